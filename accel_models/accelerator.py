@@ -1,0 +1,167 @@
+"""The accelerator description: storage levels outermost first, spatial fan-outs, the MAC.
+
+The semantics follow Timeloop's architecture model: a level with a fan-out X x Y has that many
+instances of the next level below each of its instances; the MACs sit below the innermost level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from math import prod
+
+TENSORS: tuple[str, ...] = ("Weights", "Inputs", "Outputs")
+"""Tensor order of every dense array in cosearch (Timeloop's data-space names)."""
+
+TENSOR_INDEX: dict[str, int] = {t: i for i, t in enumerate(TENSORS)}
+
+
+def _positive(owner: str, name: str, value, allow_none: bool = False, integer: bool = False):
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    if integer:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        kind = "a positive integer" if integer else "a positive number"
+        extra = " or None (unbounded)" if allow_none else ""
+        raise ValueError(f"{owner}.{name} must be {kind}{extra}, got {value!r}")
+    return int(value) if integer else value
+
+
+@dataclass(frozen=True)
+class StorageLevel:
+    """One storage level (per instance): what it may keep, how big, how fast, what an access costs.
+
+    capacity_words: shared by all kept tensors, per instance; None = unbounded (DRAM).
+    tensor_capacity_words: optional per-tensor limits (Weights, Inputs, Outputs), None entries = no limit.
+    Bandwidths are words/cycle per instance (None = unlimited). Energies are pJ per access of
+    one block of `block_size_words` words (Accelergy's vector access). fanout_x/fanout_y is the
+    spatial fan-out to the level below (1 x 1 = none).
+    """
+
+    name: str
+    keeps: tuple[str, ...] = TENSORS
+    capacity_words: int | None = None
+    tensor_capacity_words: tuple[int | None, int | None, int | None] | None = None
+    word_bits: int = 16
+    block_size_words: int = 1
+    read_bandwidth: float | None = None
+    write_bandwidth: float | None = None
+    shared_bandwidth: float | None = None
+    read_energy_pj: float = 0.0
+    write_energy_pj: float = 0.0
+    update_energy_pj: float = 0.0
+    fanout_x: int = 1
+    fanout_y: int = 1
+    kind: str = "SRAM"
+    """Accelergy class: 'DRAM', 'SRAM' or 'regfile' (used by the area model)."""
+
+    def __post_init__(self) -> None:
+        owner = f"StorageLevel[{self.name}]"
+        keeps = tuple(self.keeps)
+        bad = [t for t in keeps if t not in TENSORS]
+        if bad:
+            raise ValueError(f"{owner}.keeps: unknown tensor(s) {bad}; accepted: {', '.join(TENSORS)}")
+        object.__setattr__(self, "keeps", tuple(t for t in TENSORS if t in keeps))
+        _positive(owner, "capacity_words", self.capacity_words, allow_none=True, integer=True)
+        if self.tensor_capacity_words is not None:
+            caps = tuple(self.tensor_capacity_words)
+            if len(caps) != 3:
+                raise ValueError(f"{owner}.tensor_capacity_words must have 3 entries (Weights, Inputs, Outputs)")
+            for t, c in zip(TENSORS, caps):
+                _positive(owner, f"tensor_capacity_words[{t}]", c, allow_none=True, integer=True)
+            object.__setattr__(self, "tensor_capacity_words", caps)
+        _positive(owner, "word_bits", self.word_bits, integer=True)
+        _positive(owner, "block_size_words", self.block_size_words, integer=True)
+        for name in ("read_bandwidth", "write_bandwidth", "shared_bandwidth"):
+            _positive(owner, name, getattr(self, name), allow_none=True)
+        for name in ("read_energy_pj", "write_energy_pj", "update_energy_pj"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{owner}.{name} must be a number >= 0 pJ, got {v!r}")
+        _positive(owner, "fanout_x", self.fanout_x, integer=True)
+        _positive(owner, "fanout_y", self.fanout_y, integer=True)
+        if self.kind not in ("DRAM", "SRAM", "regfile"):
+            raise ValueError(f"{owner}.kind must be one of DRAM, SRAM, regfile, got {self.kind!r}")
+
+    @property
+    def fanout(self) -> int:
+        return self.fanout_x * self.fanout_y
+
+    @property
+    def width_bits(self) -> int:
+        return self.word_bits * self.block_size_words
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """Storage levels outermost (DRAM) first, the MAC below the innermost level.
+
+    The number of MACs is the product of all fan-outs. `dataflow` optionally constrains the
+    mappings a preset accepts (see `Dataflow`).
+    """
+
+    name: str
+    levels: tuple[StorageLevel, ...]
+    mac_energy_pj: float
+    clock_ghz: float = 1.0
+    technology_nm: int = 45
+    mac_bits: int = 8
+    dataflow: "Dataflow | None" = None
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(self.levels))
+        if not self.levels:
+            raise ValueError(f"Accelerator[{self.name}].levels: need at least 1 storage level")
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Accelerator[{self.name}].levels: level names must be unique, got {names}")
+        if set(self.levels[0].keeps) != set(TENSORS):
+            raise ValueError(f"Accelerator[{self.name}].levels[0] ({names[0]}) is the outermost level and "
+                             "must keep Weights, Inputs and Outputs")
+        if not isinstance(self.mac_energy_pj, (int, float)) or self.mac_energy_pj < 0:
+            raise ValueError(f"Accelerator[{self.name}].mac_energy_pj must be >= 0 pJ, got {self.mac_energy_pj!r}")
+        _positive(f"Accelerator[{self.name}]", "clock_ghz", self.clock_ghz)
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        return tuple(lv.name for lv in self.levels)
+
+    def instances(self, level: int) -> int:
+        """Physical instances of storage level `level` (product of the fan-outs above it)."""
+        return prod(lv.fanout for lv in self.levels[:level])
+
+    @property
+    def num_macs(self) -> int:
+        return prod(lv.fanout for lv in self.levels)
+
+    @property
+    def mesh(self) -> tuple[int, int]:
+        """(X, Y) extent of the MAC array."""
+        return (prod(lv.fanout_x for lv in self.levels), prod(lv.fanout_y for lv in self.levels))
+
+    @property
+    def fanout_levels(self) -> tuple[int, ...]:
+        """Indices of the levels with a spatial fan-out below them."""
+        return tuple(i for i, lv in enumerate(self.levels) if lv.fanout > 1)
+
+    def level_index(self, name: str) -> int:
+        for i, lv in enumerate(self.levels):
+            if lv.name == name:
+                return i
+        raise ValueError(f"Accelerator[{self.name}]: no storage level named {name!r}; levels: {self.level_names}")
+
+    def with_levels(self, **changes_by_level: dict) -> "Accelerator":
+        """A copy with some levels' fields replaced: acc.with_levels(GLB={"capacity_words": 4096})."""
+        levels = list(self.levels)
+        for name, changes in changes_by_level.items():
+            i = self.level_index(name)
+            levels[i] = replace(levels[i], **changes)
+        return replace(self, levels=tuple(levels))
+
+
+from .dataflow import Dataflow  # noqa: E402  (type used in annotations only)

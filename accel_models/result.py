@@ -1,0 +1,77 @@
+"""What the cost model returns for one (layer, accelerator, mapping): validity, cycles, energy, counts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .accelerator import TENSORS
+
+REASONS: dict[int, str] = {
+    0: "ok",
+    1: "factors of a dimension do not multiply to its bound",
+    2: "spatial factors exceed the fan-out of a level (more PEs than the mesh)",
+    3: "a tile exceeds the capacity of a storage level",
+    4: "the outermost level must keep every tensor",
+    5: "a loop order is not a permutation of the 8 dimensions",
+}
+"""Reason codes of invalid mappings, shared by `evaluate` and `evaluate_batch`."""
+
+OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER = 0, 1, 2, 3, 4, 5
+
+
+@dataclass
+class EvalResult:
+    """One evaluated mapping. Counts are in words, totals over all used instances of a level.
+
+    reads / fills / updates: [levels, 3] (tensor order Weights, Inputs, Outputs); zero where a level
+    does not keep a tensor. `*_per_instance` are Timeloop's per-instance figures.
+    """
+
+    valid: bool
+    reason: int
+    reason_text: str
+    level_names: tuple[str, ...]
+    macs: int
+    cycles: int = 0
+    compute_cycles: int = 0
+    energy_pj: float = 0.0
+    mac_energy_pj: float = 0.0
+    utilization: float = 0.0
+    reads: np.ndarray | None = None
+    fills: np.ndarray | None = None
+    updates: np.ndarray | None = None
+    reads_per_instance: np.ndarray | None = None
+    fills_per_instance: np.ndarray | None = None
+    updates_per_instance: np.ndarray | None = None
+    instances_used: np.ndarray | None = None
+    tile_words: np.ndarray | None = None
+    level_energy_pj: np.ndarray | None = None
+    level_cycles: np.ndarray | None = None
+    link_transfers: np.ndarray | None = None
+
+    @property
+    def edp_pj_cycles(self) -> float:
+        """Energy-delay product in pJ x cycles."""
+        return self.energy_pj * self.cycles
+
+    def edp_j_s(self, clock_ghz: float) -> float:
+        """Energy-delay product in J x s at the given clock."""
+        return self.energy_pj * 1e-12 * self.cycles / (clock_ghz * 1e9)
+
+    def breakdown(self) -> str:
+        """A per-level table of counts and energy, like Timeloop's stats summary."""
+        if not self.valid:
+            return f"invalid mapping: {self.reason_text}"
+        lines = [f"cycles {self.cycles:,}  energy {self.energy_pj:,.1f} pJ  utilization {self.utilization:.3f}  "
+                 f"MACs {self.macs:,}",
+                 f"{'level':<24}{'tensor':<9}{'reads':>16}{'fills':>16}{'updates':>16}{'tile':>10}"]
+        for l, name in enumerate(self.level_names):
+            for t, tn in enumerate(TENSORS):
+                if self.tile_words is not None and self.tile_words[l, t] < 0:
+                    continue
+                lines.append(f"{name:<24}{tn:<9}{self.reads[l, t]:>16,.0f}{self.fills[l, t]:>16,.0f}"
+                             f"{self.updates[l, t]:>16,.0f}{self.tile_words[l, t]:>10,.0f}")
+            lines.append(f"{'':<24}{'energy':<9}{self.level_energy_pj[l]:>16,.1f} pJ   cycles {self.level_cycles[l]:,}")
+        lines.append(f"{'MAC':<24}{'energy':<9}{self.mac_energy_pj:>16,.1f} pJ")
+        return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""Evaluations per second per core of `evaluate_batch` (issue 2, item 9).
+
+    python benchmarks/bench_cost_model.py [--batch 100000] [--repeats 5]
+
+(a) ResNet-50 3x3 layer (C=K=64, P=Q=56) and (b) depthwise 3x3 layer (G=144, P=Q=56), both on the
+Eyeriss-like architecture of the Timeloop corpus (family C), batches of random valid mappings,
+timed after a warm-up (numba compile excluded) with one thread, best of several repeats, and again
+with all cores. The last line is `min evaluations/s/core: N`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numba  # noqa: E402
+
+from accel_models.cost_model import evaluate_batch  # noqa: E402
+from accel_models.timeloop_corpus import default_corpus_path, load_cases  # noqa: E402
+from mappings import random_valid_mappings  # noqa: E402
+from nets import Layer  # noqa: E402
+
+
+def _rate(layer, acc, mappings, threads: int, repeats: int) -> float:
+    numba.set_num_threads(threads)
+    evaluate_batch(layer, acc, mappings.row(0))  # warm-up: compile or load the cache
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        evaluate_batch(layer, acc, mappings)
+        best = min(best, time.perf_counter() - t0)
+    return mappings.batch_size / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=100_000, help="mappings per batch (default 100000)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats, best kept (default 5)")
+    args = parser.parse_args()
+    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
+    layers = {
+        "resnet50 3x3 (C=K=64, P=Q=56)": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
+        "depthwise 3x3 (G=144, P=Q=56)": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"),
+    }
+    cores = numba.config.NUMBA_NUM_THREADS
+    print(f"architecture: {eyeriss.name} ({', '.join(eyeriss.level_names)}), {eyeriss.num_macs} MACs; "
+          f"{cores} cores, load average {os.getloadavg()[0]:.2f}")
+    per_core = []
+    for name, layer in layers.items():
+        t0 = time.perf_counter()
+        maps = random_valid_mappings(layer, eyeriss, args.batch, rng=0)
+        gen_s = time.perf_counter() - t0
+        one = _rate(layer, eyeriss, maps, 1, args.repeats)
+        allc = _rate(layer, eyeriss, maps, cores, args.repeats)
+        per_core.append(one)
+        print(f"{name}: {maps.batch_size:,} valid mappings (sampled in {gen_s:.1f} s); "
+              f"1 thread {one:,.0f} evaluations/s; {cores} threads {allc:,.0f} evaluations/s "
+              f"({allc / cores:,.0f} per core)")
+    print(f"min evaluations/s/core: {min(per_core):,.0f}")
+
+
+if __name__ == "__main__":
+    main()

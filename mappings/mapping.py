@@ -1,0 +1,132 @@
+"""`Mapping`: how one layer's loop nest is tiled, ordered and unrolled on an accelerator."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+from accel_models import TENSORS, Accelerator, MappingArrays
+from nets import DIMS, Layer
+
+
+@dataclass(frozen=True)
+class LevelMapping:
+    """The loops one storage level owns.
+
+    temporal: {dim: factor} of the level's temporal loops; permutation: dims outermost first.
+    spatial_x / spatial_y: {dim: factor} unrolled across the level's fan-out (a dim on one axis only);
+    spatial_permutation: order of the spatial loops, outermost first (Y loops sit outside X loops).
+    bypass: tensors this level does not keep.
+    """
+
+    temporal: dict[str, int]
+    permutation: tuple[str, ...] = DIMS
+    spatial_x: dict[str, int] | None = None
+    spatial_y: dict[str, int] | None = None
+    spatial_permutation: tuple[str, ...] = DIMS
+    bypass: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("temporal", "spatial_x", "spatial_y"):
+            table = dict(getattr(self, name) or {})
+            for d, f in table.items():
+                if d not in DIMS:
+                    raise ValueError(f"LevelMapping.{name}: unknown dim {d!r}; accepted: {', '.join(DIMS)}")
+                if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1:
+                    raise ValueError(f"LevelMapping.{name}[{d}] must be an integer >= 1, got {f!r}")
+            object.__setattr__(self, name, {d: int(table.get(d, 1)) for d in DIMS})
+        for name in ("permutation", "spatial_permutation"):
+            perm = tuple(getattr(self, name))
+            missing = [d for d in DIMS if d not in perm]
+            perm = tuple(d for d in perm if d in DIMS) + tuple(missing)
+            if len(perm) != len(DIMS) or len(set(perm)) != len(DIMS):
+                raise ValueError(f"LevelMapping.{name} must be a permutation of {''.join(DIMS)}, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, perm)
+        both = [d for d in DIMS if self.spatial_x[d] > 1 and self.spatial_y[d] > 1]
+        if both:
+            raise ValueError(f"LevelMapping: dim(s) {both} unrolled on both X and Y; a dim uses one axis only")
+        bad = [t for t in self.bypass if t not in TENSORS]
+        if bad:
+            raise ValueError(f"LevelMapping.bypass: unknown tensor(s) {bad}; accepted: {', '.join(TENSORS)}")
+        object.__setattr__(self, "bypass", tuple(t for t in TENSORS if t in self.bypass))
+
+    def loops_outer_to_inner(self) -> list[tuple[str, str, int]]:
+        """(kind, dim, factor) of the non-trivial loops, outermost first: temporal, then Y, then X."""
+        loops = [("temporal", d, self.temporal[d]) for d in self.permutation if self.temporal[d] > 1]
+        loops += [("spatial_y", d, self.spatial_y[d]) for d in self.spatial_permutation if self.spatial_y[d] > 1]
+        loops += [("spatial_x", d, self.spatial_x[d]) for d in self.spatial_permutation if self.spatial_x[d] > 1]
+        return loops
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One `LevelMapping` per storage level, outermost first."""
+
+    levels: tuple[LevelMapping, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(self.levels))
+
+    def factor_product(self, dim: str) -> int:
+        return prod(lv.temporal[dim] * lv.spatial_x[dim] * lv.spatial_y[dim] for lv in self.levels)
+
+    def check_shape(self, layer: Layer, accelerator: Accelerator) -> None:
+        """Raise ValueError unless the factors of each dim multiply to its bound and the level count matches."""
+        if len(self.levels) != accelerator.num_levels:
+            raise ValueError(f"Mapping.levels: {len(self.levels)} levels for an accelerator with "
+                             f"{accelerator.num_levels} ({', '.join(accelerator.level_names)})")
+        for d, bound in zip(DIMS, layer.bounds):
+            got = self.factor_product(d)
+            if got != bound:
+                raise ValueError(f"Mapping: factors of dim {d} multiply to {got}, but the layer's {d} is {bound}")
+        for i, (lm, lv) in enumerate(zip(self.levels, accelerator.levels)):
+            if i == 0 and lm.bypass:
+                raise ValueError(f"Mapping.levels[0].bypass: the outermost level ({lv.name}) keeps every tensor")
+
+    @property
+    def compute_cycles(self) -> int:
+        """Product of all temporal factors: cycles with no bandwidth stall."""
+        return prod(f for lv in self.levels for f in lv.temporal.values())
+
+    def to_arrays(self, accelerator: Accelerator | None = None) -> MappingArrays:
+        """Dense form (a batch of one). Tensors an accelerator level cannot keep count as bypassed."""
+        L = len(self.levels)
+        arrays = MappingArrays.empty(1, L)
+        for l, lm in enumerate(self.levels):
+            arrays.temporal[0, l] = [lm.temporal[d] for d in DIMS]
+            arrays.spatial_x[0, l] = [lm.spatial_x[d] for d in DIMS]
+            arrays.spatial_y[0, l] = [lm.spatial_y[d] for d in DIMS]
+            arrays.order[0, l] = [DIMS.index(d) for d in lm.permutation]
+            arrays.spatial_order[0, l] = [DIMS.index(d) for d in lm.spatial_permutation]
+            allowed = accelerator.levels[l].keeps if accelerator is not None else TENSORS
+            arrays.keep[0, l] = [int(t not in lm.bypass and t in allowed) for t in TENSORS]
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: MappingArrays, b: int = 0) -> "Mapping":
+        levels = []
+        for l in range(arrays.num_levels):
+            levels.append(LevelMapping(
+                temporal={d: int(arrays.temporal[b, l, i]) for i, d in enumerate(DIMS)},
+                permutation=tuple(DIMS[i] for i in arrays.order[b, l]),
+                spatial_x={d: int(arrays.spatial_x[b, l, i]) for i, d in enumerate(DIMS)},
+                spatial_y={d: int(arrays.spatial_y[b, l, i]) for i, d in enumerate(DIMS)},
+                spatial_permutation=tuple(DIMS[i] for i in arrays.spatial_order[b, l]),
+                bypass=tuple(t for j, t in enumerate(TENSORS) if not arrays.keep[b, l, j]),
+            ))
+        return cls(tuple(levels))
+
+    def describe(self, accelerator: Accelerator | None = None) -> str:
+        """A Timeloop-style loop nest listing, outermost first."""
+        lines = []
+        for l, lm in enumerate(self.levels):
+            name = accelerator.levels[l].name if accelerator is not None else f"L{l}"
+            kept = [t for t in TENSORS if t not in lm.bypass]
+            lines.append(f"{name}  [keeps {', '.join(kept) or 'nothing'}]")
+            indent = "  "
+            for kind, d, f in lm.loops_outer_to_inner():
+                tag = {"temporal": "for", "spatial_y": "spatial-Y for", "spatial_x": "spatial-X for"}[kind]
+                lines.append(f"{indent}| {tag} {d} in [0:{f})")
+                indent += " "
+        return "\n".join(lines)

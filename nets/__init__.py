@@ -1,0 +1,50 @@
+"""Workloads: layers, networks, OFA search spaces, reference networks, accuracy estimators.
+
+Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
+`from_torch`, the accuracy estimators) are imported on first use.
+"""
+from importlib import import_module
+
+from .layer import DIM_INDEX, DIMS, Layer
+from .network import Network
+from .ofa import (MBV3_W12, PROXYLESS_W13, RESNET50, SPACES, MBConfig, MBSpace, ResNetConfig, ResNetSpace,
+                  SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
+                  make_divisible, mutate_config, parse_config, sample_config, sample_configs, smallest_config,
+                  to_network)
+from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
+
+_LAZY = {
+    "build_torch": ".torch_build",
+    "from_torch": ".torch_import",
+    "AccuracyEstimator": ".estimators",
+    "OFAAccuracyPredictor": ".estimators",
+    "ZenScore": ".estimators",
+    "GradSign": ".estimators",
+    "NASWOT": ".estimators",
+    "SynFlow": ".estimators",
+    "PROXIES": ".estimators",
+}
+
+
+def __getattr__(name: str):
+    """PEP 562 lazy import of the torch-backed names."""
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "DIMS", "DIM_INDEX", "Layer", "Network",
+    "MBConfig", "ResNetConfig", "SubnetConfig", "parse_config", "MBSpace", "ResNetSpace", "SPACES", "MBV3_W12",
+    "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
+    "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
+    "to_network", "count_macs", "count_params",
+    "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
+    *_LAZY,
+]

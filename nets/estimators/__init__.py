@@ -1,0 +1,13 @@
+"""Accuracy estimators behind one interface: OFA's published predictor and zero-cost proxies."""
+from .base import AccuracyEstimator
+from .gradsign import GradSign
+from .naswot import NASWOT
+from .ofa_predictor import OFAAccuracyPredictor, default_cache_path, encode, resolve_predictor_path
+from .synflow import SynFlow
+from .zen import ZenScore
+
+PROXIES = {cls.name: cls for cls in (ZenScore, GradSign, NASWOT, SynFlow)}
+"""Zero-cost proxy classes by name."""
+
+__all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "ZenScore", "GradSign", "NASWOT", "SynFlow", "PROXIES",
+           "encode", "resolve_predictor_path", "default_cache_path"]

@@ -1,0 +1,104 @@
+"""OFA's published ImageNet top-1 predictor for the MobileNetV3 w1.2 space (an MLP on one-hot genes).
+
+Source: Cai et al., "Once-for-All", ICLR 2020; the weights are `tutorial/checkpoints/acc_predictor.pth`
+of mit-han-lab/once-for-all (MIT License), published at the URL below. Format and encoding:
+../shared/data/ofa/README.md.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..ofa.config import MBConfig, SubnetConfig, parse_config
+from ..ofa.spaces import MBV3_W12
+from .base import AccuracyEstimator
+
+PREDICTOR_URL = "https://hanlab.mit.edu/files/OnceForAll/tutorial/acc_predictor.pth"
+"""Where OFA's tutorial downloads the predictor from (ofa/tutorial/accuracy_predictor.py)."""
+ENV_VAR = "COSEARCH_OFA_PREDICTOR"
+FILE_NAME = "acc_predictor_mbv3_w1.2.pth"
+
+_SHAPES = {"0.weight": (400, 128), "0.bias": (400,), "2.weight": (400, 400), "2.bias": (400,),
+           "4.weight": (400, 400), "4.bias": (400,), "6.weight": (1, 400), "6.bias": (1,)}
+_N_RES_BUCKETS = 8  # resolution one-hot: index (r - 112) // 16
+
+
+def default_cache_path() -> Path:
+    """$XDG_CACHE_HOME/cosearch/acc_predictor_mbv3_w1.2.pth (~/.cache/... when XDG_CACHE_HOME is unset)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "cosearch" / FILE_NAME
+
+
+def _how_to_obtain() -> str:
+    return (f"Download OFA's predictor from {PREDICTOR_URL} (published with mit-han-lab/once-for-all's "
+            f"tutorial) and save it as {default_cache_path()}, or point the environment variable "
+            f"{ENV_VAR} or the `path` argument at it.")
+
+
+def resolve_predictor_path(path: str | os.PathLike | None = None) -> Path:
+    """The predictor file: the argument, else $COSEARCH_OFA_PREDICTOR, else the cache location."""
+    if path is not None:
+        candidate, origin = Path(path), "the path argument"
+    elif os.environ.get(ENV_VAR):
+        candidate, origin = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
+    else:
+        candidate, origin = default_cache_path(), "the default cache location"
+    if not candidate.is_file():
+        raise FileNotFoundError(f"OFA accuracy predictor not found at {candidate} ({origin}). {_how_to_obtain()}")
+    return candidate
+
+
+def encode(config: MBConfig | Mapping) -> np.ndarray:
+    """OFA's 128-feature encoding: per-slot one-hot kernel (60), per-slot one-hot expand (60),
+    one-hot resolution bucket (8); slots beyond a stage's depth are all zeros."""
+    config = parse_config(config, MBV3_W12)
+    if config.space != MBV3_W12.name:
+        raise ValueError(f"OFAAccuracyPredictor: config.space must be {MBV3_W12.name!r} (the predictor's space), "
+                         f"got {config.space!r}")
+    n = MBV3_W12.n_slots
+    feats = np.zeros(2 * 3 * n + _N_RES_BUCKETS)
+    for slot in config.active_slots():
+        feats[3 * slot + MBV3_W12.ks_choices.index(config.ks[slot])] = 1.0
+        feats[3 * n + 3 * slot + MBV3_W12.e_choices.index(config.e[slot])] = 1.0
+    feats[6 * n + (config.r - 112) // 16] = 1.0
+    return feats
+
+
+class OFAAccuracyPredictor(AccuracyEstimator):
+    """Predicted ImageNet top-1 (fraction) of an ofa_mbv3_w1.2 subnet, from OFA's pretrained MLP
+    Linear(128,400)-ReLU-Linear(400,400)-ReLU-Linear(400,400)-ReLU-Linear(400,1), run in numpy."""
+
+    name = "ofa_predictor"
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        import torch  # only needed to read the checkpoint
+
+        self.path = resolve_predictor_path(path)
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        for key, shape in _SHAPES.items():
+            if key not in state or tuple(state[key].shape) != shape:
+                found = tuple(state[key].shape) if key in state else "missing"
+                raise ValueError(f"OFAAccuracyPredictor: {self.path} is not OFA's MBv3 predictor: "
+                                 f"tensor {key!r} should have shape {shape}, found {found}")
+        self._layers = [(state[f"{i}.weight"].double().numpy(), state[f"{i}.bias"].double().numpy())
+                        for i in (0, 2, 4, 6)]
+
+    def _forward(self, feats: np.ndarray) -> np.ndarray:
+        x = feats
+        for i, (w, b) in enumerate(self._layers):
+            x = x @ w.T + b
+            if i < len(self._layers) - 1:
+                x = np.maximum(x, 0.0)
+        return x[:, 0]
+
+    def score(self, config: SubnetConfig | Mapping) -> float:
+        return float(self._forward(encode(config)[None, :])[0])
+
+    def score_batch(self, configs: Iterable[SubnetConfig | Mapping]) -> np.ndarray:
+        feats = [encode(c) for c in configs]
+        if not feats:
+            return np.zeros(0)
+        return self._forward(np.stack(feats))

@@ -1,0 +1,137 @@
+"""The workload of one layer: a conv / depthwise / FC / matmul as eight loop bounds.
+
+Dimension names follow Timeloop's CNN layer (R S P Q C K N) plus G for groups.
+R/P run along the input width (Wstride, Wdilation), S/Q along the height.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from math import prod
+from numbers import Integral
+
+DIMS: tuple[str, ...] = ("R", "S", "P", "Q", "C", "K", "N", "G")
+"""Loop dimensions, in the fixed order every dense array in cosearch uses."""
+
+DIM_INDEX: dict[str, int] = {d: i for i, d in enumerate(DIMS)}
+
+
+def _check_int(name: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"Layer.{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"Layer.{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer's loop nest: 8 bounds, strides and dilations (per axis), and a name.
+
+    C and K count channels *per group*: a depthwise conv has G = channels and C = K = 1;
+    an FC / matmul layer has R = S = P = Q = 1 (N is the batch, or the token count).
+    """
+
+    R: int = 1
+    S: int = 1
+    P: int = 1
+    Q: int = 1
+    C: int = 1
+    K: int = 1
+    N: int = 1
+    G: int = 1
+    stride_w: int = 1
+    stride_h: int = 1
+    dilation_w: int = 1
+    dilation_h: int = 1
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name == "name":
+                if not isinstance(self.name, str):
+                    raise ValueError(f"Layer.name must be a string, got {self.name!r}")
+                continue
+            object.__setattr__(self, f.name, _check_int(f.name, getattr(self, f.name)))
+
+    # ---- construction helpers -------------------------------------------------------
+    @classmethod
+    def conv(cls, c_in: int, c_out: int, kernel: int | tuple[int, int], out_hw: int | tuple[int, int],
+             stride: int = 1, groups: int = 1, batch: int = 1, dilation: int = 1, name: str = "") -> "Layer":
+        """A 2-D convolution from framework-style arguments (channels are totals, not per group)."""
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        oh, ow = (out_hw, out_hw) if isinstance(out_hw, int) else out_hw
+        if groups < 1 or c_in % groups or c_out % groups:
+            raise ValueError(f"Layer.G: groups={groups} must divide c_in={c_in} and c_out={c_out}")
+        return cls(R=kw, S=kh, P=ow, Q=oh, C=c_in // groups, K=c_out // groups, N=batch, G=groups,
+                   stride_w=stride, stride_h=stride, dilation_w=dilation, dilation_h=dilation, name=name)
+
+    @classmethod
+    def fc(cls, in_features: int, out_features: int, batch: int = 1, name: str = "") -> "Layer":
+        """A fully connected layer / matmul (batch x in) @ (in x out)."""
+        return cls(C=in_features, K=out_features, N=batch, name=name)
+
+    @classmethod
+    def from_dims(cls, dims: dict[str, int], strides: dict[str, int] | None = None,
+                  dilations: dict[str, int] | None = None, name: str = "") -> "Layer":
+        """From a {dim: bound} dict (missing dims are 1) and Timeloop-style {h, w} strides."""
+        unknown = set(dims) - set(DIMS)
+        if unknown:
+            raise ValueError(f"Layer: unknown dimension(s) {sorted(unknown)}; accepted: {', '.join(DIMS)}")
+        strides = strides or {}
+        dilations = dilations or {}
+        return cls(**{d: dims.get(d, 1) for d in DIMS}, stride_w=strides.get("w", 1), stride_h=strides.get("h", 1),
+                   dilation_w=dilations.get("w", 1), dilation_h=dilations.get("h", 1), name=name)
+
+    # ---- derived quantities ---------------------------------------------------------
+    @property
+    def bounds(self) -> tuple[int, ...]:
+        """The 8 loop bounds in DIMS order."""
+        return (self.R, self.S, self.P, self.Q, self.C, self.K, self.N, self.G)
+
+    @property
+    def kind(self) -> str:
+        """'depthwise', 'fc' or 'conv' (grouped convs that are not depthwise count as conv)."""
+        if self.G > 1 and self.C == 1:
+            return "depthwise"
+        if self.R == self.S == self.P == self.Q == 1:
+            return "fc"
+        return "conv"
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates: the product of all eight bounds."""
+        return prod(self.bounds)
+
+    @property
+    def input_width(self) -> int:
+        """Input width touched by the sliding window (no padding): (P-1)*stride + (R-1)*dilation + 1."""
+        return (self.P - 1) * self.stride_w + (self.R - 1) * self.dilation_w + 1
+
+    @property
+    def input_height(self) -> int:
+        return (self.Q - 1) * self.stride_h + (self.S - 1) * self.dilation_h + 1
+
+    @property
+    def weight_words(self) -> int:
+        return self.G * self.K * self.C * self.R * self.S
+
+    @property
+    def input_words(self) -> int:
+        return self.N * self.G * self.C * self.input_width * self.input_height
+
+    @property
+    def output_words(self) -> int:
+        return self.N * self.G * self.K * self.P * self.Q
+
+    @property
+    def tensor_words(self) -> tuple[int, int, int]:
+        """(Weights, Inputs, Outputs) sizes in words, in cosearch's tensor order."""
+        return (self.weight_words, self.input_words, self.output_words)
+
+    @property
+    def shape_key(self) -> tuple[int, ...]:
+        """Everything that determines the cost of the layer (not its name): a cache key."""
+        return self.bounds + (self.stride_w, self.stride_h, self.dilation_w, self.dilation_h)
+
+    def with_name(self, name: str) -> "Layer":
+        return Layer(*self.shape_key[:8], *self.shape_key[8:], name=name)

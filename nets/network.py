@@ -1,0 +1,51 @@
+"""A network: an ordered list of layers, repeated shapes counted once with a weight."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from .layer import Layer
+
+
+@dataclass(frozen=True)
+class Network:
+    """An ordered sequence of `Layer`s (the compute layers of a model, in execution order).
+
+    `unique_layers()` groups layers of identical shape so that cost models and mappers
+    evaluate each shape once and weight it by its count.
+    """
+
+    name: str
+    layers: tuple[Layer, ...]
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not self.layers:
+            raise ValueError(f"Network.layers: network {self.name!r} has no layers (need at least 1)")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Network.layers[{i}] must be a Layer, got {type(layer).__name__}")
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def weight_words(self) -> int:
+        """Weights of all layers (words; biases and normalisation parameters are not layers)."""
+        return sum(layer.weight_words for layer in self.layers)
+
+    def unique_layers(self) -> list[tuple[Layer, int]]:
+        """(representative layer, count) per distinct shape, in first-seen order."""
+        groups: "OrderedDict[tuple, list]" = OrderedDict()
+        for layer in self.layers:
+            entry = groups.setdefault(layer.shape_key, [layer, 0])
+            entry[1] += 1
+        return [(layer, count) for layer, count in groups.values()]

@@ -1,0 +1,96 @@
+"""A subnet's compute layers as `Layer`s (`to_network`), and its MAC and parameter counts."""
+from __future__ import annotations
+
+from ..layer import Layer
+from ..network import Network
+from .._shapes import conv_out, pool_out, same_padding
+from .config import SubnetConfig, parse_config
+from .plan import (BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, Plan,
+                   SEUnit, subnet_plan)
+
+
+def _conv_layer(unit: ConvUnit, hw: int, batch: int) -> tuple[Layer, int]:
+    out = conv_out(hw, unit.kernel, unit.stride, same_padding(unit.kernel))
+    return Layer.conv(unit.c_in, unit.c_out, unit.kernel, out, unit.stride, unit.groups, batch,
+                      name=unit.name), out
+
+
+def _se_layers(unit: SEUnit, batch: int) -> list[Layer]:
+    """The SE's two 1x1 convs act on the pooled 1x1 map."""
+    return [Layer.conv(unit.channels, unit.mid, 1, 1, batch=batch, name=f"{unit.name}.reduce"),
+            Layer.conv(unit.mid, unit.channels, 1, 1, batch=batch, name=f"{unit.name}.expand")]
+
+
+def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
+    """Every conv / depthwise / SE conv / linear layer of a plan, in execution order."""
+    layers: list[Layer] = []
+    hw = plan.resolution
+
+    def conv(unit: ConvUnit, size: int) -> int:
+        layer, out = _conv_layer(unit, size, batch)
+        layers.append(layer)
+        return out
+
+    for unit in plan.units:
+        if isinstance(unit, ConvUnit):
+            hw = conv(unit, hw)
+        elif isinstance(unit, MBBlockUnit):
+            if unit.expand is not None:
+                hw = conv(unit.expand, hw)
+            hw = conv(unit.depthwise, hw)
+            if unit.se is not None:
+                layers += _se_layers(unit.se, batch)
+            hw = conv(unit.project, hw)
+        elif isinstance(unit, BottleneckUnit):
+            if unit.downsample is not None:  # the shortcut runs first, as in OFA's forward
+                pooled = hw if unit.pool_stride == 1 else pool_out(hw, unit.pool_stride, unit.pool_stride,
+                                                                   ceil_mode=True)
+                conv(unit.downsample, pooled)
+            hw = conv(unit.conv1, hw)
+            hw = conv(unit.conv2, hw)
+            hw = conv(unit.conv3, hw)
+        elif isinstance(unit, MaxPoolUnit):
+            hw = pool_out(hw, unit.kernel, unit.stride, unit.padding)
+        elif isinstance(unit, GlobalPoolUnit):
+            hw = 1
+        elif isinstance(unit, LinearUnit):
+            layers.append(Layer.fc(unit.c_in, unit.c_out, batch, name=unit.name))
+        else:  # pragma: no cover - the plan's unit types are closed
+            raise TypeError(f"unknown plan unit {unit!r}")
+    return layers
+
+
+def to_network(config: SubnetConfig | dict, batch: int = 1, space: str | None = None) -> Network:
+    """The subnet's layers at its own resolution `config.r` (a dict is parsed in `space`, MBv3 w1.2 default)."""
+    config = parse_config(config, space or "ofa_mbv3_w1.2")
+    plan = subnet_plan(config)
+    meta = {"space": plan.name, "resolution": plan.resolution, "batch": batch, "config": config.to_dict()}
+    return Network(f"{plan.name}@{plan.resolution}", plan_layers(plan, batch), meta)
+
+
+def count_macs(config: SubnetConfig | dict, space: str | None = None) -> int:
+    """Multiply-accumulates of one image (batch 1) over convs, depthwise, SE convs and the classifier."""
+    return to_network(config, 1, space).macs
+
+
+def _conv_params(unit: ConvUnit) -> int:
+    weights = unit.c_out * (unit.c_in // unit.groups) * unit.kernel * unit.kernel
+    return weights + (unit.c_out if unit.bias else 0) + (2 * unit.c_out if unit.bn else 0)
+
+
+def count_params(config: SubnetConfig | dict, space: str | None = None) -> int:
+    """Trainable parameters as PyTorch counts them: conv/linear weights and biases, BN scale and shift."""
+    total = 0
+    for unit in subnet_plan(config, space).units:
+        if isinstance(unit, ConvUnit):
+            total += _conv_params(unit)
+        elif isinstance(unit, MBBlockUnit):
+            total += sum(_conv_params(u) for u in (unit.expand, unit.depthwise, unit.project) if u is not None)
+            if unit.se is not None:
+                total += 2 * unit.se.channels * unit.se.mid + unit.se.mid + unit.se.channels
+        elif isinstance(unit, BottleneckUnit):
+            total += sum(_conv_params(u) for u in (unit.conv1, unit.conv2, unit.conv3, unit.downsample)
+                         if u is not None)
+        elif isinstance(unit, LinearUnit):
+            total += unit.c_in * unit.c_out + (unit.c_out if unit.bias else 0)
+    return total

@@ -1,0 +1,215 @@
+"""Reference networks as `Network`s (batch 1, ImageNet 224x224 unless stated), layer for layer.
+
+Each follows the layout of its torchvision implementation (the models whose MAC counts torchvision's
+documentation publishes) or, for UNet, the original paper. Only conv / linear layers are listed;
+pools, activations, normalisation and additions are free in the cost model.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._shapes import conv_out, pool_out
+from .layer import Layer
+from .network import Network
+
+
+class _Builder:
+    """Tracks the feature-map size (h, w) while appending layers in execution order."""
+
+    def __init__(self, name: str, hw: int | tuple[int, int], batch: int) -> None:
+        if batch < 1:
+            raise ValueError(f"{name}: batch must be >= 1, got {batch}")
+        self.name = name
+        self.hw = (hw, hw) if isinstance(hw, int) else hw
+        self.batch = batch
+        self.layers: list[Layer] = []
+
+    def conv(self, c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int | None = None,
+             groups: int = 1, name: str = "") -> "_Builder":
+        """Conv2d; padding defaults to k//2 ('same' for odd kernels at stride 1)."""
+        pad = kernel // 2 if padding is None else padding
+        self.hw = tuple(conv_out(s, kernel, stride, pad) for s in self.hw)
+        self.layers.append(Layer.conv(c_in, c_out, kernel, self.hw, stride, groups, self.batch, name=name))
+        return self
+
+    def conv_at(self, c_in: int, c_out: int, kernel: int, hw: tuple[int, int], stride: int = 1,
+                padding: int | None = None, name: str = "") -> None:
+        """A conv on a side branch whose input is `hw` (does not move the main path)."""
+        pad = kernel // 2 if padding is None else padding
+        out = tuple(conv_out(s, kernel, stride, pad) for s in hw)
+        self.layers.append(Layer.conv(c_in, c_out, kernel, out, stride, 1, self.batch, name=name))
+
+    def pool(self, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False) -> "_Builder":
+        self.hw = tuple(pool_out(s, kernel, stride, padding, ceil_mode) for s in self.hw)
+        return self
+
+    def global_pool(self, to: int = 1) -> "_Builder":
+        self.hw = (to, to)
+        return self
+
+    def fc(self, c_in: int, c_out: int, name: str = "") -> "_Builder":
+        self.layers.append(Layer.fc(c_in, c_out, self.batch, name=name))
+        return self
+
+    def network(self, **meta) -> Network:
+        return Network(self.name, self.layers, {"batch": self.batch, **meta})
+
+
+def alexnet(resolution: int = 224, batch: int = 1) -> Network:
+    """AlexNet, torchvision's single-tower variant (Krizhevsky, "One weird trick...", arXiv 1404.5997)."""
+    b = _Builder("alexnet", resolution, batch)
+    b.conv(3, 64, 11, 4, 2, name="features.0").pool(3, 2)
+    b.conv(64, 192, 5, 1, 2, name="features.3").pool(3, 2)
+    b.conv(192, 384, 3, name="features.6").conv(384, 256, 3, name="features.8").conv(256, 256, 3, name="features.10")
+    b.pool(3, 2).global_pool(6)  # AdaptiveAvgPool2d((6, 6))
+    b.fc(256 * 6 * 6, 4096, "classifier.1").fc(4096, 4096, "classifier.4").fc(4096, 1000, "classifier.6")
+    return b.network(resolution=resolution)
+
+
+_VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+"""Configuration D of Simonyan & Zisserman, ICLR 2015 (Table 1)."""
+
+
+def vgg16(resolution: int = 224, batch: int = 1) -> Network:
+    """VGG16 (Simonyan & Zisserman, ICLR 2015, config D): 13 3x3 convs, 3 FC layers."""
+    b = _Builder("vgg16", resolution, batch)
+    c_in = 3
+    for i, item in enumerate(_VGG16):
+        if item == "M":
+            b.pool(2, 2)
+        else:
+            b.conv(c_in, item, 3, name=f"features.{i}")
+            c_in = item
+    b.global_pool(7)  # AdaptiveAvgPool2d((7, 7))
+    b.fc(512 * 7 * 7, 4096, "classifier.0").fc(4096, 4096, "classifier.3").fc(4096, 1000, "classifier.6")
+    return b.network(resolution=resolution)
+
+
+def resnet50(resolution: int = 224, batch: int = 1) -> Network:
+    """ResNet-50 (He et al., CVPR 2016) as torchvision builds it (v1.5: stride on the 3x3 conv)."""
+    b = _Builder("resnet50", resolution, batch)
+    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, 1)
+    c_in = 64
+    for stage, (blocks, width, stride) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512), (1, 2, 2, 2))):
+        for j in range(blocks):
+            s = stride if j == 0 else 1
+            name = f"layer{stage + 1}.{j}"
+            block_in = b.hw
+            b.conv(c_in, width, 1, name=f"{name}.conv1").conv(width, width, 3, s, name=f"{name}.conv2")
+            b.conv(width, 4 * width, 1, name=f"{name}.conv3")
+            if j == 0:  # torchvision runs the projection shortcut after conv3
+                b.conv_at(c_in, 4 * width, 1, block_in, s, 0, name=f"{name}.downsample.0")
+            c_in = 4 * width
+    b.global_pool().fc(2048, 1000, "fc")
+    return b.network(resolution=resolution)
+
+
+def _inverted_residual(b: _Builder, name: str, c_in: int, c_out: int, kernel: int, stride: int,
+                       expand: int) -> None:
+    """MobileNetV2 / MNasNet block: [1x1 expand] -> depthwise kxk -> 1x1 project."""
+    mid = c_in * expand
+    if expand != 1:
+        b.conv(c_in, mid, 1, name=f"{name}.expand")
+    b.conv(mid, mid, kernel, stride, groups=mid, name=f"{name}.depthwise")
+    b.conv(mid, c_out, 1, name=f"{name}.project")
+
+
+def mobilenet_v2(resolution: int = 224, batch: int = 1) -> Network:
+    """MobileNetV2 1.0 (Sandler et al., CVPR 2018, Table 2: t, c, n, s per bottleneck sequence)."""
+    b = _Builder("mobilenet_v2", resolution, batch)
+    b.conv(3, 32, 3, 2, name="features.0")
+    c_in, index = 32, 1
+    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                       (6, 160, 3, 2), (6, 320, 1, 1)):
+        for j in range(n):
+            _inverted_residual(b, f"features.{index}", c_in, c, 3, s if j == 0 else 1, t)
+            c_in, index = c, index + 1
+    b.conv(320, 1280, 1, name=f"features.{index}").global_pool().fc(1280, 1000, "classifier.1")
+    return b.network(resolution=resolution)
+
+
+def mnasnet1_0(resolution: int = 224, batch: int = 1) -> Network:
+    """MNASNet 1.0 as torchvision builds it (Tan et al., CVPR 2019, the B1 variant without SE)."""
+    b = _Builder("mnasnet1_0", resolution, batch)
+    b.conv(3, 32, 3, 2, name="layers.0").conv(32, 32, 3, groups=32, name="layers.3")
+    b.conv(32, 16, 1, name="layers.6")
+    c_in = 16
+    # (out channels, kernel, first stride, expansion, repeats): torchvision mnasnet.py stacks
+    for stack, (c, k, s, e, n) in enumerate(((24, 3, 2, 3, 3), (40, 5, 2, 3, 3), (80, 5, 2, 6, 3),
+                                             (96, 3, 1, 6, 2), (192, 5, 2, 6, 4), (320, 3, 1, 6, 1))):
+        for j in range(n):
+            _inverted_residual(b, f"layers.{stack + 8}.{j}", c_in, c, k, s if j == 0 else 1, e)
+            c_in = c
+    b.conv(320, 1280, 1, name="layers.14").global_pool().fc(1280, 1000, "classifier.1")
+    return b.network(resolution=resolution)
+
+
+def squeezenet1_0(resolution: int = 224, batch: int = 1) -> Network:
+    """SqueezeNet 1.0 (Iandola et al., arXiv 1602.07360, Table 1) as torchvision builds it."""
+    b = _Builder("squeezenet1_0", resolution, batch)
+    b.conv(3, 96, 7, 2, 0, name="features.0").pool(3, 2, ceil_mode=True)
+    fires = {3: (96, 16, 64), 4: (128, 16, 64), 5: (128, 32, 128), 7: (256, 32, 128), 8: (256, 48, 192),
+             9: (384, 48, 192), 10: (384, 64, 256), 12: (512, 64, 256)}
+    for index in range(3, 13):
+        if index in (6, 11):
+            b.pool(3, 2, ceil_mode=True)
+            continue
+        c_in, squeeze, expand = fires[index]
+        name = f"features.{index}"
+        b.conv(c_in, squeeze, 1, name=f"{name}.squeeze")
+        squeezed = b.hw
+        b.conv(squeeze, expand, 1, name=f"{name}.expand1x1")
+        b.conv_at(squeeze, expand, 3, squeezed, name=f"{name}.expand3x3")
+    b.conv(512, 1000, 1, name="classifier.1")  # final conv classifier, then global pool
+    return b.network(resolution=resolution)
+
+
+def unet(input_hw: int = 572, in_channels: int = 1, n_classes: int = 2, padded: bool = False,
+         batch: int = 1) -> Network:
+    """UNet (Ronneberger et al., MICCAI 2015): 23 conv layers; 572x572 in, 388x388 out with valid convs.
+
+    `padded=True` gives the common 'same'-padded variant (output size = input size). Each 2x2
+    up-convolution (transposed conv, stride 2) is listed as the equivalent 1x1 conv at the input
+    resolution with 4x the output channels: the same MACs, weights, inputs and outputs.
+    """
+    pad = 1 if padded else 0
+    b = _Builder("unet" if not padded else "unet_padded", input_hw, batch)
+    widths = (64, 128, 256, 512, 1024)
+    c_in = in_channels
+    for level, width in enumerate(widths):
+        if level:
+            if b.hw[0] % 2 or b.hw[1] % 2:  # the paper picks tiles so that every 2x2 pool sees an even size
+                raise ValueError(f"unet: input_hw={input_hw} gives an odd {b.hw} map before a 2x2 max-pool; "
+                                 f"use e.g. 572 (valid convs) or a multiple of 16 (padded)")
+            b.pool(2, 2)
+        b.conv(c_in, width, 3, padding=pad, name=f"down{level}.conv1")
+        b.conv(width, width, 3, padding=pad, name=f"down{level}.conv2")
+        c_in = width
+    for level, width in enumerate(reversed(widths[:-1])):
+        b.conv(c_in, 4 * width, 1, name=f"up{level}.upconv")  # 2x2 stride-2 transposed conv
+        b.hw = (2 * b.hw[0], 2 * b.hw[1])
+        b.conv(2 * width, width, 3, padding=pad, name=f"up{level}.conv1")  # after concatenating the skip
+        b.conv(width, width, 3, padding=pad, name=f"up{level}.conv2")
+        c_in = width
+    b.conv(c_in, n_classes, 1, name="final")
+    return b.network(input_hw=input_hw, output_hw=b.hw, padded=padded)
+
+
+ZOO: dict[str, Callable[..., Network]] = {
+    "alexnet": alexnet,
+    "vgg16": vgg16,
+    "resnet50": resnet50,
+    "mobilenet_v2": mobilenet_v2,
+    "mnasnet1_0": mnasnet1_0,
+    "squeezenet1_0": squeezenet1_0,
+    "unet": unet,
+}
+
+
+def get_network(name: str, **kwargs) -> Network:
+    """A zoo network by name (keyword arguments go to its builder); the error lists accepted names."""
+    try:
+        builder = ZOO[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown network {name!r}; accepted: {', '.join(ZOO)}") from None
+    return builder(**kwargs)

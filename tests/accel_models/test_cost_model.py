@@ -1,0 +1,144 @@
+"""The compiled cost model: against Timeloop's corpus and against the pure-Python walk."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accel_models import Accelerator, MappingArrays, StorageLevel
+from accel_models.check_timeloop import check
+from accel_models.cost_model import evaluate_batch
+from accel_models.reference import evaluate
+from accel_models.result import REASONS
+from mappings import LevelMapping, Mapping, random_mappings
+from nets import Layer
+
+# Cases where cosearch and Timeloop's exact counts still differ, each explained in the issue notes.
+# D-0089: Inputs bypass two levels under a 12x14 fan-out whose children could forward data over
+# links; Timeloop folds the bypassed levels with a multicast ratio of 13/25 where R1-R7 as we
+# implement them give 1/2 (reads 11,041,505 vs 10,616,832).
+KNOWN_OPEN = {"D-0089"}
+
+
+def test_corpus_agrees_with_timeloop_exact_counts(corpus):
+    agree, total, report = check(corpus, verbose=True)
+    disagreeing = {line.split(":")[0].strip() for line in report.splitlines() if line.startswith("  ")}
+    assert disagreeing == KNOWN_OPEN, report
+    assert agree == total - len(KNOWN_OPEN)
+
+
+def _assert_same(layer, acc, arrays, b):
+    fast = evaluate_batch(layer, acc, arrays.row(b))
+    ref = evaluate(layer, acc, arrays, b)
+    assert int(fast.reason[0]) == ref.reason, (b, REASONS[ref.reason])
+    if not ref.valid:
+        return False
+    assert int(fast.cycles[0]) == ref.cycles
+    assert fast.energy_pj[0] == pytest.approx(ref.energy_pj, rel=1e-12)
+    np.testing.assert_allclose(fast.reads[0], ref.reads, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(fast.fills[0], ref.fills, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(fast.updates[0], ref.updates, rtol=1e-12, atol=1e-9)
+    return True
+
+
+SMALL_LAYERS = [
+    Layer(R=3, S=2, P=4, Q=2, C=2, K=2, name="conv"),
+    Layer(R=3, S=3, P=2, Q=2, C=1, K=1, G=4, stride_w=2, stride_h=1, name="dw_stride2"),
+    Layer(R=2, S=1, P=3, Q=2, C=2, K=3, N=2, dilation_w=2, name="dilated"),
+    Layer(C=6, K=4, N=2, name="fc"),
+]
+
+
+@pytest.mark.parametrize("arch_id", ["A2", "B2x2a", "B4x4b", "B1x16a", "B8x1b", "C1", "D2", "D3"])
+def test_kernel_matches_walk_on_random_mappings(corpus_architectures, arch_id):
+    acc = corpus_architectures[arch_id]
+    valid = 0
+    for i, layer in enumerate(SMALL_LAYERS):
+        arrays = random_mappings(layer, acc, 12, rng=1000 + i, spatial_bias=3.0)
+        for b in range(arrays.batch_size):
+            valid += _assert_same(layer, acc, arrays, b)
+    assert valid > 0, "no valid mapping drawn: the comparison would be empty"
+
+
+def _systolic_case():
+    """Inputs forwarded between neighbours: P unrolled over 4 PEs, R stepping above them."""
+    acc = Accelerator("systolic", (
+        StorageLevel("DRAM", capacity_words=None, block_size_words=4, read_energy_pj=100, write_energy_pj=100,
+                     update_energy_pj=100, kind="DRAM"),
+        StorageLevel("GLB", capacity_words=1024, block_size_words=4, read_energy_pj=5, write_energy_pj=5,
+                     update_energy_pj=5, fanout_x=4, read_bandwidth=8, write_bandwidth=8),
+        StorageLevel("RF", capacity_words=16, read_energy_pj=0.5, write_energy_pj=0.5, update_energy_pj=0.5,
+                     kind="regfile"),
+    ), mac_energy_pj=0.2)
+    layer = Layer(R=3, P=4, C=2, K=2)
+    mapping = Mapping((
+        LevelMapping({"K": 2}),
+        LevelMapping({"C": 2, "R": 3}, permutation=("C", "R"), spatial_x={"P": 4}),
+        LevelMapping({}),
+    ))
+    return layer, acc, mapping
+
+
+def test_link_transfers_match_walk_and_save_parent_reads():
+    layer, acc, mapping = _systolic_case()
+    arrays = mapping.to_arrays(acc)
+    assert _assert_same(layer, acc, arrays, 0)
+    ref = evaluate(layer, acc, mapping)
+    assert ref.link_transfers[1, 1] > 0  # Inputs forwarded under the GLB's fan-out
+    # Without links the GLB reads every child's delta (the 4 children's offsets all differ), i.e. the
+    # RF fills summed over instances; with links some of those words come from a neighbour instead.
+    assert ref.reads[1, 1] < ref.fills[2, 1]
+
+
+def test_invalid_mappings_come_back_invalid_with_a_reason():
+    layer, acc, mapping = _systolic_case()
+    arrays = mapping.to_arrays(acc)
+    too_wide = MappingArrays(*(a.copy() for a in arrays))
+    too_wide.spatial_y[0, 1, 5] = 2      # K over 2 rows of a 1-row fan-out
+    too_wide.temporal[0, 0, 5] = 1
+    too_big = MappingArrays(*(a.copy() for a in arrays))
+    too_big.temporal[0, 2, [0, 4, 5]] = [3, 2, 2]   # RF tile R3 C2 K2: 12 + 6 + 2 words > 16
+    too_big.temporal[0, 1, [0, 4]] = 1
+    too_big.temporal[0, 0, 5] = 1
+    bad_order = MappingArrays(*(a.copy() for a in arrays))
+    bad_order.order[0, 1, :2] = 0
+    batch = MappingArrays.concatenate([too_wide, too_big, bad_order])
+    res = evaluate_batch(layer, acc, batch)
+    assert list(res.reason) == [2, 3, 5]
+    assert not res.valid.any()
+    for b in range(3):
+        assert evaluate(layer, acc, batch, b).reason == res.reason[b]
+
+
+def test_level_count_mismatch_is_a_clear_error():
+    layer, acc, mapping = _systolic_case()
+    arrays = MappingArrays.empty(1, 2)
+    with pytest.raises(ValueError, match="levels"):
+        evaluate_batch(layer, acc, arrays)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_kernel_never_crashes_on_arbitrary_arrays(data):
+    layer, acc, _ = _systolic_case()
+    L = acc.num_levels
+    draw = lambda lo, hi, shape: np.array(data.draw(st.lists(st.integers(lo, hi), min_size=int(np.prod(shape)),
+                                                            max_size=int(np.prod(shape))))).reshape(shape)
+    arrays = MappingArrays(draw(-2, 12, (1, L, 8)), draw(-1, 8, (1, L, 8)), draw(-1, 5, (1, L, 8)),
+                           draw(-1, 3, (1, L, 8)), draw(-1, 8, (1, L, 8)), draw(0, 1, (1, L, 3)))
+    res = evaluate_batch(layer, acc, arrays)
+    assert int(res.reason[0]) in REASONS
+    if res.valid[0]:
+        assert res.cycles[0] >= res.compute_cycles[0] >= 1
+        assert np.isfinite(res.energy_pj[0]) and res.energy_pj[0] > 0
+    assert evaluate(layer, acc, arrays).reason == res.reason[0]
+
+
+def test_explain_gives_the_walks_breakdown():
+    from accel_models.cost_model import explain
+    layer, acc, mapping = _systolic_case()
+    fast, ref = explain(layer, acc, mapping), evaluate(layer, acc, mapping)
+    assert (fast.valid, fast.cycles) == (ref.valid, ref.cycles)
+    np.testing.assert_allclose(fast.level_energy_pj, ref.level_energy_pj, rtol=1e-12)
+    np.testing.assert_array_equal(fast.level_cycles, ref.level_cycles)
+    np.testing.assert_array_equal(fast.tile_words, ref.tile_words)
+    assert "RF" in fast.breakdown() and "invalid" not in fast.breakdown()

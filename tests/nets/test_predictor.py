@@ -1,0 +1,82 @@
+"""OFA's accuracy predictor: sanity values of ../shared/data/ofa/README.md, encoding, file lookup."""
+import numpy as np
+import pytest
+
+from nets.estimators import AccuracyEstimator, OFAAccuracyPredictor, encode
+from nets.estimators.ofa_predictor import ENV_VAR, PREDICTOR_URL
+from nets.ofa import MBConfig, largest_config, sample_configs, smallest_config
+
+
+def _uniform(ks, e, d, r):
+    return MBConfig(ks=[ks] * 20, e=[e] * 20, d=[d] * 5, r=r)
+
+
+@pytest.fixture(scope="module")
+def predictor(predictor_path):
+    return OFAAccuracyPredictor(predictor_path)
+
+
+# Sanity values published with the file (README.md of data/ofa): uniform configs
+@pytest.mark.parametrize("ks, e, d, r, top1", [(7, 6, 4, 224, 0.8359), (3, 3, 2, 128, 0.7667),
+                                               (5, 4, 3, 192, 0.8059)])
+def test_predictor_reproduces_sanity_values(predictor, ks, e, d, r, top1):
+    assert abs(predictor.score(_uniform(ks, e, d, r)) - top1) < 1e-4
+
+
+def test_batch_equals_single_scores_and_accepts_dicts(predictor):
+    configs = sample_configs("ofa_mbv3_w1.2", 16, 0)
+    batch = predictor.score_batch(configs)
+    assert batch.shape == (16,) and batch.dtype == np.float64
+    assert np.allclose(batch, [predictor.score(c) for c in configs], atol=1e-12)
+    assert predictor.score(configs[0].to_dict()) == pytest.approx(batch[0], abs=1e-12)
+    assert 0.70 < batch.min() and batch.max() < 0.86  # OFA MBv3 w1.2 subnets: ~75-84 % top-1
+    assert isinstance(predictor, AccuracyEstimator)
+
+
+def test_bigger_subnets_are_predicted_more_accurate(predictor):
+    assert predictor.score(largest_config("ofa_mbv3_w1.2")) > predictor.score(smallest_config("ofa_mbv3_w1.2"))
+    base = smallest_config("ofa_mbv3_w1.2", 224)
+    assert predictor.score(base) > predictor.score(base.replace(r=128))
+
+
+def test_encoding_marks_active_slots_only():
+    config = MBConfig(ks=[3, 5, 7, 5] * 5, e=[3, 4, 6, 4] * 5, d=[2, 3, 4, 2, 3], r=176)
+    feats = encode(config)
+    n_active = 2 + 3 + 4 + 2 + 3
+    assert feats.shape == (128,) and feats.sum() == 2 * n_active + 1
+    assert feats[0:3].tolist() == [1, 0, 0] and feats[3:6].tolist() == [0, 1, 0]  # slots 0, 1 kernels 3, 5
+    assert feats[6:9].sum() == 0  # slot 2 is beyond stage 0's depth 2
+    assert feats[60 + 3:60 + 6].tolist() == [0, 1, 0]  # slot 1 expand 4
+    assert feats[120:].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]  # (176 - 112) // 16 = 4
+
+
+def test_predictor_rejects_other_spaces(predictor):
+    with pytest.raises(ValueError, match="ofa_mbv3_w1.2"):
+        predictor.score(largest_config("ofa_proxyless_w1.3"))
+
+
+def test_predictor_file_lookup_order(predictor_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    with pytest.raises(FileNotFoundError) as err:
+        OFAAccuracyPredictor()
+    message = str(err.value)
+    assert PREDICTOR_URL in message and ENV_VAR in message and str(tmp_path / "cache" / "cosearch") in message
+    monkeypatch.setenv(ENV_VAR, str(predictor_path))
+    assert OFAAccuracyPredictor().path == predictor_path
+    with pytest.raises(FileNotFoundError, match="path argument"):
+        OFAAccuracyPredictor(tmp_path / "missing.pth")
+    cached = tmp_path / "cache" / "cosearch" / "acc_predictor_mbv3_w1.2.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(predictor_path.read_bytes())
+    monkeypatch.delenv(ENV_VAR)
+    assert OFAAccuracyPredictor().path == cached
+
+
+def test_predictor_rejects_a_wrong_checkpoint(tmp_path):
+    import torch
+
+    bad = tmp_path / "bad.pth"
+    torch.save({"0.weight": torch.zeros(10, 128)}, bad)
+    with pytest.raises(ValueError, match="0.weight"):
+        OFAAccuracyPredictor(bad)

@@ -1,0 +1,83 @@
+"""Reference networks against published MAC and parameter counts.
+
+Published figures: torchvision's model documentation, https://pytorch.org/vision/stable/models/generated/
+torchvision.models.<name>.html, fields "GFLOPS" (which torchvision counts as multiply-accumulates, batch 1,
+224x224) and "num_params" (all trainable parameters, BatchNorm and biases included).
+"""
+import pytest
+
+from nets import Layer
+from nets.zoo import ZOO, get_network, mnasnet1_0, resnet50, unet, vgg16
+
+PUBLISHED_GMACS = {
+    "alexnet": 0.71,        # torchvision AlexNet_Weights.IMAGENET1K_V1: GFLOPS 0.71
+    "vgg16": 15.47,         # torchvision VGG16_Weights.IMAGENET1K_V1: GFLOPS 15.47
+    "resnet50": 4.09,       # torchvision ResNet50_Weights.IMAGENET1K_V1: GFLOPS 4.09
+    "mobilenet_v2": 0.300,  # Sandler et al., CVPR 2018, Table 4: 300M multiply-adds (torchvision: 0.30)
+    "mnasnet1_0": 0.312,    # Tan et al., CVPR 2019, Table 1: 312M multiply-adds (torchvision: 0.31)
+    "squeezenet1_0": 0.82,  # torchvision SqueezeNet1_0_Weights.IMAGENET1K_V1: GFLOPS 0.82
+}
+
+
+@pytest.mark.parametrize("name, gmacs", PUBLISHED_GMACS.items())
+def test_zoo_macs_within_2_percent_of_published(name, gmacs):
+    net = get_network(name)
+    assert abs(net.macs / 1e9 - gmacs) / gmacs < 0.02
+
+
+# torchvision "num_params" of the same pages. Every conv of these nets is followed by BatchNorm (2 parameters
+# per output channel, no conv bias) and the classifier has a bias, or every layer has a bias and no BatchNorm.
+PUBLISHED_PARAMS_BN = {"resnet50": 25_557_032, "mobilenet_v2": 3_504_872, "mnasnet1_0": 4_383_312}
+PUBLISHED_PARAMS_BIAS = {"alexnet": 61_100_840, "vgg16": 138_357_544, "squeezenet1_0": 1_248_424}
+
+
+@pytest.mark.parametrize("name, params", PUBLISHED_PARAMS_BN.items())
+def test_layer_shapes_reproduce_published_parameter_counts_bn_nets(name, params):
+    net = get_network(name)
+    extra = sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net)
+    assert net.weight_words + extra == params
+
+
+@pytest.mark.parametrize("name, params", PUBLISHED_PARAMS_BIAS.items())
+def test_layer_shapes_reproduce_published_parameter_counts_bias_nets(name, params):
+    net = get_network(name)
+    assert net.weight_words + sum(layer.G * layer.K for layer in net) == params
+
+
+def test_unet_follows_the_paper():
+    # Ronneberger et al., MICCAI 2015, Fig. 1 and Sec. 2: 572x572 input tile, 388x388 output map,
+    # 23 convolutional layers, 64 feature channels at the top, 1024 at the bottom.
+    net = unet()
+    assert len(net) == 23
+    assert net.meta["output_hw"] == (388, 388)
+    first, last = net.layers[0], net.layers[-1]
+    assert (first.P, first.C, first.K) == (570, 1, 64)
+    assert (last.R, last.P, last.C, last.K) == (1, 388, 64, 2)
+    assert max(layer.K for layer in net if layer.R == 3) == 1024
+    bottom = [layer for layer in net if layer.name.startswith("down4")]
+    assert [layer.P for layer in bottom] == [30, 28]
+    padded = unet(input_hw=256, padded=True)
+    assert padded.meta["output_hw"] == (256, 256) and len(padded) == 23
+    with pytest.raises(ValueError, match="input_hw=570"):
+        unet(input_hw=570)  # 570 -> 566, pool 283, two valid convs -> 279: odd before the next pool
+
+
+def test_resnet50_v15_strides_and_shortcuts():
+    net = resnet50()
+    downsamples = [layer for layer in net if "downsample" in layer.name]
+    assert [(d.stride_w, d.P, d.K) for d in downsamples] == [(1, 56, 256), (2, 28, 512), (2, 14, 1024), (2, 7, 2048)]
+    conv2 = net.layers[[layer.name for layer in net].index("layer2.0.conv2")]
+    assert (conv2.R, conv2.stride_w, conv2.P) == (3, 2, 28)  # v1.5: the stride sits on the 3x3
+
+
+def test_depthwise_layers_use_groups():
+    dws = [layer for layer in mnasnet1_0() if layer.kind == "depthwise"]
+    assert len(dws) == 17 and all(layer.C == layer.K == 1 and layer.G > 1 for layer in dws)
+
+
+def test_zoo_registry_and_options():
+    assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet"}
+    assert get_network("vgg16", batch=4).macs == 4 * vgg16().macs
+    assert vgg16().layers[-1] == Layer.fc(4096, 1000)
+    with pytest.raises(ValueError, match="alexnet.*vgg16.*unet"):
+        get_network("vgg19")
