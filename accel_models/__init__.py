@@ -3,7 +3,30 @@ from .accelerator import TENSOR_INDEX, TENSORS, Accelerator, StorageLevel
 from .dataflow import Dataflow
 from .mapping_arrays import MappingArrays
 
-__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow", "MappingArrays"]
+from .cost_model import BatchResult, evaluate_batch, explain
+from .reference import evaluate
+from .result import REASONS, EvalResult
+
+__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow", "MappingArrays",
+           "evaluate_batch", "evaluate", "explain", "BatchResult", "EvalResult", "REASONS"]
+
+# technology tables, area model, builder, presets, roofline (issue 3)
+from . import roofline, tech  # noqa: E402
+from .area import AreaBreakdown, area_breakdown, area_mm2  # noqa: E402
+from .builder import build_accelerator  # noqa: E402
+
+
+def __getattr__(name: str):
+    """Presets load on first use, so that `python -m accel_models.presets` runs without a warning."""
+    if name in ("presets", "PRESETS", "get_preset"):
+        import importlib
+
+        presets = importlib.import_module(".presets", __name__)
+        return presets if name == "presets" else getattr(presets, name)
+    raise AttributeError(f"module 'accel_models' has no attribute {name!r}")
+
+__all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
+            "PRESETS", "get_preset"]
 
 # Timeloop v0.4 YAML import/export (issue 2, item 7)
 from .timeloop_yaml import (  # noqa: E402

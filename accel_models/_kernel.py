@@ -331,19 +331,17 @@ def make_workspace(n_levels, max_children):
     """Scratch arrays for one thread (allocated once per chunk of mappings, not per mapping)."""
     L = n_levels
     i64 = np.int64
-    return (np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 0-2 lv kd dm
-            np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(L + 1, i64),        # 3-5 bd st start
-            np.empty((L + 1, 8), i64), np.empty(8, i64), np.empty((L, 3), i64),              # 6-8 ext run tiles
-            np.empty(L + 1, i64), np.empty((L + 1, 3)), np.empty((L, 3)), np.empty((L, 3)),  # 9-12 used fs acc mcw
-            np.empty((L + 1, 3)), np.empty((MAX_LOOPS, 8), i64), np.empty((MAX_LOOPS, N_AXES), i64),  # 13-15
-            np.empty(MAX_LOOPS), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),         # 16-18 ncnt bnd kinds
-            np.empty(8, i64), np.empty(16, i64), np.empty(16, i64), np.empty(16, i64),       # 19-22 reset sp_*
-            np.empty(16, i64), np.empty(N_AXES, i64), np.empty(L), np.empty(8, i64),         # 23-26 sp_kind E part cov
-            np.empty((9, 8), i64),                                                           # 27 small vectors
-            np.empty((max_children, N_AXES + 1), i64), np.empty((max_children, 4), i64),     # 28-29 offs nbr
-            np.empty(max_children, i64), np.empty(max_children, i64),                        # 30-31 n_nbr keys
-            np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 32-34 tdim tb ts
-            np.empty(MAX_LOOPS + 1), np.empty(MAX_LOOPS, i64))                               # 35-36 outer_prod tlev
+    return (np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 0-2 loop level/kind/dim
+            np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(L + 1, i64),        # 3-5 bound, step, start
+            np.empty((L + 1, 8), i64), np.empty(8, i64), np.empty((L, 3), i64),              # 6-8 ext, run, tiles
+            np.empty(L + 1, i64), np.empty((L + 1, 3)), np.empty((L, 3)), np.empty((L, 3)),  # 9-12 used, F, acc, mcw
+            np.empty((L + 1, 3)), np.empty(16, i64), np.empty(16, i64), np.empty(16, i64),   # 13-16 peer, sp dim/b/step
+            np.empty(16, i64), np.empty(N_AXES, i64), np.empty(L), np.empty(8, i64),         # 17-20 sp kind, E, part, cover
+            np.empty((9, 8), i64),                                                           # 21 small vectors
+            np.empty((max_children, N_AXES + 1), i64), np.empty((max_children, 4), i64),     # 22-23 child offs, nbrs
+            np.empty(max_children, i64), np.empty(max_children, i64),                        # 24-25 n_nbr, keys
+            np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 26-28 temporal dim/b/step
+            np.empty(MAX_LOOPS + 1), np.empty(MAX_LOOPS, i64))                               # 29-30 outer_prod, level
 
 
 _make_workspace_jit = njit(cache=True)(make_workspace)
@@ -430,7 +428,7 @@ def _eval_one(bounds, coef, ax, co, n_levels, cap, tcap, block, bw, energy, fan,
         ext[l_cur, :] = run
         l_cur -= 1
     # ---- tiles and capacity --------------------------------------------------------------------
-    E = ws[24]
+    E = ws[18]
     tiles = ws[8]
     for l in range(L):
         for t in range(3):
@@ -462,21 +460,16 @@ def _eval_one(bounds, coef, ax, co, n_levels, cap, tcap, block, bw, energy, fan,
     mcw = ws[12]
     peer = ws[13]
     peer[:] = 0.0
-    T = ws[15]
-    n_cnt = ws[16]
-    bnd = ws[17]
-    kinds = ws[18]
-    sp_dim = ws[20]
-    sp_bound = ws[21]
-    sp_step = ws[22]
-    sp_kind = ws[23]
+    sp_dim = ws[14]
+    sp_bound = ws[15]
+    sp_step = ws[16]
+    sp_kind = ws[17]
     # The temporal loops, outermost first; the loops above level lvl are a prefix of them.
-    tdim = ws[32]
-    tb = ws[33]
-    ts = ws[34]
-    outer_prod = ws[35]
-    tlev = ws[36]
-    reset = ws[19]
+    tdim = ws[26]
+    tb = ws[27]
+    ts = ws[28]
+    outer_prod = ws[29]
+    tlev = ws[30]
     NT = 0
     for i in range(nl):
         if kd[i] == 0:
@@ -546,21 +539,24 @@ def _eval_one(bounds, coef, ax, co, n_levels, cap, tcap, block, bw, energy, fan,
             if n_sp > 0:
                 D = _distinct_offsets(t, sp_dim, sp_bound, sp_step, n_sp, coef)
             acc_p = D * F
-            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty);
-            # R5: links are recorded at the parent and dropped when the level under it bypasses t.
-            if (n_ch > 1 and M > 0 and (is_mac or (i0 == M - 1 and keep[lvl, t] and acc_keep[lvl, t]))):
+            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty).
+            # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced
+            # by the fold below, whose ratio is these link-reduced reads over the multicast-weighted
+            # reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
+            lk = 0.0
+            if (n_ch > 1 and M > 0 and (is_mac or i0 == M - 1)):
                 saved, lk = _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
                                    sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan[p, 0], fan[p, 1], coef, D,
-                                   ws[27], ws[28], ws[29], ws[30], ws[31])
+                                   ws[21], ws[22], ws[23], ws[24], ws[25])
                 acc_p -= saved
                 peer[lvl, t] = lk / n_ch
             access[p, t] = acc_p
-            mcw[p, t] = n_ch * F
+            mcw[p, t] = n_ch * F - lk
     # ---- bypass (R5) and outputs' partition sizes (R6) ---------------------------------------
-    part = ws[25]
+    part = ws[19]
     part[0] = tiles[0, 2]
     Eo = E
-    cover_e = ws[26]
+    cover_e = ws[20]
     for l in range(1, L):
         child = _box(2, ext[l], coef, Eo)
         has_sp = start[l] > start[l - 1] and kd[start[l] - 1] != 0
@@ -652,36 +648,62 @@ def _axis_tables(coef):
 _CHUNK = 512
 
 
+@njit(cache=True)
+def _eval_range(lo, hi, max_children, bounds, coef, ax, co, cap, tcap, block, bw, energy, fan, acc_keep,
+                mac_energy, num_macs, tf, order, sx, sy, sorder, keep,
+                reason, cycles, energy_pj, util, ccycles, reads, fills, updates):
+    """Evaluate mappings lo..hi-1 into the output arrays, with one workspace."""
+    L = tf.shape[1]
+    ws = _make_workspace_jit(L, max_children)
+    sc = np.zeros(5)
+    for b in range(lo, hi):
+        r = _eval_one(bounds, coef, ax, co, L, cap, tcap, block, bw, energy, fan, acc_keep, mac_energy, num_macs,
+                      tf[b], order[b], sx[b], sy[b], sorder[b], keep[b], reads[b], fills[b], updates[b], sc, ws)
+        reason[b] = r
+        if r == 0:
+            cycles[b] = int(sc[1])
+            energy_pj[b] = sc[2]
+            util[b] = sc[3]
+            ccycles[b] = int(sc[4])
+
+
+@njit(cache=True)
+def _outputs(B, L):
+    return (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.zeros(B), np.zeros(B),
+            np.zeros(B, dtype=np.int64), np.zeros((B, L, 3)), np.zeros((B, L, 3)), np.zeros((B, L, 3)))
+
+
+@njit(cache=True)
+def _max_children(fan):
+    m = 1
+    for l in range(fan.shape[0]):
+        m = max(m, fan[l, 0] * fan[l, 1])
+    return m
+
+
 @njit(cache=True, parallel=True)
 def evaluate_batch_arrays(bounds, coef, cap, tcap, block, bw, energy, fan, acc_keep, mac_energy, num_macs,
                           tf, order, sx, sy, sorder, keep):
-    """Evaluate B mappings. Returns (reason[B], cycles[B], energy_pj[B], utilization[B],
+    """Evaluate B mappings on all threads. Returns (reason[B], cycles[B], energy_pj[B], utilization[B],
     compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over instances."""
     B = tf.shape[0]
-    L = tf.shape[1]
-    reason = np.zeros(B, dtype=np.int64)
-    cycles = np.zeros(B, dtype=np.int64)
-    energy_pj = np.zeros(B)
-    util = np.zeros(B)
-    ccycles = np.zeros(B, dtype=np.int64)
-    reads = np.zeros((B, L, 3))
-    fills = np.zeros((B, L, 3))
-    updates = np.zeros((B, L, 3))
-    max_children = 1
-    for l in range(L):
-        max_children = max(max_children, fan[l, 0] * fan[l, 1])
+    out = _outputs(B, tf.shape[1])
     ax, co = _axis_tables(coef)
+    mc = _max_children(fan)
     n_chunks = (B + _CHUNK - 1) // _CHUNK
     for c in prange(n_chunks):
-        ws = _make_workspace_jit(L, max_children)
-        sc = np.zeros(5)
-        for b in range(c * _CHUNK, min(B, (c + 1) * _CHUNK)):
-            r = _eval_one(bounds, coef, ax, co, L, cap, tcap, block, bw, energy, fan, acc_keep, mac_energy, num_macs,
-                          tf[b], order[b], sx[b], sy[b], sorder[b], keep[b], reads[b], fills[b], updates[b], sc, ws)
-            reason[b] = r
-            if r == 0:
-                cycles[b] = int(sc[1])
-                energy_pj[b] = sc[2]
-                util[b] = sc[3]
-                ccycles[b] = int(sc[4])
-    return reason, cycles, energy_pj, util, ccycles, reads, fills, updates
+        _eval_range(c * _CHUNK, min(B, (c + 1) * _CHUNK), mc, bounds, coef, ax, co, cap, tcap, block, bw, energy,
+                    fan, acc_keep, mac_energy, num_macs, tf, order, sx, sy, sorder, keep, *out)
+    return out
+
+
+@njit(cache=True)
+def evaluate_batch_arrays_serial(bounds, coef, cap, tcap, block, bw, energy, fan, acc_keep, mac_energy, num_macs,
+                                 tf, order, sx, sy, sorder, keep):
+    """The same on the calling thread: small batches, where waking worker threads costs more."""
+    B = tf.shape[0]
+    out = _outputs(B, tf.shape[1])
+    ax, co = _axis_tables(coef)
+    _eval_range(0, B, _max_children(fan), bounds, coef, ax, co, cap, tcap, block, bw, energy,
+                fan, acc_keep, mac_energy, num_macs, tf, order, sx, sy, sorder, keep, *out)
+    return out

@@ -15,6 +15,11 @@ from .result import REASONS, EvalResult
 from . import _kernel
 
 
+PARALLEL_MIN_BATCH = 16_384
+"""Smaller batches run on the calling thread: waking numba's worker threads costs ~1-20 ms per call
+on a busy 2-core machine, more than the kernel spends on thousands of mappings."""
+
+
 @dataclass
 class BatchResult:
     """Arrays over a batch of B mappings; counts are totals over instances, in words, [B, levels, 3]."""
@@ -82,8 +87,8 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
                          f"got {[a.shape for a in mappings]}")
     m = mappings.contiguous()
     bounds, coef = layer_arrays(layer)
-    reason, cycles, energy, util, cc, reads, fills, updates = _kernel.evaluate_batch_arrays(
-        bounds, coef, *accelerator_arrays(accelerator), *m)
+    run = _kernel.evaluate_batch_arrays if m.batch_size >= PARALLEL_MIN_BATCH else _kernel.evaluate_batch_arrays_serial
+    reason, cycles, energy, util, cc, reads, fills, updates = run(bounds, coef, *accelerator_arrays(accelerator), *m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 
 

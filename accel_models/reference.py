@@ -157,7 +157,7 @@ def _children(spatial_loops: list[_Loop], fanout_x: int, fanout_y: int, axes):
     return offsets, neighbours
 
 
-def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout, links_allowed):
+def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
     """Walk level `level`'s tile stream; return (fills per instance, parent accesses, link transfers).
 
     Parent accesses follow R3: per step, distinct child deltas are read once; links to a grid
@@ -178,7 +178,9 @@ def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout, l
             prev = delta
             continue
         reads = n_groups * size
-        if links_allowed and prev is not None and prev.size == size and len(offsets) > 1:
+        # A MAC whose operand did not move reads it again (R4); it is no delta a neighbour could forward.
+        moved = not (is_mac and prev is not None and prev.lo == delta.lo)
+        if moved and prev is not None and prev.size == size and len(offsets) > 1:
             served = []
             for k, nb in enumerate(neighbours):
                 served.append(any(delta.shifted_equals(prev, tuple(a - b for a, b in zip(offsets[j], offsets[k])))
@@ -275,7 +277,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
         # As if every level kept the tensor (R5): walk every level and the MAC.
         fill_stream = [0.0] * (L + 1)
         access = [0.0] * L      # accesses each level serves its children, per instance
-        child_mcw = [0.0] * L   # the same without multicast (children x their fills)
+        child_mcw = [0.0] * L   # the same weighted by multicast (children x their fills, less link-served)
         peer = [0.0] * (L + 1)  # per-instance peer fills / reads from link transfers
         link_total = [0.0] * L
         for lvl in range(1, L + 1):
@@ -288,14 +290,12 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
             parent = lvl - 1
             spatial = [lp for lp in nest if lp.level == parent and lp.kind != "T"]
             pl = acc.levels[parent]
-            # R5: links are recorded at the parent and dropped when the level under it bypasses t.
-            links_allowed = is_mac or _kept(acc, arrays, b, lvl, t)
-            f, a, lk = _level_walk(nest, lvl, axes, ext, is_mac, spatial if spatial else [],
-                                   (pl.fanout_x, pl.fanout_y), links_allowed)
+            # Links are analysed as if lvl kept t (R5); see the fold below.
+            f, a, lk = _level_walk(nest, lvl, axes, ext, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
             n_children = math.prod(lp.bound for lp in spatial)
             fill_stream[lvl] = f
             access[parent] = a
-            child_mcw[parent] = n_children * f
+            child_mcw[parent] = n_children * f - lk   # multicast-weighted reads of children not link-served
             link_total[parent] = lk
             peer[lvl] = lk / n_children
         # Outputs: partition sizes down the chain (R6).
@@ -317,7 +317,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
                 else:
                     cover = child_tile
                 part[l] = float(math.floor(part[l - 1] * child_tile / cover))
-        # Bypass (R5): fold each bypassed level into the next level up, innermost first.
+        # Bypass (R5): fold each bypassed level into the next level up, innermost first, scaling its
+        # reads by the parent's reads / multicast-weighted reads (both as if every level kept t).
         keep = [_kept(acc, arrays, b, l, t) for l in range(L)]
         for lvl in reversed(range(1, L)):
             if keep[lvl]:

@@ -5,8 +5,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from nets import DIMS, Layer
 
 from .accelerator import TENSORS, Accelerator, StorageLevel

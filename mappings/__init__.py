@@ -3,3 +3,10 @@ from .mapping import LevelMapping, Mapping
 from .random_mapping import random_mappings, random_valid_mappings
 
 __all__ = ["LevelMapping", "Mapping", "random_mappings", "random_valid_mappings"]
+
+# importance-based encoding, mappers, the per-(accelerator, shape) cache (issue 5)
+from .cache import MappingCache, accelerator_key  # noqa: E402
+from .encoding import Encoding  # noqa: E402
+from .search import MapperResult, best_mapping  # noqa: E402
+
+__all__ += ["Encoding", "MapperResult", "best_mapping", "MappingCache", "accelerator_key"]

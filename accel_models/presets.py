@@ -1,0 +1,183 @@
+"""Baseline accelerators (the designs NAAS compared against), sized from FACTS.md.
+
+Each factory returns an `Accelerator` from `build_accelerator` with the dataflow the design is
+known for; `technology_nm=` rebuilds it at another node (e.g. the co-search's). Figures marked
+"assumed" are not published in FACTS.md and are stated where they are used.
+`python -m accel_models.presets` prints the table of all presets.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .accelerator import Accelerator
+from .area import area_mm2
+from .builder import build_accelerator
+from .dataflow import Dataflow
+from .roofline import dram_bytes_per_s, peak_macs_per_s
+
+KIB = 1024
+MIB = 1024 * 1024
+
+ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row")
+"""Eyeriss RS (Chen et al. ISCA 2016): a PE runs a 1-D row convolution (R, P temporal, filter row
+stationary); filter rows S and channels C, K go down the columns (Y), output rows Q across (X),
+as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M)."""
+OUTPUT_STATIONARY_2D = Dataflow("output_stationary", spatial_x=("P",), spatial_y=("Q",), stationary="Outputs")
+"""ShiDianNao (Du et al. ISCA 2015): each PE owns one output neuron of a P x Q output block."""
+WEIGHT_STATIONARY_CK = Dataflow("weight_stationary", spatial_x=("K",), spatial_y=("C",), stationary="Weights")
+"""NVDLA (Atomic-C x Atomic-K, FACTS) and TPU-style systolic arrays: input channels down the rows,
+output channels across the columns, one weight held per MAC."""
+
+
+def eyeriss(technology_nm: float = 65) -> Accelerator:
+    """Eyeriss v1 (JSSC 2017, FACTS): 12 x 14 PEs, 108 KB GLB, spads 12/224/24 x 16 b, 65 nm.
+
+    X = 14 columns, Y = 12 rows (Timeloop's eyeriss_like mesh). The GLB keeps ifmaps and psums;
+    filters go from DRAM to the weight spads (Timeloop's eyeriss_like; the corpus's family C).
+    Clock 200 MHz (FACTS: 100-250 MHz). GLB 16 words/cycle each way (the corpus's family C).
+    DRAM 4 words/cycle: assumed, a 64-bit off-chip data bus per cycle.
+    """
+    return build_accelerator(
+        pe_array=(14, 12), rf_words=(224, 12, 24), glb_words=108 * KIB // 2, glb_keeps=("Inputs", "Outputs"),
+        dram_bandwidth_words_per_cycle=4.0, word_bits=16, technology_nm=technology_nm, clock_ghz=0.2,
+        glb_bandwidth=16.0, name="eyeriss", dataflow=ROW_STATIONARY,
+        meta={"published_area_mm2": 12.25 if technology_nm == 65 else None,
+              "source": "Chen et al., JSSC 2017 (FACTS.md): 65 nm, 12.25 mm2 core"})
+
+
+def shidiannao(technology_nm: float = 65) -> Accelerator:
+    """ShiDianNao (ISCA 2015, FACTS): 8 x 8 PEs, output stationary, NBin 64 KB, NBout 64 KB, SB 128 KB, 65 nm, 1 GHz.
+
+    16-bit words; each PE holds one weight, one input and one output register (its FIFOs are
+    not modelled). DRAM 4 words/cycle: assumed (the chip sits next to the sensor, no DRAM).
+    """
+    return build_accelerator(
+        pe_array=(8, 8), rf_words=(1, 1, 1), glb_words=(128 * KIB // 2, 64 * KIB // 2, 64 * KIB // 2),
+        dram_bandwidth_words_per_cycle=4.0, word_bits=16, technology_nm=technology_nm, clock_ghz=1.0,
+        name="shidiannao", dataflow=OUTPUT_STATIONARY_2D,
+        meta={"published_area_mm2": 4.86 if technology_nm == 65 else None,
+              "source": "Du et al., ISCA 2015 (FACTS.md): 65 nm, 4.86 mm2"})
+
+
+def _nvdla(macs: int, x: int, y: int, cbuf_kib: int, dram_bits: int, technology_nm: float) -> Accelerator:
+    return build_accelerator(
+        pe_array=(x, y), rf_words=(1, 0, 0), glb_words=cbuf_kib * KIB, dram_bandwidth_words_per_cycle=dram_bits / 8,
+        word_bits=8, technology_nm=technology_nm, clock_ghz=1.0, name=f"nvdla_{macs}",
+        dataflow=WEIGHT_STATIONARY_CK,
+        meta={"published_area_mm2": None,
+              "source": "NVDLA nv_small / nv_large (FACTS.md), sizes interpolated; NAAS baseline"})
+
+
+def nvdla_256(technology_nm: float = 45) -> Accelerator:
+    """NVDLA-256 (NAAS baseline): 256 INT8 MACs as Atomic-K 16 x Atomic-C 16, weight stationary.
+
+    CBUF 224 KiB: log-log between nv_small (64 MACs, 128 KiB) and nv_large (2048 MACs, 512 KiB)
+    gives 223 KiB, rounded to 16 KiB. DRAM 128 bits/cycle: assumed, the AXI width interpolated the
+    same way between nv_small (64 b) and nv_large (512 b) and rounded to a power of two.
+    NVDLA is soft IP: the node is the project's default (45 nm), the clock an assumed 1 GHz.
+    """
+    return _nvdla(256, 16, 16, 224, 128, technology_nm)
+
+
+def nvdla_1024(technology_nm: float = 45) -> Accelerator:
+    """NVDLA-1024 (NAAS baseline): 1024 INT8 MACs as Atomic-K 32 x Atomic-C 32, weight stationary.
+
+    CBUF 384 KiB (log-log interpolation as for nvdla_256: 388 KiB, rounded to 16 KiB); DRAM 256
+    bits/cycle (assumed, interpolated AXI width); 45 nm and 1 GHz assumed.
+    """
+    return _nvdla(1024, 32, 32, 384, 256, technology_nm)
+
+
+def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
+    """Edge TPU-like (NAAS baseline): 64 x 64 INT8 weight-stationary array at 480 MHz (~4 TOPS), 8 MB on chip.
+
+    Sizes from FACTS.md (public descriptions). Node assumed 28 nm (as TPU v1; not published);
+    DRAM 8 bytes/cycle assumed (a 64-bit LPDDR-class interface).
+    """
+    return build_accelerator(
+        pe_array=(64, 64), rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=8.0,
+        word_bits=8, technology_nm=technology_nm, clock_ghz=0.48, name="edge_tpu_like",
+        dataflow=WEIGHT_STATIONARY_CK,
+        meta={"published_area_mm2": None, "source": "FACTS.md: 4 TOPS INT8, 8 MB on-chip memory"})
+
+
+def tpu_v1_like(technology_nm: float = 28) -> Accelerator:
+    """TPU v1-like (Jouppi et al. ISCA 2017): 256 x 256 INT8 weight-stationary systolic array, 28 nm, 700 MHz.
+
+    GLB split per tensor: Inputs 24 MiB (unified buffer), Outputs 4 MiB (accumulators, FACTS),
+    Weights 256 KiB (the weight FIFO, four 64 KiB tiles, Jouppi et al.). Outputs are modelled as
+    8-bit words; the accumulators' 4 MiB is kept as bytes. DRAM 34 GB/s (two DDR3-2133 channels,
+    Jouppi et al.) = 48.6 bytes/cycle at 700 MHz.
+    """
+    return build_accelerator(
+        pe_array=(256, 256), rf_words=(1, 0, 0), glb_words=(256 * KIB, 24 * MIB, 4 * MIB),
+        dram_bandwidth_words_per_cycle=34e9 / 0.7e9, word_bits=8, technology_nm=technology_nm, clock_ghz=0.7,
+        name="tpu_v1_like", dataflow=WEIGHT_STATIONARY_CK,
+        meta={"published_area_mm2": None, "source": "FACTS.md; Jouppi et al., ISCA 2017"})
+
+
+PRESETS: dict[str, Callable[..., Accelerator]] = {
+    "eyeriss": eyeriss,
+    "nvdla_256": nvdla_256,
+    "nvdla_1024": nvdla_1024,
+    "shidiannao": shidiannao,
+    "edge_tpu_like": edge_tpu_like,
+    "tpu_v1_like": tpu_v1_like,
+}
+
+
+def get_preset(name: str, technology_nm: float | None = None) -> Accelerator:
+    """The preset called `name` (at its own node unless `technology_nm` is given)."""
+    try:
+        factory = PRESETS[name]
+    except KeyError:
+        raise ValueError(f"get_preset: unknown preset {name!r}; accepted: {', '.join(PRESETS)}") from None
+    return factory() if technology_nm is None else factory(technology_nm=technology_nm)
+
+
+# ---- the table ------------------------------------------------------------------------------
+def _bytes_str(n_bytes: float) -> str:
+    if n_bytes >= MIB:
+        return f"{n_bytes / MIB:g} MiB"
+    if n_bytes >= KIB:
+        return f"{n_bytes / KIB:g} KiB"
+    return f"{n_bytes:g} B"
+
+
+def buffers_summary(acc: Accelerator) -> str:
+    """On-chip buffers, e.g. 'GLB 108 KiB; PE: I 24 B, W 448 B, O 48 B'."""
+    glb, pe = [], []
+    for i, lv in enumerate(acc.levels):
+        if lv.kind == "DRAM":
+            continue
+        bpw = lv.word_bits / 8
+        caps = lv.tensor_capacity_words
+        if caps is not None and all(c is not None for t, c in zip(("Weights", "Inputs", "Outputs"), caps) if t in lv.keeps):
+            text = "+".join(f"{t[0]} {_bytes_str(c * bpw)}" for t, c in zip(("Weights", "Inputs", "Outputs"), caps)
+                            if c is not None and t in lv.keeps)
+        else:
+            tag = "".join(t[0] for t in lv.keeps) if len(lv.keeps) < 3 else ""
+            text = f"{tag} {_bytes_str(lv.capacity_words * bpw)}".strip()
+        (pe if acc.instances(i) > 1 else glb).append(text if acc.instances(i) > 1 else f"{lv.name} {text}")
+    return "; ".join(glb) + ("; PE: " + ", ".join(pe) if pe else "")
+
+
+def table(names: list[str] | None = None) -> str:
+    """The presets table: PEs, buffers, node, modelled and published area, peak MAC/s, DRAM bandwidth."""
+    head = (f"{'preset':<14s} {'PEs':>15s} {'node':>5s} {'area':>8s} {'published':>9s} {'peak':>10s} "
+            f"{'DRAM':>8s}  buffers")
+    unit = (f"{'':<14s} {'(x*y)':>15s} {'nm':>5s} {'mm2':>8s} {'mm2':>9s} {'GMAC/s':>10s} {'GB/s':>8s}")
+    lines = [head, unit, "-" * 110]
+    for name in names or list(PRESETS):
+        acc = get_preset(name)
+        x, y = acc.mesh
+        pub = acc.meta.get("published_area_mm2")
+        bw = dram_bytes_per_s(acc)
+        lines.append(f"{name:<14s} {f'{acc.num_macs} ({x}x{y})':>15s} {acc.technology_nm:>5g} {area_mm2(acc):8.2f} "
+                     f"{(f'{pub:.2f}' if pub else '-'):>9s} {peak_macs_per_s(acc) / 1e9:10.1f} "
+                     f"{('inf' if bw is None else f'{bw / 1e9:.1f}'):>8s}  {buffers_summary(acc)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())

@@ -1,0 +1,181 @@
+"""The compiled decoder: `Encoding.decode` one x at a time in numba, for the mappers' hot loop.
+
+Same steps, same arithmetic and the same tie-breaking as the numpy reference
+(`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
+sort of the importances, highest first), spatial factors in rank order, then temporal factors from
+the innermost level out with the capacity repair. Every log comes from the divisor table.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_UNUSED = -1.0
+
+
+@njit(cache=True, inline="always")
+def _gene(x, b, idx):
+    return x[b, idx] if idx >= 0 else 0.5
+
+
+@njit(cache=True)
+def _argsort_desc(keys, out):
+    """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable')."""
+    n = keys.shape[0]
+    for i in range(n):
+        out[i] = i
+    for i in range(1, n):
+        j = i
+        while j > 0 and -keys[out[j - 1]] > -keys[out[j]]:
+            tmp = out[j - 1]
+            out[j - 1] = out[j]
+            out[j] = tmp
+            j -= 1
+
+
+@njit(cache=True, inline="always")
+def _tiles(e, coef, out):
+    """Bounding-box words (Weights, Inputs, Outputs) of dim extents e, as `encoding.tile_words`."""
+    out[0] = e[7] * e[5] * e[4] * e[0] * e[1]
+    out[1] = e[6] * e[7] * e[4] * (1 + coef[2] * (e[0] - 1) + coef[0] * (e[2] - 1)) * \
+        (1 + coef[3] * (e[1] - 1) + coef[1] * (e[3] - 1))
+    out[2] = e[6] * e[7] * e[5] * e[3] * e[2]
+
+
+@njit(cache=True, inline="always")
+def _fits(l, keep, tiles, capacity, tcap):
+    used = 0
+    for t in range(3):
+        if keep[l, t]:
+            used += tiles[t]
+            if tcap[l, t] >= 0 and tiles[t] > tcap[l, t]:
+                return False
+    return capacity[l] < 0 or used <= capacity[l]
+
+
+@njit(cache=True)
+def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep,
+                 bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tlogs, tlogv,
+                 temporal, order, sx, sy, sorder, keep):
+    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place."""
+    B = x.shape[0]
+    L = temporal.shape[1]
+    M = tdivs.shape[1]
+    imp = np.empty(8)
+    perm = np.empty(8, dtype=np.int64)
+    rem = np.empty(8, dtype=np.int64)
+    ext = np.empty(8, dtype=np.int64)
+    e2 = np.empty(8, dtype=np.int64)
+    tiles = np.empty(3, dtype=np.int64)
+    used = np.empty(2, dtype=np.int64)
+    mult = np.empty((L, 8), dtype=np.int64)
+    bounded = np.zeros(L, dtype=np.bool_)
+    for l in range(L):
+        bounded[l] = capacity[l] >= 0
+        for t in range(3):
+            if tcap[l, t] >= 0:
+                bounded[l] = True
+    for b in range(B):
+        # keep / bypass
+        for l in range(L):
+            for t in range(3):
+                k = default_keep[l, t]
+                if keep_idx[l, t] >= 0:
+                    k = x[b, keep_idx[l, t]] >= 0.5
+                keep[b, l, t] = 1 if (k and default_keep[l, t]) or l == 0 else 0
+        # loop orders
+        for l in range(L):
+            for d in range(8):
+                imp[d] = (x[b, order_idx[l, d]] if order_idx[l, d] >= 0 else _UNUSED) + order_bonus[l, d]
+            _argsort_desc(imp, perm)
+            for q in range(8):
+                order[b, l, q] = perm[q]
+        # spatial factors
+        for d in range(8):
+            rem[d] = bounds[d]
+        for fi in range(fan_levels.shape[0]):
+            l = fan_levels[fi]
+            n_allowed = 0
+            for d in range(8):
+                if allowed[l, 0, d] or allowed[l, 1, d]:
+                    n_allowed += 1
+            if n_allowed == 0:
+                continue
+            for d in range(8):
+                imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
+            _argsort_desc(imp, perm)
+            for q in range(8):
+                sorder[b, l, q] = perm[q]
+            used[0] = 1
+            used[1] = 1
+            for k in range(n_allowed):
+                d = perm[k]
+                if allowed[l, 0, d] and allowed[l, 1, d]:
+                    axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
+                else:
+                    axis = 1 if allowed[l, 1, d] else 0
+                cap = fanout[l, axis] // used[axis]
+                vi = np.searchsorted(tvalues, rem[d])
+                target = _gene(x, b, ratio_idx[l, d]) * tlogv[vi]
+                best = np.inf
+                bj = 0
+                for j in range(M):
+                    f = tdivs[vi, j]
+                    if f == 0 or f > cap:
+                        continue
+                    dist = abs(tlogs[vi, j] - target)
+                    if dist < best:
+                        best = dist
+                        bj = j
+                f = tdivs[vi, bj]
+                if axis == 0:
+                    sx[b, l, d] = f
+                else:
+                    sy[b, l, d] = f
+                used[axis] *= f
+                rem[d] //= f
+        # temporal factors, innermost level first, with the capacity repair
+        for d in range(8):
+            ext[d] = 1
+        for l in range(L - 1, 0, -1):
+            for d in range(8):
+                ext[d] *= sx[b, l, d] * sy[b, l, d]
+            # mult[l2] = product of the spatial factors of levels l2 .. l-1
+            for l2 in range(l + 1):
+                for d in range(8):
+                    mult[l2, d] = 1
+                    for j in range(l2, l):
+                        mult[l2, d] *= sx[b, j, d] * sy[b, j, d]
+            for ai in range(active.shape[0]):
+                d = active[ai]
+                vi = np.searchsorted(tvalues, rem[d])
+                target = _gene(x, b, tile_idx[l, d]) * tlogv[vi]
+                best = np.inf
+                bj = 0
+                for j in range(M):
+                    f = tdivs[vi, j]
+                    if f == 0:
+                        continue
+                    dist = abs(tlogs[vi, j] - target)
+                    if dist >= best:
+                        continue
+                    ok = True
+                    for l2 in range(l + 1):
+                        if not bounded[l2]:
+                            continue
+                        for i in range(8):
+                            e2[i] = ext[i] * mult[l2, i]
+                        e2[d] *= f
+                        _tiles(e2, coef, tiles)
+                        if not _fits(l2, keep[b], tiles, capacity, tcap):
+                            ok = False
+                            break
+                    if ok:
+                        best = dist
+                        bj = j
+                f = tdivs[vi, bj]
+                temporal[b, l, d] = f
+                ext[d] *= f
+                rem[d] //= f
+        for d in range(8):
+            temporal[b, 0, d] = rem[d]

@@ -1,0 +1,344 @@
+"""NAAS's importance-based encoding: a vector x in [0,1]^n <-> a mapping of one layer on one accelerator.
+
+NAAS (Lin, Yang, Han, DAC 2021) makes loop orders and parallel dimensions searchable by an
+evolution strategy by giving every loop dimension a real "importance": sorting them gives the
+loop order (highest = outermost), and the top-ranked dims are the ones unrolled on the PE array.
+Tiling factors are ratios decoded to divisors, so that every decoded mapping has a valid shape.
+
+The genes, all in [0,1] (dims whose bound is 1 get none, since their loops do not exist):
+- order[l, d]: importance of dim d's temporal loop at level l.
+- spatial rank / axis / ratio [l, d], at each level with a fan-out, for the dims the accelerator's
+  dataflow allows there: dims are unrolled in rank order (the highest first, which is also the
+  outermost spatial loop), each on X or Y (axis gene < 0.5 = X, where both are allowed) with a
+  factor that is a divisor of what is left of the dim and at most what is left of the axis's fan-out.
+  A ratio near 0 leaves the dim temporal, so "the top k" is decided by rank and ratio together.
+- tile[l, d] for levels l >= 1: the temporal factor at level l, as a log-ratio of what is left of
+  dim d after the spatial factors and the levels below l (factor = the divisor nearest rem ** r);
+  the outermost level takes the rest, so every dim's factors multiply to its bound.
+- keep[l, t] where the level's keep/bypass is searched (see `Encoding`): kept when >= 0.5.
+
+Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
+that would make the kept tiles overflow that level, or any level above it (their tiles contain
+it), is replaced by the nearest (in log) divisor that still fits. This is a projection onto the
+feasible set: an x whose factors already fit decodes exactly as without the repair, every
+mapping that fits is still the image of some x (the partial tiles the decoder checks are never
+larger than the final ones), and the search sees the true cost of what it decodes, so nothing
+feasible is excluded and no cost is distorted. It does move the probability mass of overflowing
+x onto the largest tiles that fit: random search over x samples big tiles more often than
+uniform factor splits would (one reason it outdoes Timeloop's random mapper). Spatial
+factors are decoded first and are not repaired: if they alone overflow a buffer the cost model
+rejects the mapping.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from accel_models import TENSORS, Accelerator, MappingArrays
+from nets import DIMS, Layer
+
+from ._factorize import DivisorTable
+from .mapping import Mapping
+
+_TENSOR_DIMS: dict[str, tuple[str, ...]] = {
+    "Weights": ("R", "S", "C", "K", "G"),
+    "Inputs": ("R", "S", "P", "Q", "C", "N", "G"),
+    "Outputs": ("P", "Q", "K", "N", "G"),
+}
+"""The dims that index each tensor (Inputs through the sliding window: W = R + P, H = S + Q)."""
+
+BYPASS_MODES = ("auto", "search", "none")
+_UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
+
+
+def tile_words(cols, coef: tuple[int, int, int, int]) -> tuple:
+    """Bounding-box sizes in words (Weights, Inputs, Outputs) for dim extents `cols` (8 broadcastable arrays).
+
+    coef = (stride_w, stride_h, dilation_w, dilation_h), as the cost model's kernel takes them.
+    """
+    R, S, P, Q, C, K, N, G = cols
+    sw, sh, dw, dh = coef
+    weights = G * K * C * R * S
+    inputs = N * G * C * (1 + dw * (R - 1) + sw * (P - 1)) * (1 + dh * (S - 1) + sh * (Q - 1))
+    outputs = N * G * K * P * Q
+    return weights, inputs, outputs
+
+
+class Encoding:
+    """The importance-based encoding of the mappings of `layer` on `accelerator`.
+
+    bypass: "auto" searches keep/bypass at the levels (below the outermost) that may keep all
+    three tensors and fixes the others at what they keep (Timeloop's mapper benchmark convention:
+    a level restricted to some tensors is a design decision, a general buffer is the mapper's);
+    "search" searches every tensor a level may keep; "none" keeps everything a level may keep.
+    fixed_keep: {level name: tensors kept} pins those levels' keep/bypass whatever the mode (e.g.
+    from Timeloop mapspace constraints); tensors a level cannot keep are dropped.
+    The accelerator's dataflow, if any, restricts the spatial dims per axis and, with a stationary
+    tensor, puts the loops over dims that do not index it innermost at the PE levels.
+    """
+
+    def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
+                 fixed_keep: dict[str, tuple[str, ...]] | None = None) -> None:
+        if bypass not in BYPASS_MODES:
+            raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
+        self.layer = layer
+        self.accelerator = accelerator
+        self.bypass = bypass
+        L = accelerator.num_levels
+        self.bounds = np.array(layer.bounds, dtype=np.int64)
+        self.coef = (layer.stride_w, layer.stride_h, layer.dilation_w, layer.dilation_h)
+        self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
+        self.table = DivisorTable(tuple(int(b) for b in self.bounds))
+        self.fanout = np.array([[lv.fanout_x, lv.fanout_y] for lv in accelerator.levels], dtype=np.int64)
+        self.allowed = self._allowed_axes()
+        self.acc_keep = np.array([[t in lv.keeps for t in TENSORS] for lv in accelerator.levels], dtype=bool)
+        self.keep_free = self._keep_free()
+        self.default_keep = self.acc_keep.copy()   # the keep of the levels whose keep is not searched
+        for name, kept in (fixed_keep or {}).items():
+            l = accelerator.level_index(name)
+            bad = [t for t in kept if t not in TENSORS]
+            if bad:
+                raise ValueError(f"Encoding.fixed_keep[{name}]: unknown tensor(s) {bad}; "
+                                 f"accepted: {', '.join(TENSORS)}")
+            self.default_keep[l] = [t in kept for t in TENSORS]
+            self.default_keep[l] &= self.acc_keep[l]
+            self.keep_free[l] = False
+        self.default_keep[0] = True
+        self.order_bonus = self._order_bonus()
+        self.capacity = np.array([-1 if lv.capacity_words is None else lv.capacity_words
+                                  for lv in accelerator.levels], dtype=np.int64)
+        self.tensor_capacity = np.full((L, 3), -1, dtype=np.int64)
+        for l, lv in enumerate(accelerator.levels):
+            if lv.tensor_capacity_words is not None:
+                self.tensor_capacity[l] = [-1 if c is None else c for c in lv.tensor_capacity_words]
+
+        active = np.zeros(8, dtype=bool)
+        active[list(self.active)] = True
+        spatial = self.allowed.any(axis=1)                     # [L, 8]
+        both = self.allowed.all(axis=1)
+        inner = np.arange(L)[:, None] >= 1
+        self.names: list[str] = []
+        self._order = self._alloc("order", np.broadcast_to(active, (L, 8)))
+        self._sp_rank = self._alloc("spatial_rank", spatial)
+        self._sp_axis = self._alloc("spatial_axis", both)
+        self._sp_ratio = self._alloc("spatial_ratio", spatial)
+        self._tile = self._alloc("tile", inner & active)
+        self._keep = self._alloc("keep", self.keep_free, TENSORS)
+
+    # ---- the space's rules -------------------------------------------------------------
+    def _allowed_axes(self) -> np.ndarray:
+        """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out."""
+        acc, df = self.accelerator, self.accelerator.dataflow
+        allowed = np.zeros((acc.num_levels, 2, 8), dtype=bool)
+        for l in range(acc.num_levels):
+            for axis, names in ((0, df.spatial_x if df else ()), (1, df.spatial_y if df else ())):
+                if self.fanout[l, axis] > 1:
+                    for d in self.active:
+                        allowed[l, axis, d] = not names or DIMS[d] in names
+        return allowed
+
+    def _keep_free(self) -> np.ndarray:
+        free = np.zeros_like(self.acc_keep)
+        if self.bypass == "search":
+            free[1:] = self.acc_keep[1:]
+        elif self.bypass == "auto":
+            free[1:] = self.acc_keep[1:] & self.acc_keep[1:].all(axis=1, keepdims=True)
+        return free
+
+    def pe_levels(self) -> tuple[int, ...]:
+        """The levels inside a PE: below the innermost fan-out (the innermost level if there is none)."""
+        fan = self.accelerator.fanout_levels
+        L = self.accelerator.num_levels
+        return tuple(range(fan[-1] + 1, L)) if fan else (L - 1,)
+
+    def _order_bonus(self) -> np.ndarray:
+        """+1 importance for the dims that index the dataflow's stationary tensor, at the PE levels."""
+        bonus = np.zeros((self.accelerator.num_levels, 8))
+        df = self.accelerator.dataflow
+        if df is not None and df.stationary in _TENSOR_DIMS:
+            for l in self.pe_levels():
+                for d in _TENSOR_DIMS[df.stationary]:
+                    bonus[l, DIMS.index(d)] = 1.0
+        return bonus
+
+    def _alloc(self, kind: str, mask: np.ndarray, labels: tuple[str, ...] = DIMS) -> np.ndarray:
+        idx = np.full(mask.shape, -1, dtype=np.int64)
+        for l, j in zip(*np.nonzero(mask)):
+            idx[l, j] = len(self.names)
+            self.names.append(f"{kind}[{self.accelerator.levels[l].name},{labels[j]}]")
+        return idx
+
+    @property
+    def size(self) -> int:
+        """Number of genes n (x lives in [0,1]^n)."""
+        return len(self.names)
+
+    # ---- decoding ------------------------------------------------------------------------
+    def decode(self, x: np.ndarray, fast: bool = True) -> MappingArrays:
+        """A batch x [B, n] (or one x [n]) in [0,1] -> B mappings of valid shape (values are clipped to [0,1]).
+
+        fast=True runs the compiled decoder (`_decode_kernel`), fast=False the numpy reference;
+        both give identical arrays.
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != self.size:
+            raise ValueError(f"Encoding.decode: x must have shape [B, {self.size}], got {x.shape}")
+        x = np.clip(x, 0.0, 1.0)
+        if fast:
+            from ._decode_kernel import decode_batch
+
+            out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
+            decode_batch(np.ascontiguousarray(x), *self.kernel_args(), *out)
+            return out
+        return self._decode_numpy(x)
+
+    def kernel_args(self) -> tuple:
+        """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
+        t = self.table
+        return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
+                self.order_bonus, self.default_keep, self.bounds, np.array(self.coef, dtype=np.int64), self.fanout,
+                self.allowed, self.capacity, self.tensor_capacity, np.array(self.active, dtype=np.int64),
+                np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.logs, t.log_values)
+
+    def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
+        B, L = x.shape[0], self.accelerator.num_levels
+        genes = np.concatenate([x, np.full((B, 1), 0.5)], axis=1)  # gene index -1: the constant 0.5
+        out = MappingArrays.empty(B, L)
+        keep = np.where(self._keep >= 0, genes[:, self._keep] >= 0.5, self.default_keep) & self.acc_keep
+        keep[:, 0] = True
+        out.keep[:] = keep
+        imp = np.where(self._order >= 0, genes[:, self._order], _UNUSED) + self.order_bonus
+        out.order[:] = np.argsort(-imp, axis=2, kind="stable")
+        rem = np.broadcast_to(self.bounds, (B, 8)).copy()
+        self._decode_spatial(genes, out, rem)
+        self._decode_temporal(genes, out, rem)
+        return out
+
+    def _pick(self, rem: np.ndarray, ratio: np.ndarray, ok=None) -> np.ndarray:
+        """Per row, the divisor of rem nearest (in log) to rem ** ratio among those `ok` allows.
+
+        ok(divs [B, M]) -> bool [B, M]; divisor 1 is the fallback when nothing is allowed.
+        """
+        vi = self.table.index(rem)
+        divs, logs = self.table.divs[vi], self.table.logs[vi]
+        dist = np.abs(logs - (ratio * self.table.log_values[vi])[:, None])
+        if ok is not None:
+            dist = np.where(ok(divs), dist, np.inf)
+        j = np.argmin(dist, axis=1)
+        rows = np.arange(len(j))
+        j[~np.isfinite(dist[rows, j])] = 0
+        return divs[rows, j]
+
+    def _decode_spatial(self, genes: np.ndarray, out: MappingArrays, rem: np.ndarray) -> None:
+        B = genes.shape[0]
+        rows = np.arange(B)
+        for l in self.accelerator.fanout_levels:
+            allowed = self.allowed[l]                                   # [2, 8]
+            n_allowed = int(allowed.any(axis=0).sum())
+            if n_allowed == 0:
+                continue
+            rank = np.where(self._sp_rank[l] >= 0, genes[:, self._sp_rank[l]], _UNUSED)
+            sorder = np.argsort(-rank, axis=1, kind="stable")
+            out.spatial_order[:, l] = sorder
+            axis_gene = genes[:, self._sp_axis[l]]
+            ratio = genes[:, self._sp_ratio[l]]
+            used = np.ones((B, 2), dtype=np.int64)
+            for k in range(n_allowed):
+                d = sorder[:, k]
+                ok_x, ok_y = allowed[0, d], allowed[1, d]
+                axis = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
+                cap = self.fanout[l, axis] // used[rows, axis]
+                f = self._pick(rem[rows, d], ratio[rows, d], lambda divs: divs <= cap[:, None])
+                out.spatial_x[rows, l, d] = np.where(axis == 0, f, 1)
+                out.spatial_y[rows, l, d] = np.where(axis == 1, f, 1)
+                used[rows, axis] *= f
+                rem[rows, d] //= f
+
+    def _fits(self, l: int, keep: np.ndarray, tiles: tuple) -> np.ndarray:
+        """Do tiles (3 arrays [B, M]) of the tensors kept at level l (keep [B, 3]) fit its capacity?"""
+        ok = np.ones(np.broadcast_shapes(*(np.shape(t) for t in tiles)), dtype=bool)
+        used = 0
+        for t in range(3):
+            kept = keep[:, t:t + 1]
+            used = used + np.where(kept, tiles[t], 0)
+            if self.tensor_capacity[l, t] >= 0:
+                ok &= ~kept | (tiles[t] <= self.tensor_capacity[l, t])
+        if self.capacity[l] >= 0:
+            ok &= used <= self.capacity[l]
+        return ok
+
+    def bounded_levels(self) -> tuple[int, ...]:
+        """Levels with a capacity limit (total or per tensor)."""
+        return tuple(l for l in range(self.accelerator.num_levels)
+                     if self.capacity[l] >= 0 or (self.tensor_capacity[l] >= 0).any())
+
+    def _decode_temporal(self, genes: np.ndarray, out: MappingArrays, rem: np.ndarray) -> None:
+        # A factor chosen at level l also sits in the tile of every level above l, so it must leave
+        # all of them room: level l2 <= l holds (extents so far) x (spatial factors of l2 .. l-1).
+        B, L = genes.shape[0], self.accelerator.num_levels
+        ext = np.ones((B, 8), dtype=np.int64)
+        keep = out.keep.astype(bool)
+        spatial = out.spatial_x * out.spatial_y                           # [B, L, 8]
+        bounded = self.bounded_levels()
+        for l in range(L - 1, 0, -1):
+            ext *= spatial[:, l]
+            ratio = genes[:, self._tile[l]]
+            checks = [(l2, np.prod(spatial[:, l2:l], axis=1)) for l2 in bounded if l2 <= l]
+            for d in self.active:
+                def ok(divs, d=d):
+                    good = divs > 0
+                    for l2, mult in checks:
+                        cols = [(ext[:, i] * mult[:, i])[:, None] for i in range(8)]
+                        cols[d] = cols[d] * divs
+                        good &= self._fits(l2, keep[:, l2], tile_words(cols, self.coef))
+                    return good
+                f = self._pick(rem[:, d], ratio[:, d], ok if checks else None)
+                out.temporal[:, l, d] = f
+                ext[:, d] *= f
+                rem[:, d] //= f
+        out.temporal[:, 0] = rem
+
+    # ---- encoding ------------------------------------------------------------------------
+    def encode(self, mapping: Mapping | MappingArrays, b: int = 0) -> np.ndarray:
+        """Genes x [n] with decode(x) equal to `mapping` in every loop that exists (factor > 1).
+
+        Exact for mappings that fit the buffers and that the encoding can express (spatial dims
+        the dataflow allows, a stationary order at the PE levels, the fixed keep/bypass choices);
+        otherwise decode(x) is the nearest mapping the decoder produces.
+        """
+        m = mapping.to_arrays(self.accelerator) if isinstance(mapping, Mapping) else mapping.row(b)
+        if m.num_levels != self.accelerator.num_levels:
+            raise ValueError(f"Encoding.encode: mapping has {m.num_levels} levels, the accelerator "
+                             f"{self.accelerator.num_levels}")
+        L = self.accelerator.num_levels
+        x = np.full(self.size, 0.5)
+        for l in range(L):
+            for pos, d in enumerate(m.order[0, l]):
+                if self._order[l, d] >= 0:
+                    x[self._order[l, d]] = 1.0 - (pos + 0.5) / 8
+            for t in range(3):
+                if self._keep[l, t] >= 0:
+                    x[self._keep[l, t]] = 0.75 if m.keep[0, l, t] else 0.25
+        rem = self.bounds.copy()
+        for l in self.accelerator.fanout_levels:
+            for pos, d in enumerate(m.spatial_order[0, l]):
+                if self._sp_rank[l, d] < 0:
+                    continue
+                x[self._sp_rank[l, d]] = 1.0 - (pos + 0.5) / 8
+                f = int(m.spatial_x[0, l, d] * m.spatial_y[0, l, d])
+                if self._sp_axis[l, d] >= 0:
+                    x[self._sp_axis[l, d]] = 0.75 if m.spatial_y[0, l, d] > 1 else 0.25
+                x[self._sp_ratio[l, d]] = _log_ratio(f, rem[d])
+                rem[d] //= f
+        for l in range(L - 1, 0, -1):
+            for d in self.active:
+                f = int(m.temporal[0, l, d])
+                x[self._tile[l, d]] = _log_ratio(f, rem[d])
+                rem[d] //= max(f, 1)
+        return x
+
+
+def _log_ratio(f: int, rem: int) -> float:
+    """The gene r with rem ** r == f (0 when nothing is left to split)."""
+    return math.log(f) / math.log(rem) if rem > 1 and f >= 1 else 0.0

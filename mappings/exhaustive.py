@@ -1,0 +1,194 @@
+"""Exhaustive enumeration of an encoding's mapping space, for small layers: the reference optimum.
+
+The space is the one `Encoding` decodes to: every split of each dim's bound over the levels'
+temporal loops and the spatial axes the dataflow allows (a dim on one axis per level, fan-outs
+respected), every keep/bypass choice the encoding searches, and every distinct loop order
+(permutations of the loops with factor > 1 only; Y and X spatial loops ordered separately, as the
+cost model nests them; the stationary dims outside the others at the PE levels). Tiles that
+overflow a buffer depend on factors and bypass only, so they are pruned before orders multiply.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from math import factorial
+
+import numpy as np
+
+from accel_models import MappingArrays
+
+from ._factorize import ordered_factorizations
+from .encoding import Encoding, tile_words
+
+_BLOCK = 1 << 18  # partial factor splits built at a time
+
+
+def _slots(enc: Encoding, d: int) -> list[tuple[int, int]]:
+    """(level, kind) slots dim d can take a factor in: kind 0 temporal, 1 spatial X, 2 spatial Y."""
+    L = enc.accelerator.num_levels
+    slots = [(l, 0) for l in range(L)]
+    for l in range(L):
+        for axis in (0, 1):
+            if enc.allowed[l, axis, d]:
+                slots.append((l, 1 + axis))
+    return slots
+
+
+def _too_big(enc: Encoding, what: str) -> ValueError:
+    return ValueError(f"exhaustive: the space of {enc.layer.name or enc.layer.shape_key} on {enc.accelerator.name} "
+                      f"has {what}; use strategy='cmaes' or 'random'")
+
+
+def _factor_combos(enc: Encoding, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All factor splits that fit the fan-outs and the buffers: temporal, spatial_x, spatial_y [n, L, 8].
+
+    Built one dim at a time, in blocks, pruning partial splits that already overflow a buffer with
+    every searchable tensor bypassed (tiles only grow as dims are added, and that keep choice needs
+    the least room), so memory stays bounded by the splits that survive, at most `limit`.
+    """
+    L = enc.accelerator.num_levels
+    least = enc.default_keep & ~enc.keep_free
+    least[0] = True
+    tf = np.ones((1, L, 8), dtype=np.int32)
+    sx = np.ones((1, L, 8), dtype=np.int32)
+    sy = np.ones((1, L, 8), dtype=np.int32)
+    for d in enc.active:
+        slots = _slots(enc, d)
+        opts = []
+        for s in ordered_factorizations(int(enc.bounds[d]), len(slots)):
+            o = np.ones((3, L), dtype=np.int32)
+            for f, (l, kind) in zip(s, slots):
+                o[kind, l] *= f
+            if not ((o[1] > 1) & (o[2] > 1)).any() and (o[1] <= enc.fanout[:, 0]).all() \
+                    and (o[2] <= enc.fanout[:, 1]).all():
+                opts.append(o)
+        opts = np.array(opts)
+        n1 = len(opts)
+        step = max(1, _BLOCK // n1)
+        parts, total = [], 0
+        for s0 in range(0, tf.shape[0], step):
+            m = min(step, tf.shape[0] - s0)
+            t, x, y = (np.repeat(a[s0:s0 + m], n1, axis=0) for a in (tf, sx, sy))
+            o = np.tile(opts, (m, 1, 1))
+            t[:, :, d], x[:, :, d], y[:, :, d] = o[:, 0], o[:, 1], o[:, 2]
+            ok = (x.prod(axis=2) <= enc.fanout[:, 0]).all(axis=1) & (y.prod(axis=2) <= enc.fanout[:, 1]).all(axis=1)
+            t, x, y = t[ok], x[ok], y[ok]
+            ok = _fits(enc, t, x, y, least[None])[:, 0]
+            parts.append((t[ok], x[ok], y[ok]))
+            total += int(ok.sum())
+            if total > limit:
+                raise _too_big(enc, f"more than {limit:,} factor splits that fit the buffers")
+        tf, sx, sy = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return tf, sx, sy
+
+
+def _keep_choices(enc: Encoding) -> np.ndarray:
+    """Every keep array [L, 3] the encoding can decode to."""
+    free = list(zip(*np.nonzero(enc.keep_free)))
+    base = enc.default_keep.copy()
+    out = []
+    for bits in itertools.product((True, False), repeat=len(free)):
+        k = base.copy()
+        for (l, t), bit in zip(free, bits):
+            k[l, t] = bit
+        out.append(k)
+    return np.array(out)
+
+
+def _fits(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray, keeps: np.ndarray) -> np.ndarray:
+    """fits[c, k]: factor split c with keep choice k fits every buffer."""
+    L = enc.accelerator.num_levels
+    inner = np.cumprod((tf * sx * sy).astype(np.int64)[:, ::-1], axis=1)[:, ::-1]  # [n, L, 8]: levels >= l
+    tiles = np.stack(tile_words([inner[:, :, i] for i in range(8)], enc.coef), axis=-1)  # [n, L, 3]
+    ok = np.ones((tf.shape[0], len(keeps)), dtype=bool)
+    for l in range(L):
+        kept = keeps[None, :, l, :]                                          # [1, K, 3]
+        t = tiles[:, None, l, :]                                             # [n, 1, 3]
+        used = np.where(kept, t, 0).sum(axis=2)
+        if enc.capacity[l] >= 0:
+            ok &= used <= enc.capacity[l]
+        for ti in range(3):
+            if enc.tensor_capacity[l, ti] >= 0:
+                ok &= ~kept[..., ti] | (t[..., ti] <= enc.tensor_capacity[l, ti])
+    return ok
+
+
+def _temporal_orders(enc: Encoding, l: int, dims: list[int]) -> list[tuple[int, ...]]:
+    """Distinct temporal orders (outermost first, all 8 dims) of the loops `dims` at level l."""
+    rest = [d for d in range(8) if d not in dims]
+    first = [d for d in dims if enc.order_bonus[l, d] > 0]
+    second = [d for d in dims if enc.order_bonus[l, d] <= 0]
+    return [a + b + tuple(rest) for a in itertools.permutations(first) for b in itertools.permutations(second)]
+
+
+def _spatial_orders(ydims: list[int], xdims: list[int]) -> list[tuple[int, ...]]:
+    rest = tuple(d for d in range(8) if d not in ydims and d not in xdims)
+    return [a + b + rest for a in itertools.permutations(ydims) for b in itertools.permutations(xdims)]
+
+
+def _orders_count(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    L = enc.accelerator.num_levels
+    count = np.ones(tf.shape[0], dtype=np.int64)
+    bonus = enc.order_bonus > 0
+    fact = np.array([factorial(k) for k in range(9)], dtype=np.int64)
+    for l in range(L):
+        act = tf[:, l] > 1
+        count *= fact[(act & bonus[l]).sum(axis=1)] * fact[(act & ~bonus[l]).sum(axis=1)]
+        count *= fact[(sx[:, l] > 1).sum(axis=1)] * fact[(sy[:, l] > 1).sum(axis=1)]
+    return count
+
+
+class ExhaustiveSpace:
+    """The enumerable space of an encoding; `size` mappings, `chunks()` yields them as MappingArrays.
+
+    Raises ValueError (from the constructor) when more than `max_splits` factor splits fit the buffers.
+    """
+
+    def __init__(self, enc: Encoding, max_mappings: int = 2_000_000, max_splits: int = 200_000) -> None:
+        self.enc = enc
+        self.max_mappings = max_mappings
+        self.tf, self.sx, self.sy = _factor_combos(enc, min(max_splits, max_mappings))
+        self.keeps = _keep_choices(enc)
+        self.fits = _fits(enc, self.tf, self.sx, self.sy, self.keeps)
+        self.orders = _orders_count(enc, self.tf, self.sx, self.sy)
+        self.size = int((self.fits.sum(axis=1) * self.orders).sum())
+
+    def check(self) -> None:
+        """Raise ValueError when the space is too big to enumerate."""
+        if self.size > self.max_mappings:
+            raise _too_big(self.enc, f"{self.size:,} mappings that fit the buffers (> max_mappings="
+                                     f"{self.max_mappings:,})")
+
+    def chunks(self, chunk_size: int = 65536) -> Iterator[MappingArrays]:
+        """Every mapping of the space, in batches of about chunk_size."""
+        L = self.enc.accelerator.num_levels
+        parts: list[MappingArrays] = []
+        have = 0
+        blocks: dict[bytes, np.ndarray] = {}  # loop orders depend only on which loops exist
+        for c in range(self.tf.shape[0]):
+            ks = np.flatnonzero(self.fits[c])
+            if len(ks) == 0:
+                continue
+            sig = np.stack([self.tf[c] > 1, self.sy[c] > 1, self.sx[c] > 1])
+            combos = blocks.get(sig.tobytes())
+            if combos is None:
+                per_level = [_temporal_orders(self.enc, l, list(np.flatnonzero(sig[0, l]))) for l in range(L)]
+                per_level += [_spatial_orders(list(np.flatnonzero(sig[1, l])), list(np.flatnonzero(sig[2, l])))
+                              for l in range(L)]
+                combos = np.array(list(itertools.product(*per_level)), dtype=np.int64)   # [n, 2L, 8]
+                blocks[sig.tobytes()] = combos
+            n = len(combos) * len(ks)
+            block = MappingArrays(
+                np.broadcast_to(self.tf[c].astype(np.int64), (n, L, 8)).copy(),
+                np.tile(combos[:, :L], (len(ks), 1, 1)),
+                np.broadcast_to(self.sx[c].astype(np.int64), (n, L, 8)).copy(),
+                np.broadcast_to(self.sy[c].astype(np.int64), (n, L, 8)).copy(),
+                np.tile(combos[:, L:], (len(ks), 1, 1)),
+                np.repeat(self.keeps[ks].astype(np.int64), len(combos), axis=0))
+            parts.append(block)
+            have += n
+            if have >= chunk_size:
+                yield MappingArrays.concatenate(parts)
+                parts, have = [], 0
+        if parts:
+            yield MappingArrays.concatenate(parts)

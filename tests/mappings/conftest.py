@@ -1,0 +1,56 @@
+"""Shared fixtures of the mappings tests: corpus architectures and the mapper benchmark pairs."""
+import json
+from pathlib import Path
+
+import pytest
+
+from accel_models.timeloop_corpus import case_from_dict, default_corpus_path, load_cases
+
+MAPPER_BENCH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "mapper_bench"
+
+
+def _corpus():
+    path = default_corpus_path()
+    if not path.exists():
+        pytest.skip(f"Timeloop corpus not found at {path}")
+    return load_cases(path)
+
+
+@pytest.fixture(scope="session")
+def corpus_cases():
+    return _corpus()
+
+
+@pytest.fixture(scope="session")
+def corpus_archs(corpus_cases):
+    """One case per corpus architecture variant, {arch name: case}."""
+    archs = {}
+    for c in corpus_cases:
+        archs.setdefault(c.accelerator.name, c)
+    return archs
+
+
+@pytest.fixture(scope="session")
+def mapper_bench():
+    """{name: (case with the design-default architecture, raw JSON)} of the mapper benchmark pairs."""
+    if not MAPPER_BENCH.exists():
+        pytest.skip(f"mapper benchmark files not found at {MAPPER_BENCH}")
+    out = {}
+    for f in sorted(MAPPER_BENCH.glob("*.json")):
+        raw = json.loads(f.read_text())
+        out[raw["name"]] = (case_from_dict({**raw["best_case"], "arch": raw["arch"]}), raw)
+    return out
+
+
+@pytest.fixture(scope="session")
+def odd_accelerators():
+    """Fan-outs at two levels (with a weight-stationary dataflow), and one at the outermost level."""
+    from accel_models import Accelerator, Dataflow, StorageLevel
+
+    two = Accelerator("two_fanouts", (
+        StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=4096, fanout_x=4, fanout_y=2),
+        StorageLevel("L2", keeps=("Inputs", "Outputs"), capacity_words=256, fanout_x=2, fanout_y=2),
+        StorageLevel("RF", capacity_words=16)), 1.0,
+        dataflow=Dataflow("ws", spatial_x=("K", "C"), spatial_y=("C", "P"), stationary="Weights"))
+    top = Accelerator("top_fanout", (StorageLevel("DRAM", fanout_x=3), StorageLevel("Buf", capacity_words=64)), 1.0)
+    return [two, top]

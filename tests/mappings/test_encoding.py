@@ -1,0 +1,222 @@
+"""The importance-based encoding: decode(x) is always a valid-shape mapping; encode inverts decode."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from accel_models import TENSORS
+from accel_models.cost_model import evaluate_batch
+from accel_models.result import BAD_BYPASS, BAD_FACTORS, SPATIAL_OVERFLOW
+from mappings import Encoding, Mapping
+from mappings.encoding import tile_words
+from nets import DIMS, Layer
+
+try:
+    from accel_models import presets
+except ImportError:  # pragma: no cover - the presets module lands separately
+    presets = None
+
+LAYERS = [Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.conv(256, 64, 1, 56, name="res2a_1x1"),
+          Layer.fc(2048, 1000, name="fc"), Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"),
+          Layer.conv(32, 64, 3, 28, stride=2, name="stride2"), Layer.conv(16, 16, 3, 14, dilation=2, name="dil2")]
+
+layer_shapes = st.builds(
+    lambda r, s, p, q, c, k, n, g, sw, dw: Layer(R=r, S=s, P=p, Q=q, C=c, K=k, N=n, G=g, stride_w=sw,
+                                                 stride_h=sw, dilation_w=dw, dilation_h=dw),
+    st.sampled_from([1, 3, 5]), st.sampled_from([1, 3, 7]), st.integers(1, 56), st.integers(1, 30),
+    st.sampled_from([1, 3, 16, 96, 128]), st.sampled_from([1, 2, 64, 256, 1000]), st.sampled_from([1, 2, 4]),
+    st.sampled_from([1, 1, 144]), st.sampled_from([1, 2]), st.sampled_from([1, 2]))
+
+
+def assert_valid_shape(enc: Encoding, m) -> None:
+    """Factors multiply to the bounds, fan-outs hold, one axis per dim, orders are permutations,
+    keep/bypass and the dataflow are honoured."""
+    acc, layer = enc.accelerator, enc.layer
+    total = (m.temporal * m.spatial_x * m.spatial_y).prod(axis=1)
+    assert (total == np.array(layer.bounds)).all()
+    assert (m.temporal >= 1).all() and (m.spatial_x >= 1).all() and (m.spatial_y >= 1).all()
+    fan = np.array([[lv.fanout_x, lv.fanout_y] for lv in acc.levels])
+    assert (m.spatial_x.prod(axis=2) <= fan[:, 0]).all() and (m.spatial_y.prod(axis=2) <= fan[:, 1]).all()
+    assert not ((m.spatial_x > 1) & (m.spatial_y > 1)).any()
+    assert (np.sort(m.order, axis=2) == np.arange(8)).all()
+    assert (np.sort(m.spatial_order, axis=2) == np.arange(8)).all()
+    assert (m.keep[:, 0] == 1).all()
+    allowed = np.array([[t in lv.keeps for t in TENSORS] for lv in acc.levels])
+    assert not (m.keep.astype(bool) & ~allowed).any()
+    df = acc.dataflow
+    if df is not None:
+        for axis, names in ((m.spatial_x, df.spatial_x), (m.spatial_y, df.spatial_y)):
+            if names:
+                banned = [i for i, d in enumerate(DIMS) if d not in names]
+                assert (axis[:, :, banned] == 1).all()
+    res = evaluate_batch(layer, acc, m)
+    assert not np.isin(res.reason, [BAD_FACTORS, SPATIAL_OVERFLOW, BAD_BYPASS]).any()
+
+
+def decode_both(enc: Encoding, x: np.ndarray):
+    fast, ref = enc.decode(x), enc.decode(x, fast=False)
+    for name, a, b in zip(fast._fields, fast, ref):
+        assert np.array_equal(a, b), f"numba and numpy decoders differ in {name}"
+    return fast
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), layer=layer_shapes)
+def test_decode_valid_shape_on_every_corpus_architecture(corpus_archs, data, layer):
+    name = data.draw(st.sampled_from(sorted(corpus_archs)))
+    for lay in (corpus_archs[name].layer, layer):
+        enc = Encoding(lay, corpus_archs[name].accelerator, bypass=data.draw(st.sampled_from(["auto", "search"])))
+        x = data.draw(arrays(np.float64, (6, enc.size), elements=st.floats(0.0, 1.0)))
+        assert_valid_shape(enc, decode_both(enc, x))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), layer=layer_shapes)
+def test_decode_valid_shape_with_several_fanouts(odd_accelerators, data, layer):
+    acc = data.draw(st.sampled_from(odd_accelerators))
+    enc = Encoding(layer, acc, bypass="search")
+    x = data.draw(arrays(np.float64, (6, enc.size), elements=st.floats(0.0, 1.0)))
+    assert_valid_shape(enc, decode_both(enc, x))
+
+
+@pytest.mark.skipif(presets is None, reason="accel_models.presets not available")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), layer=layer_shapes)
+def test_decode_valid_shape_on_every_preset(data, layer):
+    acc = presets.get_preset(data.draw(st.sampled_from(sorted(presets.PRESETS))))
+    for lay in (data.draw(st.sampled_from(LAYERS)), layer):
+        enc = Encoding(lay, acc)
+        x = data.draw(arrays(np.float64, (6, enc.size), elements=st.floats(0.0, 1.0)))
+        assert_valid_shape(enc, decode_both(enc, x))
+
+
+def test_random_x_decodes_to_mappings_that_fit(corpus_archs):
+    """The capacity repair: random genes give mappings the cost model accepts."""
+    rng = np.random.default_rng(0)
+    for case in corpus_archs.values():
+        enc = Encoding(case.layer, case.accelerator)
+        res = evaluate_batch(case.layer, case.accelerator, enc.decode(rng.random((256, enc.size))))
+        assert res.valid.mean() > 0.95, case.accelerator.name
+
+
+def _loops(m, b=0):
+    """The mapping as what the cost model sees: per level the loops that exist, in order, and keep."""
+    out = []
+    for l in range(m.num_levels):
+        out.append((tuple((d, m.temporal[b, l, d]) for d in m.order[b, l] if m.temporal[b, l, d] > 1),
+                    tuple((d, m.spatial_y[b, l, d]) for d in m.spatial_order[b, l] if m.spatial_y[b, l, d] > 1),
+                    tuple((d, m.spatial_x[b, l, d]) for d in m.spatial_order[b, l] if m.spatial_x[b, l, d] > 1),
+                    tuple(m.keep[b, l])))
+    return out
+
+
+def test_encode_inverts_decode_on_the_corpus(corpus_cases):
+    """Every valid corpus mapping is reachable: decode(encode(m)) has m's loops, hence m's costs."""
+    checked = 0
+    for case in corpus_cases:
+        if not case.timeloop["valid"]:
+            continue
+        enc = Encoding(case.layer, case.accelerator, bypass="search")
+        back = enc.decode(enc.encode(case.mapping))
+        assert _loops(back) == _loops(case.mapping), case.id
+        checked += 1
+    assert checked > 200
+
+
+def test_encode_accepts_a_mapping_object(mapper_bench):
+    case, _ = mapper_bench["eyeriss_alexnet_conv2"]
+    enc = Encoding(case.layer, case.accelerator)
+    x = enc.encode(Mapping.from_arrays(case.mapping))
+    a = evaluate_batch(case.layer, case.accelerator, enc.decode(x))
+    b = evaluate_batch(case.layer, case.accelerator, case.mapping)
+    assert a.cycles[0] == b.cycles[0] == case.timeloop["cycles"]
+    assert a.energy_pj[0] == pytest.approx(b.energy_pj[0], rel=1e-12)
+
+
+def test_genes_follow_the_space(mapper_bench):
+    case, _ = mapper_bench["eyeriss_alexnet_conv2"]    # 5 levels, 6 dims > 1, one 14x12 fan-out
+    enc = Encoding(case.layer, case.accelerator)
+    assert enc.size == 5 * 6 + 4 * 6 + 3 * 6 == len(enc.names)
+    assert not any(n.startswith("keep") for n in enc.names)   # every level keeps a fixed subset
+    assert "tile[psum_spad,K]" in enc.names and "order[DRAM,N]" not in enc.names
+    dw, _ = mapper_bench["mesh16_mbv2_dw3x3"]                # GLB and RF may keep anything: searched
+    keeps = [n for n in Encoding(dw.layer, dw.accelerator).names if n.startswith("keep")]
+    assert len(keeps) == 6
+    assert not any(n.startswith("keep") for n in Encoding(dw.layer, dw.accelerator, bypass="none").names)
+
+
+def test_importance_order_and_ratios():
+    """Highest importance = outermost loop; a ratio of 1 takes the whole dim, 0 leaves it to the level above."""
+    from accel_models import Accelerator, StorageLevel
+
+    acc = Accelerator("two", (StorageLevel("DRAM"), StorageLevel("Buf", capacity_words=10**6)), 1.0)
+    layer = Layer(P=8, C=4, K=6)
+    enc = Encoding(layer, acc, bypass="none")
+    x = np.zeros(enc.size)
+    order = {n: i for i, n in enumerate(enc.names)}
+    x[order["order[Buf,K]"]], x[order["order[Buf,P]"]], x[order["order[Buf,C]"]] = 0.9, 0.5, 0.1
+    x[order["tile[Buf,P]"]], x[order["tile[Buf,C]"]], x[order["tile[Buf,K]"]] = 1.0, 0.0, 0.5
+    m = enc.decode(x)
+    assert [DIMS[d] for d in m.order[0, 1][:3]] == ["K", "P", "C"]
+    assert m.temporal[0, 1, DIMS.index("P")] == 8 and m.temporal[0, 1, DIMS.index("C")] == 1
+    assert m.temporal[0, 1, DIMS.index("K")] in (2, 3)       # nearest divisor of 6 to sqrt(6)
+    assert m.temporal[0, 0, DIMS.index("C")] == 4
+
+
+def test_capacity_repair_clips_to_the_largest_fitting_tile():
+    from accel_models import Accelerator, StorageLevel
+
+    acc = Accelerator("tiny", (StorageLevel("DRAM"), StorageLevel("RF", keeps=("Weights",), capacity_words=12)), 1.0)
+    enc = Encoding(Layer(C=16, K=16), acc)
+    m = enc.decode(np.ones(enc.size))            # wants all of C and K in the 12-word RF
+    w = m.temporal[0, 1, DIMS.index("C")] * m.temporal[0, 1, DIMS.index("K")]
+    assert w <= 12 and evaluate_batch(enc.layer, acc, m).valid[0]
+
+
+def test_tile_words_matches_the_layer():
+    layer = Layer.conv(32, 64, 3, 28, stride=2)
+    cols = [np.array(b) for b in layer.bounds]
+    coef = (layer.stride_w, layer.stride_h, layer.dilation_w, layer.dilation_h)
+    assert tuple(int(t) for t in tile_words(cols, coef)) == layer.tensor_words
+
+
+def test_dataflow_constrains_spatial_dims_and_order():
+    if presets is None:
+        pytest.skip("accel_models.presets not available")
+    rng = np.random.default_rng(1)
+    layer = LAYERS[1]
+    for name in ("eyeriss", "nvdla_256", "shidiannao"):
+        acc = presets.get_preset(name)
+        enc = Encoding(layer, acc)
+        m = enc.decode(rng.random((200, enc.size)))
+        assert_valid_shape(enc, m)
+        stationary = acc.dataflow.stationary
+        if stationary not in TENSORS:
+            continue
+        from mappings.encoding import _TENSOR_DIMS
+        idx = {DIMS.index(d) for d in _TENSOR_DIMS[stationary]}
+        for l in enc.pe_levels():
+            for b in range(len(m.order)):
+                loops = [d for d in m.order[b, l] if m.temporal[b, l, d] > 1]
+                inside = [d in idx for d in loops]
+                assert inside == sorted(inside, reverse=True), (name, l, loops)
+
+
+def test_decode_rejects_bad_shapes(mapper_bench):
+    case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
+    enc = Encoding(case.layer, case.accelerator)
+    with pytest.raises(ValueError, match=r"shape \[B, 46\]"):
+        enc.decode(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="bypass must be one of"):
+        Encoding(case.layer, case.accelerator, bypass="maybe")
+
+
+def test_fixed_keep_pins_levels(mapper_bench):
+    case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
+    enc = Encoding(case.layer, case.accelerator, fixed_keep={"GLB": ("Weights",), "DRAM": TENSORS})
+    assert [n for n in enc.names if n.startswith("keep")] == [f"keep[RF,{t}]" for t in TENSORS]
+    m = decode_both(enc, np.random.default_rng(0).random((50, enc.size)))
+    assert (m.keep[:, 1] == [1, 0, 0]).all() and (m.keep[:, 0] == 1).all()
+    with pytest.raises(ValueError, match="no storage level named"):
+        Encoding(case.layer, case.accelerator, fixed_keep={"L9": ()})
