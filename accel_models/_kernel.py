@@ -64,7 +64,7 @@ def _distinct_pairs(m, n, a, b):
     return m * n - max(0, m - b1) * max(0, n - a1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _distinct_offsets(t, sp_dim, sp_bound, sp_step, n_sp, coef):
     """Distinct child offsets of tensor t under one fan-out (multicast groups / reduction groups)."""
     d = 1
@@ -109,10 +109,14 @@ def _distinct_offsets(t, sp_dim, sp_bound, sp_step, n_sp, coef):
 
 
 @njit(cache=True)
-def _link_step(offs, nbr, n_nbr, n_ch, vstar, keys_buf):
-    """Children served over a link for offset difference vstar, and distinct offsets among the rest."""
+def _link_step(offs, nbr, n_nbr, n_ch, vstar, mark, stamp):
+    """Children served over a link for offset difference vstar, and distinct offsets among the rest.
+
+    offs[k, N_AXES] is child k's offset group (equal offsets, equal group); mark[g] == stamp flags a
+    group already counted in this call.
+    """
     served = 0
-    m = 0
+    distinct = 0
     for k in range(n_ch):
         ok = False
         for q in range(n_nbr[k]):
@@ -128,15 +132,10 @@ def _link_step(offs, nbr, n_nbr, n_ch, vstar, keys_buf):
         if ok:
             served += 1
         else:
-            keys_buf[m] = offs[k, N_AXES]
-            m += 1
-    if m == 0:
-        return served, 0
-    ks = np.sort(keys_buf[:m])
-    distinct = 1
-    for i in range(1, m):
-        if ks[i] != ks[i - 1]:
-            distinct += 1
+            g = offs[k, N_AXES]
+            if mark[g] != stamp:
+                mark[g] = stamp
+                distinct += 1
     return served, distinct
 
 
@@ -176,6 +175,16 @@ def _children(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, o
             key += offs[k, a] * mult
             mult *= maxoff[a] + 1
         offs[k, N_AXES] = key
+    # Replace keys by dense group ids 0..n_groups-1 (children with equal offsets share one).
+    order = np.argsort(offs[:n_ch, N_AXES])
+    g = -1
+    prev = -1
+    for r in range(n_ch):
+        k = order[r]
+        if r == 0 or offs[k, N_AXES] != prev:
+            g += 1
+            prev = offs[k, N_AXES]
+        offs[k, N_AXES] = g
     width = max(fan_x, px)
     height = max(fan_y, py)
     for k in range(n_ch):
@@ -193,35 +202,47 @@ def _children(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, o
     return n_ch
 
 
-@njit(cache=True)
-def _lattice_ok(t, vstar, sp_dim, sp_bound, sp_step, n_sp, ax, co):
+@njit(cache=True, inline="always")
+def _axis_spatial_steps(t, sp_dim, sp_bound, sp_step, n_sp, ax, co, s1, m1, s2, m2):
+    """Per axis of t: the (step, max digit) of the up to two spatial loops that move along it."""
+    s1[:] = 0
+    m1[:] = 0
+    s2[:] = 0
+    m2[:] = 0
+    for i in range(n_sp):
+        a = ax[t, sp_dim[i]]
+        if a < 0:
+            continue
+        if s1[a] == 0:
+            s1[a] = co[t, sp_dim[i]] * sp_step[i]
+            m1[a] = sp_bound[i] - 1
+        else:
+            s2[a] = co[t, sp_dim[i]] * sp_step[i]
+            m2[a] = sp_bound[i] - 1
+
+
+@njit(cache=True, inline="always")
+def _lattice_ok(vstar, s1, m1, s2, m2):
     """Can vstar be the offset difference of two children? (necessary for a link)
 
     A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
     |c_i| <= bound_i - 1. Each axis gets at most two spatial dims (width: R and P; height: S and Q).
     """
     for a in range(N_AXES):
-        s1 = 0
-        m1 = 0
-        s2 = 0
-        m2 = 0
-        for i in range(n_sp):
-            if ax[t, sp_dim[i]] == a:
-                if s1 == 0:
-                    s1 = co[t, sp_dim[i]] * sp_step[i]
-                    m1 = sp_bound[i] - 1
-                else:
-                    s2 = co[t, sp_dim[i]] * sp_step[i]
-                    m2 = sp_bound[i] - 1
-        v = vstar[a]
+        if vstar[a] != 0 and s1[a] == 0:
+            return False
+    for a in range(N_AXES):
+        v = abs(vstar[a])
         if v == 0:
             continue
-        if s1 == 0:
-            return False
+        if s2[a] == 0:
+            if v % s1[a] != 0 or v // s1[a] > m1[a]:
+                return False
+            continue
         ok = False
-        for c2 in range(-m2, m2 + 1):
-            rest = v - c2 * s2
-            if rest % s1 == 0 and abs(rest // s1) <= m1:
+        for c2 in range(-m2[a], m2[a] + 1):
+            r = abs(v - c2 * s2[a])
+            if r % s1[a] == 0 and r // s1[a] <= m1[a]:
                 ok = True
                 break
         if not ok:
@@ -229,26 +250,90 @@ def _lattice_ok(t, vstar, sp_dim, sp_bound, sp_step, n_sp, ax, co):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _match_either_sign(t, u, coef, pr, vstar):
+    _project(t, u, coef, pr)
+    plus = True
+    minus = True
+    for a in range(N_AXES):
+        if pr[a] != vstar[a]:
+            plus = False
+        if pr[a] != -vstar[a]:
+            minus = False
+    return plus or minus
+
+
+@njit(cache=True, inline="always")
+def _may_be_neighbours(t, vstar, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef, u, pr, digits):
+    """Can two grid neighbours (linear indices k +- 1 or k +- width, R3) differ by vstar? (necessary)
+
+    k + 1 changes the mixed-radix digits by a carry: digit i up one, the digits inside it reset.
+    k + width adds width's digits with some pattern of carries. Either way the offset difference is one
+    of a few vectors, far fewer than the children.
+    """
+    n_ch = 1
+    px = 1
+    for i in range(n_sp):
+        n_ch *= sp_bound[i]
+        if sp_kind[i] == 2:
+            px *= sp_bound[i]
+    for i in range(n_sp):                     # k + 1, carry at digit i (sp arrays: outermost first)
+        u[:] = 0
+        u[sp_dim[i]] += sp_step[i]
+        for i2 in range(i + 1, n_sp):
+            u[sp_dim[i2]] -= (sp_bound[i2] - 1) * sp_step[i2]
+        if _match_either_sign(t, u, coef, pr, vstar):
+            return True
+    width = max(fan_x, px)
+    if width >= n_ch:
+        return False
+    rem = width
+    for i in range(n_sp - 1, -1, -1):         # width's digits, innermost least significant
+        digits[i] = rem % sp_bound[i]
+        rem //= sp_bound[i]
+    for mask in range(1 << n_sp):             # carry out of each digit
+        if mask & 1:                          # nothing carries out of the outermost digit
+            continue
+        u[:] = 0
+        feasible = True
+        for i in range(n_sp):
+            cout = (mask >> i) & 1
+            cin = (mask >> (i + 1)) & 1 if i + 1 < n_sp else 0
+            s = digits[i] + cin
+            if (cout == 1 and s < 1) or (cout == 0 and s > sp_bound[i] - 1):
+                feasible = False
+                break
+            u[sp_dim[i]] += (s - sp_bound[i] * cout) * sp_step[i]
+        if feasible and _match_either_sign(t, u, coef, pr, vstar):
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def _link_saving(t, vstar, size, cnt, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, ax, co,
-                 ws_small, offs, nbr, n_nbr, keys_buf, n_ch):
+                 ws_small, offs, nbr, n_nbr, marks, n_ch):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need."""
-    if cnt == 0 or not _lattice_ok(t, vstar, sp_dim, sp_bound, sp_step, n_sp, ax, co):
+    if cnt == 0 or not _lattice_ok(vstar, ws_small[9], ws_small[10], ws_small[11], ws_small[12]):
+        return 0.0, 0.0, n_ch
+    if not _may_be_neighbours(t, vstar, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef,
+                              ws_small[1], ws_small[8], ws_small[5]):
         return 0.0, 0.0, n_ch
     if n_ch == 0:
         n_ch = _children(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef,
                          offs, nbr, n_nbr, ws_small[1], ws_small[8], ws_small[4])
-    served, distinct = _link_step(offs, nbr, n_nbr, n_ch, vstar, keys_buf)
+    stamp = marks[-1] + 1          # mark array's last slot counts the calls
+    marks[-1] = stamp
+    served, distinct = _link_step(offs, nbr, n_nbr, n_ch, vstar, marks, stamp)
     if served > 0 and distinct < D:
         return (D - distinct) * size * cnt, served * size * cnt, n_ch
     return 0.0, 0.0, n_ch
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
            sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, D,
-           ws_small, offs, nbr, n_nbr, keys_buf):
+           ws_small, offs, nbr, n_nbr, marks):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor).
 
     Consecutive steps pair up as (first tile, 0), (0, 0), (j, 0) and (0, j), loop 0 being the
@@ -261,6 +346,8 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
     T0 = ws_small[2]
     Tj = ws_small[3]
     reset = ws_small[0]
+    _axis_spatial_steps(t, sp_dim, sp_bound, sp_step, n_sp, ax, co, ws_small[9], ws_small[10], ws_small[11],
+                        ws_small[12])
     reset[:] = 0
     T0[:] = 0
     j0 = M - 1                       # loop 0, outermost-first index
@@ -305,7 +392,7 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
                 cnt0 += nj           # (j, 0)
             if nz:                   # (0, j)
                 s_, l_, n_ch = _link_saving(t, Tj, 1.0, nj, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                            fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, keys_buf, n_ch)
+                                            fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
                 saved += s_
                 links += l_
             continue
@@ -316,12 +403,12 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
             s_, l_, n_ch = _link_saving(t, Tj, float(tile), nj, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                        fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, keys_buf, n_ch)
+                                        fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
             saved += s_
             links += l_
     if moves0:
         s_, l_, n_ch = _link_saving(t, T0, size0, cnt0, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                    fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, keys_buf, n_ch)
+                                    fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
         saved += s_
         links += l_
     return saved, links
@@ -337,9 +424,9 @@ def make_workspace(n_levels, max_children):
             np.empty(L + 1, i64), np.empty((L + 1, 3)), np.empty((L, 3)), np.empty((L, 3)),  # 9-12 used, F, acc, mcw
             np.empty((L + 1, 3)), np.empty(16, i64), np.empty(16, i64), np.empty(16, i64),   # 13-16 peer, sp dim/b/step
             np.empty(16, i64), np.empty(N_AXES, i64), np.empty(L), np.empty(8, i64),         # 17-20 sp kind, E, part, cover
-            np.empty((9, 8), i64),                                                           # 21 small vectors
+            np.empty((13, 16), i64),                                                         # 21 small vectors
             np.empty((max_children, N_AXES + 1), i64), np.empty((max_children, 4), i64),     # 22-23 child offs, nbrs
-            np.empty(max_children, i64), np.empty(max_children, i64),                        # 24-25 n_nbr, keys
+            np.empty(max_children, i64), np.zeros(max_children + 1, i64),                    # 24-25 n_nbr, marks
             np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 26-28 temporal dim/b/step
             np.empty(MAX_LOOPS + 1), np.empty(MAX_LOOPS, i64))                               # 29-30 outer_prod, level
 
