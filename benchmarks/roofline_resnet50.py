@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from accel_models import TENSORS, Accelerator  # noqa: E402
 from accel_models import presets, roofline  # noqa: E402
-from mappings import LevelMapping, Mapping  # noqa: E402
+from mappings import LevelMapping, Mapping, prime_factors  # noqa: E402
 from nets import DIMS, Layer, Network  # noqa: E402
 
 _INDEXED_BY = {"Weights": set("KCRSG"), "Inputs": set("NCPQRSG"), "Outputs": set("NKPQG")}
@@ -28,16 +28,6 @@ _GLB_ORDERS = ("RSCPQNKG", "RSKCPQNG", "RSPQNCKG", "RSCKPQNG", "GRSQPKCN")
 _DRAM_PERMS = ("GNKCPQRS", "GNPQKCRS", "GNCKPQRS", "GNKPQCRS")
 _RF_ORDERS = ("", "RSPQCKNG", "RSCPQKNG", "RSKCPQNG")
 """Per-PE levels' growth orders ("" = dims that do not index the level's tensors first)."""
-
-
-def _primes(n: int) -> list[int]:
-    out, p = [], 2
-    while p * p <= n:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    return out + ([n] if n > 1 else [])
 
 
 def _largest_divisor_at_most(n: int, cap: int) -> int:
@@ -101,7 +91,7 @@ def simple_mapping(layer: Layer, acc: Accelerator, glb_order: str = _GLB_ORDERS[
             free = [d for d in "RSCPQKNG" if not any(d in _INDEXED_BY[t] for t in kept)]
             order = "".join(free) + "".join(d for d in "RSCPQKNG" if d not in free)
         for d in order:
-            for p in _primes(left[d]):
+            for p in prime_factors(left[d]):
                 temporal[l][d] *= p
                 if _fits(layer, acc, temporal, sx, sy):
                     left[d] //= p

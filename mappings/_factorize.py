@@ -22,6 +22,19 @@ def divisors(n: int) -> tuple[int, ...]:
     return tuple(small + large[::-1])
 
 
+def prime_factors(n: int) -> list[int]:
+    """Prime factors of n with multiplicity, ascending (1 -> [])."""
+    out, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        out.append(n)
+    return out
+
+
 def ordered_factorizations(n: int, slots: int) -> list[tuple[int, ...]]:
     """Every tuple of `slots` positive integers whose product is n (order matters)."""
     if slots == 1:

@@ -6,18 +6,7 @@ import numpy as np
 from accel_models import TENSORS, Accelerator, MappingArrays
 from nets import Layer
 
-
-def prime_factors(n: int) -> list[int]:
-    """Prime factors of n with multiplicity, ascending (1 -> [])."""
-    out, p = [], 2
-    while p * p <= n:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    if n > 1:
-        out.append(n)
-    return out
+from ._factorize import prime_factors
 
 
 def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.random.Generator | int = 0,
