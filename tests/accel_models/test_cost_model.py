@@ -50,6 +50,30 @@ def test_kernel_matches_walk_on_random_mappings(corpus_architectures, arch_id):
     assert valid > 0, "no valid mapping drawn: the comparison would be empty"
 
 
+def _two_fanout_accelerator():
+    """Fan-outs at two levels (2x2 under the GLB, 3x1 under L1) and per-tensor RF capacities."""
+    return Accelerator("two_fanouts", (
+        StorageLevel("DRAM", block_size_words=4, read_energy_pj=100, write_energy_pj=100, update_energy_pj=100,
+                     kind="DRAM", shared_bandwidth=4),
+        StorageLevel("GLB", capacity_words=512, block_size_words=4, read_energy_pj=5, write_energy_pj=6,
+                     update_energy_pj=6, fanout_x=2, fanout_y=2, read_bandwidth=8, write_bandwidth=8),
+        StorageLevel("L1", capacity_words=64, block_size_words=2, read_energy_pj=1, write_energy_pj=1,
+                     update_energy_pj=1, fanout_x=3),
+        StorageLevel("RF", capacity_words=16, tensor_capacity_words=(8, 8, 4), read_energy_pj=0.5,
+                     write_energy_pj=0.5, update_energy_pj=0.5, kind="regfile"),
+    ), mac_energy_pj=0.2)
+
+
+def test_kernel_matches_walk_with_fanouts_at_two_levels():
+    acc = _two_fanout_accelerator()
+    valid = 0
+    for i, layer in enumerate(SMALL_LAYERS):
+        arrays = random_mappings(layer, acc, 25, rng=2000 + i, spatial_bias=4.0)
+        for b in range(arrays.batch_size):
+            valid += _assert_same(layer, acc, arrays, b)
+    assert valid >= 20
+
+
 def _systolic_case():
     """Inputs forwarded between neighbours: P unrolled over 4 PEs, R stepping above them."""
     acc = Accelerator("systolic", (
