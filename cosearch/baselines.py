@@ -1,0 +1,53 @@
+"""The presets that fit a budget's area, running the same network with their best mappings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accel_models import area_mm2
+from accel_models.presets import PRESETS, buffers_summary, get_preset
+from mappings import MappingCache
+from nets import Network
+
+from .evaluate import NetworkCost, NoValidMapping, evaluate_network
+
+
+@dataclass(frozen=True)
+class PresetRun:
+    """One preset at its own node: its area, whether it fits the budget, and its cost on the network if it does."""
+
+    name: str
+    area_mm2: float
+    fits: bool
+    technology_nm: float
+    pe_array: tuple[int, int]
+    dataflow: str
+    buffers: str
+    cost: NetworkCost | None = None
+    error: str | None = None
+
+    def to_dict(self, best_edp_j_s: float | None = None) -> dict:
+        d = {"name": self.name, "area_mm2": self.area_mm2, "fits": self.fits, "technology_nm": self.technology_nm,
+             "pe_array": list(self.pe_array), "dataflow": self.dataflow, "buffers": self.buffers,
+             "error": self.error, "metrics": None if self.cost is None else self.cost.metrics()}
+        if self.cost is not None and best_edp_j_s:
+            d["edp_ratio"] = self.cost.edp_j_s / best_edp_j_s
+        return d
+
+
+def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
+                names: list[str] | None = None) -> list[PresetRun]:
+    """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`."""
+    runs = []
+    for name in names or list(PRESETS):
+        acc = get_preset(name)
+        area = area_mm2(acc)
+        fits = area <= area_budget_mm2
+        cost, error = None, None
+        if fits:
+            try:
+                cost = evaluate_network(network, acc, cache)
+            except NoValidMapping as exc:
+                error = str(exc)
+        runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,
+                              acc.dataflow.name if acc.dataflow else "any", buffers_summary(acc), cost, error))
+    return runs

@@ -1,0 +1,148 @@
+"""Budgets: `area=5mm2`, `latency<=10ms`, `energy<=2mJ`, `power<=500mW`, `accuracy>=0.76`.
+
+Terms are joined by commas or given as several strings (repeated `--budget` flags). Area, latency,
+energy and power are upper bounds (`=` and `<=` both mean "at most"); accuracy is a floor (`=` and
+`>=` mean "at least"), a fraction in (0, 1] or a percentage (`76%`). Units are checked; anything
+else raises `UsageError` naming the field and the accepted units.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from .errors import UsageError
+
+_UNITS: dict[str, dict[str, float]] = {
+    "area": {"mm2": 1.0, "um2": 1e-6},
+    "latency": {"s": 1.0, "ms": 1e-3, "us": 1e-6},
+    "energy": {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9},
+    "power": {"w": 1.0, "mw": 1e-3, "uw": 1e-6},
+}
+"""Accepted units per bounded field, as multipliers to the field's base unit (mm2, s, J, W)."""
+_UNIT_NAMES = {"area": "mm2, um2", "latency": "s, ms, us", "energy": "J, mJ, uJ, nJ", "power": "W, mW, uW"}
+_FIELDS = ("area", "latency", "energy", "power", "accuracy")
+_TERM = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|>=|=|<|>)\s*([^\s].*?)\s*$")
+_VALUE = re.compile(r"^([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z0-9%]*)$")
+_EXAMPLE = "e.g. area=5mm2,latency<=10ms,energy<=2mJ,power<=500mW,accuracy>=0.76"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits of a co-search: chip area (required), per-inference latency / energy, average power, accuracy floor."""
+
+    area_mm2: float
+    latency_s: float | None = None
+    energy_j: float | None = None
+    power_w: float | None = None
+    accuracy: float | None = None
+
+    def describe(self) -> str:
+        """The budget in the syntax it is parsed from, e.g. 'area<=5mm2, latency<=10ms'."""
+        parts = [f"area<={self.area_mm2:g}mm2"]
+        if self.latency_s is not None:
+            parts.append(f"latency<={self.latency_s * 1e3:g}ms")
+        if self.energy_j is not None:
+            parts.append(f"energy<={self.energy_j * 1e3:g}mJ")
+        if self.power_w is not None:
+            parts.append(f"power<={self.power_w * 1e3:g}mW")
+        if self.accuracy is not None:
+            parts.append(f"accuracy>={self.accuracy:g}")
+        return ", ".join(parts)
+
+    @property
+    def slug(self) -> str:
+        """A file- and study-name-safe form, e.g. 'area5mm2-lat10ms'."""
+        text = self.describe().replace("<=", "").replace(">=", "").replace(", ", "-")
+        return text.replace("latency", "lat").replace("accuracy", "acc").replace("energy", "e").replace("power", "p")
+
+    def with_accuracy(self, accuracy: float | None) -> "Budget":
+        return Budget(self.area_mm2, self.latency_s, self.energy_j, self.power_w, accuracy)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Budget":
+        return cls(**data)
+
+    def violation(self, latency_s: float, energy_j: float) -> float:
+        """How far a network run is over the latency / energy / power limits: sum of relative overshoots (0 = fits)."""
+        over = 0.0
+        power_w = energy_j / latency_s if latency_s > 0 else math.inf
+        for value, limit in ((latency_s, self.latency_s), (energy_j, self.energy_j), (power_w, self.power_w)):
+            if limit is not None and value > limit:
+                over += value / limit - 1.0
+        return over
+
+
+def _number(field: str, text: str) -> tuple[float, str]:
+    m = _VALUE.match(text)
+    if not m:
+        raise UsageError(f"budget {field}: {text!r} is not a number with a unit; {_accepted(field)}")
+    value = float(m.group(1))
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"budget {field}: value must be > 0, got {text!r}; {_accepted(field)}")
+    return value, m.group(2)
+
+
+def _accepted(field: str) -> str:
+    if field == "accuracy":
+        return "accepted: a fraction in (0, 1] or a percentage, e.g. accuracy>=0.76 or accuracy>=76%"
+    return f"accepted units: {_UNIT_NAMES[field]}"
+
+
+def _parse_term(term: str) -> tuple[str, float]:
+    m = _TERM.match(term)
+    if not m:
+        raise UsageError(f"budget: cannot read {term.strip()!r}; write FIELD<=VALUE UNIT, {_EXAMPLE}")
+    field, op, text = m.group(1).lower(), m.group(2), m.group(3)
+    if field not in _FIELDS:
+        raise UsageError(f"budget: unknown field {m.group(1)!r}; accepted fields: {', '.join(_FIELDS)}")
+    if field == "accuracy":
+        if op not in (">=", "="):
+            raise UsageError(f"budget accuracy is a floor: write accuracy>=VALUE, got {term.strip()!r}")
+        value, unit = _number(field, text)
+        if unit == "%":
+            value /= 100.0
+        elif unit:
+            raise UsageError(f"budget accuracy: unknown unit {unit!r}; {_accepted(field)}")
+        if value > 1.0:
+            raise UsageError(f"budget accuracy: {text!r} is above 1 (100%); {_accepted(field)}")
+        return field, value
+    if op not in ("<=", "="):
+        raise UsageError(f"budget {field} is an upper bound: write {field}<=VALUE ({_accepted(field)}), "
+                         f"got {term.strip()!r}")
+    value, unit = _number(field, text)
+    if not unit:
+        raise UsageError(f"budget {field}: {text!r} has no unit; {_accepted(field)}")
+    scale = _UNITS[field].get(unit.lower())
+    if scale is None:
+        raise UsageError(f"budget {field}: unknown unit {unit!r}; {_accepted(field)}")
+    return field, value * scale
+
+
+def parse_budget(specs: str | Iterable[str]) -> Budget:
+    """A `Budget` from one string or several (each may hold comma-joined terms); area is required."""
+    if isinstance(specs, str):
+        specs = [specs]
+    values: dict[str, float] = {}
+    for spec in specs:
+        if not isinstance(spec, str):
+            raise UsageError(f"budget: expected text such as 'area=5mm2', got {spec!r}")
+        terms = spec.split(",")
+        if not spec.strip() or any(not t.strip() for t in terms):
+            raise UsageError(f"budget: empty term in {spec!r}; {_EXAMPLE}")
+        for term in terms:
+            field, value = _parse_term(term)
+            if field in values:
+                raise UsageError(f"budget {field}: given more than once")
+            values[field] = value
+    if "area" not in values:
+        raise UsageError("budget: an area term is required (the accelerator space is sized from it), "
+                         "e.g. area=5mm2 (accepted units: mm2, um2)")
+    if values["area"] > 1e4:
+        raise UsageError(f"budget area: {values['area']:g} mm2 is above the 10000 mm2 this model is meant for")
+    return Budget(area_mm2=values["area"], latency_s=values.get("latency"), energy_j=values.get("energy"),
+                  power_w=values.get("power"), accuracy=values.get("accuracy"))

@@ -1,0 +1,38 @@
+"""Helpers of the co-search tests: the command line as a subprocess, the trials of a storage."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "run_cosearch.py"
+TINY = ["--trials", "3", "--population", "2", "--generations", "1", "--mapper-evals", "32",
+        "--final-mapper-evals", "64"]
+"""Loop sizes that make a trial take a fraction of a second."""
+
+
+def cli_env() -> dict:
+    env = dict(os.environ)
+    env.pop("COSEARCH_OFA_PREDICTOR", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 120.0, **kwargs) -> subprocess.CompletedProcess:
+    """run_cosearch.py with `args` in `cwd`; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, str(CLI), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=cli_env(), **kwargs)
+
+
+def study_trials(db: Path, study_name: str | None = None):
+    """The trials of the (only, or named) study in an SQLite storage."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = f"sqlite:///{db}"
+    if study_name is None:
+        (summary,) = optuna.get_all_study_summaries(storage)
+        study_name = summary.study_name
+    return optuna.load_study(study_name=study_name, storage=storage).get_trials(deepcopy=False)

@@ -1,0 +1,19 @@
+"""Fixtures of the co-search tests: one small finished run to share."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from _cosearch_cli import TINY, run_cli
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """The output folder of one small completed CLI run (OFA MBv3 subnet search, 3 trials)."""
+    out = tmp_path_factory.mktemp("finished_run") / "out"
+    proc = run_cli(["--budget", "area=3mm2", "--out", str(out), "--quiet", *TINY], cwd=out.parent, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "result.json").read_text())["study"]["counts"]["complete"] == 3
+    return out
