@@ -361,6 +361,8 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
     total = outer_prod[M]
     # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
     whole0 = is_mac or (moves0 and T0[a0] >= E[a0])
+    if not whole0 and not _lattice_ok(T0, ws_small[9], ws_small[10], ws_small[11], ws_small[12]):
+        return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
     cnt0 = 0.0                       # steps that pair with vstar = T0
     if moves0:
         if whole0:
