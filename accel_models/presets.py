@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .accelerator import Accelerator
+from .accelerator import TENSORS, Accelerator
 from .area import area_mm2
 from .builder import build_accelerator
 from .dataflow import Dataflow
@@ -144,21 +144,33 @@ def _bytes_str(n_bytes: float) -> str:
     return f"{n_bytes:g} B"
 
 
-def buffers_summary(acc: Accelerator) -> str:
-    """On-chip buffers, e.g. 'GLB 108 KiB; PE: I 24 B, W 448 B, O 48 B'."""
+def _compact_bytes(n_bytes: float) -> str:
+    if n_bytes >= KIB:
+        return f"{n_bytes / KIB:.1f}".rstrip("0").rstrip(".") + "K"
+    return f"{n_bytes:g}"
+
+
+def buffers_summary(acc: Accelerator, compact: bool = False) -> str:
+    """On-chip buffers per instance: 'GLB 108 KiB; PE: I 24 B, W 448 B, O 48 B', or for narrow tables
+    (compact, bytes) 'GLB W10K I16K O19.3K; PE I23 W25 O5'."""
+    size = _compact_bytes if compact else _bytes_str
     glb, pe = [], []
     for i, lv in enumerate(acc.levels):
         if lv.kind == "DRAM":
             continue
         bpw = lv.word_bits / 8
         caps = lv.tensor_capacity_words
-        if caps is not None and all(c is not None for t, c in zip(("Weights", "Inputs", "Outputs"), caps) if t in lv.keeps):
-            text = "+".join(f"{t[0]} {_bytes_str(c * bpw)}" for t, c in zip(("Weights", "Inputs", "Outputs"), caps)
-                            if c is not None and t in lv.keeps)
+        kept = [(j, t) for j, t in enumerate(TENSORS) if t in lv.keeps]
+        if caps is not None and all(caps[j] is not None for j, _ in kept):
+            parts = [f"{t[0]}{'' if compact else ' '}{size(caps[j] * bpw)}" for j, t in kept]
+            text = (" " if compact else "+").join(parts)
         else:
-            tag = "".join(t[0] for t in lv.keeps) if len(lv.keeps) < 3 else ""
-            text = f"{tag} {_bytes_str(lv.capacity_words * bpw)}".strip()
+            tag = "" if len(kept) == 3 else "".join(t[0] for _, t in kept)
+            gap = "" if not tag or (compact and len(kept) == 1) else " "
+            text = f"{tag}{gap}{size(lv.capacity_words * bpw)}"
         (pe if acc.instances(i) > 1 else glb).append(text if acc.instances(i) > 1 else f"{lv.name} {text}")
+    if compact:
+        return "; ".join(glb + (["PE " + " ".join(pe)] if pe else []))
     return "; ".join(glb) + ("; PE: " + ", ".join(pe) if pe else "")
 
 

@@ -1,9 +1,10 @@
 """The closing comparison: the best design and every preset that fits, as rows of text (markdown or a terminal table)."""
 from __future__ import annotations
 
+from accel_models.presets import buffers_summary
+
 from .result import CoSearchResult
 
-_TENSORS = ("Weights", "Inputs", "Outputs")
 
 COLUMNS = ("design", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms", "energy mJ",
            "EDP J*s", "accuracy", "EDP ratio")
@@ -23,30 +24,6 @@ def _dims(dataflow) -> str:
     return " ".join(parts) or "any"
 
 
-def _size(n_bytes: float) -> str:
-    if n_bytes >= 1024:
-        return f"{n_bytes / 1024:.1f}".rstrip("0").rstrip(".") + "K"
-    return f"{n_bytes:g}"
-
-
-def buffers_text(accelerator) -> str:
-    """On-chip buffers per instance, in bytes: 'GLB W10K I16K O19.3K; PE I23 W25 O5' (PE: its register files)."""
-    glb, pe = [], []
-    for i, lv in enumerate(accelerator.levels):
-        if lv.kind == "DRAM":
-            continue
-        bpw = lv.word_bits / 8
-        caps = lv.tensor_capacity_words
-        if caps is not None and all(caps[j] is not None for j, t in enumerate(_TENSORS) if t in lv.keeps):
-            size = " ".join(f"{t[0]}{_size(caps[j] * bpw)}" for j, t in enumerate(_TENSORS) if t in lv.keeps)
-        else:
-            tag = "" if len(lv.keeps) == 3 else "".join(t[0] for t in lv.keeps)
-            size = tag + ("" if len(lv.keeps) == 3 or len(lv.keeps) == 1 else " ") + _size(lv.capacity_words * bpw)
-        (pe if accelerator.instances(i) > 1 else glb).append(size if accelerator.instances(i) > 1
-                                                              else f"{lv.name} {size}")
-    return "; ".join(glb + (["PE " + " ".join(pe)] if pe else []))
-
-
 def title(result: CoSearchResult) -> str:
     """What every row runs: the budget and the network."""
     s = result.settings
@@ -64,14 +41,14 @@ def summary_rows(result: CoSearchResult) -> list[tuple[str, ...]]:
         return rows
     d = result.design
     accuracy = _fmt(best.accuracy, ".4f")
-    rows.append(("co-searched", f"{d.pe_array[0]}x{d.pe_array[1]}", _dims(d.dataflow), buffers_text(best.accelerator),
+    rows.append(("co-searched", f"{d.pe_array[0]}x{d.pe_array[1]}", _dims(d.dataflow), buffers_summary(best.accelerator, compact=True),
                  f"{best.area_mm2:.2f}", f"{best.latency_s * 1e3:.3f}", f"{best.energy_j * 1e3:.4f}",
                  f"{best.edp_j_s:.4g}", accuracy, "1.00"))
     for p in result.fitting_presets:
         c = p.cost
         rows.append((f"{p.name} ({p.technology_nm:g} nm)", f"{p.pe_array[0]}x{p.pe_array[1]}",
                      _dims(c.accelerator.dataflow) if c.accelerator.dataflow else "any",
-                     buffers_text(c.accelerator), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
+                     buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
                      f"{c.edp_j_s:.4g}", accuracy, f"{result.edp_ratio(p):.2f}"))
     return rows
 
