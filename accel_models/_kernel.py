@@ -222,6 +222,28 @@ def _axis_spatial_steps(t, sp_dim, sp_bound, sp_step, n_sp, ax, co, s1, m1, s2, 
 
 
 @njit(cache=True, inline="always")
+def _bounded_solution(v, a, ma, b, mb):
+    """Are there integers x, y with x*a + y*b == v, |x| <= ma, |y| <= mb? (a, b >= 1; extended gcd)"""
+    # a*x0 + b*y0 = g
+    old_r, r = a, b
+    old_s, s_ = 1, 0
+    while r != 0:
+        q = old_r // r
+        old_r, r = r, old_r - q * r
+        old_s, s_ = s_, old_s - q * s_
+    g = old_r
+    if v % g != 0:
+        return False
+    x0 = old_s * (v // g)
+    y0 = (v - a * x0) // b
+    da = b // g                       # x = x0 + k*da, y = y0 - k*db
+    db = a // g
+    k_lo = max(-((ma + x0) // da), -((mb - y0) // db))          # ceil((-ma - x0)/da), ceil((y0 - mb)/db)
+    k_hi = min((ma - x0) // da, (mb + y0) // db)
+    return k_lo <= k_hi
+
+
+@njit(cache=True, inline="always")
 def _lattice_ok(vstar, s1, m1, s2, m2):
     """Can vstar be the offset difference of two children? (necessary for a link)
 
@@ -239,54 +261,43 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
             if v % s1[a] != 0 or v // s1[a] > m1[a]:
                 return False
             continue
-        ok = False
-        for c2 in range(-m2[a], m2[a] + 1):
-            r = abs(v - c2 * s2[a])
-            if r % s1[a] == 0 and r // s1[a] <= m1[a]:
-                ok = True
-                break
-        if not ok:
+        if not _bounded_solution(v, s1[a], m1[a], s2[a], m2[a]):
             return False
     return True
 
 
-@njit(cache=True, inline="always")
-def _match_either_sign(t, u, coef, pr, vstar):
-    _project(t, u, coef, pr)
-    plus = True
-    minus = True
-    for a in range(N_AXES):
-        if pr[a] != vstar[a]:
-            plus = False
-        if pr[a] != -vstar[a]:
-            minus = False
-    return plus or minus
+MAX_NEIGHBOUR_DIFFS = 16 + 256
 
 
-@njit(cache=True, inline="always")
-def _may_be_neighbours(t, vstar, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef, u, pr, digits):
-    """Can two grid neighbours (linear indices k +- 1 or k +- width, R3) differ by vstar? (necessary)
+@njit(cache=True)
+def _neighbour_diffs(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef, u, pr, digits, nd):
+    """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
+    sign, into nd; returns their count, or -1 when there are too many spatial loops to list them.
 
     k + 1 changes the mixed-radix digits by a carry: digit i up one, the digits inside it reset.
     k + width adds width's digits with some pattern of carries. Either way the offset difference is one
-    of a few vectors, far fewer than the children.
+    of a few vectors, far fewer than the children: a necessary condition before enumerating them.
     """
+    if n_sp > 8:
+        return -1
     n_ch = 1
     px = 1
     for i in range(n_sp):
         n_ch *= sp_bound[i]
         if sp_kind[i] == 2:
             px *= sp_bound[i]
+    count = 0
     for i in range(n_sp):                     # k + 1, carry at digit i (sp arrays: outermost first)
         u[:] = 0
         u[sp_dim[i]] += sp_step[i]
         for i2 in range(i + 1, n_sp):
             u[sp_dim[i2]] -= (sp_bound[i2] - 1) * sp_step[i2]
-        if _match_either_sign(t, u, coef, pr, vstar):
-            return True
+        _project(t, u, coef, pr)
+        nd[count, :] = pr[:N_AXES]
+        count += 1
     width = max(fan_x, px)
     if width >= n_ch:
-        return False
+        return count
     rem = width
     for i in range(n_sp - 1, -1, -1):         # width's digits, innermost least significant
         digits[i] = rem % sp_bound[i]
@@ -304,20 +315,42 @@ def _may_be_neighbours(t, vstar, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x
                 feasible = False
                 break
             u[sp_dim[i]] += (s - sp_bound[i] * cout) * sp_step[i]
-        if feasible and _match_either_sign(t, u, coef, pr, vstar):
+        if feasible:
+            _project(t, u, coef, pr)
+            nd[count, :] = pr[:N_AXES]
+            count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def _is_neighbour_diff(vstar, nd, n_nd):
+    """Is vstar (or -vstar) among the first n_nd rows of nd? (n_nd < 0: unknown, so maybe)"""
+    if n_nd < 0:
+        return True
+    for r in range(n_nd):
+        plus = True
+        minus = True
+        for a in range(N_AXES):
+            if nd[r, a] != vstar[a]:
+                plus = False
+            if nd[r, a] != -vstar[a]:
+                minus = False
+        if plus or minus:
             return True
     return False
 
 
 @njit(cache=True, inline="always")
 def _link_saving(t, vstar, size, cnt, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, ax, co,
-                 ws_small, offs, nbr, n_nbr, marks, n_ch):
+                 ws_small, offs, nbr, n_nbr, marks, n_ch, nd, nd_count):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need."""
     if cnt == 0 or not _lattice_ok(vstar, ws_small[9], ws_small[10], ws_small[11], ws_small[12]):
         return 0.0, 0.0, n_ch
-    if not _may_be_neighbours(t, vstar, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef,
-                              ws_small[1], ws_small[8], ws_small[5]):
+    if nd_count[0] == -2:             # list the neighbour differences once per (level, tensor)
+        nd_count[0] = _neighbour_diffs(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, coef,
+                                       ws_small[1], ws_small[8], ws_small[5], nd)
+    if not _is_neighbour_diff(vstar, nd, nd_count[0]):
         return 0.0, 0.0, n_ch
     if n_ch == 0:
         n_ch = _children(t, sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef,
@@ -333,7 +366,7 @@ def _link_saving(t, vstar, size, cnt, D, sp_dim, sp_bound, sp_step, sp_kind, n_s
 @njit(cache=True, inline="always")
 def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
            sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan_x, fan_y, coef, D,
-           ws_small, offs, nbr, n_nbr, marks):
+           ws_small, offs, nbr, n_nbr, marks, nd, nd_count):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor).
 
     Consecutive steps pair up as (first tile, 0), (0, 0), (j, 0) and (0, j), loop 0 being the
@@ -343,6 +376,7 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
     matching pair has vstar = T_0, except (0, j) when loop 0 brings a whole tile: then vstar = T_j.
     The MAC reads one fresh operand per step, so all its deltas are single points.
     """
+    nd_count[0] = -2                  # neighbour differences not listed yet
     T0 = ws_small[2]
     Tj = ws_small[3]
     reset = ws_small[0]
@@ -394,7 +428,7 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
                 cnt0 += nj           # (j, 0)
             if nz:                   # (0, j)
                 s_, l_, n_ch = _link_saving(t, Tj, 1.0, nj, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                            fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
+                                            fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch, nd, nd_count)
                 saved += s_
                 links += l_
             continue
@@ -405,12 +439,12 @@ def _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
             s_, l_, n_ch = _link_saving(t, Tj, float(tile), nj, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                        fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
+                                        fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch, nd, nd_count)
             saved += s_
             links += l_
     if moves0:
         s_, l_, n_ch = _link_saving(t, T0, size0, cnt0, D, sp_dim, sp_bound, sp_step, sp_kind, n_sp,
-                                    fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch)
+                                    fan_x, fan_y, coef, ax, co, ws_small, offs, nbr, n_nbr, marks, n_ch, nd, nd_count)
         saved += s_
         links += l_
     return saved, links
@@ -430,7 +464,8 @@ def make_workspace(n_levels, max_children):
             np.empty((max_children, N_AXES + 1), i64), np.empty((max_children, 4), i64),     # 22-23 child offs, nbrs
             np.empty(max_children, i64), np.zeros(max_children + 1, i64),                    # 24-25 n_nbr, marks
             np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64), np.empty(MAX_LOOPS, i64),   # 26-28 temporal dim/b/step
-            np.empty(MAX_LOOPS + 1), np.empty(MAX_LOOPS, i64))                               # 29-30 outer_prod, level
+            np.empty(MAX_LOOPS + 1), np.empty(MAX_LOOPS, i64),                               # 29-30 outer_prod, level
+            np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), i64), np.empty(1, i64))                  # 31-32 nbr diffs, count
 
 
 _make_workspace_jit = njit(cache=True)(make_workspace)
@@ -636,7 +671,7 @@ def _eval_one(bounds, coef, ax, co, n_levels, cap, tcap, block, bw, energy, fan,
             if (n_ch > 1 and M > 0 and (is_mac or i0 == M - 1)):
                 saved, lk = _links(t, tdim, tb, ts, outer_prod, M, E, tile, dsz, is_mac, ax, co,
                                    sp_dim, sp_bound, sp_step, sp_kind, n_sp, fan[p, 0], fan[p, 1], coef, D,
-                                   ws[21], ws[22], ws[23], ws[24], ws[25])
+                                   ws[21], ws[22], ws[23], ws[24], ws[25], ws[31], ws[32])
                 acc_p -= saved
                 peer[lvl, t] = lk / n_ch
             access[p, t] = acc_p
