@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--network", metavar="NET",
                    help="a fixed network instead of a subnet search: resnet50, mobilenetv2, vgg16, alexnet, mnasnet1_0, "
                         "squeezenet1_0, unet, a JSON subnet config of --space, or a .json file holding one")
+    p.add_argument("--networks", metavar="A,B,C",
+                   help="several fixed networks (comma-joined names as for --network); the objective is the "
+                        "geometric mean of their EDPs")
+    p.add_argument("--match-resources", metavar="PRESET",
+                   help="bound the accelerator space by a preset's #PEs, on-chip bytes and DRAM bandwidth (NAAS), "
+                        "with its word width, node and clock, instead of an area budget: eyeriss, nvdla_256, "
+                        "nvdla_1024, shidiannao, edge_tpu_like, tpu_v1_like")
     p.add_argument("--accuracy", type=float, metavar="FLOOR",
                    help="accuracy floor of the subnet search, a fraction (default 0.80; same as accuracy>= in --budget)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
@@ -73,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             time_limit=args.time_limit, seed=args.seed, out=args.out, sampler=args.sampler, storage=args.storage,
             study_name=args.study_name, workers=args.workers, population=args.population,
             generations=args.generations, mapper_evals=args.mapper_evals,
-            final_mapper_evals=args.final_mapper_evals, predictor=args.predictor)
+            final_mapper_evals=args.final_mapper_evals, predictor=args.predictor,
+            match_resources=args.match_resources, networks=args.networks)
     except cosearch.UsageError as exc:
         _fail(str(exc))
 

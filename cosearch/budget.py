@@ -40,7 +40,7 @@ class Budget:
 
     def describe(self) -> str:
         """The budget in the syntax it is parsed from, e.g. 'area<=5mm2, latency<=10ms'."""
-        parts = [f"area<={self.area_mm2:g}mm2"]
+        parts = [f"area<={self.area_mm2:g}mm2"] if math.isfinite(self.area_mm2) else []
         if self.latency_s is not None:
             parts.append(f"latency<={self.latency_s * 1e3:g}ms")
         if self.energy_j is not None:
@@ -54,7 +54,7 @@ class Budget:
     @property
     def slug(self) -> str:
         """A file- and study-name-safe form, e.g. 'area5mm2-lat10ms'."""
-        text = self.describe().replace("<=", "").replace(">=", "").replace(", ", "-")
+        text = self.describe().replace("<=", "").replace(">=", "").replace(", ", "-") or "noarea"
         return text.replace("latency", "lat").replace("accuracy", "acc").replace("energy", "e").replace("power", "p")
 
     def with_accuracy(self, accuracy: float | None) -> "Budget":
@@ -123,8 +123,9 @@ def _parse_term(term: str) -> tuple[str, float]:
     return field, value * scale
 
 
-def parse_budget(specs: str | Iterable[str]) -> Budget:
-    """A `Budget` from one string or several (each may hold comma-joined terms); area is required."""
+def parse_budget(specs: str | Iterable[str], require_area: bool = True) -> Budget:
+    """A `Budget` from one string or several (each may hold comma-joined terms); area is required unless
+    `require_area` is False (then a missing area is unbounded: `--match-resources` bounds the space instead)."""
     if isinstance(specs, str):
         specs = [specs]
     values: dict[str, float] = {}
@@ -139,10 +140,12 @@ def parse_budget(specs: str | Iterable[str]) -> Budget:
             if field in values:
                 raise UsageError(f"budget {field}: given more than once")
             values[field] = value
+    if "area" not in values and not require_area:
+        values["area"] = math.inf
     if "area" not in values:
         raise UsageError("budget: an area term is required (the accelerator space is sized from it), "
                          "e.g. area=5mm2 (accepted units: mm2, um2)")
-    if values["area"] > 1e4:
+    if math.isfinite(values["area"]) and values["area"] > 1e4:
         raise UsageError(f"budget area: {values['area']:g} mm2 is above the 10000 mm2 this model is meant for")
     return Budget(area_mm2=values["area"], latency_s=values.get("latency"), energy_j=values.get("energy"),
                   power_w=values.get("power"), accuracy=values.get("accuracy"))

@@ -46,8 +46,14 @@ def versions() -> dict:
 def command_line(result: CoSearchResult) -> str:
     """The run_cosearch.py command that reproduces this run (same study, same settings)."""
     s = result.settings
-    args = ["python", "run_cosearch.py", "--budget", s.budget.describe().replace(" ", "")]
-    if s.network is not None:
+    args = ["python", "run_cosearch.py"]
+    if s.budget.describe():
+        args += ["--budget", s.budget.describe().replace(" ", "")]
+    if s.resources is not None:
+        args += ["--match-resources", s.resources.preset]
+    if s.networks:
+        args += ["--networks", ",".join(n.name for n in s.networks)]
+    elif s.network is not None:
         args += ["--network", s.network.name if s.network.kind == "zoo" else json.dumps(s.network.config.to_dict())]
     else:
         from .workloads import SPACE_ALIASES
@@ -109,6 +115,8 @@ def result_dict(result: CoSearchResult, files: list[str]) -> dict:
         "layers": [], "presets": [p.to_dict(best.edp_j_s if best else None) for p in result.presets],
         "beats_every_fitting_preset": result.beats_every_preset,
         "timings_s": result.timings_s, "notes": result.notes, "files": files,
+        "resources": None if s.resources is None else s.resources.to_dict(),
+        "per_network": result.per_network or None,
     }
     if best is not None:
         br = area_breakdown(best.accelerator)

@@ -39,6 +39,8 @@ class CoSearchResult:
     workers: list[WorkerReport]
     timings_s: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    per_network: dict[str, dict] = field(default_factory=dict)
+    """With `--networks`: per network name, the metrics of the co-searched design ("cosearch") and of each preset."""
 
     @property
     def fitting_presets(self) -> list[PresetRun]:

@@ -20,7 +20,7 @@ from .result import CoSearchResult, TrialPoint
 from .settings import CoSearchSettings
 from .space import Design
 from .study import prepare_study, trial_counts
-from .trial import accuracy_model
+from .trial import accuracy_model, geomean
 from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
 
 
@@ -152,12 +152,26 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport], acc
             network = settings.network.build()
             acc_value = None if accuracy is None else accuracy.score(settings.network.config)
         cost = evaluate_network(network, design.accelerator, cache, accuracy=acc_value)
-        candidates.append((settings.budget.violation(cost.latency_s, cost.energy_j) > 0, cost.edp_j_s, trial.number,
-                           trial, design, cost))
-    _, _, _, best_trial, design, best = min(candidates, key=lambda c: c[:3])
+        extra = [evaluate_network(n.build(), design.accelerator, cache) for n in settings.networks[1:]]
+        score = geomean([cost.edp_j_s] + [c.edp_j_s for c in extra])
+        over = sum(settings.budget.violation(c.latency_s, c.energy_j) for c in [cost, *extra]) > 0
+        candidates.append((over, score, trial.number, trial, design, cost, extra))
+    _, _, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:3])
     attrs = best_trial.user_attrs
     network = best.network
-    presets = preset_runs(network, settings.budget.area_mm2, cache)
+    names = [settings.resources.preset] if settings.resources is not None else None
+    presets = preset_runs(network, settings.budget.area_mm2, cache, names=names)
+    per_network: dict[str, dict] = {}
+    if settings.networks or (settings.resources is not None and not settings.searches_subnet):
+        for cost in [best, *best_extra]:
+            runs = presets if cost is best else preset_runs(cost.network, settings.budget.area_mm2, cache, names=names)
+            per_network[cost.network.name] = {"cosearch": cost.metrics(),
+                                              **{p.name: p.cost.metrics() for p in runs if p.cost is not None}}
+        for p in presets if settings.networks else ():
+            edps = [per_network[n].get(p.name, {}).get("edp_j_s") for n in per_network]
+            if p.cost is not None and all(edps):
+                ratio = geomean(edps) / geomean(m["cosearch"]["edp_j_s"] for m in per_network.values())
+                notes.append(f"geometric-mean EDP over {', '.join(per_network)}: {p.name} / co-searched = {ratio:.2f}")
     cache.save()
     search_metrics = {k: attrs.get(k) for k in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization",
                                                  "accuracy", "area_mm2", "wall_s", "mapper")}
@@ -165,4 +179,4 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport], acc
     if violation > 0:
         notes.append(f"after final mapping the best design is {violation:.1%} over the latency/energy/power budget")
     return CoSearchResult(settings, design, best, best_trial.number, search_metrics, presets, source,
-                          _trial_points(study), counts, reports, {"final": time.time() - t0}, notes)
+                          _trial_points(study), counts, reports, {"final": time.time() - t0}, notes, per_network)

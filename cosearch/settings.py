@@ -9,8 +9,9 @@ from pathlib import Path
 from .budget import Budget, parse_budget
 from .errors import UsageError
 from .loop_settings import EvolutionSettings, MapperSettings
+from .resources import ResourceBounds
 from .storage import StorageSpec, parse_storage
-from .workloads import NetworkSpec, parse_network, resolve_space
+from .workloads import NetworkSpec, parse_network, parse_networks, resolve_space
 
 SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
 DEFAULT_BUDGET = "area=5mm2"
@@ -69,23 +70,40 @@ class CoSearchSettings:
     predictor: str | None = None
     technology_nm: float = 45
     clock_ghz: float = 1.0
+    resources: ResourceBounds | None = None
+    networks: tuple[NetworkSpec, ...] = ()
+    """Several fixed networks (`--networks`): the objective is the geometric mean of their EDPs; `network` is
+    the first of them (the one the per-layer report shows)."""
 
     @property
     def searches_subnet(self) -> bool:
         return self.network is None
+
+    @property
+    def all_networks(self) -> tuple[NetworkSpec, ...]:
+        """The fixed networks the objective runs (empty for a subnet search)."""
+        if self.networks:
+            return self.networks
+        return () if self.network is None else (self.network,)
 
     def identity(self) -> dict:
         """What a study's trials depend on: a resumed study must have been made with the same."""
         return {"budget": self.budget.to_dict(), "space": None if self.network else self.space,
                 "network": None if self.network is None else self.network.to_dict(), "sampler": self.sampler,
                 "seed": self.seed, "evolution": asdict(self.evolution), "mapper": asdict(self.mapper),
-                "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz}
+                "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz,
+                **({"resources": self.resources.to_dict()} if self.resources is not None else {}),
+                **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {})}
 
     def describe(self) -> str:
         """One line: what is searched, how, and where the study lives."""
         what = f"network {self.network.name}" if self.network else f"space {self.space}"
+        if len(self.networks) > 1:
+            what = f"networks {', '.join(n.name for n in self.networks)} (geometric-mean EDP)"
+        if self.resources is not None:
+            what += f"; {self.resources.describe()}"
         limit = "" if self.time_limit_s is None else f", time limit {self.time_limit_s:g} s"
-        return (f"co-search: budget {self.budget.describe()}; {what}; {self.trials} trials{limit}, sampler "
+        return (f"co-search: budget {self.budget.describe() or 'none'}; {what}; {self.trials} trials{limit}, sampler "
                 f"{self.sampler}, {self.workers} worker(s); study {self.study_name!r} in {self.storage.display}")
 
     def to_dict(self) -> dict:
@@ -113,12 +131,29 @@ def make_settings(budget: str | list[str] | Budget | None = None, *, space: str 
                   out: str | Path = "cosearch_out", sampler: str = "cmaes", storage: str | None = None,
                   study_name: str | None = None, workers: int = 1, population: int | None = None,
                   generations: int | None = None, mapper_evals: int | None = None,
-                  final_mapper_evals: int | None = None, predictor: str | None = None) -> CoSearchSettings:
-    """Checked settings from command-line-like values; every problem is a `UsageError` naming its field."""
+                  final_mapper_evals: int | None = None, predictor: str | None = None,
+                  match_resources: str | None = None, networks: str | list[str] | None = None) -> CoSearchSettings:
+    """Checked settings from command-line-like values; every problem is a `UsageError` naming its field.
+
+    match_resources: a preset name (`accel_models.presets.PRESETS`) whose #PEs, on-chip bytes and DRAM
+    bandwidth bound the accelerator space (NAAS); the area term of the budget is then optional.
+    networks: several fixed networks (comma-joined zoo names or a list); objective = geometric mean of EDPs.
+    """
+    resources = None if match_resources is None else ResourceBounds.from_preset(match_resources.strip())
     if not isinstance(budget, Budget):
-        budget = parse_budget(budget if budget else DEFAULT_BUDGET)
+        if resources is not None:
+            budget = parse_budget(budget, require_area=False) if budget else parse_budget([], require_area=False)
+        else:
+            budget = parse_budget(budget if budget else DEFAULT_BUDGET)
     space_name = resolve_space(space)
+    nets_list: tuple[NetworkSpec, ...] = ()
+    if networks is not None:
+        if network is not None:
+            raise UsageError("--networks and --network: give one of them")
+        nets_list = parse_networks(networks, space)
     net = None if network is None else parse_network(network, space)
+    if nets_list:
+        net = nets_list[0]
     if accuracy is not None:
         if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 < accuracy <= 1:
             raise UsageError(f"--accuracy: must be a fraction in (0, 1], got {accuracy!r}")
@@ -134,7 +169,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, *, space: str 
         budget = budget.with_accuracy(DEFAULT_ACCURACY)
     from .space import AcceleratorSpace
 
-    AcceleratorSpace(budget.area_mm2)  # a budget below the smallest design is a UsageError
+    AcceleratorSpace(budget.area_mm2, resources=resources)  # a budget below the smallest design is a UsageError
     _positive_int("--trials", trials, 1, 1_000_000)
     _positive_int("--seed", seed, 0, 2**31 - 1)
     _positive_int("--workers", workers, 1, MAX_WORKERS)
@@ -146,6 +181,10 @@ def make_settings(budget: str | list[str] | Budget | None = None, *, space: str 
         raise UsageError(f"--out: {out_path} exists and is not a directory")
     spec = parse_storage(storage, out_path)
     what = (net.name if net.kind == "zoo" else "subnet") if net is not None else space_name
+    if len(nets_list) > 1:
+        what = "+".join(n.name for n in nets_list)
+    if resources is not None:
+        what += f"-{resources.preset}"
     name = study_name if study_name is not None else _default_study_name(budget, what, seed)
     if not name.strip() or len(name) > 200 or any(not c.isprintable() for c in name):
         raise UsageError(f"--study-name: must be 1-200 printable characters, got {study_name!r}")
@@ -165,4 +204,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, *, space: str 
         final = replace(final, budget_evals=_positive_int("--final-mapper-evals", final_mapper_evals, 16, 10_000_000))
     return CoSearchSettings(budget=budget, space=space_name, network=net, trials=trials, time_limit_s=time_limit_s,
                             seed=seed, out=out_path, sampler=sampler, storage=spec, study_name=name, workers=workers,
-                            evolution=evo, mapper=mapper, final_mapper=final, predictor=predictor)
+                            evolution=evo, mapper=mapper, final_mapper=final, predictor=predictor,
+                            resources=resources, networks=nets_list if len(nets_list) > 1 else (),
+                            **({} if resources is None else {"technology_nm": resources.technology_nm,
+                                                               "clock_ghz": resources.clock_ghz}))

@@ -13,13 +13,31 @@ from .storage import fail_orphaned_trials, open_storage, worker_tag
 IDENTITY_ATTR = "cosearch.identity"
 
 
-def make_sampler(name: str, seed: int, trials: int = 60):
-    """CmaEsSampler (default), TPE, random or NSGA-II, seeded."""
+def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
+    """CMA-ES's starting mean under `--match-resources`: the matched preset's own design, encoded (see
+    `cosearch.space.AcceleratorSpace.encode_preset`), so that the search starts from the baseline and moves
+    away from it; None (the space's centre) without resource bounds."""
+    if settings.resources is None:
+        return None
+    from .trial import accelerator_space
+
+    return accelerator_space(settings).encode_preset(settings.resources.preset)
+
+
+RESOURCE_SIGMA0 = 0.08
+"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
+rather than the space-wide default (1/6 of the range)."""
+
+
+def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None):
+    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II."""
     import optuna
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(x0=x0, sigma0=None if x0 is None else RESOURCE_SIGMA0, seed=seed,
+                                            warn_independent_sampling=False)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if name == "random":
@@ -84,11 +102,14 @@ def prepare_study(settings: CoSearchSettings):
     storage = open_storage(settings.storage)
     identity = json.loads(json.dumps(settings.identity()))
     study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
-                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed))
+                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=resource_x0(settings)))
     stored = study.user_attrs.get(IDENTITY_ATTR)
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)
         study.set_user_attr("cosearch.budget", settings.budget.describe())
+        x0 = resource_x0(settings)
+        if x0 is not None:  # trial 0 = the baseline's own design, as close as the space gets
+            study.enqueue_trial(x0)
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
                          f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")
@@ -103,7 +124,8 @@ def load_study(settings: CoSearchSettings, worker: int = 0):
     storage = open_storage(settings.storage)
     probe = optuna.load_study(study_name=settings.study_name, storage=storage)
     existing = len(probe.get_trials(deepcopy=False))
-    sampler = make_sampler(settings.sampler, worker_seed(settings.seed, worker, existing), settings.trials)
+    sampler = make_sampler(settings.sampler, worker_seed(settings.seed, worker, existing), settings.trials,
+                           x0=resource_x0(settings))
     return optuna.load_study(study_name=settings.study_name, storage=storage, sampler=_tagging(sampler, worker))
 
 

@@ -27,7 +27,11 @@ def _dims(dataflow) -> str:
 def title(result: CoSearchResult) -> str:
     """What every row runs: the budget and the network."""
     s = result.settings
-    text = f"budget {s.budget.describe()}"
+    text = f"budget {s.budget.describe() or 'none'}"
+    if s.resources is not None:
+        text += f"; {s.resources.describe()}"
+    if s.networks:
+        text += f"; objective: geometric-mean EDP over {', '.join(n.name for n in s.networks)}"
     if result.best is not None:
         text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"
     return text

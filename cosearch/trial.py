@@ -25,7 +25,14 @@ PARETO_POINTS_PER_TRIAL = 24
 
 
 def accelerator_space(settings: CoSearchSettings) -> AcceleratorSpace:
-    return AcceleratorSpace(settings.budget.area_mm2, settings.technology_nm, settings.clock_ghz)
+    return AcceleratorSpace(settings.budget.area_mm2, settings.technology_nm, settings.clock_ghz,
+                            resources=settings.resources)
+
+
+def geomean(values) -> float:
+    """Geometric mean of positive values (the `--networks` objective over EDPs)."""
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def accuracy_model(settings: CoSearchSettings) -> AccuracyModel | None:
@@ -46,6 +53,7 @@ class TrialObjective:
         self.space = accelerator_space(settings)
         self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
         self.network = None if settings.searches_subnet else settings.network.build()
+        self.extra_networks = [n.build() for n in settings.networks[1:]]
 
     def __call__(self, trial) -> float:
         import optuna
@@ -69,6 +77,22 @@ class TrialObjective:
             trial.set_user_attr("status", "rejected")
             trial.set_user_attr("reason", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
+        if self.extra_networks:
+            try:
+                costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
+            except NoValidMapping as exc:
+                trial.set_user_attr("status", "rejected")
+                trial.set_user_attr("reason", str(exc))
+                raise optuna.TrialPruned(str(exc)) from None
+            budget = self.settings.budget
+            violation = sum(budget.violation(c.latency_s, c.energy_j) for c in costs)
+            trial.set_user_attr("edp_per_network_j_s", {c.network.name: c.edp_j_s for c in costs})
+            self._record(trial, best, evaluated, cache, time.perf_counter() - t0)
+            trial.set_user_attr("feasible", violation == 0)
+            trial.set_user_attr("status", "ok" if violation == 0 else "over budget")
+            if violation == 0:
+                return geomean(c.edp_j_s for c in costs)
+            return PENALTY_J_S * (1.0 + min(violation, 1e6))
         self._record(trial, best, evaluated, cache, time.perf_counter() - t0)
         if best.feasible:
             return best.edp_j_s

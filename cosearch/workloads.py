@@ -86,3 +86,24 @@ def _subnet(data, space: str, origin: str) -> NetworkSpec:
     except ValueError as exc:
         raise UsageError(f"--network ({origin}): {exc}") from None
     return NetworkSpec("subnet", f"{get_space(space).name} subnet", config)
+
+
+def parse_networks(text: str | list[str], space: str = "ofa-mbv3") -> tuple[NetworkSpec, ...]:
+    """Several fixed networks: comma-joined zoo names (or a list of them), each as `parse_network` reads it."""
+    parts = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    parts = [p.strip() for p in parts]
+    if not parts or any(not p for p in parts):
+        raise UsageError(f"--networks: empty name in {text!r}; accepted: comma-joined names of {', '.join(ZOO)}")
+    specs = []
+    for p in parts:
+        if p.startswith("{") or p.endswith(".json"):
+            raise UsageError(f"--networks: {p!r}: only zoo names are accepted here ({', '.join(ZOO)}); "
+                             "use --network for a subnet config")
+        try:
+            specs.append(parse_network(p, space))
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--network:", "--networks:", 1)) from None
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--networks: a network is given twice in {text!r}")
+    return tuple(specs)
