@@ -45,7 +45,6 @@ RESOURCE_SATURATION = 0.6
 """Under resource bounds, the pes and dram_bw genes reach the preset's PEs / bandwidth at this value and stay
 there above it: the bounds are resources the baseline has, so using all of them is the prior (NAAS's
 designs matched the baselines' PE counts); smaller designs remain below it."""
-"""Under resource bounds, an rf_* gene below this means no register file for that tensor (0 words)."""
 
 
 @dataclass(frozen=True)
