@@ -17,6 +17,16 @@ def _pyplot():
     return plt
 
 
+def _save(fig, ax, path):
+    """Grid, legend, layout; write the PNG and free the figure. Returns the path."""
+    ax.grid(True, which="both", ls=":", lw=0.5)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    _pyplot().close(fig)
+    return path
+
+
 MAX_ROOFLINE_LAYERS = 40
 """The roofline's key has room for about this many layers: beyond it the plot shows the layers with the
 most MACs (the network's star always sums all of them)."""
@@ -58,12 +68,7 @@ def history_png(result: CoSearchResult, path: Path) -> Path:
     ax.set_xlabel(f"trial number ({rejected} designs over the area budget rejected, not shown)")
     ax.set_ylabel("network EDP (J*s), search mapper")
     ax.set_title(f"best EDP vs trial: {result.settings.study_name}", fontsize=9)
-    ax.grid(True, which="both", ls=":", lw=0.5)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -94,9 +99,4 @@ def pareto_png(result: CoSearchResult, path: Path) -> Path:
     ax.set_xlabel(f"accuracy ({source})")
     ax.set_ylabel("network EDP (J*s), search mapper")
     ax.set_title("Pareto front: EDP vs accuracy", fontsize=9)
-    ax.grid(True, which="both", ls=":", lw=0.5)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
