@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from accel_models._kernel import _box
+
 _UNUSED = -1.0
 
 
@@ -34,12 +36,11 @@ def _argsort_desc(keys, out):
 
 
 @njit(cache=True, inline="always")
-def _tiles(e, coef, out):
-    """Bounding-box words (Weights, Inputs, Outputs) of dim extents e, as `encoding.tile_words`."""
-    out[0] = e[7] * e[5] * e[4] * e[0] * e[1]
-    out[1] = e[6] * e[7] * e[4] * (1 + coef[2] * (e[0] - 1) + coef[0] * (e[2] - 1)) * \
-        (1 + coef[3] * (e[1] - 1) + coef[1] * (e[3] - 1))
-    out[2] = e[6] * e[7] * e[5] * e[3] * e[2]
+def _tiles(e, coef, out, axes):
+    """Bounding-box words (Weights, Inputs, Outputs) of dim extents e: the cost model's own geometry
+    (`axes`: scratch for the 5 box extents)."""
+    for t in range(3):
+        out[t] = _box(t, e, coef, axes)
 
 
 @njit(cache=True, inline="always")
@@ -66,6 +67,7 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     rem = np.empty(8, dtype=np.int64)
     ext = np.empty(8, dtype=np.int64)
     e2 = np.empty(8, dtype=np.int64)
+    box_axes = np.empty(5, dtype=np.int64)
     tiles = np.empty(3, dtype=np.int64)
     used = np.empty(2, dtype=np.int64)
     mult = np.empty((L, 8), dtype=np.int64)
@@ -166,7 +168,7 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                         for i in range(8):
                             e2[i] = ext[i] * mult[l2, i]
                         e2[d] *= f
-                        _tiles(e2, coef, tiles)
+                        _tiles(e2, coef, tiles, box_axes)
                         if not _fits(l2, keep[b], tiles, capacity, tcap):
                             ok = False
                             break
