@@ -8,10 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from math import prod
 
-TENSORS: tuple[str, ...] = ("Weights", "Inputs", "Outputs")
-"""Tensor order of every dense array in cosearch (Timeloop's data-space names)."""
-
-TENSOR_INDEX: dict[str, int] = {t: i for i, t in enumerate(TENSORS)}
+from nets import TENSOR_INDEX, TENSORS  # noqa: F401  (re-exported: the tensor order of every dense array)
 
 
 def _positive(owner: str, name: str, value, allow_none: bool = False, integer: bool = False):

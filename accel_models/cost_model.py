@@ -1,18 +1,18 @@
-"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `_kernel`)."""
+"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `_kernel`); `explain`: one, readable."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from nets import Layer
 
-from .accelerator import TENSORS, Accelerator
+from . import _kernel
+from .accelerator import Accelerator
+from .geometry import accelerator_arrays, layer_arrays
 from .mapping_arrays import MappingArrays
 from .reference import check_mapping, result_from_counts, tensor_axes
 from .result import REASONS, EvalResult
-from . import _kernel
 
 
 PARALLEL_MIN_BATCH = 16_384
@@ -43,29 +43,6 @@ class BatchResult:
         return REASONS[int(self.reason[b])]
 
 
-@lru_cache(maxsize=256)
-def accelerator_arrays(acc: Accelerator) -> tuple:
-    """The accelerator as the kernel's plain arrays (cached: accelerators are immutable)."""
-    L = acc.num_levels
-    cap = np.array([-1.0 if lv.capacity_words is None else lv.capacity_words for lv in acc.levels])
-    tcap = np.full((L, 3), -1.0)
-    for l, lv in enumerate(acc.levels):
-        if lv.tensor_capacity_words is not None:
-            tcap[l] = [-1.0 if c is None else c for c in lv.tensor_capacity_words]
-    block = np.array([float(lv.block_size_words) for lv in acc.levels])
-    bw = np.array([[-1.0 if v is None else float(v) for v in (lv.read_bandwidth, lv.write_bandwidth,
-                                                             lv.shared_bandwidth)] for lv in acc.levels])
-    energy = np.array([[lv.read_energy_pj, lv.write_energy_pj, lv.update_energy_pj] for lv in acc.levels])
-    fan = np.array([[lv.fanout_x, lv.fanout_y] for lv in acc.levels], dtype=np.int64)
-    keep = np.array([[int(t in lv.keeps) for t in TENSORS] for lv in acc.levels], dtype=np.int64)
-    return cap, tcap, block, bw, energy, fan, keep, float(acc.mac_energy_pj), float(acc.num_macs)
-
-
-def layer_arrays(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
-    return (np.array(layer.bounds, dtype=np.int64),
-            np.array([layer.stride_w, layer.stride_h, layer.dilation_w, layer.dilation_h], dtype=np.int64))
-
-
 def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchResult:
     """Evaluate a batch of mappings of `layer` on `accelerator` (a `MappingArrays`, or a list of
     objects with `.to_arrays(accelerator)` such as `mappings.Mapping`).
@@ -77,8 +54,8 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     if mappings.num_levels != accelerator.num_levels:
         raise ValueError(f"evaluate_batch: mappings have {mappings.num_levels} levels, accelerator "
                          f"{accelerator.name!r} has {accelerator.num_levels}")
-    if mappings.num_levels > _kernel.MAX_LOOPS // 16:
-        raise ValueError(f"evaluate_batch: at most {_kernel.MAX_LOOPS // 16} storage levels are supported, "
+    if mappings.num_levels > _kernel.MAX_LEVELS:
+        raise ValueError(f"evaluate_batch: at most {_kernel.MAX_LEVELS} storage levels are supported, "
                          f"got {mappings.num_levels}")
     shapes = {a.shape for a in mappings[:5]}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 8 \
@@ -86,9 +63,8 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
         raise ValueError("evaluate_batch: MappingArrays fields must be [B, levels, 8] (keep: [B, levels, 3]), "
                          f"got {[a.shape for a in mappings]}")
     m = mappings.contiguous()
-    bounds, coef = layer_arrays(layer)
-    run = _kernel.evaluate_batch_arrays if m.batch_size >= PARALLEL_MIN_BATCH else _kernel.evaluate_batch_arrays_serial
-    reason, cycles, energy, util, cc, reads, fills, updates = run(bounds, coef, *accelerator_arrays(accelerator), *m)
+    run = _kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else _kernel.evaluate_batch_serial
+    reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 
 

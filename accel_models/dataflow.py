@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .accelerator import TENSORS
-
-_DIMS = ("R", "S", "P", "Q", "C", "K", "N", "G")
+from nets import DIMS, TENSORS
 
 
 @dataclass(frozen=True)
@@ -27,9 +25,9 @@ class Dataflow:
     def __post_init__(self) -> None:
         for axis in ("spatial_x", "spatial_y"):
             dims = tuple(getattr(self, axis))
-            bad = [d for d in dims if d not in _DIMS]
+            bad = [d for d in dims if d not in DIMS]
             if bad:
-                raise ValueError(f"Dataflow[{self.name}].{axis}: unknown dim(s) {bad}; accepted: {', '.join(_DIMS)}")
+                raise ValueError(f"Dataflow[{self.name}].{axis}: unknown dim(s) {bad}; accepted: {', '.join(DIMS)}")
             object.__setattr__(self, axis, dims)
         if self.stationary is not None and self.stationary not in TENSORS + ("row",):
             raise ValueError(f"Dataflow[{self.name}].stationary must be one of {TENSORS + ('row',)} or None, "

@@ -13,26 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets import DIMS, Layer
+from nets import DIMS, Layer, axis_terms
 
 from .accelerator import TENSORS, Accelerator
 from .mapping_arrays import MappingArrays
-from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, CAPACITY_OVERFLOW, OK, REASONS, SPATIAL_OVERFLOW,
-                     EvalResult)
+from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, REASONS,
+                     SPATIAL_OVERFLOW, EvalResult)
 
-_R, _S, _P, _Q, _C, _K, _N, _G = range(8)
 W, I, O = range(3)
 
 
 def tensor_axes(layer: Layer) -> list[list[list[tuple[int, int]]]]:
-    """Per tensor, its axes; per axis, the (dim, coefficient) terms that index it (Timeloop projections)."""
-    return [
-        [[(_G, 1)], [(_K, 1)], [(_C, 1)], [(_R, 1)], [(_S, 1)]],                       # Weights[G][K][C][R][S]
-        [[(_N, 1)], [(_G, 1)], [(_C, 1)],
-         [(_R, layer.dilation_w), (_P, layer.stride_w)],                                # input width (sliding window)
-         [(_S, layer.dilation_h), (_Q, layer.stride_h)]],                               # input height
-        [[(_N, 1)], [(_G, 1)], [(_K, 1)], [(_Q, 1)], [(_P, 1)]],                       # Outputs[N][G][K][Q][P]
-    ]
+    """Per tensor, its axes; per axis, the (dim, coefficient) terms that index it (the layer's projections)."""
+    return axis_terms(layer.coefficients)
 
 
 @dataclass
@@ -220,6 +213,8 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
         return BAD_FACTORS, tiles, []
     if not all(arrays.keep[b, 0]):
         return BAD_BYPASS, tiles, []
+    if ((arrays.spatial_x[b] > 1) & (arrays.spatial_y[b] > 1)).any():
+        return BOTH_AXES, tiles, []
     # Spatial fan-out, innermost level first (Timeloop checks the MAC level first).
     for l in reversed(range(L)):
         lv = acc.levels[l]

@@ -14,10 +14,11 @@ REASONS: dict[int, str] = {
     3: "a tile exceeds the capacity of a storage level",
     4: "the outermost level must keep every tensor",
     5: "a loop order is not a permutation of the 8 dimensions",
+    6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
 }
-"""Reason codes of invalid mappings, shared by `evaluate` and `evaluate_batch`."""
+"""Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
 
-OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER = 0, 1, 2, 3, 4, 5
+OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES = 0, 1, 2, 3, 4, 5, 6
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from accel_models import Accelerator, area_mm2
 from mappings import MappingCache
-from mappings.search import MapperResult
+from mappings import MapperResult
 from nets import Layer, Network
 
 

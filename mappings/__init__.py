@@ -8,6 +8,6 @@ __all__ = ["LevelMapping", "Mapping", "prime_factors", "random_mappings", "rando
 # importance-based encoding, mappers, the per-(accelerator, shape) cache (issue 5)
 from .cache import MappingCache, accelerator_key  # noqa: E402
 from .encoding import Encoding  # noqa: E402
-from .search import MapperResult, best_mapping  # noqa: E402
+from .mapper import MapperResult, best_mapping  # noqa: E402
 
 __all__ += ["Encoding", "MapperResult", "best_mapping", "MappingCache", "accelerator_key"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accel_models._kernel import _box
+from accel_models.geometry import box, fits
+from accel_models.kernel_views import borrow
 
 _UNUSED = -1.0
 
@@ -33,25 +34,6 @@ def _argsort_desc(keys, out):
             out[j - 1] = out[j]
             out[j] = tmp
             j -= 1
-
-
-@njit(cache=True, inline="always")
-def _tiles(e, coef, out, axes):
-    """Bounding-box words (Weights, Inputs, Outputs) of dim extents e: the cost model's own geometry
-    (`axes`: scratch for the 5 box extents)."""
-    for t in range(3):
-        out[t] = _box(t, e, coef, axes)
-
-
-@njit(cache=True, inline="always")
-def _fits(l, keep, tiles, capacity, tcap):
-    used = 0
-    for t in range(3):
-        if keep[l, t]:
-            used += tiles[t]
-            if tcap[l, t] >= 0 and tiles[t] > tcap[l, t]:
-                return False
-    return capacity[l] < 0 or used <= capacity[l]
 
 
 @njit(cache=True)
@@ -168,8 +150,9 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                         for i in range(8):
                             e2[i] = ext[i] * mult[l2, i]
                         e2[d] *= f
-                        _tiles(e2, coef, tiles, box_axes)
-                        if not _fits(l2, keep[b], tiles, capacity, tcap):
+                        for t in range(3):
+                            tiles[t] = box(t, e2, coef, box_axes)
+                        if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
                             ok = False
                             break
                     if ok:

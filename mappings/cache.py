@@ -17,7 +17,7 @@ from pathlib import Path
 from accel_models import Accelerator
 from nets import Layer
 
-from .search import MapperResult, best_mapping, with_layer
+from .mapper import MapperResult, best_mapping, with_layer
 
 _FORMAT = "cosearch.mapping_cache/1"
 

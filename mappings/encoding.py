@@ -36,33 +36,14 @@ import math
 import numpy as np
 
 from accel_models import TENSORS, Accelerator, MappingArrays
-from nets import DIMS, Layer
+from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
+from nets import DIMS, Layer, tensor_dims
 
 from ._factorize import DivisorTable
 from .mapping import Mapping
 
-_TENSOR_DIMS: dict[str, tuple[str, ...]] = {
-    "Weights": ("R", "S", "C", "K", "G"),
-    "Inputs": ("R", "S", "P", "Q", "C", "N", "G"),
-    "Outputs": ("P", "Q", "K", "N", "G"),
-}
-"""The dims that index each tensor (Inputs through the sliding window: W = R + P, H = S + Q)."""
-
 BYPASS_MODES = ("auto", "search", "none")
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
-
-
-def tile_words(cols, coef: tuple[int, int, int, int]) -> tuple:
-    """Bounding-box sizes in words (Weights, Inputs, Outputs) for dim extents `cols` (8 broadcastable arrays).
-
-    coef = (stride_w, stride_h, dilation_w, dilation_h), as the cost model's kernel takes them.
-    """
-    R, S, P, Q, C, K, N, G = cols
-    sw, sh, dw, dh = coef
-    weights = G * K * C * R * S
-    inputs = N * G * C * (1 + dw * (R - 1) + sw * (P - 1)) * (1 + dh * (S - 1) + sh * (Q - 1))
-    outputs = N * G * K * P * Q
-    return weights, inputs, outputs
 
 
 class Encoding:
@@ -86,13 +67,15 @@ class Encoding:
         self.accelerator = accelerator
         self.bypass = bypass
         L = accelerator.num_levels
-        self.bounds = np.array(layer.bounds, dtype=np.int64)
-        self.coef = (layer.stride_w, layer.stride_h, layer.dilation_w, layer.dilation_h)
+        shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
+        self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
         self.table = DivisorTable(tuple(int(b) for b in self.bounds))
-        self.fanout = np.array([[lv.fanout_x, lv.fanout_y] for lv in accelerator.levels], dtype=np.int64)
+        self.fanout = arch.fanout
+        self.capacity = arch.capacity_words                    # -1: unbounded
+        self.tensor_capacity = arch.tensor_capacity_words
         self.allowed = self._allowed_axes()
-        self.acc_keep = np.array([[t in lv.keeps for t in TENSORS] for lv in accelerator.levels], dtype=bool)
+        self.acc_keep = arch.keeps.astype(bool)
         self.keep_free = self._keep_free()
         self.default_keep = self.acc_keep.copy()   # the keep of the levels whose keep is not searched
         for name, kept in (fixed_keep or {}).items():
@@ -106,12 +89,6 @@ class Encoding:
             self.keep_free[l] = False
         self.default_keep[0] = True
         self.order_bonus = self._order_bonus()
-        self.capacity = np.array([-1 if lv.capacity_words is None else lv.capacity_words
-                                  for lv in accelerator.levels], dtype=np.int64)
-        self.tensor_capacity = np.full((L, 3), -1, dtype=np.int64)
-        for l, lv in enumerate(accelerator.levels):
-            if lv.tensor_capacity_words is not None:
-                self.tensor_capacity[l] = [-1 if c is None else c for c in lv.tensor_capacity_words]
 
         active = np.zeros(8, dtype=bool)
         active[list(self.active)] = True
@@ -156,9 +133,9 @@ class Encoding:
         """+1 importance for the dims that index the dataflow's stationary tensor, at the PE levels."""
         bonus = np.zeros((self.accelerator.num_levels, 8))
         df = self.accelerator.dataflow
-        if df is not None and df.stationary in _TENSOR_DIMS:
+        if df is not None and df.stationary in TENSORS:
             for l in self.pe_levels():
-                for d in _TENSOR_DIMS[df.stationary]:
+                for d in tensor_dims(df.stationary):
                     bonus[l, DIMS.index(d)] = 1.0
         return bonus
 
@@ -197,7 +174,7 @@ class Encoding:
         """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
         t = self.table
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
-                self.order_bonus, self.default_keep, self.bounds, np.array(self.coef, dtype=np.int64), self.fanout,
+                self.order_bonus, self.default_keep, self.bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, np.array(self.active, dtype=np.int64),
                 np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.logs, t.log_values)
 
@@ -255,19 +232,6 @@ class Encoding:
                 used[rows, axis] *= f
                 rem[rows, d] //= f
 
-    def _fits(self, l: int, keep: np.ndarray, tiles: tuple) -> np.ndarray:
-        """Do tiles (3 arrays [B, M]) of the tensors kept at level l (keep [B, 3]) fit its capacity?"""
-        ok = np.ones(np.broadcast_shapes(*(np.shape(t) for t in tiles)), dtype=bool)
-        used = 0
-        for t in range(3):
-            kept = keep[:, t:t + 1]
-            used = used + np.where(kept, tiles[t], 0)
-            if self.tensor_capacity[l, t] >= 0:
-                ok &= ~kept | (tiles[t] <= self.tensor_capacity[l, t])
-        if self.capacity[l] >= 0:
-            ok &= used <= self.capacity[l]
-        return ok
-
     def bounded_levels(self) -> tuple[int, ...]:
         """Levels with a capacity limit (total or per tensor)."""
         return tuple(l for l in range(self.accelerator.num_levels)
@@ -291,7 +255,8 @@ class Encoding:
                     for l2, mult in checks:
                         cols = [(ext[:, i] * mult[:, i])[:, None] for i in range(8)]
                         cols[d] = cols[d] * divs
-                        good &= self._fits(l2, keep[:, l2], tile_words(cols, self.coef))
+                        good &= fits_batch(keep[:, None, l2], tile_words(cols, self.ax, self.co),
+                                           self.capacity[l2], self.tensor_capacity[l2])
                     return good
                 f = self._pick(rem[:, d], ratio[:, d], ok if checks else None)
                 out.temporal[:, l, d] = f

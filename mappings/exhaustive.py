@@ -16,9 +16,10 @@ from math import factorial
 import numpy as np
 
 from accel_models import MappingArrays
+from accel_models.geometry import fits_batch, tile_words
 
 from ._factorize import ordered_factorizations
-from .encoding import Encoding, tile_words
+from .encoding import Encoding
 
 _BLOCK = 1 << 18  # partial factor splits built at a time
 
@@ -99,17 +100,11 @@ def _fits(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray, keeps: 
     """fits[c, k]: factor split c with keep choice k fits every buffer."""
     L = enc.accelerator.num_levels
     inner = np.cumprod((tf * sx * sy).astype(np.int64)[:, ::-1], axis=1)[:, ::-1]  # [n, L, 8]: levels >= l
-    tiles = np.stack(tile_words([inner[:, :, i] for i in range(8)], enc.coef), axis=-1)  # [n, L, 3]
+    tiles = tile_words([inner[:, :, i] for i in range(8)], enc.ax, enc.co)     # 3 x [n, L]
     ok = np.ones((tf.shape[0], len(keeps)), dtype=bool)
     for l in range(L):
-        kept = keeps[None, :, l, :]                                          # [1, K, 3]
-        t = tiles[:, None, l, :]                                             # [n, 1, 3]
-        used = np.where(kept, t, 0).sum(axis=2)
-        if enc.capacity[l] >= 0:
-            ok &= used <= enc.capacity[l]
-        for ti in range(3):
-            if enc.tensor_capacity[l, ti] >= 0:
-                ok &= ~kept[..., ti] | (t[..., ti] <= enc.tensor_capacity[l, ti])
+        ok &= fits_batch(keeps[None, :, l, :], [t[:, None, l] for t in tiles],  # [1, K, 3] with 3 x [n, 1]
+                         enc.capacity[l], enc.tensor_capacity[l])
     return ok
 
 

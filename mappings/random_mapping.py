@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays
+from accel_models import Accelerator, MappingArrays
+from accel_models.geometry import accelerator_arrays
 from nets import Layer
 
 from ._factorize import prime_factors
@@ -33,7 +34,8 @@ def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.rand
     prob = np.array(weights) / sum(weights)
     slot_level = np.array([s[0] for s in slots])
     slot_kind = np.array([s[1] for s in slots])
-    fan = np.array([[lv.fanout_x, lv.fanout_y] for lv in accelerator.levels], dtype=np.int64)
+    arch = accelerator_arrays(accelerator)
+    fan = arch.fanout
     used_x = np.ones((n, L), dtype=np.int64)
     used_y = np.ones((n, L), dtype=np.int64)
     rows = np.arange(n)
@@ -59,7 +61,7 @@ def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.rand
             used_y[rows[sy], lvl[sy]] *= p
     arrays.order[:] = np.argsort(rng.random((n, L, 8)), axis=2)
     arrays.spatial_order[:] = np.argsort(rng.random((n, L, 8)), axis=2)
-    arrays.keep[:] = np.array([[int(t in lv.keeps) for t in TENSORS] for lv in accelerator.levels])
+    arrays.keep[:] = arch.keeps
     arrays.keep[:, 0, :] = 1
     return arrays
 

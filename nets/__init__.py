@@ -1,11 +1,14 @@
 """Workloads: layers, networks, OFA search spaces, reference networks, accuracy estimators.
 
 Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
-`from_torch`, the accuracy estimators) are imported on first use.
+`from_torch`, the accuracy estimators) are imported on first use, because `accel_models` and the
+command line import `nets` and torch alone takes about 2 s to import.
 """
 from importlib import import_module
 
-from .layer import DIM_INDEX, DIMS, Layer
+from .layer import Layer
+from .problem_shape import (COEFFICIENTS, DIM_INDEX, DIMS, N_AXES, PROJECTION, TENSOR_INDEX, TENSORS,
+                            axis_terms, box_words, tensor_dims)
 from .network import Network
 from .ofa import (MBV3_W12, PROXYLESS_W13, RESNET50, SPACES, MBConfig, MBSpace, ResNetConfig, ResNetSpace,
                   SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
@@ -40,7 +43,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "DIMS", "DIM_INDEX", "Layer", "Network",
+    "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
+    "Layer", "Network",
     "MBConfig", "ResNetConfig", "SubnetConfig", "parse_config", "MBSpace", "ResNetSpace", "SPACES", "MBV3_W12",
     "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
     "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",

@@ -1,6 +1,6 @@
 """The workload of one layer: a conv / depthwise / FC / matmul as eight loop bounds.
 
-Dimension names follow Timeloop's CNN layer (R S P Q C K N) plus G for groups.
+Dimension names follow Timeloop's CNN layer (R S P Q C K N) plus G for groups (`problem_shape`).
 R/P run along the input width (Wstride, Wdilation), S/Q along the height.
 """
 from __future__ import annotations
@@ -9,10 +9,7 @@ from dataclasses import dataclass, field, fields
 from math import prod
 from numbers import Integral
 
-DIMS: tuple[str, ...] = ("R", "S", "P", "Q", "C", "K", "N", "G")
-"""Loop dimensions, in the fixed order every dense array in cosearch uses."""
-
-DIM_INDEX: dict[str, int] = {d: i for i, d in enumerate(DIMS)}
+from .problem_shape import DIMS, box_words
 
 
 def _check_int(name: str, value: object, minimum: int = 1) -> int:
@@ -103,35 +100,32 @@ class Layer:
         return prod(self.bounds)
 
     @property
-    def input_width(self) -> int:
-        """Input width touched by the sliding window (no padding): (P-1)*stride + (R-1)*dilation + 1."""
-        return (self.P - 1) * self.stride_w + (self.R - 1) * self.dilation_w + 1
-
-    @property
-    def input_height(self) -> int:
-        return (self.Q - 1) * self.stride_h + (self.S - 1) * self.dilation_h + 1
-
-    @property
-    def weight_words(self) -> int:
-        return self.G * self.K * self.C * self.R * self.S
-
-    @property
-    def input_words(self) -> int:
-        return self.N * self.G * self.C * self.input_width * self.input_height
-
-    @property
-    def output_words(self) -> int:
-        return self.N * self.G * self.K * self.P * self.Q
+    def coefficients(self) -> tuple[int, int, int, int]:
+        """(stride_w, stride_h, dilation_w, dilation_h): the projection coefficients (`problem_shape.COEFFICIENTS`)."""
+        return (self.stride_w, self.stride_h, self.dilation_w, self.dilation_h)
 
     @property
     def tensor_words(self) -> tuple[int, int, int]:
-        """(Weights, Inputs, Outputs) sizes in words, in cosearch's tensor order."""
-        return (self.weight_words, self.input_words, self.output_words)
+        """(Weights, Inputs, Outputs) sizes in words: each tensor's bounding box over the whole loop nest
+        (inputs without padding: width (P-1)*stride + (R-1)*dilation + 1)."""
+        return box_words(self.bounds, self.coefficients)
+
+    @property
+    def weight_words(self) -> int:
+        return self.tensor_words[0]
+
+    @property
+    def input_words(self) -> int:
+        return self.tensor_words[1]
+
+    @property
+    def output_words(self) -> int:
+        return self.tensor_words[2]
 
     @property
     def shape_key(self) -> tuple[int, ...]:
         """Everything that determines the cost of the layer (not its name): a cache key."""
-        return self.bounds + (self.stride_w, self.stride_h, self.dilation_w, self.dilation_h)
+        return self.bounds + self.coefficients
 
     def with_name(self, name: str) -> "Layer":
         return Layer(*self.shape_key[:8], *self.shape_key[8:], name=name)

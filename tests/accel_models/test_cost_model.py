@@ -162,6 +162,26 @@ def test_explain_gives_the_walks_breakdown():
 @settings(max_examples=300, deadline=None)
 @given(st.integers(-80, 80), st.integers(1, 12), st.integers(0, 6), st.integers(1, 12), st.integers(0, 6))
 def test_link_lattice_solver_matches_brute_force(v, a, ma, b, mb):
-    from accel_models._kernel import _bounded_solution
+    from accel_models._kernel.links import _bounded_solution
     brute = any(x * a + y * b == v for x in range(-ma, ma + 1) for y in range(-mb, mb + 1))
     assert _bounded_solution(v, a, ma, b, mb) == brute
+
+
+def test_a_dim_on_both_axes_of_one_fanout_is_rejected_by_kernel_and_walk():
+    """Timeloop puts a dim on one axis of a fan-out; the kernel and the walk both refuse the other case."""
+    acc = _two_fanout_accelerator()
+    layer = Layer(R=3, P=4, C=2, K=2)
+    arrays = MappingArrays.empty(1, acc.num_levels)
+    arrays.temporal[0, 0] = layer.bounds
+    arrays.temporal[0, 0, 5] = 1                      # K: 2 = 1 (temporal) x 2 (X) x 1 (Y) ...
+    arrays.spatial_x[0, 1, 5] = 2
+    arrays.temporal[0, 0, 2] = 1                      # P: 4 = 2 (X) x 2 (Y) at the GLB's fan-out
+    arrays.spatial_x[0, 1, 2] = 1
+    arrays.spatial_y[0, 1, 2] = 2
+    arrays.spatial_x[0, 2, 2] = 2
+    assert _assert_same(layer, acc, arrays, 0)        # P on X at L1, on Y at the GLB: valid
+    arrays.spatial_x[0, 2, 2] = 1
+    arrays.spatial_x[0, 1, 2] = 2                      # P on X and Y of the GLB's fan-out
+    fast = evaluate_batch(layer, acc, arrays)
+    assert int(fast.reason[0]) == evaluate(layer, acc, arrays).reason
+    assert "both the X and the Y axis" in REASONS[int(fast.reason[0])]

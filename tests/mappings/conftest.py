@@ -12,7 +12,7 @@ MAPPER_BENCH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "t
 def _corpus():
     path = default_corpus_path()
     if not path.exists():
-        pytest.skip(f"Timeloop corpus not found at {path}")
+        pytest.fail(f"the Timeloop reference corpus is missing: {path} (../shared must sit beside the checkout)")
     return load_cases(path)
 
 
@@ -33,8 +33,9 @@ def corpus_archs(corpus_cases):
 @pytest.fixture(scope="session")
 def mapper_bench():
     """{name: (case with the design-default architecture, raw JSON)} of the mapper benchmark pairs."""
-    if not MAPPER_BENCH.exists():
-        pytest.skip(f"mapper benchmark files not found at {MAPPER_BENCH}")
+    if not sorted(MAPPER_BENCH.glob("*.json")):
+        pytest.fail(f"the mapper benchmark pairs are missing: {MAPPER_BENCH}/*.json (../shared must sit beside the "
+                    "checkout)")
     out = {}
     for f in sorted(MAPPER_BENCH.glob("*.json")):
         raw = json.loads(f.read_text())

@@ -5,17 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from accel_models import TENSORS
+from accel_models import TENSORS, presets
 from accel_models.cost_model import evaluate_batch
 from accel_models.result import BAD_BYPASS, BAD_FACTORS, SPATIAL_OVERFLOW
 from mappings import Encoding, Mapping
-from mappings.encoding import tile_words
-from nets import DIMS, Layer
-
-try:
-    from accel_models import presets
-except ImportError:  # pragma: no cover - the presets module lands separately
-    presets = None
+from nets import DIMS, Layer, tensor_dims
 
 LAYERS = [Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.conv(256, 64, 1, 56, name="res2a_1x1"),
           Layer.fc(2048, 1000, name="fc"), Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"),
@@ -80,7 +74,6 @@ def test_decode_valid_shape_with_several_fanouts(odd_accelerators, data, layer):
     assert_valid_shape(enc, decode_both(enc, x))
 
 
-@pytest.mark.skipif(presets is None, reason="accel_models.presets not available")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), layer=layer_shapes)
 def test_decode_valid_shape_on_every_preset(data, layer):
@@ -174,16 +167,7 @@ def test_capacity_repair_clips_to_the_largest_fitting_tile():
     assert w <= 12 and evaluate_batch(enc.layer, acc, m).valid[0]
 
 
-def test_tile_words_matches_the_layer():
-    layer = Layer.conv(32, 64, 3, 28, stride=2)
-    cols = [np.array(b) for b in layer.bounds]
-    coef = (layer.stride_w, layer.stride_h, layer.dilation_w, layer.dilation_h)
-    assert tuple(int(t) for t in tile_words(cols, coef)) == layer.tensor_words
-
-
 def test_dataflow_constrains_spatial_dims_and_order():
-    if presets is None:
-        pytest.skip("accel_models.presets not available")
     rng = np.random.default_rng(1)
     layer = LAYERS[1]
     for name in ("eyeriss", "nvdla_256", "shidiannao"):
@@ -194,8 +178,7 @@ def test_dataflow_constrains_spatial_dims_and_order():
         stationary = acc.dataflow.stationary
         if stationary not in TENSORS:
             continue
-        from mappings.encoding import _TENSOR_DIMS
-        idx = {DIMS.index(d) for d in _TENSOR_DIMS[stationary]}
+        idx = {DIMS.index(d) for d in tensor_dims(stationary)}
         for l in enc.pe_levels():
             for b in range(len(m.order)):
                 loops = [d for d in m.order[b, l] if m.temporal[b, l, d] > 1]

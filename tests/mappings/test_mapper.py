@@ -1,4 +1,4 @@
-"""The per-layer mappers: CMA-ES reaches the exhaustive optimum, results are seeded, limits hold."""
+"""The per-layer mappers (`mappings.mapper`): CMA-ES reaches the exhaustive optimum, results are seeded, limits hold."""
 import math
 import time
 
@@ -9,11 +9,7 @@ from accel_models.cost_model import evaluate_batch
 from mappings import Encoding, best_mapping
 from mappings.exhaustive import ExhaustiveSpace
 from nets import DIMS, Layer
-
-try:
-    from accel_models import presets
-except ImportError:  # pragma: no cover
-    presets = None
+from accel_models import presets
 
 # (corpus architecture, layer, bypass mode): spaces of 1e5-1e6 mappings, enumerated in a few seconds
 SMALL = [("B8x8a", Layer(R=3, S=3, P=6, C=2, K=4), "none"),
@@ -96,8 +92,6 @@ def test_initial_mapping_seeds_the_search(mapper_bench):
 
 
 def test_dataflow_honoured_by_the_mapper():
-    if presets is None:
-        pytest.skip("accel_models.presets not available")
     acc = presets.get_preset("nvdla_256")
     r = best_mapping(Layer.conv(64, 128, 1, 28), acc, budget_evals=1500)
     assert r.valid

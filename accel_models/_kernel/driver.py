@@ -1,0 +1,110 @@
+"""One mapping through the steps of `reference.evaluate`, and the batch drivers (serial and parallel)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..kernel_views import borrow
+from ..mapping_arrays import MappingArrays
+from ..result import OK
+from .counts import fold_bypass, level_accesses, output_partitions
+from .energy import energy_and_cycles
+from .nest import check_capacity, check_shape, loop_nest
+from .workspace import make_workspace
+
+CHUNK = 512
+"""Mappings per work item of the parallel driver (one workspace each)."""
+
+
+@njit(cache=True, inline="always")
+def evaluate_one(layer, acc, m, reads, fills, updates, ws):
+    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
+    reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles)."""
+    reason = check_shape(layer.bounds, acc.fanout, m)
+    if reason != OK:
+        return reason, 0, 0.0, 0.0, 0
+    tf, _, sx, sy, _, keep = m
+    acc_keeps = acc.keeps
+    counts = ws.counts
+    kept, used = counts.kept, counts.used
+    L = tf.shape[0]
+    for l in range(L):
+        for t in range(3):
+            kept[l, t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
+    n_loops = loop_nest(m, ws.nest)
+    reason = check_capacity(layer, acc, ws.nest.extents, counts)
+    if reason != OK:
+        return reason, 0, 0.0, 0.0, 0
+    used[0] = 1
+    for l in range(L):
+        used[l + 1] = used[l]
+        for d in range(8):
+            used[l + 1] *= sx[l, d] * sy[l, d]
+    compute_cycles = 1
+    for l in range(L):
+        for d in range(8):
+            compute_cycles *= tf[l, d]
+    level_accesses(layer, acc, ws.nest, n_loops, ws)
+    output_partitions(layer, ws.nest, counts)
+    fold_bypass(counts)
+    energy, cycles = energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates)
+    macs = 1
+    bounds = layer.bounds
+    for d in range(8):
+        macs *= bounds[d]
+    energy += macs * acc.mac_energy_pj
+    return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
+
+
+@njit(cache=True)
+def _evaluate_range(lo, hi, layer, acc, maps, out, workspace):
+    """Evaluate mappings lo..hi-1 into the output arrays. Everything is borrowed for the loop (see
+    `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace for the whole call."""
+    ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
+    reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
+    temporal, order, spatial_x, spatial_y, spatial_order, keep = maps
+    for b in range(lo, hi):
+        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b])
+        r, c, e, u, cc = evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws)
+        reason[b] = r
+        if r == OK:
+            cycles[b] = c
+            energy_pj[b] = e
+            util[b] = u
+            ccycles[b] = cc
+
+
+@njit(cache=True)
+def _outputs(B, L):
+    return (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.zeros(B), np.zeros(B),
+            np.zeros(B, dtype=np.int64), np.zeros((B, L, 3)), np.zeros((B, L, 3)), np.zeros((B, L, 3)))
+
+
+@njit(cache=True)
+def _max_children(fanout):
+    m = 1
+    for l in range(fanout.shape[0]):
+        m = max(m, fanout[l, 0] * fanout[l, 1])
+    return m
+
+
+@njit(cache=True, parallel=True)
+def evaluate_batch_parallel(layer, acc, maps):
+    """Evaluate B mappings on all threads. Returns (reason[B], cycles[B], energy_pj[B], utilization[B],
+    compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over instances."""
+    B = maps.temporal.shape[0]
+    out = _outputs(B, maps.temporal.shape[1])
+    n_chunks = (B + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        workspace = make_workspace(maps.temporal.shape[1], _max_children(acc.fanout))
+        _evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace)
+    return out
+
+
+@njit(cache=True)
+def evaluate_batch_serial(layer, acc, maps):
+    """The same on the calling thread: small batches, where waking worker threads costs more."""
+    out = _outputs(maps.temporal.shape[0], maps.temporal.shape[1])
+    workspace = make_workspace(maps.temporal.shape[1], _max_children(acc.fanout))
+    _evaluate_range(0, maps.temporal.shape[0], layer, acc, maps, out, workspace)
+    return out

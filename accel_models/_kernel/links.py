@@ -1,0 +1,411 @@
+"""Spatial sharing under a fan-out (R3): multicast groups, the children's grid, and links between neighbours.
+
+`reference._children` and `reference._level_walk` enumerate every child at every step; here the
+multicast groups are counted in closed form and children are enumerated only when a link could save
+a read (R3's links need a neighbour whose previous delta equals this one's, which the offset
+lattice and the grid's possible neighbour differences rule out in most cases).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from nets import N_AXES
+
+from ..geometry import project
+
+
+@njit(cache=True, inline="always")
+def distinct_pairs(m, n, a, b):
+    """How many distinct values a*r + b*p take for 0 <= r < m, 0 <= p < n (a, b >= 1)."""
+    g = math.gcd(a, b)
+    a1 = a // g
+    b1 = b // g
+    return m * n - max(0, m - b1) * max(0, n - a1)
+
+
+@njit(cache=True, inline="always")
+def distinct_offsets(t, spatial, n_sp, layer):
+    """Distinct child offsets of tensor t under one fan-out: its multicast groups (read-only tensors) or
+    spatial-reduction groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window:
+    R with P, S with Q) counts the distinct sums of their steps."""
+    dim, bound, step = spatial.dim, spatial.bound, spatial.step
+    ax, co = layer.ax, layer.co
+    groups = 1
+    for a in range(N_AXES):
+        k = 0
+        b1 = b2 = 1
+        s1 = s2 = 0
+        for i in range(n_sp):
+            d = dim[i]
+            if ax[t, d] != a:
+                continue
+            if k == 0:
+                b1 = bound[i]
+                s1 = co[t, d] * step[i]
+            else:
+                b2 = bound[i]
+                s2 = co[t, d] * step[i]
+            k += 1
+        if k == 2:
+            groups *= distinct_pairs(b1, b2, s1, s2)
+        else:
+            groups *= b1
+    return groups
+
+
+@njit(cache=True)
+def _link_step(offsets, neighbours, n_neighbours, n_children, vstar, marks, stamp):
+    """Children served over a link for offset difference vstar, and distinct offsets among the rest.
+
+    offsets[k, N_AXES] is child k's group (equal offsets, equal group); marks[g] == stamp flags a group
+    already counted in this call.
+    """
+    served = 0
+    distinct = 0
+    for k in range(n_children):
+        ok = False
+        for q in range(n_neighbours[k]):
+            j = neighbours[k, q]
+            same = True
+            for a in range(N_AXES):
+                if offsets[j, a] - offsets[k, a] != vstar[a]:
+                    same = False
+                    break
+            if same:
+                ok = True
+                break
+        if ok:
+            served += 1
+        else:
+            g = offsets[k, N_AXES]
+            if marks[g] != stamp:
+                marks[g] = stamp
+                distinct += 1
+    return served, distinct
+
+
+@njit(cache=True, inline="always")
+def _grid(spatial, n_sp):
+    """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
+    bound, kind = spatial.bound, spatial.kind
+    n_children = 1
+    px = 1
+    py = 1
+    for i in range(n_sp):
+        n_children *= bound[i]
+        if kind[i] == 2:
+            px *= bound[i]
+        else:
+            py *= bound[i]
+    return n_children, px, py
+
+
+@njit(cache=True)
+def children(t, spatial, n_sp, fan_x, fan_y, layer, scratch):
+    """Fill offsets (N_AXES + a group id) and grid neighbours of the children under one fan-out (R3).
+
+    Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
+    significant, Y loops above X loops) sits at (k mod width, k div width). Returns the child count.
+    """
+    offsets, max_offset = scratch.offsets, scratch.max_offset
+    ax, co = layer.ax, layer.co
+    loop_axis, loop_shift = scratch.loop_axis, scratch.loop_shift
+    neighbours, n_neighbours = scratch.neighbours, scratch.n_neighbours
+    dim, bound, step, _ = spatial
+    n_children, px, py = _grid(spatial, n_sp)
+    for i in range(n_sp):
+        # The projection is linear: loop i moves one axis of t by a fixed shift per index (or none).
+        loop_axis[i] = ax[t, dim[i]]
+        loop_shift[i] = co[t, dim[i]] * step[i]
+    max_offset[:] = 0
+    for k in range(n_children):
+        for a in range(N_AXES):
+            offsets[k, a] = 0
+        rem = k
+        for i in range(n_sp - 1, -1, -1):  # innermost loop least significant
+            idx = rem % bound[i]
+            rem //= bound[i]
+            if loop_axis[i] >= 0:
+                offsets[k, loop_axis[i]] += idx * loop_shift[i]
+        for a in range(N_AXES):
+            if offsets[k, a] > max_offset[a]:
+                max_offset[a] = offsets[k, a]
+    for k in range(n_children):
+        key = 0
+        mult = 1
+        for a in range(N_AXES):
+            key += offsets[k, a] * mult
+            mult *= max_offset[a] + 1
+        offsets[k, N_AXES] = key
+    # Replace keys by dense group ids 0..n_groups-1 (children with equal offsets share one).
+    order = np.argsort(offsets[:n_children, N_AXES])
+    g = -1
+    prev = -1
+    for r in range(n_children):
+        k = order[r]
+        if r == 0 or offsets[k, N_AXES] != prev:
+            g += 1
+            prev = offsets[k, N_AXES]
+        offsets[k, N_AXES] = g
+    width = max(fan_x, px)
+    height = max(fan_y, py)
+    for k in range(n_children):
+        x = k % width
+        y = k // width
+        n_neighbours[k] = 0
+        for q in range(4):
+            nx = x + (-1 if q == 0 else (1 if q == 1 else 0))
+            ny = y + (-1 if q == 2 else (1 if q == 3 else 0))
+            if 0 <= nx < width and 0 <= ny < height:
+                j = ny * width + nx
+                if j < n_children:
+                    neighbours[k, n_neighbours[k]] = j
+                    n_neighbours[k] += 1
+    return n_children
+
+
+@njit(cache=True, inline="always")
+def _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2):
+    """Per axis of t: the (step, largest digit) of the up to two spatial loops that move along it."""
+    dim, bound, step = spatial.dim, spatial.bound, spatial.step
+    s1[:] = 0
+    m1[:] = 0
+    s2[:] = 0
+    m2[:] = 0
+    for i in range(n_sp):
+        a = ax[t, dim[i]]
+        if a < 0:
+            continue
+        if s1[a] == 0:
+            s1[a] = co[t, dim[i]] * step[i]
+            m1[a] = bound[i] - 1
+        else:
+            s2[a] = co[t, dim[i]] * step[i]
+            m2[a] = bound[i] - 1
+
+
+@njit(cache=True, inline="always")
+def _bounded_solution(v, a, ma, b, mb):
+    """Are there integers x, y with x*a + y*b == v, |x| <= ma, |y| <= mb? (a, b >= 1; extended gcd)"""
+    # a*x0 + b*y0 = g
+    old_r, r = a, b
+    old_s, s_ = 1, 0
+    while r != 0:
+        q = old_r // r
+        old_r, r = r, old_r - q * r
+        old_s, s_ = s_, old_s - q * s_
+    g = old_r
+    if v % g != 0:
+        return False
+    x0 = old_s * (v // g)
+    y0 = (v - a * x0) // b
+    da = b // g                       # x = x0 + k*da, y = y0 - k*db
+    db = a // g
+    k_lo = max(-((ma + x0) // da), -((mb - y0) // db))          # ceil((-ma - x0)/da), ceil((y0 - mb)/db)
+    k_hi = min((ma - x0) // da, (mb + y0) // db)
+    return k_lo <= k_hi
+
+
+@njit(cache=True, inline="always")
+def _lattice_ok(vstar, s1, m1, s2, m2):
+    """Can vstar be the offset difference of two children? (necessary for a link)
+
+    A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
+    |c_i| <= bound_i - 1. Each axis gets at most two spatial dims (width: R and P; height: S and Q).
+    """
+    for a in range(N_AXES):
+        if vstar[a] != 0 and s1[a] == 0:
+            return False
+    for a in range(N_AXES):
+        v = abs(vstar[a])
+        if v == 0:
+            continue
+        if s2[a] == 0:
+            if v % s1[a] != 0 or v // s1[a] > m1[a]:
+                return False
+            continue
+        if not _bounded_solution(v, s1[a], m1[a], s2[a], m2[a]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch):
+    """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
+    sign, into scratch.diffs; returns their count, or -1 when there are too many spatial loops to list them.
+
+    k + 1 changes the mixed-radix digits by a carry: digit i up one, the digits inside it reset.
+    k + width adds width's digits with some pattern of carries. Either way the offset difference is one
+    of a few vectors, far fewer than the children: a necessary condition before enumerating them.
+    """
+    if n_sp > 8:
+        return -1
+    u, pr, digits, diffs = scratch.u, scratch.projected, scratch.digits, scratch.diffs
+    coef = layer.coef
+    dim, bound, step, _ = spatial
+    n_children, px, _ = _grid(spatial, n_sp)
+    count = 0
+    for i in range(n_sp):                     # k + 1, carry at digit i (spatial loops: outermost first)
+        u[:] = 0
+        u[dim[i]] += step[i]
+        for i2 in range(i + 1, n_sp):
+            u[dim[i2]] -= (bound[i2] - 1) * step[i2]
+        project(t, u, coef, pr)
+        diffs[count, :] = pr[:N_AXES]
+        count += 1
+    width = max(fan_x, px)
+    if width >= n_children:
+        return count
+    rem = width
+    for i in range(n_sp - 1, -1, -1):         # width's digits, innermost least significant
+        digits[i] = rem % bound[i]
+        rem //= bound[i]
+    for mask in range(1 << n_sp):             # carry out of each digit
+        if mask & 1:                          # nothing carries out of the outermost digit
+            continue
+        u[:] = 0
+        feasible = True
+        for i in range(n_sp):
+            cout = (mask >> i) & 1
+            cin = (mask >> (i + 1)) & 1 if i + 1 < n_sp else 0
+            s = digits[i] + cin
+            if (cout == 1 and s < 1) or (cout == 0 and s > bound[i] - 1):
+                feasible = False
+                break
+            u[dim[i]] += (s - bound[i] * cout) * step[i]
+        if feasible:
+            project(t, u, coef, pr)
+            diffs[count, :] = pr[:N_AXES]
+            count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def _is_neighbour_diff(vstar, diffs, n_diffs):
+    """Is vstar (or -vstar) among the first n_diffs rows of diffs? (n_diffs < 0: unknown, so maybe)"""
+    if n_diffs < 0:
+        return True
+    for r in range(n_diffs):
+        plus = True
+        minus = True
+        for a in range(N_AXES):
+            if diffs[r, a] != vstar[a]:
+                plus = False
+            if diffs[r, a] != -vstar[a]:
+                minus = False
+        if plus or minus:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, scratch, n_children):
+    """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
+    from a grid neighbour at offset difference vstar; enumerates the children on first need
+    (n_children == 0: not enumerated yet)."""
+    if cnt == 0 or not _lattice_ok(vstar, scratch.s1, scratch.m1, scratch.s2, scratch.m2):
+        return 0.0, 0.0, n_children
+    if scratch.n_diffs[0] == -2:      # list the neighbour differences once per (level, tensor)
+        scratch.n_diffs[0] = _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch)
+    if not _is_neighbour_diff(vstar, scratch.diffs, scratch.n_diffs[0]):
+        return 0.0, 0.0, n_children
+    if n_children == 0:
+        n_children = children(t, spatial, n_sp, fan_x, fan_y, layer, scratch)
+    marks = scratch.marks
+    stamp = marks[-1] + 1             # the marks' last slot counts the calls
+    marks[-1] = stamp
+    served, distinct = _link_step(scratch.offsets, scratch.neighbours, scratch.n_neighbours, n_children, vstar,
+                                  marks, stamp)
+    if served > 0 and distinct < groups:
+        return (groups - distinct) * size * cnt, served * size * cnt, n_children
+    return 0.0, 0.0, n_children
+
+
+@njit(cache=True)
+def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, scratch):
+    """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
+    above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
+    moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops.
+
+    Consecutive steps pair up as (first tile, 0), (0, 0), (j, 0) and (0, j), loop 0 being the
+    innermost loop above the level, with closed-form counts. A pair can use a link only if both deltas
+    have the same shape; then the neighbour must sit at vstar = the step's translation (plus the shift
+    between the two shapes' corners, zero whenever the shapes match). Working through the kinds, every
+    matching pair has vstar = T_0, except (0, j) when loop 0 brings a whole tile: then vstar = T_j.
+    The MAC reads one fresh operand per step, so all its deltas are single points.
+    """
+    scratch.n_diffs[0] = -2           # neighbour differences not listed yet
+    T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
+    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
+    dim, bound, step, _, outer_prod = temporal
+    ax, co = layer.ax, layer.co
+    _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2)
+    reset[:] = 0
+    T0[:] = 0
+    j0 = M - 1                       # loop 0, outermost-first index
+    d0 = dim[j0]
+    a0 = ax[t, d0]
+    if a0 >= 0:
+        T0[a0] = co[t, d0] * step[j0]
+        reset[a0] = co[t, d0] * (bound[j0] - 1) * step[j0]
+    moves0 = a0 >= 0
+    b0 = bound[j0]
+    total = outer_prod[M]
+    # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
+    whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
+    if not whole0 and not _lattice_ok(T0, s1, m1, s2, m2):
+        return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
+    cnt0 = 0.0                       # steps that pair with vstar = T0
+    if moves0:
+        if whole0:
+            cnt0 += 1.0              # (first tile, 0)
+        if b0 >= 3:
+            cnt0 += (b0 - 2) * (total / b0)
+    saved = 0.0
+    transfers = 0.0
+    n_children = 0
+    size0 = 1.0 if is_mac else float(delta_words)
+    for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
+        d = dim[j]
+        a = ax[t, d]
+        for x in range(N_AXES):
+            Tj[x] = -reset[x]
+        if a >= 0:
+            Tj[a] += co[t, d] * step[j]
+            reset[a] += co[t, d] * (bound[j] - 1) * step[j]
+        nz = False
+        same = moves0
+        for x in range(N_AXES):
+            if Tj[x] != 0:
+                nz = True
+            if Tj[x] != T0[x]:
+                same = False
+        nj = (bound[j] - 1) * outer_prod[j]
+        if is_mac:
+            if moves0:
+                cnt0 += nj           # (j, 0)
+            if nz:                   # (0, j)
+                s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
+                                                  scratch, n_children)
+                saved += s_
+                transfers += l_
+            continue
+        if not nz or not moves0:
+            continue
+        if same:
+            cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
+        elif whole0:
+            cnt0 += nj               # (j, 0): whole tile then whole tile
+            s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y, layer,
+                                              scratch, n_children)
+            saved += s_
+            transfers += l_
+    if moves0:
+        s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, scratch,
+                                          n_children)
+        saved += s_
+        transfers += l_
+    return saved, transfers

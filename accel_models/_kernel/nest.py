@@ -1,0 +1,108 @@
+"""The checks Timeloop makes before counting, and the loop nest (R1): `reference.check_mapping`, `reference.loop_nest`.
+
+Kernel functions unpack the named tuples they read at their top: numba takes a reference on an
+array each time a field is read, which inside a loop costs more than the loop's arithmetic.
+"""
+from __future__ import annotations
+
+from numba import njit
+
+from ..geometry import box, fits
+from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
+
+
+@njit(cache=True)
+def check_shape(bounds, fanout, m):
+    """The reason code of a mapping's shape: factors >= 1 that multiply to the bounds, orders that are
+    permutations, every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial
+    factors within each fan-out (innermost level first, as Timeloop checks the MAC level first); OK if all hold."""
+    tf, order, sx, sy, sorder, keep = m
+    L = tf.shape[0]
+    for l in range(L):
+        seen_t = 0
+        seen_s = 0
+        for q in range(8):
+            if tf[l, q] < 1 or sx[l, q] < 1 or sy[l, q] < 1:
+                return BAD_FACTORS
+            if order[l, q] < 0 or order[l, q] > 7 or sorder[l, q] < 0 or sorder[l, q] > 7:
+                return BAD_ORDER
+            seen_t |= 1 << order[l, q]
+            seen_s |= 1 << sorder[l, q]
+        if seen_t != 255 or seen_s != 255:
+            return BAD_ORDER
+    for d in range(8):
+        p = 1
+        for l in range(L):
+            p *= tf[l, d] * sx[l, d] * sy[l, d]
+        if p != bounds[d]:
+            return BAD_FACTORS
+    for t in range(3):
+        if keep[0, t] == 0:
+            return BAD_BYPASS
+    for l in range(L):
+        for d in range(8):
+            if sx[l, d] > 1 and sy[l, d] > 1:
+                return BOTH_AXES
+    for l in range(L - 1, -1, -1):
+        px = 1
+        py = 1
+        for d in range(8):
+            px *= sx[l, d]
+            py *= sy[l, d]
+        if px > fanout[l, 0] or py > fanout[l, 1]:
+            return SPATIAL_OVERFLOW
+    return OK
+
+
+@njit(cache=True)
+def loop_nest(m, nest):
+    """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
+    loops; factor-1 loops dropped), each loop's step, and each level's tile extents. Returns the loop count."""
+    tf, order, sx, sy, sorder, _ = m
+    level, kind, dim, bound, step, start, extents, run = nest
+    L = tf.shape[0]
+    n = 0
+    for l in range(L):
+        start[l] = n
+        for q in range(8):
+            d = order[l, q]
+            if tf[l, d] > 1:
+                level[n] = l; kind[n] = 0; dim[n] = d; bound[n] = tf[l, d]; n += 1
+        for q in range(8):
+            d = sorder[l, q]
+            if sy[l, d] > 1:
+                level[n] = l; kind[n] = 1; dim[n] = d; bound[n] = sy[l, d]; n += 1
+        for q in range(8):
+            d = sorder[l, q]
+            if sx[l, d] > 1:
+                level[n] = l; kind[n] = 2; dim[n] = d; bound[n] = sx[l, d]; n += 1
+    start[L] = n
+    # Inside out: a loop's step is the extent of its dim below it; a level's tile spans its loops and all below.
+    run[:] = 1
+    l_cur = L
+    for i in range(n - 1, -1, -1):
+        while l_cur > level[i]:
+            extents[l_cur, :] = run
+            l_cur -= 1
+        step[i] = run[dim[i]]
+        run[dim[i]] *= bound[i]
+    while l_cur >= 0:
+        extents[l_cur, :] = run
+        l_cur -= 1
+    return n
+
+
+@njit(cache=True)
+def check_capacity(layer, acc, extents, counts):
+    """Each level's tiles (words, into counts.tiles) and the capacity rule, innermost level first."""
+    coef = layer.coef
+    capacity, tensor_capacity = acc.capacity_words, acc.tensor_capacity_words
+    kept, tiles, box_axes = counts.kept, counts.tiles, counts.box_axes
+    L = tiles.shape[0]
+    for l in range(L):
+        for t in range(3):
+            tiles[l, t] = box(t, extents[l], coef, box_axes)
+    for l in range(L - 1, -1, -1):
+        if not fits(kept[l], tiles[l], capacity[l], tensor_capacity[l]):
+            return CAPACITY_OVERFLOW
+    return OK
