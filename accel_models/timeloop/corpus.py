@@ -1,0 +1,89 @@
+"""Read cases of the Timeloop reference corpus (`cases_*.jsonl`, see its FORMAT.md) into cosearch types."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from nets import DIMS, Layer
+
+from ..accelerator import TENSORS, Accelerator, StorageLevel
+from ..mapping_arrays import MappingArrays
+from ._fields import storage_kind
+from ._permutation import order_outer_first
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    """One corpus case: the inputs in cosearch types and Timeloop's outputs as raw dicts."""
+
+    id: str
+    family: str
+    layer: Layer
+    accelerator: Accelerator
+    mapping: MappingArrays
+    timeloop: dict
+    exact: dict
+    raw: dict
+
+
+def accelerator_from_arch(arch: dict) -> Accelerator:
+    """The corpus's neutral architecture description -> `Accelerator` (energies per block access)."""
+    levels = []
+    for lv in arch["storage_levels"]:
+        e = lv["energy_pJ"]
+        levels.append(StorageLevel(
+            name=lv["name"], keeps=tuple(lv["tensors_kept"]), capacity_words=lv["capacity_words"],
+            word_bits=lv["word_bits"], block_size_words=lv["block_size_words"],
+            read_bandwidth=lv["read_bandwidth"], write_bandwidth=lv["write_bandwidth"],
+            shared_bandwidth=lv["shared_bandwidth"], read_energy_pj=e["read"], write_energy_pj=e["write"],
+            update_energy_pj=e["update"], fanout_x=lv["fanout_to_child"]["X"], fanout_y=lv["fanout_to_child"]["Y"],
+            kind=storage_kind(lv["accelergy_class"]),
+        ))
+    tech = arch.get("technology", "45nm")
+    return Accelerator(name=arch["arch_id"], levels=tuple(levels), mac_energy_pj=arch["mac"]["energy_pJ"]["compute"],
+                       clock_ghz=arch.get("clock_GHz", 1.0), technology_nm=int(str(tech).rstrip("nm") or 45),
+                       mac_bits=arch["mac"].get("multiplier_width", 8))
+
+
+def layer_from_problem(problem: dict, name: str = "") -> Layer:
+    """The corpus's problem ({dims, strides, dilations}) -> `Layer`."""
+    return Layer.from_dims(problem["dims"], problem.get("strides"), problem.get("dilations"), name=name)
+
+
+def mapping_from_corpus(mapping: list[dict]) -> MappingArrays:
+    """The corpus's per-level mapping entries -> a batch of one `MappingArrays`.
+
+    Permutations are Timeloop's, innermost first; a spatial entry gives its X and Y factors apart.
+    """
+    arrays = MappingArrays.empty(1, len(mapping))
+    for l, entry in enumerate(mapping):
+        t = entry["temporal"]
+        arrays.temporal[0, l] = [t["factors"].get(d, 1) for d in DIMS]
+        arrays.order[0, l] = order_outer_first(t["permutation"])
+        sp = entry.get("spatial")
+        if sp:
+            arrays.spatial_x[0, l] = [sp["X"].get(d, 1) for d in DIMS]
+            arrays.spatial_y[0, l] = [sp["Y"].get(d, 1) for d in DIMS]
+            arrays.spatial_order[0, l] = order_outer_first(sp["permutation"])
+        arrays.keep[0, l] = [int(tn in entry["keep"]) for tn in TENSORS]
+    return arrays
+
+
+def case_from_dict(raw: dict) -> CorpusCase:
+    """One parsed corpus line -> `CorpusCase`."""
+    return CorpusCase(
+        id=raw["id"], family=raw["family"], layer=layer_from_problem(raw["problem"], raw["id"]),
+        accelerator=accelerator_from_arch(raw["arch"]), mapping=mapping_from_corpus(raw["mapping"]),
+        timeloop=raw["timeloop"], exact=raw.get("timeloop_no_temporal_extrapolation") or {}, raw=raw)
+
+
+def load_cases(path: str | Path) -> list[CorpusCase]:
+    """All cases of a corpus file (JSON lines)."""
+    with open(path) as f:
+        return [case_from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def default_corpus_path() -> Path:
+    """`../shared/reference/timeloop/cases_dev.jsonl` beside the checkout."""
+    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "cases_dev.jsonl"
