@@ -81,9 +81,9 @@ def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: 
     return agree, total, "\n".join(table + lines)
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m accel_models.check_timeloop") -> int:
+def main(argv: list[str] | None = None) -> int:
     """The corpus check's command line; prints the table and `agree: X/Y cases`, returns the exit status."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", type=Path, help="a corpus file in the format of cases_dev.jsonl")
     parser.add_argument("--reference", action="store_true",
                         help="use the pure-Python walk instead of the kernel (slow)")
