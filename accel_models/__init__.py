@@ -28,8 +28,8 @@ def __getattr__(name: str):
 __all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
             "PRESETS", "get_preset"]
 
-# Timeloop v0.4 YAML import/export (issue 2, item 7)
-from .timeloop_yaml import (  # noqa: E402
+# Timeloop v0.4 YAML import/export (issue 2, item 7; the package accel_models.timeloop, issue 10)
+from .timeloop import (  # noqa: E402
     accelerator_from_timeloop, arch_to_timeloop_yaml, constraints_to_timeloop_yaml, ert_to_timeloop_yaml,
     layer_from_timeloop, load_timeloop, mapping_from_timeloop, mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
 

@@ -10,6 +10,9 @@ from math import prod
 
 from nets import TENSOR_INDEX, TENSORS  # noqa: F401  (re-exported: the tensor order of every dense array)
 
+STORAGE_KINDS: tuple[str, ...] = ("DRAM", "SRAM", "regfile")
+"""The kinds of storage the technology tables price (`StorageLevel.kind`)."""
+
 
 def _positive(owner: str, name: str, value, allow_none: bool = False, integer: bool = False):
     if value is None and allow_none:
@@ -77,8 +80,8 @@ class StorageLevel:
                 raise ValueError(f"{owner}.{name} must be a number >= 0 pJ, got {v!r}")
         _positive(owner, "fanout_x", self.fanout_x, integer=True)
         _positive(owner, "fanout_y", self.fanout_y, integer=True)
-        if self.kind not in ("DRAM", "SRAM", "regfile"):
-            raise ValueError(f"{owner}.kind must be one of DRAM, SRAM, regfile, got {self.kind!r}")
+        if self.kind not in STORAGE_KINDS:
+            raise ValueError(f"{owner}.kind must be one of {', '.join(STORAGE_KINDS)}, got {self.kind!r}")
 
     @property
     def fanout(self) -> int:

@@ -16,7 +16,7 @@ from mappings import Mapping, random_valid_mappings
 from nets import Layer
 
 from .cost_model import evaluate_batch, explain
-from .timeloop_corpus import default_corpus_path, load_cases
+from .timeloop import default_corpus_path, load_cases
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 
 from accel_models.cost_model import evaluate_batch  # noqa: E402
-from accel_models.timeloop_corpus import default_corpus_path, load_cases  # noqa: E402
+from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from nets import Layer  # noqa: E402
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from accel_models import TENSORS  # noqa: E402
-from accel_models.timeloop_corpus import case_from_dict  # noqa: E402
+from accel_models.timeloop import case_from_dict  # noqa: E402
 from mappings import Encoding, MapperResult, best_mapping  # noqa: E402
 from nets import resnet50  # noqa: E402
 

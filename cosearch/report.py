@@ -78,7 +78,7 @@ def _safe(name: str) -> str:
 
 def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
     """arch.yaml of the best design, and per distinct layer its problem and best mapping as Timeloop v0.4 YAML."""
-    from accel_models.timeloop_yaml import arch_to_timeloop_yaml, mapping_to_timeloop_yaml, problem_to_timeloop_yaml
+    from accel_models.timeloop import arch_to_timeloop_yaml, mapping_to_timeloop_yaml, problem_to_timeloop_yaml
 
     folder.mkdir(parents=True, exist_ok=True)
     acc = result.best.accelerator

@@ -91,7 +91,7 @@ class MapperResult:
         """The best mapping as a Timeloop mapping YAML, to confirm in timeloop-model."""
         if not self.valid:
             raise ValueError("MapperResult.to_timeloop_yaml: the mapper found no valid mapping to export")
-        from accel_models.timeloop_yaml import mapping_to_timeloop_yaml
+        from accel_models.timeloop import mapping_to_timeloop_yaml
 
         return mapping_to_timeloop_yaml(self.arrays, self.accelerator, self.layer, 0)
 

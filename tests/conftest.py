@@ -9,7 +9,7 @@ CORPUS = SHARED / "reference" / "timeloop" / "cases_dev.jsonl"
 
 @pytest.fixture(scope="session")
 def corpus():
-    from accel_models.timeloop_corpus import load_cases
+    from accel_models.timeloop import load_cases
     if not CORPUS.is_file():
         pytest.fail(f"the reference corpus is missing: {CORPUS} (../shared must sit beside the checkout)")
     return load_cases(CORPUS)

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accel_models import Accelerator, MappingArrays, StorageLevel
-from accel_models.check_timeloop import check
+from accel_models.timeloop import check_corpus
 from accel_models.cost_model import evaluate_batch
 from accel_models.reference import evaluate
 from accel_models.result import REASONS
@@ -13,7 +13,7 @@ from mappings import LevelMapping, Mapping, random_mappings
 from nets import Layer
 
 def test_corpus_agrees_with_timeloop_exact_counts(corpus):
-    agree, total, report = check(corpus, verbose=True)
+    agree, total, report = check_corpus(corpus, verbose=True)
     assert agree == total == len(corpus), report
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from accel_models.timeloop_corpus import case_from_dict, default_corpus_path, load_cases
+from accel_models.timeloop import case_from_dict, default_corpus_path, load_cases
 
 MAPPER_BENCH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "mapper_bench"
 

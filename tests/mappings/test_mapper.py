@@ -102,8 +102,7 @@ def test_dataflow_honoured_by_the_mapper():
 
 
 def test_timeloop_yaml_export(mapper_bench):
-    pytest.importorskip("accel_models.timeloop_yaml")
-    from accel_models.timeloop_yaml import mapping_from_timeloop
+    from accel_models.timeloop import mapping_from_timeloop
 
     case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
     r = best_mapping(case.layer, case.accelerator, budget_evals=500)

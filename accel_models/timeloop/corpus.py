@@ -7,8 +7,10 @@ from pathlib import Path
 
 from nets import DIMS, Layer
 
-from .accelerator import TENSORS, Accelerator, StorageLevel
-from .mapping_arrays import MappingArrays
+from ..accelerator import TENSORS, Accelerator, StorageLevel
+from ..mapping_arrays import MappingArrays
+from ._fields import storage_kind
+from ._permutation import order_outer_first
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def accelerator_from_arch(arch: dict) -> Accelerator:
             read_bandwidth=lv["read_bandwidth"], write_bandwidth=lv["write_bandwidth"],
             shared_bandwidth=lv["shared_bandwidth"], read_energy_pj=e["read"], write_energy_pj=e["write"],
             update_energy_pj=e["update"], fanout_x=lv["fanout_to_child"]["X"], fanout_y=lv["fanout_to_child"]["Y"],
-            kind=lv["accelergy_class"] if lv["accelergy_class"] in ("DRAM", "SRAM", "regfile") else "SRAM",
+            kind=storage_kind(lv["accelergy_class"]),
         ))
     tech = arch.get("technology", "45nm")
     return Accelerator(name=arch["arch_id"], levels=tuple(levels), mac_energy_pj=arch["mac"]["energy_pJ"]["compute"],
@@ -45,36 +47,31 @@ def accelerator_from_arch(arch: dict) -> Accelerator:
 
 
 def layer_from_problem(problem: dict, name: str = "") -> Layer:
+    """The corpus's problem ({dims, strides, dilations}) -> `Layer`."""
     return Layer.from_dims(problem["dims"], problem.get("strides"), problem.get("dilations"), name=name)
 
 
 def mapping_from_corpus(mapping: list[dict]) -> MappingArrays:
     """The corpus's per-level mapping entries -> a batch of one `MappingArrays`.
 
-    Timeloop permutations are innermost first; cosearch orders are outermost first.
-    A spatial permutation's first `split` dims go on X (the inner spatial loops).
+    Permutations are Timeloop's, innermost first; a spatial entry gives its X and Y factors apart.
     """
     arrays = MappingArrays.empty(1, len(mapping))
     for l, entry in enumerate(mapping):
         t = entry["temporal"]
         arrays.temporal[0, l] = [t["factors"].get(d, 1) for d in DIMS]
-        arrays.order[0, l] = _order_outer_first(t["permutation"])
+        arrays.order[0, l] = order_outer_first(t["permutation"])
         sp = entry.get("spatial")
         if sp:
             arrays.spatial_x[0, l] = [sp["X"].get(d, 1) for d in DIMS]
             arrays.spatial_y[0, l] = [sp["Y"].get(d, 1) for d in DIMS]
-            arrays.spatial_order[0, l] = _order_outer_first(sp["permutation"])
+            arrays.spatial_order[0, l] = order_outer_first(sp["permutation"])
         arrays.keep[0, l] = [int(tn in entry["keep"]) for tn in TENSORS]
     return arrays
 
 
-def _order_outer_first(permutation_inner_first: str) -> list[int]:
-    dims = [d for d in reversed(permutation_inner_first) if d in DIMS]
-    dims = [d for d in DIMS if d not in dims] + dims  # dims absent from the problem (G) go outermost
-    return [DIMS.index(d) for d in dims]
-
-
 def case_from_dict(raw: dict) -> CorpusCase:
+    """One parsed corpus line -> `CorpusCase`."""
     return CorpusCase(
         id=raw["id"], family=raw["family"], layer=layer_from_problem(raw["problem"], raw["id"]),
         accelerator=accelerator_from_arch(raw["arch"]), mapping=mapping_from_corpus(raw["mapping"]),
@@ -89,4 +86,4 @@ def load_cases(path: str | Path) -> list[CorpusCase]:
 
 def default_corpus_path() -> Path:
     """`../shared/reference/timeloop/cases_dev.jsonl` beside the checkout."""
-    return Path(__file__).resolve().parents[2] / "shared" / "reference" / "timeloop" / "cases_dev.jsonl"
+    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "cases_dev.jsonl"

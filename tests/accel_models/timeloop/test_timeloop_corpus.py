@@ -1,0 +1,71 @@
+"""The corpus reader and the corpus check's command line."""
+import json
+
+import pytest
+
+from accel_models.timeloop import case_from_dict, check_corpus, default_corpus_path, load_cases
+from accel_models.timeloop.corpus_check import main
+
+
+def test_corpus_size_and_families(cases):
+    assert len(cases) == 280
+    assert sorted({c.family for c in cases}) == ["A", "B", "C", "D"]
+
+
+def test_default_corpus_path_is_the_shared_corpus(cases):
+    assert default_corpus_path().is_file()
+    assert default_corpus_path().parts[-4:] == ("shared", "reference", "timeloop", "cases_dev.jsonl")
+
+
+def _small_corpus(cases, tmp_path, edit=None):
+    """Two cases of each family as a corpus file; `edit` may change one raw case first."""
+    picked = [c for fam in "ABCD" for c in [c for c in cases if c.family == fam][:2]]
+    raws = [json.loads(json.dumps(c.raw)) for c in picked]
+    if edit:
+        edit(raws)
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in raws))
+    return path
+
+
+def test_cli_agrees_on_a_small_corpus(cases, tmp_path, capsys):
+    assert main([str(_small_corpus(cases, tmp_path))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "agree: 8/8 cases" and out[0].split()[:2] == ["family", "cases"]
+
+
+def test_cli_reports_a_disagreeing_case(cases, tmp_path, capsys):
+    def off_by_one(raws):
+        raw = next(r for r in raws if r["timeloop"]["valid"])
+        for key in ("timeloop", "timeloop_no_temporal_extrapolation"):
+            if raw.get(key):
+                raw[key]["cycles"] += 1
+    path = _small_corpus(cases, tmp_path, off_by_one)
+    assert main([str(path), "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "agree: 7/8 cases" and "cycles:" in out
+
+
+def test_cli_rejects_a_missing_or_malformed_file(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path / "nope.jsonl")])
+    assert exc.value.code == 2 and "CASES: no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    with pytest.raises(SystemExit) as exc:
+        main([str(bad)])
+    assert exc.value.code == 2 and "is not a corpus file" in capsys.readouterr().err
+
+
+def test_reference_walk_agrees_too(cases):
+    """--reference checks with the pure-Python walk (slow: the two smallest valid cases)."""
+    picked = sorted((c for c in cases if c.timeloop["valid"]), key=lambda c: c.layer.macs)[:2]
+    assert check_corpus(picked, use_reference=True)[:2] == (2, 2)
+
+
+def test_case_from_dict_rejects_a_bad_permutation(cases):
+    raw = json.loads(json.dumps(cases[0].raw))
+    raw["mapping"][0]["temporal"]["permutation"] = "RRSPQCKN"
+    with pytest.raises(ValueError, match="permutation 'RRSPQCKN'"):
+        case_from_dict(raw)
+    assert load_cases(default_corpus_path())[0].id == cases[0].id
