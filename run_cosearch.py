@@ -13,7 +13,7 @@ import argparse
 import sys
 
 import cosearch
-from cosearch.settings import DEFAULT_TIME_LIMIT_S, DEFAULT_TRIALS, SAMPLERS
+from cosearch.config.settings import DEFAULT_TIME_LIMIT_S, DEFAULT_TRIALS, SAMPLERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
-    from cosearch.storage import StorageUnavailable
+    from cosearch.search.storage import StorageUnavailable
 
     out = Console(width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)

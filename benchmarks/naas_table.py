@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import cosearch  # noqa: E402
-from cosearch.report import command_line  # noqa: E402
+from cosearch.report.writer import command_line  # noqa: E402
 from accel_models.presets import get_preset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ import pytest
 from _cosearch_cli import TINY, run_cli
 from accel_models.presets import PRESETS
 from cosearch import UsageError, make_settings
-from cosearch.resources import ResourceBounds
-from cosearch.space import AcceleratorSpace
-from cosearch.trial import geomean
+from cosearch.config.resources import ResourceBounds
+from cosearch.search.space import AcceleratorSpace
+from cosearch.search.trial import geomean
 
 
 def test_resources_of_a_preset():
@@ -48,7 +48,7 @@ def get_mesh(preset):
 
 
 def test_check_rejects_designs_over_the_resources():
-    from cosearch.space import Design
+    from cosearch.search.space import Design
 
     r = ResourceBounds.from_preset("nvdla_256")
     space = AcceleratorSpace(math.inf, resources=r)

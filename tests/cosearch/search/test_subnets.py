@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from cosearch.accuracy import load_accuracy_model
-from cosearch.budget import Budget
-from cosearch.loop_settings import EvolutionSettings
-from cosearch.netsearch import search_subnet
+from cosearch.search.accuracy import load_accuracy_model
+from cosearch.config.budget import Budget
+from cosearch.config.loops import EvolutionSettings
+from cosearch.search.subnets import search_subnet
 from nets import count_macs, largest_config
 
 

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .budget import Budget, parse_budget
-from .errors import UsageError
-from .loop_settings import EvolutionSettings, MapperSettings
+from .validate import UsageError
+from .loops import EvolutionSettings, MapperSettings
 from .resources import ResourceBounds
-from .storage import StorageSpec, parse_storage
+from ..search.storage import StorageSpec, parse_storage
 from .workloads import NetworkSpec, parse_network, parse_networks, resolve_space
 
 SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
@@ -167,7 +167,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, *, space: str 
                              "a fixed --network has no accuracy to check")
     elif budget.accuracy is None:
         budget = budget.with_accuracy(DEFAULT_ACCURACY)
-    from .space import AcceleratorSpace
+    from ..search.space import AcceleratorSpace
 
     AcceleratorSpace(budget.area_mm2, resources=resources)  # a budget below the smallest design is a UsageError
     _positive_int("--trials", trials, 1, 1_000_000)

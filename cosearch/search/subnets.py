@@ -18,9 +18,9 @@ from nets import crossover_configs, mutate_config, sample_configs
 from nets.ofa.config import SubnetConfig
 
 from .accuracy import AccuracyModel
-from .budget import Budget
+from ..config.budget import Budget
 from .evaluate import NetworkCost, NoValidMapping
-from .loop_settings import EvolutionSettings
+from ..config.loops import EvolutionSettings
 
 
 @dataclass

@@ -4,11 +4,11 @@ import json
 import pytest
 
 import cosearch
-from cosearch.plots import pareto_front
-from cosearch.settings import parse_duration
-from cosearch.study import worker_seed
-from cosearch.workers import split_quota
-from cosearch.workloads import parse_network
+from cosearch.report.plots import pareto_front
+from cosearch.config.settings import parse_duration
+from cosearch.search.study import worker_seed
+from cosearch.search.workers import split_quota
+from cosearch.config.workloads import parse_network
 
 
 def _settings(out, trials):

@@ -1,7 +1,7 @@
 import pytest
 
-from cosearch import accuracy as acc_mod
-from cosearch.errors import UsageError
+from cosearch.search import accuracy as acc_mod
+from cosearch.config.validate import UsageError
 from nets import largest_config, smallest_config
 
 

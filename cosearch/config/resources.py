@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import UsageError
+from .validate import UsageError
 
 
 @dataclass(frozen=True)

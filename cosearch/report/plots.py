@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .evaluate import NetworkCost
-from .result import CoSearchResult
+from ..search.evaluate import NetworkCost
+from ..search.result import CoSearchResult
 
 
 def _pyplot():

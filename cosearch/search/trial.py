@@ -11,8 +11,8 @@ from nets import parse_config, to_network
 
 from .accuracy import AccuracyModel, load_accuracy_model
 from .evaluate import NoValidMapping, evaluate_network
-from .netsearch import Candidate, search_subnet
-from .settings import CoSearchSettings
+from .subnets import Candidate, search_subnet
+from ..config.settings import CoSearchSettings
 from .space import AcceleratorSpace
 from .storage import worker_tag
 

@@ -22,10 +22,10 @@ import numpy as np
 from nets import get_space, largest_config, smallest_config
 from nets.ofa.config import SubnetConfig
 
-from .errors import UsageError
+from ..config.validate import UsageError
 
 PREDICTOR_SPACE = "ofa_mbv3_w1.2"
-SHARED_PREDICTOR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
+SHARED_PREDICTOR = Path(__file__).resolve().parents[3] / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
 """The copy of OFA's predictor in the reference data beside the checkout (last place looked)."""
 ANCHOR_TOP1 = (0.7667, 0.8359)
 """Top-1 of MBv3 w1.2's smallest (ks 3, e 3, d 2, r 128) and largest (ks 7, e 6, d 4, r 224) subnets by

@@ -33,8 +33,8 @@ from accel_models.builder import MAX_ARRAY_SIDE
 from accel_models.dataflow import Dataflow
 from nets import DIMS
 
-from .errors import UsageError
-from .resources import ResourceBounds
+from ..config.validate import UsageError
+from ..config.resources import ResourceBounds
 
 KIB = 1024
 TENSOR_KEYS = ("weights", "inputs", "outputs")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from .errors import UsageError
+from .validate import UsageError
 
 _UNITS: dict[str, dict[str, float]] = {
     "area": {"mm2": 1.0, "um2": 1e-6},

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from nets import parse_config, to_network
 
 from .baselines import preset_runs
-from .errors import UsageError
+from ..config.validate import UsageError
 from .evaluate import evaluate_network
 from .result import CoSearchResult, TrialPoint
-from .settings import CoSearchSettings
+from ..config.settings import CoSearchSettings
 from .space import Design
 from .study import prepare_study, trial_counts
 from .trial import accuracy_model, geomean
@@ -71,7 +71,7 @@ class _Tracker:
 def run(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
         on_message: Callable[[str], None] | None = None) -> CoSearchResult:
     """Search (or resume), finalize, write the report; returns the result."""
-    from .report import write_report
+    from ..report.writer import write_report
 
     say = on_message or (lambda _msg: None)
     t0 = time.time()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .accuracy import AccuracySource
 from .baselines import PresetRun
 from .evaluate import NetworkCost
-from .settings import CoSearchSettings
+from ..config.settings import CoSearchSettings
 from .space import Design
 from .workers import WorkerReport
 

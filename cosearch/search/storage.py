@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import UsageError
+from ..config.validate import UsageError
 
 OPEN_ATTEMPTS = 4
 HEARTBEAT_INTERVAL_S = 10

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from .settings import CoSearchSettings
+from ..config.settings import CoSearchSettings
 from .study import load_study, trial_counts
 
 MAX_REJECTIONS_IN_A_ROW = 500

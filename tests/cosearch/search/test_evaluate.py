@@ -1,8 +1,8 @@
 import pytest
 
-from cosearch.evaluate import evaluate_network
-from cosearch.loop_settings import MapperSettings
-from cosearch.space import AcceleratorSpace
+from cosearch.search.evaluate import evaluate_network
+from cosearch.config.loops import MapperSettings
+from cosearch.search.space import AcceleratorSpace
 from nets import Layer, Network
 
 

@@ -11,7 +11,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from .result import CoSearchResult
+from ..search.result import CoSearchResult
 from .summary import COLUMNS, excluded_presets_text, markdown_table, title
 
 RESULT_FORMAT = "cosearch.result/1"
@@ -28,11 +28,11 @@ def versions() -> dict:
         except PackageNotFoundError:
             out[pkg] = None
     if out["cosearch"] is None:
-        from . import __version__
+        from .. import __version__
 
         out["cosearch"] = __version__
     try:
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True,
@@ -56,7 +56,7 @@ def command_line(result: CoSearchResult) -> str:
     elif s.network is not None:
         args += ["--network", s.network.name if s.network.kind == "zoo" else json.dumps(s.network.config.to_dict())]
     else:
-        from .workloads import SPACE_ALIASES
+        from ..config.workloads import SPACE_ALIASES
 
         args += ["--space", next((k for k, v in SPACE_ALIASES.items() if v == s.space), s.space)]
     args += ["--trials", str(s.trials), "--seed", str(s.seed), "--sampler", s.sampler, "--out", str(s.out),

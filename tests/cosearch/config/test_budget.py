@@ -1,7 +1,7 @@
 import pytest
 
-from cosearch.budget import Budget, parse_budget
-from cosearch.errors import UsageError
+from cosearch.config.budget import Budget, parse_budget
+from cosearch.config.validate import UsageError
 
 
 @pytest.mark.parametrize("text, expected", [

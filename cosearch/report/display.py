@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import time
 
-from .result import CoSearchResult
-from .search import Progress
+from ..search.result import CoSearchResult
+from ..search.driver import Progress
 from .summary import COLUMNS, excluded_presets_text, summary_rows, title
 
 

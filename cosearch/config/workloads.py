@@ -8,7 +8,7 @@ from pathlib import Path
 from nets import ZOO, Network, get_network, get_space, parse_config, to_network
 from nets.ofa.config import SubnetConfig
 
-from .errors import UsageError
+from .validate import UsageError
 
 SPACE_ALIASES: dict[str, str] = {
     "ofa-mbv3": "ofa_mbv3_w1.2",

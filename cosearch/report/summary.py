@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from accel_models.presets import buffers_summary
 
-from .result import CoSearchResult
+from ..search.result import CoSearchResult
 
 
 COLUMNS = ("design", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms", "energy mJ",

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from .errors import UsageError
-from .settings import CoSearchSettings
+from ..config.validate import UsageError
+from ..config.settings import CoSearchSettings
 from .storage import fail_orphaned_trials, open_storage, worker_tag
 
 IDENTITY_ATTR = "cosearch.identity"

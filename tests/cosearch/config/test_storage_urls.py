@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from cosearch.errors import UsageError
-from cosearch.storage import parse_storage
+from cosearch.config.validate import UsageError
+from cosearch.search.storage import parse_storage
 
 
 def test_default_is_sqlite_in_out(tmp_path):
