@@ -1,53 +1,41 @@
 """The co-search: budgets, the accelerator design space, network evaluation, the nested Optuna search, reports.
 
-`import cosearch` is light: the names below load their modules on first use, so that checking a
-command line never waits for numba, torch or Optuna.
+The flow, one way: `config` (the input, checked) -> `search` (the nested search, producing a
+`CoSearchResult`) -> `report` (files and terminal) -> `run` (all three: `cosearch.pipeline`).
 
     import cosearch
     settings = cosearch.make_settings("area=5mm2", trials=20)
     result = cosearch.run(settings)          # search, final mapping, presets, report in settings.out
+
+`import cosearch` takes about 0.6 s (most of it numba and the cost model); Optuna, torch and matplotlib
+load when first used.
 """
-from importlib import import_module
+from ._version import __version__
+from .config import (DEFAULT_ACCURACY, FINAL_MAPPER, OPTIONS, SAMPLERS, SPACE_ALIASES, Budget, CoSearchSettings,
+                     EvolutionSettings, MapperSettings, NetworkSpec, Option, ResourceBounds, StorageSpec, UsageError,
+                     add_options, command_line, given_options, make_settings, parse_budget, parse_duration,
+                     parse_network, parse_storage, resolve_space)
+from .pipeline import run
+from .report import ProgressDisplay, print_summary, summary_rows, write_report
+from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
+                     LayerCost, NetworkCost, NoValidMapping, Objective, PresetRun, Progress, StorageUnavailable,
+                     TrialObjective, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
+                     load_study, objective, open_storage, prepare_study, preset_runs, run_search, run_worker,
+                     run_worker_processes, search_subnet, trial_counts)
 
-__version__ = "0.1.0"
-
-_LAZY = {
-    "UsageError": ".config.validate",
-    "Budget": ".config.budget", "parse_budget": ".config.budget",
-    "AcceleratorSpace": ".search.space", "Design": ".search.space", "DesignCheck": ".search.space",
-    "MapperSettings": ".config.loops", "EvolutionSettings": ".config.loops",
-    "NetworkCost": ".search.evaluate", "LayerCost": ".search.evaluate", "evaluate_network": ".search.evaluate",
-    "NoValidMapping": ".search.evaluate",
-    "AccuracyModel": ".search.accuracy", "AccuracySource": ".search.accuracy", "load_accuracy_model": ".search.accuracy",
-    "find_predictor": ".search.accuracy",
-    "search_subnet": ".search.subnets", "Candidate": ".search.subnets",
-    "NetworkSpec": ".config.workloads", "parse_network": ".config.workloads", "resolve_space": ".config.workloads",
-    "SPACE_ALIASES": ".config.workloads",
-    "CoSearchSettings": ".config.settings", "make_settings": ".config.settings", "SAMPLERS": ".config.settings",
-    "StorageSpec": ".search.storage", "parse_storage": ".search.storage", "open_storage": ".search.storage",
-    "prepare_study": ".search.study", "load_study": ".search.study", "trial_counts": ".search.study",
-    "TrialObjective": ".search.trial",
-    "WorkerReport": ".search.workers", "run_worker": ".search.workers", "run_worker_processes": ".search.workers",
-    "PresetRun": ".search.baselines", "preset_runs": ".search.baselines",
-    "CoSearchResult": ".search.result",
-    "run": ".search.driver", "finalize": ".search.driver", "Progress": ".search.driver",
-    "write_report": ".report.writer",
-    "summary_rows": ".report.summary",
-    "ProgressDisplay": ".report.display", "print_summary": ".report.display",
-}
-
-
-def __getattr__(name: str):
-    """PEP 562: load a public name's module on first use."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cosearch' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "__version__",
+    # config: the input
+    "DEFAULT_ACCURACY", "FINAL_MAPPER", "OPTIONS", "SAMPLERS", "SPACE_ALIASES", "Budget", "CoSearchSettings",
+    "EvolutionSettings", "MapperSettings", "NetworkSpec", "Option", "ResourceBounds", "StorageSpec", "UsageError",
+    "add_options", "command_line", "given_options", "make_settings", "parse_budget", "parse_duration",
+    "parse_network", "parse_storage", "resolve_space",
+    # search
+    "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
+    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable",
+    "TrialObjective", "WorkerReport", "evaluate_network", "finalize", "find_predictor", "load_accuracy_model",
+    "load_study", "objective", "open_storage", "prepare_study", "preset_runs", "run_search", "run_worker",
+    "run_worker_processes", "search_subnet", "trial_counts",
+    # report, and the whole run
+    "ProgressDisplay", "print_summary", "summary_rows", "write_report", "run",
+]

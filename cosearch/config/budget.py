@@ -12,20 +12,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from .validate import UsageError
+from .validate import DURATION_UNITS_S, UsageError, accepted_units, parse_quantity, split_quantity
 
 _UNITS: dict[str, dict[str, float]] = {
     "area": {"mm2": 1.0, "um2": 1e-6},
-    "latency": {"s": 1.0, "ms": 1e-3, "us": 1e-6},
-    "energy": {"j": 1.0, "mj": 1e-3, "uj": 1e-6, "nj": 1e-9},
-    "power": {"w": 1.0, "mw": 1e-3, "uw": 1e-6},
+    "latency": DURATION_UNITS_S,
+    "energy": {"J": 1.0, "mJ": 1e-3, "uJ": 1e-6, "nJ": 1e-9},
+    "power": {"W": 1.0, "mW": 1e-3, "uW": 1e-6},
 }
-"""Accepted units per bounded field, as multipliers to the field's base unit (mm2, s, J, W)."""
-_UNIT_NAMES = {"area": "mm2, um2", "latency": "s, ms, us", "energy": "J, mJ, uJ, nJ", "power": "W, mW, uW"}
+"""Accepted units per bounded field (case-insensitive), as multipliers to the field's base unit (mm2, s, J, W)."""
 _FIELDS = ("area", "latency", "energy", "power", "accuracy")
 _TERM = re.compile(r"^\s*([A-Za-z_]+)\s*(<=|>=|=|<|>)\s*([^\s].*?)\s*$")
-_VALUE = re.compile(r"^([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z0-9%]*)$")
 _EXAMPLE = "e.g. area=5mm2,latency<=10ms,energy<=2mJ,power<=500mW,accuracy>=0.76"
+_ACCURACY_ACCEPTED = "accepted: a fraction in (0, 1] or a percentage, e.g. accuracy>=0.76 or accuracy>=76%"
 
 
 @dataclass(frozen=True)
@@ -77,22 +76,6 @@ class Budget:
         return over
 
 
-def _number(field: str, text: str) -> tuple[float, str]:
-    m = _VALUE.match(text)
-    if not m:
-        raise UsageError(f"budget {field}: {text!r} is not a number with a unit; {_accepted(field)}")
-    value = float(m.group(1))
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"budget {field}: value must be > 0, got {text!r}; {_accepted(field)}")
-    return value, m.group(2)
-
-
-def _accepted(field: str) -> str:
-    if field == "accuracy":
-        return "accepted: a fraction in (0, 1] or a percentage, e.g. accuracy>=0.76 or accuracy>=76%"
-    return f"accepted units: {_UNIT_NAMES[field]}"
-
-
 def _parse_term(term: str) -> tuple[str, float]:
     m = _TERM.match(term)
     if not m:
@@ -103,24 +86,18 @@ def _parse_term(term: str) -> tuple[str, float]:
     if field == "accuracy":
         if op not in (">=", "="):
             raise UsageError(f"budget accuracy is a floor: write accuracy>=VALUE, got {term.strip()!r}")
-        value, unit = _number(field, text)
+        value, unit = split_quantity("budget accuracy", text, _ACCURACY_ACCEPTED)
         if unit == "%":
             value /= 100.0
         elif unit:
-            raise UsageError(f"budget accuracy: unknown unit {unit!r}; {_accepted(field)}")
+            raise UsageError(f"budget accuracy: unknown unit {unit!r}; {_ACCURACY_ACCEPTED}")
         if value > 1.0:
-            raise UsageError(f"budget accuracy: {text!r} is above 1 (100%); {_accepted(field)}")
+            raise UsageError(f"budget accuracy: {text!r} is above 1 (100%); {_ACCURACY_ACCEPTED}")
         return field, value
     if op not in ("<=", "="):
-        raise UsageError(f"budget {field} is an upper bound: write {field}<=VALUE ({_accepted(field)}), "
+        raise UsageError(f"budget {field} is an upper bound: write {field}<=VALUE ({accepted_units(_UNITS[field])}), "
                          f"got {term.strip()!r}")
-    value, unit = _number(field, text)
-    if not unit:
-        raise UsageError(f"budget {field}: {text!r} has no unit; {_accepted(field)}")
-    scale = _UNITS[field].get(unit.lower())
-    if scale is None:
-        raise UsageError(f"budget {field}: unknown unit {unit!r}; {_accepted(field)}")
-    return field, value * scale
+    return field, parse_quantity(f"budget {field}", text, _UNITS[field])
 
 
 def parse_budget(specs: str | Iterable[str], require_area: bool = True) -> Budget:
@@ -144,7 +121,7 @@ def parse_budget(specs: str | Iterable[str], require_area: bool = True) -> Budge
         values["area"] = math.inf
     if "area" not in values:
         raise UsageError("budget: an area term is required (the accelerator space is sized from it), "
-                         "e.g. area=5mm2 (accepted units: mm2, um2)")
+                         f"e.g. area=5mm2 ({accepted_units(_UNITS['area'])})")
     if math.isfinite(values["area"]) and values["area"] > 1e4:
         raise UsageError(f"budget area: {values['area']:g} mm2 is above the 10000 mm2 this model is meant for")
     return Budget(area_mm2=values["area"], latency_s=values.get("latency"), energy_j=values.get("energy"),

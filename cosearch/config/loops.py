@@ -1,7 +1,9 @@
-"""Sizes of the inner loops: the per-layer mapper and the subnet evolution (plain dataclasses, no heavy imports)."""
+"""Sizes of the inner loops: the per-layer mapper and the subnet evolution."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from mappings import MappingCache
 
 
 @dataclass(frozen=True)
@@ -13,12 +15,14 @@ class MapperSettings:
     islands: int = 2
     seed: int = 0
 
-    def cache(self, path=None):
+    def cache(self, path=None) -> MappingCache:
         """A fresh `mappings.MappingCache` searching with these settings (loaded from `path` if it exists)."""
-        from mappings import MappingCache
-
         return MappingCache(path, strategy=self.strategy, budget_evals=self.budget_evals, islands=self.islands,
                             seed=self.seed)
+
+
+FINAL_MAPPER = MapperSettings(budget_evals=4096, islands=4)
+"""The mapper of the final phase: the best designs re-mapped, and the presets mapped, with a larger budget."""
 
 
 @dataclass(frozen=True)

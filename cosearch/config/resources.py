@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .validate import UsageError
+from accel_models.presets import PRESETS, get_preset
+
+from .validate import UsageError, check_choice
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,9 @@ class ResourceBounds:
     clock_ghz: float
 
     @classmethod
-    def from_preset(cls, name: str) -> "ResourceBounds":
-        from accel_models.presets import PRESETS, get_preset
-
-        if name not in PRESETS:
-            raise UsageError(f"--match-resources: unknown preset {name!r}; accepted: {', '.join(PRESETS)}")
-        acc = get_preset(name)
+    def from_preset(cls, name: str, field: str = "--match-resources") -> "ResourceBounds":
+        """The bounds of preset `name` (`accel_models.presets.PRESETS`)."""
+        acc = get_preset(check_choice(field, name, list(PRESETS), "preset"))
         onchip = 0.0
         dram_bpc = None
         word_bits = None
@@ -45,7 +44,7 @@ class ResourceBounds:
             onchip += (words or 0) * lv.word_bits / 8 * acc.instances(i)
             word_bits = lv.word_bits if word_bits is None else word_bits
         if dram_bpc is None:
-            raise UsageError(f"--match-resources: preset {name!r} has no DRAM bandwidth to match")
+            raise UsageError(f"{field}: preset {name!r} has no DRAM bandwidth to match")
         return cls(name, acc.num_macs, int(onchip), float(dram_bpc), int(word_bits or 8), float(acc.technology_nm),
                    float(acc.clock_ghz))
 

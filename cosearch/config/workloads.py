@@ -5,10 +5,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from nets import ZOO, Network, get_network, get_space, parse_config, to_network
-from nets.ofa.config import SubnetConfig
+from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
 
-from .validate import UsageError
+from .validate import UsageError, check_choice
 
 SPACE_ALIASES: dict[str, str] = {
     "ofa-mbv3": "ofa_mbv3_w1.2",
@@ -20,11 +19,14 @@ SPACE_ALIASES: dict[str, str] = {
 
 def resolve_space(name: str) -> str:
     """The `nets` name of an OFA space given by its command-line or its own name."""
-    if name in SPACE_ALIASES:
-        return SPACE_ALIASES[name]
     if name in SPACE_ALIASES.values():
         return name
-    raise UsageError(f"--space: unknown space {name!r}; accepted: {', '.join(SPACE_ALIASES)}")
+    return SPACE_ALIASES[check_choice("--space", name, list(SPACE_ALIASES), "space")]
+
+
+def space_alias(space: str) -> str:
+    """The command-line name of a `nets` space name."""
+    return next((alias for alias, name in SPACE_ALIASES.items() if name == space), space)
 
 
 def _zoo_key(name: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import time
 
-from ..search.result import CoSearchResult
-from ..search.driver import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
+from rich.table import Table
+
+from ..search import CoSearchResult, Progress
 from .summary import COLUMNS, excluded_presets_text, summary_rows, title
 
 
@@ -40,8 +42,6 @@ class ProgressDisplay:
 
     def __enter__(self) -> "ProgressDisplay":
         if self.console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
-
             self._bar = RichProgress(TextColumn("[bold]co-search"), BarColumn(), MofNCompleteColumn(),
                                      TextColumn("{task.description}"), console=self.console, transient=False)
             self._bar.__enter__()
@@ -67,8 +67,6 @@ class ProgressDisplay:
 
 def print_summary(result: CoSearchResult, console) -> None:
     """The closing table (best design, then every preset within the area budget) and where the report is."""
-    from rich.table import Table
-
     s = result.settings
     if result.accuracy_source is not None and result.accuracy_source.notice:
         console.print(result.accuracy_source.notice, style="bold yellow", highlight=False, soft_wrap=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..search.evaluate import NetworkCost
-from ..search.result import CoSearchResult
+from accel_models.cost_model import explain
+from accel_models.roofline import layer_roofline, network_roofline, plot_roofline
+
+from ..search import CoSearchResult, NetworkCost
 
 
 def _pyplot():
+    """matplotlib's pyplot with the file-only backend, imported when a plot is drawn (see `cosearch.search`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,9 +37,6 @@ most MACs (the network's star always sums all of them)."""
 
 def roofline_png(cost: NetworkCost, path: Path, title: str) -> Path:
     """Each distinct layer of the network at its best mapping on the accelerator's roofline, and the whole network."""
-    from accel_models.cost_model import explain
-    from accel_models.roofline import layer_roofline, network_roofline, plot_roofline
-
     points = [layer_roofline(lc.layer, cost.accelerator, explain(lc.layer, cost.accelerator, lc.result.arrays),
                              name=lc.layer.name or f"layer{i}", count=lc.count) for i, lc in enumerate(cost.layers)]
     total = network_roofline(points, name=cost.network.name)

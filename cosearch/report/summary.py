@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from accel_models.presets import buffers_summary
 
-from ..search.result import CoSearchResult
+from ..search import CoSearchResult
 
 
 COLUMNS = ("design", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms", "energy mJ",

@@ -3,24 +3,29 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import re
-import shlex
 import subprocess
 import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..search.result import CoSearchResult
-from .summary import COLUMNS, excluded_presets_text, markdown_table, title
+from accel_models import (TENSORS, Accelerator, MappingArrays, area_breakdown, arch_to_timeloop_yaml,
+                          mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
+from nets import DIMS
+
+from .._files import CHECKOUT, write_text_atomic
+from .._version import __version__
+from ..config import command_line
+from ..search import CoSearchResult
+from .plots import history_png, pareto_png, roofline_png
+from .summary import excluded_presets_text, markdown_table, title
 
 RESULT_FORMAT = "cosearch.result/1"
 
 
 def versions() -> dict:
     """Python, the packages the result depends on, and the checkout's git commit (if any)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for pkg in ("cosearch", "numpy", "numba", "optuna", "cmaes", "torch", "matplotlib"):
         try:
@@ -28,48 +33,16 @@ def versions() -> dict:
         except PackageNotFoundError:
             out[pkg] = None
     if out["cosearch"] is None:
-        from .. import __version__
-
         out["cosearch"] = __version__
     try:
-        root = Path(__file__).resolve().parents[2]
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+        commit = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True,
-                               timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(CHECKOUT), "status", "--porcelain"], capture_output=True,
+                               text=True, timeout=5).stdout.strip()
         out["git_commit"] = (commit + ("+dirty" if dirty else "")) or None
     except (OSError, subprocess.SubprocessError):
         out["git_commit"] = None
     return out
-
-
-def command_line(result: CoSearchResult) -> str:
-    """The run_cosearch.py command that reproduces this run (same study, same settings)."""
-    s = result.settings
-    args = ["python", "run_cosearch.py"]
-    if s.budget.describe():
-        args += ["--budget", s.budget.describe().replace(" ", "")]
-    if s.resources is not None:
-        args += ["--match-resources", s.resources.preset]
-    if s.networks:
-        args += ["--networks", ",".join(n.name for n in s.networks)]
-    elif s.network is not None:
-        args += ["--network", s.network.name if s.network.kind == "zoo" else json.dumps(s.network.config.to_dict())]
-    else:
-        from ..config.workloads import SPACE_ALIASES
-
-        args += ["--space", next((k for k, v in SPACE_ALIASES.items() if v == s.space), s.space)]
-    args += ["--trials", str(s.trials), "--seed", str(s.seed), "--sampler", s.sampler, "--out", str(s.out),
-             "--study-name", s.study_name, "--population", str(s.evolution.population),
-             "--generations", str(s.evolution.generations), "--mapper-evals", str(s.mapper.budget_evals),
-             "--final-mapper-evals", str(s.final_mapper.budget_evals)]
-    if s.time_limit_s is not None:
-        args += ["--time-limit", f"{s.time_limit_s:g}s"]
-    if s.storage is not None and s.storage.display != str((s.out / "cosearch.db").resolve()):
-        args += ["--storage", s.storage.display]
-    if s.workers > 1:
-        args += ["--workers", str(s.workers)]
-    return " ".join(shlex.quote(a) for a in args)
 
 
 def _safe(name: str) -> str:
@@ -78,8 +51,6 @@ def _safe(name: str) -> str:
 
 def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
     """arch.yaml of the best design, and per distinct layer its problem and best mapping as Timeloop v0.4 YAML."""
-    from accel_models.timeloop_yaml import arch_to_timeloop_yaml, mapping_to_timeloop_yaml, problem_to_timeloop_yaml
-
     folder.mkdir(parents=True, exist_ok=True)
     acc = result.best.accelerator
     files = []
@@ -97,14 +68,12 @@ def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
 
 def result_dict(result: CoSearchResult, files: list[str]) -> dict:
     """The JSON document of result.json."""
-    from accel_models import area_breakdown
-
     s = result.settings
     best = result.best
     doc = {
         "format": RESULT_FORMAT,
         "versions": versions(),
-        "command": command_line(result),
+        "command": command_line(result.settings),
         "seed": s.seed,
         "budget": {**s.budget.to_dict(), "text": s.budget.describe()},
         "settings": s.to_dict(),
@@ -133,13 +102,11 @@ def result_dict(result: CoSearchResult, files: list[str]) -> dict:
     return doc
 
 
-def compact_mapping(arrays, accelerator) -> str:
+def compact_mapping(arrays: MappingArrays, accelerator: Accelerator) -> str:
     """A mapping on one line, outermost level first: 'DRAM[WIO] Q3 | GLB[WI] P13 K4 Y:P6 X:C34 | RF[W] R3'."""
-    from nets import DIMS
-
     parts = []
     for l, lv in enumerate(accelerator.levels):
-        keep = "".join(t[0] for i, t in enumerate(("Weights", "Inputs", "Outputs")) if arrays.keep[0, l, i])
+        keep = "".join(t[0] for i, t in enumerate(TENSORS) if arrays.keep[0, l, i])
         loops = [f"{DIMS[d]}{int(arrays.temporal[0, l, d])}" for d in arrays.order[0, l] if arrays.temporal[0, l, d] > 1]
         for axis, sp in (("Y", arrays.spatial_y), ("X", arrays.spatial_x)):
             loops += [f"{axis}:{DIMS[d]}{int(sp[0, l, d])}" for d in arrays.spatial_order[0, l] if sp[0, l, d] > 1]
@@ -201,7 +168,7 @@ def report_markdown(result: CoSearchResult, doc: dict) -> str:
         out += [f"Note: {note}", ""]
     out += ["## Reproduce", "", "```bash", doc["command"], "```", "",
             f"Storage `{s.storage.display}`, study `{s.study_name}`; watch it with "
-            f"`optuna-dashboard {s.storage.dashboard_arg if s.storage.kind != 'rdb' else s.storage.display}`.", "",
+            f"`optuna-dashboard {s.storage.dashboard_arg}`.", "",
             "Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items()), ""]
     return "\n".join(out)
 
@@ -212,22 +179,20 @@ def write_report(result: CoSearchResult) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     if result.best is not None:
-        from .plots import history_png, pareto_png, roofline_png
-
-        title = f"{result.design.describe()}\n{result.best.network.name}"
-        files.append(roofline_png(result.best, out / "roofline.png", title))
+        plot_title = f"{result.design.describe()}\n{result.best.network.name}"
+        files.append(roofline_png(result.best, out / "roofline.png", plot_title))
         files.append(history_png(result, out / "best_edp_vs_trial.png"))
         if result.settings.searches_subnet:
             files.append(pareto_png(result, out / "pareto_edp_accuracy.png"))
         files += write_timeloop(result, out / "timeloop")
         config = (result.best.network.meta or {}).get("config")
         if result.settings.searches_subnet and config:
-            _atomic_write(out / "subnet.json", json.dumps(config) + "\n")
+            write_text_atomic(out / "subnet.json", json.dumps(config) + "\n")
             files.append(out / "subnet.json")
     names = ["result.json", "report.md"] + [str(f.relative_to(out)) for f in files]
     doc = result_dict(result, names)
-    _atomic_write(out / "report.md", report_markdown(result, doc))
-    _atomic_write(out / "result.json", json.dumps(doc, indent=1, default=_json_default))
+    write_text_atomic(out / "report.md", report_markdown(result, doc))
+    write_text_atomic(out / "result.json", json.dumps(doc, indent=1, default=_json_default))
     return out / "result.json"
 
 
@@ -241,10 +206,4 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-__all__ = ["write_report", "result_dict", "report_markdown", "command_line", "versions", "COLUMNS"]
+__all__ = ["write_report", "result_dict", "report_markdown", "compact_mapping", "versions", "write_timeloop"]

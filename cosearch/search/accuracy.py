@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nets import get_space, largest_config, smallest_config
-from nets.ofa.config import SubnetConfig
+from nets import SubnetConfig, get_space, largest_config, smallest_config
 
-from ..config.validate import UsageError
+from .._files import CHECKOUT, write_text_atomic
+from ..config import CoSearchSettings, UsageError
 
 PREDICTOR_SPACE = "ofa_mbv3_w1.2"
-SHARED_PREDICTOR = Path(__file__).resolve().parents[3] / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
+SHARED_PREDICTOR = CHECKOUT.parent / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
 """The copy of OFA's predictor in the reference data beside the checkout (last place looked)."""
 ANCHOR_TOP1 = (0.7667, 0.8359)
 """Top-1 of MBv3 w1.2's smallest (ks 3, e 3, d 2, r 128) and largest (ks 7, e 6, d 4, r 224) subnets by
@@ -54,7 +54,7 @@ def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
 
     A path given explicitly (argument or environment) that does not exist is an error, not a fallback.
     """
-    from nets.estimators.ofa_predictor import ENV_VAR, default_cache_path
+    from nets.estimators.ofa_predictor import ENV_VAR, default_cache_path  # nets.estimators imports torch
 
     if path is not None:
         p = Path(path).expanduser()
@@ -127,9 +127,7 @@ class AccuracyModel:
             except (OSError, ValueError):
                 merged = {}
         merged.update(self._memo)
-        tmp = self._memo_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(merged))
-        os.replace(tmp, self._memo_path)
+        write_text_atomic(self._memo_path, json.dumps(merged))
 
 
 def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, proxy: str = DEFAULT_PROXY,
@@ -138,11 +136,11 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
     space = get_space(space).name
     path = find_predictor(predictor)
     if path is not None and space == PREDICTOR_SPACE:
-        from nets.estimators import OFAAccuracyPredictor
+        from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search
 
         source = AccuracySource("ofa_predictor", "OFA accuracy predictor (ImageNet top-1)", str(path))
         return AccuracyModel(space, source, OFAAccuracyPredictor(path), None)
-    import torch
+    import torch  # see cosearch.search
 
     from nets.estimators import PROXIES
 
@@ -163,3 +161,12 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
         raise RuntimeError(f"accuracy proxy {proxy}: the largest subnet does not outscore the smallest "
                            f"({calibration}); cannot calibrate it")
     return AccuracyModel(space, source, estimator, calibration, memo_path)
+
+
+def accuracy_model(settings: CoSearchSettings) -> AccuracyModel | None:
+    """The accuracy source of a subnet search or of a fixed OFA subnet (None for a zoo network)."""
+    if settings.network is not None and settings.network.kind != "subnet":
+        return None
+    space = settings.network.config.space if settings.network is not None else settings.space
+    return load_accuracy_model(space, settings.predictor, memo_path=settings.out / "proxy_scores.json",
+                               seed=settings.seed)

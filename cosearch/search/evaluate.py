@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accel_models import Accelerator, area_mm2
-from mappings import MappingCache
-from mappings.search import MapperResult
-from nets import Layer, Network
+from mappings import MapperResult, MappingCache
+from nets import DIMS, Layer, Network
 
 
 class NoValidMapping(RuntimeError):
@@ -36,7 +35,7 @@ class LayerCost:
     def to_dict(self) -> dict:
         L = self.layer
         return {"name": L.name, "count": self.count, "kind": L.kind, "macs": L.macs,
-                "dims": dict(zip("RSPQCKNG", L.bounds)), "strides": [L.stride_w, L.stride_h],
+                "dims": dict(zip(DIMS, L.bounds)), "strides": [L.stride_w, L.stride_h],
                 "cycles": self.cycles, "energy_pj": self.energy_pj, "edp_pj_cycles": self.energy_pj * self.cycles,
                 "utilization": self.result.utilization, "mapper": {
                     "strategy": self.result.strategy, "evaluations": self.result.evaluations,

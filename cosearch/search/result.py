@@ -1,12 +1,15 @@
-"""What a co-search found: the best design and subnet (re-mapped with the final mapper), the presets, the study."""
+"""What a co-search found: the best design and subnet (re-mapped with the final mapper), the presets, the study.
+
+The search's last product and the report's input (`cosearch.report` reads it; nothing here writes).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config import CoSearchSettings
 from .accuracy import AccuracySource
 from .baselines import PresetRun
 from .evaluate import NetworkCost
-from ..config.settings import CoSearchSettings
 from .space import Design
 from .workers import WorkerReport
 

@@ -28,16 +28,16 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import Accelerator, area_mm2, build_accelerator
+from accel_models import TENSORS, Accelerator, Dataflow, area_mm2, build_accelerator, format_bytes
 from accel_models.builder import MAX_ARRAY_SIDE
-from accel_models.dataflow import Dataflow
+from accel_models.presets import get_preset
+from accel_models.units import KIB
 from nets import DIMS
 
-from ..config.validate import UsageError
-from ..config.resources import ResourceBounds
+from ..config import CoSearchSettings, ResourceBounds, UsageError
 
-KIB = 1024
-TENSOR_KEYS = ("weights", "inputs", "outputs")
+TENSOR_KEYS = tuple(t.lower() for t in TENSORS)
+"""The tensors' names as keys of genes and of a design's JSON form: 'weights', 'inputs', 'outputs'."""
 _BUFFER_STEP_BYTES = 16  # NAAS sizes buffers in steps of 16 B
 RF_BYPASS_GENE = 0.1
 """Under resource bounds, an rf_* gene below this means no register file for that tensor (0 words)."""
@@ -172,10 +172,8 @@ class DesignCheck:
 
 
 def _kib(n_bytes: float) -> str:
-    """Bytes as 'B' / 'KiB' with at most one decimal."""
-    if n_bytes < KIB:
-        return f"{n_bytes:g} B"
-    return f"{n_bytes / KIB:.1f}".rstrip("0").rstrip(".") + " KiB"
+    """Bytes as 'B' / 'KiB' with at most one decimal (a design's buffers, the space's GLB range)."""
+    return format_bytes(n_bytes, 1, "KiB")
 
 
 def _lerp_log(lo: float, hi: float, g: float) -> float:
@@ -229,6 +227,11 @@ class AcceleratorSpace:
         if smallest > self.area_budget_mm2:
             raise UsageError(f"budget area: {self.area_budget_mm2:g} mm2 is below the smallest design of the space "
                              f"(1 PE, {_kib(self.glb_bytes_min)} GLB: {smallest:.3g} mm2)")
+
+    @classmethod
+    def for_settings(cls, settings: CoSearchSettings) -> "AcceleratorSpace":
+        """The space a co-search's settings define (a budget below its smallest design is a `UsageError`)."""
+        return cls(settings.budget.area_mm2, settings.technology_nm, settings.clock_ghz, resources=settings.resources)
 
     # ---- bounds --------------------------------------------------------------------------
     def _minimal(self, num_pes: int, glb_bytes: int) -> Design:
@@ -335,8 +338,6 @@ class AcceleratorSpace:
         dim as the parallel dims, its register-file words and global buffer, and the top DRAM bandwidth.
         Approximate where the space cannot express the preset (several dims per axis, a GLB that bypasses a
         tensor); used as the CMA-ES start and the first trial under `--match-resources`."""
-        from accel_models.presets import get_preset
-
         acc = get_preset(name)
         x, y = acc.mesh
         genes = {g: 0.5 for g in self.genes}
@@ -367,13 +368,11 @@ class AcceleratorSpace:
             for d in DIMS:
                 genes[f"dim_{d}"] = 0.9 if xs and d == xs[0] else 0.8 if ys and d == ys[0] else 0.3
         glb_levels = [i for i, lv in enumerate(acc.levels) if lv.kind != "DRAM" and acc.instances(i) == 1]
-        from accel_models.accelerator import TENSORS
-
         rf = {t: 1 for t in TENSORS}
         for i, lv in enumerate(acc.levels):
             if lv.kind == "DRAM" or acc.instances(i) == 1:
                 continue
-            caps = lv.tensor_capacity_words or (lv.capacity_words,) * 3
+            caps = lv.tensor_capacity_words or (lv.capacity_words,) * len(TENSORS)
             for j, t in enumerate(TENSORS):
                 if t in lv.keeps and caps[j]:
                     rf[t] = caps[j]

@@ -1,4 +1,7 @@
-"""The Optuna study of a co-search: samplers, creation or resumption (checked against the settings), counts."""
+"""The Optuna study of a co-search: samplers, creation or resumption (checked against the settings), counts.
+
+Optuna is imported inside the functions that use it (see `cosearch.search`).
+"""
 from __future__ import annotations
 
 import json
@@ -6,33 +9,31 @@ import warnings
 
 import numpy as np
 
-from ..config.validate import UsageError
-from ..config.settings import CoSearchSettings
-from .storage import fail_orphaned_trials, open_storage, worker_tag
+from ..config import SAMPLERS, CoSearchSettings, UsageError
+from ..config.validate import check_choice
+from .space import AcceleratorSpace
+from .storage import fail_orphaned_trials, open_storage
 
 IDENTITY_ATTR = "cosearch.identity"
+RESOURCE_SIGMA0 = 0.08
+"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
+rather than the space-wide default (1/6 of the range)."""
 
 
 def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
     """CMA-ES's starting mean under `--match-resources`: the matched preset's own design, encoded (see
-    `cosearch.space.AcceleratorSpace.encode_preset`), so that the search starts from the baseline and moves
-    away from it; None (the space's centre) without resource bounds."""
+    `AcceleratorSpace.encode_preset`), so that the search starts from the baseline and moves away from it;
+    None (the space's centre) without resource bounds."""
     if settings.resources is None:
         return None
-    from .trial import accelerator_space
-
-    return accelerator_space(settings).encode_preset(settings.resources.preset)
-
-
-RESOURCE_SIGMA0 = 0.08
-"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
-rather than the space-wide default (1/6 of the range)."""
+    return AcceleratorSpace.for_settings(settings).encode_preset(settings.resources.preset)
 
 
 def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None):
     """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II."""
     import optuna
 
+    check_choice("--sampler", name, SAMPLERS, "sampler")
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
@@ -42,43 +43,7 @@ def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | 
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
-    raise UsageError(f"--sampler: unknown sampler {name!r}; accepted: cmaes, tpe, random, nsga2")
-
-
-def _tagging(sampler, worker: int):
-    """`sampler`, wrapped so that every trial it is asked for is tagged with its worker (host, pid, index)
-    as soon as the trial exists, before the sampler's own work: a run killed at any later point leaves a
-    trial that `fail_orphaned_trials` recognises."""
-    from optuna.samplers import BaseSampler
-
-    tag = {**worker_tag(), "index": worker}
-
-    class TaggingSampler(BaseSampler):
-        def __init__(self, inner) -> None:
-            self.inner = inner
-
-        def infer_relative_search_space(self, study, trial):
-            return self.inner.infer_relative_search_space(study, trial)
-
-        def sample_relative(self, study, trial, search_space):
-            return self.inner.sample_relative(study, trial, search_space)
-
-        def sample_independent(self, study, trial, param_name, param_distribution):
-            return self.inner.sample_independent(study, trial, param_name, param_distribution)
-
-        def before_trial(self, study, trial) -> None:
-            study._storage.set_trial_user_attr(trial._trial_id, "worker", tag)
-            self.inner.before_trial(study, trial)
-
-        def after_trial(self, study, trial, state, values) -> None:
-            self.inner.after_trial(study, trial, state, values)
-
-        def reseed_rng(self) -> None:
-            self.inner.reseed_rng()
-
-    return TaggingSampler(sampler)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
 
 
 def worker_seed(seed: int, worker: int, existing_trials: int) -> int:
@@ -101,13 +66,13 @@ def prepare_study(settings: CoSearchSettings):
 
     storage = open_storage(settings.storage)
     identity = json.loads(json.dumps(settings.identity()))
+    x0 = resource_x0(settings)
     study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
-                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=resource_x0(settings)))
+                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
     stored = study.user_attrs.get(IDENTITY_ATTR)
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)
         study.set_user_attr("cosearch.budget", settings.budget.describe())
-        x0 = resource_x0(settings)
         if x0 is not None:  # trial 0 = the baseline's own design, as close as the space gets
             study.enqueue_trial(x0)
     elif stored != identity:
@@ -126,7 +91,7 @@ def load_study(settings: CoSearchSettings, worker: int = 0):
     existing = len(probe.get_trials(deepcopy=False))
     sampler = make_sampler(settings.sampler, worker_seed(settings.seed, worker, existing), settings.trials,
                            x0=resource_x0(settings))
-    return optuna.load_study(study_name=settings.study_name, storage=storage, sampler=_tagging(sampler, worker))
+    return optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
 
 
 def trial_counts(study) -> dict[str, int]:

@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nets import crossover_configs, mutate_config, sample_configs
-from nets.ofa.config import SubnetConfig
+from nets import SubnetConfig, crossover_configs, mutate_config, sample_configs
 
+from ..config import Budget, EvolutionSettings
 from .accuracy import AccuracyModel
-from ..config.budget import Budget
 from .evaluate import NetworkCost, NoValidMapping
-from ..config.loops import EvolutionSettings
 
 
 @dataclass

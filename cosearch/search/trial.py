@@ -1,5 +1,6 @@
-"""One Optuna trial = one accelerator: decode, reject over the area budget, search the subnet (or run the fixed
-network) with every layer at its best mapping, and record metrics and the design as user attributes."""
+"""One Optuna trial = one accelerator: decode, reject it if it breaks the area budget or the resources, search the
+subnet (or run the fixed networks) with every layer at its best mapping, record metrics and the design as user
+attributes, and return the objective."""
 from __future__ import annotations
 
 import math
@@ -7,59 +8,54 @@ import time
 
 import numpy as np
 
+from mappings import MappingCache
 from nets import parse_config, to_network
 
-from .accuracy import AccuracyModel, load_accuracy_model
-from .evaluate import NoValidMapping, evaluate_network
-from .subnets import Candidate, search_subnet
-from ..config.settings import CoSearchSettings
+from ..config import CoSearchSettings
+from .accuracy import AccuracyModel, accuracy_model
+from .evaluate import NetworkCost, NoValidMapping, evaluate_network
+from .objective import Objective, objective
 from .space import AcceleratorSpace
 from .storage import worker_tag
+from .subnets import Candidate, search_subnet
 
-PENALTY_J_S = 1.0
-"""Objective of a design whose best run is over the latency / energy / power budget: far above any
-real EDP (J*s), growing with the overshoot so that samplers are led back into the budget."""
 SEED_SUBNETS = 3
 """How many of the best subnets found so far (in the whole study) seed each trial's subnet search."""
 PARETO_POINTS_PER_TRIAL = 24
 
 
-def accelerator_space(settings: CoSearchSettings) -> AcceleratorSpace:
-    return AcceleratorSpace(settings.budget.area_mm2, settings.technology_nm, settings.clock_ghz,
-                            resources=settings.resources)
-
-
-def geomean(values) -> float:
-    """Geometric mean of positive values (the `--networks` objective over EDPs)."""
-    values = list(values)
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
-def accuracy_model(settings: CoSearchSettings) -> AccuracyModel | None:
-    """The accuracy source of a subnet search or of a fixed OFA subnet (None for a zoo network)."""
-    if settings.network is not None and settings.network.kind != "subnet":
-        return None
-    space = settings.network.config.space if settings.network is not None else settings.space
-    return load_accuracy_model(space, settings.predictor, memo_path=settings.out / "proxy_scores.json",
-                               seed=settings.seed)
+class Rejected(Exception):
+    """A design the trial does not score: over the area budget or the resources, or no valid mapping of a layer."""
 
 
 class TrialObjective:
-    """The callable Optuna optimizes: x in [0,1]^n -> network EDP (J*s) of the best run on that accelerator."""
+    """The callable Optuna optimizes: x in [0,1]^n -> the objective (J*s) of the best run on that accelerator."""
 
     def __init__(self, settings: CoSearchSettings, worker: int = 0, accuracy: AccuracyModel | None = None) -> None:
         self.settings = settings
         self.worker = worker
-        self.space = accelerator_space(settings)
+        self.space = AcceleratorSpace.for_settings(settings)
         self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
         self.network = None if settings.searches_subnet else settings.network.build()
         self.extra_networks = [n.build() for n in settings.networks[1:]]
 
     def __call__(self, trial) -> float:
-        import optuna
+        import optuna  # imported where used: see cosearch.search
 
         t0 = time.perf_counter()
-        trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})
+        trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
+        try:
+            best, evaluated, costs, cache = self._evaluate(trial)
+        except Rejected as exc:
+            trial.set_user_attr("status", "rejected")
+            trial.set_user_attr("reason", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        score = objective(costs, self.settings.budget)
+        self._record(trial, best, evaluated, costs, score, cache, time.perf_counter() - t0)
+        return score.value
+
+    def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], MappingCache]:
+        """The design of the trial's genes, checked, then its best run on each network; raises `Rejected`."""
         genes = {g: trial.suggest_float(g, 0.0, 1.0) for g in self.space.genes}
         design = self.space.decode(genes, name=f"trial{trial.number}")
         check = self.space.check(design)
@@ -67,36 +63,14 @@ class TrialObjective:
         trial.set_user_attr("design_text", design.describe())
         trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
         if not check.fits:
-            trial.set_user_attr("status", "rejected")
-            trial.set_user_attr("reason", check.reason())
-            raise optuna.TrialPruned(check.reason())
+            raise Rejected(check.reason())
         cache = self.settings.mapper.cache()
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
+            costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
         except NoValidMapping as exc:
-            trial.set_user_attr("status", "rejected")
-            trial.set_user_attr("reason", str(exc))
-            raise optuna.TrialPruned(str(exc)) from None
-        if self.extra_networks:
-            try:
-                costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
-            except NoValidMapping as exc:
-                trial.set_user_attr("status", "rejected")
-                trial.set_user_attr("reason", str(exc))
-                raise optuna.TrialPruned(str(exc)) from None
-            budget = self.settings.budget
-            violation = sum(budget.violation(c.latency_s, c.energy_j) for c in costs)
-            trial.set_user_attr("edp_per_network_j_s", {c.network.name: c.edp_j_s for c in costs})
-            self._record(trial, best, evaluated, cache, time.perf_counter() - t0)
-            trial.set_user_attr("feasible", violation == 0)
-            trial.set_user_attr("status", "ok" if violation == 0 else "over budget")
-            if violation == 0:
-                return geomean(c.edp_j_s for c in costs)
-            return PENALTY_J_S * (1.0 + min(violation, 1e6))
-        self._record(trial, best, evaluated, cache, time.perf_counter() - t0)
-        if best.feasible:
-            return best.edp_j_s
-        return PENALTY_J_S * (1.0 + min(best.violation, 1e6))
+            raise Rejected(str(exc)) from None
+        return best, evaluated, costs, cache
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
         budget = self.settings.budget
@@ -123,12 +97,15 @@ class TrialObjective:
         done.sort(key=lambda t: t.value)
         return [parse_config(t.user_attrs["subnet"], self.settings.space) for t in done[:SEED_SUBNETS]]
 
-    def _record(self, trial, best: Candidate, evaluated: list[Candidate], cache, wall_s: float) -> None:
+    def _record(self, trial, best: Candidate, evaluated: list[Candidate], costs: list[NetworkCost], score: Objective,
+                cache: MappingCache, wall_s: float) -> None:
         cost = best.cost
-        trial.set_user_attr("status", "ok" if best.feasible else "over budget")
-        trial.set_user_attr("feasible", best.feasible)
+        trial.set_user_attr("status", "ok" if score.feasible else "over budget")
+        trial.set_user_attr("feasible", score.feasible)
         trial.set_user_attr("network", cost.network.name)
         trial.set_user_attr("macs_m", round(cost.network.macs / 1e6, 3))
+        if len(costs) > 1:
+            trial.set_user_attr("edp_per_network_j_s", {c.network.name: c.edp_j_s for c in costs})
         if best.config is not None:
             trial.set_user_attr("subnet", best.config.to_dict())
             trial.set_user_attr("accuracy", round(best.accuracy, 5))
@@ -138,8 +115,8 @@ class TrialObjective:
         m = cost.metrics()
         for key in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization"):
             trial.set_user_attr(key, m[key])
-        if not best.feasible:
-            trial.set_user_attr("budget_overshoot", best.violation)
+        if not score.feasible:
+            trial.set_user_attr("budget_overshoot", score.violation)
         trial.set_user_attr("mapper", {"searches": cache.misses, "lookups": cache.lookups,
                                        "hit_rate": round(cache.hit_rate, 3)})
         trial.set_user_attr("wall_s", round(wall_s, 2))

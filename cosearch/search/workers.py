@@ -14,8 +14,9 @@ import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from ..config.settings import CoSearchSettings
+from ..config import CoSearchSettings
 from .study import load_study, trial_counts
+from .trial import TrialObjective
 
 MAX_REJECTIONS_IN_A_ROW = 500
 """A worker gives up when this many designs in a row are over the area budget (a sampler stuck outside it)."""
@@ -46,8 +47,6 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
                accuracy=None) -> WorkerReport:
     """Run trials in this process until `quota` complete trials, the study's `settings.trials`, or `deadline` (epoch s)."""
     from optuna.trial import TrialState
-
-    from .trial import TrialObjective
 
     t0 = time.time()
     study = load_study(settings, index)

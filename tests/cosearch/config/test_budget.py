@@ -1,7 +1,6 @@
 import pytest
 
-from cosearch.config.budget import Budget, parse_budget
-from cosearch.config.validate import UsageError
+from cosearch.config import Budget, UsageError, parse_budget
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -51,7 +50,7 @@ def test_errors_list_accepted_units():
     with pytest.raises(UsageError, match="mm2, um2"):
         parse_budget("area=5cm2")
     with pytest.raises(UsageError, match="s, ms, us"):
-        parse_budget("area=5mm2,latency<=3h")
+        parse_budget("area=5mm2,latency<=3d")
 
 
 def test_violation():

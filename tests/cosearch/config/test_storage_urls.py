@@ -3,8 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cosearch.config.validate import UsageError
-from cosearch.search.storage import parse_storage
+from cosearch.config import UsageError, parse_storage
 
 
 def test_default_is_sqlite_in_out(tmp_path):

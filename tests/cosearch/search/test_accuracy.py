@@ -1,11 +1,11 @@
 import pytest
 
-from cosearch.search import accuracy as acc_mod
-from cosearch.config.validate import UsageError
+import cosearch.search.accuracy as acc_mod
+from cosearch.config import UsageError
 from nets import largest_config, smallest_config
 
 
-def test_predictor_found_beside_the_checkout():
+def test_predictor_found_beside_the_checkout(shared_predictor):
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
     assert model.source.kind == "ofa_predictor" and model.source.notice is None
     assert model.score(largest_config("ofa_mbv3_w1.2")) == pytest.approx(0.8359, abs=1e-4)

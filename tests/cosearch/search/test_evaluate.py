@@ -1,8 +1,7 @@
 import pytest
 
-from cosearch.search.evaluate import evaluate_network
-from cosearch.config.loops import MapperSettings
-from cosearch.search.space import AcceleratorSpace
+from cosearch.config import MapperSettings
+from cosearch.search import AcceleratorSpace, evaluate_network
 from nets import Layer, Network
 
 

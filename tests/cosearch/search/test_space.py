@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from accel_models import area_mm2
-from cosearch.config.validate import UsageError
-from cosearch.search.space import AcceleratorSpace, Design
+from cosearch.config import UsageError
+from cosearch.search import AcceleratorSpace, Design
 from nets import DIMS
 
 

@@ -2,10 +2,8 @@
 import numpy as np
 import pytest
 
-from cosearch.search.accuracy import load_accuracy_model
-from cosearch.config.budget import Budget
-from cosearch.config.loops import EvolutionSettings
-from cosearch.search.subnets import search_subnet
+from cosearch.config import Budget, EvolutionSettings
+from cosearch.search import load_accuracy_model, search_subnet
 from nets import count_macs, largest_config
 
 
@@ -22,7 +20,7 @@ class _Cost:
 
 
 @pytest.fixture(scope="module")
-def predictor():
+def predictor(shared_predictor):
     model = load_accuracy_model("ofa_mbv3_w1.2")
     assert model.source.kind == "ofa_predictor"
     return model

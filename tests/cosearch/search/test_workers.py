@@ -3,6 +3,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from _cosearch_cli import TINY, run_cli, study_trials
+from cosearch.search import split_quota, worker_seed
+
+
+def test_quotas_and_seeds():
+    assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
+    assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
 
 
 def test_two_worker_processes(tmp_path):
