@@ -184,10 +184,11 @@ SETTING_OPTIONS: dict[str, Option] = {o.keyword: o for o in OPTIONS if o.field i
 
 
 def option_values(given: dict[str, Any]) -> dict[str, Any]:
-    """Every settings option's value by keyword: the given one or the default, checked.
+    """Every settings option's value by keyword: the given one or the table's default, checked.
 
-    A keyword given as None means the option's default for options that have one (`time_limit=None`: no
-    limit, as `--time-limit none`). Unknown keywords are a TypeError, as for any Python function.
+    None is checked like any value where the default is not None (`time_limit=None` is no limit, as
+    `--time-limit none`; `trials=None` is a `UsageError`) and means "not given" where it is. Unknown
+    keywords are a TypeError, as for any Python function.
     """
     unknown = sorted(set(given) - set(SETTING_OPTIONS))
     if unknown:
