@@ -19,7 +19,7 @@ from .space import AcceleratorSpace, Design, DesignCheck
 from .storage import StorageUnavailable, fail_orphaned_trials, open_storage, worker_tag
 from .study import load_study, make_sampler, prepare_study, trial_counts, worker_seed
 from .subnets import Candidate, SubnetSearchResult, search_subnet
-from .trial import Rejected, TrialObjective
+from .trial import TrialObjective
 from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
 
 __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor", "load_accuracy_model", "PresetRun",
@@ -28,4 +28,4 @@ __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor"
            "ProgressTracker", "CoSearchResult", "TrialPoint", "AcceleratorSpace", "Design", "DesignCheck",
            "StorageUnavailable", "fail_orphaned_trials", "open_storage", "worker_tag", "load_study", "make_sampler",
            "prepare_study", "trial_counts", "worker_seed", "Candidate", "SubnetSearchResult", "search_subnet",
-           "Rejected", "TrialObjective", "WorkerReport", "run_worker", "run_worker_processes", "split_quota"]
+           "TrialObjective", "WorkerReport", "run_worker", "run_worker_processes", "split_quota"]

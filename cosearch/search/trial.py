@@ -24,7 +24,7 @@ SEED_SUBNETS = 3
 PARETO_POINTS_PER_TRIAL = 24
 
 
-class Rejected(Exception):
+class _Rejected(Exception):
     """A design the trial does not score: over the area budget or the resources, or no valid mapping of a layer."""
 
 
@@ -46,7 +46,7 @@ class TrialObjective:
         trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
         try:
             best, evaluated, costs, cache = self._evaluate(trial)
-        except Rejected as exc:
+        except _Rejected as exc:
             trial.set_user_attr("status", "rejected")
             trial.set_user_attr("reason", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
@@ -55,7 +55,7 @@ class TrialObjective:
         return score.value
 
     def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], MappingCache]:
-        """The design of the trial's genes, checked, then its best run on each network; raises `Rejected`."""
+        """The design of the trial's genes, checked, then its best run on each network; raises `_Rejected`."""
         genes = {g: trial.suggest_float(g, 0.0, 1.0) for g in self.space.genes}
         design = self.space.decode(genes, name=f"trial{trial.number}")
         check = self.space.check(design)
@@ -63,13 +63,13 @@ class TrialObjective:
         trial.set_user_attr("design_text", design.describe())
         trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
         if not check.fits:
-            raise Rejected(check.reason())
+            raise _Rejected(check.reason())
         cache = self.settings.mapper.cache()
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
             costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
         except NoValidMapping as exc:
-            raise Rejected(str(exc)) from None
+            raise _Rejected(str(exc)) from None
         return best, evaluated, costs, cache
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
