@@ -14,6 +14,7 @@ __all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow",
 from . import roofline, tech  # noqa: E402
 from .area import AreaBreakdown, area_breakdown, area_mm2  # noqa: E402
 from .builder import build_accelerator  # noqa: E402
+from .units import format_bytes  # noqa: E402
 
 
 def __getattr__(name: str):
@@ -26,7 +27,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'accel_models' has no attribute {name!r}")
 
 __all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
-            "PRESETS", "get_preset"]
+            "PRESETS", "get_preset", "format_bytes"]
 
 # Timeloop v0.4 YAML import/export (issue 2, item 7; the package accel_models.timeloop, issue 10)
 from .timeloop import (  # noqa: E402

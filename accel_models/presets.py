@@ -14,9 +14,7 @@ from .area import area_mm2
 from .builder import build_accelerator
 from .dataflow import Dataflow
 from .roofline import dram_bytes_per_s, peak_macs_per_s
-
-KIB = 1024
-MIB = 1024 * 1024
+from .units import KIB, MIB, format_bytes
 
 ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row")
 """Eyeriss RS (Chen et al. ISCA 2016): a PE runs a 1-D row convolution (R, P temporal, filter row
@@ -136,24 +134,13 @@ def get_preset(name: str, technology_nm: float | None = None) -> Accelerator:
 
 
 # ---- the table ------------------------------------------------------------------------------
-def _bytes_str(n_bytes: float) -> str:
-    if n_bytes >= MIB:
-        return f"{n_bytes / MIB:g} MiB"
-    if n_bytes >= KIB:
-        return f"{n_bytes / KIB:g} KiB"
-    return f"{n_bytes:g} B"
-
-
-def _compact_bytes(n_bytes: float) -> str:
-    if n_bytes >= KIB:
-        return f"{n_bytes / KIB:.1f}".rstrip("0").rstrip(".") + "K"
-    return f"{n_bytes:g}"
-
-
 def buffers_summary(acc: Accelerator, compact: bool = False) -> str:
     """On-chip buffers per instance: 'GLB 108 KiB; PE: I 24 B, W 448 B, O 48 B', or for narrow tables
     (compact, bytes) 'GLB W10K I16K O19.3K; PE I23 W25 O5'."""
-    size = _compact_bytes if compact else _bytes_str
+
+    def size(n_bytes: float) -> str:
+        return format_bytes(n_bytes, 1, "KiB", compact=True) if compact else format_bytes(n_bytes)
+
     glb, pe = [], []
     for i, lv in enumerate(acc.levels):
         if lv.kind == "DRAM":

@@ -10,7 +10,8 @@ several networks the objective is the geometric mean of their EDPs), and for the
 accelerator + network (OFA ResNet-50 space). Speedup = baseline latency / ours, energy saving =
 baseline energy / ours, EDP ratio = baseline EDP / ours; over several networks, geometric means.
 Writes `docs/naas_table.md` (our numbers beside the paper's, the search time and the command of each
-row) and keeps each row's co-search output under `--out` (default `naas_out/`).
+row, with paths relative to the checkout) and keeps each row's co-search output under `--out` (default
+`naas_out/`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ from pathlib import Path
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import cosearch  # noqa: E402
-from cosearch.report import command_line  # noqa: E402
 from accel_models.presets import get_preset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +97,8 @@ def run_row(row: Row, args, out_root: Path, say) -> dict:
         per_net[name] = {"baseline": metrics[row.preset], "ours": metrics["cosearch"],
                          "ratios": _ratios(metrics[row.preset], metrics["cosearch"])}
     agg = tuple(geomean(v["ratios"][i] for v in per_net.values()) for i in range(3))
-    rec = {"row": row, "hw": hw, "per_net": per_net, "agg": agg, "time_s": t_hw, "commands": [command_line(hw)],
+    rec = {"row": row, "hw": hw, "per_net": per_net, "agg": agg, "time_s": t_hw,
+           "commands": [cosearch.command_line(hw.settings, relative_to=ROOT)],
            "design": hw.design.describe(), "area_mm2": hw.best.area_mm2,
            "baseline_area_mm2": next(p.area_mm2 for p in hw.presets if p.name == row.preset),
            "trials": hw.counts}
@@ -110,7 +111,7 @@ def run_row(row: Row, args, out_root: Path, say) -> dict:
         res = cosearch.run(ns)
         t_ns = time.time() - t1
         rec["time_s"] += t_ns
-        rec["commands"].append(command_line(res))
+        rec["commands"].append(cosearch.command_line(res.settings, relative_to=ROOT))
         if res.best is not None:
             base = per_net[row.networks[0]]["baseline"]
             ours = res.best.metrics()

@@ -1,53 +1,41 @@
 """The co-search: budgets, the accelerator design space, network evaluation, the nested Optuna search, reports.
 
-`import cosearch` is light: the names below load their modules on first use, so that checking a
-command line never waits for numba, torch or Optuna.
+The flow, one way: `config` (the input, checked) -> `search` (the nested search, producing a
+`CoSearchResult`) -> `report` (files and terminal) -> `run` (all three: `cosearch.pipeline`).
 
     import cosearch
     settings = cosearch.make_settings("area=5mm2", trials=20)
     result = cosearch.run(settings)          # search, final mapping, presets, report in settings.out
+
+`import cosearch` takes about 0.6 s (most of it numba and the cost model); Optuna, torch and matplotlib
+load when first used.
 """
-from importlib import import_module
+from ._version import __version__
+from .config import (DEFAULT_ACCURACY, FINAL_MAPPER, OPTIONS, SAMPLERS, SPACE_ALIASES, Budget, CoSearchSettings,
+                     EvolutionSettings, MapperSettings, NetworkSpec, Option, ResourceBounds, StorageSpec, UsageError,
+                     add_options, command_line, given_options, make_settings, parse_budget, parse_duration,
+                     parse_network, parse_storage, resolve_space)
+from .pipeline import run
+from .report import ProgressDisplay, print_summary, summary_rows, write_report
+from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
+                     LayerCost, NetworkCost, NoValidMapping, Objective, PresetRun, Progress, StorageUnavailable,
+                     TrialObjective, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
+                     load_study, objective, open_storage, prepare_study, preset_runs, run_search, run_worker,
+                     run_worker_processes, search_subnet, trial_counts)
 
-__version__ = "0.1.0"
-
-_LAZY = {
-    "UsageError": ".errors",
-    "Budget": ".budget", "parse_budget": ".budget",
-    "AcceleratorSpace": ".space", "Design": ".space", "DesignCheck": ".space",
-    "MapperSettings": ".loop_settings", "EvolutionSettings": ".loop_settings",
-    "NetworkCost": ".evaluate", "LayerCost": ".evaluate", "evaluate_network": ".evaluate",
-    "NoValidMapping": ".evaluate",
-    "AccuracyModel": ".accuracy", "AccuracySource": ".accuracy", "load_accuracy_model": ".accuracy",
-    "find_predictor": ".accuracy",
-    "search_subnet": ".netsearch", "Candidate": ".netsearch",
-    "NetworkSpec": ".workloads", "parse_network": ".workloads", "resolve_space": ".workloads",
-    "SPACE_ALIASES": ".workloads",
-    "CoSearchSettings": ".settings", "make_settings": ".settings", "SAMPLERS": ".settings",
-    "StorageSpec": ".storage", "parse_storage": ".storage", "open_storage": ".storage",
-    "prepare_study": ".study", "load_study": ".study", "trial_counts": ".study",
-    "TrialObjective": ".trial",
-    "WorkerReport": ".workers", "run_worker": ".workers", "run_worker_processes": ".workers",
-    "PresetRun": ".baselines", "preset_runs": ".baselines",
-    "CoSearchResult": ".result",
-    "run": ".search", "finalize": ".search", "Progress": ".search",
-    "write_report": ".report",
-    "summary_rows": ".summary",
-    "ProgressDisplay": ".display", "print_summary": ".display",
-}
-
-
-def __getattr__(name: str):
-    """PEP 562: load a public name's module on first use."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'cosearch' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "__version__",
+    # config: the input
+    "DEFAULT_ACCURACY", "FINAL_MAPPER", "OPTIONS", "SAMPLERS", "SPACE_ALIASES", "Budget", "CoSearchSettings",
+    "EvolutionSettings", "MapperSettings", "NetworkSpec", "Option", "ResourceBounds", "StorageSpec", "UsageError",
+    "add_options", "command_line", "given_options", "make_settings", "parse_budget", "parse_duration",
+    "parse_network", "parse_storage", "resolve_space",
+    # search
+    "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
+    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable",
+    "TrialObjective", "WorkerReport", "evaluate_network", "finalize", "find_predictor", "load_accuracy_model",
+    "load_study", "objective", "open_storage", "prepare_study", "preset_runs", "run_search", "run_worker",
+    "run_worker_processes", "search_subnet", "trial_counts",
+    # report, and the whole run
+    "ProgressDisplay", "print_summary", "summary_rows", "write_report", "run",
+]

@@ -10,9 +10,8 @@ import pytest
 from _cosearch_cli import TINY, run_cli
 from accel_models.presets import PRESETS
 from cosearch import UsageError, make_settings
-from cosearch.resources import ResourceBounds
-from cosearch.space import AcceleratorSpace
-from cosearch.trial import geomean
+from cosearch.config import ResourceBounds
+from cosearch.search import AcceleratorSpace, Design
 
 
 def test_resources_of_a_preset():
@@ -48,8 +47,6 @@ def get_mesh(preset):
 
 
 def test_check_rejects_designs_over_the_resources():
-    from cosearch.space import Design
-
     r = ResourceBounds.from_preset("nvdla_256")
     space = AcceleratorSpace(math.inf, resources=r)
     big = Design((32, 16), ("K", "C"), (1, 1, 1), 300 * 1024, 64.0, 8, r.technology_nm, r.clock_ghz)
@@ -77,10 +74,6 @@ def test_settings_with_resources_and_networks(tmp_path):
         make_settings(None, networks="resnet50,resnet51", out=tmp_path / "o")
     with pytest.raises(UsageError, match="give one of them"):
         make_settings(None, networks="resnet50,vgg16", network="vgg16", out=tmp_path / "o")
-
-
-def test_geomean():
-    assert geomean([1e-4, 1e-2]) == pytest.approx(1e-3)
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -1,0 +1,94 @@
+"""`make_settings`: the options' values (given or default, each checked by the option table), assembled into
+`CoSearchSettings` with the checks that involve several options."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from typing import Any
+
+from .budget import Budget, parse_budget
+from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
+from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
+from .settings import CoSearchSettings
+from .storage_url import parse_storage
+from .validate import UsageError
+from .workloads import NetworkSpec, parse_network, parse_networks
+
+_NESTED = {"evolution": EvolutionSettings(), "mapper": MapperSettings(), "final_mapper": FINAL_MAPPER}
+"""The settings inside the settings that options set a field of, with the values of their other fields."""
+
+
+def make_settings(budget: str | list[str] | Budget | None = None, **options: Any) -> CoSearchSettings:
+    """Checked settings from command-line-like values; every problem is a `UsageError` naming its option.
+
+    The keywords are the options of `cosearch.config.options.OPTIONS` (`trials=20`, `mapper_evals=512`,
+    `match_resources="eyeriss"`, `networks="vgg16,resnet50"`, ...); an option not given takes the table's
+    default. Whether the budget admits any design of the accelerator space, and whether the accuracy
+    floor can be met, are checked by `cosearch.run` before the search starts (they need the search's models).
+    """
+    given = {**options, **({"budget": budget} if budget is not None else {})}
+    values = option_values(given)
+    resources = values["match_resources"]
+    budget = _budget(values["budget"] if budget else None, resources)
+    space = values["space"]
+    networks: tuple[NetworkSpec, ...] = ()
+    if values["networks"] is not None:
+        if values["network"] is not None:
+            raise UsageError("--networks and --network: give one of them")
+        networks = parse_networks(values["networks"], space)
+    network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
+                                                                                                 space))
+    budget = _accuracy_floor(budget, values["accuracy"], network)
+    fields: dict[str, Any] = {}
+    for keyword, option in SETTING_OPTIONS.items():
+        if not option.derived:
+            name, _, inner = option.field.partition(".")
+            if inner:
+                fields.setdefault(name, {})[inner] = values[keyword]
+            else:
+                fields[name] = values[keyword]
+    seed = fields["seed"]
+    for name, base in _NESTED.items():
+        fields[name] = replace(base, **fields.get(name, {}), **({"seed": seed} if hasattr(base, "seed") else {}))
+    what = (network.name if network.kind == "zoo" else "subnet") if network is not None else space
+    if len(networks) > 1:
+        what = "+".join(n.name for n in networks)
+    if resources is not None:
+        what += f"-{resources.preset}"
+        fields.update(technology_nm=resources.technology_nm, clock_ghz=resources.clock_ghz)
+    study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}-seed{seed}"
+    return CoSearchSettings(budget=budget, network=network, networks=networks if len(networks) > 1 else (),
+                            storage=parse_storage(values["storage"], fields["out"]), study_name=study_name,
+                            **fields)
+
+
+def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:
+    """The budget given (or the default); under `--match-resources` the area term is optional."""
+    if isinstance(spec, Budget):
+        return spec
+    if not spec:
+        spec = [] if resources is not None else SETTING_OPTIONS["budget"].default
+    return parse_budget(spec, require_area=resources is None)
+
+
+def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None) -> Budget:
+    """The budget with the accuracy floor of a subnet search (`--accuracy` or the default); none for a fixed network."""
+    if accuracy is not None:
+        if budget.accuracy is not None and abs(budget.accuracy - accuracy) > 1e-12:
+            raise UsageError(f"--accuracy {accuracy:g} disagrees with the budget's accuracy>={budget.accuracy:g}; "
+                             "give one of them")
+        budget = budget.with_accuracy(accuracy)
+    if network is not None:
+        if budget.accuracy is not None:
+            raise UsageError("--accuracy / accuracy>=: the accuracy floor applies to the OFA subnet search; "
+                             "a fixed --network has no accuracy to check")
+    elif budget.accuracy is None:
+        budget = budget.with_accuracy(DEFAULT_ACCURACY)
+    return budget
+
+
+make_settings.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help() lists the options
+    [inspect.Parameter("budget", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+    + [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=o.default)
+       for k, o in SETTING_OPTIONS.items() if k != "budget"],
+    return_annotation=CoSearchSettings)

@@ -1,0 +1,242 @@
+"""The options of a co-search, each written once: flag, settings field, parser and check, help, default, metavar.
+
+From `OPTIONS` come `run_cosearch.py`'s argument parser (`add_options`), the keywords of `make_settings`
+(a flag's name with underscores: `--mapper-evals` -> `mapper_evals`; `option_values` applies defaults
+and checks; `cosearch.config.builder` assembles the settings), the command that reproduces a run
+(`command_line`), and the README's flag table, which tests/cosearch/config/test_options.py holds to
+this one. Help texts never state a default: the parser
+and the README take it from the table.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from argparse import ArgumentParser, Namespace
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from accel_models.presets import PRESETS
+from nets import ZOO
+
+from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
+from .resources import ResourceBounds
+from .settings import CoSearchSettings
+from .storage_url import parse_storage
+from .validate import UsageError, check_choice, check_int, parse_duration
+from .workloads import SPACE_ALIASES, resolve_space, space_alias
+
+SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
+"""Outer-loop Optuna samplers by name (`cosearch.search.study.make_sampler` builds them)."""
+DEFAULT_ACCURACY = 0.80
+"""Accuracy floor of the subnet search when none is given: OFA's predictor puts about half of the
+random MBv3 w1.2 subnets above it (OFA's headline: 80 % top-1 under 600 M MACs)."""
+MAX_WORKERS = 64
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option of a co-search, and where its value goes."""
+
+    flag: str
+    help: str
+    """What the option means (no default: `default_text` is appended where it is shown)."""
+    default: Any = None
+    """The value used when the option is not given (None: none, or derived, as `shown_default` says)."""
+    shown_default: str | None = None
+    """The default as help and the README show it, where `str(default)` does not say it."""
+    metavar: str | None = None
+    type: Callable[[str], Any] = str
+    """Command-line text -> value (argparse's `type`)."""
+    check: Callable[[str, Any], Any] | None = None
+    """(flag, value) -> the checked value the settings hold; a `UsageError` naming the flag otherwise."""
+    field: str | None = None
+    """The `CoSearchSettings` field the option sets (dotted inside nested settings); None: the command line's own."""
+    derived: bool = False
+    """`make_settings` computes the field from this option together with others."""
+    write: Callable[[CoSearchSettings], str | None] | None = None
+    """The option's text in the command that reproduces a run, None to leave it out (default: the field's value)."""
+    repeatable: bool = False
+    switch: bool = False
+
+    @property
+    def keyword(self) -> str:
+        """The `make_settings` keyword: the flag without dashes, '-' as '_'."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def default_text(self) -> str:
+        if self.shown_default is not None:
+            return self.shown_default
+        if self.switch:
+            return "off"
+        return "none" if self.default is None else str(self.default)
+
+    def text_in(self, settings: CoSearchSettings) -> str | None:
+        """The option's value in `settings` as the command line writes it (None: not written)."""
+        if self.write is not None:
+            return self.write(settings)
+        if self.field is None:
+            return None
+        value = attrgetter(self.field)(settings)
+        return None if value is None else str(value)
+
+
+# ---- checks (flag, value) -> value -----------------------------------------------------------------------
+def _int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
+    return lambda flag, value: check_int(flag, value, lo, hi)
+
+
+def _fraction(flag: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise UsageError(f"{flag}: must be a fraction in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _out_dir(flag: str, value) -> Path:
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise UsageError(f"{flag}: expected a folder path, got {value!r}")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag}: {path} exists and is not a directory")
+    return path
+
+
+def _study_name(flag: str, value) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200 or any(not c.isprintable() for c in value):
+        raise UsageError(f"{flag}: must be 1-200 printable characters, got {value!r}")
+    return value
+
+
+# ---- how derived fields are written back -----------------------------------------------------------------
+def _space_text(s: CoSearchSettings) -> str | None:
+    """The space, unless a zoo network makes it irrelevant (a subnet config is read in its space)."""
+    return None if s.network is not None and s.network.kind == "zoo" else space_alias(s.space)
+
+
+def _network_text(s: CoSearchSettings) -> str | None:
+    if s.networks or s.network is None:
+        return None
+    return s.network.name if s.network.kind == "zoo" else json.dumps(s.network.config.to_dict())
+
+
+def _storage_text(s: CoSearchSettings) -> str | None:
+    return None if s.storage == parse_storage(None, s.out) else s.storage.display
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--budget", "limits, comma-joined or repeated: area=5mm2 (or um2), latency<=10ms, energy<=2mJ, "
+           "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
+           repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
+    Option("--trials", "complete trials (evaluated designs) the study should reach", default=64, metavar="N",
+           type=int, check=_int_in(1, 1_000_000), field="trials"),
+    # 180 s: the default run ends within five minutes on a 2-core machine even when it is busy or the numba
+    # kernels compile first (64 trials take about 170 s idle; the final mapping, presets and report ~35 s).
+    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="180s",
+           metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
+           write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
+    Option("--space", f"OFA space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
+           metavar="SPACE", check=lambda flag, value: resolve_space(value), field="space", write=_space_text),
+    Option("--network", f"a fixed network instead of a subnet search: {', '.join(ZOO)}, a JSON subnet config of "
+           "--space, or a .json file holding one", metavar="NET", field="network", derived=True,
+           write=_network_text),
+    Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
+           "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,
+           write=lambda s: ",".join(n.name for n in s.networks) or None),
+    Option("--match-resources", "bound the accelerator space by a preset's #PEs, on-chip bytes and DRAM bandwidth "
+           f"(NAAS), with its word width, node and clock, instead of an area budget: {', '.join(PRESETS)}",
+           metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
+           field="resources", write=lambda s: None if s.resources is None else s.resources.preset),
+    Option("--accuracy", "accuracy floor of the subnet search, a fraction; the same as accuracy>= in --budget",
+           shown_default=f"{DEFAULT_ACCURACY:g}", metavar="FLOOR", type=float, check=_fraction,
+           field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
+    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=int,
+           check=_int_in(0, 2**31 - 1), field="seed"),
+    Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
+           check=_out_dir, field="out"),
+    Option("--quiet", "no progress display, only the result", switch=True),
+    Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", default="cmaes", metavar="NAME",
+           check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler"),
+    Option("--storage", "Optuna storage: sqlite:///PATH.db, PATH.db, postgresql://..., mysql+pymysql://..., "
+           "journal:PATH.log", shown_default="sqlite:///OUT/cosearch.db", metavar="URL", field="storage",
+           derived=True, write=_storage_text),
+    Option("--study-name", "study in the storage", shown_default="from the space or network, budget and seed",
+           metavar="NAME", check=_study_name, field="study_name", derived=True),
+    Option("--workers", "worker processes on the storage", default=1, metavar="N", type=int,
+           check=_int_in(1, MAX_WORKERS), field="workers"),
+    Option("--population", "subnet evolution per trial: population", default=EvolutionSettings.population,
+           metavar="N", type=int, check=_int_in(2, 1000), field="evolution.population"),
+    Option("--generations", "subnet evolution per trial: generations", default=EvolutionSettings.generations,
+           metavar="N", type=int, check=_int_in(0, 1000), field="evolution.generations"),
+    Option("--mapper-evals", "mapper evaluations per layer during the search", default=MapperSettings.budget_evals,
+           metavar="N", type=int, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
+    Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
+           default=FINAL_MAPPER.budget_evals, metavar="N", type=int, check=_int_in(16, 10_000_000),
+           field="final_mapper.budget_evals"),
+    Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
+           shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the cache, ../shared", metavar="PATH",
+           field="predictor"),
+)
+SETTING_OPTIONS: dict[str, Option] = {o.keyword: o for o in OPTIONS if o.field is not None}
+"""The options `make_settings` takes, by keyword."""
+
+
+def option_values(given: dict[str, Any]) -> dict[str, Any]:
+    """Every settings option's value by keyword: the given one or the table's default, checked.
+
+    None is checked like any value where the default is not None (`time_limit=None` is no limit, as
+    `--time-limit none`; `trials=None` is a `UsageError`) and means "not given" where it is. Unknown
+    keywords are a TypeError, as for any Python function.
+    """
+    unknown = sorted(set(given) - set(SETTING_OPTIONS))
+    if unknown:
+        raise TypeError(f"make_settings: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(SETTING_OPTIONS)}")
+    values = {}
+    for keyword, option in SETTING_OPTIONS.items():
+        value = given.get(keyword, option.default)
+        if option.check is not None and (value is not None or option.default is not None):
+            value = option.check(option.flag, value)
+        values[keyword] = value
+    return values
+
+
+def add_options(parser: ArgumentParser) -> ArgumentParser:
+    """Add every option to an argparse parser (no argparse defaults: `make_settings` applies the table's)."""
+    for o in OPTIONS:
+        text = f"{o.help} (default {o.default_text})".replace("%", "%%")
+        if o.switch:
+            parser.add_argument(o.flag, action="store_true", help=text)
+        else:
+            parser.add_argument(o.flag, type=o.type, metavar=o.metavar, help=text,
+                                action="append" if o.repeatable else "store")
+    return parser
+
+
+def given_options(args: Namespace) -> dict[str, Any]:
+    """The settings options given on a parsed command line, by `make_settings` keyword."""
+    return {k: getattr(args, k) for k in SETTING_OPTIONS if getattr(args, k, None) is not None}
+
+
+def command_line(settings: CoSearchSettings, relative_to: Path | None = None) -> str:
+    """The run_cosearch.py command that reproduces a run of `settings` (same study, same settings); paths under
+    `relative_to` (e.g. the checkout) are written relative to it."""
+    args = ["python", "run_cosearch.py"]
+    for o in OPTIONS:
+        text = o.text_in(settings)
+        if text is not None:
+            args += [o.flag, _relative(text, relative_to)]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _relative(text: str, root: Path | None) -> str:
+    path = Path(text)
+    if root is None or not path.is_absolute():
+        return text
+    root = Path(root).resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else text
+
+
+__all__ = ["Option", "OPTIONS", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
+           "add_options", "given_options", "command_line"]

@@ -1,0 +1,73 @@
+"""Everything one co-search run needs, checked: `CoSearchSettings` (made by `make_settings` from the options)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .budget import Budget
+from .loops import EvolutionSettings, MapperSettings
+from .resources import ResourceBounds
+from .storage_url import StorageSpec
+from .workloads import NetworkSpec
+
+
+@dataclass(frozen=True)
+class CoSearchSettings:
+    """A co-search: budget, what network (OFA space or fixed network), Optuna and storage settings, loop sizes.
+
+    budget.accuracy is the accuracy floor of the subnet search (None with a fixed network). Each field
+    set from a command-line option is listed, with its default, in `cosearch.config.options.OPTIONS`.
+    """
+
+    budget: Budget
+    space: str
+    network: NetworkSpec | None
+    trials: int
+    time_limit_s: float | None
+    seed: int
+    out: Path
+    sampler: str
+    storage: StorageSpec
+    study_name: str
+    workers: int
+    evolution: EvolutionSettings
+    mapper: MapperSettings
+    final_mapper: MapperSettings
+    predictor: str | None
+    resources: ResourceBounds | None
+    networks: tuple[NetworkSpec, ...]
+    """Several fixed networks (`--networks`): the objective is the geometric mean of their EDPs; `network` is
+    the first of them (the one the per-layer report shows)."""
+    technology_nm: float = 45
+    clock_ghz: float = 1.0
+
+    @property
+    def searches_subnet(self) -> bool:
+        return self.network is None
+
+    def identity(self) -> dict:
+        """What a study's trials depend on: a resumed study must have been made with the same."""
+        return {"budget": self.budget.to_dict(), "space": None if self.network else self.space,
+                "network": None if self.network is None else self.network.to_dict(), "sampler": self.sampler,
+                "seed": self.seed, "evolution": asdict(self.evolution), "mapper": asdict(self.mapper),
+                "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz,
+                **({"resources": self.resources.to_dict()} if self.resources is not None else {}),
+                **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {})}
+
+    def describe(self) -> str:
+        """One line: what is searched, how, and where the study lives."""
+        what = f"network {self.network.name}" if self.network else f"space {self.space}"
+        if len(self.networks) > 1:
+            what = f"networks {', '.join(n.name for n in self.networks)} (geometric-mean EDP)"
+        if self.resources is not None:
+            what += f"; {self.resources.describe()}"
+        limit = "" if self.time_limit_s is None else f", time limit {self.time_limit_s:g} s"
+        return (f"co-search: budget {self.budget.describe() or 'none'}; {what}; {self.trials} trials{limit}, sampler "
+                f"{self.sampler}, {self.workers} worker(s); study {self.study_name!r} in {self.storage.display}")
+
+    def to_dict(self) -> dict:
+        d = self.identity()
+        d.update({"trials": self.trials, "time_limit_s": self.time_limit_s, "out": str(self.out),
+                  "storage": None if self.storage is None else self.storage.display, "study_name": self.study_name,
+                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "predictor": self.predictor})
+        return d

@@ -1,0 +1,154 @@
+"""Where a study lives: `--storage` URLs and paths, checked without connecting (`StorageSpec`, `parse_storage`).
+
+Accepted `--storage` forms:
+- `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or a bare path ending in .db / .sqlite /
+  .sqlite3 (the default is `<out>/cosearch.db`): one machine, several processes;
+- `postgresql[+driver]://user:password@host[:port]/database`, `mysql[+driver]://...`: Optuna's RDB
+  storage, which workers on several machines share (the driver must be installed, e.g. psycopg2-binary
+  or PyMySQL);
+- `journal:PATH` or a bare path ending in .log: Optuna's journal file storage (one machine, or a
+  shared file system with working locks).
+Opening a storage and resuming its study are the search's (`cosearch.search.storage`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .validate import UsageError
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_JOURNAL_SUFFIXES = (".log",)
+_DRIVERS = {  # (dialect, driver) -> (module to import, pip package)
+    ("postgresql", "psycopg2"): ("psycopg2", "psycopg2-binary"),
+    ("postgresql", "psycopg"): ("psycopg", "psycopg[binary]"),
+    ("postgresql", "pg8000"): ("pg8000", "pg8000"),
+    ("mysql", "mysqldb"): ("MySQLdb", "mysqlclient"),
+    ("mysql", "pymysql"): ("pymysql", "PyMySQL"),
+    ("mysql", "mysqlconnector"): ("mysql.connector", "mysql-connector-python"),
+    ("mariadb", "pymysql"): ("pymysql", "PyMySQL"),
+    ("mariadb", "mysqldb"): ("MySQLdb", "mysqlclient"),
+}
+_PREFERRED = {"postgresql": ("psycopg2", "psycopg", "pg8000"), "mysql": ("pymysql", "mysqldb", "mysqlconnector"),
+              "mariadb": ("pymysql", "mysqldb")}
+"""A URL without a driver gets the first one installed (written into the URL, so that SQLAlchemy's own
+default, which changes between versions, never matters)."""
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+_ACCEPTED = ("accepted: sqlite:///PATH.db, a PATH ending in .db, postgresql://USER:PASSWORD@HOST/DB, "
+             "mysql+pymysql://USER:PASSWORD@HOST/DB, journal:PATH or a PATH ending in .log")
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """A checked storage: kind 'sqlite', 'rdb' (PostgreSQL / MySQL) or 'journal', the URL or path, a display form."""
+
+    kind: str
+    url: str
+    display: str
+
+    @property
+    def dashboard_arg(self) -> str:
+        """What to pass to `optuna-dashboard` to watch this storage: the URL or journal path; an RDB URL with its
+        password masked (the user types it)."""
+        return self.display if self.kind == "rdb" else self.url
+
+
+def _mask(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)([^@]*)@", r"\1***@", url)
+
+
+def _check_sqlite_path(path: Path, field: str) -> Path:
+    if str(path) in ("", ".", ":memory:") or path.name == "":
+        raise UsageError(f"{field}: an SQLite storage needs a file path (in-memory databases cannot be resumed); "
+                         f"{_ACCEPTED}")
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"{field}: {path} is a directory, not a database file")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise UsageError(f"{field}: {path} exists and is not an SQLite database")
+    _check_parent(path, field)
+    return path
+
+
+def _check_parent(path: Path, field: str) -> None:
+    """Create the file's folder (it would be created anyway); a folder that cannot be made is a UsageError."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{field}: cannot create the folder of {path}: {exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"{field}: cannot write in {path.parent}")
+
+
+def parse_storage(storage: str | None, out: Path, field: str = "--storage") -> StorageSpec:
+    """Check a storage URL or path (no connection is made, no heavy import); None = SQLite in `out`."""
+    if storage is None:
+        path = (Path(out) / "cosearch.db").expanduser().resolve()
+        return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
+    text = storage.strip()
+    if not text:
+        raise UsageError(f"{field}: empty; {_ACCEPTED}")
+    if text.startswith("journal:"):
+        rest = text[len("journal:"):]
+        rest = rest[2:] if rest.startswith("///") else rest
+        if not rest or rest.endswith("/"):
+            raise UsageError(f"{field}: journal storage needs a file path, e.g. journal:cosearch_out/journal.log")
+        path = Path(rest).expanduser().resolve()
+        if path.is_dir():
+            raise UsageError(f"{field}: {path} is a directory, not a journal file")
+        _check_parent(path, field)
+        return StorageSpec("journal", str(path), f"journal:{path}")
+    if "://" not in text:
+        if text.endswith(_SQLITE_SUFFIXES):
+            path = _check_sqlite_path(Path(text), field)
+            return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
+        if text.endswith(_JOURNAL_SUFFIXES):
+            return parse_storage(f"journal:{text}", out, field)
+        raise UsageError(f"{field}: cannot tell what storage {text!r} is; {_ACCEPTED}")
+    scheme, _, rest = text.partition("://")
+    dialect, _, driver = scheme.lower().partition("+")
+    if dialect == "sqlite":
+        if not rest.startswith("/"):
+            raise UsageError(f"{field}: SQLite URLs have three slashes before a relative path "
+                             f"(sqlite:///{rest or 'PATH.db'}) and four before an absolute one")
+        path = _check_sqlite_path(Path(unquote(rest[1:])), field)
+        return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
+    if dialect in ("postgresql", "postgres", "mysql", "mariadb"):
+        dialect = "postgresql" if dialect == "postgres" else dialect
+        if driver and (dialect, driver) not in _DRIVERS:
+            drivers = ", ".join(_PREFERRED[dialect])
+            raise UsageError(f"{field}: unknown {dialect} driver {driver!r}; accepted: {drivers}")
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise UsageError(f"{field}: malformed {dialect} URL ({exc}); {_ACCEPTED}") from None
+        if not parts.hostname:
+            raise UsageError(f"{field}: {dialect} URL has no host: {dialect}://USER:PASSWORD@HOST[:PORT]/DATABASE")
+        if not parts.path.strip("/"):
+            raise UsageError(f"{field}: {dialect} URL names no database: {dialect}://USER:PASSWORD@HOST[:PORT]/DATABASE")
+        if not driver:
+            driver = next((d for d in _PREFERRED[dialect] if _installed(_DRIVERS[(dialect, d)][0])), None)
+            if driver is None:
+                first = _DRIVERS[(dialect, _PREFERRED[dialect][0])][1]
+                raise UsageError(f"{field}: the {dialect} storage needs a driver: pip install {first} "
+                                 f"(or name one in the URL: {dialect}+DRIVER://, DRIVER one of "
+                                 f"{', '.join(_PREFERRED[dialect])})")
+        module, package = _DRIVERS[(dialect, driver)]
+        if not _installed(module):
+            raise UsageError(f"{field}: the {dialect}+{driver} storage needs the {module} driver: pip install {package}")
+        url = f"{dialect}+{driver}://{rest}"
+        return StorageSpec("rdb", url, _mask(url))
+    raise UsageError(f"{field}: unsupported storage scheme {scheme!r}; {_ACCEPTED}")

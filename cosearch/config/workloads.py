@@ -1,0 +1,111 @@
+"""What the co-search runs: an OFA space (`--space`) or a fixed network (`--network`: a zoo name or a subnet config)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
+
+from .validate import UsageError, check_choice
+
+SPACE_ALIASES: dict[str, str] = {
+    "ofa-mbv3": "ofa_mbv3_w1.2",
+    "ofa-proxyless": "ofa_proxyless_w1.3",
+    "ofa-resnet50": "ofa_resnet50",
+}
+"""Command-line names of the OFA spaces -> `nets` space names (the latter are accepted too)."""
+
+
+def resolve_space(name: str) -> str:
+    """The `nets` name of an OFA space given by its command-line or its own name."""
+    if name in SPACE_ALIASES.values():
+        return name
+    return SPACE_ALIASES[check_choice("--space", name, list(SPACE_ALIASES), "space")]
+
+
+def space_alias(space: str) -> str:
+    """The command-line name of a `nets` space name."""
+    return next((alias for alias, name in SPACE_ALIASES.items() if name == space), space)
+
+
+def _zoo_key(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "").replace(".", "")
+
+
+_ZOO_BY_KEY = {_zoo_key(n): n for n in ZOO}
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A fixed network: a zoo network by name, or one subnet of an OFA space."""
+
+    kind: str  # "zoo" or "subnet"
+    name: str
+    config: SubnetConfig | None = None
+
+    def build(self) -> Network:
+        if self.kind == "zoo":
+            return get_network(self.name)
+        return to_network(self.config)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name,
+                "config": None if self.config is None else self.config.to_dict()}
+
+
+def parse_network(text: str, space: str = "ofa-mbv3") -> NetworkSpec:
+    """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, or a .json file of one."""
+    text = text.strip()
+    if not text:
+        raise UsageError(f"--network: empty; accepted: {', '.join(ZOO)}, a JSON subnet config, or a .json file")
+    space_name = resolve_space(space)
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--network: invalid JSON config ({exc.msg} at character {exc.pos})") from None
+        return _subnet(data, space_name, "inline config")
+    if text.endswith(".json"):
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(f"--network: no config file at {path}")
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"--network: cannot read a JSON config from {path}: {exc}") from None
+        return _subnet(data, space_name, path.name)
+    key = _zoo_key(text)
+    if key in _ZOO_BY_KEY:
+        return NetworkSpec("zoo", _ZOO_BY_KEY[key])
+    raise UsageError(f"--network: unknown network {text!r}; accepted: {', '.join(ZOO)}, "
+                     "a JSON subnet config of --space, or a .json file holding one")
+
+
+def _subnet(data, space: str, origin: str) -> NetworkSpec:
+    try:
+        config = parse_config(data, space)
+    except ValueError as exc:
+        raise UsageError(f"--network ({origin}): {exc}") from None
+    return NetworkSpec("subnet", f"{get_space(space).name} subnet", config)
+
+
+def parse_networks(text: str | list[str], space: str = "ofa-mbv3") -> tuple[NetworkSpec, ...]:
+    """Several fixed networks: comma-joined zoo names (or a list of them), each as `parse_network` reads it."""
+    parts = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    parts = [p.strip() for p in parts]
+    if not parts or any(not p for p in parts):
+        raise UsageError(f"--networks: empty name in {text!r}; accepted: comma-joined names of {', '.join(ZOO)}")
+    specs = []
+    for p in parts:
+        if p.startswith("{") or p.endswith(".json"):
+            raise UsageError(f"--networks: {p!r}: only zoo names are accepted here ({', '.join(ZOO)}); "
+                             "use --network for a subnet config")
+        try:
+            specs.append(parse_network(p, space))
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--network:", "--networks:", 1)) from None
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--networks: a network is given twice in {text!r}")
+    return tuple(specs)

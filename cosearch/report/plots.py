@@ -1,0 +1,102 @@
+"""The report's pictures: roofline of the best design, best EDP versus trial, Pareto front of EDP versus accuracy."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from accel_models.cost_model import explain
+from accel_models.roofline import layer_roofline, network_roofline, plot_roofline
+
+from ..search import CoSearchResult, NetworkCost
+
+
+def _pyplot():
+    """matplotlib's pyplot with the file-only backend, imported when a plot is drawn (see `cosearch.search`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, ax, path):
+    """Grid, legend, layout; write the PNG and free the figure. Returns the path."""
+    ax.grid(True, which="both", ls=":", lw=0.5)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    _pyplot().close(fig)
+    return path
+
+
+MAX_ROOFLINE_LAYERS = 40
+"""The roofline's key has room for about this many layers: beyond it the plot shows the layers with the
+most MACs (the network's star always sums all of them)."""
+
+
+def roofline_png(cost: NetworkCost, path: Path, title: str) -> Path:
+    """Each distinct layer of the network at its best mapping on the accelerator's roofline, and the whole network."""
+    points = [layer_roofline(lc.layer, cost.accelerator, explain(lc.layer, cost.accelerator, lc.result.arrays),
+                             name=lc.layer.name or f"layer{i}", count=lc.count) for i, lc in enumerate(cost.layers)]
+    total = network_roofline(points, name=cost.network.name)
+    shown = points
+    if len(points) > MAX_ROOFLINE_LAYERS:
+        keep = set(sorted(range(len(points)), key=lambda i: -points[i].macs * points[i].count)[:MAX_ROOFLINE_LAYERS])
+        shown = [p for i, p in enumerate(points) if i in keep]
+        title += f" ({MAX_ROOFLINE_LAYERS} layers with the most MACs of {len(points)})"
+    plot_roofline(shown, str(path), title=title, total=total)
+    return path
+
+
+def history_png(result: CoSearchResult, path: Path) -> Path:
+    """Every trial's network EDP (within budget) and the best so far, against the trial number."""
+    plt = _pyplot()
+    pts = sorted((p for p in result.trials if p.state == "COMPLETE" and p.feasible and p.value is not None),
+                 key=lambda p: p.number)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    if pts:
+        xs = [p.number for p in pts]
+        ys = [p.value for p in pts]
+        best, running = math.inf, []
+        for y in ys:
+            best = min(best, y)
+            running.append(best)
+        ax.semilogy(xs, ys, "o", ms=4, alpha=0.5, color="tab:blue", label="trial (best subnet on its accelerator)")
+        ax.semilogy(xs, running, "-", drawstyle="steps-post", color="tab:red", lw=2, label="best so far")
+    rejected = sum(p.state == "PRUNED" for p in result.trials)
+    ax.set_xlabel(f"trial number ({rejected} designs over the area budget rejected, not shown)")
+    ax.set_ylabel("network EDP (J*s), search mapper")
+    ax.set_title(f"best EDP vs trial: {result.settings.study_name}", fontsize=9)
+    return _save(fig, ax, path)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (accuracy, EDP) points no other point beats on both (higher accuracy, lower EDP), by accuracy."""
+    front, best_edp = [], math.inf
+    for acc, edp in sorted(points, key=lambda p: (-p[0], p[1])):
+        if edp < best_edp:
+            front.append((acc, edp))
+            best_edp = edp
+    return sorted(front)
+
+
+def pareto_png(result: CoSearchResult, path: Path) -> Path:
+    """Every (subnet, accelerator) pair the search scored within budget: EDP against accuracy, with the front."""
+    plt = _pyplot()
+    pts = [(float(s[0]), float(s[1])) for p in result.trials if p.state == "COMPLETE"
+           for s in p.subnets if len(s) >= 3 and s[2]]
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    if pts:
+        ax.semilogy([a for a, _ in pts], [e for _, e in pts], ".", ms=4, alpha=0.35, color="tab:blue",
+                    label="subnet on a trial's accelerator")
+        front = pareto_front(pts)
+        ax.semilogy([a for a, _ in front], [e for _, e in front], "-o", ms=5, color="tab:red", label="Pareto front")
+    floor = result.settings.budget.accuracy
+    if floor is not None:
+        ax.axvline(floor, color="grey", ls="--", lw=1, label=f"accuracy floor {floor:g}")
+    source = result.accuracy_source.label if result.accuracy_source else "accuracy"
+    ax.set_xlabel(f"accuracy ({source})")
+    ax.set_ylabel("network EDP (J*s), search mapper")
+    ax.set_title("Pareto front: EDP vs accuracy", fontsize=9)
+    return _save(fig, ax, path)

@@ -1,0 +1,76 @@
+"""The closing comparison: the best design and every preset that fits, as rows of text (markdown or a terminal table)."""
+from __future__ import annotations
+
+from accel_models.presets import buffers_summary
+
+from ..search import CoSearchResult
+
+
+COLUMNS = ("design", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms", "energy mJ",
+           "EDP J*s", "accuracy", "EDP ratio")
+"""EDP ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better)."""
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _dims(dataflow) -> str:
+    parts = []
+    if dataflow.spatial_x:
+        parts.append("X:" + ",".join(dataflow.spatial_x))
+    if dataflow.spatial_y:
+        parts.append("Y:" + ",".join(dataflow.spatial_y))
+    return " ".join(parts) or "any"
+
+
+def title(result: CoSearchResult) -> str:
+    """What every row runs: the budget and the network."""
+    s = result.settings
+    text = f"budget {s.budget.describe() or 'none'}"
+    if s.resources is not None:
+        text += f"; {s.resources.describe()}"
+    if s.networks:
+        text += f"; objective: geometric-mean EDP over {', '.join(n.name for n in s.networks)}"
+    if result.best is not None:
+        text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"
+    return text
+
+
+def summary_rows(result: CoSearchResult) -> list[tuple[str, ...]]:
+    """One row for the best design, then one per preset within the area budget."""
+    rows: list[tuple[str, ...]] = []
+    best = result.best
+    if best is None:
+        return rows
+    d = result.design
+    accuracy = _fmt(best.accuracy, ".4f")
+    rows.append(("co-searched", f"{d.pe_array[0]}x{d.pe_array[1]}", _dims(d.dataflow), buffers_summary(best.accelerator, compact=True),
+                 f"{best.area_mm2:.2f}", f"{best.latency_s * 1e3:.3f}", f"{best.energy_j * 1e3:.4f}",
+                 f"{best.edp_j_s:.4g}", accuracy, "1.00"))
+    for p in result.fitting_presets:
+        c = p.cost
+        rows.append((f"{p.name} ({p.technology_nm:g} nm)", f"{p.pe_array[0]}x{p.pe_array[1]}",
+                     _dims(c.accelerator.dataflow) if c.accelerator.dataflow else "any",
+                     buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
+                     f"{c.edp_j_s:.4g}", accuracy, f"{result.edp_ratio(p):.2f}"))
+    return rows
+
+
+def excluded_presets_text(result: CoSearchResult) -> str:
+    """The presets left out, with their areas."""
+    out = [f"{p.name} {p.area_mm2:.2f} mm2" for p in result.presets if not p.fits]
+    failed = [f"{p.name} ({p.error})" for p in result.presets if p.fits and p.cost is None]
+    text = ""
+    if out:
+        text = f"over the {result.settings.budget.area_mm2:g} mm2 budget, not compared: " + ", ".join(out)
+    if failed:
+        text += ("; " if text else "") + "no valid mapping: " + ", ".join(failed)
+    return text
+
+
+def markdown_table(result: CoSearchResult) -> str:
+    rows = summary_rows(result)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""The nested co-search from settings to result: Optuna over accelerators (outer), subnet evolution (middle),
+the mapper (inner).
+
+`run_search(settings)` checks what the settings alone cannot (a budget below the space's smallest
+design, an accuracy floor above the space's best subnet), creates or resumes the study, runs the
+workers until `settings.trials` trials are complete or the time limit passes, then finalizes: re-maps
+the best designs and runs the presets (`finalize`). `cosearch.run` adds the report.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..config import CoSearchSettings, UsageError
+from .accuracy import AccuracyModel, accuracy_model
+from .finalize import finalize
+from .progress import Progress, ProgressTracker
+from .result import CoSearchResult
+from .space import AcceleratorSpace
+from .study import prepare_study, trial_counts
+from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
+
+
+def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
+    """The accuracy model of the settings, after checking that the budget admits a design of the accelerator space
+    and that the accuracy floor is below the space's largest subnet (a `UsageError` otherwise)."""
+    AcceleratorSpace.for_settings(settings)
+    accuracy = accuracy_model(settings)
+    if accuracy is not None and settings.budget.accuracy is not None:
+        best_possible = accuracy.best_possible()
+        if settings.budget.accuracy > best_possible:
+            raise UsageError(f"accuracy floor {settings.budget.accuracy:g} is above the space's largest subnet "
+                             f"({best_possible:.4f} by {accuracy.source.label})")
+    return accuracy
+
+
+def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
+               on_message: Callable[[str], None] | None = None) -> CoSearchResult:
+    """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`)."""
+    say = on_message or (lambda _msg: None)
+    t0 = time.time()
+    accuracy = check_feasible(settings)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    study = prepare_study(settings)
+    say(settings.describe())
+    if accuracy is not None:
+        say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))
+        if accuracy.source.notice:
+            say(accuracy.source.notice)
+    before = trial_counts(study)
+    remaining = max(0, settings.trials - before["complete"])
+    deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
+    if before["complete"]:
+        say(f"resuming study {settings.study_name!r}: {before['complete']} complete trials kept, "
+            f"{remaining} to go")
+    tracker = ProgressTracker(study, settings, t0, deadline)
+    notify = (lambda: on_progress(tracker.snapshot())) if on_progress else None
+    if notify:
+        notify()
+    reports: list[WorkerReport] = []
+    if remaining > 0:
+        if settings.workers == 1:
+            reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
+        else:
+            reports = run_worker_processes(settings, split_quota(remaining, settings.workers), deadline, notify)
+    t_search = time.time()
+    if on_progress:
+        on_progress(tracker.snapshot("final mapping and presets"))
+    result = finalize(settings, study, reports, accuracy)
+    result.timings_s = {"search": t_search - t0, **result.timings_s}
+    return result

@@ -1,0 +1,116 @@
+"""(accelerator, network) -> per-layer best mappings (through the cache) -> latency, energy, EDP, utilization.
+
+Layers run one after the other: cycles and energy add up over layers (each weighted by how many
+times its shape occurs); EDP = total energy x total delay.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accel_models import Accelerator, area_mm2
+from mappings import MapperResult, MappingCache
+from nets import DIMS, Layer, Network
+
+
+class NoValidMapping(RuntimeError):
+    """The mapper found no mapping of a layer that fits the accelerator."""
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One distinct layer shape of a network: how often it runs and its best mapping's cost per run."""
+
+    layer: Layer
+    count: int
+    result: MapperResult
+
+    @property
+    def cycles(self) -> int:
+        return int(self.result.cycles)
+
+    @property
+    def energy_pj(self) -> float:
+        return float(self.result.energy_pj)
+
+    def to_dict(self) -> dict:
+        L = self.layer
+        return {"name": L.name, "count": self.count, "kind": L.kind, "macs": L.macs,
+                "dims": dict(zip(DIMS, L.bounds)), "strides": [L.stride_w, L.stride_h],
+                "cycles": self.cycles, "energy_pj": self.energy_pj, "edp_pj_cycles": self.energy_pj * self.cycles,
+                "utilization": self.result.utilization, "mapper": {
+                    "strategy": self.result.strategy, "evaluations": self.result.evaluations,
+                    "seed": self.result.seed},
+                "mapping": self.result.mapping.describe(self.result.accelerator).splitlines(),
+                "mapping_arrays": {k: v.tolist() for k, v in self.result.arrays._asdict().items()}}
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    """A network on an accelerator with each layer's best mapping: totals and per-layer costs."""
+
+    network: Network
+    accelerator: Accelerator
+    layers: tuple[LayerCost, ...]
+    area_mm2: float
+    accuracy: float | None = None
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def cycles(self) -> int:
+        return sum(lc.cycles * lc.count for lc in self.layers)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(lc.energy_pj * lc.count for lc in self.layers)
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / (self.accelerator.clock_ghz * 1e9)
+
+    @property
+    def energy_j(self) -> float:
+        return self.energy_pj * 1e-12
+
+    @property
+    def edp_j_s(self) -> float:
+        """Energy x delay of one inference, J*s."""
+        return self.energy_j * self.latency_s
+
+    @property
+    def edp_pj_cycles(self) -> float:
+        return self.energy_pj * self.cycles
+
+    @property
+    def power_w(self) -> float:
+        """Average power over one inference."""
+        return self.energy_j / self.latency_s
+
+    @property
+    def utilization(self) -> float:
+        """MACs / (MAC units x cycles) over the whole network."""
+        return self.network.macs / (self.accelerator.num_macs * self.cycles)
+
+    def with_accuracy(self, accuracy: float | None) -> "NetworkCost":
+        return NetworkCost(self.network, self.accelerator, self.layers, self.area_mm2, accuracy, self.meta)
+
+    def metrics(self) -> dict:
+        """The headline figures, JSON-ready (units in the keys)."""
+        return {"latency_ms": self.latency_s * 1e3, "energy_mj": self.energy_j * 1e3, "edp_j_s": self.edp_j_s,
+                "edp_pj_cycles": self.edp_pj_cycles, "cycles": self.cycles, "power_mw": self.power_w * 1e3,
+                "utilization": self.utilization, "area_mm2": self.area_mm2, "accuracy": self.accuracy,
+                "macs": self.network.macs, "layers": len(self.network.layers), "distinct_layers": len(self.layers)}
+
+
+def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
+                     accuracy: float | None = None) -> NetworkCost:
+    """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network.
+
+    Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
+    """
+    costs = []
+    for layer, count in network.unique_layers():
+        result = cache.best_mapping(layer, accelerator, objective)
+        if not result.valid:
+            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
+        costs.append(LayerCost(layer, count, result))
+    return NetworkCost(network, accelerator, tuple(costs), area_mm2(accelerator), accuracy)

@@ -1,0 +1,61 @@
+"""What a co-search found: the best design and subnet (re-mapped with the final mapper), the presets, the study.
+
+The search's last product and the report's input (`cosearch.report` reads it; nothing here writes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config import CoSearchSettings
+from .accuracy import AccuracySource
+from .baselines import PresetRun
+from .evaluate import NetworkCost
+from .space import Design
+from .workers import WorkerReport
+
+
+@dataclass(frozen=True)
+class TrialPoint:
+    """One trial as the plots see it: number, objective (J*s), whether it met the budget, accuracy, subnets scored."""
+
+    number: int
+    value: float | None
+    state: str
+    feasible: bool
+    accuracy: float | None = None
+    subnets: tuple = ()
+
+
+@dataclass
+class CoSearchResult:
+    """The outcome of `cosearch.run`; `best` is None when no trial met the budget."""
+
+    settings: CoSearchSettings
+    design: Design | None
+    best: NetworkCost | None
+    best_trial: int | None
+    search_metrics: dict
+    presets: list[PresetRun]
+    accuracy_source: AccuracySource | None
+    trials: list[TrialPoint]
+    counts: dict[str, int]
+    workers: list[WorkerReport]
+    timings_s: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    per_network: dict[str, dict] = field(default_factory=dict)
+    """With `--networks`: per network name, the metrics of the co-searched design ("cosearch") and of each preset."""
+
+    @property
+    def fitting_presets(self) -> list[PresetRun]:
+        return [p for p in self.presets if p.fits and p.cost is not None]
+
+    def edp_ratio(self, preset: PresetRun) -> float | None:
+        """Preset EDP / best design EDP (> 1: the co-searched design is better)."""
+        if self.best is None or preset.cost is None:
+            return None
+        return preset.cost.edp_j_s / self.best.edp_j_s
+
+    @property
+    def beats_every_preset(self) -> bool | None:
+        ratios = [self.edp_ratio(p) for p in self.fitting_presets]
+        return None if self.best is None or not ratios else all(r > 1 for r in ratios)

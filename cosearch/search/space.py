@@ -1,0 +1,462 @@
+"""NAAS's accelerator design space, encoded as reals in [0, 1] for CMA-ES.
+
+A point x (one real per gene, see `AcceleratorSpace.genes`) decodes to a `Design`:
+- number of PEs (log scale between the space's bounds, which the area budget sets), array
+  dimensionality (1-D or 2-D) and shape (the X side on a log scale; NAAS's steps: #PEs by 8 for
+  1-D arrays, sides by 2 for 2-D ones);
+- the parallel dimensions by importance: every loop dimension gets a real, the top one is unrolled
+  on X, the second on Y (2-D arrays): the array's connectivity, as a `Dataflow` the mapper honours;
+- per-PE register-file words per tensor (Weights, Inputs, Outputs), log scale;
+- global buffer size (log scale, in steps of 16 bytes), shared or split per tensor by shares;
+- DRAM bandwidth (bytes/cycle, log scale) and word width.
+Decoding never fails; a design over the area budget is rejected by `AcceleratorSpace.check`,
+which only builds the accelerator and runs the area model (well under a millisecond), before
+any mapping search.
+
+With `resources` (a `ResourceBounds`, NAAS's way: `--match-resources PRESET`) the space is bounded by
+a preset's #PEs, total on-chip bytes and DRAM bandwidth instead of the area budget: the PE range
+tops at the preset's PEs, the GLB at its on-chip bytes, DRAM at its bandwidth; the decoder clips the
+global buffer (then the register files) so that GLB + all register files fit the on-chip bytes, and
+`check` rejects whatever still exceeds a bound. Word width, node and clock are the preset's.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from accel_models import TENSORS, Accelerator, Dataflow, area_mm2, build_accelerator, format_bytes
+from accel_models.builder import MAX_ARRAY_SIDE
+from accel_models.presets import get_preset
+from accel_models.units import KIB
+from nets import DIMS
+
+from ..config import CoSearchSettings, ResourceBounds, UsageError
+
+TENSOR_KEYS = tuple(t.lower() for t in TENSORS)
+"""The tensors' names as keys of genes and of a design's JSON form: 'weights', 'inputs', 'outputs'."""
+_BUFFER_STEP_BYTES = 16  # NAAS sizes buffers in steps of 16 B
+RF_BYPASS_GENE = 0.1
+"""Under resource bounds, an rf_* gene below this means no register file for that tensor (0 words)."""
+RESOURCE_SATURATION = 0.6
+"""Under resource bounds, the pes and dram_bw genes reach the preset's PEs / bandwidth at this value and stay
+there above it: the bounds are resources the baseline has, so using all of them is the prior (NAAS's
+designs matched the baselines' PE counts); smaller designs remain below it."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """A decoded accelerator: PE array, parallel dims (X first), per-PE RF words and GLB words per tensor.
+
+    glb_words: an int (one buffer shared by all tensors) or a (Weights, Inputs, Outputs) split.
+    """
+
+    pe_array: tuple[int, int]
+    parallel_dims: tuple[str, ...]
+    rf_words: tuple[int, int, int]
+    glb_words: int | tuple[int, int, int]
+    dram_bytes_per_cycle: float
+    word_bits: int = 8
+    technology_nm: float = 45
+    clock_ghz: float = 1.0
+    name: str = field(default="cosearch", compare=False)
+    axis_dims: tuple[int, int] = (1, 1)
+    """How many of `parallel_dims` run along X and along Y (several = that axis may unroll any of them, as
+    Eyeriss's Y:S,C,K); (1, 1) in the area-budget space."""
+
+    @property
+    def num_pes(self) -> int:
+        return self.pe_array[0] * self.pe_array[1]
+
+    @property
+    def dimensionality(self) -> int:
+        """1 for a row of PEs, 2 for a mesh."""
+        return 1 if self.pe_array[1] == 1 else 2
+
+    @property
+    def glb_bytes(self) -> int:
+        words = sum(self.glb_words) if isinstance(self.glb_words, tuple) else self.glb_words
+        return words * self.word_bits // 8
+
+    @property
+    def onchip_bytes(self) -> int:
+        """Global buffer(s) + every PE's register files, bytes (NAAS's "on-chip memory")."""
+        return self.glb_bytes + self.num_pes * sum(self.rf_words) * self.word_bits // 8
+
+    @property
+    def dataflow(self) -> Dataflow:
+        """The array's connectivity: which dim runs along X (and Y)."""
+        nx, ny = self.axis_dims
+        x = self.parallel_dims[:nx]
+        y = self.parallel_dims[nx:nx + ny] if self.dimensionality == 2 else ()
+        label = "X:" + "".join(x) + ("" if not y else " Y:" + "".join(y))
+        return Dataflow(label, spatial_x=x, spatial_y=y)
+
+    @cached_property
+    def accelerator(self) -> Accelerator:
+        """The design built by `accel_models.build_accelerator` (energies and area from `tech`)."""
+        return build_accelerator(pe_array=self.pe_array, rf_words=self.rf_words, glb_words=self.glb_words,
+                                 dram_bandwidth_words_per_cycle=self.dram_bytes_per_cycle * 8 / self.word_bits,
+                                 word_bits=self.word_bits, technology_nm=self.technology_nm,
+                                 clock_ghz=self.clock_ghz, name=self.name, dataflow=self.dataflow)
+
+    @cached_property
+    def area_mm2(self) -> float:
+        return area_mm2(self.accelerator)
+
+    def buffers_text(self) -> str:
+        """E.g. 'RF W16/I8/O4 words; GLB 96 KiB shared'."""
+        rf = "/".join(f"{t[0].upper()}{w}" for t, w in zip(TENSOR_KEYS, self.rf_words))
+        bpw = self.word_bits / 8
+        if isinstance(self.glb_words, tuple):
+            glb = " + ".join(f"{t[0].upper()} {_kib(w * bpw)}" for t, w in zip(TENSOR_KEYS, self.glb_words))
+            glb = f"GLB {glb}"
+        else:
+            glb = f"GLB {_kib(self.glb_words * bpw)} shared"
+        return f"RF {rf} words; {glb}"
+
+    def describe(self) -> str:
+        """One line: array, parallel dims, buffers, DRAM, word width."""
+        x, y = self.pe_array
+        df = self.dataflow
+        dims = " x ".join(",".join(a) for a in (df.spatial_x, df.spatial_y) if a)
+        return (f"{x}x{y} PEs ({dims} parallel); {self.buffers_text()}; DRAM {self.dram_bytes_per_cycle:g} B/cycle; "
+                f"{self.word_bits}-bit")
+
+    def to_dict(self) -> dict:
+        return {"pe_array": list(self.pe_array), "num_pes": self.num_pes, "parallel_dims": list(self.parallel_dims),
+                "rf_words": dict(zip(TENSOR_KEYS, self.rf_words)),
+                "glb_words": (dict(zip(TENSOR_KEYS, self.glb_words)) if isinstance(self.glb_words, tuple)
+                              else self.glb_words),
+                "glb_shared": not isinstance(self.glb_words, tuple), "glb_bytes": self.glb_bytes,
+                "dram_bytes_per_cycle": self.dram_bytes_per_cycle, "word_bits": self.word_bits,
+                "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz,
+                **({} if self.axis_dims == (1, 1) else {"axis_dims": list(self.axis_dims)})}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, name: str = "cosearch") -> "Design":
+        glb = data["glb_words"]
+        glb_words = tuple(int(glb[t]) for t in TENSOR_KEYS) if isinstance(glb, Mapping) else int(glb)
+        return cls(pe_array=tuple(data["pe_array"]), parallel_dims=tuple(data["parallel_dims"]),
+                   rf_words=tuple(int(data["rf_words"][t]) for t in TENSOR_KEYS), glb_words=glb_words,
+                   dram_bytes_per_cycle=float(data["dram_bytes_per_cycle"]), word_bits=int(data["word_bits"]),
+                   technology_nm=data["technology_nm"], clock_ghz=float(data["clock_ghz"]), name=name,
+                   axis_dims=tuple(data.get("axis_dims", (1, 1))))
+
+
+@dataclass(frozen=True)
+class DesignCheck:
+    """The area verdict on a design: its area and whether it fits the budget."""
+
+    area_mm2: float
+    budget_mm2: float
+    resource_violations: tuple[str, ...] = ()
+
+    @property
+    def fits(self) -> bool:
+        return self.area_mm2 <= self.budget_mm2 and not self.resource_violations
+
+    @property
+    def overshoot(self) -> float:
+        """Relative excess over the budget (0 when it fits)."""
+        return max(0.0, self.area_mm2 / self.budget_mm2 - 1.0)
+
+    def reason(self) -> str:
+        reasons = list(self.resource_violations)
+        if self.area_mm2 > self.budget_mm2:
+            reasons.insert(0, f"area {self.area_mm2:.3f} mm2 > budget {self.budget_mm2:g} mm2")
+        return "; ".join(reasons)
+
+
+def _kib(n_bytes: float) -> str:
+    """Bytes as 'B' / 'KiB' with at most one decimal (a design's buffers, the space's GLB range)."""
+    return format_bytes(n_bytes, 1, "KiB")
+
+
+def _lerp_log(lo: float, hi: float, g: float) -> float:
+    return math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * g)
+
+
+def _even(v: float) -> int:
+    return max(2, 2 * round(v / 2))
+
+
+@dataclass(frozen=True)
+class AcceleratorSpace:
+    """The accelerator space for an area budget; `genes` names the coordinates of x in [0, 1]^n.
+
+    pe_range and glb_bytes_range are derived from the budget unless given: the most PEs a minimal
+    design (1-word register files, the smallest GLB) fits in the area, and the biggest GLB that fits
+    beside the fewest PEs. DRAM bandwidth has no area in the model, so its range is a design choice:
+    the default caps it at 32 B/cycle, NVDLA-1024's 256-bit interface (the best-provisioned preset
+    that fits 5 mm2), so that no comparison is won by bandwidth alone.
+    """
+
+    area_budget_mm2: float
+    technology_nm: float = 45
+    clock_ghz: float = 1.0
+    word_bits_choices: tuple[int, ...] = (8, 16)
+    rf_words_range: tuple[int, int] = (1, 256)
+    glb_bytes_min: int = 8 * KIB
+    glb_bytes_cap: int = 4 * KIB * KIB
+    dram_bytes_per_cycle_range: tuple[float, float] = (2.0, 32.0)
+    pe_min: int = 16
+    resources: ResourceBounds | None = None
+    max_axis_dims: int | None = None
+    """Most loop dims one array axis may unroll (genes x_dims, y_dims); default 1, or 3 under `resources`
+    so that the space holds the baselines' own connectivity (Eyeriss Y: S, C, K)."""
+
+    def __post_init__(self) -> None:
+        if self.max_axis_dims is None:
+            object.__setattr__(self, "max_axis_dims", 1 if self.resources is None else 3)
+        if self.resources is not None:
+            r = self.resources
+            object.__setattr__(self, "word_bits_choices", (r.word_bits,))
+            object.__setattr__(self, "technology_nm", r.technology_nm)
+            object.__setattr__(self, "clock_ghz", r.clock_ghz)
+            object.__setattr__(self, "dram_bytes_per_cycle_range",
+                               (min(self.dram_bytes_per_cycle_range[0], r.dram_bytes_per_cycle), r.dram_bytes_per_cycle))
+            object.__setattr__(self, "glb_bytes_min", min(self.glb_bytes_min, r.onchip_bytes // 8 // 16 * 16 or 16))
+            return
+        if not self.area_budget_mm2 > 0:
+            raise UsageError(f"AcceleratorSpace.area_budget_mm2 must be > 0 mm2, got {self.area_budget_mm2!r}")
+        smallest = self._minimal(1, self.glb_bytes_min).area_mm2
+        if smallest > self.area_budget_mm2:
+            raise UsageError(f"budget area: {self.area_budget_mm2:g} mm2 is below the smallest design of the space "
+                             f"(1 PE, {_kib(self.glb_bytes_min)} GLB: {smallest:.3g} mm2)")
+
+    @classmethod
+    def for_settings(cls, settings: CoSearchSettings) -> "AcceleratorSpace":
+        """The space a co-search's settings define (a budget below its smallest design is a `UsageError`)."""
+        return cls(settings.budget.area_mm2, settings.technology_nm, settings.clock_ghz, resources=settings.resources)
+
+    # ---- bounds --------------------------------------------------------------------------
+    def _minimal(self, num_pes: int, glb_bytes: int) -> Design:
+        side = max(1, math.isqrt(num_pes))
+        return Design((side, -(-num_pes // side)), ("K", "C"), (1, 1, 1), max(1, glb_bytes * 8 // self.word_bits_choices[0]),
+                      self.dram_bytes_per_cycle_range[0], self.word_bits_choices[0], self.technology_nm,
+                      self.clock_ghz)
+
+    @cached_property
+    def pe_range(self) -> tuple[int, int]:
+        """(fewest, most) PEs the decoder produces."""
+        if self.resources is not None:
+            return (min(self.pe_min, self.resources.num_pes), self.resources.num_pes)
+        lo, hi = 1, 1 << 16
+        while lo < hi:  # largest n whose minimal design fits
+            mid = (lo + hi + 1) // 2
+            if self._minimal(mid, self.glb_bytes_min).area_mm2 <= self.area_budget_mm2:
+                lo = mid
+            else:
+                hi = mid - 1
+        return (min(self.pe_min, lo), lo)
+
+    @cached_property
+    def glb_bytes_range(self) -> tuple[int, int]:
+        """(smallest, largest) global buffer in bytes."""
+        if self.resources is not None:
+            return (self.glb_bytes_min, max(self.glb_bytes_min, self.resources.onchip_bytes // 16 * 16))
+        pes = self.pe_range[0]
+        lo, hi = self.glb_bytes_min // _BUFFER_STEP_BYTES, self.glb_bytes_cap // _BUFFER_STEP_BYTES
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._minimal(pes, mid * _BUFFER_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
+                lo = mid
+            else:
+                hi = mid - 1
+        return (self.glb_bytes_min, max(self.glb_bytes_min, lo * _BUFFER_STEP_BYTES))
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        """Names of the coordinates of x, in order (all in [0, 1])."""
+        names = ["pes", "array_2d", "aspect", *(f"dim_{d}" for d in DIMS),
+                 *(f"rf_{t}" for t in TENSOR_KEYS), "glb_size", "glb_split", *(f"glb_{t}" for t in TENSOR_KEYS),
+                 "dram_bw"]
+        if len(self.word_bits_choices) > 1:
+            names.append("word_bits")
+        if self.max_axis_dims > 1:
+            names += ["x_dims", "y_dims"]
+        return tuple(names)
+
+    # ---- decoding ------------------------------------------------------------------------
+    def decode(self, x: Mapping[str, float] | Sequence[float] | np.ndarray, name: str = "cosearch") -> Design:
+        """The design of x (a {gene: value} mapping or a vector in `genes` order); values are clipped to [0, 1]."""
+        g = self._genes(x)
+        pe_lo, pe_hi = self.pe_range
+        g_pes = g["pes"] if self.resources is None else min(1.0, g["pes"] / RESOURCE_SATURATION)
+        target = _lerp_log(pe_lo, pe_hi, g_pes) if pe_hi > pe_lo else float(pe_lo)
+        if g["array_2d"] >= 0.5 and target >= 4:
+            side = 2.0 ** (1.0 + (max(1.0, math.log2(target) - 1.0) - 1.0) * g["aspect"])
+            px = min(_even(side), MAX_ARRAY_SIDE)
+            array = (px, min(_even(target / px), MAX_ARRAY_SIDE))
+        else:
+            x = 8 * round(target / 8) if target >= 8 else round(target)
+            array = (max(1, min(x, MAX_ARRAY_SIDE // 8 * 8)), 1)
+        while array[0] * array[1] > pe_hi:  # rounding went past the bound: step back
+            array = (array[0], array[1] - 2) if array[1] > 2 else (array[0] - (8 if array[0] > 8 else 1), array[1])
+        importance = [g[f"dim_{d}"] for d in DIMS]
+        ranked = tuple(DIMS[i] for i in sorted(range(len(DIMS)), key=lambda i: (-importance[i], i)))
+        parallel = ranked[:2] if array[1] > 1 else ranked[:1]
+        axis_dims = (1, 1)
+        if self.max_axis_dims > 1:
+            m = self.max_axis_dims
+            nx = 1 + min(int(g["x_dims"] * m), m - 1)
+            ny = 1 + min(int(g["y_dims"] * m), m - 1) if array[1] > 1 else 0
+            axis_dims = (nx, max(1, ny))
+            parallel = ranked[:nx + ny]
+
+        word_bits = self.word_bits_choices[min(int(g.get("word_bits", 0.0) * len(self.word_bits_choices)),
+                                               len(self.word_bits_choices) - 1)]
+        if self.resources is None:
+            rf = tuple(int(round(_lerp_log(*self.rf_words_range, g[f"rf_{t}"]))) for t in TENSOR_KEYS)
+        else:  # below RF_BYPASS_GENE: no register file for that tensor (as NVDLA's inputs and outputs)
+            rf = tuple(0 if g[f"rf_{t}"] < RF_BYPASS_GENE else int(round(_lerp_log(
+                *self.rf_words_range, (g[f"rf_{t}"] - RF_BYPASS_GENE) / (1 - RF_BYPASS_GENE)))) for t in TENSOR_KEYS)
+            if not any(rf):
+                rf = (1, 0, 0)
+        step_words = max(1, _BUFFER_STEP_BYTES * 8 // word_bits)
+        glb_words = int(_lerp_log(*self.glb_bytes_range, g["glb_size"]) * 8 / word_bits) // step_words * step_words
+        if g["glb_split"] >= 0.5:
+            shares = np.maximum([g[f"glb_{t}"] for t in TENSOR_KEYS], 0.05)
+            shares = shares / shares.sum()
+            glb: int | tuple[int, int, int] = tuple(max(step_words, int(glb_words * s) // step_words * step_words)
+                                                    for s in shares)
+        else:
+            glb = max(step_words, glb_words)
+        g_bw = g["dram_bw"] if self.resources is None else min(1.0, g["dram_bw"] / RESOURCE_SATURATION)
+        bw = round(_lerp_log(*self.dram_bytes_per_cycle_range, g_bw) * 2) / 2
+        if self.resources is not None:
+            bw = min(bw, self.resources.dram_bytes_per_cycle)
+            rf, glb = self._clip_onchip(array[0] * array[1], rf, glb, word_bits, step_words)
+        return Design(array, parallel, rf, glb, bw, word_bits, self.technology_nm, self.clock_ghz, name, axis_dims)
+
+    def encode_preset(self, name: str) -> dict[str, float]:
+        """Genes that decode to (about) the preset `name`: its PE array, its first X dim and first non-filter Y
+        dim as the parallel dims, its register-file words and global buffer, and the top DRAM bandwidth.
+        Approximate where the space cannot express the preset (several dims per axis, a GLB that bypasses a
+        tensor); used as the CMA-ES start and the first trial under `--match-resources`."""
+        acc = get_preset(name)
+        x, y = acc.mesh
+        genes = {g: 0.5 for g in self.genes}
+        pe_lo, pe_hi = self.pe_range
+        num = min(x * y, pe_hi)
+        genes["pes"] = 1.0 if pe_hi <= pe_lo else min(1.0, max(0.0, math.log(num / pe_lo) / math.log(pe_hi / pe_lo)))
+        if genes["pes"] >= 1.0:
+            genes["pes"] = (1 + RESOURCE_SATURATION) / 2  # inside the saturated range, away from its edge
+        else:
+            genes["pes"] *= RESOURCE_SATURATION
+        genes["array_2d"] = 0.75 if y > 1 else 0.25
+        span = max(1.0, math.log2(num) - 1.0) - 1.0
+        genes["aspect"] = 0.5 if span <= 0 else min(1.0, max(0.0, (math.log2(max(2, x)) - 1.0) / span))
+        df = acc.dataflow
+        xs = [d for d in (df.spatial_x if df else ()) if d in DIMS]
+        ys = [d for d in (df.spatial_y if df else ()) if d in DIMS and d not in xs]
+        if self.max_axis_dims <= 1:
+            ys = [d for d in ys if d not in ("R", "S")] or ys
+        if self.max_axis_dims > 1:
+            m = self.max_axis_dims
+            xs, ys = xs[:m], ys[:m]
+            order = xs + ys
+            for d in DIMS:
+                genes[f"dim_{d}"] = 0.95 - 0.05 * order.index(d) if d in order else 0.3
+            genes["x_dims"] = (max(1, len(xs)) - 0.5) / m
+            genes["y_dims"] = (max(1, len(ys)) - 0.5) / m
+        else:
+            for d in DIMS:
+                genes[f"dim_{d}"] = 0.9 if xs and d == xs[0] else 0.8 if ys and d == ys[0] else 0.3
+        glb_levels = [i for i, lv in enumerate(acc.levels) if lv.kind != "DRAM" and acc.instances(i) == 1]
+        rf = {t: 1 for t in TENSORS}
+        for i, lv in enumerate(acc.levels):
+            if lv.kind == "DRAM" or acc.instances(i) == 1:
+                continue
+            caps = lv.tensor_capacity_words or (lv.capacity_words,) * len(TENSORS)
+            for j, t in enumerate(TENSORS):
+                if t in lv.keeps and caps[j]:
+                    rf[t] = caps[j]
+        lo, hi = self.rf_words_range
+        for t, key in zip(TENSORS, TENSOR_KEYS):
+            kept = any(t in lv.keeps for i, lv in enumerate(acc.levels) if lv.kind != "DRAM" and acc.instances(i) > 1)
+            w = max(lo, min(hi, rf[t]))
+            pos = math.log(w / lo) / math.log(hi / lo) if hi > lo else 0.5
+            genes[f"rf_{key}"] = (RF_BYPASS_GENE + (1 - RF_BYPASS_GENE) * pos if kept else RF_BYPASS_GENE / 2)
+        glb_bytes = 0
+        split = None
+        for i in glb_levels:
+            g = acc.levels[i]
+            tc = g.tensor_capacity_words
+            if tc is not None and all(c is not None for c in tc):
+                glb_bytes += sum(tc) * g.word_bits // 8
+                split = [c / sum(tc) for c in tc]
+            else:
+                glb_bytes += (g.capacity_words or 0) * g.word_bits // 8
+        g_lo, g_hi = self.glb_bytes_range
+        glb_bytes = max(g_lo, min(g_hi, glb_bytes or g_lo))
+        genes["glb_size"] = math.log(glb_bytes / g_lo) / math.log(g_hi / g_lo) if g_hi > g_lo else 0.5
+        genes["glb_split"] = 0.75 if split else 0.25
+        if split:
+            for key, share in zip(TENSOR_KEYS, split):
+                genes[f"glb_{key}"] = min(1.0, max(0.05, share))
+        genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
+        return genes
+
+    def _clip_onchip(self, num_pes: int, rf: tuple[int, int, int], glb, word_bits: int, step_words: int):
+        """Shrink the GLB (then the register files) until GLB + all register files fit the on-chip bytes."""
+        limit_words = self.resources.onchip_bytes * 8 // word_bits
+        rf_total = num_pes * sum(rf)
+        if rf_total > limit_words // 2:  # register files may take at most half: scale them down
+            scale = (limit_words // 2) / rf_total
+            rf = tuple(max(1, int(w * scale)) if w else 0 for w in rf)
+            rf_total = num_pes * sum(rf)
+        room = max(step_words, (limit_words - rf_total) // step_words * step_words)
+        if isinstance(glb, tuple):
+            if sum(glb) > room:
+                scale = room / sum(glb)
+                glb = tuple(max(step_words, int(w * scale) // step_words * step_words) for w in glb)
+        else:
+            glb = min(glb, room)
+        return rf, glb
+
+    def _genes(self, x) -> dict[str, float]:
+        names = self.genes
+        if isinstance(x, Mapping):
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError(f"AcceleratorSpace.decode: missing gene(s) {missing}")
+            values = [float(x[n]) for n in names]
+        else:
+            values = [float(v) for v in np.asarray(x, dtype=float).ravel()]
+            if len(values) != len(names):
+                raise ValueError(f"AcceleratorSpace.decode: x must have {len(names)} values ({', '.join(names)}), "
+                                 f"got {len(values)}")
+        return {n: min(1.0, max(0.0, v)) if math.isfinite(v) else 0.5 for n, v in zip(names, values)}
+
+    def check(self, design: Design) -> DesignCheck:
+        """The design's modelled area against the budget, and its resources against `resources` (no mapping search)."""
+        violations = []
+        r = self.resources
+        if r is not None:
+            if design.num_pes > r.num_pes:
+                violations.append(f"{design.num_pes} PEs > {r.preset}'s {r.num_pes}")
+            if design.onchip_bytes > r.onchip_bytes:
+                violations.append(f"on-chip {design.onchip_bytes} B > {r.preset}'s {r.onchip_bytes} B")
+            if design.dram_bytes_per_cycle > r.dram_bytes_per_cycle + 1e-9:
+                violations.append(f"DRAM {design.dram_bytes_per_cycle:g} B/cycle > {r.preset}'s "
+                                  f"{r.dram_bytes_per_cycle:g}")
+        return DesignCheck(design.area_mm2, self.area_budget_mm2, tuple(violations))
+
+    def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, float]:
+        """Uniform random genes."""
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        return {n: float(v) for n, v in zip(self.genes, gen.random(len(self.genes)))}
+
+    def describe(self) -> str:
+        pe_lo, pe_hi = self.pe_range
+        g_lo, g_hi = self.glb_bytes_range
+        bound = "" if self.resources is None else f" ({self.resources.describe()})"
+        return (f"{len(self.genes)} genes{bound}; PEs {pe_lo}..{pe_hi}, RF {self.rf_words_range[0]}..{self.rf_words_range[1]} "
+                f"words per tensor, GLB {_kib(g_lo)}..{_kib(g_hi)}, DRAM {self.dram_bytes_per_cycle_range[0]:g}.."
+                f"{self.dram_bytes_per_cycle_range[1]:g} B/cycle, words {'/'.join(map(str, self.word_bits_choices))} "
+                f"bit, {self.technology_nm:g} nm, {self.clock_ghz:g} GHz")

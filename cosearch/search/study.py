@@ -1,0 +1,106 @@
+"""The Optuna study of a co-search: samplers, creation or resumption (checked against the settings), counts.
+
+Optuna is imported inside the functions that use it (see `cosearch.search`).
+"""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+
+from ..config import SAMPLERS, CoSearchSettings, UsageError
+from ..config.validate import check_choice
+from .space import AcceleratorSpace
+from .storage import fail_orphaned_trials, open_storage
+
+IDENTITY_ATTR = "cosearch.identity"
+RESOURCE_SIGMA0 = 0.08
+"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
+rather than the space-wide default (1/6 of the range)."""
+
+
+def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
+    """CMA-ES's starting mean under `--match-resources`: the matched preset's own design, encoded (see
+    `AcceleratorSpace.encode_preset`), so that the search starts from the baseline and moves away from it;
+    None (the space's centre) without resource bounds."""
+    if settings.resources is None:
+        return None
+    return AcceleratorSpace.for_settings(settings).encode_preset(settings.resources.preset)
+
+
+def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None):
+    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II."""
+    import optuna
+
+    check_choice("--sampler", name, SAMPLERS, "sampler")
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(x0=x0, sigma0=None if x0 is None else RESOURCE_SIGMA0, seed=seed,
+                                            warn_independent_sampling=False)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
+
+
+def worker_seed(seed: int, worker: int, existing_trials: int) -> int:
+    """A sampler seed per (run seed, worker, trials already in the study): a resumed run does not replay old draws."""
+    return int(np.random.SeedSequence([seed, worker, existing_trials]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _describe_mismatch(stored: dict, wanted: dict) -> str:
+    diffs = [k for k in sorted(set(stored) | set(wanted)) if stored.get(k) != wanted.get(k)]
+    k = diffs[0]
+    return f"{k}: stored {json.dumps(stored.get(k))}, this run {json.dumps(wanted.get(k))}"
+
+
+def prepare_study(settings: CoSearchSettings):
+    """Create the study or resume it; a study made by different settings is a `UsageError`.
+
+    Trials orphaned by a killed run on this host are marked FAIL first.
+    """
+    import optuna
+
+    storage = open_storage(settings.storage)
+    identity = json.loads(json.dumps(settings.identity()))
+    x0 = resource_x0(settings)
+    study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
+                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
+    stored = study.user_attrs.get(IDENTITY_ATTR)
+    if stored is None:
+        study.set_user_attr(IDENTITY_ATTR, identity)
+        study.set_user_attr("cosearch.budget", settings.budget.describe())
+        if x0 is not None:  # trial 0 = the baseline's own design, as close as the space gets
+            study.enqueue_trial(x0)
+    elif stored != identity:
+        raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
+                         f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")
+    fail_orphaned_trials(study)
+    return study
+
+
+def load_study(settings: CoSearchSettings, worker: int = 0):
+    """The existing study with this worker's sampler."""
+    import optuna
+
+    storage = open_storage(settings.storage)
+    probe = optuna.load_study(study_name=settings.study_name, storage=storage)
+    existing = len(probe.get_trials(deepcopy=False))
+    sampler = make_sampler(settings.sampler, worker_seed(settings.seed, worker, existing), settings.trials,
+                           x0=resource_x0(settings))
+    return optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
+
+
+def trial_counts(study) -> dict[str, int]:
+    """How many trials are complete, pruned (rejected designs), failed, running."""
+    from optuna.trial import TrialState
+
+    counts = {"complete": 0, "pruned": 0, "failed": 0, "running": 0, "waiting": 0}
+    names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
+             TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
+    for t in study.get_trials(deepcopy=False):
+        counts[names[t.state]] += 1
+    return counts

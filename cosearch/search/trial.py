@@ -1,0 +1,124 @@
+"""One Optuna trial = one accelerator: decode, reject it if it breaks the area budget or the resources, search the
+subnet (or run the fixed networks) with every layer at its best mapping, record metrics and the design as user
+attributes, and return the objective."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from mappings import MappingCache
+from nets import parse_config, to_network
+
+from ..config import CoSearchSettings
+from .accuracy import AccuracyModel, accuracy_model
+from .evaluate import NetworkCost, NoValidMapping, evaluate_network
+from .objective import Objective, objective
+from .space import AcceleratorSpace
+from .storage import worker_tag
+from .subnets import Candidate, search_subnet
+
+SEED_SUBNETS = 3
+"""How many of the best subnets found so far (in the whole study) seed each trial's subnet search."""
+PARETO_POINTS_PER_TRIAL = 24
+
+
+class _Rejected(Exception):
+    """A design the trial does not score: over the area budget or the resources, or no valid mapping of a layer."""
+
+
+class TrialObjective:
+    """The callable Optuna optimizes: x in [0,1]^n -> the objective (J*s) of the best run on that accelerator."""
+
+    def __init__(self, settings: CoSearchSettings, worker: int = 0, accuracy: AccuracyModel | None = None) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.space = AcceleratorSpace.for_settings(settings)
+        self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
+        self.network = None if settings.searches_subnet else settings.network.build()
+        self.extra_networks = [n.build() for n in settings.networks[1:]]
+
+    def __call__(self, trial) -> float:
+        import optuna  # imported where used: see cosearch.search
+
+        t0 = time.perf_counter()
+        trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
+        try:
+            best, evaluated, costs, cache = self._evaluate(trial)
+        except _Rejected as exc:
+            trial.set_user_attr("status", "rejected")
+            trial.set_user_attr("reason", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        score = objective(costs, self.settings.budget)
+        self._record(trial, best, evaluated, costs, score, cache, time.perf_counter() - t0)
+        return score.value
+
+    def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], MappingCache]:
+        """The design of the trial's genes, checked, then its best run on each network; raises `_Rejected`."""
+        genes = {g: trial.suggest_float(g, 0.0, 1.0) for g in self.space.genes}
+        design = self.space.decode(genes, name=f"trial{trial.number}")
+        check = self.space.check(design)
+        trial.set_user_attr("design", design.to_dict())
+        trial.set_user_attr("design_text", design.describe())
+        trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
+        if not check.fits:
+            raise _Rejected(check.reason())
+        cache = self.settings.mapper.cache()
+        try:
+            best, evaluated = self._run(trial, design.accelerator, cache)
+            costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
+        except NoValidMapping as exc:
+            raise _Rejected(str(exc)) from None
+        return best, evaluated, costs, cache
+
+    def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
+        budget = self.settings.budget
+        if self.network is not None:
+            config = self.settings.network.config
+            accuracy = math.nan if config is None else self.accuracy.score(config)
+            cost = evaluate_network(self.network, accelerator, cache, accuracy=None if config is None else accuracy)
+            c = Candidate(config, accuracy, cost, budget.violation(cost.latency_s, cost.energy_j))
+            return c, [c]
+        rng = np.random.default_rng([self.settings.seed, trial.number])
+        result = search_subnet(self.accuracy, budget.accuracy,
+                               lambda config: evaluate_network(to_network(config), accelerator, cache),
+                               budget, self.settings.evolution, rng, self._seed_subnets(trial.study))
+        if all(c.cost is None for c in result.evaluated):
+            raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
+        return result.best, result.evaluated
+
+    def _seed_subnets(self, study) -> list:
+        """The subnets of the best feasible trials so far."""
+        from optuna.trial import TrialState
+
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get("feasible") and t.user_attrs.get("subnet")]
+        done.sort(key=lambda t: t.value)
+        return [parse_config(t.user_attrs["subnet"], self.settings.space) for t in done[:SEED_SUBNETS]]
+
+    def _record(self, trial, best: Candidate, evaluated: list[Candidate], costs: list[NetworkCost], score: Objective,
+                cache: MappingCache, wall_s: float) -> None:
+        cost = best.cost
+        trial.set_user_attr("status", "ok" if score.feasible else "over budget")
+        trial.set_user_attr("feasible", score.feasible)
+        trial.set_user_attr("network", cost.network.name)
+        trial.set_user_attr("macs_m", round(cost.network.macs / 1e6, 3))
+        if len(costs) > 1:
+            trial.set_user_attr("edp_per_network_j_s", {c.network.name: c.edp_j_s for c in costs})
+        if best.config is not None:
+            trial.set_user_attr("subnet", best.config.to_dict())
+            trial.set_user_attr("accuracy", round(best.accuracy, 5))
+            pareto = sorted((c for c in evaluated if c.cost is not None), key=Candidate.rank_key)
+            trial.set_user_attr("subnets", [[round(c.accuracy, 5), c.edp_j_s, c.feasible]
+                                            for c in pareto[:PARETO_POINTS_PER_TRIAL]])
+        m = cost.metrics()
+        for key in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization"):
+            trial.set_user_attr(key, m[key])
+        if not score.feasible:
+            trial.set_user_attr("budget_overshoot", score.violation)
+        trial.set_user_attr("mapper", {"searches": cache.misses, "lookups": cache.lookups,
+                                       "hit_rate": round(cache.hit_rate, 3)})
+        trial.set_user_attr("wall_s", round(wall_s, 2))
+        if self.accuracy is not None:
+            self.accuracy.save_memo()

@@ -1,0 +1,105 @@
+"""The option table: the parser, make_settings, the reproduce command and the README's flag table all follow it."""
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+import cosearch
+from cosearch.config import OPTIONS, UsageError, add_options, command_line, given_options, make_settings, parse_duration
+from cosearch.config.options import SETTING_OPTIONS
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def _readme_flag_table() -> dict[str, tuple[str | None, str]]:
+    """flag -> (metavar, default) from the README's table whose header is `| flag | meaning | default |`."""
+    lines = README.read_text().splitlines()
+    start = lines.index("| flag | meaning | default |")
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        assert len(cells) == 3, line
+        m = re.fullmatch(r"`(--[a-z-]+)(?: ([^`]+))?`", cells[0])
+        assert m, f"README flag cell not of the form `--flag METAVAR`: {cells[0]!r}"
+        assert m.group(1) not in rows, f"{m.group(1)} twice in the README's flag table"
+        rows[m.group(1)] = (m.group(2), cells[2].replace("`", ""))
+    return rows
+
+
+def test_readme_flag_table_matches_the_options():
+    readme = _readme_flag_table()
+    table = {o.flag: (o.metavar, o.default_text) for o in OPTIONS}
+    assert sorted(readme) == sorted(table), "flags missing from the README or extra in it"
+    for flag, (metavar, default) in table.items():
+        assert readme[flag] == (metavar, default), flag
+
+
+def test_help_texts_state_no_default():
+    for o in OPTIONS:
+        assert "default" not in o.help.lower(), o.flag
+        assert not re.search(r"\(\d[\d.,]*\)", o.help), o.flag
+
+
+def _parser():
+    return add_options(argparse.ArgumentParser(prog="run_cosearch.py"))
+
+
+def test_parser_help_takes_each_default_from_the_table():
+    wide = argparse.ArgumentParser(prog="run_cosearch.py", formatter_class=lambda prog: argparse.HelpFormatter(
+        prog, width=10_000))
+    text = " ".join(add_options(wide).format_help().split())
+    for o in OPTIONS:
+        assert f"{o.help} (default {o.default_text})" in text, o.flag
+
+
+def test_parser_and_make_settings_give_the_same_defaults(tmp_path):
+    args = _parser().parse_args(["--out", str(tmp_path / "o")])
+    assert make_settings(**given_options(args)) == make_settings(out=tmp_path / "o")
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["--budget", "area=3mm2", "--budget", "latency<=5ms", "--time-limit", "none", "--trials", "7", "--workers", "2"],
+    ["--network", "resnet50", "--sampler", "tpe", "--seed", "4", "--mapper-evals", "64", "--time-limit", "90"],
+    ["--space", "ofa-proxyless", "--network", '{"ks": [7, 5, 5, 3, 3, 3, 3, 3, 3, 7, 5, 7, 5, 5, 7, 7, 5, 5, 5, 7, 3], '
+     '"e": [6, 6, 3, 4, 6, 4, 3, 6, 6, 6, 3, 3, 6, 3, 4, 3, 3, 4, 4, 4, 3], "d": [2, 2, 2, 4, 3, 1], "r": 192}'],
+    ["--match-resources", "eyeriss", "--networks", "mobilenet_v2,squeezenet1_0", "--storage", "journal:j/s.log",
+     "--study-name", "naas eyeriss", "--population", "4", "--generations", "0", "--final-mapper-evals", "512"],
+    ["--accuracy", "0.81", "--predictor", "acc.pth", "--space", "ofa-mbv3"],
+])
+def test_command_line_reproduces_the_settings(tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(**given_options(_parser().parse_args([*argv, "--out", "out"])))
+    command = command_line(settings)
+    words = shlex.split(command)
+    assert words[:2] == ["python", "run_cosearch.py"]
+    assert make_settings(**given_options(_parser().parse_args(words[2:]))) == settings
+
+
+def test_command_line_paths_relative_to_the_checkout(tmp_path):
+    settings = make_settings(out=tmp_path / "runs" / "a")
+    assert f"--out {tmp_path / 'runs' / 'a'}" in command_line(settings)
+    assert "--out runs/a " in command_line(settings, relative_to=tmp_path)
+
+
+def test_unknown_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match="mapper_eval"):
+        make_settings(mapper_eval=64)
+
+
+@pytest.mark.parametrize("kwargs, field", [({"trials": 0}, "--trials"), ({"sampler": "bo"}, "--sampler"),
+                                           ({"workers": 100}, "--workers"), ({"population": 1}, "--population")])
+def test_settings_errors(kwargs, field):
+    with pytest.raises(cosearch.UsageError, match=field):
+        cosearch.make_settings("area=5mm2", **kwargs)
+
+
+def test_time_limit_none_means_no_limit():
+    assert make_settings(time_limit=None).time_limit_s is None
+    assert make_settings().time_limit_s == parse_duration(SETTING_OPTIONS["time_limit"].default) > 0
+    with pytest.raises(UsageError, match="--trials"):
+        make_settings(trials=None)

@@ -1,0 +1,77 @@
+import time
+
+import numpy as np
+import pytest
+
+from accel_models import area_mm2
+from cosearch.config import UsageError
+from cosearch.search import AcceleratorSpace, Design
+from nets import DIMS
+
+
+@pytest.fixture(scope="module")
+def space():
+    return AcceleratorSpace(5.0)
+
+
+def test_bounds_follow_the_budget(space):
+    small = AcceleratorSpace(1.0)
+    assert small.pe_range[1] < space.pe_range[1]
+    assert small.glb_bytes_range[1] < space.glb_bytes_range[1]
+    assert space.pe_range[0] <= space.pe_range[1]
+
+
+def test_random_genes_decode_to_buildable_designs(space):
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        d = space.decode(rng.random(len(space.genes)))
+        acc = d.accelerator
+        assert acc.num_macs == d.num_pes >= 1
+        assert d.num_pes <= space.pe_range[1]
+        assert len(d.parallel_dims) == d.dimensionality and set(d.parallel_dims) <= set(DIMS)
+        assert all(space.rf_words_range[0] <= w <= space.rf_words_range[1] for w in d.rf_words)
+        assert d.word_bits in space.word_bits_choices
+        assert d.area_mm2 == pytest.approx(area_mm2(acc))
+        df = acc.dataflow
+        assert df.spatial_x == d.parallel_dims[:1]
+
+
+def test_extremes_and_dict_genes(space):
+    lo = space.decode(np.zeros(len(space.genes)))
+    hi = space.decode(np.ones(len(space.genes)))
+    assert lo.num_pes < hi.num_pes
+    as_dict = dict(zip(space.genes, np.full(len(space.genes), 0.3)))
+    assert space.decode(as_dict) == space.decode(np.full(len(space.genes), 0.3))
+    with pytest.raises(ValueError, match="genes|values"):
+        space.decode(np.zeros(3))
+
+
+def test_importance_orders_parallel_dims(space):
+    x = dict.fromkeys(space.genes, 0.5)
+    x.update({"array_2d": 0.9, "pes": 0.6, "dim_K": 0.99, "dim_G": 0.95})
+    d = space.decode(x)
+    assert d.dimensionality == 2 and d.parallel_dims == ("K", "G")
+    x["array_2d"] = 0.1
+    assert space.decode(x).parallel_dims == ("K",) and space.decode(x).pe_array[1] == 1
+
+
+def test_over_budget_designs_are_rejected_fast(space):
+    rng = np.random.default_rng(1)
+    designs = [space.decode(space.sample(rng)) for _ in range(300)]
+    t0 = time.perf_counter()
+    checks = [space.check(d) for d in designs]
+    per_design_s = (time.perf_counter() - t0) / len(designs)
+    assert per_design_s < 5e-3
+    assert any(not c.fits for c in checks) and any(c.fits for c in checks)
+    for c in checks:
+        assert c.fits == (c.area_mm2 <= 5.0) and (c.overshoot > 0) == (not c.fits)
+
+
+def test_design_round_trip(space):
+    d = space.decode(space.sample(7))
+    assert Design.from_dict(d.to_dict()) == d
+
+
+def test_budget_below_the_smallest_design():
+    with pytest.raises(UsageError, match="smallest design"):
+        AcceleratorSpace(1e-6)

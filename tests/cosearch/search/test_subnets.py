@@ -1,0 +1,55 @@
+"""The subnet evolution with a stand-in cost (EDP grows with MACs): fast, and checks the search itself."""
+import numpy as np
+import pytest
+
+from cosearch.config import Budget, EvolutionSettings
+from cosearch.search import load_accuracy_model, search_subnet
+from nets import count_macs, largest_config
+
+
+class _Cost:
+    def __init__(self, macs: float) -> None:
+        self.latency_s = macs / 1e11
+        self.energy_j = macs * 1e-12
+        self.edp_j_s = self.latency_s * self.energy_j
+        self.accuracy = None
+
+    def with_accuracy(self, accuracy):
+        self.accuracy = accuracy
+        return self
+
+
+@pytest.fixture(scope="module")
+def predictor(shared_predictor):
+    model = load_accuracy_model("ofa_mbv3_w1.2")
+    assert model.source.kind == "ofa_predictor"
+    return model
+
+
+def _search(model, floor, seed, budget=Budget(5.0), seeds=()):
+    return search_subnet(model, floor, lambda c: _Cost(count_macs(c)), budget,
+                         EvolutionSettings(population=6, generations=3), np.random.default_rng(seed), seeds)
+
+
+def test_all_candidates_meet_the_floor_and_best_is_cheapest(predictor):
+    r = _search(predictor, 0.81, 0)
+    assert len(r.evaluated) == 6 + 3 * 3
+    assert all(c.accuracy >= 0.81 for c in r.evaluated)
+    assert r.best.edp_j_s == min(c.edp_j_s for c in r.evaluated)
+    assert len({repr(c.config.canonical()) for c in r.evaluated}) == len(r.evaluated)
+
+
+def test_deterministic_and_seeded(predictor):
+    a, b = _search(predictor, 0.8, 3), _search(predictor, 0.8, 3)
+    assert [c.config for c in a.evaluated] == [c.config for c in b.evaluated]
+    big = largest_config("ofa_mbv3_w1.2")
+    c = _search(predictor, 0.8, 4, seeds=[big])
+    assert c.evaluated[0].config == big
+
+
+def test_budget_violations_rank_last(predictor):
+    tight = Budget(5.0, latency_s=2.5e-3)  # 250 M MACs at 1e11 MAC/s
+    r = _search(predictor, 0.8, 5, budget=tight)
+    if any(c.feasible for c in r.evaluated):
+        assert r.best.feasible and r.best.cost.latency_s <= 2.5e-3
+    assert all(c.violation > 0 for c in r.evaluated if c.cost.latency_s > 2.5e-3)

@@ -1,0 +1,39 @@
+"""--workers 2 on one storage: the study's trial count equals the sum of the workers' trials."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from _cosearch_cli import TINY, run_cli, study_trials
+from cosearch.search import split_quota, worker_seed
+
+
+def test_quotas_and_seeds():
+    assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
+    assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
+
+
+def test_two_worker_processes(tmp_path):
+    proc = run_cli(["--out", "out", "--workers", "2", "--quiet", *TINY, "--trials", "4"], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    workers = doc["study"]["workers"]
+    assert len(workers) == 2 and all(w["trials"] >= 1 for w in workers)
+    trials = study_trials(tmp_path / "out" / "cosearch.db")
+    assert len(trials) == sum(w["trials"] for w in workers)
+    assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) == 4
+    assert {t.user_attrs["worker"]["index"] for t in trials} == {0, 1}
+
+
+def test_two_commands_share_one_journal(tmp_path):
+    """Two separate commands on one storage and study, as workers on two machines would be."""
+    args = ["--storage", "journal:shared/study.log", "--study-name", "shared", "--quiet", *TINY, "--trials", "4"]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda i: run_cli(args + ["--out", f"out{i}"], cwd=tmp_path, timeout=300), range(2)))
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    import optuna
+
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared" / "study.log")))
+    trials = optuna.load_study(study_name="shared", storage=storage).get_trials(deepcopy=False)
+    reports = [json.loads((tmp_path / f"out{i}" / "result.json").read_text())["study"]["workers"] for i in range(2)]
+    assert len(trials) == sum(w["trials"] for r in reports for w in r)
+    assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
