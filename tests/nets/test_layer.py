@@ -11,9 +11,9 @@ def test_macs_is_product_of_bounds():
 
 def test_input_size_uses_the_sliding_window():
     layer = Layer(R=3, S=5, P=4, Q=2, C=2, stride_w=2, stride_h=1, dilation_w=1, dilation_h=2)
-    assert layer.input_width == (4 - 1) * 2 + (3 - 1) * 1 + 1
-    assert layer.input_height == (2 - 1) * 1 + (5 - 1) * 2 + 1
-    assert layer.input_words == 2 * layer.input_width * layer.input_height
+    width = (4 - 1) * 2 + (3 - 1) * 1 + 1
+    height = (2 - 1) * 1 + (5 - 1) * 2 + 1
+    assert layer.input_words == 2 * width * height
 
 
 def test_depthwise_and_fc_kinds():
