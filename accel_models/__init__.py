@@ -15,17 +15,8 @@ from . import roofline, tech  # noqa: E402
 from .area import AreaBreakdown, area_breakdown, area_mm2  # noqa: E402
 from .builder import build_accelerator  # noqa: E402
 from .units import format_bytes  # noqa: E402
-
-
-def __getattr__(name: str):
-    """Presets load on first use, so that `python -m accel_models.presets` runs without a warning."""
-    if name in ("presets", "PRESETS", "get_preset"):
-        import importlib
-
-        presets = importlib.import_module(".presets", __name__)
-        return presets if name == "presets" else getattr(presets, name)
-    raise AttributeError(f"module 'accel_models' has no attribute {name!r}")
-
+from . import presets  # noqa: E402
+from .presets import PRESETS, get_preset  # noqa: E402
 __all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
             "PRESETS", "get_preset", "format_bytes"]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .accelerator import Accelerator
+from .cost_model import explain
 
 OPS_PER_MAC = 2
 
@@ -137,8 +138,6 @@ def layer_roofline(layer, accelerator: Accelerator, result, name: str | None = N
 
 def analyze_layer(layer, accelerator: Accelerator, mapping, name: str | None = None, count: int = 1) -> RooflinePoint:
     """Evaluate `mapping` of `layer` with the cost model, then place it on the roofline."""
-    from .cost_model import explain  # imported late: the cost model imports numba, the math above does not
-
     return layer_roofline(layer, accelerator, explain(layer, accelerator, mapping), name, count)
 
 
@@ -158,16 +157,6 @@ def network_roofline(points: Sequence[RooflinePoint], name: str = "network") -> 
     return RooflinePoint(name, sum(p.macs * p.count for p in points), sum(p.dram_bytes * p.count for p in points),
                          sum(p.cycles * p.count for p in points), first.peak_macs_per_s, first.dram_bytes_per_s,
                          first.clock_ghz, 1, levels)
-
-
-def analyze_network(network, accelerator: Accelerator, mapping_for) -> tuple[list[RooflinePoint], RooflinePoint]:
-    """Points for each distinct layer shape of `network` (weighted by its count) and their sum.
-
-    mapping_for(layer) returns the mapping to evaluate (a `mappings.Mapping` or `MappingArrays`).
-    """
-    points = [analyze_layer(layer, accelerator, mapping_for(layer), count=count)
-              for layer, count in network.unique_layers()]
-    return points, network_roofline(points, name=network.name)
 
 
 # ---- text ----------------------------------------------------------------------------------

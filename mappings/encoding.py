@@ -39,6 +39,7 @@ from accel_models import TENSORS, Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from nets import DIMS, Layer, tensor_dims
 
+from ._decode_kernel import decode_batch
 from ._factorize import DivisorTable
 from .mapping import Mapping
 
@@ -163,8 +164,6 @@ class Encoding:
             raise ValueError(f"Encoding.decode: x must have shape [B, {self.size}], got {x.shape}")
         x = np.clip(x, 0.0, 1.0)
         if fast:
-            from ._decode_kernel import decode_batch
-
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
             decode_batch(np.ascontiguousarray(x), *self.kernel_args(), *out)
             return out

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays
+from accel_models import Accelerator, MappingArrays, mapping_to_timeloop_yaml
 from accel_models.cost_model import BatchResult, evaluate_batch
 from nets import Layer
 
 from .encoding import Encoding
+from .exhaustive import ExhaustiveSpace
 from .mapping import Mapping
 
 OBJECTIVES = ("edp", "energy", "latency")
@@ -91,8 +92,6 @@ class MapperResult:
         """The best mapping as a Timeloop mapping YAML, to confirm in timeloop-model."""
         if not self.valid:
             raise ValueError("MapperResult.to_timeloop_yaml: the mapper found no valid mapping to export")
-        from accel_models.timeloop import mapping_to_timeloop_yaml
-
         return mapping_to_timeloop_yaml(self.arrays, self.accelerator, self.layer, 0)
 
     def to_dict(self) -> dict:
@@ -289,8 +288,6 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep)
     rng = np.random.default_rng(seed)
     if strategy == "exhaustive":
-        from .exhaustive import ExhaustiveSpace
-
         space = ExhaustiveSpace(enc, max_mappings)
         space.check()
         tracker = _Tracker(layer, accelerator, objective, None, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from accel_models import Accelerator, MappingArrays
+from accel_models.cost_model import evaluate_batch
 from accel_models.geometry import accelerator_arrays
 from nets import Layer
 
@@ -69,8 +70,6 @@ def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.rand
 def random_valid_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.random.Generator | int = 0,
                           max_tries: int = 200) -> MappingArrays:
     """n random mappings that the cost model accepts (rejection sampling over `random_mappings`)."""
-    from accel_models.cost_model import evaluate_batch
-
     rng = np.random.default_rng(rng)
     parts, have = [], 0
     for _ in range(max_tries):

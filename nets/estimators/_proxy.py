@@ -51,13 +51,6 @@ class ZeroCostProxy(AccuracyEstimator):
             model = build_torch(config, **self.build_options)
             return float(self._score(model))
 
-    def score_module(self, model: nn.Module) -> float:
-        """Score an arbitrary image model (input [N, 3, resolution, resolution]); it may be modified
-        (re-initialised, made positive) by proxies that require it, so pass a copy if needed."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            return float(self._score(model))
-
     def _images(self, batch: int | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Standard-normal images, [batch, 3, resolution, resolution], from the forked RNG."""
         return torch.randn(batch or self.batch_size, 3, self.resolution, self.resolution, dtype=dtype)

@@ -1,6 +1,6 @@
 """Cost-model demo: a ResNet-50 layer on the corpus's Eyeriss-like architecture.
 
-    python -m accel_models.demo [--samples 20000] [--seed 0]
+    python benchmarks/cost_model_demo.py [--samples 20000] [--seed 0]
 
 Draws random valid mappings, evaluates them in one batched kernel call, and prints the best one
 (by EDP) with Timeloop-style per-level counts.
@@ -8,19 +8,22 @@ Draws random valid mappings, evaluates them in one batched kernel call, and prin
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from mappings import Mapping, random_valid_mappings
-from nets import Layer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from .cost_model import evaluate_batch, explain
-from .timeloop import default_corpus_path, load_cases
+from accel_models.cost_model import evaluate_batch, explain  # noqa: E402
+from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
+from mappings import Mapping, random_valid_mappings  # noqa: E402
+from nets import Layer  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m accel_models.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="benchmarks/cost_model_demo.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=20_000, help="random valid mappings to try (default 20000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
