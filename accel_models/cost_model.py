@@ -1,4 +1,4 @@
-"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `_kernel`); `explain`: one, readable."""
+"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `kernel`); `explain`: one, readable."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ import numpy as np
 
 from nets import Layer
 
-from . import _kernel
+from . import kernel
 from .accelerator import Accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .mapping_arrays import MappingArrays
@@ -54,8 +54,8 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     if mappings.num_levels != accelerator.num_levels:
         raise ValueError(f"evaluate_batch: mappings have {mappings.num_levels} levels, accelerator "
                          f"{accelerator.name!r} has {accelerator.num_levels}")
-    if mappings.num_levels > _kernel.MAX_LEVELS:
-        raise ValueError(f"evaluate_batch: at most {_kernel.MAX_LEVELS} storage levels are supported, "
+    if mappings.num_levels > kernel.MAX_LEVELS:
+        raise ValueError(f"evaluate_batch: at most {kernel.MAX_LEVELS} storage levels are supported, "
                          f"got {mappings.num_levels}")
     shapes = {a.shape for a in mappings[:5]}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 8 \
@@ -63,7 +63,7 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
         raise ValueError("evaluate_batch: MappingArrays fields must be [B, levels, 8] (keep: [B, levels, 3]), "
                          f"got {[a.shape for a in mappings]}")
     m = mappings.contiguous()
-    run = _kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else _kernel.evaluate_batch_serial
+    run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
     reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 

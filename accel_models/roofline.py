@@ -81,8 +81,9 @@ class RooflinePoint:
 
     @property
     def bound(self) -> str:
-        """'memory' left of the ridge point, 'compute' at or right of it."""
-        return "compute" if self.intensity_mac_per_byte >= self.ridge_mac_per_byte else "memory"
+        """'memory' left of the ridge point (the memory roof is below the peak there), 'compute' at or right of it;
+        decided by the same comparison as `attainable_macs_per_s`, so that the two never disagree by a rounding."""
+        return "memory" if self.attainable_macs_per_s < self.peak_macs_per_s else "compute"
 
     @property
     def fraction_of_attainable(self) -> float:

@@ -6,6 +6,7 @@ R/P run along the input width (Wstride, Wdilation), S/Q along the height.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from math import prod
 from numbers import Integral
 
@@ -13,6 +14,8 @@ from .problem_shape import DIMS, box_words
 
 
 def _check_int(name: str, value: object, minimum: int = 1) -> int:
+    if type(value) is int and value >= minimum:  # the common case, without the slower ABC check below
+        return value
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"Layer.{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
@@ -43,12 +46,10 @@ class Layer:
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name == "name":
-                if not isinstance(self.name, str):
-                    raise ValueError(f"Layer.name must be a string, got {self.name!r}")
-                continue
-            object.__setattr__(self, f.name, _check_int(f.name, getattr(self, f.name)))
+        for name in _INT_FIELDS:
+            object.__setattr__(self, name, _check_int(name, getattr(self, name)))
+        if not isinstance(self.name, str):
+            raise ValueError(f"Layer.name must be a string, got {self.name!r}")
 
     # ---- construction helpers -------------------------------------------------------
     @classmethod
@@ -122,10 +123,14 @@ class Layer:
     def output_words(self) -> int:
         return self.tensor_words[2]
 
-    @property
+    @cached_property
     def shape_key(self) -> tuple[int, ...]:
         """Everything that determines the cost of the layer (not its name): a cache key."""
         return self.bounds + self.coefficients
 
     def with_name(self, name: str) -> "Layer":
         return Layer(*self.shape_key[:8], *self.shape_key[8:], name=name)
+
+
+_INT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Layer) if f.name != "name")
+"""The fields that hold integers (bounds, strides, dilations): checked once per layer."""

@@ -162,7 +162,7 @@ def test_explain_gives_the_walks_breakdown():
 @settings(max_examples=300, deadline=None)
 @given(st.integers(-80, 80), st.integers(1, 12), st.integers(0, 6), st.integers(1, 12), st.integers(0, 6))
 def test_link_lattice_solver_matches_brute_force(v, a, ma, b, mb):
-    from accel_models._kernel.links import _bounded_solution
+    from accel_models.kernel.links import _bounded_solution
     brute = any(x * a + y * b == v for x in range(-ma, ma + 1) for y in range(-mb, mb + 1))
     assert _bounded_solution(v, a, ma, b, mb) == brute
 
