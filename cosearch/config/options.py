@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
+from .folders import check_folder
 from .validate import UsageError, check_choice, check_int, parse_duration
 from .workloads import SPACE_ALIASES, resolve_space, space_alias
 
@@ -96,12 +98,17 @@ def _fraction(flag: str, value) -> float:
 
 
 def _out_dir(flag: str, value) -> Path:
+    """A folder that exists or can be created, and can be written (nothing is created here: see `ensure_folder`)."""
     if not isinstance(value, (str, Path)) or not str(value).strip():
         raise UsageError(f"{flag}: expected a folder path, got {value!r}")
-    path = Path(value).expanduser()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag}: {path} exists and is not a directory")
-    return path
+    check_folder(flag, value)
+    return Path(value).expanduser()
+
+
+def _switch(flag: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{flag}: a switch is True or False, got {value!r}")
+    return value
 
 
 def _study_name(flag: str, value) -> str:
@@ -157,6 +164,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
            check=_out_dir, field="out"),
     Option("--quiet", "no progress display, only the result", switch=True),
+    Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
+           "lost), and accept an empty (0-byte) storage file, which is otherwise refused as a damaged one",
+           default=False, switch=True, check=_switch, field="start_over", write=lambda s: None),
     Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", default="cmaes", metavar="NAME",
            check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler"),
     Option("--storage", "Optuna storage: sqlite:///PATH.db, PATH.db, postgresql://..., mysql+pymysql://..., "
@@ -214,6 +224,25 @@ def add_options(parser: ArgumentParser) -> ArgumentParser:
     return parser
 
 
+def parse_options(parser: ArgumentParser, argv: list[str] | None = None) -> Namespace:
+    """`parser.parse_args(argv)` (a parser with `add_options`), where a value that starts with '-' is taken as
+    the option's value (`--time-limit -5s`), so that the option's check names what is wrong with it instead of
+    argparse saying "expected one argument"."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    takes_value = {o.flag for o in OPTIONS if not o.switch}
+    flags = {o.flag for o in OPTIONS} | {"-h", "--help"}
+    joined, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] not in flags:
+            joined.append(f"{arg}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(arg)
+            i += 1
+    return parser.parse_args(joined)
+
+
 def given_options(args: Namespace) -> dict[str, Any]:
     """The settings options given on a parsed command line, by `make_settings` keyword."""
     return {k: getattr(args, k) for k in SETTING_OPTIONS if getattr(args, k, None) is not None}
@@ -239,4 +268,4 @@ def _relative(text: str, root: Path | None) -> str:
 
 
 __all__ = ["Option", "OPTIONS", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
-           "add_options", "given_options", "command_line"]
+           "add_options", "parse_options", "given_options", "command_line"]

@@ -60,11 +60,14 @@ def _describe_mismatch(stored: dict, wanted: dict) -> str:
 def prepare_study(settings: CoSearchSettings):
     """Create the study or resume it; a study made by different settings is a `UsageError`.
 
-    Trials orphaned by a killed run on this host are marked FAIL first.
+    With `settings.start_over` a study of the same name is deleted first. Trials orphaned by a killed run on
+    this host are marked FAIL.
     """
     import optuna
 
     storage = open_storage(settings.storage)
+    if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
+        optuna.delete_study(study_name=settings.study_name, storage=storage)
     identity = json.loads(json.dumps(settings.identity()))
     x0 = resource_x0(settings)
     study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
