@@ -126,6 +126,22 @@ class Design:
         return (f"{x}x{y} PEs ({dims} parallel); {self.buffers_text()}; DRAM {self.dram_bytes_per_cycle:g} B/cycle; "
                 f"{self.word_bits}-bit")
 
+    def user_attrs(self) -> dict[str, int | float | str]:
+        """The design as flat values with their units in the keys, for a dashboard's trial table
+        (optuna-dashboard shows each as a column; the genes themselves are reals in [0, 1])."""
+        bpw = self.word_bits / 8
+        attrs: dict[str, int | float | str] = {
+            "design.pe_array": f"{self.pe_array[0]}x{self.pe_array[1]}", "design.num_pes": self.num_pes,
+            "design.parallel_dims": self.dataflow.name,
+            **{f"design.rf_{t}_words": w for t, w in zip(TENSOR_KEYS, self.rf_words)},
+            "design.glb_kib": round(self.glb_bytes / 1024, 2),
+            "design.glb_split": ("shared" if not isinstance(self.glb_words, tuple) else
+                                 " ".join(f"{t[0].upper()}{w * bpw / 1024:.1f}K"
+                                          for t, w in zip(TENSOR_KEYS, self.glb_words))),
+            "design.onchip_kib": round(self.onchip_bytes / 1024, 2),
+            "design.dram_bytes_per_cycle": self.dram_bytes_per_cycle, "design.word_bits": self.word_bits}
+        return attrs
+
     def to_dict(self) -> dict:
         return {"pe_array": list(self.pe_array), "num_pes": self.num_pes, "parallel_dims": list(self.parallel_dims),
                 "rf_words": dict(zip(TENSOR_KEYS, self.rf_words)),

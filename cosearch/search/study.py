@@ -15,6 +15,8 @@ from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
 IDENTITY_ATTR = "cosearch.identity"
+OBJECTIVE_NAME = "EDP (J*s)"
+"""The objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay."""
 RESOURCE_SIGMA0 = 0.08
 """CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
 rather than the space-wide default (1/6 of the range)."""
@@ -72,6 +74,8 @@ def prepare_study(settings: CoSearchSettings):
     x0 = resource_x0(settings)
     study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
                                 load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
+    if study.metric_names is None:
+        study.set_metric_names([OBJECTIVE_NAME])
     stored = study.user_attrs.get(IDENTITY_ATTR)
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)
@@ -81,7 +85,7 @@ def prepare_study(settings: CoSearchSettings):
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
                          f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")
-    fail_orphaned_trials(study)
+    fail_orphaned_trials(study, storage)
     return study
 
 
