@@ -313,9 +313,10 @@ def plot_roofline(points: Sequence[RooflinePoint], path: str, title: str = "", t
             u = float(f"{p.spatial_utilization:.3g}")
             ceilings[u] = ceilings.get(u, 0) + 1
     for i, (u, n) in enumerate(sorted(ceilings.items(), key=lambda kv: -kv[1])[:max_ceilings]):
-        ax.loglog(xs, np.minimum(roof, u * peak_gops), color=BOUND_COLORS["utilization"], ls="--", lw=1,
-                  label="utilization ceilings: u x peak, u = PEs the mapping occupies" if i == 0 else None)
-        ax.annotate(f"{u:.3g} of PEs ({n} layer{'s' if n > 1 else ''})", (hi, u * peak_gops), textcoords="offset "
+        flat = roof >= u * peak_gops  # right of where the ceiling meets the memory roof
+        ax.loglog(xs[flat], np.full(int(flat.sum()), u * peak_gops), color=BOUND_COLORS["utilization"], ls="--",
+                  lw=1, label="utilization ceilings: u x peak, u = share of PEs the mapping occupies" if i == 0 else None)
+        ax.annotate(f"{u:.1%} of PEs ({n} layer{'s' if n > 1 else ''})", (hi, u * peak_gops), textcoords="offset "
                     "points", xytext=(-4, 2), ha="right", fontsize=7, color=BOUND_COLORS["utilization"])
     ax.set_xlim(lo, hi)
     ax.set_ylim(min(py + [roof[0]]) / 2, peak_gops * 2.5)
