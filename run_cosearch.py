@@ -22,6 +22,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage block) and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith(("unrecognized arguments", "ambiguous option")):
+            message += "; accepted: the options run_cosearch.py --help lists"
         _fail(message)
 
 

@@ -86,6 +86,24 @@ class Option:
         return None if value is None else str(value)
 
 
+# ---- command-line text -> value (argparse's `type`) ------------------------------------------------------
+def _integer_text(text: str) -> int | str:
+    """An integer, or the text itself, which the option's check then rejects naming the flag and its range
+    (argparse's own "invalid int value" states no range)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _number_text(text: str) -> float | str:
+    """A number, or the text itself (see `_integer_text`)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 # ---- checks (flag, value) -> value -----------------------------------------------------------------------
 def _int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
     return lambda flag, value: check_int(flag, value, lo, hi)
@@ -138,7 +156,7 @@ OPTIONS: tuple[Option, ...] = (
            "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=64, metavar="N",
-           type=int, check=_int_in(1, 1_000_000), field="trials"),
+           type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 180 s: the default run ends within five minutes on a 2-core machine even when it is busy or the numba
     # kernels compile first (64 trials take about 170 s idle; the final mapping, presets and report ~35 s).
     Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="180s",
@@ -157,9 +175,9 @@ OPTIONS: tuple[Option, ...] = (
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
            field="resources", write=lambda s: None if s.resources is None else s.resources.preset),
     Option("--accuracy", "accuracy floor of the subnet search, a fraction; the same as accuracy>= in --budget",
-           shown_default=f"{DEFAULT_ACCURACY:g}", metavar="FLOOR", type=float, check=_fraction,
+           shown_default=f"{DEFAULT_ACCURACY:g}", metavar="FLOOR", type=_number_text, check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
-    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=int,
+    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
            check=_int_in(0, 2**31 - 1), field="seed"),
     Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
            check=_out_dir, field="out"),
@@ -174,16 +192,16 @@ OPTIONS: tuple[Option, ...] = (
            derived=True, write=_storage_text),
     Option("--study-name", "study in the storage", shown_default="from the space or network, budget and seed",
            metavar="NAME", check=_study_name, field="study_name", derived=True),
-    Option("--workers", "worker processes on the storage", default=1, metavar="N", type=int,
+    Option("--workers", "worker processes on the storage", default=1, metavar="N", type=_integer_text,
            check=_int_in(1, MAX_WORKERS), field="workers"),
     Option("--population", "subnet evolution per trial: population", default=EvolutionSettings.population,
-           metavar="N", type=int, check=_int_in(2, 1000), field="evolution.population"),
+           metavar="N", type=_integer_text, check=_int_in(2, 1000), field="evolution.population"),
     Option("--generations", "subnet evolution per trial: generations", default=EvolutionSettings.generations,
-           metavar="N", type=int, check=_int_in(0, 1000), field="evolution.generations"),
+           metavar="N", type=_integer_text, check=_int_in(0, 1000), field="evolution.generations"),
     Option("--mapper-evals", "mapper evaluations per layer during the search", default=MapperSettings.budget_evals,
-           metavar="N", type=int, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
+           metavar="N", type=_integer_text, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
     Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
-           default=FINAL_MAPPER.budget_evals, metavar="N", type=int, check=_int_in(16, 10_000_000),
+           default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the cache, ../shared", metavar="PATH",
