@@ -25,7 +25,7 @@ def load(source: YamlSource, what: str) -> dict:
     try:
         data = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise ValueError(f"{what}: not valid YAML ({exc})") from exc
+        raise ValueError(f"{what}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if not isinstance(data, dict):
         hint = f" ({source.strip()!r} names no file either)" if isinstance(data, str) and "\n" not in source else ""
         raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}{hint}")

@@ -7,6 +7,7 @@ of mit-han-lab/once-for-all (MIT License), published at the URL below. Format an
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -78,7 +79,9 @@ class OFAAccuracyPredictor(AccuracyEstimator):
 
         self.path = resolve_predictor_path(path)
         try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it
+                warnings.simplefilter("ignore")
+                state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors for foreign files
             # torch's own message suggests weights_only=False, which would run the file's code: not repeated
             raise ValueError(f"OFAAccuracyPredictor: {self.path} is not a weights file torch can load safely "
