@@ -1,4 +1,5 @@
 """The storage: a trial whose worker died is failed with a reason; an empty file is refused unless --start-over."""
+import json
 import subprocess
 import sys
 
@@ -54,3 +55,9 @@ def test_start_over_deletes_the_old_study(tmp_path):
     study.enqueue_trial({"pes": 0.5})
     assert len(prepare_study(settings).get_trials()) == 1  # resumed: the trial is kept
     assert prepare_study(make_settings(out=tmp_path / "out", study_name="s", start_over=True)).get_trials() == []
+
+
+def test_resuming_with_other_settings_is_refused(finished_run):
+    study = json.loads((finished_run / "result.json").read_text())["study"]["name"]
+    with pytest.raises(UsageError, match=r"--study-name: .* was made by a different search \(budget: stored"):
+        prepare_study(make_settings("area=4mm2", out=finished_run, study_name=study))
