@@ -114,7 +114,8 @@ class RooflinePoint:
         point, 'compute' at or right of it (see the module docstring)."""
         if self.utilization_ceiling_macs_per_s < self.attainable_macs_per_s * (1 - 1e-12):
             return "utilization"
-        return "compute" if self.intensity_mac_per_byte >= self.ridge_mac_per_byte else "memory"
+        # left of the ridge point; compared as attainable < peak (intensity < ridge rounds differently at the ridge)
+        return "memory" if self.attainable_macs_per_s < self.peak_macs_per_s else "compute"
 
     @property
     def fraction_of_attainable(self) -> float:
