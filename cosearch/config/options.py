@@ -148,7 +148,8 @@ def _network_text(s: CoSearchSettings) -> str | None:
 
 
 def _storage_text(s: CoSearchSettings) -> str | None:
-    return None if s.storage == parse_storage(None, s.out) else s.storage.display
+    """The storage, unless it is the default one in --out (compared only: an empty default file is no error here)."""
+    return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
 OPTIONS: tuple[Option, ...] = (
