@@ -202,8 +202,9 @@ def _kind_table(analysis: NetworkAnalysis) -> str:
 def _energy_table(analysis: NetworkAnalysis) -> str:
     e = analysis.level_tensor_energy_pj
     total = float(e.sum() + analysis.mac_energy_pj)
-    rows = [[name, *(f"{v * 1e-6:,.2f}" for v in e[l]), f"{e[l].sum() * 1e-6:,.2f}", _pct(e[l].sum() / total)]
-            for l, name in enumerate(analysis.cost.accelerator.level_names)]
+    levels = analysis.cost.accelerator.levels
+    rows = [[lv.name, *(f"{v * 1e-6:,.2f}" if t in lv.keeps else "-" for t, v in zip(TENSORS, e[l])),
+             f"{e[l].sum() * 1e-6:,.2f}", _pct(e[l].sum() / total)] for l, lv in enumerate(levels)]
     rows.append(["MAC", "", "", "", f"{analysis.mac_energy_pj * 1e-6:,.2f}", _pct(analysis.mac_energy_pj / total)])
     rows.append(["total", *(f"{v * 1e-6:,.2f}" for v in e.sum(axis=0)), f"{total * 1e-6:,.2f}", "100.0%"])
     rows.append(["share", *(_pct(v / total) for v in e.sum(axis=0)), "", ""])
