@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from numbers import Integral
 
 import numpy as np
 
@@ -275,8 +276,15 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
         raise ValueError(f"best_mapping.time_limit_s must be > 0 seconds or None, got {time_limit_s!r}")
     if cma_variant not in ("sep", "full"):
         raise ValueError(f"best_mapping.cma_variant must be 'sep' or 'full', got {cma_variant!r}")
-    if islands < 1:
-        raise ValueError(f"best_mapping.islands must be >= 1, got {islands!r}")
+    for name, value, lo in (("islands", islands, 1), ("popsize", 2 if popsize is None else popsize, 2),
+                            ("patience", patience, 1), ("max_popsize", max_popsize, 2), ("batch_size", batch_size, 1),
+                            ("max_mappings", max_mappings, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
+            raise ValueError(f"best_mapping.{name} must be an integer >= {lo}, got {value!r}")
+    for name, value, lo, hi in (("sigma0", sigma0, 1e-12, 1e6), ("local_sigma", local_sigma, 1e-12, 1e6),
+                                ("local_restarts", local_restarts, 0.0, 1.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"best_mapping.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
     if budget_evals is None and time_limit_s is None:
         budget_evals = DEFAULT_BUDGET_EVALS
     enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep)

@@ -63,6 +63,8 @@ class TrialObjective:
         check = self.space.check(design)
         trial.set_user_attr("design", design.to_dict())
         trial.set_user_attr("design_text", design.describe())
+        for key, value in design.user_attrs().items():  # the decoded values, with units, for the dashboard
+            trial.set_user_attr(key, value)
         trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
         if not check.fits:
             raise _Rejected(check.reason())
