@@ -22,6 +22,7 @@ from accel_models.geometry import accelerator_arrays, layer_arrays
 from nets import Layer
 
 from .encoding import Encoding
+from ._fast_random import NORMAL_TABLE, new_state
 from .evolution import HISTORY, EvolutionSettings, run_evolution
 from .exhaustive import ExhaustiveSpace
 from .fitness import OBJECTIVES, fitness, objective_index
@@ -341,12 +342,12 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
     evaluations = valid = 0
     history: list[tuple[int, float, float]] = []
     best_x, best_f = None, math.inf
-    call = 0
+    rng = new_state(seed)
     while True:
         budget = budget_evals if budget_evals is not None else CHUNK_EVALS
         t_call = time.perf_counter() - t0
         x, f, evals, ok, n_hist = run_evolution(
-            seeds, n_seeds, budget, (seed * 1_000_003 + call) % (2**31), settings.islands, settings.popsize,
+            seeds, n_seeds, budget, rng, NORMAL_TABLE, settings.islands, settings.popsize,
             settings.sigma0, settings.seed_sigma, settings.patience, settings.max_popsize, settings.local_restarts,
             settings.local_sigma, objective_index(objective), tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v)
         for h in range(n_hist):
@@ -356,7 +357,6 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
         valid += int(ok)
         if f < best_f:
             best_x, best_f = x.copy(), float(f)
-        call += 1
         if budget_evals is not None or time_limit_s is None or time.perf_counter() - t0 >= time_limit_s:
             break
         seeds, n_seeds = best_x[None].copy(), 1
