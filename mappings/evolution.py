@@ -91,7 +91,8 @@ def _now():
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
                   hist_value):
-    """The whole search: returns (best genes, best fitness, evaluations, valid evaluations, history length).
+    """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
+    evaluations, history length).
 
     seeds [S, n] (the first `n_seeds` rows are used), `budget` evaluations at most (the last generation
     is cut to fit), rng: a generator state (`new_state`, advanced in place), normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
@@ -115,6 +116,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     ws = make_workspace(n_levels, max_children(acc.fanout))
     best_x = np.full(n, 0.5)
     best_f = np.inf
+    best_cycles = 0
+    best_energy = 0.0
     have_best = False
     evals = 0
     valid = 0
@@ -133,6 +136,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
             if F[r] < best_f:
                 best_f = F[r]
                 best_x[:] = XD[r]
+                best_cycles = out[1][r]
+                best_energy = out[2][r]
                 have_best = True
                 if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                     hist_evals[n_hist] = evals + r + 1
@@ -185,6 +190,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
             if F[r] < best_f:
                 best_f = F[r]
                 best_x[:] = XD[r]
+                best_cycles = out[1][r]
+                best_energy = out[2][r]
                 have_best = True
                 if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                     hist_evals[n_hist] = evals + r + 1
@@ -263,4 +270,4 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                 stall[i] = 0
                 run_best[i] = np.inf
             row0 += lam_i
-    return best_x, best_f, evals, valid, n_hist
+    return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist

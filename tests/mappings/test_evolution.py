@@ -3,6 +3,7 @@ never worse than its seeds, and at least as good as the `cmaes` package's sep-CM
 import numpy as np
 import pytest
 
+from accel_models.cost_model import evaluate_batch
 from mappings import Encoding, best_mapping
 
 
@@ -12,6 +13,8 @@ def test_same_seed_same_result_and_exact_budget(mapper_bench):
     b = best_mapping(case.layer, case.accelerator, strategy="es", budget_evals=300, seed=3)
     c = best_mapping(case.layer, case.accelerator, strategy="es", budget_evals=300, seed=4)
     assert a.evaluations == 300 and a.valid
+    cost = evaluate_batch(case.layer, case.accelerator, a.arrays)          # the costs reported are the mapping's
+    assert (a.cycles, a.energy_pj) == (int(cost.cycles[0]), float(cost.energy_pj[0]))
     assert (a.cycles, a.energy_pj) == (b.cycles, b.energy_pj)
     assert all((x == y).all() for x, y in zip(a.arrays, b.arrays))
     assert [h[0] for h in a.history] == sorted(h[0] for h in a.history)
