@@ -186,11 +186,11 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
             for d in range(8):
                 ext[d] *= sx[b, l, d] * sy[b, l, d]
             # mult[l2] = product of the spatial factors of levels l2 .. l-1
-            for l2 in range(l + 1):
+            for d in range(8):
+                mult[l, d] = 1
+            for l2 in range(l - 1, -1, -1):
                 for d in range(8):
-                    mult[l2, d] = 1
-                    for j in range(l2, l):
-                        mult[l2, d] *= sx[b, j, d] * sy[b, j, d]
+                    mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
             for ai in range(active.shape[0]):
                 d = active[ai]
                 vi = _row_of(tvalues, rem[d])
