@@ -37,12 +37,12 @@ def _problem(case):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda p: p["problem"]["shape"].update(name="attention"), r"problem.shape.name"),
+    (lambda p: p["problem"].update(shape={"name": "attention"}), r"problem.shape.name: 'attention' is no built-in"),
     (lambda p: p["problem"]["instance"].update(G=4), r"problem.instance: unknown key.*'G'"),
     (lambda p: p["problem"]["instance"].update(Wstride=1.5), r"problem.instance.Wstride must be an integer"),
     (lambda p: p["problem"]["instance"].update(P="many"), r"problem.instance.P must be a number"),
     (lambda p: p["problem"]["shape"]["data_spaces"][0].update(projection=[[["K"]]]), r"data_spaces"),
-    (lambda p: p["problem"]["shape"].update(dimensions=["R", "S"]), r"problem.shape.dimensions of cnn_layer"),
+    (lambda p: p["problem"]["shape"].update(dimensions=["R", "S"]), r"names dim '\w', which is not in problem.shape.dimensions"),
     (lambda p: p["problem"].pop("instance"), r"problem.instance: missing"),
 ])
 def test_malformed_problem_raises(cases, edit, match):
