@@ -95,6 +95,24 @@ def fill_stream(t, dim, bound, step, outer_prod, M, ax, co, box_axes, tile):
     return fills, delta
 
 
+@njit(cache=True, inline="always")
+def reads_on_change(t, nest, n_loops, n_temporal, t_dim, t_level, kept, ax):
+    """Does the MAC read operand t only when it changes (not every step, R4)? Timeloop does so when the
+    innermost level keeping t sits above a fan-out that feeds the MACs directly: no temporal loop below the
+    fan-out, and the innermost temporal loop does not index t (`reference.reads_on_change`)."""
+    if t == 2 or n_temporal == 0 or ax[t, t_dim[n_temporal - 1]] >= 0:
+        return False
+    x = kept.shape[0] - 1
+    while x > 0 and kept[x, t] == 0:
+        x -= 1
+    fan = -1
+    kind, level = nest.kind, nest.level
+    for i in range(n_loops):
+        if kind[i] != 0 and level[i] >= x:
+            fan = level[i]
+    return fan >= 0 and t_level[n_temporal - 1] <= fan
+
+
 @njit(cache=True)
 def level_accesses(layer, acc, nest, n_loops, ws):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
@@ -118,11 +136,13 @@ def level_accesses(layer, acc, nest, n_loops, ws):
         n_sp, n_children = spatial_loops(nest, p, spatial)
         for t in range(3):
             delta = 0
-            if is_mac:
+            mac_stream = is_mac and not reads_on_change(t, nest, n_loops, n_temporal, t_dim, t_level, counts.kept,
+                                                        ax)
+            if mac_stream:
                 E[:] = 1
                 tile = 1
                 F = outer_prod[M]                   # the MAC reads a fresh operand every step (R4)
-            else:
+            else:                                   # (a MAC reading on change: a one-word tile's stream, R2)
                 tile = box(t, extents[lvl], coef, E)
                 F, delta = fill_stream(t, t_dim, t_bound, t_step, outer_prod, M, ax, co, E, tile)
             fill[lvl, t] = F
@@ -135,8 +155,8 @@ def level_accesses(layer, acc, nest, n_loops, ws):
             # by the fold below, whose ratio is these link-reduced reads over the multicast-weighted
             # reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
             transfers = 0.0
-            if n_children > 1 and M > 0 and (is_mac or ax[t, t_dim[M - 1]] >= 0):
-                saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp,
+            if n_children > 1 and M > 0 and (mac_stream or ax[t, t_dim[M - 1]] >= 0):
+                saved, transfers = links(t, temporal, M, E, tile, delta, mac_stream, spatial, n_sp,
                                          fanout[p, 0], fanout[p, 1], layer, groups, ws.links)
                 reads -= saved
                 peer[lvl, t] = transfers / n_children

@@ -11,20 +11,22 @@ def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
 
-    Energy: instances x sum over actions of whole blocks per instance x energy per block access.
+    Energy: instances x sum over actions of whole blocks per instance x energy per block access, the
+    instances counted at most once per cluster (`clusters`: a cluster's vector access is charged once).
     Cycles: per level, read and write rates summed over tensors in the order Weights, Inputs, Outputs
     (each divided first: summing counts first is off by one cycle in 4 corpus cases), slowed by any
     bandwidth below the demand; the slowest level sets the cycles.
     """
     L = reads.shape[0]
     access, peer, part, used, F = counts.access, counts.peer, counts.partition, counts.used, counts.fill_stream
-    kept, block, energy, bw = counts.kept, acc.block_words, acc.energy_pj, acc.bandwidth
+    kept, block, energy, bw, clusters = counts.kept, acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
     total_energy = 0.0
     cycles = 0
     for l in range(L):
         r_rate = 0.0
         w_rate = 0.0
         blk = block[l]
+        charged = used[l] if used[l] <= clusters[l] else clusters[l]
         for t in range(3):
             if not kept[l, t]:
                 reads[l, t] = 0.0
@@ -39,7 +41,7 @@ def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
                 u_ = 0.0
                 r_ = access[l, t] + peer[l, t]
                 f_ = 0.0 if l == 0 else F[l, t]
-            total_energy += used[l] * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
+            total_energy += charged * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
                                        + math.ceil(u_ / blk) * energy[l, 2])
             r_rate += r_ / compute_cycles
             w_rate += (f_ + u_) / compute_cycles
@@ -57,3 +59,13 @@ def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
         if lc > cycles:
             cycles = lc
     return total_energy, cycles
+
+
+@njit(cache=True, inline="always")
+def leakage_pj(acc, cycles):
+    """Leakage of every storage instance over the run's cycles (pJ): `reference.result_from_counts`."""
+    leak = acc.leak_pj
+    total = 0.0
+    for l in range(leak.shape[0]):
+        total += leak[l]
+    return total * cycles
