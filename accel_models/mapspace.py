@@ -62,8 +62,10 @@ class MapspaceConstraints:
     def level(self, name: str) -> LevelConstraints:
         return self.levels.get(name, LevelConstraints())
 
-    def violations(self, arrays: MappingArrays, accelerator: Accelerator, b: int = 0) -> list[str]:
-        """What mapping `b` breaks (a factor-1 loop never breaks an order, as in Timeloop's check)."""
+    def violations(self, arrays: MappingArrays, accelerator: Accelerator, b: int = 0, orders: bool = True
+                   ) -> list[str]:
+        """What mapping `b` breaks (a factor-1 loop never breaks an order, as in Timeloop's check); `orders`:
+        whether loop orders are checked too."""
         out = []
         for l, lv in enumerate(accelerator.levels):
             c = self.levels.get(lv.name)
@@ -77,7 +79,7 @@ class MapspaceConstraints:
             for d, f in c.spatial_factors.items():
                 if spatial[DIMS.index(d)] != f:
                     out.append(f"{lv.name}: spatial factor of {d} is {spatial[DIMS.index(d)]}, the constraints say {f}")
-            if c.temporal_order:
+            if c.temporal_order and orders:
                 inner = [DIMS[d] for d in arrays.order[b, l][::-1] if arrays.temporal[b, l, d] > 1]
                 pinned = [d for d in c.temporal_order if arrays.temporal[b, l, DIMS.index(d)] > 1]
                 if inner[:len(pinned)] != pinned:

@@ -39,8 +39,12 @@ def _argsort_desc(keys, out):
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tlogs, tlogv,
-                 temporal, order, sx, sy, sorder, keep):
-    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place."""
+                 pin_t, pin_s, rest_at, temporal, order, sx, sy, sorder, keep):
+    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
+
+    pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
+    factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
+    factor being fixed). All zero: the unconstrained decode."""
     B = x.shape[0]
     L = temporal.shape[1]
     M = tdivs.shape[1]
@@ -99,6 +103,14 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
                 cap = fanout[l, axis] // used[axis]
+                if pin_s[l, d] > 0:
+                    f = pin_s[l, d]
+                    if axis == 0:
+                        sx[b, l, d] = f
+                    else:
+                        sy[b, l, d] = f
+                    used[axis] *= f
+                    continue
                 vi = np.searchsorted(tvalues, rem[d])
                 target = _gene(x, b, ratio_idx[l, d]) * tlogv[vi]
                 best = np.inf
@@ -130,8 +142,18 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                     mult[l2, d] = 1
                     for j in range(l2, l):
                         mult[l2, d] *= sx[b, j, d] * sy[b, j, d]
+            for d in range(8):
+                if pin_t[l, d] > 0:
+                    temporal[b, l, d] = pin_t[l, d]
+                    ext[d] *= pin_t[l, d]
+                elif rest_at[d] == l:
+                    temporal[b, l, d] = rem[d]
+                    ext[d] *= rem[d]
+                    rem[d] = 1
             for ai in range(active.shape[0]):
                 d = active[ai]
+                if pin_t[l, d] > 0 or rest_at[d] == l:
+                    continue
                 vi = np.searchsorted(tvalues, rem[d])
                 target = _gene(x, b, tile_idx[l, d]) * tlogv[vi]
                 best = np.inf
@@ -163,4 +185,4 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 ext[d] *= f
                 rem[d] //= f
         for d in range(8):
-            temporal[b, 0, d] = rem[d]
+            temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else rem[d]

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays
+from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from nets import DIMS, Layer, tensor_dims
 
@@ -58,10 +58,15 @@ class Encoding:
     from Timeloop mapspace constraints); tensors a level cannot keep are dropped.
     The accelerator's dataflow, if any, restricts the spatial dims per axis and, with a stationary
     tensor, puts the loops over dims that do not index it innermost at the PE levels.
+    constraints (`MapspaceConstraints`, e.g. Timeloop's): exact factors are decoded as given (their genes
+    dropped; where the outermost level's factor is fixed, the outermost free level takes the rest), fixed
+    innermost loops sort innermost in their order, spatial dims are kept to the axes allowed, and kept /
+    bypassed tensors are pinned while the others the level may keep are searched. None changes nothing.
     """
 
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
-                 fixed_keep: dict[str, tuple[str, ...]] | None = None) -> None:
+                 fixed_keep: dict[str, tuple[str, ...]] | None = None,
+                 constraints: MapspaceConstraints | None = None) -> None:
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
         self.layer = layer
@@ -90,6 +95,12 @@ class Encoding:
             self.keep_free[l] = False
         self.default_keep[0] = True
         self.order_bonus = self._order_bonus()
+        self.pin_temporal = np.zeros((L, 8), dtype=np.int64)   # exact factors (0: free)
+        self.pin_spatial = np.zeros((L, 8), dtype=np.int64)
+        self.rest_at = np.zeros(8, dtype=np.int64)             # the level taking the rest (0: the outermost)
+        self.free_bounds = self.bounds.copy()                  # what the free factors of each dim multiply to
+        if constraints is not None:
+            self._constrain(constraints)
 
         active = np.zeros(8, dtype=bool)
         active[list(self.active)] = True
@@ -100,11 +111,41 @@ class Encoding:
         self._order = self._alloc("order", np.broadcast_to(active, (L, 8)))
         self._sp_rank = self._alloc("spatial_rank", spatial)
         self._sp_axis = self._alloc("spatial_axis", both)
-        self._sp_ratio = self._alloc("spatial_ratio", spatial)
-        self._tile = self._alloc("tile", inner & active)
+        self._sp_ratio = self._alloc("spatial_ratio", spatial & (self.pin_spatial == 0))
+        self._tile = self._alloc("tile", inner & active & (self.pin_temporal == 0) &
+                                 (np.arange(L)[:, None] != self.rest_at[None, :]))
         self._keep = self._alloc("keep", self.keep_free, TENSORS)
 
     # ---- the space's rules -------------------------------------------------------------
+    def _constrain(self, constraints: MapspaceConstraints) -> None:
+        """Fold mapspace constraints into the tables (see the class docstring)."""
+        acc, L = self.accelerator, self.accelerator.num_levels
+        self.pin_temporal, self.pin_spatial = constraints.pins(acc)
+        for l, lv in enumerate(acc.levels):
+            c = constraints.level(lv.name)
+            for t, name in enumerate(TENSORS):
+                if l == 0 or not self.acc_keep[l, t]:
+                    continue
+                self.keep_free[l, t] = name not in c.keep and name not in c.bypass
+                self.default_keep[l, t] = name not in c.bypass
+            for k, name in enumerate(c.temporal_order):      # innermost first: the lowest importance
+                self.order_bonus[l, DIMS.index(name)] = -100.0 + k
+            for axis, dims in ((0, c.spatial_x), (1, c.spatial_y)):
+                if dims is not None:
+                    self.allowed[l, axis] &= np.array([d in dims for d in DIMS])
+            self.allowed[l, :, self.pin_spatial[l] == 1] = False
+        for d in range(8):
+            pins = np.concatenate([self.pin_temporal[:, d], self.pin_spatial[:, d]])
+            product = int(np.prod(pins[pins > 0]))
+            if self.bounds[d] % product:
+                raise ValueError(f"Encoding.constraints: the fixed factors of {DIMS[d]} multiply to {product}, "
+                                 f"which does not divide its bound {self.bounds[d]}")
+            self.free_bounds[d] = self.bounds[d] // product
+            if self.pin_temporal[0, d] > 0:
+                free = [l for l in range(1, L) if self.pin_temporal[l, d] == 0]
+                self.rest_at[d] = free[0] if free else 0
+        self.pin_spatial[self.pin_spatial == 1] = 0          # a spatial 1 is "not unrolled": nothing to pin
+
     def _allowed_axes(self) -> np.ndarray:
         """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out."""
         acc, df = self.accelerator, self.accelerator.dataflow
@@ -173,9 +214,10 @@ class Encoding:
         """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
         t = self.table
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
-                self.order_bonus, self.default_keep, self.bounds, self.coef, self.fanout,
+                self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, np.array(self.active, dtype=np.int64),
-                np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.logs, t.log_values)
+                np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.logs, t.log_values,
+                self.pin_temporal, self.pin_spatial, self.rest_at)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels
@@ -186,7 +228,7 @@ class Encoding:
         out.keep[:] = keep
         imp = np.where(self._order >= 0, genes[:, self._order], _UNUSED) + self.order_bonus
         out.order[:] = np.argsort(-imp, axis=2, kind="stable")
-        rem = np.broadcast_to(self.bounds, (B, 8)).copy()
+        rem = np.broadcast_to(self.free_bounds, (B, 8)).copy()
         self._decode_spatial(genes, out, rem)
         self._decode_temporal(genes, out, rem)
         return out
@@ -225,11 +267,13 @@ class Encoding:
                 ok_x, ok_y = allowed[0, d], allowed[1, d]
                 axis = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
                 cap = self.fanout[l, axis] // used[rows, axis]
+                pin = self.pin_spatial[l, d]                             # per row: d differs by row
                 f = self._pick(rem[rows, d], ratio[rows, d], lambda divs: divs <= cap[:, None])
+                f = np.where(pin > 0, pin, f)
                 out.spatial_x[rows, l, d] = np.where(axis == 0, f, 1)
                 out.spatial_y[rows, l, d] = np.where(axis == 1, f, 1)
                 used[rows, axis] *= f
-                rem[rows, d] //= f
+                rem[rows, d] //= np.where(pin > 0, 1, f)
 
     def bounded_levels(self) -> tuple[int, ...]:
         """Levels with a capacity limit (total or per tensor)."""
@@ -248,7 +292,17 @@ class Encoding:
             ext *= spatial[:, l]
             ratio = genes[:, self._tile[l]]
             checks = [(l2, np.prod(spatial[:, l2:l], axis=1)) for l2 in bounded if l2 <= l]
+            for d in range(8):
+                if self.pin_temporal[l, d] or self.rest_at[d] == l:
+                    f = self.pin_temporal[l, d] if self.pin_temporal[l, d] else rem[:, d].copy()
+                    out.temporal[:, l, d] = f
+                    ext[:, d] *= f
+                    if not self.pin_temporal[l, d]:
+                        rem[:, d] = 1
             for d in self.active:
+                if self.pin_temporal[l, d] or self.rest_at[d] == l:
+                    continue
+
                 def ok(divs, d=d):
                     good = divs > 0
                     for l2, mult in checks:
@@ -261,7 +315,7 @@ class Encoding:
                 out.temporal[:, l, d] = f
                 ext[:, d] *= f
                 rem[:, d] //= f
-        out.temporal[:, 0] = rem
+        out.temporal[:, 0] = np.where(self.pin_temporal[0] > 0, self.pin_temporal[0], rem)
 
     # ---- encoding ------------------------------------------------------------------------
     def encode(self, mapping: Mapping | MappingArrays, b: int = 0) -> np.ndarray:
@@ -284,7 +338,7 @@ class Encoding:
             for t in range(3):
                 if self._keep[l, t] >= 0:
                     x[self._keep[l, t]] = 0.75 if m.keep[0, l, t] else 0.25
-        rem = self.bounds.copy()
+        rem = self.free_bounds.copy()
         for l in self.accelerator.fanout_levels:
             for pos, d in enumerate(m.spatial_order[0, l]):
                 if self._sp_rank[l, d] < 0:
@@ -293,10 +347,13 @@ class Encoding:
                 f = int(m.spatial_x[0, l, d] * m.spatial_y[0, l, d])
                 if self._sp_axis[l, d] >= 0:
                     x[self._sp_axis[l, d]] = 0.75 if m.spatial_y[0, l, d] > 1 else 0.25
-                x[self._sp_ratio[l, d]] = _log_ratio(f, rem[d])
-                rem[d] //= f
+                if self._sp_ratio[l, d] >= 0:
+                    x[self._sp_ratio[l, d]] = _log_ratio(f, rem[d])
+                    rem[d] //= f
         for l in range(L - 1, 0, -1):
             for d in self.active:
+                if self._tile[l, d] < 0:
+                    continue
                 f = int(m.temporal[0, l, d])
                 x[self._tile[l, d]] = _log_ratio(f, rem[d])
                 rem[d] //= max(f, 1)

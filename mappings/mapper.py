@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays, mapping_to_timeloop_yaml
+from accel_models import Accelerator, MappingArrays, MapspaceConstraints, mapping_to_timeloop_yaml
 from accel_models.cost_model import BatchResult, evaluate_batch
 from nets import Layer
 
@@ -254,7 +254,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
                  initial: Mapping | MappingArrays | None = None, islands: int = 4, popsize: int | None = None,
                  sigma0: float = 0.3, cma_variant: str = "sep", patience: int = 40, max_popsize: int = 256,
                  local_restarts: float = 0.5, local_sigma: float = 0.2, batch_size: int = 1024,
-                 max_mappings: int = 2_000_000) -> MapperResult:
+                 max_mappings: int = 2_000_000, constraints: MapspaceConstraints | None = None) -> MapperResult:
     """The best mapping of `layer` on `accelerator` for `objective` ("edp", "energy" or "latency").
 
     strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
@@ -269,7 +269,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     cmaes and random stop at `budget_evals` evaluations (20,000 if neither limit is given) or after
     `time_limit_s` seconds, whichever comes first; a CMA-ES generation is never cut, so it can
     overshoot the budget by one generation. `initial` (a mapping) seeds the first run's mean.
-    `bypass` and `fixed_keep` are `Encoding`'s.
+    `bypass`, `fixed_keep` and `constraints` (mapspace constraints, e.g. Timeloop's) are `Encoding`'s.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"best_mapping.objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -285,7 +285,10 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
         raise ValueError(f"best_mapping.islands must be >= 1, got {islands!r}")
     if budget_evals is None and time_limit_s is None:
         budget_evals = DEFAULT_BUDGET_EVALS
-    enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep)
+    if constraints is not None and strategy == "exhaustive":
+        raise ValueError("best_mapping: the exhaustive strategy does not take mapspace constraints; "
+                         "use strategy='cmaes' or 'random'")
+    enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep, constraints=constraints)
     rng = np.random.default_rng(seed)
     if strategy == "exhaustive":
         space = ExhaustiveSpace(enc, max_mappings)

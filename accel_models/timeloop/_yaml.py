@@ -54,24 +54,26 @@ class Quoted(str):
 
 # ---- reading ---------------------------------------------------------------------------------
 def read_text(path: Path, what: str) -> str:
-    """The text of a file, with one clear error for a missing path, a directory, a binary or too large a file."""
+    """The text of a file, with one clear error for a missing path, a directory, a binary or too large a file.
+
+    `what` names the file in errors (it should include the path)."""
     try:
         if not path.exists():
-            raise ValueError(f"{what}: no such file: {path}")
+            raise ValueError(f"{what}: no such file")
         if path.is_dir():
-            raise ValueError(f"{what}: {path} is a directory, not a YAML file")
+            raise ValueError(f"{what}: a directory, not a file")
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise ValueError(f"{what}: {path} is {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,} are accepted")
+            raise ValueError(f"{what}: {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,} are accepted")
         data = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{what}: cannot read {path} ({exc.strerror or exc})") from None
+        raise ValueError(f"{what}: cannot read it ({exc.strerror or exc})") from None
     if b"\x00" in data:
-        raise ValueError(f"{what}: {path} is a binary file, not YAML text")
+        raise ValueError(f"{what}: a binary file, not text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{what}: {path} is not UTF-8 text (byte {exc.start}); expected a YAML file") from None
+        raise ValueError(f"{what}: not UTF-8 text (byte {exc.start})") from None
 
 
 def render(text: str, variables: dict | None, what: str) -> str:

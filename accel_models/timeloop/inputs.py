@@ -114,10 +114,13 @@ def _metrics(mapper: Any, where: str) -> tuple[str, ...]:
 
 
 def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSource | None = None,
-              require_mapping: bool = False) -> TimeloopSpec:
+              require_mapping: bool = False, check_mapping: bool = True) -> TimeloopSpec:
     """Read the input files of one Timeloop run (paths, texts or parsed documents) into a `TimeloopSpec`.
 
     jinja: the variables of the files that are Jinja2 templates; ert: the energy table (if no file holds one).
+    A mapping that breaks the constraints is an error, as in timeloop-model (a loop order that differs from
+    a constrained permutation only warns: timeloop-mapper's own output does that at loops that cost the
+    same); check_mapping=False skips the check (for Timeloop's own mapper output).
     """
     sources = []
     for i, f in enumerate(files):
@@ -142,10 +145,13 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     if merged["mapping"]:
         where = origin["mapping"]
         mapping = _in(where, mapping_from_timeloop, merged["mapping"], acc, layer, names)
-        broken = constraints.violations(mapping, acc)
+        broken = constraints.violations(mapping, acc, orders=False) if check_mapping else []
         if broken:
             raise ValueError(f"{where}: the mapping breaks the constraints: {broken[0]}"
                              + (f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""))
+        orders = [v for v in constraints.violations(mapping, acc) if v not in broken] if check_mapping else []
+        for v in orders:
+            warnings.warn(f"{where}: {v}", stacklevel=2)
     elif require_mapping:
         raise ValueError("no input file gives a mapping (mapping:); timeloop-model needs one")
     metrics = _metrics(merged.get("mapper"), origin.get("mapper", "mapper"))
