@@ -122,7 +122,9 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
                 sub = node.get("nodes") or []
                 if not isinstance(sub, list):
                     raise ValueError(f"{at}.nodes: expected a list, got {show(sub)}")
-                walk(sub, f"{at}.nodes", tag == "!Parallel")
+                if tag == "!Parallel":
+                    _check_branches(sub, f"{at}.nodes")
+                walk(sub, f"{at}.nodes", in_parallel or tag == "!Parallel")
                 continue
             if tag == "!Nothing" or node.get("enabled", True) is False:
                 continue
@@ -159,6 +161,8 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
                 continue
             scope = Scope(_attributes(node, at), inherited)
             constraints = _constraint_targets(node, name, at)
+            if in_parallel:   # a !Parallel branch bypasses every data space it does not keep (timeloopfe)
+                constraints = [{**c, "_bypass_all_but": True} if c["type"] == "bypass" else c for c in constraints]
             if _fanout(node, scope, at) != (1, 1):
                 if in_parallel:
                     raise ValueError(f"{at}: a component with a spatial fan-out under a !Parallel is not supported")
@@ -169,6 +173,29 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
 
     walk(arch["nodes"], "arch.nodes", False)
     return elements, system, aliases
+
+
+def _kept_in(node) -> set[str]:
+    """The data spaces a (sub)tree's dataspace constraints keep."""
+    if not isinstance(node, dict):
+        return set()
+    keep = ((node.get("constraints") or {}).get("dataspace") or {}).get("keep") if isinstance(
+        node.get("constraints"), dict) else None
+    out = {str(k) for k in ([keep] if isinstance(keep, str) else keep or [])}
+    for sub in node.get("nodes") or []:
+        out |= _kept_in(sub)
+    return out
+
+
+def _check_branches(nodes: list, where: str) -> None:
+    """timeloopfe's rule: two branches of a !Parallel may not keep the same data space."""
+    kept = [_kept_in(n) for n in nodes]
+    for i in range(len(kept)):
+        for j in range(i + 1, len(kept)):
+            shared = sorted(kept[i] & kept[j])
+            if shared:
+                raise ValueError(f"{where}[{i}] and [{j}]: both keep {shared}; a data space is kept in one branch of "
+                                 "a !Parallel")
 
 
 def _all_names(scope: Scope | None) -> list[str]:
