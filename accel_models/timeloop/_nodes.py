@@ -62,8 +62,8 @@ def _fanout(node: dict, scope: Scope, where: str) -> tuple[int, int]:
     if not isinstance(spatial, dict):
         raise ValueError(f"{where}.spatial: expected {{meshX, meshY}}, got {show(spatial)}")
     _check_keys(spatial, ("meshX", "meshY"), f"{where}.spatial")
-    return tuple(number(spatial.get(k, 1), f"{where}.spatial.{k}", integer=True, scope=scope)  # type: ignore[return-value]
-                 for k in ("meshX", "meshY"))
+    fx, fy = (number(spatial.get(k, 1), f"{where}.spatial.{k}", integer=True, scope=scope) for k in ("meshX", "meshY"))
+    return int(fx), int(fy)
 
 
 def _constraint_targets(node: dict, target: str, where: str, only: tuple[str, ...] | None = None) -> list[dict]:
@@ -135,7 +135,7 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
             if tag == "!Container":
                 _check_keys(node, _CONTAINER_KEYS, at)
                 if in_parallel:
-                    raise ValueError(f"{at}: a !Container under a !Parallel is not supported (timeloopfe refuses it too)")
+                    raise ValueError(f"{at}: a !Container under a !Parallel is not supported (nor by timeloopfe)")
                 attrs = _attributes(node, at)
                 inherited = Scope(attrs, inherited)
                 for k in attrs:

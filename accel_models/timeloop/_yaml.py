@@ -1,4 +1,4 @@
-"""Timeloop documents in and out: read a file or text safely (limits, tags, Jinja2), dump plain data as Timeloop reads it.
+"""Timeloop documents in and out: read a file or text safely (limits, tags, Jinja2); dump data as Timeloop reads it.
 
 Reading is guarded before any object is built: the text's size, then the YAML event stream's nesting
 depth and its size with every alias expanded (a "billion laughs" document is refused, not built), and

@@ -1,4 +1,4 @@
-"""Timeloop v0.4 architectures (the `nodes:` form with timeloopfe's tags, or the `subtree` / `local` form) <-> `Accelerator`.
+"""Timeloop v0.4 architectures (timeloopfe's `nodes:` form with tags, or `subtree` / `local`) <-> `Accelerator`.
 
 The reader flattens the architecture into its leaf elements (`_nodes`: storage levels outermost first,
 placeholder levels for spatial fan-outs of containers, then the compute element), reads each storage

@@ -185,9 +185,9 @@ def _compare_counts(spec: TimeloopSpec, tl: TimeloopStats, result: EvalResult, c
                         and inner not in tensor_dims(TENSORS[t])):
                     halo[t] = theirs - ours
                     case.older_build.append(
-                        f"{level}.{tname}.fills: {ours:,.0f} vs Timeloop's {theirs:,.0f}: the older build gives no halo "
-                        f"reuse of {tname} after a step of {inner_name}, the innermost loop above {level}, which does "
-                        f"not index them")
+                        f"{level}.{tname}.fills: {ours:,.0f} vs Timeloop's {theirs:,.0f}: the older build gives no "
+                        f"halo reuse of {tname} after a step of {inner_name}, the innermost loop above {level}, "
+                        "which does not index them")
                     continue
                 pending.append((level, l, tname, t, action, ours, theirs))
     for level, l, tname, t, action, ours, theirs in pending:

@@ -113,6 +113,11 @@ def _metrics(mapper: Any, where: str) -> tuple[str, ...]:
     return metrics
 
 
+def _require(merged: dict, key: str, what: str, hint: str = "") -> None:
+    if key not in merged:
+        raise ValueError(f"no input file gives {what} ({key}:){hint}")
+
+
 def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSource | None = None,
               require_mapping: bool = False, check_mapping: bool = True) -> TimeloopSpec:
     """Read the input files of one Timeloop run (paths, texts or parsed documents) into a `TimeloopSpec`.
@@ -129,11 +134,10 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     if not sources:
         raise ValueError("no input files")
     merged, origin = _merge(sources, ert)
-    for key, what in (("architecture", "an architecture"), ("problem", "a problem"), ("ERT", "an energy table")):
-        if key not in merged:
-            hint = " (pass --ert ERT.yaml: Accelergy's plug-ins are not run here)" if key == "ERT" else ""
-            raise ValueError(f"no input file gives {what} ({key}:){hint}")
+    _require(merged, "problem", "a problem")
     layer, names = _in(origin["problem"], problem_from_timeloop, {"problem": merged["problem"]})
+    _require(merged, "architecture", "an architecture")
+    _require(merged, "ERT", "an energy table", " (pass --ert ERT.yaml: Accelergy's plug-ins are not run here)")
     variables = merged["variables"]
     acc = _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
               {"ERT": merged["ERT"]}, constraints_yaml={"constraints": {"targets": merged["targets"]}}, names=names,
