@@ -103,33 +103,28 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
                 cap = fanout[l, axis] // used[axis]
-                if pin_s[l, d] > 0:
+                if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
                     f = pin_s[l, d]
-                    if axis == 0:
-                        sx[b, l, d] = f
-                    else:
-                        sy[b, l, d] = f
-                    used[axis] *= f
-                    continue
-                vi = np.searchsorted(tvalues, rem[d])
-                target = _gene(x, b, ratio_idx[l, d]) * tlogv[vi]
-                best = np.inf
-                bj = 0
-                for j in range(M):
-                    f = tdivs[vi, j]
-                    if f == 0 or f > cap:
-                        continue
-                    dist = abs(tlogs[vi, j] - target)
-                    if dist < best:
-                        best = dist
-                        bj = j
-                f = tdivs[vi, bj]
+                else:
+                    vi = np.searchsorted(tvalues, rem[d])
+                    target = _gene(x, b, ratio_idx[l, d]) * tlogv[vi]
+                    best = np.inf
+                    bj = 0
+                    for j in range(M):
+                        f = tdivs[vi, j]
+                        if f == 0 or f > cap:
+                            continue
+                        dist = abs(tlogs[vi, j] - target)
+                        if dist < best:
+                            best = dist
+                            bj = j
+                    f = tdivs[vi, bj]
+                    rem[d] //= f
                 if axis == 0:
                     sx[b, l, d] = f
                 else:
                     sy[b, l, d] = f
                 used[axis] *= f
-                rem[d] //= f
         # temporal factors, innermost level first, with the capacity repair
         for d in range(8):
             ext[d] = 1
