@@ -43,8 +43,8 @@ class AcceleratorArrays(NamedTuple):
     capacity_words [L] (shared by the kept tensors), tensor_capacity_words [L, 3], block_words [L],
     bandwidth [L, 3] (read, write, shared; words/cycle per instance), energy_pj [L, 3] (read, write,
     update; pJ per block access), fanout [L, 2] (X, Y), keeps [L, 3] (1 where the level may keep the
-    tensor), mac_energy_pj, num_macs; leak_pj [L]: leakage per cycle of all the level's instances (pJ);
-    clusters [L]: instances / cluster size (the most instances an access is charged to).
+    tensor), mac_energy_pj, num_macs; clusters [L]: instances / cluster size (the most instances an access
+    is charged to); leak_pj: the leakage of every storage instance per cycle (pJ).
     """
 
     capacity_words: np.ndarray
@@ -56,8 +56,8 @@ class AcceleratorArrays(NamedTuple):
     keeps: np.ndarray
     mac_energy_pj: float
     num_macs: float
-    leak_pj: np.ndarray
     clusters: np.ndarray
+    leak_pj: float
 
 
 @lru_cache(maxsize=64)
@@ -101,8 +101,8 @@ def accelerator_arrays(acc: Accelerator) -> AcceleratorArrays:
         fanout=np.array([[lv.fanout_x, lv.fanout_y] for lv in levels], dtype=np.int64),
         keeps=np.array([[int(t in lv.keeps) for t in TENSORS] for lv in levels], dtype=np.int64),
         mac_energy_pj=float(acc.mac_energy_pj), num_macs=float(acc.num_macs),
-        leak_pj=np.array([lv.leak_energy_pj * acc.instances(l) for l, lv in enumerate(levels)]),
-        clusters=np.array([float(max(1, acc.instances(l) // lv.cluster_size)) for l, lv in enumerate(levels)]))
+        clusters=np.array([float(max(1, acc.instances(l) // lv.cluster_size)) for l, lv in enumerate(levels)]),
+        leak_pj=float(sum(lv.leak_energy_pj * acc.instances(l) for l, lv in enumerate(levels))))
 
 
 # ---- numba forms ---------------------------------------------------------------------------------

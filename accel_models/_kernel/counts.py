@@ -96,21 +96,29 @@ def fill_stream(t, dim, bound, step, outer_prod, M, ax, co, box_axes, tile):
 
 
 @njit(cache=True, inline="always")
-def reads_on_change(t, nest, n_loops, n_temporal, t_dim, t_level, kept, ax):
-    """Does the MAC read operand t only when it changes (not every step, R4)? Timeloop does so when the
-    innermost level keeping t sits above a fan-out that feeds the MACs directly: no temporal loop below the
-    fan-out, and the innermost temporal loop does not index t (`reference.reads_on_change`)."""
-    if t == 2 or n_temporal == 0 or ax[t, t_dim[n_temporal - 1]] >= 0:
+def direct_fanout(nest, n_temporal, t_level, L):
+    """The level of the fan-out nearest the MACs if no temporal loop runs below it, else -1 (a level's spatial
+    loops sit below its temporal ones, so that is a level at or below the innermost temporal loop's whose
+    last loop is spatial). With it the MAC reads an operand only when it changes, if the innermost level
+    keeping the operand is at or above that fan-out and the innermost temporal loop does not index it, as
+    Timeloop does (`reference.reads_on_change`); otherwise it reads every step (R4)."""
+    kind, start = nest.kind, nest.start
+    for l in range(L - 1, t_level[n_temporal - 1] - 1, -1):
+        if start[l + 1] > start[l] and kind[start[l + 1] - 1] != 0:
+            return l
+    return -1
+
+
+@njit(cache=True, inline="always")
+def reads_on_change(t, fan, kept):
+    """Does the MAC read operand t (not Outputs, not indexed by the innermost loop) only when it changes,
+    given `direct_fanout`'s level?"""
+    if fan < 0:
         return False
     x = kept.shape[0] - 1
     while x > 0 and kept[x, t] == 0:
         x -= 1
-    fan = -1
-    kind, level = nest.kind, nest.level
-    for i in range(n_loops):
-        if kind[i] != 0 and level[i] >= x:
-            fan = level[i]
-    return fan >= 0 and t_level[n_temporal - 1] <= fan
+    return fan >= x
 
 
 @njit(cache=True)
@@ -134,10 +142,13 @@ def level_accesses(layer, acc, nest, n_loops, ws):
         while M < n_temporal and t_level[M] < lvl:
             M += 1
         n_sp, n_children = spatial_loops(nest, p, spatial)
+        inner = t_dim[n_temporal - 1] if n_temporal > 0 else 0
+        fan = -1
+        if is_mac and n_temporal > 0 and (ax[0, inner] < 0 or ax[1, inner] < 0):
+            fan = direct_fanout(nest, n_temporal, t_level, L)
         for t in range(3):
             delta = 0
-            mac_stream = is_mac and not reads_on_change(t, nest, n_loops, n_temporal, t_dim, t_level, counts.kept,
-                                                        ax)
+            mac_stream = is_mac and (t == 2 or ax[t, inner] >= 0 or not reads_on_change(t, fan, counts.kept))
             if mac_stream:
                 E[:] = 1
                 tile = 1

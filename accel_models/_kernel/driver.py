@@ -8,7 +8,7 @@ from ..kernel_views import borrow
 from ..mapping_arrays import MappingArrays
 from ..result import OK
 from .counts import fold_bypass, level_accesses, output_partitions
-from .energy import energy_and_cycles, leakage_pj
+from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
 from .workspace import make_workspace
 
@@ -52,7 +52,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     bounds = layer.bounds
     for d in range(8):
         macs *= bounds[d]
-    energy += macs * acc.mac_energy_pj + leakage_pj(acc, cycles)
+    energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles   # leakage: every storage instance, every cycle
     return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
 
 

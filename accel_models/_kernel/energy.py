@@ -59,13 +59,3 @@ def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
         if lc > cycles:
             cycles = lc
     return total_energy, cycles
-
-
-@njit(cache=True, inline="always")
-def leakage_pj(acc, cycles):
-    """Leakage of every storage instance over the run's cycles (pJ): `reference.result_from_counts`."""
-    leak = acc.leak_pj
-    total = 0.0
-    for l in range(leak.shape[0]):
-        total += leak[l]
-    return total * cycles
