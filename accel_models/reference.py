@@ -356,22 +356,20 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
     instances / cluster_size instances) and cycles (R7) from the per-instance counts, plus the storage
     leakage: leak per cycle x every instance x cycles (Timeloop charges none for the MACs)."""
     L = len(acc.levels)
-    level_energy = np.zeros(L)
+    tensor_energy = np.zeros((L, 3))
     level_cycles = np.zeros(L, dtype=np.int64)
     for l, lv in enumerate(acc.levels):
-        e = 0.0
         r_rate = w_rate = 0.0
         charged = min(used[l], max(1, acc.instances(l) // lv.cluster_size))
         for t in range(3):
             if not _kept(acc, arrays, b, l, t):
                 continue
             blk = lv.block_size_words
-            e += charged * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
-                            + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
-                            + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
+            tensor_energy[l, t] = charged * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
+                                             + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
+                                             + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
             r_rate += reads[l, t] / compute_cycles
             w_rate += (fills[l, t] + updates[l, t]) / compute_cycles
-        level_energy[l] = e
         slow = 1.0
         if lv.read_bandwidth is not None and lv.read_bandwidth < r_rate:
             slow = min(slow, lv.read_bandwidth / r_rate)
@@ -380,6 +378,7 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         if lv.shared_bandwidth is not None and lv.shared_bandwidth < r_rate + w_rate:
             slow = min(slow, lv.shared_bandwidth / (r_rate + w_rate))
         level_cycles[l] = math.ceil(compute_cycles / slow)
+    level_energy = tensor_energy.sum(axis=1)
     cycles = int(level_cycles.max())
     level_leak = np.array([lv.leak_energy_pj * acc.instances(l) * cycles for l, lv in enumerate(acc.levels)])
     level_energy += level_leak
@@ -393,4 +392,4 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         reads=reads * inst, fills=fills * inst, updates=updates * inst,
         reads_per_instance=reads, fills_per_instance=fills, updates_per_instance=updates,
         instances_used=np.array(used[:L]), tile_words=tiles, level_energy_pj=level_energy,
-        level_cycles=level_cycles, link_transfers=links_at, level_leak_pj=level_leak)
+        tensor_energy_pj=tensor_energy, level_cycles=level_cycles, link_transfers=links_at, level_leak_pj=level_leak)

@@ -14,12 +14,12 @@ from ._version import __version__
 from .config import (DEFAULT_ACCURACY, FINAL_MAPPER, OPTIONS, SAMPLERS, SPACE_ALIASES, Budget, CoSearchSettings,
                      EvolutionSettings, MapperSettings, NetworkSpec, Option, ResourceBounds, StorageSpec, UsageError,
                      add_options, command_line, given_options, make_settings, parse_budget, parse_duration,
-                     parse_network, parse_storage, resolve_space)
+                     parse_network, parse_options, parse_storage, resolve_space)
 from .pipeline import run
 from .report import ProgressDisplay, print_summary, summary_rows, write_report
 from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
                      LayerCost, NetworkCost, NoValidMapping, Objective, PresetRun, Progress, StorageUnavailable,
-                     TrialObjective, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
+                     TrialObjective, WorkerFailure, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
                      load_study, objective, open_storage, prepare_study, preset_runs, run_search, run_worker,
                      run_worker_processes, search_subnet, trial_counts)
 
@@ -29,10 +29,10 @@ __all__ = [
     "DEFAULT_ACCURACY", "FINAL_MAPPER", "OPTIONS", "SAMPLERS", "SPACE_ALIASES", "Budget", "CoSearchSettings",
     "EvolutionSettings", "MapperSettings", "NetworkSpec", "Option", "ResourceBounds", "StorageSpec", "UsageError",
     "add_options", "command_line", "given_options", "make_settings", "parse_budget", "parse_duration",
-    "parse_network", "parse_storage", "resolve_space",
+    "parse_network", "parse_options", "parse_storage", "resolve_space",
     # search
     "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
-    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable",
+    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable", "WorkerFailure",
     "TrialObjective", "WorkerReport", "evaluate_network", "finalize", "find_predictor", "load_accuracy_model",
     "load_study", "objective", "open_storage", "prepare_study", "preset_runs", "run_search", "run_worker",
     "run_worker_processes", "search_subnet", "trial_counts",

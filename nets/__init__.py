@@ -6,7 +6,7 @@ command line import `nets` and torch alone takes about 2 s to import.
 """
 from importlib import import_module
 
-from .layer import Layer
+from .layer import MAX_BOUND, Layer
 from .problem_shape import (COEFFICIENTS, DIM_INDEX, DIMS, N_AXES, PROJECTION, TENSOR_INDEX, TENSORS,
                             axis_terms, box_words, tensor_dims)
 from .network import Network
@@ -44,7 +44,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
-    "Layer", "Network",
+    "Layer", "MAX_BOUND", "Network",
     "MBConfig", "ResNetConfig", "SubnetConfig", "parse_config", "MBSpace", "ResNetSpace", "SPACES", "MBV3_W12",
     "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
     "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",

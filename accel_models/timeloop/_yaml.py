@@ -53,27 +53,26 @@ class Quoted(str):
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def read_text(path: Path, what: str) -> str:
-    """The text of a file, with one clear error for a missing path, a directory, a binary or too large a file.
-
-    `what` names the file in errors (it should include the path)."""
+def read_text(path: Path, what: str, kind: str = "text") -> str:
+    """The text of a file, with one clear error naming `what` and the path for a missing path, a directory,
+    a binary or non-UTF-8 file, or too large a file (`kind` names the file expected: 'YAML', 'stats', ...)."""
     try:
         if not path.exists():
-            raise ValueError(f"{what}: no such file")
+            raise ValueError(f"{what}: no file at {path}")
         if path.is_dir():
-            raise ValueError(f"{what}: a directory, not a file")
+            raise ValueError(f"{what}: {path} is a directory; expected a {kind} file")
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise ValueError(f"{what}: {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,} are accepted")
+            raise ValueError(f"{what}: {path} is {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,} are accepted")
         data = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{what}: cannot read it ({exc.strerror or exc})") from None
+        raise ValueError(f"{what}: cannot read {path} ({exc.strerror or exc})") from None
     if b"\x00" in data:
-        raise ValueError(f"{what}: a binary file, not text")
+        raise ValueError(f"{what}: {path} is a binary file, not UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{what}: not UTF-8 text (byte {exc.start})") from None
+        raise ValueError(f"{what}: {path} is not UTF-8 text (byte {exc.start})") from None
 
 
 def render(text: str, variables: dict | None, what: str) -> str:
@@ -147,14 +146,15 @@ def parse(text: str, what: str, allow_empty: bool = False) -> dict:
     if data is None:
         raise ValueError(f"{what}: the document is empty")
     if not isinstance(data, dict):
-        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}")
+        hint = f" ({text.strip()!r} names no file either)" if isinstance(data, str) and "\n" not in text.strip() else ""
+        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}{hint}")
     return data
 
 
 def load(source: YamlSource, what: str, variables: dict | None = None) -> dict:
     """Parse `source` (text, dict or path) into a dict; `what` names the document in errors.
 
-    A path (a `Path`, or a one-line string naming a file or ending in .yaml/.yml) is read with `read_text`;
+    A path (a `Path`, or a one-line string naming a file or folder or ending in .yaml/.yml/.j2) is read with `read_text`;
     text is rendered with Jinja2 (`variables`) when it is a template, then parsed with `parse`.
     """
     if isinstance(source, dict):
@@ -162,21 +162,26 @@ def load(source: YamlSource, what: str, variables: dict | None = None) -> dict:
     if isinstance(source, str) and _looks_like_path(source):
         source = Path(source)
     if isinstance(source, Path):
+        text = read_text(source, what, "YAML")
         what = f"{what} ({source})"
-        source = read_text(source, what)
+        source = text
     if not isinstance(source, str):
         raise ValueError(f"{what}: expected YAML text, a dict or a path, got {type(source).__name__}")
     return parse(render(source, variables, what), what)
 
 
+_YAML_SUFFIXES = (".yaml", ".yml", ".j2", ".jinja", ".jinja2")
+
+
 def _looks_like_path(text: str) -> bool:
-    """True if `text` is one line naming an existing file or a .yaml/.yml path (YAML text never is)."""
-    if "\n" in text or len(text) > 4096:
+    """True if `text` is one line naming an existing file or folder, or a path ending in a YAML or Jinja2
+    suffix (YAML text never is)."""
+    if "\n" in text or not text.strip() or len(text) > 4096:
         return False
-    if text.strip().lower().endswith((".yaml", ".yml")) and ": " not in text:
+    if text.strip().lower().endswith(_YAML_SUFFIXES) and ": " not in text:
         return True
     try:
-        return Path(text).is_file()
+        return Path(text).exists()
     except (OSError, ValueError):
         return False
 

@@ -78,7 +78,7 @@ class CaseResult:
 def read_manifest(path: Path) -> tuple[list[dict], Path | None]:
     """(cases, corpus path or None) of a manifest, each case's keys checked."""
     try:
-        doc = json.loads(read_text(path, str(path)))
+        doc = json.loads(read_text(path, "CASES", "JSON"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("cases"), list):
@@ -125,10 +125,10 @@ class _Corpus:
     def case(self, case_id: str) -> dict:
         if case_id.endswith(".json"):
             path = self.path.parent / case_id
-            raw = json.loads(read_text(path, f"mapper benchmark ({path})"))
+            raw = json.loads(read_text(path, "mapper benchmark", "JSON"))
             return {**raw["best_case"], "mapper_runs": raw["mapper_runs"]}
         if self._cases is None:
-            text = read_text(self.path, f"corpus ({self.path})")
+            text = read_text(self.path, "corpus", "corpus JSONL")
             self._cases = {}
             for line in text.splitlines():
                 if line.strip():

@@ -53,7 +53,7 @@ def _value(block: str, label: str, where: str) -> float:
 def read_stats(path: str | Path) -> TimeloopStats:
     """Parse a Timeloop stats report (`*.stats.txt`)."""
     path = Path(path)
-    text = read_text(path, f"stats ({path})")
+    text = read_text(path, "stats", "Timeloop stats")
     where = str(path)
     summary = text.split("Summary Stats", 1)
     if len(summary) != 2:
@@ -99,7 +99,7 @@ def read_xml_counts(path: str | Path, tensors: list[str]) -> dict[str, dict[str,
     (data spaces in the problem's order, `tensors`)."""
     path = Path(path)
     try:
-        root = ET.fromstring(read_text(path, f"map+stats ({path})"))
+        root = ET.fromstring(read_text(path, "map+stats", "Timeloop map+stats"))
     except ET.ParseError as exc:
         raise ValueError(f"{path}: not XML ({exc})") from None
     out: dict[str, dict[str, TensorCounts]] = {}

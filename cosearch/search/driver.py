@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..config import CoSearchSettings, UsageError
+from ..config import CoSearchSettings, UsageError, ensure_folder
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
 from .progress import Progress, ProgressTracker
@@ -34,13 +34,17 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     return accuracy
 
 
+class WorkerFailure(RuntimeError):
+    """Every worker process stopped on an error before running a trial (their logs are in OUT/workers/)."""
+
+
 def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
                on_message: Callable[[str], None] | None = None) -> CoSearchResult:
     """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`)."""
     say = on_message or (lambda _msg: None)
     t0 = time.time()
+    ensure_folder("--out", settings.out)  # before any work: a folder that cannot be written fails here
     accuracy = check_feasible(settings)
-    settings.out.mkdir(parents=True, exist_ok=True)
     study = prepare_study(settings)
     say(settings.describe())
     if accuracy is not None:
@@ -63,7 +67,12 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
             reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
         else:
             reports = run_worker_processes(settings, split_quota(remaining, settings.workers), deadline, notify)
+        failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
+        if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
+            raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
     t_search = time.time()
+    if notify:  # the search's last count (worker processes are polled, and may end between two polls)
+        notify()
     if on_progress:
         on_progress(tracker.snapshot("final mapping and presets"))
     result = finalize(settings, study, reports, accuracy)

@@ -95,6 +95,8 @@ def test_leakage_is_every_instance_over_the_run():
     want = [lv.leak_energy_pj * n * ref.cycles for lv, n in zip(leaky.levels, instances)]
     np.testing.assert_allclose(ref.level_leak_pj, want)
     assert ref.level_leak_pj[1] > 0 and ref.level_leak_pj[2] > 0
+    # the per-tensor energies are the accesses' only: with the leakage they make up each level's energy
+    np.testing.assert_allclose(ref.tensor_energy_pj.sum(axis=1) + ref.level_leak_pj, ref.level_energy_pj, rtol=1e-12)
     no_leak = evaluate(layer, leaky.with_levels(GLB={"leak_energy_pj": 0.0}, RF={"leak_energy_pj": 0.0}), m3)
     assert ref.energy_pj == pytest.approx(no_leak.energy_pj + sum(want), rel=1e-12)
     assert _same(layer, quiet, _kp_mapping(2)).level_leak_pj.sum() == 0

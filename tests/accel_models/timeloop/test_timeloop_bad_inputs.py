@@ -56,7 +56,7 @@ def test_binary_directory_and_missing_paths(tmp_path):
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("problem: {name: caf\xe9}\n".encode("latin-1"))
     for path, match in ((binary, "a binary file"), (latin, "not UTF-8 text"), (tmp_path, "a directory"),
-                        (tmp_path / "nothing.yaml", "no such file")):
+                        (tmp_path / "nothing.yaml", "no file at")):
         with pytest.raises(ValueError, match=match) as err:
             load_spec([path])
         assert str(path) in str(err.value)

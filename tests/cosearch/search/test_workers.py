@@ -3,12 +3,28 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from _cosearch_cli import TINY, run_cli, study_trials
-from cosearch.search import split_quota, worker_seed
+import optuna
+
+from cosearch.search import make_sampler, split_quota, worker_seed
 
 
 def test_quotas_and_seeds():
     assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
     assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
+
+
+def test_samplers_of_one_seed_on_one_storage_never_repeat_a_design():
+    """Two commands started together on one storage give their workers the same sampler seeds: the draws before
+    the first trial completes (CMA-ES's independent ones, the random sampler's) are seeded per trial number."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in ("cmaes", "random"):
+        storage = optuna.storages.InMemoryStorage()
+        studies = [optuna.create_study(storage=storage, study_name="s", load_if_exists=True,
+                                       sampler=make_sampler(name, worker_seed(0, 0, 0))) for _ in range(2)]
+        asked = [studies[i % 2].ask({"x": optuna.distributions.FloatDistribution(0, 1)}) for i in range(6)]
+        assert len({t.params["x"] for t in asked}) == 6, name  # all running: none completed yet
+        again = optuna.create_study(storage=optuna.storages.InMemoryStorage(), sampler=make_sampler(name, worker_seed(0, 0, 0)))
+        assert again.ask({"x": optuna.distributions.FloatDistribution(0, 1)}).params["x"] == asked[0].params["x"]
 
 
 def test_two_worker_processes(tmp_path):
@@ -26,6 +42,7 @@ def test_two_worker_processes(tmp_path):
 def test_two_commands_share_one_journal(tmp_path):
     """Two separate commands on one storage and study, as workers on two machines would be."""
     args = ["--storage", "journal:shared/study.log", "--study-name", "shared", "--quiet", *TINY, "--trials", "4"]
+    (tmp_path / "shared").mkdir()  # a storage outside --out needs its folder
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda i: run_cli(args + ["--out", f"out{i}"], cwd=tmp_path, timeout=300), range(2)))
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
