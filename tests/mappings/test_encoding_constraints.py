@@ -66,3 +66,29 @@ def test_mapper_searches_inside_the_constraints(eyeriss):
     assert free.arrays.temporal[0, 4, DIMS.index("K")] != 4 or cons.violations(free.arrays, eyeriss)
     with pytest.raises(ValueError, match="exhaustive strategy does not take mapspace constraints"):
         best_mapping(LAYER, eyeriss, strategy="exhaustive", constraints=cons)
+
+
+def test_encode_under_constraints_round_trips(eyeriss):
+    """The compiled encoder skips the genes a constraint removed (fixed factors, the level taking the rest):
+    decoding the genes of a decoded mapping gives it back."""
+    enc = Encoding(LAYER, eyeriss, constraints=_constraints(eyeriss))
+    maps = enc.decode(np.random.default_rng(1).random((50, enc.size)))
+    for b in range(maps.batch_size):
+        x = enc.encode(maps, b)
+        assert x.shape == (enc.size,) and ((0 <= x) & (x <= 1)).all()
+        again = enc.decode(x)
+        for got, want in zip(again, maps.row(b)):
+            assert np.array_equal(got, want)
+
+
+def test_constrained_encodings_do_not_share_or_leak_into_cached_layouts(eyeriss):
+    """Gene layouts are cached per (accelerator, active dims, keep settings) only: an encoding with constraints
+    builds its own tables (they depend on the layer's bounds), and a plain one built after it is unconstrained."""
+    other = Layer(R=3, S=3, P=8, Q=8, C=32, K=64, name="conv2")   # same active dims, other bounds
+    constrained = Encoding(LAYER, eyeriss, constraints=_constraints(eyeriss))
+    constrained_other = Encoding(other, eyeriss, constraints=_constraints(eyeriss))
+    assert constrained_other.free_bounds[DIMS.index("K")] == 64 // 4
+    assert constrained.free_bounds[DIMS.index("K")] == 32 // 4
+    plain = Encoding(LAYER, eyeriss)
+    assert not plain.pin_temporal.any() and (plain.free_bounds == plain.bounds).all()
+    assert plain.size > constrained.size and plain.layout == Encoding(LAYER, eyeriss).layout
