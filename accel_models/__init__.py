@@ -2,12 +2,14 @@
 from .accelerator import TENSOR_INDEX, TENSORS, Accelerator, StorageLevel
 from .dataflow import Dataflow
 from .mapping_arrays import MappingArrays
+from .mapspace import LevelConstraints, MapspaceConstraints
 
 from .cost_model import BatchResult, evaluate_batch, explain
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
 __all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow", "MappingArrays",
+           "MapspaceConstraints", "LevelConstraints",
            "evaluate_batch", "evaluate", "explain", "BatchResult", "EvalResult", "REASONS"]
 
 # technology tables, area model, builder, presets, roofline (issue 3)

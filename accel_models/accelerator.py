@@ -55,7 +55,10 @@ class StorageLevel:
     tensor_capacity_words: optional per-tensor limits (Weights, Inputs, Outputs), None entries = no limit.
     Bandwidths are words/cycle per instance (None = unlimited). Energies are pJ per access of
     one block of `block_size_words` words (Accelergy's vector access). fanout_x/fanout_y is the
-    spatial fan-out to the level below (1 x 1 = none).
+    spatial fan-out to the level below (1 x 1 = none). leak_energy_pj: leakage per cycle per
+    instance (pJ, Accelergy's `leak`), charged to every instance over the run's cycles.
+    cluster_size: instances sharing one access port (Timeloop's cluster): a vector access costs its
+    energy once per cluster, so each access is charged to at most instances / cluster_size instances.
     """
 
     name: str
@@ -74,6 +77,8 @@ class StorageLevel:
     fanout_y: int = 1
     kind: str = "SRAM"
     """Accelergy class: 'DRAM', 'SRAM' or 'regfile' (used by the area model)."""
+    leak_energy_pj: float = 0.0
+    cluster_size: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -98,8 +103,9 @@ class StorageLevel:
         _positive(owner, "block_size_words", self.block_size_words, integer=True)
         for name in ("read_bandwidth", "write_bandwidth", "shared_bandwidth"):
             _positive(owner, name, getattr(self, name), allow_none=True)
-        for name in ("read_energy_pj", "write_energy_pj", "update_energy_pj"):
+        for name in ("read_energy_pj", "write_energy_pj", "update_energy_pj", "leak_energy_pj"):
             _energy(owner, name, getattr(self, name))
+        _positive(owner, "cluster_size", self.cluster_size, integer=True)
         _positive(owner, "fanout_x", self.fanout_x, integer=True)
         _positive(owner, "fanout_y", self.fanout_y, integer=True)
         if self.kind not in STORAGE_KINDS:

@@ -43,7 +43,8 @@ class AcceleratorArrays(NamedTuple):
     capacity_words [L] (shared by the kept tensors), tensor_capacity_words [L, 3], block_words [L],
     bandwidth [L, 3] (read, write, shared; words/cycle per instance), energy_pj [L, 3] (read, write,
     update; pJ per block access), fanout [L, 2] (X, Y), keeps [L, 3] (1 where the level may keep the
-    tensor), mac_energy_pj, num_macs.
+    tensor), mac_energy_pj, num_macs; clusters [L]: instances / cluster size (the most instances an access
+    is charged to); leak_pj: the leakage of every storage instance per cycle (pJ).
     """
 
     capacity_words: np.ndarray
@@ -55,6 +56,8 @@ class AcceleratorArrays(NamedTuple):
     keeps: np.ndarray
     mac_energy_pj: float
     num_macs: float
+    clusters: np.ndarray
+    leak_pj: float
 
 
 @lru_cache(maxsize=64)
@@ -97,7 +100,9 @@ def accelerator_arrays(acc: Accelerator) -> AcceleratorArrays:
         energy_pj=np.array([[lv.read_energy_pj, lv.write_energy_pj, lv.update_energy_pj] for lv in levels]),
         fanout=np.array([[lv.fanout_x, lv.fanout_y] for lv in levels], dtype=np.int64),
         keeps=np.array([[int(t in lv.keeps) for t in TENSORS] for lv in levels], dtype=np.int64),
-        mac_energy_pj=float(acc.mac_energy_pj), num_macs=float(acc.num_macs))
+        mac_energy_pj=float(acc.mac_energy_pj), num_macs=float(acc.num_macs),
+        clusters=np.array([float(max(1, acc.instances(l) // lv.cluster_size)) for l, lv in enumerate(levels)]),
+        leak_pj=float(sum(lv.leak_energy_pj * acc.instances(l) for l, lv in enumerate(levels))))
 
 
 # ---- numba forms ---------------------------------------------------------------------------------

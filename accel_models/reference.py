@@ -193,6 +193,19 @@ def _kept(acc: Accelerator, arrays: MappingArrays, b: int, level: int, t: int) -
     return bool(arrays.keep[b, level, t]) and TENSORS[t] in acc.levels[level].keeps
 
 
+def reads_on_change(acc: Accelerator, arrays: MappingArrays, b: int, t: int, nest: list[_Loop], axes) -> bool:
+    """Does the MAC read operand t only when it changes, rather than every step (R4)? Timeloop does so when
+    the innermost level that keeps t sits above a spatial fan-out that feeds the MACs directly (no temporal
+    loop below the fan-out) and the innermost temporal loop does not index t. Its reads are then those of a
+    one-word tile (R2): one per step that moves the operand."""
+    temporal = [lp for lp in nest if lp.kind == "T"]
+    if t == O or not temporal or any(d == temporal[-1].dim for axis in axes for d, _ in axis):
+        return False
+    x = max(l for l in range(acc.num_levels) if _kept(acc, arrays, b, l, t))
+    fans = [lp.level for lp in nest if lp.kind != "T" and lp.level >= x]
+    return bool(fans) and temporal[-1].level <= max(fans)
+
+
 def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int, axes_all) -> tuple[int, np.ndarray, list]:
     """(reason code, tile words [L, 3], loop nest): the checks Timeloop makes before any counting."""
     L = arrays.num_levels
@@ -286,7 +299,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
             spatial = [lp for lp in nest if lp.level == parent and lp.kind != "T"]
             pl = acc.levels[parent]
             # Links are analysed as if lvl kept t (R5); see the fold below.
-            f, a, lk = _level_walk(nest, lvl, axes, ext, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
+            mac_stream = is_mac and not reads_on_change(acc, arrays, b, t, nest, axes)
+            f, a, lk = _level_walk(nest, lvl, axes, ext, mac_stream, spatial, (pl.fanout_x, pl.fanout_y))
             n_children = math.prod(lp.bound for lp in spatial)
             fill_stream[lvl] = f
             access[parent] = a
@@ -338,17 +352,20 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
 
 
 def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at) -> EvalResult:
-    """Energy (item 6: whole blocks per instance) and cycles (R7) from the per-instance counts."""
+    """Energy (item 6: whole blocks per instance; a cluster's vector access charged once, to at most
+    instances / cluster_size instances) and cycles (R7) from the per-instance counts, plus the storage
+    leakage: leak per cycle x every instance x cycles (Timeloop charges none for the MACs)."""
     L = len(acc.levels)
     tensor_energy = np.zeros((L, 3))
     level_cycles = np.zeros(L, dtype=np.int64)
     for l, lv in enumerate(acc.levels):
         r_rate = w_rate = 0.0
+        charged = min(used[l], max(1, acc.instances(l) // lv.cluster_size))
         for t in range(3):
             if not _kept(acc, arrays, b, l, t):
                 continue
             blk = lv.block_size_words
-            tensor_energy[l, t] = used[l] * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
+            tensor_energy[l, t] = charged * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
                                              + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
                                              + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
             r_rate += reads[l, t] / compute_cycles
@@ -363,6 +380,8 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         level_cycles[l] = math.ceil(compute_cycles / slow)
     level_energy = tensor_energy.sum(axis=1)
     cycles = int(level_cycles.max())
+    level_leak = np.array([lv.leak_energy_pj * acc.instances(l) * cycles for l, lv in enumerate(acc.levels)])
+    level_energy += level_leak
     mac_energy = layer.macs * acc.mac_energy_pj
     energy = float(level_energy.sum() + mac_energy)
     inst = np.array(used[:L], dtype=float)[:, None]
@@ -373,4 +392,4 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         reads=reads * inst, fills=fills * inst, updates=updates * inst,
         reads_per_instance=reads, fills_per_instance=fills, updates_per_instance=updates,
         instances_used=np.array(used[:L]), tile_words=tiles, level_energy_pj=level_energy,
-        tensor_energy_pj=tensor_energy, level_cycles=level_cycles, link_transfers=links_at)
+        tensor_energy_pj=tensor_energy, level_cycles=level_cycles, link_transfers=links_at, level_leak_pj=level_leak)

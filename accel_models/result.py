@@ -26,7 +26,8 @@ class EvalResult:
     """One evaluated mapping. Counts are in words, totals over all used instances of a level.
 
     reads / fills / updates: [levels, 3] (tensor order Weights, Inputs, Outputs); zero where a level
-    does not keep a tensor. `*_per_instance` are Timeloop's per-instance figures.
+    does not keep a tensor. `*_per_instance` are Timeloop's per-instance figures. level_energy_pj: per
+    level, accesses and leakage (as Timeloop's per-level energy).
     """
 
     valid: bool
@@ -49,9 +50,12 @@ class EvalResult:
     tile_words: np.ndarray | None = None
     level_energy_pj: np.ndarray | None = None
     tensor_energy_pj: np.ndarray | None = None
-    """Energy of each level's accesses per tensor, [levels, 3] pJ (rows sum to `level_energy_pj`)."""
+    """Energy of each level's accesses per tensor, [levels, 3] pJ (each row plus the level's leakage,
+    `level_leak_pj`, sums to `level_energy_pj`)."""
     level_cycles: np.ndarray | None = None
     link_transfers: np.ndarray | None = None
+    level_leak_pj: np.ndarray | None = None
+    """Leakage per level over the run (pJ), included in level_energy_pj and energy_pj."""
 
     @property
     def edp_pj_cycles(self) -> float:

@@ -87,7 +87,7 @@ def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap,
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
-                 tlogv, temporal, order, sx, sy, sorder, keep):
+                 tlogv, pin_t, pin_s, rest_at, temporal, order, sx, sy, sorder, keep):
     """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
 
     A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
@@ -95,6 +95,10 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     level room (temporal; tiles only grow with the factor). So the nearest allowed divisor is the nearest
     one if allowed, else the largest allowed one, found by bisection: the numpy reference's scan, without
     scanning.
+
+    pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
+    factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
+    factor being fixed). All zero: the unconstrained decode.
     """
     B = x.shape[0]
     L = temporal.shape[1]
@@ -159,26 +163,29 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
                 cap = fanout[l, axis] // used[axis]
-                vi = _row_of(tvalues, rem[d])
-                n = tcounts[vi]
-                bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
-                if tdivs[vi, bj] > cap:            # the largest divisor within the fan-out left
-                    lo = 0
-                    hi = bj
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if tdivs[vi, mid + 1] <= cap:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    bj = lo
-                f = tdivs[vi, bj]
+                if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
+                    f = pin_s[l, d]
+                else:
+                    vi = _row_of(tvalues, rem[d])
+                    n = tcounts[vi]
+                    bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
+                    if tdivs[vi, bj] > cap:        # the largest divisor within the fan-out left
+                        lo = 0
+                        hi = bj
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if tdivs[vi, mid + 1] <= cap:
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        bj = lo
+                    f = tdivs[vi, bj]
+                    rem[d] //= f
                 if axis == 0:
                     sx[b, l, d] = f
                 else:
                     sy[b, l, d] = f
                 used[axis] *= f
-                rem[d] //= f
         # temporal factors, innermost level first, with the capacity repair
         for d in range(8):
             ext[d] = 1
@@ -191,8 +198,18 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
             for l2 in range(l - 1, -1, -1):
                 for d in range(8):
                     mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
+            for d in range(8):
+                if pin_t[l, d] > 0:
+                    temporal[b, l, d] = pin_t[l, d]
+                    ext[d] *= pin_t[l, d]
+                elif rest_at[d] == l:
+                    temporal[b, l, d] = rem[d]
+                    ext[d] *= rem[d]
+                    rem[d] = 1
             for ai in range(active.shape[0]):
                 d = active[ai]
+                if pin_t[l, d] > 0 or rest_at[d] == l:
+                    continue
                 vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
@@ -213,4 +230,4 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 ext[d] *= f
                 rem[d] //= f
         for d in range(8):
-            temporal[b, 0, d] = rem[d]
+            temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else rem[d]

@@ -20,7 +20,8 @@ def _log_ratio(f, rem):
 @njit(cache=True)
 def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx,
                 bounds, active, fan_levels, rem, x):
-    """Genes of the mapping given by its [L, 8] / [L, 3] rows into x (filled with 0.5 first); rem: scratch [8]."""
+    """Genes of the mapping given by its [L, 8] / [L, 3] rows into x (filled with 0.5 first); rem: scratch [8].
+    bounds: what the free factors multiply to (`Encoding.free_bounds`)."""
     L = temporal.shape[0]
     x[:] = 0.5
     for l in range(L):
@@ -43,11 +44,14 @@ def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis
             f = sx[l, d] * sy[l, d]
             if axis_idx[l, d] >= 0:
                 x[axis_idx[l, d]] = 0.75 if sy[l, d] > 1 else 0.25
-            x[ratio_idx[l, d]] = _log_ratio(f, rem[d])
-            rem[d] //= f
+            if ratio_idx[l, d] >= 0:           # (none for a factor fixed by a constraint)
+                x[ratio_idx[l, d]] = _log_ratio(f, rem[d])
+                rem[d] //= f
     for l in range(L - 1, 0, -1):
         for ai in range(active.shape[0]):
             d = active[ai]
+            if tile_idx[l, d] < 0:               # fixed by a constraint, or the level taking the rest
+                continue
             f = temporal[l, d]
             x[tile_idx[l, d]] = _log_ratio(f, rem[d])
             rem[d] //= max(f, 1)

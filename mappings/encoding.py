@@ -36,7 +36,7 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays
+from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from nets import DIMS, Layer, tensor_dims
 
@@ -47,7 +47,7 @@ from .mapping import Mapping
 
 BYPASS_MODES = ("auto", "search", "none")
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
-                  "order_bonus", "size", "_groups", "_order", "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep",
+                  "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "size", "_groups", "_order", "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep",
                   "_active_array", "_fan_levels")
 _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
@@ -67,10 +67,15 @@ class Encoding:
     from Timeloop mapspace constraints); tensors a level cannot keep are dropped.
     The accelerator's dataflow, if any, restricts the spatial dims per axis and, with a stationary
     tensor, puts the loops over dims that do not index it innermost at the PE levels.
+    constraints (`MapspaceConstraints`, e.g. Timeloop's): exact factors are decoded as given (their genes
+    dropped; where the outermost level's factor is fixed, the outermost free level takes the rest), fixed
+    innermost loops sort innermost in their order, spatial dims are kept to the axes allowed, and kept /
+    bypassed tensors are pinned while the others the level may keep are searched. None changes nothing.
     """
 
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
-                 fixed_keep: dict[str, tuple[str, ...]] | None = None) -> None:
+                 fixed_keep: dict[str, tuple[str, ...]] | None = None,
+                 constraints: MapspaceConstraints | None = None) -> None:
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
         self.layer = layer
@@ -82,11 +87,15 @@ class Encoding:
         self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds))
         # The arrays of a layout are shared by the encodings that use it: nothing writes them (read-only arrays
         # would be another type to numba, compiled again).
+        self.free_bounds = self.bounds                         # what the free factors of each dim multiply to
+        if constraints is not None:    # not cached: the pins and the free bounds depend on the layer's bounds
+            self._lay_out_genes(arch, fixed_keep, constraints)
+            return
         fixed = tuple((name, tuple(kept)) for name, kept in sorted((fixed_keep or {}).items()))
         key = (id(accelerator), self.active, bypass, fixed)
         cached = _LAYOUTS.get(key)
         if cached is None or cached[0] is not accelerator:
-            self._lay_out_genes(arch, fixed_keep)
+            self._lay_out_genes(arch, fixed_keep, None)
             _LAYOUTS[key] = (accelerator, {name: getattr(self, name) for name in _LAYOUT_FIELDS})
             while len(_LAYOUTS) > _MAX_LAYOUTS:
                 _LAYOUTS.popitem(last=False)
@@ -94,8 +103,9 @@ class Encoding:
             _LAYOUTS.move_to_end(key)
             self.__dict__.update(cached[1])
 
-    def _lay_out_genes(self, arch, fixed_keep) -> None:
-        """The genes and rules that depend on the accelerator and the layer's active dims only (cached)."""
+    def _lay_out_genes(self, arch, fixed_keep, constraints) -> None:
+        """The genes and rules that depend on the accelerator and the layer's active dims only (cached when
+        there are no constraints)."""
         accelerator = self.accelerator
         L = accelerator.num_levels
         self.fanout = arch.fanout
@@ -116,7 +126,11 @@ class Encoding:
             self.keep_free[l] = False
         self.default_keep[0] = True
         self.order_bonus = self._order_bonus()
-
+        self.pin_temporal = np.zeros((L, 8), dtype=np.int64)   # exact factors (0: free)
+        self.pin_spatial = np.zeros((L, 8), dtype=np.int64)
+        self.rest_at = np.zeros(8, dtype=np.int64)             # the level taking the rest (0: the outermost)
+        if constraints is not None:
+            self._constrain(constraints)
         self._active_array = np.array(self.active, dtype=np.int64)
         self._fan_levels = np.array(accelerator.fanout_levels, dtype=np.int64)
         active = np.zeros(8, dtype=bool)
@@ -130,11 +144,42 @@ class Encoding:
         self._order = self._alloc("order", np.broadcast_to(active, (L, 8)))
         self._sp_rank = self._alloc("spatial_rank", spatial)
         self._sp_axis = self._alloc("spatial_axis", both)
-        self._sp_ratio = self._alloc("spatial_ratio", spatial)
-        self._tile = self._alloc("tile", inner & active)
+        self._sp_ratio = self._alloc("spatial_ratio", spatial & (self.pin_spatial == 0))
+        self._tile = self._alloc("tile", inner & active & (self.pin_temporal == 0) &
+                                 (np.arange(L)[:, None] != self.rest_at[None, :]))
         self._keep = self._alloc("keep", self.keep_free, TENSORS)
 
     # ---- the space's rules -------------------------------------------------------------
+    def _constrain(self, constraints: MapspaceConstraints) -> None:
+        """Fold mapspace constraints into the tables (see the class docstring)."""
+        acc, L = self.accelerator, self.accelerator.num_levels
+        self.pin_temporal, self.pin_spatial = constraints.pins(acc)
+        self.free_bounds = self.bounds.copy()
+        for l, lv in enumerate(acc.levels):
+            c = constraints.level(lv.name)
+            for t, name in enumerate(TENSORS):
+                if l == 0 or not self.acc_keep[l, t]:
+                    continue
+                self.keep_free[l, t] = name not in c.keep and name not in c.bypass
+                self.default_keep[l, t] = name not in c.bypass
+            for k, name in enumerate(c.temporal_order):      # innermost first: the lowest importance
+                self.order_bonus[l, DIMS.index(name)] = -100.0 + k
+            for axis, dims in ((0, c.spatial_x), (1, c.spatial_y)):
+                if dims is not None:
+                    self.allowed[l, axis] &= np.array([d in dims for d in DIMS])
+            self.allowed[l, :, self.pin_spatial[l] == 1] = False
+        for d in range(8):
+            pins = np.concatenate([self.pin_temporal[:, d], self.pin_spatial[:, d]])
+            product = int(np.prod(pins[pins > 0]))
+            if self.bounds[d] % product:
+                raise ValueError(f"Encoding.constraints: the fixed factors of {DIMS[d]} multiply to {product}, "
+                                 f"which does not divide its bound {self.bounds[d]}")
+            self.free_bounds[d] = self.bounds[d] // product
+            if self.pin_temporal[0, d] > 0:
+                free = [l for l in range(1, L) if self.pin_temporal[l, d] == 0]
+                self.rest_at[d] = free[0] if free else 0
+        self.pin_spatial[self.pin_spatial == 1] = 0          # a spatial 1 is "not unrolled": nothing to pin
+
     def _allowed_axes(self) -> np.ndarray:
         """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out."""
         acc, df = self.accelerator, self.accelerator.dataflow
@@ -217,9 +262,9 @@ class Encoding:
         """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
         t = self.table
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
-                self.order_bonus, self.default_keep, self.bounds, self.coef, self.fanout,
+                self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
-                t.divs, t.counts, t.logs, t.log_values)
+                t.divs, t.counts, t.logs, t.log_values, self.pin_temporal, self.pin_spatial, self.rest_at)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels
@@ -230,7 +275,7 @@ class Encoding:
         out.keep[:] = keep
         imp = np.where(self._order >= 0, genes[:, self._order], _UNUSED) + self.order_bonus
         out.order[:] = np.argsort(-imp, axis=2, kind="stable")
-        rem = np.broadcast_to(self.bounds, (B, 8)).copy()
+        rem = np.broadcast_to(self.free_bounds, (B, 8)).copy()
         self._decode_spatial(genes, out, rem)
         self._decode_temporal(genes, out, rem)
         return out
@@ -269,11 +314,13 @@ class Encoding:
                 ok_x, ok_y = allowed[0, d], allowed[1, d]
                 axis = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
                 cap = self.fanout[l, axis] // used[rows, axis]
+                pin = self.pin_spatial[l, d]                             # per row: d differs by row
                 f = self._pick(rem[rows, d], ratio[rows, d], lambda divs: divs <= cap[:, None])
+                f = np.where(pin > 0, pin, f)
                 out.spatial_x[rows, l, d] = np.where(axis == 0, f, 1)
                 out.spatial_y[rows, l, d] = np.where(axis == 1, f, 1)
                 used[rows, axis] *= f
-                rem[rows, d] //= f
+                rem[rows, d] //= np.where(pin > 0, 1, f)
 
     def bounded_levels(self) -> tuple[int, ...]:
         """Levels with a capacity limit (total or per tensor)."""
@@ -292,7 +339,17 @@ class Encoding:
             ext *= spatial[:, l]
             ratio = genes[:, self._tile[l]]
             checks = [(l2, np.prod(spatial[:, l2:l], axis=1)) for l2 in bounded if l2 <= l]
+            for d in range(8):
+                if self.pin_temporal[l, d] or self.rest_at[d] == l:
+                    f = self.pin_temporal[l, d] if self.pin_temporal[l, d] else rem[:, d].copy()
+                    out.temporal[:, l, d] = f
+                    ext[:, d] *= f
+                    if not self.pin_temporal[l, d]:
+                        rem[:, d] = 1
             for d in self.active:
+                if self.pin_temporal[l, d] or self.rest_at[d] == l:
+                    continue
+
                 def ok(divs, d=d):
                     good = divs > 0
                     for l2, mult in checks:
@@ -305,7 +362,7 @@ class Encoding:
                 out.temporal[:, l, d] = f
                 ext[:, d] *= f
                 rem[:, d] //= f
-        out.temporal[:, 0] = rem
+        out.temporal[:, 0] = np.where(self.pin_temporal[0] > 0, self.pin_temporal[0], rem)
 
     # ---- encoding ------------------------------------------------------------------------
     def encode(self, mapping: Mapping | MappingArrays, b: int = 0) -> np.ndarray:
@@ -321,6 +378,6 @@ class Encoding:
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
         encode_into(m.temporal[0], m.order[0], m.spatial_x[0], m.spatial_y[0], m.spatial_order[0], m.keep[0],
-                    self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self.bounds,
-                    self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)
+                    self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
+                    self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)
         return x

@@ -16,7 +16,7 @@ from numbers import Integral
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays, mapping_to_timeloop_yaml
+from accel_models import Accelerator, MappingArrays, MapspaceConstraints, mapping_to_timeloop_yaml
 from accel_models.cost_model import evaluate_batch
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from nets import Layer
@@ -247,7 +247,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
                  islands: int = 4, popsize: int | None = None,
                  sigma0: float = 0.3, cma_variant: str = "sep", patience: int = 40, max_popsize: int = 256,
                  local_restarts: float = 0.5, local_sigma: float = 0.2, batch_size: int = 1024,
-                 max_mappings: int = 2_000_000) -> MapperResult:
+                 max_mappings: int = 2_000_000, constraints: MapspaceConstraints | None = None) -> MapperResult:
     """The best mapping of `layer` on `accelerator` for `objective` ("edp", "energy" or "latency").
 
     strategy "es" (default): the compiled sep-CMA-ES of `evolution`, `islands` side by side, the whole run
@@ -265,7 +265,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     `time_limit_s` seconds, whichever comes first; a CMA-ES generation is never cut, so it can
     overshoot the budget by one generation ("es" cuts its last generation to the budget). `initial` (a
     mapping) seeds the first run's mean (for "es": one more seed).
-    `bypass` and `fixed_keep` are `Encoding`'s.
+    `bypass`, `fixed_keep` and `constraints` (mapspace constraints, e.g. Timeloop's) are `Encoding`'s.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"best_mapping.objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -288,7 +288,10 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
             raise ValueError(f"best_mapping.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
     if budget_evals is None and time_limit_s is None:
         budget_evals = DEFAULT_BUDGET_EVALS
-    enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep)
+    if constraints is not None and strategy == "exhaustive":
+        raise ValueError("best_mapping: the exhaustive strategy does not take mapspace constraints; "
+                         "use strategy='es', 'cmaes' or 'random'")
+    enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep, constraints=constraints)
     rng = np.random.default_rng(seed)
     if strategy == "exhaustive":
         space = ExhaustiveSpace(enc, max_mappings)

@@ -53,7 +53,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     bounds = layer.bounds
     for d in range(8):
         macs *= bounds[d]
-    energy += macs * acc.mac_energy_pj
+    energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles   # leakage: every storage instance, every cycle
     return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
 
 

@@ -11,13 +11,14 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
 
-    Energy: instances x sum over actions of whole blocks per instance x energy per block access.
+    Energy: instances x sum over actions of whole blocks per instance x energy per block access, the
+    instances counted at most once per cluster (`clusters`: a cluster's vector access is charged once).
     Cycles: per level, read and write rates summed over tensors in the order Weights, Inputs, Outputs
     (each divided first: summing counts first is off by one cycle in 4 corpus cases), slowed by any
     bandwidth below the demand; the slowest level sets the cycles.
     """
     L = reads.shape[0]
-    block, energy, bw = acc.block_words, acc.energy_pj, acc.bandwidth
+    block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
     total_energy = 0.0
     cycles = 0
     for l in range(L):
@@ -26,6 +27,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         r_rate = 0.0
         w_rate = 0.0
         blk = block[l]
+        charged = used if used <= clusters[l] else clusters[l]
         for t in range(3):
             if not lv.kept[t]:
                 reads[l, t] = 0.0
@@ -40,8 +42,8 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
                 u_ = 0.0
                 r_ = lv.access[t] + lv.peer[t]
                 f_ = 0.0 if l == 0 else lv.fill[t]
-            total_energy += used * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
-                                    + math.ceil(u_ / blk) * energy[l, 2])
+            total_energy += charged * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
+                                       + math.ceil(u_ / blk) * energy[l, 2])
             r_rate += r_ / compute_cycles
             w_rate += (f_ + u_) / compute_cycles
             reads[l, t] = r_ * used

@@ -7,21 +7,25 @@ from typing import Any
 from ..accelerator import Accelerator, StorageLevel
 from ._fields import storage_kind
 
-MODELLED_ATTRS = ("depth", "entries", "width", "memory_width", "datawidth", "word-bits", "word_bits", "block-size",
-                  "block_size", "read_bandwidth", "write_bandwidth", "shared_bandwidth", "meshX", "meshY")
+MODELLED_ATTRS = ("depth", "memory_depth", "data_storage_depth", "entries", "sizeKB", "width", "memory_width",
+                  "data_storage_width", "datawidth", "word-bits", "word_bits", "word_width", "block-size", "block_size",
+                  "n_words", "cluster-size", "cluster_size", "read_bandwidth", "write_bandwidth", "shared_bandwidth",
+                  "bandwidth", "meshX", "meshY")
 """Storage attributes the architecture reader turns into `StorageLevel` fields; the rest ride along in meta."""
 _MAC_ATTRS = ("multiplier_width", "adder_width", "width", "meshX", "meshY")
 """The order in which the compute element's known attributes are written."""
 
 
 def arch_meta(storage: list[dict], mac: dict) -> dict:
-    """`Accelerator.meta["timeloop"]` of the flattened elements read from an architecture."""
+    """`Accelerator.meta["timeloop"]` of the flattened elements read from an architecture (each element's own
+    attributes, expressions evaluated; those it inherits from its containers are not repeated)."""
+    own = {el["name"]: el["scope"].resolved() for el in [*storage, mac]}
     return {
         "classes": {el["name"]: el["class"] for el in storage},
-        "extra_attributes": {el["name"]: {k: v for k, v in el["attributes"].items() if k not in MODELLED_ATTRS}
+        "extra_attributes": {el["name"]: {k: v for k, v in own[el["name"]].items() if k not in MODELLED_ATTRS}
                              for el in storage},
         "mac": {"name": mac["name"], "class": mac["class"],
-                "attributes": {k: v for k, v in mac["attributes"].items() if k not in ("meshX", "meshY")}},
+                "attributes": {k: v for k, v in own[mac["name"]].items() if k not in ("meshX", "meshY")}},
     }
 
 
@@ -35,7 +39,10 @@ def extra_attributes(acc: Accelerator, level_name: str) -> dict:
 
 
 def level_class(acc: Accelerator, lv: StorageLevel) -> str:
-    """The level's Accelergy class as read, unless its kind has changed since; else its kind."""
+    """The level's Accelergy class as read, unless its kind has changed since; else its kind (a placeholder
+    level of a spatial fan-out is Timeloop's `dummy_storage`)."""
+    if lv.name in _meta(acc).get("placeholders", ()):
+        return "dummy_storage"
     cls = _meta(acc).get("classes", {}).get(lv.name)
     return cls if cls is not None and storage_kind(cls) == lv.kind else lv.kind
 

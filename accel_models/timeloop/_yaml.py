@@ -1,6 +1,10 @@
-"""Timeloop documents in and out: parse YAML text, a dict or a file; dump plain data as Timeloop's files read.
+"""Timeloop documents in and out: read a file or text safely (limits, tags, Jinja2); dump data as Timeloop reads it.
 
-Issue 12's Jinja2 rendering and `variables:` belong here, in front of the parse.
+Reading is guarded before any object is built: the text's size, then the YAML event stream's nesting
+depth and its size with every alias expanded (a "billion laughs" document is refused, not built), and
+only then the document is constructed. Timeloop front end's tags (`!Container`, `!Component`, ...)
+become `Tagged` dicts; a quoted scalar becomes `Quoted` (timeloopfe keeps quoted strings as text and
+evaluates the others as expressions); `1e-9` reads as a float, as in YAML 1.2 (Timeloop's parsers).
 """
 from __future__ import annotations
 
@@ -8,56 +12,32 @@ import math
 import re
 from pathlib import Path
 
+import jinja2
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 YamlSource = str | Path | dict
 """YAML text, an already parsed document, or a path to a YAML file."""
 
+MAX_DOCUMENT_BYTES = 8 << 20
+"""Largest input file or text accepted (Timeloop's own inputs are a few kB; a dump is < 100 kB)."""
+MAX_DEPTH = 100
+"""Deepest nesting of YAML collections accepted (a Timeloop architecture nests < 15 deep)."""
+MAX_NODES = 1_000_000
+"""Most YAML nodes a document may hold with every alias expanded (aliases in real inputs copy a few actions)."""
+MAX_RENDERED_BYTES = 8 << 20
+"""Largest text a Jinja2 template may render to."""
 
-def load(source: YamlSource, what: str) -> dict:
-    """Parse `source` (text, dict or path) into a dict; `what` names the document in errors."""
-    if isinstance(source, dict):
-        return source
-    if isinstance(source, Path) or (isinstance(source, str) and _names_file(source)):
-        source = _read_file(Path(source), what)
-    if not isinstance(source, str):
-        raise ValueError(f"{what}: expected YAML text, a dict or a path, got {type(source).__name__}")
-    try:
-        data = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{what}: not valid YAML ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        hint = f" ({source.strip()!r} names no file either)" if isinstance(data, str) and "\n" not in source else ""
-        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}{hint}")
-    return data
+TIMELOOP_TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Pipelined", "!Nothing")
+"""The node tags of timeloopfe v0.4 architectures."""
 
 
-_YAML_SUFFIXES = (".yaml", ".yml", ".j2", ".jinja", ".jinja2")
+class Tagged(dict):
+    """A mapping written with a Timeloop tag (`!Component`, ...); `tag` holds it."""
 
-
-def _names_file(text: str) -> bool:
-    """True if `text` is one line naming an existing file or folder, or a path ending in a YAML suffix (YAML
-    text never is)."""
-    if "\n" in text or not text.strip():
-        return False
-    try:
-        return Path(text).exists() or text.strip().lower().endswith(_YAML_SUFFIXES)
-    except (OSError, ValueError):
-        return False
-
-
-def _read_file(path: Path, what: str) -> str:
-    """The text of a YAML file; a missing file, a folder or a binary file is a one-line ValueError."""
-    if path.is_dir():
-        raise ValueError(f"{what}: {path} is a directory; expected a YAML file")
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{what}: no file at {path}") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{what}: {path} is not UTF-8 text (a binary file?): byte {exc.start}") from None
-    except OSError as exc:
-        raise ValueError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    def __init__(self, tag: str, items=()) -> None:
+        super().__init__(items)
+        self.tag = tag
 
 
 class Flow(list):
@@ -69,9 +49,181 @@ class FlowMap(dict):
 
 
 class Quoted(str):
-    """A string written in double quotes (`technology: "45nm"`, as Accelergy's examples do)."""
+    """A string written in quotes (`technology: "45nm"`): read as text, never as an expression."""
 
 
+# ---- reading ---------------------------------------------------------------------------------
+def read_text(path: Path, what: str, kind: str = "text") -> str:
+    """The text of a file, with one clear error naming `what` and the path for a missing path, a directory,
+    a binary or non-UTF-8 file, or too large a file (`kind` names the file expected: 'YAML', 'stats', ...)."""
+    try:
+        if not path.exists():
+            raise ValueError(f"{what}: no file at {path}")
+        if path.is_dir():
+            raise ValueError(f"{what}: {path} is a directory; expected a {kind} file")
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise ValueError(f"{what}: {path} is {size:,} bytes; at most {MAX_DOCUMENT_BYTES:,} are accepted")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot read {path} ({exc.strerror or exc})") from None
+    if b"\x00" in data:
+        raise ValueError(f"{what}: {path} is a binary file, not UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what}: {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def render(text: str, variables: dict | None, what: str) -> str:
+    """Render `text` as a Jinja2 template with `variables` (timeloopfe's `jinja_parse_data`), if it is one.
+
+    The sandboxed environment has no file loader (no include) and undefined names are errors, not empty text.
+    """
+    if "{{" not in text and "{%" not in text and "{#" not in text:
+        return text
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    try:
+        out, size = [], 0
+        for chunk in env.from_string(text).generate(**(variables or {})):
+            size += len(chunk)
+            if size > MAX_RENDERED_BYTES:
+                raise ValueError(f"{what}: the Jinja2 template renders to more than {MAX_RENDERED_BYTES:,} characters")
+            out.append(chunk)
+    except jinja2.TemplateError as exc:
+        hint = " (pass it as a Jinja2 variable: --jinja NAME=VALUE)" if isinstance(exc, jinja2.UndefinedError) else ""
+        raise ValueError(f"{what}: Jinja2 template: {exc.message or exc}{hint}") from None
+    return "".join(out)
+
+
+def _check_events(text: str, what: str) -> None:
+    """Walk the YAML event stream (built iteratively, never recursively) and refuse a document that nests
+    deeper than MAX_DEPTH or holds more than MAX_NODES nodes once its aliases are expanded."""
+    depth = 0
+    total = 0
+    sizes: dict[str, int] = {}
+    open_anchors: list[tuple[str | None, int]] = []
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.AliasEvent):
+                total += sizes.get(event.anchor, 1)
+            elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                total += 1
+                if isinstance(event, yaml.ScalarEvent):
+                    if event.anchor:
+                        sizes[event.anchor] = 1
+                else:
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ValueError(f"{what}: YAML nested more than {MAX_DEPTH} levels deep")
+                    open_anchors.append((event.anchor, total - 1))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                anchor, start = open_anchors.pop()
+                if anchor:
+                    sizes[anchor] = total - start
+            if total > MAX_NODES:
+                raise ValueError(f"{what}: YAML expands to more than {MAX_NODES:,} nodes (aliases of aliases?)")
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{what}: not valid YAML ({_one_line(exc)})") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def parse(text: str, what: str, allow_empty: bool = False) -> dict:
+    """YAML text -> a dict, after the size, depth and alias checks."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{what}: the YAML text is {len(text):,} characters; at most {MAX_DOCUMENT_BYTES:,}")
+    _check_events(text, what)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{what}: not valid YAML ({_one_line(exc)})") from None
+    if data is None and allow_empty:
+        return {}
+    if data is None:
+        raise ValueError(f"{what}: the document is empty")
+    if not isinstance(data, dict):
+        hint = f" ({text.strip()!r} names no file either)" if isinstance(data, str) and "\n" not in text.strip() else ""
+        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}{hint}")
+    return data
+
+
+def load(source: YamlSource, what: str, variables: dict | None = None) -> dict:
+    """Parse `source` (text, dict or path) into a dict; `what` names the document in errors.
+
+    A path (a `Path`, or a one-line string naming a file or folder or ending in .yaml/.yml/.j2) is read with `read_text`;
+    text is rendered with Jinja2 (`variables`) when it is a template, then parsed with `parse`.
+    """
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, str) and _looks_like_path(source):
+        source = Path(source)
+    if isinstance(source, Path):
+        text = read_text(source, what, "YAML")
+        what = f"{what} ({source})"
+        source = text
+    if not isinstance(source, str):
+        raise ValueError(f"{what}: expected YAML text, a dict or a path, got {type(source).__name__}")
+    return parse(render(source, variables, what), what)
+
+
+_YAML_SUFFIXES = (".yaml", ".yml", ".j2", ".jinja", ".jinja2")
+
+
+def _looks_like_path(text: str) -> bool:
+    """True if `text` is one line naming an existing file or folder, or a path ending in a YAML or Jinja2
+    suffix (YAML text never is)."""
+    if "\n" in text or not text.strip() or len(text) > 4096:
+        return False
+    if text.strip().lower().endswith(_YAML_SUFFIXES) and ": " not in text:
+        return True
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
+
+
+# ---- the loaders -----------------------------------------------------------------------------
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loading plus Timeloop's tags, quoted-string marking and YAML 1.2 floats."""
+
+
+def _str(loader: yaml.SafeLoader, node: yaml.ScalarNode):
+    value = loader.construct_scalar(node)
+    return Quoted(value) if node.style in ('"', "'") else value
+
+
+def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
+    tag = "!" + tag_suffix
+    if tag not in TIMELOOP_TAGS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unknown tag {tag} (accepted: {', '.join(TIMELOOP_TAGS)})", node.start_mark)
+    if isinstance(node, yaml.MappingNode):
+        return Tagged(tag, loader.construct_mapping(node, deep=True))
+    if isinstance(node, yaml.ScalarNode) and not loader.construct_scalar(node):
+        return Tagged(tag)
+    raise yaml.constructor.ConstructorError(None, None, f"{tag} must tag a mapping", node.start_mark)
+
+
+def _undefined(loader: yaml.SafeLoader, node: yaml.Node):
+    raise yaml.constructor.ConstructorError(None, None, f"unknown tag {node.tag} (accepted: "
+                                            f"{', '.join(TIMELOOP_TAGS)})", node.start_mark)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _str)
+_Loader.add_multi_constructor("!", _tagged)
+_Loader.add_constructor(None, _undefined)
+_YAML12_FLOAT = re.compile(r"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789"))
+
+
+# ---- writing ---------------------------------------------------------------------------------
 def inline(value):
     """`value` written inline if it is a list or a mapping (attribute values, as Timeloop writes them)."""
     if isinstance(value, dict):
@@ -101,11 +253,11 @@ def _float(dumper: yaml.SafeDumper, value: float) -> yaml.ScalarNode:
 _Dumper.add_representer(Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 _Dumper.add_representer(FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
 _Dumper.add_representer(Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"'))
+_Dumper.add_representer(Tagged, lambda d, v: d.represent_mapping(v.tag, dict(v)))
 _Dumper.add_representer(tuple, lambda d, v: d.represent_list(list(v)))
 _Dumper.add_representer(float, _float)
 # YAML 1.2 reads '1e-9' as a float (Timeloop's yaml-cpp, timeloopfe's ruamel): let it be written plain.
-_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$"),
-                              list("-+0123456789"))
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789"))
 
 
 def dump(document: dict) -> str:

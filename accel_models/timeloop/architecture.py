@@ -1,8 +1,9 @@
-"""Timeloop v0.4 architectures (the `subtree` / `local` form) <-> `Accelerator`.
+"""Timeloop v0.4 architectures (timeloopfe's `nodes:` form with tags, or `subtree` / `local`) <-> `Accelerator`.
 
-The reader flattens the subtree into its leaf elements (storage levels outermost first, then the compute
-element), multiplies instance ranges down the tree, and takes each level's fan-out from the meshes.
-Issue 12's `nodes:` form (`!Container` / `!Component` tags) is a second flattener beside `_flatten_subtree`.
+The reader flattens the architecture into its leaf elements (`_nodes`: storage levels outermost first,
+placeholder levels for spatial fan-outs of containers, then the compute element), reads each storage
+element's attributes as Timeloop does (aliases, expressions over `variables:`, block and cluster size
+from the width) and takes each level's fan-out from the meshes. Energies come from the energy table.
 """
 from __future__ import annotations
 
@@ -13,71 +14,44 @@ from typing import Any
 
 from ..accelerator import Accelerator, StorageLevel
 from ._arch_meta import arch_meta, extra_attributes, level_class, mac_element
-from ._fields import number, range_name, split_range, storage_kind
+from ._expressions import Scope
+from ._fields import number, range_name, show, storage_kind
+from ._nodes import flatten_nodes, flatten_subtree
 from ._yaml import Quoted, YamlSource, dump, inline, load
-from .constraints import constraint_keeps
+from .constraints import constraint_keeps, constraint_targets
 from .energy_table import EnergyTables, action_energy, ert_tables
+from .problem import ProblemNames
 
-_COMPUTE_CLASSES = ("intmac", "fpmac", "mac", "compute")
+_ARCH_KEYS = ("version", "nodes", "subtree", "local", "name", "attributes")
+_DEFAULT_WORD_BITS = 16
+"""Timeloop's word size when an element gives none (kDefaultWordBits)."""
+_TIMELOOP_ONLY = {"multiple_buffering": 1, "multiple-buffering": 1, "min_utilization": 0, "min-utilization": 0,
+                  "allow_overbooking": False, "network_fill_latency": 0, "network_drain_latency": 0}
+"""Attributes Timeloop models and cosearch does not, with the values at which they change nothing."""
 
 
 # ---- reader ------------------------------------------------------------------------------
-
-def _flatten_subtree(arch: dict) -> tuple[list[dict], dict]:
-    """Every leaf element of the (possibly nested) subtree, in order, with its total instance count.
-
-    Returns (elements, system attributes); each element is {name, class, attributes, instances, where}.
-    """
+def _root(arch: dict) -> dict:
     root = arch.get("architecture", arch)
-    if not isinstance(root, dict) or not isinstance(root.get("subtree"), list):
-        raise ValueError("arch.architecture.subtree: missing (expected a Timeloop v0.4 architecture)")
-    elements: list[dict] = []
-    system_attrs: dict = {}
-
-    def walk(node: dict, where: str, instances: int) -> None:
-        if not isinstance(node, dict) or "name" not in node:
-            raise ValueError(f"{where}: expected a node with a name, got {node!r}")
-        _, count = split_range(node["name"])
-        instances *= count
-        system_attrs.update({k: v for k, v in (node.get("attributes") or {}).items() if k not in system_attrs})
-        for j, el in enumerate(node.get("local") or []):
-            if not isinstance(el, dict) or "name" not in el or "class" not in el:
-                raise ValueError(f"{where}.local[{j}]: an element needs a name and a class, got {el!r}")
-            base, n = split_range(el["name"])
-            elements.append({"name": base, "class": str(el["class"]), "attributes": dict(el.get("attributes") or {}),
-                             "instances": instances * n, "where": f"{where}.local[{j}] ({base})"})
-        for j, sub in enumerate(node.get("subtree") or []):
-            walk(sub, f"{where}.subtree[{j}]", instances)
-
-    for i, node in enumerate(root["subtree"]):
-        walk(node, f"arch.subtree[{i}]", 1)
-    return elements, system_attrs
+    if not isinstance(root, dict):
+        raise ValueError(f"arch.architecture: expected a mapping with nodes: or subtree:, got {show(root)}")
+    if "nodes" not in root and "subtree" not in root:
+        raise ValueError("arch.architecture: expected nodes: (timeloopfe v0.4) or subtree: (Timeloop v0.4)")
+    return root
 
 
-def _is_compute(el: dict) -> bool:
-    cls = el["class"].lower()
-    return cls in _COMPUTE_CLASSES or cls.endswith("mac")
-
-
-def _mesh(el: dict) -> tuple[int, int]:
-    """(meshX, meshY) of an element; a missing side is instances / the other (Timeloop's default)."""
-    attrs, n, where = el["attributes"], el["instances"], el["where"]
-    mx = attrs.get("meshX")
-    my = attrs.get("meshY")
-    mx = number(mx, f"{where}.meshX", integer=True) if mx is not None else None
-    my = number(my, f"{where}.meshY", integer=True) if my is not None else None
-    if mx is None:
-        mx = n // my if my else n
-    if my is None:
-        my = n // mx
-    if mx * my != n:
-        raise ValueError(f"{where}.meshX x meshY = {mx} x {my} does not match its {n} instances")
-    return mx, my
+def flatten(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
+    """(elements, system attributes, {container: placeholder}) of either architecture form."""
+    root = _root(arch)
+    unknown = [k for k in root if k not in _ARCH_KEYS]
+    if unknown:
+        raise ValueError(f"arch.architecture: unknown key(s) {unknown}; accepted: {', '.join(_ARCH_KEYS)}")
+    return flatten_nodes(root, variables) if "nodes" in root else flatten_subtree(root, variables)
 
 
 def _fanouts(storage: list[dict], mac: dict) -> list[tuple[int, int]]:
     """Fan-out of each storage level = the next element's mesh / its own, per axis."""
-    meshes = [_mesh(el) for el in storage] + [_mesh(mac)]
+    meshes = [el["mesh"] for el in storage] + [mac["mesh"]]
     out = []
     for el, (px, py), (cx, cy) in zip(storage, meshes, meshes[1:]):
         if cx % px or cy % py:
@@ -86,38 +60,93 @@ def _fanouts(storage: list[dict], mac: dict) -> list[tuple[int, int]]:
     return out
 
 
-def _storage_level(el: dict, fanout: tuple[int, int], tables: EnergyTables, keeps: tuple[str, ...]) -> StorageLevel:
-    """One storage element -> `StorageLevel` (capacity = depth x block words; None without a depth)."""
-    attrs, where, name = el["attributes"], el["where"], el["name"]
+class _Attrs:
+    """An element's attributes read Timeloop's way: the first of several alias keys, expressions evaluated."""
 
-    def get(*keys: str) -> Any:
-        return next((attrs[k] for k in keys if attrs.get(k) is not None), None)
+    def __init__(self, el: dict) -> None:
+        self.raw, self.scope, self.where = el["attributes"], el["scope"], el["where"]
 
-    word_bits = number(get("datawidth", "word-bits", "word_bits"), f"{where}.datawidth", integer=True)
-    block = get("block-size", "block_size")
-    width = get("width", "memory_width")
-    if block is not None:
-        block = number(block, f"{where}.block-size", integer=True)
-    elif width is not None:
-        width = number(width, f"{where}.width", integer=True)
-        if width % word_bits:
-            raise ValueError(f"{where}.width ({width}) must be a multiple of datawidth ({word_bits})")
-        block = width // word_bits
-    else:
-        block = 1
+    def key(self, *keys: str) -> str | None:
+        return next((k for k in keys if self.raw.get(k) is not None), None)
+
+    def number(self, *keys: str, integer: bool = True) -> int | float | None:
+        k = self.key(*keys)
+        return None if k is None else number(self.raw[k], f"{self.where}.{k}", integer=integer, scope=self.scope)
+
+
+def _geometry(a: _Attrs) -> tuple[int, int, int, int | None]:
+    """(word bits, block size, cluster size, capacity in words or None) of a storage element (Timeloop's rules:
+    width = word bits x block size x cluster size; a depth counts blocks, entries count words)."""
+    word_bits = a.number("datawidth", "word-bits", "word_bits", "word_width") or _DEFAULT_WORD_BITS
+    block = a.number("block-size", "block_size", "n_words")
+    cluster = a.number("cluster-size", "cluster_size")
+    width_key = a.key("width", "memory_width", "data_storage_width")
+    if width_key is not None:
+        width = a.number(width_key)
+        if block is not None and cluster is not None:
+            if block * cluster * word_bits != width:
+                raise ValueError(f"{a.where}: block_size x cluster_size x datawidth = {block} x {cluster} x "
+                                 f"{word_bits} must equal {width_key} ({width})")
+        elif cluster is not None:
+            if width % (cluster * word_bits):
+                raise ValueError(f"{a.where}.{width_key} ({width}) must be a multiple of cluster_size x datawidth "
+                                 f"({cluster} x {word_bits})")
+            block = width // (cluster * word_bits)
+        elif block is not None:
+            if width % (block * word_bits):
+                raise ValueError(f"{a.where}.{width_key} ({width}) must be a multiple of block_size x datawidth "
+                                 f"({block} x {word_bits})")
+            cluster = width // (block * word_bits)
+        else:
+            if width % word_bits:
+                raise ValueError(f"{a.where}.{width_key} ({width}) must be a multiple of datawidth ({word_bits})")
+            block, cluster = width // word_bits, 1
+    block, cluster = block or 1, cluster or 1
     capacity = None
-    if get("depth") is not None:
-        capacity = number(get("depth"), f"{where}.depth", integer=True) * block
-    elif get("entries") is not None:
-        capacity = number(get("entries"), f"{where}.entries", integer=True)
-    bandwidths = {k: (None if attrs.get(k) is None else number(attrs[k], f"{where}.{k}"))
-                  for k in ("read_bandwidth", "write_bandwidth", "shared_bandwidth")}
+    if a.key("entries") is not None:
+        capacity = a.number("entries")
+    elif a.key("depth", "memory_depth", "data_storage_depth") is not None:
+        capacity = a.number("depth", "memory_depth", "data_storage_depth") * block
+    elif a.key("sizeKB") is not None:
+        capacity = a.number("sizeKB") * 1024 * 8 // word_bits
+    return word_bits, block, cluster, capacity
+
+
+def _bandwidths(a: _Attrs) -> dict[str, float | None]:
+    out = {k: a.number(k, integer=False) for k in ("read_bandwidth", "write_bandwidth", "shared_bandwidth")}
+    legacy = a.number("bandwidth", integer=False)
+    if legacy is not None:   # Timeloop: deprecated, read = write = bandwidth / 2 unless given
+        for k in ("read_bandwidth", "write_bandwidth"):
+            out[k] = legacy / 2 if out[k] is None else out[k]
+    return out
+
+
+def _warn_unmodelled(a: _Attrs) -> None:
+    for key, neutral in _TIMELOOP_ONLY.items():
+        if key in a.raw:
+            value = a.raw[key] if isinstance(a.raw[key], bool) else number(a.raw[key], f"{a.where}.{key}",
+                                                                              positive=False, scope=a.scope)
+            if value != neutral:
+                warnings.warn(f"{a.where}.{key} = {value}: cosearch does not model it (Timeloop's result may differ)",
+                              stacklevel=4)
+
+
+def _storage_level(el: dict, fanout: tuple[int, int], tables: EnergyTables, keeps: tuple[str, ...]) -> StorageLevel:
+    """One storage (or placeholder) element -> `StorageLevel`. A placeholder keeps nothing and costs nothing."""
+    if el["kind"] == "placeholder":
+        return StorageLevel(name=el["name"], keeps=(), capacity_words=None, word_bits=1, fanout_x=fanout[0],
+                            fanout_y=fanout[1], kind="regfile")
+    a = _Attrs(el)
+    _warn_unmodelled(a)
+    word_bits, block, cluster, capacity = _geometry(a)
+    name = el["name"]
     write = action_energy(tables, name, "write")
     return StorageLevel(
-        name=name, keeps=keeps, capacity_words=capacity, word_bits=word_bits, block_size_words=block, **bandwidths,
-        read_energy_pj=action_energy(tables, name, "read"), write_energy_pj=write,
+        name=name, keeps=keeps, capacity_words=capacity, word_bits=word_bits, block_size_words=block,
+        **_bandwidths(a), read_energy_pj=action_energy(tables, name, "read"), write_energy_pj=write,
         update_energy_pj=action_energy(tables, name, "update", default=write), fanout_x=fanout[0],
-        fanout_y=fanout[1], kind=storage_kind(el["class"]))
+        fanout_y=fanout[1], kind=storage_kind(el["class"]), leak_energy_pj=action_energy(tables, name, "leak", 0.0),
+        cluster_size=cluster)
 
 
 def _clock_ghz(sys_attrs: dict) -> float:
@@ -133,43 +162,57 @@ def _technology_nm(sys_attrs: dict) -> int | float:
         return 45
     m = re.match(r"^\s*([0-9.]+)\s*nm\s*$", str(tech))
     if not m:
-        raise ValueError(f"arch.system.attributes.technology must look like '45nm', got {tech!r}")
+        raise ValueError(f"arch.system.attributes.technology must look like '45nm', got {show(tech)}")
     value = float(m[1])
     return int(value) if value.is_integer() else value
 
 
+def _mac_bits(mac: dict) -> int:
+    a = _Attrs(mac)
+    return int(a.number("multiplier_width", "datawidth", "width") or 8)
+
+
 def accelerator_from_timeloop(arch_yaml: YamlSource, ert_yaml: YamlSource, name: str | None = None,
-                              constraints_yaml: YamlSource | None = None) -> Accelerator:
+                              constraints_yaml: YamlSource | None = None, names: ProblemNames | None = None,
+                              variables: dict | None = None) -> Accelerator:
     """A Timeloop v0.4 architecture + ERT (+ optional mapspace constraints) -> `Accelerator`.
 
-    Energies are the ERT's per (vector) access; `keeps` = all tensors except a constraint's bypass.
+    Energies are the ERT's per (vector) access, storage leakage per cycle per instance (Timeloop charges
+    none for the compute element); `keeps` = every tensor but
+    those the constraints (in the architecture's components, in its document or in `constraints_yaml`)
+    bypass; placeholder levels keep nothing. `names`: the problem's names of the tensors (default
+    cosearch's); `variables`: timeloopfe's `variables:` for the expressions in attributes. The constraints
+    and the container -> placeholder names ride along in `meta["timeloop"]` for the mapper.
     """
     arch = load(arch_yaml, "arch")
     tables = ert_tables(load(ert_yaml, "ert"))
-    elements, sys_attrs = _flatten_subtree(arch)
-    computes = [i for i, el in enumerate(elements) if _is_compute(el)]
+    scope = Scope({k: v for k, v in (variables or arch.get("variables") or {}).items() if k != "version"})
+    elements, sys_attrs, aliases = flatten(arch, scope)
+    sys_attrs = {**{k: scope.lookup(k) for k in scope.raw}, **sys_attrs}
+    computes = [i for i, el in enumerate(elements) if el["kind"] == "compute"]
     if len(computes) != 1 or computes[0] != len(elements) - 1:
         raise ValueError("arch: expected exactly one compute element (class intmac/fpmac/mac/compute), "
                          f"after every storage level; got classes {[el['class'] for el in elements]}")
     storage, mac = elements[:-1], elements[-1]
     if not storage:
         raise ValueError("arch: no storage level above the compute element")
-    if constraints_yaml is None and any(k in arch for k in ("mapspace_constraints", "architecture_constraints")):
-        constraints_yaml = arch
-    keeps = constraint_keeps(load(constraints_yaml, "constraints") if constraints_yaml is not None else None,
-                             [el["name"] for el in storage])
-    levels = tuple(_storage_level(el, fo, tables, keeps[el["name"]])
+    targets = [t for el in storage for t in el["constraints"]]
+    for doc in ([arch] if constraints_yaml is None else [arch, load(constraints_yaml, "constraints")]):
+        targets += constraint_targets(doc)
+    level_names = [el["name"] for el in storage]
+    keeps = constraint_keeps(targets, level_names, names or ProblemNames.standard(), aliases)
+    levels = tuple(_storage_level(el, fo, tables, () if el["kind"] == "placeholder" else keeps[el["name"]])
                    for el, fo in zip(storage, _fanouts(storage, mac)))
+    meta = arch_meta([el for el in storage if el["kind"] != "placeholder"], mac)
+    meta.update(placeholders=[el["name"] for el in storage if el["kind"] == "placeholder"], aliases=aliases,
+                constraints=targets)
     return Accelerator(
         name=name or "timeloop", levels=levels, mac_energy_pj=action_energy(tables, mac["name"], "compute"),
-        clock_ghz=_clock_ghz(sys_attrs), technology_nm=_technology_nm(sys_attrs),
-        mac_bits=int(number(mac["attributes"].get("multiplier_width", mac["attributes"].get("datawidth", 8)),
-                            f"{mac['where']}.multiplier_width", integer=True)),
-        meta={"timeloop": arch_meta(storage, mac)})
+        clock_ghz=_clock_ghz(sys_attrs), technology_nm=_technology_nm(sys_attrs), mac_bits=_mac_bits(mac),
+        meta={"timeloop": meta})
 
 
 # ---- writer ------------------------------------------------------------------------------
-
 def _level_attributes(acc: Accelerator, l: int) -> dict[str, Any]:
     lv = acc.levels[l]
     attrs: dict[str, Any] = {}
@@ -178,7 +221,10 @@ def _level_attributes(acc: Accelerator, l: int) -> dict[str, Any]:
             attrs["entries"] = lv.capacity_words
         else:
             attrs["depth"] = lv.capacity_words // lv.block_size_words
-    attrs |= {"width": lv.width_bits, "datawidth": lv.word_bits, **extra_attributes(acc, lv.name)}
+    attrs |= {"width": lv.width_bits * lv.cluster_size, "datawidth": lv.word_bits,
+              **extra_attributes(acc, lv.name)}
+    if lv.cluster_size > 1:
+        attrs["cluster-size"] = lv.cluster_size
     attrs |= {k: getattr(lv, k) for k in ("read_bandwidth", "write_bandwidth", "shared_bandwidth")
               if getattr(lv, k) is not None}
     above = acc.levels[:l]

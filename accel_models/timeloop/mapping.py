@@ -1,10 +1,13 @@
 """Timeloop mappings (temporal / spatial / bypass entries per level) <-> `MappingArrays`.
 
-Factors read `R=3 S=1 ...`; permutations are Timeloop's innermost-first text (`_permutation` converts);
-a spatial entry's first `split` permutation dims go on X.
+Factors read as Timeloop writes them (`R=3 S=1`, the dumps' `R=1,P=1`, the mapper's `K2 R3`), by the
+problem's own dim names (`ProblemNames`); permutations are innermost-first and may name only some dims;
+a spatial entry's first `split` permutation dims go on X; a spatial entry may target a container with a
+fan-out (its placeholder level) or the placeholder itself.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,54 +16,19 @@ from nets import DIMS, Layer
 
 from ..accelerator import TENSORS, Accelerator
 from ..mapping_arrays import MappingArrays
-from ._fields import bypass_entry, number, split_range, tensor_list
+from ._fields import bypass_entry, number, parse_factors, parse_permutation, show, split_range
 from ._permutation import order_outer_first, permutation_inner_first
 from ._yaml import YamlSource, dump, load
-from .problem import CNN_DIMS, problem_dims
+from .problem import CNN_DIMS, ProblemNames, problem_dims
+
+_ENTRY_KEYS = {"temporal": ("target", "type", "factors", "permutation"),
+               "spatial": ("target", "type", "factors", "permutation", "split"),
+               "bypass": ("target", "type", "keep", "bypass")}
+_KIND = {"temporal": "temporal", "spatial": "spatial", "bypass": "bypass", "datatype": "bypass",
+         "dataspace": "bypass"}
 
 
 # ---- reader ------------------------------------------------------------------------------
-
-def _parse_factors(value: Any, field: str) -> dict[str, int]:
-    """'R=1 S=3 ...' (or a list of 'R=1' items, or a dict) -> {dim: factor}."""
-    if isinstance(value, dict):
-        items = [(str(k), v) for k, v in value.items()]
-    else:
-        tokens = value.split("#")[0].split() if isinstance(value, str) else list(value or [])
-        items = []
-        for tok in tokens:
-            dim, sep, num = str(tok).partition("=")
-            if not sep:
-                raise ValueError(f"{field}: expected DIM=INT items, got {tok!r}")
-            items.append((dim.strip(), num.strip()))
-    factors: dict[str, int] = {}
-    for dim, num in items:
-        if dim not in DIMS:
-            raise ValueError(f"{field}: unknown dim {dim!r}; accepted: {' '.join(DIMS)}")
-        if dim in factors:
-            raise ValueError(f"{field}: dim {dim} given twice")
-        if isinstance(num, bool) or not (isinstance(num, int) or (isinstance(num, str) and num.isdigit())):
-            raise ValueError(f"{field}: factor of {dim} must be a positive integer, got {num!r}")
-        if int(num) < 1:
-            raise ValueError(f"{field}: factor of {dim} must be a positive integer, got {num!r}")
-        factors[dim] = int(num)
-    return factors
-
-
-def _parse_permutation(value: Any, dims: tuple[str, ...], field: str) -> list[str]:
-    """A permutation string (innermost first) that names every dim of the problem exactly once."""
-    perm = list(value.replace(" ", "")) if isinstance(value, str) else [str(d) for d in value]
-    unknown = [d for d in perm if d not in dims]
-    if unknown:
-        raise ValueError(f"{field}: unknown dim(s) {unknown}; accepted: {''.join(dims)}")
-    if len(set(perm)) != len(perm):
-        raise ValueError(f"{field}: a dim appears twice in {''.join(perm)!r}")
-    missing = [d for d in dims if d not in perm]
-    if missing:
-        raise ValueError(f"{field}: missing dim(s) {missing} in {''.join(perm)!r}; give all of {''.join(dims)}")
-    return perm
-
-
 def _mapping_entries(mapping: dict | list) -> list[dict]:
     entries = mapping.get("mapping") if isinstance(mapping, dict) else mapping
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -68,50 +36,58 @@ def _mapping_entries(mapping: dict | list) -> list[dict]:
     return entries
 
 
-def _mapping_dims(entries: list[dict]) -> tuple[str, ...]:
-    """The problem's dims as the mapping shows them: grouped_conv's if any entry mentions G."""
+def _default_names(entries: list[dict]) -> ProblemNames:
+    """Without the problem: cosearch's names, grouped_conv's dims if any entry mentions G."""
     mentions_g = any("G" in str(e.get(k, "")) for e in entries for k in ("factors", "permutation"))
-    return DIMS if mentions_g else CNN_DIMS
+    return ProblemNames.standard(DIMS if mentions_g else CNN_DIMS)
 
 
-def mapping_from_timeloop(mapping_yaml: YamlSource | list, accelerator: Accelerator,
-                          layer: Layer | None = None) -> MappingArrays:
+def mapping_from_timeloop(mapping_yaml: YamlSource | list, accelerator: Accelerator, layer: Layer | None = None,
+                          names: ProblemNames | None = None) -> MappingArrays:
     """A Timeloop mapping -> `MappingArrays` (a batch of one).
 
-    As timeloop-model: missing levels or factors are 1, a missing split puts every dim on X, and a
-    level without a bypass entry keeps (what the accelerator allows). A permutation must name every
-    dim (Timeloop pads a partial one in an arbitrary order). With `layer`, factors must multiply to the bounds.
+    As timeloop-model: missing levels or factors are 1, a missing split puts every dim on X, a level without
+    a bypass entry keeps (what the accelerator allows), and a permutation that names only some dims fixes
+    the innermost loops (the others go outside, in the problem's order). `names`: the problem's names of
+    dims and tensors (default cosearch's). With `layer`, factors must multiply to the bounds.
     """
     entries = _mapping_entries(load(mapping_yaml, "mapping") if not isinstance(mapping_yaml, list)
                                else mapping_yaml)
-    dims = _mapping_dims(entries)
+    names = names or _default_names(entries)
+    bounds = None if layer is None else {n: getattr(layer, d) for n, d in names.dims.items()}
     arrays = MappingArrays.empty(1, accelerator.num_levels)
     arrays.keep[0] = [[int(t in lv.keeps) for t in TENSORS] for lv in accelerator.levels]
     seen: set[tuple[int, str]] = set()
+    aliases = accelerator.meta.get("timeloop", {}).get("aliases", {})
     for i, entry in enumerate(entries):
-        level, kind = _entry_target(entry, i, accelerator, seen)
+        level, kind = _entry_target(entry, i, accelerator, seen, aliases)
         where = f"mapping[{i}] ({accelerator.levels[level].name} {kind})"
+        unknown = [k for k in entry if k not in _ENTRY_KEYS[kind]]
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {unknown}; accepted: {', '.join(_ENTRY_KEYS[kind])}")
         if kind == "temporal":
-            _read_temporal(arrays, level, entry, dims, where)
+            _read_temporal(arrays, level, entry, names, bounds, where)
         elif kind == "spatial":
             if accelerator.levels[level].fanout == 1:
                 raise ValueError(f"{where}: {accelerator.levels[level].name} has no spatial fan-out to map onto")
-            _read_spatial(arrays, level, entry, dims, where)
+            _read_spatial(arrays, level, entry, names, bounds, where)
         else:
-            _read_bypass(arrays, level, entry, accelerator, where)
+            _read_bypass(arrays, level, entry, accelerator, names, where)
     if layer is not None:
-        _check_products(arrays, layer)
+        _check_products(arrays, layer, names)
     return arrays
 
 
-def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set) -> tuple[int, str]:
+def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set, aliases: dict) -> tuple[int, str]:
     base, _ = split_range(str(entry.get("target", "")))
+    base = aliases.get(base, base)
     if base not in accelerator.level_names:
-        raise ValueError(f"mapping[{i}].target: {entry.get('target')!r} names no storage level; "
+        raise ValueError(f"mapping[{i}].target: {show(entry.get('target'))} names no storage level; "
                          f"levels: {', '.join(accelerator.level_names)}")
-    kind = {"datatype": "bypass"}.get(entry.get("type"), entry.get("type"))
-    if kind not in ("temporal", "spatial", "bypass"):
-        raise ValueError(f"mapping[{i}].type must be temporal, spatial or bypass, got {entry.get('type')!r}")
+    kind = _KIND.get(entry.get("type"))
+    if kind is None:
+        raise ValueError(f"mapping[{i}].type must be temporal, spatial or bypass (datatype, dataspace), "
+                         f"got {show(entry.get('type'))}")
     level = accelerator.level_index(base)
     if (level, kind) in seen:
         raise ValueError(f"mapping[{i}]: a second {kind} entry for {base}")
@@ -119,17 +95,33 @@ def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set) -> t
     return level, kind
 
 
-def _read_temporal(arrays: MappingArrays, level: int, entry: dict, dims: tuple[str, ...], where: str) -> None:
-    factors = _parse_factors(entry.get("factors", ""), f"{where}.factors")
+def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> dict[str, int]:
+    exact, maxes = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
+    if maxes:
+        raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join(maxes)})")
+    return exact
+
+
+def _permutation(entry: dict, names: ProblemNames, factors: dict[str, int], where: str) -> list[str]:
+    """The full permutation (innermost first, cosearch dims): the given dims innermost, the rest outside."""
+    perm = parse_permutation(entry.get("permutation", ""), names.dims, f"{where}.permutation")
+    rest = [names.dims[n] for n in names.order if names.dims[n] not in perm]
+    moving = [d for d in rest if factors.get(d, 1) > 1]
+    if len(moving) > 1 and entry.get("permutation"):
+        warnings.warn(f"{where}.permutation {show(entry.get('permutation'))} leaves out {moving}, whose loops "
+                      "then run outside it in the problem's order", stacklevel=4)
+    return perm + rest
+
+
+def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
+    factors = _factors(entry, names, bounds, where)
     arrays.temporal[0, level] = [factors.get(d, 1) for d in DIMS]
-    # Without a permutation timeloop-model pads an empty one: the problem's dims in order, the first innermost.
-    perm = _parse_permutation(entry.get("permutation", "".join(dims)), dims, f"{where}.permutation")
-    arrays.order[0, level] = order_outer_first(perm)
+    arrays.order[0, level] = order_outer_first(_permutation(entry, names, factors, where))
 
 
-def _read_spatial(arrays: MappingArrays, level: int, entry: dict, dims: tuple[str, ...], where: str) -> None:
-    factors = _parse_factors(entry.get("factors", ""), f"{where}.factors")
-    perm = _parse_permutation(entry.get("permutation", "".join(dims)), dims, f"{where}.permutation")
+def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
+    factors = _factors(entry, names, bounds, where)
+    perm = _permutation(entry, names, factors, where)
     # Dims at permutation positions below `split` go on X; without a split Timeloop puts all of them on X.
     split = number(entry.get("split", len(perm)), f"{where}.split", integer=True, positive=False)
     if not 0 <= split <= len(perm):
@@ -140,9 +132,10 @@ def _read_spatial(arrays: MappingArrays, level: int, entry: dict, dims: tuple[st
     arrays.spatial_order[0, level] = order_outer_first(perm)
 
 
-def _read_bypass(arrays: MappingArrays, level: int, entry: dict, accelerator: Accelerator, where: str) -> None:
-    keep = tensor_list(entry.get("keep"), f"{where}.keep")
-    bypass = tensor_list(entry.get("bypass"), f"{where}.bypass")
+def _read_bypass(arrays: MappingArrays, level: int, entry: dict, accelerator: Accelerator, names: ProblemNames,
+                 where: str) -> None:
+    keep = tuple(names.tensor(t, f"{where}.keep") for t in _names_list(entry.get("keep"), f"{where}.keep"))
+    bypass = tuple(names.tensor(t, f"{where}.bypass") for t in _names_list(entry.get("bypass"), f"{where}.bypass"))
     both = sorted(set(keep) & set(bypass))
     if both:
         raise ValueError(f"{where}: {both} both kept and bypassed")
@@ -155,19 +148,29 @@ def _read_bypass(arrays: MappingArrays, level: int, entry: dict, accelerator: Ac
     arrays.keep[0, level] = [int(t in lv.keeps and t not in bypass) for t in TENSORS]
 
 
-def _check_products(arrays: MappingArrays, layer: Layer) -> None:
+def _names_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError(f"{field}: expected a list of data spaces, got {show(value)}")
+    return [str(v) for v in value]
+
+
+def _check_products(arrays: MappingArrays, layer: Layer, names: ProblemNames | None = None) -> None:
     total = (arrays.temporal[0] * arrays.spatial_x[0] * arrays.spatial_y[0]).prod(axis=0)
     for d, got, want in zip(DIMS, total, layer.bounds):
         if got != want:
-            raise ValueError(f"mapping.factors: the factors of {d} multiply to {int(got)}, but the problem's {d} "
-                             f"is {want}")
+            shown = (names.problem_dim(d) if names else None) or d
+            raise ValueError(f"mapping.factors: the factors of {shown} multiply to {int(got)}, but the problem's "
+                             f"{shown} is {want}")
 
 
 # ---- writer ------------------------------------------------------------------------------
-
-def _factors_text(factors: np.ndarray, dims: tuple[str, ...]) -> str:
-    """Per-DIMS factors -> Timeloop's 'R=1 S=3 ...' over the problem's dims."""
-    return " ".join(f"{d}={int(factors[DIMS.index(d)])}" for d in dims)
+def _factors_text(factors: np.ndarray, dims: tuple[str, ...], names: ProblemNames) -> str:
+    """Per-DIMS factors -> Timeloop's 'R=1 S=3 ...' over the problem's dims, by its names."""
+    return " ".join(f"{names.problem_dim(d)}={int(factors[DIMS.index(d)])}" for d in dims)
 
 
 def _check_row(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b: int) -> None:
@@ -178,7 +181,8 @@ def _check_row(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b:
     _check_products(arrays.row(b), layer)
 
 
-def _spatial_entry(name: str, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, dims: tuple[str, ...]) -> dict:
+def _spatial_entry(name: str, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, dims: tuple[str, ...],
+                   names: ProblemNames) -> dict:
     both = [DIMS[d] for d in range(len(DIMS)) if sx[d] > 1 and sy[d] > 1]
     if both:
         raise ValueError(f"mapping level {name}: dim(s) {both} unrolled on both X and Y; "
@@ -186,22 +190,30 @@ def _spatial_entry(name: str, sx: np.ndarray, sy: np.ndarray, order: np.ndarray,
     inner_first = permutation_inner_first(order, dims)
     on_x = [d for d in inner_first if sx[DIMS.index(d)] > 1]
     perm = on_x + [d for d in inner_first if d not in on_x]
-    return {"target": name, "type": "spatial", "factors": _factors_text(sx * sy, dims),
-            "permutation": "".join(perm), "split": len(on_x)}
+    return {"target": name, "type": "spatial", "factors": _factors_text(sx * sy, dims, names),
+            "permutation": "".join(names.problem_dim(d) for d in perm), "split": len(on_x)}
 
 
-def mapping_to_timeloop_yaml(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b: int = 0) -> str:
-    """Mapping `b` of `arrays` as a Timeloop mapping YAML (temporal, spatial where fanned out, bypass per level)."""
+def mapping_to_timeloop_yaml(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b: int = 0,
+                             names: ProblemNames | None = None) -> str:
+    """Mapping `b` of `arrays` as a Timeloop mapping YAML (temporal, spatial where fanned out, bypass per level).
+
+    `names`: the problem's names of dims and tensors (default cosearch's, cnn_layer or grouped_conv dims).
+    """
     _check_row(arrays, accelerator, layer, b)
-    dims = problem_dims(layer)
+    names = names or ProblemNames.standard(problem_dims(layer))
+    dims = tuple(names.dims[n] for n in names.order)
     entries = []
     for l, lv in enumerate(accelerator.levels):
-        entries.append({"target": lv.name, "type": "temporal", "factors": _factors_text(arrays.temporal[b, l], dims),
-                        "permutation": "".join(permutation_inner_first(arrays.order[b, l], dims))})
+        entries.append({"target": lv.name, "type": "temporal",
+                        "factors": _factors_text(arrays.temporal[b, l], dims, names),
+                        "permutation": "".join(names.problem_dim(d)
+                                               for d in permutation_inner_first(arrays.order[b, l], dims))})
         sx, sy = arrays.spatial_x[b, l], arrays.spatial_y[b, l]
         if lv.fanout > 1:
-            entries.append(_spatial_entry(lv.name, sx, sy, arrays.spatial_order[b, l], dims))
+            entries.append(_spatial_entry(lv.name, sx, sy, arrays.spatial_order[b, l], dims, names))
         elif (sx > 1).any() or (sy > 1).any():
             raise ValueError(f"mapping level {lv.name}: spatial factors on a level without a fan-out")
-        entries.append(bypass_entry(lv.name, [t for i, t in enumerate(TENSORS) if arrays.keep[b, l, i]]))
+        kept = [names.problem_tensor(t) for i, t in enumerate(TENSORS) if arrays.keep[b, l, i]]
+        entries.append(bypass_entry(lv.name, kept, [names.problem_tensor(t) for t in TENSORS]))
     return dump({"mapping": entries})

@@ -25,5 +25,5 @@ def test_constraints_naming_no_level_or_tensor_raise(mapper_bench_pairs):
         accelerator_from_timeloop(y["arch"], y["ert"], constraints_yaml=doc)
     doc = yaml.safe_load(y["mapspace_constraints"])
     doc["mapspace_constraints"]["targets"][1]["bypass"] = ["Psums"]
-    with pytest.raises(ValueError, match=r"constraints.targets\[1\].bypass: unknown tensor"):
+    with pytest.raises(ValueError, match=r"constraints.targets\[1\].bypass: unknown data space 'Psums'"):
         accelerator_from_timeloop(y["arch"], y["ert"], constraints_yaml=doc)

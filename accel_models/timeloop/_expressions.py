@@ -1,0 +1,170 @@
+"""timeloopfe's expressions (`max(INPUT_WEIGHT_DATAWIDTH, 16)`, `depth * 2`, `len(x)`) evaluated safely.
+
+timeloopfe evaluates an unquoted string value with Python's `eval` over the `variables:` and the
+attributes in scope, and keeps the string when that fails. This evaluator walks Python's own parse
+tree (`ast`) and allows only literals, names, arithmetic, comparisons, `x if c else y` and a fixed set
+of functions: no attribute access, no subscripts, no other calls, bounded text and number sizes.
+`Scope` resolves names lazily (a value may name another, in any order; a cycle is an error).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from typing import Any
+
+from ._yaml import Quoted
+
+MAX_EXPRESSION_CHARS = 500
+MAX_INT_BITS = 128
+"""Integers beyond 2^128 (a misspelled exponent) are refused rather than computed."""
+
+FUNCTIONS = {
+    "abs": abs, "ceil": math.ceil, "floor": math.floor, "int": int, "float": float, "round": round,
+    "len": len, "log": math.log, "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt,
+    "max": max, "min": min, "sum": sum, "bool": bool,
+}
+"""The functions an expression may call (Accelergy's math set, as timeloopfe offers them)."""
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+            ast.Gt: operator.gt, ast.GtE: operator.ge}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be evaluated (what is wrong, without the field's name)."""
+
+
+class Scope:
+    """Names an expression may use: raw values (evaluated on first use) over a parent scope."""
+
+    def __init__(self, values: dict[str, Any] | None = None, parent: "Scope | None" = None) -> None:
+        self.raw = dict(values or {})
+        self.parent = parent
+        self._done: dict[str, Any] = {}
+        self._busy: set[str] = set()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.raw or (self.parent is not None and name in self.parent)
+
+    def lookup(self, name: str) -> Any:
+        if name in self._done:
+            return self._done[name]
+        if name not in self.raw:
+            if self.parent is None:
+                raise ExpressionError(f"unknown name {name!r}")
+            return self.parent.lookup(name)
+        if name in self._busy:
+            raise ExpressionError(f"{name!r} is defined in terms of itself")
+        self._busy.add(name)
+        try:
+            value = resolve(self.raw[name], self)
+        finally:
+            self._busy.discard(name)
+        self._done[name] = value
+        return value
+
+    def resolved(self) -> dict[str, Any]:
+        """Every raw value resolved (a value that is not an expression stays as written)."""
+        return {k: self.lookup(k) for k in self.raw}
+
+
+def resolve(value: Any, scope: Scope) -> Any:
+    """timeloopfe's rule: a quoted string stays text; another string is evaluated if it is a valid expression
+    over known names, else kept as written; lists and dicts are resolved item by item."""
+    if isinstance(value, Quoted) or not isinstance(value, (str, list, dict)):
+        return value
+    if isinstance(value, list):
+        return [resolve(v, scope) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v, scope) for k, v in value.items()}
+    try:
+        return evaluate(value, scope)
+    except ExpressionError as exc:
+        if "defined in terms of itself" in str(exc) or "too large" in str(exc):
+            raise
+        return value
+
+
+def evaluate(text: str, scope: Scope | None = None) -> Any:
+    """The value of one expression; ExpressionError says why it has none."""
+    text = text.strip()
+    if not text:
+        raise ExpressionError("empty expression")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise ExpressionError(f"not an expression: {text!r}") from None
+    return _eval(tree.body, scope or Scope())
+
+
+def _checked(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ExpressionError(f"result too large (more than {MAX_INT_BITS} bits)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError("result is not a finite number")
+    return value
+
+
+def _number(value: Any, what: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExpressionError(f"{what} needs numbers, got {value!r}")
+    return value
+
+
+def _eval(node: ast.AST, scope: Scope) -> Any:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (int, float, str, bool)) or node.value is None:
+            return _checked(node.value)
+        raise ExpressionError(f"unsupported literal {node.value!r}")
+    if isinstance(node, ast.Name):
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        return scope.lookup(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        a = _number(_eval(node.left, scope), "arithmetic")
+        b = _number(_eval(node.right, scope), "arithmetic")
+        if isinstance(node.op, ast.Pow) and isinstance(a, int) and isinstance(b, int) and \
+                (b > MAX_INT_BITS or a.bit_length() * max(b, 0) > MAX_INT_BITS):
+            raise ExpressionError(f"result too large ({a} ** {b})")
+        try:
+            return _checked(_BINARY[type(node.op)](a, b))
+        except (ZeroDivisionError, OverflowError) as exc:
+            raise ExpressionError(str(exc)) from None
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        v = _eval(node.operand, scope)
+        return _UNARY[type(node.op)](v if isinstance(node.op, ast.Not) else _number(v, "a sign"))
+    if isinstance(node, ast.BoolOp):
+        values = [_eval(v, scope) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        left = _eval(node.left, scope)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, scope)
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:
+                raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        return _eval(node.body, scope) if _eval(node.test, scope) else _eval(node.orelse, scope)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_eval(e, scope) for e in node.elts]
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            raise ExpressionError(f"unsupported function {name!r} (accepted: {', '.join(FUNCTIONS)})")
+        args = [_eval(a, scope) for a in node.args]
+        try:
+            return _checked(FUNCTIONS[node.func.id](*args))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{node.func.id}(...): {exc}") from None
+    raise ExpressionError(f"unsupported syntax {type(node).__name__} in an expression")

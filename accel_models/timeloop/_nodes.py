@@ -1,0 +1,261 @@
+"""Flatten Timeloop v0.4 architectures into their leaf elements, outermost first: the `nodes:` form
+(timeloopfe's `!Container` / `!Component` / `!Parallel` tags) and the `subtree` / `local` form (Timeloop's
+own, and its dumps).
+
+Each element is a dict: name, class, kind ("storage", "placeholder", "compute"), attributes (as written),
+scope (names its expressions may use), mesh (meshX, meshY: instances above it), where (for errors) and
+constraints (mapspace-constraint targets written inside it). As timeloopfe does for Timeloop, a spatial
+fan-out on a container (or component) becomes a placeholder storage level `inter_<name>_spatial` that
+keeps nothing and has the fan-out below it; containers pass their attributes down; `!Parallel` siblings
+are chained one below the other (each keeps what its constraints say).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ._expressions import Scope
+from ._fields import number, show, split_range
+from ._yaml import Tagged
+
+STORAGE_CLASSES = ("DRAM", "SRAM", "regfile", "smartbuffer", "storage")
+COMPUTE_CLASSES = ("mac", "intmac", "fpmac", "compute")
+NETWORK_CLASSES = ("XY_NoC", "Legacy", "ReductionTree", "SimpleMulticast")
+"""timeloopfe's element classes, matched as substrings of `class` in this order (storage first)."""
+PLACEHOLDER_CLASS = "dummy_storage"
+
+_CONTAINER_KEYS = ("name", "attributes", "spatial", "constraints", "networks", "sparse_optimizations", "enabled")
+_COMPONENT_KEYS = ("name", "class", "subclass", "attributes", "spatial", "constraints", "sparse_optimizations",
+                   "required_actions", "area_scale", "energy_scale", "enabled", "actions")
+_BRANCH_KEYS = ("nodes",)
+_CONSTRAINT_KINDS = ("dataspace", "bypass", "temporal", "spatial", "max_overbooked_proportion", "utilization")
+
+
+def element_kind(cls: str, where: str) -> str:
+    """'storage', 'placeholder', 'compute', 'network' or 'nothing' from an element's class, as timeloopfe sorts them."""
+    cls = str(cls)
+    if cls == PLACEHOLDER_CLASS:
+        return "placeholder"
+    for kind, names in (("storage", STORAGE_CLASSES), ("compute", COMPUTE_CLASSES), ("network", NETWORK_CLASSES),
+                        ("nothing", ("nothing",))):
+        if any(n in cls for n in names):
+            return kind
+    raise ValueError(f"{where}: unknown class {cls!r}; a storage class contains one of {', '.join(STORAGE_CLASSES)}, "
+                     f"a compute class one of {', '.join(COMPUTE_CLASSES)}")
+
+
+def _check_keys(node: dict, allowed: tuple[str, ...], where: str) -> None:
+    unknown = [k for k in node if k not in allowed]
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; accepted: {', '.join(allowed)}")
+
+
+def _attributes(node: dict, where: str) -> dict:
+    attrs = node.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise ValueError(f"{where}.attributes: expected a mapping, got {show(attrs)}")
+    return dict(attrs)
+
+
+def _fanout(node: dict, scope: Scope, where: str) -> tuple[int, int]:
+    spatial = node.get("spatial") or {}
+    if not isinstance(spatial, dict):
+        raise ValueError(f"{where}.spatial: expected {{meshX, meshY}}, got {show(spatial)}")
+    _check_keys(spatial, ("meshX", "meshY"), f"{where}.spatial")
+    fx, fy = (number(spatial.get(k, 1), f"{where}.spatial.{k}", integer=True, scope=scope) for k in ("meshX", "meshY"))
+    return int(fx), int(fy)
+
+
+def _constraint_targets(node: dict, target: str, where: str, only: tuple[str, ...] | None = None) -> list[dict]:
+    """A node's `constraints: {dataspace: ..., temporal: ..., spatial: ...}` as mapspace-constraint targets."""
+    raw = node.get("constraints") or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}.constraints: expected a mapping of constraint kinds, got {show(raw)}")
+    _check_keys(raw, _CONSTRAINT_KINDS, f"{where}.constraints")
+    out = []
+    for kind, body in raw.items():
+        if only is not None and kind not in only:
+            continue
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ValueError(f"{where}.constraints.{kind}: expected a mapping, got {show(body)}")
+        out.append({**body, "type": "bypass" if kind == "dataspace" else kind, "target": target,
+                    "_where": f"{where}.constraints.{kind}"})
+    return out
+
+
+def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
+    """The leaf elements of a `nodes:` architecture; returns (elements, system attributes, {container: placeholder})."""
+    if not isinstance(arch.get("nodes"), list):
+        raise ValueError("arch.architecture.nodes: expected a list of !Container / !Component nodes")
+    elements: list[dict] = []
+    aliases: dict[str, str] = {}
+    system: dict[str, Any] = {}
+    mesh = [1, 1]
+    inherited = Scope({}, variables)
+
+    def place(name: str, cls: str, kind: str, attrs: dict, scope: Scope, where: str, constraints: list[dict]) -> None:
+        elements.append({"name": name, "class": cls, "kind": kind, "attributes": attrs, "scope": scope,
+                         "mesh": (mesh[0], mesh[1]), "where": where, "constraints": constraints})
+
+    def fan_out(node: dict, name: str, where: str, scope: Scope, constraints: list[dict]) -> None:
+        fx, fy = _fanout(node, scope, where)
+        if fx * fy > 1:
+            dummy = f"inter_{name}_spatial"
+            spatial = [{**c, "target": dummy} for c in constraints if c["type"] == "spatial"]
+            place(dummy, PLACEHOLDER_CLASS, "placeholder", {}, scope, f"{where} (its spatial fan-out)", spatial)
+            aliases[name] = dummy
+            mesh[0] *= fx
+            mesh[1] *= fy
+
+    def walk(nodes: list, where: str, in_parallel: bool) -> None:
+        nonlocal inherited
+        for i, node in enumerate(nodes):
+            at = f"{where}[{i}]"
+            if not isinstance(node, dict):
+                raise ValueError(f"{at}: expected a !Container, !Component or !Parallel node, got {show(node)}")
+            tag = node.tag if isinstance(node, Tagged) else ("!Hierarchical" if "nodes" in node else
+                                                            "!Component" if "class" in node else "!Container")
+            if tag in ("!Parallel", "!Hierarchical", "!Pipelined"):
+                _check_keys(node, _BRANCH_KEYS, at)
+                sub = node.get("nodes") or []
+                if not isinstance(sub, list):
+                    raise ValueError(f"{at}.nodes: expected a list, got {show(sub)}")
+                if tag == "!Parallel":
+                    _check_branches(sub, f"{at}.nodes")
+                walk(sub, f"{at}.nodes", in_parallel or tag == "!Parallel")
+                continue
+            if tag == "!Nothing" or node.get("enabled", True) is False:
+                continue
+            name = node.get("name")
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"{at}: a {tag} needs a name, got {show(name)}")
+            at = f"{at} ({name})"
+            if tag == "!Container":
+                _check_keys(node, _CONTAINER_KEYS, at)
+                if in_parallel:
+                    raise ValueError(f"{at}: a !Container under a !Parallel is not supported (nor by timeloopfe)")
+                attrs = _attributes(node, at)
+                inherited = Scope(attrs, inherited)
+                for k in attrs:
+                    system.setdefault(k, inherited.lookup(k))
+                constraints = _constraint_targets(node, name, at, only=("spatial",))
+                rest = [k for k in (node.get("constraints") or {}) if k != "spatial"]
+                if rest:
+                    raise ValueError(f"{at}.constraints: a container holds only spatial constraints (of its fan-out), "
+                                     f"got {rest}")
+                if constraints and _fanout(node, inherited, at) == (1, 1):
+                    raise ValueError(f"{at}.constraints.spatial: the container has no spatial fan-out to constrain")
+                fan_out(node, name, at, inherited, constraints)
+                continue
+            _check_keys(node, _COMPONENT_KEYS, at)
+            if "class" not in node:
+                raise ValueError(f"{at}: a !Component needs a class")
+            kind = element_kind(node["class"], at)
+            if kind == "nothing":
+                continue
+            if kind == "network":
+                warnings.warn(f"{at}: network components are not modelled by cosearch (their energy is not counted)",
+                              stacklevel=3)
+                continue
+            scope = Scope(_attributes(node, at), inherited)
+            constraints = _constraint_targets(node, name, at)
+            if in_parallel:   # a !Parallel branch bypasses every data space it does not keep (timeloopfe)
+                constraints = [{**c, "_bypass_all_but": True} if c["type"] == "bypass" else c for c in constraints]
+            if _fanout(node, scope, at) != (1, 1):
+                if in_parallel:
+                    raise ValueError(f"{at}: a component with a spatial fan-out under a !Parallel is not supported")
+                fan_out(node, name, at, scope, constraints)
+                constraints = [c for c in constraints if c["type"] != "spatial"]
+            attrs = {**{k: inherited.lookup(k) for k in _all_names(inherited)}, **_attributes(node, at)}
+            place(name, str(node["class"]), kind, attrs, scope, at, constraints)
+
+    walk(arch["nodes"], "arch.nodes", False)
+    return elements, system, aliases
+
+
+def _kept_in(node) -> set[str]:
+    """The data spaces a (sub)tree's dataspace constraints keep."""
+    if not isinstance(node, dict):
+        return set()
+    keep = ((node.get("constraints") or {}).get("dataspace") or {}).get("keep") if isinstance(
+        node.get("constraints"), dict) else None
+    out = {str(k) for k in ([keep] if isinstance(keep, str) else keep or [])}
+    for sub in node.get("nodes") or []:
+        out |= _kept_in(sub)
+    return out
+
+
+def _check_branches(nodes: list, where: str) -> None:
+    """timeloopfe's rule: two branches of a !Parallel may not keep the same data space."""
+    kept = [_kept_in(n) for n in nodes]
+    for i in range(len(kept)):
+        for j in range(i + 1, len(kept)):
+            shared = sorted(kept[i] & kept[j])
+            if shared:
+                raise ValueError(f"{where}[{i}] and [{j}]: both keep {shared}; a data space is kept in one branch of "
+                                 "a !Parallel")
+
+
+def _all_names(scope: Scope | None) -> list[str]:
+    """Every name a scope's containers define (not the global variables, which are not attributes)."""
+    names: list[str] = []
+    while scope is not None and scope.parent is not None:
+        names += [k for k in scope.raw if k not in names]
+        scope = scope.parent
+    return names
+
+
+def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
+    """The leaf elements of a `subtree` / `local` architecture (instances multiplied down the tree, meshes from
+    meshX / meshY or the instances); returns (elements, system attributes, {}) like `flatten_nodes`."""
+    if not isinstance(arch.get("subtree"), list):
+        raise ValueError("arch.architecture.subtree: missing (expected a Timeloop v0.4 architecture)")
+    elements: list[dict] = []
+    system: dict = {}
+
+    def walk(node: dict, where: str, instances: int, scope: Scope) -> None:
+        if not isinstance(node, dict) or "name" not in node:
+            raise ValueError(f"{where}: expected a node with a name, got {show(node)}")
+        _check_keys(node, ("name", "attributes", "local", "subtree"), where)
+        _, count = split_range(node["name"])
+        instances *= count
+        attrs = _attributes(node, where)
+        scope = Scope(attrs, scope)
+        for k in attrs:
+            system.setdefault(k, scope.lookup(k))
+        for j, el in enumerate(node.get("local") or []):
+            if not isinstance(el, dict) or "name" not in el or "class" not in el:
+                raise ValueError(f"{where}.local[{j}]: an element needs a name and a class, got {show(el)}")
+            _check_keys(el, _COMPONENT_KEYS, f"{where}.local[{j}]")
+            base, n = split_range(el["name"])
+            at = f"{where}.local[{j}] ({base})"
+            kind = element_kind(el["class"], at)
+            if kind in ("network", "nothing"):
+                continue
+            own = Scope(_attributes(el, at), scope)
+            attrs = {**{k: scope.lookup(k) for k in _all_names(scope)}, **own.raw}
+            elements.append({"name": base, "class": str(el["class"]), "kind": kind, "attributes": attrs,
+                             "scope": own, "mesh": _mesh(own, instances * n, at), "where": at,
+                             "constraints": _constraint_targets(el, base, at)})
+        for j, sub in enumerate(node.get("subtree") or []):
+            walk(sub, f"{where}.subtree[{j}]", instances, scope)
+
+    for i, node in enumerate(arch["subtree"]):
+        walk(node, f"arch.subtree[{i}]", 1, variables)
+    return elements, system, {}
+
+
+def _mesh(scope: Scope, instances: int, where: str) -> tuple[int, int]:
+    """(meshX, meshY) of a subtree element; a missing side is instances / the other (Timeloop's default)."""
+    get = {k: number(scope.raw[k], f"{where}.{k}", integer=True, scope=scope) if scope.raw.get(k) is not None
+           else None for k in ("meshX", "meshY")}
+    mx, my = get["meshX"], get["meshY"]
+    if mx is None:
+        mx = instances // my if my else instances
+    if my is None:
+        my = instances // mx
+    if mx * my != instances:
+        raise ValueError(f"{where}.meshX x meshY = {mx} x {my} does not match its {instances} instances")
+    return mx, my

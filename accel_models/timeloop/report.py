@@ -1,0 +1,59 @@
+"""What `python -m accel_models.timeloop model` writes and prints for one evaluated mapping: the JSON
+(`cosearch-model.json`) and a short summary in the spirit of Timeloop's stats (cycles, utilization, pJ/MAC,
+energy per level)."""
+from __future__ import annotations
+
+from ..accelerator import TENSORS
+from ..cost_model import explain
+from ..mapping_arrays import MappingArrays
+from ..result import EvalResult
+from .inputs import TimeloopSpec
+
+FORMAT = "cosearch-model/1"
+
+
+def evaluate_spec(spec: TimeloopSpec, arrays: MappingArrays | None = None) -> EvalResult:
+    """The compiled cost model on the spec's mapping (or `arrays`), as a readable result; an invalid mapping
+    is an error naming why."""
+    arrays = spec.mapping if arrays is None else arrays
+    if arrays is None:
+        raise ValueError("no mapping to evaluate")
+    result = explain(spec.layer, spec.accelerator, arrays)
+    if not result.valid:
+        raise ValueError(f"the mapping is invalid: {result.reason_text}")
+    return result
+
+
+def model_report(spec: TimeloopSpec, result: EvalResult) -> dict:
+    """JSON-ready figures: totals, and per level its energy (leakage included), leakage, instances used and
+    per data space (the problem's names) the reads / fills / updates summed over instances."""
+    acc = spec.accelerator
+    levels = {}
+    for l, lv in enumerate(acc.levels):
+        tensors = {spec.names.problem_tensor(t): {"reads": float(result.reads[l, i]),
+                                                  "fills": float(result.fills[l, i]),
+                                                  "updates": float(result.updates[l, i])}
+                   for i, t in enumerate(TENSORS) if result.tile_words[l, i] >= 0}
+        levels[lv.name] = {"energy_pj": float(result.level_energy_pj[l]), "leakage_pj": float(result.level_leak_pj[l]),
+                           "instances": acc.instances(l), "instances_used": int(result.instances_used[l]),
+                           "tensors": tensors}
+    return {
+        "format": FORMAT, "inputs": spec.files,
+        "problem": {n: getattr(spec.layer, d) for n, d in spec.names.dims.items()}, "macs": spec.layer.macs,
+        "cycles": int(result.cycles), "utilization": float(result.utilization), "energy_pj": float(result.energy_pj),
+        "pj_per_mac": float(result.energy_pj / spec.layer.macs), "mac_energy_pj": float(result.mac_energy_pj),
+        "leakage_pj": float(result.level_leak_pj.sum()), "levels": levels,
+    }
+
+
+def summary(report: dict) -> str:
+    """A few lines: cycles, utilization, pJ/MAC, then energy per level (with its share and leakage)."""
+    total = report["energy_pj"]
+    lines = [f"cycles {report['cycles']:,}   utilization {100 * report['utilization']:.2f}%   "
+             f"energy {total:,.2f} pJ   {report['pj_per_mac']:.3f} pJ/MAC   ({report['macs']:,} MACs)",
+             f"{'level':<26}{'energy pJ':>18}{'share':>9}{'leakage pJ':>14}"]
+    for name, lv in report["levels"].items():
+        lines.append(f"{name:<26}{lv['energy_pj']:>18,.2f}{100 * lv['energy_pj'] / total:>8.1f}%"
+                     f"{lv['leakage_pj']:>14,.2f}")
+    lines.append(f"{'MACs':<26}{report['mac_energy_pj']:>18,.2f}{100 * report['mac_energy_pj'] / total:>8.1f}%")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Bad input files: one clear one-line error each (ValueError naming the file; exit status 2 on the command line),
+never a hang or a crash. The YAML guards run on the event stream before anything is built (issue 14, defects 1
+and 2: 30,000-deep nesting crashed the interpreter, nine levels of 9x aliases hung it)."""
+import pytest
+
+from accel_models.timeloop import layer_from_timeloop, load_spec
+from accel_models.timeloop.__main__ import main
+
+DEEP = "problem: " + "[" * 100_000 + "]" * 100_000
+BOMB = ("a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+        + "problem: {instance: {R: *a9}}\n")
+UNEXPRESSIBLE = """problem:
+  shape:
+    name: outer_product_plus
+    dimensions: [M, N, J]
+    data_spaces:
+    - {name: A, projection: [[[M]], [[J]]]}
+    - {name: B, projection: [[[N]]]}
+    - {name: Z, projection: [[[M]], [[N]]], read_write: true}
+  instance: {M: 4, N: 4, J: 2}
+"""
+CASES = {
+    "empty": ("", r"the document is empty"),
+    "not-yaml": ("problem: [shape\n  instance: {", r"not valid YAML"),
+    "alias-bomb": (BOMB, r"expands to more than [\d,]+ nodes"),
+    "deep-nesting": (DEEP, r"nested more than \d+ levels deep"),
+    "unknown-tag": ("architecture:\n  nodes:\n  - !Contraption {name: x}\n", r"unknown tag !Contraption"),
+    "python-tag": ("problem: !!python/object/apply:os.system [ls]\n", r"unknown tag"),
+    "unexpressible": (UNEXPRESSIBLE, r"dim J indexes only A"),
+    "scalar": ("just text\n", r"expected a YAML mapping at the top level"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_file_gives_one_line_naming_it(tmp_path, name):
+    text, match = CASES[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match) as err:
+        load_spec([path])
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message
+
+
+def test_problem_text_guards_without_a_file():
+    """The reader itself (not only the command line) refuses the issue-14 inputs at once."""
+    with pytest.raises(ValueError, match="nested more than"):
+        layer_from_timeloop("problem: " + "[" * 30000 + "]" * 30000)
+    with pytest.raises(ValueError, match="expands to more than"):
+        layer_from_timeloop(BOMB)
+
+
+def test_binary_directory_and_missing_paths(tmp_path):
+    binary = tmp_path / "weights.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("problem: {name: caf\xe9}\n".encode("latin-1"))
+    for path, match in ((binary, "a binary file"), (latin, "not UTF-8 text"), (tmp_path, "a directory"),
+                        (tmp_path / "nothing.yaml", "no file at")):
+        with pytest.raises(ValueError, match=match) as err:
+            load_spec([path])
+        assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["empty", "alias-bomb", "deep-nesting", "unknown-tag", "unexpressible"])
+def test_command_line_exits_2_with_one_line(tmp_path, capsys, name):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(CASES[name][0])
+    assert main(["model", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("python -m accel_models.timeloop model: error:") and str(path) in err
+
+
+def test_command_line_refuses_a_missing_manifest_and_a_bad_budget(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "cases.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["mapper", str(tmp_path / "x.yaml"), "--budget", "0"])
+    assert exc.value.code == 2
+
+
+def test_undefined_jinja_variable_is_named(tmp_path):
+    path = tmp_path / "arch.yaml"
+    path.write_text("architecture:\n  nodes:\n  - !Component {name: m, class: {{ mac_class }}}\n")
+    with pytest.raises(ValueError, match=r"'mac_class' is undefined.*--jinja NAME=VALUE"):
+        load_spec([path])
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("architecure:\n  nodes: []\n")
+    with pytest.raises(ValueError, match=r"unknown top-level key 'architecure'"):
+        load_spec([path])
