@@ -14,8 +14,8 @@ from .network import Network
 from .ofa import MBV3_W12, PROXYLESS_W13, RESNET50, MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
 from .spaces import (SPACES, SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
                      mutate_config, parse_config, sample_config, sample_configs, smallest_config, to_network)
-from .transformer import (GPT_ELASTIC, GPT_ELASTIC_DECODE, TRANSFORMER_ZOO, VIT_ELASTIC, Block, DecoderConfig,
-                          DecoderSpace, TransformerSpec, ViTConfig, ViTSpace, transformer_network)
+from .transformer import (GPT_ELASTIC, GPT_ELASTIC_DECODE, TRANSFORMER_SPACES, TRANSFORMER_ZOO, VIT_ELASTIC, Block,
+                          DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace, transformer_network)
 from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
 
 _LAZY = {
@@ -54,7 +54,7 @@ __all__ = [
     "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
     "to_network", "count_macs", "count_params",
     "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
-    "DecoderSpace", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE",
+    "DecoderSpace", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE", "TRANSFORMER_SPACES",
     "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
     *_LAZY,
 ]

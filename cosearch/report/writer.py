@@ -12,7 +12,7 @@ from pathlib import Path
 
 from accel_models import (TENSORS, Accelerator, MappingArrays, area_breakdown, arch_to_timeloop_yaml,
                           mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
-from nets import DIMS
+from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
@@ -125,6 +125,22 @@ def _layer_table(result: CoSearchResult) -> str:
     return "\n".join(lines)
 
 
+def _elementwise_table(result: CoSearchResult) -> str:
+    """Per distinct layer, the non-MAC work fused behind it (all its runs): kinds, operations, bytes; '' if none."""
+    best = result.best
+    word_bytes = best.accelerator.levels[0].word_bits / 8
+    rows = []
+    for i, lc in enumerate(best.layers):
+        ops = best.network.group_elementwise(lc.layer)
+        if ops:
+            rows.append(f"| {i} | {lc.layer.name} | {lc.count} | {describe_elementwise(ops)} | "
+                        f"{elementwise_ops(ops) / 1e6:.3f} | {elementwise_words(ops) * word_bytes / 1e6:.3f} |")
+    if not rows:
+        return ""
+    return "\n".join(["| # | layer | x | element-wise kinds (elements) | Mop (estimate) | MB if unfused |",
+                      "|---|---|---|---|---|---|"] + rows)
+
+
 def report_markdown(result: CoSearchResult, doc: dict) -> str:
     s = result.settings
     out = [f"# Co-search report: {s.study_name}", "",
@@ -160,8 +176,17 @@ def report_markdown(result: CoSearchResult, doc: dict) -> str:
         if doc["subnet"]:
             out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
         out += ["## Layers at their best mappings", "", _layer_table(result), "",
-                "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", "",
-                "## Plots", "", "![roofline](roofline.png)", "", "![best EDP vs trial](best_edp_vs_trial.png)", ""]
+                "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
+        elementwise = _elementwise_table(result)
+        if elementwise:
+            out += ["## Element-wise work (not in cycles or energy)", "",
+                    "Softmax, norms, activations, masks and residual adds, fused behind the layer whose output they "
+                    "read, over all the layer's runs. Counted, not costed: the cost model has no vector unit (an "
+                    "accelerator runs this work on one beside the MAC array, as NVDLA's SDP, overlapped with the "
+                    "matrix products). Operations per element are estimates from each op's formula "
+                    "(`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written once, at the DRAM "
+                    "word width.", "", elementwise, ""]
+        out += ["## Plots", "", "![roofline](roofline.png)", "", "![best EDP vs trial](best_edp_vs_trial.png)", ""]
         if s.searches_subnet:
             out += ["![Pareto front](pareto_edp_accuracy.png)", ""]
     for note in result.notes:
