@@ -130,6 +130,7 @@ class _PathTracer(fx.Tracer):
 
     def __init__(self) -> None:
         super().__init__()
+        self.proxy_buffer_attributes = True  # buffers (a causal mask, a KV cache) sliced by traced sizes
         self._paths: list[str] = [""]
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
