@@ -58,21 +58,16 @@ class Layer:
     elementwise: tuple[ElementwiseOp, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name == "name":
-                if not isinstance(self.name, str):
-                    raise ValueError(f"Layer.name must be a string, got {self.name!r}")
-            elif f.name == "weights_are_activations":
-                if not isinstance(self.weights_are_activations, bool):
-                    raise ValueError(f"Layer.weights_are_activations must be True or False, "
-                                     f"got {self.weights_are_activations!r}")
-            elif f.name == "elementwise":
-                ops = tuple(self.elementwise)
-                if not all(isinstance(op, ElementwiseOp) for op in ops):
-                    raise ValueError(f"Layer.elementwise must hold nets.ElementwiseOp items, got {ops!r}")
-                object.__setattr__(self, "elementwise", ops)
-            else:
-                object.__setattr__(self, f.name, _check_int(f.name, getattr(self, f.name)))
+        for name in _INT_FIELDS:
+            object.__setattr__(self, name, _check_int(name, getattr(self, name)))
+        if not isinstance(self.name, str):
+            raise ValueError(f"Layer.name must be a string, got {self.name!r}")
+        if type(self.weights_are_activations) is not bool:
+            raise ValueError(f"Layer.weights_are_activations must be True or False, got {self.weights_are_activations!r}")
+        if type(self.elementwise) is not tuple:
+            object.__setattr__(self, "elementwise", tuple(self.elementwise))
+        if self.elementwise and not all(isinstance(op, ElementwiseOp) for op in self.elementwise):
+            raise ValueError(f"Layer.elementwise must hold nets.ElementwiseOp items, got {self.elementwise!r}")
 
     # ---- construction helpers -------------------------------------------------------
     @classmethod
@@ -201,3 +196,7 @@ def _heads_per_group(heads: int, kv_heads: int | None) -> int:
     if not (isinstance(heads, int) and isinstance(kv, int) and heads >= 1 and kv >= 1 and heads % kv == 0):
         raise ValueError(f"Layer attention: kv_heads={kv_heads!r} must be an integer >= 1 dividing heads={heads!r}")
     return heads // kv
+
+
+_INT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Layer) if f.type == "int")
+"""The fields that hold integers (bounds, strides, dilations)."""

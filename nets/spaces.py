@@ -11,6 +11,7 @@ from .ofa import evolution, workload
 from .ofa.config import MBConfig, ResNetConfig
 from .ofa.spaces import SPACES as OFA_SPACES
 from .ofa.spaces import Space as OFASpace
+from .ofa.spaces import lookup_space
 from .transformer.config import DecoderConfig, ViTConfig
 from .transformer.spaces import TRANSFORMER_SPACES, DecoderSpace, ViTSpace
 from .transformer.workload import count_params as spec_params
@@ -30,12 +31,7 @@ mutate_config = evolution.mutate_config
 
 def get_space(name: str | Space) -> Space:
     """A space by name (or a space object passed through); the error lists the accepted names."""
-    if not isinstance(name, str) and hasattr(name, "genes"):
-        return name
-    try:
-        return SPACES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown search space {name!r}; accepted: {', '.join(SPACES)}") from None
+    return lookup_space(SPACES, name, "search space")
 
 
 def parse_config(data: Any, space: str | Space = DEFAULT_SPACE) -> SubnetConfig:

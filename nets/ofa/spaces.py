@@ -209,12 +209,17 @@ Space = MBSpace | ResNetSpace
 SPACES: dict[str, Space] = {s.name: s for s in (MBV3_W12, PROXYLESS_W13, RESNET50)}
 
 
-def get_space(name: str | Space) -> Space:
-    """Look a space up by name (or pass a space object through: any object with a gene table); the error lists
-    the accepted names."""
+def lookup_space(spaces: dict, name, what: str):
+    """`spaces[name]`, or `name` itself if it is a space object (anything with a gene table); a ValueError listing
+    the accepted names otherwise (`what`: the kind of space, for the message)."""
     if not isinstance(name, str) and hasattr(name, "genes"):
         return name
     try:
-        return SPACES[name]
+        return spaces[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown OFA space {name!r}; accepted: {', '.join(SPACES)}") from None
+        raise ValueError(f"unknown {what} {name!r}; accepted: {', '.join(spaces)}") from None
+
+
+def get_space(name: str | Space) -> Space:
+    """Look an OFA space up by name (or pass a space object through); the error lists the accepted names."""
+    return lookup_space(SPACES, name, "OFA space")

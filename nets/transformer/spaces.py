@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ofa.spaces import GeneTable, lookup_space
 from .spec import Block, TransformerSpec
 
-GeneTable = dict[str, tuple[tuple, ...]]
 HEAD_DIM = 64
 """Width of one attention head in both spaces (AutoFormer's and GPT-2's)."""
 
@@ -114,9 +114,4 @@ TRANSFORMER_SPACES: dict[str, ViTSpace | DecoderSpace] = {s.name: s for s in (VI
 
 def get_transformer_space(name) -> ViTSpace | DecoderSpace:
     """A transformer space by name (or a space object passed through); the error lists the accepted names."""
-    if isinstance(name, (ViTSpace, DecoderSpace)):
-        return name
-    try:
-        return TRANSFORMER_SPACES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown transformer space {name!r}; accepted: {', '.join(TRANSFORMER_SPACES)}") from None
+    return lookup_space(TRANSFORMER_SPACES, name, "transformer space")
