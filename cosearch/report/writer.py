@@ -98,8 +98,17 @@ def result_dict(result: CoSearchResult, files: list[str]) -> dict:
                           "fixed": None if s.network is None else s.network.to_dict(), "macs": best.network.macs,
                           "layers": len(best.network.layers), "distinct_layers": len(best.layers)}
         doc["metrics"] = best.metrics()
-        doc["layers"] = [lc.to_dict() for lc in best.layers]
+        doc["layers"] = [{**lc.to_dict(), "elementwise": _elementwise_dict(best.network.group_elementwise(lc.layer))}
+                         for lc in best.layers]
     return doc
+
+
+def _elementwise_dict(ops) -> dict:
+    """The non-MAC work of a layer's runs in result.json: elements per kind, operations (an estimate), words moved."""
+    kinds: dict[str, int] = {}
+    for op in ops:
+        kinds[op.kind] = kinds.get(op.kind, 0) + op.elements
+    return {"elements": kinds, "ops_estimate": elementwise_ops(ops), "words": elementwise_words(ops)}
 
 
 def compact_mapping(arrays: MappingArrays, accelerator: Accelerator) -> str:

@@ -36,6 +36,8 @@ def test_vit_space_run_labels_the_estimate_and_lists_elementwise_work(tmp_path):
     assert doc["accuracy_source"]["kind"] == "estimate" and "ESTIMATE" in doc["accuracy_source"]["label"]
     assert set(doc["subnet"]) == {"d", "e", "h", "m"} and doc["metrics"]["accuracy"] >= 0.8
     assert {lay["kind"] for lay in doc["layers"]} == {"conv", "fc", "matmul"}
+    scores = next(lay for lay in doc["layers"] if lay["name"].endswith("attn.scores"))
+    assert set(scores["elementwise"]["elements"]) == {"scale", "softmax"} and scores["elementwise"]["ops_estimate"] > 0
     md = (out / "report.md").read_text()
     assert "ESTIMATE" in md and "## Element-wise work (not in cycles or energy)" in md and "softmax" in md
     labels = {t.user_attrs.get("accuracy_source") for t in study_trials(out / "cosearch.db") if t.state.name == "COMPLETE"}
