@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import operator
 import warnings
-from dataclasses import replace
 from math import prod
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .elementwise import ElementwiseOp
 from .layer import Layer
-from .network import Network
+from .network import LayerRecorder, Network
 
 _UNSUPPORTED = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -96,28 +94,12 @@ def _product(a: tuple, b: tuple, b_is_weight: bool, name: str) -> Layer:
     return Layer(C=inner, K=cols, N=rows, P=shared, G=groups, name=name, weights_are_activations=not b_is_weight)
 
 
-class _Collector:
-    """Layers in execution order; element-wise ops go to the last layer, or wait for the first one."""
+class _Collector(LayerRecorder):
+    """The layers found, in execution order with their element-wise work, and the modules left out."""
 
     def __init__(self) -> None:
-        self.layers: list[Layer] = []
-        self.pending: list[ElementwiseOp] = []
+        super().__init__()
         self.unsupported: list[str] = []
-
-    def add(self, layer: Layer) -> None:
-        if self.pending:
-            layer = replace(layer, elementwise=tuple(self.pending) + layer.elementwise)
-            self.pending = []
-        self.layers.append(layer)
-
-    def op(self, kind: str, elements: int) -> None:
-        if elements < 1:
-            return
-        op = ElementwiseOp(kind, int(elements))
-        if self.layers:
-            self.layers[-1] = replace(self.layers[-1], elementwise=self.layers[-1].elementwise + (op,))
-        else:
-            self.pending.append(op)
 
 
 class _PathTracer(fx.Tracer):

@@ -21,9 +21,12 @@ class _TransformerConfig(_ConfigBase):
     def active_slots(self) -> list[int]:
         return list(range(self.d))
 
-    def _inactive_reset(self, *fields: str) -> dict:
-        genes = self.space_def.genes()
-        return {f: tuple(v if i < self.d else genes[f][i][0] for i, v in enumerate(getattr(self, f))) for f in fields}
+    def canonical(self):
+        """The same subnet with the per-slot genes of inactive slots at their smallest choices (a deduplication key)."""
+        space = self.space_def
+        genes = space.genes()
+        return self.replace(**{f: tuple(v if i < self.d else genes[f][i][0] for i, v in enumerate(getattr(self, f)))
+                               for f in genes if f not in space.scalar_genes})
 
     def to_spec(self) -> TransformerSpec:
         """The transformer of this subnet."""
@@ -44,10 +47,6 @@ class ViTConfig(_TransformerConfig):
     def _space_type() -> type:
         return ViTSpace
 
-    def canonical(self) -> "ViTConfig":
-        """The same subnet with inactive slots at the smallest choices (a deduplication key)."""
-        return self.replace(**self._inactive_reset("h", "m"))
-
 
 @dataclass(frozen=True)
 class DecoderConfig(_TransformerConfig):
@@ -62,6 +61,3 @@ class DecoderConfig(_TransformerConfig):
     @staticmethod
     def _space_type() -> type:
         return DecoderSpace
-
-    def canonical(self) -> "DecoderConfig":
-        return self.replace(**self._inactive_reset("h", "f"))

@@ -8,35 +8,20 @@ Embedding lookups, the class-token concatenation and the cache append move data 
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..elementwise import ElementwiseOp
 from ..layer import Layer
-from ..network import Network
+from ..network import LayerRecorder, Network
 from .spec import Block, TransformerSpec
 
 
-class _Layers:
-    """Appends layers in execution order; element-wise ops go to the last layer, or wait for the first one."""
+class _Layers(LayerRecorder):
+    """A `LayerRecorder` whose element counts are per sequence, multiplied by the batch."""
 
     def __init__(self, batch: int) -> None:
+        super().__init__()
         self.batch = batch
-        self.layers: list[Layer] = []
-        self.pending: list[ElementwiseOp] = []
-
-    def add(self, layer: Layer) -> None:
-        if self.pending and not self.layers:
-            layer = replace(layer, elementwise=tuple(self.pending) + layer.elementwise)
-            self.pending = []
-        self.layers.append(layer)
 
     def op(self, kind: str, elements: int) -> None:
-        op = ElementwiseOp(kind, elements * self.batch)
-        if not self.layers:
-            self.pending.append(op)
-        else:
-            last = self.layers[-1]
-            self.layers[-1] = replace(last, elementwise=last.elementwise + (op,))
+        super().op(kind, elements * self.batch)
 
 
 def _attention(out: _Layers, spec: TransformerSpec, block: Block, name: str) -> None:
