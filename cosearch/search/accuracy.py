@@ -140,10 +140,11 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
     if space in TRANSFORMER_SPACES:
         from nets.estimators import TRANSFORMER_ESTIMATES  # torch: see cosearch.search
 
-        estimator = TRANSFORMER_ESTIMATES[space]()
-        notice = (f"NOTICE: accuracy is an {estimator.label}; no trained accuracy predictor exists for {space} here "
-                  "(nets.estimators.AccuracyEstimator takes a real one).")
-        return AccuracyModel(space, AccuracySource("estimate", estimator.label, None, notice), estimator, None)
+        estimator = TRANSFORMER_ESTIMATES[space]()  # a user's AccuracyEstimator may take the entry's place
+        label = getattr(estimator, "label", estimator.name)
+        notice = (f"NOTICE: accuracy of {space} subnets: {label} (no trained accuracy predictor ships for this "
+                  "space; nets.estimators.TRANSFORMER_ESTIMATES takes one).")
+        return AccuracyModel(space, AccuracySource("estimate", label, None, notice), estimator, None)
     path = find_predictor(predictor)
     if path is not None and space == PREDICTOR_SPACE:
         from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search
