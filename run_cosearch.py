@@ -22,6 +22,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage block) and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith(("unrecognized arguments", "ambiguous option")):
+            message += "; accepted: the options run_cosearch.py --help lists"
         _fail(message)
 
 
@@ -33,7 +35,7 @@ def _fail(message: str, status: int = 2) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="run_cosearch.py", description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    args = cosearch.add_options(parser).parse_args(argv)
+    args = cosearch.parse_options(cosearch.add_options(parser), argv)
     try:
         settings = cosearch.make_settings(**cosearch.given_options(args))
     except cosearch.UsageError as exc:

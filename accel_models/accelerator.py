@@ -5,26 +5,46 @@ instances of the next level below each of its instances; the MACs sit below the 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from math import prod
+from numbers import Integral, Real
 
 from nets import TENSOR_INDEX, TENSORS  # noqa: F401  (re-exported: the tensor order of every dense array)
+
+from .dataflow import Dataflow
 
 STORAGE_KINDS: tuple[str, ...] = ("DRAM", "SRAM", "regfile")
 """The kinds of storage the technology tables price (`StorageLevel.kind`)."""
 
 
+MAX_INT = 2**62
+"""Largest capacity, fan-out or word width an accelerator field takes: the cost model counts in int64."""
+MAX_TECHNOLOGY_NM = 1000
+
+
+def _number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
 def _positive(owner: str, name: str, value, allow_none: bool = False, integer: bool = False):
+    """`value` if it is a finite number > 0 (an integer up to MAX_INT if `integer`); None if `allow_none`."""
     if value is None and allow_none:
         return None
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    ok = _number(value) and math.isfinite(value) and value > 0
     if integer:
-        ok = ok and float(value).is_integer()
+        ok = ok and float(value).is_integer() and value <= MAX_INT
     if not ok:
-        kind = "a positive integer" if integer else "a positive number"
+        kind = "an integer in [1, 2**62]" if integer else "a finite number > 0"
         extra = " or None (unbounded)" if allow_none else ""
         raise ValueError(f"{owner}.{name} must be {kind}{extra}, got {value!r}")
     return int(value) if integer else value
+
+
+def _energy(owner: str, name: str, value) -> float:
+    if not (_number(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}.{name} must be a finite number >= 0 pJ, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,7 +76,11 @@ class StorageLevel:
     """Accelergy class: 'DRAM', 'SRAM' or 'regfile' (used by the area model)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"StorageLevel.name must be a non-empty string, got {self.name!r}")
         owner = f"StorageLevel[{self.name}]"
+        if isinstance(self.keeps, str):
+            raise ValueError(f"{owner}.keeps must be a tuple of tensor names ({', '.join(TENSORS)}), got {self.keeps!r}")
         keeps = tuple(self.keeps)
         bad = [t for t in keeps if t not in TENSORS]
         if bad:
@@ -75,9 +99,7 @@ class StorageLevel:
         for name in ("read_bandwidth", "write_bandwidth", "shared_bandwidth"):
             _positive(owner, name, getattr(self, name), allow_none=True)
         for name in ("read_energy_pj", "write_energy_pj", "update_energy_pj"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or v < 0:
-                raise ValueError(f"{owner}.{name} must be a number >= 0 pJ, got {v!r}")
+            _energy(owner, name, getattr(self, name))
         _positive(owner, "fanout_x", self.fanout_x, integer=True)
         _positive(owner, "fanout_y", self.fanout_y, integer=True)
         if self.kind not in STORAGE_KINDS:
@@ -106,22 +128,35 @@ class Accelerator:
     clock_ghz: float = 1.0
     technology_nm: int = 45
     mac_bits: int = 8
-    dataflow: "Dataflow | None" = None
+    dataflow: Dataflow | None = None
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Accelerator.name must be a non-empty string, got {self.name!r}")
+        owner = f"Accelerator[{self.name}]"
         object.__setattr__(self, "levels", tuple(self.levels))
         if not self.levels:
-            raise ValueError(f"Accelerator[{self.name}].levels: need at least 1 storage level")
+            raise ValueError(f"{owner}.levels: need at least 1 storage level")
+        bad = [type(lv).__name__ for lv in self.levels if not isinstance(lv, StorageLevel)]
+        if bad:
+            raise ValueError(f"{owner}.levels must be StorageLevel objects, got {', '.join(bad)}")
         names = [lv.name for lv in self.levels]
         if len(set(names)) != len(names):
             raise ValueError(f"Accelerator[{self.name}].levels: level names must be unique, got {names}")
         if set(self.levels[0].keeps) != set(TENSORS):
             raise ValueError(f"Accelerator[{self.name}].levels[0] ({names[0]}) is the outermost level and "
                              "must keep Weights, Inputs and Outputs")
-        if not isinstance(self.mac_energy_pj, (int, float)) or self.mac_energy_pj < 0:
-            raise ValueError(f"Accelerator[{self.name}].mac_energy_pj must be >= 0 pJ, got {self.mac_energy_pj!r}")
-        _positive(f"Accelerator[{self.name}]", "clock_ghz", self.clock_ghz)
+        _energy(owner, "mac_energy_pj", self.mac_energy_pj)
+        _positive(owner, "clock_ghz", self.clock_ghz)
+        if not (_number(self.technology_nm) and math.isfinite(self.technology_nm)
+                and 0 < self.technology_nm <= MAX_TECHNOLOGY_NM):
+            raise ValueError(f"{owner}.technology_nm must be a number in (0, {MAX_TECHNOLOGY_NM}] nm, "
+                             f"got {self.technology_nm!r}")
+        if isinstance(self.mac_bits, bool) or not isinstance(self.mac_bits, Integral) or not 1 <= self.mac_bits <= 64:
+            raise ValueError(f"{owner}.mac_bits must be an integer in [1, 64], got {self.mac_bits!r}")
+        if self.dataflow is not None and not isinstance(self.dataflow, Dataflow):
+            raise ValueError(f"{owner}.dataflow must be a Dataflow or None, got {type(self.dataflow).__name__}")
 
     @property
     def num_levels(self) -> int:
@@ -163,5 +198,3 @@ class Accelerator:
             levels[i] = replace(levels[i], **changes)
         return replace(self, levels=tuple(levels))
 
-
-from .dataflow import Dataflow  # noqa: E402  (type used in annotations only)

@@ -26,6 +26,11 @@ from .accelerator import TENSORS, Accelerator, StorageLevel
 
 LAYOUT_FACTOR: float = 2.35
 """Calibrated layout/overhead multiplier (module docstring): sqrt(12.25 / 5.57 * 4.86 / 1.93)."""
+OVERHEAD_NOTE = (f"the layout overhead is {LAYOUT_FACTOR - 1:.2f}x the modelled components (MACs and buffers): it "
+                 "stands for what they leave out (control, the on-chip network and FIFOs, clock tree, power grid, "
+                 "placement density); calibrated, not sourced, on the published core areas of Eyeriss and "
+                 "ShiDianNao (accel_models/area.py), so it is an estimate")
+"""What a report says the area overhead is (one owner: the factor above)."""
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
-"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `_kernel`); `explain`: one, readable."""
+"""`evaluate_batch`: the compiled cost model on many mappings of one layer (see `kernel`); `explain`: one, readable."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from nets import Layer
+from nets import MAX_BOUND, Layer
 
-from . import _kernel
+from . import kernel
 from .accelerator import Accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .mapping_arrays import MappingArrays
@@ -43,27 +43,66 @@ class BatchResult:
         return REASONS[int(self.reason[b])]
 
 
+def _mapping_arrays(mappings, accelerator: Accelerator) -> MappingArrays:
+    """`mappings` as a MappingArrays (a list of objects with `.to_arrays(accelerator)` is converted)."""
+    if isinstance(mappings, MappingArrays):
+        return mappings
+    if isinstance(mappings, (list, tuple)) and mappings and all(hasattr(m, "to_arrays") for m in mappings):
+        return MappingArrays.concatenate([m.to_arrays(accelerator) for m in mappings])
+    raise ValueError("evaluate_batch: mappings must be a MappingArrays (e.g. Mapping.to_arrays(accelerator)) or a "
+                     f"non-empty list of mappings.Mapping, got {type(mappings).__name__}")
+
+
+def _integers(name: str, a) -> np.ndarray:
+    """One field as contiguous int64: integer arrays as they are, float arrays only if every value is integral."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "iub":
+        bad = None
+        if a.dtype.kind == "f":
+            wrong = ~np.isfinite(a) | (a != np.round(a))
+            bad = a[wrong][0] if wrong.any() else None
+        if a.dtype.kind != "f" or bad is not None:
+            example = f"{bad!r}" if bad is not None else f"dtype {a.dtype}"
+            raise ValueError(f"evaluate_batch: mappings.{name} must hold integers, got {example}")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
 def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchResult:
     """Evaluate a batch of mappings of `layer` on `accelerator` (a `MappingArrays`, or a list of
     objects with `.to_arrays(accelerator)` such as `mappings.Mapping`).
 
-    Invalid mappings come back with valid=False and a reason code (see `result.REASONS`).
+    Invalid mappings come back with valid=False and a reason code (see `result.REASONS`). Input that is
+    no mapping at all is a ValueError naming the field and what it accepts: fields that are not integer
+    arrays of shape [B, levels, 8] (keep: [B, levels, 3]), keep flags other than 0 and 1, factors above the
+    largest bound a Layer takes (`nets.MAX_BOUND`: no factor of a valid mapping is).
     """
-    if not isinstance(mappings, MappingArrays):
-        mappings = MappingArrays.concatenate([m.to_arrays(accelerator) for m in mappings])
-    if mappings.num_levels != accelerator.num_levels:
-        raise ValueError(f"evaluate_batch: mappings have {mappings.num_levels} levels, accelerator "
-                         f"{accelerator.name!r} has {accelerator.num_levels}")
-    if mappings.num_levels > _kernel.MAX_LEVELS:
-        raise ValueError(f"evaluate_batch: at most {_kernel.MAX_LEVELS} storage levels are supported, "
-                         f"got {mappings.num_levels}")
-    shapes = {a.shape for a in mappings[:5]}
+    if not isinstance(layer, Layer):
+        raise ValueError(f"evaluate_batch: layer must be a nets.Layer, got {type(layer).__name__}")
+    if not isinstance(accelerator, Accelerator):
+        raise ValueError(f"evaluate_batch: accelerator must be an accel_models.Accelerator, got "
+                         f"{type(accelerator).__name__}")
+    m = MappingArrays(*(_integers(name, a) for name, a in zip(MappingArrays._fields, _mapping_arrays(mappings,
+                                                                                                      accelerator))))
+    shapes = {a.shape for a in m[:5]}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 8 \
-            or mappings.keep.shape != mappings.temporal.shape[:2] + (3,):
+            or m.keep.shape != m.temporal.shape[:2] + (3,):
         raise ValueError("evaluate_batch: MappingArrays fields must be [B, levels, 8] (keep: [B, levels, 3]), "
-                         f"got {[a.shape for a in mappings]}")
-    m = mappings.contiguous()
-    run = _kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else _kernel.evaluate_batch_serial
+                         f"got {[a.shape for a in m]}")
+    if m.num_levels != accelerator.num_levels:
+        raise ValueError(f"evaluate_batch: mappings have {m.num_levels} levels, accelerator "
+                         f"{accelerator.name!r} has {accelerator.num_levels}")
+    if m.num_levels > kernel.MAX_LEVELS:
+        raise ValueError(f"evaluate_batch: at most {kernel.MAX_LEVELS} storage levels are supported, "
+                         f"got {m.num_levels}")
+    if m.batch_size and (m.keep.min() < 0 or m.keep.max() > 1):
+        bad = m.keep[(m.keep < 0) | (m.keep > 1)][0]
+        raise ValueError(f"evaluate_batch: mappings.keep must hold 0 (bypass) or 1 (keep), got {bad}")
+    for name in ("temporal", "spatial_x", "spatial_y"):
+        a = getattr(m, name)
+        if m.batch_size and a.max() > MAX_BOUND:
+            raise ValueError(f"evaluate_batch: mappings.{name} holds a factor of {a.max()}; accepted: integers "
+                             f"up to {MAX_BOUND} (the largest loop bound a Layer takes)")
+    run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
     reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 

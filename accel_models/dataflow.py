@@ -23,6 +23,8 @@ class Dataflow:
     stationary: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"Dataflow.name must be a non-empty string, got {self.name!r}")
         for axis in ("spatial_x", "spatial_y"):
             dims = tuple(getattr(self, axis))
             bad = [d for d in dims if d not in DIMS]

@@ -340,21 +340,19 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
 def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at) -> EvalResult:
     """Energy (item 6: whole blocks per instance) and cycles (R7) from the per-instance counts."""
     L = len(acc.levels)
-    level_energy = np.zeros(L)
+    tensor_energy = np.zeros((L, 3))
     level_cycles = np.zeros(L, dtype=np.int64)
     for l, lv in enumerate(acc.levels):
-        e = 0.0
         r_rate = w_rate = 0.0
         for t in range(3):
             if not _kept(acc, arrays, b, l, t):
                 continue
             blk = lv.block_size_words
-            e += used[l] * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
-                            + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
-                            + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
+            tensor_energy[l, t] = used[l] * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
+                                             + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
+                                             + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
             r_rate += reads[l, t] / compute_cycles
             w_rate += (fills[l, t] + updates[l, t]) / compute_cycles
-        level_energy[l] = e
         slow = 1.0
         if lv.read_bandwidth is not None and lv.read_bandwidth < r_rate:
             slow = min(slow, lv.read_bandwidth / r_rate)
@@ -363,6 +361,7 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         if lv.shared_bandwidth is not None and lv.shared_bandwidth < r_rate + w_rate:
             slow = min(slow, lv.shared_bandwidth / (r_rate + w_rate))
         level_cycles[l] = math.ceil(compute_cycles / slow)
+    level_energy = tensor_energy.sum(axis=1)
     cycles = int(level_cycles.max())
     mac_energy = layer.macs * acc.mac_energy_pj
     energy = float(level_energy.sum() + mac_energy)
@@ -374,4 +373,4 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
         reads=reads * inst, fills=fills * inst, updates=updates * inst,
         reads_per_instance=reads, fills_per_instance=fills, updates_per_instance=updates,
         instances_used=np.array(used[:L]), tile_words=tiles, level_energy_pj=level_energy,
-        level_cycles=level_cycles, link_transfers=links_at)
+        tensor_energy_pj=tensor_energy, level_cycles=level_cycles, link_transfers=links_at)

@@ -48,6 +48,8 @@ class EvalResult:
     instances_used: np.ndarray | None = None
     tile_words: np.ndarray | None = None
     level_energy_pj: np.ndarray | None = None
+    tensor_energy_pj: np.ndarray | None = None
+    """Energy of each level's accesses per tensor, [levels, 3] pJ (rows sum to `level_energy_pj`)."""
     level_cycles: np.ndarray | None = None
     link_transfers: np.ndarray | None = None
 

@@ -14,7 +14,7 @@ from ._version import __version__
 from .config import (DEFAULT_ACCURACY, FINAL_MAPPER, OPTIONS, SAMPLERS, SPACE_ALIASES, Budget, CoSearchSettings,
                      EvolutionSettings, MapperSettings, NetworkSpec, Option, ResourceBounds, StorageSpec, UsageError,
                      add_options, command_line, given_options, make_settings, parse_budget, parse_duration,
-                     parse_network, parse_storage, resolve_space)
+                     parse_network, parse_options, parse_storage, resolve_space)
 from .pipeline import run
 from .report import ProgressDisplay, print_summary, summary_rows, write_report
 from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
@@ -29,7 +29,7 @@ __all__ = [
     "DEFAULT_ACCURACY", "FINAL_MAPPER", "OPTIONS", "SAMPLERS", "SPACE_ALIASES", "Budget", "CoSearchSettings",
     "EvolutionSettings", "MapperSettings", "NetworkSpec", "Option", "ResourceBounds", "StorageSpec", "UsageError",
     "add_options", "command_line", "given_options", "make_settings", "parse_budget", "parse_duration",
-    "parse_network", "parse_storage", "resolve_space",
+    "parse_network", "parse_options", "parse_storage", "resolve_space",
     # search
     "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
     "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable",

@@ -36,14 +36,54 @@ def _argsort_desc(keys, out):
             j -= 1
 
 
+@njit(cache=True, inline="always")
+def _nearest(logs, vi, count, target):
+    """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller."""
+    lo = 0
+    hi = count
+    while lo < hi:                         # first index whose log >= target
+        mid = (lo + hi) // 2
+        if logs[vi, mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == count:
+        return count - 1
+    if lo > 0 and abs(logs[vi, lo - 1] - target) <= abs(logs[vi, lo] - target):
+        return lo - 1
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes):
+    """Does temporal factor f of dim d at level l leave every bounded level l2 <= l room for its kept tiles?"""
+    for l2 in range(l + 1):
+        if not bounded[l2]:
+            continue
+        for i in range(8):
+            e2[i] = ext[i] * mult[l2, i]
+        e2[d] *= f
+        for t in range(3):
+            tiles[t] = box(t, e2, coef, box_axes)
+        if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
+            return False
+    return True
+
+
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep,
-                 bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tlogs, tlogv,
-                 temporal, order, sx, sy, sorder, keep):
-    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place."""
+                 bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
+                 tlogv, temporal, order, sx, sy, sorder, keep):
+    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
+
+    A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
+    a prefix of the divisors: those within the fan-out left (spatial), or those that leave every bounded
+    level room (temporal; tiles only grow with the factor). So the nearest allowed divisor is the nearest
+    one if allowed, else the largest allowed one, found by bisection: the numpy reference's scan, without
+    scanning.
+    """
     B = x.shape[0]
     L = temporal.shape[1]
-    M = tdivs.shape[1]
     imp = np.empty(8)
     perm = np.empty(8, dtype=np.int64)
     rem = np.empty(8, dtype=np.int64)
@@ -60,6 +100,12 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
             if tcap[l, t] >= 0:
                 bounded[l] = True
     for b in range(B):
+        # the row starts from no spatial loop (a reused buffer may hold an earlier row's)
+        for l in range(L):
+            for d in range(8):
+                sx[b, l, d] = 1
+                sy[b, l, d] = 1
+                sorder[b, l, d] = d
         # keep / bypass
         for l in range(L):
             for t in range(3):
@@ -100,17 +146,18 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                     axis = 1 if allowed[l, 1, d] else 0
                 cap = fanout[l, axis] // used[axis]
                 vi = np.searchsorted(tvalues, rem[d])
-                target = _gene(x, b, ratio_idx[l, d]) * tlogv[vi]
-                best = np.inf
-                bj = 0
-                for j in range(M):
-                    f = tdivs[vi, j]
-                    if f == 0 or f > cap:
-                        continue
-                    dist = abs(tlogs[vi, j] - target)
-                    if dist < best:
-                        best = dist
-                        bj = j
+                n = tcounts[vi]
+                bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
+                if tdivs[vi, bj] > cap:            # the largest divisor within the fan-out left
+                    lo = 0
+                    hi = bj
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if tdivs[vi, mid + 1] <= cap:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    bj = lo
                 f = tdivs[vi, bj]
                 if axis == 0:
                     sx[b, l, d] = f
@@ -133,31 +180,20 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
             for ai in range(active.shape[0]):
                 d = active[ai]
                 vi = np.searchsorted(tvalues, rem[d])
-                target = _gene(x, b, tile_idx[l, d]) * tlogv[vi]
-                best = np.inf
-                bj = 0
-                for j in range(M):
-                    f = tdivs[vi, j]
-                    if f == 0:
-                        continue
-                    dist = abs(tlogs[vi, j] - target)
-                    if dist >= best:
-                        continue
-                    ok = True
-                    for l2 in range(l + 1):
-                        if not bounded[l2]:
-                            continue
-                        for i in range(8):
-                            e2[i] = ext[i] * mult[l2, i]
-                        e2[d] *= f
-                        for t in range(3):
-                            tiles[t] = box(t, e2, coef, box_axes)
-                        if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
-                            ok = False
-                            break
-                    if ok:
-                        best = dist
-                        bj = j
+                n = tcounts[vi]
+                bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
+                if not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity, tcap, e2,
+                                        tiles, box_axes):
+                    lo = 0                         # the largest divisor that fits (1 when none does)
+                    hi = bj
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
+                                            tcap, e2, tiles, box_axes):
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    bj = lo
                 f = tdivs[vi, bj]
                 temporal[b, l, d] = f
                 ext[d] *= f

@@ -46,8 +46,8 @@ class DivisorTable:
     """Divisors of every divisor of some bounds, padded into arrays for batched look-ups.
 
     values: the distinct numbers that can remain of a bound once factors are split off (sorted).
-    divs[i, j]: j-th divisor of values[i] (0 = padding); logs[i, j]: its natural log (+inf padding);
-    log_values[i] = log(values[i]). Decoders take every log from here, so that the numpy and the
+    divs[i, j]: j-th divisor of values[i] (0 = padding); counts[i]: how many; logs[i, j]: the divisor's
+    natural log (+inf padding); log_values[i] = log(values[i]). Decoders take every log from here, so that the numpy and the
     numba decoder compare bit-identical numbers and break ties alike.
     """
 
@@ -56,12 +56,20 @@ class DivisorTable:
         self.values = np.array(vals, dtype=np.int64)
         width = max(len(divisors(v)) for v in vals)
         self.divs = np.zeros((len(vals), width), dtype=np.int64)
+        self.counts = np.zeros(len(vals), dtype=np.int64)
         for i, v in enumerate(vals):
             dv = divisors(v)
             self.divs[i, :len(dv)] = dv
+            self.counts[i] = len(dv)
         with np.errstate(divide="ignore"):
             self.logs = np.where(self.divs > 0, np.log(np.maximum(self.divs, 1)), np.inf)
         self.log_values = np.log(self.values.astype(np.float64))
+
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def for_bounds(bounds: tuple[int, ...]) -> "DivisorTable":
+        """The table of `bounds`, built once per distinct bounds (tables are never modified)."""
+        return DivisorTable(bounds)
 
     def index(self, values: np.ndarray) -> np.ndarray:
         """Row of each value in the table (values must be divisors of the bounds)."""

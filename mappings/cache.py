@@ -1,25 +1,27 @@
-"""The per-(accelerator, layer shape, objective) cache of best mappings: the layer-wise lookup table.
+"""The layer-cost table: the best mapping per (accelerator, layer shape, objective), searched once.
 
-OFA and ProxylessNAS score subnets from a table of per-layer latencies; here the table holds the
-mapper's best result, so a shape that repeats across layers, blocks and subnets is searched once.
-The key is the accelerator's cost-relevant content (not its name), the layer's `shape_key` (not
-its name), the objective, and the mapper settings the cache was built with. Optionally persisted
-as JSON (results without the layer and accelerator objects, which the key stands for).
+OFA and ProxylessNAS score subnets from a table of per-layer latencies; here each accelerator's table
+holds the mapper's best result per layer shape, so a shape that repeats across layers, blocks and
+subnets is searched once and a network's cost is a sum over the table. A cache keeps the tables of
+its most recent accelerators and the warm starts (`WarmStarts`) that seed each new search from the
+best mappings found before (the same shape on recent accelerators, neighbouring shapes on this one).
+The key is the accelerator's cost-relevant content (not its name), the layer's `shape_key` (not its
+name), the objective, and the mapper settings the cache was built with.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import os
+from collections import OrderedDict
 from dataclasses import astuple
-from pathlib import Path
+
+import numpy as np
 
 from accel_models import Accelerator
 from nets import Layer
 
-from .mapper import MapperResult, best_mapping, with_layer
-
-_FORMAT = "cosearch.mapping_cache/1"
+from .encoding import Encoding
+from .mapper import MapperResult, best_mapping, evolution_settings, evolve, with_layer
+from .warm_starts import WarmStarts
 
 
 def accelerator_key(accelerator: Accelerator) -> str:
@@ -31,50 +33,79 @@ def accelerator_key(accelerator: Accelerator) -> str:
 
 
 class MappingCache:
-    """Best mapping per (accelerator, layer shape, objective), searched on a miss with `mapper_settings`.
+    """Best mapping per (accelerator, layer shape, objective), searched on a miss with `mapper_settings`
+    (keyword arguments of `best_mapping`: strategy, budget_evals, islands, seed, bypass, ...).
 
-    path: a JSON file to load from (if it exists) and to `save()` to. mapper_settings: keyword
-    arguments of `best_mapping` (strategy, budget_evals, time_limit_s, seed, bypass, ...); results
-    found with other settings are kept apart.
+    accelerators: how many accelerators' tables are kept (the least recently used goes first).
+    warm_starts: seed each search of the compiled strategy ("es") with the best mappings found before.
     """
 
-    def __init__(self, path: str | Path | None = None, **mapper_settings) -> None:
-        bad = {"layer", "accelerator", "objective"} & set(mapper_settings)
+    def __init__(self, accelerators: int = 16, warm_starts: bool = True, **mapper_settings) -> None:
+        bad = {"layer", "accelerator", "objective", "seeds", "initial"} & set(mapper_settings)
         if bad:
             raise ValueError(f"MappingCache: {sorted(bad)} are per lookup, not mapper settings")
-        self.path = None if path is None else Path(path)
+        if not isinstance(accelerators, int) or accelerators < 1:
+            raise ValueError(f"MappingCache.accelerators must be an integer >= 1, got {accelerators!r}")
         self.settings = dict(mapper_settings)
-        self._settings_key = json.dumps(self.settings, sort_keys=True, default=str)
-        self._entries: dict[tuple, dict] = {}
-        self._results: dict[tuple, MapperResult] = {}
+        self.max_accelerators = accelerators
+        self.warm = WarmStarts() if warm_starts and self.settings.get("strategy", "es") == "es" else None
+        self._tables: "OrderedDict[str, tuple[Accelerator, dict[tuple, MapperResult]]]" = OrderedDict()
+        self._keys: dict[int, tuple[Accelerator, str]] = {}
         self.hits = 0
         self.misses = 0
-        if self.path is not None and self.path.exists():
-            self.load(self.path)
 
-    def key(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> tuple:
-        return (accelerator_key(accelerator), tuple(layer.shape_key), objective, self._settings_key)
+    def _table(self, accelerator: Accelerator) -> dict[tuple, MapperResult]:
+        known = self._keys.get(id(accelerator))
+        if known is None or known[0] is not accelerator:
+            known = self._keys[id(accelerator)] = (accelerator, accelerator_key(accelerator))
+        key = known[1]
+        entry = self._tables.get(key)
+        if entry is None:
+            entry = self._tables[key] = (accelerator, {})
+            while len(self._tables) > self.max_accelerators:
+                _, (old, _) = self._tables.popitem(last=False)
+                self._keys.pop(id(old), None)
+                if self.warm is not None:
+                    self.warm.forget(old)
+        else:
+            self._tables.move_to_end(key)
+        return entry[1]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(t) for _, t in self._tables.values())
 
     def __contains__(self, item: tuple[Layer, Accelerator, str]) -> bool:
-        return self.key(*item) in self._entries
+        layer, accelerator, objective = item
+        entry = self._tables.get(accelerator_key(accelerator))
+        return entry is not None and (layer.shape_key, objective) in entry[1]
+
+    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
+        """The table's result for `layer`'s shape (searched on a miss), as it was found: its `layer` may be another
+        layer of the same shape (`best_mapping` renames it)."""
+        table = self._table(accelerator)
+        k = (layer.shape_key, objective)
+        cached = table.get(k)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.misses += 1
+        settings = dict(self.settings)
+        if settings.get("strategy", "es") == "es":
+            enc = Encoding(layer, accelerator, bypass=settings.get("bypass", "auto"),
+                           fixed_keep=settings.get("fixed_keep"))
+            seeds = self.warm.seeds(enc) if self.warm is not None else np.zeros((0, enc.size))
+            result = evolve(enc, objective, seeds, settings.get("budget_evals", 256), settings.get("time_limit_s"),
+                            settings.get("seed", 0), evolution_settings(**settings))
+            if self.warm is not None and result.valid:
+                self.warm.record(enc, result.arrays, result.genes)
+        else:
+            result = best_mapping(layer, accelerator, objective, **settings)
+        table[k] = result
+        return result
 
     def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
-        """The cached result for this shape (renamed to `layer`), or a new search that is then cached."""
-        k = self.key(layer, accelerator, objective)
-        if k in self._entries:
-            self.hits += 1
-            cached = self._results.get(k)
-            if cached is None:
-                cached = self._results[k] = MapperResult.from_dict(self._entries[k], layer, accelerator)
-            return with_layer(cached, layer)
-        self.misses += 1
-        result = best_mapping(layer, accelerator, objective, **self.settings)
-        self._entries[k] = result.to_dict()
-        self._results[k] = result
-        return result
+        """The table's result for this shape (renamed to `layer`), or a new search that is then kept."""
+        return with_layer(self.result(layer, accelerator, objective), layer)
 
     @property
     def lookups(self) -> int:
@@ -88,29 +119,3 @@ class MappingCache:
     def stats(self) -> str:
         return (f"mapping cache: {len(self)} shapes, {self.lookups} lookups, {self.hits} hits "
                 f"({100 * self.hit_rate:.1f}%), {self.misses} searches")
-
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write the table as JSON (atomically) to `path` or the cache's own path."""
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise ValueError("MappingCache.save: no path given and the cache was created without one")
-        doc = {"format": _FORMAT,
-               "entries": [{"accelerator": k[0], "shape": list(k[1]), "objective": k[2], "settings": k[3],
-                            "result": v} for k, v in self._entries.items()]}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(doc))
-        os.replace(tmp, target)
-        return target
-
-    def load(self, path: str | Path) -> int:
-        """Add the entries of a saved table; returns how many were read."""
-        doc = json.loads(Path(path).read_text())
-        if doc.get("format") != _FORMAT:
-            raise ValueError(f"MappingCache.load: {path} is not a mapping cache (format {doc.get('format')!r}, "
-                             f"expected {_FORMAT!r})")
-        for e in doc["entries"]:
-            k = (e["accelerator"], tuple(e["shape"]), e["objective"], e["settings"])
-            self._entries[k] = e["result"]
-            self._results.pop(k, None)
-        return len(doc["entries"])

@@ -32,6 +32,7 @@ rejects the mapping.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class Encoding:
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
-        self.table = DivisorTable(tuple(int(b) for b in self.bounds))
+        self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds))
         self.fanout = arch.fanout
         self.capacity = arch.capacity_words                    # -1: unbounded
         self.tensor_capacity = arch.tensor_capacity_words
@@ -96,7 +97,9 @@ class Encoding:
         spatial = self.allowed.any(axis=1)                     # [L, 8]
         both = self.allowed.all(axis=1)
         inner = np.arange(L)[:, None] >= 1
-        self.names: list[str] = []
+        self.size = 0
+        """Number of genes n (x lives in [0,1]^n)."""
+        self._groups: list[tuple[str, tuple[str, ...], np.ndarray]] = []
         self._order = self._alloc("order", np.broadcast_to(active, (L, 8)))
         self._sp_rank = self._alloc("spatial_rank", spatial)
         self._sp_axis = self._alloc("spatial_axis", both)
@@ -141,16 +144,25 @@ class Encoding:
         return bonus
 
     def _alloc(self, kind: str, mask: np.ndarray, labels: tuple[str, ...] = DIMS) -> np.ndarray:
+        """Gene indices [L, len(labels)] of the genes of one kind where `mask` is set (-1 elsewhere)."""
         idx = np.full(mask.shape, -1, dtype=np.int64)
-        for l, j in zip(*np.nonzero(mask)):
-            idx[l, j] = len(self.names)
-            self.names.append(f"{kind}[{self.accelerator.levels[l].name},{labels[j]}]")
+        where = np.flatnonzero(mask)
+        idx.flat[where] = np.arange(self.size, self.size + len(where))
+        self.size += len(where)
+        self._groups.append((kind, labels, where))
         return idx
 
-    @property
-    def size(self) -> int:
-        """Number of genes n (x lives in [0,1]^n)."""
-        return len(self.names)
+    @cached_property
+    def names(self) -> list[str]:
+        """Each gene's name, e.g. 'tile[GLB,K]' (built on first use: searches never need them)."""
+        levels = self.accelerator.level_names
+        return [f"{kind}[{levels[i // len(labels)]},{labels[i % len(labels)]}]"
+                for kind, labels, where in self._groups for i in where]
+
+    @cached_property
+    def layout(self) -> tuple:
+        """What the genes mean, as a hashable value: encodings with equal layouts read genes alike."""
+        return (self.accelerator.level_names,) + tuple((kind, tuple(where)) for kind, _, where in self._groups)
 
     # ---- decoding ------------------------------------------------------------------------
     def decode(self, x: np.ndarray, fast: bool = True) -> MappingArrays:
@@ -165,9 +177,14 @@ class Encoding:
         x = np.clip(x, 0.0, 1.0)
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
-            decode_batch(np.ascontiguousarray(x), *self.kernel_args(), *out)
+            decode_batch(np.ascontiguousarray(x), *self.tables, *out)
             return out
         return self._decode_numpy(x)
+
+    @cached_property
+    def tables(self) -> tuple:
+        """`kernel_args()`, built once."""
+        return self.kernel_args()
 
     def kernel_args(self) -> tuple:
         """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
@@ -175,7 +192,8 @@ class Encoding:
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
                 self.order_bonus, self.default_keep, self.bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, np.array(self.active, dtype=np.int64),
-                np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.logs, t.log_values)
+                np.array(self.accelerator.fanout_levels, dtype=np.int64), t.values, t.divs, t.counts, t.logs,
+                t.log_values)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels

@@ -1,27 +1,33 @@
-"""Per-layer mappers: the best mapping of one layer on one accelerator, by CMA-ES, random or exhaustive search.
+"""Per-layer mappers: the best mapping of one layer on one accelerator, by the compiled evolution strategy
+(`evolution`, the co-search's), CMA-ES from the `cmaes` package (its reference), random or exhaustive search.
 
-All three search the space of `Encoding` (loop orders, tiling, spatial unrolling, keep/bypass)
-and score every batch with one call of the compiled cost model. Results are deterministic given
-the seed and `budget_evals`; a `time_limit_s` stops wherever the clock says.
+All search the space of `Encoding` (loop orders, tiling, spatial unrolling, keep/bypass) and score every
+batch with the compiled cost model. Results are deterministic given the seed and `budget_evals`; a
+`time_limit_s` stops wherever the clock says.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
+from numbers import Integral
 
 import numpy as np
 
 from accel_models import Accelerator, MappingArrays, mapping_to_timeloop_yaml
-from accel_models.cost_model import BatchResult, evaluate_batch
+from accel_models.cost_model import evaluate_batch
+from accel_models.geometry import accelerator_arrays, layer_arrays
 from nets import Layer
 
 from .encoding import Encoding
+from .evolution import HISTORY, EvolutionSettings, run_evolution
 from .exhaustive import ExhaustiveSpace
+from .fitness import OBJECTIVES, fitness, objective_index
 from .mapping import Mapping
 
-OBJECTIVES = ("edp", "energy", "latency")
-STRATEGIES = ("cmaes", "random", "exhaustive")
+STRATEGIES = ("es", "cmaes", "random", "exhaustive")
 DEFAULT_BUDGET_EVALS = 20_000
 
 
@@ -31,13 +37,13 @@ class MapperResult:
 
     history: (evaluations, wall_s, best objective value so far) at every improvement; the objective
     is in pJ*cycles (edp), pJ (energy) or cycles (latency). mapping is None if nothing valid was found.
+    genes: the best mapping's genes in the search's encoding (strategy "es"), for warm starts.
     """
 
     layer: Layer
     accelerator: Accelerator
     objective: str
     strategy: str
-    mapping: Mapping | None
     arrays: MappingArrays | None
     cycles: int
     energy_pj: float
@@ -46,10 +52,16 @@ class MapperResult:
     wall_s: float
     seed: int
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    genes: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def valid(self) -> bool:
-        return self.mapping is not None
+        return self.arrays is not None
+
+    @cached_property
+    def mapping(self) -> Mapping | None:
+        """The best mapping as a `Mapping` (built on first use), None if nothing valid was found."""
+        return None if self.arrays is None else Mapping.from_arrays(self.arrays, 0)
 
     @property
     def edp_pj_cycles(self) -> float:
@@ -106,30 +118,9 @@ class MapperResult:
     def from_dict(cls, d: dict, layer: Layer, accelerator: Accelerator) -> "MapperResult":
         arrays = None if d["arrays"] is None else MappingArrays(
             **{k: np.array(v, dtype=np.int64) for k, v in d["arrays"].items()})
-        return cls(layer, accelerator, d["objective"], d["strategy"],
-                   None if arrays is None else Mapping.from_arrays(arrays, 0), arrays, d["cycles"], d["energy_pj"],
+        return cls(layer, accelerator, d["objective"], d["strategy"], arrays, d["cycles"], d["energy_pj"],
                    d["evaluations"], d["valid_evaluations"], d["wall_s"], d["seed"],
                    [tuple(h) for h in d["history"]])
-
-
-# ---- scoring ------------------------------------------------------------------------------
-_TIE = 1e-6
-"""Weight of the secondary metric in `fitness`: breaks exact ties (e.g. equal EDP) toward the mapping
-that is also better on the other metric, without reordering any real difference."""
-_INVALID = 1e3
-"""Fitness of an invalid mapping (plus its reason code): above any log-objective of a valid one."""
-
-
-def fitness(res: BatchResult, objective: str) -> np.ndarray:
-    """Lower is better: log of the objective, near-ties broken by the other metric; invalid = 1e3 + reason."""
-    energy, cycles = np.maximum(res.energy_pj, 1e-300), np.maximum(res.cycles, 1).astype(np.float64)
-    if objective == "edp":
-        f = np.log(energy) + np.log(cycles) + _TIE * np.log(cycles)
-    elif objective == "energy":
-        f = np.log(energy) + _TIE * np.log(cycles)
-    else:
-        f = np.log(cycles) + _TIE * np.log(energy)
-    return np.where(res.valid, f, _INVALID + res.reason)
 
 
 class _Tracker:
@@ -171,11 +162,11 @@ class _Tracker:
     def result(self, strategy: str, seed: int) -> MapperResult:
         wall = time.perf_counter() - self.t0
         if self.best is None:
-            return MapperResult(self.layer, self.accelerator, self.objective, strategy, None, None, 0, math.inf,
+            return MapperResult(self.layer, self.accelerator, self.objective, strategy, None, 0, math.inf,
                                 self.evaluations, self.valid, wall, seed, self.history)
         arrays, cycles, energy = self.best
-        return MapperResult(self.layer, self.accelerator, self.objective, strategy, Mapping.from_arrays(arrays, 0),
-                            arrays, cycles, energy, self.evaluations, self.valid, wall, seed, self.history)
+        return MapperResult(self.layer, self.accelerator, self.objective, strategy, arrays, cycles, energy,
+                            self.evaluations, self.valid, wall, seed, self.history)
 
 
 # ---- strategies ---------------------------------------------------------------------------
@@ -248,16 +239,19 @@ def _cmaes_search(enc: Encoding, tracker: _Tracker, rng: np.random.Generator, is
                     runs[k] = start(2 * r["opt"].population_size)
 
 
-def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp", strategy: str = "cmaes",
+def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp", strategy: str = "es",
                  budget_evals: int | None = None, time_limit_s: float | None = None, seed: int = 0,
                  bypass: str = "auto", fixed_keep: dict[str, tuple[str, ...]] | None = None,
-                 initial: Mapping | MappingArrays | None = None, islands: int = 4, popsize: int | None = None,
+                 initial: Mapping | MappingArrays | None = None, seeds: np.ndarray | None = None,
+                 islands: int = 4, popsize: int | None = None,
                  sigma0: float = 0.3, cma_variant: str = "sep", patience: int = 40, max_popsize: int = 256,
                  local_restarts: float = 0.5, local_sigma: float = 0.2, batch_size: int = 1024,
                  max_mappings: int = 2_000_000) -> MapperResult:
     """The best mapping of `layer` on `accelerator` for `objective` ("edp", "energy" or "latency").
 
-    strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
+    strategy "es" (default): the compiled sep-CMA-ES of `evolution`, `islands` side by side, the whole run
+    in one compiled call; `seeds` (gene vectors [S, n] of this encoding, e.g. good mappings found before)
+    are scored first and centre the first island. strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
     decoded and scored in one batch; a run that converges or makes no progress for `patience`
     generations restarts, locally (probability `local_restarts`, step `local_sigma`) or from a
     random mean with a doubled population (up to `max_popsize`, and 4x the gene count: sep-CMA
@@ -268,7 +262,8 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     ValueError above `max_mappings`.
     cmaes and random stop at `budget_evals` evaluations (20,000 if neither limit is given) or after
     `time_limit_s` seconds, whichever comes first; a CMA-ES generation is never cut, so it can
-    overshoot the budget by one generation. `initial` (a mapping) seeds the first run's mean.
+    overshoot the budget by one generation ("es" cuts its last generation to the budget). `initial` (a
+    mapping) seeds the first run's mean (for "es": one more seed).
     `bypass` and `fixed_keep` are `Encoding`'s.
     """
     if objective not in OBJECTIVES:
@@ -281,8 +276,15 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
         raise ValueError(f"best_mapping.time_limit_s must be > 0 seconds or None, got {time_limit_s!r}")
     if cma_variant not in ("sep", "full"):
         raise ValueError(f"best_mapping.cma_variant must be 'sep' or 'full', got {cma_variant!r}")
-    if islands < 1:
-        raise ValueError(f"best_mapping.islands must be >= 1, got {islands!r}")
+    for name, value, lo in (("islands", islands, 1), ("popsize", 2 if popsize is None else popsize, 2),
+                            ("patience", patience, 1), ("max_popsize", max_popsize, 2), ("batch_size", batch_size, 1),
+                            ("max_mappings", max_mappings, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
+            raise ValueError(f"best_mapping.{name} must be an integer >= {lo}, got {value!r}")
+    for name, value, lo, hi in (("sigma0", sigma0, 1e-12, 1e6), ("local_sigma", local_sigma, 1e-12, 1e6),
+                                ("local_restarts", local_restarts, 0.0, 1.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"best_mapping.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
     if budget_evals is None and time_limit_s is None:
         budget_evals = DEFAULT_BUDGET_EVALS
     enc = Encoding(layer, accelerator, bypass=bypass, fixed_keep=fixed_keep)
@@ -296,6 +298,15 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     elif strategy == "random":
         tracker = _Tracker(layer, accelerator, objective, budget_evals, time_limit_s)
         _random_search(enc, tracker, rng, batch_size)
+    elif strategy == "es":
+        extra = [] if initial is None else [enc.encode(initial)]
+        given = np.zeros((0, enc.size)) if seeds is None else np.atleast_2d(np.asarray(seeds, dtype=np.float64))
+        if given.shape[1] != enc.size:
+            raise ValueError(f"best_mapping.seeds must have {enc.size} genes per row, got {given.shape[1]}")
+        settings = evolution_settings(islands=islands, popsize=popsize, sigma0=sigma0, patience=patience,
+                                      max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma)
+        return evolve(enc, objective, np.concatenate([given] + [e[None] for e in extra]), budget_evals,
+                      time_limit_s, seed, settings)
     else:
         tracker = _Tracker(layer, accelerator, objective, budget_evals, time_limit_s)
         x0 = None if initial is None else enc.encode(initial)
@@ -304,6 +315,63 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     return tracker.result(strategy, seed)
 
 
+def evolution_settings(islands: int = 4, popsize: int | None = None, sigma0: float = 0.3, patience: int = 40,
+                       max_popsize: int = 256, local_restarts: float = 0.5, local_sigma: float = 0.2,
+                       **_other) -> EvolutionSettings:
+    """The compiled search's settings from `best_mapping`'s keyword arguments (the others are ignored)."""
+    return EvolutionSettings(islands=islands, popsize=popsize or 0, sigma0=sigma0, patience=patience,
+                             max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma)
+
+
+CHUNK_EVALS = 4096
+"""With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
+each seeded with the best genes so far, until the time is up."""
+
+
+def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int | None, time_limit_s: float | None,
+           seed: int = 0, settings: EvolutionSettings = EvolutionSettings()) -> MapperResult:
+    """The compiled evolution strategy on `enc`: `budget_evals` evaluations (or calls of CHUNK_EVALS until
+    `time_limit_s`), started from `seeds` (gene rows)."""
+    t0 = time.perf_counter()
+    layer, acc = enc.layer, enc.accelerator
+    la, aa, tables = layer_arrays(layer), accelerator_arrays(acc), enc.tables
+    hist_e, hist_w, hist_v = np.zeros(HISTORY, dtype=np.int64), np.zeros(HISTORY), np.zeros(HISTORY)
+    n_seeds = len(seeds)
+    seeds = np.ascontiguousarray(seeds if n_seeds else np.zeros((1, enc.size)), dtype=np.float64)
+    evaluations = valid = 0
+    history: list[tuple[int, float, float]] = []
+    best_x, best_f = None, math.inf
+    call = 0
+    while True:
+        budget = budget_evals if budget_evals is not None else CHUNK_EVALS
+        t_call = time.perf_counter() - t0
+        x, f, evals, ok, n_hist = run_evolution(
+            seeds, n_seeds, budget, (seed * 1_000_003 + call) % (2**31), settings.islands, settings.popsize,
+            settings.sigma0, settings.seed_sigma, settings.patience, settings.max_popsize, settings.local_restarts,
+            settings.local_sigma, objective_index(objective), tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v)
+        for h in range(n_hist):
+            if not history or hist_v[h] < history[-1][2]:
+                history.append((evaluations + int(hist_e[h]), t_call + float(hist_w[h]), float(hist_v[h])))
+        evaluations += int(evals)
+        valid += int(ok)
+        if f < best_f:
+            best_x, best_f = x.copy(), float(f)
+        call += 1
+        if budget_evals is not None or time_limit_s is None or time.perf_counter() - t0 >= time_limit_s:
+            break
+        seeds, n_seeds = best_x[None].copy(), 1
+    wall = time.perf_counter() - t0
+    if best_x is None or best_f >= 1e3:
+        return MapperResult(layer, acc, objective, "es", None, 0, math.inf, evaluations, valid, wall, seed,
+                            history)
+    arrays = enc.decode(best_x[None])
+    res = evaluate_batch(layer, acc, arrays)
+    return MapperResult(layer, acc, objective, "es", arrays, int(res.cycles[0]),
+                        float(res.energy_pj[0]), evaluations, valid, wall, seed, history, genes=best_x)
+
+
 def with_layer(result: MapperResult, layer: Layer) -> MapperResult:
     """The same result reported for another layer of the same shape (e.g. a cache hit)."""
-    return replace(result, layer=layer)
+    renamed = copy.copy(result)
+    renamed.layer = layer
+    return renamed

@@ -6,6 +6,7 @@ R/P run along the input width (Wstride, Wdilation), S/Q along the height.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from math import prod
 from numbers import Integral
 
@@ -13,12 +14,26 @@ from .elementwise import ElementwiseOp
 from .problem_shape import DIMS, box_words
 
 
+MAX_BOUND = 2**31 - 1
+"""Largest loop bound, stride or dilation a Layer takes (int32: the cost model's arrays hold int64 products)."""
+MAX_WORDS = 2**62
+"""Largest MAC count and tensor size (words) of a Layer: the cost model counts in int64."""
+
+
 def _check_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"Layer.{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"Layer.{name} must be an integer >= {minimum}, got {value}")
+    if type(value) is int and minimum <= value <= MAX_BOUND:  # the common case, without the slower checks below
+        return value
+    if isinstance(value, bool) or not isinstance(value, Integral) or not minimum <= value <= MAX_BOUND:
+        raise ValueError(f"Layer.{name} must be an integer in [{minimum}, {MAX_BOUND}], got {value!r}")
     return int(value)
+
+
+def _pair(name: str, value) -> tuple[int, int]:
+    """(height, width) from an integer or a pair of integers."""
+    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f"Layer.conv {name} must be an integer or a (height, width) pair, got {value!r}")
+    return tuple(_check_int(f"conv {name}", v) for v in pair)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -68,15 +83,20 @@ class Layer:
             object.__setattr__(self, "elementwise", tuple(self.elementwise))
         if self.elementwise and not all(isinstance(op, ElementwiseOp) for op in self.elementwise):
             raise ValueError(f"Layer.elementwise must hold nets.ElementwiseOp items, got {self.elementwise!r}")
+        if max(self.macs, *self.tensor_words) > MAX_WORDS:
+            raise ValueError(f"Layer: {self.macs} MACs (tensors {self.tensor_words} words); accepted: at most "
+                             f"2**62 of each (the cost model counts in int64)")
 
     # ---- construction helpers -------------------------------------------------------
     @classmethod
     def conv(cls, c_in: int, c_out: int, kernel: int | tuple[int, int], out_hw: int | tuple[int, int],
              stride: int = 1, groups: int = 1, batch: int = 1, dilation: int = 1, name: str = "") -> "Layer":
         """A 2-D convolution from framework-style arguments (channels are totals, not per group)."""
-        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-        oh, ow = (out_hw, out_hw) if isinstance(out_hw, int) else out_hw
-        if groups < 1 or c_in % groups or c_out % groups:
+        kh, kw = _pair("kernel", kernel)
+        oh, ow = _pair("out_hw", out_hw)
+        for arg, value in (("c_in", c_in), ("c_out", c_out), ("groups", groups)):
+            _check_int(f"conv {arg}", value)
+        if c_in % groups or c_out % groups:
             raise ValueError(f"Layer.G: groups={groups} must divide c_in={c_in} and c_out={c_out}")
         return cls(R=kw, S=kh, P=ow, Q=oh, C=c_in // groups, K=c_out // groups, N=batch, G=groups,
                    stride_w=stride, stride_h=stride, dilation_w=dilation, dilation_h=dilation, name=name)
@@ -176,7 +196,7 @@ class Layer:
     def output_words(self) -> int:
         return self.tensor_words[2]
 
-    @property
+    @cached_property
     def shape_key(self) -> tuple[int, ...]:
         """Everything that determines the cost of the layer (not its name): a cache key."""
         return self.bounds + self.coefficients

@@ -19,24 +19,45 @@ def load(source: YamlSource, what: str) -> dict:
     if isinstance(source, dict):
         return source
     if isinstance(source, Path) or (isinstance(source, str) and _names_file(source)):
-        source = Path(source).read_text()
+        source = _read_file(Path(source), what)
     if not isinstance(source, str):
         raise ValueError(f"{what}: expected YAML text, a dict or a path, got {type(source).__name__}")
     try:
         data = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise ValueError(f"{what}: not valid YAML ({exc})") from exc
+        raise ValueError(f"{what}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}")
+        hint = f" ({source.strip()!r} names no file either)" if isinstance(data, str) and "\n" not in source else ""
+        raise ValueError(f"{what}: expected a YAML mapping at the top level, got {type(data).__name__}{hint}")
     return data
 
 
+_YAML_SUFFIXES = (".yaml", ".yml", ".j2", ".jinja", ".jinja2")
+
+
 def _names_file(text: str) -> bool:
-    """True if `text` is one line naming an existing file (YAML text never is)."""
-    try:
-        return "\n" not in text and Path(text).is_file()
-    except OSError:
+    """True if `text` is one line naming an existing file or folder, or a path ending in a YAML suffix (YAML
+    text never is)."""
+    if "\n" in text or not text.strip():
         return False
+    try:
+        return Path(text).exists() or text.strip().lower().endswith(_YAML_SUFFIXES)
+    except (OSError, ValueError):
+        return False
+
+
+def _read_file(path: Path, what: str) -> str:
+    """The text of a YAML file; a missing file, a folder or a binary file is a one-line ValueError."""
+    if path.is_dir():
+        raise ValueError(f"{what}: {path} is a directory; expected a YAML file")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{what}: no file at {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what}: {path} is not UTF-8 text (a binary file?): byte {exc.start}") from None
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
 
 
 class Flow(list):

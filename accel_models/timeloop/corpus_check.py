@@ -4,7 +4,7 @@
 
 One row per family: cases, agreeing with Timeloop's exact counts (no temporal extrapolation),
 agreeing with its default counts, worst energy error; the last line is `agree: X/Y cases` and
-the exit status is 0 only if X == Y. A case agrees when the valid flag matches and, for valid
+the exit status is 0 only if X == Y (and Y > 0: a file with no case is an error, exit status 2). A case agrees when the valid flag matches and, for valid
 cases, cycles and every per-level per-tensor reads/fills/updates total are equal and the total
 energy is within 1%.
 """
@@ -81,20 +81,35 @@ def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: 
     return agree, total, "\n".join(table + lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The corpus check's command line; prints the table and `agree: X/Y cases`, returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
+    """The corpus check's command line; prints the table and `agree: X/Y cases`, returns the exit status (0 only if
+    every case agrees; bad input, including a file with no case, is a one-line error and exit status 2)."""
+    parser = _Parser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", type=Path, help="a corpus file in the format of cases_dev.jsonl")
     parser.add_argument("--reference", action="store_true",
                         help="use the pure-Python walk instead of the kernel (slow)")
     parser.add_argument("--verbose", "-v", action="store_true", help="list each disagreeing case")
     args = parser.parse_args(argv)
+    if args.cases.is_dir():
+        parser.error(f"CASES: {args.cases} is a directory; accepted: a corpus file of JSON lines (cases_dev.jsonl)")
     if not args.cases.is_file():
         parser.error(f"CASES: no such file: {args.cases}")
     try:
         cases = load_cases(args.cases)
-    except (ValueError, KeyError) as exc:
+    except KeyError as exc:
+        parser.error(f"CASES: {args.cases} is not a corpus file (a case has no field {exc})")
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         parser.error(f"CASES: {args.cases} is not a corpus file ({exc})")
+    if not cases:
+        parser.error(f"CASES: {args.cases} holds no case, so nothing can agree; accepted: a corpus file of JSON "
+                     "lines, one case each (cases_dev.jsonl)")
     agree, total, report = check_corpus(cases, args.reference, args.verbose)
     print(report)
     print(f"agree: {agree}/{total} cases")

@@ -105,6 +105,8 @@ def parse_budget(specs: str | Iterable[str], require_area: bool = True) -> Budge
     `require_area` is False (then a missing area is unbounded: `--match-resources` bounds the space instead)."""
     if isinstance(specs, str):
         specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise UsageError(f"budget: expected text such as 'area=5mm2' (or a list of such texts), got {specs!r}")
     values: dict[str, float] = {}
     for spec in specs:
         if not isinstance(spec, str):

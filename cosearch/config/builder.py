@@ -29,7 +29,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     given = {**options, **({"budget": budget} if budget is not None else {})}
     values = option_values(given)
     resources = values["match_resources"]
-    budget = _budget(values["budget"] if budget else None, resources)
+    budget = _budget(values["budget"] if budget is not None else None, resources)
     space = values["space"]
     networks: tuple[NetworkSpec, ...] = ()
     if values["networks"] is not None:
@@ -58,7 +58,8 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         fields.update(technology_nm=resources.technology_nm, clock_ghz=resources.clock_ghz)
     study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}-seed{seed}"
     return CoSearchSettings(budget=budget, network=network, networks=networks if len(networks) > 1 else (),
-                            storage=parse_storage(values["storage"], fields["out"]), study_name=study_name,
+                            storage=parse_storage(values["storage"], fields["out"], start_over=fields["start_over"]),
+                            study_name=study_name,
                             **fields)
 
 
@@ -66,7 +67,7 @@ def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:
     """The budget given (or the default); under `--match-resources` the area term is optional."""
     if isinstance(spec, Budget):
         return spec
-    if not spec:
+    if spec is None:
         spec = [] if resources is not None else SETTING_OPTIONS["budget"].default
     return parse_budget(spec, require_area=resources is None)
 

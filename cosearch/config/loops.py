@@ -10,14 +10,14 @@ from mappings import MappingCache
 class MapperSettings:
     """Settings of the per-layer mapper (`mappings.best_mapping`), as the mapping cache keys them."""
 
-    strategy: str = "cmaes"
+    strategy: str = "es"
     budget_evals: int = 256
-    islands: int = 2
+    islands: int = 1
     seed: int = 0
 
-    def cache(self, path=None) -> MappingCache:
-        """A fresh `mappings.MappingCache` searching with these settings (loaded from `path` if it exists)."""
-        return MappingCache(path, strategy=self.strategy, budget_evals=self.budget_evals, islands=self.islands,
+    def cache(self) -> MappingCache:
+        """A fresh `mappings.MappingCache` (layer-cost tables with warm starts) searching with these settings."""
+        return MappingCache(strategy=self.strategy, budget_evals=self.budget_evals, islands=self.islands,
                             seed=self.seed)
 
 

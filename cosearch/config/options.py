@@ -10,7 +10,9 @@ and the README take it from the table.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import sys
 from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
+from .folders import check_folder
 from .validate import UsageError, check_choice, check_int, parse_duration
 from .workloads import SPACE_ALIASES, resolve_space, space_alias
 
@@ -34,6 +37,11 @@ DEFAULT_ACCURACY = 0.80
 """Accuracy floor of the subnet search when none is given: OFA's predictor puts about half of the
 random MBv3 w1.2 subnets above it (OFA's headline: 80 % top-1 under 600 M MACs)."""
 MAX_WORKERS = 64
+DEFAULT_WORKERS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                             MAX_WORKERS))
+"""One worker process per core this process may run on: trials run in parallel, each single-threaded (measured
+on 2 cores: two workers complete about twice the trials of one; threads inside a trial would contend for the
+GIL in the subnet search's Python)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,24 @@ class Option:
         return None if value is None else str(value)
 
 
+# ---- command-line text -> value (argparse's `type`) ------------------------------------------------------
+def _integer_text(text: str) -> int | str:
+    """An integer, or the text itself, which the option's check then rejects naming the flag and its range
+    (argparse's own "invalid int value" states no range)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _number_text(text: str) -> float | str:
+    """A number, or the text itself (see `_integer_text`)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 # ---- checks (flag, value) -> value -----------------------------------------------------------------------
 def _int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
     return lambda flag, value: check_int(flag, value, lo, hi)
@@ -96,12 +122,17 @@ def _fraction(flag: str, value) -> float:
 
 
 def _out_dir(flag: str, value) -> Path:
+    """A folder that exists or can be created, and can be written (nothing is created here: see `ensure_folder`)."""
     if not isinstance(value, (str, Path)) or not str(value).strip():
         raise UsageError(f"{flag}: expected a folder path, got {value!r}")
-    path = Path(value).expanduser()
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag}: {path} exists and is not a directory")
-    return path
+    check_folder(flag, value)
+    return Path(value).expanduser()
+
+
+def _switch(flag: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{flag}: a switch is True or False, got {value!r}")
+    return value
 
 
 def _study_name(flag: str, value) -> str:
@@ -123,7 +154,8 @@ def _network_text(s: CoSearchSettings) -> str | None:
 
 
 def _storage_text(s: CoSearchSettings) -> str | None:
-    return None if s.storage == parse_storage(None, s.out) else s.storage.display
+    """The storage, unless it is the default one in --out (compared only: an empty default file is no error here)."""
+    return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -131,7 +163,7 @@ OPTIONS: tuple[Option, ...] = (
            "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=64, metavar="N",
-           type=int, check=_int_in(1, 1_000_000), field="trials"),
+           type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 180 s: the default run ends within five minutes on a 2-core machine even when it is busy or the numba
     # kernels compile first (64 trials take about 170 s idle; the final mapping, presets and report ~35 s).
     Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="180s",
@@ -150,14 +182,17 @@ OPTIONS: tuple[Option, ...] = (
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
            field="resources", write=lambda s: None if s.resources is None else s.resources.preset),
     Option("--accuracy", "accuracy floor of the subnet search, a fraction; the same as accuracy>= in --budget",
-           shown_default=f"{DEFAULT_ACCURACY:g} (decoder spaces: their own)", metavar="FLOOR", type=float,
+           shown_default=f"{DEFAULT_ACCURACY:g} (decoder spaces: their own)", metavar="FLOOR", type=_number_text,
            check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
-    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=int,
+    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
            check=_int_in(0, 2**31 - 1), field="seed"),
     Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
            check=_out_dir, field="out"),
     Option("--quiet", "no progress display, only the result", switch=True),
+    Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
+           "lost), and accept an empty (0-byte) storage file, which is otherwise refused as a damaged one",
+           default=False, switch=True, check=_switch, field="start_over", write=lambda s: None),
     Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", default="cmaes", metavar="NAME",
            check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler"),
     Option("--storage", "Optuna storage: sqlite:///PATH.db, PATH.db, postgresql://..., mysql+pymysql://..., "
@@ -165,16 +200,17 @@ OPTIONS: tuple[Option, ...] = (
            derived=True, write=_storage_text),
     Option("--study-name", "study in the storage", shown_default="from the space or network, budget and seed",
            metavar="NAME", check=_study_name, field="study_name", derived=True),
-    Option("--workers", "worker processes on the storage", default=1, metavar="N", type=int,
-           check=_int_in(1, MAX_WORKERS), field="workers"),
+    Option("--workers", "worker processes on the storage", default=DEFAULT_WORKERS,
+           shown_default="the machine's cores", metavar="N", type=_integer_text, check=_int_in(1, MAX_WORKERS),
+           field="workers"),
     Option("--population", "subnet evolution per trial: population", default=EvolutionSettings.population,
-           metavar="N", type=int, check=_int_in(2, 1000), field="evolution.population"),
+           metavar="N", type=_integer_text, check=_int_in(2, 1000), field="evolution.population"),
     Option("--generations", "subnet evolution per trial: generations", default=EvolutionSettings.generations,
-           metavar="N", type=int, check=_int_in(0, 1000), field="evolution.generations"),
+           metavar="N", type=_integer_text, check=_int_in(0, 1000), field="evolution.generations"),
     Option("--mapper-evals", "mapper evaluations per layer during the search", default=MapperSettings.budget_evals,
-           metavar="N", type=int, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
+           metavar="N", type=_integer_text, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
     Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
-           default=FINAL_MAPPER.budget_evals, metavar="N", type=int, check=_int_in(16, 10_000_000),
+           default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the cache, ../shared", metavar="PATH",
@@ -215,6 +251,25 @@ def add_options(parser: ArgumentParser) -> ArgumentParser:
     return parser
 
 
+def parse_options(parser: ArgumentParser, argv: list[str] | None = None) -> Namespace:
+    """`parser.parse_args(argv)` (a parser with `add_options`), where a value that starts with '-' is taken as
+    the option's value (`--time-limit -5s`), so that the option's check names what is wrong with it instead of
+    argparse saying "expected one argument"."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    takes_value = {o.flag for o in OPTIONS if not o.switch}
+    flags = {o.flag for o in OPTIONS} | {"-h", "--help"}
+    joined, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] not in flags:
+            joined.append(f"{arg}={argv[i + 1]}")
+            i += 2
+        else:
+            joined.append(arg)
+            i += 1
+    return parser.parse_args(joined)
+
+
 def given_options(args: Namespace) -> dict[str, Any]:
     """The settings options given on a parsed command line, by `make_settings` keyword."""
     return {k: getattr(args, k) for k in SETTING_OPTIONS if getattr(args, k, None) is not None}
@@ -240,4 +295,4 @@ def _relative(text: str, root: Path | None) -> str:
 
 
 __all__ = ["Option", "OPTIONS", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
-           "add_options", "given_options", "command_line"]
+           "add_options", "parse_options", "given_options", "command_line"]

@@ -40,6 +40,8 @@ class CoSearchSettings:
     the first of them (the one the per-layer report shows)."""
     technology_nm: float = 45
     clock_ghz: float = 1.0
+    start_over: bool = False
+    """Delete the study of this name before the run (`--start-over`); not part of what the study is."""
 
     @property
     def searches_subnet(self) -> bool:

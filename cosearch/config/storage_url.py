@@ -13,12 +13,12 @@ Opening a storage and resuming its study are the search's (`cosearch.search.stor
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .folders import check_folder
 from .validate import UsageError
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -67,35 +67,39 @@ def _mask(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)([^@]*)@", r"\1***@", url)
 
 
-def _check_sqlite_path(path: Path, field: str) -> Path:
+def _check_file(path: Path, field: str, kind: str, out: Path, start_over: bool) -> Path:
+    """A storage file's path, resolved: not a folder, not empty unless starting over, its folder writable (and
+    existing, unless it is inside `out`, which the run creates)."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        raise UsageError(f"{field}: {path} is a directory, not {kind} file")
+    if path.is_file() and path.stat().st_size == 0 and not start_over:
+        raise UsageError(f"{field}: {path} is empty (0 bytes): it holds no study to resume (a truncated file?); "
+                         "give --start-over to begin a new study in it")
+    out = Path(out).expanduser().resolve()
+    check_folder(field, path.parent, must_exist=not path.parent.is_relative_to(out))
+    return path
+
+
+def _check_sqlite_path(path: Path, field: str, out: Path, start_over: bool) -> Path:
     if str(path) in ("", ".", ":memory:") or path.name == "":
         raise UsageError(f"{field}: an SQLite storage needs a file path (in-memory databases cannot be resumed); "
                          f"{_ACCEPTED}")
-    path = path.expanduser().resolve()
-    if path.is_dir():
-        raise UsageError(f"{field}: {path} is a directory, not a database file")
+    path = _check_file(path, field, "a database", out, start_over)
     if path.is_file() and path.stat().st_size > 0:
         with path.open("rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
                 raise UsageError(f"{field}: {path} exists and is not an SQLite database")
-    _check_parent(path, field)
     return path
 
 
-def _check_parent(path: Path, field: str) -> None:
-    """Create the file's folder (it would be created anyway); a folder that cannot be made is a UsageError."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{field}: cannot create the folder of {path}: {exc.strerror or exc}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise UsageError(f"{field}: cannot write in {path.parent}")
+def parse_storage(storage: str | None, out: Path, field: str = "--storage", start_over: bool = False) -> StorageSpec:
+    """Check a storage URL or path (no connection is made, no heavy import, nothing created); None = SQLite in `out`.
 
-
-def parse_storage(storage: str | None, out: Path, field: str = "--storage") -> StorageSpec:
-    """Check a storage URL or path (no connection is made, no heavy import); None = SQLite in `out`."""
+    A file's folder must exist unless it is inside `out`; an empty (0-byte) file is refused unless `start_over`.
+    """
     if storage is None:
-        path = (Path(out) / "cosearch.db").expanduser().resolve()
+        path = _check_sqlite_path(Path(out) / "cosearch.db", field, out, start_over)
         return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
     text = storage.strip()
     if not text:
@@ -105,17 +109,14 @@ def parse_storage(storage: str | None, out: Path, field: str = "--storage") -> S
         rest = rest[2:] if rest.startswith("///") else rest
         if not rest or rest.endswith("/"):
             raise UsageError(f"{field}: journal storage needs a file path, e.g. journal:cosearch_out/journal.log")
-        path = Path(rest).expanduser().resolve()
-        if path.is_dir():
-            raise UsageError(f"{field}: {path} is a directory, not a journal file")
-        _check_parent(path, field)
+        path = _check_file(Path(rest), field, "a journal", out, start_over)
         return StorageSpec("journal", str(path), f"journal:{path}")
     if "://" not in text:
         if text.endswith(_SQLITE_SUFFIXES):
-            path = _check_sqlite_path(Path(text), field)
+            path = _check_sqlite_path(Path(text), field, out, start_over)
             return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
         if text.endswith(_JOURNAL_SUFFIXES):
-            return parse_storage(f"journal:{text}", out, field)
+            return parse_storage(f"journal:{text}", out, field, start_over)
         raise UsageError(f"{field}: cannot tell what storage {text!r} is; {_ACCEPTED}")
     scheme, _, rest = text.partition("://")
     dialect, _, driver = scheme.lower().partition("+")
@@ -123,7 +124,7 @@ def parse_storage(storage: str | None, out: Path, field: str = "--storage") -> S
         if not rest.startswith("/"):
             raise UsageError(f"{field}: SQLite URLs have three slashes before a relative path "
                              f"(sqlite:///{rest or 'PATH.db'}) and four before an absolute one")
-        path = _check_sqlite_path(Path(unquote(rest[1:])), field)
+        path = _check_sqlite_path(Path(unquote(rest[1:])), field, out, start_over)
         return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
     if dialect in ("postgresql", "postgres", "mysql", "mariadb"):
         dialect = "postgresql" if dialect == "postgres" else dialect

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 
 
@@ -18,8 +19,9 @@ class UsageError(ValueError):
 DURATION_UNITS_S: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "m": 60.0, "min": 60.0, "h": 3600.0}
 """The units of a duration (`latency<=5ms`, `--time-limit 5m`), as multipliers to seconds."""
 
-_QUANTITY = re.compile(r"^([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z0-9%]*)$")
+_QUANTITY = re.compile(r"^([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z0-9%]*)$")
 _NO_LIMIT = ("", "none", "0")
+_FLOAT_MAX = sys.float_info.max
 
 
 def accepted_units(units: Mapping[str, float]) -> str:
@@ -32,8 +34,10 @@ def split_quantity(field: str, text: str, accepted: str, zero_ok: bool = False) 
     if not m:
         raise UsageError(f"{field}: {text!r} is not a number with a unit; {accepted}")
     value = float(m.group(1))
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        raise UsageError(f"{field}: value must be {'>= 0' if zero_ok else '> 0'}, got {text!r}; {accepted}")
+    if not math.isfinite(value):
+        raise UsageError(f"{field}: {text!r} is too large (beyond {_FLOAT_MAX:.3g}); {accepted}")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise UsageError(f"{field}: must be {'>= 0' if zero_ok else '> 0'}, got {text!r}; {accepted}")
     return value, m.group(2)
 
 
@@ -57,20 +61,23 @@ def parse_duration(text: str | float | None, field: str = "--time-limit") -> flo
     no limit."""
     if text is None:
         return None
+    accepted = (f"accepted: a duration >= 0, as a number of seconds or a number with a unit "
+                f"({', '.join(DURATION_UNITS_S)}), or none")
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise UsageError(f"{field}: expected a duration such as 90s or 5m, got {text!r}")
+        raise UsageError(f"{field}: expected a duration such as 90s or 5m, got {text!r}; {accepted}")
     if isinstance(text, str):
         if text.strip().lower() in _NO_LIMIT:
             return None
+        if text.strip().startswith("-"):
+            raise UsageError(f"{field}: must be a duration >= 0, got {text!r}; {accepted}")
         try:
             value = parse_quantity(field, text, DURATION_UNITS_S, default_unit="s", zero_ok=True)
         except UsageError:
-            raise UsageError(f"{field}: cannot read {text!r} as a duration; accepted: a number of seconds or a "
-                             f"number with a unit ({', '.join(DURATION_UNITS_S)}), or none") from None
+            raise UsageError(f"{field}: cannot read {text!r} as a duration; {accepted}") from None
     else:
         value = float(text)
     if not math.isfinite(value) or value < 0:
-        raise UsageError(f"{field}: must be a duration >= 0, got {text!r}")
+        raise UsageError(f"{field}: must be a duration >= 0, got {text!r}; {accepted}")
     return value or None
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import time
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
+from rich.progress import BarColumn, Progress as RichProgress, ProgressColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..search import CoSearchResult, Progress
+from .analysis import analyze, comparison_caveats
 from .summary import COLUMNS, excluded_presets_text, summary_rows, title
 
 
@@ -15,37 +17,52 @@ WIDE_TABLE_COLUMNS = 150
 """Below this terminal width the summary table is transposed (one column per design)."""
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
+def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def progress_line(p: Progress) -> str:
-    """E.g. 'trial 12/60  best EDP 3.1e-06 J*s  elapsed 0:41  remaining ~2:19  (4 designs rejected)'."""
+def _status(p: Progress) -> str:
+    """Best EDP, remaining time (once known) and rejections: the part of a progress line after the count."""
     best = "-" if p.best_edp_j_s is None else f"{p.best_edp_j_s:.3g} J*s"
+    remaining = "" if p.remaining_s is None or p.phase != "search" else f"  remaining ~{_clock(p.remaining_s)}"
+    return f"best EDP {best}{remaining}  ({p.pruned} designs rejected over the area budget)"
+
+
+def progress_line(p: Progress) -> str:
+    """E.g. 'trial 12/60  elapsed 0:41  best EDP 3.1e-06 J*s  remaining ~2:19  (4 designs rejected ...)'; in the
+    final phase 'final mapping and presets  elapsed 2:51  best EDP ...'."""
     head = f"trial {p.complete}/{p.target}" if p.phase == "search" else p.phase
-    return (f"{head}  best EDP {best}  elapsed {_clock(p.elapsed_s)}  remaining ~{_clock(p.remaining_s)}"
-            f"  ({p.pruned} designs rejected over the area budget)")
+    return f"{head}  elapsed {_clock(p.elapsed_s)}  {_status(p)}"
+
+
+class _Elapsed(ProgressColumn):
+    """Time since the run started, redrawn on every refresh (so the line stays live between trials and through
+    the final phase)."""
+
+    def render(self, task) -> Text:
+        if task.fields.get("ended_s") is not None:  # a phase that is over keeps its last time
+            return Text(f"elapsed {_clock(task.fields['ended_s'])}")
+        start = task.fields.get("run_start")
+        return Text("" if start is None else f"elapsed {_clock(time.time() - start)}")
 
 
 class ProgressDisplay:
-    """A rich progress bar on a terminal; one line per completed trial otherwise (logs, pipes)."""
+    """A live progress line on a terminal (shown from the first update: no empty count while the run starts);
+    one line per completed trial and one for the final phase otherwise (logs, pipes)."""
 
     def __init__(self, console) -> None:
         self.console = console
         self._bar = None
-        self._task = None
+        self._tasks: dict[str, int] = {}
         self._last: tuple | None = None
-        self._t0 = time.time()
 
     def __enter__(self) -> "ProgressDisplay":
         if self.console.is_terminal:
-            self._bar = RichProgress(TextColumn("[bold]co-search"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.description}"), console=self.console, transient=False)
+            self._bar = RichProgress(TextColumn("[bold]co-search"), BarColumn(), TextColumn("{task.fields[count]}"),
+                                     _Elapsed(), TextColumn("{task.description}"), console=self.console,
+                                     transient=False)
             self._bar.__enter__()
-            self._task = self._bar.add_task("", total=None)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -54,10 +71,16 @@ class ProgressDisplay:
 
     def update(self, p: Progress) -> None:
         if self._bar is not None:
-            best = "-" if p.best_edp_j_s is None else f"{p.best_edp_j_s:.3g} J*s"
-            self._bar.update(self._task, total=p.target, completed=p.complete,
-                             description=f"best EDP {best}  elapsed {_clock(p.elapsed_s)}  remaining "
-                                         f"~{_clock(p.remaining_s)}  rejected {p.pruned}  {'' if p.phase == 'search' else p.phase}")
+            fields = {"run_start": time.time() - p.elapsed_s,
+                      "count": f"trial {p.complete}/{p.target}" if p.phase == "search" else p.phase}
+            task = self._tasks.get(p.phase)
+            if task is None:  # a new phase: its own line (the final phase has no count: its bar pulses)
+                for other in self._tasks.values():
+                    self._bar.update(other, ended_s=p.elapsed_s)
+                task = self._tasks[p.phase] = self._bar.add_task(
+                    _status(p), total=p.target if p.phase == "search" else None, **fields)
+            self._bar.update(task, description=_status(p), **({"completed": p.complete} if p.phase == "search"
+                                                               else {}), **fields)
             return
         key = (p.complete, p.phase)
         if key != self._last:
@@ -94,8 +117,16 @@ def print_summary(result: CoSearchResult, console) -> None:
         excluded = excluded_presets_text(result)
         if excluded:
             console.print(excluded[0].upper() + excluded[1:] + ".", highlight=False, soft_wrap=True)
+        caveats = comparison_caveats(result)
+        for caveat in caveats:
+            console.print(f"{caveat}.", highlight=False, soft_wrap=True)
+        if caveats:
+            console.print(f"report.md compares the presets at {result.design.technology_nm:g} nm too.",
+                          highlight=False, soft_wrap=True)
         console.print(f"best design (trial {result.best_trial}): {result.design.describe()}", highlight=False,
                       soft_wrap=True)
+        for line in analyze(result.best).headlines():
+            console.print(f"- {line}", highlight=False, soft_wrap=True)
         config = (result.best.network.meta or {}).get("config")
         if config:
             console.print(f"subnet {result.best.network.name}: {json.dumps(config)}", highlight=False, soft_wrap=True)

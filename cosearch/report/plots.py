@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from accel_models.cost_model import explain
-from accel_models.roofline import layer_roofline, network_roofline, plot_roofline
+from accel_models.roofline import plot_roofline
 
-from ..search import CoSearchResult, NetworkCost
+from ..search import CoSearchResult
+from .analysis import NetworkAnalysis
 
 
 def _pyplot():
@@ -31,21 +31,20 @@ def _save(fig, ax, path):
 
 
 MAX_ROOFLINE_LAYERS = 40
-"""The roofline's key has room for about this many layers: beyond it the plot shows the layers with the
-most MACs (the network's star always sums all of them)."""
+"""The roofline's key has room for about this many layers: beyond it the plot shows the layers with the largest
+share of the network's MACs, cycles or energy (the network's star always sums all of them)."""
 
 
-def roofline_png(cost: NetworkCost, path: Path, title: str) -> Path:
-    """Each distinct layer of the network at its best mapping on the accelerator's roofline, and the whole network."""
-    points = [layer_roofline(lc.layer, cost.accelerator, explain(lc.layer, cost.accelerator, lc.result.arrays),
-                             name=lc.layer.name or f"layer{i}", count=lc.count) for i, lc in enumerate(cost.layers)]
-    total = network_roofline(points, name=cost.network.name)
-    shown = points
-    if len(points) > MAX_ROOFLINE_LAYERS:
-        keep = set(sorted(range(len(points)), key=lambda i: -points[i].macs * points[i].count)[:MAX_ROOFLINE_LAYERS])
-        shown = [p for i, p in enumerate(points) if i in keep]
-        title += f" ({MAX_ROOFLINE_LAYERS} layers with the most MACs of {len(points)})"
-    plot_roofline(shown, str(path), title=title, total=total)
+def roofline_png(analysis: NetworkAnalysis, path: Path, title: str) -> Path:
+    """Each distinct layer of the network at its best mapping on the accelerator's roofline, numbered as in the
+    per-layer table, with the utilization ceilings, and the whole network."""
+    shown = list(analysis.layers)
+    if len(shown) > MAX_ROOFLINE_LAYERS:
+        shown = sorted(shown, key=lambda a: -max(a.mac_share, a.latency_share, a.energy_share))[:MAX_ROOFLINE_LAYERS]
+        shown.sort(key=lambda a: a.index)
+        title += f" (the {MAX_ROOFLINE_LAYERS} of {len(analysis.layers)} layers with most MACs, cycles or energy)"
+    plot_roofline([a.roofline for a in shown], str(path), title=title, total=analysis.total,
+                  labels=[str(a.index) for a in shown])
     return path
 
 

@@ -6,8 +6,8 @@ from accel_models.presets import buffers_summary
 from ..search import CoSearchResult
 
 
-COLUMNS = ("design", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms", "energy mJ",
-           "EDP J*s", "accuracy", "EDP ratio")
+COLUMNS = ("design", "node / word", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms",
+           "energy mJ", "EDP J*s", "accuracy", "EDP ratio")
 """EDP ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better)."""
 
 
@@ -22,6 +22,10 @@ def _dims(dataflow) -> str:
     if dataflow.spatial_y:
         parts.append("Y:" + ",".join(dataflow.spatial_y))
     return " ".join(parts) or "any"
+
+
+def _node_word(technology_nm: float, word_bits: int) -> str:
+    return f"{technology_nm:g} nm / {word_bits} b"
 
 
 def title(result: CoSearchResult) -> str:
@@ -45,12 +49,13 @@ def summary_rows(result: CoSearchResult) -> list[tuple[str, ...]]:
         return rows
     d = result.design
     accuracy = _fmt(best.accuracy, ".4f")
-    rows.append(("co-searched", f"{d.pe_array[0]}x{d.pe_array[1]}", _dims(d.dataflow), buffers_summary(best.accelerator, compact=True),
+    rows.append(("co-searched", _node_word(d.technology_nm, d.word_bits), f"{d.pe_array[0]}x{d.pe_array[1]}",
+                 _dims(d.dataflow), buffers_summary(best.accelerator, compact=True),
                  f"{best.area_mm2:.2f}", f"{best.latency_s * 1e3:.3f}", f"{best.energy_j * 1e3:.4f}",
                  f"{best.edp_j_s:.4g}", accuracy, "1.00"))
     for p in result.fitting_presets:
         c = p.cost
-        rows.append((f"{p.name} ({p.technology_nm:g} nm)", f"{p.pe_array[0]}x{p.pe_array[1]}",
+        rows.append((p.name, _node_word(p.technology_nm, c.accelerator.mac_bits), f"{p.pe_array[0]}x{p.pe_array[1]}",
                      _dims(c.accelerator.dataflow) if c.accelerator.dataflow else "any",
                      buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
                      f"{c.edp_j_s:.4g}", accuracy, f"{result.edp_ratio(p):.2f}"))
@@ -69,8 +74,14 @@ def excluded_presets_text(result: CoSearchResult) -> str:
     return text
 
 
+def table_markdown(header, rows) -> str:
+    """A markdown table (cells are text; a '|' inside one is escaped)."""
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("---" for _ in header) + "|", *(line(r) for r in rows)])
+
+
 def markdown_table(result: CoSearchResult) -> str:
-    rows = summary_rows(result)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
+    """The summary rows as a markdown table."""
+    return table_markdown(COLUMNS, summary_rows(result))

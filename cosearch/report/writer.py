@@ -7,19 +7,24 @@ import platform
 import re
 import subprocess
 import warnings
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
+
 from accel_models import (TENSORS, Accelerator, MappingArrays, area_breakdown, arch_to_timeloop_yaml,
                           mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
+from accel_models.area import OVERHEAD_NOTE
 from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
 from ..search import CoSearchResult
+from .analysis import LayerAnalysis, NetworkAnalysis, analyze, comparison_caveats, presets_at_node
 from .plots import history_png, pareto_png, roofline_png
-from .summary import excluded_presets_text, markdown_table, title
+from .summary import excluded_presets_text, markdown_table, table_markdown, title
 
 RESULT_FORMAT = "cosearch.result/1"
 
@@ -66,10 +71,12 @@ def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
     return files
 
 
-def result_dict(result: CoSearchResult, files: list[str]) -> dict:
-    """The JSON document of result.json."""
+def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnalysis | None = None) -> dict:
+    """The JSON document of result.json (`analysis` of the best design: computed if not given)."""
     s = result.settings
     best = result.best
+    if best is not None and analysis is None:
+        analysis = analyze(best)
     doc = {
         "format": RESULT_FORMAT,
         "versions": versions(),
@@ -91,15 +98,21 @@ def result_dict(result: CoSearchResult, files: list[str]) -> dict:
         br = area_breakdown(best.accelerator)
         doc["design"] = {**result.design.to_dict(), "text": result.design.describe(), "area_mm2": best.area_mm2,
                          "area_breakdown_mm2": {"macs": br.macs_mm2, "pe_storage": br.pe_storage_mm2,
-                                                "global_buffers": br.global_buffers_mm2, "overhead": br.overhead_mm2}}
+                                                "global_buffers": br.global_buffers_mm2, "overhead": br.overhead_mm2},
+                         "area_overhead_note": OVERHEAD_NOTE}
         meta = best.network.meta or {}
         doc["subnet"] = meta.get("config") if s.searches_subnet else None
         doc["network"] = {"name": best.network.name, "space": meta.get("space"),
                           "fixed": None if s.network is None else s.network.to_dict(), "macs": best.network.macs,
                           "layers": len(best.network.layers), "distinct_layers": len(best.layers)}
         doc["metrics"] = best.metrics()
-        doc["layers"] = [{**lc.to_dict(), "elementwise": _elementwise_dict(best.network.group_elementwise(lc.layer))}
-                         for lc in best.layers]
+        doc["layers"] = [{**lc.to_dict(), **{k: v for k, v in a.to_dict().items() if k != "name"},
+                          "elementwise": _elementwise_dict(best.network.group_elementwise(lc.layer))}
+                         for lc, a in zip(best.layers, analysis.layers)]
+        doc["analysis"] = {k: v for k, v in analysis.to_dict().items() if k != "layers"}
+        doc["analysis"]["bound_definition"] = BOUND_DEFINITION
+        doc["comparison_caveats"] = comparison_caveats(result)
+        doc["presets_at_design_node"] = [p.to_dict(best.edp_j_s) for p in presets_at_node(result)]
     return doc
 
 
@@ -123,34 +136,125 @@ def compact_mapping(arrays: MappingArrays, accelerator: Accelerator) -> str:
     return " | ".join(p.strip() for p in parts)
 
 
-def _layer_table(result: CoSearchResult) -> str:
-    lines = ["| # | layer | x | kind | MMAC | cycles | energy uJ | util | mapping: level[kept tensors] loops, outer to inner |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for i, lc in enumerate(result.best.layers):
-        mapping = compact_mapping(lc.result.arrays, lc.result.accelerator)
-        lines.append(f"| {i} | {lc.layer.name} | {lc.count} | {lc.layer.kind} | {lc.layer.macs / 1e6:.2f} | "
-                     f"{lc.cycles:,} | {lc.energy_pj * 1e-6:.3f} | {lc.result.utilization:.2f} | "
-                     f"{mapping.replace('|', '/')} |")
-    return "\n".join(lines)
+BOUND_DEFINITION = ("the lowest of three ceilings on a layer's throughput: the compute roof (peak MAC/s), the "
+                    "memory roof (MACs per DRAM byte x DRAM bandwidth) and the utilization ceiling (PEs used x peak, "
+                    "with PEs used = MACs / (PEs x compute cycles), the share of the array the mapping's spatial "
+                    "unrolling occupies; compute cycles = the product of its temporal factors)")
 
 
 def _elementwise_table(result: CoSearchResult) -> str:
     """Per distinct layer, the non-MAC work fused behind it (all its runs): kinds, operations, bytes; '' if none."""
     best = result.best
     word_bytes = best.accelerator.levels[0].word_bits / 8
-    rows = []
-    for i, lc in enumerate(best.layers):
-        ops = best.network.group_elementwise(lc.layer)
-        if ops:
-            rows.append(f"| {i} | {lc.layer.name} | {lc.count} | {describe_elementwise(ops)} | "
-                        f"{elementwise_ops(ops) / 1e6:.3f} | {elementwise_words(ops) * word_bytes / 1e6:.3f} |")
+    rows = [[str(i), lc.layer.name, str(lc.count), describe_elementwise(ops), f"{elementwise_ops(ops) / 1e6:.3f}",
+             f"{elementwise_words(ops) * word_bytes / 1e6:.3f}"]
+            for i, lc in enumerate(best.layers) if (ops := best.network.group_elementwise(lc.layer))]
     if not rows:
         return ""
-    return "\n".join(["| # | layer | x | element-wise kinds (elements) | Mop (estimate) | MB if unfused |",
-                      "|---|---|---|---|---|---|"] + rows)
+    return table_markdown(["#", "layer", "x", "element-wise kinds (elements)", "Mop (estimate)", "MB if unfused"], rows)
 
 
-def report_markdown(result: CoSearchResult, doc: dict) -> str:
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+LayerColumn = tuple[str, Callable[[LayerAnalysis], str]]
+"""A column of the per-layer table: header and the cell of one analysed layer (`LayerAnalysis`)."""
+LAYER_COLUMNS: tuple[LayerColumn, ...] = (
+    ("#", lambda a: str(a.index)),
+    ("layer", lambda a: a.layer.name),
+    ("x", lambda a: str(a.cost.count)),
+    ("kind", lambda a: a.layer.kind),
+    ("MMAC", lambda a: f"{a.layer.macs / 1e6:.2f}"),
+    ("cycles", lambda a: f"{a.cost.cycles:,}"),
+    ("latency", lambda a: _pct(a.latency_share)),
+    ("energy uJ", lambda a: f"{a.cost.energy_pj * 1e-6:.3f}"),
+    ("energy", lambda a: _pct(a.energy_share)),
+    ("DRAM KB", lambda a: f"{a.dram_bytes / 1e3:,.1f}"),
+    ("util", lambda a: f"{a.cost.result.utilization:.2f}"),
+    ("PEs used", lambda a: f"{a.spatial_utilization:.2f}"),
+    ("bound", lambda a: a.bound),
+    ("mapping: level[kept tensors] loops, outer to inner",
+     lambda a: compact_mapping(a.cost.result.arrays, a.cost.result.accelerator).replace("|", "/")),
+)
+"""The per-layer table of report.md, in order; a column is one entry (cycles, energy and DRAM traffic are per run;
+latency and energy are shares of the network's, counting every run)."""
+
+
+def _layer_table(analysis: NetworkAnalysis, columns: tuple[LayerColumn, ...] = LAYER_COLUMNS) -> str:
+    return table_markdown([h for h, _ in columns], [[cell(a) for _, cell in columns] for a in analysis.layers])
+
+
+def _top_tables(analysis: NetworkAnalysis) -> list[str]:
+    out = []
+    for by, what in (("latency", "latency"), ("energy", "energy")):
+        rows, cumulative = [], 0.0
+        for a in analysis.top(by):
+            share = a.latency_share if by == "latency" else a.energy_share
+            cumulative += share
+            if by == "latency":
+                detail = [f"{a.cost.result.utilization:.2f}", f"{a.spatial_utilization:.2f}", a.bound]
+            else:
+                e = a.evaluation.tensor_energy_pj
+                l, t = np.unravel_index(int(np.argmax(e)), e.shape)
+                detail = [f"{a.dram_bytes / 1e3:,.1f}", f"{a.evaluation.level_names[l]} {TENSORS[t]} "
+                          f"{e[l, t] / a.evaluation.energy_pj:.0%}", _pct(a.evaluation.mac_energy_pj
+                                                                           / a.evaluation.energy_pj)]
+            rows.append([str(a.index), a.layer.name, a.layer.kind, str(a.cost.count), _pct(share), _pct(cumulative),
+                         *detail])
+        extra = (["util", "PEs used", "bound"] if by == "latency"
+                 else ["DRAM KB per run", "largest part of its energy", "MACs' part"])
+        out += [f"### Layers that dominate {what}", "",
+                table_markdown(["#", "layer", "kind", "x", f"share of {what}", "cumulative", *extra], rows), ""]
+    return out
+
+
+def _kind_table(analysis: NetworkAnalysis) -> str:
+    rows = []
+    for r in analysis.by_kind():
+        lo, hi = r.utilization
+        rows.append([r.kind, f"{r.distinct} / {r.runs}", _pct(r.mac_share), _pct(r.latency_share),
+                     _pct(r.energy_share), f"{lo:.3f}-{hi:.3f}",
+                     ", ".join(f"{b} {n}" for b, n in sorted(r.bounds.items(), key=lambda kv: -kv[1]))])
+    return table_markdown(["kind", "layers (distinct / runs)", "MACs", "latency", "energy", "utilization",
+                           "bound (distinct layers)"], rows)
+
+
+def _energy_table(analysis: NetworkAnalysis) -> str:
+    e = analysis.level_tensor_energy_pj
+    total = float(e.sum() + analysis.mac_energy_pj)
+    levels = analysis.cost.accelerator.levels
+    rows = [[lv.name, *(f"{v * 1e-6:,.2f}" if t in lv.keeps else "-" for t, v in zip(TENSORS, e[l])),
+             f"{e[l].sum() * 1e-6:,.2f}", _pct(e[l].sum() / total)] for l, lv in enumerate(levels)]
+    rows.append(["MAC", "", "", "", f"{analysis.mac_energy_pj * 1e-6:,.2f}", _pct(analysis.mac_energy_pj / total)])
+    rows.append(["total", *(f"{v * 1e-6:,.2f}" for v in e.sum(axis=0)), f"{total * 1e-6:,.2f}", "100.0%"])
+    rows.append(["share", *(_pct(v / total) for v in e.sum(axis=0)), "", ""])
+    return table_markdown(["level", *(f"{t} uJ" for t in TENSORS), "total uJ", "share"], rows)
+
+
+def _comparison_section(result: CoSearchResult) -> list[str]:
+    """The caveats of comparing presets at another node or word width, and the comparison at the design's node."""
+    caveats = comparison_caveats(result)
+    if not caveats:
+        return []
+    node = result.design.technology_nm
+    rows = [[p.name, f"{p.own_nm:g} -> {p.node_nm:g} nm" if p.own_nm != p.node_nm else f"{p.node_nm:g} nm",
+             f"{p.area_mm2:.2f}", f"{p.latency_s * 1e3:.3f}", f"{p.energy_j * 1e3:.4f}", f"{p.edp_j_s:.4g}",
+             f"{p.edp_j_s / result.best.edp_j_s:.2f}"] for p in presets_at_node(result)]
+    out = ["### Comparing like with like", "", *(f"- {c}." for c in caveats), ""]
+    if any(p.own_nm != p.node_nm for p in presets_at_node(result)):
+        out += [f"The compared presets at the co-searched design's node ({node:g} nm), each rebuilt there "
+                f"(`accel_models.get_preset(name, technology_nm={node:g})`) and its own best mappings re-costed (not "
+                "re-searched: cycles are unchanged, energy and area scale with the node). Word widths stay the "
+                "presets' own: no preset is defined at another width, so a 16-bit preset still pays for 16-bit "
+                "accesses.", "",
+                table_markdown(["preset", "node", "area mm2", "latency ms", "energy mJ", "EDP J*s", "EDP ratio"],
+                               rows), ""]
+    return out
+
+
+def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis | None = None) -> str:
+    """report.md: summary and comparison, what dominates, the design, the per-layer table, plots, how to reproduce."""
     s = result.settings
     out = [f"# Co-search report: {s.study_name}", "",
            f"Budget: **{s.budget.describe()}**. Network: "
@@ -166,6 +270,7 @@ def report_markdown(result: CoSearchResult, doc: dict) -> str:
         out += ["No trial produced a design within the budget.", ""]
     else:
         best = result.best
+        analysis = analysis if analysis is not None else analyze(best)
         out += ["## Summary", "", f"{title(result)[0].upper()}{title(result)[1:]}.", "", markdown_table(result), "",
                 "EDP ratio = the row's EDP / the co-searched design's EDP (above 1: the co-searched design wins). "
                 "Every row runs the same network, each layer at the best mapping the final mapper "
@@ -173,18 +278,31 @@ def report_markdown(result: CoSearchResult, doc: dict) -> str:
         excluded = excluded_presets_text(result)
         if excluded:
             out += [excluded[0].upper() + excluded[1:] + ".", ""]
+        out += _comparison_section(result)
+        out += ["## Where the time and energy go", "",
+                *(f"- {h}." for h in analysis.headlines()), "",
+                "Layers are numbered from 0 here, in the per-layer table, in the roofline's key and in `timeloop/`. "
+                "Shares count every run of a layer (x).", "",
+                *_top_tables(analysis),
+                "### By layer kind", "", _kind_table(analysis), "",
+                "### Energy by memory level and tensor (whole network)", "", _energy_table(analysis), ""]
         d = doc["design"]
+        area = d["area_breakdown_mm2"]
         out += ["## Best design", "", f"Trial {result.best_trial}: {result.design.describe()}", "",
-                f"Area {best.area_mm2:.3f} mm2: MACs {d['area_breakdown_mm2']['macs']:.3f}, per-PE storage "
-                f"{d['area_breakdown_mm2']['pe_storage']:.3f}, global buffers {d['area_breakdown_mm2']['global_buffers']:.3f}, "
-                f"layout overhead {d['area_breakdown_mm2']['overhead']:.3f} mm2.", "",
+                f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
+                f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
+                f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",
                 f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
                 f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
                 f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
                 f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", accuracy {best.accuracy:.4f}") + ".", ""]
         if doc["subnet"]:
             out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
-        out += ["## Layers at their best mappings", "", _layer_table(result), "",
+        out += ["## Layers at their best mappings", "",
+                "Per run of the layer (x = runs per inference): cycles, energy, DRAM KB (bytes read from and written "
+                "to DRAM). latency and energy: shares of the network's. util = MACs / (PEs x cycles). PEs used = the "
+                f"mapping's spatial utilization. bound = {BOUND_DEFINITION}.", "",
+                _layer_table(analysis), "",
                 "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
         elementwise = _elementwise_table(result)
         if elementwise:
@@ -195,7 +313,10 @@ def report_markdown(result: CoSearchResult, doc: dict) -> str:
                     "matrix products). Operations per element are estimates from each op's formula "
                     "(`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written once, at the DRAM "
                     "word width.", "", elementwise, ""]
-        out += ["## Plots", "", "![roofline](roofline.png)", "", "![best EDP vs trial](best_edp_vs_trial.png)", ""]
+        out += ["## Plots", "", "![roofline](roofline.png)", "",
+                "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
+                "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
+                "![best EDP vs trial](best_edp_vs_trial.png)", ""]
         if s.searches_subnet:
             out += ["![Pareto front](pareto_edp_accuracy.png)", ""]
     for note in result.notes:
@@ -212,9 +333,11 @@ def write_report(result: CoSearchResult) -> Path:
     out = result.settings.out
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
+    analysis = None
     if result.best is not None:
+        analysis = analyze(result.best)
         plot_title = f"{result.design.describe()}\n{result.best.network.name}"
-        files.append(roofline_png(result.best, out / "roofline.png", plot_title))
+        files.append(roofline_png(analysis, out / "roofline.png", plot_title))
         files.append(history_png(result, out / "best_edp_vs_trial.png"))
         if result.settings.searches_subnet:
             files.append(pareto_png(result, out / "pareto_edp_accuracy.png"))
@@ -224,8 +347,8 @@ def write_report(result: CoSearchResult) -> Path:
             write_text_atomic(out / "subnet.json", json.dumps(config) + "\n")
             files.append(out / "subnet.json")
     names = ["result.json", "report.md"] + [str(f.relative_to(out)) for f in files]
-    doc = result_dict(result, names)
-    write_text_atomic(out / "report.md", report_markdown(result, doc))
+    doc = result_dict(result, names, analysis)
+    write_text_atomic(out / "report.md", report_markdown(result, doc, analysis))
     write_text_atomic(out / "result.json", json.dumps(doc, indent=1, default=_json_default))
     return out / "result.json"
 
@@ -240,4 +363,5 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-__all__ = ["write_report", "result_dict", "report_markdown", "compact_mapping", "versions", "write_timeloop"]
+__all__ = ["write_report", "result_dict", "report_markdown", "compact_mapping", "versions", "write_timeloop",
+           "LAYER_COLUMNS", "BOUND_DEFINITION"]

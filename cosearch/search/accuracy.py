@@ -74,6 +74,15 @@ def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def _predictor_origin(predictor) -> str:
+    """Where the predictor's path came from, as the field an error names."""
+    from nets.estimators.ofa_predictor import ENV_VAR
+
+    if predictor is not None:
+        return "--predictor"
+    return f"${ENV_VAR}" if os.environ.get(ENV_VAR) else "accuracy predictor"
+
+
 class AccuracyModel:
     """Estimated ImageNet top-1 (a fraction) of subnets of one OFA space, with its source."""
 
@@ -150,7 +159,11 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
         from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search
 
         source = AccuracySource("ofa_predictor", "OFA accuracy predictor (ImageNet top-1)", str(path))
-        return AccuracyModel(space, source, OFAAccuracyPredictor(path), None)
+        try:
+            estimator = OFAAccuracyPredictor(path)
+        except ValueError as exc:
+            raise UsageError(f"{_predictor_origin(predictor)}: {str(exc).partition(': ')[2]}") from None
+        return AccuracyModel(space, source, estimator, None)
     import torch  # see cosearch.search
 
     from nets.estimators import PROXIES

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..config import CoSearchSettings, UsageError
+from ..config import CoSearchSettings, UsageError, ensure_folder
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
 from .progress import Progress, ProgressTracker
@@ -39,8 +39,8 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
     """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`)."""
     say = on_message or (lambda _msg: None)
     t0 = time.time()
+    ensure_folder("--out", settings.out)  # before any work: a folder that cannot be written fails here
     accuracy = check_feasible(settings)
-    settings.out.mkdir(parents=True, exist_ok=True)
     study = prepare_study(settings)
     say(settings.describe())
     if accuracy is not None:

@@ -44,28 +44,16 @@ class LayerCost:
                 "mapping_arrays": {k: v.tolist() for k, v in self.result.arrays._asdict().items()}}
 
 
-@dataclass(frozen=True)
-class NetworkCost:
-    """A network on an accelerator with each layer's best mapping: totals and per-layer costs."""
+class _RunFigures:
+    """Latency, energy, EDP and power of one inference from `cycles`, `energy_pj` and `clock_ghz`."""
 
-    network: Network
-    accelerator: Accelerator
-    layers: tuple[LayerCost, ...]
-    area_mm2: float
-    accuracy: float | None = None
-    meta: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def cycles(self) -> int:
-        return sum(lc.cycles * lc.count for lc in self.layers)
-
-    @property
-    def energy_pj(self) -> float:
-        return sum(lc.energy_pj * lc.count for lc in self.layers)
+    cycles: int
+    energy_pj: float
+    clock_ghz: float
 
     @property
     def latency_s(self) -> float:
-        return self.cycles / (self.accelerator.clock_ghz * 1e9)
+        return self.cycles / (self.clock_ghz * 1e9)
 
     @property
     def energy_j(self) -> float:
@@ -85,6 +73,40 @@ class NetworkCost:
         """Average power over one inference."""
         return self.energy_j / self.latency_s
 
+
+@dataclass(frozen=True)
+class RunCost(_RunFigures):
+    """One inference of a network on an accelerator, every layer at its best mapping: the totals only (what the
+    subnet search ranks by; `evaluate_network` gives the per-layer breakdown)."""
+
+    cycles: int
+    energy_pj: float
+    clock_ghz: float
+
+
+@dataclass(frozen=True)
+class NetworkCost(_RunFigures):
+    """A network on an accelerator with each layer's best mapping: totals and per-layer costs."""
+
+    network: Network
+    accelerator: Accelerator
+    layers: tuple[LayerCost, ...]
+    area_mm2: float
+    accuracy: float | None = None
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def cycles(self) -> int:
+        return sum(lc.cycles * lc.count for lc in self.layers)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(lc.energy_pj * lc.count for lc in self.layers)
+
+    @property
+    def clock_ghz(self) -> float:
+        return self.accelerator.clock_ghz
+
     @property
     def utilization(self) -> float:
         """MACs / (MAC units x cycles) over the whole network."""
@@ -101,16 +123,31 @@ class NetworkCost:
                 "macs": self.network.macs, "layers": len(self.network.layers), "distinct_layers": len(self.layers)}
 
 
+def _results(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str, renamed: bool = True):
+    """(layer, count, best mapping result) per distinct layer shape; raises `NoValidMapping`."""
+    lookup = cache.best_mapping if renamed else cache.result
+    for layer, count in network.unique_layers():
+        result = lookup(layer, accelerator, objective)
+        if not result.valid:
+            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
+        yield layer, count, result
+
+
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
                      accuracy: float | None = None) -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network.
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
-    costs = []
-    for layer, count in network.unique_layers():
-        result = cache.best_mapping(layer, accelerator, objective)
-        if not result.valid:
-            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
-        costs.append(LayerCost(layer, count, result))
-    return NetworkCost(network, accelerator, tuple(costs), area_mm2(accelerator), accuracy)
+    costs = tuple(LayerCost(layer, count, result) for layer, count, result in
+                  _results(network, accelerator, cache, objective))
+    return NetworkCost(network, accelerator, costs, area_mm2(accelerator), accuracy)
+
+
+def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp") -> RunCost:
+    """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score."""
+    cycles, energy = 0, 0.0
+    for _, count, result in _results(network, accelerator, cache, objective, renamed=False):
+        cycles += result.cycles * count
+        energy += result.energy_pj * count
+    return RunCost(cycles, energy, accelerator.clock_ghz)

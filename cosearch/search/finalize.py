@@ -47,7 +47,7 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         notes.append("no trial produced a design within the budget; nothing to compare")
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
-    cache = settings.final_mapper.cache(settings.out / "final_mappings.json")
+    cache = settings.final_mapper.cache()
     candidates = []
     for trial in sorted(feasible, key=lambda t: t.value)[:FINAL_CANDIDATES]:
         design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
@@ -77,7 +77,6 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
             if p.cost is not None and all(edps):
                 ratio = geomean(edps) / geomean(m["cosearch"]["edp_j_s"] for m in per_network.values())
                 notes.append(f"geometric-mean EDP over {', '.join(per_network)}: {p.name} / co-searched = {ratio:.2f}")
-    cache.save()
     search_metrics = {k: attrs.get(k) for k in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization",
                                                  "accuracy", "area_mm2", "wall_s", "mapper")}
     violation = settings.budget.violation(best.latency_s, best.energy_j)

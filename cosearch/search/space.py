@@ -126,6 +126,22 @@ class Design:
         return (f"{x}x{y} PEs ({dims} parallel); {self.buffers_text()}; DRAM {self.dram_bytes_per_cycle:g} B/cycle; "
                 f"{self.word_bits}-bit")
 
+    def user_attrs(self) -> dict[str, int | float | str]:
+        """The design as flat values with their units in the keys, for a dashboard's trial table
+        (optuna-dashboard shows each as a column; the genes themselves are reals in [0, 1])."""
+        bpw = self.word_bits / 8
+        attrs: dict[str, int | float | str] = {
+            "design.pe_array": f"{self.pe_array[0]}x{self.pe_array[1]}", "design.num_pes": self.num_pes,
+            "design.parallel_dims": self.dataflow.name,
+            **{f"design.rf_{t}_words": w for t, w in zip(TENSOR_KEYS, self.rf_words)},
+            "design.glb_kib": round(self.glb_bytes / 1024, 2),
+            "design.glb_split": ("shared" if not isinstance(self.glb_words, tuple) else
+                                 " ".join(f"{t[0].upper()}{w * bpw / 1024:.1f}K"
+                                          for t, w in zip(TENSOR_KEYS, self.glb_words))),
+            "design.onchip_kib": round(self.onchip_bytes / 1024, 2),
+            "design.dram_bytes_per_cycle": self.dram_bytes_per_cycle, "design.word_bits": self.word_bits}
+        return attrs
+
     def to_dict(self) -> dict:
         return {"pe_array": list(self.pe_array), "num_pes": self.num_pes, "parallel_dims": list(self.parallel_dims),
                 "rf_words": dict(zip(TENSOR_KEYS, self.rf_words)),
@@ -220,13 +236,14 @@ class AcceleratorSpace:
             object.__setattr__(self, "dram_bytes_per_cycle_range",
                                (min(self.dram_bytes_per_cycle_range[0], r.dram_bytes_per_cycle), r.dram_bytes_per_cycle))
             object.__setattr__(self, "glb_bytes_min", min(self.glb_bytes_min, r.onchip_bytes // 8 // 16 * 16 or 16))
-            return
         if not self.area_budget_mm2 > 0:
             raise UsageError(f"AcceleratorSpace.area_budget_mm2 must be > 0 mm2, got {self.area_budget_mm2!r}")
         smallest = self._minimal(1, self.glb_bytes_min).area_mm2
         if smallest > self.area_budget_mm2:
-            raise UsageError(f"budget area: {self.area_budget_mm2:g} mm2 is below the smallest design of the space "
-                             f"(1 PE, {_kib(self.glb_bytes_min)} GLB: {smallest:.3g} mm2)")
+            under = "" if self.resources is None else f" under {self.resources.preset}'s resources"
+            raise UsageError(f"budget area: {self.area_budget_mm2:g} mm2 is below the smallest design of the space"
+                             f"{under} (1 PE, {_kib(self.glb_bytes_min)} GLB: {smallest:.3g} mm2); accepted: an area "
+                             f">= {smallest:.3g} mm2")
 
     @classmethod
     def for_settings(cls, settings: CoSearchSettings) -> "AcceleratorSpace":
@@ -242,31 +259,35 @@ class AcceleratorSpace:
 
     @cached_property
     def pe_range(self) -> tuple[int, int]:
-        """(fewest, most) PEs the decoder produces."""
-        if self.resources is not None:
-            return (min(self.pe_min, self.resources.num_pes), self.resources.num_pes)
-        lo, hi = 1, 1 << 16
-        while lo < hi:  # largest n whose minimal design fits
-            mid = (lo + hi + 1) // 2
-            if self._minimal(mid, self.glb_bytes_min).area_mm2 <= self.area_budget_mm2:
-                lo = mid
-            else:
-                hi = mid - 1
-        return (min(self.pe_min, lo), lo)
+        """(fewest, most) PEs the decoder produces: up to the most that a minimal design fits in the area budget,
+        and, under `resources`, up to the preset's PEs."""
+        hi = self.resources.num_pes if self.resources is not None else 1 << 16
+        if math.isfinite(self.area_budget_mm2):
+            lo = 1
+            while lo < hi:  # largest n whose minimal design fits
+                mid = (lo + hi + 1) // 2
+                if self._minimal(mid, self.glb_bytes_min).area_mm2 <= self.area_budget_mm2:
+                    lo = mid
+                else:
+                    hi = mid - 1
+        return (min(self.pe_min, hi), hi)
 
     @cached_property
     def glb_bytes_range(self) -> tuple[int, int]:
-        """(smallest, largest) global buffer in bytes."""
-        if self.resources is not None:
-            return (self.glb_bytes_min, max(self.glb_bytes_min, self.resources.onchip_bytes // 16 * 16))
-        pes = self.pe_range[0]
-        lo, hi = self.glb_bytes_min // _BUFFER_STEP_BYTES, self.glb_bytes_cap // _BUFFER_STEP_BYTES
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self._minimal(pes, mid * _BUFFER_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
-                lo = mid
-            else:
-                hi = mid - 1
+        """(smallest, largest) global buffer in bytes: up to the biggest that fits the area budget beside the
+        fewest PEs (capped at `glb_bytes_cap`), and, under `resources`, up to the preset's on-chip bytes."""
+        cap = self.glb_bytes_cap if self.resources is None else self.resources.onchip_bytes
+        lo, hi = self.glb_bytes_min // _BUFFER_STEP_BYTES, max(self.glb_bytes_min, cap) // _BUFFER_STEP_BYTES
+        if math.isfinite(self.area_budget_mm2):
+            pes = self.pe_range[0]
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self._minimal(pes, mid * _BUFFER_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
+                    lo = mid
+                else:
+                    hi = mid - 1
+        else:
+            lo = hi
         return (self.glb_bytes_min, max(self.glb_bytes_min, lo * _BUFFER_STEP_BYTES))
 
     @property

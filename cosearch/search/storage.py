@@ -89,9 +89,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fail_orphaned_trials(study) -> int:
+def fail_orphaned_trials(study, storage=None) -> int:
     """Mark FAIL the RUNNING trials whose worker ran on this host and is gone, and untagged RUNNING trials
-    older than the grace period (a worker killed between creating a trial and tagging it); returns how many."""
+    older than the grace period (a worker killed between creating a trial and tagging it); returns how many.
+
+    Each such trial carries why in its user attributes ("status" failed, "reason"), set through `storage` (the
+    study's storage object; its trials cannot be written once failed) when given.
+    """
     from optuna.trial import TrialState
 
     host = socket.gethostname()
@@ -102,10 +106,18 @@ def fail_orphaned_trials(study) -> int:
         if worker:
             orphan = (worker.get("host") == host and isinstance(worker.get("pid"), int)
                       and worker["pid"] != os.getpid() and not _alive(worker["pid"]))
+            why = f"its worker (pid {worker.get('pid')} on {host}) ended without finishing it (killed?)"
         else:
             started = t.datetime_start
             orphan = started is not None and (now - started).total_seconds() > GRACE_PERIOD_S
+            why = f"no worker claimed it within {GRACE_PERIOD_S} s of its start (its process was killed?)"
         if orphan:
+            if storage is not None:
+                trial_id = storage.get_trial_id_from_study_id_trial_number(
+                    storage.get_study_id_from_name(study.study_name), t.number)
+                storage.set_trial_user_attr(trial_id, "status", "failed")
+                storage.set_trial_user_attr(trial_id, "reason", f"{why}; marked failed when the study resumed at "
+                                                                f"{now:%Y-%m-%d %H:%M:%S}")
             study.tell(t.number, state=TrialState.FAIL)
             n += 1
     return n

@@ -15,6 +15,8 @@ from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
 IDENTITY_ATTR = "cosearch.identity"
+OBJECTIVE_NAME = "EDP (J*s)"
+"""The objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay."""
 RESOURCE_SIGMA0 = 0.08
 """CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
 rather than the space-wide default (1/6 of the range)."""
@@ -60,15 +62,20 @@ def _describe_mismatch(stored: dict, wanted: dict) -> str:
 def prepare_study(settings: CoSearchSettings):
     """Create the study or resume it; a study made by different settings is a `UsageError`.
 
-    Trials orphaned by a killed run on this host are marked FAIL first.
+    With `settings.start_over` a study of the same name is deleted first. Trials orphaned by a killed run on
+    this host are marked FAIL.
     """
     import optuna
 
     storage = open_storage(settings.storage)
+    if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
+        optuna.delete_study(study_name=settings.study_name, storage=storage)
     identity = json.loads(json.dumps(settings.identity()))
     x0 = resource_x0(settings)
     study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
                                 load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
+    if study.metric_names is None:
+        study.set_metric_names([OBJECTIVE_NAME])
     stored = study.user_attrs.get(IDENTITY_ATTR)
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)
@@ -78,7 +85,7 @@ def prepare_study(settings: CoSearchSettings):
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
                          f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")
-    fail_orphaned_trials(study)
+    fail_orphaned_trials(study, storage)
     return study
 
 

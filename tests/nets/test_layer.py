@@ -30,10 +30,23 @@ def test_shape_key_ignores_the_name():
 
 
 @pytest.mark.parametrize("field, value", [("P", 0), ("K", -3), ("stride_w", 0), ("C", 2.5), ("R", "3"),
-                                          ("G", True), ("dilation_h", 0)])
+                                          ("G", True), ("dilation_h", 0), ("C", 10**30), ("N", 2**31)])
 def test_bad_bounds_name_the_field(field, value):
-    with pytest.raises(ValueError, match=rf"Layer\.{field} must be an integer >= 1"):
+    with pytest.raises(ValueError, match=rf"Layer\.{field} must be an integer in \[1, 2147483647\]"):
         Layer(**{field: value})
+
+
+def test_the_cost_models_integer_range_is_checked():
+    with pytest.raises(ValueError, match=r"MACs .* at most 2\*\*62"):
+        Layer(C=2**31 - 1, K=2**31 - 1, P=4)
+    assert Layer(C=2**31 - 1, K=2**31 - 1).macs == (2**31 - 1) ** 2
+
+
+@pytest.mark.parametrize("args, words", [((16, 16, 2.5, 8), "kernel"), ((16, 16, 3, (8, 8, 8)), "out_hw"),
+                                         ((16.0, 16, 3, 8), "c_in"), ((16, 16, 3, 8, 1, 0), "groups")])
+def test_conv_arguments_name_the_argument(args, words):
+    with pytest.raises(ValueError, match=rf"Layer\.conv {words}"):
+        Layer.conv(*args)
 
 
 def test_unknown_dimension_is_rejected():

@@ -1,6 +1,7 @@
 """The report of a finished run: result.json reproduces it, report.md summarises it, PNGs and Timeloop YAML exist."""
 import json
 
+import pytest
 import yaml
 
 
@@ -37,3 +38,43 @@ def test_files(finished_run):
     assert yaml.safe_load((finished_run / "timeloop" / "arch.yaml").read_text())["architecture"]
     md = (finished_run / "report.md").read_text()
     assert "| co-searched |" in md and "EDP ratio" in md and "Accuracy source" in md
+
+
+def test_report_names_what_dominates(finished_run):
+    doc = json.loads((finished_run / "result.json").read_text())
+    md = (finished_run / "report.md").read_text()
+    for heading in ("## Where the time and energy go", "### Layers that dominate latency",
+                    "### Layers that dominate energy", "### By layer kind",
+                    "### Energy by memory level and tensor (whole network)"):
+        assert heading in md, heading
+    layers = doc["layers"]
+    assert [lay["index"] for lay in layers] == list(range(len(layers)))
+    assert sum(lay["latency_share"] for lay in layers) == pytest.approx(1)
+    assert all(lay["dram_bytes"] > 0 and lay["bound"] in ("compute", "memory", "utilization") for lay in layers)
+    top = doc["analysis"]["top_latency"]
+    shares = [layers[i]["latency_share"] for i in top]
+    assert shares == sorted(shares, reverse=True) and shares[0] == max(lay["latency_share"] for lay in layers)
+    first = layers[top[0]]
+    assert f"| {first['index']} | {first['name']} | {first['kind']} |" in md  # the top table, same numbering
+    energy = doc["analysis"]["energy_pj_by_level_tensor"]
+    total_pj = sum(sum(t.values()) for t in energy.values()) + doc["analysis"]["mac_energy_pj"]
+    assert total_pj == pytest.approx(doc["metrics"]["energy_mj"] * 1e9, rel=1e-9)
+    assert "bound" in doc["analysis"]["bound_definition"] or "ceiling" in doc["analysis"]["bound_definition"]
+    assert doc["design"]["area_overhead_note"] in md and "% of the area)" in md
+
+
+def test_one_numbering_from_0(finished_run):
+    """The per-layer table, the top tables and the Timeloop files number a layer the same way, from 0."""
+    doc = json.loads((finished_run / "result.json").read_text())
+    md = (finished_run / "report.md").read_text()
+    for lay in doc["layers"]:
+        stem = f"{lay['index']:02d}_"
+        assert any(f.name.startswith(stem) for f in (finished_run / "timeloop").glob("*.problem.yaml"))
+        assert f"| {lay['index']} | {lay['name']} | {lay['count']} |" in md
+
+
+def test_presets_left_out_at_their_node_are_flagged(finished_run):
+    """The 3 mm2 run leaves ShiDianNao out at 65 nm (4.5 mm2); at the design's 45 nm it measures 2.3 mm2."""
+    doc = json.loads((finished_run / "result.json").read_text())
+    assert any(c.startswith("shidiannao is left out") for c in doc["comparison_caveats"])
+    assert "### Comparing like with like" in (finished_run / "report.md").read_text()

@@ -59,6 +59,15 @@ def test_dashboard_serves_the_study(finished_run, tmp_path):
         for key in ("design", "design_text", "edp_j_s", "latency_ms", "energy_mj", "subnet", "accuracy"):
             assert key in attrs
         assert {p["name"] for p in complete[0]["params"]} >= {"pes", "array_2d", "glb_size"}
+        assert detail["objective_names"] == ["EDP (J*s)"]  # not "Objective 0"
+        sortable = {a["key"]: a["sortable"] for a in detail["union_user_attrs"]}
+        for key in ("design.num_pes", "design.glb_kib", "design.dram_bytes_per_cycle", "design.word_bits",
+                    "design.rf_weights_words"):  # the decoded design, with units, as sortable table columns
+            assert sortable.get(key) is True, key
+        (best,) = [t for t in complete if t["number"] == result["study"]["best_trial"]]
+        best_attrs = {a["key"]: a["value"] for a in best["user_attrs"]}
+        assert best_attrs["design.pe_array"] == "x".join(map(str, result["design"]["pe_array"]))
+        assert float(best_attrs["design.num_pes"]) == result["design"]["num_pes"]
     finally:
         server.terminate()
         try:

@@ -25,29 +25,30 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         return reason, 0, 0.0, 0.0, 0
     tf, _, sx, sy, _, keep = m
     acc_keeps = acc.keeps
-    counts = ws.counts
-    kept, used = counts.kept, counts.used
+    levels = ws.levels
     L = tf.shape[0]
     for l in range(L):
+        lv = levels[l]
         for t in range(3):
-            kept[l, t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
-    n_loops = loop_nest(m, ws.nest)
-    reason = check_capacity(layer, acc, ws.nest.extents, counts)
+            lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
+    n_loops = loop_nest(m, ws.loops, levels)
+    reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
-    used[0] = 1
+    levels[0].used = 1
     for l in range(L):
-        used[l + 1] = used[l]
+        used = levels[l].used
         for d in range(8):
-            used[l + 1] *= sx[l, d] * sy[l, d]
+            used *= sx[l, d] * sy[l, d]
+        levels[l + 1].used = used
     compute_cycles = 1
     for l in range(L):
         for d in range(8):
             compute_cycles *= tf[l, d]
-    level_accesses(layer, acc, ws.nest, n_loops, ws)
-    output_partitions(layer, ws.nest, counts)
-    fold_bypass(counts)
-    energy, cycles = energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates)
+    level_accesses(layer, acc, ws, n_loops)
+    output_partitions(layer, ws)
+    fold_bypass(levels)
+    energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
     macs = 1
     bounds = layer.bounds
     for d in range(8):
@@ -57,7 +58,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
 
 
 @njit(cache=True)
-def _evaluate_range(lo, hi, layer, acc, maps, out, workspace):
+def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
     """Evaluate mappings lo..hi-1 into the output arrays. Everything is borrowed for the loop (see
     `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace for the whole call."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
@@ -75,13 +76,16 @@ def _evaluate_range(lo, hi, layer, acc, maps, out, workspace):
 
 
 @njit(cache=True)
-def _outputs(B, L):
+def new_outputs(B, L):
+    """Zeroed outputs for B mappings of L levels: (reason, cycles, energy_pj, utilization, compute_cycles, reads,
+    fills, updates), as `evaluate_range` fills them."""
     return (np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64), np.zeros(B), np.zeros(B),
             np.zeros(B, dtype=np.int64), np.zeros((B, L, 3)), np.zeros((B, L, 3)), np.zeros((B, L, 3)))
 
 
 @njit(cache=True)
-def _max_children(fanout):
+def max_children(fanout):
+    """The largest fan-out (children per instance) of an accelerator: the workspace's child arrays."""
     m = 1
     for l in range(fanout.shape[0]):
         m = max(m, fanout[l, 0] * fanout[l, 1])
@@ -93,18 +97,18 @@ def evaluate_batch_parallel(layer, acc, maps):
     """Evaluate B mappings on all threads. Returns (reason[B], cycles[B], energy_pj[B], utilization[B],
     compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over instances."""
     B = maps.temporal.shape[0]
-    out = _outputs(B, maps.temporal.shape[1])
+    out = new_outputs(B, maps.temporal.shape[1])
     n_chunks = (B + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
-        workspace = make_workspace(maps.temporal.shape[1], _max_children(acc.fanout))
-        _evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace)
+        workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
+        evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace)
     return out
 
 
 @njit(cache=True)
 def evaluate_batch_serial(layer, acc, maps):
     """The same on the calling thread: small batches, where waking worker threads costs more."""
-    out = _outputs(maps.temporal.shape[0], maps.temporal.shape[1])
-    workspace = make_workspace(maps.temporal.shape[1], _max_children(acc.fanout))
-    _evaluate_range(0, maps.temporal.shape[0], layer, acc, maps, out, workspace)
+    out = new_outputs(maps.temporal.shape[0], maps.temporal.shape[1])
+    workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
+    evaluate_range(0, maps.temporal.shape[0], layer, acc, maps, out, workspace)
     return out

@@ -27,27 +27,25 @@ def distinct_pairs(m, n, a, b):
 
 
 @njit(cache=True, inline="always")
-def distinct_offsets(t, spatial, n_sp, layer):
+def distinct_offsets(t, spatial, n_sp, ax, co):
     """Distinct child offsets of tensor t under one fan-out: its multicast groups (read-only tensors) or
     spatial-reduction groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window:
     R with P, S with Q) counts the distinct sums of their steps."""
-    dim, bound, step = spatial.dim, spatial.bound, spatial.step
-    ax, co = layer.ax, layer.co
     groups = 1
     for a in range(N_AXES):
         k = 0
         b1 = b2 = 1
         s1 = s2 = 0
         for i in range(n_sp):
-            d = dim[i]
-            if ax[t, d] != a:
+            sp = spatial[i]
+            if ax[t, sp.dim] != a:
                 continue
             if k == 0:
-                b1 = bound[i]
-                s1 = co[t, d] * step[i]
+                b1 = sp.bound
+                s1 = co[t, sp.dim] * sp.step
             else:
-                b2 = bound[i]
-                s2 = co[t, d] * step[i]
+                b2 = sp.bound
+                s2 = co[t, sp.dim] * sp.step
             k += 1
         if k == 2:
             groups *= distinct_pairs(b1, b2, s1, s2)
@@ -57,21 +55,37 @@ def distinct_offsets(t, spatial, n_sp, layer):
 
 
 @njit(cache=True)
-def _link_step(offsets, neighbours, n_neighbours, n_children, vstar, marks, stamp):
+def _grid(spatial, n_sp):
+    """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
+    n_children = 1
+    px = 1
+    py = 1
+    for i in range(n_sp):
+        sp = spatial[i]
+        n_children *= sp.bound
+        if sp.kind == 2:
+            px *= sp.bound
+        else:
+            py *= sp.bound
+    return n_children, px, py
+
+
+@njit(cache=True)
+def _link_step(children, n_children, vstar, marks, stamp):
     """Children served over a link for offset difference vstar, and distinct offsets among the rest.
 
-    offsets[k, N_AXES] is child k's group (equal offsets, equal group); marks[g] == stamp flags a group
-    already counted in this call.
+    marks[g] == stamp flags a group already counted in this call.
     """
     served = 0
     distinct = 0
     for k in range(n_children):
+        ck = children[k]
         ok = False
-        for q in range(n_neighbours[k]):
-            j = neighbours[k, q]
+        for q in range(ck.n_neighbours):
+            cj = children[ck.neighbours[q]]
             same = True
             for a in range(N_AXES):
-                if offsets[j, a] - offsets[k, a] != vstar[a]:
+                if cj.offset[a] - ck.offset[a] != vstar[a]:
                     same = False
                     break
             if same:
@@ -79,112 +93,93 @@ def _link_step(offsets, neighbours, n_neighbours, n_children, vstar, marks, stam
                 break
         if ok:
             served += 1
-        else:
-            g = offsets[k, N_AXES]
-            if marks[g] != stamp:
-                marks[g] = stamp
-                distinct += 1
+        elif marks[ck.group] != stamp:
+            marks[ck.group] = stamp
+            distinct += 1
     return served, distinct
 
 
-@njit(cache=True, inline="always")
-def _grid(spatial, n_sp):
-    """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
-    bound, kind = spatial.bound, spatial.kind
-    n_children = 1
-    px = 1
-    py = 1
-    for i in range(n_sp):
-        n_children *= bound[i]
-        if kind[i] == 2:
-            px *= bound[i]
-        else:
-            py *= bound[i]
-    return n_children, px, py
-
-
 @njit(cache=True)
-def children(t, spatial, n_sp, fan_x, fan_y, layer, scratch):
-    """Fill offsets (N_AXES + a group id) and grid neighbours of the children under one fan-out (R3).
+def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
+    """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
     Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
-    significant, Y loops above X loops) sits at (k mod width, k div width). Returns the child count.
+    significant, Y loops above X loops) sits at (k mod width, k div width).
     """
-    offsets, max_offset = scratch.offsets, scratch.max_offset
-    ax, co = layer.ax, layer.co
-    loop_axis, loop_shift = scratch.loop_axis, scratch.loop_shift
-    neighbours, n_neighbours = scratch.neighbours, scratch.n_neighbours
-    dim, bound, step, _ = spatial
     n_children, px, py = _grid(spatial, n_sp)
     for i in range(n_sp):
         # The projection is linear: loop i moves one axis of t by a fixed shift per index (or none).
-        loop_axis[i] = ax[t, dim[i]]
-        loop_shift[i] = co[t, dim[i]] * step[i]
+        sp = spatial[i]
+        sp.axis = ax[t, sp.dim]
+        sp.shift = co[t, sp.dim] * sp.step
     max_offset[:] = 0
     for k in range(n_children):
-        for a in range(N_AXES):
-            offsets[k, a] = 0
+        off = children[k].offset
+        off[:] = 0
         rem = k
         for i in range(n_sp - 1, -1, -1):  # innermost loop least significant
-            idx = rem % bound[i]
-            rem //= bound[i]
-            if loop_axis[i] >= 0:
-                offsets[k, loop_axis[i]] += idx * loop_shift[i]
+            sp = spatial[i]
+            idx = rem % sp.bound
+            rem //= sp.bound
+            if sp.axis >= 0:
+                off[sp.axis] += idx * sp.shift
         for a in range(N_AXES):
-            if offsets[k, a] > max_offset[a]:
-                max_offset[a] = offsets[k, a]
+            if off[a] > max_offset[a]:
+                max_offset[a] = off[a]
+    keys = np.empty(n_children, dtype=np.int64)
     for k in range(n_children):
         key = 0
         mult = 1
         for a in range(N_AXES):
-            key += offsets[k, a] * mult
+            key += children[k].offset[a] * mult
             mult *= max_offset[a] + 1
-        offsets[k, N_AXES] = key
-    # Replace keys by dense group ids 0..n_groups-1 (children with equal offsets share one).
-    order = np.argsort(offsets[:n_children, N_AXES])
+        keys[k] = key
+    # Dense group ids 0..n_groups-1 (children with equal offsets share one).
+    order = np.argsort(keys)
     g = -1
     prev = -1
     for r in range(n_children):
         k = order[r]
-        if r == 0 or offsets[k, N_AXES] != prev:
+        if r == 0 or keys[k] != prev:
             g += 1
-            prev = offsets[k, N_AXES]
-        offsets[k, N_AXES] = g
+            prev = keys[k]
+        children[k].group = g
     width = max(fan_x, px)
     height = max(fan_y, py)
     for k in range(n_children):
+        ck = children[k]
         x = k % width
         y = k // width
-        n_neighbours[k] = 0
+        ck.n_neighbours = 0
         for q in range(4):
             nx = x + (-1 if q == 0 else (1 if q == 1 else 0))
             ny = y + (-1 if q == 2 else (1 if q == 3 else 0))
             if 0 <= nx < width and 0 <= ny < height:
                 j = ny * width + nx
                 if j < n_children:
-                    neighbours[k, n_neighbours[k]] = j
-                    n_neighbours[k] += 1
+                    ck.neighbours[ck.n_neighbours] = j
+                    ck.n_neighbours += 1
     return n_children
 
 
 @njit(cache=True, inline="always")
 def _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2):
     """Per axis of t: the (step, largest digit) of the up to two spatial loops that move along it."""
-    dim, bound, step = spatial.dim, spatial.bound, spatial.step
     s1[:] = 0
     m1[:] = 0
     s2[:] = 0
     m2[:] = 0
     for i in range(n_sp):
-        a = ax[t, dim[i]]
+        sp = spatial[i]
+        a = ax[t, sp.dim]
         if a < 0:
             continue
         if s1[a] == 0:
-            s1[a] = co[t, dim[i]] * step[i]
-            m1[a] = bound[i] - 1
+            s1[a] = co[t, sp.dim] * sp.step
+            m1[a] = sp.bound - 1
         else:
-            s2[a] = co[t, dim[i]] * step[i]
-            m2[a] = bound[i] - 1
+            s2[a] = co[t, sp.dim] * sp.step
+            m2[a] = sp.bound - 1
 
 
 @njit(cache=True, inline="always")
@@ -233,9 +228,9 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
 
 
 @njit(cache=True)
-def _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch):
+def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
-    sign, into scratch.diffs; returns their count, or -1 when there are too many spatial loops to list them.
+    sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
 
     k + 1 changes the mixed-radix digits by a carry: digit i up one, the digits inside it reset.
     k + width adds width's digits with some pattern of carries. Either way the offset difference is one
@@ -243,16 +238,14 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch):
     """
     if n_sp > 8:
         return -1
-    u, pr, digits, diffs = scratch.u, scratch.projected, scratch.digits, scratch.diffs
-    coef = layer.coef
-    dim, bound, step, _ = spatial
+    u, pr, digits = scratch.u, scratch.projected, scratch.digits
     n_children, px, _ = _grid(spatial, n_sp)
     count = 0
     for i in range(n_sp):                     # k + 1, carry at digit i (spatial loops: outermost first)
         u[:] = 0
-        u[dim[i]] += step[i]
+        u[spatial[i].dim] += spatial[i].step
         for i2 in range(i + 1, n_sp):
-            u[dim[i2]] -= (bound[i2] - 1) * step[i2]
+            u[spatial[i2].dim] -= (spatial[i2].bound - 1) * spatial[i2].step
         project(t, u, coef, pr)
         diffs[count, :] = pr[:N_AXES]
         count += 1
@@ -261,8 +254,8 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch):
         return count
     rem = width
     for i in range(n_sp - 1, -1, -1):         # width's digits, innermost least significant
-        digits[i] = rem % bound[i]
-        rem //= bound[i]
+        digits[i] = rem % spatial[i].bound
+        rem //= spatial[i].bound
     for mask in range(1 << n_sp):             # carry out of each digit
         if mask & 1:                          # nothing carries out of the outermost digit
             continue
@@ -272,10 +265,10 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch):
             cout = (mask >> i) & 1
             cin = (mask >> (i + 1)) & 1 if i + 1 < n_sp else 0
             s = digits[i] + cin
-            if (cout == 1 and s < 1) or (cout == 0 and s > bound[i] - 1):
+            if (cout == 1 and s < 1) or (cout == 0 and s > spatial[i].bound - 1):
                 feasible = False
                 break
-            u[dim[i]] += (s - bound[i] * cout) * step[i]
+            u[spatial[i].dim] += (s - spatial[i].bound * cout) * spatial[i].step
         if feasible:
             project(t, u, coef, pr)
             diffs[count, :] = pr[:N_AXES]
@@ -301,31 +294,32 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True, inline="always")
-def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, scratch, n_children):
+@njit(cache=True)
+def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
     (n_children == 0: not enumerated yet)."""
+    scratch = ws.scratch[0]
     if cnt == 0 or not _lattice_ok(vstar, scratch.s1, scratch.m1, scratch.s2, scratch.m2):
         return 0.0, 0.0, n_children
-    if scratch.n_diffs[0] == -2:      # list the neighbour differences once per (level, tensor)
-        scratch.n_diffs[0] = _neighbour_diffs(t, spatial, n_sp, fan_x, layer, scratch)
-    if not _is_neighbour_diff(vstar, scratch.diffs, scratch.n_diffs[0]):
+    if scratch.n_diffs == -2:         # list the neighbour differences once per (level, tensor)
+        scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.coef, scratch, ws.diffs)
+    if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
-        n_children = children(t, spatial, n_sp, fan_x, fan_y, layer, scratch)
-    marks = scratch.marks
+        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children,
+                                   scratch.max_offset)
+    marks = ws.marks
     stamp = marks[-1] + 1             # the marks' last slot counts the calls
     marks[-1] = stamp
-    served, distinct = _link_step(scratch.offsets, scratch.neighbours, scratch.n_neighbours, n_children, vstar,
-                                  marks, stamp)
+    served, distinct = _link_step(ws.children, n_children, vstar, marks, stamp)
     if served > 0 and distinct < groups:
         return (groups - distinct) * size * cnt, served * size * cnt, n_children
     return 0.0, 0.0, n_children
 
 
-@njit(cache=True, inline="always")
-def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, scratch):
+@njit(cache=True)
+def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
     moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops.
@@ -337,23 +331,22 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     matching pair has vstar = T_0, except (0, j) when loop 0 brings a whole tile: then vstar = T_j.
     The MAC reads one fresh operand per step, so all its deltas are single points.
     """
-    scratch.n_diffs[0] = -2           # neighbour differences not listed yet
+    ax, co = layer.ax, layer.co
+    scratch = ws.scratch[0]
+    scratch.n_diffs = -2              # neighbour differences not listed yet
     T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
     s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
-    dim, bound, step, _, outer_prod = temporal
-    ax, co = layer.ax, layer.co
     _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2)
     reset[:] = 0
     T0[:] = 0
-    j0 = M - 1                       # loop 0, outermost-first index
-    d0 = dim[j0]
-    a0 = ax[t, d0]
+    l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
+    a0 = ax[t, l0.dim]
     if a0 >= 0:
-        T0[a0] = co[t, d0] * step[j0]
-        reset[a0] = co[t, d0] * (bound[j0] - 1) * step[j0]
+        T0[a0] = co[t, l0.dim] * l0.step
+        reset[a0] = co[t, l0.dim] * (l0.bound - 1) * l0.step
     moves0 = a0 >= 0
-    b0 = bound[j0]
-    total = outer_prod[M]
+    b0 = l0.bound
+    total = temporal[M].outer
     # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
     whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
     if not whole0 and not _lattice_ok(T0, s1, m1, s2, m2):
@@ -369,13 +362,13 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     n_children = 0
     size0 = 1.0 if is_mac else float(delta_words)
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
-        d = dim[j]
-        a = ax[t, d]
+        lj = temporal[j]
+        a = ax[t, lj.dim]
         for x in range(N_AXES):
             Tj[x] = -reset[x]
         if a >= 0:
-            Tj[a] += co[t, d] * step[j]
-            reset[a] += co[t, d] * (bound[j] - 1) * step[j]
+            Tj[a] += co[t, lj.dim] * lj.step
+            reset[a] += co[t, lj.dim] * (lj.bound - 1) * lj.step
         nz = False
         same = moves0
         for x in range(N_AXES):
@@ -383,13 +376,13 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
                 nz = True
             if Tj[x] != T0[x]:
                 same = False
-        nj = (bound[j] - 1) * outer_prod[j]
+        nj = (lj.bound - 1) * lj.outer
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)
             if nz:                   # (0, j)
-                s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
-                                                  scratch, n_children)
+                s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+                                                  n_children)
                 saved += s_
                 transfers += l_
             continue
@@ -400,11 +393,11 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
             s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y, layer,
-                                              scratch, n_children)
+                                              ws, n_children)
             saved += s_
             transfers += l_
     if moves0:
-        s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, scratch,
+        s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)
         saved += s_
         transfers += l_

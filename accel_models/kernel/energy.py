@@ -7,7 +7,7 @@ from numba import njit
 
 
 @njit(cache=True)
-def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
+def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
 
@@ -17,35 +17,36 @@ def energy_and_cycles(acc, counts, compute_cycles, reads, fills, updates):
     bandwidth below the demand; the slowest level sets the cycles.
     """
     L = reads.shape[0]
-    access, peer, part, used, F = counts.access, counts.peer, counts.partition, counts.used, counts.fill_stream
-    kept, block, energy, bw = counts.kept, acc.block_words, acc.energy_pj, acc.bandwidth
+    block, energy, bw = acc.block_words, acc.energy_pj, acc.bandwidth
     total_energy = 0.0
     cycles = 0
     for l in range(L):
+        lv = levels[l]
+        used = lv.used
         r_rate = 0.0
         w_rate = 0.0
         blk = block[l]
         for t in range(3):
-            if not kept[l, t]:
+            if not lv.kept[t]:
                 reads[l, t] = 0.0
                 fills[l, t] = 0.0
                 updates[l, t] = 0.0
                 continue
             if t == 2:   # Outputs: the first write of each element needs no read and no fill
-                u_ = access[l, t]
-                r_ = access[l, t] + peer[l, t] - part[l]
-                f_ = 0.0 if l == 0 else F[l, t] - part[l]
+                u_ = lv.access[t]
+                r_ = lv.access[t] + lv.peer[t] - lv.partition
+                f_ = 0.0 if l == 0 else lv.fill[t] - lv.partition
             else:
                 u_ = 0.0
-                r_ = access[l, t] + peer[l, t]
-                f_ = 0.0 if l == 0 else F[l, t]
-            total_energy += used[l] * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
-                                       + math.ceil(u_ / blk) * energy[l, 2])
+                r_ = lv.access[t] + lv.peer[t]
+                f_ = 0.0 if l == 0 else lv.fill[t]
+            total_energy += used * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
+                                    + math.ceil(u_ / blk) * energy[l, 2])
             r_rate += r_ / compute_cycles
             w_rate += (f_ + u_) / compute_cycles
-            reads[l, t] = r_ * used[l]
-            fills[l, t] = f_ * used[l]
-            updates[l, t] = u_ * used[l]
+            reads[l, t] = r_ * used
+            fills[l, t] = f_ * used
+            updates[l, t] = u_ * used
         slow = 1.0
         if bw[l, 0] >= 0 and bw[l, 0] < r_rate:
             slow = min(slow, bw[l, 0] / r_rate)

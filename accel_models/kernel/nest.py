@@ -55,54 +55,61 @@ def check_shape(bounds, fanout, m):
 
 
 @njit(cache=True)
-def loop_nest(m, nest):
+def loop_nest(m, loops, levels):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
-    loops; factor-1 loops dropped), each loop's step, and each level's tile extents. Returns the loop count."""
+    loops; factor-1 loops dropped), each loop's step, and each level's first loop and tile extents
+    (levels[L] is the MAC's: no loop, all extents 1). Returns the loop count."""
     tf, order, sx, sy, sorder, _ = m
-    level, kind, dim, bound, step, start, extents, run = nest
     L = tf.shape[0]
     n = 0
     for l in range(L):
-        start[l] = n
+        levels[l].start = n
         for q in range(8):
             d = order[l, q]
             if tf[l, d] > 1:
-                level[n] = l; kind[n] = 0; dim[n] = d; bound[n] = tf[l, d]; n += 1
+                lp = loops[n]
+                lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = tf[l, d]; n += 1
         for q in range(8):
             d = sorder[l, q]
             if sy[l, d] > 1:
-                level[n] = l; kind[n] = 1; dim[n] = d; bound[n] = sy[l, d]; n += 1
+                lp = loops[n]
+                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = sy[l, d]; n += 1
         for q in range(8):
             d = sorder[l, q]
             if sx[l, d] > 1:
-                level[n] = l; kind[n] = 2; dim[n] = d; bound[n] = sx[l, d]; n += 1
-    start[L] = n
+                lp = loops[n]
+                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = sx[l, d]; n += 1
+    levels[L].start = n
     # Inside out: a loop's step is the extent of its dim below it; a level's tile spans its loops and all below.
+    run = levels[L].extents
     run[:] = 1
-    l_cur = L
+    l_cur = L - 1
     for i in range(n - 1, -1, -1):
-        while l_cur > level[i]:
-            extents[l_cur, :] = run
+        lp = loops[i]
+        while l_cur > lp.level:
+            levels[l_cur].extents[:] = run
             l_cur -= 1
-        step[i] = run[dim[i]]
-        run[dim[i]] *= bound[i]
+        lp.step = run[lp.dim]
+        run[lp.dim] *= lp.bound
     while l_cur >= 0:
-        extents[l_cur, :] = run
+        levels[l_cur].extents[:] = run
         l_cur -= 1
+    levels[L].extents[:] = 1
     return n
 
 
 @njit(cache=True)
-def check_capacity(layer, acc, extents, counts):
-    """Each level's tiles (words, into counts.tiles) and the capacity rule, innermost level first."""
+def check_capacity(layer, acc, levels):
+    """Each level's tiles (words, and their axis extents) and the capacity rule, innermost level first."""
     coef = layer.coef
     capacity, tensor_capacity = acc.capacity_words, acc.tensor_capacity_words
-    kept, tiles, box_axes = counts.kept, counts.tiles, counts.box_axes
-    L = tiles.shape[0]
+    L = levels.shape[0] - 1
     for l in range(L):
+        lv = levels[l]
         for t in range(3):
-            tiles[l, t] = box(t, extents[l], coef, box_axes)
+            lv.tiles[t] = box(t, lv.extents, coef, lv.axes[t])
     for l in range(L - 1, -1, -1):
-        if not fits(kept[l], tiles[l], capacity[l], tensor_capacity[l]):
+        lv = levels[l]
+        if not fits(lv.kept, lv.tiles, capacity[l], tensor_capacity[l]):
             return CAPACITY_OVERFLOW
     return OK

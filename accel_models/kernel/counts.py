@@ -1,0 +1,187 @@
+"""Per-level counts in closed form: fills (R2), parent accesses and multicast (R3, R4), outputs'
+partitions (R6) and the bypass fold (R5) — `reference._tile_stream`, `_level_walk` and `evaluate`'s steps.
+
+Closed form of R2. The iterations of the temporal loops above a level form a mixed-radix counter.
+Number those loops j = 0..M-1 from the inside out (bound-1 loops dropped). A step in which loop j
+advances (the loops inside it resetting) happens n_j = (b_j - 1) * prod_{k>j} b_k times and always
+moves the tile by the same translation T_j. Let i0 be the innermost loop with T_i0 != 0 (the loops
+inside it do not index the tensor, so T_i0 >= 0). Following the "last stride" memory through the
+counter gives: every step of i0 reuses the overlap with the previous tile (delta = tile minus
+overlap); a step of another loop j reuses it if T_j == T_i0 and otherwise brings the whole tile;
+T_j == 0 brings nothing.
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ..geometry import box
+from .links import distinct_offsets, links
+
+
+@njit(cache=True)
+def temporal_loops(loops, n_loops, temporal):
+    """The temporal loops of the nest, outermost first, with how often each starts; returns their count."""
+    n = 0
+    for i in range(n_loops):
+        lp = loops[i]
+        if lp.kind == 0:
+            tl = temporal[n]
+            tl.dim = lp.dim
+            tl.bound = lp.bound
+            tl.step = lp.step
+            tl.level = lp.level
+            n += 1
+    temporal[0].outer = 1.0
+    for j in range(n):
+        temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
+    return n
+
+
+@njit(cache=True)
+def spatial_loops(loops, levels, level, spatial):
+    """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
+    n = 0
+    n_children = 1
+    for i in range(levels[level].start, levels[level + 1].start):
+        lp = loops[i]
+        if lp.kind != 0:
+            sp = spatial[n]
+            sp.dim = lp.dim
+            sp.bound = lp.bound
+            sp.step = lp.step
+            sp.kind = lp.kind
+            n_children *= lp.bound
+            n += 1
+    return n, n_children
+
+
+@njit(cache=True, inline="always")
+def fill_stream(t, temporal, M, ax, co, box_axes, tile):
+    """R2 in closed form: the fills of one instance of a level over the M temporal loops above it, and the
+    overlap delta (words) of the innermost loop that moves the tensor (0 if none does).
+
+    Loops outside that loop i0 bring the whole tile unless their translation is 0 or T_i0; that needs
+    every reset so far on i0's axis, so the scan stops at the first loop on another axis.
+    """
+    i0 = -1
+    for j in range(M - 1, -1, -1):
+        if ax[t, temporal[j].dim] >= 0:
+            i0 = j
+            break
+    if i0 < 0:
+        return float(tile), 0
+    l0 = temporal[i0]
+    a = ax[t, l0.dim]
+    step0 = co[t, l0.dim] * l0.step
+    r = box_axes[a] - step0
+    delta = tile - (tile // box_axes[a]) * (r if r > 0 else 0)
+    fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
+    reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step
+    for j in range(i0 - 1, -1, -1):
+        lj = temporal[j]
+        aj = ax[t, lj.dim]
+        if aj < 0:
+            continue
+        if aj != a:
+            break
+        cj = co[t, lj.dim]
+        tj = cj * lj.step - reset_a
+        if tj == 0:
+            fills -= (lj.bound - 1) * lj.outer * tile
+        elif tj == step0:
+            fills -= (lj.bound - 1) * lj.outer * (tile - delta)
+        reset_a += cj * (lj.bound - 1) * lj.step
+    return fills, delta
+
+
+@njit(cache=True)
+def level_accesses(layer, acc, ws, n_loops):
+    """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
+    its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
+    ax, co = layer.ax, layer.co
+    fanout = acc.fanout
+    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
+    E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
+    L = levels.shape[0] - 1
+    n_temporal = temporal_loops(ws.loops, n_loops, temporal)
+    levels[0].peer[:] = 0.0
+    M = 0
+    for lvl in range(1, L + 1):
+        is_mac = lvl == L
+        p = lvl - 1
+        child, parent = levels[lvl], levels[p]
+        child.peer[:] = 0.0
+        while M < n_temporal and temporal[M].level < lvl:
+            M += 1
+        n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        for t in range(3):
+            delta = 0
+            if is_mac:
+                E[:] = 1
+                tile = 1
+                F = temporal[M].outer              # the MAC reads a fresh operand every step (R4)
+            else:
+                E[:] = child.axes[t]
+                tile = child.tiles[t]
+                F, delta = fill_stream(t, temporal, M, ax, co, E, tile)
+            child.fill[t] = F
+            groups = 1
+            if n_sp > 0:
+                groups = distinct_offsets(t, spatial, n_sp, ax, co)
+            reads = groups * F
+            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty).
+            # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced
+            # by the fold below, whose ratio is these link-reduced reads over the multicast-weighted
+            # reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
+            transfers = 0.0
+            if n_children > 1 and M > 0 and (is_mac or ax[t, temporal[M - 1].dim] >= 0):
+                saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp,
+                                         fanout[p, 0], fanout[p, 1], layer, groups, ws)
+                reads -= saved
+                child.peer[t] = transfers / n_children
+            parent.access[t] = reads
+            parent.mcw[t] = n_children * F - transfers
+
+
+@njit(cache=True)
+def output_partitions(layer, ws):
+    """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
+    P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
+    innermost loops are its fan-out, otherwise the child tile."""
+    coef = layer.coef
+    loops, levels = ws.loops, ws.levels
+    scratch = ws.scratch[0]
+    cover, E = scratch.cover, scratch.box
+    L = levels.shape[0] - 1
+    levels[0].partition = levels[0].tiles[2]
+    for l in range(1, L):
+        lv, up = levels[l], levels[l - 1]
+        child = lv.tiles[2]
+        has_spatial = lv.start > up.start and loops[lv.start - 1].kind != 0
+        if has_spatial:
+            cover[:] = lv.extents
+            for i in range(up.start, lv.start):
+                lp = loops[i]
+                if lp.kind != 0:
+                    cover[lp.dim] *= lp.bound
+            whole = box(2, cover, coef, E)
+        else:
+            whole = child
+        lv.partition = math.floor(up.partition * child / whole)
+
+
+@njit(cache=True)
+def fold_bypass(levels):
+    """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
+    the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""
+    L = levels.shape[0] - 1
+    for t in range(3):
+        for lvl in range(L - 1, 0, -1):
+            lv = levels[lvl]
+            if lv.kept[t]:
+                continue
+            up = levels[lvl - 1]
+            ratio = up.access[t] / up.mcw[t] if up.mcw[t] > 0 else 0.0
+            up.access[t] = lv.access[t] * (lv.used // up.used) * ratio

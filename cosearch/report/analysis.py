@@ -1,0 +1,240 @@
+"""What dominates a network's cost on a design, for the report: each distinct layer's evaluation and roofline
+point with its shares of latency and energy, the top layers, the split by layer kind, the energy by memory level
+and tensor, and the compared presets re-costed at the design's technology node.
+
+Computed once per report from a `NetworkCost` (one kernel call per distinct layer, no search). Layers are
+numbered by their position in `NetworkCost.layers`, from 0, as the per-layer table, the roofline's key and the
+Timeloop files (`timeloop/00_...`) number them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel_models import TENSORS, EvalResult, area_mm2, get_preset
+from accel_models.cost_model import explain
+from accel_models.roofline import RooflinePoint, layer_roofline, network_roofline
+
+from ..search import CoSearchResult, LayerCost, NetworkCost
+
+TOP_K = 5
+"""Layers listed as dominating latency, and energy."""
+DISPROPORTION = 1.5
+"""A layer kind is called out when its share of latency (or energy) is at least this multiple of its share of MACs
+and at least `CALL_OUT_SHARE` of the total."""
+CALL_OUT_SHARE = 0.10
+
+
+_KIND_NAMES = {"fc": "FC"}
+"""How a layer kind (`nets.Layer.kind`) is written in a sentence, where it is not its own name."""
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class LayerAnalysis:
+    """One distinct layer at its best mapping: cost (per run), evaluation, roofline point, shares of the network."""
+
+    index: int
+    cost: LayerCost
+    evaluation: EvalResult
+    roofline: RooflinePoint
+    mac_share: float
+    latency_share: float
+    energy_share: float
+    """Shares of the network's MACs, cycles and energy, counting every run of the layer."""
+
+    @property
+    def layer(self):
+        return self.cost.layer
+
+    @property
+    def dram_bytes(self) -> float:
+        """DRAM traffic of one run (reads + updates of the outermost level), bytes."""
+        return self.roofline.dram_bytes
+
+    @property
+    def bound(self) -> str:
+        return self.roofline.bound
+
+    @property
+    def spatial_utilization(self) -> float:
+        return self.roofline.spatial_utilization
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "name": self.layer.name, "mac_share": self.mac_share,
+                "latency_share": self.latency_share, "energy_share": self.energy_share,
+                "dram_bytes": self.dram_bytes, "bound": self.bound, "spatial_utilization": self.spatial_utilization,
+                "utilization": self.cost.result.utilization,
+                "energy_pj_by_level_tensor": _level_tensor_dict(self.evaluation.level_names,
+                                                                self.evaluation.tensor_energy_pj)}
+
+
+@dataclass(frozen=True)
+class KindShare:
+    """The layers of one kind (conv, depthwise, fc, ...) together: shares, utilization range, bounds."""
+
+    kind: str
+    distinct: int
+    runs: int
+    mac_share: float
+    latency_share: float
+    energy_share: float
+    utilization: tuple[float, float]
+    bounds: dict[str, int]
+    """How many of its distinct layers each bound holds (compute, memory, utilization)."""
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "distinct": self.distinct, "runs": self.runs, "mac_share": self.mac_share,
+                "latency_share": self.latency_share, "energy_share": self.energy_share,
+                "utilization": list(self.utilization), "bounds": self.bounds}
+
+
+@dataclass(frozen=True)
+class PresetAtNode:
+    """A compared preset rebuilt at the design's node, its own best mappings re-costed there (not re-searched)."""
+
+    name: str
+    own_nm: float
+    node_nm: float
+    area_mm2: float
+    latency_s: float
+    energy_j: float
+
+    @property
+    def edp_j_s(self) -> float:
+        return self.energy_j * self.latency_s
+
+    def to_dict(self, best_edp_j_s: float) -> dict:
+        return {"name": self.name, "own_technology_nm": self.own_nm, "technology_nm": self.node_nm,
+                "area_mm2": self.area_mm2, "latency_ms": self.latency_s * 1e3, "energy_mj": self.energy_j * 1e3,
+                "edp_j_s": self.edp_j_s, "edp_ratio": self.edp_j_s / best_edp_j_s}
+
+
+def _level_tensor_dict(level_names, energy: np.ndarray) -> dict:
+    return {name: dict(zip(TENSORS, map(float, row))) for name, row in zip(level_names, energy)}
+
+
+@dataclass(frozen=True)
+class NetworkAnalysis:
+    """Every distinct layer analysed, the network's roofline point and its energy by level and tensor."""
+
+    cost: NetworkCost
+    layers: tuple[LayerAnalysis, ...]
+    total: RooflinePoint
+    level_tensor_energy_pj: np.ndarray
+    """[levels, 3] pJ over the whole network (every run of every layer); with `mac_energy_pj`, the energy."""
+    mac_energy_pj: float
+
+    def top(self, by: str, k: int = TOP_K) -> list[LayerAnalysis]:
+        """The k layers with the largest share of 'latency' or 'energy'."""
+        key = {"latency": lambda a: a.latency_share, "energy": lambda a: a.energy_share}[by]
+        return sorted(self.layers, key=key, reverse=True)[:k]
+
+    def by_kind(self) -> list[KindShare]:
+        """The layers grouped by kind, most cycles first."""
+        groups: dict[str, list[LayerAnalysis]] = {}
+        for a in self.layers:
+            groups.setdefault(a.layer.kind, []).append(a)
+        rows = [KindShare(kind, len(g), sum(a.cost.count for a in g), sum(a.mac_share for a in g),
+                          sum(a.latency_share for a in g), sum(a.energy_share for a in g),
+                          (min(a.cost.result.utilization for a in g), max(a.cost.result.utilization for a in g)),
+                          dict(Counter(a.bound for a in g)))
+                for kind, g in groups.items()]
+        return sorted(rows, key=lambda r: -r.latency_share)
+
+    def headlines(self) -> list[str]:
+        """Sentences naming what dominates: kinds far above their share of MACs, and the top layers."""
+        out = []
+        for r in self.by_kind():
+            over = [f"{share:.1%} of the {what}" for what, share in (("cycles", r.latency_share),
+                                                                     ("energy", r.energy_share))
+                    if share >= CALL_OUT_SHARE and share >= DISPROPORTION * r.mac_share]
+            if over:
+                lo, hi = r.utilization
+                util = f"{lo:.1%}" if abs(hi - lo) < 5e-4 else f"{lo:.1%}-{hi:.1%}"
+                bounds = ", ".join(f"{n} {b}" + ("-limited" if b == "utilization" else "-bound")
+                                   for b, n in sorted(r.bounds.items(), key=lambda kv: -kv[1]))
+                out.append(f"{_capitalized(_KIND_NAMES.get(r.kind, r.kind))} layers are {r.mac_share:.1%} of the MACs "
+                           f"but {' and '.join(over)}, at {util} utilization ({bounds})")
+        for by in ("latency", "energy"):
+            top = self.top(by, 3)
+            share = sum(a.latency_share if by == "latency" else a.energy_share for a in top)
+            names = ", ".join(f"#{a.index} {a.layer.name}" for a in top)
+            out.append(f"The three layers with the most {by} ({names}) take {share:.1%} of it")
+        return out
+
+    def to_dict(self) -> dict:
+        return {"layers": [a.to_dict() for a in self.layers],
+                "top_latency": [a.index for a in self.top("latency")],
+                "top_energy": [a.index for a in self.top("energy")],
+                "by_kind": [r.to_dict() for r in self.by_kind()],
+                "energy_pj_by_level_tensor": _level_tensor_dict(self.cost.accelerator.level_names,
+                                                                self.level_tensor_energy_pj),
+                "mac_energy_pj": self.mac_energy_pj,
+                "spatial_utilization": self.total.spatial_utilization, "headlines": self.headlines()}
+
+
+def analyze(cost: NetworkCost) -> NetworkAnalysis:
+    """Evaluate each distinct layer's best mapping once more (readably) and place it on the roofline."""
+    acc = cost.accelerator
+    evaluations = [explain(lc.layer, acc, lc.result.arrays) for lc in cost.layers]
+    points = [layer_roofline(lc.layer, acc, ev, name=lc.layer.name or f"layer{i}", count=lc.count)
+              for i, (lc, ev) in enumerate(zip(cost.layers, evaluations))]
+    macs = sum(lc.layer.macs * lc.count for lc in cost.layers)
+    cycles, energy = cost.cycles, cost.energy_pj
+    layers = tuple(LayerAnalysis(i, lc, ev, pt, lc.layer.macs * lc.count / macs, lc.cycles * lc.count / cycles,
+                                 lc.energy_pj * lc.count / energy)
+                   for i, (lc, ev, pt) in enumerate(zip(cost.layers, evaluations, points)))
+    level_tensor = sum(ev.tensor_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
+    mac = sum(ev.mac_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
+    return NetworkAnalysis(cost, layers, network_roofline(points, name=cost.network.name), level_tensor, mac)
+
+
+def presets_at_node(result: CoSearchResult) -> list[PresetAtNode]:
+    """The compared presets that ran at another node than the design, rebuilt at the design's node
+    (`get_preset(name, technology_nm=...)`) with their own best mappings re-costed there. Cycles do not change
+    (same sizes, bandwidths and clock); energies and area do."""
+    if result.best is None:
+        return []
+    node = result.design.technology_nm
+    out = []
+    for p in result.fitting_presets:
+        if p.technology_nm == node:
+            out.append(PresetAtNode(p.name, p.technology_nm, node, p.area_mm2, p.cost.latency_s, p.cost.energy_j))
+            continue
+        acc = get_preset(p.name, technology_nm=node)
+        energy_pj = sum(explain(lc.layer, acc, lc.result.arrays).energy_pj * lc.count for lc in p.cost.layers)
+        out.append(PresetAtNode(p.name, p.technology_nm, node, area_mm2(acc), p.cost.latency_s, energy_pj * 1e-12))
+    return out
+
+
+def comparison_caveats(result: CoSearchResult) -> list[str]:
+    """Where a compared preset differs from the design in technology node or word width, both stated; and the presets
+    left out as over the area budget at their own node that would fit at the design's."""
+    if result.best is None:
+        return []
+    d = result.design
+    out = []
+    for p in result.presets:
+        if not p.fits and p.technology_nm != d.technology_nm:
+            area = area_mm2(get_preset(p.name, technology_nm=d.technology_nm))
+            if area <= result.settings.budget.area_mm2:
+                out.append(f"{p.name} is left out as {p.area_mm2:.2f} mm2 at its own {p.technology_nm:g} nm, but "
+                           f"measures {area:.2f} mm2 at {d.technology_nm:g} nm, within the budget: not run here")
+    for p in result.fitting_presets:
+        word = p.cost.accelerator.mac_bits
+        diffs = []
+        if p.technology_nm != d.technology_nm:
+            diffs.append(f"{p.technology_nm:g} nm")
+        if word != d.word_bits:
+            diffs.append(f"{word}-bit words")
+        if diffs:
+            out.append(f"{p.name} runs at {' and '.join(diffs)}, the co-searched design at {d.technology_nm:g} nm "
+                       f"and {d.word_bits}-bit words")
+    return out
+

@@ -1,0 +1,79 @@
+"""What dominates a network's cost: shares, top layers, kinds, energy by level and tensor, presets at another node."""
+import pytest
+
+from accel_models import area_mm2, get_preset
+from cosearch import CoSearchResult, MapperSettings, evaluate_network, make_settings, preset_runs
+from cosearch.report import analyze, comparison_caveats, presets_at_node
+from cosearch.search import AcceleratorSpace
+from nets import Layer, Network
+
+NET = Network("tiny", (Layer.conv(16, 32, 3, 14, name="conv"), Layer.conv(32, 32, 3, 14, groups=32, name="dw"),
+                       Layer.conv(32, 32, 3, 14, groups=32, name="dw"), Layer.fc(512, 100, name="fc")))
+"""A network with a conv, a depthwise layer run twice, and an FC layer."""
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    settings = make_settings("area=5mm2", network="resnet50", out=tmp_path_factory.mktemp("a") / "out")
+    space = AcceleratorSpace.for_settings(settings)
+    design = space.decode({g: 0.0 if g == "word_bits" else 0.5 for g in space.genes})  # 8-bit words
+    assert design.word_bits == 8
+    cache = MapperSettings(budget_evals=256).cache()
+    best = evaluate_network(NET, design.accelerator, cache)
+    presets = preset_runs(NET, 5.0, cache, names=["nvdla_256", "shidiannao", "eyeriss"])
+    return CoSearchResult(settings, design, best, 0, {}, presets, None, [], {"complete": 1, "pruned": 0, "failed": 0},
+                          [], {})
+
+
+def test_shares_and_the_top_layers(result):
+    a = analyze(result.best)
+    assert [x.index for x in a.layers] == list(range(len(result.best.layers))) == [0, 1, 2]
+    for share in ("mac_share", "latency_share", "energy_share"):
+        assert sum(getattr(x, share) for x in a.layers) == pytest.approx(1)
+    dw = next(x for x in a.layers if x.layer.name == "dw")
+    assert dw.cost.count == 2
+    assert dw.latency_share == pytest.approx(dw.cost.cycles * 2 / result.best.cycles)
+    top = a.top("latency")
+    assert [x.latency_share for x in top] == sorted((x.latency_share for x in a.layers), reverse=True)
+    kinds = {k.kind: k for k in a.by_kind()}
+    assert set(kinds) == {"conv", "depthwise", "fc"} and kinds["depthwise"].runs == 2
+    assert sum(k.latency_share for k in kinds.values()) == pytest.approx(1)
+
+
+def test_energy_by_level_and_tensor_adds_up(result):
+    a = analyze(result.best)
+    assert a.level_tensor_energy_pj.shape == (result.best.accelerator.num_levels, 3)
+    assert a.level_tensor_energy_pj.sum() + a.mac_energy_pj == pytest.approx(result.best.energy_pj, rel=1e-9)
+    assert all(x.dram_bytes > 0 for x in a.layers)  # every weight comes from DRAM at least once
+
+
+def test_bounds_follow_the_spatial_utilization(result):
+    a = analyze(result.best)
+    for x in a.layers:
+        assert x.bound in ("compute", "memory", "utilization")
+        if x.bound == "utilization":
+            assert x.spatial_utilization < 1
+            assert x.roofline.utilization_ceiling_macs_per_s < x.roofline.attainable_macs_per_s
+        assert x.cost.result.utilization <= x.spatial_utilization + 1e-12  # stalls only lower the achieved one
+
+
+def test_presets_at_the_design_node(result):
+    runs = {p.name: p for p in result.presets}
+    assert runs["shidiannao"].fits and runs["shidiannao"].technology_nm == 65 and not runs["eyeriss"].fits
+    at = {p.name: p for p in presets_at_node(result)}
+    assert set(at) == {"nvdla_256", "shidiannao"}
+    sdn, own = at["shidiannao"], runs["shidiannao"].cost
+    assert sdn.node_nm == 45 and sdn.latency_s == own.latency_s  # same sizes and clock: same cycles
+    assert sdn.energy_j < own.energy_j and sdn.area_mm2 == pytest.approx(area_mm2(get_preset("shidiannao", 45)))
+    assert at["nvdla_256"].energy_j == runs["nvdla_256"].cost.energy_j  # already at 45 nm: unchanged
+    caveats = comparison_caveats(result)
+    assert any(c.startswith("shidiannao runs at 65 nm and 16-bit words") for c in caveats), caveats
+    eyeriss_45 = area_mm2(get_preset("eyeriss", 45))
+    assert any(c.startswith("eyeriss is left out") for c in caveats) == (eyeriss_45 <= 5.0)
+
+
+def test_headlines_name_the_dominant_layers(result):
+    lines = analyze(result.best).headlines()
+    top = analyze(result.best).top("latency", 3)
+    assert any(f"#{top[0].index} {top[0].layer.name}" in line and "most latency" in line for line in lines)
+    assert all("\n" not in line for line in lines)

@@ -1,0 +1,63 @@
+"""The storage: a trial whose worker died is failed with a reason; an empty file is refused unless --start-over."""
+import json
+import subprocess
+import sys
+
+import optuna
+import pytest
+
+from cosearch.config import UsageError, make_settings
+from cosearch.search import fail_orphaned_trials, open_storage, prepare_study
+from cosearch.search.study import OBJECTIVE_NAME
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask() outside optimize(), as a worker that died
+def test_an_orphaned_trial_is_failed_with_a_reason(tmp_path):
+    settings = make_settings(out=tmp_path / "out")
+    storage = open_storage(settings.storage)
+    study = optuna.create_study(storage=storage, study_name="s")
+    orphan = study.ask()
+    orphan.set_user_attr("worker", {"host": __import__("socket").gethostname(), "pid": _dead_pid(), "index": 0})
+    alive = study.ask()  # no worker tag yet and fresh: may still be claimed, left running
+    assert fail_orphaned_trials(study, storage) == 1
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    failed = trials[orphan.number]
+    assert failed.state.name == "FAIL" and failed.user_attrs["status"] == "failed"
+    assert "ended without finishing it" in failed.user_attrs["reason"]
+    assert trials[alive.number].state.name == "RUNNING"
+
+
+def test_the_objective_is_named(tmp_path):
+    study = prepare_study(make_settings(out=tmp_path / "out"))
+    assert study.metric_names == [OBJECTIVE_NAME] == ["EDP (J*s)"]
+
+
+def test_an_empty_database_is_refused_unless_starting_over(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cosearch.db").write_bytes(b"")
+    with pytest.raises(UsageError, match=r"cosearch\.db is empty \(0 bytes\).*--start-over"):
+        make_settings(out=out)
+    study = prepare_study(make_settings(out=out, start_over=True))
+    assert study.get_trials() == [] and (out / "cosearch.db").stat().st_size > 0
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_start_over_deletes_the_old_study(tmp_path):
+    settings = make_settings(out=tmp_path / "out", study_name="s")
+    study = prepare_study(settings)
+    study.enqueue_trial({"pes": 0.5})
+    assert len(prepare_study(settings).get_trials()) == 1  # resumed: the trial is kept
+    assert prepare_study(make_settings(out=tmp_path / "out", study_name="s", start_over=True)).get_trials() == []
+
+
+def test_resuming_with_other_settings_is_refused(finished_run):
+    study = json.loads((finished_run / "result.json").read_text())["study"]["name"]
+    with pytest.raises(UsageError, match=r"--study-name: .* was made by a different search \(budget: stored"):
+        prepare_study(make_settings("area=4mm2", out=finished_run, study_name=study))
