@@ -308,11 +308,12 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         if elementwise:
             out += ["## Element-wise work (not in cycles or energy)", "",
                     "Softmax, norms, activations, masks and residual adds, fused behind the layer whose output they "
-                    "read, over all the layer's runs. Counted, not costed: the cost model has no vector unit (an "
-                    "accelerator runs this work on one beside the MAC array, as NVDLA's SDP, overlapped with the "
-                    "matrix products). Operations per element are estimates from each op's formula "
-                    "(`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written once, at the DRAM "
-                    "word width.", "", elementwise, ""]
+                    "read, over all the runs of the row's layer shape (x; one row may gather layers of one shape and "
+                    "different roles, as a QKV projection and an FFN layer of equal size). Counted, not costed: the "
+                    "cost model has no vector unit (an accelerator runs this work on one beside the MAC array, as "
+                    "NVDLA's SDP, overlapped with the matrix products). Operations per element are estimates from "
+                    "each op's formula (`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written "
+                    "once, at the DRAM word width.", "", elementwise, ""]
         out += ["## Plots", "", "![roofline](roofline.png)", "",
                 "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
                 "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
