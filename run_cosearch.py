@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = cosearch.run(settings, on_progress=display.update, on_message=message)
     except cosearch.UsageError as exc:
         _fail(str(exc))
-    except cosearch.StorageUnavailable as exc:
+    except (cosearch.StorageUnavailable, cosearch.WorkerFailure) as exc:
         _fail(str(exc), status=1)
     except KeyboardInterrupt:
         _fail("interrupted; finished trials are kept: re-run the same command to resume", status=130)

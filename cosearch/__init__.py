@@ -19,7 +19,7 @@ from .pipeline import run
 from .report import ProgressDisplay, print_summary, summary_rows, write_report
 from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
                      LayerCost, NetworkCost, NoValidMapping, Objective, PresetRun, Progress, StorageUnavailable,
-                     TrialObjective, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
+                     TrialObjective, WorkerFailure, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
                      load_study, objective, open_storage, prepare_study, preset_runs, run_search, run_worker,
                      run_worker_processes, search_subnet, trial_counts)
 
@@ -32,7 +32,7 @@ __all__ = [
     "parse_network", "parse_options", "parse_storage", "resolve_space",
     # search
     "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
-    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable",
+    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable", "WorkerFailure",
     "TrialObjective", "WorkerReport", "evaluate_network", "finalize", "find_predictor", "load_accuracy_model",
     "load_study", "objective", "open_storage", "prepare_study", "preset_runs", "run_search", "run_worker",
     "run_worker_processes", "search_subnet", "trial_counts",

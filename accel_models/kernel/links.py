@@ -298,10 +298,8 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
 def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
-    (n_children == 0: not enumerated yet)."""
+    (n_children == 0: not enumerated yet). The caller has checked that vstar is on the children's lattice."""
     scratch = ws.scratch[0]
-    if cnt == 0 or not _lattice_ok(vstar, scratch.s1, scratch.m1, scratch.s2, scratch.m2):
-        return 0.0, 0.0, n_children
     if scratch.n_diffs == -2:         # list the neighbour differences once per (level, tensor)
         scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.coef, scratch, ws.diffs)
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
@@ -380,7 +378,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)
-            if nz:                   # (0, j)
+            if nz and nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):   # (0, j)
                 s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                                   n_children)
                 saved += s_
@@ -392,11 +390,12 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
-            s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y, layer,
-                                              ws, n_children)
-            saved += s_
-            transfers += l_
-    if moves0:
+            if nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):
+                s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
+                                                  layer, ws, n_children)
+                saved += s_
+                transfers += l_
+    if moves0 and cnt0 > 0 and _lattice_ok(T0, s1, m1, s2, m2):
         s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)
         saved += s_

@@ -9,7 +9,7 @@ need not pay.
 """
 from .accuracy import AccuracyModel, AccuracySource, accuracy_model, find_predictor, load_accuracy_model
 from .baselines import PresetRun, preset_runs
-from .driver import check_feasible, run_search
+from .driver import WorkerFailure, check_feasible, run_search
 from .evaluate import LayerCost, NetworkCost, NoValidMapping, evaluate_network
 from .finalize import finalize
 from .objective import PENALTY_J_S, Objective, geomean, objective
@@ -28,4 +28,4 @@ __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor"
            "ProgressTracker", "CoSearchResult", "TrialPoint", "AcceleratorSpace", "Design", "DesignCheck",
            "StorageUnavailable", "fail_orphaned_trials", "open_storage", "worker_tag", "load_study", "make_sampler",
            "prepare_study", "trial_counts", "worker_seed", "Candidate", "SubnetSearchResult", "search_subnet",
-           "TrialObjective", "WorkerReport", "run_worker", "run_worker_processes", "split_quota"]
+           "TrialObjective", "WorkerFailure", "WorkerReport", "run_worker", "run_worker_processes", "split_quota"]

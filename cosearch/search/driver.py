@@ -34,6 +34,10 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     return accuracy
 
 
+class WorkerFailure(RuntimeError):
+    """Every worker process stopped on an error before running a trial (their logs are in OUT/workers/)."""
+
+
 def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
                on_message: Callable[[str], None] | None = None) -> CoSearchResult:
     """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`)."""
@@ -63,6 +67,9 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
             reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
         else:
             reports = run_worker_processes(settings, split_quota(remaining, settings.workers), deadline, notify)
+        failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
+        if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
+            raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
     t_search = time.time()
     if on_progress:
         on_progress(tracker.snapshot("final mapping and presets"))

@@ -6,16 +6,25 @@ the same command pointed at the same RDB storage and study name.
 """
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import pickle
+import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+try:
+    import resource
+except ImportError:  # Windows has no getrusage
+    resource = None
+
+from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .study import load_study, trial_counts
 from .trial import TrialObjective
@@ -48,9 +57,7 @@ class WorkerReport:
 
 def peak_rss_mb() -> float | None:
     """This process's peak resident memory in MB (Linux reports KiB, macOS bytes); None elsewhere."""
-    try:
-        import resource
-    except ImportError:  # Windows
+    if resource is None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
@@ -107,56 +114,85 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
                         time.time() - t0, stop, os.getpid(), peak_rss_mb())
 
 
-def _process_main(settings: CoSearchSettings, index: int, quota: int, deadline: float | None, parent_pid: int,
-                  queue) -> None:
-    try:
-        report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
-    except KeyboardInterrupt:
-        report = WorkerReport(index, 0, 0, 0, 0.0, "interrupted", os.getpid())
-    except BaseException as exc:  # reported to the parent, which prints it
-        traceback.print_exc(file=sys.stderr)
-        report = WorkerReport(index, 0, 0, 0, 0.0, f"error: {type(exc).__name__}: {exc}", os.getpid())
-    queue.put(report)
-
-
 def split_quota(remaining: int, workers: int) -> list[int]:
     """Complete trials per worker, as even as possible, summing to `remaining`."""
     return [remaining // workers + (1 if i < remaining % workers else 0) for i in range(workers)]
 
 
+WORKER_FOLDER = "workers"
+"""Under --out: each worker process's log (its standard error) and report."""
+
+
 def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline: float | None,
                          on_poll: Callable[[], None] | None = None, poll_s: float = 1.0) -> list[WorkerReport]:
-    """Start one spawned process per quota, poll until all exit, return their reports (in worker order).
+    """Start one worker process per quota, poll until all exit, return their reports (in worker order).
 
-    A worker's counts are its own trials; they add up to the trials the study gained. Only the
-    processes started here are ever stopped (on KeyboardInterrupt), each by its own handle.
+    Each worker is a fresh interpreter running `cosearch.search.worker_process` on a pickled job, not a
+    multiprocessing child: those re-import the caller's main script, which fails for code run from
+    standard input and re-runs scripts without a main guard. A worker's standard error goes to
+    OUT/workers/worker-N.log. A worker's counts are its own trials; they add up to the trials the study
+    gained. Only the processes started here are ever stopped (on KeyboardInterrupt).
     """
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_process_main, args=(settings, i, q, deadline, os.getpid(), queue),
-                         name=f"cosearch-worker-{i}") for i, q in enumerate(quotas)]
-    reports: dict[int, WorkerReport] = {}
+    folder = settings.out / WORKER_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    job = folder / f"job-{tag}.pickle"
+    job.write_bytes(pickle.dumps((settings, deadline, os.getpid())))
+    root = str(Path(__file__).resolve().parents[2])           # where this cosearch is imported from
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    procs, logs = [], []
     try:
-        for p in procs:
-            p.start()
-        while any(p.is_alive() for p in procs) or not queue.empty():
-            while not queue.empty():
-                r = queue.get()
-                reports[r.index] = r
+        for i, q in enumerate(quotas):
+            logs.append(open(folder / f"worker-{i}.log", "w"))
+            procs.append(subprocess.Popen([sys.executable, "-m", "cosearch.search.worker_process", str(job), str(i),
+                                           str(q), tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=logs[-1], env=env))
+        while any(p.poll() is None for p in procs):
             if on_poll is not None:
                 on_poll()
             time.sleep(poll_s)
     except KeyboardInterrupt:
         for p in procs:
-            if p.is_alive():
+            if p.poll() is None:
                 p.terminate()
         for p in procs:
-            p.join(10)
+            p.wait(10)
         raise
-    for p in procs:
-        p.join()
-    while not queue.empty():
-        r = queue.get()
-        reports[r.index] = r
-    return [reports.get(i, WorkerReport(i, 0, 0, 0, 0.0, f"exited with status {p.exitcode}", p.pid or 0))
-            for i, p in enumerate(procs)]
+    finally:
+        for log in logs:
+            log.close()
+        job.unlink(missing_ok=True)
+    reports = []
+    for i, p in enumerate(procs):
+        path = folder / f"report-{tag}-{i}.json"
+        if path.is_file():
+            reports.append(WorkerReport(**json.loads(path.read_text())))
+            path.unlink()
+        else:
+            reports.append(WorkerReport(i, 0, 0, 0, 0.0, f"exited with status {p.returncode}: "
+                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid))
+    return reports
+
+
+def _last_line(log: Path) -> str:
+    """The last non-empty line of a worker's log (its error), or a pointer to the log."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        lines = []
+    return lines[-1] if lines else f"see {log}"
+
+
+def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
+    """The body of a worker process: load the job, run trials, write the report next to the job."""
+    settings, deadline, parent_pid = pickle.loads(job.read_bytes())
+    try:
+        report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
+    except KeyboardInterrupt:
+        report = WorkerReport(index, 0, 0, 0, 0.0, "interrupted", os.getpid())
+    except BaseException as exc:  # reported to the parent; the traceback goes to the log
+        traceback.print_exc(file=sys.stderr)
+        report = WorkerReport(index, 0, 0, 0, 0.0, f"error: {type(exc).__name__}: {exc}", os.getpid())
+    target = job.parent / f"report-{tag}-{index}.json"
+    write_text_atomic(target, json.dumps(asdict(report)))
+    return 0
