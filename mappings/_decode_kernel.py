@@ -37,6 +37,20 @@ def _argsort_desc(keys, out):
 
 
 @njit(cache=True, inline="always")
+def _row_of(values, v):
+    """Index of v in the sorted `values` (v is there): np.searchsorted without numba's generic comparator."""
+    lo = 0
+    hi = values.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _nearest(logs, vi, count, target):
     """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller."""
     lo = 0
@@ -145,7 +159,7 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
                 cap = fanout[l, axis] // used[axis]
-                vi = np.searchsorted(tvalues, rem[d])
+                vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
                 if tdivs[vi, bj] > cap:            # the largest divisor within the fan-out left
@@ -172,14 +186,14 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
             for d in range(8):
                 ext[d] *= sx[b, l, d] * sy[b, l, d]
             # mult[l2] = product of the spatial factors of levels l2 .. l-1
-            for l2 in range(l + 1):
+            for d in range(8):
+                mult[l, d] = 1
+            for l2 in range(l - 1, -1, -1):
                 for d in range(8):
-                    mult[l2, d] = 1
-                    for j in range(l2, l):
-                        mult[l2, d] *= sx[b, j, d] * sy[b, j, d]
+                    mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
             for ai in range(active.shape[0]):
                 d = active[ai]
-                vi = np.searchsorted(tvalues, rem[d])
+                vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
                 if not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity, tcap, e2,

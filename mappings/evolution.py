@@ -29,6 +29,7 @@ from accel_models import MappingArrays
 from accel_models.kernel import evaluate_range, make_workspace, max_children, new_outputs
 
 from ._decode_kernel import decode_batch
+from ._fast_random import normal, uniform
 from .fitness import fitness_into
 
 
@@ -66,6 +67,19 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F):
     fitness_into(out[0], out[2], out[1], k, objective, F)
 
 
+@njit(cache=True, inline="always")
+def _argsort_into(F, lo, n, idx):
+    """idx[:n] = lo + the indices of F[lo:lo + n] by increasing value (insertion sort, stable: populations are small,
+    and numba's np.argsort calls a comparator per comparison)."""
+    for i in range(n):
+        v = F[lo + i]
+        j = i
+        while j > 0 and F[idx[j - 1]] > v:
+            idx[j] = idx[j - 1]
+            j -= 1
+        idx[j] = lo + i
+
+
 @njit(cache=True)
 def _now():
     with objmode(t="float64"):
@@ -74,17 +88,17 @@ def _now():
 
 
 @njit(cache=True)
-def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
+def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
                   hist_value):
-    """The whole search: returns (best genes, best fitness, evaluations, valid evaluations, history length).
+    """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
+    evaluations, history length).
 
     seeds [S, n] (the first `n_seeds` rows are used), `budget` evaluations at most (the last generation
-    is cut to fit), `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
+    is cut to fit), rng: a generator state (`new_state`, advanced in place), normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
     layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in.
     """
     n = seeds.shape[1]
-    np.random.seed(rng_seed)
     t0 = _now()
     lam_default = 4 + int(3 * math.log(max(n, 2)))
     lam_cap = max(lam_default, min(max_popsize, 4 * n))
@@ -102,6 +116,8 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
     ws = make_workspace(n_levels, max_children(acc.fanout))
     best_x = np.full(n, 0.5)
     best_f = np.inf
+    best_cycles = 0
+    best_energy = 0.0
     have_best = False
     evals = 0
     valid = 0
@@ -120,6 +136,8 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
             if F[r] < best_f:
                 best_f = F[r]
                 best_x[:] = XD[r]
+                best_cycles = out[1][r]
+                best_energy = out[2][r]
                 have_best = True
                 if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                     hist_evals[n_hist] = evals + r + 1
@@ -145,17 +163,21 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
             sigma[i] = seed_sigma
         else:
             for g in range(n):
-                mean[i, g] = np.random.random()
+                mean[i, g] = uniform(rng)
             sigma[i] = sigma0
     chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
     w = np.empty(rows)
+    idx = np.empty(rows, dtype=np.int64)
     ymean = np.empty(n)
+    sqrt_c = np.empty(n)
     while evals < budget:
         row = 0
         for i in range(K):
+            for g in range(n):
+                sqrt_c[g] = math.sqrt(C[i, g])
             for r in range(lam[i]):
                 for g in range(n):
-                    y = np.random.standard_normal() * math.sqrt(C[i, g])
+                    y = normal(rng, normals) * sqrt_c[g]
                     Y[row, g] = y
                     X[row, g] = mean[i, g] + sigma[i] * y
                     XD[row, g] = _reflect(X[row, g])
@@ -168,6 +190,8 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
             if F[r] < best_f:
                 best_f = F[r]
                 best_x[:] = XD[r]
+                best_cycles = out[1][r]
+                best_energy = out[2][r]
                 have_best = True
                 if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                     hist_evals[n_hist] = evals + r + 1
@@ -199,7 +223,7 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
             c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
             cmu = (n + 2.0) / 3.0 * (2.0 / mueff / (n + math.sqrt(2.0)) ** 2
                                      + (1.0 - 1.0 / mueff) * min(1.0, (2.0 * mueff - 1.0) / ((n + 2.0) ** 2 + mueff)))
-            idx = np.argsort(F[row0:row0 + lam_i]) + row0
+            _argsort_into(F, row0, lam_i, idx)
             for g in range(n):
                 acc_y = 0.0
                 for j in range(mu):
@@ -230,13 +254,13 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
                 stall[i] += 1
             broken = not (math.isfinite(sigma[i]) and sigma[i] < 1e3)
             if broken or stall[i] > patience or sigma[i] * math.sqrt(c_max) < 1e-4:
-                if have_best and np.random.random() < local_restarts:
+                if have_best and uniform(rng) < local_restarts:
                     mean[i] = best_x
                     sigma[i] = local_sigma
                     lam[i] = lam0
                 else:
                     for g in range(n):
-                        mean[i, g] = np.random.random()
+                        mean[i, g] = uniform(rng)
                     sigma[i] = sigma0
                     lam[i] = min(2 * lam_i, lam_cap)
                 C[i, :] = 1.0
@@ -246,4 +270,4 @@ def run_evolution(seeds, n_seeds, budget, rng_seed, islands, popsize, sigma0, se
                 stall[i] = 0
                 run_best[i] = np.inf
             row0 += lam_i
-    return best_x, best_f, evals, valid, n_hist
+    return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist

@@ -22,6 +22,7 @@ from accel_models.geometry import accelerator_arrays, layer_arrays
 from nets import Layer
 
 from .encoding import Encoding
+from ._fast_random import NORMAL_TABLE, new_state
 from .evolution import HISTORY, EvolutionSettings, run_evolution
 from .exhaustive import ExhaustiveSpace
 from .fitness import OBJECTIVES, fitness, objective_index
@@ -341,12 +342,12 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
     evaluations = valid = 0
     history: list[tuple[int, float, float]] = []
     best_x, best_f = None, math.inf
-    call = 0
+    rng = new_state(seed)
     while True:
         budget = budget_evals if budget_evals is not None else CHUNK_EVALS
         t_call = time.perf_counter() - t0
-        x, f, evals, ok, n_hist = run_evolution(
-            seeds, n_seeds, budget, (seed * 1_000_003 + call) % (2**31), settings.islands, settings.popsize,
+        x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
+            seeds, n_seeds, budget, rng, NORMAL_TABLE, settings.islands, settings.popsize,
             settings.sigma0, settings.seed_sigma, settings.patience, settings.max_popsize, settings.local_restarts,
             settings.local_sigma, objective_index(objective), tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v)
         for h in range(n_hist):
@@ -355,8 +356,7 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
         evaluations += int(evals)
         valid += int(ok)
         if f < best_f:
-            best_x, best_f = x.copy(), float(f)
-        call += 1
+            best_x, best_f, best_cost = x.copy(), float(f), (int(cycles), float(energy_pj))
         if budget_evals is not None or time_limit_s is None or time.perf_counter() - t0 >= time_limit_s:
             break
         seeds, n_seeds = best_x[None].copy(), 1
@@ -364,10 +364,8 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
     if best_x is None or best_f >= 1e3:
         return MapperResult(layer, acc, objective, "es", None, 0, math.inf, evaluations, valid, wall, seed,
                             history)
-    arrays = enc.decode(best_x[None])
-    res = evaluate_batch(layer, acc, arrays)
-    return MapperResult(layer, acc, objective, "es", arrays, int(res.cycles[0]),
-                        float(res.energy_pj[0]), evaluations, valid, wall, seed, history, genes=best_x)
+    return MapperResult(layer, acc, objective, "es", enc.decode(best_x[None]), *best_cost, evaluations, valid, wall,
+                        seed, history, genes=best_x)
 
 
 def with_layer(result: MapperResult, layer: Layer) -> MapperResult:

@@ -8,30 +8,54 @@ genes whose decoding (with its capacity repair) is the nearest valid mapping on 
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from numba import njit
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays
 
 
+@lru_cache(maxsize=1024)
+def _level_map(source_names: tuple[str, ...], target_names: tuple[str, ...]) -> np.ndarray:
+    """Per source level, the target level of the same name (-1: none)."""
+    index = {name: l for l, name in enumerate(target_names)}
+    return np.array([index.get(name, -1) for name in source_names], dtype=np.int64)
+
+
+@njit(cache=True)
+def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, keeps, out):
+    """The module's rule on one mapping's rows, into `out` (`MappingArrays.empty(1, target levels)`)."""
+    t_out, o_out, sx_out, sy_out, so_out, k_out = out
+    Lt = t_out.shape[1]
+    dest = 0                               # where the factors of unmatched source levels go (the next outer)
+    for l in range(temporal.shape[0]):
+        if level_map[l] >= 0:
+            dest = level_map[l]
+            o_out[0, dest] = order[l]
+            k_out[0, dest] = keep[l]
+            if fanout[dest, 0] * fanout[dest, 1] > 1:
+                sx_out[0, dest] = sx[l]
+                sy_out[0, dest] = sy[l]
+                so_out[0, dest] = sorder[l]
+                for d in range(8):
+                    t_out[0, dest, d] *= temporal[l, d]
+                continue
+        for d in range(8):
+            t_out[0, dest, d] *= temporal[l, d] * sx[l, d] * sy[l, d]
+    for l in range(Lt):
+        for t in range(3):
+            k_out[0, l, t] = 1 if k_out[0, l, t] != 0 and keeps[l, t] != 0 else 0
+    for t in range(3):
+        k_out[0, 0, t] = 1
+
+
 def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Accelerator, b: int = 0) -> MappingArrays:
     """Mapping b of `arrays` (on `source`) as a mapping of the same layer on `target` (a batch of one)."""
     out = MappingArrays.empty(1, target.num_levels)
-    index = {name: l for l, name in enumerate(target.level_names)}
-    fanout = accelerator_arrays(target).fanout
-    dest = 0                                   # where the factors of unmatched source levels go (the next outer)
-    for l, name in enumerate(source.level_names):
-        if name in index:
-            dest = index[name]
-            out.order[0, dest] = arrays.order[b, l]
-            out.keep[0, dest] = arrays.keep[b, l]
-            if fanout[dest].prod() > 1:
-                out.spatial_x[0, dest] = arrays.spatial_x[b, l]
-                out.spatial_y[0, dest] = arrays.spatial_y[b, l]
-                out.spatial_order[0, dest] = arrays.spatial_order[b, l]
-                out.temporal[0, dest] *= arrays.temporal[b, l]
-                continue
-        out.temporal[0, dest] *= arrays.temporal[b, l] * arrays.spatial_x[b, l] * arrays.spatial_y[b, l]
-    out.keep[0] &= accelerator_arrays(target).keeps
-    out.keep[0, 0] = 1
-    return MappingArrays(*(np.ascontiguousarray(a) for a in out))
+    arch = accelerator_arrays(target)
+    _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
+                   arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
+                   arch.fanout, arch.keeps, out)
+    return out

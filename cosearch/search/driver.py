@@ -71,6 +71,8 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
     t_search = time.time()
+    if notify:  # the search's last count (worker processes are polled, and may end between two polls)
+        notify()
     if on_progress:
         on_progress(tracker.snapshot("final mapping and presets"))
     result = finalize(settings, study, reports, accuracy)

@@ -31,8 +31,34 @@ def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
     return AcceleratorSpace.for_settings(settings).encode_preset(settings.resources.preset)
 
 
+def _trial_seed(seed: int, number: int) -> int:
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _trial_seeded_random_sampler(seed: int):
+    """A random sampler whose draws are a function of (seed, trial number): workers of different commands on one
+    storage (whose sampler seeds may coincide) never propose the same design, since trial numbers are unique."""
+    import optuna
+
+    class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
+        def __init__(self):
+            super().__init__(seed=seed)
+            self._per_trial: tuple[int, optuna.samplers.RandomSampler] | None = None
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            if self._per_trial is None or self._per_trial[0] != trial.number:
+                self._per_trial = (trial.number, optuna.samplers.RandomSampler(seed=_trial_seed(seed, trial.number)))
+            return self._per_trial[1].sample_independent(study, trial, param_name, param_distribution)
+
+    return TrialSeededRandomSampler()
+
+
 def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None):
-    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II."""
+    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II.
+
+    CMA-ES's own draws add the trial number to their seed, and its independent draws (the trials before the first
+    completes) and the random sampler's are seeded per trial number: commands that share a storage do not
+    repeat each other's designs. TPE and NSGA-II draw from their sampler's seed (per worker, see `worker_seed`)."""
     import optuna
 
     check_choice("--sampler", name, SAMPLERS, "sampler")
@@ -40,11 +66,12 @@ def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | 
     warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(x0=x0, sigma0=None if x0 is None else RESOURCE_SIGMA0, seed=seed,
+                                            independent_sampler=_trial_seeded_random_sampler(seed),
                                             warn_independent_sampling=False)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return _trial_seeded_random_sampler(seed)
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
 
 

@@ -3,6 +3,7 @@ never worse than its seeds, and at least as good as the `cmaes` package's sep-CM
 import numpy as np
 import pytest
 
+from accel_models.cost_model import evaluate_batch
 from mappings import Encoding, best_mapping
 
 
@@ -12,6 +13,8 @@ def test_same_seed_same_result_and_exact_budget(mapper_bench):
     b = best_mapping(case.layer, case.accelerator, strategy="es", budget_evals=300, seed=3)
     c = best_mapping(case.layer, case.accelerator, strategy="es", budget_evals=300, seed=4)
     assert a.evaluations == 300 and a.valid
+    cost = evaluate_batch(case.layer, case.accelerator, a.arrays)          # the costs reported are the mapping's
+    assert (a.cycles, a.energy_pj) == (int(cost.cycles[0]), float(cost.energy_pj[0]))
     assert (a.cycles, a.energy_pj) == (b.cycles, b.energy_pj)
     assert all((x == y).all() for x, y in zip(a.arrays, b.arrays))
     assert [h[0] for h in a.history] == sorted(h[0] for h in a.history)
@@ -42,3 +45,29 @@ def test_at_least_as_good_as_the_cmaes_package(mapper_bench, name):
     # Over 48 seeds the two are alike (AlexNet conv2: median 1.055 vs 1.065 of the 16k best); 24 seeds' medians
     # scatter by a few percent, so a 10% margin separates noise from a real regression.
     assert median("es") <= median("cmaes") * 1.10
+
+
+def test_fast_random_draws_are_uniform_and_standard_normal():
+    """The compiled search's generator: uniforms fill [0, 1) evenly, the quantile table is N(0, 1), seeds differ."""
+    from numba import njit
+
+    from mappings._fast_random import NORMAL_TABLE, new_state, normal, uniform
+
+    @njit
+    def draws(state, table, n):
+        u = np.empty(n)
+        z = np.empty(n)
+        for i in range(n):
+            u[i] = uniform(state)
+            z[i] = normal(state, table)
+        return u, z
+
+    u, z = draws(new_state(7), NORMAL_TABLE, 200_000)
+    assert 0.0 <= u.min() and u.max() < 1.0
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    assert abs(counts / len(u) - 0.1).max() < 0.005                      # ~7 sigma of a binomial(200k, 0.1) bin
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
+    assert abs(np.mean(np.abs(z) > 1.96) - 0.05) < 0.003
+    again, _ = draws(new_state(7), NORMAL_TABLE, 1000)
+    other, _ = draws(new_state(8), NORMAL_TABLE, 1000)
+    assert (again == u[:1000]).all() and not np.allclose(other, u[:1000])

@@ -3,12 +3,28 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from _cosearch_cli import TINY, run_cli, study_trials
-from cosearch.search import split_quota, worker_seed
+import optuna
+
+from cosearch.search import make_sampler, split_quota, worker_seed
 
 
 def test_quotas_and_seeds():
     assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
     assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
+
+
+def test_samplers_of_one_seed_on_one_storage_never_repeat_a_design():
+    """Two commands started together on one storage give their workers the same sampler seeds: the draws before
+    the first trial completes (CMA-ES's independent ones, the random sampler's) are seeded per trial number."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in ("cmaes", "random"):
+        storage = optuna.storages.InMemoryStorage()
+        studies = [optuna.create_study(storage=storage, study_name="s", load_if_exists=True,
+                                       sampler=make_sampler(name, worker_seed(0, 0, 0))) for _ in range(2)]
+        asked = [studies[i % 2].ask({"x": optuna.distributions.FloatDistribution(0, 1)}) for i in range(6)]
+        assert len({t.params["x"] for t in asked}) == 6, name  # all running: none completed yet
+        again = optuna.create_study(storage=optuna.storages.InMemoryStorage(), sampler=make_sampler(name, worker_seed(0, 0, 0)))
+        assert again.ask({"x": optuna.distributions.FloatDistribution(0, 1)}).params["x"] == asked[0].params["x"]
 
 
 def test_two_worker_processes(tmp_path):

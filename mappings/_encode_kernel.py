@@ -1,0 +1,53 @@
+"""The compiled encoder: `Encoding.encode`'s genes of one mapping, for the warm starts of every search.
+
+The inverse of `_decode_kernel` on the loops that exist: a loop order becomes importances by position,
+a keep flag 0.25 / 0.75, a spatial or temporal factor its log-ratio to what is left of the dim. Compiled
+because the warm starts encode one or more mappings per search, a thousand searches per co-search trial.
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _log_ratio(f, rem):
+    """The gene r with rem ** r == f (0 when nothing is left to split)."""
+    return math.log(f) / math.log(rem) if rem > 1 and f >= 1 else 0.0
+
+
+@njit(cache=True)
+def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx,
+                bounds, active, fan_levels, rem, x):
+    """Genes of the mapping given by its [L, 8] / [L, 3] rows into x (filled with 0.5 first); rem: scratch [8]."""
+    L = temporal.shape[0]
+    x[:] = 0.5
+    for l in range(L):
+        for pos in range(8):
+            d = order[l, pos]
+            if order_idx[l, d] >= 0:
+                x[order_idx[l, d]] = 1.0 - (pos + 0.5) / 8
+        for t in range(3):
+            if keep_idx[l, t] >= 0:
+                x[keep_idx[l, t]] = 0.75 if keep[l, t] else 0.25
+    for d in range(8):
+        rem[d] = bounds[d]
+    for fi in range(fan_levels.shape[0]):
+        l = fan_levels[fi]
+        for pos in range(8):
+            d = sorder[l, pos]
+            if rank_idx[l, d] < 0:
+                continue
+            x[rank_idx[l, d]] = 1.0 - (pos + 0.5) / 8
+            f = sx[l, d] * sy[l, d]
+            if axis_idx[l, d] >= 0:
+                x[axis_idx[l, d]] = 0.75 if sy[l, d] > 1 else 0.25
+            x[ratio_idx[l, d]] = _log_ratio(f, rem[d])
+            rem[d] //= f
+    for l in range(L - 1, 0, -1):
+        for ai in range(active.shape[0]):
+            d = active[ai]
+            f = temporal[l, d]
+            x[tile_idx[l, d]] = _log_ratio(f, rem[d])
+            rem[d] //= max(f, 1)
