@@ -1,7 +1,8 @@
 """Extract the matrix products of a PyTorch model as `Layer`s, with their element-wise work, by tracing it.
 
 `torch.fx` traces the model's forward into a graph of module calls, functions and tensor methods, and
-propagates the example input's shapes through it (on fake tensors: no arithmetic runs). Captured, in
+propagates the example input's shapes through it (on fake tensors, or on the meta device when the model and
+its input are there, as a model built under `torch.device("meta")`: no arithmetic runs). Captured, in
 execution order: nn.Conv1d/Conv2d and F.conv2d, nn.Linear and F.linear, matmul / bmm / `@` / addmm /
 baddbmm, F.scaled_dot_product_attention (its scores and context products, grouped-query attention
 included) and nn.MultiheadAttention (its projections and both products); token counts and heads come
@@ -289,7 +290,8 @@ def _walk(gm: fx.GraphModule) -> _Collector:
 
 
 def _trace(module: nn.Module, args: tuple) -> fx.GraphModule:
-    """The fx graph of `module` with every node's output shape (propagated on fake tensors, else on real ones)."""
+    """The fx graph of `module` with every node's output shape (propagated on the meta device if the module and
+    args are all there, else on fake tensors, else on real ones)."""
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -298,6 +300,10 @@ def _trace(module: nn.Module, args: tuple) -> fx.GraphModule:
     gm = fx.GraphModule(tracer.root, graph)
     for node, traced in zip(gm.graph.nodes, graph.nodes):
         node.meta.setdefault("cosearch_path", traced.meta.get("cosearch_path", ""))
+    tensors = [*module.parameters(), *module.buffers(), *(a for a in args if isinstance(a, torch.Tensor))]
+    if tensors and all(t.is_meta for t in tensors):  # meta kernels give the shapes: no weights copied to fake ones
+        ShapeProp(gm).propagate(*args)
+        return gm
     try:
         ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(*args)
     except Exception:  # an op without a fake-tensor rule: run it for real (eval mode, no gradients)
@@ -338,7 +344,8 @@ def from_torch(module: nn.Module, example_input: torch.Tensor | tuple, name: str
 
     capture: 'fx' (trace with torch.fx, falling back to hooks with a warning if the model cannot be traced) or
     'hooks' (forward hooks on nn.Conv2d / nn.Linear only). The model's train/eval mode is restored afterwards;
-    the pass runs in eval mode without gradients, so BatchNorm statistics are not updated.
+    the pass runs in eval mode without gradients, so BatchNorm statistics are not updated. A model built under
+    `torch.device("meta")` with a meta input is read without allocating or initialising its weights.
     """
     if capture not in ("fx", "hooks"):
         raise ValueError(f"from_torch: capture must be 'fx' or 'hooks', got {capture!r}")
