@@ -6,18 +6,21 @@ command line import `nets` and torch alone takes about 2 s to import.
 """
 from importlib import import_module
 
+from .elementwise import OPS_PER_ELEMENT, ElementwiseOp, describe_elementwise, elementwise_ops, elementwise_words
 from .layer import MAX_BOUND, Layer
 from .problem_shape import (COEFFICIENTS, DIM_INDEX, DIMS, N_AXES, PROJECTION, TENSOR_INDEX, TENSORS,
                             axis_terms, box_words, tensor_dims)
 from .network import Network
-from .ofa import (MBV3_W12, PROXYLESS_W13, RESNET50, SPACES, MBConfig, MBSpace, ResNetConfig, ResNetSpace,
-                  SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
-                  make_divisible, mutate_config, parse_config, sample_config, sample_configs, smallest_config,
-                  to_network)
+from .ofa import MBV3_W12, PROXYLESS_W13, RESNET50, MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
+from .spaces import (SPACES, SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
+                     mutate_config, parse_config, sample_config, sample_configs, smallest_config, to_network)
+from .transformer import (GPT_ELASTIC, GPT_ELASTIC_DECODE, TRANSFORMER_SPACES, TRANSFORMER_ZOO, VIT_ELASTIC, Block,
+                          DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace, transformer_network)
 from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
 
 _LAZY = {
     "build_torch": ".torch_build",
+    "build_transformer": ".transformer.torch_model",
     "from_torch": ".torch_import",
     "AccuracyEstimator": ".estimators",
     "OFAAccuracyPredictor": ".estimators",
@@ -44,11 +47,14 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
-    "Layer", "MAX_BOUND", "Network",
+    "Layer", "MAX_BOUND", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops", "elementwise_words",
+    "describe_elementwise",
     "MBConfig", "ResNetConfig", "SubnetConfig", "parse_config", "MBSpace", "ResNetSpace", "SPACES", "MBV3_W12",
     "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
     "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
     "to_network", "count_macs", "count_params",
+    "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
+    "DecoderSpace", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE", "TRANSFORMER_SPACES",
     "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
     *_LAZY,
 ]

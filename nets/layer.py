@@ -5,11 +5,12 @@ R/P run along the input width (Wstride, Wdilation), S/Q along the height.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from math import prod
 from numbers import Integral
 
+from .elementwise import ElementwiseOp
 from .problem_shape import DIMS, box_words
 
 
@@ -40,7 +41,19 @@ class Layer:
     """One layer's loop nest: 8 bounds, strides and dilations (per axis), and a name.
 
     C and K count channels *per group*: a depthwise conv has G = channels and C = K = 1;
-    an FC / matmul layer has R = S = P = Q = 1 (N is the batch, or the token count).
+    an FC / linear layer has R = S = P = Q = 1 and N = the rows it is applied to (batch x tokens).
+
+    A product of two activations (attention's scores = Q K^T and context = scores V, any batched
+    matmul) uses the same dims, its second operand in the Weights tensor W[G][K][C]: C is the
+    reduction, K the second operand's columns, N the first operand's rows (the query tokens), G the
+    batch of independent products (batch x key/value heads), and P the products that share one
+    second operand (grouped-query attention: the query heads of one key/value head). P indexes the
+    first operand and the output but not W, so a shared K/V head is read as one tensor, exactly.
+    `weights_are_activations` marks such a layer: its W holds no parameters (`Network.weight_words`
+    leaves it out) and `kind` is 'matmul'; the cost is the same either way.
+
+    `elementwise` lists the non-MAC work fused behind the layer (softmax, norms, activations, adds;
+    `nets.elementwise`); it is reported, not costed, and is not part of the layer's identity.
     """
 
     R: int = 1
@@ -56,12 +69,20 @@ class Layer:
     dilation_w: int = 1
     dilation_h: int = 1
     name: str = field(default="", compare=False)
+    weights_are_activations: bool = False
+    elementwise: tuple[ElementwiseOp, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         for name in _INT_FIELDS:
             object.__setattr__(self, name, _check_int(name, getattr(self, name)))
         if not isinstance(self.name, str):
             raise ValueError(f"Layer.name must be a string, got {self.name!r}")
+        if type(self.weights_are_activations) is not bool:
+            raise ValueError(f"Layer.weights_are_activations must be True or False, got {self.weights_are_activations!r}")
+        if type(self.elementwise) is not tuple:
+            object.__setattr__(self, "elementwise", tuple(self.elementwise))
+        if self.elementwise and not all(isinstance(op, ElementwiseOp) for op in self.elementwise):
+            raise ValueError(f"Layer.elementwise must hold nets.ElementwiseOp items, got {self.elementwise!r}")
         if max(self.macs, *self.tensor_words) > MAX_WORDS:
             raise ValueError(f"Layer: {self.macs} MACs (tensors {self.tensor_words} words); accepted: at most "
                              f"2**62 of each (the cost model counts in int64)")
@@ -81,9 +102,35 @@ class Layer:
                    stride_w=stride, stride_h=stride, dilation_w=dilation, dilation_h=dilation, name=name)
 
     @classmethod
-    def fc(cls, in_features: int, out_features: int, batch: int = 1, name: str = "") -> "Layer":
-        """A fully connected layer / matmul (batch x in) @ (in x out)."""
-        return cls(C=in_features, K=out_features, N=batch, name=name)
+    def fc(cls, in_features: int, out_features: int, batch: int = 1, name: str = "",
+           elementwise: tuple[ElementwiseOp, ...] = ()) -> "Layer":
+        """A fully connected / linear layer (batch x in) @ (in x out); over T tokens, batch = batch x T."""
+        return cls(C=in_features, K=out_features, N=batch, name=name, elementwise=elementwise)
+
+    @classmethod
+    def matmul(cls, rows: int, inner: int, cols: int, batch: int = 1, shared: int = 1, name: str = "",
+               elementwise: tuple[ElementwiseOp, ...] = ()) -> "Layer":
+        """A batched product of two activations: A[batch, shared, rows, inner] @ B[batch, inner, cols], where
+        the `shared` products of a batch entry all read the same B (N = rows, C = inner, K = cols, P = shared,
+        G = batch)."""
+        return cls(C=inner, K=cols, N=rows, P=shared, G=batch, name=name, weights_are_activations=True,
+                   elementwise=elementwise)
+
+    @classmethod
+    def attention_scores(cls, q_len: int, kv_len: int, head_dim: int, heads: int, kv_heads: int | None = None,
+                         batch: int = 1, name: str = "", elementwise: tuple[ElementwiseOp, ...] = ()) -> "Layer":
+        """scores = Q K^T of every head: Q [q_len x head_dim] per query head, K [kv_len x head_dim] per key/value
+        head, shared by heads / kv_heads query heads (grouped-query attention; kv_heads = heads by default)."""
+        shared = _heads_per_group(heads, kv_heads)
+        return cls.matmul(q_len, head_dim, kv_len, batch * (heads // shared), shared, name, elementwise)
+
+    @classmethod
+    def attention_context(cls, q_len: int, kv_len: int, head_dim: int, heads: int, kv_heads: int | None = None,
+                          batch: int = 1, name: str = "", elementwise: tuple[ElementwiseOp, ...] = ()) -> "Layer":
+        """context = scores V of every head: scores [q_len x kv_len] per query head, V [kv_len x head_dim] per
+        key/value head (shared as in `attention_scores`)."""
+        shared = _heads_per_group(heads, kv_heads)
+        return cls.matmul(q_len, kv_len, head_dim, batch * (heads // shared), shared, name, elementwise)
 
     @classmethod
     def from_dims(cls, dims: dict[str, int], strides: dict[str, int] | None = None,
@@ -105,7 +152,10 @@ class Layer:
 
     @property
     def kind(self) -> str:
-        """'depthwise', 'fc' or 'conv' (grouped convs that are not depthwise count as conv)."""
+        """'matmul' (both operands activations), 'depthwise', 'fc' or 'conv' (grouped convs that are not
+        depthwise count as conv)."""
+        if self.weights_are_activations:
+            return "matmul"
         if self.G > 1 and self.C == 1:
             return "depthwise"
         if self.R == self.S == self.P == self.Q == 1:
@@ -130,7 +180,13 @@ class Layer:
 
     @property
     def weight_words(self) -> int:
+        """Words of the Weights tensor (for a matmul layer: its second operand, an activation)."""
         return self.tensor_words[0]
+
+    @property
+    def param_words(self) -> int:
+        """Parameters the layer holds (words): its weights, none for a product of two activations."""
+        return 0 if self.weights_are_activations else self.weight_words
 
     @property
     def input_words(self) -> int:
@@ -145,9 +201,22 @@ class Layer:
         """Everything that determines the cost of the layer (not its name): a cache key."""
         return self.bounds + self.coefficients
 
+    @property
+    def group_key(self) -> tuple:
+        """What makes two layers the same workload in a network's table (`Network.unique_layers`)."""
+        return self.shape_key + (self.weights_are_activations,)
+
     def with_name(self, name: str) -> "Layer":
-        return Layer(*self.shape_key[:8], *self.shape_key[8:], name=name)
+        return replace(self, name=name)
 
 
-_INT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Layer) if f.name != "name")
-"""The fields that hold integers (bounds, strides, dilations): checked once per layer."""
+def _heads_per_group(heads: int, kv_heads: int | None) -> int:
+    """Query heads per key/value head; kv_heads must divide heads."""
+    kv = heads if kv_heads is None else kv_heads
+    if not (isinstance(heads, int) and isinstance(kv, int) and heads >= 1 and kv >= 1 and heads % kv == 0):
+        raise ValueError(f"Layer attention: kv_heads={kv_heads!r} must be an integer >= 1 dividing heads={heads!r}")
+    return heads // kv
+
+
+_INT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Layer) if f.type == "int")
+"""The fields that hold integers (bounds, strides, dilations)."""

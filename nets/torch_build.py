@@ -1,4 +1,5 @@
-"""A runnable PyTorch model of an OFA subnet, built from the same plan as `to_network`.
+"""A runnable PyTorch model of a subnet, built from the same plan as `to_network` (OFA's plan here; an elastic
+transformer's `TransformerSpec` in `nets.transformer.torch_model`).
 
 Randomly initialised (PyTorch defaults); no dropout (it is not a compute layer). Options serve the
 zero-cost proxies: `residual=False` drops the skip additions (Zen-score), `batchnorm=False` drops BN
@@ -10,7 +11,9 @@ import torch
 from torch import nn
 
 from ._shapes import same_padding
-from .ofa.config import SubnetConfig
+from .spaces import SubnetConfig, parse_config
+from .transformer.config import DecoderConfig, ViTConfig
+from .transformer.torch_model import build_transformer
 from .ofa.plan import (BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, SEUnit,
                        subnet_plan)
 
@@ -122,11 +125,16 @@ class OFASubnet(nn.Module):
 
 
 def build_torch(config: SubnetConfig | dict, space: str | None = None, *, residual: bool = True,
-                batchnorm: bool = True) -> OFASubnet:
+                batchnorm: bool = True) -> nn.Module:
     """A randomly initialised `torch.nn.Module` of the subnet; its layers equal `to_network(config)`'s.
 
-    Input: images [N, 3, r, r] (any size works; `config.r` is the size `to_network` assumes).
+    Input: images [N, 3, r, r] for an OFA subnet (any size works; `config.r` is the size `to_network` assumes);
+    for a transformer subnet `nets.transformer.torch_model.example_input(config.to_spec())` (images or token
+    ids). `residual` and `batchnorm` apply to OFA subnets (the proxies' options).
     """
+    config = parse_config(config, space or "ofa_mbv3_w1.2")
+    if isinstance(config, (ViTConfig, DecoderConfig)):
+        return build_transformer(config.to_spec())
     plan = subnet_plan(config, space)
     features: list[nn.Module] = []
     head: list[nn.Module] = []

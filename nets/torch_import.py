@@ -1,83 +1,382 @@
-"""Extract the Conv2d and Linear layers of a PyTorch model as `Layer`s by running it once with hooks.
+"""Extract the matrix products of a PyTorch model as `Layer`s, with their element-wise work, by tracing it.
 
-Forward hooks see every call of a module in execution order, with the real input and output shapes,
-so output sizes come from the model's own padding; a module called twice gives two layers.
-Functional calls (F.conv2d, torch.matmul) are invisible to hooks and are not reported.
+`torch.fx` traces the model's forward into a graph of module calls, functions and tensor methods, and
+propagates the example input's shapes through it (on fake tensors, or on the meta device when the model and
+its input are there, as a model built under `torch.device("meta")`: no arithmetic runs). Captured, in
+execution order: nn.Conv1d/Conv2d and F.conv2d, nn.Linear and F.linear, matmul / bmm / `@` / addmm /
+baddbmm, F.scaled_dot_product_attention (its scores and context products, grouped-query attention
+included) and nn.MultiheadAttention (its projections and both products); token counts and heads come
+from the traced shapes. A product whose second operand is computed from parameters alone is a weight
+layer; otherwise both operands are activations (`Layer.weights_are_activations`). Element-wise work
+(norms, activations, softmax, masks, adds and products of tensors, scaling) is attached to the last
+product before it (`nets.elementwise`).
+
+A model that fx cannot trace (data-dependent control flow) falls back to forward hooks, with a warning:
+hooks see nn.Conv2d and nn.Linear calls only.
 """
 from __future__ import annotations
 
+import operator
 import warnings
 from math import prod
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import fx, nn
 
 from .layer import Layer
-from .network import Network
+from .network import LayerRecorder, Network
 
-_UNSUPPORTED = (nn.Conv1d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+_UNSUPPORTED = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+_ELEMENTWISE_MODULES = ((nn.LayerNorm, "layernorm"), (nn.RMSNorm, "rmsnorm"), (nn.GELU, "gelu"), (nn.SiLU, "silu"),
+                        (nn.ReLU, "relu"), (nn.ReLU6, "relu"), (nn.Tanh, "tanh"), (nn.Softmax, "softmax"))
+_ELEMENTWISE_FUNCTIONS = {F.layer_norm: "layernorm", F.rms_norm: "rmsnorm", F.gelu: "gelu", F.silu: "silu",
+                          F.relu: "relu", torch.relu: "relu", F.relu6: "relu", torch.tanh: "tanh", F.tanh: "tanh",
+                          F.softmax: "softmax", torch.softmax: "softmax"}
+_ELEMENTWISE_METHODS = {"softmax": "softmax", "relu": "relu", "tanh": "tanh", "masked_fill": "mask"}
+_BINARY = {operator.add: "add", operator.iadd: "add", torch.add: "add", operator.sub: "add", torch.sub: "add",
+           operator.mul: "mul", operator.imul: "mul", torch.mul: "mul", operator.truediv: "mul", torch.div: "mul"}
+_BINARY_METHODS = {"add": "add", "add_": "add", "sub": "add", "mul": "mul", "mul_": "mul", "div": "mul"}
+_MATMUL_FUNCTIONS = {torch.matmul: (0, 1), operator.matmul: (0, 1), torch.bmm: (0, 1), torch.addmm: (1, 2),
+                     torch.baddbmm: (1, 2)}
+_MATMUL_METHODS = {"matmul": (0, 1), "bmm": (0, 1), "__matmul__": (0, 1)}
 
 
 def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def _conv_layer(module: nn.Conv2d, out: torch.Tensor, name: str) -> Layer:
+def _conv_layer(module: nn.Conv2d, out_shape: tuple, name: str) -> Layer:
     """P, Q from the real output, so any padding rule ('same', reflect, asymmetric) is accounted for."""
-    kh, kw = _pair(module.kernel_size)
-    sh, sw = _pair(module.stride)
-    dh, dw = _pair(module.dilation)
-    batch = prod(out.shape[:-3]) if out.dim() > 3 else 1  # unbatched input is [C, H, W]
-    groups = module.groups
-    return Layer(R=kw, S=kh, P=int(out.shape[-1]), Q=int(out.shape[-2]),
-                 C=module.in_channels // groups, K=module.out_channels // groups, N=int(batch), G=groups,
-                 stride_w=sw, stride_h=sh, dilation_w=dw, dilation_h=dh, name=name)
+    return _conv_from_shapes(tuple(out_shape), module.in_channels, module.out_channels, module.groups,
+                             _pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), name)
 
 
-def _linear_layer(module: nn.Linear, inp: torch.Tensor, name: str) -> Layer:
-    rows = prod(inp.shape[:-1]) if inp.dim() > 1 else 1  # batch x tokens
-    return Layer.fc(module.in_features, module.out_features, batch=int(rows), name=name)
+def _conv_from_shapes(out_shape: tuple, c_in: int, c_out: int, groups: int, kernel: tuple[int, int],
+                      stride: tuple[int, int], dilation: tuple[int, int], name: str) -> Layer:
+    batch = prod(out_shape[:-3]) if len(out_shape) > 3 else 1  # unbatched input is [C, H, W]
+    return Layer(R=kernel[1], S=kernel[0], P=int(out_shape[-1]), Q=int(out_shape[-2]), C=c_in // groups,
+                 K=c_out // groups, N=int(batch), G=groups, stride_w=stride[1], stride_h=stride[0],
+                 dilation_w=dilation[1], dilation_h=dilation[0], name=name)
 
 
-def from_torch(module: nn.Module, example_input: torch.Tensor | tuple, name: str | None = None) -> Network:
-    """Run `module` once on `example_input` (a tensor or a tuple of positional args) without gradients
-    and return its Conv2d / Linear calls as a `Network`, in execution order.
+def _conv1d_layer(module: nn.Conv1d, out_shape: tuple, name: str) -> Layer:
+    """A 1-D convolution along the width (S = Q = 1)."""
+    batch = prod(out_shape[:-2]) if len(out_shape) > 2 else 1
+    g = module.groups
+    return Layer(R=module.kernel_size[0], P=int(out_shape[-1]), C=module.in_channels // g, K=module.out_channels // g,
+                 N=int(batch), G=g, stride_w=module.stride[0], dilation_w=module.dilation[0], name=name)
 
-    The model's train/eval mode is restored afterwards; the pass itself runs in eval mode so that
-    BatchNorm statistics are not updated.
-    """
-    layers: list[Layer] = []
-    unsupported: list[str] = []
+
+def _linear_from_shape(in_shape: tuple, in_features: int, out_features: int, name: str) -> Layer:
+    rows = prod(in_shape[:-1]) if len(in_shape) > 1 else 1  # batch x tokens
+    return Layer.fc(in_features, out_features, batch=int(rows), name=name)
+
+
+def _product(a: tuple, b: tuple, b_is_weight: bool, name: str) -> Layer:
+    """The Layer of torch.matmul(A, B) for shapes a, b (1-D operands as matmul treats them).
+
+    Batch dims (broadcast right-aligned): both > 1 -> G (independent products); only A's -> P (products
+    sharing one B); only B's -> folded into K (B's columns), so that each operand is read as one tensor."""
+    a = (1,) + tuple(a) if len(a) == 1 else tuple(a)
+    b = tuple(b) + (1,) if len(b) == 1 else tuple(b)
+    rows, inner, cols = a[-2], a[-1], b[-1]
+    if b[-2] != inner:
+        raise ValueError(f"from_torch: {name}: matmul of shapes {a} and {b} does not agree on the inner size")
+    ab, bb = a[:-2], b[:-2]
+    width = max(len(ab), len(bb))
+    ab, bb = (1,) * (width - len(ab)) + ab, (1,) * (width - len(bb)) + bb
+    groups = prod(x for x, y in zip(ab, bb) if x > 1 and y > 1)
+    shared = prod(x for x, y in zip(ab, bb) if x > 1 and y == 1)
+    cols *= prod(y for x, y in zip(ab, bb) if x == 1 and y > 1)
+    if b_is_weight and groups == 1:  # a linear layer: every row of A meets the same weights
+        return Layer.fc(inner, cols, batch=rows * shared, name=name)
+    return Layer(C=inner, K=cols, N=rows, P=shared, G=groups, name=name, weights_are_activations=not b_is_weight)
+
+
+class _Collector(LayerRecorder):
+    """The layers found, in execution order with their element-wise work, and the modules left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unsupported: list[str] = []
+
+
+class _PathTracer(fx.Tracer):
+    """fx tracer that records on each node the qualified name of the module whose forward created it, and keeps
+    as leaves only the modules whose work it knows (everything else is traced through)."""
+
+    _LEAVES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.Embedding, nn.Dropout, nn.Identity,
+               nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Hardswish,
+               nn.Hardsigmoid, nn.Sigmoid) + _UNSUPPORTED + tuple(m for m, _ in _ELEMENTWISE_MODULES)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proxy_buffer_attributes = True  # buffers (a causal mask, a KV cache) sliced by traced sizes
+        self._paths: list[str] = [""]
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, self._LEAVES) or (super().is_leaf_module(m, qualname) and not any(m.children()))
+
+    def call_module(self, m, forward, args, kwargs):
+        self._paths.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self._paths.pop()
+
+    def create_node(self, *args, **kwargs):
+        node = super().create_node(*args, **kwargs)
+        node.meta["cosearch_path"] = self._paths[-1]
+        return node
+
+
+def _shape(node) -> tuple | None:
+    meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
+    return tuple(int(s) for s in meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
+
+def _is_tensor(arg) -> bool:
+    return isinstance(arg, fx.Node) and _shape(arg) is not None
+
+
+def _parameters_only(node: fx.Node, memo: dict) -> bool:
+    """True if `node` is computed from parameters and buffers alone (no model input reaches it): a weight."""
+    if node in memo:
+        return memo[node]
+    memo[node] = False  # guards cycles (none in an fx graph) and is the answer for placeholders
+    if node.op == "placeholder":
+        return False
+    if node.op == "get_attr":
+        memo[node] = True
+        return True
+    inputs = node.all_input_nodes
+    memo[node] = bool(inputs) and all(_parameters_only(n, memo) for n in inputs)
+    return memo[node]
+
+
+def _name(node: fx.Node, suffix: str | None = None) -> str:
+    path = node.meta.get("cosearch_path", "")
+    leaf = suffix or node.name
+    return f"{path}.{leaf}" if path else leaf
+
+
+def _numel(node) -> int:
+    shape = _shape(node)
+    return prod(shape) if shape is not None else 0
+
+
+def _attention(out: _Collector, q: tuple, k: tuple, v: tuple, causal: bool, masked: bool, name: str) -> None:
+    """scaled_dot_product_attention(q, k, v) on shapes [..., Hq, L, E] / [..., Hkv, S, E] / [..., Hkv, S, Ev]."""
+    heads, q_len, head_dim = q[-3] if len(q) >= 3 else 1, q[-2], q[-1]
+    kv_heads, kv_len, v_dim = k[-3] if len(k) >= 3 else 1, k[-2], v[-1]
+    batch = prod(q[:-3]) if len(q) > 3 else 1
+    shared = heads // kv_heads
+    out.add(Layer.matmul(q_len, head_dim, kv_len, batch * kv_heads, shared, name=f"{name}.scores"))
+    scores = batch * heads * q_len * kv_len
+    out.op("scale", scores)
+    if (causal and q_len > 1) or masked:
+        out.op("mask", scores)
+    out.op("softmax", scores)
+    out.add(Layer.matmul(q_len, kv_len, v_dim, batch * kv_heads, shared, name=f"{name}.context"))
+
+
+def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) -> None:
+    """nn.MultiheadAttention as F.multi_head_attention_forward computes it: packed or separate input projections,
+    both products per head, the output projection."""
+    args = list(node.args) + [node.kwargs.get(k) for k in ("query", "key", "value")][len(node.args):]
+    query, key, value = (args + [None] * 3)[:3]
+    q, k, v = _shape(query), _shape(key), _shape(value)
+    lq, lk = (q[1], k[1]) if m.batch_first and len(q) == 3 else (q[0], k[0])
+    batch = q[0 if m.batch_first else 1] if len(q) == 3 else 1
+    e, h = m.embed_dim, m.num_heads
+    if m._qkv_same_embed_dim and query is key and key is value:
+        out.add(Layer.fc(e, 3 * e, batch * lq, f"{name}.in_proj"))
+    elif m._qkv_same_embed_dim and key is value:
+        out.add(Layer.fc(e, e, batch * lq, f"{name}.in_proj_q"))
+        out.add(Layer.fc(e, 2 * e, batch * lk, f"{name}.in_proj_kv"))
+    else:
+        out.add(Layer.fc(e, e, batch * lq, f"{name}.in_proj_q"))
+        out.add(Layer.fc(m.kdim, e, batch * lk, f"{name}.in_proj_k"))
+        out.add(Layer.fc(m.vdim, e, batch * lk, f"{name}.in_proj_v"))
+    masked = any(node.kwargs.get(key_) is not None for key_ in ("attn_mask", "key_padding_mask")) or \
+        bool(node.kwargs.get("is_causal")) or len(node.args) > 4 and node.args[4] is not None
+    _attention(out, (batch, h, lq, e // h), (batch, h, lk, e // h), (batch, h, lk, e // h), False, masked, name)
+    out.add(Layer.fc(e, e, batch * lq, f"{name}.out_proj"))
+
+
+def _elementwise_kind(node: fx.Node, modules: dict) -> str | None:
+    if node.op == "call_module":
+        m = modules[node.target]
+        return next((kind for cls, kind in _ELEMENTWISE_MODULES if isinstance(m, cls)), None)
+    if node.op == "call_function":
+        if node.target in _ELEMENTWISE_FUNCTIONS:
+            return _ELEMENTWISE_FUNCTIONS[node.target]
+        if node.target in _BINARY:
+            return _binary_kind(_BINARY[node.target], node.args[:2])
+    if node.op == "call_method":
+        if node.target in _ELEMENTWISE_METHODS:
+            return _ELEMENTWISE_METHODS[node.target]
+        if node.target in _BINARY_METHODS:
+            return _binary_kind(_BINARY_METHODS[node.target], node.args[:2])
+    return None
+
+
+def _binary_kind(kind: str, operands) -> str | None:
+    """Two tensors: 'add' or 'mul'; a tensor and a number: 'scale'; no tensor (shape arithmetic): None."""
+    tensors = sum(_is_tensor(a) for a in operands)
+    return None if tensors == 0 else kind if tensors == 2 else "scale"
+
+
+def _walk(gm: fx.GraphModule) -> _Collector:
+    modules = dict(gm.named_modules())
+    out = _Collector()
+    weights: dict = {}
+    for node in gm.graph.nodes:
+        shape = _shape(node)
+        if node.op == "call_module":
+            m = modules[node.target]
+            name = node.target
+            if isinstance(m, nn.Linear):
+                out.add(_linear_from_shape(_shape(node.args[0]), m.in_features, m.out_features, name))
+            elif isinstance(m, nn.Conv2d):
+                out.add(_conv_layer(m, shape, name))
+            elif isinstance(m, nn.Conv1d):
+                out.add(_conv1d_layer(m, shape, name))
+            elif isinstance(m, nn.MultiheadAttention):
+                _mha(out, m, node, name)
+            elif isinstance(m, _UNSUPPORTED):
+                out.unsupported.append(f"{name} ({type(m).__name__})")
+            else:
+                kind = _elementwise_kind(node, modules)
+                if kind is not None:
+                    out.op(kind, _numel(node))
+            continue
+        if node.op not in ("call_function", "call_method"):
+            continue
+        target = node.target
+        if node.op == "call_function" and target is F.linear:
+            x, w = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
+            ws = _shape(w)
+            if _parameters_only(w, weights) and len(ws) == 2:
+                out.add(_linear_from_shape(_shape(x), ws[1], ws[0], _name(node)))
+            else:  # x @ w^T with an activation as w
+                out.add(_product(_shape(x), ws[:-2] + (ws[-1], ws[-2]), _parameters_only(w, weights), _name(node)))
+        elif node.op == "call_function" and target is F.conv2d:
+            w = node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
+            ws = _shape(w)
+            get = lambda i, key, default: node.args[i] if len(node.args) > i else node.kwargs.get(key, default)  # noqa: E731
+            groups = get(6, "groups", 1)
+            out.add(_conv_from_shapes(shape, ws[1] * groups, ws[0], groups, (ws[2], ws[3]), _pair(get(3, "stride", 1)),
+                                      _pair(get(5, "dilation", 1)), _name(node)))
+        elif node.op == "call_function" and target is F.scaled_dot_product_attention:
+            q, k, v = (node.args + (None,) * 3)[:3]
+            q, k, v = (a if a is not None else node.kwargs[key] for a, key in zip((q, k, v), ("query", "key", "value")))
+            mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
+            causal = node.args[5] if len(node.args) > 5 else node.kwargs.get("is_causal", False)
+            _attention(out, _shape(q), _shape(k), _shape(v), bool(causal), mask is not None,
+                       node.meta.get("cosearch_path") or node.name)
+        elif (node.op == "call_function" and target in _MATMUL_FUNCTIONS) or \
+                (node.op == "call_method" and target in _MATMUL_METHODS):
+            i, j = (_MATMUL_FUNCTIONS if node.op == "call_function" else _MATMUL_METHODS)[target]
+            a, b = node.args[i], node.args[j]
+            out.add(_product(_shape(a), _shape(b), _parameters_only(b, weights), _name(node)))
+        else:
+            kind = _elementwise_kind(node, modules)
+            if kind is not None:
+                out.op(kind, _numel(node))
+    return out
+
+
+def _trace(module: nn.Module, args: tuple) -> fx.GraphModule:
+    """The fx graph of `module` with every node's output shape (propagated on the meta device if the module and
+    args are all there, else on fake tensors, else on real ones)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    tracer = _PathTracer()
+    graph = tracer.trace(module)
+    gm = fx.GraphModule(tracer.root, graph)
+    for node, traced in zip(gm.graph.nodes, graph.nodes):
+        node.meta.setdefault("cosearch_path", traced.meta.get("cosearch_path", ""))
+    tensors = [*module.parameters(), *module.buffers(), *(a for a in args if isinstance(a, torch.Tensor))]
+    if tensors and all(t.is_meta for t in tensors):  # meta kernels give the shapes: no weights copied to fake ones
+        ShapeProp(gm).propagate(*args)
+        return gm
+    try:
+        ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(*args)
+    except Exception:  # an op without a fake-tensor rule: run it for real (eval mode, no gradients)
+        ShapeProp(gm).propagate(*args)
+    return gm
+
+
+def _hooks(module: nn.Module, args: tuple) -> _Collector:
+    """Run the model once with forward hooks on its Conv2d / Linear modules (the fallback)."""
+    out = _Collector()
     handles = []
 
     def hook_for(qualname: str):
-        def hook(mod: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        def hook(mod: nn.Module, inputs: tuple, result: torch.Tensor) -> None:
             if isinstance(mod, nn.Conv2d):
-                layers.append(_conv_layer(mod, out, qualname))
+                out.add(_conv_layer(mod, tuple(result.shape), qualname))
             elif isinstance(mod, nn.Linear):
-                layers.append(_linear_layer(mod, args[0], qualname))
+                out.add(_linear_from_shape(tuple(inputs[0].shape), mod.in_features, mod.out_features, qualname))
             else:
-                unsupported.append(f"{qualname} ({type(mod).__name__})")
+                out.unsupported.append(f"{qualname} ({type(mod).__name__})")
         return hook
 
     for qualname, sub in module.named_modules():
         if isinstance(sub, (nn.Conv2d, nn.Linear) + _UNSUPPORTED):
             handles.append(sub.register_forward_hook(hook_for(qualname or type(sub).__name__)))
-    was_training = module.training
+    try:
+        module(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return out
+
+
+def from_torch(module: nn.Module, example_input: torch.Tensor | tuple, name: str | None = None,
+               capture: str = "fx") -> Network:
+    """The matrix products of `module` on `example_input` (a tensor or a tuple of positional args) as a `Network`,
+    in execution order, each with its element-wise work.
+
+    capture: 'fx' (trace with torch.fx, falling back to hooks with a warning if the model cannot be traced) or
+    'hooks' (forward hooks on nn.Conv2d / nn.Linear only). The model's train/eval mode is restored afterwards;
+    the pass runs in eval mode without gradients, so BatchNorm statistics are not updated. A model built under
+    `torch.device("meta")` with a meta input is read without allocating or initialising its weights.
+    """
+    if capture not in ("fx", "hooks"):
+        raise ValueError(f"from_torch: capture must be 'fx' or 'hooks', got {capture!r}")
     args = example_input if isinstance(example_input, tuple) else (example_input,)
+    was_training = module.training
+    used = capture
     try:
         module.eval()
         with torch.no_grad():
-            module(*args)
+            if capture == "fx":
+                try:
+                    found = _walk(_trace(module, args))
+                except Exception as exc:  # fx cannot trace data-dependent control flow
+                    warnings.warn(f"from_torch: torch.fx could not trace {type(module).__name__} ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); falling back to forward hooks, "
+                                  "which see nn.Conv2d and nn.Linear calls only", stacklevel=2)
+                    found, used = _hooks(module, args), "hooks"
+            else:
+                found = _hooks(module, args)
     finally:
         module.train(was_training)
-        for handle in handles:
-            handle.remove()
-    if unsupported:
-        warnings.warn(f"from_torch: layers of unsupported types were left out: {', '.join(unsupported)}",
+    if found.unsupported:
+        warnings.warn(f"from_torch: layers of unsupported types were left out: {', '.join(found.unsupported)}",
                       stacklevel=2)
-    if not layers:
-        raise ValueError(f"from_torch: {type(module).__name__} ran no nn.Conv2d or nn.Linear module")
-    meta = {"source": "torch", "input_shapes": [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)],
-            "unsupported": unsupported}
-    return Network(name or type(module).__name__, layers, meta)
+    if not found.layers:
+        raise ValueError(f"from_torch: {type(module).__name__} ran no nn.Conv2d or nn.Linear module nor any "
+                         "matrix product")
+    meta = {"source": "torch", "capture": used,
+            "input_shapes": [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)],
+            "unsupported": found.unsupported}
+    return Network(name or type(module).__name__, found.layers, meta)
+
+
+__all__ = ["from_torch"]

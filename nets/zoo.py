@@ -2,7 +2,8 @@
 
 Each follows the layout of its torchvision implementation (the models whose MAC counts torchvision's
 documentation publishes) or, for UNet, the original paper. Only conv / linear layers are listed;
-pools, activations, normalisation and additions are free in the cost model.
+pools, activations, normalisation and additions are free in the cost model. The transformers
+(`nets.transformer.zoo`) also list their element-wise work per layer.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from ._shapes import conv_out, pool_out
 from .layer import Layer
 from .network import Network
+from .transformer import TRANSFORMER_ZOO
 
 
 class _Builder:
@@ -203,6 +205,7 @@ ZOO: dict[str, Callable[..., Network]] = {
     "mnasnet1_0": mnasnet1_0,
     "squeezenet1_0": squeezenet1_0,
     "unet": unet,
+    **TRANSFORMER_ZOO,
 }
 
 

@@ -12,7 +12,7 @@ from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .validate import UsageError
-from .workloads import NetworkSpec, parse_network, parse_networks
+from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks
 
 _NESTED = {"evolution": EvolutionSettings(), "mapper": MapperSettings(), "final_mapper": FINAL_MAPPER}
 """The settings inside the settings that options set a field of, with the values of their other fields."""
@@ -38,7 +38,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         networks = parse_networks(values["networks"], space)
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
-    budget = _accuracy_floor(budget, values["accuracy"], network)
+    budget = _accuracy_floor(budget, values["accuracy"], network, space)
     fields: dict[str, Any] = {}
     for keyword, option in SETTING_OPTIONS.items():
         if not option.derived:
@@ -72,8 +72,9 @@ def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:
     return parse_budget(spec, require_area=resources is None)
 
 
-def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None) -> Budget:
-    """The budget with the accuracy floor of a subnet search (`--accuracy` or the default); none for a fixed network."""
+def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str) -> Budget:
+    """The budget with the accuracy floor of a subnet search (`--accuracy` or the space's default); none for a
+    fixed network."""
     if accuracy is not None:
         if budget.accuracy is not None and abs(budget.accuracy - accuracy) > 1e-12:
             raise UsageError(f"--accuracy {accuracy:g} disagrees with the budget's accuracy>={budget.accuracy:g}; "
@@ -84,7 +85,7 @@ def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec
             raise UsageError("--accuracy / accuracy>=: the accuracy floor applies to the OFA subnet search; "
                              "a fixed --network has no accuracy to check")
     elif budget.accuracy is None:
-        budget = budget.with_accuracy(DEFAULT_ACCURACY)
+        budget = budget.with_accuracy(default_accuracy(space, DEFAULT_ACCURACY))
     return budget
 
 

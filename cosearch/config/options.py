@@ -171,7 +171,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="240s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
-    Option("--space", f"OFA space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
+    Option("--space", f"search space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
            metavar="SPACE", check=lambda flag, value: resolve_space(value), field="space", write=_space_text),
     Option("--network", f"a fixed network instead of a subnet search: {', '.join(ZOO)}, a JSON subnet config of "
            "--space, or a .json file holding one", metavar="NET", field="network", derived=True,
@@ -184,7 +184,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
            field="resources", write=lambda s: None if s.resources is None else s.resources.preset),
     Option("--accuracy", "accuracy floor of the subnet search, a fraction; the same as accuracy>= in --budget",
-           shown_default=f"{DEFAULT_ACCURACY:g}", metavar="FLOOR", type=_number_text, check=_fraction,
+           shown_default=f"{DEFAULT_ACCURACY:g} (decoder spaces: their own)", metavar="FLOOR", type=_number_text,
+           check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
     Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
            check=_int_in(0, 2**31 - 1), field="seed"),

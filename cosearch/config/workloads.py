@@ -1,4 +1,5 @@
-"""What the co-search runs: an OFA space (`--space`) or a fixed network (`--network`: a zoo name or a subnet config)."""
+"""What the co-search runs: a search space (`--space`: OFA's or an elastic transformer) or a fixed network
+(`--network`: a zoo name or a subnet config)."""
 from __future__ import annotations
 
 import json
@@ -13,15 +14,24 @@ SPACE_ALIASES: dict[str, str] = {
     "ofa-mbv3": "ofa_mbv3_w1.2",
     "ofa-proxyless": "ofa_proxyless_w1.3",
     "ofa-resnet50": "ofa_resnet50",
+    "vit-elastic": "vit_elastic",
+    "decoder-elastic": "gpt_elastic",
+    "decoder-elastic-decode": "gpt_elastic_decode",
 }
-"""Command-line names of the OFA spaces -> `nets` space names (the latter are accepted too)."""
+"""Command-line names of the search spaces -> `nets` space names (the latter are accepted too)."""
 
 
 def resolve_space(name: str) -> str:
-    """The `nets` name of an OFA space given by its command-line or its own name."""
+    """The `nets` name of a search space given by its command-line or its own name."""
     if name in SPACE_ALIASES.values():
         return name
     return SPACE_ALIASES[check_choice("--space", name, list(SPACE_ALIASES), "space")]
+
+
+def default_accuracy(space: str, fallback: float) -> float:
+    """The accuracy floor of a search in `space` when none is given: the space's own (a transformer space's,
+    on its estimate's scale), else `fallback`."""
+    return getattr(get_space(space), "default_accuracy", fallback)
 
 
 def space_alias(space: str) -> str:

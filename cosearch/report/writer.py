@@ -16,7 +16,7 @@ import numpy as np
 from accel_models import (TENSORS, Accelerator, MappingArrays, area_breakdown, arch_to_timeloop_yaml,
                           mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
 from accel_models.area import OVERHEAD_NOTE
-from nets import DIMS
+from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
@@ -106,13 +106,22 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
                           "fixed": None if s.network is None else s.network.to_dict(), "macs": best.network.macs,
                           "layers": len(best.network.layers), "distinct_layers": len(best.layers)}
         doc["metrics"] = best.metrics()
-        doc["layers"] = [{**lc.to_dict(), **{k: v for k, v in a.to_dict().items() if k != "name"}}
+        doc["layers"] = [{**lc.to_dict(), **{k: v for k, v in a.to_dict().items() if k != "name"},
+                          "elementwise": _elementwise_dict(best.network.group_elementwise(lc.layer))}
                          for lc, a in zip(best.layers, analysis.layers)]
         doc["analysis"] = {k: v for k, v in analysis.to_dict().items() if k != "layers"}
         doc["analysis"]["bound_definition"] = BOUND_DEFINITION
         doc["comparison_caveats"] = comparison_caveats(result)
         doc["presets_at_design_node"] = [p.to_dict(best.edp_j_s) for p in presets_at_node(result)]
     return doc
+
+
+def _elementwise_dict(ops) -> dict:
+    """The non-MAC work of a layer's runs in result.json: elements per kind, operations (an estimate), words moved."""
+    kinds: dict[str, int] = {}
+    for op in ops:
+        kinds[op.kind] = kinds.get(op.kind, 0) + op.elements
+    return {"elements": kinds, "ops_estimate": elementwise_ops(ops), "words": elementwise_words(ops)}
 
 
 def compact_mapping(arrays: MappingArrays, accelerator: Accelerator) -> str:
@@ -131,6 +140,18 @@ BOUND_DEFINITION = ("the lowest of three ceilings on a layer's throughput: the c
                     "memory roof (MACs per DRAM byte x DRAM bandwidth) and the utilization ceiling (PEs used x peak, "
                     "with PEs used = MACs / (PEs x compute cycles), the share of the array the mapping's spatial "
                     "unrolling occupies; compute cycles = the product of its temporal factors)")
+
+
+def _elementwise_table(result: CoSearchResult) -> str:
+    """Per distinct layer, the non-MAC work fused behind it (all its runs): kinds, operations, bytes; '' if none."""
+    best = result.best
+    word_bytes = best.accelerator.levels[0].word_bits / 8
+    rows = [[str(i), lc.layer.name, str(lc.count), describe_elementwise(ops), f"{elementwise_ops(ops) / 1e6:.3f}",
+             f"{elementwise_words(ops) * word_bytes / 1e6:.3f}"]
+            for i, lc in enumerate(best.layers) if (ops := best.network.group_elementwise(lc.layer))]
+    if not rows:
+        return ""
+    return table_markdown(["#", "layer", "x", "element-wise kinds (elements)", "Mop (estimate)", "MB if unfused"], rows)
 
 
 def _pct(x: float) -> str:
@@ -282,8 +303,18 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
                 "to DRAM). latency and energy: shares of the network's. util = MACs / (PEs x cycles). PEs used = the "
                 f"mapping's spatial utilization. bound = {BOUND_DEFINITION}.", "",
                 _layer_table(analysis), "",
-                "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", "",
-                "## Plots", "", "![roofline](roofline.png)", "",
+                "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
+        elementwise = _elementwise_table(result)
+        if elementwise:
+            out += ["## Element-wise work (not in cycles or energy)", "",
+                    "Softmax, norms, activations, masks and residual adds, fused behind the layer whose output they "
+                    "read, over all the runs of the row's layer shape (x; one row may gather layers of one shape and "
+                    "different roles, as a QKV projection and an FFN layer of equal size). Counted, not costed: the "
+                    "cost model has no vector unit (an accelerator runs this work on one beside the MAC array, as "
+                    "NVDLA's SDP, overlapped with the matrix products). Operations per element are estimates from "
+                    "each op's formula (`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written "
+                    "once, at the DRAM word width.", "", elementwise, ""]
+        out += ["## Plots", "", "![roofline](roofline.png)", "",
                 "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
                 "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
                 "![best EDP vs trial](best_edp_vs_trial.png)", ""]

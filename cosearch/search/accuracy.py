@@ -1,4 +1,5 @@
-"""Where the accuracy of a subnet comes from: OFA's predictor when its file is found, else a zero-cost proxy.
+"""Where the accuracy of a subnet comes from: OFA's predictor when its file is found, else a zero-cost proxy; for
+the elastic transformer spaces, a published-figure estimate (`nets.estimators.TRANSFORMER_ESTIMATES`).
 
 The predictor (`nets.OFAAccuracyPredictor`) covers the MobileNetV3 w1.2 space and is looked for at
 an explicit path, then $COSEARCH_OFA_PREDICTOR, then the cache location (~/.cache/cosearch/...),
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nets import SubnetConfig, get_space, largest_config, smallest_config
+from nets import TRANSFORMER_SPACES, SubnetConfig, get_space, largest_config, smallest_config
 
 from .._files import CHECKOUT, write_text_atomic
 from ..config import CoSearchSettings, UsageError
@@ -38,7 +39,8 @@ w1.3, where its smallest and largest subnets score the same), about 0.2 s per su
 
 @dataclass(frozen=True)
 class AccuracySource:
-    """What scores accuracy: kind 'ofa_predictor' or 'proxy', a label, the file used, and a notice (proxy only)."""
+    """What scores accuracy: kind 'ofa_predictor', 'proxy' or 'estimate', a label, the file used, and a notice
+    (proxy and estimate)."""
 
     kind: str
     label: str
@@ -107,7 +109,7 @@ class AccuracyModel:
     def score_batch(self, configs: Iterable[SubnetConfig]) -> np.ndarray:
         """Top-1 estimates (fractions), in input order."""
         configs = list(configs)
-        if self.source.kind == "ofa_predictor":
+        if self._calibration is None:  # the predictor or an estimate: its scores are the accuracy
             return np.asarray(self._estimator.score_batch(configs), dtype=float) if configs else np.zeros(0)
         keys = [self._key(c) for c in configs]
         for key, config in zip(keys, configs):
@@ -141,8 +143,17 @@ class AccuracyModel:
 
 def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, proxy: str = DEFAULT_PROXY,
                         memo_path: Path | None = None, seed: int = 0) -> AccuracyModel:
-    """OFA's predictor for MBv3 w1.2 when its file is found; otherwise `proxy`, calibrated, with a notice."""
+    """OFA's predictor for MBv3 w1.2 when its file is found; otherwise `proxy`, calibrated, with a notice; a
+    transformer space's estimate (labelled) for the elastic transformer spaces."""
     space = get_space(space).name
+    if space in TRANSFORMER_SPACES:
+        from nets.estimators import TRANSFORMER_ESTIMATES  # torch: see cosearch.search
+
+        estimator = TRANSFORMER_ESTIMATES[space]()  # a user's AccuracyEstimator may take the entry's place
+        label = getattr(estimator, "label", estimator.name)
+        notice = (f"NOTICE: accuracy of {space} subnets: {label} (no trained accuracy predictor ships for this "
+                  "space; nets.estimators.TRANSFORMER_ESTIMATES takes one).")
+        return AccuracyModel(space, AccuracySource("estimate", label, None, notice), estimator, None)
     path = find_predictor(predictor)
     if path is not None and space == PREDICTOR_SPACE:
         from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search

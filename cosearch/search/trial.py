@@ -119,6 +119,7 @@ class TrialObjective:
         if best.config is not None:
             trial.set_user_attr("subnet", best.config.to_dict())
             trial.set_user_attr("accuracy", round(best.accuracy, 5))
+            trial.set_user_attr("accuracy_source", self.accuracy.source.label)  # an estimate says so
             pareto = sorted((c for c in evaluated if c.run is not None), key=Candidate.rank_key)
             trial.set_user_attr("subnets", [[round(c.accuracy, 5), c.edp_j_s, c.feasible]
                                             for c in pareto[:PARETO_POINTS_PER_TRIAL]])

@@ -4,10 +4,11 @@ from .gradsign import GradSign
 from .naswot import NASWOT
 from .ofa_predictor import OFAAccuracyPredictor, default_cache_path, encode, resolve_predictor_path
 from .synflow import SynFlow
+from .transformer_estimates import TRANSFORMER_ESTIMATES, ParamsInterpolation, ScalingLawEstimate
 from .zen import ZenScore
 
 PROXIES = {cls.name: cls for cls in (ZenScore, GradSign, NASWOT, SynFlow)}
 """Zero-cost proxy classes by name."""
 
-__all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "ZenScore", "GradSign", "NASWOT", "SynFlow", "PROXIES",
+__all__ = ["ParamsInterpolation", "ScalingLawEstimate", "TRANSFORMER_ESTIMATES", "AccuracyEstimator", "OFAAccuracyPredictor", "ZenScore", "GradSign", "NASWOT", "SynFlow", "PROXIES",
            "encode", "resolve_predictor_path", "default_cache_path"]

@@ -32,3 +32,24 @@ def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
 def test_other_spaces_use_a_proxy_with_notice():
     model = acc_mod.load_accuracy_model("ofa_proxyless_w1.3")
     assert model.source.kind == "proxy" and "covers ofa_mbv3_w1.2 only" in model.source.notice
+
+
+def test_transformer_spaces_use_labelled_estimates_that_a_predictor_can_replace(monkeypatch):
+    from nets import largest_config
+    from nets.estimators import TRANSFORMER_ESTIMATES, AccuracyEstimator
+
+    from cosearch.search.accuracy import load_accuracy_model
+
+    model = load_accuracy_model("vit_elastic")
+    assert model.source.kind == "estimate" and "ESTIMATE" in model.source.label and "ESTIMATE" in model.source.notice
+    assert 0.80 < model.best_possible() < 0.824  # AutoFormer-S-sized: between the S and B points
+
+    class Trained(AccuracyEstimator):
+        name, label = "trained", "my trained predictor (ImageNet top-1)"
+
+        def score(self, config):
+            return 0.5 + config.d / 100
+
+    monkeypatch.setitem(TRANSFORMER_ESTIMATES, "vit_elastic", Trained)
+    model = load_accuracy_model("vit_elastic")
+    assert model.source.label == Trained.label and model.score(largest_config("vit_elastic")) == 0.64

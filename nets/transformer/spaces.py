@@ -1,0 +1,117 @@
+"""Elastic transformer search spaces: their genes and the `TransformerSpec` of a subnet.
+
+- `ViTSpace`, AutoFormer's style (Chen et al., "AutoFormer", ICCV 2021, Table 1, supernet "small"):
+  embedding width {320, 384, 448}, depth {12, 13, 14}, and per block heads {5, 6, 7} (of 64 dims each, so
+  AutoFormer's Q-K-V width is 64 x heads) and MLP ratio {3, 3.5, 4} (hidden = ratio x embedding width);
+  ViT/16 at 224 x 224, 1000 classes.
+- `DecoderSpace`, GPT-2's block (Radford et al., 2019) with HAT's elastic choices (Wang et al., ACL 2020):
+  width {512, 640, 768}, depth 6-12, and per block heads {8, 10, 12} (of 64) and FFN width {1024, 2048,
+  3072}; vocabulary 50,257, 1024 positions. The sequence length and prefill / decode are settings of the
+  space, not genes.
+
+Genes follow OFA's format (`nets.ofa.spaces.GeneTable`): scalar genes (depth, width) and one entry per
+block slot; a subnet of depth d uses the first d slots, the rest are ignored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ofa.spaces import GeneTable, lookup_space
+from .spec import Block, TransformerSpec
+
+HEAD_DIM = 64
+"""Width of one attention head in both spaces (AutoFormer's and GPT-2's)."""
+
+
+@dataclass(frozen=True)
+class ViTSpace:
+    """An AutoFormer-style elastic ViT (configs {"d", "e", "h", "m"}: depth, embedding width, per-slot heads and
+    MLP ratios)."""
+
+    name: str = "vit_elastic"
+    depths: tuple[int, ...] = (12, 13, 14)
+    widths: tuple[int, ...] = (320, 384, 448)
+    heads: tuple[int, ...] = (5, 6, 7)
+    mlp_ratios: tuple[float, ...] = (3.0, 3.5, 4.0)
+    image: int = 224
+    patch: int = 16
+    classes: int = 1000
+    scalar_genes: tuple[str, ...] = ("d", "e")
+
+    @property
+    def n_slots(self) -> int:
+        return max(self.depths)
+
+    def genes(self) -> GeneTable:
+        return {"d": (self.depths,), "e": (self.widths,), "h": (self.heads,) * self.n_slots,
+                "m": (self.mlp_ratios,) * self.n_slots}
+
+    def to_spec(self, config) -> TransformerSpec:
+        """The ViT of a config: e wide, d blocks with their heads and MLP width round(m x e)."""
+        blocks = tuple(Block(config.h[i], round(config.m[i] * config.e), head_dim=HEAD_DIM) for i in range(config.d))
+        tokens = (self.image // self.patch) ** 2 + 1
+        return TransformerSpec(f"{self.name}", "vit", config.e, blocks, tokens, tokens, image=self.image,
+                               patch=self.patch, classes=self.classes, meta={"space": self.name})
+
+
+@dataclass(frozen=True)
+class DecoderSpace:
+    """An elastic GPT-2-style decoder (configs {"d", "w", "h", "f"}: depth, width, per-slot heads and FFN
+    widths) run in `mode` 'prefill' (a `context`-token prompt) or 'decode' (one token, `context` keys).
+
+    `default_accuracy`: the accuracy floor a search uses when none is given, on the estimate's scale
+    (exp(-loss), see `nets.estimators.ScalingLawEstimate`): exp(-3.04), a loss of 3.04 nats per token, which
+    about half of the random subnets reach.
+    """
+
+    name: str = "gpt_elastic"
+    depths: tuple[int, ...] = (6, 7, 8, 9, 10, 11, 12)
+    widths: tuple[int, ...] = (512, 640, 768)
+    heads: tuple[int, ...] = (8, 10, 12)
+    ffn_widths: tuple[int, ...] = (1024, 2048, 3072)
+    mode: str = "prefill"
+    context: int = 1024
+    vocab: int = 50257
+    positions: int = 1024
+    default_accuracy: float = 0.04783  # exp(-3.04)
+    scalar_genes: tuple[str, ...] = ("d", "w")
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("prefill", "decode"):
+            raise ValueError(f"DecoderSpace.mode must be 'prefill' or 'decode', got {self.mode!r}")
+        if not 1 < self.context <= self.positions:
+            raise ValueError(f"DecoderSpace.context must be in 2..{self.positions}, got {self.context}")
+
+    @property
+    def n_slots(self) -> int:
+        return max(self.depths)
+
+    @property
+    def tokens(self) -> int:
+        return self.context if self.mode == "prefill" else 1
+
+    def genes(self) -> GeneTable:
+        return {"d": (self.depths,), "w": (self.widths,), "h": (self.heads,) * self.n_slots,
+                "f": (self.ffn_widths,) * self.n_slots}
+
+    def to_spec(self, config) -> TransformerSpec:
+        """The decoder of a config: w wide, d GPT-2 blocks with their heads and FFN widths."""
+        blocks = tuple(Block(config.h[i], config.f[i], head_dim=HEAD_DIM) for i in range(config.d))
+        return TransformerSpec(f"{self.name}", "decoder", config.w, blocks, self.tokens, self.context, norm_eps=1e-5,
+                               vocab=self.vocab, positions=self.positions, lm_head=True,
+                               meta={"space": self.name, "mode": self.mode})
+
+
+VIT_ELASTIC = ViTSpace()
+GPT_ELASTIC = DecoderSpace()
+"""Prefill of a 1024-token prompt."""
+GPT_ELASTIC_DECODE = DecoderSpace(name="gpt_elastic_decode", mode="decode")
+"""One token generated against 1024 keys (the cache and itself)."""
+
+TRANSFORMER_SPACES: dict[str, ViTSpace | DecoderSpace] = {s.name: s for s in (VIT_ELASTIC, GPT_ELASTIC,
+                                                                               GPT_ELASTIC_DECODE)}
+
+
+def get_transformer_space(name) -> ViTSpace | DecoderSpace:
+    """A transformer space by name (or a space object passed through); the error lists the accepted names."""
+    return lookup_space(TRANSFORMER_SPACES, name, "transformer space")
