@@ -14,6 +14,7 @@ from .ofa import (MBV3_W12, PROXYLESS_W13, RESNET50, SPACES, MBConfig, MBSpace, 
                   SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
                   make_divisible, mutate_config, parse_config, sample_config, sample_configs, smallest_config,
                   to_network)
+from .efficientnet import EFFICIENTNET, EfficientNetAccuracy, EfficientNetConfig, EfficientNetSpace, estimated_top1
 from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
 
 _LAZY = {
@@ -49,6 +50,7 @@ __all__ = [
     "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
     "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
     "to_network", "count_macs", "count_params",
+    "EFFICIENTNET", "EfficientNetSpace", "EfficientNetConfig", "EfficientNetAccuracy", "estimated_top1",
     "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
     *_LAZY,
 ]

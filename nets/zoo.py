@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._shapes import conv_out, pool_out
+from .efficientnet import EFFICIENTNET_ZOO
 from .layer import Layer
 from .network import Network
 
@@ -203,6 +204,7 @@ ZOO: dict[str, Callable[..., Network]] = {
     "mnasnet1_0": mnasnet1_0,
     "squeezenet1_0": squeezenet1_0,
     "unet": unet,
+    **EFFICIENTNET_ZOO,
 }
 
 

@@ -13,6 +13,7 @@ SPACE_ALIASES: dict[str, str] = {
     "ofa-mbv3": "ofa_mbv3_w1.2",
     "ofa-proxyless": "ofa_proxyless_w1.3",
     "ofa-resnet50": "ofa_resnet50",
+    "efficientnet": "efficientnet",
 }
 """Command-line names of the OFA spaces -> `nets` space names (the latter are accepted too)."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nets import SubnetConfig, get_space, largest_config, smallest_config
+from nets import EFFICIENTNET, EfficientNetAccuracy, SubnetConfig, get_space, largest_config, smallest_config
 
 from .._files import CHECKOUT, write_text_atomic
 from ..config import CoSearchSettings, UsageError
@@ -107,7 +107,7 @@ class AccuracyModel:
     def score_batch(self, configs: Iterable[SubnetConfig]) -> np.ndarray:
         """Top-1 estimates (fractions), in input order."""
         configs = list(configs)
-        if self.source.kind == "ofa_predictor":
+        if self._calibration is None:  # the predictor or an estimate: its scores are the accuracy
             return np.asarray(self._estimator.score_batch(configs), dtype=float) if configs else np.zeros(0)
         keys = [self._key(c) for c in configs]
         for key, config in zip(keys, configs):
@@ -143,6 +143,11 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
                         memo_path: Path | None = None, seed: int = 0) -> AccuracyModel:
     """OFA's predictor for MBv3 w1.2 when its file is found; otherwise `proxy`, calibrated, with a notice."""
     space = get_space(space).name
+    if space == EFFICIENTNET.name:
+        estimator = EfficientNetAccuracy()
+        notice = (f"NOTICE: accuracy of the EfficientNet family is an {estimator.label}, not a trained model's "
+                  "top-1 at that phi.")
+        return AccuracyModel(space, AccuracySource("estimate", estimator.label, None, notice), estimator, None)
     path = find_predictor(predictor)
     if path is not None and space == PREDICTOR_SPACE:
         from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from numbers import Real
 from typing import Any
 
-from .spaces import MBSpace, ResNetSpace, Space, get_space
+from .spaces import MBSpace, ResNetSpace, Space, get_space, scalar_genes
 
 
 def _describe(choices: tuple) -> str:
@@ -34,11 +34,11 @@ def _validate(space: Space, values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, per_position in genes.items():
         value = values[field]
-        if field == "r":
+        if field in scalar_genes(space):
             # OFA's evolution code stores the resolution as a one-element list.
             if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 1:
                 value = value[0]
-            out[field] = _check_value(space.name, field, "'r'", value, per_position[0])
+            out[field] = _check_value(space.name, field, f"'{field}'", value, per_position[0])
             continue
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise ValueError(f"{space.name}: config field {field!r} must be a list of {len(per_position)} "
@@ -51,17 +51,32 @@ def _validate(space: Space, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_CONFIG_TYPES: list[type] = []
+"""Every config class (subclasses of `_ConfigBase` register themselves): `config_type` picks by space type."""
+
+
 class _ConfigBase:
-    """Shared behaviour of subnet configs (fields are defined by the subclasses)."""
+    """Shared behaviour of subnet configs (fields are defined by the subclasses, the space's gene table checks
+    them). A subclass names its space type (`_space_type`) and, for spaces outside OFA's, how a space name is
+    looked up (`_lookup_space`)."""
 
     space: str
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_space_type" in cls.__dict__:  # a concrete config (not an intermediate base)
+            _CONFIG_TYPES.append(cls)
+
+    @staticmethod
+    def _lookup_space(name: str) -> Space:
+        return get_space(name)
+
     def __post_init__(self) -> None:
-        space = get_space(self.space)
+        space = self._lookup_space(self.space)
         expected = self._space_type()
         if not isinstance(space, expected):
             raise ValueError(f"{type(self).__name__}.space: {self.space!r} is not a {expected.__name__}; "
-                             f"use {'ResNetConfig' if isinstance(space, ResNetSpace) else 'MBConfig'}")
+                             f"use {config_type(space).__name__}")
         object.__setattr__(self, "space", space.name)
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "space"}
         for name, value in _validate(space, values).items():
@@ -74,7 +89,7 @@ class _ConfigBase:
     @property
     def space_def(self) -> Space:
         """The space object this config belongs to."""
-        return get_space(self.space)
+        return self._lookup_space(self.space)
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
@@ -151,8 +166,13 @@ class ResNetConfig(_ConfigBase):
 SubnetConfig = MBConfig | ResNetConfig
 
 
-def config_type(space: str | Space) -> type[MBConfig] | type[ResNetConfig]:
-    return ResNetConfig if isinstance(get_space(space), ResNetSpace) else MBConfig
+def config_type(space: str | Space) -> type:
+    """The config class of a space (by name for OFA's, or any space object)."""
+    space = get_space(space)
+    for cls in _CONFIG_TYPES:
+        if isinstance(space, cls._space_type()):
+            return cls
+    raise ValueError(f"no config type for space {getattr(space, 'name', space)!r}")
 
 
 def parse_config(data: Mapping[str, Any] | SubnetConfig, space: str | Space = "ofa_mbv3_w1.2") -> SubnetConfig:
@@ -160,7 +180,7 @@ def parse_config(data: Mapping[str, Any] | SubnetConfig, space: str | Space = "o
 
     Errors name the offending field: unknown or missing keys, wrong list lengths, values not in the space.
     """
-    if isinstance(data, (MBConfig, ResNetConfig)):
+    if isinstance(data, _ConfigBase):
         return data
     space_obj = get_space(space)
     cls = config_type(space_obj)

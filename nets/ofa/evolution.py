@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .config import SubnetConfig, config_type
-from .spaces import Space, get_space
+from .spaces import Space, get_space, scalar_genes
 
 RngLike = np.random.Generator | int | None
 
@@ -36,8 +36,12 @@ def sample_config(space: str | Space, rng: RngLike = None) -> SubnetConfig:
     space = get_space(space)
     gen = as_rng(rng)
     values = {field: tuple(_draw(gen, c) for c in per_pos) for field, per_pos in space.genes().items()}
-    values["r"] = values["r"][0]
-    return _build(space, values)
+    return _build(space, _scalars(space, values))
+
+
+def _scalars(space: Space, values: dict[str, tuple]) -> dict[str, Any]:
+    """The scalar genes unwrapped from their one-position tuples."""
+    return {k: v[0] if k in scalar_genes(space) else v for k, v in values.items()}
 
 
 def sample_configs(space: str | Space, n: int, rng: RngLike = None) -> list[SubnetConfig]:
@@ -55,10 +59,9 @@ def mutate_config(config: SubnetConfig, rng: RngLike = None, prob: float = 0.1) 
     values: dict[str, Any] = {}
     for field, per_pos in space.genes().items():
         current = getattr(config, field)
-        current = (current,) if field == "r" else current
-        new = tuple(_draw(gen, c) if gen.random() < prob else v for v, c in zip(current, per_pos))
-        values[field] = new[0] if field == "r" else new
-    return _build(space, values)
+        current = (current,) if field in scalar_genes(space) else current
+        values[field] = tuple(_draw(gen, c) if gen.random() < prob else v for v, c in zip(current, per_pos))
+    return _build(space, _scalars(space, values))
 
 
 def crossover_configs(a: SubnetConfig, b: SubnetConfig, rng: RngLike = None) -> SubnetConfig:
@@ -70,7 +73,7 @@ def crossover_configs(a: SubnetConfig, b: SubnetConfig, rng: RngLike = None) -> 
     values: dict[str, Any] = {}
     for field in space.genes():
         va, vb = getattr(a, field), getattr(b, field)
-        if field == "r":
+        if field in scalar_genes(space):
             values[field] = va if gen.random() < 0.5 else vb
         else:
             values[field] = tuple(x if gen.random() < 0.5 else y for x, y in zip(va, vb))
@@ -79,8 +82,9 @@ def crossover_configs(a: SubnetConfig, b: SubnetConfig, rng: RngLike = None) -> 
 
 def _extreme_config(space: str | Space, pick, r: int | None) -> SubnetConfig:
     space = get_space(space)
-    values = {field: tuple(pick(c) for c in per_pos) for field, per_pos in space.genes().items()}
-    values["r"] = values["r"][0] if r is None else r
+    values = _scalars(space, {field: tuple(pick(c) for c in per_pos) for field, per_pos in space.genes().items()})
+    if r is not None:
+        values["r"] = r
     return _build(space, values)
 
 

@@ -32,6 +32,15 @@ def _round_half_even(value: float) -> int:
 GeneTable = dict[str, tuple[tuple, ...]]
 """For each config field, the accepted values at each position (a scalar field has one position)."""
 
+SCALAR_GENES: tuple[str, ...] = ("r",)
+"""Fields of OFA configs that hold one value, not a list (the resolution); a space may name others as its
+`scalar_genes`."""
+
+
+def scalar_genes(space) -> tuple[str, ...]:
+    """The config fields of `space` that hold one value rather than a list."""
+    return getattr(space, "scalar_genes", SCALAR_GENES)
+
 
 @dataclass(frozen=True)
 class MBStage:
@@ -200,11 +209,17 @@ Space = MBSpace | ResNetSpace
 SPACES: dict[str, Space] = {s.name: s for s in (MBV3_W12, PROXYLESS_W13, RESNET50)}
 
 
-def get_space(name: str | Space) -> Space:
-    """Look a space up by name (or pass a space through); the error lists the accepted names."""
-    if isinstance(name, (MBSpace, ResNetSpace)):
+def lookup_space(spaces: dict, name, what: str):
+    """`spaces[name]`, or `name` itself if it is a space object (anything with a gene table); a ValueError listing
+    the accepted names otherwise (`what`: the kind of space, for the message)."""
+    if not isinstance(name, str) and hasattr(name, "genes"):
         return name
     try:
-        return SPACES[name]
+        return spaces[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown OFA space {name!r}; accepted: {', '.join(SPACES)}") from None
+        raise ValueError(f"unknown {what} {name!r}; accepted: {', '.join(spaces)}") from None
+
+
+def get_space(name: str | Space) -> Space:
+    """Look an OFA space up by name (or pass a space object through); the error lists the accepted names."""
+    return lookup_space(SPACES, name, "OFA space")

@@ -76,7 +76,8 @@ def test_depthwise_layers_use_groups():
 
 
 def test_zoo_registry_and_options():
-    assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet"}
+    assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
+                        *(f"efficientnet_b{i}" for i in range(8))}
     assert get_network("vgg16", batch=4).macs == 4 * vgg16().macs
     assert vgg16().layers[-1] == Layer.fc(4096, 1000)
     with pytest.raises(ValueError, match="alexnet.*vgg16.*unet"):
