@@ -135,6 +135,11 @@ def print_summary(result: CoSearchResult, console) -> None:
         config = (result.best.network.meta or {}).get("config")
         if config:
             console.print(f"subnet {result.best.network.name}: {json.dumps(config)}", highlight=False, soft_wrap=True)
+        front = result.pareto_front
+        if front:
+            console.print(f"Pareto front of {', '.join(s.pareto)}: {len(front)} designs re-evaluated, "
+                          f"{sum(e['non_dominated'] for e in front)} still non-dominated (report.md lists them)",
+                          highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     counts = result.counts
