@@ -152,8 +152,8 @@ class TrialObjective:
             trial.set_user_attr(key, m[key])
         if not score.feasible:
             trial.set_user_attr("budget_overshoot", score.violation)
-        if hasattr(trial, "set_constraint"):  # Optuna >= 5: NSGA-II ranks designs over the limits last
-            trial.set_constraint("budget_overshoot", score.violation)
+        if self.settings.sampler in ("nsga2", "tpe") and hasattr(trial, "set_constraint"):  # Optuna >= 5
+            trial.set_constraint("budget_overshoot", score.violation)  # these samplers rank designs over it last
         trial.set_user_attr("mapper", mapper)
         trial.set_user_attr("wall_s", round(wall_s, 2))
         if self.accuracy is not None:
