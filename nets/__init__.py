@@ -16,6 +16,7 @@ from .spaces import (SPACES, SubnetConfig, count_macs, count_params, crossover_c
                      mutate_config, parse_config, sample_config, sample_configs, smallest_config, to_network)
 from .transformer import (GPT_ELASTIC, GPT_ELASTIC_DECODE, TRANSFORMER_SPACES, TRANSFORMER_ZOO, VIT_ELASTIC, Block,
                           DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace, transformer_network)
+from .efficientnet import EFFICIENTNET, EfficientNetAccuracy, EfficientNetConfig, EfficientNetSpace, estimated_top1
 from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
 
 _LAZY = {
@@ -55,6 +56,7 @@ __all__ = [
     "to_network", "count_macs", "count_params",
     "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
     "DecoderSpace", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE", "TRANSFORMER_SPACES",
+    "EFFICIENTNET", "EfficientNetSpace", "EfficientNetConfig", "EfficientNetAccuracy", "estimated_top1",
     "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
     *_LAZY,
 ]

@@ -1,10 +1,11 @@
-"""Every subnet search space of `nets` behind one set of functions: OFA's CNN spaces (`nets.ofa`) and the elastic
-transformers (`nets.transformer`). Names, configs and the evolution operators work the same on all of them;
+"""Every subnet search space of `nets` behind one set of functions: OFA's CNN spaces (`nets.ofa`), EfficientNet's
+compound scaling (`nets.efficientnet`, which rides on OFA's machinery) and the elastic transformers (`nets.transformer`). Names, configs and the evolution operators work the same on all of them;
 `to_network` gives a subnet's layers whatever its family."""
 from __future__ import annotations
 
 from typing import Any
 
+from .efficientnet import EFFICIENTNET, EfficientNetConfig, EfficientNetSpace
 from .network import Network
 from .ofa import config as ofa_config
 from .ofa import evolution, workload
@@ -17,11 +18,11 @@ from .transformer.spaces import TRANSFORMER_SPACES, DecoderSpace, ViTSpace
 from .transformer.workload import count_params as spec_params
 from .transformer.workload import transformer_network
 
-SubnetConfig = MBConfig | ResNetConfig | ViTConfig | DecoderConfig
+SubnetConfig = MBConfig | ResNetConfig | EfficientNetConfig | ViTConfig | DecoderConfig
 """A subnet of any space."""
-Space = OFASpace | ViTSpace | DecoderSpace
+Space = OFASpace | EfficientNetSpace | ViTSpace | DecoderSpace
 
-SPACES: dict[str, Space] = {**OFA_SPACES, **TRANSFORMER_SPACES}
+SPACES: dict[str, Space] = {**OFA_SPACES, EFFICIENTNET.name: EFFICIENTNET, **TRANSFORMER_SPACES}
 """Every search space by name."""
 DEFAULT_SPACE = "ofa_mbv3_w1.2"
 
@@ -37,7 +38,7 @@ def get_space(name: str | Space) -> Space:
 def parse_config(data: Any, space: str | Space = DEFAULT_SPACE) -> SubnetConfig:
     """A config from its dict format (OFA's {"ks", "e", "d", "r"}, {"d", "e", "w", "r"}; the transformers'
     {"d", "e", "h", "m"} or {"d", "w", "h", "f"}), validated; a config object is returned as it is."""
-    if isinstance(data, (MBConfig, ResNetConfig, ViTConfig, DecoderConfig)):
+    if isinstance(data, (MBConfig, ResNetConfig, EfficientNetConfig, ViTConfig, DecoderConfig)):
         return data
     return ofa_config.parse_config(data, get_space(space))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._shapes import conv_out, pool_out
+from .efficientnet import EFFICIENTNET_ZOO
 from .layer import Layer
 from .network import Network
 from .transformer import TRANSFORMER_ZOO
@@ -206,6 +207,7 @@ ZOO: dict[str, Callable[..., Network]] = {
     "squeezenet1_0": squeezenet1_0,
     "unet": unet,
     **TRANSFORMER_ZOO,
+    **EFFICIENTNET_ZOO,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .budget import Budget, parse_budget
 from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
+from .objectives import make_objective
 from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
@@ -39,6 +40,10 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
     budget = _accuracy_floor(budget, values["accuracy"], network, space)
+    objective = make_objective(values["objective"], values["target_latency"], values["mnasnet_exponents"], budget)
+    pareto = values["pareto"] or ()
+    sampler = _sampler(values["sampler"], pareto)
+    _check_accuracy_known(objective.name if objective.needs_accuracy else None, pareto, network, networks)
     fields: dict[str, Any] = {}
     for keyword, option in SETTING_OPTIONS.items():
         if not option.derived:
@@ -56,11 +61,41 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     if resources is not None:
         what += f"-{resources.preset}"
         fields.update(technology_nm=resources.technology_nm, clock_ghz=resources.clock_ghz)
-    study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}-seed{seed}"
+    goal = f"-pareto-{'-'.join(pareto)}" if pareto else ("" if objective.name == "edp" else f"-{objective.name}")
+    study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}{goal}-seed{seed}"
+    if pareto and objective.name != "edp":
+        raise UsageError(f"--pareto and --objective {objective.name}: give one of them (--pareto sets the objectives)")
+    fields.update(objective=objective, sampler=sampler, pareto=pareto)
     return CoSearchSettings(budget=budget, network=network, networks=networks if len(networks) > 1 else (),
                             storage=parse_storage(values["storage"], fields["out"], start_over=fields["start_over"]),
                             study_name=study_name,
                             **fields)
+
+
+PARETO_SAMPLERS = ("nsga2", "tpe", "random")
+"""Optuna's samplers that handle several objectives (CMA-ES handles one)."""
+
+
+def _sampler(given: str | None, pareto: tuple[str, ...]) -> str:
+    """The outer sampler: the one given, else CMA-ES (NSGA-II for a multi-objective study)."""
+    if given is None:
+        return "nsga2" if pareto else "cmaes"
+    if pareto and given not in PARETO_SAMPLERS:
+        raise UsageError(f"--sampler {given}: optimises one objective; with --pareto accepted: "
+                         f"{', '.join(PARETO_SAMPLERS)}")
+    return given
+
+
+def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], network: NetworkSpec | None,
+                          networks: tuple[NetworkSpec, ...]) -> None:
+    """An objective that scores accuracy needs a subnet search or one subnet config (zoo networks carry none)."""
+    flag = f"--objective {objective}" if objective else ("--pareto accuracy" if "accuracy" in pareto else None)
+    if flag is None:
+        return
+    if len(networks) > 1 or (network is not None and network.kind == "zoo"):
+        what = "--networks" if len(networks) > 1 else f"--network {network.name}"
+        raise UsageError(f"{flag}: scores accuracy, which {what} does not have; accepted: a subnet search (--space) "
+                         "or a subnet config as --network")
 
 
 def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:

@@ -24,6 +24,8 @@ from accel_models.presets import PRESETS
 from nets import ZOO
 
 from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
+from .objectives import (MNASNET_SOFT, OBJECTIVES, check_exponents, check_objective, check_pareto,
+                         check_target_latency)
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
@@ -135,6 +137,21 @@ def _switch(flag: str, value) -> bool:
     return value
 
 
+def _table_file(flag: str, value) -> Path:
+    """A file path whose folder exists and can be written (the file itself is written at the end of the run)."""
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise UsageError(f"{flag}: expected a file path such as latency_table.csv, got {value!r}")
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise UsageError(f"{flag}: {path} is a folder; accepted: a file path such as {path / 'latency_table.csv'}")
+    check_folder(flag, path.parent if str(path.parent) else ".", must_exist=True)
+    return path
+
+
+def _mnasnet_text(s: CoSearchSettings, text: Callable[[], str | None]) -> str | None:
+    return text() if s.objective.name == "mnasnet" else None
+
+
 def _study_name(flag: str, value) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 200 or any(not c.isprintable() for c in value):
         raise UsageError(f"{flag}: must be 1-200 printable characters, got {value!r}")
@@ -195,8 +212,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
            "lost), and accept an empty (0-byte) storage file, which is otherwise refused as a damaged one",
            default=False, switch=True, check=_switch, field="start_over", write=lambda s: None),
-    Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", default="cmaes", metavar="NAME",
-           check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler"),
+    Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", shown_default="cmaes; nsga2 with --pareto",
+           metavar="NAME", check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler",
+           derived=True),
+    Option("--objective", f"what the search optimises: {', '.join(OBJECTIVES)} (the README gives each formula)",
+           default="edp", metavar="NAME", check=check_objective, field="objective", derived=True,
+           write=lambda s: None if s.objective.name == "edp" else s.objective.name),
+    Option("--target-latency", "MnasNet's latency target T for --objective mnasnet, e.g. 2ms",
+           shown_default="the budget's latency<= term", metavar="DURATION", check=check_target_latency,
+           field="objective.target_latency_s", derived=True,
+           write=lambda s: _mnasnet_text(s, lambda: None if s.objective.target_from_budget
+                                         else f"{s.objective.target_latency_s:g}s")),
+    Option("--mnasnet-exponents", "MnasNet's exponents w below and above T: soft, hard (0,-1) or ALPHA,BETA, each in "
+           "[-10, 0]", shown_default=f"soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g})", metavar="A,B",
+           check=check_exponents, field="objective.exponents", derived=True,
+           write=lambda s: _mnasnet_text(s, lambda: None if s.objective.exponents == MNASNET_SOFT
+                                         else ",".join(f"{x:g}" for x in s.objective.exponents))),
+    Option("--pareto", "a multi-objective study instead of --objective: two or three of accuracy, latency, energy, "
+           "area, comma-joined", metavar="A,B[,C]", check=check_pareto, field="pareto",
+           write=lambda s: ",".join(s.pareto) or None),
+    Option("--export-latency-table", "write a CSV of every layer shape of the space (or network) with its best "
+           "mapping's latency and energy on the found accelerator", metavar="FILE", check=_table_file,
+           field="latency_table"),
     Option("--storage", "Optuna storage: sqlite:///PATH.db, PATH.db, postgresql://..., mysql+pymysql://..., "
            "journal:PATH.log", shown_default="sqlite:///OUT/cosearch.db", metavar="URL", field="storage",
            derived=True, write=_storage_text),

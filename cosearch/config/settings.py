@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .budget import Budget
 from .loops import EvolutionSettings, MapperSettings
+from .objectives import ObjectiveSpec, pareto_mapper_objective
 from .resources import ResourceBounds
 from .storage_url import StorageSpec
 from .workloads import NetworkSpec
@@ -42,6 +43,21 @@ class CoSearchSettings:
     clock_ghz: float = 1.0
     start_over: bool = False
     """Delete the study of this name before the run (`--start-over`); not part of what the study is."""
+    objective: ObjectiveSpec = ObjectiveSpec()
+    pareto: tuple[str, ...] = ()
+    """Metrics of a multi-objective study (`--pareto`); empty: the single `objective`."""
+    latency_table: Path | None = None
+    """Where to write the layer-wise latency table of the found accelerator (`--export-latency-table`)."""
+
+    @property
+    def limits(self) -> Budget:
+        """The hard limits a run must meet (the budget, less a latency term that is MnasNet's target)."""
+        return self.objective.limits(self.budget)
+
+    @property
+    def mapper_objective(self) -> str:
+        """What the per-layer mapper minimises: "edp", "latency" or "energy" (see `cosearch.config.objectives`)."""
+        return pareto_mapper_objective(self.pareto) if self.pareto else self.objective.mapper_objective
 
     @property
     def searches_subnet(self) -> bool:
@@ -54,7 +70,9 @@ class CoSearchSettings:
                 "seed": self.seed, "evolution": asdict(self.evolution), "mapper": asdict(self.mapper),
                 "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz,
                 **({"resources": self.resources.to_dict()} if self.resources is not None else {}),
-                **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {})}
+                **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {}),
+                **({"objective": self.objective.identity()} if self.objective != ObjectiveSpec() else {}),
+                **({"pareto": list(self.pareto)} if self.pareto else {})}
 
     def describe(self) -> str:
         """One line: what is searched, how, and where the study lives."""
@@ -64,12 +82,16 @@ class CoSearchSettings:
         if self.resources is not None:
             what += f"; {self.resources.describe()}"
         limit = "" if self.time_limit_s is None else f", time limit {self.time_limit_s:g} s"
-        return (f"co-search: budget {self.budget.describe() or 'none'}; {what}; {self.trials} trials{limit}, sampler "
+        goal = (f"Pareto front of {', '.join(self.pareto)}" if self.pareto else self.objective.describe())
+        return (f"co-search: budget {self.budget.describe() or 'none'}; {goal}; {what}; {self.trials} trials{limit}, "
+                f"sampler "
                 f"{self.sampler}, {self.workers} worker(s); study {self.study_name!r} in {self.storage.display}")
 
     def to_dict(self) -> dict:
         d = self.identity()
         d.update({"trials": self.trials, "time_limit_s": self.time_limit_s, "out": str(self.out),
                   "storage": None if self.storage is None else self.storage.display, "study_name": self.study_name,
-                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "predictor": self.predictor})
+                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "predictor": self.predictor,
+                  "objective": self.objective.to_dict(), "pareto": list(self.pareto) or None,
+                  "latency_table": None if self.latency_table is None else str(self.latency_table)})
         return d

@@ -17,6 +17,7 @@ SPACE_ALIASES: dict[str, str] = {
     "vit-elastic": "vit_elastic",
     "decoder-elastic": "gpt_elastic",
     "decoder-elastic-decode": "gpt_elastic_decode",
+    "efficientnet": "efficientnet",
 }
 """Command-line names of the search spaces -> `nets` space names (the latter are accepted too)."""
 

@@ -23,10 +23,15 @@ def _clock(seconds: float) -> str:
 
 
 def _status(p: Progress) -> str:
-    """Best EDP, remaining time (once known) and rejections: the part of a progress line after the count."""
-    best = "-" if p.best_edp_j_s is None else f"{p.best_edp_j_s:.3g} J*s"
+    """Best objective, remaining time (once known) and rejections: the part of a progress line after the count."""
+    name, _, unit = p.objective.partition(" (")
+    if p.objective.startswith("designs"):
+        best = f"{0 if p.best_value is None else int(p.best_value)} {p.objective}"
+    else:
+        value = "-" if p.best_value is None else f"{p.best_value:.3g}" + (f" {unit.rstrip(')')}" if unit else "")
+        best = f"best {name} {value}"
     remaining = "" if p.remaining_s is None or p.phase != "search" else f"  remaining ~{_clock(p.remaining_s)}"
-    return f"best EDP {best}{remaining}  ({p.pruned} designs rejected over the area budget)"
+    return f"{best}{remaining}  ({p.pruned} designs rejected over the area budget)"
 
 
 def progress_line(p: Progress) -> str:
@@ -130,6 +135,11 @@ def print_summary(result: CoSearchResult, console) -> None:
         config = (result.best.network.meta or {}).get("config")
         if config:
             console.print(f"subnet {result.best.network.name}: {json.dumps(config)}", highlight=False, soft_wrap=True)
+        front = result.pareto_front
+        if front:
+            console.print(f"Pareto front of {', '.join(s.pareto)}: {len(front)} designs re-evaluated, "
+                          f"{sum(e['non_dominated'] for e in front)} still non-dominated (report.md lists them)",
+                          highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     counts = result.counts

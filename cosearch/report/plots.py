@@ -1,4 +1,5 @@
-"""The report's pictures: roofline of the best design, best EDP versus trial, Pareto front of EDP versus accuracy."""
+"""The report's pictures: roofline of the best design, the best objective versus trial, Pareto front of EDP versus
+accuracy, and a multi-objective study's front."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ from pathlib import Path
 from accel_models.roofline import plot_roofline
 
 from ..search import CoSearchResult
+from ..search.pareto import METRIC_LABELS
 from .analysis import NetworkAnalysis
 
 
@@ -49,25 +51,61 @@ def roofline_png(analysis: NetworkAnalysis, path: Path, title: str) -> Path:
 
 
 def history_png(result: CoSearchResult, path: Path) -> Path:
-    """Every trial's network EDP (within budget) and the best so far, against the trial number."""
+    """Every trial's objective (within budget) and the best so far, against the trial number."""
     plt = _pyplot()
+    spec = result.settings.objective
     pts = sorted((p for p in result.trials if p.state == "COMPLETE" and p.feasible and p.value is not None),
                  key=lambda p: p.number)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    plot = ax.plot if spec.maximize else ax.semilogy
     if pts:
         xs = [p.number for p in pts]
         ys = [p.value for p in pts]
-        best, running = math.inf, []
+        best, running = (-math.inf if spec.maximize else math.inf), []
         for y in ys:
-            best = min(best, y)
+            best = max(best, y) if spec.maximize else min(best, y)
             running.append(best)
-        ax.semilogy(xs, ys, "o", ms=4, alpha=0.5, color="tab:blue", label="trial (best subnet on its accelerator)")
-        ax.semilogy(xs, running, "-", drawstyle="steps-post", color="tab:red", lw=2, label="best so far")
+        plot(xs, ys, "o", ms=4, alpha=0.5, color="tab:blue", label="trial (best subnet on its accelerator)")
+        plot(xs, running, "-", drawstyle="steps-post", color="tab:red", lw=2, label="best so far")
     rejected = sum(p.state == "PRUNED" for p in result.trials)
     ax.set_xlabel(f"trial number ({rejected} designs over the area budget rejected, not shown)")
-    ax.set_ylabel("network EDP (J*s), search mapper")
-    ax.set_title(f"best EDP vs trial: {result.settings.study_name}", fontsize=9)
+    ax.set_ylabel(f"network {spec.label()}, search mapper")
+    ax.set_title(f"best {spec.label()} vs trial: {result.settings.study_name}", fontsize=9)
     return _save(fig, ax, path)
+
+
+def front_png(result: CoSearchResult, path: Path) -> Path:
+    """A multi-objective study's front: every trial within budget (grey), the front's designs as the search measured
+    them (hollow) and re-evaluated with the final mapper (red); one panel per pair of metrics."""
+    plt = _pyplot()
+    metrics = result.settings.pareto
+    pairs = [(i, j) for i in range(len(metrics)) for j in range(i + 1, len(metrics))]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 4.5), dpi=120, squeeze=False)
+    trials = [p.values for p in result.trials if p.state == "COMPLETE" and p.feasible and len(p.values) == len(metrics)]
+    front = result.pareto_front
+    labels = [METRIC_LABELS[m] for m in metrics]
+    for ax, (i, j) in zip(axes[0], pairs):
+        if trials:
+            ax.plot([v[i] for v in trials], [v[j] for v in trials], ".", color="grey", alpha=0.5,
+                    label="trial (its best subnet)")
+        if front:
+            ax.plot([e["search_values"][i] for e in front], [e["search_values"][j] for e in front], "o", mfc="none",
+                    color="tab:blue", label="front design, search mapper")
+            ordered = sorted(front, key=lambda e: e["values"][i])
+            ax.plot([e["values"][i] for e in ordered], [e["values"][j] for e in ordered], "-o", ms=4, color="tab:red",
+                    label="front design, re-evaluated (final mapper)")
+        ax.set_xlabel(labels[i])
+        ax.set_ylabel(labels[j])
+        if metrics[j] != "accuracy":
+            ax.set_yscale("log")
+        ax.grid(True, which="both", ls=":", lw=0.5)
+        ax.legend(fontsize=8)
+    source = result.accuracy_source.label if result.accuracy_source and "accuracy" in metrics else ""
+    fig.suptitle(f"Pareto front of {', '.join(metrics)}" + (f" (accuracy: {source})" if source else ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -35,7 +35,11 @@ def title(result: CoSearchResult) -> str:
     if s.resources is not None:
         text += f"; {s.resources.describe()}"
     if s.networks:
-        text += f"; objective: geometric-mean EDP over {', '.join(n.name for n in s.networks)}"
+        text += f"; objective: geometric-mean {s.objective.label()} over {', '.join(n.name for n in s.networks)}"
+    elif s.pareto:
+        text += f"; Pareto front of {', '.join(s.pareto)} (the front's lowest-EDP design shown)"
+    elif s.objective.name != "edp":
+        text += f"; objective: {s.objective.describe()}"
     if result.best is not None:
         text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"
     return text

@@ -22,8 +22,10 @@ from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
 from ..search import CoSearchResult
+from ..search.pareto import METRIC_LABELS
+from ..search.pareto import directions as pareto_directions
 from .analysis import LayerAnalysis, NetworkAnalysis, analyze, comparison_caveats, presets_at_node
-from .plots import history_png, pareto_png, roofline_png
+from .plots import front_png, history_png, pareto_png, roofline_png
 from .summary import excluded_presets_text, markdown_table, table_markdown, title
 
 RESULT_FORMAT = "cosearch.result/1"
@@ -93,6 +95,8 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
         "timings_s": result.timings_s, "notes": result.notes, "files": files,
         "resources": None if s.resources is None else s.resources.to_dict(),
         "per_network": result.per_network or None,
+        "objective": _objective_dict(result),
+        "pareto_front": result.pareto_front or None,
     }
     if best is not None:
         br = area_breakdown(best.accelerator)
@@ -122,6 +126,56 @@ def _elementwise_dict(ops) -> dict:
     for op in ops:
         kinds[op.kind] = kinds.get(op.kind, 0) + op.elements
     return {"elements": kinds, "ops_estimate": elementwise_ops(ops), "words": elementwise_words(ops)}
+
+
+def _objective_dict(result: CoSearchResult) -> dict:
+    """What the search optimised, as result.json states it: the objective (name, direction, formula, the mapper's
+    objective), or the metrics and directions of a multi-objective study."""
+    s = result.settings
+    if s.pareto:
+        return {"pareto": list(s.pareto), "directions": pareto_directions(s.pareto), "text": _objective_text(result),
+                "mapper_objective": s.mapper_objective}
+    return {**s.objective.to_dict(), "text": _objective_text(result)}
+
+
+def _objective_text(result: CoSearchResult) -> str:
+    s = result.settings
+    if s.pareto:
+        return (f"Pareto front of {', '.join(s.pareto)} (Optuna multi-objective study, sampler {s.sampler}); each "
+                f"layer mapped for least {s.mapper_objective}")
+    text = s.objective.describe()
+    if s.objective.target_from_budget:
+        text += " (the budget's latency term is this target, not a hard limit)"
+    return text + f"; each layer mapped for least {s.mapper_objective}"
+
+
+def _front_section(result: CoSearchResult) -> list[str]:
+    """The multi-objective study's front: every design re-evaluated with the final mapper, and the plot."""
+    front, s = result.pareto_front, result.settings
+    if not front:
+        return ["## Pareto front", "", "No design within the budget reached the front.", ""]
+    labels = [METRIC_LABELS[m] for m in s.pareto]
+    fmt = {"accuracy": ".4f", "latency": ".4g", "energy": ".4g", "area": ".3f"}
+    rows = []
+    for i, e in enumerate(front):
+        cells = [f"{format(a, fmt[m])} -> {format(b, fmt[m])}"
+                 for m, a, b in zip(s.pareto, e["search_values"], e["values"])]
+        rows.append([str(i), str(e["trial"]), *cells, "yes" if e["within_budget"] else "no",
+                     "yes" if e["non_dominated"] else "no", f"{e['macs'] / 1e6:.0f}", e["design_text"]])
+    kept = sum(e["non_dominated"] for e in front)
+    source = result.accuracy_source
+    estimate = f" (accuracy: {source.label})" if source is not None and "accuracy" in s.pareto else ""
+    return ["## Pareto front", "",
+            f"{len(front)} designs (accelerator + subnet) on the front of every pair the search scored{estimate}; "
+            "each re-evaluated: every layer re-mapped with the final mapper "
+            f"({s.final_mapper.budget_evals} evaluations per layer). Cells read search -> re-evaluated. {kept} of them "
+            "remain non-dominated after re-evaluation. "
+            "The best-design sections below detail the front's lowest-EDP design. The dashboard draws the trials' own "
+            "front (each trial's best subnet for its trade-off).", "",
+            table_markdown(["#", "trial", *labels, "within budget", "non-dominated", "MMAC", "design"], rows), "",
+            "![Pareto front](pareto_front.png)", "",
+            "Subnets of the front (OFA format), by row:", "", "```json",
+            *(json.dumps(e["subnet"]) for e in front), "```", ""]
 
 
 def compact_mapping(arrays: MappingArrays, accelerator: Accelerator) -> str:
@@ -257,6 +311,7 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
     """report.md: summary and comparison, what dominates, the design, the per-layer table, plots, how to reproduce."""
     s = result.settings
     out = [f"# Co-search report: {s.study_name}", "",
+           f"Objective: **{_objective_text(result)}**.", "",
            f"Budget: **{s.budget.describe()}**. Network: "
            + (f"fixed `{s.network.name}`." if s.network else f"searched in `{s.space}` under the accuracy floor."),
            f"Trials: {result.counts['complete']} complete, {result.counts['pruned']} designs rejected over the area "
@@ -266,6 +321,8 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         out += [f"Accuracy source: {src.label}" + (f" (`{src.path}`)" if src.path else ""), ""]
         if src.notice:
             out += [f"> **{src.notice}**", ""]
+    if s.pareto:
+        out += _front_section(result)
     if result.best is None:
         out += ["No trial produced a design within the budget.", ""]
     else:
@@ -317,7 +374,7 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         out += ["## Plots", "", "![roofline](roofline.png)", "",
                 "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
                 "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
-                "![best EDP vs trial](best_edp_vs_trial.png)", ""]
+                *([] if s.pareto else [f"![best {s.objective.name} vs trial](best_edp_vs_trial.png)", ""])]
         if s.searches_subnet:
             out += ["![Pareto front](pareto_edp_accuracy.png)", ""]
     for note in result.notes:
@@ -339,7 +396,10 @@ def write_report(result: CoSearchResult) -> Path:
         analysis = analyze(result.best)
         plot_title = f"{result.design.describe()}\n{result.best.network.name}"
         files.append(roofline_png(analysis, out / "roofline.png", plot_title))
-        files.append(history_png(result, out / "best_edp_vs_trial.png"))
+        if result.settings.pareto:
+            files.append(front_png(result, out / "pareto_front.png"))
+        else:
+            files.append(history_png(result, out / "best_edp_vs_trial.png"))
         if result.settings.searches_subnet:
             files.append(pareto_png(result, out / "pareto_edp_accuracy.png"))
         files += write_timeloop(result, out / "timeloop")

@@ -12,7 +12,9 @@ from .baselines import PresetRun, preset_runs
 from .driver import WorkerFailure, check_feasible, run_search
 from .evaluate import LayerCost, NetworkCost, NoValidMapping, evaluate_network
 from .finalize import finalize
-from .objective import PENALTY_J_S, Objective, geomean, objective
+from .latency_table import export_latency_table, latency_table
+from .objective import PENALTY_J_S, Objective, geomean, mnasnet_reward, objective, run_metric
+from .pareto import FrontPoint, non_dominated, study_front
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult, TrialPoint
 from .space import AcceleratorSpace, Design, DesignCheck
@@ -24,7 +26,8 @@ from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
 
 __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor", "load_accuracy_model", "PresetRun",
            "preset_runs", "check_feasible", "run_search", "LayerCost", "NetworkCost", "NoValidMapping",
-           "evaluate_network", "finalize", "PENALTY_J_S", "Objective", "geomean", "objective", "Progress",
+           "evaluate_network", "finalize", "export_latency_table", "latency_table", "PENALTY_J_S", "Objective", "geomean",
+           "mnasnet_reward", "objective", "run_metric", "FrontPoint", "non_dominated", "study_front", "Progress",
            "ProgressTracker", "CoSearchResult", "TrialPoint", "AcceleratorSpace", "Design", "DesignCheck",
            "StorageUnavailable", "fail_orphaned_trials", "open_storage", "worker_tag", "load_study", "make_sampler",
            "prepare_study", "trial_counts", "worker_seed", "Candidate", "SubnetSearchResult", "search_subnet",

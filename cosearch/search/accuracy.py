@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nets import TRANSFORMER_SPACES, SubnetConfig, get_space, largest_config, smallest_config
+from nets import (EFFICIENTNET, TRANSFORMER_SPACES, EfficientNetAccuracy, SubnetConfig, get_space, largest_config,
+                  smallest_config)
 
 from .._files import CHECKOUT, write_text_atomic
 from ..config import CoSearchSettings, UsageError
@@ -154,6 +155,11 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
         notice = (f"NOTICE: accuracy of {space} subnets: {label} (no trained accuracy predictor ships for this "
                   "space; nets.estimators.TRANSFORMER_ESTIMATES takes one).")
         return AccuracyModel(space, AccuracySource("estimate", label, None, notice), estimator, None)
+    if space == EFFICIENTNET.name:
+        estimator = EfficientNetAccuracy()
+        notice = (f"NOTICE: accuracy of the EfficientNet family is an {estimator.label}, not a trained model's "
+                  "top-1 at that phi.")
+        return AccuracyModel(space, AccuracySource("estimate", estimator.label, None, notice), estimator, None)
     path = find_predictor(predictor)
     if path is not None and space == PREDICTOR_SPACE:
         from nets.estimators import OFAAccuracyPredictor  # torch: see cosearch.search

@@ -35,8 +35,9 @@ class PresetRun:
 
 
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
-                names: list[str] | None = None) -> list[PresetRun]:
-    """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`."""
+                names: list[str] | None = None, objective: str = "edp") -> list[PresetRun]:
+    """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
+    at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy")."""
     runs = []
     for name in names or list(PRESETS):
         acc = get_preset(name)
@@ -45,7 +46,7 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
         cost, error = None, None
         if fits:
             try:
-                cost = evaluate_network(network, acc, cache)
+                cost = evaluate_network(network, acc, cache, objective)
             except NoValidMapping as exc:
                 error = str(exc)
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,

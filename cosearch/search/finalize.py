@@ -1,5 +1,6 @@
-"""The final phase: the best trials re-mapped with the final mapper (the best of them wins), and the presets that
-fit the area budget run on the same network with the same mapper."""
+"""The final phase: the best trials re-mapped with the final mapper (the best of them on the objective wins), and the
+presets that fit the area budget run on the same network with the same mapper. A multi-objective study re-maps
+every design of its front instead; the front's lowest-EDP design is then the one compared with the presets."""
 from __future__ import annotations
 
 import time
@@ -11,21 +12,24 @@ from .accuracy import AccuracyModel, accuracy_model
 from .baselines import preset_runs
 from .evaluate import evaluate_network
 from .objective import geomean, objective
+from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
 from .space import Design
 from .study import trial_counts
 from .workers import WorkerReport
 
 FINAL_CANDIDATES = 3
-"""The best trials (by search EDP) re-mapped with the final mapper; the best of them after that wins."""
+"""The best trials (by the search's objective) re-mapped with the final mapper; the best of them after that wins."""
 
 
 def _trial_points(study) -> list[TrialPoint]:
     points = []
     for t in study.get_trials(deepcopy=False):
         a = t.user_attrs
-        points.append(TrialPoint(t.number, t.value, t.state.name, bool(a.get("feasible")), a.get("accuracy"),
-                                 tuple(tuple(s) for s in a.get("subnets", ()))))
+        values = tuple(t.values or ())
+        points.append(TrialPoint(t.number, values[0] if len(values) == 1 else None, t.state.name,
+                                 bool(a.get("feasible")), a.get("accuracy"),
+                                 tuple(tuple(s) for s in a.get("subnets", ())), values))
     return points
 
 
@@ -48,28 +52,31 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
     cache = settings.final_mapper.cache()
-    candidates = []
-    for trial in sorted(feasible, key=lambda t: t.value)[:FINAL_CANDIDATES]:
-        design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
-        if settings.searches_subnet:
-            config = parse_config(trial.user_attrs["subnet"], settings.space)
-            network, acc_value = to_network(config), accuracy.score(config)
-        else:
-            network = settings.network.build()
-            acc_value = None if accuracy is None else accuracy.score(settings.network.config)
-        cost = evaluate_network(network, design.accelerator, cache, accuracy=acc_value)
-        extra = [evaluate_network(n.build(), design.accelerator, cache) for n in settings.networks[1:]]
-        score = objective([cost, *extra], settings.budget)
-        candidates.append((not score.feasible, score.edp_j_s, trial.number, trial, design, cost, extra))
-    _, _, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:3])
+    goal = settings.mapper_objective
+    front: list[dict] = []
+    if settings.pareto:
+        front, candidates = _front(settings, study_front(feasible, settings.pareto), {t.number: t for t in feasible},
+                                   accuracy, cache)
+    else:
+        sign = -1.0 if settings.objective.maximize else 1.0
+        candidates = []
+        for trial in sorted(feasible, key=lambda t: sign * t.value)[:FINAL_CANDIDATES]:
+            design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
+            network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
+            cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value)
+            extra = [evaluate_network(n.build(), design.accelerator, cache, goal) for n in settings.networks[1:]]
+            score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
+            candidates.append((score.sort_key(), trial.number, trial, design, cost, extra))
+    _, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:2])
     attrs = best_trial.user_attrs
     network = best.network
     names = [settings.resources.preset] if settings.resources is not None else None
-    presets = preset_runs(network, settings.budget.area_mm2, cache, names=names)
+    presets = preset_runs(network, settings.budget.area_mm2, cache, names=names, objective=goal)
     per_network: dict[str, dict] = {}
     if settings.networks or (settings.resources is not None and not settings.searches_subnet):
         for cost in [best, *best_extra]:
-            runs = presets if cost is best else preset_runs(cost.network, settings.budget.area_mm2, cache, names=names)
+            runs = presets if cost is best else preset_runs(cost.network, settings.budget.area_mm2, cache, names=names,
+                                                            objective=goal)
             per_network[cost.network.name] = {"cosearch": cost.metrics(),
                                               **{p.name: p.cost.metrics() for p in runs if p.cost is not None}}
         for p in presets if settings.networks else ():
@@ -79,8 +86,41 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
                 notes.append(f"geometric-mean EDP over {', '.join(per_network)}: {p.name} / co-searched = {ratio:.2f}")
     search_metrics = {k: attrs.get(k) for k in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization",
                                                  "accuracy", "area_mm2", "wall_s", "mapper")}
-    violation = settings.budget.violation(best.latency_s, best.energy_j)
+    violation = settings.limits.violation(best.latency_s, best.energy_j)
     if violation > 0:
         notes.append(f"after final mapping the best design is {violation:.1%} over the latency/energy/power budget")
     return CoSearchResult(settings, design, best, best_trial.number, search_metrics, presets, source,
-                          _trial_points(study), counts, reports, {"final": time.time() - t0}, notes, per_network)
+                          _trial_points(study), counts, reports, {"final": time.time() - t0}, notes, per_network,
+                          front)
+
+
+def _network(settings: CoSearchSettings, subnet: dict | None, accuracy: AccuracyModel | None):
+    """The network a trial ran (its subnet, or the fixed network) and its accuracy estimate (None if unknown)."""
+    if settings.searches_subnet:
+        config = parse_config(subnet, settings.space)
+        return to_network(config), accuracy.score(config)
+    network = settings.network.build()
+    return network, None if accuracy is None else accuracy.score(settings.network.config)
+
+
+def _front(settings: CoSearchSettings, trials_front, trials: dict, accuracy: AccuracyModel | None,
+           cache) -> tuple[list, list]:
+    """Every design of the search's front re-mapped with the final mapper: their entries for the report (the search's
+    and the re-evaluated metrics, and whether the re-evaluated point is still non-dominated), and the final-phase
+    candidates, lowest EDP first."""
+    metrics, entries, candidates = settings.pareto, [], []
+    for point in trials_front:
+        design = Design.from_dict(point.design, name="cosearch_best")
+        network, acc_value = _network(settings, point.subnet, accuracy)
+        cost = evaluate_network(network, design.accelerator, cache, settings.mapper_objective, accuracy=acc_value)
+        feasible = settings.limits.violation(cost.latency_s, cost.energy_j) == 0
+        values = point_values(metrics, acc_value, cost.latency_s, cost.energy_j, cost.area_mm2)
+        entries.append({"trial": point.trial, "metrics": list(metrics), "search_values": list(point.values),
+                        "values": list(values), "within_budget": feasible, "design": point.design,
+                        "design_text": design.describe(), "subnet": point.subnet, "network": network.name,
+                        "macs": network.macs, "edp_j_s": cost.edp_j_s})
+        candidates.append(((not feasible, cost.edp_j_s), point.trial, trials[point.trial], design, cost, []))
+    keep = set(non_dominated([e["values"] for e in entries], metrics))
+    for i, e in enumerate(entries):
+        e["non_dominated"] = i in keep
+    return entries, candidates

@@ -1,4 +1,4 @@
-"""Progress of a running search, for a display: complete trials of the target, best EDP so far, times."""
+"""Progress of a running search, for a display: complete trials of the target, best objective so far, times."""
 from __future__ import annotations
 
 import math
@@ -6,20 +6,24 @@ import time
 from dataclasses import dataclass
 
 from ..config import CoSearchSettings
+from .pareto import non_dominated
 from .study import trial_counts
 
 
 @dataclass(frozen=True)
 class Progress:
-    """A snapshot for a progress display: complete trials of the target, best EDP so far, times."""
+    """A snapshot for a progress display: complete trials of the target, best objective so far (or the size of the
+    front of a multi-objective study), times."""
 
     complete: int
     target: int
     pruned: int
-    best_edp_j_s: float | None
+    best_value: float | None
     elapsed_s: float
     remaining_s: float | None
     phase: str = "search"
+    objective: str = "EDP (J*s)"
+    """The objective's name and unit; for a multi-objective study, what `best_value` counts."""
 
 
 class ProgressTracker:
@@ -35,7 +39,7 @@ class ProgressTracker:
         trials = self.study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         pruned = sum(t.state == TrialState.PRUNED for t in trials)
-        feasible = [t.value for t in complete if t.user_attrs.get("feasible")]
+        feasible = [t.values for t in complete if t.user_attrs.get("feasible")]
         now = time.time()
         elapsed = now - self.start
         done_here = len(complete) - self.initial
@@ -45,5 +49,11 @@ class ProgressTracker:
             remaining = elapsed / done_here * left
         if self.deadline is not None:
             remaining = min(remaining if remaining is not None else math.inf, max(0.0, self.deadline - now))
-        return Progress(len(complete), self.settings.trials, pruned, min(feasible) if feasible else None, elapsed,
-                        remaining, phase)
+        s = self.settings
+        if s.pareto:
+            best, label = float(len(non_dominated(feasible, s.pareto))), "designs on the trials' front"
+        else:
+            values = [v[0] for v in feasible]
+            best = (max(values) if s.objective.maximize else min(values)) if values else None
+            label = s.objective.label()
+        return Progress(len(complete), s.trials, pruned, best, elapsed, remaining, phase, label)

@@ -16,7 +16,8 @@ from .workers import WorkerReport
 
 @dataclass(frozen=True)
 class TrialPoint:
-    """One trial as the plots see it: number, objective (J*s), whether it met the budget, accuracy, subnets scored."""
+    """One trial as the plots see it: number, objective (in its unit), whether it met the budget, accuracy, subnets
+    scored; `values`: every objective's (one per metric of a multi-objective study, whose `value` is None)."""
 
     number: int
     value: float | None
@@ -24,6 +25,7 @@ class TrialPoint:
     feasible: bool
     accuracy: float | None = None
     subnets: tuple = ()
+    values: tuple = ()
 
 
 @dataclass
@@ -44,6 +46,8 @@ class CoSearchResult:
     notes: list[str] = field(default_factory=list)
     per_network: dict[str, dict] = field(default_factory=dict)
     """With `--networks`: per network name, the metrics of the co-searched design ("cosearch") and of each preset."""
+    pareto_front: list[dict] = field(default_factory=list)
+    """With `--pareto`: every design of the search's front, re-mapped with the final mapper (`finalize._front`)."""
 
     @property
     def fitting_presets(self) -> list[PresetRun]:

@@ -10,13 +10,16 @@ import warnings
 import numpy as np
 
 from ..config import SAMPLERS, CoSearchSettings, UsageError
+from ..config.objectives import ObjectiveSpec
 from ..config.validate import check_choice
+from .objective import study_directions, study_metric_names
 from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
 IDENTITY_ATTR = "cosearch.identity"
-OBJECTIVE_NAME = "EDP (J*s)"
-"""The objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay."""
+OBJECTIVE_NAME = ObjectiveSpec().label()
+"""The default objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay
+(`study_metric_names` gives every objective's)."""
 RESOURCE_SIGMA0 = 0.08
 """CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
 rather than the space-wide default (1/6 of the range)."""
@@ -99,10 +102,11 @@ def prepare_study(settings: CoSearchSettings):
         optuna.delete_study(study_name=settings.study_name, storage=storage)
     identity = json.loads(json.dumps(settings.identity()))
     x0 = resource_x0(settings)
-    study = optuna.create_study(storage=storage, study_name=settings.study_name, direction="minimize",
-                                load_if_exists=True, sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
+    study = optuna.create_study(storage=storage, study_name=settings.study_name,
+                                directions=study_directions(settings), load_if_exists=True,
+                                sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
     if study.metric_names is None:
-        study.set_metric_names([OBJECTIVE_NAME])
+        study.set_metric_names(study_metric_names(settings))
     stored = study.user_attrs.get(IDENTITY_ATTR)
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)

@@ -1,10 +1,12 @@
-"""The middle loop: an evolutionary search over OFA subnets under an accuracy floor, scored by EDP on one accelerator.
+"""The middle loop: an evolutionary search over OFA subnets under an accuracy floor, scored on one accelerator by
+the co-search's objective (EDP by default).
 
 OFA's evolution finder (mit-han-lab/once-for-all, ofa/tutorial/evolution_finder.py) with an accuracy
 constraint in place of its efficiency one: a random population of subnets that meet the floor
 (warm-started with given seeds), then generations of mutation and crossover of the best ones,
-children below the floor redrawn. A subnet's score is its network EDP on the accelerator (each layer
-at its best mapping); runs over the latency / energy / power budget rank after every run within it.
+children below the floor redrawn. A subnet's score is the objective of its run on the accelerator (each
+layer at its best mapping): `score(accuracy, run)`, a key that sorts best first; runs over the latency /
+energy / power budget rank after every run within it.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ class Candidate:
     accuracy: float
     run: RunCost | None
     violation: float = 0.0
+    score: tuple = ()
+    """The objective's sort key of the run (lower first; empty: by EDP)."""
 
     @property
     def feasible(self) -> bool:
@@ -39,8 +43,8 @@ class Candidate:
         return math.inf if self.run is None else self.run.edp_j_s
 
     def rank_key(self) -> tuple:
-        """Within-budget runs first by EDP, then the rest by how far over budget they are."""
-        return (not self.feasible, self.violation, self.edp_j_s)
+        """Within-budget runs first by the objective, then the rest by how far over budget they are."""
+        return (not self.feasible, self.violation, *(self.score or (self.edp_j_s,)))
 
 
 @dataclass
@@ -89,8 +93,10 @@ class _Pool:
 
 def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[[SubnetConfig], RunCost],
                   budget: Budget, settings: EvolutionSettings, rng: np.random.Generator,
-                  seeds: Sequence[SubnetConfig] = ()) -> SubnetSearchResult:
-    """The subnet of lowest EDP under `evaluate` (one accelerator) whose accuracy is at least `floor`.
+                  seeds: Sequence[SubnetConfig] = (),
+                  score: Callable[[float, RunCost], tuple] | None = None) -> SubnetSearchResult:
+    """The best subnet under `evaluate` (one accelerator) whose accuracy is at least `floor`: by `score(accuracy,
+    run)`, a sort key (lower first), or the lowest EDP without one.
 
     seeds: configs to start the population with (e.g. the best subnets of earlier trials). Raises
     `NoSubnetMeetsTheFloor` when no subnet drawn within `settings.max_draws` meets the floor.
@@ -98,7 +104,7 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
     pool = _Pool(model, floor, settings.max_draws)
     evaluated: list[Candidate] = []
 
-    def score(batch: list[tuple[SubnetConfig, float]]) -> list[Candidate]:
+    def scored(batch: list[tuple[SubnetConfig, float]]) -> list[Candidate]:
         out = []
         for config, accuracy in batch:
             try:
@@ -106,14 +112,15 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
             except NoValidMapping:
                 out.append(Candidate(config, accuracy, None, math.inf))
                 continue
-            out.append(Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j)))
+            out.append(Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j),
+                                 () if score is None else score(accuracy, run)))
         evaluated.extend(out)
         return out
 
-    population = score(pool.admit(list(seeds)[:settings.population]))
+    population = scored(pool.admit(list(seeds)[:settings.population]))
     while len(population) < settings.population and not pool.exhausted:
         need = settings.population - len(population)
-        population += score(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
+        population += scored(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
     if not population:
         raise NoSubnetMeetsTheFloor(f"no subnet of {model.space} meets the accuracy floor {floor:g} "
                                     f"({model.source.label}) in {pool.draws} draws")
@@ -131,6 +138,6 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
                 else:
                     i, j = rng.choice(len(parents), size=2, replace=False)
                     drawn.append(crossover_configs(parents[int(i)].config, parents[int(j)].config, rng))
-            children += score(pool.admit(drawn)[:need])
+            children += scored(pool.admit(drawn)[:need])
         population = parents + children
     return SubnetSearchResult(min(evaluated, key=Candidate.rank_key), evaluated, pool.draws)

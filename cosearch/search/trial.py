@@ -1,6 +1,6 @@
 """One Optuna trial = one accelerator: decode, reject it if it breaks the area budget or the resources, search the
 subnet (or run the fixed networks) with every layer at its best mapping, record metrics and the design as user
-attributes, and return the objective."""
+attributes, and return the objective (`--objective`), or the metrics of a multi-objective study (`--pareto`)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,8 @@ from nets import parse_config, to_network
 from ..config import CoSearchSettings
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, evaluate_network, network_run
-from .objective import Objective, objective
+from .objective import Objective, objective, rank_value
+from .pareto import point_values, trial_points, trial_trade_off
 from .space import AcceleratorSpace
 from .storage import worker_tag
 from .subnets import Candidate, search_subnet
@@ -41,7 +42,7 @@ class TrialObjective:
         """One layer-cost table per accelerator, kept across this worker's trials: consecutive trials propose
         similar accelerators, and each new search starts from the best mappings found so far."""
 
-    def __call__(self, trial) -> float:
+    def __call__(self, trial) -> float | tuple[float, ...]:
         import optuna  # imported where used: see cosearch.search
 
         t0 = time.perf_counter()
@@ -52,8 +53,12 @@ class TrialObjective:
             trial.set_user_attr("status", "rejected")
             trial.set_user_attr("reason", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
-        score = objective(costs, self.settings.budget)
+        score = objective(costs, self.settings.limits, self.settings.objective,
+                          None if best.config is None else best.accuracy)
         self._record(trial, best, evaluated, costs, score, mapper, time.perf_counter() - t0)
+        if self.settings.pareto:
+            return point_values(self.settings.pareto, best.accuracy, costs[0].latency_s, costs[0].energy_j,
+                                costs[0].area_mm2)
         return score.value
 
     def _evaluate(self, trial) -> tuple[Candidate, list[Candidate], list[NetworkCost], dict]:
@@ -73,9 +78,12 @@ class TrialObjective:
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
             network = self.network if best.config is None else to_network(best.config)
-            first = evaluate_network(network, design.accelerator, cache,
+            goal = self.settings.mapper_objective
+            first = evaluate_network(network, design.accelerator, cache, goal,
                                      accuracy=None if best.config is None else best.accuracy)
-            costs = [first] + [evaluate_network(n, design.accelerator, cache) for n in self.extra_networks]
+            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal) for n in self.extra_networks]
+            if self.settings.pareto:
+                trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
             raise _Rejected(str(exc)) from None
         hits, misses = cache.hits - before[0], cache.misses - before[1]
@@ -83,28 +91,45 @@ class TrialObjective:
                                         "hit_rate": round(hits / max(1, hits + misses), 3)}
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
-        budget = self.settings.budget
+        limits, goal = self.settings.limits, self.settings.mapper_objective
+        score = self._score(trial)
         if self.network is not None:
             config = self.settings.network.config
             accuracy = math.nan if config is None else self.accuracy.score(config)
-            run = network_run(self.network, accelerator, cache)
-            c = Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j))
+            run = network_run(self.network, accelerator, cache, goal)
+            c = Candidate(config, accuracy, run, limits.violation(run.latency_s, run.energy_j))
             return c, [c]
         rng = np.random.default_rng([self.settings.seed, trial.number])
-        result = search_subnet(self.accuracy, budget.accuracy,
-                               lambda config: network_run(to_network(config), accelerator, cache),
-                               budget, self.settings.evolution, rng, self._seed_subnets(trial.study))
+        result = search_subnet(self.accuracy, limits.accuracy,
+                               lambda config: network_run(to_network(config), accelerator, cache, goal),
+                               limits, self.settings.evolution, rng, self._seed_subnets(trial.study), score)
         if all(c.run is None for c in result.evaluated):
             raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
         return result.best, result.evaluated
 
+    def _score(self, trial):
+        """How the subnet search ranks runs: by the objective, or by the trial's own trade-off (`--pareto`)."""
+        s = self.settings
+        if s.pareto:
+            best = None if self.accuracy is None or self.network is not None else self.accuracy.best_possible()
+            trade_off = trial_trade_off(s.pareto, s.budget.accuracy, best,
+                                        np.random.default_rng([s.seed, trial.number, 1]))
+            trial.set_user_attr("trade_off", trade_off.to_dict())
+            return trade_off
+        if s.objective.name == "edp":
+            return None
+        return lambda accuracy, run: rank_value(s.objective, run.latency_s, run.energy_j, accuracy)
+
     def _seed_subnets(self, study) -> list:
-        """The subnets of the best feasible trials so far."""
+        """The subnets of the best feasible trials so far (none in a multi-objective study: each trial aims at its
+        own trade-off)."""
         from optuna.trial import TrialState
 
+        if self.settings.pareto:
+            return []
         done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.user_attrs.get("feasible") and t.user_attrs.get("subnet")]
-        done.sort(key=lambda t: t.value)
+        done.sort(key=lambda t: -t.value if self.settings.objective.maximize else t.value)
         return [parse_config(t.user_attrs["subnet"], self.settings.space) for t in done[:SEED_SUBNETS]]
 
     def _record(self, trial, best: Candidate, evaluated: list[Candidate], costs: list[NetworkCost], score: Objective,
@@ -128,6 +153,8 @@ class TrialObjective:
             trial.set_user_attr(key, m[key])
         if not score.feasible:
             trial.set_user_attr("budget_overshoot", score.violation)
+        if self.settings.sampler in ("nsga2", "tpe") and hasattr(trial, "set_constraint"):  # Optuna >= 5
+            trial.set_constraint("budget_overshoot", score.violation)  # these samplers rank designs over it last
         trial.set_user_attr("mapper", mapper)
         trial.set_user_attr("wall_s", round(wall_s, 2))
         if self.accuracy is not None:

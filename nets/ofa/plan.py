@@ -163,4 +163,8 @@ def subnet_plan(config: SubnetConfig | dict, space: str | None = None) -> Plan:
     """The units of a subnet, in execution order (a dict is parsed in `space`, MBv3 w1.2 by default)."""
     if not isinstance(config, (MBConfig, ResNetConfig)):
         config = parse_config(config, space or "ofa_mbv3_w1.2")
-    return _mb_plan(config) if isinstance(config, MBConfig) else _resnet_plan(config)
+    if isinstance(config, MBConfig):
+        return _mb_plan(config)
+    if isinstance(config, ResNetConfig):
+        return _resnet_plan(config)
+    return config.plan()  # a family outside OFA's (nets.efficientnet) builds its own plan

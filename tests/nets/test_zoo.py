@@ -78,7 +78,8 @@ def test_depthwise_layers_use_groups():
 def test_zoo_registry_and_options():
     assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
                         "vit_b16", "deit_s", "bert_base_128", "bert_base_512", "gpt2_prefill", "gpt2_decode",
-                        "llama3_2_1b_prefill", "llama3_2_1b_decode"}
+                        "llama3_2_1b_prefill", "llama3_2_1b_decode",
+                        *(f"efficientnet_b{i}" for i in range(8))}
     assert get_network("vgg16", batch=4).macs == 4 * vgg16().macs
     assert vgg16().layers[-1] == Layer.fc(4096, 1000)
     with pytest.raises(ValueError, match="alexnet.*vgg16.*unet"):
