@@ -71,6 +71,10 @@ class MappingCache:
             self._tables.move_to_end(key)
         return entry[1]
 
+    def __getstate__(self) -> dict:
+        """Pickled without the per-process map from object ids to keys (rebuilt on use)."""
+        return {**self.__dict__, "_keys": {}}
+
     def __len__(self) -> int:
         return sum(len(t) for _, t in self._tables.values())
 

@@ -54,6 +54,11 @@ class WarmStarts:
         family = self._by_family.setdefault((id(acc), shape_family(enc.layer)), {})
         family[key] = (enc.layer.P * enc.layer.Q, enc.layout, np.asarray(genes, dtype=np.float64).copy())
 
+    def __getstate__(self) -> dict:
+        """Pickled without the per-family genes: they are keyed by the id of the accelerator object searched on,
+        which no later search (on an unpickled copy or on a new accelerator object) can name again."""
+        return {**self.__dict__, "_by_family": {}}
+
     def forget(self, accelerator: Accelerator) -> None:
         """Drop what is kept per shape family for `accelerator` (its table is gone)."""
         for k in [k for k in self._by_family if k[0] == id(accelerator)]:

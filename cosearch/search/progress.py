@@ -45,5 +45,6 @@ class ProgressTracker:
             remaining = elapsed / done_here * left
         if self.deadline is not None:
             remaining = min(remaining if remaining is not None else math.inf, max(0.0, self.deadline - now))
-        return Progress(len(complete), self.settings.trials, pruned, min(feasible) if feasible else None, elapsed,
+        # other commands on the study may pass the target (each finishes the trial it runs): shown as the target
+        return Progress(min(len(complete), self.settings.trials), self.settings.trials, pruned, min(feasible) if feasible else None, elapsed,
                         remaining, phase)

@@ -1,7 +1,9 @@
 """Opening a study's storage, and the trials a killed run left behind.
 
 A trial left RUNNING by a worker of this host that no longer exists (a killed run) is marked FAIL when
-a run resumes; RDB storages also run Optuna's heartbeat, which fails stale trials of other hosts.
+a run resumes; RDB storages also run Optuna's heartbeat, which fails stale trials of other hosts. Either
+way the failed trial is queued again with its parameters (`retry_trial`), so that the study completes
+the trials it would have without the kill.
 Optuna and SQLAlchemy are imported inside the functions that use them (see `cosearch.search`).
 """
 from __future__ import annotations
@@ -18,6 +20,9 @@ from ..config.storage_url import StorageSpec
 OPEN_ATTEMPTS = 4
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
+MAX_RETRIES = 3
+"""How many times one trial is re-run after its worker died: a design that kills its worker every time (memory)
+is not retried for ever."""
 
 
 def open_storage(spec: StorageSpec):
@@ -41,7 +46,7 @@ def open_storage(spec: StorageSpec):
             warnings.simplefilter("ignore")  # heartbeat_interval is flagged experimental
             try:
                 storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                                     grace_period=GRACE_PERIOD_S)
+                                     grace_period=GRACE_PERIOD_S, heartbeat_stale_trial_callback=retry_trial)
                 break
             except Exception as exc:  # sqlalchemy errors: retried (workers starting together race to create the
                 # tables), then one line, no traceback
@@ -89,13 +94,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def retry_trial(study, failed) -> None:
+    """Queue `failed` (a FrozenTrial whose worker died) to run again with its parameters, as Optuna's
+    `RetryHeartbeatStaleTrialCallback` does and with its attributes (system attributes "failed_trial", the
+    first trial of the series, and "retry_history"), but without copying the dead run's user attributes
+    (its worker, a partial design). At most MAX_RETRIES times per trial. The retry draws what the failed
+    trial drew (`study.draw_number`); parameters it had not yet drawn are drawn again, the same."""
+    import optuna
+
+    history = [*failed.system_attrs.get("retry_history", []), failed.number]
+    if len(history) > MAX_RETRIES:
+        return
+    study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.WAITING, params=failed.params, distributions=failed.distributions,
+        system_attrs={"failed_trial": history[0], "retry_history": history}))
+
+
 def fail_orphaned_trials(study, storage=None) -> int:
     """Mark FAIL the RUNNING trials whose worker ran on this host and is gone, and untagged RUNNING trials
-    older than the grace period (a worker killed between creating a trial and tagging it); returns how many.
+    older than the grace period (a worker killed between creating a trial and tagging it), and queue each
+    again (`retry_trial`); returns how many.
 
     Each such trial carries why in its user attributes ("status" failed, "reason"), set through `storage` (the
     study's storage object; its trials cannot be written once failed) when given.
     """
+    import optuna
     from optuna.trial import TrialState
 
     host = socket.gethostname()
@@ -118,6 +141,10 @@ def fail_orphaned_trials(study, storage=None) -> int:
                 storage.set_trial_user_attr(trial_id, "status", "failed")
                 storage.set_trial_user_attr(trial_id, "reason", f"{why}; marked failed when the study resumed at "
                                                                 f"{now:%Y-%m-%d %H:%M:%S}")
-            study.tell(t.number, state=TrialState.FAIL)
+            try:
+                study.tell(t.number, state=TrialState.FAIL)
+            except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+                continue  # failed meanwhile by another process (Optuna's heartbeat), which queued the retry
+            retry_trial(study, t)
             n += 1
     return n

@@ -16,6 +16,7 @@ from .evaluate import NetworkCost, NoValidMapping, evaluate_network, network_run
 from .objective import Objective, objective
 from .space import AcceleratorSpace
 from .storage import worker_tag
+from .study import draw_number
 from .subnets import Candidate, search_subnet
 
 SEED_SUBNETS = 3
@@ -90,7 +91,9 @@ class TrialObjective:
             run = network_run(self.network, accelerator, cache)
             c = Candidate(config, accuracy, run, budget.violation(run.latency_s, run.energy_j))
             return c, [c]
-        rng = np.random.default_rng([self.settings.seed, trial.number])
+        # seeded by the draw number: a retried trial searches what the interrupted one searched (see draw_number)
+        rng = np.random.default_rng([self.settings.seed, draw_number(trial.study.get_trials(deepcopy=False),
+                                                                     trial.number)])
         result = search_subnet(self.accuracy, budget.accuracy,
                                lambda config: network_run(to_network(config), accelerator, cache),
                                budget, self.settings.evolution, rng, self._seed_subnets(trial.study))

@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -26,33 +26,68 @@ except ImportError:  # Windows has no getrusage
 
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
+from .cache_snapshot import load_cache, save_cache
+from .storage import worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
+WORKER_FOLDER = "workers"
+"""Under --out: each worker process's log (its standard error) and report, and each worker's mapping cache."""
 MAX_REJECTIONS_IN_A_ROW = 500
 """A worker gives up when this many designs in a row are over the area budget (a sampler stuck outside it)."""
 
 
 @dataclass(frozen=True)
 class WorkerReport:
-    """What one worker did: trials it completed, pruned (designs rejected before any mapping), failed; why it stopped."""
+    """What one worker did: trials it completed, pruned (designs rejected before any mapping), failed; why it stopped.
+
+    A worker is named by its host, process id and index in its command (`name`): commands sharing a storage
+    each have a worker 0. `this_command` is False for a worker of another command on the same study, known only
+    from the trials it ran (no wall time, stop reason or memory)."""
 
     index: int
     complete: int
     pruned: int
     failed: int
-    wall_s: float
+    wall_s: float | None
     stop: str
     pid: int = 0
     peak_rss_mb: float | None = None
     """The worker process's peak resident memory (MB; None where the OS does not report it)."""
+    host: str = ""
+    this_command: bool = True
 
     @property
     def trials(self) -> int:
         return self.complete + self.pruned + self.failed
 
+    @property
+    def name(self) -> str:
+        """host:pid/index, unique among the workers of a study."""
+        return f"{self.host}:{self.pid}/{self.index}"
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "trials": self.trials}
+        return {**asdict(self), "trials": self.trials, "name": self.name}
+
+
+def study_workers(study, reports: list[WorkerReport]) -> list[WorkerReport]:
+    """Every worker that ran trials of `study` (from the trials' "worker" attributes), with the trials it ran there,
+    and every worker of this command (`reports`: its stop reason, time and memory): this command's first."""
+    from optuna.trial import TrialState
+
+    names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
+    ran: dict[tuple, dict[str, int]] = {}
+    for t in study.get_trials(deepcopy=False):
+        w = t.user_attrs.get("worker")
+        if isinstance(w, dict) and t.state in names:
+            counts = ran.setdefault((w.get("host", ""), w.get("pid", 0), w.get("index", 0)),
+                                    {"complete": 0, "pruned": 0, "failed": 0})
+            counts[names[t.state]] += 1
+    zero = {"complete": 0, "pruned": 0, "failed": 0}
+    mine = [replace(r, **ran.pop((r.host, r.pid, r.index), zero)) for r in reports]
+    others = [WorkerReport(index, c["complete"], c["pruned"], c["failed"], None, "another command", pid, None, host,
+                           this_command=False) for (host, pid, index), c in sorted(ran.items())]
+    return mine + others
 
 
 def peak_rss_mb() -> float | None:
@@ -81,7 +116,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
 
     t0 = time.time()
     study = load_study(settings, index)
-    objective = TrialObjective(settings, index, accuracy)
+    objective = _resumable(TrialObjective(settings, index, accuracy), settings.out / WORKER_FOLDER, index, study)
     counts = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAIL: 0}
     last: dict = {}
     rejected_in_a_row = 0
@@ -111,16 +146,35 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if on_trial is not None:
             on_trial()
     return WorkerReport(index, counts[TrialState.COMPLETE], counts[TrialState.PRUNED], counts[TrialState.FAIL],
-                        time.time() - t0, stop, os.getpid(), peak_rss_mb())
+                        time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
+
+
+def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Callable:
+    """`objective` with the mapping cache its worker left (`cache_snapshot`), saving its cache after each trial
+    that used it (before Optuna records the trial)."""
+    import optuna
+
+    restored = load_cache(folder, index, study, objective.cache.settings)
+    if restored is not None:
+        objective.cache = restored
+
+    def run(trial) -> float:
+        before = (objective.cache.hits, objective.cache.misses)
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            if (objective.cache.hits, objective.cache.misses) != before:
+                save_cache(folder, index, trial, objective.cache)
+            raise
+        save_cache(folder, index, trial, objective.cache)
+        return value
+
+    return run
 
 
 def split_quota(remaining: int, workers: int) -> list[int]:
     """Complete trials per worker, as even as possible, summing to `remaining`."""
     return [remaining // workers + (1 if i < remaining % workers else 0) for i in range(workers)]
-
-
-WORKER_FOLDER = "workers"
-"""Under --out: each worker process's log (its standard error) and report."""
 
 
 def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline: float | None,
@@ -169,8 +223,8 @@ def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline
             reports.append(WorkerReport(**json.loads(path.read_text())))
             path.unlink()
         else:
-            reports.append(WorkerReport(i, 0, 0, 0, 0.0, f"exited with status {p.returncode}: "
-                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid))
+            reports.append(WorkerReport(i, 0, 0, 0, None, f"exited with status {p.returncode}: "
+                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid, None, worker_tag()["host"]))
     return reports
 
 
@@ -189,10 +243,11 @@ def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
     try:
         report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
     except KeyboardInterrupt:
-        report = WorkerReport(index, 0, 0, 0, 0.0, "interrupted", os.getpid())
+        report = WorkerReport(index, 0, 0, 0, None, "interrupted", os.getpid(), None, worker_tag()["host"])
     except BaseException as exc:  # reported to the parent; the traceback goes to the log
         traceback.print_exc(file=sys.stderr)
-        report = WorkerReport(index, 0, 0, 0, 0.0, f"error: {type(exc).__name__}: {exc}", os.getpid())
+        report = WorkerReport(index, 0, 0, 0, None, f"error: {type(exc).__name__}: {exc}", os.getpid(), None,
+                              worker_tag()["host"])
     target = job.parent / f"report-{tag}-{index}.json"
     write_text_atomic(target, json.dumps(asdict(report)))
     return 0

@@ -1,5 +1,6 @@
 """--workers 2 on one storage: the study's trial count equals the sum of the workers' trials."""
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from _cosearch_cli import TINY, run_cli, study_trials
@@ -37,6 +38,29 @@ def test_two_worker_processes(tmp_path):
     assert len(trials) == sum(w["trials"] for w in workers)
     assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) == 4
     assert {t.user_attrs["worker"]["index"] for t in trials} == {0, 1}
+    assert len({w["name"] for w in workers}) == 2 and all(w["this_command"] for w in workers)
+
+
+def test_two_commands_on_one_out(tmp_path):
+    """Two commands on one --out (one SQLite study): distinct worker names, result.json lists every worker that ran
+    trials of the study, and neither progress display counts past the target."""
+    args = ["--out", "out", "--workers", "1", *TINY, "--trials", "4"]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: run_cli(args, cwd=tmp_path, timeout=300), range(2)))
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
+    trials = study_trials(tmp_path / "out" / "cosearch.db")
+    ran = {(t.user_attrs["worker"]["host"], t.user_attrs["worker"]["pid"], t.user_attrs["worker"]["index"])
+           for t in trials}
+    assert len(ran) == 2 and {index for _, _, index in ran} == {0}  # both commands' worker 0
+    workers = json.loads((tmp_path / "out" / "result.json").read_text())["study"]["workers"]  # the last written
+    assert {(w["host"], w["pid"], w["index"]) for w in workers} == ran
+    assert len({w["name"] for w in workers}) == 2 and [w["this_command"] for w in workers].count(True) == 1
+    assert sum(w["trials"] for w in workers) == len(trials)
+    for w in workers:
+        mine = [t for t in trials if t.user_attrs["worker"]["pid"] == w["pid"]]
+        assert w["complete"] == sum(t.state.name == "COMPLETE" for t in mine)
+    shown = [tuple(map(int, m)) for r in runs for m in re.findall(r"trial (\d+)/(\d+)", r.stderr)]
+    assert shown and all(done <= target == 4 for done, target in shown)
 
 
 def test_two_commands_share_one_journal(tmp_path):
@@ -52,5 +76,5 @@ def test_two_commands_share_one_journal(tmp_path):
         optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared" / "study.log")))
     trials = optuna.load_study(study_name="shared", storage=storage).get_trials(deepcopy=False)
     reports = [json.loads((tmp_path / f"out{i}" / "result.json").read_text())["study"]["workers"] for i in range(2)]
-    assert len(trials) == sum(w["trials"] for r in reports for w in r)
+    assert len(trials) == sum(w["trials"] for r in reports for w in r if w["this_command"])  # each its own once
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
