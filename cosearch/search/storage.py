@@ -103,8 +103,9 @@ def retry_trial(study, failed) -> None:
     import optuna
 
     history = [*failed.system_attrs.get("retry_history", []), failed.number]
-    if len(history) > MAX_RETRIES:
-        return
+    if len(history) > MAX_RETRIES or any(failed.number in t.system_attrs.get("retry_history", ())
+                                         for t in study.get_trials(deepcopy=False)):
+        return  # retried enough, or already (an interrupted worker queued it, then was killed)
     study.add_trial(optuna.trial.create_trial(
         state=optuna.trial.TrialState.WAITING, params=failed.params, distributions=failed.distributions,
         system_attrs={"failed_trial": history[0], "retry_history": history}))

@@ -7,8 +7,10 @@ the same command pointed at the same RDB storage and study name.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
@@ -27,12 +29,15 @@ except ImportError:  # Windows has no getrusage
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .cache_snapshot import load_cache, save_cache
-from .storage import worker_tag
+from .storage import retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
 WORKER_FOLDER = "workers"
 """Under --out: each worker process's log (its standard error) and report, and each worker's mapping cache."""
+INTERRUPT_WAIT_S = 30
+"""How long an interrupted command waits for its worker processes to end their trials (a compiled mapper call
+notices the interrupt only when it returns) before killing them."""
 MAX_REJECTIONS_IN_A_ROW = 500
 """A worker gives up when this many designs in a row are over the area budget (a sampler stuck outside it)."""
 
@@ -149,9 +154,36 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
                         time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
 
 
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised while handling, a KeyboardInterrupt: a Ctrl-C that lands inside a numba
+    kernel surfaces as a SystemError ("returned a result with an exception set") chained to it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class _QuietInterrupt(logging.Filter):
+    """Drops Optuna's "Trial N failed ..." warnings (40 lines with the traceback and every gene) once a trial was
+    interrupted: the command line says it in one line."""
+
+    interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.interrupted and record.getMessage().startswith("Trial "))
+
+
+_QUIET_INTERRUPT = _QuietInterrupt()
+logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)
+
+
 def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Callable:
     """`objective` with the mapping cache its worker left (`cache_snapshot`), saving its cache after each trial
-    that used it (before Optuna records the trial)."""
+    that used it (before Optuna records the trial). A trial interrupted (Ctrl-C) is queued to run again
+    (`retry_trial`) and ends in a plain KeyboardInterrupt."""
     import optuna
 
     restored = load_cache(folder, index, study, objective.cache.settings)
@@ -166,6 +198,14 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
             if (objective.cache.hits, objective.cache.misses) != before:
                 save_cache(folder, index, trial, objective.cache)
             raise
+        except BaseException as exc:
+            if not caused_by_interrupt(exc):
+                raise
+            _QUIET_INTERRUPT.interrupted = True
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("reason", "interrupted (Ctrl-C); queued to run again on resume")
+            retry_trial(trial.study, next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number))
+            raise KeyboardInterrupt from None
         save_cache(folder, index, trial, objective.cache)
         return value
 
@@ -205,12 +245,16 @@ def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline
             if on_poll is not None:
                 on_poll()
             time.sleep(poll_s)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # each worker ends its trial as interrupted (queued again), then exits
         for p in procs:
             if p.poll() is None:
                 p.terminate()
         for p in procs:
-            p.wait(10)
+            try:
+                p.wait(INTERRUPT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                p.kill()  # its trial is failed and queued again when the study resumes (fail_orphaned_trials)
+                p.wait()
         raise
     finally:
         for log in logs:
@@ -237,11 +281,25 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else f"see {log}"
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
-    """The body of a worker process: load the job, run trials, write the report next to the job."""
+    """The body of a worker process: load the job, run trials, write the report next to the job.
+
+    A Ctrl-C reaches the whole process group: a worker ignores it, and ends when its command, interrupted, sends it
+    SIGTERM (taken as an interrupt: its trial ends failed and is queued again)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
-        report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
+        try:
+            report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
+        except BaseException as exc:
+            if caused_by_interrupt(exc):
+                raise KeyboardInterrupt from None
+            raise
     except KeyboardInterrupt:
         report = WorkerReport(index, 0, 0, 0, None, "interrupted", os.getpid(), None, worker_tag()["host"])
     except BaseException as exc:  # reported to the parent; the traceback goes to the log
