@@ -18,7 +18,7 @@ from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .study import prepare_study, trial_counts
-from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes, split_quota
+from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
@@ -78,7 +78,7 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
         if settings.workers == 1:
             reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
         else:
-            reports = run_worker_processes(settings, split_quota(remaining, settings.workers), deadline, notify)
+            reports = run_worker_processes(settings, settings.workers, deadline, notify)
         failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")

@@ -15,11 +15,30 @@ import time
 import warnings
 from pathlib import Path
 
+from ..config import UsageError
 from ..config.storage_url import StorageSpec
 
 OPEN_ATTEMPTS = 4
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
+HEARTBEAT_ENV = "COSEARCH_HEARTBEAT_S"
+"""Environment variable: the heartbeat interval in whole seconds (default HEARTBEAT_INTERVAL_S); the grace period
+before a silent worker's trial is failed and queued again is six intervals. Short values suit tests and
+preemptible machines; each beat is a database write per running trial."""
+
+
+def heartbeat_s() -> tuple[int, int]:
+    """(interval, grace period) of Optuna's heartbeat on RDB storages, in seconds (see HEARTBEAT_ENV)."""
+    text = os.environ.get(HEARTBEAT_ENV)
+    if text is None:
+        return HEARTBEAT_INTERVAL_S, GRACE_PERIOD_S
+    try:
+        interval = int(text)
+    except ValueError:
+        interval = 0
+    if not 1 <= interval <= 3600:
+        raise UsageError(f"${HEARTBEAT_ENV} must be a whole number of seconds in [1, 3600], got {text!r}")
+    return interval, 6 * interval
 MAX_RETRIES = 3
 """How many times one trial is re-run after its worker died: a design that kills its worker every time (memory)
 is not retried for ever."""
@@ -41,12 +60,13 @@ def open_storage(spec: StorageSpec):
         engine_kwargs = {"connect_args": {"timeout": 120}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
+    interval_s, grace_s = heartbeat_s()
     for attempt in range(OPEN_ATTEMPTS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # heartbeat_interval is flagged experimental
             try:
-                storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                                     grace_period=GRACE_PERIOD_S, heartbeat_stale_trial_callback=retry_trial)
+                storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=interval_s,
+                                     grace_period=grace_s, heartbeat_stale_trial_callback=retry_trial)
                 break
             except Exception as exc:  # sqlalchemy errors: retried (workers starting together race to create the
                 # tables), then one line, no traceback
@@ -133,8 +153,8 @@ def fail_orphaned_trials(study, storage=None) -> int:
             why = f"its worker (pid {worker.get('pid')} on {host}) ended without finishing it (killed?)"
         else:
             started = t.datetime_start
-            orphan = started is not None and (now - started).total_seconds() > GRACE_PERIOD_S
-            why = f"no worker claimed it within {GRACE_PERIOD_S} s of its start (its process was killed?)"
+            orphan = started is not None and (now - started).total_seconds() > heartbeat_s()[1]
+            why = f"no worker claimed it within {heartbeat_s()[1]} s of its start (its process was killed?)"
         if orphan:
             if storage is not None:
                 trial_id = storage.get_trial_id_from_study_id_trial_number(

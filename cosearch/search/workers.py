@@ -29,7 +29,7 @@ except ImportError:  # Windows has no getrusage
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .cache_snapshot import load_cache, save_cache
-from .storage import retry_trial, worker_tag
+from .storage import fail_orphaned_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
@@ -38,6 +38,8 @@ WORKER_FOLDER = "workers"
 INTERRUPT_WAIT_S = 30
 """How long an interrupted command waits for its worker processes to end their trials (a compiled mapper call
 notices the interrupt only when it returns) before killing them."""
+WAIT_POLL_S = 1.0
+"""How often a worker waiting for the study's last trials on other workers looks again."""
 MAX_REJECTIONS_IN_A_ROW = 500
 """A worker gives up when this many designs in a row are over the area budget (a sampler stuck outside it)."""
 
@@ -108,6 +110,9 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
                accuracy=None) -> WorkerReport:
     """Run trials in this process until `quota` complete trials, the study's `settings.trials`, or `deadline` (epoch s).
 
+    While other workers run the study's last trials, a worker waits rather than start one past the target; if one
+    of them dies, its trial is queued again and run here.
+
     The trials' numpy work is small matrices: with more than one BLAS thread per worker (while every core
     already runs a worker) OpenBLAS threads spin against each other, measured 95 ms instead of 2.5 ms per
     batch of 100 accuracy predictions; so each worker runs its BLAS on one thread."""
@@ -115,8 +120,16 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
         return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy)
 
 
+def _max_wait_s() -> float:
+    """How long a worker waits for the study's last trials on other workers: past the heartbeat's grace period a
+    dead worker's trial has been failed and queued again; a trial still running then has a live worker."""
+    interval_s, grace_s = heartbeat_s()
+    return grace_s + 3 * interval_s
+
+
 def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadline: float | None,
                 on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy) -> WorkerReport:
+    import optuna
     from optuna.trial import TrialState
 
     t0 = time.time()
@@ -130,19 +143,35 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         last["state"] = frozen.state
 
     stop = ""
+    waiting_since = None
     while not stop:
+        study_counts = trial_counts(study)
         if quota is not None and counts[TrialState.COMPLETE] >= quota:
             stop = "quota done"
         elif deadline is not None and time.time() >= deadline:
             stop = "time limit"
         elif parent_pid is not None and os.getppid() != parent_pid:
             stop = "parent process gone"
-        elif trial_counts(study)["complete"] >= settings.trials:
+        elif study_counts["complete"] >= settings.trials:
             stop = "study target reached"
         elif rejected_in_a_row >= MAX_REJECTIONS_IN_A_ROW:
             stop = f"{MAX_REJECTIONS_IN_A_ROW} designs in a row over the area budget"
+        elif study_counts["complete"] + study_counts["running"] >= settings.trials and not study_counts["waiting"]:
+            # other workers run the study's last trials: wait (no trial past the target) until they end, or one
+            # of them is found dead (Optuna's heartbeat; a dead process of this host on a journal) and its trial
+            # is queued again, which this worker then runs
+            waiting_since = waiting_since or time.time()
+            if time.time() - waiting_since > _max_wait_s():
+                stop = "the study's last trials run on other workers"
+                break
+            optuna.storages.fail_stale_trials(study)
+            if settings.storage.kind == "journal":
+                fail_orphaned_trials(study)
+            time.sleep(WAIT_POLL_S)
+            continue
         if stop:
             break
+        waiting_since = None
         last.clear()
         study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
         state = last.get("state", TrialState.FAIL)
@@ -212,14 +241,10 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
     return run
 
 
-def split_quota(remaining: int, workers: int) -> list[int]:
-    """Complete trials per worker, as even as possible, summing to `remaining`."""
-    return [remaining // workers + (1 if i < remaining % workers else 0) for i in range(workers)]
-
-
-def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline: float | None,
+def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: float | None,
                          on_poll: Callable[[], None] | None = None, poll_s: float = 1.0) -> list[WorkerReport]:
-    """Start one worker process per quota, poll until all exit, return their reports (in worker order).
+    """Start `workers` worker processes, each running trials until the study's target, poll until all exit, return
+    their reports (in worker order). A worker killed mid-way loses nothing: the others re-run its trial.
 
     Each worker is a fresh interpreter running `cosearch.search.worker_process` on a pickled job, not a
     multiprocessing child: those re-import the caller's main script, which fails for code run from
@@ -236,10 +261,10 @@ def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     procs, logs = [], []
     try:
-        for i, q in enumerate(quotas):
+        for i in range(workers):
             logs.append(open(folder / f"worker-{i}.log", "w"))
             procs.append(subprocess.Popen([sys.executable, "-m", "cosearch.search.worker_process", str(job), str(i),
-                                           str(q), tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=logs[-1], env=env))
         while any(p.poll() is None for p in procs):
             if on_poll is not None:
@@ -285,7 +310,7 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
+def worker_process_main(job: Path, index: int, tag: str) -> int:
     """The body of a worker process: load the job, run trials, write the report next to the job.
 
     A Ctrl-C reaches the whole process group: a worker ignores it, and ends when its command, interrupted, sends it
@@ -295,7 +320,7 @@ def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
         try:
-            report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
+            report = run_worker(settings, index, None, deadline, parent_pid=parent_pid)
         except BaseException as exc:
             if caused_by_interrupt(exc):
                 raise KeyboardInterrupt from None

@@ -6,11 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from _cosearch_cli import TINY, run_cli, study_trials
 import optuna
 
-from cosearch.search import make_sampler, split_quota, worker_seed
+from cosearch.search import make_sampler, worker_seed
 
 
-def test_quotas_and_seeds():
-    assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
+def test_seeds():
     assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
 
 
