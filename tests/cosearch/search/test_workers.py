@@ -32,12 +32,13 @@ def test_two_worker_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     workers = doc["study"]["workers"]
-    assert len(workers) == 2 and all(w["trials"] >= 1 for w in workers)
+    assert len(workers) == 2 and len({w["name"] for w in workers}) == 2 and all(w["this_command"] for w in workers)
     trials = study_trials(tmp_path / "out" / "cosearch.db")
     assert len(trials) == sum(w["trials"] for w in workers)
-    assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) == 4
-    assert {t.user_attrs["worker"]["index"] for t in trials} == {0, 1}
-    assert len({w["name"] for w in workers}) == 2 and all(w["this_command"] for w in workers)
+    # the target (which of the two ran how many depends on their start-up times): a worker waits while the other
+    # runs the last trial; both may start it in the same instant (one past the target)
+    assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) in (4, 5)
+    assert {t.user_attrs["worker"]["index"] for t in trials} <= {0, 1}
 
 
 def test_two_commands_on_one_out(tmp_path):
@@ -50,11 +51,13 @@ def test_two_commands_on_one_out(tmp_path):
     trials = study_trials(tmp_path / "out" / "cosearch.db")
     ran = {(t.user_attrs["worker"]["host"], t.user_attrs["worker"]["pid"], t.user_attrs["worker"]["index"])
            for t in trials}
-    assert len(ran) == 2 and {index for _, _, index in ran} == {0}  # both commands' worker 0
+    assert {index for _, _, index in ran} == {0}  # each command's worker 0 (usually both ran trials)
     workers = json.loads((tmp_path / "out" / "result.json").read_text())["study"]["workers"]  # the last written
-    assert {(w["host"], w["pid"], w["index"]) for w in workers} == ran
-    assert len({w["name"] for w in workers}) == 2 and [w["this_command"] for w in workers].count(True) == 1
+    listed = {(w["host"], w["pid"], w["index"]) for w in workers}
+    assert ran <= listed and len(listed - ran) <= 1  # every worker that ran trials, and this command's own
+    assert len({w["name"] for w in workers}) == len(workers) and [w["this_command"] for w in workers].count(True) == 1
     assert sum(w["trials"] for w in workers) == len(trials)
+    assert sum(t.state.name == "COMPLETE" for t in trials) in (4, 5)  # one past it if both start the last at once
     for w in workers:
         mine = [t for t in trials if t.user_attrs["worker"]["pid"] == w["pid"]]
         assert w["complete"] == sum(t.state.name == "COMPLETE" for t in mine)
