@@ -80,3 +80,37 @@ def test_two_commands_share_one_journal(tmp_path):
     reports = [json.loads((tmp_path / f"out{i}" / "result.json").read_text())["study"]["workers"] for i in range(2)]
     assert len(trials) == sum(w["trials"] for r in reports for w in r if w["this_command"])  # each its own once
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
+
+
+def test_a_failed_trial_is_retried_with_its_draw_number():
+    """retry_trial queues a failed trial's parameters again; draw_number gives the retry its original's place, and
+    the trials after it the places they would have had without the failure (so the sampler draws the same)."""
+    from cosearch.search.storage import MAX_RETRIES, retry_trial
+    from cosearch.search.study import draw_number
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    x = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+    def run(sampler, fail_at=None):
+        study = optuna.create_study(sampler=sampler)
+        values = []
+        while len(values) < 5:
+            trial = study.ask(x)
+            if trial.number == fail_at:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
+                continue
+            values.append(trial.params["x"])
+            study.tell(trial, values[-1])
+        return study, values
+
+    _, uninterrupted = run(make_sampler("cmaes", 0))
+    study, resumed = run(make_sampler("cmaes", 0), fail_at=2)
+    assert resumed == uninterrupted  # the same designs in the same order, one trial number later from trial 2 on
+    trials = study.get_trials(deepcopy=False)
+    assert [draw_number(trials, t.number) for t in trials] == [0, 1, 2, 2, 3, 4]
+    assert trials[3].system_attrs["failed_trial"] == 2 and trials[3].params == trials[2].params
+    failed = trials[2]
+    for _ in range(MAX_RETRIES + 1):  # a trial is retried at most MAX_RETRIES times, and once per failure
+        retry_trial(study, failed)
+    assert sum(t.system_attrs.get("failed_trial") == 2 for t in study.get_trials(deepcopy=False)) == 1
