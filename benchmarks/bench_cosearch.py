@@ -1,0 +1,123 @@
+"""The default co-search under fixed wall-clock budgets: trials, trials/min, best EDP, ratio to the presets.
+
+    python benchmarks/bench_cosearch.py [--minutes 1,3,10] [--out DIR] [-- RUN_COSEARCH_ARGS ...]
+
+For each budget, one `run_cosearch.py` run on its defaults (every core), with `--time-limit` set to the
+budget and `--trials` high enough that the time limit ends the search (extra arguments after `--` are
+passed on). Printed per budget: complete trials, trials per minute of search, the best design's EDP after
+the final phase, the best fitting preset's EDP divided by it, and the wall time including the final phase.
+The longest run's anytime curve (best EDP of the trials completed so far, as the search phase measured it,
+against wall time from the command's start) is drawn to DIR/anytime.png. Compile time is not excluded: warm
+the numba cache first (any earlier run does) to measure the search, not the compiler. Last line:
+`co-search: best EDP at 3 min is R x the best at 10 min (within 10%: yes|no)`.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+UNBOUNDED_TRIALS = 1_000_000
+
+
+def _run(minutes: float, out: Path, extra: list[str]) -> tuple[dict, float, dt.datetime]:
+    """(result.json, wall seconds, local start time) of one run with `--time-limit minutes`."""
+    cmd = [sys.executable, str(ROOT / "run_cosearch.py"), "--time-limit", f"{minutes:g}m", "--trials",
+           str(UNBOUNDED_TRIALS), "--out", str(out), "--start-over", "--quiet", *extra]
+    started = dt.datetime.now()
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"run_cosearch.py failed ({' '.join(cmd)}):\n{proc.stderr[-2000:]}")
+    return json.loads((out / "result.json").read_text()), wall, started
+
+
+def _anytime(result: dict, started: dt.datetime) -> list[tuple[float, float]]:
+    """(seconds since the command started, best search-phase EDP so far) at each improving trial."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=result["study"]["name"], storage=_storage_url(result["study"]["storage"]))
+    done = sorted((t.datetime_complete, t.value) for t in study.get_trials(deepcopy=False)
+                  if t.state.name == "COMPLETE")
+    points, best = [], float("inf")
+    for when, value in done:
+        if value < best:
+            best = value
+            points.append(((when - started).total_seconds(), best))
+    return points
+
+
+def _storage_url(storage: str) -> str:
+    return storage if "://" in storage else f"sqlite:///{storage}"
+
+
+def _plot(points: list[tuple[float, float]], marks: dict[float, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [p[0] / 60 for p in points] + [max(marks)]
+    ys = [p[1] for p in points] + [points[-1][1]]
+    ax.step(xs, ys, where="post", label="best trial so far (search-phase EDP)")
+    ax.scatter(list(marks), list(marks.values()), color="C3", zorder=3,
+               label="after the final phase, one run per budget")
+    ax.set_xlabel("wall time (min)")
+    ax.set_ylabel("network EDP (J*s)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", default="1,3,10", help="wall-clock budgets in minutes (default 1,3,10)")
+    ap.add_argument("--out", type=Path, default=Path("bench_cosearch_out"), help="folder for the runs and the plot")
+    args = ap.parse_args(argv)
+    budgets = sorted(float(m) for m in args.minutes.split(",") if m.strip())
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; extra arguments: {' '.join(extra) or '-'}")
+    print(f"{'budget':>7s} {'trials':>7s} {'trials/min':>10s} {'best EDP J*s':>13s} {'preset/best':>11s} "
+          f"{'wall s':>7s}")
+    best_at: dict[float, float] = {}
+    last = None
+    for minutes in budgets:
+        out = args.out / f"min{minutes:g}"
+        result, wall, started = _run(minutes, out, extra)
+        search_s = result["timings_s"]["search"]
+        complete = result["study"]["counts"]["complete"]
+        best = result["metrics"]["edp_j_s"]
+        fitting = [p["metrics"]["edp_j_s"] for p in result["presets"] if p["fits"] and p["metrics"]]
+        ratio = f"{min(fitting) / best:.2f}x" if fitting else "-"
+        best_at[minutes] = best
+        print(f"{minutes:>5g} m {complete:>7d} {complete / (search_s / 60):>10.1f} {best:>13.4g} {ratio:>11s} "
+              f"{wall:>7.0f}", flush=True)
+        last = (result, started)
+    points = _anytime(*last)
+    if points:
+        _plot(points, best_at, args.out / "anytime.png")
+        print(f"anytime plot: {args.out / 'anytime.png'}")
+    short, long = (3, 10) if 3 in best_at and 10 in best_at else (budgets[0], budgets[-1])
+    ratio = best_at[short] / best_at[long]
+    print(f"co-search: best EDP at {short:g} min is {ratio:.3f}x the best at {long:g} min "
+          f"(within 10%: {'yes' if ratio <= 1.10 else 'no'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

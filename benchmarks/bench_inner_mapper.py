@@ -1,0 +1,156 @@
+"""The co-search's inner mapper against a long search: EDP at the per-layer budget vs 16k CMA-ES evaluations.
+
+    python benchmarks/bench_inner_mapper.py [PAIR.json ...] [--seeds 5] [--chain 4] [--no-own]
+
+Pairs: the mapper-benchmark files given (default: ../shared/reference/timeloop/mapper_bench/*.json, in
+the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that shared/ does not hold.
+Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
+(`best_mapping(strategy="cmaes")`, 4 islands). The inner mapper is the co-search's own per-layer search
+(`cosearch.config.MapperSettings()`: its strategy, budget and islands, through a `mappings.MappingCache`):
+- cold: a fresh cache, one search (seeds 0..S-1): the first time a trial meets a layer shape;
+- warm: the layer mapped first on `--chain` neighbouring accelerators (each buffer's capacity scaled by
+  2^u, u in {-1, 0, 1}, as consecutive trials of the outer CMA-ES propose), then on the pair's own
+  accelerator, with one cache: the co-search's usual case, a warm start from recent accelerators.
+Ratios are EDP / reference (1.0 = as good as 16k evaluations; below 1 is better); ms is CPU time of the
+search on the pair's own accelerator (compile time excluded by a warm-up). Last line:
+`inner mapper: within 5% on k/n pairs (warm median; cold median k'/n), median ms/layer X`.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the cmaes package's linear algebra on one thread
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from accel_models import Accelerator, get_preset  # noqa: E402
+from bench_mapper import DEFAULT_DIR, load_pair, timeloop_best  # noqa: E402
+from cosearch.config import MapperSettings  # noqa: E402
+from mappings import MappingCache, best_mapping  # noqa: E402
+from nets import Layer, get_network  # noqa: E402
+
+REFERENCE_EVALS = 16_384
+WITHIN = 1.05
+OWN_PAIRS = (  # (name, preset, zoo network, layer name): shapes the co-search meets, on designs shared/ lacks
+    ("eyeriss_resnet50_res2a_3x3", "eyeriss", "resnet50", "layer1.0.conv2"),
+    ("nvdla256_mobilenet_v2_expand", "nvdla_256", "mobilenet_v2", "features.4.expand"),
+    ("edge_tpu_mobilenet_v2_dw3x3", "edge_tpu_like", "mobilenet_v2", "features.4.depthwise"),
+    ("shidiannao_resnet50_fc", "shidiannao", "resnet50", "fc"),
+)
+
+
+@dataclasses.dataclass
+class Pair:
+    name: str
+    layer: Layer
+    accelerator: Accelerator
+    fixed_keep: dict
+    timeloop_edp_j_cycle: float | None = None
+
+
+def _own_pairs() -> list[Pair]:
+    out = []
+    for name, preset, network, layer_name in OWN_PAIRS:
+        layers = {layer.name: layer for layer in get_network(network).layers}
+        out.append(Pair(name, layers[layer_name], get_preset(preset), {}))
+    return out
+
+
+def _file_pairs(paths: list[Path]) -> list[Pair]:
+    out = []
+    for path in paths:
+        raw, case, fixed = load_pair(path)
+        out.append(Pair(raw.get("name", path.stem), case.layer, case.accelerator, fixed, timeloop_best(raw)))
+    return out
+
+
+def _neighbour(acc: Accelerator, rng: np.random.Generator) -> Accelerator:
+    """The accelerator with each buffer's capacity scaled by 2^u, u drawn from {-1, 0, 1}."""
+    levels = []
+    for level in acc.levels:
+        if level.capacity_words is not None and level.capacity_words > 1:
+            scale = 2.0 ** int(rng.integers(-1, 2))
+            per_tensor = level.tensor_capacity_words
+            if per_tensor is not None:
+                per_tensor = tuple(None if c is None else max(1, int(c * scale)) for c in per_tensor)
+            level = dataclasses.replace(level, capacity_words=max(1, int(level.capacity_words * scale)),
+                                        tensor_capacity_words=per_tensor)
+        levels.append(level)
+    return dataclasses.replace(acc, levels=tuple(levels))
+
+
+def _cache(settings: MapperSettings, pair: Pair, seed: int) -> MappingCache:
+    return MappingCache(strategy=settings.strategy, budget_evals=settings.budget_evals, islands=settings.islands,
+                        popsize=settings.popsize, seed=seed, fixed_keep=pair.fixed_keep or None)
+
+
+def _timed(cache: MappingCache, pair: Pair) -> tuple[float, float]:
+    """(EDP in pJ*cycles, CPU ms) of the cache's search of the pair's layer on the pair's accelerator."""
+    t = time.process_time()
+    r = cache.result(pair.layer, pair.accelerator)
+    return r.edp_pj_cycles, (time.process_time() - t) * 1e3
+
+
+def bench_pair(pair: Pair, settings: MapperSettings, seeds: int, chain: int) -> dict:
+    ref = best_mapping(pair.layer, pair.accelerator, strategy="cmaes", budget_evals=REFERENCE_EVALS, seed=0,
+                       fixed_keep=pair.fixed_keep).edp_pj_cycles
+    cold, warm, ms = [], [], []
+    for seed in range(seeds):
+        edp, t = _timed(_cache(settings, pair, seed), pair)
+        cold.append(edp / ref)
+        ms.append(t)
+        cache, rng = _cache(settings, pair, seed), np.random.default_rng(seed)
+        for _ in range(chain):
+            cache.result(pair.layer, _neighbour(pair.accelerator, rng))
+        edp, t = _timed(cache, pair)
+        warm.append(edp / ref)
+        ms.append(t)
+    return {"ref": ref, "cold": cold, "warm": warm, "ms": float(np.median(ms))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("pairs", nargs="*", type=Path, help="mapper-benchmark JSON files (default: shared/ ones)")
+    ap.add_argument("--seeds", type=int, default=5, help="searches per pair and start (default 5)")
+    ap.add_argument("--chain", type=int, default=4, help="neighbouring accelerators mapped before the warm search")
+    ap.add_argument("--no-own", action="store_true", help="only the files, not the built-in zoo-layer pairs")
+    args = ap.parse_args(argv)
+    paths = args.pairs or sorted(DEFAULT_DIR.glob("*.json"))
+    if not paths and args.no_own:
+        ap.error(f"no mapper-benchmark files given and none found in {DEFAULT_DIR}")
+    pairs = _file_pairs(paths) + ([] if args.no_own else _own_pairs())
+    settings = MapperSettings()
+    best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
+    print(f"inner mapper: strategy {settings.strategy}, {settings.budget_evals} evaluations per layer, "
+          f"{settings.islands} island(s), population {settings.popsize or 'default'}; reference: cmaes package, {REFERENCE_EVALS:,} evaluations; "
+          f"{args.seeds} seeds; warm = after {args.chain} neighbouring accelerators")
+    print(f"{'pair':<32s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "
+          f"{'warm med':>8s} {'warm max':>8s} {'ms/layer':>8s}")
+    rows = []
+    for pair in pairs:
+        r = bench_pair(pair, settings, args.seeds, args.chain)
+        rows.append(r)
+        tl = "-" if pair.timeloop_edp_j_cycle is None else f"{pair.timeloop_edp_j_cycle * 1e12 / r['ref']:.3f}x"
+        print(f"{pair.name:<32s} {r['ref']:>11.4g} {tl:>10s} {np.median(r['cold']):>8.3f} {max(r['cold']):>8.3f} "
+              f"{np.median(r['warm']):>8.3f} {max(r['warm']):>8.3f} {r['ms']:>8.2f}", flush=True)
+    warm_ok = sum(np.median(r["warm"]) <= WITHIN for r in rows)
+    cold_ok = sum(np.median(r["cold"]) <= WITHIN for r in rows)
+    print("(timeloop: Timeloop's best mapper run / the reference; ratios: EDP / reference, median and worst of "
+          "the seeds)")
+    print(f"inner mapper: within 5% on {warm_ok}/{len(rows)} pairs (warm median; cold median {cold_ok}/{len(rows)}), "
+          f"median ms/layer {np.median([r['ms'] for r in rows]):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
