@@ -3,25 +3,21 @@ stood.
 
 The cache's warm starts seed every later search with the best mappings found so far (`mappings.WarmStarts`):
 a worker restarted with an empty cache would map later designs differently, and a killed and resumed run would
-not end where an uninterrupted one does. So each trial, before Optuna records it as finished, writes the cache
-to OUT/workers/mapper-cache-INDEX.pickle (the previous one kept as .prev). A resumed worker loads the newer
-of the two whose trial finished: a trial killed after writing its cache and before being recorded is re-run
-(`storage.retry_trial`), from the cache of the trial before it.
+not end where an uninterrupted one does. So each trial, before Optuna records it as finished, saves the cache
+(`MappingCache.save`: what the trial added, appended to OUT/workers/mapper-cache-INDEX.log) labelled with the
+trial. A resumed worker loads the saves of finished trials (complete or rejected): a trial killed after saving
+and before being recorded is re-run (`storage.retry_trial`) from the cache of the trial before it.
 
 The files are written by the worker itself and read back only by a worker of the same study (checked by study
-name, trial number and start time, and the mapper settings).
+name, trial number and start time; the cache checks its mapper settings).
 """
 from __future__ import annotations
 
-import os
-import pickle
 from pathlib import Path
 
 
-
-def _paths(folder: Path, index: int) -> tuple[Path, Path]:
-    current = folder / f"mapper-cache-{index}.pickle"
-    return current, current.with_suffix(".prev")
+def _path(folder: Path, index: int) -> Path:
+    return folder / f"mapper-cache-{index}.log"
 
 
 def _stamp(trial) -> str:
@@ -29,32 +25,20 @@ def _stamp(trial) -> str:
 
 
 def save_cache(folder: Path, index: int, trial, cache) -> None:
-    """Write `cache` as it stands after `trial` (the running optuna Trial) into `folder`; the file before becomes
-    .prev."""
-    current, previous = _paths(folder, index)
-    current.parent.mkdir(parents=True, exist_ok=True)
-    data = pickle.dumps({"study": trial.study.study_name, "trial": trial.number, "start": _stamp(trial),
-                         "mapper": cache.settings, "cache": cache}, protocol=pickle.HIGHEST_PROTOCOL)
-    if current.exists():
-        os.replace(current, previous)
-    tmp = current.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, current)
+    """Save `cache` as it stands after `trial` (the running optuna Trial) into `folder`."""
+    cache.save(_path(folder, index), {"study": trial.study.study_name, "trial": trial.number, "start": _stamp(trial)})
 
 
-def load_cache(folder: Path, index: int, study, mapper_settings: dict):
-    """The newest cache saved in `folder` by worker `index` whose trial is finished in `study` (complete or
-    rejected), made with `mapper_settings`; None if there is none."""
+def load_cache(folder: Path, index: int, study, cache) -> bool:
+    """Load into the new `cache` what worker `index` saved in `folder` up to its last trial finished in `study`
+    (complete or rejected); whether there was any."""
     from optuna.trial import TrialState
 
     finished = {t.number: _stamp(t) for t in study.get_trials(deepcopy=False)
                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
-    for path in _paths(folder, index):
-        try:
-            saved = pickle.loads(path.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-            continue  # none yet, or unreadable: the next, or an empty cache
-        if (isinstance(saved, dict) and saved.get("study") == study.study_name
-                and finished.get(saved.get("trial")) == saved.get("start") and saved.get("mapper") == mapper_settings):
-            return saved["cache"]
-    return None
+
+    def accept(tag) -> bool:
+        return (isinstance(tag, dict) and tag.get("study") == study.study_name
+                and finished.get(tag.get("trial")) == tag.get("start"))
+
+    return cache.load(_path(folder, index), accept)

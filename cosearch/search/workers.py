@@ -215,9 +215,7 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
     (`retry_trial`) and ends in a plain KeyboardInterrupt."""
     import optuna
 
-    restored = load_cache(folder, index, study, objective.cache.settings)
-    if restored is not None:
-        objective.cache = restored
+    load_cache(folder, index, study, objective.cache)
 
     def run(trial) -> float:
         before = (objective.cache.hits, objective.cache.misses)
