@@ -56,10 +56,13 @@ def _pack(records: list[Record], index: Callable[[Accelerator], int]) -> dict:
         accs[i] = at
     out = {"keys": np.fromiter(chain.from_iterable(k for k, _, _ in records), np.int64, n * width).reshape(n, width),
            "acc": accs}
-    columns = list(zip(*(m for _, _, m in records))) or [()] * len(MappingArrays._fields)
+    if not n:
+        return {**out, "shape": np.zeros((0, 2), np.int64),
+                **{field: np.zeros((0, 1), np.int8) for field in MappingArrays._fields}}
+    columns = list(zip(*(m for _, _, m in records)))
     batches = np.fromiter((x.shape[0] for x in columns[0]), np.int64, n)
     try:  # one number of levels (the usual case): stack as they are
-        stacked = [np.concatenate(c) if n else np.zeros((0, 0, 0), np.int64) for c in columns]
+        stacked = [np.concatenate(c) for c in columns]
         levels = np.full(n, stacked[0].shape[1], dtype=np.int64)
         stacked = [a.reshape(-1, a.shape[-1]) for a in stacked]
     except ValueError:
