@@ -13,9 +13,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
+INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
 
-import cosearch
+
+def _fail(message: str, status: int = 2) -> None:
+    print(f"run_cosearch.py: error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(status)
+
+
+try:  # a Ctrl-C while the libraries load (seconds: torch, numba) is one line too
+    from rich.console import Console
+
+    import cosearch
+except KeyboardInterrupt:
+    _fail(INTERRUPTED, status=130)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,11 +36,6 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith(("unrecognized arguments", "ambiguous option")):
             message += "; accepted: the options run_cosearch.py --help lists"
         _fail(message)
-
-
-def _fail(message: str, status: int = 2) -> None:
-    print(f"run_cosearch.py: error: {' '.join(str(message).split())}", file=sys.stderr)
-    sys.exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     except (cosearch.StorageUnavailable, cosearch.WorkerFailure) as exc:
         _fail(str(exc), status=1)
     except KeyboardInterrupt:
-        _fail("interrupted; finished trials are kept: re-run the same command to resume", status=130)
+        _fail(INTERRUPTED, status=130)
     cosearch.print_summary(result, out)
     return 0 if result.best is not None else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # outside the search: parsing, printing the summary
+        _fail(INTERRUPTED, status=130)

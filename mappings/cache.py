@@ -6,13 +6,16 @@ subnets is searched once and a network's cost is a sum over the table. A cache k
 its most recent accelerators and the warm starts (`WarmStarts`) that seed each new search from the
 best mappings found before (the same shape on recent accelerators, neighbouring shapes on this one).
 The key is the accelerator's cost-relevant content (not its name), the layer's `shape_key` (not its
-name), the objective, and the mapper settings the cache was built with.
+name), the objective, and the mapper settings the cache was built with. `save` / `load` carry the warm starts
+over to another process (a resumed co-search worker), cheaply enough to save after every trial.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import astuple
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +24,11 @@ from nets import Layer
 
 from .encoding import Encoding
 from .mapper import MapperResult, best_mapping, evolution_settings, evolve, with_layer
+from ._warm_log import WarmLog, read_log
 from .warm_starts import WarmStarts
+
+COMPACT_MIN_RECORDS = 4096
+"""Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
 
 
 def accelerator_key(accelerator: Accelerator) -> str:
@@ -53,6 +60,7 @@ class MappingCache:
         self._keys: dict[int, tuple[Accelerator, str]] = {}
         self.hits = 0
         self.misses = 0
+        self._log: WarmLog | None = None
 
     def _table(self, accelerator: Accelerator) -> dict[tuple, MapperResult]:
         known = self._keys.get(id(accelerator))
@@ -70,6 +78,61 @@ class MappingCache:
         else:
             self._tables.move_to_end(key)
         return entry[1]
+
+    def __getstate__(self) -> dict:
+        """Pickled without the per-process map from object ids to keys (rebuilt on use) and its log writer."""
+        return {**self.__dict__, "_keys": {}, "_log": None}
+
+    def clear_tables(self) -> None:
+        """Drop every accelerator's table (and the warm starts kept per shape family on them); keep the warm starts
+        per shape. The co-search does this at each trial: its accelerators do not recur, so what a trial reads
+        from earlier ones is the warm starts alone, which is what `save` saves."""
+        self._tables.clear()
+        self._keys.clear()
+        if self.warm is not None:
+            self.warm.forget()
+
+    def _log_header(self) -> dict:
+        warm = self.warm
+        return {"format": 1, "mapper": self.settings, "warm": (warm.per_shape, warm.shapes, warm.neighbours)}
+
+    def save(self, path: Path, tag=None) -> None:
+        """Save the warm starts' per-shape records (not the tables: see `clear_tables`) to `path`, labelled `tag`
+        (any picklable value, handed to `load`'s `accept`). After the first save, only the records added since the
+        last are appended (a few arrays: `_warm_log`), and the file is rewritten whole once it holds more than twice
+        the records kept (plus COMPACT_MIN_RECORDS). Nothing is written by a cache without warm starts."""
+        if self.warm is None:
+            return
+        journal = self.warm.journal
+        self.warm.journal = []
+        log = self._log
+        if log is None or journal is None or log.path != Path(path):
+            self._log = log = WarmLog(Path(path), self._log_header())
+            log.write_base(self.warm.records(), tag)
+            return
+        if log.records + len(journal) > 2 * len(self.warm) + COMPACT_MIN_RECORDS:
+            log.write_base(self.warm.records(), tag)
+        elif journal:
+            log.append(journal, tag)
+
+    def load(self, path: Path, accept: Callable[[object], bool] = lambda tag: True) -> bool:
+        """Take the warm starts saved to `path` (or its .prev) by a cache of the same settings, up to the first save
+        whose tag `accept` refuses (e.g. a trial killed before it was recorded), into this new cache; whether a
+        save was found. The file is then rewritten as that state, and later saves continue it."""
+        if self.warm is None:
+            return False
+        if len(self.warm) or self._tables:
+            raise ValueError("MappingCache.load: only into a new cache")
+        found = read_log(Path(path), self._log_header(), accept)
+        if found is None:
+            return False
+        records, tag = found
+        for key, acc, arrays in records:
+            self.warm.remember(key, acc, arrays)
+        self._log = WarmLog(Path(path), self._log_header())
+        self._log.write_base(self.warm.records(), tag, keep_previous=False)
+        self.warm.journal = []
+        return True
 
     def __len__(self) -> int:
         return sum(len(t) for _, t in self._tables.values())

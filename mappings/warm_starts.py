@@ -37,12 +37,21 @@ class WarmStarts:
         self.per_shape, self.shapes, self.neighbours = per_shape, shapes, neighbours
         self._by_shape: "OrderedDict[tuple, deque]" = OrderedDict()
         self._by_family: dict[tuple, dict[tuple, tuple[int, tuple, np.ndarray]]] = {}
+        self.journal: list[tuple[tuple, Accelerator, MappingArrays]] | None = None
+        """The per-shape records (shape key, accelerator, arrays) since it was last emptied, in order; None (not
+        kept) unless its owner turns it on to save them (`MappingCache.save`)."""
 
     def record(self, enc: Encoding, arrays: MappingArrays, genes: np.ndarray) -> None:
         """Remember the best mapping (arrays, and its genes in `enc`) of `enc.layer` on `enc.accelerator`."""
         key = enc.layer.shape_key
+        self.remember(key, enc.accelerator, arrays)
+        family = self._by_family.setdefault((id(enc.accelerator), shape_family(enc.layer)), {})
+        family[key] = (enc.layer.P * enc.layer.Q, enc.layout, np.asarray(genes, dtype=np.float64).copy())
+
+    def remember(self, key: tuple, acc: Accelerator, arrays: MappingArrays) -> None:
+        """The per-shape part of `record`: `arrays` as the latest best mapping of shape `key` on `acc` (an accelerator
+        object: another object of equal content counts as another accelerator)."""
         entries = self._by_shape.pop(key, None) or deque(maxlen=self.per_shape)
-        acc = enc.accelerator
         for i, (other, _) in enumerate(entries):
             if other is acc:
                 del entries[i]
@@ -51,11 +60,28 @@ class WarmStarts:
         self._by_shape[key] = entries
         while len(self._by_shape) > self.shapes:
             self._by_shape.popitem(last=False)
-        family = self._by_family.setdefault((id(acc), shape_family(enc.layer)), {})
-        family[key] = (enc.layer.P * enc.layer.Q, enc.layout, np.asarray(genes, dtype=np.float64).copy())
+        if self.journal is not None:
+            self.journal.append((key, acc, arrays))
 
-    def forget(self, accelerator: Accelerator) -> None:
-        """Drop what is kept per shape family for `accelerator` (its table is gone)."""
+    def __len__(self) -> int:
+        """How many per-shape records are kept (at most `per_shape` per shape)."""
+        return sum(len(entries) for entries in self._by_shape.values())
+
+    def records(self) -> list[tuple[tuple, Accelerator, MappingArrays]]:
+        """The per-shape state as records that `remember`, replayed in order into empty warm starts, rebuilds: the
+        least recently recorded shape first, each shape's mappings oldest first."""
+        return [(key, acc, arrays) for key, entries in self._by_shape.items() for acc, arrays in entries]
+
+    def __getstate__(self) -> dict:
+        """Pickled without the per-family genes: they are keyed by the id of the accelerator object searched on,
+        which no later search (on an unpickled copy or on a new accelerator object) can name again."""
+        return {**self.__dict__, "_by_family": {}, "journal": None}
+
+    def forget(self, accelerator: Accelerator | None = None) -> None:
+        """Drop what is kept per shape family for `accelerator` (its table is gone), or for every accelerator."""
+        if accelerator is None:
+            self._by_family.clear()
+            return
         for k in [k for k in self._by_family if k[0] == id(accelerator)]:
             del self._by_family[k]
 

@@ -143,7 +143,7 @@ def print_summary(result: CoSearchResult, console) -> None:
     for note in result.notes:
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
     counts = result.counts
-    workers = "; ".join(f"worker {w.index}: {w.trials} trials ({w.complete} complete, {w.pruned} rejected, "
+    workers = "; ".join(f"worker {w.name}: {w.trials} trials ({w.complete} complete, {w.pruned} rejected, "
                         f"{w.failed} failed; {w.stop})" for w in result.workers)
     console.print(f"study {s.study_name!r} in {s.storage.display}: {counts['complete']} complete, "
                   f"{counts['pruned']} rejected, {counts['failed']} failed trials"

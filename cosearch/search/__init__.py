@@ -22,7 +22,7 @@ from .storage import StorageUnavailable, fail_orphaned_trials, open_storage, wor
 from .study import load_study, make_sampler, prepare_study, trial_counts, worker_seed
 from .subnets import Candidate, SubnetSearchResult, search_subnet
 from .trial import TrialObjective
-from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
+from .workers import WorkerReport, run_worker, run_worker_processes
 
 __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor", "load_accuracy_model", "PresetRun",
            "preset_runs", "check_feasible", "run_search", "LayerCost", "NetworkCost", "NoValidMapping",
@@ -31,4 +31,4 @@ __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor"
            "ProgressTracker", "CoSearchResult", "TrialPoint", "AcceleratorSpace", "Design", "DesignCheck",
            "StorageUnavailable", "fail_orphaned_trials", "open_storage", "worker_tag", "load_study", "make_sampler",
            "prepare_study", "trial_counts", "worker_seed", "Candidate", "SubnetSearchResult", "search_subnet",
-           "TrialObjective", "WorkerFailure", "WorkerReport", "run_worker", "run_worker_processes", "split_quota"]
+           "TrialObjective", "WorkerFailure", "WorkerReport", "run_worker", "run_worker_processes"]

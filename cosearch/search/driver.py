@@ -18,7 +18,7 @@ from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .study import prepare_study, trial_counts
-from .workers import WorkerReport, run_worker, run_worker_processes, split_quota
+from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
@@ -40,7 +40,19 @@ class WorkerFailure(RuntimeError):
 
 def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
                on_message: Callable[[str], None] | None = None) -> CoSearchResult:
-    """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`)."""
+    """Search (or resume) and finalize; returns the result (not yet written: see `cosearch.run`).
+
+    An interrupt (Ctrl-C) raises KeyboardInterrupt, wherever it lands (see `caused_by_interrupt`)."""
+    try:
+        return _run_search(settings, on_progress, on_message)
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt) and caused_by_interrupt(exc):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None,
+                on_message: Callable[[str], None] | None) -> CoSearchResult:
     say = on_message or (lambda _msg: None)
     t0 = time.time()
     ensure_folder("--out", settings.out)  # before any work: a folder that cannot be written fails here
@@ -66,7 +78,7 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
         if settings.workers == 1:
             reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
         else:
-            reports = run_worker_processes(settings, split_quota(remaining, settings.workers), deadline, notify)
+            reports = run_worker_processes(settings, settings.workers, deadline, notify)
         failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")

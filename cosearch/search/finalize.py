@@ -16,7 +16,7 @@ from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
 from .space import Design
 from .study import trial_counts
-from .workers import WorkerReport
+from .workers import WorkerReport, study_workers
 
 FINAL_CANDIDATES = 3
 """The best trials (by the search's objective) re-mapped with the final mapper; the best of them after that wins."""
@@ -41,6 +41,7 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
 
     t0 = time.time()
     counts = trial_counts(study)
+    reports = study_workers(study, reports)
     feasible = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.user_attrs.get("feasible")]
     notes: list[str] = []

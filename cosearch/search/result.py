@@ -42,6 +42,7 @@ class CoSearchResult:
     trials: list[TrialPoint]
     counts: dict[str, int]
     workers: list[WorkerReport]
+    """Every worker that ran trials of the study (this command's first), and this command's workers."""
     timings_s: dict[str, float]
     notes: list[str] = field(default_factory=list)
     per_network: dict[str, dict] = field(default_factory=dict)

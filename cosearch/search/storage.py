@@ -1,7 +1,9 @@
 """Opening a study's storage, and the trials a killed run left behind.
 
 A trial left RUNNING by a worker of this host that no longer exists (a killed run) is marked FAIL when
-a run resumes; RDB storages also run Optuna's heartbeat, which fails stale trials of other hosts.
+a run resumes; RDB storages also run Optuna's heartbeat, which fails stale trials of other hosts. Either
+way the failed trial is queued again with its parameters (`retry_trial`), so that the study completes
+the trials it would have without the kill.
 Optuna and SQLAlchemy are imported inside the functions that use them (see `cosearch.search`).
 """
 from __future__ import annotations
@@ -13,11 +15,33 @@ import time
 import warnings
 from pathlib import Path
 
+from ..config import UsageError
 from ..config.storage_url import StorageSpec
 
 OPEN_ATTEMPTS = 4
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 60
+HEARTBEAT_ENV = "COSEARCH_HEARTBEAT_S"
+"""Environment variable: the heartbeat interval in whole seconds (default HEARTBEAT_INTERVAL_S); the grace period
+before a silent worker's trial is failed and queued again is six intervals. Short values suit tests and
+preemptible machines; each beat is a database write per running trial."""
+
+
+def heartbeat_s() -> tuple[int, int]:
+    """(interval, grace period) of Optuna's heartbeat on RDB storages, in seconds (see HEARTBEAT_ENV)."""
+    text = os.environ.get(HEARTBEAT_ENV)
+    if text is None:
+        return HEARTBEAT_INTERVAL_S, GRACE_PERIOD_S
+    try:
+        interval = int(text)
+    except ValueError:
+        interval = 0
+    if not 1 <= interval <= 3600:
+        raise UsageError(f"${HEARTBEAT_ENV} must be a whole number of seconds in [1, 3600], got {text!r}")
+    return interval, 6 * interval
+MAX_RETRIES = 3
+"""How many times one trial is re-run after its worker died: a design that kills its worker every time (memory)
+is not retried for ever."""
 
 
 def open_storage(spec: StorageSpec):
@@ -36,12 +60,13 @@ def open_storage(spec: StorageSpec):
         engine_kwargs = {"connect_args": {"timeout": 120}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
+    interval_s, grace_s = heartbeat_s()
     for attempt in range(OPEN_ATTEMPTS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # heartbeat_interval is flagged experimental
             try:
-                storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                                     grace_period=GRACE_PERIOD_S)
+                storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=interval_s,
+                                     grace_period=grace_s, heartbeat_stale_trial_callback=retry_trial)
                 break
             except Exception as exc:  # sqlalchemy errors: retried (workers starting together race to create the
                 # tables), then one line, no traceback
@@ -89,13 +114,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def retry_trial(study, failed) -> None:
+    """Queue `failed` (a FrozenTrial whose worker died) to run again with its parameters, as Optuna's
+    `RetryHeartbeatStaleTrialCallback` does and with its attributes (system attributes "failed_trial", the
+    first trial of the series, and "retry_history"), but without copying the dead run's user attributes
+    (its worker, a partial design). At most MAX_RETRIES times per trial. The retry draws what the failed
+    trial drew (`study.draw_number`); parameters it had not yet drawn are drawn again, the same."""
+    import optuna
+
+    history = [*failed.system_attrs.get("retry_history", []), failed.number]
+    if len(history) > MAX_RETRIES or any(failed.number in t.system_attrs.get("retry_history", ())
+                                         for t in study.get_trials(deepcopy=False)):
+        return  # retried enough, or already (an interrupted worker queued it, then was killed)
+    study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.WAITING, params=failed.params, distributions=failed.distributions,
+        system_attrs={"failed_trial": history[0], "retry_history": history}))
+
+
 def fail_orphaned_trials(study, storage=None) -> int:
     """Mark FAIL the RUNNING trials whose worker ran on this host and is gone, and untagged RUNNING trials
-    older than the grace period (a worker killed between creating a trial and tagging it); returns how many.
+    older than the grace period (a worker killed between creating a trial and tagging it), and queue each
+    again (`retry_trial`); returns how many.
 
     Each such trial carries why in its user attributes ("status" failed, "reason"), set through `storage` (the
     study's storage object; its trials cannot be written once failed) when given.
     """
+    import optuna
     from optuna.trial import TrialState
 
     host = socket.gethostname()
@@ -109,8 +153,8 @@ def fail_orphaned_trials(study, storage=None) -> int:
             why = f"its worker (pid {worker.get('pid')} on {host}) ended without finishing it (killed?)"
         else:
             started = t.datetime_start
-            orphan = started is not None and (now - started).total_seconds() > GRACE_PERIOD_S
-            why = f"no worker claimed it within {GRACE_PERIOD_S} s of its start (its process was killed?)"
+            orphan = started is not None and (now - started).total_seconds() > heartbeat_s()[1]
+            why = f"no worker claimed it within {heartbeat_s()[1]} s of its start (its process was killed?)"
         if orphan:
             if storage is not None:
                 trial_id = storage.get_trial_id_from_study_id_trial_number(
@@ -118,6 +162,10 @@ def fail_orphaned_trials(study, storage=None) -> int:
                 storage.set_trial_user_attr(trial_id, "status", "failed")
                 storage.set_trial_user_attr(trial_id, "reason", f"{why}; marked failed when the study resumed at "
                                                                 f"{now:%Y-%m-%d %H:%M:%S}")
-            study.tell(t.number, state=TrialState.FAIL)
+            try:
+                study.tell(t.number, state=TrialState.FAIL)
+            except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+                continue  # failed meanwhile by another process (Optuna's heartbeat), which queued the retry
+            retry_trial(study, t)
             n += 1
     return n

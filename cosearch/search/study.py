@@ -4,6 +4,7 @@ Optuna is imported inside the functions that use it (see `cosearch.search`).
 """
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 
@@ -38,43 +39,87 @@ def _trial_seed(seed: int, number: int) -> int:
     return int(np.random.SeedSequence([seed, number]).generate_state(1)[0] % (2**31 - 1))
 
 
-def _trial_seeded_random_sampler(seed: int):
-    """A random sampler whose draws are a function of (seed, trial number): workers of different commands on one
-    storage (whose sampler seeds may coincide) never propose the same design, since trial numbers are unique."""
+def retried_trial(trial) -> int | None:
+    """The number of the trial that `trial` (a FrozenTrial) re-runs (the first of a series of retries), or None.
+
+    Optuna's convention (`RetryHeartbeatStaleTrialCallback.retried_trial_number`), which `storage.retry_trial`
+    follows."""
+    return trial.system_attrs.get("failed_trial")
+
+
+def draw_number(trials, number: int) -> int:
+    """The place of trial `number` in the study's sequence of draws: its number less the retries numbered before it,
+    and a retry's is its original's.
+
+    Random draws (the samplers', a trial's subnet search) are seeded by it, not by the trial number: a trial
+    killed and re-run later under a new number draws what it drew the first time, and the trials after it draw
+    what they would have drawn had it not been interrupted; so a killed and resumed run ends where an
+    uninterrupted one does. Trials that draw (all but retries) have distinct draw numbers. `trials`: the
+    study's trials (FrozenTrials, any order), including trial `number`."""
+    by_number = {t.number: t for t in trials}
+    original = retried_trial(by_number[number]) if number in by_number else None
+    if original is not None:
+        number = original
+    return number - sum(1 for t in trials if t.number < number and retried_trial(t) is not None)
+
+
+def _draw_seeded(sampler_class, seed: int, **kwargs):
+    """`sampler_class` whose draws for a trial are a function of (seed, the trial's draw number): workers of
+    different commands on one storage (whose sampler seeds may coincide) never propose the same design, and a
+    resumed run proposes what an uninterrupted one would (see `draw_number`)."""
     import optuna
 
-    class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
-        def __init__(self):
-            super().__init__(seed=seed)
-            self._per_trial: tuple[int, optuna.samplers.RandomSampler] | None = None
+    class DrawSeeded(sampler_class):
+        def _draw(self, study, trial) -> int:
+            if getattr(self, "_draw_of", (None,))[0] != trial._trial_id:
+                self._draw_of = (trial._trial_id, draw_number(study.get_trials(deepcopy=False), trial.number))
+            return self._draw_of[1]
+
+        def sample_relative(self, study, trial, search_space):
+            if not search_space:
+                return {}
+            draw = self._draw(study, trial)
+            # CmaEsSampler seeds its ask with a draw of its own generator plus the trial number: both made
+            # functions of the draw number (the trial is copied; only its number differs)
+            self._cma_rng.rng.seed(_trial_seed(seed, draw))
+            shifted = copy.copy(trial)
+            shifted.number = draw
+            return super().sample_relative(study, shifted, search_space)
 
         def sample_independent(self, study, trial, param_name, param_distribution):
-            if self._per_trial is None or self._per_trial[0] != trial.number:
-                self._per_trial = (trial.number, optuna.samplers.RandomSampler(seed=_trial_seed(seed, trial.number)))
-            return self._per_trial[1].sample_independent(study, trial, param_name, param_distribution)
+            draw = self._draw(study, trial)
+            if getattr(self, "_per_draw", (None,))[0] != draw:
+                self._per_draw = (draw, optuna.samplers.RandomSampler(seed=_trial_seed(seed, draw)))
+            return self._per_draw[1].sample_independent(study, trial, param_name, param_distribution)
 
-    return TrialSeededRandomSampler()
+    if sampler_class is optuna.samplers.RandomSampler:
+        del DrawSeeded.sample_relative  # the random sampler has no relative draws
+    return DrawSeeded(seed=seed, **kwargs)
 
 
-def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None):
+def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None,
+                 stream_seed: int | None = None):
     """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II.
 
-    CMA-ES's own draws add the trial number to their seed, and its independent draws (the trials before the first
-    completes) and the random sampler's are seeded per trial number: commands that share a storage do not
-    repeat each other's designs. TPE and NSGA-II draw from their sampler's seed (per worker, see `worker_seed`)."""
+    CMA-ES's draws (its own, and its independent ones before the first trial completes) and the random
+    sampler's are functions of (`seed`, the trial's draw number; see `draw_number`): commands that share a
+    storage do not repeat each other's designs, and a resumed run draws what an uninterrupted one would. TPE
+    and NSGA-II draw from one stream seeded by `stream_seed` (per worker, see `worker_seed`), else `seed`."""
     import optuna
 
     check_choice("--sampler", name, SAMPLERS, "sampler")
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(x0=x0, sigma0=None if x0 is None else RESOURCE_SIGMA0, seed=seed,
-                                            independent_sampler=_trial_seeded_random_sampler(seed),
-                                            warn_independent_sampling=False)
+        return _draw_seeded(optuna.samplers.CmaEsSampler, seed, x0=x0,
+                            sigma0=None if x0 is None else RESOURCE_SIGMA0,
+                            independent_sampler=_draw_seeded(optuna.samplers.RandomSampler, seed),
+                            warn_independent_sampling=False)
+    if name == "random":
+        return _draw_seeded(optuna.samplers.RandomSampler, seed)
+    seed = seed if stream_seed is None else stream_seed
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
-    if name == "random":
-        return _trial_seeded_random_sampler(seed)
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, trials // 4)))
 
 
@@ -127,8 +172,8 @@ def load_study(settings: CoSearchSettings, worker: int = 0):
     storage = open_storage(settings.storage)
     probe = optuna.load_study(study_name=settings.study_name, storage=storage)
     existing = len(probe.get_trials(deepcopy=False))
-    sampler = make_sampler(settings.sampler, worker_seed(settings.seed, worker, existing), settings.trials,
-                           x0=resource_x0(settings))
+    sampler = make_sampler(settings.sampler, settings.seed, settings.trials, x0=resource_x0(settings),
+                           stream_seed=worker_seed(settings.seed, worker, existing))
     return optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
 
 

@@ -17,6 +17,7 @@ from .objective import Objective, objective, rank_value
 from .pareto import point_values, trial_points, trial_trade_off
 from .space import AcceleratorSpace
 from .storage import worker_tag
+from .study import draw_number
 from .subnets import Candidate, search_subnet
 
 SEED_SUBNETS = 3
@@ -39,8 +40,9 @@ class TrialObjective:
         self.network = None if settings.searches_subnet else settings.network.build()
         self.extra_networks = [n.build() for n in settings.networks[1:]]
         self.cache = settings.mapper.cache()
-        """One layer-cost table per accelerator, kept across this worker's trials: consecutive trials propose
-        similar accelerators, and each new search starts from the best mappings found so far."""
+        """The layer-cost table of the trial's accelerator (cleared at each trial: designs do not recur, 0 of 60 in
+        a default run) and the warm starts, kept across this worker's trials: consecutive trials propose similar
+        accelerators, and each new search starts from the best mappings found so far."""
 
     def __call__(self, trial) -> float | tuple[float, ...]:
         import optuna  # imported where used: see cosearch.search
@@ -74,6 +76,7 @@ class TrialObjective:
         if not check.fits:
             raise _Rejected(check.reason())
         cache = self.cache
+        cache.clear_tables()  # what a trial reads from earlier trials is the warm starts alone (cache_snapshot)
         before = (cache.hits, cache.misses)
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
@@ -99,7 +102,9 @@ class TrialObjective:
             run = network_run(self.network, accelerator, cache, goal)
             c = Candidate(config, accuracy, run, limits.violation(run.latency_s, run.energy_j))
             return c, [c]
-        rng = np.random.default_rng([self.settings.seed, trial.number])
+        # seeded by the draw number: a retried trial searches what the interrupted one searched (see draw_number)
+        rng = np.random.default_rng([self.settings.seed, draw_number(trial.study.get_trials(deepcopy=False),
+                                                                     trial.number)])
         result = search_subnet(self.accuracy, limits.accuracy,
                                lambda config: network_run(to_network(config), accelerator, cache, goal),
                                limits, self.settings.evolution, rng, self._seed_subnets(trial.study), score)

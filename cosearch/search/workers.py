@@ -7,14 +7,16 @@ the same command pointed at the same RDB storage and study name.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -26,33 +28,73 @@ except ImportError:  # Windows has no getrusage
 
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
+from .cache_snapshot import load_cache, save_cache
+from .storage import fail_orphaned_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
+WORKER_FOLDER = "workers"
+"""Under --out: each worker process's log (its standard error) and report, and each worker's mapping cache."""
+INTERRUPT_WAIT_S = 30
+"""How long an interrupted command waits for its worker processes to end their trials (a compiled mapper call
+notices the interrupt only when it returns) before killing them."""
+WAIT_POLL_S = 1.0
+"""How often a worker waiting for the study's last trials on other workers looks again."""
 MAX_REJECTIONS_IN_A_ROW = 500
 """A worker gives up when this many designs in a row are over the area budget (a sampler stuck outside it)."""
 
 
 @dataclass(frozen=True)
 class WorkerReport:
-    """What one worker did: trials it completed, pruned (designs rejected before any mapping), failed; why it stopped."""
+    """What one worker did: trials it completed, pruned (designs rejected before any mapping), failed; why it stopped.
+
+    A worker is named by its host, process id and index in its command (`name`): commands sharing a storage
+    each have a worker 0. `this_command` is False for a worker of another command on the same study, known only
+    from the trials it ran (no wall time, stop reason or memory)."""
 
     index: int
     complete: int
     pruned: int
     failed: int
-    wall_s: float
+    wall_s: float | None
     stop: str
     pid: int = 0
     peak_rss_mb: float | None = None
     """The worker process's peak resident memory (MB; None where the OS does not report it)."""
+    host: str = ""
+    this_command: bool = True
 
     @property
     def trials(self) -> int:
         return self.complete + self.pruned + self.failed
 
+    @property
+    def name(self) -> str:
+        """host:pid/index, unique among the workers of a study."""
+        return f"{self.host}:{self.pid}/{self.index}"
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "trials": self.trials}
+        return {**asdict(self), "trials": self.trials, "name": self.name}
+
+
+def study_workers(study, reports: list[WorkerReport]) -> list[WorkerReport]:
+    """Every worker that ran trials of `study` (from the trials' "worker" attributes), with the trials it ran there,
+    and every worker of this command (`reports`: its stop reason, time and memory): this command's first."""
+    from optuna.trial import TrialState
+
+    names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
+    ran: dict[tuple, dict[str, int]] = {}
+    for t in study.get_trials(deepcopy=False):
+        w = t.user_attrs.get("worker")
+        if isinstance(w, dict) and t.state in names:
+            counts = ran.setdefault((w.get("host", ""), w.get("pid", 0), w.get("index", 0)),
+                                    {"complete": 0, "pruned": 0, "failed": 0})
+            counts[names[t.state]] += 1
+    zero = {"complete": 0, "pruned": 0, "failed": 0}
+    mine = [replace(r, **ran.pop((r.host, r.pid, r.index), zero)) for r in reports]
+    others = [WorkerReport(index, c["complete"], c["pruned"], c["failed"], None, "another command", pid, None, host,
+                           this_command=False) for (host, pid, index), c in sorted(ran.items())]
+    return mine + others
 
 
 def peak_rss_mb() -> float | None:
@@ -68,6 +110,9 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
                accuracy=None) -> WorkerReport:
     """Run trials in this process until `quota` complete trials, the study's `settings.trials`, or `deadline` (epoch s).
 
+    While other workers run the study's last trials, a worker waits rather than start one past the target; if one
+    of them dies, its trial is queued again and run here.
+
     The trials' numpy work is small matrices: with more than one BLAS thread per worker (while every core
     already runs a worker) OpenBLAS threads spin against each other, measured 95 ms instead of 2.5 ms per
     batch of 100 accuracy predictions; so each worker runs its BLAS on one thread."""
@@ -75,13 +120,21 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
         return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy)
 
 
+def _max_wait_s() -> float:
+    """How long a worker waits for the study's last trials on other workers: past the heartbeat's grace period a
+    dead worker's trial has been failed and queued again; a trial still running then has a live worker."""
+    interval_s, grace_s = heartbeat_s()
+    return grace_s + 3 * interval_s
+
+
 def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadline: float | None,
                 on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy) -> WorkerReport:
+    import optuna
     from optuna.trial import TrialState
 
     t0 = time.time()
     study = load_study(settings, index)
-    objective = TrialObjective(settings, index, accuracy)
+    objective = _resumable(TrialObjective(settings, index, accuracy), settings.out / WORKER_FOLDER, index, study)
     counts = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAIL: 0}
     last: dict = {}
     rejected_in_a_row = 0
@@ -90,19 +143,35 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         last["state"] = frozen.state
 
     stop = ""
+    waiting_since = None
     while not stop:
+        study_counts = trial_counts(study)
         if quota is not None and counts[TrialState.COMPLETE] >= quota:
             stop = "quota done"
         elif deadline is not None and time.time() >= deadline:
             stop = "time limit"
         elif parent_pid is not None and os.getppid() != parent_pid:
             stop = "parent process gone"
-        elif trial_counts(study)["complete"] >= settings.trials:
+        elif study_counts["complete"] >= settings.trials:
             stop = "study target reached"
         elif rejected_in_a_row >= MAX_REJECTIONS_IN_A_ROW:
             stop = f"{MAX_REJECTIONS_IN_A_ROW} designs in a row over the area budget"
+        elif study_counts["complete"] + study_counts["running"] >= settings.trials and not study_counts["waiting"]:
+            # other workers run the study's last trials: wait (no trial past the target) until they end, or one
+            # of them is found dead (Optuna's heartbeat; a dead process of this host on a journal) and its trial
+            # is queued again, which this worker then runs
+            waiting_since = waiting_since or time.time()
+            if time.time() - waiting_since > _max_wait_s():
+                stop = "the study's last trials run on other workers"
+                break
+            optuna.storages.fail_stale_trials(study)
+            if settings.storage.kind == "journal":
+                fail_orphaned_trials(study)
+            time.sleep(WAIT_POLL_S)
+            continue
         if stop:
             break
+        waiting_since = None
         last.clear()
         study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
         state = last.get("state", TrialState.FAIL)
@@ -111,21 +180,69 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if on_trial is not None:
             on_trial()
     return WorkerReport(index, counts[TrialState.COMPLETE], counts[TrialState.PRUNED], counts[TrialState.FAIL],
-                        time.time() - t0, stop, os.getpid(), peak_rss_mb())
+                        time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
 
 
-def split_quota(remaining: int, workers: int) -> list[int]:
-    """Complete trials per worker, as even as possible, summing to `remaining`."""
-    return [remaining // workers + (1 if i < remaining % workers else 0) for i in range(workers)]
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised while handling, a KeyboardInterrupt: a Ctrl-C that lands inside a numba
+    kernel surfaces as a SystemError ("returned a result with an exception set") chained to it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
-WORKER_FOLDER = "workers"
-"""Under --out: each worker process's log (its standard error) and report."""
+class _QuietInterrupt(logging.Filter):
+    """Drops Optuna's "Trial N failed ..." warnings (40 lines with the traceback and every gene) once a trial was
+    interrupted: the command line says it in one line."""
+
+    interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.interrupted and record.getMessage().startswith("Trial "))
 
 
-def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline: float | None,
+_QUIET_INTERRUPT = _QuietInterrupt()
+logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)
+
+
+def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Callable:
+    """`objective` with the mapping cache its worker left (`cache_snapshot`), saving its cache after each trial
+    that used it (before Optuna records the trial). A trial interrupted (Ctrl-C) is queued to run again
+    (`retry_trial`) and ends in a plain KeyboardInterrupt."""
+    import optuna
+
+    load_cache(folder, index, study, objective.cache)
+
+    def run(trial) -> float:
+        before = (objective.cache.hits, objective.cache.misses)
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            if (objective.cache.hits, objective.cache.misses) != before:
+                save_cache(folder, index, trial, objective.cache)
+            raise
+        except BaseException as exc:
+            if not caused_by_interrupt(exc):
+                raise
+            _QUIET_INTERRUPT.interrupted = True
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("reason", "interrupted (Ctrl-C); queued to run again on resume")
+            retry_trial(trial.study, next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number))
+            raise KeyboardInterrupt from None
+        save_cache(folder, index, trial, objective.cache)
+        return value
+
+    return run
+
+
+def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: float | None,
                          on_poll: Callable[[], None] | None = None, poll_s: float = 1.0) -> list[WorkerReport]:
-    """Start one worker process per quota, poll until all exit, return their reports (in worker order).
+    """Start `workers` worker processes, each running trials until the study's target, poll until all exit, return
+    their reports (in worker order). A worker killed mid-way loses nothing: the others re-run its trial.
 
     Each worker is a fresh interpreter running `cosearch.search.worker_process` on a pickled job, not a
     multiprocessing child: those re-import the caller's main script, which fails for code run from
@@ -142,21 +259,25 @@ def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     procs, logs = [], []
     try:
-        for i, q in enumerate(quotas):
+        for i in range(workers):
             logs.append(open(folder / f"worker-{i}.log", "w"))
             procs.append(subprocess.Popen([sys.executable, "-m", "cosearch.search.worker_process", str(job), str(i),
-                                           str(q), tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=logs[-1], env=env))
         while any(p.poll() is None for p in procs):
             if on_poll is not None:
                 on_poll()
             time.sleep(poll_s)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # each worker ends its trial as interrupted (queued again), then exits
         for p in procs:
             if p.poll() is None:
                 p.terminate()
         for p in procs:
-            p.wait(10)
+            try:
+                p.wait(INTERRUPT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                p.kill()  # its trial is failed and queued again when the study resumes (fail_orphaned_trials)
+                p.wait()
         raise
     finally:
         for log in logs:
@@ -169,8 +290,8 @@ def run_worker_processes(settings: CoSearchSettings, quotas: list[int], deadline
             reports.append(WorkerReport(**json.loads(path.read_text())))
             path.unlink()
         else:
-            reports.append(WorkerReport(i, 0, 0, 0, 0.0, f"exited with status {p.returncode}: "
-                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid))
+            reports.append(WorkerReport(i, 0, 0, 0, None, f"exited with status {p.returncode}: "
+                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid, None, worker_tag()["host"]))
     return reports
 
 
@@ -183,16 +304,31 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else f"see {log}"
 
 
-def worker_process_main(job: Path, index: int, quota: int, tag: str) -> int:
-    """The body of a worker process: load the job, run trials, write the report next to the job."""
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def worker_process_main(job: Path, index: int, tag: str) -> int:
+    """The body of a worker process: load the job, run trials, write the report next to the job.
+
+    A Ctrl-C reaches the whole process group: a worker ignores it, and ends when its command, interrupted, sends it
+    SIGTERM (taken as an interrupt: its trial ends failed and is queued again)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
-        report = run_worker(settings, index, quota, deadline, parent_pid=parent_pid)
+        try:
+            report = run_worker(settings, index, None, deadline, parent_pid=parent_pid)
+        except BaseException as exc:
+            if caused_by_interrupt(exc):
+                raise KeyboardInterrupt from None
+            raise
     except KeyboardInterrupt:
-        report = WorkerReport(index, 0, 0, 0, 0.0, "interrupted", os.getpid())
+        report = WorkerReport(index, 0, 0, 0, None, "interrupted", os.getpid(), None, worker_tag()["host"])
     except BaseException as exc:  # reported to the parent; the traceback goes to the log
         traceback.print_exc(file=sys.stderr)
-        report = WorkerReport(index, 0, 0, 0, 0.0, f"error: {type(exc).__name__}: {exc}", os.getpid())
+        report = WorkerReport(index, 0, 0, 0, None, f"error: {type(exc).__name__}: {exc}", os.getpid(), None,
+                              worker_tag()["host"])
     target = job.parent / f"report-{tag}-{index}.json"
     write_text_atomic(target, json.dumps(asdict(report)))
     return 0

@@ -18,7 +18,7 @@ def _dead_pid() -> int:
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask() outside optimize(), as a worker that died
-def test_an_orphaned_trial_is_failed_with_a_reason(tmp_path):
+def test_an_orphaned_trial_is_failed_with_a_reason_and_queued_again(tmp_path):
     settings = make_settings(out=tmp_path / "out")
     storage = open_storage(settings.storage)
     study = optuna.create_study(storage=storage, study_name="s")
@@ -31,6 +31,9 @@ def test_an_orphaned_trial_is_failed_with_a_reason(tmp_path):
     assert failed.state.name == "FAIL" and failed.user_attrs["status"] == "failed"
     assert "ended without finishing it" in failed.user_attrs["reason"]
     assert trials[alive.number].state.name == "RUNNING"
+    (retry,) = [t for t in trials.values() if t.state.name == "WAITING"]  # queued to run again, once
+    assert retry.system_attrs["failed_trial"] == orphan.number and retry.params == failed.params
+    assert fail_orphaned_trials(study, storage) == 0
 
 
 def test_the_objective_is_named(tmp_path):
@@ -61,3 +64,17 @@ def test_resuming_with_other_settings_is_refused(finished_run):
     study = json.loads((finished_run / "result.json").read_text())["study"]["name"]
     with pytest.raises(UsageError, match=r"--study-name: .* was made by a different search \(budget: stored"):
         prepare_study(make_settings("area=4mm2", out=finished_run, study_name=study))
+
+
+def test_heartbeat_interval_from_the_environment(monkeypatch):
+    from cosearch.config import UsageError
+    from cosearch.search.storage import GRACE_PERIOD_S, HEARTBEAT_ENV, HEARTBEAT_INTERVAL_S, heartbeat_s
+
+    monkeypatch.delenv(HEARTBEAT_ENV, raising=False)
+    assert heartbeat_s() == (HEARTBEAT_INTERVAL_S, GRACE_PERIOD_S)
+    monkeypatch.setenv(HEARTBEAT_ENV, "2")
+    assert heartbeat_s() == (2, 12)
+    for bad in ("abc", "0", "1.5", "-3", "99999"):
+        monkeypatch.setenv(HEARTBEAT_ENV, bad)
+        with pytest.raises(UsageError, match=r"COSEARCH_HEARTBEAT_S must be a whole number of seconds in \[1, 3600\]"):
+            heartbeat_s()

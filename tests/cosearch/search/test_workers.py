@@ -1,15 +1,15 @@
 """--workers 2 on one storage: the study's trial count equals the sum of the workers' trials."""
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from _cosearch_cli import TINY, run_cli, study_trials
 import optuna
 
-from cosearch.search import make_sampler, split_quota, worker_seed
+from cosearch.search import make_sampler, worker_seed
 
 
-def test_quotas_and_seeds():
-    assert split_quota(7, 3) == [3, 2, 2] and sum(split_quota(5, 8)) == 5
+def test_seeds():
     assert worker_seed(0, 0, 0) == worker_seed(0, 0, 0) != worker_seed(0, 1, 0) != worker_seed(0, 0, 5)
 
 
@@ -32,11 +32,37 @@ def test_two_worker_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     workers = doc["study"]["workers"]
-    assert len(workers) == 2 and all(w["trials"] >= 1 for w in workers)
+    assert len(workers) == 2 and len({w["name"] for w in workers}) == 2 and all(w["this_command"] for w in workers)
     trials = study_trials(tmp_path / "out" / "cosearch.db")
     assert len(trials) == sum(w["trials"] for w in workers)
-    assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) == 4
-    assert {t.user_attrs["worker"]["index"] for t in trials} == {0, 1}
+    # the target (which of the two ran how many depends on their start-up times): a worker waits while the other
+    # runs the last trial; both may start it in the same instant (one past the target)
+    assert sum(t.state.name == "COMPLETE" for t in trials) == sum(w["complete"] for w in workers) in (4, 5)
+    assert {t.user_attrs["worker"]["index"] for t in trials} <= {0, 1}
+
+
+def test_two_commands_on_one_out(tmp_path):
+    """Two commands on one --out (one SQLite study): distinct worker names, result.json lists every worker that ran
+    trials of the study, and neither progress display counts past the target."""
+    args = ["--out", "out", "--workers", "1", *TINY, "--trials", "4"]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: run_cli(args, cwd=tmp_path, timeout=300), range(2)))
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
+    trials = study_trials(tmp_path / "out" / "cosearch.db")
+    ran = {(t.user_attrs["worker"]["host"], t.user_attrs["worker"]["pid"], t.user_attrs["worker"]["index"])
+           for t in trials}
+    assert {index for _, _, index in ran} == {0}  # each command's worker 0 (usually both ran trials)
+    workers = json.loads((tmp_path / "out" / "result.json").read_text())["study"]["workers"]  # the last written
+    listed = {(w["host"], w["pid"], w["index"]) for w in workers}
+    assert ran <= listed and len(listed - ran) <= 1  # every worker that ran trials, and this command's own
+    assert len({w["name"] for w in workers}) == len(workers) and [w["this_command"] for w in workers].count(True) == 1
+    assert sum(w["trials"] for w in workers) == len(trials)
+    assert sum(t.state.name == "COMPLETE" for t in trials) in (4, 5)  # one past it if both start the last at once
+    for w in workers:
+        mine = [t for t in trials if t.user_attrs["worker"]["pid"] == w["pid"]]
+        assert w["complete"] == sum(t.state.name == "COMPLETE" for t in mine)
+    shown = [tuple(map(int, m)) for r in runs for m in re.findall(r"trial (\d+)/(\d+)", r.stderr)]
+    assert shown and all(done <= target == 4 for done, target in shown)
 
 
 def test_two_commands_share_one_journal(tmp_path):
@@ -52,5 +78,39 @@ def test_two_commands_share_one_journal(tmp_path):
         optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared" / "study.log")))
     trials = optuna.load_study(study_name="shared", storage=storage).get_trials(deepcopy=False)
     reports = [json.loads((tmp_path / f"out{i}" / "result.json").read_text())["study"]["workers"] for i in range(2)]
-    assert len(trials) == sum(w["trials"] for r in reports for w in r)
+    assert len(trials) == sum(w["trials"] for r in reports for w in r if w["this_command"])  # each its own once
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 4
+
+
+def test_a_failed_trial_is_retried_with_its_draw_number():
+    """retry_trial queues a failed trial's parameters again; draw_number gives the retry its original's place, and
+    the trials after it the places they would have had without the failure (so the sampler draws the same)."""
+    from cosearch.search.storage import MAX_RETRIES, retry_trial
+    from cosearch.search.study import draw_number
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    x = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+    def run(sampler, fail_at=None):
+        study = optuna.create_study(sampler=sampler)
+        values = []
+        while len(values) < 5:
+            trial = study.ask(x)
+            if trial.number == fail_at:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
+                continue
+            values.append(trial.params["x"])
+            study.tell(trial, values[-1])
+        return study, values
+
+    _, uninterrupted = run(make_sampler("cmaes", 0))
+    study, resumed = run(make_sampler("cmaes", 0), fail_at=2)
+    assert resumed == uninterrupted  # the same designs in the same order, one trial number later from trial 2 on
+    trials = study.get_trials(deepcopy=False)
+    assert [draw_number(trials, t.number) for t in trials] == [0, 1, 2, 2, 3, 4]
+    assert trials[3].system_attrs["failed_trial"] == 2 and trials[3].params == trials[2].params
+    failed = trials[2]
+    for _ in range(MAX_RETRIES + 1):  # a trial is retried at most MAX_RETRIES times, and once per failure
+        retry_trial(study, failed)
+    assert sum(t.system_attrs.get("failed_trial") == 2 for t in study.get_trials(deepcopy=False)) == 1

@@ -1,0 +1,76 @@
+"""Ctrl-C (SIGINT to the command's process group, as a terminal sends it) gives one line and exit status 130 wherever
+it lands: while the libraries load, inside a long compiled mapper call (numba) of a trial, in a worker process, in
+the final phase; the interrupted trial is queued to run again on resume."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from _cosearch_cli import CLI, cli_env, study_trials
+
+LONG_MAPPER = ["--mapper-evals", "200000"]
+"""A per-layer mapper budget whose compiled search runs for seconds: a trial spends nearly all its time in numba."""
+BASE = ["--trials", "2", "--population", "2", "--generations", "1", "--final-mapper-evals", "32", "--time-limit",
+        "none", "--quiet", "--out", "out"]
+
+
+def _trial_states(db):
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return list(con.execute("SELECT t.state, (SELECT COUNT(*) FROM trial_params p "
+                                    "WHERE p.trial_id = t.trial_id) FROM trials t ORDER BY t.number"))
+    except sqlite3.Error:
+        return []
+
+
+def _in_a_trial(states) -> bool:
+    """A trial has drawn every gene (21) and runs its subnet search: its mapper calls."""
+    return any(s == "RUNNING" and n == 21 for s, n in states)
+
+
+def _in_final_phase(states) -> bool:
+    return bool(states) and all(s in ("COMPLETE", "PRUNED") for s, _ in states) and "COMPLETE" in [s for s, _ in states]
+
+
+CASES = {
+    "while loading": ([], None, 0.3),
+    "inside a compiled mapper call": ([*LONG_MAPPER, "--workers", "1"], _in_a_trial, 1.0),
+    "in a worker process": ([*LONG_MAPPER, "--workers", "2"], _in_a_trial, 1.0),
+    "in the final phase": (["--mapper-evals", "16", "--final-mapper-evals", "200000", "--workers", "1"],
+                           _in_final_phase, 0.5),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
+    extra, ready, wait_s = CASES[case]
+    db = tmp_path / "out" / "cosearch.db"
+    proc = subprocess.Popen([sys.executable, str(CLI), *BASE, *extra], cwd=tmp_path, env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while ready is not None and not ready(_trial_states(db) if db.exists() else []):
+            assert proc.poll() is None and time.time() < deadline, f"never ready to interrupt {case}"
+            time.sleep(0.05)
+        time.sleep(wait_s)
+        assert proc.poll() is None, f"the run ended before the interrupt {case}"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert stderr.splitlines() == ["run_cosearch.py: error: interrupted; finished trials are kept: re-run the same "
+                                   "command to resume"], stderr[-3000:]
+    if ready is _in_a_trial:  # each interrupted trial failed with a reason and queued to run again
+        trials = study_trials(db)
+        failed = [t for t in trials if t.state.name == "FAIL"]
+        assert failed and all("interrupted" in t.user_attrs.get("reason", "") for t in failed), \
+            [(t.state.name, t.user_attrs.get("reason")) for t in trials]
+        retried = {t.system_attrs.get("failed_trial") for t in trials if t.state.name == "WAITING"}
+        assert retried == {t.number for t in failed}
