@@ -17,7 +17,7 @@ from .finalize import finalize
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
-from .study import prepare_study, trial_counts
+from .study import load_study, prepare_study, trial_counts
 from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
 
@@ -79,6 +79,10 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
             reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
         else:
             reports = run_worker_processes(settings, settings.workers, deadline, notify)
+            # the trials were written by other processes: read them on a fresh connection (this process's cached
+            # view could miss trials that finished while it was reading; seen as a resumed run reporting the
+            # counts it started with)
+            study = tracker.study = load_study(settings)
         failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
