@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Co-search an accelerator, the mapping of every layer and an OFA subnet under a budget.
 
-    python run_cosearch.py                                  # --budget area=5mm2, OFA MBv3 w1.2, 64 trials
+    python run_cosearch.py                                  # --budget area=5mm2, OFA MBv3 w1.2, 200 trials
     python run_cosearch.py --budget area=5mm2,latency<=10ms --space ofa-proxyless --trials 100
     python run_cosearch.py --budget area=5mm2 --network resnet50 --workers 2
 
@@ -11,6 +11,7 @@ The options and their defaults: `cosearch.OPTIONS` (or --help).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
@@ -27,6 +28,19 @@ try:  # a Ctrl-C while the libraries load (seconds: torch, numba) is one line to
     import cosearch
 except KeyboardInterrupt:
     _fail(INTERRUPTED, status=130)
+
+_SIGINTS: list[int] = []
+
+
+def _on_sigint(signum, frame) -> None:
+    """Python's own Ctrl-C handling, remembered: a library that turns the KeyboardInterrupt into its own error
+    (a database driver interrupted in a commit) still ends the command as interrupted."""
+    _SIGINTS.append(signum)
+    raise KeyboardInterrupt
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with SIGINT ignored
+    signal.signal(signal.SIGINT, _on_sigint)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(exc), status=1)
     except KeyboardInterrupt:
         _fail(INTERRUPTED, status=130)
+    except Exception:
+        if _SIGINTS:  # an error the interrupt caused inside a library
+            _fail(INTERRUPTED, status=130)
+        raise
     cosearch.print_summary(result, out)
     return 0 if result.best is not None else 1
 

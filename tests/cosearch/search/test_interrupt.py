@@ -18,6 +18,12 @@ BASE = ["--trials", "2", "--population", "2", "--generations", "1", "--final-map
         "none", "--quiet", "--out", "out"]
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """SIGINT back to its default in the child before it runs Python: a test run started in the background of a
+    non-interactive shell inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _trial_states(db):
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
@@ -33,7 +39,9 @@ def _in_a_trial(states) -> bool:
 
 
 def _in_final_phase(states) -> bool:
-    return bool(states) and all(s in ("COMPLETE", "PRUNED") for s, _ in states) and "COMPLETE" in [s for s, _ in states]
+    """Every trial ended and the study's target (BASE: 2 complete trials) reached: no trial is left to start."""
+    return bool(states) and all(s in ("COMPLETE", "PRUNED") for s, _ in states) and \
+        [s for s, _ in states].count("COMPLETE") >= 2
 
 
 CASES = {
@@ -50,7 +58,8 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     extra, ready, wait_s = CASES[case]
     db = tmp_path / "out" / "cosearch.db"
     proc = subprocess.Popen([sys.executable, str(CLI), *BASE, *extra], cwd=tmp_path, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_sigint_as_at_a_terminal)
     try:
         deadline = time.time() + 180
         while ready is not None and not ready(_trial_states(db) if db.exists() else []):
