@@ -36,10 +36,10 @@ class EvolutionSettings:
 
     Defaults 50 x 10 (OFA's own search uses 100 x 500; NAAS's subnet search is of the same kind): with the
     layer-cost table a subnet costs sums over mapped shapes, so depth is cheap once the distinct shapes are
-    mapped. Measured on the default run (workers 1, seed 0, best EDP at 125 / 150 complete trials): 8 x 2
-    (the old default) needed 153 trials for 9.5e-7 J*s; 50 x 10: 1.03e-6 / 8.2e-7 at ~1 CPU-s a trial;
-    100 x 30: 1.02e-6 at 125 trials for 1.45x the time a trial. More depth per trial buys less than more
-    trials of the outer search."""
+    mapped. Measured on the default budget (workers 1, seed 0, best search-phase EDP in J*s at 125 / 150
+    complete trials): 8 x 2 (the old default) 2.17e-6 / 1.89e-6; 50 x 10 1.03e-6 / 8.2e-7, at 1-2 CPU-s a
+    trial; 100 x 30 1.02e-6 at 125 trials, for 1.45x the time a trial. Beyond 50 x 10, depth per trial buys
+    less than more trials of the outer search."""
 
     population: int = 50
     generations: int = 10

@@ -180,7 +180,7 @@ OPTIONS: tuple[Option, ...] = (
            "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
     # 200: measured with the defaults below, the best EDP still falls between trial 100 and 150 (1.31e-6 ->
-    # 8.2e-7 J*s) and 200 trials take ~1 CPU-s each, ~2 min on two cores (README "Defaults").
+    # 8.2e-7 J*s); a trial takes 1-2 CPU-s, so 200 fit the time limit on two idle cores (README "Defaults").
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=200, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 240 s: the default run ends within five minutes on a 2-core machine even when it is busy or the numba
