@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Co-search an accelerator, the mapping of every layer and an OFA subnet under a budget.
 
-    python run_cosearch.py                                  # --budget area=5mm2, OFA MBv3 w1.2, 200 trials
+    python run_cosearch.py                                  # --budget area=5mm2, OFA MBv3 w1.2, 300 trials
     python run_cosearch.py --budget area=5mm2,latency<=10ms --space ofa-proxyless --trials 100
     python run_cosearch.py --budget area=5mm2 --network resnet50 --workers 2
 

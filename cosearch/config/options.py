@@ -179,13 +179,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("--budget", "limits, comma-joined or repeated: area=5mm2 (or um2), latency<=10ms, energy<=2mJ, "
            "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
-    # 200: measured with the defaults below, the best EDP still falls between trial 100 and 150 (1.31e-6 ->
-    # 8.2e-7 J*s); a trial takes 1-2 CPU-s, so 200 fit the time limit on two idle cores (README "Defaults").
-    Option("--trials", "complete trials (evaluated designs) the study should reach", default=200, metavar="N",
+    # 300: with the defaults below the best EDP still falls past trial 200 (the default run on two idle cores:
+    # 1.36e-6 at 150, 1.15e-6 at 200 J*s); 200 trials took 187 s there, so the time limit ends most runs
+    # (README "Defaults and why").
+    Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
-    # 240 s: the default run ends within five minutes on a 2-core machine even when it is busy or the numba
-    # kernels compile first (the final mapping, presets and report take ~35 s after it).
-    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="240s",
+    # 250 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
+    # mapping, presets and report take 6-35 s after it, the start a few seconds).
+    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="250s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
