@@ -67,6 +67,28 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F):
     fitness_into(out[0], out[2], out[1], k, objective, F)
 
 
+@njit(cache=True)
+def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, best_energy, valid, n_hist, hist_evals,
+           hist_wall, hist_value):
+    """After a batch of k scored rows (the `evals` before it): count the valid ones, keep the best (genes into
+    best_x) and record each valid improvement in hist_*; returns (best_f, best_cycles, best_energy, valid, n_hist)."""
+    for r in range(k):
+        if F[r] < 1e3:
+            valid += 1
+        if F[r] < best_f:
+            best_f = F[r]
+            best_x[:] = XD[r]
+            best_cycles = out[1][r]
+            best_energy = out[2][r]
+            if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
+                hist_evals[n_hist] = evals + r + 1
+                hist_wall[n_hist] = _now() - t0
+                hist_value[n_hist] = out[2][r] * out[1][r] if objective == 0 else (
+                    out[2][r] if objective == 1 else float(out[1][r]))
+                n_hist += 1
+    return best_f, best_cycles, best_energy, valid, n_hist
+
+
 @njit(cache=True, inline="always")
 def _argsort_into(F, lo, n, idx):
     """idx[:n] = lo + the indices of F[lo:lo + n] by increasing value (insertion sort, stable: populations are small,
@@ -118,7 +140,6 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     best_f = np.inf
     best_cycles = 0
     best_energy = 0.0
-    have_best = False
     evals = 0
     valid = 0
     n_hist = 0
@@ -130,21 +151,9 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
             for g in range(n):
                 XD[r, g] = _reflect(seeds[s0 + r, g])
         _score(XD, k, tables, layer, acc, maps, out, ws, objective, F)
-        for r in range(k):
-            if F[r] < 1e3:
-                valid += 1
-            if F[r] < best_f:
-                best_f = F[r]
-                best_x[:] = XD[r]
-                best_cycles = out[1][r]
-                best_energy = out[2][r]
-                have_best = True
-                if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
-                    hist_evals[n_hist] = evals + r + 1
-                    hist_wall[n_hist] = _now() - t0
-                    hist_value[n_hist] = out[2][r] * out[1][r] if objective == 0 else (
-                        out[2][r] if objective == 1 else float(out[1][r]))
-                    n_hist += 1
+        best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
+                                                                 best_cycles, best_energy, valid, n_hist, hist_evals,
+                                                                 hist_wall, hist_value)
         evals += k
         s0 += k
     # ---- the islands -------------------------------------------------------------------------------------
@@ -158,7 +167,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     stall = np.zeros(K, dtype=np.int64)
     run_best = np.full(K, np.inf)
     for i in range(K):
-        if i == 0 and have_best:
+        if i == 0 and best_f < np.inf:  # a seed was scored
             mean[i] = best_x
             sigma[i] = seed_sigma
         else:
@@ -184,21 +193,9 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                 row += 1
         k = min(row, budget - evals)
         _score(XD, k, tables, layer, acc, maps, out, ws, objective, F)
-        for r in range(k):
-            if F[r] < 1e3:
-                valid += 1
-            if F[r] < best_f:
-                best_f = F[r]
-                best_x[:] = XD[r]
-                best_cycles = out[1][r]
-                best_energy = out[2][r]
-                have_best = True
-                if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
-                    hist_evals[n_hist] = evals + r + 1
-                    hist_wall[n_hist] = _now() - t0
-                    hist_value[n_hist] = out[2][r] * out[1][r] if objective == 0 else (
-                        out[2][r] if objective == 1 else float(out[1][r]))
-                    n_hist += 1
+        best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
+                                                                 best_cycles, best_energy, valid, n_hist, hist_evals,
+                                                                 hist_wall, hist_value)
         for r in range(k, row):
             F[r] = np.inf
         evals += k
@@ -254,7 +251,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                 stall[i] += 1
             broken = not (math.isfinite(sigma[i]) and sigma[i] < 1e3)
             if broken or stall[i] > patience or sigma[i] * math.sqrt(c_max) < 1e-4:
-                if have_best and uniform(rng) < local_restarts:
+                if best_f < np.inf and uniform(rng) < local_restarts:
                     mean[i] = best_x
                     sigma[i] = local_sigma
                     lam[i] = lam0
