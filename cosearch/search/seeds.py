@@ -52,6 +52,11 @@ def _seed_number(trial) -> int:
     return trial.system_attrs.get("failed_trial", trial.number)
 
 
+def is_seed(trial, study) -> bool:
+    """Whether `trial` (a FrozenTrial of `study`) runs one of the study's seed designs (a retry of one included)."""
+    return _seed_number(trial) < len(study.user_attrs.get(SEEDS_ATTR, ()))
+
+
 def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float = SEED_POLL_S) -> dict | None:
     """The genes of the best complete seed trial by the study's objective (None without seeds or without a complete
     one), once no seed trial is running (waiting at most `max_wait_s`): every worker that asks picks the same
@@ -76,3 +81,29 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
     sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
     best = min(done, key=lambda t: (sign * t.value, t.number))
     return dict(best.params)
+
+
+
+def seed_summary(study) -> list[dict]:
+    """The study's seed trials (retries included), for result.json and the terminal: preset, trial, state, objective
+    value, and whether it is the best complete one (`best`: CMA-ES's start; none in a multi-objective study)."""
+    from optuna.study import StudyDirection
+
+    names = study.user_attrs.get(SEEDS_ATTR, ())
+    count = len(names)
+    seeds = [{"preset": names[_seed_number(t)], "trial": t.number, "state": t.state.name,
+              "value": t.value if t.state.name == "COMPLETE" and len(study.directions) == 1 else None, "best": False}
+             for t in study.get_trials(deepcopy=False) if _seed_number(t) < count]
+    done = [s for s in seeds if s["value"] is not None]
+    if done:
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        min(done, key=lambda s: (sign * s["value"], s["trial"]))["best"] = True
+    return seeds
+
+
+def seeds_text(seeds: list[dict]) -> str:
+    """One line: each seed's preset, trial and objective value, and the best (CMA-ES's start)."""
+    parts = [f"{s['preset']} (trial {s['trial']}: "
+             + (f"{s['value']:.3g}{', the best' if s['best'] else ''})" if s["value"] is not None else
+                f"{s['state'].lower()})") for s in seeds]
+    return "seed trials (the fitting presets' designs): " + ", ".join(parts)

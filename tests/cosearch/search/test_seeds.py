@@ -8,9 +8,9 @@ import pytest
 from accel_models import area_mm2
 from accel_models.presets import get_preset
 from cosearch.config import ResourceBounds
-from cosearch.search import AcceleratorSpace, make_sampler
-from cosearch.search.baselines import fitting_presets
-from cosearch.search.seeds import SEED_ATTR, SEEDS_ATTR, best_seed_params, enqueue_seeds, preset_seeds
+from cosearch.search import (AcceleratorSpace, best_seed_params, enqueue_seeds, fitting_presets, make_sampler,
+                             preset_seeds, seed_summary, seeds_text)
+from cosearch.search.seeds import SEED_ATTR, SEEDS_ATTR
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -94,6 +94,31 @@ def test_a_failed_seed_is_skipped_and_a_running_one_awaited_at_most_max_wait():
         return objective(trial)
     study.optimize(failing_first, n_trials=3)
     assert best_seed_params(study) == pytest.approx(space.encode_preset("nvdla_1024"))
+    summary = seed_summary(study)
+    assert [(s["preset"], s["trial"], s["state"], s["best"]) for s in summary] == [
+        ("nvdla_256", 0, "PRUNED", False), ("nvdla_1024", 1, "COMPLETE", True), ("shidiannao", 2, "COMPLETE", False)]
+    assert seeds_text(summary) == ("seed trials (the fitting presets' designs): nvdla_256 (trial 0: pruned), "
+                                   "nvdla_1024 (trial 1: 2, the best), shidiannao (trial 2: 3)")
     running = study.ask()  # a trial of another worker that never ends
     study._storage.set_trial_system_attr(running._trial_id, "failed_trial", 2)  # a retry of seed 2
     assert best_seed_params(study, max_wait_s=0.3, poll_s=0.1) == pytest.approx(space.encode_preset("nvdla_1024"))
+
+
+def test_final_phase_remaps_the_best_seed_too():
+    """The best seed trial is a final candidate even when three trials beat it in the search (the final mapper may
+    rank them otherwise): the result is never worse than the best seed."""
+    from cosearch.search.finalize import FINAL_CANDIDATES, final_trials
+
+    study = optuna.create_study(sampler=make_sampler("random", 0))
+    enqueue_seeds(study, AcceleratorSpace(5.0))
+    values = [5.0, 4.0, 6.0, 1.0, 2.0, 3.0, 7.0]  # seeds 0-2, then three better trials and a worse one
+    for v in values:
+        study.optimize(lambda t, v=v: v + 0 * t.suggest_float("pes", 0, 1), n_trials=1)
+    trials = study.get_trials(deepcopy=False)
+    assert [t.number for t in final_trials(trials, study)] == [3, 4, 5, 1]
+    assert [t.number for t in final_trials(trials[1:], study, maximize=True)] == [6, 2, 1]  # the best seed is in
+    plain = optuna.create_study(sampler=make_sampler("random", 0))  # no seeds: the best three only
+    for v in values:
+        plain.optimize(lambda t, v=v: v + 0 * t.suggest_float("pes", 0, 1), n_trials=1)
+    assert [t.number for t in final_trials(plain.get_trials(deepcopy=False), plain)] == [3, 4, 5]
+    assert FINAL_CANDIDATES == 3
