@@ -131,7 +131,7 @@ def print_summary(result: CoSearchResult, console) -> None:
         console.print(f"best design (trial {result.best_trial}): {result.design.describe()}", highlight=False,
                       soft_wrap=True)
         if result.seeds:
-            console.print(seeds_text(result.seeds), highlight=False, soft_wrap=True)
+            console.print(seeds_text(result.seeds, result.settings.objective.label()), highlight=False, soft_wrap=True)
         for line in analyze(result.best).headlines():
             console.print(f"- {line}", highlight=False, soft_wrap=True)
         config = (result.best.network.meta or {}).get("config")

@@ -101,9 +101,10 @@ def seed_summary(study) -> list[dict]:
     return seeds
 
 
-def seeds_text(seeds: list[dict]) -> str:
-    """One line: each seed's preset, trial and objective value, and the best (CMA-ES's start)."""
+def seeds_text(seeds: list[dict], objective: str = "objective") -> str:
+    """One line: each seed's preset, trial and `objective` value (its name and unit, e.g. 'EDP (J*s)'), and the best
+    (CMA-ES's start)."""
     parts = [f"{s['preset']} (trial {s['trial']}: "
              + (f"{s['value']:.3g}{', the best' if s['best'] else ''})" if s["value"] is not None else
                 f"{s['state'].lower()})") for s in seeds]
-    return "seed trials (the fitting presets' designs): " + ", ".join(parts)
+    return f"seed trials (the fitting presets' designs; {objective}): " + ", ".join(parts)

@@ -97,8 +97,9 @@ def test_a_failed_seed_is_skipped_and_a_running_one_awaited_at_most_max_wait():
     summary = seed_summary(study)
     assert [(s["preset"], s["trial"], s["state"], s["best"]) for s in summary] == [
         ("nvdla_256", 0, "PRUNED", False), ("nvdla_1024", 1, "COMPLETE", True), ("shidiannao", 2, "COMPLETE", False)]
-    assert seeds_text(summary) == ("seed trials (the fitting presets' designs): nvdla_256 (trial 0: pruned), "
-                                   "nvdla_1024 (trial 1: 2, the best), shidiannao (trial 2: 3)")
+    assert seeds_text(summary, "EDP (J*s)") == (
+        "seed trials (the fitting presets' designs; EDP (J*s)): nvdla_256 (trial 0: pruned), "
+        "nvdla_1024 (trial 1: 2, the best), shidiannao (trial 2: 3)")
     running = study.ask()  # a trial of another worker that never ends
     study._storage.set_trial_system_attr(running._trial_id, "failed_trial", 2)  # a retry of seed 2
     assert best_seed_params(study, max_wait_s=0.3, poll_s=0.1) == pytest.approx(space.encode_preset("nvdla_1024"))
