@@ -14,7 +14,7 @@ from ..config import SAMPLERS, CoSearchSettings, UsageError
 from ..config.objectives import ObjectiveSpec
 from ..config.validate import check_choice
 from .objective import study_directions, study_metric_names
-from .seeds import best_seed_params, enqueue_seeds
+from .seeds import best_seed_params, enqueue_seeds, is_seed
 from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
@@ -72,8 +72,10 @@ def _draw_seeded(sampler_class, seed: int, start_from_seeds: bool = False, **kwa
     import optuna
 
     class DrawSeeded(sampler_class):
-        def _start(self, study, search_space) -> None:
+        def _start(self, study, trial, search_space) -> None:
             if start_from_seeds and self._x0 is None and not getattr(self, "_start_known", False):
+                if is_seed(trial, study):  # a seed's retry, drawing the genes its killed run had not: waits for none
+                    return
                 best = best_seed_params(study)
                 if best is not None and set(search_space) <= set(best):
                     self._x0 = {name: best[name] for name in search_space}
@@ -87,7 +89,7 @@ def _draw_seeded(sampler_class, seed: int, start_from_seeds: bool = False, **kwa
         def sample_relative(self, study, trial, search_space):
             if not search_space:
                 return {}
-            self._start(study, search_space)
+            self._start(study, trial, search_space)
             draw = self._draw(study, trial)
             # CmaEsSampler seeds its ask with a draw of its own generator plus the trial number: both made
             # functions of the draw number (the trial is copied; only its number differs)

@@ -123,3 +123,27 @@ def test_final_phase_remaps_the_best_seed_too():
         plain.optimize(lambda t, v=v: v + 0 * t.suggest_float("pes", 0, 1), n_trials=1)
     assert [t.number for t in final_trials(plain.get_trials(deepcopy=False), plain)] == [3, 4, 5]
     assert FINAL_CANDIDATES == 3
+
+
+def test_a_retried_seed_does_not_wait_for_itself(monkeypatch):
+    """A seed trial killed before it drew every gene is re-run (storage.retry_trial) with the genes it had; drawing
+    the others, it must not wait for the running seeds, of which it is one."""
+    import cosearch.search.study as study_module
+    from cosearch.search.storage import retry_trial
+
+    calls = []
+    monkeypatch.setattr(study_module, "best_seed_params",
+                        lambda study: calls.append(study) or best_seed_params(study, max_wait_s=5.0))
+    study, space, names, objective = _seeded_study({"nvdla_256": 1.0, "nvdla_1024": 2.0, "shidiannao": 3.0})
+    study.optimize(objective, n_trials=2)
+    killed = study.ask()  # seed 2, killed after drawing two genes
+    assert killed.number == 2
+    for g in space.genes[:2]:
+        killed.suggest_float(g, 0.0, 1.0)
+    study.tell(killed, state=optuna.trial.TrialState.FAIL)
+    retry_trial(study, study.get_trials(deepcopy=False)[2])
+    study.optimize(objective, n_trials=1)  # the retry: draws 19 genes through CMA-ES, asks for no start
+    retry = study.get_trials(deepcopy=False)[3]
+    assert retry.system_attrs["failed_trial"] == 2 and retry.state.name == "COMPLETE" and calls == []
+    study.optimize(objective, n_trials=1)  # the first CMA-ES trial asks for the start
+    assert len(calls) == 1 and study.sampler._x0 == pytest.approx(space.encode_preset("nvdla_256"))
