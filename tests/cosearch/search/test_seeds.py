@@ -48,10 +48,11 @@ def _seeded_study(scores: dict[str, float], direction: str = "minimize"):
     space = AcceleratorSpace(5.0)
     study = optuna.create_study(direction=direction, sampler=make_sampler("cmaes", 0))
     names = enqueue_seeds(study, space)
+    seeds = preset_seeds(space)
 
     def objective(trial):
         genes = {g: trial.suggest_float(g, 0.0, 1.0) for g in space.genes}
-        seed = trial.user_attrs.get(SEED_ATTR)
+        seed = next((name for name, seed_genes in seeds if seed_genes == genes), None)  # a retry's too
         return scores[seed] if seed else 10.0 + float(np.sum(np.square(list(genes.values()))))
     return study, space, names, objective
 
@@ -125,9 +126,10 @@ def test_final_phase_remaps_the_best_seed_too():
     assert FINAL_CANDIDATES == 3
 
 
-def test_a_retried_seed_does_not_wait_for_itself(monkeypatch):
-    """A seed trial killed before it drew every gene is re-run (storage.retry_trial) with the genes it had; drawing
-    the others, it must not wait for the running seeds, of which it is one."""
+def test_a_seed_killed_mid_draw_is_rerun_with_its_whole_design(monkeypatch):
+    """A seed trial killed before it drew every gene is re-run (storage.retry_trial) with all the genes it was
+    queued with, not only those it had drawn; and a seed trial that draws genes never waits for the running seeds
+    (of which it is one) to choose CMA-ES's start."""
     import cosearch.search.study as study_module
     from cosearch.search.storage import retry_trial
 
@@ -142,8 +144,16 @@ def test_a_retried_seed_does_not_wait_for_itself(monkeypatch):
         killed.suggest_float(g, 0.0, 1.0)
     study.tell(killed, state=optuna.trial.TrialState.FAIL)
     retry_trial(study, study.get_trials(deepcopy=False)[2])
-    study.optimize(objective, n_trials=1)  # the retry: draws 19 genes through CMA-ES, asks for no start
+    study.optimize(objective, n_trials=1)
     retry = study.get_trials(deepcopy=False)[3]
-    assert retry.system_attrs["failed_trial"] == 2 and retry.state.name == "COMPLETE" and calls == []
+    assert retry.system_attrs["failed_trial"] == 2 and retry.state.name == "COMPLETE"
+    assert retry.params == pytest.approx(space.encode_preset("shidiannao"))
+    assert retry.value == 3.0 and calls == []
+    # a seed's retry without its queued genes (queued by hand) draws the missing ones without waiting
+    study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.WAITING, params={"pes": 0.1},
+        distributions={"pes": optuna.distributions.FloatDistribution(0.0, 1.0)}, system_attrs={"failed_trial": 2}))
+    study.optimize(objective, n_trials=1)
+    assert study.get_trials(deepcopy=False)[4].state.name == "COMPLETE" and calls == []
     study.optimize(objective, n_trials=1)  # the first CMA-ES trial asks for the start
     assert len(calls) == 1 and study.sampler._x0 == pytest.approx(space.encode_preset("nvdla_256"))
