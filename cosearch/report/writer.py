@@ -21,10 +21,10 @@ from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
-from ..search import CoSearchResult
+from ..search import CoSearchResult, seeds_text
 from ..search.pareto import METRIC_LABELS
 from ..search.pareto import directions as pareto_directions
-from .analysis import LayerAnalysis, NetworkAnalysis, analyze, comparison_caveats, presets_at_node
+from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
 from .plots import front_png, history_png, pareto_png, roofline_png
 from .summary import excluded_presets_text, markdown_table, table_markdown, title
 
@@ -87,7 +87,8 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
         "budget": {**s.budget.to_dict(), "text": s.budget.describe()},
         "settings": s.to_dict(),
         "study": {"name": s.study_name, "storage": s.storage.display, "best_trial": result.best_trial,
-                  "counts": result.counts, "workers": [w.to_dict() for w in result.workers]},
+                  "counts": result.counts, "workers": [w.to_dict() for w in result.workers],
+                  "seeds": result.seeds},
         "accuracy_source": None if result.accuracy_source is None else result.accuracy_source.to_dict(),
         "design": None, "subnet": None, "network": None, "metrics": None, "search_metrics": result.search_metrics,
         "layers": [], "presets": [p.to_dict(best.edp_j_s if best else None) for p in result.presets],
@@ -353,6 +354,8 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         d = doc["design"]
         area = d["area_breakdown_mm2"]
         out += ["## Best design", "", f"Trial {result.best_trial}: {result.design.describe()}", "",
+                *([_capitalized(seeds_text(result.seeds, result.settings.objective.label())) + ".", ""]
+                  if result.seeds else []),
                 f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
                 f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
                 f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",
