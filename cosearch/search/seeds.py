@@ -86,13 +86,15 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
 
 def seed_summary(study) -> list[dict]:
     """The study's seed trials (retries included), for result.json and the terminal: preset, trial, state, objective
-    value, and whether it is the best complete one (`best`: CMA-ES's start; none in a multi-objective study)."""
+    value (a penalty when the design is over the latency / energy / power limits: `within_budget` says which), and
+    whether it is the best complete one (`best`: CMA-ES's start; none in a multi-objective study)."""
     from optuna.study import StudyDirection
 
     names = study.user_attrs.get(SEEDS_ATTR, ())
     count = len(names)
     seeds = [{"preset": names[_seed_number(t)], "trial": t.number, "state": t.state.name,
-              "value": t.value if t.state.name == "COMPLETE" and len(study.directions) == 1 else None, "best": False}
+              "value": t.value if t.state.name == "COMPLETE" and len(study.directions) == 1 else None,
+              "within_budget": bool(t.user_attrs.get("feasible", True)), "best": False}
              for t in study.get_trials(deepcopy=False) if _seed_number(t) < count]
     done = [s for s in seeds if s["value"] is not None]
     if done:
@@ -104,7 +106,11 @@ def seed_summary(study) -> list[dict]:
 def seeds_text(seeds: list[dict], objective: str = "objective") -> str:
     """One line: each seed's preset, trial and `objective` value (its name and unit, e.g. 'EDP (J*s)'), and the best
     (CMA-ES's start)."""
-    parts = [f"{s['preset']} (trial {s['trial']}: "
-             + (f"{s['value']:.3g}{', the best' if s['best'] else ''})" if s["value"] is not None else
-                f"{s['state'].lower()})") for s in seeds]
+    def value(s: dict) -> str:
+        if s["value"] is None:
+            return s["state"].lower()
+        shown = f"{s['value']:.3g}" if s.get("within_budget", True) else f"over the limits, penalty {s['value']:.3g}"
+        return shown + (", the best" if s["best"] else "")
+
+    parts = [f"{s['preset']} (trial {s['trial']}: {value(s)})" for s in seeds]
     return f"seed trials (the fitting presets' designs; {objective}): " + ", ".join(parts)

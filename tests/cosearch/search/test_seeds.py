@@ -92,6 +92,8 @@ def test_a_failed_seed_is_skipped_and_a_running_one_awaited_at_most_max_wait():
     def failing_first(trial):
         if trial.user_attrs.get(SEED_ATTR) == "nvdla_256":
             raise optuna.TrialPruned("over budget")
+        if trial.user_attrs.get(SEED_ATTR) == "shidiannao":
+            trial.set_user_attr("feasible", False)  # over a latency limit: its value is a penalty
         return objective(trial)
     study.optimize(failing_first, n_trials=3)
     assert best_seed_params(study) == pytest.approx(space.encode_preset("nvdla_1024"))
@@ -100,7 +102,7 @@ def test_a_failed_seed_is_skipped_and_a_running_one_awaited_at_most_max_wait():
         ("nvdla_256", 0, "PRUNED", False), ("nvdla_1024", 1, "COMPLETE", True), ("shidiannao", 2, "COMPLETE", False)]
     assert seeds_text(summary, "EDP (J*s)") == (
         "seed trials (the fitting presets' designs; EDP (J*s)): nvdla_256 (trial 0: pruned), "
-        "nvdla_1024 (trial 1: 2, the best), shidiannao (trial 2: 3)")
+        "nvdla_1024 (trial 1: 2, the best), shidiannao (trial 2: over the limits, penalty 3)")
     running = study.ask()  # a trial of another worker that never ends
     study._storage.set_trial_system_attr(running._trial_id, "failed_trial", 2)  # a retry of seed 2
     assert best_seed_params(study, max_wait_s=0.3, poll_s=0.1) == pytest.approx(space.encode_preset("nvdla_1024"))
