@@ -22,6 +22,7 @@ from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
 from ..search import CoSearchResult, seeds_text
+from ..search.objective import study_metric_names
 from ..search.pareto import METRIC_LABELS
 from ..search.pareto import directions as pareto_directions
 from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
@@ -354,7 +355,7 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         d = doc["design"]
         area = d["area_breakdown_mm2"]
         out += ["## Best design", "", f"Trial {result.best_trial}: {result.design.describe()}", "",
-                *([_capitalized(seeds_text(result.seeds, result.settings.objective.label())) + ".", ""]
+                *([_capitalized(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings)))) + ".", ""]
                   if result.seeds else []),
                 f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
                 f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
