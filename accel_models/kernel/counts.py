@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ..geometry import box
@@ -160,11 +161,12 @@ def level_accesses(layer, acc, ws, n_loops):
                     E[:] = 1
                     tile = 1
                 else:
-                    E[:] = child.axes[t]
+                    for a in range(E.shape[0]):
+                        E[a] = child.axes[t, a]
                     tile = child.tiles[t]
                 F, delta = fill_stream(t, temporal, M, ax, co, E, tile)
             child.fill[t] = F
-            groups = 1
+            groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
                 groups = distinct_offsets(t, spatial, n_sp, ax, co)
             reads = groups * F
@@ -198,7 +200,8 @@ def output_partitions(layer, ws):
         child = lv.tiles[2]
         has_spatial = lv.start > up.start and loops[lv.start - 1].kind != 0
         if has_spatial:
-            cover[:] = lv.extents
+            for d in range(8):
+                cover[d] = lv.extents[d]
             for i in range(up.start, lv.start):
                 lp = loops[i]
                 if lp.kind != 0:

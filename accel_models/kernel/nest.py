@@ -87,12 +87,14 @@ def loop_nest(m, loops, levels):
     for i in range(n - 1, -1, -1):
         lp = loops[i]
         while l_cur > lp.level:
-            levels[l_cur].extents[:] = run
+            for d in range(8):
+                levels[l_cur].extents[d] = run[d]
             l_cur -= 1
         lp.step = run[lp.dim]
         run[lp.dim] *= lp.bound
     while l_cur >= 0:
-        levels[l_cur].extents[:] = run
+        for d in range(8):
+            levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
     return n
