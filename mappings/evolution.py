@@ -69,7 +69,7 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F):
     fitness_into(out[0], out[2], out[1], k, objective, F)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, best_energy, valid, n_hist, hist_evals,
            hist_wall, hist_value):
     """After a batch of k scored rows (the `evals` before it): count the valid ones, keep the best (genes into
@@ -105,7 +105,7 @@ def _argsort_into(F, lo, n, idx):
         idx[j] = lo + i
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _now():
     with objmode(t="float64"):
         t = perf_counter()

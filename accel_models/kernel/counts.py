@@ -21,7 +21,7 @@ from ..geometry import box
 from .links import distinct_offsets, links
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def temporal_loops(loops, n_loops, temporal):
     """The temporal loops of the nest, outermost first, with how often each starts; returns their count."""
     n = 0
@@ -40,7 +40,7 @@ def temporal_loops(loops, n_loops, temporal):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def spatial_loops(loops, levels, level, spatial):
     """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
     n = 0
@@ -123,7 +123,7 @@ def reads_on_change(t, fan, levels, L):
     return fan >= x
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def level_accesses(layer, acc, ws, n_loops):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
     its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
@@ -184,7 +184,7 @@ def level_accesses(layer, acc, ws, n_loops):
             parent.mcw[t] = n_children * F - transfers
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def output_partitions(layer, ws):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
     P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
@@ -212,7 +212,7 @@ def output_partitions(layer, ws):
         lv.partition = math.floor(up.partition * child / whole)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def fold_bypass(levels):
     """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
     the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""

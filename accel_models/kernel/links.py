@@ -54,7 +54,7 @@ def distinct_offsets(t, spatial, n_sp, ax, co):
     return groups
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _grid(spatial, n_sp):
     """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
     n_children = 1
@@ -70,7 +70,7 @@ def _grid(spatial, n_sp):
     return n_children, px, py
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _link_step(children, n_children, vstar, marks, stamp):
     """Children served over a link for offset difference vstar, and distinct offsets among the rest.
 
@@ -99,7 +99,7 @@ def _link_step(children, n_children, vstar, marks, stamp):
     return served, distinct
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _argsort(keys, order):
     """order = the indices of keys by increasing key, equal keys in any order: a heapsort, because numba's
     np.argsort compiles a quicksort of several functions into every caller (about 2 s of a cold start)."""
@@ -130,7 +130,7 @@ def _argsort(keys, order):
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
@@ -259,7 +259,7 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
@@ -328,7 +328,7 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
@@ -350,7 +350,7 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     return 0.0, 0.0, n_children
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
