@@ -14,6 +14,9 @@ are still being inferred, so a variable started from a constant (`n = 0`, later 
 reaches the call as Literal[int](0) and the callee is compiled twice. Such variables start as
 `np.int64(0)`. Slice copies between arrays (`a[:] = b`) are written as loops: their shape check compiles
 numba's error-message formatting (seconds) into every caller; np.argsort likewise (its quicksort).
+Functions that only compiled code calls are compiled without a CPython wrapper (`no_cpython_wrapper`).
+`inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
+measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`.
 """
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
                      new_outputs)
