@@ -127,8 +127,11 @@ class NetworkAnalysis:
     layers: tuple[LayerAnalysis, ...]
     total: RooflinePoint
     level_tensor_energy_pj: np.ndarray
-    """[levels, 3] pJ over the whole network (every run of every layer); with `mac_energy_pj`, the energy."""
+    """[levels, 3] pJ over the whole network (every run of every layer); with `level_leak_pj` and
+    `mac_energy_pj`, the energy."""
     mac_energy_pj: float
+    level_leak_pj: np.ndarray
+    """[levels] pJ of leakage over the whole network (zero unless the architecture states a `leak` energy)."""
 
     def top(self, by: str, k: int = TOP_K) -> list[LayerAnalysis]:
         """The k layers with the largest share of 'latency' or 'energy'."""
@@ -176,6 +179,8 @@ class NetworkAnalysis:
                 "energy_pj_by_level_tensor": _level_tensor_dict(self.cost.accelerator.level_names,
                                                                 self.level_tensor_energy_pj),
                 "mac_energy_pj": self.mac_energy_pj,
+                "leak_energy_pj_by_level": dict(zip(self.cost.accelerator.level_names,
+                                                    (float(v) for v in self.level_leak_pj))),
                 "spatial_utilization": self.total.spatial_utilization, "headlines": self.headlines()}
 
 
@@ -192,7 +197,10 @@ def analyze(cost: NetworkCost) -> NetworkAnalysis:
                    for i, (lc, ev, pt) in enumerate(zip(cost.layers, evaluations, points)))
     level_tensor = sum(ev.tensor_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
     mac = sum(ev.mac_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
-    return NetworkAnalysis(cost, layers, network_roofline(points, name=cost.network.name), level_tensor, mac)
+    leak = sum((np.zeros(len(acc.levels)) if ev.level_leak_pj is None else ev.level_leak_pj) * lc.count
+               for lc, ev in zip(cost.layers, evaluations))
+    return NetworkAnalysis(cost, layers, network_roofline(points, name=cost.network.name), level_tensor, mac,
+                           np.asarray(leak, dtype=float))
 
 
 def presets_at_node(result: CoSearchResult) -> list[PresetAtNode]:

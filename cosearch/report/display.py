@@ -8,7 +8,8 @@ from rich.progress import BarColumn, Progress as RichProgress, ProgressColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..search import CoSearchResult, Progress
+from ..search import CoSearchResult, Progress, seeds_text
+from ..search.objective import study_metric_names
 from .analysis import analyze, comparison_caveats
 from .summary import COLUMNS, excluded_presets_text, summary_rows, title
 
@@ -130,6 +131,8 @@ def print_summary(result: CoSearchResult, console) -> None:
                           highlight=False, soft_wrap=True)
         console.print(f"best design (trial {result.best_trial}): {result.design.describe()}", highlight=False,
                       soft_wrap=True)
+        if result.seeds:
+            console.print(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings))), highlight=False, soft_wrap=True)
         for line in analyze(result.best).headlines():
             console.print(f"- {line}", highlight=False, soft_wrap=True)
         config = (result.best.network.meta or {}).get("config")

@@ -21,10 +21,11 @@ from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
-from ..search import CoSearchResult
+from ..search import CoSearchResult, seeds_text
+from ..search.objective import study_metric_names
 from ..search.pareto import METRIC_LABELS
 from ..search.pareto import directions as pareto_directions
-from .analysis import LayerAnalysis, NetworkAnalysis, analyze, comparison_caveats, presets_at_node
+from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
 from .plots import front_png, history_png, pareto_png, roofline_png
 from .summary import excluded_presets_text, markdown_table, table_markdown, title
 
@@ -87,7 +88,8 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
         "budget": {**s.budget.to_dict(), "text": s.budget.describe()},
         "settings": s.to_dict(),
         "study": {"name": s.study_name, "storage": s.storage.display, "best_trial": result.best_trial,
-                  "counts": result.counts, "workers": [w.to_dict() for w in result.workers]},
+                  "counts": result.counts, "workers": [w.to_dict() for w in result.workers],
+                  "seeds": result.seeds},
         "accuracy_source": None if result.accuracy_source is None else result.accuracy_source.to_dict(),
         "design": None, "subnet": None, "network": None, "metrics": None, "search_metrics": result.search_metrics,
         "layers": [], "presets": [p.to_dict(best.edp_j_s if best else None) for p in result.presets],
@@ -275,15 +277,22 @@ def _kind_table(analysis: NetworkAnalysis) -> str:
 
 
 def _energy_table(analysis: NetworkAnalysis) -> str:
-    e = analysis.level_tensor_energy_pj
-    total = float(e.sum() + analysis.mac_energy_pj)
+    """Energy by level and tensor (uJ over the network), with a leakage column when the architecture leaks."""
+    e, leak = analysis.level_tensor_energy_pj, analysis.level_leak_pj
+    leaks = bool(leak.any())
+    total = float(e.sum() + leak.sum() + analysis.mac_energy_pj)
     levels = analysis.cost.accelerator.levels
     rows = [[lv.name, *(f"{v * 1e-6:,.2f}" if t in lv.keeps else "-" for t, v in zip(TENSORS, e[l])),
-             f"{e[l].sum() * 1e-6:,.2f}", _pct(e[l].sum() / total)] for l, lv in enumerate(levels)]
-    rows.append(["MAC", "", "", "", f"{analysis.mac_energy_pj * 1e-6:,.2f}", _pct(analysis.mac_energy_pj / total)])
-    rows.append(["total", *(f"{v * 1e-6:,.2f}" for v in e.sum(axis=0)), f"{total * 1e-6:,.2f}", "100.0%"])
-    rows.append(["share", *(_pct(v / total) for v in e.sum(axis=0)), "", ""])
-    return table_markdown(["level", *(f"{t} uJ" for t in TENSORS), "total uJ", "share"], rows)
+             *([f"{leak[l] * 1e-6:,.2f}"] if leaks else []), f"{(e[l].sum() + leak[l]) * 1e-6:,.2f}",
+             _pct((e[l].sum() + leak[l]) / total)] for l, lv in enumerate(levels)]
+    rows.append(["MAC", "", "", "", *([""] if leaks else []), f"{analysis.mac_energy_pj * 1e-6:,.2f}",
+                 _pct(analysis.mac_energy_pj / total)])
+    rows.append(["total", *(f"{v * 1e-6:,.2f}" for v in e.sum(axis=0)), *([f"{leak.sum() * 1e-6:,.2f}"] if leaks else []),
+                 f"{total * 1e-6:,.2f}", "100.0%"])
+    rows.append(["share", *(_pct(v / total) for v in e.sum(axis=0)), *([_pct(leak.sum() / total)] if leaks else []),
+                 "", ""])
+    return table_markdown(["level", *(f"{t} uJ" for t in TENSORS), *(["leakage uJ"] if leaks else []), "total uJ",
+                           "share"], rows)
 
 
 def _comparison_section(result: CoSearchResult) -> list[str]:
@@ -346,6 +355,8 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         d = doc["design"]
         area = d["area_breakdown_mm2"]
         out += ["## Best design", "", f"Trial {result.best_trial}: {result.design.describe()}", "",
+                *([_capitalized(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings)))) + ".", ""]
+                  if result.seeds else []),
                 f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
                 f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
                 f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",

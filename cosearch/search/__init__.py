@@ -8,7 +8,7 @@ machine), which a command line that only reports bad input, or a library user wh
 need not pay.
 """
 from .accuracy import AccuracyModel, AccuracySource, accuracy_model, find_predictor, load_accuracy_model
-from .baselines import PresetRun, preset_runs
+from .baselines import PresetRun, fitting_presets, preset_runs
 from .driver import WorkerFailure, check_feasible, run_search
 from .evaluate import LayerCost, NetworkCost, NoValidMapping, evaluate_network
 from .finalize import finalize
@@ -17,6 +17,7 @@ from .objective import PENALTY_J_S, Objective, geomean, mnasnet_reward, objectiv
 from .pareto import FrontPoint, non_dominated, study_front
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult, TrialPoint
+from .seeds import best_seed_params, enqueue_seeds, preset_seeds, seed_summary, seeds_text
 from .space import AcceleratorSpace, Design, DesignCheck
 from .storage import StorageUnavailable, fail_orphaned_trials, open_storage, worker_tag
 from .study import load_study, make_sampler, prepare_study, trial_counts, worker_seed
@@ -25,10 +26,11 @@ from .trial import TrialObjective
 from .workers import WorkerReport, run_worker, run_worker_processes
 
 __all__ = ["AccuracyModel", "AccuracySource", "accuracy_model", "find_predictor", "load_accuracy_model", "PresetRun",
-           "preset_runs", "check_feasible", "run_search", "LayerCost", "NetworkCost", "NoValidMapping",
+           "fitting_presets", "preset_runs", "check_feasible", "run_search", "LayerCost", "NetworkCost", "NoValidMapping",
            "evaluate_network", "finalize", "export_latency_table", "latency_table", "PENALTY_J_S", "Objective", "geomean",
            "mnasnet_reward", "objective", "run_metric", "FrontPoint", "non_dominated", "study_front", "Progress",
            "ProgressTracker", "CoSearchResult", "TrialPoint", "AcceleratorSpace", "Design", "DesignCheck",
            "StorageUnavailable", "fail_orphaned_trials", "open_storage", "worker_tag", "load_study", "make_sampler",
            "prepare_study", "trial_counts", "worker_seed", "Candidate", "SubnetSearchResult", "search_subnet",
-           "TrialObjective", "WorkerFailure", "WorkerReport", "run_worker", "run_worker_processes"]
+           "TrialObjective", "best_seed_params", "enqueue_seeds", "preset_seeds", "seed_summary", "seeds_text",
+           "WorkerFailure", "WorkerReport", "run_worker", "run_worker_processes"]

@@ -34,15 +34,21 @@ class PresetRun:
         return d
 
 
+def fitting_presets(area_budget_mm2: float, names: list[str] | None = None) -> list[str]:
+    """The presets (of `names`, default all, in `PRESETS` order) whose modelled area at their own node fits the budget."""
+    return [name for name in names or list(PRESETS) if area_mm2(get_preset(name)) <= area_budget_mm2]
+
+
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
                 names: list[str] | None = None, objective: str = "edp") -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
     at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy")."""
     runs = []
+    fitting = fitting_presets(area_budget_mm2, names)
     for name in names or list(PRESETS):
         acc = get_preset(name)
         area = area_mm2(acc)
-        fits = area <= area_budget_mm2
+        fits = name in fitting
         cost, error = None, None
         if fits:
             try:

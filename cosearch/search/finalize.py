@@ -14,12 +14,14 @@ from .evaluate import evaluate_network
 from .objective import geomean, objective
 from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
+from .seeds import is_seed, seed_summary
 from .space import Design
 from .study import trial_counts
 from .workers import WorkerReport, study_workers
 
 FINAL_CANDIDATES = 3
-"""The best trials (by the search's objective) re-mapped with the final mapper; the best of them after that wins."""
+"""The best trials (by the search's objective) re-mapped with the final mapper, with the best seed trial (see
+`final_trials`); the best of them after that wins."""
 
 
 def _trial_points(study) -> list[TrialPoint]:
@@ -59,9 +61,8 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         front, candidates = _front(settings, study_front(feasible, settings.pareto), {t.number: t for t in feasible},
                                    accuracy, cache)
     else:
-        sign = -1.0 if settings.objective.maximize else 1.0
         candidates = []
-        for trial in sorted(feasible, key=lambda t: sign * t.value)[:FINAL_CANDIDATES]:
+        for trial in final_trials(feasible, study, settings.objective.maximize):
             design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
             network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
             cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value)
@@ -92,7 +93,20 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         notes.append(f"after final mapping the best design is {violation:.1%} over the latency/energy/power budget")
     return CoSearchResult(settings, design, best, best_trial.number, search_metrics, presets, source,
                           _trial_points(study), counts, reports, {"final": time.time() - t0}, notes, per_network,
-                          front)
+                          front, seed_summary(study))
+
+
+def final_trials(feasible: list, study, maximize: bool = False) -> list:
+    """The trials the final phase re-maps: the FINAL_CANDIDATES best of `feasible` (complete trials within the
+    budget) by the search's objective, and the best seed trial (`seeds`) if it is not among them, so that the
+    result is never worse than the best preset design the search started from, after the final mapper too."""
+    sign = -1.0 if maximize else 1.0
+    ranked = sorted(feasible, key=lambda t: (sign * t.value, t.number))
+    chosen = ranked[:FINAL_CANDIDATES]
+    seeds = [t for t in ranked if is_seed(t, study)]
+    if seeds and seeds[0] not in chosen:
+        chosen.append(seeds[0])
+    return chosen
 
 
 def _network(settings: CoSearchSettings, subnet: dict | None, accuracy: AccuracyModel | None):

@@ -49,6 +49,8 @@ class CoSearchResult:
     """With `--networks`: per network name, the metrics of the co-searched design ("cosearch") and of each preset."""
     pareto_front: list[dict] = field(default_factory=list)
     """With `--pareto`: every design of the search's front, re-mapped with the final mapper (`finalize._front`)."""
+    seeds: list[dict] = field(default_factory=list)
+    """The seed trials of an area-budget study (`seeds.seed_summary`): the fitting presets' designs, run first."""
 
     @property
     def fitting_presets(self) -> list[PresetRun]:

@@ -196,6 +196,13 @@ def _lerp_log(lo: float, hi: float, g: float) -> float:
     return math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * g)
 
 
+def _log_position(v: float, lo: float, hi: float) -> float:
+    """Where v sits between lo and hi on a log scale, clipped to [0, 1] (the inverse of `_lerp_log`; 1 if lo >= hi)."""
+    if hi <= lo:
+        return 1.0
+    return min(1.0, max(0.0, math.log(v / lo) / math.log(hi / lo)))
+
+
 def _even(v: float) -> int:
     return max(2, 2 * round(v / 2))
 
@@ -356,19 +363,27 @@ class AcceleratorSpace:
 
     def encode_preset(self, name: str) -> dict[str, float]:
         """Genes that decode to (about) the preset `name`: its PE array, its first X dim and first non-filter Y
-        dim as the parallel dims, its register-file words and global buffer, and the top DRAM bandwidth.
-        Approximate where the space cannot express the preset (several dims per axis, a GLB that bypasses a
-        tensor); used as the CMA-ES start and the first trial under `--match-resources`."""
+        dim as the parallel dims, its register-file words, global buffer, DRAM bandwidth and word width (under
+        `resources`: the top bandwidth). Approximate where the space cannot express the preset (several dims per
+        axis, a GLB that bypasses a tensor, an absent register file in the area-budget space, a clock or node
+        other than the space's): under `--match-resources` the CMA-ES start and first trial, under an area budget
+        one of the seed trials (`cosearch.search.seeds`)."""
         acc = get_preset(name)
+        bounds = ResourceBounds.from_preset(name)
         x, y = acc.mesh
         genes = {g: 0.5 for g in self.genes}
         pe_lo, pe_hi = self.pe_range
         num = min(x * y, pe_hi)
-        genes["pes"] = 1.0 if pe_hi <= pe_lo else min(1.0, max(0.0, math.log(num / pe_lo) / math.log(pe_hi / pe_lo)))
-        if genes["pes"] >= 1.0:
-            genes["pes"] = (1 + RESOURCE_SATURATION) / 2  # inside the saturated range, away from its edge
-        else:
-            genes["pes"] *= RESOURCE_SATURATION
+        genes["pes"] = _log_position(num, pe_lo, pe_hi)
+        if self.resources is not None:
+            if genes["pes"] >= 1.0:
+                genes["pes"] = (1 + RESOURCE_SATURATION) / 2  # inside the saturated range, away from its edge
+            else:
+                genes["pes"] *= RESOURCE_SATURATION
+        if "word_bits" in genes:
+            choices = self.word_bits_choices
+            k = min(range(len(choices)), key=lambda i: (abs(choices[i] - bounds.word_bits), i))
+            genes["word_bits"] = (k + 0.5) / len(choices)
         genes["array_2d"] = 0.75 if y > 1 else 0.25
         span = max(1.0, math.log2(num) - 1.0) - 1.0
         genes["aspect"] = 0.5 if span <= 0 else min(1.0, max(0.0, (math.log2(max(2, x)) - 1.0) / span))
@@ -402,7 +417,10 @@ class AcceleratorSpace:
             kept = any(t in lv.keeps for i, lv in enumerate(acc.levels) if lv.kind != "DRAM" and acc.instances(i) > 1)
             w = max(lo, min(hi, rf[t]))
             pos = math.log(w / lo) / math.log(hi / lo) if hi > lo else 0.5
-            genes[f"rf_{key}"] = (RF_BYPASS_GENE + (1 - RF_BYPASS_GENE) * pos if kept else RF_BYPASS_GENE / 2)
+            if self.resources is None:  # no bypass in this space: an absent register file becomes the smallest
+                genes[f"rf_{key}"] = pos if kept else 0.0
+            else:
+                genes[f"rf_{key}"] = (RF_BYPASS_GENE + (1 - RF_BYPASS_GENE) * pos if kept else RF_BYPASS_GENE / 2)
         glb_bytes = 0
         split = None
         for i in glb_levels:
@@ -415,12 +433,16 @@ class AcceleratorSpace:
                 glb_bytes += (g.capacity_words or 0) * g.word_bits // 8
         g_lo, g_hi = self.glb_bytes_range
         glb_bytes = max(g_lo, min(g_hi, glb_bytes or g_lo))
-        genes["glb_size"] = math.log(glb_bytes / g_lo) / math.log(g_hi / g_lo) if g_hi > g_lo else 0.5
+        # a hair above the size: the decoder rounds words down to whole steps, and exp(log(x)) may land just below x
+        genes["glb_size"] = _log_position(glb_bytes * (1 + 1e-9), g_lo, g_hi) if g_hi > g_lo else 0.5
         genes["glb_split"] = 0.75 if split else 0.25
         if split:
             for key, share in zip(TENSOR_KEYS, split):
                 genes[f"glb_{key}"] = min(1.0, max(0.05, share))
-        genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
+        if self.resources is None:
+            genes["dram_bw"] = _log_position(bounds.dram_bytes_per_cycle, *self.dram_bytes_per_cycle_range)
+        else:
+            genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
         return genes
 
     def _clip_onchip(self, num_pes: int, rf: tuple[int, int, int], glb, word_bits: int, step_words: int):

@@ -119,16 +119,19 @@ def retry_trial(study, failed) -> None:
     `RetryHeartbeatStaleTrialCallback` does and with its attributes (system attributes "failed_trial", the
     first trial of the series, and "retry_history"), but without copying the dead run's user attributes
     (its worker, a partial design). At most MAX_RETRIES times per trial. The retry draws what the failed
-    trial drew (`study.draw_number`); parameters it had not yet drawn are drawn again, the same."""
+    trial drew (`study.draw_number`); parameters it had not yet drawn are drawn again, the same; an enqueued
+    trial's (a seed's, `seeds`) keep their queued values."""
     import optuna
 
     history = [*failed.system_attrs.get("retry_history", []), failed.number]
     if len(history) > MAX_RETRIES or any(failed.number in t.system_attrs.get("retry_history", ())
                                          for t in study.get_trials(deepcopy=False)):
         return  # retried enough, or already (an interrupted worker queued it, then was killed)
+    fixed = failed.system_attrs.get("fixed_params")  # an enqueued trial (a seed) keeps the genes it was queued with
     study.add_trial(optuna.trial.create_trial(
         state=optuna.trial.TrialState.WAITING, params=failed.params, distributions=failed.distributions,
-        system_attrs={"failed_trial": history[0], "retry_history": history}))
+        system_attrs={"failed_trial": history[0], "retry_history": history,
+                      **({} if fixed is None else {"fixed_params": fixed})}))
 
 
 def fail_orphaned_trials(study, storage=None) -> int:

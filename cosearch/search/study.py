@@ -14,6 +14,7 @@ from ..config import SAMPLERS, CoSearchSettings, UsageError
 from ..config.objectives import ObjectiveSpec
 from ..config.validate import check_choice
 from .objective import study_directions, study_metric_names
+from .seeds import best_seed_params, enqueue_seeds, is_seed
 from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
@@ -63,13 +64,23 @@ def draw_number(trials, number: int) -> int:
     return number - sum(1 for t in trials if t.number < number and retried_trial(t) is not None)
 
 
-def _draw_seeded(sampler_class, seed: int, **kwargs):
+def _draw_seeded(sampler_class, seed: int, start_from_seeds: bool = False, **kwargs):
     """`sampler_class` whose draws for a trial are a function of (seed, the trial's draw number): workers of
     different commands on one storage (whose sampler seeds may coincide) never propose the same design, and a
-    resumed run proposes what an uninterrupted one would (see `draw_number`)."""
+    resumed run proposes what an uninterrupted one would (see `draw_number`). With `start_from_seeds` (CMA-ES
+    without an x0) the mean starts at the study's best seed trial (`seeds.best_seed_params`) if it has seeds."""
     import optuna
 
     class DrawSeeded(sampler_class):
+        def _start(self, study, trial, search_space) -> None:
+            if start_from_seeds and self._x0 is None and not getattr(self, "_start_known", False):
+                if is_seed(trial, study):  # a seed's retry, drawing the genes its killed run had not: waits for none
+                    return
+                best = best_seed_params(study)
+                if best is not None and set(search_space) <= set(best):
+                    self._x0 = {name: best[name] for name in search_space}
+                self._start_known = True
+
         def _draw(self, study, trial) -> int:
             if getattr(self, "_draw_of", (None,))[0] != trial._trial_id:
                 self._draw_of = (trial._trial_id, draw_number(study.get_trials(deepcopy=False), trial.number))
@@ -78,6 +89,7 @@ def _draw_seeded(sampler_class, seed: int, **kwargs):
         def sample_relative(self, study, trial, search_space):
             if not search_space:
                 return {}
+            self._start(study, trial, search_space)
             draw = self._draw(study, trial)
             # CmaEsSampler seeds its ask with a draw of its own generator plus the trial number: both made
             # functions of the draw number (the trial is copied; only its number differs)
@@ -99,7 +111,8 @@ def _draw_seeded(sampler_class, seed: int, **kwargs):
 
 def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None,
                  stream_seed: int | None = None):
-    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given), TPE, random or NSGA-II.
+    """CmaEsSampler (default; starting at `x0` with step RESOURCE_SIGMA0 when given, else at the study's best seed
+    trial if it has seeds (see `seeds`), else at the centre, with the default step), TPE, random or NSGA-II.
 
     CMA-ES's draws (its own, and its independent ones before the first trial completes) and the random
     sampler's are functions of (`seed`, the trial's draw number; see `draw_number`): commands that share a
@@ -111,7 +124,7 @@ def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
-        return _draw_seeded(optuna.samplers.CmaEsSampler, seed, x0=x0,
+        return _draw_seeded(optuna.samplers.CmaEsSampler, seed, start_from_seeds=x0 is None, x0=x0,
                             sigma0=None if x0 is None else RESOURCE_SIGMA0,
                             independent_sampler=_draw_seeded(optuna.samplers.RandomSampler, seed),
                             warn_independent_sampling=False)
@@ -158,6 +171,8 @@ def prepare_study(settings: CoSearchSettings):
         study.set_user_attr("cosearch.budget", settings.budget.describe())
         if x0 is not None:  # trial 0 = the baseline's own design, as close as the space gets
             study.enqueue_trial(x0)
+        else:  # the first trials = the designs of the presets that fit the budget (CMA-ES starts at the best)
+            enqueue_seeds(study, AcceleratorSpace.for_settings(settings))
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
                          f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")

@@ -95,16 +95,16 @@ class TrialObjective:
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
         limits, goal = self.settings.limits, self.settings.mapper_objective
-        score = self._score(trial)
+        # seeded by the draw number: a retried trial searches what the interrupted one searched (see draw_number)
+        draw = draw_number(trial.study.get_trials(deepcopy=False), trial.number)
+        score = self._score(trial, draw)
         if self.network is not None:
             config = self.settings.network.config
             accuracy = math.nan if config is None else self.accuracy.score(config)
             run = network_run(self.network, accelerator, cache, goal)
             c = Candidate(config, accuracy, run, limits.violation(run.latency_s, run.energy_j))
             return c, [c]
-        # seeded by the draw number: a retried trial searches what the interrupted one searched (see draw_number)
-        rng = np.random.default_rng([self.settings.seed, draw_number(trial.study.get_trials(deepcopy=False),
-                                                                     trial.number)])
+        rng = np.random.default_rng([self.settings.seed, draw])
         result = search_subnet(self.accuracy, limits.accuracy,
                                lambda config: network_run(to_network(config), accelerator, cache, goal),
                                limits, self.settings.evolution, rng, self._seed_subnets(trial.study), score)
@@ -112,13 +112,14 @@ class TrialObjective:
             raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
         return result.best, result.evaluated
 
-    def _score(self, trial):
-        """How the subnet search ranks runs: by the objective, or by the trial's own trade-off (`--pareto`)."""
+    def _score(self, trial, draw: int):
+        """How the subnet search ranks runs: by the objective, or by the trial's own trade-off (`--pareto`, drawn
+        by the trial's draw number)."""
         s = self.settings
         if s.pareto:
             best = None if self.accuracy is None or self.network is not None else self.accuracy.best_possible()
             trade_off = trial_trade_off(s.pareto, s.budget.accuracy, best,
-                                        np.random.default_rng([s.seed, trial.number, 1]))
+                                        np.random.default_rng([s.seed, draw, 1]))
             trial.set_user_attr("trade_off", trade_off.to_dict())
             return trade_off
         if s.objective.name == "edp":

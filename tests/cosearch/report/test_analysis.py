@@ -4,6 +4,7 @@ import pytest
 from accel_models import area_mm2, get_preset
 from cosearch import CoSearchResult, MapperSettings, evaluate_network, make_settings, preset_runs
 from cosearch.report import analyze, comparison_caveats, presets_at_node
+from cosearch.report.writer import _energy_table
 from cosearch.search import AcceleratorSpace
 from nets import Layer, Network
 
@@ -45,6 +46,19 @@ def test_energy_by_level_and_tensor_adds_up(result):
     assert a.level_tensor_energy_pj.shape == (result.best.accelerator.num_levels, 3)
     assert a.level_tensor_energy_pj.sum() + a.mac_energy_pj == pytest.approx(result.best.energy_pj, rel=1e-9)
     assert all(x.dram_bytes > 0 for x in a.layers)  # every weight comes from DRAM at least once
+
+
+def test_leakage_counts_in_the_energy_by_level(result):
+    acc = result.best.accelerator
+    leaky = acc.with_levels(**{acc.level_names[0]: {"leak_energy_pj": 0.01}, acc.level_names[1]: {"leak_energy_pj": 0.5}})
+    cost = evaluate_network(NET, leaky, MapperSettings(budget_evals=256).cache())
+    a = analyze(cost)
+    assert a.level_leak_pj[0] > 0 and a.level_leak_pj[1] > 0 and not a.level_leak_pj[2:].any()
+    assert a.level_tensor_energy_pj.sum() + a.level_leak_pj.sum() + a.mac_energy_pj == pytest.approx(cost.energy_pj,
+                                                                                                       rel=1e-9)
+    table = _energy_table(a)
+    assert "leakage uJ" in table and "leakage uJ" not in _energy_table(analyze(result.best))
+    assert a.to_dict()["leak_energy_pj_by_level"][acc.level_names[1]] == pytest.approx(a.level_leak_pj[1])
 
 
 def test_bounds_follow_the_spatial_utilization(result):

@@ -48,16 +48,19 @@ def test_an_empty_database_is_refused_unless_starting_over(tmp_path):
     with pytest.raises(UsageError, match=r"cosearch\.db is empty \(0 bytes\).*--start-over"):
         make_settings(out=out)
     study = prepare_study(make_settings(out=out, start_over=True))
-    assert study.get_trials() == [] and (out / "cosearch.db").stat().st_size > 0
+    # a new study: only its seed trials, queued (cosearch.search.seeds)
+    assert [t.state.name for t in study.get_trials()] == ["WAITING"] * 3 and (out / "cosearch.db").stat().st_size > 0
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_start_over_deletes_the_old_study(tmp_path):
     settings = make_settings(out=tmp_path / "out", study_name="s")
     study = prepare_study(settings)
+    assert len(study.get_trials()) == 3  # the seed trials (cosearch.search.seeds)
     study.enqueue_trial({"pes": 0.5})
-    assert len(prepare_study(settings).get_trials()) == 1  # resumed: the trial is kept
-    assert prepare_study(make_settings(out=tmp_path / "out", study_name="s", start_over=True)).get_trials() == []
+    assert len(prepare_study(settings).get_trials()) == 4  # resumed: the trials are kept, no seeds queued again
+    fresh = prepare_study(make_settings(out=tmp_path / "out", study_name="s", start_over=True)).get_trials()
+    assert [t.user_attrs.get("seed") for t in fresh] == ["nvdla_256", "nvdla_1024", "shidiannao"]
 
 
 def test_resuming_with_other_settings_is_refused(finished_run):
