@@ -21,7 +21,7 @@ def _gene(x, b, idx):
     return x[b, idx] if idx >= 0 else 0.5
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _argsort_desc(keys, out):
     """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable')."""
     n = keys.shape[0]

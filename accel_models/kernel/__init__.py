@@ -7,6 +7,16 @@ literal walk of FORMAT.md's rules R1-R7), whose steps the modules follow: `nest`
 loop nest, R1), `counts` (fills R2, accesses R3-R4, partitions R6, the bypass fold R5), `links`
 (multicast and neighbour links, R3), `energy` (energy and cycles, R7) and `driver` (one mapping, and
 the batch drivers). Tests hold the kernel equal to the walk.
+
+Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
+numba compiles a callee once per distinct argument types, and it types a call while the caller's own types
+are still being inferred, so a variable started from a constant (`n = 0`, later `n = f(...)`) first
+reaches the call as Literal[int](0) and the callee is compiled twice. Such variables start as
+`np.int64(0)`. Slice copies between arrays (`a[:] = b`) are written as loops: their shape check compiles
+numba's error-message formatting (seconds) into every caller; np.argsort likewise (its quicksort).
+Functions that only compiled code calls are compiled without a CPython wrapper (`no_cpython_wrapper`).
+`inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
+measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`.
 """
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
                      new_outputs)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ..geometry import box
 from .links import distinct_offsets, links
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def temporal_loops(loops, n_loops, temporal):
     """The temporal loops of the nest, outermost first, with how often each starts; returns their count."""
     n = 0
@@ -39,7 +40,7 @@ def temporal_loops(loops, n_loops, temporal):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def spatial_loops(loops, levels, level, spatial):
     """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
     n = 0
@@ -122,7 +123,7 @@ def reads_on_change(t, fan, levels, L):
     return fan >= x
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def level_accesses(layer, acc, ws, n_loops):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
     its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
@@ -160,11 +161,12 @@ def level_accesses(layer, acc, ws, n_loops):
                     E[:] = 1
                     tile = 1
                 else:
-                    E[:] = child.axes[t]
+                    for a in range(E.shape[0]):
+                        E[a] = child.axes[t, a]
                     tile = child.tiles[t]
                 F, delta = fill_stream(t, temporal, M, ax, co, E, tile)
             child.fill[t] = F
-            groups = 1
+            groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
                 groups = distinct_offsets(t, spatial, n_sp, ax, co)
             reads = groups * F
@@ -182,7 +184,7 @@ def level_accesses(layer, acc, ws, n_loops):
             parent.mcw[t] = n_children * F - transfers
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def output_partitions(layer, ws):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
     P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
@@ -198,7 +200,8 @@ def output_partitions(layer, ws):
         child = lv.tiles[2]
         has_spatial = lv.start > up.start and loops[lv.start - 1].kind != 0
         if has_spatial:
-            cover[:] = lv.extents
+            for d in range(8):
+                cover[d] = lv.extents[d]
             for i in range(up.start, lv.start):
                 lp = loops[i]
                 if lp.kind != 0:
@@ -209,7 +212,7 @@ def output_partitions(layer, ws):
         lv.partition = math.floor(up.partition * child / whole)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def fold_bypass(levels):
     """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
     the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""

@@ -41,7 +41,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         for d in range(8):
             used *= sx[l, d] * sy[l, d]
         levels[l + 1].used = used
-    compute_cycles = 1
+    compute_cycles = np.int64(1)     # not Literal[int](1): see `kernel`'s docstring
     for l in range(L):
         for d in range(8):
             compute_cycles *= tf[l, d]

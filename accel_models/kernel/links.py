@@ -54,7 +54,7 @@ def distinct_offsets(t, spatial, n_sp, ax, co):
     return groups
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _grid(spatial, n_sp):
     """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
     n_children = 1
@@ -70,7 +70,7 @@ def _grid(spatial, n_sp):
     return n_children, px, py
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _link_step(children, n_children, vstar, marks, stamp):
     """Children served over a link for offset difference vstar, and distinct offsets among the rest.
 
@@ -99,7 +99,38 @@ def _link_step(children, n_children, vstar, marks, stamp):
     return served, distinct
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
+def _argsort(keys, order):
+    """order = the indices of keys by increasing key, equal keys in any order: a heapsort, because numba's
+    np.argsort compiles a quicksort of several functions into every caller (about 2 s of a cold start)."""
+    n = keys.shape[0]
+    for i in range(n):
+        order[i] = i
+    start = n // 2                   # heapify while start > 0, then move the largest to the end
+    end = n
+    while True:
+        if start > 0:
+            start -= 1
+        else:
+            end -= 1
+            if end <= 0:
+                break
+            order[0], order[end] = order[end], order[0]
+        root = start                 # sift order[root] down the max-heap order[:end]
+        while True:
+            child = 2 * root + 1
+            if child >= end:
+                break
+            if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
+                child += 1
+            if keys[order[child]] > keys[order[root]]:
+                order[root], order[child] = order[child], order[root]
+                root = child
+            else:
+                break
+
+
+@njit(cache=True, no_cpython_wrapper=True)
 def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
@@ -135,7 +166,8 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
             mult *= max_offset[a] + 1
         keys[k] = key
     # Dense group ids 0..n_groups-1 (children with equal offsets share one).
-    order = np.argsort(keys)
+    order = np.empty(n_children, dtype=np.int64)
+    _argsort(keys, order)
     g = -1
     prev = -1
     for r in range(n_children):
@@ -227,7 +259,7 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
@@ -247,7 +279,8 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
         for i2 in range(i + 1, n_sp):
             u[spatial[i2].dim] -= (spatial[i2].bound - 1) * spatial[i2].step
         project(t, u, coef, pr)
-        diffs[count, :] = pr[:N_AXES]
+        for a in range(N_AXES):
+            diffs[count, a] = pr[a]
         count += 1
     width = max(fan_x, px)
     if width >= n_children:
@@ -271,7 +304,8 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
             u[spatial[i].dim] += (s - spatial[i].bound * cout) * spatial[i].step
         if feasible:
             project(t, u, coef, pr)
-            diffs[count, :] = pr[:N_AXES]
+            for a in range(N_AXES):
+                diffs[count, a] = pr[a]
             count += 1
     return count
 
@@ -294,7 +328,7 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
@@ -316,7 +350,7 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     return 0.0, 0.0, n_children
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
@@ -357,7 +391,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += (b0 - 2) * (total / b0)
     saved = 0.0
     transfers = 0.0
-    n_children = 0
+    n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
     size0 = 1.0 if is_mac else float(delta_words)
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
         lj = temporal[j]

@@ -11,7 +11,7 @@ from ..geometry import box, fits
 from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def check_shape(bounds, fanout, m):
     """The reason code of a mapping's shape: factors >= 1 that multiply to the bounds, orders that are
     permutations, every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial
@@ -54,7 +54,7 @@ def check_shape(bounds, fanout, m):
     return OK
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def loop_nest(m, loops, levels):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
     loops; factor-1 loops dropped), each loop's step, and each level's first loop and tile extents
@@ -87,18 +87,20 @@ def loop_nest(m, loops, levels):
     for i in range(n - 1, -1, -1):
         lp = loops[i]
         while l_cur > lp.level:
-            levels[l_cur].extents[:] = run
+            for d in range(8):
+                levels[l_cur].extents[d] = run[d]
             l_cur -= 1
         lp.step = run[lp.dim]
         run[lp.dim] *= lp.bound
     while l_cur >= 0:
-        levels[l_cur].extents[:] = run
+        for d in range(8):
+            levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def check_capacity(layer, acc, levels):
     """Each level's tiles (words, and their axis extents) and the capacity rule, innermost level first."""
     coef = layer.coef
