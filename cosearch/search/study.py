@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import warnings
 
 import numpy as np
@@ -23,6 +24,9 @@ OBJECTIVE_NAME = ObjectiveSpec().label()
 """The default objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay
 (`study_metric_names` gives every objective's)."""
 RESOURCE_SIGMA0 = 0.08
+CREATOR_WAIT_S = 10.0
+"""How long a command that finds the study just created by another waits for it to be set up (its identity and
+first trials) before taking that over."""
 """CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
 rather than the space-wide default (1/6 of the range)."""
 
@@ -160,13 +164,23 @@ def prepare_study(settings: CoSearchSettings):
         optuna.delete_study(study_name=settings.study_name, storage=storage)
     identity = json.loads(json.dumps(settings.identity()))
     x0 = resource_x0(settings)
-    study = optuna.create_study(storage=storage, study_name=settings.study_name,
-                                directions=study_directions(settings), load_if_exists=True,
-                                sampler=make_sampler(settings.sampler, settings.seed, x0=x0))
+    sampler = make_sampler(settings.sampler, settings.seed, x0=x0)
+    try:  # the storage's unique study name makes one command the creator, even when two start at once
+        study = optuna.create_study(storage=storage, study_name=settings.study_name,
+                                    directions=study_directions(settings), sampler=sampler)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=settings.study_name, storage=storage, sampler=sampler)
+        created = False
     if study.metric_names is None:
         study.set_metric_names(study_metric_names(settings))
     stored = study.user_attrs.get(IDENTITY_ATTR)
-    if stored is None:
+    waited = 0.0
+    while stored is None and not created and waited < CREATOR_WAIT_S:  # the creator is still setting it up
+        time.sleep(0.2)
+        waited += 0.2
+        stored = optuna.load_study(study_name=settings.study_name, storage=storage).user_attrs.get(IDENTITY_ATTR)
+    if stored is None:  # this command created it (or its creator died before setting it up): set it up, once
         study.set_user_attr(IDENTITY_ATTR, identity)
         study.set_user_attr("cosearch.budget", settings.budget.describe())
         if x0 is not None:  # trial 0 = the baseline's own design, as close as the space gets

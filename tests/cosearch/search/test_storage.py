@@ -63,6 +63,27 @@ def test_start_over_deletes_the_old_study(tmp_path):
     assert [t.user_attrs.get("seed") for t in fresh] == ["nvdla_256", "nvdla_1024", "shidiannao"]
 
 
+def test_a_study_another_command_is_creating_gets_its_seeds_once(tmp_path, monkeypatch):
+    """Two commands starting at once on one storage: the one that did not create the study waits for the creator's
+    set-up instead of queueing the seed trials a second time; a creator that never sets it up is taken over."""
+    import threading
+
+    from cosearch.search import study as study_module
+
+    settings = make_settings(out=tmp_path / "out", study_name="s")
+    storage = open_storage(settings.storage)
+    made = optuna.create_study(storage=storage, study_name="s")  # the other command, before its set-up
+    identity = json.loads(json.dumps(settings.identity()))
+    threading.Timer(0.5, lambda: made.set_user_attr(study_module.IDENTITY_ATTR, identity)).start()
+    assert prepare_study(settings).get_trials() == []  # no seed queued by this command: the creator queues them
+
+    monkeypatch.setattr(study_module, "CREATOR_WAIT_S", 0.4)
+    optuna.create_study(storage=storage, study_name="t")  # a creator that died before its set-up
+    taken_over = prepare_study(make_settings(out=tmp_path / "out", study_name="t"))
+    assert taken_over.user_attrs[study_module.IDENTITY_ATTR] == identity
+    assert [t.state.name for t in taken_over.get_trials()] == ["WAITING"] * 3  # the fitting presets' designs
+
+
 def test_resuming_with_other_settings_is_refused(finished_run):
     study = json.loads((finished_run / "result.json").read_text())["study"]["name"]
     with pytest.raises(UsageError, match=r"--study-name: .* was made by a different search \(budget: stored"):
