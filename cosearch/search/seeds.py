@@ -83,7 +83,6 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
     return dict(best.params)
 
 
-
 def seed_summary(study) -> list[dict]:
     """The study's seed trials (retries included), for result.json and the terminal: preset, trial, state, objective
     value (a penalty when the design is over the latency / energy / power limits: `within_budget` says which), and

@@ -24,11 +24,11 @@ OBJECTIVE_NAME = ObjectiveSpec().label()
 """The default objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay
 (`study_metric_names` gives every objective's)."""
 RESOURCE_SIGMA0 = 0.08
+"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
+rather than the space-wide default (1/6 of the range)."""
 CREATOR_WAIT_S = 10.0
 """How long a command that finds the study just created by another waits for it to be set up (its identity and
 first trials) before taking that over."""
-"""CMA-ES's initial step under `--match-resources`: a local search around the baseline's own design (trial 0)
-rather than the space-wide default (1/6 of the range)."""
 
 
 def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
