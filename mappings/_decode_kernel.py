@@ -77,8 +77,8 @@ def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap,
         for i in range(8):
             e2[i] = ext[i] * mult[l2, i]
         e2[d] *= f
-        for t in range(3):
-            tiles[t] = box(t, e2, coef, box_axes)
+        for t in range(3):                 # `fits` reads only the kept tensors' tiles
+            tiles[t] = box(t, e2, coef, box_axes) if keep[b, l2, t] else 0
         if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
             return False
     return True
@@ -100,18 +100,28 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
     factor being fixed). All zero: the unconstrained decode.
     """
+    L = temporal.shape[1]
+    scratch = (np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
+               np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
+               np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_))
+    _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep),
+                 (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
+                 (tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at),
+                 (temporal, order, sx, sy, sorder, keep), scratch)
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def _decode_rows(genes, problem, divisors, outputs, scratch):
+    """`decode_batch`'s loop, on borrowed views of its arguments (see `accel_models.kernel_views`: the calls it
+    makes per factor would otherwise take a reference on every array they are passed); the caller owns them all
+    for the call."""
+    x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, order_bonus, default_keep = borrow(genes)
+    bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
+    tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at = borrow(divisors)
+    temporal, order, sx, sy, sorder, keep = borrow(outputs)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded = borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
-    imp = np.empty(8)
-    perm = np.empty(8, dtype=np.int64)
-    rem = np.empty(8, dtype=np.int64)
-    ext = np.empty(8, dtype=np.int64)
-    e2 = np.empty(8, dtype=np.int64)
-    box_axes = np.empty(5, dtype=np.int64)
-    tiles = np.empty(3, dtype=np.int64)
-    used = np.empty(2, dtype=np.int64)
-    mult = np.empty((L, 8), dtype=np.int64)
-    bounded = np.zeros(L, dtype=np.bool_)
     for l in range(L):
         bounded[l] = capacity[l] >= 0
         for t in range(3):
@@ -213,8 +223,9 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                 vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
-                if not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity, tcap, e2,
-                                        tiles, box_axes):
+                # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
+                if bj > 0 and not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity,
+                                                   tcap, e2, tiles, box_axes):
                     lo = 0                         # the largest divisor that fits (1 when none does)
                     hi = bj
                     while lo < hi:
