@@ -75,11 +75,16 @@ def _file_pairs(paths: list[Path]) -> list[Pair]:
 
 
 def _neighbour(acc: Accelerator, rng: np.random.Generator) -> Accelerator:
-    """The accelerator with each buffer's capacity scaled by 2^u, u drawn from {-1, 0, 1}."""
+    """The accelerator with each buffer's capacity scaled by 2^u, u drawn from {-1, 0, 1}, not all 0: an unchanged
+    accelerator would make the warm search a hit in the layer-cost table (with two buffers, 1 in 9 draws)."""
+    bounded = [lv.capacity_words is not None and lv.capacity_words > 1 for lv in acc.levels]
+    exponents = [0] * len(bounded)
+    while any(bounded) and not any(exponents):
+        exponents = [int(rng.integers(-1, 2)) if b else 0 for b in bounded]
     levels = []
-    for level in acc.levels:
-        if level.capacity_words is not None and level.capacity_words > 1:
-            scale = 2.0 ** int(rng.integers(-1, 2))
+    for level, u in zip(acc.levels, exponents):
+        if u:
+            scale = 2.0 ** u
             per_tensor = level.tensor_capacity_words
             if per_tensor is not None:
                 per_tensor = tuple(None if c is None else max(1, int(c * scale)) for c in per_tensor)
