@@ -99,39 +99,49 @@ def _link_step(children, n_children, vstar, marks, stamp):
     return served, distinct
 
 
+_GOLDEN = -7046029254386353131
+"""2^64 / golden ratio as a wrapping int64: Knuth's multiplicative hash of a child's offset."""
+
+
+@njit(cache=True, inline="always")
+def _same_offset(ca, cb):
+    for a in range(N_AXES):
+        if ca.offset[a] != cb.offset[a]:
+            return False
+    return True
+
+
 @njit(cache=True, no_cpython_wrapper=True)
-def _argsort(keys, order):
-    """order = the indices of keys by increasing key, equal keys in any order: a heapsort, because numba's
-    np.argsort compiles a quicksort of several functions into every caller (about 2 s of a cold start)."""
-    n = keys.shape[0]
-    for i in range(n):
-        order[i] = i
-    start = n // 2                   # heapify while start > 0, then move the largest to the end
-    end = n
-    while True:
-        if start > 0:
-            start -= 1
-        else:
-            end -= 1
-            if end <= 0:
-                break
-            order[0], order[end] = order[end], order[0]
-        root = start                 # sift order[root] down the max-heap order[:end]
+def _group_children(children, n_children, table):
+    """Dense group ids 0..n_groups-1, equal ids for equal offsets: an open-addressing hash table of child
+    indices (table[h] holds a group's first child where table[h, 1] is this call's stamp; the table's last
+    row counts the calls), linear in the children where sorting them was 8% of the kernel."""
+    mask = table.shape[0] - 2         # the table's size less its counter row is a power of two
+    stamp = table[-1, 0] + 1
+    table[-1, 0] = stamp
+    n_groups = 0
+    for k in range(n_children):
+        ck = children[k]
+        h = 0
+        for a in range(N_AXES):
+            h = (h + ck.offset[a]) * _GOLDEN
+        h = (h >> 32) & mask
         while True:
-            child = 2 * root + 1
-            if child >= end:
+            if table[h, 1] != stamp:
+                table[h, 0] = k
+                table[h, 1] = stamp
+                ck.group = n_groups
+                n_groups += 1
                 break
-            if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
-                child += 1
-            if keys[order[child]] > keys[order[root]]:
-                order[root], order[child] = order[child], order[root]
-                root = child
-            else:
+            cj = children[table[h, 0]]
+            if _same_offset(cj, ck):
+                ck.group = cj.group
                 break
+            h = (h + 1) & mask
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
+def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
     Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
@@ -143,7 +153,6 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
         sp = spatial[i]
         sp.axis = ax[t, sp.dim]
         sp.shift = co[t, sp.dim] * sp.step
-    max_offset[:] = 0
     for k in range(n_children):
         off = children[k].offset
         off[:] = 0
@@ -154,28 +163,7 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
             rem //= sp.bound
             if sp.axis >= 0:
                 off[sp.axis] += idx * sp.shift
-        for a in range(N_AXES):
-            if off[a] > max_offset[a]:
-                max_offset[a] = off[a]
-    keys = np.empty(n_children, dtype=np.int64)
-    for k in range(n_children):
-        key = 0
-        mult = 1
-        for a in range(N_AXES):
-            key += children[k].offset[a] * mult
-            mult *= max_offset[a] + 1
-        keys[k] = key
-    # Dense group ids 0..n_groups-1 (children with equal offsets share one).
-    order = np.empty(n_children, dtype=np.int64)
-    _argsort(keys, order)
-    g = -1
-    prev = -1
-    for r in range(n_children):
-        k = order[r]
-        if r == 0 or keys[k] != prev:
-            g += 1
-            prev = keys[k]
-        children[k].group = g
+    _group_children(children, n_children, table)
     width = max(fan_x, px)
     height = max(fan_y, py)
     for k in range(n_children):
@@ -339,8 +327,7 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
-        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children,
-                                   scratch.max_offset)
+        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table)
     marks = ws.marks
     stamp = marks[-1] + 1             # the marks' last slot counts the calls
     marks[-1] = stamp
@@ -393,21 +380,33 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     transfers = 0.0
     n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
     size0 = 1.0 if is_mac else float(delta_words)
+    # Tj = T(loop j) - reset is tracked through the count of axes with a nonzero reset (n_reset): `nz` and
+    # `same` in O(1) per loop, Tj written out only when a link is tried.
+    n_reset = 0
+    if a0 >= 0 and reset[a0] != 0:
+        n_reset = 1
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
         lj = temporal[j]
         a = ax[t, lj.dim]
-        for x in range(N_AXES):
-            Tj[x] = -reset[x]
         if a >= 0:
-            Tj[a] += co[t, lj.dim] * lj.step
-            reset[a] += co[t, lj.dim] * (lj.bound - 1) * lj.step
-        nz = False
-        same = moves0
-        for x in range(N_AXES):
-            if Tj[x] != 0:
-                nz = True
-            if Tj[x] != T0[x]:
-                same = False
+            c = co[t, lj.dim] * lj.step
+            ra = reset[a]
+            rest = n_reset - (1 if ra != 0 else 0)      # nonzero resets off axis a
+            nz = rest > 0 or c != ra
+            if a == a0:
+                same = moves0 and rest == 0 and c - ra == T0[a0]
+            else:
+                same = moves0 and c == ra and rest - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
+            for x in range(N_AXES):
+                Tj[x] = -reset[x]
+            Tj[a] += c
+            reset[a] = ra + co[t, lj.dim] * (lj.bound - 1) * lj.step
+            n_reset = rest + (1 if reset[a] != 0 else 0)
+        else:
+            nz = n_reset > 0
+            same = moves0 and n_reset - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
+            for x in range(N_AXES):
+                Tj[x] = -reset[x]
         nj = (lj.bound - 1) * lj.outer
         if is_mac:
             if moves0:

@@ -5,6 +5,7 @@ array each time a field is read, which inside a loop costs more than the loop's 
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..geometry import box, fits
@@ -61,24 +62,28 @@ def loop_nest(m, loops, levels):
     (levels[L] is the MAC's: no loop, all extents 1). Returns the loop count."""
     tf, order, sx, sy, sorder, _ = m
     L = tf.shape[0]
-    n = 0
+    n = np.int64(0)                  # not Literal[int](0): see `kernel`'s docstring
     for l in range(L):
         levels[l].start = n
+        # Every candidate is written and kept by advancing n: no branch on the (random) factors.
         for q in range(8):
             d = order[l, q]
-            if tf[l, d] > 1:
-                lp = loops[n]
-                lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = tf[l, d]; n += 1
+            b = tf[l, d]
+            lp = loops[n]
+            lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = b
+            n += 1 if b > 1 else 0
         for q in range(8):
             d = sorder[l, q]
-            if sy[l, d] > 1:
-                lp = loops[n]
-                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = sy[l, d]; n += 1
+            b = sy[l, d]
+            lp = loops[n]
+            lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = b
+            n += 1 if b > 1 else 0
         for q in range(8):
             d = sorder[l, q]
-            if sx[l, d] > 1:
-                lp = loops[n]
-                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = sx[l, d]; n += 1
+            b = sx[l, d]
+            lp = loops[n]
+            lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
+            n += 1 if b > 1 else 0
     levels[L].start = n
     # Inside out: a loop's step is the extent of its dim below it; a level's tile spans its loops and all below.
     run = levels[L].extents

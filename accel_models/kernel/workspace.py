@@ -16,7 +16,8 @@ from nets import N_AXES
 
 MAX_LEVELS = 10
 MAX_LOOPS = 2 * 8 * MAX_LEVELS
-"""A level has at most 8 temporal and 8 spatial loops (a dim on one axis only)."""
+"""A level has at most 8 temporal and 8 spatial loops (a dim on one axis only); the nest's array has one
+more entry, where `nest.loop_nest` writes the factor-1 loops it drops after a full nest."""
 MAX_SPATIAL = 16
 MAX_NEIGHBOUR_DIFFS = 16 + 256
 """Offset differences of grid neighbours: one per carry position of k + 1 (<= 8 spatial loops listed),
@@ -47,7 +48,7 @@ bypass fold's denominator, R5), peer transfers per instance (links), and Outputs
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
                     ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
-                    ("max_offset", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
+                    ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
                     ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_diffs", _I)])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
 vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
@@ -60,7 +61,8 @@ one), and its grid neighbours."""
 
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
-    children of one fan-out, the stamps that mark counted groups, and the listed neighbour differences."""
+    children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
+    hash table that groups children by offset (`links._group_children`)."""
 
     loops: np.ndarray
     temporal: np.ndarray
@@ -70,13 +72,18 @@ class Workspace(NamedTuple):
     children: np.ndarray
     marks: np.ndarray
     diffs: np.ndarray
+    table: np.ndarray
 
 
 @njit(cache=True)
 def make_workspace(n_levels, max_children):
     """Scratch for one thread evaluating mappings of an accelerator with `n_levels` levels whose largest
     fan-out has `max_children` children."""
-    return Workspace(np.empty(MAX_LOOPS, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
+    slots = 1
+    while slots < 2 * max_children:   # a power of two, at most half full
+        slots *= 2
+    return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
-                     np.zeros(max_children + 1, dtype=np.int64), np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64))
+                     np.zeros(max_children + 1, dtype=np.int64), np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
+                     np.zeros((slots + 1, 2), dtype=np.int64))
