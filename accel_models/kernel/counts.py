@@ -21,26 +21,7 @@ from ..geometry import box
 from .links import distinct_offsets, links
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def temporal_loops(loops, n_loops, temporal):
-    """The temporal loops of the nest, outermost first, with how often each starts; returns their count."""
-    n = 0
-    for i in range(n_loops):
-        lp = loops[i]
-        if lp.kind == 0:
-            tl = temporal[n]
-            tl.dim = lp.dim
-            tl.bound = lp.bound
-            tl.step = lp.step
-            tl.level = lp.level
-            n += 1
-    temporal[0].outer = 1.0
-    for j in range(n):
-        temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
-    return n
-
-
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def spatial_loops(loops, levels, level, spatial):
     """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
     n = 0
@@ -123,8 +104,8 @@ def reads_on_change(t, fan, levels, L):
     return fan >= x
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def level_accesses(layer, acc, ws, n_loops):
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def level_accesses(layer, acc, ws, n_temporal):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
     its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
     ax, co = layer.ax, layer.co
@@ -132,7 +113,6 @@ def level_accesses(layer, acc, ws, n_loops):
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
     E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
     L = levels.shape[0] - 1
-    n_temporal = temporal_loops(ws.loops, n_loops, temporal)
     levels[0].peer[:] = 0.0
     M = 0
     for lvl in range(1, L + 1):
@@ -142,7 +122,10 @@ def level_accesses(layer, acc, ws, n_loops):
         child.peer[:] = 0.0
         while M < n_temporal and temporal[M].level < lvl:
             M += 1
-        n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        n_sp = np.int64(0)
+        n_children = np.int64(1)
+        if parent.n_spatial > 0:
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
         inner = 0
         fan = -1
         if is_mac and n_temporal > 0:
@@ -184,7 +167,7 @@ def level_accesses(layer, acc, ws, n_loops):
             parent.mcw[t] = n_children * F - transfers
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def output_partitions(layer, ws):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
     P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
@@ -212,7 +195,7 @@ def output_partitions(layer, ws):
         lv.partition = math.floor(up.partition * child / whole)
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def fold_bypass(levels):
     """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
     the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""

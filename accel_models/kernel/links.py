@@ -54,7 +54,7 @@ def distinct_offsets(t, spatial, n_sp, ax, co):
     return groups
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _grid(spatial, n_sp):
     """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
     n_children = 1
@@ -70,7 +70,7 @@ def _grid(spatial, n_sp):
     return n_children, px, py
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _link_step(children, n_children, vstar, marks, stamp):
     """Children served over a link for offset difference vstar, and distinct offsets among the rest.
 
@@ -111,7 +111,7 @@ def _same_offset(ca, cb):
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _group_children(children, n_children, table):
     """Dense group ids 0..n_groups-1, equal ids for equal offsets: an open-addressing hash table of child
     indices (table[h] holds a group's first child where table[h, 1] is this call's stamp; the table's last
@@ -140,7 +140,7 @@ def _group_children(children, n_children, table):
             h = (h + 1) & mask
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
@@ -247,7 +247,7 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
@@ -316,7 +316,7 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
@@ -337,7 +337,7 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     return 0.0, 0.0, n_children
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost

@@ -37,10 +37,10 @@ SPATIAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("kind", _I), ("ax
 """A spatial loop of one fan-out, outermost first (Y loops, then X loops); axis, shift: the axis of the
 tensor under analysis it moves, and by how much per index (-1, 0 if none)."""
 
-LEVEL = np.dtype([("start", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)), ("tiles", _I, (3,)),
+LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)), ("tiles", _I, (3,)),
                   ("axes", _I, (3, N_AXES)), ("fill", _F, (3,)), ("access", _F, (3,)), ("mcw", _F, (3,)),
                   ("peer", _F, (3,)), ("partition", _F)])
-"""Per level (and the MAC, the last entry): its first loop in the nest, instances used, the dim extents of
+"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used, the dim extents of
 its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles (words, and
 their axis extents), and per tensor: fills of one instance as if it kept the tensor (R2), accesses it
 serves its children (R3, R4), the children's multicast-weighted reads less the link-served ones (the
