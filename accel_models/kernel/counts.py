@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from ..geometry import box
-from .links import distinct_offsets, links
+from .links import links, spatial_axes
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -111,7 +111,8 @@ def level_accesses(layer, acc, ws, n_temporal):
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
-    E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
+    scratch = ws.scratch[0]
+    E = scratch.box                                # the tile's axis extents (all 1 at the MAC)
     L = levels.shape[0] - 1
     levels[0].peer[:] = 0.0
     M = 0
@@ -151,7 +152,7 @@ def level_accesses(layer, acc, ws, n_temporal):
             child.fill[t] = F
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
-                groups = distinct_offsets(t, spatial, n_sp, ax, co)
+                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             reads = groups * F
             # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty).
             # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced

@@ -27,30 +27,37 @@ def distinct_pairs(m, n, a, b):
 
 
 @njit(cache=True, inline="always")
-def distinct_offsets(t, spatial, n_sp, ax, co):
-    """Distinct child offsets of tensor t under one fan-out: its multicast groups (read-only tensors) or
-    spatial-reduction groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window:
-    R with P, S with Q) counts the distinct sums of their steps."""
-    groups = 1
+def spatial_axes(t, spatial, n_sp, ax, co, scratch):
+    """Per axis of tensor t, the spatial loops of one fan-out that move along it: the (step, largest digit)
+    of the first and of the last (scratch's s1, m1, s2, m2; 0 if none) and their count (n_on_axis).
+    Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
+    groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window: R with P, S with Q)
+    counts the distinct sums of their steps."""
+    s1, m1, s2, m2, k = scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.n_on_axis
     for a in range(N_AXES):
-        k = 0
-        b1 = b2 = 1
-        s1 = s2 = 0
-        for i in range(n_sp):
-            sp = spatial[i]
-            if ax[t, sp.dim] != a:
-                continue
-            if k == 0:
-                b1 = sp.bound
-                s1 = co[t, sp.dim] * sp.step
-            else:
-                b2 = sp.bound
-                s2 = co[t, sp.dim] * sp.step
-            k += 1
-        if k == 2:
-            groups *= distinct_pairs(b1, b2, s1, s2)
+        s1[a] = 0
+        m1[a] = 0
+        s2[a] = 0
+        m2[a] = 0
+        k[a] = 0
+    for i in range(n_sp):
+        sp = spatial[i]
+        a = ax[t, sp.dim]
+        if a < 0:
+            continue
+        if k[a] == 0:
+            s1[a] = co[t, sp.dim] * sp.step
+            m1[a] = sp.bound - 1
         else:
-            groups *= b1
+            s2[a] = co[t, sp.dim] * sp.step
+            m2[a] = sp.bound - 1
+        k[a] += 1
+    groups = np.int64(1)             # not Literal[int](1): see `kernel`'s docstring
+    for a in range(N_AXES):
+        if k[a] == 2:
+            groups *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
+        elif k[a] > 0:
+            groups *= m1[a] + 1
     return groups
 
 
@@ -180,26 +187,6 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
                     ck.neighbours[ck.n_neighbours] = j
                     ck.n_neighbours += 1
     return n_children
-
-
-@njit(cache=True, inline="always")
-def _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2):
-    """Per axis of t: the (step, largest digit) of the up to two spatial loops that move along it."""
-    s1[:] = 0
-    m1[:] = 0
-    s2[:] = 0
-    m2[:] = 0
-    for i in range(n_sp):
-        sp = spatial[i]
-        a = ax[t, sp.dim]
-        if a < 0:
-            continue
-        if s1[a] == 0:
-            s1[a] = co[t, sp.dim] * sp.step
-            m1[a] = sp.bound - 1
-        else:
-            s2[a] = co[t, sp.dim] * sp.step
-            m2[a] = sp.bound - 1
 
 
 @njit(cache=True, inline="always")
@@ -341,7 +328,8 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
-    moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops.
+    moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops (whose per-axis
+    steps `spatial_axes` has left in the scratch).
 
     Consecutive steps pair up as (first tile, 0), (0, 0), (j, 0) and (0, j), loop 0 being the
     innermost loop above the level, with closed-form counts. A pair can use a link only if both deltas
@@ -354,8 +342,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     scratch = ws.scratch[0]
     scratch.n_diffs = -2              # neighbour differences not listed yet
     T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
-    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
-    _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2)
+    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2     # `spatial_axes` of (t, spatial)
     reset[:] = 0
     T0[:] = 0
     l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
