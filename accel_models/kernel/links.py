@@ -218,8 +218,8 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
     |c_i| <= bound_i - 1. Each axis gets at most two spatial dims (width: R and P; height: S and Q).
     """
-    for a in range(N_AXES):
-        if vstar[a] != 0 and s1[a] == 0:
+    for a in range(N_AXES):          # without a division first: no loop on the axis, or beyond their reach
+        if vstar[a] != 0 and (s1[a] == 0 or abs(vstar[a]) > m1[a] * s1[a] + m2[a] * s2[a]):
             return False
     for a in range(N_AXES):
         v = abs(vstar[a])
