@@ -76,18 +76,22 @@ def loop_nest(m, loops, levels, temporal):
             n += 1 if b > 1 else 0
         n_temporal += n - levels[l].start
         first_spatial = n
-        for q in range(8):
-            d = sorder[l, q]
-            b = sy[l, d]
-            lp = loops[n]
-            lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = b
-            n += 1 if b > 1 else 0
-        for q in range(8):
-            d = sorder[l, q]
-            b = sx[l, d]
-            lp = loops[n]
-            lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
-            n += 1 if b > 1 else 0
+        spreads = False
+        for d in range(8):
+            spreads |= (sy[l, d] > 1) | (sx[l, d] > 1)
+        if spreads:                      # most levels have no fan-out, or leave it unused
+            for q in range(8):
+                d = sorder[l, q]
+                b = sy[l, d]
+                lp = loops[n]
+                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = b
+                n += 1 if b > 1 else 0
+            for q in range(8):
+                d = sorder[l, q]
+                b = sx[l, d]
+                lp = loops[n]
+                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
+                n += 1 if b > 1 else 0
         levels[l].n_spatial = n - first_spatial
     levels[L].start = n
     levels[L].n_spatial = 0
