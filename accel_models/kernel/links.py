@@ -148,11 +148,11 @@ def _group_children(children, n_children, table):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
+def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
     Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
-    significant, Y loops above X loops) sits at (k mod width, k div width).
+    significant, Y loops above X loops) sits at (k mod width, k div width). `digits`: scratch for k's digits.
     """
     n_children, px, py = _grid(spatial, n_sp)
     for i in range(n_sp):
@@ -160,23 +160,33 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
         sp = spatial[i]
         sp.axis = ax[t, sp.dim]
         sp.shift = co[t, sp.dim] * sp.step
-    for k in range(n_children):
+    for i in range(n_sp):
+        digits[i] = 0
+    for a in range(N_AXES):
+        children[0].offset[a] = 0
+    for k in range(1, n_children):       # count up the mixed-radix digits (innermost least significant)
         off = children[k].offset
-        off[:] = 0
-        rem = k
-        for i in range(n_sp - 1, -1, -1):  # innermost loop least significant
+        for a in range(N_AXES):
+            off[a] = children[k - 1].offset[a]
+        i = n_sp - 1
+        while True:
             sp = spatial[i]
-            idx = rem % sp.bound
-            rem //= sp.bound
+            if digits[i] + 1 < sp.bound:
+                digits[i] += 1
+                if sp.axis >= 0:
+                    off[sp.axis] += sp.shift
+                break
+            digits[i] = 0                 # carry: the digit resets
             if sp.axis >= 0:
-                off[sp.axis] += idx * sp.shift
+                off[sp.axis] -= (sp.bound - 1) * sp.shift
+            i -= 1
     _group_children(children, n_children, table)
     width = max(fan_x, px)
     height = max(fan_y, py)
+    x = 0
+    y = 0
     for k in range(n_children):
         ck = children[k]
-        x = k % width
-        y = k // width
         ck.n_neighbours = 0
         for q in range(4):
             nx = x + (-1 if q == 0 else (1 if q == 1 else 0))
@@ -186,6 +196,10 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table):
                 if j < n_children:
                     ck.neighbours[ck.n_neighbours] = j
                     ck.n_neighbours += 1
+        x += 1
+        if x == width:
+            x = 0
+            y += 1
     return n_children
 
 
@@ -314,7 +328,8 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
-        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table)
+        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table,
+                                   scratch.digits)
     marks = ws.marks
     stamp = marks[-1] + 1             # the marks' last slot counts the calls
     marks[-1] = stamp
