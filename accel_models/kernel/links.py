@@ -29,7 +29,8 @@ def distinct_pairs(m, n, a, b):
 @njit(cache=True, inline="always")
 def spatial_axes(t, spatial, n_sp, ax, co, scratch):
     """Per axis of tensor t, the spatial loops of one fan-out that move along it: the (step, largest digit)
-    of the first and of the last (scratch's s1, m1, s2, m2; 0 if none) and their count (n_on_axis).
+    of the first and of the last (scratch's s1, m1, s2, m2; 0 if none), their count (n_on_axis) and the
+    farthest offset difference they reach, m1*s1 + m2*s2 (reach).
     Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
     groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window: R with P, S with Q)
     counts the distinct sums of their steps."""
@@ -54,6 +55,7 @@ def spatial_axes(t, spatial, n_sp, ax, co, scratch):
         k[a] += 1
     groups = np.int64(1)             # not Literal[int](1): see `kernel`'s docstring
     for a in range(N_AXES):
+        scratch.reach[a] = m1[a] * s1[a] + m2[a] * s2[a]
         if k[a] == 2:
             groups *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
         elif k[a] > 0:
@@ -339,6 +341,16 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     return 0.0, 0.0, n_children
 
 
+@njit(cache=True, inline="always")
+def _translation(Tj, reset, a, c, ra):
+    """Tj = loop j's translation (c on axis a, -1: none) less the resets inside it (reset, already advanced
+    past loop j on axis a, where it was ra)."""
+    for x in range(N_AXES):
+        Tj[x] = -reset[x]
+    if a >= 0:
+        Tj[a] = c - ra
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
@@ -382,42 +394,49 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     transfers = 0.0
     n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
     size0 = 1.0 if is_mac else float(delta_words)
-    # Tj = T(loop j) - reset is tracked through the count of axes with a nonzero reset (n_reset): `nz` and
-    # `same` in O(1) per loop, Tj written out only when a link is tried.
+    # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
+    # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `_lattice_ok` at once) in O(1) per loop;
+    # Tj is written out only when a link is tried.
+    reach = scratch.reach
     n_reset = 0
-    if a0 >= 0 and reset[a0] != 0:
-        n_reset = 1
+    n_far = 0
+    if a0 >= 0:
+        n_reset = 1 if reset[a0] != 0 else 0
+        n_far = 1 if abs(reset[a0]) > reach[a0] else 0
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
         lj = temporal[j]
         a = ax[t, lj.dim]
+        c = 0
+        ra = 0
         if a >= 0:
             c = co[t, lj.dim] * lj.step
             ra = reset[a]
             rest = n_reset - (1 if ra != 0 else 0)      # nonzero resets off axis a
+            far_rest = n_far - (1 if abs(ra) > reach[a] else 0)
             nz = rest > 0 or c != ra
+            far = far_rest > 0 or abs(c - ra) > reach[a]
             if a == a0:
                 same = moves0 and rest == 0 and c - ra == T0[a0]
             else:
                 same = moves0 and c == ra and rest - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
-            for x in range(N_AXES):
-                Tj[x] = -reset[x]
-            Tj[a] += c
             reset[a] = ra + co[t, lj.dim] * (lj.bound - 1) * lj.step
             n_reset = rest + (1 if reset[a] != 0 else 0)
+            n_far = far_rest + (1 if abs(reset[a]) > reach[a] else 0)
         else:
             nz = n_reset > 0
+            far = n_far > 0
             same = moves0 and n_reset - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
-            for x in range(N_AXES):
-                Tj[x] = -reset[x]
         nj = (lj.bound - 1) * lj.outer
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)
-            if nz and nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):   # (0, j)
-                s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
-                                                  n_children)
-                saved += s_
-                transfers += l_
+            if nz and nj > 0 and not far:   # (0, j)
+                _translation(Tj, reset, a, c, ra)
+                if _lattice_ok(Tj, s1, m1, s2, m2):
+                    s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
+                                                      ws, n_children)
+                    saved += s_
+                    transfers += l_
             continue
         if not nz or not moves0:
             continue
@@ -425,11 +444,13 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
-            if nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):
-                s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
-                                                  layer, ws, n_children)
-                saved += s_
-                transfers += l_
+            if nj > 0 and not far:
+                _translation(Tj, reset, a, c, ra)
+                if _lattice_ok(Tj, s1, m1, s2, m2):
+                    s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
+                                                      layer, ws, n_children)
+                    saved += s_
+                    transfers += l_
     if moves0 and cnt0 > 0 and _lattice_ok(T0, s1, m1, s2, m2):
         s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)

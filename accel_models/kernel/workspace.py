@@ -49,11 +49,11 @@ bypass fold's denominator, R5), peer transfers per instance (links), and Outputs
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
                     ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
                     ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
-                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
+                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)), ("reach", _I, (N_AXES,)),
                     ("n_diffs", _I)])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
 vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
-along it (s1, m1, s2, m2) and their count, and how many neighbour differences are listed (-2: not yet, -1: too many)."""
+along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many)."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
