@@ -40,33 +40,28 @@ def spatial_loops(loops, levels, level, spatial):
 
 
 @njit(cache=True, inline="always")
-def fill_stream(t, temporal, M, ax, co, box_axes, tile):
+def fill_stream(t, temporal, M, co, box_axes, tile):
     """R2 in closed form: the fills of one instance of a level over the M temporal loops above it, and the
     overlap delta (words) of the innermost loop that moves the tensor (0 if none does).
 
     Loops outside that loop i0 bring the whole tile unless their translation is 0 or T_i0; that needs
-    every reset so far on i0's axis, so the scan stops at the first loop on another axis.
+    every reset so far on i0's axis, so the scan stops at the first loop on another axis. The loops that
+    move t are followed through `moving_loops`' chain.
     """
-    i0 = -1
-    for j in range(M - 1, -1, -1):
-        if ax[t, temporal[j].dim] >= 0:
-            i0 = j
-            break
+    i0 = temporal[M - 1].prev[t] if M > 0 else -1
     if i0 < 0:
         return float(tile), 0
     l0 = temporal[i0]
-    a = ax[t, l0.dim]
+    a = l0.axis[t]
     step0 = co[t, l0.dim] * l0.step
     r = box_axes[a] - step0
     delta = tile - (tile // box_axes[a]) * (r if r > 0 else 0)
     fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
     reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step
-    for j in range(i0 - 1, -1, -1):
+    j = temporal[i0 - 1].prev[t] if i0 > 0 else -1
+    while j >= 0:
         lj = temporal[j]
-        aj = ax[t, lj.dim]
-        if aj < 0:
-            continue
-        if aj != a:
+        if lj.axis[t] != a:
             break
         cj = co[t, lj.dim]
         tj = cj * lj.step - reset_a
@@ -75,7 +70,21 @@ def fill_stream(t, temporal, M, ax, co, box_axes, tile):
         elif tj == step0:
             fills -= (lj.bound - 1) * lj.outer * (tile - delta)
         reset_a += cj * (lj.bound - 1) * lj.step
+        j = temporal[j - 1].prev[t] if j > 0 else -1
     return fills, delta
+
+
+@njit(cache=True, inline="always")
+def moving_loops(ax, temporal, n_temporal):
+    """Per temporal loop and tensor: the axis of the tensor it moves (-1: none), and the innermost loop at or
+    outside it that moves the tensor (prev, -1: none): `fill_stream` follows them without a search."""
+    for j in range(n_temporal):
+        tl = temporal[j]
+        for t in range(3):
+            a = ax[t, tl.dim]
+            outer = temporal[j - 1].prev[t] if j > 0 else -1
+            tl.axis[t] = a
+            tl.prev[t] = j if a >= 0 else outer
 
 
 @njit(cache=True, inline="always")
@@ -114,6 +123,7 @@ def level_accesses(layer, acc, ws, n_temporal):
     scratch = ws.scratch[0]
     E = scratch.box                                # the tile's axis extents (all 1 at the MAC)
     L = levels.shape[0] - 1
+    moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
     M = 0
     for lvl in range(1, L + 1):
@@ -148,7 +158,7 @@ def level_accesses(layer, acc, ws, n_temporal):
                     for a in range(E.shape[0]):
                         E[a] = child.axes[t, a]
                     tile = child.tiles[t]
-                F, delta = fill_stream(t, temporal, M, ax, co, E, tile)
+                F, delta = fill_stream(t, temporal, M, co, E, tile)
             child.fill[t] = F
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:

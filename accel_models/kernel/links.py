@@ -373,7 +373,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     reset[:] = 0
     T0[:] = 0
     l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
-    a0 = ax[t, l0.dim]
+    a0 = l0.axis[t]
     if a0 >= 0:
         T0[a0] = co[t, l0.dim] * l0.step
         reset[a0] = co[t, l0.dim] * (l0.bound - 1) * l0.step
@@ -405,7 +405,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
         n_far = 1 if abs(reset[a0]) > reach[a0] else 0
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
         lj = temporal[j]
-        a = ax[t, lj.dim]
+        a = lj.axis[t]
         c = 0
         ra = 0
         if a >= 0:

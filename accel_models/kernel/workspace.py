@@ -29,9 +29,11 @@ LOOP = np.dtype([("level", _I), ("kind", _I), ("dim", _I), ("bound", _I), ("step
 """One loop of the nest (R1), outermost first: its level, kind (0 temporal, 1 spatial Y, 2 spatial X), dim,
 bound, and step (the distance in the dim between its iterations)."""
 
-TEMPORAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("level", _I), ("outer", _F)])
+TEMPORAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("level", _I), ("outer", _F), ("axis", _I, (3,)),
+                     ("prev", _I, (3,))])
 """A temporal loop, outermost first (the loops above level l are a prefix of them); outer: how often it
-starts, the product of the bounds of the loops outside it (the entry after the last: of all of them)."""
+starts, the product of the bounds of the loops outside it (the entry after the last: of all of them); per
+tensor, the axis it moves (-1: none) and the innermost loop at or outside it that moves the tensor (-1: none)."""
 
 SPATIAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("kind", _I), ("axis", _I), ("shift", _I)])
 """A spatial loop of one fan-out, outermost first (Y loops, then X loops); axis, shift: the axis of the
