@@ -130,7 +130,7 @@ def _projected(t, u, shift, coef, out):
         _add_terms(_OUTPUTS_TERMS, u, shift, coef, out)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def project(t, u, coef, out):
     """Dim-space vector u [8] (an offset or a step) -> its coordinates on tensor t's axes, into out [N_AXES].
     coef = (stride_w, stride_h, dilation_w, dilation_h)."""
@@ -139,7 +139,7 @@ def project(t, u, coef, out):
     _projected(t, u, 0, coef, out)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def box(t, e, coef, out):
     """Bounding box of tensor t for dim extents e [8]: its axis extents into out [N_AXES]; returns its words.
     coef = (stride_w, stride_h, dilation_w, dilation_h)."""

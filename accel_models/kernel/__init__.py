@@ -17,6 +17,14 @@ numba's error-message formatting (seconds) into every caller; np.argsort likewis
 Functions that only compiled code calls are compiled without a CPython wrapper (`no_cpython_wrapper`).
 `inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
 measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`.
+
+Reference counting: the functions of the per-mapping path (and `geometry.box` / `project`) are compiled with
+numba's `_nrt=False` option (a leading underscore: numba's own, not public API). Their arrays are borrowed
+views (`kernel_views.borrow`) or fields of the workspace's records, which carry no reference, yet numba still
+called NRT_incref / NRT_decref on every array a function binds: a function taking the workspace and the
+layer made some 40 such calls on entry and exit. Without them the kernel evaluates ~35% more mappings per
+second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
+compile an array allocation in such a function.
 """
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
                      new_outputs)

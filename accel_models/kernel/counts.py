@@ -18,29 +18,10 @@ import numpy as np
 from numba import njit
 
 from ..geometry import box
-from .links import distinct_offsets, links
+from .links import links, spatial_axes
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def temporal_loops(loops, n_loops, temporal):
-    """The temporal loops of the nest, outermost first, with how often each starts; returns their count."""
-    n = 0
-    for i in range(n_loops):
-        lp = loops[i]
-        if lp.kind == 0:
-            tl = temporal[n]
-            tl.dim = lp.dim
-            tl.bound = lp.bound
-            tl.step = lp.step
-            tl.level = lp.level
-            n += 1
-    temporal[0].outer = 1.0
-    for j in range(n):
-        temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
-    return n
-
-
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def spatial_loops(loops, levels, level, spatial):
     """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
     n = 0
@@ -59,33 +40,28 @@ def spatial_loops(loops, levels, level, spatial):
 
 
 @njit(cache=True, inline="always")
-def fill_stream(t, temporal, M, ax, co, box_axes, tile):
+def fill_stream(t, temporal, M, co, box_axes, tile):
     """R2 in closed form: the fills of one instance of a level over the M temporal loops above it, and the
     overlap delta (words) of the innermost loop that moves the tensor (0 if none does).
 
     Loops outside that loop i0 bring the whole tile unless their translation is 0 or T_i0; that needs
-    every reset so far on i0's axis, so the scan stops at the first loop on another axis.
+    every reset so far on i0's axis, so the scan stops at the first loop on another axis. The loops that
+    move t are followed through `moving_loops`' chain.
     """
-    i0 = -1
-    for j in range(M - 1, -1, -1):
-        if ax[t, temporal[j].dim] >= 0:
-            i0 = j
-            break
+    i0 = temporal[M - 1].prev[t] if M > 0 else -1
     if i0 < 0:
         return float(tile), 0
     l0 = temporal[i0]
-    a = ax[t, l0.dim]
+    a = l0.axis[t]
     step0 = co[t, l0.dim] * l0.step
     r = box_axes[a] - step0
     delta = tile - (tile // box_axes[a]) * (r if r > 0 else 0)
     fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
     reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step
-    for j in range(i0 - 1, -1, -1):
+    j = temporal[i0 - 1].prev[t] if i0 > 0 else -1
+    while j >= 0:
         lj = temporal[j]
-        aj = ax[t, lj.dim]
-        if aj < 0:
-            continue
-        if aj != a:
+        if lj.axis[t] != a:
             break
         cj = co[t, lj.dim]
         tj = cj * lj.step - reset_a
@@ -94,7 +70,21 @@ def fill_stream(t, temporal, M, ax, co, box_axes, tile):
         elif tj == step0:
             fills -= (lj.bound - 1) * lj.outer * (tile - delta)
         reset_a += cj * (lj.bound - 1) * lj.step
+        j = temporal[j - 1].prev[t] if j > 0 else -1
     return fills, delta
+
+
+@njit(cache=True, inline="always")
+def moving_loops(ax, temporal, n_temporal):
+    """Per temporal loop and tensor: the axis of the tensor it moves (-1: none), and the innermost loop at or
+    outside it that moves the tensor (prev, -1: none): `fill_stream` follows them without a search."""
+    for j in range(n_temporal):
+        tl = temporal[j]
+        for t in range(3):
+            a = ax[t, tl.dim]
+            outer = temporal[j - 1].prev[t] if j > 0 else -1
+            tl.axis[t] = a
+            tl.prev[t] = j if a >= 0 else outer
 
 
 @njit(cache=True, inline="always")
@@ -123,16 +113,17 @@ def reads_on_change(t, fan, levels, L):
     return fan >= x
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def level_accesses(layer, acc, ws, n_loops):
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def level_accesses(layer, acc, ws, n_temporal):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
     its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
-    E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
+    scratch = ws.scratch[0]
+    E = scratch.box                                # the tile's axis extents (all 1 at the MAC)
     L = levels.shape[0] - 1
-    n_temporal = temporal_loops(ws.loops, n_loops, temporal)
+    moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
     M = 0
     for lvl in range(1, L + 1):
@@ -142,7 +133,10 @@ def level_accesses(layer, acc, ws, n_loops):
         child.peer[:] = 0.0
         while M < n_temporal and temporal[M].level < lvl:
             M += 1
-        n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        n_sp = np.int64(0)
+        n_children = np.int64(1)
+        if parent.n_spatial > 0:
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
         inner = 0
         fan = -1
         if is_mac and n_temporal > 0:
@@ -164,11 +158,11 @@ def level_accesses(layer, acc, ws, n_loops):
                     for a in range(E.shape[0]):
                         E[a] = child.axes[t, a]
                     tile = child.tiles[t]
-                F, delta = fill_stream(t, temporal, M, ax, co, E, tile)
+                F, delta = fill_stream(t, temporal, M, co, E, tile)
             child.fill[t] = F
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
-                groups = distinct_offsets(t, spatial, n_sp, ax, co)
+                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             reads = groups * F
             # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty).
             # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced
@@ -184,7 +178,7 @@ def level_accesses(layer, acc, ws, n_loops):
             parent.mcw[t] = n_children * F - transfers
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def output_partitions(layer, ws):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
     P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
@@ -212,7 +206,7 @@ def output_partitions(layer, ws):
         lv.partition = math.floor(up.partition * child / whole)
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def fold_bypass(levels):
     """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
     the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""

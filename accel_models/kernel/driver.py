@@ -31,7 +31,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         lv = levels[l]
         for t in range(3):
             lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
-    n_loops = loop_nest(m, ws.loops, levels)
+    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
     reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
@@ -45,7 +45,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     for l in range(L):
         for d in range(8):
             compute_cycles *= tf[l, d]
-    level_accesses(layer, acc, ws, n_loops)
+    level_accesses(layer, acc, ws, n_temporal)
     output_partitions(layer, ws)
     fold_bypass(levels)
     energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
@@ -57,7 +57,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
     """Evaluate mappings lo..hi-1 into the output arrays. Everything is borrowed for the loop (see
     `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace for the whole call."""

@@ -27,34 +27,43 @@ def distinct_pairs(m, n, a, b):
 
 
 @njit(cache=True, inline="always")
-def distinct_offsets(t, spatial, n_sp, ax, co):
-    """Distinct child offsets of tensor t under one fan-out: its multicast groups (read-only tensors) or
-    spatial-reduction groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window:
-    R with P, S with Q) counts the distinct sums of their steps."""
-    groups = 1
+def spatial_axes(t, spatial, n_sp, ax, co, scratch):
+    """Per axis of tensor t, the spatial loops of one fan-out that move along it: the (step, largest digit)
+    of the first and of the last (scratch's s1, m1, s2, m2; 0 if none), their count (n_on_axis) and the
+    farthest offset difference they reach, m1*s1 + m2*s2 (reach).
+    Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
+    groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window: R with P, S with Q)
+    counts the distinct sums of their steps."""
+    s1, m1, s2, m2, k = scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.n_on_axis
     for a in range(N_AXES):
-        k = 0
-        b1 = b2 = 1
-        s1 = s2 = 0
-        for i in range(n_sp):
-            sp = spatial[i]
-            if ax[t, sp.dim] != a:
-                continue
-            if k == 0:
-                b1 = sp.bound
-                s1 = co[t, sp.dim] * sp.step
-            else:
-                b2 = sp.bound
-                s2 = co[t, sp.dim] * sp.step
-            k += 1
-        if k == 2:
-            groups *= distinct_pairs(b1, b2, s1, s2)
+        s1[a] = 0
+        m1[a] = 0
+        s2[a] = 0
+        m2[a] = 0
+        k[a] = 0
+    for i in range(n_sp):
+        sp = spatial[i]
+        a = ax[t, sp.dim]
+        if a < 0:
+            continue
+        if k[a] == 0:
+            s1[a] = co[t, sp.dim] * sp.step
+            m1[a] = sp.bound - 1
         else:
-            groups *= b1
+            s2[a] = co[t, sp.dim] * sp.step
+            m2[a] = sp.bound - 1
+        k[a] += 1
+    groups = np.int64(1)             # not Literal[int](1): see `kernel`'s docstring
+    for a in range(N_AXES):
+        scratch.reach[a] = m1[a] * s1[a] + m2[a] * s2[a]
+        if k[a] == 2:
+            groups *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
+        elif k[a] > 0:
+            groups *= m1[a] + 1
     return groups
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _grid(spatial, n_sp):
     """(children, product of the X loops, product of the Y loops) of one fan-out's spatial loops."""
     n_children = 1
@@ -70,7 +79,7 @@ def _grid(spatial, n_sp):
     return n_children, px, py
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _link_step(children, n_children, vstar, marks, stamp):
     """Children served over a link for offset difference vstar, and distinct offsets among the rest.
 
@@ -99,43 +108,53 @@ def _link_step(children, n_children, vstar, marks, stamp):
     return served, distinct
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def _argsort(keys, order):
-    """order = the indices of keys by increasing key, equal keys in any order: a heapsort, because numba's
-    np.argsort compiles a quicksort of several functions into every caller (about 2 s of a cold start)."""
-    n = keys.shape[0]
-    for i in range(n):
-        order[i] = i
-    start = n // 2                   # heapify while start > 0, then move the largest to the end
-    end = n
-    while True:
-        if start > 0:
-            start -= 1
-        else:
-            end -= 1
-            if end <= 0:
-                break
-            order[0], order[end] = order[end], order[0]
-        root = start                 # sift order[root] down the max-heap order[:end]
+_GOLDEN = -7046029254386353131
+"""2^64 / golden ratio as a wrapping int64: Knuth's multiplicative hash of a child's offset."""
+
+
+@njit(cache=True, inline="always")
+def _same_offset(ca, cb):
+    for a in range(N_AXES):
+        if ca.offset[a] != cb.offset[a]:
+            return False
+    return True
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _group_children(children, n_children, table):
+    """Dense group ids 0..n_groups-1, equal ids for equal offsets: an open-addressing hash table of child
+    indices (table[h] holds a group's first child where table[h, 1] is this call's stamp; the table's last
+    row counts the calls), linear in the children where sorting them was 8% of the kernel."""
+    mask = table.shape[0] - 2         # the table's size less its counter row is a power of two
+    stamp = table[-1, 0] + 1
+    table[-1, 0] = stamp
+    n_groups = 0
+    for k in range(n_children):
+        ck = children[k]
+        h = 0
+        for a in range(N_AXES):
+            h = (h + ck.offset[a]) * _GOLDEN
+        h = (h >> 32) & mask
         while True:
-            child = 2 * root + 1
-            if child >= end:
+            if table[h, 1] != stamp:
+                table[h, 0] = k
+                table[h, 1] = stamp
+                ck.group = n_groups
+                n_groups += 1
                 break
-            if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
-                child += 1
-            if keys[order[child]] > keys[order[root]]:
-                order[root], order[child] = order[child], order[root]
-                root = child
-            else:
+            cj = children[table[h, 0]]
+            if _same_offset(cj, ck):
+                ck.group = cj.group
                 break
+            h = (h + 1) & mask
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
     Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
-    significant, Y loops above X loops) sits at (k mod width, k div width).
+    significant, Y loops above X loops) sits at (k mod width, k div width). `digits`: scratch for k's digits.
     """
     n_children, px, py = _grid(spatial, n_sp)
     for i in range(n_sp):
@@ -143,45 +162,33 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
         sp = spatial[i]
         sp.axis = ax[t, sp.dim]
         sp.shift = co[t, sp.dim] * sp.step
-    max_offset[:] = 0
-    for k in range(n_children):
+    for i in range(n_sp):
+        digits[i] = 0
+    for a in range(N_AXES):
+        children[0].offset[a] = 0
+    for k in range(1, n_children):       # count up the mixed-radix digits (innermost least significant)
         off = children[k].offset
-        off[:] = 0
-        rem = k
-        for i in range(n_sp - 1, -1, -1):  # innermost loop least significant
+        for a in range(N_AXES):
+            off[a] = children[k - 1].offset[a]
+        i = n_sp - 1
+        while True:
             sp = spatial[i]
-            idx = rem % sp.bound
-            rem //= sp.bound
+            if digits[i] + 1 < sp.bound:
+                digits[i] += 1
+                if sp.axis >= 0:
+                    off[sp.axis] += sp.shift
+                break
+            digits[i] = 0                 # carry: the digit resets
             if sp.axis >= 0:
-                off[sp.axis] += idx * sp.shift
-        for a in range(N_AXES):
-            if off[a] > max_offset[a]:
-                max_offset[a] = off[a]
-    keys = np.empty(n_children, dtype=np.int64)
-    for k in range(n_children):
-        key = 0
-        mult = 1
-        for a in range(N_AXES):
-            key += children[k].offset[a] * mult
-            mult *= max_offset[a] + 1
-        keys[k] = key
-    # Dense group ids 0..n_groups-1 (children with equal offsets share one).
-    order = np.empty(n_children, dtype=np.int64)
-    _argsort(keys, order)
-    g = -1
-    prev = -1
-    for r in range(n_children):
-        k = order[r]
-        if r == 0 or keys[k] != prev:
-            g += 1
-            prev = keys[k]
-        children[k].group = g
+                off[sp.axis] -= (sp.bound - 1) * sp.shift
+            i -= 1
+    _group_children(children, n_children, table)
     width = max(fan_x, px)
     height = max(fan_y, py)
+    x = 0
+    y = 0
     for k in range(n_children):
         ck = children[k]
-        x = k % width
-        y = k // width
         ck.n_neighbours = 0
         for q in range(4):
             nx = x + (-1 if q == 0 else (1 if q == 1 else 0))
@@ -191,27 +198,11 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, max_offset):
                 if j < n_children:
                     ck.neighbours[ck.n_neighbours] = j
                     ck.n_neighbours += 1
+        x += 1
+        if x == width:
+            x = 0
+            y += 1
     return n_children
-
-
-@njit(cache=True, inline="always")
-def _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2):
-    """Per axis of t: the (step, largest digit) of the up to two spatial loops that move along it."""
-    s1[:] = 0
-    m1[:] = 0
-    s2[:] = 0
-    m2[:] = 0
-    for i in range(n_sp):
-        sp = spatial[i]
-        a = ax[t, sp.dim]
-        if a < 0:
-            continue
-        if s1[a] == 0:
-            s1[a] = co[t, sp.dim] * sp.step
-            m1[a] = sp.bound - 1
-        else:
-            s2[a] = co[t, sp.dim] * sp.step
-            m2[a] = sp.bound - 1
 
 
 @njit(cache=True, inline="always")
@@ -243,8 +234,8 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
     |c_i| <= bound_i - 1. Each axis gets at most two spatial dims (width: R and P; height: S and Q).
     """
-    for a in range(N_AXES):
-        if vstar[a] != 0 and s1[a] == 0:
+    for a in range(N_AXES):          # without a division first: no loop on the axis, or beyond their reach
+        if vstar[a] != 0 and (s1[a] == 0 or abs(vstar[a]) > m1[a] * s1[a] + m2[a] * s2[a]):
             return False
     for a in range(N_AXES):
         v = abs(vstar[a])
@@ -259,7 +250,7 @@ def _lattice_ok(vstar, s1, m1, s2, m2):
     return True
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
@@ -328,7 +319,7 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
@@ -339,8 +330,8 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
-        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children,
-                                   scratch.max_offset)
+        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table,
+                                   scratch.digits)
     marks = ws.marks
     stamp = marks[-1] + 1             # the marks' last slot counts the calls
     marks[-1] = stamp
@@ -350,11 +341,22 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     return 0.0, 0.0, n_children
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
+def _translation(Tj, reset, a, c, ra):
+    """Tj = loop j's translation (c on axis a, -1: none) less the resets inside it (reset, already advanced
+    past loop j on axis a, where it was ra)."""
+    for x in range(N_AXES):
+        Tj[x] = -reset[x]
+    if a >= 0:
+        Tj[a] = c - ra
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
-    moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops.
+    moving loop (`delta_words`), and the `groups` distinct offsets of its `n_sp` spatial loops (whose per-axis
+    steps `spatial_axes` has left in the scratch).
 
     Consecutive steps pair up as (first tile, 0), (0, 0), (j, 0) and (0, j), loop 0 being the
     innermost loop above the level, with closed-form counts. A pair can use a link only if both deltas
@@ -367,12 +369,11 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     scratch = ws.scratch[0]
     scratch.n_diffs = -2              # neighbour differences not listed yet
     T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
-    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
-    _axis_spatial_steps(t, spatial, n_sp, ax, co, s1, m1, s2, m2)
+    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2     # `spatial_axes` of (t, spatial)
     reset[:] = 0
     T0[:] = 0
     l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
-    a0 = ax[t, l0.dim]
+    a0 = l0.axis[t]
     if a0 >= 0:
         T0[a0] = co[t, l0.dim] * l0.step
         reset[a0] = co[t, l0.dim] * (l0.bound - 1) * l0.step
@@ -393,30 +394,49 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     transfers = 0.0
     n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
     size0 = 1.0 if is_mac else float(delta_words)
+    # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
+    # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `_lattice_ok` at once) in O(1) per loop;
+    # Tj is written out only when a link is tried.
+    reach = scratch.reach
+    n_reset = 0
+    n_far = 0
+    if a0 >= 0:
+        n_reset = 1 if reset[a0] != 0 else 0
+        n_far = 1 if abs(reset[a0]) > reach[a0] else 0
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
         lj = temporal[j]
-        a = ax[t, lj.dim]
-        for x in range(N_AXES):
-            Tj[x] = -reset[x]
+        a = lj.axis[t]
+        c = 0
+        ra = 0
         if a >= 0:
-            Tj[a] += co[t, lj.dim] * lj.step
-            reset[a] += co[t, lj.dim] * (lj.bound - 1) * lj.step
-        nz = False
-        same = moves0
-        for x in range(N_AXES):
-            if Tj[x] != 0:
-                nz = True
-            if Tj[x] != T0[x]:
-                same = False
+            c = co[t, lj.dim] * lj.step
+            ra = reset[a]
+            rest = n_reset - (1 if ra != 0 else 0)      # nonzero resets off axis a
+            far_rest = n_far - (1 if abs(ra) > reach[a] else 0)
+            nz = rest > 0 or c != ra
+            far = far_rest > 0 or abs(c - ra) > reach[a]
+            if a == a0:
+                same = moves0 and rest == 0 and c - ra == T0[a0]
+            else:
+                same = moves0 and c == ra and rest - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
+            reset[a] = ra + co[t, lj.dim] * (lj.bound - 1) * lj.step
+            n_reset = rest + (1 if reset[a] != 0 else 0)
+            n_far = far_rest + (1 if abs(reset[a]) > reach[a] else 0)
+        else:
+            nz = n_reset > 0
+            far = n_far > 0
+            same = moves0 and n_reset - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
         nj = (lj.bound - 1) * lj.outer
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)
-            if nz and nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):   # (0, j)
-                s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
-                                                  n_children)
-                saved += s_
-                transfers += l_
+            if nz and nj > 0 and not far:   # (0, j)
+                _translation(Tj, reset, a, c, ra)
+                if _lattice_ok(Tj, s1, m1, s2, m2):
+                    s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
+                                                      ws, n_children)
+                    saved += s_
+                    transfers += l_
             continue
         if not nz or not moves0:
             continue
@@ -424,11 +444,13 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
         elif whole0:
             cnt0 += nj               # (j, 0): whole tile then whole tile
-            if nj > 0 and _lattice_ok(Tj, s1, m1, s2, m2):
-                s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
-                                                  layer, ws, n_children)
-                saved += s_
-                transfers += l_
+            if nj > 0 and not far:
+                _translation(Tj, reset, a, c, ra)
+                if _lattice_ok(Tj, s1, m1, s2, m2):
+                    s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
+                                                      layer, ws, n_children)
+                    saved += s_
+                    transfers += l_
     if moves0 and cnt0 > 0 and _lattice_ok(T0, s1, m1, s2, m2):
         s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)

@@ -5,13 +5,14 @@ array each time a field is read, which inside a loop costs more than the loop's 
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..geometry import box, fits
 from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def check_shape(bounds, fanout, m):
     """The reason code of a mapping's shape: factors >= 1 that multiply to the bounds, orders that are
     permutations, every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial
@@ -54,36 +55,51 @@ def check_shape(bounds, fanout, m):
     return OK
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def loop_nest(m, loops, levels):
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def loop_nest(m, loops, levels, temporal):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
-    loops; factor-1 loops dropped), each loop's step, and each level's first loop and tile extents
-    (levels[L] is the MAC's: no loop, all extents 1). Returns the loop count."""
+    loops; factor-1 loops dropped), each loop's step, each level's first loop, spatial loop count and tile
+    extents (levels[L] is the MAC's: no loop, all extents 1), and the temporal loops alone, outermost first,
+    with how often each starts. Returns (the loop count, the temporal loop count)."""
     tf, order, sx, sy, sorder, _ = m
     L = tf.shape[0]
-    n = 0
+    n = np.int64(0)                  # not Literal[int](0): see `kernel`'s docstring
+    n_temporal = np.int64(0)
     for l in range(L):
         levels[l].start = n
+        # Every candidate is written and kept by advancing n: no branch on the (random) factors.
         for q in range(8):
             d = order[l, q]
-            if tf[l, d] > 1:
+            b = tf[l, d]
+            lp = loops[n]
+            lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = b
+            n += 1 if b > 1 else 0
+        n_temporal += n - levels[l].start
+        first_spatial = n
+        spreads = False
+        for d in range(8):
+            spreads |= (sy[l, d] > 1) | (sx[l, d] > 1)
+        if spreads:                      # most levels have no fan-out, or leave it unused
+            for q in range(8):
+                d = sorder[l, q]
+                b = sy[l, d]
                 lp = loops[n]
-                lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = tf[l, d]; n += 1
-        for q in range(8):
-            d = sorder[l, q]
-            if sy[l, d] > 1:
+                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = b
+                n += 1 if b > 1 else 0
+            for q in range(8):
+                d = sorder[l, q]
+                b = sx[l, d]
                 lp = loops[n]
-                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = sy[l, d]; n += 1
-        for q in range(8):
-            d = sorder[l, q]
-            if sx[l, d] > 1:
-                lp = loops[n]
-                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = sx[l, d]; n += 1
+                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
+                n += 1 if b > 1 else 0
+        levels[l].n_spatial = n - first_spatial
     levels[L].start = n
+    levels[L].n_spatial = 0
     # Inside out: a loop's step is the extent of its dim below it; a level's tile spans its loops and all below.
     run = levels[L].extents
     run[:] = 1
     l_cur = L - 1
+    j = n_temporal
     for i in range(n - 1, -1, -1):
         lp = loops[i]
         while l_cur > lp.level:
@@ -92,15 +108,22 @@ def loop_nest(m, loops, levels):
             l_cur -= 1
         lp.step = run[lp.dim]
         run[lp.dim] *= lp.bound
+        if lp.kind == 0:
+            j -= 1
+            tl = temporal[j]
+            tl.dim = lp.dim; tl.bound = lp.bound; tl.step = lp.step; tl.level = lp.level
     while l_cur >= 0:
         for d in range(8):
             levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
-    return n
+    temporal[0].outer = 1.0
+    for j in range(n_temporal):
+        temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
+    return n, n_temporal
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def check_capacity(layer, acc, levels):
     """Each level's tiles (words, and their axis extents) and the capacity rule, innermost level first."""
     coef = layer.coef

@@ -16,7 +16,8 @@ from nets import N_AXES
 
 MAX_LEVELS = 10
 MAX_LOOPS = 2 * 8 * MAX_LEVELS
-"""A level has at most 8 temporal and 8 spatial loops (a dim on one axis only)."""
+"""A level has at most 8 temporal and 8 spatial loops (a dim on one axis only); the nest's array has one
+more entry, where `nest.loop_nest` writes the factor-1 loops it drops after a full nest."""
 MAX_SPATIAL = 16
 MAX_NEIGHBOUR_DIFFS = 16 + 256
 """Offset differences of grid neighbours: one per carry position of k + 1 (<= 8 spatial loops listed),
@@ -28,18 +29,20 @@ LOOP = np.dtype([("level", _I), ("kind", _I), ("dim", _I), ("bound", _I), ("step
 """One loop of the nest (R1), outermost first: its level, kind (0 temporal, 1 spatial Y, 2 spatial X), dim,
 bound, and step (the distance in the dim between its iterations)."""
 
-TEMPORAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("level", _I), ("outer", _F)])
+TEMPORAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("level", _I), ("outer", _F), ("axis", _I, (3,)),
+                     ("prev", _I, (3,))])
 """A temporal loop, outermost first (the loops above level l are a prefix of them); outer: how often it
-starts, the product of the bounds of the loops outside it (the entry after the last: of all of them)."""
+starts, the product of the bounds of the loops outside it (the entry after the last: of all of them); per
+tensor, the axis it moves (-1: none) and the innermost loop at or outside it that moves the tensor (-1: none)."""
 
 SPATIAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("kind", _I), ("axis", _I), ("shift", _I)])
 """A spatial loop of one fan-out, outermost first (Y loops, then X loops); axis, shift: the axis of the
 tensor under analysis it moves, and by how much per index (-1, 0 if none)."""
 
-LEVEL = np.dtype([("start", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)), ("tiles", _I, (3,)),
+LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)), ("tiles", _I, (3,)),
                   ("axes", _I, (3, N_AXES)), ("fill", _F, (3,)), ("access", _F, (3,)), ("mcw", _F, (3,)),
                   ("peer", _F, (3,)), ("partition", _F)])
-"""Per level (and the MAC, the last entry): its first loop in the nest, instances used, the dim extents of
+"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used, the dim extents of
 its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles (words, and
 their axis extents), and per tensor: fills of one instance as if it kept the tensor (R2), accesses it
 serves its children (R3, R4), the children's multicast-weighted reads less the link-served ones (the
@@ -47,11 +50,12 @@ bypass fold's denominator, R5), peer transfers per instance (links), and Outputs
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
                     ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
-                    ("max_offset", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
-                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_diffs", _I)])
+                    ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
+                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)), ("reach", _I, (N_AXES,)),
+                    ("n_diffs", _I)])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
 vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
-along it (s1, m1, s2, m2), and how many neighbour differences are listed (-2: not yet, -1: too many)."""
+along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many)."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
@@ -60,7 +64,8 @@ one), and its grid neighbours."""
 
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
-    children of one fan-out, the stamps that mark counted groups, and the listed neighbour differences."""
+    children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
+    hash table that groups children by offset (`links._group_children`)."""
 
     loops: np.ndarray
     temporal: np.ndarray
@@ -70,13 +75,18 @@ class Workspace(NamedTuple):
     children: np.ndarray
     marks: np.ndarray
     diffs: np.ndarray
+    table: np.ndarray
 
 
 @njit(cache=True)
 def make_workspace(n_levels, max_children):
     """Scratch for one thread evaluating mappings of an accelerator with `n_levels` levels whose largest
     fan-out has `max_children` children."""
-    return Workspace(np.empty(MAX_LOOPS, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
+    slots = 1
+    while slots < 2 * max_children:   # a power of two, at most half full
+        slots *= 2
+    return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
-                     np.zeros(max_children + 1, dtype=np.int64), np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64))
+                     np.zeros(max_children + 1, dtype=np.int64), np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
+                     np.zeros((slots + 1, 2), dtype=np.int64))
