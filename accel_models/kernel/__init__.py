@@ -18,9 +18,11 @@ Functions that only compiled code calls are compiled without a CPython wrapper (
 `inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
 measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`.
 """
+from .compile_plan import CompileStep, callee_steps, compile_for, kernel_values
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
                      new_outputs)
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "new_outputs",
-           "max_children", "make_workspace", "Workspace", "MAX_LEVELS"]
+           "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for",
+           "kernel_values"]
