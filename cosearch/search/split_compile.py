@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numba
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -42,8 +44,8 @@ POLL_S = 0.05
 def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
     """The compile plan of a trial's mapper searches, on the first layer of the trial's network and the middle
     design of the accelerator space (types, not values, decide what numba compiles); none for mappers other
-    than the compiled evolution strategy."""
-    if settings.mapper.strategy != "es":
+    than the compiled evolution strategy, or with numba's JIT disabled."""
+    if settings.mapper.strategy != "es" or numba.config.DISABLE_JIT:
         return []
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.5 for g in space.genes}, name="compile-plan")
