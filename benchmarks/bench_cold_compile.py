@@ -83,7 +83,7 @@ def _outermost_total(spans: list[tuple[float, str]]) -> float:
     return sum(by_name.values())
 
 
-SHARE = re.compile(r"split compile: (\d+) of (\d+) steps compiled here \(([0-9.]+) s CPU")
+SHARE = re.compile(r"split compile: (\d+) of (\d+) steps run here \(([0-9.]+) s CPU")
 
 
 def _first_trial_of_command(workers: int, cache: str) -> int:
@@ -126,7 +126,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--top", type=int, default=15, help="compilations listed (default 15)")
     ap.add_argument("--workers", type=int, default=1,
-                    help="1 (default): one trial in one process; N >= 2: run_cosearch.py --workers N to its first trial")
+                    help="1 (default): one trial in one process; N >= 2: run_cosearch.py --workers N, to its first "
+                         "trial")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:

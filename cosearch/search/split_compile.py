@@ -69,7 +69,7 @@ class SplitCompile:
         self.max_wait_s, self.poll_s = max_wait_s, poll_s
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
         self.compiled: dict[str, float] = {}
-        """The steps this worker ran, with their CPU seconds."""
+        """The steps this worker ran, with their CPU seconds (a compile, or a load on a warm cache)."""
         if self.steps:
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -92,8 +92,8 @@ class SplitCompile:
                 time.sleep(self.poll_s)
         if self.steps:
             total = sum(self.compiled.values())
-            self.say(f"split compile: {len(self.compiled)} of {len(self.steps)} steps compiled here "
-                     f"({total:.1f} s CPU: {', '.join(self.compiled)}), the others loaded from numba's cache")
+            self.say(f"split compile: {len(self.compiled)} of {len(self.steps)} steps run here ({total:.1f} s CPU: "
+                     f"{', '.join(self.compiled)}), the others by other workers (loaded from numba's cache)")
 
     def _done(self, name: str) -> bool:
         return (self.folder / f"{name}.done").exists()

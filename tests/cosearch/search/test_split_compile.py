@@ -9,14 +9,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 import cosearch
 from accel_models.kernel import CompileStep
-from cosearch.search import AcceleratorSpace
-from cosearch.search import split_compile
+from cosearch.search import AcceleratorSpace, split_compile
 from cosearch.search.split_compile import SplitCompile, compile_plan
 from nets import get_network
 
@@ -27,8 +25,10 @@ def _steps(ran: list[str], names: str, after: dict[str, tuple[str, ...]] | None 
     return [CompileStep(n, (lambda n=n: ran.append(n)), (after or {}).get(n, ())) for n in names.split()]
 
 
-def _hold(folder: Path, name: str) -> subprocess.Popen:
-    """Another worker compiling step `name`: a process holding its lock (until killed)."""
+@contextmanager
+def _held(folder: Path, name: str):
+    """Another worker compiling step `name`: a process holding its lock, killed at the end of the block (a worker
+    that dies before marking its step done)."""
     folder.mkdir(parents=True, exist_ok=True)
     code = textwrap.dedent(f"""
         import fcntl, os, sys, time
@@ -38,8 +38,12 @@ def _hold(folder: Path, name: str) -> subprocess.Popen:
         time.sleep(600)
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "locked"
-    return proc
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_two_workers_compile_each_step_once(tmp_path):
@@ -57,15 +61,11 @@ def test_two_workers_compile_each_step_once(tmp_path):
 def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_path):
     ran: list[str] = []
     said: list[str] = []
-    holder = _hold(tmp_path, "x")
-    try:
+    with _held(tmp_path, "x"):
         split = SplitCompile(_steps(ran, "x y z", {"z": ("x",)}), tmp_path, max_wait_s=60, say=said.append)
         split.start()
         assert ran == ["y"]  # x is another worker's; z waits for it
-    finally:
-        holder.kill()  # that worker dies before marking x done: its lock goes with it
-        holder.wait()
-    split.finish()
+    split.finish()  # that worker died: its lock went with it
     assert ran == ["y", "x", "z"]
     assert not any("gave up" in s for s in said)
 
@@ -73,16 +73,12 @@ def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_
 def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path):
     ran: list[str] = []
     said: list[str] = []
-    holder = _hold(tmp_path, "x")
-    try:
+    with _held(tmp_path, "x"):
         split = SplitCompile(_steps(ran, "x y", {"y": ("x",)}), tmp_path, max_wait_s=0.5, say=said.append)
         t0 = time.monotonic()
         split.start()
         split.finish()
         assert 0.5 <= time.monotonic() - t0 < 10
-    finally:
-        holder.kill()
-        holder.wait()
     assert ran == []
     assert any("gave up waiting for x, y" in s for s in said)
 
