@@ -70,15 +70,23 @@ class SplitCompile:
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
         self.compiled: dict[str, float] = {}
         """The steps this worker ran, with their CPU seconds (a compile, or a load on a warm cache)."""
+        self.wall_s = 0.0
+        """The wall time spent in `start` and `finish`: the compile a first trial would otherwise have done."""
         if self.steps:
             folder.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
+        t0 = time.monotonic()
         while (taken := self._take()) is not None:
             self._run(*taken)
+        self.wall_s += time.monotonic() - t0
 
     def finish(self) -> None:
         t0 = time.monotonic()
+        self._wait(t0)
+        self.wall_s += time.monotonic() - t0
+
+    def _wait(self, t0: float) -> None:
         while not all(self._done(s.name) for s in self.steps):
             taken = self._take()
             if taken is not None:

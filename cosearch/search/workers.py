@@ -144,6 +144,9 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
     objective = _resumable(TrialObjective(settings, index, accuracy), settings.out / WORKER_FOLDER, index, study)
     if split is not None:
         split.finish()
+    # the shared compile stands for the one the first trial would have done: a deadline it passed still lets the
+    # first trial run (it would have started before compiling)
+    compile_s = split.wall_s if split is not None else 0.0
     counts = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAIL: 0}
     last: dict = {}
     rejected_in_a_row = 0
@@ -157,7 +160,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         study_counts = trial_counts(study)
         if quota is not None and counts[TrialState.COMPLETE] >= quota:
             stop = "quota done"
-        elif deadline is not None and time.time() >= deadline:
+        elif deadline is not None and time.time() - (0.0 if any(counts.values()) else compile_s) >= deadline:
             stop = "time limit"
         elif parent_pid is not None and os.getppid() != parent_pid:
             stop = "parent process gone"

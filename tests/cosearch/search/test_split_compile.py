@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cosearch
 from accel_models.kernel import CompileStep
-from cosearch.search import AcceleratorSpace, split_compile
+from cosearch.search import AcceleratorSpace, prepare_study, run_worker, split_compile
 from cosearch.search.split_compile import SplitCompile, compile_plan
 from nets import get_network
 
@@ -106,6 +106,17 @@ def test_a_failing_step_is_marked_done_and_said(tmp_path):
     assert ran == ["after"]
     assert json.loads((tmp_path / "bad.done").read_text())["error"] == "TypeError: no matching definition"
     assert any("step bad failed" in s for s in said)
+
+
+def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_path):
+    """The shared compile stands for the one the first trial would have done: a worker whose compile outlasts the
+    time limit still runs that trial, as it did when the trial compiled."""
+    settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=tmp_path / "out",
+                                      mapper_evals=32, final_mapper_evals=64, time_limit="none")
+    prepare_study(settings)
+    split = SplitCompile([CompileStep("slow", lambda: time.sleep(1.0))], tmp_path / "steps")
+    report = run_worker(settings, 0, deadline=time.time() + 0.5, split=split)
+    assert report.trials == 1 and report.stop == "time limit"
 
 
 _WORKER = """
