@@ -1,16 +1,25 @@
 """What a fresh clone's first run compiles: one default trial with an empty numba cache, and where the time goes.
 
     python benchmarks/bench_cold_compile.py [--top 15]
+    python benchmarks/bench_cold_compile.py --workers 2
 
 Runs itself again in a child process whose NUMBA_CACHE_DIR is a new empty folder (numba reads it at import),
 times one trial of the default co-search (CPU time), and lists the longest numba compilations as numba's
 compile events report them (nested: a caller's time includes its callees'). Last line:
 `cold first trial: X s CPU (numba compile Y s)`.
+
+`--workers N` (N >= 2) times what a user of a fresh clone waits for instead: `run_cosearch.py --workers N` on an
+empty numba cache, from the command's start to its first complete trial (wall time, with the load average: the
+worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
+share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
+CPU per worker)`.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,14 +83,63 @@ def _outermost_total(spans: list[tuple[float, str]]) -> float:
     return sum(by_name.values())
 
 
+SHARE = re.compile(r"split compile: (\d+) of (\d+) steps run here \(([0-9.]+) s CPU")
+
+
+def _first_trial_of_command(workers: int, cache: str) -> int:
+    """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial."""
+    out = Path(cache) / "out"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
+    t0 = time.time()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_cosearch.py"), "--out", str(out), "--workers",
+                             str(workers)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    first = None
+    for line in proc.stderr:  # the progress display's lines: "trial n/N ..."
+        m = re.search(r"trial (\d+)/", line)
+        if m and int(m.group(1)) >= 1:
+            first = time.time() - t0
+            break
+    proc.send_signal(signal.SIGINT)  # the command stops its workers and keeps what they finished
+    try:
+        proc.wait(120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if first is None:
+        print(f"run_cosearch.py ended (status {proc.returncode}) before a trial completed; see {out}")
+        return 1
+    shares = []
+    for i in range(workers):
+        log = out / "workers" / f"worker-{i}.log"
+        m = SHARE.search(log.read_text()) if log.is_file() else None
+        shares.append(f"{m.group(3)}" if m else "?")
+        print(f"worker {i}: " + (f"compiled {m.group(1)} of {m.group(2)} steps, {m.group(3)} s CPU" if m
+                                  else "no split compile line in its log"))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"cold first trial ({workers} workers): {first:.1f} s wall to the first trial "
+          f"(compile {' / '.join(shares)} s CPU per worker)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--top", type=int, default=15, help="compilations listed (default 15)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="1 (default): one trial in one process; N >= 2: run_cosearch.py --workers N, to its first "
+                         "trial")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.workers < 1:
+        ap.error(f"--workers must be an integer >= 1, got {args.workers}")
     if args.child:
         _child(args.top)
         return 0
+    if args.workers > 1:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
+                  flush=True)
+            return _first_trial_of_command(args.workers, cache)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}", flush=True)

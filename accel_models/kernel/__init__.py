@@ -26,9 +26,11 @@ layer made some 40 such calls on entry and exit. Without them the kernel evaluat
 second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
 compile an array allocation in such a function.
 """
+from .compile_plan import CompileStep, callee_steps, compile_for, kernel_values
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
                      new_outputs)
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "new_outputs",
-           "max_children", "make_workspace", "Workspace", "MAX_LEVELS"]
+           "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for",
+           "kernel_values"]

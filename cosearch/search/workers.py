@@ -1,7 +1,8 @@
 """Workers: processes that run trials of one study until a quota, the study's target or a deadline is reached.
 
 One worker runs in the calling process; `--workers N` starts N processes (spawned, so each loads its
-own numba kernels), each with its own sampler seed, all on one storage. Workers on other machines are
+own numba kernels; on a cold numba cache they share the compile: `split_compile`), each with its own sampler
+seed, all on one storage. Workers on other machines are
 the same command pointed at the same RDB storage and study name.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +31,7 @@ except ImportError:  # Windows has no getrusage
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .cache_snapshot import load_cache, save_cache
+from .split_compile import SplitCompile, compile_plan
 from .storage import fail_orphaned_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
@@ -107,17 +110,18 @@ def peak_rss_mb() -> float | None:
 
 def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = None, deadline: float | None = None,
                on_trial: Callable[[], None] | None = None, parent_pid: int | None = None,
-               accuracy=None) -> WorkerReport:
+               accuracy=None, split: SplitCompile | None = None) -> WorkerReport:
     """Run trials in this process until `quota` complete trials, the study's `settings.trials`, or `deadline` (epoch s).
 
     While other workers run the study's last trials, a worker waits rather than start one past the target; if one
-    of them dies, its trial is queued again and run here.
+    of them dies, its trial is queued again and run here. `split`: the numba compile shared with the other
+    worker processes of the command, started before the study is loaded and finished before the first trial.
 
     The trials' numpy work is small matrices: with more than one BLAS thread per worker (while every core
     already runs a worker) OpenBLAS threads spin against each other, measured 95 ms instead of 2.5 ms per
     batch of 100 accuracy predictions; so each worker runs its BLAS on one thread."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy)
+        return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy, split)
 
 
 def _max_wait_s() -> float:
@@ -128,13 +132,21 @@ def _max_wait_s() -> float:
 
 
 def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadline: float | None,
-                on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy) -> WorkerReport:
+                on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy,
+                split: SplitCompile | None) -> WorkerReport:
     import optuna
     from optuna.trial import TrialState
 
     t0 = time.time()
+    if split is not None:
+        split.start()
     study = load_study(settings, index)
     objective = _resumable(TrialObjective(settings, index, accuracy), settings.out / WORKER_FOLDER, index, study)
+    if split is not None:
+        split.finish()
+    # the shared compile stands for the one the first trial would have done: a deadline it passed still lets the
+    # first trial run (it would have started before compiling)
+    compile_s = split.wall_s if split is not None else 0.0
     counts = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAIL: 0}
     last: dict = {}
     rejected_in_a_row = 0
@@ -148,7 +160,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         study_counts = trial_counts(study)
         if quota is not None and counts[TrialState.COMPLETE] >= quota:
             stop = "quota done"
-        elif deadline is not None and time.time() >= deadline:
+        elif deadline is not None and time.time() - (0.0 if any(counts.values()) else compile_s) >= deadline:
             stop = "time limit"
         elif parent_pid is not None and os.getppid() != parent_pid:
             stop = "parent process gone"
@@ -283,6 +295,7 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
         for log in logs:
             log.close()
         job.unlink(missing_ok=True)
+        shutil.rmtree(_compile_folder(job, tag), ignore_errors=True)
     reports = []
     for i, p in enumerate(procs):
         path = folder / f"report-{tag}-{i}.json"
@@ -308,6 +321,21 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def _compile_folder(job: Path, tag: str) -> Path:
+    """Where the worker processes of one command mark the steps of their shared numba compile."""
+    return job.parent / f"compile-{tag}"
+
+
+def _split_compile(settings: CoSearchSettings, folder: Path) -> SplitCompile | None:
+    """The shared compile of a worker process (None, and a line in its log, if its plan cannot be made: the
+    trial then compiles alone)."""
+    try:
+        return SplitCompile(compile_plan(settings), folder)
+    except Exception as exc:
+        print(f"split compile: no plan ({type(exc).__name__}: {exc}); this worker compiles alone", file=sys.stderr)
+        return None
+
+
 def worker_process_main(job: Path, index: int, tag: str) -> int:
     """The body of a worker process: load the job, run trials, write the report next to the job.
 
@@ -318,7 +346,8 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
         try:
-            report = run_worker(settings, index, None, deadline, parent_pid=parent_pid)
+            report = run_worker(settings, index, None, deadline, parent_pid=parent_pid,
+                                split=_split_compile(settings, _compile_folder(job, tag)))
         except BaseException as exc:
             if caused_by_interrupt(exc):
                 raise KeyboardInterrupt from None

@@ -1,0 +1,68 @@
+"""The cost kernel's compile plan: the callees of `evaluate_range`, each compiled on its own for the argument
+types `driver.evaluate_one` passes it, so that processes starting cold can compile parts of the tree side by side.
+
+numba compiles a callee while it infers its caller's types, one callee after the other; with `cache=True` a
+compiled function is written to numba's cache, and a caller compiled later in another process loads it from
+there. The steps below let several processes each compile some of the callees first (see
+`cosearch.search.split_compile`). Their types are built from the values `evaluate_range` receives, as
+`evaluate_one` forwards them: a call site changed there must be followed here, else the step compiles a
+specialisation nobody calls (a slower cold start, never a different result);
+tests/cosearch/search/test_split_compile.py checks that the steps cover the calls.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from numba import typeof, types
+
+from ..geometry import AcceleratorArrays, LayerArrays
+from ..mapping_arrays import MappingArrays
+from .counts import fold_bypass, level_accesses, output_partitions
+from .driver import max_children, new_outputs
+from .energy import energy_and_cycles
+from .nest import check_capacity, check_shape, loop_nest
+from .workspace import make_workspace
+
+
+class CompileStep(NamedTuple):
+    """One numba compilation of a cold start: `run()` compiles one function (or loads it from numba's cache);
+    `after` names the steps that compile its callees (run those first, or `run` compiles them too)."""
+
+    name: str
+    run: Callable[[], object]
+    after: tuple[str, ...] = ()
+
+
+def compile_for(fn, *args) -> Callable[[], object]:
+    """A step's `run`: compile the numba function `fn` for the types of `args` (values, or numba types where the
+    caller's type is not a value's, e.g. `types.int64` for a count computed in compiled code)."""
+    sig = tuple(a if isinstance(a, types.Type) else typeof(a) for a in args)
+    return lambda: fn.compile(sig)
+
+
+def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
+    """(maps, out, workspace) of one mapping, as `evaluate_range` receives them (built by the compiled builders'
+    Python functions, so that building them compiles nothing)."""
+    n_levels = acc.fanout.shape[0]
+    maps = MappingArrays.empty(1, n_levels)
+    out = new_outputs.py_func(1, n_levels)
+    workspace = make_workspace.py_func(n_levels, max_children.py_func(acc.fanout))
+    return maps, out, workspace
+
+
+def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
+    """The callees of `evaluate_range` (through the inlined `evaluate_one`), costliest first (CPU seconds measured
+    with benchmarks/bench_cold_compile.py: level_accesses, with links under it, ~8 of the tree's ~14)."""
+    maps, out, ws = kernel_values(layer, acc)
+    m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
+    reads, fills, updates = out[5][0], out[6][0], out[7][0]
+    i64 = types.int64                                         # loop_nest's count; evaluate_one's np.int64 product
+    return [CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64)),
+            CompileStep("check_capacity", compile_for(check_capacity, layer, acc, ws.levels)),
+            CompileStep("energy_and_cycles", compile_for(energy_and_cycles, acc, ws.levels, i64, reads, fills,
+                                                         updates)),
+            CompileStep("check_shape", compile_for(check_shape, layer.bounds, acc.fanout, m)),
+            CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
+            CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels)),
+            CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels))]

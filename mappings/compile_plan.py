@@ -1,0 +1,55 @@
+"""The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
+share (see `accel_models.kernel.compile_plan` for why, and `cosearch.search.split_compile` for the schedule).
+
+`evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`): the
+steps compile those parts first, then the search itself by a real search of `layer` on `accelerator` with the
+caller's mapping cache settings, so that its types are the searches' own. The last step compiles what later
+searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+
+from accel_models import Accelerator, MappingArrays
+from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.kernel import (CompileStep, callee_steps, compile_for, evaluate_range, kernel_values, make_workspace,
+                                 max_children, new_outputs)
+from nets import Layer
+
+from .cache import MappingCache
+from .encoding import Encoding
+from .fitness import fitness_into, objective_index
+from .transfer import transfer_mapping
+
+SEARCH = "run_evolution"
+"""The step that compiles the search (a real search; every other step compiles a part it links)."""
+
+
+def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache: MappingCache,
+                        objective: str = "edp") -> list[CompileStep]:
+    """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
+    then the decoder, the kernel's driver and the small helpers, the search, the warm starts)."""
+    la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
+    maps, out, ws = kernel_values(la, aa)
+    kernel = callee_steps(la, aa)
+    enc = Encoding(layer, accelerator)
+    genes = np.full((2, enc.size), 0.5)
+
+    def helpers() -> None:      # run_evolution's buffers and fitness, called as it calls them
+        n_levels = accelerator.num_levels
+        out_ = new_outputs(1, n_levels)
+        make_workspace(n_levels, max_children(aa.fanout))
+        fitness_into(out_[0], out_[2], out_[1], 1, objective_index(objective), np.empty(1))
+
+    def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
+        enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
+
+    # evaluate_range(0, k, ...): evolution._score passes the literal 0 (numba types it as Literal[int](0))
+    driver = compile_for(evaluate_range, types.literal(0), types.int64, la, aa, maps, out, ws)
+    parts = tuple(s.name for s in kernel) + ("decode_batch", "evaluate_range", "helpers")
+    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)),
+                     CompileStep("evaluate_range", driver, after=tuple(s.name for s in kernel)),
+                     CompileStep("helpers", helpers),
+                     CompileStep(SEARCH, lambda: cache.result(layer, accelerator, objective), after=parts),
+                     CompileStep("warm_starts", warm_starts)]

@@ -1,0 +1,203 @@
+"""The compile shared by worker processes: each step compiled once, a step whose worker died taken over, a stuck
+worker waited for at most `max_wait_s`; and the real plan: two processes on an empty numba cache split it, and a
+search after it compiles nothing again and finds what this process's search finds."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import cosearch
+from accel_models.kernel import CompileStep
+from cosearch.search import AcceleratorSpace, prepare_study, run_worker, split_compile
+from cosearch.search.split_compile import SplitCompile, compile_plan
+from nets import get_network
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _steps(ran: list[str], names: str, after: dict[str, tuple[str, ...]] | None = None) -> list[CompileStep]:
+    return [CompileStep(n, (lambda n=n: ran.append(n)), (after or {}).get(n, ())) for n in names.split()]
+
+
+@contextmanager
+def _held(folder: Path, name: str):
+    """Another worker compiling step `name`: a process holding its lock, killed at the end of the block (a worker
+    that dies before marking its step done)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    code = textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        fd = os.open({str(folder / (name + '.lock'))!r}, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("locked", flush=True)
+        time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_two_workers_compile_each_step_once(tmp_path):
+    ran: list[str] = []
+    a = SplitCompile(_steps(ran, "x y z", {"z": ("x", "y")}), tmp_path)
+    b = SplitCompile(_steps(ran, "x y z", {"z": ("x", "y")}), tmp_path)
+    a.start()
+    b.start()
+    a.finish()
+    b.finish()
+    assert sorted(ran) == ["x", "y", "z"]
+    assert set(a.compiled) | set(b.compiled) == {"x", "y", "z"}
+
+
+def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_path):
+    ran: list[str] = []
+    said: list[str] = []
+    with _held(tmp_path, "x"):
+        split = SplitCompile(_steps(ran, "x y z", {"z": ("x",)}), tmp_path, max_wait_s=60, say=said.append)
+        split.start()
+        assert ran == ["y"]  # x is another worker's; z waits for it
+    split.finish()  # that worker died: its lock went with it
+    assert ran == ["y", "x", "z"]
+    assert not any("gave up" in s for s in said)
+
+
+def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path):
+    ran: list[str] = []
+    said: list[str] = []
+    with _held(tmp_path, "x"):
+        split = SplitCompile(_steps(ran, "x y", {"y": ("x",)}), tmp_path, max_wait_s=0.5, say=said.append)
+        t0 = time.monotonic()
+        split.start()
+        split.finish()
+        assert 0.5 <= time.monotonic() - t0 < 10
+    assert ran == []
+    assert any("gave up waiting for x, y" in s for s in said)
+
+
+def test_without_file_locks_every_worker_compiles_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(split_compile, "fcntl", None)  # as on Windows
+    ran: list[str] = []
+    split = SplitCompile(_steps(ran, "x y"), tmp_path / "steps")
+    split.start()
+    split.finish()
+    assert ran == [] and not (tmp_path / "steps").exists()  # the trial compiles as without a plan
+
+
+def test_a_failing_step_is_marked_done_and_said(tmp_path):
+    said: list[str] = []
+    ran: list[str] = []
+
+    def fails():
+        raise TypeError("no matching definition")
+
+    split = SplitCompile([CompileStep("bad", fails), *_steps(ran, "after", {"after": ("bad",)})], tmp_path,
+                         say=said.append)
+    split.start()
+    split.finish()
+    assert ran == ["after"]
+    assert json.loads((tmp_path / "bad.done").read_text())["error"] == "TypeError: no matching definition"
+    assert any("step bad failed" in s for s in said)
+
+
+def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_path):
+    """The shared compile stands for the one the first trial would have done: a worker whose compile outlasts the
+    time limit still runs that trial, as it did when the trial compiled."""
+    settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=tmp_path / "out",
+                                      mapper_evals=32, final_mapper_evals=64, time_limit="none")
+    prepare_study(settings)
+    split = SplitCompile([CompileStep("slow", lambda: time.sleep(1.0))], tmp_path / "steps")
+    report = run_worker(settings, 0, deadline=time.time() + 0.5, split=split)
+    assert report.trials == 1 and report.stop == "time limit"
+
+
+_WORKER = """
+import json, sys
+from pathlib import Path
+from numba.core import event
+
+step = ["set-up"]
+compiled: dict[str, list[str]] = {}
+
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        d = ev.data["dispatcher"]
+        compiled.setdefault(step[0], []).append(f"{d.py_func.__module__}.{d.py_func.__qualname__}")
+
+
+event.register("numba:compile", Listener())
+import cosearch
+from cosearch.search.split_compile import SplitCompile, compile_plan
+sys.path.insert(0, sys.argv[3])
+from test_split_compile import _search
+
+
+def labelled(s):
+    def run():
+        step[0] = s.name
+        try:
+            s.run()
+        finally:
+            step[0] = "between steps"
+    return s._replace(run=run)
+
+
+settings = cosearch.make_settings("area=5mm2", trials=1, out=sys.argv[2], time_limit=None)
+split = SplitCompile([labelled(s) for s in compile_plan(settings)], Path(sys.argv[1]))
+split.start()
+split.finish()
+step[0] = "search"
+result = _search(settings)
+print(json.dumps({"steps": sorted(split.compiled), "compiled": compiled,
+                  "result": [result.cycles, result.energy_pj, list(result.genes)]}))
+"""
+
+
+def _search(settings):
+    """A search that is not the plan's own (another layer, another design)."""
+    space = AcceleratorSpace.for_settings(settings)
+    design = space.decode({g: 0.3 for g in space.genes}, name="other")
+    return settings.mapper.cache().result(get_network("resnet50").layers[5], design.accelerator, "edp")
+
+
+def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
+    """~17 s on two idle cores (a cold compile of the mapper tree, shared)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(ROOT)}
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "steps"), str(tmp_path / f"out{i}"),
+                               str(Path(__file__).parent)],
+                              env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
+    reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    steps = [s for r in reports for s in r["steps"]]
+    settings = cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None)
+    plan = compile_plan(settings)
+    assert sorted(steps) == sorted(s.name for s in plan)  # each step compiled once, by one of the two
+    assert all(r["steps"] for r in reports)  # both took a share
+    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's functions, by step
+                for r in reports for name, functions in r["compiled"].items() if name in steps}
+    for s in plan:  # a step loads what the steps it follows compiled: the plan's types are the callers' own
+        for a in s.after:
+            assert not set(compiled.get(s.name, ())) & set(compiled.get(a, ())), (s.name, a)
+    for r in reports:  # the search after the plan loads everything from the cache (_now's object mode aside)
+        assert set(r["compiled"].get("search", ())) <= {"mappings.evolution._now"}, r["compiled"]["search"]
+    assert not any(json.loads((tmp_path / "steps" / f"{s.name}.done").read_text())["error"] for s in plan)
+    # the same search in this process (its own numba cache) finds the same mapping, bit for bit
+    result = _search(settings)
+    for r in reports:
+        assert r["result"] == [result.cycles, result.energy_pj, list(result.genes)]
