@@ -64,5 +64,5 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
                                                          updates)),
             CompileStep("check_shape", compile_for(check_shape, layer.bounds, acc.fanout, m)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
-            CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels)),
+            CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels, ws.temporal)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels))]
