@@ -1,4 +1,7 @@
 import importlib.util
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +48,36 @@ def test_existing_non_database_file(tmp_path):
     f.write_text("not a database")
     with pytest.raises(UsageError, match="not an SQLite database"):
         parse_storage(str(f), tmp_path)
+
+
+_SHARED_LOCK_PROBE = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 510, 0x40000002, 0)  # SQLite's SHARED byte range
+    print("free")
+except OSError:
+    print("held")
+"""
+
+
+def test_checking_a_database_this_process_has_open_keeps_its_locks(tmp_path):
+    """A second run in one process checks the study's file while the first run's connections are open: reading
+    the file with Python's I/O and closing it dropped their POSIX locks, and the study was corrupted ("database
+    disk image is malformed", test_pipeline's resume, about one run in three)."""
+    db = tmp_path / "cosearch.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.execute("SELECT * FROM t").fetchall()
+
+    def lock() -> str:
+        return subprocess.run([sys.executable, "-c", _SHARED_LOCK_PROBE, str(db)], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert lock() == "held"
+    assert parse_storage(str(db), tmp_path).kind == "sqlite"
+    assert lock() == "held"
+    con.close()
+    assert lock() == "free"
