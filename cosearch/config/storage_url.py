@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -96,8 +97,6 @@ def _is_sqlite_database(path: Path) -> bool:
     descriptor of the file drops every POSIX lock this process's SQLite connections hold on it (SQLite's "How To
     Corrupt An SQLite Database File", section 2.2), and a second run in one process (`cosearch.run` twice, the
     first run's connections still open) corrupted its study that way."""
-    import sqlite3
-
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         con.execute("PRAGMA schema_version").fetchone()
