@@ -39,23 +39,24 @@ SPATIAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("kind", _I), ("ax
 """A spatial loop of one fan-out, outermost first (Y loops, then X loops); axis, shift: the axis of the
 tensor under analysis it moves, and by how much per index (-1, 0 if none)."""
 
-LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)), ("tiles", _I, (3,)),
-                  ("axes", _I, (3, N_AXES)), ("fill", _F, (3,)), ("access", _F, (3,)), ("mcw", _F, (3,)),
-                  ("peer", _F, (3,)), ("partition", _F)])
-"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used, the dim extents of
-its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles (words, and
-their axis extents), and per tensor: fills of one instance as if it kept the tensor (R2), accesses it
-serves its children (R3, R4), the children's multicast-weighted reads less the link-served ones (the
+LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)),
+                  ("tiles", _I, (3,)), ("axes", _I, (3, N_AXES)), ("fill", _F, (3,)), ("access", _F, (3,)),
+                  ("mcw", _F, (3,)), ("peer", _F, (3,)), ("partition", _F)])
+"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used,
+the dim extents of its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles
+(words, and their axis extents), and per tensor: fills of one instance as if it kept the tensor (R2), accesses
+it serves its children (R3, R4), the children's multicast-weighted reads less the link-served ones (the
 bypass fold's denominator, R5), peer transfers per instance (links), and Outputs' partition size (R6)."""
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
                     ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
                     ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
-                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)), ("reach", _I, (N_AXES,)),
-                    ("n_diffs", _I)])
+                    ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
+                    ("reach", _I, (N_AXES,)), ("n_diffs", _I)])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
 vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
-along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many)."""
+along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet,
+-1: too many)."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
@@ -88,5 +89,6 @@ def make_workspace(n_levels, max_children):
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
-                     np.zeros(max_children + 1, dtype=np.int64), np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
+                     np.zeros(max_children + 1, dtype=np.int64),
+                     np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
                      np.zeros((slots + 1, 2), dtype=np.int64))
