@@ -109,7 +109,8 @@ def _link_step(children, n_children, vstar, marks, stamp):
 
 
 _GOLDEN = -7046029254386353131
-"""2^64 / golden ratio as a wrapping int64: Knuth's multiplicative hash of a child's offset."""
+"""2^64 / golden ratio as a wrapping int64 (0x9E3779B97F4A7C15): the multiplier of Knuth's multiplicative hashing
+(The Art of Computer Programming, vol. 3, section 6.4), applied to a child's offset."""
 
 
 @njit(cache=True, inline="always")
