@@ -144,6 +144,14 @@ def level_accesses(layer, acc, ws, n_temporal):
             if ax[0, inner] < 0 or ax[1, inner] < 0:
                 fan = direct_fanout(ws.loops, levels, temporal[n_temporal - 1].level, L)
         for t in range(3):
+            if n_children == 1 and not is_mac and child.kept[t] == 0:
+                # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
+                # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for
+                # any fill stream F > 0, and nothing else reads this (level, tensor)'s fills: 1.0 / 1.0 is
+                # the same ratio without the stream.
+                parent.access[t] = 1.0
+                parent.mcw[t] = 1.0
+                continue
             delta = 0
             mac_stream = is_mac and (t == 2 or ax[t, inner] >= 0 or not reads_on_change(t, fan, levels, L))
             if mac_stream:
