@@ -17,6 +17,8 @@ import math
 import numpy as np
 from numba import njit
 
+from nets import N_AXES
+
 from ..geometry import box
 from .links import links, spatial_axes
 
@@ -55,7 +57,11 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
     a = l0.axis[t]
     step0 = co[t, l0.dim] * l0.step
     r = box_axes[a] - step0
-    delta = tile - (tile // box_axes[a]) * (r if r > 0 else 0)
+    cross = np.int64(1)               # tile // box_axes[a] (tile is their product), without a division
+    for x in range(N_AXES):
+        if x != a:
+            cross *= box_axes[x]
+    delta = tile - cross * (r if r > 0 else 0)
     fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
     reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step
     j = temporal[i0 - 1].prev[t] if i0 > 0 else -1
@@ -78,13 +84,24 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
 def moving_loops(ax, temporal, n_temporal):
     """Per temporal loop and tensor: the axis of the tensor it moves (-1: none), and the innermost loop at or
     outside it that moves the tensor (prev, -1: none): `fill_stream` follows them without a search."""
+    p0 = np.int64(-1)                  # per tensor, the innermost loop so far that moves it
+    p1 = np.int64(-1)
+    p2 = np.int64(-1)
     for j in range(n_temporal):
         tl = temporal[j]
-        for t in range(3):
-            a = ax[t, tl.dim]
-            outer = temporal[j - 1].prev[t] if j > 0 else -1
-            tl.axis[t] = a
-            tl.prev[t] = j if a >= 0 else outer
+        d = tl.dim
+        a0 = ax[0, d]
+        a1 = ax[1, d]
+        a2 = ax[2, d]
+        p0 = j if a0 >= 0 else p0
+        p1 = j if a1 >= 0 else p1
+        p2 = j if a2 >= 0 else p2
+        tl.axis[0] = a0
+        tl.axis[1] = a1
+        tl.axis[2] = a2
+        tl.prev[0] = p0
+        tl.prev[1] = p1
+        tl.prev[2] = p2
 
 
 @njit(cache=True, inline="always")
