@@ -86,8 +86,8 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
 def new_outputs(B, L):
     """Outputs for B mappings of L levels: (reason, cycles, energy_pj, utilization, compute_cycles, reads,
     fills, updates), as `evaluate_range` fills them. Not zeroed: `evaluate_range` writes every entry of the rows
-    it evaluates, and zeroing 400 bytes a mapping first cost ~5% of the kernel's time (a batch of 100,000
-    mappings: a 40 MB memset)."""
+    it evaluates; zeroing them first wrote 400 bytes a mapping twice (a batch of 100,000 mappings: a 40 MB memset,
+    75 ns a mapping timed alone, ~2% of an evaluation in `benchmarks/bench_cost_model.py`'s sets)."""
     return (np.empty(B, dtype=np.int64), np.empty(B, dtype=np.int64), np.empty(B), np.empty(B),
             np.empty(B, dtype=np.int64), np.empty((B, L, 3)), np.empty((B, L, 3)), np.empty((B, L, 3)))
 
