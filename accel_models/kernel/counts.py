@@ -17,6 +17,8 @@ import math
 import numpy as np
 from numba import njit
 
+from nets import N_AXES
+
 from ..geometry import box
 from .links import links, spatial_axes
 
@@ -55,7 +57,11 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
     a = l0.axis[t]
     step0 = co[t, l0.dim] * l0.step
     r = box_axes[a] - step0
-    delta = tile - (tile // box_axes[a]) * (r if r > 0 else 0)
+    cross = np.int64(1)               # tile // box_axes[a] (tile is their product), without a division
+    for x in range(N_AXES):
+        if x != a:
+            cross *= box_axes[x]
+    delta = tile - cross * (r if r > 0 else 0)
     fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
     reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step
     j = temporal[i0 - 1].prev[t] if i0 > 0 else -1
@@ -78,13 +84,24 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
 def moving_loops(ax, temporal, n_temporal):
     """Per temporal loop and tensor: the axis of the tensor it moves (-1: none), and the innermost loop at or
     outside it that moves the tensor (prev, -1: none): `fill_stream` follows them without a search."""
+    p0 = np.int64(-1)                  # per tensor, the innermost loop so far that moves it
+    p1 = np.int64(-1)
+    p2 = np.int64(-1)
     for j in range(n_temporal):
         tl = temporal[j]
-        for t in range(3):
-            a = ax[t, tl.dim]
-            outer = temporal[j - 1].prev[t] if j > 0 else -1
-            tl.axis[t] = a
-            tl.prev[t] = j if a >= 0 else outer
+        d = tl.dim
+        a0 = ax[0, d]
+        a1 = ax[1, d]
+        a2 = ax[2, d]
+        p0 = j if a0 >= 0 else p0
+        p1 = j if a1 >= 0 else p1
+        p2 = j if a2 >= 0 else p2
+        tl.axis[0] = a0
+        tl.axis[1] = a1
+        tl.axis[2] = a2
+        tl.prev[0] = p0
+        tl.prev[1] = p1
+        tl.prev[2] = p2
 
 
 @njit(cache=True, inline="always")
@@ -144,6 +161,14 @@ def level_accesses(layer, acc, ws, n_temporal):
             if ax[0, inner] < 0 or ax[1, inner] < 0:
                 fan = direct_fanout(ws.loops, levels, temporal[n_temporal - 1].level, L)
         for t in range(3):
+            if n_children == 1 and not is_mac and child.kept[t] == 0:
+                # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
+                # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for
+                # any fill stream F > 0, and nothing else reads this (level, tensor)'s fills: 1.0 / 1.0 is
+                # the same ratio without the stream.
+                parent.access[t] = 1.0
+                parent.mcw[t] = 1.0
+                continue
             delta = 0
             mac_stream = is_mac and (t == 2 or ax[t, inner] >= 0 or not reads_on_change(t, fan, levels, L))
             if mac_stream:

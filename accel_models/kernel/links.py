@@ -383,8 +383,10 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     total = temporal[M].outer
     # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
     whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
-    if not whole0 and not _lattice_ok(T0, s1, m1, s2, m2):
+    lattice0 = _lattice_ok(T0, s1, m1, s2, m2)
+    if not whole0 and not lattice0:
         return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
+    dead0 = not moves0 or not lattice0   # no link at vstar = T0: cnt0 is never used
     cnt0 = 0.0                       # steps that pair with vstar = T0
     if moves0:
         if whole0:
@@ -405,6 +407,10 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
         n_reset = 1 if reset[a0] != 0 else 0
         n_far = 1 if abs(reset[a0]) > reach[a0] else 0
     for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
+        if dead0 and n_far >= 2:
+            # Resets only grow, so two axes stay beyond the fan-out's reach: every Tj from here out is `far`,
+            # and without T0's link nothing else is counted.
+            break
         lj = temporal[j]
         a = lj.axis[t]
         c = 0
@@ -452,7 +458,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
                                                       layer, ws, n_children)
                     saved += s_
                     transfers += l_
-    if moves0 and cnt0 > 0 and _lattice_ok(T0, s1, m1, s2, m2):
+    if not dead0 and cnt0 > 0:
         s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)
         saved += s_
