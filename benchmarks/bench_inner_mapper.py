@@ -6,7 +6,7 @@ Pairs: the mapper-benchmark files given (default: ../shared/reference/timeloop/m
 the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that shared/ does not hold.
 Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
 (`best_mapping(strategy="cmaes")`, 4 islands). The inner mapper is the co-search's own per-layer search
-(`cosearch.config.MapperSettings()`: its strategy, budget and islands, through a `mappings.MappingCache`):
+(`cosearch.config.MapperSettings()`: its strategy, budget, islands and restarts, through its `MappingCache`):
 - cold: a fresh cache, one search (seeds 0..S-1): the first time a trial meets a layer shape;
 - warm: the layer mapped first on `--chain` neighbouring accelerators (each buffer's capacity scaled by
   2^u, u in {-1, 0, 1}, as consecutive trials of the outer CMA-ES propose), then on the pair's own
@@ -95,8 +95,7 @@ def _neighbour(acc: Accelerator, rng: np.random.Generator) -> Accelerator:
 
 
 def _cache(settings: MapperSettings, pair: Pair, seed: int) -> MappingCache:
-    return MappingCache(strategy=settings.strategy, budget_evals=settings.budget_evals, islands=settings.islands,
-                        popsize=settings.popsize, seed=seed, fixed_keep=pair.fixed_keep or None)
+    return settings.cache(seed=seed, fixed_keep=pair.fixed_keep or None)
 
 
 def _timed(cache: MappingCache, pair: Pair) -> tuple[float, float]:
@@ -137,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = MapperSettings()
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
     print(f"inner mapper: strategy {settings.strategy}, {settings.budget_evals} evaluations per layer, "
-          f"{settings.islands} island(s), population {settings.popsize or 'default'}; reference: cmaes package, {REFERENCE_EVALS:,} evaluations; "
+          f"{settings.islands} island(s), population {settings.popsize or 'default'}, restarts after {settings.patience} "
+          f"stalled generations ({settings.local_restarts:.0%} local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; "
           f"{args.seeds} seeds; warm = after {args.chain} neighbouring accelerators")
     print(f"{'pair':<32s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "
           f"{'warm med':>8s} {'warm max':>8s} {'ms/layer':>8s}")
