@@ -229,14 +229,15 @@ def _bounded_solution(v, a, ma, b, mb):
 
 
 @njit(cache=True, inline="always")
-def _lattice_ok(vstar, s1, m1, s2, m2):
+def _lattice_ok(vstar, s1, m1, s2, m2, reach):
     """Can vstar be the offset difference of two children? (necessary for a link)
 
     A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
     |c_i| <= bound_i - 1. Each axis gets at most two spatial dims (width: R and P; height: S and Q).
+    s1, m1, s2, m2, reach: `spatial_axes`' per-axis steps, largest digits and reach.
     """
     for a in range(N_AXES):          # without a division first: no loop on the axis, or beyond their reach
-        if vstar[a] != 0 and (s1[a] == 0 or abs(vstar[a]) > m1[a] * s1[a] + m2[a] * s2[a]):
+        if vstar[a] != 0 and (s1[a] == 0 or abs(vstar[a]) > reach[a]):
             return False
     for a in range(N_AXES):
         v = abs(vstar[a])
@@ -370,7 +371,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     scratch = ws.scratch[0]
     scratch.n_diffs = -2              # neighbour differences not listed yet
     T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
-    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2     # `spatial_axes` of (t, spatial)
+    s1, m1, s2, m2, reach = scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach  # `spatial_axes`'
     reset[:] = 0
     T0[:] = 0
     l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
@@ -383,7 +384,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     total = temporal[M].outer
     # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
     whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
-    lattice0 = _lattice_ok(T0, s1, m1, s2, m2)
+    lattice0 = _lattice_ok(T0, s1, m1, s2, m2, reach)
     if not whole0 and not lattice0:
         return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
     dead0 = not moves0 or not lattice0   # no link at vstar = T0: cnt0 is never used
@@ -400,7 +401,6 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
     # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `_lattice_ok` at once) in O(1) per loop;
     # Tj is written out only when a link is tried.
-    reach = scratch.reach
     n_reset = 0
     n_far = 0
     if a0 >= 0:
@@ -439,7 +439,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
                 cnt0 += nj           # (j, 0)
             if nz and nj > 0 and not far:   # (0, j)
                 _translation(Tj, reset, a, c, ra)
-                if _lattice_ok(Tj, s1, m1, s2, m2):
+                if _lattice_ok(Tj, s1, m1, s2, m2, reach):
                     s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
                                                       ws, n_children)
                     saved += s_
@@ -453,7 +453,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += nj               # (j, 0): whole tile then whole tile
             if nj > 0 and not far:
                 _translation(Tj, reset, a, c, ra)
-                if _lattice_ok(Tj, s1, m1, s2, m2):
+                if _lattice_ok(Tj, s1, m1, s2, m2, reach):
                     s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
                                                       layer, ws, n_children)
                     saved += s_
