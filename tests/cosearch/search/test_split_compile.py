@@ -114,8 +114,12 @@ def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_pa
     settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=tmp_path / "out",
                                       mapper_evals=32, final_mapper_evals=64, time_limit="none")
     prepare_study(settings)
-    split = SplitCompile([CompileStep("slow", lambda: time.sleep(1.0))], tmp_path / "steps")
-    report = run_worker(settings, 0, deadline=time.time() + 0.5, split=split)
+    # the step outlasts the deadline by 0.5 s whatever the machine's load; the 5 s before it leave the worker's own
+    # set-up (loading the study) room on a loaded CI machine, so that only the compile passes the deadline
+    deadline = time.time() + 5.0
+    split = SplitCompile([CompileStep("slow", lambda: time.sleep(max(0.0, deadline - time.time()) + 0.5))],
+                         tmp_path / "steps")
+    report = run_worker(settings, 0, deadline=deadline, split=split)
     assert report.trials == 1 and report.stop == "time limit"
 
 
