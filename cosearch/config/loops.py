@@ -47,6 +47,15 @@ FINAL_MAPPER = MapperSettings(budget_evals=4096, islands=4, popsize=None, patien
 """The mapper of the final phase: the best designs re-mapped, and the presets mapped, with a larger budget."""
 
 
+POLISH_EVALUATIONS = 128
+"""Designs the final phase's pattern search (`cosearch.search.polish`) scores around the best design, at most. Measured
+on the best designs of 3- and 10-minute default runs (3 seeds each, `benchmarks/bench_cosearch.py` before the polish
+existed), EDP after the final mapper: 128 evaluations (7-10 s) took the 3-minute designs to 0.72-0.89x and the
+10-minute ones to 0.91-0.98x, so that the 3-minute median (5.00e-7 J*s) came level with the 10-minute one (5.12e-7;
+1.26x apart before); 64 evaluations (~5 s) reached 0.77-0.89x and 0.97-0.99x (medians 1.03x apart). Two of the six
+searches ended by themselves (no move improving at the smallest step) after 44 and 97."""
+
+
 @dataclass(frozen=True)
 class EvolutionSettings:
     """The subnet evolution: population size, generations, share kept as parents, mutation settings.

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .budget import Budget
-from .loops import EvolutionSettings, MapperSettings
+from .loops import POLISH_EVALUATIONS, EvolutionSettings, MapperSettings
 from .objectives import ObjectiveSpec, pareto_mapper_objective
 from .resources import ResourceBounds
 from .storage_url import StorageSpec
@@ -48,6 +48,9 @@ class CoSearchSettings:
     """Metrics of a multi-objective study (`--pareto`); empty: the single `objective`."""
     latency_table: Path | None = None
     """Where to write the layer-wise latency table of the found accelerator (`--export-latency-table`)."""
+    polish_evals: int = POLISH_EVALUATIONS
+    """Designs the final phase's pattern search around the best design scores at most (`--polish-evals`; 0: none);
+    not part of what the study is."""
 
     @property
     def limits(self) -> Budget:
@@ -91,7 +94,8 @@ class CoSearchSettings:
         d = self.identity()
         d.update({"trials": self.trials, "time_limit_s": self.time_limit_s, "out": str(self.out),
                   "storage": None if self.storage is None else self.storage.display, "study_name": self.study_name,
-                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "predictor": self.predictor,
+                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "polish_evals": self.polish_evals,
+                  "predictor": self.predictor,
                   "objective": self.objective.to_dict(), "pareto": list(self.pareto) or None,
                   "latency_table": None if self.latency_table is None else str(self.latency_table)})
         return d

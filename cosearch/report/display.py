@@ -129,7 +129,7 @@ def print_summary(result: CoSearchResult, console) -> None:
         if caveats:
             console.print(f"report.md compares the presets at {result.design.technology_nm:g} nm too.",
                           highlight=False, soft_wrap=True)
-        console.print(f"best design (trial {result.best_trial}): {result.design.describe()}", highlight=False,
+        console.print(f"best design ({result.design_origin}): {result.design.describe()}", highlight=False,
                       soft_wrap=True)
         if result.seeds:
             console.print(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings))), highlight=False, soft_wrap=True)
@@ -153,5 +153,6 @@ def print_summary(result: CoSearchResult, console) -> None:
                   + (f"; {workers}" if workers else ""), highlight=False, soft_wrap=True)
     t = result.timings_s
     console.print(f"report: {s.out / 'report.md'}, {s.out / 'result.json'}  "
-                  f"(search {t.get('search', 0):.0f} s, final mapping and presets {t.get('final', 0):.0f} s, "
+                  f"(search {t.get('search', 0):.0f} s, final mapping and presets {t.get('final', 0):.0f} s"
+                  + (f" of which polish {t['polish']:.0f} s" if "polish" in t else "") + ", "
                   f"total {t.get('total', 0):.0f} s)", highlight=False, soft_wrap=True)

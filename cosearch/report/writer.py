@@ -94,7 +94,7 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
         "design": None, "subnet": None, "network": None, "metrics": None, "search_metrics": result.search_metrics,
         "layers": [], "presets": [p.to_dict(best.edp_j_s if best else None) for p in result.presets],
         "beats_every_fitting_preset": result.beats_every_preset,
-        "timings_s": result.timings_s, "notes": result.notes, "files": files,
+        "timings_s": result.timings_s, "notes": result.notes, "files": files, "polish": result.polish or None,
         "resources": None if s.resources is None else s.resources.to_dict(),
         "per_network": result.per_network or None,
         "objective": _objective_dict(result),
@@ -120,6 +120,19 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
         doc["comparison_caveats"] = comparison_caveats(result)
         doc["presets_at_design_node"] = [p.to_dict(best.edp_j_s) for p in presets_at_node(result)]
     return doc
+
+
+def _polish_text(polish: dict) -> str:
+    """One paragraph on the final phase's pattern search (`CoSearchResult.polish`)."""
+    before, after = polish["search_mapper_value"]
+    text = (f"The final phase's pattern search from trial {polish['from_trial']}'s design (its network fixed, each gene "
+            f"moved in turn) scored {polish['evaluations']} designs with the search's mapper: {before:.4g} -> {after:.4g}"
+            f"; moves kept: {', '.join(polish['moves']) or 'none'}.")
+    if "final_value" in polish:
+        trial_value, polished_value = polish["final_value"]
+        text += (f" With the final mapper: trial {polish['from_trial']}'s design {trial_value:.4g}, the polished one "
+                 f"{polished_value:.4g}; {'the polished design is the best design' if polish['kept'] else 'the trial design stays'}.")
+    return text
 
 
 def _elementwise_dict(ops) -> dict:
@@ -354,7 +367,8 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
                 "### Energy by memory level and tensor (whole network)", "", _energy_table(analysis), ""]
         d = doc["design"]
         area = d["area_breakdown_mm2"]
-        out += ["## Best design", "", f"Trial {result.best_trial}: {result.design.describe()}", "",
+        out += ["## Best design", "", f"{_capitalized(result.design_origin)}: {result.design.describe()}", "",
+                *([_polish_text(result.polish), ""] if result.polish else []),
                 *([_capitalized(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings)))) + ".", ""]
                   if result.seeds else []),
                 f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
@@ -393,7 +407,8 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
     out += ["## Reproduce", "", "```bash", doc["command"], "```", "",
             f"Storage `{s.storage.display}`, study `{s.study_name}`; watch it with "
             f"`optuna-dashboard {s.storage.dashboard_arg}`.", "",
-            "Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items()), ""]
+            "Timings: " + ", ".join(f"{k} {v:.1f} s" + (" (part of final)" if k == "polish" else "")
+                                    for k, v in result.timings_s.items()), ""]
     return "\n".join(out)
 
 

@@ -1,24 +1,29 @@
-"""The final phase: the best trials re-mapped with the final mapper (the best of them on the objective wins), and the
+"""The final phase: the best trials re-mapped with the final mapper (the best of them on the objective wins), a pattern
+search around the winner's design (`polish`; its design wins if the final mapper agrees it is better), and the
 presets that fit the area budget run on the same network with the same mapper. A multi-objective study re-maps
 every design of its front instead; the front's lowest-EDP design is then the one compared with the presets."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from nets import parse_config, to_network
 
 from ..config import CoSearchSettings
 from .accuracy import AccuracyModel, accuracy_model
 from .baselines import preset_runs
-from .evaluate import evaluate_network
+from .evaluate import NoValidMapping, evaluate_network, network_run
 from .objective import geomean, objective
+from .polish import polish
 from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
 from .seeds import is_seed, seed_summary
-from .space import Design
+from .space import AcceleratorSpace, Design
 from .study import trial_counts
 from .workers import WorkerReport, study_workers
 
+POLISH_ATTR = "cosearch.polish"
+"""The study's user attribute holding the last final phase's polish (`CoSearchResult.polish`)."""
 FINAL_CANDIDATES = 3
 """The best trials (by the search's objective) re-mapped with the final mapper, with the best seed trial (see
 `final_trials`); the best of them after that wins."""
@@ -69,7 +74,15 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
             extra = [evaluate_network(n.build(), design.accelerator, cache, goal) for n in settings.networks[1:]]
             score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
             candidates.append((score.sort_key(), trial.number, trial, design, cost, extra))
-    _, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:2])
+    best_key, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:2])
+    polished: dict = {}
+    if not settings.pareto and settings.polish_evals > 0:
+        t_polish = time.time()
+        polished, winner = _polish(settings, best_trial, best_key, accuracy, cache)
+        if winner is not None:
+            design, best, best_extra = winner
+        polished["wall_s"] = round(time.time() - t_polish, 2)
+        study.set_user_attr(POLISH_ATTR, polished)  # optuna-dashboard shows it beside the trials
     attrs = best_trial.user_attrs
     network = best.network
     names = [settings.resources.preset] if settings.resources is not None else None
@@ -91,9 +104,45 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
     violation = settings.limits.violation(best.latency_s, best.energy_j)
     if violation > 0:
         notes.append(f"after final mapping the best design is {violation:.1%} over the latency/energy/power budget")
+    timings = {"final": time.time() - t0, **({"polish": polished["wall_s"]} if polished else {})}
     return CoSearchResult(settings, design, best, best_trial.number, search_metrics, presets, source,
-                          _trial_points(study), counts, reports, {"final": time.time() - t0}, notes, per_network,
-                          front, seed_summary(study))
+                          _trial_points(study), counts, reports, timings, notes, per_network,
+                          front, seed_summary(study), polished)
+
+
+def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: AccuracyModel | None,
+            final_cache) -> tuple[dict, tuple | None]:
+    """The pattern search (`polish`) from `trial`'s genes with its network(s) fixed, scored with the search's mapper;
+    its design re-mapped with the final mapper. Returns the summary for the result and, if the polished design beats
+    the trial's (`trial_key`, its final-mapper sort key), its (design, cost, extra networks' costs)."""
+    space = AcceleratorSpace.for_settings(settings)
+    network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
+    networks = [network, *(n.build() for n in settings.networks[1:])]
+    goal, cache = settings.mapper_objective, settings.mapper.cache()
+
+    def score_of(design: Design):
+        try:
+            runs = [network_run(n, design.accelerator, cache, goal) for n in networks]
+        except NoValidMapping:
+            return None
+        return objective(runs, settings.limits, settings.objective, acc_value)
+
+    found = polish(space, trial.params, score_of, settings.polish_evals)
+    summary = {"from_trial": trial.number, "from_design": trial.user_attrs["design"], "evaluations": found.evaluations,
+               "moves": list(found.moves), "search_mapper_value": [found.start_score.value, found.score.value],
+               "kept": False}
+    if not found.improved:
+        return summary, None
+    design = replace(found.design, name="cosearch_best")
+    summary["design"] = design.to_dict()
+    cost = evaluate_network(network, design.accelerator, final_cache, goal, accuracy=acc_value)
+    extra = [evaluate_network(n, design.accelerator, final_cache, goal) for n in networks[1:]]
+    score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
+    summary["final_value"] = [-trial_key[1] if settings.objective.maximize else trial_key[1], score.value]
+    if score.sort_key() >= trial_key:
+        return summary, None
+    summary["kept"] = True
+    return summary, (design, cost, extra)
 
 
 def final_trials(feasible: list, study, maximize: bool = False) -> list:

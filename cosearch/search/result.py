@@ -51,6 +51,18 @@ class CoSearchResult:
     """With `--pareto`: every design of the search's front, re-mapped with the final mapper (`finalize._front`)."""
     seeds: list[dict] = field(default_factory=list)
     """The seed trials of an area-budget study (`seeds.seed_summary`): the fitting presets' designs, run first."""
+    polish: dict = field(default_factory=dict)
+    """The final phase's pattern search around the best trial's design (`finalize._polish`): the trial, the moves kept,
+    the search mapper's objective values before and after, the final mapper's, whether its design won; empty if none
+    ran (`--polish-evals 0`, `--pareto`)."""
+
+    @property
+    def design_origin(self) -> str:
+        """Where the best design comes from: 'trial N', or 'trial N, polished (k moves)' when the pattern search's
+        design won."""
+        if self.polish.get("kept"):
+            return f"trial {self.best_trial}, polished ({len(self.polish['moves'])} moves)"
+        return f"trial {self.best_trial}"
 
     @property
     def fitting_presets(self) -> list[PresetRun]:

@@ -66,8 +66,14 @@ def test_dashboard_serves_the_study(finished_run, tmp_path):
             assert sortable.get(key) is True, key
         (best,) = [t for t in complete if t["number"] == result["study"]["best_trial"]]
         best_attrs = {a["key"]: a["value"] for a in best["user_attrs"]}
-        assert best_attrs["design.pe_array"] == "x".join(map(str, result["design"]["pe_array"]))
-        assert float(best_attrs["design.num_pes"]) == result["design"]["num_pes"]
+        polish = result["polish"]
+        # the best trial's design, or the one the final phase's polish started from when its design won
+        origin = polish["from_design"] if polish and polish["kept"] else result["design"]
+        assert best_attrs["design.pe_array"] == "x".join(map(str, origin["pe_array"]))
+        assert float(best_attrs["design.num_pes"]) == origin["num_pes"]
+        if polish:  # the polish is a user attribute of the study, where the dashboard shows it (its text cut at ~1 kB)
+            shown = {a["key"]: a["value"] for a in detail["user_attrs"]}
+            assert shown["cosearch.polish"].startswith(f'{{"from_trial": {result["study"]["best_trial"]},')
     finally:
         server.terminate()
         try:

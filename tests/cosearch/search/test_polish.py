@@ -1,0 +1,95 @@
+"""The final phase's polish: fitting PEs to the budget, the compass search, and its place in the result."""
+import math
+
+import pytest
+
+import cosearch
+from cosearch.search.objective import Objective
+from cosearch.search.polish import fit_pes, polish
+from cosearch.search.space import AcceleratorSpace, Design
+
+SPACE = AcceleratorSpace(5.0)
+START = {g: 0.5 for g in SPACE.genes}
+
+
+def _fits(genes) -> bool:
+    return SPACE.check(SPACE.decode(genes)).fits
+
+
+def test_fit_pes_fills_the_budget_from_below_and_from_above():
+    up = fit_pes(SPACE, START)
+    assert _fits(START) and _fits(up) and up["pes"] > START["pes"]
+    assert not _fits({**up, "pes": up["pes"] + 2 ** -10}), "a visibly larger pes gene still fits: not filled"
+    assert {k: v for k, v in up.items() if k != "pes"} == {k: v for k, v in START.items() if k != "pes"}
+    over = {**START, "pes": 1.0, "rf_weights": 0.9, "rf_inputs": 0.9}
+    assert not _fits(over)
+    down = fit_pes(SPACE, over)
+    assert _fits(down) and down["pes"] < 1.0 and not _fits({**down, "pes": down["pes"] + 2 ** -10})
+
+
+def _toy_score(calls: list, unmappable=lambda d: False):
+    """A made-up objective with a known direction: more PEs and 16 B/cycle of DRAM are better."""
+    def score_of(design: Design):
+        calls.append(design)
+        if unmappable(design):
+            return None
+        return Objective(1.0 / design.num_pes + abs(math.log2(design.dram_bytes_per_cycle / 16.0)), 0.0)
+    return score_of
+
+
+def test_polish_moves_towards_the_better_designs_within_its_budget():
+    calls: list[Design] = []
+    found = polish(SPACE, START, _toy_score(calls), max_evaluations=60)
+    start = SPACE.decode(START)
+    assert found.improved and found.score.value < found.start_score.value
+    assert found.design.num_pes > start.num_pes and found.design.dram_bytes_per_cycle == pytest.approx(16, abs=2)
+    assert SPACE.check(found.design).fits and SPACE.decode(found.genes) == found.design
+    assert len(calls) == found.evaluations + 1 <= 61  # the start, then at most the budget
+    assert len(set(calls)) == len(calls), "a design was scored twice"
+    assert all(SPACE.check(d).fits for d in calls)
+    assert found.moves and found.moves[0] == "pes fitted"
+
+
+def test_polish_ends_by_itself_at_a_local_optimum():
+    calls: list[Design] = []
+    found = polish(SPACE, START, _toy_score(calls), max_evaluations=10_000)
+    assert found.evaluations < 10_000
+    again = polish(SPACE, found.genes, _toy_score([]), max_evaluations=10_000)
+    assert not again.improved and again.moves == ()
+
+
+def test_polish_skips_unmappable_designs_and_needs_a_mappable_start():
+    start = SPACE.decode(START)
+    calls: list[Design] = []
+    found = polish(SPACE, START, _toy_score(calls, lambda d: d.num_pes > 2 * start.num_pes), max_evaluations=40)
+    assert found.design.num_pes <= 2 * start.num_pes and found.improved
+    with pytest.raises(ValueError, match="no valid mapping"):
+        polish(SPACE, START, _toy_score([], lambda d: True))
+
+
+def test_no_budget_no_moves():
+    calls: list[Design] = []
+    found = polish(SPACE, START, _toy_score(calls), max_evaluations=0)
+    assert found.evaluations == 0 and found.moves == () and found.design == SPACE.decode(START) and len(calls) == 1
+
+
+def _settings(out, polish_evals):
+    return cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=out, mapper_evals=32,
+                                  final_mapper_evals=64, time_limit="none", polish_evals=polish_evals)
+
+
+def test_the_result_says_where_its_design_came_from(tmp_path):
+    result = cosearch.run(_settings(tmp_path / "on", 24))
+    p = result.polish
+    assert p["from_trial"] == result.best_trial and 0 < p["evaluations"] <= 24 and "polish" in result.timings_s
+    before, after = p["search_mapper_value"]
+    assert after <= before and (after < before) == bool(p["moves"])
+    if p["kept"]:  # the final mapper agreed: the polished design is the result, and better than the trial's
+        assert result.design == Design.from_dict(p["design"])
+        assert result.best.edp_j_s == pytest.approx(p["final_value"][1]) and p["final_value"][1] < p["final_value"][0]
+        assert result.design_origin == f"trial {result.best_trial}, polished ({len(p['moves'])} moves)"
+    else:
+        assert result.design == Design.from_dict(p["from_design"])
+        assert result.design_origin == f"trial {result.best_trial}"
+    off = cosearch.run(_settings(tmp_path / "off", 0))
+    assert off.polish == {} and "polish" not in off.timings_s and off.design_origin == f"trial {off.best_trial}"
