@@ -2,18 +2,19 @@
 
     python benchmarks/bench_cosearch.py [--minutes 1,3,10] [--seeds N] [--out DIR] [-- RUN_COSEARCH_ARGS ...]
 
-For each budget, `--seeds` `run_cosearch.py` runs (`--seed 0..N-1`, default one run) on its defaults (every
-core), with `--time-limit` set to the budget and `--trials` high enough that the time limit ends the search
-(extra arguments after `--` are passed on). Printed per run: complete trials, trials per minute of search, the
-best design's EDP after the final phase, the best fitting preset's EDP divided by it, and the wall time
-including the final phase; with several seeds, the median best EDP per budget. The outer search's result
-varies from run to run by about 10% (measured: 5.85e-7 and 6.42e-7 J*s for two 3-minute runs of the same
-command), as much as the criterion's margin, so one run per budget decides little: the headline compares the
-medians over the seeds. The anytime curve of the longest budget's first run (best EDP of the trials completed
-so far, as the search phase measured it, against wall time from the command's start) is drawn to
-DIR/anytime.png, and read at the shorter budget: the same run's best then against its best at the end.
-Compile time is not excluded: warm the numba cache first (any earlier run does) to measure the search, not
-the compiler. Last line: `co-search: best EDP at 3 min is R x the best at 10 min (median of N seeds; within
+For each budget, `--seeds` `run_cosearch.py` runs (`--seed 0..N-1`, default one run) on its defaults (every core),
+with `--time-limit` set to the budget and `--trials` high enough that the time limit ends the search (extra
+arguments after `--` are passed on). Printed per run: complete trials, trials per minute of search, the best
+design's EDP after the final phase (its polish included: `cosearch.search.polish`), the best fitting preset's EDP
+divided by it, the wall time including the final phase, and what the polish did (whether its design won, its EDP
+over the trial design's with the final mapper, designs scored, seconds); with several seeds, the median best EDP per
+budget. The outer search's result varies from run to run by about 10% (measured: 5.85e-7 and 6.42e-7 J*s for two
+3-minute runs of the same command, before the polish), as much as the criterion's margin, so one run per budget
+decides little: the headline compares the medians over the seeds. The anytime curve of the longest budget's first
+run (best EDP of the trials completed so far, as the search phase measured it, against wall time from the command's
+start) is drawn to DIR/anytime.png, and read at the shorter budget: the same run's best then against its best at the
+end. Compile time is not excluded: warm the numba cache first (any earlier run does) to measure the search, not the
+compiler. Last line: `co-search: best EDP at 3 min is R x the best at 10 min (median of N seeds; within
 10%: yes|no)`.
 """
 from __future__ import annotations
@@ -59,6 +60,19 @@ def _anytime(result: dict, started: dt.datetime) -> list[tuple[float, float]]:
             best = value
             points.append(((when - started).total_seconds(), best))
     return points
+
+
+def _polish_text(result: dict) -> str:
+    """What the final phase's polish did: its design won (with how many moves) or not, and its wall time."""
+    polish = result.get("polish")
+    if not polish:
+        return "-"
+    kept = f"won, {len(polish['moves'])} moves" if polish["kept"] else "trial design kept"
+    gain = ""
+    if polish.get("final_value"):
+        before, after = polish["final_value"]
+        gain = f", {after / before:.3f}x"
+    return f"{kept}{gain}, {polish['evaluations']} designs in {polish['wall_s']:.0f} s"
 
 
 def _storage_url(storage: str) -> str:
@@ -110,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {args.seeds} seed(s) per budget; "
           f"extra arguments: {' '.join(extra) or '-'}")
     print(f"{'budget':>7s} {'seed':>4s} {'trials':>7s} {'trials/min':>10s} {'best EDP J*s':>13s} {'preset/best':>11s} "
-          f"{'wall s':>7s}")
+          f"{'wall s':>7s}  polish")
     best_at: dict[float, float] = {}
     longest = None
     for minutes in budgets:
@@ -125,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"{min(fitting) / best:.2f}x" if fitting else "-"
             bests.append(best)
             print(f"{minutes:>5g} m {seed:>4d} {complete:>7d} {complete / (search_s / 60):>10.1f} {best:>13.4g} "
-                  f"{ratio:>11s} {wall:>7.0f}", flush=True)
+                  f"{ratio:>11s} {wall:>7.0f}  {_polish_text(result)}", flush=True)
             if seed == 0:
                 longest = (result, started)
         best_at[minutes] = float(statistics.median(bests))

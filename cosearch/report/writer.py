@@ -124,14 +124,18 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
 
 def _polish_text(polish: dict) -> str:
     """One paragraph on the final phase's pattern search (`CoSearchResult.polish`)."""
+    head = (f"The final phase's pattern search from trial {polish['from_trial']}'s design (its network fixed, each gene "
+            f"moved in turn)")
+    if polish["search_mapper_value"] is None:
+        return f"{head} did not run: the search's mapper found no valid mapping of the design's layers."
     before, after = polish["search_mapper_value"]
-    text = (f"The final phase's pattern search from trial {polish['from_trial']}'s design (its network fixed, each gene "
-            f"moved in turn) scored {polish['evaluations']} designs with the search's mapper: {before:.4g} -> {after:.4g}"
-            f"; moves kept: {', '.join(polish['moves']) or 'none'}.")
+    text = (f"{head} scored {polish['evaluations']} designs with the search's mapper: {before:.4g} -> {after:.4g}; "
+            f"moves kept: {', '.join(polish['moves']) or 'none'}.")
     if "final_value" in polish:
         trial_value, polished_value = polish["final_value"]
+        verdict = "the polished design is the best design" if polish["kept"] else "the trial design stays"
         text += (f" With the final mapper: trial {polish['from_trial']}'s design {trial_value:.4g}, the polished one "
-                 f"{polished_value:.4g}; {'the polished design is the best design' if polish['kept'] else 'the trial design stays'}.")
+                 f"{polished_value:.4g}; {verdict}.")
     return text
 
 

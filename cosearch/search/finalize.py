@@ -129,8 +129,11 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
 
     found = polish(space, trial.params, score_of, settings.polish_evals)
     summary = {"from_trial": trial.number, "from_design": trial.user_attrs["design"], "evaluations": found.evaluations,
-               "moves": list(found.moves), "search_mapper_value": [found.start_score.value, found.score.value],
-               "kept": False}
+               "moves": list(found.moves), "kept": False}
+    if found.start_score is None:  # the search's mapper, cold, found no valid mapping of some layer: nothing to move
+        summary["search_mapper_value"] = None
+        return summary, None
+    summary["search_mapper_value"] = [found.start_score.value, found.score.value]
     if not found.improved:
         return summary, None
     design = replace(found.design, name="cosearch_best")

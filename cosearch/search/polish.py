@@ -1,13 +1,14 @@
 """The final phase's local search: the best design's genes moved one at a time, its network fixed (a pattern search).
 
-Why: the outer CMA-ES drifts slowly towards the designs it ends at, because a noisy objective (each trial's layer costs
-come from a short mapper search, its subnet from a short evolution) shrinks its step about as fast as it moves. In a
-10-minute default run (seed 0, 795 complete trials, 57 generations) the spread of its samples (standard deviation per
-gene, averaged over the genes) fell from 0.13-0.15 to 0.05 while the mean of `pes` moved from 0.66 to 0.88 and that of
-`dram_bw` from 0.86 to 0.92-0.95: the designs it ends at fill the area budget with PEs and have the most DRAM bandwidth,
-which a 3-minute run has not reached. A short compass search around the best design (the exploratory moves of Hooke and
-Jeeves' pattern search, "'Direct search' solution of numerical and statistical problems", J. ACM 8(2), 1961, without
-their pattern moves: each gene moved by +-step in turn, the step halved when none improves) takes it most of the way in about a hundred evaluations, each one mapping the fixed network on a new
+Why: the outer CMA-ES drifts slowly towards the designs it ends at, because a noisy objective (each trial's layer
+costs come from a short mapper search, its subnet from a short evolution) shrinks its step about as fast as it
+moves. In a 10-minute default run (seed 0, 795 complete trials, 57 generations) the spread of its samples (standard
+deviation per gene, averaged over the genes) fell from 0.13-0.15 to 0.05 while the mean of `pes` moved from 0.66 to
+0.88 and that of `dram_bw` from 0.86 to 0.92-0.95: the designs it ends at fill the area budget with PEs and have the
+most DRAM bandwidth, which a 3-minute run has not reached. A short compass search around the best design (the
+exploratory moves of Hooke and Jeeves' pattern search, "'Direct search' solution of numerical and statistical
+problems", J. ACM 8(2), 1961, without their pattern moves: each gene moved by +-step in turn, the step halved when
+none improves) takes it most of the way in about a hundred evaluations, each one mapping the fixed network on a new
 accelerator with the search's mapper (no subnet search); measured in `cosearch.config.POLISH_EVALUATIONS`.
 
 A move that changes a gene is tried as it is and "fitted": with `pes` set to the most PEs that fit the budget beside
@@ -35,8 +36,9 @@ class PolishResult:
 
     genes: dict[str, float]
     design: Design
-    score: Objective
-    start_score: Objective
+    score: Objective | None
+    start_score: Objective | None
+    """None: the start design has no valid mapping with `score_of`'s mapper (nothing was moved)."""
     evaluations: int
     moves: tuple[str, ...]
     """The accepted moves in order, e.g. 'dram_bw +0.2', 'rf_weights -0.1 (fitted)'."""
@@ -44,7 +46,7 @@ class PolishResult:
 
     @property
     def improved(self) -> bool:
-        return self.score.sort_key() < self.start_score.sort_key()
+        return self.start_score is not None and self.score.sort_key() < self.start_score.sort_key()
 
 
 def fit_pes(space: AcceleratorSpace, genes: Mapping[str, float]) -> dict[str, float] | None:
@@ -69,13 +71,14 @@ def polish(space: AcceleratorSpace, genes: Mapping[str, float], score_of: Callab
     """Pattern search from `genes` (a point of `space`): each gene moved by +-step in turn, as it is and fitted
     (`fit_pes`), a move kept when its design scores better (`Objective.sort_key`); the step halves (`steps`) when a
     whole pass keeps none. `score_of(design)` scores a design (None: no valid mapping); designs over the budget and
-    designs already scored are skipped, so `max_evaluations` counts distinct designs scored."""
+    designs already scored are skipped, so `max_evaluations` counts distinct designs scored (after the start's own
+    score; a start without a valid mapping is returned as it is, unscored)."""
     t0 = time.perf_counter()
     x = {g: min(1.0, max(0.0, float(genes[g]))) for g in space.genes}
     design = space.decode(x)
     start = score_of(design)
     if start is None:
-        raise ValueError("polish: the start design has no valid mapping")
+        return PolishResult(x, design, None, None, 0, (), time.perf_counter() - t0)
     best, scored, moves = start, {design: start}, []
 
     def candidates(name: str, step: float):

@@ -58,13 +58,14 @@ def test_polish_ends_by_itself_at_a_local_optimum():
     assert not again.improved and again.moves == ()
 
 
-def test_polish_skips_unmappable_designs_and_needs_a_mappable_start():
+def test_polish_skips_unmappable_designs_and_leaves_an_unmappable_start_alone():
     start = SPACE.decode(START)
     calls: list[Design] = []
     found = polish(SPACE, START, _toy_score(calls, lambda d: d.num_pes > 2 * start.num_pes), max_evaluations=40)
     assert found.design.num_pes <= 2 * start.num_pes and found.improved
-    with pytest.raises(ValueError, match="no valid mapping"):
-        polish(SPACE, START, _toy_score([], lambda d: True))
+    calls = []
+    stuck = polish(SPACE, START, _toy_score(calls, lambda d: True))
+    assert stuck.start_score is None and not stuck.improved and stuck.design == start and len(calls) == 1
 
 
 def test_no_budget_no_moves():
@@ -82,6 +83,7 @@ def test_the_result_says_where_its_design_came_from(tmp_path):
     result = cosearch.run(_settings(tmp_path / "on", 24))
     p = result.polish
     assert p["from_trial"] == result.best_trial and 0 < p["evaluations"] <= 24 and "polish" in result.timings_s
+    assert "pattern search from trial" in (tmp_path / "on" / "report.md").read_text()
     before, after = p["search_mapper_value"]
     assert after <= before and (after < before) == bool(p["moves"])
     if p["kept"]:  # the final mapper agreed: the polished design is the result, and better than the trial's
