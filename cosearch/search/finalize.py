@@ -138,8 +138,11 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
         return summary, None
     design = replace(found.design, name="cosearch_best")
     summary["design"] = design.to_dict()
-    cost = evaluate_network(network, design.accelerator, final_cache, goal, accuracy=acc_value)
-    extra = [evaluate_network(n, design.accelerator, final_cache, goal) for n in networks[1:]]
+    try:
+        cost = evaluate_network(network, design.accelerator, final_cache, goal, accuracy=acc_value)
+        extra = [evaluate_network(n, design.accelerator, final_cache, goal) for n in networks[1:]]
+    except NoValidMapping:  # the final mapper's seeds missed what the search's found: the trial's design stays
+        return summary, None
     score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
     summary["final_value"] = [-trial_key[1] if settings.objective.maximize else trial_key[1], score.value]
     if score.sort_key() >= trial_key:
