@@ -27,7 +27,7 @@ from .space import AcceleratorSpace, Design
 
 POLISH_STEPS = (0.2, 0.1, 0.05)
 """The gene steps of the pattern search, largest first: a step is halved when no move of it improves."""
-_FIT_BISECTIONS = 12  # pes gene resolution 1/4096: below one PE step of the decoder at every space's PE range
+_FIT_BISECTIONS = 12  # pes gene resolution 1/4096: 0.2% in PE count over the widest range (16-65,536 PEs, log scale)
 
 
 @dataclass(frozen=True)
