@@ -17,6 +17,7 @@ it only once PEs use that area, and one that grows past the budget fits only onc
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,11 +56,14 @@ def fit_pes(space: AcceleratorSpace, genes: Mapping[str, float]) -> dict[str, fl
     def fits(value: float) -> bool:
         return space.check(space.decode({**genes, "pes": value})).fits
 
-    lo, hi = (genes["pes"], 1.0) if fits(genes["pes"]) else (0.0, genes["pes"])
-    if not fits(lo):
-        return None
-    if fits(hi):
-        return {**genes, "pes": hi}
+    if fits(genes["pes"]):
+        lo, hi = genes["pes"], 1.0
+        if fits(hi):
+            return {**genes, "pes": hi}
+    else:
+        lo, hi = 0.0, genes["pes"]
+        if not fits(lo):
+            return None
     for _ in range(_FIT_BISECTIONS):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
@@ -99,7 +103,8 @@ def polish(space: AcceleratorSpace, genes: Mapping[str, float], score_of: Callab
         while kept:
             kept = False
             for name in space.genes:
-                for cand, label in [*pending, *candidates(name, step)]:
+                # lazily: a fitted variant (a bisection of ~13 area checks) only when the moves before it did not win
+                for cand, label in itertools.chain(pending, candidates(name, step)):
                     d = space.decode(cand)
                     if d in scored or not space.check(d).fits:
                         continue
