@@ -89,3 +89,11 @@ class EvolutionSettings:
         """Subnets scored per search (at most; duplicates are not re-scored)."""
         parents = max(1, round(self.population * self.parent_ratio))
         return self.population + self.generations * (self.population - parents)
+
+
+POLISH_CANDIDATES = 3
+"""The final phase's candidates (its best trials by the final mapper) that the pattern search starts from, one after
+another; the best design of all wins. Measured on the stored studies of `benchmarks/bench_cosearch.py --seeds 3`'s 3-
+and 10-minute runs (session 6), each of the three best trials polished and re-mapped: the best of them against the
+winner's polish alone, 3 minutes 5.43 / 4.76 / 4.73e-7 against 5.71 / 4.75 / 5.14e-7 J*s, 10 minutes 5.21 / 4.69 /
+4.63e-7 against 5.23 / 4.59 / 4.84e-7 (medians 1.015x apart instead of 1.061x), for 2-3x the polish's time."""

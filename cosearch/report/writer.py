@@ -136,6 +136,11 @@ def _polish_text(polish: dict) -> str:
         verdict = "the polished design is the best design" if polish["kept"] else "the trial design stays"
         text += (f" With the final mapper: trial {polish['from_trial']}'s design {trial_value:.4g}, the polished one "
                  f"{polished_value:.4g}; {verdict}.")
+    others = [f"trial {o['from_trial']}: " + (f"{o['final_value'][0]:.4g} -> {o['final_value'][1]:.4g}"
+                                               if o.get("final_value") else "no better design by the search's mapper")
+              for o in polish.get("others", ())]
+    if others:
+        text += f" The same search from the other candidates (final mapper's values): {'; '.join(others)}."
     return text
 
 

@@ -1,5 +1,5 @@
-"""The final phase: the best trials re-mapped with the final mapper (the best of them on the objective wins), a pattern
-search around the winner's design (`polish`; its design wins if the final mapper agrees it is better), and the
+"""The final phase: the best trials re-mapped with the final mapper, a pattern search around the design of each of the
+best few (`polish`; the best design of all, a trial's or a polished one, wins, by the final mapper), and the
 presets that fit the area budget run on the same network with the same mapper. A multi-objective study re-maps
 every design of its front instead; the front's lowest-EDP design is then the one compared with the presets."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from nets import parse_config, to_network
 
-from ..config import CoSearchSettings
+from ..config import POLISH_CANDIDATES, CoSearchSettings
 from .accuracy import AccuracyModel, accuracy_model
 from .baselines import preset_runs
 from .evaluate import NoValidMapping, evaluate_network, network_run
@@ -78,9 +78,9 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
     polished: dict = {}
     if not settings.pareto and settings.polish_evals > 0:
         t_polish = time.time()
-        polished, winner = _polish(settings, best_trial, best_key, accuracy, cache)
+        polished, winner = _polish_candidates(settings, candidates, accuracy, cache)
         if winner is not None:
-            design, best, best_extra = winner
+            best_trial, design, best, best_extra = winner
         polished["wall_s"] = round(time.time() - t_polish, 2)
         study.set_user_attr(POLISH_ATTR, polished)  # optuna-dashboard shows it beside the trials
     attrs = best_trial.user_attrs
@@ -110,19 +110,42 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
                           front, seed_summary(study), polished)
 
 
+def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: AccuracyModel | None,
+                       final_cache) -> tuple[dict, tuple | None]:
+    """The pattern search (`_polish`) from each of the POLISH_CANDIDATES best final-phase candidates (by the final
+    mapper); the best design of all, trials' and polished, wins. Returns the summary of the polish that produced the
+    winner (else of the best trial's), with the others' under "others", and, if a polished design won, its (trial,
+    design, cost, extra networks' costs)."""
+    ranked = sorted(candidates, key=lambda c: c[:2])[:POLISH_CANDIDATES]
+    best_key = ranked[0][0]
+    search_cache = settings.mapper.cache()   # shared: the candidates' networks share most layer shapes
+    summaries, winner, win_key, win_index = [], None, best_key, 0
+    for i, (key, _, trial, *_rest) in enumerate(ranked):
+        summary, found = _polish(settings, trial, key, accuracy, final_cache, search_cache)
+        summaries.append(summary)
+        if found is not None and found[0] < win_key:
+            win_key, win_index, winner = found[0], i, (trial, *found[1:])
+    main = summaries.pop(win_index)
+    main["kept"] = winner is not None
+    if summaries:
+        main["others"] = summaries
+    return main, winner
+
+
 def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: AccuracyModel | None,
-            final_cache) -> tuple[dict, tuple | None]:
-    """The pattern search (`polish`) from `trial`'s genes with its network(s) fixed, scored with the search's mapper;
-    its design re-mapped with the final mapper. Returns the summary for the result and, if the polished design beats
-    the trial's (`trial_key`, its final-mapper sort key), its (design, cost, extra networks' costs)."""
+            final_cache, search_cache) -> tuple[dict, tuple | None]:
+    """The pattern search (`polish`) from `trial`'s genes with its network(s) fixed, scored with the search's mapper
+    (`search_cache`); its design re-mapped with the final mapper. Returns the summary for the result and, if the polished
+    design beats the trial's (`trial_key`, its final-mapper sort key), its (sort key, design, cost, extra networks'
+    costs)."""
     space = AcceleratorSpace.for_settings(settings)
     network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
     networks = [network, *(n.build() for n in settings.networks[1:])]
-    goal, cache = settings.mapper_objective, settings.mapper.cache()
+    goal = settings.mapper_objective
 
     def score_of(design: Design):
         try:
-            runs = [network_run(n, design.accelerator, cache, goal) for n in networks]
+            runs = [network_run(n, design.accelerator, search_cache, goal) for n in networks]
         except NoValidMapping:
             return None
         return objective(runs, settings.limits, settings.objective, acc_value)
@@ -147,8 +170,7 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
     summary["final_value"] = [-trial_key[1] if settings.objective.maximize else trial_key[1], score.value]
     if score.sort_key() >= trial_key:
         return summary, None
-    summary["kept"] = True
-    return summary, (design, cost, extra)
+    return summary, (score.sort_key(), design, cost, extra)
 
 
 def final_trials(feasible: list, study, maximize: bool = False) -> list:

@@ -52,9 +52,10 @@ class CoSearchResult:
     seeds: list[dict] = field(default_factory=list)
     """The seed trials of an area-budget study (`seeds.seed_summary`): the fitting presets' designs, run first."""
     polish: dict = field(default_factory=dict)
-    """The final phase's pattern search around the best trial's design (`finalize._polish`): the trial, the moves kept,
-    the search mapper's objective values before and after, the final mapper's, whether its design won; empty if none
-    ran (`--polish-evals 0`, `--pareto`)."""
+    """The final phase's pattern search (`finalize._polish_candidates`) that produced the best design, else the one from
+    the best trial's design: the trial, the moves kept, the search mapper's objective values before and after, the final
+    mapper's, whether its design won; the searches from the other candidates under "others"; empty if none ran
+    (`--polish-evals 0`, `--pareto`)."""
 
     @property
     def design_origin(self) -> str:

@@ -4,6 +4,7 @@ import math
 import pytest
 
 import cosearch
+from cosearch.config import POLISH_CANDIDATES
 from cosearch.search.objective import Objective
 from cosearch.search.polish import fit_pes, polish
 from cosearch.search.space import AcceleratorSpace, Design
@@ -93,5 +94,43 @@ def test_the_result_says_where_its_design_came_from(tmp_path):
     else:
         assert result.design == Design.from_dict(p["from_design"])
         assert result.design_origin == f"trial {result.best_trial}"
+    # the search also ran from the other candidates, and the result is the best design of all, by the final mapper
+    feasible = sum(1 for t in result.trials if t.state == "COMPLETE" and t.feasible)
+    others = p.get("others", [])
+    assert len(others) + 1 == min(POLISH_CANDIDATES, feasible)
+    assert len({o["from_trial"] for o in others} | {p["from_trial"]}) == len(others) + 1
+    for o in others:
+        assert not o["kept"]
+        for value in o.get("final_value", ()):
+            assert result.best.edp_j_s <= value * (1 + 1e-9)
     off = cosearch.run(_settings(tmp_path / "off", 0))
     assert off.polish == {} and "polish" not in off.timings_s and off.design_origin == f"trial {off.best_trial}"
+
+
+def test_the_best_design_of_all_candidates_wins(monkeypatch):
+    """Each of the best candidates is polished; a polished design of the second candidate that beats the first trial's
+    design wins, and the summary is its polish's, the others' under "others"."""
+    import importlib
+    from types import SimpleNamespace
+
+    finalize = importlib.import_module("cosearch.search.finalize")  # the module (the package exports its function)
+
+    settings = cosearch.make_settings("area=2.5mm2", network="alexnet", polish_evals=8)
+    trials = [SimpleNamespace(number=n) for n in (7, 3, 9, 1)]
+    candidates = [((v,), t.number, t, f"design {t.number}", f"cost {t.number}", []) for v, t in zip((1.0, 2.0, 3.0, 4.0),
+                                                                                               trials)]
+    polished = {7: None, 3: 0.5, 9: 0.8, 1: 0.1}   # trial number -> its polished design's value (None: no better one)
+
+    def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache):
+        value = polished[trial.number]
+        found = None if value is None else ((value,), f"polished {trial.number}", f"pcost {trial.number}", [])
+        return {"from_trial": trial.number, "kept": False}, found
+
+    monkeypatch.setattr(finalize, "_polish", fake_polish)
+    summary, winner = finalize._polish_candidates(settings, candidates, None, None)
+    assert winner == (trials[1], "polished 3", "pcost 3", [])  # trial 1 (value 4.0) is not among the 3 best: not run
+    assert summary["from_trial"] == 3 and summary["kept"]
+    assert [o["from_trial"] for o in summary["others"]] == [7, 9]
+    polished[3] = polished[9] = None
+    summary, winner = finalize._polish_candidates(settings, candidates, None, None)
+    assert winner is None and summary["from_trial"] == 7 and not summary["kept"]
