@@ -48,7 +48,7 @@ FINAL_MAPPER = MapperSettings(budget_evals=4096, islands=4, popsize=None, patien
 
 
 POLISH_EVALUATIONS = 128
-"""Designs the final phase's pattern search (`cosearch.search.polish`) scores around the best design, at most. Measured
+"""Designs the final phase's pattern search (`cosearch.search.polish`) scores around a design, at most. Measured
 on the best designs of 3- and 10-minute default runs (3 seeds each, `benchmarks/bench_cosearch.py` before the polish
 existed), EDP after the final mapper: 128 evaluations (7-10 s) took the 3-minute designs to 0.72-0.89x and the
 10-minute ones to 0.91-0.98x, so that the 3-minute median (5.00e-7 J*s) came level with the 10-minute one (5.12e-7;
@@ -96,4 +96,6 @@ POLISH_CANDIDATES = 3
 another; the best design of all wins. Measured on the stored studies of `benchmarks/bench_cosearch.py --seeds 3`'s 3-
 and 10-minute runs (session 6), each of the three best trials polished and re-mapped: the best of them against the
 winner's polish alone, 3 minutes 5.43 / 4.76 / 4.73e-7 against 5.71 / 4.75 / 5.14e-7 J*s, 10 minutes 5.21 / 4.69 /
-4.63e-7 against 5.23 / 4.59 / 4.84e-7 (medians 1.015x apart instead of 1.061x), for 2-3x the polish's time."""
+4.63e-7 against 5.23 / 4.59 / 4.84e-7 (medians 1.015x apart instead of 1.061x), for 2-3x the polish's time. With it,
+`python benchmarks/bench_cosearch.py --seeds 3` (session 7): medians 5.34e-7 / 4.79e-7 / 4.76e-7 J*s at 1 / 3 / 10
+minutes, the 3-minute median 1.006x the 10-minute one, the three polishes taking 16-28 s a run."""

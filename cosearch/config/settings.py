@@ -49,8 +49,8 @@ class CoSearchSettings:
     latency_table: Path | None = None
     """Where to write the layer-wise latency table of the found accelerator (`--export-latency-table`)."""
     polish_evals: int = POLISH_EVALUATIONS
-    """Designs the final phase's pattern search around the best design scores at most (`--polish-evals`; 0: none);
-    not part of what the study is."""
+    """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
+    `--polish-evals`; 0: none); not part of what the study is."""
 
     @property
     def limits(self) -> Budget:
