@@ -16,7 +16,8 @@ from .validate import DURATION_UNITS_S, UsageError, parse_duration
 from .workloads import SPACE_ALIASES, NetworkSpec, parse_network, parse_networks, resolve_space
 
 __all__ = ["Budget", "parse_budget", "check_folder", "ensure_folder", "make_settings", "FINAL_MAPPER",
-           "POLISH_CANDIDATES", "POLISH_EVALUATIONS", "EvolutionSettings", "MapperSettings", "DEFAULT_ACCURACY", "OPTIONS", "SAMPLERS",
-           "Option", "add_options", "command_line", "given_options", "parse_options", "option_values", "ResourceBounds",
+           "POLISH_CANDIDATES", "POLISH_EVALUATIONS", "EvolutionSettings", "MapperSettings", "DEFAULT_ACCURACY",
+           "OPTIONS", "SAMPLERS", "Option", "add_options", "command_line", "given_options", "parse_options",
+           "option_values", "ResourceBounds",
            "CoSearchSettings", "StorageSpec", "parse_storage", "DURATION_UNITS_S", "UsageError", "parse_duration",
            "SPACE_ALIASES", "NetworkSpec", "parse_network", "parse_networks", "resolve_space"]

@@ -253,8 +253,8 @@ OPTIONS: tuple[Option, ...] = (
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
-           "network fixed, each gene moved in turn; 0: none)", default=POLISH_EVALUATIONS, metavar="N", type=_integer_text,
-           check=_int_in(0, 100_000), field="polish_evals"),
+           "network fixed, each gene moved in turn; 0: none)", default=POLISH_EVALUATIONS, metavar="N",
+           type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the cache, ../shared", metavar="PATH",
            field="predictor"),

@@ -117,8 +117,9 @@ def test_the_best_design_of_all_candidates_wins(monkeypatch):
 
     settings = cosearch.make_settings("area=2.5mm2", network="alexnet", polish_evals=8)
     trials = [SimpleNamespace(number=n) for n in (7, 3, 9, 1)]
-    candidates = [((v,), t.number, t, f"design {t.number}", f"cost {t.number}", []) for v, t in zip((1.0, 2.0, 3.0, 4.0),
-                                                                                               trials)]
+    # (final-mapper sort key, trial number, trial, design, cost, extra networks' costs), as `finalize` builds them
+    candidates = [((value,), t.number, t, f"design {t.number}", f"cost {t.number}", [])
+                  for value, t in zip((1.0, 2.0, 3.0, 4.0), trials)]
     polished = {7: None, 3: 0.5, 9: 0.8, 1: 0.1}   # trial number -> its polished design's value (None: no better one)
 
     def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache):
