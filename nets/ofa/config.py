@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from numbers import Real
 from typing import Any
 
@@ -28,6 +29,15 @@ def _check_value(space: str, field: str, where: str, value: Any, choices: tuple)
                      f"accepted values for {field!r}: {_describe(choices)}")
 
 
+@lru_cache(maxsize=256)
+def _shared_int_choices(per_position: tuple) -> frozenset | None:
+    """The choices of a per-slot gene when every slot has the same integer ones (OFA's ks, e, d), else None."""
+    first = per_position[0] if per_position else None
+    if first is None or any(c != first for c in per_position) or not all(type(c) is int for c in first):
+        return None
+    return frozenset(first)
+
+
 def _validate(space: Space, values: dict[str, Any]) -> dict[str, Any]:
     """Check every field against the space's gene table; return normalised values (tuples, choices)."""
     genes = space.genes()
@@ -46,6 +56,10 @@ def _validate(space: Space, values: dict[str, Any]) -> dict[str, Any]:
         if len(value) != len(per_position):
             raise ValueError(f"{space.name}: config field {field!r} must have {len(per_position)} entries, "
                              f"got {len(value)}")
+        shared = _shared_int_choices(per_position)
+        if shared is not None and all(type(v) is int for v in value) and shared.issuperset(value):
+            out[field] = tuple(value)  # the usual case, checked at once: a subnet search draws thousands a trial
+            continue
         out[field] = tuple(_check_value(space.name, field, f"{field}[{i}]", v, choices)
                            for i, (v, choices) in enumerate(zip(value, per_position)))
     return out

@@ -28,6 +28,11 @@ def _se_layers(unit: SEUnit, batch: int) -> tuple[Layer, ...]:
             Layer.conv(unit.mid, unit.channels, 1, 1, batch=batch, name=f"{unit.name}.expand"))
 
 
+@lru_cache(maxsize=1 << 10)
+def _linear_layer(unit: LinearUnit, batch: int) -> Layer:
+    return Layer.fc(unit.c_in, unit.c_out, batch, name=unit.name)
+
+
 def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
     """Every conv / depthwise / SE conv / linear layer of a plan, in execution order."""
     layers: list[Layer] = []
@@ -61,7 +66,7 @@ def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
         elif isinstance(unit, GlobalPoolUnit):
             hw = 1
         elif isinstance(unit, LinearUnit):
-            layers.append(Layer.fc(unit.c_in, unit.c_out, batch, name=unit.name))
+            layers.append(_linear_layer(unit, batch))
         else:  # pragma: no cover - the plan's unit types are closed
             raise TypeError(f"unknown plan unit {unit!r}")
     return layers

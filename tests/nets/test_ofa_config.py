@@ -1,4 +1,5 @@
 """Subnet configs: OFA's dict format, validation errors that name the field."""
+import numpy as np
 import pytest
 
 from nets.ofa import MBConfig, ResNetConfig, largest_config, parse_config, sample_config
@@ -69,6 +70,14 @@ def test_resolution_as_ofa_one_element_list_and_float_choices():
     # OFA's evolution finder stores "r" as [r]; JSON round trips may turn 6 into 6.0
     config = parse_config(_mbv3_dict(r=[176], e=[6.0] * 20), MBV3)
     assert config.r == 176 and config.e == (6,) * 20 and isinstance(config.e[0], int)
+
+
+def test_numpy_integers_become_the_python_choices():
+    """Values drawn with numpy (as the subnet search's samplers do) are stored as the choices themselves."""
+    data = _mbv3_dict(ks=list(np.full(20, 5)), e=[np.int32(4)] * 20)
+    config = parse_config(data, MBV3)
+    assert config == parse_config(_mbv3_dict(ks=[5] * 20, e=[4] * 20), MBV3)
+    assert all(type(v) is int for v in config.ks + config.e)
 
 
 def test_configs_are_immutable_and_hashable():
