@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(r)
         tl = "-" if pair.timeloop_edp_j_cycle is None else f"{pair.timeloop_edp_j_cycle * 1e12 / r['ref']:.3f}x"
         print(f"{pair.name:<32s} {r['ref']:>11.4g} {tl:>10s} {np.median(r['cold']):>8.3f} {max(r['cold']):>8.3f} "
-              f"{np.median(r['warm']):>8.3f} {max(r['warm']):>8.3f} {_share(r['warm']):>7s} {r['ms']:>8.2f}", flush=True)
+              f"{np.median(r['warm']):>8.3f} {max(r['warm']):>8.3f} {_share(r['warm']):>7s} {r['ms']:>8.2f}",
+              flush=True)
     warm_ok = sum(np.median(r["warm"]) <= WITHIN for r in rows)
     cold_ok = sum(np.median(r["cold"]) <= WITHIN for r in rows)
     print("(timeloop: Timeloop's best mapper run / the reference; ratios: EDP / reference, median and worst of "
