@@ -1,7 +1,9 @@
 """The compiled encoder: `Encoding.encode`'s genes of one mapping, for the warm starts of every search.
 
 The inverse of `_decode_kernel` on the loops that exist: a loop order becomes importances by position,
-a keep flag 0.25 / 0.75, a spatial or temporal factor its log-ratio to what is left of the dim. Compiled
+a keep flag 0.25 / 0.75, a spatial or temporal factor its log-ratio to what is left of the dim, an axis
+fill gene 0.75 where the axis is full (filling changes nothing) and 0.45 elsewhere (off, yet near on:
+see `encoding`'s "Axis fill"). Compiled
 because the warm starts encode one or more mappings per search, a thousand searches per co-search trial.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ def _log_ratio(f, rem):
 
 @njit(cache=True)
 def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx,
-                bounds, active, fan_levels, rem, x):
+                fill_idx, fanout, bounds, active, fan_levels, rem, x):
     """Genes of the mapping given by its [L, 8] / [L, 3] rows into x (filled with 0.5 first); rem: scratch [8].
     bounds: what the free factors multiply to (`Encoding.free_bounds`)."""
     L = temporal.shape[0]
@@ -32,6 +34,12 @@ def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis
         for t in range(3):
             if keep_idx[l, t] >= 0:
                 x[keep_idx[l, t]] = 0.75 if keep[l, t] else 0.25
+        for a in range(2):
+            if fill_idx[l, a] >= 0:
+                used = 1
+                for d in range(8):
+                    used *= sx[l, d] if a == 0 else sy[l, d]
+                x[fill_idx[l, a]] = 0.75 if used == fanout[l, a] else 0.45
     for d in range(8):
         rem[d] = bounds[d]
     for fi in range(fan_levels.shape[0]):

@@ -16,6 +16,26 @@ The genes, all in [0,1] (dims whose bound is 1 get none, since their loops do no
   dim d after the spatial factors and the levels below l (factor = the divisor nearest rem ** r);
   the outermost level takes the rest, so every dim's factors multiply to its bound.
 - keep[l, t] where the level's keep/bypass is searched (see `Encoding`): kept when >= 0.5.
+- spatial_fill[l, axis] for each axis of a fan-out that some dim may use: when >= 0.5 and the
+  dims' factors leave part of the axis idle, the axis is filled (below).
+
+Axis fill. Decoded one dim at a time, the spatial factors rarely fill an axis exactly: on a
+16-wide axis a dim of 56 takes 14 (the divisor nearest its target within 16), and 16 = 2 x 8 or
+4 x 4 needs two dims' genes to land in narrow windows at once, each step alone worse than 14.
+With its fill gene on, an axis left partly idle gets new factors for at most two of its dims (or
+of the dims left unrolled, factor 1, on the other axis that may go on it): those that use the
+most of its fan-out, and among those the nearest (sum of |log| differences) to the dims' own.
+Full utilisation becomes one gene away, as Timeloop users get it from a mapspace utilisation
+constraint, yet nothing is lost: with the gene off the decode is the plain one, so every mapping
+is still the image of some x (`encode` sets the gene on where an axis is full, where filling
+changes nothing, and just below 0.5 elsewhere, so that a search started from the genes tries
+filling often). Two dims, not all: an exact search over every dim's divisors grows exponentially
+with the dims (0.1-0.25 ms a row on a 1024- or 4096-wide axis open to six dims), and the pair
+search does as well within the seeds' spread (below: 30 / 26 / 28; exact: 28 / 30 / 31).
+Measured with `benchmarks/bench_inner_mapper.py`'s warm protocol at 256 evaluations, 40 seeds,
+searches within 5% of the 16k-evaluation best (Eyeriss AlexNet conv2 / mesh16 depthwise / Eyeriss
+ResNet-50 res2a): without the fill 18 / 6 / 19, with it 30 / 26 / 28, and with the co-search's
+wider first step around warm starts (`cosearch.config.MapperSettings.seed_sigma`) 35 / 30 / 30.
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
 that would make the kept tiles overflow that level, or any level above it (their tiles contain
@@ -48,7 +68,7 @@ from .mapping import Mapping
 BYPASS_MODES = ("auto", "search", "none")
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
                   "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "size", "_groups", "_order", "_sp_rank",
-                  "_sp_axis", "_sp_ratio", "_tile", "_keep", "_active_array", "_fan_levels", "layout")
+                  "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels", "layout")
 _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
@@ -148,6 +168,7 @@ class Encoding:
         self._tile = self._alloc("tile", inner & active & (self.pin_temporal == 0) &
                                  (np.arange(L)[:, None] != self.rest_at[None, :]))
         self._keep = self._alloc("keep", self.keep_free, TENSORS)
+        self._sp_fill = self._alloc("spatial_fill", self.allowed.any(axis=2) & (self.fanout > 1), ("X", "Y"))
 
     # ---- the space's rules -------------------------------------------------------------
     def _constrain(self, constraints: MapspaceConstraints) -> None:
@@ -261,7 +282,7 @@ class Encoding:
     def kernel_args(self) -> tuple:
         """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
         t = self.table
-        return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
+        return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                 self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
                 t.divs, t.counts, t.logs, t.log_values, self.pin_temporal, self.pin_spatial, self.rest_at)
@@ -309,10 +330,12 @@ class Encoding:
             axis_gene = genes[:, self._sp_axis[l]]
             ratio = genes[:, self._sp_ratio[l]]
             used = np.ones((B, 2), dtype=np.int64)
+            axes = np.empty((B, n_allowed), dtype=np.int64)
             for k in range(n_allowed):
                 d = sorder[:, k]
                 ok_x, ok_y = allowed[0, d], allowed[1, d]
                 axis = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
+                axes[:, k] = axis
                 cap = self.fanout[l, axis] // used[rows, axis]
                 pin = self.pin_spatial[l, d]                             # per row: d differs by row
                 f = self._pick(rem[rows, d], ratio[rows, d], lambda divs: divs <= cap[:, None])
@@ -321,6 +344,64 @@ class Encoding:
                 out.spatial_y[rows, l, d] = np.where(axis == 1, f, 1)
                 used[rows, axis] *= f
                 rem[rows, d] //= np.where(pin > 0, 1, f)
+            fill = genes[:, self._sp_fill[l]] >= 0.5                    # [B, 2] (gene -1: 0.5, unused below)
+            for b in np.flatnonzero(((self._sp_fill[l] >= 0) & fill & (used < self.fanout[l])).any(axis=1)):
+                self._fill_row(l, sorder[b, :n_allowed], axes[b], fill[b] & (self._sp_fill[l] >= 0), used[b],
+                               out.spatial_x[b, l], out.spatial_y[b, l], rem[b])
+
+    def _fill_row(self, l: int, dims: np.ndarray, axes: np.ndarray, fill: np.ndarray, used: np.ndarray,
+                  sx: np.ndarray, sy: np.ndarray, rem: np.ndarray) -> None:
+        """One row's fill of level l's axes (in place), as `_decode_kernel._fill_axis` does it, in the same order:
+        every change of one or two dims' factors (among the axis's dims and the other axis's unrolled-to-1 ones),
+        the strictly better (more of the fan-out, then nearer the greedy factors) kept."""
+        t = self.table
+        pins = self.pin_spatial[l]
+        lists = [[], []]                                  # per axis: [dim, row of its divisor table, greedy index]
+        for d, axis in zip(dims.tolist(), axes.tolist()):
+            if pins[d] > 0:
+                continue
+            f = (sx if axis == 0 else sy)[d]
+            vi = int(t.index(np.array([rem[d] * f]))[0])
+            lists[axis].append([d, vi, int(np.searchsorted(t.divs[vi, :t.counts[vi]], f))])
+        for a in (0, 1):
+            if not fill[a] or used[a] >= self.fanout[l, a]:
+                continue
+            mine, theirs = (sx, sy) if a == 0 else (sy, sx)
+            pinned = int(np.prod([pins[d] for d, axis in zip(dims, axes) if pins[d] > 0 and axis == a]))
+            F, greedy = int(self.fanout[l, a] // pinned), int(used[a] // pinned)
+            cand = [e for e in lists[a] if e[2] >= 0]
+            borrowed = [e for e in lists[1 - a] if e[2] == 0 and self.allowed[l, a, e[0]] and theirs[e[0]] == 1]
+            cand += borrowed
+            n = len(cand)
+            best_p, best_dist, best = greedy, 0.0, []
+            for j in range(n):
+                _, vj, cj = cand[j]
+                for k in range(j + 1, n + 1 if n == 1 else n):
+                    vk, ck = (cand[k][1], cand[k][2]) if k < n else (0, 0)
+                    rest = greedy // (int(t.divs[vj, cj]) * (int(t.divs[vk, ck]) if k < n else 1))
+                    for ja in range(int(t.counts[vj])):
+                        a_f = int(t.divs[vj, ja])
+                        if rest * a_f > F:
+                            break
+                        jb = 0
+                        if k < n:
+                            divs_k = t.divs[vk, :t.counts[vk]]
+                            jb = int(np.searchsorted(divs_k, F // (rest * a_f), side="right")) - 1
+                        p = rest * a_f * (int(t.divs[vk, jb]) if k < n else 1)
+                        if p < best_p:
+                            continue
+                        dist = abs(t.logs[vj, ja] - t.logs[vj, cj]) + (abs(t.logs[vk, jb] - t.logs[vk, ck])
+                                                                      if k < n else 0.0)
+                        if p > best_p or dist < best_dist:
+                            best_p, best_dist, best = p, dist, [(j, ja)] + ([(k, jb)] if k < n else [])
+            for k, jn in best:
+                e = cand[k]
+                d, vi, j0 = e
+                f = int(t.divs[vi, jn])
+                rem[d] = rem[d] * int(t.divs[vi, j0]) // f
+                mine[d] = f
+                if f > 1 and any(e is o for o in borrowed):  # moved to this axis: the other one no longer offers it
+                    e[2] = -1
 
     def bounded_levels(self) -> tuple[int, ...]:
         """Levels with a capacity limit (total or per tensor)."""
@@ -378,6 +459,6 @@ class Encoding:
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
         encode_into(m.temporal[0], m.order[0], m.spatial_x[0], m.spatial_y[0], m.spatial_order[0], m.keep[0],
-                    self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep,
-                    self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)
+                    self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
+                    self.fanout, self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)
         return x

@@ -130,7 +130,8 @@ def test_encode_accepts_a_mapping_object(mapper_bench):
 def test_genes_follow_the_space(mapper_bench):
     case, _ = mapper_bench["eyeriss_alexnet_conv2"]    # 5 levels, 6 dims > 1, one 14x12 fan-out
     enc = Encoding(case.layer, case.accelerator)
-    assert enc.size == 5 * 6 + 4 * 6 + 3 * 6 == len(enc.names)
+    assert enc.size == 5 * 6 + 4 * 6 + 3 * 6 + 2 == len(enc.names)   # + one fill gene per array axis
+    assert {"spatial_fill[shared_glb,X]", "spatial_fill[shared_glb,Y]"} <= set(enc.names)
     assert not any(n.startswith("keep") for n in enc.names)   # every level keeps a fixed subset
     assert "tile[psum_spad,K]" in enc.names and "order[DRAM,N]" not in enc.names
     dw, _ = mapper_bench["mesh16_mbv2_dw3x3"]                # GLB and RF may keep anything: searched
@@ -189,7 +190,7 @@ def test_dataflow_constrains_spatial_dims_and_order():
 def test_decode_rejects_bad_shapes(mapper_bench):
     case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
     enc = Encoding(case.layer, case.accelerator)
-    with pytest.raises(ValueError, match=r"shape \[B, 46\]"):
+    with pytest.raises(ValueError, match=r"shape \[B, 48\]"):
         enc.decode(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="bypass must be one of"):
         Encoding(case.layer, case.accelerator, bypass="maybe")
@@ -203,3 +204,40 @@ def test_fixed_keep_pins_levels(mapper_bench):
     assert (m.keep[:, 1] == [1, 0, 0]).all() and (m.keep[:, 0] == 1).all()
     with pytest.raises(ValueError, match="no storage level named"):
         Encoding(case.layer, case.accelerator, fixed_keep={"L9": ()})
+
+
+def _mesh16_mapping(enc, spatial_x, spatial_y):
+    """A mesh16 depthwise mapping with the given spatial factors on GLB's fan-out ({dim: factor}), the rest of each
+    dim at DRAM."""
+    m = Mapping.from_arrays(enc.decode(np.full((1, enc.size), 0.5)), 0).to_arrays(enc.accelerator)
+    glb = enc.accelerator.level_index("GLB")
+    m.spatial_x[0, glb] = 1
+    m.spatial_y[0, glb] = 1
+    m.temporal[0] = 1
+    for axis, factors in ((m.spatial_x, spatial_x), (m.spatial_y, spatial_y)):
+        for d, f in factors.items():
+            axis[0, glb, DIMS.index(d)] = f
+    m.temporal[0, 0] = np.array(enc.layer.bounds) // (m.spatial_x[0] * m.spatial_y[0]).prod(axis=0)
+    return m, glb
+
+
+def test_axis_fill_uses_the_whole_axis_with_the_nearest_factors(mapper_bench):
+    """16 = 2 x 8 = 4 x 4 = 8 x 2 from P and Q (56 each): decoded one dim at a time P takes 14; with the fill gene on,
+    the axis gets 16, from the factors nearest P14 x Q1 (P8 x Q2: |log 8/14| + |log 2|, the least change)."""
+    case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
+    enc = Encoding(case.layer, case.accelerator)
+    m, glb = _mesh16_mapping(enc, {"P": 14}, {"G": 16})
+    x = enc.encode(m)
+    fill_x = enc.names.index("spatial_fill[GLB,X]")
+    assert x[fill_x] == pytest.approx(0.45) and x[enc.names.index("spatial_fill[GLB,Y]")] == pytest.approx(0.75)
+    plain = decode_both(enc, x[None])                     # off: the plain decode, which encode inverts
+    assert plain.spatial_x[0, glb, DIMS.index("P")] == 14 and plain.spatial_x[0, glb].prod() == 14
+    x[fill_x] = 0.75
+    filled = decode_both(enc, x[None])
+    assert filled.spatial_x[0, glb].prod() == 16 and filled.spatial_y[0, glb].prod() == 16
+    assert filled.spatial_x[0, glb, DIMS.index("P")] == 8 and filled.spatial_x[0, glb, DIMS.index("Q")] == 2
+    assert_valid_shape(enc, filled)
+    full, _ = _mesh16_mapping(enc, {"P": 2, "Q": 8}, {"G": 16})
+    y = enc.encode(full)                                  # a full axis: the gene on (filling changes nothing)
+    assert y[fill_x] == pytest.approx(0.75)
+    assert _loops(decode_both(enc, y[None])) == _loops(full)
