@@ -246,13 +246,13 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
                  initial: Mapping | MappingArrays | None = None, seeds: np.ndarray | None = None,
                  islands: int = 4, popsize: int | None = None,
                  sigma0: float = 0.3, cma_variant: str = "sep", patience: int = 40, max_popsize: int = 256,
-                 local_restarts: float = 0.5, local_sigma: float = 0.2, batch_size: int = 1024,
+                 local_restarts: float = 0.5, local_sigma: float = 0.2, seed_sigma: float = 0.1, batch_size: int = 1024,
                  max_mappings: int = 2_000_000, constraints: MapspaceConstraints | None = None) -> MapperResult:
     """The best mapping of `layer` on `accelerator` for `objective` ("edp", "energy" or "latency").
 
     strategy "es" (default): the compiled sep-CMA-ES of `evolution`, `islands` side by side, the whole run
     in one compiled call; `seeds` (gene vectors [S, n] of this encoding, e.g. good mappings found before)
-    are scored first and centre the first island. strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
+    are scored first and centre the first island with the step `seed_sigma`. strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
     decoded and scored in one batch; a run that converges or makes no progress for `patience`
     generations restarts, locally (probability `local_restarts`, step `local_sigma`) or from a
     random mean with a doubled population (up to `max_popsize`, and 4x the gene count: sep-CMA
@@ -283,6 +283,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
         if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
             raise ValueError(f"best_mapping.{name} must be an integer >= {lo}, got {value!r}")
     for name, value, lo, hi in (("sigma0", sigma0, 1e-12, 1e6), ("local_sigma", local_sigma, 1e-12, 1e6),
+                                ("seed_sigma", seed_sigma, 1e-12, 1e6),
                                 ("local_restarts", local_restarts, 0.0, 1.0)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
             raise ValueError(f"best_mapping.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
@@ -308,7 +309,8 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
         if given.shape[1] != enc.size:
             raise ValueError(f"best_mapping.seeds must have {enc.size} genes per row, got {given.shape[1]}")
         settings = evolution_settings(islands=islands, popsize=popsize, sigma0=sigma0, patience=patience,
-                                      max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma)
+                                      max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma,
+                                      seed_sigma=seed_sigma)
         return evolve(enc, objective, np.concatenate([given] + [e[None] for e in extra]), budget_evals,
                       time_limit_s, seed, settings)
     else:
@@ -321,10 +323,11 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
 
 def evolution_settings(islands: int = 4, popsize: int | None = None, sigma0: float = 0.3, patience: int = 40,
                        max_popsize: int = 256, local_restarts: float = 0.5, local_sigma: float = 0.2,
-                       **_other) -> EvolutionSettings:
+                       seed_sigma: float = 0.1, **_other) -> EvolutionSettings:
     """The compiled search's settings from `best_mapping`'s keyword arguments (the others are ignored)."""
     return EvolutionSettings(islands=islands, popsize=popsize or 0, sigma0=sigma0, patience=patience,
-                             max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma)
+                             max_popsize=max_popsize, local_restarts=local_restarts, local_sigma=local_sigma,
+                             seed_sigma=seed_sigma)
 
 
 CHUNK_EVALS = 4096

@@ -32,6 +32,12 @@ class MapperSettings:
     worse), for ~8% more CPU per search (1.17 vs 1.07-1.09 ms: rows sampled wider around the best cost more to decode
     and score, e.g. AlexNet conv2 3.1 vs 2.5 µs a row at step 0.2 vs 0.1); the old settings given that CPU (288
     evaluations) reach 0.977x."""
+    seed_sigma: float = 0.2
+    """The first step around the warm starts' best seed (genes live in [0, 1]; `best_mapping`'s default is 0.1).
+    Measured with `benchmarks/bench_inner_mapper.py`'s warm protocol at 256 evaluations with the axis fill (40
+    seeds, searches within 5% of the 16k-evaluation best, Eyeriss AlexNet conv2 / mesh16 depthwise / Eyeriss
+    ResNet-50 res2a): 0.1: 30 / 26 / 28; 0.2: 35 / 30 / 30; 0.25: 37 / 29 / 31; 0.3: 37 / 29 / 24; 0.05: 31 / 24
+    / 20. A wider first step leaves the seed's basin more often, which the warm start alone rarely does."""
     seed: int = 0
 
     def cache(self, seed: int | None = None, fixed_keep: dict | None = None) -> MappingCache:
@@ -40,10 +46,11 @@ class MapperSettings:
         extra = {} if fixed_keep is None else {"fixed_keep": fixed_keep}
         return MappingCache(strategy=self.strategy, budget_evals=self.budget_evals, islands=self.islands,
                             popsize=self.popsize, patience=self.patience, local_restarts=self.local_restarts,
-                            seed=self.seed if seed is None else seed, **extra)
+                            seed_sigma=self.seed_sigma, seed=self.seed if seed is None else seed, **extra)
 
 
-FINAL_MAPPER = MapperSettings(budget_evals=4096, islands=4, popsize=None, patience=40, local_restarts=0.5)
+FINAL_MAPPER = MapperSettings(budget_evals=4096, islands=4, popsize=None, patience=40, local_restarts=0.5,
+                              seed_sigma=0.1)
 """The mapper of the final phase: the best designs re-mapped, and the presets mapped, with a larger budget."""
 
 

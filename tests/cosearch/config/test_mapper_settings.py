@@ -6,8 +6,10 @@ def test_the_co_search_mapper_restarts_around_its_best_and_the_final_one_does_no
     cache = MapperSettings().cache()
     assert cache.settings["patience"] == 8 and cache.settings["local_restarts"] == 1.0
     assert cache.settings["budget_evals"] == 256 and cache.settings["seed"] == 0
+    assert cache.settings["seed_sigma"] == 0.2                    # a wider first step around the warm starts
     final = FINAL_MAPPER.cache().settings
     assert final["patience"] == 40 and final["local_restarts"] == 0.5 and final["budget_evals"] == 4096
+    assert final["seed_sigma"] == 0.1
 
 
 def test_a_cache_takes_another_seed_and_fixed_keep_without_changing_the_settings():
