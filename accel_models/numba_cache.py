@@ -97,7 +97,8 @@ def sources_digest(roots: tuple[str, ...]) -> str:
 def drop_stale_kernels(package: str, roots: tuple[str, ...]) -> list[Path]:
     """Delete the cache files of `package`'s kernels where they were compiled from other sources (see the module
     docstring); `roots`: the top-level packages whose kernels `package`'s link or inline, and whose modules they
-    import from (`package` among them). Returns the cache folders cleared. Called at the end of the package's `__init__`, before any kernel is called."""
+    import from (`package` among them). Returns the cache folders cleared. Called at the end of the package's
+    `__init__`, before any kernel is called."""
     folders = {Path(d._cache._cache_path) for m in _kernel_modules((package,)) for d in vars(m).values()
                if isinstance(d, Dispatcher) and hasattr(d._cache, "_cache_path")}
     if not folders:

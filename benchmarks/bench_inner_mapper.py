@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = MapperSettings()
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
     print(f"inner mapper: strategy {settings.strategy}, {settings.budget_evals} evaluations per layer, "
-          f"{settings.islands} island(s), population {settings.popsize or 'default'}, step {settings.seed_sigma} around "
-          f"warm starts, restarts after {settings.patience} stalled generations ({settings.local_restarts:.0%} "
+          f"{settings.islands} island(s), population {settings.popsize or 'default'}, step {settings.seed_sigma} "
+          f"around warm starts, restarts after {settings.patience} stalled generations ({settings.local_restarts:.0%} "
           f"local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; {args.seeds} seeds; warm = after "
           f"{args.chain} neighbouring accelerators")
     print(f"{'pair':<32s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "

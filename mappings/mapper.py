@@ -252,11 +252,11 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
 
     strategy "es" (default): the compiled sep-CMA-ES of `evolution`, `islands` side by side, the whole run
     in one compiled call; `seeds` (gene vectors [S, n] of this encoding, e.g. good mappings found before)
-    are scored first and centre the first island with the step `seed_sigma`. strategy "cmaes": `islands` CMA-ES runs over the encoding, each generation of all of them
-    decoded and scored in one batch; a run that converges or makes no progress for `patience`
-    generations restarts, locally (probability `local_restarts`, step `local_sigma`) or from a
-    random mean with a doubled population (up to `max_popsize`, and 4x the gene count: sep-CMA
-    diverges beyond). cma_variant "sep" (default) is diagonal sep-CMA (Ros & Hansen 2008): O(n)
+    are scored first and centre the first island with the step `seed_sigma`. strategy "cmaes": `islands` CMA-ES
+    runs over the encoding, each generation of all of them decoded and scored in one batch; a run that converges
+    or makes no progress for `patience` generations restarts, locally (probability `local_restarts`, step
+    `local_sigma`) or from a random mean with a doubled population (up to `max_popsize`, and 4x the gene count:
+    sep-CMA diverges beyond). cma_variant "sep" (default) is diagonal sep-CMA (Ros & Hansen 2008): O(n)
     per sample, and it learns per-gene scales fast on the short budgets of an inner loop; "full"
     needs an n x n eigendecomposition per generation. "random": uniform x in batches of
     `batch_size`. "exhaustive": every mapping of the space (see `exhaustive`), refused with a

@@ -527,6 +527,7 @@ def _api_cases():
         ("best_mapping sigma0 nan", bm(sigma0=nan), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
         ("best_mapping sigma0 inf", bm(sigma0=inf), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
         ("best_mapping sigma0 0", bm(sigma0=0), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
+        ("best_mapping seed_sigma -0.1", bm(seed_sigma=-0.1), V, ["best_mapping.seed_sigma", "[1e-12, 1e+06]"]),
         ("best_mapping local restarts 2", bm(local_restarts=2), V, ["best_mapping.local_restarts", "[0, 1]"]),
         ("best_mapping seed -1", bm(seed=-1), V, ["best_mapping.seed", "integer >= 0"]),
         ("best_mapping patience 0", bm(patience=0), V, ["best_mapping.patience", "integer >= 1"]),
