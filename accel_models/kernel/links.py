@@ -3,7 +3,9 @@
 `reference._children` and `reference._level_walk` enumerate every child at every step; here the
 multicast groups are counted in closed form and children are enumerated only when a link could save
 a read (R3's links need a neighbour whose previous delta equals this one's, which the offset
-lattice and the grid's possible neighbour differences rule out in most cases).
+lattice and the grid's possible neighbour differences rule out in most cases), and not even then
+where the grid separates into rows and columns (`_separable_link_step`: a full X axis whose loops
+move other tensor axes than the Y loops, as a filled array usually has).
 """
 from __future__ import annotations
 
@@ -148,6 +150,119 @@ def _group_children(children, n_children, table):
                 ck.group = cj.group
                 break
             h = (h + 1) & mask
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _count_distinct(children, lo, hi, table):
+    """How many distinct offsets children[lo:hi] hold, those with group >= 0 only (open addressing as in
+    `_group_children`, with its stamps)."""
+    mask = table.shape[0] - 2
+    stamp = table[-1, 0] + 1
+    table[-1, 0] = stamp
+    n = 0
+    for k in range(lo, hi):
+        ck = children[k]
+        if ck.group < 0:
+            continue
+        h = 0
+        for a in range(N_AXES):
+            h = (h + ck.offset[a]) * _GOLDEN
+        h = (h >> 32) & mask
+        while True:
+            if table[h, 1] != stamp:
+                table[h, 0] = k
+                table[h, 1] = stamp
+                n += 1
+                break
+            if _same_offset(children[table[h, 0]], ck):
+                break
+            h = (h + 1) & mask
+    return n
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _axis_offsets(spatial, first, last, children, at, count):
+    """children[at + i].offset = the offset of index i (0 <= i < count) of the spatial loops first..last-1 (mixed
+    radix, the last loop least significant; `sp.axis` / `sp.shift` set), counted up as `list_children` does."""
+    for a in range(N_AXES):
+        children[at].offset[a] = 0
+    digits_end = last
+    for i in range(1, count):
+        off = children[at + i].offset
+        for a in range(N_AXES):
+            off[a] = children[at + i - 1].offset[a]
+        q = digits_end - 1
+        # the digit of loop q is (i // (product of the bounds inside it)) % bound: carry while it wraps to 0
+        inner = 1
+        while q >= first:
+            sp = spatial[q]
+            if (i // inner) % sp.bound != 0:
+                if sp.axis >= 0:
+                    off[sp.axis] += sp.shift
+                break
+            if sp.axis >= 0:
+                off[sp.axis] -= (sp.bound - 1) * sp.shift
+            inner *= sp.bound
+            q -= 1
+
+
+@njit(cache=True, inline="always")
+def _moves_to(children, k, j, vstar):
+    """Does the offset of children[j] less that of children[k] equal vstar?"""
+    for a in range(N_AXES):
+        if children[j].offset[a] - children[k].offset[a] != vstar[a]:
+            return False
+    return True
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table):
+    """`_link_step`'s (served, distinct) without listing the children, where the grid separates; (-1, -1) where it
+    does not. It separates when the X loops fill the grid's width (then child k sits at x = its X digits, y = its
+    Y digits), the grid has two rows and columns at least, and the X loops move other axes of tensor t than the Y
+    loops do. A child's offset is then offX(x) + offY(y) on disjoint axes: its x +- 1 neighbours differ from it by
+    offX alone and its y +- 1 ones by offY alone, so it is served iff its column x or its row y has such a
+    neighbour at vstar (nA columns, nB rows: nA*H + nB*W - nA*nB children), and the offsets of the others are
+    distinct iff both parts are (distinct = distinct offX of the unserved columns x distinct offY of the unserved
+    rows). O(W + H) instead of O(W x H)."""
+    n_children, px, py = _grid(spatial, n_sp)
+    if px < fan_x or px < 2 or py < 2:
+        return -1, -1
+    n_y = 0
+    x_axes = 0
+    y_axes = 0
+    for i in range(n_sp):
+        sp = spatial[i]
+        sp.axis = ax[t, sp.dim]
+        sp.shift = co[t, sp.dim] * sp.step
+        if sp.kind != 2:
+            if i != n_y:                  # a Y loop after an X loop: not the nest's layout
+                return -1, -1
+            n_y += 1
+            if sp.axis >= 0:
+                y_axes |= 1 << sp.axis
+        elif sp.axis >= 0:
+            x_axes |= 1 << sp.axis
+    if x_axes & y_axes:
+        return -1, -1
+    _axis_offsets(spatial, n_y, n_sp, children, 0, px)      # columns: offX(x) at children[x]
+    _axis_offsets(spatial, 0, n_y, children, px, py)        # rows: offY(y) at children[px + y]
+    n_a = 0
+    for x in range(px):
+        served = (x + 1 < px and _moves_to(children, x, x + 1, vstar)) or (x >= 1 and _moves_to(children, x, x - 1,
+                                                                                                 vstar))
+        children[x].group = -1 if served else 0
+        n_a += 1 if served else 0
+    n_b = 0
+    for y in range(py):
+        k = px + y
+        served = (y + 1 < py and _moves_to(children, k, k + 1, vstar)) or (y >= 1 and _moves_to(children, k, k - 1,
+                                                                                                  vstar))
+        children[k].group = -1 if served else 0
+        n_b += 1 if served else 0
+    served_all = n_a * py + n_b * px - n_a * n_b
+    distinct = _count_distinct(children, 0, px, table) * _count_distinct(children, px, px + py, table)
+    return served_all, distinct
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -332,6 +447,12 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
+        served, distinct = _separable_link_step(t, spatial, n_sp, fan_x, layer.ax, layer.co, vstar, ws.children,
+                                                ws.table)
+        if served >= 0:
+            if served > 0 and distinct < groups:
+                return (groups - distinct) * size * cnt, served * size * cnt, n_children
+            return 0.0, 0.0, n_children
         n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table,
                                    scratch.digits)
     marks = ws.marks

@@ -104,6 +104,37 @@ def test_link_transfers_match_walk_and_save_parent_reads():
     assert ref.reads[1, 1] < ref.fills[2, 1]
 
 
+def _mesh(x: int, y: int) -> Accelerator:
+    """A DRAM -> GLB -> x-by-y PEs with a small register file each (mesh16's shape, smaller)."""
+    return Accelerator(f"mesh{x}x{y}", (
+        StorageLevel("DRAM", block_size_words=4, read_energy_pj=100, write_energy_pj=100, update_energy_pj=100,
+                     kind="DRAM"),
+        StorageLevel("GLB", capacity_words=4096, block_size_words=2, read_energy_pj=5, write_energy_pj=6,
+                     update_energy_pj=6, fanout_x=x, fanout_y=y),
+        StorageLevel("RF", capacity_words=64, read_energy_pj=0.5, write_energy_pj=0.5, update_energy_pj=0.5,
+                     kind="regfile"),
+    ), mac_energy_pj=0.2)
+
+
+@pytest.mark.parametrize("x, y", [(4, 4), (4, 3), (6, 2)])
+def test_kernel_matches_walk_where_the_grid_separates(x, y):
+    """Link counts without listing the children (`links._separable_link_step`): the X loops fill the array's
+    width. Mappings with a full X axis, sliding windows on either axis, against the walk; enough of them with
+    links in use that the counting is exercised."""
+    acc = _mesh(x, y)
+    layers = [Layer(R=3, S=3, P=8, Q=6, C=2, K=2, name="conv"), Layer(R=3, S=3, P=6, Q=4, G=6, name="dw"),
+              Layer(R=2, S=2, P=4, Q=4, C=3, K=4, stride_w=2, dilation_h=2, name="strided")]
+    compared = linked = 0
+    for i, layer in enumerate(layers):
+        arrays = random_mappings(layer, acc, 1500, rng=3000 + i, spatial_bias=6.0)
+        full = np.flatnonzero((arrays.spatial_x[:, 1].prod(axis=1) == x) & (arrays.spatial_y[:, 1].prod(axis=1) >= 2))
+        for b in full[:60]:
+            if _assert_same(layer, acc, arrays, b):
+                compared += 1
+                linked += evaluate(layer, acc, arrays, b).link_transfers.sum() > 0
+    assert compared >= 60 and linked >= 10, (compared, linked)
+
+
 def test_invalid_mappings_come_back_invalid_with_a_reason():
     layer, acc, mapping = _systolic_case()
     arrays = mapping.to_arrays(acc)
