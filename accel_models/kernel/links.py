@@ -123,6 +123,20 @@ def _same_offset(ca, cb):
     return True
 
 
+@njit(cache=True, inline="always")
+def _slot(children, k, table, mask, stamp):
+    """The hash table's slot for children[k]'s offset: the one holding an earlier child of equal offset in this
+    call (`stamp`), else the empty one where it goes (open addressing, linear probing)."""
+    ck = children[k]
+    h = 0
+    for a in range(N_AXES):
+        h = (h + ck.offset[a]) * _GOLDEN
+    h = (h >> 32) & mask
+    while table[h, 1] == stamp and not _same_offset(children[table[h, 0]], ck):
+        h = (h + 1) & mask
+    return h
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _group_children(children, n_children, table):
     """Dense group ids 0..n_groups-1, equal ids for equal offsets: an open-addressing hash table of child
@@ -133,77 +147,55 @@ def _group_children(children, n_children, table):
     table[-1, 0] = stamp
     n_groups = 0
     for k in range(n_children):
-        ck = children[k]
-        h = 0
-        for a in range(N_AXES):
-            h = (h + ck.offset[a]) * _GOLDEN
-        h = (h >> 32) & mask
-        while True:
-            if table[h, 1] != stamp:
-                table[h, 0] = k
-                table[h, 1] = stamp
-                ck.group = n_groups
-                n_groups += 1
-                break
-            cj = children[table[h, 0]]
-            if _same_offset(cj, ck):
-                ck.group = cj.group
-                break
-            h = (h + 1) & mask
+        h = _slot(children, k, table, mask, stamp)
+        if table[h, 1] != stamp:
+            table[h, 0] = k
+            table[h, 1] = stamp
+            children[k].group = n_groups
+            n_groups += 1
+        else:
+            children[k].group = children[table[h, 0]].group
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _count_distinct(children, lo, hi, table):
-    """How many distinct offsets children[lo:hi] hold, those with group >= 0 only (open addressing as in
-    `_group_children`, with its stamps)."""
+    """How many distinct offsets children[lo:hi] hold, counting those with group >= 0 only (the hash table and
+    stamps of `_group_children`)."""
     mask = table.shape[0] - 2
     stamp = table[-1, 0] + 1
     table[-1, 0] = stamp
     n = 0
     for k in range(lo, hi):
-        ck = children[k]
-        if ck.group < 0:
+        if children[k].group < 0:
             continue
-        h = 0
-        for a in range(N_AXES):
-            h = (h + ck.offset[a]) * _GOLDEN
-        h = (h >> 32) & mask
-        while True:
-            if table[h, 1] != stamp:
-                table[h, 0] = k
-                table[h, 1] = stamp
-                n += 1
-                break
-            if _same_offset(children[table[h, 0]], ck):
-                break
-            h = (h + 1) & mask
+        h = _slot(children, k, table, mask, stamp)
+        if table[h, 1] != stamp:
+            table[h, 0] = k
+            table[h, 1] = stamp
+            n += 1
     return n
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _axis_offsets(spatial, first, last, children, at, count):
-    """children[at + i].offset = the offset of index i (0 <= i < count) of the spatial loops first..last-1 (mixed
-    radix, the last loop least significant; `sp.axis` / `sp.shift` set), counted up as `list_children` does."""
+    """children[at + i].offset = the offset of index i (0 <= i < count) of the spatial loops first..last-1, the
+    last one least significant (`sp.axis`, `sp.shift` set): counted up from i - 1, the loops that wrap to 0
+    stepping back and the next one out stepping on."""
     for a in range(N_AXES):
         children[at].offset[a] = 0
-    digits_end = last
     for i in range(1, count):
         off = children[at + i].offset
         for a in range(N_AXES):
             off[a] = children[at + i - 1].offset[a]
-        q = digits_end - 1
-        # the digit of loop q is (i // (product of the bounds inside it)) % bound: carry while it wraps to 0
-        inner = 1
-        while q >= first:
+        inner = 1                         # the product of the bounds of the loops inside loop q
+        for q in range(last - 1, first - 1, -1):
             sp = spatial[q]
-            if (i // inner) % sp.bound != 0:
-                if sp.axis >= 0:
-                    off[sp.axis] += sp.shift
-                break
+            wraps = (i // inner) % sp.bound == 0
             if sp.axis >= 0:
-                off[sp.axis] -= (sp.bound - 1) * sp.shift
+                off[sp.axis] += -(sp.bound - 1) * sp.shift if wraps else sp.shift
+            if not wraps:
+                break
             inner *= sp.bound
-            q -= 1
 
 
 @njit(cache=True, inline="always")
