@@ -14,6 +14,7 @@ import time
 
 from .baselines import fitting_presets
 from .space import AcceleratorSpace
+from .storage import fail_orphaned_trials
 
 SEEDS_ATTR = "cosearch.seeds"
 """Study user attribute: the presets whose designs are the study's first trials (numbers 0 .. n-1), in order."""
@@ -22,8 +23,8 @@ SEED_ATTR = "seed"
 SEED_POLL_S = 0.2
 SEED_MAX_WAIT_S = 600.0
 """How long the first CMA-ES trial waits for seed trials still running on other workers (a trial takes seconds, a
-minute with a cold numba cache; a dead worker's trial is failed by the heartbeat after its grace period and then
-no longer waited for); past it, the best seed finished so far is the start."""
+minute with a cold numba cache; a dead worker's trial is failed by the heartbeat after its grace period, or at once
+when the worker ran on this host (`storage.fail_orphaned_trials`), and then no longer waited for); past it, the best seed finished so far is the start."""
 
 
 def preset_seeds(space: AcceleratorSpace) -> list[tuple[str, dict[str, float]]]:
@@ -74,6 +75,7 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
         if not any(t.state == TrialState.RUNNING for t in seeds) or time.time() - t0 > max_wait_s:
             break
         optuna.storages.fail_stale_trials(study)  # a dead worker's seed: failed after the grace period, not waited for
+        fail_orphaned_trials(study)
         time.sleep(poll_s)
     done = [t for t in seeds if t.state == TrialState.COMPLETE and t.value is not None]
     if not done:

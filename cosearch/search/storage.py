@@ -104,6 +104,18 @@ def worker_tag() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
+def claim_trial(trial, tag: dict) -> None:
+    """Mark `trial` (an optuna Trial, just started) as this worker's: a heartbeat first where the storage keeps them,
+    then the `tag` as user attribute "worker". Optuna's heartbeat thread records its first beat concurrently with the
+    objective, and its stale check skips a RUNNING trial with no beat at all (`RDBStorage._get_stale_trial_ids`):
+    a worker killed between tagging and that first beat left a trial no other host would ever fail (seen in
+    test_postgres: the study waited out SEED_MAX_WAIT_S). A second first beat is ignored by the storage."""
+    interval = getattr(trial.storage, "get_heartbeat_interval", lambda: None)()
+    if interval is not None:
+        trial.storage.record_heartbeat(trial._trial_id)
+    trial.set_user_attr("worker", tag)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -16,7 +16,7 @@ from .evaluate import NetworkCost, NoValidMapping, evaluate_network, network_run
 from .objective import Objective, objective, rank_value
 from .pareto import point_values, trial_points, trial_trade_off
 from .space import AcceleratorSpace
-from .storage import worker_tag
+from .storage import claim_trial, worker_tag
 from .study import draw_number
 from .subnets import Candidate, search_subnet
 
@@ -48,7 +48,7 @@ class TrialObjective:
         import optuna  # imported where used: see cosearch.search
 
         t0 = time.perf_counter()
-        trial.set_user_attr("worker", {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
+        claim_trial(trial, {**worker_tag(), "index": self.worker})  # first: see fail_orphaned_trials
         try:
             best, evaluated, costs, mapper = self._evaluate(trial)
         except _Rejected as exc:

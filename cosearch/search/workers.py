@@ -170,15 +170,14 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             stop = f"{MAX_REJECTIONS_IN_A_ROW} designs in a row over the area budget"
         elif study_counts["complete"] + study_counts["running"] >= settings.trials and not study_counts["waiting"]:
             # other workers run the study's last trials: wait (no trial past the target) until they end, or one
-            # of them is found dead (Optuna's heartbeat; a dead process of this host on a journal) and its trial
+            # of them is found dead (Optuna's heartbeat; a dead process of this host) and its trial
             # is queued again, which this worker then runs
             waiting_since = waiting_since or time.time()
             if time.time() - waiting_since > _max_wait_s():
                 stop = "the study's last trials run on other workers"
                 break
             optuna.storages.fail_stale_trials(study)
-            if settings.storage.kind == "journal":
-                fail_orphaned_trials(study)
+            fail_orphaned_trials(study)  # what the heartbeat misses: a worker of this host gone, an unclaimed trial
             time.sleep(WAIT_POLL_S)
             continue
         if stop:
@@ -276,7 +275,7 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
             procs.append(subprocess.Popen([sys.executable, "-m", "cosearch.search.worker_process", str(job), str(i),
                                            tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=logs[-1], env=env))
-        while any(p.poll() is None for p in procs):
+        while any([p.poll() is None for p in procs]):  # every one polled: a killed worker is reaped, not a zombie
             if on_poll is not None:
                 on_poll()
             time.sleep(poll_s)

@@ -2,12 +2,14 @@
 import json
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
 
 from cosearch.config import UsageError, make_settings
 from cosearch.search import fail_orphaned_trials, open_storage, prepare_study
+from cosearch.search.storage import claim_trial
 from cosearch.search.study import OBJECTIVE_NAME
 
 
@@ -34,6 +36,20 @@ def test_an_orphaned_trial_is_failed_with_a_reason_and_queued_again(tmp_path):
     (retry,) = [t for t in trials.values() if t.state.name == "WAITING"]  # queued to run again, once
     assert retry.system_attrs["failed_trial"] == orphan.number and retry.params == failed.params
     assert fail_orphaned_trials(study, storage) == 0
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage", "ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_claimed_trial_beats_at_once_so_its_worker_killed_at_once_is_noticed_from_any_host(tmp_path):
+    """No heartbeat thread runs here, as for a worker killed right after claiming its trial on another host:
+    the claim's own beat is what lets Optuna's stale check fail the trial."""
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1, grace_period=1)
+    study = optuna.create_study(storage=storage, study_name="s")
+    trial = study.ask()
+    claim_trial(trial, {"host": "another-machine", "pid": 12345, "index": 0})
+    time.sleep(2.5)
+    optuna.storages.fail_stale_trials(study)
+    (frozen,) = study.get_trials(deepcopy=False)
+    assert frozen.state.name == "FAIL" and frozen.user_attrs["worker"]["host"] == "another-machine"
 
 
 def test_the_objective_is_named(tmp_path):
