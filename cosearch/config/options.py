@@ -184,9 +184,10 @@ OPTIONS: tuple[Option, ...] = (
     # (README "Defaults and why").
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
-    # 250 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
-    # mapping, presets and report take 6-35 s after it, the start a few seconds).
-    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="250s",
+    # 230 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
+    # mapping, presets, the polish and report take 30-45 s after it, the start a few seconds; at 250 s a fresh
+    # clone's run took 4:55 wall at load 0.4: search 253 s, final phase 34 s).
+    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="230s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
