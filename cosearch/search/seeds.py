@@ -14,7 +14,7 @@ import time
 
 from .baselines import fitting_presets
 from .space import AcceleratorSpace
-from .storage import fail_orphaned_trials
+from .storage import fail_dead_trials
 
 SEEDS_ATTR = "cosearch.seeds"
 """Study user attribute: the presets whose designs are the study's first trials (numbers 0 .. n-1), in order."""
@@ -24,7 +24,8 @@ SEED_POLL_S = 0.2
 SEED_MAX_WAIT_S = 600.0
 """How long the first CMA-ES trial waits for seed trials still running on other workers (a trial takes seconds, a
 minute with a cold numba cache; a dead worker's trial is failed by the heartbeat after its grace period, or at once
-when the worker ran on this host (`storage.fail_orphaned_trials`), and then no longer waited for); past it, the best seed finished so far is the start."""
+when the worker ran on this host (`storage.fail_dead_trials`), and then no longer waited for); past it, the best
+seed finished so far is the start."""
 
 
 def preset_seeds(space: AcceleratorSpace) -> list[tuple[str, dict[str, float]]]:
@@ -62,7 +63,6 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
     """The genes of the best complete seed trial by the study's objective (None without seeds or without a complete
     one), once no seed trial is running (waiting at most `max_wait_s`): every worker that asks picks the same
     start, whatever the timing."""
-    import optuna
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
@@ -74,8 +74,7 @@ def best_seed_params(study, max_wait_s: float = SEED_MAX_WAIT_S, poll_s: float =
         seeds = [t for t in study.get_trials(deepcopy=False) if _seed_number(t) < count]
         if not any(t.state == TrialState.RUNNING for t in seeds) or time.time() - t0 > max_wait_s:
             break
-        optuna.storages.fail_stale_trials(study)  # a dead worker's seed: failed after the grace period, not waited for
-        fail_orphaned_trials(study)
+        fail_dead_trials(study)  # a dead worker's seed: failed, not waited for
         time.sleep(poll_s)
     done = [t for t in seeds if t.state == TrialState.COMPLETE and t.value is not None]
     if not done:

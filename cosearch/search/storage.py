@@ -116,6 +116,15 @@ def claim_trial(trial, tag: dict) -> None:
     trial.set_user_attr("worker", tag)
 
 
+def fail_dead_trials(study) -> None:
+    """Fail the trials of dead workers while waiting for other workers' trials: Optuna's heartbeat (any host, after
+    the grace period) and `fail_orphaned_trials` (this host's gone workers at once, unclaimed trials)."""
+    import optuna
+
+    optuna.storages.fail_stale_trials(study)
+    fail_orphaned_trials(study)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -32,7 +32,7 @@ from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .cache_snapshot import load_cache, save_cache
 from .split_compile import SplitCompile, compile_plan
-from .storage import fail_orphaned_trials, heartbeat_s, retry_trial, worker_tag
+from .storage import fail_dead_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
@@ -134,7 +134,6 @@ def _max_wait_s() -> float:
 def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadline: float | None,
                 on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy,
                 split: SplitCompile | None) -> WorkerReport:
-    import optuna
     from optuna.trial import TrialState
 
     t0 = time.time()
@@ -176,8 +175,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             if time.time() - waiting_since > _max_wait_s():
                 stop = "the study's last trials run on other workers"
                 break
-            optuna.storages.fail_stale_trials(study)
-            fail_orphaned_trials(study)  # what the heartbeat misses: a worker of this host gone, an unclaimed trial
+            fail_dead_trials(study)
             time.sleep(WAIT_POLL_S)
             continue
         if stop:
