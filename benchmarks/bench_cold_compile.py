@@ -50,7 +50,8 @@ def _child(top: int) -> None:
     import optuna
 
     import cosearch
-    from cosearch.search import TrialObjective, make_sampler
+    from cosearch.search.study import make_sampler
+    from cosearch.search.trial import TrialObjective
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.process_time()

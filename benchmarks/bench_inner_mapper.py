@@ -6,7 +6,7 @@ Pairs: the mapper-benchmark files given (default: ../shared/reference/timeloop/m
 the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that shared/ does not hold.
 Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
 (`best_mapping(strategy="cmaes")`, 4 islands). The inner mapper is the co-search's own per-layer search
-(`cosearch.config.MapperSettings()`: its strategy, budget, islands and restarts, through its `MappingCache`):
+(`cosearch.config.SEARCH_MAPPER`: its strategy, budget, islands and restarts, through its `MappingCache`):
 - cold: a fresh cache, one search (seeds 0..S-1): the first time a trial meets a layer shape;
 - warm: the layer mapped first on `--chain` neighbouring accelerators (each buffer's capacity scaled by
   2^u, u in {-1, 0, 1}, as consecutive trials of the outer CMA-ES propose), then on the pair's own
@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from accel_models import Accelerator, get_preset  # noqa: E402
 from bench_mapper import DEFAULT_DIR, load_pair, timeloop_best  # noqa: E402
-from cosearch.config import MapperSettings  # noqa: E402
-from mappings import MappingCache, best_mapping  # noqa: E402
+from cosearch.config import SEARCH_MAPPER  # noqa: E402
+from mappings import MapperSettings, MappingCache, best_mapping  # noqa: E402
 from nets import Layer, get_network  # noqa: E402
 
 REFERENCE_EVALS = 16_384
@@ -96,7 +96,7 @@ def _neighbour(acc: Accelerator, rng: np.random.Generator) -> Accelerator:
 
 
 def _cache(settings: MapperSettings, pair: Pair, seed: int) -> MappingCache:
-    return settings.cache(seed=seed, fixed_keep=pair.fixed_keep or None)
+    return MappingCache(dataclasses.replace(settings, seed=seed, fixed_keep=pair.fixed_keep or None))
 
 
 def _timed(cache: MappingCache, pair: Pair) -> tuple[float, float]:
@@ -140,11 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     if not paths and args.no_own:
         ap.error(f"no mapper-benchmark files given and none found in {DEFAULT_DIR}")
     pairs = _file_pairs(paths) + ([] if args.no_own else _own_pairs())
-    settings = MapperSettings()
+    settings = SEARCH_MAPPER
+    es = settings.strategy
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
-    print(f"inner mapper: strategy {settings.strategy}, {settings.budget_evals} evaluations per layer, "
-          f"{settings.islands} island(s), population {settings.popsize or 'default'}, step {settings.seed_sigma} "
-          f"around warm starts, restarts after {settings.patience} stalled generations ({settings.local_restarts:.0%} "
+    print(f"inner mapper: strategy {es.name}, {settings.budget_evals} evaluations per layer, "
+          f"{es.islands} island(s), population {es.popsize or 'default'}, step {es.seed_sigma} "
+          f"around warm starts, restarts after {es.patience} stalled generations ({es.local_restarts:.0%} "
           f"local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; {args.seeds} seeds; warm = after "
           f"{args.chain} neighbouring accelerators")
     print(f"{'pair':<32s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from accel_models import TENSORS  # noqa: E402
 from accel_models.timeloop import case_from_dict  # noqa: E402
-from mappings import Encoding, MapperResult, best_mapping  # noqa: E402
+from mappings import Encoding, MapperResult, RandomStrategy, best_mapping  # noqa: E402
 from nets import resnet50  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "reference" / "timeloop" / "mapper_bench"
@@ -120,8 +120,8 @@ def curves(case, fixed) -> None:
     for layer in (net["layer1.1.conv1"], net["fc"]):
         rs = {"cmaes": best_mapping(layer, case.accelerator, strategy="cmaes", budget_evals=CURVE_EVALS,
                                     fixed_keep=fixed),
-              "random": best_mapping(layer, case.accelerator, strategy="random", budget_evals=CURVE_EVALS,
-                                     batch_size=64, fixed_keep=fixed)}
+              "random": best_mapping(layer, case.accelerator, strategy=RandomStrategy(batch_size=64),
+                                     budget_evals=CURVE_EVALS, fixed_keep=fixed)}
         print(f"== best EDP (J*cycle) vs evaluations: ResNet-50 {layer.name} (R{layer.R} S{layer.S} P{layer.P} "
               f"Q{layer.Q} C{layer.C} K{layer.K}) on {case.accelerator.name}")
         print(f"{'evals':>8s} {'cmaes':>12s} {'random':>12s}")

@@ -22,7 +22,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nets.estimators import PROXIES, OFAAccuracyPredictor  # noqa: E402
-from nets.ofa import count_macs, sample_configs  # noqa: E402
+from nets import count_macs, sample_configs  # noqa: E402
 
 _SHARED_PREDICTOR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
 

@@ -11,31 +11,21 @@ The flow, one way: `config` (the input, checked) -> `search` (the nested search,
 load when first used.
 """
 from ._version import __version__
-from .config import (DEFAULT_ACCURACY, FINAL_MAPPER, OPTIONS, SAMPLERS, SPACE_ALIASES, Budget, CoSearchSettings,
-                     EvolutionSettings, MapperSettings, NetworkSpec, Option, ResourceBounds, StorageSpec, UsageError,
-                     add_options, command_line, given_options, make_settings, parse_budget, parse_duration,
-                     parse_network, parse_options, parse_storage, resolve_space)
+from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, UsageError, add_options, command_line,
+                     given_options, make_settings, parse_budget, parse_duration, parse_network, parse_options)
 from .pipeline import run
-from .report import ProgressDisplay, print_summary, summary_rows, write_report
-from .search import (AcceleratorSpace, AccuracyModel, AccuracySource, Candidate, CoSearchResult, Design, DesignCheck,
-                     LayerCost, NetworkCost, NoValidMapping, Objective, PresetRun, Progress, StorageUnavailable,
-                     TrialObjective, WorkerFailure, WorkerReport, evaluate_network, finalize, find_predictor, load_accuracy_model,
-                     load_study, objective, open_storage, prepare_study, preset_runs, run_search, run_worker,
-                     run_worker_processes, search_subnet, trial_counts)
+from .report import ProgressDisplay, print_summary, write_report
+from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, StorageUnavailable, WorkerFailure,
+                     evaluate_network, preset_runs, run_search)
 
 __all__ = [
     "__version__",
     # config: the input
-    "DEFAULT_ACCURACY", "FINAL_MAPPER", "OPTIONS", "SAMPLERS", "SPACE_ALIASES", "Budget", "CoSearchSettings",
-    "EvolutionSettings", "MapperSettings", "NetworkSpec", "Option", "ResourceBounds", "StorageSpec", "UsageError",
-    "add_options", "command_line", "given_options", "make_settings", "parse_budget", "parse_duration",
-    "parse_network", "parse_options", "parse_storage", "resolve_space",
+    "OPTIONS", "Budget", "CoSearchSettings", "MapperSettings", "Option", "UsageError", "add_options", "command_line",
+    "given_options", "make_settings", "parse_budget", "parse_duration", "parse_network", "parse_options",
     # search
-    "AcceleratorSpace", "AccuracyModel", "AccuracySource", "Candidate", "CoSearchResult", "Design", "DesignCheck",
-    "LayerCost", "NetworkCost", "NoValidMapping", "Objective", "PresetRun", "Progress", "StorageUnavailable", "WorkerFailure",
-    "TrialObjective", "WorkerReport", "evaluate_network", "finalize", "find_predictor", "load_accuracy_model",
-    "load_study", "objective", "open_storage", "prepare_study", "preset_runs", "run_search", "run_worker",
-    "run_worker_processes", "search_subnet", "trial_counts",
+    "AcceleratorSpace", "CoSearchResult", "Design", "NetworkCost", "StorageUnavailable", "WorkerFailure",
+    "evaluate_network", "preset_runs", "run_search",
     # report, and the whole run
-    "ProgressDisplay", "print_summary", "summary_rows", "write_report", "run",
+    "ProgressDisplay", "print_summary", "write_report", "run",
 ]

@@ -1,16 +1,18 @@
-"""Mappings of one layer onto an accelerator: the type, its encoding, the per-layer mappers."""
+"""Mappings of one layer onto an accelerator: the type, its importance-based encoding, the per-layer mapper with its
+strategies, and the layer-cost table (`MappingCache`)."""
 from .mapping import LevelMapping, Mapping
-from ._factorize import prime_factors
 from .random_mapping import random_mappings, random_valid_mappings
+from .encoding import Encoding
+from .result import MapperResult
+from .strategies import (CMAESStrategy, EvolutionStrategy, ExhaustiveStrategy, MapperStrategy, RandomStrategy,
+                         register_strategy, strategy_names, unregister_strategy)
+from .mapper import MapperSettings, best_mapping
+from .cache import MappingCache, accelerator_key
 
-__all__ = ["LevelMapping", "Mapping", "prime_factors", "random_mappings", "random_valid_mappings"]
-
-# importance-based encoding, mappers, the per-(accelerator, shape) cache (issue 5)
-from .cache import MappingCache, accelerator_key  # noqa: E402
-from .encoding import Encoding  # noqa: E402
-from .mapper import MapperResult, best_mapping  # noqa: E402
-
-__all__ += ["Encoding", "MapperResult", "best_mapping", "MappingCache", "accelerator_key"]
+__all__ = ["LevelMapping", "Mapping", "random_mappings", "random_valid_mappings", "Encoding", "MapperResult",
+           "MapperStrategy", "EvolutionStrategy", "CMAESStrategy", "RandomStrategy", "ExhaustiveStrategy",
+           "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings", "best_mapping",
+           "MappingCache", "accelerator_key"]
 
 # the search kernel links the decoder and the cost kernel: recompile it when their sources change (see
 # accel_models.numba_cache)

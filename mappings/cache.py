@@ -17,13 +17,11 @@ from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
-
 from accel_models import Accelerator
 from nets import Layer
 
-from .encoding import Encoding
-from .mapper import MapperResult, best_mapping, evolution_settings, evolve, with_layer
+from .mapper import MapperSettings
+from .result import MapperResult, with_layer
 from ._warm_log import WarmLog, read_log
 from .warm_starts import WarmStarts
 
@@ -45,22 +43,23 @@ def accelerator_key(accelerator: Accelerator) -> str:
 
 
 class MappingCache:
-    """Best mapping per (accelerator, layer shape, objective), searched on a miss with `mapper_settings`
-    (keyword arguments of `best_mapping`: strategy, budget_evals, islands, seed, bypass, ...).
+    """Best mapping per (accelerator, layer shape, objective), searched on a miss with `settings` (a
+    `MapperSettings`; its defaults if None).
 
     accelerators: how many accelerators' tables are kept (the least recently used goes first).
-    warm_starts: seed each search of the compiled strategy ("es") with the best mappings found before.
+    warm_starts: seed each search with the best mappings found before (the strategies score seeds first; the
+    compiled evolution strategy also centres its first island on the best of them).
     """
 
-    def __init__(self, accelerators: int = 16, warm_starts: bool = True, **mapper_settings) -> None:
-        bad = {"layer", "accelerator", "objective", "seeds", "initial"} & set(mapper_settings)
-        if bad:
-            raise ValueError(f"MappingCache: {sorted(bad)} are per lookup, not mapper settings")
-        if not isinstance(accelerators, int) or accelerators < 1:
+    def __init__(self, settings: MapperSettings | None = None, accelerators: int = 16,
+                 warm_starts: bool = True) -> None:
+        if settings is not None and not isinstance(settings, MapperSettings):
+            raise ValueError(f"MappingCache.settings must be a MapperSettings, got {type(settings).__name__}")
+        if isinstance(accelerators, bool) or not isinstance(accelerators, int) or accelerators < 1:
             raise ValueError(f"MappingCache.accelerators must be an integer >= 1, got {accelerators!r}")
-        self.settings = dict(mapper_settings)
+        self.settings = settings if settings is not None else MapperSettings()
         self.max_accelerators = accelerators
-        self.warm = WarmStarts() if warm_starts and self.settings.get("strategy", "es") == "es" else None
+        self.warm = WarmStarts() if warm_starts else None
         self._tables: "OrderedDict[str, tuple[Accelerator, dict[tuple, MapperResult]]]" = OrderedDict()
         self._keys: dict[int, tuple[Accelerator, str]] = {}
         self.hits = 0
@@ -99,7 +98,7 @@ class MappingCache:
 
     def _log_header(self) -> dict:
         warm = self.warm
-        return {"format": 1, "mapper": self.settings, "warm": (warm.per_shape, warm.shapes, warm.neighbours)}
+        return {"format": 1, "mapper": self.settings.to_dict(), "warm": (warm.per_shape, warm.shapes, warm.neighbours)}
 
     def save(self, path: Path, tag=None) -> None:
         """Save the warm starts' per-shape records (not the tables: see `clear_tables`) to `path`, labelled `tag`
@@ -157,17 +156,10 @@ class MappingCache:
             self.hits += 1
             return cached
         self.misses += 1
-        settings = dict(self.settings)
-        if settings.get("strategy", "es") == "es":
-            enc = Encoding(layer, accelerator, bypass=settings.get("bypass", "auto"),
-                           fixed_keep=settings.get("fixed_keep"))
-            seeds = self.warm.seeds(enc) if self.warm is not None else np.zeros((0, enc.size))
-            result = evolve(enc, objective, seeds, settings.get("budget_evals", 256), settings.get("time_limit_s"),
-                            settings.get("seed", 0), evolution_settings(**settings))
-            if self.warm is not None and result.valid:
-                self.warm.record(enc, result.arrays, result.genes)
-        else:
-            result = best_mapping(layer, accelerator, objective, **settings)
+        enc = self.settings.encoding(layer, accelerator)
+        result = self.settings.search(enc, objective, self.warm.seeds(enc) if self.warm is not None else None)
+        if self.warm is not None and result.valid:
+            self.warm.record(enc, result.arrays, result.genes if result.genes is not None else enc.encode(result.arrays))
         table[k] = result
         return result
 

@@ -1,11 +1,12 @@
-"""The per-layer mapper of the co-search: a sep-CMA-ES over the importance encoding whose whole run is compiled.
+"""The compiled kernel of the evolution strategy (`mappings.strategies.EvolutionStrategy`, the co-search's per-layer
+mapper): a sep-CMA-ES over the importance encoding whose whole run is compiled.
 
 Each generation of every island is sampled, decoded (`_decode_kernel`), scored by the cost kernel
 (`accel_models.kernel.evaluate_range`) and used to update its island without leaving numba; one call
 runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
 reference strategy "cmaes" and is compared against this one in the tests), because that package's
 per-candidate Python calls (ask / tell / should_stop) were measured at about half of a co-search
-trial's time, against 7% for the cost kernel itself (issue 11).
+trial's time, against 7% for the cost kernel itself (docs/performance.md).
 
 The algorithm is sep-CMA-ES (Ros & Hansen, PPSN 2008: diagonal covariance, learning rates scaled by
 (n + 2) / 3) with cumulative step-size adaptation (Hansen, "The CMA Evolution Strategy: A Tutorial",
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import math
 from time import perf_counter
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, objmode
@@ -30,23 +30,7 @@ from accel_models.kernel import evaluate_range, make_workspace, max_children, ne
 
 from ._decode_kernel import decode_batch
 from ._fast_random import normal, uniform
-from .fitness import fitness_into
-
-
-class EvolutionSettings(NamedTuple):
-    """The compiled search's settings: islands side by side, each with `popsize` candidates per generation
-    (0 = the default 4 + 3 ln n), first step `sigma0` (genes live in [0, 1]), `seed_sigma` around seeds,
-    restarts after `patience` generations without progress (see the module docstring)."""
-
-    islands: int = 2
-    popsize: int = 0
-    sigma0: float = 0.3
-    seed_sigma: float = 0.1
-    patience: int = 30
-    max_popsize: int = 256
-    local_restarts: float = 0.5
-    local_sigma: float = 0.2
-
+from .fitness import fitness_into, objective_value
 
 HISTORY = 256
 """Improvements recorded per search (evaluations, wall seconds, objective value)."""
@@ -86,8 +70,7 @@ def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, bes
             if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                 hist_evals[n_hist] = evals + r + 1
                 hist_wall[n_hist] = _now() - t0
-                hist_value[n_hist] = out[2][r] * out[1][r] if objective == 0 else (
-                    out[2][r] if objective == 1 else float(out[1][r]))
+                hist_value[n_hist] = objective_value(out[2][r], out[1][r], objective)
                 n_hist += 1
     return best_f, best_cycles, best_energy, valid, n_hist
 

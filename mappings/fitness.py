@@ -1,6 +1,8 @@
-"""What the mappers minimise: the log of the objective, near-ties broken by the other metric, invalid last.
+"""What the mappers minimise: the objective's value (`objective_value`), searched as its log with near-ties broken by
+the other metric, invalid mappings last.
 
-One owner for the compiled search loop (`fitness_into`) and the Python mappers (`fitness`).
+One owner for the compiled search loop (`fitness_into`, `objective_value`) and the Python mappers (`fitness`,
+`MapperResult.objective_value`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,17 @@ TIE = 1e-6
 other metric, without reordering any real difference."""
 INVALID = 1e3
 """Fitness of an invalid mapping (plus its reason code): above any log-objective of a valid one."""
+
+
+@njit(cache=True)
+def objective_value(energy_pj, cycles, objective):
+    """The objective's value of one valid mapping: pJ*cycles (edp), pJ (energy) or cycles (latency); `objective` an
+    index into OBJECTIVES."""
+    if objective == 0:
+        return energy_pj * cycles
+    if objective == 1:
+        return energy_pj
+    return float(cycles)
 
 
 @njit(cache=True)

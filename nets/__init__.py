@@ -1,4 +1,4 @@
-"""Workloads: layers, networks, OFA search spaces, reference networks, accuracy estimators.
+"""Workloads: layers, networks, subnet search spaces, reference networks, accuracy estimators.
 
 Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
 `from_torch`, the accuracy estimators) are imported on first use, because `accel_models` and the
@@ -11,12 +11,15 @@ from .layer import MAX_BOUND, Layer
 from .problem_shape import (COEFFICIENTS, DIM_INDEX, DIMS, N_AXES, PROJECTION, TENSOR_INDEX, TENSORS,
                             axis_terms, box_words, tensor_dims)
 from .network import Network
-from .ofa import MBV3_W12, PROXYLESS_W13, RESNET50, MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
-from .spaces import (SPACES, SubnetConfig, count_macs, count_params, crossover_configs, get_space, largest_config,
-                     mutate_config, parse_config, sample_config, sample_configs, smallest_config, to_network)
-from .transformer import (GPT_ELASTIC, GPT_ELASTIC_DECODE, TRANSFORMER_SPACES, TRANSFORMER_ZOO, VIT_ELASTIC, Block,
-                          DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace, transformer_network)
-from .efficientnet import EFFICIENTNET, EfficientNetAccuracy, EfficientNetConfig, EfficientNetSpace, estimated_top1
+from .spaces import (DEFAULT_SPACE, EFFICIENTNET, GPT_ELASTIC, GPT_ELASTIC_DECODE, MBV3_W12, PROXYLESS_W13, RESNET50,
+                     VIT_ELASTIC, EfficientNetConfig, EfficientNetSpace, GeneTable, SearchSpace, SubnetConfig,
+                     count_macs, count_params, crossover_configs, get_space, largest_config, mutate_config,
+                     parse_config, register_space, sample_config, sample_configs, slot_choices, smallest_config,
+                     space_layers, space_names, registered_spaces, to_network, unregister_space)
+from .ofa import MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
+from .transformer import (TRANSFORMER_ZOO, Block, DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace,
+                          transformer_network)
+from .efficientnet import estimated_top1
 from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
 
 _LAZY = {
@@ -25,6 +28,7 @@ _LAZY = {
     "from_torch": ".torch_import",
     "AccuracyEstimator": ".estimators",
     "OFAAccuracyPredictor": ".estimators",
+    "CalibratedProxy": ".estimators",
     "ZenScore": ".estimators",
     "GradSign": ".estimators",
     "NASWOT": ".estimators",
@@ -50,13 +54,15 @@ __all__ = [
     "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
     "Layer", "MAX_BOUND", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops", "elementwise_words",
     "describe_elementwise",
-    "MBConfig", "ResNetConfig", "SubnetConfig", "parse_config", "MBSpace", "ResNetSpace", "SPACES", "MBV3_W12",
-    "PROXYLESS_W13", "RESNET50", "get_space", "make_divisible",
-    "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
-    "to_network", "count_macs", "count_params",
+    "SearchSpace", "SubnetConfig", "GeneTable", "slot_choices", "register_space", "unregister_space", "get_space",
+    "space_names", "registered_spaces", "DEFAULT_SPACE", "parse_config", "to_network", "count_macs", "count_params",
+    "space_layers", "sample_config", "sample_configs", "mutate_config", "crossover_configs", "largest_config",
+    "smallest_config",
+    "MBV3_W12", "PROXYLESS_W13", "RESNET50", "EFFICIENTNET", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE",
+    "MBConfig", "ResNetConfig", "MBSpace", "ResNetSpace", "make_divisible", "EfficientNetSpace",
+    "EfficientNetConfig", "estimated_top1",
     "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
-    "DecoderSpace", "VIT_ELASTIC", "GPT_ELASTIC", "GPT_ELASTIC_DECODE", "TRANSFORMER_SPACES",
-    "EFFICIENTNET", "EfficientNetSpace", "EfficientNetConfig", "EfficientNetAccuracy", "estimated_top1",
+    "DecoderSpace",
     "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
     *_LAZY,
 ]

@@ -1,5 +1,6 @@
 """EfficientNet (Tan and Le, "EfficientNet: Rethinking Model Scaling for CNNs", ICML 2019): B0's blocks, compound
-scaling, the released B0-B7 as zoo networks, and the `efficientnet` search space (one gene, phi).
+scaling and the released B0-B7 as zoo networks (the `efficientnet` search space, one gene phi, is
+`nets.spaces.efficientnet`).
 
 Compound scaling (the paper's Eq. 3): depth alpha^phi, width beta^phi, resolution gamma^phi, with alpha = 1.2,
 beta = 1.1, gamma = 1.15 (its Sec. 3.3). Widths and depths are rounded as the paper's code does
@@ -10,20 +11,17 @@ The released B1-B7 use the code's hand-set (width, depth, resolution), not alpha
 
 Accuracy of a phi of the space: ImageNet top-1 of the released B0-B7 (the paper's Table 2) interpolated linearly
 in phi, with B_i at phi = i (the paper obtains B1-B7 by scaling B0 "with different phi"): an ESTIMATE, not a
-measurement, labelled so wherever it is shown. Published figures: ../shared/reference/FACTS.md.
+measurement, labelled so wherever it is shown. Published figures: docs/sources.md.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from .network import Network
-from .ofa.config import _ConfigBase
 from .ofa.plan import ConvUnit, GlobalPoolUnit, LinearUnit, MBBlockUnit, Plan, SEUnit
-from .ofa.spaces import SPACES, make_divisible
+from .ofa.spaces import make_divisible
 from .ofa.workload import plan_layers
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
@@ -123,79 +121,11 @@ EFFICIENTNET_ZOO = {name: _released(name) for name in RELEASED}
 """The released B0-B7 by zoo name."""
 
 
-@dataclass(frozen=True)
-class EfficientNetSpace:
-    """The compound-scaling family of B0: configs {"phi": x}, x in 0, 0.01, ..., 7."""
-
-    name: str = "efficientnet"
-    phi_choices: tuple[float, ...] = tuple(round(i * PHI_STEP, 2) for i in range(int(PHI_MAX / PHI_STEP) + 1))
-    scalar_genes: tuple[str, ...] = ("phi",)
-    n_classes: int = N_CLASSES
-
-    def genes(self) -> dict[str, tuple[tuple, ...]]:
-        return {"phi": (self.phi_choices,)}
-
-
-EFFICIENTNET = EfficientNetSpace()
-SPACES[EFFICIENTNET.name] = EFFICIENTNET  # get_space("efficientnet") finds it (nets imports this module)
-
-
-@dataclass(frozen=True)
-class EfficientNetConfig(_ConfigBase):
-    """A member of the compound-scaling family: phi (0 = B0)."""
-
-    phi: float
-    space: str = "efficientnet"
-
-    def __post_init__(self) -> None:
-        phi = self.phi[0] if isinstance(self.phi, Sequence) and len(self.phi) == 1 else self.phi
-        if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not 0 <= phi <= PHI_MAX \
-                or abs(phi - round(phi, 2)) > 1e-9:
-            raise ValueError(f"efficientnet: config field 'phi' = {self.phi!r} is not accepted; accepted values: "
-                             f"0 to {PHI_MAX:g} in steps of {PHI_STEP:g}")
-        object.__setattr__(self, "phi", round(float(phi), 2))
-        super().__post_init__()
-
-    @staticmethod
-    def _space_type() -> type:
-        return EfficientNetSpace
-
-    def active_slots(self) -> list[int]:
-        return []
-
-    def canonical(self) -> "EfficientNetConfig":
-        return self
-
-    @property
-    def scaling(self) -> tuple[float, float, int]:
-        """(width, depth, resolution) of this phi."""
-        return compound_scaling(self.phi)
-
-    def plan(self) -> Plan:
-        width, depth, resolution = self.scaling
-        return efficientnet_plan(width, depth, resolution, self.space)
-
-
 def estimated_top1(phi: float) -> float:
     """ImageNet top-1 at phi, interpolated linearly between the released B0-B7 at phi = 0..7: an estimate."""
     return float(np.interp(phi, np.arange(len(PUBLISHED_TOP1)), PUBLISHED_TOP1))
 
 
-class EfficientNetAccuracy:
-    """The accuracy estimate of the `efficientnet` space (published B0-B7 top-1 interpolated in phi)."""
-
-    name = "efficientnet_published"
-    label = ("estimate: EfficientNet B0-B7 published ImageNet top-1 (Tan and Le, ICML 2019, Table 2) interpolated "
-             "linearly in phi")
-
-    def score(self, config: EfficientNetConfig) -> float:
-        return estimated_top1(config.phi)
-
-    def score_batch(self, configs) -> list[float]:
-        return [self.score(c) for c in configs]
-
-
 __all__ = ["ALPHA", "BETA", "GAMMA", "B0_BLOCKS", "RELEASED", "PUBLISHED_TOP1", "PUBLISHED_MACS", "round_filters",
            "round_repeats", "round_resolution", "compound_scaling", "efficientnet_plan", "efficientnet_network",
-           "EFFICIENTNET_ZOO", "EfficientNetSpace", "EFFICIENTNET", "EfficientNetConfig", "estimated_top1",
-           "EfficientNetAccuracy"]
+           "EFFICIENTNET_ZOO", "PHI_STEP", "PHI_MAX", "estimated_top1"]

@@ -11,11 +11,8 @@ import torch
 from torch import nn
 
 from ._shapes import same_padding
-from .spaces import SubnetConfig, parse_config
-from .transformer.config import DecoderConfig, ViTConfig
-from .transformer.torch_model import build_transformer
-from .ofa.plan import (BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, SEUnit,
-                       subnet_plan)
+from .ofa.plan import BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, Plan, SEUnit
+from .spaces import DEFAULT_SPACE, SubnetConfig, parse_config
 
 _ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "h_swish": nn.Hardswish}
 # nn.Hardswish is x * relu6(x + 3) / 6 and nn.Hardsigmoid relu6(x + 3) / 6, OFA's Hswish / Hsigmoid.
@@ -124,18 +121,22 @@ class OFASubnet(nn.Module):
         return self.classifier(torch.flatten(y, 1))
 
 
-def build_torch(config: SubnetConfig | dict, space: str | None = None, *, residual: bool = True,
-                batchnorm: bool = True) -> nn.Module:
-    """A randomly initialised `torch.nn.Module` of the subnet; its layers equal `to_network(config)`'s.
+def build_torch(config: SubnetConfig | dict, space: str | None = None, **options) -> nn.Module:
+    """A randomly initialised `torch.nn.Module` of the subnet; its layers equal `to_network(config)`'s (a dict is
+    parsed in `space`, MBv3 w1.2 by default). Built by the config's space (`SearchSpace.build_torch`); `options`
+    are its own (OFA-style plans: `residual`, `batchnorm`, see `plan_module`).
 
-    Input: images [N, 3, r, r] for an OFA subnet (any size works; `config.r` is the size `to_network` assumes);
+    Input: images [N, 3, r, r] for a CNN subnet (any size works; `config.r` is the size `to_network` assumes);
     for a transformer subnet `nets.transformer.torch_model.example_input(config.to_spec())` (images or token
-    ids). `residual` and `batchnorm` apply to OFA subnets (the proxies' options).
+    ids).
     """
-    config = parse_config(config, space or "ofa_mbv3_w1.2")
-    if isinstance(config, (ViTConfig, DecoderConfig)):
-        return build_transformer(config.to_spec())
-    plan = subnet_plan(config, space)
+    config = parse_config(config, space or DEFAULT_SPACE)
+    return config.space_def.build_torch(config, **options)
+
+
+def plan_module(plan: Plan, *, residual: bool = True, batchnorm: bool = True) -> nn.Module:
+    """The module of a unit plan; `residual=False` drops the skip additions (Zen-score), `batchnorm=False` BN
+    (SynFlow)."""
     features: list[nn.Module] = []
     head: list[nn.Module] = []
     classifier: nn.Linear | None = None

@@ -200,10 +200,10 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
                                             ["--objective accuracy", "--network resnet50", "subnet search"]),
     "mnasnet on several networks": (["--networks", "resnet50,vgg16", "--objective", "mnasnet", "--target-latency",
                                      "2ms"], ["--objective mnasnet", "--networks", "subnet search"]),
-    "pareto one metric": (["--pareto", "accuracy"], ["--pareto", "two or three", "accuracy, latency, energy, area"]),
+    "pareto one metric": (["--pareto", "accuracy"], ["--pareto", "two or three", "latency, energy, accuracy, area"]),
     "pareto four metrics": (["--pareto", "accuracy,latency,energy,area"], ["--pareto", "two or three"]),
     "pareto unknown metric": (["--pareto", "accuracy,speed"], ["--pareto", "unknown metric 'speed'",
-                                                               "accuracy, latency, energy, area"]),
+                                                               "latency, energy, accuracy, area"]),
     "pareto repeated metric": (["--pareto", "latency,latency"], ["--pareto", "two or three different"]),
     "pareto empty": (["--pareto", ""], ["--pareto", "unknown metric ''"]),
     "pareto with cmaes": (["--pareto", "accuracy,latency", "--sampler", "cmaes"],
@@ -349,7 +349,7 @@ def _api_cases():
     from accel_models.cost_model import evaluate_batch
     from accel_models.timeloop import accelerator_from_timeloop, layer_from_timeloop
     from cosearch import AcceleratorSpace, UsageError, make_settings, parse_budget, parse_duration, parse_network
-    from mappings import best_mapping, random_valid_mappings
+    from mappings import CMAESStrategy, EvolutionStrategy, RandomStrategy, best_mapping, random_valid_mappings
     from nets import Layer, OFAAccuracyPredictor, get_network, get_space, parse_config
 
     layer = Layer.conv(16, 16, 3, 8)
@@ -430,7 +430,7 @@ def _api_cases():
         ("predictor random bytes", lambda: OFAAccuracyPredictor(_FILES / "junk.pth"), V, ["weights_only=True",
                                                                                           "expected OFA"]),
         ("predictor malicious pickle", lambda: OFAAccuracyPredictor(_FILES / "evil.pth"), V, ["weights_only=True"]),
-        ("predictor missing", lambda: OFAAccuracyPredictor(_FILES / "nope.pth"), FileNotFoundError, ["not found"]),
+        ("predictor missing", lambda: OFAAccuracyPredictor(_FILES / "nope.pth"), FileNotFoundError, ["no file at", "nope.pth"]),
         # accel_models: construction
         ("StorageLevel read energy nan", level(read_energy_pj=nan), V, ["read_energy_pj", "finite number >= 0"]),
         ("StorageLevel write energy inf", level(write_energy_pj=inf), V, ["write_energy_pj", "finite number >= 0"]),
@@ -521,22 +521,31 @@ def _api_cases():
         ("evaluate_batch accelerator None", lambda: evaluate_batch(layer, None, maps), V, ["accelerator",
                                                                                           "Accelerator"]),
         # mappings
-        ("best_mapping popsize 0", bm(popsize=0), V, ["best_mapping.popsize", "integer >= 2"]),
-        ("best_mapping popsize 1.5", bm(popsize=1.5), V, ["best_mapping.popsize", "integer >= 2"]),
-        ("best_mapping islands 0", bm(islands=0), V, ["best_mapping.islands", "integer >= 1"]),
-        ("best_mapping sigma0 nan", bm(sigma0=nan), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
-        ("best_mapping sigma0 inf", bm(sigma0=inf), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
-        ("best_mapping sigma0 0", bm(sigma0=0), V, ["best_mapping.sigma0", "[1e-12, 1e+06]"]),
-        ("best_mapping seed_sigma -0.1", bm(seed_sigma=-0.1), V, ["best_mapping.seed_sigma", "[1e-12, 1e+06]"]),
-        ("best_mapping local restarts 2", bm(local_restarts=2), V, ["best_mapping.local_restarts", "[0, 1]"]),
+        ("EvolutionStrategy popsize 1", lambda: EvolutionStrategy(popsize=1), V,
+         ["EvolutionStrategy.popsize", "integer >= 2"]),
+        ("EvolutionStrategy popsize 1.5", lambda: EvolutionStrategy(popsize=1.5), V,
+         ["EvolutionStrategy.popsize", "integer >= 2"]),
+        ("EvolutionStrategy islands 0", lambda: EvolutionStrategy(islands=0), V,
+         ["EvolutionStrategy.islands", "integer >= 1"]),
+        ("EvolutionStrategy sigma0 nan", lambda: EvolutionStrategy(sigma0=nan), V,
+         ["EvolutionStrategy.sigma0", "[1e-12, 1e+06]"]),
+        ("CMAESStrategy sigma0 inf", lambda: CMAESStrategy(sigma0=inf), V, ["CMAESStrategy.sigma0", "[1e-12, 1e+06]"]),
+        ("EvolutionStrategy sigma0 0", lambda: EvolutionStrategy(sigma0=0), V,
+         ["EvolutionStrategy.sigma0", "[1e-12, 1e+06]"]),
+        ("EvolutionStrategy seed_sigma -0.1", lambda: EvolutionStrategy(seed_sigma=-0.1), V,
+         ["EvolutionStrategy.seed_sigma", "[1e-12, 1e+06]"]),
+        ("EvolutionStrategy local restarts 2", lambda: EvolutionStrategy(local_restarts=2), V,
+         ["EvolutionStrategy.local_restarts", "[0, 1]"]),
         ("best_mapping seed -1", bm(seed=-1), V, ["best_mapping.seed", "integer >= 0"]),
-        ("best_mapping patience 0", bm(patience=0), V, ["best_mapping.patience", "integer >= 1"]),
+        ("CMAESStrategy patience 0", lambda: CMAESStrategy(patience=0), V, ["CMAESStrategy.patience", "integer >= 1"]),
+        ("RandomStrategy batch 0", lambda: RandomStrategy(batch_size=0), V, ["RandomStrategy.batch_size", ">= 1"]),
         ("best_mapping budget 0", lambda: best_mapping(layer, acc, budget_evals=0), V,
          ["best_mapping.budget_evals", "positive integer"]),
         ("best_mapping time limit -1", bm(time_limit_s=-1), V, ["best_mapping.time_limit_s", "> 0"]),
         ("best_mapping objective", bm(objective="speed"), V, ["best_mapping.objective", "edp, energy, latency"]),
         ("best_mapping strategy", bm(strategy="ga"), V, ["best_mapping.strategy", "cmaes, random, exhaustive"]),
-        ("best_mapping CMA variant", bm(cma_variant="diag"), V, ["best_mapping.cma_variant", "'sep' or 'full'"]),
+        ("best_mapping CMA variant", lambda: CMAESStrategy(variant="diag"), V, ["CMAESStrategy.variant",
+                                                                                "'sep' or 'full'"]),
         # Timeloop files given by path
         ("Timeloop problem missing file", lambda: layer_from_timeloop("missing_problem.yaml"), V,
          ["problem", "no file at missing_problem.yaml"]),

@@ -13,9 +13,10 @@ MODULES = modules()
 IMPORTS = {name: imports(name, path, MODULES) for name, path in MODULES.items()}
 ALLOWED = {"nets": set(), "accel_models": {"nets"}, "mappings": {"nets", "accel_models"},
            "cosearch": {"nets", "accel_models", "mappings"}}
-LAZY_OK = ("optuna", "torch", "matplotlib", "sqlalchemy", "cmaes", "nets.estimators")
+LAZY_OK = ("optuna", "torch", "matplotlib", "sqlalchemy", "cmaes", "nets.estimators", "nets.torch_build",
+           "nets.transformer.torch_model")
 """What may be imported inside the function that needs it: libraries that take 0.3-2 s to import (the
-accuracy estimators import torch)."""
+accuracy estimators and the PyTorch model builders import torch)."""
 
 
 def test_every_package_is_read():

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from .budget import Budget, parse_budget
-from .loops import FINAL_MAPPER, EvolutionSettings, MapperSettings
+from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
 from .objectives import make_objective
 from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
@@ -15,7 +15,7 @@ from .storage_url import parse_storage
 from .validate import UsageError
 from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks
 
-_NESTED = {"evolution": EvolutionSettings(), "mapper": MapperSettings(), "final_mapper": FINAL_MAPPER}
+_NESTED = {"evolution": EvolutionSettings(), "mapper": SEARCH_MAPPER, "final_mapper": FINAL_MAPPER}
 """The settings inside the settings that options set a field of, with the values of their other fields."""
 
 
@@ -40,7 +40,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
     budget = _accuracy_floor(budget, values["accuracy"], network, space)
-    objective = make_objective(values["objective"], values["target_latency"], values["mnasnet_exponents"], budget)
+    objective = make_objective(values["objective"], values, budget)
     pareto = values["pareto"] or ()
     sampler = _sampler(values["sampler"], pareto)
     _check_accuracy_known(objective.name if objective.needs_accuracy else None, pareto, network, networks)

@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from accel_models.presets import PRESETS
-from nets import ZOO
+from nets import ZOO, space_names
 
-from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, EvolutionSettings, MapperSettings
-from .objectives import (MNASNET_SOFT, OBJECTIVES, check_exponents, check_objective, check_pareto,
-                         check_target_latency)
+from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
+from .objectives import (MNASNET_SOFT, check_exponents, check_objective, check_pareto, check_target_latency,
+                         pareto_metrics, single_objectives)
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .folders import check_folder
 from .validate import UsageError, check_choice, check_int, parse_duration
-from .workloads import SPACE_ALIASES, resolve_space, space_alias
+from .workloads import resolve_space, space_alias
 
 SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
 """Outer-loop Optuna samplers by name (`cosearch.search.study.make_sampler` builds them)."""
@@ -190,7 +190,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="230s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
-    Option("--space", f"search space of the subnet search: {', '.join(SPACE_ALIASES)}", default="ofa-mbv3",
+    Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
            metavar="SPACE", check=lambda flag, value: resolve_space(value), field="space", write=_space_text),
     Option("--network", f"a fixed network instead of a subnet search: {', '.join(ZOO)}, a JSON subnet config of "
            "--space, or a .json file holding one", metavar="NET", field="network", derived=True,
@@ -217,7 +217,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", shown_default="cmaes; nsga2 with --pareto",
            metavar="NAME", check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler",
            derived=True),
-    Option("--objective", f"what the search optimises: {', '.join(OBJECTIVES)} (the README gives each formula)",
+    Option("--objective", f"what the search optimises: {', '.join(single_objectives())} (the README gives each "
+           "formula)",
            default="edp", metavar="NAME", check=check_objective, field="objective", derived=True,
            write=lambda s: None if s.objective.name == "edp" else s.objective.name),
     Option("--target-latency", "MnasNet's latency target T for --objective mnasnet, e.g. 2ms",
@@ -230,8 +231,8 @@ OPTIONS: tuple[Option, ...] = (
            check=check_exponents, field="objective.exponents", derived=True,
            write=lambda s: _mnasnet_text(s, lambda: None if s.objective.exponents == MNASNET_SOFT
                                          else ",".join(f"{x:g}" for x in s.objective.exponents))),
-    Option("--pareto", "a multi-objective study instead of --objective: two or three of accuracy, latency, energy, "
-           "area, comma-joined", metavar="A,B[,C]", check=check_pareto, field="pareto",
+    Option("--pareto", f"a multi-objective study instead of --objective: two or three of "
+           f"{', '.join(pareto_metrics())}, comma-joined", metavar="A,B[,C]", check=check_pareto, field="pareto",
            write=lambda s: ",".join(s.pareto) or None),
     Option("--export-latency-table", "write a CSV of every layer shape of the space (or network) with its best "
            "mapping's latency and energy on the found accelerator", metavar="FILE", check=_table_file,
@@ -248,7 +249,7 @@ OPTIONS: tuple[Option, ...] = (
            metavar="N", type=_integer_text, check=_int_in(2, 1000), field="evolution.population"),
     Option("--generations", "subnet evolution per trial: generations", default=EvolutionSettings.generations,
            metavar="N", type=_integer_text, check=_int_in(0, 1000), field="evolution.generations"),
-    Option("--mapper-evals", "mapper evaluations per layer during the search", default=MapperSettings.budget_evals,
+    Option("--mapper-evals", "mapper evaluations per layer during the search", default=SEARCH_MAPPER.budget_evals,
            metavar="N", type=_integer_text, check=_int_in(16, 10_000_000), field="mapper.budget_evals"),
     Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),

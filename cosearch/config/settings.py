@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .budget import Budget
 from .loops import POLISH_EVALUATIONS, EvolutionSettings, MapperSettings
-from .objectives import ObjectiveSpec, pareto_mapper_objective
+from .objectives import EDP, ObjectiveSpec, pareto_mapper_objective
 from .resources import ResourceBounds
 from .storage_url import StorageSpec
 from .workloads import NetworkSpec
@@ -43,7 +43,7 @@ class CoSearchSettings:
     clock_ghz: float = 1.0
     start_over: bool = False
     """Delete the study of this name before the run (`--start-over`); not part of what the study is."""
-    objective: ObjectiveSpec = ObjectiveSpec()
+    objective: ObjectiveSpec = EDP()
     pareto: tuple[str, ...] = ()
     """Metrics of a multi-objective study (`--pareto`); empty: the single `objective`."""
     latency_table: Path | None = None
@@ -70,11 +70,11 @@ class CoSearchSettings:
         """What a study's trials depend on: a resumed study must have been made with the same."""
         return {"budget": self.budget.to_dict(), "space": None if self.network else self.space,
                 "network": None if self.network is None else self.network.to_dict(), "sampler": self.sampler,
-                "seed": self.seed, "evolution": asdict(self.evolution), "mapper": asdict(self.mapper),
+                "seed": self.seed, "evolution": asdict(self.evolution), "mapper": self.mapper.to_dict(),
                 "technology_nm": self.technology_nm, "clock_ghz": self.clock_ghz,
                 **({"resources": self.resources.to_dict()} if self.resources is not None else {}),
                 **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {}),
-                **({"objective": self.objective.identity()} if self.objective != ObjectiveSpec() else {}),
+                **({"objective": self.objective.identity()} if self.objective != EDP() else {}),
                 **({"pareto": list(self.pareto)} if self.pareto else {})}
 
     def describe(self) -> str:
@@ -94,7 +94,7 @@ class CoSearchSettings:
         d = self.identity()
         d.update({"trials": self.trials, "time_limit_s": self.time_limit_s, "out": str(self.out),
                   "storage": None if self.storage is None else self.storage.display, "study_name": self.study_name,
-                  "workers": self.workers, "final_mapper": asdict(self.final_mapper), "polish_evals": self.polish_evals,
+                  "workers": self.workers, "final_mapper": self.final_mapper.to_dict(), "polish_evals": self.polish_evals,
                   "predictor": self.predictor,
                   "objective": self.objective.to_dict(), "pareto": list(self.pareto) or None,
                   "latency_table": None if self.latency_table is None else str(self.latency_table)})

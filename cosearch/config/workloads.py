@@ -6,38 +6,28 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
+from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
 
 from .validate import UsageError, check_choice
 
-SPACE_ALIASES: dict[str, str] = {
-    "ofa-mbv3": "ofa_mbv3_w1.2",
-    "ofa-proxyless": "ofa_proxyless_w1.3",
-    "ofa-resnet50": "ofa_resnet50",
-    "vit-elastic": "vit_elastic",
-    "decoder-elastic": "gpt_elastic",
-    "decoder-elastic-decode": "gpt_elastic_decode",
-    "efficientnet": "efficientnet",
-}
-"""Command-line names of the search spaces -> `nets` space names (the latter are accepted too)."""
-
-
 def resolve_space(name: str) -> str:
-    """The `nets` name of a search space given by its command-line or its own name."""
-    if name in SPACE_ALIASES.values():
+    """The `nets` name of a registered search space given by its command-line name or its own name."""
+    names = space_names()
+    if name in names.values():
         return name
-    return SPACE_ALIASES[check_choice("--space", name, list(SPACE_ALIASES), "space")]
+    return names[check_choice("--space", name, list(names), "space")]
 
 
 def default_accuracy(space: str, fallback: float) -> float:
-    """The accuracy floor of a search in `space` when none is given: the space's own (a transformer space's,
-    on its estimate's scale), else `fallback`."""
-    return getattr(get_space(space), "default_accuracy", fallback)
+    """The accuracy floor of a search in `space` when none is given: the space's own (a decoder space's, on its
+    estimate's scale), else `fallback`."""
+    own = get_space(space).default_accuracy
+    return fallback if own is None else own
 
 
 def space_alias(space: str) -> str:
     """The command-line name of a `nets` space name."""
-    return next((alias for alias, name in SPACE_ALIASES.items() if name == space), space)
+    return get_space(space).cli_name
 
 
 def _zoo_key(name: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from accel_models.roofline import plot_roofline
 
 from ..search import CoSearchResult
-from ..search.pareto import METRIC_LABELS
+from ..search.pareto import metric_names
 from .analysis import NetworkAnalysis
 
 
@@ -69,8 +69,8 @@ def history_png(result: CoSearchResult, path: Path) -> Path:
         plot(xs, running, "-", drawstyle="steps-post", color="tab:red", lw=2, label="best so far")
     rejected = sum(p.state == "PRUNED" for p in result.trials)
     ax.set_xlabel(f"trial number ({rejected} designs over the area budget rejected, not shown)")
-    ax.set_ylabel(f"network {spec.label()}, search mapper")
-    ax.set_title(f"best {spec.label()} vs trial: {result.settings.study_name}", fontsize=9)
+    ax.set_ylabel(f"network {spec.label}, search mapper")
+    ax.set_title(f"best {spec.label} vs trial: {result.settings.study_name}", fontsize=9)
     return _save(fig, ax, path)
 
 
@@ -83,7 +83,7 @@ def front_png(result: CoSearchResult, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 4.5), dpi=120, squeeze=False)
     trials = [p.values for p in result.trials if p.state == "COMPLETE" and p.feasible and len(p.values) == len(metrics)]
     front = result.pareto_front
-    labels = [METRIC_LABELS[m] for m in metrics]
+    labels = metric_names(metrics)
     for ax, (i, j) in zip(axes[0], pairs):
         if trials:
             ax.plot([v[i] for v in trials], [v[j] for v in trials], ".", color="grey", alpha=0.5,

@@ -35,7 +35,7 @@ def title(result: CoSearchResult) -> str:
     if s.resources is not None:
         text += f"; {s.resources.describe()}"
     if s.networks:
-        text += f"; objective: geometric-mean {s.objective.label()} over {', '.join(n.name for n in s.networks)}"
+        text += f"; objective: geometric-mean {s.objective.label} over {', '.join(n.name for n in s.networks)}"
     elif s.pareto:
         text += f"; Pareto front of {', '.join(s.pareto)} (the front's lowest-EDP design shown)"
     elif s.objective.name != "edp":

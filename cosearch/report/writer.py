@@ -21,10 +21,11 @@ from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__
 from ..config import command_line
+from ..config.objectives import objective_spec
 from ..search import CoSearchResult, seeds_text
 from ..search.objective import study_metric_names
-from ..search.pareto import METRIC_LABELS
 from ..search.pareto import directions as pareto_directions
+from ..search.pareto import metric_names
 from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
 from .plots import front_png, history_png, pareto_png, roofline_png
 from .summary import excluded_presets_text, markdown_table, table_markdown, title
@@ -167,10 +168,7 @@ def _objective_text(result: CoSearchResult) -> str:
     if s.pareto:
         return (f"Pareto front of {', '.join(s.pareto)} (Optuna multi-objective study, sampler {s.sampler}); each "
                 f"layer mapped for least {s.mapper_objective}")
-    text = s.objective.describe()
-    if s.objective.target_from_budget:
-        text += " (the budget's latency term is this target, not a hard limit)"
-    return text + f"; each layer mapped for least {s.mapper_objective}"
+    return s.objective.describe() + f"; each layer mapped for least {s.mapper_objective}"
 
 
 def _front_section(result: CoSearchResult) -> list[str]:
@@ -178,8 +176,8 @@ def _front_section(result: CoSearchResult) -> list[str]:
     front, s = result.pareto_front, result.settings
     if not front:
         return ["## Pareto front", "", "No design within the budget reached the front.", ""]
-    labels = [METRIC_LABELS[m] for m in s.pareto]
-    fmt = {"accuracy": ".4f", "latency": ".4g", "energy": ".4g", "area": ".3f"}
+    labels = metric_names(s.pareto)
+    fmt = {m: objective_spec(m).value_format for m in s.pareto}
     rows = []
     for i, e in enumerate(front):
         cells = [f"{format(a, fmt[m])} -> {format(b, fmt[m])}"

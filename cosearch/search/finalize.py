@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import POLISH_CANDIDATES, CoSearchSettings
@@ -59,7 +60,7 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         notes.append("no trial produced a design within the budget; nothing to compare")
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
-    cache = settings.final_mapper.cache()
+    cache = MappingCache(settings.final_mapper)
     goal = settings.mapper_objective
     front: list[dict] = []
     if settings.pareto:
@@ -118,7 +119,7 @@ def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: A
     design, cost, extra networks' costs)."""
     ranked = sorted(candidates, key=lambda c: c[:2])[:POLISH_CANDIDATES]
     best_key = ranked[0][0]
-    search_cache = settings.mapper.cache()   # shared: the candidates' networks share most layer shapes
+    search_cache = MappingCache(settings.mapper)   # shared: the candidates' networks share most layer shapes
     summaries, winner, win_key, win_index = [], None, best_key, 0
     for i, (key, _, trial, *_rest) in enumerate(ranked):
         summary, found = _polish(settings, trial, key, accuracy, final_cache, search_cache)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from accel_models import Accelerator
 from mappings import MappingCache
-from nets import DIMS, Layer
-from nets.layer_cover import space_layers
+from nets import DIMS, Layer, space_layers
 
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
@@ -44,7 +43,7 @@ def latency_table(layers: list[Layer], accelerator: Accelerator, cache: MappingC
         result = cache.result(layer, accelerator, objective)
         row = {"layer": layer.name, "kind": layer.kind, **dict(zip(DIMS, layer.bounds)), "stride_w": layer.stride_w,
                "stride_h": layer.stride_h, "macs": layer.macs, "valid": bool(result.valid),
-               "mapper_objective": objective, "mapper_evals": cache.settings.get("budget_evals")}
+               "mapper_objective": objective, "mapper_evals": cache.settings.budget_evals}
         if result.valid:
             cycles = int(result.cycles)
             row.update(cycles=cycles, latency_ms=cycles / (accelerator.clock_ghz * 1e6),
@@ -61,7 +60,7 @@ def export_latency_table(result: CoSearchResult, path: Path | None = None) -> Pa
     path = path if path is not None else settings.latency_table
     if path is None or result.design is None:
         return None
-    rows = latency_table(table_layers(settings), result.design.accelerator, settings.mapper.cache(),
+    rows = latency_table(table_layers(settings), result.design.accelerator, MappingCache(settings.mapper),
                          settings.mapper_objective)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=COLUMNS)

@@ -2,11 +2,10 @@
 budget; and the same objective on one run, as the subnet search ranks them.
 
 One design runs one network (the subnet found, or the fixed network) or several (`--networks`). Its objective
-(`--objective`, `cosearch.config.ObjectiveSpec`) is, when every run is within the hard latency / energy / power
-limits: EDP (J*s), latency (ms) or energy (mJ), the geometric mean over the networks, minimised; the subnet's
-accuracy, maximised; or MnasNet's reward ACC x (LAT / T)^w with w = alpha if LAT <= T else beta, maximised.
-A design over the limits scores a penalty that grows with the summed overshoot and is worse than any design
-within them. Trials and the final phase both score designs with `objective`.
+(`--objective`, one `cosearch.config.objectives.ObjectiveSpec`, which owns the formula) is, when every run is within
+the hard latency / energy / power limits, the objective's figure (the geometric mean over the networks for the
+cost objectives). A design over the limits scores a penalty that grows with the summed overshoot and is worse than
+any design within them. Trials and the final phase both score designs with `objective`.
 """
 from __future__ import annotations
 
@@ -15,17 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..config import Budget, CoSearchSettings
-from ..config.objectives import ObjectiveSpec
+from ..config.objectives import EDP, ObjectiveSpec, RunFigures
 from .evaluate import NetworkCost
 from .pareto import directions, metric_names
 
-PENALTY_J_S = 1.0
-"""Objective of a design whose best run is over the latency / energy / power budget: far above any
-real EDP (J*s), growing with the overshoot so that samplers are led back into the budget."""
-PENALTY = {"edp": PENALTY_J_S, "latency": 1e6, "energy": 1e6, "accuracy": -1.0, "mnasnet": -1.0}
-"""The penalty's base per objective, in its unit: above any real latency (1000 s in ms) or energy (1 kJ in mJ);
-below any real accuracy or reward (both >= 0) for the maximised ones."""
-EDP = ObjectiveSpec()
+PENALTY_J_S = EDP.penalty
+"""Objective of a design whose best run is over the latency / energy / power budget under the EDP objective: far
+above any real EDP (J*s), growing with the overshoot so that samplers are led back into the budget (each objective's
+base is its `penalty`)."""
 MAX_OVERSHOOT = 1e6
 """The overshoot counted in the penalty at most (keeps the objective finite)."""
 
@@ -38,25 +34,9 @@ def geomean(values: Iterable[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def mnasnet_reward(accuracy: float, latency_s: float, target_s: float, exponents: tuple[float, float]) -> float:
-    """MnasNet's reward ACC x (LAT / T)^w, w = alpha if LAT <= T else beta (Tan et al., CVPR 2019, Eq. 2)."""
-    alpha, beta = exponents
-    return accuracy * (latency_s / target_s) ** (alpha if latency_s <= target_s else beta)
-
-
 def run_metric(spec: ObjectiveSpec, latency_s: float, energy_j: float, accuracy: float | None = None) -> float:
-    """The objective's figure of one run (J*s, ms, mJ, a fraction or the reward); `accuracy` where it needs one."""
-    if spec.name == "edp":
-        return energy_j * latency_s
-    if spec.name == "latency":
-        return latency_s * 1e3
-    if spec.name == "energy":
-        return energy_j * 1e3
-    if accuracy is None or math.isnan(accuracy):
-        raise ValueError(f"objective {spec.name}: the run has no accuracy estimate")
-    if spec.name == "accuracy":
-        return accuracy
-    return mnasnet_reward(accuracy, latency_s, spec.target_latency_s, spec.exponents)
+    """The objective's figure of one run (in the objective's unit); `accuracy` where it needs one."""
+    return spec.value(RunFigures(latency_s, energy_j, accuracy))
 
 
 def rank_value(spec: ObjectiveSpec, latency_s: float, energy_j: float, accuracy: float | None = None) -> tuple:
@@ -75,7 +55,7 @@ class Objective:
     """Sum over the networks of the relative overshoots of the latency / energy / power limits (0 = fits)."""
     metric: float | None = None
     """The objective's figure (None: the EDP)."""
-    spec: ObjectiveSpec = EDP
+    spec: ObjectiveSpec = EDP()
 
     @property
     def feasible(self) -> bool:
@@ -86,7 +66,7 @@ class Objective:
         """What the outer search optimises: the objective's figure, or the penalty of a design over budget."""
         if self.feasible:
             return self.edp_j_s if self.metric is None else self.metric
-        return PENALTY[self.spec.name] * (1.0 + min(self.violation, MAX_OVERSHOOT))
+        return self.spec.penalty * (1.0 + min(self.violation, MAX_OVERSHOOT))
 
     def sort_key(self) -> tuple:
         """Sorts designs best first: within the budget first, then by the objective (lower EDP on ties)."""
@@ -94,11 +74,12 @@ class Objective:
         return (not self.feasible, value, self.edp_j_s)
 
 
-def objective(costs: Sequence[NetworkCost], budget: Budget, spec: ObjectiveSpec = EDP,
+def objective(costs: Sequence[NetworkCost], budget: Budget, spec: ObjectiveSpec = EDP(),
               accuracy: float | None = None) -> Objective:
     """The objective of one design from the costs of its networks on it (the first network's cost first);
     `budget`: the hard limits (`CoSearchSettings.limits`), `accuracy`: the first network's, where the objective
-    scores it."""
+    scores it. An objective that reads accuracy scores the first network; the others take the geometric mean over
+    the networks."""
     violation = sum(budget.violation(c.latency_s, c.energy_j) for c in costs)
     edp = geomean(c.edp_j_s for c in costs)
     if spec.needs_accuracy:
@@ -112,10 +93,9 @@ def study_directions(settings: CoSearchSettings) -> list[str]:
     """Optuna's direction per objective of the study: one for `--objective`, one per metric of `--pareto`."""
     if settings.pareto:
         return directions(settings.pareto)
-    return ["maximize" if settings.objective.maximize else "minimize"]
+    return [settings.objective.direction]
 
 
 def study_metric_names(settings: CoSearchSettings) -> list[str]:
     """The objectives' names and units, as Optuna and optuna-dashboard show them."""
-    return metric_names(settings.pareto) if settings.pareto else [settings.objective.label()]
-
+    return metric_names(settings.pareto) if settings.pareto else [settings.objective.label]

@@ -18,31 +18,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRIC_LABELS = {"accuracy": "accuracy (top-1)", "latency": "latency (ms)", "energy": "energy (mJ)",
-                 "area": "area (mm2)"}
-"""Each metric as Optuna and optuna-dashboard name it (and its unit)."""
-COST_METRICS = ("latency", "energy")
-"""The metrics a subnet changes on one accelerator, besides accuracy (area belongs to the accelerator)."""
+from ..config.objectives import RunFigures, objective_spec
 
 
 def directions(metrics: Sequence[str]) -> list[str]:
-    return ["maximize" if m == "accuracy" else "minimize" for m in metrics]
+    return [objective_spec(m)().direction for m in metrics]
 
 
 def metric_names(metrics: Sequence[str]) -> list[str]:
-    return [METRIC_LABELS[m] for m in metrics]
+    """Each metric as Optuna and optuna-dashboard name it (and its unit)."""
+    return [objective_spec(m).label for m in metrics]
 
 
 def point_values(metrics: Sequence[str], accuracy: float | None, latency_s: float, energy_j: float,
                  area_mm2: float) -> tuple[float, ...]:
-    """The metrics of one (accelerator, subnet) run, in `metrics`' order and units (fraction, ms, mJ, mm2)."""
-    figures = {"accuracy": accuracy, "latency": latency_s * 1e3, "energy": energy_j * 1e3, "area": area_mm2}
-    return tuple(float(figures[m]) for m in metrics)
+    """The metrics of one (accelerator, subnet) run, in `metrics`' order and units."""
+    run = RunFigures(latency_s, energy_j, accuracy, area_mm2)
+    return tuple(float(objective_spec(m)().value(run)) for m in metrics)
 
 
 def dominates(a: Sequence[float], b: Sequence[float], metrics: Sequence[str]) -> bool:
     """Point a is at least as good as b on every metric and better on one."""
-    sign = [-1.0 if m == "accuracy" else 1.0 for m in metrics]
+    sign = [-1.0 if objective_spec(m).maximize else 1.0 for m in metrics]
     a = [s * x for s, x in zip(sign, a)]
     b = [s * x for s, x in zip(sign, b)]
     return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
@@ -70,8 +67,8 @@ class TrialTradeOff:
 
     def cost(self, latency_s: float, energy_j: float) -> float:
         """log of the weighted geometric mean of the cost metrics (scale-free: units do not matter)."""
-        figures = {"latency": latency_s, "energy": energy_j}
-        return sum(w * math.log(figures[m]) for m, w in self.weights.items())
+        run = RunFigures(latency_s, energy_j)
+        return sum(w * math.log(objective_spec(m)().value(run)) for m, w in self.weights.items())
 
     def __call__(self, accuracy: float, run) -> tuple:
         """A sort key of a subnet's run (lower first): at or above the accuracy level by cost, then the rest by
@@ -91,10 +88,10 @@ def trial_trade_off(metrics: Sequence[str], floor: float | None, best_accuracy: 
                     rng: np.random.Generator) -> TrialTradeOff:
     """A trade-off drawn for one trial: an accuracy level uniform in [floor, best_accuracy] (when accuracy is a
     metric) and Dirichlet(1) weights over the cost metrics among `metrics`."""
-    costs = [m for m in metrics if m in COST_METRICS]
+    costs = [m for m in metrics if objective_spec(m).run_cost]
     weights = dict(zip(costs, (float(w) for w in rng.dirichlet(np.ones(len(costs)))))) if costs else {}
     level = None
-    if "accuracy" in metrics and best_accuracy is not None:
+    if any(objective_spec(m).needs_accuracy for m in metrics) and best_accuracy is not None:
         lo = floor if floor is not None else best_accuracy - 0.05
         level = float(lo + rng.random() * max(0.0, best_accuracy - lo))
     return TrialTradeOff(level, weights)
@@ -124,9 +121,9 @@ def study_front(trials, metrics: Sequence[str]) -> list[FrontPoint]:
     points = [FrontPoint(t.number, t.user_attrs["design"], p["subnet"], tuple(p["values"]))
               for t in trials if t.user_attrs.get("feasible") for p in t.user_attrs.get("pareto_points", ())]
     front = [points[i] for i in non_dominated([p.values for p in points], metrics)]
-    first = -1.0 if metrics[0] == "accuracy" else 1.0
+    first = -1.0 if objective_spec(metrics[0]).maximize else 1.0
     return sorted(front, key=lambda p: (first * p.values[0], p.trial))
 
 
-__all__ = ["METRIC_LABELS", "COST_METRICS", "directions", "metric_names", "point_values", "dominates",
+__all__ = ["directions", "metric_names", "point_values", "dominates",
            "non_dominated", "TrialTradeOff", "trial_trade_off", "trial_points", "FrontPoint", "study_front"]

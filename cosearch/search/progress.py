@@ -55,6 +55,6 @@ class ProgressTracker:
         else:
             values = [v[0] for v in feasible]
             best = (max(values) if s.objective.maximize else min(values)) if values else None
-            label = s.objective.label()
+            label = s.objective.label
         # other commands on the study may pass the target (each finishes the trial it runs): shown as the target
         return Progress(min(len(complete), s.trials), s.trials, pruned, best, elapsed, remaining, phase, label)

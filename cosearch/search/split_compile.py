@@ -27,6 +27,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from accel_models.kernel import CompileStep
+from mappings import MappingCache
 from mappings.compile_plan import mapper_compile_plan
 from nets import get_space, largest_config, to_network
 
@@ -45,13 +46,13 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
     """The compile plan of a trial's mapper searches, on the first layer of the trial's network and the middle
     design of the accelerator space (types, not values, decide what numba compiles); none for mappers other
     than the compiled evolution strategy, or with numba's JIT disabled."""
-    if settings.mapper.strategy != "es" or numba.config.DISABLE_JIT:
+    if settings.mapper.strategy.name != "es" or numba.config.DISABLE_JIT:
         return []
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.5 for g in space.genes}, name="compile-plan")
     network = (to_network(largest_config(get_space(settings.space))) if settings.searches_subnet
                else settings.network.build())
-    return mapper_compile_plan(network.layers[0], design.accelerator, settings.mapper.cache(),
+    return mapper_compile_plan(network.layers[0], design.accelerator, MappingCache(settings.mapper),
                                settings.mapper_objective)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..config import UsageError
 from ..config.storage_url import StorageSpec
+from .optuna_hooks import trial_id
 
 OPEN_ATTEMPTS = 4
 HEARTBEAT_INTERVAL_S = 10
@@ -112,7 +113,7 @@ def claim_trial(trial, tag: dict) -> None:
     test_postgres: the study waited out SEED_MAX_WAIT_S). A second first beat is ignored by the storage."""
     interval = getattr(trial.storage, "get_heartbeat_interval", lambda: None)()
     if interval is not None:
-        trial.storage.record_heartbeat(trial._trial_id)
+        trial.storage.record_heartbeat(trial_id(trial))
     trial.set_user_attr("worker", tag)
 
 

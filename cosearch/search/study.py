@@ -4,7 +4,6 @@ Optuna is imported inside the functions that use it (see `cosearch.search`).
 """
 from __future__ import annotations
 
-import copy
 import json
 import time
 import warnings
@@ -12,15 +11,16 @@ import warnings
 import numpy as np
 
 from ..config import SAMPLERS, CoSearchSettings, UsageError
-from ..config.objectives import ObjectiveSpec
+from ..config.objectives import EDP
 from ..config.validate import check_choice
 from .objective import study_directions, study_metric_names
+from .optuna_hooks import WaitForStart, draw_seeded
 from .seeds import best_seed_params, enqueue_seeds, is_seed
 from .space import AcceleratorSpace
 from .storage import fail_orphaned_trials, open_storage
 
 IDENTITY_ATTR = "cosearch.identity"
-OBJECTIVE_NAME = ObjectiveSpec().label()
+OBJECTIVE_NAME = EDP.label
 """The default objective's name and unit, as Optuna (and optuna-dashboard) show it: the network's energy x delay
 (`study_metric_names` gives every objective's)."""
 RESOURCE_SIGMA0 = 0.08
@@ -38,10 +38,6 @@ def resource_x0(settings: CoSearchSettings) -> dict[str, float] | None:
     if settings.resources is None:
         return None
     return AcceleratorSpace.for_settings(settings).encode_preset(settings.resources.preset)
-
-
-def _trial_seed(seed: int, number: int) -> int:
-    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0] % (2**31 - 1))
 
 
 def retried_trial(trial) -> int | None:
@@ -68,49 +64,16 @@ def draw_number(trials, number: int) -> int:
     return number - sum(1 for t in trials if t.number < number and retried_trial(t) is not None)
 
 
-def _draw_seeded(sampler_class, seed: int, start_from_seeds: bool = False, **kwargs):
-    """`sampler_class` whose draws for a trial are a function of (seed, the trial's draw number): workers of
-    different commands on one storage (whose sampler seeds may coincide) never propose the same design, and a
-    resumed run proposes what an uninterrupted one would (see `draw_number`). With `start_from_seeds` (CMA-ES
-    without an x0) the mean starts at the study's best seed trial (`seeds.best_seed_params`) if it has seeds."""
-    import optuna
+def _start_at_best_seed(study, trial) -> dict | None:
+    """CMA-ES's start: the study's best seed trial (`seeds.best_seed_params`), or None; a seed's retry (drawing the
+    genes its killed run had not) waits for none."""
+    if is_seed(trial, study):
+        raise WaitForStart
+    return best_seed_params(study)
 
-    class DrawSeeded(sampler_class):
-        def _start(self, study, trial, search_space) -> None:
-            if start_from_seeds and self._x0 is None and not getattr(self, "_start_known", False):
-                if is_seed(trial, study):  # a seed's retry, drawing the genes its killed run had not: waits for none
-                    return
-                best = best_seed_params(study)
-                if best is not None and set(search_space) <= set(best):
-                    self._x0 = {name: best[name] for name in search_space}
-                self._start_known = True
 
-        def _draw(self, study, trial) -> int:
-            if getattr(self, "_draw_of", (None,))[0] != trial._trial_id:
-                self._draw_of = (trial._trial_id, draw_number(study.get_trials(deepcopy=False), trial.number))
-            return self._draw_of[1]
-
-        def sample_relative(self, study, trial, search_space):
-            if not search_space:
-                return {}
-            self._start(study, trial, search_space)
-            draw = self._draw(study, trial)
-            # CmaEsSampler seeds its ask with a draw of its own generator plus the trial number: both made
-            # functions of the draw number (the trial is copied; only its number differs)
-            self._cma_rng.rng.seed(_trial_seed(seed, draw))
-            shifted = copy.copy(trial)
-            shifted.number = draw
-            return super().sample_relative(study, shifted, search_space)
-
-        def sample_independent(self, study, trial, param_name, param_distribution):
-            draw = self._draw(study, trial)
-            if getattr(self, "_per_draw", (None,))[0] != draw:
-                self._per_draw = (draw, optuna.samplers.RandomSampler(seed=_trial_seed(seed, draw)))
-            return self._per_draw[1].sample_independent(study, trial, param_name, param_distribution)
-
-    if sampler_class is optuna.samplers.RandomSampler:
-        del DrawSeeded.sample_relative  # the random sampler has no relative draws
-    return DrawSeeded(seed=seed, **kwargs)
+def _draw_of(study, trial) -> int:
+    return draw_number(study.get_trials(deepcopy=False), trial.number)
 
 
 def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | None = None,
@@ -128,12 +91,12 @@ def make_sampler(name: str, seed: int, trials: int = 60, x0: dict[str, float] | 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message=".*(x0|sigma0).*deprecated", category=FutureWarning)
     if name == "cmaes":
-        return _draw_seeded(optuna.samplers.CmaEsSampler, seed, start_from_seeds=x0 is None, x0=x0,
-                            sigma0=None if x0 is None else RESOURCE_SIGMA0,
-                            independent_sampler=_draw_seeded(optuna.samplers.RandomSampler, seed),
-                            warn_independent_sampling=False)
+        return draw_seeded(optuna.samplers.CmaEsSampler, seed, _draw_of, _start_at_best_seed if x0 is None else None,
+                           x0=x0, sigma0=None if x0 is None else RESOURCE_SIGMA0,
+                           independent_sampler=draw_seeded(optuna.samplers.RandomSampler, seed, _draw_of),
+                           warn_independent_sampling=False)
     if name == "random":
-        return _draw_seeded(optuna.samplers.RandomSampler, seed)
+        return draw_seeded(optuna.samplers.RandomSampler, seed, _draw_of)
     seed = seed if stream_seed is None else stream_seed
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import CoSearchSettings
@@ -39,7 +40,7 @@ class TrialObjective:
         self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
         self.network = None if settings.searches_subnet else settings.network.build()
         self.extra_networks = [n.build() for n in settings.networks[1:]]
-        self.cache = settings.mapper.cache()
+        self.cache = MappingCache(settings.mapper)
         """The layer-cost table of the trial's accelerator (cleared at each trial: designs do not recur, 0 of 60 in
         a default run) and the warm starts, kept across this worker's trials: consecutive trials propose similar
         accelerators, and each new search starts from the best mappings found so far."""

@@ -31,6 +31,7 @@ except ImportError:  # Windows has no getrusage
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .cache_snapshot import load_cache, save_cache
+from .optuna_hooks import OPTIMIZE_LOGGER
 from .split_compile import SplitCompile, compile_plan
 from .storage import fail_dead_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
@@ -215,7 +216,7 @@ class _QuietInterrupt(logging.Filter):
 
 
 _QUIET_INTERRUPT = _QuietInterrupt()
-logging.getLogger("optuna.study._optimize").addFilter(_QUIET_INTERRUPT)
+logging.getLogger(OPTIMIZE_LOGGER).addFilter(_QUIET_INTERRUPT)
 
 
 def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Callable:

@@ -1,14 +1,15 @@
-"""Accuracy estimators behind one interface: OFA's published predictor and zero-cost proxies."""
+"""Accuracy estimators behind one interface (`AccuracyEstimator`): OFA's published predictor, zero-cost proxies
+(raw, or calibrated onto top-1), and estimates from published figures. Imports torch."""
 from .base import AccuracyEstimator
+from .calibrated import ANCHOR_TOP1, DEFAULT_PROXY, PROXIES, CalibratedProxy
+from .efficientnet_published import EfficientNetPublished
 from .gradsign import GradSign
 from .naswot import NASWOT
-from .ofa_predictor import OFAAccuracyPredictor, default_cache_path, encode, resolve_predictor_path
+from .ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, OFAAccuracyPredictor, default_cache_path, encode, find_predictor
 from .synflow import SynFlow
-from .transformer_estimates import TRANSFORMER_ESTIMATES, ParamsInterpolation, ScalingLawEstimate
+from .transformer_estimates import ParamsInterpolation, ScalingLawEstimate
 from .zen import ZenScore
 
-PROXIES = {cls.name: cls for cls in (ZenScore, GradSign, NASWOT, SynFlow)}
-"""Zero-cost proxy classes by name."""
-
-__all__ = ["ParamsInterpolation", "ScalingLawEstimate", "TRANSFORMER_ESTIMATES", "AccuracyEstimator", "OFAAccuracyPredictor", "ZenScore", "GradSign", "NASWOT", "SynFlow", "PROXIES",
-           "encode", "resolve_predictor_path", "default_cache_path"]
+__all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "find_predictor", "encode", "default_cache_path", "ENV_VAR",
+           "PACKAGED_PREDICTOR", "CalibratedProxy", "ANCHOR_TOP1", "DEFAULT_PROXY", "PROXIES", "ZenScore",
+           "GradSign", "NASWOT", "SynFlow", "ParamsInterpolation", "ScalingLawEstimate", "EfficientNetPublished"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from ..ofa.config import SubnetConfig
+from ..spaces import SubnetConfig
 from ..torch_build import build_torch
 from .base import AccuracyEstimator
 
@@ -28,6 +28,7 @@ class ZeroCostProxy(AccuracyEstimator):
     """
 
     name = "proxy"
+    kind = "proxy"
     build_options: dict = {}  # build_torch keyword options the proxy needs (residual, batchnorm)
     uses_batch = True  # False: the proxy runs a single fixed input and ignores batch_size
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ofa.config import MBConfig, SubnetConfig, parse_config
-from ..ofa.spaces import MBV3_W12
+from ..ofa.config import MBConfig
+from ..spaces import SubnetConfig, parse_config
+from ..spaces.ofa_mbv3 import MBV3_W12
 from .base import AccuracyEstimator
 
 PREDICTOR_URL = "https://hanlab.mit.edu/files/OnceForAll/tutorial/acc_predictor.pth"
@@ -27,29 +28,30 @@ _SHAPES = {"0.weight": (400, 128), "0.bias": (400,), "2.weight": (400, 400), "2.
 _N_RES_BUCKETS = 8  # resolution one-hot: index (r - 112) // 16
 
 
+PACKAGED_PREDICTOR = Path(__file__).resolve().parent / "data" / FILE_NAME
+"""The copy of OFA's predictor that ships with cosearch (its source and licence: the README beside it)."""
+
+
 def default_cache_path() -> Path:
     """$XDG_CACHE_HOME/cosearch/acc_predictor_mbv3_w1.2.pth (~/.cache/... when XDG_CACHE_HOME is unset)."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(root) / "cosearch" / FILE_NAME
 
 
-def _how_to_obtain() -> str:
-    return (f"Download OFA's predictor from {PREDICTOR_URL} (published with mit-han-lab/once-for-all's "
-            f"tutorial) and save it as {default_cache_path()}, or point the environment variable "
-            f"{ENV_VAR} or the `path` argument at it.")
-
-
-def resolve_predictor_path(path: str | os.PathLike | None = None) -> Path:
-    """The predictor file: the argument, else $COSEARCH_OFA_PREDICTOR, else the cache location."""
-    if path is not None:
-        candidate, origin = Path(path), "the path argument"
-    elif os.environ.get(ENV_VAR):
-        candidate, origin = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
-    else:
-        candidate, origin = default_cache_path(), "the default cache location"
-    if not candidate.is_file():
-        raise FileNotFoundError(f"OFA accuracy predictor not found at {candidate} ({origin}). {_how_to_obtain()}")
-    return candidate
+def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
+    """OFA's predictor file: `path` if given, else $COSEARCH_OFA_PREDICTOR if set, else the packaged copy, else the
+    user cache location (`default_cache_path`); None if none of the last two exists. A path given explicitly (the
+    argument or the variable) that is not a file is a FileNotFoundError naming where it came from, not a fallback."""
+    for given, origin in ((path, "the path given"), (os.environ.get(ENV_VAR) or None, f"${ENV_VAR}")):
+        if given is not None:
+            candidate = Path(given).expanduser()
+            if not candidate.is_file():
+                raise FileNotFoundError(f"{origin}: no file at {candidate}")
+            return candidate
+    for candidate in (PACKAGED_PREDICTOR, default_cache_path()):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def encode(config: MBConfig | Mapping) -> np.ndarray:
@@ -73,11 +75,18 @@ class OFAAccuracyPredictor(AccuracyEstimator):
     Linear(128,400)-ReLU-Linear(400,400)-ReLU-Linear(400,400)-ReLU-Linear(400,1), run in numpy."""
 
     name = "ofa_predictor"
+    kind = "ofa_predictor"
+    label = "OFA accuracy predictor (ImageNet top-1)"
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         import torch  # only needed to read the checkpoint
 
-        self.path = resolve_predictor_path(path)
+        found = find_predictor(path)
+        if found is None:
+            raise FileNotFoundError(f"OFA's accuracy predictor is neither packaged ({PACKAGED_PREDICTOR}) nor at "
+                                    f"{default_cache_path()}; download it from {PREDICTOR_URL} or point "
+                                    f"${ENV_VAR} at it")
+        self.path = found
         try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
             with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it
                 warnings.simplefilter("ignore")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import MBConfig, ResNetConfig, SubnetConfig, parse_config
-from .spaces import MBSpace, ResNetSpace
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class Plan:
     bn_eps: float
 
 
-def _mb_block(space: MBSpace, name: str, c_in: int, c_out: int, kernel: int, stride: int, expand: int,
+def _mb_block(space, name: str, c_in: int, c_out: int, kernel: int, stride: int, expand: int,
               act: str, use_se: bool) -> MBBlockUnit:
     mid = space.mid_channels(c_in, expand) if expand != 1 else c_in
     return MBBlockUnit(
@@ -106,8 +104,8 @@ def _mb_block(space: MBSpace, name: str, c_in: int, c_out: int, kernel: int, str
     )
 
 
-def _mb_plan(config: MBConfig) -> Plan:
-    space: MBSpace = config.space_def
+def mb_plan(space, config) -> Plan:
+    """The units of an MBConfig of `space` (an `MBSpace`)."""
     units: list[Unit] = [ConvUnit("first_conv", 3, space.stem_width, 3, 2, act=space.stem_act)]
     units.append(_mb_block(space, "blocks.0", space.stem_width, space.first_block_width, 3, 1, 1,
                            space.first_block_act, False))
@@ -129,8 +127,8 @@ def _mb_plan(config: MBConfig) -> Plan:
     return Plan(space.name, tuple(units), config.r, space.bn_eps)
 
 
-def _resnet_plan(config: ResNetConfig) -> Plan:
-    space: ResNetSpace = config.space_def
+def resnet_plan(space, config) -> Plan:
+    """The units of a ResNetConfig of `space` (a `ResNetSpace`)."""
     stem_mid = space.stem_widths(config.w[0])[0]
     stem_out = space.stem_widths(config.w[1])[1]
     units: list[Unit] = [ConvUnit("input_stem.0", 3, stem_mid, 3, 2, act="relu")]
@@ -157,14 +155,3 @@ def _resnet_plan(config: ResNetConfig) -> Plan:
             c_in = width
     units += [GlobalPoolUnit(), LinearUnit("classifier", c_in, space.n_classes)]
     return Plan(space.name, tuple(units), config.r, space.bn_eps)
-
-
-def subnet_plan(config: SubnetConfig | dict, space: str | None = None) -> Plan:
-    """The units of a subnet, in execution order (a dict is parsed in `space`, MBv3 w1.2 by default)."""
-    if not isinstance(config, (MBConfig, ResNetConfig)):
-        config = parse_config(config, space or "ofa_mbv3_w1.2")
-    if isinstance(config, MBConfig):
-        return _mb_plan(config)
-    if isinstance(config, ResNetConfig):
-        return _resnet_plan(config)
-    return config.plan()  # a family outside OFA's (nets.efficientnet) builds its own plan

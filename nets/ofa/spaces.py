@@ -1,20 +1,32 @@
-"""The Once-for-All search spaces: fixed architecture facts and the choices of every gene.
+"""The Once-for-All space families: the architecture facts and gene choices of OFA's MobileNetV3 / ProxylessNAS
+spaces (`MBSpace`) and of OFA-ResNet50 (`ResNetSpace`), and what a `SearchSpace` derives from them (layers,
+parameters, the configs covering every layer shape). The registered spaces themselves (`ofa-mbv3`,
+`ofa-proxyless`, `ofa-resnet50`) are `nets.spaces` members built on these.
 
 Sources: Cai et al., "Once-for-All", ICLR 2020, and the public code mit-han-lab/once-for-all
 (ofa/imagenet_classification/elastic_nn/networks/ofa_mbv3.py, ofa_proxyless.py, ofa_resnets.py);
-the ResNet-50 space with its NAAS restrictions from Lin, Yang, Han, "NAAS", DAC 2021.
-Summaries of the facts used are in ../shared/reference/FACTS.md.
+the ResNet-50 space with its NAAS restrictions from Lin, Yang, Han, "NAAS", DAC 2021 (docs/sources.md).
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
+
+from ..network import Network
+from ..spaces.genes import GeneTable
+from ..spaces.protocol import SearchSpace
+from .config import MBConfig, ResNetConfig
+from .plan import Plan, mb_plan, resnet_plan
+from .workload import plan_network, plan_params
 
 CHANNEL_DIVISOR = 8
 """OFA rounds every width to a multiple of 8 (MyNetwork.CHANNEL_DIVISIBLE)."""
 
 
 def make_divisible(value: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """Round a channel count to a multiple of `divisor` (TF-slim / OFA rule, see FACTS.md).
+    """Round a channel count to a multiple of `divisor` (TF-slim / OFA rule; docs/sources.md).
 
     max(divisor, int(v + divisor/2) // divisor * divisor), plus one divisor if that lost more than 10 %.
     """
@@ -29,19 +41,6 @@ def _round_half_even(value: float) -> int:
     return int(round(value))
 
 
-GeneTable = dict[str, tuple[tuple, ...]]
-"""For each config field, the accepted values at each position (a scalar field has one position)."""
-
-SCALAR_GENES: tuple[str, ...] = ("r",)
-"""Fields of OFA configs that hold one value, not a list (the resolution); a space may name others as its
-`scalar_genes`."""
-
-
-def scalar_genes(space) -> tuple[str, ...]:
-    """The config fields of `space` that hold one value rather than a list."""
-    return getattr(space, "scalar_genes", SCALAR_GENES)
-
-
 @dataclass(frozen=True)
 class MBStage:
     """One elastic stage of MBConv blocks: output width (channels), first stride, activation, SE."""
@@ -53,14 +52,45 @@ class MBStage:
     max_depth: int
 
 
+class PlanSpace(SearchSpace):
+    """A space whose subnets are OFA-style unit plans (`nets.ofa.plan`): layers, parameters and the PyTorch model
+    come from the plan; accuracy, where no predictor exists, from a zero-cost proxy mapped onto top-1
+    (`nets.estimators.CalibratedProxy`, labelled as such)."""
+
+    def plan(self, config) -> Plan:
+        """The subnet's units in execution order."""
+        raise NotImplementedError
+
+    def network(self, config, batch: int = 1) -> Network:
+        return plan_network(self.plan(self.parse(config)), batch, config)
+
+    def parameters(self, config) -> int:
+        return plan_params(self.plan(self.parse(config)))
+
+    def build_torch(self, config, **options):
+        """See `nets.torch_build.plan_module` (options: `residual`, `batchnorm`)."""
+        from nets.torch_build import plan_module  # torch
+
+        return plan_module(self.plan(self.parse(config)), **options)
+
+    def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
+        from nets.estimators import CalibratedProxy  # torch
+
+        return CalibratedProxy(self, seed=seed, why=f"no trained accuracy predictor ships for {self.name}")
+
+
 @dataclass(frozen=True)
-class MBSpace:
+class MBSpace(PlanSpace):
     """An OFA space of MobileNetV3 / ProxylessNAS-style networks (configs {"ks", "e", "d", "r"}).
 
     Block slot 4*i + j is block j of elastic stage i; a stage of depth d uses its first d slots.
     """
 
+    config_type: ClassVar[type] = MBConfig
+    scalar_genes: ClassVar[tuple[str, ...]] = ("r",)
+
     name: str
+    cli_name: str
     family: str  # "mbv3" or "proxyless": decides stem and head layout
     width_mult: float
     stem_width: int
@@ -75,7 +105,7 @@ class MBSpace:
     ks_choices: tuple[int, ...] = (3, 5, 7)
     e_choices: tuple[int, ...] = (3, 4, 6)
     d_choices: tuple[int, ...] = (2, 3, 4)
-    resolutions: tuple[int, ...] = tuple(range(128, 225, 4))  # FACTS.md: multiples of 4, 128..224
+    resolutions: tuple[int, ...] = tuple(range(128, 225, 4))  # OFA's elastic resolution: multiples of 4, 128..224
     bn_eps: float = 1e-5
     slots_per_stage: int = 4
 
@@ -108,9 +138,22 @@ class MBSpace:
         """Squeeze-excite bottleneck width: make_divisible(mid // 4, 8) (OFA SEModule, reduction 4)."""
         return make_divisible(mid // 4)
 
+    def plan(self, config) -> Plan:
+        return mb_plan(self, config)
+
+    def covering_configs(self) -> Iterator[MBConfig]:
+        """The stages' widths are fixed, so for every resolution, kernel size and expand ratio, one config with that
+        kernel and ratio in every slot and every stage at its maximum depth covers every position a block can take
+        (a stage's first block and its later ones)."""
+        depths = tuple(max(c) for c in self.genes()["d"])
+        for r in self.resolutions:
+            for k in self.ks_choices:
+                for e in self.e_choices:
+                    yield MBConfig(ks=(k,) * self.n_slots, e=(e,) * self.n_slots, d=depths, r=r, space=self.name)
+
 
 @dataclass(frozen=True)
-class ResNetSpace:
+class ResNetSpace(PlanSpace):
     """OFA-ResNet50 (configs {"d", "e", "w", "r"} as OFAResNets.sample_active_subnet returns them).
 
     d[0] in {0, 2}: 2 keeps the residual 3x3 conv of the stem; d[1..4]: extra blocks per stage on top of
@@ -118,7 +161,11 @@ class ResNetSpace:
     convs 0-1, the stem conv 2, and each of the four stages.
     """
 
+    config_type: ClassVar[type] = ResNetConfig
+    scalar_genes: ClassVar[tuple[str, ...]] = ("r",)
+
     name: str = "ofa_resnet50"
+    cli_name: str = "ofa-resnet50"
     base_depths: tuple[int, ...] = (2, 2, 4, 2)  # OFA ResNets.BASE_DEPTH_LIST
     stage_base_widths: tuple[int, ...] = (256, 512, 1024, 2048)  # OFA ResNets.STAGE_WIDTH_LIST
     stage_strides: tuple[int, ...] = (1, 2, 2, 2)
@@ -167,59 +214,52 @@ class ResNetSpace:
         """Bottleneck width: make_divisible(round(c_out * e), 8) (OFA DynamicResNetBottleneckBlock)."""
         return make_divisible(_round_half_even(c_out * expand))
 
+    def plan(self, config) -> Plan:
+        return resnet_plan(self, config)
+
+    def covering_configs(self) -> Iterator[ResNetConfig]:
+        """A stage's first block reads the previous stage's width, so the width indices follow w[k] = (a + b k) mod 3,
+        which over (a, b) puts every pair of indices at every pair of neighbours, for every resolution and
+        bottleneck ratio, at maximum depths."""
+        genes = self.genes()
+        depths = tuple(max(c) for c in genes["d"])
+        n_w = len(self.width_mults)
+        for r in self.resolutions:
+            for e in self.e_choices:
+                for a in range(n_w):
+                    for b in range(n_w):
+                        w = tuple((a + b * k) % n_w for k in range(len(genes["w"])))
+                        yield ResNetConfig(d=depths, e=(e,) * self.n_slots, w=w, r=r, space=self.name)
+
 
 def _mb_widths(base: tuple[int, ...], width_mult: float) -> list[int]:
     return [make_divisible(b * width_mult) for b in base]
 
 
-def _mbv3_space(width_mult: float) -> MBSpace:
-    """OFAMobileNetV3: base widths [16, 16, 24, 40, 80, 112, 160, 960, 1280] x width_mult."""
+def mbv3_facts(width_mult: float) -> dict:
+    """OFAMobileNetV3's fields at `width_mult`: base widths [16, 16, 24, 40, 80, 112, 160, 960, 1280] x width_mult."""
     w = _mb_widths((16, 16, 24, 40, 80, 112, 160, 960, 1280), width_mult)
     acts = ("relu", "relu", "h_swish", "h_swish", "h_swish")
     se = (False, True, False, True, True)
     strides = (2, 2, 2, 1, 2)
     stages = tuple(MBStage(width, s, a, e, 4) for width, s, a, e in zip(w[2:7], strides, acts, se))
-    return MBSpace(name=f"ofa_mbv3_w{width_mult:g}", family="mbv3", width_mult=width_mult,
-                   stem_width=w[0], stem_act="h_swish", first_block_width=w[1], first_block_act="relu",
-                   stages=stages, final_expand_width=w[7], last_channel=w[8], head_act="h_swish",
-                   bn_eps=1e-5)
+    return dict(name=f"ofa_mbv3_w{width_mult:g}", family="mbv3", width_mult=width_mult,
+                stem_width=w[0], stem_act="h_swish", first_block_width=w[1], first_block_act="relu",
+                stages=stages, final_expand_width=w[7], last_channel=w[8], head_act="h_swish", bn_eps=1e-5)
 
 
-def _proxyless_space(width_mult: float) -> MBSpace:
-    """OFAProxylessNASNets: base widths [32, 16, 24, 40, 80, 96, 192, 320, 1280] x width_mult, ReLU6."""
+def proxyless_facts(width_mult: float) -> dict:
+    """OFAProxylessNASNets' fields at `width_mult`: base widths [32, 16, 24, 40, 80, 96, 192, 320, 1280] x
+    width_mult, ReLU6."""
     w = _mb_widths((32, 16, 24, 40, 80, 96, 192, 320, 1280), width_mult)
     strides = (2, 2, 2, 1, 2, 1)
     depths = (4, 4, 4, 4, 4, 1)
     stages = tuple(MBStage(width, s, "relu6", False, d) for width, s, d in zip(w[2:8], strides, depths))
-    return MBSpace(name=f"ofa_proxyless_w{width_mult:g}", family="proxyless", width_mult=width_mult,
-                   stem_width=w[0], stem_act="relu6", first_block_width=w[1], first_block_act="relu6",
-                   stages=stages, final_expand_width=None, last_channel=w[8], head_act="relu6",
-                   bn_eps=1e-3)  # OFA proxyless bn_param (0.1, 1e-3)
+    return dict(name=f"ofa_proxyless_w{width_mult:g}", family="proxyless", width_mult=width_mult,
+                stem_width=w[0], stem_act="relu6", first_block_width=w[1], first_block_act="relu6",
+                stages=stages, final_expand_width=None, last_channel=w[8], head_act="relu6",
+                bn_eps=1e-3)  # OFA proxyless bn_param (0.1, 1e-3)
 
 
-MBV3_W12 = _mbv3_space(1.2)
-"""ofa_mbv3_d234_e346_k357_w1.2: the space of OFA's published accuracy predictor."""
-PROXYLESS_W13 = _proxyless_space(1.3)
-"""ofa_proxyless_d234_e346_k357_w1.3."""
-RESNET50 = ResNetSpace()
-"""OFA-ResNet50 as NAAS searched it."""
-
-Space = MBSpace | ResNetSpace
-
-SPACES: dict[str, Space] = {s.name: s for s in (MBV3_W12, PROXYLESS_W13, RESNET50)}
-
-
-def lookup_space(spaces: dict, name, what: str):
-    """`spaces[name]`, or `name` itself if it is a space object (anything with a gene table); a ValueError listing
-    the accepted names otherwise (`what`: the kind of space, for the message)."""
-    if not isinstance(name, str) and hasattr(name, "genes"):
-        return name
-    try:
-        return spaces[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown {what} {name!r}; accepted: {', '.join(spaces)}") from None
-
-
-def get_space(name: str | Space) -> Space:
-    """Look an OFA space up by name (or pass a space object through); the error lists the accepted names."""
-    return lookup_space(SPACES, name, "OFA space")
+__all__ = ["CHANNEL_DIVISOR", "make_divisible", "MBStage", "PlanSpace", "MBSpace", "ResNetSpace", "mbv3_facts",
+           "proxyless_facts"]

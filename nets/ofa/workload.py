@@ -1,4 +1,4 @@
-"""A subnet's compute layers as `Layer`s (`to_network`), and its MAC and parameter counts.
+"""A plan's compute layers as `Layer`s (`plan_network`), and its parameter count.
 
 A unit's layers depend only on the unit and its input size, so they are built once and shared (subnet
 searches build thousands of networks from a few thousand distinct units)."""
@@ -9,9 +9,7 @@ from functools import lru_cache
 from ..layer import Layer
 from ..network import Network
 from .._shapes import conv_out, pool_out, same_padding
-from .config import SubnetConfig, parse_config
-from .plan import (BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, Plan,
-                   SEUnit, subnet_plan)
+from .plan import BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, Plan, SEUnit
 
 
 @lru_cache(maxsize=1 << 16)
@@ -74,17 +72,13 @@ def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
     return layers
 
 
-def to_network(config: SubnetConfig | dict, batch: int = 1, space: str | None = None) -> Network:
-    """The subnet's layers at its own resolution `config.r` (a dict is parsed in `space`, MBv3 w1.2 default)."""
-    config = parse_config(config, space or "ofa_mbv3_w1.2")
-    plan = subnet_plan(config)
-    meta = {"space": plan.name, "resolution": plan.resolution, "batch": batch, "config": config.to_dict()}
+def plan_network(plan: Plan, batch: int = 1, config=None) -> Network:
+    """The plan's layers as a network named after its space and resolution; `config` (a `SubnetConfig`) is recorded
+    in its meta."""
+    meta = {"space": plan.name, "resolution": plan.resolution, "batch": batch}
+    if config is not None:
+        meta["config"] = config.to_dict()
     return Network(f"{plan.name}@{plan.resolution}", plan_layers(plan, batch), meta)
-
-
-def count_macs(config: SubnetConfig | dict, space: str | None = None) -> int:
-    """Multiply-accumulates of one image (batch 1) over convs, depthwise, SE convs and the classifier."""
-    return to_network(config, 1, space).macs
 
 
 def _conv_params(unit: ConvUnit) -> int:
@@ -92,10 +86,10 @@ def _conv_params(unit: ConvUnit) -> int:
     return weights + (unit.c_out if unit.bias else 0) + (2 * unit.c_out if unit.bn else 0)
 
 
-def count_params(config: SubnetConfig | dict, space: str | None = None) -> int:
+def plan_params(plan: Plan) -> int:
     """Trainable parameters as PyTorch counts them: conv/linear weights and biases, BN scale and shift."""
     total = 0
-    for unit in subnet_plan(config, space).units:
+    for unit in plan.units:
         if isinstance(unit, ConvUnit):
             total += _conv_params(unit)
         elif isinstance(unit, MBBlockUnit):

@@ -1,22 +1,17 @@
-"""Subnet configs of the elastic transformer spaces, validated against their gene tables like OFA's configs
-(so that OFA's sampling, mutation and crossover work on them unchanged)."""
+"""Subnet configs of the elastic transformer spaces, checked against their gene tables like OFA's configs (so that
+sampling, mutation and crossover work on them unchanged)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ofa.config import _ConfigBase
-from .spaces import DecoderSpace, ViTSpace, get_transformer_space
+from ..spaces.config import SubnetConfig
 from .spec import TransformerSpec
 
 
-class _TransformerConfig(_ConfigBase):
+class _TransformerConfig(SubnetConfig):
     """A config whose first `d` slots are active."""
 
     d: int
-
-    @staticmethod
-    def _lookup_space(name):
-        return get_transformer_space(name)
 
     def active_slots(self) -> list[int]:
         return list(range(self.d))
@@ -43,10 +38,6 @@ class ViTConfig(_TransformerConfig):
     m: tuple[float, ...]
     space: str = "vit_elastic"
 
-    @staticmethod
-    def _space_type() -> type:
-        return ViTSpace
-
 
 @dataclass(frozen=True)
 class DecoderConfig(_TransformerConfig):
@@ -57,7 +48,3 @@ class DecoderConfig(_TransformerConfig):
     h: tuple[int, ...]
     f: tuple[int, ...]
     space: str = "gpt_elastic"
-
-    @staticmethod
-    def _space_type() -> type:
-        return DecoderSpace

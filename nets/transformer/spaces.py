@@ -9,26 +9,81 @@
   3072}; vocabulary 50,257, 1024 positions. The sequence length and prefill / decode are settings of the
   space, not genes.
 
-Genes follow OFA's format (`nets.ofa.spaces.GeneTable`): scalar genes (depth, width) and one entry per
-block slot; a subnet of depth d uses the first d slots, the rest are ignored.
+Genes follow OFA's format (`nets.spaces.GeneTable`): scalar genes (depth, width) and one entry per block slot; a
+subnet of depth d uses the first d slots, the rest are ignored. The registered spaces (`vit-elastic`,
+`decoder-elastic`, `decoder-elastic-decode`) are `nets.spaces` members built on these classes.
+
+Accuracy: no trained predictor exists for these spaces here; each family has a published-figure estimate
+(`nets.estimators.ParamsInterpolation`, `nets.estimators.ScalingLawEstimate`), labelled as an estimate.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ..ofa.spaces import GeneTable, lookup_space
+from ..network import Network
+from ..spaces.genes import GeneTable
+from ..spaces.protocol import SearchSpace
+from .config import DecoderConfig, ViTConfig
 from .spec import Block, TransformerSpec
+from .workload import count_params, transformer_network
 
 HEAD_DIM = 64
 """Width of one attention head in both spaces (AutoFormer's and GPT-2's)."""
 
 
+class _TransformerSpace(SearchSpace):
+    """What both elastic transformer families share: a config's `TransformerSpec` gives its layers, parameters and
+    PyTorch model; every per-block shape depends on the width and the block's own genes only."""
+
+    config_type: ClassVar[type]
+    width_gene: ClassVar[str]
+
+    def to_spec(self, config) -> TransformerSpec:
+        raise NotImplementedError
+
+    def network(self, config, batch: int = 1) -> Network:
+        config = self.parse(config)
+        net = transformer_network(self.to_spec(config), batch)
+        return Network(net.name, net.layers, {**net.meta, "config": config.to_dict()})
+
+    def parameters(self, config) -> int:
+        return count_params(self.to_spec(self.parse(config)))
+
+    def build_torch(self, config, **options):
+        """`nets.transformer.torch_model.build_transformer` of the config's spec (no options)."""
+        from nets.transformer.torch_model import build_transformer  # torch
+
+        return build_transformer(self.to_spec(self.parse(config)))
+
+    def covering_configs(self) -> Iterator:
+        """A block's layers depend on the width and its own per-slot genes, so at the largest depth one config per
+        (width, per-slot choices) with every block alike covers every shape (the embedding and head layers depend
+        on the width only)."""
+        genes = self.genes()
+        per_slot = [f for f in genes if f not in self.scalar_genes]
+        depth = max(genes["d"][0])
+        first, second = (genes[f][0] for f in per_slot)
+        for width in genes[self.width_gene][0]:
+            for a in first:
+                for b in second:
+                    yield self.config_type(**{"d": depth, self.width_gene: width, per_slot[0]: (a,) * self.n_slots,
+                                              per_slot[1]: (b,) * self.n_slots}, space=self.name)
+
+
 @dataclass(frozen=True)
-class ViTSpace:
+class ViTSpace(_TransformerSpace):
     """An AutoFormer-style elastic ViT (configs {"d", "e", "h", "m"}: depth, embedding width, per-slot heads and
     MLP ratios)."""
 
+    config_type: ClassVar[type] = ViTConfig
+    scalar_genes: ClassVar[tuple[str, ...]] = ("d", "e")
+    width_gene: ClassVar[str] = "e"
+
     name: str = "vit_elastic"
+    cli_name: str = "vit-elastic"
     depths: tuple[int, ...] = (12, 13, 14)
     widths: tuple[int, ...] = (320, 384, 448)
     heads: tuple[int, ...] = (5, 6, 7)
@@ -36,7 +91,6 @@ class ViTSpace:
     image: int = 224
     patch: int = 16
     classes: int = 1000
-    scalar_genes: tuple[str, ...] = ("d", "e")
 
     @property
     def n_slots(self) -> int:
@@ -53,9 +107,14 @@ class ViTSpace:
         return TransformerSpec(f"{self.name}", "vit", config.e, blocks, tokens, tokens, image=self.image,
                                patch=self.patch, classes=self.classes, meta={"space": self.name})
 
+    def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
+        from nets.estimators import ParamsInterpolation  # torch (the estimators package)
+
+        return ParamsInterpolation()
+
 
 @dataclass(frozen=True)
-class DecoderSpace:
+class DecoderSpace(_TransformerSpace):
     """An elastic GPT-2-style decoder (configs {"d", "w", "h", "f"}: depth, width, per-slot heads and FFN
     widths) run in `mode` 'prefill' (a `context`-token prompt) or 'decode' (one token, `context` keys).
 
@@ -64,7 +123,12 @@ class DecoderSpace:
     about half of the random subnets reach.
     """
 
+    config_type: ClassVar[type] = DecoderConfig
+    scalar_genes: ClassVar[tuple[str, ...]] = ("d", "w")
+    width_gene: ClassVar[str] = "w"
+
     name: str = "gpt_elastic"
+    cli_name: str = "decoder-elastic"
     depths: tuple[int, ...] = (6, 7, 8, 9, 10, 11, 12)
     widths: tuple[int, ...] = (512, 640, 768)
     heads: tuple[int, ...] = (8, 10, 12)
@@ -74,7 +138,6 @@ class DecoderSpace:
     vocab: int = 50257
     positions: int = 1024
     default_accuracy: float = 0.04783  # exp(-3.04)
-    scalar_genes: tuple[str, ...] = ("d", "w")
 
     def __post_init__(self) -> None:
         if self.mode not in ("prefill", "decode"):
@@ -101,17 +164,10 @@ class DecoderSpace:
                                vocab=self.vocab, positions=self.positions, lm_head=True,
                                meta={"space": self.name, "mode": self.mode})
 
+    def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
+        from nets.estimators import ScalingLawEstimate  # torch (the estimators package)
 
-VIT_ELASTIC = ViTSpace()
-GPT_ELASTIC = DecoderSpace()
-"""Prefill of a 1024-token prompt."""
-GPT_ELASTIC_DECODE = DecoderSpace(name="gpt_elastic_decode", mode="decode")
-"""One token generated against 1024 keys (the cache and itself)."""
-
-TRANSFORMER_SPACES: dict[str, ViTSpace | DecoderSpace] = {s.name: s for s in (VIT_ELASTIC, GPT_ELASTIC,
-                                                                               GPT_ELASTIC_DECODE)}
+        return ScalingLawEstimate()
 
 
-def get_transformer_space(name) -> ViTSpace | DecoderSpace:
-    """A transformer space by name (or a space object passed through); the error lists the accepted names."""
-    return lookup_space(TRANSFORMER_SPACES, name, "transformer space")
+__all__ = ["ViTSpace", "DecoderSpace"]

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 
 from accel_models.cost_model import evaluate_batch
-from mappings import Encoding, MappingCache, accelerator_key
+from mappings import Encoding, MapperSettings, MappingCache, accelerator_key
 from nets import Layer
 
-SETTINGS = {"budget_evals": 300, "seed": 0}
+SETTINGS = MapperSettings(budget_evals=300, seed=0)
 
 
 def test_repeated_shapes_are_searched_once(corpus_archs):
     acc = corpus_archs["B4x4a"].accelerator
     shapes = [Layer.conv(16, 16, 3, 8), Layer.conv(16, 32, 1, 8), Layer.fc(64, 10)]
     net = [s.with_name(f"layer{i}") for i, s in enumerate(shapes * 3 + shapes[:1])]   # 10 layers, 3 shapes
-    cache = MappingCache(**SETTINGS)
+    cache = MappingCache(SETTINGS)
     results = [cache.best_mapping(layer, acc) for layer in net]
     assert (cache.misses, cache.hits, len(cache)) == (3, 7, 3)
     assert cache.hit_rate == pytest.approx(0.7) and "70.0%" in cache.stats()
@@ -36,7 +36,7 @@ def test_accelerator_key_ignores_names_not_content(corpus_archs):
 def test_tables_of_the_least_recent_accelerators_go(corpus_archs):
     accs = [corpus_archs[k].accelerator for k in ("B2x2a", "B2x2b", "B4x4a")]
     layer = Layer.conv(8, 16, 3, 6)
-    cache = MappingCache(accelerators=2, **SETTINGS)
+    cache = MappingCache(SETTINGS, accelerators=2)
     for acc in accs:
         cache.best_mapping(layer, acc)
     assert cache.misses == 3 and (layer, accs[2], "edp") in cache and (layer, accs[0], "edp") not in cache
@@ -50,7 +50,7 @@ def test_warm_starts_carry_mappings_to_other_accelerators_and_shapes():
 
     a, b = get_preset("nvdla_256"), get_preset("nvdla_1024")
     layer = Layer.conv(64, 128, 3, 14, name="conv")
-    cache = MappingCache(**SETTINGS)
+    cache = MappingCache(SETTINGS)
     found = cache.best_mapping(layer, a)
     seeds = cache.warm.seeds(Encoding(layer, b))          # the same shape, another accelerator
     assert seeds.shape == (1, Encoding(layer, b).size)
@@ -64,8 +64,8 @@ def test_warm_starts_carry_mappings_to_other_accelerators_and_shapes():
 def test_a_seeded_search_is_never_worse_than_its_seed(corpus_archs):
     acc = corpus_archs["B4x4a"].accelerator
     layer = Layer.conv(16, 32, 3, 8)
-    long = MappingCache(budget_evals=3000, seed=1).best_mapping(layer, acc)
-    cache = MappingCache(budget_evals=32, seed=2)
+    long = MappingCache(MapperSettings(budget_evals=3000, seed=1)).best_mapping(layer, acc)
+    cache = MappingCache(MapperSettings(budget_evals=32, seed=2))
     cache.warm.record(Encoding(layer, acc), long.arrays, long.genes)
     other = Layer.conv(16, 32, 3, 10)                      # seeded by its neighbour's genes only
     enc = Encoding(other, acc)
@@ -76,7 +76,7 @@ def test_a_seeded_search_is_never_worse_than_its_seed(corpus_archs):
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match="per lookup"):
-        MappingCache(objective="edp")
+    with pytest.raises(ValueError, match="settings must be a MapperSettings"):
+        MappingCache({"budget_evals": 32})
     with pytest.raises(ValueError, match="accelerators must be an integer >= 1"):
         MappingCache(accelerators=0)

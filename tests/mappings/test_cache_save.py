@@ -6,11 +6,11 @@ import pytest
 
 import mappings.cache
 from accel_models import get_preset
-from mappings import MappingCache
+from mappings import MapperSettings, MappingCache
 from mappings._warm_log import _chunks
 from nets import Layer
 
-SETTINGS = {"budget_evals": 48, "seed": 0}
+SETTINGS = MapperSettings(budget_evals=48, seed=0)
 LAYERS = [Layer.conv(16 * (i % 3 + 1), 32, 3, 6 + i) for i in range(8)]
 PRESETS = ("nvdla_256", "nvdla_1024", "eyeriss")
 
@@ -24,7 +24,7 @@ def _trial(cache: MappingCache, preset: str, layers) -> list:
 
 def _run(trials: int, path=None) -> MappingCache:
     """A cache after `trials` trials, saved to `path` after each."""
-    cache = MappingCache(**SETTINGS)
+    cache = MappingCache(SETTINGS)
     for i in range(trials):
         _trial(cache, PRESETS[i % 3], LAYERS[i % 4: i % 4 + 4])
         if path is not None:
@@ -38,7 +38,7 @@ def _next(cache: MappingCache) -> list:
 
 
 def _loaded(path, accept=lambda tag: True) -> MappingCache:
-    cache = MappingCache(**SETTINGS)
+    cache = MappingCache(SETTINGS)
     assert cache.load(path, accept)
     return cache
 
@@ -50,7 +50,7 @@ def test_a_loaded_cache_searches_as_the_saved_one(tmp_path):
     assert [(k, a.name) for k, a, _ in loaded.warm.records()] == [(k, a.name) for k, a, _ in saved.warm.records()]
     expected = _next(saved)
     assert _next(loaded) == expected
-    assert _next(MappingCache(**SETTINGS)) != expected  # the warm starts change what is found
+    assert _next(MappingCache(SETTINGS)) != expected  # the warm starts change what is found
 
 
 def test_saves_append_and_the_file_is_rewritten_when_it_grows(tmp_path, monkeypatch):
@@ -90,8 +90,8 @@ def test_a_save_of_other_settings_is_not_loaded(tmp_path):
     path = tmp_path / "cache.log"
     _run(2, path)
     before = path.read_bytes()
-    assert not MappingCache(budget_evals=64, seed=0).load(path)
-    assert not MappingCache(**SETTINGS).load(tmp_path / "missing.log")
+    assert not MappingCache(MapperSettings(budget_evals=64, seed=0)).load(path)
+    assert not MappingCache(SETTINGS).load(tmp_path / "missing.log")
     assert path.read_bytes() == before
     with pytest.raises(ValueError, match="only into a new cache"):
         _run(1).load(path)

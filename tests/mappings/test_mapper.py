@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accel_models.cost_model import evaluate_batch
-from mappings import Encoding, best_mapping
+from mappings import CMAESStrategy, Encoding, EvolutionStrategy, RandomStrategy, best_mapping
 from mappings.exhaustive import ExhaustiveSpace
 from nets import DIMS, Layer
 from accel_models import presets
@@ -70,7 +70,7 @@ def test_result_matches_the_cost_model(mapper_bench):
 
 def test_budget_and_time_limits(mapper_bench):
     case, _ = mapper_bench["eyeriss_alexnet_conv2"]
-    r = best_mapping(case.layer, case.accelerator, strategy="random", budget_evals=700, batch_size=256)
+    r = best_mapping(case.layer, case.accelerator, strategy=RandomStrategy(batch_size=256), budget_evals=700)
     assert r.evaluations == 700
     t = time.perf_counter()
     r = best_mapping(case.layer, case.accelerator, time_limit_s=0.3)
@@ -87,7 +87,8 @@ def test_cmaes_beats_timeloops_mapper(mapper_bench):
 
 def test_initial_mapping_seeds_the_search(mapper_bench):
     case, raw = mapper_bench["eyeriss_alexnet_conv2"]
-    r = best_mapping(case.layer, case.accelerator, budget_evals=50, islands=1, popsize=10, initial=case.mapping)
+    r = best_mapping(case.layer, case.accelerator, strategy=EvolutionStrategy(islands=1, popsize=10), budget_evals=50,
+                     initial=case.mapping)
     assert r.edp_j_cycle <= raw["mapper_runs"]["random_4000"]["best"]["edp_J_cycle"] * 1.5
 
 
@@ -119,7 +120,7 @@ def test_bad_arguments(mapper_bench):
                         ({"strategy": "annealing"}, "strategy must be one of"),
                         ({"budget_evals": 0}, "budget_evals must be"),
                         ({"time_limit_s": -1}, "time_limit_s must be"),
-                        ({"cma_variant": "diag"}, "cma_variant")]:
+                        ({"strategy": "cmaes", "seeds": np.zeros((1, 3))}, "seeds must have")]:
         with pytest.raises(ValueError, match=msg):
             best_mapping(case.layer, case.accelerator, **kwargs)
 

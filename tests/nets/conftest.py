@@ -7,7 +7,7 @@ import torch
 # Two cores shared with other jobs: one intra-op thread is many times faster than two that spin.
 torch.set_num_threads(1)
 
-PREDICTOR_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
+from nets.estimators import PACKAGED_PREDICTOR as PREDICTOR_PATH  # noqa: E402  (after the thread setting)
 
 
 @pytest.fixture(scope="session")

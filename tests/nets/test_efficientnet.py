@@ -5,7 +5,7 @@ import pytest
 import nets
 from nets.efficientnet import (PUBLISHED_MACS, PUBLISHED_TOP1, RELEASED, compound_scaling, estimated_top1,
                                round_filters, round_repeats)
-from nets.layer_cover import space_layers
+from nets import space_layers
 
 TORCHVISION_GFLOPS = {"efficientnet_b0": 0.39, "efficientnet_b1": 0.69, "efficientnet_b2": 1.09,
                       "efficientnet_b3": 1.83, "efficientnet_b4": 4.39, "efficientnet_b5": 10.27,
@@ -57,10 +57,13 @@ def test_compound_scaling_and_the_space():
 def test_accuracy_is_the_published_top1_interpolated_in_phi():
     assert [estimated_top1(i) for i in range(8)] == pytest.approx(PUBLISHED_TOP1)
     assert estimated_top1(2.5) == pytest.approx((0.801 + 0.816) / 2)
-    assert "estimate" in nets.EfficientNetAccuracy.label
+    estimate = nets.get_space("efficientnet").accuracy_estimator()
+    assert "estimate" in estimate.label and estimate.kind == "estimate"
+    assert estimate.score(nets.parse_config({"phi": 2.5}, "efficientnet")) == pytest.approx((0.801 + 0.816) / 2)
 
 
-@pytest.mark.parametrize("space", ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50", "efficientnet"])
+@pytest.mark.parametrize("space", ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50", "efficientnet", "vit_elastic",
+                                   "gpt_elastic", "gpt_elastic_decode"])
 def test_the_layer_cover_holds_every_shape_of_random_subnets(space):
     cover = {layer.shape_key for layer in space_layers(space)}
     assert len(cover) == len(space_layers(space))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nets.ofa import MBConfig, ResNetConfig, largest_config, parse_config, sample_config
+from nets import MBConfig, ResNetConfig, largest_config, parse_config, sample_config
 
 MBV3 = "ofa_mbv3_w1.2"
 
@@ -53,7 +53,7 @@ def test_unknown_space_lists_accepted_spaces():
 
 
 def test_config_type_must_fit_its_space():
-    with pytest.raises(ValueError, match="ResNetConfig"):
+    with pytest.raises(ValueError, match="takes ResNetConfig"):
         MBConfig(**_mbv3_dict(), space="ofa_resnet50")
 
 

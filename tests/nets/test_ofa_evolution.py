@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from nets.ofa import (crossover_configs, get_space, largest_config, mutate_config, sample_config, sample_configs,
-                      smallest_config)
+from nets import (crossover_configs, get_space, largest_config, mutate_config, sample_config, sample_configs,
+                  smallest_config)
 
 SPACES = ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50"]
 

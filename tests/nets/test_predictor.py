@@ -4,7 +4,7 @@ import pytest
 
 from nets.estimators import AccuracyEstimator, OFAAccuracyPredictor, encode
 from nets.estimators.ofa_predictor import ENV_VAR, PREDICTOR_URL
-from nets.ofa import MBConfig, largest_config, sample_configs, smallest_config
+from nets import MBConfig, largest_config, sample_configs, smallest_config
 
 
 def _uniform(ks, e, d, r):
@@ -56,20 +56,30 @@ def test_predictor_rejects_other_spaces(predictor):
 
 
 def test_predictor_file_lookup_order(predictor_path, tmp_path, monkeypatch):
+    """The path given, then $COSEARCH_OFA_PREDICTOR, then the packaged copy, then the user cache."""
+    from nets.estimators import ofa_predictor
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(ENV_VAR, raising=False)
+    assert OFAAccuracyPredictor().path == predictor_path == ofa_predictor.PACKAGED_PREDICTOR
+    copy = tmp_path / "copy.pth"
+    copy.write_bytes(predictor_path.read_bytes())
+    monkeypatch.setenv(ENV_VAR, str(copy))
+    assert OFAAccuracyPredictor().path == copy
+    with pytest.raises(FileNotFoundError, match="path given"):
+        OFAAccuracyPredictor(tmp_path / "missing.pth")
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.pth"))
+    with pytest.raises(FileNotFoundError, match=ENV_VAR):
+        OFAAccuracyPredictor()
+    monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setattr(ofa_predictor, "PACKAGED_PREDICTOR", tmp_path / "not-packaged.pth")
     with pytest.raises(FileNotFoundError) as err:
         OFAAccuracyPredictor()
     message = str(err.value)
     assert PREDICTOR_URL in message and ENV_VAR in message and str(tmp_path / "cache" / "cosearch") in message
-    monkeypatch.setenv(ENV_VAR, str(predictor_path))
-    assert OFAAccuracyPredictor().path == predictor_path
-    with pytest.raises(FileNotFoundError, match="path argument"):
-        OFAAccuracyPredictor(tmp_path / "missing.pth")
     cached = tmp_path / "cache" / "cosearch" / "acc_predictor_mbv3_w1.2.pth"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(predictor_path.read_bytes())
-    monkeypatch.delenv(ENV_VAR)
     assert OFAAccuracyPredictor().path == cached
 
 

@@ -7,7 +7,7 @@ import torch
 
 from nets import build_torch
 from nets.estimators import NASWOT, PROXIES, GradSign, SynFlow, ZenScore
-from nets.ofa import largest_config, sample_configs, smallest_config
+from nets import largest_config, sample_configs, smallest_config
 
 SMALL = smallest_config("ofa_mbv3_w1.2")
 LARGE = largest_config("ofa_mbv3_w1.2")

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from nets import Layer
-from nets.ofa import count_params, largest_config, sample_configs, smallest_config, to_network
+from nets import count_params, largest_config, sample_configs, smallest_config, to_network
 from nets.torch_build import build_torch
 from nets.torch_import import from_torch
 

@@ -2,8 +2,12 @@
 import pytest
 
 from accel_models import area_mm2, get_preset
-from cosearch import CoSearchResult, MapperSettings, evaluate_network, make_settings, preset_runs
-from cosearch.report import analyze, comparison_caveats, presets_at_node
+from dataclasses import replace
+
+from cosearch import CoSearchResult, evaluate_network, make_settings, preset_runs  # noqa: I001
+from cosearch.config import SEARCH_MAPPER
+from mappings import MappingCache
+from cosearch.report.analysis import analyze, comparison_caveats, presets_at_node
 from cosearch.report.writer import _energy_table
 from cosearch.search import AcceleratorSpace
 from nets import Layer, Network
@@ -19,7 +23,7 @@ def result(tmp_path_factory):
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.0 if g == "word_bits" else 0.5 for g in space.genes})  # 8-bit words
     assert design.word_bits == 8
-    cache = MapperSettings(budget_evals=256).cache()
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=256))
     best = evaluate_network(NET, design.accelerator, cache)
     presets = preset_runs(NET, 5.0, cache, names=["nvdla_256", "shidiannao", "eyeriss"])
     return CoSearchResult(settings, design, best, 0, {}, presets, None, [], {"complete": 1, "pruned": 0, "failed": 0},
@@ -51,7 +55,7 @@ def test_energy_by_level_and_tensor_adds_up(result):
 def test_leakage_counts_in_the_energy_by_level(result):
     acc = result.best.accelerator
     leaky = acc.with_levels(**{acc.level_names[0]: {"leak_energy_pj": 0.01}, acc.level_names[1]: {"leak_energy_pj": 0.5}})
-    cost = evaluate_network(NET, leaky, MapperSettings(budget_evals=256).cache())
+    cost = evaluate_network(NET, leaky, MappingCache(replace(SEARCH_MAPPER, budget_evals=256)))
     a = analyze(cost)
     assert a.level_leak_pj[0] > 0 and a.level_leak_pj[1] > 0 and not a.level_leak_pj[2:].any()
     assert a.level_tensor_energy_pj.sum() + a.level_leak_pj.sum() + a.mac_energy_pj == pytest.approx(cost.energy_pj,

@@ -5,8 +5,9 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from cosearch import Progress, ProgressDisplay
-from cosearch.report import progress_line
+from cosearch import ProgressDisplay
+from cosearch.report.display import progress_line
+from cosearch.search import Progress
 from cosearch.report.display import _Elapsed
 
 

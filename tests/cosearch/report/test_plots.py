@@ -1,5 +1,5 @@
 """The report's plots: the Pareto front they draw."""
-from cosearch.report import pareto_front
+from cosearch.report.plots import pareto_front
 
 
 def test_pareto_front():

@@ -1,28 +1,36 @@
+import dataclasses
+
 import pytest
 
 import cosearch.search.accuracy as acc_mod
 from cosearch.config import UsageError
-from nets import largest_config, smallest_config
+from nets import ViTSpace, largest_config, register_space, smallest_config, unregister_space
 
 
-def test_predictor_found_beside_the_checkout(shared_predictor):
+def test_the_packaged_predictor_scores_mbv3():
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
     assert model.source.kind == "ofa_predictor" and model.source.notice is None
+    assert model.source.path.endswith("acc_predictor_mbv3_w1.2.pth")
     assert model.score(largest_config("ofa_mbv3_w1.2")) == pytest.approx(0.8359, abs=1e-4)
 
 
-def test_explicit_missing_predictor_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="no file"):
-        acc_mod.find_predictor(tmp_path / "nope.pth")
+def test_explicit_missing_predictor_is_a_usage_error_naming_the_option(tmp_path, monkeypatch):
+    with pytest.raises(UsageError, match=r"^--predictor: no file at .*nope\.pth"):
+        acc_mod.load_accuracy_model("ofa_mbv3_w1.2", predictor=tmp_path / "nope.pth")
+    monkeypatch.setenv("COSEARCH_OFA_PREDICTOR", str(tmp_path / "gone.pth"))
+    with pytest.raises(UsageError, match=r"^\$COSEARCH_OFA_PREDICTOR: no file at .*gone\.pth"):
+        acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
 
 
 def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
-    monkeypatch.setattr(acc_mod, "SHARED_PREDICTOR", tmp_path / "absent.pth")
+    from nets.estimators import ANCHOR_TOP1, ofa_predictor
+
+    monkeypatch.setattr(ofa_predictor, "PACKAGED_PREDICTOR", tmp_path / "absent.pth")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2", memo_path=tmp_path / "memo.json")
     assert model.source.kind == "proxy" and "NOTICE" in model.source.notice and "not found" in model.source.notice
-    lo, hi = acc_mod.ANCHOR_TOP1
+    lo, hi = ANCHOR_TOP1
     assert model.score(smallest_config("ofa_mbv3_w1.2")) == pytest.approx(lo)
     assert model.score(largest_config("ofa_mbv3_w1.2")) == pytest.approx(hi)
     model.save_memo()
@@ -31,25 +39,33 @@ def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
 
 def test_other_spaces_use_a_proxy_with_notice():
     model = acc_mod.load_accuracy_model("ofa_proxyless_w1.3")
-    assert model.source.kind == "proxy" and "covers ofa_mbv3_w1.2 only" in model.source.notice
+    assert model.source.kind == "proxy"
+    assert "no trained accuracy predictor ships for ofa_proxyless_w1.3" in model.source.notice
+    assert "uncalibrated for this space" in model.source.notice
 
 
-def test_transformer_spaces_use_labelled_estimates_that_a_predictor_can_replace(monkeypatch):
-    from nets import largest_config
-    from nets.estimators import TRANSFORMER_ESTIMATES, AccuracyEstimator
+def test_transformer_spaces_use_labelled_estimates_that_a_space_can_replace():
+    from nets.estimators import AccuracyEstimator
 
-    from cosearch.search.accuracy import load_accuracy_model
-
-    model = load_accuracy_model("vit_elastic")
-    assert model.source.kind == "estimate" and "ESTIMATE" in model.source.label and "ESTIMATE" in model.source.notice
+    model = acc_mod.load_accuracy_model("vit_elastic")
+    assert model.source.kind == "estimate" and "ESTIMATE" in model.source.label and "estimate" in model.source.notice
     assert 0.80 < model.best_possible() < 0.824  # AutoFormer-S-sized: between the S and B points
 
     class Trained(AccuracyEstimator):
-        name, label = "trained", "my trained predictor (ImageNet top-1)"
+        name, kind, label = "trained", "ofa_predictor", "my trained predictor (ImageNet top-1)"
 
         def score(self, config):
             return 0.5 + config.d / 100
 
-    monkeypatch.setitem(TRANSFORMER_ESTIMATES, "vit_elastic", Trained)
-    model = load_accuracy_model("vit_elastic")
-    assert model.source.label == Trained.label and model.score(largest_config("vit_elastic")) == 0.64
+    @dataclasses.dataclass(frozen=True)
+    class TrainedViT(ViTSpace):
+        def accuracy_estimator(self, predictor=None, seed=0):
+            return Trained()
+
+    register_space(TrainedViT(name="vit_trained", cli_name="vit-trained"))
+    try:
+        model = acc_mod.load_accuracy_model("vit-trained")
+        assert model.source.label == Trained.label and model.source.notice is None
+        assert model.score(largest_config("vit_trained")) == 0.64
+    finally:
+        unregister_space("vit_trained")

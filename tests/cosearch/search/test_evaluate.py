@@ -1,6 +1,9 @@
 import pytest
 
-from cosearch.config import MapperSettings
+from dataclasses import replace
+
+from cosearch.config import SEARCH_MAPPER
+from mappings import MappingCache
 from cosearch.search import AcceleratorSpace, evaluate_network
 from nets import Layer, Network
 
@@ -17,7 +20,7 @@ def test_network_totals_sum_the_layers(design):
     layers = [Layer.conv(16, 32, 3, 14, name="a"), Layer.conv(32, 32, 1, 14, name="b"),
               Layer.conv(32, 32, 1, 14, name="b2"), Layer.fc(32, 10, name="fc")]
     net = Network("tiny", layers)
-    cache = MapperSettings(budget_evals=64).cache()
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
     cost = evaluate_network(net, design.accelerator, cache, accuracy=0.5)
     assert len(cost.layers) == 3 and [lc.count for lc in cost.layers] == [1, 2, 1]
     assert cache.misses == 3  # b and b2 share a shape: searched once

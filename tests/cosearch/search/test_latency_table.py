@@ -1,18 +1,22 @@
 """The layer-wise latency table (`--export-latency-table`): one row per layer shape, and a network's latency on the
 accelerator is the sum of its layers' rows, as a NAS tool reading the table would compute it."""
 import csv
+from dataclasses import replace
+
+import pytest
 
 from accel_models import get_preset
-from cosearch.config import MapperSettings
+from cosearch.config import SEARCH_MAPPER
 from cosearch.search import evaluate_network
 from cosearch.search.latency_table import COLUMNS, latency_table
-from nets import get_network
+from mappings import MappingCache
+from nets import DIMS, get_network
 
 
 def test_rows_sum_to_the_network_latency(tmp_path):
     network = get_network("mobilenet_v2")
     acc = get_preset("nvdla_256")
-    cache = MapperSettings(budget_evals=64).cache()
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
     layers = [layer for layer, _ in network.unique_layers()]
     rows = latency_table(layers, acc, cache, "latency")
     assert len(rows) == len(layers) and all(r["valid"] for r in rows) and set(rows[0]) <= set(COLUMNS)
@@ -40,3 +44,25 @@ def test_a_run_exports_the_table_of_its_accelerator(tmp_path):
     rows = list(csv.DictReader(path.open()))
     assert [r["layer"] for r in rows] == [f"alexnet:{layer.name}" for layer, _ in result.best.network.unique_layers()]
     assert {r["mapper_objective"] for r in rows} == {"latency"} and all(float(r["latency_ms"]) > 0 for r in rows)
+
+
+@pytest.mark.parametrize("space", ["vit-elastic", "decoder-elastic", "decoder-elastic-decode", "efficientnet"])
+def test_every_space_exports_a_table_covering_its_subnets(space, tmp_path):
+    """The transformer and EfficientNet spaces cover their layer shapes too (the table of a search in them is written,
+    not a traceback after the search); every layer of a random subnet has its row."""
+    from types import SimpleNamespace
+
+    import cosearch
+    from cosearch.search import export_latency_table
+    from nets import sample_configs, to_network
+
+    path = tmp_path / "table.csv"
+    settings = cosearch.make_settings("area=5mm2", space=space, mapper_evals=16, export_latency_table=str(path),
+                                      out=tmp_path / "out")
+    result = SimpleNamespace(settings=settings, design=SimpleNamespace(accelerator=get_preset("nvdla_1024")))
+    assert export_latency_table(result) == path
+    rows = list(csv.DictReader(path.open()))
+    shapes = {tuple(int(r[d]) for d in DIMS) + (int(r["stride_w"]), int(r["stride_h"])) for r in rows}
+    for config in sample_configs(settings.space, 3, rng=1):
+        for layer in to_network(config).layers:
+            assert layer.bounds + (layer.stride_w, layer.stride_h) in shapes, layer

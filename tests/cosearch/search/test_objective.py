@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from cosearch.config import Budget
-from cosearch.search import PENALTY_J_S, geomean, objective
+from cosearch.search.objective import PENALTY_J_S, geomean, objective
 
 
 def _cost(latency_s, energy_j):

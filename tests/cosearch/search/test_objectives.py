@@ -1,4 +1,4 @@
-"""The objectives of issue 15: each one's winner is the best of the candidates on it (the subnet search, the
+"""The objectives: each one's winner is the best of the candidates on it (the subnet search, the
 design score, the final choice), MnasNet's reward and its defaults (Tan et al., CVPR 2019, Sec. 3), penalties."""
 import math
 from types import SimpleNamespace
@@ -8,9 +8,10 @@ import pytest
 
 import cosearch
 from cosearch.config import Budget, EvolutionSettings
-from cosearch.config.objectives import MNASNET_HARD, MNASNET_SOFT, OBJECTIVES, ObjectiveSpec
+from cosearch.config.objectives import (MNASNET_HARD, MNASNET_SOFT, EDP, Accuracy, Energy, Latency, MnasNetReward,
+                                       mnasnet_reward, single_objectives)
 from cosearch.search import search_subnet
-from cosearch.search.objective import mnasnet_reward, objective, rank_value, run_metric
+from cosearch.search.objective import objective, rank_value, run_metric
 from nets import count_macs
 
 
@@ -35,8 +36,13 @@ def _cost(latency_s, energy_j):
     return SimpleNamespace(latency_s=latency_s, energy_j=energy_j, edp_j_s=latency_s * energy_j)
 
 
-SPECS = {"edp": ObjectiveSpec("edp"), "latency": ObjectiveSpec("latency"), "energy": ObjectiveSpec("energy"),
-         "accuracy": ObjectiveSpec("accuracy"), "mnasnet": ObjectiveSpec("mnasnet", 1.5e-3, MNASNET_SOFT)}
+SPECS = {"edp": EDP(), "latency": Latency(), "energy": Energy(), "accuracy": Accuracy(),
+         "mnasnet": MnasNetReward(1.5e-3, MNASNET_SOFT)}
+OBJECTIVES = single_objectives()
+
+
+def test_every_registered_objective_is_tested():
+    assert sorted(OBJECTIVES) == sorted(SPECS)
 
 
 @pytest.mark.parametrize("name", OBJECTIVES)

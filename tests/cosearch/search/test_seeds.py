@@ -8,9 +8,11 @@ import pytest
 from accel_models import area_mm2
 from accel_models.presets import get_preset
 from cosearch.config import ResourceBounds
-from cosearch.search import (AcceleratorSpace, best_seed_params, enqueue_seeds, fitting_presets, make_sampler,
-                             preset_seeds, seed_summary, seeds_text)
-from cosearch.search.seeds import SEED_ATTR, SEEDS_ATTR
+from cosearch.search import AcceleratorSpace
+from cosearch.search.baselines import fitting_presets
+from cosearch.search.seeds import (SEED_ATTR, SEEDS_ATTR, best_seed_params, enqueue_seeds, preset_seeds, seed_summary,
+                                   seeds_text)
+from cosearch.search.study import make_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import cosearch
 from accel_models.kernel import CompileStep
-from cosearch.search import AcceleratorSpace, prepare_study, run_worker, split_compile
+from cosearch.search import AcceleratorSpace, split_compile
+from cosearch.search.study import prepare_study
+from cosearch.search.workers import run_worker
 from cosearch.search.split_compile import SplitCompile, compile_plan
+from mappings import MappingCache
 from nets import get_network
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -144,6 +147,7 @@ class Listener(event.Listener):
 event.register("numba:compile", Listener())
 import cosearch
 from cosearch.search.split_compile import SplitCompile, compile_plan
+from mappings import MappingCache
 sys.path.insert(0, sys.argv[3])
 from test_split_compile import _search
 
@@ -173,7 +177,7 @@ def _search(settings):
     """A search that is not the plan's own (another layer, another design)."""
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.3 for g in space.genes}, name="other")
-    return settings.mapper.cache().result(get_network("resnet50").layers[5], design.accelerator, "edp")
+    return MappingCache(settings.mapper).result(get_network("resnet50").layers[5], design.accelerator, "edp")
 
 
 def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):

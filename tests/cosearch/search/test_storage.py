@@ -8,7 +8,8 @@ import optuna
 import pytest
 
 from cosearch.config import UsageError, make_settings
-from cosearch.search import fail_orphaned_trials, open_storage, prepare_study
+from cosearch.search.storage import fail_orphaned_trials, open_storage
+from cosearch.search.study import prepare_study
 from cosearch.search.storage import claim_trial
 from cosearch.search.study import OBJECTIVE_NAME
 

@@ -5,13 +5,17 @@ import pytest
 from accel_models import get_preset
 from accel_models.cost_model import explain
 from accel_models.roofline import layer_roofline
-from cosearch import MapperSettings, evaluate_network
+from dataclasses import replace
+
+from cosearch import evaluate_network
+from cosearch.config import SEARCH_MAPPER
+from mappings import MappingCache
 from nets import get_network
 
 
 def _points(name):
     acc = get_preset("nvdla_1024")
-    cost = evaluate_network(get_network(name), acc, MapperSettings(budget_evals=512).cache())
+    cost = evaluate_network(get_network(name), acc, MappingCache(replace(SEARCH_MAPPER, budget_evals=512)))
     return {lc.layer.name: (lc.layer, layer_roofline(lc.layer, acc, explain(lc.layer, acc, lc.result.arrays)))
             for lc in cost.layers}
 

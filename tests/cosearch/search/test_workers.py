@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from _cosearch_cli import TINY, run_cli, study_trials
 import optuna
 
-from cosearch.search import make_sampler, worker_seed
+from cosearch.search.study import make_sampler, worker_seed
 
 
 def test_seeds():

@@ -1,0 +1,48 @@
+"""`MapperStrategy`: how a per-layer mapper searches the space of an `Encoding`. Each strategy is a frozen dataclass
+of its own settings (checked when made) with a `search` method; `best_mapping` and `MappingCache` take one."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from numbers import Integral
+from typing import ClassVar
+
+import numpy as np
+
+from ..encoding import Encoding
+from ..result import MapperResult
+
+
+def check_integer(owner: str, name: str, value, lo: int) -> None:
+    """A ValueError naming `owner.name` unless `value` is an integer >= lo (bools are not integers here)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < lo:
+        raise ValueError(f"{owner}.{name} must be an integer >= {lo}, got {value!r}")
+
+
+def check_number(owner: str, name: str, value, lo: float, hi: float) -> None:
+    """A ValueError naming `owner.name` unless `value` is a number in [lo, hi] (NaN is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ValueError(f"{owner}.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class MapperStrategy:
+    """A search strategy over an encoding's genes. `name`: how `best_mapping(strategy=...)` names it;
+    `takes_constraints`: whether it searches under mapspace constraints (an encoding with them)."""
+
+    name: ClassVar[str]
+    takes_constraints: ClassVar[bool] = True
+
+    def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
+               seed: int, seeds: np.ndarray) -> MapperResult:
+        """The best mapping of `enc`'s layer on its accelerator for `objective` ("edp", "energy", "latency"), within
+        `budget_evals` evaluations and/or `time_limit_s` seconds (at least one is given), deterministic for a
+        `seed` under an evaluation budget; `seeds` [S, enc.size]: genes of good mappings known before (may be
+        empty), which a strategy may score first and start from."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        """The strategy's name and settings (what a mapping cache and a study record)."""
+        return {"strategy": self.name, **asdict(self)}
+
+
+__all__ = ["MapperStrategy", "check_integer", "check_number"]

@@ -1,0 +1,92 @@
+"""`EvolutionStrategy` ("es"): the compiled sep-CMA-ES of `mappings.evolution`, several islands side by side, the
+whole search in one compiled call: the co-search's per-layer mapper."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel_models.geometry import accelerator_arrays, layer_arrays
+
+from .._fast_random import NORMAL_TABLE, new_state
+from ..encoding import Encoding
+from ..evolution import HISTORY, run_evolution
+from ..fitness import objective_index
+from ..result import MapperResult
+from .base import MapperStrategy, check_integer, check_number
+
+CHUNK_EVALS = 4096
+"""With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
+each seeded with the best genes so far, until the time is up."""
+
+
+@dataclass(frozen=True)
+class EvolutionStrategy(MapperStrategy):
+    """`islands` sep-CMA-ES runs side by side, each with `popsize` candidates per generation (0: 4 + 3 ln(genes)),
+    first step `sigma0` (genes live in [0, 1]); seeds are scored first and centre the first island with the step
+    `seed_sigma`. An island that makes no progress for `patience` generations, or whose step collapses, restarts
+    around the best genes found with step `local_sigma` (probability `local_restarts`; BIPOP-CMA-ES's local regime,
+    Hansen 2009) or from a random mean with twice the population (IPOP-CMA-ES, Auger and Hansen 2005), up to
+    `max_popsize` and 4x the gene count. The last generation is cut to the evaluation budget."""
+
+    name = "es"
+
+    islands: int = 4
+    popsize: int = 0
+    sigma0: float = 0.3
+    seed_sigma: float = 0.1
+    patience: int = 40
+    max_popsize: int = 256
+    local_restarts: float = 0.5
+    local_sigma: float = 0.2
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for field, lo in (("islands", 1), ("patience", 1), ("max_popsize", 2)):
+            check_integer(owner, field, getattr(self, field), lo)
+        if self.popsize != 0:
+            check_integer(owner, "popsize", self.popsize, 2)
+        for field, lo, hi in (("sigma0", 1e-12, 1e6), ("seed_sigma", 1e-12, 1e6), ("local_sigma", 1e-12, 1e6),
+                              ("local_restarts", 0.0, 1.0)):
+            check_number(owner, field, getattr(self, field), lo, hi)
+
+    def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
+               seed: int, seeds: np.ndarray) -> MapperResult:
+        t0 = time.perf_counter()
+        layer, acc = enc.layer, enc.accelerator
+        la, aa, tables = layer_arrays(layer), accelerator_arrays(acc), enc.tables
+        hist_e, hist_w, hist_v = np.zeros(HISTORY, dtype=np.int64), np.zeros(HISTORY), np.zeros(HISTORY)
+        n_seeds = len(seeds)
+        seeds = np.ascontiguousarray(seeds if n_seeds else np.zeros((1, enc.size)), dtype=np.float64)
+        evaluations = valid = 0
+        history: list[tuple[int, float, float]] = []
+        best_x, best_f = None, math.inf
+        rng = new_state(seed)
+        while True:
+            budget = budget_evals if budget_evals is not None else CHUNK_EVALS
+            t_call = time.perf_counter() - t0
+            x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
+                seeds, n_seeds, budget, rng, NORMAL_TABLE, self.islands, self.popsize, self.sigma0, self.seed_sigma,
+                self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
+                tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v)
+            for h in range(n_hist):
+                if not history or hist_v[h] < history[-1][2]:
+                    history.append((evaluations + int(hist_e[h]), t_call + float(hist_w[h]), float(hist_v[h])))
+            evaluations += int(evals)
+            valid += int(ok)
+            if f < best_f:
+                best_x, best_f, best_cost = x.copy(), float(f), (int(cycles), float(energy_pj))
+            if budget_evals is not None or time_limit_s is None or time.perf_counter() - t0 >= time_limit_s:
+                break
+            seeds, n_seeds = best_x[None].copy(), 1
+        wall = time.perf_counter() - t0
+        if best_x is None or best_f >= 1e3:
+            return MapperResult(layer, acc, objective, self.name, None, 0, math.inf, evaluations, valid, wall, seed,
+                                history)
+        return MapperResult(layer, acc, objective, self.name, enc.decode(best_x[None]), *best_cost, evaluations, valid,
+                            wall, seed, history, genes=best_x)
+
+
+__all__ = ["EvolutionStrategy", "CHUNK_EVALS"]
