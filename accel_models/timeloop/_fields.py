@@ -70,17 +70,6 @@ def storage_kind(accelergy_class: str) -> str:
     return accelergy_class if accelergy_class in STORAGE_KINDS else "SRAM"
 
 
-def tensor_list(value: Any, field: str) -> tuple[str, ...]:
-    """A `keep` / `bypass` value (one name or a list) -> tensor names, each checked."""
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, str) else list(value)
-    bad = [t for t in items if t not in TENSORS]
-    if bad:
-        raise ValueError(f"{field}: unknown tensor(s) {bad}; accepted: {', '.join(TENSORS)}")
-    return tuple(items)
-
-
 def bypass_entry(target: str, kept: tuple[str, ...] | list[str], tensors: tuple[str, ...] | list[str] = TENSORS
                  ) -> dict:
     """A `type: bypass` entry (in a mapping or in mapspace constraints): what `target` keeps and bypasses."""
