@@ -16,7 +16,7 @@ from ..accelerator import Accelerator, StorageLevel
 from ._arch_meta import arch_meta, extra_attributes, level_class, mac_element
 from ._expressions import Scope
 from ._fields import number, range_name, show, storage_kind
-from ._nodes import flatten_nodes, flatten_subtree
+from ._nodes import flatten_nodes, flatten_subtree, ignored_keys
 from ._yaml import Quoted, YamlSource, dump, inline, load
 from .constraints import constraint_keeps, constraint_targets
 from .energy_table import EnergyTables, action_energy, ert_tables
@@ -43,10 +43,13 @@ def _root(arch: dict) -> dict:
 def flatten(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
     """(elements, system attributes, {container: placeholder}) of either architecture form."""
     root = _root(arch)
-    unknown = [k for k in root if k not in _ARCH_KEYS]
-    if unknown:
-        raise ValueError(f"arch.architecture: unknown key(s) {unknown}; accepted: {', '.join(_ARCH_KEYS)}")
-    return flatten_nodes(root, variables) if "nodes" in root else flatten_subtree(root, variables)
+    if "nodes" in root:
+        unknown = [k for k in root if k not in _ARCH_KEYS]
+        if unknown:
+            raise ValueError(f"arch.architecture: unknown key(s) {unknown}; accepted: {', '.join(_ARCH_KEYS)}")
+        return flatten_nodes(root, variables)
+    ignored_keys(root, _ARCH_KEYS, "arch.architecture")
+    return flatten_subtree(root, variables)
 
 
 def _fanouts(storage: list[dict], mac: dict) -> list[tuple[int, int]]:
