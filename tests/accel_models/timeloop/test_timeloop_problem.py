@@ -64,7 +64,7 @@ def test_problem_file_is_read(cases, tmp_path):
     assert layer_from_timeloop(path) == c.layer
 
 
-# ---- problems by their projections (issue 12) -------------------------------------------------
+# ---- problems by their projections ------------------------------------------------------------
 from accel_models.timeloop import problem_from_timeloop  # noqa: E402
 
 
