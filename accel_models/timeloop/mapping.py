@@ -106,9 +106,9 @@ def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set, alia
 
 
 def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> dict[str, int]:
-    exact, maxes = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
-    if maxes:
-        raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join(maxes)})")
+    exact, maxes, mins = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
+    if maxes or mins:
+        raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join({**maxes, **mins})})")
     return exact
 
 

@@ -191,3 +191,20 @@ def test_container_spatial_constraints_without_fanout_are_ignored(tmp_path):
     spec, caught = _load(_write(tmp_path, arch=arch, prob=CONV_PROBLEM, map=mapping))
     assert spec.accelerator.level_names == ("DRAM", "GLB", "inter_PE_spatial", "RF")
     assert any("(chip).constraints.spatial: the container has no spatial fan-out" in m for m in caught)
+
+
+# ---- mapspace constraints -------------------------------------------------------------------------
+def test_constraints_by_name_with_min_factors_and_options_cosearch_does_not_enforce(tmp_path):
+    constraints = """mapspace_constraints:
+  targets:
+  - {name: GLB, type: temporal, factors: R=3 P>=2, permutation: RS, remainders: 2}
+  - {target: GLB, type: spatial, factors: M=4, split: 1, permutation: M, owner: lab}
+  - {target: RF, type: bypass, keep: [Weights], bypass: [Inputs, Outputs]}
+"""
+    spec, caught = _load(_write(tmp_path, arch=ARCH, prob=CONV_PROBLEM, cons=constraints))
+    glb = spec.constraints.level("GLB")
+    assert glb.temporal_factors == {"R": 3} and glb.spatial_factors == {"K": 4}
+    assert spec.accelerator.levels[2].keeps == ("Weights",)
+    assert any("max/min factors (P>=2) are not enforced" in m for m in caught)
+    assert any("remainders not enforced" in m for m in caught)
+    assert any("key(s) ['owner'] ignored" in m for m in caught)
