@@ -16,8 +16,8 @@ CONSTRAINT_KEYS = ("constraints", "mapspace_constraints", "architecture_constrai
 """Top-level keys holding constraints (timeloopfe v0.4's, and Timeloop's two older ones)."""
 _KEYS = {"temporal": ("factors", "permutation"), "spatial": ("factors", "permutation", "split"),
          "bypass": ("keep", "bypass")}
-_UNENFORCED_KEYS = ("no_link_transfer", "no_multicast_no_reduction", "no_reuse", "no_temporal_reuse", "rmw_first_update",
-                    "remainders", "no_coalesce")
+_UNENFORCED_KEYS = ("no_link_transfer", "no_multicast_no_reduction", "no_reuse", "no_temporal_reuse",
+                    "rmw_first_update", "remainders", "no_coalesce")
 """Options Timeloop's constraints give that cosearch's mapper does not enforce (a non-empty one warns)."""
 _BYPASS_TYPES = ("bypass", "datatype", "dataspace", "bypassing")
 _IGNORED_TYPES = ("max_overbooked_proportion", "utilization", "parallelism", "no_link_transfer", "no_multicast",
