@@ -13,6 +13,7 @@ from math import prod
 from typing import Any
 
 from ..accelerator import Accelerator, StorageLevel
+from ..tech import DEFAULT_NODE_NM
 from ._arch_meta import arch_meta, extra_attributes, level_class, mac_element
 from ._expressions import Scope
 from ._fields import number, range_name, show, storage_kind
@@ -160,12 +161,17 @@ def _clock_ghz(sys_attrs: dict) -> float:
 
 
 def _technology_nm(sys_attrs: dict) -> int | float:
+    """The node of Accelergy's `technology` attribute ('45nm', or a number of nm) for cosearch's area model.
+    Timeloop itself does not read it: a value naming no node (the -1 of Accelergy's dummy tables, say) warns
+    and the default node is taken."""
     tech = sys_attrs.get("technology")
     if tech is None:
-        return 45
-    m = re.match(r"^\s*([0-9.]+)\s*nm\s*$", str(tech))
-    if not m:
-        raise ValueError(f"arch.system.attributes.technology must look like '45nm', got {show(tech)}")
+        return DEFAULT_NODE_NM
+    m = re.match(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:nm)?\s*$", str(tech))
+    if not m or float(m[1]) <= 0:
+        warnings.warn(f"arch.system.attributes.technology {show(tech)} names no node (such as '45nm'); cosearch's "
+                      f"area model takes {DEFAULT_NODE_NM} nm", stacklevel=3)
+        return DEFAULT_NODE_NM
     value = float(m[1])
     return int(value) if value.is_integer() else value
 

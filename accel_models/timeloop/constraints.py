@@ -8,7 +8,7 @@ import warnings
 
 from ..accelerator import TENSORS, Accelerator
 from ..mapspace import LevelConstraints, MapspaceConstraints
-from ._fields import bypass_entry, parse_factors, parse_permutation, show, split_range
+from ._fields import bypass_entry, number, parse_factors, parse_permutation, show, split_range
 from ._yaml import dump
 from .problem import ProblemNames
 
@@ -153,9 +153,9 @@ def mapspace_constraints(targets: list[dict], accelerator: Accelerator, names: P
             if kind == "temporal":
                 p["temporal_order"] = tuple(perm)
             elif t.get("split") is not None:
-                split = int(t["split"])
-                if not 0 <= split <= len(perm):
-                    raise ValueError(f"{where}.split must be in [0, {len(perm)}], got {split}")
+                split = number(t["split"], f"{where}.split", integer=True, positive=False)
+                if split < 0:       # past the last dim: all on X, as in Timeloop
+                    raise ValueError(f"{where}.split must be >= 0 (a permutation position), got {split}")
                 p["spatial_x"], p["spatial_y"] = tuple(perm[:split]), tuple(perm[split:])
                 free = tuple(d for d in names.dims.values() if d not in perm)
                 p["spatial_x"] += free

@@ -132,10 +132,11 @@ def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: Proble
 def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
     factors = _factors(entry, names, bounds, where)
     perm = _permutation(entry, names, factors, where)
-    # Dims at permutation positions below `split` go on X; without a split Timeloop puts all of them on X.
+    # Dims at permutation positions below `split` go on X; without a split (or with one past the last dim)
+    # Timeloop puts all of them on X.
     split = number(entry.get("split", len(perm)), f"{where}.split", integer=True, positive=False)
-    if not 0 <= split <= len(perm):
-        raise ValueError(f"{where}.split must be in [0, {len(perm)}], got {split}")
+    if split < 0:
+        raise ValueError(f"{where}.split must be >= 0 (a permutation position), got {split}")
     on_x = set(perm[:split])
     arrays.spatial_x[0, level] = [factors.get(d, 1) if d in on_x else 1 for d in DIMS]
     arrays.spatial_y[0, level] = [1 if d in on_x else factors.get(d, 1) for d in DIMS]

@@ -208,3 +208,10 @@ def test_constraints_by_name_with_min_factors_and_options_cosearch_does_not_enfo
     assert any("max/min factors (P>=2) are not enforced" in m for m in caught)
     assert any("remainders not enforced" in m for m in caught)
     assert any("key(s) ['owner'] ignored" in m for m in caught)
+
+
+def test_a_split_past_the_last_dim_puts_every_dim_on_x(tmp_path):
+    """Timeloop puts permutation position i on X when i < split: a split past the last dim is all-X."""
+    wide = MAPPING.replace("permutation: MCRSNPQ, split: 1", "permutation: CRSNPQM, split: 9")
+    spec, _ = _load(_write(tmp_path, arch=ARCH, prob=CONV_PROBLEM, map=wide))
+    assert spec.mapping.spatial_x[0, 1, DIMS.index("K")] == 4 and (spec.mapping.spatial_y == 1).all()
