@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cases_check import MAPPER_PROG
 from .command_line import add_cases_argument, add_input_arguments, check_cases, load_inputs, output_dir, run, \
     write_json
 from .report import evaluate_spec, model_report, summary
 
 PROG = "python -m accel_models.timeloop"
-MAPPER_PROG = "python -m mappings.timeloop"
-"""The command line of the mapper (it imports `mappings`, which comes after `accel_models` in the flow)."""
 
 
 def cmd_model(args: argparse.Namespace) -> int:

@@ -39,8 +39,9 @@ ENERGY_TOLERANCE = 0.01
 """Relative energy error within which a case agrees (within 1%)."""
 _CASE_KEYS = ("id", "tool", "inputs", "jinja", "ert", "reference", "reference_prefix", "reference_mapping",
               "corpus_case", "note")
-MAPPER_CHECK = "python -m mappings.timeloop check"
-"""The check with the mapper comparison (cosearch's mapper lives in `mappings`, after `accel_models`)."""
+MAPPER_PROG = "python -m mappings.timeloop"
+"""The command line of the mapper and of the check with the mapper comparison (cosearch's mapper lives in
+`mappings`, after `accel_models` in the flow)."""
 MapperFn = Callable[[TimeloopSpec], tuple[int, float]]
 """Runs cosearch's mapper on a spec (its mapping ignored); returns (cycles, energy pJ) of the best mapping."""
 
@@ -302,6 +303,6 @@ def check_manifest(path: Path, mapper: MapperFn | None = None) -> tuple[list[Cas
         lines.append(f"mapper at or below timeloop: {sum(r.mapper_ok for r in mapped)}/{len(mapped)}")
     elif mapper is None and any(r.tool == "mapper" for r in results):
         lines.append(f"mapper cases: Timeloop's mappings evaluated; the mapper comparison is "
-                     f"`{MAPPER_CHECK} {path}`")
+                     f"`{MAPPER_PROG} check {path}`")
     lines.append(f"agree: {sum(r.agrees for r in results)}/{len(results)} cases")
     return results, "\n".join(lines)

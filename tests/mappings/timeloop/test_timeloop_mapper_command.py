@@ -76,3 +76,9 @@ def test_bad_input_file_is_one_line(tmp_path, capsys):
     assert main(["mapper", str(path), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("python -m mappings.timeloop mapper: error:") and str(path) in err
+
+
+def test_accel_models_names_this_command_line():
+    from accel_models.timeloop.cases_check import MAPPER_PROG
+    from mappings.timeloop.__main__ import PROG
+    assert PROG == MAPPER_PROG
