@@ -54,6 +54,3 @@ class MappingArrays(NamedTuple):
     @staticmethod
     def concatenate(parts: "list[MappingArrays]") -> "MappingArrays":
         return MappingArrays(*(np.ascontiguousarray(np.concatenate(arrs, axis=0)) for arrs in zip(*parts)))
-
-    def contiguous(self) -> "MappingArrays":
-        return MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in self))

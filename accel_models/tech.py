@@ -158,12 +158,6 @@ def sram_read_energy_pj(capacity_bytes: float, width_bits: int = 64,
     return e64 * (width / _CACTI_WIDTH_BITS) ** SRAM_WIDTH_EXPONENT
 
 
-def sram_write_energy_pj(capacity_bytes: float, width_bits: int = 64,
-                         technology_nm: float = DEFAULT_NODE_NM) -> float:
-    """pJ per write of one row (= read energy x SRAM_WRITE_TO_READ)."""
-    return sram_read_energy_pj(capacity_bytes, width_bits, technology_nm) * SRAM_WRITE_TO_READ
-
-
 def _cacti_area_mm2(capacity_bytes: float, technology_nm: float) -> float:
     return _across_nodes(_CACTI_AREA_MM2, technology_nm, capacity_bytes)
 
@@ -287,7 +281,7 @@ def summary(technology_nm: float = DEFAULT_NODE_NM, word_bits: int = 16) -> str:
 __all__ = [
     "DEFAULT_NODE_NM", "TABULATED_NODES_NM", "NODE_RANGE_NM", "SRAM_WIDTH_EXPONENT", "SRAM_WRITE_TO_READ",
     "REGFILE_MAX_BYTES", "REGFILE_UM2_PER_BIT_45NM", "DRAM_PJ_PER_BIT", "DRAM_BLOCK_BITS",
-    "area_scale", "energy_scale", "sram_read_energy_pj", "sram_write_energy_pj", "sram_area_mm2",
+    "area_scale", "energy_scale", "sram_read_energy_pj", "sram_area_mm2",
     "sram_area_um2_per_kb", "regfile_energy_pj", "regfile_area_mm2", "storage_kind",
     "storage_access_energy_pj", "storage_area_mm2", "dram_energy_pj_per_bit", "mac_energy_pj",
     "mac_area_um2", "summary",

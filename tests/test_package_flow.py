@@ -1,8 +1,8 @@
-"""Data flows one way between the packages (nets -> accel_models + mappings -> cosearch), none reaches into
+"""Data flows one way between the packages (nets -> accel_models -> mappings -> cosearch), none reaches into
 another's private names, no module import cycle, and imports inside functions are heavy libraries only.
 
-A package's `__main__` module is a command line (`python -m accel_models.timeloop mapper ...`): like
-run_cosearch.py it stands at the end of the flow, so it may import any package, and nothing imports it."""
+A package's command line (its `__main__`, as `python -m accel_models.timeloop model`) follows its package's
+arrows like every other module of it, and nothing imports a command line."""
 from __future__ import annotations
 
 import pytest
@@ -24,22 +24,47 @@ def test_every_package_is_read():
     assert "accel_models.kernel.driver" in MODULES and "cosearch.search.trial" in MODULES
 
 
-def _is_command_line(module: str) -> bool:
-    return module.endswith(".__main__")
+def flow_violations(name: str, found: list[tuple[str, list[str], bool]]) -> list[str]:
+    """What is wrong with the imports `found` of module `name`: a command line imported, an arrow against the
+    flow, a private module or name of another package."""
+    mine = name.split(".")[0]
+    wrong = []
+    for module, names, _ in found:
+        theirs = module.split(".")[0]
+        if module.endswith(".__main__"):
+            wrong.append(f"{name} imports the command line {module}")
+        if theirs not in PACKAGES or theirs == mine:
+            continue
+        if theirs not in ALLOWED[mine]:
+            wrong.append(f"{name} imports {module}: {mine} may import only {sorted(ALLOWED[mine])}")
+        if any(p.startswith("_") for p in module.split(".")):
+            wrong.append(f"{name} imports private module {module}")
+        if [n for n in names if n.startswith("_")]:
+            wrong.append(f"{name} imports private names of {module}")
+    return wrong
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_imports_follow_the_flow_and_stay_public(name):
-    mine = name.split(".")[0]
-    for module, names, _ in IMPORTS[name]:
-        theirs = module.split(".")[0]
-        assert not _is_command_line(module), f"{name} imports the command line {module}"
-        if theirs not in PACKAGES or theirs == mine:
-            continue
-        if not _is_command_line(name):
-            assert theirs in ALLOWED[mine], f"{name} imports {module}: {mine} may import only {sorted(ALLOWED[mine])}"
-        assert not any(p.startswith("_") for p in module.split(".")), f"{name} imports private module {module}"
-        assert not [n for n in names if n.startswith("_")], f"{name} imports private names of {module}"
+    assert not flow_violations(name, IMPORTS[name])
+
+
+@pytest.mark.parametrize("name, found, wrong", [
+    ("accel_models.timeloop.__main__", [("mappings", ["best_mapping"], False)], "accel_models may import only"),
+    ("accel_models.timeloop.__main__", [("mappings.timeloop.run", [], False)], "accel_models may import only"),
+    ("mappings.timeloop.__main__", [("accel_models.timeloop._fields", [], False)], "private module"),
+    ("mappings.timeloop.__main__", [("accel_models.timeloop.command_line", ["_jinja"], False)], "private names"),
+    ("cosearch.report", [("accel_models.timeloop.__main__", ["main"], False)], "imports the command line"),
+])
+def test_an_upward_or_private_import_is_caught_in_a_command_line_too(name, found, wrong):
+    assert any(wrong in w for w in flow_violations(name, found))
+
+
+def test_the_timeloop_commands_sit_one_per_package():
+    """timeloop-model's counterpart imports nothing after accel_models; timeloop-mapper's is in mappings."""
+    assert "accel_models.timeloop.__main__" in MODULES and "mappings.timeloop.__main__" in MODULES
+    assert {m.split(".")[0] for m, _, _ in IMPORTS["accel_models.timeloop.__main__"]} & set(PACKAGES) <= {
+        "accel_models"}
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -70,17 +70,6 @@ def storage_kind(accelergy_class: str) -> str:
     return accelergy_class if accelergy_class in STORAGE_KINDS else "SRAM"
 
 
-def tensor_list(value: Any, field: str) -> tuple[str, ...]:
-    """A `keep` / `bypass` value (one name or a list) -> tensor names, each checked."""
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, str) else list(value)
-    bad = [t for t in items if t not in TENSORS]
-    if bad:
-        raise ValueError(f"{field}: unknown tensor(s) {bad}; accepted: {', '.join(TENSORS)}")
-    return tuple(items)
-
-
 def bypass_entry(target: str, kept: tuple[str, ...] | list[str], tensors: tuple[str, ...] | list[str] = TENSORS
                  ) -> dict:
     """A `type: bypass` entry (in a mapping or in mapspace constraints): what `target` keeps and bypasses."""
@@ -88,14 +77,15 @@ def bypass_entry(target: str, kept: tuple[str, ...] | list[str], tensors: tuple[
             "bypass": Flow([t for t in tensors if t not in kept])}
 
 
-_FACTOR = re.compile(r"([A-Za-z_][A-Za-z_]*)\s*(<=|=)?\s*([0-9]+)")
+_FACTOR = re.compile(r"([A-Za-z_][A-Za-z_]*)\s*(<=|>=|=)?\s*([0-9]+)")
 
 
 def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str, int] | None = None
-                  ) -> tuple[dict[str, int], dict[str, int]]:
-    """Timeloop's factor text -> ({dim: factor}, {dim: max factor}) with cosearch's dims.
+                  ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Timeloop's factor text -> ({dim: factor}, {dim: max factor}, {dim: min factor}) with cosearch's dims.
 
-    Accepts `R=3 P=16`, the dumps' `R=1,P=1`, the mapper's `K2 R3`, max factors `K<=4`, a list of such items
+    Accepts `R=3 P=16`, the dumps' `R=1,P=1`, the mapper's `K2 R3`, max and min factors `K<=4 C>=2` (mapspace
+    constraints), a list of such items
     or a {dim: factor} mapping; `dims` maps the problem's dim names to cosearch's. A factor 0 means the whole
     dim (`bounds`, by the problem's names), as in Timeloop.
     """
@@ -110,7 +100,7 @@ def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str
     else:
         raise ValueError(f"{field}: expected factors such as 'R=3 P=16', got {show(value)}")
     exact: dict[str, int] = {}
-    maxes: dict[str, int] = {}
+    limits: dict[str, dict[str, int]] = {"<=": {}, ">=": {}}
     rest = _FACTOR.sub(" ", text).replace(",", " ").strip()
     if rest:
         raise ValueError(f"{field}: cannot read {rest.split()[0]!r} in {show(text)}; expected DIM=integer items "
@@ -119,17 +109,17 @@ def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str
         if name not in dims:
             raise ValueError(f"{field}: unknown dim {name!r}; the problem's dims: {' '.join(dims)}")
         d, f = dims[name], int(num)
-        target = maxes if op == "<=" else exact
+        target = limits.get(op, exact)
         if d in target:
             raise ValueError(f"{field}: dim {name} given twice")
-        if f == 0 and op != "<=":
+        if f == 0 and target is exact:
             if bounds is None:
                 raise ValueError(f"{field}: factor 0 of {name} (the whole dim) needs the problem's bounds")
             f = bounds[name]
         if f < 1:
             raise ValueError(f"{field}: factor of {name} must be a positive integer, got {num}")
         target[d] = f
-    return exact, maxes
+    return exact, limits["<="], limits[">="]
 
 
 def parse_permutation(value: Any, dims: dict[str, str], field: str) -> list[str]:

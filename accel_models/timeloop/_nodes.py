@@ -31,8 +31,8 @@ _BRANCH_KEYS = ("nodes",)
 _CONSTRAINT_KINDS = ("dataspace", "bypass", "temporal", "spatial", "max_overbooked_proportion", "utilization")
 
 
-def element_kind(cls: str, where: str) -> str:
-    """'storage', 'placeholder', 'compute', 'network' or 'nothing' from an element's class, as timeloopfe sorts them."""
+def _class_kind(cls: str) -> str | None:
+    """'storage', 'placeholder', 'compute', 'network', 'nothing' or None (unknown) from an element's class."""
     cls = str(cls)
     if cls == PLACEHOLDER_CLASS:
         return "placeholder"
@@ -40,14 +40,31 @@ def element_kind(cls: str, where: str) -> str:
                         ("nothing", ("nothing",))):
         if any(n in cls for n in names):
             return kind
-    raise ValueError(f"{where}: unknown class {cls!r}; a storage class contains one of {', '.join(STORAGE_CLASSES)}, "
-                     f"a compute class one of {', '.join(COMPUTE_CLASSES)}")
+    return None
+
+
+def element_kind(cls: str, where: str) -> str:
+    """'storage', 'placeholder', 'compute', 'network' or 'nothing' from an element's class, as timeloopfe sorts them
+    (which refuses any other class)."""
+    kind = _class_kind(cls)
+    if kind is None:
+        raise ValueError(f"{where}: unknown class {str(cls)!r}; a storage class contains one of "
+                         f"{', '.join(STORAGE_CLASSES)}, a compute class one of {', '.join(COMPUTE_CLASSES)}")
+    return kind
 
 
 def _check_keys(node: dict, allowed: tuple[str, ...], where: str) -> None:
+    """timeloopfe refuses keys it does not know."""
     unknown = [k for k in node if k not in allowed]
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {unknown}; accepted: {', '.join(allowed)}")
+
+
+def ignored_keys(node: dict, allowed: tuple[str, ...], where: str) -> None:
+    """Timeloop's own reader (the `subtree` form) ignores keys it does not know: so does cosearch, with a warning."""
+    unknown = [str(k) for k in node if k not in allowed]
+    if unknown:
+        warnings.warn(f"{where}: key(s) {unknown} ignored (Timeloop reads {', '.join(allowed)})", stacklevel=3)
 
 
 def _attributes(node: dict, where: str) -> dict:
@@ -146,7 +163,8 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
                     raise ValueError(f"{at}.constraints: a container holds only spatial constraints (of its fan-out), "
                                      f"got {rest}")
                 if constraints and _fanout(node, inherited, at) == (1, 1):
-                    raise ValueError(f"{at}.constraints.spatial: the container has no spatial fan-out to constrain")
+                    warnings.warn(f"{at}.constraints.spatial: the container has no spatial fan-out; its spatial "
+                                  "constraints are ignored (as timeloopfe does)", stacklevel=3)
                 fan_out(node, name, at, inherited, constraints)
                 continue
             _check_keys(node, _COMPONENT_KEYS, at)
@@ -209,7 +227,11 @@ def _all_names(scope: Scope | None) -> list[str]:
 
 def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
     """The leaf elements of a `subtree` / `local` architecture (instances multiplied down the tree, meshes from
-    meshX / meshY or the instances); returns (elements, system attributes, {}) like `flatten_nodes`."""
+    meshX / meshY or the instances); returns (elements, system attributes, {}) like `flatten_nodes`.
+
+    As in Timeloop's reader, storage elements nest in the order listed (down the subtrees), the compute
+    element is innermost wherever its `local` lists it, and an element of a class Timeloop does not know is
+    skipped (with a warning)."""
     if not isinstance(arch.get("subtree"), list):
         raise ValueError("arch.architecture.subtree: missing (expected a Timeloop v0.4 architecture)")
     elements: list[dict] = []
@@ -218,7 +240,7 @@ def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dic
     def walk(node: dict, where: str, instances: int, scope: Scope) -> None:
         if not isinstance(node, dict) or "name" not in node:
             raise ValueError(f"{where}: expected a node with a name, got {show(node)}")
-        _check_keys(node, ("name", "attributes", "local", "subtree"), where)
+        ignored_keys(node, ("name", "attributes", "local", "subtree"), where)
         _, count = split_range(node["name"])
         instances *= count
         attrs = _attributes(node, where)
@@ -228,11 +250,15 @@ def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dic
         for j, el in enumerate(node.get("local") or []):
             if not isinstance(el, dict) or "name" not in el or "class" not in el:
                 raise ValueError(f"{where}.local[{j}]: an element needs a name and a class, got {show(el)}")
-            _check_keys(el, _COMPONENT_KEYS, f"{where}.local[{j}]")
+            ignored_keys(el, _COMPONENT_KEYS, f"{where}.local[{j}]")
             base, n = split_range(el["name"])
             at = f"{where}.local[{j}] ({base})"
-            kind = element_kind(el["class"], at)
-            if kind in ("network", "nothing"):
+            kind = _class_kind(el["class"])
+            if kind is None:
+                warnings.warn(f"{at}: class {str(el['class'])!r} is no storage ({', '.join(STORAGE_CLASSES)}), compute "
+                              f"({', '.join(COMPUTE_CLASSES)}) or network class; skipped, as Timeloop does",
+                              stacklevel=3)
+            if kind in (None, "network", "nothing"):
                 continue
             own = Scope(_attributes(el, at), scope)
             attrs = {**{k: scope.lookup(k) for k in _all_names(scope)}, **own.raw}
@@ -244,7 +270,8 @@ def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dic
 
     for i, node in enumerate(arch["subtree"]):
         walk(node, f"arch.subtree[{i}]", 1, variables)
-    return elements, system, {}
+    computes = [el for el in elements if el["kind"] == "compute"]
+    return [el for el in elements if el["kind"] != "compute"] + computes, system, {}
 
 
 def _mesh(scope: Scope, instances: int, where: str) -> tuple[int, int]:

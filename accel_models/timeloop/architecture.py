@@ -13,10 +13,11 @@ from math import prod
 from typing import Any
 
 from ..accelerator import Accelerator, StorageLevel
+from ..tech import DEFAULT_NODE_NM
 from ._arch_meta import arch_meta, extra_attributes, level_class, mac_element
 from ._expressions import Scope
 from ._fields import number, range_name, show, storage_kind
-from ._nodes import flatten_nodes, flatten_subtree
+from ._nodes import flatten_nodes, flatten_subtree, ignored_keys
 from ._yaml import Quoted, YamlSource, dump, inline, load
 from .constraints import constraint_keeps, constraint_targets
 from .energy_table import EnergyTables, action_energy, ert_tables
@@ -43,10 +44,13 @@ def _root(arch: dict) -> dict:
 def flatten(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[str, str]]:
     """(elements, system attributes, {container: placeholder}) of either architecture form."""
     root = _root(arch)
-    unknown = [k for k in root if k not in _ARCH_KEYS]
-    if unknown:
-        raise ValueError(f"arch.architecture: unknown key(s) {unknown}; accepted: {', '.join(_ARCH_KEYS)}")
-    return flatten_nodes(root, variables) if "nodes" in root else flatten_subtree(root, variables)
+    if "nodes" in root:
+        unknown = [k for k in root if k not in _ARCH_KEYS]
+        if unknown:
+            raise ValueError(f"arch.architecture: unknown key(s) {unknown}; accepted: {', '.join(_ARCH_KEYS)}")
+        return flatten_nodes(root, variables)
+    ignored_keys(root, _ARCH_KEYS, "arch.architecture")
+    return flatten_subtree(root, variables)
 
 
 def _fanouts(storage: list[dict], mac: dict) -> list[tuple[int, int]]:
@@ -157,12 +161,17 @@ def _clock_ghz(sys_attrs: dict) -> float:
 
 
 def _technology_nm(sys_attrs: dict) -> int | float:
+    """The node of Accelergy's `technology` attribute ('45nm', or a number of nm) for cosearch's area model.
+    Timeloop itself does not read it: a value naming no node (the -1 of Accelergy's dummy tables, say) warns
+    and the default node is taken."""
     tech = sys_attrs.get("technology")
     if tech is None:
-        return 45
-    m = re.match(r"^\s*([0-9.]+)\s*nm\s*$", str(tech))
-    if not m:
-        raise ValueError(f"arch.system.attributes.technology must look like '45nm', got {show(tech)}")
+        return DEFAULT_NODE_NM
+    m = re.match(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(?:nm)?\s*$", str(tech))
+    if not m or float(m[1]) <= 0:
+        warnings.warn(f"arch.system.attributes.technology {show(tech)} names no node (such as '45nm'); cosearch's "
+                      f"area model takes {DEFAULT_NODE_NM} nm", stacklevel=3)
+        return DEFAULT_NODE_NM
     value = float(m[1])
     return int(value) if value.is_integer() else value
 

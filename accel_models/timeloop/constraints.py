@@ -8,17 +8,17 @@ import warnings
 
 from ..accelerator import TENSORS, Accelerator
 from ..mapspace import LevelConstraints, MapspaceConstraints
-from ._fields import bypass_entry, parse_factors, parse_permutation, show, split_range
+from ._fields import bypass_entry, number, parse_factors, parse_permutation, show, split_range
 from ._yaml import dump
 from .problem import ProblemNames
 
 CONSTRAINT_KEYS = ("constraints", "mapspace_constraints", "architecture_constraints")
 """Top-level keys holding constraints (timeloopfe v0.4's, and Timeloop's two older ones)."""
-_KEYS = {
-    "temporal": ("factors", "permutation", "no_link_transfer", "no_multicast_no_reduction"),
-    "spatial": ("factors", "permutation", "split", "no_link_transfer", "no_multicast_no_reduction", "no_reuse"),
-    "bypass": ("keep", "bypass"),
-}
+_KEYS = {"temporal": ("factors", "permutation"), "spatial": ("factors", "permutation", "split"),
+         "bypass": ("keep", "bypass")}
+_UNENFORCED_KEYS = ("no_link_transfer", "no_multicast_no_reduction", "no_reuse", "no_temporal_reuse",
+                    "rmw_first_update", "remainders", "no_coalesce")
+"""Options Timeloop's constraints give that cosearch's mapper does not enforce (a non-empty one warns)."""
 _BYPASS_TYPES = ("bypass", "datatype", "dataspace", "bypassing")
 _IGNORED_TYPES = ("max_overbooked_proportion", "utilization", "parallelism", "no_link_transfer", "no_multicast",
                   "no_reduction", "no_multicast_no_reduction")
@@ -47,10 +47,12 @@ def constraint_targets(doc: dict | list | None) -> list[dict]:
 
 
 def _level(t: dict, level_names: list[str], aliases: dict[str, str]) -> str:
-    base, _ = split_range(str(t.get("target", "")))
+    """The level a constraint targets (by `target`, or `name` as Timeloop also reads it)."""
+    target = t.get("target", t.get("name"))
+    base, _ = split_range(str(target if target is not None else ""))
     base = aliases.get(base, base)
     if base not in level_names:
-        raise ValueError(f"{t['_where']}.target: {t.get('target')!r} names no storage level; levels: {level_names}")
+        raise ValueError(f"{t['_where']}.target: {target!r} names no storage level; levels: {level_names}")
     return base
 
 
@@ -74,10 +76,15 @@ def _tensors(value, names: ProblemNames, field: str) -> tuple[str, ...]:
 
 
 def _check_keys(t: dict, kind: str) -> None:
-    allowed = ("target", "type", "_where", "_bypass_all_but") + _KEYS[kind]
-    unknown = [k for k in t if k not in allowed]
+    """Timeloop reads the keys it knows and ignores the others: so does cosearch, with a warning."""
+    allowed = ("target", "name", "type", "_where", "_bypass_all_but") + _KEYS[kind] + _UNENFORCED_KEYS
+    unknown = [str(k) for k in t if k not in allowed]
     if unknown:
-        raise ValueError(f"{t['_where']}: unknown key(s) {unknown}; accepted: {', '.join(allowed[:2] + _KEYS[kind])}")
+        warnings.warn(f"{t['_where']}: key(s) {unknown} ignored (a {kind} constraint gives target, type, "
+                      f"{', '.join(_KEYS[kind])})", stacklevel=4)
+    unenforced = [k for k in _UNENFORCED_KEYS if t.get(k)]
+    if unenforced:
+        warnings.warn(f"{t['_where']}: {', '.join(unenforced)} not enforced by cosearch's mapper", stacklevel=4)
 
 
 def _keep_and_bypass(t: dict, names: ProblemNames) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -93,13 +100,13 @@ def _keep_and_bypass(t: dict, names: ProblemNames) -> tuple[tuple[str, ...], tup
 
 def constraint_keeps(targets: list[dict], level_names: list[str], names: ProblemNames | None = None,
                      aliases: dict[str, str] | None = None) -> dict[str, tuple[str, ...]]:
-    """Tensors each level may keep: every tensor but those a bypass target bypasses."""
+    """Tensors each level may keep: every tensor but those a bypass target bypasses (their other keys are
+    checked by `mapspace_constraints`)."""
     names = names or ProblemNames.standard()
     keeps = {n: TENSORS for n in level_names}
     for t in targets:
         if t.get("type") not in _BYPASS_TYPES:
             continue
-        _check_keys(t, "bypass")
         level = _level(t, level_names, aliases or {})
         _, bypass = _keep_and_bypass(t, names)
         keeps[level] = tuple(x for x in keeps[level] if x not in bypass)
@@ -130,10 +137,11 @@ def mapspace_constraints(targets: list[dict], accelerator: Accelerator, names: P
             p["keep"] = tuple(x for x in TENSORS if x in keep or (x in p.get("keep", ()) and x not in bypass))
             p["bypass"] = tuple(x for x in TENSORS if x in bypass or (x in p.get("bypass", ()) and x not in keep))
             continue
-        exact, maxes = parse_factors(t.get("factors"), names.dims, f"{where}.factors", bounds)
-        if maxes:
-            warnings.warn(f"{where}.factors: max factors ({', '.join(f'{d}<={f}' for d, f in maxes.items())}) are "
-                          "not enforced by cosearch's mapper", stacklevel=3)
+        exact, maxes, mins = parse_factors(t.get("factors"), names.dims, f"{where}.factors", bounds)
+        limits = [f"{d}<={f}" for d, f in maxes.items()] + [f"{d}>={f}" for d, f in mins.items()]
+        if limits:
+            warnings.warn(f"{where}.factors: max/min factors ({', '.join(limits)}) are not enforced by cosearch's "
+                          "mapper", stacklevel=3)
         key = f"{kind}_factors"
         clash = [d for d in exact if d in p.get(key, {}) and p[key][d] != exact[d]]
         if clash:
@@ -145,9 +153,9 @@ def mapspace_constraints(targets: list[dict], accelerator: Accelerator, names: P
             if kind == "temporal":
                 p["temporal_order"] = tuple(perm)
             elif t.get("split") is not None:
-                split = int(t["split"])
-                if not 0 <= split <= len(perm):
-                    raise ValueError(f"{where}.split must be in [0, {len(perm)}], got {split}")
+                split = number(t["split"], f"{where}.split", integer=True, positive=False)
+                if split < 0:       # past the last dim: all on X, as in Timeloop
+                    raise ValueError(f"{where}.split must be >= 0 (a permutation position), got {split}")
                 p["spatial_x"], p["spatial_y"] = tuple(perm[:split]), tuple(perm[split:])
                 free = tuple(d for d in names.dims.values() if d not in perm)
                 p["spatial_x"] += free

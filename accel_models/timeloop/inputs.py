@@ -3,7 +3,8 @@
 Every file is a YAML document (or a Jinja2 template of one) holding some of Timeloop's top-level keys;
 the files are merged (constraint targets and mapping entries concatenated, variables joined) and read
 into cosearch types: the problem first (its names of dims and tensors), then the architecture with the
-energy table and the constraints, then the mapping if there is one. Errors name the file.
+energy table and the constraints, then the mapping if there is one. Errors name the file; keys Timeloop
+ignores are ignored with a warning.
 """
 from __future__ import annotations
 
@@ -61,9 +62,10 @@ def _merge(sources: list[tuple[str, dict]], ert: YamlSource | None) -> tuple[dic
     accepted = SINGLE_KEYS + CONSTRAINT_KEYS + IGNORED_KEYS + ("mapping", "variables")
     for name, doc in sources:
         for key, value in doc.items():
-            if key not in accepted:
-                raise ValueError(f"{name}: unknown top-level key {key!r}; accepted: {', '.join(accepted)}")
-            if key in SINGLE_KEYS:
+            if key not in accepted:     # Timeloop reads the keys it knows and ignores the others
+                warnings.warn(f"{name}: top-level key {key!r} ignored (Timeloop's keys: {', '.join(accepted)})",
+                              stacklevel=3)
+            elif key in SINGLE_KEYS:
                 if key in origin:
                     raise ValueError(f"{name}: {key} is given twice (also in {origin[key]})")
                 merged[key], origin[key] = value, name

@@ -3,7 +3,8 @@
 Factors read as Timeloop writes them (`R=3 S=1`, the dumps' `R=1,P=1`, the mapper's `K2 R3`), by the
 problem's own dim names (`ProblemNames`); permutations are innermost-first and may name only some dims;
 a spatial entry's first `split` permutation dims go on X; a spatial entry may target a container with a
-fan-out (its placeholder level) or the placeholder itself.
+fan-out (its placeholder level) or the placeholder itself; at a level without fan-out it may only give
+factors of 1.
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ _ENTRY_KEYS = {"temporal": ("target", "type", "factors", "permutation"),
                "bypass": ("target", "type", "keep", "bypass")}
 _KIND = {"temporal": "temporal", "spatial": "spatial", "bypass": "bypass", "datatype": "bypass",
          "dataspace": "bypass"}
+_UNMODELLED_KEYS = ("no_link_transfer", "no_multicast_no_reduction", "no_reuse", "no_temporal_reuse",
+                    "rmw_first_update", "no_coalesce")
+"""Directive options timeloop-model reads that change its counts and cosearch does not model (an empty list is
+accepted: it changes nothing)."""
 
 
 # ---- reader ------------------------------------------------------------------------------
@@ -62,14 +67,19 @@ def mapping_from_timeloop(mapping_yaml: YamlSource | list, accelerator: Accelera
     for i, entry in enumerate(entries):
         level, kind = _entry_target(entry, i, accelerator, seen, aliases)
         where = f"mapping[{i}] ({accelerator.levels[level].name} {kind})"
-        unknown = [k for k in entry if k not in _ENTRY_KEYS[kind]]
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; accepted: {', '.join(_ENTRY_KEYS[kind])}")
+        unmodelled = [k for k in _UNMODELLED_KEYS if entry.get(k)]
+        if unmodelled:
+            raise ValueError(f"{where}: {', '.join(unmodelled)} {show(entry[unmodelled[0]])}: not modelled by cosearch "
+                             "(Timeloop's counts would differ)")
+        unknown = [str(k) for k in entry if k not in _ENTRY_KEYS[kind] + _UNMODELLED_KEYS]
+        if unknown:   # timeloop-model reads the keys it knows and ignores the others
+            warnings.warn(f"{where}: key(s) {unknown} ignored (a {kind} entry gives "
+                          f"{', '.join(_ENTRY_KEYS[kind])})", stacklevel=2)
         if kind == "temporal":
             _read_temporal(arrays, level, entry, names, bounds, where)
+        elif kind == "spatial" and accelerator.levels[level].fanout == 1:
+            _no_fanout_spatial(entry, accelerator.levels[level].name, names, bounds, where)
         elif kind == "spatial":
-            if accelerator.levels[level].fanout == 1:
-                raise ValueError(f"{where}: {accelerator.levels[level].name} has no spatial fan-out to map onto")
             _read_spatial(arrays, level, entry, names, bounds, where)
         else:
             _read_bypass(arrays, level, entry, accelerator, names, where)
@@ -96,9 +106,9 @@ def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set, alia
 
 
 def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> dict[str, int]:
-    exact, maxes = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
-    if maxes:
-        raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join(maxes)})")
+    exact, maxes, mins = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
+    if maxes or mins:
+        raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join({**maxes, **mins})})")
     return exact
 
 
@@ -122,14 +132,26 @@ def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: Proble
 def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
     factors = _factors(entry, names, bounds, where)
     perm = _permutation(entry, names, factors, where)
-    # Dims at permutation positions below `split` go on X; without a split Timeloop puts all of them on X.
+    # Dims at permutation positions below `split` go on X; without a split (or with one past the last dim)
+    # Timeloop puts all of them on X.
     split = number(entry.get("split", len(perm)), f"{where}.split", integer=True, positive=False)
-    if not 0 <= split <= len(perm):
-        raise ValueError(f"{where}.split must be in [0, {len(perm)}], got {split}")
+    if split < 0:
+        raise ValueError(f"{where}.split must be >= 0 (a permutation position), got {split}")
     on_x = set(perm[:split])
     arrays.spatial_x[0, level] = [factors.get(d, 1) if d in on_x else 1 for d in DIMS]
     arrays.spatial_y[0, level] = [1 if d in on_x else factors.get(d, 1) for d in DIMS]
     arrays.spatial_order[0, level] = order_outer_first(perm)
+
+
+def _no_fanout_spatial(entry: dict, level: str, names: ProblemNames, bounds, where: str) -> None:
+    """A spatial entry at a level without fan-out maps nothing when every factor is 1: accepted with a warning
+    (timeloop-model stops on any spatial entry there); a factor > 1 has no instances to go to."""
+    unrolled = {d: f for d, f in _factors(entry, names, bounds, where).items() if f > 1}
+    if unrolled:
+        shown = " ".join(f"{names.problem_dim(d)}={f}" for d, f in unrolled.items())
+        raise ValueError(f"{where}: {level} has no spatial fan-out to map {shown} onto (spatial factors must be 1)")
+    warnings.warn(f"{where}: {level} has no spatial fan-out; its spatial entry (every factor 1) maps nothing "
+                  "(timeloop-model refuses it)", stacklevel=4)
 
 
 def _read_bypass(arrays: MappingArrays, level: int, entry: dict, accelerator: Accelerator, names: ProblemNames,

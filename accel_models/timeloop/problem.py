@@ -13,7 +13,10 @@ tensors the dim indexes:
   window is unused), Weights and Outputs -> K, Inputs and Outputs -> N (then P, Q).
 So conv1d (R, P), Conv1D_OC, the CNN layer written with M for output channels, grouped and depthwise
 convs, GEMM (A[M][K] x B[K][N] -> Z[M][N]) and batched GEMMs all load; a shape that cannot be expressed
-gets an error naming the projection. `ProblemNames` keeps the problem's names for its mapping files.
+gets an error naming the projection. As in Timeloop, keys it does not read are ignored (with a warning: the
+input sizes and paddings timeloopfe's problems carry in `instance`, say), a missing shape is cnn_layer and
+the bounds may sit beside the shape instead of under `instance`. `ProblemNames` keeps the problem's names
+for its mapping files.
 """
 from __future__ import annotations
 
@@ -28,15 +31,15 @@ from ._yaml import Flow, FlowMap, YamlSource, dump, load
 
 CNN_DIMS: tuple[str, ...] = DIMS[:7]
 """cnn_layer's dims; grouped_conv's are all of DIMS (G last)."""
-SHAPES: dict[str, tuple[str, ...]] = {"cnn_layer": CNN_DIMS, "grouped_conv": DIMS}
-"""Timeloop's built-in shapes a problem may name without giving its data spaces."""
 COEFFICIENTS: tuple[tuple[str, str], ...] = (
     ("Wstride", "stride_w"), ("Hstride", "stride_h"), ("Wdilation", "dilation_w"), ("Hdilation", "dilation_h"))
 """(Timeloop coefficient, `Layer` field): W* run along R/P, H* along S/Q."""
 _WINDOWS = (("R", "P", "dilation_w", "stride_w"), ("S", "Q", "dilation_h", "stride_h"))
 _PROBLEM_KEYS = ("version", "shape", "instance")
 _SHAPE_KEYS = ("name", "dimensions", "coefficients", "data_spaces")
-_SPACE_KEYS = ("name", "projection", "read_write")
+_SPACE_KEYS = ("name", "projection", "read_write", "ranks")
+_DENSITY_KEYS = ("densities", "commonDensity")
+"""problem.instance keys giving tensor densities (sparse workloads)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,23 @@ def standard_data_spaces(dims: tuple[str, ...]) -> list[dict]:
     ]
 
 
+def _builtin_shapes() -> dict[str, dict]:
+    """{lower-case name: shape} of the shapes a problem may name instead of giving them."""
+    windows = [{"name": c, "default": 1} for c, _ in COEFFICIENTS]
+    gemm = [{"name": "A", "projection": [[["M"]], [["K"]]]}, {"name": "B", "projection": [[["N"]], [["K"]]]},
+            {"name": "Z", "projection": [[["M"]], [["N"]]], "read_write": True}]     # Z[M][N] += A[M][K] B[N][K]
+    return {"cnn_layer": {"dimensions": list(CNN_DIMS), "coefficients": windows,
+                          "data_spaces": standard_data_spaces(CNN_DIMS)},
+            "grouped_conv": {"dimensions": list(DIMS), "coefficients": windows,
+                             "data_spaces": standard_data_spaces(DIMS)},
+            "gemm_abz": {"dimensions": ["M", "N", "K"], "data_spaces": gemm}}
+
+
+SHAPES: dict[str, dict] = _builtin_shapes()
+"""Shapes a problem may name instead of giving them: those of Timeloop's problem-shapes folder (cnn_layer,
+gemm_ABZ) and cosearch's grouped_conv (cnn_layer with a G dim)."""
+
+
 # ---- reading the shape ---------------------------------------------------------------------------
 @dataclass
 class _Space:
@@ -99,10 +119,11 @@ class _Space:
     read_write: bool
 
 
-def _known_keys(d: dict, keys: tuple[str, ...], field: str) -> None:
-    unknown = [k for k in d if k not in keys]
+def _ignored_keys(d: dict, keys: tuple[str, ...], field: str) -> None:
+    """Timeloop reads a problem's known keys and ignores the others: so does cosearch, with a warning."""
+    unknown = [str(k) for k in d if k not in keys]
     if unknown:
-        raise ValueError(f"{field}: unknown key(s) {unknown}; accepted: {', '.join(keys)}")
+        warnings.warn(f"{field}: key(s) {unknown} ignored (Timeloop reads only {', '.join(keys)})", stacklevel=3)
 
 
 def _term(term, field: str) -> tuple[str, int | str]:
@@ -154,7 +175,7 @@ def _spaces(shape: dict) -> list[_Space]:
         field = f"problem.shape.data_spaces[{i}]"
         if not isinstance(ds, dict) or "name" not in ds or "projection" not in ds:
             raise ValueError(f"{field}: expected {{name, projection[, read_write]}}, got {show(ds)}")
-        _known_keys(ds, _SPACE_KEYS, field)
+        _ignored_keys(ds, _SPACE_KEYS, field)
         proj = ds["projection"]
         if isinstance(proj, str):
             axes = _string_projection(proj, f"{field}.projection")
@@ -165,26 +186,37 @@ def _spaces(shape: dict) -> list[_Space]:
                 axes.append([_term(t, f"{field}.projection[{a}]") for t in terms])
         else:
             raise ValueError(f"{field}.projection: expected a list of axes, got {show(proj)}")
+        ranks = ds.get("ranks")
+        if ranks is not None and (not isinstance(ranks, list) or len(ranks) != len(axes)):
+            raise ValueError(f"{field}.ranks: expected one name per projection axis ({len(axes)}), got {show(ranks)}")
         spaces.append(_Space(str(ds["name"]), axes, bool(ds.get("read_write", False))))
     return spaces
 
 
 def _shape(problem: dict) -> tuple[str, tuple[str, ...], dict, list[_Space]]:
-    """(shape name, its dims, coefficient defaults, data spaces); a built-in name may stand for its spaces."""
-    shape = problem.get("shape")
+    """(shape name, its dims, coefficient defaults, data spaces); a built-in name may stand for its spaces, and a
+    problem without a shape is a cnn_layer (as in Timeloop)."""
+    if "shape" not in problem:
+        warnings.warn("problem.shape: missing; assuming Timeloop's cnn_layer", stacklevel=3)
+    shape = problem.get("shape", "cnn_layer")
     shape = {"name": shape} if isinstance(shape, str) else shape
     if not isinstance(shape, dict):
         raise ValueError(f"problem.shape: expected a mapping with dimensions and data_spaces, got {show(shape)}")
-    _known_keys(shape, _SHAPE_KEYS, "problem.shape")
+    if "flatten" in shape:
+        raise ValueError("problem.shape.flatten: flattened dimensions are not modelled by cosearch; give the "
+                         "problem with its factorized dimensions")
+    _ignored_keys(shape, _SHAPE_KEYS, "problem.shape")
     name = str(shape.get("name", ""))
     key = name.lower().replace("-", "_")
     if "data_spaces" not in shape:
         if key not in SHAPES:
             raise ValueError(f"problem.shape.name: {name!r} is no built-in shape ({', '.join(SHAPES)}); give its "
                              "dimensions and data_spaces")
-        dims = SHAPES[key]
-        spaces = _spaces({"data_spaces": standard_data_spaces(dims)})
+        builtin = SHAPES[key]
+        spaces = _spaces(builtin)
+        dims = tuple(builtin["dimensions"])
     else:
+        builtin = {}
         spaces = _spaces(shape)
         dims = None
     if "dimensions" in shape:
@@ -192,13 +224,13 @@ def _shape(problem: dict) -> tuple[str, tuple[str, ...], dict, list[_Space]]:
         given = tuple(str(d) for d in (raw.split() if isinstance(raw, str) else raw or []))
         if len(set(given)) != len(given):
             raise ValueError(f"problem.shape.dimensions: a dim is listed twice in {list(given)}")
-        if dims is not None and "data_spaces" not in shape and given != dims:
+        if builtin and given != dims:
             raise ValueError(f"problem.shape.dimensions of {key} must be {list(dims)}, got {list(given)}")
         dims = given
     if dims is None:
         dims = tuple(dict.fromkeys(d for s in spaces for axis in s.axes for d, _ in axis))
     defaults = {}
-    for j, c in enumerate(shape.get("coefficients") or []):
+    for j, c in enumerate(shape.get("coefficients") or builtin.get("coefficients") or []):
         if not isinstance(c, dict) or "name" not in c:
             raise ValueError(f"problem.shape.coefficients[{j}]: expected {{name, default}}, got {show(c)}")
         defaults[str(c["name"])] = c.get("default", 1)
@@ -316,16 +348,22 @@ def problem_from_timeloop(problem_yaml: YamlSource, name: str = "") -> tuple[Lay
     problem = problem.get("problem", problem)
     if not isinstance(problem, dict):
         raise ValueError(f"problem: expected a mapping with shape and instance, got {show(problem)}")
-    _known_keys(problem, _PROBLEM_KEYS, "problem")
     _, dims, defaults, spaces = _shape(problem)
-    instance = problem.get("instance")
+    if "instance" in problem:
+        _ignored_keys(problem, _PROBLEM_KEYS, "problem")
+        instance = problem["instance"]
+    else:                                 # Timeloop's older form: the bounds beside the shape
+        instance = {k: v for k, v in problem.items() if k not in _PROBLEM_KEYS}
+        if not set(instance) & set(dims):
+            instance = None
     if not isinstance(instance, dict):
         raise ValueError("problem.instance: missing (expected the loop bounds, e.g. {R: 3, S: 3, ...})")
     instance = dict(instance)
-    densities = instance.pop("densities", None)
-    if densities:
-        warnings.warn(f"problem.instance.densities {show(densities)}: cosearch models dense tensors; the densities "
-                      "are ignored", stacklevel=2)
+    for key in _DENSITY_KEYS:
+        densities = instance.pop(key, None)
+        if densities:
+            warnings.warn(f"problem.instance.{key} {show(densities)}: cosearch models dense tensors; the densities "
+                          "are ignored", stacklevel=2)
     used_coefs = {c for s in spaces for axis in s.axes for _, c in axis if isinstance(c, str)}
     allowed = set(dims) | set(defaults) | used_coefs
 
@@ -338,9 +376,10 @@ def problem_from_timeloop(problem_yaml: YamlSource, name: str = "") -> tuple[Lay
         return number(c, f"problem: {where}'s coefficient", integer=True)
 
     role, tensors, coef = _roles(dims, spaces, coef_value)
-    unknown = sorted(set(instance) - allowed)
-    if unknown:
-        raise ValueError(f"problem.instance: unknown key(s) {unknown}; accepted: {', '.join(sorted(allowed))}")
+    unknown = sorted(str(k) for k in set(instance) - allowed)
+    if unknown:   # e.g. timeloopfe's H, W, Hpad, Wpad: Timeloop reads only dims and coefficients
+        warnings.warn(f"problem.instance: {', '.join(unknown)} ignored: neither a dim nor a coefficient of the "
+                      f"problem ({', '.join(sorted(allowed))})", stacklevel=2)
     bounds = {d: number(instance.get(d, 1), f"problem.instance.{d}", integer=True) for d in dims}
     for d in dims:
         if d not in role and bounds[d] > 1:

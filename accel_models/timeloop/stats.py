@@ -1,14 +1,13 @@
-"""Timeloop's outputs read back: `timeloop-model.stats.txt` / `timeloop-mapper.stats.txt` (and the per-instance
-counts of `*.map+stats.xml`), for comparing cosearch with a Timeloop run.
+"""Timeloop's outputs read back: `timeloop-model.stats.txt` / `timeloop-mapper.stats.txt`, for comparing
+cosearch with a Timeloop run.
 
 The text report gives, per storage level and data space, the per-instance scalar reads, fills and updates
 and the utilized instances, per level the leakage energy and the energy per compute (fJ, leakage
-included), and the summary: cycles, utilization, computes. The XML carries the same counts per instance.
+included), and the summary: cycles, utilization, computes.
 """
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,29 +91,3 @@ def read_stats(path: str | Path) -> TimeloopStats:
         if tensors:
             stats.counts[name] = tensors
     return stats
-
-
-def read_xml_counts(path: str | Path, tensors: list[str]) -> dict[str, dict[str, TensorCounts]]:
-    """Per-instance reads / fills / updates and utilized instances per storage level from `*.map+stats.xml`
-    (data spaces in the problem's order, `tensors`)."""
-    path = Path(path)
-    try:
-        root = ET.fromstring(read_text(path, "map+stats", "Timeloop map+stats"))
-    except ET.ParseError as exc:
-        raise ValueError(f"{path}: not XML ({exc})") from None
-    out: dict[str, dict[str, TensorCounts]] = {}
-    for px in root.iter("px"):
-        if px.get("class_name") != "model::BufferLevel":
-            continue
-        name = px.findtext("specs_/LevelSpecs/level_name")
-        st = px.find("stats_")
-        if name is None or st is None:
-            continue
-
-        def items(tag: str) -> list[float]:
-            return [float(i.text) for i in st.find(tag).find("PerDataSpace").findall("item")]
-
-        keep = items("keep")
-        rows = zip(tensors, keep, items("reads"), items("fills"), items("updates"), items("utilized_instances"))
-        out[name] = {t: TensorCounts(r, f, u, n) for t, k, r, f, u, n in rows if k}
-    return out

@@ -85,9 +85,14 @@ def test_malformed_arch_raises(fanned_case):
     with pytest.raises(ValueError, match=r"width \(60\) must be a multiple of datawidth"):
         accelerator_from_timeloop(arch, y["ert"])
     arch = yaml.safe_load(y["arch"])
-    arch["architecture"]["subtree"][0]["attributes"]["technology"] = "45 furlongs"
-    with pytest.raises(ValueError, match=r"technology must look like '45nm'"):
-        accelerator_from_timeloop(arch, y["ert"])
+    for tech, nm in (("45 furlongs", 45), (-1, 45), ("28nm", 28), (32, 32)):   # Timeloop does not read it
+        arch["architecture"]["subtree"][0]["attributes"]["technology"] = tech
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert accelerator_from_timeloop(arch, y["ert"]).technology_nm == nm
+        assert [str(w.message) for w in caught if "names no node" in str(w.message)] == (
+            [f"arch.system.attributes.technology {tech!r} names no node (such as '45nm'); cosearch's area model "
+             "takes 45 nm"] if tech in ("45 furlongs", -1) else [])
 
 
 def test_nested_subtree_instances():

@@ -137,8 +137,10 @@ def _mutated(case, edit):
     (lambda es: es[1].update(bypass=["Weights"]), r"both kept and bypassed"),
     (lambda es: es[1].update(keep=["Kernels"]), r"keep: unknown data space 'Kernels'"),
     (lambda es: es[1].update(keep=[], bypass=["Outputs"]), r"outermost level must keep"),
-    (lambda es: next(e for e in es if e["type"] == "spatial").update(split=99), r"split must be in"),
-    (lambda es: es.append({"target": "DRAM", "type": "spatial", "factors": "R=1"}), r"DRAM has no spatial fan-out"),
+    (lambda es: next(e for e in es if e["type"] == "spatial").update(split=-1), r"split must be >= 0"),
+    (lambda es: es.append({"target": "DRAM", "type": "spatial", "factors": "R=1 N=2"}),
+     r"DRAM has no spatial fan-out to map N=2 onto"),
+    (lambda es: es[0].update(no_link_transfer=["Inputs"]), r"no_link_transfer \['Inputs'\]: not modelled"),
 ])
 def test_malformed_mapping_raises(fanned_case, loaded, edit, match):
     with pytest.raises(ValueError, match=match):

@@ -38,7 +38,9 @@ def _problem(case):
 
 @pytest.mark.parametrize("edit, match", [
     (lambda p: p["problem"].update(shape={"name": "attention"}), r"problem.shape.name: 'attention' is no built-in"),
-    (lambda p: p["problem"]["instance"].update(G=4), r"problem.instance: unknown key.*'G'"),
+    (lambda p: p["problem"]["shape"].update(flatten=[{"name": "PQ", "dimensions": ["P", "Q"]}]),
+     r"problem.shape.flatten: flattened dimensions are not modelled"),
+    (lambda p: p["problem"]["shape"]["data_spaces"][0].update(ranks=["K"]), r"ranks: expected one name per"),
     (lambda p: p["problem"]["instance"].update(Wstride=1.5), r"problem.instance.Wstride must be an integer"),
     (lambda p: p["problem"]["instance"].update(P="many"), r"problem.instance.P must be a number"),
     (lambda p: p["problem"]["shape"]["data_spaces"][0].update(projection=[[["K"]]]), r"data_spaces"),
@@ -62,7 +64,7 @@ def test_problem_file_is_read(cases, tmp_path):
     assert layer_from_timeloop(path) == c.layer
 
 
-# ---- problems by their projections (issue 12) -------------------------------------------------
+# ---- problems by their projections ------------------------------------------------------------
 from accel_models.timeloop import problem_from_timeloop  # noqa: E402
 
 
