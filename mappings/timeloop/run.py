@@ -5,7 +5,8 @@ from __future__ import annotations
 from accel_models import evaluate_batch
 from accel_models.timeloop import TimeloopSpec, evaluate_spec, model_report
 
-from ..mapper import DEFAULT_BUDGET_EVALS, MapperResult, best_mapping
+from ..mapper import DEFAULT_BUDGET_EVALS, best_mapping
+from ..result import MapperResult
 
 __all__ = ["run_mapper", "mapper_figures", "mapper_report"]
 
