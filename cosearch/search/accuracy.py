@@ -2,8 +2,8 @@
 the elastic transformer spaces, a published-figure estimate (`nets.estimators.TRANSFORMER_ESTIMATES`).
 
 The predictor (`nets.OFAAccuracyPredictor`) covers the MobileNetV3 w1.2 space and is looked for at
-an explicit path, then $COSEARCH_OFA_PREDICTOR, then the cache location (~/.cache/cosearch/...),
-then `../shared/data/ofa/` beside the checkout. Without it (or for another space) a zero-cost proxy
+--predictor, then $COSEARCH_OFA_PREDICTOR, then the copy installed with `nets.estimators` (the order is
+`nets.estimators.find_predictor_path`'s). Without it (or for another space) a zero-cost proxy
 scores the subnets and a notice says so. A proxy is not a top-1 accuracy: it is mapped onto one
 linearly, anchored at the space's smallest and largest subnets, whose top-1 are taken from OFA's
 predictor (0.7667 and 0.8359 for MBv3 w1.2, its README's sanity values); the same anchors stand in
@@ -23,15 +23,13 @@ import numpy as np
 from nets import (EFFICIENTNET, TRANSFORMER_SPACES, EfficientNetAccuracy, SubnetConfig, get_space, largest_config,
                   smallest_config)
 
-from .._files import CHECKOUT, write_text_atomic
+from .._files import write_text_atomic
 from ..config import CoSearchSettings, UsageError
 
 PREDICTOR_SPACE = "ofa_mbv3_w1.2"
-SHARED_PREDICTOR = CHECKOUT.parent / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
-"""The copy of OFA's predictor in the reference data beside the checkout (last place looked)."""
 ANCHOR_TOP1 = (0.7667, 0.8359)
 """Top-1 of MBv3 w1.2's smallest (ks 3, e 3, d 2, r 128) and largest (ks 7, e 6, d 4, r 224) subnets by
-OFA's predictor (../shared/data/ofa/README.md): the ends of the proxy calibration."""
+OFA's predictor (nets/estimators/data/README.md): the ends of the proxy calibration."""
 DEFAULT_PROXY = "zen"
 """Zen-score: the proxy best rank-correlated with the predictor on MBv3 (benchmarks/proxy_correlation.py,
 40 subnets: Spearman 0.49, 0.83 with the resolution fixed; SynFlow 0.48 but degenerate on Proxyless
@@ -53,26 +51,16 @@ class AccuracySource:
 
 
 def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
-    """The predictor file: `path`, $COSEARCH_OFA_PREDICTOR, the cache location, the shared copy; None if absent.
+    """The predictor file: `path` (--predictor), $COSEARCH_OFA_PREDICTOR, the packaged copy; None if absent.
 
-    A path given explicitly (argument or environment) that does not exist is an error, not a fallback.
+    A path given explicitly (argument or environment) that does not exist is a usage error, not a fallback.
     """
-    from nets.estimators.ofa_predictor import ENV_VAR, default_cache_path  # nets.estimators imports torch
+    from nets.estimators import find_predictor_path  # nets.estimators imports torch
 
-    if path is not None:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise UsageError(f"--predictor: no file at {p}")
-        return p
-    if os.environ.get(ENV_VAR):
-        p = Path(os.environ[ENV_VAR]).expanduser()
-        if not p.is_file():
-            raise UsageError(f"${ENV_VAR}: no file at {p}")
-        return p
-    for candidate in (default_cache_path(), SHARED_PREDICTOR):
-        if candidate.is_file():
-            return candidate
-    return None
+    try:
+        return find_predictor_path(path, field="--predictor")
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _predictor_origin(predictor) -> str:
@@ -178,8 +166,8 @@ def load_accuracy_model(space: str, predictor: str | os.PathLike | None = None, 
     if proxy not in PROXIES:
         raise UsageError(f"accuracy proxy: unknown {proxy!r}; accepted: {', '.join(PROXIES)}")
     estimator = PROXIES[proxy](seed=seed)
-    why = ("OFA's accuracy predictor was not found (looked at --predictor, $COSEARCH_OFA_PREDICTOR, "
-           "~/.cache/cosearch/acc_predictor_mbv3_w1.2.pth and ../shared/data/ofa/)" if path is None else
+    why = ("OFA's accuracy predictor was not found (looked at --predictor, $COSEARCH_OFA_PREDICTOR and the "
+           "copy installed with nets.estimators, nets/estimators/data/)" if path is None else
            f"OFA's accuracy predictor covers {PREDICTOR_SPACE} only, not {space}")
     anchors = "" if space == PREDICTOR_SPACE else " (anchors borrowed from MBv3 w1.2: uncalibrated for this space)"
     notice = (f"NOTICE: accuracy is a zero-cost proxy ({proxy}), not a trained model's top-1: {why}. Proxy scores are "

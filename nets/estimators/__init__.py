@@ -2,7 +2,7 @@
 from .base import AccuracyEstimator
 from .gradsign import GradSign
 from .naswot import NASWOT
-from .ofa_predictor import OFAAccuracyPredictor, default_cache_path, encode, resolve_predictor_path
+from .ofa_predictor import OFAAccuracyPredictor, encode, find_predictor_path
 from .synflow import SynFlow
 from .transformer_estimates import TRANSFORMER_ESTIMATES, ParamsInterpolation, ScalingLawEstimate
 from .zen import ZenScore
@@ -11,4 +11,4 @@ PROXIES = {cls.name: cls for cls in (ZenScore, GradSign, NASWOT, SynFlow)}
 """Zero-cost proxy classes by name."""
 
 __all__ = ["ParamsInterpolation", "ScalingLawEstimate", "TRANSFORMER_ESTIMATES", "AccuracyEstimator", "OFAAccuracyPredictor", "ZenScore", "GradSign", "NASWOT", "SynFlow", "PROXIES",
-           "encode", "resolve_predictor_path", "default_cache_path"]
+           "encode", "find_predictor_path"]

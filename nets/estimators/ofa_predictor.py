@@ -1,8 +1,8 @@
 """OFA's published ImageNet top-1 predictor for the MobileNetV3 w1.2 space (an MLP on one-hot genes).
 
 Source: Cai et al., "Once-for-All", ICLR 2020; the weights are `tutorial/checkpoints/acc_predictor.pth`
-of mit-han-lab/once-for-all (MIT License), published at the URL below. Format and encoding:
-../shared/data/ofa/README.md.
+of mit-han-lab/once-for-all (MIT License), shipped with this package in `data/` (its README there names the
+commit, the download URLs, the licence, the format and the check values).
 """
 from __future__ import annotations
 
@@ -17,39 +17,40 @@ from ..ofa.config import MBConfig, SubnetConfig, parse_config
 from ..ofa.spaces import MBV3_W12
 from .base import AccuracyEstimator
 
-PREDICTOR_URL = "https://hanlab.mit.edu/files/OnceForAll/tutorial/acc_predictor.pth"
-"""Where OFA's tutorial downloads the predictor from (ofa/tutorial/accuracy_predictor.py)."""
+PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
+"""Where OFA's tutorial code downloads the predictor from (ofa/tutorial/accuracy_predictor.py)."""
 ENV_VAR = "COSEARCH_OFA_PREDICTOR"
 FILE_NAME = "acc_predictor_mbv3_w1.2.pth"
+PACKAGED_PATH = Path(__file__).resolve().parent / "data" / FILE_NAME
+"""The copy of OFA's predictor installed with the package (package data of `nets.estimators`)."""
 
 _SHAPES = {"0.weight": (400, 128), "0.bias": (400,), "2.weight": (400, 400), "2.bias": (400,),
            "4.weight": (400, 400), "4.bias": (400,), "6.weight": (1, 400), "6.bias": (1,)}
 _N_RES_BUCKETS = 8  # resolution one-hot: index (r - 112) // 16
 
 
-def default_cache_path() -> Path:
-    """$XDG_CACHE_HOME/cosearch/acc_predictor_mbv3_w1.2.pth (~/.cache/... when XDG_CACHE_HOME is unset)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "cosearch" / FILE_NAME
+def find_predictor_path(path: str | os.PathLike | None = None, field: str = "the path argument") -> Path | None:
+    """OFA's predictor file, looked up in one order: `path` if given, else $COSEARCH_OFA_PREDICTOR if set, else
+    the packaged copy (`PACKAGED_PATH`); None when neither is given and the packaged copy is missing.
+
+    A file named explicitly (the argument or the variable) that does not exist is a FileNotFoundError naming
+    where the name came from (`field` for the argument, e.g. '--predictor'), never a silent fallback.
+    """
+    if path is not None:
+        candidate, origin = Path(path).expanduser(), field
+    elif os.environ.get(ENV_VAR):
+        candidate, origin = Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"
+    else:
+        return PACKAGED_PATH if PACKAGED_PATH.is_file() else None
+    if not candidate.is_file():
+        raise FileNotFoundError(f"{origin}: no file at {candidate}")
+    return candidate
 
 
 def _how_to_obtain() -> str:
-    return (f"Download OFA's predictor from {PREDICTOR_URL} (published with mit-han-lab/once-for-all's "
-            f"tutorial) and save it as {default_cache_path()}, or point the environment variable "
-            f"{ENV_VAR} or the `path` argument at it.")
-
-
-def resolve_predictor_path(path: str | os.PathLike | None = None) -> Path:
-    """The predictor file: the argument, else $COSEARCH_OFA_PREDICTOR, else the cache location."""
-    if path is not None:
-        candidate, origin = Path(path), "the path argument"
-    elif os.environ.get(ENV_VAR):
-        candidate, origin = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
-    else:
-        candidate, origin = default_cache_path(), "the default cache location"
-    if not candidate.is_file():
-        raise FileNotFoundError(f"OFA accuracy predictor not found at {candidate} ({origin}). {_how_to_obtain()}")
-    return candidate
+    return (f"Reinstall cosearch (its package data holds the file), or download OFA's predictor from "
+            f"{PREDICTOR_URL} (published with mit-han-lab/once-for-all's tutorial) and point the environment "
+            f"variable {ENV_VAR} or the `path` argument at it.")
 
 
 def encode(config: MBConfig | Mapping) -> np.ndarray:
@@ -77,7 +78,11 @@ class OFAAccuracyPredictor(AccuracyEstimator):
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         import torch  # only needed to read the checkpoint
 
-        self.path = resolve_predictor_path(path)
+        found = find_predictor_path(path)
+        if found is None:
+            raise FileNotFoundError(f"OFA accuracy predictor: the packaged copy {PACKAGED_PATH} is missing. "
+                                    f"{_how_to_obtain()}")
+        self.path = found
         try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
             with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it
                 warnings.simplefilter("ignore")

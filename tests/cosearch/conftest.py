@@ -1,4 +1,4 @@
-"""Fixtures of the co-search tests: OFA's accuracy predictor in ../shared, one small finished run to share, a
+"""Fixtures of the co-search tests: OFA's accuracy predictor as installed, one small finished run to share, a
 PostgreSQL server."""
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import pytest
 
 from _cosearch_cli import TINY, run_cli
 from _postgres import PostgresServer, postgres_server
-from cosearch.search.accuracy import SHARED_PREDICTOR
+from nets.estimators.ofa_predictor import PACKAGED_PATH
 
 
 @pytest.fixture(scope="session")
-def shared_predictor() -> Path:
-    """OFA's accuracy predictor in the reference data beside the checkout; missing, every test using it fails."""
-    if not SHARED_PREDICTOR.is_file():
-        pytest.fail(f"OFA's accuracy predictor is missing: {SHARED_PREDICTOR} (../shared must sit beside the checkout)")
-    return SHARED_PREDICTOR
+def packaged_predictor() -> Path:
+    """OFA's accuracy predictor installed with the package; missing, every test using it fails."""
+    if not PACKAGED_PATH.is_file():
+        pytest.fail(f"OFA's accuracy predictor is missing: {PACKAGED_PATH} (package data of nets.estimators)")
+    return PACKAGED_PATH
 
 
 @pytest.fixture(scope="session")
-def finished_run(tmp_path_factory, shared_predictor) -> Path:
+def finished_run(tmp_path_factory, packaged_predictor) -> Path:
     """The output folder of one small completed CLI run (OFA MBv3 subnet search, 3 trials)."""
     out = tmp_path_factory.mktemp("finished_run") / "out"
     proc = run_cli(["--budget", "area=3mm2", "--out", str(out), "--quiet", *TINY], cwd=out.parent, timeout=300)

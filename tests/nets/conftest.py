@@ -4,12 +4,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from nets.estimators.ofa_predictor import PACKAGED_PATH
+
 # Two cores shared with other jobs: one intra-op thread is many times faster than two that spin.
 torch.set_num_threads(1)
 
-PREDICTOR_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
 
 
 @pytest.fixture(scope="session")
 def predictor_path() -> Path:
-    return PREDICTOR_PATH
+    """OFA's predictor as installed with the package; missing, every test using it fails."""
+    if not PACKAGED_PATH.is_file():
+        pytest.fail(f"OFA's accuracy predictor is missing: {PACKAGED_PATH} (package data of nets.estimators)")
+    return PACKAGED_PATH

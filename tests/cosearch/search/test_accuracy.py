@@ -1,24 +1,26 @@
 import pytest
 
 import cosearch.search.accuracy as acc_mod
+import nets.estimators.ofa_predictor as predictor_module
 from cosearch.config import UsageError
 from nets import largest_config, smallest_config
 
 
-def test_predictor_found_beside_the_checkout(shared_predictor):
+def test_packaged_predictor_is_found_with_nothing_named(packaged_predictor, monkeypatch):
+    monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
     assert model.source.kind == "ofa_predictor" and model.source.notice is None
+    assert model.source.path == str(packaged_predictor)
     assert model.score(largest_config("ofa_mbv3_w1.2")) == pytest.approx(0.8359, abs=1e-4)
 
 
 def test_explicit_missing_predictor_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="no file"):
+    with pytest.raises(UsageError, match="--predictor: no file"):
         acc_mod.find_predictor(tmp_path / "nope.pth")
 
 
 def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
-    monkeypatch.setattr(acc_mod, "SHARED_PREDICTOR", tmp_path / "absent.pth")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(predictor_module, "PACKAGED_PATH", tmp_path / "absent.pth")
     monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2", memo_path=tmp_path / "memo.json")
     assert model.source.kind == "proxy" and "NOTICE" in model.source.notice and "not found" in model.source.notice

@@ -17,7 +17,7 @@ class _Cost:
 
 
 @pytest.fixture(scope="module")
-def predictor(shared_predictor):
+def predictor(packaged_predictor):
     model = load_accuracy_model("ofa_mbv3_w1.2")
     assert model.source.kind == "ofa_predictor"
     return model
