@@ -10,6 +10,7 @@ that one that wrongly passes fails fast on its exit status.
 """
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import math
@@ -92,6 +93,8 @@ def files(tmp_path_factory) -> Path:
     (d / "empty.jsonl").write_text("")
     (d / "binary.jsonl").write_bytes(bytes(range(128, 256)) * 4)
     (d / "nofamily.jsonl").write_text('{"id": "x"}\n')
+    (d / "plain.jsonl.gz").write_text('{"id": "x"}\n')            # named .gz, not gzip data
+    (d / "cut.jsonl.gz").write_bytes(gzip.compress(b"\n".join(b"%d" % i for i in range(999)))[:-30])  # cut short
     return d
 
 
@@ -605,6 +608,8 @@ CHECK_CASES = {
     "missing": ("missing.jsonl", ["CASES", "no such file"]),
     "binary": ("binary.jsonl", ["CASES", "not a corpus file"]),
     "case without family": ("nofamily.jsonl", ["CASES", "no field 'family'"]),
+    "gz that is not gzip": ("plain.jsonl.gz", ["CASES", "not a corpus file", "gzip"]),
+    "gz cut short": ("cut.jsonl.gz", ["CASES", "not a corpus file", "gzip"]),
 }
 
 
