@@ -10,7 +10,7 @@ The released B1-B7 use the code's hand-set (width, depth, resolution), not alpha
 
 Accuracy of a phi of the space: ImageNet top-1 of the released B0-B7 (the paper's Table 2) interpolated linearly
 in phi, with B_i at phi = i (the paper obtains B1-B7 by scaling B0 "with different phi"): an ESTIMATE, not a
-measurement, labelled so wherever it is shown. Published figures: ../shared/reference/FACTS.md.
+measurement, labelled so wherever it is shown. Published figures: docs/sources.md.
 """
 from __future__ import annotations
 

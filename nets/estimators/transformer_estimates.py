@@ -21,13 +21,13 @@ from ..transformer.workload import non_embedding_params
 from .base import AccuracyEstimator
 
 AUTOFORMER_POINTS: tuple[tuple[float, float], ...] = ((5.7e6, 0.747), (22.9e6, 0.817), (54e6, 0.824))
-"""(parameters, ImageNet top-1) of AutoFormer-T / S / B (Chen et al., ICCV 2021; ../shared/reference/FACTS.md)."""
+"""(parameters, ImageNet top-1) of AutoFormer-T / S / B (Chen et al., ICCV 2021; docs/sources.md)."""
 DEIT_POINTS: tuple[tuple[float, float], ...] = ((5.7e6, 0.722), (22.1e6, 0.798), (86.6e6, 0.818))
-"""DeiT-Ti / S / B (Touvron et al., ICML 2021; FACTS.md): the same architecture family trained without a search,
+"""DeiT-Ti / S / B (Touvron et al., ICML 2021; docs/sources.md): the same architecture family trained without a search,
 for comparison with the interpolation (below it at equal size, as AutoFormer reports)."""
 KAPLAN_N_C = 8.8e13
 KAPLAN_ALPHA_N = 0.076
-"""L(N) = (N_c / N)^alpha_N (Kaplan et al., 2020, eq. 1.1; FACTS.md)."""
+"""L(N) = (N_c / N)^alpha_N (Kaplan et al., 2020, eq. 1.1; docs/sources.md)."""
 
 
 class ParamsInterpolation(AccuracyEstimator):

@@ -3,7 +3,7 @@
 Sources: Cai et al., "Once-for-All", ICLR 2020, and the public code mit-han-lab/once-for-all
 (ofa/imagenet_classification/elastic_nn/networks/ofa_mbv3.py, ofa_proxyless.py, ofa_resnets.py);
 the ResNet-50 space with its NAAS restrictions from Lin, Yang, Han, "NAAS", DAC 2021.
-Summaries of the facts used are in ../shared/reference/FACTS.md.
+The figures used, with their sources: docs/sources.md.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ CHANNEL_DIVISOR = 8
 
 
 def make_divisible(value: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """Round a channel count to a multiple of `divisor` (TF-slim / OFA rule, see FACTS.md).
+    """Round a channel count to a multiple of `divisor` (TF-slim / OFA rule, docs/sources.md).
 
     max(divisor, int(v + divisor/2) // divisor * divisor), plus one divisor if that lost more than 10 %.
     """
@@ -75,7 +75,7 @@ class MBSpace:
     ks_choices: tuple[int, ...] = (3, 5, 7)
     e_choices: tuple[int, ...] = (3, 4, 6)
     d_choices: tuple[int, ...] = (2, 3, 4)
-    resolutions: tuple[int, ...] = tuple(range(128, 225, 4))  # FACTS.md: multiples of 4, 128..224
+    resolutions: tuple[int, ...] = tuple(range(128, 225, 4))  # OFA: multiples of 4, 128..224
     bn_eps: float = 1e-5
     slots_per_stage: int = 4
 
