@@ -3,14 +3,14 @@
 How the model gets to a chip area:
 1. MACs: Horowitz's 45 nm multiplier + adder areas (accumulator 2x the operand width unless
    `meta["accumulator_bits"]` says otherwise), scaled to the node (Stillmaker and Baas 2017).
-2. Buffers: per instance, an SRAM macro per buffer (CACTI table of FACTS.md, log-log in size,
+2. Buffers: per instance, an SRAM macro per buffer (the CACTI table of docs/sources.md, log-log in size,
    plus a fixed periphery) or a flip-flop register file (NanGate 45 nm DFF + mux per bit) when
    the level's kind is 'regfile'; a level whose capacity is split per tensor is one macro per
    tensor. DRAM has no on-chip area.
 3. Overhead: everything above is multiplied by LAYOUT_FACTOR = 2.35, which stands for what the
    components leave out (control, the on-chip network and FIFOs, clock tree, power grid,
    placement density). It is **calibrated**, not sourced: the geometric mean of published /
-   raw-modelled area of the two chips FACTS gives a core area for, both at 65 nm: Eyeriss (JSSC
+   raw-modelled area of the two baseline chips with a published core area, both at 65 nm: Eyeriss (JSSC
    2017, 12.25 mm2; raw model 5.57 mm2, of which 3.58 mm2 are the 168 filter-spad SRAM macros,
    -> 2.20) and ShiDianNao (ISCA 2015, 4.86 mm2; raw 1.93 mm2, mostly its 256 KB of buffers,
    -> 2.52). The model then gives Eyeriss 13.1 mm2 (+7%) and ShiDianNao 4.54 mm2 (-7%). The

@@ -22,7 +22,7 @@ MAX_GLB_WORDS = 1 << 31
 WORD_BITS_RANGE = (2, 64)
 CLOCK_GHZ_RANGE = (0.001, 10.0)
 GLB_BLOCK_BITS = 64
-"""Global-buffer row width: one 64-bit port, as in FACTS's CACTI table."""
+"""Global-buffer row width: one 64-bit port, as in the CACTI table of docs/sources.md."""
 
 _RF_ORDER = ("Inputs", "Weights", "Outputs")  # outer -> inner, as Timeloop's eyeriss_like
 _RF_NAMES = {"Inputs": "RF_I", "Weights": "RF_W", "Outputs": "RF_O"}

@@ -1,6 +1,6 @@
 """Check the cost model against a Timeloop reference corpus (the checker is `accel_models.timeloop.corpus_check`).
 
-    python -m accel_models.check_timeloop CASES.jsonl [--reference] [--verbose]
+    python -m accel_models.check_timeloop [CASES.jsonl[.gz]] [--reference] [--verbose]
 """
 import sys
 

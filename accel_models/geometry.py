@@ -1,7 +1,7 @@
 """Tile geometry and buffer capacity: the one owner of tile boxes, the capacity rule and the arrays kernels read.
 
 A tensor's tile at a level is the bounding box of the layer's projection (`nets.problem_shape`) over
-the dim extents of the loops at or below that level (FORMAT.md item 1). The tiles a level keeps fit
+the dim extents of the loops at or below that level (rule R1 of docs/cost_model.md). The tiles a level keeps fit
 it when each kept tile is within its per-tensor limit and their sum within its shared capacity.
 Each rule has a numba form (`project`, `box`, `fits`: the cost kernel and the mappers' decoder call
 them in their hot loops) and a numpy batch form (`tile_words`, `fits_batch`: the numpy decoder and

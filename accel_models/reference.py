@@ -1,7 +1,7 @@
 """Pure-Python reference cost model: Timeloop's semantics as a literal walk over the loop iterations.
 
-This follows the corpus's "Verified rules" R1-R7 (`../shared/reference/timeloop/FORMAT.md`) step by
-step: every iteration of the loops above a level is visited and every tile delta is a set of points.
+This follows the cost model's rules R1-R8 (`docs/cost_model.md`, which states them with worked examples) step
+by step: every iteration of the loops above a level is visited and every tile delta is a set of points.
 It is slow (seconds for a big layer) and exists to define the semantics and to check the compiled
 kernel (`cost_model.evaluate_batch`), which counts the same things in closed form.
 """
@@ -352,7 +352,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
 
 
 def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at) -> EvalResult:
-    """Energy (item 6: whole blocks per instance; a cluster's vector access charged once, to at most
+    """Energy (R8: whole blocks per instance; a cluster's vector access charged once, to at most
     instances / cluster_size instances) and cycles (R7) from the per-instance counts, plus the storage
     leakage: leak per cycle x every instance x cycles (Timeloop charges none for the MACs)."""
     L = len(acc.levels)

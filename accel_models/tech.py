@@ -2,8 +2,8 @@
 
 45 nm is the default node; 65, 32 and 22 nm are tabulated, and nodes in between (e.g. 28 nm for
 TPU v1) are interpolated log-log between the tabulated ones. Every literature constant carries
-its source; `FACTS` = /work/shared/reference/FACTS.md, `corpus` = the Accelergy 0.4 energy
-tables frozen in /work/shared/reference/timeloop/cases_dev.jsonl.
+its source (docs/sources.md lists them all); `corpus` = the Accelergy 0.4 energy tables frozen in the
+project's Timeloop corpus (accel_models/timeloop/data/).
 """
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ TABULATED_NODES_NM: tuple[int, ...] = (22, 32, 45, 65)
 NODE_RANGE_NM: tuple[int, int] = (22, 65)
 
 # --------------------------------------------------------------------------------------------
-# SRAM: CACTI, low-standby-power cells, one 64-bit read/write port, one bank (FACTS, "CACTI").
+# SRAM: CACTI, low-standby-power cells, one 64-bit read/write port, one bank (docs/sources.md, "CACTI").
 # Area (mm2) and energy per 64-bit read (pJ) at 8 KB, 32 KB, 128 KB and 1 MB.
 # --------------------------------------------------------------------------------------------
 _CACTI_SIZES_BYTES: tuple[float, ...] = (8 * 1024, 32 * 1024, 128 * 1024, 1024 * 1024)
-_CACTI_AREA_MM2: dict[int, tuple[float, ...]] = {   # FACTS, CACTI table, area column
+_CACTI_AREA_MM2: dict[int, tuple[float, ...]] = {   # CACTI table, area column
     65: (0.055, 0.198, 0.896, 6.81),
     45: (0.026, 0.095, 0.430, 3.26),
     32: (0.013, 0.057, 0.217, 1.65),
     22: (0.006, 0.027, 0.119, 0.78),
 }
-_CACTI_READ_PJ_64B: dict[int, tuple[float, ...]] = {   # FACTS, CACTI table, pJ per 64-bit read
+_CACTI_READ_PJ_64B: dict[int, tuple[float, ...]] = {   # CACTI table, pJ per 64-bit read
     65: (11.1, 30.1, 59.3, 175.0),
     45: (6.1, 17.0, 32.3, 93.5),
     32: (3.4, 8.3, 18.2, 52.0),
@@ -38,7 +38,7 @@ SRAM_WIDTH_EXPONENT: float = 0.30
 different port widths (16 KB: 7.66 pJ at 16 b vs 11.61 pJ at 64 b -> 0.300; 2 KB: 2.23 pJ at
 32 b vs 2.76 pJ at 64 b -> 0.304)."""
 SRAM_WRITE_TO_READ: float = 1.0
-"""FACTS gives read energy only; the corpus's CACTI write/read ratios straddle 1 (0.69-2.4), so
+"""The CACTI table gives read energy only; the corpus's CACTI write/read ratios straddle 1 (0.69-2.4), so
 writes and updates cost the same as reads."""
 
 # --------------------------------------------------------------------------------------------
@@ -62,15 +62,15 @@ REGFILE_UM2_PER_BIT_45NM: float = _DFF_UM2_45NM + _MUX2_UM2_45NM
 # DRAM: energy per bit, node-independent (off chip).
 # --------------------------------------------------------------------------------------------
 DRAM_PJ_PER_BIT: dict[str, float] = {
-    "LPDDR4": 512.0 / 64,    # FACTS: Accelergy table, LPDDR4 512 pJ per 64 bits
-    "DDR3": 1300.0 / 64,     # FACTS: Horowitz ISSCC 2014, DRAM 1.3-2.6 nJ per 64 bits (low end)
-    "DDR3_high": 2600.0 / 64,  # FACTS: Horowitz ISSCC 2014, high end
+    "LPDDR4": 512.0 / 64,    # Accelergy's Eyeriss-like tables: 512 pJ per 64 bits
+    "DDR3": 1300.0 / 64,     # Horowitz ISSCC 2014: DRAM 1.3-2.6 nJ per 64 bits (low end)
+    "DDR3_high": 2600.0 / 64,  # Horowitz ISSCC 2014: high end
 }
 DRAM_BLOCK_BITS: int = 64
-"""DRAM access granularity (a 64-bit burst beat, the unit of both FACTS figures)."""
+"""DRAM access granularity (a 64-bit burst beat, the unit of both figures above)."""
 
 # --------------------------------------------------------------------------------------------
-# Integer MAC, 45 nm (FACTS: Horowitz ISSCC 2014): energy pJ and area um2 by width.
+# Integer MAC, 45 nm (Horowitz ISSCC 2014): energy pJ and area um2 by width.
 # --------------------------------------------------------------------------------------------
 _MULT_BITS: tuple[float, ...] = (8, 32)
 _MULT_PJ_45NM: tuple[float, ...] = (0.2, 3.1)       # Horowitz: int multiply 8b / 32b
@@ -83,7 +83,7 @@ _ADD_UM2_45NM: tuple[float, ...] = (36.0, 67.0, 137.0)  # Horowitz: add 8b / 16b
 # Node scaling.
 # --------------------------------------------------------------------------------------------
 _AREA_SCALE_NODES_NM: tuple[float, ...] = (20, 32, 45, 65)
-_AREA_SCALE_VS_45NM: tuple[float, ...] = (   # FACTS: Stillmaker and Baas 2017 (area of logic)
+_AREA_SCALE_VS_45NM: tuple[float, ...] = (   # Stillmaker and Baas 2017 (area of logic)
     0.21,        # 45 -> 20 nm x0.21
     0.46,        # 45 -> 32 nm x0.46
     1.0,
@@ -124,7 +124,7 @@ def _across_nodes(table: dict[int, tuple[float, ...]], technology_nm: float, siz
 
 @lru_cache(maxsize=None)
 def area_scale(technology_nm: float = DEFAULT_NODE_NM) -> float:
-    """Logic area at `technology_nm` relative to 45 nm (Stillmaker and Baas 2017, via FACTS)."""
+    """Logic area at `technology_nm` relative to 45 nm (Stillmaker and Baas 2017)."""
     return _loglog(_check_node(technology_nm), _AREA_SCALE_NODES_NM, _AREA_SCALE_VS_45NM)
 
 
@@ -132,8 +132,8 @@ def area_scale(technology_nm: float = DEFAULT_NODE_NM) -> float:
 def energy_scale(technology_nm: float = DEFAULT_NODE_NM) -> float:
     """Dynamic energy at `technology_nm` relative to 45 nm.
 
-    Geometric mean over the four CACTI sizes of FACTS of E(node)/E(45 nm): 65 nm 1.82, 32 nm 0.54,
-    22 nm 0.24. Used for logic and register files, whose energy FACTS gives at 45 nm only.
+    Geometric mean over the four sizes of the CACTI table of E(node)/E(45 nm): 65 nm 1.82, 32 nm 0.54,
+    22 nm 0.24. Used for logic and register files, whose energy the sources give at 45 nm only.
     """
     node = _check_node(technology_nm)
     ratios = [_across_nodes(_CACTI_READ_PJ_64B, node, s) / _across_nodes(_CACTI_READ_PJ_64B, 45.0, s)
@@ -178,7 +178,7 @@ def sram_area_mm2(capacity_bytes: float, technology_nm: float = DEFAULT_NODE_NM)
 
 
 def sram_area_um2_per_kb(technology_nm: float = DEFAULT_NODE_NM) -> float:
-    """Marginal SRAM area per KB (um2) between 32 KB and 128 KB, from CACTI (FACTS: ~3.2k at 45 nm)."""
+    """Marginal SRAM area per KB (um2) between 32 KB and 128 KB, from CACTI (the table's ~3.2k at 45 nm)."""
     node = _check_node(technology_nm)
     return (_cacti_area_mm2(128 * 1024, node) - _cacti_area_mm2(32 * 1024, node)) / 96 * 1e6
 

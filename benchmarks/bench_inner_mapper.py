@@ -2,8 +2,8 @@
 
     python benchmarks/bench_inner_mapper.py [PAIR.json ...] [--seeds 5] [--chain 4] [--no-own]
 
-Pairs: the mapper-benchmark files given (default: ../shared/reference/timeloop/mapper_bench/*.json, in
-the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that shared/ does not hold.
+Pairs: the mapper-benchmark files given (default: accel_models/timeloop/data/mapper_bench/*.json, in
+the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that those pairs do not cover.
 Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
 (`best_mapping(strategy="cmaes")`, 4 islands). The inner mapper is the co-search's own per-layer search
 (`cosearch.config.SEARCH_MAPPER`: its strategy, budget, islands and restarts, through its `MappingCache`):
@@ -42,7 +42,7 @@ from nets import Layer, get_network  # noqa: E402
 
 REFERENCE_EVALS = 16_384
 WITHIN = 1.05
-OWN_PAIRS = (  # (name, preset, zoo network, layer name): shapes the co-search meets, on designs shared/ lacks
+OWN_PAIRS = (  # (name, preset, zoo network, layer name): shapes the co-search meets, on designs the pairs lack
     ("eyeriss_resnet50_res2a_3x3", "eyeriss", "resnet50", "layer1.0.conv2"),
     ("nvdla256_mobilenet_v2_expand", "nvdla_256", "mobilenet_v2", "features.4.expand"),
     ("edge_tpu_mobilenet_v2_dw3x3", "edge_tpu_like", "mobilenet_v2", "features.4.depthwise"),
@@ -131,7 +131,7 @@ def _share(ratios: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("pairs", nargs="*", type=Path, help="mapper-benchmark JSON files (default: shared/ ones)")
+    ap.add_argument("pairs", nargs="*", type=Path, help="mapper-benchmark JSON files (default: the repository's pairs)")
     ap.add_argument("--seeds", type=int, default=5, help="searches per pair and start (default 5)")
     ap.add_argument("--chain", type=int, default=4, help="neighbouring accelerators mapped before the warm search")
     ap.add_argument("--no-own", action="store_true", help="only the files, not the built-in zoo-layer pairs")

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_mapper.py [PAIR.json ...] [--budgets 0.25,0.5,1,2,5] [--show-mapping]
 
-Each PAIR.json (default: ../shared/reference/timeloop/mapper_bench/*.json) holds an architecture,
+Each PAIR.json (default: accel_models/timeloop/data/mapper_bench/*.json) holds an architecture,
 a problem and an energy table in the Timeloop corpus format, Timeloop's mapper runs on them and
 Timeloop's best mapping. Per pair: the best EDP, cycles, energy and wall time of each strategy at
 each time budget (a fresh seeded search per budget, compile time excluded by a warm-up), next to
@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from accel_models import TENSORS  # noqa: E402
-from accel_models.timeloop import case_from_dict  # noqa: E402
+from accel_models.timeloop import case_from_dict, default_corpus_path  # noqa: E402
 from mappings import Encoding, MapperResult, RandomStrategy, best_mapping  # noqa: E402
 from nets import resnet50  # noqa: E402
 
-DEFAULT_DIR = ROOT.parent / "shared" / "reference" / "timeloop" / "mapper_bench"
+DEFAULT_DIR = default_corpus_path().parent / "mapper_bench"
 STRATEGIES = ("cmaes", "random")
 TARGET_S = 2.0
 CURVE_EVALS = 30_000
@@ -133,7 +133,7 @@ def curves(case, fixed) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("pairs", nargs="*", type=Path, help="mapper-benchmark JSON files (default: shared/ ones)")
+    ap.add_argument("pairs", nargs="*", type=Path, help="mapper-benchmark JSON files (default: the repository's pairs)")
     ap.add_argument("--budgets", default="0.25,0.5,1,2,5", help="time budgets in seconds, comma-separated")
     ap.add_argument("--show-mapping", action="store_true", help="print the 2 s CMA-ES mapping and its Timeloop YAML")
     args = ap.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Reproduce NAAS's comparison table (Lin, Yang, Han, DAC 2021; FACTS.md "NAAS") on this tool.
+"""Reproduce NAAS's comparison table (Lin, Yang, Han, DAC 2021; docs/sources.md, "NAAS") on this tool.
 
     python benchmarks/naas_table.py            # --quick (default): 24 trials per row, small mapper budgets
     python benchmarks/naas_table.py --full     # 96 trials per row, larger mapper budgets (several times longer)
@@ -220,7 +220,7 @@ def write_markdown(recs: list[dict], args, wall_s: float, path: Path) -> None:
           "tensors (Eyeriss's bypasses weights) and has no bandwidth limit (Eyeriss's is 16 words/cycle): a small "
           "advantage to the searched designs that NAAS's MAESTRO setting may not have had.",
           "- **Resources as bounds, not free extras.** DRAM bandwidth is capped at the baseline's (the preset "
-          "values are assumptions, FACTS.md gives none), and memory-bound layers (depthwise, UNet's large "
+          "values are assumptions, none is published), and memory-bound layers (depthwise, UNet's large "
           "feature maps, VGG's FC layers) cannot be sped up past that roof whatever the array does.",
           "- **Trial budgets.** NAAS ran hundreds of accelerator candidates with a full mapping search each; "
           f"this table runs {args.trials} trials with {args.mapper_evals} mapper evaluations per layer (minutes, "

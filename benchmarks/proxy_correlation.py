@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nets.estimators import PROXIES, OFAAccuracyPredictor  # noqa: E402
 from nets import count_macs, sample_configs  # noqa: E402
 
-_SHARED_PREDICTOR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ofa" / "acc_predictor_mbv3_w1.2.pth"
-
 
 def _timed_scores(estimator, configs) -> tuple[np.ndarray, float]:
     """Scores and CPU seconds per config."""
@@ -41,18 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resolution", type=int, default=64, help="proxy input size in pixels (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--predictor", type=Path, default=None,
-                        help="predictor file (default: $COSEARCH_OFA_PREDICTOR, the cache, ../shared/data/ofa)")
+                        help="predictor file (default: $COSEARCH_OFA_PREDICTOR, else the packaged copy)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    path = args.predictor
-    if path is None:
-        try:
-            predictor = OFAAccuracyPredictor()
-        except FileNotFoundError:
-            predictor = OFAAccuracyPredictor(_SHARED_PREDICTOR)
-    else:
-        predictor = OFAAccuracyPredictor(path)
+    predictor = OFAAccuracyPredictor(args.predictor)   # None: nets.estimators.find_predictor's order
 
     configs = sample_configs("ofa_mbv3_w1.2", args.n, args.seed)
     reference, ref_cpu = _timed_scores(predictor, configs)

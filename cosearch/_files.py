@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-"""The folder holding the `cosearch` package (a git checkout, with `../shared` beside it)."""
+"""The folder holding the `cosearch` package (a git checkout: the report records its commit)."""
 
 
 def write_text_atomic(path: Path, text: str) -> None:

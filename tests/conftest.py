@@ -1,18 +1,14 @@
-"""Shared test fixtures: the Timeloop reference corpus beside the checkout."""
-from pathlib import Path
-
+"""Fixtures for every test: the project's Timeloop corpus (accel_models/timeloop/data)."""
 import pytest
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPUS = SHARED / "reference" / "timeloop" / "cases_dev.jsonl"
 
 
 @pytest.fixture(scope="session")
 def corpus():
-    from accel_models.timeloop import load_cases
-    if not CORPUS.is_file():
-        pytest.fail(f"the reference corpus is missing: {CORPUS} (../shared must sit beside the checkout)")
-    return load_cases(CORPUS)
+    from accel_models.timeloop import default_corpus_path, load_cases
+    path = default_corpus_path()
+    if not path.is_file():
+        pytest.fail(f"the Timeloop corpus is missing: {path} (package data of accel_models.timeloop)")
+    return load_cases(path)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ that one that wrongly passes fails fast on its exit status.
 """
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import math
@@ -92,6 +93,8 @@ def files(tmp_path_factory) -> Path:
     (d / "empty.jsonl").write_text("")
     (d / "binary.jsonl").write_bytes(bytes(range(128, 256)) * 4)
     (d / "nofamily.jsonl").write_text('{"id": "x"}\n')
+    (d / "plain.jsonl.gz").write_text('{"id": "x"}\n')            # named .gz, not gzip data
+    (d / "cut.jsonl.gz").write_bytes(gzip.compress(b"\n".join(b"%d" % i for i in range(999)))[:-30])  # cut short
     return d
 
 
@@ -430,7 +433,8 @@ def _api_cases():
         ("predictor random bytes", lambda: OFAAccuracyPredictor(_FILES / "junk.pth"), V, ["weights_only=True",
                                                                                           "expected OFA"]),
         ("predictor malicious pickle", lambda: OFAAccuracyPredictor(_FILES / "evil.pth"), V, ["weights_only=True"]),
-        ("predictor missing", lambda: OFAAccuracyPredictor(_FILES / "nope.pth"), FileNotFoundError, ["no file at", "nope.pth"]),
+        ("predictor missing", lambda: OFAAccuracyPredictor(_FILES / "nope.pth"), FileNotFoundError,
+         ["path given", "no file at", "nope.pth"]),
         # accel_models: construction
         ("StorageLevel read energy nan", level(read_energy_pj=nan), V, ["read_energy_pj", "finite number >= 0"]),
         ("StorageLevel write energy inf", level(write_energy_pj=inf), V, ["write_energy_pj", "finite number >= 0"]),
@@ -614,6 +618,8 @@ CHECK_CASES = {
     "missing": ("missing.jsonl", ["CASES", "no such file"]),
     "binary": ("binary.jsonl", ["CASES", "not a corpus file"]),
     "case without family": ("nofamily.jsonl", ["CASES", "no field 'family'"]),
+    "gz that is not gzip": ("plain.jsonl.gz", ["CASES", "not a corpus file", "gzip"]),
+    "gz cut short": ("cut.jsonl.gz", ["CASES", "not a corpus file", "gzip"]),
 }
 
 

@@ -3,9 +3,9 @@
 Public for compiled callers (the mappers' search loop calls `evaluate_range` from numba); Python callers
 use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geometry.AcceleratorArrays`, `MappingArrays`), plain arrays
 out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference.evaluate` (the
-literal walk of FORMAT.md's rules R1-R7), whose steps the modules follow: `nest` (the checks and the
+literal walk of the rules R1-R8 of docs/cost_model.md), whose steps the modules follow: `nest` (the checks and the
 loop nest, R1), `counts` (fills R2, accesses R3-R4, partitions R6, the bypass fold R5), `links`
-(multicast and neighbour links, R3), `energy` (energy and cycles, R7) and `driver` (one mapping, and
+(multicast and neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and
 the batch drivers). Tests hold the kernel equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):

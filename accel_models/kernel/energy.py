@@ -1,4 +1,4 @@
-"""Energy (FORMAT.md item 6) and cycles (R7) from the per-instance counts: `reference.result_from_counts`."""
+"""Energy (R8) and cycles (R7) of docs/cost_model.md from the per-instance counts: `reference.result_from_counts`."""
 from __future__ import annotations
 
 import math

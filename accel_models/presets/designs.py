@@ -1,8 +1,8 @@
-"""Baseline accelerators (the designs NAAS compared against), sized from FACTS.md.
+"""Baseline accelerators (the designs NAAS compared against), sized from their publications (docs/sources.md).
 
 Each factory returns an `Accelerator` from `build_accelerator` with the dataflow the design is
 known for; `technology_nm=` rebuilds it at another node (e.g. the co-search's). Figures marked
-"assumed" are not published in FACTS.md and are stated where they are used.
+"assumed" are not published (docs/sources.md lists which) and are stated where they are used.
 `python -m accel_models.presets` prints the table of all presets (`summary.table`).
 """
 from __future__ import annotations
@@ -21,16 +21,16 @@ as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M)."""
 OUTPUT_STATIONARY_2D = Dataflow("output_stationary", spatial_x=("P",), spatial_y=("Q",), stationary="Outputs")
 """ShiDianNao (Du et al. ISCA 2015): each PE owns one output neuron of a P x Q output block."""
 WEIGHT_STATIONARY_CK = Dataflow("weight_stationary", spatial_x=("K",), spatial_y=("C",), stationary="Weights")
-"""NVDLA (Atomic-C x Atomic-K, FACTS) and TPU-style systolic arrays: input channels down the rows,
+"""NVDLA (Atomic-C x Atomic-K) and TPU-style systolic arrays: input channels down the rows,
 output channels across the columns, one weight held per MAC."""
 
 
 def eyeriss(technology_nm: float = 65) -> Accelerator:
-    """Eyeriss v1 (JSSC 2017, FACTS): 12 x 14 PEs, 108 KB GLB, spads 12/224/24 x 16 b, 65 nm.
+    """Eyeriss v1 (Chen et al., JSSC 2017): 12 x 14 PEs, 108 KB GLB, spads 12/224/24 x 16 b, 65 nm.
 
     X = 14 columns, Y = 12 rows (Timeloop's eyeriss_like mesh). The GLB keeps ifmaps and psums;
     filters go from DRAM to the weight spads (Timeloop's eyeriss_like; the corpus's family C).
-    Clock 200 MHz (FACTS: 100-250 MHz). GLB 16 words/cycle each way (the corpus's family C).
+    Clock 200 MHz (published: 100-250 MHz). GLB 16 words/cycle each way (the corpus's family C).
     DRAM 4 words/cycle: assumed, a 64-bit off-chip data bus per cycle.
     """
     return build_accelerator(
@@ -38,11 +38,11 @@ def eyeriss(technology_nm: float = 65) -> Accelerator:
         dram_bandwidth_words_per_cycle=4.0, word_bits=16, technology_nm=technology_nm, clock_ghz=0.2,
         glb_bandwidth=16.0, name="eyeriss", dataflow=ROW_STATIONARY,
         meta={"published_area_mm2": 12.25 if technology_nm == 65 else None,
-              "source": "Chen et al., JSSC 2017 (FACTS.md): 65 nm, 12.25 mm2 core"})
+              "source": "Chen et al., JSSC 2017: 65 nm, 12.25 mm2 core"})
 
 
 def shidiannao(technology_nm: float = 65) -> Accelerator:
-    """ShiDianNao (ISCA 2015, FACTS): 8 x 8 PEs, output stationary, NBin 64 KB, NBout 64 KB, SB 128 KB, 65 nm, 1 GHz.
+    """ShiDianNao (Du et al., ISCA 2015): 8 x 8 PEs, output stationary, NBin 64 KB, NBout 64 KB, SB 128 KB, 65 nm, 1 GHz.
 
     16-bit words; each PE holds one weight, one input and one output register (its FIFOs are
     not modelled). DRAM 4 words/cycle: assumed (the chip sits next to the sensor, no DRAM).
@@ -52,7 +52,7 @@ def shidiannao(technology_nm: float = 65) -> Accelerator:
         dram_bandwidth_words_per_cycle=4.0, word_bits=16, technology_nm=technology_nm, clock_ghz=1.0,
         name="shidiannao", dataflow=OUTPUT_STATIONARY_2D,
         meta={"published_area_mm2": 4.86 if technology_nm == 65 else None,
-              "source": "Du et al., ISCA 2015 (FACTS.md): 65 nm, 4.86 mm2"})
+              "source": "Du et al., ISCA 2015: 65 nm, 4.86 mm2"})
 
 
 def _nvdla(macs: int, x: int, y: int, cbuf_kib: int, dram_bits: int, technology_nm: float) -> Accelerator:
@@ -61,7 +61,7 @@ def _nvdla(macs: int, x: int, y: int, cbuf_kib: int, dram_bits: int, technology_
         word_bits=8, technology_nm=technology_nm, clock_ghz=1.0, name=f"nvdla_{macs}",
         dataflow=WEIGHT_STATIONARY_CK,
         meta={"published_area_mm2": None,
-              "source": "NVDLA nv_small / nv_large (FACTS.md), sizes interpolated; NAAS baseline"})
+              "source": "NVDLA nv_small / nv_large configurations, sizes interpolated; NAAS baseline"})
 
 
 def nvdla_256(technology_nm: float = 45) -> Accelerator:
@@ -87,20 +87,20 @@ def nvdla_1024(technology_nm: float = 45) -> Accelerator:
 def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
     """Edge TPU-like (NAAS baseline): 64 x 64 INT8 weight-stationary array at 480 MHz (~4 TOPS), 8 MB on chip.
 
-    Sizes from FACTS.md (public descriptions). Node assumed 28 nm (as TPU v1; not published);
+    Sizes from Google's public descriptions (docs/sources.md). Node assumed 28 nm (as TPU v1; not published);
     DRAM 8 bytes/cycle assumed (a 64-bit LPDDR-class interface).
     """
     return build_accelerator(
         pe_array=(64, 64), rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=8.0,
         word_bits=8, technology_nm=technology_nm, clock_ghz=0.48, name="edge_tpu_like",
         dataflow=WEIGHT_STATIONARY_CK,
-        meta={"published_area_mm2": None, "source": "FACTS.md: 4 TOPS INT8, 8 MB on-chip memory"})
+        meta={"published_area_mm2": None, "source": "Google's public descriptions: 4 TOPS INT8, 8 MB on-chip memory"})
 
 
 def tpu_v1_like(technology_nm: float = 28) -> Accelerator:
     """TPU v1-like (Jouppi et al. ISCA 2017): 256 x 256 INT8 weight-stationary systolic array, 28 nm, 700 MHz.
 
-    GLB split per tensor: Inputs 24 MiB (unified buffer), Outputs 4 MiB (accumulators, FACTS),
+    GLB split per tensor: Inputs 24 MiB (unified buffer), Outputs 4 MiB (accumulators),
     Weights 256 KiB (the weight FIFO, four 64 KiB tiles, Jouppi et al.). Outputs are modelled as
     8-bit words; the accumulators' 4 MiB is kept as bytes. DRAM 34 GB/s (two DDR3-2133 channels,
     Jouppi et al.) = 48.6 bytes/cycle at 700 MHz.
@@ -109,7 +109,7 @@ def tpu_v1_like(technology_nm: float = 28) -> Accelerator:
         pe_array=(256, 256), rf_words=(1, 0, 0), glb_words=(256 * KIB, 24 * MIB, 4 * MIB),
         dram_bandwidth_words_per_cycle=34e9 / 0.7e9, word_bits=8, technology_nm=technology_nm, clock_ghz=0.7,
         name="tpu_v1_like", dataflow=WEIGHT_STATIONARY_CK,
-        meta={"published_area_mm2": None, "source": "FACTS.md; Jouppi et al., ISCA 2017"})
+        meta={"published_area_mm2": None, "source": "Jouppi et al., ISCA 2017"})
 
 
 PRESETS: dict[str, Callable[..., Accelerator]] = {

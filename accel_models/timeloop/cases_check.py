@@ -29,14 +29,14 @@ from ..reference import loop_nest
 from ..result import EvalResult
 from ._fields import show
 from ._yaml import read_text
-from .corpus import default_corpus_path
+from .corpus import default_corpus_path, read_raw_cases
 from .inputs import TimeloopSpec, load_spec
 from .report import evaluate_spec
 from .stats import TensorCounts, TimeloopStats, read_stats
 
 FORMAT = "cosearch-timeloop-cases/1"
 ENERGY_TOLERANCE = 0.01
-"""Relative energy error within which a case agrees (within 1%)."""
+"""Relative energy error within which a case agrees (docs/cost_model.md: energy within 1%)."""
 _CASE_KEYS = ("id", "tool", "inputs", "jinja", "ert", "reference", "reference_prefix", "reference_mapping",
               "corpus_case", "note")
 MAPPER_PROG = "python -m mappings.timeloop"
@@ -132,12 +132,9 @@ class _Corpus:
             raw = json.loads(read_text(path, "mapper benchmark", "JSON"))
             return {**raw["best_case"], "mapper_runs": raw["mapper_runs"]}
         if self._cases is None:
-            text = read_text(self.path, "corpus", "corpus JSONL")
-            self._cases = {}
-            for line in text.splitlines():
-                if line.strip():
-                    raw = json.loads(line)
-                    self._cases[raw["id"]] = raw
+            if not self.path.is_file():
+                raise ValueError(f"corpus: no file at {self.path}")
+            self._cases = {raw["id"]: raw for raw in read_raw_cases(self.path)}
         if case_id not in self._cases:
             raise ValueError(f"corpus {self.path}: no case {case_id!r}")
         return self._cases[case_id]

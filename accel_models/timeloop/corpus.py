@@ -1,6 +1,11 @@
-"""Read cases of the Timeloop reference corpus (`cases_*.jsonl`, see its FORMAT.md) into cosearch types."""
+"""Read cases of the Timeloop reference corpus (`cases_*.jsonl`, optionally gzipped) into cosearch types.
+
+The project's corpus, `data/cases_dev.jsonl.gz` beside this module, is installed with the package; its README
+names how it was made and what each field holds.
+"""
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,12 +83,24 @@ def case_from_dict(raw: dict) -> CorpusCase:
         timeloop=raw["timeloop"], exact=raw.get("timeloop_no_temporal_extrapolation") or {}, raw=raw)
 
 
+def read_raw_cases(path: str | Path) -> list[dict]:
+    """The parsed lines of a corpus file (JSON lines; a name ending in `.gz` is read through gzip).
+
+    A file that is not gzip data though named so, or is cut short, is a ValueError naming it.
+    """
+    path = Path(path)
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise ValueError(f"{path}: not a complete gzip file ({exc or 'cut short'})") from None
+
+
 def load_cases(path: str | Path) -> list[CorpusCase]:
-    """All cases of a corpus file (JSON lines)."""
-    with open(path) as f:
-        return [case_from_dict(json.loads(line)) for line in f if line.strip()]
+    """All cases of a corpus file (`read_raw_cases`)."""
+    return [case_from_dict(raw) for raw in read_raw_cases(path)]
 
 
 def default_corpus_path() -> Path:
-    """`../shared/reference/timeloop/cases_dev.jsonl` beside the checkout."""
-    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "cases_dev.jsonl"
+    """The project's Timeloop corpus, installed with the package: 280 cases in four architecture families."""
+    return Path(__file__).resolve().parent / "data" / "cases_dev.jsonl.gz"

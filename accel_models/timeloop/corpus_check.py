@@ -1,12 +1,13 @@
 """Check the cost model against a Timeloop reference corpus.
 
-    python -m accel_models.check_timeloop CASES.jsonl [--reference] [--verbose]
+    python -m accel_models.check_timeloop [CASES.jsonl[.gz]] [--reference] [--verbose]
 
-One row per family: cases, agreeing with Timeloop's exact counts (no temporal extrapolation),
-agreeing with its default counts, worst energy error; the last line is `agree: X/Y cases` and
-the exit status is 0 only if X == Y (and Y > 0: a file with no case is an error, exit status 2). A case agrees when the valid flag matches and, for valid
-cases, cycles and every per-level per-tensor reads/fills/updates total are equal and the total
-energy is within 1%.
+CASES defaults to the project's corpus (`default_corpus_path`, installed with the package). One row per
+family: cases, agreeing with Timeloop's exact counts (no temporal extrapolation), agreeing with its default
+counts, worst energy error; the last line is `agree: X/Y cases` and the exit status is 0 only if X == Y (and
+Y > 0: a file with no case is an error, exit status 2). A case agrees when the valid flag matches and, for
+valid cases, cycles and every per-level per-tensor reads/fills/updates total are equal and the total energy
+is within 1%.
 """
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ import numpy as np
 from ..accelerator import TENSORS
 from ..cost_model import evaluate_batch
 from ..reference import evaluate
-from .corpus import CorpusCase, load_cases
+from .corpus import CorpusCase, default_corpus_path, load_cases
 
 ENERGY_TOLERANCE = 0.01
-"""Relative energy error within which a case agrees (DESIGN.md: energy within 1%)."""
+"""Relative energy error within which a case agrees (docs/cost_model.md: counts equal, energy within 1%)."""
 
 
 def compare_case(case: CorpusCase, valid: bool, cycles: int, energy_pj: float, totals: dict[str, np.ndarray],
@@ -92,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     """The corpus check's command line; prints the table and `agree: X/Y cases`, returns the exit status (0 only if
     every case agrees; bad input, including a file with no case, is a one-line error and exit status 2)."""
     parser = _Parser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
-    parser.add_argument("cases", type=Path, help="a corpus file in the format of cases_dev.jsonl")
+    parser.add_argument("cases", type=Path, nargs="?", default=default_corpus_path(),
+                        help="a corpus file in the format of cases_dev.jsonl (gzipped if named .gz; default: the "
+                             "project's corpus, %(default)s)")
     parser.add_argument("--reference", action="store_true",
                         help="use the pure-Python walk instead of the kernel (slow)")
     parser.add_argument("--verbose", "-v", action="store_true", help="list each disagreeing case")

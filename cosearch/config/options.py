@@ -258,7 +258,7 @@ OPTIONS: tuple[Option, ...] = (
            "network fixed, each gene moved in turn; 0: none)", default=POLISH_EVALUATIONS, metavar="N",
            type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
-           shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the cache, ../shared", metavar="PATH",
+           shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the packaged copy", metavar="PATH",
            field="predictor"),
 )
 SETTING_OPTIONS: dict[str, Option] = {o.keyword: o for o in OPTIONS if o.field is not None}

@@ -1,6 +1,6 @@
 """NAAS-style resource bounds: a preset's #PEs, total on-chip memory (bytes) and DRAM bandwidth (`--match-resources`).
 
-NAAS (DAC 2021, FACTS.md) limited each accelerator search to a baseline's number of PEs, total on-chip
+NAAS (DAC 2021; docs/sources.md) limited each accelerator search to a baseline's number of PEs, total on-chip
 memory and bandwidth instead of an area. `ResourceBounds.from_preset` reads them off an
 `accel_models.presets` accelerator; the searched designs also take the preset's word width, technology
 node and clock, so that speedup and energy compare like with like (area is then only reported).

@@ -5,11 +5,11 @@ from .calibrated import ANCHOR_TOP1, DEFAULT_PROXY, PROXIES, CalibratedProxy
 from .efficientnet_published import EfficientNetPublished
 from .gradsign import GradSign
 from .naswot import NASWOT
-from .ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, OFAAccuracyPredictor, default_cache_path, encode, find_predictor
+from .ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, PREDICTOR_URL, OFAAccuracyPredictor, encode, find_predictor
 from .synflow import SynFlow
 from .transformer_estimates import ParamsInterpolation, ScalingLawEstimate
 from .zen import ZenScore
 
-__all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "find_predictor", "encode", "default_cache_path", "ENV_VAR",
+__all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "find_predictor", "encode", "ENV_VAR", "PREDICTOR_URL",
            "PACKAGED_PREDICTOR", "CalibratedProxy", "ANCHOR_TOP1", "DEFAULT_PROXY", "PROXIES", "ZenScore",
            "GradSign", "NASWOT", "SynFlow", "ParamsInterpolation", "ScalingLawEstimate", "EfficientNetPublished"]

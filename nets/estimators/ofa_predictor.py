@@ -1,8 +1,8 @@
 """OFA's published ImageNet top-1 predictor for the MobileNetV3 w1.2 space (an MLP on one-hot genes).
 
 Source: Cai et al., "Once-for-All", ICLR 2020; the weights are `tutorial/checkpoints/acc_predictor.pth`
-of mit-han-lab/once-for-all (MIT License), published at the URL below. Format and encoding:
-../shared/data/ofa/README.md.
+of mit-han-lab/once-for-all (MIT License), shipped with this package in `data/` (its README there names the
+commit, the download URLs, the licence, the format and the check values).
 """
 from __future__ import annotations
 
@@ -18,40 +18,30 @@ from ..spaces import SubnetConfig, parse_config
 from ..spaces.ofa_mbv3 import MBV3_W12
 from .base import AccuracyEstimator
 
-PREDICTOR_URL = "https://hanlab.mit.edu/files/OnceForAll/tutorial/acc_predictor.pth"
-"""Where OFA's tutorial downloads the predictor from (ofa/tutorial/accuracy_predictor.py)."""
+PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
+"""Where OFA's tutorial code downloads the predictor from (ofa/tutorial/accuracy_predictor.py)."""
 ENV_VAR = "COSEARCH_OFA_PREDICTOR"
 FILE_NAME = "acc_predictor_mbv3_w1.2.pth"
+PACKAGED_PREDICTOR = Path(__file__).resolve().parent / "data" / FILE_NAME
+"""The copy of OFA's predictor installed with the package (package data of `nets.estimators`)."""
 
 _SHAPES = {"0.weight": (400, 128), "0.bias": (400,), "2.weight": (400, 400), "2.bias": (400,),
            "4.weight": (400, 400), "4.bias": (400,), "6.weight": (1, 400), "6.bias": (1,)}
 _N_RES_BUCKETS = 8  # resolution one-hot: index (r - 112) // 16
 
 
-PACKAGED_PREDICTOR = Path(__file__).resolve().parent / "data" / FILE_NAME
-"""The copy of OFA's predictor that ships with cosearch (its source and licence: the README beside it)."""
-
-
-def default_cache_path() -> Path:
-    """$XDG_CACHE_HOME/cosearch/acc_predictor_mbv3_w1.2.pth (~/.cache/... when XDG_CACHE_HOME is unset)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "cosearch" / FILE_NAME
-
-
 def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
-    """OFA's predictor file: `path` if given, else $COSEARCH_OFA_PREDICTOR if set, else the packaged copy, else the
-    user cache location (`default_cache_path`); None if none of the last two exists. A path given explicitly (the
-    argument or the variable) that is not a file is a FileNotFoundError naming where it came from, not a fallback."""
+    """OFA's predictor file, looked up in one order: `path` if given, else $COSEARCH_OFA_PREDICTOR if set, else the
+    packaged copy; None when neither is given and the packaged copy is missing. A file named explicitly (the
+    argument or the variable) that is not a file is a FileNotFoundError naming where the name came from, never a
+    silent fallback."""
     for given, origin in ((path, "the path given"), (os.environ.get(ENV_VAR) or None, f"${ENV_VAR}")):
         if given is not None:
             candidate = Path(given).expanduser()
             if not candidate.is_file():
                 raise FileNotFoundError(f"{origin}: no file at {candidate}")
             return candidate
-    for candidate in (PACKAGED_PREDICTOR, default_cache_path()):
-        if candidate.is_file():
-            return candidate
-    return None
+    return PACKAGED_PREDICTOR if PACKAGED_PREDICTOR.is_file() else None
 
 
 def encode(config: MBConfig | Mapping) -> np.ndarray:
@@ -83,9 +73,9 @@ class OFAAccuracyPredictor(AccuracyEstimator):
 
         found = find_predictor(path)
         if found is None:
-            raise FileNotFoundError(f"OFA's accuracy predictor is neither packaged ({PACKAGED_PREDICTOR}) nor at "
-                                    f"{default_cache_path()}; download it from {PREDICTOR_URL} or point "
-                                    f"${ENV_VAR} at it")
+            raise FileNotFoundError(f"OFA's accuracy predictor is not installed ({PACKAGED_PREDICTOR} is missing): "
+                                    f"reinstall cosearch, or download it from {PREDICTOR_URL} and point ${ENV_VAR} "
+                                    "at it")
         self.path = found
         try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
             with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it

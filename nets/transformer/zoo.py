@@ -1,4 +1,4 @@
-"""Reference transformers (batch 1) as `TransformerSpec`s and `Network`s; shapes from ../shared/reference/FACTS.md.
+"""Reference transformers (batch 1) as `TransformerSpec`s and `Network`s; shapes as published (docs/sources.md).
 
 ViT-B/16 and DeiT-S (Dosovitskiy et al., ICLR 2021; Touvron et al., ICML 2021) at 224 x 224: patch 16,
 196 patches + a class token. BERT-base (Devlin et al., NAACL 2019). GPT-2 small (Radford et al., 2019):

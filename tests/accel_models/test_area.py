@@ -8,7 +8,7 @@ from accel_models import area, presets
 from accel_models.accelerator import StorageLevel
 from accel_models.builder import build_accelerator
 
-PUBLISHED_MM2 = {"eyeriss": 12.25, "shidiannao": 4.86}  # FACTS.md: JSSC 2017 core; ISCA 2015
+PUBLISHED_MM2 = {"eyeriss": 12.25, "shidiannao": 4.86}  # docs/sources.md: JSSC 2017 core; ISCA 2015
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_MM2))

@@ -1,4 +1,4 @@
-"""Presets: sizes as published (FACTS.md), dataflows, the printed table."""
+"""Presets: sizes as published (docs/sources.md), dataflows, the printed table."""
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +49,7 @@ def test_mac_counts_and_weight_stationary(name, macs):
 
 
 def test_peak_throughputs():
-    # Edge TPU: about 4 TOPS (FACTS), 1 MAC = 2 ops
+    # Edge TPU: about 4 TOPS (docs/sources.md), 1 MAC = 2 ops
     assert 2 * peak_macs_per_s(presets.edge_tpu_like()) == pytest.approx(4e12, rel=0.05)
     # TPU v1: 92 TOPS peak (256 x 256 x 700 MHz x 2)
     assert 2 * peak_macs_per_s(presets.tpu_v1_like()) == pytest.approx(92e12, rel=0.01)

@@ -16,7 +16,7 @@ def test_sram_energy_grows_with_size(node):
 
 
 def test_sram_energy_reproduces_cacti_anchors():
-    # FACTS.md, CACTI table: pJ per 64-bit read
+    # docs/sources.md, CACTI table: pJ per 64-bit read
     assert tech.sram_read_energy_pj(8 * KB, 64, 45) == pytest.approx(6.1)
     assert tech.sram_read_energy_pj(128 * KB, 64, 65) == pytest.approx(59.3)
     assert tech.sram_read_energy_pj(1024 * KB, 64, 22) == pytest.approx(23.5)
@@ -62,7 +62,7 @@ def test_sram_area_grows_with_size_and_matches_cacti_for_large_macros():
     # continuity with the register file it replaces at REGFILE_MAX_BYTES
     rf = tech.regfile_area_mm2(tech.REGFILE_MAX_BYTES * 8, 45)
     assert tech.sram_area_mm2(tech.REGFILE_MAX_BYTES, 45) == pytest.approx(rf)
-    # FACTS: ~3.2k um2 per KB at 45 nm, ~6.7k at 65 nm
+    # docs/sources.md: ~3.2k um2 per KB at 45 nm, ~6.7k at 65 nm
     assert tech.sram_area_um2_per_kb(45) == pytest.approx(3.2e3, rel=0.15)
     assert tech.sram_area_um2_per_kb(65) == pytest.approx(6.7e3, rel=0.15)
 

@@ -1,24 +1,17 @@
 """Shared fixtures of the mappings tests: corpus architectures and the mapper benchmark pairs."""
 import json
-from pathlib import Path
 
 import pytest
 
-from accel_models.timeloop import case_from_dict, default_corpus_path, load_cases
+from accel_models.timeloop import case_from_dict, default_corpus_path
 
-MAPPER_BENCH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "timeloop" / "mapper_bench"
-
-
-def _corpus():
-    path = default_corpus_path()
-    if not path.exists():
-        pytest.fail(f"the Timeloop reference corpus is missing: {path} (../shared must sit beside the checkout)")
-    return load_cases(path)
+MAPPER_BENCH = default_corpus_path().parent / "mapper_bench"
 
 
 @pytest.fixture(scope="session")
-def corpus_cases():
-    return _corpus()
+def corpus_cases(corpus):
+    """The project's Timeloop corpus (the root conftest's fixture fails loudly when it is missing)."""
+    return corpus
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +27,8 @@ def corpus_archs(corpus_cases):
 def mapper_bench():
     """{name: (case with the design-default architecture, raw JSON)} of the mapper benchmark pairs."""
     if not sorted(MAPPER_BENCH.glob("*.json")):
-        pytest.fail(f"the mapper benchmark pairs are missing: {MAPPER_BENCH}/*.json (../shared must sit beside the "
-                    "checkout)")
+        pytest.fail(f"the mapper benchmark pairs are missing: {MAPPER_BENCH}/*.json (package data of "
+                    "accel_models.timeloop)")
     out = {}
     for f in sorted(MAPPER_BENCH.glob("*.json")):
         raw = json.loads(f.read_text())

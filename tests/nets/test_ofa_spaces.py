@@ -1,4 +1,4 @@
-"""OFA spaces: widths, MAC counts and layer lists against FACTS.md and OFA's public code."""
+"""OFA spaces: widths, MAC counts and layer lists against docs/sources.md and OFA's public code."""
 import pytest
 
 from nets import Layer
@@ -9,12 +9,12 @@ from nets import (MBV3_W12, PROXYLESS_W13, RESNET50, count_macs, largest_config,
 @pytest.mark.parametrize("value, expected", [(19.2, 24), (28.8, 32), (134.4, 136), (41.6, 40), (249.6, 248),
                                              (3.0, 8), (1152.0, 1152)])
 def test_make_divisible_follows_the_tf_slim_rule(value, expected):
-    # FACTS.md: max(8, int(v + 4) // 8 * 8), plus 8 if that is below 0.9 v
+    # docs/sources.md: max(8, int(v + 4) // 8 * 8), plus 8 if that is below 0.9 v
     assert make_divisible(value) == expected
 
 
 def test_mbv3_w12_widths_match_facts():
-    # FACTS.md: widths [24, 24, 32, 48, 96, 136, 192, 1152, 1536], strides 2/2/2/1/2, SE no/yes/no/yes/yes
+    # docs/sources.md: widths [24, 24, 32, 48, 96, 136, 192, 1152, 1536], strides 2/2/2/1/2, SE no/yes/no/yes/yes
     s = MBV3_W12
     widths = [s.stem_width, s.first_block_width, *(st.width for st in s.stages), s.final_expand_width,
               s.last_channel]
@@ -27,7 +27,7 @@ def test_mbv3_w12_widths_match_facts():
 
 
 def test_proxyless_w13_widths_match_facts():
-    # FACTS.md: widths [40, 24, 32, 56, 104, 128, 248, 416, 1664]; up to 4,4,4,4,4,1 blocks
+    # docs/sources.md: widths [40, 24, 32, 56, 104, 128, 248, 416, 1664]; up to 4,4,4,4,4,1 blocks
     s = PROXYLESS_W13
     widths = [s.stem_width, s.first_block_width, *(st.width for st in s.stages), s.last_channel]
     assert widths == [40, 24, 32, 56, 104, 128, 248, 416, 1664]
@@ -36,10 +36,10 @@ def test_proxyless_w13_widths_match_facts():
 
 
 @pytest.mark.parametrize("space, r, picker, expected_macs", [
-    ("ofa_mbv3_w1.2", 224, largest_config, 843e6),       # FACTS.md: about 843 M
-    ("ofa_mbv3_w1.2", 128, smallest_config, 65.5e6),     # FACTS.md: about 65.5 M
-    ("ofa_proxyless_w1.3", 224, largest_config, 1005e6),  # FACTS.md: about 1005 M
-    ("ofa_proxyless_w1.3", 128, smallest_config, 88e6),   # FACTS.md: about 88 M
+    ("ofa_mbv3_w1.2", 224, largest_config, 843e6),       # docs/sources.md: about 843 M
+    ("ofa_mbv3_w1.2", 128, smallest_config, 65.5e6),     # docs/sources.md: about 65.5 M
+    ("ofa_proxyless_w1.3", 224, largest_config, 1005e6),  # docs/sources.md: about 1005 M
+    ("ofa_proxyless_w1.3", 128, smallest_config, 88e6),   # docs/sources.md: about 88 M
 ])
 def test_extreme_subnet_macs_within_1_percent_of_facts(space, r, picker, expected_macs):
     macs = count_macs(picker(space, r))

@@ -1,10 +1,11 @@
-"""OFA's accuracy predictor: sanity values of ../shared/data/ofa/README.md, encoding, file lookup."""
+"""OFA's accuracy predictor: check values of nets/estimators/data/README.md, encoding, file lookup."""
 import numpy as np
 import pytest
 
-from nets.estimators import AccuracyEstimator, OFAAccuracyPredictor, encode
-from nets.estimators.ofa_predictor import ENV_VAR, PREDICTOR_URL
+import nets.estimators.ofa_predictor as predictor_module
 from nets import MBConfig, largest_config, sample_configs, smallest_config
+from nets.estimators import AccuracyEstimator, OFAAccuracyPredictor, encode, find_predictor
+from nets.estimators.ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, PREDICTOR_URL
 
 
 def _uniform(ks, e, d, r):
@@ -16,7 +17,7 @@ def predictor(predictor_path):
     return OFAAccuracyPredictor(predictor_path)
 
 
-# Sanity values published with the file (README.md of data/ofa): uniform configs
+# Check values of the file (nets/estimators/data/README.md): uniform configs
 @pytest.mark.parametrize("ks, e, d, r, top1", [(7, 6, 4, 224, 0.8359), (3, 3, 2, 128, 0.7667),
                                                (5, 4, 3, 192, 0.8059)])
 def test_predictor_reproduces_sanity_values(predictor, ks, e, d, r, top1):
@@ -56,31 +57,28 @@ def test_predictor_rejects_other_spaces(predictor):
 
 
 def test_predictor_file_lookup_order(predictor_path, tmp_path, monkeypatch):
-    """The path given, then $COSEARCH_OFA_PREDICTOR, then the packaged copy, then the user cache."""
-    from nets.estimators import ofa_predictor
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    """The path given, then $COSEARCH_OFA_PREDICTOR, then the packaged copy; a name given but absent is an error."""
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert OFAAccuracyPredictor().path == predictor_path == ofa_predictor.PACKAGED_PREDICTOR
-    copy = tmp_path / "copy.pth"
-    copy.write_bytes(predictor_path.read_bytes())
-    monkeypatch.setenv(ENV_VAR, str(copy))
-    assert OFAAccuracyPredictor().path == copy
-    with pytest.raises(FileNotFoundError, match="path given"):
+    assert OFAAccuracyPredictor().path == PACKAGED_PREDICTOR == predictor_path  # nothing named: the packaged copy
+    in_env, explicit = tmp_path / "env.pth", tmp_path / "explicit.pth"
+    for copy in (in_env, explicit):
+        copy.write_bytes(predictor_path.read_bytes())
+    monkeypatch.setenv(ENV_VAR, str(in_env))
+    assert OFAAccuracyPredictor().path == in_env                                # the variable before the copy
+    assert OFAAccuracyPredictor(explicit).path == explicit                      # the argument before the variable
+    assert find_predictor(explicit) == explicit
+    with pytest.raises(FileNotFoundError, match="path given: no file"):        # named but absent: no fallback
         OFAAccuracyPredictor(tmp_path / "missing.pth")
-    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.pth"))
-    with pytest.raises(FileNotFoundError, match=ENV_VAR):
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone.pth"))
+    with pytest.raises(FileNotFoundError, match=f"\\${ENV_VAR}: no file"):
         OFAAccuracyPredictor()
     monkeypatch.delenv(ENV_VAR)
-    monkeypatch.setattr(ofa_predictor, "PACKAGED_PREDICTOR", tmp_path / "not-packaged.pth")
+    monkeypatch.setattr(predictor_module, "PACKAGED_PREDICTOR", tmp_path / "absent.pth")
+    assert find_predictor() is None
     with pytest.raises(FileNotFoundError) as err:
         OFAAccuracyPredictor()
     message = str(err.value)
-    assert PREDICTOR_URL in message and ENV_VAR in message and str(tmp_path / "cache" / "cosearch") in message
-    cached = tmp_path / "cache" / "cosearch" / "acc_predictor_mbv3_w1.2.pth"
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(predictor_path.read_bytes())
-    assert OFAAccuracyPredictor().path == cached
+    assert PREDICTOR_URL in message and ENV_VAR in message and str(tmp_path / "absent.pth") in message
 
 
 def test_predictor_rejects_a_wrong_checkpoint(tmp_path):

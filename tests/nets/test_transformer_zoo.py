@@ -1,6 +1,6 @@
 """The transformer zoo against published parameter counts and MACs (sources next to each figure).
 
-Sources (../shared/reference/FACTS.md, section Transformers, unless stated):
+Sources (docs/sources.md, section Transformers, unless stated):
 - ViT-B/16: torchvision ViT_B_16_Weights.IMAGENET1K_V1, GFLOPS 17.564 (multiply-accumulates, like its ResNet-50
   4.089), num_params 86,567,656 (Dosovitskiy et al. report 86 M).
 - DeiT-S: Touvron et al., ICML 2021, Table 1: 22 M parameters, 4.6 G FLOPs (multiply-adds); 22.1 M counted exactly.

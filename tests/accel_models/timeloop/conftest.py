@@ -34,7 +34,7 @@ def mapper_bench_pairs():
     files = sorted(folder.glob("*.json"))
     if not files:
         pytest.fail(f"the mapper benchmark files are missing: no *.json in {folder} "
-                    "(../shared must sit beside the checkout)")
+                    "(package data of accel_models.timeloop)")
     return [json.loads(f.read_text()) for f in files]
 
 

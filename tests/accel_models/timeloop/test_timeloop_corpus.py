@@ -1,5 +1,7 @@
 """The corpus reader and the corpus check's command line."""
+import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +14,24 @@ def test_corpus_size_and_families(cases):
     assert sorted({c.family for c in cases}) == ["A", "B", "C", "D"]
 
 
-def test_default_corpus_path_is_the_shared_corpus(cases):
-    assert default_corpus_path().is_file()
-    assert default_corpus_path().parts[-4:] == ("shared", "reference", "timeloop", "cases_dev.jsonl")
+def test_default_corpus_is_the_packaged_gzipped_corpus(cases, tmp_path):
+    import accel_models.timeloop
+
+    path = default_corpus_path()
+    assert path == Path(accel_models.timeloop.__file__).parent / "data" / "cases_dev.jsonl.gz"   # package data
+    assert path.read_bytes()[:2] == b"\x1f\x8b"                      # gzip data, which load_cases reads as text
+    plain = tmp_path / "cases.jsonl"
+    plain.write_text(gzip.decompress(path.read_bytes()).decode())
+    assert [c.id for c in load_cases(plain)] == [c.id for c in cases]
+
+
+def test_cli_checks_the_packaged_corpus_by_default(monkeypatch, capsys):
+    import accel_models.timeloop.corpus_check as corpus_check
+
+    checked = []
+    monkeypatch.setattr(corpus_check, "check_corpus", lambda cases, *a: checked.append(cases) or (1, 1, "table"))
+    assert main([]) == 0
+    assert len(checked[0]) == 280 and capsys.readouterr().out.splitlines()[-1] == "agree: 1/1 cases"
 
 
 def _small_corpus(cases, tmp_path, edit=None):

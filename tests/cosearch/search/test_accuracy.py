@@ -26,7 +26,6 @@ def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
     from nets.estimators import ANCHOR_TOP1, ofa_predictor
 
     monkeypatch.setattr(ofa_predictor, "PACKAGED_PREDICTOR", tmp_path / "absent.pth")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)
     model = acc_mod.load_accuracy_model("ofa_mbv3_w1.2", memo_path=tmp_path / "memo.json")
     assert model.source.kind == "proxy" and "NOTICE" in model.source.notice and "not found" in model.source.notice
@@ -48,7 +47,7 @@ def test_transformer_spaces_use_labelled_estimates_that_a_space_can_replace():
     from nets.estimators import AccuracyEstimator
 
     model = acc_mod.load_accuracy_model("vit_elastic")
-    assert model.source.kind == "estimate" and "ESTIMATE" in model.source.label and "estimate" in model.source.notice
+    assert model.source.kind == "estimate" and "ESTIMATE" in model.source.label and "ESTIMATE" in model.source.notice
     assert 0.80 < model.best_possible() < 0.824  # AutoFormer-S-sized: between the S and B points
 
     class Trained(AccuracyEstimator):

@@ -1,61 +1,50 @@
-"""`python -m mappings.timeloop mapper|check` (timeloop-mapper on cosearch) on Timeloop's own exercises and on the
-corpus designs written in users' formats: the mapper reaches Timeloop's mapper, and what it writes
-timeloop-model (and `python -m accel_models.timeloop model`) reads back."""
+"""`python -m mappings.timeloop mapper|check` (timeloop-mapper on cosearch) on the corpus designs written in users'
+formats: the mapper reaches Timeloop's mapper, and what it writes `python -m accel_models.timeloop model` (and
+timeloop-model) reads back. Timeloop's own exercises are checked by `.ci/run` with the same commands."""
 import json
 from pathlib import Path
 
 import pytest
 
-from accel_models.timeloop import check_manifest, read_stats
+from accel_models.timeloop import check_manifest, default_corpus_path
 from accel_models.timeloop.__main__ import main as model_main
 from mappings.timeloop import mapper_figures
 from mappings.timeloop.__main__ import main
 
-EXERCISES = Path(__file__).resolve().parents[4] / "shared" / "reference" / "timeloop_exercises"
-DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs" / "cases.json"
+DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
 
 
-@pytest.fixture(scope="module")
-def exercises() -> Path:
-    if not (EXERCISES / "cases.json").is_file():
-        pytest.fail(f"Timeloop's exercises are missing: no {EXERCISES / 'cases.json'} (../shared beside the checkout)")
-    return EXERCISES
-
-
-def test_check_agrees_on_every_exercise_and_the_mapper_is_at_or_below_timeloop(exercises, capsys):
-    assert main(["check", str(exercises / "cases.json")]) == 0
+def test_check_runs_the_mapper_on_the_mapper_cases(capsys):
+    cases = DESIGNS / "cases.json"
+    assert main(["check", str(cases), "--budget", "20000"]) == 0
     report = capsys.readouterr().out.strip().splitlines()
-    assert report[-2:] == ["mapper at or below timeloop: 6/6", "agree: 15/15 cases"], "\n".join(report)
-    rows = report[1:16]
-    mapped = [line for line in rows if line.split()[1] == "mapper"]
-    assert len(mapped) == 6 and all(" <= " in line and "DISAGREES" not in line for line in mapped)
-    labelled = {line.split(":")[0].strip() for line in report if line.startswith("  ")}
-    assert labelled == {"06-mapper-eyeriss", "tl+acc-intmac"}          # the halo-reuse difference, named
+    results, _ = check_manifest(cases)
+    assert report[-2:] == ["mapper at or below timeloop: 2/2", f"agree: {len(results)}/{len(results)} cases"]
 
 
 def test_designs_mapper_cases_reach_timeloops_best():
-    if not DESIGNS.is_file():
-        pytest.fail(f"the designs manifest is missing: {DESIGNS}")
-    results, report = check_manifest(DESIGNS, lambda spec: mapper_figures(spec, 20_000, 0))
+    results, report = check_manifest(DESIGNS / "cases.json", lambda spec: mapper_figures(spec, 20_000, 0))
     assert report.splitlines()[-1] == f"agree: {len(results)}/{len(results)} cases", report
     assert sum(r.mapper_ok is True for r in results) == 2
 
 
-def test_mapper_command_writes_a_mapping_timeloop_model_takes(exercises, tmp_path):
-    ex = exercises / "timeloop" / "05-mapper-conv1d+oc-3level"
-    inputs = [str(p) for p in (sorted((ex / "arch").glob("*.yaml")) + sorted((ex / "prob").glob("*.yaml"))
-                               + [ex / "constraints" / "conv1d+oc-3level-freebypass.constraints.yaml",
-                                  ex / "mapper" / "exhaustive.mapper.yaml"])]
-    ert = str(ex / "ref-output" / "freebypass" / "timeloop-mapper.ERT.yaml")
-    assert main(["mapper", *inputs, "--ert", ert, "--budget", "2000", "-o", str(tmp_path)]) == 0
+def test_mapper_command_writes_a_mapping_the_model_command_takes(tmp_path):
+    """A depthwise layer on a 16 x 16 mesh (mapper benchmark pair): the mapper beats Timeloop's mapper runs on EDP,
+    writes the mapping in the problem's own dims, and `model` on that mapping gives the same figures."""
+    pair = json.loads((default_corpus_path().parent / "mapper_bench" / "mesh16_mbv2_dw3x3.json").read_text())
+    ert = tmp_path / "ert.yaml"
+    ert.write_text(pair["timeloop_yaml"]["ert"])
+    design = DESIGNS / "mapper-mesh16-depthwise"
+    inputs = [str(design / f) for f in ("arch.yaml", "prob.yaml", "mapper.yaml")]
+    assert main(["mapper", *inputs, "--ert", str(ert), "--budget", "2000", "-o", str(tmp_path)]) == 0
     stats = json.loads((tmp_path / "cosearch-mapper.stats.json").read_text())
-    assert stats["mapper"]["metrics"] == ["delay", "energy"] and stats["cycles"] == 1536
-    assert 0 < stats["mapper"]["evaluations"] <= 2000 and stats["mapper"]["seed"] == 0
-    timeloop = read_stats(ex / "ref-output" / "freebypass" / "timeloop-mapper.stats.txt")
-    assert stats["energy_pj"] <= timeloop.energy_pj + 0.01
+    assert stats["mapper"]["metrics"] == ["edp"] and stats["mapper"]["evaluations"] == 2000
+    assert stats["mapper"]["seed"] == 0
+    timeloop_best = min(r["best"]["edp_pJ_cycle"] for r in pair["mapper_runs"].values())
+    assert stats["energy_pj"] * stats["cycles"] <= timeloop_best
     mapping = tmp_path / "cosearch-mapper.map.yaml"
-    assert "K=" in mapping.read_text()                      # the problem's own dims (K, R, P)
-    assert model_main(["model", *inputs[:-1], str(mapping), "--ert", ert, "-o", str(tmp_path / "again")]) == 0
+    assert "D=" in mapping.read_text() and "G=" not in mapping.read_text()   # the problem's own dims
+    assert model_main(["model", *inputs[:-1], str(mapping), "--ert", str(ert), "-o", str(tmp_path / "again")]) == 0
     again = json.loads((tmp_path / "again" / "cosearch-model.json").read_text())
     assert again["energy_pj"] == pytest.approx(stats["energy_pj"]) and again["cycles"] == stats["cycles"]
 
