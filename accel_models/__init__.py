@@ -12,7 +12,7 @@ __all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow",
            "MapspaceConstraints", "LevelConstraints",
            "evaluate_batch", "evaluate", "explain", "BatchResult", "EvalResult", "REASONS"]
 
-# technology tables, area model, builder, presets, roofline (issue 3)
+# technology tables, area model, builder, presets, roofline
 from . import roofline, tech  # noqa: E402
 from .area import AreaBreakdown, area_breakdown, area_mm2  # noqa: E402
 from .builder import build_accelerator  # noqa: E402
@@ -22,7 +22,7 @@ from .presets import PRESETS, get_preset  # noqa: E402
 __all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
             "PRESETS", "get_preset", "format_bytes"]
 
-# Timeloop v0.4 YAML import/export (issue 2, item 7; the package accel_models.timeloop, issue 10)
+# Timeloop v0.4 YAML import/export (accel_models.timeloop)
 from .timeloop import (  # noqa: E402
     accelerator_from_timeloop, arch_to_timeloop_yaml, constraints_to_timeloop_yaml, ert_to_timeloop_yaml,
     layer_from_timeloop, load_timeloop, mapping_from_timeloop, mapping_to_timeloop_yaml, problem_to_timeloop_yaml)

@@ -1,4 +1,4 @@
-"""Evaluations per second per core of `evaluate_batch` (issue 2, item 9).
+"""Evaluations per second per core of `evaluate_batch`.
 
     python benchmarks/bench_cost_model.py [--batch 100000] [--repeats 5]
 

@@ -1,7 +1,7 @@
 """Random numbers for the compiled evolution: xorshift64* uniforms and normals read from a quantile table.
 
 Written here because numba's np.random draws were measured at a fifth of the compiled mapper's time
-(each standard normal a polar-method call with a log and a thread-local state look-up, issue 11). A
+(each standard normal a polar-method call with a log and a thread-local state look-up). A
 search needs tens of thousands of N(0, 1) steps, not their tails: a normal here is one of 2^16
 equally likely quantiles (|z| <= 4.3), picked by the top bits of a xorshift64* draw (Vigna, "An
 experimental exploration of Marsaglia's xorshift generators, scrambled", ACM TOMS 2016).

@@ -31,11 +31,7 @@ is still the image of some x (`encode` sets the gene on where an axis is full, w
 changes nothing, and just below 0.5 elsewhere, so that a search started from the genes tries
 filling often). Two dims, not all: an exact search over every dim's divisors grows exponentially
 with the dims (0.1-0.25 ms a row on a 1024- or 4096-wide axis open to six dims), and the pair
-search does as well within the seeds' spread (below: 30 / 26 / 28; exact: 28 / 30 / 31).
-Measured with `benchmarks/bench_inner_mapper.py`'s warm protocol at 256 evaluations, 40 seeds,
-searches within 5% of the 16k-evaluation best (Eyeriss AlexNet conv2 / mesh16 depthwise / Eyeriss
-ResNet-50 res2a): without the fill 18 / 6 / 19, with it 30 / 26 / 28, and with the co-search's
-wider first step around warm starts (`cosearch.config.MapperSettings.seed_sigma`) 35 / 30 / 30.
+search does as well within the seeds' spread (docs/defaults.md has the measurements).
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
 that would make the kept tiles overflow that level, or any level above it (their tiles contain

@@ -1,4 +1,4 @@
-"""Bad input, as a careful new user and a reliability engineer would try it (issue 14): budgets, flags, configs,
+"""Bad input, as a careful new user and a reliability engineer would try it: budgets, flags, configs,
 storage URLs, network names, files, and misuse of the Python API of every package.
 
 Each case must end in exit status 2 with ONE line `run_cosearch.py: error: ...` (or `python -m
@@ -176,7 +176,7 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "unknown flag": (["--frobnicate"], ["unrecognized arguments: --frobnicate", "--help"]),
     "stray positional": (["resnet50"], ["unrecognized arguments: resnet50", "--help"]),
     "switch with a value": (["--quiet=yes"], ["--quiet", "ignored explicit argument"]),
-    # objectives (issue 15)
+    # objectives
     "objective unknown": (["--objective", "speed"],
                           ["--objective", "accepted: edp, latency, energy, accuracy, mnasnet"]),
     "objective empty": (["--objective", ""], ["--objective", "accepted: edp"]),

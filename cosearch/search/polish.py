@@ -9,7 +9,7 @@ most DRAM bandwidth, which a 3-minute run has not reached. A short compass searc
 exploratory moves of Hooke and Jeeves' pattern search, "'Direct search' solution of numerical and statistical
 problems", J. ACM 8(2), 1961, without their pattern moves: each gene moved by +-step in turn, the step halved when
 none improves) takes it most of the way in about a hundred evaluations, each one mapping the fixed network on a new
-accelerator with the search's mapper (no subnet search); measured in `cosearch.config.POLISH_EVALUATIONS`.
+accelerator with the search's mapper (no subnet search); its budget and candidates: docs/defaults.md.
 
 A move that changes a gene is tried as it is and "fitted": with `pes` set to the most PEs that fit the budget beside
 the moved buffers (`fit_pes`), since a design that frees area (smaller register files, a smaller buffer) gains from

@@ -2,7 +2,7 @@
 plan that no other worker has taken, and loads the others' from numba's cache.
 
 On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost
-kernel and the decoder (~26 s CPU each, on both cores at once: issue 11). The tree is a chain of callers over
+kernel and the decoder (~26 s CPU each, on both cores at once). The tree is a chain of callers over
 callees that compile independently (`mappings.compile_plan`). A worker takes the first step, in the plan's
 order, that is not done and whose callees are done, holding an OS lock on it (a worker that dies releases it,
 and its step is taken again), compiles it (numba writes it to its cache), marks it done, and goes on. So on

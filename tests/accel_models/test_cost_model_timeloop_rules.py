@@ -1,4 +1,4 @@
-"""Issue 12's modelling rules, held by the kernel and the walk alike: storage leakage, cluster_size, and the MAC
+"""Timeloop's modelling rules, held by the kernel and the walk alike: storage leakage, cluster_size, and the MAC
 reading an operand only when it changes above a fan-out that feeds it directly."""
 import numpy as np
 import pytest
