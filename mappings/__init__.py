@@ -11,8 +11,3 @@ from .encoding import Encoding  # noqa: E402
 from .mapper import MapperResult, best_mapping  # noqa: E402
 
 __all__ += ["Encoding", "MapperResult", "best_mapping", "MappingCache", "accelerator_key"]
-
-# the search kernel links the decoder and the cost kernel: recompile it when their sources change (see
-# accel_models.numba_cache)
-from accel_models.numba_cache import drop_stale_kernels  # noqa: E402
-drop_stale_kernels("mappings", ("mappings", "accel_models", "nets"))

@@ -19,6 +19,7 @@ import numpy as np
 from accel_models import Accelerator, MappingArrays, MapspaceConstraints, mapping_to_timeloop_yaml
 from accel_models.cost_model import evaluate_batch
 from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .encoding import Encoding
@@ -349,6 +350,7 @@ def evolve(enc: Encoding, objective: str, seeds: np.ndarray, budget_evals: int |
     history: list[tuple[int, float, float]] = []
     best_x, best_f = None, math.inf
     rng = new_state(seed)
+    ensure_fresh_kernel_cache()
     while True:
         budget = budget_evals if budget_evals is not None else CHUNK_EVALS
         t_call = time.perf_counter() - t0
