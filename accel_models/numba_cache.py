@@ -26,6 +26,7 @@ import ast
 import hashlib
 import importlib.util
 import os
+import re
 import threading
 from contextlib import contextmanager
 from functools import cache
@@ -241,16 +242,22 @@ def _parse(path: Path) -> ast.Module:
 
 
 def _statements(body: list[ast.stmt]):
-    """Every statement of `body`, and of the blocks nested in it (functions, classes, branches), not their
-    expressions: where imports and decorated functions are."""
+    """Every statement of `body`, and of the blocks nested in it (branches, `try`, `with`, classes), but not of
+    function bodies: where a module's imports and its decorated functions are."""
     for node in body:
         yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
         for field in ("body", "orelse", "finalbody"):
             yield from _statements(getattr(node, field, []))
         for handler in getattr(node, "handlers", []):
             yield from _statements(handler.body)
         for case in getattr(node, "cases", []):
             yield from _statements(case.body)
+
+
+_DECORATOR_LINE = re.compile(rb"^[ \t]*@[ \t]*(?:[\w.]+\.)?(?:" + "|".join(sorted(NUMBA_DECORATORS)).encode() + rb")\b",
+                             re.M)
 
 
 def _numba_decorated(path: Path) -> tuple[bool, bool]:
@@ -261,7 +268,7 @@ def _numba_decorated(path: Path) -> tuple[bool, bool]:
 
 @cache
 def _numba_decorated_cached(path: Path, mtime_ns: int, size: int) -> tuple[bool, bool]:
-    if b"numba" not in path.read_bytes():
+    if not _DECORATOR_LINE.search(path.read_bytes()):     # most modules: no need to parse them
         return False, False
     kernel = cached = False
     for node in _statements(_parse(path).body):
