@@ -49,7 +49,7 @@ NUMBA_DECORATORS = frozenset({"njit", "jit", "intrinsic", "overload", "overload_
                               "register_jitable", "generated_jit", "vectorize", "guvectorize", "cfunc", "stencil"})
 """Decorators that make numba compile a function (a file using one is a kernel file)."""
 
-_lock = threading.Lock()
+_guard_lock = threading.Lock()
 _fresh = False
 
 
@@ -59,7 +59,7 @@ def ensure_fresh_kernel_cache() -> None:
     global _fresh
     if _fresh:
         return
-    with _lock:
+    with _guard_lock:
         if not _fresh:
             if not numba.config.DISABLE_JIT:
                 drop_stale_kernels()

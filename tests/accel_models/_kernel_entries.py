@@ -24,8 +24,10 @@ T0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from numba.core import event  # noqa: E402
 from numba.core.dispatcher import Dispatcher  # noqa: E402
+from numba.core.registry import cpu_target  # noqa: E402
 
 PACKAGES = ("nets", "accel_models", "mappings", "cosearch")
 state = {"early": 0, "compiled": []}
@@ -61,17 +63,13 @@ for _package in PACKAGES:
             MODULES.append(importlib.import_module(_info.name))
 
 from accel_models import evaluate_batch, explain, get_preset, numba_cache  # noqa: E402
-from accel_models.kernel import callee_steps  # noqa: E402
 from accel_models.geometry import accelerator_arrays, layer_arrays  # noqa: E402
+from accel_models.kernel import callee_steps  # noqa: E402
 from mappings import Encoding, MappingCache, best_mapping, random_mappings  # noqa: E402
 from mappings.compile_plan import mapper_compile_plan  # noqa: E402
 from mappings.fitness import fitness  # noqa: E402
 from mappings.transfer import transfer_mapping  # noqa: E402
 from nets import Layer  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from numba.core.registry import cpu_target  # noqa: E402
 
 cpu_target.target_context.refresh()  # numba's one-time set-up of its registries (~1 s), shared by the children
 
@@ -134,8 +132,9 @@ def _run(name: str) -> dict:
 
 
 def main(names: list[str]) -> None:
-    print(json.dumps({"entry": "(imports)", **state, "wall_s": round(time.perf_counter() - T0, 3), "hits": _hits(), "guard": numba_cache.guard_has_run()}),
-          flush=True)
+    imports = {"entry": "(imports)", **state, "hits": _hits(), "guard": numba_cache.guard_has_run(),
+               "wall_s": round(time.perf_counter() - T0, 3)}
+    print(json.dumps(imports), flush=True)
     for name in names or ENTRIES:
         print(json.dumps(_run(name)), flush=True)
 
