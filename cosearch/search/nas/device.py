@@ -57,8 +57,11 @@ class Device:
         if self.accelerator is None:
             return f"{self.name} ({self.origin}: {self.lut.describe()})"
         acc = self.accelerator
-        return (f"{self.name} ({self.origin}: {acc.num_macs} MACs, {acc.clock_ghz:g} GHz, "
-                f"{area_mm2(acc):.2f} mm2 modelled)")
+        try:
+            area = f", {area_mm2(acc):.2f} mm2 modelled"
+        except ValueError:   # a level the area model cannot size (a Timeloop placeholder without a capacity)
+            area = ""
+        return f"{self.name} ({self.origin}: {acc.num_macs} MACs, {acc.clock_ghz:g} GHz{area})"
 
 
 def load_device(spec: DeviceSpec) -> Device:
@@ -180,6 +183,11 @@ class DeviceCosts:
         self.terms: tuple[LayerTerm, ...] | None = space.layer_terms()
         self.base = None
         self._cache: dict[tuple, SubnetCost] = {}
+        if self.terms is not None:
+            genes = sorted({g for t in self.terms for g in t.support})
+            self._genes = [(f, p, f in space.scalar_genes) for f, p in genes]
+            where = {g: i for i, g in enumerate(genes)}
+            self._support = [tuple(where[g] for g in t.support) for t in self.terms]
 
     def network(self, config: SubnetConfig) -> SubnetCost:
         """Latency (s) and energy (J) of one inference of `config`."""
@@ -187,9 +195,14 @@ class DeviceCosts:
             return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
         if self.terms is None:
             return self.table.cost(self.space.network(config).layers)
+        flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0
-        for i, term in enumerate(self.terms):
-            cost = self.term(i, tuple(_gene_value(self.space, config, g) for g in term.support))
+        cache = self._cache
+        for i, support in enumerate(self._support):
+            values = tuple(flat[k] for k in support)
+            cost = cache.get((i, values))
+            if cost is None:
+                cost = self.term(i, values)
             latency += cost.latency_s
             energy += cost.energy_j
         return SubnetCost(latency, energy)
@@ -218,12 +231,6 @@ class DeviceCosts:
             cost = self.term(index, values)
             lat[idx], en[idx] = cost.latency_s, cost.energy_j
         return lat, en
-
-
-def _gene_value(space: SearchSpace, config: SubnetConfig, gene) -> object:
-    field, pos = gene
-    value = getattr(config, field)
-    return value if field in space.scalar_genes else value[pos]
 
 
 __all__ = ["Device", "load_device", "LayerTable", "DeviceCosts"]

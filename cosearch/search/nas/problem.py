@@ -54,6 +54,10 @@ class Evaluated:
         return self.cost is not None and self.violation == 0.0
 
 
+MAX_DRAWS = 200
+"""Draws per sample at most when sampling within the limits (a tight limit in a space of large subnets)."""
+
+
 class BudgetSpent(Exception):
     """The problem's evaluation budget is used up (strategies stop on it)."""
 
@@ -78,6 +82,7 @@ class NASProblem:
     deadline: float | None = None
     """A `time.time()` after which the problem counts as done (the run's time limit)."""
     seeds: Sequence[SubnetConfig] = ()
+    """Subnets a population-based strategy starts from (the smallest subnet, which the limits were checked on)."""
     evaluated: dict[str, Evaluated] = field(default_factory=dict)
     history: list[tuple[int, float, float]] = field(default_factory=list)
     """(evaluations, wall s, best objective value within the limits) at every improvement."""
@@ -86,6 +91,7 @@ class NASProblem:
     def __post_init__(self) -> None:
         self.t0 = time.perf_counter()
         self.rng = np.random.default_rng(self.seed)
+        self._costs: dict[SubnetConfig, SubnetCost] = {}
 
     @property
     def evaluations(self) -> int:
@@ -140,7 +146,7 @@ class NASProblem:
         if floor is not None and not accuracy >= floor:
             e = Evaluated(config, accuracy, None, (floor - accuracy) / floor + 1.0, self._penalty(), self.evaluations + 1)
         else:
-            cost = self.cost(config)
+            cost = self._costs.pop(config, None) or self.cost(config)
             violation = self.limits.violation(cost.latency_s, cost.energy_j)
             value = self.objective.value(RunFigures(cost.latency_s, cost.energy_j, accuracy))
             e = Evaluated(config, accuracy, cost, violation, value, self.evaluations + 1)
@@ -163,6 +169,27 @@ class NASProblem:
             return -1.0 - e.violation
         base = e.value if self.objective.maximize else -e.value
         return base * (1.0 + e.violation) ** -1 if self.objective.maximize else base * (1.0 + e.violation)
+
+    def within_limits(self, config: SubnetConfig) -> bool:
+        """Whether the subnet's cost on the device meets the latency / energy / power limits: the cheap check OFA's
+        search makes before it predicts a subnet's accuracy (the cost is kept for its evaluation; not counted as
+        one)."""
+        if self.limits.latency_s is None and self.limits.energy_j is None and self.limits.power_w is None:
+            return True
+        cost = self._costs.get(config) or self.cost(config)
+        if self.limits.violation(cost.latency_s, cost.energy_j) > 0:
+            return False
+        self._costs[config] = cost      # it will be evaluated: keep its cost for that
+        return True
+
+    def sample_within(self, draw, attempts: int = MAX_DRAWS) -> SubnetConfig:
+        """`draw()` until a subnet within the limits comes (OFA's `random_valid_sample` and its mutation and
+        crossover loops), at most `attempts` times; then the last one drawn."""
+        for _ in range(attempts - 1):
+            config = draw()
+            if self.within_limits(config):
+                return config
+        return draw()
 
     def sample(self) -> SubnetConfig:
         """A config with every gene drawn uniformly from `genes`."""

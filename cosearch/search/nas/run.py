@@ -109,13 +109,17 @@ def _genes(space, device: Device):
     return genes
 
 
-def _fastest_latency_s(space, genes, costs: DeviceCosts) -> float:
-    """The latency of the smallest subnet at the smallest resolution the device covers: a subnet that meets a latency
-    limit exists only if this one does (nearly always the fastest)."""
+def _smallest(space, genes):
+    """The smallest subnet at the smallest resolution the device covers: nearly always the fastest."""
     config = smallest_config(space)
     if "r" in genes:
         config = config.replace(r=min(genes["r"][0]))
-    return costs.network(config).latency_s
+    return config
+
+
+def _fastest_latency_s(space, genes, costs: DeviceCosts) -> float:
+    """The smallest subnet's latency: a subnet that meets a latency limit exists only if (nearly always) it does."""
+    return costs.network(_smallest(space, genes)).latency_s
 
 
 def _front(problem: NASProblem) -> list[list]:
@@ -172,7 +176,7 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     strategy = get_nas_strategy(settings.nas_strategy)
     problem = NASProblem(space, genes, accuracy, cost, settings.objective, limits, settings.nas_evals,
                          seed=settings.seed, term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None,
-                         deadline=deadline)
+                         deadline=deadline, seeds=(_smallest(space, genes),))
     t0 = time.perf_counter()
     try:
         strategy.search(problem)

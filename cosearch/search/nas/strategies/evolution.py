@@ -3,8 +3,8 @@ mit-han-lab/once-for-all ofa/nas/search_algorithm/evolution.py): a population of
 in which the best `parent_ratio` of the population are kept as parents and `population` children are made, a
 `mutation_ratio` share by mutating a random parent (each gene redrawn with probability `mutate_prob`, the resolution
 with `resolution_mutate_prob`) and the rest by crossing two random parents (each gene from either), and parents and
-children form the next population. OFA draws again until a child meets the efficiency constraint; here every child
-is scored, and a child over the limits ranks after every subnet within them."""
+children form the next population. As OFA's, the initial subnets and every child are drawn again while their cost is
+over the latency / energy / power limits (`NASProblem.sample_within`), before their accuracy is scored."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,14 +68,17 @@ class Evolution(NASStrategy):
         try:
             population: list[Evaluated] = problem.evaluate(
                 list(problem.seeds)[:self.population]
-                + [problem.sample() for _ in range(max(0, self.population - len(problem.seeds)))])
+                + [problem.sample_within(problem.sample)
+                   for _ in range(max(0, self.population - len(problem.seeds)))])
             for _ in range(self.generations):
                 parents = sorted(population, key=problem.rank)[:n_parents]
-                children = [self._mutate(problem, parents[int(rng.integers(n_parents))].config)
-                            for _ in range(n_mutations)]
-                children += [self._cross(problem, parents[int(rng.integers(n_parents))].config,
-                                         parents[int(rng.integers(n_parents))].config)
-                             for _ in range(self.population - n_mutations)]
+                children = [problem.sample_within(
+                    lambda: self._mutate(problem, parents[int(rng.integers(n_parents))].config))
+                    for _ in range(n_mutations)]
+                children += [problem.sample_within(
+                    lambda: self._cross(problem, parents[int(rng.integers(n_parents))].config,
+                                        parents[int(rng.integers(n_parents))].config))
+                    for _ in range(self.population - n_mutations)]
                 population = parents + problem.evaluate(children)
         except BudgetSpent:
             return

@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from nets import slot_choices
 
 from ..problem import BudgetSpent, NASProblem, config_from
@@ -90,15 +88,9 @@ class Gradient(NASStrategy):
         target = problem.objective.target_latency_s if mnasnet else problem.limits.latency_s
         weight = self.latency_weight
         optimizer = torch.optim.Adam(alpha, lr=self.learning_rate)
-        letters = "abcdefghijklmnop"
 
         def expected_latency(probs) -> torch.Tensor:
-            total = torch.zeros((), dtype=torch.float64)
-            for term, table in zip(terms, tables):
-                ps = [probs[index[g]] for g in term.support]
-                spec = "".join(letters[:len(ps)])
-                total = total + torch.einsum(f"{spec},{','.join(spec)}->", table, *ps)
-            return total
+            return expected_cost(terms, tables, {g: probs[i] for g, i in index.items()})
 
         def full_probs(probs) -> dict:
             out = {}
@@ -133,17 +125,21 @@ class Gradient(NASStrategy):
             return
 
 
-def expected_cost(terms, tables: list[np.ndarray], probs: dict) -> float:
-    """E[cost] under a factorised distribution (`probs`: gene -> probabilities over the table's choices) from the
-    per-term tables: sum over terms of the table contracted with its genes' probabilities (numpy; what the
-    strategy computes in torch, for tests)."""
-    total = 0.0
+def expected_cost(terms, tables, probs: dict):
+    """E[cost] under a factorised distribution over the genes (`probs`: gene (field, position) -> a torch tensor of
+    probabilities over the gene's choices, in the tables' order): for each layer term, its table (the term's cost at
+    every joint choice of its support) contracted with its genes' probabilities, summed over the terms."""
+    import torch
+
+    total = torch.zeros((), dtype=torch.float64)
     for term, table in zip(terms, tables):
-        t = table
-        for g in reversed(term.support):
-            t = t @ probs[g]
-        total += float(t)
+        spec = _LETTERS[:len(term.support)]
+        total = total + torch.einsum(f"{spec},{','.join(spec)}->", torch.as_tensor(table, dtype=torch.float64),
+                                     *(probs[g] for g in term.support))
     return total
+
+
+_LETTERS = "abcdefghijklmnop"
 
 
 __all__ = ["Gradient", "GradientUnavailable", "expected_cost"]

@@ -1,5 +1,6 @@
-"""`random`: uniformly drawn subnets, every gene independently, until the budget is spent: every NAS paper's
-baseline. The best within the limits wins."""
+"""`random`: uniform subnets within the limits (every gene drawn independently, drawn again while the subnet's cost
+is over the latency / energy / power limits, as OFA's random sampling does), until the budget is spent: every NAS
+paper's baseline. The best wins."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ class RandomSearch(NASStrategy):
         while not problem.done and stale < 100:
             before = problem.evaluations
             try:
-                problem.evaluate([problem.sample() for _ in range(min(self.batch, problem.remaining))])
+                problem.evaluate([problem.sample_within(problem.sample)
+                                  for _ in range(min(self.batch, problem.remaining))])
             except BudgetSpent:
                 return
             stale = stale + 1 if problem.evaluations == before else 0   # a tiny space drawn out
