@@ -206,13 +206,14 @@ OPTIONS: tuple[Option, ...] = (
            write=lambda s: ",".join(d.text for d in s.devices) or None),
     Option("--nas-strategy", "network search strategy on fixed devices: evolution (OFA's), random, rl (REINFORCE), "
            "gradient (ProxylessNAS's)", default="evolution", metavar="NAME", check=check_nas_strategy,
-           field="nas_strategy"),
+           field="nas_strategy", write=lambda s: s.nas_strategy if s.fixed_devices else None),
     Option("--nas-evals", "subnet evaluations per device of the network search on fixed devices", default=10_000,
-           metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals"),
+           metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals",
+           write=lambda s: str(s.nas_evals) if s.fixed_devices else None),
     Option("--efficiency", "latency and energy of a subnet on a fixed device: table (exact, from the layer table) or "
            "predictor (an MLP trained on it: an estimate)", default="table", metavar="SOURCE",
            check=lambda flag, value: check_choice(flag, value, ("table", "predictor"), "source"),
-           field="efficiency"),
+           field="efficiency", write=lambda s: s.efficiency if s.fixed_devices else None),
     Option("--match-resources", "bound the accelerator space by a preset's #PEs, on-chip bytes and DRAM bandwidth "
            f"(NAAS), with its word width, node and clock, instead of an area budget: {', '.join(PRESETS)}",
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
