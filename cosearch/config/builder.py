@@ -130,9 +130,10 @@ def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
         if values.get(key) is not None:
             raise UsageError(f"--accelerator and {flag}: {flag} applies to an accelerator search (or fixes the "
                              "network); give one of them")
-    if "area" in (values.get("pareto") or ()):
-        raise UsageError("--pareto area: the devices are fixed (--accelerator); accepted metrics: accuracy, latency, "
-                         "energy")
+    pareto = values.get("pareto") or ()
+    if pareto and sorted(pareto) != ["accuracy", "latency"]:
+        raise UsageError(f"--pareto {','.join(pareto)}: on fixed devices (--accelerator) the front is of accuracy and "
+                         "latency; accepted: --pareto accuracy,latency")
 
 
 def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str,

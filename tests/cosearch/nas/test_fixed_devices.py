@@ -114,6 +114,31 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     assert f"{design['num_pes']} MACs" in dev.description and "design of" in dev.description and dev.feasible
 
 
+def test_a_front_of_accuracy_and_latency(tmp_path):
+    """--pareto accuracy,latency: the strategy at several latency targets; the front is non-dominated, fastest first,
+    and its figures are the layer table's."""
+    out = tmp_path / "out"
+    proc = run_cli(["--accelerator", "nvdla_256", "--pareto", "accuracy,latency", "--out", str(out), *FAST],
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (dev,) = json.loads((out / "result.json").read_text())["devices"]
+    points = dev["front_subnets"]
+    latency, accuracy = [p["latency_s"] for p in points], [p["accuracy"] for p in points]
+    assert len(points) >= 3 and latency == sorted(latency)
+    assert all(a < b for a, b in zip(accuracy, accuracy[1:]))     # a slower point is more accurate, or not there
+    assert dev["accuracy"] == max(accuracy) and 0 < dev["evaluations"] <= 300
+    table = LayerTable(get_preset("nvdla_256"), replace(FINAL_MAPPER, budget_evals=32), "latency", out / "tables")
+    space = get_space("ofa-mbv3")
+    from nets import space_layers
+
+    table.ensure(space_layers(space))
+    assert table.mapped == 0                                         # the run's own table
+    costs = DeviceCosts(Device("nvdla_256", "preset", get_preset("nvdla_256")), space, table)
+    for p in (points[0], points[-1]):
+        assert costs.network(space.parse(p["subnet"])).latency_s == pytest.approx(p["latency_s"], rel=1e-12)
+    assert "Front of accuracy and latency" in (out / "report.md").read_text()
+
+
 @pytest.mark.parametrize("args, words", [
     (["--accelerator", "nvdla_9000"], ["--accelerator", "unknown device", "nvdla_256"]),
     (["--accelerator", "nvdla_256", "--budget", "area=5mm2"], ["--accelerator", "area", "latency<="]),
@@ -121,6 +146,7 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     (["--accelerator", "nvdla_256", "--network", "resnet50"], ["--accelerator", "--network"]),
     (["--accelerator", "missing.yaml"], ["--accelerator", "no file"]),
     (["--accelerator", "nvdla_256", "--nas-strategy", "annealing"], ["--nas-strategy", "evolution, random, rl"]),
+    (["--accelerator", "nvdla_256", "--pareto", "accuracy,energy"], ["--pareto", "accuracy,latency"]),
 ])
 def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path):
     proc = run_cli([*args, "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
