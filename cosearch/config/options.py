@@ -223,9 +223,11 @@ OPTIONS: tuple[Option, ...] = (
                          "the objective)", metavar="FLOOR", type=_number_text,
            check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
-    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
+    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N",
+           type=_integer_text,
            check=_int_in(0, 2**31 - 1), field="seed"),
-    Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
+    Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out",
+           metavar="DIR",
            check=_out_dir, field="out"),
     Option("--quiet", "no progress display, only the result", switch=True),
     Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
@@ -273,7 +275,8 @@ OPTIONS: tuple[Option, ...] = (
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
-           "network fixed, each gene moved in turn; 0: none)", default=POLISH_EVALUATIONS, metavar="N",
+           "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
+           default=POLISH_EVALUATIONS, metavar="N",
            type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the packaged copy", metavar="PATH",
@@ -292,7 +295,8 @@ def option_values(given: dict[str, Any]) -> dict[str, Any]:
     """
     unknown = sorted(set(given) - set(SETTING_OPTIONS))
     if unknown:
-        raise TypeError(f"make_settings: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(SETTING_OPTIONS)}")
+        raise TypeError(f"make_settings: unknown option(s) {', '.join(unknown)}; "
+                        f"accepted: {', '.join(SETTING_OPTIONS)}")
     values = {}
     for keyword, option in SETTING_OPTIONS.items():
         value = given.get(keyword, option.default)

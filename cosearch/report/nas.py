@@ -194,5 +194,6 @@ def write_nas_report(result: NASRunResult) -> None:
     write_text_atomic(out / "report.md", report_markdown(result))
 
 
-__all__ = ["summary_rows", "cross_rows", "front_rows", "print_nas_summary", "result_dict", "report_markdown", "fronts_png",
+__all__ = ["summary_rows", "cross_rows", "front_rows", "print_nas_summary", "result_dict", "report_markdown",
+           "fronts_png",
            "write_nas_report"]

@@ -4,9 +4,9 @@ the co-search's objective (EDP by default).
 OFA's evolution finder (mit-han-lab/once-for-all, ofa/tutorial/evolution_finder.py) with an accuracy
 constraint beside its efficiency one: a random population of subnets that meet the floor, within the
 latency / energy / power limits where there are some (`WITHIN_LIMITS_DRAWS`; warm-started with given seeds), then
-generations of mutation and crossover of the best ones, children below the floor redrawn. A subnet's score is the objective of its run on the accelerator (each
-layer at its best mapping): `score(accuracy, run)`, a key that sorts best first; runs over the latency /
-energy / power budget rank after every run within it.
+generations of mutation and crossover of the best ones, children below the floor redrawn. A subnet's score is the
+objective of its run on the accelerator (each layer at its best mapping): `score(accuracy, run)`, a key that sorts
+best first; runs over the latency / energy / power budget rank after every run within it.
 """
 from __future__ import annotations
 

@@ -144,7 +144,8 @@ class NASProblem:
     def _score(self, config: SubnetConfig, accuracy: float) -> Evaluated:
         floor = self.limits.accuracy
         if floor is not None and not accuracy >= floor:
-            e = Evaluated(config, accuracy, None, (floor - accuracy) / floor + 1.0, self._penalty(), self.evaluations + 1)
+            e = Evaluated(config, accuracy, None, (floor - accuracy) / floor + 1.0, self._penalty(),
+                          self.evaluations + 1)
         else:
             cost = self._costs.pop(config, None) or self.cost(config)
             violation = self.limits.violation(cost.latency_s, cost.energy_j)
@@ -200,8 +201,8 @@ class NASProblem:
 def config_from(space: SearchSpace, decisions: Sequence[tuple[str, int, tuple]], picks: Sequence[int]) -> SubnetConfig:
     """The config that takes choice `picks[i]` at decision `decisions[i]` (`nets.slot_choices` of a gene table)."""
     values: dict[str, list] = {}
-    for (field, _, choices), k in zip(decisions, picks):
-        values.setdefault(field, []).append(choices[k])
+    for (gene, _, choices), k in zip(decisions, picks):
+        values.setdefault(gene, []).append(choices[k])
     return space.make({f: v[0] if f in space.scalar_genes else tuple(v) for f, v in values.items()})
 
 

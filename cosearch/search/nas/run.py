@@ -24,7 +24,7 @@ from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_ta
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import sweep_front
-from .problem import NASProblem, SubnetCost
+from .problem import NASProblem
 from .strategies import Gradient, GradientUnavailable, get_nas_strategy
 
 IDENTITY_ATTR = "cosearch.identity"
@@ -282,7 +282,8 @@ def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], Non
         row = []
         for costs, _ in prepared:
             c = None if config is None else costs.network(config)
-            row.append(None if c is None else {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
+            row.append(None if c is None else
+                       {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
         cross.append(row)
     if accuracy is not None:
         accuracy.save_memo()
