@@ -233,7 +233,8 @@ def factors_problem(arrays: MappingArrays, b: int, bounds) -> str | None:
             if r > e:
                 return f"level {l}: {name}={e},{r} has a residual above its end"
             if outer and kind > 0 and r != e:
-                return f"level {l}: {name}={e},{r} is the outermost loop of {name} and spatial: it cannot have a residual"
+                return (f"level {l}: {name}={e},{r} is the outermost loop of {name} and spatial: "
+                        "it cannot have a residual")
             outer &= e == 1
         got = bound_from_factors([(e, r) for _, _, e, r in loops])
         if got != bounds[d]:
