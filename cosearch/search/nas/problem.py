@@ -118,28 +118,24 @@ class NASProblem:
         return (not e.feasible, e.violation, value)
 
     def evaluate(self, configs: Sequence[SubnetConfig]) -> list[Evaluated]:
-        """Score the configs (a subnet scored before is returned as it was, and not counted again); raises
-        `BudgetSpent` before scoring a new subnet past the budget."""
-        out: list[Evaluated] = []
-        fresh: list[SubnetConfig] = []
-        for config in configs:
-            key = self._key(config)
-            if key in self.evaluated:
-                out.append(self.evaluated[key])
-            else:
-                fresh.append(config)
-        if not fresh:
-            return out
-        accuracy = self.accuracy.score_batch(fresh) if self.accuracy is not None else [math.nan] * len(fresh)
-        for config, acc in zip(fresh, accuracy):
-            key = self._key(config)
-            if key in self.evaluated:   # twice in this batch
-                out.append(self.evaluated[key])
-                continue
-            if self.done:
+        """Score the configs: one result per config, in their order (a subnet scored before is returned as it was,
+        and not counted again); raises `BudgetSpent` rather than score a new subnet past the budget (its accuracy
+        included)."""
+        keys = [self._key(config) for config in configs]
+        fresh: dict[str, SubnetConfig] = {}
+        for key, config in zip(keys, configs):
+            if key not in self.evaluated:
+                fresh.setdefault(key, config)
+        if fresh:
+            batch = list(fresh.values())[:max(1, self.remaining)]
+            accuracy = self.accuracy.score_batch(batch) if self.accuracy is not None else [math.nan] * len(batch)
+            for config, acc in zip(batch, accuracy):
+                if self.done:
+                    raise BudgetSpent
+                self._score(config, float(acc))
+            if len(batch) < len(fresh):
                 raise BudgetSpent
-            out.append(self._score(config, float(acc)))
-        return out
+        return [self.evaluated[key] for key in keys]
 
     def _score(self, config: SubnetConfig, accuracy: float) -> Evaluated:
         floor = self.limits.accuracy

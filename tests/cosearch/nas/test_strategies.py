@@ -156,3 +156,32 @@ def test_the_gradient_of_the_expected_latency_matches_finite_differences(tables)
             down[k][j] -= h
             fd = (float(value(up)) - float(value(down))) / (2 * h)
             assert float(alpha[k].grad[j]) == pytest.approx(fd, rel=1e-5, abs=1e-12)
+
+
+def test_evaluate_answers_in_order_and_scores_nothing_past_the_budget():
+    """One result per config in the caller's order (a reward must meet its own subnet), seen subnets not re-counted,
+    and no accuracy scored for subnets past the budget."""
+    from cosearch.search.nas.problem import BudgetSpent, NASProblem
+    from cosearch.config.objectives import objective_spec
+    from cosearch.config import Budget
+    from nets import get_space, sample_configs
+
+    class Counting:
+        def __init__(self):
+            self.scored = 0
+
+        def score_batch(self, configs):
+            self.scored += len(configs)
+            return [0.5 + 0.001 * i for i in range(len(configs))]
+
+    space = get_space("ofa-mbv3")
+    acc = Counting()
+    cost = lambda c: type("C", (), {"latency_s": 1e-3, "energy_j": 1e-3})()   # noqa: E731
+    problem = NASProblem(space, space.genes(), acc, cost, objective_spec("accuracy")(), Budget(float("inf")), 5)
+    a, b, c, d, e, f = sample_configs(space, 6, rng=3)
+    first = problem.evaluate([a, b])
+    mixed = problem.evaluate([c, a, d])
+    assert [x.config for x in mixed] == [c, a, d] and mixed[1] is first[0] and problem.evaluations == 4
+    with pytest.raises(BudgetSpent):
+        problem.evaluate([e, f, b])
+    assert problem.evaluations == 5 and acc.scored == 5
