@@ -156,3 +156,56 @@ def test_the_gradient_of_the_expected_latency_matches_finite_differences(tables)
             down[k][j] -= h
             fd = (float(value(up)) - float(value(down))) / (2 * h)
             assert float(alpha[k].grad[j]) == pytest.approx(fd, rel=1e-5, abs=1e-12)
+
+
+def _reference_expected_cost(terms, tables, probs):
+    """E[cost] as torch's einsum of each term's table with its genes' probabilities (autograd's gradient)."""
+    total = torch.zeros((), dtype=torch.float64)
+    for term, table in zip(terms, tables):
+        spec = "abcdefgh"[:len(term.support)]
+        total = total + torch.einsum(f"{spec},{','.join(spec)}->", torch.as_tensor(table, dtype=torch.float64),
+                                     *(probs[g] for g in term.support))
+    return total
+
+
+def test_the_stacked_expected_latency_and_its_gradient_equal_the_einsum_reference(tables):
+    terms, genes, t = tables
+    decisions = slot_choices(genes)
+    rng = np.random.default_rng(3)
+    fast = [torch.tensor(rng.normal(size=len(c)), dtype=torch.float64, requires_grad=True) for _, _, c in decisions]
+    slow = [a.detach().clone().requires_grad_(True) for a in fast]
+    got = expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, fast)})
+    want = _reference_expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, slow)})
+    got.backward()
+    want.backward()
+    assert got.item() == pytest.approx(want.item(), rel=1e-12)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-18)
+
+
+class _MacTable:
+    """A stand-in layer table: a layer's latency its MACs / 1e11 s, its energy MACs pJ."""
+
+    def cost(self, layers):
+        macs = sum(layer.macs for layer in layers)
+        return SubnetCost(macs / 1e11, macs * 1e-12)
+
+
+def test_the_per_choice_tables_filled_together_equal_each_term_costed_alone():
+    """`fill_terms` costs every term at every joint choice from few networks; each entry is what the term costs on
+    its own (`term`, one network per entry)."""
+    from cosearch.search.nas import Device, DeviceCosts
+
+    genes = {**SPACE.genes(), "r": ((128, 176, 224),)}
+    device = Device("stand-in", "test")
+    together = DeviceCosts(device, SPACE, _MacTable())
+    built = together.fill_terms(genes)
+    alone = DeviceCosts(device, SPACE, _MacTable())
+    entries = 0
+    for i, term in enumerate(alone.terms):
+        for values in itertools.product(*(genes[f][p] for f, p in term.support)):
+            assert together._cache[(i, values)] == alone.term(i, values)
+            entries += 1
+        lat, en = together.term_tables(i, genes)
+        assert lat.shape == tuple(len(genes[f][p]) for f, p in term.support) and np.isfinite(en).all()
+    assert built <= entries / 10
