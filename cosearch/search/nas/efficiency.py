@@ -58,9 +58,8 @@ class EfficiencyPredictor:
         import torch
 
         t0 = time.perf_counter()
-        rng = np.random.default_rng([seed, 17])
         decisions = slot_choices(genes)
-        configs = [_draw(space, decisions, rng) for _ in range(samples)]
+        configs = draw_configs(space, genes, samples, seed)
         x = np.stack([encode(space, decisions, c) for c in configs])
         costs = [exact(c) for c in configs]
         y = np.array([[math.log(c.latency_s), math.log(c.energy_j) if energy else 0.0] for c in costs])
@@ -97,8 +96,11 @@ class EfficiencyPredictor:
         return f"an MLP trained on {self.samples} subnets scored with the layer table in {self.train_s:.1f} s"
 
 
-def _draw(space: SearchSpace, decisions, rng: np.random.Generator) -> SubnetConfig:
-    return config_from(space, decisions, [int(rng.integers(len(c))) for _, _, c in decisions])
+def draw_configs(space: SearchSpace, genes: GeneTable, n: int, seed: int) -> list[SubnetConfig]:
+    """`n` subnets with every gene of `genes` drawn uniformly (seeded)."""
+    rng = np.random.default_rng([seed, 17])
+    decisions = slot_choices(genes)
+    return [config_from(space, decisions, [int(rng.integers(len(c))) for _, _, c in decisions]) for _ in range(n)]
 
 
-__all__ = ["EfficiencyPredictor", "encode"]
+__all__ = ["EfficiencyPredictor", "encode", "draw_configs"]

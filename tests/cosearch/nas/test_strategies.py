@@ -209,3 +209,13 @@ def test_the_per_choice_tables_filled_together_equal_each_term_costed_alone():
         lat, en = together.term_tables(i, genes)
         assert lat.shape == tuple(len(genes[f][p]) for f, p in term.support) and np.isfinite(en).all()
     assert built <= entries / 10
+
+
+def test_rl_samples_its_policy_within_the_limits():
+    """The controller checks a sample's latency before it is evaluated (as evolution and random do): at a limit few
+    uniform subnets meet, nearly every subnet it evaluates is within it."""
+    p = _problem(budget_evals=200, latency_ms=1.5)
+    uniform = np.mean([_cost(p.sample()).latency_s <= 1.5e-3 for _ in range(200)])
+    get_nas_strategy("rl").search(p)
+    within = np.mean([e.feasible for e in p.evaluated.values()])
+    assert uniform < 0.5 and within > 0.9, (uniform, within)
