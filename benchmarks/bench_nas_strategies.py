@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     shared, table_info = device_costs(base, device, print)
     print(f"layer table: {table_info['shapes_loaded']} shapes read, {table_info['shapes_mapped']} mapped "
-          f"({table_info['mapper_evals']} mapper evaluations each) in {time.perf_counter() - t0:.1f} s: {shared.table.path}")
+          f"({table_info['mapper_evals']} mapper evaluations each) in {time.perf_counter() - t0:.1f} s: "
+          f"{shared.table.path}")
     space = get_space(base.space)
     genes = _genes(space, device)
     fraction = _fraction_within(space, genes, DeviceCosts(device, space, shared.table), accuracy, base,

@@ -213,7 +213,8 @@ class DeviceCosts:
         if cost is None:
             if self.base is None:
                 self.base = largest_config(self.space)
-            cost = self._term_at(index, config_with(self.space, self.base, dict(zip(self.terms[index].support, values))))
+            config = config_with(self.space, self.base, dict(zip(self.terms[index].support, values)))
+            cost = self._term_at(index, config)
             self._cache[key] = cost
         return cost
 
@@ -222,7 +223,8 @@ class DeviceCosts:
         if self.device.lut is not None:
             return SubnetCost(self.device.lut.term_latency_s(self.space, config, self.terms, index), math.nan)
         support = self.terms[index].support
-        values = tuple(getattr(config, f) if f in self.space.scalar_genes else getattr(config, f)[p] for f, p in support)
+        values = tuple(getattr(config, f) if f in self.space.scalar_genes else getattr(config, f)[p]
+                       for f, p in support)
         return self.table.cost(term_layers(self.space, self.terms, index, values, config))
 
     def fill_terms(self, genes: GeneTable) -> int:
