@@ -185,3 +185,64 @@ def test_evaluate_answers_in_order_and_scores_nothing_past_the_budget():
     with pytest.raises(BudgetSpent):
         problem.evaluate([e, f, b])
     assert problem.evaluations == 5 and acc.scored == 5
+def _reference_expected_cost(terms, tables, probs):
+    """E[cost] as torch's einsum of each term's table with its genes' probabilities (autograd's gradient)."""
+    total = torch.zeros((), dtype=torch.float64)
+    for term, table in zip(terms, tables):
+        spec = "abcdefgh"[:len(term.support)]
+        total = total + torch.einsum(f"{spec},{','.join(spec)}->", torch.as_tensor(table, dtype=torch.float64),
+                                     *(probs[g] for g in term.support))
+    return total
+
+
+def test_the_stacked_expected_latency_and_its_gradient_equal_the_einsum_reference(tables):
+    terms, genes, t = tables
+    decisions = slot_choices(genes)
+    rng = np.random.default_rng(3)
+    fast = [torch.tensor(rng.normal(size=len(c)), dtype=torch.float64, requires_grad=True) for _, _, c in decisions]
+    slow = [a.detach().clone().requires_grad_(True) for a in fast]
+    got = expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, fast)})
+    want = _reference_expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, slow)})
+    got.backward()
+    want.backward()
+    assert got.item() == pytest.approx(want.item(), rel=1e-12)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-18)
+
+
+class _MacTable:
+    """A stand-in layer table: a layer's latency its MACs / 1e11 s, its energy MACs pJ."""
+
+    def cost(self, layers):
+        macs = sum(layer.macs for layer in layers)
+        return SubnetCost(macs / 1e11, macs * 1e-12)
+
+
+def test_the_per_choice_tables_filled_together_equal_each_term_costed_alone():
+    """`fill_terms` costs every term at every joint choice from few networks; each entry is what the term costs on
+    its own (`term`, one network per entry)."""
+    from cosearch.search.nas import Device, DeviceCosts
+
+    genes = {**SPACE.genes(), "r": ((128, 176, 224),)}
+    device = Device("stand-in", "test")
+    together = DeviceCosts(device, SPACE, _MacTable())
+    built = together.fill_terms(genes)
+    alone = DeviceCosts(device, SPACE, _MacTable())
+    entries = 0
+    for i, term in enumerate(alone.terms):
+        for values in itertools.product(*(genes[f][p] for f, p in term.support)):
+            assert together._cache[(i, values)] == alone.term(i, values)
+            entries += 1
+        lat, en = together.term_tables(i, genes)
+        assert lat.shape == tuple(len(genes[f][p]) for f, p in term.support) and np.isfinite(en).all()
+    assert built <= entries / 10
+
+
+def test_rl_samples_its_policy_within_the_limits():
+    """The controller checks a sample's latency before it is evaluated (as evolution and random do): at a limit few
+    uniform subnets meet, nearly every subnet it evaluates is within it."""
+    p = _problem(budget_evals=200, latency_ms=1.5)
+    uniform = np.mean([_cost(p.sample()).latency_s <= 1.5e-3 for _ in range(200)])
+    get_nas_strategy("rl").search(p)
+    within = np.mean([e.feasible for e in p.evaluated.values()])
+    assert uniform < 0.5 and within > 0.9, (uniform, within)
