@@ -52,9 +52,9 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
+from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
-from nets import DIMS, Layer, tensor_dims
+from nets import DIMS, Layer, check_layer, tensor_dims
 
 from ._decode_kernel import decode_batch
 from ._encode_kernel import encode_into
@@ -92,6 +92,8 @@ class Encoding:
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
                  fixed_keep: dict[str, tuple[str, ...]] | None = None,
                  constraints: MapspaceConstraints | None = None) -> None:
+        check_layer("Encoding", layer)
+        check_accelerator("Encoding", accelerator)
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
         self.layer = layer

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import replace
 from typing import Any
+
+from nets import get_space, space_names
 
 from .budget import Budget, parse_budget
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
@@ -13,7 +16,7 @@ from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .validate import UsageError
-from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks
+from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks, space_alias
 
 _NESTED = {"evolution": EvolutionSettings(), "mapper": SEARCH_MAPPER, "final_mapper": FINAL_MAPPER}
 """The settings inside the settings that options set a field of, with the values of their other fields."""
@@ -39,6 +42,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         networks = parse_networks(values["networks"], space)
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
+    _check_no_effect(given, values, network, networks, space)
     budget = _accuracy_floor(budget, values["accuracy"], network, space)
     objective = make_objective(values["objective"], values, budget)
     pareto = values["pareto"] or ()
@@ -99,12 +103,41 @@ def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], networ
 
 
 def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:
-    """The budget given (or the default); under `--match-resources` the area term is optional."""
-    if isinstance(spec, Budget):
-        return spec
+    """The budget given (or the default); under `--match-resources` it has no area term (the preset's resources
+    bound the designs instead, and their area is only reported)."""
     if spec is None:
         spec = [] if resources is not None else SETTING_OPTIONS["budget"].default
-    return parse_budget(spec, require_area=resources is None)
+    budget = spec if isinstance(spec, Budget) else parse_budget(spec, require_area=resources is None)
+    if resources is not None and math.isfinite(budget.area_mm2):
+        raise UsageError(f"--budget area={budget.area_mm2:g}mm2 and --match-resources {resources.preset}: give one "
+                         f"bound (under --match-resources the designs are bounded by {resources.preset}'s resources and "
+                         "their area is only reported); accepted: --budget without an area term there")
+    return budget
+
+
+def _names(network: NetworkSpec | None, networks: tuple[NetworkSpec, ...]) -> str:
+    return f"--networks {','.join(n.name for n in networks)}" if len(networks) > 1 else f"--network {network.name}"
+
+
+def _check_no_effect(given: dict[str, Any], values: dict[str, Any], network: NetworkSpec | None,
+                     networks: tuple[NetworkSpec, ...], space: str) -> None:
+    """Options given that the run would ignore are refused, not dropped without a word: `--space` next to zoo
+    networks (a subnet config is read in `--space`), `--predictor` where nothing reads a predictor file."""
+    zoo = len(networks) > 1 or (network is not None and network.kind == "zoo")
+    if "space" in given and zoo:
+        raise UsageError(f"--space {space_alias(space)}: has no effect with {_names(network, networks)} (a network of "
+                         "the zoo); accepted: --space for a subnet search, or with a subnet config as --network")
+    if values["predictor"] is None:
+        return
+    readers = [get_space(n).cli_name for n in space_names().values() if get_space(n).takes_predictor]
+    accepted = f"accepted: --predictor with a subnet search or subnet config of {', '.join(readers)}"
+    if zoo:
+        raise UsageError(f"--predictor: not used with {_names(network, networks)} (a network of the zoo has no "
+                         f"accuracy to predict); {accepted}")
+    scored = network.config.space if network is not None else space
+    if not get_space(scored).takes_predictor:
+        raise UsageError(f"--predictor: the space {space_alias(scored)} does not read a predictor file (its accuracy "
+                         f"has its own source); {accepted}")
 
 
 def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str) -> Budget:
