@@ -30,7 +30,3 @@ from .timeloop import (  # noqa: E402
 __all__ += ["accelerator_from_timeloop", "layer_from_timeloop", "mapping_from_timeloop", "load_timeloop",
             "mapping_to_timeloop_yaml", "problem_to_timeloop_yaml", "arch_to_timeloop_yaml", "ert_to_timeloop_yaml",
             "constraints_to_timeloop_yaml"]
-
-# numba's cache does not see changes in the files a kernel calls into: drop the kernels compiled from other sources
-from .numba_cache import drop_stale_kernels  # noqa: E402
-drop_stale_kernels("accel_models", ("accel_models", "nets"))

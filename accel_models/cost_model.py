@@ -11,6 +11,7 @@ from . import kernel
 from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .mapping_arrays import MappingArrays
+from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes
 from .result import REASONS, EvalResult
 
@@ -99,6 +100,7 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
         if m.batch_size and a.max() > MAX_BOUND:
             raise ValueError(f"evaluate_batch: mappings.{name} holds a factor of {a.max()}; accepted: integers "
                              f"up to {MAX_BOUND} (the largest loop bound a Layer takes)")
+    ensure_fresh_kernel_cache()
     run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
     reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)

@@ -1,125 +1,285 @@
-"""Keep numba's on-disk cache honest: drop a package's compiled kernels when the code they were built from changed.
+"""Keep numba's on-disk cache honest across processes: clear a cache folder whose kernels were compiled from other
+sources, once per process, before the first kernel is loaded or compiled.
 
 numba (`cache=True`) keys a cached function on its own source file only; a change in a function it calls or
 inlines from another file, or in a constant it imports, is not seen (numba's documentation, "Notes on Caching",
 cache invalidation limits). The search kernel (`mappings.evolution.run_evolution`) links the decoder and the
 whole cost kernel from other files, so after an update that touches only those, a warm cache would keep running
-the old decoder or cost model, silently. `drop_stale_kernels` hashes the source of the package's kernel modules
-and of the modules they import from (within the given packages), and when the hash differs from the one stored
-beside the cache, deletes the package's cache files, so that the next call compiles afresh.
+the old decoder or cost model, silently.
+
+The guard reads the sources as text (`ast`; it imports nothing), so its answer depends on the files alone, not on
+what a process happened to import: the kernel files are the modules of `KERNEL_PACKAGES` that define a numba
+function; the sources of a cache folder are its kernel files and, followed statically, every project module they
+import from (a name re-exported by a package resolves to the module that defines it). Each cache folder holds a
+stamp (`STAMP`): the hash of its sources when its kernels were compiled. Where the stamp differs, the folder's
+cached kernels are deleted and the stamp rewritten, so the next call compiles afresh; elsewhere the cache is
+loaded as it is.
+
+Importing a package touches no file. `ensure_fresh_kernel_cache()` runs the guard once per process (later calls
+return at once); every Python function that calls into a kernel calls it first, which
+tests/accel_models/test_numba_cache.py checks statically (every such call site) and in fresh processes (the
+public entry points, through numba's compile events).
 """
 from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import os
 import re
-import sys
+import threading
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from types import ModuleType
 
-from numba.core.dispatcher import Dispatcher
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks; two processes starting at once may both clear a stale folder
+    fcntl = None
 
+import numba
+from numba.core.caching import FunctionCache
+
+KERNEL_PACKAGES = ("nets", "accel_models", "mappings")
+"""The project's packages that define numba kernels or what kernels import, read as text here and never
+imported: a process may load `accel_models`' kernels first and `mappings`' later, so the one guard clears both."""
 STAMP = "kernel-sources.sha1"
 """File in each cache folder: the hash of the sources its kernels were compiled from."""
+NUMBA_DECORATORS = frozenset({"njit", "jit", "intrinsic", "overload", "overload_method", "overload_attribute",
+                              "register_jitable", "generated_jit", "vectorize", "guvectorize", "cfunc", "stencil"})
+"""Decorators that make numba compile a function (a file using one is a kernel file)."""
+
+_guard_lock = threading.Lock()
+_fresh = False
 
 
-def _modules(roots: tuple[str, ...]) -> list[tuple[str, ModuleType]]:
-    return [(name, m) for name, m in sorted(sys.modules.items())
-            if m is not None and getattr(m, "__file__", None) and name.split(".")[0] in roots]
+def ensure_fresh_kernel_cache() -> None:
+    """Run the guard (`drop_stale_kernels`) if this process has not yet; call before the first kernel call or
+    compile. After the first call it only reads a flag."""
+    global _fresh
+    if _fresh:
+        return
+    with _guard_lock:
+        if not _fresh:
+            if not numba.config.DISABLE_JIT:
+                drop_stale_kernels()
+            _fresh = True
 
 
-def _kernel_modules(roots: tuple[str, ...]) -> list[ModuleType]:
-    """The imported modules under `roots` that define a numba function (not those that only re-export one)."""
-    return [m for name, m in _modules(roots)
-            if any(isinstance(v, Dispatcher) and v.py_func.__module__ == name for v in vars(m).values())]
+def guard_has_run() -> bool:
+    """Whether `ensure_fresh_kernel_cache` has run in this process."""
+    return _fresh
 
 
-def _defining_file(base: ModuleType, attr: str, roots: tuple[str, ...]) -> str | None:
-    """The file of the module under `roots` that defines `base.attr`: a module's own, a function's or class's
-    `__module__`; a constant's is `base` itself, or where `base` is a package, the submodule that assigns it at
-    its top level (e.g. `nets.N_AXES`, from `nets.problem_shape`)."""
-    value = getattr(base, attr)
-    if isinstance(value, ModuleType):
-        return value.__file__
-    owner = getattr(getattr(value, "py_func", value), "__module__", None)
-    if isinstance(owner, str) and not isinstance(value, (int, float, str, bytes, tuple)):
-        m = sys.modules.get(owner)
-        return m.__file__ if m is not None and owner.split(".")[0] in roots else None
-    if not hasattr(base, "__path__"):
-        return base.__file__
-    pattern = re.compile(rf"^{re.escape(attr)}\s*(:[^=\n]*)?=", re.M)
-    prefix = base.__name__ + "."
-    for name, m in sys.modules.items():
-        if name.startswith(prefix) and m is not None and vars(m).get(attr, None) is value \
-                and pattern.search(Path(m.__file__).read_text()):
-            return m.__file__
-    return base.__file__
-
-
-def _imported(module: ModuleType, roots: tuple[str, ...]) -> set[str]:
-    """Files of the modules under `roots` that define what `module` imports by name (`from X import a`)."""
-    tree = ast.parse(Path(module.__file__).read_text())
-    package = module.__name__.rpartition(".")[0]
-    out = set()
-    for node in tree.body:
-        if not isinstance(node, ast.ImportFrom):
-            continue
-        base = node.module or ""
-        if node.level:
-            parts = package.split(".")
-            base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
-        m = sys.modules.get(base)
-        if m is None or base.split(".")[0] not in roots:
-            continue
-        for alias in node.names:
-            if hasattr(m, alias.name):
-                f = _defining_file(m, alias.name, roots)
-                if f is not None:
-                    out.add(f)
-    return out
-
-
-def sources_digest(roots: tuple[str, ...]) -> str:
-    """A hash of the source of the kernel modules under `roots` and of the modules under `roots` they import
-    from."""
-    files = set()
-    for m in _kernel_modules(roots):
-        files.add(m.__file__)
-        files |= _imported(m, roots)
-    h = hashlib.sha1()
-    for f in sorted(files):
-        h.update(Path(f).name.encode())
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()
-
-
-def drop_stale_kernels(package: str, roots: tuple[str, ...]) -> list[Path]:
-    """Delete the cache files of `package`'s kernels where they were compiled from other sources (see the module
-    docstring); `roots`: the top-level packages whose kernels `package`'s link or inline, and whose modules they
-    import from (`package` among them). Returns the cache folders cleared. Called at the end of the package's
-    `__init__`, before any kernel is called."""
-    folders = {Path(d._cache._cache_path) for m in _kernel_modules((package,)) for d in vars(m).values()
-               if isinstance(d, Dispatcher) and hasattr(d._cache, "_cache_path")}
-    if not folders:
-        return []
-    digest = sources_digest(roots)
+def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path]:
+    """Delete the cached kernels of every cache folder of `packages` whose stamp differs from the hash of its
+    sources, and write the new stamp. Returns the folders cleared. Holds a file lock per folder, so that of
+    several processes starting together only the first clears it."""
+    tree = KernelTree.read(packages)
     cleared = []
-    for folder in sorted(folders):
+    for source_dir, kernel_file in tree.cached_dirs().items():
+        digest = tree.digest(source_dir)
+        folder = cache_folder(kernel_file)
+        if folder is None:
+            continue
         stamp = folder / STAMP
         try:
-            if stamp.read_text() == digest:
-                continue
-        except OSError:
-            pass
-        try:
-            for f in folder.glob("*.nb[ic]"):
-                f.unlink(missing_ok=True)
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f"{STAMP}.{os.getpid()}.tmp"
-            tmp.write_text(digest)
-            os.replace(tmp, stamp)
-        except OSError:             # a read-only cache: numba will not write to it either
+            with _folder_lock(folder):
+                if stamp.is_file() and stamp.read_text() == digest:
+                    continue
+                for f in folder.glob("*.nb[ic]"):
+                    f.unlink(missing_ok=True)
+                tmp = folder / f"{STAMP}.{os.getpid()}.tmp"
+                tmp.write_text(digest)
+                os.replace(tmp, stamp)
+        except OSError:   # a read-only cache: numba does not write to it either
             continue
         cleared.append(folder)
     return cleared
+
+
+@contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on a cache folder (a lock file beside the stamp), held while the block runs."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder / f"{STAMP}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)        # closing releases the lock
+
+
+def cache_folder(kernel_file: Path) -> Path | None:
+    """Where numba caches the kernels of `kernel_file`, and of every module beside it (numba's own choice:
+    `NUMBA_CACHE_DIR`, else `__pycache__` beside the file if writable, else a per-user folder), or None where it
+    cannot cache. Found by asking numba's cache about a function that claims that file (nothing is imported)."""
+    code = compile("def kernel():\n    pass\n", str(kernel_file), "exec")
+    space: dict = {}
+    exec(code, space)
+    try:
+        return Path(FunctionCache(space["kernel"]).cache_path)
+    except RuntimeError:   # no cache locator for this folder
+        return None
+
+
+class KernelTree:
+    """The modules of some packages, read as source: which define kernels, and what each imports."""
+
+    def __init__(self, modules: dict[str, Path]) -> None:
+        self.modules = modules
+        """{dotted module name: file}; a package's name maps to its `__init__.py`."""
+        self.names = {path: name for name, path in modules.items()}
+
+    @classmethod
+    def read(cls, packages: tuple[str, ...], root: Path | None = None) -> KernelTree:
+        """The modules of `packages`: the folders of that name in `root` if given, else the packages Python would
+        import (found by name, not imported)."""
+        modules = {}
+        for package in packages:
+            if root is not None:
+                folders = [root / package]
+            else:
+                spec = importlib.util.find_spec(package)
+                folders = list(spec.submodule_search_locations or []) if spec is not None else []
+            for folder in map(Path, folders):
+                for path in sorted(folder.rglob("*.py")):
+                    parts = (package,) + path.relative_to(folder).with_suffix("").parts
+                    modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+        return cls(modules)
+
+    def kernel_files(self) -> list[Path]:
+        """The modules that define a numba function."""
+        return [path for path in self.modules.values() if _numba_decorated(path)[0]]
+
+    def cached_dirs(self) -> dict[Path, Path]:
+        """{folder: one of its files} for the folders holding modules with a cached kernel (`cache=True`); numba
+        keeps one cache folder per source folder."""
+        found: dict[Path, Path] = {}
+        for path in sorted(self.modules.values()):
+            if _numba_decorated(path)[1]:
+                found.setdefault(path.parent, path)
+        return found
+
+    def sources(self, source_dir: Path) -> set[Path]:
+        """The kernel files of `source_dir` and every module of the tree they import from, transitively."""
+        guard = {self.modules[__name__]} if __name__ in self.modules else set()   # this module: no kernel code
+        todo = [p for p in self.kernel_files() if p.parent == source_dir]
+        seen = set(guard)
+        while todo:
+            path = todo.pop()
+            if path not in seen:
+                seen.add(path)
+                todo += self.imported(path)
+        return seen - guard
+
+    def digest(self, source_dir: Path) -> str:
+        """The hash of `sources(source_dir)`: each file's path below its package's parent and its bytes."""
+        h = hashlib.sha1()
+        for path in sorted(self.sources(source_dir), key=self._relative):
+            h.update(self._relative(path).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+        return h.hexdigest()
+
+    def imported(self, path: Path) -> set[Path]:
+        """The modules of the tree that `path` imports from: for `from X import a`, the module X.a if there is
+        one, else the module that defines `a` (followed through the re-exports of packages' `__init__`s)."""
+        name = self.names[path]
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        out = set()
+        for node in _statements(_parse(path).body):
+            if isinstance(node, ast.Import):
+                out |= {self.modules[a.name] for a in node.names if a.name in self.modules}
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute(node, package)
+                for alias in node.names:
+                    found = self.modules.get(f"{base}.{alias.name}") or self._defining(base, alias.name)
+                    if found is not None:
+                        out.add(found)
+        return out
+
+    def _defining(self, module: str, attr: str, depth: int = 0) -> Path | None:
+        """The file that defines `module.attr`: `module`'s own, or where `module` is a package whose `__init__`
+        imports `attr` from a submodule, that submodule's (recursively)."""
+        path = self.modules.get(module)
+        if path is None or path.name != "__init__.py" or attr == "*" or depth > 20:
+            return path
+        for node in _parse(path).body:
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if (alias.asname or alias.name) == attr:
+                        base = _absolute(node, module)
+                        return self.modules.get(f"{base}.{alias.name}") or self._defining(base, alias.name,
+                                                                                          depth + 1)
+        return path
+
+    def _relative(self, path: Path) -> str:
+        name = self.names[path]
+        parts = name.split(".")
+        return "/".join(parts) + ("/__init__.py" if path.name == "__init__.py" else ".py")
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module name of a `from ... import` inside `package`."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    parts = package.split(".")
+    anchor = parts[:len(parts) - node.level + 1]
+    return ".".join(anchor + ([base] if base else []))
+
+
+@cache
+def _parse_cached(path: Path, mtime_ns: int, size: int) -> ast.Module:
+    return ast.parse(path.read_bytes(), str(path))
+
+
+def _parse(path: Path) -> ast.Module:
+    st = path.stat()
+    return _parse_cached(path, st.st_mtime_ns, st.st_size)
+
+
+def _statements(body: list[ast.stmt]):
+    """Every statement of `body`, and of the blocks nested in it (branches, `try`, `with`, classes), but not of
+    function bodies: where a module's imports and its decorated functions are."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _statements(getattr(node, field, []))
+        for handler in getattr(node, "handlers", []):
+            yield from _statements(handler.body)
+        for case in getattr(node, "cases", []):
+            yield from _statements(case.body)
+
+
+_DECORATOR_LINE = re.compile(rb"^[ \t]*@[ \t]*(?:[\w.]+\.)?(?:" + "|".join(sorted(NUMBA_DECORATORS)).encode() + rb")\b",
+                             re.M)
+
+
+def _numba_decorated(path: Path) -> tuple[bool, bool]:
+    """(defines a numba function, defines one cached with `cache=True`), read from the source."""
+    st = path.stat()
+    return _numba_decorated_cached(path, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _numba_decorated_cached(path: Path, mtime_ns: int, size: int) -> tuple[bool, bool]:
+    if not _DECORATOR_LINE.search(path.read_bytes()):     # most modules: no need to parse them
+        return False, False
+    kernel = cached = False
+    for node in _statements(_parse(path).body):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for d in node.decorator_list:
+            call = d if isinstance(d, ast.Call) else None
+            target = call.func if call is not None else d
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+            if name in NUMBA_DECORATORS:
+                kernel = True
+                cached |= call is not None and any(k.arg == "cache" and isinstance(k.value, ast.Constant)
+                                                   and k.value.value is True for k in call.keywords)
+    return kernel, cached

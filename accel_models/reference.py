@@ -100,8 +100,8 @@ class _Delta:
 def _tile_stream(loops_above: list[_Loop], axes, ext, is_mac: bool):
     """R2: the sequence of deltas of a tile (one PE's copy) over the iterations of the loops above it.
 
-    Yields a `_Delta` per iteration (the first is the whole tile). The MAC level reads one fresh
-    operand every iteration (R4), so it gets no reuse rule.
+    Yields a `_Delta` per iteration (the first is the whole tile). The MAC holds nothing between steps: its
+    delta is its whole one-word operand every iteration (R4), moved or not, so it gets no reuse rule.
     """
     bounds = [lp.bound for lp in loops_above]
     last_stride = None
@@ -154,7 +154,10 @@ def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
     """Walk level `level`'s tile stream; return (fills per instance, parent accesses, link transfers).
 
     Parent accesses follow R3: per step, distinct child deltas are read once; links to a grid
-    neighbour that held the same delta in the previous step are used when they lower the reads.
+    neighbour that held the same delta in the previous step are used when they lower the reads. Under a
+    fan-out that feeds the MACs directly this holds for the MACs' operands as for any child's delta: a MAC
+    whose operand did not move takes it from a neighbour that used the same word in the previous step, so
+    the parent reads an operand only when it changes if every MAC has such a neighbour.
     """
     loops_above = [lp for lp in nest if lp.level < level and lp.kind == "T"]
     if parent_spatial:
@@ -171,9 +174,7 @@ def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
             prev = delta
             continue
         reads = n_groups * size
-        # A MAC whose operand did not move reads it again (R4); it is no delta a neighbour could forward.
-        moved = not (is_mac and prev is not None and prev.lo == delta.lo)
-        if moved and prev is not None and prev.size == size and len(offsets) > 1:
+        if prev is not None and prev.size == size and len(offsets) > 1:
             served = []
             for k, nb in enumerate(neighbours):
                 served.append(any(delta.shifted_equals(prev, tuple(a - b for a, b in zip(offsets[j], offsets[k])))
@@ -191,19 +192,6 @@ def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
 def _kept(acc: Accelerator, arrays: MappingArrays, b: int, level: int, t: int) -> bool:
     """Does the level keep tensor t: the mapping keeps it and the architecture lets it?"""
     return bool(arrays.keep[b, level, t]) and TENSORS[t] in acc.levels[level].keeps
-
-
-def reads_on_change(acc: Accelerator, arrays: MappingArrays, b: int, t: int, nest: list[_Loop], axes) -> bool:
-    """Does the MAC read operand t only when it changes, rather than every step (R4)? Timeloop does so when
-    the innermost level that keeps t sits above a spatial fan-out that feeds the MACs directly (no temporal
-    loop below the fan-out) and the innermost temporal loop does not index t. Its reads are then those of a
-    one-word tile (R2): one per step that moves the operand."""
-    temporal = [lp for lp in nest if lp.kind == "T"]
-    if t == O or not temporal or any(d == temporal[-1].dim for axis in axes for d, _ in axis):
-        return False
-    x = max(l for l in range(acc.num_levels) if _kept(acc, arrays, b, l, t))
-    fans = [lp.level for lp in nest if lp.kind != "T" and lp.level >= x]
-    return bool(fans) and temporal[-1].level <= max(fans)
 
 
 def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int, axes_all) -> tuple[int, np.ndarray, list]:
@@ -300,8 +288,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
             spatial = [lp for lp in nest if lp.level == parent and lp.kind != "T"]
             pl = acc.levels[parent]
             # Links are analysed as if lvl kept t (R5); see the fold below.
-            mac_stream = is_mac and not reads_on_change(acc, arrays, b, t, nest, axes)
-            f, a, lk = _level_walk(nest, lvl, axes, ext, mac_stream, spatial, (pl.fanout_x, pl.fanout_y))
+            f, a, lk = _level_walk(nest, lvl, axes, ext, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
             n_children = math.prod(lp.bound for lp in spatial)
             fill_stream[lvl] = f
             access[parent] = a

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -87,6 +88,15 @@ def _outermost_total(spans: list[tuple[float, str]]) -> float:
 SHARE = re.compile(r"split compile: (\d+) of (\d+) steps run here \(([0-9.]+) s CPU")
 
 
+def _wait_for_shares(out: Path, workers: int, timeout_s: float = 60.0) -> None:
+    """Wait until every worker's log holds its share of the compile: a worker still setting up when another's
+    first trial ends writes it a moment later (at most `timeout_s`)."""
+    logs = [out / "workers" / f"worker-{i}.log" for i in range(workers)]
+    t0 = time.time()
+    while time.time() - t0 < timeout_s and not all(log.is_file() and SHARE.search(log.read_text()) for log in logs):
+        time.sleep(0.2)
+
+
 def _first_trial_of_command(workers: int, cache: str) -> int:
     """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial."""
     out = Path(cache) / "out"
@@ -101,6 +111,9 @@ def _first_trial_of_command(workers: int, cache: str) -> int:
         if m and int(m.group(1)) >= 1:
             first = time.time() - t0
             break
+    if first is not None:
+        threading.Thread(target=proc.stderr.read, daemon=True).start()   # keep the pipe drained meanwhile
+        _wait_for_shares(out, workers)
     proc.send_signal(signal.SIGINT)  # the command stops its workers and keeps what they finished
     try:
         proc.wait(120)

@@ -7,14 +7,21 @@ from collections.abc import Callable
 
 from .config import CoSearchSettings
 from .report import write_report
-from .search import CoSearchResult, Progress, run_search
+from .report.nas import write_nas_report
+from .search import CoSearchResult, NASRunResult, Progress, run_fixed_device, run_search
 from .search.latency_table import export_latency_table
 
 
 def run(settings: CoSearchSettings, on_progress: Callable[[Progress], None] | None = None,
-        on_message: Callable[[str], None] | None = None) -> CoSearchResult:
-    """Search (or resume), finalize, write the report to `settings.out`; returns the result."""
+        on_message: Callable[[str], None] | None = None) -> CoSearchResult | NASRunResult:
+    """Search (or resume), finalize, write the report to `settings.out`; returns the result: a `CoSearchResult`, or
+    with fixed devices (`--accelerator`) a `NASRunResult`."""
     t0 = time.time()
+    if settings.fixed_devices:
+        result = run_fixed_device(settings, on_message)
+        write_nas_report(result)
+        result.timings_s["total"] = time.time() - t0
+        return result
     result = run_search(settings, on_progress, on_message)
     t_report = time.time()
     write_report(result)

@@ -13,8 +13,3 @@ __all__ = ["LevelMapping", "Mapping", "random_mappings", "random_valid_mappings"
            "MapperStrategy", "EvolutionStrategy", "CMAESStrategy", "RandomStrategy", "ExhaustiveStrategy",
            "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings", "best_mapping",
            "MappingCache", "accelerator_key"]
-
-# the search kernel links the decoder and the cost kernel: recompile it when their sources change (see
-# accel_models.numba_cache)
-from accel_models.numba_cache import drop_stale_kernels  # noqa: E402
-drop_stale_kernels("mappings", ("mappings", "accel_models", "nets"))

@@ -166,6 +166,11 @@ class MappingCache:
         table[k] = result
         return result
 
+    def insert(self, result: MapperResult) -> None:
+        """Put a result found elsewhere (a saved layer-cost table) in the table of its accelerator and objective, as
+        the result for its layer's shape."""
+        self._table(result.accelerator)[(result.layer.shape_key, result.objective)] = result
+
     def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
         """The table's result for this shape (renamed to `layer`), or a new search that is then kept."""
         return with_layer(self.result(layer, accelerator, objective), layer)

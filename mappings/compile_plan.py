@@ -15,6 +15,7 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import (CompileStep, callee_steps, compile_for, evaluate_range, kernel_values, make_workspace,
                                  max_children, new_outputs)
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .cache import MappingCache
@@ -30,6 +31,7 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache: MappingCa
                         objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
     then the decoder, the kernel's driver and the small helpers, the search, the warm starts)."""
+    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
     kernel = callee_steps(la, aa)

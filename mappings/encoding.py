@@ -52,9 +52,10 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
+from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
-from nets import DIMS, Layer, check_layer, tensor_dims
+from accel_models.numba_cache import ensure_fresh_kernel_cache
+from nets import DIMS, Layer, tensor_dims
 
 from ._decode_kernel import decode_batch
 from ._encode_kernel import encode_into
@@ -92,8 +93,6 @@ class Encoding:
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
                  fixed_keep: dict[str, tuple[str, ...]] | None = None,
                  constraints: MapspaceConstraints | None = None) -> None:
-        check_layer("Encoding", layer)
-        check_accelerator("Encoding", accelerator)
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
         self.layer = layer
@@ -268,6 +267,7 @@ class Encoding:
         x = np.clip(x, 0.0, 1.0)
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
+            ensure_fresh_kernel_cache()
             decode_batch(np.ascontiguousarray(x), *self.tables, *out)
             return out
         return self._decode_numpy(x)
@@ -456,6 +456,7 @@ class Encoding:
             raise ValueError(f"Encoding.encode: mapping has {m.num_levels} levels, the accelerator "
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
+        ensure_fresh_kernel_cache()
         encode_into(m.temporal[0], m.order[0], m.spatial_x[0], m.spatial_y[0], m.spatial_order[0], m.keep[0],
                     self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                     self.fanout, self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)

@@ -15,6 +15,7 @@ from numba import njit
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 
 @lru_cache(maxsize=1024)
@@ -61,6 +62,7 @@ def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Acceler
     """Mapping b of `arrays` (on `source`) as a mapping of the same layer on `target` (a batch of one)."""
     out = MappingArrays(*(a.copy() for a in _empty_one(target.num_levels)))
     arch = accelerator_arrays(target)
+    ensure_fresh_kernel_cache()
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)

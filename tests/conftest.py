@@ -2,6 +2,12 @@
 import pytest
 
 
+def pytest_sessionstart(session):
+    """Tests call kernels directly too: numba's cache guard runs before any of them (`accel_models.numba_cache`)."""
+    from accel_models.numba_cache import ensure_fresh_kernel_cache
+    ensure_fresh_kernel_cache()
+
+
 @pytest.fixture(scope="session")
 def corpus():
     from accel_models.timeloop import default_corpus_path, load_cases

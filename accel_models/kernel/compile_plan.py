@@ -18,6 +18,7 @@ from numba import typeof, types
 
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
+from ..numba_cache import ensure_fresh_kernel_cache
 from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
 from .energy import energy_and_cycles
@@ -38,7 +39,11 @@ def compile_for(fn, *args) -> Callable[[], object]:
     """A step's `run`: compile the numba function `fn` for the types of `args` (values, or numba types where the
     caller's type is not a value's, e.g. `types.int64` for a count computed in compiled code)."""
     sig = tuple(a if isinstance(a, types.Type) else typeof(a) for a in args)
-    return lambda: fn.compile(sig)
+
+    def run():
+        ensure_fresh_kernel_cache()
+        return fn.compile(sig)
+    return run
 
 
 def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
@@ -54,6 +59,7 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` (through the inlined `evaluate_one`), costliest first (CPU seconds measured
     with benchmarks/bench_cold_compile.py: level_accesses, with links under it, ~8 of the tree's ~14)."""
+    ensure_fresh_kernel_cache()
     maps, out, ws = kernel_values(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out[5][0], out[6][0], out[7][0]

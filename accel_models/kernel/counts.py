@@ -104,32 +104,6 @@ def moving_loops(ax, temporal, n_temporal):
         tl.prev[2] = p2
 
 
-@njit(cache=True, inline="always")
-def direct_fanout(loops, levels, inner_level, L):
-    """The level of the fan-out nearest the MACs if no temporal loop runs below it, else -1 (a level's spatial
-    loops sit below its temporal ones, so that is a level at or below the innermost temporal loop's,
-    `inner_level`, whose last loop is spatial). With it the MAC reads an operand only when it changes, if the
-    innermost level keeping the operand is at or above that fan-out and the innermost temporal loop does not
-    index it, as Timeloop does (`reference.reads_on_change`); otherwise it reads every step (R4)."""
-    for l in range(L - 1, inner_level - 1, -1):
-        end = levels[l + 1].start
-        if end > levels[l].start and loops[end - 1].kind != 0:
-            return l
-    return -1
-
-
-@njit(cache=True, inline="always")
-def reads_on_change(t, fan, levels, L):
-    """Does the MAC read operand t (not Outputs, not indexed by the innermost loop) only when it changes,
-    given `direct_fanout`'s level?"""
-    if fan < 0:
-        return False
-    x = L - 1
-    while x > 0 and levels[x].kept[t] == 0:
-        x -= 1
-    return fan >= x
-
-
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def level_accesses(layer, acc, ws, n_temporal):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
@@ -154,12 +128,6 @@ def level_accesses(layer, acc, ws, n_temporal):
         n_children = np.int64(1)
         if parent.n_spatial > 0:
             n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
-        inner = 0
-        fan = -1
-        if is_mac and n_temporal > 0:
-            inner = temporal[n_temporal - 1].dim
-            if ax[0, inner] < 0 or ax[1, inner] < 0:
-                fan = direct_fanout(ws.loops, levels, temporal[n_temporal - 1].level, L)
         for t in range(3):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
@@ -170,32 +138,28 @@ def level_accesses(layer, acc, ws, n_temporal):
                 parent.mcw[t] = 1.0
                 continue
             delta = 0
-            mac_stream = is_mac and (t == 2 or ax[t, inner] >= 0 or not reads_on_change(t, fan, levels, L))
-            if mac_stream:
+            if is_mac:
                 E[:] = 1
                 tile = 1
-                F = temporal[M].outer              # the MAC reads a fresh operand every step (R4)
+                F = temporal[M].outer              # the MAC takes its whole operand every step (R4)
             else:
-                if is_mac:                          # reading on change: a one-word tile's stream (R2)
-                    E[:] = 1
-                    tile = 1
-                else:
-                    for a in range(E.shape[0]):
-                        E[a] = child.axes[t, a]
-                    tile = child.tiles[t]
+                for a in range(E.shape[0]):
+                    E[a] = child.axes[t, a]
+                tile = child.tiles[t]
                 F, delta = fill_stream(t, temporal, M, co, E, tile)
             child.fill[t] = F
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             reads = groups * F
-            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty).
+            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty), or at
+            # the MAC, whose delta is its whole operand every step.
             # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced
             # by the fold below, whose ratio is these link-reduced reads over the multicast-weighted
             # reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
             transfers = 0.0
-            if n_children > 1 and M > 0 and (mac_stream or ax[t, temporal[M - 1].dim] >= 0):
-                saved, transfers = links(t, temporal, M, E, tile, delta, mac_stream, spatial, n_sp,
+            if n_children > 1 and M > 0 and (is_mac or ax[t, temporal[M - 1].dim] >= 0):
+                saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp,
                                          fanout[p, 0], fanout[p, 1], layer, groups, ws)
                 reads -= saved
                 child.peer[t] = transfers / n_children

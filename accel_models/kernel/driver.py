@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from ..kernel_views import borrow
 from ..mapping_arrays import MappingArrays
-from ..result import CYCLES_OVERFLOW, OK
+from ..result import OK
 from .counts import fold_bypass, level_accesses, output_partitions
 from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
@@ -49,14 +49,12 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     output_partitions(layer, ws)
     fold_bypass(levels)
     energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
-    if cycles < 0:
-        return CYCLES_OVERFLOW, 0, 0.0, 0.0, 0
     macs = 1
     bounds = layer.bounds
     for d in range(8):
         macs *= bounds[d]
     energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles   # leakage: every storage instance, every cycle
-    return OK, cycles, energy, macs / (acc.num_macs * float(cycles)), compute_cycles
+    return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
 
 
 @njit(cache=True, _nrt=False)

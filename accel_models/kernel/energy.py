@@ -5,8 +5,6 @@ import math
 
 from numba import njit
 
-from ..result import MAX_CYCLES
-
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
@@ -17,7 +15,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     instances counted at most once per cluster (`clusters`: a cluster's vector access is charged once).
     Cycles: per level, read and write rates summed over tensors in the order Weights, Inputs, Outputs
     (each divided first: summing counts first is off by one cycle in 4 corpus cases), slowed by any
-    bandwidth below the demand; the slowest level sets the cycles (-1: more than `MAX_CYCLES`).
+    bandwidth below the demand; the slowest level sets the cycles.
     """
     L = reads.shape[0]
     block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
@@ -58,10 +56,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
             slow = min(slow, bw[l, 1] / w_rate)
         if bw[l, 2] >= 0 and bw[l, 2] < r_rate + w_rate:
             slow = min(slow, bw[l, 2] / (r_rate + w_rate))
-        stretched = compute_cycles / slow
-        if not stretched <= MAX_CYCLES:  # beyond what int64 cycles hold: the driver rejects the mapping
-            return total_energy, -1
-        lc = math.ceil(stretched)
+        lc = math.ceil(compute_cycles / slow)
         if lc > cycles:
             cycles = lc
     return total_energy, cycles

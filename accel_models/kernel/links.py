@@ -258,6 +258,34 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _still_pass(t, spatial, n_sp, fan_x, ax, n_on_axis):
+    """(children, how many take their word from a grid neighbour at a step where tensor t did not move: the
+    children, 0, or -1 when not known without listing them). All do when some of the innermost spatial loops
+    that do not index t make runs of equal words (2 or more children) that the grid's rows hold whole or that
+    hold whole rows: each child then has a left or right neighbour (above or below, on a one-column grid) in
+    its run. None do when every spatial loop indexes t and no axis of t has two of them: then no two children
+    hold the same word."""
+    n_children, px, _ = _grid(spatial, n_sp)
+    width = max(fan_x, px)
+    run = 1
+    i = n_sp - 1
+    while i >= 0 and ax[t, spatial[i].dim] < 0:
+        run *= spatial[i].bound
+        if width % run == 0 or run % width == 0:
+            return n_children, n_children
+        i -= 1
+    if run > 1:
+        return n_children, -1
+    for j in range(i):
+        if ax[t, spatial[j].dim] < 0:
+            return n_children, -1
+    for a in range(N_AXES):
+        if n_on_axis[a] > 1:
+            return n_children, -1
+    return n_children, 0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
     """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
 
@@ -478,7 +506,9 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     have the same shape; then the neighbour must sit at vstar = the step's translation (plus the shift
     between the two shapes' corners, zero whenever the shapes match). Working through the kinds, every
     matching pair has vstar = T_0, except (0, j) when loop 0 brings a whole tile: then vstar = T_j.
-    The MAC reads one fresh operand per step, so all its deltas are single points.
+    The MAC takes its whole operand every step, so all its deltas are single points and a step's vstar is its
+    translation, zero included: a MAC whose operand did not move can take it from a neighbour that used
+    the same word in the previous step.
     """
     ax, co = layer.ax, layer.co
     scratch = ws.scratch[0]
@@ -511,6 +541,9 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     transfers = 0.0
     n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
     size0 = 1.0 if is_mac else float(delta_words)
+    still = 0.0                      # MAC steps whose operand did not move (vstar = 0)
+    if is_mac and not moves0:
+        still += (b0 - 1) * (total / b0)
     # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
     # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `_lattice_ok` at once) in O(1) per loop;
     # Tj is written out only when a link is tried.
@@ -550,7 +583,9 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)
-            if nz and nj > 0 and not far:   # (0, j)
+            if not nz:
+                still += nj          # (0, j): loop j's step leaves the operand where it was
+            elif nj > 0 and not far:   # (0, j)
                 _translation(Tj, reset, a, c, ra)
                 if _lattice_ok(Tj, s1, m1, s2, m2, reach):
                     s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
@@ -576,4 +611,15 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
                                           n_children)
         saved += s_
         transfers += l_
+    if still > 0:
+        count, passing = _still_pass(t, spatial, n_sp, fan_x, ax, scratch.n_on_axis)
+        if passing == count:         # no read at a still step: every child takes the word from a neighbour
+            saved += groups * still
+            transfers += count * still
+        elif passing < 0:
+            Tj[:] = 0
+            s_, l_, n_children = _link_saving(t, Tj, 1.0, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+                                              n_children)
+            saved += s_
+            transfers += l_
     return saved, transfers

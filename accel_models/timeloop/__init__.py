@@ -19,7 +19,7 @@ from .constraints import constraints_to_timeloop_yaml, mapspace_constraints
 from .corpus import CorpusCase, case_from_dict, default_corpus_path, load_cases
 from .corpus_check import check_corpus
 from .energy_table import ert_to_timeloop_yaml
-from .inputs import TimeloopSpec, load_spec, load_timeloop
+from .inputs import TimeloopSpec, load_architecture, load_spec, load_timeloop
 from .mapping import mapping_from_timeloop, mapping_to_timeloop_yaml
 from .problem import ProblemNames, layer_from_timeloop, problem_from_timeloop, problem_to_timeloop_yaml
 from .report import evaluate_spec, model_report, summary
@@ -29,5 +29,5 @@ __all__ = ["YamlSource", "accelerator_from_timeloop", "arch_to_timeloop_yaml", "
            "ert_to_timeloop_yaml", "layer_from_timeloop", "problem_to_timeloop_yaml", "mapping_from_timeloop",
            "mapping_to_timeloop_yaml", "load_timeloop", "CorpusCase", "load_cases", "case_from_dict",
            "default_corpus_path", "check_corpus", "ProblemNames", "problem_from_timeloop", "TimeloopSpec",
-           "load_spec", "mapspace_constraints", "evaluate_spec", "model_report", "summary", "TimeloopStats",
+           "load_spec", "load_architecture", "mapspace_constraints", "evaluate_spec", "model_report", "summary", "TimeloopStats",
            "read_stats", "check_manifest"]

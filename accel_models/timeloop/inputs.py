@@ -164,6 +164,27 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     return TimeloopSpec(layer, names, acc, constraints, mapping, metrics, [name for name, _ in sources])
 
 
+def load_architecture(files: list[YamlSource], jinja: dict | None = None, ert: YamlSource | None = None,
+                      name: str | None = None) -> Accelerator:
+    """The accelerator of Timeloop input files (as `load_spec` reads them: merged, Jinja2 templates rendered), with
+    its energy table from one of the files or `ert`; the files' problem, mapping and mapper settings, if any, are
+    not read (a folder of a Timeloop run's files may hold several). Constraints that bypass a tensor at a level are
+    kept (they shape the accelerator's levels)."""
+    sources = []
+    for i, f in enumerate(files):
+        label = str(f) if isinstance(f, (str, Path)) and "\n" not in str(f) else f"input {i + 1}"
+        doc = load(f, "input", jinja) if not isinstance(f, dict) else f
+        sources.append((label, {k: v for k, v in doc.items() if k not in ("problem", "mapping", "mapper")}))
+    if not sources:
+        raise ValueError("no input files")
+    merged, origin = _merge(sources, ert)
+    _require(merged, "architecture", "an architecture")
+    _require(merged, "ERT", "an energy table", " (give the ERT file too: Accelergy's plug-ins are not run here)")
+    return _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
+               {"ERT": merged["ERT"]}, name, {"constraints": {"targets": merged["targets"]}},
+               variables=merged["variables"])
+
+
 def load_timeloop(arch: YamlSource, problem: YamlSource, mapping: YamlSource, ert: YamlSource,
                   constraints: YamlSource | None = None) -> tuple[Layer, Accelerator, MappingArrays]:
     """The four timeloop-model inputs (each a file, text or parsed document) -> (layer, accelerator, mapping arrays)."""

@@ -10,6 +10,7 @@ from typing import Any
 from nets import get_space, space_names
 
 from .budget import Budget, parse_budget
+from .devices import parse_devices
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
 from .objectives import make_objective
 from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
@@ -33,7 +34,12 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     given = {**options, **({"budget": budget} if budget is not None else {})}
     values = option_values(given)
     resources = values["match_resources"]
-    budget = _budget(values["budget"] if budget is not None else None, resources)
+    devices = () if values["accelerator"] is None else parse_devices(values["accelerator"])
+    if devices:
+        _check_fixed_devices(given, values)
+        if "objective" not in given and not values["pareto"]:
+            values["objective"] = "accuracy"
+    budget = _budget(values["budget"] if budget is not None else None, resources, fixed=bool(devices))
     space = values["space"]
     networks: tuple[NetworkSpec, ...] = ()
     if values["networks"] is not None:
@@ -43,8 +49,10 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
     _check_no_effect(given, values, network, networks, space)
-    budget = _accuracy_floor(budget, values["accuracy"], network, space)
-    objective = make_objective(values["objective"], values, budget)
+    objective_name = values["objective"]
+    floor_needed = not (devices and (objective_name in ("accuracy", "mnasnet") or "accuracy" in (values["pareto"] or ())))
+    budget = _accuracy_floor(budget, values["accuracy"], network, space, default=floor_needed)
+    objective = make_objective(objective_name, values, budget)
     pareto = values["pareto"] or ()
     sampler = _sampler(values["sampler"], pareto)
     _check_accuracy_known(objective.name if objective.needs_accuracy else None, pareto, network, networks)
@@ -60,6 +68,8 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     for name, base in _NESTED.items():
         fields[name] = replace(base, **fields.get(name, {}), **({"seed": seed} if hasattr(base, "seed") else {}))
     what = (network.name if network.kind == "zoo" else "subnet") if network is not None else space
+    if devices:
+        what = f"nas-{'+'.join(d.name for d in devices)}-{space}-{values['nas_strategy']}"
     if len(networks) > 1:
         what = "+".join(n.name for n in networks)
     if resources is not None:
@@ -69,7 +79,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}{goal}-seed{seed}"
     if pareto and objective.name != "edp":
         raise UsageError(f"--pareto and --objective {objective.name}: give one of them (--pareto sets the objectives)")
-    fields.update(objective=objective, sampler=sampler, pareto=pareto)
+    fields.update(objective=objective, sampler=sampler, pareto=pareto, devices=devices)
     return CoSearchSettings(budget=budget, network=network, networks=networks if len(networks) > 1 else (),
                             storage=parse_storage(values["storage"], fields["out"], start_over=fields["start_over"]),
                             study_name=study_name,
@@ -102,12 +112,19 @@ def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], networ
                          "or a subnet config as --network")
 
 
-def _budget(spec: str | list[str] | Budget | None, resources) -> Budget:
+def _budget(spec: str | list[str] | Budget | None, resources, fixed: bool = False) -> Budget:
     """The budget given (or the default); under `--match-resources` it has no area term (the preset's resources
-    bound the designs instead, and their area is only reported)."""
-    if spec is None:
-        spec = [] if resources is not None else SETTING_OPTIONS["budget"].default
-    budget = spec if isinstance(spec, Budget) else parse_budget(spec, require_area=resources is None)
+    bound the designs instead, and their area is only reported), and on fixed devices (`--accelerator`) neither
+    (the device is given)."""
+    if isinstance(spec, Budget):
+        budget = spec
+    else:
+        if spec is None:
+            spec = [] if resources is not None or fixed else SETTING_OPTIONS["budget"].default
+        budget = parse_budget(spec, require_area=resources is None and not fixed)
+    if fixed and math.isfinite(budget.area_mm2):
+        raise UsageError("--accelerator and an area term in --budget: the devices are fixed, an area applies to an "
+                         "accelerator search; accepted with --accelerator: latency<=, energy<=, power<=, accuracy>=")
     if resources is not None and math.isfinite(budget.area_mm2):
         raise UsageError(f"--budget area={budget.area_mm2:g}mm2 and --match-resources {resources.preset}: give one "
                          f"bound (under --match-resources the designs are bounded by {resources.preset}'s resources and "
@@ -140,9 +157,21 @@ def _check_no_effect(given: dict[str, Any], values: dict[str, Any], network: Net
                          f"has its own source); {accepted}")
 
 
-def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str) -> Budget:
-    """The budget with the accuracy floor of a subnet search (`--accuracy` or the space's default); none for a
-    fixed network."""
+def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
+    """Options that contradict a network search on fixed devices (`--accelerator`)."""
+    for key, flag in (("match_resources", "--match-resources"), ("network", "--network"), ("networks", "--networks")):
+        if values.get(key) is not None:
+            raise UsageError(f"--accelerator and {flag}: {flag} applies to an accelerator search (or fixes the "
+                             "network); give one of them")
+    if "area" in (values.get("pareto") or ()):
+        raise UsageError("--pareto area: the devices are fixed (--accelerator); accepted metrics: accuracy, latency, "
+                         "energy")
+
+
+def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str,
+                    default: bool = True) -> Budget:
+    """The budget with the accuracy floor of a subnet search (`--accuracy`, or the space's default where `default`);
+    none for a fixed network."""
     if accuracy is not None:
         if budget.accuracy is not None and abs(budget.accuracy - accuracy) > 1e-12:
             raise UsageError(f"--accuracy {accuracy:g} disagrees with the budget's accuracy>={budget.accuracy:g}; "
@@ -152,7 +181,7 @@ def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec
         if budget.accuracy is not None:
             raise UsageError("--accuracy / accuracy>=: the accuracy floor applies to the OFA subnet search; "
                              "a fixed --network has no accuracy to check")
-    elif budget.accuracy is None:
+    elif budget.accuracy is None and default:
         budget = budget.with_accuracy(default_accuracy(space, DEFAULT_ACCURACY))
     return budget
 

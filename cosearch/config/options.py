@@ -24,6 +24,7 @@ from accel_models.presets import PRESETS
 from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
+from .nas_strategies import check_nas_strategy
 from .objectives import (MNASNET_SOFT, check_exponents, check_objective, check_pareto, check_target_latency,
                          pareto_metrics, single_objectives)
 from .resources import ResourceBounds
@@ -189,7 +190,8 @@ def _storage_text(s: CoSearchSettings) -> str | None:
 
 OPTIONS: tuple[Option, ...] = (
     Option("--budget", "limits, comma-joined or repeated: area=5mm2 (or um2), latency<=10ms, energy<=2mJ, "
-           "power<=500mW, accuracy>=0.76", default="area=5mm2", metavar="TERMS", field="budget", derived=True,
+           "power<=500mW, accuracy>=0.76", default="area=5mm2", shown_default="area=5mm2; none with --accelerator",
+           metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
     # 300: with the defaults below the best EDP still falls past trial 200 (the default run on two idle cores:
     # 1.36e-6 at 150, 1.15e-6 at 200 J*s); 200 trials took 187 s there, so the time limit ends most runs
@@ -210,12 +212,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
            "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,
            write=lambda s: ",".join(n.name for n in s.networks) or None),
+    Option("--accelerator", "fixed device(s) instead of an accelerator search: the best network for each (a preset, "
+           "a co-search's result.json, Timeloop ARCH.yaml+ERT.yaml, or lut:FILE.yaml), comma-joined",
+           metavar="DEVICE[,DEVICE]", field="devices", derived=True,
+           write=lambda s: ",".join(d.text for d in s.devices) or None),
+    Option("--nas-strategy", "network search strategy on fixed devices: evolution (OFA's), random, rl (REINFORCE), "
+           "gradient (ProxylessNAS's)", default="evolution", metavar="NAME", check=check_nas_strategy,
+           field="nas_strategy"),
+    Option("--nas-evals", "subnet evaluations per device of the network search on fixed devices", default=10_000,
+           metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals"),
+    Option("--efficiency", "latency and energy of a subnet on a fixed device: table (exact, from the layer table) or "
+           "predictor (an MLP trained on it: an estimate)", default="table", metavar="SOURCE",
+           check=lambda flag, value: check_choice(flag, value, ("table", "predictor"), "source"),
+           field="efficiency"),
     Option("--match-resources", "bound the accelerator space by a preset's #PEs, on-chip bytes and DRAM bandwidth "
            f"(NAAS), with its word width, node and clock, instead of an area budget: {', '.join(PRESETS)}",
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
            field="resources", write=lambda s: None if s.resources is None else s.resources.preset),
     Option("--accuracy", "accuracy floor of the subnet search, a fraction; the same as accuracy>= in --budget",
-           shown_default=f"{DEFAULT_ACCURACY:g} (decoder spaces: their own)", metavar="FLOOR", type=_number_text,
+           shown_default=f"{DEFAULT_ACCURACY:g} (decoder spaces: their own; none with --accelerator when accuracy is "
+                         "the objective)", metavar="FLOOR", type=_number_text,
            check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
     Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
@@ -231,8 +247,9 @@ OPTIONS: tuple[Option, ...] = (
            derived=True),
     Option("--objective", f"what the search optimises: {', '.join(single_objectives())} (the README gives each "
            "formula)",
-           default="edp", metavar="NAME", check=check_objective, field="objective", derived=True,
-           write=lambda s: None if s.objective.name == "edp" else s.objective.name),
+           default="edp", shown_default="edp; accuracy with --accelerator", metavar="NAME", check=check_objective,
+           field="objective", derived=True, write=lambda s: s.objective.name if s.objective.name != (
+               "accuracy" if s.devices else "edp") else None),
     Option("--target-latency", "MnasNet's latency target T for --objective mnasnet, e.g. 2ms",
            shown_default="the budget's latency<= term", metavar="DURATION", check=check_target_latency,
            field="objective.target_latency_s", derived=True,

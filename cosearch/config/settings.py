@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .budget import Budget
+from .devices import DeviceSpec
 from .loops import POLISH_EVALUATIONS, EvolutionSettings, MapperSettings
 from .objectives import EDP, ObjectiveSpec, pareto_mapper_objective
 from .resources import ResourceBounds
@@ -48,6 +49,14 @@ class CoSearchSettings:
     """Metrics of a multi-objective study (`--pareto`); empty: the single `objective`."""
     latency_table: Path | None = None
     """Where to write the layer-wise latency table of the found accelerator (`--export-latency-table`)."""
+    devices: tuple[DeviceSpec, ...] = ()
+    """Fixed devices (`--accelerator`): a network search on each instead of an accelerator search."""
+    nas_strategy: str = "evolution"
+    """The network search strategy on fixed devices (`--nas-strategy`)."""
+    nas_evals: int = 10_000
+    """Subnet evaluations per device of that search (`--nas-evals`)."""
+    efficiency: str = "table"
+    """Where a subnet's latency and energy on a fixed device come from: the exact layer table, or a predictor."""
     polish_evals: int = POLISH_EVALUATIONS
     """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
     `--polish-evals`; 0: none); not part of what the study is."""
@@ -66,6 +75,11 @@ class CoSearchSettings:
     def searches_subnet(self) -> bool:
         return self.network is None
 
+    @property
+    def fixed_devices(self) -> bool:
+        """A network search on given devices (`--accelerator`) rather than a co-search."""
+        return bool(self.devices)
+
     def identity(self) -> dict:
         """What a study's trials depend on: a resumed study must have been made with the same."""
         return {"budget": self.budget.to_dict(), "space": None if self.network else self.space,
@@ -75,11 +89,19 @@ class CoSearchSettings:
                 **({"resources": self.resources.to_dict()} if self.resources is not None else {}),
                 **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {}),
                 **({"objective": self.objective.identity()} if self.objective != EDP() else {}),
-                **({"pareto": list(self.pareto)} if self.pareto else {})}
+                **({"pareto": list(self.pareto)} if self.pareto else {}),
+                **({"devices": [d.to_dict() for d in self.devices], "nas_strategy": self.nas_strategy,
+                    "nas_evals": self.nas_evals, "efficiency": self.efficiency,
+                    "final_mapper": self.final_mapper.to_dict()} if self.devices else {})}
 
     def describe(self) -> str:
         """One line: what is searched, how, and where the study lives."""
         what = f"network {self.network.name}" if self.network else f"space {self.space}"
+        if self.devices:
+            return (f"network search on {', '.join(d.name for d in self.devices)}: space {self.space}; budget "
+                    f"{self.budget.describe() or 'none'}; {'Pareto front of ' + ', '.join(self.pareto) if self.pareto else self.objective.describe()}; "
+                    f"strategy {self.nas_strategy}, {self.nas_evals} subnet evaluations per device; study "
+                    f"{self.study_name!r} in {self.storage.display}")
         if len(self.networks) > 1:
             what = f"networks {', '.join(n.name for n in self.networks)} (geometric-mean EDP)"
         if self.resources is not None:

@@ -8,9 +8,10 @@ from rich.progress import BarColumn, Progress as RichProgress, ProgressColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..search import CoSearchResult, Progress, seeds_text
+from ..search import CoSearchResult, NASRunResult, Progress, seeds_text
 from ..search.objective import study_metric_names
 from .analysis import analyze, comparison_caveats
+from .nas import print_nas_summary
 from .summary import COLUMNS, excluded_presets_text, summary_rows, title
 
 
@@ -94,8 +95,12 @@ class ProgressDisplay:
             self.console.print(progress_line(p), highlight=False, soft_wrap=True)
 
 
-def print_summary(result: CoSearchResult, console) -> None:
-    """The closing table (best design, then every preset within the area budget) and where the report is."""
+def print_summary(result: CoSearchResult | NASRunResult, console) -> None:
+    """The closing table (best design, then every preset within the area budget; on fixed devices each device's
+    subnet and the specialisation table) and where the report is."""
+    if isinstance(result, NASRunResult):
+        print_nas_summary(result, console)
+        return
     s = result.settings
     if result.accuracy_source is not None and result.accuracy_source.notice:
         console.print(result.accuracy_source.notice, style="bold yellow", highlight=False, soft_wrap=True)

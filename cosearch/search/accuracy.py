@@ -54,6 +54,11 @@ class AccuracyModel:
             except (OSError, ValueError):
                 pass  # a damaged memo is only a lost speed-up
 
+    @property
+    def estimator(self):
+        """The space's accuracy estimator itself (for what the model does not wrap: a differentiable form)."""
+        return self._estimator
+
     @staticmethod
     def _key(config: SubnetConfig) -> str:
         c = config.canonical().to_dict()

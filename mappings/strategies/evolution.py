@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 from .._fast_random import NORMAL_TABLE, new_state
 from ..encoding import Encoding
@@ -64,6 +65,7 @@ class EvolutionStrategy(MapperStrategy):
         history: list[tuple[int, float, float]] = []
         best_x, best_f = None, math.inf
         rng = new_state(seed)
+        ensure_fresh_kernel_cache()
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0

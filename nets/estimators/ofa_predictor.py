@@ -112,3 +112,32 @@ class OFAAccuracyPredictor(AccuracyEstimator):
         if not feats:
             return np.zeros(0)
         return self._forward(np.stack(feats))
+
+    def soft_score(self, probs):
+        """The predictor on the expected one-hot features of a factorised distribution over the genes (`probs`: the
+        gene (field, position) -> a torch tensor of probabilities over its choices, in gene-table order): a
+        differentiable relaxation of the accuracy (ProxylessNAS's and DARTS's relaxation of a categorical choice to
+        its probabilities). A slot's kernel and expand features are their probabilities times the probability that
+        its stage's depth reaches it; the resolution's bucket feature sums the probabilities of its resolutions. At
+        one-hot probabilities it equals `score`."""
+        import torch
+
+        space = MBV3_W12
+        n = space.n_slots
+        ks, ex = [], []
+        for stage in range(len(space.stages)):
+            p_d = probs[("d", stage)]
+            for j, slot in enumerate(space.stage_slots(stage)):
+                active = sum(p_d[k] for k, d in enumerate(space.d_choices) if d > j)
+                ks.append(active * probs[("ks", slot)])
+                ex.append(active * probs[("e", slot)])
+        p_r = probs[("r", 0)]
+        buckets = torch.zeros(_N_RES_BUCKETS, dtype=p_r.dtype)
+        index = torch.tensor([(r - 112) // 16 for r in space.resolutions])
+        buckets = buckets.index_add(0, index, p_r)
+        x = torch.cat([torch.cat(ks), torch.cat(ex), buckets])
+        for i, (w, b) in enumerate(self._layers):
+            x = torch.as_tensor(w, dtype=x.dtype) @ x + torch.as_tensor(b, dtype=x.dtype)
+            if i < len(self._layers) - 1:
+                x = torch.relu(x)
+        return x[0]

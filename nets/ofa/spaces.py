@@ -17,6 +17,7 @@ from typing import ClassVar
 from ..network import Network
 from ..spaces.genes import GeneTable
 from ..spaces.protocol import SearchSpace
+from ..spaces.terms import LayerTerm
 from .config import MBConfig, ResNetConfig
 from .plan import Plan, mb_plan, resnet_plan
 from .workload import plan_network, plan_params
@@ -141,6 +142,14 @@ class MBSpace(PlanSpace):
     def plan(self, config) -> Plan:
         return mb_plan(self, config)
 
+    def layer_terms(self) -> tuple[LayerTerm, ...]:
+        """A block's layers depend on the resolution (its feature map), whether its stage's depth reaches it, and its
+        own kernel size and expand ratio (its input width is its stage's, or the previous stage's for a stage's first
+        block: fixed either way); the stem, the first fixed block and the head on the resolution alone."""
+        terms = [LayerTerm((("r", 0), ("d", i), ("ks", slot), ("e", slot)), f"blocks.{slot + 1}.")
+                 for i in range(len(self.stages)) for slot in self.stage_slots(i)]
+        return (*terms, LayerTerm((("r", 0),), None))
+
     def covering_configs(self) -> Iterator[MBConfig]:
         """The stages' widths are fixed, so for every resolution, kernel size and expand ratio, one config with that
         kernel and ratio in every slot and every stage at its maximum depth covers every position a block can take
@@ -216,6 +225,16 @@ class ResNetSpace(PlanSpace):
 
     def plan(self, config) -> Plan:
         return resnet_plan(self, config)
+
+    def layer_terms(self) -> tuple[LayerTerm, ...]:
+        """A bottleneck's layers depend on the resolution, whether its stage's extra depth reaches it, its own ratio,
+        its stage's width index, and the previous stage's (the stem's second conv for stage 0: w[1]), which a
+        stage's first block reads; the stem on the resolution, its depth gene and w[0], w[1]; the classifier on the
+        last stage's width."""
+        n = len(self.base_depths)
+        terms = [LayerTerm((("r", 0), ("d", i + 1), ("e", slot), ("w", i + 2), ("w", i + 1)), f"blocks.{slot}.")
+                 for i in range(n) for slot in self.stage_slots(i)]
+        return (*terms, LayerTerm((("r", 0), ("d", 0), ("w", 0), ("w", 1), ("w", n + 1)), None))
 
     def covering_configs(self) -> Iterator[ResNetConfig]:
         """A stage's first block reads the previous stage's width, so the width indices follow w[k] = (a + b k) mod 3,

@@ -14,6 +14,7 @@ from ..ofa.plan import Plan
 from ..ofa.spaces import PlanSpace
 from .config import SubnetConfig
 from .genes import GeneTable
+from .terms import LayerTerm
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class EfficientNetSpace(PlanSpace):
     def plan(self, config) -> Plan:
         width, depth, resolution = self.parse(config).scaling
         return efficientnet_plan(width, depth, resolution, self.name)
+
+    def layer_terms(self) -> tuple[LayerTerm, ...]:
+        """phi scales every layer: one term."""
+        return (LayerTerm((("phi", 0),), None),)
 
     def covering_configs(self) -> Iterator[EfficientNetConfig]:
         """Every phi: each scales every layer differently."""

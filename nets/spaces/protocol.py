@@ -84,6 +84,12 @@ class SearchSpace(ABC):
         'estimate'), `label`, `path` and `notice` (why an estimate stands in for a measured accuracy, or None).
         `predictor`: a predictor file, for the spaces that have one. Imports torch where the estimator needs it."""
 
+    def layer_terms(self):
+        """The network's layers as `nets.spaces.terms.LayerTerm`s (a tuple), each a function of a few genes, or None
+        where the space does not say (a per-choice cost table, as the gradient strategy needs, is then not
+        available)."""
+        return None
+
     def build_torch(self, config: SubnetConfig, **options: Any):
         """A randomly initialised `torch.nn.Module` of the subnet whose layers equal `network(config)`'s."""
         raise NotImplementedError(f"{self.name}: no PyTorch model builder")

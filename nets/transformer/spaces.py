@@ -26,6 +26,7 @@ from typing import ClassVar
 from ..network import Network
 from ..spaces.genes import GeneTable
 from ..spaces.protocol import SearchSpace
+from ..spaces.terms import LayerTerm
 from .config import DecoderConfig, ViTConfig
 from .spec import Block, TransformerSpec
 from .workload import count_params, transformer_network
@@ -57,6 +58,14 @@ class _TransformerSpace(SearchSpace):
         from nets.transformer.torch_model import build_transformer  # torch
 
         return build_transformer(self.to_spec(self.parse(config)))
+
+    def layer_terms(self) -> tuple[LayerTerm, ...]:
+        """Block i's layers depend on whether the depth reaches it, the width and its own per-slot genes; the
+        embedding and the head on the width alone."""
+        per_slot = [f for f in self.genes() if f not in self.scalar_genes]
+        terms = [LayerTerm((("d", 0), (self.width_gene, 0), *((f, i) for f in per_slot)), f"blocks.{i}.")
+                 for i in range(self.n_slots)]
+        return (*terms, LayerTerm(((self.width_gene, 0),), None))
 
     def covering_configs(self) -> Iterator:
         """A block's layers depend on the width and its own per-slot genes, so at the largest depth one config per

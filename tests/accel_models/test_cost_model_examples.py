@@ -89,26 +89,27 @@ def test_r2_the_last_stride_memory(outer, fills):
     assert _both(Layer(R=4, P=4), _dram_buf(), mapping).fills[1, I] == fills
 
 
-def test_r3_multicast_and_r4_operands_read_when_they_change():
+def test_r3_multicast_and_r4_the_macs_read_every_step():
     """P unrolled on 4 MACs under the GLB, K8 looped in the GLB. Weights: each step one new weight for all four
-    MACs, read once (8). Inputs: K does not index them and no loop sits below the fan-out, so each MAC's input
-    is read once (4), not once a step (32)."""
+    MACs, read once (8). Inputs: each MAC's input stays, but a MAC holds nothing and no neighbour uses the same
+    word, so each is read every step (4 x 8 = 32)."""
     ref = _both(Layer(P=4, K=8), _glb_fanout(), _two(LevelMapping({}), LevelMapping({"K": 8}, spatial_x={"P": 4})))
-    assert (ref.reads[1, W], ref.reads[1, I]) == (8, 4)
+    assert (ref.reads[1, W], ref.reads[1, I]) == (8, 32)
 
 
-def test_r4_the_operand_rule_needs_an_innermost_loop_that_does_not_index_the_operand():
-    """P8 = 4 MACs x a P2 loop innermost in the GLB (K4 outside it): P indexes Inputs, so every MAC reads every
-    step (32); Weights, which P does not index, are read when K moves (4)."""
-    mapping = _two(LevelMapping({}), LevelMapping({"K": 4, "P": 2}, permutation=("K", "P"), spatial_x={"P": 4}))
-    ref = _both(Layer(P=8, K=4), _glb_fanout(), mapping)
-    assert (ref.reads[1, W], ref.reads[1, I]) == (4, 32)
+def test_r4_macs_sharing_a_word_take_it_over_links():
+    """K4 on the 4 MACs, K2 then P4 looped in the GLB (K innermost): all MACs use input p. At a K step the input
+    stays and each MAC's neighbour used that word, so the step costs no GLB read: Inputs are read at the first step
+    and at each of the 3 P steps (4); Weights, which K indexes, every step (4 per step x 8 steps = 32)."""
+    mapping = _two(LevelMapping({}), LevelMapping({"P": 4, "K": 2}, permutation=("P", "K"), spatial_x={"K": 4}))
+    ref = _both(Layer(P=4, K=8), _glb_fanout(), mapping)
+    assert ref.reads[1, I] == 4 and ref.reads[1, W] == 32
 
 
 def test_r4_and_r5_a_loop_below_the_fan_out_reads_every_step():
     """The first example with K split 4 (GLB) x 2 (an RF below the fan-out). An RF keeping Inputs: the RF reads
     them for each MAC (32) and the GLB sends each PE its input once (4). An RF bypassing Inputs: the GLB serves
-    the MACs itself, every step (32)."""
+    the MACs itself, every step (32), as without the RF."""
     mapping = _two(LevelMapping({}), LevelMapping({"K": 4}, spatial_x={"P": 4}), LevelMapping({"K": 2}))
     kept = _both(Layer(P=4, K=8), _glb_fanout(rf_keeps=("Weights", "Inputs", "Outputs")), mapping)
     assert (kept.reads[2, I], kept.fills[2, I], kept.reads[1, I]) == (32, 4, 4)

@@ -70,3 +70,23 @@ def test_the_layer_cover_holds_every_shape_of_random_subnets(space):
     for config in nets.sample_configs(space, 25, rng=7) + [nets.largest_config(space), nets.smallest_config(space)]:
         missing = [layer.name for layer in nets.to_network(config).layers if layer.shape_key not in cover]
         assert not missing, (config, missing[:3])
+
+
+@pytest.mark.parametrize("space", ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50", "efficientnet", "vit_elastic",
+                                   "gpt_elastic_decode"])
+def test_the_layer_terms_add_up_to_the_network(space):
+    """Each term's layers at the subnet's values of its support, summed over the terms, are the subnet's layers: a
+    per-choice table over the terms is exact."""
+    from nets.spaces.terms import term_layers
+
+    space_def = nets.get_space(space)
+    terms = space_def.layer_terms()
+    base = nets.largest_config(space)
+    for config in nets.sample_configs(space, 6, rng=3) + [nets.smallest_config(space)]:
+        got = []
+        for i, term in enumerate(terms):
+            values = tuple(getattr(config, f) if f in space_def.scalar_genes else getattr(config, f)[p]
+                           for f, p in term.support)
+            got += term_layers(space_def, terms, i, values, base)
+        want = nets.to_network(config).layers
+        assert sorted(layer.shape_key for layer in got) == sorted(layer.shape_key for layer in want), config

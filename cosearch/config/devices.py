@@ -1,0 +1,79 @@
+"""`--accelerator DEVICE[,DEVICE...]`: the fixed devices of a network search, checked for form and files here (the
+devices themselves are built before the search starts, `cosearch.search.nas.load_device`).
+
+A DEVICE is a preset name (`nvdla_256`), the `result.json` of an earlier co-search (its design), Timeloop input files
+(an architecture with its energy table: `arch.yaml+ERT.yaml`, `+`-joined; a folder stands for its YAML files), or
+`lut:FILE.yaml[+FILE...]` (a measured latency table in ProxylessNAS's / OFA's format, one file per resolution).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from accel_models.presets import PRESETS
+
+from .validate import UsageError
+
+KINDS = ("preset", "result", "timeloop", "lut")
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One `--accelerator` entry: its kind, the text given, a short name, the files it names."""
+
+    kind: str
+    text: str
+    name: str
+    paths: tuple[Path, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": self.text, "name": self.name, "paths": [str(p) for p in self.paths]}
+
+
+ACCEPTED = (f"a preset ({', '.join(PRESETS)}), a co-search's result.json, Timeloop files ARCH.yaml+ERT.yaml (or a "
+            "folder of them), or lut:FILE.yaml (a latency table)")
+
+
+def _files(flag: str, text: str) -> tuple[Path, ...]:
+    paths = []
+    for part in text.split("+"):
+        p = Path(part.strip()).expanduser()
+        if not part.strip():
+            raise UsageError(f"{flag}: empty file name in {text!r}; accepted: {ACCEPTED}")
+        if not p.exists():
+            raise UsageError(f"{flag}: no file or folder at {p}; accepted: {ACCEPTED}")
+        paths.append(p)
+    return tuple(paths)
+
+
+def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
+    text = text.strip()
+    if not text:
+        raise UsageError(f"{flag}: empty device; accepted: {ACCEPTED}")
+    if text.startswith("lut:"):
+        paths = _files(flag, text[4:])
+        return DeviceSpec("lut", text, f"lut-{paths[0].stem}", paths)
+    if text in PRESETS:
+        return DeviceSpec("preset", text, text)
+    if text.lower().endswith(".json"):
+        paths = _files(flag, text)
+        if len(paths) != 1 or not paths[0].is_file():
+            raise UsageError(f"{flag}: {text!r}: one result.json file is accepted")
+        return DeviceSpec("result", text, f"{paths[0].parent.name or 'result'}-design", paths)
+    if any(ext in text.lower() for ext in (".yaml", ".yml")) or Path(text).expanduser().is_dir():
+        paths = _files(flag, text)
+        return DeviceSpec("timeloop", text, paths[0].stem if paths[0].is_file() else paths[0].name, paths)
+    raise UsageError(f"{flag}: unknown device {text!r}; accepted: {ACCEPTED}")
+
+
+def parse_devices(value, flag: str = "--accelerator") -> tuple[DeviceSpec, ...]:
+    """Comma-joined devices (or a list); each named once."""
+    parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    specs = tuple(parse_device(str(p), flag) for p in parts)
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"{flag}: a device is given twice in {value!r}")
+    return specs
+
+
+__all__ = ["KINDS", "DeviceSpec", "parse_device", "parse_devices"]

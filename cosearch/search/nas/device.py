@@ -1,0 +1,236 @@
+"""A fixed device for the network search (`--accelerator`): an accelerator (a preset, the design of an earlier
+co-search's result.json, or a Timeloop architecture with its energy table) whose layer costs come from cosearch's
+mapper, or a measured latency table (`lut:`).
+
+An accelerator's costs are a layer-cost table: every distinct layer shape the space can produce, each mapped once
+(the best mapping for the search's mapper objective, with the final mapper's budget: the figures a hard limit is
+judged on), saved under `--out/tables/` so that another run on the same device (another target, another strategy)
+reads them instead of mapping again. A subnet's latency and energy are sums over its layers' rows; through the
+space's layer terms (`nets.spaces.terms`) a subnet costs a handful of look-ups, and the gradient strategy gets its
+per-choice table.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, fields
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from accel_models import Accelerator, area_mm2, get_preset
+from accel_models.timeloop import load_architecture
+from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
+from nets import GeneTable, Layer, SearchSpace, SubnetConfig, largest_config
+from nets.spaces.terms import LayerTerm, config_with, term_layers
+
+from ..._files import write_text_atomic
+from ...config import UsageError
+from ...config.devices import DeviceSpec
+from ..space import Design
+from .lut import LatencyTable
+from .problem import SubnetCost
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device a network is searched for: its name, where it came from, and an accelerator (costs from the mapper)
+    or a measured latency table."""
+
+    name: str
+    origin: str
+    accelerator: Accelerator | None = None
+    lut: LatencyTable | None = None
+
+    @property
+    def has_energy(self) -> bool:
+        return self.accelerator is not None
+
+    def describe(self) -> str:
+        if self.accelerator is None:
+            return f"{self.name} ({self.origin}: {self.lut.describe()})"
+        acc = self.accelerator
+        try:
+            area = f", {area_mm2(acc):.2f} mm2 modelled"
+        except ValueError:   # a level the area model cannot size (a Timeloop placeholder without a capacity)
+            area = ""
+        return f"{self.name} ({self.origin}: {acc.num_macs} MACs, {acc.clock_ghz:g} GHz{area})"
+
+
+def load_device(spec: DeviceSpec) -> Device:
+    """The device of an `--accelerator` entry; a `UsageError` names the entry and what is wrong with it."""
+    flag = f"--accelerator {spec.text}"
+    if spec.kind == "preset":
+        return Device(spec.name, "preset", accelerator=get_preset(spec.name))
+    if spec.kind == "result":
+        try:
+            data = json.loads(spec.paths[0].read_text())
+            design = Design.from_dict(data["design"], name=spec.name)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{flag}: not the result.json of a co-search with a design ({type(exc).__name__}: "
+                             f"{exc})") from None
+        return Device(spec.name, f"design of {spec.paths[0]}", accelerator=design.accelerator)
+    if spec.kind == "timeloop":
+        try:
+            files = [f for p in spec.paths for f in (sorted(p.rglob("*.yaml")) if p.is_dir() else [p])]
+            acc = load_architecture([str(f) for f in files], name=spec.name)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+        return Device(spec.name, "Timeloop architecture", accelerator=acc)
+    try:
+        return Device(spec.name, "measured latency table", lut=LatencyTable.load(spec.paths))
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _table_name(accelerator: Accelerator, mapper: MapperSettings, objective: str) -> str:
+    settings = json.dumps(mapper.to_dict(), sort_keys=True, default=str)
+    return f"{accelerator_key(accelerator)}-{hashlib.sha1(settings.encode()).hexdigest()[:10]}-{objective}"
+
+
+def _map_chunk(layers: Sequence[Layer], accelerator: Accelerator, mapper: MapperSettings,
+               objective: str) -> list[dict]:
+    """Map each layer (a worker process's share of a table); the results as dicts."""
+    with threadpool_limits(1):
+        cache = MappingCache(mapper)
+        return [cache.result(layer, accelerator, objective).to_dict() for layer in layers]
+
+
+class LayerTable:
+    """The best mapping of every layer shape on one accelerator for one mapper objective, with the mapper settings
+    it was made with, saved as one JSON line per shape in `folder`."""
+
+    def __init__(self, accelerator: Accelerator, mapper: MapperSettings, objective: str, folder: Path) -> None:
+        self.accelerator, self.mapper, self.objective = accelerator, mapper, objective
+        self.path = folder / f"{_table_name(accelerator, mapper, objective)}.jsonl"
+        self.cache = MappingCache(mapper)
+        self.loaded = self.mapped = 0
+        self.map_s = 0.0
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                    layer = Layer(**row["layer"])
+                    self.cache.insert(MapperResult.from_dict(row["result"], layer, accelerator))
+                    self.loaded += 1
+                except (ValueError, KeyError, TypeError):
+                    continue      # a damaged line: that shape is mapped again
+
+    def __contains__(self, layer: Layer) -> bool:
+        return (layer, self.accelerator, self.objective) in self.cache
+
+    def ensure(self, layers: Sequence[Layer], workers: int = 1, say: Callable[[str], None] | None = None) -> None:
+        """Map the shapes not in the table yet (in `workers` processes when there are many) and save them."""
+        missing = list({layer.shape_key: layer for layer in layers if layer not in self}.values())
+        if not missing:
+            return
+        t0 = time.perf_counter()
+        if say:
+            say(f"layer table: mapping {len(missing)} layer shapes on {self.accelerator.name} "
+                f"({self.mapper.budget_evals} evaluations each, {workers} process(es)); saved to {self.path}")
+        if workers > 1 and len(missing) >= 8 * workers:
+            chunks = [missing[i::workers] for i in range(workers)]
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                found = [r for rows in pool.map(_map_chunk, chunks, [self.accelerator] * workers,
+                                                [self.mapper] * workers, [self.objective] * workers) for r in rows]
+            layers_found = [layer for chunk in chunks for layer in chunk]
+        else:
+            found = _map_chunk(missing, self.accelerator, self.mapper, self.objective)
+            layers_found = missing
+        lines = []
+        for layer, row in zip(layers_found, found):
+            result = MapperResult.from_dict(row, layer, self.accelerator)
+            self.cache.insert(result)
+            lines.append(json.dumps({"layer": _layer_dict(layer), "result": row}))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        old = self.path.read_text() if self.path.is_file() else ""
+        write_text_atomic(self.path, old + "".join(line + "\n" for line in lines))
+        self.mapped += len(missing)
+        self.map_s += time.perf_counter() - t0
+
+    def result(self, layer: Layer) -> MapperResult:
+        return self.cache.result(layer, self.accelerator, self.objective)
+
+    def cost(self, layers: Sequence[Layer]) -> SubnetCost:
+        """Latency and energy of the layers run one after the other (a layer with no valid mapping: infinite)."""
+        cycles, energy = 0, 0.0
+        for layer in layers:
+            r = self.result(layer)
+            if not r.valid:
+                return SubnetCost(math.inf, math.inf)
+            cycles += r.cycles
+            energy += r.energy_pj
+        return SubnetCost(cycles / (self.accelerator.clock_ghz * 1e9), energy * 1e-12)
+
+
+def _layer_dict(layer: Layer) -> dict:
+    return {f.name: getattr(layer, f.name) for f in fields(layer) if f.name != "elementwise"}
+
+
+class DeviceCosts:
+    """The costs of one space's subnets on one device: by layer terms (each term's cost cached per joint choice of its
+    genes), a subnet's sum of its terms'; the per-choice tables of the gradient strategy."""
+
+    def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None) -> None:
+        self.device, self.space, self.table = device, space, table
+        self.terms: tuple[LayerTerm, ...] | None = space.layer_terms()
+        self.base = None
+        self._cache: dict[tuple, SubnetCost] = {}
+        if self.terms is not None:
+            genes = sorted({g for t in self.terms for g in t.support})
+            self._genes = [(f, p, f in space.scalar_genes) for f, p in genes]
+            where = {g: i for i, g in enumerate(genes)}
+            self._support = [tuple(where[g] for g in t.support) for t in self.terms]
+
+    def network(self, config: SubnetConfig) -> SubnetCost:
+        """Latency (s) and energy (J) of one inference of `config`."""
+        if self.device.lut is not None:
+            return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
+        if self.terms is None:
+            return self.table.cost(self.space.network(config).layers)
+        flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
+        latency = energy = 0.0
+        cache = self._cache
+        for i, support in enumerate(self._support):
+            values = tuple(flat[k] for k in support)
+            cost = cache.get((i, values))
+            if cost is None:
+                cost = self.term(i, values)
+            latency += cost.latency_s
+            energy += cost.energy_j
+        return SubnetCost(latency, energy)
+
+    def term(self, index: int, values: tuple) -> SubnetCost:
+        key = (index, values)
+        cost = self._cache.get(key)
+        if cost is None:
+            if self.base is None:
+                self.base = largest_config(self.space)
+            if self.device.lut is not None:
+                config = config_with(self.space, self.base, dict(zip(self.terms[index].support, values)))
+                cost = SubnetCost(self.device.lut.term_latency_s(self.space, config, self.terms, index), math.nan)
+            else:
+                cost = self.table.cost(term_layers(self.space, self.terms, index, values, self.base))
+            self._cache[key] = cost
+        return cost
+
+    def term_tables(self, index: int, genes: GeneTable) -> tuple[np.ndarray, np.ndarray]:
+        """(latency s, energy J) of term `index` at every joint choice of its support among `genes`' choices, as
+        arrays shaped by those choices."""
+        term = self.terms[index]
+        shape = tuple(len(genes[f][p]) for f, p in term.support)
+        lat, en = np.empty(shape), np.empty(shape)
+        for idx, values in zip(np.ndindex(*shape), itertools.product(*(genes[f][p] for f, p in term.support))):
+            cost = self.term(index, values)
+            lat[idx], en[idx] = cost.latency_s, cost.energy_j
+        return lat, en
+
+
+__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts"]

@@ -1,0 +1,285 @@
+"""The network search on fixed devices (`--accelerator`): for each device, its layer-cost table (built once, saved in
+`--out/tables/`), the NAS strategy on the space's subnets within the limits, and the specialisation table: every
+device's subnet run on every device (OFA's table of specialised subnets).
+
+Each device is one trial of an Optuna study in `--storage` (its user attributes: the subnet found, its figures, the
+search's history), so a rerun resumes: a device whose trial completed is not searched again, and the report is
+written anew. `--workers` processes map the layer tables.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nets import get_space, parse_config, smallest_config, space_layers
+
+from ...config import CoSearchSettings, UsageError
+from ...config.objectives import RunFigures
+from ..accuracy import AccuracyModel, accuracy_model
+from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
+from .device import Device, DeviceCosts, LayerTable, load_device
+from .efficiency import EfficiencyPredictor
+from .problem import NASProblem, SubnetCost
+from .strategies import Gradient, GradientUnavailable, get_nas_strategy
+
+IDENTITY_ATTR = "cosearch.identity"
+PREDICTOR_SAMPLES = 2000
+"""Subnets scored with the exact table to train the efficiency predictor (`--efficiency predictor`)."""
+
+
+@dataclass
+class DeviceResult:
+    """The search on one device: the subnet found and its figures (exact: the layer table's), and the search's own
+    figures (strategy, evaluations, wall time, anytime history, the accuracy-latency front of the subnets it
+    scored)."""
+
+    device: str
+    description: str
+    strategy: str
+    evaluations: int
+    wall_s: float
+    table: dict
+    subnet: dict | None
+    accuracy: float | None
+    latency_s: float | None
+    energy_j: float | None
+    value: float | None
+    feasible: bool
+    history: list = field(default_factory=list)
+    front: list = field(default_factory=list)
+    efficiency: str = "table"
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class NASRunResult:
+    """A fixed-device run: its settings, the accuracy source, each device's result, and the cross table: `cross[i][j]`
+    the figures of device i's subnet on device j (latency s, energy J)."""
+
+    settings: CoSearchSettings
+    accuracy_source: dict | None
+    devices: list[DeviceResult]
+    cross: list[list[dict | None]]
+    timings_s: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> DeviceResult | None:
+        return self.devices[0] if self.devices else None
+
+
+def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyModel | None]:
+    """The devices built and checked against the space and the objective, and the accuracy source; a `UsageError`
+    names what does not fit (before any work)."""
+    space = get_space(settings.space)
+    devices = [load_device(spec) for spec in settings.devices]
+    for spec, device in zip(settings.devices, devices):
+        if device.lut is not None:
+            if getattr(space, "family", None) not in ("mbv3", "proxyless"):
+                raise UsageError(f"--accelerator {spec.text}: a latency table covers the OFA MobileNetV3 and "
+                                 f"ProxylessNAS spaces only, not --space {space.cli_name}")
+            needs_energy = [o for o in ([settings.objective.name] + list(settings.pareto)) if o in ("edp", "energy")]
+            if needs_energy or settings.limits.energy_j is not None or settings.limits.power_w is not None:
+                raise UsageError(f"--accelerator {spec.text}: a latency table has no energy; accepted objectives: "
+                                 "accuracy, latency, mnasnet (and latency limits)")
+            covered = [r for r in space.resolutions if r in device.lut.resolutions]
+            if not covered:
+                raise UsageError(f"--accelerator {spec.text}: its resolutions {list(device.lut.resolutions)} are none "
+                                 f"of the space's ({space.resolutions[0]}..{space.resolutions[-1]})")
+            lacking = device.lut.missing(space, [c for c in space.covering_configs() if c.r in covered])
+            if lacking is not None:
+                raise UsageError(f"--accelerator {spec.text}: the table for resolution {lacking[0]} has no entry "
+                                 f"{lacking[1]!r}; it must hold every operator the space builds at its resolutions")
+    strategy = get_nas_strategy(settings.nas_strategy)
+    if isinstance(strategy, Gradient) and space.layer_terms() is None:
+        raise UsageError(f"--nas-strategy gradient: space {space.cli_name} has no per-choice cost table")
+    return devices, accuracy_model(settings)
+
+
+def _genes(space, device: Device):
+    genes = space.genes()
+    if device.lut is not None:
+        genes = {**genes, "r": (tuple(r for r in genes["r"][0] if r in device.lut.resolutions),)}
+    return genes
+
+
+def _smallest(space, genes):
+    """The smallest subnet at the smallest resolution the device covers: nearly always the fastest."""
+    config = smallest_config(space)
+    if "r" in genes:
+        config = config.replace(r=min(genes["r"][0]))
+    return config
+
+
+def _fastest_latency_s(space, genes, costs: DeviceCosts) -> float:
+    """The smallest subnet's latency: a subnet that meets a latency limit exists only if (nearly always) it does."""
+    return costs.network(_smallest(space, genes)).latency_s
+
+
+def _front(problem: NASProblem) -> list[list]:
+    """The accuracy-latency front of the subnets scored within the limits: [latency ms, accuracy] pairs."""
+    points = sorted(((e.cost.latency_s * 1e3, e.accuracy) for e in problem.evaluated.values()
+                     if e.feasible and math.isfinite(e.accuracy)), key=lambda p: (p[0], -p[1]))
+    front, best = [], -math.inf
+    for lat, acc in points:
+        if acc > best:
+            front.append([lat, acc])
+            best = acc
+    return front
+
+
+def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str], None]) -> tuple[DeviceCosts, dict]:
+    """The device's costs for the space: its layer table built (or read), or its latency table; and what the table
+    is (for the report)."""
+    space = get_space(settings.space)
+    if device.accelerator is None:
+        return DeviceCosts(device, space, None), {"latency_table": list(device.lut.files)}
+    table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
+    t0 = time.perf_counter()
+    table.ensure(space_layers(space), settings.workers, say)
+    return DeviceCosts(device, space, table), {
+        "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
+        "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals}
+
+
+def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts) -> None:
+    """A latency limit that no subnet meets on the device is a `UsageError`."""
+    limit = settings.limits.latency_s
+    space = get_space(settings.space)
+    if limit is not None:
+        fastest = _fastest_latency_s(space, _genes(space, device), costs)
+        if fastest > limit:
+            raise UsageError(f"budget latency<={limit * 1e3:g}ms: no subnet of {space.cli_name} meets it on "
+                             f"{device.name} (its smallest subnet takes {fastest * 1e3:.3g} ms)")
+
+
+def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts, table_info: dict,
+                  accuracy: AccuracyModel | None, deadline: float | None = None) -> DeviceResult:
+    """Run the strategy on the device; the best subnet with its exact figures."""
+    space = get_space(settings.space)
+    genes = _genes(space, device)
+    limits = settings.limits
+    exact = costs.network
+    cost = exact
+    efficiency = "table"
+    if settings.efficiency == "predictor":
+        predictor = EfficiencyPredictor.fit(space, genes, exact, PREDICTOR_SAMPLES, seed=settings.seed,
+                                            energy=device.has_energy)
+        cost = predictor.cost
+        efficiency = f"predictor ({predictor.describe()}; an ESTIMATE, the subnet found checked with the table)"
+    strategy = get_nas_strategy(settings.nas_strategy)
+    problem = NASProblem(space, genes, accuracy, cost, settings.objective, limits, settings.nas_evals,
+                         seed=settings.seed, term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None,
+                         deadline=deadline, seeds=(_smallest(space, genes),))
+    t0 = time.perf_counter()
+    try:
+        strategy.search(problem)
+    except GradientUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    wall = time.perf_counter() - t0
+    best = problem.best
+    subnet = accuracy_value = latency = energy = value = None
+    feasible = False
+    if best is not None:
+        accuracy_value = best.accuracy
+        subnet = best.config.to_dict()
+        final = exact(best.config) if cost is not exact or best.cost is None else best.cost
+        latency, energy = final.latency_s, final.energy_j
+        value = settings.objective.value(RunFigures(latency, energy, accuracy_value))
+        feasible = limits.violation(latency, energy) == 0 and (
+            limits.accuracy is None or accuracy_value >= limits.accuracy)
+    return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
+                        subnet, accuracy_value, latency, energy, value, feasible,
+                        [list(h) for h in problem.history], _front(problem), efficiency)
+
+
+def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], None] | None = None) -> NASRunResult:
+    """Check the inputs, build each device's table and check the limits on it, then search each device not searched
+    before (a completed trial of the study is kept), then the cross table."""
+    import optuna
+
+    say = on_message or (lambda _text: None)
+    t0 = time.time()
+    devices, accuracy = check_inputs(settings)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    study = _prepare_study(settings)
+    deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
+    say(settings.describe())
+    if accuracy is not None:
+        say(f"accuracy: {accuracy.source.label}")
+        if accuracy.source.notice:
+            say(accuracy.source.notice)
+    prepared = [device_costs(settings, device, say) for device in devices]
+    for device, (costs, _) in zip(devices, prepared):
+        check_target(settings, device, costs)
+    done = {t.params.get("device"): t for t in study.get_trials(deepcopy=False)
+            if t.state == optuna.trial.TrialState.COMPLETE}
+    results: list[DeviceResult] = []
+    for device, (costs, table_info) in zip(devices, prepared):
+        if device.name in done:
+            results.append(DeviceResult(**done[device.name].user_attrs["result"]))
+            say(f"{device.name}: searched before (trial {done[device.name].number}): kept")
+            continue
+        trial = _ask(study, device, devices)
+        claim_trial(trial, {**worker_tag(), "index": 0})
+        say(f"{device.name}: {settings.nas_strategy} search, {settings.nas_evals:,} subnet evaluations at most")
+        result = search_device(settings, device, costs, table_info, accuracy, deadline)
+        trial.set_user_attr("result", json.loads(json.dumps(result.to_dict())))
+        for key in ("accuracy", "latency_s", "energy_j", "evaluations", "wall_s", "subnet", "strategy"):
+            trial.set_user_attr(key, getattr(result, key))
+        study.tell(trial, result.value if result.value is not None and result.feasible else settings.objective.penalty)
+        results.append(result)
+    cross = []
+    for r in results:
+        config = None if r.subnet is None else parse_config(r.subnet, settings.space)
+        row = []
+        for costs, _ in prepared:
+            c = None if config is None else costs.network(config)
+            row.append(None if c is None else {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
+        cross.append(row)
+    if accuracy is not None:
+        accuracy.save_memo()
+    return NASRunResult(settings, None if accuracy is None else accuracy.source.to_dict(), results, cross,
+                        {"total": time.time() - t0})
+
+
+def _ask(study, device: Device, devices: list[Device]):
+    import optuna
+
+    study.enqueue_trial({"device": device.name}, skip_if_exists=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # Optuna's heartbeat is meant for `optimize`; one trial is asked here
+        return study.ask({"device": optuna.distributions.CategoricalDistribution([d.name for d in devices])})
+
+
+def _prepare_study(settings: CoSearchSettings):
+    import optuna
+
+    storage = open_storage(settings.storage)
+    if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
+        optuna.delete_study(study_name=settings.study_name, storage=storage)
+    direction = "maximize" if settings.objective.maximize else "minimize"
+    study = optuna.create_study(storage=storage, study_name=settings.study_name, direction=direction,
+                                load_if_exists=True)
+    identity = json.loads(json.dumps(settings.identity()))
+    stored = study.user_attrs.get(IDENTITY_ATTR)
+    if stored is None:
+        study.set_user_attr(IDENTITY_ATTR, identity)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # experimental in Optuna
+            study.set_metric_names([settings.objective.label])
+    elif stored != identity:
+        raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
+                         "different search; use another --study-name or --out, or --start-over")
+    fail_orphaned_trials(study, storage)
+    return study
+
+
+__all__ = ["DeviceResult", "NASRunResult", "check_inputs", "device_costs", "check_target", "search_device",
+           "run_fixed_device"]

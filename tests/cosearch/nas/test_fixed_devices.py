@@ -1,0 +1,137 @@
+"""Networks for a given device (`--accelerator`): the layer table (exact, saved and read back), a run on a preset, on
+several devices with the specialisation table, on a Timeloop architecture and on an earlier co-search's design, and
+the bad inputs of the mode, each one line with exit status 2."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import cosearch
+from _cosearch_cli import run_cli
+from accel_models import get_preset
+from accel_models.timeloop import default_corpus_path
+from accel_models.timeloop.corpus import read_raw_cases
+from cosearch.config import FINAL_MAPPER, UsageError
+from cosearch.search.nas import Device, DeviceCosts, LayerTable
+from dataclasses import replace
+from nets import get_space, sample_configs
+
+FAST = ["--final-mapper-evals", "32", "--nas-evals", "300", "--workers", "1", "--quiet"]
+DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
+
+
+def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path):
+    """The layer table built for the space answers every subnet exactly: by the layer terms as by its layers."""
+    space = get_space("vit-elastic")
+    acc = get_preset("nvdla_256")
+    mapper = replace(FINAL_MAPPER, budget_evals=32)
+    table = LayerTable(acc, mapper, "latency", tmp_path)
+    from nets import space_layers
+
+    table.ensure(space_layers(space))
+    assert table.mapped == len(space_layers(space)) and table.path.is_file()
+    costs = DeviceCosts(Device("nvdla_256", "preset", acc), space, table)
+    for config in sample_configs(space, 4, rng=1):
+        by_terms = costs.network(config)
+        by_layers = table.cost(space.network(config).layers)
+        assert by_terms.latency_s == pytest.approx(by_layers.latency_s, rel=1e-12)
+        assert by_terms.energy_j == pytest.approx(by_layers.energy_j, rel=1e-12)
+    again = LayerTable(acc, mapper, "latency", tmp_path)        # read back: nothing to map
+    again.ensure(space_layers(space))
+    assert again.loaded == table.mapped and again.mapped == 0
+    config = sample_configs(space, 1, rng=9)[0]
+    assert again.cost(space.network(config).layers) == table.cost(space.network(config).layers)
+
+
+def _fastest_ms(out: Path, device: str) -> float:
+    """The smallest subnet's latency on the device, from a run whose limit no subnet meets (its error says it)."""
+    proc = run_cli(["--accelerator", device, "--budget", "latency<=0.001ms", "--out", str(out), *FAST], cwd=out.parent,
+                   timeout=300)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    return float(proc.stderr.split("takes ")[1].split(" ms")[0])
+
+
+def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(tmp_path):
+    out = tmp_path / "out"
+    limit = 1.3 * _fastest_ms(out, "nvdla_256")
+    proc = run_cli(["--accelerator", "nvdla_256", "--budget", f"latency<={limit:.4f}ms", "--out", str(out), *FAST],
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "result.json").read_text())
+    (dev,) = doc["devices"]
+    assert dev["feasible"] and dev["latency_s"] * 1e3 <= limit and dev["accuracy"] > 0.7
+    assert dev["strategy"] == "evolution" and 0 < dev["evaluations"] <= 300
+    assert dev["table"]["shapes_loaded"] == 1580 and dev["table"]["shapes_mapped"] == 0   # the first run's table
+    assert "OFA accuracy predictor" in doc["accuracy_source"]["label"] and "evolution" in proc.stdout
+    assert "OFA accuracy predictor" in (out / "report.md").read_text() and (out / "nas_fronts.png").is_file()
+    # the same command again: the device's trial is kept, nothing searched
+    again = run_cli(["--accelerator", "nvdla_256", "--budget", f"latency<={limit:.4f}ms", "--out", str(out), *FAST],
+                    cwd=tmp_path, timeout=300)
+    assert again.returncode == 0 and json.loads((out / "result.json").read_text())["devices"][0]["subnet"] == \
+        dev["subnet"]
+
+
+def test_each_device_gets_its_own_subnet_and_the_cross_table(tmp_path):
+    out = tmp_path / "out"
+    limit = 1.5 * max(_fastest_ms(out, d) for d in ("nvdla_256", "shidiannao"))
+    proc = run_cli(["--accelerator", "nvdla_256,shidiannao", "--budget", f"latency<={limit:.4f}ms", "--out", str(out),
+                    *FAST], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "result.json").read_text())
+    cross = doc["specialization"]["cross"]
+    assert doc["specialization"]["devices"] == ["nvdla_256", "shidiannao"] and len(cross) == 2
+    for i, d in enumerate(doc["devices"]):
+        assert cross[i][i]["latency_s"] == pytest.approx(d["latency_s"])     # its own figure on its own device
+    assert "specialisation" in proc.stdout and "## Specialisation" in (out / "report.md").read_text()
+
+
+def test_a_timeloop_architecture_with_its_energy_table_is_a_device(tmp_path):
+    raw = next(r for r in read_raw_cases(default_corpus_path()) if r["id"] == "C-0004")
+    ert = tmp_path / "ert.yaml"
+    ert.write_text(raw["timeloop_yaml"]["ert"])
+    arch = DESIGNS / "c-eyeriss-conv" / "arch.yaml"
+    settings = cosearch.make_settings(accelerator=f"{arch}+{ert}", budget="latency<=1000ms", out=tmp_path / "o",
+                                      final_mapper_evals=32, nas_evals=100, workers=1, space="vit-elastic")
+    result = cosearch.run(settings)
+    (dev,) = result.devices
+    assert dev.device == "arch" and "Timeloop architecture" in dev.description and dev.feasible
+    assert math.isfinite(dev.energy_j) and dev.subnet is not None
+    no_ert = run_cli(["--accelerator", str(arch), "--budget", "latency<=10ms", "--out", str(tmp_path / "x"), *FAST],
+                     cwd=tmp_path)
+    assert no_ert.returncode == 2 and no_ert.stderr.count("\n") == 1 and "energy table" in no_ert.stderr
+
+
+def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
+    design = json.loads((finished_run / "result.json").read_text())["design"]
+    settings = cosearch.make_settings(accelerator=str(finished_run / "result.json"), budget="latency<=1000ms",
+                                      out=tmp_path / "o", final_mapper_evals=32, nas_evals=50, workers=1,
+                                      space="vit-elastic")
+    result = cosearch.run(settings)
+    (dev,) = result.devices
+    assert f"{design['num_pes']} MACs" in dev.description and "design of" in dev.description and dev.feasible
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--accelerator", "nvdla_9000"], ["--accelerator", "unknown device", "nvdla_256"]),
+    (["--accelerator", "nvdla_256", "--budget", "area=5mm2"], ["--accelerator", "area", "latency<="]),
+    (["--accelerator", "nvdla_256", "--match-resources", "eyeriss"], ["--accelerator", "--match-resources"]),
+    (["--accelerator", "nvdla_256", "--network", "resnet50"], ["--accelerator", "--network"]),
+    (["--accelerator", "missing.yaml"], ["--accelerator", "no file"]),
+    (["--accelerator", "nvdla_256", "--nas-strategy", "annealing"], ["--nas-strategy", "evolution, random, rl"]),
+])
+def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path):
+    proc = run_cli([*args, "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr, (word, proc.stderr)
+
+
+def test_the_gradient_strategy_refuses_a_space_without_a_differentiable_accuracy(tmp_path):
+    settings = cosearch.make_settings(accelerator="nvdla_256", budget="latency<=1000ms", out=tmp_path / "o",
+                                      final_mapper_evals=32, nas_evals=50, workers=1, space="vit-elastic",
+                                      nas_strategy="gradient")
+    with pytest.raises(UsageError, match="no differentiable form"):
+        cosearch.run(settings)

@@ -1,0 +1,158 @@
+"""The network search strategies on a stand-in device (latency from MACs, exact and cheap) and a stand-in accuracy
+(grows with MACs): each keeps to its budget and the limits, is deterministic under a seed, and the gradient's
+expected latency is the exact expectation with the exact gradient."""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cosearch.config import Budget
+from cosearch.config.objectives import Accuracy, MnasNetReward
+from cosearch.search.nas import NASProblem, SubnetCost, get_nas_strategy
+from cosearch.search.nas.strategies.gradient import expected_cost
+from nets import count_macs, get_space, sample_configs, slot_choices
+from nets.spaces.terms import term_layers
+
+SPACE = get_space("ofa-mbv3")
+
+
+class _Accuracy:
+    """Top-1 growing with log MACs; `estimator.soft_score` absent (the gradient needs OFA's predictor)."""
+
+    source = type("S", (), {"label": "stand-in"})()
+    estimator = None
+
+    def score_batch(self, configs):
+        return np.array([0.70 + 0.03 * math.log(count_macs(c) / 1e8) for c in configs])
+
+
+def _cost(config) -> SubnetCost:
+    macs = count_macs(config)
+    return SubnetCost(macs / 1e11, macs * 1e-12)
+
+
+def _problem(budget_evals=400, seed=0, latency_ms=4.0, objective=Accuracy()) -> NASProblem:
+    return NASProblem(SPACE, SPACE.genes(), _Accuracy(), _cost, objective, Budget(math.inf, latency_ms * 1e-3),
+                      budget_evals, seed=seed)
+
+
+@pytest.mark.parametrize("name", ["evolution", "random", "rl"])
+def test_a_strategy_keeps_to_its_budget_and_the_limits_and_repeats_under_a_seed(name):
+    strategy = get_nas_strategy(name)
+    a, b = _problem(), _problem()
+    strategy.search(a)
+    strategy.search(b)
+    assert a.evaluations <= 400 and a.best is not None and a.best.feasible
+    assert a.best.cost.latency_s <= 4e-3 and a.best.config == b.best.config
+    assert [(e, v) for e, _, v in a.history] == [(e, v) for e, _, v in b.history]
+    assert [h[0] for h in a.history] == sorted(h[0] for h in a.history)      # improvements in order
+    values = [e.value for e in a.evaluated.values() if e.feasible]
+    assert a.best.value == max(values)
+
+
+def test_searching_beats_random_sampling_at_one_budget():
+    """On a limit that only smaller subnets meet, OFA's evolution finds a more accurate one than uniform sampling
+    of the same number of subnets (median of 3 seeds)."""
+    def best(name):
+        out = []
+        for seed in range(3):
+            p = _problem(budget_evals=600, seed=seed, latency_ms=3.0)
+            get_nas_strategy(name).search(p)
+            out.append(p.best.accuracy if p.best.feasible else 0.0)
+        return float(np.median(out))
+
+    assert best("evolution") > best("random")
+
+
+def test_mnasnet_reward_is_what_rl_maximises():
+    p = _problem(objective=MnasNetReward(3e-3, (-0.07, -0.07)))
+    get_nas_strategy("rl").search(p)
+    assert p.best is not None and p.best.value == max(e.value for e in p.evaluated.values() if e.cost is not None)
+
+
+def _tables(terms, genes):
+    """Each term's (latency) table from the stand-in cost of its layers: MACs / 1e11 s."""
+    base = SPACE.parse({"ks": [7] * 20, "e": [6] * 20, "d": [4] * 5, "r": 224})
+    out = []
+    for i, term in enumerate(terms):
+        shape = tuple(len(genes[f][p]) for f, p in term.support)
+        table = np.empty(shape)
+        for idx, values in zip(np.ndindex(*shape), itertools.product(*(genes[f][p] for f, p in term.support))):
+            table[idx] = sum(layer.macs for layer in term_layers(SPACE, terms, i, values, base)) / 1e11
+        out.append(table)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tables():
+    genes = SPACE.genes()
+    # a few resolutions keep the tables small; the other genes keep every choice
+    genes = {**genes, "r": ((128, 160, 224),)}
+    terms = SPACE.layer_terms()
+    return terms, genes, _tables(terms, genes)
+
+
+def _one_hot(genes, config):
+    probs = {}
+    for f, per in genes.items():
+        for i, choices in enumerate(per):
+            v = getattr(config, f) if f in SPACE.scalar_genes else getattr(config, f)[i]
+            t = torch.zeros(len(choices), dtype=torch.float64)
+            t[choices.index(v)] = 1.0
+            probs[(f, i)] = t
+    return probs
+
+
+def test_expected_latency_at_a_subnet_is_its_latency(tables):
+    terms, genes, t = tables
+    for config in sample_configs(SPACE, 5, rng=2):
+        config = config.replace(r=160)
+        assert float(expected_cost(terms, t, _one_hot(genes, config))) == pytest.approx(_cost(config).latency_s,
+                                                                                         rel=1e-12)
+
+
+def test_expected_latency_is_the_expectation_over_the_soft_genes(tables):
+    """Three genes soft (a stage's depth, a slot's kernel, the resolution), the rest fixed: E[LAT] equals the
+    probability-weighted sum of the latencies of all 27 subnets, to 1e-9 relative."""
+    terms, genes, t = tables
+    rng = np.random.default_rng(0)
+    base = sample_configs(SPACE, 1, rng=5)[0].replace(r=128)
+    probs = _one_hot(genes, base)
+    soft = [("d", 2), ("ks", 9), ("r", 0)]
+    for g in soft:
+        p = rng.random(len(probs[g]))
+        probs[g] = torch.as_tensor(p / p.sum())
+    want = 0.0
+    for picks in itertools.product(*(range(len(probs[g])) for g in soft)):
+        weight = math.prod(float(probs[g][k]) for g, k in zip(soft, picks))
+        values = {g: genes[g[0]][g[1]][k] for g, k in zip(soft, picks)}
+        config = base.replace(d=tuple(values[("d", 2)] if i == 2 else d for i, d in enumerate(base.d)),
+                              ks=tuple(values[("ks", 9)] if i == 9 else k for i, k in enumerate(base.ks)),
+                              r=values[("r", 0)])
+        want += weight * _cost(config).latency_s
+    assert float(expected_cost(terms, t, probs)) == pytest.approx(want, rel=1e-9)
+
+
+def test_the_gradient_of_the_expected_latency_matches_finite_differences(tables):
+    terms, genes, t = tables
+    decisions = slot_choices(genes)
+    rng = np.random.default_rng(1)
+    alpha = [torch.tensor(rng.normal(size=len(c)), dtype=torch.float64, requires_grad=True) for _, _, c in decisions]
+
+    def value(alphas):
+        return expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, alphas)})
+
+    value(alpha).backward()
+    h = 1e-6
+    for k in (0, 25, 40, len(alpha) - 1):           # a ks slot, an e slot, a depth, the resolution
+        for j in range(len(alpha[k])):
+            up = [a.detach().clone() for a in alpha]
+            down = [a.detach().clone() for a in alpha]
+            up[k][j] += h
+            down[k][j] -= h
+            fd = (float(value(up)) - float(value(down))) / (2 * h)
+            assert float(alpha[k].grad[j]) == pytest.approx(fd, rel=1e-5, abs=1e-12)
