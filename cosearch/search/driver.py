@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..config import CoSearchSettings, UsageError, ensure_folder
+from ..config import CoSearchSettings, UsageError
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
+from .out_folder import claim_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
@@ -55,9 +56,9 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
                 on_message: Callable[[str], None] | None) -> CoSearchResult:
     say = on_message or (lambda _msg: None)
     t0 = time.time()
-    ensure_folder("--out", settings.out)  # before any work: a folder that cannot be written fails here
     accuracy = check_feasible(settings)
-    study = prepare_study(settings)
+    claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails here
+    study = prepare_study(settings, say)
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))
