@@ -19,7 +19,7 @@ from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .study import load_study, prepare_study, trial_counts
-from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
+from .workers import INPUT_ERROR, WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
@@ -84,8 +84,11 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
             # view could miss trials that finished while it was reading; seen as a resumed run reporting the
             # counts it started with)
             study = tracker.study = load_study(settings)
-        failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
+        failed = [r for r in reports if r.stop.startswith(("error", "exited with status", INPUT_ERROR))]
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
+            causes = {r.stop for r in failed}
+            if len(causes) == 1 and failed[0].stop.startswith(INPUT_ERROR):  # the input, said once
+                raise UsageError(failed[0].stop[len(INPUT_ERROR):])
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
     t_search = time.time()
     if notify:  # the search's last count (worker processes are polled, and may end between two polls)

@@ -16,11 +16,13 @@ Optuna and SQLAlchemy are imported inside the functions that use them (see `cose
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import sqlite3
 import socket
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -256,6 +258,38 @@ def _sqlite_wal(engine) -> None:
 
 class StorageUnavailable(RuntimeError):
     """The storage is well-formed but cannot be reached or opened."""
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """One line saying why a run stopped when `exc` (or an error it was raised from) is its storage or its output
+    folder failing under it (a full disk, a quota, a read-only or failing file system, the database driver's
+    errors, Optuna's storage errors); None for anything else. Committed trials stay in the storage: Optuna writes
+    each trial in its own transaction (RDB) or record (journal)."""
+    seen = set()
+    chain = []
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    keep = "finished trials are kept: fix it and re-run the same command to resume"
+    for e in chain:
+        text = " ".join(str(e).split())[:200]
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS or "database or disk is full" in text:
+            return f"no space left on the device (while writing {getattr(e, 'filename', None) or 'the run'}); {keep}"
+        if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EIO, errno.EACCES):
+            return f"cannot write {getattr(e, 'filename', None) or 'the run'}: {e.strerror or text}; {keep}"
+    for e in chain:
+        module = type(e).__module__ or ""
+        from_optuna_storage = any("optuna/storages" in frame.filename.replace("\\", "/")
+                                  for frame in traceback.extract_tb(e.__traceback__))
+        if module.startswith(("sqlalchemy", "sqlite3")) or type(e).__name__ == "StorageInternalError" or (
+                isinstance(e, AssertionError) and from_optuna_storage):
+            text = " ".join(str(e).split())[:200] or type(e).__name__
+            return f"the storage failed while the run wrote to it ({type(e).__name__}: {text}); {keep}"
+    return None
 
 
 def worker_tag() -> dict:
