@@ -163,6 +163,9 @@ def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
         if values.get(key) is not None:
             raise UsageError(f"--accelerator and {flag}: {flag} applies to an accelerator search (or fixes the "
                              "network); give one of them")
+    if values.get("export_latency_table") is not None:
+        raise UsageError("--accelerator and --export-latency-table: the latency table is of a co-searched accelerator; "
+                         "on fixed devices the layer-cost tables are in OUT/tables")
     if "area" in (values.get("pareto") or ()):
         raise UsageError("--pareto area: the devices are fixed (--accelerator); accepted metrics: accuracy, latency, "
                          "energy")

@@ -87,7 +87,27 @@ def _check_sqlite_path(path: Path, field: str, out: Path, start_over: bool) -> P
     if str(path) in ("", ".", ":memory:") or path.name == "":
         raise UsageError(f"{field}: an SQLite storage needs a file path (in-memory databases cannot be resumed); "
                          f"{_ACCEPTED}")
-    return _check_file(path, field, "a database", out, start_over)
+    path = _check_file(path, field, "a database", out, start_over)
+    if path.is_file() and path.stat().st_size > 0 and not _is_sqlite_database(path):
+        raise UsageError(f"{field}: {path} exists and is not an SQLite database")
+    return path
+
+
+def _is_sqlite_database(path: Path) -> bool:
+    """Whether SQLite reads `path` as a database. Asked of SQLite, not read with Python's I/O: closing any file
+    descriptor of the file drops every POSIX lock this process's SQLite connections hold on it (SQLite's "How To
+    Corrupt An SQLite Database File", section 2.2), and a second run in one process (`cosearch.run` twice, the
+    first run's connections still open) corrupted its study that way."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        con.execute("PRAGMA schema_version").fetchone()
+        return True
+    except sqlite3.OperationalError:  # locked, or cannot open its log read-only: a database all the same
+        return True
+    except sqlite3.DatabaseError:     # "file is not a database"
+        return False
+    finally:
+        con.close()
 
 
 def parse_storage(storage: str | None, out: Path, field: str = "--storage", start_over: bool = False) -> StorageSpec:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..config import CoSearchSettings, UsageError
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
+from .latency_table import table_layers
 from .out_folder import claim_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
@@ -26,6 +27,14 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     """The accuracy model of the settings, after checking that the budget admits a design of the accelerator space
     and that the accuracy floor is below the space's largest subnet (a `UsageError` otherwise)."""
     AcceleratorSpace.for_settings(settings)
+    if settings.latency_table is not None:  # the table's layers, listed now rather than after the whole search
+        try:
+            table_layers(settings)
+        except (NotImplementedError, ValueError, TypeError, KeyError) as exc:
+            what = f"space {settings.space}" if settings.searches_subnet else "the networks"
+            raise UsageError(f"--export-latency-table: the layer shapes of {what} cannot be listed "
+                             f"({' '.join(str(exc).split()) or type(exc).__name__}); accepted: a space or networks "
+                             "whose layers cosearch lists") from None
     accuracy = accuracy_model(settings)
     if accuracy is not None and settings.budget.accuracy is not None:
         best_possible = accuracy.best_possible()

@@ -73,10 +73,7 @@ def test_garbage_lines_in_a_journal_are_refused_and_the_file_left_as_it_is(tmp_p
 @pytest.mark.parametrize("damage", ["random", "half", "foreign_table"])
 def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, damage):
     db = tmp_path / "cosearch.db"
-    if damage == "random":
-        db.write_bytes(os.urandom(8192))
-        expected = "not an SQLite database"
-    elif damage == "foreign_table":
+    if damage == "foreign_table":
         with sqlite3.connect(db) as conn:
             conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
         expected = "not an Optuna storage's"
@@ -87,7 +84,11 @@ def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, dam
         data = db.read_bytes()
         for extra in ("-wal", "-shm"):
             (tmp_path / f"cosearch.db{extra}").unlink(missing_ok=True)
-        db.write_bytes(data[: len(data) // 2])
+        if damage == "random":  # 8 KiB of random bytes written into the file, past SQLite's header
+            data = data[:4096] + os.urandom(8192) + data[4096 + 8192:]
+        else:
+            data = data[: len(data) // 2]
+        db.write_bytes(data)
         expected = "damaged"
     before = _digest(db)
     with pytest.raises(StorageDamaged) as info:
