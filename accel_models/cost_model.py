@@ -10,6 +10,7 @@ from nets import MAX_BOUND, Layer, check_layer
 from . import kernel
 from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
+from .limits import check_countable
 from .mapping_arrays import MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes
@@ -79,6 +80,7 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     """
     check_layer("evaluate_batch", layer)
     check_accelerator("evaluate_batch", accelerator)
+    check_countable("evaluate_batch", layer, accelerator)
     m = MappingArrays(*(_integers(name, a) for name, a in zip(MappingArrays._fields, _mapping_arrays(mappings,
                                                                                                       accelerator))))
     shapes = {a.shape for a in m[:5]}

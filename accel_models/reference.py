@@ -16,9 +16,10 @@ import numpy as np
 from nets import DIMS, Layer, axis_terms, check_layer
 
 from .accelerator import TENSORS, Accelerator, check_accelerator
+from .limits import check_countable
 from .mapping_arrays import MappingArrays
-from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, CYCLES_OVERFLOW, MAX_CYCLES, OK,
-                     REASONS, SPATIAL_OVERFLOW, EvalResult)
+from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, REASONS,
+                     SPATIAL_OVERFLOW, EvalResult)
 
 W, I, O = range(3)
 
@@ -249,6 +250,7 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
     Returns the same numbers as `evaluate_batch`, with a per-level breakdown (`result.breakdown()`).
     """
     check_layer("evaluate", layer), check_accelerator("evaluate", accelerator)
+    check_countable("evaluate", layer, accelerator)
     arrays = mapping.to_arrays(accelerator) if hasattr(mapping, "to_arrays") else mapping
     acc = accelerator
     L = arrays.num_levels
@@ -365,9 +367,6 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
             slow = min(slow, lv.write_bandwidth / w_rate)
         if lv.shared_bandwidth is not None and lv.shared_bandwidth < r_rate + w_rate:
             slow = min(slow, lv.shared_bandwidth / (r_rate + w_rate))
-        if not compute_cycles / slow <= MAX_CYCLES:
-            return EvalResult(False, CYCLES_OVERFLOW, REASONS[CYCLES_OVERFLOW], acc.level_names, layer.macs,
-                              tile_words=tiles)
         level_cycles[l] = math.ceil(compute_cycles / slow)
     level_energy = tensor_energy.sum(axis=1)
     cycles = int(level_cycles.max())

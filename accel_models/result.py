@@ -15,14 +15,10 @@ REASONS: dict[int, str] = {
     4: "the outermost level must keep every tensor",
     5: "a loop order is not a permutation of the 8 dimensions",
     6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
-    7: "more than 2**62 cycles (a bandwidth far below the traffic): beyond what the model counts (int64)",
 }
 """Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
 
-OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES, CYCLES_OVERFLOW = range(8)
-MAX_CYCLES = float(2**62)
-"""Most cycles a mapping may take: cycles are int64 counts; a mapping that would take more is rejected
-(`CYCLES_OVERFLOW`), never returned as a wrapped-around number."""
+OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES = 0, 1, 2, 3, 4, 5, 6
 
 
 @dataclass

@@ -13,8 +13,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays, MapspaceConstraints
-from nets import Layer
+from accel_models import Accelerator, MappingArrays, MapspaceConstraints, check_accelerator, check_countable
+from nets import Layer, check_layer
 
 from .encoding import Encoding
 from .fitness import OBJECTIVES
@@ -67,7 +67,11 @@ class MapperSettings:
         return self.budget_evals
 
     def encoding(self, layer: Layer, accelerator: Accelerator) -> Encoding:
-        """The space the strategy searches for `layer` on `accelerator`."""
+        """The space the strategy searches for `layer` on `accelerator` (a pair whose cycles the cost model cannot
+        count is a ValueError: see `accel_models.limits`)."""
+        check_layer("best_mapping", layer)
+        check_accelerator("best_mapping", accelerator)
+        check_countable("best_mapping", layer, accelerator)
         return Encoding(layer, accelerator, bypass=self.bypass, fixed_keep=self.fixed_keep,
                         constraints=self.constraints)
 
