@@ -15,7 +15,7 @@ from ..config import CoSearchSettings, UsageError
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
 from .latency_table import table_layers
-from .out_folder import claim_out
+from .out_folder import claim_out, release_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
@@ -55,6 +55,9 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
     An interrupt (Ctrl-C) raises KeyboardInterrupt, wherever it lands (see `caused_by_interrupt`)."""
     try:
         return _run_search(settings, on_progress, on_message)
+    except UsageError:
+        release_out(settings)
+        raise
     except BaseException as exc:
         if not isinstance(exc, KeyboardInterrupt) and caused_by_interrupt(exc):
             raise KeyboardInterrupt from None

@@ -2,7 +2,8 @@
 
 The first run that uses a folder writes `OWNER_FILE` naming it (its study and storage, and the command). A run with
 the same study in the same storage (a resumed run, a second command adding workers) shares the folder; a different
-run is refused with one line, or, with `--start-over`, takes the folder over: the outputs the replaced run wrote
+run is refused with one line (a run refused for its input gives the folder up again, `release_out`), or, with
+`--start-over`, takes the folder over: the outputs the replaced run wrote
 (its report, plots, Timeloop files, worker logs; an earlier start of the same run's too) are removed first, so that none of them is left beside the new
 run's. The storage itself is not touched here (a study is deleted by `--start-over` only under its own name).
 """
@@ -91,6 +92,22 @@ def _write_owner(path: Path, record: dict, exclusive: bool) -> bool:
     return True
 
 
+def release_out(settings: CoSearchSettings) -> bool:
+    """Give the folder up if this process claimed it and the run wrote none of its outputs there (a run refused for
+    its input owns nothing: another target on the same device, say, may use the folder next); True if released."""
+    path = Path(settings.out).expanduser() / OWNER_FILE
+    owner = _read_owner(path)
+    if owner is None or not _same_run(owner, owner_record(settings)) or owner.get("pid") != os.getpid():
+        return False
+    if any((path.parent / name).exists() for name in RUN_OUTPUTS):
+        return False
+    try:
+        path.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = None) -> Path:
     """Create `settings.out` (writable, see `ensure_folder`) and make this run its owner, or refuse (a `UsageError`)
     when another run owns it and `settings.start_over` is not set; see the module docstring."""
@@ -125,4 +142,4 @@ def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = No
                      "--out at a time (or the same command, to share a run)")
 
 
-__all__ = ["OWNER_FILE", "RUN_OUTPUTS", "claim_out", "owner_record", "remove_outputs"]
+__all__ = ["OWNER_FILE", "RUN_OUTPUTS", "claim_out", "release_out", "owner_record", "remove_outputs"]

@@ -20,7 +20,7 @@ from nets import get_space, parse_config, smallest_config, space_layers
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures
 from ..accuracy import AccuracyModel, accuracy_model
-from ..out_folder import claim_out
+from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign
 from .device import Device, DeviceCosts, LayerTable, load_device
@@ -203,12 +203,21 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
 def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], None] | None = None) -> NASRunResult:
     """Check the inputs, build each device's table and check the limits on it, then search each device not searched
     before (a completed trial of the study is kept), then the cross table."""
-    import optuna
-
     say = on_message or (lambda _text: None)
     t0 = time.time()
     devices, accuracy = check_inputs(settings)
     claim_out(settings, say)
+    try:
+        return _run_fixed_device(settings, say, t0, devices, accuracy)
+    except UsageError:
+        release_out(settings)
+        raise
+
+
+def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0: float, devices: list[Device],
+                      accuracy: AccuracyModel | None) -> NASRunResult:
+    import optuna
+
     study = _prepare_study(settings, say)
     deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     say(settings.describe())

@@ -67,3 +67,15 @@ def test_the_fixed_device_mode_obeys_the_same_rule(tmp_path):
     with pytest.raises(UsageError) as info:
         run_fixed_device(settings)
     assert "holds another run" in str(info.value)
+
+
+def test_a_run_refused_for_its_input_gives_the_folder_up(tmp_path):
+    from cosearch.search.out_folder import release_out
+
+    out = tmp_path / "out"
+    first = _settings(out)
+    claim_out(first)
+    assert release_out(first) and not (out / OWNER_FILE).exists()
+    claim_out(_settings(out, network="resnet50"))  # another run may use the folder now
+    (out / "report.md").write_text("written")
+    assert not release_out(_settings(out, network="resnet50"))  # a run that wrote its outputs keeps the folder
