@@ -9,8 +9,8 @@ from .limits import check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
-__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow", "MappingArrays",
-           "MapspaceConstraints", "LevelConstraints",
+__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow",
+           "MappingArrays", "MapspaceConstraints", "LevelConstraints",
            "evaluate_batch", "evaluate", "explain", "check_countable", "BatchResult", "EvalResult", "REASONS"]
 
 # technology tables, area model, builder, presets, roofline

@@ -52,7 +52,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
-    "Layer", "MAX_BOUND", "check_layer", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops", "elementwise_words",
+    "Layer", "MAX_BOUND", "check_layer", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops",
+    "elementwise_words",
     "describe_elementwise",
     "SearchSpace", "SubnetConfig", "GeneTable", "slot_choices", "register_space", "unregister_space", "get_space",
     "space_names", "registered_spaces", "DEFAULT_SPACE", "parse_config", "to_network", "count_macs", "count_params",

@@ -406,6 +406,7 @@ def _api_cases():
 
     nan, inf = math.nan, math.inf
     V, U = ValueError, UsageError
+    space = AcceleratorSpace(5.0)
     return [
         # cosearch.make_settings and the parsers: UsageError (a ValueError) naming the option
         ("make_settings(5)", lambda: make_settings(5), U, ["budget", "'area=5mm2'"]),
@@ -422,10 +423,9 @@ def _api_cases():
         ("make_settings predictor number", lambda: make_settings(predictor=5), U, ["--predictor", "got int 5"]),
         ("AcceleratorSpace area text", lambda: AcceleratorSpace(area_budget_mm2="5"), U,
          ["area_budget_mm2", "a number > 0", "'5'"]),
-        ("AcceleratorSpace.decode nan gene", lambda: AcceleratorSpace(5.0).decode([nan] * len(AcceleratorSpace(5.0).genes)),
-         V, ["decode", "gene 'pes'", "[0, 1]"]),
-        ("AcceleratorSpace.decode gene 5", lambda: AcceleratorSpace(5.0).decode([5.0] * len(AcceleratorSpace(5.0).genes)),
-         V, ["decode", "[0, 1]", "5.0"]),
+        ("AcceleratorSpace.decode nan gene", lambda: space.decode([nan] * len(space.genes)), V,
+         ["decode", "gene 'pes'", "[0, 1]"]),
+        ("AcceleratorSpace.decode gene 5", lambda: space.decode([5.0] * len(space.genes)), V, ["decode", "[0, 1]", "5.0"]),
         ("random_valid_mappings n -1", lambda: random_valid_mappings(layer, acc, -1), V, ["n", "integer in [1,"]),
         ("random_valid_mappings n 0", lambda: random_valid_mappings(layer, acc, 0), V, ["n", "integer in [1,"]),
         ("Accelerator fan-outs of 2**40", lambda: Accelerator("a", (StorageLevel("DRAM", kind="DRAM", fanout_x=2**20,

@@ -127,8 +127,8 @@ def _budget(spec: str | list[str] | Budget | None, resources, fixed: bool = Fals
                          "accelerator search; accepted with --accelerator: latency<=, energy<=, power<=, accuracy>=")
     if resources is not None and math.isfinite(budget.area_mm2):
         raise UsageError(f"--budget area={budget.area_mm2:g}mm2 and --match-resources {resources.preset}: give one "
-                         f"bound (under --match-resources the designs are bounded by {resources.preset}'s resources and "
-                         "their area is only reported); accepted: --budget without an area term there")
+                         f"bound (under --match-resources the designs are bounded by {resources.preset}'s resources "
+                         "and their area is only reported); accepted: --budget without an area term there")
     return budget
 
 

@@ -4,8 +4,8 @@ The first run that uses a folder writes `OWNER_FILE` naming it (its study and st
 the same study in the same storage (a resumed run, a second command adding workers) shares the folder; a different
 run is refused with one line (a run refused for its input gives the folder up again, `release_out`), or, with
 `--start-over`, takes the folder over: the outputs the replaced run wrote
-(its report, plots, Timeloop files, worker logs; an earlier start of the same run's too) are removed first, so that none of them is left beside the new
-run's. The storage itself is not touched here (a study is deleted by `--start-over` only under its own name).
+(its report, plots, Timeloop files, worker logs; an earlier start of the same run's too) are removed first, so
+that none of them is left beside the new run's. The storage itself is not touched here (a study is deleted by `--start-over` only under its own name).
 """
 from __future__ import annotations
 

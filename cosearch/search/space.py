@@ -291,13 +291,16 @@ class AcceleratorSpace:
                              f"0 < low <= high, got {bw!r}")
         if self.rf_words_range[0] > self.rf_words_range[1] or self.glb_bytes_min > self.glb_bytes_cap:
             raise UsageError("AcceleratorSpace: rf_words_range and glb_bytes_min..glb_bytes_cap must be (low, high) "
-                             f"with low <= high, got {self.rf_words_range} and {self.glb_bytes_min}..{self.glb_bytes_cap}")
+                             f"with low <= high, got {self.rf_words_range} and "
+                             f"{self.glb_bytes_min}..{self.glb_bytes_cap}")
         if self.resources is not None and not isinstance(self.resources, ResourceBounds):
             raise UsageError(f"AcceleratorSpace.resources must be a ResourceBounds or None, got "
                              f"{type(self.resources).__name__}")
         axes = self.max_axis_dims
-        if axes is not None and (isinstance(axes, bool) or not isinstance(axes, Integral) or not 1 <= axes <= len(DIMS)):
-            raise UsageError(f"AcceleratorSpace.max_axis_dims must be an integer in [1, {len(DIMS)}] or None, got {axes!r}")
+        if axes is not None and (isinstance(axes, bool) or not isinstance(axes, Integral)
+                                 or not 1 <= axes <= len(DIMS)):
+            raise UsageError(f"AcceleratorSpace.max_axis_dims must be an integer in [1, {len(DIMS)}] or None, "
+                             f"got {axes!r}")
 
     @classmethod
     def for_settings(cls, settings: CoSearchSettings) -> "AcceleratorSpace":

@@ -4,7 +4,8 @@
 file must be an intact SQLite database whose tables, if any, are Optuna's, and must not stay locked by another
 process for more than `LOCK_WAIT_S` (the wait is announced); a journal must hold Optuna journal records, one per
 line. A journal whose last record was cut mid-line (a process stopped while appending it) is repaired by dropping
-that record alone: an operation that was never completely written never happened, so no finished trial is lost.
+that record alone: Optuna applies a record only once its newline is written, so the cut one never happened and no
+finished trial is lost (appending after it, as Optuna would, makes the whole journal unreadable).
 Anything else wrong is a `StorageDamaged` error naming the file and what is wrong, and the file is left as it is.
 
 A trial left RUNNING by a worker of this host that no longer exists (a killed run) is marked FAIL when
@@ -94,14 +95,32 @@ def check_journal(path: str, say: Callable[[str], None]) -> None:
             continue
         if not _is_record(line):
             raise _damaged(path, f"line {number} is not an Optuna journal record ({_preview(line)})")
-    if tail and not _is_record(tail):
-        keep = len(data) - len(tail)
+    if tail:  # Optuna reads a record only with its newline: a tail without one was never applied
         if not any(line.strip() for line in lines):
             raise _damaged(path, "it holds no Optuna journal record")
+        dropped = _drop_cut_record(path)
+        if dropped:
+            say(f"storage {path}: its last record was cut mid-line (a run stopped while writing it): dropped it "
+                f"({dropped} bytes); the finished trials are kept")
+
+
+def _drop_cut_record(path: str) -> int:
+    """Cut the journal at the end of its last complete record, under Optuna's own journal lock (a command sharing
+    the journal may be appending right now: its record is complete once the lock is free); the bytes dropped."""
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    lock = JournalFileSymlinkLock(path)
+    lock.acquire()
+    try:
         with open(path, "r+b") as f:
+            data = f.read()
+            keep = data.rfind(b"\n") + 1
+            if keep == len(data):
+                return 0
             f.truncate(keep)
-        say(f"storage {path}: its last record was cut mid-line (a run stopped while writing it): dropped it "
-            f"({len(tail)} bytes); the finished trials are kept")
+            return len(data) - keep
+    finally:
+        lock.release()
 
 
 def _is_record(line: bytes) -> bool:
