@@ -28,8 +28,11 @@ the accuracy memo and the devices' layer-cost tables are keyed by what they hold
 
 def owner_record(settings: CoSearchSettings) -> dict:
     """What names a run: its study and storage (what a resumed run shares), and its command for the reader."""
-    return {"study_name": settings.study_name, "storage": settings.storage.display,
-            "command": command_line(settings), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {**_run_key(settings), "command": command_line(settings), "pid": os.getpid(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _run_key(settings: CoSearchSettings) -> dict:
+    return {"study_name": settings.study_name, "storage": settings.storage.display}
 
 
 def _same_run(a: dict, b: dict) -> bool:
@@ -97,7 +100,7 @@ def release_out(settings: CoSearchSettings) -> bool:
     its input owns nothing: another target on the same device, say, may use the folder next); True if released."""
     path = Path(settings.out).expanduser() / OWNER_FILE
     owner = _read_owner(path)
-    if owner is None or not _same_run(owner, owner_record(settings)) or owner.get("pid") != os.getpid():
+    if owner is None or not _same_run(owner, _run_key(settings)) or owner.get("pid") != os.getpid():
         return False
     if any((path.parent / name).exists() for name in RUN_OUTPUTS):
         return False

@@ -101,7 +101,7 @@ def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
             time.sleep(0.05)
         time.sleep(0.5)
         proc.terminate()
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

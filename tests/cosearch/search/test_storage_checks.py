@@ -142,3 +142,14 @@ def test_a_study_whose_creator_stopped_before_setting_it_up_is_taken_over(tmp_pa
     optuna.create_study(storage=f"sqlite:///{db}", study_name=settings.study_name)
     study = prepare_study(settings)
     assert study.user_attrs["cosearch.identity"]
+
+
+def test_the_fixed_device_mode_checks_its_storage_too(tmp_path):
+    from cosearch.search.nas.run import run_fixed_device
+
+    journal = tmp_path / "j.log"
+    journal.write_bytes(b"garbage\nmore garbage\n")
+    settings = make_settings(out=tmp_path / "out", accelerator="eyeriss", nas_evals=4, storage=f"journal:{journal}")
+    with pytest.raises(StorageDamaged, match="not an Optuna journal record"):
+        run_fixed_device(settings)
+    assert journal.read_bytes() == b"garbage\nmore garbage\n"
