@@ -82,8 +82,9 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     check_accelerator("evaluate_batch", accelerator)
     check_countable("evaluate_batch", layer, accelerator)
     m = MappingArrays(*(_integers(name, a) for name, a in zip(MappingArrays._fields, _mapping_arrays(mappings,
-                                                                                                      accelerator))))
-    shapes = {a.shape for a in m[:5]}
+                                                                                                      accelerator)
+                                                                                      .with_residuals())))
+    shapes = {a.shape for a in m[:5] + m[6:]}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 8 \
             or m.keep.shape != m.temporal.shape[:2] + (3,):
         raise ValueError("evaluate_batch: MappingArrays fields must be [B, levels, 8] (keep: [B, levels, 3]), "

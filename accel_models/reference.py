@@ -17,9 +17,9 @@ from nets import DIMS, Layer, axis_terms, check_layer
 
 from .accelerator import TENSORS, Accelerator, check_accelerator
 from .limits import check_countable
-from .mapping_arrays import MappingArrays
+from .mapping_arrays import MappingArrays, bound_from_factors, dim_loops
 from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, REASONS,
-                     SPATIAL_OVERFLOW, EvalResult)
+                     SPATIAL_OVERFLOW, SPATIAL_RESIDUAL, EvalResult)
 
 W, I, O = range(3)
 
@@ -34,12 +34,13 @@ class _Loop:
     level: int
     kind: str  # "T" temporal, "Y" / "X" spatial
     dim: int
-    bound: int
+    bound: int     # the loop's end (its regular iteration count)
     step: int = 1  # distance in the dim's coordinates between consecutive iterations
 
 
 def loop_nest(arrays: MappingArrays, b: int = 0) -> list[_Loop]:
-    """R1: the loop nest outermost first; per level its temporal loops, then Y loops, then X loops."""
+    """R1: the loop nest outermost first; per level its temporal loops, then Y loops, then X loops. A step is
+    the product of the ends of the dim's loops inside: residual ends only cut the last block (F2)."""
     nest: list[_Loop] = []
     for l in range(arrays.num_levels):
         for d in arrays.order[b, l]:
@@ -68,25 +69,28 @@ def _box_points(lo, ext) -> frozenset:
     return frozenset(itertools.product(*(range(a, a + e) for a, e in zip(lo, ext))))
 
 
+def _overlap(lo, ext, old_lo, old_ext) -> int:
+    """Points common to two boxes (corner, extents)."""
+    return math.prod(max(0, min(a + e, b + f) - max(a, b)) for a, e, b, f in zip(lo, ext, old_lo, old_ext))
+
+
 class _Delta:
-    """The set of points a tile step brings in: a new box minus (optionally) the previous box."""
+    """The set of points a tile step brings in: a new box minus (optionally) the previous box (whose extents
+    differ from the new one's only when a residual loop clips one of them, F2)."""
 
-    __slots__ = ("lo", "ext", "old_lo", "_points", "size")
+    __slots__ = ("lo", "ext", "old_lo", "old_ext", "_points", "size")
 
-    def __init__(self, lo, ext, old_lo):
-        self.lo, self.ext, self.old_lo = lo, ext, old_lo
+    def __init__(self, lo, ext, old_lo, old_ext=None):
+        old_ext = ext if old_ext is None else old_ext
+        self.lo, self.ext, self.old_lo, self.old_ext = lo, ext, old_lo, old_ext
         full = math.prod(ext)
-        if old_lo is None:
-            self.size = full
-        else:
-            overlap = math.prod(max(0, e - abs(a - b)) for a, b, e in zip(lo, old_lo, ext))
-            self.size = full - overlap
+        self.size = full if old_lo is None else full - _overlap(lo, ext, old_lo, old_ext)
         self._points = None
 
     def points(self) -> frozenset:
         if self._points is None:
             new = _box_points(self.lo, self.ext)
-            self._points = new if self.old_lo is None else new - _box_points(self.old_lo, self.ext)
+            self._points = new if self.old_lo is None else new - _box_points(self.old_lo, self.old_ext)
         return self._points
 
     def shifted_equals(self, other: "_Delta", shift) -> bool:
@@ -98,33 +102,55 @@ class _Delta:
         return self.points() == frozenset(tuple(p + s for p, s in zip(q, shift)) for q in other.points())
 
 
-def _tile_stream(loops_above: list[_Loop], axes, ext, is_mac: bool):
+def _iterations(loops: list[_Loop], bounds, origin=None):
+    """The dim offsets of the iterations of `loops` (outermost first) that exist, in order (F2).
+
+    A loop of ends e runs its residual r iterations exactly when its block would otherwise pass the dim's bound:
+    r is the mixed-radix digit the bound equation (F3) fixes, so an iteration exists iff every dim's offset
+    (from `origin`) stays below its bound. A perfect nest has every iteration.
+    """
+    base = list(origin) if origin is not None else [0] * len(DIMS)
+    for idx in itertools.product(*(range(lp.bound) for lp in loops)):
+        offset = list(base)
+        for lp, i in zip(loops, idx):
+            offset[lp.dim] += i * lp.step
+        if all(o < b for o, b in zip(offset, bounds)):
+            yield offset
+
+
+def _clipped(full, bounds, offset) -> list[int]:
+    """A tile's dim extents at `offset`: the full extents, cut at each bound (the residual tile, F2)."""
+    return [min(f, b - o) for f, b, o in zip(full, bounds, offset)]
+
+
+def _tile_stream(loops_above: list[_Loop], axes, full, bounds, is_mac: bool, origin=None):
     """R2: the sequence of deltas of a tile (one PE's copy) over the iterations of the loops above it.
 
-    Yields a `_Delta` per iteration (the first is the whole tile). The MAC holds nothing between steps: its
-    delta is its whole one-word operand every iteration (R4), moved or not, so it gets no reuse rule.
+    Yields a `_Delta` per iteration (the first is the whole tile). `full`: the tile's dim extents (the
+    product of the ends at and below the level); a residual iteration's tile is that box cut at the bounds.
+    A residual tile reuses its overlap with the previous tile by the same last-stride rule as a full one.
+    The MAC holds nothing between steps: its delta is its whole one-word operand every iteration (R4), moved
+    or not, so it gets no reuse rule.
     """
-    bounds = [lp.bound for lp in loops_above]
     last_stride = None
-    prev_lo = None
-    for idx in itertools.product(*(range(bd) for bd in bounds)):
-        offset = [0] * len(DIMS)
-        for lp, i in zip(loops_above, idx):
-            offset[lp.dim] += i * lp.step
+    prev_lo = prev_ext = None
+    ones = tuple(1 for _ in axes)
+    for offset in _iterations(loops_above, bounds, origin):
         lo = _project(axes, offset)
+        ext = ones if is_mac else _box_extent(axes, _clipped(full, bounds, offset))
         if prev_lo is None or is_mac:
             delta = _Delta(lo, ext, None)
         else:
             shift = tuple(a - b for a, b in zip(lo, prev_lo))
-            if not any(shift):
+            if not any(shift) and ext == prev_ext:
                 delta = _Delta(lo, (0,) * len(ext), None)
             elif last_stride is None or last_stride == shift:
-                delta = _Delta(lo, ext, prev_lo)
+                delta = _Delta(lo, ext, prev_lo, prev_ext)
                 last_stride = shift
             else:
                 delta = _Delta(lo, ext, None)
                 last_stride = None
-        prev_lo = lo
+        prev_lo, prev_ext = lo, ext
         yield delta
 
 
@@ -151,7 +177,7 @@ def _children(spatial_loops: list[_Loop], fanout_x: int, fanout_y: int, axes):
     return offsets, neighbours
 
 
-def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
+def _level_walk(nest, level, axes, full, bounds, is_mac, parent_spatial, parent_fanout):
     """Walk level `level`'s tile stream; return (fills per instance, parent accesses, link transfers).
 
     Parent accesses follow R3: per step, distinct child deltas are read once; links to a grid
@@ -168,7 +194,7 @@ def _level_walk(nest, level, axes, ext, is_mac, parent_spatial, parent_fanout):
     n_groups = len(set(offsets))
     fills = parent = links = 0
     prev = None
-    for delta in _tile_stream(loops_above, axes, ext, is_mac):
+    for delta in _tile_stream(loops_above, axes, full, bounds, is_mac):
         size = delta.size
         fills += size
         if size == 0:
@@ -195,6 +221,49 @@ def _kept(acc: Accelerator, arrays: MappingArrays, b: int, level: int, t: int) -
     return bool(arrays.keep[b, level, t]) and TENSORS[t] in acc.levels[level].keeps
 
 
+def factors_problem(arrays: MappingArrays, b: int, bounds) -> str | None:
+    """Why mapping b's factors cannot cover the bounds (F3), or None: an end or residual below 1, a residual
+    above its end, a residual on the outermost spatial loop of a dim, or loops whose bound equation
+    (`mapping_arrays.bound_from_factors`) misses the dim's bound."""
+    for d, name in enumerate(DIMS):
+        loops = dim_loops(arrays, b, d)
+        outer = True
+        for l, kind, e, r in loops:
+            if e < 1 or r < 1:
+                return f"level {l}: {name} has a factor below 1 ({e},{r})"
+            if r > e:
+                return f"level {l}: {name}={e},{r} has a residual above its end"
+            if outer and kind > 0 and r != e:
+                return (f"level {l}: {name}={e},{r} is the outermost loop of {name} and spatial: "
+                        "it cannot have a residual")
+            outer &= e == 1
+        got = bound_from_factors([(e, r) for _, _, e, r in loops])
+        if got != bounds[d]:
+            return f"the factors of {name} cover {got}, but the layer's {name} is {bounds[d]}"
+    return None
+
+
+def uniform_instances(arrays: MappingArrays, b: int) -> bool:
+    """False if a spatial loop has a residual, or a residual loop lies below a spatial loop of its dim: then the
+    instances under a fan-out do unequal work (Timeloop's 'spatial' class, whose counts it approximates, F9)."""
+    for d in range(len(DIMS)):
+        spread = False
+        for l, kind, e, r in dim_loops(arrays, b, d):
+            if r != e and (spread or kind > 0):
+                return False
+            spread |= kind > 0 and e > 1
+    return True
+
+
+def full_extents(nest: list[_Loop], level: int, bounds) -> list[int]:
+    """F6: the dim extents of a level's tile: the product of the ends at and below it, at most the bound."""
+    ext = [1] * len(DIMS)
+    for lp in nest:
+        if lp.level >= level:
+            ext[lp.dim] *= lp.bound
+    return [min(e, bd) for e, bd in zip(ext, bounds)]
+
+
 def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int, axes_all) -> tuple[int, np.ndarray, list]:
     """(reason code, tile words [L, 3], loop nest): the checks Timeloop makes before any counting."""
     L = arrays.num_levels
@@ -207,11 +276,7 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
                 return BAD_ORDER, tiles, []
         if sorted(arrays.order[b, l]) != list(range(8)) or sorted(arrays.spatial_order[b, l]) != list(range(8)):
             return BAD_ORDER, tiles, []
-    prod_all = [1] * len(DIMS)
-    for l in range(L):
-        for d in range(len(DIMS)):
-            prod_all[d] *= int(arrays.temporal[b, l, d] * arrays.spatial_x[b, l, d] * arrays.spatial_y[b, l, d])
-    if L != acc.num_levels or prod_all != list(layer.bounds):
+    if L != acc.num_levels or factors_problem(arrays, b, layer.bounds) is not None:
         return BAD_FACTORS, tiles, []
     if not all(arrays.keep[b, 0]):
         return BAD_BYPASS, tiles, []
@@ -222,12 +287,11 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
         lv = acc.levels[l]
         if math.prod(arrays.spatial_x[b, l]) > lv.fanout_x or math.prod(arrays.spatial_y[b, l]) > lv.fanout_y:
             return SPATIAL_OVERFLOW, tiles, []
+    if not uniform_instances(arrays, b):
+        return SPATIAL_RESIDUAL, tiles, []
     nest = loop_nest(arrays, b)
     for l in range(L):
-        ext = [1] * len(DIMS)
-        for lp in nest:
-            if lp.level >= l:
-                ext[lp.dim] *= lp.bound
+        ext = full_extents(nest, l, layer.bounds)
         for t in range(3):
             if _kept(acc, arrays, b, l, t):
                 tiles[l, t] = math.prod(_box_extent(axes_all[t], ext))
@@ -281,16 +345,12 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
         link_total = [0.0] * L
         for lvl in range(1, L + 1):
             is_mac = lvl == L
-            ext_dims = [1] * len(DIMS)
-            for lp in nest:
-                if lp.level >= lvl:
-                    ext_dims[lp.dim] *= lp.bound
-            ext = tuple(1 for _ in axes) if is_mac else _box_extent(axes, ext_dims)
+            full = full_extents(nest, lvl, layer.bounds)
             parent = lvl - 1
             spatial = [lp for lp in nest if lp.level == parent and lp.kind != "T"]
             pl = acc.levels[parent]
             # Links are analysed as if lvl kept t (R5); see the fold below.
-            f, a, lk = _level_walk(nest, lvl, axes, ext, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
+            f, a, lk = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
             n_children = math.prod(lp.bound for lp in spatial)
             fill_stream[lvl] = f
             access[parent] = a
@@ -302,16 +362,14 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
         if t == O:
             part[0] = float(layer.output_words)
             for l in range(1, L):
-                ext_c = [1] * len(DIMS)
-                for lp in nest:
-                    if lp.level >= l:
-                        ext_c[lp.dim] *= lp.bound
+                ext_c = full_extents(nest, l, layer.bounds)
                 child_tile = math.prod(_box_extent(axes, ext_c))
                 if any(lp.level == l - 1 and lp.kind != "T" for lp in nest):
                     ext_p = list(ext_c)
                     for lp in nest:
                         if lp.level == l - 1 and lp.kind != "T":
                             ext_p[lp.dim] *= lp.bound
+                    ext_p = [min(e, bd) for e, bd in zip(ext_p, layer.bounds)]
                     cover = math.prod(_box_extent(axes, ext_p))
                 else:
                     cover = child_tile

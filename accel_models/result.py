@@ -9,16 +9,19 @@ from .accelerator import TENSORS
 
 REASONS: dict[int, str] = {
     0: "ok",
-    1: "factors of a dimension do not multiply to its bound",
+    1: "factors of a dimension do not cover its bound (F3: product of the ends, or acc*e + r-1 with residuals), "
+       "a residual is outside 1..its end, or the outermost spatial loop of a dimension has a residual",
     2: "spatial factors exceed the fan-out of a level (more PEs than the mesh)",
     3: "a tile exceeds the capacity of a storage level",
     4: "the outermost level must keep every tensor",
     5: "a loop order is not a permutation of the 8 dimensions",
     6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
+    7: "a residual on a spatial loop, or below a spatial loop of its dimension: instances would do unequal work, "
+       "which the model does not count",
 }
 """Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
 
-OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES = 0, 1, 2, 3, 4, 5, 6
+OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES, SPATIAL_RESIDUAL = range(8)
 
 
 @dataclass

@@ -77,7 +77,8 @@ def _pack(records: list[Record], index: Callable[[Accelerator], int]) -> dict:
 def _unpack(chunk: dict, accelerators: dict[int, Accelerator]) -> list[Record]:
     rows = chunk["shape"][:, 0] * chunk["shape"][:, 1]
     ends = np.cumsum(rows).tolist()
-    fields = [np.ascontiguousarray(chunk[f], dtype=np.int64) for f in MappingArrays._fields]
+    fields = [np.ascontiguousarray(chunk[f] if f in chunk else np.zeros_like(chunk["temporal"]),  # unsaved: perfect
+                                   dtype=np.int64) for f in MappingArrays._fields]
     records, start = [], 0
     for key, acc, (b, l), end in zip(chunk["keys"].tolist(), chunk["acc"].tolist(), chunk["shape"].tolist(), ends):
         records.append((tuple(key), accelerators[acc],

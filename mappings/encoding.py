@@ -268,7 +268,7 @@ class Encoding:
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
             ensure_fresh_kernel_cache()
-            decode_batch(np.ascontiguousarray(x), *self.tables, *out)
+            decode_batch(np.ascontiguousarray(x), *self.tables, *out[:6])
             return out
         return self._decode_numpy(x)
 

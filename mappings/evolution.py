@@ -122,7 +122,9 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     F = np.empty(rows)
     maps = MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
                          np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
-                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64))
+                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64))
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
     best_x = np.full(n, 0.5)

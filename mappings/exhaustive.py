@@ -173,7 +173,7 @@ class ExhaustiveSpace:
                 combos = np.array(list(itertools.product(*per_level)), dtype=np.int64)   # [n, 2L, 8]
                 blocks[sig.tobytes()] = combos
             n = len(combos) * len(ks)
-            block = MappingArrays(
+            block = MappingArrays.perfect(
                 np.broadcast_to(self.tf[c].astype(np.int64), (n, L, 8)).copy(),
                 np.tile(combos[:, :L], (len(ks), 1, 1)),
                 np.broadcast_to(self.sx[c].astype(np.int64), (n, L, 8)).copy(),

@@ -102,8 +102,12 @@ class MapperResult:
 
     @classmethod
     def from_dict(cls, d: dict, layer: Layer, accelerator: Accelerator) -> "MapperResult":
-        arrays = None if d["arrays"] is None else MappingArrays(
-            **{k: np.array(v, dtype=np.int64) for k, v in d["arrays"].items()})
+        arrays = None
+        if d["arrays"] is not None:
+            fields = {k: np.array(v, dtype=np.int64) for k, v in d["arrays"].items()}
+            for name in ("temporal", "spatial_x", "spatial_y"):   # saved without residuals: a perfect mapping
+                fields.setdefault(f"{name}_residual", np.zeros_like(fields[name]))
+            arrays = MappingArrays(**fields)
         return cls(layer, accelerator, d["objective"], d["strategy"], arrays, d["cycles"], d["energy_pj"],
                    d["evaluations"], d["valid_evaluations"], d["wall_s"], d["seed"],
                    [tuple(h) for h in d["history"]])

@@ -28,7 +28,7 @@ def _level_map(source_names: tuple[str, ...], target_names: tuple[str, ...]) -> 
 @njit(cache=True)
 def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, keeps, out):
     """The module's rule on one mapping's rows, into `out` (`MappingArrays.empty(1, target levels)`)."""
-    t_out, o_out, sx_out, sy_out, so_out, k_out = out
+    t_out, o_out, sx_out, sy_out, so_out, k_out, _, _, _ = out
     Lt = t_out.shape[1]
     dest = 0                               # where the factors of unmatched source levels go (the next outer)
     for l in range(temporal.shape[0]):

@@ -23,6 +23,7 @@ from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
 from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
+from .residual import evaluate_residual
 from .workspace import make_workspace
 
 
@@ -71,4 +72,5 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
             CompileStep("check_shape", compile_for(check_shape, layer.bounds, acc.fanout, m)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
             CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels, ws.temporal)),
-            CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels))]
+            CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
+            CompileStep("evaluate_residual", compile_for(evaluate_residual, layer, acc, m, reads, fills, updates, ws))]

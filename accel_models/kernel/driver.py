@@ -10,6 +10,7 @@ from ..result import OK
 from .counts import fold_bypass, level_accesses, output_partitions
 from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
+from .residual import evaluate_residual
 from .workspace import make_workspace
 
 CHUNK = 512
@@ -20,10 +21,12 @@ CHUNK = 512
 def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
     reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles)."""
-    reason = check_shape(layer.bounds, acc.fanout, m)
+    reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
-    tf, _, sx, sy, _, keep = m
+    if not perfect:
+        return evaluate_residual(layer, acc, m, reads, fills, updates, ws)
+    tf, _, sx, sy, _, keep, _, _, _ = m
     acc_keeps = acc.keeps
     levels = ws.levels
     L = tf.shape[0]
@@ -64,9 +67,10 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
     `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace for the whole call."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
-    temporal, order, spatial_x, spatial_y, spatial_order, keep = maps
+    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
     for b in range(lo, hi):
-        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b])
+        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
+                          ry[b])
         r, c, e, u, cc = evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws)
         reason[b] = r
         cycles[b] = c                  # 0 for an invalid mapping, as are the four below

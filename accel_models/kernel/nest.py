@@ -14,36 +14,58 @@ from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVE
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def check_shape(bounds, fanout, m):
-    """The reason code of a mapping's shape: factors >= 1 that multiply to the bounds, orders that are
-    permutations, every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial
-    factors within each fan-out (innermost level first, as Timeloop checks the MAC level first); OK if all hold."""
-    tf, order, sx, sy, sorder, keep = m
+    """(reason code, perfect) of a mapping's shape: factors >= 1, residual ends within 1..end, no residual on the
+    outermost spatial loop of a dim, factors that cover each bound (F3: acc <- acc * e + r - 1 over the dim's
+    loops, outermost first; the product of the ends for a perfect mapping), orders that are permutations,
+    every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial ends within each fan-out
+    (innermost level first, as Timeloop checks the MAC level first); reason OK if all hold. perfect: no loop
+    has a residual other than its end (a residual end of 0 stands for the end)."""
+    tf, order, sx, sy, sorder, keep, rt, rx, ry = m
     L = tf.shape[0]
+    perfect = True
     for l in range(L):
         seen_t = 0
         seen_s = 0
         for q in range(8):
             if tf[l, q] < 1 or sx[l, q] < 1 or sy[l, q] < 1:
-                return BAD_FACTORS
+                return BAD_FACTORS, perfect
             if order[l, q] < 0 or order[l, q] > 7 or sorder[l, q] < 0 or sorder[l, q] > 7:
-                return BAD_ORDER
+                return BAD_ORDER, perfect
             seen_t |= 1 << order[l, q]
             seen_s |= 1 << sorder[l, q]
+            perfect &= (((rt[l, q] == 0) | (rt[l, q] == tf[l, q])) & ((rx[l, q] == 0) | (rx[l, q] == sx[l, q]))
+                        & ((ry[l, q] == 0) | (ry[l, q] == sy[l, q])))
         if seen_t != 255 or seen_s != 255:
-            return BAD_ORDER
-    for d in range(8):
-        p = 1
-        for l in range(L):
-            p *= tf[l, d] * sx[l, d] * sy[l, d]
-        if p != bounds[d]:
-            return BAD_FACTORS
+            return BAD_ORDER, perfect
+    if perfect:
+        for d in range(8):
+            p = 1
+            for l in range(L):
+                p *= tf[l, d] * sx[l, d] * sy[l, d]
+            if p != bounds[d]:
+                return BAD_FACTORS, perfect
+    else:
+        for d in range(8):
+            acc = 0
+            outer = True                 # no loop of d with end > 1 seen yet
+            for l in range(L):
+                for k in range(3):
+                    e = tf[l, d] if k == 0 else (sy[l, d] if k == 1 else sx[l, d])
+                    r = rt[l, d] if k == 0 else (ry[l, d] if k == 1 else rx[l, d])
+                    r = e if r == 0 else r          # 0: no residual
+                    if r < 1 or r > e or (outer and k > 0 and r != e):
+                        return BAD_FACTORS, perfect
+                    acc = acc * e + r - 1
+                    outer &= e == 1
+            if acc + 1 != bounds[d]:
+                return BAD_FACTORS, perfect
     for t in range(3):
         if keep[0, t] == 0:
-            return BAD_BYPASS
+            return BAD_BYPASS, perfect
     for l in range(L):
         for d in range(8):
             if sx[l, d] > 1 and sy[l, d] > 1:
-                return BOTH_AXES
+                return BOTH_AXES, perfect
     for l in range(L - 1, -1, -1):
         px = 1
         py = 1
@@ -51,8 +73,8 @@ def check_shape(bounds, fanout, m):
             px *= sx[l, d]
             py *= sy[l, d]
         if px > fanout[l, 0] or py > fanout[l, 1]:
-            return SPATIAL_OVERFLOW
-    return OK
+            return SPATIAL_OVERFLOW, perfect
+    return OK, perfect
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -61,7 +83,7 @@ def loop_nest(m, loops, levels, temporal):
     loops; factor-1 loops dropped), each loop's step, each level's first loop, spatial loop count and tile
     extents (levels[L] is the MAC's: no loop, all extents 1), and the temporal loops alone, outermost first,
     with how often each starts. Returns (the loop count, the temporal loop count)."""
-    tf, order, sx, sy, sorder, _ = m
+    tf, order, sx, sy, sorder, _, _, _, _ = m
     L = tf.shape[0]
     n = np.int64(0)                  # not Literal[int](0): see `kernel`'s docstring
     n_temporal = np.int64(0)

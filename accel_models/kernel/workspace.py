@@ -52,11 +52,17 @@ SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (
                     ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
                     ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
                     ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
-                    ("reach", _I, (N_AXES,)), ("n_diffs", _I)])
+                    ("reach", _I, (N_AXES,)), ("n_diffs", _I), ("digit", _I, (MAX_LOOPS,)), ("off", _I, (8,)),
+                    ("clip", _I, (8,)), ("lo", _I, (N_AXES,)), ("ext", _I, (N_AXES,)), ("plo", _I, (N_AXES,)),
+                    ("pext", _I, (N_AXES,)), ("d_old", _I), ("d_olo", _I, (N_AXES,)), ("d_oext", _I, (N_AXES,)),
+                    ("p_lo", _I, (N_AXES,)), ("p_ext", _I, (N_AXES,)), ("p_old", _I), ("p_olo", _I, (N_AXES,)),
+                    ("p_oext", _I, (N_AXES,)), ("stride", _I, (N_AXES,)), ("has_stride", _I), ("vstar", _I, (N_AXES,))])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
 vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
 along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet,
--1: too many)."""
+-1: too many); the walk of residual mappings (`residual`): the temporal loops' digits, the dim offsets and
+clipped extents, the current and previous tile (lo, ext; plo, pext), the current delta (the tile less, if d_old,
+the box d_olo / d_oext) and the previous one (p_*), the last stride and the link offset vstar."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share

@@ -59,17 +59,25 @@ def layer_from_problem(problem: dict, name: str = "") -> Layer:
 def mapping_from_corpus(mapping: list[dict]) -> MappingArrays:
     """The corpus's per-level mapping entries -> a batch of one `MappingArrays`.
 
-    Permutations are Timeloop's, innermost first; a spatial entry gives its X and Y factors apart.
+    Permutations are Timeloop's, innermost first; a spatial entry gives its X and Y factors apart. Factors are
+    loop ends; `residuals` (optional, per temporal or spatial entry) gives the residual ends that differ.
     """
     arrays = MappingArrays.empty(1, len(mapping))
     for l, entry in enumerate(mapping):
         t = entry["temporal"]
         arrays.temporal[0, l] = [t["factors"].get(d, 1) for d in DIMS]
+        res = t.get("residuals") or {}
+        arrays.temporal_residual[0, l] = [res.get(d, t["factors"].get(d, 1)) for d in DIMS]
         arrays.order[0, l] = order_outer_first(t["permutation"])
         sp = entry.get("spatial")
         if sp:
             arrays.spatial_x[0, l] = [sp["X"].get(d, 1) for d in DIMS]
             arrays.spatial_y[0, l] = [sp["Y"].get(d, 1) for d in DIMS]
+            res = sp.get("residuals") or {}
+            arrays.spatial_x_residual[0, l] = [res.get(d, sp["X"].get(d, 1)) if sp["X"].get(d, 1) > 1 else 1
+                                               for d in DIMS]
+            arrays.spatial_y_residual[0, l] = [res.get(d, sp["Y"].get(d, 1)) if sp["Y"].get(d, 1) > 1 else 1
+                                               for d in DIMS]
             arrays.spatial_order[0, l] = order_outer_first(sp["permutation"])
         arrays.keep[0, l] = [int(tn in entry["keep"]) for tn in TENSORS]
     return arrays

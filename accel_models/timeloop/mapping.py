@@ -1,13 +1,15 @@
 """Timeloop mappings (temporal / spatial / bypass entries per level) <-> `MappingArrays`.
 
 Factors read as Timeloop writes them (`R=3 S=1`, the dumps' `R=1,P=1`, the mapper's `K2 R3`), by the
-problem's own dim names (`ProblemNames`); permutations are innermost-first and may name only some dims;
+problem's own dim names (`ProblemNames`), with residual ends as Timeloop v3 writes them (`P=4,1`: end 4, residual
+end 1); permutations are innermost-first and may name only some dims;
 a spatial entry's first `split` permutation dims go on X; a spatial entry may target a container with a
 fan-out (its placeholder level) or the placeholder itself; at a level without fan-out it may only give
 factors of 1.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy as np
 from nets import DIMS, Layer
 
 from ..accelerator import TENSORS, Accelerator
-from ..mapping_arrays import MappingArrays
+from ..mapping_arrays import MappingArrays, bound_from_factors, dim_loops
 from ._fields import bypass_entry, number, parse_factors, parse_permutation, show, split_range
 from ._permutation import order_outer_first, permutation_inner_first
 from ._yaml import YamlSource, dump, load
@@ -105,11 +107,25 @@ def _entry_target(entry: dict, i: int, accelerator: Accelerator, seen: set, alia
     return level, kind
 
 
-def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> dict[str, int]:
-    exact, maxes, mins = parse_factors(entry.get("factors", ""), names.dims, f"{where}.factors", bounds)
+_RESIDUAL = re.compile(r"([A-Za-z_][A-Za-z_]*)\s*=\s*([0-9]+)\s*,\s*([0-9]+)")
+"""A factor with a residual end, `P=4,1` (a comma followed by a number; `R=1,P=1` is two factors)."""
+
+
+def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> tuple[dict[str, int], dict[str, int]]:
+    """({dim: end}, {dim: residual end}) of an entry; a factor written `D=e,r` has the residual end r (1..e)."""
+    text = entry.get("factors", "")
+    residuals: dict[str, int] = {}
+    if isinstance(text, str):
+        for name, e, r in _RESIDUAL.findall(text.split("#")[0]):
+            if int(r) < 1 or int(r) > int(e):
+                raise ValueError(f"{where}.factors: {name}={e},{r} has a residual end outside 1..{e} (its end)")
+            if name in names.dims:
+                residuals[names.dims[name]] = int(r)
+        text = _RESIDUAL.sub(lambda mt: f"{mt.group(1)}={mt.group(2)}", text)
+    exact, maxes, mins = parse_factors(text, names.dims, f"{where}.factors", bounds)
     if maxes or mins:
         raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join({**maxes, **mins})})")
-    return exact
+    return exact, residuals
 
 
 def _permutation(entry: dict, names: ProblemNames, factors: dict[str, int], where: str) -> list[str]:
@@ -124,13 +140,14 @@ def _permutation(entry: dict, names: ProblemNames, factors: dict[str, int], wher
 
 
 def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
-    factors = _factors(entry, names, bounds, where)
+    factors, residuals = _factors(entry, names, bounds, where)
     arrays.temporal[0, level] = [factors.get(d, 1) for d in DIMS]
+    arrays.temporal_residual[0, level] = [residuals.get(d, factors.get(d, 1)) for d in DIMS]
     arrays.order[0, level] = order_outer_first(_permutation(entry, names, factors, where))
 
 
 def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
-    factors = _factors(entry, names, bounds, where)
+    factors, residuals = _factors(entry, names, bounds, where)
     perm = _permutation(entry, names, factors, where)
     # Dims at permutation positions below `split` go on X; without a split (or with one past the last dim)
     # Timeloop puts all of them on X.
@@ -140,13 +157,15 @@ def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: Problem
     on_x = set(perm[:split])
     arrays.spatial_x[0, level] = [factors.get(d, 1) if d in on_x else 1 for d in DIMS]
     arrays.spatial_y[0, level] = [1 if d in on_x else factors.get(d, 1) for d in DIMS]
+    arrays.spatial_x_residual[0, level] = [residuals.get(d, factors.get(d, 1)) if d in on_x else 1 for d in DIMS]
+    arrays.spatial_y_residual[0, level] = [1 if d in on_x else residuals.get(d, factors.get(d, 1)) for d in DIMS]
     arrays.spatial_order[0, level] = order_outer_first(perm)
 
 
 def _no_fanout_spatial(entry: dict, level: str, names: ProblemNames, bounds, where: str) -> None:
     """A spatial entry at a level without fan-out maps nothing when every factor is 1: accepted with a warning
     (timeloop-model stops on any spatial entry there); a factor > 1 has no instances to go to."""
-    unrolled = {d: f for d, f in _factors(entry, names, bounds, where).items() if f > 1}
+    unrolled = {d: f for d, f in _factors(entry, names, bounds, where)[0].items() if f > 1}
     if unrolled:
         shown = " ".join(f"{names.problem_dim(d)}={f}" for d, f in unrolled.items())
         raise ValueError(f"{where}: {level} has no spatial fan-out to map {shown} onto (spatial factors must be 1)")
@@ -181,18 +200,34 @@ def _names_list(value: Any, field: str) -> list[str]:
 
 
 def _check_products(arrays: MappingArrays, layer: Layer, names: ProblemNames | None = None) -> None:
-    total = (arrays.temporal[0] * arrays.spatial_x[0] * arrays.spatial_y[0]).prod(axis=0)
-    for d, got, want in zip(DIMS, total, layer.bounds):
+    """Timeloop's checks of the factors before any analysis: the bound equation (F3; the product of the factors
+    when none has a residual), and no residual on the outermost loop of a dim when that loop is spatial."""
+    for i, (d, want) in enumerate(zip(DIMS, layer.bounds)):
+        loops = dim_loops(arrays, 0, i)
+        shown = (names.problem_dim(d) if names else None) or d
+        outer = next(((l, kind, e, r) for l, kind, e, r in loops if e > 1), None)
+        if outer is not None and outer[1] > 0 and outer[2] != outer[3]:
+            raise ValueError(f"mapping.factors: the outermost loop of {shown} is spatial and has a residual "
+                             f"({shown}={outer[2]},{outer[3]}); Timeloop refuses an imperfect outermost spatial loop")
+        got = bound_from_factors([(e, r) for _, _, e, r in loops])
         if got != want:
-            shown = (names.problem_dim(d) if names else None) or d
-            raise ValueError(f"mapping.factors: the factors of {shown} multiply to {int(got)}, but the problem's "
+            how = ("multiply to" if all(e == r for _, _, e, r in loops)
+                   else "cover (F3: acc * end + residual - 1, outermost first)")
+            raise ValueError(f"mapping.factors: the factors of {shown} {how} {int(got)}, but the problem's "
                              f"{shown} is {want}")
 
 
 # ---- writer ------------------------------------------------------------------------------
-def _factors_text(factors: np.ndarray, dims: tuple[str, ...], names: ProblemNames) -> str:
-    """Per-DIMS factors -> Timeloop's 'R=1 S=3 ...' over the problem's dims, by its names."""
-    return " ".join(f"{names.problem_dim(d)}={int(factors[DIMS.index(d)])}" for d in dims)
+def _factors_text(factors: np.ndarray, dims: tuple[str, ...], names: ProblemNames,
+                  residuals: np.ndarray | None = None) -> str:
+    """Per-DIMS factors -> Timeloop's 'R=1 S=3 ...' over the problem's dims, by its names; a factor whose
+    residual end differs is written 'P=4,1'."""
+    out = []
+    for d in dims:
+        e = int(factors[DIMS.index(d)])
+        r = e if residuals is None or residuals[DIMS.index(d)] == 0 else int(residuals[DIMS.index(d)])
+        out.append(f"{names.problem_dim(d)}={e}" if r == e else f"{names.problem_dim(d)}={e},{r}")
+    return " ".join(out)
 
 
 def _check_row(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b: int) -> None:
@@ -204,7 +239,7 @@ def _check_row(arrays: MappingArrays, accelerator: Accelerator, layer: Layer, b:
 
 
 def _spatial_entry(name: str, sx: np.ndarray, sy: np.ndarray, order: np.ndarray, dims: tuple[str, ...],
-                   names: ProblemNames) -> dict:
+                   names: ProblemNames, rx: np.ndarray, ry: np.ndarray) -> dict:
     both = [DIMS[d] for d in range(len(DIMS)) if sx[d] > 1 and sy[d] > 1]
     if both:
         raise ValueError(f"mapping level {name}: dim(s) {both} unrolled on both X and Y; "
@@ -212,7 +247,7 @@ def _spatial_entry(name: str, sx: np.ndarray, sy: np.ndarray, order: np.ndarray,
     inner_first = permutation_inner_first(order, dims)
     on_x = [d for d in inner_first if sx[DIMS.index(d)] > 1]
     perm = on_x + [d for d in inner_first if d not in on_x]
-    return {"target": name, "type": "spatial", "factors": _factors_text(sx * sy, dims, names),
+    return {"target": name, "type": "spatial", "factors": _factors_text(sx * sy, dims, names, rx * ry),
             "permutation": "".join(names.problem_dim(d) for d in perm), "split": len(on_x)}
 
 
@@ -223,17 +258,20 @@ def mapping_to_timeloop_yaml(arrays: MappingArrays, accelerator: Accelerator, la
     `names`: the problem's names of dims and tensors (default cosearch's, cnn_layer or grouped_conv dims).
     """
     _check_row(arrays, accelerator, layer, b)
+    arrays = arrays.with_residuals()
     names = names or ProblemNames.standard(problem_dims(layer))
     dims = tuple(names.dims[n] for n in names.order)
     entries = []
     for l, lv in enumerate(accelerator.levels):
         entries.append({"target": lv.name, "type": "temporal",
-                        "factors": _factors_text(arrays.temporal[b, l], dims, names),
+                        "factors": _factors_text(arrays.temporal[b, l], dims, names, arrays.temporal_residual[b, l]),
                         "permutation": "".join(names.problem_dim(d)
                                                for d in permutation_inner_first(arrays.order[b, l], dims))})
         sx, sy = arrays.spatial_x[b, l], arrays.spatial_y[b, l]
         if lv.fanout > 1:
-            entries.append(_spatial_entry(lv.name, sx, sy, arrays.spatial_order[b, l], dims, names))
+            rx, ry = arrays.spatial_x_residual[b, l], arrays.spatial_y_residual[b, l]
+            entries.append(_spatial_entry(lv.name, sx, sy, arrays.spatial_order[b, l], dims, names,
+                                          np.where(rx == 0, sx, rx), np.where(ry == 0, sy, ry)))
         elif (sx > 1).any() or (sy > 1).any():
             raise ValueError(f"mapping level {lv.name}: spatial factors on a level without a fan-out")
         kept = [names.problem_tensor(t) for i, t in enumerate(TENSORS) if arrays.keep[b, l, i]]

@@ -166,9 +166,10 @@ def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
     if values.get("export_latency_table") is not None:
         raise UsageError("--accelerator and --export-latency-table: the latency table is of a co-searched accelerator; "
                          "on fixed devices the layer-cost tables are in OUT/tables")
-    if "area" in (values.get("pareto") or ()):
-        raise UsageError("--pareto area: the devices are fixed (--accelerator); accepted metrics: accuracy, latency, "
-                         "energy")
+    pareto = values.get("pareto") or ()
+    if pareto and sorted(pareto) != ["accuracy", "latency"]:
+        raise UsageError(f"--pareto {','.join(pareto)}: on fixed devices (--accelerator) the front is of accuracy and "
+                         "latency; accepted: --pareto accuracy,latency")
 
 
 def _accuracy_floor(budget: Budget, accuracy: float | None, network: NetworkSpec | None, space: str,

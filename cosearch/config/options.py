@@ -218,13 +218,14 @@ OPTIONS: tuple[Option, ...] = (
            write=lambda s: ",".join(d.text for d in s.devices) or None),
     Option("--nas-strategy", "network search strategy on fixed devices: evolution (OFA's), random, rl (REINFORCE), "
            "gradient (ProxylessNAS's)", default="evolution", metavar="NAME", check=check_nas_strategy,
-           field="nas_strategy"),
+           field="nas_strategy", write=lambda s: s.nas_strategy if s.fixed_devices else None),
     Option("--nas-evals", "subnet evaluations per device of the network search on fixed devices", default=10_000,
-           metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals"),
+           metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals",
+           write=lambda s: str(s.nas_evals) if s.fixed_devices else None),
     Option("--efficiency", "latency and energy of a subnet on a fixed device: table (exact, from the layer table) or "
            "predictor (an MLP trained on it: an estimate)", default="table", metavar="SOURCE",
            check=lambda flag, value: check_choice(flag, value, ("table", "predictor"), "source"),
-           field="efficiency"),
+           field="efficiency", write=lambda s: s.efficiency if s.fixed_devices else None),
     Option("--match-resources", "bound the accelerator space by a preset's #PEs, on-chip bytes and DRAM bandwidth "
            f"(NAAS), with its word width, node and clock, instead of an area budget: {', '.join(PRESETS)}",
            metavar="PRESET", check=lambda flag, value: ResourceBounds.from_preset(str(value).strip(), flag),
@@ -234,9 +235,11 @@ OPTIONS: tuple[Option, ...] = (
                          "the objective)", metavar="FLOOR", type=_number_text,
            check=_fraction,
            field="budget.accuracy", derived=True, write=lambda s: None),  # written inside --budget
-    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N", type=_integer_text,
+    Option("--seed", "seed of the samplers, the subnet evolution and the mapper", default=0, metavar="N",
+           type=_integer_text,
            check=_int_in(0, 2**31 - 1), field="seed"),
-    Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out", metavar="DIR",
+    Option("--out", "output folder: the storage (unless --storage), report, plots", default="cosearch_out",
+           metavar="DIR",
            check=_out_dir, field="out"),
     Option("--quiet", "no progress display, only the result", switch=True),
     Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
@@ -284,7 +287,8 @@ OPTIONS: tuple[Option, ...] = (
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
-           "network fixed, each gene moved in turn; 0: none)", default=POLISH_EVALUATIONS, metavar="N",
+           "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
+           default=POLISH_EVALUATIONS, metavar="N",
            type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the packaged copy", metavar="PATH",
@@ -303,7 +307,8 @@ def option_values(given: dict[str, Any]) -> dict[str, Any]:
     """
     unknown = sorted(set(given) - set(SETTING_OPTIONS))
     if unknown:
-        raise TypeError(f"make_settings: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(SETTING_OPTIONS)}")
+        raise TypeError(f"make_settings: unknown option(s) {', '.join(unknown)}; "
+                        f"accepted: {', '.join(SETTING_OPTIONS)}")
     values = {}
     for keyword, option in SETTING_OPTIONS.items():
         value = given.get(keyword, option.default)

@@ -66,11 +66,27 @@ def _best_on_each_device(result: NASRunResult) -> list[str]:
     return lines
 
 
+def _goal(settings) -> str:
+    if settings.pareto:
+        return ("front of accuracy and latency (the most accurate subnet at each of several latency targets; the row "
+                "shows the front's most accurate subnet)")
+    return settings.objective.describe()
+
+
+FRONT_COLUMNS = ("latency ms", "energy mJ", "accuracy", "subnet")
+
+
+def front_rows(r) -> list[list[str]]:
+    """A device's accuracy-latency front, fastest first (`--pareto accuracy,latency`)."""
+    return [[_ms(p["latency_s"]), _mj(p["energy_j"]), _acc(p["accuracy"]), json.dumps(p["subnet"])]
+            for p in r.front_subnets]
+
+
 def print_nas_summary(result: NASRunResult, console) -> None:
     s = result.settings
     if result.accuracy_source and result.accuracy_source.get("notice"):
         console.print(result.accuracy_source["notice"], style="bold yellow", highlight=False, soft_wrap=True)
-    table = Table(title=f"network search on fixed devices: {s.objective.describe()}, budget "
+    table = Table(title=f"network search on fixed devices: {_goal(s)}, budget "
                         f"{s.budget.describe() or 'none'}", title_justify="left")
     for col in SUMMARY_COLUMNS:
         table.add_column(col, justify="left" if col in ("device", "strategy") else "right")
@@ -93,7 +109,11 @@ def print_nas_summary(result: NASRunResult, console) -> None:
         for line in _best_on_each_device(result):
             console.print(f"- {line}", highlight=False, soft_wrap=True)
     for r in result.devices:
-        if r.subnet is not None:
+        if r.front_subnets:
+            points = ", ".join(f"{p['latency_s'] * 1e3:.3g} ms {p['accuracy']:.4f}" for p in r.front_subnets)
+            console.print(f"{r.device} front ({len(r.front_subnets)} subnets, latency and accuracy; subnets in the "
+                          f"report): {points}", highlight=False, soft_wrap=True)
+        elif r.subnet is not None:
             console.print(f"{r.device} subnet: {json.dumps(r.subnet)}", highlight=False, soft_wrap=True)
     console.print(f"report: {s.out / 'report.md'}, {s.out / 'result.json'}", highlight=False, soft_wrap=True)
 
@@ -111,7 +131,7 @@ def result_dict(result: NASRunResult) -> dict:
 def report_markdown(result: NASRunResult) -> str:
     s = result.settings
     lines = [f"# Network search on fixed devices: {', '.join(r.device for r in result.devices)}", "",
-             f"Objective: {s.objective.describe()}; budget: {s.budget.describe() or 'none'}; space {s.space}; "
+             f"Objective: {_goal(s)}; budget: {s.budget.describe() or 'none'}; space {s.space}; "
              f"strategy {s.nas_strategy}, at most {s.nas_evals:,} subnet evaluations per device.", ""]
     if result.accuracy_source:
         lines += [f"Accuracy: {result.accuracy_source['label']}.", ""]
@@ -126,6 +146,10 @@ def report_markdown(result: NASRunResult) -> str:
                   f"Subnet: `{json.dumps(r.subnet)}`", "",
                   f"Search: {r.strategy}, {r.evaluations:,} subnet evaluations in {r.wall_s:.1f} s; efficiency from "
                   f"the {r.efficiency}; layer table: {json.dumps(r.table)}.", ""]
+        if r.front_subnets:
+            lines += [f"Front of accuracy and latency on {r.device} ({len(r.front_subnets)} subnets, fastest first):",
+                      "", "| " + " | ".join(FRONT_COLUMNS) + " |", "|" + "---|" * len(FRONT_COLUMNS)]
+            lines += ["| " + " | ".join(row[:3] + [f"`{row[3]}`"]) + " |" for row in front_rows(r)] + [""]
     if len(result.devices) > 1:
         head = ["subnet", "accuracy", *(r.device for r in result.devices)]
         lines += ["## Specialisation", "", "Each device's subnet (rows) run on every device: latency in ms.", "",
@@ -170,5 +194,6 @@ def write_nas_report(result: NASRunResult) -> None:
     write_text_atomic(out / "report.md", report_markdown(result))
 
 
-__all__ = ["summary_rows", "cross_rows", "print_nas_summary", "result_dict", "report_markdown", "fronts_png",
+__all__ = ["summary_rows", "cross_rows", "front_rows", "print_nas_summary", "result_dict", "report_markdown",
+           "fronts_png",
            "write_nas_report"]

@@ -41,6 +41,13 @@ def _trial_points(study) -> list[TrialPoint]:
     return points
 
 
+def polish_budget(polish_evals: int, complete_trials: int) -> int:
+    """Designs the polish scores around each candidate: `--polish-evals`, but never more than the study's complete
+    trials, so that the final phase of a short search does not outlast the search (a one-trial run polishes one
+    design; the default 300-trial run its full 128)."""
+    return max(0, min(polish_evals, complete_trials))
+
+
 def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
              accuracy: AccuracyModel | None = None) -> CoSearchResult:
     """The best feasible trials re-mapped with the final mapper (the best of them wins), and the presets that
@@ -77,9 +84,11 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
             candidates.append((score.sort_key(), trial.number, trial, design, cost, extra))
     best_key, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:2])
     polished: dict = {}
-    if not settings.pareto and settings.polish_evals > 0:
+    polish_evals = polish_budget(settings.polish_evals, counts.get("complete", 0))
+    if not settings.pareto and polish_evals > 0:
         t_polish = time.time()
-        polished, winner = _polish_candidates(settings, candidates, accuracy, cache)
+        polished, winner = _polish_candidates(replace(settings, polish_evals=polish_evals), candidates, accuracy,
+                                              cache)
         if winner is not None:
             best_trial, design, best, best_extra = winner
         polished["wall_s"] = round(time.time() - t_polish, 2)

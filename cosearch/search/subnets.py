@@ -2,11 +2,11 @@
 the co-search's objective (EDP by default).
 
 OFA's evolution finder (mit-han-lab/once-for-all, ofa/tutorial/evolution_finder.py) with an accuracy
-constraint in place of its efficiency one: a random population of subnets that meet the floor
-(warm-started with given seeds), then generations of mutation and crossover of the best ones,
-children below the floor redrawn. A subnet's score is the objective of its run on the accelerator (each
-layer at its best mapping): `score(accuracy, run)`, a key that sorts best first; runs over the latency /
-energy / power budget rank after every run within it.
+constraint beside its efficiency one: a random population of subnets that meet the floor, within the
+latency / energy / power limits where there are some (`WITHIN_LIMITS_DRAWS`; warm-started with given seeds), then
+generations of mutation and crossover of the best ones, children below the floor redrawn. A subnet's score is the
+objective of its run on the accelerator (each layer at its best mapping): `score(accuracy, run)`, a key that sorts
+best first; runs over the latency / energy / power budget rank after every run within it.
 """
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ from nets import SubnetConfig, crossover_configs, mutate_config, sample_configs
 from ..config import Budget, EvolutionSettings, UsageError
 from .accuracy import AccuracyModel
 from .evaluate import NoValidMapping, RunCost
+
+
+WITHIN_LIMITS_DRAWS = 4
+"""Under a latency / energy / power limit, the first population is drawn within the limits, as OFA's evolution draws
+its first population within its efficiency constraint (once-for-all, ofa/tutorial/evolution_finder.py,
+`random_valid_sample`): subnets are scored until the population is full of runs within the limits, at most this many
+times the population size; the best of them by `Candidate.rank_key` start the evolution."""
 
 
 @dataclass
@@ -118,9 +125,14 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
         return out
 
     population = scored(pool.admit(list(seeds)[:settings.population]))
-    while len(population) < settings.population and not pool.exhausted:
-        need = settings.population - len(population)
+    limited = any(x is not None for x in (budget.latency_s, budget.energy_j, budget.power_w))
+    fill_evals = settings.population * (WITHIN_LIMITS_DRAWS if limited else 1)
+    while (sum(c.feasible for c in population) if limited else len(population)) < settings.population \
+            and len(population) < fill_evals and not pool.exhausted:
+        need = min(settings.population - sum(c.feasible for c in population), fill_evals - len(population)) \
+            if limited else settings.population - len(population)
         population += scored(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
+    population = sorted(population, key=Candidate.rank_key)[:settings.population]
     if not population:
         raise NoSubnetMeetsTheFloor(f"--accuracy: no subnet of {model.space} meets the accuracy floor {floor:g} "
                                     f"({model.source.label}) in {pool.draws} draws; accepted: a lower floor")

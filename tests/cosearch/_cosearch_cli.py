@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "run_cosearch.py"
 TINY = ["--trials", "3", "--population", "2", "--generations", "1", "--mapper-evals", "32",
-        "--final-mapper-evals", "64"]
-"""Loop sizes that make a trial take a fraction of a second."""
+        "--final-mapper-evals", "64", "--polish-evals", "0"]
+"""Loop sizes that make a trial take a fraction of a second; no polish (its own tests run it)."""
 
 
 def cli_env() -> dict:

@@ -213,18 +213,57 @@ class DeviceCosts:
         if cost is None:
             if self.base is None:
                 self.base = largest_config(self.space)
-            if self.device.lut is not None:
-                config = config_with(self.space, self.base, dict(zip(self.terms[index].support, values)))
-                cost = SubnetCost(self.device.lut.term_latency_s(self.space, config, self.terms, index), math.nan)
-            else:
-                cost = self.table.cost(term_layers(self.space, self.terms, index, values, self.base))
+            config = config_with(self.space, self.base, dict(zip(self.terms[index].support, values)))
+            cost = self._term_at(index, config)
             self._cache[key] = cost
         return cost
+
+    def _term_at(self, index: int, config: SubnetConfig) -> SubnetCost:
+        """Term `index`'s cost in `config` (it reads only the term's support)."""
+        if self.device.lut is not None:
+            return SubnetCost(self.device.lut.term_latency_s(self.space, config, self.terms, index), math.nan)
+        support = self.terms[index].support
+        values = tuple(getattr(config, f) if f in self.space.scalar_genes else getattr(config, f)[p]
+                       for f, p in support)
+        return self.table.cost(term_layers(self.space, self.terms, index, values, config))
+
+    def fill_terms(self, genes: GeneTable) -> int:
+        """Cost every term at every joint choice of its support among `genes`' choices, building few networks: each
+        network built sets, for as many terms as agree on their shared genes, one pending joint choice, and gives all
+        of their costs at once (a block's term and its stage's other blocks' share the resolution and the depth).
+        Returns the number of networks built."""
+        if self.base is None:
+            self.base = largest_config(self.space)
+        pending = [dict.fromkeys(v for v in itertools.product(*(genes[f][p] for f, p in term.support))
+                                 if (i, v) not in self._cache) for i, term in enumerate(self.terms)]
+        built = 0
+        left = sum(map(len, pending))
+        while left:
+            chosen: dict = {}
+            for term, queue in zip(self.terms, pending):
+                for values in queue:
+                    if all(chosen.get(g, v) == v for g, v in zip(term.support, values)):
+                        chosen.update(zip(term.support, values))
+                        break
+            config = config_with(self.space, self.base, chosen)
+            built += 1
+            for i, (term, queue) in enumerate(zip(self.terms, pending)):
+                if all(g in chosen for g in term.support):
+                    values = tuple(chosen[g] for g in term.support)
+                    if (i, values) not in self._cache:
+                        self._cache[(i, values)] = self._term_at(i, config)
+                    queue.pop(values, None)
+            before, left = left, sum(map(len, pending))
+            if left >= before:      # cannot happen: the first pending choice is always taken
+                raise RuntimeError(f"DeviceCosts.fill_terms: no progress with {left} choices pending")
+        return built
 
     def term_tables(self, index: int, genes: GeneTable) -> tuple[np.ndarray, np.ndarray]:
         """(latency s, energy J) of term `index` at every joint choice of its support among `genes`' choices, as
         arrays shaped by those choices."""
         term = self.terms[index]
+        if any((index, v) not in self._cache for v in itertools.product(*(genes[f][p] for f, p in term.support))):
+            self.fill_terms(genes)
         shape = tuple(len(genes[f][p]) for f, p in term.support)
         lat, en = np.empty(shape), np.empty(shape)
         for idx, values in zip(np.ndindex(*shape), itertools.product(*(genes[f][p] for f, p in term.support))):

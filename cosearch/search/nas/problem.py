@@ -118,33 +118,30 @@ class NASProblem:
         return (not e.feasible, e.violation, value)
 
     def evaluate(self, configs: Sequence[SubnetConfig]) -> list[Evaluated]:
-        """Score the configs (a subnet scored before is returned as it was, and not counted again); raises
-        `BudgetSpent` before scoring a new subnet past the budget."""
-        out: list[Evaluated] = []
-        fresh: list[SubnetConfig] = []
-        for config in configs:
-            key = self._key(config)
-            if key in self.evaluated:
-                out.append(self.evaluated[key])
-            else:
-                fresh.append(config)
-        if not fresh:
-            return out
-        accuracy = self.accuracy.score_batch(fresh) if self.accuracy is not None else [math.nan] * len(fresh)
-        for config, acc in zip(fresh, accuracy):
-            key = self._key(config)
-            if key in self.evaluated:   # twice in this batch
-                out.append(self.evaluated[key])
-                continue
-            if self.done:
+        """Score the configs: one result per config, in their order (a subnet scored before is returned as it was,
+        and not counted again); raises `BudgetSpent` rather than score a new subnet past the budget (its accuracy
+        included)."""
+        keys = [self._key(config) for config in configs]
+        fresh: dict[str, SubnetConfig] = {}
+        for key, config in zip(keys, configs):
+            if key not in self.evaluated:
+                fresh.setdefault(key, config)
+        if fresh:
+            batch = list(fresh.values())[:max(1, self.remaining)]
+            accuracy = self.accuracy.score_batch(batch) if self.accuracy is not None else [math.nan] * len(batch)
+            for config, acc in zip(batch, accuracy):
+                if self.done:
+                    raise BudgetSpent
+                self._score(config, float(acc))
+            if len(batch) < len(fresh):
                 raise BudgetSpent
-            out.append(self._score(config, float(acc)))
-        return out
+        return [self.evaluated[key] for key in keys]
 
     def _score(self, config: SubnetConfig, accuracy: float) -> Evaluated:
         floor = self.limits.accuracy
         if floor is not None and not accuracy >= floor:
-            e = Evaluated(config, accuracy, None, (floor - accuracy) / floor + 1.0, self._penalty(), self.evaluations + 1)
+            e = Evaluated(config, accuracy, None, (floor - accuracy) / floor + 1.0, self._penalty(),
+                          self.evaluations + 1)
         else:
             cost = self._costs.pop(config, None) or self.cost(config)
             violation = self.limits.violation(cost.latency_s, cost.energy_j)
@@ -200,8 +197,8 @@ class NASProblem:
 def config_from(space: SearchSpace, decisions: Sequence[tuple[str, int, tuple]], picks: Sequence[int]) -> SubnetConfig:
     """The config that takes choice `picks[i]` at decision `decisions[i]` (`nets.slot_choices` of a gene table)."""
     values: dict[str, list] = {}
-    for (field, _, choices), k in zip(decisions, picks):
-        values.setdefault(field, []).append(choices[k])
+    for (gene, _, choices), k in zip(decisions, picks):
+        values.setdefault(gene, []).append(choices[k])
     return space.make({f: v[0] if f in space.scalar_genes else tuple(v) for f, v in values.items()})
 
 

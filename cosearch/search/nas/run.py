@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nets import get_space, parse_config, smallest_config, space_layers
+from nets import get_space, largest_config, parse_config, smallest_config, space_layers
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures
@@ -25,7 +25,8 @@ from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_ta
 from ..study import IDENTITY_ATTR, check_foreign
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
-from .problem import NASProblem, SubnetCost
+from .front import sweep_front
+from .problem import NASProblem
 from .strategies import Gradient, GradientUnavailable, get_nas_strategy
 
 PREDICTOR_SAMPLES = 2000
@@ -53,6 +54,9 @@ class DeviceResult:
     history: list = field(default_factory=list)
     front: list = field(default_factory=list)
     efficiency: str = "table"
+    front_subnets: list = field(default_factory=list)
+    """With `--pareto accuracy,latency`: every point of the front, fastest first (latency_s, energy_j, accuracy,
+    subnet)."""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -175,15 +179,30 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
         cost = predictor.cost
         efficiency = f"predictor ({predictor.describe()}; an ESTIMATE, the subnet found checked with the table)"
     strategy = get_nas_strategy(settings.nas_strategy)
-    problem = NASProblem(space, genes, accuracy, cost, settings.objective, limits, settings.nas_evals,
-                         seed=settings.seed, term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None,
-                         deadline=deadline, seeds=(_smallest(space, genes),))
+
+    def make_problem(**changes) -> NASProblem:
+        fields = {"objective": settings.objective, "limits": limits, "budget_evals": settings.nas_evals,
+                  "seed": settings.seed, **changes}
+        return NASProblem(space, genes, accuracy, cost, fields["objective"], fields["limits"], fields["budget_evals"],
+                          seed=fields["seed"], deadline=deadline, seeds=(_smallest(space, genes),),
+                          term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None)
+
+    problem = make_problem()
     t0 = time.perf_counter()
+    front_points = None
     try:
-        strategy.search(problem)
+        if settings.pareto:
+            slowest = exact(largest_config(space, r=max(genes["r"][0]) if "r" in genes else None)).latency_s
+            front_points, spent = sweep_front(make_problem, strategy.search, problem,
+                                              _fastest_latency_s(space, genes, costs), slowest)
+        else:
+            strategy.search(problem)
     except GradientUnavailable as exc:
         raise UsageError(str(exc)) from None
     wall = time.perf_counter() - t0
+    if front_points is not None:
+        return _front_result(settings, device, strategy.name, spent, wall, table_info, front_points, exact,
+                             cost is not exact, efficiency)
     best = problem.best
     subnet = accuracy_value = latency = energy = value = None
     feasible = False
@@ -198,6 +217,27 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency)
+
+
+def _front_result(settings: CoSearchSettings, device: Device, strategy: str, evaluations: int, wall_s: float,
+                  table_info: dict, points: list, exact, estimated: bool, efficiency: str) -> DeviceResult:
+    """A device's accuracy-latency front (`--pareto accuracy,latency`): the result's subnet is the front's most
+    accurate one; every front point with its subnet (figures re-scored with the table where the search used the
+    efficiency predictor)."""
+    rows = []
+    for e in points:
+        c = exact(e.config) if estimated else e.cost
+        rows.append((c.latency_s, c.energy_j, e.accuracy, e.config))
+    rows.sort(key=lambda row: row[0])
+    front = [[lat * 1e3, acc] for lat, _, acc, _ in rows]
+    subnets = [{"latency_s": lat, "energy_j": energy, "accuracy": acc, "subnet": config.to_dict()}
+               for lat, energy, acc, config in rows]
+    if not rows:
+        return DeviceResult(device.name, device.describe(), strategy, evaluations, wall_s, table_info, None, None,
+                            None, None, None, False, [], [], efficiency, [])
+    lat, energy, acc, config = max(rows, key=lambda row: (row[2], -row[0]))
+    return DeviceResult(device.name, device.describe(), strategy, evaluations, wall_s, table_info, config.to_dict(),
+                        acc, lat, energy, acc, True, [], front, efficiency, subnets)
 
 
 def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], None] | None = None) -> NASRunResult:
@@ -243,7 +283,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         trial.set_user_attr("result", json.loads(json.dumps(result.to_dict())))
         for key in ("accuracy", "latency_s", "energy_j", "evaluations", "wall_s", "subnet", "strategy"):
             trial.set_user_attr(key, getattr(result, key))
-        study.tell(trial, result.value if result.value is not None and result.feasible else settings.objective.penalty)
+        failed = -1.0 if settings.pareto else settings.objective.penalty
+        study.tell(trial, result.value if result.value is not None and result.feasible else failed)
         results.append(result)
     cross = []
     for r in results:
@@ -251,7 +292,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         row = []
         for costs, _ in prepared:
             c = None if config is None else costs.network(config)
-            row.append(None if c is None else {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
+            row.append(None if c is None else
+                       {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
         cross.append(row)
     if accuracy is not None:
         accuracy.save_memo()
@@ -274,7 +316,7 @@ def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None]):
     storage = open_storage(settings.storage, check=True, say=say)
     if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
         optuna.delete_study(study_name=settings.study_name, storage=storage)
-    direction = "maximize" if settings.objective.maximize else "minimize"
+    direction = "maximize" if settings.objective.maximize or settings.pareto else "minimize"  # pareto: top accuracy
     try:
         study = optuna.create_study(storage=storage, study_name=settings.study_name, direction=direction)
         created = True
@@ -289,7 +331,7 @@ def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None]):
         study.set_user_attr(IDENTITY_ATTR, identity)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # experimental in Optuna
-            study.set_metric_names([settings.objective.label])
+            study.set_metric_names(["front's top accuracy" if settings.pareto else settings.objective.label])
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
                          "different search; use another --study-name or --out, or --start-over")

@@ -46,17 +46,17 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
     assert again.cost(space.network(config).layers) == table.cost(space.network(config).layers)
 
 
-def _fastest_ms(out: Path, device: str) -> float:
-    """The smallest subnet's latency on the device, from a run whose limit no subnet meets (its error says it)."""
-    proc = run_cli(["--accelerator", device, "--budget", "latency<=0.001ms", "--out", str(out), *FAST], cwd=out.parent,
-                   timeout=300)
+def test_a_limit_no_subnet_meets_is_one_line_naming_the_fastest(mbv3_tables, tmp_path):
+    out = mbv3_tables.into(tmp_path / "out")
+    proc = run_cli(["--accelerator", "nvdla_256", "--budget", "latency<=0.001ms", "--out", str(out), *FAST],
+                   cwd=tmp_path, timeout=300)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-    return float(proc.stderr.split("takes ")[1].split(" ms")[0])
+    assert "no subnet" in proc.stderr and f"{mbv3_tables.fastest_ms('nvdla_256'):.3g} ms" in proc.stderr
 
 
-def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(tmp_path):
-    out = tmp_path / "out"
-    limit = 1.3 * _fastest_ms(out, "nvdla_256")
+def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(mbv3_tables, tmp_path):
+    out = mbv3_tables.into(tmp_path / "out")
+    limit = 1.3 * mbv3_tables.fastest_ms("nvdla_256")
     proc = run_cli(["--accelerator", "nvdla_256", "--budget", f"latency<={limit:.4f}ms", "--out", str(out), *FAST],
                    cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -64,7 +64,7 @@ def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(
     (dev,) = doc["devices"]
     assert dev["feasible"] and dev["latency_s"] * 1e3 <= limit and dev["accuracy"] > 0.7
     assert dev["strategy"] == "evolution" and 0 < dev["evaluations"] <= 300
-    assert dev["table"]["shapes_loaded"] == 1580 and dev["table"]["shapes_mapped"] == 0   # the first run's table
+    assert dev["table"]["shapes_loaded"] == 1580 and dev["table"]["shapes_mapped"] == 0   # the table in --out
     assert "OFA accuracy predictor" in doc["accuracy_source"]["label"] and "evolution" in proc.stdout
     assert "OFA accuracy predictor" in (out / "report.md").read_text() and (out / "nas_fronts.png").is_file()
     # the same command again: the device's trial is kept, nothing searched
@@ -74,9 +74,9 @@ def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(
         dev["subnet"]
 
 
-def test_each_device_gets_its_own_subnet_and_the_cross_table(tmp_path):
-    out = tmp_path / "out"
-    limit = 1.5 * max(_fastest_ms(out, d) for d in ("nvdla_256", "shidiannao"))
+def test_each_device_gets_its_own_subnet_and_the_cross_table(mbv3_tables, tmp_path):
+    out = mbv3_tables.into(tmp_path / "out")
+    limit = 1.5 * max(mbv3_tables.fastest_ms(d) for d in ("nvdla_256", "shidiannao"))
     proc = run_cli(["--accelerator", "nvdla_256,shidiannao", "--budget", f"latency<={limit:.4f}ms", "--out", str(out),
                     *FAST], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -85,7 +85,28 @@ def test_each_device_gets_its_own_subnet_and_the_cross_table(tmp_path):
     assert doc["specialization"]["devices"] == ["nvdla_256", "shidiannao"] and len(cross) == 2
     for i, d in enumerate(doc["devices"]):
         assert cross[i][i]["latency_s"] == pytest.approx(d["latency_s"])     # its own figure on its own device
+        assert d["table"]["shapes_mapped"] == 0
     assert "specialisation" in proc.stdout and "## Specialisation" in (out / "report.md").read_text()
+
+
+def test_a_front_of_accuracy_and_latency(mbv3_tables, tmp_path):
+    """--pareto accuracy,latency: the strategy at several latency targets; the front is non-dominated, fastest first,
+    and its figures are the layer table's."""
+    out = mbv3_tables.into(tmp_path / "out")
+    proc = run_cli(["--accelerator", "nvdla_256", "--pareto", "accuracy,latency", "--out", str(out), *FAST],
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (dev,) = json.loads((out / "result.json").read_text())["devices"]
+    points = dev["front_subnets"]
+    latency, accuracy = [p["latency_s"] for p in points], [p["accuracy"] for p in points]
+    assert len(points) >= 3 and latency == sorted(latency)
+    assert all(a < b for a, b in zip(accuracy, accuracy[1:]))     # a slower point is more accurate, or not there
+    assert dev["accuracy"] == max(accuracy) and 0 < dev["evaluations"] <= 300
+    costs = mbv3_tables.costs["nvdla_256"]
+    for p in (points[0], points[-1]):
+        assert costs.network(mbv3_tables.space.parse(p["subnet"])).latency_s == pytest.approx(p["latency_s"],
+                                                                                               rel=1e-12)
+    assert "Front of accuracy and latency" in (out / "report.md").read_text()
 
 
 def test_a_timeloop_architecture_with_its_energy_table_is_a_device(tmp_path):
@@ -121,6 +142,7 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     (["--accelerator", "nvdla_256", "--network", "resnet50"], ["--accelerator", "--network"]),
     (["--accelerator", "missing.yaml"], ["--accelerator", "no file"]),
     (["--accelerator", "nvdla_256", "--nas-strategy", "annealing"], ["--nas-strategy", "evolution, random, rl"]),
+    (["--accelerator", "nvdla_256", "--pareto", "accuracy,energy"], ["--pareto", "accuracy,latency"]),
 ])
 def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path):
     proc = run_cli([*args, "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)

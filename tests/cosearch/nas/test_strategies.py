@@ -156,3 +156,93 @@ def test_the_gradient_of_the_expected_latency_matches_finite_differences(tables)
             down[k][j] -= h
             fd = (float(value(up)) - float(value(down))) / (2 * h)
             assert float(alpha[k].grad[j]) == pytest.approx(fd, rel=1e-5, abs=1e-12)
+
+
+def test_evaluate_answers_in_order_and_scores_nothing_past_the_budget():
+    """One result per config in the caller's order (a reward must meet its own subnet), seen subnets not re-counted,
+    and no accuracy scored for subnets past the budget."""
+    from cosearch.search.nas.problem import BudgetSpent, NASProblem
+    from cosearch.config.objectives import objective_spec
+    from cosearch.config import Budget
+    from nets import get_space, sample_configs
+
+    class Counting:
+        def __init__(self):
+            self.scored = 0
+
+        def score_batch(self, configs):
+            self.scored += len(configs)
+            return [0.5 + 0.001 * i for i in range(len(configs))]
+
+    space = get_space("ofa-mbv3")
+    acc = Counting()
+    cost = lambda c: type("C", (), {"latency_s": 1e-3, "energy_j": 1e-3})()   # noqa: E731
+    problem = NASProblem(space, space.genes(), acc, cost, objective_spec("accuracy")(), Budget(float("inf")), 5)
+    a, b, c, d, e, f = sample_configs(space, 6, rng=3)
+    first = problem.evaluate([a, b])
+    mixed = problem.evaluate([c, a, d])
+    assert [x.config for x in mixed] == [c, a, d] and mixed[1] is first[0] and problem.evaluations == 4
+    with pytest.raises(BudgetSpent):
+        problem.evaluate([e, f, b])
+    assert problem.evaluations == 5 and acc.scored == 5
+def _reference_expected_cost(terms, tables, probs):
+    """E[cost] as torch's einsum of each term's table with its genes' probabilities (autograd's gradient)."""
+    total = torch.zeros((), dtype=torch.float64)
+    for term, table in zip(terms, tables):
+        spec = "abcdefgh"[:len(term.support)]
+        total = total + torch.einsum(f"{spec},{','.join(spec)}->", torch.as_tensor(table, dtype=torch.float64),
+                                     *(probs[g] for g in term.support))
+    return total
+
+
+def test_the_stacked_expected_latency_and_its_gradient_equal_the_einsum_reference(tables):
+    terms, genes, t = tables
+    decisions = slot_choices(genes)
+    rng = np.random.default_rng(3)
+    fast = [torch.tensor(rng.normal(size=len(c)), dtype=torch.float64, requires_grad=True) for _, _, c in decisions]
+    slow = [a.detach().clone().requires_grad_(True) for a in fast]
+    got = expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, fast)})
+    want = _reference_expected_cost(terms, t, {(f, p): torch.softmax(a, 0) for (f, p, _), a in zip(decisions, slow)})
+    got.backward()
+    want.backward()
+    assert got.item() == pytest.approx(want.item(), rel=1e-12)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-18)
+
+
+class _MacTable:
+    """A stand-in layer table: a layer's latency its MACs / 1e11 s, its energy MACs pJ."""
+
+    def cost(self, layers):
+        macs = sum(layer.macs for layer in layers)
+        return SubnetCost(macs / 1e11, macs * 1e-12)
+
+
+def test_the_per_choice_tables_filled_together_equal_each_term_costed_alone():
+    """`fill_terms` costs every term at every joint choice from few networks; each entry is what the term costs on
+    its own (`term`, one network per entry)."""
+    from cosearch.search.nas import Device, DeviceCosts
+
+    genes = {**SPACE.genes(), "r": ((128, 176, 224),)}
+    device = Device("stand-in", "test")
+    together = DeviceCosts(device, SPACE, _MacTable())
+    built = together.fill_terms(genes)
+    alone = DeviceCosts(device, SPACE, _MacTable())
+    entries = 0
+    for i, term in enumerate(alone.terms):
+        for values in itertools.product(*(genes[f][p] for f, p in term.support)):
+            assert together._cache[(i, values)] == alone.term(i, values)
+            entries += 1
+        lat, en = together.term_tables(i, genes)
+        assert lat.shape == tuple(len(genes[f][p]) for f, p in term.support) and np.isfinite(en).all()
+    assert built <= entries / 10
+
+
+def test_rl_samples_its_policy_within_the_limits():
+    """The controller checks a sample's latency before it is evaluated (as evolution and random do): at a limit few
+    uniform subnets meet, nearly every subnet it evaluates is within it."""
+    p = _problem(budget_evals=200, latency_ms=1.5)
+    uniform = np.mean([_cost(p.sample()).latency_s <= 1.5e-3 for _ in range(200)])
+    get_nas_strategy("rl").search(p)
+    within = np.mean([e.feasible for e in p.evaluated.values()])
+    assert uniform < 0.5 and within > 0.9, (uniform, within)

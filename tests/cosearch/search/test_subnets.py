@@ -4,7 +4,7 @@ import pytest
 
 from cosearch.config import Budget, EvolutionSettings
 from cosearch.search import load_accuracy_model, search_subnet
-from nets import count_macs, largest_config
+from nets import count_macs, largest_config, sample_configs
 
 
 class _Cost:
@@ -50,3 +50,20 @@ def test_budget_violations_rank_last(predictor):
     assert any(c.feasible for c in r.evaluated) and any(not c.feasible for c in r.evaluated)
     assert r.best.feasible and r.best.run.latency_s <= 2.5e-3
     assert all(c.violation > 0 for c in r.evaluated if c.run.latency_s > 2.5e-3)
+
+
+def test_first_population_is_drawn_within_the_limits(predictor):
+    """Under a limit that few random subnets meet, the first population is the in-limit runs among at most
+    WITHIN_LIMITS_DRAWS x population draws (OFA's draw within the constraint), not the first `population` draws."""
+    from cosearch.search.subnets import WITHIN_LIMITS_DRAWS
+
+    macs = sorted(count_macs(c) for c in sample_configs(predictor.space, 400, rng=9))
+    limit_s = macs[len(macs) // 10] / 1e11  # a limit about one random subnet in ten meets
+    settings = EvolutionSettings(population=6, generations=0)
+    r = search_subnet(predictor, None, lambda c: _Cost(count_macs(c)), Budget(5.0, latency_s=limit_s), settings,
+                      np.random.default_rng(2))
+    assert settings.population < len(r.evaluated) <= WITHIN_LIMITS_DRAWS * settings.population
+    assert r.best.feasible
+    unlimited = search_subnet(predictor, None, lambda c: _Cost(count_macs(c)), Budget(5.0), settings,
+                              np.random.default_rng(2))
+    assert len(unlimited.evaluated) == settings.population

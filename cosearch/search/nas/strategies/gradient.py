@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from nets import slot_choices
 
 from ..problem import BudgetSpent, NASProblem, config_from
@@ -79,32 +81,29 @@ class Gradient(NASStrategy):
             raise GradientUnavailable(f"--nas-strategy gradient: {why}")
         space = problem.space
         decisions = slot_choices(problem.genes)
-        index = {(f, p): i for i, (f, p, _) in enumerate(decisions)}
-        full = space.genes()
-        alpha = [torch.zeros(len(choices), dtype=torch.float64, requires_grad=True) for _, _, choices in decisions]
+        sizes = [len(choices) for _, _, choices in decisions]
         terms = space.layer_terms()
-        tables = [torch.as_tensor(problem.term_costs(i)[0], dtype=torch.float64) for i in range(len(terms))]
+        expected_latency = ExpectedCost(terms, [problem.term_costs(i)[0] for i in range(len(terms))],
+                                        [(f, p) for f, p, _ in decisions])
+        spread = _Spread(space.genes(), decisions)
         mnasnet = problem.objective.name == "mnasnet"
         target = problem.objective.target_latency_s if mnasnet else problem.limits.latency_s
         weight = self.latency_weight
-        optimizer = torch.optim.Adam(alpha, lr=self.learning_rate)
-
-        def expected_latency(probs) -> torch.Tensor:
-            return expected_cost(terms, tables, {g: probs[i] for g, i in index.items()})
-
-        def full_probs(probs) -> dict:
-            out = {}
-            for (f, p, choices), q in zip(decisions, probs):
-                scattered = torch.zeros(len(full[f][p]), dtype=torch.float64)
-                scattered = scattered.index_add(0, torch.tensor([full[f][p].index(c) for c in choices]), q)
-                out[(f, p)] = scattered
-            return out
-
         estimator = problem.accuracy.estimator
+        # all logits in one [decisions, widest] tensor (one softmax, one Adam update); the padding is -inf
+        mask = torch.full((len(sizes), max(sizes)), -math.inf, dtype=torch.float64)
+        for i, n in enumerate(sizes):
+            mask[i, :n] = 0.0
+        real = mask == 0.0
+        alpha = torch.zeros_like(mask, requires_grad=True)
+        optimizer = torch.optim.Adam([alpha], lr=self.learning_rate)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)    # tensors of a few hundred numbers: intra-op threads only add synchronisation
         try:
             for step in range(self.steps):
-                probs = [torch.softmax(a, 0) for a in alpha]
-                accuracy = estimator.soft_score(full_probs(probs))
+                table = torch.softmax(alpha + mask, dim=1)
+                probs = list(torch.split(table[real], sizes))     # one node each, not one per decision
+                accuracy = estimator.soft_score(spread(probs))
                 latency = expected_latency(probs)
                 if mnasnet:
                     alpha_w, beta_w = problem.objective.exponents
@@ -116,30 +115,127 @@ class Gradient(NASStrategy):
                 loss.backward()
                 optimizer.step()
                 if (step + 1) % self.check_every == 0 or step == self.steps - 1:
-                    pick = [int(torch.argmax(a)) for a in alpha]
+                    with torch.no_grad():
+                        pick = [int(torch.argmax(alpha[i, :n])) for i, n in enumerate(sizes)]
                     (scored,) = problem.evaluate([config_from(space, decisions, pick)])
                     if not mnasnet:
                         weight = weight * self.lambda_growth if not scored.feasible else \
                             weight / math.sqrt(self.lambda_growth)
         except BudgetSpent:
             return
+        finally:
+            torch.set_num_threads(threads)
+
+
+class _Spread:
+    """The probabilities over the search's choices of each gene as probabilities over the space's full gene table
+    (what the accuracy estimator reads); the identity when the search has every choice."""
+
+    def __init__(self, full, decisions) -> None:
+        self.keys = [(f, p) for f, p, _ in decisions]
+        self.where = [None if tuple(choices) == tuple(full[f][p]) else
+                      ([full[f][p].index(c) for c in choices], len(full[f][p])) for f, p, choices in decisions]
+
+    def __call__(self, probs) -> dict:
+        import torch
+
+        out = {}
+        for key, where, q in zip(self.keys, self.where, probs):
+            if where is not None:
+                q = torch.zeros(where[1], dtype=q.dtype).index_add(0, torch.tensor(where[0]), q)
+            out[key] = q
+        return out
+
+
+class ExpectedCost:
+    """E[cost] under a factorised distribution over the genes, as a torch function of the genes' probability
+    vectors with its exact gradient: for each layer term, its table (the term's cost at every joint choice of its
+    support) contracted with its genes' probabilities, summed over the terms. Computed in numpy: terms whose tables
+    have one shape are stacked, so a step is a few `einsum`s (value) plus one per table axis (the gradient: the table
+    contracted with every other gene's probabilities)."""
+
+    def __init__(self, terms, tables, genes) -> None:
+        where = {g: i for i, g in enumerate(genes)}
+        groups: dict[tuple, list[int]] = {}
+        for i, table in enumerate(tables):
+            groups.setdefault(np.shape(table), []).append(i)
+        self.groups = []
+        for shape, members in groups.items():
+            stacked = np.stack([np.asarray(tables[i], dtype=np.float64) for i in members])
+            axes = [[where[terms[i].support[a]] for i in members] for a in range(len(shape))]
+            self.groups.append((stacked, axes, self._specs(len(shape))))
+        self.genes = len(genes)
+
+    @staticmethod
+    def _specs(k: int) -> tuple[str, list[str]]:
+        """The einsum of the value and, per axis, of the gradient (`z` runs over the stacked terms)."""
+        letters = _LETTERS[:k]
+        value = ",".join([f"z{letters}"] + [f"z{c}" for c in letters]) + "->"
+        grads = [",".join([f"z{letters}"] + [f"z{letters[j]}" for j in range(k) if j != a]) + f"->z{letters[a]}"
+                 for a in range(k)]
+        return value, grads
+
+    def value_and_grads(self, probs: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+        """E[cost] and its gradient with respect to each gene's probabilities (in `genes` order)."""
+        total = 0.0
+        grads = [np.zeros_like(p) for p in probs]
+        for stacked, axes, (value_spec, grad_specs) in self.groups:
+            k = len(axes)
+            if k == 0:              # a term no gene shapes: a constant
+                total += float(stacked.sum())
+                continue
+            operands = [np.stack([probs[g] for g in genes]) for genes in axes]
+            total += float(np.einsum(value_spec, stacked, *operands, optimize=True))
+            for a, spec in enumerate(grad_specs):
+                part = np.einsum(spec, stacked, *(operands[j] for j in range(k) if j != a), optimize=True)
+                for row, g in zip(part, axes[a]):
+                    grads[g] += row
+        return total, grads
+
+    def __call__(self, probs):
+        return _ExpectedCostFunction.apply(self, *probs)
+
+
+def _expected_cost_function():
+    import torch
+
+    class Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, plan, *probs):
+            value, grads = plan.value_and_grads([p.detach().numpy() for p in probs])
+            ctx.grads = grads
+            return torch.tensor(value, dtype=torch.float64)
+
+        @staticmethod
+        def backward(ctx, upstream):
+            return (None, *(upstream * torch.from_numpy(g) for g in ctx.grads))
+
+    return Function
+
+
+class _Lazy:
+    """torch is imported on first use (the command line does not import it unless the gradient strategy runs)."""
+
+    def __init__(self, make) -> None:
+        self.make, self.made = make, None
+
+    def apply(self, *args):
+        if self.made is None:
+            self.made = self.make()
+        return self.made.apply(*args)
+
+
+_ExpectedCostFunction = _Lazy(_expected_cost_function)
 
 
 def expected_cost(terms, tables, probs: dict):
     """E[cost] under a factorised distribution over the genes (`probs`: gene (field, position) -> a torch tensor of
-    probabilities over the gene's choices, in the tables' order): for each layer term, its table (the term's cost at
-    every joint choice of its support) contracted with its genes' probabilities, summed over the terms."""
-    import torch
-
-    total = torch.zeros((), dtype=torch.float64)
-    for term, table in zip(terms, tables):
-        spec = _LETTERS[:len(term.support)]
-        total = total + torch.einsum(f"{spec},{','.join(spec)}->", torch.as_tensor(table, dtype=torch.float64),
-                                     *(probs[g] for g in term.support))
-    return total
+    probabilities over the gene's choices, in the tables' order), differentiable with respect to `probs`."""
+    genes = list(probs)
+    return ExpectedCost(terms, tables, genes)([probs[g] for g in genes])
 
 
 _LETTERS = "abcdefghijklmnop"
 
 
-__all__ = ["Gradient", "GradientUnavailable", "expected_cost"]
+__all__ = ["Gradient", "GradientUnavailable", "ExpectedCost", "expected_cost"]

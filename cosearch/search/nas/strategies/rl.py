@@ -9,6 +9,13 @@ of these spaces are a fixed list of slots whose effect on accuracy and latency i
 latency is exactly a sum over its blocks, and OFA's accuracy predictor reads independent one-hot features), so a
 per-slot policy can represent the optimum; an RNN's conditioning of each choice on the earlier ones would add
 parameters to fit from the same few thousand rewards. Updates use Adam (Kingma and Ba, ICLR 2015) on the logits.
+
+Like OFA's evolution and the random baseline, the controller checks a sample's latency / energy / power against the
+limits before it is evaluated (the table's cheap look-up, not an evaluation) and draws again while it is over them
+(`NASProblem.sample_within`): the policy samples from its distribution restricted to the limits. The score function
+is then that restricted distribution's, grad log pi(a | within) = grad log pi(a) - E[grad log pi | within]; for a
+factorised categorical, one_hot(a) - P(choice | within) per gene, the expectation estimated by the batch's mean
+one-hot. Without limits every draw is kept and this is REINFORCE with the batch mean as an extra baseline.
 """
 from __future__ import annotations
 
@@ -52,8 +59,25 @@ class Reinforce(NASStrategy):
         stale = 0
         while not problem.done and stale < 50:
             probs = [np.exp(x - x.max()) / np.exp(x - x.max()).sum() for x in logits]
-            picks = [[int(rng.choice(len(p), p=p)) for p in probs] for _ in range(self.batch)]
-            configs = [config_from(space, decisions, pick) for pick in picks]
+            cdf = np.ones((len(probs), max(len(p) for p in probs)))
+            for g, p in enumerate(probs):
+                cdf[g, :len(p)] = np.cumsum(p)
+            last = np.array([len(p) - 1 for p in probs])
+
+            def draw() -> tuple:
+                pick = np.minimum((rng.random(len(probs))[:, None] >= cdf).sum(1), last)
+                return tuple(int(k) for k in pick)
+
+            picks, configs = [], []
+            for _ in range(self.batch):
+                latest: list = []
+
+                def candidate(latest=latest):
+                    latest[:] = [draw()]
+                    return config_from(space, decisions, latest[0])
+
+                configs.append(problem.sample_within(candidate))   # the last candidate drawn
+                picks.append(latest[0])
             before = problem.evaluations
             try:
                 scored = problem.evaluate(configs)
@@ -63,11 +87,10 @@ class Reinforce(NASStrategy):
             rewards = np.array([problem.value_of(e) for e in scored])
             if baseline is None:
                 baseline, spread = float(rewards.mean()), float(rewards.std()) or 1.0
-            grads = [np.zeros_like(x) for x in logits]
-            for pick, reward in zip(picks, rewards):
-                advantage = (reward - baseline) / (spread + 1e-12)
-                for g, (k, p) in enumerate(zip(pick, probs)):
-                    grads[g] -= advantage * (np.eye(len(p))[k] - p) / self.batch   # descent on -R log pi
+            onehots = [np.eye(len(p))[[pick[g] for pick in picks]] for g, p in enumerate(probs)]
+            within = [h.mean(0) for h in onehots]       # E[one-hot | within the limits], estimated by the batch
+            advantages = (rewards - baseline) / (spread + 1e-12)
+            grads = [-(advantages[:, None] * (h - w)).mean(0) for h, w in zip(onehots, within)]  # descent on -R log pi
             d = self.baseline_decay
             baseline = d * baseline + (1 - d) * float(rewards.mean())
             spread = d * spread + (1 - d) * float(np.abs(rewards - baseline).mean())

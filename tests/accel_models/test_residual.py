@@ -1,0 +1,115 @@
+"""Residual (imperfect) factors: the bound equation, the kernel against the walk, and Timeloop's own figures."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accel_models import MappingArrays
+from accel_models.cost_model import evaluate_batch
+from accel_models.mapping_arrays import bound_from_factors, canonical_residuals, dim_loops
+from accel_models.reference import evaluate
+from accel_models.result import BAD_FACTORS, OK, REASONS, SPATIAL_RESIDUAL
+from accel_models.timeloop.corpus import load_cases
+from accel_models.timeloop.corpus_check import compare_case
+from mappings import random_mappings
+from nets import DIMS, Layer
+
+DATA = Path(__file__).parent / "data" / "imperfect_cases.jsonl"
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {c.id: c for c in load_cases(DATA)}
+
+
+def test_canonical_residuals_follow_ceiling_division():
+    # FORMAT.md F3's example: P=13 over DRAM 2, GLB (3,2), RF (3,1).
+    ends, res = canonical_residuals([0, 3, 3], 13)
+    assert (ends, res) == ([2, 3, 3], [2, 2, 1])
+    assert bound_from_factors(list(zip(ends, res))) == 13
+    assert bound_from_factors([(4, 4), (4, 2)]) == 14      # Timeloop's refusal: "product ... is 14"
+
+
+def _check(case, arrays=None):
+    r = evaluate_batch(case.layer, case.accelerator, case.mapping if arrays is None else arrays)
+    totals = {"reads": r.reads[0], "fills": r.fills[0], "updates": r.updates[0]}
+    return r, compare_case(case, bool(r.valid[0]), int(r.cycles[0]), float(r.energy_pj[0]), totals,
+                           case.exact or case.timeloop)
+
+
+def test_temporal_class_equals_timeloop_exact_counts(cases):
+    temporal = [c for c in cases.values() if c.timeloop["valid"] and c.raw["residuals"]["residual_class"] == "temporal"]
+    assert len(temporal) == 4
+    for case in temporal:
+        r, (ok, _, problems) = _check(case)
+        assert ok, (case.id, problems)
+        assert int(r.compute_cycles[0]) == case.timeloop["compute_cycles"]   # F7: product of the ends
+
+
+def test_a_perfect_reading_of_the_ends_is_refused(cases):
+    case = cases["IA-0000"]
+    perfect = case.mapping._replace(temporal_residual=np.zeros_like(case.mapping.temporal))
+    assert int(evaluate_batch(case.layer, case.accelerator, perfect).reason[0]) == BAD_FACTORS
+
+
+def test_invalid_cases_are_refused_as_timeloop_refuses_them(cases):
+    invalid = [c for c in cases.values() if not c.timeloop["valid"]]
+    assert {c.raw["generator_intent"] for c in invalid} == {"invalid_factors", "invalid_capacity", "invalid_mesh"}
+    for case in invalid:
+        r, (ok, _, problems) = _check(case)
+        assert ok and not r.valid[0], (case.id, problems)
+        ref = evaluate(case.layer, case.accelerator, case.mapping)
+        assert ref.reason == int(r.reason[0]), case.id
+
+
+def test_spatial_class_is_refused_not_miscounted(cases):
+    case = next(c for c in cases.values() if c.timeloop["valid"] and c.raw["residuals"]["residual_class"] == "spatial")
+    r = evaluate_batch(case.layer, case.accelerator, case.mapping)
+    assert int(r.reason[0]) == SPATIAL_RESIDUAL, REASONS[int(r.reason[0])]
+    assert evaluate(case.layer, case.accelerator, case.mapping).reason == SPATIAL_RESIDUAL
+
+
+def _with_residuals(layer: Layer, arrays: MappingArrays, bounds) -> MappingArrays:
+    """Each row's ends made to cover `bounds` (smaller than the layer's) in canonical form (F3)."""
+    out = MappingArrays(*(a.copy() for a in arrays))
+    for b in range(out.batch_size):
+        for d in range(len(DIMS)):
+            loops = dim_loops(out, b, d)
+            ends, res = canonical_residuals([e for _, _, e, _ in loops], bounds[d])
+            for (l, kind, _, _), e, r in zip(loops, ends, res):
+                field = ("temporal", "spatial_y", "spatial_x")[kind]
+                getattr(out, field)[b, l, d] = e
+                getattr(out, field + "_residual")[b, l, d] = r
+    return out
+
+
+LAYERS = [Layer(R=3, S=2, P=5, Q=3, C=3, K=2, name="conv"),
+          Layer(R=3, S=3, P=3, Q=3, C=1, K=1, G=3, stride_w=2, stride_h=1, name="dw_stride2"),
+          Layer(C=7, K=5, N=3, name="fc")]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(arch=st.sampled_from(["A2", "B2x2a", "B4x4b", "C1", "D2"]), which=st.integers(0, len(LAYERS) - 1),
+       seed=st.integers(0, 10_000))
+def test_kernel_matches_walk_on_random_residual_mappings(corpus_architectures, arch, which, seed):
+    """Ends drawn for the layer with each bound rounded up to a power of two, then cut to the real bounds with
+    residuals: the kernel's counts, cycles and energy equal the walk's, and so do its refusals."""
+    acc = corpus_architectures[arch]
+    layer = LAYERS[which]
+    padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
+                   stride_w=layer.stride_w, stride_h=layer.stride_h)
+    arrays = _with_residuals(layer, random_mappings(padded, acc, 6, rng=seed, spatial_bias=2.0), layer.bounds)
+    assert not arrays.is_perfect().all()
+    for b in range(arrays.batch_size):
+        fast = evaluate_batch(layer, acc, arrays.row(b))
+        ref = evaluate(layer, acc, arrays, b)
+        assert int(fast.reason[0]) == ref.reason, (b, REASONS[ref.reason], REASONS[int(fast.reason[0])])
+        if ref.reason != OK:
+            continue
+        assert int(fast.cycles[0]) == ref.cycles
+        assert fast.energy_pj[0] == pytest.approx(ref.energy_pj, rel=1e-12)
+        np.testing.assert_allclose(fast.reads[0], ref.reads, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(fast.fills[0], ref.fills, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(fast.updates[0], ref.updates, rtol=1e-12, atol=1e-9)
