@@ -26,6 +26,11 @@ import warnings
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+try:
+    import resource
+except ImportError:  # no such module on Windows: renders there run in-process (see `render`)
+    resource = None
+
 MAX_RENDERED_BYTES = 8 << 20
 """Largest text a Jinja2 template may render to (and largest value it may build)."""
 MAX_INTEGER_BITS = 1 << 16
@@ -125,8 +130,8 @@ def _child(text: str, variables: dict | None, write_fd: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C (and ends this process)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
-            import resource
-
+            if resource is None:
+                raise ImportError("resource")
             mapped = _address_space_bytes()
             if mapped is not None:
                 limit = mapped + RENDER_MEMORY_BYTES

@@ -87,7 +87,7 @@ def _json_config(text: str, origin: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--network: invalid JSON in the {origin} ({exc.msg} at character {exc.pos})") from None
+        raise UsageError(f"--network: invalid JSON config in the {origin} ({exc.msg} at character {exc.pos})") from None
 
 
 def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
