@@ -15,6 +15,9 @@ import signal
 import sys
 
 INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
+TERMINATED = "terminated (SIGTERM); finished trials are kept: re-run the same command to resume"
+SIGTERM_STATUS = 128 + 15
+"""The shell's status of a command ended by SIGTERM."""
 
 
 def _fail(message: str, status: int = 2) -> None:
@@ -22,25 +25,36 @@ def _fail(message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
+_SIGINTS: list[int] = []
+
+
+def _on_sigint(signum, frame) -> None:
+    """Python's own Ctrl-C handling, remembered (SIGTERM too): a library that turns the KeyboardInterrupt into its
+    own error (a database driver interrupted in a commit) still ends the command as interrupted."""
+    _SIGINTS.append(signum)
+    raise KeyboardInterrupt
+
+
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # from the start: while the libraries load too
+    signal.signal(signal.SIGTERM, _on_sigint)
 try:  # a Ctrl-C while the libraries load (seconds: torch, numba) is one line too
     from rich.console import Console
 
     import cosearch
 except KeyboardInterrupt:
+    if signal.SIGTERM in _SIGINTS:
+        _fail(TERMINATED, status=SIGTERM_STATUS)
     _fail(INTERRUPTED, status=130)
-
-_SIGINTS: list[int] = []
-
-
-def _on_sigint(signum, frame) -> None:
-    """Python's own Ctrl-C handling, remembered: a library that turns the KeyboardInterrupt into its own error
-    (a database driver interrupted in a commit) still ends the command as interrupted."""
-    _SIGINTS.append(signum)
-    raise KeyboardInterrupt
-
 
 if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with SIGINT ignored
     signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _stopped() -> None:
+    """The one line of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+    if signal.SIGTERM in _SIGINTS:
+        _fail(TERMINATED, status=SIGTERM_STATUS)
+    _fail(INTERRUPTED, status=130)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,17 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     except (cosearch.StorageUnavailable, cosearch.WorkerFailure) as exc:
         _fail(str(exc), status=1)
     except KeyboardInterrupt:
-        _fail(INTERRUPTED, status=130)
-    except Exception:
+        _stopped()
+    except Exception as exc:
         if _SIGINTS:  # an error the interrupt caused inside a library
-            _fail(INTERRUPTED, status=130)
-        raise
+            _stopped()
+        failure = cosearch.storage_failure(exc)
+        if failure is None:
+            raise
+        _fail(failure)
+    if result.best is None:  # the input admits no result: the cause once (the report says it too)
+        _fail(f"no result: {'; '.join(result.notes) or 'no trial completed'}; report: {settings.out / 'report.md'}")
     cosearch.print_summary(result, out)
-    return 0 if result.best is not None else 1
+    return 0
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # outside the search: parsing, printing the summary
-        _fail(INTERRUPTED, status=130)
+        _stopped()

@@ -1,16 +1,17 @@
 """Accelerator descriptions, technology tables, the cost model, rooflines, Timeloop interop."""
-from .accelerator import TENSOR_INDEX, TENSORS, Accelerator, StorageLevel
+from .accelerator import TENSOR_INDEX, TENSORS, Accelerator, StorageLevel, check_accelerator
 from .dataflow import Dataflow
 from .mapping_arrays import MappingArrays
 from .mapspace import LevelConstraints, MapspaceConstraints
 
 from .cost_model import BatchResult, evaluate_batch, explain
+from .limits import check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
-__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "Dataflow", "MappingArrays",
-           "MapspaceConstraints", "LevelConstraints",
-           "evaluate_batch", "evaluate", "explain", "BatchResult", "EvalResult", "REASONS"]
+__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow",
+           "MappingArrays", "MapspaceConstraints", "LevelConstraints",
+           "evaluate_batch", "evaluate", "explain", "check_countable", "BatchResult", "EvalResult", "REASONS"]
 
 # technology tables, area model, builder, presets, roofline
 from . import roofline, tech  # noqa: E402

@@ -19,8 +19,24 @@ STORAGE_KINDS: tuple[str, ...] = ("DRAM", "SRAM", "regfile")
 
 
 MAX_INT = 2**62
-"""Largest capacity, fan-out or word width an accelerator field takes: the cost model counts in int64."""
+"""Largest capacity or word width an accelerator field takes: the cost model counts in int64."""
+MAX_FANOUT = 2**20
+"""Largest fan-out of one level (X x Y): the cost model keeps a record per child of a fan-out (about 100 bytes each),
+so a fan-out of 2**20 takes ~100 MB per thread; the builder's largest array (`builder.MAX_PES`) is as large."""
+MAX_MACS = 2**31 - 1
+"""Most MACs (the product of all fan-outs) an accelerator may have; any spatial unrolling onto them fits the
+kernel's int64 counts."""
 MAX_TECHNOLOGY_NM = 1000
+
+
+def check_accelerator(owner: str, value: object, name: str = "accelerator") -> "Accelerator":
+    """`value` if it is an `Accelerator`; a ValueError naming `owner`'s argument otherwise (for public functions
+    that take one, so that a wrong argument fails where it is given, not deep inside the cost model)."""
+    if not isinstance(value, Accelerator):
+        text = repr(value)
+        raise ValueError(f"{owner}: {name} must be an accel_models.Accelerator, got {type(value).__name__} "
+                         f"{text if len(text) <= 60 else text[:57] + '...'}")
+    return value
 
 
 def _number(value) -> bool:
@@ -106,8 +122,13 @@ class StorageLevel:
         for name in ("read_energy_pj", "write_energy_pj", "update_energy_pj", "leak_energy_pj"):
             _energy(owner, name, getattr(self, name))
         _positive(owner, "cluster_size", self.cluster_size, integer=True)
-        _positive(owner, "fanout_x", self.fanout_x, integer=True)
-        _positive(owner, "fanout_y", self.fanout_y, integer=True)
+        for name in ("fanout_x", "fanout_y"):
+            value = _positive(owner, name, getattr(self, name), integer=True)
+            if value > MAX_FANOUT:
+                raise ValueError(f"{owner}.{name} must be an integer in [1, {MAX_FANOUT}] (2**20), got {value!r}")
+        if self.fanout_x * self.fanout_y > MAX_FANOUT:
+            raise ValueError(f"{owner}: fanout_x x fanout_y = {self.fanout_x * self.fanout_y}; accepted: at most "
+                             f"{MAX_FANOUT} (2**20) children per instance")
         if self.kind not in STORAGE_KINDS:
             raise ValueError(f"{owner}.kind must be one of {', '.join(STORAGE_KINDS)}, got {self.kind!r}")
 
@@ -153,6 +174,9 @@ class Accelerator:
         if set(self.levels[0].keeps) != set(TENSORS):
             raise ValueError(f"Accelerator[{self.name}].levels[0] ({names[0]}) is the outermost level and "
                              "must keep Weights, Inputs and Outputs")
+        macs = prod(lv.fanout for lv in self.levels)
+        if macs > MAX_MACS:
+            raise ValueError(f"{owner}: the fan-outs multiply to {macs} MACs; accepted: at most {MAX_MACS} (2**31 - 1)")
         _energy(owner, "mac_energy_pj", self.mac_energy_pj)
         _positive(owner, "clock_ghz", self.clock_ghz)
         if not (_number(self.technology_nm) and math.isfinite(self.technology_nm)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import tech
-from .accelerator import TENSORS, Accelerator, StorageLevel
+from .accelerator import TENSORS, Accelerator, StorageLevel, check_accelerator
 
 LAYOUT_FACTOR: float = 2.35
 """Calibrated layout/overhead multiplier (module docstring): sqrt(12.25 / 5.57 * 4.86 / 1.93)."""
@@ -90,7 +90,7 @@ def _per_pe_levels(acc: Accelerator) -> set[int]:
 
 def area_breakdown(accelerator: Accelerator) -> AreaBreakdown:
     """Area by component (mm2): MACs, per-PE storage, global buffers, layout overhead."""
-    acc = accelerator
+    acc = check_accelerator("area_breakdown", accelerator)
     node = acc.technology_nm
     acc_bits = acc.meta.get("accumulator_bits") if acc.meta else None
     macs = acc.num_macs * tech.mac_area_um2(acc.mac_bits, acc_bits, node) * 1e-6
@@ -110,4 +110,4 @@ def area_breakdown(accelerator: Accelerator) -> AreaBreakdown:
 
 def area_mm2(accelerator: Accelerator) -> float:
     """Modelled chip (core) area in mm2."""
-    return area_breakdown(accelerator).total_mm2
+    return area_breakdown(check_accelerator("area_mm2", accelerator)).total_mm2

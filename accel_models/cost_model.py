@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets import MAX_BOUND, Layer
+from nets import MAX_BOUND, Layer, check_layer
 
 from . import kernel
-from .accelerator import Accelerator
+from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
+from .limits import check_countable
 from .mapping_arrays import MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes
@@ -77,11 +78,9 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     arrays of shape [B, levels, 8] (keep: [B, levels, 3]), keep flags other than 0 and 1, factors above the
     largest bound a Layer takes (`nets.MAX_BOUND`: no factor of a valid mapping is).
     """
-    if not isinstance(layer, Layer):
-        raise ValueError(f"evaluate_batch: layer must be a nets.Layer, got {type(layer).__name__}")
-    if not isinstance(accelerator, Accelerator):
-        raise ValueError(f"evaluate_batch: accelerator must be an accel_models.Accelerator, got "
-                         f"{type(accelerator).__name__}")
+    check_layer("evaluate_batch", layer)
+    check_accelerator("evaluate_batch", accelerator)
+    check_countable("evaluate_batch", layer, accelerator)
     m = MappingArrays(*(_integers(name, a) for name, a in zip(MappingArrays._fields, _mapping_arrays(mappings,
                                                                                                       accelerator)
                                                                                       .with_residuals())))

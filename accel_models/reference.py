@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets import DIMS, Layer, axis_terms
+from nets import DIMS, Layer, axis_terms, check_layer
 
-from .accelerator import TENSORS, Accelerator
+from .accelerator import TENSORS, Accelerator, check_accelerator
+from .limits import check_countable
 from .mapping_arrays import MappingArrays, bound_from_factors, dim_loops
 from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, REASONS,
                      SPATIAL_OVERFLOW, SPATIAL_RESIDUAL, EvalResult)
@@ -312,6 +313,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
 
     Returns the same numbers as `evaluate_batch`, with a per-level breakdown (`result.breakdown()`).
     """
+    check_layer("evaluate", layer), check_accelerator("evaluate", accelerator)
+    check_countable("evaluate", layer, accelerator)
     arrays = mapping.to_arrays(accelerator) if hasattr(mapping, "to_arrays") else mapping
     acc = accelerator
     L = arrays.num_levels

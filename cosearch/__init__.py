@@ -16,7 +16,7 @@ from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, 
 from .pipeline import run
 from .report import ProgressDisplay, print_summary, write_report
 from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, StorageUnavailable, WorkerFailure,
-                     evaluate_network, preset_runs, run_search)
+                     evaluate_network, preset_runs, run_search, storage_failure)
 
 __all__ = [
     "__version__",
@@ -25,6 +25,7 @@ __all__ = [
     "given_options", "make_settings", "parse_budget", "parse_duration", "parse_network", "parse_options",
     # search
     "AcceleratorSpace", "CoSearchResult", "Design", "NetworkCost", "StorageUnavailable", "WorkerFailure",
+    "storage_failure",
     "evaluate_network", "preset_runs", "run_search",
     # report, and the whole run
     "ProgressDisplay", "print_summary", "write_report", "run",

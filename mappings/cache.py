@@ -15,10 +15,11 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import fields
+from numbers import Integral
 from pathlib import Path
 
-from accel_models import Accelerator
-from nets import Layer
+from accel_models import Accelerator, check_accelerator
+from nets import Layer, check_layer
 
 from .mapper import MapperSettings
 from .result import MapperResult, with_layer
@@ -55,7 +56,7 @@ class MappingCache:
                  warm_starts: bool = True) -> None:
         if settings is not None and not isinstance(settings, MapperSettings):
             raise ValueError(f"MappingCache.settings must be a MapperSettings, got {type(settings).__name__}")
-        if isinstance(accelerators, bool) or not isinstance(accelerators, int) or accelerators < 1:
+        if isinstance(accelerators, bool) or not isinstance(accelerators, Integral) or accelerators < 1:
             raise ValueError(f"MappingCache.accelerators must be an integer >= 1, got {accelerators!r}")
         self.settings = settings if settings is not None else MapperSettings()
         self.max_accelerators = accelerators
@@ -149,6 +150,8 @@ class MappingCache:
     def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
         """The table's result for `layer`'s shape (searched on a miss), as it was found: its `layer` may be another
         layer of the same shape (`best_mapping` renames it)."""
+        check_layer("MappingCache.result", layer)
+        check_accelerator("MappingCache.result", accelerator)
         table = self._table(accelerator)
         k = (layer.shape_key, objective)
         cached = table.get(k)

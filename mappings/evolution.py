@@ -98,12 +98,15 @@ def _now():
 @njit(cache=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
-                  hist_value):
+                  hist_value, time_limit_s):
     """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
     evaluations, history length).
 
     seeds [S, n] (the first `n_seeds` rows are used), `budget` evaluations at most (the last generation
-    is cut to fit), rng: a generator state (`new_state`, advanced in place), normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
+    is cut to fit), and `time_limit_s` seconds at most (np.inf: none; the clock is read before each batch after
+    the first, and only when a limit is set, so that a search under an evaluation budget alone does exactly what
+    it did without one); rng: a generator state (`new_state`, advanced in place), normals: `NORMAL_TABLE`,
+    `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
     layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in.
     """
     n = seeds.shape[1]
@@ -134,8 +137,11 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     valid = np.int64(0)
     n_hist = np.int64(0)
     # ---- the seeds, in chunks of the buffer's size ---------------------------------------------------
+    timed = time_limit_s < np.inf
     s0 = 0
     while s0 < n_seeds and evals < budget:
+        if timed and evals > 0 and _now() - t0 >= time_limit_s:
+            break
         k = min(rows, n_seeds - s0, budget - evals)
         for r in range(k):
             for g in range(n):
@@ -171,6 +177,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     ymean = np.empty(n)
     sqrt_c = np.empty(n)
     while evals < budget:
+        if timed and evals > 0 and _now() - t0 >= time_limit_s:
+            break
         row = 0
         for i in range(K):
             for g in range(n):

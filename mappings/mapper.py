@@ -7,13 +7,14 @@ keep/bypass) and scores every batch with the compiled cost model. Results are de
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays, MapspaceConstraints
-from nets import Layer
+from accel_models import Accelerator, MappingArrays, MapspaceConstraints, check_accelerator, check_countable
+from nets import Layer, check_layer
 
 from .encoding import Encoding
 from .fitness import OBJECTIVES
@@ -23,6 +24,8 @@ from .strategies import EvolutionStrategy, MapperStrategy, get_strategy
 
 DEFAULT_BUDGET_EVALS = 20_000
 """Evaluations of a search given neither a budget nor a time limit."""
+MAX_BUDGET_EVALS = 2**62
+"""Largest evaluation budget: the compiled searches count evaluations in int64."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,13 @@ class MapperSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", get_strategy(self.strategy, "best_mapping"))
         if self.budget_evals is not None and (isinstance(self.budget_evals, bool) or not isinstance(
-                self.budget_evals, Integral) or self.budget_evals < 1):
-            raise ValueError(f"best_mapping.budget_evals must be a positive integer or None, got {self.budget_evals!r}")
-        if self.time_limit_s is not None and not (isinstance(self.time_limit_s, (int, float)) and
-                                                  self.time_limit_s > 0):
-            raise ValueError(f"best_mapping.time_limit_s must be > 0 seconds or None, got {self.time_limit_s!r}")
+                self.budget_evals, Integral) or not 1 <= self.budget_evals <= MAX_BUDGET_EVALS):
+            raise ValueError(f"best_mapping.budget_evals must be a positive integer up to {MAX_BUDGET_EVALS} (2**62) "
+                             f"or None, got {self.budget_evals!r}")
+        if self.time_limit_s is not None and (isinstance(self.time_limit_s, bool) or not isinstance(
+                self.time_limit_s, Real) or not 0 < self.time_limit_s < math.inf):
+            raise ValueError(f"best_mapping.time_limit_s must be a finite number > 0 (seconds) or None, got "
+                             f"{self.time_limit_s!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, Integral) or self.seed < 0:
             raise ValueError(f"best_mapping.seed must be an integer >= 0, got {self.seed!r}")
         if self.constraints is not None and not self.strategy.takes_constraints:
@@ -62,7 +67,11 @@ class MapperSettings:
         return self.budget_evals
 
     def encoding(self, layer: Layer, accelerator: Accelerator) -> Encoding:
-        """The space the strategy searches for `layer` on `accelerator`."""
+        """The space the strategy searches for `layer` on `accelerator` (a pair whose cycles the cost model cannot
+        count is a ValueError: see `accel_models.limits`)."""
+        check_layer("best_mapping", layer)
+        check_accelerator("best_mapping", accelerator)
+        check_countable("best_mapping", layer, accelerator)
         return Encoding(layer, accelerator, bypass=self.bypass, fixed_keep=self.fixed_keep,
                         constraints=self.constraints)
 

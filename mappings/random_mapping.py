@@ -1,14 +1,32 @@
 """Uniformly random mappings of valid shape: the random-search baseline and a test/benchmark source."""
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
+
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays
+from accel_models import Accelerator, MappingArrays, check_accelerator
 from accel_models.cost_model import evaluate_batch
 from accel_models.geometry import accelerator_arrays
-from nets import Layer
+from nets import Layer, check_layer
 
 from ._factorize import prime_factors
+
+
+MAX_MAPPINGS = 1 << 20
+"""Most mappings one call draws (a mapping of 8 levels takes about 2.5 kB: a call stays within a few GB)."""
+
+
+def _check_arguments(owner: str, layer, accelerator, n, lo: int, rng) -> None:
+    """The arguments every sampler takes: a layer, an accelerator, a count in [lo, MAX_MAPPINGS], a seed."""
+    check_layer(owner, layer)
+    check_accelerator(owner, accelerator)
+    if isinstance(n, bool) or not isinstance(n, Integral) or not lo <= n <= MAX_MAPPINGS:
+        raise ValueError(f"{owner}: n must be an integer in [{lo}, {MAX_MAPPINGS}], got {n!r}")
+    if not (rng is None or isinstance(rng, np.random.Generator)
+            or (isinstance(rng, Integral) and not isinstance(rng, bool) and rng >= 0)):
+        raise ValueError(f"{owner}: rng must be a numpy Generator or an integer seed >= 0, got {rng!r}")
 
 
 def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.random.Generator | int = 0,
@@ -20,6 +38,9 @@ def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.rand
     Loop orders are random permutations; every level keeps what the architecture lets it keep.
     Capacity is not considered: the cost model rejects overflowing tiles.
     """
+    _check_arguments("random_mappings", layer, accelerator, n, 0, rng)
+    if not (isinstance(spatial_bias, Real) and not isinstance(spatial_bias, bool) and 0 <= spatial_bias < math.inf):
+        raise ValueError(f"random_mappings: spatial_bias must be a finite number >= 0, got {spatial_bias!r}")
     rng = np.random.default_rng(rng)
     L = accelerator.num_levels
     arrays = MappingArrays.empty(n, L)
@@ -70,6 +91,9 @@ def random_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.rand
 def random_valid_mappings(layer: Layer, accelerator: Accelerator, n: int, rng: np.random.Generator | int = 0,
                           max_tries: int = 200) -> MappingArrays:
     """n random mappings that the cost model accepts (rejection sampling over `random_mappings`)."""
+    _check_arguments("random_valid_mappings", layer, accelerator, n, 1, rng)
+    if isinstance(max_tries, bool) or not isinstance(max_tries, Integral) or max_tries < 1:
+        raise ValueError(f"random_valid_mappings: max_tries must be an integer >= 1, got {max_tries!r}")
     rng = np.random.default_rng(rng)
     parts, have = [], 0
     for _ in range(max_tries):

@@ -7,7 +7,7 @@ command line import `nets` and torch alone takes about 2 s to import.
 from importlib import import_module
 
 from .elementwise import OPS_PER_ELEMENT, ElementwiseOp, describe_elementwise, elementwise_ops, elementwise_words
-from .layer import MAX_BOUND, Layer
+from .layer import MAX_BOUND, Layer, check_layer
 from .problem_shape import (COEFFICIENTS, DIM_INDEX, DIMS, N_AXES, PROJECTION, TENSOR_INDEX, TENSORS,
                             axis_terms, box_words, tensor_dims)
 from .network import Network
@@ -52,7 +52,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms", "box_words",
-    "Layer", "MAX_BOUND", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops", "elementwise_words",
+    "Layer", "MAX_BOUND", "check_layer", "Network", "ElementwiseOp", "OPS_PER_ELEMENT", "elementwise_ops",
+    "elementwise_words",
     "describe_elementwise",
     "SearchSpace", "SubnetConfig", "GeneTable", "slot_choices", "register_space", "unregister_space", "get_space",
     "space_names", "registered_spaces", "DEFAULT_SPACE", "parse_config", "to_network", "count_macs", "count_params",

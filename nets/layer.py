@@ -20,6 +20,19 @@ MAX_WORDS = 2**62
 """Largest MAC count and tensor size (words) of a Layer: the cost model counts in int64."""
 
 
+def check_layer(owner: str, value: object, name: str = "layer") -> "Layer":
+    """`value` if it is a `Layer`; a ValueError naming `owner`'s argument otherwise (for public functions that take
+    a layer, so that a wrong argument fails where it is given, not deep inside the cost model)."""
+    if not isinstance(value, Layer):
+        raise ValueError(f"{owner}: {name} must be a nets.Layer, got {type(value).__name__} {_short(value)}")
+    return value
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_int(name: str, value: object, minimum: int = 1) -> int:
     if type(value) is int and minimum <= value <= MAX_BOUND:  # the common case, without the slower checks below
         return value

@@ -95,6 +95,15 @@ def files(tmp_path_factory) -> Path:
     (d / "nofamily.jsonl").write_text('{"id": "x"}\n')
     (d / "plain.jsonl.gz").write_text('{"id": "x"}\n')            # named .gz, not gzip data
     (d / "cut.jsonl.gz").write_bytes(gzip.compress(b"\n".join(b"%d" % i for i in range(999)))[:-30])  # cut short
+    (d / "garbage.log").write_bytes(b"garbage\nmore garbage\n")
+    import sqlite3
+
+    with sqlite3.connect(d / "foreign.db") as conn:
+        conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
+    state = torch.load(ROOT / "nets" / "estimators" / "data" / "acc_predictor_mbv3_w1.2.pth", map_location="cpu",
+                       weights_only=True)
+    state["6.bias"][:] = float("nan")
+    torch.save(state, d / "nan.pth")
     return d
 
 
@@ -132,7 +141,7 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "budget semicolon": (["--budget", "area=5mm2;latency<=1ms"], ["budget area", "not a number with a unit"]),
     "budget double equals": (["--budget", "area==5mm2"], ["budget area", "not a number with a unit"]),
     "match resources below any design": (["--match-resources", "eyeriss", "--budget", "area=0.001mm2"],
-                                         ["budget area", "smallest design", "eyeriss", "accepted: an area >="]),
+                                         ["--budget", "--match-resources eyeriss", "give one bound"]),
     # flags
     "trials zero": (["--trials", "0"], ["--trials", "integer >= 1 and <= 1000000"]),
     "trials negative": (["--trials", "-1"], ["--trials", "integer >= 1"]),
@@ -289,6 +298,21 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "storage empty database": (["--storage", "{files}/empty.db"], ["--storage", "empty (0 bytes)", "--start-over"]),
     "storage empty journal": (["--storage", "{files}/empty.log"], ["--storage", "empty (0 bytes)", "--start-over"]),
     "storage unwritable folder": (["--storage", "/proc/1/x.db"], ["--storage", "cannot write in /proc/1"]),
+    "storage journal of garbage": (["--storage", "journal:{files}/garbage.log"],
+                                   ["garbage.log", "not an Optuna journal record", "nothing was written"]),
+    "storage foreign sqlite tables": (["--storage", "{files}/foreign.db"],
+                                      ["foreign.db", "not an Optuna storage's", "nothing was written"]),
+    # options the run would ignore, or would read as something else
+    "space with a zoo network": (["--network", "resnet50", "--space", "vit-elastic"], ["--space", "no effect"]),
+    "time limit empty": (["--time-limit", ""], ["--time-limit", "empty", "accepted"]),
+    "area budget under match resources": (["--match-resources", "eyeriss", "--budget", "area=5mm2"],
+                                          ["--budget", "--match-resources", "give one bound"]),
+    "latency table on fixed devices": (["--accelerator", "eyeriss", "--export-latency-table", "t.csv"],
+                                       ["--accelerator", "--export-latency-table"]),
+    "out name too long": (["--out", "o" * 300], ["--out", "300 bytes long", "at most"]),
+    "network nested deep": (["--network", "[" * 50_000 + "]" * 50_000], ["--network"]),
+    "network object nested deep": (["--network", '{"a":' * 50_000 + "1" + "}" * 50_000], ["--network", "nests JSON"]),
+    "predictor nan weights": (["--predictor", "{files}/nan.pth"], ["--predictor", "NaN", "nan.pth"]),
 }
 _MISSING_DRIVER = next((url for url, module in (("mysql://u:p@localhost/db", "MySQLdb"),
                                                  ("mysql+pymysql://u:p@localhost/db", "pymysql"),
@@ -382,6 +406,7 @@ def _api_cases():
 
     nan, inf = math.nan, math.inf
     V, U = ValueError, UsageError
+    space = AcceleratorSpace(5.0)
     return [
         # cosearch.make_settings and the parsers: UsageError (a ValueError) naming the option
         ("make_settings(5)", lambda: make_settings(5), U, ["budget", "'area=5mm2'"]),
@@ -393,6 +418,20 @@ def _api_cases():
         ("make_settings time limit negative", lambda: make_settings(time_limit=-1), U, ["--time-limit", ">= 0"]),
         ("make_settings time limit list", lambda: make_settings(time_limit=[5]), U, ["--time-limit", "duration"]),
         ("make_settings out number", lambda: make_settings(out=5), U, ["--out", "folder path"]),
+        ("make_settings network number", lambda: make_settings(network=5), U, ["--network", "got int 5"]),
+        ("make_settings storage number", lambda: make_settings(storage=5), U, ["--storage", "got int 5"]),
+        ("make_settings predictor number", lambda: make_settings(predictor=5), U, ["--predictor", "got int 5"]),
+        ("AcceleratorSpace area text", lambda: AcceleratorSpace(area_budget_mm2="5"), U,
+         ["area_budget_mm2", "a number > 0", "'5'"]),
+        ("AcceleratorSpace.decode nan gene", lambda: space.decode([nan] * len(space.genes)), V,
+         ["decode", "gene 'pes'", "[0, 1]"]),
+        ("AcceleratorSpace.decode gene 5", lambda: space.decode([5.0] * len(space.genes)), V,
+         ["decode", "[0, 1]", "5.0"]),
+        ("random_valid_mappings n -1", lambda: random_valid_mappings(layer, acc, -1), V, ["n", "integer in [1,"]),
+        ("random_valid_mappings n 0", lambda: random_valid_mappings(layer, acc, 0), V, ["n", "integer in [1,"]),
+        ("Accelerator fan-outs of 2**40", lambda: Accelerator("a", (StorageLevel("DRAM", kind="DRAM", fanout_x=2**20,
+                                                                                fanout_y=2**20), rf), 1.0),
+         V, ["fanout_x x fanout_y", "at most"]),
         ("make_settings accuracy text", lambda: make_settings(accuracy="0.8"), U, ["--accuracy", "(0, 1]"]),
         ("make_settings start over text", lambda: make_settings(start_over="yes"), U, ["--start-over", "True or False"]),
         ("make_settings seed float", lambda: make_settings(seed=1.0), U, ["--seed", "integer >= 0"]),

@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from .cases_check import MAPPER_PROG
-from .command_line import add_cases_argument, add_input_arguments, check_cases, load_inputs, output_dir, run, \
-    write_json
+from .command_line import (OneLineParser, add_cases_argument, add_input_arguments, check_cases, load_inputs,
+                           output_dir, run, write_json)
 from .report import evaluate_spec, model_report, summary
 
 PROG = "python -m accel_models.timeloop"
@@ -43,7 +43,7 @@ def cmd_mapper() -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     help_ = "evaluate the mapping of Timeloop input files (as timeloop-model)"
     add_input_arguments(sub.add_parser("model", help=help_, description=help_))

@@ -12,9 +12,9 @@ import math
 import re
 from pathlib import Path
 
-import jinja2
 import yaml
-from jinja2.sandbox import SandboxedEnvironment
+
+from ._render import render
 
 YamlSource = str | Path | dict
 """YAML text, an already parsed document, or a path to a YAML file."""
@@ -25,8 +25,6 @@ MAX_DEPTH = 100
 """Deepest nesting of YAML collections accepted (a Timeloop architecture nests < 15 deep)."""
 MAX_NODES = 1_000_000
 """Most YAML nodes a document may hold with every alias expanded (aliases in real inputs copy a few actions)."""
-MAX_RENDERED_BYTES = 8 << 20
-"""Largest text a Jinja2 template may render to."""
 
 TIMELOOP_TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Pipelined", "!Nothing")
 """The node tags of timeloopfe v0.4 architectures."""
@@ -73,27 +71,6 @@ def read_text(path: Path, what: str, kind: str = "text") -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{what}: {path} is not UTF-8 text (byte {exc.start})") from None
-
-
-def render(text: str, variables: dict | None, what: str) -> str:
-    """Render `text` as a Jinja2 template with `variables` (timeloopfe's `jinja_parse_data`), if it is one.
-
-    The sandboxed environment has no file loader (no include) and undefined names are errors, not empty text.
-    """
-    if "{{" not in text and "{%" not in text and "{#" not in text:
-        return text
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    try:
-        out, size = [], 0
-        for chunk in env.from_string(text).generate(**(variables or {})):
-            size += len(chunk)
-            if size > MAX_RENDERED_BYTES:
-                raise ValueError(f"{what}: the Jinja2 template renders to more than {MAX_RENDERED_BYTES:,} characters")
-            out.append(chunk)
-    except jinja2.TemplateError as exc:
-        hint = " (pass it as a Jinja2 variable: --jinja NAME=VALUE)" if isinstance(exc, jinja2.UndefinedError) else ""
-        raise ValueError(f"{what}: Jinja2 template: {exc.message or exc}{hint}") from None
-    return "".join(out)
 
 
 def _check_events(text: str, what: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -17,6 +18,25 @@ from .cases_check import MapperFn, check_manifest
 from .inputs import TimeloopSpec, load_spec
 
 Command = Callable[[argparse.Namespace], int]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block) and exit status 2; its subcommands' parsers are of this class
+    too (argparse makes them with the parent's class)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
+
+
+def positive_seconds(text: str) -> float:
+    """A `--time-limit` value: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
 
 
 def jinja_variables(items: list[str]) -> dict:

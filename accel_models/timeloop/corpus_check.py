@@ -11,7 +11,6 @@ is within 1%.
 """
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from ..accelerator import TENSORS
 from ..cost_model import evaluate_batch
 from ..reference import evaluate
+from .command_line import OneLineParser
 from .corpus import CorpusCase, default_corpus_path, load_cases
 
 ENERGY_TOLERANCE = 0.01
@@ -82,17 +82,10 @@ def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: 
     return agree, total, "\n".join(table + lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block) and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     """The corpus check's command line; prints the table and `agree: X/Y cases`, returns the exit status (0 only if
     every case agrees; bad input, including a file with no case, is a one-line error and exit status 2)."""
-    parser = _Parser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="python -m accel_models.check_timeloop", description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", type=Path, nargs="?", default=default_corpus_path(),
                         help="a corpus file in the format of cases_dev.jsonl (gzipped if named .gz; default: the "
                              "project's corpus, %(default)s)")

@@ -22,6 +22,7 @@ from ._fields import show
 from ._yaml import YamlSource, load
 from .architecture import accelerator_from_timeloop
 from .constraints import CONSTRAINT_KEYS, constraint_targets, mapspace_constraints
+from .energy_table import ert_tables
 from .mapping import mapping_from_timeloop
 from .problem import ProblemNames, layer_from_timeloop, problem_from_timeloop
 
@@ -120,6 +121,12 @@ def _require(merged: dict, key: str, what: str, hint: str = "") -> None:
         raise ValueError(f"no input file gives {what} ({key}:){hint}")
 
 
+def _check_energy_table(merged: dict, origin: dict) -> None:
+    """The energy table read on its own first, so that a bad value in it is reported against the file that holds
+    it, not against the architecture that uses it."""
+    _in(origin.get("ERT", "ert"), ert_tables, {"ERT": merged["ERT"]})
+
+
 def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSource | None = None,
               require_mapping: bool = False, check_mapping: bool = True) -> TimeloopSpec:
     """Read the input files of one Timeloop run (paths, texts or parsed documents) into a `TimeloopSpec`.
@@ -140,6 +147,7 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     layer, names = _in(origin["problem"], problem_from_timeloop, {"problem": merged["problem"]})
     _require(merged, "architecture", "an architecture")
     _require(merged, "ERT", "an energy table", " (pass --ert ERT.yaml: Accelergy's plug-ins are not run here)")
+    _check_energy_table(merged, origin)
     variables = merged["variables"]
     acc = _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
               {"ERT": merged["ERT"]}, constraints_yaml={"constraints": {"targets": merged["targets"]}}, names=names,
@@ -180,6 +188,7 @@ def load_architecture(files: list[YamlSource], jinja: dict | None = None, ert: Y
     merged, origin = _merge(sources, ert)
     _require(merged, "architecture", "an architecture")
     _require(merged, "ERT", "an energy table", " (give the ERT file too: Accelergy's plug-ins are not run here)")
+    _check_energy_table(merged, origin)
     return _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
                {"ERT": merged["ERT"]}, name, {"constraints": {"targets": merged["targets"]}},
                variables=merged["variables"])

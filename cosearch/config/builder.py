@@ -7,6 +7,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from nets import get_space, space_names
+
 from .budget import Budget, parse_budget
 from .devices import parse_devices
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
@@ -15,7 +17,7 @@ from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .validate import UsageError
-from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks
+from .workloads import NetworkSpec, default_accuracy, parse_network, parse_networks, space_alias
 
 _NESTED = {"evolution": EvolutionSettings(), "mapper": SEARCH_MAPPER, "final_mapper": FINAL_MAPPER}
 """The settings inside the settings that options set a field of, with the values of their other fields."""
@@ -46,6 +48,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         networks = parse_networks(values["networks"], space)
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
+    _check_no_effect(given, values, network, networks, space)
     objective_name = values["objective"]
     floor_needed = not (devices and (objective_name in ("accuracy", "mnasnet") or "accuracy" in (values["pareto"] or ())))
     budget = _accuracy_floor(budget, values["accuracy"], network, space, default=floor_needed)
@@ -110,8 +113,9 @@ def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], networ
 
 
 def _budget(spec: str | list[str] | Budget | None, resources, fixed: bool = False) -> Budget:
-    """The budget given (or the default); under `--match-resources` the area term is optional, and on fixed devices
-    (`--accelerator`) there is none (the device is given)."""
+    """The budget given (or the default); under `--match-resources` it has no area term (the preset's resources
+    bound the designs instead, and their area is only reported), and on fixed devices (`--accelerator`) neither
+    (the device is given)."""
     if isinstance(spec, Budget):
         budget = spec
     else:
@@ -121,7 +125,36 @@ def _budget(spec: str | list[str] | Budget | None, resources, fixed: bool = Fals
     if fixed and math.isfinite(budget.area_mm2):
         raise UsageError("--accelerator and an area term in --budget: the devices are fixed, an area applies to an "
                          "accelerator search; accepted with --accelerator: latency<=, energy<=, power<=, accuracy>=")
+    if resources is not None and math.isfinite(budget.area_mm2):
+        raise UsageError(f"--budget area={budget.area_mm2:g}mm2 and --match-resources {resources.preset}: give one "
+                         f"bound (under --match-resources the designs are bounded by {resources.preset}'s resources "
+                         "and their area is only reported); accepted: --budget without an area term there")
     return budget
+
+
+def _names(network: NetworkSpec | None, networks: tuple[NetworkSpec, ...]) -> str:
+    return f"--networks {','.join(n.name for n in networks)}" if len(networks) > 1 else f"--network {network.name}"
+
+
+def _check_no_effect(given: dict[str, Any], values: dict[str, Any], network: NetworkSpec | None,
+                     networks: tuple[NetworkSpec, ...], space: str) -> None:
+    """Options given that the run would ignore are refused, not dropped without a word: `--space` next to zoo
+    networks (a subnet config is read in `--space`), `--predictor` where nothing reads a predictor file."""
+    zoo = len(networks) > 1 or (network is not None and network.kind == "zoo")
+    if "space" in given and zoo:
+        raise UsageError(f"--space {space_alias(space)}: has no effect with {_names(network, networks)} (a network of "
+                         "the zoo); accepted: --space for a subnet search, or with a subnet config as --network")
+    if values["predictor"] is None:
+        return
+    readers = [get_space(n).cli_name for n in space_names().values() if get_space(n).takes_predictor]
+    accepted = f"accepted: --predictor with a subnet search or subnet config of {', '.join(readers)}"
+    if zoo:
+        raise UsageError(f"--predictor: not used with {_names(network, networks)} (a network of the zoo has no "
+                         f"accuracy to predict); {accepted}")
+    scored = network.config.space if network is not None else space
+    if not get_space(scored).takes_predictor:
+        raise UsageError(f"--predictor: the space {space_alias(scored)} does not read a predictor file (its accuracy "
+                         f"has its own source); {accepted}")
 
 
 def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
@@ -130,6 +163,9 @@ def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:
         if values.get(key) is not None:
             raise UsageError(f"--accelerator and {flag}: {flag} applies to an accelerator search (or fixes the "
                              "network); give one of them")
+    if values.get("export_latency_table") is not None:
+        raise UsageError("--accelerator and --export-latency-table: the latency table is of a co-searched accelerator; "
+                         "on fixed devices the layer-cost tables are in OUT/tables")
     pareto = values.get("pareto") or ()
     if pareto and sorted(pareto) != ["accuracy", "latency"]:
         raise UsageError(f"--pareto {','.join(pareto)}: on fixed devices (--accelerator) the front is of accuracy and "

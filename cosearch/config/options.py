@@ -30,8 +30,8 @@ from .objectives import (MNASNET_SOFT, check_exponents, check_objective, check_p
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
-from .folders import check_folder
-from .validate import UsageError, check_choice, check_int, parse_duration
+from .folders import check_folder, check_path
+from .validate import UsageError, check_choice, check_int, is_number, parse_duration
 from .workloads import resolve_space, space_alias
 
 SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
@@ -119,17 +119,16 @@ def _int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
 
 
 def _fraction(flag: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+    if not is_number(value) or not 0 < value <= 1:
         raise UsageError(f"{flag}: must be a fraction in (0, 1], got {value!r}")
     return float(value)
 
 
 def _out_dir(flag: str, value) -> Path:
     """A folder that exists or can be created, and can be written (nothing is created here: see `ensure_folder`)."""
-    if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise UsageError(f"{flag}: expected a folder path, got {value!r}")
-    check_folder(flag, value)
-    return Path(value).expanduser()
+    path = check_path(flag, value, "a folder path")
+    check_folder(flag, path)
+    return path
 
 
 def _switch(flag: str, value) -> bool:
@@ -139,13 +138,26 @@ def _switch(flag: str, value) -> bool:
 
 
 def _table_file(flag: str, value) -> Path:
-    """A file path whose folder exists and can be written (the file itself is written at the end of the run)."""
-    if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise UsageError(f"{flag}: expected a file path such as latency_table.csv, got {value!r}")
-    path = Path(value).expanduser()
+    """A file path whose folder exists and can be written, and which is a file that can be replaced if it exists
+    (the file itself is written at the end of the run: everything that could stop it is checked here)."""
+    path = check_path(flag, value, "a file path such as latency_table.csv")
     if path.is_dir():
         raise UsageError(f"{flag}: {path} is a folder; accepted: a file path such as {path / 'latency_table.csv'}")
     check_folder(flag, path.parent if str(path.parent) else ".", must_exist=True)
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{flag}: {path} exists and is not a regular file; accepted: a new file or a file to replace")
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{flag}: {path} is a symbolic link to nothing; accepted: a new file or a file to replace")
+    return path
+
+
+def _predictor_file(flag: str, value) -> Path:
+    """An existing, readable file (what it holds is checked when it is loaded, before the search)."""
+    path = check_path(flag, value, "the path of OFA's predictor file")
+    if not path.is_file():
+        raise UsageError(f"{flag}: no file at {path}; accepted: OFA's predictor file, acc_predictor_mbv3_w1.2.pth")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{flag}: cannot read {path} (permission denied)")
     return path
 
 
@@ -280,7 +292,7 @@ OPTIONS: tuple[Option, ...] = (
            type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",
            shown_default="looked up: $COSEARCH_OFA_PREDICTOR, the packaged copy", metavar="PATH",
-           field="predictor"),
+           check=lambda flag, value: str(_predictor_file(flag, value)), field="predictor"),
 )
 SETTING_OPTIONS: dict[str, Option] = {o.keyword: o for o in OPTIONS if o.field is not None}
 """The options `make_settings` takes, by keyword."""

@@ -13,13 +13,14 @@ Opening a storage and resuming its study are the search's (`cosearch.search.stor
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .folders import check_folder
+from .folders import check_folder, check_path
 from .validate import UsageError
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -71,7 +72,7 @@ def _mask(url: str) -> str:
 def _check_file(path: Path, field: str, kind: str, out: Path, start_over: bool) -> Path:
     """A storage file's path, resolved: not a folder, not empty unless starting over, its folder writable (and
     existing, unless it is inside `out`, which the run creates)."""
-    path = path.expanduser().resolve()
+    path = check_path(field, path, f"the path of {kind} file").resolve()
     if path.is_dir():
         raise UsageError(f"{field}: {path} is a directory, not {kind} file")
     if path.is_file() and path.stat().st_size == 0 and not start_over:
@@ -117,6 +118,11 @@ def parse_storage(storage: str | None, out: Path, field: str = "--storage", star
     if storage is None:
         path = _check_sqlite_path(Path(out) / "cosearch.db", field, out, start_over)
         return StorageSpec("sqlite", f"sqlite:///{path}", str(path))
+    if isinstance(storage, os.PathLike) and not isinstance(storage, bytes):
+        storage = os.fspath(storage)
+    if not isinstance(storage, str):
+        raise UsageError(f"{field}: expected a storage URL or path (text), got {type(storage).__name__} "
+                         f"{storage!r}; {_ACCEPTED}")
     text = storage.strip()
     if not text:
         raise UsageError(f"{field}: empty; {_ACCEPTED}")

@@ -10,6 +10,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 
 
 class UsageError(ValueError):
@@ -20,7 +21,7 @@ DURATION_UNITS_S: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "m": 60.
 """The units of a duration (`latency<=5ms`, `--time-limit 5m`), as multipliers to seconds."""
 
 _QUANTITY = re.compile(r"^([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z0-9%]*)$")
-_NO_LIMIT = ("", "none", "0")
+_NO_LIMIT = ("none", "0")
 _FLOAT_MAX = sys.float_info.max
 
 
@@ -57,15 +58,17 @@ def parse_quantity(field: str, text: str, units: Mapping[str, float], default_un
 
 
 def parse_duration(text: str | float | None, field: str = "--time-limit") -> float | None:
-    """Seconds from '90', '90s', '250ms', '5m', '1.5h' (a bare number is seconds); None, '', 'none' and '0' mean
-    no limit."""
+    """Seconds from '90', '90s', '250ms', '5m', '1.5h' (a bare number is seconds); None, 'none' and '0' mean
+    no limit. Empty text is refused: a missing value is not taken as "no limit"."""
     if text is None:
         return None
     accepted = (f"accepted: a duration >= 0, as a number of seconds or a number with a unit "
                 f"({', '.join(DURATION_UNITS_S)}), or none")
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+    if isinstance(text, bool) or not isinstance(text, (str, Real)):
         raise UsageError(f"{field}: expected a duration such as 90s or 5m, got {text!r}; {accepted}")
     if isinstance(text, str):
+        if not text.strip():
+            raise UsageError(f"{field}: empty; {accepted}")
         if text.strip().lower() in _NO_LIMIT:
             return None
         if text.strip().startswith("-"):
@@ -82,11 +85,16 @@ def parse_duration(text: str | float | None, field: str = "--time-limit") -> flo
 
 
 def check_int(field: str, value, lo: int, hi: int | None = None) -> int:
-    """`value` if it is an integer in [lo, hi]."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+    """`value` as an int if it is an integer in [lo, hi] (any integer type, numpy's included; not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < lo or (hi is not None and value > hi):
         accepted = f"an integer >= {lo}" + ("" if hi is None else f" and <= {hi}")
         raise UsageError(f"{field}: must be {accepted}, got {value!r}")
-    return value
+    return int(value)
+
+
+def is_number(value) -> bool:
+    """A real number of any type (numpy's included), not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def check_choice(field: str, value, choices: Sequence[str], what: str = "value") -> str:

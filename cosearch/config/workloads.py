@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
 
+from .folders import check_path
 from .validate import UsageError, check_choice
 
 def resolve_space(name: str) -> str:
@@ -55,27 +57,70 @@ class NetworkSpec:
                 "config": None if self.config is None else self.config.to_dict()}
 
 
-def parse_network(text: str, space: str = "ofa-mbv3") -> NetworkSpec:
-    """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, or a .json file of one."""
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest subnet config accepted, inline or in a file (a config is a few hundred bytes)."""
+MAX_CONFIG_DEPTH = 20
+"""Deepest nesting of JSON arrays and objects in a config (a config nests two levels)."""
+
+
+def _json_config(text: str, origin: str):
+    """The JSON value of a config's text, after the size and nesting checks that keep the parser from running out
+    of stack or memory (Python's JSON parser recurses once per nesting level)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UsageError(f"--network: the {origin} is {len(text):,} characters; accepted: a subnet config of at most "
+                         f"{MAX_CONFIG_BYTES:,}")
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_CONFIG_DEPTH:
+                raise UsageError(f"--network: the {origin} nests JSON more than {MAX_CONFIG_DEPTH} levels deep; "
+                                 "accepted: a subnet config, a JSON object of numbers and lists of numbers")
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--network: invalid JSON config in the {origin} ({exc.msg} at character {exc.pos})") from None
+
+
+def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
+    """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, or a .json file of one
+    (text or a path); a config may also be given as a mapping or a `SubnetConfig`."""
+    accepted = f"accepted: {', '.join(ZOO)}, a JSON subnet config, or a .json file"
+    space_name = resolve_space(space)
+    if isinstance(text, SubnetConfig):
+        return _subnet(text, space_name, "config")
+    if isinstance(text, Mapping):
+        return _subnet(dict(text), space_name, "config")
+    if isinstance(text, os.PathLike) and not isinstance(text, bytes):
+        text = os.fspath(text)
+    if not isinstance(text, str):
+        raise UsageError(f"--network: expected a network name or a subnet config (text), got "
+                         f"{type(text).__name__} {text!r}; {accepted}")
     text = text.strip()
     if not text:
-        raise UsageError(f"--network: empty; accepted: {', '.join(ZOO)}, a JSON subnet config, or a .json file")
-    space_name = resolve_space(space)
+        raise UsageError(f"--network: empty; {accepted}")
     if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--network: invalid JSON config ({exc.msg} at character {exc.pos})") from None
-        return _subnet(data, space_name, "inline config")
+        return _subnet(_json_config(text, "inline config"), space_name, "inline config")
     if text.endswith(".json"):
-        path = Path(text)
+        path = check_path("--network", text, "a .json config file")
         if not path.is_file():
             raise UsageError(f"--network: no config file at {path}")
         try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if path.stat().st_size > MAX_CONFIG_BYTES:
+                raise UsageError(f"--network: {path} is {path.stat().st_size:,} bytes; accepted: a subnet config of "
+                                 f"at most {MAX_CONFIG_BYTES:,}")
+            data = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--network: cannot read a JSON config from {path}: {exc}") from None
-        return _subnet(data, space_name, path.name)
+        return _subnet(_json_config(data, f"config file {path}"), space_name, path.name)
     key = _zoo_key(text)
     if key in _ZOO_BY_KEY:
         return NetworkSpec("zoo", _ZOO_BY_KEY[key])
@@ -93,7 +138,14 @@ def _subnet(data, space: str, origin: str) -> NetworkSpec:
 
 def parse_networks(text: str | list[str], space: str = "ofa-mbv3") -> tuple[NetworkSpec, ...]:
     """Several fixed networks: comma-joined zoo names (or a list of them), each as `parse_network` reads it."""
-    parts = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    accepted = f"accepted: comma-joined names of {', '.join(ZOO)}"
+    if not isinstance(text, (str, list, tuple)):
+        raise UsageError(f"--networks: expected network names (text or a list of texts), got "
+                         f"{type(text).__name__} {text!r}; {accepted}")
+    parts = list(text) if isinstance(text, (list, tuple)) else text.split(",")
+    bad = [p for p in parts if not isinstance(p, str)]
+    if bad:
+        raise UsageError(f"--networks: expected network names, got {type(bad[0]).__name__} {bad[0]!r}; {accepted}")
     parts = [p.strip() for p in parts]
     if not parts or any(not p for p in parts):
         raise UsageError(f"--networks: empty name in {text!r}; accepted: comma-joined names of {', '.join(ZOO)}")

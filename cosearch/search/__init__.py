@@ -18,10 +18,11 @@ from .progress import Progress
 from .result import CoSearchResult, TrialPoint
 from .seeds import seeds_text
 from .space import AcceleratorSpace, Design, DesignCheck
-from .storage import StorageUnavailable
+from .storage import StorageDamaged, StorageUnavailable, storage_failure
 from .subnets import Candidate, search_subnet
 
 __all__ = ["AccuracyModel", "AccuracySource", "load_accuracy_model", "PresetRun", "preset_runs", "WorkerFailure",
            "run_search", "LayerCost", "NetworkCost", "NoValidMapping", "evaluate_network", "export_latency_table",
-           "latency_table", "NASRunResult", "run_fixed_device", "Objective", "objective", "Progress", "CoSearchResult", "TrialPoint", "seeds_text",
-           "AcceleratorSpace", "Design", "DesignCheck", "StorageUnavailable", "Candidate", "search_subnet"]
+           "latency_table", "NASRunResult", "run_fixed_device", "Objective", "objective", "Progress", "CoSearchResult",
+           "TrialPoint", "seeds_text", "AcceleratorSpace", "Design", "DesignCheck", "StorageUnavailable",
+           "StorageDamaged", "storage_failure", "Candidate", "search_subnet"]

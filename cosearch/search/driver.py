@@ -11,20 +11,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..config import CoSearchSettings, UsageError, ensure_folder
+from ..config import CoSearchSettings, UsageError
 from .accuracy import AccuracyModel, accuracy_model
 from .finalize import finalize
+from .latency_table import table_layers
+from .out_folder import claim_out, release_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .study import load_study, prepare_study, trial_counts
-from .workers import WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
+from .workers import INPUT_ERROR, WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     """The accuracy model of the settings, after checking that the budget admits a design of the accelerator space
     and that the accuracy floor is below the space's largest subnet (a `UsageError` otherwise)."""
     AcceleratorSpace.for_settings(settings)
+    if settings.latency_table is not None:  # the table's layers, listed now rather than after the whole search
+        try:
+            table_layers(settings)
+        except (NotImplementedError, ValueError, TypeError, KeyError) as exc:
+            what = f"space {settings.space}" if settings.searches_subnet else "the networks"
+            raise UsageError(f"--export-latency-table: the layer shapes of {what} cannot be listed "
+                             f"({' '.join(str(exc).split()) or type(exc).__name__}); accepted: a space or networks "
+                             "whose layers cosearch lists") from None
     accuracy = accuracy_model(settings)
     if accuracy is not None and settings.budget.accuracy is not None:
         best_possible = accuracy.best_possible()
@@ -45,6 +55,9 @@ def run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], Non
     An interrupt (Ctrl-C) raises KeyboardInterrupt, wherever it lands (see `caused_by_interrupt`)."""
     try:
         return _run_search(settings, on_progress, on_message)
+    except UsageError:
+        release_out(settings)
+        raise
     except BaseException as exc:
         if not isinstance(exc, KeyboardInterrupt) and caused_by_interrupt(exc):
             raise KeyboardInterrupt from None
@@ -55,9 +68,9 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
                 on_message: Callable[[str], None] | None) -> CoSearchResult:
     say = on_message or (lambda _msg: None)
     t0 = time.time()
-    ensure_folder("--out", settings.out)  # before any work: a folder that cannot be written fails here
     accuracy = check_feasible(settings)
-    study = prepare_study(settings)
+    claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails here
+    study = prepare_study(settings, say)
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))
@@ -83,8 +96,11 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
             # view could miss trials that finished while it was reading; seen as a resumed run reporting the
             # counts it started with)
             study = tracker.study = load_study(settings)
-        failed = [r for r in reports if r.stop.startswith(("error", "exited with status"))]
+        failed = [r for r in reports if r.stop.startswith(("error", "exited with status", INPUT_ERROR))]
         if failed and len(failed) == len(reports) and not any(r.trials for r in reports):
+            causes = {r.stop for r in failed}
+            if len(causes) == 1 and failed[0].stop.startswith(INPUT_ERROR):  # the input, said once
+                raise UsageError(failed[0].stop[len(INPUT_ERROR):])
             raise WorkerFailure(f"every worker failed; worker {failed[0].index}: {failed[0].stop}")
     t_search = time.time()
     if notify:  # the search's last count (worker processes are polled, and may end between two polls)

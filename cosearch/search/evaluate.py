@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from accel_models import Accelerator, area_mm2
+from accel_models import Accelerator, area_mm2, check_accelerator
 from mappings import MapperResult, MappingCache
 from nets import DIMS, Layer, Network
+
+from ..config.objectives.base import MAPPER_OBJECTIVES
 
 
 class NoValidMapping(RuntimeError):
@@ -139,6 +141,14 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
+    if not isinstance(network, Network):
+        raise ValueError(f"evaluate_network: network must be a nets.Network, got {type(network).__name__}")
+    check_accelerator("evaluate_network", accelerator)
+    if not isinstance(cache, MappingCache):
+        raise ValueError(f"evaluate_network: cache must be a mappings.MappingCache, got {type(cache).__name__}")
+    if objective not in MAPPER_OBJECTIVES:
+        raise ValueError(f"evaluate_network: objective must be one of {', '.join(MAPPER_OBJECTIVES)}, got "
+                         f"{objective!r}")
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in
                   _results(network, accelerator, cache, objective))
     return NetworkCost(network, accelerator, costs, area_mm2(accelerator), accuracy)

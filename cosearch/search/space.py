@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from numbers import Integral
 
 import numpy as np
 
@@ -35,10 +36,13 @@ from accel_models.units import KIB
 from nets import DIMS
 
 from ..config import CoSearchSettings, ResourceBounds, UsageError
+from ..config.validate import is_number
 
 TENSOR_KEYS = tuple(t.lower() for t in TENSORS)
 """The tensors' names as keys of genes and of a design's JSON form: 'weights', 'inputs', 'outputs'."""
 _BUFFER_STEP_BYTES = 16  # NAAS sizes buffers in steps of 16 B
+GENE_TOLERANCE = 1e-9
+"""How far outside [0, 1] a gene may be and still be read (clipped to the range): float rounding, not a value."""
 RF_BYPASS_GENE = 0.1
 """Under resource bounds, an rf_* gene below this means no register file for that tensor (0 words)."""
 RESOURCE_SATURATION = 0.6
@@ -233,6 +237,7 @@ class AcceleratorSpace:
     so that the space holds the baselines' own connectivity (Eyeriss Y: S, C, K)."""
 
     def __post_init__(self) -> None:
+        self._check_fields()
         if self.max_axis_dims is None:
             object.__setattr__(self, "max_axis_dims", 1 if self.resources is None else 3)
         if self.resources is not None:
@@ -243,14 +248,59 @@ class AcceleratorSpace:
             object.__setattr__(self, "dram_bytes_per_cycle_range",
                                (min(self.dram_bytes_per_cycle_range[0], r.dram_bytes_per_cycle), r.dram_bytes_per_cycle))
             object.__setattr__(self, "glb_bytes_min", min(self.glb_bytes_min, r.onchip_bytes // 8 // 16 * 16 or 16))
-        if not self.area_budget_mm2 > 0:
-            raise UsageError(f"AcceleratorSpace.area_budget_mm2 must be > 0 mm2, got {self.area_budget_mm2!r}")
         smallest = self._minimal(1, self.glb_bytes_min).area_mm2
         if smallest > self.area_budget_mm2:
             under = "" if self.resources is None else f" under {self.resources.preset}'s resources"
             raise UsageError(f"budget area: {self.area_budget_mm2:g} mm2 is below the smallest design of the space"
                              f"{under} (1 PE, {_kib(self.glb_bytes_min)} GLB: {smallest:.3g} mm2); accepted: an area "
                              f">= {smallest:.3g} mm2")
+
+    def _check_fields(self) -> None:
+        """Each field's type and range (a `UsageError` naming it): the space is public API, and a wrong type would
+        otherwise fail deep inside the area model."""
+        def number(name: str, lo: float, hi: float = math.inf, value=None) -> None:
+            value = getattr(self, name) if value is None else value
+            if not is_number(value) or math.isnan(value) or not lo < value <= hi:
+                upper = "" if hi == math.inf else f" and <= {hi:g}"
+                raise UsageError(f"AcceleratorSpace.{name} must be a number > {lo:g}{upper}, got {value!r}")
+
+        def integers(name: str, lo: int, count: int | None) -> None:
+            values = getattr(self, name)
+            ok = isinstance(values, tuple) and (count is None or len(values) == count) and len(values) > 0
+            if ok and not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= lo for v in values):
+                ok = False
+            if not ok:
+                size = "a non-empty tuple" if count is None else f"a tuple of {count}"
+                raise UsageError(f"AcceleratorSpace.{name} must be {size} of integers >= {lo}, got {values!r}")
+
+        if not is_number(self.area_budget_mm2) or not self.area_budget_mm2 > 0:
+            raise UsageError(f"AcceleratorSpace.area_budget_mm2 must be a number > 0 (mm2; inf: no area bound), "
+                             f"got {self.area_budget_mm2!r}")
+        number("technology_nm", 0, 1000)
+        number("clock_ghz", 0, 100)
+        integers("word_bits_choices", 1, None)
+        integers("rf_words_range", 1, 2)
+        for name in ("glb_bytes_min", "glb_bytes_cap", "pe_min"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+                raise UsageError(f"AcceleratorSpace.{name} must be an integer >= 1, got {value!r}")
+        bw = self.dram_bytes_per_cycle_range
+        if not (isinstance(bw, tuple) and len(bw) == 2 and all(is_number(v) and 0 < v < math.inf for v in bw)
+                and bw[0] <= bw[1]):
+            raise UsageError(f"AcceleratorSpace.dram_bytes_per_cycle_range must be a (low, high) pair of numbers "
+                             f"0 < low <= high, got {bw!r}")
+        if self.rf_words_range[0] > self.rf_words_range[1] or self.glb_bytes_min > self.glb_bytes_cap:
+            raise UsageError("AcceleratorSpace: rf_words_range and glb_bytes_min..glb_bytes_cap must be (low, high) "
+                             f"with low <= high, got {self.rf_words_range} and "
+                             f"{self.glb_bytes_min}..{self.glb_bytes_cap}")
+        if self.resources is not None and not isinstance(self.resources, ResourceBounds):
+            raise UsageError(f"AcceleratorSpace.resources must be a ResourceBounds or None, got "
+                             f"{type(self.resources).__name__}")
+        axes = self.max_axis_dims
+        if axes is not None and (isinstance(axes, bool) or not isinstance(axes, Integral)
+                                 or not 1 <= axes <= len(DIMS)):
+            raise UsageError(f"AcceleratorSpace.max_axis_dims must be an integer in [1, {len(DIMS)}] or None, "
+                             f"got {axes!r}")
 
     @classmethod
     def for_settings(cls, settings: CoSearchSettings) -> "AcceleratorSpace":
@@ -311,7 +361,7 @@ class AcceleratorSpace:
 
     # ---- decoding ------------------------------------------------------------------------
     def decode(self, x: Mapping[str, float] | Sequence[float] | np.ndarray, name: str = "cosearch") -> Design:
-        """The design of x (a {gene: value} mapping or a vector in `genes` order); values are clipped to [0, 1]."""
+        """The design of x (a {gene: value} mapping or a vector in `genes` order), each value a number in [0, 1]."""
         g = self._genes(x)
         pe_lo, pe_hi = self.pe_range
         g_pes = g["pes"] if self.resources is None else min(1.0, g["pes"] / RESOURCE_SATURATION)
@@ -463,18 +513,30 @@ class AcceleratorSpace:
         return rf, glb
 
     def _genes(self, x) -> dict[str, float]:
+        """x as {gene: value}, each a number in [0, 1] (a ValueError naming the first that is not)."""
         names = self.genes
         if isinstance(x, Mapping):
             missing = [n for n in names if n not in x]
             if missing:
                 raise ValueError(f"AcceleratorSpace.decode: missing gene(s) {missing}")
-            values = [float(x[n]) for n in names]
-        else:
-            values = [float(v) for v in np.asarray(x, dtype=float).ravel()]
+            unknown = [k for k in x if k not in names]
+            if unknown:
+                raise ValueError(f"AcceleratorSpace.decode: unknown gene(s) {unknown}; accepted: {', '.join(names)}")
+            values = [x[n] for n in names]
+        elif isinstance(x, (Sequence, np.ndarray)) and not isinstance(x, (str, bytes)):
+            values = list(np.asarray(x, dtype=object).ravel()) if np.ndim(x) else [x]
             if len(values) != len(names):
                 raise ValueError(f"AcceleratorSpace.decode: x must have {len(names)} values ({', '.join(names)}), "
                                  f"got {len(values)}")
-        return {n: min(1.0, max(0.0, v)) if math.isfinite(v) else 0.5 for n, v in zip(names, values)}
+        else:
+            raise ValueError(f"AcceleratorSpace.decode: x must be a {{gene: value}} mapping or a sequence of "
+                             f"{len(names)} numbers, got {type(x).__name__}")
+        genes = {}
+        for n, v in zip(names, values):
+            if not is_number(v) or not -GENE_TOLERANCE <= v <= 1 + GENE_TOLERANCE:
+                raise ValueError(f"AcceleratorSpace.decode: gene {n!r} must be a number in [0, 1], got {v!r}")
+            genes[n] = min(1.0, max(0.0, float(v)))
+        return genes
 
     def check(self, design: Design) -> DesignCheck:
         """The design's modelled area against the budget, and its resources against `resources` (no mapping search)."""

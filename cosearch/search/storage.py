@@ -1,4 +1,12 @@
-"""Opening a study's storage, and the trials a killed run left behind.
+"""Opening a study's storage (after checking what it holds), and the trials a killed run left behind.
+
+`open_storage(spec, check=True)` first checks the file it is about to open, without writing to it: an SQLite
+file must be an intact SQLite database whose tables, if any, are Optuna's, and must not stay locked by another
+process for more than `LOCK_WAIT_S` (the wait is announced); a journal must hold Optuna journal records, one per
+line. A journal whose last record was cut mid-line (a process stopped while appending it) is repaired by dropping
+that record alone: Optuna applies a record only once its newline is written, so the cut one never happened and no
+finished trial is lost (appending after it, as Optuna would, makes the whole journal unreadable).
+Anything else wrong is a `StorageDamaged` error naming the file and what is wrong, and the file is left as it is.
 
 A trial left RUNNING by a worker of this host that no longer exists (a killed run) is marked FAIL when
 a run resumes; RDB storages also run Optuna's heartbeat, which fails stale trials of other hosts. Either
@@ -9,11 +17,17 @@ Optuna and SQLAlchemy are imported inside the functions that use them (see `cose
 from __future__ import annotations
 
 import datetime
+import errno
+import json
 import os
+import sqlite3
 import socket
 import time
+import traceback
 import warnings
 from pathlib import Path
+
+from collections.abc import Callable
 
 from ..config import UsageError
 from ..config.storage_url import StorageSpec
@@ -45,20 +59,185 @@ MAX_RETRIES = 3
 is not retried for ever."""
 
 
-def open_storage(spec: StorageSpec):
-    """The Optuna storage object (connects; creates the tables or the file if needed)."""
+LOCK_WAIT_S = 15.0
+"""How long a run waits for another process's lock on its SQLite storage before it gives up (said when it waits)."""
+SQLITE_TIMEOUT_S = 120
+"""SQLite's busy timeout once the storage is open: the run's own workers take turns writing to it."""
+_OPTUNA_TABLES = {"studies": {"study_id", "study_name"}, "trials": {"trial_id", "study_id", "state"},
+                  "version_info": {"schema_version"}}
+"""Tables (and some of their columns) every Optuna RDB storage has."""
+
+
+class StorageDamaged(UsageError):
+    """A storage file that is not what a run can use (damaged, not Optuna's); nothing was written to it."""
+
+
+def _damaged(path: str, what: str) -> StorageDamaged:
+    return StorageDamaged(f"storage {path}: {what}; nothing was written to it; accepted: an Optuna storage made by "
+                          "cosearch, or a new file (another --storage or --out)")
+
+
+def check_journal(path: str, say: Callable[[str], None]) -> None:
+    """Check a journal file (see the module docstring); drops a cut last record, saying so."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _damaged(path, f"cannot be read ({exc.strerror or exc})") from None
+    if not data:
+        return
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline, as every complete record does
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if not _is_record(line):
+            raise _damaged(path, f"line {number} is not an Optuna journal record ({_preview(line)})")
+    if tail:  # Optuna reads a record only with its newline: a tail without one was never applied
+        if not any(line.strip() for line in lines):
+            raise _damaged(path, "it holds no Optuna journal record")
+        dropped = _drop_cut_record(path)
+        if dropped:
+            say(f"storage {path}: its last record was cut mid-line (a run stopped while writing it): dropped it "
+                f"({dropped} bytes); the finished trials are kept")
+
+
+def _drop_cut_record(path: str) -> int:
+    """Cut the journal at the end of its last complete record, under Optuna's own journal lock (a command sharing
+    the journal may be appending right now: its record is complete once the lock is free); the bytes dropped."""
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    lock = JournalFileSymlinkLock(path)
+    lock.acquire()
+    try:
+        with open(path, "r+b") as f:
+            data = f.read()
+            keep = data.rfind(b"\n") + 1
+            if keep == len(data):
+                return 0
+            f.truncate(keep)
+            return len(data) - keep
+    finally:
+        lock.release()
+
+
+def _is_record(line: bytes) -> bool:
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(record, dict) and isinstance(record.get("op_code"), int)
+
+
+def _preview(line: bytes) -> str:
+    text = line[:40].decode("utf-8", "replace")
+    return repr(text + ("..." if len(line) > 40 else ""))
+
+
+def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = None) -> None:
+    """Check an SQLite storage file (see the module docstring): reads only."""
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    # Read through SQLite only: closing any other descriptor of the file would drop the POSIX locks this process's
+    # SQLite connections hold on it (SQLite's "How To Corrupt An SQLite Database File", section 2.2).
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _damaged(path, f"cannot be opened ({exc})") from None
+    try:
+        _wait_for_lock(conn, path, say, wait_s, "BEGIN")
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise _damaged(path, f"the database is damaged (SQLite's check: {'; '.join(problems)[:200]})")
+            tables = {name: {row[1] for row in conn.execute(f"PRAGMA table_info('{name}')")}
+                      for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _locked(path, wait_s) from None
+            raise _damaged(path, f"the database is damaged ({exc})") from None
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    if tables:
+        for name, columns in _OPTUNA_TABLES.items():
+            if name not in tables or not columns <= tables[name]:
+                raise _damaged(path, f"its tables are not an Optuna storage's (no table {name!r} with columns "
+                                     f"{', '.join(sorted(columns))}; it holds {', '.join(sorted(tables))[:120]})")
+    # A writer's lock (which does not stop readers of a write-ahead log): waited for on a read-write connection,
+    # released at once without a write.
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        _wait_for_lock(conn, path, say, wait_s, "BEGIN IMMEDIATE")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
+def _locked(path: str, wait_s: float) -> StorageDamaged:
+    return StorageDamaged(f"storage {path}: another process held a lock on it for {wait_s:g} s; accepted: a storage "
+                          "no other program holds locked (let that program finish, or use another --storage or --out)")
+
+
+def _wait_for_lock(conn, path: str, say: Callable[[str], None], wait_s: float, begin: str) -> None:
+    """Start a transaction with `begin`, waiting at most `wait_s` for a lock another process holds (said once)."""
+    deadline = time.monotonic() + wait_s
+    announced = False
+    while True:
+        try:
+            conn.execute(begin)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            return
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise _damaged(path, "it is not an SQLite database") from None
+            if not isinstance(exc, sqlite3.OperationalError):
+                raise _damaged(path, f"the database is damaged ({exc})") from None
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise _damaged(path, f"the database cannot be read ({exc})") from None
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if time.monotonic() >= deadline:
+                raise _locked(path, wait_s) from None
+            if not announced:
+                say(f"storage {path} is locked by another process: waiting up to {wait_s:g} s for it")
+                announced = True
+            time.sleep(0.2)
+
+
+def check_storage(spec: StorageSpec, say: Callable[[str], None] | None = None) -> None:
+    """Check the storage file `spec` names, before it is opened (see the module docstring); servers are not checked
+    here (their connection errors are `StorageUnavailable`)."""
+    say = say or (lambda _text: None)
+    if spec.kind == "journal":
+        check_journal(spec.url, say)
+    elif spec.kind == "sqlite":
+        check_sqlite(spec.display, say)
+
+
+def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], None] | None = None):
+    """The Optuna storage object (connects; creates the tables or the file if needed); with `check`, the file is
+    checked first (`check_storage`)."""
     import optuna
     from optuna.storages import JournalStorage, RDBStorage
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if check:
+        check_storage(spec, say)
     if spec.kind == "journal":
         Path(spec.url).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(spec.url))
     engine_kwargs: dict = {}
     if spec.kind == "sqlite":
         Path(spec.display).parent.mkdir(parents=True, exist_ok=True)
-        engine_kwargs = {"connect_args": {"timeout": 120}}
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
     interval_s, grace_s = heartbeat_s()
@@ -98,6 +277,38 @@ def _sqlite_wal(engine) -> None:
 
 class StorageUnavailable(RuntimeError):
     """The storage is well-formed but cannot be reached or opened."""
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """One line saying why a run stopped when `exc` (or an error it was raised from) is its storage or its output
+    folder failing under it (a full disk, a quota, a read-only or failing file system, the database driver's
+    errors, Optuna's storage errors); None for anything else. Committed trials stay in the storage: Optuna writes
+    each trial in its own transaction (RDB) or record (journal)."""
+    seen = set()
+    chain = []
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    keep = "finished trials are kept: fix it and re-run the same command to resume"
+    for e in chain:
+        text = " ".join(str(e).split())[:200]
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS or "database or disk is full" in text:
+            return f"no space left on the device (while writing {getattr(e, 'filename', None) or 'the run'}); {keep}"
+        if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.EIO, errno.EACCES):
+            return f"cannot write {getattr(e, 'filename', None) or 'the run'}: {e.strerror or text}; {keep}"
+    for e in chain:
+        module = type(e).__module__ or ""
+        from_optuna_storage = any("optuna/storages" in frame.filename.replace("\\", "/")
+                                  for frame in traceback.extract_tb(e.__traceback__))
+        if module.startswith(("sqlalchemy", "sqlite3")) or type(e).__name__ == "StorageInternalError" or (
+                isinstance(e, AssertionError) and from_optuna_storage):
+            text = " ".join(str(e).split())[:200] or type(e).__name__
+            return f"the storage failed while the run wrote to it ({type(e).__name__}: {text}); {keep}"
+    return None
 
 
 def worker_tag() -> dict:

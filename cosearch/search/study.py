@@ -114,15 +114,34 @@ def _describe_mismatch(stored: dict, wanted: dict) -> str:
     return f"{k}: stored {json.dumps(stored.get(k))}, this run {json.dumps(wanted.get(k))}"
 
 
-def prepare_study(settings: CoSearchSettings):
-    """Create the study or resume it; a study made by different settings is a `UsageError`.
+def check_foreign(study, settings: CoSearchSettings, directions: list[str]) -> None:
+    """A `UsageError` if `study` (found in the storage under this run's name, without cosearch's identity) was made
+    by another program: its directions differ from `directions`, or it holds trials (cosearch records the identity
+    before any trial). A study with neither is one whose creator stopped before setting it up: it is taken over."""
+    from optuna.study import StudyDirection
+
+    stored = [d.name.lower() for d in study.directions if d != StudyDirection.NOT_SET]
+    trials = study.get_trials(deepcopy=False)
+    if stored == [d.lower() for d in directions] and not trials:
+        return
+    params = sorted({p for t in trials for p in t.params})
+    what = (f"direction {', '.join(stored)}" + (f", {len(trials)} trials" if trials else "")
+            + (f", parameters {', '.join(params[:4])}{'...' if len(params) > 4 else ''}" if params else ""))
+    raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was not made by "
+                     f"cosearch ({what}); accepted: a study cosearch made with these settings (use another "
+                     "--study-name, --storage or --out)")
+
+
+def prepare_study(settings: CoSearchSettings, say=None):
+    """Create the study or resume it; a study made by different settings, or by another program, is a
+    `UsageError`, and so is a storage file that is damaged or not Optuna's (checked before it is opened).
 
     With `settings.start_over` a study of the same name is deleted first. Trials orphaned by a killed run on
     this host are marked FAIL.
     """
     import optuna
 
-    storage = open_storage(settings.storage)
+    storage = open_storage(settings.storage, check=True, say=say)
     if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
         optuna.delete_study(study_name=settings.study_name, storage=storage)
     identity = json.loads(json.dumps(settings.identity()))
@@ -139,6 +158,8 @@ def prepare_study(settings: CoSearchSettings):
         study.set_metric_names(study_metric_names(settings))
     stored = study.user_attrs.get(IDENTITY_ATTR)
     waited = 0.0
+    if stored is None and not created:
+        check_foreign(study, settings, study_directions(settings))
     while stored is None and not created and waited < CREATOR_WAIT_S:  # the creator is still setting it up
         time.sleep(0.2)
         waited += 0.2

@@ -18,7 +18,7 @@ import numpy as np
 
 from nets import SubnetConfig, crossover_configs, mutate_config, sample_configs
 
-from ..config import Budget, EvolutionSettings
+from ..config import Budget, EvolutionSettings, UsageError
 from .accuracy import AccuracyModel
 from .evaluate import NoValidMapping, RunCost
 
@@ -62,8 +62,8 @@ class SubnetSearchResult:
     """Subnets drawn (sampled, mutated or crossed over) to find the evaluated ones."""
 
 
-class NoSubnetMeetsTheFloor(RuntimeError):
-    """The accuracy floor admits no subnet the search could draw."""
+class NoSubnetMeetsTheFloor(UsageError):
+    """The accuracy floor admits no subnet the search could draw: the run's input asks for what it cannot give."""
 
 
 class _Pool:
@@ -134,8 +134,8 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
         population += scored(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
     population = sorted(population, key=Candidate.rank_key)[:settings.population]
     if not population:
-        raise NoSubnetMeetsTheFloor(f"no subnet of {model.space} meets the accuracy floor {floor:g} "
-                                    f"({model.source.label}) in {pool.draws} draws")
+        raise NoSubnetMeetsTheFloor(f"--accuracy: no subnet of {model.space} meets the accuracy floor {floor:g} "
+                                    f"({model.source.label}) in {pool.draws} draws; accepted: a lower floor")
     n_parents = max(1, round(settings.population * settings.parent_ratio))
     for _ in range(settings.generations):
         parents = sorted(population, key=Candidate.rank_key)[:n_parents]

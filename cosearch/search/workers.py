@@ -29,7 +29,7 @@ except ImportError:  # Windows has no getrusage
     resource = None
 
 from .._files import write_text_atomic
-from ..config import CoSearchSettings
+from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
 from .split_compile import SplitCompile, compile_plan
@@ -38,6 +38,8 @@ from .study import load_study, trial_counts
 from .trial import TrialObjective
 
 WORKER_FOLDER = "workers"
+INPUT_ERROR = "input error: "
+"""How a worker's report starts its stop reason when the run's input stopped it (a `UsageError`)."""
 """Under --out: each worker process's log (its standard error) and report, and each worker's mapping cache."""
 INTERRUPT_WAIT_S = 30
 """How long an interrupted command waits for its worker processes to end their trials (a compiled mapper call
@@ -207,7 +209,7 @@ def caused_by_interrupt(exc: BaseException) -> bool:
 
 class _QuietInterrupt(logging.Filter):
     """Drops Optuna's "Trial N failed ..." warnings (40 lines with the traceback and every gene) once a trial was
-    interrupted: the command line says it in one line."""
+    interrupted, or failed on the run's input (a `UsageError`): the command line says either in one line."""
 
     interrupted = False
 
@@ -234,6 +236,11 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
         except optuna.TrialPruned:
             if (objective.cache.hits, objective.cache.misses) != before:
                 save_cache(folder, index, trial, objective.cache)
+            raise
+        except UsageError as exc:  # the run's input: said once by the command line
+            _QUIET_INTERRUPT.interrupted = True
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("reason", str(exc))
             raise
         except BaseException as exc:
             if not caused_by_interrupt(exc):
@@ -352,6 +359,9 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
             raise
     except KeyboardInterrupt:
         report = WorkerReport(index, 0, 0, 0, None, "interrupted", os.getpid(), None, worker_tag()["host"])
+    except UsageError as exc:  # the run's input: the parent says it once, as it says any input error
+        print(f"input error: {exc}", file=sys.stderr)
+        report = WorkerReport(index, 0, 0, 0, None, f"{INPUT_ERROR}{exc}", os.getpid(), None, worker_tag()["host"])
     except BaseException as exc:  # reported to the parent; the traceback goes to the log
         traceback.print_exc(file=sys.stderr)
         report = WorkerReport(index, 0, 0, 0, None, f"error: {type(exc).__name__}: {exc}", os.getpid(), None,

@@ -20,7 +20,7 @@ from .base import MapperStrategy, check_integer, check_number
 
 CHUNK_EVALS = 4096
 """With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
-each seeded with the best genes so far, until the time is up."""
+each seeded with the best genes so far, until the time is up (each call also stops at the time limit itself)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,11 @@ class EvolutionStrategy(MapperStrategy):
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0
+            remaining_s = math.inf if time_limit_s is None else max(0.0, time_limit_s - t_call)
             x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
                 seeds, n_seeds, budget, rng, NORMAL_TABLE, self.islands, self.popsize, self.sigma0, self.seed_sigma,
                 self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
-                tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v)
+                tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v, remaining_s)
             for h in range(n_hist):
                 if not history or hist_v[h] < history[-1][2]:
                     history.append((evaluations + int(hist_e[h]), t_call + float(hist_w[h]), float(hist_v[h])))

@@ -17,10 +17,10 @@ import argparse
 import sys
 
 from accel_models.timeloop import mapping_to_timeloop_yaml, summary
-from accel_models.timeloop.command_line import add_cases_argument, add_input_arguments, check_cases, load_inputs, \
-    output_dir, run, write_json
+from accel_models.timeloop.command_line import OneLineParser, add_cases_argument, add_input_arguments, check_cases, \
+    load_inputs, output_dir, positive_seconds, run, write_json
 
-from ..mapper import DEFAULT_BUDGET_EVALS
+from ..mapper import DEFAULT_BUDGET_EVALS, MAX_BUDGET_EVALS
 from .run import mapper_figures, mapper_report, run_mapper
 
 PROG = "python -m mappings.timeloop"
@@ -49,8 +49,9 @@ def _budget(text: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive number of evaluations, got {text!r}")
+    if not 1 <= value <= MAX_BUDGET_EVALS:
+        raise argparse.ArgumentTypeError(f"must be a positive number of evaluations, got {text!r}; accepted: a whole "
+                                         "number in [1, 2**62]")
     return value
 
 
@@ -61,13 +62,13 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     help_ = "find the best mapping under the files' constraints (as timeloop-mapper)"
     s = sub.add_parser("mapper", help=help_, description=help_)
     add_input_arguments(s)
     _search_arguments(s)
-    s.add_argument("--time-limit", type=float, default=None, metavar="S", help="stop after S seconds")
+    s.add_argument("--time-limit", type=positive_seconds, default=None, metavar="S", help="stop after S seconds")
     help_ = "compare evaluations and the mapper with the Timeloop runs of a case manifest"
     s = sub.add_parser("check", help=help_, description=help_)
     add_cases_argument(s)

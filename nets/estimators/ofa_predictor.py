@@ -95,6 +95,10 @@ class OFAAccuracyPredictor(AccuracyEstimator):
                                  f"tensor {key!r} should have shape {shape}, found {found}")
         self._layers = [(state[f"{i}.weight"].double().numpy(), state[f"{i}.bias"].double().numpy())
                         for i in (0, 2, 4, 6)]
+        for i, (weight, bias) in zip((0, 2, 4, 6), self._layers):
+            if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+                raise ValueError(f"OFAAccuracyPredictor: {self.path} is damaged: tensor {i}.weight or {i}.bias holds "
+                                 f"NaN or infinite values; expected OFA's predictor, {FILE_NAME}")
 
     def _forward(self, feats: np.ndarray) -> np.ndarray:
         x = feats

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..ofa.spaces import MBSpace, mbv3_facts
 
@@ -12,6 +13,8 @@ from ..ofa.spaces import MBSpace, mbv3_facts
 class OFAMobileNetV3Space(MBSpace):
     """OFA's MobileNetV3 space whose accuracy comes from OFA's predictor (a calibrated zero-cost proxy, labelled so,
     only if the predictor file cannot be found)."""
+
+    takes_predictor: ClassVar[bool] = True
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
         from nets.estimators import CalibratedProxy, OFAAccuracyPredictor, find_predictor  # torch

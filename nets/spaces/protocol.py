@@ -32,6 +32,9 @@ class SearchSpace(ABC):
     default_accuracy: float | None = None
     """The accuracy floor a search uses when none is given, on the scale of the space's accuracy estimator (None:
     the command line's default)."""
+    takes_predictor: ClassVar[bool] = False
+    """Whether `accuracy_estimator` reads a predictor file (its `predictor` argument); a space that does not ignores
+    it, so a front end refuses a predictor given for it."""
 
     @abstractmethod
     def genes(self) -> GeneTable:

@@ -220,3 +220,28 @@ def test_a_dim_on_both_axes_of_one_fanout_is_rejected_by_kernel_and_walk():
     fast = evaluate_batch(layer, acc, arrays)
     assert int(fast.reason[0]) == evaluate(layer, acc, arrays).reason
     assert "both the X and the Y axis" in REASONS[int(fast.reason[0])]
+
+
+@pytest.mark.parametrize("bandwidth", [1e-12, 1e-13])
+def test_a_bandwidth_whose_cycles_overflow_is_refused_not_wrapped(bandwidth):
+    """1e-13 words/cycle used to give fewer cycles than 1e-12 on a large layer (the int64 count wrapped)."""
+    import dataclasses
+
+    from accel_models import evaluate, evaluate_batch, get_preset
+    from mappings import best_mapping
+
+    layer = Layer.conv(512, 512, 3, 56)  # 7.4e9 MACs: at 1e-12 words/cycle its traffic takes > 2**62 cycles
+    base = get_preset("nvdla_256")
+    dram = dataclasses.replace(base.levels[0], shared_bandwidth=bandwidth)
+    acc = dataclasses.replace(base, levels=(dram, *base.levels[1:]))
+    for call in (lambda: evaluate_batch(layer, acc, MappingArrays.empty(1, acc.num_levels)),
+                 lambda: evaluate(layer, acc, MappingArrays.empty(1, acc.num_levels)),
+                 lambda: best_mapping(layer, acc, budget_evals=16)):
+        with pytest.raises(ValueError, match=r"shared_bandwidth = 1e-1\d words/cycle is too low .* 2\*\*62"):
+            call()
+
+
+def test_an_ordinary_bandwidth_is_countable():
+    from accel_models import check_countable, get_preset
+
+    check_countable("test", Layer.conv(512, 512, 3, 56), get_preset("nvdla_256"))

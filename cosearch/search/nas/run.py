@@ -20,14 +20,15 @@ from nets import get_space, largest_config, parse_config, smallest_config, space
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures
 from ..accuracy import AccuracyModel, accuracy_model
+from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
+from ..study import IDENTITY_ATTR, check_foreign
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import sweep_front
 from .problem import NASProblem
 from .strategies import Gradient, GradientUnavailable, get_nas_strategy
 
-IDENTITY_ATTR = "cosearch.identity"
 PREDICTOR_SAMPLES = 2000
 """Subnets scored with the exact table to train the efficiency predictor (`--efficiency predictor`)."""
 
@@ -242,13 +243,22 @@ def _front_result(settings: CoSearchSettings, device: Device, strategy: str, eva
 def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], None] | None = None) -> NASRunResult:
     """Check the inputs, build each device's table and check the limits on it, then search each device not searched
     before (a completed trial of the study is kept), then the cross table."""
-    import optuna
-
     say = on_message or (lambda _text: None)
     t0 = time.time()
     devices, accuracy = check_inputs(settings)
-    settings.out.mkdir(parents=True, exist_ok=True)
-    study = _prepare_study(settings)
+    claim_out(settings, say)
+    try:
+        return _run_fixed_device(settings, say, t0, devices, accuracy)
+    except UsageError:
+        release_out(settings)
+        raise
+
+
+def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0: float, devices: list[Device],
+                      accuracy: AccuracyModel | None) -> NASRunResult:
+    import optuna
+
+    study = _prepare_study(settings, say)
     deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     say(settings.describe())
     if accuracy is not None:
@@ -300,17 +310,23 @@ def _ask(study, device: Device, devices: list[Device]):
         return study.ask({"device": optuna.distributions.CategoricalDistribution([d.name for d in devices])})
 
 
-def _prepare_study(settings: CoSearchSettings):
+def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None]):
     import optuna
 
-    storage = open_storage(settings.storage)
+    storage = open_storage(settings.storage, check=True, say=say)
     if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
         optuna.delete_study(study_name=settings.study_name, storage=storage)
     direction = "maximize" if settings.objective.maximize or settings.pareto else "minimize"  # pareto: top accuracy
-    study = optuna.create_study(storage=storage, study_name=settings.study_name, direction=direction,
-                                load_if_exists=True)
+    try:
+        study = optuna.create_study(storage=storage, study_name=settings.study_name, direction=direction)
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=settings.study_name, storage=storage)
+        created = False
     identity = json.loads(json.dumps(settings.identity()))
     stored = study.user_attrs.get(IDENTITY_ATTR)
+    if stored is None and not created:
+        check_foreign(study, settings, [direction])
     if stored is None:
         study.set_user_attr(IDENTITY_ATTR, identity)
         with warnings.catch_warnings():

@@ -1,6 +1,8 @@
 """Bad input files: one clear one-line error each (ValueError naming the file; exit status 2 on the command line),
 never a hang or a crash. The YAML guards run on the event stream before anything is built: without them
 30,000-deep nesting crashes the interpreter and nine levels of 9x aliases hang it."""
+from pathlib import Path
+
 import pytest
 
 from accel_models.timeloop import layer_from_timeloop, load_spec
@@ -92,3 +94,20 @@ def test_unknown_top_level_key_is_named(tmp_path):
     with pytest.warns(UserWarning, match=r"top-level key 'architecure' ignored"):
         with pytest.raises(ValueError, match=r"no input file gives a problem"):
             load_spec([path])
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-1.0"])
+def test_a_bad_energy_is_reported_against_the_energy_table_file(tmp_path, capsys, value):
+    import json
+    import re
+
+    from accel_models.timeloop import default_corpus_path
+
+    pair = json.loads((default_corpus_path().parent / "mapper_bench" / "mesh16_mbv2_dw3x3.json").read_text())
+    ert = tmp_path / "my_ert.yaml"
+    ert.write_text(re.sub(r"energy: [0-9.e-]+", f"energy: {value}", pair["timeloop_yaml"]["ert"], count=1))
+    design = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs" / "mapper-mesh16-depthwise"
+    args = [str(design / "arch.yaml"), str(design / "prob.yaml"), str(design / "timeloop-mapper.map.yaml")]
+    assert main(["model", *args, "--ert", str(ert), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(ert) in err and "arch.yaml" not in err, err

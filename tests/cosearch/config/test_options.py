@@ -74,6 +74,7 @@ def test_parser_and_make_settings_give_the_same_defaults(tmp_path):
 def test_command_line_reproduces_the_settings(tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "j").mkdir()  # a storage outside --out needs its folder
+    (tmp_path / "acc.pth").touch()  # a predictor file must exist (what it holds is read when the run starts)
     settings = make_settings(**given_options(_parser().parse_args([*argv, "--out", "out"])))
     command = command_line(settings)
     words = shlex.split(command)

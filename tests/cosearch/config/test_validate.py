@@ -30,3 +30,12 @@ def test_check_int():
     for bad in (0, 11, 2.0, True, "3"):
         with pytest.raises(UsageError, match="--trials: must be an integer >= 1 and <= 10"):
             check_int("--trials", bad, 1, 10)
+
+
+def test_numpy_integers_are_integers():
+    import numpy as np
+
+    from cosearch.config import make_settings
+
+    settings = make_settings(trials=np.int64(3), workers=np.int32(1))
+    assert settings.trials == 3 and type(settings.trials) is int and type(settings.workers) is int

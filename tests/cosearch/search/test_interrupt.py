@@ -86,3 +86,27 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
         retried = {t.system_attrs["failed_trial"] for t in trials
                    if t.state.name == "WAITING" and "failed_trial" in t.system_attrs}
         assert retried == {t.number for t in failed}
+
+
+def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
+    """SIGTERM to the command alone (as `kill PID` sends it) mid-trial: one line, 143; the trial is queued again."""
+    db = tmp_path / "out" / "cosearch.db"
+    proc = subprocess.Popen([sys.executable, str(CLI), *BASE, *LONG_MAPPER, "--workers", "1"], cwd=tmp_path,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while not _in_a_trial(_trial_states(db) if db.exists() else []):
+            assert proc.poll() is None and time.time() < deadline, "never reached a trial"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert stderr.splitlines() == ["run_cosearch.py: error: terminated (SIGTERM); finished trials are kept: re-run "
+                                   "the same command to resume"], stderr[-3000:]
+    assert any(t.state.name == "WAITING" and "failed_trial" in t.system_attrs for t in study_trials(db))

@@ -71,3 +71,36 @@ def test_accel_models_names_this_command_line():
     from accel_models.timeloop.cases_check import MAPPER_PROG
     from mappings.timeloop.__main__ import PROG
     assert PROG == MAPPER_PROG
+
+
+def _mesh16_inputs(tmp_path):
+    pair = json.loads((default_corpus_path().parent / "mapper_bench" / "mesh16_mbv2_dw3x3.json").read_text())
+    ert = tmp_path / "ert.yaml"
+    ert.write_text(pair["timeloop_yaml"]["ert"])
+    design = DESIGNS / "mapper-mesh16-depthwise"
+    return [*(str(design / f) for f in ("arch.yaml", "prob.yaml", "mapper.yaml")), "--ert", str(ert)]
+
+
+def test_the_time_limit_stops_a_huge_budget_inside_the_compiled_search(tmp_path):
+    import time
+
+    inputs = _mesh16_inputs(tmp_path)
+    assert main(["mapper", *inputs, "--budget", "200", "-o", str(tmp_path / "warm")]) == 0  # compiled before timing
+    t0 = time.monotonic()
+    assert main(["mapper", *inputs, "--budget", "1000000000000", "--time-limit", "2", "-o", str(tmp_path)]) == 0
+    took = time.monotonic() - t0
+    stats = json.loads((tmp_path / "cosearch-mapper.stats.json").read_text())
+    assert took < 10 and stats["mapper"]["evaluations"] < 10**9, (took, stats["mapper"]["evaluations"])
+
+
+@pytest.mark.parametrize("args, words", [(["--budget", "abc"], ["--budget", "whole number", "'abc'"]),
+                                         (["--budget", "0"], ["--budget", "[1, 2**62]"]),
+                                         (["--time-limit", "nan"], ["--time-limit", "finite number of seconds > 0"]),
+                                         (["--time-limit", "-3"], ["--time-limit", "> 0"])])
+def test_bad_search_arguments_are_one_line(tmp_path, capsys, args, words):
+    with pytest.raises(SystemExit) as info:
+        main(["mapper", *_mesh16_inputs(tmp_path), *args])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m mappings.timeloop mapper: error:"), lines
+    assert all(word in lines[0] for word in words), lines

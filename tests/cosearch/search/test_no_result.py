@@ -1,0 +1,55 @@
+"""A run that ends without a result because of its input, or because its storage fails under it, says the cause in
+one line with exit status 2."""
+import errno
+import importlib.util
+
+import pytest
+
+from _cosearch_cli import CLI, run_cli
+from cosearch.search.storage import storage_failure
+
+TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
+    proc = run_cli([*TINY, "--accuracy", "0.835", "--workers", workers], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "meets the accuracy floor 0.835" in lines[0] and "--accuracy" in lines[0], lines
+
+
+def _raised(exc):
+    try:
+        raise exc
+    except BaseException as caught:  # noqa: BLE001
+        return caught
+
+
+def test_storage_failures_are_recognised_through_the_chain():
+    full = _raised(OSError(errno.ENOSPC, "No space left on device", "/x/cosearch.db"))
+    try:
+        raise RuntimeError("wrapped") from full
+    except RuntimeError as wrapped:
+        assert "no space left" in storage_failure(wrapped) and "/x/cosearch.db" in storage_failure(wrapped)
+    import optuna
+
+    assert "StorageInternalError" in storage_failure(_raised(optuna.exceptions.StorageInternalError("x")))
+    assert storage_failure(_raised(ValueError("a bug"))) is None
+    assert storage_failure(_raised(AssertionError("a bug outside the storage"))) is None
+
+
+def test_a_storage_failure_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "cosearch.db"))
+
+    monkeypatch.setattr(cli.cosearch, "run", disk_full)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--out", str(tmp_path / "out"), "--quiet", "--trials", "1"])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "no space left on the device" in lines[0] and "finished trials are kept" in lines[0]

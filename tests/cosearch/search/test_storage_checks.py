@@ -1,0 +1,155 @@
+"""The storage is checked before it is opened: a damaged or foreign file is one error naming it, with nothing
+written to it; a journal's cut last record is dropped with a line saying so; another process's lock is waited for
+a bounded, announced time."""
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from cosearch.config import UsageError, make_settings
+from cosearch.search.storage import StorageDamaged, check_sqlite, check_storage, open_storage
+from cosearch.search.study import prepare_study
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _journal_with_trials(path, n=3) -> None:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(path))), study_name="s")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=n)
+
+
+def _complete(path) -> int:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(study_name="s", storage=JournalStorage(JournalFileBackend(str(path))))
+    return sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
+
+
+def _settings(tmp_path, storage):
+    return make_settings(out=tmp_path / "out", storage=str(storage), trials=1)
+
+
+def test_a_cut_last_journal_record_is_dropped_and_no_finished_trial_is_lost(tmp_path):
+    journal = tmp_path / "j.log"
+    _journal_with_trials(journal)
+    with open(journal, "ab") as f:
+        f.write(b'{"op_code": 4, "worker_id": "w", "study_id": 0, "datetime_st')  # a crash mid-record
+    said = []
+    spec = _settings(tmp_path, journal).storage
+    check_storage(spec, said.append)
+    assert len(said) == 1 and "last record was cut" in said[0] and str(journal) in said[0]
+    assert journal.read_bytes().endswith(b"\n")
+    storage = open_storage(spec)  # appending after the repair keeps the journal readable as a whole
+    optuna.load_study(study_name="s", storage=storage).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    assert _complete(journal) == 4
+
+
+def test_garbage_lines_in_a_journal_are_refused_and_the_file_left_as_it_is(tmp_path):
+    journal = tmp_path / "j.log"
+    _journal_with_trials(journal, 1)
+    with open(journal, "ab") as f:
+        f.write(b"garbage line\nmore garbage\n")
+    before = _digest(journal)
+    with pytest.raises(StorageDamaged) as info:
+        prepare_study(_settings(tmp_path, journal))
+    message = str(info.value)
+    assert str(journal) in message and "is not an Optuna journal record" in message and "\n" not in message
+    assert _digest(journal) == before
+
+
+@pytest.mark.parametrize("damage", ["random", "half", "foreign_table"])
+def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, damage):
+    db = tmp_path / "cosearch.db"
+    if damage == "foreign_table":
+        with sqlite3.connect(db) as conn:
+            conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
+        expected = "not an Optuna storage's"
+    else:
+        study = prepare_study(_settings(tmp_path / "first", db))
+        study.enqueue_trial({})
+        del study
+        data = db.read_bytes()
+        for extra in ("-wal", "-shm"):
+            (tmp_path / f"cosearch.db{extra}").unlink(missing_ok=True)
+        if damage == "random":  # 8 KiB of random bytes written into the file, past SQLite's header
+            data = data[:4096] + os.urandom(8192) + data[4096 + 8192:]
+        else:
+            data = data[: len(data) // 2]
+        db.write_bytes(data)
+        expected = "damaged"
+    before = _digest(db)
+    with pytest.raises(StorageDamaged) as info:
+        prepare_study(_settings(tmp_path, db))
+    message = str(info.value)
+    assert str(db) in message and expected in message and "nothing was written" in message
+    assert _digest(db) == before
+
+
+def test_a_locked_sqlite_file_is_waited_for_a_stated_time_then_refused(tmp_path):
+    db = tmp_path / "cosearch.db"
+    prepare_study(_settings(tmp_path / "first", db))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        said = []
+        t0 = time.monotonic()
+        with pytest.raises(StorageDamaged) as info:
+            check_sqlite(str(db), said.append, wait_s=1.0)
+        took = time.monotonic() - t0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(said) == 1 and "waiting up to 1 s" in said[0]
+    assert "held a lock on it for 1 s" in str(info.value) and took < 5
+
+
+def test_a_study_of_another_program_under_the_same_name_is_refused(tmp_path):
+    db = tmp_path / "cosearch.db"
+    settings = _settings(tmp_path, db)
+    other = optuna.create_study(storage=f"sqlite:///{db}", study_name=settings.study_name, direction="maximize")
+    other.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    t0 = time.monotonic()
+    with pytest.raises(UsageError) as info:
+        prepare_study(settings)
+    assert "was not made by cosearch" in str(info.value) and "maximize" in str(info.value)
+    assert time.monotonic() - t0 < 5  # refused at once, not after waiting for a creator
+
+
+def test_a_study_whose_creator_stopped_before_setting_it_up_is_taken_over(tmp_path, monkeypatch):
+    from cosearch.search import study as study_module
+
+    monkeypatch.setattr(study_module, "CREATOR_WAIT_S", 0.5)
+    db = tmp_path / "cosearch.db"
+    settings = _settings(tmp_path, db)
+    optuna.create_study(storage=f"sqlite:///{db}", study_name=settings.study_name)
+    study = prepare_study(settings)
+    assert study.user_attrs["cosearch.identity"]
+
+
+def test_the_fixed_device_mode_checks_its_storage_too(tmp_path):
+    from cosearch.search.nas.run import run_fixed_device
+
+    journal = tmp_path / "j.log"
+    journal.write_bytes(b"garbage\nmore garbage\n")
+    settings = make_settings(out=tmp_path / "out", accelerator="eyeriss", nas_evals=4, storage=f"journal:{journal}")
+    with pytest.raises(StorageDamaged, match="not an Optuna journal record"):
+        run_fixed_device(settings)
+    assert journal.read_bytes() == b"garbage\nmore garbage\n"
