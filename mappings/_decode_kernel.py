@@ -3,7 +3,8 @@
 Same steps, same arithmetic and the same tie-breaking as the numpy reference
 (`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
 sort of the importances, highest first), spatial factors in rank order and the axis fill, then
-temporal factors from the innermost level out with the capacity repair. Every log comes from the divisor table.
+temporal factors from the innermost level out with the capacity repair. Every log of a divisor comes from the divisor
+table; the residual decode's balanced tiles (`balanced_tile`) take theirs from `math`, as the reference does.
 """
 from __future__ import annotations
 

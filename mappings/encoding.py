@@ -79,8 +79,9 @@ BYPASS_MODES = ("auto", "search", "none")
 FACTOR_MODES = ("perfect", "residual")
 """perfect: every factor divides its bound; residual: balanced tiles with residual (last-pass) loops (above)."""
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
-                  "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "residual_ok", "size", "_groups", "_order", "_sp_rank",
-                  "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels", "layout")
+                  "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "residual_ok", "size", "_groups", "_order",
+                  "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels",
+                  "layout")
 _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
