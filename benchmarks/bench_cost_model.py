@@ -1,12 +1,14 @@
 """Evaluations per second per core of `evaluate_batch`.
 
-    python benchmarks/bench_cost_model.py [--batch 100000] [--repeats 5]
+    python benchmarks/bench_cost_model.py [--batch 100000] [--repeats 5] [--residual N]
 
 (a) ResNet-50 3x3 layer (C=K=64, P=Q=56) and (b) depthwise 3x3 layer (G=144, P=Q=56), both on the
 Eyeriss-like architecture of the Timeloop corpus (family C), batches of random valid mappings,
 timed after a warm-up (numba compile excluded) with one thread, best of several repeats, and again
 with all cores. One thread is timed in wall and in CPU time (the process's, which a shared machine's other
 load does not inflate). The last line is `min evaluations/s/core: N` (one thread, CPU time).
+--residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
+counted by the compiled walk), one thread, CPU time.
 """
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 
+from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import evaluate_batch  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
-from mappings import random_valid_mappings  # noqa: E402
+from mappings import Encoding, random_valid_mappings  # noqa: E402
 from nets import Layer  # noqa: E402
 
 
@@ -42,6 +46,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=100_000, help="mappings per batch (default 100000)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats, best kept (default 5)")
+    parser.add_argument("--residual", type=int, default=0, metavar="N",
+                        help="also time N mappings with residual loops per layer (default 0: none)")
     args = parser.parse_args()
     eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
     layers = {
@@ -62,6 +68,18 @@ def main() -> None:
         print(f"{name}: {maps.batch_size:,} valid mappings (sampled in {gen_s:.1f} s); "
               f"1 thread {one:,.0f} evaluations/s wall, {one_cpu:,.0f}/s CPU time; {cores} threads "
               f"{allc:,.0f} evaluations/s wall ({allc / cores:,.0f} per core)")
+    if args.residual > 0:
+        rates = []
+        for name, layer in layers.items():
+            enc = Encoding(layer, eyeriss, factors="residual")
+            genes = np.random.default_rng(0).random((args.residual, enc.size))
+            maps = enc.decode(genes)
+            keep = ~maps.is_perfect()
+            maps = MappingArrays(*(a[keep] for a in maps))
+            _, cpu = _rate(layer, eyeriss, maps, 1, 1)
+            rates.append(cpu)
+            print(f"{name}: {maps.batch_size:,} mappings with residual loops: {cpu:,.1f} evaluations/s CPU time")
+        print(f"residual evaluations/s/core: {min(rates):,.1f}")
     print(f"min evaluations/s/core: {min(per_core):,.0f}")
 
 

@@ -3,9 +3,12 @@
 Same steps, same arithmetic and the same tie-breaking as the numpy reference
 (`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
 sort of the importances, highest first), spatial factors in rank order and the axis fill, then
-temporal factors from the innermost level out with the capacity repair. Every log comes from the divisor table.
+temporal factors from the innermost level out with the capacity repair. Every log of a divisor comes from the divisor
+table; the residual decode's balanced tiles (`balanced_tile`) take theirs from `math`, as the reference does.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -69,19 +72,97 @@ def _nearest(logs, vi, count, target):
 
 
 @njit(cache=True, inline="always")
-def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes):
-    """Does temporal factor f of dim d at level l leave every bounded level l2 <= l room for its kept tiles?"""
+def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
+    """Does temporal factor f of dim d at level l leave every bounded level l2 <= l room for its kept tiles?
+    A tile's extent is the product of the ends, cut at the layer's bound `full` (residual loops, rule F6; a perfect
+    mapping's products never exceed it)."""
     for l2 in range(l + 1):
         if not bounded[l2]:
             continue
         for i in range(8):
-            e2[i] = ext[i] * mult[l2, i]
-        e2[d] *= f
+            e2[i] = min(ext[i] * mult[l2, i], full[i])
+        e2[d] = min(ext[d] * mult[l2, d] * f, full[d])
         for t in range(3):                 # `fits` reads only the kept tensors' tiles
             tiles[t] = box(t, e2, coef, box_axes) if keep[b, l2, t] else 0
         if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
             return False
     return True
+
+
+@njit(cache=True, inline="always")
+def _ceil_div(a, b):
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def balanced_tile(rem, gene):
+    """The residual decode's temporal factor of a dim with `rem` iterations left: among the balanced tiles
+    ceil(rem / n), n = 1..rem (the tiles that split rem into n passes as evenly as whole loops can; the divisors of
+    rem are among them), the one nearest in log to rem ** gene; ties go to the smaller. Returns (tile, n)."""
+    if rem <= 1:
+        return np.int64(1), np.int64(max(rem, 1))
+    target = gene * math.log(rem)
+    v = np.int64(math.floor(math.exp(target)))
+    v = min(max(v, np.int64(1)), np.int64(rem))
+    n = _ceil_div(rem, v)                  # the fewest passes whose tile is <= v: the largest balanced tile <= v
+    a = _ceil_div(rem, n)
+    if n == 1:
+        return np.int64(a), np.int64(n)
+    b = _ceil_div(rem, n - 1)              # the next larger balanced tile
+    if abs(math.log(b) - target) < abs(math.log(a) - target):
+        return np.int64(b), np.int64(n - 1)
+    return np.int64(a), np.int64(n)
+
+
+@njit(cache=True, inline="always")
+def _balanced_fitting(b, l, d, rem, gene, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
+    """`balanced_tile` of rem for the gene, with the capacity repair: when it overflows a bounded level, the largest
+    balanced tile that fits (1 when none does). Tiles shrink as the passes n grow, so the repair bisects on n."""
+    f, n = balanced_tile(rem, gene)
+    if f == 1 or _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes,
+                                  full):
+        return f
+    lo = n                                 # does not fit
+    hi = rem                               # tile 1: taken whether it fits or not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _fits_everywhere(b, l, d, _ceil_div(rem, mid), ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
+                            box_axes, full):
+            hi = mid
+        else:
+            lo = mid
+    return _ceil_div(rem, hi)
+
+
+@njit(cache=True, inline="always")
+def _outermost_spatial(sx, sy, b, d, L):
+    """The outermost level with a spatial loop (end > 1) of dim d in row b, L if none."""
+    for l in range(L):
+        if sx[b, l, d] * sy[b, l, d] > 1:
+            return l
+    return L
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt):
+    """Rule F3's canonical residual ends of dim d's temporal loops in row b (outermost first: per level its temporal
+    loop, then Y, then X), by ceiling division from the ends; 0 where a loop is perfect. The decode leaves every
+    loop from the outermost spatial loop of d inwards perfect, so only temporal loops take a residual."""
+    L = temporal.shape[1]
+    inner = np.int64(1)                    # product of the ends inside the loop being visited (built outside in)
+    for l in range(L):
+        inner *= temporal[b, l, d] * sx[b, l, d] * sy[b, l, d]
+    remaining = np.int64(bound)
+    for l in range(L):
+        for k in range(3):
+            e = temporal[b, l, d] if k == 0 else (sy[b, l, d] if k == 1 else sx[b, l, d])
+            inner //= e
+            if e == 1:
+                continue
+            r = _ceil_div(remaining, inner)
+            remaining -= (r - 1) * inner
+            if k == 0:
+                rt[b, l, d] = 0 if r == e else r
 
 
 @njit(cache=True, inline="always")
@@ -169,7 +250,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
-                 tlogv, pin_t, pin_s, rest_at, temporal, order, sx, sy, sorder, keep):
+                 tlogv, pin_t, pin_s, rest_at, residual_ok, full_bounds, temporal, order, sx, sy, sorder, keep,
+                 temporal_residual):
     """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
 
     A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
@@ -181,18 +263,24 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
     factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
     factor being fixed). All zero: the unconstrained decode.
+
+    residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual factors"): its temporal loops at and
+    above its outermost spatial loop take balanced tiles (`balanced_tile`) instead of divisors, the outermost level
+    the passes still needed, and `temporal_residual` the canonical residual ends (0 = perfect; written for every row).
+    full_bounds: the layer's bounds (tiles are cut there, rule F6). residual_ok all zero: the perfect decode.
     """
     L = temporal.shape[1]
     scratch = (np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
                np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
                np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
                np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64))
+               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
+               np.empty(8, dtype=np.int64))
     _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
                   default_keep),
                  (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
-                 (tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at),
-                 (temporal, order, sx, sy, sorder, keep), scratch)
+                 (tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at, residual_ok, full_bounds),
+                 (temporal, order, sx, sy, sorder, keep, temporal_residual), scratch)
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -202,9 +290,9 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     for the call."""
     x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
     bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
-    tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at = borrow(divisors)
-    temporal, order, sx, sy, sorder, keep = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand = \
+    tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at, residual_ok, full = borrow(divisors)
+    temporal, order, sx, sy, sorder, keep, rt = borrow(outputs)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach = \
         borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
@@ -297,8 +385,16 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
                                allowed, sx, sy, rem, tdivs, tcounts, tlogs, cand)
         # temporal factors, innermost level first, with the capacity repair
+        any_residual = False
         for d in range(8):
             ext[d] = 1
+            rt[b, 0, d] = 0
+            # the levels at or above which d may take a balanced tile (above L: none)
+            reach[d] = _outermost_spatial(sx, sy, b, d, L) if residual_ok[d] != 0 else -1
+            any_residual |= residual_ok[d] != 0
+        for l in range(1, L):
+            for d in range(8):
+                rt[b, l, d] = 0
         for l in range(L - 1, 0, -1):
             for d in range(8):
                 ext[d] *= sx[b, l, d] * sy[b, l, d]
@@ -320,18 +416,25 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                 d = active[ai]
                 if pin_t[l, d] > 0 or rest_at[d] == l:
                     continue
+                if l <= reach[d]:
+                    temporal[b, l, d] = _balanced_fitting(b, l, d, rem[d], _gene(x, b, tile_idx[l, d]), ext, mult,
+                                                          bounded, keep, coef, capacity, tcap, e2, tiles, box_axes,
+                                                          full)
+                    ext[d] *= temporal[b, l, d]
+                    rem[d] = _ceil_div(rem[d], temporal[b, l, d])
+                    continue
                 vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
                 # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
                 if bj > 0 and not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity,
-                                                   tcap, e2, tiles, box_axes):
+                                                   tcap, e2, tiles, box_axes, full):
                     lo = 0                         # the largest divisor that fits (1 when none does)
                     hi = bj
                     while lo < hi:
                         mid = (lo + hi) // 2
                         if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
-                                            tcap, e2, tiles, box_axes):
+                                            tcap, e2, tiles, box_axes, full):
                             lo = mid + 1
                         else:
                             hi = mid
@@ -342,3 +445,7 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                 rem[d] //= f
         for d in range(8):
             temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else rem[d]
+        if any_residual:
+            for d in range(8):
+                if residual_ok[d] != 0:
+                    canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt)

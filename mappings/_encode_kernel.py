@@ -62,4 +62,4 @@ def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis
                 continue
             f = temporal[l, d]
             x[tile_idx[l, d]] = _log_ratio(f, rem[d])
-            rem[d] //= max(f, 1)
+            rem[d] = (rem[d] + max(f, 1) - 1) // max(f, 1)   # ceiling: a residual tile leaves ceil(rem / f) passes

@@ -44,15 +44,28 @@ x onto the largest tiles that fit: random search over x samples big tiles more o
 uniform factor splits would (one reason it outdoes Timeloop's random mapper). Spatial
 factors are decoded first and are not repaired: if they alone overflow a buffer the cost model
 rejects the mapping.
+
+Residual factors (`factors="residual"`). A tile need not divide what is left of its dim: a temporal factor may be
+any balanced tile ceil(rem / n) (the n passes as even as whole loops make them; the divisors are among them), the
+outer levels then run ceil(rem / tile) passes, and the last pass of each loop is cut short, as Timeloop's `D=e,r`
+loops (the residual ends follow from the ends by F3's canonical form, docs/imperfect.md). Only the temporal loops of
+a dim at and above its outermost spatial loop take balanced tiles; the spatial factors and the loops inside them stay
+divisors. That is what keeps every decoded mapping in the class the cost model counts (every instance under a fan-out
+does the same work): by F3 the loops inside a loop are all perfect exactly when the product of their ends divides the
+bound, so a spatial factor that does not divide its dim always puts a residual on or below a spatial loop. The genes
+are the same as the perfect decode's and mean the same (the tile nearest rem ** r, now among more tiles), so seeds
+carry over between the two. Dims with a factor fixed by mapspace constraints stay perfect.
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from functools import cached_property
 
 import numpy as np
 
 from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
+from accel_models.mapping_arrays import canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, tensor_dims
@@ -63,14 +76,33 @@ from ._factorize import DivisorTable
 from .mapping import Mapping
 
 BYPASS_MODES = ("auto", "search", "none")
+FACTOR_MODES = ("perfect", "residual")
+"""perfect: every factor divides its bound; residual: balanced tiles with residual (last-pass) loops (above)."""
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
-                  "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "size", "_groups", "_order", "_sp_rank",
-                  "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels", "layout")
+                  "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "residual_ok", "size", "_groups", "_order",
+                  "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels",
+                  "layout")
 _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
 _MAX_LAYOUTS = 256
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
+
+
+def _balanced_fitting(rem: int, gene: float, fits) -> int:
+    """`_decode_kernel.balanced_tile` and its capacity repair, in plain Python (the reference decode): the balanced
+    tile ceil(rem / n) nearest in log to rem ** gene (ties: the smaller), or, if it does not `fits`, the largest
+    balanced tile that does (1 when none does)."""
+    if rem <= 1:
+        return 1
+    target = gene * math.log(rem)
+    v = min(max(math.floor(math.exp(target)), 1), rem)
+    n = -(-rem // v)
+    if n > 1 and abs(math.log(-(-rem // (n - 1))) - target) < abs(math.log(-(-rem // n)) - target):
+        n -= 1
+    if fits(-(-rem // n)):
+        return -(-rem // n)
+    return next(-(-rem // m) for m in range(n + 1, rem + 1) if fits(-(-rem // m)) or m == rem)
 
 
 class Encoding:
@@ -92,12 +124,15 @@ class Encoding:
 
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
                  fixed_keep: dict[str, tuple[str, ...]] | None = None,
-                 constraints: MapspaceConstraints | None = None) -> None:
+                 constraints: MapspaceConstraints | None = None, factors: str = "perfect") -> None:
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
+        if factors not in FACTOR_MODES:
+            raise ValueError(f"Encoding.factors must be one of {', '.join(FACTOR_MODES)}, got {factors!r}")
         self.layer = layer
         self.accelerator = accelerator
         self.bypass = bypass
+        self.factors = factors
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
@@ -109,7 +144,7 @@ class Encoding:
             self._lay_out_genes(arch, fixed_keep, constraints)
             return
         fixed = tuple((name, tuple(kept)) for name, kept in sorted((fixed_keep or {}).items()))
-        key = (id(accelerator), self.active, bypass, fixed)
+        key = (id(accelerator), self.active, bypass, fixed, factors)
         cached = _LAYOUTS.get(key)
         if cached is None or cached[0] is not accelerator:
             self._lay_out_genes(arch, fixed_keep, None)
@@ -148,6 +183,11 @@ class Encoding:
         self.rest_at = np.zeros(8, dtype=np.int64)             # the level taking the rest (0: the outermost)
         if constraints is not None:
             self._constrain(constraints)
+        self.residual_ok = np.zeros(8, dtype=np.int64)
+        """1 where a dim may take residual factors: every active dim without a fixed factor, in residual mode."""
+        if self.factors == "residual":
+            for d in self.active:
+                self.residual_ok[d] = not (self.pin_temporal[:, d].any() or self.pin_spatial[:, d].any())
         self._active_array = np.array(self.active, dtype=np.int64)
         self._fan_levels = np.array(accelerator.fanout_levels, dtype=np.int64)
         active = np.zeros(8, dtype=bool)
@@ -268,7 +308,7 @@ class Encoding:
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
             ensure_fresh_kernel_cache()
-            decode_batch(np.ascontiguousarray(x), *self.tables, *out[:6])
+            decode_batch(np.ascontiguousarray(x), *self.tables, *out[:7])
             return out
         return self._decode_numpy(x)
 
@@ -283,7 +323,8 @@ class Encoding:
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                 self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
-                t.divs, t.counts, t.logs, t.log_values, self.pin_temporal, self.pin_spatial, self.rest_at)
+                t.divs, t.counts, t.logs, t.log_values, self.pin_temporal, self.pin_spatial, self.rest_at,
+                self.residual_ok, self.bounds)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels
@@ -296,7 +337,20 @@ class Encoding:
         out.order[:] = np.argsort(-imp, axis=2, kind="stable")
         rem = np.broadcast_to(self.free_bounds, (B, 8)).copy()
         self._decode_spatial(genes, out, rem)
-        self._decode_temporal(genes, out, rem)
+        if not self.residual_ok.any():
+            self._decode_temporal(genes, out, rem)
+            return out
+        for b in range(B):                  # a dim's reach differs by row: one row at a time
+            row = MappingArrays(*(a[b:b + 1] for a in out))
+            self._decode_temporal(genes[b:b + 1], row, rem[b:b + 1])
+            for d in np.flatnonzero(self.residual_ok):
+                loops = [(l, kind) for l in range(L) for kind in (0, 1, 2)]
+                fields = (out.temporal, out.spatial_y, out.spatial_x)
+                ends = [int(fields[kind][b, l, d]) for l, kind in loops]
+                _, res = canonical_residuals(ends, int(self.bounds[d]))
+                for (l, kind), e, r in zip(loops, ends, res):
+                    if kind == 0:
+                        out.temporal_residual[b, l, d] = 0 if r == e else r
         return out
 
     def _pick(self, rem: np.ndarray, ratio: np.ndarray, ok=None) -> np.ndarray:
@@ -414,6 +468,10 @@ class Encoding:
         keep = out.keep.astype(bool)
         spatial = out.spatial_x * out.spatial_y                           # [B, L, 8]
         bounded = self.bounded_levels()
+        # reach[b, d]: the levels at or above which d takes a balanced tile (its outermost spatial level; L if none)
+        unrolled = spatial > 1
+        reach = np.where(unrolled.any(axis=1), unrolled.argmax(axis=1), L)
+        reach = np.where(self.residual_ok[None, :] != 0, reach, -1)
         for l in range(L - 1, 0, -1):
             ext *= spatial[:, l]
             ratio = genes[:, self._tile[l]]
@@ -432,11 +490,19 @@ class Encoding:
                 def ok(divs, d=d):
                     good = divs > 0
                     for l2, mult in checks:
-                        cols = [(ext[:, i] * mult[:, i])[:, None] for i in range(8)]
-                        cols[d] = cols[d] * divs
+                        cols = [np.minimum(ext[:, i] * mult[:, i], self.bounds[i])[:, None] for i in range(8)]
+                        cols[d] = np.minimum((ext[:, d] * mult[:, d])[:, None] * divs, self.bounds[d])
                         good &= fits_batch(keep[:, None, l2], tile_words(cols, self.ax, self.co),
                                            self.capacity[l2], self.tensor_capacity[l2])
                     return good
+                if (l <= reach[:, d]).any():     # one row (see `_decode_numpy`)
+                    def fits(f, ok=ok):
+                        return f == 1 or not checks or bool(ok(np.array([[f]]))[0, 0])
+                    f = np.array([_balanced_fitting(int(rem[0, d]), float(ratio[0, d]), fits)])
+                    out.temporal[:, l, d] = f
+                    ext[:, d] *= f
+                    rem[:, d] = -(-rem[:, d] // f)
+                    continue
                 f = self._pick(rem[:, d], ratio[:, d], ok if checks else None)
                 out.temporal[:, l, d] = f
                 ext[:, d] *= f

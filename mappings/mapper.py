@@ -16,7 +16,7 @@ import numpy as np
 from accel_models import Accelerator, MappingArrays, MapspaceConstraints, check_accelerator, check_countable
 from nets import Layer, check_layer
 
-from .encoding import Encoding
+from .encoding import FACTOR_MODES, Encoding
 from .fitness import OBJECTIVES
 from .mapping import Mapping
 from .result import MapperResult
@@ -33,7 +33,8 @@ class MapperSettings:
     """How a layer is mapped: the `strategy` (a `MapperStrategy` or its name), at most `budget_evals` evaluations and
     `time_limit_s` seconds (None: no limit; with neither, DEFAULT_BUDGET_EVALS), the `seed`, and the encoding's
     options: `bypass` ("auto", "none" or "all": which tensors may skip a level), `fixed_keep` (a level -> tensors it
-    must keep), `constraints` (mapspace constraints, e.g. Timeloop's)."""
+    must keep), `constraints` (mapspace constraints, e.g. Timeloop's), `factors` ("residual": tiles that need not
+    divide their dims, with residual loops; "perfect": divisors only; see `Encoding`)."""
 
     strategy: MapperStrategy = field(default_factory=EvolutionStrategy)
     budget_evals: int | None = None
@@ -42,9 +43,12 @@ class MapperSettings:
     bypass: str = "auto"
     fixed_keep: dict | None = None
     constraints: MapspaceConstraints | None = None
+    factors: str = "perfect"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", get_strategy(self.strategy, "best_mapping"))
+        if self.factors not in FACTOR_MODES:
+            raise ValueError(f"best_mapping.factors must be one of {', '.join(FACTOR_MODES)}, got {self.factors!r}")
         if self.budget_evals is not None and (isinstance(self.budget_evals, bool) or not isinstance(
                 self.budget_evals, Integral) or not 1 <= self.budget_evals <= MAX_BUDGET_EVALS):
             raise ValueError(f"best_mapping.budget_evals must be a positive integer up to {MAX_BUDGET_EVALS} (2**62) "
@@ -73,7 +77,7 @@ class MapperSettings:
         check_accelerator("best_mapping", accelerator)
         check_countable("best_mapping", layer, accelerator)
         return Encoding(layer, accelerator, bypass=self.bypass, fixed_keep=self.fixed_keep,
-                        constraints=self.constraints)
+                        constraints=self.constraints, factors=self.factors)
 
     def search(self, enc: Encoding, objective: str = "edp", seeds: np.ndarray | None = None) -> MapperResult:
         """The strategy's best mapping of `enc`, started from `seeds` (gene rows of `enc`, e.g. warm starts)."""
@@ -91,14 +95,15 @@ class MapperSettings:
         """The settings as plain values (the strategy's name and fields flattened in), as a study records them."""
         return {**self.strategy.to_dict(), "budget_evals": self.budget_evals, "time_limit_s": self.time_limit_s,
                 "seed": self.seed, "bypass": self.bypass, "fixed_keep": self.fixed_keep,
-                "constraints": None if self.constraints is None else repr(self.constraints)}
+                "constraints": None if self.constraints is None else repr(self.constraints), "factors": self.factors}
 
 
 def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
                  strategy: str | MapperStrategy = "es", budget_evals: int | None = None,
                  time_limit_s: float | None = None, seed: int = 0, bypass: str = "auto",
                  fixed_keep: dict[str, tuple[str, ...]] | None = None, constraints: MapspaceConstraints | None = None,
-                 initial: Mapping | MappingArrays | None = None, seeds: np.ndarray | None = None) -> MapperResult:
+                 initial: Mapping | MappingArrays | None = None, seeds: np.ndarray | None = None,
+                 factors: str = "perfect") -> MapperResult:
     """The best mapping of `layer` on `accelerator` for `objective` ("edp", "energy" or "latency").
 
     `strategy`: a name ("es", the compiled evolution strategy, default; "cmaes"; "random"; "exhaustive") or a strategy
@@ -106,7 +111,7 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
     `MapperSettings`'; `seeds` (gene rows of this layer's encoding) and `initial` (a mapping, encoded) are good
     mappings known before, which the strategy scores first and starts from.
     """
-    settings = MapperSettings(strategy, budget_evals, time_limit_s, seed, bypass, fixed_keep, constraints)
+    settings = MapperSettings(strategy, budget_evals, time_limit_s, seed, bypass, fixed_keep, constraints, factors)
     enc = settings.encoding(layer, accelerator)
     rows = np.zeros((0, enc.size)) if seeds is None else np.atleast_2d(np.asarray(seeds, dtype=np.float64))
     if initial is not None and rows.shape[1] == enc.size:

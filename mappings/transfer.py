@@ -5,6 +5,9 @@ level the target lacks passes its temporal factors to the next outer level the t
 the target has starts empty; spatial factors stay where the target has a fan-out and become temporal
 elsewhere. The result keeps every factor product and loop order, so `Encoding.encode` turns it into
 genes whose decoding (with its capacity repair) is the nearest valid mapping on the target.
+
+A source with residual loops: the ends move as above, and the residual ends are derived again from the moved ends
+(F3's canonical form, `canonical_residuals`), so that the result still covers each bound exactly.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from accel_models import Accelerator, MappingArrays
+from accel_models.mapping_arrays import N_DIMS, bound_from_factors, canonical_residuals, dim_loops
 from accel_models.geometry import accelerator_arrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 
@@ -66,4 +70,22 @@ def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Acceler
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)
+    if any(r is not None and r[b].any() for r in arrays[6:]):       # a residual end (0: none)
+        source_row = arrays.row(b)
+        _canonical_residuals(out, [bound_from_factors([(e, r) for _, _, e, r in dim_loops(source_row, 0, d)])
+                                   for d in range(N_DIMS)])
     return out
+
+
+def _canonical_residuals(out: MappingArrays, bounds: list[int]) -> None:
+    """Ends and residual ends of `out` (a batch of one, in place) in F3's canonical form for `bounds`, from its ends:
+    per dim, the outermost loop takes the passes the bound still needs and each residual follows by ceiling
+    division."""
+    fields = ((out.temporal, out.temporal_residual), (out.spatial_y, out.spatial_y_residual),
+              (out.spatial_x, out.spatial_x_residual))
+    for d in range(N_DIMS):
+        loops = [(l, kind) for l in range(out.num_levels) for kind in range(3)]
+        ends, res = canonical_residuals([int(fields[kind][0][0, l, d]) for l, kind in loops], bounds[d])
+        for (l, kind), e, r in zip(loops, ends, res):
+            fields[kind][0][0, l, d] = e
+            fields[kind][1][0, l, d] = 0 if r == e else r

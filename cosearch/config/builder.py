@@ -65,6 +65,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
             else:
                 fields[name] = values[keyword]
     seed = fields["seed"]
+    fields.setdefault("final_mapper", {})["factors"] = fields["mapper"]["factors"]   # --factors: both mappers
     for name, base in _NESTED.items():
         fields[name] = replace(base, **fields.get(name, {}), **({"seed": seed} if hasattr(base, "seed") else {}))
     what = (network.name if network.kind == "zoo" else "subnet") if network is not None else space

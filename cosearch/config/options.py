@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from accel_models.presets import PRESETS
+from mappings import FACTOR_MODES
 from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
@@ -287,6 +288,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
+    Option("--factors", "tiling factors the mappers decode: residual (tiles need not divide their dims; the last "
+           "pass of a loop runs short, Timeloop's D=e,r) or perfect (divisors only)", default=SEARCH_MAPPER.factors,
+           metavar="KIND", check=lambda flag, value: check_choice(flag, value, FACTOR_MODES, "factors"),
+           field="mapper.factors"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
            default=POLISH_EVALUATIONS, metavar="N",

@@ -1,8 +1,8 @@
 """timeloop-mapper on cosearch, and the check of a manifest of Timeloop runs with the mapper comparison.
 
     python -m mappings.timeloop mapper FILE... [--ert ERT] [--jinja NAME=VALUE] [-o DIR] [--budget N]
-                                               [--time-limit S] [--seed N]
-    python -m mappings.timeloop check CASES.json [--budget N] [--seed N]
+                                               [--time-limit S] [--seed N] [--factors perfect|residual]
+    python -m mappings.timeloop check CASES.json [--budget N] [--seed N] [--factors perfect|residual]
 
 `mapper` takes the files timeloop-mapper takes (architecture, problem, constraints, mapper settings; v0.4
 `nodes:` or `subtree:`, Jinja2 templates), runs cosearch's mapper under the files' constraints for the
@@ -20,6 +20,7 @@ from accel_models.timeloop import mapping_to_timeloop_yaml, summary
 from accel_models.timeloop.command_line import OneLineParser, add_cases_argument, add_input_arguments, check_cases, \
     load_inputs, output_dir, positive_seconds, run, write_json
 
+from ..encoding import FACTOR_MODES
 from ..mapper import DEFAULT_BUDGET_EVALS, MAX_BUDGET_EVALS
 from .run import mapper_figures, mapper_report, run_mapper
 
@@ -29,7 +30,7 @@ PROG = "python -m mappings.timeloop"
 def cmd_mapper(args: argparse.Namespace) -> int:
     spec = load_inputs(args, require_mapping=False)
     out = output_dir(args.out)
-    result = run_mapper(spec, args.budget, args.seed, args.time_limit)
+    result = run_mapper(spec, args.budget, args.seed, args.time_limit, args.factors)
     report = mapper_report(spec, result)
     (out / "cosearch-mapper.map.yaml").write_text(
         mapping_to_timeloop_yaml(result.arrays, spec.accelerator, spec.layer, names=spec.names))
@@ -41,7 +42,7 @@ def cmd_mapper(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    return check_cases(args.cases, lambda spec: mapper_figures(spec, args.budget, args.seed))
+    return check_cases(args.cases, lambda spec: mapper_figures(spec, args.budget, args.seed, args.factors))
 
 
 def _budget(text: str) -> int:
@@ -59,6 +60,9 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=_budget, default=DEFAULT_BUDGET_EVALS,
                         help=f"mapper evaluations per layer (default {DEFAULT_BUDGET_EVALS})")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--factors", choices=FACTOR_MODES, default="perfect",
+                        help="residual: tiles need not divide their dims (D=e,r loops); perfect: divisors only "
+                             "(default perfect)")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,20 +12,21 @@ __all__ = ["run_mapper", "mapper_figures", "mapper_report"]
 
 
 def run_mapper(spec: TimeloopSpec, budget: int = DEFAULT_BUDGET_EVALS, seed: int = 0,
-               time_limit_s: float | None = None) -> MapperResult:
-    """cosearch's mapper on the spec (its constraints, its metric; `budget` evaluations); the MapperResult.
-    A search that finds no valid mapping is an error."""
+               time_limit_s: float | None = None, factors: str = "perfect") -> MapperResult:
+    """cosearch's mapper on the spec (its constraints, its metric; `budget` evaluations; `factors` as
+    `MapperSettings`); the MapperResult. A search that finds no valid mapping is an error."""
     result = best_mapping(spec.layer, spec.accelerator, spec.objective, budget_evals=budget, seed=seed,
-                          time_limit_s=time_limit_s, constraints=spec.constraints)
+                          time_limit_s=time_limit_s, constraints=spec.constraints, factors=factors)
     if not result.valid:
         raise ValueError(f"the mapper found no valid mapping in {result.evaluations:,} evaluations")
     return result
 
 
-def mapper_figures(spec: TimeloopSpec, budget: int = DEFAULT_BUDGET_EVALS, seed: int = 0) -> tuple[int, float]:
+def mapper_figures(spec: TimeloopSpec, budget: int = DEFAULT_BUDGET_EVALS, seed: int = 0,
+                   factors: str = "perfect") -> tuple[int, float]:
     """(cycles, energy pJ) of the best mapping the mapper finds: the mapper side of a Timeloop check
     (`accel_models.timeloop.check_manifest`)."""
-    r = run_mapper(spec, budget, seed)
+    r = run_mapper(spec, budget, seed, factors=factors)
     res = evaluate_batch(spec.layer, spec.accelerator, r.arrays)
     return int(res.cycles[0]), float(res.energy_pj[0])
 

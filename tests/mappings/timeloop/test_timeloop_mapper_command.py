@@ -2,6 +2,7 @@
 formats: the mapper reaches Timeloop's mapper, and what it writes `python -m accel_models.timeloop model` (and
 timeloop-model) reads back. Timeloop's own exercises are checked by `.ci/run` with the same commands."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,18 @@ def test_bad_search_arguments_are_one_line(tmp_path, capsys, args, words):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m mappings.timeloop mapper: error:"), lines
     assert all(word in lines[0] for word in words), lines
+def test_mapper_writes_residual_factors_that_the_model_command_reads(tmp_path):
+    """With --factors residual the mapper may write `D=e,r` loops (here on a 14 x 14 depthwise map through a buffer
+    that cannot hold it whole); `model` on the file gives the mapper's figures."""
+    case = Path(__file__).resolve().parents[2] / "accel_models" / "data" / "imperfect_IA-0000"
+    arch, prob, ert = (str(case / f"{name}.yaml") for name in ("arch", "problem", "ert"))
+    out = tmp_path / "residual"
+    assert main(["mapper", arch, prob, "--ert", ert, "--budget", "2000", "--factors", "residual", "-o", str(out)]) == 0
+    mapping = out / "cosearch-mapper.map.yaml"
+    assert re.search(r"\b[RSPQCKNG]=\d+,\d+", mapping.read_text())
+    stats = json.loads((out / "cosearch-mapper.stats.json").read_text())
+    assert model_main(["model", arch, prob, str(mapping), "--ert", ert, "-o", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "cosearch-model.json").read_text())
+    assert again["energy_pj"] == pytest.approx(stats["energy_pj"]) and again["cycles"] == stats["cycles"]
+    assert main(["mapper", arch, prob, "--ert", ert, "--budget", "2000", "-o", str(tmp_path / "perfect")]) == 0
+    assert not re.search(r"\b[RSPQCKNG]=\d+,\d+", (tmp_path / "perfect" / "cosearch-mapper.map.yaml").read_text())
