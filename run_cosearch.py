@@ -48,6 +48,7 @@ except KeyboardInterrupt:
 
 if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with SIGINT ignored
     signal.signal(signal.SIGINT, _on_sigint)
+cosearch.search.interrupts.watch(_SIGINTS)  # a signal whose KeyboardInterrupt a C callback swallowed still stops
 
 
 def _stopped() -> None:

@@ -12,6 +12,7 @@ from mappings import MapperResult, MappingCache
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
+from .interrupts import raise_if_requested
 
 
 class NoValidMapping(RuntimeError):
@@ -130,6 +131,7 @@ def _results(network: Network, accelerator: Accelerator, cache: MappingCache, ob
     lookup = cache.best_mapping if renamed else cache.result
     for layer, count in network.unique_layers():
         result = lookup(layer, accelerator, objective)
+        raise_if_requested()    # an interrupt lost while the mapper compiled (see `interrupts`)
         if not result.valid:
             raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
         yield layer, count, result

@@ -19,6 +19,7 @@ from nets import GeneTable, SearchSpace, SubnetConfig
 
 from ...config import Budget
 from ...config.objectives import ObjectiveSpec, RunFigures
+from ..interrupts import raise_if_requested
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class NASProblem:
         """Score the configs: one result per config, in their order (a subnet scored before is returned as it was,
         and not counted again); raises `BudgetSpent` rather than score a new subnet past the budget (its accuracy
         included)."""
+        raise_if_requested()    # an interrupt lost while a kernel compiled (see `cosearch.search.interrupts`)
         keys = [self._key(config) for config in configs]
         fresh: dict[str, SubnetConfig] = {}
         for key, config in zip(keys, configs):

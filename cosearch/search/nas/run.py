@@ -228,7 +228,13 @@ def _front_result(settings: CoSearchSettings, device: Device, strategy: str, eva
     for e in points:
         c = exact(e.config) if estimated else e.cost
         rows.append((c.latency_s, c.energy_j, e.accuracy, e.config))
-    rows.sort(key=lambda row: row[0])
+    rows.sort(key=lambda row: (row[0], -row[2]))
+    kept, best = [], -math.inf
+    for row in rows:    # non-dominated again on the exact figures (the predictor's order may differ)
+        if row[2] > best:
+            kept.append(row)
+            best = row[2]
+    rows = kept
     front = [[lat * 1e3, acc] for lat, _, acc, _ in rows]
     subnets = [{"latency_s": lat, "energy_j": energy, "accuracy": acc, "subnet": config.to_dict()}
                for lat, energy, acc, config in rows]
