@@ -1,4 +1,4 @@
-"""Fixtures of the fixed-device tests: the layer tables of two presets on OFA MBv3, mapped once per session with
+"""Fixtures of the fixed-device tests: the layer tables of two presets on OFA MBv3, mapped once per test run with
 the tests' mapper budget (`--final-mapper-evals 32`), copied into each run's `--out` so that a run reads them."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ DEVICES = ("nvdla_256", "shidiannao")
 
 
 class Tables:
-    """The session's tables folder and each device's costs on OFA MBv3."""
+    """The tables folder of the test run and each device's costs on OFA MBv3."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
