@@ -24,6 +24,18 @@ def check_number(owner: str, name: str, value, lo: float, hi: float) -> None:
         raise ValueError(f"{owner}.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
 
 
+def check_island_settings(strategy) -> None:
+    """The settings the island strategies share (`islands`, `popsize` (0: the strategy's default), `sigma0`,
+    `patience`, `max_popsize`, `local_restarts`, `local_sigma`), each checked with a ValueError naming it."""
+    owner = type(strategy).__name__
+    for field, lo in (("islands", 1), ("patience", 1), ("max_popsize", 2)):
+        check_integer(owner, field, getattr(strategy, field), lo)
+    if strategy.popsize != 0:
+        check_integer(owner, "popsize", strategy.popsize, 2)
+    for field, lo, hi in (("sigma0", 1e-12, 1e6), ("local_sigma", 1e-12, 1e6), ("local_restarts", 0.0, 1.0)):
+        check_number(owner, field, getattr(strategy, field), lo, hi)
+
+
 @dataclass(frozen=True)
 class MapperStrategy:
     """A search strategy over an encoding's genes. `name`: how `best_mapping(strategy=...)` names it;
@@ -45,4 +57,4 @@ class MapperStrategy:
         return {"strategy": self.name, **asdict(self)}
 
 
-__all__ = ["MapperStrategy", "check_integer", "check_number"]
+__all__ = ["MapperStrategy", "check_integer", "check_number", "check_island_settings"]

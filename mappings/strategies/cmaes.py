@@ -10,7 +10,7 @@ import numpy as np
 from ..encoding import Encoding
 from ..result import MapperResult
 from .tracker import Tracker
-from .base import MapperStrategy, check_integer, check_number
+from .base import MapperStrategy, check_island_settings
 
 
 def _reflect(x: np.ndarray) -> np.ndarray:
@@ -41,15 +41,9 @@ class CMAESStrategy(MapperStrategy):
     local_sigma: float = 0.2
 
     def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for field, lo in (("islands", 1), ("patience", 1), ("max_popsize", 2)):
-            check_integer(owner, field, getattr(self, field), lo)
-        if self.popsize != 0:
-            check_integer(owner, "popsize", self.popsize, 2)
-        for field, lo, hi in (("sigma0", 1e-12, 1e6), ("local_sigma", 1e-12, 1e6), ("local_restarts", 0.0, 1.0)):
-            check_number(owner, field, getattr(self, field), lo, hi)
+        check_island_settings(self)
         if self.variant not in ("sep", "full"):
-            raise ValueError(f"{owner}.variant must be 'sep' or 'full', got {self.variant!r}")
+            raise ValueError(f"{type(self).__name__}.variant must be 'sep' or 'full', got {self.variant!r}")
 
     def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
                seed: int, seeds: np.ndarray) -> MapperResult:

@@ -16,7 +16,7 @@ from ..encoding import Encoding
 from ..evolution import HISTORY, run_evolution
 from ..fitness import objective_index
 from ..result import MapperResult
-from .base import MapperStrategy, check_integer, check_number
+from .base import MapperStrategy, check_island_settings, check_number
 
 CHUNK_EVALS = 4096
 """With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
@@ -44,14 +44,8 @@ class EvolutionStrategy(MapperStrategy):
     local_sigma: float = 0.2
 
     def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for field, lo in (("islands", 1), ("patience", 1), ("max_popsize", 2)):
-            check_integer(owner, field, getattr(self, field), lo)
-        if self.popsize != 0:
-            check_integer(owner, "popsize", self.popsize, 2)
-        for field, lo, hi in (("sigma0", 1e-12, 1e6), ("seed_sigma", 1e-12, 1e6), ("local_sigma", 1e-12, 1e6),
-                              ("local_restarts", 0.0, 1.0)):
-            check_number(owner, field, getattr(self, field), lo, hi)
+        check_island_settings(self)
+        check_number(type(self).__name__, "seed_sigma", self.seed_sigma, 1e-12, 1e6)
 
     def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
                seed: int, seeds: np.ndarray) -> MapperResult:

@@ -30,15 +30,16 @@ def latency_targets_s(fastest_s: float, slowest_s: float, n: int = FRONT_TARGETS
     return [low * step ** i for i in range(n)]
 
 
-def non_dominated(points: list[Evaluated]) -> list[Evaluated]:
-    """The subnets no other subnet beats on both latency (lower) and accuracy (higher), fastest first."""
-    ranked = sorted(points, key=lambda e: (e.cost.latency_s, -e.accuracy))
-    front: list[Evaluated] = []
+def non_dominated(points: list, latency: Callable = lambda e: e.cost.latency_s,
+                  accuracy: Callable = lambda e: e.accuracy) -> list:
+    """The points no other point beats on both latency (lower) and accuracy (higher), fastest first; by default the
+    points are `Evaluated` subnets."""
+    front: list = []
     best = -math.inf
-    for e in ranked:
-        if e.accuracy > best:
-            front.append(e)
-            best = e.accuracy
+    for point in sorted(points, key=lambda e: (latency(e), -accuracy(e))):
+        if accuracy(point) > best:
+            front.append(point)
+            best = accuracy(point)
     return front
 
 

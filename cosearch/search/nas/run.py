@@ -25,7 +25,7 @@ from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_ta
 from ..study import IDENTITY_ATTR, check_foreign
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
-from .front import sweep_front
+from .front import non_dominated, sweep_front
 from .problem import NASProblem
 from .strategies import Gradient, GradientUnavailable, get_nas_strategy
 
@@ -129,14 +129,8 @@ def _fastest_latency_s(space, genes, costs: DeviceCosts) -> float:
 
 def _front(problem: NASProblem) -> list[list]:
     """The accuracy-latency front of the subnets scored within the limits: [latency ms, accuracy] pairs."""
-    points = sorted(((e.cost.latency_s * 1e3, e.accuracy) for e in problem.evaluated.values()
-                     if e.feasible and math.isfinite(e.accuracy)), key=lambda p: (p[0], -p[1]))
-    front, best = [], -math.inf
-    for lat, acc in points:
-        if acc > best:
-            front.append([lat, acc])
-            best = acc
-    return front
+    within = [e for e in problem.evaluated.values() if e.feasible and math.isfinite(e.accuracy)]
+    return [[e.cost.latency_s * 1e3, e.accuracy] for e in non_dominated(within)]
 
 
 def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str], None]) -> tuple[DeviceCosts, dict]:
@@ -228,13 +222,7 @@ def _front_result(settings: CoSearchSettings, device: Device, strategy: str, eva
     for e in points:
         c = exact(e.config) if estimated else e.cost
         rows.append((c.latency_s, c.energy_j, e.accuracy, e.config))
-    rows.sort(key=lambda row: (row[0], -row[2]))
-    kept, best = [], -math.inf
-    for row in rows:    # non-dominated again on the exact figures (the predictor's order may differ)
-        if row[2] > best:
-            kept.append(row)
-            best = row[2]
-    rows = kept
+    rows = non_dominated(rows, latency=lambda row: row[0], accuracy=lambda row: row[2])  # again: exact figures
     front = [[lat * 1e3, acc] for lat, _, acc, _ in rows]
     subnets = [{"latency_s": lat, "energy_j": energy, "accuracy": acc, "subnet": config.to_dict()}
                for lat, energy, acc, config in rows]
