@@ -127,10 +127,12 @@ def search_subnet(model: AccuracyModel, floor: float | None, evaluate: Callable[
     population = scored(pool.admit(list(seeds)[:settings.population]))
     limited = any(x is not None for x in (budget.latency_s, budget.energy_j, budget.power_w))
     fill_evals = settings.population * (WITHIN_LIMITS_DRAWS if limited else 1)
-    while (sum(c.feasible for c in population) if limited else len(population)) < settings.population \
-            and len(population) < fill_evals and not pool.exhausted:
-        need = min(settings.population - sum(c.feasible for c in population), fill_evals - len(population)) \
-            if limited else settings.population - len(population)
+
+    def filled() -> int:    # the runs that count towards the first population
+        return sum(c.feasible for c in population) if limited else len(population)
+
+    while filled() < settings.population and len(population) < fill_evals and not pool.exhausted:
+        need = min(settings.population - filled(), fill_evals - len(population))
         population += scored(pool.admit(sample_configs(model.space, max(16, 2 * need), rng))[:need])
     population = sorted(population, key=Candidate.rank_key)[:settings.population]
     if not population:
