@@ -123,12 +123,21 @@ def _clipped(full, bounds, offset) -> list[int]:
     return [min(f, b - o) for f, b, o in zip(full, bounds, offset)]
 
 
+def _shrinks_at_most_one(prev_ext, ext) -> bool:
+    """May a tile that moved by the last stride reuse its overlap with the previous one? Only if no axis lost more
+    than one word of extent (a tile cut by a residual iteration, F2). A cut by two or more words brings the whole
+    tile and forgets the stride, as Timeloop's step-by-step counts show on every temporal-class case of its
+    imperfect-factorization corpus (`docs/imperfect.md`, "Cut tiles"); a cut by one word keeps the overlap."""
+    return all(p - e <= 1 for p, e in zip(prev_ext, ext))
+
+
 def _tile_stream(loops_above: list[_Loop], axes, full, bounds, is_mac: bool, origin=None):
     """R2: the sequence of deltas of a tile (one PE's copy) over the iterations of the loops above it.
 
     Yields a `_Delta` per iteration (the first is the whole tile). `full`: the tile's dim extents (the
     product of the ends at and below the level); a residual iteration's tile is that box cut at the bounds.
-    A residual tile reuses its overlap with the previous tile by the same last-stride rule as a full one.
+    A residual tile reuses its overlap with the previous tile by the same last-stride rule as a full one, unless
+    the cut took two or more words off an axis (`_shrinks_at_most_one`).
     The MAC holds nothing between steps: its delta is its whole one-word operand every iteration (R4), moved
     or not, so it gets no reuse rule.
     """
@@ -144,7 +153,7 @@ def _tile_stream(loops_above: list[_Loop], axes, full, bounds, is_mac: bool, ori
             shift = tuple(a - b for a, b in zip(lo, prev_lo))
             if not any(shift) and ext == prev_ext:
                 delta = _Delta(lo, (0,) * len(ext), None)
-            elif last_stride is None or last_stride == shift:
+            elif last_stride is None or (last_stride == shift and _shrinks_at_most_one(prev_ext, ext)):
                 delta = _Delta(lo, ext, prev_lo, prev_ext)
                 last_stride = shift
             else:

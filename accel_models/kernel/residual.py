@@ -145,7 +145,8 @@ def walk(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp,
                 match = True
                 if x.has_stride:
                     for a in range(N_AXES):
-                        if x.stride[a] != x.lo[a] - x.plo[a]:
+                        # the last stride, and no axis cut by two or more words (`reference._shrinks_at_most_one`)
+                        if x.stride[a] != x.lo[a] - x.plo[a] or x.pext[a] - x.ext[a] > 1:
                             match = False
                 if match:
                     x.d_old = 1

@@ -113,3 +113,31 @@ def test_kernel_matches_walk_on_random_residual_mappings(corpus_architectures, a
         np.testing.assert_allclose(fast.reads[0], ref.reads, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(fast.fills[0], ref.fills, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(fast.updates[0], ref.updates, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("q, buffer_q, fills", [
+    # Q=9, S=3 (Inputs W = Q + 2): DRAM Q=3 moves the Buffer's W window [0,6) -> [4,10) -> [8,11). The last tile is
+    # cut by three words (Q 4 -> 1): it comes whole, 6 + 4 + 3 = 13 (reusing [8,10) would give 6 + 4 + 1 = 11).
+    (9, "Q=4,1", 13),
+    # Q=11: the last tile [8,13) is cut by one word (Q 4 -> 3): it keeps its overlap, 6 + 4 + 3 = 13 (whole: 15).
+    (11, "Q=4,3", 13),
+])
+def test_a_tile_cut_by_two_words_or_more_comes_whole(corpus_architectures, q, buffer_q, fills):
+    from accel_models.timeloop import mapping_from_timeloop
+    acc = corpus_architectures["A2"]
+    layer = Layer(S=3, Q=q, name="window")
+    text = f"""mapping:
+  - target: DRAM
+    type: temporal
+    factors: R=1 S=1 P=1 Q=3 C=1 K=1 N=1
+    permutation: RSPQCKN
+  - target: Buffer
+    type: temporal
+    factors: R=1 S=3 P=1 {buffer_q} C=1 K=1 N=1
+    permutation: SQRPCKN
+"""
+    arrays = mapping_from_timeloop(text, acc, layer)
+    fast = evaluate_batch(layer, acc, arrays)
+    assert int(fast.reason[0]) == OK, REASONS[int(fast.reason[0])]
+    assert fast.fills[0][1, 1] == fills
+    assert evaluate(layer, acc, arrays).fills[1, 1] == fills
