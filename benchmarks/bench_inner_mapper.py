@@ -1,11 +1,12 @@
 """The co-search's inner mapper against a long search: EDP at the per-layer budget vs 16k CMA-ES evaluations.
 
-    python benchmarks/bench_inner_mapper.py [PAIR.json ...] [--seeds 5] [--chain 4] [--no-own]
+    python benchmarks/bench_inner_mapper.py [PAIR.json ...] [--seeds 5] [--chain 4] [--no-own] [--factors KIND]
 
 Pairs: the mapper-benchmark files given (default: accel_models/timeloop/data/mapper_bench/*.json, in
 the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that those pairs do not cover.
 Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
-(`best_mapping(strategy="cmaes")`, 4 islands). The inner mapper is the co-search's own per-layer search
+(`best_mapping(strategy="cmaes")`, 4 islands), with the same tiling factors as the inner mapper (`--factors`, default
+the co-search's). The inner mapper is the co-search's own per-layer search
 (`cosearch.config.SEARCH_MAPPER`: its strategy, budget, islands and restarts, through its `MappingCache`):
 - cold: a fresh cache, one search (seeds 0..S-1): the first time a trial meets a layer shape;
 - warm: the layer mapped first on `--chain` neighbouring accelerators (each buffer's capacity scaled by
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from accel_models import Accelerator, get_preset  # noqa: E402
 from bench_mapper import DEFAULT_DIR, load_pair, timeloop_best  # noqa: E402
 from cosearch.config import SEARCH_MAPPER  # noqa: E402
-from mappings import MapperSettings, MappingCache, best_mapping  # noqa: E402
+from mappings import FACTOR_MODES, MapperSettings, MappingCache, best_mapping  # noqa: E402
 from nets import Layer, get_network  # noqa: E402
 
 REFERENCE_EVALS = 16_384
@@ -108,7 +109,7 @@ def _timed(cache: MappingCache, pair: Pair) -> tuple[float, float]:
 
 def bench_pair(pair: Pair, settings: MapperSettings, seeds: int, chain: int) -> dict:
     ref = best_mapping(pair.layer, pair.accelerator, strategy="cmaes", budget_evals=REFERENCE_EVALS, seed=0,
-                       fixed_keep=pair.fixed_keep).edp_pj_cycles
+                       fixed_keep=pair.fixed_keep, factors=settings.factors).edp_pj_cycles
     cold, warm, ms = [], [], []
     for seed in range(seeds):
         edp, t = _timed(_cache(settings, pair, seed), pair)
@@ -135,15 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="searches per pair and start (default 5)")
     ap.add_argument("--chain", type=int, default=4, help="neighbouring accelerators mapped before the warm search")
     ap.add_argument("--no-own", action="store_true", help="only the files, not the built-in zoo-layer pairs")
+    ap.add_argument("--factors", choices=FACTOR_MODES, default=SEARCH_MAPPER.factors,
+                    help=f"tiling factors of both searches (default {SEARCH_MAPPER.factors}, the co-search's)")
     args = ap.parse_args(argv)
     paths = args.pairs or sorted(DEFAULT_DIR.glob("*.json"))
     if not paths and args.no_own:
         ap.error(f"no mapper-benchmark files given and none found in {DEFAULT_DIR}")
     pairs = _file_pairs(paths) + ([] if args.no_own else _own_pairs())
-    settings = SEARCH_MAPPER
+    settings = dataclasses.replace(SEARCH_MAPPER, factors=args.factors)
     es = settings.strategy
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
-    print(f"inner mapper: strategy {es.name}, {settings.budget_evals} evaluations per layer, "
+    print(f"inner mapper: strategy {es.name}, {settings.factors} factors, {settings.budget_evals} evaluations per "
+          f"layer, "
           f"{es.islands} island(s), population {es.popsize or 'default'}, step {es.seed_sigma} "
           f"around warm starts, restarts after {es.patience} stalled generations ({es.local_restarts:.0%} "
           f"local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; {args.seeds} seeds; warm = after "
