@@ -42,15 +42,17 @@ FIELDS = ("reason", "cycles", "compute_cycles", "energy_pj", "reads", "fills", "
 
 def _padded_residual_mappings(layer: Layer, acc, n: int, seed: int) -> MappingArrays:
     """Random mappings of `layer` with each bound rounded up to a power of two (half of them valid for that padded
-    layer), cut back to the layer's bounds with canonical residuals."""
+    layer where enough are found), cut back to the layer's bounds with canonical residuals."""
     padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
                    stride_w=layer.stride_w, stride_h=layer.stride_h,
                    dilation_w=layer.dilation_w, dilation_h=layer.dilation_h)
     half = n // 2
     out = random_mappings(padded, acc, n - half, rng=seed, spatial_bias=2.0)
-    if half:
+    try:
         valid = random_valid_mappings(padded, acc, half, rng=seed)
-        out = MappingArrays(*(np.concatenate([a, v]) for a, v in zip(out, valid)))
+    except ValueError:                     # too few valid ones for the padded layer: random ones instead
+        valid = random_mappings(padded, acc, half, rng=seed + 1, spatial_bias=2.0)
+    out = MappingArrays(*(np.concatenate([a, v]) for a, v in zip(out, valid)))
     out = MappingArrays(*(a.copy() for a in out))
     for b in range(out.batch_size):
         for d in range(len(DIMS)):
@@ -77,8 +79,8 @@ def _sets(per_layer: int, n_layers: int):
             seed = 1000 * PAIRS.index((preset, network)) + k
             enc = Encoding(layer, acc, factors="residual")
             genes = np.random.default_rng(seed).random((per_layer, enc.size))
-            yield f"{preset}/{layer.name}/decode", layer, acc, _residual_only(enc.decode(genes))
-            yield (f"{preset}/{layer.name}/padded", layer, acc,
+            yield f"{preset}/{network}/{layer.name}/decode", layer, acc, _residual_only(enc.decode(genes))
+            yield (f"{preset}/{network}/{layer.name}/padded", layer, acc,
                    _residual_only(_padded_residual_mappings(layer, acc, per_layer, seed)))
 
 
