@@ -23,9 +23,9 @@ from ..geometry import box, project
 from ..result import OK, SPATIAL_RESIDUAL
 from .counts import fold_bypass, output_partitions, spatial_loops
 from .energy import energy_and_cycles
-from .links import _GOLDEN, _link_step, list_children, spatial_axes
+from .links import _GOLDEN, _lattice_ok, _link_saving, spatial_axes
 from .nest import check_capacity, loop_nest
-from .workspace import MEMO_CAP, STATE_LEN
+from .workspace import LINK_CACHE, MEMO_CAP, STATE_LEN
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -119,6 +119,34 @@ def _translate_of_previous(x, st, size):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws):
+    """(parent reads saved, link transfers) per word of a delta that grid neighbours held in the previous step at
+    offset difference x.vstar (R3): `links._link_saving`'s, for one step of one word, after its lattice check. A
+    sweep's children are fixed, so the answer depends on vstar alone: the last few are kept."""
+    if not _lattice_ok(x.vstar, x.s1, x.m1, x.s2, x.m2, x.reach):
+        return 0.0, 0.0
+    sw = ws.sweep[0]
+    for k in range(sw.n_links):
+        same = True
+        for a in range(N_AXES):
+            if sw.link_v[k, a] != x.vstar[a]:
+                same = False
+                break
+        if same:
+            return sw.link_saved[k], sw.link_moved[k]
+    saved, moved, sw.listed = _link_saving(t, x.vstar, 1.0, 1.0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+                                           sw.listed)
+    if sw.n_links < LINK_CACHE:
+        k = sw.n_links
+        for a in range(N_AXES):
+            sw.link_v[k, a] = x.vstar[a]
+        sw.link_saved[k] = saved
+        sw.link_moved[k] = moved
+        sw.n_links = k + 1
+    return saved, moved
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws):
     """R2-R4 for one iteration of the loops above a (level, tensor), at dim offsets `off`: its tile (`full`, the
     level's dim extents, cut at the bounds), the words it brings (the whole tile, nothing if it did not move, or
@@ -175,19 +203,11 @@ def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
     transfers = 0.0
     if size > 0:
         step_reads = groups * size
-        if st[_HAVE] != 0 and st[_PSIZE] == size and n_children > 1 and _translate_of_previous(x, st, size):
-            sw = ws.sweep[0]
-            if sw.listed == 0:
-                sw.listed = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children,
-                                          ws.table, x.digits)
-            marks = ws.marks
-            stamp = marks[-1] + 1
-            marks[-1] = stamp
-            served, distinct = _link_step(ws.children, sw.listed, x.vstar, marks, stamp)
-            if served > 0 and distinct < groups:
-                step_reads = distinct * size
-                transfers = float(served * size)
         reads = float(step_reads)
+        if st[_HAVE] != 0 and st[_PSIZE] == size and n_children > 1 and _translate_of_previous(x, st, size):
+            saved, moved = _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws)
+            reads -= saved * size
+            transfers = moved * size
     # the current delta becomes the previous one
     st[_HAVE] = 1
     st[_PSIZE] = size
@@ -198,6 +218,25 @@ def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
         st[_POLO + a] = x.d_olo[a] if x.d_old else 0
         st[_POEXT + a] = x.d_oext[a] if x.d_old else 0
     return float(size), reads, transfers
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _leaf(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, temporal, tail, M):
+    """`_step` at `off`, then the iterations of the innermost loops tail..M-1 (none of which moves tensor t, and
+    not at the MAC) that run from there: each finds the tile where the previous one left it and brings nothing, so
+    only the first of them changes the state (a still step's), and none the sums."""
+    s0, s1, s2 = _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws)
+    bounds = layer.bounds
+    for k in range(tail, M):
+        lp = temporal[k]
+        if off[lp.dim] + lp.step < bounds[lp.dim]:      # loop k's iteration 1 runs (its end is > 1)
+            st[_PSIZE] = 0
+            st[_POLD] = 0
+            for a in range(N_AXES):
+                st[_POLO + a] = 0
+                st[_POEXT + a] = 0
+            break
+    return s0, s1, s2
 
 
 @njit(cache=True, inline="always")
@@ -234,16 +273,21 @@ def _same_state(u, v):
     return True
 
 
+_MULTIPLIERS = np.array([((2 * k + 1) * _GOLDEN) % 2**64 for k in range(8 + STATE_LEN)], dtype=np.uint64).view(np.int64)
+"""The odd multipliers (2k + 1) x `links._GOLDEN` (wrapped to 64 bits) of a memo key's fields in `_key_hash`."""
+
+
 @njit(cache=True, inline="always")
 def _key_hash(j, ctx, state):
-    """Knuth's multiplicative hashing (`links._GOLDEN`) of a memo key: frame j (with its kind), cut context,
-    relative state."""
-    h = (j + 1) * _GOLDEN
+    """Hash of a memo key (frame j with its kind, cut context, relative state): the sum of its fields times
+    `_MULTIPLIERS` (independent products rather than a chain), mixed at the end by Knuth's multiplicative hashing
+    (`links._GOLDEN`)."""
+    h = j * np.int64(_GOLDEN)
     for d in range(8):
-        h = (h ^ ctx[d]) * _GOLDEN
+        h += ctx[d] * _MULTIPLIERS[d]
     for k in range(STATE_LEN):
-        h = (h ^ state[k]) * _GOLDEN
-    return h
+        h += state[k] * _MULTIPLIERS[8 + k]
+    return (h ^ (h >> 31)) * _GOLDEN
 
 
 @njit(cache=True, inline="always")
@@ -348,9 +392,16 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     st = sw.state
     for k in range(STATE_LEN):
         st[k] = 0
-    sw.listed = 0
-    if M == 0:
-        return _step(t, origin, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws)
+    sw.listed = 0                         # the children under the fan-out: not listed yet (`links._link_saving`)
+    sw.n_links = 0
+    ws.scratch[0].n_diffs = -2            # nor their neighbour differences
+    ax = layer.ax
+    tail = M                              # loops tail..M-1 do not move t: `_leaf` takes them with each step
+    while tail > 0 and not is_mac and ax[t, temporal[tail - 1].dim] < 0:
+        tail -= 1
+    if tail == 0:
+        return _leaf(t, origin, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
+                     temporal, tail, M)
     if is_mac and n_children == 1:       # every step brings one word, read from the parent alone
         steps = float(_iterations_run(temporal, M, bounds, origin))
         return steps, groups * steps, 0.0
@@ -362,7 +413,6 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     sw.stamp = stamp
     sw.entries = 0
     # frames[j].reach: the dim extents that frame j's iterations and tiles span from its base
-    ax = layer.ax
     reach = frames[M].reach
     for d in range(8):
         reach[d] = 1 if is_mac or ax[t, d] < 0 else full[d]   # a dim that does not index t cuts none of its tiles
@@ -381,8 +431,8 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
         f.base[d] = origin[d]
     project(t, origin, coef, f.pb)
     f.whole = 0
-    f.first[0], f.first[1], f.first[2] = _step(t, origin, st, full, is_mac, layer, groups, n_children, spatial,
-                                               n_sp, fan_x, fan_y, ws)
+    f.first[0], f.first[1], f.first[2] = _leaf(t, origin, st, full, is_mac, layer, groups, n_children, spatial,
+                                               n_sp, fan_x, fan_y, ws, temporal, tail, M)
     f.hash1 = -1                          # the outermost frame is not memoized
     _start(f, temporal, 0, bounds)
     j = 0
@@ -394,27 +444,29 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
             pbi = f.pbi
             for a in range(N_AXES):
                 pbi[a] = f.pb[a] + i * f.pstep[a]
-            _relative(st, pbi, f.entry)
-            if f.p_valid != 0 and i <= n - 2 and _same_state(f.entry, f.p_entry):
-                # iterations i..n-2 repeat iteration i-1, one step further each
+            entry = f.entry[i & 1]
+            _relative(st, pbi, entry)
+            if f.p_valid != 0 and i <= n - 2 and _same_state(entry, f.entry[(i - 1) & 1]):
+                # Iterations i..n-2 repeat iteration i-1, one step further each: the same sums, and each leaves
+                # the next one this entry state, iteration n-1 too.
                 for q in range(3):
                     f.sums[q] += (n - 1 - i) * f.p_sums[q]
                 for a in range(N_AXES):
-                    pbi[a] = f.pb[a] + (n - 2) * f.pstep[a]
-                _absolute(f.p_exit, pbi, st)
+                    pbi[a] = f.pb[a] + (n - 1) * f.pstep[a]
+                _absolute(entry, pbi, st)
                 f.i = n - 1
                 f.p_valid = 0
                 continue
             lp = temporal[j]
-            if j + 1 == M:                # a step; iteration 0's is the frame's first, already taken
+            if j + 1 == tail:             # a step; iteration 0's is the frame's first, already taken
                 if i == 0:
                     s0, s1, s2 = 0.0, 0.0, 0.0
                 else:
                     for d in range(8):
                         off[d] = f.base[d]
                     off[lp.dim] += i * lp.step
-                    s0, s1, s2 = _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x,
-                                       fan_y, ws)
+                    s0, s1, s2 = _leaf(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x,
+                                       fan_y, ws, temporal, tail, M)
             else:
                 c = frames[j + 1]
                 base, ctx, reach = c.base, c.ctx, c.reach
@@ -431,8 +483,8 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                     c.first[q] = 0.0
                 hit = False
                 if i > 0:                 # a whole frame: keyed on its entry state
-                    h = _key_hash(2 * j + 2, ctx, f.entry)
-                    e = memo[_memo_find(memo, h, 2 * j + 2, ctx, f.entry, stamp)]
+                    h = _key_hash(2 * j + 2, ctx, entry)
+                    e = memo[_memo_find(memo, h, 2 * j + 2, ctx, entry, stamp)]
                     if e.stamp == stamp:
                         s0, s1, s2 = e.sums[0], e.sums[1], e.sums[2]
                         _absolute(e.exit, c.pb, st)
@@ -440,8 +492,9 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                     else:
                         c.whole = 1
                         c.hash = h
-                        c.first[0], c.first[1], c.first[2] = _step(t, base, st, full, is_mac, layer, groups,
-                                                                   n_children, spatial, n_sp, fan_x, fan_y, ws)
+                        c.first[0], c.first[1], c.first[2] = _leaf(t, base, st, full, is_mac, layer, groups,
+                                                                   n_children, spatial, n_sp, fan_x, fan_y, ws,
+                                                                   temporal, tail, M)
                 if not hit:               # keyed on the state after its first step
                     _relative(st, c.pb, c.s1)
                     h = _key_hash(2 * j + 3, ctx, c.s1)
@@ -452,7 +505,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                         s1 = e.sums[1] + c.first[1]
                         s2 = e.sums[2] + c.first[2]
                         if c.whole:
-                            _memo_store(memo, sw, c.hash, 2 * j + 2, ctx, f.entry, e.sums, c.first, st, c.pb, stamp)
+                            _memo_store(memo, sw, c.hash, 2 * j + 2, ctx, entry, e.sums, c.first, st, c.pb, stamp)
                     else:
                         c.hash1 = h
                         _start(c, temporal, j + 1, bounds)
@@ -465,7 +518,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
             p = frames[j - 1]
             _memo_store(memo, sw, f.hash1, 2 * j + 1, f.ctx, f.s1, f.sums, sw.zero, st, f.pb, stamp)
             if f.whole:
-                _memo_store(memo, sw, f.hash, 2 * j, f.ctx, p.entry, f.sums, f.first, st, f.pb, stamp)
+                _memo_store(memo, sw, f.hash, 2 * j, f.ctx, p.entry[p.i & 1], f.sums, f.first, st, f.pb, stamp)
             s0 = f.sums[0] + f.first[0]
             s1 = f.sums[1] + f.first[1]
             s2 = f.sums[2] + f.first[2]
@@ -479,9 +532,6 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
             f.p_sums[0] = s0
             f.p_sums[1] = s1
             f.p_sums[2] = s2
-            for q in range(STATE_LEN):
-                f.p_entry[q] = f.entry[q]
-            _relative(st, f.pbi, f.p_exit)
             f.p_valid = 1
         f.i += 1
 

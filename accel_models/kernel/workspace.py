@@ -77,15 +77,14 @@ slots so that probing stays short; a sweep that fills it goes on without storing
 FRAME = np.dtype([("base", _I, (8,)), ("ctx", _I, (8,)), ("reach", _I, (8,)), ("pb", _I, (N_AXES,)),
                   ("pstep", _I, (N_AXES,)), ("pbi", _I, (N_AXES,)), ("n", _I), ("i", _I), ("whole", _I),
                   ("hash", _I), ("hash1", _I), ("p_valid", _I), ("first", _F, (3,)), ("sums", _F, (3,)),
-                  ("p_sums", _F, (3,)), ("s1", _I, (STATE_LEN,)), ("entry", _I, (STATE_LEN,)),
-                  ("p_entry", _I, (STATE_LEN,)), ("p_exit", _I, (STATE_LEN,))])
+                  ("p_sums", _F, (3,)), ("s1", _I, (STATE_LEN,)), ("entry", _I, (2, STATE_LEN))])
 """One level of the residual sweep's stack (`residual.sweep`), for temporal loop j: the dim offsets where its
 iterations start (base), its cut context and the extents beyond which a cut cannot matter (reach), the tensor
 coordinates of base, of one step of the loop and of the current iteration's start, its iteration count and the
 current one, whether it took its own first step (then memoized whole too) and its memo keys' hashes (whole, and
 without the first step), the first step's sums and those of the rest (fills, parent reads, link transfers), the
-state after the first step (relative to base), and the current and previous iterations' entry states (relative
-to their start), the previous one's sums and exit state."""
+previous iteration's sums, the state after the first step (relative to base), and the entry states (relative to
+their start) of the iterations, even ones and odd ones (the current one and the one before)."""
 
 MEMO = np.dtype([("stamp", _I), ("j", _I), ("ctx", _I, (8,)), ("state", _I, (STATE_LEN,)), ("sums", _F, (3,)),
                  ("exit", _I, (STATE_LEN,))])
@@ -93,11 +92,17 @@ MEMO = np.dtype([("stamp", _I), ("j", _I), ("ctx", _I, (8,)), ("state", _I, (STA
 relative to the start; j is twice the loop, plus one for a frame without its first step) and its value (sums, exit
 state relative to the start)."""
 
+LINK_CACHE = 8
+"""Link answers (per offset difference) a residual sweep keeps."""
+
 SWEEP = np.dtype([("state", _I, (STATE_LEN,)), ("origin", _I, (8,)), ("off", _I, (8,)), ("zero", _F, (3,)),
-                  ("listed", _I), ("ready", _I), ("stamp", _I), ("entries", _I)])
+                  ("listed", _I), ("ready", _I), ("stamp", _I), ("entries", _I), ("n_links", _I),
+                  ("link_v", _I, (LINK_CACHE, N_AXES)), ("link_saved", _F, (LINK_CACHE,)),
+                  ("link_moved", _F, (LINK_CACHE,))])
 """The residual sweep's carried state (`STATE_LEN`), the instance's origin offset, one iteration's offsets, three
 zero sums, the children listed for links (0: not yet), whether the memo table was cleared, its current stamp and
-entry count."""
+entry count; the link answers kept: their count, offset differences, parent reads saved and link transfers per
+word."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
