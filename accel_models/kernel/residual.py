@@ -4,10 +4,13 @@ A loop (e, r) runs r iterations in a pass where every outer loop of its dim is a
 docs/imperfect.md). The bound equation (F3) makes r the mixed-radix digit of the bound, so the iterations that run
 are exactly those whose dim offsets stay below the bounds, and a residual iteration's tile is the full tile cut at
 the bounds. The closed forms of `counts` and `links` assume that every step of a loop moves the same full tile; here
-the steps are walked one by one instead: fills and the last-stride reuse rule (R2), multicast groups and neighbour
-links (R3, R4), per level and tensor. The rest (partitions R6, the bypass fold R5, energy R8, cycles R7) is shared
-with perfect mappings, on the F6 tiles (ends multiplied, cut at the bound). Compute cycles are the product of the
-temporal ends (F7). A perfect mapping never comes here (`driver.evaluate_one`).
+each step is counted by the walk's rule (`_step`: fills and the last-stride reuse rule R2, multicast groups and
+neighbour links R3, R4), per level and tensor, and only the enumeration differs from the walk: `sweep` visits the
+steps loop by loop and reuses what repeats (memoized frames, skipped identical iterations; its docstring says why
+that is exact), so its time grows with the distinct cut contexts, not with the iterations. The rest (partitions R6,
+the bypass fold R5, energy R8, cycles R7) is shared with perfect mappings, on the F6 tiles (ends multiplied, cut at
+the bound). Compute cycles are the product of the temporal ends (F7). A perfect mapping never comes here
+(`driver.evaluate_one`).
 
 Only residuals that leave every instance under a fan-out the same work are modelled: a residual on a spatial loop,
 or on a loop below a spatial loop of its dim, is refused (`SPATIAL_RESIDUAL`).
@@ -385,7 +388,13 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     step, on the state after it, which the chain of first iterations below shares. In a loop's iterations 1..n-2
     (all in the same context), an entry state equal to the previous iteration's means the same sums and exit
     state, one loop step further, for all the rest of them: they are added at once. Every count is an integer held
-    in a float64, so the sums are exact (below 2**53) whatever their order."""
+    in a float64, so the sums are exact (below 2**53) whatever their order. Two cases need no frames: the MAC
+    without a fan-out above it, whose every step brings one word that the parent reads alone (the count of the
+    iterations that run), and the innermost loops that do not move t, which `_leaf` takes with each step.
+
+    `origin`: the dim offsets where the instance's iterations start (all 0 while every instance under a fan-out does
+    the same work; an instance of unequal work would pass the offsets of its spatial indices). Bases, cut contexts
+    and the iterations that run are all taken from it."""
     bounds, coef = layer.bounds, layer.coef
     frames, memo = ws.frames, ws.memo
     sw = ws.sweep[0]
