@@ -313,7 +313,7 @@ def _memo_find(memo, h, j, ctx, state, stamp):
     return k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _memo_store(memo, sw, h, j, ctx, key, sums, extra, st, pb, stamp):
     """Memoize key (j, ctx, key) -> (sums + extra, the state st relative to the corner pb), if the table has room."""
     if sw.entries >= MEMO_CAP:
@@ -331,7 +331,7 @@ def _memo_store(memo, sw, h, j, ctx, key, sums, extra, st, pb, stamp):
     sw.entries += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _start(f, temporal, j, bounds):
     """Frame f (loop j) set to run its iterations from the first."""
     lp = temporal[j]
