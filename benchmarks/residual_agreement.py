@@ -4,11 +4,11 @@
     python benchmarks/residual_agreement.py --against /tmp/before.npz
 
 Draws mappings with residual loops for several presets (`accel_models.presets`) and layers of the `nets` zoo (the
-`--layers` unique layers with the fewest MACs of each network: the compiled walk's time grows with the iterations),
-two ways per layer: the residual decode of random genes (`Encoding(factors="residual")`, what the mapper produces),
-and random mappings of the layer with every bound rounded up to a power of two whose ends are then cut to the real
-bounds with canonical residuals (F3), half of them drawn among the padded layer's valid mappings (these reach
-refusals and residuals below spatial loops). Each set is
+`--layers` unique layers with the fewest MACs of each network, so that a kernel whose time grows with the loop
+iterations, such as a step-by-step walk, finishes in minutes), two ways per layer: the residual decode of random
+genes (`Encoding(factors="residual")`, what the mapper produces), and random mappings of the layer with every bound
+rounded up to a power of two whose ends are then cut to the real bounds with canonical residuals (F3), half of them
+drawn among the padded layer's valid mappings (these reach refusals and residuals below spatial loops). Each set is
 evaluated by `evaluate_batch`; `--save` writes every output array, `--against` compares with a saved file bit for bit
 (reason, cycles, compute cycles, energy, reads, fills, updates) and prints the mappings that differ. The draws are
 seeded, so two runs evaluate the same mappings. Last line: `agree: N/M mappings` (with --against) or `saved: M
