@@ -8,7 +8,7 @@ timed after a warm-up (numba compile excluded) with one thread, best of several 
 with all cores. One thread is timed in wall and in CPU time (the process's, which a shared machine's other
 load does not inflate). The last line is `min evaluations/s/core: N` (one thread, CPU time).
 --residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
-counted by the compiled walk), one thread, CPU time.
+counted by the kernel's residual sweep), one thread, CPU time.
 """
 from __future__ import annotations
 

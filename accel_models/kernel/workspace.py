@@ -64,6 +64,46 @@ along it (s1, m1, s2, m2), their count and reach, and how many neighbour differe
 clipped extents, the current and previous tile (lo, ext; plo, pext), the current delta (the tile less, if d_old,
 the box d_olo / d_oext) and the previous one (p_*), the last stride and the link offset vstar."""
 
+STATE_LEN = 4 + 5 * N_AXES
+"""Length of the residual walk's carried state (`residual`): whether a step was taken, the previous delta's size
+and whether it had an old box, whether a last stride is remembered, then per axis the previous tile's corner and
+extents, the previous delta's old box (corner, extents) and the last stride."""
+
+MEMO_SLOTS = 1024
+MEMO_CAP = 512
+"""The residual sweep's memo table: its slots (a power of two) and the most entries it takes per sweep, half the
+slots so that probing stays short; a sweep that fills it goes on without storing more."""
+
+FRAME = np.dtype([("base", _I, (8,)), ("ctx", _I, (8,)), ("reach", _I, (8,)), ("pb", _I, (N_AXES,)),
+                  ("pstep", _I, (N_AXES,)), ("pbi", _I, (N_AXES,)), ("n", _I), ("i", _I), ("whole", _I),
+                  ("hash", _I), ("hash1", _I), ("p_valid", _I), ("first", _F, (3,)), ("sums", _F, (3,)),
+                  ("p_sums", _F, (3,)), ("s1", _I, (STATE_LEN,)), ("entry", _I, (2, STATE_LEN))])
+"""One level of the residual sweep's stack (`residual.sweep`), for temporal loop j: the dim offsets where its
+iterations start (base), its cut context and the extents beyond which a cut cannot matter (reach), the tensor
+coordinates of base, of one step of the loop and of the current iteration's start, its iteration count and the
+current one, whether it took its own first step (then memoized whole too) and its memo keys' hashes (whole, and
+without the first step), the first step's sums and those of the rest (fills, parent reads, link transfers), the
+previous iteration's sums, the state after the first step (relative to base), and the entry states (relative to
+their start) of the iterations, even ones and odd ones (the current one and the one before)."""
+
+MEMO = np.dtype([("stamp", _I), ("j", _I), ("ctx", _I, (8,)), ("state", _I, (STATE_LEN,)), ("sums", _F, (3,)),
+                 ("exit", _I, (STATE_LEN,))])
+"""A memo entry of the residual sweep: the sweep that wrote it (stamp), its key (loop j, cut context, entry state
+relative to the start; j is twice the loop, plus one for a frame without its first step) and its value (sums, exit
+state relative to the start)."""
+
+LINK_CACHE = 8
+"""Link answers (per offset difference) a residual sweep keeps."""
+
+SWEEP = np.dtype([("state", _I, (STATE_LEN,)), ("origin", _I, (8,)), ("off", _I, (8,)), ("zero", _F, (3,)),
+                  ("listed", _I), ("ready", _I), ("stamp", _I), ("entries", _I), ("n_links", _I),
+                  ("link_v", _I, (LINK_CACHE, N_AXES)), ("link_saved", _F, (LINK_CACHE,)),
+                  ("link_moved", _F, (LINK_CACHE,))])
+"""The residual sweep's carried state (`STATE_LEN`), the instance's origin offset, one iteration's offsets, three
+zero sums, the children listed for links (0: not yet), whether the memo table was cleared, its current stamp and
+entry count; the link answers kept: their count, offset differences, parent reads saved and link transfers per
+word."""
+
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
 one), and its grid neighbours."""
@@ -72,7 +112,8 @@ one), and its grid neighbours."""
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
     children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
-    hash table that groups children by offset (`links._group_children`)."""
+    hash table that groups children by offset (`links._group_children`); the residual sweep's stack, memo table
+    and state (`residual.sweep`)."""
 
     loops: np.ndarray
     temporal: np.ndarray
@@ -83,6 +124,9 @@ class Workspace(NamedTuple):
     marks: np.ndarray
     diffs: np.ndarray
     table: np.ndarray
+    frames: np.ndarray
+    memo: np.ndarray
+    sweep: np.ndarray
 
 
 @njit(cache=True)
@@ -92,9 +136,17 @@ def make_workspace(n_levels, max_children):
     slots = 1
     while slots < 2 * max_children:   # a power of two, at most half full
         slots *= 2
+    sweep = np.empty(1, dtype=SWEEP)
+    sweep[0]['ready'] = 0             # the memo table is cleared on the first sweep (most workspaces see none)
+    sweep[0]['stamp'] = 0
+    for d in range(8):
+        sweep[0]['origin'][d] = 0
+    for q in range(3):
+        sweep[0]['zero'][q] = 0.0
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
                      np.zeros(max_children + 1, dtype=np.int64),
                      np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
-                     np.zeros((slots + 1, 2), dtype=np.int64))
+                     np.zeros((slots + 1, 2), dtype=np.int64), np.empty(MAX_LOOPS + 1, dtype=FRAME),
+                     np.empty(MEMO_SLOTS, dtype=MEMO), sweep)

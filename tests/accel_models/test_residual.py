@@ -6,14 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accel_models import MappingArrays
+from accel_models import MappingArrays, get_preset
 from accel_models.cost_model import evaluate_batch
 from accel_models.mapping_arrays import bound_from_factors, canonical_residuals, dim_loops
 from accel_models.reference import evaluate
 from accel_models.result import BAD_FACTORS, OK, REASONS, SPATIAL_RESIDUAL
 from accel_models.timeloop.corpus import load_cases
 from accel_models.timeloop.corpus_check import compare_case
-from mappings import random_mappings
+from mappings import Encoding, random_mappings
 from nets import DIMS, Layer
 
 DATA = Path(__file__).parent / "data" / "imperfect_cases.jsonl"
@@ -141,3 +141,45 @@ def test_a_tile_cut_by_two_words_or_more_comes_whole(corpus_architectures, q, bu
     assert int(fast.reason[0]) == OK, REASONS[int(fast.reason[0])]
     assert fast.fills[0][1, 1] == fills
     assert evaluate(layer, acc, arrays).fills[1, 1] == fills
+
+
+BIG_LAYERS = [Layer.conv(32, 32, 3, 7, name="3x3_7x7"),                 # ResNet-50 stage 5's map, fewer channels
+              Layer.conv(96, 96, 3, 7, groups=96, name="dw3x3_7x7"),
+              Layer(C=64, K=1000, name="fc1000")]                       # 1000 classes: 1000 = 8 x 125
+MAX_WALK_CYCLES = 8192
+"""Compute cycles of the mappings the walk checks below: its time grows with them (~0.5 s at this bound)."""
+
+
+def _residual_candidates(layer: Layer, acc, seed: int) -> MappingArrays:
+    """The mapper's residual decode of random genes, and random ends of the layer padded to powers of two cut back
+    to its bounds with residuals; only the rows with a residual loop."""
+    enc = Encoding(layer, acc, factors="residual")
+    decoded = enc.decode(np.random.default_rng(seed).random((40, enc.size)))
+    padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
+                   stride_w=layer.stride_w, stride_h=layer.stride_h)
+    cut = _with_residuals(layer, random_mappings(padded, acc, 40, rng=seed, spatial_bias=2.0), layer.bounds)
+    both = MappingArrays(*(np.concatenate([a, b]) for a, b in zip(decoded, cut)))
+    keep = ~both.is_perfect()
+    return MappingArrays(*(a[keep] for a in both))
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like"])
+def test_kernel_matches_walk_on_bigger_layers(preset):
+    """Sweeps over many loop iterations (thousands of compute cycles, multicast and links under 168- and 4096-PE
+    arrays): the kernel's counts, cycles and energy equal the walk's on every mapping cheap enough to walk."""
+    acc = get_preset(preset)
+    checked = 0
+    for k, layer in enumerate(BIG_LAYERS):
+        maps = _residual_candidates(layer, acc, seed=k)
+        fast = evaluate_batch(layer, acc, maps)
+        cheap = np.flatnonzero(fast.valid & (fast.compute_cycles <= MAX_WALK_CYCLES))
+        cheap = cheap[np.argsort(fast.compute_cycles[cheap], kind="stable")][-2:]   # the two longest such walks
+        for b in cheap:
+            ref = evaluate(layer, acc, maps, int(b))
+            assert ref.valid and int(fast.cycles[b]) == ref.cycles, (layer.name, b)
+            assert fast.energy_pj[b] == pytest.approx(ref.energy_pj, rel=1e-12)
+            np.testing.assert_array_equal(fast.reads[b], ref.reads)
+            np.testing.assert_array_equal(fast.fills[b], ref.fills)
+            np.testing.assert_array_equal(fast.updates[b], ref.updates)
+            checked += 1
+    assert checked >= 4, checked
