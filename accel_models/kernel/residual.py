@@ -272,13 +272,15 @@ def _absolute(rel, pb, st):
 
 @njit(cache=True, inline="always")
 def _same_state(u, v):
+    """Are two carried states (`STATE_LEN`) equal?"""
     for k in range(STATE_LEN):
         if u[k] != v[k]:
             return False
     return True
 
 
-_MULTIPLIERS = np.array([((2 * k + 1) * _GOLDEN) % 2**64 for k in range(8 + STATE_LEN)], dtype=np.uint64).view(np.int64)
+_MULTIPLIERS = np.array([((2 * k + 1) * _GOLDEN) % 2**64 for k in range(8 + STATE_LEN)],
+                        dtype=np.uint64).view(np.int64)
 """The odd multipliers (2k + 1) x `links._GOLDEN` (wrapped to 64 bits) of a memo key's fields in `_key_hash`."""
 
 
