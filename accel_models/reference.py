@@ -277,8 +277,11 @@ def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents,
     neighbours = _neighbours(spatial, *parent_fanout)
     # How far along each dim a parent's walk reaches from its origin: two parents with the same room left below
     # the bounds, counted up to that reach, walk translated copies of one another and count the same.
-    reach = list(full)
-    for lp in loops_above + spatial:
+    child_reach = list(full)
+    for lp in loops_above:
+        child_reach[lp.dim] += (lp.bound - 1) * lp.step
+    reach = list(child_reach)
+    for lp in spatial:
         reach[lp.dim] += (lp.bound - 1) * lp.step
     seen = {}
     fills, reads, links = [], [], []
@@ -303,9 +306,20 @@ def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents,
             steps = (None if d is None else [d.shifted(s) for s in shifts]
                      for d in _tile_stream(loops_above, axes, full, bounds, is_mac, origin))
         else:
+            # Children with the same room below the bounds follow translated streams: walk one of each.
             starts = [[o + s for o, s in zip(origin, off)] for off in offsets]
-            steps = (None if ds[0] is None else ds
-                     for ds in zip(*(_tile_stream(loops_above, axes, full, bounds, is_mac, s) for s in starts)))
+            first, walked, moves = {}, [], []
+            for start in starts:
+                room_k = tuple(min(b - s, r) for b, s, r in zip(bounds, start, child_reach))
+                if room_k not in first:
+                    first[room_k] = len(walked), start
+                    walked.append(start)
+                j, rep = first[room_k]
+                moves.append((j, _project(axes, [a - b for a, b in zip(start, rep)])))
+            streams = zip(*(_tile_stream(loops_above, axes, full, bounds, is_mac, s) for s in walked))
+            steps = (None if ds[0] is None else
+                     [ds[j] if ds[j] is None or not any(v) else ds[j].shifted(v) for j, v in moves]
+                     for ds in streams)
         child_fills = [0] * len(offsets)
         parent_reads = parent_links = 0
         prev_keys = None
