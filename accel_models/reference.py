@@ -260,6 +260,25 @@ def _serve_step(deltas, prev_keys, neighbours) -> tuple[int, int, list]:
     return reads, links, keys
 
 
+def _dim_offsets(loops: list[_Loop]) -> list[list[int]]:
+    """Per dim, the distinct offsets from an origin that `loops` reach (sums of index x step of its loops)."""
+    out = []
+    for d in range(len(DIMS)):
+        offs = {0}
+        for lp in loops:
+            if lp.dim == d:
+                offs = {o + i * lp.step for o in offs for i in range(lp.bound)}
+        out.append(sorted(offs))
+    return out
+
+
+def _pattern(dim_offsets, full, bounds, origin) -> tuple:
+    """Per dim, an instance's tile extent (cut at the bound; 0 where it is empty) at each offset its loops reach
+    from `origin`: instances with equal patterns have their tiles, empty or cut alike at every iteration."""
+    return tuple(tuple(max(0, min(f, b - o - t)) for t in offs)
+                 for offs, f, b, o in zip(dim_offsets, full, bounds, origin))
+
+
 def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents, translated):
     """R2-R4 for one tensor between level `level` (or the MACs) and its parent, one parent instance at a time.
 
@@ -275,18 +294,14 @@ def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents,
     spatial = [lp for lp in nest if lp.level == level - 1 and lp.kind != "T"]
     offsets = _origins(spatial)
     neighbours = _neighbours(spatial, *parent_fanout)
-    # How far along each dim a parent's walk reaches from its origin: two parents with the same room left below
-    # the bounds, counted up to that reach, walk translated copies of one another and count the same.
-    child_reach = list(full)
-    for lp in loops_above:
-        child_reach[lp.dim] += (lp.bound - 1) * lp.step
-    reach = list(child_reach)
-    for lp in spatial:
-        reach[lp.dim] += (lp.bound - 1) * lp.step
+    # Two instances whose tiles exist and are cut alike at every iteration walk translated copies of one another
+    # and count the same: walk one of each `_pattern`.
+    parent_offsets = _dim_offsets(loops_above + spatial)
+    child_offsets = _dim_offsets(loops_above)
     seen = {}
     fills, reads, links = [], [], []
     for origin in parents:
-        room = tuple(min(b - o, r) for b, o, r in zip(bounds, origin, reach))
+        room = _pattern(parent_offsets, full, bounds, origin)
         if room in seen:
             child_fills, parent_reads, parent_links = seen[room]
             fills.extend(child_fills)
@@ -306,11 +321,11 @@ def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents,
             steps = (None if d is None else [d.shifted(s) for s in shifts]
                      for d in _tile_stream(loops_above, axes, full, bounds, is_mac, origin))
         else:
-            # Children with the same room below the bounds follow translated streams: walk one of each.
+            # Children with the same pattern follow translated streams: walk one of each.
             starts = [[o + s for o, s in zip(origin, off)] for off in offsets]
             first, walked, moves = {}, [], []
             for start in starts:
-                room_k = tuple(min(b - s, r) for b, s, r in zip(bounds, start, child_reach))
+                room_k = _pattern(child_offsets, full, bounds, start)
                 if room_k not in first:
                     first[room_k] = len(walked), start
                     walked.append(start)
@@ -522,15 +537,22 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
         child_mcw = [None] * L    # its children's fills less the words they took over links (R5's ratio)
         link_total = [None] * L   # link transfers among its children
         peer = [np.zeros(len(origins[l])) for l in range(L + 1)]  # each instance's reads for its neighbours
+        walked = {}
         for lvl in range(1, L + 1):
             is_mac = lvl == L
             full = full_extents(nest, lvl, layer.bounds)
             parent = lvl - 1
             pl = acc.levels[parent]
             n_children = used[lvl] // used[parent]
-            # Links are analysed as if lvl kept t (R5); see the fold below.
-            f, a, lk = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, (pl.fanout_x, pl.fanout_y),
-                                   origins[parent], translated)
+            # Links are analysed as if lvl kept t (R5); see the fold below. Levels with the same loops above, tile
+            # and parents (e.g. registers with no loop of their own) walk the same streams: walk them once.
+            same = (is_mac, tuple(full), (pl.fanout_x, pl.fanout_y), tuple(map(tuple, origins[parent])),
+                    tuple((lp.kind, lp.dim, lp.bound, lp.step) for lp in nest
+                          if lp.level < lvl and (lp.kind == "T" or lp.level == parent)))
+            if same not in walked:
+                walked[same] = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, (pl.fanout_x, pl.fanout_y),
+                                           origins[parent], translated)
+            f, a, lk = walked[same]
             fill_stream[lvl] = np.array(f[:1] if translated else f, dtype=float)
             access[parent] = np.array(a, dtype=float)
             link_total[parent] = np.array(lk, dtype=float)
