@@ -19,7 +19,7 @@ from .accelerator import TENSORS, Accelerator, check_accelerator
 from .limits import check_countable
 from .mapping_arrays import MappingArrays, bound_from_factors, dim_loops
 from .result import (BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, REASONS,
-                     SPATIAL_OVERFLOW, SPATIAL_RESIDUAL, EvalResult)
+                     SPATIAL_OVERFLOW, EvalResult)
 
 W, I, O = range(3)
 
@@ -65,57 +65,99 @@ def _project(axes, dim_offset) -> tuple[int, ...]:
     return tuple(sum(dim_offset[d] * c for d, c in axis) for axis in axes)
 
 
-def _box_points(lo, ext) -> frozenset:
-    return frozenset(itertools.product(*(range(a, a + e) for a, e in zip(lo, ext))))
-
-
 def _overlap(lo, ext, old_lo, old_ext) -> int:
     """Points common to two boxes (corner, extents)."""
     return math.prod(max(0, min(a + e, b + f) - max(a, b)) for a, e, b, f in zip(lo, ext, old_lo, old_ext))
 
 
+def _delta_key(lo, ext, old_lo, old_ext) -> tuple:
+    """A key equal for two non-empty deltas exactly when they are the same set of points.
+
+    A delta is the box (lo, ext) less the part it shares with the previous box. When that difference is itself a
+    box (nothing shared, or the shared part spans the box on every axis but one and reaches one end of that one),
+    the key is that box, (corner, extents). Otherwise the key is the box and its hole, (corner, extents, hole
+    corner, hole extents): such a set's bounding box is the whole box, so both are determined by the set.
+    """
+    if old_lo is None:
+        return (lo, ext)
+    c_lo = tuple(max(a, b) for a, b in zip(lo, old_lo))
+    c_hi = tuple(min(a + e, b + f) for a, e, b, f in zip(lo, ext, old_lo, old_ext))
+    if any(h <= l for l, h in zip(c_lo, c_hi)):
+        return (lo, ext)
+    partial = [a for a in range(len(lo)) if c_lo[a] > lo[a] or c_hi[a] < lo[a] + ext[a]]
+    if len(partial) == 1:
+        a = partial[0]
+        if c_lo[a] == lo[a]:        # the shared part is the low end: the delta is the high end
+            return (lo[:a] + (c_hi[a],) + lo[a + 1:], ext[:a] + (lo[a] + ext[a] - c_hi[a],) + ext[a + 1:])
+        if c_hi[a] == lo[a] + ext[a]:
+            return (lo, ext[:a] + (c_lo[a] - lo[a],) + ext[a + 1:])
+    return (lo, ext, c_lo, tuple(h - l for l, h in zip(c_lo, c_hi)))
+
+
+def _shift_key(key, shift) -> tuple:
+    """The key of a delta moved by `shift` (tensor coordinates)."""
+    moved = tuple(a + s for a, s in zip(key[0], shift))
+    if len(key) == 2:
+        return (moved, key[1])
+    return (moved, key[1], tuple(a + s for a, s in zip(key[2], shift)), key[3])
+
+
 class _Delta:
     """The set of points a tile step brings in: a new box minus (optionally) the previous box (whose extents
-    differ from the new one's only when a residual loop clips one of them, F2)."""
+    differ from the new one's only when a residual loop clips one of them, F2). `key` identifies the set
+    (`_delta_key`; None when it is empty)."""
 
-    __slots__ = ("lo", "ext", "old_lo", "old_ext", "_points", "size")
+    __slots__ = ("size", "_box", "_key")
 
     def __init__(self, lo, ext, old_lo, old_ext=None):
         old_ext = ext if old_ext is None else old_ext
-        self.lo, self.ext, self.old_lo, self.old_ext = lo, ext, old_lo, old_ext
         full = math.prod(ext)
         self.size = full if old_lo is None else full - _overlap(lo, ext, old_lo, old_ext)
-        self._points = None
+        self._box = (lo, ext, old_lo, old_ext)
+        self._key = False           # not worked out yet
 
-    def points(self) -> frozenset:
-        if self._points is None:
-            new = _box_points(self.lo, self.ext)
-            self._points = new if self.old_lo is None else new - _box_points(self.old_lo, self.old_ext)
-        return self._points
+    @property
+    def key(self):
+        if self._key is False:
+            self._key = _delta_key(*self._box) if self.size else None
+        return self._key
 
-    def shifted_equals(self, other: "_Delta", shift) -> bool:
-        """Is self == other + shift as point sets?"""
-        if self.size != other.size:
-            return False
-        if self.size == 0:
-            return True
-        return self.points() == frozenset(tuple(p + s for p, s in zip(q, shift)) for q in other.points())
+    def shifted(self, shift) -> "_Delta":
+        """The same delta moved by `shift` (tensor coordinates)."""
+        moved = object.__new__(_Delta)
+        moved.size, moved._key = self.size, None if self.key is None else _shift_key(self.key, shift)
+        return moved
 
 
-def _iterations(loops: list[_Loop], bounds, origin=None):
-    """The dim offsets of the iterations of `loops` (outermost first) that exist, in order (F2).
+def _iterations(loops: list[_Loop], bounds, origin=None) -> tuple[np.ndarray, np.ndarray]:
+    """The iterations of `loops` (outermost first), one row per combination of their indices in order: (dim
+    offsets from `origin` [n, 8], whether the iteration exists [n]) (F2).
 
     A loop of ends e runs its residual r iterations exactly when its block would otherwise pass the dim's bound:
     r is the mixed-radix digit the bound equation (F3) fixes, so an iteration exists iff every dim's offset
-    (from `origin`) stays below its bound. A perfect nest has every iteration.
+    (from `origin`) stays below its bound. A perfect nest has every iteration from origin 0. An instance under a
+    fan-out walks from its spatial offset (`origin`): its spatial loops act as loops of their dims.
     """
-    base = list(origin) if origin is not None else [0] * len(DIMS)
-    for idx in itertools.product(*(range(lp.bound) for lp in loops)):
-        offset = list(base)
-        for lp, i in zip(loops, idx):
-            offset[lp.dim] += i * lp.step
-        if all(o < b for o, b in zip(offset, bounds)):
-            yield offset
+    base = np.array(origin if origin is not None else [0] * len(DIMS), dtype=np.int64)
+    steps = np.zeros((len(loops), len(DIMS)), dtype=np.int64)
+    for k, lp in enumerate(loops):
+        steps[k, lp.dim] = lp.step
+    index = np.indices([lp.bound for lp in loops], dtype=np.int64).reshape(len(loops), -1).T if loops else \
+        np.zeros((1, 0), dtype=np.int64)
+    offsets = base + index @ steps
+    return offsets, (offsets < np.asarray(bounds)).all(axis=1)
+
+
+def _existing(loops: list[_Loop], bounds, origin) -> int:
+    """How many iterations of `loops` exist from `origin` (`_iterations`): existence is a condition on each dim
+    alone, so the count is the product over dims of the index combinations of that dim's loops that stay below
+    its bound."""
+    n = 1
+    for d, bound in enumerate(bounds):
+        dim_loops_d = [lp for lp in loops if lp.dim == d]
+        n *= sum(origin[d] + sum(i * lp.step for lp, i in zip(dim_loops_d, idx)) < bound
+                 for idx in itertools.product(*(range(lp.bound) for lp in dim_loops_d)))
+    return n
 
 
 def _clipped(full, bounds, offset) -> list[int]:
@@ -132,21 +174,32 @@ def _shrinks_at_most_one(prev_ext, ext) -> bool:
 
 
 def _tile_stream(loops_above: list[_Loop], axes, full, bounds, is_mac: bool, origin=None):
-    """R2: the sequence of deltas of a tile (one PE's copy) over the iterations of the loops above it.
+    """R2: the deltas of one instance's tile over the iterations of the loops above it.
 
-    Yields a `_Delta` per iteration (the first is the whole tile). `full`: the tile's dim extents (the
-    product of the ends at and below the level); a residual iteration's tile is that box cut at the bounds.
-    A residual tile reuses its overlap with the previous tile by the same last-stride rule as a full one, unless
-    the cut took two or more words off an axis (`_shrinks_at_most_one`).
-    The MAC holds nothing between steps: its delta is its whole one-word operand every iteration (R4), moved
-    or not, so it gets no reuse rule.
+    Yields, for each combination of the loops' indices, a `_Delta` (the first is the whole tile), or None where
+    the instance's tile is empty (`_iterations`: the instance is idle and its stream does not move). `full`: the
+    tile's dim extents (the product of the ends at and below the level); a residual iteration's tile is that box
+    cut at the bounds. A residual tile reuses its overlap with the previous tile by the same last-stride rule as
+    a full one, unless the cut took two or more words off an axis (`_shrinks_at_most_one`). The MAC holds nothing
+    between steps: its delta is its whole one-word operand every iteration (R4), moved or not, so it gets no reuse
+    rule.
     """
+    coef = np.zeros((len(DIMS), len(axes)), dtype=np.int64)
+    for a, axis in enumerate(axes):
+        for d, c in axis:
+            coef[d, a] = c
+    offsets, exists = _iterations(loops_above, bounds, origin)
+    los = offsets @ coef
+    if is_mac:
+        exts = np.ones_like(los)
+    else:
+        exts = 1 + (np.minimum(np.asarray(full), np.asarray(bounds) - offsets) - 1) @ coef
     last_stride = None
     prev_lo = prev_ext = None
-    ones = tuple(1 for _ in axes)
-    for offset in _iterations(loops_above, bounds, origin):
-        lo = _project(axes, offset)
-        ext = ones if is_mac else _box_extent(axes, _clipped(full, bounds, offset))
+    for there, lo, ext in zip(exists.tolist(), map(tuple, los.tolist()), map(tuple, exts.tolist())):
+        if not there:
+            yield None
+            continue
         if prev_lo is None or is_mac:
             delta = _Delta(lo, ext, None)
         else:
@@ -163,16 +216,21 @@ def _tile_stream(loops_above: list[_Loop], axes, full, bounds, is_mac: bool, ori
         yield delta
 
 
-def _children(spatial_loops: list[_Loop], fanout_x: int, fanout_y: int, axes):
-    """Child offsets (tensor coordinates) and their grid neighbours (R3) under one parent instance."""
-    bounds = [lp.bound for lp in spatial_loops]
-    offsets = []
-    for idx in itertools.product(*(range(bd) for bd in bounds)):
+def _origins(spatial_loops: list[_Loop]) -> list[list[int]]:
+    """The dim offsets of the instances a list of spatial loops spans: one per combination of their indices,
+    the outermost loop most significant (instance k's index)."""
+    origins = []
+    for idx in itertools.product(*(range(lp.bound) for lp in spatial_loops)):
         off = [0] * len(DIMS)
         for lp, i in zip(spatial_loops, idx):
             off[lp.dim] += i * lp.step
-        offsets.append(_project(axes, off))
-    n = len(offsets)
+        origins.append(off)
+    return origins
+
+
+def _neighbours(spatial_loops: list[_Loop], fanout_x: int, fanout_y: int) -> list[list[int]]:
+    """R3's grid: per child of one parent instance, the children left, right, above and below it."""
+    n = math.prod(lp.bound for lp in spatial_loops)
     width = max(fanout_x, math.prod(lp.bound for lp in spatial_loops if lp.kind == "X"))
     height = max(fanout_y, math.prod(lp.bound for lp in spatial_loops if lp.kind == "Y"))
     neighbours = []
@@ -183,46 +241,126 @@ def _children(spatial_loops: list[_Loop], fanout_x: int, fanout_y: int, axes):
             if 0 <= nx < width and 0 <= ny < height and ny * width + nx < n:
                 nb.append(ny * width + nx)
         neighbours.append(nb)
-    return offsets, neighbours
+    return neighbours
 
 
-def _level_walk(nest, level, axes, full, bounds, is_mac, parent_spatial, parent_fanout):
-    """Walk level `level`'s tile stream; return (fills per instance, parent accesses, link transfers).
+def _serve_step(deltas, prev_keys, neighbours) -> tuple[int, int, list]:
+    """R3 at one step of one parent instance: (parent reads, link transfers, the children's delta keys).
 
-    Parent accesses follow R3: per step, distinct child deltas are read once; links to a grid
-    neighbour that held the same delta in the previous step are used when they lower the reads. Under a
-    fan-out that feeds the MACs directly this holds for the MACs' operands as for any child's delta: a MAC
-    whose operand did not move takes it from a neighbour that used the same word in the previous step, so
-    the parent reads an operand only when it changes if every MAC has such a neighbour.
+    `deltas[k]`: child k's delta, None if it is idle (an idle child requests nothing); `prev_keys`: the
+    children's keys at the parent's previous step (None before the first). Each distinct non-empty delta (as a
+    set of points) is read once (multicast). A child whose delta is the one a grid neighbour received at the
+    previous step can take it from that neighbour; if serving those children over links lowers the reads, the
+    parent reads only the distinct deltas of the others, and each served child's delta is one link transfer.
+    """
+    if len(deltas) == 1:            # one child: nothing to share
+        return (0 if deltas[0] is None else deltas[0].size), 0, [None]
+    keys = [None if d is None else d.key for d in deltas]
+    size = {key: d.size for key, d in zip(keys, deltas) if key is not None}
+    reads = sum(size.values())
+    links = 0
+    if reads and prev_keys is not None and len(deltas) > 1:
+        served = [key is not None and any(prev_keys[j] == key for j in nb) for key, nb in zip(keys, neighbours)]
+        if any(served):
+            rest = sum({key: size[key] for key, s in zip(keys, served) if key is not None and not s}.values())
+            if rest < reads:
+                reads = rest
+                links = sum(size[key] for key, s in zip(keys, served) if s)
+    return reads, links, keys
+
+
+def _dim_offsets(loops: list[_Loop]) -> list[list[int]]:
+    """Per dim, the distinct offsets from an origin that `loops` reach (sums of index x step of its loops)."""
+    out = []
+    for d in range(len(DIMS)):
+        offs = {0}
+        for lp in loops:
+            if lp.dim == d:
+                offs = {o + i * lp.step for o in offs for i in range(lp.bound)}
+        out.append(sorted(offs))
+    return out
+
+
+def _pattern(dim_offsets, full, bounds, origin) -> tuple:
+    """Per dim, an instance's tile extent (cut at the bound; 0 where it is empty) at each offset its loops reach
+    from `origin`: instances with equal patterns have their tiles, empty or cut alike at every iteration."""
+    return tuple(tuple(max(0, min(f, b - o - t)) for t in offs)
+                 for offs, f, b, o in zip(dim_offsets, full, bounds, origin))
+
+
+def _level_walk(nest, level, axes, full, bounds, is_mac, parent_fanout, parents, translated):
+    """R2-R4 for one tensor between level `level` (or the MACs) and its parent, one parent instance at a time.
+
+    `parents`: the dim offsets (origins) of the parent instances to walk. Each child under a parent starts at the
+    parent's origin plus its own spatial offset and follows its own tile stream (`_tile_stream`); the parent's
+    steps are its first child's (a child further along a dim is idle whenever the first one is), and at each
+    step `_serve_step` counts the parent's reads and the links. With `translated`, every child's stream is the
+    first child's moved by its spatial offset (true when the instances do equal work), and only that one is
+    walked. Returns (fills per child instance, reads per parent instance, link transfers per parent instance),
+    children in instance order (parent index * children per parent + child index).
     """
     loops_above = [lp for lp in nest if lp.level < level and lp.kind == "T"]
-    if parent_spatial:
-        offsets, neighbours = _children(parent_spatial, *parent_fanout, axes)
-    else:
-        offsets, neighbours = [tuple(0 for _ in axes)], [[]]
-    n_groups = len(set(offsets))
-    fills = parent = links = 0
-    prev = None
-    for delta in _tile_stream(loops_above, axes, full, bounds, is_mac):
-        size = delta.size
-        fills += size
-        if size == 0:
-            prev = delta
+    spatial = [lp for lp in nest if lp.level == level - 1 and lp.kind != "T"]
+    offsets = _origins(spatial)
+    neighbours = _neighbours(spatial, *parent_fanout)
+    # Two instances whose tiles exist and are cut alike at every iteration walk translated copies of one another
+    # and count the same: walk one of each `_pattern`.
+    parent_offsets = _dim_offsets(loops_above + spatial)
+    child_offsets = _dim_offsets(loops_above)
+    seen = {}
+    fills, reads, links = [], [], []
+    for origin in parents:
+        room = _pattern(parent_offsets, full, bounds, origin)
+        if room in seen:
+            child_fills, parent_reads, parent_links = seen[room]
+            fills.extend(child_fills)
+            reads.append(parent_reads)
+            links.append(parent_links)
             continue
-        reads = n_groups * size
-        if prev is not None and prev.size == size and len(offsets) > 1:
-            served = []
-            for k, nb in enumerate(neighbours):
-                served.append(any(delta.shifted_equals(prev, tuple(a - b for a, b in zip(offsets[j], offsets[k])))
-                                  for j in nb))
-            if any(served):
-                rest = len({o for o, s in zip(offsets, served) if not s}) * size
-                if rest < reads:
-                    reads = rest
-                    links += sum(served) * size
-        parent += reads
-        prev = delta
-    return fills, parent, links
+        if is_mac and len(offsets) == 1:
+            # One MAC under the parent: it reads one word at each iteration it does, with no one to share it.
+            n = _existing(loops_above, bounds, origin)
+            seen[room] = [n], n, 0
+            fills.append(n)
+            reads.append(n)
+            links.append(0)
+            continue
+        if translated:
+            shifts = [_project(axes, off) for off in offsets]
+            steps = (None if d is None else [d.shifted(s) for s in shifts]
+                     for d in _tile_stream(loops_above, axes, full, bounds, is_mac, origin))
+        else:
+            # Children with the same pattern follow translated streams: walk one of each.
+            starts = [[o + s for o, s in zip(origin, off)] for off in offsets]
+            first, walked, moves = {}, [], []
+            for start in starts:
+                room_k = _pattern(child_offsets, full, bounds, start)
+                if room_k not in first:
+                    first[room_k] = len(walked), start
+                    walked.append(start)
+                j, rep = first[room_k]
+                moves.append((j, _project(axes, [a - b for a, b in zip(start, rep)])))
+            streams = zip(*(_tile_stream(loops_above, axes, full, bounds, is_mac, s) for s in walked))
+            steps = (None if ds[0] is None else
+                     [ds[j] if ds[j] is None or not any(v) else ds[j].shifted(v) for j, v in moves]
+                     for ds in streams)
+        child_fills = [0] * len(offsets)
+        parent_reads = parent_links = 0
+        prev_keys = None
+        for deltas in steps:
+            if deltas is None:
+                continue
+            for k, d in enumerate(deltas):
+                if d is not None:
+                    child_fills[k] += d.size
+            r, lk, prev_keys = _serve_step(deltas, prev_keys, neighbours)
+            parent_reads += r
+            parent_links += lk
+        seen[room] = child_fills, parent_reads, parent_links
+        fills.extend(child_fills)
+        reads.append(parent_reads)
+        links.append(parent_links)
+    return fills, reads, links
 
 
 def _kept(acc: Accelerator, arrays: MappingArrays, b: int, level: int, t: int) -> bool:
@@ -296,8 +434,6 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
         lv = acc.levels[l]
         if math.prod(arrays.spatial_x[b, l]) > lv.fanout_x or math.prod(arrays.spatial_y[b, l]) > lv.fanout_y:
             return SPATIAL_OVERFLOW, tiles, []
-    if not uniform_instances(arrays, b):
-        return SPATIAL_RESIDUAL, tiles, []
     nest = loop_nest(arrays, b)
     for l in range(L):
         ext = full_extents(nest, l, layer.bounds)
@@ -317,10 +453,64 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
     return OK, tiles, nest
 
 
-def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> EvalResult:
+def _partitions_uniform(nest, axes, bounds, output_words: int, L: int) -> list[float]:
+    """R6 when the instances do equal work: per level, the output words one instance holds over the run, from the
+    parent's partition, the child's tile and the box all the children's tiles cover together."""
+    part = [0.0] * L
+    part[0] = float(output_words)
+    for l in range(1, L):
+        ext_c = full_extents(nest, l, bounds)
+        child_tile = math.prod(_box_extent(axes, ext_c))
+        if any(lp.level == l - 1 and lp.kind != "T" for lp in nest):
+            ext_p = list(ext_c)
+            for lp in nest:
+                if lp.level == l - 1 and lp.kind != "T":
+                    ext_p[lp.dim] *= lp.bound
+            ext_p = [min(e, bd) for e, bd in zip(ext_p, bounds)]
+            cover = math.prod(_box_extent(axes, ext_p))
+        else:
+            cover = child_tile
+        part[l] = float(math.floor(part[l - 1] * child_tile / cover))
+    return part
+
+
+def _held_words(nest, level, axes, bounds, origin) -> int:
+    """R6's partition of one instance: the output words its tiles cover over the run (their union).
+
+    The iterations that exist are those whose every dim offset stays below its bound, a condition on each dim
+    alone, so the union is the product over dims of the coordinates the dim's cut tiles cover. Outputs' axes are
+    each indexed by one dim with coefficient 1 (nets.PROJECTION)."""
+    full = full_extents(nest, level, bounds)
+    covered = []
+    for d, bound in enumerate(bounds):
+        loops = [lp for lp in nest if lp.level < level and lp.kind == "T" and lp.dim == d]
+        coords = set()
+        for idx in itertools.product(*(range(lp.bound) for lp in loops)):
+            start = origin[d] + sum(i * lp.step for lp, i in zip(loops, idx))
+            coords.update(range(start, min(start + full[d], bound)))
+        covered.append(len(coords))
+    assert all(len(axis) == 1 and axis[0][1] == 1 for axis in axes), "outputs' axes are single dims"
+    return math.prod(covered[axis[0][0]] for axis in axes)
+
+
+def _per_parent(child_values: np.ndarray, n_children: int, translated: bool) -> np.ndarray:
+    """Per parent instance, the sum of a quantity over its children (instance order: parent-major). With
+    `translated`, one value stands for every instance of its level."""
+    if translated:
+        return child_values * n_children
+    return child_values.reshape(-1, n_children).sum(axis=1)
+
+
+def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
+             every_instance: bool = False) -> EvalResult:
     """Evaluate one mapping (a `mappings.Mapping`, or row b of a `MappingArrays`) by walking its loops.
 
     Returns the same numbers as `evaluate_batch`, with a per-level breakdown (`result.breakdown()`).
+    Each instance of a level (its spatial index at every fan-out above it) is walked from its own spatial offset
+    when a residual makes the instances under a fan-out do unequal work (Timeloop's spatial class, F9): those are
+    the real counts, which Timeloop approximates (docs/imperfect.md). Otherwise every instance is a translated
+    copy of instance 0 and only that one is walked; `every_instance=True` walks them all anyway (the same numbers;
+    a check of that shortcut, slower).
     """
     check_layer("evaluate", layer), check_accelerator("evaluate", accelerator)
     check_countable("evaluate", layer, accelerator)
@@ -334,55 +524,58 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
     if reason != OK:
         return EvalResult(False, reason, REASONS[reason], names, macs, tile_words=tiles)
 
-    # Per level: dim extents of its tile, its instances used, and its own spatial loops.
+    # Instances used per level (F5: the product of the spatial ends above it), and those walked.
     used = [1] * (L + 1)
     for l in range(L):
         used[l + 1] = used[l] * int(np.prod(arrays.spatial_x[b, l]) * np.prod(arrays.spatial_y[b, l]))
     compute_cycles = int(np.prod(arrays.temporal[b]))
+    translated = not every_instance and uniform_instances(arrays, b)
+    origins = [[[0] * len(DIMS)] if translated else _origins([lp for lp in nest if lp.level < l and lp.kind != "T"])
+               for l in range(L + 1)]
 
-    reads = np.zeros((L, 3))
-    fills = np.zeros((L, 3))
-    updates = np.zeros((L, 3))
+    reads = [np.zeros((len(origins[l]), 3)) for l in range(L)]
+    fills = [np.zeros((len(origins[l]), 3)) for l in range(L)]
+    updates = [np.zeros((len(origins[l]), 3)) for l in range(L)]
     links_at = np.zeros((L, 3))
     for t in range(3):
         axes = axes_all[t]
-        # As if every level kept the tensor (R5): walk every level and the MAC.
-        fill_stream = [0.0] * (L + 1)
-        access = [0.0] * L      # accesses each level serves its children, per instance
-        child_mcw = [0.0] * L   # the same weighted by multicast (children x their fills, less link-served)
-        peer = [0.0] * (L + 1)  # per-instance peer fills / reads from link transfers
-        link_total = [0.0] * L
+        # As if every level kept the tensor (R5): walk every level and the MAC. Per level, one value per walked
+        # instance.
+        fill_stream = [None] * (L + 1)
+        access = [None] * L       # accesses each instance serves its children
+        child_mcw = [None] * L    # its children's fills less the words they took over links (R5's ratio)
+        link_total = [None] * L   # link transfers among its children
+        peer = [np.zeros(len(origins[l])) for l in range(L + 1)]  # each instance's reads for its neighbours
+        walked = {}
         for lvl in range(1, L + 1):
             is_mac = lvl == L
             full = full_extents(nest, lvl, layer.bounds)
             parent = lvl - 1
-            spatial = [lp for lp in nest if lp.level == parent and lp.kind != "T"]
             pl = acc.levels[parent]
-            # Links are analysed as if lvl kept t (R5); see the fold below.
-            f, a, lk = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, spatial, (pl.fanout_x, pl.fanout_y))
-            n_children = math.prod(lp.bound for lp in spatial)
-            fill_stream[lvl] = f
-            access[parent] = a
-            child_mcw[parent] = n_children * f - lk   # multicast-weighted reads of children not link-served
-            link_total[parent] = lk
-            peer[lvl] = lk / n_children
-        # Outputs: partition sizes down the chain (R6).
-        part = [0.0] * L
+            n_children = used[lvl] // used[parent]
+            # Links are analysed as if lvl kept t (R5); see the fold below. Levels with the same loops above, tile
+            # and parents (e.g. registers with no loop of their own) walk the same streams: walk them once.
+            same = (is_mac, tuple(full), (pl.fanout_x, pl.fanout_y), tuple(map(tuple, origins[parent])),
+                    tuple((lp.kind, lp.dim, lp.bound, lp.step) for lp in nest
+                          if lp.level < lvl and (lp.kind == "T" or lp.level == parent)))
+            if same not in walked:
+                walked[same] = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, (pl.fanout_x, pl.fanout_y),
+                                           origins[parent], translated)
+            f, a, lk = walked[same]
+            fill_stream[lvl] = np.array(f[:1] if translated else f, dtype=float)
+            access[parent] = np.array(a, dtype=float)
+            link_total[parent] = np.array(lk, dtype=float)
+            child_mcw[parent] = _per_parent(fill_stream[lvl], n_children, translated) - link_total[parent]
+            # A sender reads a word it forwards; the transfers are spread over the children of the parent.
+            peer[lvl] = np.repeat(link_total[parent] / n_children, 1 if translated else n_children)
+        # Outputs: the words each instance holds over the run (R6).
+        part = [np.zeros(len(origins[l])) for l in range(L)]
         if t == O:
-            part[0] = float(layer.output_words)
-            for l in range(1, L):
-                ext_c = full_extents(nest, l, layer.bounds)
-                child_tile = math.prod(_box_extent(axes, ext_c))
-                if any(lp.level == l - 1 and lp.kind != "T" for lp in nest):
-                    ext_p = list(ext_c)
-                    for lp in nest:
-                        if lp.level == l - 1 and lp.kind != "T":
-                            ext_p[lp.dim] *= lp.bound
-                    ext_p = [min(e, bd) for e, bd in zip(ext_p, layer.bounds)]
-                    cover = math.prod(_box_extent(axes, ext_p))
-                else:
-                    cover = child_tile
-                part[l] = float(math.floor(part[l - 1] * child_tile / cover))
+            if translated:
+                part = [np.array([p]) for p in _partitions_uniform(nest, axes, layer.bounds, layer.output_words, L)]
+            else:
+                part = [np.array([_held_words(nest, l, axes, layer.bounds, o) for o in origins[l]], dtype=float)
+                        for l in range(L)]
         # Bypass (R5): fold each bypassed level into the next level up, innermost first, scaling its
         # reads by the parent's reads / multicast-weighted reads (both as if every level kept t).
         keep = [_kept(acc, arrays, b, l, t) for l in range(L)]
@@ -390,63 +583,76 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0) -> Eva
             if keep[lvl]:
                 continue
             p = lvl - 1
-            ratio = access[p] / child_mcw[p] if child_mcw[p] else 0.0
-            n_children = used[p + 1] // used[p]
-            access[p] = access[lvl] * n_children * ratio
+            ratio = np.array([x / y if y else 0.0 for x, y in zip(access[p], child_mcw[p])])
+            access[p] = _per_parent(access[lvl], used[p + 1] // used[p], translated) * ratio
         for l in range(L):
             if not keep[l]:
                 continue
             if t == O:
-                updates[l, t] = access[l]
-                reads[l, t] = access[l] + peer[l] - part[l]
-                fills[l, t] = 0.0 if l == 0 else fill_stream[l] - part[l]
+                updates[l][:, t] = access[l]
+                reads[l][:, t] = access[l] + peer[l] - part[l]
+                fills[l][:, t] = 0.0 if l == 0 else fill_stream[l] - part[l]
             else:
-                reads[l, t] = access[l] + peer[l]
-                fills[l, t] = 0.0 if l == 0 else fill_stream[l]
-            links_at[l, t] = link_total[l]
+                reads[l][:, t] = access[l] + peer[l]
+                fills[l][:, t] = 0.0 if l == 0 else fill_stream[l]
+            links_at[l, t] = link_total[l].max()
 
     return result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at)
 
 
 def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at) -> EvalResult:
-    """Energy (R8: whole blocks per instance; a cluster's vector access charged once, to at most
-    instances / cluster_size instances) and cycles (R7) from the per-instance counts, plus the storage
-    leakage: leak per cycle x every instance x cycles (Timeloop charges none for the MACs)."""
+    """Energy (R8) and cycles (R7) from the per-instance counts, plus the storage leakage: leak per cycle x every
+    instance x cycles (Timeloop charges none for the MACs).
+
+    `reads`, `fills`, `updates`: per level, either one row of 3 (tensor order) standing for every instance of the
+    level ([L, 3] when the instances do equal work), or one row per used instance ([used[l], 3], instance order).
+    Energy: per instance, action and tensor whole blocks (ceil(count / block size)); the instances charged are
+    those in use, but at most instances / cluster_size when instances share an access port (a cluster's vector
+    access charged once), so a level is charged that many times the mean of its instances' blocks. Cycles: each
+    instance has its own port; a level's cycles are those of its slowest instance.
+    """
     L = len(acc.levels)
     tensor_energy = np.zeros((L, 3))
     level_cycles = np.zeros(L, dtype=np.int64)
+    rows = [[np.atleast_2d(np.asarray(c[l], dtype=float)) for l in range(L)] for c in (reads, fills, updates)]
     for l, lv in enumerate(acc.levels):
-        r_rate = w_rate = 0.0
+        r_rate = np.zeros(len(rows[0][l]))
+        w_rate = np.zeros(len(rows[0][l]))
         charged = min(used[l], max(1, acc.instances(l) // lv.cluster_size))
+        blk = lv.block_size_words
         for t in range(3):
             if not _kept(acc, arrays, b, l, t):
                 continue
-            blk = lv.block_size_words
-            tensor_energy[l, t] = charged * (math.ceil(reads[l, t] / blk) * lv.read_energy_pj
-                                             + math.ceil(fills[l, t] / blk) * lv.write_energy_pj
-                                             + math.ceil(updates[l, t] / blk) * lv.update_energy_pj)
-            r_rate += reads[l, t] / compute_cycles
-            w_rate += (fills[l, t] + updates[l, t]) / compute_cycles
-        slow = 1.0
-        if lv.read_bandwidth is not None and lv.read_bandwidth < r_rate:
-            slow = min(slow, lv.read_bandwidth / r_rate)
-        if lv.write_bandwidth is not None and lv.write_bandwidth < w_rate:
-            slow = min(slow, lv.write_bandwidth / w_rate)
-        if lv.shared_bandwidth is not None and lv.shared_bandwidth < r_rate + w_rate:
-            slow = min(slow, lv.shared_bandwidth / (r_rate + w_rate))
-        level_cycles[l] = math.ceil(compute_cycles / slow)
+            r, f, u = (c[l][:, t] for c in rows)
+            blocks = [sum(math.ceil(x / blk) for x in c) / len(c) for c in (r, f, u)]
+            tensor_energy[l, t] = charged * (blocks[0] * lv.read_energy_pj + blocks[1] * lv.write_energy_pj
+                                             + blocks[2] * lv.update_energy_pj)
+            r_rate += r / compute_cycles
+            w_rate += (f + u) / compute_cycles
+        slowest = 0
+        for rr, wr in zip(r_rate, w_rate):
+            slow = 1.0
+            if lv.read_bandwidth is not None and lv.read_bandwidth < rr:
+                slow = min(slow, lv.read_bandwidth / rr)
+            if lv.write_bandwidth is not None and lv.write_bandwidth < wr:
+                slow = min(slow, lv.write_bandwidth / wr)
+            if lv.shared_bandwidth is not None and lv.shared_bandwidth < rr + wr:
+                slow = min(slow, lv.shared_bandwidth / (rr + wr))
+            slowest = max(slowest, math.ceil(compute_cycles / slow))
+        level_cycles[l] = slowest
     level_energy = tensor_energy.sum(axis=1)
     cycles = int(level_cycles.max())
     level_leak = np.array([lv.leak_energy_pj * acc.instances(l) * cycles for l, lv in enumerate(acc.levels)])
     level_energy += level_leak
     mac_energy = layer.macs * acc.mac_energy_pj
     energy = float(level_energy.sum() + mac_energy)
-    inst = np.array(used[:L], dtype=float)[:, None]
+    total = [np.array([c[l][0] * used[l] if len(c[l]) == 1 else c[l].sum(axis=0) for l in range(L)]) for c in rows]
+    busiest = [np.array([c[l].max(axis=0) for l in range(L)]) for c in rows]
     return EvalResult(
         valid=True, reason=OK, reason_text=REASONS[OK], level_names=acc.level_names, macs=layer.macs,
         cycles=cycles, compute_cycles=compute_cycles, energy_pj=energy, mac_energy_pj=mac_energy,
         utilization=layer.macs / (acc.num_macs * cycles),
-        reads=reads * inst, fills=fills * inst, updates=updates * inst,
-        reads_per_instance=reads, fills_per_instance=fills, updates_per_instance=updates,
+        reads=total[0], fills=total[1], updates=total[2],
+        reads_per_instance=busiest[0], fills_per_instance=busiest[1], updates_per_instance=busiest[2],
         instances_used=np.array(used[:L]), tile_words=tiles, level_energy_pj=level_energy,
         tensor_energy_pj=tensor_energy, level_cycles=level_cycles, link_transfers=links_at, level_leak_pj=level_leak)

@@ -16,8 +16,8 @@ REASONS: dict[int, str] = {
     4: "the outermost level must keep every tensor",
     5: "a loop order is not a permutation of the 8 dimensions",
     6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
-    7: "a residual on a spatial loop, or below a spatial loop of its dimension: instances would do unequal work, "
-       "which the model does not count",
+    7: "a residual on a spatial loop, or below a spatial loop of its dimension: instances do unequal work, "
+       "which the compiled kernel does not count (reference.evaluate does)",
 }
 """Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
 
@@ -29,8 +29,13 @@ class EvalResult:
     """One evaluated mapping. Counts are in words, totals over all used instances of a level.
 
     reads / fills / updates: [levels, 3] (tensor order Weights, Inputs, Outputs); zero where a level
-    does not keep a tensor. `*_per_instance` are Timeloop's per-instance figures. level_energy_pj: per
-    level, accesses and leakage (as Timeloop's per-level energy).
+    does not keep a tensor. `*_per_instance`: the count of the busiest instance of the level, per tensor and
+    action. When every instance does the same work (perfect mappings and the temporal residual class) that is
+    every instance's count, Timeloop's per-instance figure, and the total is it times `instances_used`; when a
+    spatial residual makes instances differ (Timeloop's spatial class, F9) the total is the sum of their own
+    counts. `instances_used`: per level, the product of the spatial ends above it (F5), idle or not.
+    `link_transfers`: per level and tensor, the words the busiest instance's children pass among themselves.
+    level_energy_pj: per level, accesses and leakage (as Timeloop's per-level energy).
     """
 
     valid: bool

@@ -591,9 +591,9 @@ def residual_accesses(layer, acc, ws, n_temporal):
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def evaluate_residual(layer, acc, m, reads, fills, updates, ws):
-    """`driver.evaluate_one` for a mapping whose shape `nest.check_shape` accepted with a residual somewhere."""
-    if not uniform_instances(m):
-        return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
+    """`driver.evaluate_one` for a mapping whose shape `nest.check_shape` accepted with a residual somewhere. A
+    mapping of the spatial class (`uniform_instances`) is refused after the capacity check, so that one that does
+    not fit is refused for that, as Timeloop and the walk refuse it."""
     tf, _, sx, sy, _, keep, _, _, _ = m
     bounds = layer.bounds
     acc_keeps = acc.keeps
@@ -612,6 +612,8 @@ def evaluate_residual(layer, acc, m, reads, fills, updates, ws):
     reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
+    if not uniform_instances(m):
+        return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     levels[0].used = 1
     for l in range(L):
         used = levels[l].used
