@@ -23,7 +23,7 @@ from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
 from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
-from .residual import evaluate_residual
+from .residual import residual_accesses, uniform_instances
 from .workspace import make_workspace
 
 
@@ -73,4 +73,5 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
             CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels, ws.temporal)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
-            CompileStep("evaluate_residual", compile_for(evaluate_residual, layer, acc, m, reads, fills, updates, ws))]
+            CompileStep("residual_accesses", compile_for(residual_accesses, layer, acc, ws, i64)),
+            CompileStep("uniform_instances", compile_for(uniform_instances, m))]

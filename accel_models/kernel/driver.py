@@ -6,11 +6,11 @@ from numba import njit, prange
 
 from ..kernel_views import borrow
 from ..mapping_arrays import MappingArrays
-from ..result import OK
+from ..result import OK, SPATIAL_RESIDUAL
 from .counts import fold_bypass, level_accesses, output_partitions
 from .energy import energy_and_cycles
 from .nest import check_capacity, check_shape, loop_nest
-from .residual import evaluate_residual
+from .residual import residual_accesses, uniform_instances
 from .workspace import make_workspace
 
 CHUNK = 512
@@ -20,13 +20,14 @@ CHUNK = 512
 @njit(cache=True, inline="always")
 def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
-    reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles)."""
+    reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles).
+    A perfect mapping's counts come in closed form (`counts.level_accesses`), one with a residual loop from the
+    sweep over its steps (`residual.residual_accesses`); the checks and the rest are shared."""
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
-    if not perfect:
-        return evaluate_residual(layer, acc, m, reads, fills, updates, ws)
     tf, _, sx, sy, _, keep, _, _, _ = m
+    bounds = layer.bounds
     acc_keeps = acc.keeps
     levels = ws.levels
     L = tf.shape[0]
@@ -35,9 +36,17 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         for t in range(3):
             lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
     _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+    if not perfect:
+        for l in range(L):             # F6: a tile spans the ends at and below its level, at most the bound
+            ext = levels[l].extents
+            for d in range(8):
+                if ext[d] > bounds[d]:
+                    ext[d] = bounds[d]
     reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
+    if not perfect and not uniform_instances(m):   # after capacity: a mapping that does not fit is refused for that
+        return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     levels[0].used = 1
     for l in range(L):
         used = levels[l].used
@@ -48,12 +57,14 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     for l in range(L):
         for d in range(8):
             compute_cycles *= tf[l, d]
-    level_accesses(layer, acc, ws, n_temporal)
+    if perfect:
+        level_accesses(layer, acc, ws, n_temporal)
+    else:
+        residual_accesses(layer, acc, ws, n_temporal)
     output_partitions(layer, ws)
     fold_bypass(levels)
     energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
     macs = 1
-    bounds = layer.bounds
     for d in range(8):
         macs *= bounds[d]
     energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles   # leakage: every storage instance, every cycle

@@ -9,11 +9,11 @@ neighbour links R3, R4), per level and tensor, and only the enumeration differs 
 steps loop by loop and reuses what repeats (memoized frames, skipped identical iterations; its docstring says why
 that is exact), so its time grows with the distinct cut contexts, not with the iterations. The rest (partitions R6,
 the bypass fold R5, energy R8, cycles R7) is shared with perfect mappings, on the F6 tiles (ends multiplied, cut at
-the bound). Compute cycles are the product of the temporal ends (F7). A perfect mapping never comes here
-(`driver.evaluate_one`).
+the bound). Compute cycles are the product of the temporal ends (F7). `driver.evaluate_one` calls
+`residual_accesses` in place of `counts.level_accesses` for a mapping with a residual loop.
 
 Only residuals that leave every instance under a fan-out the same work are modelled: a residual on a spatial loop,
-or on a loop below a spatial loop of its dim, is refused (`SPATIAL_RESIDUAL`).
+or on a loop below a spatial loop of its dim, is refused (`uniform_instances`, `SPATIAL_RESIDUAL`).
 """
 from __future__ import annotations
 
@@ -23,11 +23,8 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box, project
-from ..result import OK, SPATIAL_RESIDUAL
-from .counts import fold_bypass, output_partitions, spatial_loops
-from .energy import energy_and_cycles
+from .counts import spatial_loops
 from .links import _GOLDEN, _lattice_ok, _link_saving, spatial_axes
-from .nest import check_capacity, loop_nest
 from .workspace import LINK_CACHE, MEMO_CAP, STATE_LEN
 
 
@@ -552,7 +549,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def residual_accesses(layer, acc, ws, n_temporal):
     """`counts.level_accesses` for a residual mapping: per level and tensor its fills, the accesses its parent
-    serves it (multicast and links), the multicast-weighted reads and the peer transfers, from `walk`."""
+    serves it (multicast and links), the multicast-weighted reads and the peer transfers, from `sweep`."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -587,49 +584,3 @@ def residual_accesses(layer, acc, ws, n_temporal):
                 child.peer[t] = transfers / n_children
             parent.access[t] = reads
             parent.mcw[t] = n_children * F - transfers
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def evaluate_residual(layer, acc, m, reads, fills, updates, ws):
-    """`driver.evaluate_one` for a mapping whose shape `nest.check_shape` accepted with a residual somewhere. A
-    mapping of the spatial class (`uniform_instances`) is refused after the capacity check, so that one that does
-    not fit is refused for that, as Timeloop and the walk refuse it."""
-    tf, _, sx, sy, _, keep, _, _, _ = m
-    bounds = layer.bounds
-    acc_keeps = acc.keeps
-    levels = ws.levels
-    L = tf.shape[0]
-    for l in range(L):
-        lv = levels[l]
-        for t in range(3):
-            lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
-    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
-    for l in range(L):                 # F6: a tile spans the ends at and below its level, at most the bound
-        ext = levels[l].extents
-        for d in range(8):
-            if ext[d] > bounds[d]:
-                ext[d] = bounds[d]
-    reason = check_capacity(layer, acc, levels)
-    if reason != OK:
-        return reason, 0, 0.0, 0.0, 0
-    if not uniform_instances(m):
-        return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
-    levels[0].used = 1
-    for l in range(L):
-        used = levels[l].used
-        for d in range(8):
-            used *= sx[l, d] * sy[l, d]
-        levels[l + 1].used = used
-    compute_cycles = np.int64(1)
-    for l in range(L):
-        for d in range(8):
-            compute_cycles *= tf[l, d]
-    residual_accesses(layer, acc, ws, n_temporal)
-    output_partitions(layer, ws)
-    fold_bypass(levels)
-    energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
-    macs = 1
-    for d in range(8):
-        macs *= bounds[d]
-    energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles
-    return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
