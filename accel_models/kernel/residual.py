@@ -242,29 +242,17 @@ def _leaf(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
 
 
 @njit(cache=True, inline="always")
-def _relative(st, pb, out):
-    """out = the state st with its tensor coordinates taken from the corner pb (those it holds)."""
+def _moved(src, pb, sign, out):
+    """out = the carried state src with the tensor coordinates it holds moved by sign * pb: sign -1 takes them
+    relative to the corner pb (the memo's form), +1 places a relative state back at pb."""
     for k in range(STATE_LEN):
-        out[k] = st[k]
-    if st[_HAVE] != 0:
+        out[k] = src[k]
+    if src[_HAVE] != 0:
         for a in range(N_AXES):
-            out[_PLO + a] -= pb[a]
-    if st[_POLD] != 0:
+            out[_PLO + a] += sign * pb[a]
+    if src[_POLD] != 0:
         for a in range(N_AXES):
-            out[_POLO + a] -= pb[a]
-
-
-@njit(cache=True, inline="always")
-def _absolute(rel, pb, st):
-    """st = the relative state rel placed at the corner pb (the inverse of `_relative`)."""
-    for k in range(STATE_LEN):
-        st[k] = rel[k]
-    if rel[_HAVE] != 0:
-        for a in range(N_AXES):
-            st[_PLO + a] += pb[a]
-    if rel[_POLD] != 0:
-        for a in range(N_AXES):
-            st[_POLO + a] += pb[a]
+            out[_POLO + a] += sign * pb[a]
 
 
 @njit(cache=True, inline="always")
@@ -328,7 +316,7 @@ def _memo_store(memo, sw, h, j, ctx, key, sums, extra, st, pb, stamp):
         e.state[q] = key[q]
     for q in range(3):
         e.sums[q] = sums[q] + extra[q]
-    _relative(st, pb, e.exit)
+    _moved(st, pb, -1, e.exit)
     sw.entries += 1
 
 
@@ -455,7 +443,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
             for a in range(N_AXES):
                 pbi[a] = f.pb[a] + i * f.pstep[a]
             entry = f.entry[i & 1]
-            _relative(st, pbi, entry)
+            _moved(st, pbi, -1, entry)
             if f.p_valid != 0 and i <= n - 2 and _same_state(entry, f.entry[(i - 1) & 1]):
                 # Iterations i..n-2 repeat iteration i-1, one step further each: the same sums, and each leaves
                 # the next one this entry state, iteration n-1 too.
@@ -463,7 +451,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                     f.sums[q] += (n - 1 - i) * f.p_sums[q]
                 for a in range(N_AXES):
                     pbi[a] = f.pb[a] + (n - 1) * f.pstep[a]
-                _absolute(entry, pbi, st)
+                _moved(entry, pbi, 1, st)
                 f.i = n - 1
                 f.p_valid = 0
                 continue
@@ -497,7 +485,7 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                     e = memo[_memo_find(memo, h, 2 * j + 2, ctx, entry, stamp)]
                     if e.stamp == stamp:
                         s0, s1, s2 = e.sums[0], e.sums[1], e.sums[2]
-                        _absolute(e.exit, c.pb, st)
+                        _moved(e.exit, c.pb, 1, st)
                         hit = True
                     else:
                         c.whole = 1
@@ -506,11 +494,11 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
                                                                    n_children, spatial, n_sp, fan_x, fan_y, ws,
                                                                    temporal, tail, M)
                 if not hit:               # keyed on the state after its first step
-                    _relative(st, c.pb, c.s1)
+                    _moved(st, c.pb, -1, c.s1)
                     h = _key_hash(2 * j + 3, ctx, c.s1)
                     e = memo[_memo_find(memo, h, 2 * j + 3, ctx, c.s1, stamp)]
                     if e.stamp == stamp:
-                        _absolute(e.exit, c.pb, st)
+                        _moved(e.exit, c.pb, 1, st)
                         s0 = e.sums[0] + c.first[0]
                         s1 = e.sums[1] + c.first[1]
                         s2 = e.sums[2] + c.first[2]
