@@ -13,7 +13,7 @@ from .geometry import accelerator_arrays, layer_arrays
 from .limits import check_countable
 from .mapping_arrays import MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
-from .reference import check_mapping, result_from_counts, tensor_axes
+from .reference import check_mapping, result_from_counts, tensor_axes, uniform_instances
 from .result import REASONS, EvalResult
 
 
@@ -111,9 +111,10 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
 
 def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:
     """One mapping through the kernel, returned as a readable `EvalResult` with a per-level breakdown
-    (`.breakdown()`): the same numbers as `reference.evaluate`, without its slow walk."""
+    (`.breakdown()`): the same numbers as `reference.evaluate`, without its slow walk (where instances under a
+    fan-out do unequal work, from each instance class's own counts: `kernel.instance_classes`)."""
     arrays = mapping if isinstance(mapping, MappingArrays) else mapping.to_arrays(accelerator)
-    arrays = arrays.row(0)
+    arrays = arrays.row(0).with_residuals()
     res = evaluate_batch(layer, accelerator, arrays)
     reason, tiles, _ = check_mapping(layer, accelerator, arrays, 0, tensor_axes(layer))
     if not res.valid[0]:
@@ -123,6 +124,13 @@ def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:
     used = [1] * (L + 1)
     for l in range(L):
         used[l + 1] = used[l] * int(np.prod(arrays.spatial_x[0, l]) * np.prod(arrays.spatial_y[0, l]))
-    inst = np.array(used[:L], dtype=float)[:, None]
-    return result_from_counts(layer, accelerator, arrays, 0, res.reads[0] / inst, res.fills[0] / inst,
-                              res.updates[0] / inst, used, tiles, int(res.compute_cycles[0]), np.zeros((L, 3)))
+    if uniform_instances(arrays, 0):     # every instance of a level counts alike: the totals over its instances
+        inst = np.array(used[:L], dtype=float)[:, None]
+        counts = (res.reads[0] / inst, res.fills[0] / inst, res.updates[0] / inst)
+    else:                                # one row per instance, from its class's own counts
+        _, start, per_class, rfu = kernel.instance_classes(layer_arrays(layer), accelerator_arrays(accelerator),
+                                                           arrays)
+        counts = tuple([np.repeat(rfu[start[l]:start[l + 1], a], per_class[start[l]:start[l + 1]].astype(np.int64),
+                                  axis=0) for l in range(L)] for a in range(3))
+    return result_from_counts(layer, accelerator, arrays, 0, *counts, used, tiles, int(res.compute_cycles[0]),
+                              np.zeros((L, 3)))

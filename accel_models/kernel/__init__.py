@@ -6,7 +6,9 @@ out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference
 literal walk of the rules R1-R8 of docs/cost_model.md), whose steps the modules follow: `nest` (the checks and the
 loop nest, R1), `counts` (fills R2, accesses R3-R4, partitions R6, the bypass fold R5), `links`
 (multicast and neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and
-the batch drivers). Tests hold the kernel equal to the walk.
+the batch drivers); mappings with residual loops take `residual` (the walk's steps, memoized) in place of the
+closed forms, and those whose instances under a fan-out do unequal work take `instances` (per class of equal
+instances) with `joint` (unequal children counted together). Tests hold the kernel equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
 numba compiles a callee once per distinct argument types, and it types a call while the caller's own types
@@ -27,10 +29,11 @@ second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocati
 compile an array allocation in such a function.
 """
 from .compile_plan import CompileStep, callee_steps, compile_for, kernel_values
-from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, max_children,
-                     new_outputs)
+from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, instance_classes,
+                     max_children, new_outputs)
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "new_outputs",
+           "instance_classes",
            "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for",
            "kernel_values"]

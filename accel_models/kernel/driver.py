@@ -118,6 +118,29 @@ def new_outputs(B, L):
 
 
 @njit(cache=True)
+def instance_classes(layer, acc, maps):
+    """Mapping 0 of `maps` evaluated alone, with what its instance classes hold (`instances`): (reason, per level
+    and the MACs its first class and, last, their end [L + 2], per class its instances [n] and its reads, fills and
+    updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
+    arrays are empty. For readable results (`cost_model.explain`), not for searches."""
+    L = maps.temporal.shape[1]
+    out = new_outputs(1, L)
+    ws = make_workspace(L, max_children(acc.fanout))
+    ws.joint[0].level_start[L + 1] = 0
+    evaluate_range(0, 1, layer, acc, maps, out, ws)
+    start = ws.joint[0].level_start[:L + 2].copy()
+    n = start[L + 1] if out[0][0] == OK else 0
+    counts = np.empty(n)
+    rfu = np.empty((n, 3, 3))
+    for c in range(n):
+        counts[c] = ws.classes[c].count
+        for a in range(3):
+            for t in range(3):
+                rfu[c, a, t] = ws.classes[c].rfu[a, t]
+    return out[0][0], start, counts, rfu
+
+
+@njit(cache=True)
 def max_children(fanout):
     """The largest fan-out (children per instance) of an accelerator: the workspace's child arrays."""
     m = 1

@@ -308,8 +308,8 @@ def class_fold_bypass(ws):
 def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
     """`energy.energy_and_cycles` over instance classes: whole blocks per instance, a level charged its charged
     instances times the mean of its instances' blocks; each instance's own port, a level's cycles those of its
-    slowest class; reads / fills / updates [L, 3] the totals over instances. Returns (energy pJ without the MACs,
-    cycles)."""
+    slowest class; reads / fills / updates [L, 3] the totals over instances, and each class's own in its `rfu`.
+    Returns (energy pJ without the MACs, cycles)."""
     levels, cls = ws.levels, ws.classes
     start = ws.joint[0].level_start
     L = reads.shape[0]
@@ -330,6 +330,9 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
             r_rate = 0.0
             w_rate = 0.0
             for t in range(3):
+                k.rfu[0, t] = 0.0
+                k.rfu[1, t] = 0.0
+                k.rfu[2, t] = 0.0
                 if not lv.kept[t]:
                     continue
                 if t == 2:   # Outputs: the first write of each element needs no read and no fill
@@ -343,6 +346,9 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 blocks = (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
                           + math.ceil(u_ / blk) * energy[l, 2])
                 total_energy += charged * k.count / used * blocks
+                k.rfu[0, t] = r_
+                k.rfu[1, t] = f_
+                k.rfu[2, t] = u_
                 r_rate += r_ / compute_cycles
                 w_rate += (f_ + u_) / compute_cycles
                 reads[l, t] += r_ * k.count

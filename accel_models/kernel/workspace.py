@@ -130,11 +130,12 @@ states (an entry takes twice the sweep's state)."""
 
 CLASS = np.dtype([("parent", _I), ("first", _I), ("n_sub", _I), ("count", _F), ("per_parent", _I),
                   ("origin", _I, (8,)), ("decided", _I, (8,)), ("fill", _F, (3,)), ("access", _F, (3,)),
-                  ("mcw", _F, (3,)), ("peer", _F, (3,)), ("partition", _F)])
+                  ("mcw", _F, (3,)), ("peer", _F, (3,)), ("partition", _F), ("rfu", _F, (3, 3))])
 """An instance class of one level (`instances`): instances whose work is the same up to a translation. Its parent
 class, its first subclass at the next level and their number, how many instances it has (in all) and under one
 instance of its parent, the dim offsets of one of them (origin), per dim whether its spatial indices already decide
-how its work compares with the bound (`instances`), and per tensor the `LEVEL` quantities of one of its instances."""
+how its work compares with the bound (`instances`), per tensor the `LEVEL` quantities of one of its instances, and
+its reads, fills and updates per tensor (`instances.class_energy_and_cycles`; 0 where the level does not keep it)."""
 
 JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I, (8,)),
                   ("split", _I, (MAX_SPATIAL,)), ("n_cat", _I, (MAX_SPATIAL,)), ("cat_hi", _I, (MAX_SPATIAL, 3)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..accelerator import TENSORS
 from ..cost_model import explain
 from ..mapping_arrays import MappingArrays
+from ..reference import uniform_instances
 from ..result import EvalResult
 from .inputs import TimeloopSpec
 
@@ -24,9 +25,15 @@ def evaluate_spec(spec: TimeloopSpec, arrays: MappingArrays | None = None) -> Ev
     return result
 
 
-def model_report(spec: TimeloopSpec, result: EvalResult) -> dict:
+UNEQUAL_NOTE = ("instances under a fan-out do unequal work (a residual on or below a spatial loop): these are the real "
+                "counts; Timeloop counts processing element 0 and scales it (its spatial residual class), so its MACs, "
+                "its counts below the fan-out and its cycles differ (docs/imperfect.md)")
+
+
+def model_report(spec: TimeloopSpec, result: EvalResult, arrays: MappingArrays | None = None) -> dict:
     """JSON-ready figures: totals, and per level its energy (leakage included), leakage, instances used and
-    per data space (the problem's names) the reads / fills / updates summed over instances."""
+    per data space (the problem's names) the reads / fills / updates summed over instances; `unequal_instances`:
+    whether the mapping (`arrays`, else the spec's) is of Timeloop's spatial residual class."""
     acc = spec.accelerator
     levels = {}
     for l, lv in enumerate(acc.levels):
@@ -43,6 +50,7 @@ def model_report(spec: TimeloopSpec, result: EvalResult) -> dict:
         "cycles": int(result.cycles), "utilization": float(result.utilization), "energy_pj": float(result.energy_pj),
         "pj_per_mac": float(result.energy_pj / spec.layer.macs), "mac_energy_pj": float(result.mac_energy_pj),
         "leakage_pj": float(result.level_leak_pj.sum()), "levels": levels,
+        "unequal_instances": not uniform_instances(spec.mapping if arrays is None else arrays, 0),
     }
 
 
@@ -56,4 +64,6 @@ def summary(report: dict) -> str:
         lines.append(f"{name:<26}{lv['energy_pj']:>18,.2f}{100 * lv['energy_pj'] / total:>8.1f}%"
                      f"{lv['leakage_pj']:>14,.2f}")
     lines.append(f"{'MACs':<26}{report['mac_energy_pj']:>18,.2f}{100 * report['mac_energy_pj'] / total:>8.1f}%")
+    if report.get("unequal_instances"):
+        lines.append(f"note: {UNEQUAL_NOTE}")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def mapper_figures(spec: TimeloopSpec, budget: int = DEFAULT_BUDGET_EVALS, seed:
 
 def mapper_report(spec: TimeloopSpec, result: MapperResult) -> dict:
     """`model_report` of the best mapping, with the search's settings and effort under "mapper"."""
-    report = model_report(spec, evaluate_spec(spec, result.arrays))
+    report = model_report(spec, evaluate_spec(spec, result.arrays), result.arrays)
     report["mapper"] = {"metrics": list(spec.metrics), "objective": spec.objective, "strategy": result.strategy,
                         "evaluations": result.evaluations, "valid_evaluations": result.valid_evaluations,
                         "wall_s": result.wall_s, "seed": result.seed}

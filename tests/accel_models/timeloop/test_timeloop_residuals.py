@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from accel_models.reference import evaluate
 from accel_models.timeloop import load_timeloop, mapping_from_timeloop, mapping_to_timeloop_yaml
 from accel_models.timeloop.__main__ import main
 
 CASE = Path(__file__).resolve().parents[1] / "data" / "imperfect_IA-0000"
 FILES = [str(CASE / f"{name}.yaml") for name in ("arch", "problem", "mapping", "ert")]
+SPATIAL = [str(CASE.parent / "imperfect_IB-0004" / f"{name}.yaml") for name in ("arch", "problem", "mapping", "ert")]
 
 
 def test_model_reads_residuals_and_gives_timeloops_figures(tmp_path):
@@ -18,6 +20,21 @@ def test_model_reads_residuals_and_gives_timeloops_figures(tmp_path):
     report = json.loads((tmp_path / "cosearch-model.json").read_text())
     assert report["cycles"] == 730591
     assert report["energy_pj"] == pytest.approx(101144749.26408, rel=1e-9)
+
+
+def test_model_gives_the_real_counts_of_the_spatial_class_and_says_so(tmp_path, capsys):
+    """IB-0004 (spatial residuals on C and K): `model` prints the walk's cycles, energy and MACs, the real work
+    (Timeloop reports 5,258 cycles and 49,875 MACs, its approximation), per level energy included, and a note."""
+    assert main(["model", *SPATIAL, "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "cosearch-model.json").read_text())
+    layer, accelerator, arrays = load_timeloop(*SPATIAL)
+    walk = evaluate(layer, accelerator, arrays)
+    assert report["unequal_instances"] and "note: instances under a fan-out do unequal work" in out
+    assert (report["cycles"], report["macs"]) == (walk.cycles, walk.macs) == (5172, 51023)
+    assert report["energy_pj"] == pytest.approx(walk.energy_pj, rel=1e-12)
+    for l, name in enumerate(accelerator.level_names):
+        assert report["levels"][name]["energy_pj"] == pytest.approx(walk.level_energy_pj[l], rel=1e-12), name
 
 
 def test_residuals_round_trip_through_the_writer():
