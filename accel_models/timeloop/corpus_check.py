@@ -15,10 +15,20 @@ flag, the refusal reason its generator intended, the compute cycles, `mac_instan
 (`residuals.problem_macs`) match Timeloop's, and the kernel's counts, cycles and energy equal the walk's
 (`reference.evaluate`; with --reference the walk is what is checked). Timeloop's own figures for such a case are
 printed beside ours, labelled "Timeloop's approximation (F9)" (per case with --verbose, and a summary line).
+
+The walk takes from milliseconds to over 20 minutes a case (it visits every iteration of every kind of instance),
+so its results for the imperfect corpus's development cases are stored (`data/imperfect_walks.json.gz`, keyed by
+each case's inputs; `--save-walks` writes such a file) and the walk runs only for the cases not there, on every
+core (`--jobs`).
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+import os
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +39,11 @@ from ..reference import evaluate
 from ..result import BAD_FACTORS, CAPACITY_OVERFLOW, SPATIAL_OVERFLOW, SPATIAL_RESIDUAL, EvalResult
 from .command_line import OneLineParser
 from .corpus import CorpusCase, default_corpus_path, load_cases
+
+WALKS = Path(__file__).parent / "data" / "imperfect_walks.json.gz"
+"""The walk's results for the valid spatial-class cases of the imperfect corpus's development split (see its
+README)."""
+_WALK_FIELDS = ("cycles", "compute_cycles", "energy_pj", "macs")
 
 ENERGY_TOLERANCE = 0.01
 """Relative energy error within which a case agrees (docs/cost_model.md: counts equal, energy within 1%)."""
@@ -114,6 +129,58 @@ def compare_spatial_case(case: CorpusCase, reason: int, compute_cycles: int, our
     return problems
 
 
+def inputs_sha256(case: CorpusCase) -> str:
+    """A case's inputs (problem, architecture, mapping) as a hash: the key of its stored walk."""
+    inputs = {k: case.raw[k] for k in ("problem", "arch", "mapping")}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def walk_figures(case: CorpusCase) -> dict:
+    """The walk's cycles, energy, MACs and counts of a case, as stored."""
+    r = evaluate(case.layer, case.accelerator, case.mapping)
+    if not r.valid:
+        return {"valid": False, "reason": int(r.reason)}
+    return {"valid": True, **{k: getattr(r, k) for k in _WALK_FIELDS},
+            **{k: getattr(r, k).tolist() for k in ("reads", "fills", "updates")}}
+
+
+def _as_result(case: CorpusCase, fig: dict) -> EvalResult:
+    if not fig["valid"]:
+        return EvalResult(False, fig["reason"], "", case.accelerator.level_names, case.layer.macs)
+    return EvalResult(True, 0, "ok", case.accelerator.level_names, int(fig["macs"]), cycles=int(fig["cycles"]),
+                      compute_cycles=int(fig["compute_cycles"]), energy_pj=float(fig["energy_pj"]),
+                      **{k: np.array(fig[k], dtype=float) for k in ("reads", "fills", "updates")})
+
+
+def load_walks(path: Path | None) -> dict[str, dict]:
+    """Stored walks by inputs hash (an empty dict for None)."""
+    if path is None:
+        return {}
+    with gzip.open(path, "rt") as f:
+        return json.load(f)["walks"]
+
+
+def save_walks(path: Path, walks: dict[str, dict]) -> None:
+    """Write walks by inputs hash (gzipped JSON, keys sorted, so that equal walks give equal files)."""
+    with gzip.GzipFile(path, "wb", mtime=0) as f:
+        f.write(json.dumps({"walks": walks}, sort_keys=True).encode())
+
+
+def _walks(cases: list[CorpusCase], stored: dict[str, dict], jobs: int) -> dict[str, dict]:
+    """The walk's figures of the given cases by inputs hash: stored ones, the rest walked on `jobs` processes."""
+    keys = [inputs_sha256(c) for c in cases]
+    todo = [(k, c) for k, c in zip(keys, cases) if k not in stored]
+    out = {k: stored[k] for k in keys if k in stored}
+    if todo and jobs > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            for (k, _), fig in zip(todo, pool.map(walk_figures, [c for _, c in todo])):
+                out[k] = fig
+    else:
+        for k, c in todo:
+            out[k] = walk_figures(c)
+    return out
+
+
 def _f9_note(case: CorpusCase, ours: EvalResult) -> tuple[str, tuple[float, float, float]]:
     """Timeloop's figures beside ours for a valid spatial-class case, and its relative gaps (MACs, cycles,
     energy) from the real counts."""
@@ -134,11 +201,17 @@ def _kernel_result(case: CorpusCase, r, names) -> EvalResult | None:
                       reads=r.reads[0], fills=r.fills[0], updates=r.updates[0])
 
 
-def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: bool = False) -> tuple[int, int, str]:
-    """Evaluate every case; return (agreeing, total, report text)."""
+def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: bool = False,
+                 walks: dict[str, dict] | None = None, jobs: int = 1) -> tuple[int, int, str]:
+    """Evaluate every case; return (agreeing, total, report text). `walks`: stored walk figures by inputs hash
+    (`load_walks`), used for spatial-class cases in place of walking them; the others are walked on `jobs`
+    processes and added to `walks`."""
     rows: dict[str, dict] = defaultdict(lambda: {"n": 0, "exact": 0, "default": 0, "worst": 0.0})
     lines = []
     gaps = []
+    walks = {} if walks is None else walks
+    if not use_reference:
+        walks.update(_walks([c for c in cases if spatial_class(c) and c.timeloop["valid"]], walks, jobs))
     for case in cases:
         row = rows[case.family]
         row["n"] += 1
@@ -156,7 +229,7 @@ def check_corpus(cases: list[CorpusCase], use_reference: bool = False, verbose: 
         if spatial_class(case):
             walk = None
             if not use_reference and ours is not None:
-                walk = evaluate(case.layer, case.accelerator, case.mapping)
+                walk = _as_result(case, walks[inputs_sha256(case)])
             problems = compare_spatial_case(case, reason, cc, ours, walk)
             row["exact"] += not problems
             row["default"] += not problems
@@ -200,7 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", action="store_true",
                         help="use the pure-Python walk instead of the kernel (slow)")
     parser.add_argument("--verbose", "-v", action="store_true", help="list each disagreeing case")
+    parser.add_argument("--walks", default=str(WALKS),
+                        help="stored walk results of spatial-class cases (default: the imperfect corpus's development "
+                             "cases, %(default)s); 'none' walks every such case")
+    parser.add_argument("--save-walks", type=Path, metavar="FILE",
+                        help="write the walk results used (stored and computed) to FILE (gzipped JSON)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes that walk the spatial-class cases not stored (default: the cores)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs: {args.jobs}; accepted: an integer >= 1")
     if args.cases.is_dir():
         parser.error(f"CASES: {args.cases} is a directory; accepted: a corpus file of JSON lines (cases_dev.jsonl)")
     if not args.cases.is_file():
@@ -214,7 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         parser.error(f"CASES: {args.cases} holds no case, so nothing can agree; accepted: a corpus file of JSON "
                      "lines, one case each (cases_dev.jsonl)")
-    agree, total, report = check_corpus(cases, args.reference, args.verbose)
+    if args.walks != "none" and not Path(args.walks).is_file():
+        parser.error(f"--walks: no such file: {args.walks}; accepted: a file written by --save-walks, or none")
+    try:
+        walks = load_walks(None if args.walks == "none" else Path(args.walks))
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"--walks: {args.walks} is not a file of stored walks ({exc})")
+    agree, total, report = check_corpus(cases, args.reference, args.verbose, walks, args.jobs)
+    if args.save_walks is not None:
+        save_walks(args.save_walks, walks)
     print(report)
     print(f"agree: {agree}/{total} cases")
     return 0 if agree == total else 1

@@ -13,7 +13,7 @@ from accel_models.mapping_arrays import bound_from_factors, canonical_residuals,
 from accel_models.reference import _Delta, evaluate, uniform_instances
 from accel_models.result import BAD_FACTORS, OK, REASONS, SPATIAL_RESIDUAL
 from accel_models.timeloop.corpus import load_cases
-from accel_models.timeloop.corpus_check import compare_case
+from accel_models.timeloop.corpus_check import WALKS, compare_case, inputs_sha256, load_walks, walk_figures
 from mappings import Encoding, LevelMapping, Mapping, random_mappings
 from nets import DIMS, Layer
 
@@ -79,6 +79,24 @@ def test_spatial_class_is_counted_by_the_kernel_as_the_walk_counts_it(cases):
     r = evaluate_batch(case.layer, case.accelerator, case.mapping)
     assert int(r.reason[0]) == OK, REASONS[int(r.reason[0])]
     _assert_same(r, ref)
+
+
+def test_stored_walks_are_the_walks_results(cases):
+    """The corpus check compares spatial-class cases with stored walks (`corpus_check.WALKS`, keyed by inputs): the
+    stored figures of the spatial-class cases kept here are what the walk gives now, and the kernel gives them."""
+    stored = load_walks(WALKS)
+    spatial = [c for c in cases.values() if c.raw["residuals"]["residual_class"] == "spatial" and c.timeloop["valid"]]
+    assert {c.family for c in spatial} == {"B", "C", "D"}
+    for case in spatial:
+        fig = stored[inputs_sha256(case)]
+        now = walk_figures(case)
+        assert {k: fig[k] for k in ("cycles", "compute_cycles", "macs")} == \
+            {k: now[k] for k in ("cycles", "compute_cycles", "macs")}, case.id
+        assert fig["energy_pj"] == pytest.approx(now["energy_pj"], rel=1e-12), case.id
+        for key in ("reads", "fills", "updates"):
+            assert np.array_equal(np.array(fig[key]), np.array(now[key])), (case.id, key)
+        _assert_same(evaluate_batch(case.layer, case.accelerator, case.mapping),
+                     evaluate(case.layer, case.accelerator, case.mapping))
 
 
 def _assert_same(fast, ref, b=0):
