@@ -8,7 +8,6 @@ ends. Every log comes from the divisor table (`_factorize.DivisorTable`: divisor
 """
 from __future__ import annotations
 
-
 import numpy as np
 from numba import njit
 
