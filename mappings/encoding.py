@@ -35,7 +35,8 @@ search does as well within the seeds' spread (docs/defaults.md has the measureme
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
 that would make the kept tiles overflow that level, or any level above it (their tiles contain
-it), is replaced by the nearest (in log) divisor that still fits. This is a projection onto the
+it), is replaced by the nearest (in log) divisor that still fits (with residual factors, the largest balanced tile
+that fits: "Residual factors" below). This is a projection onto the
 feasible set: an x whose factors already fit decodes exactly as without the repair, every
 mapping that fits is still the image of some x (the partial tiles the decoder checks are never
 larger than the final ones), and the search sees the true cost of what it decodes, so nothing
