@@ -16,8 +16,8 @@ REASONS: dict[int, str] = {
     4: "the outermost level must keep every tensor",
     5: "a loop order is not a permutation of the 8 dimensions",
     6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
-    7: "a residual on a spatial loop, or below a spatial loop of its dimension: instances do unequal work, "
-       "which the compiled kernel does not count (reference.evaluate does)",
+    7: "instances under a fan-out do unequal work (a residual on or below a spatial loop) in more classes than the "
+       "compiled kernel's tables hold (32 under one instance, 512 in all); reference.evaluate counts it",
 }
 """Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
 

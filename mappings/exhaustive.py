@@ -14,7 +14,7 @@ the divisors and every ceil(left / n)), what is left becomes ceil(left / end), t
 and the residual ends follow by F3's canonical form (`canonical_residuals`; splits equal after it are counted
 once). The decode takes a balanced tile only where a limit binds; this space holds every such tile, so it contains
 every residual decode and every perfect split. Tiles are sized by F6 (the product of the ends, at most the bound).
-Spatial-class mappings are enumerated too; the compiled cost model refuses them (reason 7) until it counts them.
+Spatial-class mappings (a residual on or below a spatial loop of its dim) are enumerated too.
 """
 from __future__ import annotations
 

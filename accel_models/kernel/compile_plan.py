@@ -22,6 +22,7 @@ from ..numba_cache import ensure_fresh_kernel_cache
 from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
 from .energy import energy_and_cycles
+from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import residual_accesses, uniform_instances
 from .workspace import make_workspace
@@ -74,4 +75,10 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
             CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels, ws.temporal)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
             CompileStep("residual_accesses", compile_for(residual_accesses, layer, acc, ws, i64)),
-            CompileStep("uniform_instances", compile_for(uniform_instances, m))]
+            CompileStep("uniform_instances", compile_for(uniform_instances, m)),
+            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64)),
+            CompileStep("build_classes", compile_for(build_classes, m, ws)),
+            CompileStep("class_partitions", compile_for(class_partitions, layer, ws, i64)),
+            CompileStep("class_fold_bypass", compile_for(class_fold_bypass, ws)),
+            CompileStep("class_energy_and_cycles", compile_for(class_energy_and_cycles, acc, ws, i64, reads, fills,
+                                                               updates))]

@@ -9,6 +9,7 @@ from ..mapping_arrays import MappingArrays
 from ..result import OK, SPATIAL_RESIDUAL
 from .counts import fold_bypass, level_accesses, output_partitions
 from .energy import energy_and_cycles
+from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import residual_accesses, uniform_instances
 from .workspace import make_workspace
@@ -22,7 +23,9 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
     reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles).
     A perfect mapping's counts come in closed form (`counts.level_accesses`), one with a residual loop from the
-    sweep over its steps (`residual.residual_accesses`); the checks and the rest are shared."""
+    sweep over its steps (`residual.residual_accesses`), and one whose instances under a fan-out do unequal work
+    (Timeloop's spatial class) per instance class (`instances`); the checks are shared. SPATIAL_RESIDUAL: such a
+    mapping needs more instance classes than the workspace holds."""
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
@@ -45,7 +48,8 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
-    if not perfect and not uniform_instances(m):   # after capacity: a mapping that does not fit is refused for that
+    spread = not perfect and not uniform_instances(m)     # instances under a fan-out do unequal work
+    if spread and not build_classes(m, ws):
         return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     levels[0].used = 1
     for l in range(L):
@@ -57,13 +61,19 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     for l in range(L):
         for d in range(8):
             compute_cycles *= tf[l, d]
-    if perfect:
-        level_accesses(layer, acc, ws, n_temporal)
+    if spread:
+        class_accesses(layer, acc, m, ws, n_temporal)
+        class_partitions(layer, ws, n_temporal)
+        class_fold_bypass(ws)
+        energy, cycles = class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)
     else:
-        residual_accesses(layer, acc, ws, n_temporal)
-    output_partitions(layer, ws)
-    fold_bypass(levels)
-    energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
+        if perfect:
+            level_accesses(layer, acc, ws, n_temporal)
+        else:
+            residual_accesses(layer, acc, ws, n_temporal)
+        output_partitions(layer, ws)
+        fold_bypass(levels)
+        energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
     macs = 1
     for d in range(8):
         macs *= bounds[d]

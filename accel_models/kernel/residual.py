@@ -10,10 +10,10 @@ steps loop by loop and reuses what repeats (memoized frames, skipped identical i
 that is exact), so its time grows with the distinct cut contexts, not with the iterations. The rest (partitions R6,
 the bypass fold R5, energy R8, cycles R7) is shared with perfect mappings, on the F6 tiles (ends multiplied, cut at
 the bound). Compute cycles are the product of the temporal ends (F7). `driver.evaluate_one` calls
-`residual_accesses` in place of `counts.level_accesses` for a mapping with a residual loop.
-
-Only residuals that leave every instance under a fan-out the same work are modelled: a residual on a spatial loop,
-or on a loop below a spatial loop of its dim, is refused (`uniform_instances`, `SPATIAL_RESIDUAL`).
+`residual_accesses` in place of `counts.level_accesses` for a mapping with a residual loop whose instances under
+each fan-out do the same work (`uniform_instances`); `sweep` also counts the uniform children of one instance class
+where they do not (`instances`), from that class's origin, and `delta` / `commit` are the step rule that
+`joint.joint_sweep` applies to each class of unequal children.
 """
 from __future__ import annotations
 
@@ -146,16 +146,15 @@ def _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws):
     return saved, moved
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws):
-    """R2-R4 for one iteration of the loops above a (level, tensor), at dim offsets `off`: its tile (`full`, the
-    level's dim extents, cut at the bounds), the words it brings (the whole tile, nothing if it did not move, or
-    what the previous tile does not cover when the move repeats the last stride and no axis was cut by two words or
-    more), the reads of its parent
-    (multicast groups, less what grid neighbours pass on over links) and the link transfers. Updates the carried
-    state `st`; returns (fills, parent reads, link transfers) of the step."""
+@njit(cache=True, inline="always")
+def delta(t, off, st, full, is_mac, layer, x):
+    """R2 for one iteration of the loops above a (level, tensor), at dim offsets `off`: its tile (`full`, the level's
+    dim extents, cut at the bounds) into x.lo / x.ext, and the words it brings: the whole tile, nothing if it did not
+    move, or what the previous tile does not cover when the move repeats the last stride and no axis was cut by two
+    words or more (then x.d_old = 1 and x.d_olo / x.d_oext hold the previous tile, the box the delta leaves out).
+    Updates the stride memory of the carried state `st`; `commit` records the tile and delta afterwards (the caller
+    reads the previous ones in between). Returns the delta's words."""
     bounds, coef = layer.bounds, layer.coef
-    x = ws.scratch[0]
     lo, ext, clip = x.lo, x.ext, x.clip
     project(t, off, coef, lo)
     if is_mac:
@@ -201,6 +200,41 @@ def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
                 st[_HAS_STRIDE] = 0
                 for a in range(N_AXES):
                     st[_STRIDE + a] = 0
+    return size
+
+
+@njit(cache=True, inline="always")
+def commit(st, lo, ext, old, olo, oext, size):
+    """The delta `delta` just counted (its tile lo / ext, whether it left out the box olo / oext, `size` words)
+    becomes the previous one in `st`."""
+    st[_HAVE] = 1
+    st[_PSIZE] = size
+    st[_POLD] = old
+    for a in range(N_AXES):
+        st[_PLO + a] = lo[a]
+        st[_PEXT + a] = ext[a]
+        st[_POLO + a] = olo[a] if old else 0
+        st[_POEXT + a] = oext[a] if old else 0
+
+
+@njit(cache=True, inline="always")
+def forget_delta(st):
+    """No delta at this step (a still step of the innermost loops, or an idle instance): the next step has no
+    previous delta to take over a link (the previous tile and the stride memory stay)."""
+    st[_PSIZE] = 0
+    st[_POLD] = 0
+    for a in range(N_AXES):
+        st[_POLO + a] = 0
+        st[_POEXT + a] = 0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws):
+    """R2-R4 for one iteration at dim offsets `off`: the words the tile brings (`delta`), the reads of its parent
+    (multicast groups, less what grid neighbours pass on over links) and the link transfers. Updates the carried
+    state `st`; returns (fills, parent reads, link transfers) of the step."""
+    x = ws.scratch[0]
+    size = delta(t, off, st, full, is_mac, layer, x)
     reads = 0.0
     transfers = 0.0
     if size > 0:
@@ -210,15 +244,7 @@ def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
             saved, moved = _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws)
             reads -= saved * size
             transfers = moved * size
-    # the current delta becomes the previous one
-    st[_HAVE] = 1
-    st[_PSIZE] = size
-    st[_POLD] = x.d_old
-    for a in range(N_AXES):
-        st[_PLO + a] = lo[a]
-        st[_PEXT + a] = ext[a]
-        st[_POLO + a] = x.d_olo[a] if x.d_old else 0
-        st[_POEXT + a] = x.d_oext[a] if x.d_old else 0
+    commit(st, x.lo, x.ext, x.d_old, x.d_olo, x.d_oext, size)
     return float(size), reads, transfers
 
 
@@ -232,11 +258,7 @@ def _leaf(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
     for k in range(tail, M):
         lp = temporal[k]
         if off[lp.dim] + lp.step < bounds[lp.dim]:      # loop k's iteration 1 runs (its end is > 1)
-            st[_PSIZE] = 0
-            st[_POLD] = 0
-            for a in range(N_AXES):
-                st[_POLO + a] = 0
-                st[_POEXT + a] = 0
+            forget_delta(st)
             break
     return s0, s1, s2
 

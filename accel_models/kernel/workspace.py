@@ -104,9 +104,67 @@ zero sums, the children listed for links (0: not yet), whether the memo table wa
 entry count; the link answers kept: their count, offset differences, parent reads saved and link transfers per
 word."""
 
-CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I)])
+CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I),
+                  ("cls", _I), ("next", _I)])
 """A child under one fan-out (R3): its offset in the tensor, its group (children with equal offsets share
-one), and its grid neighbours."""
+one), and its grid neighbours; where the children do unequal work (`joint`), its instance class and the next child
+of that class with an offset no earlier child of the class has (-1: none)."""
+
+MAX_CLASSES = 512
+"""Instance classes over all levels of one mapping (`instances.build_classes`)."""
+MAX_JOINT = 32
+"""Classes of the children of one parent instance counted together (`joint.joint_sweep`); a mapping needing more
+of either is refused (reason 7)."""
+JOINT_STATE = MAX_JOINT * STATE_LEN
+JOINT_SUMS = MAX_JOINT + 2
+"""A joint sweep's carried state (each class's `STATE_LEN`) and its sums (each class's fills, the parent's reads,
+the link transfers)."""
+KEY_LEN = 2 * N_AXES + 1 + 2 * N_AXES
+"""A delta as a set of points (`reference._delta_key`): its corner (the anchor), then its shape: extents, whether it
+has a hole, the hole's corner relative to the anchor and its extents."""
+JMEMO_SLOTS = 1024
+JMEMO_CAP = 512
+JMEMO_POOL = 1 << 17
+"""The joint sweep's memo: its slots, the most entries a sweep stores, and the words of its pool of keys and exit
+states (an entry takes twice the sweep's state)."""
+
+CLASS = np.dtype([("parent", _I), ("first", _I), ("n_sub", _I), ("count", _F), ("per_parent", _I),
+                  ("origin", _I, (8,)), ("decided", _I, (8,)), ("fill", _F, (3,)), ("access", _F, (3,)),
+                  ("mcw", _F, (3,)), ("peer", _F, (3,)), ("partition", _F)])
+"""An instance class of one level (`instances`): instances whose work is the same up to a translation. Its parent
+class, its first subclass at the next level and their number, how many instances it has (in all) and under one
+instance of its parent, the dim offsets of one of them (origin), per dim whether its spatial indices already decide
+how its work compares with the bound (`instances`), and per tensor the `LEVEL` quantities of one of its instances."""
+
+JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I, (8,)),
+                  ("split", _I, (MAX_SPATIAL,)), ("n_cat", _I, (MAX_SPATIAL,)), ("cat_hi", _I, (MAX_SPATIAL, 3)),
+                  ("cat_n", _I, (MAX_SPATIAL, 3)), ("cat_rep", _I, (MAX_SPATIAL, 3)), ("cat_dec", _I, (MAX_SPATIAL, 3)),
+                  ("n", _I), ("stamp", _I), ("entries", _I), ("ready", _I), ("used", _I),
+                  ("off", _I, (MAX_JOINT, 8)), ("prep", _I, (MAX_JOINT, N_AXES)), ("npts", _I, (MAX_JOINT,)),
+                  ("head", _I, (MAX_JOINT,)), ("state", _I, (JOINT_STATE,)),
+                  ("here", _I, (MAX_JOINT,)), ("size", _I, (MAX_JOINT,)), ("lo", _I, (MAX_JOINT, N_AXES)),
+                  ("ext", _I, (MAX_JOINT, N_AXES)), ("old", _I, (MAX_JOINT,)), ("olo", _I, (MAX_JOINT, N_AXES)),
+                  ("oext", _I, (MAX_JOINT, N_AXES)), ("key", _I, (2, MAX_JOINT, KEY_LEN)), ("gid", _I, (MAX_JOINT,)),
+                  ("tag", _I, (MAX_JOINT,)), ("pon", _I, (MAX_JOINT,)),
+                  ("at", _I, (8,)), ("pos", _I, (8,)), ("point", _I, (N_AXES,)), ("zero", _F, (JOINT_SUMS,)), ("step", _F, (JOINT_SUMS,)),
+                  ("f_base", _I, (MAX_LOOPS + 1, 8)), ("f_ctx", _I, (MAX_LOOPS + 1, 8)),
+                  ("f_reach", _I, (MAX_LOOPS + 1, 8)), ("f_pb", _I, (MAX_LOOPS + 1, N_AXES)),
+                  ("f_pstep", _I, (MAX_LOOPS + 1, N_AXES)), ("f_pbi", _I, (MAX_LOOPS + 1, N_AXES)),
+                  ("f_int", _I, (MAX_LOOPS + 1, 6)), ("f_first", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
+                  ("f_sums", _F, (MAX_LOOPS + 1, JOINT_SUMS)), ("f_psums", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
+                  ("f_s1", _I, (MAX_LOOPS + 1, JOINT_STATE)), ("f_entry", _I, (MAX_LOOPS + 1, 2, JOINT_STATE)),
+                  ("m_meta", _I, (JMEMO_SLOTS, 11)), ("m_sums", _F, (JMEMO_SLOTS, JOINT_SUMS)),
+                  ("m_pool", _I, (JMEMO_POOL,))])
+"""The instance classes' bookkeeping and the joint sweep's scratch (`instances`, `joint`): each level's first class
+(the entry after the last level: their count); per dim the position of its innermost loop with a residual; for the
+fan-out being split, per spatial loop whether it splits its children and its categories (last digit, count,
+representative digit, whether it decides); for the joint sweep: its class count, memo stamp, entries, whether its
+memo was cleared and its pool words used; per class its representative's offset from the parent's origin (dims)
+and its projection, how many distinct offsets its children have and the first of them, its carried state, the
+current step's delta (whether it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the
+current ones' groups, a tag per class for the hash tables, whether it had a delta at the previous step; small
+vectors; the frames (as `FRAME`, `f_int` holding n, i, whole, hash, hash1, p_valid) and the memo
+(per slot: stamp, j, cut context, pool offset; its sums)."""
 
 
 class Workspace(NamedTuple):
@@ -127,6 +185,9 @@ class Workspace(NamedTuple):
     frames: np.ndarray
     memo: np.ndarray
     sweep: np.ndarray
+    classes: np.ndarray
+    joint: np.ndarray
+    links: np.ndarray
 
 
 @njit(cache=True)
@@ -143,10 +204,15 @@ def make_workspace(n_levels, max_children):
         sweep[0]['origin'][d] = 0
     for q in range(3):
         sweep[0]['zero'][q] = 0.0
+    joint = np.empty(1, dtype=JOINT)    # large, and mostly untouched: only mappings of unequal instances use it
+    joint[0]['ready'] = 0
+    for q in range(JOINT_SUMS):
+        joint[0]['zero'][q] = 0.0
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
                      np.zeros(max_children + 1, dtype=np.int64),
                      np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
                      np.zeros((slots + 1, 2), dtype=np.int64), np.empty(MAX_LOOPS + 1, dtype=FRAME),
-                     np.empty(MEMO_SLOTS, dtype=MEMO), sweep)
+                     np.empty(MEMO_SLOTS, dtype=MEMO), sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,
+                     np.zeros((4 * slots + 1, 3), dtype=np.int64))

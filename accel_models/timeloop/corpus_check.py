@@ -85,7 +85,7 @@ def compare_spatial_case(case: CorpusCase, reason: int, compute_cycles: int, our
     tl = case.timeloop
     valid = reason == 0
     if reason == SPATIAL_RESIDUAL:
-        return ["kernel: spatial class not modelled"]
+        return ["kernel: more instance classes than its tables hold"]
     if valid != bool(tl["valid"]):
         return [f"valid: cosearch {valid}, timeloop {tl['valid']} ({tl.get('error')})"]
     if not valid:

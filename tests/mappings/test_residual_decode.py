@@ -90,7 +90,7 @@ def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_re
             assert _bounds_covered(fast, b) == [int(v) for v in layer.bounds], (acc.name, b)
             assert _shape_ok(layer, acc, fast, b) and _shape_ok(layer, acc, plain, b), (acc.name, b)
             spatial_class = not uniform_instances(fast, b)
-            assert (res.reason[b] == SPATIAL_RESIDUAL) == spatial_class, (acc.name, b)   # the only refusal added
+            assert res.reason[b] != SPATIAL_RESIDUAL or spatial_class, (acc.name, b)
             seen["residual"] += not fast.row(b).is_perfect()[0]
             seen["spatial class"] += spatial_class
             seen["spatial residual"] += bool(fast.spatial_x_residual[b].any() or fast.spatial_y_residual[b].any())
@@ -227,20 +227,25 @@ def test_decoded_temporal_class_mappings_evaluate_as_the_walk(corpus_architectur
     assert checked >= 3
 
 
-def test_decoded_spatial_class_mappings_are_valid_to_the_walk(corpus_architectures):
-    """The walk counts the spatial class: a decoded one is valid wherever its tiles fit, and does the layer's
-    real work (MACs = the product of the bounds)."""
+def test_decoded_spatial_class_mappings_are_valid_and_the_kernel_counts_them_as_the_walk(corpus_architectures):
+    """A decoded spatial-class mapping is valid wherever its tiles fit and does the layer's real work (MACs = the
+    product of the bounds); the kernel's cycles, energy and counts equal the walk's."""
     acc = corpus_architectures["B4x4b"]
     layer = Layer(P=13, C=3, K=5, name="tiny_primes")
     enc = Encoding(layer, acc, factors="residual")
     arrays = enc.decode(np.random.default_rng(2).random((40, enc.size)))
+    fast = evaluate_batch(layer, acc, arrays)
     checked = 0
     for b in range(arrays.batch_size):
         if uniform_instances(arrays, b) or checked == 4:
             continue
         walk = evaluate(layer, acc, arrays, b)
-        assert walk.reason == OK, REASONS[walk.reason]
+        assert walk.reason == OK == int(fast.reason[b]), (REASONS[walk.reason], REASONS[int(fast.reason[b])])
         assert walk.macs == layer.macs
+        assert int(fast.cycles[b]) == walk.cycles
+        assert fast.energy_pj[b] == pytest.approx(walk.energy_pj, rel=1e-12)
+        np.testing.assert_allclose(fast.reads[b], walk.reads, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(fast.fills[b], walk.fills, rtol=1e-12, atol=1e-9)
         checked += 1
     assert checked == 4
 

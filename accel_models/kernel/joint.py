@@ -1,0 +1,632 @@
+"""The children of one parent instance counted together where they do unequal work (`instances`): R2-R4 of
+`reference._level_walk`, compiled.
+
+Each class of children (`workspace.CLASS`; instances that do the same work up to a translation) follows the stream
+of its representative: at each iteration its tile, cut at the bounds, or nothing where it idles (its dim offsets
+reach a bound), and the delta R2 gives (`residual.delta`: the same rule, stride memory and cut-tile rule as every
+other stream). The parent's reads at a step are those of `reference._serve_step`: each distinct non-empty delta,
+as a set of points, read once; a child whose delta a grid neighbour received at the previous step can take it over
+a link, and the links are used when they lower the reads. A class's children hold its representative's delta moved
+by their own offset, so a delta is a shape and an anchor (`_canon`, the walk's `_delta_key`): two children share
+one when their classes' deltas have the same shape and their anchors plus offsets meet. The distinct deltas of one
+class are its distinct offsets (`npts`); where several classes' deltas share a shape, their union is counted over
+the children's offsets (`_union`). A link from class c' to class c needs a grid neighbour at the offset difference
+between c's current anchor and c''s previous one: the differences neighbouring children of two classes can have
+are listed once per sweep (`_setup`, in the `links` table), and the children are visited only when one matches.
+
+The iterations are visited as `residual.sweep` visits them: frames per temporal loop, memoized on (loop, cut
+context, the carried state of every class relative to the frame's base), with repeated middle iterations added at
+once; its docstring says why that is exact. The cut context spans every class's offset, so that frames with equal
+contexts are cut alike for every class. Every count is an integer held in a float64: the sums are exact.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from nets import N_AXES
+
+from ..geometry import project
+from .links import _GOLDEN, list_children
+from .residual import _HAVE, _PEXT, _PLO, _POEXT, _POLD, _POLO, _PSIZE, commit, delta, forget_delta
+from .workspace import JMEMO_CAP, JMEMO_POOL, JOINT_STATE, KEY_LEN, STATE_LEN
+
+_SHAPE = N_AXES                            # a key: its anchor (N_AXES), then its shape from here
+_HOLE = 2 * N_AXES                         # whether the delta has a hole, then the hole's corner and extents
+_MULTIPLIERS = np.array([((2 * k + 1) * _GOLDEN) % 2**64 for k in range(8 + JOINT_STATE)],
+                        dtype=np.uint64).view(np.int64)
+"""Odd multipliers of a joint memo key's fields (cut context, then the carried state), as `residual._MULTIPLIERS`."""
+
+
+@njit(cache=True, inline="always")
+def _canon(lo, ext, old, olo, oext, key):
+    """The delta of tile (lo, ext) less, if `old`, the box (olo, oext), as the walk's `_delta_key`: its corner, then
+    its extents, and whether the set is the box less a hole (then the hole's corner relative to the corner, and its
+    extents). Two non-empty deltas are the same set exactly when their keys are equal."""
+    for a in range(N_AXES):
+        key[a] = lo[a]
+        key[_SHAPE + a] = ext[a]
+        key[_HOLE + 1 + a] = 0
+        key[_HOLE + 1 + N_AXES + a] = 0
+    key[_HOLE] = 0
+    if not old:
+        return
+    n_partial = 0
+    pa = -1
+    for a in range(N_AXES):
+        c_lo = max(lo[a], olo[a])
+        c_hi = min(lo[a] + ext[a], olo[a] + oext[a])
+        if c_hi <= c_lo:
+            return                         # nothing shared: the whole tile
+        if c_lo > lo[a] or c_hi < lo[a] + ext[a]:
+            n_partial += 1
+            pa = a
+    if n_partial == 1:
+        c_lo = max(lo[pa], olo[pa])
+        c_hi = min(lo[pa] + ext[pa], olo[pa] + oext[pa])
+        if c_lo == lo[pa]:                 # the shared part is the low end: the delta is the high end
+            key[pa] = c_hi
+            key[_SHAPE + pa] = lo[pa] + ext[pa] - c_hi
+            return
+        if c_hi == lo[pa] + ext[pa]:
+            key[_SHAPE + pa] = c_lo - lo[pa]
+            return
+    key[_HOLE] = 1
+    for a in range(N_AXES):
+        c_lo = max(lo[a], olo[a])
+        c_hi = min(lo[a] + ext[a], olo[a] + oext[a])
+        key[_HOLE + 1 + a] = c_lo - lo[a]
+        key[_HOLE + 1 + N_AXES + a] = c_hi - c_lo
+
+
+@njit(cache=True, inline="always")
+def _same_shape(u, v):
+    for k in range(_SHAPE, KEY_LEN):
+        if u[k] != v[k]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def child_class(k, spatial, n_sp, jt):
+    """The class index (0..n_sub-1, as `instances.build_classes` numbers them) of child k of a fan-out whose
+    categories `jt` holds (`instances._categories`; child k: the spatial loops' digits, the outermost most
+    significant)."""
+    idx = np.int64(0)
+    radix = np.int64(1)
+    rest = k
+    for i in range(n_sp - 1, -1, -1):
+        digit = rest % spatial[i].bound
+        rest //= spatial[i].bound
+        if jt.split[i] == 0:
+            continue
+        q = 0
+        while jt.cat_hi[i, q] < digit:
+            q += 1
+        idx += q * radix
+        radix *= jt.n_cat[i]
+    return idx
+
+
+@njit(cache=True, inline="always")
+def _hash_point(tag, point):
+    h = tag * np.int64(_GOLDEN)
+    for a in range(N_AXES):
+        h = (h + point[a]) * _GOLDEN
+    return h
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _insert(table, children, k, tag, tags, anchors, point, stamp):
+    """Insert child k's `point` under `tag` into the hash table of this stamp (open addressing; an entry is a child,
+    whose point is anchors[its class] + its offset and whose tag is tags[its class]); True if no entry with the same
+    tag and point was there."""
+    mask = table.shape[0] - 2
+    h = (_hash_point(tag, point) >> 32) & mask
+    while table[h, 1] == stamp:
+        j = table[h, 0]
+        q = children[j].cls
+        if tags[q] == tag:
+            same = True
+            for a in range(N_AXES):
+                if anchors[q, a] + children[j].offset[a] != point[a]:
+                    same = False
+                    break
+            if same:
+                return False
+        h = (h + 1) & mask
+    table[h, 0] = k
+    table[h, 1] = stamp
+    return True
+
+
+@njit(cache=True, inline="always")
+def _new_stamp(table):
+    """A new stamp for a hash table whose last row counts its uses (`links._group_children`'s convention)."""
+    stamp = table[-1, 0] + 1
+    table[-1, 0] = stamp
+    return stamp
+
+
+@njit(cache=True, inline="always")
+def _pair_hash(q, q2, w):
+    h = (q * 64 + q2) * np.int64(_GOLDEN)
+    for a in range(N_AXES):
+        h = (h + w[a]) * _GOLDEN
+    return h >> 32
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _find_pair(table, children, q, q2, w, stamp):
+    """The slot of the `links` table holding a child of class q with a grid neighbour of class q2 at offset
+    difference w (an entry: the child pair), or the free slot where it would go."""
+    mask = table.shape[0] - 2
+    h = _pair_hash(q, q2, w) & mask
+    while table[h, 2] == stamp:
+        a_, b_ = children[table[h, 0]], children[table[h, 1]]
+        if a_.cls == q and b_.cls == q2:
+            same = True
+            for a in range(N_AXES):
+                if b_.offset[a] - a_.offset[a] != w[a]:
+                    same = False
+                    break
+            if same:
+                return h
+        h = (h + 1) & mask
+    return h
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
+    """The children of parent class c: offsets and grid neighbours (`links.list_children`), their classes, each
+    class's distinct offsets (a list through `CHILD.next`), its representative's offset, and the offset differences
+    of neighbouring children per pair of classes (the `links` table). Returns the `links` table's stamp."""
+    cls, children, table = ws.classes, ws.children, ws.table
+    jt = ws.joint[0]
+    parent = cls[c]
+    n = parent.n_sub
+    list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, children, table, ws.scratch[0].digits)
+    zero = jt.key[1]                      # scratch here: zero anchors
+    for q in range(n):
+        sub = cls[parent.first + q]
+        for d in range(8):
+            jt.off[q, d] = sub.origin[d] - parent.origin[d]
+        project(t, jt.off[q], layer.coef, jt.prep[q])
+        jt.head[q] = -1
+        jt.npts[q] = 0
+        jt.tag[q] = q
+        for a in range(N_AXES):
+            zero[q, a] = 0
+    tail = jt.gid                         # scratch here: the last child listed per class
+    stamp = _new_stamp(table)
+    for k in range(n_children):
+        ck = children[k]
+        q = child_class(k, spatial, n_sp, jt)
+        ck.cls = q
+        ck.next = -1
+        if _insert(table, children, k, q, jt.tag, zero, ck.offset, stamp):
+            if jt.head[q] < 0:
+                jt.head[q] = k
+            else:
+                children[tail[q]].next = k
+            tail[q] = k
+            jt.npts[q] += 1
+    pairs = ws.links
+    p_stamp = _new_stamp(pairs)
+    w = jt.point
+    for k in range(n_children):
+        ck = children[k]
+        for i in range(ck.n_neighbours):
+            j = ck.neighbours[i]
+            cj = children[j]
+            for a in range(N_AXES):
+                w[a] = cj.offset[a] - ck.offset[a]
+            h = _find_pair(pairs, children, ck.cls, cj.cls, w, p_stamp)
+            if pairs[h, 2] != p_stamp:
+                pairs[h, 0] = k
+                pairs[h, 1] = j
+                pairs[h, 2] = p_stamp
+    return p_stamp
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _union(group, n, ws):
+    """Distinct deltas among the children of the classes in `group` (their current deltas share one shape): the
+    distinct points anchor + offset over their children's distinct offsets."""
+    jt = ws.joint[0]
+    children, table = ws.children, ws.table
+    anchors = jt.key[0]
+    pt = jt.point
+    stamp = _new_stamp(table)
+    count = np.int64(0)
+    for q in range(n):
+        if jt.gid[q] != group:
+            continue
+        k = jt.head[q]
+        while k >= 0:
+            for a in range(N_AXES):
+                pt[a] = anchors[q, a] + children[k].offset[a]
+            if _insert(table, children, k, group, jt.gid, anchors, pt, stamp):
+                count += 1
+            k = children[k].next
+    return count
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _serve(n, n_children, ws, p_stamp):
+    """R3 at one step of the parent (`reference._serve_step`): (reads, link transfers) from the classes' current
+    deltas (jt.here: it brings words; jt.key[0]: anchors relative to each class's representative) and previous ones
+    (jt.pon, jt.key[1])."""
+    jt = ws.joint[0]
+    cur, prev = jt.key[0], jt.key[1]
+    gid, size, on, pon = jt.gid, jt.size, jt.here, jt.pon
+    children = ws.children
+    # groups of classes whose current deltas share a shape; a group's id is its first class
+    for q in range(n):
+        gid[q] = -1
+    reads = 0.0
+    for q in range(n):
+        if on[q] == 0 or gid[q] >= 0:
+            continue
+        gid[q] = q
+        members = 1
+        for q2 in range(q + 1, n):
+            if on[q2] != 0 and gid[q2] < 0 and _same_shape(cur[q], cur[q2]):
+                gid[q2] = q
+                members += 1
+        if members == 1:
+            reads += float(jt.npts[q] * size[q])
+        else:
+            reads += float(_union(q, n, ws) * size[q])
+    if reads == 0.0 or n_children < 2:
+        return reads, 0.0
+    # a link needs a neighbour of a class whose previous delta has this shape, at the anchors' difference
+    links_table = ws.links
+    w = jt.point
+    possible = False
+    for q in range(n):
+        if on[q] == 0:
+            continue
+        for q2 in range(n):
+            if pon[q2] == 0 or not _same_shape(cur[q], prev[q2]):
+                continue
+            for a in range(N_AXES):
+                w[a] = cur[q, a] - prev[q2, a]
+            if links_table[_find_pair(links_table, children, q, q2, w, p_stamp), 2] == p_stamp:
+                possible = True
+                break
+        if possible:
+            break
+    if not possible:
+        return reads, 0.0
+    table = ws.table
+    stamp = _new_stamp(table)
+    rest = 0.0
+    links = 0.0
+    pt = jt.point
+    for k in range(n_children):
+        ck = children[k]
+        q = ck.cls
+        if on[q] == 0:
+            continue
+        served = False
+        for i in range(ck.n_neighbours):
+            cj = children[ck.neighbours[i]]
+            q2 = cj.cls
+            if pon[q2] == 0 or not _same_shape(cur[q], prev[q2]):
+                continue
+            served = True
+            for a in range(N_AXES):
+                if cj.offset[a] - ck.offset[a] != cur[q, a] - prev[q2, a]:
+                    served = False
+                    break
+            if served:
+                break
+        if served:
+            links += size[q]
+            continue
+        for a in range(N_AXES):
+            pt[a] = cur[q, a] + ck.offset[a]
+        if _insert(table, children, k, gid[q], gid, cur, pt, stamp):
+            rest += size[q]
+    if links > 0 and rest < reads:
+        return rest, links
+    return reads, 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, p_stamp, out):
+    """One iteration of the parent at dim offsets `off` (its first child's): each class's delta (R2; an idle class
+    brings nothing and keeps its stream), the parent's reads and link transfers (`_serve`); the carried states move
+    on. Writes (each class's fills, reads, transfers) into `out`."""
+    jt = ws.joint[0]
+    x = ws.scratch[0]
+    bounds = layer.bounds
+    at = jt.pos                           # not jt.at: the caller's `off`
+    for q in range(n):
+        st = jt.state[q * STATE_LEN:(q + 1) * STATE_LEN]
+        # the previous step's delta as a key (the class's previous tile less its old box), before `delta` moves on
+        jt.pon[q] = 1 if st[_HAVE] != 0 and st[_PSIZE] > 0 else 0
+        if jt.pon[q] != 0:
+            pk = jt.key[1, q]
+            _canon(st[_PLO:_PLO + N_AXES], st[_PEXT:_PEXT + N_AXES], st[_POLD] != 0, st[_POLO:_POLO + N_AXES],
+                   st[_POEXT:_POEXT + N_AXES], pk)
+            for a in range(N_AXES):
+                pk[a] -= jt.prep[q, a]
+        here = True
+        for d in range(8):
+            at[d] = off[d] + jt.off[q, d]
+            here &= at[d] < bounds[d]
+        if not here:
+            jt.here[q] = 0
+            jt.size[q] = -1               # idle: no delta, and none to pass on at the next step
+            out[q] = 0.0
+            continue
+        size = delta(t, at, st, full, is_mac, layer, x)
+        jt.size[q] = size
+        jt.here[q] = 1 if size > 0 else 0
+        jt.old[q] = x.d_old
+        for a in range(N_AXES):
+            jt.lo[q, a] = x.lo[a]
+            jt.ext[q, a] = x.ext[a]
+            jt.olo[q, a] = x.d_olo[a]
+            jt.oext[q, a] = x.d_oext[a]
+        if size > 0:
+            ck = jt.key[0, q]
+            _canon(jt.lo[q], jt.ext[q], x.d_old != 0, jt.olo[q], jt.oext[q], ck)
+            for a in range(N_AXES):
+                ck[a] -= jt.prep[q, a]
+        out[q] = float(size)
+    reads, transfers = _serve(n, n_children, ws, p_stamp)
+    out[n] = reads
+    out[n + 1] = transfers
+    for q in range(n):
+        st = jt.state[q * STATE_LEN:(q + 1) * STATE_LEN]
+        if jt.size[q] < 0:
+            forget_delta(st)
+        else:
+            commit(st, jt.lo[q], jt.ext[q], jt.old[q], jt.olo[q], jt.oext[q], jt.size[q])
+
+
+@njit(cache=True, inline="always")
+def _moved(src, n_words, pb, sign, out):
+    """out = the joint state src (n_words, a whole number of classes' states) with its tensor coordinates moved by
+    sign * pb (`residual._moved`, class by class)."""
+    for k in range(n_words):
+        out[k] = src[k]
+    for base in range(0, n_words, STATE_LEN):
+        if src[base + _HAVE] != 0:
+            for a in range(N_AXES):
+                out[base + _PLO + a] += sign * pb[a]
+        if src[base + _POLD] != 0:
+            for a in range(N_AXES):
+                out[base + _POLO + a] += sign * pb[a]
+
+
+@njit(cache=True, inline="always")
+def _same(u, v, n_words):
+    for k in range(n_words):
+        if u[k] != v[k]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _key_hash(j, ctx, state, n_words):
+    h = j * np.int64(_GOLDEN)
+    for d in range(8):
+        h += ctx[d] * _MULTIPLIERS[d]
+    for k in range(n_words):
+        h += state[k] * _MULTIPLIERS[8 + k]
+    return (h ^ (h >> 31)) * _GOLDEN
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _memo_find(jt, h, j, ctx, state, n_words, stamp):
+    """The memo slot holding key (j, ctx, state) in this sweep, or the free slot where it would go."""
+    meta, pool = jt.m_meta, jt.m_pool
+    mask = meta.shape[0] - 1
+    k = (h >> 32) & mask
+    while meta[k, 0] == stamp:
+        if meta[k, 1] == j:
+            same = True
+            for d in range(8):
+                if meta[k, 2 + d] != ctx[d]:
+                    same = False
+                    break
+            if same:
+                o = meta[k, 10]
+                for w in range(n_words):
+                    if pool[o + w] != state[w]:
+                        same = False
+                        break
+                if same:
+                    return k
+        k = (k + 1) & mask
+    return k
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _memo_store(jt, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, stamp):
+    """Memoize (j, ctx, key) -> (sums + extra, the state st relative to the corner pb), if the table has room."""
+    if jt.entries >= JMEMO_CAP or jt.used + 2 * n_words > JMEMO_POOL:
+        return
+    k = _memo_find(jt, h, j, ctx, key, n_words, stamp)
+    meta, pool = jt.m_meta, jt.m_pool
+    o = jt.used
+    meta[k, 0] = stamp
+    meta[k, 1] = j
+    for d in range(8):
+        meta[k, 2 + d] = ctx[d]
+    meta[k, 10] = o
+    for w in range(n_words):
+        pool[o + w] = key[w]
+    _moved(st, n_words, pb, -1, pool[o + n_words:o + 2 * n_words])
+    for q in range(n_sums):
+        jt.m_sums[k, q] = sums[q] + extra[q]
+    jt.used = o + 2 * n_words
+    jt.entries += 1
+
+
+@njit(cache=True, inline="always")
+def _start(jt, j, lp, bounds):
+    """Frame j (loop lp) set to run its iterations from the first (those at which the first child works)."""
+    jt.f_int[j, 0] = min(lp.bound, (bounds[lp.dim] - jt.f_base[j, lp.dim] + lp.step - 1) // lp.step)
+    jt.f_int[j, 1] = 0
+    jt.f_int[j, 5] = 0
+    for q in range(jt.f_sums.shape[1]):
+        jt.f_sums[j, q] = 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
+    """(reads of one instance of parent class c, link transfers among its children) for tensor t over the
+    iterations of the M temporal loops above its children's level (those at which its first child works); each
+    child class's fills per instance in `joint.step[:n_sub]`. `full`: the children's tile extents (dims). The
+    categories of c's fan-out (`instances._categories`) must be in `ws.joint` already."""
+    bounds, coef, ax = layer.bounds, layer.coef, layer.ax
+    jt = ws.joint[0]
+    parent = ws.classes[c]
+    n = parent.n_sub
+    n_sums = n + 2
+    n_words = n * STATE_LEN
+    p_stamp = _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c)
+    state = jt.state
+    for k in range(n_words):
+        state[k] = 0
+    if jt.ready == 0:                     # the memo is cleared on the workspace's first joint sweep only
+        for k in range(jt.m_meta.shape[0]):
+            jt.m_meta[k, 0] = 0
+        jt.stamp = 0
+        jt.ready = 1
+    stamp = jt.stamp + 1
+    jt.stamp = stamp
+    jt.entries = 0
+    jt.used = 0
+    sums_out = jt.step
+    # f_reach[j]: the dim extents that frame j's iterations and every class's tiles span from its base
+    for d in range(8):
+        spread = 0
+        for q in range(n):
+            spread = max(spread, jt.off[q, d])
+        jt.f_reach[M, d] = spread + (1 if is_mac or ax[t, d] < 0 else full[d])
+    at = jt.at
+    for j in range(M - 1, -1, -1):
+        lp = temporal[j]
+        for d in range(8):
+            jt.f_reach[j, d] = jt.f_reach[j + 1, d]
+            at[d] = 0
+        jt.f_reach[j, lp.dim] += (lp.bound - 1) * lp.step
+        at[lp.dim] = lp.step
+        project(t, at, coef, jt.f_pstep[j])
+    if M == 0:
+        _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, p_stamp, sums_out)
+        return sums_out[n], sums_out[n + 1]
+    for d in range(8):
+        jt.f_base[0, d] = parent.origin[d]
+    project(t, parent.origin, coef, jt.f_pb[0])
+    jt.f_int[0, 2] = 0
+    _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, p_stamp, jt.f_first[0])
+    jt.f_int[0, 4] = -1                   # the outermost frame is not memoized
+    _start(jt, 0, temporal[0], bounds)
+    s = jt.f_psums[M]                      # a returned iteration's sums (the frame after the last: scratch)
+    j = 0
+    while True:
+        i = jt.f_int[j, 1]
+        n_it = jt.f_int[j, 0]
+        if i < n_it:
+            pbi = jt.f_pbi[j]
+            for a in range(N_AXES):
+                pbi[a] = jt.f_pb[j, a] + i * jt.f_pstep[j, a]
+            entry = jt.f_entry[j, i & 1]
+            _moved(state, n_words, pbi, -1, entry)
+            if jt.f_int[j, 5] != 0 and i <= n_it - 2 and _same(entry, jt.f_entry[j, (i - 1) & 1], n_words):
+                # iterations i..n-2 repeat iteration i-1, one step further each (`residual.sweep`)
+                for q in range(n_sums):
+                    jt.f_sums[j, q] += (n_it - 1 - i) * jt.f_psums[j, q]
+                for a in range(N_AXES):
+                    pbi[a] = jt.f_pb[j, a] + (n_it - 1) * jt.f_pstep[j, a]
+                _moved(entry, n_words, pbi, 1, state)
+                jt.f_int[j, 1] = n_it - 1
+                jt.f_int[j, 5] = 0
+                continue
+            lp = temporal[j]
+            if j + 1 == M:                 # a step; iteration 0's is the frame's first, already taken
+                if i == 0:
+                    for q in range(n_sums):
+                        s[q] = 0.0
+                else:
+                    for d in range(8):
+                        at[d] = jt.f_base[j, d]
+                    at[lp.dim] += i * lp.step
+                    _joint_step(t, at, full, is_mac, layer, n, n_children, ws, p_stamp, s)
+            else:
+                cj = j + 1
+                base, ctx, reach = jt.f_base[cj], jt.f_ctx[cj], jt.f_reach[cj]
+                for d in range(8):
+                    base[d] = jt.f_base[j, d]
+                base[lp.dim] += i * lp.step
+                for d in range(8):
+                    rem = bounds[d] - base[d]
+                    ctx[d] = rem if rem < reach[d] else reach[d]
+                for a in range(N_AXES):
+                    jt.f_pb[cj, a] = pbi[a]
+                jt.f_int[cj, 2] = 0
+                first = jt.f_first[cj]
+                for q in range(n_sums):
+                    first[q] = 0.0
+                hit = False
+                if i > 0:                  # a whole frame: keyed on its entry state
+                    h = _key_hash(2 * j + 2, ctx, entry, n_words)
+                    e = _memo_find(jt, h, 2 * j + 2, ctx, entry, n_words, stamp)
+                    if jt.m_meta[e, 0] == stamp:
+                        for q in range(n_sums):
+                            s[q] = jt.m_sums[e, q]
+                        o = jt.m_meta[e, 10]
+                        _moved(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], 1, state)
+                        hit = True
+                    else:
+                        jt.f_int[cj, 2] = 1
+                        jt.f_int[cj, 3] = h
+                        _joint_step(t, base, full, is_mac, layer, n, n_children, ws, p_stamp, first)
+                if not hit:                # keyed on the state after its first step
+                    s1 = jt.f_s1[cj]
+                    _moved(state, n_words, jt.f_pb[cj], -1, s1)
+                    h = _key_hash(2 * j + 3, ctx, s1, n_words)
+                    e = _memo_find(jt, h, 2 * j + 3, ctx, s1, n_words, stamp)
+                    if jt.m_meta[e, 0] == stamp:
+                        o = jt.m_meta[e, 10]
+                        _moved(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], 1, state)
+                        for q in range(n_sums):
+                            s[q] = jt.m_sums[e, q] + first[q]
+                        if jt.f_int[cj, 2] != 0:
+                            _memo_store(jt, jt.f_int[cj, 3], 2 * j + 2, ctx, entry, jt.m_sums[e], first, n_sums,
+                                        state, n_words, jt.f_pb[cj], stamp)
+                    else:
+                        jt.f_int[cj, 4] = h
+                        _start(jt, cj, temporal[cj], bounds)
+                        j = cj
+                        continue
+        else:
+            # frame j is done: memoize it, and return its sums to its parent's iteration
+            if j == 0:
+                for q in range(n_sums):
+                    sums_out[q] = jt.f_sums[0, q] + jt.f_first[0, q]
+                return sums_out[n], sums_out[n + 1]
+            pj = j - 1
+            _memo_store(jt, jt.f_int[j, 4], 2 * j + 1, jt.f_ctx[j], jt.f_s1[j], jt.f_sums[j], jt.zero, n_sums,
+                        state, n_words, jt.f_pb[j], stamp)
+            if jt.f_int[j, 2] != 0:
+                _memo_store(jt, jt.f_int[j, 3], 2 * j, jt.f_ctx[j], jt.f_entry[pj, jt.f_int[pj, 1] & 1],
+                            jt.f_sums[j], jt.f_first[j], n_sums, state, n_words, jt.f_pb[j], stamp)
+            for q in range(n_sums):
+                s[q] = jt.f_sums[j, q] + jt.f_first[j, q]
+            j = pj
+        # iteration i of frame j ended with sums s
+        for q in range(n_sums):
+            jt.f_sums[j, q] += s[q]
+        if jt.f_int[j, 1] > 0:             # iteration 0 lacks its first step: no pattern to repeat
+            for q in range(n_sums):
+                jt.f_psums[j, q] = s[q]
+            jt.f_int[j, 5] = 1
+        jt.f_int[j, 1] += 1
