@@ -63,9 +63,10 @@ form) and residuals appear where they buy something:
 The outermost level takes the passes still needed, and every loop's residual end, spatial loops included, follows by
 F3's canonical form (docs/imperfect.md); the outermost loop of each dim is perfect, its end lowered to its residual.
 A balanced tile on or below a spatial loop of its dim gives Timeloop's spatial class (instances under a fan-out do
-unequal work), which the cost model counts instance by instance (docs/imperfect.md). The genes are the same as the perfect decode's and mean
-the same, so seeds carry over between the two modes: a gene vector that the perfect decode maps without any limit
-binding decodes to the same mapping in both. Dims with a factor fixed by mapspace constraints stay perfect.
+unequal work), which the cost model counts instance by instance (docs/imperfect.md). The genes are the same as the
+perfect decode's and mean the same, so seeds carry over between the two modes: a gene vector that the perfect decode
+maps without any limit binding decodes to the same mapping in both. Dims with a factor fixed by mapspace constraints
+stay perfect.
 """
 from __future__ import annotations
 

@@ -2,11 +2,8 @@
 what is left, canonical residual ends), so its optimum is at or below the perfect optimum and any residual search."""
 import numpy as np
 import pytest
-from numba import njit
 
 from accel_models import Accelerator, MappingArrays, StorageLevel
-from accel_models.geometry import accelerator_arrays
-from accel_models.kernel.nest import check_shape
 from accel_models.reference import evaluate, uniform_instances
 from accel_models.result import OK
 from mappings import Encoding, best_mapping
@@ -18,11 +15,6 @@ ONE_BUFFER = Accelerator("one_buffer", (DRAM, StorageLevel("Buf", capacity_words
                                                            write_energy_pj=1.0, update_energy_pj=1.0)), 1.0)
 FOUR_PES = Accelerator("four_pes", (StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=32, fanout_x=4),
                                     StorageLevel("RF", capacity_words=6)), 1.0)
-
-
-@njit
-def _shape_reason(bounds, fanout, m):
-    return check_shape(bounds, fanout, m)[0]
 
 
 def _key(m: MappingArrays, b: int) -> bytes:
@@ -54,18 +46,17 @@ def test_the_residual_optimum_beats_the_perfect_one_where_a_prime_map_overflows(
     assert not residual.arrays.is_perfect()[0]
 
 
-def test_the_residual_space_holds_every_decode_and_its_walk_optimum_every_search():
+def test_the_residual_space_holds_every_decode_and_its_walk_optimum_every_search(shape_ok):
     """Four PEs, P = 7 and K = 3: every enumerated mapping passes the kernel's shape check, every residual decode of
     random genes is one of them, and the walk's optimum over them (the spatial class included, which only the walk
     counts) is at or below the perfect space's and a residual CMA-ES run's (which the kernel scores)."""
     layer = Layer(P=7, K=3, name="seven_by_three")
     enc = Encoding(layer, FOUR_PES, bypass="none", factors="residual")
-    bounds, fanout = np.array(layer.bounds, dtype=np.int64), accelerator_arrays(FOUR_PES).fanout
     keys, best, spatial_class = set(), {"perfect": np.inf, "residual": np.inf}, 0
     for mode in ("perfect", "residual"):
         for chunk in ExhaustiveSpace(Encoding(layer, FOUR_PES, bypass="none", factors=mode)).chunks():
             for b in range(chunk.batch_size):
-                assert _shape_reason(bounds, fanout, tuple(np.ascontiguousarray(a[b]) for a in chunk)) == OK
+                assert shape_ok(layer, FOUR_PES, chunk, b)
                 walk = evaluate(layer, FOUR_PES, chunk, b)
                 if walk.reason == OK:
                     best[mode] = min(best[mode], walk.energy_pj * walk.cycles)

@@ -3,11 +3,9 @@ a balanced tile where a limit binds (the fan-out left, a buffer, the axis fill),
 loop (spatial ones included), the compiled decoder equal to the reference, and the mapper finding what it pays for."""
 import numpy as np
 import pytest
-from numba import njit
 
 from accel_models import Accelerator, Dataflow, MappingArrays, StorageLevel, evaluate_batch, get_preset
 from accel_models.geometry import accelerator_arrays
-from accel_models.kernel.nest import check_shape
 from accel_models.mapping_arrays import bound_from_factors, dim_loops
 from accel_models.reference import evaluate, uniform_instances
 from accel_models.result import OK, REASONS, SPATIAL_RESIDUAL
@@ -22,18 +20,6 @@ LAYERS = [Layer(R=3, S=3, P=13, Q=7, C=5, K=11, name="conv_primes"),
 TIGHT = Accelerator("tight", (StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=512, fanout_x=6, fanout_y=5),
                               StorageLevel("RF", capacity_words=10)), 1.0)
 FIELDS = MappingArrays._fields
-
-
-@njit
-def _shape_reason(bounds, fanout, m):
-    return check_shape(bounds, fanout, m)[0]
-
-
-def _shape_ok(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int) -> bool:
-    """The cost kernel's shape check (F3's bound equation, 1 <= r <= e, no residual on a dim's outermost spatial
-    loop, one axis per dim, the fan-outs) passes on mapping b."""
-    m = tuple(np.ascontiguousarray(a[b]) for a in arrays.with_residuals())
-    return _shape_reason(np.array(layer.bounds, dtype=np.int64), accelerator_arrays(acc).fanout, m) == OK
 
 
 def _bounds_covered(arrays: MappingArrays, b: int) -> list[int]:
@@ -72,7 +58,8 @@ def test_balanced_tiles_are_the_even_splits_and_the_table_is_closed():
 
 @pytest.mark.parametrize("which", range(len(LAYERS)))
 def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_repair(corpus_architectures,
-                                                                                      odd_accelerators, which):
+                                                                                      odd_accelerators, which,
+                                                                                      shape_ok):
     layer = LAYERS[which]
     accs = [corpus_architectures[a] for a in ("A2", "B4x4b", "C1", "D2")] + list(odd_accelerators) + [TIGHT]
     seen = {"residual": 0, "spatial class": 0, "spatial residual": 0, "filled": 0}
@@ -88,7 +75,7 @@ def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_re
         res = evaluate_batch(layer, acc, fast)
         for b in range(fast.batch_size):
             assert _bounds_covered(fast, b) == [int(v) for v in layer.bounds], (acc.name, b)
-            assert _shape_ok(layer, acc, fast, b) and _shape_ok(layer, acc, plain, b), (acc.name, b)
+            assert shape_ok(layer, acc, fast, b) and shape_ok(layer, acc, plain, b), (acc.name, b)
             spatial_class = not uniform_instances(fast, b)
             assert res.reason[b] != SPATIAL_RESIDUAL or spatial_class, (acc.name, b)
             seen["residual"] += not fast.row(b).is_perfect()[0]
@@ -133,7 +120,8 @@ def _axis(width: int, dims: tuple[str, ...]) -> Accelerator:
 @pytest.mark.parametrize("bound, dim, want_perfect, want_residual, passes",
                          [(197, "N", 1, 29, 7),      # ViT's tokens: 7 passes of 29, the last 23
                           (1000, "K", 25, 32, 32)])  # 1000 classes: 32 passes of 32, the last 8
-def test_a_binding_axis_takes_the_largest_balanced_tile(bound, dim, want_perfect, want_residual, passes):
+def test_a_binding_axis_takes_the_largest_balanced_tile(bound, dim, want_perfect, want_residual, passes,
+                                                        shape_ok):
     acc = _axis(32, (dim,))
     layer = Layer(**{dim: bound}, C=2, name="binding")
     genes = {f"spatial_ratio[GLB,{dim}]": 1.0, f"spatial_rank[GLB,{dim}]": 1.0}
@@ -144,7 +132,7 @@ def test_a_binding_axis_takes_the_largest_balanced_tile(bound, dim, want_perfect
     assert perfect.spatial_x[0, 1, d] == want_perfect
     assert residual.spatial_x[0, 1, d] == want_residual
     assert residual.temporal[0, :, d].prod() == passes               # the levels decode from ceil(bound / tile)
-    assert _bounds_covered(residual, 0)[d] == bound and _shape_ok(layer, acc, residual, 0)
+    assert _bounds_covered(residual, 0)[d] == bound and shape_ok(layer, acc, residual, 0)
     assert residual.spatial_x_residual[0, 1, d] == bound - (passes - 1) * want_residual   # the last pass's PEs
     assert not uniform_instances(residual, 0)                        # Timeloop's spatial class
     walk = evaluate(layer, acc, residual, 0)
@@ -170,7 +158,7 @@ def test_a_buffer_that_binds_takes_the_largest_balanced_tile_that_fits():
     assert walk.reason == OK and walk.macs == 13 and walk.cycles == 14
 
 
-def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out():
+def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out(shape_ok):
     """A 7 x 7 map on a 16-wide axis: P takes 7, Q nothing; the fill adds Q = 2 (4 passes of 2, the last 1), 14 of
     16 where divisors reach 7. A 13 x 13 map keeps 13 x 1 (13 passes): 4 x 4 would use all 16 but need 16 passes."""
     acc = _axis(16, ("P", "Q"))
@@ -183,7 +171,7 @@ def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out():
         assert (m.spatial_x[0, 1, DIMS.index("P")], m.spatial_x[0, 1, DIMS.index("Q")]) == want
         perfect = Encoding(layer, acc).decode(_one_row(enc, **genes))
         assert (perfect.spatial_x[0, 1, DIMS.index("P")], perfect.spatial_x[0, 1, DIMS.index("Q")]) == (size, 1)
-        assert _shape_ok(layer, acc, m, 0) and _bounds_covered(m, 0)[DIMS.index("Q")] == size
+        assert shape_ok(layer, acc, m, 0) and _bounds_covered(m, 0)[DIMS.index("Q")] == size
 
 
 @pytest.mark.parametrize("acc_name", ["B4x4b", "eyeriss", "tight"])
@@ -276,7 +264,8 @@ def _canonical(arrays: MappingArrays, b: int) -> bool:
     return True
 
 
-def test_transfer_keeps_a_spatial_residual_source_valid_and_canonical(corpus_architectures, odd_accelerators):
+def test_transfer_keeps_a_spatial_residual_source_valid_and_canonical(corpus_architectures, odd_accelerators,
+                                                                        shape_ok):
     source = corpus_architectures["B4x4b"]
     targets = [corpus_architectures[a] for a in ("A2", "C1", "D2")] + list(odd_accelerators) + [TIGHT]
     spatial_sources = 0
@@ -292,10 +281,10 @@ def test_transfer_keeps_a_spatial_residual_source_valid_and_canonical(corpus_arc
                 fan = accelerator_arrays(target).fanout
                 if ((moved.spatial_x.prod(axis=2)[0] <= fan[:, 0]).all()
                         and (moved.spatial_y.prod(axis=2)[0] <= fan[:, 1]).all()):
-                    assert _shape_ok(layer, target, moved, 0), (layer.name, b, target.name)
+                    assert shape_ok(layer, target, moved, 0), (layer.name, b, target.name)
                 seeds = Encoding(layer, target, factors="residual")
                 again = seeds.decode(seeds.encode(moved))          # its genes decode to a valid mapping there
-                assert _shape_ok(layer, target, again, 0), (layer.name, b, target.name)
+                assert shape_ok(layer, target, again, 0), (layer.name, b, target.name)
     assert spatial_sources >= 10
 
 
