@@ -3,12 +3,10 @@
 Same steps, same arithmetic and the same tie-breaking as the numpy reference
 (`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
 sort of the importances, highest first), spatial factors in rank order and the axis fill, then
-temporal factors from the innermost level out with the capacity repair. Every log of a divisor comes from the divisor
-table; the residual decode's balanced tiles (`balanced_tile`) take theirs from `math`, as the reference does.
+temporal factors from the innermost level out with the capacity repair, and in residual mode the canonical residual
+ends. Every log comes from the divisor table (`_factorize.DivisorTable`: divisors and balanced tiles).
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
@@ -94,65 +92,19 @@ def _ceil_div(a, b):
     return (a + b - 1) // b
 
 
-@njit(cache=True)
-def balanced_tile(rem, gene):
-    """The residual decode's temporal factor of a dim with `rem` iterations left: among the balanced tiles
-    ceil(rem / n), n = 1..rem (the tiles that split rem into n passes as evenly as whole loops can; the divisors of
-    rem are among them), the one nearest in log to rem ** gene; ties go to the smaller. Returns (tile, n)."""
-    if rem <= 1:
-        return np.int64(1), np.int64(max(rem, 1))
-    target = gene * math.log(rem)
-    v = np.int64(math.floor(math.exp(target)))
-    v = min(max(v, np.int64(1)), np.int64(rem))
-    n = _ceil_div(rem, v)                  # the fewest passes whose tile is <= v: the largest balanced tile <= v
-    a = _ceil_div(rem, n)
-    if n == 1:
-        return np.int64(a), np.int64(n)
-    b = _ceil_div(rem, n - 1)              # the next larger balanced tile
-    if abs(math.log(b) - target) < abs(math.log(a) - target):
-        return np.int64(b), np.int64(n - 1)
-    return np.int64(a), np.int64(n)
-
-
-@njit(cache=True, inline="always")
-def _balanced_fitting(b, l, d, rem, gene, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
-    """`balanced_tile` of rem for the gene, with the capacity repair: when it overflows a bounded level, the largest
-    balanced tile that fits (1 when none does). Tiles shrink as the passes n grow, so the repair bisects on n."""
-    f, n = balanced_tile(rem, gene)
-    if f == 1 or _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes,
-                                  full):
-        return f
-    lo = n                                 # does not fit
-    hi = rem                               # tile 1: taken whether it fits or not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _fits_everywhere(b, l, d, _ceil_div(rem, mid), ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
-                            box_axes, full):
-            hi = mid
-        else:
-            lo = mid
-    return _ceil_div(rem, hi)
-
-
-@njit(cache=True, inline="always")
-def _outermost_spatial(sx, sy, b, d, L):
-    """The outermost level with a spatial loop (end > 1) of dim d in row b, L if none."""
-    for l in range(L):
-        if sx[b, l, d] * sy[b, l, d] > 1:
-            return l
-    return L
-
-
 @njit(cache=True, no_cpython_wrapper=True)
-def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt):
-    """Rule F3's canonical residual ends of dim d's temporal loops in row b (outermost first: per level its temporal
-    loop, then Y, then X), by ceiling division from the ends; 0 where a loop is perfect. The decode leaves every
-    loop from the outermost spatial loop of d inwards perfect, so only temporal loops take a residual."""
+def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
+    """Rule F3's canonical form of dim d's loops in row b, in place (`mapping_arrays.canonical_residuals`, compiled):
+    outermost first (per level its temporal loop, then Y, then X), each loop's residual end by ceiling division from
+    the ends inside it (0 where it equals the end), and the outermost loop with end > 1 perfect, its end lowered to
+    its residual. The outermost level's end must already be ceil(bound / the product of the other ends) (the passes
+    the decode leaves to it)."""
     L = temporal.shape[1]
     inner = np.int64(1)                    # product of the ends inside the loop being visited (built outside in)
     for l in range(L):
         inner *= temporal[b, l, d] * sx[b, l, d] * sy[b, l, d]
     remaining = np.int64(bound)
+    outer = True
     for l in range(L):
         for k in range(3):
             e = temporal[b, l, d] if k == 0 else (sy[b, l, d] if k == 1 else sx[b, l, d])
@@ -161,8 +113,36 @@ def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt):
                 continue
             r = _ceil_div(remaining, inner)
             remaining -= (r - 1) * inner
+            if outer:                      # the outermost loop: its end is the passes it runs
+                e = r
+                if k == 0:
+                    temporal[b, l, d] = r
+                elif k == 1:
+                    sy[b, l, d] = r
+                else:
+                    sx[b, l, d] = r
+                outer = False
+            res = 0 if r == e else r
             if k == 0:
-                rt[b, l, d] = 0 if r == e else r
+                rt[b, l, d] = res
+            elif k == 1:
+                ry[b, l, d] = res
+            else:
+                rx[b, l, d] = res
+
+
+@njit(cache=True, inline="always")
+def _index_of(values, vi, count, v):
+    """Index of v in row vi of a table (its first `count` entries, ascending; v is there)."""
+    lo = 0
+    hi = count - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[vi, mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 @njit(cache=True, inline="always")
@@ -180,11 +160,16 @@ def _largest_within(tdivs, tcounts, vi, cap):
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tdivs, tcounts, tlogs, cand):
+def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
+               ttiles, ttcounts, ttlogs, residual_ok, cand):
     """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
-    and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two, to
-    use the most of F, and among those the nearest to their greedy factors (sum of |log| differences); ties go to
-    the first found, dims in rank order, divisors ascending. Two, not all: an exact search over every dim's divisors
+    and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two,
+    within F, to leave the fewest passes (the product over those dims of ceil(what was left / factor); with
+    divisors, the most of F), and among those the nearest to their greedy factors (sum of |log| differences); ties
+    go to the first found, dims in rank order, factors ascending. A dim's factors are the divisors of what was left
+    of it at this level, or with residual_ok its balanced tiles (`ttiles`); ax_vi / ax_j: the table row of what was
+    left and the greedy factor's index in that dim's row. The passes' product is at most the product of the dims'
+    bounds (the layer's MACs), so int64 holds it. Two, not all: an exact search over every dim's divisors
     grows exponentially with the dims (a 1024-wide axis open to six dims took 0.1-0.3 ms a row)."""
     n = 0
     for src in (a, 1 - a):
@@ -197,7 +182,13 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
                 continue
             cand[n] = src * 8 + i
             n += 1
-    best_prod = greedy
+    passes = np.int64(1)                       # the greedy factors' passes
+    for j in range(n):
+        sj, ij = cand[j] // 8, cand[j] % 8
+        f0 = ttiles[ax_vi[sj, ij], ax_j[sj, ij]] if residual_ok[ax_dims[sj, ij]] != 0 else \
+            tdivs[ax_vi[sj, ij], ax_j[sj, ij]]
+        passes *= _ceil_div(tvalues[ax_vi[sj, ij]], f0)
+    best_passes = passes
     best_dist = 0.0
     best_j = -1
     best_k = -1
@@ -206,25 +197,32 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
     for j in range(n):
         sj, ij = cand[j] // 8, cand[j] % 8
         vj, cj = ax_vi[sj, ij], ax_j[sj, ij]
+        fj, nj, lj = tdivs, tcounts, tlogs
+        if residual_ok[ax_dims[sj, ij]] != 0:
+            fj, nj, lj = ttiles, ttcounts, ttlogs
         for k in range(j + 1, n + 1 if n == 1 else n):   # one dim alone: k == n (no second dim)
-            fk = 1
+            fk, nk, lk = tdivs, tcounts, tlogs
+            f_k = 1
             vk = 0
             ck = 0
             if k < n:
                 sk, ik = cand[k] // 8, cand[k] % 8
                 vk, ck = ax_vi[sk, ik], ax_j[sk, ik]
-                fk = tdivs[vk, ck]
-            rest = greedy // (tdivs[vj, cj] * fk)
-            for ja in range(tcounts[vj]):
-                if rest * tdivs[vj, ja] > F:
+                if residual_ok[ax_dims[sk, ik]] != 0:
+                    fk, nk, lk = ttiles, ttcounts, ttlogs
+                f_k = fk[vk, ck]
+            rest = greedy // (fj[vj, cj] * f_k)
+            others = passes // (_ceil_div(tvalues[vj], fj[vj, cj]) * (_ceil_div(tvalues[vk], f_k) if k < n else 1))
+            for ja in range(nj[vj]):
+                if rest * fj[vj, ja] > F:
                     break
-                jb = _largest_within(tdivs, tcounts, vk, F // (rest * tdivs[vj, ja])) if k < n else 0
-                p = rest * tdivs[vj, ja] * (tdivs[vk, jb] if k < n else 1)
-                if p < best_prod:
+                jb = _largest_within(fk, nk, vk, F // (rest * fj[vj, ja])) if k < n else 0
+                q = others * _ceil_div(tvalues[vj], fj[vj, ja]) * (_ceil_div(tvalues[vk], fk[vk, jb]) if k < n else 1)
+                if q > best_passes:
                     continue
-                dist = abs(tlogs[vj, ja] - tlogs[vj, cj]) + (abs(tlogs[vk, jb] - tlogs[vk, ck]) if k < n else 0.0)
-                if p > best_prod or dist < best_dist:
-                    best_prod = p
+                dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
+                if q < best_passes or dist < best_dist:
+                    best_passes = q
                     best_dist = dist
                     best_j = j
                     best_k = k
@@ -237,8 +235,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
             continue
         src, i = cand[k] // 8, cand[k] % 8
         d = ax_dims[src, i]
-        f = tdivs[ax_vi[src, i], jn]
-        rem[d] = rem[d] * tdivs[ax_vi[src, i], ax_j[src, i]] // f
+        f = ttiles[ax_vi[src, i], jn] if residual_ok[d] != 0 else tdivs[ax_vi[src, i], jn]
+        rem[d] = _ceil_div(tvalues[ax_vi[src, i]], f)    # what was left of d at this level, over its new factor
         if a == 0:
             sx[b, l, d] = f
         else:
@@ -250,8 +248,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
-                 tlogv, pin_t, pin_s, rest_at, residual_ok, full_bounds, temporal, order, sx, sy, sorder, keep,
-                 temporal_residual):
+                 tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full_bounds, temporal, order, sx,
+                 sy, sorder, keep, temporal_residual, sx_residual, sy_residual):
     """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
 
     A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
@@ -264,9 +262,11 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
     factor being fixed). All zero: the unconstrained decode.
 
-    residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual factors"): its temporal loops at and
-    above its outermost spatial loop take balanced tiles (`balanced_tile`) instead of divisors, the outermost level
-    the passes still needed, and `temporal_residual` the canonical residual ends (0 = perfect; written for every row).
+    residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual factors"): where a limit binds (the
+    nearest divisor is above what is left of the axis, or overflows a buffer) the factor is the largest balanced
+    tile within the limit (`ttiles`, the balanced tiles of each table value) when it beats the largest divisor, and
+    what is left of d is then ceil(left / factor); the fill picks among balanced tiles; the residual ends are F3's
+    canonical ones (`canonical_residuals_into`). The residual fields are written for every row (0 = perfect).
     full_bounds: the layer's bounds (tiles are cut there, rule F6). residual_ok all zero: the perfect decode.
     """
     L = temporal.shape[1]
@@ -274,13 +274,13 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
                np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
                np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
-               np.empty(8, dtype=np.int64))
+               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64))
     _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
                   default_keep),
                  (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
-                 (tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at, residual_ok, full_bounds),
-                 (temporal, order, sx, sy, sorder, keep, temporal_residual), scratch)
+                 (tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok,
+                  full_bounds),
+                 (temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual), scratch)
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -290,24 +290,31 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     for the call."""
     x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
     bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
-    tvalues, tdivs, tcounts, tlogs, tlogv, pin_t, pin_s, rest_at, residual_ok, full = borrow(divisors)
-    temporal, order, sx, sy, sorder, keep, rt = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach = \
+    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full = \
+        borrow(divisors)
+    temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand = \
         borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
+    any_residual = False
+    for d in range(8):
+        any_residual |= residual_ok[d] != 0
     for l in range(L):
         bounded[l] = capacity[l] >= 0
         for t in range(3):
             if tcap[l, t] >= 0:
                 bounded[l] = True
     for b in range(B):
-        # the row starts from no spatial loop (a reused buffer may hold an earlier row's)
+        # the row starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)
         for l in range(L):
             for d in range(8):
                 sx[b, l, d] = 1
                 sy[b, l, d] = 1
                 sorder[b, l, d] = d
+                rt[b, l, d] = 0
+                rx[b, l, d] = 0
+                ry[b, l, d] = 0
         # keep / bypass
         for l in range(L):
             for t in range(3):
@@ -358,7 +365,8 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     vi = _row_of(tvalues, rem[d])
                     n = tcounts[vi]
                     bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
-                    if tdivs[vi, bj] > cap:        # the largest divisor within the fan-out left
+                    binds = tdivs[vi, bj] > cap
+                    if binds:                      # the largest divisor within the fan-out left
                         lo = 0
                         hi = bj
                         while lo < hi:
@@ -369,7 +377,13 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                                 hi = mid
                         bj = lo
                     f = tdivs[vi, bj]
-                    rem[d] //= f
+                    if residual_ok[d] != 0:
+                        if binds:                  # the largest balanced tile within the fan-out left, if larger
+                            f = max(f, _ceil_div(rem[d], _ceil_div(rem[d], cap)))
+                        bj = _index_of(ttiles, vi, ttcounts[vi], f)
+                        rem[d] = _ceil_div(rem[d], f)
+                    else:
+                        rem[d] //= f
                     i = n_ax[axis]
                     ax_dims[axis, i] = d
                     ax_vi[axis, i] = vi
@@ -383,18 +397,11 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
             for a in range(2):
                 if fill_idx[l, a] >= 0 and x[b, fill_idx[l, a]] >= 0.5 and used[a] < fanout[l, a]:
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
-                               allowed, sx, sy, rem, tdivs, tcounts, tlogs, cand)
+                               allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs,
+                               residual_ok, cand)
         # temporal factors, innermost level first, with the capacity repair
-        any_residual = False
         for d in range(8):
             ext[d] = 1
-            rt[b, 0, d] = 0
-            # the levels at or above which d may take a balanced tile (above L: none)
-            reach[d] = _outermost_spatial(sx, sy, b, d, L) if residual_ok[d] != 0 else -1
-            any_residual |= residual_ok[d] != 0
-        for l in range(1, L):
-            for d in range(8):
-                rt[b, l, d] = 0
         for l in range(L - 1, 0, -1):
             for d in range(8):
                 ext[d] *= sx[b, l, d] * sy[b, l, d]
@@ -416,36 +423,41 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                 d = active[ai]
                 if pin_t[l, d] > 0 or rest_at[d] == l:
                     continue
-                if l <= reach[d]:
-                    temporal[b, l, d] = _balanced_fitting(b, l, d, rem[d], _gene(x, b, tile_idx[l, d]), ext, mult,
-                                                          bounded, keep, coef, capacity, tcap, e2, tiles, box_axes,
-                                                          full)
-                    ext[d] *= temporal[b, l, d]
-                    rem[d] = _ceil_div(rem[d], temporal[b, l, d])
-                    continue
                 vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
-                # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
-                if bj > 0 and not _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity,
-                                                   tcap, e2, tiles, box_axes, full):
-                    lo = 0                         # the largest divisor that fits (1 when none does)
-                    hi = bj
-                    while lo < hi:
-                        mid = (lo + hi) // 2
-                        if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
-                                            tcap, e2, tiles, box_axes, full):
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    bj = lo
                 f = tdivs[vi, bj]
+                # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
+                if bj > 0 and not _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2,
+                                                   tiles, box_axes, full):
+                    if residual_ok[d] != 0:        # the largest balanced tile that fits (tile 1 when none does)
+                        lo = 0
+                        hi = _index_of(ttiles, vi, ttcounts[vi], f)
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef,
+                                                capacity, tcap, e2, tiles, box_axes, full):
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        f = ttiles[vi, lo]
+                    else:                          # the largest divisor that fits (1 when none does)
+                        lo = 0
+                        hi = bj
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
+                                                tcap, e2, tiles, box_axes, full):
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        f = tdivs[vi, lo]
                 temporal[b, l, d] = f
                 ext[d] *= f
-                rem[d] //= f
+                rem[d] = _ceil_div(rem[d], f) if residual_ok[d] != 0 else rem[d] // f
         for d in range(8):
             temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else rem[d]
         if any_residual:
             for d in range(8):
                 if residual_ok[d] != 0:
-                    canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt)
+                    canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt, rx, ry)

@@ -1,9 +1,10 @@
 """The compiled encoder: `Encoding.encode`'s genes of one mapping, for the warm starts of every search.
 
 The inverse of `_decode_kernel` on the loops that exist: a loop order becomes importances by position,
-a keep flag 0.25 / 0.75, a spatial or temporal factor its log-ratio to what is left of the dim, an axis
-fill gene 0.75 where the axis is full (filling changes nothing) and 0.45 elsewhere (off, yet near on:
-see `encoding`'s "Axis fill"). Compiled
+a keep flag 0.25 / 0.75, a spatial or temporal factor that divides what is left of the dim its log-ratio to it, one
+that does not (a balanced tile of a residual decode) 1.0, an axis fill gene 0.75 where the axis is full (filling
+changes nothing) and 0.45 elsewhere (off, yet near on: see `encoding`'s "Axis fill"). What is left after a factor f
+is ceil(left / f), as the residual decode counts it (left / f for a divisor). Compiled
 because the warm starts encode one or more mappings per search, a thousand searches per co-search trial.
 """
 from __future__ import annotations
@@ -15,8 +16,14 @@ from numba import njit
 
 @njit(cache=True, inline="always")
 def _log_ratio(f, rem):
-    """The gene r with rem ** r == f (0 when nothing is left to split)."""
-    return math.log(f) / math.log(rem) if rem > 1 and f >= 1 else 0.0
+    """The gene r with rem ** r == f (0 when nothing is left to split); 1.0 for a factor that does not divide rem:
+    the residual decode takes such a tile only where a limit binds (the fan-out left, a buffer), and a gene asking
+    for all of rem gives the largest tile within that limit."""
+    if rem <= 1 or f < 1:
+        return 0.0
+    if rem % f != 0:
+        return 1.0
+    return math.log(f) / math.log(rem)
 
 
 @njit(cache=True)
@@ -54,7 +61,7 @@ def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis
                 x[axis_idx[l, d]] = 0.75 if sy[l, d] > 1 else 0.25
             if ratio_idx[l, d] >= 0:           # (none for a factor fixed by a constraint)
                 x[ratio_idx[l, d]] = _log_ratio(f, rem[d])
-                rem[d] //= f
+                rem[d] = (rem[d] + f - 1) // f
     for l in range(L - 1, 0, -1):
         for ai in range(active.shape[0]):
             d = active[ai]

@@ -1,6 +1,7 @@
-"""Integer helpers of the mappers: divisors, ordered factorizations, padded divisor tables."""
+"""Integer helpers of the mappers: divisors, balanced tiles, ordered factorizations, padded divisor tables."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +21,20 @@ def divisors(n: int) -> tuple[int, ...]:
                 large.append(n // i)
         i += 1
     return tuple(small + large[::-1])
+
+
+@lru_cache(maxsize=4096)
+def balanced_tiles(n: int) -> tuple[int, ...]:
+    """The distinct ceil(n / k), k = 1..n, ascending: the tiles that split n iterations into k passes as evenly as
+    whole loops can (k - 1 full passes and a last one of 1..tile). The divisors of n are among them; there are
+    about 2 sqrt(n). For k > isqrt(n) the tile is at most isqrt(n) + 1, and a t that small is a balanced tile
+    exactly when ceil(n / ceil(n / t)) == t (ceil(n / t) is the fewest passes whose tile is at most t)."""
+    if n < 1:
+        raise ValueError(f"balanced_tiles: n must be an integer >= 1, got {n!r}")
+    s = math.isqrt(n)
+    large = {-(-n // k) for k in range(1, s + 1)}
+    small = {t for t in range(1, s + 2) if -(-n // -(-n // t)) == t}
+    return tuple(sorted(large | small))
 
 
 def prime_factors(n: int) -> list[int]:
@@ -42,35 +57,51 @@ def ordered_factorizations(n: int, slots: int) -> list[tuple[int, ...]]:
     return [(f,) + rest for f in divisors(n) for rest in ordered_factorizations(n // f, slots - 1)]
 
 
-class DivisorTable:
-    """Divisors of every divisor of some bounds, padded into arrays for batched look-ups.
+def _padded(rows: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ascending positive integers as (values [n, width] padded with 0, counts [n], natural logs with +inf
+    padding)."""
+    out = np.zeros((len(rows), max(len(r) for r in rows)), dtype=np.int64)
+    counts = np.zeros(len(rows), dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+        counts[i] = len(r)
+    with np.errstate(divide="ignore"):
+        logs = np.where(out > 0, np.log(np.maximum(out, 1)), np.inf)
+    return out, counts, logs
 
-    values: the distinct numbers that can remain of a bound once factors are split off (sorted).
+
+class DivisorTable:
+    """Divisors (and, for residual decodes, balanced tiles) of what can remain of some bounds, padded into arrays
+    for batched look-ups.
+
+    values: the distinct numbers that can remain of a bound once factors are split off (sorted): its divisors,
+    or with `balanced` every ceil(bound / m), m >= 1 (its balanced tiles: what is left after tiles that need not
+    divide, since ceil(ceil(b / x) / y) = ceil(b / (x y)); the set is closed under taking balanced tiles again).
     divs[i, j]: j-th divisor of values[i] (0 = padding); counts[i]: how many; logs[i, j]: the divisor's
-    natural log (+inf padding); log_values[i] = log(values[i]). Decoders take every log from here, so that the numpy and the
-    numba decoder compare bit-identical numbers and break ties alike.
+    natural log (+inf padding); log_values[i] = log(values[i]).
+    tiles / tile_counts / tile_logs: the same for the tiles a residual decode may take from values[i]: its
+    balanced tiles (`balanced_tiles`) with `balanced`, else its divisors (the very arrays divs / counts / logs).
+    Decoders take every log from here, so that the numpy and the numba decoder compare bit-identical numbers and
+    break ties alike.
     """
 
-    def __init__(self, bounds: tuple[int, ...] | list[int]) -> None:
-        vals = sorted({v for b in bounds for v in divisors(int(b))})
+    def __init__(self, bounds: tuple[int, ...] | list[int], balanced: bool = False) -> None:
+        remains = balanced_tiles if balanced else divisors
+        vals = sorted({v for b in bounds for v in remains(int(b))})
         self.values = np.array(vals, dtype=np.int64)
-        width = max(len(divisors(v)) for v in vals)
-        self.divs = np.zeros((len(vals), width), dtype=np.int64)
-        self.counts = np.zeros(len(vals), dtype=np.int64)
-        for i, v in enumerate(vals):
-            dv = divisors(v)
-            self.divs[i, :len(dv)] = dv
-            self.counts[i] = len(dv)
-        with np.errstate(divide="ignore"):
-            self.logs = np.where(self.divs > 0, np.log(np.maximum(self.divs, 1)), np.inf)
+        self.divs, self.counts, self.logs = _padded([divisors(v) for v in vals])
         self.log_values = np.log(self.values.astype(np.float64))
+        if balanced:
+            self.tiles, self.tile_counts, self.tile_logs = _padded([balanced_tiles(v) for v in vals])
+        else:
+            self.tiles, self.tile_counts, self.tile_logs = self.divs, self.counts, self.logs
 
     @staticmethod
     @lru_cache(maxsize=4096)
-    def for_bounds(bounds: tuple[int, ...]) -> "DivisorTable":
-        """The table of `bounds`, built once per distinct bounds (tables are never modified)."""
-        return DivisorTable(bounds)
+    def for_bounds(bounds: tuple[int, ...], balanced: bool = False) -> "DivisorTable":
+        """The table of `bounds`, built once per distinct bounds and kind (tables are never modified)."""
+        return DivisorTable(bounds, balanced)
 
     def index(self, values: np.ndarray) -> np.ndarray:
-        """Row of each value in the table (values must be divisors of the bounds)."""
+        """Row of each value in the table (values must be in `values`)."""
         return np.searchsorted(self.values, values)

@@ -35,7 +35,8 @@ search does as well within the seeds' spread (docs/defaults.md has the measureme
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
 that would make the kept tiles overflow that level, or any level above it (their tiles contain
-it), is replaced by the nearest (in log) divisor that still fits. This is a projection onto the
+it), is replaced by the nearest (in log) divisor that still fits (with residual factors, the largest balanced tile
+that fits: "Residual factors" below). This is a projection onto the
 feasible set: an x whose factors already fit decodes exactly as without the repair, every
 mapping that fits is still the image of some x (the partial tiles the decoder checks are never
 larger than the final ones), and the search sees the true cost of what it decodes, so nothing
@@ -45,20 +46,30 @@ uniform factor splits would (one reason it outdoes Timeloop's random mapper). Sp
 factors are decoded first and are not repaired: if they alone overflow a buffer the cost model
 rejects the mapping.
 
-Residual factors (`factors="residual"`). A tile need not divide what is left of its dim: a temporal factor may be
-any balanced tile ceil(rem / n) (the n passes as even as whole loops make them; the divisors are among them), the
-outer levels then run ceil(rem / tile) passes, and the last pass of each loop is cut short, as Timeloop's `D=e,r`
-loops (the residual ends follow from the ends by F3's canonical form, docs/imperfect.md). Only the temporal loops of
-a dim at and above its outermost spatial loop take balanced tiles; the spatial factors and the loops inside them stay
-divisors. That is what keeps every decoded mapping in the class the cost model counts (every instance under a fan-out
-does the same work): by F3 the loops inside a loop are all perfect exactly when the product of their ends divides the
-bound, so a spatial factor that does not divide its dim always puts a residual on or below a spatial loop. The genes
-are the same as the perfect decode's and mean the same (the tile nearest rem ** r, now among more tiles), so seeds
-carry over between the two. Dims with a factor fixed by mapspace constraints stay perfect.
+Residual factors (`factors="residual"`). A factor need not divide what is left of its dim where a limit binds: then it
+may be a balanced tile ceil(left / n) (n passes as even as whole loops make them: n - 1 full ones and a shorter last
+one, Timeloop's `D=e,r` loop; the divisors are balanced tiles too), and what is left becomes ceil(left / factor).
+Everywhere else the decode is the perfect one, bit for bit, so most mappings stay perfect (the cost model's closed
+form) and residuals appear where they buy something:
+- temporal: the divisor nearest the gene's target, as in the perfect decode, if it fits; if it overflows a buffer,
+  the largest balanced tile that fits (the capacity repair; it is a divisor when no larger balanced tile fits);
+- spatial: the divisor nearest the target within what is left of the axis; where the axis binds (that divisor is
+  above what is left of it), the largest balanced tile within the axis if it beats the largest divisor within it
+  (197 tokens on a 32-wide axis: 29 in 7 passes, where divisors give 1; 1000 classes: 32, not 25);
+- axis fill: a dim's candidates are its balanced tiles, and the fill keeps the change that leaves the fewest passes
+  over what is left of the changed dims (with divisors that is the most of the fan-out; with balanced tiles the
+  most of the fan-out can need more passes: 4 x 4 of a 13 x 13 map is 16 passes, 13 x 1 is 13). A 7 x 7 map on a
+  16-wide axis takes P = 7 x Q = 2 (4 passes), where divisors stop at 7.
+The outermost level takes the passes still needed, and every loop's residual end, spatial loops included, follows by
+F3's canonical form (docs/imperfect.md); the outermost loop of each dim is perfect, its end lowered to its residual.
+A balanced tile on or below a spatial loop of its dim gives Timeloop's spatial class (instances under a fan-out do
+unequal work), which the cost model counts instance by instance (docs/imperfect.md). The genes are the same as the
+perfect decode's and mean the same, so seeds carry over between the two modes: a gene vector that the perfect decode
+maps without any limit binding decodes to the same mapping in both. Dims with a factor fixed by mapspace constraints
+stay perfect.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from functools import cached_property
 
@@ -87,22 +98,6 @@ _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
 _MAX_LAYOUTS = 256
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
-
-
-def _balanced_fitting(rem: int, gene: float, fits) -> int:
-    """`_decode_kernel.balanced_tile` and its capacity repair, in plain Python (the reference decode): the balanced
-    tile ceil(rem / n) nearest in log to rem ** gene (ties: the smaller), or, if it does not `fits`, the largest
-    balanced tile that does (1 when none does)."""
-    if rem <= 1:
-        return 1
-    target = gene * math.log(rem)
-    v = min(max(math.floor(math.exp(target)), 1), rem)
-    n = -(-rem // v)
-    if n > 1 and abs(math.log(-(-rem // (n - 1))) - target) < abs(math.log(-(-rem // n)) - target):
-        n -= 1
-    if fits(-(-rem // n)):
-        return -(-rem // n)
-    return next(-(-rem // m) for m in range(n + 1, rem + 1) if fits(-(-rem // m)) or m == rem)
 
 
 class Encoding:
@@ -136,7 +131,7 @@ class Encoding:
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
-        self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds))
+        self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds), balanced=factors == "residual")
         # The arrays of a layout are shared by the encodings that use it: nothing writes them (read-only arrays
         # would be another type to numba, compiled again).
         self.free_bounds = self.bounds                         # what the free factors of each dim multiply to
@@ -308,7 +303,7 @@ class Encoding:
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
             ensure_fresh_kernel_cache()
-            decode_batch(np.ascontiguousarray(x), *self.tables, *out[:7])
+            decode_batch(np.ascontiguousarray(x), *self.tables, *out)
             return out
         return self._decode_numpy(x)
 
@@ -323,8 +318,8 @@ class Encoding:
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                 self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
-                t.divs, t.counts, t.logs, t.log_values, self.pin_temporal, self.pin_spatial, self.rest_at,
-                self.residual_ok, self.bounds)
+                t.divs, t.counts, t.logs, t.log_values, t.tiles, t.tile_counts, t.tile_logs, self.pin_temporal,
+                self.pin_spatial, self.rest_at, self.residual_ok, self.bounds)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels
@@ -337,20 +332,17 @@ class Encoding:
         out.order[:] = np.argsort(-imp, axis=2, kind="stable")
         rem = np.broadcast_to(self.free_bounds, (B, 8)).copy()
         self._decode_spatial(genes, out, rem)
-        if not self.residual_ok.any():
-            self._decode_temporal(genes, out, rem)
-            return out
-        for b in range(B):                  # a dim's reach differs by row: one row at a time
-            row = MappingArrays(*(a[b:b + 1] for a in out))
-            self._decode_temporal(genes[b:b + 1], row, rem[b:b + 1])
+        self._decode_temporal(genes, out, rem)
+        fields = ((out.temporal, out.temporal_residual), (out.spatial_y, out.spatial_y_residual),
+                  (out.spatial_x, out.spatial_x_residual))
+        loops = [(l, kind) for l in range(L) for kind in (0, 1, 2)]
+        for b in range(B):
             for d in np.flatnonzero(self.residual_ok):
-                loops = [(l, kind) for l in range(L) for kind in (0, 1, 2)]
-                fields = (out.temporal, out.spatial_y, out.spatial_x)
-                ends = [int(fields[kind][b, l, d]) for l, kind in loops]
-                _, res = canonical_residuals(ends, int(self.bounds[d]))
+                ends, res = canonical_residuals([int(fields[kind][0][b, l, d]) for l, kind in loops],
+                                                int(self.bounds[d]))
                 for (l, kind), e, r in zip(loops, ends, res):
-                    if kind == 0:
-                        out.temporal_residual[b, l, d] = 0 if r == e else r
+                    fields[kind][0][b, l, d] = e
+                    fields[kind][1][b, l, d] = 0 if r == e else r
         return out
 
     def _pick(self, rem: np.ndarray, ratio: np.ndarray, ok=None) -> np.ndarray:
@@ -383,6 +375,7 @@ class Encoding:
             ratio = genes[:, self._sp_ratio[l]]
             used = np.ones((B, 2), dtype=np.int64)
             axes = np.empty((B, n_allowed), dtype=np.int64)
+            before = rem.copy()                                         # what is left of each dim at this level
             for k in range(n_allowed):
                 d = sorder[:, k]
                 ok_x, ok_y = allowed[0, d], allowed[1, d]
@@ -390,31 +383,38 @@ class Encoding:
                 axes[:, k] = axis
                 cap = self.fanout[l, axis] // used[rows, axis]
                 pin = self.pin_spatial[l, d]                             # per row: d differs by row
-                f = self._pick(rem[rows, d], ratio[rows, d], lambda divs: divs <= cap[:, None])
+                left = rem[rows, d]
+                f = self._pick(left, ratio[rows, d], lambda divs: divs <= cap[:, None])
+                # residual dims, where the axis binds: the largest balanced tile within it, if larger
+                binds = (self.residual_ok[d] != 0) & (self._pick(left, ratio[rows, d]) > cap)
+                f = np.where(binds, np.maximum(f, -(-left // -(-left // cap))), f)
                 f = np.where(pin > 0, pin, f)
                 out.spatial_x[rows, l, d] = np.where(axis == 0, f, 1)
                 out.spatial_y[rows, l, d] = np.where(axis == 1, f, 1)
                 used[rows, axis] *= f
-                rem[rows, d] //= np.where(pin > 0, 1, f)
+                rem[rows, d] = np.where(pin > 0, left, -(-left // f))    # ceil: exact where f divides
             fill = genes[:, self._sp_fill[l]] >= 0.5                    # [B, 2] (gene -1: 0.5, unused below)
             for b in np.flatnonzero(((self._sp_fill[l] >= 0) & fill & (used < self.fanout[l])).any(axis=1)):
                 self._fill_row(l, sorder[b, :n_allowed], axes[b], fill[b] & (self._sp_fill[l] >= 0), used[b],
-                               out.spatial_x[b, l], out.spatial_y[b, l], rem[b])
+                               out.spatial_x[b, l], out.spatial_y[b, l], rem[b], before[b])
 
     def _fill_row(self, l: int, dims: np.ndarray, axes: np.ndarray, fill: np.ndarray, used: np.ndarray,
-                  sx: np.ndarray, sy: np.ndarray, rem: np.ndarray) -> None:
+                  sx: np.ndarray, sy: np.ndarray, rem: np.ndarray, before: np.ndarray) -> None:
         """One row's fill of level l's axes (in place), as `_decode_kernel._fill_axis` does it, in the same order:
         every change of one or two dims' factors (among the axis's dims and the other axis's unrolled-to-1 ones),
-        the strictly better (more of the fan-out, then nearer the greedy factors) kept."""
+        the strictly better (fewer passes over what was left of them, then nearer the greedy factors) kept. A dim's
+        factors are the divisors of what was left of it at this level (`before`), or for a residual dim its balanced
+        tiles."""
         t = self.table
         pins = self.pin_spatial[l]
-        lists = [[], []]                                  # per axis: [dim, row of its divisor table, greedy index]
+        lists = [[], []]          # per axis: [dim, table row of what was left, greedy index, (factors, counts, logs)]
         for d, axis in zip(dims.tolist(), axes.tolist()):
             if pins[d] > 0:
                 continue
             f = (sx if axis == 0 else sy)[d]
-            vi = int(t.index(np.array([rem[d] * f]))[0])
-            lists[axis].append([d, vi, int(np.searchsorted(t.divs[vi, :t.counts[vi]], f))])
+            vi = int(t.index(np.array([before[d]]))[0])
+            row = (t.tiles, t.tile_counts, t.tile_logs) if self.residual_ok[d] else (t.divs, t.counts, t.logs)
+            lists[axis].append([d, vi, int(np.searchsorted(row[0][vi, :row[1][vi]], f)), row])
         for a in (0, 1):
             if not fill[a] or used[a] >= self.fanout[l, a]:
                 continue
@@ -425,32 +425,35 @@ class Encoding:
             borrowed = [e for e in lists[1 - a] if e[2] == 0 and self.allowed[l, a, e[0]] and theirs[e[0]] == 1]
             cand += borrowed
             n = len(cand)
-            best_p, best_dist, best = greedy, 0.0, []
+
+            def passes(e, j):                             # ceil(what was left / factor j of entry e)
+                return -(-int(t.values[e[1]]) // int(e[3][0][e[1], j]))
+            total = int(np.prod([passes(e, e[2]) for e in cand], dtype=np.int64)) if n else 1
+            best_q, best_dist, best = total, 0.0, []
             for j in range(n):
-                _, vj, cj = cand[j]
+                _, vj, cj, (fj, nj, lj) = cand[j]
                 for k in range(j + 1, n + 1 if n == 1 else n):
-                    vk, ck = (cand[k][1], cand[k][2]) if k < n else (0, 0)
-                    rest = greedy // (int(t.divs[vj, cj]) * (int(t.divs[vk, ck]) if k < n else 1))
-                    for ja in range(int(t.counts[vj])):
-                        a_f = int(t.divs[vj, ja])
+                    vk, ck, (fk, nk, lk) = (cand[k][1], cand[k][2], cand[k][3]) if k < n else (0, 0, (None,) * 3)
+                    rest = greedy // (int(fj[vj, cj]) * (int(fk[vk, ck]) if k < n else 1))
+                    others = total // (passes(cand[j], cj) * (passes(cand[k], ck) if k < n else 1))
+                    for ja in range(int(nj[vj])):
+                        a_f = int(fj[vj, ja])
                         if rest * a_f > F:
                             break
                         jb = 0
                         if k < n:
-                            divs_k = t.divs[vk, :t.counts[vk]]
-                            jb = int(np.searchsorted(divs_k, F // (rest * a_f), side="right")) - 1
-                        p = rest * a_f * (int(t.divs[vk, jb]) if k < n else 1)
-                        if p < best_p:
+                            jb = int(np.searchsorted(fk[vk, :nk[vk]], F // (rest * a_f), side="right")) - 1
+                        q = others * passes(cand[j], ja) * (passes(cand[k], jb) if k < n else 1)
+                        if q > best_q:
                             continue
-                        dist = abs(t.logs[vj, ja] - t.logs[vj, cj]) + (abs(t.logs[vk, jb] - t.logs[vk, ck])
-                                                                      if k < n else 0.0)
-                        if p > best_p or dist < best_dist:
-                            best_p, best_dist, best = p, dist, [(j, ja)] + ([(k, jb)] if k < n else [])
+                        dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
+                        if q < best_q or dist < best_dist:
+                            best_q, best_dist, best = q, dist, [(j, ja)] + ([(k, jb)] if k < n else [])
             for k, jn in best:
                 e = cand[k]
-                d, vi, j0 = e
-                f = int(t.divs[vi, jn])
-                rem[d] = rem[d] * int(t.divs[vi, j0]) // f
+                d, vi = e[0], e[1]
+                f = int(e[3][0][vi, jn])
+                rem[d] = -(-int(t.values[vi]) // f)              # what was left of d at this level, over its factor
                 mine[d] = f
                 if f > 1 and any(e is o for o in borrowed):  # moved to this axis: the other one no longer offers it
                     e[2] = -1
@@ -468,10 +471,6 @@ class Encoding:
         keep = out.keep.astype(bool)
         spatial = out.spatial_x * out.spatial_y                           # [B, L, 8]
         bounded = self.bounded_levels()
-        # reach[b, d]: the levels at or above which d takes a balanced tile (its outermost spatial level; L if none)
-        unrolled = spatial > 1
-        reach = np.where(unrolled.any(axis=1), unrolled.argmax(axis=1), L)
-        reach = np.where(self.residual_ok[None, :] != 0, reach, -1)
         for l in range(L - 1, 0, -1):
             ext *= spatial[:, l]
             ratio = genes[:, self._tile[l]]
@@ -495,10 +494,15 @@ class Encoding:
                         good &= fits_batch(keep[:, None, l2], tile_words(cols, self.ax, self.co),
                                            self.capacity[l2], self.tensor_capacity[l2])
                     return good
-                if (l <= reach[:, d]).any():     # one row (see `_decode_numpy`)
-                    def fits(f, ok=ok):
-                        return f == 1 or not checks or bool(ok(np.array([[f]]))[0, 0])
-                    f = np.array([_balanced_fitting(int(rem[0, d]), float(ratio[0, d]), fits)])
+                if self.residual_ok[d]:
+                    # the nearest divisor if it fits (or is 1), else the largest balanced tile that fits (1 if none)
+                    f = self._pick(rem[:, d], ratio[:, d])
+                    if checks:
+                        tiles = self.table.tiles[self.table.index(rem[:, d])]          # [B, W], 0: padding
+                        good = ok(tiles) & (tiles < f[:, None])
+                        last = tiles.shape[1] - 1 - np.argmax(good[:, ::-1], axis=1)
+                        repaired = np.where(good.any(axis=1), tiles[np.arange(B), last], 1)
+                        f = np.where((f == 1) | ok(f[:, None])[:, 0], f, repaired)
                     out.temporal[:, l, d] = f
                     ext[:, d] *= f
                     rem[:, d] = -(-rem[:, d] // f)
@@ -516,6 +520,12 @@ class Encoding:
         Exact for mappings that fit the buffers and that the encoding can express (spatial dims
         the dataflow allows, a stationary order at the PE levels, the fixed keep/bypass choices);
         otherwise decode(x) is the nearest mapping the decoder produces.
+        Residual mappings (`factors="residual"`): a factor that does not divide what is left of its dim gets the gene
+        1.0, which decodes to the largest balanced tile within the limit that binds there (what is left of the axis,
+        the buffers), so a residual decode's own mappings round-trip when their fill genes are off or their axes are
+        full. A fill that left its axis partly idle with a balanced tile below the largest within the axis does not
+        round-trip (the fill gene is encoded off, and the greedy decode cannot give that tile); nor does a residual
+        mapping from elsewhere whose balanced tiles are not the largest within their limits.
         """
         m = mapping.to_arrays(self.accelerator) if isinstance(mapping, Mapping) else mapping.row(b)
         if m.num_levels != self.accelerator.num_levels:

@@ -48,7 +48,8 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F):
     compiled callee's code into its caller and optimises it again there, so one level less in the call tree
     is about a second less of a cold start."""
     decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
-                 maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k])
+                 maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
+                 maps.spatial_y_residual[:k])
     evaluate_range(0, k, layer, acc, maps, out, ws)
     fitness_into(out[0], out[2], out[1], k, objective, F)
 

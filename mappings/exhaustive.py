@@ -6,6 +6,15 @@ respected), every keep/bypass choice the encoding searches, and every distinct l
 (permutations of the loops with factor > 1 only; Y and X spatial loops ordered separately, as the
 cost model nests them; the stationary dims outside the others at the PE levels). Tiles that
 overflow a buffer depend on factors and bypass only, so they are pruned before orders multiply.
+
+With `factors="residual"` a dim's splits are those the residual decode can reach, and more: taking its loops in the
+decode's order (its spatial loops level by level from the outermost fan-out, then its temporal loops from the
+innermost level out), each loop's end is any balanced tile of what is left of the dim (`_factorize.balanced_tiles`:
+the divisors and every ceil(left / n)), what is left becomes ceil(left / end), the outermost level takes the rest,
+and the residual ends follow by F3's canonical form (`canonical_residuals`; splits equal after it are counted
+once). The decode takes a balanced tile only where a limit binds; this space holds every such tile, so it contains
+every residual decode and every perfect split. Tiles are sized by F6 (the product of the ends, at most the bound).
+Spatial-class mappings (a residual on or below a spatial loop of its dim) are enumerated too.
 """
 from __future__ import annotations
 
@@ -17,8 +26,10 @@ import numpy as np
 
 from accel_models import MappingArrays
 from accel_models.geometry import fits_batch, tile_words
+from accel_models.mapping_arrays import canonical_residuals
+from nets import DIMS
 
-from ._factorize import ordered_factorizations
+from ._factorize import balanced_tiles, ordered_factorizations
 from .encoding import Encoding
 
 _BLOCK = 1 << 18  # partial factor splits built at a time
@@ -40,8 +51,76 @@ def _too_big(enc: Encoding, what: str) -> ValueError:
                       f"has {what}; use strategy='cmaes' or 'random'")
 
 
-def _factor_combos(enc: Encoding, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All factor splits that fit the fan-outs and the buffers: temporal, spatial_x, spatial_y [n, L, 8].
+def _perfect_splits(enc: Encoding, d: int) -> list[np.ndarray]:
+    """Dim d's perfect splits [6, L] (ends of its temporal, X and Y loops per level, then their residual ends: 0)."""
+    L = enc.accelerator.num_levels
+    slots = _slots(enc, d)
+    opts = []
+    for s in ordered_factorizations(int(enc.bounds[d]), len(slots)):
+        o = np.ones((6, L), dtype=np.int32)
+        o[3:] = 0
+        for f, (l, kind) in zip(s, slots):
+            o[kind, l] *= f
+        if not ((o[1] > 1) & (o[2] > 1)).any() and (o[1] <= enc.fanout[:, 0]).all() \
+                and (o[2] <= enc.fanout[:, 1]).all():
+            opts.append(o)
+    return opts
+
+
+def _residual_splits(enc: Encoding, d: int, limit: int) -> list[np.ndarray]:
+    """Dim d's residual splits [6, L] (module docstring): ends in the decode's order, each a balanced tile of what is
+    left, then F3's canonical residual ends (rows 3-5; 0 where a loop is perfect), each distinct split once."""
+    L = enc.accelerator.num_levels
+    bound = int(enc.bounds[d])
+    spatial = [l for l in enc.accelerator.fanout_levels if enc.allowed[l, :, d].any()]
+    nest = [(l, kind) for l in range(L) for kind in (0, 2, 1)]      # outermost first: temporal, Y, X per level
+    seen: dict[bytes, np.ndarray] = {}
+
+    def canonical(o: np.ndarray) -> None:
+        ends, res = canonical_residuals([int(o[kind, l]) for l, kind in nest], bound)
+        c = np.ones((6, L), dtype=np.int32)
+        for (l, kind), e, r in zip(nest, ends, res):
+            c[kind, l] = e
+            c[3 + kind, l] = 0 if r == e else r
+        seen.setdefault(c.tobytes(), c)
+        if len(seen) > limit:
+            raise _too_big(enc, f"more than {limit:,} splits of {DIMS[d]}")
+
+    def temporal(o: np.ndarray, l: int, left: int) -> None:
+        if l == 0:
+            o[0, 0] = left
+            canonical(o)
+            return
+        for t in balanced_tiles(left):
+            o[0, l] = t
+            temporal(o, l - 1, -(-left // t))
+        o[0, l] = 1
+
+    def unroll(o: np.ndarray, k: int, left: int) -> None:
+        if k == len(spatial):
+            temporal(o, L - 1, left)
+            return
+        l = spatial[k]
+        unroll(o, k + 1, left)                                       # not unrolled here
+        for axis in (0, 1):
+            if not enc.allowed[l, axis, d]:
+                continue
+            for t in balanced_tiles(left):
+                if t == 1:
+                    continue
+                if t > enc.fanout[l, axis]:
+                    break
+                o[1 + axis, l] = t
+                unroll(o, k + 1, -(-left // t))
+            o[1 + axis, l] = 1
+
+    unroll(np.ones((6, L), dtype=np.int32), 0, bound)
+    return list(seen.values())
+
+
+def _factor_combos(enc: Encoding, limit: int) -> list[np.ndarray]:
+    """All factor splits that fit the fan-outs and the buffers: ends temporal, spatial_x, spatial_y and their
+    residual ends (0: perfect), each [n, L, 8].
 
     Built one dim at a time, in blocks, pruning partial splits that already overflow a buffer with
     every searchable tensor bypassed (tiles only grow as dims are added, and that keep choice needs
@@ -50,37 +129,29 @@ def _factor_combos(enc: Encoding, limit: int) -> tuple[np.ndarray, np.ndarray, n
     L = enc.accelerator.num_levels
     least = enc.default_keep & ~enc.keep_free
     least[0] = True
-    tf = np.ones((1, L, 8), dtype=np.int32)
-    sx = np.ones((1, L, 8), dtype=np.int32)
-    sy = np.ones((1, L, 8), dtype=np.int32)
+    combos = [np.ones((1, L, 8), dtype=np.int32) for _ in range(3)] + [np.zeros((1, L, 8), dtype=np.int32)
+                                                                        for _ in range(3)]
     for d in enc.active:
-        slots = _slots(enc, d)
-        opts = []
-        for s in ordered_factorizations(int(enc.bounds[d]), len(slots)):
-            o = np.ones((3, L), dtype=np.int32)
-            for f, (l, kind) in zip(s, slots):
-                o[kind, l] *= f
-            if not ((o[1] > 1) & (o[2] > 1)).any() and (o[1] <= enc.fanout[:, 0]).all() \
-                    and (o[2] <= enc.fanout[:, 1]).all():
-                opts.append(o)
-        opts = np.array(opts)
+        opts = np.array(_residual_splits(enc, d, limit) if enc.residual_ok[d] else _perfect_splits(enc, d))
         n1 = len(opts)
         step = max(1, _BLOCK // n1)
         parts, total = [], 0
-        for s0 in range(0, tf.shape[0], step):
-            m = min(step, tf.shape[0] - s0)
-            t, x, y = (np.repeat(a[s0:s0 + m], n1, axis=0) for a in (tf, sx, sy))
+        for s0 in range(0, combos[0].shape[0], step):
+            m = min(step, combos[0].shape[0] - s0)
+            block = [np.repeat(a[s0:s0 + m], n1, axis=0) for a in combos]
             o = np.tile(opts, (m, 1, 1))
-            t[:, :, d], x[:, :, d], y[:, :, d] = o[:, 0], o[:, 1], o[:, 2]
+            for i in range(6):
+                block[i][:, :, d] = o[:, i]
+            x, y = block[1], block[2]
             ok = (x.prod(axis=2) <= enc.fanout[:, 0]).all(axis=1) & (y.prod(axis=2) <= enc.fanout[:, 1]).all(axis=1)
-            t, x, y = t[ok], x[ok], y[ok]
-            ok = _fits(enc, t, x, y, least[None])[:, 0]
-            parts.append((t[ok], x[ok], y[ok]))
+            block = [a[ok] for a in block]
+            ok = _fits(enc, block[0], block[1], block[2], least[None])[:, 0]
+            parts.append([a[ok] for a in block])
             total += int(ok.sum())
             if total > limit:
                 raise _too_big(enc, f"more than {limit:,} factor splits that fit the buffers")
-        tf, sx, sy = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    return tf, sx, sy
+        combos = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+    return combos
 
 
 def _keep_choices(enc: Encoding) -> np.ndarray:
@@ -100,6 +171,7 @@ def _fits(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray, keeps: 
     """fits[c, k]: factor split c with keep choice k fits every buffer."""
     L = enc.accelerator.num_levels
     inner = np.cumprod((tf * sx * sy).astype(np.int64)[:, ::-1], axis=1)[:, ::-1]  # [n, L, 8]: levels >= l
+    inner = np.minimum(inner, enc.bounds)                          # F6: a residual split's ends can pass the bound
     tiles = tile_words([inner[:, :, i] for i in range(8)], enc.ax, enc.co)     # 3 x [n, L]
     ok = np.ones((tf.shape[0], len(keeps)), dtype=bool)
     for l in range(L):
@@ -142,7 +214,7 @@ class ExhaustiveSpace:
     def __init__(self, enc: Encoding, max_mappings: int = 2_000_000, max_splits: int = 200_000) -> None:
         self.enc = enc
         self.max_mappings = max_mappings
-        self.tf, self.sx, self.sy = _factor_combos(enc, min(max_splits, max_mappings))
+        self.tf, self.sx, self.sy, self.rt, self.rx, self.ry = _factor_combos(enc, min(max_splits, max_mappings))
         self.keeps = _keep_choices(enc)
         self.fits = _fits(enc, self.tf, self.sx, self.sy, self.keeps)
         self.orders = _orders_count(enc, self.tf, self.sx, self.sy)
@@ -173,13 +245,11 @@ class ExhaustiveSpace:
                 combos = np.array(list(itertools.product(*per_level)), dtype=np.int64)   # [n, 2L, 8]
                 blocks[sig.tobytes()] = combos
             n = len(combos) * len(ks)
-            block = MappingArrays.perfect(
-                np.broadcast_to(self.tf[c].astype(np.int64), (n, L, 8)).copy(),
-                np.tile(combos[:, :L], (len(ks), 1, 1)),
-                np.broadcast_to(self.sx[c].astype(np.int64), (n, L, 8)).copy(),
-                np.broadcast_to(self.sy[c].astype(np.int64), (n, L, 8)).copy(),
-                np.tile(combos[:, L:], (len(ks), 1, 1)),
-                np.repeat(self.keeps[ks].astype(np.int64), len(combos), axis=0))
+            ends = [np.broadcast_to(a[c].astype(np.int64), (n, L, 8)).copy()
+                    for a in (self.tf, self.sx, self.sy, self.rt, self.rx, self.ry)]
+            block = MappingArrays(ends[0], np.tile(combos[:, :L], (len(ks), 1, 1)), ends[1], ends[2],
+                                  np.tile(combos[:, L:], (len(ks), 1, 1)),
+                                  np.repeat(self.keeps[ks].astype(np.int64), len(combos), axis=0), *ends[3:])
             parts.append(block)
             have += n
             if have >= chunk_size:

@@ -6,8 +6,10 @@ the target has starts empty; spatial factors stay where the target has a fan-out
 elsewhere. The result keeps every factor product and loop order, so `Encoding.encode` turns it into
 genes whose decoding (with its capacity repair) is the nearest valid mapping on the target.
 
-A source with residual loops: the ends move as above, and the residual ends are derived again from the moved ends
-(F3's canonical form, `canonical_residuals`), so that the result still covers each bound exactly.
+A source with residual loops, temporal or spatial: the ends move as above, and every loop's residual end is derived
+again from the moved ends (F3's canonical form, `canonical_residuals`: the outermost loop of each dim perfect), so that
+the result still covers each bound exactly and passes the cost model's shape check wherever its spatial ends fit the
+target's fan-outs.
 """
 from __future__ import annotations
 

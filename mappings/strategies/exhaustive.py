@@ -1,5 +1,6 @@
-"""`ExhaustiveStrategy` ("exhaustive"): every mapping of the encoding's space (`mappings.exhaustive`), for spaces
-small enough to enumerate: the exact optimum the other strategies are checked against."""
+"""`ExhaustiveStrategy` ("exhaustive"): every mapping of the encoding's space (`mappings.exhaustive`; with
+`factors="residual"` the residual splits the decode reaches, canonical residual ends included), for spaces small
+enough to enumerate: the exact optimum the other strategies are checked against."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -48,3 +48,25 @@ def odd_accelerators():
         dataflow=Dataflow("ws", spatial_x=("K", "C"), spatial_y=("C", "P"), stationary="Weights"))
     top = Accelerator("top_fanout", (StorageLevel("DRAM", fanout_x=3), StorageLevel("Buf", capacity_words=64)), 1.0)
     return [two, top]
+
+
+@pytest.fixture(scope="session")
+def shape_ok():
+    """shape_ok(layer, accelerator, arrays, b): the cost kernel's shape check (`kernel.nest.check_shape`: F3's bound
+    equation, 1 <= r <= e, no residual on a dim's outermost spatial loop, one axis per dim, the fan-outs) passes on
+    mapping b of `arrays`."""
+    import numpy as np
+    from numba import njit
+
+    from accel_models.geometry import accelerator_arrays
+    from accel_models.kernel.nest import check_shape
+    from accel_models.result import OK
+
+    @njit
+    def reason(bounds, fanout, m):
+        return check_shape(bounds, fanout, m)[0]
+
+    def ok(layer, accelerator, arrays, b: int) -> bool:
+        m = tuple(np.ascontiguousarray(a[b]) for a in arrays.with_residuals())
+        return reason(np.array(layer.bounds, dtype=np.int64), accelerator_arrays(accelerator).fanout, m) == OK
+    return ok

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from accel_models import LevelConstraints, MapspaceConstraints
+from accel_models.mapping_arrays import bound_from_factors, dim_loops
 from mappings import Encoding, best_mapping
 from nets import DIMS, Layer
 
@@ -39,6 +40,29 @@ def test_every_decoded_mapping_keeps_the_constraints(eyeriss):
     prod = (fast.temporal * fast.spatial_x * fast.spatial_y).prod(axis=1)
     assert (prod == np.array(LAYER.bounds)).all()
     assert not any(n.startswith("tile[" + eyeriss.level_names[3]) and n.endswith(",R]") for n in enc.names)
+
+
+def test_residual_decode_keeps_the_constraints_and_leaves_the_pinned_dims_perfect(eyeriss):
+    """Residual factors under constraints: the free dims take balanced tiles where a limit binds (P = 13 and Q = 11
+    are prime), the dims with a fixed factor stay divisor-only, every bound is covered, and both decoders agree."""
+    layer = Layer(R=3, S=3, P=13, Q=11, C=16, K=36, name="conv_primes")
+    cons = _constraints(eyeriss)
+    enc = Encoding(layer, eyeriss, constraints=cons, factors="residual")
+    pinned = [DIMS.index(d) for d in ("R", "S", "C", "K")]
+    assert not enc.residual_ok[pinned].any() and enc.residual_ok[[DIMS.index("P"), DIMS.index("Q")]].all()
+    x = np.random.default_rng(0).random((300, enc.size))
+    fast, slow = enc.decode(x), enc.decode(x, fast=False)
+    for a, b in zip(fast, slow):
+        assert np.array_equal(a, b)
+    assert not fast.is_perfect().all()
+    assert all(not cons.violations(fast, eyeriss, b) for b in range(fast.batch_size))
+    for res in fast[6:]:
+        assert not res[:, :, pinned].any()
+    prod = (fast.temporal * fast.spatial_x * fast.spatial_y).prod(axis=1)
+    assert (prod[:, pinned] == np.array(layer.bounds)[pinned]).all()
+    for b in range(fast.batch_size):
+        assert [bound_from_factors([(e, r) for _, _, e, r in dim_loops(fast, b, d)]) for d in range(len(DIMS))] == \
+            [int(v) for v in layer.bounds]
 
 
 def test_no_constraints_change_nothing_and_empty_ones_free_every_bypass(eyeriss):
