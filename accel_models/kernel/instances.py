@@ -196,13 +196,15 @@ def class_accesses(layer, acc, m, ws, n_temporal):
             groups = np.int64(1)
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
+            fresh = True                 # the parent classes of one (level, tensor) share the sweep's memo
             for c in range(start[p], start[lvl]):
                 parent = cls[c]
                 if parent.n_sub == 1:
                     child = cls[parent.first]
                     F, reads, transfers = sweep(t, temporal, M, levels[lvl].extents, is_mac, layer, groups,
                                                 n_children, spatial, n_sp, fanout[p, 0], fanout[p, 1], ws,
-                                                parent.origin)
+                                                parent.origin, fresh)
+                    fresh = False
                     child.fill[t] = F
                     if n_children > 1:
                         child.peer[t] = transfers / n_children

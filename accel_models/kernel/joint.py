@@ -27,9 +27,9 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
-from .links import _GOLDEN, list_children
+from .links import _GOLDEN, _is_neighbour_diff, _neighbour_diffs, distinct_pairs, list_children
 from .residual import _HAVE, _PEXT, _PLO, _POEXT, _POLD, _POLO, _PSIZE, commit, delta, forget_delta
-from .workspace import JMEMO_CAP, JMEMO_POOL, JOINT_STATE, KEY_LEN, STATE_LEN
+from .workspace import JMEMO_CAP, JMEMO_POOL, JOINT_STATE, KEY_LEN, SERVE_LEN, STATE_LEN
 
 _SHAPE = N_AXES                            # a key: its anchor (N_AXES), then its shape from here
 _HOLE = 2 * N_AXES                         # whether the delta has a hole, then the hole's corner and extents
@@ -178,26 +178,82 @@ def _find_pair(table, children, q, q2, w, stamp):
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
-    """The children of parent class c: offsets and grid neighbours (`links.list_children`), their classes, each
-    class's distinct offsets (a list through `CHILD.next`), its representative's offset, and the offset differences
-    of neighbouring children per pair of classes (the `links` table). Returns the `links` table's stamp."""
-    cls, children, table = ws.classes, ws.children, ws.table
+    """What a joint sweep of parent class c needs from the start: each class's representative offset (dims, and
+    projected) and its distinct offsets (`_distinct_offsets`), and the offset differences grid neighbours can have
+    (`links._neighbour_diffs`, a filter for links). The children are listed on first need (`_list`)."""
     jt = ws.joint[0]
-    parent = cls[c]
-    n = parent.n_sub
-    list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, children, table, ws.scratch[0].digits)
-    zero = jt.key[1]                      # scratch here: zero anchors
-    for q in range(n):
-        sub = cls[parent.first + q]
+    parent = ws.classes[c]
+    jt.t = t
+    jt.parent = c
+    jt.n_sp = n_sp
+    jt.fan_x = fan_x
+    jt.fan_y = fan_y
+    jt.n_children = n_children
+    jt.listed = 0
+    for q in range(parent.n_sub):
+        sub = ws.classes[parent.first + q]
         for d in range(8):
             jt.off[q, d] = sub.origin[d] - parent.origin[d]
         project(t, jt.off[q], layer.coef, jt.prep[q])
-        jt.head[q] = -1
-        jt.npts[q] = 0
+        jt.npts[q] = _distinct_offsets(q, t, spatial, n_sp, layer.ax, layer.co, jt)
         jt.tag[q] = q
+    scratch = ws.scratch[0]
+    scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.coef, scratch, ws.diffs)
+
+
+@njit(cache=True, inline="always")
+def _distinct_offsets(q, t, spatial, n_sp, ax, co, jt):
+    """The distinct offsets (in tensor t) of the children of class q: per axis of t, the distinct sums of the digits x
+    shifts of the spatial loops moving it (one loop: its digits; two, the inputs' sliding window:
+    `links.distinct_pairs`), a class taking a range of digits of each loop that splits it."""
+    count = np.int64(1)
+    for a in range(N_AXES):
+        k = 0
+        m1 = np.int64(0)
+        s1 = np.int64(0)
+        m2 = np.int64(0)
+        s2 = np.int64(0)
+        rest = q
+        for i in range(n_sp - 1, -1, -1):
+            sp = spatial[i]
+            m = sp.bound
+            if jt.split[i] != 0:
+                m = jt.cat_n[i, rest % jt.n_cat[i]]
+                rest //= jt.n_cat[i]
+            if ax[t, sp.dim] != a:
+                continue
+            if k == 0:
+                m1 = m
+                s1 = co[t, sp.dim] * sp.step
+            else:
+                m2 = m
+                s2 = co[t, sp.dim] * sp.step
+            k += 1
+        if k == 2:
+            count *= distinct_pairs(m1, m2, s1, s2)
+        elif k == 1:
+            count *= m1
+    return count
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _list(ws, layer):
+    """The children of the sweep's parent class, listed once: offsets and grid neighbours (`links.list_children`),
+    their classes, each class's distinct offsets (a list through `CHILD.next`), and the offset differences of
+    neighbouring children per pair of classes (the `links` table, whose stamp goes to jt.p_stamp)."""
+    jt = ws.joint[0]
+    if jt.listed != 0:
+        return
+    jt.listed = 1
+    cls, children, table, spatial = ws.classes, ws.children, ws.table, ws.spatial
+    n_sp, n_children = jt.n_sp, jt.n_children
+    n = cls[jt.parent].n_sub
+    list_children(jt.t, spatial, n_sp, jt.fan_x, jt.fan_y, layer.ax, layer.co, children, table, ws.scratch[0].digits)
+    zero, tail = jt.zeros, jt.tail
+    for q in range(n):
+        jt.head[q] = -1
         for a in range(N_AXES):
             zero[q, a] = 0
-    tail = jt.gid                         # scratch here: the last child listed per class
     stamp = _new_stamp(table)
     for k in range(n_children):
         ck = children[k]
@@ -210,9 +266,8 @@ def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
             else:
                 children[tail[q]].next = k
             tail[q] = k
-            jt.npts[q] += 1
     pairs = ws.links
-    p_stamp = _new_stamp(pairs)
+    jt.p_stamp = _new_stamp(pairs)
     w = jt.point
     for k in range(n_children):
         ck = children[k]
@@ -221,21 +276,36 @@ def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
             cj = children[j]
             for a in range(N_AXES):
                 w[a] = cj.offset[a] - ck.offset[a]
-            h = _find_pair(pairs, children, ck.cls, cj.cls, w, p_stamp)
-            if pairs[h, 2] != p_stamp:
+            h = _find_pair(pairs, children, ck.cls, cj.cls, w, jt.p_stamp)
+            if pairs[h, 2] != jt.p_stamp:
                 pairs[h, 0] = k
                 pairs[h, 1] = j
-                pairs[h, 2] = p_stamp
-    return p_stamp
+                pairs[h, 2] = jt.p_stamp
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _union(group, n, ws):
+def _union(group, n, ws, layer):
     """Distinct deltas among the children of the classes in `group` (their current deltas share one shape): the
-    distinct points anchor + offset over their children's distinct offsets."""
+    distinct points anchor + offset over their children's distinct offsets. It depends only on which classes are in
+    the group and on their anchors relative to the first one's, a key that few patterns take: answers are kept by
+    key (the `u_*` table)."""
     jt = ws.joint[0]
-    children, table = ws.children, ws.table
     anchors = jt.key[0]
+    key = jt.cfg
+    w = 1
+    members = np.int64(0)
+    for q in range(n):
+        if jt.gid[q] == group:
+            members |= np.int64(1) << q
+            for a in range(N_AXES):
+                key[w + a] = anchors[q, a] - anchors[group, a]
+            w += N_AXES
+    key[0] = members
+    slot = _table_find(jt.u_meta, jt.u_pool, key, w, jt.s_stamp)
+    if jt.u_meta[slot, 0] == jt.s_stamp:
+        return jt.u_out[slot]
+    _list(ws, layer)
+    children, table = ws.children, ws.table
     pt = jt.point
     stamp = _new_stamp(table)
     count = np.int64(0)
@@ -249,25 +319,72 @@ def _union(group, n, ws):
             if _insert(table, children, k, group, jt.gid, anchors, pt, stamp):
                 count += 1
             k = children[k].next
+    if _table_store(jt.u_meta, jt.u_pool, jt.u_fill, slot, key, w, jt.s_stamp):
+        jt.u_out[slot] = count
     return count
 
 
+@njit(cache=True, inline="always")
+def _table_find(meta, pool, key, w, stamp):
+    """The slot of a table of keys (meta[slot]: stamp, offset of its key in the pool) holding key[:w] under this
+    stamp, or the free slot where it would go (open addressing on a hash of the key)."""
+    h = np.int64(w)
+    for k in range(w):
+        h = (h + key[k]) * _GOLDEN
+    mask = meta.shape[0] - 1
+    slot = (h >> 32) & mask
+    while meta[slot, 0] == stamp:
+        o = meta[slot, 1]
+        same = pool[o] == w
+        if same:
+            for k in range(w):
+                if pool[o + 1 + k] != key[k]:
+                    same = False
+                    break
+        if same:
+            return slot
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(cache=True, inline="always")
+def _table_store(meta, pool, fill, slot, key, w, stamp):
+    """Store key[:w] at the free `slot` found by `_table_find` if the table has room (fill: its entries and pool
+    words in this stamp); returns whether it did."""
+    if fill[0] >= meta.shape[0] // 2 or fill[1] + w + 1 > pool.shape[0]:
+        return False
+    o = fill[1]
+    pool[o] = w
+    for k in range(w):
+        pool[o + 1 + k] = key[k]
+    meta[slot, 0] = stamp
+    meta[slot, 1] = o
+    fill[0] += 1
+    fill[1] = o + w + 1
+    return True
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _serve(n, n_children, ws, p_stamp):
+def _serve(n, n_children, ws, layer):
     """R3 at one step of the parent (`reference._serve_step`): (reads, link transfers) from the classes' current
     deltas (jt.here: it brings words; jt.key[0]: anchors relative to each class's representative) and previous ones
-    (jt.pon, jt.key[1])."""
+    (jt.pon, jt.key[1]). The reads are each group's distinct deltas: a class alone, its distinct offsets; classes
+    whose deltas share a shape, their union (`_union`). A child can be served over a link only where a class's
+    previous delta has a current one's shape at an offset difference that grid neighbours can have; then the answer
+    depends only on the keys with their anchors relative to one of them, and is kept by that pattern (`SERVE_LEN`
+    words a class, the `s_*` table): the children are visited only for a new one (`_links`)."""
     jt = ws.joint[0]
     cur, prev = jt.key[0], jt.key[1]
     gid, size, on, pon = jt.gid, jt.size, jt.here, jt.pon
-    children = ws.children
     # groups of classes whose current deltas share a shape; a group's id is its first class
     for q in range(n):
         gid[q] = -1
     reads = 0.0
+    ref = -1
     for q in range(n):
         if on[q] == 0 or gid[q] >= 0:
             continue
+        ref = q if ref < 0 else ref
         gid[q] = q
         members = 1
         for q2 in range(q + 1, n):
@@ -277,29 +394,67 @@ def _serve(n, n_children, ws, p_stamp):
         if members == 1:
             reads += float(jt.npts[q] * size[q])
         else:
-            reads += float(_union(q, n, ws) * size[q])
+            reads += float(_union(q, n, ws, layer) * size[q])
     if reads == 0.0 or n_children < 2:
         return reads, 0.0
-    # a link needs a neighbour of a class whose previous delta has this shape, at the anchors' difference
-    links_table = ws.links
+    # a link needs a class whose previous delta has a current one's shape, at an offset difference of neighbours
     w = jt.point
     possible = False
     for q in range(n):
-        if on[q] == 0:
+        if on[q] == 0 or possible:
             continue
         for q2 in range(n):
             if pon[q2] == 0 or not _same_shape(cur[q], prev[q2]):
                 continue
             for a in range(N_AXES):
                 w[a] = cur[q, a] - prev[q2, a]
-            if links_table[_find_pair(links_table, children, q, q2, w, p_stamp), 2] == p_stamp:
+            if not _is_neighbour_diff(w, ws.diffs, ws.scratch[0].n_diffs):
+                continue
+            _list(ws, layer)
+            if ws.links[_find_pair(ws.links, ws.children, q, q2, w, jt.p_stamp), 2] == jt.p_stamp:
                 possible = True
                 break
-        if possible:
-            break
     if not possible:
         return reads, 0.0
-    table = ws.table
+    cfg = jt.cfg
+    n_words = 0
+    for q in range(n):
+        cfg[n_words] = on[q]
+        cfg[n_words + KEY_LEN + 1] = pon[q]
+        for k in range(KEY_LEN):
+            cfg[n_words + 1 + k] = 0
+            cfg[n_words + KEY_LEN + 2 + k] = 0
+        if on[q] != 0:
+            for a in range(N_AXES):
+                cfg[n_words + 1 + a] = cur[q, a] - cur[ref, a]
+            for k in range(N_AXES, KEY_LEN):
+                cfg[n_words + 1 + k] = cur[q, k]
+        if pon[q] != 0:
+            for a in range(N_AXES):
+                cfg[n_words + KEY_LEN + 2 + a] = prev[q, a] - cur[ref, a]
+            for k in range(N_AXES, KEY_LEN):
+                cfg[n_words + KEY_LEN + 2 + k] = prev[q, k]
+        n_words += SERVE_LEN
+    slot = _table_find(jt.s_meta, jt.s_pool, cfg, n_words, jt.s_stamp)
+    if jt.s_meta[slot, 0] == jt.s_stamp:
+        return jt.s_out[slot, 0], jt.s_out[slot, 1]
+    reads, transfers = _links(n, n_children, reads, ws)
+    if _table_store(jt.s_meta, jt.s_pool, jt.s_fill, slot, cfg, n_words, jt.s_stamp):
+        jt.s_out[slot, 0] = reads
+        jt.s_out[slot, 1] = transfers
+    return reads, transfers
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _links(n, n_children, reads, ws):
+    """(reads, link transfers) of a step whose children may take their delta from a grid neighbour (`_serve`): each
+    child whose neighbour, of some class, received at the previous step the delta the child asks for now is served;
+    if serving them lowers the reads to the distinct deltas of the others, the parent reads those and every served
+    child's delta is one link transfer (`reference._serve_step`)."""
+    jt = ws.joint[0]
+    cur, prev = jt.key[0], jt.key[1]
+    gid, size, on, pon = jt.gid, jt.size, jt.here, jt.pon
+    children, table = ws.children, ws.table
     stamp = _new_stamp(table)
     rest = 0.0
     links = 0.0
@@ -335,7 +490,7 @@ def _serve(n, n_children, ws, p_stamp):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, p_stamp, out):
+def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
     """One iteration of the parent at dim offsets `off` (its first child's): each class's delta (R2; an idle class
     brings nothing and keeps its stream), the parent's reads and link transfers (`_serve`); the carried states move
     on. Writes (each class's fills, reads, transfers) into `out`."""
@@ -377,7 +532,7 @@ def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, p_stamp, out):
             for a in range(N_AXES):
                 ck[a] -= jt.prep[q, a]
         out[q] = float(size)
-    reads, transfers = _serve(n, n_children, ws, p_stamp)
+    reads, transfers = _serve(n, n_children, ws, layer)
     out[n] = reads
     out[n + 1] = transfers
     for q in range(n):
@@ -389,18 +544,56 @@ def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, p_stamp, out):
 
 
 @njit(cache=True, inline="always")
-def _moved(src, n_words, pb, sign, out):
-    """out = the joint state src (n_words, a whole number of classes' states) with its tensor coordinates moved by
-    sign * pb (`residual._moved`, class by class)."""
-    for k in range(n_words):
-        out[k] = src[k]
+def _quiet(jt, n, base, bounds, state):
+    """The classes (bit q) that idle at every iteration from dim offsets `base` (a dim offset of theirs reaches its
+    bound there, and inner loops only add) and have no previous delta to pass on: they add nothing to a frame from
+    there, and leave it as they entered it. Their states stay out of the frame's memo keys, so that an idle class's
+    stream, frozen where it stopped, does not make every frame it idles through a new one."""
+    mask = np.int64(0)
+    for q in range(n):
+        if state[q * STATE_LEN + _PSIZE] != 0:
+            continue
+        for d in range(8):
+            if base[d] + jt.off[q, d] >= bounds[d]:
+                mask |= np.int64(1) << q
+                break
+    return mask
+
+
+@njit(cache=True, inline="always")
+def _relative(src, n_words, pb, quiet, out):
+    """out = the joint state src (n_words, a whole number of classes' states) with its tensor coordinates taken
+    relative to the corner pb (`residual._moved`, class by class), and the quiet classes' states zero."""
     for base in range(0, n_words, STATE_LEN):
+        if (quiet >> (base // STATE_LEN)) & 1:
+            for k in range(STATE_LEN):
+                out[base + k] = 0
+            continue
+        for k in range(STATE_LEN):
+            out[base + k] = src[base + k]
         if src[base + _HAVE] != 0:
             for a in range(N_AXES):
-                out[base + _PLO + a] += sign * pb[a]
+                out[base + _PLO + a] -= pb[a]
         if src[base + _POLD] != 0:
             for a in range(N_AXES):
-                out[base + _POLO + a] += sign * pb[a]
+                out[base + _POLO + a] -= pb[a]
+
+
+@njit(cache=True, inline="always")
+def _place(src, n_words, pb, quiet, state):
+    """The live joint state from a relative one (`_relative`) placed at the corner pb; a quiet class keeps its own
+    state (it has no previous delta, and its stream did not move)."""
+    for base in range(0, n_words, STATE_LEN):
+        if (quiet >> (base // STATE_LEN)) & 1:
+            continue
+        for k in range(STATE_LEN):
+            state[base + k] = src[base + k]
+        if src[base + _HAVE] != 0:
+            for a in range(N_AXES):
+                state[base + _PLO + a] += pb[a]
+        if src[base + _POLD] != 0:
+            for a in range(N_AXES):
+                state[base + _POLO + a] += pb[a]
 
 
 @njit(cache=True, inline="always")
@@ -447,8 +640,9 @@ def _memo_find(jt, h, j, ctx, state, n_words, stamp):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _memo_store(jt, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, stamp):
-    """Memoize (j, ctx, key) -> (sums + extra, the state st relative to the corner pb), if the table has room."""
+def _memo_store(jt, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, quiet, stamp):
+    """Memoize (j, ctx, key) -> (sums + extra, the state st relative to the corner pb, the quiet classes zero), if
+    the table has room."""
     if jt.entries >= JMEMO_CAP or jt.used + 2 * n_words > JMEMO_POOL:
         return
     k = _memo_find(jt, h, j, ctx, key, n_words, stamp)
@@ -461,7 +655,7 @@ def _memo_store(jt, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, stamp)
     meta[k, 10] = o
     for w in range(n_words):
         pool[o + w] = key[w]
-    _moved(st, n_words, pb, -1, pool[o + n_words:o + 2 * n_words])
+    _relative(st, n_words, pb, quiet, pool[o + n_words:o + 2 * n_words])
     for q in range(n_sums):
         jt.m_sums[k, q] = sums[q] + extra[q]
     jt.used = o + 2 * n_words
@@ -490,19 +684,28 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
     n = parent.n_sub
     n_sums = n + 2
     n_words = n * STATE_LEN
-    p_stamp = _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c)
+    _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c)
     state = jt.state
     for k in range(n_words):
         state[k] = 0
-    if jt.ready == 0:                     # the memo is cleared on the workspace's first joint sweep only
+    if jt.ready == 0:                     # the tables are cleared on the workspace's first joint sweep only
         for k in range(jt.m_meta.shape[0]):
             jt.m_meta[k, 0] = 0
+        for k in range(jt.s_meta.shape[0]):
+            jt.s_meta[k, 0] = 0
+            jt.u_meta[k, 0] = 0
         jt.stamp = 0
+        jt.s_stamp = 0
         jt.ready = 1
     stamp = jt.stamp + 1
     jt.stamp = stamp
     jt.entries = 0
     jt.used = 0
+    jt.s_stamp += 1
+    jt.s_fill[0] = 0
+    jt.s_fill[1] = 0
+    jt.u_fill[0] = 0
+    jt.u_fill[1] = 0
     sums_out = jt.step
     # f_reach[j]: the dim extents that frame j's iterations and every class's tiles span from its base
     for d in range(8):
@@ -520,13 +723,13 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
         at[lp.dim] = lp.step
         project(t, at, coef, jt.f_pstep[j])
     if M == 0:
-        _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, p_stamp, sums_out)
+        _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, sums_out)
         return sums_out[n], sums_out[n + 1]
     for d in range(8):
         jt.f_base[0, d] = parent.origin[d]
     project(t, parent.origin, coef, jt.f_pb[0])
     jt.f_int[0, 2] = 0
-    _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, p_stamp, jt.f_first[0])
+    _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, jt.f_first[0])
     jt.f_int[0, 4] = -1                   # the outermost frame is not memoized
     _start(jt, 0, temporal[0], bounds)
     s = jt.f_psums[M]                      # a returned iteration's sums (the frame after the last: scratch)
@@ -535,31 +738,32 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
         i = jt.f_int[j, 1]
         n_it = jt.f_int[j, 0]
         if i < n_it:
+            lp = temporal[j]
             pbi = jt.f_pbi[j]
             for a in range(N_AXES):
                 pbi[a] = jt.f_pb[j, a] + i * jt.f_pstep[j, a]
+            for d in range(8):
+                at[d] = jt.f_base[j, d]
+            at[lp.dim] += i * lp.step
+            quiet = _quiet(jt, n, at, bounds, state)
             entry = jt.f_entry[j, i & 1]
-            _moved(state, n_words, pbi, -1, entry)
+            _relative(state, n_words, pbi, quiet, entry)
             if jt.f_int[j, 5] != 0 and i <= n_it - 2 and _same(entry, jt.f_entry[j, (i - 1) & 1], n_words):
                 # iterations i..n-2 repeat iteration i-1, one step further each (`residual.sweep`)
                 for q in range(n_sums):
                     jt.f_sums[j, q] += (n_it - 1 - i) * jt.f_psums[j, q]
                 for a in range(N_AXES):
                     pbi[a] = jt.f_pb[j, a] + (n_it - 1) * jt.f_pstep[j, a]
-                _moved(entry, n_words, pbi, 1, state)
+                _place(entry, n_words, pbi, quiet, state)
                 jt.f_int[j, 1] = n_it - 1
                 jt.f_int[j, 5] = 0
                 continue
-            lp = temporal[j]
             if j + 1 == M:                 # a step; iteration 0's is the frame's first, already taken
                 if i == 0:
                     for q in range(n_sums):
                         s[q] = 0.0
                 else:
-                    for d in range(8):
-                        at[d] = jt.f_base[j, d]
-                    at[lp.dim] += i * lp.step
-                    _joint_step(t, at, full, is_mac, layer, n, n_children, ws, p_stamp, s)
+                    _joint_step(t, at, full, is_mac, layer, n, n_children, ws, s)
             else:
                 cj = j + 1
                 base, ctx, reach = jt.f_base[cj], jt.f_ctx[cj], jt.f_reach[cj]
@@ -572,6 +776,7 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
                 for a in range(N_AXES):
                     jt.f_pb[cj, a] = pbi[a]
                 jt.f_int[cj, 2] = 0
+                jt.f_int[cj, 6] = quiet
                 first = jt.f_first[cj]
                 for q in range(n_sums):
                     first[q] = 0.0
@@ -583,25 +788,27 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
                         for q in range(n_sums):
                             s[q] = jt.m_sums[e, q]
                         o = jt.m_meta[e, 10]
-                        _moved(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], 1, state)
+                        _place(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], quiet, state)
                         hit = True
                     else:
                         jt.f_int[cj, 2] = 1
                         jt.f_int[cj, 3] = h
-                        _joint_step(t, base, full, is_mac, layer, n, n_children, ws, p_stamp, first)
+                        _joint_step(t, base, full, is_mac, layer, n, n_children, ws, first)
                 if not hit:                # keyed on the state after its first step
                     s1 = jt.f_s1[cj]
-                    _moved(state, n_words, jt.f_pb[cj], -1, s1)
+                    quiet1 = _quiet(jt, n, base, bounds, state)
+                    jt.f_int[cj, 7] = quiet1
+                    _relative(state, n_words, jt.f_pb[cj], quiet1, s1)
                     h = _key_hash(2 * j + 3, ctx, s1, n_words)
                     e = _memo_find(jt, h, 2 * j + 3, ctx, s1, n_words, stamp)
                     if jt.m_meta[e, 0] == stamp:
                         o = jt.m_meta[e, 10]
-                        _moved(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], 1, state)
+                        _place(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], quiet1, state)
                         for q in range(n_sums):
                             s[q] = jt.m_sums[e, q] + first[q]
                         if jt.f_int[cj, 2] != 0:
                             _memo_store(jt, jt.f_int[cj, 3], 2 * j + 2, ctx, entry, jt.m_sums[e], first, n_sums,
-                                        state, n_words, jt.f_pb[cj], stamp)
+                                        state, n_words, jt.f_pb[cj], quiet, stamp)
                     else:
                         jt.f_int[cj, 4] = h
                         _start(jt, cj, temporal[cj], bounds)
@@ -615,10 +822,10 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
                 return sums_out[n], sums_out[n + 1]
             pj = j - 1
             _memo_store(jt, jt.f_int[j, 4], 2 * j + 1, jt.f_ctx[j], jt.f_s1[j], jt.f_sums[j], jt.zero, n_sums,
-                        state, n_words, jt.f_pb[j], stamp)
+                        state, n_words, jt.f_pb[j], jt.f_int[j, 7], stamp)
             if jt.f_int[j, 2] != 0:
                 _memo_store(jt, jt.f_int[j, 3], 2 * j, jt.f_ctx[j], jt.f_entry[pj, jt.f_int[pj, 1] & 1],
-                            jt.f_sums[j], jt.f_first[j], n_sums, state, n_words, jt.f_pb[j], stamp)
+                            jt.f_sums[j], jt.f_first[j], n_sums, state, n_words, jt.f_pb[j], jt.f_int[j, 6], stamp)
             for q in range(n_sums):
                 s[q] = jt.f_sums[j, q] + jt.f_first[j, q]
             j = pj

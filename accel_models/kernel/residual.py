@@ -385,7 +385,7 @@ def _iterations_run(temporal, M, bounds, origin):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin):
+def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
     """(fills of one instance, reads of its parent, link transfers) of one (level, tensor) over the iterations of
     the M temporal loops above the level that run (F2: those whose dim offsets, from `origin`, stay below the
     bounds), each counted by `_step` in the walk's order; `full`: the level's dim extents.
@@ -405,7 +405,9 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
 
     `origin`: the dim offsets where the instance's iterations start (all 0 while every instance under a fan-out does
     the same work; an instance of unequal work would pass the offsets of its spatial indices). Bases, cut contexts
-    and the iterations that run are all taken from it."""
+    and the iterations that run are all taken from it. `fresh`: start an empty memo; False keeps the previous
+    sweep's, which is exact when that sweep counted the same (level, tensor) from another origin: frames are keyed
+    on their cut context and relative state, which do not depend on the origin."""
     bounds, coef = layer.bounds, layer.coef
     frames, memo = ws.frames, ws.memo
     sw = ws.sweep[0]
@@ -429,9 +431,10 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
         for k in range(memo.shape[0]):
             memo[k].stamp = 0
         sw.ready = 1
-    stamp = sw.stamp + 1
-    sw.stamp = stamp
-    sw.entries = 0
+    if fresh:
+        sw.stamp += 1
+        sw.entries = 0
+    stamp = sw.stamp
     # frames[j].reach: the dim extents that frame j's iterations and tiles span from its base
     reach = frames[M].reach
     for d in range(8):
@@ -588,7 +591,7 @@ def residual_accesses(layer, acc, ws, n_temporal):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             F, reads, transfers = sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial,
-                                        n_sp, fanout[p, 0], fanout[p, 1], ws, origin)
+                                        n_sp, fanout[p, 0], fanout[p, 1], ws, origin, True)
             child.fill[t] = F
             if n_children > 1:
                 child.peer[t] = transfers / n_children

@@ -127,6 +127,12 @@ JMEMO_CAP = 512
 JMEMO_POOL = 1 << 17
 """The joint sweep's memo: its slots, the most entries a sweep stores, and the words of its pool of keys and exit
 states (an entry takes twice the sweep's state)."""
+SERVE_LEN = 2 * (KEY_LEN + 1)
+SERVE_SLOTS = 256
+SERVE_POOL = 1 << 15
+"""The joint sweep's tables of answers (`joint._serve`, `joint._union`): a served step's key holds per class whether it
+has a current and a previous delta and both keys (`SERVE_LEN` words), anchors relative to one of them; the slots
+of each table (at most half of them used) and the words of its pool of keys."""
 
 CLASS = np.dtype([("parent", _I), ("first", _I), ("n_sub", _I), ("count", _F), ("per_parent", _I),
                   ("origin", _I, (8,)), ("decided", _I, (8,)), ("fill", _F, (3,)), ("access", _F, (3,)),
@@ -140,32 +146,41 @@ its reads, fills and updates per tensor (`instances.class_energy_and_cycles`; 0 
 JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I, (8,)),
                   ("split", _I, (MAX_SPATIAL,)), ("n_cat", _I, (MAX_SPATIAL,)), ("cat_hi", _I, (MAX_SPATIAL, 3)),
                   ("cat_n", _I, (MAX_SPATIAL, 3)), ("cat_rep", _I, (MAX_SPATIAL, 3)), ("cat_dec", _I, (MAX_SPATIAL, 3)),
-                  ("n", _I), ("stamp", _I), ("entries", _I), ("ready", _I), ("used", _I),
+                  ("n", _I), ("stamp", _I), ("entries", _I), ("ready", _I), ("used", _I), ("t", _I), ("parent", _I),
+                  ("n_sp", _I), ("fan_x", _I), ("fan_y", _I), ("n_children", _I), ("listed", _I), ("p_stamp", _I),
                   ("off", _I, (MAX_JOINT, 8)), ("prep", _I, (MAX_JOINT, N_AXES)), ("npts", _I, (MAX_JOINT,)),
                   ("head", _I, (MAX_JOINT,)), ("state", _I, (JOINT_STATE,)),
                   ("here", _I, (MAX_JOINT,)), ("size", _I, (MAX_JOINT,)), ("lo", _I, (MAX_JOINT, N_AXES)),
                   ("ext", _I, (MAX_JOINT, N_AXES)), ("old", _I, (MAX_JOINT,)), ("olo", _I, (MAX_JOINT, N_AXES)),
                   ("oext", _I, (MAX_JOINT, N_AXES)), ("key", _I, (2, MAX_JOINT, KEY_LEN)), ("gid", _I, (MAX_JOINT,)),
-                  ("tag", _I, (MAX_JOINT,)), ("pon", _I, (MAX_JOINT,)),
+                  ("tag", _I, (MAX_JOINT,)), ("pon", _I, (MAX_JOINT,)), ("zeros", _I, (MAX_JOINT, N_AXES)),
+                  ("tail", _I, (MAX_JOINT,)),
                   ("at", _I, (8,)), ("pos", _I, (8,)), ("point", _I, (N_AXES,)), ("zero", _F, (JOINT_SUMS,)), ("step", _F, (JOINT_SUMS,)),
                   ("f_base", _I, (MAX_LOOPS + 1, 8)), ("f_ctx", _I, (MAX_LOOPS + 1, 8)),
                   ("f_reach", _I, (MAX_LOOPS + 1, 8)), ("f_pb", _I, (MAX_LOOPS + 1, N_AXES)),
                   ("f_pstep", _I, (MAX_LOOPS + 1, N_AXES)), ("f_pbi", _I, (MAX_LOOPS + 1, N_AXES)),
-                  ("f_int", _I, (MAX_LOOPS + 1, 6)), ("f_first", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
+                  ("f_int", _I, (MAX_LOOPS + 1, 8)), ("f_first", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
                   ("f_sums", _F, (MAX_LOOPS + 1, JOINT_SUMS)), ("f_psums", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
                   ("f_s1", _I, (MAX_LOOPS + 1, JOINT_STATE)), ("f_entry", _I, (MAX_LOOPS + 1, 2, JOINT_STATE)),
                   ("m_meta", _I, (JMEMO_SLOTS, 11)), ("m_sums", _F, (JMEMO_SLOTS, JOINT_SUMS)),
-                  ("m_pool", _I, (JMEMO_POOL,))])
+                  ("m_pool", _I, (JMEMO_POOL,)), ("cfg", _I, (MAX_JOINT * SERVE_LEN,)),
+                  ("s_meta", _I, (SERVE_SLOTS, 2)), ("s_out", _F, (SERVE_SLOTS, 2)), ("s_pool", _I, (SERVE_POOL,)),
+                  ("s_fill", _I, (2,)), ("s_stamp", _I), ("u_meta", _I, (SERVE_SLOTS, 2)), ("u_out", _I, (SERVE_SLOTS,)),
+                  ("u_pool", _I, (SERVE_POOL,)), ("u_fill", _I, (2,))])
 """The instance classes' bookkeeping and the joint sweep's scratch (`instances`, `joint`): each level's first class
 (the entry after the last level: their count); per dim the position of its innermost loop with a residual; for the
 fan-out being split, per spatial loop whether it splits its children and its categories (last digit, count,
 representative digit, whether it decides); for the joint sweep: its class count, memo stamp, entries, whether its
-memo was cleared and its pool words used; per class its representative's offset from the parent's origin (dims)
+memo was cleared and its pool words used, its tensor, parent class, fan-out (spatial loops, X, Y, children), whether
+the children are listed and the `links` table's stamp; per class its representative's offset from the parent's origin (dims)
 and its projection, how many distinct offsets its children have and the first of them, its carried state, the
 current step's delta (whether it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the
-current ones' groups, a tag per class for the hash tables, whether it had a delta at the previous step; small
-vectors; the frames (as `FRAME`, `f_int` holding n, i, whole, hash, hash1, p_valid) and the memo
-(per slot: stamp, j, cut context, pool offset; its sums)."""
+current ones' groups, a tag per class for the hash tables, whether it had a delta at the previous step, zero
+anchors and the last child of each class's list (`joint._list`); small vectors; the frames (as `FRAME`, `f_int` holding n, i, whole, hash, hash1, p_valid and the quiet classes at the
+frame's start and after its first step, `joint._quiet`) and the memo
+(per slot: stamp, j, cut context, pool offset; its sums); the tables of answers (`cfg`: the key being looked up; the
+served steps: per slot its stamp and pool offset, its reads and link transfers, the pool, the entries and pool words
+of this sweep, their stamp; the unions: the same with a count of points)."""
 
 
 class Workspace(NamedTuple):
@@ -207,6 +222,7 @@ def make_workspace(n_levels, max_children):
         sweep[0]['zero'][q] = 0.0
     joint = np.empty(1, dtype=JOINT)    # large, and mostly untouched: only mappings of unequal instances use it
     joint[0]['ready'] = 0
+    joint[0]['s_stamp'] = 0
     for q in range(JOINT_SUMS):
         joint[0]['zero'][q] = 0.0
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
