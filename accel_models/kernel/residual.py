@@ -23,7 +23,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box, project
-from .counts import spatial_loops
+from .counts import fill_stream, moving_loops, spatial_loops
 from .links import _GOLDEN, _lattice_ok, _link_saving, spatial_axes
 from .workspace import LINK_CACHE, MEMO_CAP, STATE_LEN
 
@@ -384,6 +384,22 @@ def _iterations_run(temporal, M, bounds, origin):
     return total
 
 
+@njit(cache=True, inline="always")
+def whole_stream(t, temporal, M, bounds, origin, extents, ax):
+    """Is the stream of a (level, tensor) from `origin` a perfect one: every iteration of the M temporal loops above
+    the level runs and no tile of the tensor is cut? Per dim, the farthest offset the loops reach plus the tile's
+    extent (1 for a dim that does not index the tensor: it only decides whether an iteration runs) stays within
+    the bound. Then `counts.fill_stream`'s closed form counts the fills."""
+    for d in range(8):
+        reach = origin[d] + (extents[d] if ax[t, d] >= 0 else 1)
+        for j in range(M):
+            if temporal[j].dim == d:
+                reach += (temporal[j].bound - 1) * temporal[j].step
+        if reach > bounds[d]:
+            return False
+    return True
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
     """(fills of one instance, reads of its parent, link transfers) of one (level, tensor) over the iterations of
@@ -569,6 +585,7 @@ def residual_accesses(layer, acc, ws, n_temporal):
     scratch = ws.scratch[0]
     origin = ws.sweep[0].origin          # every instance under a fan-out starts at the same offsets
     L = levels.shape[0] - 1
+    moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
     M = 0
     for lvl in range(1, L + 1):
@@ -590,8 +607,13 @@ def residual_accesses(layer, acc, ws, n_temporal):
             groups = np.int64(1)
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            F, reads, transfers = sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial,
-                                        n_sp, fanout[p, 0], fanout[p, 1], ws, origin, True)
+            if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, child.extents,
+                                                                 ax):
+                F, _ = fill_stream(t, temporal, M, co, child.axes[t], child.tiles[t])
+                reads, transfers = F, 0.0
+            else:
+                F, reads, transfers = sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children,
+                                            spatial, n_sp, fanout[p, 0], fanout[p, 1], ws, origin, True)
             child.fill[t] = F
             if n_children > 1:
                 child.peer[t] = transfers / n_children
