@@ -263,10 +263,11 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     factor being fixed). All zero: the unconstrained decode.
 
     residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual factors"): where a limit binds (the
-    nearest divisor is above what is left of the axis, or overflows a buffer) the factor is the largest balanced
-    tile within the limit (`ttiles`, the balanced tiles of each table value) when it beats the largest divisor, and
-    what is left of d is then ceil(left / factor); the fill picks among balanced tiles; the residual ends are F3's
-    canonical ones (`canonical_residuals_into`). The residual fields are written for every row (0 = perfect).
+    nearest divisor is above what is left of the axis, or overflows a buffer at a level at or above d's outermost
+    spatial loop) the factor is the largest balanced tile within the limit (`ttiles`, the balanced tiles of each
+    table value) when it beats the largest divisor, and what is left of d is then ceil(left / factor); the fill
+    picks among balanced tiles; the residual ends are F3's canonical ones (`canonical_residuals_into`). The residual
+    fields are written for every row (0 = perfect).
     full_bounds: the layer's bounds (tiles are cut there, rule F6). residual_ok all zero: the perfect decode.
     """
     L = temporal.shape[1]
@@ -274,7 +275,8 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
                np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
                np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64))
+               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
+               np.empty(8, dtype=np.int64))
     _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
                   default_keep),
                  (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
@@ -293,7 +295,7 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full = \
         borrow(divisors)
     temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand = \
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach = \
         borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
@@ -399,9 +401,14 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
                                allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs,
                                residual_ok, cand)
-        # temporal factors, innermost level first, with the capacity repair
+        # temporal factors, innermost level first, with the capacity repair; reach[d]: the outermost level with a
+        # spatial loop of d (L if none), below which d's temporal tiles stay divisors
         for d in range(8):
             ext[d] = 1
+            reach[d] = L
+            for l in range(L - 1, -1, -1):
+                if sx[b, l, d] * sy[b, l, d] > 1:
+                    reach[d] = l
         for l in range(L - 1, 0, -1):
             for d in range(8):
                 ext[d] *= sx[b, l, d] * sy[b, l, d]
@@ -430,7 +437,7 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                 # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
                 if bj > 0 and not _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2,
                                                    tiles, box_axes, full):
-                    if residual_ok[d] != 0:        # the largest balanced tile that fits (tile 1 when none does)
+                    if residual_ok[d] != 0 and l <= reach[d]:   # the largest balanced tile that fits (1 if none)
                         lo = 0
                         hi = _index_of(ttiles, vi, ttcounts[vi], f)
                         while lo < hi:

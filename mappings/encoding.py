@@ -52,7 +52,11 @@ one, Timeloop's `D=e,r` loop; the divisors are balanced tiles too), and what is 
 Everywhere else the decode is the perfect one, bit for bit, so most mappings stay perfect (the cost model's closed
 form) and residuals appear where they buy something:
 - temporal: the divisor nearest the gene's target, as in the perfect decode, if it fits; if it overflows a buffer,
-  the largest balanced tile that fits (the capacity repair; it is a divisor when no larger balanced tile fits);
+  the largest balanced tile that fits (the capacity repair; it is a divisor when no larger balanced tile fits), at
+  levels at or above the dim's outermost spatial loop; below it, the largest divisor that fits, as in the perfect
+  decode. A balanced tile there would give every instance under the fan-out a short last pass of its own, which
+  is the costliest kind of mapping to count, and on the mapper benchmark's pairs it found no better mapping
+  (docs/imperfect.md);
 - spatial: the divisor nearest the target within what is left of the axis; where the axis binds (that divisor is
   above what is left of it), the largest balanced tile within the axis if it beats the largest divisor within it
   (197 tokens on a 32-wide axis: 29 in 7 passes, where divisors give 1; 1000 classes: 32, not 25);
@@ -495,14 +499,17 @@ class Encoding:
                                            self.capacity[l2], self.tensor_capacity[l2])
                     return good
                 if self.residual_ok[d]:
-                    # the nearest divisor if it fits (or is 1), else the largest balanced tile that fits (1 if none)
+                    # the nearest divisor if it fits (or is 1), else the largest balanced tile that fits (1 if none);
+                    # below a spatial loop of d (rows where one sits at a level above l), divisors only
                     f = self._pick(rem[:, d], ratio[:, d])
                     if checks:
                         tiles = self.table.tiles[self.table.index(rem[:, d])]          # [B, W], 0: padding
                         good = ok(tiles) & (tiles < f[:, None])
                         last = tiles.shape[1] - 1 - np.argmax(good[:, ::-1], axis=1)
                         repaired = np.where(good.any(axis=1), tiles[np.arange(B), last], 1)
-                        f = np.where((f == 1) | ok(f[:, None])[:, 0], f, repaired)
+                        below = (spatial[:, :l, d] > 1).any(axis=1)
+                        divisor = self._pick(rem[:, d], ratio[:, d], ok)
+                        f = np.where(below, divisor, np.where((f == 1) | ok(f[:, None])[:, 0], f, repaired))
                     out.temporal[:, l, d] = f
                     ext[:, d] *= f
                     rem[:, d] = -(-rem[:, d] // f)

@@ -239,8 +239,7 @@ def _distinct_offsets(q, t, spatial, n_sp, ax, co, jt):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _list(ws, layer):
     """The children of the sweep's parent class, listed once: offsets and grid neighbours (`links.list_children`),
-    their classes, each class's distinct offsets (a list through `CHILD.next`), and the offset differences of
-    neighbouring children per pair of classes (the `links` table, whose stamp goes to jt.p_stamp)."""
+    their classes, and each class's distinct offsets (a list through `CHILD.next`)."""
     jt = ws.joint[0]
     if jt.listed != 0:
         return
@@ -266,10 +265,22 @@ def _list(ws, layer):
             else:
                 children[tail[q]].next = k
             tail[q] = k
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _list_pairs(ws, layer):
+    """The offset differences of neighbouring children per pair of classes, listed once (the `links` table, its
+    stamp in jt.p_stamp), the children listed first (`_list`)."""
+    jt = ws.joint[0]
+    if jt.listed > 1:
+        return
+    _list(ws, layer)
+    jt.listed = 2
+    children = ws.children
     pairs = ws.links
     jt.p_stamp = _new_stamp(pairs)
     w = jt.point
-    for k in range(n_children):
+    for k in range(jt.n_children):
         ck = children[k]
         for i in range(ck.n_neighbours):
             j = ck.neighbours[i]
@@ -410,7 +421,7 @@ def _serve(n, n_children, ws, layer):
                 w[a] = cur[q, a] - prev[q2, a]
             if not _is_neighbour_diff(w, ws.diffs, ws.scratch[0].n_diffs):
                 continue
-            _list(ws, layer)
+            _list_pairs(ws, layer)
             if ws.links[_find_pair(ws.links, ws.children, q, q2, w, jt.p_stamp), 2] == jt.p_stamp:
                 possible = True
                 break

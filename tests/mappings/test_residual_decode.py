@@ -158,6 +158,29 @@ def test_a_buffer_that_binds_takes_the_largest_balanced_tile_that_fits():
     assert walk.reason == OK and walk.macs == 13 and walk.cycles == 14
 
 
+def test_below_a_spatial_loop_of_its_dim_the_repair_keeps_divisors():
+    """P = 52 with spatial P = 4 at the GLB leaves 13 to the levels below it. A buffer above the fan-out holding a
+    tile t of P, times the 4 PEs, takes 1 weight and 4t inputs and outputs: at 64 words it takes 7, the largest
+    balanced tile of 13 that fits. Per PE below the fan-out, a 16-word buffer holds 1 + 2t words, so 7 would fit
+    too, but it takes the largest divisor that fits, 1: a balanced tile there would give each PE a short last pass
+    of its own (Timeloop's spatial class). Both decoders agree."""
+    p = DIMS.index("P")
+    for name, levels in (("above", (StorageLevel("DRAM"), StorageLevel("Buf", capacity_words=64),
+                                    StorageLevel("GLB", fanout_x=4), StorageLevel("RF"))),
+                         ("below", (StorageLevel("DRAM"), StorageLevel("GLB", fanout_x=4),
+                                    StorageLevel("Buf", capacity_words=16)))):
+        acc = Accelerator(name, levels, 1.0)
+        enc = Encoding(Layer(P=52, name="p52"), acc, bypass="none", factors="residual")
+        genes = {"tile[Buf,P]": 1.0, "spatial_ratio[GLB,P]": 1.0}
+        if name == "above":
+            genes["tile[RF,P]"] = 0.0
+        m = _decode_both(enc, _one_row(enc, **genes))
+        buf = acc.level_index("Buf")
+        assert m.spatial_x[0, acc.level_index("GLB"), p] == 4
+        assert m.temporal[0, buf, p] == (7 if name == "above" else 1), (name, m.temporal[0, :, p])
+        assert uniform_instances(m, 0) and m.is_perfect()[0] == (name == "below"), name
+
+
 def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out(shape_ok):
     """A 7 x 7 map on a 16-wide axis: P takes 7, Q nothing; the fill adds Q = 2 (4 passes of 2, the last 1), 14 of
     16 where divisors reach 7. A 13 x 13 map keeps 13 x 1 (13 passes): 4 x 4 would use all 16 but need 16 passes."""
