@@ -279,7 +279,7 @@ def _list_pairs(ws, layer):
     children = ws.children
     pairs = ws.links
     jt.p_stamp = _new_stamp(pairs)
-    w = jt.point
+    w = jt.gap                            # not jt.point: the caller's offset difference
     for k in range(jt.n_children):
         ck = children[k]
         for i in range(ck.n_neighbours):
@@ -315,6 +315,11 @@ def _union(group, n, ws, layer):
     slot = _table_find(jt.u_meta, jt.u_pool, key, w, jt.s_stamp)
     if jt.u_meta[slot, 0] == jt.s_stamp:
         return jt.u_out[slot]
+    count = _separate_union(group, n, ws, layer.ax)
+    if count >= 0:
+        if _table_store(jt.u_meta, jt.u_pool, jt.u_fill, slot, key, w, jt.s_stamp):
+            jt.u_out[slot] = count
+        return count
     _list(ws, layer)
     children, table = ws.children, ws.table
     pt = jt.point
@@ -332,6 +337,55 @@ def _union(group, n, ws, layer):
             k = children[k].next
     if _table_store(jt.u_meta, jt.u_pool, jt.u_fill, slot, key, w, jt.s_stamp):
         jt.u_out[slot] = count
+    return count
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _separate_union(group, n, ws, ax):
+    """`_union` without listing the children, where their classes' offsets are separate sets or the same set: every
+    member's anchor is the group's, and each spatial loop that splits classes and moves the tensor moves an axis no
+    other spatial loop moves. Then two classes whose categories differ on such a loop have disjoint offsets (that
+    axis takes disjoint values), and two that agree on all of them have the same offsets (the other loops do not
+    move the tensor, or move it alike): the union counts each distinct set once. -1 where that does not hold."""
+    jt = ws.joint[0]
+    spatial, n_sp, t = ws.spatial, jt.n_sp, jt.t
+    anchors = jt.key[0]
+    for q in range(n):
+        if jt.gid[q] != group:
+            continue
+        for a in range(N_AXES):
+            if anchors[q, a] != anchors[group, a]:
+                return -1
+    for i in range(n_sp):
+        a = ax[t, spatial[i].dim]
+        if jt.split[i] == 0 or a < 0:
+            continue
+        for i2 in range(n_sp):
+            if i2 != i and ax[t, spatial[i2].dim] == a:
+                return -1
+    # each member's categories on the splitting loops that move t, as one number (mixed radix)
+    sig = jt.tail                         # scratch: per member class, that number
+    count = np.int64(0)
+    for q in range(n):
+        if jt.gid[q] != group:
+            continue
+        s = np.int64(0)
+        rest = q
+        for i in range(n_sp - 1, -1, -1):
+            if jt.split[i] == 0:
+                continue
+            cat = rest % jt.n_cat[i]
+            rest //= jt.n_cat[i]
+            if ax[t, spatial[i].dim] >= 0:
+                s = s * 3 + cat
+        sig[q] = s
+        seen = False
+        for q2 in range(q):
+            if jt.gid[q2] == group and sig[q2] == s:
+                seen = True
+                break
+        if not seen:
+            count += jt.npts[q]
     return count
 
 
