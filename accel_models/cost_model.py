@@ -128,6 +128,7 @@ def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:
         inst = np.array(used[:L], dtype=float)[:, None]
         counts = (res.reads[0] / inst, res.fills[0] / inst, res.updates[0] / inst)
     else:                                # one row per instance, from its class's own counts
+        ensure_fresh_kernel_cache()
         _, start, per_class, rfu = kernel.instance_classes(layer_arrays(layer), accelerator_arrays(accelerator),
                                                            arrays)
         counts = tuple([np.repeat(rfu[start[l]:start[l + 1], a], per_class[start[l]:start[l + 1]].astype(np.int64),

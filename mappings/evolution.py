@@ -34,6 +34,10 @@ from .fitness import fitness_into, objective_value
 
 HISTORY = 256
 """Improvements recorded per search (evaluations, wall seconds, objective value)."""
+SCORED_SLOTS = 1024
+"""The table of residual mappings already scored in one search (`_score`): its slots, at most half of them used."""
+_H1, _H2 = -7046029254386353131, 1442695040888963407
+"""Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
 
 
 @njit(cache=True, inline="always")
@@ -43,15 +47,90 @@ def _reflect(v):
 
 
 @njit(cache=True, inline="always")
-def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F):
+def _row_hashes(maps, r):
+    """Two independent 64-bit hashes of mapping r (every field); a residual mapping is looked up by both, so that
+    two different mappings share a score only if both hashes collide (about 2^-128 a pair)."""
+    h1 = np.int64(len(maps))
+    h2 = np.int64(1)
+    for field in maps:
+        row = field[r]
+        for l in range(row.shape[0]):
+            for d in range(row.shape[1]):
+                v = row[l, d]
+                h1 = (h1 ^ v) * _H1
+                h2 = (h2 + v) * _H2
+    h1 ^= h1 >> 29
+    return (h1 if h1 != 0 else np.int64(1)), h2 ^ (h2 >> 31)     # a first hash of 0 marks a free slot
+
+
+@njit(cache=True, inline="always")
+def _has_residual(maps, r):
+    """Does mapping r have a residual loop (the decode writes 0 for a perfect one)?"""
+    for field in (maps.temporal_residual, maps.spatial_x_residual, maps.spatial_y_residual):
+        for l in range(field.shape[1]):
+            for d in range(8):
+                if field[r, l, d] != 0:
+                    return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
     """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]. Inlined: numba links every
     compiled callee's code into its caller and optimises it again there, so one level less in the call tree
-    is about a second less of a cold start."""
+    is about a second less of a cold start.
+
+    A search decodes many gene vectors to a mapping it has scored before, near its mean as the step shrinks; a
+    mapping with residual loops costs the cost model tens of times a perfect one, so those are kept by hash
+    (`scored`: per slot the two hashes, reason, cycles, energy; the last row counts the entries) and scored once."""
     decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
                  maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
                  maps.spatial_y_residual[:k])
-    evaluate_range(0, k, layer, acc, maps, out, ws)
+    keys, vals = scored
+    mask = keys.shape[0] - 2
+    lo = 0
+    for r in range(k + 1):
+        known = -1
+        if r < k:
+            if _has_residual(maps, r):
+                h1, h2 = _row_hashes(maps, r)
+                s = (h1 >> 32) & mask
+                while keys[s, 0] != 0:
+                    if keys[s, 0] == h1 and keys[s, 1] == h2:
+                        known = s
+                        break
+                    s = (s + 1) & mask
+        if known < 0 and r < k:
+            continue
+        if r > lo:                        # the rows before this one, not scored before: evaluated together
+            evaluate_range(lo, r, layer, acc, maps, out, ws)
+            for q in range(lo, r):
+                _remember(maps, q, out, keys, vals, mask)
+        if r < k:
+            out[0][r] = np.int64(vals[known, 0])
+            out[1][r] = np.int64(vals[known, 1])
+            out[2][r] = vals[known, 2]
+        lo = r + 1
     fitness_into(out[0], out[2], out[1], k, objective, F)
+
+
+@njit(cache=True, inline="always")
+def _remember(maps, r, out, keys, vals, mask):
+    """Keep the score of mapping r if it has residual loops and the table has room (half its slots)."""
+    if keys[-1, 0] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
+        return
+    h1, h2 = _row_hashes(maps, r)
+    s = (h1 >> 32) & mask
+    while keys[s, 0] != 0:
+        if keys[s, 0] == h1 and keys[s, 1] == h2:
+            return
+        s = (s + 1) & mask
+    keys[s, 0] = h1
+    keys[s, 1] = h2
+    vals[s, 0] = float(out[0][r])
+    vals[s, 1] = float(out[1][r])
+    vals[s, 2] = out[2][r]
+    keys[-1, 0] += 1
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -128,6 +207,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                          np.zeros((rows, n_levels, 8), dtype=np.int64))
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
+    scored = (np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3)))
     best_x = np.full(n, 0.5)
     best_f = np.inf
     # typed int64 from the start: a bare 0 would compile _tally once more for Literal[int](0) (see the
@@ -147,7 +227,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
         for r in range(k):
             for g in range(n):
                 XD[r, g] = _reflect(seeds[s0 + r, g])
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F)
+        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
@@ -192,7 +272,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                     XD[row, g] = _reflect(X[row, g])
                 row += 1
         k = min(row, budget - evals)
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F)
+        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
