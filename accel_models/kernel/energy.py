@@ -6,7 +6,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
