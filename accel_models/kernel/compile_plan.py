@@ -21,9 +21,8 @@ from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
 from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
-from .energy import energy_and_cycles
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
-from .nest import check_capacity, check_shape, loop_nest
+from .nest import check_capacity
 from .residual import residual_accesses, uniform_instances
 from .workspace import make_workspace
 
@@ -60,19 +59,17 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` (through the inlined `evaluate_one`), costliest first (CPU seconds measured
-    with benchmarks/bench_cold_compile.py: level_accesses, with links under it, ~8 of the tree's ~14)."""
+    with benchmarks/bench_cold_compile.py: level_accesses, with links under it, ~8 of the tree's ~14). The
+    functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
+    `energy.energy_and_cycles`) are no steps: their callers compile them."""
     ensure_fresh_kernel_cache()
     maps, out, ws = kernel_values(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out[5][0], out[6][0], out[7][0]
-    i64 = types.int64                                         # loop_nest's count; evaluate_one's np.int64 product
+    i64 = types.int64                                         # loop_nest's temporal loop count
     return [CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64)),
             CompileStep("check_capacity", compile_for(check_capacity, layer, acc, ws.levels)),
-            CompileStep("energy_and_cycles", compile_for(energy_and_cycles, acc, ws.levels, i64, reads, fills,
-                                                         updates)),
-            CompileStep("check_shape", compile_for(check_shape, layer.bounds, acc.fanout, m)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
-            CompileStep("loop_nest", compile_for(loop_nest, m, ws.loops, ws.levels, ws.temporal)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
             CompileStep("residual_accesses", compile_for(residual_accesses, layer, acc, ws, i64)),
             CompileStep("uniform_instances", compile_for(uniform_instances, m)),

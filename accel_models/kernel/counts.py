@@ -116,14 +116,16 @@ def level_accesses(layer, acc, ws, n_temporal):
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
-    M = 0
+    spatial_above = np.int64(0)      # spatial loops of the levels above lvl
     for lvl in range(1, L + 1):
         is_mac = lvl == L
         p = lvl - 1
         child, parent = levels[lvl], levels[p]
         child.peer[:] = 0.0
-        while M < n_temporal and temporal[M].level < lvl:
-            M += 1
+        # The temporal loops above lvl: the nest's loops above it less the spatial ones (counted, not searched:
+        # a search's exit depends on the random factors and mispredicts).
+        spatial_above += parent.n_spatial
+        M = child.start - spatial_above
         n_sp = np.int64(0)
         n_children = np.int64(1)
         if parent.n_spatial > 0:

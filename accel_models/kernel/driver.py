@@ -51,16 +51,19 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     spread = not perfect and not uniform_instances(m)     # instances under a fan-out do unequal work
     if spread and not build_classes(m, ws):
         return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
+    # Instances used (the spatial ends above a level) and compute cycles (the temporal ends): per level a product
+    # over its row, which LLVM vectorizes (the row's length, unknown to it, keeps it from unrolling the loop
+    # instead), then a chain of L products rather than one of 8 L (integer products: exact in any order).
     levels[0].used = 1
-    for l in range(L):
-        used = levels[l].used
-        for d in range(8):
-            used *= sx[l, d] * sy[l, d]
-        levels[l + 1].used = used
     compute_cycles = np.int64(1)     # not Literal[int](1): see `kernel`'s docstring
     for l in range(L):
-        for d in range(8):
-            compute_cycles *= tf[l, d]
+        fan = np.int64(1)
+        ends = np.int64(1)
+        for d in range(tf.shape[1]):
+            fan *= sx[l, d] * sy[l, d]
+            ends *= tf[l, d]
+        levels[l + 1].used = levels[l].used * fan
+        compute_cycles *= ends
     if spread:
         class_accesses(layer, acc, m, ws, n_temporal)
         class_partitions(layer, ws, n_temporal)

@@ -6,7 +6,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
@@ -16,6 +16,10 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     Cycles: per level, read and write rates summed over tensors in the order Weights, Inputs, Outputs
     (each divided first: summing counts first is off by one cycle in 4 corpus cases), slowed by any
     bandwidth below the demand; the slowest level sets the cycles.
+
+    Divisions are a large part of this step's time; those whose quotient a multiplication gives exactly are
+    multiplications: by 1 / block where the block is a power of two (then x * (1 / block) and x / block are the
+    same real number, both rounded once), and a level without a bandwidth limit computes no rates.
     """
     L = reads.shape[0]
     block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
@@ -27,6 +31,10 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         r_rate = 0.0
         w_rate = 0.0
         blk = block[l]
+        scale = 1.0 / blk
+        whole = int(blk)
+        exact = blk == whole and whole > 0 and whole & (whole - 1) == 0   # a power of two: x * scale == x / blk
+        limited = bw[l, 0] >= 0 or bw[l, 1] >= 0 or bw[l, 2] >= 0
         charged = used if used <= clusters[l] else clusters[l]
         for t in range(3):
             if not lv.kept[t]:
@@ -42,10 +50,15 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
                 u_ = 0.0
                 r_ = lv.access[t] + lv.peer[t]
                 f_ = 0.0 if l == 0 else lv.fill[t]
-            total_energy += charged * (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
-                                       + math.ceil(u_ / blk) * energy[l, 2])
-            r_rate += r_ / compute_cycles
-            w_rate += (f_ + u_) / compute_cycles
+            if exact:
+                rb, fb, ub = r_ * scale, f_ * scale, u_ * scale
+            else:
+                rb, fb, ub = r_ / blk, f_ / blk, u_ / blk
+            total_energy += charged * (math.ceil(rb) * energy[l, 0] + math.ceil(fb) * energy[l, 1]
+                                       + math.ceil(ub) * energy[l, 2])
+            if limited:
+                r_rate += r_ / compute_cycles
+                w_rate += (f_ + u_) / compute_cycles
             reads[l, t] = r_ * used
             fills[l, t] = f_ * used
             updates[l, t] = u_ * used

@@ -16,8 +16,6 @@ from numba import njit
 
 from nets import N_AXES
 
-from ..geometry import project
-
 
 @njit(cache=True, inline="always")
 def distinct_pairs(m, n, a, b):
@@ -388,27 +386,36 @@ def _lattice_ok(vstar, s1, m1, s2, m2, reach):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
+def _neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
 
     k + 1 changes the mixed-radix digits by a carry: digit i up one, the digits inside it reset.
     k + width adds width's digits with some pattern of carries. Either way the offset difference is one
     of a few vectors, far fewer than the children: a necessary condition before enumerating them.
+    The projection is linear and each spatial loop moves one axis of t by a fixed shift per index
+    (`sp.axis`, `sp.shift`), so a difference is summed on the tensor's axes directly (projecting each dim-space
+    vector took most of this function's time).
     """
     if n_sp > 8:
         return -1
-    u, pr, digits = scratch.u, scratch.projected, scratch.digits
+    digits = scratch.digits
     n_children, px, _ = _grid(spatial, n_sp)
+    for i in range(n_sp):
+        sp = spatial[i]
+        sp.axis = ax[t, sp.dim]
+        sp.shift = co[t, sp.dim] * sp.step
     count = 0
     for i in range(n_sp):                     # k + 1, carry at digit i (spatial loops: outermost first)
-        u[:] = 0
-        u[spatial[i].dim] += spatial[i].step
-        for i2 in range(i + 1, n_sp):
-            u[spatial[i2].dim] -= (spatial[i2].bound - 1) * spatial[i2].step
-        project(t, u, coef, pr)
         for a in range(N_AXES):
-            diffs[count, a] = pr[a]
+            diffs[count, a] = 0
+        sp = spatial[i]
+        if sp.axis >= 0:
+            diffs[count, sp.axis] += sp.shift
+        for i2 in range(i + 1, n_sp):
+            sp2 = spatial[i2]
+            if sp2.axis >= 0:
+                diffs[count, sp2.axis] -= (sp2.bound - 1) * sp2.shift
         count += 1
     width = max(fan_x, px)
     if width >= n_children:
@@ -420,20 +427,20 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, coef, scratch, diffs):
     for mask in range(1 << n_sp):             # carry out of each digit
         if mask & 1:                          # nothing carries out of the outermost digit
             continue
-        u[:] = 0
+        for a in range(N_AXES):
+            diffs[count, a] = 0
         feasible = True
         for i in range(n_sp):
+            sp = spatial[i]
             cout = (mask >> i) & 1
             cin = (mask >> (i + 1)) & 1 if i + 1 < n_sp else 0
             s = digits[i] + cin
-            if (cout == 1 and s < 1) or (cout == 0 and s > spatial[i].bound - 1):
+            if (cout == 1 and s < 1) or (cout == 0 and s > sp.bound - 1):
                 feasible = False
                 break
-            u[spatial[i].dim] += (s - spatial[i].bound * cout) * spatial[i].step
+            if sp.axis >= 0:
+                diffs[count, sp.axis] += (s - sp.bound * cout) * sp.shift
         if feasible:
-            project(t, u, coef, pr)
-            for a in range(N_AXES):
-                diffs[count, a] = pr[a]
             count += 1
     return count
 
@@ -463,7 +470,7 @@ def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
     (n_children == 0: not enumerated yet). The caller has checked that vstar is on the children's lattice."""
     scratch = ws.scratch[0]
     if scratch.n_diffs == -2:         # list the neighbour differences once per (level, tensor)
-        scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.coef, scratch, ws.diffs)
+        scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
     if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
@@ -494,7 +501,7 @@ def _translation(Tj, reset, a, c, ra):
         Tj[a] = c - ra
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost

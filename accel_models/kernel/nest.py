@@ -12,31 +12,50 @@ from ..geometry import box, fits
 from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def check_shape(bounds, fanout, m):
     """(reason code, perfect) of a mapping's shape: factors >= 1, residual ends within 1..end, no residual on the
     outermost spatial loop of a dim, factors that cover each bound (F3: acc <- acc * e + r - 1 over the dim's
     loops, outermost first; the product of the ends for a perfect mapping), orders that are permutations,
     every tensor kept at the outermost level, each dim on one axis of a fan-out, spatial ends within each fan-out
     (innermost level first, as Timeloop checks the MAC level first); reason OK if all hold. perfect: no loop
-    has a residual other than its end (a residual end of 0 stands for the end)."""
+    has a residual other than its end (a residual end of 0 stands for the end).
+
+    One pass over each level's rows gathers every per-entry condition without a branch (factors and orders in
+    range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, the spatial products);
+    only a level that fails is scanned again in order (`_level_reason`), so the reason is the one the checks'
+    order gives. A mapping whose residual ends are all 0 is perfect without comparing them to the ends.
+    """
     tf, order, sx, sy, sorder, keep, rt, rx, ry = m
     L = tf.shape[0]
-    perfect = True
+    Q = tf.shape[1]                  # 8; a count LLVM does not know, so that it vectorizes the loop, not unrolls it
+    residual = 0
+    both = False
+    over = False
     for l in range(L):
+        bad = False
         seen_t = 0
         seen_s = 0
-        for q in range(8):
-            if tf[l, q] < 1 or sx[l, q] < 1 or sy[l, q] < 1:
-                return BAD_FACTORS, perfect
-            if order[l, q] < 0 or order[l, q] > 7 or sorder[l, q] < 0 or sorder[l, q] > 7:
-                return BAD_ORDER, perfect
-            seen_t |= 1 << order[l, q]
-            seen_s |= 1 << sorder[l, q]
-            perfect &= (((rt[l, q] == 0) | (rt[l, q] == tf[l, q])) & ((rx[l, q] == 0) | (rx[l, q] == sx[l, q]))
-                        & ((ry[l, q] == 0) | (ry[l, q] == sy[l, q])))
-        if seen_t != 255 or seen_s != 255:
-            return BAD_ORDER, perfect
+        px = 1
+        py = 1
+        for q in range(Q):
+            e, x, y, o, so = tf[l, q], sx[l, q], sy[l, q], order[l, q], sorder[l, q]
+            bad |= (e < 1) | (x < 1) | (y < 1) | (o < 0) | (o > 7) | (so < 0) | (so > 7)
+            seen_t |= 1 << (o & 7)
+            seen_s |= 1 << (so & 7)
+            residual |= rt[l, q] | rx[l, q] | ry[l, q]
+            both |= (x > 1) & (y > 1)
+            px *= x
+            py *= y
+        if bad or seen_t != 255 or seen_s != 255:
+            return _level_reason(tf[l], order[l], sx[l], sy[l], sorder[l]), False
+        over |= (px > fanout[l, 0]) | (py > fanout[l, 1])
+    perfect = True
+    if residual != 0:
+        for l in range(L):
+            for q in range(8):
+                perfect &= (((rt[l, q] == 0) | (rt[l, q] == tf[l, q])) & ((rx[l, q] == 0) | (rx[l, q] == sx[l, q]))
+                            & ((ry[l, q] == 0) | (ry[l, q] == sy[l, q])))
     if perfect:
         for d in range(8):
             p = 1
@@ -62,22 +81,26 @@ def check_shape(bounds, fanout, m):
     for t in range(3):
         if keep[0, t] == 0:
             return BAD_BYPASS, perfect
-    for l in range(L):
-        for d in range(8):
-            if sx[l, d] > 1 and sy[l, d] > 1:
-                return BOTH_AXES, perfect
-    for l in range(L - 1, -1, -1):
-        px = 1
-        py = 1
-        for d in range(8):
-            px *= sx[l, d]
-            py *= sy[l, d]
-        if px > fanout[l, 0] or py > fanout[l, 1]:
-            return SPATIAL_OVERFLOW, perfect
+    if both:
+        return BOTH_AXES, perfect
+    if over:
+        return SPATIAL_OVERFLOW, perfect
     return OK, perfect
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _level_reason(tf, order, sx, sy, sorder):
+    """The reason a level's rows fail `check_shape`'s first checks, in their order: per entry its factors (>= 1),
+    then its orders (0..7); then the orders being permutations."""
+    for q in range(8):
+        if tf[q] < 1 or sx[q] < 1 or sy[q] < 1:
+            return BAD_FACTORS
+        if order[q] < 0 or order[q] > 7 or sorder[q] < 0 or sorder[q] > 7:
+            return BAD_ORDER
+    return BAD_ORDER
+
+
+@njit(cache=True, inline="always")
 def loop_nest(m, loops, levels, temporal):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
     loops; factor-1 loops dropped), each loop's step, each level's first loop, spatial loop count and tile

@@ -49,20 +49,17 @@ it serves its children (R3, R4), the children's multicast-weighted reads less th
 bypass fold's denominator, R5), peer transfers per instance (links), and Outputs' partition size (R6)."""
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
-                    ("tj", _I, (N_AXES,)), ("u", _I, (8,)), ("projected", _I, (N_AXES,)),
-                    ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
+                    ("tj", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
                     ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
-                    ("reach", _I, (N_AXES,)), ("n_diffs", _I), ("digit", _I, (MAX_LOOPS,)), ("off", _I, (8,)),
-                    ("clip", _I, (8,)), ("lo", _I, (N_AXES,)), ("ext", _I, (N_AXES,)), ("plo", _I, (N_AXES,)),
-                    ("pext", _I, (N_AXES,)), ("d_old", _I), ("d_olo", _I, (N_AXES,)), ("d_oext", _I, (N_AXES,)),
+                    ("reach", _I, (N_AXES,)), ("n_diffs", _I), ("clip", _I, (8,)), ("lo", _I, (N_AXES,)),
+                    ("ext", _I, (N_AXES,)), ("d_old", _I), ("d_olo", _I, (N_AXES,)), ("d_oext", _I, (N_AXES,)),
                     ("p_lo", _I, (N_AXES,)), ("p_ext", _I, (N_AXES,)), ("p_old", _I), ("p_olo", _I, (N_AXES,)),
-                    ("p_oext", _I, (N_AXES,)), ("stride", _I, (N_AXES,)), ("has_stride", _I), ("vstar", _I, (N_AXES,))])
-"""Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, a dim-space
-vector and its projection, per axis the steps and largest digits of the up to two spatial loops moving
-along it (s1, m1, s2, m2), their count and reach, and how many neighbour differences are listed (-2: not yet,
--1: too many); the walk of residual mappings (`residual`): the temporal loops' digits, the dim offsets and
-clipped extents, the current and previous tile (lo, ext; plo, pext), the current delta (the tile less, if d_old,
-the box d_olo / d_oext) and the previous one (p_*), the last stride and the link offset vstar."""
+                    ("p_oext", _I, (N_AXES,)), ("vstar", _I, (N_AXES,))])
+"""Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, the digits of a
+child's index, per axis the steps and largest digits of the up to two spatial loops moving along it (s1, m1, s2,
+m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many); the walk of
+residual mappings (`residual`): the clipped extents, the current tile (lo, ext), the current delta (the tile less,
+if d_old, the box d_olo / d_oext) and the previous one (p_*), and the link offset vstar."""
 
 STATE_LEN = 4 + 5 * N_AXES
 """Length of the residual walk's carried state (`residual`): whether a step was taken, the previous delta's size
