@@ -198,7 +198,7 @@ def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
         jt.npts[q] = _distinct_offsets(q, t, spatial, n_sp, layer.ax, layer.co, jt)
         jt.tag[q] = q
     scratch = ws.scratch[0]
-    scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.coef, scratch, ws.diffs)
+    scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
 
 
 @njit(cache=True, inline="always")
