@@ -37,6 +37,46 @@ def balanced_tiles(n: int) -> tuple[int, ...]:
     return tuple(sorted(large | small))
 
 
+@lru_cache(maxsize=65536)
+def axis_shares(bounds: tuple[int, ...], width: int) -> tuple[float, float]:
+    """The largest share of a `width`-wide axis's slots over all passes that one or two of these dims can keep busy
+    when unrolled on it: (with divisors only, with balanced tiles). Dims f1, f2 unrolled on the axis (f1 f2 <= width)
+    keep b1 b2 of the width x passes slots busy, passes = ceil(b1 / f1) ceil(b2 / f2); with divisors that is
+    f1 f2 / width. Per dim pair, each balanced tile of the first (`balanced_tiles`; only those can lower the passes)
+    is paired with the fewest passes of the second within what is left of the axis."""
+    dims = sorted(b for b in bounds if b > 1)
+    perfect = residual = 1.0 / width
+    for i, b1 in enumerate(dims):
+        for f1 in balanced_tiles(b1):
+            if f1 > width:
+                break
+            p1 = -(-b1 // f1)
+            others = [1] + dims[:i] + dims[i + 1:]
+            for b2 in others:
+                f2 = min(b2, width // f1)
+                residual = max(residual, b1 * b2 / (width * p1 * -(-b2 // f2)))
+                if b1 % f1 == 0:
+                    g2 = max(g for g in divisors(b2) if g <= f2)
+                    perfect = max(perfect, f1 * g2 / width)
+    return perfect, residual
+
+
+@lru_cache(maxsize=65536)
+def divisor_share(bounds: tuple[int, ...], width: int) -> float:
+    """`axis_shares`' first share alone (divisors only), the cheap part: a dim alone first (one look-up each), then
+    pairs, each divisor of the first with the largest divisor of the second within what is left of the axis."""
+    dims = sorted(b for b in bounds if b > 1)
+    share = max([g for b in dims for g in divisors(b) if g <= width], default=1) / width
+    for i, b1 in enumerate(dims):
+        for b2 in dims[i + 1:]:
+            for g1 in divisors(b1):
+                if g1 > width or share == 1.0:
+                    break
+                g2 = max(g for g in divisors(b2) if g <= width // g1)
+                share = max(share, g1 * g2 / width)
+    return share
+
+
 def prime_factors(n: int) -> list[int]:
     """Prime factors of n with multiplicity, ascending (1 -> [])."""
     out, p = [], 2

@@ -70,7 +70,9 @@ A balanced tile on or below a spatial loop of its dim gives Timeloop's spatial c
 unequal work), which the cost model counts instance by instance (docs/imperfect.md). The genes are the same as the
 perfect decode's and mean the same, so seeds carry over between the two modes: a gene vector that the perfect decode
 maps without any limit binding decodes to the same mapping in both. Dims with a factor fixed by mapspace constraints
-stay perfect.
+stay perfect. `factors="auto"` (the co-search's default) takes the residual decode for a layer only where its dims
+leave a fan-out's axis idle with divisors (`spatial_gain`; from the dataflow's dims per axis, before constraints),
+the perfect one elsewhere.
 """
 from __future__ import annotations
 
@@ -87,12 +89,19 @@ from nets import DIMS, Layer, tensor_dims
 
 from ._decode_kernel import decode_batch
 from ._encode_kernel import encode_into
-from ._factorize import DivisorTable
+from ._factorize import DivisorTable, axis_shares, divisor_share
 from .mapping import Mapping
 
 BYPASS_MODES = ("auto", "search", "none")
-FACTOR_MODES = ("perfect", "residual")
-"""perfect: every factor divides its bound; residual: balanced tiles with residual (last-pass) loops (above)."""
+FACTOR_MODES = ("perfect", "residual", "auto")
+"""perfect: every factor divides its bound; residual: balanced tiles with residual (last-pass) loops (above); auto:
+residual for a layer whose dims leave a fan-out's axis idle with divisors (`spatial_gain` at least
+`AUTO_RESIDUAL_GAIN`), perfect for the others."""
+AUTO_RESIDUAL_GAIN = 2.0
+"""auto's threshold: residual factors where balanced tiles keep at least twice as many of some axis's slots busy as
+divisors can (half the passes saved, or more). A residual search costs ~15-30 times a perfect one (the kernel's
+residual paths), so layers that divisors fit nearly as well take the cheap decode; the measurements behind the
+value are in docs/defaults.md."""
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
                   "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "residual_ok", "size", "_groups", "_order",
                   "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels",
@@ -102,6 +111,40 @@ _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
 _MAX_LAYOUTS = 256
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
+
+
+def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[int, ...]) -> np.ndarray:
+    """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out (the dataflow's dims
+    per axis; any active dim without a dataflow)."""
+    df = accelerator.dataflow
+    allowed = np.zeros((accelerator.num_levels, 2, 8), dtype=bool)
+    for l in range(accelerator.num_levels):
+        for axis, names in ((0, df.spatial_x if df else ()), (1, df.spatial_y if df else ())):
+            if fanout[l, axis] > 1:
+                for d in active:
+                    allowed[l, axis, d] = not names or DIMS[d] in names
+    return allowed
+
+
+def spatial_gain(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray, at_least: float | None = None):
+    """How much more of a fan-out's axis balanced tiles can keep busy than divisors, at best over the axes: the
+    largest ratio of `_factorize.axis_shares`' two shares (1.0: divisors fit every axis as well). E.g. 197 tokens
+    alone on a 32-wide axis: 28.1 (1 of 32 columns with divisors; 29 of them in 7 passes with a residual); a 1000-class
+    FC on 32: 1.25 (25 or 32 columns); a 7x7 map on 16: 1.75 (P = 7 alone; or P = 7, Q = 2 in 4 passes).
+    With `at_least`, only whether the gain reaches it (a bool): an axis whose divisors keep more than 1 / at_least of
+    it busy cannot, and its balanced tiles are not looked at (most axes; a look costs ~1 ms)."""
+    gain = 1.0
+    for l in range(fanout.shape[0]):
+        for axis in range(2):
+            width = int(fanout[l, axis])
+            if width <= 1 or not allowed[l, axis].any():
+                continue
+            dims = tuple(int(bounds[d]) for d in range(8) if allowed[l, axis, d])
+            if at_least is not None and divisor_share(dims, width) * at_least > 1.0:
+                continue
+            perfect, residual = axis_shares(dims, width)
+            gain = max(gain, residual / perfect)
+    return gain if at_least is None else gain >= at_least
 
 
 class Encoding:
@@ -131,10 +174,14 @@ class Encoding:
         self.layer = layer
         self.accelerator = accelerator
         self.bypass = bypass
-        self.factors = factors
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
+        if factors == "auto":
+            allowed = _allowed_axes(accelerator, arch.fanout, self.active)
+            factors = "residual" if spatial_gain(self.bounds, arch.fanout, allowed, AUTO_RESIDUAL_GAIN) else "perfect"
+        self.factors = factors
+        """The decode's tiling factors, "perfect" or "residual" ("auto" resolved for this layer)."""
         self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds), balanced=factors == "residual")
         # The arrays of a layout are shared by the encodings that use it: nothing writes them (read-only arrays
         # would be another type to numba, compiled again).
@@ -162,7 +209,7 @@ class Encoding:
         self.fanout = arch.fanout
         self.capacity = arch.capacity_words                    # -1: unbounded
         self.tensor_capacity = arch.tensor_capacity_words
-        self.allowed = self._allowed_axes()
+        self.allowed = _allowed_axes(accelerator, self.fanout, self.active)
         self.acc_keep = arch.keeps.astype(bool)
         self.keep_free = self._keep_free()
         self.default_keep = self.acc_keep.copy()   # the keep of the levels whose keep is not searched
@@ -236,17 +283,6 @@ class Encoding:
                 free = [l for l in range(1, L) if self.pin_temporal[l, d] == 0]
                 self.rest_at[d] = free[0] if free else 0
         self.pin_spatial[self.pin_spatial == 1] = 0          # a spatial 1 is "not unrolled": nothing to pin
-
-    def _allowed_axes(self) -> np.ndarray:
-        """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out."""
-        acc, df = self.accelerator, self.accelerator.dataflow
-        allowed = np.zeros((acc.num_levels, 2, 8), dtype=bool)
-        for l in range(acc.num_levels):
-            for axis, names in ((0, df.spatial_x if df else ()), (1, df.spatial_y if df else ())):
-                if self.fanout[l, axis] > 1:
-                    for d in self.active:
-                        allowed[l, axis, d] = not names or DIMS[d] in names
-        return allowed
 
     def _keep_free(self) -> np.ndarray:
         free = np.zeros_like(self.acc_keep)

@@ -34,7 +34,8 @@ class MapperSettings:
     `time_limit_s` seconds (None: no limit; with neither, DEFAULT_BUDGET_EVALS), the `seed`, and the encoding's
     options: `bypass` ("auto", "none" or "all": which tensors may skip a level), `fixed_keep` (a level -> tensors it
     must keep), `constraints` (mapspace constraints, e.g. Timeloop's), `factors` ("residual": tiles that need not
-    divide their dims, with residual loops; "perfect": divisors only; see `Encoding`)."""
+    divide their dims, with residual loops; "perfect": divisors only; "auto": residual where the layer's dims leave an
+    axis of the PE array idle with divisors; see `Encoding`)."""
 
     strategy: MapperStrategy = field(default_factory=EvolutionStrategy)
     budget_evals: int | None = None

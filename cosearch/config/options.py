@@ -288,8 +288,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--final-mapper-evals", "mapper evaluations per layer for the best designs and the presets",
            default=FINAL_MAPPER.budget_evals, metavar="N", type=_integer_text, check=_int_in(16, 10_000_000),
            field="final_mapper.budget_evals"),
-    Option("--factors", "tiling factors the mappers decode: residual (tiles need not divide their dims; the last "
-           "pass of a loop runs short, Timeloop's D=e,r) or perfect (divisors only)", default=SEARCH_MAPPER.factors,
+    Option("--factors", "tiling factors the mappers decode: auto (residual for the layers whose dims leave an axis "
+           "of the PE array idle with divisors, perfect for the others), residual (tiles need not divide their dims; "
+           "the last pass of a loop runs short, Timeloop's D=e,r) or perfect (divisors only)",
+           default=SEARCH_MAPPER.factors,
            metavar="KIND", check=lambda flag, value: check_choice(flag, value, FACTOR_MODES, "factors"),
            field="mapper.factors"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "

@@ -60,9 +60,10 @@ def _search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=_budget, default=DEFAULT_BUDGET_EVALS,
                         help=f"mapper evaluations per layer (default {DEFAULT_BUDGET_EVALS})")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--factors", choices=FACTOR_MODES, default="perfect",
-                        help="residual: tiles need not divide their dims (D=e,r loops); perfect: divisors only "
-                             "(default perfect)")
+    parser.add_argument("--factors", choices=FACTOR_MODES, default="auto",
+                        help="residual: tiles need not divide their dims (D=e,r loops); perfect: divisors only; auto: "
+                             "residual where the layer's dims leave an axis of the PE array idle with divisors "
+                             "(default auto)")
 
 
 def _parser() -> argparse.ArgumentParser:
