@@ -47,8 +47,8 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache: MappingCa
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
-    # evaluate_range(0, k, ...): evolution._score passes the literal 0 (numba types it as Literal[int](0))
-    driver = compile_for(evaluate_range, types.literal(0), types.int64, la, aa, maps, out, ws)
+    # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
+    driver = compile_for(evaluate_range, types.int64, types.int64, la, aa, maps, out, ws)
     parts = tuple(s.name for s in kernel) + ("decode_batch", "evaluate_range", "helpers")
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)),
                      CompileStep("evaluate_range", driver, after=tuple(s.name for s in kernel)),

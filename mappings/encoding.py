@@ -95,7 +95,7 @@ from .mapping import Mapping
 BYPASS_MODES = ("auto", "search", "none")
 FACTOR_MODES = ("perfect", "residual", "auto")
 """perfect: every factor divides its bound; residual: balanced tiles with residual (last-pass) loops (above); auto:
-residual for a layer whose dims leave a fan-out's axis idle with divisors (`spatial_gain` at least
+residual for a layer whose dims leave a fan-out's axis idle with divisors (`residual_pays`: `spatial_gain` at least
 `AUTO_RESIDUAL_GAIN`), perfect for the others."""
 AUTO_RESIDUAL_GAIN = 2.0
 """auto's threshold: residual factors where balanced tiles keep at least twice as many of some axis's slots busy as
@@ -126,25 +126,32 @@ def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[in
     return allowed
 
 
-def spatial_gain(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray, at_least: float | None = None):
+def _axes(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray):
+    """(the bounds of the dims allowed on it, its width) per fan-out axis that may unroll any."""
+    for l in range(fanout.shape[0]):
+        for axis in range(2):
+            if fanout[l, axis] > 1 and allowed[l, axis].any():
+                yield tuple(int(bounds[d]) for d in range(8) if allowed[l, axis, d]), int(fanout[l, axis])
+
+
+def spatial_gain(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray) -> float:
     """How much more of a fan-out's axis balanced tiles can keep busy than divisors, at best over the axes: the
     largest ratio of `_factorize.axis_shares`' two shares (1.0: divisors fit every axis as well). E.g. 197 tokens
     alone on a 32-wide axis: 28.1 (1 of 32 columns with divisors; 29 of them in 7 passes with a residual); a 1000-class
-    FC on 32: 1.25 (25 or 32 columns); a 7x7 map on 16: 1.75 (P = 7 alone; or P = 7, Q = 2 in 4 passes).
-    With `at_least`, only whether the gain reaches it (a bool): an axis whose divisors keep more than 1 / at_least of
-    it busy cannot, and its balanced tiles are not looked at (most axes; a look costs ~1 ms)."""
-    gain = 1.0
-    for l in range(fanout.shape[0]):
-        for axis in range(2):
-            width = int(fanout[l, axis])
-            if width <= 1 or not allowed[l, axis].any():
-                continue
-            dims = tuple(int(bounds[d]) for d in range(8) if allowed[l, axis, d])
-            if at_least is not None and divisor_share(dims, width) * at_least > 1.0:
-                continue
+    FC on 32: 1.25 (25 or 32 columns); a 7x7 map on 16: 1.75 (P = 7 alone; or P = 7, Q = 2 in 4 passes)."""
+    return max([1.0] + [r / p for p, r in (axis_shares(dims, width) for dims, width in _axes(bounds, fanout, allowed))])
+
+
+def residual_pays(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray,
+                  gain: float = AUTO_RESIDUAL_GAIN) -> bool:
+    """spatial_gain(...) >= gain, cheaper: an axis whose divisors keep more than 1 / gain of it busy cannot reach it,
+    and its balanced tiles are not looked at (most axes; a look costs ~1 ms)."""
+    for dims, width in _axes(bounds, fanout, allowed):
+        if divisor_share(dims, width) * gain <= 1.0:
             perfect, residual = axis_shares(dims, width)
-            gain = max(gain, residual / perfect)
-    return gain if at_least is None else gain >= at_least
+            if residual >= gain * perfect:
+                return True
+    return False
 
 
 class Encoding:
@@ -179,7 +186,7 @@ class Encoding:
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
         if factors == "auto":
             allowed = _allowed_axes(accelerator, arch.fanout, self.active)
-            factors = "residual" if spatial_gain(self.bounds, arch.fanout, allowed, AUTO_RESIDUAL_GAIN) else "perfect"
+            factors = "residual" if residual_pays(self.bounds, arch.fanout, allowed) else "perfect"
         self.factors = factors
         """The decode's tiling factors, "perfect" or "residual" ("auto" resolved for this layer)."""
         self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds), balanced=factors == "residual")

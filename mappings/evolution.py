@@ -88,7 +88,7 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
                  maps.spatial_y_residual[:k])
     keys, vals = scored
     mask = keys.shape[0] - 2
-    lo = 0
+    lo = np.int64(0)                  # not Literal[int](0): evaluate_range would compile once more
     for r in range(k + 1):
         known = -1
         if r < k:

@@ -214,6 +214,8 @@ def _front(settings: CoSearchSettings, trials_front, trials: dict, accuracy: Acc
     for point in trials_front:
         design = Design.from_dict(point.design, name="cosearch_best")
         network, acc_value = _network(settings, point.subnet, accuracy)
+        if "accuracy" in metrics:   # the search's estimate: the predictor scores a population in one batch, and one
+            acc_value = point.values[metrics.index("accuracy")]   # config alone can differ from it in the last bit
         cost = evaluate_network(network, design.accelerator, cache, settings.mapper_objective, accuracy=acc_value)
         feasible = settings.limits.violation(cost.latency_s, cost.energy_j) == 0
         values = point_values(metrics, acc_value, cost.latency_s, cost.energy_j, cost.area_mm2)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from accel_models import get_preset
 from mappings import Encoding, MapperSettings, best_mapping
 from mappings._factorize import axis_shares, divisor_share
-from mappings.encoding import AUTO_RESIDUAL_GAIN, spatial_gain
+from mappings.encoding import AUTO_RESIDUAL_GAIN, residual_pays, spatial_gain
 from nets import get_network
 
 
@@ -48,7 +48,7 @@ def test_the_threshold_check_answers_as_the_gain_does():
         e = Encoding(layer, acc)
         gain = spatial_gain(e.bounds, e.fanout, e.allowed)
         for at_least in (1.1, 1.25, 2.0, 28.0, 29.0):
-            assert spatial_gain(e.bounds, e.fanout, e.allowed, at_least) == (gain >= at_least)
+            assert residual_pays(e.bounds, e.fanout, e.allowed, at_least) == (gain >= at_least)
 
 
 def test_axis_shares_of_the_motivating_shapes():
