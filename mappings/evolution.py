@@ -82,7 +82,8 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
 
     A search decodes many gene vectors to a mapping it has scored before, near its mean as the step shrinks; a
     mapping with residual loops costs the cost model tens of times a perfect one, so those are kept by hash
-    (`scored`: per slot the two hashes, reason, cycles, energy; the last row counts the entries) and scored once."""
+    (`scored`: per slot the two hashes, reason, cycles, energy; the last row counts the entries) and scored once: a row
+    found there gets its reason, cycles and energy (what the fitness and the tally read), not its counts."""
     decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
                  maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
                  maps.spatial_y_residual[:k])
