@@ -22,14 +22,14 @@ measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
 into `evaluate_one`, `links.links` into `counts.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
-`counts.level_accesses` as well gained nothing and cost ~10 s of cold compile. The numbers: docs/performance.md.
+`counts.level_accesses` as well gained nothing and cost ~10 s of cold compile.
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and
 data-dependent branches rather than to arithmetic, so changes are measured, not reasoned: a loop over a row of 8
 whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(8)` is unrolled into scalar code
 (`check_shape`, instances used and compute cycles in `evaluate_one`); rewrites that traded the nest's inside-out
 walk for closed-form steps, branch-free candidates for branches, or zeroing-then-accumulating scratch vectors for
-registers measured slower and are not here (docs/performance.md lists them).
+registers measured slower and are not here.
 
 Reference counting: the functions of the per-mapping path (and `geometry.box` / `project`) are compiled with
 numba's `_nrt=False` option (a leading underscore: numba's own, not public API). Their arrays are borrowed
