@@ -32,10 +32,10 @@ from numba import njit
 
 from nets import N_AXES
 
-from .counts import fill_stream, moving_loops, spatial_loops
+from .counts import moving_loops, spatial_loops
 from .joint import joint_sweep
 from .links import spatial_axes
-from .residual import sweep, whole_stream
+from .residual import sweep
 from .workspace import MAX_CLASSES, MAX_JOINT
 
 
@@ -202,15 +202,9 @@ def class_accesses(layer, acc, m, ws, n_temporal):
                 parent = cls[c]
                 if parent.n_sub == 1:
                     child = cls[parent.first]
-                    if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, parent.origin,
-                                                                         levels[lvl].extents, ax):
-                        F, _ = fill_stream(t, temporal, M, co, levels[lvl].axes[t], levels[lvl].tiles[t])
-                        reads, transfers = F, 0.0
-                    else:
-                        F, reads, transfers = sweep(t, temporal, M, levels[lvl].extents, is_mac, layer, groups,
-                                                    n_children, spatial, n_sp, fanout[p, 0], fanout[p, 1], ws,
-                                                    parent.origin, fresh)
-                        fresh = False
+                    F, reads, transfers = sweep(t, temporal, M, levels[lvl], is_mac, layer, groups, n_children,
+                                                spatial, n_sp, fanout[p, 0], fanout[p, 1], ws, parent.origin, fresh)
+                    fresh = False
                     child.fill[t] = F
                     if n_children > 1:
                         child.peer[t] = transfers / n_children

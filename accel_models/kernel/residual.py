@@ -401,10 +401,11 @@ def whole_stream(t, temporal, M, bounds, origin, extents, ax):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
+def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
     """(fills of one instance, reads of its parent, link transfers) of one (level, tensor) over the iterations of
     the M temporal loops above the level that run (F2: those whose dim offsets, from `origin`, stay below the
-    bounds), each counted by `_step` in the walk's order; `full`: the level's dim extents.
+    bounds), each counted by `_step` in the walk's order; `child`: the level's record (its dim extents, and its
+    tile of t and that tile's axes for the closed form below).
 
     The steps are grouped by loop, outermost first: frame j runs the iterations of loops j..M-1 from a base offset
     (iteration i of frame j is frame j + 1 at base + i x the loop's step). A frame's sums and exit state depend only
@@ -417,7 +418,9 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     state, one loop step further, for all the rest of them: they are added at once. Every count is an integer held
     in a float64, so the sums are exact (below 2**53) whatever their order. Two cases need no frames: the MAC
     without a fan-out above it, whose every step brings one word that the parent reads alone (the count of the
-    iterations that run), and the innermost loops that do not move t, which `_leaf` takes with each step.
+    iterations that run), and the innermost loops that do not move t, which `_leaf` takes with each step. A stream
+    that no residual touches (`whole_stream`) at a level without a fan-out above it is a perfect one:
+    `counts.fill_stream`'s closed form counts it, and the parent reads what it fills.
 
     `origin`: the dim offsets where the instance's iterations start (all 0 while every instance under a fan-out does
     the same work; an instance of unequal work would pass the offsets of its spatial indices). Bases, cut contexts
@@ -426,14 +429,26 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     on their cut context and relative state, which do not depend on the origin."""
     bounds, coef = layer.bounds, layer.coef
     frames, memo = ws.frames, ws.memo
+    full = child.extents
     sw = ws.sweep[0]
+    if sw.ready == 0:                     # the table is cleared on the workspace's first sweep only
+        for k in range(memo.shape[0]):
+            memo[k].stamp = 0
+        sw.ready = 1
+    if fresh:                             # before any shortcut: a caller passes fresh once per (level, tensor)
+        sw.stamp += 1
+        sw.entries = 0
+    stamp = sw.stamp
+    ax = layer.ax
+    if n_children == 1 and not is_mac and whole_stream(t, temporal, M, bounds, origin, full, ax):
+        F, _ = fill_stream(t, temporal, M, layer.co, child.axes[t], child.tiles[t])
+        return F, F, 0.0
     st = sw.state
     for k in range(STATE_LEN):
         st[k] = 0
     sw.listed = 0                         # the children under the fan-out: not listed yet (`links._link_saving`)
     sw.n_links = 0
     ws.scratch[0].n_diffs = -2            # nor their neighbour differences
-    ax = layer.ax
     tail = M                              # loops tail..M-1 do not move t: `_leaf` takes them with each step
     while tail > 0 and not is_mac and ax[t, temporal[tail - 1].dim] < 0:
         tail -= 1
@@ -443,14 +458,6 @@ def sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp
     if is_mac and n_children == 1:       # every step brings one word, read from the parent alone
         steps = float(_iterations_run(temporal, M, bounds, origin))
         return steps, groups * steps, 0.0
-    if sw.ready == 0:                     # the table is cleared on the workspace's first sweep only
-        for k in range(memo.shape[0]):
-            memo[k].stamp = 0
-        sw.ready = 1
-    if fresh:
-        sw.stamp += 1
-        sw.entries = 0
-    stamp = sw.stamp
     # frames[j].reach: the dim extents that frame j's iterations and tiles span from its base
     reach = frames[M].reach
     for d in range(8):
@@ -607,13 +614,8 @@ def residual_accesses(layer, acc, ws, n_temporal):
             groups = np.int64(1)
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, child.extents,
-                                                                 ax):
-                F, _ = fill_stream(t, temporal, M, co, child.axes[t], child.tiles[t])
-                reads, transfers = F, 0.0
-            else:
-                F, reads, transfers = sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children,
-                                            spatial, n_sp, fanout[p, 0], fanout[p, 1], ws, origin, True)
+            F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                        fanout[p, 0], fanout[p, 1], ws, origin, True)
             child.fill[t] = F
             if n_children > 1:
                 child.peer[t] = transfers / n_children
