@@ -4,14 +4,14 @@ from .dataflow import Dataflow
 from .mapping_arrays import MappingArrays
 from .mapspace import LevelConstraints, MapspaceConstraints
 
-from .cost_model import BatchResult, evaluate_batch, explain
+from .cost_model import BatchResult, evaluate_batch, explain, explain_rehomed
 from .limits import check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
 __all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow",
            "MappingArrays", "MapspaceConstraints", "LevelConstraints",
-           "evaluate_batch", "evaluate", "explain", "check_countable", "BatchResult", "EvalResult", "REASONS"]
+           "evaluate_batch", "evaluate", "explain", "explain_rehomed", "check_countable", "BatchResult", "EvalResult", "REASONS"]
 
 # technology tables, area model, builder, presets, roofline
 from . import roofline, tech  # noqa: E402

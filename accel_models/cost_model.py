@@ -113,6 +113,26 @@ def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:
     """One mapping through the kernel, returned as a readable `EvalResult` with a per-level breakdown
     (`.breakdown()`): the same numbers as `reference.evaluate`, without its slow walk (where instances under a
     fan-out do unequal work, from each instance class's own counts: `kernel.instance_classes`)."""
+    return _explained(layer, accelerator, mapping)
+
+
+def explain_rehomed(layer: Layer, accelerator: Accelerator, view: Accelerator, mapping, home: int,
+                    tensors: tuple[int, ...]) -> EvalResult:
+    """A mapping counted on `view` and priced on `accelerator`, where `tensors` (indices into TENSORS) live whole
+    in level `home` of `accelerator` rather than in its outermost level.
+
+    `view` is `accelerator` with level `home` keeping none of `tensors` (their backing store stands for it) and any
+    capacity; `home` has one instance and every level above it a fan-out of 1. The view's outermost accesses of
+    `tensors` (its reads, and the outputs' updates) are the home level's: they move there and are priced with its
+    energies (R8) and its bandwidth (R7); nothing is moved from DRAM. Counts of every other level and tensor are
+    the view's.
+    """
+    if any(lv.fanout != 1 for lv in accelerator.levels[:home]) or not 0 < home < accelerator.num_levels:
+        raise ValueError(f"explain_rehomed: home level {home} must be an on-chip level with one instance")
+    return _explained(layer, view, mapping, (accelerator, home, tuple(tensors)))
+
+
+def _explained(layer: Layer, accelerator: Accelerator, mapping, rehome=None) -> EvalResult:
     arrays = mapping if isinstance(mapping, MappingArrays) else mapping.to_arrays(accelerator)
     arrays = arrays.row(0).with_residuals()
     res = evaluate_batch(layer, accelerator, arrays)
@@ -133,5 +153,15 @@ def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:
                                                            arrays)
         counts = tuple([np.repeat(rfu[start[l]:start[l + 1], a], per_class[start[l]:start[l + 1]].astype(np.int64),
                                   axis=0) for l in range(L)] for a in range(3))
+    if rehome is not None:
+        accelerator, home, tensors = rehome
+        counts = tuple([np.array(np.atleast_2d(c[l]), dtype=float) for l in range(L)] for c in counts)
+        keep = arrays.keep.copy()
+        for t in tensors:
+            for c in counts:     # level 0 and the home level have one instance each: one row
+                c[home][:, t] += c[0][:, t]
+                c[0][:, t] = 0.0
+            keep[0, home, t] = 1
+        arrays = arrays._replace(keep=keep)
     return result_from_counts(layer, accelerator, arrays, 0, *counts, used, tiles, int(res.compute_cycles[0]),
                               np.zeros((L, 3)))

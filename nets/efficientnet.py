@@ -22,7 +22,7 @@ import numpy as np
 from .network import Network
 from .ofa.plan import ConvUnit, GlobalPoolUnit, LinearUnit, MBBlockUnit, Plan, SEUnit
 from .ofa.spaces import make_divisible
-from .ofa.workload import plan_layers
+from .ofa.workload import plan_graph
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
 """Depth, width and resolution bases of compound scaling (EfficientNet paper, Sec. 3.3: alpha x beta^2 x gamma^2 ~ 2,
@@ -101,8 +101,9 @@ def efficientnet_network(width: float, depth: float, resolution: int, name: str,
     if batch < 1:
         raise ValueError(f"{name}: batch must be >= 1, got {batch}")
     plan = efficientnet_plan(width, depth, resolution, name)
-    return Network(name, plan_layers(plan, batch), {"resolution": resolution, "batch": batch, "width": width,
-                                                    "depth": depth, **meta})
+    layers, skips = plan_graph(plan, batch)
+    return Network(name, layers, {"resolution": resolution, "batch": batch, "width": width, "depth": depth, **meta},
+                   tuple(skips))
 
 
 def _released(name: str):

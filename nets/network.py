@@ -19,6 +19,10 @@ class Network:
     name: str
     layers: tuple[Layer, ...]
     meta: dict = field(default_factory=dict, compare=False)
+    skips: tuple[tuple[int, int], ...] = ()
+    """Shortcuts of the graph beyond the chain of consecutive layers: (producer, consumer) layer indices, the
+    producer's output added to the consumer's output in its epilogue (a residual add), so it lives on from the
+    producer's run to the consumer's; producer -1 is the network's input."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -27,6 +31,12 @@ class Network:
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Network.layers[{i}] must be a Layer, got {type(layer).__name__}")
+        skips = tuple(tuple(s) for s in self.skips)
+        for s in skips:
+            if len(s) != 2 or not all(type(v) is int for v in s) or not -1 <= s[0] < s[1] < len(self.layers):
+                raise ValueError(f"Network.skips: {s!r} must be a (producer, consumer) pair of layer indices with "
+                                 f"-1 <= producer < consumer < {len(self.layers)}")
+        object.__setattr__(self, "skips", skips)
 
     def __len__(self) -> int:
         return len(self.layers)

@@ -26,6 +26,7 @@ class _Builder:
         self.hw = (hw, hw) if isinstance(hw, int) else hw
         self.batch = batch
         self.layers: list[Layer] = []
+        self.skips: list[tuple[int, int]] = []
 
     def conv(self, c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int | None = None,
              groups: int = 1, name: str = "") -> "_Builder":
@@ -55,7 +56,7 @@ class _Builder:
         return self
 
     def network(self, **meta) -> Network:
-        return Network(self.name, self.layers, {"batch": self.batch, **meta})
+        return Network(self.name, self.layers, {"batch": self.batch, **meta}, tuple(self.skips))
 
 
 def alexnet(resolution: int = 224, batch: int = 1) -> Network:
@@ -111,10 +112,13 @@ def _inverted_residual(b: _Builder, name: str, c_in: int, c_out: int, kernel: in
                        expand: int) -> None:
     """MobileNetV2 / MNasNet block: [1x1 expand] -> depthwise kxk -> 1x1 project."""
     mid = c_in * expand
+    block_input = len(b.layers) - 1
     if expand != 1:
         b.conv(c_in, mid, 1, name=f"{name}.expand")
     b.conv(mid, mid, kernel, stride, groups=mid, name=f"{name}.depthwise")
     b.conv(mid, c_out, 1, name=f"{name}.project")
+    if stride == 1 and c_in == c_out:   # the shortcut adds the block's input
+        b.skips.append((block_input, len(b.layers) - 1))
 
 
 def mobilenet_v2(resolution: int = 224, batch: int = 1) -> Network:

@@ -1,7 +1,9 @@
 """(accelerator, network) -> per-layer best mappings (through the cache) -> latency, energy, EDP, utilization.
 
 Layers run one after the other: cycles and energy add up over layers (each weighted by how many
-times its shape occurs); EDP = total energy x total delay.
+times its shape occurs); EDP = total energy x total delay. `fusion` names how the layers share the chip
+(`cosearch.fusion`): "none" scores each layer alone, every tensor from DRAM; another mode's plan decides what stays
+on chip, and a layer's cost is then that of its run in the plan.
 """
 from __future__ import annotations
 
@@ -12,11 +14,8 @@ from mappings import MapperResult, MappingCache
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
+from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise
 from .interrupts import raise_if_requested
-
-
-class NoValidMapping(RuntimeError):
-    """The mapper found no mapping of a layer that fits the accelerator."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,10 @@ class LayerCost:
     layer: Layer
     count: int
     result: MapperResult
+    residency: Residency | None = None
+    """What of the layer lives on chip (`cosearch.fusion`); None: every tensor from DRAM."""
+    dram_words: float | None = None
+    """Words one run reads from and writes to DRAM (known when a fusion plan made the cost)."""
 
     @property
     def cycles(self) -> int:
@@ -44,7 +47,11 @@ class LayerCost:
                     "strategy": self.result.strategy, "evaluations": self.result.evaluations,
                     "seed": self.result.seed},
                 "mapping": self.result.mapping.describe(self.result.accelerator).splitlines(),
-                "mapping_arrays": {k: v.tolist() for k, v in self.result.arrays._asdict().items()}}
+                "mapping_arrays": {k: v.tolist() for k, v in self.result.arrays._asdict().items()},
+                **({} if self.dram_words is None else {"dram_words": self.dram_words}),
+                **({} if self.residency is None else {"on_chip": {
+                    "tensors": list(self.residency.names), "free_words": self.residency.free_words,
+                    "level": self.result.accelerator.levels[self.residency.home].name}})}
 
 
 class _RunFigures:
@@ -137,9 +144,33 @@ def _results(network: Network, accelerator: Accelerator, cache: MappingCache, ob
         yield layer, count, result
 
 
+def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
+    """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency), with its count."""
+    groups: dict[tuple, list] = {}
+    for run in plan.runs:
+        entry = groups.setdefault((run.layer.group_key, run.residency), [run, 0])
+        entry[1] += 1
+    return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words)
+                 for run, count in groups.values())
+
+
+def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan | None = None) -> dict:
+    """What a plan keeps on chip, JSON-ready: the mode, resident activations and weights, DRAM words per inference
+    (and the layer-wise plan's, when given)."""
+    on_chip = [run for run in plan.runs if run.residency is not None and run.residency.resident]
+    summary = {"mode": plan.mode, "layers_with_tensors_on_chip": len(on_chip), "layers": len(plan.runs),
+               "pinned_weight_words": plan.pinned_weight_words, "dram_words": plan.dram_words,
+               "notes": list(plan.notes)}
+    if baseline is not None:
+        summary["layer_wise_dram_words"] = baseline.dram_words
+    return summary
+
+
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                     accuracy: float | None = None) -> NetworkCost:
-    """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network.
+                     accuracy: float | None = None, fusion: str = "none") -> NetworkCost:
+    """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
+    with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
+    on chip).
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
@@ -151,13 +182,23 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     if objective not in MAPPER_OBJECTIVES:
         raise ValueError(f"evaluate_network: objective must be one of {', '.join(MAPPER_OBJECTIVES)}, got "
                          f"{objective!r}")
+    mode = get_fusion_mode(fusion)
+    if mode.name != "none":
+        plan = mode.plan(network, accelerator, cache, objective)
+        summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective))
+        return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,
+                           {"fusion": summary})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in
                   _results(network, accelerator, cache, objective))
     return NetworkCost(network, accelerator, costs, area_mm2(accelerator), accuracy)
 
 
-def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp") -> RunCost:
+def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
+                fusion: str = "none") -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score."""
+    if fusion != "none":
+        plan = get_fusion_mode(fusion).plan(network, accelerator, cache, objective)
+        return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
     for _, count, result in _results(network, accelerator, cache, objective, renamed=False):
         cycles += result.cycles * count

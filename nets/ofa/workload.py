@@ -35,7 +35,14 @@ def _linear_layer(unit: LinearUnit, batch: int) -> Layer:
 
 def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
     """Every conv / depthwise / SE conv / linear layer of a plan, in execution order."""
+    return plan_graph(plan, batch)[0]
+
+
+def plan_graph(plan: Plan, batch: int = 1) -> tuple[list[Layer], list[tuple[int, int]]]:
+    """`plan_layers` and the residual shortcuts (`Network.skips`): an inverted-residual block with a shortcut adds
+    its input (the output of the layer before the block) to its projection's output."""
     layers: list[Layer] = []
+    skips: list[tuple[int, int]] = []
     hw = plan.resolution
 
     def conv(unit: ConvUnit, size: int) -> int:
@@ -47,12 +54,15 @@ def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
         if isinstance(unit, ConvUnit):
             hw = conv(unit, hw)
         elif isinstance(unit, MBBlockUnit):
+            block_input = len(layers) - 1
             if unit.expand is not None:
                 hw = conv(unit.expand, hw)
             hw = conv(unit.depthwise, hw)
             if unit.se is not None:
                 layers += _se_layers(unit.se, batch)
             hw = conv(unit.project, hw)
+            if unit.residual:
+                skips.append((block_input, len(layers) - 1))
         elif isinstance(unit, BottleneckUnit):
             if unit.downsample is not None:  # the shortcut runs first, as in OFA's forward
                 pooled = hw if unit.pool_stride == 1 else pool_out(hw, unit.pool_stride, unit.pool_stride,
@@ -69,7 +79,7 @@ def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
             layers.append(_linear_layer(unit, batch))
         else:  # pragma: no cover - the plan's unit types are closed
             raise TypeError(f"unknown plan unit {unit!r}")
-    return layers
+    return layers, skips
 
 
 def plan_network(plan: Plan, batch: int = 1, config=None) -> Network:
@@ -78,7 +88,8 @@ def plan_network(plan: Plan, batch: int = 1, config=None) -> Network:
     meta = {"space": plan.name, "resolution": plan.resolution, "batch": batch}
     if config is not None:
         meta["config"] = config.to_dict()
-    return Network(f"{plan.name}@{plan.resolution}", plan_layers(plan, batch), meta)
+    layers, skips = plan_graph(plan, batch)
+    return Network(f"{plan.name}@{plan.resolution}", layers, meta, tuple(skips))
 
 
 def _conv_params(unit: ConvUnit) -> int:

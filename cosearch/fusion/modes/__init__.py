@@ -1,0 +1,37 @@
+"""Fusion modes: how a network's layers share the chip. A small protocol (`FusionMode`), one module per member,
+registered by name (`--fusion`)."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from accel_models import Accelerator
+from mappings import MappingCache
+from nets import Network
+
+from ..plan import NetworkPlan
+
+
+class FusionMode(Protocol):
+    name: str
+    description: str
+
+    def plan(self, network: Network, accelerator: Accelerator, cache: MappingCache, objective: str) -> NetworkPlan:
+        """How every layer of `network` runs on `accelerator` (mappings from `cache` for the mapper `objective`);
+        raises `NoValidMapping` when some layer fits no way the mode allows."""
+
+
+from .none import LayerWise  # noqa: E402
+from .resident import Resident  # noqa: E402
+
+FUSION_MODES: dict[str, FusionMode] = {mode.name: mode for mode in (LayerWise(), Resident())}
+
+
+def get_fusion_mode(name: str) -> FusionMode:
+    """The mode called `name`; a ValueError naming the accepted ones otherwise."""
+    mode = FUSION_MODES.get(name) if isinstance(name, str) else None
+    if mode is None:
+        raise ValueError(f"fusion must be one of {', '.join(FUSION_MODES)}, got {name!r}")
+    return mode
+
+
+__all__ = ["FusionMode", "FUSION_MODES", "get_fusion_mode"]

@@ -1,0 +1,12 @@
+"""`none`: every layer alone, its inputs, weights and outputs read from and written to DRAM."""
+from __future__ import annotations
+
+from ..plan import NetworkPlan, layer_wise
+
+
+class LayerWise:
+    name = "none"
+    description = "each layer alone, every tensor from and to DRAM"
+
+    def plan(self, network, accelerator, cache, objective) -> NetworkPlan:
+        return layer_wise(network, accelerator, cache, objective)

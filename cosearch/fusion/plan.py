@@ -1,0 +1,122 @@
+"""What a fusion mode decides for a network on an accelerator: how each layer runs, and the totals."""
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from accel_models import Accelerator, explain
+from mappings import MapperResult, MappingCache, accelerator_key
+from nets import Layer, Network
+
+from .view import Residency
+
+
+class NoValidMapping(RuntimeError):
+    """The mapper found no mapping of a layer that fits the accelerator (or the view a plan gives it)."""
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    """One layer of the network as the plan runs it: its best mapping on the accelerator it sees (`result`, whose
+    cycles and energy are the chip's), how its tensors live (`residency`: None = every tensor from DRAM) and the
+    words it reads from and writes to DRAM."""
+
+    layer: Layer
+    result: MapperResult
+    residency: Residency | None
+    dram_words: float
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """Every layer's run, in network order, under fusion mode `mode`; `pinned_weight_words`: weights that stay on
+    chip across inferences (loaded once, not charged per inference); `notes`: why the plan is what it is."""
+
+    mode: str
+    runs: tuple[LayerRun, ...]
+    pinned_weight_words: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def cycles(self) -> int:
+        return sum(r.result.cycles for r in self.runs)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(r.result.energy_pj for r in self.runs)
+
+    @property
+    def dram_words(self) -> float:
+        return sum(r.dram_words for r in self.runs)
+
+
+_PRICED: "OrderedDict[tuple, tuple[int, float, float]]" = OrderedDict()
+PRICED_KEPT = 1 << 15
+"""Priced layer runs remembered (per process), least recently used dropped first."""
+
+
+def _remember(key, compute):
+    hit = _PRICED.get(key)
+    if hit is None:
+        hit = _PRICED[key] = compute()
+        while len(_PRICED) > PRICED_KEPT:
+            _PRICED.popitem(last=False)
+    else:
+        _PRICED.move_to_end(key)
+    return hit
+
+
+def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
+              residency: Residency | None = None) -> LayerRun:
+    """`layer`'s best mapping on the view `residency` gives (on `accelerator` itself if None), priced on the chip;
+    raises `NoValidMapping`.
+
+    With a residency, two mappings are priced and the better for `objective` kept: the mapper's best on the view,
+    and the layer-wise best mapping moved onto the view (`Residency.transplanted`), which the view's search does not
+    always reach within its budget."""
+    base = cache.best_mapping(layer, accelerator, objective)
+    if residency is None:
+        if not base.valid:
+            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
+
+        def compute():
+            ev = explain(layer, accelerator, base.arrays)
+            return int(base.cycles), float(base.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
+        key = (accelerator_key(accelerator), layer.shape_key, objective, None)
+        return LayerRun(layer, base, None, _remember(key, compute)[2])
+    view = residency.view(accelerator)
+    searched = cache.best_mapping(layer, view, objective)
+    best = None
+    for result, arrays in ((searched, searched.arrays),
+                           (base, None if base.arrays is None else residency.transplanted(base.arrays))):
+        if arrays is None:
+            continue
+        key = (accelerator_key(accelerator), accelerator_key(view), layer.shape_key, residency,
+               b"".join(a.tobytes() for a in arrays))
+        priced = _remember(key, lambda: residency.priced(layer, accelerator, view, arrays))
+        if priced is None:
+            continue
+        cycles, energy, dram = priced
+        value = network_objective(cycles, energy, objective)
+        if best is None or value < best[0]:
+            best = (value, dataclasses.replace(searched, arrays=arrays, cycles=cycles, energy_pj=energy,
+                                               accelerator=view), dram)
+    if best is None:
+        raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "
+                             f"{', '.join(residency.names) or 'no tensor'} on chip and {residency.free_words} words "
+                             "free")
+    return LayerRun(layer, best[1], residency, best[2])
+
+
+def network_objective(cycles: float, energy_pj: float, objective: str) -> float:
+    """The value of a mapper objective for a run: EDP (pJ x cycles), latency (cycles) or energy (pJ)."""
+    return {"edp": energy_pj * cycles, "latency": cycles, "energy": energy_pj}[objective]
+
+
+def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str) -> NetworkPlan:
+    """Every layer alone, its tensors in DRAM (the cost model's own semantics)."""
+    return NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective) for layer in network.layers))
+
+
+__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "layer_run", "layer_wise", "network_objective"]

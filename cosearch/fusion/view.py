@@ -1,0 +1,92 @@
+"""A layer run with some of its tensors living whole in an on-chip level: the accelerator the mapper sees, and the
+run's cost priced where the tensors really are.
+
+The numba cost model takes one backing store, the outermost level, for every tensor. A tensor that lives on chip
+(`home` level, typically the global buffer) is expressed without changing it: in the *view* the home level keeps
+none of the resident tensors and offers the mapper only the capacity the tensors living there leave free, so the
+level-0 accesses of a resident tensor in the view are exactly the home level's accesses of it in the chip
+(`accel_models.explain_rehomed`), and the tiles of the other tensors plus every tensor living there fit the home
+level's capacity. When all three tensors are resident, level 0 of the view is priced as the home level (its
+energies, block and bandwidth), so the mapper searches the true cost; otherwise level 0 keeps DRAM's prices
+during the search and the chosen mapping is priced exactly afterwards (the mapper's objective then overprices the
+resident tensors' accesses: see docs/fusion.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from accel_models import TENSORS, Accelerator, explain_rehomed
+
+CAPACITY_BITS = 3
+"""Significant bits kept when a view's free capacity is rounded down: views whose free capacity differs in the
+lower bits share one mapper search (the tiles that fit the rounded capacity fit the exact one; the rounding costs at
+most 1/8 of the free capacity)."""
+
+
+def home_level(accelerator: Accelerator) -> int | None:
+    """The level tensors can live in between layers: the outermost on-chip level, if it is one instance with one
+    shared capacity (a level split per tensor has no room for another layer's tensor); None otherwise."""
+    if accelerator.num_levels < 2 or accelerator.levels[0].fanout != 1:
+        return None
+    level = accelerator.levels[1]
+    if level.capacity_words is None or level.tensor_capacity_words is not None:
+        return None
+    return 1
+
+
+def rounded_capacity(words: int) -> int:
+    """`words` rounded down to CAPACITY_BITS significant bits (0 stays 0)."""
+    if words <= 0:
+        return 0
+    drop = max(0, words.bit_length() - CAPACITY_BITS)
+    return (words >> drop) << drop
+
+
+@dataclass(frozen=True)
+class Residency:
+    """How one layer runs: the tensors (indices into TENSORS) living whole in level `home`, and the capacity that
+    level leaves its tiles (its capacity less every tensor living there during the layer, rounded down)."""
+
+    home: int
+    resident: tuple[int, ...]
+    free_words: int
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(TENSORS[t] for t in self.resident)
+
+    def view(self, accelerator: Accelerator) -> Accelerator:
+        """The accelerator the mapper maps the layer on (see the module docstring)."""
+        levels = list(accelerator.levels)
+        home = levels[self.home]
+        levels[self.home] = replace(home, keeps=tuple(t for i, t in enumerate(TENSORS)
+                                                      if t in home.keeps and i not in self.resident),
+                                    capacity_words=self.free_words)
+        if self.all_resident:
+            levels[0] = replace(levels[0], read_energy_pj=home.read_energy_pj, write_energy_pj=home.write_energy_pj,
+                                update_energy_pj=home.update_energy_pj, block_size_words=home.block_size_words,
+                                read_bandwidth=home.read_bandwidth, write_bandwidth=home.write_bandwidth,
+                                shared_bandwidth=home.shared_bandwidth, leak_energy_pj=0.0)
+        return replace(accelerator, levels=tuple(levels))
+
+    @property
+    def all_resident(self) -> bool:
+        return len(self.resident) == len(TENSORS)
+
+    def priced(self, layer, accelerator: Accelerator, view: Accelerator, arrays) -> tuple[int, float, float]:
+        """(cycles, energy pJ, DRAM words read and written) of `arrays` (a mapping of `layer` on `view`) on the
+        chip; None if the mapping is not valid on the view."""
+        ev = explain_rehomed(layer, accelerator, view, arrays, self.home, self.resident)
+        if not ev.valid:
+            return None
+        return int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
+
+    def transplanted(self, arrays):
+        """A mapping of the layer on the accelerator itself, as a mapping on the view: the home level keeps none of
+        the resident tensors (valid on the view when its other tiles fit the free capacity)."""
+        keep = arrays.keep.copy()
+        keep[:, self.home, list(self.resident)] = 0
+        return arrays._replace(keep=keep)
+
+
+__all__ = ["CAPACITY_BITS", "Residency", "home_level", "rounded_capacity"]
