@@ -22,6 +22,8 @@ from typing import Any
 
 from accel_models.presets import PRESETS
 from mappings import FACTOR_MODES
+
+from ..fusion import FUSION_MODES
 from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
@@ -294,6 +296,11 @@ OPTIONS: tuple[Option, ...] = (
            default=SEARCH_MAPPER.factors,
            metavar="KIND", check=lambda flag, value: check_choice(flag, value, FACTOR_MODES, "factors"),
            field="mapper.factors"),
+    Option("--fusion", "how the layers of a network share the chip: "
+           + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.items()),
+           default="none", metavar="MODE", check=lambda flag, value: check_choice(flag, value, tuple(FUSION_MODES),
+                                                                                  "mode"),
+           field="fusion"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
            default=POLISH_EVALUATIONS, metavar="N",

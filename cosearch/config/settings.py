@@ -57,6 +57,9 @@ class CoSearchSettings:
     """Subnet evaluations per device of that search (`--nas-evals`)."""
     efficiency: str = "table"
     """Where a subnet's latency and energy on a fixed device come from: the exact layer table, or a predictor."""
+    fusion: str = "none"
+    """How a network's layers share the chip (`cosearch.fusion`, `--fusion`): what each design and subnet is scored
+    with."""
     polish_evals: int = POLISH_EVALUATIONS
     """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
     `--polish-evals`; 0: none); not part of what the study is."""
@@ -90,6 +93,7 @@ class CoSearchSettings:
                 **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {}),
                 **({"objective": self.objective.identity()} if self.objective != EDP() else {}),
                 **({"pareto": list(self.pareto)} if self.pareto else {}),
+                **({"fusion": self.fusion} if self.fusion != "none" else {}),
                 **({"devices": [d.to_dict() for d in self.devices], "nas_strategy": self.nas_strategy,
                     "nas_evals": self.nas_evals, "efficiency": self.efficiency,
                     "final_mapper": self.final_mapper.to_dict()} if self.devices else {})}

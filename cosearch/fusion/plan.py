@@ -9,7 +9,8 @@ from accel_models import Accelerator, explain
 from mappings import MapperResult, MappingCache, accelerator_key
 from nets import Layer, Network
 
-from .view import Residency
+from .graph import Activation
+from .view import Residency, home_level
 
 
 class NoValidMapping(RuntimeError):
@@ -31,12 +32,25 @@ class LayerRun:
 @dataclass(frozen=True)
 class NetworkPlan:
     """Every layer's run, in network order, under fusion mode `mode`; `pinned_weight_words`: weights that stay on
-    chip across inferences (loaded once, not charged per inference); `notes`: why the plan is what it is."""
+    chip across inferences (loaded once, not charged per inference); `activations`: those that live on chip;
+    `notes`: why the plan is what it is."""
 
     mode: str
     runs: tuple[LayerRun, ...]
     pinned_weight_words: int = 0
+    activations: tuple[Activation, ...] = ()
     notes: tuple[str, ...] = field(default=())
+
+    def occupancy_words(self, index: int) -> int:
+        """Words in the home level while layer `index` runs, counted from the plan afresh: the pinned weights, every
+        resident activation alive then, and the tiles the layer's mapping keeps there (0 for a layer-wise run)."""
+        run = self.runs[index]
+        home = run.residency.home if run.residency is not None else home_level(run.result.accelerator)
+        if home is None:
+            return 0
+        tiles = explain(run.layer, run.result.accelerator, run.result.arrays).tile_words[home]
+        return (self.pinned_weight_words + sum(a.words for a in self.activations if a.alive_at(index))
+                + int(sum(max(0, t) for t in tiles)))
 
     @property
     def cycles(self) -> int:

@@ -40,9 +40,10 @@ def fitting_presets(area_budget_mm2: float, names: list[str] | None = None) -> l
 
 
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
-                names: list[str] | None = None, objective: str = "edp") -> list[PresetRun]:
+                names: list[str] | None = None, objective: str = "edp", fusion: str = "none") -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
-    at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy")."""
+    at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy"), the layers sharing the chip
+    as the `fusion` mode plans."""
     runs = []
     fitting = fitting_presets(area_budget_mm2, names)
     for name in names or list(PRESETS):
@@ -52,7 +53,7 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
         cost, error = None, None
         if fits:
             try:
-                cost = evaluate_network(network, acc, cache, objective)
+                cost = evaluate_network(network, acc, cache, objective, fusion=fusion)
             except NoValidMapping as exc:
                 error = str(exc)
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,

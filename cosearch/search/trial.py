@@ -101,8 +101,10 @@ class TrialObjective:
             goal = self.settings.mapper_objective
             first = evaluate_network(network, design.accelerator,
                                      self.final_cache if _key(best.config) in self._remapped else cache, goal,
-                                     accuracy=None if best.config is None else best.accuracy)
-            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal) for n in self.extra_networks]
+                                     accuracy=None if best.config is None else best.accuracy,
+                                     fusion=self.settings.fusion)
+            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion)
+                               for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
@@ -117,10 +119,10 @@ class TrialObjective:
         run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`)."""
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
-        run = network_run(network, accelerator, cache, goal)
+        run = network_run(network, accelerator, cache, goal, self.settings.fusion)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
-            final = network_run(network, accelerator, self.final_cache, goal)
+            final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion)
             if limits.violation(final.latency_s, final.energy_j) < over:
                 self._remapped.add(_key(config))
                 return final

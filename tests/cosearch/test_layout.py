@@ -8,7 +8,7 @@ from _source_imports import imports, modules
 
 MODULES = modules(("cosearch",))
 IMPORTS = {name: imports(name, path, MODULES) for name, path in MODULES.items()}
-LAYERS = ("config", "fusion", "search", "report", "pipeline")
+LAYERS = ("fusion", "config", "search", "report", "pipeline")
 """cosearch's layers in the order data flows; a layer imports only from layers before it."""
 
 

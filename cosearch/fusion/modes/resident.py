@@ -40,7 +40,7 @@ class Resident:
         blocked: set[int] = set()
         pin = True
         for _ in range(len(network.layers) + 2):
-            residencies, pinned = self._residencies(network, accelerator, home, blocked, pin)
+            residencies, pinned, resident = self._residencies(network, accelerator, home, blocked, pin)
             try:
                 runs = tuple(layer_run(layer, accelerator, cache, objective, residency)
                              for layer, residency in zip(network.layers, residencies))
@@ -54,7 +54,7 @@ class Resident:
                 else:
                     raise
                 continue
-            plan = NetworkPlan(self.name, runs, pinned)
+            plan = NetworkPlan(self.name, runs, pinned, resident)
             if network_objective(plan.cycles, plan.energy_pj, objective) <= \
                     network_objective(base.cycles, base.energy_pj, objective):
                 return plan
@@ -73,7 +73,7 @@ class Resident:
 
     @staticmethod
     def _residencies(network, accelerator, home, blocked, pin):
-        """Per layer its `Residency` (None: as layer-wise), and the pinned weight words."""
+        """Per layer its `Residency` (None: as layer-wise), the pinned weight words and the resident activations."""
         level = accelerator.levels[home]
         layers = network.layers
         free = [level.capacity_words] * len(layers)
@@ -106,4 +106,4 @@ class Resident:
                 result.append(None)
             else:
                 result.append(Residency(home, tuple(sorted(resident)), rounded_capacity(free[i])))
-        return result, pinned
+        return result, pinned, tuple(resident_out.values())

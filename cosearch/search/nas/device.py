@@ -34,6 +34,7 @@ from nets.spaces.terms import LayerTerm, config_with, term_layers
 from ..._files import write_text_atomic
 from ...config import UsageError
 from ...config.devices import DeviceSpec
+from ...fusion import NoValidMapping, get_fusion_mode
 from ..space import Design
 from .lut import LatencyTable
 from .problem import SubnetCost
@@ -176,11 +177,17 @@ def _layer_dict(layer: Layer) -> dict:
 
 class DeviceCosts:
     """The costs of one space's subnets on one device: by layer terms (each term's cost cached per joint choice of its
-    genes), a subnet's sum of its terms'; the per-choice tables of the gradient strategy."""
+    genes), a subnet's sum of its terms'; the per-choice tables of the gradient strategy.
 
-    def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None) -> None:
+    With a `fusion` mode other than "none" a layer's cost depends on its neighbours (what stays on chip), so a
+    subnet is planned whole (`cosearch.fusion`): its layers mapped on the views the plan gives them, through the
+    table's cache, keyed by the view (the tensors on chip and the capacity they leave), and no term tables."""
+
+    def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None, fusion: str = "none") -> None:
         self.device, self.space, self.table = device, space, table
-        self.terms: tuple[LayerTerm, ...] | None = space.layer_terms()
+        self.fusion = get_fusion_mode(fusion)
+        fused = self.fusion.name != "none" and table is not None
+        self.terms: tuple[LayerTerm, ...] | None = None if fused else space.layer_terms()
         self.base = None
         self._cache: dict[tuple, SubnetCost] = {}
         if self.terms is not None:
@@ -194,6 +201,14 @@ class DeviceCosts:
         if self.device.lut is not None:
             return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
         if self.terms is None:
+            if self.fusion.name != "none":
+                table = self.table
+                try:
+                    plan = self.fusion.plan(self.space.network(config), table.accelerator, table.cache,
+                                            table.objective)
+                except NoValidMapping:
+                    return SubnetCost(math.inf, math.inf)
+                return SubnetCost(plan.cycles / (table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
             return self.table.cost(self.space.network(config).layers)
         flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0

@@ -142,7 +142,7 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    return DeviceCosts(device, space, table), {
+    return DeviceCosts(device, space, table, settings.fusion), {
         "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
         "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals}
 

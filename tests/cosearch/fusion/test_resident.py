@@ -1,0 +1,145 @@
+"""Tensors that stay on chip between layers (`--fusion resident`): the graph, the re-homed pricing, exact capacity."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from accel_models import TENSOR_INDEX, build_accelerator, explain, explain_rehomed
+from cosearch.config import SEARCH_MAPPER
+from cosearch.fusion import Residency, activations, get_fusion_mode, layer_wise
+from cosearch.search import evaluate_network
+from mappings import MappingCache, random_valid_mappings
+from nets import Layer, Network, get_network
+
+W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
+
+
+def _net() -> Network:
+    """stem 3x3 -> expand 1x1 -> depthwise 3x3 -> project 1x1 (+ the expand's input: a shortcut) -> 1x1."""
+    layers = [Layer.conv(3, 8, 3, 12, name="stem"), Layer.conv(8, 16, 1, 12, name="expand"),
+              Layer.conv(16, 16, 3, 12, groups=16, name="dw"), Layer.conv(16, 8, 1, 12, name="project"),
+              Layer.conv(8, 8, 1, 12, name="last")]
+    return Network("tiny", layers, skips=((0, 3),))
+
+
+def _acc(glb_words: int):
+    return build_accelerator(pe_array=(4, 4), rf_words=8, glb_words=glb_words, dram_bandwidth_words_per_cycle=2.0,
+                             word_bits=8, technology_nm=45, name=f"tiny_{glb_words}")
+
+
+@pytest.fixture(scope="module")
+def cache():
+    return MappingCache(replace(SEARCH_MAPPER, budget_evals=300))
+
+
+def test_activations_follow_the_chain_and_the_shortcuts():
+    net = _net()
+    acts = {a.producer: a for a in activations(net)}
+    assert sorted(acts) == [0, 1, 2, 3]          # the last layer's output is the network's: nobody reads it
+    assert acts[0].reader == 1 and acts[0].adders == (3,) and acts[0].last == 3
+    assert acts[0].words == max(net.layers[0].output_words, net.layers[1].input_words) == 12 * 12 * 8
+    assert acts[1].words == net.layers[2].input_words == 14 * 14 * 16   # the depthwise's window: its halo too
+    assert not acts[1].alive_at(3) and acts[0].alive_at(2)
+    mbv2 = get_network("mobilenet_v2")
+    assert mbv2.skips and all(mbv2.layers[p].K == mbv2.layers[c].K for p, c in mbv2.skips)
+
+
+def test_a_chain_breaks_where_channels_disagree():
+    net = Network("two", [Layer.conv(3, 8, 3, 8), Layer.conv(16, 8, 1, 8)])
+    assert activations(net) == ()
+
+
+def test_rehoming_nothing_is_explain_bit_for_bit():
+    layer = Layer.conv(8, 16, 3, 6, name="c")
+    acc = _acc(4096)
+    maps = random_valid_mappings(layer, acc, 6, rng=1)
+    for b in range(6):
+        m = maps.row(b)
+        a, r = explain(layer, acc, m), explain_rehomed(layer, acc, acc, m, 1, ())
+        assert (a.cycles, a.energy_pj) == (r.cycles, r.energy_pj)
+        assert np.array_equal(a.reads, r.reads) and np.array_equal(a.updates, r.updates)
+
+
+@pytest.mark.parametrize("tensor", [I, O, W])
+def test_a_resident_tensors_dram_accesses_become_the_home_levels(tensor):
+    layer = Layer.conv(8, 16, 3, 6, name="c")
+    acc = _acc(4096)
+    residency = Residency(1, (tensor,), 2048)
+    view = residency.view(acc)
+    assert acc.levels[1].capacity_words == 4096 and view.levels[1].capacity_words == 2048
+    m = random_valid_mappings(layer, view, 1, rng=3)
+    seen, priced = explain(layer, view, m), explain_rehomed(layer, acc, view, m, 1, (tensor,))
+    assert priced.reads[0, tensor] == priced.updates[0, tensor] == 0
+    assert priced.reads[1, tensor] == seen.reads[0, tensor] and priced.updates[1, tensor] == seen.updates[0, tensor]
+    dram, glb = acc.levels[0], acc.levels[1]
+
+    def blocks(level, count):
+        return math.ceil(count / level.block_size_words)
+    moved_at_dram = blocks(dram, seen.reads[0, tensor]) * dram.read_energy_pj \
+        + blocks(dram, seen.updates[0, tensor]) * dram.update_energy_pj
+    moved_at_glb = blocks(glb, seen.reads[0, tensor]) * glb.read_energy_pj \
+        + blocks(glb, seen.updates[0, tensor]) * glb.update_energy_pj
+    assert moved_at_dram > 0
+    assert priced.energy_pj == pytest.approx(seen.energy_pj - moved_at_dram + moved_at_glb, rel=1e-12)
+
+
+def test_every_tensor_on_chip_prices_the_views_outermost_level_as_the_home():
+    acc = _acc(4096)
+    view = Residency(1, (W, I, O), 1024).view(acc)
+    assert view.levels[0].read_energy_pj == acc.levels[1].read_energy_pj
+    assert view.levels[0].shared_bandwidth == acc.levels[1].shared_bandwidth
+    assert view.levels[1].keeps == ()
+
+
+@pytest.mark.parametrize("glb_words", [600, 2048, 4096, 8192, 65536])
+def test_capacity_is_exact_and_the_plan_never_costs_more(cache, glb_words):
+    net, acc = _net(), _acc(glb_words)
+    plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
+    base = layer_wise(net, acc, cache, "edp")
+    capacity = acc.levels[1].capacity_words
+    for i, run in enumerate(plan.runs):
+        assert plan.occupancy_words(i) <= capacity, (glb_words, run.layer.name)
+    assert plan.energy_pj * plan.cycles <= base.energy_pj * base.cycles
+    assert plan.dram_words <= base.dram_words
+
+
+def test_what_stays_depends_on_the_capacity(cache):
+    net = _net()
+    small = get_fusion_mode("resident").plan(net, _acc(600), cache, "edp")
+    assert not small.activations and small.pinned_weight_words == 0      # 1,152 words does not fit in 600
+    big = get_fusion_mode("resident").plan(net, _acc(65536), cache, "edp")
+    assert len(big.activations) == 4 and big.pinned_weight_words == sum(l.param_words for l in net.layers)
+    # every activation on chip and every weight pinned: DRAM sees the network's input and output only
+    assert [run.residency.resident for run in big.runs] == [(W, O), (W, I, O), (W, I, O), (W, I, O), (W, I)]
+    assert all(run.dram_words == 0 for run in big.runs[1:-1])
+    last = big.runs[-1]
+    assert last.dram_words >= net.layers[-1].output_words
+
+
+def test_a_layer_with_nothing_on_chip_is_the_layer_wise_model_bit_for_bit(cache):
+    net = Network("one", [Layer.conv(8, 16, 3, 6, name="c")])
+    acc = _acc(1024)                   # its 1,152 weights do not fit: nothing stays
+    plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
+    base = cache.best_mapping(net.layers[0], acc, "edp")
+    assert plan.runs[0].residency is None and plan.pinned_weight_words == 0
+    assert (plan.cycles, plan.energy_pj) == (base.cycles, base.energy_pj)
+    assert plan.runs[0].result.arrays is base.arrays
+    none = evaluate_network(net, acc, cache, fusion="none")
+    assert (none.cycles, none.energy_pj) == (base.cycles, base.energy_pj)
+
+
+def test_evaluate_network_reports_what_stays_on_chip(cache):
+    net, acc = _net(), _acc(65536)
+    cost = evaluate_network(net, acc, cache, fusion="resident")
+    summary = cost.meta["fusion"]
+    assert summary["mode"] == "resident" and summary["layers_with_tensors_on_chip"] == 5
+    assert summary["dram_words"] < summary["layer_wise_dram_words"]
+    d = cost.layers[1].to_dict()
+    assert d["on_chip"]["tensors"] == ["Weights", "Inputs", "Outputs"] and d["on_chip"]["level"] == "GLB"
+    assert cost.cycles == sum(lc.cycles * lc.count for lc in cost.layers)
+
+
+def test_an_unknown_mode_names_the_field(cache):
+    with pytest.raises(ValueError, match="fusion must be one of none, resident"):
+        evaluate_network(_net(), _acc(4096), cache, fusion="everything")
