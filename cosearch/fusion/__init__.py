@@ -3,8 +3,8 @@ alone (`none`). A mode plans a network on an accelerator (`NetworkPlan`: every l
 chip), from the per-layer mapper's best mappings on the views the plan gives each layer (`view.Residency`)."""
 from .graph import Activation, activations
 from .modes import FUSION_MODES, FusionMode, get_fusion_mode
-from .plan import LayerRun, NetworkPlan, NoValidMapping, layer_run, layer_wise
+from .plan import LayerRun, NetworkPlan, NoValidMapping, explain_run, layer_run, layer_wise
 from .view import Residency, home_level
 
 __all__ = ["Activation", "activations", "FUSION_MODES", "FusionMode", "get_fusion_mode", "LayerRun",
-           "NetworkPlan", "NoValidMapping", "layer_run", "layer_wise", "Residency", "home_level"]
+           "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "Residency", "home_level"]

@@ -5,7 +5,7 @@ import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from accel_models import Accelerator, explain
+from accel_models import Accelerator, EvalResult, explain, explain_rehomed
 from mappings import MapperResult, MappingCache, accelerator_key
 from nets import Layer, Network
 
@@ -63,6 +63,27 @@ class NetworkPlan:
     @property
     def dram_words(self) -> float:
         return sum(r.dram_words for r in self.runs)
+
+
+    def groups(self) -> list[tuple[int, int]]:
+        """(first, last) layer indices of each group: consecutive layers joined by an activation that stays on chip
+        from one to the next (a layer alone is a group of one)."""
+        joined = {a.producer for a in self.activations if a.reader == a.producer + 1}
+        found, start = [], 0
+        for i in range(len(self.runs)):
+            if i not in joined:
+                found.append((start, i))
+                start = i + 1
+        return found
+
+
+def explain_run(layer: Layer, accelerator: Accelerator, arrays, residency: Residency | None) -> EvalResult:
+    """The readable evaluation (`accel_models.explain`) of a layer's run on the chip: its mapping `arrays` (on the
+    view `residency` gives, if any) with the resident tensors' accesses at their home level."""
+    if residency is None:
+        return explain(layer, accelerator, arrays)
+    return explain_rehomed(layer, accelerator, residency.view(accelerator), arrays, residency.home,
+                           residency.resident)
 
 
 _PRICED: "OrderedDict[tuple, tuple[int, float, float]]" = OrderedDict()
@@ -133,4 +154,4 @@ def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, 
     return NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective) for layer in network.layers))
 
 
-__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "layer_run", "layer_wise", "network_objective"]
+__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "network_objective"]

@@ -12,6 +12,7 @@ from .._files import write_text_atomic
 from ..config import command_line
 from ..search.nas import NASRunResult
 from .plots import _pyplot
+from .fusion import GROUP_COLUMNS, fusion_line, group_rows
 from .writer import versions
 
 
@@ -115,6 +116,8 @@ def print_nas_summary(result: NASRunResult, console) -> None:
                           f"report): {points}", highlight=False, soft_wrap=True)
         elif r.subnet is not None:
             console.print(f"{r.device} subnet: {json.dumps(r.subnet)}", highlight=False, soft_wrap=True)
+        if r.fusion:
+            console.print(f"{r.device} subnet {fusion_line(r.fusion)}", highlight=False, soft_wrap=True)
     console.print(f"report: {s.out / 'report.md'}, {s.out / 'result.json'}", highlight=False, soft_wrap=True)
 
 
@@ -146,6 +149,10 @@ def report_markdown(result: NASRunResult) -> str:
                   f"Subnet: `{json.dumps(r.subnet)}`", "",
                   f"Search: {r.strategy}, {r.evaluations:,} subnet evaluations in {r.wall_s:.1f} s; efficiency from "
                   f"the {r.efficiency}; layer table: {json.dumps(r.table)}.", ""]
+        if r.fusion:
+            lines += [f"The subnet {fusion_line(r.fusion)}.", "", "| " + " | ".join(GROUP_COLUMNS) + " |",
+                      "|" + "---|" * len(GROUP_COLUMNS)]
+            lines += ["| " + " | ".join(row) + " |" for row in group_rows(r.fusion)] + [""]
         if r.front_subnets:
             lines += [f"Front of accuracy and latency on {r.device} ({len(r.front_subnets)} subnets, fastest first):",
                       "", "| " + " | ".join(FRONT_COLUMNS) + " |", "|" + "---|" * len(FRONT_COLUMNS)]

@@ -27,6 +27,7 @@ from ..search.objective import study_metric_names
 from ..search.pareto import directions as pareto_directions
 from ..search.pareto import metric_names
 from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
+from .fusion import GROUP_COLUMNS, fusion_line, group_rows
 from .plots import front_png, history_png, pareto_png, roofline_png
 from .summary import excluded_presets_text, markdown_table, table_markdown, title
 
@@ -247,6 +248,7 @@ LAYER_COLUMNS: tuple[LayerColumn, ...] = (
     ("energy uJ", lambda a: f"{a.cost.energy_pj * 1e-6:.3f}"),
     ("energy", lambda a: _pct(a.energy_share)),
     ("DRAM KB", lambda a: f"{a.dram_bytes / 1e3:,.1f}"),
+    ("on chip", lambda a: " ".join(t[0] for t in a.cost.residency.names) if a.cost.residency else "-"),
     ("util", lambda a: f"{a.cost.result.utilization:.2f}"),
     ("PEs used", lambda a: f"{a.spatial_utilization:.2f}"),
     ("bound", lambda a: a.bound),
@@ -393,6 +395,13 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
                 f"mapping's spatial utilization. bound = {BOUND_DEFINITION}.", "",
                 _layer_table(analysis), "",
                 "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
+        if best.meta.get("fusion"):
+            summary = best.meta["fusion"]
+            out += ["## What stays on chip", "", fusion_line(summary)[0].upper() + fusion_line(summary)[1:] + ".", "",
+                    "on chip (per-layer table): the tensors (W eights, I nputs, O utputs) that live whole in the "
+                    "global buffer during the layer instead of DRAM (docs/fusion.md). A group: consecutive layers "
+                    "joined by activations that stay on chip.", "",
+                    table_markdown(list(GROUP_COLUMNS), group_rows(summary)), ""]
         elementwise = _elementwise_table(result)
         if elementwise:
             out += ["## Element-wise work (not in cycles or energy)", "",

@@ -154,16 +154,23 @@ def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
                  for run, count in groups.values())
 
 
-def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan | None = None) -> dict:
-    """What a plan keeps on chip, JSON-ready: the mode, resident activations and weights, DRAM words per inference
-    (and the layer-wise plan's, when given)."""
+def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) -> dict:
+    """What a plan keeps on chip, JSON-ready: the mode, resident activations and pinned weights, DRAM traffic per
+    inference against the layer-wise plan's (`baseline`), and one row per group (`NetworkPlan.groups`)."""
     on_chip = [run for run in plan.runs if run.residency is not None and run.residency.resident]
-    summary = {"mode": plan.mode, "layers_with_tensors_on_chip": len(on_chip), "layers": len(plan.runs),
-               "pinned_weight_words": plan.pinned_weight_words, "dram_words": plan.dram_words,
-               "notes": list(plan.notes)}
-    if baseline is not None:
-        summary["layer_wise_dram_words"] = baseline.dram_words
-    return summary
+    groups = []
+    for first, last in plan.groups():
+        runs, base = plan.runs[first:last + 1], baseline.runs[first:last + 1]
+        kept = [a for a in plan.activations if first <= a.producer < last and a.reader is not None]
+        groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],
+                       "activations_on_chip_bytes": sum(a.words for a in kept) * word_bytes,
+                       "cycles": sum(r.result.cycles for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
+                       "dram_bytes": sum(r.dram_words for r in runs) * word_bytes,
+                       "layer_wise_dram_bytes": sum(r.dram_words for r in base) * word_bytes})
+    return {"mode": plan.mode, "layers_with_tensors_on_chip": len(on_chip), "layers": len(plan.runs),
+            "activations_on_chip": len(plan.activations), "pinned_weight_bytes": plan.pinned_weight_words * word_bytes,
+            "dram_bytes": plan.dram_words * word_bytes, "layer_wise_dram_bytes": baseline.dram_words * word_bytes,
+            "notes": list(plan.notes), "groups": groups}
 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
@@ -185,7 +192,8 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     mode = get_fusion_mode(fusion)
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective)
-        summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective))
+        summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective),
+                                 accelerator.levels[0].word_bits / 8)
         return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,
                            {"fusion": summary})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in

@@ -20,6 +20,7 @@ from nets import get_space, largest_config, parse_config, smallest_config, space
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures
 from ..accuracy import AccuracyModel, accuracy_model
+from ..evaluate import evaluate_network
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign
@@ -57,6 +58,8 @@ class DeviceResult:
     front_subnets: list = field(default_factory=list)
     """With `--pareto accuracy,latency`: every point of the front, fastest first (latency_s, energy_j, accuracy,
     subnet)."""
+    fusion: dict | None = None
+    """With a `--fusion` mode other than none: how the subnet runs (`evaluate.fusion_summary`)."""
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -208,9 +211,14 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
         value = settings.objective.value(RunFigures(latency, energy, accuracy_value))
         feasible = limits.violation(latency, energy) == 0 and (
             limits.accuracy is None or accuracy_value >= limits.accuracy)
+    fusion = None
+    if best is not None and settings.fusion != "none" and costs.table is not None:
+        table = costs.table
+        fusion = evaluate_network(space.network(best.config), table.accelerator, table.cache, table.objective,
+                                  fusion=settings.fusion).meta["fusion"]
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
-                        [list(h) for h in problem.history], _front(problem), efficiency)
+                        [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
 
 
 def _front_result(settings: CoSearchSettings, device: Device, strategy: str, evaluations: int, wall_s: float,

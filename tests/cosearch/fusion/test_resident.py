@@ -134,7 +134,9 @@ def test_evaluate_network_reports_what_stays_on_chip(cache):
     cost = evaluate_network(net, acc, cache, fusion="resident")
     summary = cost.meta["fusion"]
     assert summary["mode"] == "resident" and summary["layers_with_tensors_on_chip"] == 5
-    assert summary["dram_words"] < summary["layer_wise_dram_words"]
+    assert summary["dram_bytes"] < summary["layer_wise_dram_bytes"]
+    assert [(g["first"], g["last"]) for g in summary["groups"]] == [(0, 4)]     # one chain, all on chip
+    assert summary["groups"][0]["cycles"] == cost.cycles
     d = cost.layers[1].to_dict()
     assert d["on_chip"]["tensors"] == ["Weights", "Inputs", "Outputs"] and d["on_chip"]["level"] == "GLB"
     assert cost.cycles == sum(lc.cycles * lc.count for lc in cost.layers)
