@@ -114,6 +114,7 @@ def result_dict(result: CoSearchResult, files: list[str], analysis: NetworkAnaly
                           "fixed": None if s.network is None else s.network.to_dict(), "macs": best.network.macs,
                           "layers": len(best.network.layers), "distinct_layers": len(best.layers)}
         doc["metrics"] = best.metrics()
+        doc["fusion"] = best.meta.get("fusion")
         doc["layers"] = [{**lc.to_dict(), **{k: v for k, v in a.to_dict().items() if k != "name"},
                           "elementwise": _elementwise_dict(best.network.group_elementwise(lc.layer))}
                          for lc, a in zip(best.layers, analysis.layers)]

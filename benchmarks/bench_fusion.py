@@ -1,0 +1,97 @@
+"""What keeping tensors on chip between layers (`--fusion resident`) changes, against each layer alone (`none`).
+
+    python benchmarks/bench_fusion.py [--evals 4000] [--no-cosearch] [-- RUN_COSEARCH_ARGS ...]
+
+1. mobilenet_v2 (224) on edge_tpu_like and vit_b16 on nvdla_1024, through the Python API with the issue's mapper
+   budget (`MapperSettings(budget_evals=EVALS)`): latency, energy, DRAM bytes per inference, each mode, and the
+   ratios layer-wise / resident. Attention is not fused over key blocks yet: vit_b16's figure is residency alone.
+2. The default co-search (`run_cosearch.py` on its defaults, extra arguments after `--`) once with `--fusion none`
+   and once with `--fusion resident`: the best design's EDP, and the resident / layer-wise ratio (each run searches
+   its own design). Skipped with --no-cosearch.
+
+Compile time is not excluded from part 2 (warm the numba cache first). Last line:
+`fusion: mobilenet_v2 on edge_tpu_like DRAM bytes xA latency xB; vit_b16 (residency only, attention not fused) on
+nvdla_1024 DRAM bytes xC; default co-search EDP fused/layer-wise xD`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from accel_models import get_preset  # noqa: E402
+from cosearch.search import evaluate_network  # noqa: E402
+from mappings import MapperSettings, MappingCache  # noqa: E402
+from nets import get_network  # noqa: E402
+
+
+def _pair(network: str, preset: str, evals: int) -> tuple[float, float]:
+    """(DRAM bytes layer-wise / resident, latency layer-wise / resident), printing both runs."""
+    net, acc = get_network(network), get_preset(preset)
+    cache = MappingCache(MapperSettings(budget_evals=evals))
+    runs = {}
+    for mode in ("none", "resident"):
+        t0 = time.perf_counter()
+        cost = evaluate_network(net, acc, cache, fusion=mode)
+        wall = time.perf_counter() - t0
+        if mode == "none":
+            fused = evaluate_network(net, acc, cache, fusion="resident").meta["fusion"]
+            dram = fused["layer_wise_dram_bytes"]
+        else:
+            fused = cost.meta["fusion"]
+            dram = fused["dram_bytes"]
+        runs[mode] = (cost, dram)
+        print(f"{network} on {preset}, --fusion {mode}: {cost.latency_s * 1e3:.3f} ms, {cost.energy_j * 1e3:.4f} mJ, "
+              f"DRAM {dram / 1e6:.4g} MB per inference ({wall:.1f} s)", flush=True)
+    (none, dram_none), (res, dram_res) = runs["none"], runs["resident"]
+    print(f"  resident: {fused['layers_with_tensors_on_chip']}/{fused['layers']} layers with tensors on chip, "
+          f"{fused['activations_on_chip']} activations on chip, weights pinned {fused['pinned_weight_bytes'] / 1e6:.3g} "
+          f"MB; {len(fused['groups'])} groups; notes: {fused['notes']}", flush=True)
+    return dram_none / max(dram_res, 1.0), none.latency_s / res.latency_s
+
+
+def _cosearch_edp(mode: str, extra: list[str]) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, str(ROOT / "run_cosearch.py"), "--fusion", mode, "--out", out, "--quiet", *extra]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"run_cosearch.py failed ({' '.join(cmd)}):\n{proc.stderr[-2000:]}")
+        doc = json.loads((Path(out) / "result.json").read_text())
+    edp = doc["metrics"]["edp_j_s"]
+    print(f"default co-search --fusion {mode}: best EDP {edp:.4g} J*s, latency {doc['metrics']['latency_ms']:.4g} ms, "
+          f"{doc['study']['counts'].get('complete')} trials, {wall:.0f} s wall (load {os.getloadavg()[0]:.1f})",
+          flush=True)
+    return edp
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evals", type=int, default=4000, help="mapper evaluations per layer in part 1")
+    parser.add_argument("--no-cosearch", action="store_true", help="skip part 2 (two default co-searches)")
+    parser.add_argument("extra", nargs="*", help="arguments for run_cosearch.py (after --)")
+    args = parser.parse_args()
+    print(f"load {os.getloadavg()[0]:.1f}", flush=True)
+    dram_a, latency_b = _pair("mobilenet_v2", "edge_tpu_like", args.evals)
+    dram_c, _ = _pair("vit_b16", "nvdla_1024", args.evals)
+    line = (f"fusion: mobilenet_v2 on edge_tpu_like DRAM bytes x{dram_a:.3g} latency x{latency_b:.3g}; vit_b16 "
+            f"(residency only, attention not fused) on nvdla_1024 DRAM bytes x{dram_c:.3g}")
+    if not args.no_cosearch:
+        ratio = _cosearch_edp("resident", args.extra) / _cosearch_edp("none", args.extra)
+        line += f"; default co-search EDP fused/layer-wise x{ratio:.3g}"
+    else:
+        line += "; default co-search not run (--no-cosearch)"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()

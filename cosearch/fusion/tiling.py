@@ -1,0 +1,146 @@
+"""Depth-first tiling of a chain of layers over output rows: which rows each layer computes for each tile.
+
+A group is a chain of consecutive layers (each reads the previous one's output: `graph.chains`). Its last layer's
+output rows (Q, the output height; tokens for a transformer's row-wise layers) are cut into tiles of `tile_rows`
+rows, computed one tile at a time through the whole chain, so that only a tile's rows of the intermediate tensors
+live on chip. Layer j's output rows [lo, hi) read its input rows [lo * s - pad, (hi - 1) * s + span - pad) of the
+previous layer's output (s the vertical stride, span = (S - 1) x dilation + 1, pad its top padding: the cost model
+has no padding, so a layer's input box is `pad` rows taller than the rows the previous layer produces), or rather
+the bounding box of those of its rows that exist (a dilated window may skip the rows at an edge). A KxK conv's halo (the rows two consecutive tiles both read) is either computed again by every
+tile that reads it (`recompute`) or kept on chip from the tile before (`cache`), as DeFiNES (Mei et al., HPCA 2023)
+compares; `cache` keeps the intermediate tensors' halos; the group's input comes from where it lives and its halo
+rows are read again.
+
+`schedule` computes the rows with interval arithmetic, one step per tile and layer (the fast model);
+`walker.walk_rows` is the literal reference, row by row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nets import Layer
+
+HALO_MODES: tuple[str, ...] = ("recompute", "cache")
+
+
+def pad_top(layer: Layer, rows_before: int) -> int:
+    """Rows of `layer`'s input box above the first row its producer computes (`rows_before` rows)."""
+    box = (layer.Q - 1) * layer.stride_h + (layer.S - 1) * layer.dilation_h + 1
+    return max(0, box - rows_before) // 2
+
+
+def input_rows(layer: Layer, lo: int, hi: int, rows_before: int) -> tuple[int, int]:
+    """The producer's rows (of `rows_before`) that `layer`'s output rows [lo, hi) read, as [start, stop): the
+    bounding box of the rows q * s + k * dilation - pad (q in [lo, hi), k < S) that exist, one step per filter row."""
+    if hi <= lo:
+        return (0, 0)
+    pad = pad_top(layer, rows_before)
+    s, d = layer.stride_h, layer.dilation_h
+    first, last = None, None
+    for k in range(layer.S):
+        shift = k * d - pad
+        q0 = max(lo, -(shift // s))              # the first q with q * s + shift >= 0
+        if q0 < hi:
+            first = q0 * s + shift if first is None else min(first, q0 * s + shift)
+        q1 = min(hi - 1, (rows_before - 1 - shift) // s)   # the last q with q * s + shift < rows_before
+        if q1 >= lo and q1 * s + shift >= 0:
+            last = q1 * s + shift if last is None else max(last, q1 * s + shift)
+    if first is None or last is None or last < first:
+        return (0, 0)
+    return (first, last + 1)
+
+
+@dataclass(frozen=True)
+class TileSchedule:
+    """Per tile, per layer of the group: the rows it computes (`computed[t][j]`) and the rows of its output alive on
+    chip during the tile (`alive[t][j]`, the rows the next layer reads for this tile), and the rows of the group's
+    input the first layer reads (`input_rows[t]`)."""
+
+    tile_rows: int
+    halo: str
+    computed: tuple[tuple[int, ...], ...]
+    alive: tuple[tuple[int, ...], ...]
+    input_rows: tuple[int, ...]
+
+    @property
+    def tiles(self) -> int:
+        return len(self.computed)
+
+    def peak_intermediate_words(self, layers: tuple[Layer, ...]) -> int:
+        """Most words the intermediate tensors (every layer's output but the last's) hold at once: in each tile, every
+        intermediate tensor's alive rows x its words per row."""
+        row_words = [layer.output_words // layer.Q for layer in layers]
+        return max(sum(alive[j] * row_words[j] for j in range(len(layers) - 1)) for alive in self.alive)
+
+
+def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
+    """The rows each layer of the chain `layers` computes per tile of `tile_rows` output rows of the last layer."""
+    if halo not in HALO_MODES:
+        raise ValueError(f"halo must be one of {', '.join(HALO_MODES)}, got {halo!r}")
+    last = layers[-1]
+    if not 1 <= tile_rows <= last.Q:
+        raise ValueError(f"tile_rows must be an integer in [1, {last.Q}] (the last layer's output rows), got "
+                         f"{tile_rows!r}")
+    n = len(layers)
+    first = layers[0]
+    group_input = (first.Q - 1) * first.stride_h + (first.S - 1) * first.dilation_h + 1
+    spans_per_tile, inputs = [], []
+    for lo in range(0, last.Q, tile_rows):
+        spans = [(0, 0)] * n
+        spans[n - 1] = (lo, min(last.Q, lo + tile_rows))
+        for j in range(n - 1, 0, -1):
+            spans[j - 1] = input_rows(layers[j], *spans[j], layers[j - 1].Q)
+        box = input_rows(first, *spans[0], group_input)
+        inputs.append(box[1] - box[0])
+        spans_per_tile.append(spans)
+    if halo == "recompute":
+        alive = tuple(tuple(b - a for a, b in spans) for spans in spans_per_tile)
+        return TileSchedule(tile_rows, halo, alive, alive, tuple(inputs))
+    # cache: a tile computes the rows of its box no earlier tile computed, and holds, of the rows computed so far,
+    # those it or a later tile reads (boxes need not move monotonically: a dilated window skips edge rows)
+    tiles = len(spans_per_tile)
+    before: list[list[list[tuple[int, int]]]] = [[[] for _ in range(n)] for _ in range(tiles + 1)]
+    after: list[list[list[tuple[int, int]]]] = [[[] for _ in range(n)] for _ in range(tiles + 1)]
+    for t in range(tiles):
+        before[t + 1] = [_union(before[t][j], spans_per_tile[t][j]) for j in range(n)]
+    for t in range(tiles - 1, -1, -1):
+        after[t] = [_union(after[t + 1][j], spans_per_tile[t][j]) for j in range(n)]
+    computed, alive = [], []
+    for t, spans in enumerate(spans_per_tile):
+        computed.append(tuple(_size(before[t + 1][j]) - _size(before[t][j]) if j < n - 1 else spans[j][1] - spans[j][0]
+                              for j in range(n)))
+        alive.append(tuple(_common(before[t + 1][j], after[t][j]) if j < n - 1 else spans[j][1] - spans[j][0]
+                           for j in range(n)))
+    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs))
+
+
+def _union(intervals: list[tuple[int, int]], new: tuple[int, int]) -> list[tuple[int, int]]:
+    """Disjoint sorted intervals `intervals` with `new` added (merged where they touch)."""
+    if new[1] <= new[0]:
+        return intervals
+    out, (a, b) = [], new
+    for c, d in intervals:
+        if d < a or c > b:
+            out.append((c, d))
+        else:
+            a, b = min(a, c), max(b, d)
+    out.append((a, b))
+    return sorted(out)
+
+
+def _size(intervals: list[tuple[int, int]]) -> int:
+    return sum(b - a for a, b in intervals)
+
+
+def _common(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
+    """Rows in both sets of disjoint intervals."""
+    return sum(max(0, min(b, d) - max(a, c)) for a, b in x for c, d in y)
+
+
+def tile_layer(layer: Layer, rows: int) -> Layer:
+    """`layer` computing `rows` of its output rows (the layer a tile runs)."""
+    from dataclasses import replace
+    return layer if rows == layer.Q else replace(layer, Q=rows)
+
+
+__all__ = ["HALO_MODES", "TileSchedule", "input_rows", "pad_top", "schedule", "tile_layer"]

@@ -1,0 +1,65 @@
+"""The literal reference of depth-first tiling (`tiling.schedule`): tile by tile, row by row.
+
+For each tile it marks every output row of the last layer, then, layer by layer backwards, every input row each
+needed row reads (row q of layer j reads rows q * s + k * dilation - pad for k in 0..S-1 of the previous layer's
+output, those that exist), keeps a set of the rows each intermediate layer holds on chip (a tile's rows being, as every tile in the cost model,
+the bounding box of what it reads), computes the rows it lacks
+(every needed row again in `recompute` mode) and, after the tile, drops the rows no later tile reads (every row in
+`recompute` mode). Slow (a Python set per layer and tile) and obvious: tests hold `schedule` to it.
+"""
+from __future__ import annotations
+
+from nets import Layer
+
+from .tiling import TileSchedule, pad_top
+
+
+def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
+    n = len(layers)
+    last = layers[-1]
+    held: list[set[int]] = [set() for _ in range(n)]
+    first = layers[0]
+    first_input_rows = (first.Q - 1) * first.stride_h + (first.S - 1) * first.dilation_h + 1
+    producers_rows = [first_input_rows] + [layer.Q for layer in layers[:-1]]
+
+    def reads(j: int, rows: set[int]) -> set[int]:
+        """The rows layer j's output `rows` read, as the cost model's tile: their bounding box (R1: a strided
+        window's box counts the rows it skips)."""
+        layer, before = layers[j], producers_rows[j]
+        pad = pad_top(layer, before)
+        out = set()
+        for q in rows:
+            for k in range(layer.S):
+                r = q * layer.stride_h + k * layer.dilation_h - pad
+                if 0 <= r < before:
+                    out.add(r)
+        return set(range(min(out), max(out) + 1)) if out else set()
+
+    tiles = [set(range(lo, min(last.Q, lo + tile_rows))) for lo in range(0, last.Q, tile_rows)]
+    needed_per_tile = []
+    for rows in tiles:
+        need = [set() for _ in range(n)]
+        need[n - 1] = rows
+        for j in range(n - 1, 0, -1):
+            need[j - 1] = reads(j, need[j])
+        needed_per_tile.append(need)
+    computed, alive, inputs = [], [], []
+    for t, need in enumerate(needed_per_tile):
+        counts = []
+        for j in range(n):
+            if halo == "cache" and j < n - 1:
+                new = need[j] - held[j]
+                held[j] |= new
+            else:
+                new = need[j]
+            counts.append(len(new))
+        inputs.append(len(reads(0, need[0])))
+        computed.append(tuple(counts))
+        alive.append(tuple(len(held[j] | need[j]) if halo == "cache" else len(need[j]) for j in range(n)))
+        later = [set().union(*(needed_per_tile[u][j] for u in range(t + 1, len(tiles)))) for j in range(n)]
+        for j in range(n):
+            held[j] = held[j] & later[j] if halo == "cache" else set()
+    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs))
+
+
+__all__ = ["walk_rows"]

@@ -1,0 +1,85 @@
+"""Depth-first tiling (`tiling.schedule`) against its literal reference (`walker.walk_rows`), and its rules."""
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cosearch.fusion.tiling import schedule, tile_layer
+from cosearch.fusion.walker import walk_rows
+from nets import Layer
+
+
+@st.composite
+def chains(draw):
+    """A chain of 1-4 convs (1x1, 3x3, 5x5, depthwise, strides 1-2, dilation 1-2), sized from the last layer back:
+    each producer's rows are the consumer's input box less its padding (same or valid), plus a stride's floor."""
+    n = draw(st.integers(1, 4))
+    q = draw(st.integers(1, 24))
+    layers = []
+    channels = draw(st.sampled_from([2, 4, 8]))
+    for _ in range(n):
+        k = draw(st.sampled_from([1, 3, 5]))
+        s = draw(st.sampled_from([1, 1, 2]))
+        d = draw(st.sampled_from([1, 1, 1, 2])) if k > 1 else 1
+        depthwise = draw(st.booleans())
+        layer = Layer(R=k, S=k, P=q, Q=q, C=1 if depthwise else channels, K=1 if depthwise else channels,
+                      G=channels if depthwise else 1, stride_w=s, stride_h=s, dilation_w=d, dilation_h=d)
+        layers.append(layer)
+        box = (q - 1) * s + (k - 1) * d + 1
+        pad = draw(st.sampled_from([0, ((k - 1) * d) // 2]))
+        q = max(1, box - 2 * pad + draw(st.integers(0, s - 1)))
+    layers.reverse()
+    tile = draw(st.integers(1, layers[-1].Q))
+    halo = draw(st.sampled_from(["recompute", "cache"]))
+    return tuple(layers), tile, halo
+
+
+def _check(case):
+    layers, tile, halo = case
+    fast, literal = schedule(layers, tile, halo), walk_rows(layers, tile, halo)
+    assert fast == literal
+    assert sum(rows[-1] for rows in fast.computed) == layers[-1].Q      # every output row once
+    again = schedule(layers, tile, "recompute" if halo == "cache" else "cache")
+    for j in range(len(layers) - 1):        # a row nobody reads is not computed; a cached row once
+        total = sum(rows[j] for rows in fast.computed)
+        other = sum(rows[j] for rows in again.computed)
+        assert total <= layers[j].Q if halo == "cache" else total >= other
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(chains())
+def test_schedule_equals_the_row_by_row_walk(case):
+    _check(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(chains())
+def test_schedule_equals_the_row_by_row_walk_long(case):
+    _check(case)
+
+
+def test_a_worked_example():
+    """docs/fusion.md's example: 3x3 conv (16 rows) -> 3x3 depthwise stride 2 (8 rows) -> 1x1, tiles of 3 rows."""
+    layers = (Layer.conv(8, 16, 3, 16), Layer.conv(16, 16, 3, 8, stride=2, groups=16), Layer.conv(16, 8, 1, 8))
+    again = schedule(layers, 3, "recompute")
+    assert again.computed == ((7, 3, 3), (7, 3, 3), (4, 2, 2))
+    assert again.input_rows == (9, 9, 6)
+    kept = schedule(layers, 3, "cache")
+    assert kept.computed == ((7, 3, 3), (6, 3, 3), (3, 2, 2))       # 16 conv rows once: the halo row kept
+    assert kept.alive == again.alive
+    words = kept.peak_intermediate_words(layers)
+    assert words == 7 * 16 * 16 + 3 * 8 * 16
+
+
+def test_one_tile_is_the_layers_themselves():
+    layers = (Layer.conv(8, 16, 3, 16), Layer.conv(16, 8, 1, 16))
+    whole = schedule(layers, 16, "recompute")
+    assert whole.computed == ((16, 16),) and tile_layer(layers[0], 16) is layers[0]
+
+
+def test_bad_tile_rows_and_halo_name_the_field():
+    layers = (Layer.conv(8, 16, 3, 16),)
+    with pytest.raises(ValueError, match="tile_rows must be an integer in \\[1, 16\\]"):
+        schedule(layers, 17, "cache")
+    with pytest.raises(ValueError, match="halo must be one of recompute, cache"):
+        schedule(layers, 4, "keep")
