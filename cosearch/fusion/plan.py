@@ -27,6 +27,9 @@ class LayerRun:
     result: MapperResult
     residency: Residency | None
     dram_words: float
+    parts: tuple[tuple["LayerRun", int], ...] = ()
+    """A layer a depth-first group runs tile by tile: its tiles' runs (each a layer with the tile's rows) and how
+    many tiles run each; `result` is then the most frequent tile's, with the layer's total cycles and energy."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class NetworkPlan:
     pinned_weight_words: int = 0
     activations: tuple[Activation, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    tiling: tuple[dict, ...] = ()
+    """Depth-first groups: per group its first and last layer, tile rows, halo mode, tiles, whether its weights stay
+    on chip, and its intermediate rows' peak words (empty: no layer is tiled)."""
 
     def occupancy_words(self, index: int) -> int:
         """Words in the home level while layer `index` runs, counted from the plan afresh: the pinned weights, every
@@ -68,6 +74,8 @@ class NetworkPlan:
     def groups(self) -> list[tuple[int, int]]:
         """(first, last) layer indices of each group: consecutive layers joined by an activation that stays on chip
         from one to the next (a layer alone is a group of one)."""
+        if self.tiling:
+            return [(g["first"], g["last"]) for g in self.tiling]
         joined = {a.producer for a in self.activations if a.reader == a.producer + 1}
         found, start = [], 0
         for i in range(len(self.runs)):
@@ -77,9 +85,21 @@ class NetworkPlan:
         return found
 
 
-def explain_run(layer: Layer, accelerator: Accelerator, arrays, residency: Residency | None) -> EvalResult:
+def explain_run(layer: Layer, accelerator: Accelerator, arrays, residency: Residency | None,
+                parts: tuple = ()) -> EvalResult:
     """The readable evaluation (`accel_models.explain`) of a layer's run on the chip: its mapping `arrays` (on the
-    view `residency` gives, if any) with the resident tensors' accesses at their home level."""
+    view `residency` gives, if any) with the resident tensors' accesses at their home level; for a layer run tile by
+    tile (`parts`: (LayerRun, tiles) pairs), the sum of its tiles' evaluations (counts, energies and cycles add up;
+    tiles and instances are the largest tile's)."""
+    if parts:
+        evs = [(explain_run(p.layer, accelerator, p.result.arrays, p.residency), n) for p, n in parts]
+        base = max(evs, key=lambda e: e[0].macs)[0]
+        total = {name: sum(getattr(ev, name) * n for ev, n in evs)
+                 for name in ("cycles", "compute_cycles", "energy_pj", "mac_energy_pj", "reads", "fills", "updates",
+                              "level_energy_pj", "tensor_energy_pj", "level_cycles", "link_transfers",
+                              "level_leak_pj")}
+        return dataclasses.replace(base, macs=layer.macs, utilization=layer.macs / (
+            accelerator.num_macs * total["cycles"]), **total)
     if residency is None:
         return explain(layer, accelerator, arrays)
     return explain_rehomed(layer, accelerator, residency.view(accelerator), arrays, residency.home,

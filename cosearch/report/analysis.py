@@ -187,7 +187,7 @@ class NetworkAnalysis:
 def analyze(cost: NetworkCost) -> NetworkAnalysis:
     """Evaluate each distinct layer's best mapping once more (readably) and place it on the roofline."""
     acc = cost.accelerator
-    evaluations = [explain_run(lc.layer, acc, lc.result.arrays, lc.residency) for lc in cost.layers]
+    evaluations = [explain_run(lc.layer, acc, lc.result.arrays, lc.residency, lc.parts) for lc in cost.layers]
     points = [layer_roofline(lc.layer, acc, ev, name=lc.layer.name or f"layer{i}", count=lc.count)
               for i, (lc, ev) in enumerate(zip(cost.layers, evaluations))]
     macs = sum(lc.layer.macs * lc.count for lc in cost.layers)
@@ -216,7 +216,7 @@ def presets_at_node(result: CoSearchResult) -> list[PresetAtNode]:
             out.append(PresetAtNode(p.name, p.technology_nm, node, p.area_mm2, p.cost.latency_s, p.cost.energy_j))
             continue
         acc = get_preset(p.name, technology_nm=node)
-        energy_pj = sum(explain_run(lc.layer, acc, lc.result.arrays, lc.residency).energy_pj * lc.count
+        energy_pj = sum(explain_run(lc.layer, acc, lc.result.arrays, lc.residency, lc.parts).energy_pj * lc.count
                         for lc in p.cost.layers)
         out.append(PresetAtNode(p.name, p.technology_nm, node, area_mm2(acc), p.cost.latency_s, energy_pj * 1e-12))
     return out

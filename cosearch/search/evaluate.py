@@ -29,6 +29,8 @@ class LayerCost:
     """What of the layer lives on chip (`cosearch.fusion`); None: every tensor from DRAM."""
     dram_words: float | None = None
     """Words one run reads from and writes to DRAM (known when a fusion plan made the cost)."""
+    parts: tuple = ()
+    """A layer run tile by tile in a depth-first group: its tiles' runs (`fusion.LayerRun.parts`)."""
 
     @property
     def cycles(self) -> int:
@@ -148,9 +150,9 @@ def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
     """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency), with its count."""
     groups: dict[tuple, list] = {}
     for run in plan.runs:
-        entry = groups.setdefault((run.layer.group_key, run.residency), [run, 0])
+        entry = groups.setdefault((run.layer.group_key, run.residency, id(run) if run.parts else None), [run, 0])
         entry[1] += 1
-    return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words)
+    return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words, run.parts)
                  for run, count in groups.values())
 
 
@@ -159,11 +161,15 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
     inference against the layer-wise plan's (`baseline`), and one row per group (`NetworkPlan.groups`)."""
     on_chip = [run for run in plan.runs if run.residency is not None and run.residency.resident]
     groups = []
+    tiling = {g["first"]: g for g in plan.tiling}
     for first, last in plan.groups():
         runs, base = plan.runs[first:last + 1], baseline.runs[first:last + 1]
         kept = [a for a in plan.activations if first <= a.producer < last and a.reader is not None]
+        tiled = tiling.get(first)
+        held = tiled["peak_intermediate_words"] if tiled else sum(a.words for a in kept)
         groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],
-                       "activations_on_chip_bytes": sum(a.words for a in kept) * word_bytes,
+                       **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip")} if tiled else {}),
+                       "activations_on_chip_bytes": held * word_bytes,
                        "cycles": sum(r.result.cycles for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
                        "dram_bytes": sum(r.dram_words for r in runs) * word_bytes,
                        "layer_wise_dram_bytes": sum(r.dram_words for r in base) * word_bytes})

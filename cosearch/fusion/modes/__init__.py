@@ -20,10 +20,11 @@ class FusionMode(Protocol):
         raises `NoValidMapping` when some layer fits no way the mode allows."""
 
 
+from .depth_first import DepthFirst  # noqa: E402
 from .none import LayerWise  # noqa: E402
 from .resident import Resident  # noqa: E402
 
-FUSION_MODES: dict[str, FusionMode] = {mode.name: mode for mode in (LayerWise(), Resident())}
+FUSION_MODES: dict[str, FusionMode] = {mode.name: mode for mode in (LayerWise(), Resident(), DepthFirst())}
 
 
 def get_fusion_mode(name: str) -> FusionMode:

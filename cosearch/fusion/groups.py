@@ -1,0 +1,118 @@
+"""The cost of one depth-first group: a chain of layers computed tile by tile (`tiling.schedule`), each layer's
+tile mapped by the per-layer mapper on the view the group gives it.
+
+In a group of layers a..b with tiles of T output rows of b:
+- every tile runs each layer on the rows it computes (`tiling.tile_layer`: the layer with the tile's rows), its
+  mapping the mapper's best for that tile layer on a view (`view.Residency`) where the intermediate tensors live in
+  the home level (layer j > a reads its inputs there, j < b writes its outputs there) and, when the group has more
+  than one tile and they fit, the group's weights too (loaded from DRAM once per inference: `weight_load`);
+- the group's input comes from DRAM and its output goes there; the home level holds, besides the tiles the
+  mappings keep there, the intermediate rows alive in a tile (`TileSchedule.peak_intermediate_words`) and the
+  kept weights: the view offers the mapper only what they leave free, and a group they do not leave room in does
+  not fit (None).
+A group of one layer in one tile is that layer's layer-wise run, bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from accel_models import TENSOR_INDEX, Accelerator
+from mappings import MappingCache
+from nets import Layer
+
+from .graph import chains
+from .plan import LayerRun, NoValidMapping, layer_run
+from .tiling import schedule, tile_layer
+from .view import Residency, home_level, rounded_capacity
+
+W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
+
+
+def chainable(layers: tuple[Layer, ...]) -> bool:
+    """Whether `layers` may form a depth-first group: each reads the previous one's output, none is a product of two
+    activations."""
+    return all(not layer.weights_are_activations for layer in layers) and all(
+        chains(a, b) for a, b in zip(layers, layers[1:]))
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """A group's runs: per layer of the group its tiles' runs with how many tiles run each; the totals."""
+
+    first: int
+    tile_rows: int
+    halo: str
+    tiles: int
+    weights_on_chip: bool
+    runs: tuple[tuple[tuple[LayerRun, int], ...], ...]
+    cycles: int
+    energy_pj: float
+    dram_words: float
+    peak_intermediate_words: int
+
+
+def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, float]:
+    """(cycles, pJ) of reading `words` of weights from DRAM into the home level once (whole blocks at each end; the
+    DRAM's read or shared bandwidth, whichever binds)."""
+    dram, level = accelerator.levels[0], accelerator.levels[home]
+    energy = math.ceil(words / dram.block_size_words) * dram.read_energy_pj \
+        + math.ceil(words / level.block_size_words) * level.write_energy_pj
+    rates = [r for r in (dram.read_bandwidth, dram.shared_bandwidth) if r is not None]
+    return (math.ceil(words / min(rates)) if rates else 0), energy
+
+
+def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
+               tile_rows: int, halo: str) -> GroupCost | None:
+    """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output;
+    None if its intermediate rows and kept weights leave the home level no room. Raises `NoValidMapping`."""
+    home = home_level(accelerator)
+    sched = schedule(layers, tile_rows, halo)
+    n = len(layers)
+    if home is None:
+        if n > 1 or sched.tiles > 1:
+            return None
+        run = layer_run(layers[0], accelerator, cache, objective)
+        return GroupCost(first, tile_rows, halo, 1, False, (((run, 1),),), run.result.cycles, run.result.energy_pj,
+                         run.dram_words, 0)
+    level = accelerator.levels[home]
+    if n > 1 and not {"Inputs", "Outputs"} <= set(level.keeps):
+        return None
+    peak = sched.peak_intermediate_words(layers) if n > 1 else 0
+    weights = sum(layer.param_words for layer in layers)
+    free = level.capacity_words - peak
+    keep_weights = sched.tiles > 1 and "Weights" in level.keeps and weights > 0 and free - weights >= 1
+    if keep_weights:
+        free -= weights
+    if free < 1:
+        return None
+    counts: list[Counter] = [Counter() for _ in range(n)]
+    for rows in sched.computed:
+        for j, r in enumerate(rows):
+            if r:
+                counts[j][r] += 1
+    cycles, energy, dram = 0, 0.0, 0.0
+    runs = []
+    for j, layer in enumerate(layers):
+        resident = tuple(sorted(([W] if keep_weights and layer.param_words else []) + ([I] if j > 0 else [])
+                                + ([O] if j < n - 1 else [])))
+        residency = None if not resident and free == level.capacity_words else \
+            Residency(home, resident, rounded_capacity(free))
+        per_layer = []
+        for rows, times in sorted(counts[j].items()):
+            run = layer_run(tile_layer(layer, rows), accelerator, cache, objective, residency)
+            per_layer.append((run, times))
+            cycles += run.result.cycles * times
+            energy += run.result.energy_pj * times
+            dram += run.dram_words * times
+        runs.append(tuple(per_layer))
+    if keep_weights:
+        load_cycles, load_energy = weight_load(accelerator, home, weights)
+        cycles += load_cycles
+        energy += load_energy
+        dram += weights
+    return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak)
+
+
+__all__ = ["GroupCost", "chainable", "group_cost", "weight_load"]

@@ -1,0 +1,104 @@
+"""`depth-first`: the network's layer chain cut into groups, each computed tile by tile (`groups.group_cost`), the
+cuts and each group's tile rows and halo mode chosen by dynamic programming; or the `resident` plan, whichever
+scores better.
+
+The planner: best[i] = the cheapest way to run layers [0, i); best[j] = min over groups [i, j) (at most
+MAX_GROUP_LAYERS chained layers, `groups.chainable`) and their tilings (TILE_DIVISIONS, both halo modes) of best[i]
++ the group's cost. Between groups activations go through DRAM, so the groups' costs add up. The score of a group is
+the objective linearised around the layer-wise plan: for EDP, cycles x E0 + energy x C0 (E0, C0 the layer-wise
+totals), whose sum over groups ranks plans as their EDP does to first order; latency: cycles; energy: pJ. A group of
+one layer in one tile is that layer's layer-wise run, so the plan is never worse than layer-wise by that score.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..groups import chainable, group_cost
+from ..plan import LayerRun, NetworkPlan, layer_wise, network_objective
+from .resident import Resident
+
+MAX_GROUP_LAYERS = 4
+"""Most layers in a group (mapper searches grow with it: each layer of each candidate group is mapped per tile
+shape)."""
+TILE_DIVISIONS = (2, 4, 8)
+"""A group's tile rows: its last layer's output rows divided by these (rounded up), or all of them in one tile."""
+
+
+def _tile_candidates(rows: int) -> list[int]:
+    return sorted({rows} | {-(-rows // d) for d in TILE_DIVISIONS if d <= rows})
+
+
+class DepthFirst:
+    name = "depth-first"
+    description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
+                   "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
+
+    def plan(self, network, accelerator, cache, objective) -> NetworkPlan:
+        base = layer_wise(network, accelerator, cache, objective)
+        e0, c0 = base.energy_pj, base.cycles
+
+        def score(cycles, energy):
+            if objective == "edp":
+                return cycles * e0 + energy * c0
+            return network_objective(cycles, energy, objective)
+
+        layers = network.layers
+        n = len(layers)
+        best: list = [None] * (n + 1)
+        best[0] = (0.0, None, None)
+        for i in range(n):
+            if best[i] is None:
+                continue
+            for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
+                group = layers[i:j]
+                if not chainable(group):
+                    break
+                tiles = _tile_candidates(group[-1].Q) if j - i > 1 else [group[-1].Q]
+                for rows in tiles:
+                    halos = ("recompute", "cache") if rows < group[-1].Q and any(l.S > 1 for l in group[1:]) \
+                        else ("recompute",)
+                    for halo in halos:
+                        cost = group_cost(group, i, accelerator, cache, objective, rows, halo)
+                        if cost is None:
+                            continue
+                        total = best[i][0] + score(cost.cycles, cost.energy_pj)
+                        if best[j] is None or total < best[j][0]:
+                            best[j] = (total, i, cost)
+        chosen = []
+        j = n
+        while j > 0:
+            _, i, cost = best[j]
+            chosen.append((i, j, cost))
+            j = i
+        chosen.reverse()
+        runs, tiling = [], []
+        for i, j, cost in chosen:
+            for k, parts in enumerate(cost.runs):
+                if len(parts) == 1 and parts[0][1] == 1 and parts[0][0].layer is layers[i + k]:
+                    runs.append(parts[0][0])
+                    continue
+                main = max(parts, key=lambda p: p[1])[0]
+                cycles = sum(p.result.cycles * t for p, t in parts)
+                energy = sum(p.result.energy_pj * t for p, t in parts)
+                result = dataclasses.replace(main.result, cycles=cycles, energy_pj=energy)
+                runs.append(LayerRun(layers[i + k], result, main.residency, sum(p.dram_words * t for p, t in parts),
+                                     parts))
+            if cost.weights_on_chip:       # the weights' one load per inference, charged to the group's first layer
+                first = runs[i]
+                extra_cycles = cost.cycles - sum(r.result.cycles for r in runs[i:j])
+                extra_energy = cost.energy_pj - sum(r.result.energy_pj for r in runs[i:j])
+                extra_dram = cost.dram_words - sum(r.dram_words for r in runs[i:j])
+                runs[i] = dataclasses.replace(first, result=dataclasses.replace(
+                    first.result, cycles=first.result.cycles + extra_cycles,
+                    energy_pj=first.result.energy_pj + extra_energy), dram_words=first.dram_words + extra_dram,
+                    parts=first.parts)
+            tiling.append({"first": i, "last": j - 1, "tile_rows": cost.tile_rows, "halo": cost.halo,
+                           "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
+                           "peak_intermediate_words": cost.peak_intermediate_words})
+        plan = NetworkPlan(self.name, tuple(runs), tiling=tuple(tiling))
+        resident = Resident().plan(network, accelerator, cache, objective)
+        if network_objective(resident.cycles, resident.energy_pj, objective) < \
+                network_objective(plan.cycles, plan.energy_pj, objective):
+            return dataclasses.replace(resident, notes=resident.notes + (
+                "the resident plan (whole activations on chip) beat every depth-first plan",))
+        return plan
