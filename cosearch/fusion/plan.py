@@ -123,13 +123,15 @@ def _remember(key, compute):
 
 
 def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
-              residency: Residency | None = None) -> LayerRun:
+              residency: Residency | None = None, search_view: bool = False) -> LayerRun:
     """`layer`'s best mapping on the view `residency` gives (on `accelerator` itself if None), priced on the chip;
     raises `NoValidMapping`.
 
-    With a residency, two mappings are priced and the better for `objective` kept: the mapper's best on the view,
-    and the layer-wise best mapping moved onto the view (`Residency.transplanted`), which the view's search does not
-    always reach within its budget."""
+    With a residency, the layer-wise best mapping moved onto the view (`Residency.transplanted`) is priced; the
+    mapper searches the view itself only where that mapping does not fit the view's free capacity, or always with
+    `search_view` (then the better of the two for `objective` is kept). Searching every view would map each layer
+    shape again for every capacity a plan leaves it, which a subnet search cannot afford; the transplant keeps the
+    mapper's work per layer shape, as in the layer-wise model."""
     base = cache.best_mapping(layer, accelerator, objective)
     if residency is None:
         if not base.valid:
@@ -141,27 +143,33 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
         key = (accelerator_key(accelerator), layer.shape_key, objective, None)
         return LayerRun(layer, base, None, _remember(key, compute)[2])
     view = residency.view(accelerator)
-    searched = cache.best_mapping(layer, view, objective)
-    best = None
-    for result, arrays in ((searched, searched.arrays),
-                           (base, None if base.arrays is None else residency.transplanted(base.arrays))):
-        if arrays is None:
-            continue
-        key = (accelerator_key(accelerator), accelerator_key(view), layer.shape_key, residency,
-               b"".join(a.tobytes() for a in arrays))
-        priced = _remember(key, lambda: residency.priced(layer, accelerator, view, arrays))
-        if priced is None:
-            continue
-        cycles, energy, dram = priced
-        value = network_objective(cycles, energy, objective)
-        if best is None or value < best[0]:
-            best = (value, dataclasses.replace(searched, arrays=arrays, cycles=cycles, energy_pj=energy,
-                                               accelerator=view), dram)
+    best = _better(None, base, None if base.arrays is None else residency.transplanted(base.arrays), layer,
+                   accelerator, view, residency, objective)
+    if best is None or search_view:
+        searched = cache.best_mapping(layer, view, objective)
+        best = _better(best, searched, searched.arrays, layer, accelerator, view, residency, objective)
     if best is None:
         raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "
                              f"{', '.join(residency.names) or 'no tensor'} on chip and {residency.free_words} words "
                              "free")
     return LayerRun(layer, best[1], residency, best[2])
+
+
+def _better(best, result: MapperResult, arrays, layer, accelerator, view, residency, objective):
+    """`best` ((value, result, DRAM words) or None) or `arrays` priced on the chip, whichever is better."""
+    if arrays is None:
+        return best
+    key = (accelerator_key(accelerator), layer.shape_key, residency.home, residency.resident,
+           b"".join(a.tobytes() for a in arrays))
+    priced = _remember(key, lambda: residency.priced(layer, accelerator, arrays))
+    if priced is None or priced[3] > residency.free_words:
+        return best
+    cycles, energy, dram, _ = priced
+    value = network_objective(cycles, energy, objective)
+    if best is not None and best[0] <= value:
+        return best
+    return (value, dataclasses.replace(result, layer=layer, arrays=arrays, cycles=cycles, energy_pj=energy,
+                                       accelerator=view), dram)
 
 
 def network_objective(cycles: float, energy_pj: float, objective: str) -> float:

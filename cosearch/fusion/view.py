@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 
 from accel_models import TENSORS, Accelerator, explain_rehomed
 
-CAPACITY_BITS = 3
+CAPACITY_BITS = 2
 """Significant bits kept when a view's free capacity is rounded down: views whose free capacity differs in the
 lower bits share one mapper search (the tiles that fit the rounded capacity fit the exact one; the rounding costs at
-most 1/8 of the free capacity)."""
+most a quarter of the free capacity, and keeps the number of distinct views, hence of mapper searches, small when
+subnets and designs vary what lives on chip)."""
 
 
 def home_level(accelerator: Accelerator) -> int | None:
@@ -73,13 +74,17 @@ class Residency:
     def all_resident(self) -> bool:
         return len(self.resident) == len(TENSORS)
 
-    def priced(self, layer, accelerator: Accelerator, view: Accelerator, arrays) -> tuple[int, float, float]:
-        """(cycles, energy pJ, DRAM words read and written) of `arrays` (a mapping of `layer` on `view`) on the
-        chip; None if the mapping is not valid on the view."""
-        ev = explain_rehomed(layer, accelerator, view, arrays, self.home, self.resident)
+    def priced(self, layer, accelerator: Accelerator, arrays) -> tuple[int, float, float, int] | None:
+        """(cycles, energy pJ, DRAM words read and written, words of the tiles it keeps in the home level) of
+        `arrays` (a mapping of `layer` on a view of this residency) on the chip, whatever the free capacity (the
+        mapping is valid on the view when those tiles fit `free_words`); None if it is not valid even with the
+        home level's whole capacity."""
+        whole = replace(self, free_words=accelerator.levels[self.home].capacity_words)
+        ev = explain_rehomed(layer, accelerator, whole.view(accelerator), arrays, self.home, self.resident)
         if not ev.valid:
             return None
-        return int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
+        tiles = int(sum(max(0, t) for t in ev.tile_words[self.home]))
+        return int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum()), tiles
 
     def transplanted(self, arrays):
         """A mapping of the layer on the accelerator itself, as a mapping on the view: the home level keeps none of
