@@ -3,10 +3,12 @@
     python benchmarks/bench_fusion.py [--evals 4000] [--no-cosearch] [-- RUN_COSEARCH_ARGS ...]
 
 1. mobilenet_v2 (224) on edge_tpu_like and vit_b16 on nvdla_1024, through the Python API with the issue's mapper
-   budget (`MapperSettings(budget_evals=EVALS)`): latency, energy, DRAM bytes per inference, each mode, and the
-   ratios layer-wise / resident. Attention is not fused over key blocks yet: vit_b16's figure is residency alone.
+   budget (`MapperSettings(budget_evals=EVALS)`): latency, energy, DRAM bytes per inference in each mode, and the
+   ratios layer-wise / fused (`depth-first`: the better of its depth-first plan and the resident plan). Attention is
+   not fused over key blocks: vit_b16's figure is residency (and row tiling of its chains) alone.
 2. The default co-search (`run_cosearch.py` on its defaults, extra arguments after `--`) once with `--fusion none`
-   and once with `--fusion resident`: the best design's EDP, and the resident / layer-wise ratio (each run searches
+   and once with `--fusion resident` (depth-first's planner maps every candidate group's tiles: too slow for the
+   co-search's trials): the best design's EDP, and the resident / layer-wise ratio (each run searches
    its own design). Skipped with --no-cosearch.
 
 Compile time is not excluded from part 2 (warm the numba cache first). Last line:
@@ -34,28 +36,32 @@ from nets import get_network  # noqa: E402
 
 
 def _pair(network: str, preset: str, evals: int) -> tuple[float, float]:
-    """(DRAM bytes layer-wise / resident, latency layer-wise / resident), printing both runs."""
+    """(DRAM bytes layer-wise / fused, latency layer-wise / fused), fused being `depth-first` (the better of its
+    depth-first plan and the resident plan), printing every mode."""
     net, acc = get_network(network), get_preset(preset)
     cache = MappingCache(MapperSettings(budget_evals=evals))
     runs = {}
-    for mode in ("none", "resident"):
+    for mode in ("none", "resident", "depth-first"):
         t0 = time.perf_counter()
         cost = evaluate_network(net, acc, cache, fusion=mode)
         wall = time.perf_counter() - t0
         if mode == "none":
-            fused = evaluate_network(net, acc, cache, fusion="resident").meta["fusion"]
-            dram = fused["layer_wise_dram_bytes"]
+            dram = evaluate_network(net, acc, cache, fusion="resident").meta["fusion"]["layer_wise_dram_bytes"]
         else:
             fused = cost.meta["fusion"]
             dram = fused["dram_bytes"]
         runs[mode] = (cost, dram)
         print(f"{network} on {preset}, --fusion {mode}: {cost.latency_s * 1e3:.3f} ms, {cost.energy_j * 1e3:.4f} mJ, "
               f"DRAM {dram / 1e6:.4g} MB per inference ({wall:.1f} s)", flush=True)
-    (none, dram_none), (res, dram_res) = runs["none"], runs["resident"]
-    print(f"  resident: {fused['layers_with_tensors_on_chip']}/{fused['layers']} layers with tensors on chip, "
-          f"{fused['activations_on_chip']} activations on chip, weights pinned {fused['pinned_weight_bytes'] / 1e6:.3g} "
-          f"MB; {len(fused['groups'])} groups; notes: {fused['notes']}", flush=True)
-    return dram_none / max(dram_res, 1.0), none.latency_s / res.latency_s
+        if mode != "none":
+            tiled = [g for g in fused["groups"] if g.get("tiles", 1) > 1]
+            print(f"  {fused['layers_with_tensors_on_chip']}/{fused['layers']} layers with tensors on chip, "
+                  f"{fused['activations_on_chip']} whole activations on chip, weights pinned "
+                  f"{fused['pinned_weight_bytes'] / 1e6:.3g} MB; {len(fused['groups'])} groups, {len(tiled)} tiled "
+                  f"{[(g['first'], g['last'], g['tile_rows'], g['halo']) for g in tiled][:6]}; notes: "
+                  f"{fused['notes']}", flush=True)
+    (none, dram_none), (fused_cost, dram_fused) = runs["none"], runs["depth-first"]
+    return dram_none / max(dram_fused, 1.0), none.latency_s / fused_cost.latency_s
 
 
 def _cosearch_edp(mode: str, extra: list[str]) -> float:

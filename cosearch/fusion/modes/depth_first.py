@@ -37,7 +37,7 @@ class DepthFirst:
         base = layer_wise(network, accelerator, cache, objective)
         e0, c0 = base.energy_pj, base.cycles
 
-        def score(cycles, energy):
+        def score(cycles, energy):     # resident.linear_score's linearisation, on a group's totals
             if objective == "edp":
                 return cycles * e0 + energy * c0
             return network_objective(cycles, energy, objective)
@@ -51,7 +51,7 @@ class DepthFirst:
                 continue
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
                 group = layers[i:j]
-                if not chainable(group):
+                if j - i > 1 and not chainable(group):
                     break
                 tiles = _tile_candidates(group[-1].Q) if j - i > 1 else [group[-1].Q]
                 for rows in tiles:

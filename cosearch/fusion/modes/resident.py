@@ -11,10 +11,11 @@ Semantics (docs/fusion.md):
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
-- Which activations: greedily in network order, each one that fits at every layer it lives through; a layer that
-  then finds no valid mapping gives up the activations alive at it (then the weights). The plan is kept only if it
-  beats the layer-wise plan on the mapper's objective for the whole network; otherwise the layer-wise plan is used
-  and a note says so.
+- Which: greedily in network order, each activation that fits at every layer it lives through and lowers the
+  objective (linearised around the layer-wise plan: `linear_score`) of the layers it lives through, given those
+  chosen before (a smaller free capacity can cost a layer more than the DRAM traffic saved); then the weights, if
+  they fit and lower the whole network's. Each step never raises the network's objective, so the plan is never worse
+  than the layer-wise one.
 """
 from __future__ import annotations
 
@@ -37,73 +38,61 @@ class Resident:
         if home is None:
             return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
                                                             "every tensor from DRAM",))
-        blocked: set[int] = set()
-        pin = True
-        for _ in range(len(network.layers) + 2):
-            residencies, pinned, resident = self._residencies(network, accelerator, home, blocked, pin)
-            try:
-                runs = tuple(layer_run(layer, accelerator, cache, objective, residency)
-                             for layer, residency in zip(network.layers, residencies))
-            except NoValidMapping:
-                failed = self._first_invalid(network, accelerator, cache, objective, residencies)
-                alive = {a.producer for a in activations(network) if a.alive_at(failed)} - blocked
-                if alive:
-                    blocked |= alive
-                elif pin:
-                    pin = False
-                else:
-                    raise
-                continue
-            plan = NetworkPlan(self.name, runs, pinned, resident)
-            if network_objective(plan.cycles, plan.energy_pj, objective) <= \
-                    network_objective(base.cycles, base.energy_pj, objective):
-                return plan
-            return NetworkPlan(self.name, base.runs, notes=("keeping tensors on chip cost more than the layer-wise "
-                                                            f"plan's {objective}: every tensor from DRAM",))
-        raise NoValidMapping(f"resident: no plan of {network.name} on {accelerator.name} maps every layer")
-
-    @staticmethod
-    def _first_invalid(network, accelerator, cache, objective, residencies) -> int:
-        for i, (layer, residency) in enumerate(zip(network.layers, residencies)):
-            try:
-                layer_run(layer, accelerator, cache, objective, residency)
-            except NoValidMapping:
-                return i
-        raise AssertionError("a layer failed, then mapped")  # pragma: no cover
-
-    @staticmethod
-    def _residencies(network, accelerator, home, blocked, pin):
-        """Per layer its `Residency` (None: as layer-wise), the pinned weight words and the resident activations."""
         level = accelerator.levels[home]
         layers = network.layers
-        free = [level.capacity_words] * len(layers)
-        resident_out: dict[int, object] = {}
-        if "Inputs" in level.keeps and "Outputs" in level.keeps:
-            for act in activations(network):
-                span = range(act.producer, act.last + 1)
-                if act.producer in blocked or any(free[i] - act.words < 1 for i in span):
-                    continue
-                for i in span:
-                    free[i] -= act.words
-                resident_out[act.producer] = act
+        score = linear_score(base, objective)
+        chosen: list = []
         pinned = 0
-        if pin and "Weights" in level.keeps:
-            weights = sum(layer.param_words for layer in layers)
-            if weights and min(free) - weights >= 1:
-                pinned = weights
-                free = [f - weights for f in free]
-        result = []
-        for i, layer in enumerate(layers):
-            resident = []
-            if pinned and layer.param_words:
-                resident.append(W)
-            act_in = resident_out.get(i - 1)
-            if act_in is not None and act_in.reader == i:
-                resident.append(I)
-            if i in resident_out:
-                resident.append(O)
-            if not resident and free[i] == level.capacity_words:
-                result.append(None)
-            else:
-                result.append(Residency(home, tuple(sorted(resident)), rounded_capacity(free[i])))
-        return result, pinned, tuple(resident_out.values())
+        runs = list(base.runs)
+        free = [level.capacity_words] * len(layers)
+        acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
+        for act in acts:
+            span = range(act.producer, act.last + 1)
+            if any(free[i] - act.words < 1 for i in span):
+                continue
+            trial = self._runs(layers, span, chosen + [act], pinned, home, level, accelerator, cache, objective)
+            if trial is not None and score(trial) <= score([runs[i] for i in span]):
+                chosen.append(act)
+                for i, run in zip(span, trial):
+                    runs[i] = run
+                    free[i] -= act.words
+        weights = sum(layer.param_words for layer in layers)
+        if "Weights" in level.keeps and weights and min(free) - weights >= 1:
+            every = range(len(layers))
+            trial = self._runs(layers, every, chosen, weights, home, level, accelerator, cache, objective)
+            if trial is not None and score(trial) <= score(runs):
+                runs, pinned = list(trial), weights
+        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
+
+    @staticmethod
+    def _runs(layers, span, chosen, pinned, home, level, accelerator, cache, objective):
+        """The runs of the layers in `span` with the activations `chosen` on chip and `pinned` weight words; None if
+        one of them then has no valid mapping."""
+        runs = []
+        for i in span:
+            resident = ([W] if pinned and layers[i].param_words else []) \
+                + ([I] if any(a.reader == i for a in chosen) else []) \
+                + ([O] if any(a.producer == i for a in chosen) else [])
+            free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
+            residency = None if not resident and free == level.capacity_words else \
+                Residency(home, tuple(sorted(resident)), rounded_capacity(free))
+            try:
+                runs.append(layer_run(layers[i], accelerator, cache, objective, residency))
+            except NoValidMapping:
+                return None
+        return runs
+
+
+def linear_score(base: NetworkPlan, objective: str):
+    """runs -> the objective linearised around `base`'s totals (EDP: cycles x E0 + energy x C0; latency: cycles;
+    energy: pJ): a change that lowers it never raises the network's objective (for EDP, if dE x dC > 0 both are
+    negative)."""
+    e0, c0 = base.energy_pj, base.cycles
+
+    def score(runs) -> float:
+        cycles = sum(r.result.cycles for r in runs)
+        energy = sum(r.result.energy_pj for r in runs)
+        if objective == "edp":
+            return cycles * e0 + energy * c0
+        return network_objective(cycles, energy, objective)
+    return score

@@ -94,10 +94,19 @@ def test_unknown_keyword_is_a_type_error():
 
 
 @pytest.mark.parametrize("kwargs, field", [({"trials": 0}, "--trials"), ({"sampler": "bo"}, "--sampler"),
-                                           ({"workers": 100}, "--workers"), ({"population": 1}, "--population")])
+                                           ({"workers": 100}, "--workers"), ({"population": 1}, "--population"),
+                                           ({"fusion": "all"}, "--fusion: unknown mode 'all'; accepted: none, "
+                                                               "resident, depth-first")])
 def test_settings_errors(kwargs, field):
     with pytest.raises(cosearch.UsageError, match=field):
         cosearch.make_settings("area=5mm2", **kwargs)
+
+
+def test_fusion_is_part_of_what_a_study_is():
+    assert "fusion" not in make_settings().identity()
+    settings = make_settings(fusion="resident")
+    assert settings.fusion == "resident" and settings.identity()["fusion"] == "resident"
+    assert "--fusion resident" in command_line(settings)
 
 
 def test_time_limit_none_means_no_limit():
