@@ -64,7 +64,7 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
 
 
 def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
-               tile_rows: int, halo: str) -> GroupCost | None:
+               tile_rows: int, halo: str, search_views: bool = False) -> GroupCost | None:
     """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output;
     None if its intermediate rows and kept weights leave the home level no room. Raises `NoValidMapping`."""
     home = home_level(accelerator)
@@ -101,7 +101,7 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
             Residency(home, resident, rounded_capacity(free))
         per_layer = []
         for rows, times in sorted(counts[j].items()):
-            run = layer_run(tile_layer(layer, rows), accelerator, cache, objective, residency)
+            run = layer_run(tile_layer(layer, rows), accelerator, cache, objective, residency, search_views)
             per_layer.append((run, times))
             cycles += run.result.cycles * times
             energy += run.result.energy_pj * times

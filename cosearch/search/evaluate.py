@@ -180,10 +180,11 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                     accuracy: float | None = None, fusion: str = "none") -> NetworkCost:
+                     accuracy: float | None = None, fusion: str = "none", search_views: bool = True) -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
     with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
-    on chip).
+    on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`), not only
+    those its layer-wise mapping does not fit (what `network_run`, the searches' score, does).
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
@@ -197,7 +198,7 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
                          f"{objective!r}")
     mode = get_fusion_mode(fusion)
     if mode.name != "none":
-        plan = mode.plan(network, accelerator, cache, objective)
+        plan = mode.plan(network, accelerator, cache, objective, search_views)
         summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective),
                                  accelerator.levels[0].word_bits / 8)
         return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,

@@ -33,7 +33,7 @@ class DepthFirst:
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
-    def plan(self, network, accelerator, cache, objective) -> NetworkPlan:
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective)
         e0, c0 = base.energy_pj, base.cycles
 
@@ -58,7 +58,7 @@ class DepthFirst:
                     halos = ("recompute", "cache") if rows < group[-1].Q and any(l.S > 1 for l in group[1:]) \
                         else ("recompute",)
                     for halo in halos:
-                        cost = group_cost(group, i, accelerator, cache, objective, rows, halo)
+                        cost = group_cost(group, i, accelerator, cache, objective, rows, halo, search_views)
                         if cost is None:
                             continue
                         total = best[i][0] + score(cost.cycles, cost.energy_pj)
@@ -96,7 +96,7 @@ class DepthFirst:
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
                            "peak_intermediate_words": cost.peak_intermediate_words})
         plan = NetworkPlan(self.name, tuple(runs), tiling=tuple(tiling))
-        resident = Resident().plan(network, accelerator, cache, objective)
+        resident = Resident().plan(network, accelerator, cache, objective, search_views)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):
             return dataclasses.replace(resident, notes=resident.notes + (

@@ -8,5 +8,5 @@ class LayerWise:
     name = "none"
     description = "each layer alone, every tensor from and to DRAM"
 
-    def plan(self, network, accelerator, cache, objective) -> NetworkPlan:
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
         return layer_wise(network, accelerator, cache, objective)

@@ -32,7 +32,7 @@ class Resident:
     name = "resident"
     description = "activations stay on chip between layers when they fit, weights across inferences"
 
-    def plan(self, network, accelerator, cache, objective) -> NetworkPlan:
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective)
         home = home_level(accelerator)
         if home is None:
@@ -50,7 +50,8 @@ class Resident:
             span = range(act.producer, act.last + 1)
             if any(free[i] - act.words < 1 for i in span):
                 continue
-            trial = self._runs(layers, span, chosen + [act], pinned, home, level, accelerator, cache, objective)
+            trial = self._runs(layers, span, chosen + [act], pinned, home, level, accelerator, cache, objective,
+                               search_views)
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
@@ -59,13 +60,14 @@ class Resident:
         weights = sum(layer.param_words for layer in layers)
         if "Weights" in level.keeps and weights and min(free) - weights >= 1:
             every = range(len(layers))
-            trial = self._runs(layers, every, chosen, weights, home, level, accelerator, cache, objective)
+            trial = self._runs(layers, every, chosen, weights, home, level, accelerator, cache, objective,
+                               search_views)
             if trial is not None and score(trial) <= score(runs):
                 runs, pinned = list(trial), weights
         return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
 
     @staticmethod
-    def _runs(layers, span, chosen, pinned, home, level, accelerator, cache, objective):
+    def _runs(layers, span, chosen, pinned, home, level, accelerator, cache, objective, search_views):
         """The runs of the layers in `span` with the activations `chosen` on chip and `pinned` weight words; None if
         one of them then has no valid mapping."""
         runs = []
@@ -77,7 +79,7 @@ class Resident:
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, tuple(sorted(resident)), rounded_capacity(free))
             try:
-                runs.append(layer_run(layers[i], accelerator, cache, objective, residency))
+                runs.append(layer_run(layers[i], accelerator, cache, objective, residency, search_views))
             except NoValidMapping:
                 return None
         return runs

@@ -215,7 +215,7 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     if best is not None and settings.fusion != "none" and costs.table is not None:
         table = costs.table
         fusion = evaluate_network(space.network(best.config), table.accelerator, table.cache, table.objective,
-                                  fusion=settings.fusion).meta["fusion"]
+                                  fusion=settings.fusion, search_views=False).meta["fusion"]
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
