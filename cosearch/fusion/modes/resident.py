@@ -76,6 +76,8 @@ class Resident:
                 + ([I] if any(a.reader == i for a in chosen) else []) \
                 + ([O] if any(a.producer == i for a in chosen) else [])
             free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
+            if free < 1:
+                return None
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, tuple(sorted(resident)), rounded_capacity(free))
             try:
