@@ -399,7 +399,7 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         if best.meta.get("fusion"):
             summary = best.meta["fusion"]
             out += ["## What stays on chip", "", fusion_line(summary)[0].upper() + fusion_line(summary)[1:] + ".", "",
-                    "on chip (per-layer table): the tensors (W eights, I nputs, O utputs) that live whole in the "
+                    "on chip (per-layer table): the tensors (W weights, I inputs, O outputs) that live whole in the "
                     "global buffer during the layer instead of DRAM (docs/fusion.md). A group: consecutive layers "
                     "joined by activations that stay on chip.", "",
                     table_markdown(list(GROUP_COLUMNS), group_rows(summary)), ""]
