@@ -24,15 +24,22 @@ from nets import Layer
 
 from .graph import chains
 from .plan import LayerRun, NoValidMapping, layer_run
-from .tiling import schedule, tile_layer
+from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
 
 def chainable(layers: tuple[Layer, ...]) -> bool:
-    """Whether `layers` may form a depth-first group: each reads the previous one's output, none is a product of two
-    activations."""
+    """Whether `layers` may form a depth-first group: each reads the previous one's output, and all are tiled over
+    the same kind of rows (output rows of convs, or tokens: `tiling.by_tokens`). By tokens, a product of two
+    activations reads the previous layer's output as its first operand (attention's context reads the scores, the
+    projection after it reads the context's heads side by side), its second operand from where it lives."""
+    kinds = {by_tokens(layer) for layer in layers}
+    if len(kinds) > 1:
+        return False
+    if kinds == {True}:
+        return all(a.K * a.G * a.P == b.C * b.G * b.P and a.N == b.N for a, b in zip(layers, layers[1:]))
     return all(not layer.weights_are_activations for layer in layers) and all(
         chains(a, b) for a, b in zip(layers, layers[1:]))
 

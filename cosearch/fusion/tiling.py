@@ -16,17 +16,34 @@ rows are read again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nets import Layer
 
 HALO_MODES: tuple[str, ...] = ("recompute", "cache")
 
 
+def by_tokens(layer: Layer) -> bool:
+    """Whether the layer's rows are its N (a transformer's tokens: a linear layer or a product of two activations,
+    each token's row computed from the same row of its input), not its output height Q."""
+    return layer.Q == 1 and layer.S == 1 and (layer.weights_are_activations or layer.kind == "fc")
+
+
+def output_rows(layer: Layer) -> int:
+    """The rows a tile cuts: Q, or N for a layer by tokens."""
+    return layer.N if by_tokens(layer) else layer.Q
+
+
+def input_height(layer: Layer) -> int:
+    """Rows of the layer's input box (N for a layer by tokens)."""
+    if by_tokens(layer):
+        return layer.N
+    return (layer.Q - 1) * layer.stride_h + (layer.S - 1) * layer.dilation_h + 1
+
+
 def pad_top(layer: Layer, rows_before: int) -> int:
     """Rows of `layer`'s input box above the first row its producer computes (`rows_before` rows)."""
-    box = (layer.Q - 1) * layer.stride_h + (layer.S - 1) * layer.dilation_h + 1
-    return max(0, box - rows_before) // 2
+    return max(0, input_height(layer) - rows_before) // 2
 
 
 def input_rows(layer: Layer, lo: int, hi: int, rows_before: int) -> tuple[int, int]:
@@ -34,6 +51,8 @@ def input_rows(layer: Layer, lo: int, hi: int, rows_before: int) -> tuple[int, i
     bounding box of the rows q * s + k * dilation - pad (q in [lo, hi), k < S) that exist, one step per filter row."""
     if hi <= lo:
         return (0, 0)
+    if by_tokens(layer):
+        return (lo, min(hi, rows_before))
     pad = pad_top(layer, rows_before)
     s, d = layer.stride_h, layer.dilation_h
     first, last = None, None
@@ -69,7 +88,7 @@ class TileSchedule:
     def peak_intermediate_words(self, layers: tuple[Layer, ...]) -> int:
         """Most words the intermediate tensors (every layer's output but the last's) hold at once: in each tile, every
         intermediate tensor's alive rows x its words per row."""
-        row_words = [layer.output_words // layer.Q for layer in layers]
+        row_words = [layer.output_words // output_rows(layer) for layer in layers]
         return max(sum(alive[j] * row_words[j] for j in range(len(layers) - 1)) for alive in self.alive)
 
 
@@ -77,19 +96,19 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
     """The rows each layer of the chain `layers` computes per tile of `tile_rows` output rows of the last layer."""
     if halo not in HALO_MODES:
         raise ValueError(f"halo must be one of {', '.join(HALO_MODES)}, got {halo!r}")
-    last = layers[-1]
-    if not 1 <= tile_rows <= last.Q:
-        raise ValueError(f"tile_rows must be an integer in [1, {last.Q}] (the last layer's output rows), got "
+    last_rows = output_rows(layers[-1])
+    if not 1 <= tile_rows <= last_rows:
+        raise ValueError(f"tile_rows must be an integer in [1, {last_rows}] (the last layer's output rows), got "
                          f"{tile_rows!r}")
     n = len(layers)
     first = layers[0]
-    group_input = (first.Q - 1) * first.stride_h + (first.S - 1) * first.dilation_h + 1
+    group_input = input_height(first)
     spans_per_tile, inputs = [], []
-    for lo in range(0, last.Q, tile_rows):
+    for lo in range(0, last_rows, tile_rows):
         spans = [(0, 0)] * n
-        spans[n - 1] = (lo, min(last.Q, lo + tile_rows))
+        spans[n - 1] = (lo, min(last_rows, lo + tile_rows))
         for j in range(n - 1, 0, -1):
-            spans[j - 1] = input_rows(layers[j], *spans[j], layers[j - 1].Q)
+            spans[j - 1] = input_rows(layers[j], *spans[j], output_rows(layers[j - 1]))
         box = input_rows(first, *spans[0], group_input)
         inputs.append(box[1] - box[0])
         spans_per_tile.append(spans)
@@ -139,8 +158,10 @@ def _common(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
 
 def tile_layer(layer: Layer, rows: int) -> Layer:
     """`layer` computing `rows` of its output rows (the layer a tile runs)."""
-    from dataclasses import replace
-    return layer if rows == layer.Q else replace(layer, Q=rows)
+    if rows == output_rows(layer):
+        return layer
+    return replace(layer, N=rows) if by_tokens(layer) else replace(layer, Q=rows)
 
 
-__all__ = ["HALO_MODES", "TileSchedule", "input_rows", "pad_top", "schedule", "tile_layer"]
+__all__ = ["HALO_MODES", "TileSchedule", "by_tokens", "input_height", "input_rows", "output_rows", "pad_top",
+           "schedule", "tile_layer"]

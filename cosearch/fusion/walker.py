@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from nets import Layer
 
-from .tiling import TileSchedule, pad_top
+from .tiling import TileSchedule, by_tokens, input_height, output_rows, pad_top
 
 
 def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
     n = len(layers)
-    last = layers[-1]
     held: list[set[int]] = [set() for _ in range(n)]
-    first = layers[0]
-    first_input_rows = (first.Q - 1) * first.stride_h + (first.S - 1) * first.dilation_h + 1
-    producers_rows = [first_input_rows] + [layer.Q for layer in layers[:-1]]
+    producers_rows = [input_height(layers[0])] + [output_rows(layer) for layer in layers[:-1]]
+    last_rows = output_rows(layers[-1])
 
     def reads(j: int, rows: set[int]) -> set[int]:
         """The rows layer j's output `rows` read, as the cost model's tile: their bounding box (R1: a strided
         window's box counts the rows it skips)."""
         layer, before = layers[j], producers_rows[j]
+        if by_tokens(layer):                  # token q reads token q of its input
+            return {q for q in rows if q < before}
         pad = pad_top(layer, before)
         out = set()
         for q in rows:
@@ -35,7 +35,7 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
                     out.add(r)
         return set(range(min(out), max(out) + 1)) if out else set()
 
-    tiles = [set(range(lo, min(last.Q, lo + tile_rows))) for lo in range(0, last.Q, tile_rows)]
+    tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
     needed_per_tile = []
     for rows in tiles:
         need = [set() for _ in range(n)]

@@ -15,6 +15,7 @@ import dataclasses
 
 from ..groups import chainable, group_cost
 from ..plan import LayerRun, NetworkPlan, layer_wise, network_objective
+from ..tiling import output_rows
 from .resident import Resident
 
 MAX_GROUP_LAYERS = 4
@@ -53,9 +54,10 @@ class DepthFirst:
                 group = layers[i:j]
                 if j - i > 1 and not chainable(group):
                     break
-                tiles = _tile_candidates(group[-1].Q) if j - i > 1 else [group[-1].Q]
+                last_rows = output_rows(group[-1])
+                tiles = _tile_candidates(last_rows) if j - i > 1 else [last_rows]
                 for rows in tiles:
-                    halos = ("recompute", "cache") if rows < group[-1].Q and any(l.S > 1 for l in group[1:]) \
+                    halos = ("recompute", "cache") if rows < last_rows and any(l.S > 1 for l in group[1:]) \
                         else ("recompute",)
                     for halo in halos:
                         cost = group_cost(group, i, accelerator, cache, objective, rows, halo, search_views)

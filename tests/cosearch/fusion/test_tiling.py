@@ -83,3 +83,17 @@ def test_bad_tile_rows_and_halo_name_the_field():
         schedule(layers, 17, "cache")
     with pytest.raises(ValueError, match="halo must be one of recompute, cache"):
         schedule(layers, 4, "keep")
+
+
+def test_a_transformers_rows_are_its_tokens():
+    """Attention's scores -> context -> projection, tiled by query tokens: the scores of a tile stay on chip."""
+    scores = Layer.attention_scores(10, 10, 4, heads=2)
+    context = Layer.attention_context(10, 10, 4, heads=2)
+    proj = Layer.fc(8, 8, batch=10)
+    layers = (scores, context, proj)
+    for halo in ("recompute", "cache"):
+        fast = schedule(layers, 4, halo)
+        assert fast == walk_rows(layers, 4, halo)
+        assert fast.computed == ((4, 4, 4), (4, 4, 4), (2, 2, 2)) and fast.input_rows == (4, 4, 2)
+    assert tile_layer(scores, 4).N == 4 and tile_layer(scores, 4).K == 10
+    assert schedule(layers, 4, "cache").peak_intermediate_words(layers) == 4 * 10 * 2 + 4 * 4 * 2
