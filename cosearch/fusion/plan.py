@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from accel_models import Accelerator, EvalResult, explain, explain_rehomed
@@ -122,8 +123,13 @@ def _remember(key, compute):
     return hit
 
 
+@lru_cache(maxsize=64)
+def _key(accelerator: Accelerator) -> str:
+    return accelerator_key(accelerator)
+
+
 def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
-              residency: Residency | None = None, search_view: bool = False) -> LayerRun:
+              residency: Residency | None = None, search_view: bool = False, count_dram: bool = True) -> LayerRun:
     """`layer`'s best mapping on the view `residency` gives (on `accelerator` itself if None), priced on the chip;
     raises `NoValidMapping`.
 
@@ -131,7 +137,8 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
     mapper searches the view itself only where that mapping does not fit the view's free capacity, or always with
     `search_view` (then the better of the two for `objective` is kept). Searching every view would map each layer
     shape again for every capacity a plan leaves it, which a subnet search cannot afford; the transplant keeps the
-    mapper's work per layer shape, as in the layer-wise model."""
+    mapper's work per layer shape, as in the layer-wise model. `count_dram=False`: a layer-wise run's DRAM words are
+    left at 0 rather than counted (a readable evaluation per shape: the searches' scores do not need them)."""
     base = cache.best_mapping(layer, accelerator, objective)
     if residency is None:
         if not base.valid:
@@ -140,7 +147,9 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
         def compute():
             ev = explain(layer, accelerator, base.arrays)
             return int(base.cycles), float(base.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
-        key = (accelerator_key(accelerator), layer.shape_key, objective, None)
+        if not count_dram:
+            return LayerRun(layer, base, None, 0.0)
+        key = (_key(accelerator), layer.shape_key, objective, None)
         return LayerRun(layer, base, None, _remember(key, compute)[2])
     view = residency.view(accelerator)
     best = _better(None, base, None if base.arrays is None else residency.transplanted(base.arrays), layer,
@@ -159,7 +168,7 @@ def _better(best, result: MapperResult, arrays, layer, accelerator, view, reside
     """`best` ((value, result, DRAM words) or None) or `arrays` priced on the chip, whichever is better."""
     if arrays is None:
         return best
-    key = (accelerator_key(accelerator), layer.shape_key, residency.home, residency.resident,
+    key = (_key(accelerator), layer.shape_key, residency.home, residency.resident,
            b"".join(a.tobytes() for a in arrays))
     priced = _remember(key, lambda: residency.priced(layer, accelerator, arrays))
     if priced is None or priced[3] > residency.free_words:
@@ -177,9 +186,11 @@ def network_objective(cycles: float, energy_pj: float, objective: str) -> float:
     return {"edp": energy_pj * cycles, "latency": cycles, "energy": energy_pj}[objective]
 
 
-def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str) -> NetworkPlan:
+def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
+               count_dram: bool = True) -> NetworkPlan:
     """Every layer alone, its tensors in DRAM (the cost model's own semantics)."""
-    return NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective) for layer in network.layers))
+    return NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective, count_dram=count_dram)
+                                     for layer in network.layers))
 
 
 __all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "network_objective"]

@@ -212,7 +212,7 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
                 fusion: str = "none") -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score."""
     if fusion != "none":
-        plan = get_fusion_mode(fusion).plan(network, accelerator, cache, objective)
+        plan = get_fusion_mode(fusion).plan(network, accelerator, cache, objective, count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
     for _, count, result in _results(network, accelerator, cache, objective, renamed=False):

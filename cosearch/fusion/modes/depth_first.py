@@ -34,8 +34,9 @@ class DepthFirst:
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective)
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+             count_dram: bool = True) -> NetworkPlan:
+        base = layer_wise(network, accelerator, cache, objective, count_dram)
         e0, c0 = base.energy_pj, base.cycles
 
         def score(cycles, energy):     # resident.linear_score's linearisation, on a group's totals
@@ -98,7 +99,7 @@ class DepthFirst:
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
                            "peak_intermediate_words": cost.peak_intermediate_words})
         plan = NetworkPlan(self.name, tuple(runs), tiling=tuple(tiling))
-        resident = Resident().plan(network, accelerator, cache, objective, search_views)
+        resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):
             return dataclasses.replace(resident, notes=resident.notes + (

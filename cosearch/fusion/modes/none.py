@@ -8,5 +8,6 @@ class LayerWise:
     name = "none"
     description = "each layer alone, every tensor from and to DRAM"
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
-        return layer_wise(network, accelerator, cache, objective)
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+             count_dram: bool = True) -> NetworkPlan:
+        return layer_wise(network, accelerator, cache, objective, count_dram)

@@ -32,8 +32,9 @@ class Resident:
     name = "resident"
     description = "activations stay on chip between layers when they fit, weights across inferences"
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective)
+    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+             count_dram: bool = True) -> NetworkPlan:
+        base = layer_wise(network, accelerator, cache, objective, count_dram)
         home = home_level(accelerator)
         if home is None:
             return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "

@@ -205,7 +205,7 @@ class DeviceCosts:
                 table = self.table
                 try:
                     plan = self.fusion.plan(self.space.network(config), table.accelerator, table.cache,
-                                            table.objective)
+                                            table.objective, count_dram=False)
                 except NoValidMapping:
                     return SubnetCost(math.inf, math.inf)
                 return SubnetCost(plan.cycles / (table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
