@@ -155,13 +155,31 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
     best = _better(None, base, None if base.arrays is None else residency.transplanted(base.arrays), layer,
                    accelerator, view, residency, objective)
     if best is None or search_view:
-        searched = cache.best_mapping(layer, view, objective)
+        searched = _view_search(layer, view, cache, objective)
         best = _better(best, searched, searched.arrays, layer, accelerator, view, residency, objective)
     if best is None:
         raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "
                              f"{', '.join(residency.names) or 'no tensor'} on chip and {residency.free_words} words "
                              "free")
     return LayerRun(layer, best[1], residency, best[2])
+
+
+_SEARCHED: "OrderedDict[tuple, MapperResult]" = OrderedDict()
+
+
+def _view_search(layer: Layer, view: Accelerator, cache: MappingCache, objective: str) -> MapperResult:
+    """The mapper's best mapping of `layer` on a view, with `cache`'s settings, remembered here rather than in
+    `cache`: its tables keep the most recent accelerators only, and views, one per capacity a plan leaves a layer,
+    would push the accelerator's own table out."""
+    key = (_key(view), layer.shape_key, objective, id(cache.settings), cache.settings)
+    found = _SEARCHED.get(key)
+    if found is None:
+        found = _SEARCHED[key] = cache.settings.search(cache.settings.encoding(layer, view), objective)
+        while len(_SEARCHED) > PRICED_KEPT:
+            _SEARCHED.popitem(last=False)
+    else:
+        _SEARCHED.move_to_end(key)
+    return found
 
 
 def _better(best, result: MapperResult, arrays, layer, accelerator, view, residency, objective):

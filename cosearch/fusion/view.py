@@ -14,6 +14,7 @@ resident tensors' accesses: see docs/fusion.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from accel_models import TENSORS, Accelerator, explain_rehomed
 
@@ -57,7 +58,11 @@ class Residency:
         return tuple(TENSORS[t] for t in self.resident)
 
     def view(self, accelerator: Accelerator) -> Accelerator:
-        """The accelerator the mapper maps the layer on (see the module docstring)."""
+        """The accelerator the mapper maps the layer on (see the module docstring); the same object for equal
+        arguments (building and hashing an accelerator is most of a planned layer's time otherwise)."""
+        return _view(self, accelerator)
+
+    def _build_view(self, accelerator: Accelerator) -> Accelerator:
         levels = list(accelerator.levels)
         home = levels[self.home]
         levels[self.home] = replace(home, keeps=tuple(t for i, t in enumerate(TENSORS)
@@ -92,6 +97,11 @@ class Residency:
         keep = arrays.keep.copy()
         keep[:, self.home, list(self.resident)] = 0
         return arrays._replace(keep=keep)
+
+
+@lru_cache(maxsize=4096)
+def _view(residency: Residency, accelerator: Accelerator) -> Accelerator:
+    return residency._build_view(accelerator)
 
 
 __all__ = ["CAPACITY_BITS", "Residency", "home_level", "rounded_capacity"]
