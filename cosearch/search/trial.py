@@ -102,9 +102,9 @@ class TrialObjective:
             first = evaluate_network(network, design.accelerator,
                                      self.final_cache if _key(best.config) in self._remapped else cache, goal,
                                      accuracy=None if best.config is None else best.accuracy,
-                                     fusion=self.settings.fusion)
-            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion)
-                               for n in self.extra_networks]
+                                     fusion=self.settings.fusion, search_views=False)
+            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
+                                                search_views=False) for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
