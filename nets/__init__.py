@@ -1,7 +1,7 @@
 """Workloads: layers, networks, subnet search spaces, reference networks, accuracy estimators.
 
 Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
-`from_torch`, the accuracy estimators) are imported on first use, because `accel_models` and the
+`from_torch`, the accuracy estimators) and the ONNX reader (`from_onnx`) are imported on first use, because `accel_models` and the
 command line import `nets` and torch alone takes about 2 s to import.
 """
 from importlib import import_module
@@ -26,6 +26,7 @@ _LAZY = {
     "build_torch": ".torch_build",
     "build_transformer": ".transformer.torch_model",
     "from_torch": ".torch_import",
+    "from_onnx": ".onnx_import",
     "AccuracyEstimator": ".estimators",
     "OFAAccuracyPredictor": ".estimators",
     "CalibratedProxy": ".estimators",
