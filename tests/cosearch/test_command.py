@@ -56,3 +56,11 @@ def test_timeloop_subcommands_reach_the_timeloop_command_lines(capsys, tmp_path)
 def test_timeloop_without_a_known_command_is_status_2(argv, wanted, capsys):
     status, _, err = _main(argv, capsys)
     assert status == 2 and wanted in err
+
+
+def test_a_bad_zigzag_device_is_one_line_naming_file_and_field(tmp_path, capsys):
+    bad = tmp_path / "accelerator.yaml"
+    bad.write_text("name: x\nmemories: {}\n")
+    status, _, err = _main(["--accelerator", f"zigzag:{bad}", "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert f"{bad}: operational_array: missing" in err
