@@ -14,7 +14,9 @@ Mapping quality, in cosearch's cost model: ZigZag's chosen mappings, converted l
 memory levels become cosearch's single chain of levels: a level's loops end where the innermost-most of its
 operands' ZigZag levels end; a padded loop becomes a residual one) and evaluated by cosearch, against cosearch's own
 best mappings. Network EDP = (sum of energies) x (sum of cycles) over the layers both have. ZigZag's own figures for
-its mappings are printed beside them (its model differs: see docs/zigzag.md).
+its mappings are printed beside them (its model differs: see docs/zigzag.md). The reverse: cosearch's mappings
+given to ZigZag as complete `temporal_ordering`s (ZigZag's allocator places the loops in its memories) and costed
+by ZigZag's model against ZigZag's own mappings.
 
 Last line: `peers: zigzag <t1> s, cosearch <t2> s for <net> on <arch>; EDP of zigzag's mappings / cosearch's x<r>
 (cosearch's model)`, times in CPU seconds (each tool on one core; cosearch's compile excluded, printed above).
@@ -26,16 +28,19 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from math import prod
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from accel_models import evaluate_batch
 from accel_models.mapping_arrays import canonical_residuals
-from accel_models.zigzag import AXIS_OF, LAYER_DIMS, read_zigzag_accelerator, read_zigzag_mapping, zigzag_constraints
+from accel_models.zigzag import (AXIS_OF, COSEARCH_DIMS, LAYER_DIMS, read_zigzag_accelerator, read_zigzag_mapping,
+                                 zigzag_constraints)
 from mappings import LevelMapping, Mapping, best_mapping
 from nets import DIMS, from_onnx
 
@@ -154,6 +159,33 @@ def _order_siblings(acc, loops_inside: dict[str, int]):
     return replace(acc, levels=tuple(levels))
 
 
+def _run_zigzag(python: str, network: Path, hardware: Path, mapping_file: Path, lpf_limit: int) -> dict:
+    out = subprocess.run([python, str(HERE / "_zigzag_side.py"), str(network), str(hardware), str(mapping_file),
+                          "--lpf-limit", str(lpf_limit)], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"bench_peers.py: error: ZigZag failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout)
+
+
+def zigzag_entry(acc, mapping: Mapping, name: str, links: dict) -> dict | None:
+    """A ZigZag mapping-file entry giving `mapping`'s spatial unrolling and its whole loop nest as
+    `temporal_ordering` (innermost first; ZigZag's own allocator then places the loops in its memories); None for
+    a mapping with residual loops, which ZigZag's ordering cannot state."""
+    if not mapping.is_perfect:
+        return None
+    ordering = []
+    for level in reversed(mapping.levels):
+        for dim in reversed(level.permutation):
+            if level.temporal[dim] > 1:
+                ordering.append([COSEARCH_DIMS[dim], int(level.temporal[dim])])
+    spatial = {"D1": [], "D2": []}
+    for level in mapping.levels:
+        for axis, table in (("D1", level.spatial_x), ("D2", level.spatial_y)):
+            spatial[axis] += [f"{COSEARCH_DIMS[d]}, {f}" for d, f in table.items() if f > 1]
+    spatial = {axis: unrollings or ["K, 1"] for axis, unrollings in spatial.items()}
+    return {"name": name, "spatial_mapping": spatial, "temporal_ordering": ordering, "memory_operand_links": links}
+
+
 def _same_shape(layer, zz_dims: dict) -> bool:
     return all(getattr(layer, LAYER_DIMS[d]) == s for d, s in zz_dims.items() if d in LAYER_DIMS)
 
@@ -179,11 +211,7 @@ def main() -> None:
           f"levels {', '.join(acc.level_names)}" + (f"; notes: {'; '.join(acc.meta['zigzag_notes'])}"
                                                     if acc.meta["zigzag_notes"] else ""))
 
-    zz_out = subprocess.run([python, str(HERE / "_zigzag_side.py"), str(network), str(hardware), str(mapping_file),
-                             "--lpf-limit", str(args.lpf_limit)], capture_output=True, text=True)
-    if zz_out.returncode != 0:
-        sys.exit(f"bench_peers.py: error: ZigZag failed: {zz_out.stderr.strip().splitlines()[-1:]}")
-    zz = json.loads(zz_out.stdout)
+    zz = _run_zigzag(python, network, hardware, mapping_file, args.lpf_limit)
     print(f"zigzag: {len(zz['layers'])} layers in {zz['cpu_s']:.1f} s CPU ({zz['wall_s']:.1f} s wall), "
           f"{zz['evaluations']:,} cost-model evaluations ({zz['evaluations'] / zz['cpu_s']:,.0f}/s); its own model: "
           f"{zz['energy_pj'] / 1e6:.3f} uJ, {zz['latency_cycles']:,.0f} cycles")
@@ -237,8 +265,42 @@ def main() -> None:
     print(f"{len(pairs)} of {len(layers)} layers compared; in cosearch's model: zigzag's mappings {energy_z / 1e6:.2f} uJ, "
           f"{cycles_z:,} cycles; cosearch's {energy_c / 1e6:.2f} uJ, {cycles_c:,} cycles (EDP {energy_z * cycles_z:.4g} "
           f"vs {energy_c * cycles_c:.4g} pJ*cycles)")
+    _reverse(python, network, hardware, mapping_file, args.lpf_limit, acc, entries, pairs, ours)
     print(f"peers: zigzag {zz['cpu_s']:.1f} s, cosearch {cpu:.2f} s for {net.name} on {acc.name}; EDP of zigzag's "
           f"mappings / cosearch's x{ratio:.3f} (cosearch's model)")
+
+
+def _reverse(python, network, hardware, mapping_file, lpf_limit, acc, entries, pairs, ours) -> None:
+    """cosearch's mappings given to ZigZag (its API takes a complete temporal ordering per layer) and costed by
+    ZigZag's model, against ZigZag's own mappings in its model."""
+    default = next(e for e in entries if e.name == "default")
+    links = dict(default.links)
+    file_entries = [{"name": "default", "spatial_mapping": {k: [f"{d}, {f}" for d, f in v]
+                                                            for k, v in default.spatial.items()},
+                     "memory_operand_links": links}]
+    given = {}
+    for layer, *_, z in pairs:
+        entry = zigzag_entry(acc, ours[layer.group_key].mapping, z["name"], links)
+        if entry is not None:
+            file_entries.append(entry)
+            given[z["name"]] = z
+    if not given:
+        print("reverse: no cosearch mapping could be given to ZigZag (residual loops)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cosearch_mappings.yaml"
+        path.write_text(yaml.safe_dump(file_entries, sort_keys=False))
+        back = _run_zigzag(python, network, hardware, path, lpf_limit)
+    theirs = {z["name"]: z for z in back["layers"] if z["name"] in given}
+    if len(theirs) < len(given):
+        print(f"reverse: ZigZag returned {len(theirs)} of the {len(given)} layers given")
+    e_c = sum(z["energy_pj"] for z in theirs.values())
+    c_c = sum(z["latency_cycles"] for z in theirs.values())
+    e_z = sum(given[n]["energy_pj"] for n in theirs)
+    c_z = sum(given[n]["latency_cycles"] for n in theirs)
+    print(f"reverse, in ZigZag's model ({len(theirs)} layers, cosearch's loop nests placed by ZigZag's allocator, "
+          f"{back['evaluations']:,} evaluations): cosearch's mappings {e_c / 1e6:.2f} uJ, {c_c:,.0f} cycles; "
+          f"zigzag's {e_z / 1e6:.2f} uJ, {c_z:,.0f} cycles; EDP cosearch's / zigzag's x{e_c * c_c / (e_z * c_z):.3f}")
 
 
 if __name__ == "__main__":
