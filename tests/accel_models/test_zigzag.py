@@ -123,3 +123,33 @@ def test_an_axis_split_over_two_levels_cannot_be_written():
     split = acc.with_levels(sram_2MB={"fanout_x": 4}, rf_2B={"fanout_x": 8})
     with pytest.raises(ValueError, match="X axis fans out at sram_2MB, rf_2B"):
         accelerator_to_zigzag(split)
+
+
+# ZigZag 3.9.1's choice (LOMA, EDP) for a 64->64 3x3 conv on 28x28 on tpu_like, as benchmarks/_zigzag_side.py reports
+# it; ZigZag's own model costs it 19,170,876.544 pJ and 34,560 cycles.
+ZIGZAG_CHOICE = {
+    "dims": {"B": 1, "K": 64, "G": 1, "OX": 28, "OY": 28, "C": 64, "FX": 3, "FY": 3},
+    "spatial": {"D1": [["K", 32.0]], "D2": [["C", 32.0]]},
+    "temporal": {"O": [[["C", 2], ["FY", 3], ["FX", 3]], [["OY", 28], ["OX", 28], ["K", 2]], []],
+                 "W": [[["C", 2], ["FY", 3], ["FX", 3], ["OY", 28], ["OX", 28], ["K", 2]], []],
+                 "I": [[["C", 2], ["FY", 3], ["FX", 3], ["OY", 28], ["OX", 28], ["K", 2]], []]},
+    "memories": {"O": ["rf_2B", "sram_2MB", "dram"], "W": ["rf_128B", "dram"], "I": ["sram_2MB", "dram"]},
+}
+
+
+def test_zigzag_chosen_mapping_converts_and_costs_what_zigzag_says():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_peers import zigzag_entry, zigzag_to_mapping
+
+    acc = read_zigzag_accelerator(DATA / "tpu_like.yaml", DATA / "tpu_like_mapping.yaml")
+    layer = Layer.conv(64, 64, 3, 28)
+    ordered, mapping = zigzag_to_mapping(acc, layer, ZIGZAG_CHOICE)
+    assert ordered.level_names == ("dram", "sram_2MB", "rf_128B", "rf_2B")  # O's register holds the fewest loops
+    result = evaluate_batch(layer, ordered, [mapping])
+    assert result.valid[0] and result.cycles[0] == 28 * 28 * 2 * 2 * 9  # every temporal loop, none stalls
+    assert abs(result.energy_pj[0] / 19_170_876.544 - 1) < 0.05      # ZigZag's own figure for its mapping
+    entry = zigzag_entry(acc, mapping, "conv0", {"O": "O", "W": "I2", "I": "I1"})
+    assert entry["spatial_mapping"] == {"D1": ["K, 32"], "D2": ["C, 32"]}
+    assert entry["temporal_ordering"] == [["C", 2], ["FY", 3], ["FX", 3], ["OY", 28], ["OX", 28], ["K", 2]]
