@@ -64,3 +64,16 @@ def test_a_bad_zigzag_device_is_one_line_naming_file_and_field(tmp_path, capsys)
     status, _, err = _main(["--accelerator", f"zigzag:{bad}", "--out", str(tmp_path / "out"), "--quiet"], capsys)
     assert status == 2 and err.count("\n") == 1
     assert f"{bad}: operational_array: missing" in err
+
+
+def test_a_zigzag_device_loads_with_its_mapping_file():
+    from cosearch.config.devices import parse_device
+    from cosearch.search.nas.device import load_device
+
+    data = ROOT / "tests" / "accel_models" / "data" / "zigzag"
+    spec = parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like_mapping.yaml'}")
+    assert (spec.kind, spec.name) == ("zigzag", "zigzag-tpu_like")
+    device = load_device(spec)
+    assert device.accelerator.mesh == (32, 32) and device.accelerator.dataflow.spatial_x == ("K",)
+    with pytest.raises(cosearch.UsageError, match="accepted: zigzag:ACCELERATOR.yaml"):
+        parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}")
