@@ -119,13 +119,16 @@ def _metrics(mapper: Any, where: str) -> tuple[str, ...]:
     return metrics
 
 
-def _expressions_in(merged: dict) -> None:
+def _expressions_in(merged: dict, origin: dict) -> None:
     """timeloopfe's expressions (with `spec` and `variables` in scope) evaluated in the problem, constraints, mapping
-    and mapper sections (the architecture evaluates its own, with each component's attributes in scope)."""
-    try:
-        evaluate_document(merged, EXPRESSION_SECTIONS, merged["variables"])
-    except ExpressionError as exc:
-        raise ValueError(f"an expression has no value: {exc}") from None
+    and mapper sections (the architecture evaluates its own, with each component's attributes in scope); an
+    expression that refers to itself names the file and the section."""
+    for section in EXPRESSION_SECTIONS:
+        try:
+            evaluate_document(merged, (section,), merged["variables"])
+        except ExpressionError as exc:
+            where = origin.get(section, origin.get("constraints", "input"))
+            raise ValueError(f"{where}: {section}: an expression has no value: {exc}") from None
 
 
 def _require(merged: dict, key: str, what: str, hint: str = "") -> None:
@@ -155,7 +158,7 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     if not sources:
         raise ValueError("no input files")
     merged, origin = _merge(sources, ert)
-    _expressions_in(merged)
+    _expressions_in(merged, origin)
     _require(merged, "problem", "a problem")
     layer, names = _in(origin["problem"], problem_from_timeloop, {"problem": merged["problem"]})
     _require(merged, "architecture", "an architecture")

@@ -69,3 +69,13 @@ def test_an_expression_that_fails_stays_text_and_is_refused_where_a_number_is_ne
     problem = CONV_PROBLEM.replace("instance: {C: 4,", "instance: {C: spec.problem.nothing,")
     with pytest.raises(ValueError, match=r"problem\.instance\.C"):
         _spec(problem=problem)
+
+
+def test_a_value_defined_by_itself_names_the_file_and_section(tmp_path):
+    path = tmp_path / "problem.yaml"
+    problem = yaml.safe_load(CONV_PROBLEM)
+    problem["problem"]["instance"]["C"] = "spec.problem.instance.C + 1"
+    path.write_text(yaml.safe_dump(problem))
+    with pytest.raises(ValueError, match=rf"{path}: problem: an expression has no value: 'spec.problem.instance.C' is "
+                                         "defined in terms of itself"):
+        _spec(problem=str(path))
