@@ -59,6 +59,19 @@ def on_signal(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+_HOOKS: list = []
+"""The unraisable-exception hook `_unraisable` replaced (it hands every other exception to it)."""
+
+
+def _unraisable(unraisable) -> None:
+    """Python's hook for exceptions it cannot raise (in a weakref callback, a finalizer, a C callback), silent for
+    the KeyboardInterrupt of a recorded signal: the search sees the signal in `SIGNALS` at its next layer, and the
+    command's one line says it was stopped (printed, Python's 'Exception ignored in ...' would be a traceback)."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and SIGNALS:
+        return
+    (_HOOKS[-1] if _HOOKS else sys.__unraisablehook__)(unraisable)
+
+
 def install_signal_handlers(replace_sigterm=()) -> None:
     """`on_signal` for SIGINT (unless started with SIGINT ignored) and SIGTERM (unless someone else handles it;
     the handlers in `replace_sigterm` are replaced), and the search told to watch `SIGNALS`."""
@@ -66,6 +79,9 @@ def install_signal_handlers(replace_sigterm=()) -> None:
         signal.signal(signal.SIGTERM, on_signal)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, on_signal)
+    if sys.unraisablehook is not _unraisable:
+        _HOOKS[:] = [sys.unraisablehook]
+        sys.unraisablehook = _unraisable
     search.interrupts.watch(SIGNALS)
 
 
