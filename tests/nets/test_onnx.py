@@ -165,3 +165,16 @@ def test_gemm_bias_scalar_scale_and_residual_add(tmp_path):
     (fc,) = from_onnx(tmp_path / "gemm.onnx").layers
     assert fc == Layer.fc(16, 8, batch=3) and fc.name == "fc"
     assert [(op.kind, op.elements) for op in fc.elementwise] == [("scale", 24), ("add", 24)]
+
+
+def test_attention_node_with_3d_inputs_and_grouped_heads(tmp_path):
+    """ONNX Attention (opset 23) on [batch, tokens, heads x width] inputs with 8 query and 2 key/value heads."""
+    node = helper.make_node("Attention", ["q", "k", "v"], ["y"], name="attn", q_num_heads=8, kv_num_heads=2,
+                            is_causal=1)
+    model = _model([node], [_float("q", [1, 16, 64]), _float("k", [1, 16, 16]), _float("v", [1, 16, 16])],
+                   [_float("y", [1, 16, 64])], opset=23)
+    onnx.save(model, tmp_path / "attention.onnx")
+    scores, context = from_onnx(tmp_path / "attention.onnx").layers
+    assert scores == Layer.attention_scores(16, 16, 8, heads=8, kv_heads=2)
+    assert context == Layer.attention_context(16, 16, 8, heads=8, kv_heads=2)
+    assert [op.kind for op in scores.elementwise] == ["scale", "mask", "softmax"]
