@@ -94,8 +94,8 @@ def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
 
     Google's public descriptions (docs/sources.md): 4 TOPS INT8 (2 ops a MAC: 4096 MACs at 480 MHz give 3.9),
     8 MB of on-chip SRAM that caches the model's parameters, and no memory of its own beyond it: the chip reaches
-    its host's memory over one PCIe Gen2 lane (Coral Accelerator Module datasheet: PCIe Gen2 x1 or USB 2.0; the
-    Dev Board's module attaches it the same way), 500 MB/s each way, so the DRAM level reads and writes at
+    its host's memory over one PCIe Gen2 lane (Coral Accelerator Module datasheet: PCIe Gen2 x1 or USB 2.0; that
+    the Dev Board uses the PCIe one is assumed), 500 MB/s each way, so the DRAM level reads and writes at
     500e6 / 480e6 = 1.04 bytes a cycle each, in parallel. What stays on chip between layers and across
     inferences is the network evaluation's (`evaluate_network(..., fusion=...)`). The array's shape and the
     node (28 nm, as TPU v1) are assumed: Google publishes neither.
