@@ -195,13 +195,11 @@ def efficientnet_edgetpu_s(resolution: int = 224, batch: int = 1) -> Network:
     for stage, (fused, k, stride, expand, c_out, repeats) in enumerate(_EFFICIENTNET_EDGETPU_S):
         for j in range(repeats):
             s, name = stride if j == 0 else 1, f"blocks.{stage}.{j}"
-            mid = (nominal if stage == 0 else c_in) * expand
             if fused:
-                b.conv(c_in, mid, k, s, name=f"{name}.conv_exp")
+                mid = (nominal if stage == 0 else c_in) * expand
+                b.conv(c_in, mid, k, s, name=f"{name}.conv_exp").conv(mid, c_out, 1, name=f"{name}.project")
             else:
-                b.conv(c_in, mid, 1, name=f"{name}.expand")
-                b.conv(mid, mid, k, s, groups=mid, name=f"{name}.depthwise")
-            b.conv(mid, c_out, 1, name=f"{name}.project")
+                _inverted_residual(b, name, c_in, c_out, k, s, expand)
             c_in = c_out
     b.conv(c_in, 1280, 1, name="head").global_pool().fc(1280, 1000, "classifier")
     return b.network(resolution=resolution)
