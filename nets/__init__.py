@@ -20,7 +20,8 @@ from .ofa import MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
 from .transformer import (TRANSFORMER_ZOO, Block, DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace,
                           transformer_network)
 from .efficientnet import estimated_top1
-from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
+from .zoo import (ZOO, alexnet, efficientnet_edgetpu_s, get_network, googlenet, mnasnet1_0, mobilenet_v1, mobilenet_v2,
+                  resnet50, squeezenet1_0, unet, vgg16)
 
 _LAZY = {
     "build_torch": ".torch_build",
@@ -65,6 +66,7 @@ __all__ = [
     "EfficientNetConfig", "estimated_top1",
     "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
     "DecoderSpace",
-    "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
+    "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0",
+    "googlenet", "efficientnet_edgetpu_s", "unet",
     *_LAZY,
 ]
