@@ -377,7 +377,8 @@ def _api_cases():
     from accel_models.timeloop import accelerator_from_timeloop, layer_from_timeloop
     from cosearch import AcceleratorSpace, UsageError, make_settings, parse_budget, parse_duration, parse_network
     from mappings import CMAESStrategy, EvolutionStrategy, RandomStrategy, best_mapping, random_valid_mappings
-    from nets import Layer, OFAAccuracyPredictor, get_network, get_space, parse_config
+    from nets import Layer, get_network, get_space, parse_config
+    from nets.estimators import OFAAccuracyPredictor
 
     layer = Layer.conv(16, 16, 3, 8)
     acc = get_preset("nvdla_256")

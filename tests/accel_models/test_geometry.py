@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from accel_models import get_preset
 from accel_models.geometry import (accelerator_arrays, box, fits, fits_batch, layer_arrays, project,
                                    projection_tables, tile_words)
-from nets import N_AXES, TENSORS, Layer, box_words, tensor_dims
+from nets import N_AXES, TENSORS, Layer
+from nets.problem_shape import box_words, tensor_dims
 
 extents = st.lists(st.integers(1, 9), min_size=8, max_size=8)
 coefficients = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))

@@ -4,7 +4,9 @@ import pytest
 
 import cosearch.search.accuracy as acc_mod
 from cosearch.config import UsageError
-from nets import ViTSpace, largest_config, register_space, smallest_config, unregister_space
+from nets import largest_config, register_space, smallest_config
+from nets.spaces import unregister_space
+from nets.transformer import ViTSpace
 
 
 def test_the_packaged_predictor_scores_mbv3():
