@@ -12,5 +12,6 @@ from .cache import MappingCache, accelerator_key
 __all__ = ["LevelMapping", "Mapping", "random_mappings", "random_valid_mappings", "Encoding", "FACTOR_MODES",
            "MapperResult",
            "MapperStrategy", "EvolutionStrategy", "CMAESStrategy", "RandomStrategy", "ExhaustiveStrategy",
-           "MAPPER_STRATEGIES", "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings", "best_mapping",
+           "MAPPER_STRATEGIES", "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings",
+           "best_mapping",
            "MappingCache", "accelerator_key"]

@@ -58,5 +58,5 @@ def box_words(extents: tuple[int, ...], coefficients: tuple[int, ...]) -> tuple[
                  for tensor in axis_terms(coefficients))  # type: ignore[return-value]
 
 
-__all__ = ["DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims", "axis_terms",
-           "box_words"]
+__all__ = ["DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims",
+           "axis_terms", "box_words"]

@@ -697,6 +697,7 @@ SUBPROCESS_CASES = {
 }
 
 
+@pytest.mark.slow
 def test_as_processes(files):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     with ThreadPoolExecutor(3) as pool:

@@ -170,6 +170,7 @@ def test_each_member_is_found_by_name(toy_members):
     assert result.strategy == "sobol" and result.evaluations == 128 and result.valid
 
 
+@pytest.mark.slow
 def test_a_toy_space_objective_and_strategy_run_end_to_end(toy_members, tmp_path):
     settings = cosearch.make_settings("area=5mm2", space="toy-mlp", objective="ed2p", accuracy=0.5, trials=3,
                                       workers=1, population=4, generations=1, time_limit="none", polish_evals=0,
@@ -187,6 +188,7 @@ def test_a_toy_space_objective_and_strategy_run_end_to_end(toy_members, tmp_path
     assert "toy accuracy" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_toy_nas_strategy_searches_a_fixed_device(toy_members, tmp_path):
     """The grid scores all 81 configs of the toy space on the device: the subnet found is the most accurate one
     within the latency limit, as a brute-force pass over the same configs says."""

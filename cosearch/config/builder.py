@@ -77,7 +77,8 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     if resources is not None:
         what += f"-{resources.preset}"
         fields.update(technology_nm=resources.technology_nm, clock_ghz=resources.clock_ghz)
-    goal = f"-pareto-{'-'.join(pareto)}" if pareto else ("" if objective.name == DEFAULT_OBJECTIVE else f"-{objective.name}")
+    goal = (f"-pareto-{'-'.join(pareto)}" if pareto
+            else "" if objective.name == DEFAULT_OBJECTIVE else f"-{objective.name}")
     study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}{goal}-seed{seed}"
     if pareto and objective.name != DEFAULT_OBJECTIVE:
         raise UsageError(f"--pareto and --objective {objective.name}: give one of them (--pareto sets the objectives)")

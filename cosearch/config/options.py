@@ -26,7 +26,8 @@ from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
 from ..nas_strategies import NAS_STRATEGIES
-from .objectives import DEFAULT_OBJECTIVE, check_objective, check_pareto, objective_flags, pareto_metrics, single_objectives
+from .objectives import (DEFAULT_OBJECTIVE, check_objective, check_pareto, objective_flags, pareto_metrics,
+                         single_objectives)
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage

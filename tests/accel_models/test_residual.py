@@ -81,6 +81,7 @@ def test_spatial_class_is_counted_by_the_kernel_as_the_walk_counts_it(cases):
     _assert_same(r, ref)
 
 
+@pytest.mark.slow
 def test_stored_walks_are_the_walks_results(cases):
     """The corpus check compares spatial-class cases with stored walks (`corpus_check.WALKS`, keyed by inputs): the
     stored figures of the spatial-class cases kept here are what the walk gives now, and the kernel gives them."""
@@ -249,6 +250,7 @@ def _residual_candidates(layer: Layer, acc, seed: int) -> MappingArrays:
     return MappingArrays(*(a[keep] for a in every))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like"])
 def test_kernel_matches_walk_on_bigger_layers(preset):
     """Sweeps over many loop iterations (thousands of compute cycles, multicast and links under 168- and 4096-PE

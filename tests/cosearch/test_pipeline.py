@@ -1,6 +1,8 @@
 """The co-search from Python: run, resume with a larger target, the result object."""
 import json
 
+import pytest
+
 import cosearch
 
 
@@ -9,6 +11,7 @@ def _settings(out, trials):
                                   final_mapper_evals=64, time_limit="none")
 
 
+@pytest.mark.slow
 def test_run_then_extend(tmp_path):
     first = cosearch.run(_settings(tmp_path, 2))
     assert first.counts["complete"] == 2 and first.best is not None

@@ -16,6 +16,7 @@ SMALL = [("B8x8a", Layer(R=3, S=3, P=6, C=2, K=4), "none"),
          ("B4x4a", Layer(R=3, P=8, C=4, K=4), "none")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch,layer,bypass", SMALL, ids=[s[0] for s in SMALL])
 def test_cmaes_finds_the_exhaustive_optimum(corpus_archs, arch, layer, bypass):
     acc = corpus_archs[arch].accelerator
@@ -27,6 +28,7 @@ def test_cmaes_finds_the_exhaustive_optimum(corpus_archs, arch, layer, bypass):
         assert found.edp_pj_cycles >= exact.edp_pj_cycles * (1 - 1e-12)   # nothing beats the optimum
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objective", ["energy", "latency"])
 def test_other_objectives_reach_their_optimum(corpus_archs, objective):
     arch, layer, bypass = SMALL[1]
@@ -37,6 +39,7 @@ def test_other_objectives_reach_their_optimum(corpus_archs, objective):
     assert exact.objective_value == {"energy": exact.energy_pj, "latency": exact.cycles}[objective]
 
 
+@pytest.mark.slow
 def test_exhaustive_refuses_large_spaces(mapper_bench):
     case, _ = mapper_bench["eyeriss_alexnet_conv2"]
     with pytest.raises(ValueError, match="use strategy='cmaes'"):

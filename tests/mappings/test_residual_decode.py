@@ -56,6 +56,7 @@ def test_balanced_tiles_are_the_even_splits_and_the_table_is_closed():
     assert perfect.tiles is perfect.divs and 29 not in perfect.values
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", range(len(LAYERS)))
 def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_repair(corpus_architectures,
                                                                                       odd_accelerators, which,
@@ -261,6 +262,7 @@ def test_decoded_spatial_class_mappings_are_valid_and_the_kernel_counts_them_as_
     assert checked == 4
 
 
+@pytest.mark.slow
 def test_a_prime_dim_that_overflows_the_buffer_pays_with_residuals():
     """13 x 13 outputs (prime) through a 24-word buffer: perfect tiles of P and Q are 1 or 13, and a 13-wide tile does
     not fit with its 3 x 3 window; residual tiles (7 of 13, then 6) do, so fewer inputs are fetched again."""
@@ -287,6 +289,7 @@ def _canonical(arrays: MappingArrays, b: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_transfer_keeps_a_spatial_residual_source_valid_and_canonical(corpus_architectures, odd_accelerators,
                                                                         shape_ok):
     source = corpus_architectures["B4x4b"]

@@ -17,6 +17,7 @@ def _random_small_configs():
     return [c.replace(r=128 + 4 * (i % 5)) for i, c in enumerate(configs)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", _random_small_configs(), ids=lambda c: f"{c.space}-r{c.r}")
 def test_from_torch_of_build_torch_equals_to_network(config):
     model = build_torch(config)

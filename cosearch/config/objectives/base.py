@@ -53,10 +53,10 @@ class ObjectiveSpec:
     and the dashboard show it; mapper_objective: what each layer's mapping minimises under it (a network's latency
     and energy are sums over its layers, so the best mapping of each layer for them gives the network's best);
     needs_accuracy: `value` reads the subnet's accuracy; needs_energy: `value` reads the run's energy (a device
-    that gives latency only cannot score it); flags: the objective's own command-line options; penalty: the base of the value a design over the hard
-    limits scores (worse than any real value, in `unit`); single / pareto: usable as `--objective` / as a
-    `--pareto` metric; run_cost: a cost that a subnet changes on one accelerator (the multi-objective trade-offs
-    weigh these)."""
+    that gives latency only cannot score it); flags: the objective's own command-line options; penalty: the base
+    of the value a design over the hard limits scores (worse than any real value, in `unit`); single / pareto:
+    usable as `--objective` / as a `--pareto` metric; run_cost: a cost that a subnet changes on one accelerator
+    (the multi-objective trade-offs weigh these)."""
 
     name: ClassVar[str]
     maximize: ClassVar[bool] = False

@@ -75,8 +75,8 @@ class MnasNetReward(ObjectiveSpec):
                       metavar="DURATION", check=check_target_latency, shown_default="the budget's latency<= term",
                       attribute="target_latency_s",
                       write=lambda spec: None if spec.target_from_budget else f"{spec.target_latency_s:g}s"),
-        ObjectiveFlag("--mnasnet-exponents", "MnasNet's exponents w below and above T: soft, hard (0,-1) or ALPHA,BETA, "
-                      "each in [-10, 0]", metavar="A,B", check=check_exponents,
+        ObjectiveFlag("--mnasnet-exponents", "MnasNet's exponents w below and above T: soft, hard (0,-1) or "
+                      "ALPHA,BETA, each in [-10, 0]", metavar="A,B", check=check_exponents,
                       shown_default=f"soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g})", attribute="exponents",
                       write=lambda spec: None if spec.exponents == MNASNET_SOFT
                       else ",".join(f"{x:g}" for x in spec.exponents)),

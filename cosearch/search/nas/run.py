@@ -88,8 +88,8 @@ def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyMode
         if device.lut is not None:
             if space.latency_table_keys(largest_config(space)) is None:
                 keyed = [s.cli_name for s in SPACES if s.latency_table_keys(largest_config(s)) is not None]
-                raise UsageError(f"--accelerator {spec.text}: a latency table covers the spaces whose operators such "
-                                 f"tables key ({', '.join(keyed)}), not --space {space.cli_name}")
+                raise UsageError(f"--accelerator {spec.text}: a latency table covers only the spaces whose operators "
+                                 f"such tables name ({', '.join(keyed)}), not --space {space.cli_name}")
             needs_energy = [o for o in (settings.objective.name, *settings.pareto) if objective_spec(o).needs_energy]
             if needs_energy or settings.limits.energy_j is not None or settings.limits.power_w is not None:
                 raise UsageError(f"--accelerator {spec.text}: a latency table has no energy; accepted objectives: "

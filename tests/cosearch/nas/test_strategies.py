@@ -55,6 +55,7 @@ def test_a_strategy_keeps_to_its_budget_and_the_limits_and_repeats_under_a_seed(
     assert a.best.value == max(values)
 
 
+@pytest.mark.slow
 def test_searching_beats_random_sampling_at_one_budget():
     """On a limit that only smaller subnets meet, OFA's evolution finds a more accurate one than uniform sampling
     of the same number of subnets (median of 3 seeds)."""
@@ -242,6 +243,7 @@ def test_the_per_choice_tables_filled_together_equal_each_term_costed_alone():
     assert built <= entries / 10
 
 
+@pytest.mark.slow
 def test_rl_samples_its_policy_within_the_limits():
     """The controller checks a sample's latency before it is evaluated (as evolution and random do): at a limit few
     uniform subnets meet, nearly every subnet it evaluates is within it."""

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 
+@pytest.mark.slow
 def test_result_json(finished_run):
     doc = json.loads((finished_run / "result.json").read_text())
     assert doc["format"] == "cosearch.result/1"

@@ -24,6 +24,7 @@ def test_explicit_missing_predictor_is_a_usage_error_naming_the_option(tmp_path,
         acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
 
 
+@pytest.mark.slow
 def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
     from nets.estimators import ANCHOR_TOP1, ofa_predictor
 

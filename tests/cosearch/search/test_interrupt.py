@@ -60,6 +60,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     extra, ready, wait_s = CASES[case]
@@ -94,6 +95,7 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
         assert retried == {t.number for t in failed}
 
 
+@pytest.mark.slow
 def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
     """SIGTERM to the command alone (as `kill PID` sends it) mid-trial: one line, 143; the trial is queued again."""
     db = tmp_path / "out" / "cosearch.db"

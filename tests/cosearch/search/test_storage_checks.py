@@ -99,6 +99,7 @@ def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, dam
     assert _digest(db) == before
 
 
+@pytest.mark.slow
 def test_a_locked_sqlite_file_is_waited_for_a_stated_time_then_refused(tmp_path):
     db = tmp_path / "cosearch.db"
     prepare_study(_settings(tmp_path / "first", db))
@@ -146,6 +147,7 @@ def test_a_study_whose_creator_stopped_before_setting_it_up_is_taken_over(tmp_pa
     assert study.user_attrs["cosearch.identity"]
 
 
+@pytest.mark.slow
 def test_the_fixed_device_mode_checks_its_storage_too(tmp_path):
     from cosearch.search.nas.run import run_fixed_device
 
