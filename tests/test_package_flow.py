@@ -95,3 +95,27 @@ def test_an_import_inside_a_function_closes_a_cycle_too():
 def test_the_command_line_imports_only_cosearch():
     found = imports("run_cosearch", ROOT / "run_cosearch.py", MODULES)
     assert {m.split(".")[0] for m, _, _ in found} & set(PACKAGES) == {"cosearch"}
+
+
+@pytest.mark.parametrize("package", ["nets", "accel_models", "mappings", "cosearch"])
+def test_each_package_says_its_public_names_once(package):
+    """A package's `__all__` is one list (no `+=` blocks), and every name in it exists."""
+    import ast
+    import importlib
+
+    tree = ast.parse(MODULES[package].read_text())
+    assigned = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AugAssign))
+                and any(isinstance(t, ast.Name) and t.id == "__all__"
+                        for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))]
+    assert len(assigned) == 1 and isinstance(assigned[0], ast.Assign), package
+    module = importlib.import_module(package)
+    assert all(hasattr(module, name) for name in module.__all__), package
+
+
+def test_nets_exports_a_narrow_api():
+    """`nets` exports the types and functions every user needs; constants, members and zoo builders live in their
+    subpackages (`nets.spaces`, `nets.zoo`, `nets.problem_shape`, ...)."""
+    import nets
+
+    assert len(nets.__all__) <= 30 and {"Layer", "Network", "SearchSpace", "get_network", "get_space"} <= set(
+        nets.__all__)
