@@ -355,6 +355,7 @@ def test_command_line(name, files, tmp_path, monkeypatch, capsys):
     assert not (files / "pwned").exists()  # the malicious pickle never ran
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
     """A well-formed PostgreSQL URL whose server is not there: not bad input (exit 1), still one line."""
     if importlib.util.find_spec("psycopg2") is None:

@@ -1,6 +1,7 @@
 """`accel_models.geometry`: the numba and numpy forms of tile boxes and the capacity rule agree with each other
 and with the layer's own projection (`nets.problem_shape`); the accelerator's arrays say what it holds."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,6 +52,7 @@ def test_projection_tables_name_the_dims_of_each_tensor():
         assert {"RSPQCKNG"[d] for d in range(8) if ax[t, d] >= 0} == set(tensor_dims(name))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.booleans(), min_size=3, max_size=3), st.lists(st.integers(1, 50), min_size=3, max_size=3),
        st.sampled_from([-1.0, 20.0, 60.0, 200.0]), st.lists(st.sampled_from([-1.0, 10.0, 30.0]), min_size=3,

@@ -327,6 +327,7 @@ def test_imports_load_compile_and_guard_nothing(entries):
     assert (imports["compiled"], imports["hits"], imports["guard"]) == ([], 0, False)
 
 
+@pytest.mark.slow
 def test_every_entry_runs_the_guard_before_numba_loads_or_compiles_a_kernel(entries):
     assert len(entries) >= 11
     for name, report in entries.items():
@@ -337,6 +338,7 @@ def test_every_entry_runs_the_guard_before_numba_loads_or_compiles_a_kernel(entr
         assert report["guard"], f"{name} ran no guard"
 
 
+@pytest.mark.slow
 def test_a_second_process_loads_every_kernel_from_the_cache(entries):
     for name, report in entries.items():
         if name == "(imports)":

@@ -131,6 +131,7 @@ LAYERS = [Layer(R=3, S=2, P=5, Q=3, C=3, K=2, name="conv"),
           Layer(C=7, K=5, N=3, name="fc")]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(arch=st.sampled_from(["A2", "B2x2a", "B4x4b", "C1", "D2"]), which=st.integers(0, len(LAYERS) - 1),
        seed=st.integers(0, 10_000))
@@ -148,6 +149,7 @@ def test_kernel_matches_walk_on_random_residual_mappings(corpus_architectures, a
         _assert_same(fast, evaluate(layer, acc, arrays, b), b)
 
 
+@pytest.mark.slow
 def test_kernel_matches_walk_on_spatial_class_mappings(corpus_architectures):
     """Seeded draws as above on the corpus's PE arrays, keeping the spatial class only (a residual on or below a
     spatial loop): the kernel's counts, cycles and energy equal the walk's on 40 valid ones per architecture

@@ -134,6 +134,7 @@ def test_trivial_layer():
     assert r.valid and r.cycles == 1 and math.isfinite(r.edp_pj_cycles)
 
 
+@pytest.mark.slow
 def test_exhaustive_agrees_with_cmaes_under_a_dataflow(odd_accelerators):
     """Two fan-out levels, a weight-stationary dataflow: the enumerated space and the decoder's agree."""
     acc = odd_accelerators[0]

@@ -87,6 +87,7 @@ def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_re
     assert min(seen.values()) >= 5, seen              # every path was taken
 
 
+@pytest.mark.slow
 def test_where_no_limit_binds_the_residual_decode_is_the_perfect_one():
     """A fan-out wider than the product of the bounds and unbounded buffers: no factor is ever refused, so the
     residual decode must be the perfect decode, fills included (a dim's best fill is all of it in both)."""
@@ -118,6 +119,7 @@ def _axis(width: int, dims: tuple[str, ...]) -> Accelerator:
                                         StorageLevel("RF")), 1.0, dataflow=Dataflow("x", spatial_x=dims))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bound, dim, want_perfect, want_residual, passes",
                          [(197, "N", 1, 29, 7),      # ViT's tokens: 7 passes of 29, the last 23
                           (1000, "K", 25, 32, 32)])  # 1000 classes: 32 passes of 32, the last 8
@@ -198,6 +200,7 @@ def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out(shape
         assert shape_ok(layer, acc, m, 0) and _bounds_covered(m, 0)[DIMS.index("Q")] == size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("acc_name", ["B4x4b", "eyeriss", "tight"])
 def test_encode_inverts_a_residual_decode_without_the_fill(corpus_architectures, acc_name):
     """With the fill genes off every decoded mapping round-trips, its balanced tiles included (a gene of 1.0 gives

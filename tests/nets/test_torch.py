@@ -28,6 +28,7 @@ def test_from_torch_of_build_torch_equals_to_network(config):
         assert got == want, (got.name, want.name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_resnet_subnets_agree_and_count_params(seed):
     config = sample_configs("ofa_resnet50", 1, seed)[0].replace(r=128 + 16 * seed)
@@ -42,6 +43,7 @@ def test_count_params_equals_torch_parameters(space):
         assert sum(p.numel() for p in build_torch(config).parameters()) == count_params(config)
 
 
+@pytest.mark.slow
 def test_build_torch_runs_and_options_drop_residuals_and_bn():
     config = largest_config("ofa_mbv3_w1.2")
     model = build_torch(config)

@@ -33,6 +33,7 @@ def test_a_huge_integer_is_refused(tmp_path):
     assert "bits ('**')" in message
 
 
+@pytest.mark.slow
 def test_memory_is_bounded(tmp_path):
     text = ("{% set ns = namespace(x='a') %}{% for i in range(40) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}"
             "a: {{ ns.x|length }}\n")

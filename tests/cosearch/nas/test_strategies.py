@@ -41,6 +41,7 @@ def _problem(budget_evals=400, seed=0, latency_ms=4.0, objective=Accuracy()) -> 
                       budget_evals, seed=seed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["evolution", "random", "rl"])
 def test_a_strategy_keeps_to_its_budget_and_the_limits_and_repeats_under_a_seed(name):
     strategy = get_nas_strategy(name)

@@ -39,6 +39,7 @@ def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
     assert (tmp_path / "memo.json").is_file()
 
 
+@pytest.mark.slow
 def test_other_spaces_use_a_proxy_with_notice():
     model = acc_mod.load_accuracy_model("ofa_proxyless_w1.3")
     assert model.source.kind == "proxy"

@@ -15,6 +15,7 @@ from mappings.timeloop.__main__ import main
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
 
 
+@pytest.mark.slow
 def test_check_runs_the_mapper_on_the_mapper_cases(capsys):
     cases = DESIGNS / "cases.json"
     assert main(["check", str(cases), "--budget", "20000"]) == 0
