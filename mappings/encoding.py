@@ -85,7 +85,8 @@ from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraint
 from accel_models.mapping_arrays import canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from nets import DIMS, Layer, tensor_dims
+from nets import DIMS, Layer
+from nets.problem_shape import tensor_dims
 
 from ._decode_kernel import decode_batch
 from ._encode_kernel import encode_into
@@ -115,11 +116,12 @@ _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[int, ...]) -> np.ndarray:
     """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out (the dataflow's dims
-    per axis; any active dim without a dataflow)."""
+    per axis, `Dataflow.axis_dims`, which adds a grouped layer's G to an axis carrying a channel dim; any active dim
+    without a dataflow)."""
     df = accelerator.dataflow
     allowed = np.zeros((accelerator.num_levels, 2, 8), dtype=bool)
     for l in range(accelerator.num_levels):
-        for axis, names in ((0, df.spatial_x if df else ()), (1, df.spatial_y if df else ())):
+        for axis, names in ((0, df.axis_dims("X") if df else ()), (1, df.axis_dims("Y") if df else ())):
             if fanout[l, axis] > 1:
                 for d in active:
                     allowed[l, axis, d] = not names or DIMS[d] in names

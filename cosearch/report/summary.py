@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from accel_models.presets import buffers_summary
 
+from ..config.objectives import DEFAULT_OBJECTIVE
 from ..search import CoSearchResult
 
 
@@ -16,11 +17,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _dims(dataflow) -> str:
-    parts = []
-    if dataflow.spatial_x:
-        parts.append("X:" + ",".join(dataflow.spatial_x))
-    if dataflow.spatial_y:
-        parts.append("Y:" + ",".join(dataflow.spatial_y))
+    parts = [f"{axis}:" + ",".join(dims) for axis in ("X", "Y") if (dims := dataflow.axis_dims(axis))]
     return " ".join(parts) or "any"
 
 
@@ -38,7 +35,7 @@ def title(result: CoSearchResult) -> str:
         text += f"; objective: geometric-mean {s.objective.label} over {', '.join(n.name for n in s.networks)}"
     elif s.pareto:
         text += f"; Pareto front of {', '.join(s.pareto)} (the front's lowest-EDP design shown)"
-    elif s.objective.name != "edp":
+    elif s.objective.name != DEFAULT_OBJECTIVE:
         text += f"; objective: {s.objective.describe()}"
     if result.best is not None:
         text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"
