@@ -29,6 +29,7 @@ class CorpusCase:
     mapping: MappingArrays
     timeloop: dict
     exact: dict
+    """Timeloop's exact counts (`exact_reference`); {} where the corpus has none."""
     raw: dict
 
 
@@ -83,12 +84,26 @@ def mapping_from_corpus(mapping: list[dict]) -> MappingArrays:
     return arrays
 
 
+_EXACT_FIELDS = ("cycles", "energy_pJ", "per_level")
+
+
+def exact_reference(raw: dict) -> dict:
+    """A corpus line's exact counts: Timeloop's rerun without temporal extrapolation
+    (`timeloop_no_temporal_extrapolation`), or {} when the line has none or the rerun gave no results (it did
+    not complete: the corpus's generator stops a rerun after 300 s). A check then falls back to the default run's
+    figures (`timeloop`) and says so."""
+    rerun = raw.get("timeloop_no_temporal_extrapolation") or {}
+    if rerun.get("completed") is False or any(rerun.get(k) is None for k in _EXACT_FIELDS):
+        return {}
+    return rerun
+
+
 def case_from_dict(raw: dict) -> CorpusCase:
     """One parsed corpus line -> `CorpusCase`."""
     return CorpusCase(
         id=raw["id"], family=raw["family"], layer=layer_from_problem(raw["problem"], raw["id"]),
         accelerator=accelerator_from_arch(raw["arch"]), mapping=mapping_from_corpus(raw["mapping"]),
-        timeloop=raw["timeloop"], exact=raw.get("timeloop_no_temporal_extrapolation") or {}, raw=raw)
+        timeloop=raw["timeloop"], exact=exact_reference(raw), raw=raw)
 
 
 def read_raw_cases(path: str | Path) -> list[dict]:
