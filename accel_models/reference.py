@@ -429,28 +429,46 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
         return BAD_BYPASS, tiles, []
     if ((arrays.spatial_x[b] > 1) & (arrays.spatial_y[b] > 1)).any():
         return BOTH_AXES, tiles, []
-    # Spatial fan-out, innermost level first (Timeloop checks the MAC level first).
-    for l in reversed(range(L)):
-        lv = acc.levels[l]
-        if math.prod(arrays.spatial_x[b, l]) > lv.fanout_x or math.prod(arrays.spatial_y[b, l]) > lv.fanout_y:
-            return SPATIAL_OVERFLOW, tiles, []
+    if spatial_overflow(acc, arrays, b) is not None:
+        return SPATIAL_OVERFLOW, tiles, []
     nest = loop_nest(arrays, b)
     for l in range(L):
         ext = full_extents(nest, l, layer.bounds)
         for t in range(3):
             if _kept(acc, arrays, b, l, t):
                 tiles[l, t] = math.prod(_box_extent(axes_all[t], ext))
-    for l in reversed(range(L)):
-        lv = acc.levels[l]
-        kept = [tiles[l, t] for t in range(3) if _kept(acc, arrays, b, l, t)]
-        if lv.capacity_words is not None and sum(kept) > lv.capacity_words:
-            return CAPACITY_OVERFLOW, tiles, nest
-        if lv.tensor_capacity_words is not None:
-            for t in range(3):
-                cap = lv.tensor_capacity_words[t]
-                if cap is not None and _kept(acc, arrays, b, l, t) and tiles[l, t] > cap:
-                    return CAPACITY_OVERFLOW, tiles, nest
+    if capacity_overflow(acc, arrays, b, tiles) is not None:
+        return CAPACITY_OVERFLOW, tiles, nest
     return OK, tiles, nest
+
+
+def spatial_overflow(acc: Accelerator, arrays: MappingArrays, b: int) -> tuple[int, int, int] | None:
+    """The first level, innermost first (Timeloop checks the MAC level first), whose spatial factors need more
+    instances than its fan-out has on X or Y: (level, X factors' product, Y factors' product); None if they fit."""
+    for l in reversed(range(arrays.num_levels)):
+        lv = acc.levels[l]
+        x, y = math.prod(arrays.spatial_x[b, l]), math.prod(arrays.spatial_y[b, l])
+        if x > lv.fanout_x or y > lv.fanout_y:
+            return l, int(x), int(y)
+    return None
+
+
+def capacity_overflow(acc: Accelerator, arrays: MappingArrays, b: int,
+                      tiles: np.ndarray) -> tuple[int, tuple[int, ...], float] | None:
+    """The first level, innermost first, whose kept tiles (`tiles`, words [L, 3]) overflow its capacity:
+    (level, the tensors counted, their capacity in words) -- every kept tensor against a shared capacity, or the one
+    tensor over its own; None if every tile fits."""
+    for l in reversed(range(arrays.num_levels)):
+        lv = acc.levels[l]
+        kept = tuple(t for t in range(3) if _kept(acc, arrays, b, l, t))
+        if lv.capacity_words is not None and sum(tiles[l, t] for t in kept) > lv.capacity_words:
+            return l, kept, float(lv.capacity_words)
+        if lv.tensor_capacity_words is not None:
+            for t in kept:
+                cap = lv.tensor_capacity_words[t]
+                if cap is not None and tiles[l, t] > cap:
+                    return l, (t,), float(cap)
+    return None
 
 
 def _partitions_uniform(nest, axes, bounds, output_words: int, L: int) -> list[float]:

@@ -184,3 +184,50 @@ def test_a_bad_energy_is_reported_against_the_energy_table_file(tmp_path, capsys
     assert main(["model", *args, "--ert", str(ert), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(ert) in err and "arch.yaml" not in err, err
+
+
+def _design_with(tmp_path, arch_edit=None, map_edit=None):
+    """The b4x4 design's files (its energy table from corpus case B-0002), edited, as `model` arguments."""
+    from accel_models.timeloop.corpus import default_corpus_path, read_raw_cases
+
+    design = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs" / "b4x4-conv-jinja"
+    raw = next(r for r in read_raw_cases(default_corpus_path()) if r["id"] == "B-0002")
+    (tmp_path / "ert.yaml").write_text(raw["timeloop_yaml"]["ert"])
+    files = []
+    for name, edit in (("arch.yaml", arch_edit), ("prob.yaml", None), ("map.yaml", map_edit)):
+        text = (design / name).read_text()
+        (tmp_path / name).write_text(edit(text) if edit else text)
+        files.append(str(tmp_path / name))
+    return [*files, "--ert", str(tmp_path / "ert.yaml"), "--jinja", "mesh_x=4", "--jinja", "mesh_y=4",
+            "-o", str(tmp_path / "out")]
+
+
+def test_a_tile_too_big_for_a_buffer_names_the_level_and_the_words(tmp_path, capsys):
+    args = _design_with(tmp_path, arch_edit=lambda t: t.replace("depth: 4096", "depth: 4"))
+    assert main(["model", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("python -m accel_models.timeloop model: error: the mapping is invalid: the tile kept in GLB is 264 "
+                   "words (Weights 8, Outputs 256), more than its capacity of 8 words")
+
+
+def test_too_few_instances_names_the_fanout(tmp_path, capsys):
+    args = _design_with(tmp_path)
+    args[args.index("mesh_y=4")] = "mesh_y=1"
+    assert main(["model", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("the mapping is invalid: the spatial factors under inter_PE_spatial need 1 x 4 (X x Y) "
+                        "instances; its fan-out is 4 x 1"), err
+
+
+def test_a_factor_0_is_named_as_read(tmp_path, capsys):
+    """Timeloop reads a factor 0 as the whole dim (with a warning); when the products then fail, the error says so."""
+    args = _design_with(tmp_path, map_edit=lambda t: t.replace("P=4 Q=2 N=2", "P=0 Q=2 N=2"))
+    assert main(["model", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith(
+        "the factors of P multiply to 64, but the problem's P is 16; mapping[1] (GLB temporal).factors: P=0 is read "
+        "as the whole dim, P=16 (as Timeloop reads a factor 0)"), err
+    args = _design_with(tmp_path, map_edit=lambda t: t.replace("R=5 S=5", "R=0 S=5"))
+    assert main(["model", *args]) == 0
+    assert ("warning: mapping[0] (DRAM temporal).factors: R=0 is read as the whole dim, R=5 (as Timeloop reads a "
+            "factor 0)") in capsys.readouterr().err
