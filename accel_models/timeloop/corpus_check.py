@@ -297,10 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"CASES: no such file: {args.cases}")
     try:
         cases = load_cases(args.cases)
-    except KeyError as exc:
-        parser.error(f"CASES: {args.cases} is not a corpus file (a case has no field {exc})")
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        parser.error(f"CASES: {args.cases} is not a corpus file ({exc})")
+    except ValueError as exc:  # names the file, and the line where one is at fault
+        parser.error(f"CASES: {args.cases} is not a corpus file ({str(exc).removeprefix(f'{args.cases}: ')})")
     if not cases:
         parser.error(f"CASES: {args.cases} holds no case, so nothing can agree; accepted: a corpus file of JSON "
                      "lines, one case each (cases_dev.jsonl)")

@@ -105,3 +105,18 @@ def test_a_case_whose_exact_rerun_has_no_results_is_checked_against_the_default_
     assert out[-1] == "agree: 8/8 cases"
     assert out[-2] == (f"1 valid case without exact counts (Timeloop's rerun without temporal extrapolation gave no "
                        f"results), checked against the default run's figures: {timed_out.id}")
+
+
+@pytest.mark.parametrize("line, says", [("garbage here {", "line 3 is not JSON (Expecting value, column 1)"),
+                                        ("[1, 2]", "line 3 is a JSON list, not a case (an object)"),
+                                        ('{"id": "X-1", "family": "A"}', "line 3 (X-1): no field 'problem'")])
+def test_a_bad_line_of_a_corpus_is_named_by_its_number(cases, tmp_path, capsys, line, says):
+    lines = [json.dumps(c.raw) for c in cases[:4]]
+    lines.insert(2, line)
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit) as exc:
+        main([str(path)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == (f"python -m accel_models.check_timeloop: error: CASES: {path} is not a "
+                                               f"corpus file ({says})")
