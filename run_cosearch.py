@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(exc))
     out = Console(width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-    message = (lambda text: None) if args.quiet else (lambda text: err.print(text, highlight=False, soft_wrap=True))
+    def message(text: str) -> None:  # progress lines, off with --quiet; notices (a wait, a repair) always
+        if not args.quiet or isinstance(text, cosearch.Notice):
+            err.print(text, highlight=False, soft_wrap=True)
+
     try:
         if args.quiet:
             result = cosearch.run(settings, on_message=message)

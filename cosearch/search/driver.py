@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ..config import CoSearchSettings, UsageError
-from .accuracy import AccuracyModel, accuracy_model
+from .accuracy import AccuracyModel, accuracy_model, check_floor
 from .finalize import finalize
 from .latency_table import table_layers
 from .out_folder import claim_out, release_out
@@ -36,11 +36,7 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
                              f"({' '.join(str(exc).split()) or type(exc).__name__}); accepted: a space or networks "
                              "whose layers cosearch lists") from None
     accuracy = accuracy_model(settings)
-    if accuracy is not None and settings.budget.accuracy is not None:
-        best_possible = accuracy.best_possible()
-        if settings.budget.accuracy > best_possible:
-            raise UsageError(f"accuracy floor {settings.budget.accuracy:g} is above the space's largest subnet "
-                             f"({best_possible:.4f} by {accuracy.source.label})")
+    check_floor(settings, accuracy)
     return accuracy
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import CoSearchSettings, UsageError, command_line, ensure_folder
+from .messages import Notice
 
 OWNER_FILE = "cosearch-owner.json"
 """The file in `--out` naming the run that owns the folder."""
@@ -136,7 +137,7 @@ def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = No
             removed = remove_outputs(out)
             if removed:
                 whose = "this run's earlier" if _same_run(owner, mine) else f"study {owner.get('study_name')!r}'s"
-                say(f"--start-over: {whose} outputs in {out} removed ({', '.join(removed)})")
+                say(Notice(f"--start-over: {whose} outputs in {out} removed ({', '.join(removed)})"))
             _write_owner(path, mine, exclusive=False)
             return out
     except OSError as exc:

@@ -19,7 +19,7 @@ from nets import get_space, largest_config, parse_config, smallest_config, space
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures
-from ..accuracy import AccuracyModel, accuracy_model
+from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign
@@ -104,7 +104,9 @@ def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyMode
     strategy = get_nas_strategy(settings.nas_strategy)
     if isinstance(strategy, Gradient) and space.layer_terms() is None:
         raise UsageError(f"--nas-strategy gradient: space {space.cli_name} has no per-choice cost table")
-    return devices, accuracy_model(settings)
+    accuracy = accuracy_model(settings)
+    check_floor(settings, accuracy)
+    return devices, accuracy
 
 
 def _genes(space, device: Device):

@@ -19,6 +19,45 @@ def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
     assert len(lines) == 1 and "meets the accuracy floor 0.835" in lines[0] and "--accuracy" in lines[0], lines
 
 
+def test_a_limit_no_design_meets_is_named_with_the_nearest_design(tmp_path):
+    proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--mapper-evals", "16", "--final-mapper-evals", "16",
+                    "--polish-evals", "0", "--workers", "1"], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and ("no trial produced a design within the budget: no design met power<=1e-27mW (the "
+                                "lowest of 1 design: ") in lines[0], lines
+
+
+def test_a_floor_above_the_space_on_fixed_devices_is_refused_before_anything_runs(tmp_path):
+    proc = run_cli(["--accelerator", "eyeriss", "--accuracy", "0.99", "--nas-evals", "4", "--out", "out"],
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr[-3000:]
+    assert proc.stderr.splitlines() == [
+        "run_cosearch.py: error: accuracy floor 0.99 is above the space's largest subnet (0.8359 by OFA accuracy "
+        "predictor (ImageNet top-1)); accepted: a floor at most 0.8359 (--accuracy or accuracy>= in --budget)"]
+    assert not (tmp_path / "out").exists()  # no study, no folder: nothing started
+
+
+def test_quiet_keeps_the_notices(tmp_path, monkeypatch, capsys):
+    """--quiet drops the progress lines, not the notices (a wait for a lock, a repaired storage)."""
+    import cosearch
+
+    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+
+    def run(settings, on_message=None, **_kwargs):
+        on_message("a progress line")
+        on_message(cosearch.Notice("--storage: x.db is locked by another process: waiting up to 15 s for it"))
+        raise cosearch.UsageError("stop here")
+
+    monkeypatch.setattr(cli.cosearch, "run", run)
+    with pytest.raises(SystemExit):
+        cli.main(["--out", str(tmp_path / "out"), "--quiet", "--trials", "1"])
+    assert capsys.readouterr().err.splitlines() == [
+        "--storage: x.db is locked by another process: waiting up to 15 s for it", "run_cosearch.py: error: stop here"]
+
+
 def _raised(exc):
     try:
         raise exc
