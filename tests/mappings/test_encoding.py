@@ -241,3 +241,22 @@ def test_axis_fill_uses_the_whole_axis_with_the_nearest_factors(mapper_bench):
     y = enc.encode(full)                                  # a full axis: the gene on (filling changes nothing)
     assert y[fill_x] == pytest.approx(0.75)
     assert _loops(decode_both(enc, y[None])) == _loops(full)
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("acc", "layer"), {}, "Encoding: layer must be a nets.Layer, got Accelerator"),
+    (("conv", "acc"), {}, "Encoding: layer must be a nets.Layer, got str 'conv'"),
+    (("layer", "eyeriss"), {}, "Encoding: accelerator must be an accel_models.Accelerator, got str 'eyeriss'"),
+    (("layer", "acc"), {"fixed_keep": ["GLB"]}, "Encoding: fixed_keep must be a dict {level name: tensors kept} or "
+                                                "None, got list"),
+    (("layer", "acc"), {"fixed_keep": {"GLB": "Weights"}}, "Encoding.fixed_keep[GLB]: expected a tuple of tensor "
+                                                           "names (of Weights, Inputs, Outputs), got str 'Weights'"),
+    (("layer", "acc"), {"constraints": {"GLB": 1}}, "Encoding: constraints must be an "
+                                                    "accel_models.MapspaceConstraints or None, got dict"),
+])
+def test_wrong_argument_types_are_named_where_given(args, kwargs, message):
+    """A wrong type fails in the constructor naming the argument, not with an AttributeError deep inside."""
+    given = {"layer": LAYERS[0], "acc": presets.get_preset("eyeriss")}
+    with pytest.raises(ValueError) as info:
+        Encoding(*(given.get(a, a) for a in args), **kwargs)
+    assert str(info.value).startswith(message)
