@@ -65,8 +65,8 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
     say = on_message or (lambda _msg: None)
     t0 = time.time()
     accuracy = check_feasible(settings)
-    claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails here
-    study = prepare_study(settings, say)
+    replaced = claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails
+    study = prepare_study(settings, say, replaced)
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))

@@ -299,6 +299,32 @@ def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], No
     return storage
 
 
+def start_over(storage, settings, replaced: dict | None = None, say: Callable[[str], None] | None = None) -> None:
+    """`--start-over` in the storage: delete the study of the run's own name, and the study of the run whose --out
+    this run took over (`replaced`, its owner record from `claim_out`) when it lives in this storage: a shared
+    database (PostgreSQL, one SQLite file for several runs) would otherwise keep the replaced study for ever. A study
+    in another storage is named and left (a server's password is not kept in the owner record)."""
+    import optuna
+
+    if not settings.start_over:
+        return
+    say = say or (lambda _text: None)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    if settings.study_name in names:
+        optuna.delete_study(study_name=settings.study_name, storage=storage)
+    other = (replaced or {}).get("study_name")
+    if not other or other == settings.study_name:
+        return
+    if replaced.get("storage") != settings.storage.display:
+        say(Notice(f"--start-over: the replaced run's study {other!r} is in another storage ({replaced.get('storage')})"
+                   ": left there"))
+    elif other in names:
+        trials = len(optuna.load_study(study_name=other, storage=storage).get_trials(deepcopy=False))
+        optuna.delete_study(study_name=other, storage=storage)
+        say(Notice(f"--start-over: the replaced run's study {other!r} ({trials} trial{'s' * (trials != 1)}) deleted "
+                   f"from {settings.storage.display}"))
+
+
 def _sqlite_wal(engine) -> None:
     """Write-ahead log, synchronous=NORMAL: a commit costs ~1 ms instead of ~20 (one fsync per checkpoint),
     readers never block the writer (several workers), and a killed process loses nothing it committed."""
