@@ -2,10 +2,13 @@
 one line with exit status 2."""
 import errno
 import importlib.util
+import shutil
+import subprocess
+from contextlib import contextmanager
 
 import pytest
 
-from _cosearch_cli import CLI, run_cli
+from _cosearch_cli import CLI, TINY as SMALL, run_cli, study_trials
 from cosearch.search.storage import storage_failure
 
 TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
@@ -92,3 +95,70 @@ def test_a_storage_failure_ends_the_command_in_one_line(tmp_path, monkeypatch, c
     assert info.value.code == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and "no space left on the device" in lines[0] and "finished trials are kept" in lines[0]
+
+
+@contextmanager
+def _small_disk(path, size: str):
+    """A tmpfs of `size` mounted at `path` for the test (root only); the test is skipped, saying why, where the
+    machine refuses the mount."""
+    path.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to make a small file system")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a {size} tmpfs here ({' '.join(proc.stderr.split()) or proc.returncode}); "
+                    "the full-disk path is then tested with a faked error only")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def _fill(folder) -> int:
+    """Fill the file system of `folder` to its last byte with one file; the bytes written."""
+    written = 0
+    with open(folder / "filler", "wb", buffering=0) as f:
+        for block in (1 << 20, 1 << 12, 1):
+            while True:
+                try:
+                    written += f.write(b"\0" * block)
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+                    break
+    return written
+
+
+def _finished(db):
+    return [(t.number, t.state.name, t.params, t.value) for t in study_trials(db) if t.state.name == "COMPLETE"]
+
+
+@pytest.mark.slow
+def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_path):
+    """On a real full file system (a small tmpfs, filled to its last byte) a resumed run stops with the one line of
+    a full disk; every trial that had finished is still in the storage, which is not damaged, and once space is
+    freed the same command resumes from them."""
+    from cosearch.config import make_settings
+    from cosearch.search.storage import check_storage
+
+    args = [*SMALL, "--workers", "1", "--time-limit", "none", "--quiet"]
+    with _small_disk(tmp_path / "disk", "16m") as disk:
+        first = run_cli([*args, "--trials", "2", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        assert first.returncode == 0, first.stderr[-3000:]
+        db = disk / "out" / "cosearch.db"
+        finished = _finished(db)
+        assert len(finished) == 2
+        _fill(disk)
+        full = run_cli([*args, "--trials", "4", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        assert full.returncode == 2, full.stderr[-3000:]
+        lines = full.stderr.splitlines()
+        assert len(lines) == 1 and "no space left on the device" in lines[0], lines
+        assert "finished trials are kept" in lines[0]
+        check_storage(make_settings(out=disk / "out", trials=4).storage)   # intact: not damaged, not locked
+        assert _finished(db) == finished
+        (disk / "filler").unlink()
+        resumed = run_cli([*args, "--trials", "3", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        after = _finished(db)
+        assert after[:2] == finished and len(after) == 3
