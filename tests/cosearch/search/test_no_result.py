@@ -130,35 +130,46 @@ def _fill(folder) -> int:
     return written
 
 
-def _finished(db):
-    return [(t.number, t.state.name, t.params, t.value) for t in study_trials(db) if t.state.name == "COMPLETE"]
+def _finished(storage: str):
+    """(number, state, params, value) of the complete trials of the study in `storage` (an SQLite or journal path)."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    backend = JournalStorage(JournalFileBackend(storage)) if storage.endswith(".log") else f"sqlite:///{storage}"
+    (summary,) = optuna.get_all_study_summaries(backend)
+    trials = optuna.load_study(study_name=summary.study_name, storage=backend).get_trials(deepcopy=False)
+    return [(t.number, t.state.name, t.params, t.value) for t in trials if t.state.name == "COMPLETE"]
 
 
 @pytest.mark.slow
-def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_path, kind):
     """On a real full file system (a small tmpfs, filled to its last byte) a resumed run stops with the one line of
-    a full disk; every trial that had finished is still in the storage, which is not damaged, and once space is
-    freed the same command resumes from them."""
+    a full disk; every trial that had finished is still in the storage, which passes the storage check, and once
+    space is freed the same command resumes from them."""
     from cosearch.config import make_settings
     from cosearch.search.storage import check_storage
 
-    args = [*SMALL, "--workers", "1", "--time-limit", "none", "--quiet"]
     with _small_disk(tmp_path / "disk", "16m") as disk:
-        first = run_cli([*args, "--trials", "2", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        storage = str(disk / "out" / ("cosearch.db" if kind == "sqlite" else "journal.log"))
+        args = [*SMALL, "--workers", "1", "--time-limit", "none", "--quiet", "--out", str(disk / "out"),
+                "--storage", storage]
+        first = run_cli([*args, "--trials", "2"], cwd=tmp_path, timeout=600)
         assert first.returncode == 0, first.stderr[-3000:]
-        db = disk / "out" / "cosearch.db"
-        finished = _finished(db)
+        finished = _finished(storage)
         assert len(finished) == 2
         _fill(disk)
-        full = run_cli([*args, "--trials", "4", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        full = run_cli([*args, "--trials", "4"], cwd=tmp_path, timeout=600)
         assert full.returncode == 2, full.stderr[-3000:]
         lines = full.stderr.splitlines()
         assert len(lines) == 1 and "no space left on the device" in lines[0], lines
         assert "finished trials are kept" in lines[0]
-        check_storage(make_settings(out=disk / "out", trials=4).storage)   # intact: not damaged, not locked
-        assert _finished(db) == finished
         (disk / "filler").unlink()
-        resumed = run_cli([*args, "--trials", "3", "--out", str(disk / "out")], cwd=tmp_path, timeout=600)
+        said = []
+        check_storage(make_settings(out=disk / "out", storage=storage, trials=4).storage, said.append)
+        assert _finished(storage) == finished   # (a journal record the full disk cut is dropped, and said)
+        resumed = run_cli([*args, "--trials", "3"], cwd=tmp_path, timeout=600)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
-        after = _finished(db)
+        after = _finished(storage)
         assert after[:2] == finished and len(after) == 3
