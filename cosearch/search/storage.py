@@ -239,6 +239,8 @@ def _wait_for_lock(conn, path: str, say: Callable[[str], None], wait_s: float, b
             if not isinstance(exc, sqlite3.OperationalError):
                 raise _damaged(path, f"the database is damaged ({exc})") from None
             if "locked" not in str(exc) and "busy" not in str(exc):
+                if _no_space(path):  # SQLite cannot make its shared-memory file: the disk, not the database
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path) from None
                 raise _damaged(path, f"the database cannot be read ({exc})") from None
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -248,6 +250,14 @@ def _wait_for_lock(conn, path: str, say: Callable[[str], None], wait_s: float, b
                 say(Notice(f"--storage: {path} is locked by another process: waiting up to {wait_s:g} s for it"))
                 announced = True
             time.sleep(0.2)
+
+
+def _no_space(path: str) -> bool:
+    """Whether the file system holding `path` has no byte left for this process."""
+    try:
+        return os.statvfs(os.path.dirname(os.path.abspath(path))).f_bavail == 0
+    except OSError:
+        return False
 
 
 def check_storage(spec: StorageSpec, say: Callable[[str], None] | None = None) -> None:

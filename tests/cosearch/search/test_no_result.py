@@ -136,9 +136,14 @@ def _finished(storage: str):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    backend = JournalStorage(JournalFileBackend(storage)) if storage.endswith(".log") else f"sqlite:///{storage}"
+    if storage.endswith(".log"):
+        backend = JournalStorage(JournalFileBackend(storage))
+    else:
+        backend = optuna.storages.RDBStorage(f"sqlite:///{storage}")
     (summary,) = optuna.get_all_study_summaries(backend)
     trials = optuna.load_study(study_name=summary.study_name, storage=backend).get_trials(deepcopy=False)
+    if not storage.endswith(".log"):
+        backend.engine.dispose()  # closed, as after a run: the next run's SQLite makes its -wal and -shm files again
     return [(t.number, t.state.name, t.params, t.value) for t in trials if t.state.name == "COMPLETE"]
 
 
