@@ -115,11 +115,12 @@ _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[int, ...]) -> np.ndarray:
     """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out (the dataflow's dims
-    per axis; any active dim without a dataflow)."""
+    per axis, `Dataflow.axis_dims`, which adds a grouped layer's G to an axis carrying a channel dim; any active dim
+    without a dataflow)."""
     df = accelerator.dataflow
     allowed = np.zeros((accelerator.num_levels, 2, 8), dtype=bool)
     for l in range(accelerator.num_levels):
-        for axis, names in ((0, df.spatial_x if df else ()), (1, df.spatial_y if df else ())):
+        for axis, names in ((0, df.axis_dims("X") if df else ()), (1, df.axis_dims("Y") if df else ())):
             if fanout[l, axis] > 1:
                 for d in active:
                     allowed[l, axis, d] = not names or DIMS[d] in names

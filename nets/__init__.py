@@ -1,7 +1,7 @@
 """Workloads: layers, networks, subnet search spaces, reference networks, accuracy estimators.
 
 Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
-`from_torch`, the accuracy estimators) are imported on first use, because `accel_models` and the
+`from_torch`, the accuracy estimators) and the ONNX reader (`from_onnx`) are imported on first use, because `accel_models` and the
 command line import `nets` and torch alone takes about 2 s to import.
 """
 from importlib import import_module
@@ -20,12 +20,14 @@ from .ofa import MBConfig, MBSpace, ResNetConfig, ResNetSpace, make_divisible
 from .transformer import (TRANSFORMER_ZOO, Block, DecoderConfig, DecoderSpace, TransformerSpec, ViTConfig, ViTSpace,
                           transformer_network)
 from .efficientnet import estimated_top1
-from .zoo import ZOO, alexnet, get_network, mnasnet1_0, mobilenet_v2, resnet50, squeezenet1_0, unet, vgg16
+from .zoo import (ZOO, alexnet, efficientnet_edgetpu_s, get_network, googlenet, mnasnet1_0, mobilenet_v1, mobilenet_v2,
+                  resnet50, squeezenet1_0, unet, vgg16)
 
 _LAZY = {
     "build_torch": ".torch_build",
     "build_transformer": ".transformer.torch_model",
     "from_torch": ".torch_import",
+    "from_onnx": ".onnx_import",
     "AccuracyEstimator": ".estimators",
     "OFAAccuracyPredictor": ".estimators",
     "CalibratedProxy": ".estimators",
@@ -64,6 +66,7 @@ __all__ = [
     "EfficientNetConfig", "estimated_top1",
     "TransformerSpec", "Block", "transformer_network", "TRANSFORMER_ZOO", "ViTConfig", "DecoderConfig", "ViTSpace",
     "DecoderSpace",
-    "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
+    "ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0",
+    "googlenet", "efficientnet_edgetpu_s", "unet",
     *_LAZY,
 ]

@@ -26,6 +26,8 @@ from torch import fx, nn
 
 from .layer import Layer
 from .network import LayerRecorder, Network
+from ._products import attention_layers as _attention, conv_from_shapes as _conv_from_shapes, \
+    linear_from_shape as _linear_from_shape, product as _product
 
 _UNSUPPORTED = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -53,46 +55,12 @@ def _conv_layer(module: nn.Conv2d, out_shape: tuple, name: str) -> Layer:
                              _pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), name)
 
 
-def _conv_from_shapes(out_shape: tuple, c_in: int, c_out: int, groups: int, kernel: tuple[int, int],
-                      stride: tuple[int, int], dilation: tuple[int, int], name: str) -> Layer:
-    batch = prod(out_shape[:-3]) if len(out_shape) > 3 else 1  # unbatched input is [C, H, W]
-    return Layer(R=kernel[1], S=kernel[0], P=int(out_shape[-1]), Q=int(out_shape[-2]), C=c_in // groups,
-                 K=c_out // groups, N=int(batch), G=groups, stride_w=stride[1], stride_h=stride[0],
-                 dilation_w=dilation[1], dilation_h=dilation[0], name=name)
-
-
 def _conv1d_layer(module: nn.Conv1d, out_shape: tuple, name: str) -> Layer:
     """A 1-D convolution along the width (S = Q = 1)."""
     batch = prod(out_shape[:-2]) if len(out_shape) > 2 else 1
     g = module.groups
     return Layer(R=module.kernel_size[0], P=int(out_shape[-1]), C=module.in_channels // g, K=module.out_channels // g,
                  N=int(batch), G=g, stride_w=module.stride[0], dilation_w=module.dilation[0], name=name)
-
-
-def _linear_from_shape(in_shape: tuple, in_features: int, out_features: int, name: str) -> Layer:
-    rows = prod(in_shape[:-1]) if len(in_shape) > 1 else 1  # batch x tokens
-    return Layer.fc(in_features, out_features, batch=int(rows), name=name)
-
-
-def _product(a: tuple, b: tuple, b_is_weight: bool, name: str) -> Layer:
-    """The Layer of torch.matmul(A, B) for shapes a, b (1-D operands as matmul treats them).
-
-    Batch dims (broadcast right-aligned): both > 1 -> G (independent products); only A's -> P (products
-    sharing one B); only B's -> folded into K (B's columns), so that each operand is read as one tensor."""
-    a = (1,) + tuple(a) if len(a) == 1 else tuple(a)
-    b = tuple(b) + (1,) if len(b) == 1 else tuple(b)
-    rows, inner, cols = a[-2], a[-1], b[-1]
-    if b[-2] != inner:
-        raise ValueError(f"from_torch: {name}: matmul of shapes {a} and {b} does not agree on the inner size")
-    ab, bb = a[:-2], b[:-2]
-    width = max(len(ab), len(bb))
-    ab, bb = (1,) * (width - len(ab)) + ab, (1,) * (width - len(bb)) + bb
-    groups = prod(x for x, y in zip(ab, bb) if x > 1 and y > 1)
-    shared = prod(x for x, y in zip(ab, bb) if x > 1 and y == 1)
-    cols *= prod(y for x, y in zip(ab, bb) if x == 1 and y > 1)
-    if b_is_weight and groups == 1:  # a linear layer: every row of A meets the same weights
-        return Layer.fc(inner, cols, batch=rows * shared, name=name)
-    return Layer(C=inner, K=cols, N=rows, P=shared, G=groups, name=name, weights_are_activations=not b_is_weight)
 
 
 class _Collector(LayerRecorder):
@@ -165,21 +133,6 @@ def _name(node: fx.Node, suffix: str | None = None) -> str:
 def _numel(node) -> int:
     shape = _shape(node)
     return prod(shape) if shape is not None else 0
-
-
-def _attention(out: _Collector, q: tuple, k: tuple, v: tuple, causal: bool, masked: bool, name: str) -> None:
-    """scaled_dot_product_attention(q, k, v) on shapes [..., Hq, L, E] / [..., Hkv, S, E] / [..., Hkv, S, Ev]."""
-    heads, q_len, head_dim = q[-3] if len(q) >= 3 else 1, q[-2], q[-1]
-    kv_heads, kv_len, v_dim = k[-3] if len(k) >= 3 else 1, k[-2], v[-1]
-    batch = prod(q[:-3]) if len(q) > 3 else 1
-    shared = heads // kv_heads
-    out.add(Layer.matmul(q_len, head_dim, kv_len, batch * kv_heads, shared, name=f"{name}.scores"))
-    scores = batch * heads * q_len * kv_len
-    out.op("scale", scores)
-    if (causal and q_len > 1) or masked:
-        out.op("mask", scores)
-    out.op("softmax", scores)
-    out.add(Layer.matmul(q_len, kv_len, v_dim, batch * kv_heads, shared, name=f"{name}.context"))
 
 
 def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) -> None:

@@ -131,6 +131,80 @@ def mobilenet_v2(resolution: int = 224, batch: int = 1) -> Network:
     return b.network(resolution=resolution)
 
 
+_MOBILENET_V1 = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1), (512, 1),
+                 (512, 1), (1024, 2), (1024, 1))
+"""(output channels, stride) of the 13 depthwise-separable blocks: Howard et al., arXiv 1704.04861, Table 1."""
+
+
+def mobilenet_v1(resolution: int = 224, batch: int = 1) -> Network:
+    """MobileNet v1 1.0 (Howard et al., arXiv 1704.04861, Table 1): a 3x3 stem, 13 depthwise-separable blocks, FC."""
+    b = _Builder("mobilenet_v1", resolution, batch)
+    b.conv(3, 32, 3, 2, name="conv0")
+    c_in = 32
+    for i, (c_out, stride) in enumerate(_MOBILENET_V1, start=1):
+        b.conv(c_in, c_in, 3, stride, groups=c_in, name=f"block{i}.depthwise")
+        b.conv(c_in, c_out, 1, name=f"block{i}.pointwise")
+        c_in = c_out
+    b.global_pool().fc(1024, 1000, "fc")
+    return b.network(resolution=resolution)
+
+
+_INCEPTION_V1 = {"3a": (192, 64, 96, 128, 16, 32, 32), "3b": (256, 128, 128, 192, 32, 96, 64),
+                 "4a": (480, 192, 96, 208, 16, 48, 64), "4b": (512, 160, 112, 224, 24, 64, 64),
+                 "4c": (512, 128, 128, 256, 24, 64, 64), "4d": (512, 112, 144, 288, 32, 64, 64),
+                 "4e": (528, 256, 160, 320, 32, 128, 128), "5a": (832, 256, 160, 320, 32, 128, 128),
+                 "5b": (832, 384, 192, 384, 48, 128, 128)}
+"""Inception modules (in, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj): Szegedy et al., CVPR 2015,
+Table 1."""
+
+
+def googlenet(resolution: int = 224, batch: int = 1) -> Network:
+    """Inception v1 / GoogLeNet (Szegedy et al., CVPR 2015, Table 1) as torchvision builds it, without the
+    auxiliary classifiers (inference). As in torchvision and TF-slim's inception_v1 (the model Coral compiles for
+    the Edge TPU), the "5x5" branch is a 3x3 conv; the pool branch's 3x3 max-pool is free."""
+    b = _Builder("googlenet", resolution, batch)
+    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, ceil_mode=True)
+    b.conv(64, 64, 1, name="conv2").conv(64, 192, 3, name="conv3").pool(3, 2, ceil_mode=True)
+    for module, (c_in, c1, r3, c3, r5, c5, proj) in _INCEPTION_V1.items():
+        if module in ("4a", "5a"):
+            b.pool(3, 2, ceil_mode=True) if module == "4a" else b.pool(2, 2, ceil_mode=True)
+        name = f"inception{module}"
+        b.conv(c_in, c1, 1, name=f"{name}.branch1")
+        b.conv(c_in, r3, 1, name=f"{name}.branch2.0").conv(r3, c3, 3, name=f"{name}.branch2.1")
+        b.conv(c_in, r5, 1, name=f"{name}.branch3.0").conv(r5, c5, 3, name=f"{name}.branch3.1")
+        b.conv(c_in, proj, 1, name=f"{name}.branch4.1")
+    b.global_pool().fc(1024, 1000, "fc")
+    return b.network(resolution=resolution)
+
+
+_EFFICIENTNET_EDGETPU_S = ((True, 3, 1, 4, 24, 1), (True, 3, 2, 8, 32, 2), (True, 3, 2, 8, 48, 4),
+                           (False, 5, 2, 8, 96, 5), (False, 5, 1, 8, 144, 4), (False, 5, 2, 8, 192, 2))
+"""(fused, kernel, first stride, expansion, output channels, repeats) per stage of EfficientNet-EdgeTPU-S: the
+block strings of the TensorFlow TPU repository's models/official/efficientnet/edgetpu/efficientnet_edgetpu_builder.py
+(Gupta & Tan, Google AI blog, August 2019). A fused block is one kxk conv to the expanded width (no depthwise)."""
+
+
+def efficientnet_edgetpu_s(resolution: int = 224, batch: int = 1) -> Network:
+    """EfficientNet-EdgeTPU-S (width = depth = 1.0, 224x224): stem 3x3/2 to 32 channels, six stages, 1x1 head to 1280,
+    FC. Fused blocks (the first three stages) expand with a kxk conv, the others with 1x1 + depthwise kxk; no
+    squeeze-and-excitation (the Edge TPU variant drops it). The first block expands its 32 input channels to 4 x 24
+    = 96: its expansion counts from the block's nominal 24 input channels, as the reference builder does."""
+    b = _Builder("efficientnet_edgetpu_s", resolution, batch)
+    b.conv(3, 32, 3, 2, name="stem")
+    c_in, nominal = 32, 24
+    for stage, (fused, k, stride, expand, c_out, repeats) in enumerate(_EFFICIENTNET_EDGETPU_S):
+        for j in range(repeats):
+            s, name = stride if j == 0 else 1, f"blocks.{stage}.{j}"
+            if fused:
+                mid = (nominal if stage == 0 else c_in) * expand
+                b.conv(c_in, mid, k, s, name=f"{name}.conv_exp").conv(mid, c_out, 1, name=f"{name}.project")
+            else:
+                _inverted_residual(b, name, c_in, c_out, k, s, expand)
+            c_in = c_out
+    b.conv(c_in, 1280, 1, name="head").global_pool().fc(1280, 1000, "classifier")
+    return b.network(resolution=resolution)
+
+
 def mnasnet1_0(resolution: int = 224, batch: int = 1) -> Network:
     """MNASNet 1.0 as torchvision builds it (Tan et al., CVPR 2019, the B1 variant without SE)."""
     b = _Builder("mnasnet1_0", resolution, batch)
@@ -202,8 +276,11 @@ ZOO: dict[str, Callable[..., Network]] = {
     "alexnet": alexnet,
     "vgg16": vgg16,
     "resnet50": resnet50,
+    "mobilenet_v1": mobilenet_v1,
     "mobilenet_v2": mobilenet_v2,
     "mnasnet1_0": mnasnet1_0,
+    "googlenet": googlenet,
+    "efficientnet_edgetpu_s": efficientnet_edgetpu_s,
     "squeezenet1_0": squeezenet1_0,
     "unet": unet,
     **TRANSFORMER_ZOO,

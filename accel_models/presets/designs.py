@@ -84,17 +84,31 @@ def nvdla_1024(technology_nm: float = 45) -> Accelerator:
     return _nvdla(1024, 32, 32, 384, 256, technology_nm)
 
 
-def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
-    """Edge TPU-like (NAAS baseline): 64 x 64 INT8 weight-stationary array at 480 MHz (~4 TOPS), 8 MB on chip.
+PCIE_GEN2_X1_BYTES_PER_S = 5e9 * 8 / 10 / 8
+"""One PCIe Gen2 lane, each direction: 5 GT/s with 8b/10b line coding = 500 MB/s (PCI-SIG, PCI Express Base
+Specification 2.0)."""
 
-    Sizes from Google's public descriptions (docs/sources.md). Node assumed 28 nm (as TPU v1; not published);
-    DRAM 8 bytes/cycle assumed (a 64-bit LPDDR-class interface).
+
+def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
+    """Edge TPU-like: 64 x 64 INT8 weight-stationary array at 480 MHz (~4 TOPS), 8 MB on chip, host link PCIe Gen2 x1.
+
+    Google's public descriptions (docs/sources.md): 4 TOPS INT8 (2 ops a MAC: 4096 MACs at 480 MHz give 3.9),
+    8 MB of on-chip SRAM that caches the model's parameters, and no memory of its own beyond it: the chip reaches
+    its host's memory over one PCIe Gen2 lane (Coral Accelerator Module datasheet: PCIe Gen2 x1 or USB 2.0; that
+    the Dev Board uses the PCIe one is assumed), 500 MB/s each way, so the DRAM level reads and writes at
+    500e6 / 480e6 = 1.04 bytes a cycle each, in parallel. What stays on chip between layers and across
+    inferences is the network evaluation's (`evaluate_network(..., fusion=...)`). The array's shape and the
+    node (28 nm, as TPU v1) are assumed: Google publishes neither.
     """
-    return build_accelerator(
-        pe_array=(64, 64), rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=8.0,
-        word_bits=8, technology_nm=technology_nm, clock_ghz=0.48, name="edge_tpu_like",
+    clock_ghz = 0.48
+    link_bytes_per_cycle = PCIE_GEN2_X1_BYTES_PER_S / (clock_ghz * 1e9)
+    acc = build_accelerator(
+        pe_array=(64, 64), rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=None,
+        word_bits=8, technology_nm=technology_nm, clock_ghz=clock_ghz, name="edge_tpu_like",
         dataflow=WEIGHT_STATIONARY_CK,
-        meta={"published_area_mm2": None, "source": "Google's public descriptions: 4 TOPS INT8, 8 MB on-chip memory"})
+        meta={"published_area_mm2": None, "source": "Google's public descriptions: 4 TOPS INT8, 8 MB on-chip memory, "
+              "PCIe Gen2 x1 host interface (Coral Accelerator Module datasheet)"})
+    return acc.with_levels(DRAM={"read_bandwidth": link_bytes_per_cycle, "write_bandwidth": link_bytes_per_cycle})
 
 
 def tpu_v1_like(technology_nm: float = 28) -> Accelerator:

@@ -1,10 +1,14 @@
-"""timeloopfe's expressions (`max(INPUT_WEIGHT_DATAWIDTH, 16)`, `depth * 2`, `len(x)`) evaluated safely.
+"""timeloopfe's expressions (`max(INPUT_WEIGHT_DATAWIDTH, 16)`, `depth * 2`, `spec.problem.instance.C`)
+evaluated safely.
 
-timeloopfe evaluates an unquoted string value with Python's `eval` over the `variables:` and the
-attributes in scope, and keeps the string when that fails. This evaluator walks Python's own parse
-tree (`ast`) and allows only literals, names, arithmetic, comparisons, `x if c else y` and a fixed set
-of functions: no attribute access, no subscripts, no other calls, bounded text and number sizes.
-`Scope` resolves names lazily (a value may name another, in any order; a cycle is an error).
+timeloopfe evaluates an unquoted string value with Python's `eval` over the `variables:` (also as the dict
+`variables`), the whole specification as `spec` and the attributes in scope, wherever a value is read, and keeps
+the string when that fails. This evaluator walks Python's own parse tree (`ast`) and allows only literals, names,
+arithmetic, comparisons, `x if c else y`, a fixed set of functions, and reading the specification: attributes and
+items of `spec` / `variables` (`DocumentView`, names starting with '_' refused) and items or slices of lists and
+texts. Nothing else: no attribute of any other object, no other calls, bounded text and number sizes.
+`Scope` resolves names lazily (a value may name another, in any order; a cycle is an error);
+`evaluate_document` applies timeloopfe's rule to every value of some sections of a document.
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class Scope:
         self.parent = parent
         self._done: dict[str, Any] = {}
         self._busy: set[str] = set()
+        self.reading: set[str] = parent.reading if parent is not None else set()  # `spec` fields being read
 
     def __contains__(self, name: str) -> bool:
         return name in self.raw or (self.parent is not None and name in self.parent)
@@ -102,6 +107,47 @@ def evaluate(text: str, scope: Scope | None = None) -> Any:
     return _eval(tree.body, scope or Scope())
 
 
+class DocumentView:
+    """A read-only view of a parsed document (a dict or list) for expressions: `spec.problem.instance.C` and
+    `spec["problem"]["instance"]["C"]` read the same field; a text field read this way is itself evaluated
+    (timeloopfe parses the specification before an expression sees it)."""
+
+    def __init__(self, data: Any, scope: "Scope", path: str = "spec") -> None:
+        self._data, self._scope, self._path = data, scope, path
+
+    def get(self, key: Any) -> Any:
+        data = self._data
+        if isinstance(data, dict):
+            if not isinstance(key, str) or key.startswith("_") or key not in data:
+                raise ExpressionError(f"{self._path} has no field {key!r}")
+            value, path = data[key], f"{self._path}.{key}"
+        elif isinstance(data, list):
+            if isinstance(key, bool) or not isinstance(key, int) or not -len(data) <= key < len(data):
+                raise ExpressionError(f"{self._path}[{key!r}]: index out of range or not an integer")
+            value, path = data[key], f"{self._path}[{key}]"
+        else:
+            raise ExpressionError(f"{self._path} is not a mapping or a list")
+        if isinstance(value, (dict, list)):
+            return DocumentView(value, self._scope, path)
+        if isinstance(value, str) and not isinstance(value, Quoted):
+            busy = self._scope.reading
+            if path in busy:
+                raise ExpressionError(f"{path!r} is defined in terms of itself")
+            busy.add(path)
+            try:
+                return resolve(value, self._scope)
+            finally:
+                busy.discard(path)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def plain(self) -> Any:
+        """The viewed data (for a value that an expression returns whole)."""
+        return self._data
+
+
 def _checked(value: Any) -> Any:
     if isinstance(value, bool):
         return value
@@ -154,6 +200,33 @@ def _eval(node: ast.AST, scope: Scope) -> Any:
                 raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
             left = right
         return True
+    if isinstance(node, ast.Attribute):
+        owner = _eval(node.value, scope)
+        if not isinstance(owner, DocumentView) or node.attr.startswith("_"):
+            raise ExpressionError(f"unsupported syntax Attribute ({node.attr!r} of {type(owner).__name__}: "
+                                  "attributes are read from spec and variables only)")
+        return owner.get(node.attr)
+    if isinstance(node, ast.Subscript):
+        owner = _eval(node.value, scope)
+        if isinstance(node.slice, ast.Slice):
+            parts = [None if p is None else _eval(p, scope) for p in (node.slice.lower, node.slice.upper,
+                                                                      node.slice.step)]
+            if any(p is not None and (isinstance(p, bool) or not isinstance(p, int)) for p in parts):
+                raise ExpressionError("slice bounds must be integers")
+            data = owner.plain() if isinstance(owner, DocumentView) else owner
+            if not isinstance(data, (list, str)):
+                raise ExpressionError(f"cannot slice {type(data).__name__}")
+            return data[slice(*parts)]
+        key = _eval(node.slice, scope)
+        if isinstance(owner, DocumentView):
+            return owner.get(key)
+        if isinstance(owner, (list, str)) and isinstance(key, int) and not isinstance(key, bool):
+            if not -len(owner) <= key < len(owner):
+                raise ExpressionError(f"index {key} out of range")
+            return owner[key]
+        if isinstance(owner, dict) and isinstance(key, str) and key in owner:
+            return owner[key]
+        raise ExpressionError(f"cannot index {type(owner).__name__} with {key!r}")
     if isinstance(node, ast.IfExp):
         return _eval(node.body, scope) if _eval(node.test, scope) else _eval(node.orelse, scope)
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -168,3 +241,40 @@ def _eval(node: ast.AST, scope: Scope) -> Any:
         except (TypeError, ValueError, OverflowError) as exc:
             raise ExpressionError(f"{node.func.id}(...): {exc}") from None
     raise ExpressionError(f"unsupported syntax {type(node).__name__} in an expression")
+
+
+def _plain(value: Any) -> bool:
+    """Data a document may hold (what an expression may put in place of its text)."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def evaluate_document(document: dict, sections: tuple[str, ...], variables: dict | None = None) -> None:
+    """timeloopfe's rule applied in place to every value under `document[section]` for each section: an unquoted
+    text that is an expression over the variables (also `variables`) and the document (`spec`) becomes its value;
+    any other text stays as written (a name, a permutation, a factor list entry 'C=4'). A cycle is an
+    ExpressionError naming the value."""
+    base = Scope(variables or {})
+    scope = Scope({}, base)
+    scope.raw.update(spec=DocumentView(document, scope), variables=DocumentView(variables or {}, scope, "variables"))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not (isinstance(key, str) and key.startswith("_")):
+                    node[key] = walk(value)
+            return node
+        if isinstance(node, list):
+            node[:] = [walk(v) for v in node]
+            return node
+        if isinstance(node, str) and not isinstance(node, Quoted):
+            value = resolve(node, scope)
+            if isinstance(value, DocumentView):
+                value = value.plain()
+            return value if _plain(value) else node
+        return node
+
+    for section in sections:
+        if section in document:
+            document[section] = walk(document[section])

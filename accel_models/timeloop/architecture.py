@@ -15,7 +15,7 @@ from typing import Any
 from ..accelerator import Accelerator, StorageLevel
 from ..tech import DEFAULT_NODE_NM
 from ._arch_meta import arch_meta, extra_attributes, level_class, mac_element
-from ._expressions import Scope
+from ._expressions import DocumentView, Scope
 from ._fields import number, range_name, show, storage_kind
 from ._nodes import flatten_nodes, flatten_subtree, ignored_keys
 from ._yaml import Quoted, YamlSource, dump, inline, load
@@ -195,7 +195,11 @@ def accelerator_from_timeloop(arch_yaml: YamlSource, ert_yaml: YamlSource, name:
     """
     arch = load(arch_yaml, "arch")
     tables = ert_tables(load(ert_yaml, "ert"))
-    scope = Scope({k: v for k, v in (variables or arch.get("variables") or {}).items() if k != "version"})
+    values = {k: v for k, v in (variables or arch.get("variables") or {}).items() if k != "version"}
+    document = Scope({})  # `variables` and `spec` (this document) under the variables, as timeloopfe has them
+    scope = Scope(values, document)
+    document.raw.update(variables=DocumentView(values, scope, "variables"),
+                        spec=DocumentView({**arch, "variables": values}, scope))
     elements, sys_attrs, aliases = flatten(arch, scope)
     sys_attrs = {**{k: scope.lookup(k) for k in scope.raw}, **sys_attrs}
     computes = [i for i, el in enumerate(elements) if el["kind"] == "compute"]

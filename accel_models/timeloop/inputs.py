@@ -18,6 +18,7 @@ from nets import Layer
 from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
 from ..mapspace import MapspaceConstraints
+from ._expressions import ExpressionError, evaluate_document
 from ._fields import show
 from ._yaml import YamlSource, load
 from .architecture import accelerator_from_timeloop
@@ -27,6 +28,8 @@ from .mapping import mapping_from_timeloop
 from .problem import ProblemNames, layer_from_timeloop, problem_from_timeloop
 
 SINGLE_KEYS = ("architecture", "problem", "mapper", "ERT")
+EXPRESSION_SECTIONS = ("problem", "targets", "mapping", "mapper")
+"""The merged sections whose values may be timeloopfe expressions over `spec` and `variables`."""
 """Top-level keys one file at most may give."""
 IGNORED_KEYS = ("compound_components", "components", "ART", "ART_summary", "ERT_summary", "globals", "mapspace",
                 "dumped_by_timeloop_front_end", "model", "sparse_optimizations")
@@ -116,6 +119,18 @@ def _metrics(mapper: Any, where: str) -> tuple[str, ...]:
     return metrics
 
 
+def _expressions_in(merged: dict, origin: dict) -> None:
+    """timeloopfe's expressions (with `spec` and `variables` in scope) evaluated in the problem, constraints, mapping
+    and mapper sections (the architecture evaluates its own, with each component's attributes in scope); an
+    expression that refers to itself names the file and the section."""
+    for section in EXPRESSION_SECTIONS:
+        try:
+            evaluate_document(merged, (section,), merged["variables"])
+        except ExpressionError as exc:
+            where = origin.get(section, origin.get("constraints", "input"))
+            raise ValueError(f"{where}: {section}: an expression has no value: {exc}") from None
+
+
 def _require(merged: dict, key: str, what: str, hint: str = "") -> None:
     if key not in merged:
         raise ValueError(f"no input file gives {what} ({key}:){hint}")
@@ -143,6 +158,7 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     if not sources:
         raise ValueError("no input files")
     merged, origin = _merge(sources, ert)
+    _expressions_in(merged, origin)
     _require(merged, "problem", "a problem")
     layer, names = _in(origin["problem"], problem_from_timeloop, {"problem": merged["problem"]})
     _require(merged, "architecture", "an architecture")

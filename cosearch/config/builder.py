@@ -68,7 +68,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     fields.setdefault("final_mapper", {})["factors"] = fields["mapper"]["factors"]   # --factors: both mappers
     for name, base in _NESTED.items():
         fields[name] = replace(base, **fields.get(name, {}), **({"seed": seed} if hasattr(base, "seed") else {}))
-    what = (network.name if network.kind == "zoo" else "subnet") if network is not None else space
+    what = (network.name if network.fixed else "subnet") if network is not None else space
     if devices:
         what = f"nas-{'+'.join(d.name for d in devices)}-{space}-{values['nas_strategy']}"
     if len(networks) > 1:
@@ -107,7 +107,7 @@ def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], networ
     flag = f"--objective {objective}" if objective else ("--pareto accuracy" if "accuracy" in pareto else None)
     if flag is None:
         return
-    if len(networks) > 1 or (network is not None and network.kind == "zoo"):
+    if len(networks) > 1 or (network is not None and network.fixed):
         what = "--networks" if len(networks) > 1 else f"--network {network.name}"
         raise UsageError(f"{flag}: scores accuracy, which {what} does not have; accepted: a subnet search (--space) "
                          "or a subnet config as --network")
@@ -141,7 +141,7 @@ def _check_no_effect(given: dict[str, Any], values: dict[str, Any], network: Net
                      networks: tuple[NetworkSpec, ...], space: str) -> None:
     """Options given that the run would ignore are refused, not dropped without a word: `--space` next to zoo
     networks (a subnet config is read in `--space`), `--predictor` where nothing reads a predictor file."""
-    zoo = len(networks) > 1 or (network is not None and network.kind == "zoo")
+    zoo = len(networks) > 1 or (network is not None and network.fixed)
     if "space" in given and zoo:
         raise UsageError(f"--space {space_alias(space)}: has no effect with {_names(network, networks)} (a network of "
                          "the zoo); accepted: --space for a subnet search, or with a subnet config as --network")

@@ -3,7 +3,8 @@ devices themselves are built before the search starts, `cosearch.search.nas.load
 
 A DEVICE is a preset name (`nvdla_256`), the `result.json` of an earlier co-search (its design), Timeloop input files
 (an architecture with its energy table: `arch.yaml+ERT.yaml`, `+`-joined; a folder stands for its YAML files), or
-`lut:FILE.yaml[+FILE...]` (a measured latency table in ProxylessNAS's / OFA's format, one file per resolution).
+`lut:FILE.yaml[+FILE...]` (a measured latency table in ProxylessNAS's / OFA's format, one file per resolution), or
+`zigzag:ACCELERATOR.yaml[+MAPPING.yaml]` (a ZigZag 3.x accelerator, with its spatial-mapping file).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from accel_models.presets import PRESETS
 
 from .validate import UsageError
 
-KINDS = ("preset", "result", "timeloop", "lut")
+KINDS = ("preset", "result", "timeloop", "lut", "zigzag")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class DeviceSpec:
 
 
 ACCEPTED = (f"a preset ({', '.join(PRESETS)}), a co-search's result.json, Timeloop files ARCH.yaml+ERT.yaml (or a "
-            "folder of them), or lut:FILE.yaml (a latency table)")
+            "folder of them), lut:FILE.yaml (a latency table), or zigzag:ACCELERATOR.yaml[+MAPPING.yaml]")
 
 
 def _files(flag: str, text: str) -> tuple[Path, ...]:
@@ -53,6 +54,11 @@ def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
     if text.startswith("lut:"):
         paths = _files(flag, text[4:])
         return DeviceSpec("lut", text, f"lut-{paths[0].stem}", paths)
+    if text.startswith("zigzag:"):
+        paths = _files(flag, text[len("zigzag:"):])
+        if len(paths) > 2 or not all(p.is_file() for p in paths):
+            raise UsageError(f"{flag}: {text!r}: accepted: zigzag:ACCELERATOR.yaml or zigzag:ACCELERATOR.yaml+MAPPING.yaml")
+        return DeviceSpec("zigzag", text, f"zigzag-{paths[0].stem}", paths)
     if text in PRESETS:
         return DeviceSpec("preset", text, text)
     if text.lower().endswith(".json"):

@@ -175,13 +175,13 @@ def _study_name(flag: str, value) -> str:
 # ---- how derived fields are written back -----------------------------------------------------------------
 def _space_text(s: CoSearchSettings) -> str | None:
     """The space, unless a zoo network makes it irrelevant (a subnet config is read in its space)."""
-    return None if s.network is not None and s.network.kind == "zoo" else space_alias(s.space)
+    return None if s.network is not None and s.network.fixed else space_alias(s.space)
 
 
 def _network_text(s: CoSearchSettings) -> str | None:
     if s.networks or s.network is None:
         return None
-    return s.network.name if s.network.kind == "zoo" else json.dumps(s.network.config.to_dict())
+    return s.network.text
 
 
 def _storage_text(s: CoSearchSettings) -> str | None:
@@ -208,7 +208,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
            metavar="SPACE", check=lambda flag, value: resolve_space(value), field="space", write=_space_text),
     Option("--network", f"a fixed network instead of a subnet search: {', '.join(ZOO)}, a JSON subnet config of "
-           "--space, or a .json file holding one", metavar="NET", field="network", derived=True,
+           "--space, a .json file holding one, or an .onnx model file", metavar="NET", field="network", derived=True,
            write=_network_text),
     Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
            "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,

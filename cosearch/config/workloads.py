@@ -1,12 +1,14 @@
 """What the co-search runs: a search space (`--space`: OFA's or an elastic transformer) or a fixed network
-(`--network`: a zoo name or a subnet config)."""
+(`--network`: a zoo name, a subnet config or an ONNX file)."""
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import nets
 from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
 
 from .folders import check_path
@@ -41,20 +43,36 @@ _ZOO_BY_KEY = {_zoo_key(n): n for n in ZOO}
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A fixed network: a zoo network by name, or one subnet of an OFA space."""
+    """A fixed network: a zoo network by name, one subnet of an OFA space, or the model of an ONNX file."""
 
-    kind: str  # "zoo" or "subnet"
+    kind: str  # "zoo", "subnet" or "onnx"
     name: str
     config: SubnetConfig | None = None
+    path: str | None = None  # of an ONNX file
+
+    @property
+    def fixed(self) -> bool:
+        """A network without an accuracy of its own (not a subnet of a search space)."""
+        return self.kind != "subnet"
+
+    @property
+    def text(self) -> str:
+        """What `--network` takes to give this network again."""
+        if self.kind == "subnet":
+            return json.dumps(self.config.to_dict())
+        return self.path if self.kind == "onnx" else self.name
 
     def build(self) -> Network:
         if self.kind == "zoo":
             return get_network(self.name)
+        if self.kind == "onnx":
+            return nets.from_onnx(self.path, self.name)
         return to_network(self.config)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name,
-                "config": None if self.config is None else self.config.to_dict()}
+                "config": None if self.config is None else self.config.to_dict(),
+                **({"path": self.path} if self.path is not None else {})}
 
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -91,9 +109,9 @@ def _json_config(text: str, origin: str):
 
 
 def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
-    """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, or a .json file of one
-    (text or a path); a config may also be given as a mapping or a `SubnetConfig`."""
-    accepted = f"accepted: {', '.join(ZOO)}, a JSON subnet config, or a .json file"
+    """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, a .json file of one
+    (text or a path), or an .onnx model file; a config may also be given as a mapping or a `SubnetConfig`."""
+    accepted = f"accepted: {', '.join(ZOO)}, a JSON subnet config, a .json file or an .onnx file"
     space_name = resolve_space(space)
     if isinstance(text, SubnetConfig):
         return _subnet(text, space_name, "config")
@@ -121,11 +139,26 @@ def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--network: cannot read a JSON config from {path}: {exc}") from None
         return _subnet(_json_config(data, f"config file {path}"), space_name, path.name)
+    if text.lower().endswith(".onnx"):
+        return _onnx(text)
     key = _zoo_key(text)
     if key in _ZOO_BY_KEY:
         return NetworkSpec("zoo", _ZOO_BY_KEY[key])
     raise UsageError(f"--network: unknown network {text!r}; accepted: {', '.join(ZOO)}, "
-                     "a JSON subnet config of --space, or a .json file holding one")
+                     "a JSON subnet config of --space, a .json file holding one, or an .onnx model file")
+
+
+def _onnx(text: str) -> NetworkSpec:
+    """The network of an ONNX file, read once here so that a file it cannot map is refused before the search."""
+    path = check_path("--network", text, "an .onnx model file")
+    if not path.is_file():
+        raise UsageError(f"--network: no ONNX file at {path}")
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", path.stem).strip("-.") or "onnx"
+    try:
+        nets.from_onnx(path, name)
+    except ValueError as exc:
+        raise UsageError(f"--network: {exc}") from None
+    return NetworkSpec("onnx", name, path=str(path.resolve()))
 
 
 def _subnet(data, space: str, origin: str) -> NetworkSpec:

@@ -16,11 +16,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _dims(dataflow) -> str:
-    parts = []
-    if dataflow.spatial_x:
-        parts.append("X:" + ",".join(dataflow.spatial_x))
-    if dataflow.spatial_y:
-        parts.append("Y:" + ",".join(dataflow.spatial_y))
+    parts = [f"{axis}:" + ",".join(dims) for axis in ("X", "Y") if (dims := dataflow.axis_dims(axis))]
     return " ".join(parts) or "any"
 
 

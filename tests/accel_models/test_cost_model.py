@@ -10,7 +10,7 @@ from accel_models.cost_model import evaluate_batch
 from accel_models.reference import evaluate
 from accel_models.result import REASONS
 from mappings import LevelMapping, Mapping, random_mappings
-from nets import Layer
+from nets import DIMS, Layer
 
 def test_corpus_agrees_with_timeloop_exact_counts(corpus):
     agree, total, report = check_corpus(corpus, verbose=True)
@@ -245,3 +245,18 @@ def test_an_ordinary_bandwidth_is_countable():
     from accel_models import check_countable, get_preset
 
     check_countable("test", Layer.conv(512, 512, 3, 56), get_preset("nvdla_256"))
+
+
+def test_kernel_matches_walk_with_groups_on_the_array():
+    """A depthwise and a grouped layer with G unrolled on the array (alone or beside P, K, C), at one and at two
+    fan-outs: the kernel's counts are the walk's (G indexes all three tensors, so no multicast, no reduction)."""
+    layers = [Layer(R=3, S=3, P=4, Q=4, G=8, name="dw"), Layer(R=3, P=4, Q=2, C=2, K=2, G=4, stride_w=2, name="grouped")]
+    g = DIMS.index("G")
+    compared = 0
+    for acc in (_mesh(4, 2), _two_fanout_accelerator()):
+        for i, layer in enumerate(layers):
+            arrays = random_mappings(layer, acc, 600, rng=4000 + i, spatial_bias=6.0)
+            on_array = np.flatnonzero((arrays.spatial_x[:, :, g] * arrays.spatial_y[:, :, g]).max(axis=1) > 1)
+            for b in on_array[:25]:
+                compared += _assert_same(layer, acc, arrays, b)
+    assert compared >= 40, compared

@@ -179,3 +179,17 @@ def test_r8_leakage_and_clusters():
     clustered = _both(Layer(P=8, K=4), acc.with_levels(RF={"cluster_size": 4}), mapping)
     assert (plain.level_energy_pj[1], clustered.level_energy_pj[1]) == (136.0, 34.0)
     assert clustered.reads.tolist() == plain.reads.tolist()
+
+
+@pytest.mark.parametrize("dim, glb_input_reads, glb_output_updates", [("G", 40, 32), ("C", 40, 8), ("K", 10, 32)])
+def test_channels_on_the_array_groups_share_nothing(dim, glb_input_reads, glb_output_updates):
+    """A 3-tap row filter over 8 outputs on 4 PEs, the 4 taken from G, C or K (the same 96 MACs), RF holding R3 P8.
+    Groups (a depthwise layer's channels): each PE its own weights, input row and outputs: 4 x 3 weights, 4 x 10
+    inputs and 4 x 8 output updates at the GLB. C: the same reads, but the four products of a step are reduced to
+    one output (8 updates). K: the four PEs share the input row (multicast, 10 reads) and keep their own outputs."""
+    layer = Layer(R=3, P=8, **{dim: 4})
+    mapping = Mapping((LevelMapping({}), LevelMapping({}, spatial_x={dim: 4}),
+                       LevelMapping({"P": 8, "R": 3}, permutation=("P", "R"))))
+    ref = _both(layer, _glb_fanout(rf_keeps=("Weights", "Inputs", "Outputs")), mapping)
+    assert ref.reads[1, W] == 12 and ref.reads[1, I] == glb_input_reads and ref.updates[1, O] == glb_output_updates
+    assert ref.fills[2].tolist() == [12, 40, 0] and ref.cycles == 24

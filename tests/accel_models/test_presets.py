@@ -51,6 +51,7 @@ def test_mac_counts_and_weight_stationary(name, macs):
 def test_peak_throughputs():
     # Edge TPU: about 4 TOPS (docs/sources.md), 1 MAC = 2 ops
     assert 2 * peak_macs_per_s(presets.edge_tpu_like()) == pytest.approx(4e12, rel=0.05)
+    assert dram_bytes_per_s(presets.edge_tpu_like()) == pytest.approx(2 * 500e6)   # PCIe Gen2 x1, each way
     # TPU v1: 92 TOPS peak (256 x 256 x 700 MHz x 2)
     assert 2 * peak_macs_per_s(presets.tpu_v1_like()) == pytest.approx(92e12, rel=0.01)
     assert dram_bytes_per_s(presets.tpu_v1_like()) == pytest.approx(34e9)
@@ -65,7 +66,7 @@ def test_every_preset_is_consistent(name):
     if df.stationary in TENSORS:
         assert df.stationary in acc.levels[2].keeps
     assert area_mm2(acc) > 0
-    assert acc.levels[0].kind == "DRAM" and acc.levels[0].shared_bandwidth > 0
+    assert acc.levels[0].kind == "DRAM" and dram_bytes_per_s(acc) > 0
 
 
 def test_rebuild_at_another_node():

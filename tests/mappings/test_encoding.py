@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from accel_models import TENSORS, presets
+from accel_models import TENSORS, Accelerator, Dataflow, presets
 from accel_models.cost_model import evaluate_batch
 from accel_models.result import BAD_BYPASS, BAD_FACTORS, SPATIAL_OVERFLOW
 from mappings import Encoding, Mapping
@@ -40,7 +40,7 @@ def assert_valid_shape(enc: Encoding, m) -> None:
     assert not (m.keep.astype(bool) & ~allowed).any()
     df = acc.dataflow
     if df is not None:
-        for axis, names in ((m.spatial_x, df.spatial_x), (m.spatial_y, df.spatial_y)):
+        for axis, names in ((m.spatial_x, df.axis_dims("X")), (m.spatial_y, df.axis_dims("Y"))):
             if names:
                 banned = [i for i, d in enumerate(DIMS) if d not in names]
                 assert (axis[:, :, banned] == 1).all()
@@ -241,6 +241,33 @@ def test_axis_fill_uses_the_whole_axis_with_the_nearest_factors(mapper_bench):
     y = enc.encode(full)                                  # a full axis: the gene on (filling changes nothing)
     assert y[fill_x] == pytest.approx(0.75)
     assert _loops(decode_both(enc, y[None])) == _loops(full)
+
+
+def test_groups_go_on_the_axes_that_carry_a_channel_dim():
+    """`Dataflow.axis_dims`: G joins an axis listing C or K (unless `groups_on_channels=False`); the decode then
+    unrolls a depthwise layer's channels there, and only there."""
+    ws = presets.WEIGHT_STATIONARY_CK
+    assert (ws.axis_dims("X"), ws.axis_dims("Y")) == (("K", "G"), ("C", "G"))
+    assert presets.OUTPUT_STATIONARY_2D.axis_dims("X") == ("P",)
+    assert presets.ROW_STATIONARY.axis_dims("X") == ("Q",) and "G" in presets.ROW_STATIONARY.axis_dims("Y")
+    off = Dataflow("ws_off", ("K",), ("C",), "Weights", groups_on_channels=False)
+    assert (off.axis_dims("X"), off.axis_dims("Y")) == (("K",), ("C",))
+    with pytest.raises(ValueError, match="groups_on_channels"):
+        Dataflow("bad", ("K",), groups_on_channels="yes")
+    dw = Layer(R=3, S=3, P=14, Q=14, G=64)
+    g = DIMS.index("G")
+    rng = np.random.default_rng(3)
+    for name, unrolled in (("nvdla_256", True), ("shidiannao", False)):
+        acc = presets.get_preset(name)
+        enc = Encoding(dw, acc)
+        m = enc.decode(rng.random((300, enc.size)))
+        assert_valid_shape(enc, m)
+        assert ((m.spatial_x[:, :, g] * m.spatial_y[:, :, g]).max() > 1) == unrolled, name
+    acc = presets.get_preset("nvdla_256")
+    acc_off = Accelerator(acc.name, acc.levels, acc.mac_energy_pj, acc.clock_ghz, acc.technology_nm, acc.mac_bits, off)
+    enc = Encoding(dw, acc_off)
+    m = enc.decode(rng.random((300, enc.size)))
+    assert (m.spatial_x[:, :, g] * m.spatial_y[:, :, g]).max() == 1
 
 
 @pytest.mark.parametrize("args, kwargs, message", [

@@ -99,7 +99,7 @@ def test_dataflow_honoured_by_the_mapper():
     fan = acc.fanout_levels[0]
     on_x = {d for d in DIMS if r.mapping.levels[fan].spatial_x[d] > 1}
     on_y = {d for d in DIMS if r.mapping.levels[fan].spatial_y[d] > 1}
-    assert on_x <= set(acc.dataflow.spatial_x) and on_y <= set(acc.dataflow.spatial_y)
+    assert on_x <= set(acc.dataflow.axis_dims("X")) and on_y <= set(acc.dataflow.axis_dims("Y"))
 
 
 def test_timeloop_yaml_export(mapper_bench):

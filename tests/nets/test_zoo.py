@@ -16,6 +16,9 @@ PUBLISHED_GMACS = {
     "mobilenet_v2": 0.300,  # Sandler et al., CVPR 2018, Table 4: 300M multiply-adds (torchvision: 0.30)
     "mnasnet1_0": 0.312,    # Tan et al., CVPR 2019, Table 1: 312M multiply-adds (torchvision: 0.31)
     "squeezenet1_0": 0.82,  # torchvision SqueezeNet1_0_Weights.IMAGENET1K_V1: GFLOPS 0.82
+    "mobilenet_v1": 0.569,  # Howard et al., arXiv 1704.04861, Table 8: 1.0 MobileNet-224, 569M mult-adds
+    "googlenet": 1.50,      # torchvision GoogLeNet_Weights.IMAGENET1K_V1: GFLOPS 1.50 (Szegedy et al.: 1.5 billion)
+    "efficientnet_edgetpu_s": 1.8,  # timm model card efficientnet_es.ra_in1k: GMACs 1.8 at 224x224
 }
 
 
@@ -27,7 +30,8 @@ def test_zoo_macs_within_2_percent_of_published(name, gmacs):
 
 # torchvision "num_params" of the same pages. Every conv of these nets is followed by BatchNorm (2 parameters
 # per output channel, no conv bias) and the classifier has a bias, or every layer has a bias and no BatchNorm.
-PUBLISHED_PARAMS_BN = {"resnet50": 25_557_032, "mobilenet_v2": 3_504_872, "mnasnet1_0": 4_383_312}
+PUBLISHED_PARAMS_BN = {"resnet50": 25_557_032, "mobilenet_v2": 3_504_872, "mnasnet1_0": 4_383_312,
+                       "googlenet": 6_624_904}     # torchvision GoogLeNet_Weights.IMAGENET1K_V1 (no aux classifiers)
 PUBLISHED_PARAMS_BIAS = {"alexnet": 61_100_840, "vgg16": 138_357_544, "squeezenet1_0": 1_248_424}
 
 
@@ -42,6 +46,38 @@ def test_layer_shapes_reproduce_published_parameter_counts_bn_nets(name, params)
 def test_layer_shapes_reproduce_published_parameter_counts_bias_nets(name, params):
     net = get_network(name)
     assert net.weight_words + sum(layer.G * layer.K for layer in net) == params
+
+
+# Published to fewer digits: Howard et al., Table 8 (4.2 million; Keras's MobileNet reports 4,231,976 trainable);
+# timm's model card efficientnet_es.ra_in1k (5.4 million; its table: 5.44). BN nets as above.
+PUBLISHED_PARAMS_ROUNDED = {"mobilenet_v1": (4.2e6, 0.01), "efficientnet_edgetpu_s": (5.44e6, 0.002)}
+
+
+@pytest.mark.parametrize("name, published", PUBLISHED_PARAMS_ROUNDED.items())
+def test_device_benchmark_networks_match_their_published_parameter_counts(name, published):
+    params, tolerance = published
+    net = get_network(name)
+    counted = net.weight_words + sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net)
+    assert abs(counted - params) / params < tolerance
+
+
+def test_device_benchmark_networks_follow_their_papers():
+    """MobileNet v1: 13 depthwise layers, 7x7x1024 before the pool; GoogLeNet: 9 inception modules of 6 convs
+    (57 convs + FC), 1024 channels at 7x7; EfficientNet-EdgeTPU-S: 18 blocks (1 + 2 + 4 + 5 + 4 + 2), depthwise only after the fused stages
+    (5x5 kernels), the first block expanding 32 channels to 96."""
+    v1 = get_network("mobilenet_v1")
+    depthwise = [layer for layer in v1 if layer.kind == "depthwise"]
+    assert len(depthwise) == 13 and (depthwise[-1].P, depthwise[-1].G) == (7, 1024)
+    g = get_network("googlenet")
+    assert len(g) == 58 and sum(layer.name.startswith("inception") for layer in g) == 54
+    last = [layer for layer in g if layer.name.startswith("inception5b")]
+    assert {layer.P for layer in last} == {7} and sum(layer.K for layer in last if layer.R == 1 and
+                                                       not layer.name.endswith(".0")) + 384 + 128 == 1024
+    e = get_network("efficientnet_edgetpu_s")
+    first = e.layers[1]
+    assert (first.C, first.K, first.R, first.P) == (32, 96, 3, 112)
+    assert {layer.R for layer in e if layer.kind == "depthwise"} == {5}
+    assert sum(layer.name.endswith(".project") for layer in e) == 18
 
 
 def test_unet_follows_the_paper():
@@ -76,8 +112,8 @@ def test_depthwise_layers_use_groups():
 
 
 def test_zoo_registry_and_options():
-    assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0", "unet",
-                        "vit_b16", "deit_s", "bert_base_128", "bert_base_512", "gpt2_prefill", "gpt2_decode",
+    assert set(ZOO) == {"alexnet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2", "mnasnet1_0", "squeezenet1_0",
+                        "googlenet", "efficientnet_edgetpu_s", "unet", "vit_b16", "deit_s", "bert_base_128", "bert_base_512", "gpt2_prefill", "gpt2_decode",
                         "llama3_2_1b_prefill", "llama3_2_1b_decode",
                         *(f"efficientnet_b{i}" for i in range(8))}
     assert get_network("vgg16", batch=4).macs == 4 * vgg16().macs

@@ -153,3 +153,31 @@ def test_factor_products_checked_against_layer(fanned_case, loaded):
     mapping_from_timeloop(doc, acc)  # no layer: nothing to check against
     with pytest.raises(ValueError, match="factors of N multiply to 2"):
         mapping_from_timeloop(doc, acc, layer)
+
+
+def test_a_depthwise_layer_with_its_channels_on_the_array_exports_and_reads_back():
+    """Channels on the array (docs/cost_model.md): a depthwise layer mapped with G on a weight-stationary preset's
+    axis is written as Timeloop's grouped_conv problem (G indexes all three data spaces) and a spatial G factor, and
+    reads back as the same mapping at the same cost."""
+    from accel_models import evaluate_batch, get_preset
+    from accel_models.timeloop import layer_from_timeloop, problem_to_timeloop_yaml
+    from mappings import Encoding
+
+    acc, layer = get_preset("nvdla_256"), Layer(R=3, S=3, P=14, Q=14, G=64)
+    enc = Encoding(layer, acc)
+    arrays = enc.decode(np.random.default_rng(5).random((200, enc.size)))
+    g = DIMS.index("G")
+    on_array = (arrays.spatial_x[:, :, g] * arrays.spatial_y[:, :, g]).max(axis=1) > 1
+    b = int(np.flatnonzero(evaluate_batch(layer, acc, arrays).valid & on_array)[0])
+    problem = yaml.safe_load(problem_to_timeloop_yaml(layer))["problem"]
+    assert problem["shape"]["name"] == "grouped_conv"
+    assert all(["G"] in [[term[0] for term in axis] for axis in space["projection"]]
+               for space in problem["shape"]["data_spaces"])
+    text = mapping_to_timeloop_yaml(arrays, acc, layer, b)
+    assert any(e["type"] == "spatial" and "G" in e["factors"] and "G1" not in e["factors"].split()
+               for e in yaml.safe_load(text)["mapping"])
+    back = mapping_from_timeloop(text, acc, layer_from_timeloop(problem_to_timeloop_yaml(layer)))
+    row = arrays.row(b)
+    for name in ("temporal", "spatial_x", "spatial_y", "keep"):
+        assert np.array_equal(getattr(back, name), getattr(row, name)), name
+    assert evaluate_batch(layer, acc, back).energy_pj[0] == evaluate_batch(layer, acc, row).energy_pj[0]

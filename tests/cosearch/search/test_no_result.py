@@ -54,7 +54,7 @@ def test_quiet_keeps_the_notices(tmp_path, monkeypatch, capsys):
         on_message(cosearch.Notice("--storage: x.db is locked by another process: waiting up to 15 s for it"))
         raise cosearch.UsageError("stop here")
 
-    monkeypatch.setattr(cli.cosearch, "run", run)
+    monkeypatch.setattr(cli.command, "run", run)  # what the command line calls
     with pytest.raises(SystemExit):
         cli.main(["--out", str(tmp_path / "out"), "--quiet", "--trials", "1"])
     assert capsys.readouterr().err.splitlines() == [
@@ -89,7 +89,7 @@ def test_a_storage_failure_ends_the_command_in_one_line(tmp_path, monkeypatch, c
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "cosearch.db"))
 
-    monkeypatch.setattr(cli.cosearch, "run", disk_full)
+    monkeypatch.setattr(cli.command, "run", disk_full)
     with pytest.raises(SystemExit) as info:
         cli.main(["--out", str(tmp_path / "out"), "--quiet", "--trials", "1"])
     assert info.value.code == 2

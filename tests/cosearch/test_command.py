@@ -1,0 +1,79 @@
+"""The `cosearch` command: `cosearch.command.main` behind `cosearch`, `python -m cosearch` and run_cosearch.py, with
+--version and the Timeloop commands as `cosearch timeloop ...`."""
+import subprocess
+import sys
+
+import pytest
+
+import cosearch
+from cosearch import command
+from _cosearch_cli import ROOT, cli_env
+
+
+def _main(argv, capsys):
+    try:
+        status = command.main(argv, prog="cosearch")
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_version_and_help(capsys):
+    status, out, _ = _main(["--version"], capsys)
+    assert status == 0 and out.strip() == f"cosearch {cosearch.__version__}"
+    status, out, _ = _main(["--help"], capsys)
+    assert status == 0 and out.startswith("usage: cosearch ") and "--budget" in out and "--network" in out
+    assert "cosearch timeloop {model,mapper,check}" in out
+
+
+def test_run_cosearch_and_the_module_share_one_parser():
+    """The same options and the same one-line errors under each name (subprocesses: each is its own program)."""
+    outs = {}
+    for name, args in (("run_cosearch.py", [str(ROOT / "run_cosearch.py")]), ("python -m cosearch", ["-m", "cosearch"])):
+        help_ = subprocess.run([sys.executable, *args, "--help"], capture_output=True, text=True, cwd=ROOT,
+                               env=cli_env(), timeout=120)
+        assert help_.returncode == 0, help_.stderr
+        outs[name] = help_.stdout.split("options:", 1)[1]
+        bad = subprocess.run([sys.executable, *args, "--trials", "0"], capture_output=True, text=True, cwd=ROOT,
+                             env=cli_env(), timeout=120)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith(f"{name}: error: --trials")
+    assert outs["run_cosearch.py"].replace("run_cosearch.py", "X") == outs["python -m cosearch"].replace(
+        "python -m cosearch", "X")
+
+
+def test_timeloop_subcommands_reach_the_timeloop_command_lines(capsys, tmp_path):
+    status, out, _ = _main(["timeloop", "model", "--help"], capsys)
+    assert status == 0 and "python -m accel_models.timeloop model" in out
+    status, out, _ = _main(["timeloop", "mapper", "--help"], capsys)
+    assert status == 0 and "--time-limit" in out  # the mapper's own arguments
+    status, _, err = _main(["timeloop", "model", str(tmp_path / "missing.yaml")], capsys)
+    assert status == 2 and err.count("\n") == 1 and "missing.yaml" in err
+
+
+@pytest.mark.parametrize("argv, wanted", [(["timeloop"], "usage: cosearch timeloop"),
+                                          (["timeloop", "simulate"], "unknown command 'simulate'")])
+def test_timeloop_without_a_known_command_is_status_2(argv, wanted, capsys):
+    status, _, err = _main(argv, capsys)
+    assert status == 2 and wanted in err
+
+
+def test_a_bad_zigzag_device_is_one_line_naming_file_and_field(tmp_path, capsys):
+    bad = tmp_path / "accelerator.yaml"
+    bad.write_text("name: x\nmemories: {}\n")
+    status, _, err = _main(["--accelerator", f"zigzag:{bad}", "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert f"{bad}: operational_array: missing" in err
+
+
+def test_a_zigzag_device_loads_with_its_mapping_file():
+    from cosearch.config.devices import parse_device
+    from cosearch.search.nas.device import load_device
+
+    data = ROOT / "tests" / "accel_models" / "data" / "zigzag"
+    spec = parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like_mapping.yaml'}")
+    assert (spec.kind, spec.name) == ("zigzag", "zigzag-tpu_like")
+    device = load_device(spec)
+    assert device.accelerator.mesh == (32, 32) and device.accelerator.dataflow.spatial_x == ("K",)
+    with pytest.raises(cosearch.UsageError, match="accepted: zigzag:ACCELERATOR.yaml"):
+        parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}")

@@ -1,0 +1,180 @@
+"""nets.from_onnx: models exported with torch.onnx.export inside the test give the layers (and element-wise work)
+of the same model's torch.fx import; an operator that cannot be mapped is one line naming the node and op type."""
+import warnings
+
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper
+from torch import nn
+
+from nets import Block, Layer, TransformerSpec, from_onnx
+from nets.torch_import import from_torch
+from nets.transformer.torch_model import build_transformer, example_input
+
+from _vision_models import MobileNetV2, ResNet18
+
+
+def _export(model: nn.Module, example: torch.Tensor, path, **kwargs):
+    """torch.onnx.export as a user calls it (torch 2.13: the torch.export-based exporter, which needs onnxscript)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), (example,), str(path), **kwargs)
+    return path
+
+
+def _same(onnx_net, torch_net, elementwise: bool = True, names: bool = True) -> None:
+    assert len(onnx_net) == len(torch_net)
+    for got, want in zip(onnx_net.layers, torch_net.layers):
+        assert got == want, (got.name, want.name)
+        if elementwise:
+            assert got.elementwise == want.elementwise, (got.name, got.elementwise, want.elementwise)
+        if names:
+            assert got.name == want.name
+
+
+@pytest.mark.parametrize("model_class, macs", [(ResNet18, 1_814_073_344), (MobileNetV2, 300_774_272)])
+def test_vision_models_equal_their_torch_fx_import(model_class, macs, tmp_path):
+    model, x = model_class(), torch.randn(1, 3, 224, 224)
+    net = from_onnx(_export(model, x, tmp_path / "model.onnx"))
+    _same(net, from_torch(model, x))
+    assert net.name == "model" and net.meta["source"] == "onnx"
+    # torchvision's documented GFLOPS (multiply-accumulates): resnet18 1.814, mobilenet_v2 0.301
+    assert net.macs == macs
+    if model_class is MobileNetV2:
+        assert sum(layer.kind == "depthwise" for layer in net.layers) == 17
+
+
+class _Toy(nn.Module):
+    """Grouped, dilated, non-square-stride convs, a 1-D conv, a linear on tokens (MatMul + bias), a product of
+    two activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.grouped = nn.Conv2d(8, 16, (3, 5), stride=(1, 2), padding=(1, 2), groups=4)
+        self.dilated = nn.Conv2d(16, 16, 3, dilation=2, padding=2)
+        self.temporal = nn.Conv1d(16, 32, 3, stride=2)
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.dilated(self.grouped(x)))
+        t = self.temporal(y.flatten(2))           # [N, 32, L]
+        tokens = self.head(t.transpose(1, 2))     # [N, L, 10]
+        return tokens @ tokens.transpose(1, 2)    # [N, L, L]
+
+
+@pytest.mark.parametrize("exporter", ["torch.export", "torchscript"])
+def test_convolutions_linears_and_products_of_both_exporters(exporter, tmp_path):
+    model, x = _Toy(), torch.randn(2, 8, 10, 20)
+    path = _export(model, x, tmp_path / "toy.onnx", dynamo=exporter == "torch.export")
+    net = from_onnx(path)
+    _same(net, from_torch(model, x), names=False)  # a function's product is named by its node in each
+    grouped, dilated, temporal, head, gram = net.layers
+    assert grouped == Layer(R=5, S=3, P=10, Q=10, C=2, K=4, N=2, G=4, stride_w=2, stride_h=1)
+    assert dilated == Layer(R=3, S=3, P=10, Q=10, C=16, K=16, N=2, dilation_w=2, dilation_h=2)
+    assert temporal == Layer(R=3, P=49, C=16, K=32, N=2, stride_w=2)
+    assert head == Layer.fc(32, 10, batch=2 * 49)
+    assert gram.weights_are_activations and gram == Layer.matmul(49, 10, 49, batch=2)
+
+
+def _vit():
+    return TransformerSpec("tiny-vit", "vit", 64, (Block(4, 128, head_dim=16),) * 2, tokens=17, context=17, image=32,
+                           patch=8, classes=10)
+
+
+def test_attention_op_equals_the_transformer_workload(tmp_path):
+    """Opset 23 exports scaled_dot_product_attention as one Attention node: its scores and context products and
+    their scale and softmax, as the transformer workloads record them."""
+    spec = _vit()
+    model = build_transformer(spec)
+    path = _export(model, example_input(spec), tmp_path / "vit.onnx", opset_version=23)
+    assert "Attention" in {n.op_type for n in onnx.load(str(path)).graph.node}
+    _same(from_onnx(path), from_torch(model, example_input(spec)))
+
+
+def test_decomposed_attention_gives_the_same_products(tmp_path):
+    """Opset 20 spells attention out (MatMul, Softmax, Mul): the same products; its scale is applied to Q and K
+    before their product, so that element-wise work is listed where the graph does it."""
+    spec = _vit()
+    model = build_transformer(spec)
+    net = from_onnx(_export(model, example_input(spec), tmp_path / "vit.onnx", opset_version=20))
+    _same(net, from_torch(model, example_input(spec)), elementwise=False)
+    scores = net.layers[2]
+    assert scores.name == "blocks.0.attn.scores" and [op.kind for op in scores.elementwise] == ["softmax"]
+
+
+def _model(nodes, inputs, outputs, initializers=(), opset=20):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _float(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def _weight(name, shape):
+    return helper.make_tensor(name, TensorProto.FLOAT, shape, [0.0] * int(torch.tensor(shape).prod()))
+
+
+def test_an_operator_it_cannot_map_is_one_line_naming_node_and_type(tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv0", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("ConvTranspose", ["y", "wt"], ["z"], name="up1", kernel_shape=[2, 2], strides=[2, 2])]
+    model = _model(nodes, [_float("x", [1, 4, 8, 8])], [_float("z", [1, 4, 16, 16])],
+                   [_weight("w", [4, 4, 3, 3]), _weight("wt", [4, 4, 2, 2])])
+    onnx.save(model, tmp_path / "up.onnx")
+    with pytest.raises(ValueError) as info:
+        from_onnx(tmp_path / "up.onnx")
+    message = str(info.value)
+    assert "\n" not in message and "up.onnx" in message and "'up1'" in message and "ConvTranspose" in message
+
+
+def test_custom_domain_and_dynamic_shapes_are_refused(tmp_path):
+    custom = _model([helper.make_node("FusedConv", ["x"], ["y"], name="fc7", domain="com.microsoft")],
+                    [_float("x", [1, 4])], [_float("y", [1, 4])])
+    custom.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    onnx.save(custom, tmp_path / "custom.onnx")
+    with pytest.raises(ValueError, match=r"'fc7'.*com\.microsoft\.FusedConv"):
+        from_onnx(tmp_path / "custom.onnx")
+    dynamic = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [_float("x", ["batch", 4])],
+                     [_float("y", ["batch", 3])], [_weight("w", [4, 3])])
+    onnx.save(dynamic, tmp_path / "dynamic.onnx")
+    with pytest.raises(ValueError, match=r"'mm' \(MatMul\): the shape of its input A 'x' is unknown or not fixed"):
+        from_onnx(tmp_path / "dynamic.onnx")
+
+
+def test_not_an_onnx_file(tmp_path):
+    (tmp_path / "text.onnx").write_bytes(b"\xff\xfe not protobuf at all \x00\x01")
+    with pytest.raises(ValueError, match=r"text\.onnx: not an ONNX model"):
+        from_onnx(tmp_path / "text.onnx")
+    with pytest.raises(ValueError, match="no ONNX file there"):
+        from_onnx(tmp_path / "missing.onnx")
+    free = _model([helper.make_node("Relu", ["x"], ["y"], name="r")], [_float("x", [1, 4])], [_float("y", [1, 4])])
+    onnx.save(free, tmp_path / "free.onnx")
+    with pytest.raises(ValueError, match="no Conv, Gemm, MatMul or Attention node"):
+        from_onnx(tmp_path / "free.onnx")
+
+
+def test_gemm_bias_scalar_scale_and_residual_add(tmp_path):
+    """Gemm with transB (as torch writes nn.Linear), a scalar Mul (scale), an Add of two activations (add)."""
+    nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
+             helper.make_node("Mul", ["h", "half"], ["s"], name="scale"),
+             helper.make_node("Add", ["s", "h"], ["y"], name="residual")]
+    model = _model(nodes, [_float("x", [3, 16])], [_float("y", [3, 8])],
+                   [_weight("w", [8, 16]), _weight("b", [8]), helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])])
+    onnx.save(model, tmp_path / "gemm.onnx")
+    (fc,) = from_onnx(tmp_path / "gemm.onnx").layers
+    assert fc == Layer.fc(16, 8, batch=3) and fc.name == "fc"
+    assert [(op.kind, op.elements) for op in fc.elementwise] == [("scale", 24), ("add", 24)]
+
+
+def test_attention_node_with_3d_inputs_and_grouped_heads(tmp_path):
+    """ONNX Attention (opset 23) on [batch, tokens, heads x width] inputs with 8 query and 2 key/value heads."""
+    node = helper.make_node("Attention", ["q", "k", "v"], ["y"], name="attn", q_num_heads=8, kv_num_heads=2,
+                            is_causal=1)
+    model = _model([node], [_float("q", [1, 16, 64]), _float("k", [1, 16, 16]), _float("v", [1, 16, 16])],
+                   [_float("y", [1, 16, 64])], opset=23)
+    onnx.save(model, tmp_path / "attention.onnx")
+    scores, context = from_onnx(tmp_path / "attention.onnx").layers
+    assert scores == Layer.attention_scores(16, 16, 8, heads=8, kv_heads=2)
+    assert context == Layer.attention_context(16, 16, 8, heads=8, kv_heads=2)
+    assert [op.kind for op in scores.elementwise] == ["scale", "mask", "softmax"]
