@@ -9,25 +9,30 @@ from .limits import check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
-__all__ = ["TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow",
-           "MappingArrays", "MapspaceConstraints", "LevelConstraints",
-           "evaluate_batch", "evaluate", "explain", "check_countable", "BatchResult", "EvalResult", "REASONS"]
-
 # technology tables, area model, builder, presets, roofline
-from . import roofline, tech  # noqa: E402
-from .area import AreaBreakdown, area_breakdown, area_mm2  # noqa: E402
-from .builder import build_accelerator  # noqa: E402
-from .units import format_bytes  # noqa: E402
-from . import presets  # noqa: E402
-from .presets import PRESETS, get_preset  # noqa: E402
-__all__ += ["tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator",
-            "PRESETS", "get_preset", "format_bytes"]
+from . import roofline, tech
+from .area import AreaBreakdown, area_breakdown, area_mm2
+from .builder import build_accelerator
+from .units import format_bytes
+from . import presets
+from .presets import PRESETS, get_preset
 
 # Timeloop v0.4 YAML import/export (accel_models.timeloop)
-from .timeloop import (  # noqa: E402
+from .timeloop import (
     accelerator_from_timeloop, arch_to_timeloop_yaml, constraints_to_timeloop_yaml, ert_to_timeloop_yaml,
     layer_from_timeloop, load_timeloop, mapping_from_timeloop, mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
 
-__all__ += ["accelerator_from_timeloop", "layer_from_timeloop", "mapping_from_timeloop", "load_timeloop",
-            "mapping_to_timeloop_yaml", "problem_to_timeloop_yaml", "arch_to_timeloop_yaml", "ert_to_timeloop_yaml",
-            "constraints_to_timeloop_yaml"]
+__all__ = [
+    # the accelerator and its mappings' dense form
+    "TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow", "MappingArrays",
+    "MapspaceConstraints", "LevelConstraints",
+    # the cost model: compiled batch, explained single mapping, the pure-Python reference
+    "evaluate_batch", "evaluate", "explain", "check_countable", "BatchResult", "EvalResult", "REASONS",
+    # technology tables, area model, builder, presets, roofline
+    "tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator", "PRESETS",
+    "get_preset", "format_bytes",
+    # Timeloop v0.4 YAML import/export
+    "accelerator_from_timeloop", "layer_from_timeloop", "mapping_from_timeloop", "load_timeloop",
+    "mapping_to_timeloop_yaml", "problem_to_timeloop_yaml", "arch_to_timeloop_yaml", "ert_to_timeloop_yaml",
+    "constraints_to_timeloop_yaml",
+]

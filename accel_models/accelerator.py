@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from math import prod
 from numbers import Integral, Real
 
-from nets import TENSOR_INDEX, TENSORS  # noqa: F401  (re-exported: the tensor order of every dense array)
+from nets.problem_shape import TENSOR_INDEX, TENSORS  # noqa: F401  (re-exported: the tensor order of every dense array)
 
 from .dataflow import Dataflow
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets import MAX_BOUND, Layer, check_layer
+from nets import Layer, check_layer
+from nets.layer import MAX_BOUND
 
 from . import kernel
 from .accelerator import Accelerator, check_accelerator

@@ -18,7 +18,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from nets import N_AXES, PROJECTION, TENSORS, Layer
+from nets import N_AXES, TENSORS, Layer
+from nets.problem_shape import PROJECTION
 
 from .accelerator import Accelerator
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets import DIMS, Layer, axis_terms, check_layer
+from nets import DIMS, Layer, check_layer
+from nets.problem_shape import axis_terms
 
 from .accelerator import TENSORS, Accelerator, check_accelerator
 from .limits import check_countable

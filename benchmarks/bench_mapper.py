@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from accel_models import TENSORS  # noqa: E402
 from accel_models.timeloop import case_from_dict, default_corpus_path  # noqa: E402
 from mappings import Encoding, MapperResult, RandomStrategy, best_mapping  # noqa: E402
-from nets import resnet50  # noqa: E402
+from nets.zoo import resnet50  # noqa: E402
 
 DEFAULT_DIR = default_corpus_path().parent / "mapper_bench"
 STRATEGIES = ("cmaes", "random")

@@ -5,12 +5,13 @@ from .random_mapping import random_mappings, random_valid_mappings
 from .encoding import FACTOR_MODES, Encoding
 from .result import MapperResult
 from .strategies import (CMAESStrategy, EvolutionStrategy, ExhaustiveStrategy, MapperStrategy, RandomStrategy,
-                         register_strategy, strategy_names, unregister_strategy)
+                         MAPPER_STRATEGIES, register_strategy, strategy_names, unregister_strategy)
 from .mapper import MapperSettings, best_mapping
 from .cache import MappingCache, accelerator_key
 
 __all__ = ["LevelMapping", "Mapping", "random_mappings", "random_valid_mappings", "Encoding", "FACTOR_MODES",
            "MapperResult",
            "MapperStrategy", "EvolutionStrategy", "CMAESStrategy", "RandomStrategy", "ExhaustiveStrategy",
-           "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings", "best_mapping",
+           "MAPPER_STRATEGIES", "register_strategy", "unregister_strategy", "strategy_names", "MapperSettings",
+           "best_mapping",
            "MappingCache", "accelerator_key"]

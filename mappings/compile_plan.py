@@ -18,7 +18,6 @@ from accel_models.kernel import (CompileStep, callee_steps, compile_for, evaluat
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
-from .cache import MappingCache
 from .encoding import Encoding
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
@@ -27,10 +26,11 @@ SEARCH = "run_evolution"
 """The step that compiles the search (a real search; every other step compiles a part it links)."""
 
 
-def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache: MappingCache,
+def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
                         objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
-    then the decoder, the kernel's driver and the small helpers, the search, the warm starts)."""
+    then the decoder, the kernel's driver and the small helpers, the search, the warm starts); `cache`: the
+    `MappingCache` whose search the `run_evolution` step runs."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)

@@ -85,7 +85,8 @@ from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraint
 from accel_models.mapping_arrays import canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from nets import DIMS, Layer, check_layer, tensor_dims
+from nets import DIMS, Layer, check_layer
+from nets.problem_shape import tensor_dims
 
 from ._decode_kernel import decode_batch
 from ._encode_kernel import encode_into

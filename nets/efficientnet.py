@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
+from .channels import make_divisible
 from .network import Network
 from .ofa.plan import ConvUnit, GlobalPoolUnit, LinearUnit, MBBlockUnit, Plan, SEUnit
-from .ofa.spaces import make_divisible
 from .ofa.workload import plan_layers
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15

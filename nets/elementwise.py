@@ -81,3 +81,6 @@ def _si(n: float) -> str:
         if n >= scale:
             return f"{n / scale:.3g}{unit}"
     return f"{n:g}"
+
+
+__all__ = ["OPS_PER_ELEMENT", "INPUTS", "ElementwiseOp", "elementwise_ops", "elementwise_words", "describe_elementwise"]

@@ -233,3 +233,6 @@ def _heads_per_group(heads: int, kv_heads: int | None) -> int:
 
 _INT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Layer) if f.type == "int")
 """The fields that hold integers (bounds, strides, dilations)."""
+
+
+__all__ = ["MAX_BOUND", "MAX_WORDS", "check_layer", "Layer"]

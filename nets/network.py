@@ -80,3 +80,6 @@ class LayerRecorder:
             self.layers[-1] = replace(self.layers[-1], elementwise=self.layers[-1].elementwise + (op,))
         else:
             self._pending.append(op)
+
+
+__all__ = ["Network", "LayerRecorder"]

@@ -56,3 +56,7 @@ def box_words(extents: tuple[int, ...], coefficients: tuple[int, ...]) -> tuple[
     """Words of each tensor's bounding box (Weights, Inputs, Outputs) for dim extents in DIMS order."""
     return tuple(prod(1 + sum((extents[d] - 1) * c for d, c in axis) for axis in tensor)
                  for tensor in axis_terms(coefficients))  # type: ignore[return-value]
+
+
+__all__ = ["DIMS", "DIM_INDEX", "TENSORS", "TENSOR_INDEX", "COEFFICIENTS", "PROJECTION", "N_AXES", "tensor_dims",
+           "axis_terms", "box_words"]

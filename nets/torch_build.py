@@ -12,7 +12,8 @@ from torch import nn
 
 from ._shapes import same_padding
 from .ofa.plan import BottleneckUnit, ConvUnit, GlobalPoolUnit, LinearUnit, MaxPoolUnit, MBBlockUnit, Plan, SEUnit
-from .spaces import DEFAULT_SPACE, SubnetConfig, parse_config
+from .spaces.config import SubnetConfig
+from .spaces.registry import DEFAULT_SPACE, get_space
 
 _ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "h_swish": nn.Hardswish}
 # nn.Hardswish is x * relu6(x + 3) / 6 and nn.Hardsigmoid relu6(x + 3) / 6, OFA's Hswish / Hsigmoid.
@@ -130,7 +131,8 @@ def build_torch(config: SubnetConfig | dict, space: str | None = None, **options
     for a transformer subnet `nets.transformer.torch_model.example_input(config.to_spec())` (images or token
     ids).
     """
-    config = parse_config(config, space or DEFAULT_SPACE)
+    if not isinstance(config, SubnetConfig):
+        config = get_space(space or DEFAULT_SPACE).parse(config)
     return config.space_def.build_torch(config, **options)
 
 

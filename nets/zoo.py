@@ -295,3 +295,7 @@ def get_network(name: str, **kwargs) -> Network:
     except (KeyError, TypeError):
         raise ValueError(f"unknown network {name!r}; accepted: {', '.join(ZOO)}") from None
     return builder(**kwargs)
+
+
+__all__ = ["ZOO", "get_network", "alexnet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2", "mnasnet1_0",
+           "squeezenet1_0", "googlenet", "efficientnet_edgetpu_s", "unet"]

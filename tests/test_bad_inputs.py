@@ -356,6 +356,7 @@ def test_command_line(name, files, tmp_path, monkeypatch, capsys):
     assert not (files / "pwned").exists()  # the malicious pickle never ran
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
     """A well-formed PostgreSQL URL whose server is not there: not bad input (exit 1), still one line."""
     if importlib.util.find_spec("psycopg2") is None:
@@ -378,7 +379,8 @@ def _api_cases():
     from accel_models.timeloop import accelerator_from_timeloop, layer_from_timeloop
     from cosearch import AcceleratorSpace, UsageError, make_settings, parse_budget, parse_duration, parse_network
     from mappings import CMAESStrategy, EvolutionStrategy, RandomStrategy, best_mapping, random_valid_mappings
-    from nets import Layer, OFAAccuracyPredictor, get_network, get_space, parse_config
+    from nets import Layer, get_network, get_space, parse_config
+    from nets.estimators import OFAAccuracyPredictor
 
     layer = Layer.conv(16, 16, 3, 8)
     acc = get_preset("nvdla_256")
@@ -697,6 +699,7 @@ SUBPROCESS_CASES = {
 }
 
 
+@pytest.mark.slow
 def test_as_processes(files):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     with ThreadPoolExecutor(3) as pool:

@@ -1,8 +1,10 @@
-"""The open-ended families each have a door: a search space, an objective and a mapper strategy are each one class
-plus one registration line, and then work end to end (the command-line names, `make_settings`, a whole run)."""
+"""The open-ended families each have a door: a search space, an objective, a mapper strategy and a network search
+strategy are each one class plus one registration line in their family's registry (`nets.registry.Registry`), and
+then work end to end (the command-line names, `make_settings`, a whole run)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -12,10 +14,13 @@ import numpy as np
 import pytest
 
 import cosearch
-from cosearch.config.objectives import ObjectiveSpec, RunFigures, register_objective, unregister_objective
-from mappings import MapperSettings, MapperStrategy, register_strategy, unregister_strategy
+from cosearch.config.objectives import OBJECTIVES, ObjectiveSpec, RunFigures
+from cosearch.nas_strategies import NAS_STRATEGIES, BudgetSpent, NASStrategy, config_from
+from mappings import MAPPER_STRATEGIES, MapperSettings, MapperStrategy
 from mappings.strategies import Tracker
-from nets import Layer, Network, SearchSpace, SubnetConfig, register_space, unregister_space
+from nets import Layer, Network, SearchSpace, SubnetConfig, slot_choices
+from nets.registry import Registry, RegistryError
+from nets.spaces import SPACES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,15 +104,53 @@ class QuasiRandomStrategy(MapperStrategy):
         return tracker.result(self.name, seed)
 
 
+@dataclasses.dataclass(frozen=True)
+class GridSearch(NASStrategy):
+    """Every subnet of the gene table in turn, for spaces of at most `max_subnets` configs."""
+
+    name = "grid"
+    source = "enumeration (a baseline for small spaces)"
+    max_subnets: int = 1000
+
+    def check_inputs(self, space, devices):
+        n = math.prod(len(choices) for _, _, choices in slot_choices(space.genes()))
+        return None if n <= self.max_subnets else f"space {space.cli_name} has {n:.3g} configs, over {self.max_subnets}"
+
+    def search(self, problem) -> None:
+        decisions = slot_choices(problem.genes)
+        try:
+            for picks in itertools.product(*(range(len(choices)) for _, _, choices in decisions)):
+                problem.evaluate([config_from(problem.space, decisions, picks)])
+        except BudgetSpent:
+            return
+
+
+TOYS = ((SPACES, ToyMLPSpace()), (OBJECTIVES, ED2P), (MAPPER_STRATEGIES, QuasiRandomStrategy),
+        (NAS_STRATEGIES, GridSearch))
+
+
 @pytest.fixture
 def toy_members():
-    register_space(ToyMLPSpace())
-    register_objective(ED2P)
-    register_strategy(QuasiRandomStrategy)
+    for registry, member in TOYS:
+        registry.register(member)
     yield
-    unregister_space("toy_mlp")
-    unregister_objective("ed2p")
-    unregister_strategy("sobol")
+    for registry, member in TOYS:
+        registry.unregister(member.name)
+
+
+@pytest.mark.parametrize("registry, member", TOYS, ids=[r.kind for r, _ in TOYS])
+def test_every_family_registers_and_refuses_the_same_way(registry, member):
+    assert isinstance(registry, Registry) and member.name not in registry
+    with pytest.raises(RegistryError, match=f"--flag: unknown {registry.kind} '{member.name}'; accepted: "):
+        registry.get(member.name, "--flag")
+    registry.register(member)
+    try:
+        assert registry.get(member.name) is member and member.name in registry.names()
+        with pytest.raises(RegistryError, match="already registered"):
+            registry.register(member)
+    finally:
+        registry.unregister(member.name)
+    assert member.name not in registry
 
 
 def test_each_member_is_found_by_name(toy_members):
@@ -127,6 +170,7 @@ def test_each_member_is_found_by_name(toy_members):
     assert result.strategy == "sobol" and result.evaluations == 128 and result.valid
 
 
+@pytest.mark.slow
 def test_a_toy_space_objective_and_strategy_run_end_to_end(toy_members, tmp_path):
     settings = cosearch.make_settings("area=5mm2", space="toy-mlp", objective="ed2p", accuracy=0.5, trials=3,
                                       workers=1, population=4, generations=1, time_limit="none", polish_evals=0,
@@ -142,3 +186,28 @@ def test_a_toy_space_objective_and_strategy_run_end_to_end(toy_members, tmp_path
                         best.energy_j * best.latency_s ** 2)
     assert all(layer.result.strategy == "sobol" for layer in best.layers)
     assert "toy accuracy" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_toy_nas_strategy_searches_a_fixed_device(toy_members, tmp_path):
+    """The grid scores all 81 configs of the toy space on the device: the subnet found is the most accurate one
+    within the latency limit, as a brute-force pass over the same configs says."""
+    settings = cosearch.make_settings(accelerator="eyeriss", space="toy-mlp", budget="latency<=1s", accuracy=0.5,
+                                      nas_strategy="grid", nas_evals=100, final_mapper_evals=64, workers=1,
+                                      out=tmp_path)
+    result = cosearch.run(settings)
+    device = result.devices[0]
+    assert device.strategy == "grid" and device.evaluations == 81
+    space = ToyMLPSpace()
+    configs = [config_from(space, slot_choices(space.genes()), picks)
+               for picks in itertools.product(range(3), range(3), range(3), range(3))]
+    best = max(ToyAccuracy().score_batch(configs))
+    assert math.isclose(device.accuracy, best) and device.subnet["d"] == 3
+
+
+def test_a_nas_strategy_refuses_a_space_before_any_work(toy_members, tmp_path):
+    settings = cosearch.make_settings(accelerator="eyeriss", space="ofa-mbv3", budget="latency<=10ms",
+                                      nas_strategy="grid", out=tmp_path)
+    with pytest.raises(cosearch.UsageError, match="--nas-strategy grid: space ofa-mbv3 has .* configs, over 1000"):
+        cosearch.run(settings)
+    assert not (tmp_path / "tables").exists()

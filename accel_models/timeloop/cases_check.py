@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nets import DIMS, tensor_dims
+from nets import DIMS
+from nets.problem_shape import tensor_dims
 
 from ..accelerator import TENSORS
 from ..reference import loop_nest

@@ -12,7 +12,7 @@ from nets import get_space, space_names
 from .budget import Budget, parse_budget
 from .devices import parse_devices
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
-from .objectives import make_objective
+from .objectives import DEFAULT_OBJECTIVE, make_objective, objective_spec
 from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
@@ -50,7 +50,8 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
                                                                                                  space))
     _check_no_effect(given, values, network, networks, space)
     objective_name = values["objective"]
-    floor_needed = not (devices and (objective_name in ("accuracy", "mnasnet") or "accuracy" in (values["pareto"] or ())))
+    reads_accuracy = any(objective_spec(m).needs_accuracy for m in (objective_name, *(values["pareto"] or ())))
+    floor_needed = not (devices and reads_accuracy)
     budget = _accuracy_floor(budget, values["accuracy"], network, space, default=floor_needed)
     objective = make_objective(objective_name, values, budget)
     pareto = values["pareto"] or ()
@@ -76,9 +77,10 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     if resources is not None:
         what += f"-{resources.preset}"
         fields.update(technology_nm=resources.technology_nm, clock_ghz=resources.clock_ghz)
-    goal = f"-pareto-{'-'.join(pareto)}" if pareto else ("" if objective.name == "edp" else f"-{objective.name}")
+    goal = (f"-pareto-{'-'.join(pareto)}" if pareto
+            else "" if objective.name == DEFAULT_OBJECTIVE else f"-{objective.name}")
     study_name = values["study_name"] or f"cosearch-{what}-{budget.slug}{goal}-seed{seed}"
-    if pareto and objective.name != "edp":
+    if pareto and objective.name != DEFAULT_OBJECTIVE:
         raise UsageError(f"--pareto and --objective {objective.name}: give one of them (--pareto sets the objectives)")
     fields.update(objective=objective, sampler=sampler, pareto=pareto, devices=devices)
     return CoSearchSettings(budget=budget, network=network, networks=networks if len(networks) > 1 else (),
@@ -104,7 +106,8 @@ def _sampler(given: str | None, pareto: tuple[str, ...]) -> str:
 def _check_accuracy_known(objective: str | None, pareto: tuple[str, ...], network: NetworkSpec | None,
                           networks: tuple[NetworkSpec, ...]) -> None:
     """An objective that scores accuracy needs a subnet search or one subnet config (zoo networks carry none)."""
-    flag = f"--objective {objective}" if objective else ("--pareto accuracy" if "accuracy" in pareto else None)
+    readers = [m for m in pareto if objective_spec(m).needs_accuracy]
+    flag = f"--objective {objective}" if objective else (f"--pareto {readers[0]}" if readers else None)
     if flag is None:
         return
     if len(networks) > 1 or (network is not None and network.fixed):

@@ -25,14 +25,14 @@ from mappings import FACTOR_MODES
 from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
-from .nas_strategies import check_nas_strategy
-from .objectives import (MNASNET_SOFT, check_exponents, check_objective, check_pareto, check_target_latency,
-                         pareto_metrics, single_objectives)
+from ..nas_strategies import NAS_STRATEGIES
+from .objectives import (DEFAULT_OBJECTIVE, check_objective, check_pareto, objective_flags, pareto_metrics,
+                         single_objectives)
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .folders import check_folder, check_path
-from .validate import UsageError, check_choice, check_int, is_number, parse_duration
+from .validate import UsageError, check_choice, check_int, check_member, is_number, parse_duration
 from .workloads import resolve_space, space_alias
 
 SAMPLERS = ("cmaes", "tpe", "random", "nsga2")
@@ -162,8 +162,15 @@ def _predictor_file(flag: str, value) -> Path:
     return path
 
 
-def _mnasnet_text(s: CoSearchSettings, text: Callable[[], str | None]) -> str | None:
-    return text() if s.objective.name == "mnasnet" else None
+def _objective_options() -> tuple["Option", ...]:
+    """The options every registered objective adds (`ObjectiveSpec.flags`); each is written back only for a run of
+    its own objective."""
+    def write(owner, flag):
+        return lambda s: flag.write(s.objective) if isinstance(s.objective, owner) else None
+
+    return tuple(Option(flag.flag, flag.help, shown_default=flag.shown_default, metavar=flag.metavar, check=flag.check,
+                        field=f"objective.{flag.attribute}", derived=True, write=write(owner, flag))
+                 for owner, flag in objective_flags())
 
 
 def _study_name(flag: str, value) -> str:
@@ -194,14 +201,12 @@ OPTIONS: tuple[Option, ...] = (
            "power<=500mW, accuracy>=0.76", default="area=5mm2", shown_default="area=5mm2; none with --accelerator",
            metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
-    # 300: with the defaults below the best EDP still falls past trial 200 (the default run on two idle cores:
-    # 1.36e-6 at 150, 1.15e-6 at 200 J*s); 200 trials took 187 s there, so the time limit ends most runs
-    # (README "Defaults and why").
+    # 300: the best EDP still falls past trial 200, and the time limit below ends most runs first
+    # (docs/defaults.md gives the measurements).
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 230 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
-    # mapping, presets, the polish and report take 30-45 s after it, the start a few seconds; at 250 s a fresh
-    # clone's run took 4:55 wall at load 0.4: search 253 s, final phase 34 s).
+    # mapping, presets, the polish and report take 30-45 s after it; docs/defaults.md gives the measurements).
     Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="230s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
@@ -217,8 +222,8 @@ OPTIONS: tuple[Option, ...] = (
            "a co-search's result.json, Timeloop ARCH.yaml+ERT.yaml, or lut:FILE.yaml), comma-joined",
            metavar="DEVICE[,DEVICE]", field="devices", derived=True,
            write=lambda s: ",".join(d.text for d in s.devices) or None),
-    Option("--nas-strategy", "network search strategy on fixed devices: evolution (OFA's), random, rl (REINFORCE), "
-           "gradient (ProxylessNAS's)", default="evolution", metavar="NAME", check=check_nas_strategy,
+    Option("--nas-strategy", f"network search strategy on fixed devices: {', '.join(NAS_STRATEGIES.names())}",
+           default="evolution", metavar="NAME", check=check_member(NAS_STRATEGIES),
            field="nas_strategy", write=lambda s: s.nas_strategy if s.fixed_devices else None),
     Option("--nas-evals", "subnet evaluations per device of the network search on fixed devices", default=10_000,
            metavar="N", type=_integer_text, check=_int_in(1, 10_000_000), field="nas_evals",
@@ -252,19 +257,10 @@ OPTIONS: tuple[Option, ...] = (
            derived=True),
     Option("--objective", f"what the search optimises: {', '.join(single_objectives())} (the README gives each "
            "formula)",
-           default="edp", shown_default="edp; accuracy with --accelerator", metavar="NAME", check=check_objective,
-           field="objective", derived=True, write=lambda s: s.objective.name if s.objective.name != (
-               "accuracy" if s.devices else "edp") else None),
-    Option("--target-latency", "MnasNet's latency target T for --objective mnasnet, e.g. 2ms",
-           shown_default="the budget's latency<= term", metavar="DURATION", check=check_target_latency,
-           field="objective.target_latency_s", derived=True,
-           write=lambda s: _mnasnet_text(s, lambda: None if s.objective.target_from_budget
-                                         else f"{s.objective.target_latency_s:g}s")),
-    Option("--mnasnet-exponents", "MnasNet's exponents w below and above T: soft, hard (0,-1) or ALPHA,BETA, each in "
-           "[-10, 0]", shown_default=f"soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g})", metavar="A,B",
-           check=check_exponents, field="objective.exponents", derived=True,
-           write=lambda s: _mnasnet_text(s, lambda: None if s.objective.exponents == MNASNET_SOFT
-                                         else ",".join(f"{x:g}" for x in s.objective.exponents))),
+           default=DEFAULT_OBJECTIVE, shown_default=f"{DEFAULT_OBJECTIVE}; accuracy with --accelerator", metavar="NAME",
+           check=check_objective, field="objective", derived=True, write=lambda s: s.objective.name if s.objective.name
+           != ("accuracy" if s.devices else DEFAULT_OBJECTIVE) else None),
+    *_objective_options(),
     Option("--pareto", f"a multi-objective study instead of --objective: two or three of "
            f"{', '.join(pareto_metrics())}, comma-joined", metavar="A,B[,C]", check=check_pareto, field="pareto",
            write=lambda s: ",".join(s.pareto) or None),

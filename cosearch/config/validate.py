@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
+from typing import Any
+
+from nets.registry import Registry, RegistryError
 
 
 class UsageError(ValueError):
@@ -102,3 +105,15 @@ def check_choice(field: str, value, choices: Sequence[str], what: str = "value")
     if value not in choices:
         raise UsageError(f"{field}: unknown {what} {value!r}; accepted: {', '.join(choices)}")
     return value
+
+
+def check_member(registry: Registry) -> Callable[[str, Any], str]:
+    """A check of an option naming a member of `registry` (`nets.registry.Registry`): the name if it is one, else
+    a `UsageError` naming the flag and the accepted names."""
+    def check(field: str, value) -> str:
+        try:
+            registry.get(value, field)
+        except RegistryError as exc:
+            raise UsageError(str(exc)) from None
+        return value
+    return check

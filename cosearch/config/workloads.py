@@ -9,17 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import nets
-from nets import ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
+from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
 
 from .folders import check_path
-from .validate import UsageError, check_choice
+from .validate import UsageError, check_choice, check_member
 
 def resolve_space(name: str) -> str:
     """The `nets` name of a registered search space given by its command-line name or its own name."""
-    names = space_names()
-    if name in names.values():
-        return name
-    return names[check_choice("--space", name, list(names), "space")]
+    return SPACES.get(check_member(SPACES)("--space", name)).name
 
 
 def default_accuracy(space: str, fallback: float) -> float:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from accel_models.presets import buffers_summary
 
+from ..config.objectives import DEFAULT_OBJECTIVE
 from ..search import CoSearchResult
 
 
@@ -34,7 +35,7 @@ def title(result: CoSearchResult) -> str:
         text += f"; objective: geometric-mean {s.objective.label} over {', '.join(n.name for n in s.networks)}"
     elif s.pareto:
         text += f"; Pareto front of {', '.join(s.pareto)} (the front's lowest-EDP design shown)"
-    elif s.objective.name != "edp":
+    elif s.objective.name != DEFAULT_OBJECTIVE:
         text += f"; objective: {s.objective.describe()}"
     if result.best is not None:
         text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"

@@ -16,7 +16,8 @@ import numpy as np
 from accel_models import (TENSORS, Accelerator, MappingArrays, area_breakdown, arch_to_timeloop_yaml,
                           mapping_to_timeloop_yaml, problem_to_timeloop_yaml)
 from accel_models.area import OVERHEAD_NOTE
-from nets import DIMS, describe_elementwise, elementwise_ops, elementwise_words
+from nets import DIMS
+from nets.elementwise import describe_elementwise, elementwise_ops, elementwise_words
 
 from .._files import CHECKOUT, write_text_atomic
 from .._version import __version__

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numba
 
 try:
     import fcntl
@@ -28,7 +27,6 @@ except ImportError:  # Windows
 
 from accel_models.kernel import CompileStep
 from mappings import MappingCache
-from mappings.compile_plan import mapper_compile_plan
 from nets import get_space, largest_config, to_network
 
 from .._files import write_text_atomic
@@ -43,17 +41,15 @@ POLL_S = 0.05
 
 
 def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
-    """The compile plan of a trial's mapper searches, on the first layer of the trial's network and the middle
-    design of the accelerator space (types, not values, decide what numba compiles); none for mappers other
-    than the compiled evolution strategy, or with numba's JIT disabled."""
-    if settings.mapper.strategy.name != "es" or numba.config.DISABLE_JIT:
-        return []
+    """The compile plan of a trial's mapper searches, as the mapper strategy gives it (`MapperStrategy.compile_plan`),
+    on the first layer of the trial's network and the middle design of the accelerator space (types, not values,
+    decide what numba compiles)."""
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.5 for g in space.genes}, name="compile-plan")
     network = (to_network(largest_config(get_space(settings.space))) if settings.searches_subnet
                else settings.network.build())
-    return mapper_compile_plan(network.layers[0], design.accelerator, MappingCache(settings.mapper),
-                               settings.mapper_objective)
+    return settings.mapper.strategy.compile_plan(network.layers[0], design.accelerator, MappingCache(settings.mapper),
+                                                 settings.mapper_objective)
 
 
 class SplitCompile:

@@ -155,8 +155,6 @@ class TrialObjective:
                                         np.random.default_rng([s.seed, draw, 1]))
             trial.set_user_attr("trade_off", trade_off.to_dict())
             return trade_off
-        if s.objective.name == "edp":
-            return None
         return lambda accuracy, run: rank_value(s.objective, run.latency_s, run.energy_j, accuracy)
 
     def _seed_subnets(self, study) -> list:

@@ -52,6 +52,13 @@ class MapperStrategy:
         empty), which a strategy may score first and start from."""
         raise NotImplementedError
 
+    def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
+        """The steps (`accel_models.kernel.CompileStep`) that compile what this strategy's first search of `layer`
+        on `accelerator` through `cache` (a `MappingCache`) runs, so that worker processes starting cold can share
+        them (`cosearch.search.split_compile`); none by default (a strategy whose compiled parts are compiled on
+        first use)."""
+        return []
+
     def to_dict(self) -> dict:
         """The strategy's name and settings (what a mapping cache and a study record)."""
         return {"strategy": self.name, **asdict(self)}

@@ -6,12 +6,14 @@ import math
 import time
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 from .._fast_random import NORMAL_TABLE, new_state
+from ..compile_plan import mapper_compile_plan
 from ..encoding import Encoding
 from ..evolution import HISTORY, run_evolution
 from ..fitness import objective_index
@@ -46,6 +48,12 @@ class EvolutionStrategy(MapperStrategy):
     def __post_init__(self) -> None:
         check_island_settings(self)
         check_number(type(self).__name__, "seed_sigma", self.seed_sigma, 1e-12, 1e6)
+
+    def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
+        """`mappings.compile_plan.mapper_compile_plan`'s steps (none with numba's JIT disabled: nothing compiles)."""
+        if numba.config.DISABLE_JIT:
+            return []
+        return mapper_compile_plan(layer, accelerator, cache, objective)
 
     def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
                seed: int, seeds: np.ndarray) -> MapperResult:

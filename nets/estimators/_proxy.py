@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from ..spaces import SubnetConfig
+from ..spaces.config import SubnetConfig
 from ..torch_build import build_torch
 from .base import AccuracyEstimator
 

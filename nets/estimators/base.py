@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..spaces import SubnetConfig
+from ..spaces.config import SubnetConfig
 
 
 class AccuracyEstimator(ABC):

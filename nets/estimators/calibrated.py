@@ -7,7 +7,7 @@ resolution gene, so under a proxy a search is blind to resolution's effect on ac
 """
 from __future__ import annotations
 
-from ..spaces import largest_config, smallest_config
+from ..spaces.evolution import largest_config, smallest_config
 from .base import AccuracyEstimator
 from .gradsign import GradSign
 from .naswot import NASWOT

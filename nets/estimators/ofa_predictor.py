@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..ofa.config import MBConfig
-from ..spaces import SubnetConfig, parse_config
-from ..spaces.ofa_mbv3 import MBV3_W12
+from ..spaces.config import SubnetConfig
+from ..spaces.registry import get_space
 from .base import AccuracyEstimator
 
 PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
@@ -44,18 +44,24 @@ def find_predictor(path: str | os.PathLike | None = None) -> Path | None:
     return PACKAGED_PREDICTOR if PACKAGED_PREDICTOR.is_file() else None
 
 
-def encode(config: MBConfig | Mapping) -> np.ndarray:
-    """OFA's 128-feature encoding: per-slot one-hot kernel (60), per-slot one-hot expand (60),
-    one-hot resolution bucket (8); slots beyond a stage's depth are all zeros."""
-    config = parse_config(config, MBV3_W12)
-    if config.space != MBV3_W12.name:
-        raise ValueError(f"OFAAccuracyPredictor: config.space must be {MBV3_W12.name!r} (the predictor's space), "
+PREDICTOR_SPACE = "ofa_mbv3_w1.2"
+"""The space OFA's predictor was trained on: OFA's MobileNetV3 w1.2 (a `nets.spaces` name)."""
+
+
+def encode(config: MBConfig | Mapping, space=PREDICTOR_SPACE) -> np.ndarray:
+    """OFA's 128-feature encoding of a config of `space` (an `MBSpace` or its name): per-slot one-hot kernel (60),
+    per-slot one-hot expand (60), one-hot resolution bucket (8); slots beyond a stage's depth are all zeros."""
+    space = get_space(space)
+    if not isinstance(config, SubnetConfig):
+        config = space.parse(config)
+    if config.space != space.name:
+        raise ValueError(f"OFAAccuracyPredictor: config.space must be {space.name!r} (the predictor's space), "
                          f"got {config.space!r}")
-    n = MBV3_W12.n_slots
+    n = space.n_slots
     feats = np.zeros(2 * 3 * n + _N_RES_BUCKETS)
     for slot in config.active_slots():
-        feats[3 * slot + MBV3_W12.ks_choices.index(config.ks[slot])] = 1.0
-        feats[3 * n + 3 * slot + MBV3_W12.e_choices.index(config.e[slot])] = 1.0
+        feats[3 * slot + space.ks_choices.index(config.ks[slot])] = 1.0
+        feats[3 * n + 3 * slot + space.e_choices.index(config.e[slot])] = 1.0
     feats[6 * n + (config.r - 112) // 16] = 1.0
     return feats
 
@@ -68,8 +74,12 @@ class OFAAccuracyPredictor(AccuracyEstimator):
     kind = "ofa_predictor"
     label = "OFA accuracy predictor (ImageNet top-1)"
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, space=PREDICTOR_SPACE) -> None:
+        """`path`: the predictor file (`find_predictor`'s order); `space`: the `MBSpace` (or its name) whose configs
+        it scores, OFA's MobileNetV3 w1.2."""
         import torch  # only needed to read the checkpoint
+
+        self.space = get_space(space)
 
         found = find_predictor(path)
         if found is None:
@@ -109,10 +119,10 @@ class OFAAccuracyPredictor(AccuracyEstimator):
         return x[:, 0]
 
     def score(self, config: SubnetConfig | Mapping) -> float:
-        return float(self._forward(encode(config)[None, :])[0])
+        return float(self._forward(encode(config, self.space)[None, :])[0])
 
     def score_batch(self, configs: Iterable[SubnetConfig | Mapping]) -> np.ndarray:
-        feats = [encode(c) for c in configs]
+        feats = [encode(c, self.space) for c in configs]
         if not feats:
             return np.zeros(0)
         return self._forward(np.stack(feats))
@@ -126,7 +136,7 @@ class OFAAccuracyPredictor(AccuracyEstimator):
         one-hot probabilities it equals `score`."""
         import torch
 
-        space = MBV3_W12
+        space = self.space
         n = space.n_slots
         ks, ex = [], []
         for stage in range(len(space.stages)):

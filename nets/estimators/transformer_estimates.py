@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from ..spaces import SubnetConfig, count_params, parse_config
+from ..spaces.config import SubnetConfig
+from ..spaces.registry import get_space
 from ..transformer.workload import non_embedding_params
 from .base import AccuracyEstimator
 
@@ -53,7 +54,13 @@ class ParamsInterpolation(AccuracyEstimator):
         return float(np.interp(math.log(params), self._log_params, self._top1))
 
     def score(self, config: SubnetConfig) -> float:
-        return self.top1(count_params(parse_config(config, "vit_elastic")))
+        config = _parsed(config, "vit_elastic")
+        return self.top1(config.space_def.parameters(config))
+
+
+def _parsed(config, space: str) -> SubnetConfig:
+    """A config as it is, or a dict read in `space`."""
+    return config if isinstance(config, SubnetConfig) else get_space(space).parse(config)
 
 
 class ScalingLawEstimate(AccuracyEstimator):
@@ -71,5 +78,5 @@ class ScalingLawEstimate(AccuracyEstimator):
         return (KAPLAN_N_C / non_embedding) ** KAPLAN_ALPHA_N
 
     def score(self, config: SubnetConfig) -> float:
-        config = parse_config(config, "gpt_elastic")
+        config = _parsed(config, "gpt_elastic")
         return math.exp(-self.loss(non_embedding_params(config.to_spec())))

@@ -115,7 +115,7 @@ def mb_plan(space, config) -> Plan:
             units.append(_mb_block(space, f"blocks.{slot + 1}", c_in, stage.width, config.ks[slot],
                                    stage.stride if j == 0 else 1, config.e[slot], stage.act, stage.use_se))
             c_in = stage.width
-    if space.family == "mbv3":
+    if space.mobilenet_v3_head:
         units += [ConvUnit("final_expand_layer", c_in, space.final_expand_width, 1, act=space.head_act),
                   GlobalPoolUnit(),
                   ConvUnit("feature_mix_layer", space.final_expand_width, space.last_channel, 1,

@@ -14,28 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..channels import make_divisible
 from ..network import Network
 from ..spaces.genes import GeneTable
 from ..spaces.protocol import SearchSpace
 from ..spaces.terms import LayerTerm
 from .config import MBConfig, ResNetConfig
 from .plan import Plan, mb_plan, resnet_plan
+from .table_keys import phone_table_keys
 from .workload import plan_network, plan_params
-
-CHANNEL_DIVISOR = 8
-"""OFA rounds every width to a multiple of 8 (MyNetwork.CHANNEL_DIVISIBLE)."""
-
-
-def make_divisible(value: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """Round a channel count to a multiple of `divisor` (TF-slim / OFA rule; docs/sources.md).
-
-    max(divisor, int(v + divisor/2) // divisor * divisor), plus one divisor if that lost more than 10 %.
-    """
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
-
 
 def _round_half_even(value: float) -> int:
     """Python's round(): OFA computes expanded widths with it (round(c_in * e))."""
@@ -58,6 +45,8 @@ class PlanSpace(SearchSpace):
     come from the plan; accuracy, where no predictor exists, from a zero-cost proxy mapped onto top-1
     (`nets.estimators.CalibratedProxy`, labelled as such)."""
 
+    resolution_gene: ClassVar[str | None] = "r"
+
     def plan(self, config) -> Plan:
         """The subnet's units in execution order."""
         raise NotImplementedError
@@ -75,7 +64,7 @@ class PlanSpace(SearchSpace):
         return plan_module(self.plan(self.parse(config)), **options)
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators import CalibratedProxy  # torch
+        from nets.estimators.calibrated import CalibratedProxy  # torch
 
         return CalibratedProxy(self, seed=seed, why=f"no trained accuracy predictor ships for {self.name}")
 
@@ -92,7 +81,7 @@ class MBSpace(PlanSpace):
 
     name: str
     cli_name: str
-    family: str  # "mbv3" or "proxyless": decides stem and head layout
+    family: str  # "mbv3" or "proxyless": the network OFA's code builds (its name in OFA's model zoo)
     width_mult: float
     stem_width: int
     stem_act: str
@@ -129,6 +118,17 @@ class MBSpace(PlanSpace):
             "d": depth,
             "r": (self.resolutions,),
         }
+
+    @property
+    def mobilenet_v3_head(self) -> bool:
+        """MobileNetV3's head (a final expand conv before the global pool, the feature-mix conv after it) rather
+        than ProxylessNAS's (the feature-mix conv before the pool)."""
+        return self.final_expand_width is not None
+
+    def latency_table_keys(self, config) -> list[tuple[str, str]]:
+        """The keys of the phone latency tables ProxylessNAS and OFA publish (`nets.ofa.table_keys`), in the format
+        of this space's network (MobileNetV3's or ProxylessNAS's)."""
+        return phone_table_keys(self.plan(self.parse(config)), self.mobilenet_v3_head)
 
     def mid_channels(self, c_in: int, expand: int) -> int:
         """Expanded width of an MBConv block: make_divisible(round(c_in * e), 8) (OFA DynamicMBConvLayer)."""
@@ -280,5 +280,5 @@ def proxyless_facts(width_mult: float) -> dict:
                 bn_eps=1e-3)  # OFA proxyless bn_param (0.1, 1e-3)
 
 
-__all__ = ["CHANNEL_DIVISOR", "make_divisible", "MBStage", "PlanSpace", "MBSpace", "ResNetSpace", "mbv3_facts",
+__all__ = ["MBStage", "PlanSpace", "MBSpace", "ResNetSpace", "mbv3_facts",
            "proxyless_facts"]

@@ -45,6 +45,7 @@ class EfficientNetSpace(PlanSpace):
 
     config_type: ClassVar[type] = EfficientNetConfig
     scalar_genes: ClassVar[tuple[str, ...]] = ("phi",)
+    resolution_gene: ClassVar[str | None] = None  # phi scales the resolution together with depth and width
 
     name: str = "efficientnet"
     cli_name: str = "efficientnet"
@@ -68,7 +69,7 @@ class EfficientNetSpace(PlanSpace):
             yield EfficientNetConfig(phi=phi, space=self.name)
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators import EfficientNetPublished  # torch (the estimators package)
+        from nets.estimators.efficientnet_published import EfficientNetPublished
 
         return EfficientNetPublished()
 

@@ -6,11 +6,13 @@ crossover takes each gene from either parent with probability 1/2.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .config import SubnetConfig
+from .genes import GeneTable
 from .protocol import SearchSpace
 from .registry import get_space
 
@@ -47,17 +49,24 @@ def sample_configs(space: str | SearchSpace, n: int, rng: RngLike = None) -> lis
     return [sample_config(space, gen) for _ in range(n)]
 
 
-def mutate_config(config: SubnetConfig, rng: RngLike = None, prob: float = 0.1) -> SubnetConfig:
-    """Redraw each gene (each slot's, and each scalar) with probability `prob`."""
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"mutate_config: prob must be in [0, 1], got {prob}")
+def mutate_config(config: SubnetConfig, rng: RngLike = None, prob: float | Mapping[str, float] = 0.1,
+                  genes: GeneTable | None = None) -> SubnetConfig:
+    """Redraw each gene (each slot's, and each scalar) with probability `prob`: one for every gene, or a table of
+    probabilities by gene (OFA's evolution redraws the resolution more often than the rest). `genes`: the choices
+    to draw from (default: the space's whole table; a search may narrow them, as to a device's resolutions)."""
     space = config.space_def
+    genes = space.genes() if genes is None else genes
+    table = prob if isinstance(prob, Mapping) else dict.fromkeys(genes, prob)
+    for gene, p in table.items():
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"mutate_config: the probability of gene {gene!r} must be in [0, 1], got {p}")
     gen = as_rng(rng)
     values: dict[str, Any] = {}
-    for field, per_pos in space.genes().items():
+    for field, per_pos in genes.items():
         current = getattr(config, field)
         current = (current,) if field in space.scalar_genes else current
-        values[field] = tuple(_draw(gen, c) if gen.random() < prob else v for v, c in zip(current, per_pos))
+        p = table[field]
+        values[field] = tuple(_draw(gen, c) if gen.random() < p else v for v, c in zip(current, per_pos))
     return space.make(_scalars(space, values))
 
 

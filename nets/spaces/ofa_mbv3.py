@@ -17,12 +17,13 @@ class OFAMobileNetV3Space(MBSpace):
     takes_predictor: ClassVar[bool] = True
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators import CalibratedProxy, OFAAccuracyPredictor, find_predictor  # torch
+        from nets.estimators.calibrated import CalibratedProxy  # torch
+        from nets.estimators.ofa_predictor import OFAAccuracyPredictor, find_predictor
 
         path = find_predictor(predictor)
         if path is None:
             return CalibratedProxy(self, seed=seed, why="OFA's accuracy predictor file was not found")
-        return OFAAccuracyPredictor(path)
+        return OFAAccuracyPredictor(path, self)
 
 
 MBV3_W12 = OFAMobileNetV3Space(**mbv3_facts(1.2), cli_name="ofa-mbv3")

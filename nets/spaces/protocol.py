@@ -29,6 +29,8 @@ class SearchSpace(ABC):
     config_type: ClassVar[type[SubnetConfig]]
     scalar_genes: tuple[str, ...] = ()
     """Fields of the config that hold one value rather than one per slot."""
+    resolution_gene: ClassVar[str | None] = None
+    """The gene that sets the input resolution, where one does (OFA's `r`; its evolution redraws it more often)."""
     default_accuracy: float | None = None
     """The accuracy floor a search uses when none is given, on the scale of the space's accuracy estimator (None:
     the command line's default)."""
@@ -88,6 +90,12 @@ class SearchSpace(ABC):
         """The network's layers as `nets.spaces.terms.LayerTerm`s (a tuple), each a function of a few genes, or None
         where the space does not say (a per-choice cost table, as the gradient strategy needs, is then not
         available)."""
+        return None
+
+    def latency_table_keys(self, config: SubnetConfig) -> list[tuple[str, str]] | None:
+        """(unit name, key) of every operator of the subnet, in order, as the latency look-up tables measured on
+        phones key them (the format ProxylessNAS and OFA publish), or None where no such tables exist for the
+        space (the default): a device given as such a table (`lut:`) then cannot run it."""
         return None
 
     def build_torch(self, config: SubnetConfig, **options: Any):

@@ -117,7 +117,7 @@ class ViTSpace(_TransformerSpace):
                                patch=self.patch, classes=self.classes, meta={"space": self.name})
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators import ParamsInterpolation  # torch (the estimators package)
+        from nets.estimators.transformer_estimates import ParamsInterpolation
 
         return ParamsInterpolation()
 
@@ -174,7 +174,7 @@ class DecoderSpace(_TransformerSpace):
                                meta={"space": self.name, "mode": self.mode})
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators import ScalingLawEstimate  # torch (the estimators package)
+        from nets.estimators.transformer_estimates import ScalingLawEstimate
 
         return ScalingLawEstimate()
 

@@ -116,6 +116,7 @@ def _mesh(x: int, y: int) -> Accelerator:
     ), mac_energy_pj=0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("x, y", [(4, 4), (4, 3), (6, 2)])
 def test_kernel_matches_walk_where_the_grid_separates(x, y):
     """Link counts without listing the children (`links._separable_link_step`): the X loops fill the array's

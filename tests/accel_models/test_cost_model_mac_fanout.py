@@ -181,6 +181,7 @@ def _shared_and_still(arrays, b, layer, L, t):
     return bool(fan) and bool(temporal) and temporal[-1].dim not in dims_t and not any(lp.dim in dims_t for lp in fan)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pe_level, fanout, layer", [
     (True, (4, 1), Layer(R=3, P=4, C=4, K=8)),
     (True, (4, 2), Layer(R=3, P=4, C=4, K=8)),

@@ -77,6 +77,7 @@ def test_cluster_charges_an_access_once_per_cluster():
     assert b.level_energy_pj[0] == a.level_energy_pj[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_kernel_matches_walk_with_leak_clusters_and_bypassing_rfs(seed):
     """Random mappings on a GLB that feeds MACs through an RF that may bypass and may have no loop (the MACs

@@ -1,13 +1,15 @@
 """`accel_models.geometry`: the numba and numpy forms of tile boxes and the capacity rule agree with each other
 and with the layer's own projection (`nets.problem_shape`); the accelerator's arrays say what it holds."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel_models import get_preset
 from accel_models.geometry import (accelerator_arrays, box, fits, fits_batch, layer_arrays, project,
                                    projection_tables, tile_words)
-from nets import N_AXES, TENSORS, Layer, box_words, tensor_dims
+from nets import N_AXES, TENSORS, Layer
+from nets.problem_shape import box_words, tensor_dims
 
 extents = st.lists(st.integers(1, 9), min_size=8, max_size=8)
 coefficients = st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
@@ -50,6 +52,7 @@ def test_projection_tables_name_the_dims_of_each_tensor():
         assert {"RSPQCKNG"[d] for d in range(8) if ax[t, d] >= 0} == set(tensor_dims(name))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.booleans(), min_size=3, max_size=3), st.lists(st.integers(1, 50), min_size=3, max_size=3),
        st.sampled_from([-1.0, 20.0, 60.0, 200.0]), st.lists(st.sampled_from([-1.0, 10.0, 30.0]), min_size=3,

@@ -72,6 +72,7 @@ def _call(folder: Path, name: str) -> tuple[int, int]:
     return int(value), int(compiled)
 
 
+@pytest.mark.slow
 def test_a_changed_callee_is_recompiled_where_numba_alone_keeps_the_old_code(tmp_path):
     for name, guarded in (("kguarded", True), ("kplain", False)):
         _package(tmp_path, name, guarded, 1)
@@ -130,6 +131,7 @@ def _digests() -> list[str]:
     return sorted(tree.digest(d) for d in tree.cached_dirs())
 
 
+@pytest.mark.slow
 def test_the_digest_does_not_depend_on_what_a_process_imported():
     importlib.import_module("cosearch")           # this process: everything imported
     importlib.import_module("mappings.mapper")
@@ -182,6 +184,7 @@ print(Path(sys.argv[1]).exists(), c.guard_has_run())
 """
 
 
+@pytest.mark.slow
 def test_importing_deletes_nothing_and_the_guard_clears_a_stale_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))     # as NUMBA_CACHE_DIR=tmp_path
     tree = numba_cache.KernelTree.read(numba_cache.KERNEL_PACKAGES)
@@ -252,6 +255,7 @@ def _unguarded_kernel_uses(name: str, path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_python_use_of_a_kernel_runs_the_guard_first():
     found = [line for name, path in modules(PACKAGES).items() if not name.endswith("__main__")
              for line in _unguarded_kernel_uses(name, path)]
@@ -317,11 +321,13 @@ def entries() -> dict[str, dict]:
     return first
 
 
+@pytest.mark.slow
 def test_imports_load_compile_and_guard_nothing(entries):
     imports = entries["(imports)"]
     assert (imports["compiled"], imports["hits"], imports["guard"]) == ([], 0, False)
 
 
+@pytest.mark.slow
 def test_every_entry_runs_the_guard_before_numba_loads_or_compiles_a_kernel(entries):
     assert len(entries) >= 11
     for name, report in entries.items():
@@ -332,6 +338,7 @@ def test_every_entry_runs_the_guard_before_numba_loads_or_compiles_a_kernel(entr
         assert report["guard"], f"{name} ran no guard"
 
 
+@pytest.mark.slow
 def test_a_second_process_loads_every_kernel_from_the_cache(entries):
     for name, report in entries.items():
         if name == "(imports)":

@@ -81,6 +81,7 @@ def test_spatial_class_is_counted_by_the_kernel_as_the_walk_counts_it(cases):
     _assert_same(r, ref)
 
 
+@pytest.mark.slow
 def test_stored_walks_are_the_walks_results(cases):
     """The corpus check compares spatial-class cases with stored walks (`corpus_check.WALKS`, keyed by inputs): the
     stored figures of the spatial-class cases kept here are what the walk gives now, and the kernel gives them."""
@@ -130,6 +131,7 @@ LAYERS = [Layer(R=3, S=2, P=5, Q=3, C=3, K=2, name="conv"),
           Layer(C=7, K=5, N=3, name="fc")]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(arch=st.sampled_from(["A2", "B2x2a", "B4x4b", "C1", "D2"]), which=st.integers(0, len(LAYERS) - 1),
        seed=st.integers(0, 10_000))
@@ -147,6 +149,7 @@ def test_kernel_matches_walk_on_random_residual_mappings(corpus_architectures, a
         _assert_same(fast, evaluate(layer, acc, arrays, b), b)
 
 
+@pytest.mark.slow
 def test_kernel_matches_walk_on_spatial_class_mappings(corpus_architectures):
     """Seeded draws as above on the corpus's PE arrays, keeping the spatial class only (a residual on or below a
     spatial loop): the kernel's counts, cycles and energy equal the walk's on 40 valid ones per architecture
@@ -249,6 +252,7 @@ def _residual_candidates(layer: Layer, acc, seed: int) -> MappingArrays:
     return MappingArrays(*(a[keep] for a in every))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like"])
 def test_kernel_matches_walk_on_bigger_layers(preset):
     """Sweeps over many loop iterations (thousands of compute cycles, multicast and links under 168- and 4096-PE

@@ -122,6 +122,7 @@ def _mapped(layer, acc):
     return res.arrays, explain(layer, acc, res.arrays)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["eyeriss", "shidiannao", "nvdla_256", "nvdla_1024"])
 def test_fc_at_batch_1_is_memory_bound_and_3x3_conv_compute_bound(preset):
     acc = presets.get_preset(preset)

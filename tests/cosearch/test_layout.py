@@ -1,5 +1,5 @@
-"""cosearch's layers, read from its source with `ast`: config -> search -> report -> pipeline, each importing only
-from the layers before it (the rules between packages are `tests/test_package_flow.py`'s)."""
+"""cosearch's layers, read from its source with `ast`: nas_strategies -> config -> search -> report -> pipeline, each
+importing only from the layers before it (the rules between packages are `tests/test_package_flow.py`'s)."""
 from __future__ import annotations
 
 import pytest
@@ -8,8 +8,9 @@ from _source_imports import imports, modules
 
 MODULES = modules(("cosearch",))
 IMPORTS = {name: imports(name, path, MODULES) for name, path in MODULES.items()}
-LAYERS = ("config", "search", "report", "pipeline")
-"""cosearch's layers in the order data flows; a layer imports only from layers before it."""
+LAYERS = ("nas_strategies", "config", "search", "report", "pipeline")
+"""cosearch's layers in the order data flows; a layer imports only from layers before it (the network search
+strategies come first: the option table checks `--nas-strategy` against their registry)."""
 
 
 def _layer(module: str) -> int | None:

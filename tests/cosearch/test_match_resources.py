@@ -76,6 +76,7 @@ def test_settings_with_resources_and_networks(tmp_path):
         make_settings(None, networks="resnet50,vgg16", network="vgg16", out=tmp_path / "o")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", [
     (["--match-resources", "tpu9", "--network", "resnet50"], "--match-resources: unknown preset 'tpu9'; accepted: eyeriss"),
     (["--networks", "vgg16,nonet"], "--networks: unknown network 'nonet'; accepted:"),
@@ -89,6 +90,7 @@ def test_cli_errors(tmp_path, args, needle):
     assert len(lines) == 1 and lines[0].startswith("run_cosearch.py: error: ") and needle in lines[0], proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_run_with_resources_and_networks(tmp_path):
     out = tmp_path / "o"
     proc = run_cli(["--match-resources", "shidiannao", "--networks", "squeezenet1_0,mobilenet_v2", "--out", str(out),

@@ -26,6 +26,7 @@ def test_each_space_gets_its_own_default_floor():
     assert make_settings("area=5mm2", space="decoder-elastic", accuracy=0.05).budget.accuracy == 0.05
 
 
+@pytest.mark.slow
 def test_vit_space_run_labels_the_estimate_and_lists_elementwise_work(tmp_path):
     out = tmp_path / "out"
     proc = run_cli(["--budget", "area=5mm2", "--space", "vit-elastic", "--out", str(out), "--quiet", *TINY],
@@ -44,6 +45,7 @@ def test_vit_space_run_labels_the_estimate_and_lists_elementwise_work(tmp_path):
     assert labels == {doc["accuracy_source"]["label"]}  # the dashboard shows what the accuracy is
 
 
+@pytest.mark.slow
 def test_cnn_and_transformer_mixed(tmp_path):
     out = tmp_path / "out"
     proc = run_cli(["--budget", "area=5mm2", "--networks", "mobilenet_v2,gpt2_decode", "--out", str(out), "--quiet",

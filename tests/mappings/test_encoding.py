@@ -9,7 +9,8 @@ from accel_models import TENSORS, Accelerator, Dataflow, presets
 from accel_models.cost_model import evaluate_batch
 from accel_models.result import BAD_BYPASS, BAD_FACTORS, SPATIAL_OVERFLOW
 from mappings import Encoding, Mapping
-from nets import DIMS, Layer, tensor_dims
+from nets import DIMS, Layer
+from nets.problem_shape import tensor_dims
 
 LAYERS = [Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.conv(256, 64, 1, 56, name="res2a_1x1"),
           Layer.fc(2048, 1000, name="fc"), Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"),

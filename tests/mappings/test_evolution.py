@@ -32,6 +32,7 @@ def test_never_worse_than_a_seed(mapper_bench):
     assert seeded.edp_pj_cycles < cold.edp_pj_cycles
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["eyeriss_alexnet_conv2", "mesh16_mbv2_dw3x3"])
 def test_at_least_as_good_as_the_cmaes_package(mapper_bench, name):
     """The reference for the compiled loop's convergence: same budget, 24 seeds, medians compared."""

@@ -56,6 +56,7 @@ def test_balanced_tiles_are_the_even_splits_and_the_table_is_closed():
     assert perfect.tiles is perfect.divs and 29 not in perfect.values
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", range(len(LAYERS)))
 def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_repair(corpus_architectures,
                                                                                       odd_accelerators, which,
@@ -86,6 +87,7 @@ def test_compiled_decode_equals_the_reference_with_spatial_residuals_fill_and_re
     assert min(seen.values()) >= 5, seen              # every path was taken
 
 
+@pytest.mark.slow
 def test_where_no_limit_binds_the_residual_decode_is_the_perfect_one():
     """A fan-out wider than the product of the bounds and unbounded buffers: no factor is ever refused, so the
     residual decode must be the perfect decode, fills included (a dim's best fill is all of it in both)."""
@@ -117,6 +119,7 @@ def _axis(width: int, dims: tuple[str, ...]) -> Accelerator:
                                         StorageLevel("RF")), 1.0, dataflow=Dataflow("x", spatial_x=dims))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bound, dim, want_perfect, want_residual, passes",
                          [(197, "N", 1, 29, 7),      # ViT's tokens: 7 passes of 29, the last 23
                           (1000, "K", 25, 32, 32)])  # 1000 classes: 32 passes of 32, the last 8
@@ -197,6 +200,7 @@ def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out(shape
         assert shape_ok(layer, acc, m, 0) and _bounds_covered(m, 0)[DIMS.index("Q")] == size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("acc_name", ["B4x4b", "eyeriss", "tight"])
 def test_encode_inverts_a_residual_decode_without_the_fill(corpus_architectures, acc_name):
     """With the fill genes off every decoded mapping round-trips, its balanced tiles included (a gene of 1.0 gives
@@ -261,6 +265,7 @@ def test_decoded_spatial_class_mappings_are_valid_and_the_kernel_counts_them_as_
     assert checked == 4
 
 
+@pytest.mark.slow
 def test_a_prime_dim_that_overflows_the_buffer_pays_with_residuals():
     """13 x 13 outputs (prime) through a 24-word buffer: perfect tiles of P and Q are 1 or 13, and a 13-wide tile does
     not fit with its 3 x 3 window; residual tiles (7 of 13, then 6) do, so fewer inputs are fetched again."""
@@ -287,6 +292,7 @@ def _canonical(arrays: MappingArrays, b: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_transfer_keeps_a_spatial_residual_source_valid_and_canonical(corpus_architectures, odd_accelerators,
                                                                         shape_ok):
     source = corpus_architectures["B4x4b"]

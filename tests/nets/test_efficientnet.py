@@ -62,6 +62,7 @@ def test_accuracy_is_the_published_top1_interpolated_in_phi():
     assert estimate.score(nets.parse_config({"phi": 2.5}, "efficientnet")) == pytest.approx((0.801 + 0.816) / 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["ofa_mbv3_w1.2", "ofa_proxyless_w1.3", "ofa_resnet50", "efficientnet", "vit_elastic",
                                    "gpt_elastic", "gpt_elastic_decode"])
 def test_the_layer_cover_holds_every_shape_of_random_subnets(space):

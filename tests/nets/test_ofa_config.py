@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from nets import MBConfig, ResNetConfig, largest_config, parse_config, sample_config
+from nets import largest_config, parse_config, sample_config
+from nets.ofa import MBConfig, ResNetConfig
 
 MBV3 = "ofa_mbv3_w1.2"
 

@@ -2,8 +2,9 @@
 import pytest
 
 from nets import Layer
-from nets import (MBV3_W12, PROXYLESS_W13, RESNET50, count_macs, largest_config, make_divisible, smallest_config,
-                  to_network)
+from nets import count_macs, largest_config, smallest_config, to_network
+from nets.channels import make_divisible
+from nets.spaces import MBV3_W12, PROXYLESS_W13, RESNET50
 
 
 @pytest.mark.parametrize("value, expected", [(19.2, 24), (28.8, 32), (134.4, 136), (41.6, 40), (249.6, 248),

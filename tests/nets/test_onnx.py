@@ -8,7 +8,8 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from nets import Block, Layer, TransformerSpec, from_onnx
+from nets import Layer, from_onnx
+from nets.transformer import Block, TransformerSpec
 from nets.torch_import import from_torch
 from nets.transformer.torch_model import build_transformer, example_input
 

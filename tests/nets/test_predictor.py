@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import nets.estimators.ofa_predictor as predictor_module
-from nets import MBConfig, largest_config, sample_configs, smallest_config
+from nets import largest_config, sample_configs, smallest_config
+from nets.ofa import MBConfig
 from nets.estimators import AccuracyEstimator, OFAAccuracyPredictor, encode, find_predictor
 from nets.estimators.ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, PREDICTOR_URL
 

@@ -15,6 +15,7 @@ FAST = {"zen": dict(resolution=32, batch_size=4), "gradsign": dict(resolution=64
         "naswot": dict(resolution=32, batch_size=8), "synflow": dict(resolution=32)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROXIES))
 def test_proxy_is_finite_and_deterministic_under_a_seed(name):
     config = sample_configs("ofa_mbv3_w1.2", 1, 3)[0]

@@ -17,6 +17,7 @@ def _random_small_configs():
     return [c.replace(r=128 + 4 * (i % 5)) for i, c in enumerate(configs)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", _random_small_configs(), ids=lambda c: f"{c.space}-r{c.r}")
 def test_from_torch_of_build_torch_equals_to_network(config):
     model = build_torch(config)
@@ -27,6 +28,7 @@ def test_from_torch_of_build_torch_equals_to_network(config):
         assert got == want, (got.name, want.name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_resnet_subnets_agree_and_count_params(seed):
     config = sample_configs("ofa_resnet50", 1, seed)[0].replace(r=128 + 16 * seed)
@@ -41,6 +43,7 @@ def test_count_params_equals_torch_parameters(space):
         assert sum(p.numel() for p in build_torch(config).parameters()) == count_params(config)
 
 
+@pytest.mark.slow
 def test_build_torch_runs_and_options_drop_residuals_and_bn():
     config = largest_config("ofa_mbv3_w1.2")
     model = build_torch(config)

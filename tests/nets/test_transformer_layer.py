@@ -1,7 +1,8 @@
 """Matrix products of activations on the eight dims: attention's two products, grouped-query sharing, element-wise work."""
 import pytest
 
-from nets import ElementwiseOp, Layer, Network
+from nets import Layer, Network
+from nets.elementwise import ElementwiseOp
 from nets.elementwise import OPS_PER_ELEMENT, elementwise_ops, elementwise_words
 
 

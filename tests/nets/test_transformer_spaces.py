@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from nets import (DecoderConfig, ViTConfig, count_params, crossover_configs, get_space, largest_config,
+from nets import (count_params, crossover_configs, get_space, largest_config,
                   mutate_config, parse_config, sample_configs, smallest_config, to_network)
-from nets import GPT_ELASTIC, DecoderSpace
+from nets.spaces import GPT_ELASTIC
+from nets.transformer import DecoderConfig, DecoderSpace, ViTConfig
 from nets.transformer import gpt2_spec, transformer_network
 
 SPACES = ["vit_elastic", "gpt_elastic", "gpt_elastic_decode"]

@@ -21,6 +21,7 @@ def _same(got, want):
         assert (g, g.name, g.elementwise) == (w, w.name, w.elementwise)
 
 
+@pytest.mark.slow
 def test_vit_b16_module_equals_the_zoo():
     spec = vit_b16_spec()
     model = build_transformer(spec)
@@ -47,6 +48,7 @@ def _torchvision_models():
     return torchvision.models
 
 
+@pytest.mark.slow
 def test_torchvision_vit_b_16_equals_the_zoo_and_its_published_macs():
     model = _torchvision_models().vit_b_16().eval()
     net = from_torch(model, torch.randn(1, 3, 224, 224))
@@ -100,6 +102,7 @@ def test_handwritten_gpt_equals_the_zoo_plan():
     assert [layer.kind for layer in net.layers[:6]] == ["fc", "matmul", "matmul", "fc", "fc", "fc"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["vit_elastic", "gpt_elastic", "gpt_elastic_decode"])
 def test_random_elastic_subnets_import_equal_to_their_networks(space):
     for config in sample_configs(space, 10, 7):

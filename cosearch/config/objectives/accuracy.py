@@ -20,6 +20,7 @@ class Accuracy(ObjectiveSpec):
     pareto = True
     value_format = ".4f"
     formula = "ACC, under the budget's hard limits"
+    note = "OFA's and ProxylessNAS's question"
 
     def value(self, run: RunFigures) -> float:
         if run.accuracy is None:

@@ -16,6 +16,7 @@ class Area(ObjectiveSpec):
     pareto = True
     value_format = ".3f"
     formula = "area (mm2)"
+    note = "the accelerator's modelled area"
 
     def value(self, run: RunFigures) -> float:
         if run.area_mm2 is None:

@@ -2,11 +2,11 @@
 minimises under it) and its formula on one run; each objective is one module with a subclass."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..budget import Budget
-from ..validate import UsageError
 
 MAPPER_OBJECTIVES = ("edp", "energy", "latency")
 """What a per-layer mapper can minimise (`mappings`' objectives)."""
@@ -24,6 +24,27 @@ class RunFigures:
 
 
 @dataclass(frozen=True)
+class ObjectiveFlag:
+    """A command-line option of one objective (MnasNet's target latency, its exponents), which the option table
+    adds after `--objective`. flag: `--target-latency`; help, metavar, shown_default: as the help and the README
+    show them; check: (flag, value) -> the checked value, which `from_options` reads under `keyword`; attribute:
+    the objective's field it sets; write: the text that reproduces an objective's value (None: left out)."""
+
+    flag: str
+    help: str
+    metavar: str
+    check: Callable[[str, Any], Any]
+    shown_default: str
+    attribute: str
+    write: Callable[[Any], str | None]
+
+    @property
+    def keyword(self) -> str:
+        """The `make_settings` keyword: the flag without dashes, '-' as '_'."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
 class ObjectiveSpec:
     """One objective. Subclasses set the class attributes and `value`; an objective with settings of its own (MnasNet's
     target) holds them as dataclass fields and reads them in `from_options`.
@@ -31,10 +52,11 @@ class ObjectiveSpec:
     name: `--objective` / `--pareto` name; maximize: its direction; unit: of `value`; label: name and unit as Optuna
     and the dashboard show it; mapper_objective: what each layer's mapping minimises under it (a network's latency
     and energy are sums over its layers, so the best mapping of each layer for them gives the network's best);
-    needs_accuracy: `value` reads the subnet's accuracy; penalty: the base of the value a design over the hard
-    limits scores (worse than any real value, in `unit`); single / pareto: usable as `--objective` / as a
-    `--pareto` metric; run_cost: a cost that a subnet changes on one accelerator (the multi-objective trade-offs
-    weigh these)."""
+    needs_accuracy: `value` reads the subnet's accuracy; needs_energy: `value` reads the run's energy (a device
+    that gives latency only cannot score it); flags: the objective's own command-line options; penalty: the base
+    of the value a design over the hard limits scores (worse than any real value, in `unit`); single / pareto:
+    usable as `--objective` / as a `--pareto` metric; run_cost: a cost that a subnet changes on one accelerator
+    (the multi-objective trade-offs weigh these)."""
 
     name: ClassVar[str]
     maximize: ClassVar[bool] = False
@@ -42,6 +64,8 @@ class ObjectiveSpec:
     label: ClassVar[str]
     mapper_objective: ClassVar[str] = "edp"
     needs_accuracy: ClassVar[bool] = False
+    needs_energy: ClassVar[bool] = False
+    flags: ClassVar[tuple[ObjectiveFlag, ...]] = ()
     penalty: ClassVar[float] = 1e6
     single: ClassVar[bool] = True
     pareto: ClassVar[bool] = False
@@ -50,6 +74,8 @@ class ObjectiveSpec:
     """How reports format a value (a format spec)."""
     formula: ClassVar[str] = ""
     """The formula in words, for `describe` and the README's table."""
+    note: ClassVar[str] = ""
+    """Where it comes from or how it is used, for the README's table."""
 
     def value(self, run: RunFigures) -> float:
         """The objective's figure of one run, in `unit`."""
@@ -61,16 +87,24 @@ class ObjectiveSpec:
 
     @classmethod
     def from_options(cls, options: dict[str, Any], budget: Budget) -> "ObjectiveSpec":
-        """The objective from the command line's values (`target_latency`, `mnasnet_exponents`, ...): an objective
-        without settings refuses the options of others with a `UsageError`."""
-        for flag, key in (("--target-latency", "target_latency"), ("--mnasnet-exponents", "mnasnet_exponents")):
-            if options.get(key) is not None:
-                raise UsageError(f"{flag}: applies to --objective mnasnet only, got --objective {cls.name}")
+        """The objective from the command line's values, by keyword (its `flags`' among them); `make_objective` has
+        refused the options of other objectives."""
         return cls()
 
     def limits(self, budget: Budget) -> Budget:
         """The hard limits a run must meet under this objective (the budget, by default)."""
         return budget
+
+    def latency_target(self, limits: Budget) -> float | None:
+        """The latency (s) a search on fixed devices aims at under this objective: the limits' latency term by
+        default (None: none)."""
+        return limits.latency_s
+
+    def gradient_reward(self, accuracy, latency_s):
+        """The objective as a differentiable function of a subnet's accuracy and latency (s) (floats or torch
+        tensors), for a gradient search that maximises it; None where the objective is not one such function (the
+        search then trades accuracy against the latency target)."""
+        return None
 
     def describe(self) -> str:
         """One line: what is optimised."""
@@ -88,4 +122,4 @@ class ObjectiveSpec:
         return {k: v for k, v in self.to_dict().items() if k not in ("label", "text")}
 
 
-__all__ = ["MAPPER_OBJECTIVES", "RunFigures", "ObjectiveSpec"]
+__all__ = ["MAPPER_OBJECTIVES", "RunFigures", "ObjectiveFlag", "ObjectiveSpec"]

@@ -12,8 +12,10 @@ class EDP(ObjectiveSpec):
     unit = "J*s"
     label = "EDP (J*s)"
     mapper_objective = "edp"
+    needs_energy = True
     penalty = 1.0  # J*s: far above any real EDP
     formula = "E x LAT (J*s)"
+    note = "NAAS's; with `--networks`, the geometric mean"
 
     def value(self, run: RunFigures) -> float:
         return run.energy_j * run.latency_s

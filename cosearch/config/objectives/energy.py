@@ -12,6 +12,7 @@ class Energy(ObjectiveSpec):
     unit = "mJ"
     label = "energy (mJ)"
     mapper_objective = "energy"
+    needs_energy = True
     penalty = 1e6  # mJ: 1 kJ
     pareto = True
     run_cost = True

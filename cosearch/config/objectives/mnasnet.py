@@ -9,7 +9,7 @@ from typing import Any
 
 from ..budget import Budget
 from ..validate import UsageError, parse_duration
-from .base import ObjectiveSpec, RunFigures
+from .base import ObjectiveFlag, ObjectiveSpec, RunFigures
 
 MNASNET_SOFT = (-0.07, -0.07)
 """MnasNet's soft constraint, (alpha, beta) = (-0.07, -0.07): the exponent w of (LAT / T) below and above the
@@ -26,6 +26,36 @@ def mnasnet_reward(accuracy: float, latency_s: float, target_s: float, exponents
     return accuracy * (latency_s / target_s) ** (alpha if latency_s <= target_s else beta)
 
 
+def check_target_latency(flag: str, value) -> float:
+    """A duration > 0 (seconds)."""
+    seconds = parse_duration(value, flag)
+    if seconds is None:
+        raise UsageError(f"{flag}: must be a duration > 0, such as 2ms or 0.5ms, got {value!r}")
+    return seconds
+
+
+def check_exponents(flag: str, value) -> tuple[float, float]:
+    """'soft', 'hard' or 'ALPHA,BETA', each in EXPONENT_RANGE."""
+    accepted = (f"accepted: soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g}), hard ({MNASNET_HARD[0]:g},"
+                f"{MNASNET_HARD[1]:g}) or ALPHA,BETA with each in [{EXPONENT_RANGE[0]:g}, {EXPONENT_RANGE[1]:g}]")
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        parts = list(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("soft", "hard"):
+            return MNASNET_SOFT if text == "soft" else MNASNET_HARD
+        parts = text.split(",")
+    else:
+        raise UsageError(f"{flag}: cannot read {value!r}; {accepted}")
+    try:
+        numbers = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise UsageError(f"{flag}: cannot read {value!r}; {accepted}") from None
+    if len(numbers) != 2 or not all(math.isfinite(x) and EXPONENT_RANGE[0] <= x <= EXPONENT_RANGE[1] for x in numbers):
+        raise UsageError(f"{flag}: {value!r} is not two exponents in range; {accepted}")
+    return numbers
+
+
 @dataclass(frozen=True)
 class MnasNetReward(ObjectiveSpec):
     """The reward at target `target_latency_s` (s) with `exponents` (alpha, beta); `target_from_budget`: T is the
@@ -39,6 +69,18 @@ class MnasNetReward(ObjectiveSpec):
     needs_accuracy = True
     penalty = -1.0  # below any reward (>= 0)
     formula = "ACC x (LAT / T)^w, w = alpha if LAT <= T else beta"
+    note = "MnasNet, Tan et al., CVPR 2019, Eq. 2"
+    flags = (
+        ObjectiveFlag("--target-latency", "MnasNet's latency target T for --objective mnasnet, e.g. 2ms",
+                      metavar="DURATION", check=check_target_latency, shown_default="the budget's latency<= term",
+                      attribute="target_latency_s",
+                      write=lambda spec: None if spec.target_from_budget else f"{spec.target_latency_s:g}s"),
+        ObjectiveFlag("--mnasnet-exponents", "MnasNet's exponents w below and above T: soft, hard (0,-1) or "
+                      "ALPHA,BETA, each in [-10, 0]", metavar="A,B", check=check_exponents,
+                      shown_default=f"soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g})", attribute="exponents",
+                      write=lambda spec: None if spec.exponents == MNASNET_SOFT
+                      else ",".join(f"{x:g}" for x in spec.exponents)),
+    )
 
     target_latency_s: float = 1e-3
     exponents: tuple[float, float] = MNASNET_SOFT
@@ -76,35 +118,12 @@ class MnasNetReward(ObjectiveSpec):
         return {"target_latency_s": self.target_latency_s, "exponents": list(self.exponents),
                 "target_from_budget": self.target_from_budget}
 
+    def latency_target(self, limits: Budget) -> float:
+        """The reward's target T."""
+        return self.target_latency_s
 
-def check_target_latency(flag: str, value) -> float:
-    """A duration > 0 (seconds)."""
-    seconds = parse_duration(value, flag)
-    if seconds is None:
-        raise UsageError(f"{flag}: must be a duration > 0, such as 2ms or 0.5ms, got {value!r}")
-    return seconds
-
-
-def check_exponents(flag: str, value) -> tuple[float, float]:
-    """'soft', 'hard' or 'ALPHA,BETA', each in EXPONENT_RANGE."""
-    accepted = (f"accepted: soft ({MNASNET_SOFT[0]:g},{MNASNET_SOFT[1]:g}), hard ({MNASNET_HARD[0]:g},"
-                f"{MNASNET_HARD[1]:g}) or ALPHA,BETA with each in [{EXPONENT_RANGE[0]:g}, {EXPONENT_RANGE[1]:g}]")
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        parts = list(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("soft", "hard"):
-            return MNASNET_SOFT if text == "soft" else MNASNET_HARD
-        parts = text.split(",")
-    else:
-        raise UsageError(f"{flag}: cannot read {value!r}; {accepted}")
-    try:
-        numbers = tuple(float(p) for p in parts)
-    except (TypeError, ValueError):
-        raise UsageError(f"{flag}: cannot read {value!r}; {accepted}") from None
-    if len(numbers) != 2 or not all(math.isfinite(x) and EXPONENT_RANGE[0] <= x <= EXPONENT_RANGE[1] for x in numbers):
-        raise UsageError(f"{flag}: {value!r} is not two exponents in range; {accepted}")
-    return numbers
+    def gradient_reward(self, accuracy, latency_s):
+        return mnasnet_reward(accuracy, latency_s, self.target_latency_s, self.exponents)
 
 
 __all__ = ["MNASNET_SOFT", "MNASNET_HARD", "EXPONENT_RANGE", "mnasnet_reward", "MnasNetReward",

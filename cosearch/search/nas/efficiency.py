@@ -25,7 +25,8 @@ import numpy as np
 
 from nets import GeneTable, SearchSpace, SubnetConfig, slot_choices
 
-from .problem import SubnetCost, config_from
+from ...nas_strategies import config_from
+from .problem import SubnetCost
 
 HIDDEN = 128
 EPOCHS = 400

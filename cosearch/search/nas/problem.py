@@ -19,6 +19,7 @@ from nets import GeneTable, SearchSpace, SubnetConfig
 
 from ...config import Budget
 from ...config.objectives import ObjectiveSpec, RunFigures
+from ...nas_strategies.base import BudgetSpent, config_from
 from ..interrupts import raise_if_requested
 
 
@@ -57,10 +58,6 @@ class Evaluated:
 
 MAX_DRAWS = 200
 """Draws per sample at most when sampling within the limits (a tight limit in a space of large subnets)."""
-
-
-class BudgetSpent(Exception):
-    """The problem's evaluation budget is used up (strategies stop on it)."""
 
 
 @dataclass
@@ -196,12 +193,4 @@ class NASProblem:
         return self.space.make({f: v[0] if f in self.space.scalar_genes else v for f, v in values.items()})
 
 
-def config_from(space: SearchSpace, decisions: Sequence[tuple[str, int, tuple]], picks: Sequence[int]) -> SubnetConfig:
-    """The config that takes choice `picks[i]` at decision `decisions[i]` (`nets.slot_choices` of a gene table)."""
-    values: dict[str, list] = {}
-    for (gene, _, choices), k in zip(decisions, picks):
-        values.setdefault(gene, []).append(choices[k])
-    return space.make({f: v[0] if f in space.scalar_genes else tuple(v) for f, v in values.items()})
-
-
-__all__ = ["SubnetCost", "Evaluated", "BudgetSpent", "NASProblem", "config_from"]
+__all__ = ["SubnetCost", "Evaluated", "NASProblem"]

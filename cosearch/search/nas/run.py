@@ -15,10 +15,11 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nets import get_space, largest_config, parse_config, smallest_config, space_layers
+from nets import SPACES, get_space, largest_config, parse_config, smallest_config, space_layers
 
 from ...config import CoSearchSettings, UsageError
-from ...config.objectives import RunFigures
+from ...config.objectives import RunFigures, objective_spec
+from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
@@ -27,7 +28,6 @@ from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import non_dominated, sweep_front
 from .problem import NASProblem
-from .strategies import Gradient, GradientUnavailable, get_nas_strategy
 
 PREDICTOR_SAMPLES = 2000
 """Subnets scored with the exact table to train the efficiency predictor (`--efficiency predictor`)."""
@@ -86,10 +86,11 @@ def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyMode
     devices = [load_device(spec) for spec in settings.devices]
     for spec, device in zip(settings.devices, devices):
         if device.lut is not None:
-            if getattr(space, "family", None) not in ("mbv3", "proxyless"):
-                raise UsageError(f"--accelerator {spec.text}: a latency table covers the OFA MobileNetV3 and "
-                                 f"ProxylessNAS spaces only, not --space {space.cli_name}")
-            needs_energy = [o for o in ([settings.objective.name] + list(settings.pareto)) if o in ("edp", "energy")]
+            if space.latency_table_keys(largest_config(space)) is None:
+                keyed = [s.cli_name for s in SPACES if s.latency_table_keys(largest_config(s)) is not None]
+                raise UsageError(f"--accelerator {spec.text}: a latency table covers only the spaces whose operators "
+                                 f"such tables name ({', '.join(keyed)}), not --space {space.cli_name}")
+            needs_energy = [o for o in (settings.objective.name, *settings.pareto) if objective_spec(o).needs_energy]
             if needs_energy or settings.limits.energy_j is not None or settings.limits.power_w is not None:
                 raise UsageError(f"--accelerator {spec.text}: a latency table has no energy; accepted objectives: "
                                  "accuracy, latency, mnasnet (and latency limits)")
@@ -102,8 +103,9 @@ def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyMode
                 raise UsageError(f"--accelerator {spec.text}: the table for resolution {lacking[0]} has no entry "
                                  f"{lacking[1]!r}; it must hold every operator the space builds at its resolutions")
     strategy = get_nas_strategy(settings.nas_strategy)
-    if isinstance(strategy, Gradient) and space.layer_terms() is None:
-        raise UsageError(f"--nas-strategy gradient: space {space.cli_name} has no per-choice cost table")
+    why = strategy.check_inputs(space, devices)
+    if why is not None:
+        raise UsageError(f"--nas-strategy {strategy.name}: {why}")
     accuracy = accuracy_model(settings)
     check_floor(settings, accuracy)
     return devices, accuracy

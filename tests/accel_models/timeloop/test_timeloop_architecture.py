@@ -16,6 +16,7 @@ def _all_tensors(acc):
     return replace(acc, levels=tuple(replace(lv, keeps=TENSORS) for lv in acc.levels))
 
 
+@pytest.mark.slow
 def test_accelerators_match_json_loader(cases, loaded):
     bad = []
     for c in cases:

@@ -14,6 +14,7 @@ from accel_models.timeloop.corpus import read_raw_cases
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
 
 
+@pytest.mark.slow
 def test_check_evaluates_every_design_and_names_the_mapper_comparison(capsys):
     cases = DESIGNS / "cases.json"
     assert main(["check", str(cases)]) == 0

@@ -14,6 +14,7 @@ def test_corpus_size_and_families(cases):
     assert sorted({c.family for c in cases}) == ["A", "B", "C", "D"]
 
 
+@pytest.mark.slow
 def test_default_corpus_is_the_packaged_gzipped_corpus(cases, tmp_path):
     import accel_models.timeloop
 

@@ -22,6 +22,7 @@ def test_model_reads_residuals_and_gives_timeloops_figures(tmp_path):
     assert report["energy_pj"] == pytest.approx(101144749.26408, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_model_gives_the_real_counts_of_the_spatial_class_and_says_so(tmp_path, capsys):
     """IB-0004 (spatial residuals on C and K): `model` prints the walk's cycles, energy and MACs, the real work
     (Timeloop reports 5,258 cycles and 49,875 MACs, its approximation), per level energy included, and a note."""

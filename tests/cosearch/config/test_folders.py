@@ -32,6 +32,7 @@ def test_an_unwritable_folder(tmp_path):
         check_folder("--out", f"{folder}/out")
 
 
+@pytest.mark.slow
 def test_the_run_fails_before_any_work_when_out_cannot_be_made(tmp_path, monkeypatch):
     """The folder checked at make_settings became a file before the run: one UsageError, no study, no trial."""
     settings = make_settings(out=tmp_path / "out", trials=1)

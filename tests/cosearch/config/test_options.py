@@ -38,6 +38,26 @@ def test_readme_flag_table_matches_the_options():
         assert readme[flag] == (metavar, default), flag
 
 
+def _readme_meaning(flag: str) -> str:
+    row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `{flag} "))
+    return row.strip("|").split(" | ")[1]
+
+
+def test_readme_names_every_registered_member():
+    """The README's rows and tables that list a family follow its registry, as the help does."""
+    from cosearch.config.objectives import objectives_table, pareto_metrics
+    from cosearch.nas_strategies import NAS_STRATEGIES
+    from nets.spaces import SPACES
+
+    text = README.read_text()
+    for flag, names in (("--space", SPACES.names(aliases=True)), ("--nas-strategy", NAS_STRATEGIES.names()),
+                        ("--pareto", pareto_metrics())):
+        assert re.findall(r"`([a-z0-9-]+)`", _readme_meaning(flag)) == names, flag
+        assert all(name in {o.flag: o for o in OPTIONS}[flag].help for name in names), flag
+    assert objectives_table() in text
+    assert re.findall(r"^- `([a-z]+)`: ", text, re.M) == NAS_STRATEGIES.names()
+
+
 def test_help_texts_state_no_default():
     for o in OPTIONS:
         assert "default" not in o.help.lower(), o.flag

@@ -3,6 +3,7 @@ stand-in device whose latency is a sum over the layers (MACs / 1e11 s)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.stats import kendalltau
 
 from cosearch.search.nas import SubnetCost
@@ -29,6 +30,7 @@ def test_each_layer_term_sets_one_feature_scaled_by_the_squared_resolution():
     assert np.allclose(tail[tail != 0], (config.r / max(SPACE.resolutions)) ** 2)
 
 
+@pytest.mark.slow
 def test_the_predictor_ranks_held_out_subnets_as_the_cost_does():
     genes = SPACE.genes()
     predictor = EfficiencyPredictor.fit(SPACE, genes, _cost, 2000, seed=0)

@@ -46,6 +46,7 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
     assert again.cost(space.network(config).layers) == table.cost(space.network(config).layers)
 
 
+@pytest.mark.slow
 def test_a_limit_no_subnet_meets_is_one_line_naming_the_fastest(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
     proc = run_cli(["--accelerator", "nvdla_256", "--budget", "latency<=0.001ms", "--out", str(out), *FAST],
@@ -54,6 +55,7 @@ def test_a_limit_no_subnet_meets_is_one_line_naming_the_fastest(mbv3_tables, tmp
     assert "no subnet" in proc.stderr and f"{mbv3_tables.fastest_ms('nvdla_256'):.3g} ms" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
     limit = 1.3 * mbv3_tables.fastest_ms("nvdla_256")
@@ -74,6 +76,7 @@ def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(
         dev["subnet"]
 
 
+@pytest.mark.slow
 def test_each_device_gets_its_own_subnet_and_the_cross_table(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
     limit = 1.5 * max(mbv3_tables.fastest_ms(d) for d in ("nvdla_256", "shidiannao"))
@@ -89,6 +92,7 @@ def test_each_device_gets_its_own_subnet_and_the_cross_table(mbv3_tables, tmp_pa
     assert "specialisation" in proc.stdout and "## Specialisation" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_front_of_accuracy_and_latency(mbv3_tables, tmp_path):
     """--pareto accuracy,latency: the strategy at several latency targets; the front is non-dominated, fastest first,
     and its figures are the layer table's."""
@@ -109,6 +113,7 @@ def test_a_front_of_accuracy_and_latency(mbv3_tables, tmp_path):
     assert "Front of accuracy and latency" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_timeloop_architecture_with_its_energy_table_is_a_device(tmp_path):
     raw = next(r for r in read_raw_cases(default_corpus_path()) if r["id"] == "C-0004")
     ert = tmp_path / "ert.yaml"
@@ -125,6 +130,7 @@ def test_a_timeloop_architecture_with_its_energy_table_is_a_device(tmp_path):
     assert no_ert.returncode == 2 and no_ert.stderr.count("\n") == 1 and "energy table" in no_ert.stderr
 
 
+@pytest.mark.slow
 def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     design = json.loads((finished_run / "result.json").read_text())["design"]
     settings = cosearch.make_settings(accelerator=str(finished_run / "result.json"), budget="latency<=1000ms",
@@ -135,6 +141,7 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     assert f"{design['num_pes']} MACs" in dev.description and "design of" in dev.description and dev.feasible
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (["--accelerator", "nvdla_9000"], ["--accelerator", "unknown device", "nvdla_256"]),
     (["--accelerator", "nvdla_256", "--budget", "area=5mm2"], ["--accelerator", "area", "latency<="]),
@@ -151,6 +158,7 @@ def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path):
         assert word in proc.stderr, (word, proc.stderr)
 
 
+@pytest.mark.slow
 def test_the_gradient_strategy_refuses_a_space_without_a_differentiable_accuracy(tmp_path):
     settings = cosearch.make_settings(accelerator="nvdla_256", budget="latency<=1000ms", out=tmp_path / "o",
                                       final_mapper_evals=32, nas_evals=50, workers=1, space="vit-elastic",

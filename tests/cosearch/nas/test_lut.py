@@ -27,7 +27,7 @@ def _mean_ms(key: str) -> float:
 def _write(folder, resolutions=(128, 160), drop=None):
     table = LatencyTable({}, ())
     for r in resolutions:
-        keys = {key for config in SPACE.covering_configs() if config.r == r for _, key in table.unit_keys(SPACE, config)}
+        keys = {key for config in SPACE.covering_configs() if config.r == r for _, key in SPACE.latency_table_keys(config)}
         entries = {k: {"mean": _mean_ms(k), "std": 0.01, "count": 20} for k in sorted(keys) if k != drop}
         (folder / f"lat_{r}.yaml").write_text(yaml.safe_dump(entries))
     return [folder / f"lat_{r}.yaml" for r in resolutions]
@@ -41,7 +41,7 @@ def test_keys_are_ofas_and_a_subnet_costs_the_sum_of_its_operators(tmp_path):
     assert "expanded_conv-input:" in text and "-expand:3-kernel:5-stride:2-idskip:0" in text
     assert "Conv-input:128x128x3-output:64x64x40" in text and "Logits-input:" in text
     config = sample_configs(SPACE, 1, rng=4)[0].replace(r=160)
-    keys = [k for _, k in lut.unit_keys(SPACE, config)]
+    keys = [k for _, k in SPACE.latency_table_keys(config)]
     assert lut.network_latency_s(SPACE, config) == pytest.approx(sum(_mean_ms(k) for k in keys) * 1e-3)
     terms = SPACE.layer_terms()
     assert sum(lut.term_latency_s(SPACE, config, terms, i) for i in range(len(terms))) == pytest.approx(
@@ -49,6 +49,7 @@ def test_keys_are_ofas_and_a_subnet_costs_the_sum_of_its_operators(tmp_path):
     assert math.isinf(lut.network_latency_s(SPACE, config.replace(r=224)))       # no table at 224
 
 
+@pytest.mark.slow
 def test_a_run_searches_on_the_table(tmp_path):
     files = _write(tmp_path)
     device = "lut:" + "+".join(str(f) for f in files)
@@ -62,9 +63,10 @@ def test_a_run_searches_on_the_table(tmp_path):
     assert "measured latency table" in dev["description"]
 
 
+@pytest.mark.slow
 def test_a_table_missing_an_entry_is_one_line(tmp_path):
-    dropped = next(k for _, k in LatencyTable({}, ()).unit_keys(SPACE, next(
-        c for c in SPACE.covering_configs() if c.r == 128)) if k.startswith("expanded_conv"))
+    dropped = next(k for _, k in SPACE.latency_table_keys(next(c for c in SPACE.covering_configs() if c.r == 128))
+                   if k.startswith("expanded_conv"))
     files = _write(tmp_path, drop=dropped)
     proc = run_cli(["--accelerator", "lut:" + "+".join(map(str, files)), "--space", "ofa-proxyless", "--budget",
                     "latency<=400ms", "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
@@ -72,7 +74,7 @@ def test_a_table_missing_an_entry_is_one_line(tmp_path):
     assert "has no entry" in proc.stderr and dropped in proc.stderr
     other = run_cli(["--accelerator", "lut:" + "+".join(map(str, files)), "--space", "ofa-resnet50", "--budget",
                      "latency<=400ms", "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
-    assert other.returncode == 2 and "ProxylessNAS spaces only" in other.stderr
+    assert other.returncode == 2 and "spaces whose operators such tables name (ofa-mbv3, ofa-proxyless)" in other.stderr
     energy = run_cli(["--accelerator", "lut:" + "+".join(map(str, files)), "--space", "ofa-proxyless", "--budget",
                       "latency<=400ms", "--objective", "energy", "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
     assert energy.returncode == 2 and "no energy" in energy.stderr

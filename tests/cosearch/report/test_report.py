@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 
+@pytest.mark.slow
 def test_result_json(finished_run):
     doc = json.loads((finished_run / "result.json").read_text())
     assert doc["format"] == "cosearch.result/1"
@@ -24,6 +25,7 @@ def test_result_json(finished_run):
     assert "run_cosearch.py" in doc["command"] and "--budget" in doc["command"]
 
 
+@pytest.mark.slow
 def test_files(finished_run):
     doc = json.loads((finished_run / "result.json").read_text())
     for name in ("report.md", "roofline.png", "best_edp_vs_trial.png", "pareto_edp_accuracy.png"):
@@ -40,6 +42,7 @@ def test_files(finished_run):
     assert "| co-searched |" in md and "EDP ratio" in md and "Accuracy source" in md
 
 
+@pytest.mark.slow
 def test_report_names_what_dominates(finished_run):
     doc = json.loads((finished_run / "result.json").read_text())
     md = (finished_run / "report.md").read_text()
@@ -63,6 +66,7 @@ def test_report_names_what_dominates(finished_run):
     assert doc["design"]["area_overhead_note"] in md and "% of the area)" in md
 
 
+@pytest.mark.slow
 def test_one_numbering_from_0(finished_run):
     """The per-layer table, the top tables and the Timeloop files number a layer the same way, from 0."""
     doc = json.loads((finished_run / "result.json").read_text())
@@ -73,6 +77,7 @@ def test_one_numbering_from_0(finished_run):
         assert f"| {lay['index']} | {lay['name']} | {lay['count']} |" in md
 
 
+@pytest.mark.slow
 def test_presets_left_out_at_their_node_are_flagged(finished_run):
     """The 3 mm2 run leaves ShiDianNao out at 65 nm (4.5 mm2); at the design's 45 nm it measures 2.3 mm2."""
     doc = json.loads((finished_run / "result.json").read_text())

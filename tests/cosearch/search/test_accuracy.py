@@ -4,7 +4,9 @@ import pytest
 
 import cosearch.search.accuracy as acc_mod
 from cosearch.config import UsageError
-from nets import ViTSpace, largest_config, register_space, smallest_config, unregister_space
+from nets import largest_config, register_space, smallest_config
+from nets.spaces import unregister_space
+from nets.transformer import ViTSpace
 
 
 def test_the_packaged_predictor_scores_mbv3():
@@ -22,6 +24,7 @@ def test_explicit_missing_predictor_is_a_usage_error_naming_the_option(tmp_path,
         acc_mod.load_accuracy_model("ofa_mbv3_w1.2")
 
 
+@pytest.mark.slow
 def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
     from nets.estimators import ANCHOR_TOP1, ofa_predictor
 
@@ -36,6 +39,7 @@ def test_proxy_fallback_is_calibrated_and_announced(monkeypatch, tmp_path):
     assert (tmp_path / "memo.json").is_file()
 
 
+@pytest.mark.slow
 def test_other_spaces_use_a_proxy_with_notice():
     model = acc_mod.load_accuracy_model("ofa_proxyless_w1.3")
     assert model.source.kind == "proxy"

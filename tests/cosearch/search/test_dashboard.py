@@ -30,6 +30,7 @@ def _dashboard_command() -> list[str]:
     return [exe]
 
 
+@pytest.mark.slow
 def test_dashboard_serves_the_study(finished_run, tmp_path):
     result = json.loads((finished_run / "result.json").read_text())
     port = _free_port()

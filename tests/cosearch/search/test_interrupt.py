@@ -1,6 +1,7 @@
 """Ctrl-C (SIGINT to the command's process group, as a terminal sends it) gives one line and exit status 130 wherever
 it lands: while the libraries load, inside a long compiled mapper call (numba) of a trial, in a worker process, in
-the final phase; the interrupted trial is queued to run again on resume."""
+the final phase; the interrupted trial is queued to run again on resume. An interrupt whose KeyboardInterrupt a C
+callback swallowed (numba's compiler calls one) is not lost: the search raises it after the next layer's mapping."""
 import os
 import signal
 import sqlite3
@@ -11,6 +12,11 @@ import time
 import pytest
 
 from _cosearch_cli import CLI, cli_env, study_trials
+from accel_models import get_preset
+from cosearch.search import interrupts
+from cosearch.search.evaluate import network_run
+from mappings import MapperSettings, MappingCache
+from nets import Layer, Network
 
 LONG_MAPPER = ["--mapper-evals", "200000"]
 """A per-layer mapper budget whose compiled search runs for seconds: a trial spends nearly all its time in numba."""
@@ -54,6 +60,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     extra, ready, wait_s = CASES[case]
@@ -88,6 +95,7 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
         assert retried == {t.number for t in failed}
 
 
+@pytest.mark.slow
 def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
     """SIGTERM to the command alone (as `kill PID` sends it) mid-trial: one line, 143; the trial is queued again."""
     db = tmp_path / "out" / "cosearch.db"
@@ -110,3 +118,15 @@ def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
     assert stderr.splitlines() == ["run_cosearch.py: error: terminated (SIGTERM); finished trials are kept: re-run "
                                    "the same command to resume"], stderr[-3000:]
     assert any(t.state.name == "WAITING" and "failed_trial" in t.system_attrs for t in study_trials(db))
+
+
+def test_a_recorded_signal_stops_the_next_network_run(monkeypatch):
+    signals: list[int] = []
+    monkeypatch.setattr(interrupts, "_requested", signals)
+    net = Network("two", [Layer.conv(8, 8, 3, 8, name="a"), Layer.conv(8, 16, 1, 8, name="b")])
+    cache = MappingCache(MapperSettings(budget_evals=16))
+    acc = get_preset("eyeriss")
+    assert network_run(net, acc, cache).latency_s > 0          # nothing recorded: runs
+    signals.append(15)                                           # a SIGTERM whose exception was swallowed
+    with pytest.raises(KeyboardInterrupt):
+        network_run(net, acc, cache)

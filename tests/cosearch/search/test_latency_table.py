@@ -33,6 +33,7 @@ def test_rows_sum_to_the_network_latency(tmp_path):
     assert len(list(csv.DictReader(path.open()))) == len(layers)
 
 
+@pytest.mark.slow
 def test_a_run_exports_the_table_of_its_accelerator(tmp_path):
     import cosearch
 
@@ -46,6 +47,7 @@ def test_a_run_exports_the_table_of_its_accelerator(tmp_path):
     assert {r["mapper_objective"] for r in rows} == {"latency"} and all(float(r["latency_ms"]) > 0 for r in rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["vit-elastic", "decoder-elastic", "decoder-elastic-decode", "efficientnet"])
 def test_every_space_exports_a_table_covering_its_subnets(space, tmp_path):
     """The transformer and EfficientNet spaces cover their layer shapes too (the table of a search in them is written,

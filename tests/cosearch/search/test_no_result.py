@@ -14,6 +14,7 @@ from cosearch.search.storage import storage_failure
 TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
     proc = run_cli([*TINY, "--accuracy", "0.835", "--workers", workers], cwd=tmp_path, timeout=300)

@@ -106,6 +106,7 @@ def test_mnasnet_takes_its_target_from_the_budget_and_drops_it_as_a_hard_limit()
     assert s.study_name != cosearch.make_settings("area=5mm2,latency<=2ms").study_name
 
 
+@pytest.mark.slow
 def test_a_run_states_its_objective_and_wins_on_it(tmp_path):
     """End to end (one worker, tiny loops): result.json and report.md state the objective; the winner is the best
     of the final candidates on it; Optuna's direction and metric name follow it."""

@@ -58,6 +58,7 @@ def test_start_over_takes_the_folder_and_removes_the_replaced_runs_outputs(tmp_p
     assert len(said) == 1 and "timeloop" in said[0] and "report.md" in said[0]
 
 
+@pytest.mark.slow
 def test_the_fixed_device_mode_obeys_the_same_rule(tmp_path):
     from cosearch.search.nas.run import run_fixed_device
 

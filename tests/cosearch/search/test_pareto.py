@@ -4,6 +4,7 @@ import json
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 import cosearch
 from cosearch.search.pareto import dominates, non_dominated, study_front, trial_trade_off
@@ -37,6 +38,7 @@ def test_the_study_front_gathers_every_trials_points():
     assert [(p.trial, p.values) for p in front] == [(0, (0.8, 3.0)), (1, (0.75, 2.5)), (0, (0.7, 2.0))]
 
 
+@pytest.mark.slow
 def test_a_pareto_run_lists_its_front_re_evaluated(tmp_path):
     import optuna
 

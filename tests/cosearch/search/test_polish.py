@@ -80,6 +80,7 @@ def _settings(out, polish_evals):
                                   final_mapper_evals=64, time_limit="none", polish_evals=polish_evals)
 
 
+@pytest.mark.slow
 def test_the_result_says_where_its_design_came_from(tmp_path):
     result = cosearch.run(_settings(tmp_path / "on", 24))
     p = result.polish

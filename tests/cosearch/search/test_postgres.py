@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import optuna
 import psycopg2
+import pytest
 
 from _cosearch_cli import CLI, cli_env, run_cli
 from cosearch.search.storage import HEARTBEAT_ENV
@@ -21,6 +22,7 @@ ARGS = ["--network", "alexnet", "--trials", "8", "--mapper-evals", "16", "--fina
 storage (the subnet search is the same with any storage)."""
 
 
+@pytest.mark.slow
 def test_two_commands_on_one_postgresql_database(postgres, tmp_path):
     url = postgres.create_database("cosearch_two_machines")
     command = [*ARGS, "--storage", url]
@@ -45,6 +47,7 @@ def test_two_commands_on_one_postgresql_database(postgres, tmp_path):
     assert len({json.dumps(t.params, sort_keys=True) for t in complete}) == len(complete)  # no trial run twice
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_is_replaced_by_the_heartbeat(postgres, tmp_path):
     """Two worker processes of one command; one is killed (SIGKILL) mid-trial. Optuna's heartbeat fails its trial,
     the other worker re-runs it, and the study completes with no trial lost or duplicated."""

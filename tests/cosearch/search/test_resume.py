@@ -14,6 +14,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from _cosearch_cli import CLI, cli_env, run_cli, study_trials
 
 TRIALS = 5
@@ -107,6 +109,7 @@ def _sequence(trials) -> list:
     return [(t.state.name, t.params, t.value) for t in trials if t.state.name != "FAIL"]
 
 
+@pytest.mark.slow
 def test_killed_three_times_then_resumed_ends_as_uninterrupted(tmp_path):
     db = tmp_path / "out" / "cosearch.db"
     with ThreadPoolExecutor(1) as pool:

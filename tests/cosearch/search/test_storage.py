@@ -101,6 +101,7 @@ def test_a_study_another_command_is_creating_gets_its_seeds_once(tmp_path, monke
     assert [t.state.name for t in taken_over.get_trials()] == ["WAITING"] * 3  # the fitting presets' designs
 
 
+@pytest.mark.slow
 def test_resuming_with_other_settings_is_refused(finished_run):
     study = json.loads((finished_run / "result.json").read_text())["study"]["name"]
     with pytest.raises(UsageError, match=r"--study-name: .* was made by a different search \(budget: stored"):

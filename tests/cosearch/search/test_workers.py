@@ -3,6 +3,8 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from _cosearch_cli import TINY, run_cli, study_trials
 import optuna
 
@@ -27,6 +29,7 @@ def test_samplers_of_one_seed_on_one_storage_never_repeat_a_design():
         assert again.ask({"x": optuna.distributions.FloatDistribution(0, 1)}).params["x"] == asked[0].params["x"]
 
 
+@pytest.mark.slow
 def test_two_worker_processes(tmp_path):
     proc = run_cli(["--out", "out", "--workers", "2", "--quiet", *TINY, "--trials", "4"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -41,6 +44,7 @@ def test_two_worker_processes(tmp_path):
     assert {t.user_attrs["worker"]["index"] for t in trials} <= {0, 1}
 
 
+@pytest.mark.slow
 def test_two_commands_on_one_out(tmp_path):
     """Two commands on one --out (one SQLite study): distinct worker names, result.json lists every worker that ran
     trials of the study, and neither progress display counts past the target."""
@@ -65,6 +69,7 @@ def test_two_commands_on_one_out(tmp_path):
     assert shown and all(done <= target == 4 for done, target in shown)
 
 
+@pytest.mark.slow
 def test_two_commands_share_one_journal(tmp_path):
     """Two separate commands on one storage and study, as workers on two machines would be."""
     args = ["--storage", "journal:shared/study.log", "--study-name", "shared", "--quiet", *TINY, "--trials", "4"]

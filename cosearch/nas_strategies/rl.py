@@ -25,8 +25,7 @@ import numpy as np
 
 from nets import slot_choices
 
-from ..problem import BudgetSpent, NASProblem, config_from
-from .base import NASStrategy, check_fraction, check_positive_int
+from .base import BudgetSpent, NASProblemLike, NASStrategy, check_fraction, check_positive_int, config_from
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Reinforce(NASStrategy):
         check_fraction(owner, "learning_rate", self.learning_rate, 1e-6, 10.0)
         check_fraction(owner, "baseline_decay", self.baseline_decay, 0.0, 0.9999)
 
-    def search(self, problem: NASProblem) -> None:
+    def search(self, problem: NASProblemLike) -> None:
         rng, space = problem.rng, problem.space
         decisions = slot_choices(problem.genes)
         logits = [np.zeros(len(choices)) for _, _, choices in decisions]

@@ -8,10 +8,10 @@ over the latency / energy / power limits (`NASProblem.sample_within`), before th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ..problem import BudgetSpent, Evaluated, NASProblem
-from .base import NASStrategy, check_fraction, check_positive_int
+from nets import crossover_configs, mutate_config
+
+from .base import BudgetSpent, NASProblemLike, NASStrategy, check_fraction, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -39,45 +39,30 @@ class Evolution(NASStrategy):
         for name in ("mutation_ratio", "mutate_prob", "resolution_mutate_prob"):
             check_fraction(owner, name, getattr(self, name))
 
-    def _mutate(self, problem: NASProblem, parent) -> Any:
-        rng, space = problem.rng, problem.space
-        values = {}
-        for f, per in problem.genes.items():
-            current = getattr(parent, f)
-            current = (current,) if f in space.scalar_genes else current
-            prob = self.resolution_mutate_prob if f == "r" else self.mutate_prob
-            values[f] = tuple(c[int(rng.integers(len(c)))] if rng.random() < prob else v
-                              for v, c in zip(current, per))
-        return space.make({f: v[0] if f in space.scalar_genes else v for f, v in values.items()})
+    def mutation_table(self, problem: NASProblemLike) -> dict[str, float]:
+        """The probability of redrawing each gene: `mutate_prob`, `resolution_mutate_prob` for the space's
+        resolution gene."""
+        resolution = problem.space.resolution_gene
+        return {g: self.resolution_mutate_prob if g == resolution else self.mutate_prob for g in problem.genes}
 
-    def _cross(self, problem: NASProblem, a, b) -> Any:
-        rng, space = problem.rng, problem.space
-        values = {}
-        for f in problem.genes:
-            va, vb = getattr(a, f), getattr(b, f)
-            if f in space.scalar_genes:
-                values[f] = va if rng.random() < 0.5 else vb
-            else:
-                values[f] = tuple(x if rng.random() < 0.5 else y for x, y in zip(va, vb))
-        return space.make(values)
-
-    def search(self, problem: NASProblem) -> None:
+    def search(self, problem: NASProblemLike) -> None:
         rng = problem.rng
         n_parents = max(1, int(round(self.parent_ratio * self.population)))
         n_mutations = int(round(self.mutation_ratio * self.population))
+        table = self.mutation_table(problem)
         try:
-            population: list[Evaluated] = problem.evaluate(
+            population: list = problem.evaluate(
                 list(problem.seeds)[:self.population]
                 + [problem.sample_within(problem.sample)
                    for _ in range(max(0, self.population - len(problem.seeds)))])
             for _ in range(self.generations):
                 parents = sorted(population, key=problem.rank)[:n_parents]
                 children = [problem.sample_within(
-                    lambda: self._mutate(problem, parents[int(rng.integers(n_parents))].config))
+                    lambda: mutate_config(parents[int(rng.integers(n_parents))].config, rng, table, problem.genes))
                     for _ in range(n_mutations)]
                 children += [problem.sample_within(
-                    lambda: self._cross(problem, parents[int(rng.integers(n_parents))].config,
-                                        parents[int(rng.integers(n_parents))].config))
+                    lambda: crossover_configs(parents[int(rng.integers(n_parents))].config,
+                                              parents[int(rng.integers(n_parents))].config, rng))
                     for _ in range(self.population - n_mutations)]
                 population = parents + problem.evaluate(children)
         except BudgetSpent:

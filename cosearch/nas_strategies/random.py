@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..problem import BudgetSpent, NASProblem
-from .base import NASStrategy, check_positive_int
+from .base import BudgetSpent, NASProblemLike, NASStrategy, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class RandomSearch(NASStrategy):
     def __post_init__(self) -> None:
         check_positive_int(type(self).__name__, "batch", self.batch)
 
-    def search(self, problem: NASProblem) -> None:
+    def search(self, problem: NASProblemLike) -> None:
         stale = 0
         while not problem.done and stale < 100:
             before = problem.evaluations

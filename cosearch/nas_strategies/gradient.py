@@ -27,8 +27,7 @@ import numpy as np
 
 from nets import slot_choices
 
-from ..problem import BudgetSpent, NASProblem, config_from
-from .base import NASStrategy, check_fraction, check_positive_int
+from .base import BudgetSpent, NASProblemLike, NASStrategy, check_fraction, check_positive_int, config_from
 
 
 class GradientUnavailable(ValueError):
@@ -59,8 +58,14 @@ class Gradient(NASStrategy):
         check_fraction(owner, "latency_weight", self.latency_weight, 0.0, 1e6)
         check_fraction(owner, "lambda_growth", self.lambda_growth, 1.0, 100.0)
 
+    def check_inputs(self, space, devices) -> str | None:
+        """The gradient needs a per-choice cost table, which a space without layer terms cannot give."""
+        if space.layer_terms() is None:
+            return f"space {space.cli_name} has no per-choice cost table"
+        return None
+
     @staticmethod
-    def check(problem: NASProblem) -> str | None:
+    def check(problem: NASProblemLike) -> str | None:
         """Why the strategy cannot run on `problem` (None: it can)."""
         if problem.term_costs is None or problem.space.layer_terms() is None:
             return f"space {problem.space.cli_name} or this device has no per-choice cost table"
@@ -68,12 +73,11 @@ class Gradient(NASStrategy):
             label = problem.accuracy.source.label if problem.accuracy is not None else "none"
             return (f"the accuracy of {problem.space.cli_name} ({label}) has no differentiable form; OFA's predictor "
                     "(ofa-mbv3) has one")
-        target = problem.limits.latency_s if problem.objective.name != "mnasnet" else problem.objective.target_latency_s
-        if target is None:
+        if problem.objective.latency_target(problem.limits) is None:
             return "it needs a latency target: a latency<= term in --budget (or MnasNet's --target-latency)"
         return None
 
-    def search(self, problem: NASProblem) -> None:
+    def search(self, problem: NASProblemLike) -> None:
         import torch
 
         why = self.check(problem)
@@ -86,8 +90,7 @@ class Gradient(NASStrategy):
         expected_latency = ExpectedCost(terms, [problem.term_costs(i)[0] for i in range(len(terms))],
                                         [(f, p) for f, p, _ in decisions])
         spread = _Spread(space.genes(), decisions)
-        mnasnet = problem.objective.name == "mnasnet"
-        target = problem.objective.target_latency_s if mnasnet else problem.limits.latency_s
+        target = problem.objective.latency_target(problem.limits)
         weight = self.latency_weight
         estimator = problem.accuracy.estimator
         # all logits in one [decisions, widest] tensor (one softmax, one Adam update); the padding is -inf
@@ -105,11 +108,10 @@ class Gradient(NASStrategy):
                 probs = list(torch.split(table[real], sizes))     # one node each, not one per decision
                 accuracy = estimator.soft_score(spread(probs))
                 latency = expected_latency(probs)
-                if mnasnet:
-                    alpha_w, beta_w = problem.objective.exponents
-                    w = alpha_w if float(latency) <= target else beta_w
-                    loss = -accuracy * (latency / target) ** w
-                else:
+                reward = problem.objective.gradient_reward(accuracy, latency)
+                if reward is not None:      # the objective is the loss (MnasNet's reward)
+                    loss = -reward
+                else:                       # accuracy against the latency target, the weight adapting below
                     loss = (1.0 - accuracy) + weight * (latency - target) / target
                 optimizer.zero_grad()
                 loss.backward()
@@ -118,7 +120,7 @@ class Gradient(NASStrategy):
                     with torch.no_grad():
                         pick = [int(torch.argmax(alpha[i, :n])) for i, n in enumerate(sizes)]
                     (scored,) = problem.evaluate([config_from(space, decisions, pick)])
-                    if not mnasnet:
+                    if reward is None:
                         weight = weight * self.lambda_growth if not scored.feasible else \
                             weight / math.sqrt(self.lambda_growth)
         except BudgetSpent:
