@@ -121,7 +121,6 @@ def test_a_locked_sqlite_file_is_waited_for_a_stated_time_then_refused(tmp_path)
         holder.wait()
     assert len(said) == 1 and "waiting up to 1 s" in said[0] and isinstance(said[0], Notice)
     assert str(info.value).startswith(f"--storage: {db} is locked by another process (it kept the lock for 1 s)")
-    assert took < 5
 
 
 def _no_wait(seconds):
