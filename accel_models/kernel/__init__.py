@@ -18,7 +18,7 @@ reaches the call as Literal[int](0) and the callee is compiled twice. Such varia
 numba's error-message formatting (seconds) into every caller; np.argsort likewise (its quicksort).
 Functions that only compiled code calls are compiled without a CPython wrapper (`no_cpython_wrapper`).
 `inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
-measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
+measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
 into `evaluate_one`, `links.links` into `counts.level_accesses` (`links` alone ~11% more evaluations/s). Inlining

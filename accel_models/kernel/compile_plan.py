@@ -23,7 +23,8 @@ from .counts import fold_bypass, level_accesses, output_partitions
 from .driver import max_children, new_outputs
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity
-from .residual import residual_accesses, uniform_instances
+from .residual import uniform_instances
+from .sweep import residual_accesses
 from .workspace import make_workspace
 
 

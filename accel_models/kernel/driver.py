@@ -11,7 +11,8 @@ from .counts import fold_bypass, level_accesses, output_partitions
 from .energy import energy_and_cycles
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
-from .residual import residual_accesses, uniform_instances
+from .residual import uniform_instances
+from .sweep import residual_accesses
 from .workspace import make_workspace
 
 CHUNK = 512

@@ -19,7 +19,7 @@ each with the instances it holds and one representative (its origin). Dims are i
 
 Counts. Per level and tensor, the children of each parent class are counted by `residual.sweep` from the parent's
 origin when they form one class (they are translations of one another: multicast groups and links as for a perfect
-mapping), and by `joint.joint_sweep` when they form several. The partitions of Outputs (R6) are the words an
+mapping), and by `sweep.joint_sweep` when they form several. The partitions of Outputs (R6) are the words an
 instance's cut tiles cover, the bypass fold (R5) sums a parent's children, energy (R8) rounds each instance's counts
 to whole blocks and bandwidth (R7) takes the slowest instance: all per class, weighted by its instances.
 """
@@ -33,9 +33,8 @@ from numba import njit
 from nets import N_AXES
 
 from .counts import moving_loops, spatial_loops
-from .joint import joint_sweep
 from .links import spatial_axes
-from .residual import sweep
+from .sweep import joint_sweep, sweep
 from .workspace import MAX_CLASSES, MAX_JOINT
 
 
