@@ -16,7 +16,7 @@ to the previous iteration's means the same sums and exit state, one loop step fu
 they are added at once. Every count is an integer held in a float64, so the sums are exact (below 2**53) whatever
 their order, and the time grows with the distinct cut contexts, not with the iterations.
 
-`residual_accesses` is `counts.level_accesses` for a residual mapping whose instances do the same work;
+`accesses.level_accesses` calls `sweep` for a residual mapping whose instances do the same work;
 `instances.class_accesses` calls `sweep` and `joint_sweep` per class where they do not.
 """
 from __future__ import annotations
@@ -27,9 +27,8 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
-from .counts import fill_stream, moving_loops, spatial_loops
+from .counts import fill_stream
 from .joint import joint_step, quiet_classes, setup_joint
-from .links import spatial_axes
 from .residual import iterations_run, leaf_step, whole_stream
 from .state import memo_find, memo_start, memo_store, key_hash, place, relative, same
 from .workspace import STATE_LEN
@@ -74,20 +73,13 @@ def _enter(f, c, j, lp, i, bounds):
     c.whole = 0
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_words, n_sums, memo, result):
-    """The sums (n_sums) of the steps of the M temporal loops above a (level, tensor) that run from `origin`, into
-    `result`; the loops tail..M-1 are taken with each step (`_take_step`). `state`: the carried state (n_words),
-    `memo` the `workspace.MEMO` the frames are kept in (started by the caller). ws.frames[M].reach must hold the dim
-    extents the innermost steps' tiles span from their offsets."""
-    bounds, coef = layer.bounds, layer.coef
+@njit(cache=True, inline="always")
+def _first_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin):
+    """The frames' reach and loop steps (ws.frames[M].reach: the innermost), and frame 0 started at `origin` with
+    its first step taken."""
+    coef = layer.coef
     frames = ws.frames
-    jt = ws.joint[0]
-    n = jt.n
     at = ws.sweep[0].off
-    if tail == 0:
-        _take_step(joint, t, origin, temporal, M, tail, full, is_mac, layer, ws, result)
-        return
     for j in range(M - 1, -1, -1):        # frames[j].reach: the dim extents frame j's iterations and tiles span
         lp = temporal[j]
         f = frames[j]
@@ -104,7 +96,24 @@ def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_
     f.whole = 0
     _take_step(joint, t, origin, temporal, M, tail, full, is_mac, layer, ws, f.first)
     f.hash1 = -1                          # the outermost frame is not memoized
-    _start(f, temporal[0], bounds)
+    _start(f, temporal[0], layer.bounds)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_words, n_sums, memo, result):
+    """The sums (n_sums) of the steps of the M temporal loops above a (level, tensor) that run from `origin`, into
+    `result`; the loops tail..M-1 are taken with each step (`_take_step`). `state`: the carried state (n_words),
+    `memo` the `workspace.MEMO` the frames are kept in (started by the caller). ws.frames[M].reach must hold the dim
+    extents the innermost steps' tiles span from their offsets."""
+    bounds = layer.bounds
+    frames = ws.frames
+    jt = ws.joint[0]
+    n = jt.n
+    at = ws.sweep[0].off
+    if tail == 0:
+        _take_step(joint, t, origin, temporal, M, tail, full, is_mac, layer, ws, result)
+        return
+    _first_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin)
     s = frames[M].p_sums                  # the sums of the iteration that just ended
     j = 0
     while True:
@@ -293,45 +302,3 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
         reach[d] = spread + (1 if is_mac or ax[t, d] < 0 else full[d])
     walk(True, t, temporal, M, M, full, is_mac, layer, ws, parent.origin, state, n_words, n + 2, memo, jt.step)
     return jt.step[n], jt.step[n + 1]
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def residual_accesses(layer, acc, ws, n_temporal):
-    """`counts.level_accesses` for a residual mapping whose instances under each fan-out do the same work: per level
-    and tensor its fills, the accesses its parent serves it (multicast and links), the multicast-weighted reads and
-    the peer transfers, from `sweep`."""
-    ax, co = layer.ax, layer.co
-    fanout = acc.fanout
-    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
-    scratch = ws.scratch[0]
-    origin = ws.sweep[0].origin          # every instance under a fan-out starts at the same offsets
-    L = levels.shape[0] - 1
-    moving_loops(ax, temporal, n_temporal)
-    levels[0].peer[:] = 0.0
-    M = 0
-    for lvl in range(1, L + 1):
-        is_mac = lvl == L
-        p = lvl - 1
-        child, parent = levels[lvl], levels[p]
-        child.peer[:] = 0.0
-        while M < n_temporal and temporal[M].level < lvl:
-            M += 1
-        n_sp = np.int64(0)
-        n_children = np.int64(1)
-        if parent.n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
-        for t in range(3):
-            if n_children == 1 and not is_mac and child.kept[t] == 0:
-                parent.access[t] = 1.0      # as in `counts.level_accesses`: the bypass fold's ratio is 1.0
-                parent.mcw[t] = 1.0
-                continue
-            groups = np.int64(1)
-            if n_sp > 0:
-                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                        fanout[p, 0], fanout[p, 1], ws, origin, True)
-            child.fill[t] = F
-            if n_children > 1:
-                child.peer[t] = transfers / n_children
-            parent.access[t] = reads
-            parent.mcw[t] = n_children * F - transfers
