@@ -53,7 +53,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             if residual:
                 F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                            fanout[p, 0], fanout[p, 1], ws, origin, True)
+                                            fanout[p, 0], fanout[p, 1], ws, origin, np.bool_(True))
             else:
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
                                                            spatial, n_sp, fanout[p, 0], fanout[p, 1], ws)

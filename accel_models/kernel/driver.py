@@ -21,12 +21,12 @@ CHUNK = 512
 
 @njit(cache=True, inline="always")
 def evaluate_one(layer, acc, m, reads, fills, updates, ws):
-    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
-    reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles).
-    A perfect mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_accesses`),
-    one with a residual loop from the sweep over its steps (`sweep.sweep`), and one whose instances under a fan-out do unequal work
-    (Timeloop's spatial class) per instance class (`instances`); the checks are shared. SPATIAL_RESIDUAL: such a
-    mapping needs more instance classes than the workspace holds."""
+    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into reads /
+    fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles). A perfect
+    mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_accesses`), one
+    with a residual loop from the sweep over its steps (`sweep.sweep`), and one whose instances under a fan-out
+    do unequal work (Timeloop's spatial class) per instance class (`instances`); the checks are shared.
+    SPATIAL_RESIDUAL: such a mapping needs more instance classes than the workspace holds."""
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0

@@ -196,7 +196,7 @@ def class_accesses(layer, acc, m, ws, n_temporal):
             groups = np.int64(1)
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            fresh = True                 # the parent classes of one (level, tensor) share the sweep's memo
+            fresh = np.bool_(True)       # the parent classes of one (level, tensor) share the sweep's memo
             for c in range(start[p], start[lvl]):
                 parent = cls[c]
                 if parent.n_sub == 1:

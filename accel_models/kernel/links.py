@@ -229,7 +229,7 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
     n_children, px, py = _grid(spatial, n_sp)
     if px < fan_x or px < 2 or py < 2:
         return -1, -1
-    n_y = 0
+    n_y = np.int64(0)                     # typed int64, not Literal[int](0): see `kernel`'s docstring
     x_axes = 0
     y_axes = 0
     for i in range(n_sp):
@@ -246,8 +246,9 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
             x_axes |= 1 << sp.axis
     if x_axes & y_axes:
         return -1, -1
-    _axis_offsets(spatial, n_y, n_sp, children, 0, px)      # columns: offX(x) at children[x]
-    _axis_offsets(spatial, 0, n_y, children, px, py)        # rows: offY(y) at children[px + y]
+    zero = np.int64(0)
+    _axis_offsets(spatial, n_y, n_sp, children, zero, px)   # columns: offX(x) at children[x]
+    _axis_offsets(spatial, zero, n_y, children, px, py)     # rows: offY(y) at children[px + y]
     n_a = 0
     for x in range(px):
         served = (x + 1 < px and _moves_to(children, x, x + 1, vstar)) or (x >= 1 and _moves_to(children, x, x - 1,
@@ -262,7 +263,7 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
         children[k].group = -1 if served else 0
         n_b += 1 if served else 0
     served_all = n_a * py + n_b * px - n_a * n_b
-    distinct = _count_distinct(children, 0, px, table) * _count_distinct(children, px, px + py, table)
+    distinct = _count_distinct(children, zero, px, table) * _count_distinct(children, px, px + py, table)
     return served_all, distinct
 
 

@@ -159,11 +159,11 @@ def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_
                     result[q] = f.sums[q] + f.first[q]
                 return
             p = frames[j - 1]
-            memo_store(memo, f.hash1, 2 * j + 1, f.ctx, f.s1, f.sums, ws.sweep[0].zero, n_sums, state, n_words,
+            memo_store(memo, f.hash1, 2 * j + 1, f.ctx, f.s1[:], f.sums[:], ws.sweep[0].zero, n_sums, state, n_words,
                        f.pb, f.quiet1)
             if f.whole != 0:
-                memo_store(memo, f.hash, 2 * j, f.ctx, p.entry[p.i & 1], f.sums, f.first, n_sums, state, n_words,
-                           f.pb, f.quiet)
+                memo_store(memo, f.hash, 2 * j, f.ctx, p.entry[p.i & 1], f.sums[:], f.first, n_sums, state,
+                           n_words, f.pb, f.quiet)
             for q in range(n_sums):
                 s[q] = f.sums[q] + f.first[q]
             j -= 1
@@ -209,7 +209,7 @@ def _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_
     c.quiet1 = quiet1
     relative(state, n_words, c.pb, quiet1, c.s1)
     h = key_hash(2 * j + 3, ctx, c.s1, n_words)
-    e = memo_find(memo, h, 2 * j + 3, ctx, c.s1, n_words)
+    e = memo_find(memo, h, 2 * j + 3, ctx, c.s1[:], n_words)
     if memo.slot_stamp[e] == memo.stamp:
         o = memo.slot_off[e]
         place(memo.pool[o + n_words:o + 2 * n_words], n_words, c.pb, quiet1, state)
@@ -270,7 +270,11 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
     for d in range(8):
         reach[d] = 1 if is_mac or ax[t, d] < 0 else full[d]   # a dim that does not index t cuts none of its tiles
     out = sw.result
-    walk(False, t, temporal, M, tail, full, is_mac, layer, ws, origin, st, STATE_LEN, 3, memo, out)
+    # One specialization of `walk` for both sweeps: np.bool_ / np.int64 are typed bool and int64, not Literal[bool] /
+    # Literal[int], and a slice of a record's array is an array whatever its length (the record's own array is typed
+    # with its shape); see `kernel`'s docstring
+    walk(np.bool_(False), t, temporal, M, tail, full, is_mac, layer, ws, origin, st[:], np.int64(STATE_LEN),
+         np.int64(3), memo, out)
     return out[0], out[1], out[2]
 
 
@@ -293,12 +297,13 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
     for k in range(n_words):
         state[k] = 0
     memo = ws.memo[1]
-    memo_start(memo, True)
+    memo_start(memo, np.bool_(True))
     reach = ws.frames[M].reach
     for d in range(8):
         spread = 0
         for q in range(n):
             spread = max(spread, jt.off[q, d])
         reach[d] = spread + (1 if is_mac or ax[t, d] < 0 else full[d])
-    walk(True, t, temporal, M, M, full, is_mac, layer, ws, parent.origin, state, n_words, n + 2, memo, jt.step)
+    walk(np.bool_(True), t, temporal, M, M, full, is_mac, layer, ws, parent.origin, state[:], n_words, n + 2, memo,
+         jt.step)
     return jt.step[n], jt.step[n + 1]

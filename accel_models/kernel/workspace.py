@@ -49,17 +49,19 @@ it serves its children (R3, R4), the children's multicast-weighted reads less th
 bypass fold's denominator, R5), peer transfers per instance (links), and Outputs' partition size (R6)."""
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
-                    ("tj", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("n_digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
+                    ("tj", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("n_digits", _I, (MAX_SPATIAL,)),
+                    ("s1", _I, (N_AXES,)),
                     ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
                     ("reach", _I, (N_AXES,)), ("n_diffs", _I), ("clip", _I, (8,)), ("lo", _I, (N_AXES,)),
                     ("ext", _I, (N_AXES,)), ("d_old", _I), ("d_olo", _I, (N_AXES,)), ("d_oext", _I, (N_AXES,)),
                     ("p_lo", _I, (N_AXES,)), ("p_ext", _I, (N_AXES,)), ("p_old", _I), ("p_olo", _I, (N_AXES,)),
                     ("p_oext", _I, (N_AXES,)), ("vstar", _I, (N_AXES,))])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, the digits of a
-child's index, the values each spatial loop's digit takes (`links.distinct_offsets`), per axis the steps and largest digits of the up to two spatial loops moving along it (s1, m1, s2,
-m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many); the walk of
-residual mappings (`residual`): the clipped extents, the current tile (lo, ext), the current delta (the tile less,
-if d_old, the box d_olo / d_oext) and the previous one (p_*), and the link offset vstar."""
+child's index, the values each spatial loop's digit takes (`links.distinct_offsets`), per axis the steps and largest
+digits of the up to two spatial loops moving along it (s1, m1, s2, m2), their count and reach, and how many
+neighbour differences are listed (-2: not yet, -1: too many); the walk of residual mappings (`residual`): the
+clipped extents, the current tile (lo, ext), the current delta (the tile less, if d_old, the box d_olo / d_oext) and
+the previous one (p_*), and the link offset vstar."""
 
 STATE_LEN = 4 + 5 * N_AXES
 """Length of a stream's carried state (`state`): whether a step was taken, the previous delta's size and whether it
@@ -165,15 +167,15 @@ JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I,
 """The instance classes' bookkeeping and the joint sweep's scratch (`instances`, `joint`): each level's first class
 (the entry after the last level: their count); per dim the position of its innermost loop with a residual; for the
 fan-out being split, per spatial loop whether it splits its children and its categories (last digit, count,
-representative digit, whether it decides); for the joint sweep: its class count, whether its tables of answers
-were cleared, its tensor, parent class, fan-out (spatial loops, X, Y, children), whether the children are listed
-and the `links` table's stamp; per class its representative's offset from the parent's origin (dims)
-and its projection, how many distinct offsets its children have and the first of them, its carried state, the
-current step's delta (whether it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the
-current ones' groups, a tag per class for the hash tables, whether it had a delta at the previous step, zero
-anchors and the last child of each class's list (`joint._list`); a class's digit counts per spatial loop and
-their per-axis loops (`links.distinct_offsets`, apart from the scratch's, which a uniform sweep of the same level may
-still read); small vectors, and the sums of a step or of the sweep (`step`); the tables of answers (`cfg`: the key being looked up; the
+representative digit, whether it decides); for the joint sweep: its class count, whether its tables of answers were
+cleared, its tensor, parent class, fan-out (spatial loops, X, Y, children), whether the children are listed and the
+`links` table's stamp; per class its representative's offset from the parent's origin (dims) and its projection, how
+many distinct offsets its children have and the first of them, its carried state, the current step's delta (whether
+it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the current ones' groups, a tag per
+class for the hash tables, whether it had a delta at the previous step, zero anchors and the last child of each
+class's list (`joint._list`); a class's digit counts per spatial loop and their per-axis loops
+(`links.distinct_offsets`, apart from the scratch's, which a uniform sweep of the same level may still read); small
+vectors, and the sums of a step or of the sweep (`step`); the tables of answers (`cfg`: the key being looked up; the
 served steps: per slot its stamp and pool offset, its reads and link transfers, the pool, the entries and pool words
 of this sweep, their stamp; the unions: the same with a count of points)."""
 
