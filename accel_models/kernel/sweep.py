@@ -44,7 +44,7 @@ def _start(f, lp, bounds):
         f.sums[q] = 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _take_step(joint, t, off, temporal, M, tail, full, is_mac, layer, ws, out):
     """One step of the walk at dim offsets `off`, its sums into `out`: the classes' (`joint.joint_step`) or the one
     stream's with the innermost loops tail..M-1 that do not move it (`residual.leaf_step`)."""
