@@ -161,11 +161,6 @@ def _existing(loops: list[_Loop], bounds, origin) -> int:
     return n
 
 
-def _clipped(full, bounds, offset) -> list[int]:
-    """A tile's dim extents at `offset`: the full extents, cut at each bound (the residual tile, F2)."""
-    return [min(f, b - o) for f, b, o in zip(full, bounds, offset)]
-
-
 def _shrinks_at_most_one(prev_ext, ext) -> bool:
     """May a tile that moved by the last stride reuse its overlap with the previous one? Only if no axis lost more
     than one word of extent (a tile cut by a residual iteration, F2). A cut by two or more words brings the whole
@@ -430,28 +425,46 @@ def check_mapping(layer: Layer, acc: Accelerator, arrays: MappingArrays, b: int,
         return BAD_BYPASS, tiles, []
     if ((arrays.spatial_x[b] > 1) & (arrays.spatial_y[b] > 1)).any():
         return BOTH_AXES, tiles, []
-    # Spatial fan-out, innermost level first (Timeloop checks the MAC level first).
-    for l in reversed(range(L)):
-        lv = acc.levels[l]
-        if math.prod(arrays.spatial_x[b, l]) > lv.fanout_x or math.prod(arrays.spatial_y[b, l]) > lv.fanout_y:
-            return SPATIAL_OVERFLOW, tiles, []
+    if spatial_overflow(acc, arrays, b) is not None:
+        return SPATIAL_OVERFLOW, tiles, []
     nest = loop_nest(arrays, b)
     for l in range(L):
         ext = full_extents(nest, l, layer.bounds)
         for t in range(3):
             if _kept(acc, arrays, b, l, t):
                 tiles[l, t] = math.prod(_box_extent(axes_all[t], ext))
-    for l in reversed(range(L)):
-        lv = acc.levels[l]
-        kept = [tiles[l, t] for t in range(3) if _kept(acc, arrays, b, l, t)]
-        if lv.capacity_words is not None and sum(kept) > lv.capacity_words:
-            return CAPACITY_OVERFLOW, tiles, nest
-        if lv.tensor_capacity_words is not None:
-            for t in range(3):
-                cap = lv.tensor_capacity_words[t]
-                if cap is not None and _kept(acc, arrays, b, l, t) and tiles[l, t] > cap:
-                    return CAPACITY_OVERFLOW, tiles, nest
+    if capacity_overflow(acc, arrays, b, tiles) is not None:
+        return CAPACITY_OVERFLOW, tiles, nest
     return OK, tiles, nest
+
+
+def spatial_overflow(acc: Accelerator, arrays: MappingArrays, b: int) -> tuple[int, int, int] | None:
+    """The first level, innermost first (Timeloop checks the MAC level first), whose spatial factors need more
+    instances than its fan-out has on X or Y: (level, X factors' product, Y factors' product); None if they fit."""
+    for l in reversed(range(arrays.num_levels)):
+        lv = acc.levels[l]
+        x, y = math.prod(arrays.spatial_x[b, l]), math.prod(arrays.spatial_y[b, l])
+        if x > lv.fanout_x or y > lv.fanout_y:
+            return l, int(x), int(y)
+    return None
+
+
+def capacity_overflow(acc: Accelerator, arrays: MappingArrays, b: int,
+                      tiles: np.ndarray) -> tuple[int, tuple[int, ...], float] | None:
+    """The first level, innermost first, whose kept tiles (`tiles`, words [L, 3]) overflow its capacity:
+    (level, the tensors counted, their capacity in words) -- every kept tensor against a shared capacity, or the one
+    tensor over its own; None if every tile fits."""
+    for l in reversed(range(arrays.num_levels)):
+        lv = acc.levels[l]
+        kept = tuple(t for t in range(3) if _kept(acc, arrays, b, l, t))
+        if lv.capacity_words is not None and sum(tiles[l, t] for t in kept) > lv.capacity_words:
+            return l, kept, float(lv.capacity_words)
+        if lv.tensor_capacity_words is not None:
+            for t in kept:
+                cap = lv.tensor_capacity_words[t]
+                if cap is not None and tiles[l, t] > cap:
+                    return l, (t,), float(cap)
+    return None
 
 
 def _partitions_uniform(nest, axes, bounds, output_words: int, L: int) -> list[float]:
@@ -539,66 +552,74 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
     updates = [np.zeros((len(origins[l]), 3)) for l in range(L)]
     links_at = np.zeros((L, 3))
     for t in range(3):
-        axes = axes_all[t]
-        # As if every level kept the tensor (R5): walk every level and the MAC. Per level, one value per walked
-        # instance.
-        fill_stream = [None] * (L + 1)
-        access = [None] * L       # accesses each instance serves its children
-        child_mcw = [None] * L    # its children's fills less the words they took over links (R5's ratio)
-        link_total = [None] * L   # link transfers among its children
-        peer = [np.zeros(len(origins[l])) for l in range(L + 1)]  # each instance's reads for its neighbours
-        walked = {}
-        for lvl in range(1, L + 1):
-            is_mac = lvl == L
-            full = full_extents(nest, lvl, layer.bounds)
-            parent = lvl - 1
-            pl = acc.levels[parent]
-            n_children = used[lvl] // used[parent]
-            # Links are analysed as if lvl kept t (R5); see the fold below. Levels with the same loops above, tile
-            # and parents (e.g. registers with no loop of their own) walk the same streams: walk them once.
-            same = (is_mac, tuple(full), (pl.fanout_x, pl.fanout_y), tuple(map(tuple, origins[parent])),
-                    tuple((lp.kind, lp.dim, lp.bound, lp.step) for lp in nest
-                          if lp.level < lvl and (lp.kind == "T" or lp.level == parent)))
-            if same not in walked:
-                walked[same] = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, (pl.fanout_x, pl.fanout_y),
-                                           origins[parent], translated)
-            f, a, lk = walked[same]
-            fill_stream[lvl] = np.array(f[:1] if translated else f, dtype=float)
-            access[parent] = np.array(a, dtype=float)
-            link_total[parent] = np.array(lk, dtype=float)
-            child_mcw[parent] = _per_parent(fill_stream[lvl], n_children, translated) - link_total[parent]
-            # A sender reads a word it forwards; the transfers are spread over the children of the parent.
-            peer[lvl] = np.repeat(link_total[parent] / n_children, 1 if translated else n_children)
-        # Outputs: the words each instance holds over the run (R6).
-        part = [np.zeros(len(origins[l])) for l in range(L)]
-        if t == O:
-            if translated:
-                part = [np.array([p]) for p in _partitions_uniform(nest, axes, layer.bounds, layer.output_words, L)]
-            else:
-                part = [np.array([_held_words(nest, l, axes, layer.bounds, o) for o in origins[l]], dtype=float)
-                        for l in range(L)]
-        # Bypass (R5): fold each bypassed level into the next level up, innermost first, scaling its
-        # reads by the parent's reads / multicast-weighted reads (both as if every level kept t).
-        keep = [_kept(acc, arrays, b, l, t) for l in range(L)]
-        for lvl in reversed(range(1, L)):
-            if keep[lvl]:
-                continue
-            p = lvl - 1
-            ratio = np.array([x / y if y else 0.0 for x, y in zip(access[p], child_mcw[p])])
-            access[p] = _per_parent(access[lvl], used[p + 1] // used[p], translated) * ratio
-        for l in range(L):
-            if not keep[l]:
-                continue
-            if t == O:
-                updates[l][:, t] = access[l]
-                reads[l][:, t] = access[l] + peer[l] - part[l]
-                fills[l][:, t] = 0.0 if l == 0 else fill_stream[l] - part[l]
-            else:
-                reads[l][:, t] = access[l] + peer[l]
-                fills[l][:, t] = 0.0 if l == 0 else fill_stream[l]
-            links_at[l, t] = link_total[l].max()
+        _tensor_counts(t, layer, acc, arrays, b, nest, axes_all[t], used, origins, translated,
+                       reads, fills, updates, links_at)
 
     return result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at)
+
+
+def _tensor_counts(t, layer, acc, arrays, b, nest, axes, used, origins, translated, reads, fills, updates, links_at):
+    """Tensor t's counts per level and walked instance (into column t of reads / fills / updates, and the busiest
+    parent's link transfers into links_at): the walk of every level as if it kept t (R2-R4), Outputs' partitions
+    (R6), the bypass fold (R5), then the reads, fills and updates of the levels that keep t."""
+    L = arrays.num_levels
+    # As if every level kept the tensor (R5): walk every level and the MAC. Per level, one value per walked
+    # instance.
+    fill_stream = [None] * (L + 1)
+    access = [None] * L       # accesses each instance serves its children
+    child_mcw = [None] * L    # its children's fills less the words they took over links (R5's ratio)
+    link_total = [None] * L   # link transfers among its children
+    peer = [np.zeros(len(origins[l])) for l in range(L + 1)]  # each instance's reads for its neighbours
+    walked = {}
+    for lvl in range(1, L + 1):
+        is_mac = lvl == L
+        full = full_extents(nest, lvl, layer.bounds)
+        parent = lvl - 1
+        pl = acc.levels[parent]
+        n_children = used[lvl] // used[parent]
+        # Links are analysed as if lvl kept t (R5); see the fold below. Levels with the same loops above, tile
+        # and parents (e.g. registers with no loop of their own) walk the same streams: walk them once.
+        same = (is_mac, tuple(full), (pl.fanout_x, pl.fanout_y), tuple(map(tuple, origins[parent])),
+                tuple((lp.kind, lp.dim, lp.bound, lp.step) for lp in nest
+                      if lp.level < lvl and (lp.kind == "T" or lp.level == parent)))
+        if same not in walked:
+            walked[same] = _level_walk(nest, lvl, axes, full, layer.bounds, is_mac, (pl.fanout_x, pl.fanout_y),
+                                       origins[parent], translated)
+        f, a, lk = walked[same]
+        fill_stream[lvl] = np.array(f[:1] if translated else f, dtype=float)
+        access[parent] = np.array(a, dtype=float)
+        link_total[parent] = np.array(lk, dtype=float)
+        child_mcw[parent] = _per_parent(fill_stream[lvl], n_children, translated) - link_total[parent]
+        # A sender reads a word it forwards; the transfers are spread over the children of the parent.
+        peer[lvl] = np.repeat(link_total[parent] / n_children, 1 if translated else n_children)
+    # Outputs: the words each instance holds over the run (R6).
+    part = [np.zeros(len(origins[l])) for l in range(L)]
+    if t == O:
+        if translated:
+            part = [np.array([p]) for p in _partitions_uniform(nest, axes, layer.bounds, layer.output_words, L)]
+        else:
+            part = [np.array([_held_words(nest, l, axes, layer.bounds, o) for o in origins[l]], dtype=float)
+                    for l in range(L)]
+    # Bypass (R5): fold each bypassed level into the next level up, innermost first, scaling its
+    # reads by the parent's reads / multicast-weighted reads (both as if every level kept t).
+    keep = [_kept(acc, arrays, b, l, t) for l in range(L)]
+    for lvl in reversed(range(1, L)):
+        if keep[lvl]:
+            continue
+        p = lvl - 1
+        ratio = np.array([x / y if y else 0.0 for x, y in zip(access[p], child_mcw[p])])
+        access[p] = _per_parent(access[lvl], used[p + 1] // used[p], translated) * ratio
+    for l in range(L):
+        if not keep[l]:
+            continue
+        if t == O:
+            updates[l][:, t] = access[l]
+            reads[l][:, t] = access[l] + peer[l] - part[l]
+            fills[l][:, t] = 0.0 if l == 0 else fill_stream[l] - part[l]
+        else:
+            reads[l][:, t] = access[l] + peer[l]
+            fills[l][:, t] = 0.0 if l == 0 else fill_stream[l]
+        links_at[l, t] = link_total[l].max()
 
 
 def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at) -> EvalResult:

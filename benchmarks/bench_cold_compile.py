@@ -2,6 +2,8 @@
 
     python benchmarks/bench_cold_compile.py [--top 15]
     python benchmarks/bench_cold_compile.py --workers 2
+    python benchmarks/bench_cold_compile.py --per-function
+    python benchmarks/bench_cold_compile.py --best-mapping
 
 Runs itself again in a child process whose NUMBA_CACHE_DIR is a new empty folder (numba reads it at import),
 times one trial of the default co-search (CPU time), and lists the longest numba compilations as numba's
@@ -13,6 +15,17 @@ empty numba cache, from the command's start to its first complete trial (wall ti
 worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
 CPU per worker)`.
+
+`--per-function` compiles the mapper's compile plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
+callees, the decoder, the kernel's driver, the search, the warm starts) one step after the other on an empty
+cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
+function's own compile, with the helpers numba inlines into it), and prints each step's CPU time. Last line:
+`per-function compile: X s CPU in N steps (largest: NAME Y s)`.
+
+`--best-mapping` times what a user who imports the library waits for: `mappings.best_mapping` on a ResNet-50 3x3
+layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
+process on the cache the first left (load: the figure a cache built at install time would give). Last line:
+`first best_mapping: X s CPU on an empty cache, Y s CPU on a built cache`.
 """
 from __future__ import annotations
 
@@ -68,6 +81,60 @@ def _child(top: int) -> None:
     outermost = _outermost_total(spans)
     print(f"compilations: {len(spans)}")
     print(f"cold first trial: {trial_s:.1f} s CPU (numba compile {outermost:.1f} s)")
+
+
+def _child_per_function() -> None:
+    sys.path.insert(0, str(ROOT))
+    from accel_models import get_preset
+    from mappings import MappingCache
+    from mappings.compile_plan import mapper_compile_plan
+    from nets import Layer
+
+    layer = Layer.conv(64, 64, 3, 56, name="conv3x3")
+    t0 = time.process_time()
+    steps = mapper_compile_plan(layer, get_preset("eyeriss"), MappingCache())
+    rows = [("(plan: its types and the cache guard)", time.process_time() - t0)]
+    for step in steps:
+        t = time.process_time()
+        step.run()
+        rows.append((step.name, time.process_time() - t))
+    total = sum(t for _, t in rows)
+    print(f"{'CPU s':>7s}  {'share':>5s}  compile step (its own function, with what numba inlines into it)")
+    for name, t in rows:
+        print(f"{t:7.2f}  {100 * t / total:4.0f}%  {name}")
+    big = max(rows[1:], key=lambda r: r[1])
+    print(f"per-function compile: {total:.1f} s CPU in {len(steps)} steps (largest: {big[0]} {big[1]:.1f} s)")
+
+
+def _child_best_mapping() -> None:
+    t0 = time.process_time()
+    sys.path.insert(0, str(ROOT))
+    from accel_models import get_preset
+    from mappings import best_mapping
+    from nets import Layer
+
+    t1 = time.process_time()
+    best = best_mapping(Layer.conv(64, 64, 3, 56, name="conv3x3"), get_preset("eyeriss"), budget_evals=256, seed=0)
+    t2 = time.process_time()
+    print(f"imports {t1 - t0:.1f} s CPU, best_mapping {t2 - t1:.1f} s CPU (EDP {best.edp_pj_cycles:.6g} pJ*cycles)")
+    print(f"TOTAL {t2 - t0:.2f}")
+
+
+def _best_mapping(cache: str) -> int:
+    """The child `--best-mapping` run twice on one cache folder: empty, then as the first left it."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    totals = []
+    for label in ("empty cache", "built cache"):
+        r = subprocess.run([sys.executable, __file__, "--child", "--best-mapping"], env=env, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return r.returncode
+        lines = r.stdout.strip().splitlines()
+        print(f"{label}: {lines[0]}  (load average {os.getloadavg()[0]:.2f} after)", flush=True)
+        totals.append(float(lines[-1].split()[-1]))
+    print(f"first best_mapping: {totals[0]:.1f} s CPU on an empty cache, {totals[1]:.1f} s CPU on a built cache")
+    return 0
 
 
 def _outermost_total(spans: list[tuple[float, str]]) -> float:
@@ -142,13 +209,27 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1,
                     help="1 (default): one trial in one process; N >= 2: run_cosearch.py --workers N, to its first "
                          "trial")
+    ap.add_argument("--per-function", action="store_true",
+                    help="the compile plan's steps one by one on an empty cache, CPU time each")
+    ap.add_argument("--best-mapping", action="store_true",
+                    help="the first best_mapping in a new process: on an empty cache, then on the cache it built")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
         ap.error(f"--workers must be an integer >= 1, got {args.workers}")
     if args.child:
-        _child(args.top)
+        if args.per_function:
+            _child_per_function()
+        elif args.best_mapping:
+            _child_best_mapping()
+        else:
+            _child(args.top)
         return 0
+    if args.best_mapping:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
+                  flush=True)
+            return _best_mapping(cache)
     if args.workers > 1:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
@@ -157,7 +238,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}", flush=True)
-        return subprocess.run([sys.executable, __file__, "--child", "--top", str(args.top)], env=env).returncode
+        child = ["--per-function"] if args.per_function else ["--top", str(args.top)]
+        return subprocess.run([sys.executable, __file__, "--child", *child], env=env).returncode
 
 
 if __name__ == "__main__":

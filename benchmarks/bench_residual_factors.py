@@ -7,7 +7,7 @@ Per distinct layer shape of each network, the mapper (`best_mapping`, the compil
 `factors="perfect"` for `--evals` evaluations; then with `factors="residual"` for `--residual-evals`, started from
 the perfect best (its genes decode to the same mapping in both modes, so the residual result is never worse).
 The residual budget defaults lower because a mapping with residual loops costs the kernel 16-19 times a perfect one
-(`kernel/residual.sweep`, docs/imperfect.md; the per-evaluation times are printed). Network latency is the sum of the layers'
+(`kernel/sweep.py`, docs/imperfect.md; the per-evaluation times are printed). Network latency is the sum of the layers'
 cycles (each shape times its count), energy the sum of their energies, EDP their product; attention is the
 `attn.scores` and `attn.context` products. Elementwise work is left out (the same in both modes).
 Last line: `residual vs perfect: EDP x..., latency x..., attention utilization a% -> b%` (the first network).

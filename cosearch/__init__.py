@@ -15,7 +15,7 @@ from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, 
                      given_options, make_settings, parse_budget, parse_duration, parse_network, parse_options)
 from .pipeline import run
 from .report import ProgressDisplay, print_summary, write_report
-from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, StorageUnavailable, WorkerFailure,
+from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, Notice, StorageUnavailable, WorkerFailure,
                      evaluate_network, preset_runs, run_search, storage_failure)
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "OPTIONS", "Budget", "CoSearchSettings", "MapperSettings", "Option", "UsageError", "add_options", "command_line",
     "given_options", "make_settings", "parse_budget", "parse_duration", "parse_network", "parse_options",
     # search
-    "AcceleratorSpace", "CoSearchResult", "Design", "NetworkCost", "StorageUnavailable", "WorkerFailure",
+    "AcceleratorSpace", "CoSearchResult", "Design", "NetworkCost", "Notice", "StorageUnavailable", "WorkerFailure",
     "storage_failure",
     "evaluate_network", "preset_runs", "run_search",
     # report, and the whole run

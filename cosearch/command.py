@@ -24,7 +24,7 @@ from ._version import __version__
 from .config import UsageError, add_options, given_options, make_settings, parse_options
 from .pipeline import run
 from .report import ProgressDisplay, print_summary
-from .search import StorageUnavailable, WorkerFailure, storage_failure
+from .search import Notice, StorageUnavailable, WorkerFailure, storage_failure
 
 INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
 TERMINATED = "terminated (SIGTERM); finished trials are kept: re-run the same command to resume"
@@ -146,7 +146,11 @@ def _cosearch(argv: list[str], prog: str) -> int:
         fail(prog, str(exc))
     out = Console(width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-    message = (lambda text: None) if args.quiet else (lambda text: err.print(text, highlight=False, soft_wrap=True))
+
+    def message(text: str) -> None:  # progress lines, off with --quiet; notices (a wait, a repair) always
+        if not args.quiet or isinstance(text, Notice):
+            err.print(text, highlight=False, soft_wrap=True)
+
     try:
         if args.quiet:
             result = run(settings, on_message=message)

@@ -81,11 +81,11 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints
+from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
 from accel_models.mapping_arrays import canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from nets import DIMS, Layer
+from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
 from ._decode_kernel import decode_batch
@@ -156,6 +156,19 @@ def residual_pays(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray,
     return False
 
 
+def _check_fixed_keep(fixed_keep) -> None:
+    """`Encoding`'s fixed_keep: None or {level name: tensor names} (a tuple or list; one name is not split)."""
+    if fixed_keep is None:
+        return
+    if not isinstance(fixed_keep, dict):
+        raise ValueError(f"Encoding: fixed_keep must be a dict {{level name: tensors kept}} or None, got "
+                         f"{type(fixed_keep).__name__}")
+    for name, kept in fixed_keep.items():
+        if not isinstance(kept, (tuple, list, set, frozenset)) or not all(isinstance(t, str) for t in kept):
+            raise ValueError(f"Encoding.fixed_keep[{name}]: expected a tuple of tensor names (of "
+                             f"{', '.join(TENSORS)}), got {type(kept).__name__} {kept!r}")
+
+
 class Encoding:
     """The importance-based encoding of the mappings of `layer` on `accelerator`.
 
@@ -176,6 +189,12 @@ class Encoding:
     def __init__(self, layer: Layer, accelerator: Accelerator, bypass: str = "auto",
                  fixed_keep: dict[str, tuple[str, ...]] | None = None,
                  constraints: MapspaceConstraints | None = None, factors: str = "perfect") -> None:
+        check_layer("Encoding", layer)
+        check_accelerator("Encoding", accelerator)
+        _check_fixed_keep(fixed_keep)
+        if constraints is not None and not isinstance(constraints, MapspaceConstraints):
+            raise ValueError(f"Encoding: constraints must be an accel_models.MapspaceConstraints or None, got "
+                             f"{type(constraints).__name__}")
         if bypass not in BYPASS_MODES:
             raise ValueError(f"Encoding.bypass must be one of {', '.join(BYPASS_MODES)}, got {bypass!r}")
         if factors not in FACTOR_MODES:

@@ -301,7 +301,8 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "storage journal of garbage": (["--storage", "journal:{files}/garbage.log"],
                                    ["garbage.log", "not an Optuna journal record", "nothing was written"]),
     "storage foreign sqlite tables": (["--storage", "{files}/foreign.db"],
-                                      ["foreign.db", "not an Optuna storage's", "nothing was written"]),
+                                      ["--storage", "foreign.db", "table 'studies' is another program's",
+                                       "nothing was written"]),
     # options the run would ignore, or would read as something else
     "space with a zoo network": (["--network", "resnet50", "--space", "vit-elastic"], ["--space", "no effect"]),
     "time limit empty": (["--time-limit", ""], ["--time-limit", "empty", "accepted"]),

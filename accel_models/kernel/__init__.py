@@ -3,12 +3,14 @@
 Public for compiled callers (the mappers' search loop calls `evaluate_range` from numba); Python callers
 use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geometry.AcceleratorArrays`, `MappingArrays`), plain arrays
 out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference.evaluate` (the
-literal walk of the rules R1-R8 of docs/cost_model.md), whose steps the modules follow: `nest` (the checks and the
-loop nest, R1), `counts` (fills R2, accesses R3-R4, partitions R6, the bypass fold R5), `links`
-(multicast and neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and
-the batch drivers); mappings with residual loops take `residual` (the walk's steps, memoized) in place of the
-closed forms, and those whose instances under a fan-out do unequal work take `instances` (per class of equal
-instances) with `joint` (unequal children counted together). Tests hold the kernel equal to the walk.
+literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose steps the modules follow:
+`nest` (the checks and the loop nest, R1), `accesses` (per level and tensor: fills R2, parent accesses R3-R4),
+`counts` (their closed form for perfect mappings, partitions R6, the bypass fold R5), `links` (multicast and
+neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and the batch drivers). A mapping
+with residual loops has its streams counted step by step by `sweep` (one memoized frame walk over the carried state
+of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
+unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
+counted together). `workspace` holds the records they share. Tests hold the kernel equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
 numba compiles a callee once per distinct argument types, and it types a call while the caller's own types
@@ -18,11 +20,11 @@ reaches the call as Literal[int](0) and the callee is compiled twice. Such varia
 numba's error-message formatting (seconds) into every caller; np.argsort likewise (its quicksort).
 Functions that only compiled code calls are compiled without a CPython wrapper (`no_cpython_wrapper`).
 `inline="always"` re-runs numba's front end at every call site: it stays on the small helpers whose call
-measurably slowed the kernel (`_lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
+measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
-into `evaluate_one`, `links.links` into `counts.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
-`counts.level_accesses` as well gained nothing and cost ~10 s of cold compile.
+into `evaluate_one`, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
+`accesses.level_accesses` as well gained nothing and cost ~10 s of cold compile.
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and
 data-dependent branches rather than to arithmetic, so changes are measured, not reasoned: a loop over a row of 8

@@ -19,11 +19,12 @@ from numba import typeof, types
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
-from .counts import fold_bypass, level_accesses, output_partitions
+from .accesses import level_accesses
+from .counts import fold_bypass, output_partitions
 from .driver import max_children, new_outputs
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity
-from .residual import residual_accesses, uniform_instances
+from .residual import uniform_instances
 from .workspace import make_workspace
 
 
@@ -67,11 +68,10 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out[5][0], out[6][0], out[7][0]
     i64 = types.int64                                         # loop_nest's temporal loop count
-    return [CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64)),
+    return [CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, types.boolean)),
             CompileStep("check_capacity", compile_for(check_capacity, layer, acc, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
-            CompileStep("residual_accesses", compile_for(residual_accesses, layer, acc, ws, i64)),
             CompileStep("uniform_instances", compile_for(uniform_instances, m)),
             CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64)),
             CompileStep("build_classes", compile_for(build_classes, m, ws)),

@@ -1,5 +1,6 @@
-"""Per-level counts in closed form: fills (R2), parent accesses and multicast (R3, R4), outputs'
-partitions (R6) and the bypass fold (R5) — `reference._tile_stream`, `_level_walk` and `evaluate`'s steps.
+"""Per-level counts in closed form: fills (R2), parent accesses and multicast (R3, R4; `closed_form_accesses`, the
+core `accesses.level_accesses` takes for a perfect mapping), outputs' partitions (R6) and the bypass fold (R5) —
+`reference._tile_stream`, `_level_walk` and `evaluate`'s steps.
 
 Closed form of R2. The iterations of the temporal loops above a level form a mixed-radix counter.
 Number those loops j = 0..M-1 from the inside out (bound-1 loops dropped). A step in which loop j
@@ -20,7 +21,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .links import links, spatial_axes
+from .links import links
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -104,69 +105,34 @@ def moving_loops(ax, temporal, n_temporal):
         tl.prev[2] = p2
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def level_accesses(layer, acc, ws, n_temporal):
-    """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses
-    its parent serves it (multicast and links), the multicast-weighted reads and the peer transfers."""
-    ax, co = layer.ax, layer.co
-    fanout = acc.fanout
-    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
-    scratch = ws.scratch[0]
-    E = scratch.box                                # the tile's axis extents (all 1 at the MAC)
-    L = levels.shape[0] - 1
-    moving_loops(ax, temporal, n_temporal)
-    levels[0].peer[:] = 0.0
-    spatial_above = np.int64(0)      # spatial loops of the levels above lvl
-    for lvl in range(1, L + 1):
-        is_mac = lvl == L
-        p = lvl - 1
-        child, parent = levels[lvl], levels[p]
-        child.peer[:] = 0.0
-        # The temporal loops above lvl: the nest's loops above it less the spatial ones (counted, not searched:
-        # a search's exit depends on the random factors and mispredicts).
-        spatial_above += parent.n_spatial
-        M = child.start - spatial_above
-        n_sp = np.int64(0)
-        n_children = np.int64(1)
-        if parent.n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
-        for t in range(3):
-            if n_children == 1 and not is_mac and child.kept[t] == 0:
-                # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
-                # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for
-                # any fill stream F > 0, and nothing else reads this (level, tensor)'s fills: 1.0 / 1.0 is
-                # the same ratio without the stream.
-                parent.access[t] = 1.0
-                parent.mcw[t] = 1.0
-                continue
-            delta = 0
-            if is_mac:
-                E[:] = 1
-                tile = 1
-                F = temporal[M].outer              # the MAC takes its whole operand every step (R4)
-            else:
-                for a in range(E.shape[0]):
-                    E[a] = child.axes[t, a]
-                tile = child.tiles[t]
-                F, delta = fill_stream(t, temporal, M, co, E, tile)
-            child.fill[t] = F
-            groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
-            if n_sp > 0:
-                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            reads = groups * F
-            # R3 links: only when the loop right above lvl moves t (else consecutive deltas are empty), or at
-            # the MAC, whose delta is its whole operand every step.
-            # They are analysed as if lvl kept t (R5): when it does not, the parent's reads are replaced
-            # by the fold below, whose ratio is these link-reduced reads over the multicast-weighted
-            # reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
-            transfers = 0.0
-            if n_children > 1 and M > 0 and (is_mac or ax[t, temporal[M - 1].dim] >= 0):
-                saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp,
-                                         fanout[p, 0], fanout[p, 1], layer, groups, ws)
-                reads -= saved
-                child.peer[t] = transfers / n_children
-            parent.access[t] = reads
-            parent.mcw[t] = n_children * F - transfers
+@njit(cache=True, inline="always")
+def closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws):
+    """R2-R4 of one (level, tensor) of a perfect mapping, as if the level kept the tensor: (fills of one instance
+    (`fill_stream`), the reads of its parent (the multicast groups' fills less what links save), the link
+    transfers) over the M temporal loops above the level; `child`: the level's record, `groups`: the distinct
+    offsets of its children (`links.spatial_axes`)."""
+    E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
+    delta = 0
+    if is_mac:
+        E[:] = 1
+        tile = 1
+        F = temporal[M].outer                      # the MAC takes its whole operand every step (R4)
+    else:
+        for a in range(E.shape[0]):
+            E[a] = child.axes[t, a]
+        tile = child.tiles[t]
+        F, delta = fill_stream(t, temporal, M, layer.co, E, tile)
+    reads = groups * F
+    # R3 links: only when the loop right above the level moves t (else consecutive deltas are empty), or at the
+    # MAC, whose delta is its whole operand every step. They are analysed as if the level kept t (R5): when it
+    # does not, the parent's reads are replaced by the bypass fold, whose ratio is these link-reduced reads over
+    # the multicast-weighted reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
+    transfers = 0.0
+    if n_children > 1 and M > 0 and (is_mac or layer.ax[t, temporal[M - 1].dim] >= 0):
+        saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups,
+                                 ws)
+        reads -= saved
+    return F, reads, transfers
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -7,11 +7,12 @@ from numba import njit, prange
 from ..kernel_views import borrow
 from ..mapping_arrays import MappingArrays
 from ..result import OK, SPATIAL_RESIDUAL
-from .counts import fold_bypass, level_accesses, output_partitions
+from .accesses import level_accesses
+from .counts import fold_bypass, output_partitions
 from .energy import energy_and_cycles
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
-from .residual import residual_accesses, uniform_instances
+from .residual import uniform_instances
 from .workspace import make_workspace
 
 CHUNK = 512
@@ -20,12 +21,12 @@ CHUNK = 512
 
 @njit(cache=True, inline="always")
 def evaluate_one(layer, acc, m, reads, fills, updates, ws):
-    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into
-    reads / fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles).
-    A perfect mapping's counts come in closed form (`counts.level_accesses`), one with a residual loop from the
-    sweep over its steps (`residual.residual_accesses`), and one whose instances under a fan-out do unequal work
-    (Timeloop's spatial class) per instance class (`instances`); the checks are shared. SPATIAL_RESIDUAL: such a
-    mapping needs more instance classes than the workspace holds."""
+    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into reads /
+    fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles). A perfect
+    mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_accesses`), one
+    with a residual loop from the sweep over its steps (`sweep.sweep`), and one whose instances under a fan-out
+    do unequal work (Timeloop's spatial class) per instance class (`instances`); the checks are shared.
+    SPATIAL_RESIDUAL: such a mapping needs more instance classes than the workspace holds."""
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
@@ -70,10 +71,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         class_fold_bypass(ws)
         energy, cycles = class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)
     else:
-        if perfect:
-            level_accesses(layer, acc, ws, n_temporal)
-        else:
-            residual_accesses(layer, acc, ws, n_temporal)
+        level_accesses(layer, acc, ws, n_temporal, not perfect)
         output_partitions(layer, ws)
         fold_bypass(levels)
         energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)

@@ -17,9 +17,9 @@ perfect, its digits up to the bound's do. So the children of one instance fall i
 that a fan-out splits (`_categories`), and a class is one group per dim: `build_classes` lists them level by level,
 each with the instances it holds and one representative (its origin). Dims are independent, so classes multiply.
 
-Counts. Per level and tensor, the children of each parent class are counted by `residual.sweep` from the parent's
+Counts. Per level and tensor, the children of each parent class are counted by `sweep.sweep` from the parent's
 origin when they form one class (they are translations of one another: multicast groups and links as for a perfect
-mapping), and by `joint.joint_sweep` when they form several. The partitions of Outputs (R6) are the words an
+mapping), and by `sweep.joint_sweep` when they form several. The partitions of Outputs (R6) are the words an
 instance's cut tiles cover, the bypass fold (R5) sums a parent's children, energy (R8) rounds each instance's counts
 to whole blocks and bandwidth (R7) takes the slowest instance: all per class, weighted by its instances.
 """
@@ -33,9 +33,8 @@ from numba import njit
 from nets import N_AXES
 
 from .counts import moving_loops, spatial_loops
-from .joint import joint_sweep
 from .links import spatial_axes
-from .residual import sweep
+from .sweep import joint_sweep, sweep
 from .workspace import MAX_CLASSES, MAX_JOINT
 
 
@@ -162,7 +161,7 @@ def build_classes(m, ws):
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def class_accesses(layer, acc, m, ws, n_temporal):
-    """`counts.level_accesses` per instance class: per level, tensor and class its fills, the accesses each parent
+    """`accesses.level_accesses` per instance class: per level, tensor and class its fills, the accesses each parent
     class serves its children (multicast and links), their multicast-weighted reads and the peer transfers."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
@@ -191,13 +190,13 @@ def class_accesses(layer, acc, m, ws, n_temporal):
         for t in range(3):
             if n_children == 1 and not is_mac and levels[lvl].kept[t] == 0:
                 for c in range(start[p], start[lvl]):
-                    cls[c].access[t] = 1.0   # as in `counts.level_accesses`: the bypass fold's ratio is 1.0
+                    cls[c].access[t] = 1.0   # as in `accesses.level_accesses`: the bypass fold's ratio is 1.0
                     cls[c].mcw[t] = 1.0
                 continue
             groups = np.int64(1)
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            fresh = True                 # the parent classes of one (level, tensor) share the sweep's memo
+            fresh = np.bool_(True)       # the parent classes of one (level, tensor) share the sweep's memo
             for c in range(start[p], start[lvl]):
                 parent = cls[c]
                 if parent.n_sub == 1:

@@ -3,7 +3,7 @@
 
 Each class of children (`workspace.CLASS`; instances that do the same work up to a translation) follows the stream
 of its representative: at each iteration its tile, cut at the bounds, or nothing where it idles (its dim offsets
-reach a bound), and the delta R2 gives (`residual.delta`: the same rule, stride memory and cut-tile rule as every
+reach a bound), and the delta R2 gives (`state.delta`: the same rule, stride memory and cut-tile rule as every
 other stream). The parent's reads at a step are those of `reference._serve_step`: each distinct non-empty delta,
 as a set of points, read once; a child whose delta a grid neighbour received at the previous step can take it over
 a link, and the links are used when they lower the reads. A class's children hold its representative's delta moved
@@ -12,12 +12,12 @@ one when their classes' deltas have the same shape and their anchors plus offset
 class are its distinct offsets (`npts`); where several classes' deltas share a shape, their union is counted over
 the children's offsets (`_union`). A link from class c' to class c needs a grid neighbour at the offset difference
 between c's current anchor and c''s previous one: the differences neighbouring children of two classes can have
-are listed once per sweep (`_setup`, in the `links` table), and the children are visited only when one matches.
+are listed once per sweep (`setup_joint`, in the `links` table), and the children are visited only when one
+matches.
 
-The iterations are visited as `residual.sweep` visits them: frames per temporal loop, memoized on (loop, cut
-context, the carried state of every class relative to the frame's base), with repeated middle iterations added at
-once; its docstring says why that is exact. The cut context spans every class's offset, so that frames with equal
-contexts are cut alike for every class. Every count is an integer held in a float64: the sums are exact.
+`joint_step` is one step of all the classes; `sweep.joint_sweep` visits the steps with the same memoized frame walk
+as a single stream's (`sweep.walk`), over the carried states of every class (`quiet_classes`: those that idle from a
+frame's start on stay out of its keys). Every count is an integer held in a float64: the sums are exact.
 """
 from __future__ import annotations
 
@@ -27,15 +27,12 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
-from .links import _GOLDEN, _is_neighbour_diff, _neighbour_diffs, distinct_pairs, list_children
-from .residual import _HAVE, _PEXT, _PLO, _POEXT, _POLD, _POLO, _PSIZE, commit, delta, forget_delta
-from .workspace import JMEMO_CAP, JMEMO_POOL, JOINT_STATE, KEY_LEN, SERVE_LEN, STATE_LEN
+from .links import distinct_offsets, is_neighbour_diff, list_children, neighbour_diffs
+from .state import GOLDEN, HAVE, PEXT, PLO, POEXT, POLD, POLO, PSIZE, commit, delta, forget_delta
+from .workspace import KEY_LEN, SERVE_LEN, STATE_LEN
 
 _SHAPE = N_AXES                            # a key: its anchor (N_AXES), then its shape from here
 _HOLE = 2 * N_AXES                         # whether the delta has a hole, then the hole's corner and extents
-_MULTIPLIERS = np.array([((2 * k + 1) * _GOLDEN) % 2**64 for k in range(8 + JOINT_STATE)],
-                        dtype=np.uint64).view(np.int64)
-"""Odd multipliers of a joint memo key's fields (cut context, then the carried state), as `residual._MULTIPLIERS`."""
 
 
 @njit(cache=True, inline="always")
@@ -110,9 +107,9 @@ def child_class(k, spatial, n_sp, jt):
 
 @njit(cache=True, inline="always")
 def _hash_point(tag, point):
-    h = tag * np.int64(_GOLDEN)
+    h = tag * np.int64(GOLDEN)
     for a in range(N_AXES):
-        h = (h + point[a]) * _GOLDEN
+        h = (h + point[a]) * GOLDEN
     return h
 
 
@@ -150,9 +147,9 @@ def _new_stamp(table):
 
 @njit(cache=True, inline="always")
 def _pair_hash(q, q2, w):
-    h = (q * 64 + q2) * np.int64(_GOLDEN)
+    h = (q * 64 + q2) * np.int64(GOLDEN)
     for a in range(N_AXES):
-        h = (h + w[a]) * _GOLDEN
+        h = (h + w[a]) * GOLDEN
     return h >> 32
 
 
@@ -177,10 +174,11 @@ def _find_pair(table, children, q, q2, w, stamp):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
+def setup_joint(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
     """What a joint sweep of parent class c needs from the start: each class's representative offset (dims, and
-    projected) and its distinct offsets (`_distinct_offsets`), and the offset differences grid neighbours can have
-    (`links._neighbour_diffs`, a filter for links). The children are listed on first need (`_list`)."""
+    projected) and its distinct offsets (`_class_offsets`), and the offset differences grid neighbours can have
+    (`links.neighbour_diffs`, a filter for links); the tables of answers emptied. The children are listed on first
+    need (`_list`)."""
     jt = ws.joint[0]
     parent = ws.classes[c]
     jt.t = t
@@ -195,45 +193,35 @@ def _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
         for d in range(8):
             jt.off[q, d] = sub.origin[d] - parent.origin[d]
         project(t, jt.off[q], layer.coef, jt.prep[q])
-        jt.npts[q] = _distinct_offsets(q, t, spatial, n_sp, layer.ax, layer.co, jt)
+        jt.npts[q] = _class_offsets(q, t, spatial, n_sp, layer.ax, layer.co, jt)
         jt.tag[q] = q
     scratch = ws.scratch[0]
-    scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
+    scratch.n_diffs = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
+    if jt.ready == 0:                     # the tables of answers are cleared on the workspace's first joint sweep
+        for k in range(jt.s_meta.shape[0]):
+            jt.s_meta[k, 0] = 0
+            jt.u_meta[k, 0] = 0
+        jt.s_stamp = 0
+        jt.ready = 1
+    jt.s_stamp += 1
+    jt.s_fill[0] = 0
+    jt.s_fill[1] = 0
+    jt.u_fill[0] = 0
+    jt.u_fill[1] = 0
 
 
 @njit(cache=True, inline="always")
-def _distinct_offsets(q, t, spatial, n_sp, ax, co, jt):
-    """The distinct offsets (in tensor t) of the children of class q: per axis of t, the distinct sums of the digits x
-    shifts of the spatial loops moving it (one loop: its digits; two, the inputs' sliding window:
-    `links.distinct_pairs`), a class taking a range of digits of each loop that splits it."""
-    count = np.int64(1)
-    for a in range(N_AXES):
-        k = 0
-        m1 = np.int64(0)
-        s1 = np.int64(0)
-        m2 = np.int64(0)
-        s2 = np.int64(0)
-        rest = q
-        for i in range(n_sp - 1, -1, -1):
-            sp = spatial[i]
-            m = sp.bound
-            if jt.split[i] != 0:
-                m = jt.cat_n[i, rest % jt.n_cat[i]]
-                rest //= jt.n_cat[i]
-            if ax[t, sp.dim] != a:
-                continue
-            if k == 0:
-                m1 = m
-                s1 = co[t, sp.dim] * sp.step
-            else:
-                m2 = m
-                s2 = co[t, sp.dim] * sp.step
-            k += 1
-        if k == 2:
-            count *= distinct_pairs(m1, m2, s1, s2)
-        elif k == 1:
-            count *= m1
-    return count
+def _class_offsets(q, t, spatial, n_sp, ax, co, jt):
+    """The distinct offsets (in tensor t) of the children of class q: `links.distinct_offsets` with each spatial
+    loop that splits the fan-out taking only the class's range of digits."""
+    rest = q
+    for i in range(n_sp - 1, -1, -1):
+        m = spatial[i].bound
+        if jt.split[i] != 0:
+            m = jt.cat_n[i, rest % jt.n_cat[i]]
+            rest //= jt.n_cat[i]
+        jt.n_digits[i] = m
+    return distinct_offsets(t, spatial, n_sp, ax, co, jt.n_digits, jt.a_s1, jt.a_m1, jt.a_s2, jt.a_m2, jt.a_k)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -395,7 +383,7 @@ def _table_find(meta, pool, key, w, stamp):
     stamp, or the free slot where it would go (open addressing on a hash of the key)."""
     h = np.int64(w)
     for k in range(w):
-        h = (h + key[k]) * _GOLDEN
+        h = (h + key[k]) * GOLDEN
     mask = meta.shape[0] - 1
     slot = (h >> 32) & mask
     while meta[slot, 0] == stamp:
@@ -473,7 +461,7 @@ def _serve(n, n_children, ws, layer):
                 continue
             for a in range(N_AXES):
                 w[a] = cur[q, a] - prev[q2, a]
-            if not _is_neighbour_diff(w, ws.diffs, ws.scratch[0].n_diffs):
+            if not is_neighbour_diff(w, ws.diffs, ws.scratch[0].n_diffs):
                 continue
             _list_pairs(ws, layer)
             if ws.links[_find_pair(ws.links, ws.children, q, q2, w, jt.p_stamp), 2] == jt.p_stamp:
@@ -555,7 +543,7 @@ def _links(n, n_children, reads, ws):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
+def joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
     """One iteration of the parent at dim offsets `off` (its first child's): each class's delta (R2; an idle class
     brings nothing and keeps its stream), the parent's reads and link transfers (`_serve`); the carried states move
     on. Writes (each class's fills, reads, transfers) into `out`."""
@@ -566,11 +554,11 @@ def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
     for q in range(n):
         st = jt.state[q * STATE_LEN:(q + 1) * STATE_LEN]
         # the previous step's delta as a key (the class's previous tile less its old box), before `delta` moves on
-        jt.pon[q] = 1 if st[_HAVE] != 0 and st[_PSIZE] > 0 else 0
+        jt.pon[q] = 1 if st[HAVE] != 0 and st[PSIZE] > 0 else 0
         if jt.pon[q] != 0:
             pk = jt.key[1, q]
-            _canon(st[_PLO:_PLO + N_AXES], st[_PEXT:_PEXT + N_AXES], st[_POLD] != 0, st[_POLO:_POLO + N_AXES],
-                   st[_POEXT:_POEXT + N_AXES], pk)
+            _canon(st[PLO:PLO + N_AXES], st[PEXT:PEXT + N_AXES], st[POLD] != 0, st[POLO:POLO + N_AXES],
+                   st[POEXT:POEXT + N_AXES], pk)
             for a in range(N_AXES):
                 pk[a] -= jt.prep[q, a]
         here = True
@@ -609,296 +597,17 @@ def _joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
 
 
 @njit(cache=True, inline="always")
-def _quiet(jt, n, base, bounds, state):
+def quiet_classes(jt, n, base, bounds, state):
     """The classes (bit q) that idle at every iteration from dim offsets `base` (a dim offset of theirs reaches its
     bound there, and inner loops only add) and have no previous delta to pass on: they add nothing to a frame from
     there, and leave it as they entered it. Their states stay out of the frame's memo keys, so that an idle class's
     stream, frozen where it stopped, does not make every frame it idles through a new one."""
     mask = np.int64(0)
     for q in range(n):
-        if state[q * STATE_LEN + _PSIZE] != 0:
+        if state[q * STATE_LEN + PSIZE] != 0:
             continue
         for d in range(8):
             if base[d] + jt.off[q, d] >= bounds[d]:
                 mask |= np.int64(1) << q
                 break
     return mask
-
-
-@njit(cache=True, inline="always")
-def _relative(src, n_words, pb, quiet, out):
-    """out = the joint state src (n_words, a whole number of classes' states) with its tensor coordinates taken
-    relative to the corner pb (`residual._moved`, class by class), and the quiet classes' states zero."""
-    for base in range(0, n_words, STATE_LEN):
-        if (quiet >> (base // STATE_LEN)) & 1:
-            for k in range(STATE_LEN):
-                out[base + k] = 0
-            continue
-        for k in range(STATE_LEN):
-            out[base + k] = src[base + k]
-        if src[base + _HAVE] != 0:
-            for a in range(N_AXES):
-                out[base + _PLO + a] -= pb[a]
-        if src[base + _POLD] != 0:
-            for a in range(N_AXES):
-                out[base + _POLO + a] -= pb[a]
-
-
-@njit(cache=True, inline="always")
-def _place(src, n_words, pb, quiet, state):
-    """The live joint state from a relative one (`_relative`) placed at the corner pb; a quiet class keeps its own
-    state (it has no previous delta, and its stream did not move)."""
-    for base in range(0, n_words, STATE_LEN):
-        if (quiet >> (base // STATE_LEN)) & 1:
-            continue
-        for k in range(STATE_LEN):
-            state[base + k] = src[base + k]
-        if src[base + _HAVE] != 0:
-            for a in range(N_AXES):
-                state[base + _PLO + a] += pb[a]
-        if src[base + _POLD] != 0:
-            for a in range(N_AXES):
-                state[base + _POLO + a] += pb[a]
-
-
-@njit(cache=True, inline="always")
-def _same(u, v, n_words):
-    for k in range(n_words):
-        if u[k] != v[k]:
-            return False
-    return True
-
-
-@njit(cache=True, inline="always")
-def _key_hash(j, ctx, state, n_words):
-    h = j * np.int64(_GOLDEN)
-    for d in range(8):
-        h += ctx[d] * _MULTIPLIERS[d]
-    for k in range(n_words):
-        h += state[k] * _MULTIPLIERS[8 + k]
-    return (h ^ (h >> 31)) * _GOLDEN
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _memo_find(jt, h, j, ctx, state, n_words, stamp):
-    """The memo slot holding key (j, ctx, state) in this sweep, or the free slot where it would go."""
-    meta, pool = jt.m_meta, jt.m_pool
-    mask = meta.shape[0] - 1
-    k = (h >> 32) & mask
-    while meta[k, 0] == stamp:
-        if meta[k, 1] == j:
-            same = True
-            for d in range(8):
-                if meta[k, 2 + d] != ctx[d]:
-                    same = False
-                    break
-            if same:
-                o = meta[k, 10]
-                for w in range(n_words):
-                    if pool[o + w] != state[w]:
-                        same = False
-                        break
-                if same:
-                    return k
-        k = (k + 1) & mask
-    return k
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _memo_store(jt, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, quiet, stamp):
-    """Memoize (j, ctx, key) -> (sums + extra, the state st relative to the corner pb, the quiet classes zero), if
-    the table has room."""
-    if jt.entries >= JMEMO_CAP or jt.used + 2 * n_words > JMEMO_POOL:
-        return
-    k = _memo_find(jt, h, j, ctx, key, n_words, stamp)
-    meta, pool = jt.m_meta, jt.m_pool
-    o = jt.used
-    meta[k, 0] = stamp
-    meta[k, 1] = j
-    for d in range(8):
-        meta[k, 2 + d] = ctx[d]
-    meta[k, 10] = o
-    for w in range(n_words):
-        pool[o + w] = key[w]
-    _relative(st, n_words, pb, quiet, pool[o + n_words:o + 2 * n_words])
-    for q in range(n_sums):
-        jt.m_sums[k, q] = sums[q] + extra[q]
-    jt.used = o + 2 * n_words
-    jt.entries += 1
-
-
-@njit(cache=True, inline="always")
-def _start(jt, j, lp, bounds):
-    """Frame j (loop lp) set to run its iterations from the first (those at which the first child works)."""
-    jt.f_int[j, 0] = min(lp.bound, (bounds[lp.dim] - jt.f_base[j, lp.dim] + lp.step - 1) // lp.step)
-    jt.f_int[j, 1] = 0
-    jt.f_int[j, 5] = 0
-    for q in range(jt.f_sums.shape[1]):
-        jt.f_sums[j, q] = 0.0
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
-    """(reads of one instance of parent class c, link transfers among its children) for tensor t over the
-    iterations of the M temporal loops above its children's level (those at which its first child works); each
-    child class's fills per instance in `joint.step[:n_sub]`. `full`: the children's tile extents (dims). The
-    categories of c's fan-out (`instances._categories`) must be in `ws.joint` already."""
-    bounds, coef, ax = layer.bounds, layer.coef, layer.ax
-    jt = ws.joint[0]
-    parent = ws.classes[c]
-    n = parent.n_sub
-    n_sums = n + 2
-    n_words = n * STATE_LEN
-    _setup(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c)
-    state = jt.state
-    for k in range(n_words):
-        state[k] = 0
-    if jt.ready == 0:                     # the tables are cleared on the workspace's first joint sweep only
-        for k in range(jt.m_meta.shape[0]):
-            jt.m_meta[k, 0] = 0
-        for k in range(jt.s_meta.shape[0]):
-            jt.s_meta[k, 0] = 0
-            jt.u_meta[k, 0] = 0
-        jt.stamp = 0
-        jt.s_stamp = 0
-        jt.ready = 1
-    stamp = jt.stamp + 1
-    jt.stamp = stamp
-    jt.entries = 0
-    jt.used = 0
-    jt.s_stamp += 1
-    jt.s_fill[0] = 0
-    jt.s_fill[1] = 0
-    jt.u_fill[0] = 0
-    jt.u_fill[1] = 0
-    sums_out = jt.step
-    # f_reach[j]: the dim extents that frame j's iterations and every class's tiles span from its base
-    for d in range(8):
-        spread = 0
-        for q in range(n):
-            spread = max(spread, jt.off[q, d])
-        jt.f_reach[M, d] = spread + (1 if is_mac or ax[t, d] < 0 else full[d])
-    at = jt.at
-    for j in range(M - 1, -1, -1):
-        lp = temporal[j]
-        for d in range(8):
-            jt.f_reach[j, d] = jt.f_reach[j + 1, d]
-            at[d] = 0
-        jt.f_reach[j, lp.dim] += (lp.bound - 1) * lp.step
-        at[lp.dim] = lp.step
-        project(t, at, coef, jt.f_pstep[j])
-    if M == 0:
-        _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, sums_out)
-        return sums_out[n], sums_out[n + 1]
-    for d in range(8):
-        jt.f_base[0, d] = parent.origin[d]
-    project(t, parent.origin, coef, jt.f_pb[0])
-    jt.f_int[0, 2] = 0
-    _joint_step(t, parent.origin, full, is_mac, layer, n, n_children, ws, jt.f_first[0])
-    jt.f_int[0, 4] = -1                   # the outermost frame is not memoized
-    _start(jt, 0, temporal[0], bounds)
-    s = jt.f_psums[M]                      # a returned iteration's sums (the frame after the last: scratch)
-    j = 0
-    while True:
-        i = jt.f_int[j, 1]
-        n_it = jt.f_int[j, 0]
-        if i < n_it:
-            lp = temporal[j]
-            pbi = jt.f_pbi[j]
-            for a in range(N_AXES):
-                pbi[a] = jt.f_pb[j, a] + i * jt.f_pstep[j, a]
-            for d in range(8):
-                at[d] = jt.f_base[j, d]
-            at[lp.dim] += i * lp.step
-            quiet = _quiet(jt, n, at, bounds, state)
-            entry = jt.f_entry[j, i & 1]
-            _relative(state, n_words, pbi, quiet, entry)
-            if jt.f_int[j, 5] != 0 and i <= n_it - 2 and _same(entry, jt.f_entry[j, (i - 1) & 1], n_words):
-                # iterations i..n-2 repeat iteration i-1, one step further each (`residual.sweep`)
-                for q in range(n_sums):
-                    jt.f_sums[j, q] += (n_it - 1 - i) * jt.f_psums[j, q]
-                for a in range(N_AXES):
-                    pbi[a] = jt.f_pb[j, a] + (n_it - 1) * jt.f_pstep[j, a]
-                _place(entry, n_words, pbi, quiet, state)
-                jt.f_int[j, 1] = n_it - 1
-                jt.f_int[j, 5] = 0
-                continue
-            if j + 1 == M:                 # a step; iteration 0's is the frame's first, already taken
-                if i == 0:
-                    for q in range(n_sums):
-                        s[q] = 0.0
-                else:
-                    _joint_step(t, at, full, is_mac, layer, n, n_children, ws, s)
-            else:
-                cj = j + 1
-                base, ctx, reach = jt.f_base[cj], jt.f_ctx[cj], jt.f_reach[cj]
-                for d in range(8):
-                    base[d] = jt.f_base[j, d]
-                base[lp.dim] += i * lp.step
-                for d in range(8):
-                    rem = bounds[d] - base[d]
-                    ctx[d] = rem if rem < reach[d] else reach[d]
-                for a in range(N_AXES):
-                    jt.f_pb[cj, a] = pbi[a]
-                jt.f_int[cj, 2] = 0
-                jt.f_int[cj, 6] = quiet
-                first = jt.f_first[cj]
-                for q in range(n_sums):
-                    first[q] = 0.0
-                hit = False
-                if i > 0:                  # a whole frame: keyed on its entry state
-                    h = _key_hash(2 * j + 2, ctx, entry, n_words)
-                    e = _memo_find(jt, h, 2 * j + 2, ctx, entry, n_words, stamp)
-                    if jt.m_meta[e, 0] == stamp:
-                        for q in range(n_sums):
-                            s[q] = jt.m_sums[e, q]
-                        o = jt.m_meta[e, 10]
-                        _place(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], quiet, state)
-                        hit = True
-                    else:
-                        jt.f_int[cj, 2] = 1
-                        jt.f_int[cj, 3] = h
-                        _joint_step(t, base, full, is_mac, layer, n, n_children, ws, first)
-                if not hit:                # keyed on the state after its first step
-                    s1 = jt.f_s1[cj]
-                    quiet1 = _quiet(jt, n, base, bounds, state)
-                    jt.f_int[cj, 7] = quiet1
-                    _relative(state, n_words, jt.f_pb[cj], quiet1, s1)
-                    h = _key_hash(2 * j + 3, ctx, s1, n_words)
-                    e = _memo_find(jt, h, 2 * j + 3, ctx, s1, n_words, stamp)
-                    if jt.m_meta[e, 0] == stamp:
-                        o = jt.m_meta[e, 10]
-                        _place(jt.m_pool[o + n_words:o + 2 * n_words], n_words, jt.f_pb[cj], quiet1, state)
-                        for q in range(n_sums):
-                            s[q] = jt.m_sums[e, q] + first[q]
-                        if jt.f_int[cj, 2] != 0:
-                            _memo_store(jt, jt.f_int[cj, 3], 2 * j + 2, ctx, entry, jt.m_sums[e], first, n_sums,
-                                        state, n_words, jt.f_pb[cj], quiet, stamp)
-                    else:
-                        jt.f_int[cj, 4] = h
-                        _start(jt, cj, temporal[cj], bounds)
-                        j = cj
-                        continue
-        else:
-            # frame j is done: memoize it, and return its sums to its parent's iteration
-            if j == 0:
-                for q in range(n_sums):
-                    sums_out[q] = jt.f_sums[0, q] + jt.f_first[0, q]
-                return sums_out[n], sums_out[n + 1]
-            pj = j - 1
-            _memo_store(jt, jt.f_int[j, 4], 2 * j + 1, jt.f_ctx[j], jt.f_s1[j], jt.f_sums[j], jt.zero, n_sums,
-                        state, n_words, jt.f_pb[j], jt.f_int[j, 7], stamp)
-            if jt.f_int[j, 2] != 0:
-                _memo_store(jt, jt.f_int[j, 3], 2 * j, jt.f_ctx[j], jt.f_entry[pj, jt.f_int[pj, 1] & 1],
-                            jt.f_sums[j], jt.f_first[j], n_sums, state, n_words, jt.f_pb[j], jt.f_int[j, 6], stamp)
-            for q in range(n_sums):
-                s[q] = jt.f_sums[j, q] + jt.f_first[j, q]
-            j = pj
-        # iteration i of frame j ended with sums s
-        for q in range(n_sums):
-            jt.f_sums[j, q] += s[q]
-        if jt.f_int[j, 1] > 0:             # iteration 0 lacks its first step: no pattern to repeat
-            for q in range(n_sums):
-                jt.f_psums[j, q] = s[q]
-            jt.f_int[j, 5] = 1
-        jt.f_int[j, 1] += 1

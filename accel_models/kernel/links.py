@@ -16,6 +16,8 @@ from numba import njit
 
 from nets import N_AXES
 
+from .state import GOLDEN
+
 
 @njit(cache=True, inline="always")
 def distinct_pairs(m, n, a, b):
@@ -27,14 +29,12 @@ def distinct_pairs(m, n, a, b):
 
 
 @njit(cache=True, inline="always")
-def spatial_axes(t, spatial, n_sp, ax, co, scratch):
-    """Per axis of tensor t, the spatial loops of one fan-out that move along it: the (step, largest digit)
-    of the first and of the last (scratch's s1, m1, s2, m2; 0 if none), their count (n_on_axis) and the
-    farthest offset difference they reach, m1*s1 + m2*s2 (reach).
-    Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
-    groups (Outputs). An axis moved by two spatial loops (the inputs' sliding window: R with P, S with Q)
-    counts the distinct sums of their steps."""
-    s1, m1, s2, m2, k = scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.n_on_axis
+def distinct_offsets(t, spatial, n_sp, ax, co, n_digits, s1, m1, s2, m2, k):
+    """The distinct offsets in tensor t of children whose index at spatial loop i takes n_digits[i] values (0 up):
+    per axis of t, the loops that move along it (at most two: a dim sits on one axis of a fan-out, and an input
+    axis has two dims, P with R or Q with S) give the distinct sums of digits x shifts, one loop its digits, two
+    `distinct_pairs` (symmetric in its two loops). Per axis into s1, m1, s2, m2 (shift and largest digit of the
+    first and the last loop moving it, 0 if none) and k (their count)."""
     for a in range(N_AXES):
         s1[a] = 0
         m1[a] = 0
@@ -48,18 +48,33 @@ def spatial_axes(t, spatial, n_sp, ax, co, scratch):
             continue
         if k[a] == 0:
             s1[a] = co[t, sp.dim] * sp.step
-            m1[a] = sp.bound - 1
+            m1[a] = n_digits[i] - 1
         else:
             s2[a] = co[t, sp.dim] * sp.step
-            m2[a] = sp.bound - 1
+            m2[a] = n_digits[i] - 1
         k[a] += 1
-    groups = np.int64(1)             # not Literal[int](1): see `kernel`'s docstring
+    count = np.int64(1)              # not Literal[int](1): see `kernel`'s docstring
+    for a in range(N_AXES):
+        if k[a] == 2:
+            count *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
+        elif k[a] > 0:
+            count *= m1[a] + 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def spatial_axes(t, spatial, n_sp, ax, co, scratch):
+    """Per axis of tensor t, the spatial loops of one fan-out that move along it (`distinct_offsets` over all the
+    children: scratch's s1, m1, s2, m2, n_on_axis) and the farthest offset difference they reach, m1*s1 + m2*s2
+    (reach). Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
+    groups (Outputs)."""
+    n_digits = scratch.n_digits
+    for i in range(n_sp):
+        n_digits[i] = spatial[i].bound
+    s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
+    groups = distinct_offsets(t, spatial, n_sp, ax, co, n_digits, s1, m1, s2, m2, scratch.n_on_axis)
     for a in range(N_AXES):
         scratch.reach[a] = m1[a] * s1[a] + m2[a] * s2[a]
-        if k[a] == 2:
-            groups *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
-        elif k[a] > 0:
-            groups *= m1[a] + 1
     return groups
 
 
@@ -108,10 +123,6 @@ def _link_step(children, n_children, vstar, marks, stamp):
     return served, distinct
 
 
-_GOLDEN = -7046029254386353131
-"""2^64 / golden ratio as a wrapping int64 (0x9E3779B97F4A7C15): the multiplier of Knuth's multiplicative hashing
-(The Art of Computer Programming, vol. 3, section 6.4), applied to a child's offset."""
-
 
 @njit(cache=True, inline="always")
 def _same_offset(ca, cb):
@@ -128,7 +139,7 @@ def _slot(children, k, table, mask, stamp):
     ck = children[k]
     h = 0
     for a in range(N_AXES):
-        h = (h + ck.offset[a]) * _GOLDEN
+        h = (h + ck.offset[a]) * GOLDEN
     h = (h >> 32) & mask
     while table[h, 1] == stamp and not _same_offset(children[table[h, 0]], ck):
         h = (h + 1) & mask
@@ -218,7 +229,7 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
     n_children, px, py = _grid(spatial, n_sp)
     if px < fan_x or px < 2 or py < 2:
         return -1, -1
-    n_y = 0
+    n_y = np.int64(0)                     # typed int64, not Literal[int](0): see `kernel`'s docstring
     x_axes = 0
     y_axes = 0
     for i in range(n_sp):
@@ -235,8 +246,9 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
             x_axes |= 1 << sp.axis
     if x_axes & y_axes:
         return -1, -1
-    _axis_offsets(spatial, n_y, n_sp, children, 0, px)      # columns: offX(x) at children[x]
-    _axis_offsets(spatial, 0, n_y, children, px, py)        # rows: offY(y) at children[px + y]
+    zero = np.int64(0)
+    _axis_offsets(spatial, n_y, n_sp, children, zero, px)   # columns: offX(x) at children[x]
+    _axis_offsets(spatial, zero, n_y, children, px, py)     # rows: offY(y) at children[px + y]
     n_a = 0
     for x in range(px):
         served = (x + 1 < px and _moves_to(children, x, x + 1, vstar)) or (x >= 1 and _moves_to(children, x, x - 1,
@@ -251,7 +263,7 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
         children[k].group = -1 if served else 0
         n_b += 1 if served else 0
     served_all = n_a * py + n_b * px - n_a * n_b
-    distinct = _count_distinct(children, 0, px, table) * _count_distinct(children, px, px + py, table)
+    distinct = _count_distinct(children, zero, px, table) * _count_distinct(children, px, px + py, table)
     return served_all, distinct
 
 
@@ -362,7 +374,7 @@ def _bounded_solution(v, a, ma, b, mb):
 
 
 @njit(cache=True, inline="always")
-def _lattice_ok(vstar, s1, m1, s2, m2, reach):
+def lattice_ok(vstar, s1, m1, s2, m2, reach):
     """Can vstar be the offset difference of two children? (necessary for a link)
 
     A child's offset is sum_i digit_i * step_i (projected), so a difference is sum_i c_i * step_i with
@@ -386,7 +398,7 @@ def _lattice_ok(vstar, s1, m1, s2, m2, reach):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, diffs):
+def neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, diffs):
     """The offset differences grid neighbours (linear indices k +- 1 or k +- width, R3) can have, up to
     sign, into diffs; returns their count, or -1 when there are too many spatial loops to list them.
 
@@ -446,7 +458,7 @@ def _neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, diffs):
 
 
 @njit(cache=True, inline="always")
-def _is_neighbour_diff(vstar, diffs, n_diffs):
+def is_neighbour_diff(vstar, diffs, n_diffs):
     """Is vstar (or -vstar) among the first n_diffs rows of diffs? (n_diffs < 0: unknown, so maybe)"""
     if n_diffs < 0:
         return True
@@ -464,14 +476,14 @@ def _is_neighbour_diff(vstar, diffs, n_diffs):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
+def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
     (n_children == 0: not enumerated yet). The caller has checked that vstar is on the children's lattice."""
     scratch = ws.scratch[0]
     if scratch.n_diffs == -2:         # list the neighbour differences once per (level, tensor)
-        scratch.n_diffs = _neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
-    if not _is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
+        scratch.n_diffs = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
+    if not is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
         return 0.0, 0.0, n_children
     if n_children == 0:
         served, distinct = _separable_link_step(t, spatial, n_sp, fan_x, layer.ax, layer.co, vstar, ws.children,
@@ -534,7 +546,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     total = temporal[M].outer
     # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
     whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
-    lattice0 = _lattice_ok(T0, s1, m1, s2, m2, reach)
+    lattice0 = lattice_ok(T0, s1, m1, s2, m2, reach)
     if not whole0 and not lattice0:
         return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
     dead0 = not moves0 or not lattice0   # no link at vstar = T0: cnt0 is never used
@@ -552,7 +564,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     if is_mac and not moves0:
         still += (b0 - 1) * (total / b0)
     # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
-    # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `_lattice_ok` at once) in O(1) per loop;
+    # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `lattice_ok` at once) in O(1) per loop;
     # Tj is written out only when a link is tried.
     n_reset = 0
     n_far = 0
@@ -594,8 +606,8 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
                 still += nj          # (0, j): loop j's step leaves the operand where it was
             elif nj > 0 and not far:   # (0, j)
                 _translation(Tj, reset, a, c, ra)
-                if _lattice_ok(Tj, s1, m1, s2, m2, reach):
-                    s_, l_, n_children = _link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
+                if lattice_ok(Tj, s1, m1, s2, m2, reach):
+                    s_, l_, n_children = link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
                                                       ws, n_children)
                     saved += s_
                     transfers += l_
@@ -608,13 +620,13 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             cnt0 += nj               # (j, 0): whole tile then whole tile
             if nj > 0 and not far:
                 _translation(Tj, reset, a, c, ra)
-                if _lattice_ok(Tj, s1, m1, s2, m2, reach):
-                    s_, l_, n_children = _link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
+                if lattice_ok(Tj, s1, m1, s2, m2, reach):
+                    s_, l_, n_children = link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
                                                       layer, ws, n_children)
                     saved += s_
                     transfers += l_
     if not dead0 and cnt0 > 0:
-        s_, l_, n_children = _link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+        s_, l_, n_children = link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)
         saved += s_
         transfers += l_
@@ -625,7 +637,7 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
             transfers += count * still
         elif passing < 0:
             Tj[:] = 0
-            s_, l_, n_children = _link_saving(t, Tj, 1.0, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+            s_, l_, n_children = link_saving(t, Tj, 1.0, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                               n_children)
             saved += s_
             transfers += l_

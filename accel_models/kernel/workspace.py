@@ -49,57 +49,75 @@ it serves its children (R3, R4), the children's multicast-weighted reads less th
 bypass fold's denominator, R5), peer transfers per instance (links), and Outputs' partition size (R6)."""
 
 SCRATCH = np.dtype([("box", _I, (N_AXES,)), ("cover", _I, (8,)), ("reset", _I, (N_AXES,)), ("t0", _I, (N_AXES,)),
-                    ("tj", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("s1", _I, (N_AXES,)),
+                    ("tj", _I, (N_AXES,)), ("digits", _I, (MAX_SPATIAL,)), ("n_digits", _I, (MAX_SPATIAL,)),
+                    ("s1", _I, (N_AXES,)),
                     ("m1", _I, (N_AXES,)), ("s2", _I, (N_AXES,)), ("m2", _I, (N_AXES,)), ("n_on_axis", _I, (N_AXES,)),
                     ("reach", _I, (N_AXES,)), ("n_diffs", _I), ("clip", _I, (8,)), ("lo", _I, (N_AXES,)),
                     ("ext", _I, (N_AXES,)), ("d_old", _I), ("d_olo", _I, (N_AXES,)), ("d_oext", _I, (N_AXES,)),
                     ("p_lo", _I, (N_AXES,)), ("p_ext", _I, (N_AXES,)), ("p_old", _I), ("p_olo", _I, (N_AXES,)),
                     ("p_oext", _I, (N_AXES,)), ("vstar", _I, (N_AXES,))])
 """Small vectors: a box's axis extents, the cover box of a fan-out's children, tile translations, the digits of a
-child's index, per axis the steps and largest digits of the up to two spatial loops moving along it (s1, m1, s2,
-m2), their count and reach, and how many neighbour differences are listed (-2: not yet, -1: too many); the walk of
-residual mappings (`residual`): the clipped extents, the current tile (lo, ext), the current delta (the tile less,
-if d_old, the box d_olo / d_oext) and the previous one (p_*), and the link offset vstar."""
+child's index, the values each spatial loop's digit takes (`links.distinct_offsets`), per axis the steps and largest
+digits of the up to two spatial loops moving along it (s1, m1, s2, m2), their count and reach, and how many
+neighbour differences are listed (-2: not yet, -1: too many); the walk of residual mappings (`residual`): the
+clipped extents, the current tile (lo, ext), the current delta (the tile less, if d_old, the box d_olo / d_oext) and
+the previous one (p_*), and the link offset vstar."""
 
 STATE_LEN = 4 + 5 * N_AXES
-"""Length of the residual walk's carried state (`residual`): whether a step was taken, the previous delta's size
-and whether it had an old box, whether a last stride is remembered, then per axis the previous tile's corner and
-extents, the previous delta's old box (corner, extents) and the last stride."""
+"""Length of a stream's carried state (`state`): whether a step was taken, the previous delta's size and whether it
+had an old box, whether a last stride is remembered, then per axis the previous tile's corner and extents, the
+previous delta's old box (corner, extents) and the last stride."""
+
+MAX_JOINT = 32
+"""Classes of the children of one parent instance counted together (`joint`); a mapping needing more, or more
+than `MAX_CLASSES` in all, is refused (reason 7)."""
+JOINT_STATE = MAX_JOINT * STATE_LEN
+JOINT_SUMS = MAX_JOINT + 2
+"""A joint sweep's carried state (each class's `STATE_LEN`) and its sums (each class's fills, the parent's reads,
+the link transfers); a uniform sweep uses STATE_LEN words and 3 sums (fills, parent reads, link transfers)."""
 
 MEMO_SLOTS = 1024
 MEMO_CAP = 512
-"""The residual sweep's memo table: its slots (a power of two) and the most entries it takes per sweep, half the
-slots so that probing stays short; a sweep that fills it goes on without storing more."""
+MEMO_POOL = 1 << 17
+"""A frame walk's memo (`state.memo_find`): its slots (a power of two), the most entries it takes per sweep (half
+the slots, so that probing stays short; a sweep that fills it goes on without storing more), and the words of its
+pool of keys and exit states (an entry takes twice the sweep's state)."""
 
 FRAME = np.dtype([("base", _I, (8,)), ("ctx", _I, (8,)), ("reach", _I, (8,)), ("pb", _I, (N_AXES,)),
                   ("pstep", _I, (N_AXES,)), ("pbi", _I, (N_AXES,)), ("n", _I), ("i", _I), ("whole", _I),
-                  ("hash", _I), ("hash1", _I), ("p_valid", _I), ("first", _F, (3,)), ("sums", _F, (3,)),
-                  ("p_sums", _F, (3,)), ("s1", _I, (STATE_LEN,)), ("entry", _I, (2, STATE_LEN))])
-"""One level of the residual sweep's stack (`residual.sweep`), for temporal loop j: the dim offsets where its
-iterations start (base), its cut context and the extents beyond which a cut cannot matter (reach), the tensor
-coordinates of base, of one step of the loop and of the current iteration's start, its iteration count and the
-current one, whether it took its own first step (then memoized whole too) and its memo keys' hashes (whole, and
-without the first step), the first step's sums and those of the rest (fills, parent reads, link transfers), the
-previous iteration's sums, the state after the first step (relative to base), and the entry states (relative to
-their start) of the iterations, even ones and odd ones (the current one and the one before)."""
+                  ("hash", _I), ("hash1", _I), ("p_valid", _I), ("quiet", _I), ("quiet1", _I),
+                  ("first", _F, (JOINT_SUMS,)), ("sums", _F, (JOINT_SUMS,)), ("p_sums", _F, (JOINT_SUMS,)),
+                  ("s1", _I, (JOINT_STATE,)), ("entry", _I, (2, JOINT_STATE))])
+"""One level of the frame walk's stack (`sweep.walk`), for temporal loop j: the dim offsets where its iterations
+start (base), its cut context and the extents beyond which a cut cannot matter (reach), the tensor coordinates of
+base, of one step of the loop and of the current iteration's start, its iteration count and the current one,
+whether it took its own first step (then memoized whole too) and its memo keys' hashes (whole, and without the
+first step), the streams that idle from its start and from after its first step (`joint.quiet_classes`; 0 in a
+uniform sweep), the first step's sums and those of the rest, the previous iteration's sums, the state after the
+first step (relative to base), and the entry states (relative to their start) of the iterations, even ones and odd
+ones (the current one and the one before). The entry after the deepest frame holds the innermost reach, and its
+p_sums the sums of the iteration that just ended."""
 
-MEMO = np.dtype([("stamp", _I), ("j", _I), ("ctx", _I, (8,)), ("state", _I, (STATE_LEN,)), ("sums", _F, (3,)),
-                 ("exit", _I, (STATE_LEN,))])
-"""A memo entry of the residual sweep: the sweep that wrote it (stamp), its key (loop j, cut context, entry state
-relative to the start; j is twice the loop, plus one for a frame without its first step) and its value (sums, exit
-state relative to the start)."""
+MEMO = np.dtype([("stamp", _I), ("entries", _I), ("used", _I), ("ready", _I), ("slot_stamp", _I, (MEMO_SLOTS,)),
+                 ("slot_j", _I, (MEMO_SLOTS,)), ("slot_ctx", _I, (MEMO_SLOTS, 8)), ("slot_off", _I, (MEMO_SLOTS,)),
+                 ("slot_sums", _F, (MEMO_SLOTS, JOINT_SUMS)), ("pool", _I, (MEMO_POOL,))])
+"""A frame walk's memo (`state`): the current stamp (a slot whose stamp differs is free), the entries and pool words
+used under it, whether the slots were cleared; per slot its stamp, its key's frame kind j (twice the loop, plus one
+for a frame without its first step) and cut context, the pool offset of its key state and exit state (both
+relative to the frame's start), and its sums."""
 
 LINK_CACHE = 8
-"""Link answers (per offset difference) a residual sweep keeps."""
+"""Link answers (per offset difference) a uniform sweep keeps."""
 
-SWEEP = np.dtype([("state", _I, (STATE_LEN,)), ("origin", _I, (8,)), ("off", _I, (8,)), ("zero", _F, (3,)),
-                  ("listed", _I), ("ready", _I), ("stamp", _I), ("entries", _I), ("n_links", _I),
+SWEEP = np.dtype([("state", _I, (STATE_LEN,)), ("origin", _I, (8,)), ("off", _I, (8,)), ("zero", _F, (JOINT_SUMS,)),
+                  ("result", _F, (JOINT_SUMS,)), ("groups", _I), ("n_children", _I), ("n_sp", _I), ("fan_x", _I),
+                  ("fan_y", _I), ("listed", _I), ("n_links", _I),
                   ("link_v", _I, (LINK_CACHE, N_AXES)), ("link_saved", _F, (LINK_CACHE,)),
                   ("link_moved", _F, (LINK_CACHE,))])
-"""The residual sweep's carried state (`STATE_LEN`), the instance's origin offset, one iteration's offsets, three
-zero sums, the children listed for links (0: not yet), whether the memo table was cleared, its current stamp and
-entry count; the link answers kept: their count, offset differences, parent reads saved and link transfers per
-word."""
+"""The uniform sweep's carried state (`STATE_LEN`), the instance's origin offset, the frame walk's offsets of one
+iteration, zero sums, the walk's result; the fan-out its steps read from (multicast groups, children, spatial loops,
+X and Y), the children listed for links (0: not yet); the link answers kept: their count, offset differences,
+parent reads saved and link transfers per word."""
 
 CHILD = np.dtype([("offset", _I, (N_AXES,)), ("group", _I), ("neighbours", _I, (4,)), ("n_neighbours", _I),
                   ("cls", _I), ("next", _I)])
@@ -109,21 +127,9 @@ of that class with an offset no earlier child of the class has (-1: none)."""
 
 MAX_CLASSES = 512
 """Instance classes over all levels of one mapping (`instances.build_classes`)."""
-MAX_JOINT = 32
-"""Classes of the children of one parent instance counted together (`joint.joint_sweep`); a mapping needing more
-of either is refused (reason 7)."""
-JOINT_STATE = MAX_JOINT * STATE_LEN
-JOINT_SUMS = MAX_JOINT + 2
-"""A joint sweep's carried state (each class's `STATE_LEN`) and its sums (each class's fills, the parent's reads,
-the link transfers)."""
 KEY_LEN = 2 * N_AXES + 1 + 2 * N_AXES
 """A delta as a set of points (`reference._delta_key`): its corner (the anchor), then its shape: extents, whether it
 has a hole, the hole's corner relative to the anchor and its extents."""
-JMEMO_SLOTS = 1024
-JMEMO_CAP = 512
-JMEMO_POOL = 1 << 17
-"""The joint sweep's memo: its slots, the most entries a sweep stores, and the words of its pool of keys and exit
-states (an entry takes twice the sweep's state)."""
 SERVE_LEN = 2 * (KEY_LEN + 1)
 SERVE_SLOTS = 256
 SERVE_POOL = 1 << 15
@@ -143,7 +149,7 @@ its reads, fills and updates per tensor (`instances.class_energy_and_cycles`; 0 
 JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I, (8,)),
                   ("split", _I, (MAX_SPATIAL,)), ("n_cat", _I, (MAX_SPATIAL,)), ("cat_hi", _I, (MAX_SPATIAL, 3)),
                   ("cat_n", _I, (MAX_SPATIAL, 3)), ("cat_rep", _I, (MAX_SPATIAL, 3)), ("cat_dec", _I, (MAX_SPATIAL, 3)),
-                  ("n", _I), ("stamp", _I), ("entries", _I), ("ready", _I), ("used", _I), ("t", _I), ("parent", _I),
+                  ("n", _I), ("ready", _I), ("t", _I), ("parent", _I),
                   ("n_sp", _I), ("fan_x", _I), ("fan_y", _I), ("n_children", _I), ("listed", _I), ("p_stamp", _I),
                   ("off", _I, (MAX_JOINT, 8)), ("prep", _I, (MAX_JOINT, N_AXES)), ("npts", _I, (MAX_JOINT,)),
                   ("head", _I, (MAX_JOINT,)), ("state", _I, (JOINT_STATE,)),
@@ -151,31 +157,25 @@ JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I,
                   ("ext", _I, (MAX_JOINT, N_AXES)), ("old", _I, (MAX_JOINT,)), ("olo", _I, (MAX_JOINT, N_AXES)),
                   ("oext", _I, (MAX_JOINT, N_AXES)), ("key", _I, (2, MAX_JOINT, KEY_LEN)), ("gid", _I, (MAX_JOINT,)),
                   ("tag", _I, (MAX_JOINT,)), ("pon", _I, (MAX_JOINT,)), ("zeros", _I, (MAX_JOINT, N_AXES)),
-                  ("tail", _I, (MAX_JOINT,)),
-                  ("at", _I, (8,)), ("pos", _I, (8,)), ("point", _I, (N_AXES,)), ("gap", _I, (N_AXES,)), ("zero", _F, (JOINT_SUMS,)), ("step", _F, (JOINT_SUMS,)),
-                  ("f_base", _I, (MAX_LOOPS + 1, 8)), ("f_ctx", _I, (MAX_LOOPS + 1, 8)),
-                  ("f_reach", _I, (MAX_LOOPS + 1, 8)), ("f_pb", _I, (MAX_LOOPS + 1, N_AXES)),
-                  ("f_pstep", _I, (MAX_LOOPS + 1, N_AXES)), ("f_pbi", _I, (MAX_LOOPS + 1, N_AXES)),
-                  ("f_int", _I, (MAX_LOOPS + 1, 8)), ("f_first", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
-                  ("f_sums", _F, (MAX_LOOPS + 1, JOINT_SUMS)), ("f_psums", _F, (MAX_LOOPS + 1, JOINT_SUMS)),
-                  ("f_s1", _I, (MAX_LOOPS + 1, JOINT_STATE)), ("f_entry", _I, (MAX_LOOPS + 1, 2, JOINT_STATE)),
-                  ("m_meta", _I, (JMEMO_SLOTS, 11)), ("m_sums", _F, (JMEMO_SLOTS, JOINT_SUMS)),
-                  ("m_pool", _I, (JMEMO_POOL,)), ("cfg", _I, (MAX_JOINT * SERVE_LEN,)),
+                  ("tail", _I, (MAX_JOINT,)), ("n_digits", _I, (MAX_SPATIAL,)), ("a_s1", _I, (N_AXES,)),
+                  ("a_m1", _I, (N_AXES,)), ("a_s2", _I, (N_AXES,)), ("a_m2", _I, (N_AXES,)), ("a_k", _I, (N_AXES,)),
+                  ("pos", _I, (8,)), ("point", _I, (N_AXES,)), ("gap", _I, (N_AXES,)), ("step", _F, (JOINT_SUMS,)),
+                  ("cfg", _I, (MAX_JOINT * SERVE_LEN,)),
                   ("s_meta", _I, (SERVE_SLOTS, 2)), ("s_out", _F, (SERVE_SLOTS, 2)), ("s_pool", _I, (SERVE_POOL,)),
                   ("s_fill", _I, (2,)), ("s_stamp", _I), ("u_meta", _I, (SERVE_SLOTS, 2)), ("u_out", _I, (SERVE_SLOTS,)),
                   ("u_pool", _I, (SERVE_POOL,)), ("u_fill", _I, (2,))])
 """The instance classes' bookkeeping and the joint sweep's scratch (`instances`, `joint`): each level's first class
 (the entry after the last level: their count); per dim the position of its innermost loop with a residual; for the
 fan-out being split, per spatial loop whether it splits its children and its categories (last digit, count,
-representative digit, whether it decides); for the joint sweep: its class count, memo stamp, entries, whether its
-memo was cleared and its pool words used, its tensor, parent class, fan-out (spatial loops, X, Y, children), whether
-the children are listed and the `links` table's stamp; per class its representative's offset from the parent's origin (dims)
-and its projection, how many distinct offsets its children have and the first of them, its carried state, the
-current step's delta (whether it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the
-current ones' groups, a tag per class for the hash tables, whether it had a delta at the previous step, zero
-anchors and the last child of each class's list (`joint._list`); small vectors; the frames (as `FRAME`, `f_int` holding n, i, whole, hash, hash1, p_valid and the quiet classes at the
-frame's start and after its first step, `joint._quiet`) and the memo
-(per slot: stamp, j, cut context, pool offset; its sums); the tables of answers (`cfg`: the key being looked up; the
+representative digit, whether it decides); for the joint sweep: its class count, whether its tables of answers were
+cleared, its tensor, parent class, fan-out (spatial loops, X, Y, children), whether the children are listed and the
+`links` table's stamp; per class its representative's offset from the parent's origin (dims) and its projection, how
+many distinct offsets its children have and the first of them, its carried state, the current step's delta (whether
+it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), the current ones' groups, a tag per
+class for the hash tables, whether it had a delta at the previous step, zero anchors and the last child of each
+class's list (`joint._list`); a class's digit counts per spatial loop and their per-axis loops
+(`links.distinct_offsets`, apart from the scratch's, which a uniform sweep of the same level may still read); small
+vectors, and the sums of a step or of the sweep (`step`); the tables of answers (`cfg`: the key being looked up; the
 served steps: per slot its stamp and pool offset, its reads and link transfers, the pool, the entries and pool words
 of this sweep, their stamp; the unions: the same with a count of points)."""
 
@@ -183,8 +183,8 @@ of this sweep, their stamp; the unions: the same with a count of points)."""
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
     children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
-    hash table that groups children by offset (`links._group_children`); the residual sweep's stack, memo table
-    and state (`residual.sweep`)."""
+    hash table that groups children by offset (`links._group_children`); the frame walk's stack (`FRAME`), its two
+    memos (`MEMO`: the uniform sweep's, the joint sweep's) and the uniform sweep's state (`sweep`)."""
 
     loops: np.ndarray
     temporal: np.ndarray
@@ -211,22 +211,22 @@ def make_workspace(n_levels, max_children):
     while slots < 2 * max_children:   # a power of two, at most half full
         slots *= 2
     sweep = np.empty(1, dtype=SWEEP)
-    sweep[0]['ready'] = 0             # the memo table is cleared on the first sweep (most workspaces see none)
-    sweep[0]['stamp'] = 0
     for d in range(8):
         sweep[0]['origin'][d] = 0
-    for q in range(3):
+    for q in range(JOINT_SUMS):
         sweep[0]['zero'][q] = 0.0
-    joint = np.empty(1, dtype=JOINT)    # large, and mostly untouched: only mappings of unequal instances use it
+    memo = np.empty(2, dtype=MEMO)    # large, and mostly untouched: only residual mappings use them
+    for k in range(2):
+        memo[k]['ready'] = 0          # the slots are cleared on the first sweep (most workspaces see none)
+        memo[k]['stamp'] = 0
+    joint = np.empty(1, dtype=JOINT)    # likewise: only mappings of unequal instances use it
     joint[0]['ready'] = 0
     joint[0]['s_stamp'] = 0
-    for q in range(JOINT_SUMS):
-        joint[0]['zero'][q] = 0.0
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
                      np.zeros(max_children + 1, dtype=np.int64),
                      np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
                      np.zeros((slots + 1, 2), dtype=np.int64), np.empty(MAX_LOOPS + 1, dtype=FRAME),
-                     np.empty(MEMO_SLOTS, dtype=MEMO), sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,
+                     memo, sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,
                      np.zeros((4 * slots + 1, 3), dtype=np.int64))

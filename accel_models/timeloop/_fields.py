@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from typing import Any
 
 from ..accelerator import STORAGE_KINDS, TENSORS
@@ -80,14 +81,15 @@ def bypass_entry(target: str, kept: tuple[str, ...] | list[str], tensors: tuple[
 _FACTOR = re.compile(r"([A-Za-z_][A-Za-z_]*)\s*(<=|>=|=)?\s*([0-9]+)")
 
 
-def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str, int] | None = None
-                  ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str, int] | None = None,
+                  zeros: list[tuple[str, str]] | None = None) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Timeloop's factor text -> ({dim: factor}, {dim: max factor}, {dim: min factor}) with cosearch's dims.
 
     Accepts `R=3 P=16`, the dumps' `R=1,P=1`, the mapper's `K2 R3`, max and min factors `K<=4 C>=2` (mapspace
     constraints), a list of such items
     or a {dim: factor} mapping; `dims` maps the problem's dim names to cosearch's. A factor 0 means the whole
-    dim (`bounds`, by the problem's names), as in Timeloop.
+    dim (`bounds`, by the problem's names), as in Timeloop, which warns so; so does this, and `zeros` (if given)
+    collects (dim, what was read) for each such 0.
     """
     if isinstance(value, dict):
         text = " ".join(f"{k}={number(v, f'{field}.{k}', integer=True, positive=False)}" for k, v in value.items())
@@ -116,6 +118,10 @@ def parse_factors(value: Any, dims: dict[str, str], field: str, bounds: dict[str
             if bounds is None:
                 raise ValueError(f"{field}: factor 0 of {name} (the whole dim) needs the problem's bounds")
             f = bounds[name]
+            read = f"{field}: {name}=0 is read as the whole dim, {name}={f} (as Timeloop reads a factor 0)"
+            warnings.warn(read, stacklevel=2)
+            if zeros is not None:
+                zeros.append((name, read))
         if f < 1:
             raise ValueError(f"{field}: factor of {name} must be a positive integer, got {num}")
         target[d] = f

@@ -73,6 +73,119 @@ def read_text(path: Path, what: str, kind: str = "text") -> str:
         raise ValueError(f"{what}: {path} is not UTF-8 text (byte {exc.start})") from None
 
 
+_BLOCK_PLAIN_END = re.compile(r":(?=[ \t\r\n]|\Z)|(?<=[ \t])#|\n")
+_FLOW_PLAIN_END = re.compile(r"[\[\]{},\n]|:(?=[ \t\r\n,\[\]{}]|\Z)|(?<=[ \t])#")
+_QUOTED_END = {"'": re.compile(r"(?:[^']|'')*'"), '"': re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL)}
+_BLOCK_TOKEN_END = re.compile(r"[ \t\r\n]|\Z")
+_FLOW_TOKEN_END = re.compile(r"[ \t\r\n,\[\]{}]|\Z")
+_INDENT = re.compile(r" *")
+
+
+def _flow_nesting_exceeds(text: str, limit: int) -> bool:
+    """True if flow collections (`[...]`, `{...}`) nest more than `limit` deep anywhere in `text`.
+
+    A lexical scan of the project's own, run before any YAML library sees the text: libyaml reads up to
+    1,024 characters ahead of the last event it gives, so on a run of brackets its own nesting limit (1,000
+    levels from PyYAML 6.0.4 on, none before) would answer before the event walk below counts 101, in the
+    library's words. The scan follows YAML's lexical rules as far as finding brackets needs: it skips quoted
+    scalars, comments (`#` after a space), plain scalars with their continuation lines (`key: a[0]` opens
+    nothing) and block scalars (`|`, `>`), whose extent it takes, as YAML's scanners do, from the indentation
+    of the enclosing block collections (`indents`). Block nesting and aliases are left to the event walk.
+    """
+    n = len(text)
+    i = 0
+    depth = 0            # flow collections open at i
+    indents: list[int] = []  # columns of the block collections open at i (a key's or a `- `'s column)
+    line_start = 0
+    node_col = None      # column of the node that began on this line, a key if `: ` follows
+    block_scalar = False  # the previous lines began a block scalar, `|` or `>`
+    plain_open = False   # a plain scalar ran to the end of the previous line: it may continue
+    node_start = True    # a node (and so a collection or a quoted scalar) may begin at i
+    new_line = True      # i is at the start of a line in block context
+    while i < n:
+        if new_line:
+            new_line = False
+            line_start = i
+            j = _INDENT.match(text, i).end()
+            top = indents[-1] if indents else -1
+            marker = j == i and text.startswith(("---", "..."), i) and _BLOCK_TOKEN_END.match(text, i + 3)
+            if (block_scalar or plain_open) and not marker and (j >= n or text[j] in "\r\n" or j - i > top):
+                if block_scalar or j >= n or text[j] in "\r\n":  # its text, or a blank line
+                    end = text.find("\n", j)
+                    i, new_line = (n, False) if end < 0 else (end + 1, True)
+                else:  # the plain scalar's next line
+                    match = _BLOCK_PLAIN_END.search(text, j)
+                    i = n if match is None else match.start()
+                    plain_open = match is not None and match.group() == "\n"
+                continue
+            block_scalar = plain_open = False
+            while indents and indents[-1] > j - i:
+                indents.pop()
+            node_start, node_col, i = True, None, j
+            if marker:  # `---` or `...`: a document starts or ends
+                indents.clear()
+                i += 3
+            elif text.startswith("%", i):  # a directive line
+                end = text.find("\n", i)
+                i = n if end < 0 else end
+            continue
+        c = text[i]
+        col = i - line_start
+        if c in " \t\r\n":
+            new_line = c == "\n" and not depth
+            i += 1
+        elif c == "#":  # where a token may start, as YAML's scanners read it
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif c in "[{" and (node_start or depth):
+            if not depth:
+                node_col = col
+            depth += 1
+            if depth > limit:
+                return True
+            node_start = True
+            i += 1
+        elif c in "]}" and depth:
+            depth -= 1
+            node_start = False
+            i += 1
+        elif c == "," and depth:
+            node_start = True
+            i += 1
+        elif c in "-?:" and (depth or c != "-" or node_start) and _BLOCK_TOKEN_END.match(text, i + 1) \
+                or c == ":" and depth:
+            # an indicator: `- ` (sequence entry), `? ` (key), `: ` (value; any `:` a plain scalar left in flow)
+            if not depth:  # a block collection opens at the entry's, the key's or the value's column
+                key_col = node_col if c == ":" and node_col is not None else col
+                if key_col > (indents[-1] if indents else -1):
+                    indents.append(key_col)
+                node_col = None
+            node_start = True
+            i += 1
+        elif node_start and c in "'\"":
+            node_col = col if not depth else node_col
+            match = _QUOTED_END[c].match(text, i + 1)
+            i = n if match is None else match.end()
+            node_start = False
+        elif node_start and c in "!&*":  # a tag or an anchor precedes the node; an alias is one
+            if c == "*" and not depth:
+                node_col = col
+            i = (_FLOW_TOKEN_END if depth else _BLOCK_TOKEN_END).search(text, i + 1).start()
+            node_start = c != "*"
+        elif node_start and c in "|>" and not depth:
+            block_scalar = True
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        else:  # a plain scalar: to the next indicator that can end it
+            if not depth:
+                node_col = col if node_start else node_col
+            match = (_FLOW_PLAIN_END if depth else _BLOCK_PLAIN_END).search(text, i + 1)
+            i = n if match is None else match.start()
+            plain_open = not depth and (match is None or match.group() == "\n")
+            node_start = False
+    return False
+
+
 def _check_events(text: str, what: str) -> None:
     """Walk the YAML event stream (built iteratively, never recursively) and refuse a document that nests
     deeper than MAX_DEPTH or holds more than MAX_NODES nodes once its aliases are expanded."""
@@ -113,6 +226,8 @@ def parse(text: str, what: str, allow_empty: bool = False) -> dict:
     """YAML text -> a dict, after the size, depth and alias checks."""
     if len(text) > MAX_DOCUMENT_BYTES:
         raise ValueError(f"{what}: the YAML text is {len(text):,} characters; at most {MAX_DOCUMENT_BYTES:,}")
+    if _flow_nesting_exceeds(text, MAX_DEPTH):
+        raise ValueError(f"{what}: YAML nested more than {MAX_DEPTH} levels deep")
     _check_events(text, what)
     try:
         data = yaml.load(text, Loader=_Loader)

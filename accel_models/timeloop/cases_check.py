@@ -30,7 +30,7 @@ from ..reference import loop_nest
 from ..result import EvalResult
 from ._fields import show
 from ._yaml import read_text
-from .corpus import default_corpus_path, read_raw_cases
+from .corpus import default_corpus_path, exact_reference, read_raw_cases
 from .inputs import TimeloopSpec, load_spec
 from .report import evaluate_spec
 from .stats import TensorCounts, TimeloopStats, read_stats
@@ -144,7 +144,7 @@ class _Corpus:
 def _corpus_stats(raw: dict) -> TimeloopStats:
     """A corpus case's Timeloop figures, with its exact (non-extrapolated) counts where it has them."""
     tl = raw["timeloop"]
-    exact = raw.get("timeloop_no_temporal_extrapolation") or tl
+    exact = exact_reference(raw) or tl
     st = TimeloopStats(int(exact["cycles"]), float(tl["utilization"]), int(tl["macs"]), float(exact["energy_pJ"]))
     for level, tensors in exact["per_level"].items():
         st.counts[level] = {t: TensorCounts(c["reads"], c["fills"], c["updates"],

@@ -29,6 +29,7 @@ class CorpusCase:
     mapping: MappingArrays
     timeloop: dict
     exact: dict
+    """Timeloop's exact counts (`exact_reference`); {} where the corpus has none."""
     raw: dict
 
 
@@ -83,30 +84,74 @@ def mapping_from_corpus(mapping: list[dict]) -> MappingArrays:
     return arrays
 
 
+_EXACT_FIELDS = ("cycles", "energy_pJ", "per_level")
+
+
+def exact_reference(raw: dict) -> dict:
+    """A corpus line's exact counts: Timeloop's rerun without temporal extrapolation
+    (`timeloop_no_temporal_extrapolation`), or {} when the line has none or the rerun gave no results (it did
+    not complete: the corpus's generator stops a rerun after 300 s). A check then falls back to the default run's
+    figures (`timeloop`) and says so."""
+    rerun = raw.get("timeloop_no_temporal_extrapolation") or {}
+    if rerun.get("completed") is False or any(rerun.get(k) is None for k in _EXACT_FIELDS):
+        return {}
+    return rerun
+
+
 def case_from_dict(raw: dict) -> CorpusCase:
     """One parsed corpus line -> `CorpusCase`."""
     return CorpusCase(
         id=raw["id"], family=raw["family"], layer=layer_from_problem(raw["problem"], raw["id"]),
         accelerator=accelerator_from_arch(raw["arch"]), mapping=mapping_from_corpus(raw["mapping"]),
-        timeloop=raw["timeloop"], exact=raw.get("timeloop_no_temporal_extrapolation") or {}, raw=raw)
+        timeloop=raw["timeloop"], exact=exact_reference(raw), raw=raw)
+
+
+def _numbered_cases(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, parsed line) of every non-blank line of a corpus file; a line that is not a JSON object is a
+    ValueError naming the file and the line."""
+    path = Path(path)
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
+            lines = f.readlines()
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise ValueError(f"{path}: not a complete gzip file ({exc or 'cut short'})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: line {number} is not JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: line {number} is a JSON {type(raw).__name__}, not a case (an object)")
+        out.append((number, raw))
+    return out
 
 
 def read_raw_cases(path: str | Path) -> list[dict]:
     """The parsed lines of a corpus file (JSON lines; a name ending in `.gz` is read through gzip).
 
-    A file that is not gzip data though named so, or is cut short, is a ValueError naming it.
+    A file that is not gzip data though named so, or is cut short, or a line that is not a JSON object, is a
+    ValueError naming the file (and the line).
     """
-    path = Path(path)
-    try:
-        with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except (gzip.BadGzipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a complete gzip file ({exc or 'cut short'})") from None
+    return [raw for _, raw in _numbered_cases(path)]
 
 
 def load_cases(path: str | Path) -> list[CorpusCase]:
-    """All cases of a corpus file (`read_raw_cases`)."""
-    return [case_from_dict(raw) for raw in read_raw_cases(path)]
+    """All cases of a corpus file (`read_raw_cases`); a case that cannot be read is a ValueError naming the file,
+    the line and the case."""
+    cases = []
+    for number, raw in _numbered_cases(path):
+        try:
+            cases.append(case_from_dict(raw))
+        except KeyError as exc:
+            raise ValueError(f"{path}: line {number} ({raw.get('id', 'a case')}): no field {exc}") from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path}: line {number} ({raw.get('id', 'a case')}): {exc}") from None
+    return cases
 
 
 def default_corpus_path() -> Path:

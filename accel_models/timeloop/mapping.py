@@ -65,6 +65,7 @@ def mapping_from_timeloop(mapping_yaml: YamlSource | list, accelerator: Accelera
     arrays = MappingArrays.empty(1, accelerator.num_levels)
     arrays.keep[0] = [[int(t in lv.keeps) for t in TENSORS] for lv in accelerator.levels]
     seen: set[tuple[int, str]] = set()
+    zeros: list[tuple[str, str]] = []  # factors written 0 (the whole dim), named if the products then fail
     aliases = accelerator.meta.get("timeloop", {}).get("aliases", {})
     for i, entry in enumerate(entries):
         level, kind = _entry_target(entry, i, accelerator, seen, aliases)
@@ -78,15 +79,15 @@ def mapping_from_timeloop(mapping_yaml: YamlSource | list, accelerator: Accelera
             warnings.warn(f"{where}: key(s) {unknown} ignored (a {kind} entry gives "
                           f"{', '.join(_ENTRY_KEYS[kind])})", stacklevel=2)
         if kind == "temporal":
-            _read_temporal(arrays, level, entry, names, bounds, where)
+            _read_temporal(arrays, level, entry, names, bounds, where, zeros)
         elif kind == "spatial" and accelerator.levels[level].fanout == 1:
             _no_fanout_spatial(entry, accelerator.levels[level].name, names, bounds, where)
         elif kind == "spatial":
-            _read_spatial(arrays, level, entry, names, bounds, where)
+            _read_spatial(arrays, level, entry, names, bounds, where, zeros)
         else:
             _read_bypass(arrays, level, entry, accelerator, names, where)
     if layer is not None:
-        _check_products(arrays, layer, names)
+        _check_products(arrays, layer, names, zeros)
     return arrays
 
 
@@ -111,7 +112,8 @@ _RESIDUAL = re.compile(r"([A-Za-z_][A-Za-z_]*)\s*=\s*([0-9]+)\s*,\s*([0-9]+)")
 """A factor with a residual end, `P=4,1` (a comma followed by a number; `R=1,P=1` is two factors)."""
 
 
-def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> tuple[dict[str, int], dict[str, int]]:
+def _factors(entry: dict, names: ProblemNames, bounds, where: str,
+             zeros: list[tuple[str, str]] | None = None) -> tuple[dict[str, int], dict[str, int]]:
     """({dim: end}, {dim: residual end}) of an entry; a factor written `D=e,r` has the residual end r (1..e)."""
     text = entry.get("factors", "")
     residuals: dict[str, int] = {}
@@ -122,7 +124,7 @@ def _factors(entry: dict, names: ProblemNames, bounds, where: str) -> tuple[dict
             if name in names.dims:
                 residuals[names.dims[name]] = int(r)
         text = _RESIDUAL.sub(lambda mt: f"{mt.group(1)}={mt.group(2)}", text)
-    exact, maxes, mins = parse_factors(text, names.dims, f"{where}.factors", bounds)
+    exact, maxes, mins = parse_factors(text, names.dims, f"{where}.factors", bounds, zeros)
     if maxes or mins:
         raise ValueError(f"{where}.factors: a mapping gives exact factors, not bounds ({', '.join({**maxes, **mins})})")
     return exact, residuals
@@ -139,15 +141,17 @@ def _permutation(entry: dict, names: ProblemNames, factors: dict[str, int], wher
     return perm + rest
 
 
-def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
-    factors, residuals = _factors(entry, names, bounds, where)
+def _read_temporal(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str,
+                   zeros: list[tuple[str, str]]) -> None:
+    factors, residuals = _factors(entry, names, bounds, where, zeros)
     arrays.temporal[0, level] = [factors.get(d, 1) for d in DIMS]
     arrays.temporal_residual[0, level] = [residuals.get(d, factors.get(d, 1)) for d in DIMS]
     arrays.order[0, level] = order_outer_first(_permutation(entry, names, factors, where))
 
 
-def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str) -> None:
-    factors, residuals = _factors(entry, names, bounds, where)
+def _read_spatial(arrays: MappingArrays, level: int, entry: dict, names: ProblemNames, bounds, where: str,
+                  zeros: list[tuple[str, str]]) -> None:
+    factors, residuals = _factors(entry, names, bounds, where, zeros)
     perm = _permutation(entry, names, factors, where)
     # Dims at permutation positions below `split` go on X; without a split (or with one past the last dim)
     # Timeloop puts all of them on X.
@@ -199,9 +203,11 @@ def _names_list(value: Any, field: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def _check_products(arrays: MappingArrays, layer: Layer, names: ProblemNames | None = None) -> None:
+def _check_products(arrays: MappingArrays, layer: Layer, names: ProblemNames | None = None,
+                    zeros: list[tuple[str, str]] = ()) -> None:
     """Timeloop's checks of the factors before any analysis: the bound equation (F3; the product of the factors
-    when none has a residual), and no residual on the outermost loop of a dim when that loop is spatial."""
+    when none has a residual), and no residual on the outermost loop of a dim when that loop is spatial. `zeros`:
+    the factors written 0 (dim, how it was read), named when their dim fails."""
     for i, (d, want) in enumerate(zip(DIMS, layer.bounds)):
         loops = dim_loops(arrays, 0, i)
         shown = (names.problem_dim(d) if names else None) or d
@@ -213,8 +219,9 @@ def _check_products(arrays: MappingArrays, layer: Layer, names: ProblemNames | N
         if got != want:
             how = ("multiply to" if all(e == r for _, _, e, r in loops)
                    else "cover (F3: acc * end + residual - 1, outermost first)")
+            read = [text for name, text in zeros if name == shown]
             raise ValueError(f"mapping.factors: the factors of {shown} {how} {int(got)}, but the problem's "
-                             f"{shown} is {want}")
+                             f"{shown} is {want}" + "".join(f"; {text}" for text in read))
 
 
 # ---- writer ------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 from ..accelerator import TENSORS
 from ..cost_model import explain
 from ..mapping_arrays import MappingArrays
-from ..reference import uniform_instances
-from ..result import EvalResult
+from ..reference import capacity_overflow, spatial_overflow, uniform_instances
+from ..result import CAPACITY_OVERFLOW, SPATIAL_OVERFLOW, EvalResult
 from .inputs import TimeloopSpec
 
 FORMAT = "cosearch-model/1"
@@ -21,8 +21,26 @@ def evaluate_spec(spec: TimeloopSpec, arrays: MappingArrays | None = None) -> Ev
         raise ValueError("no mapping to evaluate")
     result = explain(spec.layer, spec.accelerator, arrays)
     if not result.valid:
-        raise ValueError(f"the mapping is invalid: {result.reason_text}")
+        raise ValueError(f"the mapping is invalid: {_where_invalid(spec, arrays, result)}")
     return result
+
+
+def _where_invalid(spec: TimeloopSpec, arrays: MappingArrays, result: EvalResult) -> str:
+    """Why the mapping is invalid, naming the level where the reason is one level's (as Timeloop's
+    "couldn't map level GLB: mapped tile size 129 exceeds buffer capacity 32")."""
+    acc = spec.accelerator
+    if result.reason == CAPACITY_OVERFLOW:
+        l, tensors, capacity = capacity_overflow(acc, arrays, 0, result.tile_words)
+        parts = [f"{spec.names.problem_tensor(TENSORS[t])} {result.tile_words[l, t]:,.0f}" for t in tensors]
+        total = sum(result.tile_words[l, t] for t in tensors)
+        return (f"the tile kept in {acc.levels[l].name} is {total:,.0f} words ({', '.join(parts)}), more than its "
+                f"capacity of {capacity:,.0f} words")
+    if result.reason == SPATIAL_OVERFLOW:
+        l, x, y = spatial_overflow(acc, arrays, 0)
+        lv = acc.levels[l]
+        return (f"the spatial factors under {lv.name} need {x} x {y} (X x Y) instances; its fan-out is "
+                f"{lv.fanout_x} x {lv.fanout_y}")
+    return result.reason_text
 
 
 UNEQUAL_NOTE = ("instances under a fan-out do unequal work (a residual on or below a spatial loop): these are the real "

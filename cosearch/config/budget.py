@@ -59,6 +59,23 @@ class Budget:
     def with_accuracy(self, accuracy: float | None) -> "Budget":
         return Budget(self.area_mm2, self.latency_s, self.energy_j, self.power_w, accuracy)
 
+    def unmet_terms(self, runs: Iterable[tuple[float, float]]) -> list[str]:
+        """The latency / energy / power terms that none of `runs` ((latency s, energy J) each) meets, each with the
+        nearest run's figure, e.g. 'power<=1e-27mW (the lowest of 2 designs: 512 mW)'."""
+        runs = list(runs)
+        unmet = []
+        for term, limit, unit, scale, value in (
+                ("latency", self.latency_s, "ms", 1e3, lambda lat, e: lat),
+                ("energy", self.energy_j, "mJ", 1e3, lambda lat, e: e),
+                ("power", self.power_w, "mW", 1e3, lambda lat, e: e / lat if lat > 0 else math.inf)):
+            if limit is None or not runs:
+                continue
+            lowest = min(value(lat, e) for lat, e in runs)
+            if lowest > limit:
+                unmet.append(f"{term}<={limit * scale:g}{unit} (the lowest of {len(runs)} design"
+                             f"{'s' * (len(runs) > 1)}: {lowest * scale:.4g} {unit})")
+        return unmet
+
     def to_dict(self) -> dict:
         return asdict(self)
 

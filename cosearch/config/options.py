@@ -252,7 +252,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--quiet", "no progress display, only the result", switch=True),
     Option("--start-over", "begin a new study: delete the study of this name from the storage first (its trials are "
            "lost), accept an empty (0-byte) storage file, which is otherwise refused as a damaged one, and take "
-           "over an --out another run owns (its outputs removed)",
+           "over an --out another run owns (its outputs removed, and its study where it shares this storage)",
            default=False, switch=True, check=_switch, field="start_over", write=lambda s: None),
     Option("--sampler", f"outer-loop Optuna sampler: {', '.join(SAMPLERS)}", shown_default="cmaes; nsga2 with --pareto",
            metavar="NAME", check=lambda flag, value: check_choice(flag, value, SAMPLERS, "sampler"), field="sampler",

@@ -88,26 +88,56 @@ def _check_sqlite_path(path: Path, field: str, out: Path, start_over: bool) -> P
         raise UsageError(f"{field}: an SQLite storage needs a file path (in-memory databases cannot be resumed); "
                          f"{_ACCEPTED}")
     path = _check_file(path, field, "a database", out, start_over)
-    if path.is_file() and path.stat().st_size > 0 and not _is_sqlite_database(path):
-        raise UsageError(f"{field}: {path} exists and is not an SQLite database")
+    if path.is_file() and path.stat().st_size > 0:
+        problem = _not_sqlite(path)
+        if problem is not None:
+            raise UsageError(f"{field}: {path} {problem}; nothing was written to it; accepted: an SQLite database "
+                             "made by cosearch, or a new file (another --storage or --out)")
     return path
 
 
-def _is_sqlite_database(path: Path) -> bool:
-    """Whether SQLite reads `path` as a database. Asked of SQLite, not read with Python's I/O: closing any file
-    descriptor of the file drops every POSIX lock this process's SQLite connections hold on it (SQLite's "How To
-    Corrupt An SQLite Database File", section 2.2), and a second run in one process (`cosearch.run` twice, the
-    first run's connections still open) corrupted its study that way."""
+_MAGIC = ((b"SQLite format 3\x00", "an SQLite database"), (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"%PDF-", "a PDF document"),
+          (b"PK\x03\x04", "a zip archive"), (b"\x1f\x8b", "gzip data"), (b"\x7fELF", "an executable (ELF)"),
+          (b'{"op_code"', "an Optuna journal"))
+"""First bytes of the files a storage path most often names by mistake, and what they are."""
+
+
+def file_kind(head: bytes) -> str | None:
+    """What a file is by its first bytes, for the kinds in `_MAGIC` (None: not one of them)."""
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def _not_sqlite(path: Path) -> str | None:
+    """None if SQLite reads `path` as a database (or it is locked); else what is wrong with it. Asked of SQLite
+    first, not read with Python's I/O: closing any file descriptor of the file drops every POSIX lock this process's
+    SQLite connections hold on it (SQLite's "How To Corrupt An SQLite Database File", section 2.2), and a second run
+    in one process (`cosearch.run` twice, the first run's connections still open) corrupted its study that way.
+    Only a file SQLite does not take for a database (so one no connection of ours holds locks on) is read, to say
+    what it is."""
     con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         con.execute("PRAGMA schema_version").fetchone()
-        return True
+        return None
     except sqlite3.OperationalError:  # locked, or cannot open its log read-only: a database all the same
-        return True
-    except sqlite3.DatabaseError:     # "file is not a database"
-        return False
+        return None
+    except UnicodeDecodeError:        # SQLite's error quotes a damaged schema that is not even text
+        return "is an SQLite database, but damaged (its schema does not read as text)"
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_NOTADB:  # SQLITE_CORRUPT: cut short, overwritten
+            return f"is an SQLite database, but damaged (SQLite: {exc})"
     finally:
         con.close()
+    try:
+        with open(path, "rb") as f:
+            kind = file_kind(f.read(64))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if kind == "an Optuna journal":
+        return f"is an Optuna journal, not an SQLite database: give it as journal:{path}"
+    if kind is None:
+        return "is not an SQLite database (its first bytes are not SQLite's)"
+    return f"is {kind}, not an SQLite database"
 
 
 def parse_storage(storage: str | None, out: Path, field: str = "--storage", start_over: bool = False) -> StorageSpec:

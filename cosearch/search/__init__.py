@@ -12,6 +12,7 @@ from .baselines import PresetRun, preset_runs
 from .driver import WorkerFailure, run_search
 from .evaluate import LayerCost, NetworkCost, NoValidMapping, evaluate_network
 from .latency_table import export_latency_table, latency_table
+from .messages import Notice
 from .nas import NASRunResult, run_fixed_device
 from .objective import Objective, objective
 from .progress import Progress
@@ -23,6 +24,6 @@ from .subnets import Candidate, search_subnet
 
 __all__ = ["AccuracyModel", "AccuracySource", "load_accuracy_model", "PresetRun", "preset_runs", "WorkerFailure",
            "run_search", "LayerCost", "NetworkCost", "NoValidMapping", "evaluate_network", "export_latency_table",
-           "latency_table", "NASRunResult", "run_fixed_device", "Objective", "objective", "Progress", "CoSearchResult",
-           "TrialPoint", "seeds_text", "AcceleratorSpace", "Design", "DesignCheck", "StorageUnavailable",
-           "StorageDamaged", "storage_failure", "Candidate", "search_subnet"]
+           "latency_table", "Notice", "NASRunResult", "run_fixed_device", "Objective", "objective", "Progress",
+           "CoSearchResult", "TrialPoint", "seeds_text", "AcceleratorSpace", "Design", "DesignCheck",
+           "StorageUnavailable", "StorageDamaged", "storage_failure", "Candidate", "search_subnet"]

@@ -125,3 +125,16 @@ def accuracy_model(settings: CoSearchSettings) -> AccuracyModel | None:
         return None
     space = settings.network.config.space if settings.network is not None else settings.space
     return load_accuracy_model(space, settings.predictor, memo_path=settings.out / MEMO_FILE, seed=settings.seed)
+
+
+def check_floor(settings: CoSearchSettings, accuracy: AccuracyModel | None) -> None:
+    """An accuracy floor above the space's largest subnet (by `accuracy`'s estimate) is a `UsageError`: no subnet
+    can meet it, so no search starts."""
+    floor = settings.budget.accuracy
+    if accuracy is None or floor is None:
+        return
+    best_possible = accuracy.best_possible()
+    if floor > best_possible:
+        raise UsageError(f"accuracy floor {floor:g} is above the space's largest subnet ({best_possible:.4f} by "
+                         f"{accuracy.source.label}); accepted: a floor at most {best_possible:.4f} (--accuracy or "
+                         "accuracy>= in --budget)")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ..config import CoSearchSettings, UsageError
-from .accuracy import AccuracyModel, accuracy_model
+from .accuracy import AccuracyModel, accuracy_model, check_floor
 from .finalize import finalize
 from .latency_table import table_layers
 from .out_folder import claim_out, release_out
@@ -36,11 +36,7 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
                              f"({' '.join(str(exc).split()) or type(exc).__name__}); accepted: a space or networks "
                              "whose layers cosearch lists") from None
     accuracy = accuracy_model(settings)
-    if accuracy is not None and settings.budget.accuracy is not None:
-        best_possible = accuracy.best_possible()
-        if settings.budget.accuracy > best_possible:
-            raise UsageError(f"accuracy floor {settings.budget.accuracy:g} is above the space's largest subnet "
-                             f"({best_possible:.4f} by {accuracy.source.label})")
+    check_floor(settings, accuracy)
     return accuracy
 
 
@@ -69,8 +65,8 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
     say = on_message or (lambda _msg: None)
     t0 = time.time()
     accuracy = check_feasible(settings)
-    claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails here
-    study = prepare_study(settings, say)
+    replaced = claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails
+    study = prepare_study(settings, say, replaced)
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))

@@ -41,6 +41,24 @@ def _trial_points(study) -> list[TrialPoint]:
     return points
 
 
+def _unmet(settings: CoSearchSettings, study, counts: dict[str, int]) -> str:
+    """What kept every design out of the budget: the limits no complete trial met (`Budget.unmet_terms`), or the
+    area budget when every design was rejected before it ran."""
+    from optuna.trial import TrialState
+
+    runs = [(t.user_attrs["latency_ms"] / 1e3, t.user_attrs["energy_mj"] / 1e3)
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("latency_ms") and t.user_attrs.get("energy_mj") is not None]
+    unmet = settings.limits.unmet_terms(runs)
+    if unmet:
+        return f": no design met {' nor '.join(unmet)}"
+    rejected = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.user_attrs.get("reason")]
+    if not runs and rejected:
+        return (f": every design drawn ({counts.get('pruned', len(rejected))}) was rejected before it ran, the last "
+                f"one because {rejected[-1].user_attrs['reason']}")
+    return ""
+
+
 def polish_budget(polish_evals: int, complete_trials: int) -> int:
     """Designs the polish scores around each candidate: `--polish-evals`, but never more than the study's complete
     trials, so that the final phase of a short search does not outlast the search (a one-trial run polishes one
@@ -64,7 +82,8 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         accuracy = accuracy_model(settings)
     source = None if accuracy is None else accuracy.source
     if not feasible:
-        notes.append("no trial produced a design within the budget; nothing to compare")
+        notes.append(f"no trial produced a design within the budget{_unmet(settings, study, counts)}; nothing to "
+                     "compare")
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
     cache = MappingCache(settings.final_mapper)

@@ -5,7 +5,8 @@ the same study in the same storage (a resumed run, a second command adding worke
 run is refused with one line (a run refused for its input gives the folder up again, `release_out`), or, with
 `--start-over`, takes the folder over: the outputs the replaced run wrote
 (its report, plots, Timeloop files, worker logs; an earlier start of the same run's too) are removed first, so
-that none of them is left beside the new run's. The storage itself is not touched here (a study is deleted by `--start-over` only under its own name).
+that none of them is left beside the new run's. The storage is not touched here: `claim_out` returns the replaced
+run's record, and `storage.start_over` deletes its study where it shares the new run's storage.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import CoSearchSettings, UsageError, command_line, ensure_folder
+from .messages import Notice
 
 OWNER_FILE = "cosearch-owner.json"
 """The file in `--out` naming the run that owns the folder."""
@@ -111,9 +113,10 @@ def release_out(settings: CoSearchSettings) -> bool:
     return True
 
 
-def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = None) -> Path:
+def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = None) -> dict | None:
     """Create `settings.out` (writable, see `ensure_folder`) and make this run its owner, or refuse (a `UsageError`)
-    when another run owns it and `settings.start_over` is not set; see the module docstring."""
+    when another run owns it and `settings.start_over` is not set; see the module docstring. Returns the owner
+    record of the run taken over with `--start-over` (its study and storage, for `storage.start_over`), else None."""
     say = say or (lambda _text: None)
     out = ensure_folder("--out", settings.out)
     path = out / OWNER_FILE
@@ -125,10 +128,10 @@ def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = No
                 owner = _legacy_owner(out)
                 if owner is None or _same_run(owner, mine):
                     if _write_owner(path, mine, exclusive=True):
-                        return out
+                        return None
                     continue
             if _same_run(owner, mine) and not settings.start_over:
-                return out
+                return None
             if not settings.start_over:
                 raise UsageError(f"--out: {out} holds another run (study {owner.get('study_name')!r} in "
                                  f"{owner.get('storage')}; {OWNER_FILE}); accepted: another --out, the same command "
@@ -136,9 +139,9 @@ def claim_out(settings: CoSearchSettings, say: Callable[[str], None] | None = No
             removed = remove_outputs(out)
             if removed:
                 whose = "this run's earlier" if _same_run(owner, mine) else f"study {owner.get('study_name')!r}'s"
-                say(f"--start-over: {whose} outputs in {out} removed ({', '.join(removed)})")
+                say(Notice(f"--start-over: {whose} outputs in {out} removed ({', '.join(removed)})"))
             _write_owner(path, mine, exclusive=False)
-            return out
+            return None if _same_run(owner, mine) else owner
     except OSError as exc:
         raise UsageError(f"--out: cannot write {path}: {exc.strerror or exc}") from None
     raise UsageError(f"--out: {out} is being claimed by another command at the same time; accepted: one command per "

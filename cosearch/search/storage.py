@@ -30,7 +30,8 @@ from pathlib import Path
 from collections.abc import Callable
 
 from ..config import UsageError
-from ..config.storage_url import StorageSpec
+from ..config.storage_url import StorageSpec, file_kind
+from .messages import Notice
 from .optuna_hooks import trial_id
 
 OPEN_ATTEMPTS = 4
@@ -73,7 +74,7 @@ class StorageDamaged(UsageError):
 
 
 def _damaged(path: str, what: str) -> StorageDamaged:
-    return StorageDamaged(f"storage {path}: {what}; nothing was written to it; accepted: an Optuna storage made by "
+    return StorageDamaged(f"--storage: {path}: {what}; nothing was written to it; accepted: an Optuna storage made by "
                           "cosearch, or a new file (another --storage or --out)")
 
 
@@ -88,6 +89,10 @@ def check_journal(path: str, say: Callable[[str], None]) -> None:
         raise _damaged(path, f"cannot be read ({exc.strerror or exc})") from None
     if not data:
         return
+    kind = file_kind(data[:64])
+    if kind not in (None, "an Optuna journal") or b"\x00" in data[:4096]:
+        hint = f": give it as sqlite:///{path}" if kind == "an SQLite database" else ""
+        raise _damaged(path, f"it is {kind or 'a binary file'}, not an Optuna journal (JSON lines){hint}")
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline, as every complete record does
     for number, line in enumerate(lines, 1):
@@ -100,8 +105,8 @@ def check_journal(path: str, say: Callable[[str], None]) -> None:
             raise _damaged(path, "it holds no Optuna journal record")
         dropped = _drop_cut_record(path)
         if dropped:
-            say(f"storage {path}: its last record was cut mid-line (a run stopped while writing it): dropped it "
-                f"({dropped} bytes); the finished trials are kept")
+            say(Notice(f"--storage: {path}: its last record was cut mid-line (a run stopped while writing it): "
+                       f"dropped it ({dropped} bytes); the finished trials are kept"))
 
 
 def _drop_cut_record(path: str) -> int:
@@ -147,14 +152,20 @@ def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = N
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0, isolation_level=None)
     except sqlite3.Error as exc:
         raise _damaged(path, f"cannot be opened ({exc})") from None
+    conn.text_factory = lambda raw: raw.decode("utf-8", "replace")  # names in a damaged file may not be UTF-8
     try:
         _wait_for_lock(conn, path, say, wait_s, "BEGIN")
         try:
             problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
                 raise _damaged(path, f"the database is damaged (SQLite's check: {'; '.join(problems)[:200]})")
-            tables = {name: {row[1] for row in conn.execute(f"PRAGMA table_info('{name}')")}
+            tables = {name: [row[1] for row in conn.execute(f"PRAGMA table_info('{name}')")]
                       for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables:
+                _check_optuna_tables(path, tables)
+                _check_json_values(conn, path, tables)
+        except UnicodeDecodeError:
+            raise _damaged(path, "the database is damaged (its schema does not read as text)") from None
         except sqlite3.DatabaseError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise _locked(path, wait_s) from None
@@ -164,11 +175,6 @@ def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = N
                 conn.execute("ROLLBACK")
     finally:
         conn.close()
-    if tables:
-        for name, columns in _OPTUNA_TABLES.items():
-            if name not in tables or not columns <= tables[name]:
-                raise _damaged(path, f"its tables are not an Optuna storage's (no table {name!r} with columns "
-                                     f"{', '.join(sorted(columns))}; it holds {', '.join(sorted(tables))[:120]})")
     # A writer's lock (which does not stop readers of a write-ahead log): waited for on a read-write connection,
     # released at once without a write.
     conn = sqlite3.connect(path, timeout=0, isolation_level=None)
@@ -180,9 +186,40 @@ def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = N
         conn.close()
 
 
+def _check_optuna_tables(path: str, tables: dict[str, list[str]]) -> None:
+    """A database whose tables are not an Optuna storage's is another program's: said, naming what it holds."""
+    for name, columns in _OPTUNA_TABLES.items():
+        if name in tables and not columns <= set(tables[name]):
+            raise _damaged(path, f"its table {name!r} is another program's, not Optuna's (columns "
+                                 f"{', '.join(tables[name])[:120]}; Optuna's has {', '.join(sorted(columns))})")
+    missing = [name for name in _OPTUNA_TABLES if name not in tables]
+    if missing:
+        raise _damaged(path, f"it is another program's database, not an Optuna storage (no table {missing[0]!r}; its "
+                             f"tables: {', '.join(sorted(tables))[:120]})")
+
+
+def _check_json_values(conn, path: str, tables: dict[str, list[str]]) -> None:
+    """Every JSON value of the storage (trial and study attributes, distributions) reads as JSON: bytes overwritten
+    inside a row leave SQLite's structure intact, and Optuna would stop on the row while loading the study."""
+    conn.text_factory = bytes
+    try:
+        for table, columns in tables.items():
+            for column in (c for c in columns if c.endswith("_json")):
+                for rowid, value in conn.execute(f'SELECT rowid, "{column}" FROM "{table}"'):
+                    try:
+                        if value is not None:
+                            json.loads(value)
+                    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+                        raise _damaged(path, f"the database is damaged (table {table}, row {rowid}: its {column} is "
+                                             f"not JSON: {' '.join(str(exc).split())[:80]})") from None
+    finally:
+        conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+
+
 def _locked(path: str, wait_s: float) -> StorageDamaged:
-    return StorageDamaged(f"storage {path}: another process held a lock on it for {wait_s:g} s; accepted: a storage "
-                          "no other program holds locked (let that program finish, or use another --storage or --out)")
+    return StorageDamaged(f"--storage: {path} is locked by another process (it kept the lock for {wait_s:g} s); "
+                          "accepted: a storage no other program holds locked (let that program finish, or use another "
+                          "--storage or --out)")
 
 
 def _wait_for_lock(conn, path: str, say: Callable[[str], None], wait_s: float, begin: str) -> None:
@@ -194,21 +231,33 @@ def _wait_for_lock(conn, path: str, say: Callable[[str], None], wait_s: float, b
             conn.execute(begin)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             return
+        except UnicodeDecodeError:  # SQLite's error quotes the damaged schema, which is not even text
+            raise _damaged(path, "the database is damaged (its schema does not read as text)") from None
         except sqlite3.DatabaseError as exc:
             if "not a database" in str(exc):
                 raise _damaged(path, "it is not an SQLite database") from None
             if not isinstance(exc, sqlite3.OperationalError):
                 raise _damaged(path, f"the database is damaged ({exc})") from None
             if "locked" not in str(exc) and "busy" not in str(exc):
+                if _no_space(path):  # SQLite cannot make its shared-memory file: the disk, not the database
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path) from None
                 raise _damaged(path, f"the database cannot be read ({exc})") from None
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if time.monotonic() >= deadline:
                 raise _locked(path, wait_s) from None
             if not announced:
-                say(f"storage {path} is locked by another process: waiting up to {wait_s:g} s for it")
+                say(Notice(f"--storage: {path} is locked by another process: waiting up to {wait_s:g} s for it"))
                 announced = True
             time.sleep(0.2)
+
+
+def _no_space(path: str) -> bool:
+    """Whether the file system holding `path` has no byte left for this process."""
+    try:
+        return os.statvfs(os.path.dirname(os.path.abspath(path))).f_bavail == 0
+    except OSError:
+        return False
 
 
 def check_storage(spec: StorageSpec, say: Callable[[str], None] | None = None) -> None:
@@ -258,6 +307,32 @@ def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], No
     if spec.kind == "sqlite":
         _sqlite_wal(storage.engine)
     return storage
+
+
+def start_over(storage, settings, replaced: dict | None = None, say: Callable[[str], None] | None = None) -> None:
+    """`--start-over` in the storage: delete the study of the run's own name, and the study of the run whose --out
+    this run took over (`replaced`, its owner record from `claim_out`) when it lives in this storage: a shared
+    database (PostgreSQL, one SQLite file for several runs) would otherwise keep the replaced study for ever. A study
+    in another storage is named and left (a server's password is not kept in the owner record)."""
+    import optuna
+
+    if not settings.start_over:
+        return
+    say = say or (lambda _text: None)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    if settings.study_name in names:
+        optuna.delete_study(study_name=settings.study_name, storage=storage)
+    other = (replaced or {}).get("study_name")
+    if not other or other == settings.study_name:
+        return
+    if replaced.get("storage") != settings.storage.display:
+        say(Notice(f"--start-over: the replaced run's study {other!r} is in another storage ({replaced.get('storage')})"
+                   ": left there"))
+    elif other in names:
+        trials = len(optuna.load_study(study_name=other, storage=storage).get_trials(deepcopy=False))
+        optuna.delete_study(study_name=other, storage=storage)
+        say(Notice(f"--start-over: the replaced run's study {other!r} ({trials} trial{'s' * (trials != 1)}) deleted "
+                   f"from {settings.storage.display}"))
 
 
 def _sqlite_wal(engine) -> None:

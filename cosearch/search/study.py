@@ -17,7 +17,7 @@ from .objective import study_directions, study_metric_names
 from .optuna_hooks import WaitForStart, draw_seeded
 from .seeds import best_seed_params, enqueue_seeds, is_seed
 from .space import AcceleratorSpace
-from .storage import fail_orphaned_trials, open_storage
+from .storage import fail_orphaned_trials, open_storage, start_over
 
 IDENTITY_ATTR = "cosearch.identity"
 OBJECTIVE_NAME = EDP.label
@@ -132,18 +132,18 @@ def check_foreign(study, settings: CoSearchSettings, directions: list[str]) -> N
                      "--study-name, --storage or --out)")
 
 
-def prepare_study(settings: CoSearchSettings, say=None):
+def prepare_study(settings: CoSearchSettings, say=None, replaced: dict | None = None):
     """Create the study or resume it; a study made by different settings, or by another program, is a
     `UsageError`, and so is a storage file that is damaged or not Optuna's (checked before it is opened).
 
-    With `settings.start_over` a study of the same name is deleted first. Trials orphaned by a killed run on
-    this host are marked FAIL.
+    With `settings.start_over` a study of the same name is deleted first, and the study of the run whose --out was
+    taken over (`replaced`, from `claim_out`) where it shares this storage (`storage.start_over`). Trials orphaned
+    by a killed run on this host are marked FAIL.
     """
     import optuna
 
     storage = open_storage(settings.storage, check=True, say=say)
-    if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
-        optuna.delete_study(study_name=settings.study_name, storage=storage)
+    start_over(storage, settings, replaced, say)
     identity = json.loads(json.dumps(settings.identity()))
     x0 = resource_x0(settings)
     sampler = make_sampler(settings.sampler, settings.seed, x0=x0)

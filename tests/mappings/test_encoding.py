@@ -269,3 +269,22 @@ def test_groups_go_on_the_axes_that_carry_a_channel_dim():
     enc = Encoding(dw, acc_off)
     m = enc.decode(rng.random((300, enc.size)))
     assert (m.spatial_x[:, :, g] * m.spatial_y[:, :, g]).max() == 1
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("acc", "layer"), {}, "Encoding: layer must be a nets.Layer, got Accelerator"),
+    (("conv", "acc"), {}, "Encoding: layer must be a nets.Layer, got str 'conv'"),
+    (("layer", "eyeriss"), {}, "Encoding: accelerator must be an accel_models.Accelerator, got str 'eyeriss'"),
+    (("layer", "acc"), {"fixed_keep": ["GLB"]}, "Encoding: fixed_keep must be a dict {level name: tensors kept} or "
+                                                "None, got list"),
+    (("layer", "acc"), {"fixed_keep": {"GLB": "Weights"}}, "Encoding.fixed_keep[GLB]: expected a tuple of tensor "
+                                                           "names (of Weights, Inputs, Outputs), got str 'Weights'"),
+    (("layer", "acc"), {"constraints": {"GLB": 1}}, "Encoding: constraints must be an "
+                                                    "accel_models.MapspaceConstraints or None, got dict"),
+])
+def test_wrong_argument_types_are_named_where_given(args, kwargs, message):
+    """A wrong type fails in the constructor naming the argument, not with an AttributeError deep inside."""
+    given = {"layer": LAYERS[0], "acc": presets.get_preset("eyeriss")}
+    with pytest.raises(ValueError) as info:
+        Encoding(*(given.get(a, a) for a in args), **kwargs)
+    assert str(info.value).startswith(message)

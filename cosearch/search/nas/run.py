@@ -20,10 +20,10 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
-from ..accuracy import AccuracyModel, accuracy_model
+from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import evaluate_network
 from ..out_folder import claim_out, release_out
-from ..storage import claim_trial, fail_orphaned_trials, open_storage, worker_tag
+from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
@@ -109,7 +109,9 @@ def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyMode
     why = strategy.check_inputs(space, devices)
     if why is not None:
         raise UsageError(f"--nas-strategy {strategy.name}: {why}")
-    return devices, accuracy_model(settings)
+    accuracy = accuracy_model(settings)
+    check_floor(settings, accuracy)
+    return devices, accuracy
 
 
 def _genes(space, device: Device):
@@ -250,19 +252,19 @@ def run_fixed_device(settings: CoSearchSettings, on_message: Callable[[str], Non
     say = on_message or (lambda _text: None)
     t0 = time.time()
     devices, accuracy = check_inputs(settings)
-    claim_out(settings, say)
+    replaced = claim_out(settings, say)
     try:
-        return _run_fixed_device(settings, say, t0, devices, accuracy)
+        return _run_fixed_device(settings, say, t0, devices, accuracy, replaced)
     except UsageError:
         release_out(settings)
         raise
 
 
 def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0: float, devices: list[Device],
-                      accuracy: AccuracyModel | None) -> NASRunResult:
+                      accuracy: AccuracyModel | None, replaced: dict | None = None) -> NASRunResult:
     import optuna
 
-    study = _prepare_study(settings, say)
+    study = _prepare_study(settings, say, replaced)
     deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     say(settings.describe())
     if accuracy is not None:
@@ -314,12 +316,11 @@ def _ask(study, device: Device, devices: list[Device]):
         return study.ask({"device": optuna.distributions.CategoricalDistribution([d.name for d in devices])})
 
 
-def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None]):
+def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None], replaced: dict | None = None):
     import optuna
 
     storage = open_storage(settings.storage, check=True, say=say)
-    if settings.start_over and settings.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)}:
-        optuna.delete_study(study_name=settings.study_name, storage=storage)
+    start_over(storage, settings, replaced, say)
     direction = "maximize" if settings.objective.maximize or settings.pareto else "minimize"  # pareto: top accuracy
     try:
         study = optuna.create_study(storage=storage, study_name=settings.study_name, direction=direction)

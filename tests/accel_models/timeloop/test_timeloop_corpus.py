@@ -87,3 +87,37 @@ def test_case_from_dict_rejects_a_bad_permutation(cases):
     with pytest.raises(ValueError, match="permutation 'RRSPQCKN'"):
         case_from_dict(raw)
     assert load_cases(default_corpus_path())[0].id == cases[0].id
+
+
+@pytest.mark.parametrize("rerun", [{"completed": False, "wall_s": 300.0},
+                                   {"completed": False, "cycles": None, "energy_pJ": None, "per_level": None},
+                                   None])
+def test_a_case_whose_exact_rerun_has_no_results_is_checked_against_the_default_run(cases, tmp_path, capsys, rerun):
+    """Timeloop's rerun without temporal extrapolation can time out: the case is then held to the default run's
+    figures, and the report says which cases were."""
+    def timed_out(raws):
+        raw = next(r for r in raws if r["timeloop"]["valid"] and not r["timeloop_no_temporal_extrapolation"]
+                   ["differs_from_default"])
+        raw["timeloop_no_temporal_extrapolation"] = rerun
+        timed_out.id = raw["id"]
+    path = _small_corpus(cases, tmp_path, timed_out)
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "agree: 8/8 cases"
+    assert out[-2] == (f"1 valid case without exact counts (Timeloop's rerun without temporal extrapolation gave no "
+                       f"results), checked against the default run's figures: {timed_out.id}")
+
+
+@pytest.mark.parametrize("line, says", [("garbage here {", "line 3 is not JSON (Expecting value, column 1)"),
+                                        ("[1, 2]", "line 3 is a JSON list, not a case (an object)"),
+                                        ('{"id": "X-1", "family": "A"}', "line 3 (X-1): no field 'problem'")])
+def test_a_bad_line_of_a_corpus_is_named_by_its_number(cases, tmp_path, capsys, line, says):
+    lines = [json.dumps(c.raw) for c in cases[:4]]
+    lines.insert(2, line)
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit) as exc:
+        main([str(path)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == (f"python -m accel_models.check_timeloop: error: CASES: {path} is not a "
+                                               f"corpus file ({says})")

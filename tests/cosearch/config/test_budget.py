@@ -58,3 +58,16 @@ def test_violation():
     assert b.violation(0.005, 0.001) == 0.0
     assert b.violation(0.02, 0.001) == pytest.approx(1.0)  # twice the latency; power 50 mW is fine
     assert b.violation(0.001, 0.001) == pytest.approx(1.0)  # 1 W average power: twice the limit
+
+
+def test_unmet_terms_name_the_limits_no_run_meets_with_the_nearest():
+    b = Budget(5.0, latency_s=0.01, energy_j=0.002, power_w=0.5)
+    assert b.unmet_terms([(0.005, 0.001), (0.02, 0.0001)]) == []           # each term met by some run
+    assert b.unmet_terms([(0.004, 0.004), (0.006, 0.003)]) == ["energy<=2mJ (the lowest of 2 designs: 3 mJ)"]
+    assert b.unmet_terms([(0.004, 0.004), (0.006, 0.0036)]) == ["energy<=2mJ (the lowest of 2 designs: 3.6 mJ)",
+                                                                 "power<=500mW (the lowest of 2 designs: 600 mW)"]
+    assert b.unmet_terms([(0.004, 0.004)]) == ["energy<=2mJ (the lowest of 1 design: 4 mJ)",
+                                               "power<=500mW (the lowest of 1 design: 1000 mW)"]
+    assert Budget(5.0, power_w=1e-30).unmet_terms([(0.01, 0.001), (0.02, 0.001)]) == [
+        "power<=1e-27mW (the lowest of 2 designs: 50 mW)"]
+    assert Budget(5.0).unmet_terms([(1.0, 1.0)]) == [] and b.unmet_terms([]) == []

@@ -80,3 +80,35 @@ def test_a_run_refused_for_its_input_gives_the_folder_up(tmp_path):
     claim_out(_settings(out, network="resnet50"))  # another run may use the folder now
     (out / "report.md").write_text("written")
     assert not release_out(_settings(out, network="resnet50"))  # a run that wrote its outputs keeps the folder
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_start_over_deletes_the_replaced_study_from_a_shared_storage(tmp_path, shared):
+    """The replaced run's study goes with its outputs where it shares the new run's storage (a shared SQLite file or
+    server); in another storage it is named and left."""
+    import optuna
+
+    from cosearch.search.study import prepare_study
+
+    out = tmp_path / "out"
+    shared_db = tmp_path / "shared.db"
+    old = _settings(out, storage=str(shared_db))
+    prepare_study(old, replaced=claim_out(old)).enqueue_trial({})
+    keep = _settings(tmp_path / "other", storage=str(shared_db), seed=7)  # a third run in the same file: kept
+    prepare_study(keep, replaced=claim_out(keep))
+    said = []
+    new = _settings(out, storage=str(shared_db if shared else tmp_path / "own.db"), network="resnet50",
+                    start_over=True)
+    replaced = claim_out(new, said.append)
+    assert replaced["study_name"] == old.study_name
+    trials = len(optuna.load_study(study_name=old.study_name, storage=f"sqlite:///{shared_db}").get_trials())
+    prepare_study(new, said.append, replaced)
+    left = {s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{shared_db}")}
+    if shared:
+        assert left == {keep.study_name, new.study_name}
+        assert said[-1] == (f"--start-over: the replaced run's study {old.study_name!r} ({trials} trials) deleted "
+                            f"from {new.storage.display}")
+    else:
+        assert left == {old.study_name, keep.study_name}
+        assert said[-1] == (f"--start-over: the replaced run's study {old.study_name!r} is in another storage "
+                            f"({old.storage.display}): left there")

@@ -2,7 +2,8 @@
 uninterrupted run of the same command does: the same trials in the same order, the same best design and EDP.
 
 The kill points are exact, not timed: the run is killed while the test holds its database's write lock and has read
-the wanted state there, so that what the test read is what the kill left.
+the wanted state there, so that what the test read is what the kill left. The test looks after each of the run's
+commits, not on a clock.
 """
 import json
 import os
@@ -32,37 +33,54 @@ def _states(con) -> list[tuple[str, int]]:
         return []
 
 
+LOOK_AGAIN_S = 1.0
+"""A look at the database at least this often even when the run commits nothing (a safety net: every change of the
+trials' states is a commit, which is looked at at once)."""
+
+
 def _kill_when(tmp_path, wanted, what: str, timeout_s: float = 240.0) -> list[tuple[str, int]]:
     """Start the command on OUT and SIGKILL it at the first moment `wanted(states)` holds; the states it left.
 
     Each look holds the database's write lock (BEGIN IMMEDIATE), so that the run cannot record anything between
-    the look and the kill: a run between two trials cannot start the next one."""
+    the look and the kill: a run between two trials cannot start the next one. A look is taken after each commit
+    of the run (`PRAGMA data_version`, read without a lock, changes when another connection commits), so the run is
+    blocked only while one look lasts: a busy machine slows the run, but the test never holds the lock so often that
+    the run waits on it for long (looking every millisecond under the lock starved the run of it under load)."""
     db = tmp_path / "out" / "cosearch.db"
     log = (tmp_path / f"killed-{what}.log").open("w")
     proc = subprocess.Popen([sys.executable, str(CLI), *ARGS, "--out", "out"], cwd=tmp_path, env=cli_env(),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     con = None
+    seen_version, looked_at = None, 0.0
     try:
         deadline = time.time() + timeout_s
         while time.time() < deadline:
             assert proc.poll() is None, f"the run ended before it could be killed {what}: {_tail(tmp_path, what)}"
-            if con is None and db.exists():
+            if con is None:
+                if not db.exists():
+                    time.sleep(0.01)
+                    continue
                 con = sqlite3.connect(db, timeout=0.05, isolation_level=None)
             try:
-                if con is not None:
-                    con.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:  # the run is writing: look again
+                version = con.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                version = None
+            if version == seen_version and time.monotonic() - looked_at < LOOK_AGAIN_S:
+                time.sleep(0.001)  # nothing committed since the last look
                 continue
             try:
-                states = _states(con) if con is not None else []
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # the run is writing: its commit is looked at next
+                continue
+            try:
+                seen_version, looked_at = con.execute("PRAGMA data_version").fetchone()[0], time.monotonic()
+                states = _states(con)
                 if wanted(states):
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(30)
                     return states
             finally:
-                if con is not None:
-                    con.execute("ROLLBACK")
-            time.sleep(0.001)
+                con.execute("ROLLBACK")
         raise AssertionError(f"never {what} within {timeout_s} s")
     finally:
         if con is not None:

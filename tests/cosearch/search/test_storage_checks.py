@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 from cosearch.config import UsageError, make_settings
+from cosearch.search.messages import Notice
 from cosearch.search.storage import StorageDamaged, check_sqlite, check_storage, open_storage
 import cosearch.search.study as study_module
 from cosearch.search.study import prepare_study
@@ -52,6 +53,7 @@ def test_a_cut_last_journal_record_is_dropped_and_no_finished_trial_is_lost(tmp_
     spec = _settings(tmp_path, journal).storage
     check_storage(spec, said.append)
     assert len(said) == 1 and "last record was cut" in said[0] and str(journal) in said[0]
+    assert isinstance(said[0], Notice)  # shown even with --quiet
     assert journal.read_bytes().endswith(b"\n")
     storage = open_storage(spec)  # appending after the repair keeps the journal readable as a whole
     optuna.load_study(study_name="s", storage=storage).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
@@ -77,7 +79,7 @@ def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, dam
     if damage == "foreign_table":
         with sqlite3.connect(db) as conn:
             conn.execute("CREATE TABLE studies (id INTEGER, name TEXT)")
-        expected = "not an Optuna storage's"
+        expected = "its table 'studies' is another program's, not Optuna's (columns id, name"
     else:
         study = prepare_study(_settings(tmp_path / "first", db))
         study.enqueue_trial({})
@@ -117,8 +119,8 @@ def test_a_locked_sqlite_file_is_waited_for_a_stated_time_then_refused(tmp_path)
     finally:
         holder.kill()
         holder.wait()
-    assert len(said) == 1 and "waiting up to 1 s" in said[0]
-    assert "held a lock on it for 1 s" in str(info.value)
+    assert len(said) == 1 and "waiting up to 1 s" in said[0] and isinstance(said[0], Notice)
+    assert str(info.value).startswith(f"--storage: {db} is locked by another process (it kept the lock for 1 s)")
 
 
 def _no_wait(seconds):
@@ -157,3 +159,70 @@ def test_the_fixed_device_mode_checks_its_storage_too(tmp_path):
     with pytest.raises(StorageDamaged, match="not an Optuna journal record"):
         run_fixed_device(settings)
     assert journal.read_bytes() == b"garbage\nmore garbage\n"
+
+
+def _png(path) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("what", ["png", "sqlite"])
+def test_a_journal_path_that_is_another_kind_of_file_names_the_flag_the_file_and_its_kind(tmp_path, what):
+    path = tmp_path / f"x.{what}"
+    if what == "png":
+        _png(path)
+        says = "it is a PNG image, not an Optuna journal (JSON lines)"
+    else:
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE t (x)")
+        says = f"it is an SQLite database, not an Optuna journal (JSON lines): give it as sqlite:///{path}"
+    before = _digest(path)
+    with pytest.raises(StorageDamaged) as info:
+        prepare_study(_settings(tmp_path, f"journal:{path}"))
+    assert str(info.value).startswith(f"--storage: {path}: {says}; nothing was written to it")
+    assert _digest(path) == before
+
+
+def _checkpointed(db) -> bytes:
+    """The database file's bytes with everything its write-ahead log holds moved into it."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return db.read_bytes()
+
+
+def test_a_database_overwritten_inside_a_row_is_refused_as_damaged(tmp_path):
+    """Bytes overwritten inside a row leave SQLite's structure (and its quick_check) intact; Optuna then stopped on
+    the row with a JSONDecodeError traceback while loading the study. The check reads every JSON value first."""
+    db = tmp_path / "cosearch.db"
+    study = prepare_study(_settings(tmp_path / "first", db))
+    study.set_user_attr("note", "x" * 200)
+    del study
+    data = _checkpointed(db)
+    at = data.index(b'"' + b"x" * 200)
+    db.write_bytes(data[:at] + b"#" * 64 + data[at + 64:])   # the JSON string loses its opening quote
+    before = _digest(db)
+    with pytest.raises(StorageDamaged) as info:
+        prepare_study(_settings(tmp_path, db))
+    message = str(info.value)
+    assert message.startswith(f"--storage: {db}: the database is damaged (table study_user_attributes, row ")
+    assert "value_json is not JSON" in message and "nothing was written" in message
+    assert _digest(db) == before
+
+
+def test_a_database_cut_inside_its_schema_is_named_damaged_by_the_path_check(tmp_path):
+    """A file cut before the end of its schema is refused when the settings are made, as a damaged SQLite database
+    (it was "not an SQLite database"); a cut after it is the storage check's (`damage="half"` above)."""
+    db = tmp_path / "cosearch.db"
+    with sqlite3.connect(db) as conn:
+        for i in range(60):  # a schema of several pages
+            conn.execute(f"CREATE TABLE table_with_a_long_name_{i} (a_column_with_a_long_name INTEGER, b TEXT)")
+    db.write_bytes(db.read_bytes()[:4096])
+    with pytest.raises(UsageError) as info:
+        _settings(tmp_path, db)
+    assert str(info.value).startswith(f"--storage: {db} is an SQLite database, but damaged (SQLite: ")
+    assert "nothing was written to it" in str(info.value)

@@ -1,0 +1,64 @@
+"""R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
+the closed form (`counts.closed_form_accesses`, perfect mappings) or the frame walk (`sweep.sweep`, residual ones)
+as the count of each (level, tensor). `instances.class_accesses` is its counterpart per instance class.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .counts import closed_form_accesses, moving_loops, spatial_loops
+from .links import spatial_axes
+from .sweep import sweep
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def level_accesses(layer, acc, ws, n_temporal, residual):
+    """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
+    serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
+    has a residual loop (then every stream is swept from the origin, `sweep.sweep`)."""
+    ax, co = layer.ax, layer.co
+    fanout = acc.fanout
+    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
+    scratch = ws.scratch[0]
+    origin = ws.sweep[0].origin                    # every instance under a fan-out starts at the same offsets
+    L = levels.shape[0] - 1
+    moving_loops(ax, temporal, n_temporal)
+    levels[0].peer[:] = 0.0
+    spatial_above = np.int64(0)      # spatial loops of the levels above lvl
+    for lvl in range(1, L + 1):
+        is_mac = lvl == L
+        p = lvl - 1
+        child, parent = levels[lvl], levels[p]
+        child.peer[:] = 0.0
+        # The temporal loops above lvl: the nest's loops above it less the spatial ones (counted, not searched:
+        # a search's exit depends on the random factors and mispredicts).
+        spatial_above += parent.n_spatial
+        M = child.start - spatial_above
+        n_sp = np.int64(0)
+        n_children = np.int64(1)
+        if parent.n_spatial > 0:
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        for t in range(3):
+            if n_children == 1 and not is_mac and child.kept[t] == 0:
+                # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
+                # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for
+                # any fill stream F > 0, and nothing else reads this (level, tensor)'s fills: 1.0 / 1.0 is
+                # the same ratio without the stream.
+                parent.access[t] = 1.0
+                parent.mcw[t] = 1.0
+                continue
+            groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
+            if n_sp > 0:
+                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
+            if residual:
+                F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                            fanout[p, 0], fanout[p, 1], ws, origin, np.bool_(True))
+            else:
+                F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
+                                                           spatial, n_sp, fanout[p, 0], fanout[p, 1], ws)
+            child.fill[t] = F
+            if n_children > 1:
+                child.peer[t] = transfers / n_children
+            parent.access[t] = reads
+            parent.mcw[t] = n_children * F - transfers
