@@ -293,9 +293,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="KIND", check=lambda flag, value: check_choice(flag, value, FACTOR_MODES, "factors"),
            field="mapper.factors"),
     Option("--fusion", "how the layers of a network share the chip: "
-           + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.items()),
-           default="none", metavar="MODE", check=lambda flag, value: check_choice(flag, value, tuple(FUSION_MODES),
-                                                                                  "mode"),
+           + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.members().items()),
+           default="none", metavar="MODE", check=check_member(FUSION_MODES),
            field="fusion"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",

@@ -7,6 +7,7 @@ from typing import Protocol
 from accel_models import Accelerator
 from mappings import MappingCache
 from nets import Network
+from nets.registry import Registry
 
 from ..plan import NetworkPlan
 
@@ -28,15 +29,14 @@ from .depth_first import DepthFirst  # noqa: E402
 from .none import LayerWise  # noqa: E402
 from .resident import Resident  # noqa: E402
 
-FUSION_MODES: dict[str, FusionMode] = {mode.name: mode for mode in (LayerWise(), Resident(), DepthFirst())}
+FUSION_MODES: Registry[FusionMode] = Registry("fusion mode")
+for _mode in (LayerWise(), Resident(), DepthFirst()):
+    FUSION_MODES.register(_mode)
 
 
 def get_fusion_mode(name: str) -> FusionMode:
-    """The mode called `name`; a ValueError naming the accepted ones otherwise."""
-    mode = FUSION_MODES.get(name) if isinstance(name, str) else None
-    if mode is None:
-        raise ValueError(f"fusion must be one of {', '.join(FUSION_MODES)}, got {name!r}")
-    return mode
+    """The mode called `name`; a `RegistryError` (a ValueError) naming the accepted ones otherwise."""
+    return FUSION_MODES.get(name, "fusion")
 
 
 __all__ = ["FusionMode", "FUSION_MODES", "get_fusion_mode"]

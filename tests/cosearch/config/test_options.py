@@ -115,7 +115,7 @@ def test_unknown_keyword_is_a_type_error():
 
 @pytest.mark.parametrize("kwargs, field", [({"trials": 0}, "--trials"), ({"sampler": "bo"}, "--sampler"),
                                            ({"workers": 100}, "--workers"), ({"population": 1}, "--population"),
-                                           ({"fusion": "all"}, "--fusion: unknown mode 'all'; accepted: none, "
+                                           ({"fusion": "all"}, "--fusion: unknown fusion mode 'all'; accepted: none, "
                                                                "resident, depth-first")])
 def test_settings_errors(kwargs, field):
     with pytest.raises(cosearch.UsageError, match=field):

@@ -143,7 +143,7 @@ def test_evaluate_network_reports_what_stays_on_chip(cache):
 
 
 def test_an_unknown_mode_names_the_field(cache):
-    with pytest.raises(ValueError, match="fusion must be one of none, resident"):
+    with pytest.raises(ValueError, match="fusion: unknown fusion mode .everything.; accepted: none, resident"):
         evaluate_network(_net(), _acc(4096), cache, fusion="everything")
 
 
