@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..groups import chainable, group_cost
-from ..plan import LayerRun, NetworkPlan, layer_wise, network_objective
+from ..plan import LayerRun, NetworkPlan, layer_wise, linearised_objective, network_objective
 from ..tiling import output_rows
 from .resident import Resident
 
@@ -37,12 +37,7 @@ class DepthFirst:
     def plan(self, network, accelerator, cache, objective, search_views: bool = False,
              count_dram: bool = True) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective, count_dram)
-        e0, c0 = base.energy_pj, base.cycles
-
-        def score(cycles, energy):     # resident.linear_score's linearisation, on a group's totals
-            if objective == "edp":
-                return cycles * e0 + energy * c0
-            return network_objective(cycles, energy, objective)
+        score = linearised_objective(base.cycles, base.energy_pj, objective)
 
         layers = network.layers
         n = len(layers)

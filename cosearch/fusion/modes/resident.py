@@ -22,7 +22,7 @@ from __future__ import annotations
 from accel_models import TENSOR_INDEX
 
 from ..graph import activations
-from ..plan import NetworkPlan, NoValidMapping, layer_run, layer_wise, network_objective
+from ..plan import NetworkPlan, NoValidMapping, layer_run, layer_wise, linearised_objective
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
@@ -89,15 +89,9 @@ class Resident:
 
 
 def linear_score(base: NetworkPlan, objective: str):
-    """runs -> the objective linearised around `base`'s totals (EDP: cycles x E0 + energy x C0; latency: cycles;
-    energy: pJ): a change that lowers it never raises the network's objective (for EDP, if dE x dC > 0 both are
-    negative)."""
-    e0, c0 = base.energy_pj, base.cycles
+    """runs -> the objective linearised around `base`'s totals (`plan.linearised_objective`)."""
+    linear = linearised_objective(base.cycles, base.energy_pj, objective)
 
     def score(runs) -> float:
-        cycles = sum(r.result.cycles for r in runs)
-        energy = sum(r.result.energy_pj for r in runs)
-        if objective == "edp":
-            return cycles * e0 + energy * c0
-        return network_objective(cycles, energy, objective)
+        return linear(sum(r.result.cycles for r in runs), sum(r.result.energy_pj for r in runs))
     return score
