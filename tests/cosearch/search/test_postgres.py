@@ -42,7 +42,9 @@ def test_two_commands_on_one_postgresql_database(postgres, tmp_path):
     pids = {t.user_attrs["worker"]["pid"] for t in trials}
     assert pids == {w["pid"] for w in workers}, "both commands ran trials"
     complete = [t for t in trials if t.state.name == "COMPLETE"]
-    assert len(complete) in (8, 9)  # a worker waits while the other runs the last trial (both may start it at once)
+    # a worker waits while others run the last trials, but every worker of both commands (two each: the machine's
+    # cores) may read the count in the same instant and start the last one: at most one past the target per extra worker
+    assert 8 <= len(complete) <= 8 + len(workers) - 1
     assert not any(t.state.name in ("RUNNING", "FAIL") for t in trials)
     assert len({json.dumps(t.params, sort_keys=True) for t in complete}) == len(complete)  # no trial run twice
 
