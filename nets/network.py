@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from .elementwise import ElementwiseOp
 from .layer import Layer
@@ -20,9 +21,14 @@ class Network:
     layers: tuple[Layer, ...]
     meta: dict = field(default_factory=dict, compare=False)
     skips: tuple[tuple[int, int], ...] = ()
-    """Shortcuts of the graph beyond the chain of consecutive layers: (producer, consumer) layer indices, the
-    producer's output added to the consumer's output in its epilogue (a residual add), so it lives on from the
-    producer's run to the consumer's; producer -1 is the network's input."""
+    """Residual adds: (producer, consumer) layer indices, the producer's output added to the consumer's output in its
+    epilogue, so it lives on from the producer's run to the consumer's; producer -1 is the network's input."""
+    sources: tuple[tuple[int, ...], ...] | None = None
+    """Where each layer's Inputs come from: per layer, the layers whose outputs, concatenated along channels in this
+    order, form the tensor it reads whole (one producer: a plain edge; several layers naming the same producers: a
+    branch, all reading one tensor; -1: the network's input; empty: something the graph does not record, such as a
+    reshaped tensor). None: not recorded, and each layer reads the previous one's output when their channels agree
+    (`reads_output_of`). `input_sources` gives the record either way."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -37,6 +43,18 @@ class Network:
                 raise ValueError(f"Network.skips: {s!r} must be a (producer, consumer) pair of layer indices with "
                                  f"-1 <= producer < consumer < {len(self.layers)}")
         object.__setattr__(self, "skips", skips)
+        if self.sources is not None:
+            object.__setattr__(self, "sources", _checked_sources(self.layers, self.sources))
+
+    @cached_property
+    def input_sources(self) -> tuple[tuple[int, ...], ...]:
+        """Per layer, the producers of its Inputs (`sources`; when not recorded, the previous layer if
+        `reads_output_of` it, the network's input for the first layer, none otherwise)."""
+        if self.sources is not None:
+            return self.sources
+        layers = self.layers
+        return ((-1,),) + tuple((i - 1,) if reads_output_of(layers[i - 1], layers[i]) else ()
+                                for i in range(1, len(layers)))
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -67,6 +85,37 @@ class Network:
         return tuple(op for other in self.layers if other.group_key == layer.group_key for op in other.elementwise)
 
 
+def reads_output_of(previous: Layer, layer: Layer) -> bool:
+    """Whether `layer` can read `previous`'s output whole as its Inputs: channels (K x G = C x G) and batch agree, and
+    neither is a product of two activations (whose operands the graph does not follow)."""
+    return (not previous.weights_are_activations and not layer.weights_are_activations
+            and previous.K * previous.G == layer.C * layer.G and previous.N == layer.N)
+
+
+def _checked_sources(layers: tuple[Layer, ...], sources) -> tuple[tuple[int, ...], ...]:
+    """`sources` as tuples, or a one-line ValueError naming the entry at fault."""
+    if not isinstance(sources, (tuple, list)) or len(sources) != len(layers):
+        got = len(sources) if isinstance(sources, (tuple, list)) else type(sources).__name__
+        raise ValueError(f"Network.sources must give one tuple of producers per layer ({len(layers)}), got {got}")
+    checked = []
+    for i, entry in enumerate(sources):
+        entry = tuple(entry) if isinstance(entry, (tuple, list)) else entry
+        if not isinstance(entry, tuple) or not all(type(p) is int and -1 <= p < i for p in entry) \
+                or len(set(entry)) != len(entry) or (-1 in entry and len(entry) > 1):
+            raise ValueError(f"Network.sources[{i}]: {entry!r} must be distinct layer indices in [-1, {i - 1}] "
+                             "(-1, the network's input, alone)")
+        layer = layers[i]
+        if entry and entry != (-1,):
+            producers = [layers[p] for p in entry]
+            if layer.weights_are_activations or any(p.weights_are_activations or p.N != layer.N for p in producers) \
+                    or sum(p.K * p.G for p in producers) != layer.C * layer.G:
+                raise ValueError(f"Network.sources[{i}]: layer {layer.name or i} reads {layer.C * layer.G} channels "
+                                 f"of batch {layer.N}; producers {list(entry)} give "
+                                 f"{[p.K * p.G for p in producers]} channels of batch {[p.N for p in producers]}")
+        checked.append(entry)
+    return tuple(checked)
+
+
 class LayerRecorder:
     """Builds a layer list in execution order with the element-wise rule of `nets.elementwise`: each op goes to the
     layer recorded last (its epilogue); ops recorded before any layer wait for the first one."""
@@ -92,4 +141,4 @@ class LayerRecorder:
             self._pending.append(op)
 
 
-__all__ = ["Network", "LayerRecorder"]
+__all__ = ["Network", "LayerRecorder", "reads_output_of"]

@@ -164,7 +164,7 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
     tiling = {g["first"]: g for g in plan.tiling}
     for first, last in plan.groups():
         runs, base = plan.runs[first:last + 1], baseline.runs[first:last + 1]
-        kept = [a for a in plan.activations if first <= a.producer < last and a.reader is not None]
+        kept = [a for a in plan.activations if first <= a.first and a.last <= last]
         tiled = tiling.get(first)
         held = tiled["peak_intermediate_words"] if tiled else sum(a.words for a in kept)
         groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],

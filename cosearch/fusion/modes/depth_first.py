@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..graph import consumers
 from ..groups import chainable, group_cost
 from ..plan import LayerRun, NetworkPlan, layer_wise, linearised_objective, network_objective
 from ..tiling import output_rows
@@ -40,6 +41,7 @@ class DepthFirst:
         score = linearised_objective(base.cycles, base.energy_pj, objective)
 
         layers = network.layers
+        readers = consumers(network)
         n = len(layers)
         best: list = [None] * (n + 1)
         best[0] = (0.0, None, None)
@@ -48,7 +50,7 @@ class DepthFirst:
                 continue
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
                 group = layers[i:j]
-                if j - i > 1 and not chainable(group):
+                if j - i > 1 and not chainable(network, i, j, readers):
                     break
                 last_rows = output_rows(group[-1])
                 tiles = _tile_candidates(last_rows) if j - i > 1 else [last_rows]

@@ -35,9 +35,10 @@ def cache():
 
 def test_activations_follow_the_chain_and_the_shortcuts():
     net = _net()
-    acts = {a.producer: a for a in activations(net)}
-    assert sorted(acts) == [0, 1, 2, 3]          # the last layer's output is the network's: nobody reads it
-    assert acts[0].reader == 1 and acts[0].adders == (3,) and acts[0].last == 3
+    acts = {a.producers: a for a in activations(net)}
+    assert sorted(acts) == [(0,), (1,), (2,), (3,)]   # the last layer's output is the network's: nobody reads it
+    acts = {p[0]: a for p, a in acts.items()}
+    assert acts[0].readers == (1,) and acts[0].adders == (3,) and acts[0].last == 3
     assert acts[0].words == max(net.layers[0].output_words, net.layers[1].input_words) == 12 * 12 * 8
     assert acts[1].words == net.layers[2].input_words == 14 * 14 * 16   # the depthwise's window: its halo too
     assert not acts[1].alive_at(3) and acts[0].alive_at(2)
