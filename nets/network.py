@@ -104,31 +104,95 @@ def _checked_sources(layers: tuple[Layer, ...], sources) -> tuple[tuple[int, ...
                 or len(set(entry)) != len(entry) or (-1 in entry and len(entry) > 1):
             raise ValueError(f"Network.sources[{i}]: {entry!r} must be distinct layer indices in [-1, {i - 1}] "
                              "(-1, the network's input, alone)")
-        layer = layers[i]
-        if entry and entry != (-1,):
-            producers = [layers[p] for p in entry]
-            if layer.weights_are_activations or any(p.weights_are_activations or p.N != layer.N for p in producers) \
-                    or sum(p.K * p.G for p in producers) != layer.C * layer.G:
-                raise ValueError(f"Network.sources[{i}]: layer {layer.name or i} reads {layer.C * layer.G} channels "
-                                 f"of batch {layer.N}; producers {list(entry)} give "
-                                 f"{[p.K * p.G for p in producers]} channels of batch {[p.N for p in producers]}")
+        if not _reads_whole(layers, i, entry):
+            layer, producers = layers[i], [layers[p] for p in entry]
+            raise ValueError(f"Network.sources[{i}]: layer {layer.name or i} reads {layer.C * layer.G} channels of "
+                             f"batch {layer.N}{' as a product of two activations' * layer.weights_are_activations}; "
+                             f"producers {list(entry)} give {[p.K * p.G for p in producers]} channels of batch "
+                             f"{[p.N for p in producers]}")
         checked.append(entry)
     return tuple(checked)
 
 
+def _reads_whole(layers, index: int, producers: tuple[int, ...]) -> bool:
+    """Whether layer `index` can read the outputs of `producers` (layer indices below it, distinct; or (-1,), the
+    network's input; or none), concatenated along channels, as its Inputs: `reads_output_of`'s rule, with the
+    producers' channels adding up."""
+    if not producers or producers == (-1,):
+        return True
+    if len(set(producers)) != len(producers) or not all(0 <= p < index for p in producers):
+        return False
+    layer, found = layers[index], [layers[p] for p in producers]
+    return (not layer.weights_are_activations and all(not p.weights_are_activations and p.N == layer.N for p in found)
+            and sum(p.K * p.G for p in found) == layer.C * layer.G)
+
+
 class LayerRecorder:
     """Builds a layer list in execution order with the element-wise rule of `nets.elementwise`: each op goes to the
-    layer recorded last (its epilogue); ops recorded before any layer wait for the first one."""
+    layer recorded last (its epilogue); ops recorded before any layer wait for the first one.
+
+    It also follows the dataflow of an imported graph, value by value (a value: any hashable key the import uses,
+    an fx node or an ONNX tensor name): which layers' outputs each value holds (`graph_input`, `add(..., output=)`,
+    `same`, `concat`, `residual`), hence where each layer's Inputs come from (`add(..., reads=)`) and the residual
+    adds; `graph()` gives them as `Network.sources` and `Network.skips`."""
 
     def __init__(self) -> None:
         self.layers: list[Layer] = []
         self._pending: list[ElementwiseOp] = []
+        self._reads: list[object] = []
+        self._holds: dict[object, tuple[int, ...]] = {}
+        self._skips: list[tuple[int, int]] = []
 
-    def add(self, layer: Layer) -> None:
+    _NOT_FOLLOWED = object()
+
+    def add(self, layer: Layer, reads: object = _NOT_FOLLOWED, output: object = None) -> None:
+        """Record `layer`, reading the value `reads` as its Inputs (not given: the graph is not followed there, and
+        the layer reads the previous one's output when `reads_output_of` says so) and writing the value `output`."""
         if self._pending:
             layer = replace(layer, elementwise=tuple(self._pending) + layer.elementwise)
             self._pending = []
         self.layers.append(layer)
+        self._reads.append(reads if reads is self._NOT_FOLLOWED else self._holds.get(reads, ()))
+        if output is not None:
+            self.produced(output)
+
+    def graph_input(self, value: object) -> None:
+        self._holds[value] = (-1,)
+
+    def produced(self, value: object) -> None:
+        """`value` is the output of the layer recorded last."""
+        self._holds[value] = (len(self.layers) - 1,)
+
+    def same(self, value: object, source: object) -> None:
+        """`value` holds what `source` does (an element-wise op, a pool, a reshape of it)."""
+        if source in self._holds:
+            self._holds[value] = self._holds[source]
+
+    def concat(self, value: object, parts) -> None:
+        """`value` is `parts` concatenated along channels."""
+        held = [self._holds.get(p, ()) for p in parts]
+        if held and all(h and -1 not in h for h in held):
+            self._holds[value] = tuple(p for h in held for p in h)
+
+    def residual(self, value: object, a: object, b: object) -> None:
+        """`value` = `a` + `b`: when each holds one layer's output (or the network's input), the later one's
+        epilogue adds the earlier one (a shortcut), and `value` is the later one's output."""
+        held = sorted(self._holds.get(v, ()) for v in (a, b))
+        if all(len(h) == 1 for h in held):
+            (low,), (high,) = held
+            if low < high:
+                self._skips.append((low, high))
+            self._holds[value] = (high,)
+
+    def graph(self) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, int], ...]]:
+        """(`Network.sources`, `Network.skips`) of the layers recorded: a record the layers cannot read whole (its
+        channels disagree: a flattened or sliced tensor) becomes none."""
+        sources = []
+        for i, reads in enumerate(self._reads):
+            if reads is self._NOT_FOLLOWED:
+                reads = (-1,) if i == 0 else (i - 1,) if reads_output_of(self.layers[i - 1], self.layers[i]) else ()
+            sources.append(reads if _reads_whole(self.layers, i, reads) else ())
+        return tuple(sources), tuple(dict.fromkeys(self._skips))
 
     def op(self, kind: str, elements: int) -> None:
         """Record `kind` over `elements` values (nothing when there are none)."""
