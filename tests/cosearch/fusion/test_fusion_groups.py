@@ -1,14 +1,12 @@
 """User-given depth-first groups (`fusion_groups`, `--fusion-groups`): run as given, and one line for bad input."""
-from dataclasses import replace
 
 import pytest
 
-from accel_models import build_accelerator
-from cosearch.config import SEARCH_MAPPER
 from cosearch.fusion import get_fusion_mode, parse_fusion_groups, resolve_fusion_groups
 from cosearch.search import evaluate_network
-from mappings import MappingCache
 from nets import Layer, Network
+
+from _fusion_tiny import tiny_accelerator, tiny_cache
 
 
 def _net() -> Network:
@@ -19,14 +17,12 @@ def _net() -> Network:
     return Network("given", layers, sources=((-1,), (0,), (1,), (2,), (3,), (3,)))
 
 
-def _acc(glb_words: int):
-    return build_accelerator(pe_array=(4, 4), rf_words=8, glb_words=glb_words, dram_bandwidth_words_per_cycle=2.0,
-                             word_bits=8, technology_nm=45, name=f"tiny_{glb_words}")
+_acc = tiny_accelerator
 
 
 @pytest.fixture(scope="module")
 def cache():
-    return MappingCache(replace(SEARCH_MAPPER, budget_evals=300))
+    return tiny_cache()
 
 
 def test_groups_resolve_by_index_and_name():

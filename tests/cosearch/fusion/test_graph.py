@@ -4,13 +4,13 @@ from dataclasses import replace
 
 import pytest
 
-from accel_models import TENSOR_INDEX, build_accelerator
-from cosearch.config import SEARCH_MAPPER
+from accel_models import TENSOR_INDEX
 from cosearch.fusion import activations, get_fusion_mode
 from cosearch.fusion.graph import consumers
 from cosearch.fusion.groups import chainable
-from mappings import MappingCache
 from nets import Layer, Network, get_network
+
+from _fusion_tiny import tiny_accelerator, tiny_cache
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -29,14 +29,12 @@ X, T, Y = 1152, 784, 1728
 ALIVE = [X, X + Y, X + Y + T, X + Y + T, X + Y, Y]
 
 
-def _acc(glb_words: int):
-    return build_accelerator(pe_array=(4, 4), rf_words=8, glb_words=glb_words, dram_bandwidth_words_per_cycle=2.0,
-                             word_bits=8, technology_nm=45, name=f"tiny_{glb_words}")
+_acc = tiny_accelerator
 
 
 @pytest.fixture(scope="module")
 def cache():
-    return MappingCache(replace(SEARCH_MAPPER, budget_evals=300))
+    return tiny_cache()
 
 
 def test_a_branch_is_one_tensor_and_a_concatenation_is_one_tensor():
