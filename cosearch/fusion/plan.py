@@ -47,6 +47,8 @@ class NetworkPlan:
     tiling: tuple[dict, ...] = ()
     """Depth-first groups: per group its first and last layer, tile rows, halo mode, tiles, whether its weights stay
     on chip, and its intermediate rows' peak words (empty: no layer is tiled)."""
+    baseline: "NetworkPlan | None" = field(default=None, compare=False, repr=False)
+    """The layer-wise plan this one was planned against (what a summary compares its DRAM traffic with), if any."""
 
     def occupancy_words(self, index: int) -> int:
         """Words in the home level while layer `index` runs, counted from the plan afresh: the pinned weights, every

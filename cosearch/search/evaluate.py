@@ -202,8 +202,8 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     mode = get_fusion_mode(fusion, fusion_groups)
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective, search_views)
-        summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective),
-                                 accelerator.levels[0].word_bits / 8)
+        baseline = plan.baseline if plan.baseline is not None else layer_wise(network, accelerator, cache, objective)
+        summary = fusion_summary(plan, baseline, accelerator.levels[0].word_bits / 8)
         return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,
                            {"fusion": summary})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in

@@ -54,7 +54,7 @@ class DepthFirst:
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         if self.groups is not None:
             chosen = self._given(network, accelerator, cache, objective, search_views, score)
-            return dataclasses.replace(self._assemble(network.layers, chosen), notes=(
+            return dataclasses.replace(self._assemble(network.layers, chosen), baseline=base, notes=(
                 f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in chosen if j - i > 1) or 'none'}",))
 
         layers = network.layers
@@ -79,7 +79,7 @@ class DepthFirst:
             chosen.append((i, j, cost))
             j = i
         chosen.reverse()
-        plan = self._assemble(layers, chosen)
+        plan = dataclasses.replace(self._assemble(layers, chosen), baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):

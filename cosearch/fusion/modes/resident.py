@@ -40,7 +40,7 @@ class Resident:
         home = home_level(accelerator)
         if home is None:
             return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
-                                                            "every tensor from DRAM",))
+                                                            "every tensor from DRAM",), baseline=base)
         level = accelerator.levels[home]
         layers = network.layers
         score = linear_score(base, objective)
@@ -67,7 +67,7 @@ class Resident:
                                search_views)
             if trial is not None and score(trial) <= score(runs):
                 runs, pinned = list(trial), weights
-        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
+        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen), baseline=base)
 
     @staticmethod
     def _runs(layers, span, chosen, acts, pinned, home, level, accelerator, cache, objective, search_views):
