@@ -10,7 +10,7 @@ the network does not keep.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nets import Network
 
@@ -27,14 +27,14 @@ class Activation:
     readers: tuple[int, ...]
     adders: tuple[int, ...]
     words: int
+    first: int = field(init=False, repr=False, compare=False)
+    """Its first producer."""
+    last: int = field(init=False, repr=False, compare=False)
+    """The last layer that writes, reads or adds it."""
 
-    @property
-    def first(self) -> int:
-        return min(self.producers)
-
-    @property
-    def last(self) -> int:
-        return max(self.producers + self.readers + self.adders)
+    def __post_init__(self) -> None:   # kept, not recomputed: a plan asks them for every layer and candidate
+        object.__setattr__(self, "first", min(self.producers))
+        object.__setattr__(self, "last", max(self.producers + self.readers + self.adders))
 
     def alive_at(self, index: int) -> bool:
         return self.first <= index <= self.last

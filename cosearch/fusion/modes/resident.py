@@ -74,10 +74,11 @@ class Resident:
         """The runs of the layers in `span` with the activations `chosen` (of `acts`) on chip and `pinned` weight
         words; None if one of them then has no valid mapping."""
         runs = []
+        kept = {id(a) for a in chosen}
         for i in span:
             resident = ([W] if pinned and layers[i].param_words else []) \
                 + ([I] if any(i in a.readers for a in chosen) else []) \
-                + ([O] if _writes_on_chip(i, chosen, acts) else [])
+                + ([O] if _writes_on_chip(i, kept, acts) else [])
             free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
             if free < 1:
                 return None
@@ -90,10 +91,10 @@ class Resident:
         return runs
 
 
-def _writes_on_chip(index: int, chosen, acts) -> bool:
-    """Whether layer `index` writes its output only to tensors on chip (`chosen`), and to one at least."""
+def _writes_on_chip(index: int, kept: set[int], acts) -> bool:
+    """Whether layer `index` writes its output only to tensors on chip (their ids: `kept`), and to one at least."""
     written = [a for a in acts if index in a.producers]
-    return bool(written) and all(a in chosen for a in written)
+    return bool(written) and all(id(a) in kept for a in written)
 
 
 def linear_score(base: NetworkPlan, objective: str):
