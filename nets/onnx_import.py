@@ -16,6 +16,9 @@ topologically sorted):
 - Free (no layer, no op listed; the zoo does not list them either): pooling, batch normalisation, shape and
   layout operators (Reshape, Transpose, Concat, Gather, Slice, ...), casts and comparisons, and element-wise
   functions the zoo does not count (Sigmoid, HardSwish, Exp, Sqrt, ...).
+- The dataflow between the layers (`Network.sources`, `Network.skips`, followed by `LayerRecorder`): which layers'
+  outputs each layer reads (a branch: several layers reading one value; Concat over channels: several producers),
+  and an Add of two activations as a residual add.
 
 Any other operator (a transposed or 3-D convolution, a recurrent cell, a quantised product, control flow, a
 custom domain's op) ends the read with a one-line ValueError naming the node and its op type.
@@ -106,7 +109,8 @@ def _read(path: Path, mtime_ns: int, size: int, name: str) -> Network:
         raise _error(path, "no Conv, Gemm, MatMul or Attention node (accepted: a model with at least one)")
     opset = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     meta = {"source": "onnx", "path": str(path), "opset": opset, "producer": model.producer_name}
-    return Network(name, found.layers, meta)
+    sources, skips = found.graph()
+    return Network(name, found.layers, meta, skips, sources)
 
 
 class _Graph:
@@ -185,6 +189,9 @@ class _Graph:
     # ---- the walk ---------------------------------------------------------------------------------------
     def walk(self) -> LayerRecorder:
         out = LayerRecorder()
+        for value in self.graph.input:
+            if value.name not in self.static:
+                out.graph_input(value.name)
         for node in self.graph.node:
             op = node.op_type
             if node.domain not in ("", "ai.onnx"):
@@ -198,12 +205,31 @@ class _Graph:
                 continue
             if op in MAC_OPERATORS:
                 getattr(self, f"_{op.lower()}")(node, out)
-            elif op in ELEMENTWISE_OPERATORS:
+                out.produced(node.output[0])
+                continue
+            if op in ELEMENTWISE_OPERATORS:
                 self._elementwise(node, ELEMENTWISE_OPERATORS[op], out)
             elif op not in FREE_OPERATORS:
                 raise _error(self.path, f"node {node.name!r}: operator {op} cannot be mapped (accepted: Conv, Gemm, "
                              "MatMul, Attention, element-wise and shape operators; see nets.onnx_import)")
+            self._follow(node, out)
         return out
+
+    def _follow(self, node, out: LayerRecorder) -> None:
+        """What the node's output holds (`LayerRecorder`): an Add of two activations is a residual add, a Concat of
+        4-D tensors over axis 1 a concatenation along channels, anything else its largest activation input's value
+        (an element-wise op, a bias, a pool, a reshape)."""
+        inputs = [i for i in node.input if i and i not in self.static]
+        if not inputs or not node.output:
+            return
+        result = node.output[0]
+        if node.op_type in ("Add", "Sum") and len(inputs) == 2:
+            out.residual(result, *inputs)
+        elif node.op_type == "Concat" and len(self.shapes.get(result) or ()) == 4 \
+                and int(_attributes(node).get("axis", 0)) in (1, -3):
+            out.concat(result, inputs)
+        else:
+            out.same(result, max(inputs, key=self.numel))
 
     def _constant(self, node) -> None:
         for attr in node.attribute:
@@ -224,10 +250,10 @@ class _Graph:
         dilations = tuple(attrs.get("dilations", (1,) * rank))
         name = self.layer_name(node)
         if rank == 2:
-            out.add(conv_from_shapes(y, w[1] * groups, w[0], groups, kernel, strides, dilations, name))
+            out.add(conv_from_shapes(y, w[1] * groups, w[0], groups, kernel, strides, dilations, name), node.input[0])
         elif rank == 1:  # along the width, as the torch import reads nn.Conv1d
             out.add(Layer(R=kernel[0], P=y[-1], C=w[1], K=w[0] // groups, N=prod(y[:-2]), G=groups,
-                          stride_w=strides[0], dilation_w=dilations[0], name=name))
+                          stride_w=strides[0], dilation_w=dilations[0], name=name), node.input[0])
         else:
             raise _error(self.path, f"node {node.name!r}: operator Conv over {rank} spatial dims cannot be mapped "
                          "(accepted: 1-D and 2-D convolutions)")
@@ -240,7 +266,7 @@ class _Graph:
         a = a[::-1] if attrs.get("transA") else a
         b = b[::-1] if attrs.get("transB") else b
         if node.input[1] in self.static:
-            out.add(linear_from_shape(a, a[-1], b[-1], self.layer_name(node)))
+            out.add(linear_from_shape(a, a[-1], b[-1], self.layer_name(node)), node.input[0])
             self._mark_weight_product(node)
         else:
             out.add(product(a, b, False, self.layer_name(node), OWNER))
@@ -251,7 +277,7 @@ class _Graph:
         weight = node.input[1] in self.static
         suffix = "" if weight else self._attention_suffix(node)
         try:
-            out.add(product(a, b, weight, self.layer_name(node, suffix), OWNER))
+            out.add(product(a, b, weight, self.layer_name(node, suffix), OWNER), *((node.input[0],) if weight else ()))
         except ValueError as exc:
             raise _error(self.path, f"node {node.name!r} (MatMul): {exc}") from None
         if weight:

@@ -9,7 +9,8 @@ included) and nn.MultiheadAttention (its projections and both products); token c
 from the traced shapes. A product whose second operand is computed from parameters alone is a weight
 layer; otherwise both operands are activations (`Layer.weights_are_activations`). Element-wise work
 (norms, activations, softmax, masks, adds and products of tensors, scaling) is attached to the last
-product before it (`nets.elementwise`).
+product before it (`nets.elementwise`). The graph's dataflow gives each layer's sources and the residual adds
+(`Network.sources`, `Network.skips`: branches, channel concatenations, shortcuts; `LayerRecorder`).
 
 A model that fx cannot trace (data-dependent control flow) falls back to forward hooks, with a warning:
 hooks see nn.Conv2d and nn.Linear calls only.
@@ -182,29 +183,53 @@ def _binary_kind(kind: str, operands) -> str | None:
     return None if tensors == 0 else kind if tensors == 2 else "scale"
 
 
+def _follow(out: _Collector, node: fx.Node, kind: str | None) -> None:
+    """What the value of `node` (not a layer) holds: a residual add of two tensors, a concatenation along channels
+    (torch.cat over dim 1 of a 4-D tensor), or else its largest tensor operand's value (an element-wise op, a pool,
+    a reshape; a slice too, whose channels then disagree with its reader and are not recorded)."""
+    operands = [a for a in node.all_input_nodes]
+    if kind == "add":
+        out.residual(node, *node.args[:2])
+        return
+    if node.op == "call_function" and node.target in (torch.cat, torch.concat) and node.args:
+        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+        shape = _shape(node)
+        if shape is not None and len(shape) == 4 and dim in (1, -3):
+            out.concat(node, node.args[0])
+            return
+    if operands:
+        out.same(node, max(operands, key=_numel))
+
+
 def _walk(gm: fx.GraphModule) -> _Collector:
     modules = dict(gm.named_modules())
     out = _Collector()
     weights: dict = {}
     for node in gm.graph.nodes:
         shape = _shape(node)
+        if node.op == "placeholder":
+            out.graph_input(node)
+            continue
         if node.op == "call_module":
             m = modules[node.target]
             name = node.target
             if isinstance(m, nn.Linear):
-                out.add(_linear_from_shape(_shape(node.args[0]), m.in_features, m.out_features, name))
+                out.add(_linear_from_shape(_shape(node.args[0]), m.in_features, m.out_features, name), node.args[0],
+                        node)
             elif isinstance(m, nn.Conv2d):
-                out.add(_conv_layer(m, shape, name))
+                out.add(_conv_layer(m, shape, name), node.args[0], node)
             elif isinstance(m, nn.Conv1d):
-                out.add(_conv1d_layer(m, shape, name))
+                out.add(_conv1d_layer(m, shape, name), node.args[0], node)
             elif isinstance(m, nn.MultiheadAttention):
                 _mha(out, m, node, name)
+                out.produced(node)
             elif isinstance(m, _UNSUPPORTED):
                 out.unsupported.append(f"{name} ({type(m).__name__})")
             else:
                 kind = _elementwise_kind(node, modules)
                 if kind is not None:
                     out.op(kind, _numel(node))
+                _follow(out, node, kind)
             continue
         if node.op not in ("call_function", "call_method"):
             continue
@@ -213,16 +238,17 @@ def _walk(gm: fx.GraphModule) -> _Collector:
             x, w = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
             ws = _shape(w)
             if _parameters_only(w, weights) and len(ws) == 2:
-                out.add(_linear_from_shape(_shape(x), ws[1], ws[0], _name(node)))
+                out.add(_linear_from_shape(_shape(x), ws[1], ws[0], _name(node)), x, node)
             else:  # x @ w^T with an activation as w
                 out.add(_product(_shape(x), ws[:-2] + (ws[-1], ws[-2]), _parameters_only(w, weights), _name(node)))
+                out.produced(node)
         elif node.op == "call_function" and target is F.conv2d:
             w = node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
             ws = _shape(w)
             get = lambda i, key, default: node.args[i] if len(node.args) > i else node.kwargs.get(key, default)  # noqa: E731
             groups = get(6, "groups", 1)
             out.add(_conv_from_shapes(shape, ws[1] * groups, ws[0], groups, (ws[2], ws[3]), _pair(get(3, "stride", 1)),
-                                      _pair(get(5, "dilation", 1)), _name(node)))
+                                      _pair(get(5, "dilation", 1)), _name(node)), get(0, "input", None), node)
         elif node.op == "call_function" and target is F.scaled_dot_product_attention:
             q, k, v = (node.args + (None,) * 3)[:3]
             q, k, v = (a if a is not None else node.kwargs[key] for a, key in zip((q, k, v), ("query", "key", "value")))
@@ -230,15 +256,18 @@ def _walk(gm: fx.GraphModule) -> _Collector:
             causal = node.args[5] if len(node.args) > 5 else node.kwargs.get("is_causal", False)
             _attention(out, _shape(q), _shape(k), _shape(v), bool(causal), mask is not None,
                        node.meta.get("cosearch_path") or node.name)
+            out.produced(node)
         elif (node.op == "call_function" and target in _MATMUL_FUNCTIONS) or \
                 (node.op == "call_method" and target in _MATMUL_METHODS):
             i, j = (_MATMUL_FUNCTIONS if node.op == "call_function" else _MATMUL_METHODS)[target]
             a, b = node.args[i], node.args[j]
             out.add(_product(_shape(a), _shape(b), _parameters_only(b, weights), _name(node)))
+            out.produced(node)
         else:
             kind = _elementwise_kind(node, modules)
             if kind is not None:
                 out.op(kind, _numel(node))
+            _follow(out, node, kind)
     return out
 
 
@@ -329,7 +358,8 @@ def from_torch(module: nn.Module, example_input: torch.Tensor | tuple, name: str
     meta = {"source": "torch", "capture": used,
             "input_shapes": [tuple(a.shape) for a in args if isinstance(a, torch.Tensor)],
             "unsupported": found.unsupported}
-    return Network(name or type(module).__name__, found.layers, meta)
+    sources, skips = found.graph() if used == "fx" else (None, ())
+    return Network(name or type(module).__name__, found.layers, meta, skips, sources)
 
 
 __all__ = ["from_torch"]

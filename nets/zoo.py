@@ -27,21 +27,36 @@ class _Builder:
         self.batch = batch
         self.layers: list[Layer] = []
         self.skips: list[tuple[int, int]] = []
+        self.sources: list[tuple[int, ...]] = []
+        self.path: tuple[int, ...] = (-1,)
+        """Producers of the main path's tensor (concatenated along channels): what the next `conv` reads."""
+
+    @property
+    def last(self) -> int:
+        return len(self.layers) - 1
+
+    def _append(self, layer: Layer, reads: tuple[int, ...]) -> None:
+        """Record `layer` reading `reads` (recorded only where the channels agree: a flattened tensor is not
+        followed)."""
+        channels = sum(self.layers[p].K * self.layers[p].G for p in reads) if reads != (-1,) else None
+        self.sources.append(reads if channels in (None, layer.C * layer.G) else ())
+        self.layers.append(layer)
 
     def conv(self, c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int | None = None,
              groups: int = 1, name: str = "") -> "_Builder":
-        """Conv2d; padding defaults to k//2 ('same' for odd kernels at stride 1)."""
+        """Conv2d on the main path; padding defaults to k//2 ('same' for odd kernels at stride 1)."""
         pad = kernel // 2 if padding is None else padding
         self.hw = tuple(conv_out(s, kernel, stride, pad) for s in self.hw)
-        self.layers.append(Layer.conv(c_in, c_out, kernel, self.hw, stride, groups, self.batch, name=name))
+        self._append(Layer.conv(c_in, c_out, kernel, self.hw, stride, groups, self.batch, name=name), self.path)
+        self.path = (self.last,)
         return self
 
-    def conv_at(self, c_in: int, c_out: int, kernel: int, hw: tuple[int, int], stride: int = 1,
-                padding: int | None = None, name: str = "") -> None:
-        """A conv on a side branch whose input is `hw` (does not move the main path)."""
+    def conv_at(self, c_in: int, c_out: int, kernel: int, hw: tuple[int, int], reads: tuple[int, ...],
+                stride: int = 1, padding: int | None = None, name: str = "") -> None:
+        """A conv on a side branch reading `reads` (producers), whose input is `hw` (does not move the main path)."""
         pad = kernel // 2 if padding is None else padding
         out = tuple(conv_out(s, kernel, stride, pad) for s in hw)
-        self.layers.append(Layer.conv(c_in, c_out, kernel, out, stride, 1, self.batch, name=name))
+        self._append(Layer.conv(c_in, c_out, kernel, out, stride, 1, self.batch, name=name), reads)
 
     def pool(self, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False) -> "_Builder":
         self.hw = tuple(pool_out(s, kernel, stride, padding, ceil_mode) for s in self.hw)
@@ -52,11 +67,12 @@ class _Builder:
         return self
 
     def fc(self, c_in: int, c_out: int, name: str = "") -> "_Builder":
-        self.layers.append(Layer.fc(c_in, c_out, self.batch, name=name))
+        self._append(Layer.fc(c_in, c_out, self.batch, name=name), self.path)
+        self.path = (self.last,)
         return self
 
     def network(self, **meta) -> Network:
-        return Network(self.name, self.layers, {"batch": self.batch, **meta}, tuple(self.skips))
+        return Network(self.name, self.layers, {"batch": self.batch, **meta}, tuple(self.skips), tuple(self.sources))
 
 
 def alexnet(resolution: int = 224, batch: int = 1) -> Network:
@@ -98,11 +114,15 @@ def resnet50(resolution: int = 224, batch: int = 1) -> Network:
         for j in range(blocks):
             s = stride if j == 0 else 1
             name = f"layer{stage + 1}.{j}"
-            block_in = b.hw
+            block_in, x = b.hw, b.path
             b.conv(c_in, width, 1, name=f"{name}.conv1").conv(width, width, 3, s, name=f"{name}.conv2")
             b.conv(width, 4 * width, 1, name=f"{name}.conv3")
-            if j == 0:  # torchvision runs the projection shortcut after conv3
-                b.conv_at(c_in, 4 * width, 1, block_in, s, 0, name=f"{name}.downsample.0")
+            if j == 0:  # torchvision runs the projection shortcut after conv3; conv3's output is added to it
+                b.conv_at(c_in, 4 * width, 1, block_in, x, s, 0, name=f"{name}.downsample.0")
+                b.skips.append((b.last - 1, b.last))
+                b.path = (b.last,)
+            else:       # the identity shortcut adds the block's input to conv3's output
+                b.skips.append((x[0], b.last))
             c_in = 4 * width
     b.global_pool().fc(2048, 1000, "fc")
     return b.network(resolution=resolution)
@@ -112,7 +132,7 @@ def _inverted_residual(b: _Builder, name: str, c_in: int, c_out: int, kernel: in
                        expand: int) -> None:
     """MobileNetV2 / MNasNet block: [1x1 expand] -> depthwise kxk -> 1x1 project."""
     mid = c_in * expand
-    block_input = len(b.layers) - 1
+    block_input = b.path[0]
     if expand != 1:
         b.conv(c_in, mid, 1, name=f"{name}.expand")
     b.conv(mid, mid, kernel, stride, groups=mid, name=f"{name}.depthwise")
@@ -172,11 +192,15 @@ def googlenet(resolution: int = 224, batch: int = 1) -> Network:
     for module, (c_in, c1, r3, c3, r5, c5, proj) in _INCEPTION_V1.items():
         if module in ("4a", "5a"):
             b.pool(3, 2, ceil_mode=True) if module == "4a" else b.pool(2, 2, ceil_mode=True)
-        name = f"inception{module}"
-        b.conv(c_in, c1, 1, name=f"{name}.branch1")
-        b.conv(c_in, r3, 1, name=f"{name}.branch2.0").conv(r3, c3, 3, name=f"{name}.branch2.1")
-        b.conv(c_in, r5, 1, name=f"{name}.branch3.0").conv(r5, c5, 3, name=f"{name}.branch3.1")
-        b.conv(c_in, proj, 1, name=f"{name}.branch4.1")
+        name, x, hw, outputs = f"inception{module}", b.path, b.hw, []
+        for convs in (((c1, 1, "branch1"),), ((r3, 1, "branch2.0"), (c3, 3, "branch2.1")),
+                      ((r5, 1, "branch3.0"), (c5, 3, "branch3.1")), ((proj, 1, "branch4.1"),)):
+            b.path, b.hw, width = x, hw, c_in     # each branch reads the module's input
+            for c_out, kernel, label in convs:
+                b.conv(width, c_out, kernel, name=f"{name}.{label}")
+                width = c_out
+            outputs.append(b.last)
+        b.path = tuple(outputs)     # concatenated along channels
     b.global_pool().fc(1024, 1000, "fc")
     return b.network(resolution=resolution)
 
@@ -200,8 +224,10 @@ def efficientnet_edgetpu_s(resolution: int = 224, batch: int = 1) -> Network:
         for j in range(repeats):
             s, name = stride if j == 0 else 1, f"blocks.{stage}.{j}"
             if fused:
-                mid = (nominal if stage == 0 else c_in) * expand
+                mid, block_input = (nominal if stage == 0 else c_in) * expand, b.path[0]
                 b.conv(c_in, mid, k, s, name=f"{name}.conv_exp").conv(mid, c_out, 1, name=f"{name}.project")
+                if s == 1 and c_in == c_out:    # the reference builder's id_skip: the block's input is added
+                    b.skips.append((block_input, b.last))
             else:
                 _inverted_residual(b, name, c_in, c_out, k, s, expand)
             c_in = c_out
@@ -240,7 +266,8 @@ def squeezenet1_0(resolution: int = 224, batch: int = 1) -> Network:
         b.conv(c_in, squeeze, 1, name=f"{name}.squeeze")
         squeezed = b.hw
         b.conv(squeeze, expand, 1, name=f"{name}.expand1x1")
-        b.conv_at(squeeze, expand, 3, squeezed, name=f"{name}.expand3x3")
+        b.conv_at(squeeze, expand, 3, squeezed, (b.last - 1,), name=f"{name}.expand3x3")
+        b.path = (b.last - 1, b.last)   # both expands read the squeeze's output; their outputs are concatenated
     b.conv(512, 1000, 1, name="classifier.1")  # final conv classifier, then global pool
     return b.network(resolution=resolution)
 

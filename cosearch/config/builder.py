@@ -9,6 +9,7 @@ from typing import Any
 
 from nets import get_space, space_names
 
+from ..fusion import resolve_fusion_groups
 from .budget import Budget, parse_budget
 from .devices import parse_devices
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
@@ -49,6 +50,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
     network = networks[0] if networks else (None if values["network"] is None else parse_network(values["network"],
                                                                                                  space))
     _check_no_effect(given, values, network, networks, space)
+    _check_fusion_groups(values, network, networks)
     objective_name = values["objective"]
     reads_accuracy = any(objective_spec(m).needs_accuracy for m in (objective_name, *(values["pareto"] or ())))
     floor_needed = not (devices and reads_accuracy)
@@ -159,6 +161,25 @@ def _check_no_effect(given: dict[str, Any], values: dict[str, Any], network: Net
     if not get_space(scored).takes_predictor:
         raise UsageError(f"--predictor: the space {space_alias(scored)} does not read a predictor file (its accuracy "
                          f"has its own source); {accepted}")
+
+
+def _check_fusion_groups(values: dict[str, Any], network: NetworkSpec | None,
+                         networks: tuple[NetworkSpec, ...]) -> None:
+    """`--fusion-groups` runs depth-first on fixed networks, each group a chain of every one of them (the capacity
+    depends on the design: a design a group does not fit is infeasible, as one a layer cannot be mapped on)."""
+    groups = values["fusion_groups"]
+    if groups is None:
+        return
+    if values["fusion"] != "depth-first":
+        raise UsageError(f"--fusion-groups: groups run depth-first; add --fusion depth-first (got --fusion "
+                         f"{values['fusion']})")
+    if network is None:
+        raise UsageError("--fusion-groups: needs a fixed --network or --networks (a subnet search changes the layers)")
+    for spec in networks or (network,):
+        try:
+            resolve_fusion_groups(spec.build(), groups, "--fusion-groups")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _check_fixed_devices(given: dict[str, Any], values: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from accel_models.presets import PRESETS
 from mappings import FACTOR_MODES
 
-from ..fusion import FUSION_MODES
+from ..fusion import FUSION_MODES, parse_fusion_groups
 from nets import ZOO, space_names
 
 from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
@@ -198,6 +198,15 @@ def _storage_text(s: CoSearchSettings) -> str | None:
     return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
+
+def _fusion_groups_text(flag: str, value) -> str:
+    """The groups' syntax (`fusion.parse_fusion_groups`); the network and the mode are checked by `make_settings`."""
+    try:
+        parse_fusion_groups(value, flag)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return value
+
 OPTIONS: tuple[Option, ...] = (
     Option("--budget", "limits, comma-joined or repeated: area=5mm2 (or um2), latency<=10ms, energy<=2mJ, "
            "power<=500mW, accuracy>=0.76", default="area=5mm2", shown_default="area=5mm2; none with --accelerator",
@@ -296,6 +305,10 @@ OPTIONS: tuple[Option, ...] = (
            + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.members().items()),
            default="none", metavar="MODE", check=check_member(FUSION_MODES),
            field="fusion"),
+    Option("--fusion-groups", "with --fusion depth-first and a fixed --network/--networks: the groups to run tile "
+           "by tile instead of the planner's, comma-separated FIRST-LAST ranges of layer indices (from 0) or layer "
+           "names, e.g. 3-5,7-9; every other layer runs alone", default=None, metavar="GROUPS",
+           check=_fusion_groups_text, field="fusion_groups"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
            default=POLISH_EVALUATIONS, metavar="N",

@@ -60,6 +60,9 @@ class CoSearchSettings:
     fusion: str = "none"
     """How a network's layers share the chip (`cosearch.fusion`, `--fusion`): what each design and subnet is scored
     with."""
+    fusion_groups: str | None = None
+    """With `fusion` "depth-first" and fixed networks: the groups to run tile by tile instead of the planner's
+    (`cosearch.fusion.stacks`, `--fusion-groups`)."""
     polish_evals: int = POLISH_EVALUATIONS
     """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
     `--polish-evals`; 0: none); not part of what the study is."""
@@ -94,6 +97,7 @@ class CoSearchSettings:
                 **({"objective": self.objective.identity()} if self.objective != EDP() else {}),
                 **({"pareto": list(self.pareto)} if self.pareto else {}),
                 **({"fusion": self.fusion} if self.fusion != "none" else {}),
+                **({"fusion_groups": self.fusion_groups} if self.fusion_groups else {}),
                 **({"devices": [d.to_dict() for d in self.devices], "nas_strategy": self.nas_strategy,
                     "nas_evals": self.nas_evals, "efficiency": self.efficiency,
                     "final_mapper": self.final_mapper.to_dict()} if self.devices else {})}

@@ -6,7 +6,9 @@ docs/fusion.md states the semantics."""
 from .graph import Activation, activations
 from .modes import FUSION_MODES, FusionMode, get_fusion_mode
 from .plan import LayerRun, NetworkPlan, NoValidMapping, explain_run, layer_run, layer_wise
+from .stacks import parse_fusion_groups, resolve_fusion_groups
 from .view import Residency, home_level
 
 __all__ = ["Activation", "activations", "FUSION_MODES", "FusionMode", "get_fusion_mode", "LayerRun",
-           "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "Residency", "home_level"]
+           "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "Residency", "home_level",
+           "parse_fusion_groups", "resolve_fusion_groups"]

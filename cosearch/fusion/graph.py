@@ -1,62 +1,77 @@
-"""The activations of a network as tensors with lifetimes: who produces each, who reads it, how big it is.
+"""The activations of a network as tensors with lifetimes: who writes each, who reads it, how big it is.
 
-A network is its layers in execution order (`nets.Network`) plus its shortcuts (`Network.skips`). Layer i's output
-is read by layer i + 1 when their channels agree (the chain: i's K x G output channels are i + 1's C x G input
-channels, batch equal) and by every layer a shortcut names (added in that layer's epilogue). A layer whose input
-does not continue the chain (a side branch, a concatenation, an attention product) reads it from DRAM: the graph
-errs towards DRAM, never towards a tensor on chip that the network does not keep.
+A network is its layers in execution order plus its graph (`nets.Network.input_sources`: the producers of each
+layer's Inputs; `Network.skips`: residual adds). A tensor is what one or more layers read whole as their Inputs: the
+outputs of its producers concatenated along channels (one producer: a plain edge). Several layers naming the same
+producers read one tensor (a branch); a layer whose output a residual shortcut adds is read by that adder in its
+epilogue. A layer whose input the graph does not record (a reshaped tensor, an attention product's operands) or
+that reads the network's input reads it from DRAM: the graph errs towards DRAM, never towards a tensor on chip that
+the network does not keep.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from nets import Layer, Network
+from nets import Network
 
 
 @dataclass(frozen=True)
 class Activation:
-    """The output of layer `producer`, read by `reader` (the next layer, as its Inputs; None: no chain reader) and
-    added by the layers in `adders` (shortcuts), alive from the producer's run to `last`'s.
+    """The outputs of `producers` (channel slices of one tensor, in channel order), read whole as Inputs by
+    `readers` and added by `adders` (residual shortcuts), alive from its first producer's run to its last reader's.
 
-    words: what it occupies on chip, the largest of its views in the cost model: the producer's output box and the
-    reader's input box (without padding the reader's box of a same-padded KxK conv is its halo larger).
-    """
+    words: what it occupies on chip, the largest of its views in the cost model: the producers' output boxes side
+    by side and each reader's input box (without padding a same-padded KxK conv's input box is its halo larger)."""
 
-    producer: int
-    reader: int | None
+    producers: tuple[int, ...]
+    readers: tuple[int, ...]
     adders: tuple[int, ...]
     words: int
+    first: int = field(init=False, repr=False, compare=False)
+    """Its first producer."""
+    last: int = field(init=False, repr=False, compare=False)
+    """The last layer that writes, reads or adds it."""
 
-    @property
-    def last(self) -> int:
-        return max((self.reader if self.reader is not None else self.producer,) + self.adders)
+    def __post_init__(self) -> None:   # kept, not recomputed: a plan asks them for every layer and candidate
+        object.__setattr__(self, "first", min(self.producers))
+        object.__setattr__(self, "last", max(self.producers + self.readers + self.adders))
 
     def alive_at(self, index: int) -> bool:
-        return self.producer <= index <= self.last
+        return self.first <= index <= self.last
 
-
-def chains(previous: Layer, layer: Layer) -> bool:
-    """Whether `layer` reads `previous`'s output as its Inputs (channels and batch agree)."""
-    return (not previous.weights_are_activations and not layer.weights_are_activations
-            and previous.K * previous.G == layer.C * layer.G and previous.N == layer.N)
+    def touches(self, index: int) -> bool:
+        """Whether layer `index` writes, reads or adds this tensor."""
+        return index in self.producers or index in self.readers or index in self.adders
 
 
 def activations(network: Network) -> tuple[Activation, ...]:
-    """Every layer's output that some later layer reads (by the chain or a shortcut), in producer order."""
+    """Every tensor some layer reads (whole, as its Inputs) or adds, from the network's graph, by first producer."""
     layers = network.layers
-    adders: dict[int, list[int]] = {}
+    readers: dict[tuple[int, ...], list[int]] = {}
+    for i, producers in enumerate(network.input_sources):
+        if producers and -1 not in producers:
+            readers.setdefault(producers, []).append(i)
+    adders: dict[tuple[int, ...], list[int]] = {}
     for producer, consumer in network.skips:
         if producer >= 0:
-            adders.setdefault(producer, []).append(consumer)
+            adders.setdefault((producer,), []).append(consumer)
     found = []
-    for i, layer in enumerate(layers):
-        reader = i + 1 if i + 1 < len(layers) and chains(layer, layers[i + 1]) else None
-        adds = tuple(sorted(adders.get(i, ())))
-        if reader is None and not adds:
-            continue
-        words = max(layer.output_words, layers[reader].input_words if reader is not None else 0)
-        found.append(Activation(i, reader, adds, words))
-    return tuple(found)
+    for producers in set(readers) | set(adders):
+        reads = tuple(readers.get(producers, ()))
+        words = max([sum(layers[p].output_words for p in producers)] + [layers[r].input_words for r in reads])
+        found.append(Activation(producers, reads, tuple(sorted(adders.get(producers, ()))), words))
+    return tuple(sorted(found, key=lambda a: (a.first, a.producers)))
 
 
-__all__ = ["Activation", "activations", "chains"]
+def consumers(network: Network) -> dict[int, tuple[int, ...]]:
+    """Per layer, the layers that read its output (as a whole tensor or a slice of a concatenation) or add it."""
+    found: dict[int, set[int]] = {}
+    for i, producers in enumerate(network.input_sources):
+        for p in producers:
+            found.setdefault(p, set()).add(i)
+    for producer, consumer in network.skips:
+        found.setdefault(producer, set()).add(consumer)
+    return {p: tuple(sorted(c)) for p, c in found.items()}
+
+
+__all__ = ["Activation", "activations", "consumers"]

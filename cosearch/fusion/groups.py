@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from accel_models import TENSOR_INDEX, Accelerator
 from mappings import MappingCache
-from nets import Layer
+from nets import Layer, Network
 
-from .graph import chains
+from .graph import consumers
 from .plan import LayerRun, NoValidMapping, layer_run
 from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
@@ -30,18 +30,25 @@ from .view import Residency, home_level, rounded_capacity
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
 
-def chainable(layers: tuple[Layer, ...]) -> bool:
-    """Whether `layers` may form a depth-first group: each reads the previous one's output, and all are tiled over
-    the same kind of rows (output rows of convs, or tokens: `tiling.by_tokens`). By tokens, a product of two
-    activations reads the previous layer's output as its first operand (attention's context reads the scores, the
-    projection after it reads the context's heads side by side), its second operand from where it lives."""
+def chainable(network: Network, first: int, stop: int, readers: dict | None = None) -> bool:
+    """Whether layers [first, stop) of `network` may form a depth-first group: a chain of its graph, all tiled over
+    the same kind of rows (output rows of convs, or tokens: `tiling.by_tokens`). Each layer after the first reads the
+    previous one's output and nothing else (`Network.input_sources` is exactly that layer), and no other layer reads,
+    adds or concatenates an intermediate output: a tile's rows of it are all that ever exist. By tokens, where the
+    graph does not follow products of two activations, a product reads the previous layer's output as its first
+    operand when the sizes agree (attention's context reads the scores, the projection after it reads the context's
+    heads side by side), its second operand from where it lives. `readers`: `graph.consumers(network)`, if at hand."""
+    layers = network.layers[first:stop]
     kinds = {by_tokens(layer) for layer in layers}
     if len(kinds) > 1:
         return False
+    readers = consumers(network) if readers is None else readers
+    if any(readers.get(k, ()) not in ((), (k + 1,)) for k in range(first, stop - 1)):
+        return False
     if kinds == {True}:
         return all(a.K * a.G * a.P == b.C * b.G * b.P and a.N == b.N for a, b in zip(layers, layers[1:]))
-    return all(not layer.weights_are_activations for layer in layers) and all(
-        chains(a, b) for a, b in zip(layers, layers[1:]))
+    sources = network.input_sources
+    return all(sources[k + 1] == (k,) for k in range(first, stop - 1))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class NetworkPlan:
     tiling: tuple[dict, ...] = ()
     """Depth-first groups: per group its first and last layer, tile rows, halo mode, tiles, whether its weights stay
     on chip, and its intermediate rows' peak words (empty: no layer is tiled)."""
+    baseline: "NetworkPlan | None" = field(default=None, compare=False, repr=False)
+    """The layer-wise plan this one was planned against (what a summary compares its DRAM traffic with), if any."""
 
     def occupancy_words(self, index: int) -> int:
         """Words in the home level while layer `index` runs, counted from the plan afresh: the pinned weights, every
@@ -73,11 +75,11 @@ class NetworkPlan:
 
 
     def groups(self) -> list[tuple[int, int]]:
-        """(first, last) layer indices of each group: consecutive layers joined by an activation that stays on chip
-        from one to the next (a layer alone is a group of one)."""
+        """(first, last) layer indices of each group: consecutive layers joined by an activation on chip that both
+        write, read or add (a layer alone is a group of one)."""
         if self.tiling:
             return [(g["first"], g["last"]) for g in self.tiling]
-        joined = {a.producer for a in self.activations if a.reader == a.producer + 1}
+        joined = {i for a in self.activations for i in range(a.first, a.last) if a.touches(i) and a.touches(i + 1)}
         found, start = [], 0
         for i in range(len(self.runs)):
             if i not in joined:

@@ -1,6 +1,6 @@
 """Depth-first tiling of a chain of layers over output rows: which rows each layer computes for each tile.
 
-A group is a chain of consecutive layers (each reads the previous one's output: `graph.chains`). Its last layer's
+A group is a chain of consecutive layers (each reads the previous one's output: `groups.chainable`). Its last layer's
 output rows (Q, the output height; tokens for a transformer's row-wise layers) are cut into tiles of `tile_rows`
 rows, computed one tile at a time through the whole chain, so that only a tile's rows of the intermediate tensors
 live on chip. Layer j's output rows [lo, hi) read its input rows [lo * s - pad, (hi - 1) * s + span - pad) of the

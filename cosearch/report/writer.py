@@ -61,7 +61,8 @@ def _safe(name: str) -> str:
 
 
 def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
-    """arch.yaml of the best design, and per distinct layer its problem and best mapping as Timeloop v0.4 YAML."""
+    """arch.yaml of the best design, and per distinct layer its problem and best mapping as Timeloop v0.4 YAML (for a
+    layer a depth-first group runs tile by tile, its most frequent tile's problem and mapping)."""
     folder.mkdir(parents=True, exist_ok=True)
     acc = result.best.accelerator
     files = []
@@ -70,9 +71,10 @@ def write_timeloop(result: CoSearchResult, folder: Path) -> list[Path]:
         (folder / "arch.yaml").write_text(arch_to_timeloop_yaml(acc))
     files.append(folder / "arch.yaml")
     for i, lc in enumerate(result.best.layers):
-        stem = f"{i:02d}_{_safe(lc.layer.name)}"
-        (folder / f"{stem}.problem.yaml").write_text(problem_to_timeloop_yaml(lc.layer))
-        (folder / f"{stem}.mapping.yaml").write_text(mapping_to_timeloop_yaml(lc.result.arrays, acc, lc.layer, 0))
+        layer = max(lc.parts, key=lambda part: part[1])[0].layer if lc.parts else lc.layer
+        stem = f"{i:02d}_{_safe(lc.layer.name)}{'.tile' if lc.parts else ''}"
+        (folder / f"{stem}.problem.yaml").write_text(problem_to_timeloop_yaml(layer))
+        (folder / f"{stem}.mapping.yaml").write_text(mapping_to_timeloop_yaml(lc.result.arrays, acc, layer, 0))
         files += [folder / f"{stem}.problem.yaml", folder / f"{stem}.mapping.yaml"]
     return files
 

@@ -40,7 +40,8 @@ def fitting_presets(area_budget_mm2: float, names: list[str] | None = None) -> l
 
 
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
-                names: list[str] | None = None, objective: str = "edp", fusion: str = "none") -> list[PresetRun]:
+                names: list[str] | None = None, objective: str = "edp", fusion: str = "none",
+                fusion_groups: str | None = None) -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
     at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy"), the layers sharing the chip
     as the `fusion` mode plans."""
@@ -53,7 +54,7 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
         cost, error = None, None
         if fits:
             try:
-                cost = evaluate_network(network, acc, cache, objective, fusion=fusion)
+                cost = evaluate_network(network, acc, cache, objective, fusion=fusion, fusion_groups=fusion_groups)
             except NoValidMapping as exc:
                 error = str(exc)
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,

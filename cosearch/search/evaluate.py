@@ -164,7 +164,7 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
     tiling = {g["first"]: g for g in plan.tiling}
     for first, last in plan.groups():
         runs, base = plan.runs[first:last + 1], baseline.runs[first:last + 1]
-        kept = [a for a in plan.activations if first <= a.producer < last and a.reader is not None]
+        kept = [a for a in plan.activations if first <= a.first and a.last <= last]
         tiled = tiling.get(first)
         held = tiled["peak_intermediate_words"] if tiled else sum(a.words for a in kept)
         groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],
@@ -180,11 +180,14 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                     accuracy: float | None = None, fusion: str = "none", search_views: bool = True) -> NetworkCost:
+                     accuracy: float | None = None, fusion: str = "none", search_views: bool = True,
+                     fusion_groups: str | None = None) -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
     with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
     on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`), not only
-    those its layer-wise mapping does not fit (what `network_run`, the searches' score, does).
+    those its layer-wise mapping does not fit (what `network_run`, the searches' score, does); `fusion_groups`: with
+    "depth-first", the groups to run instead of the planner's (`fusion.stacks`: "3-5,7-9", indices or layer names;
+    a ValueError when one is not a chain of the network or does not fit the accelerator).
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
@@ -196,11 +199,11 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     if objective not in MAPPER_OBJECTIVES:
         raise ValueError(f"evaluate_network: objective must be one of {', '.join(MAPPER_OBJECTIVES)}, got "
                          f"{objective!r}")
-    mode = get_fusion_mode(fusion)
+    mode = get_fusion_mode(fusion, fusion_groups)
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective, search_views)
-        summary = fusion_summary(plan, layer_wise(network, accelerator, cache, objective),
-                                 accelerator.levels[0].word_bits / 8)
+        baseline = plan.baseline if plan.baseline is not None else layer_wise(network, accelerator, cache, objective)
+        summary = fusion_summary(plan, baseline, accelerator.levels[0].word_bits / 8)
         return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,
                            {"fusion": summary})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in
@@ -209,10 +212,10 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
 
 
 def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                fusion: str = "none") -> RunCost:
+                fusion: str = "none", fusion_groups: str | None = None) -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score."""
     if fusion != "none":
-        plan = get_fusion_mode(fusion).plan(network, accelerator, cache, objective, count_dram=False)
+        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
     for _, count, result in _results(network, accelerator, cache, objective, renamed=False):

@@ -102,9 +102,11 @@ class TrialObjective:
             first = evaluate_network(network, design.accelerator,
                                      self.final_cache if _key(best.config) in self._remapped else cache, goal,
                                      accuracy=None if best.config is None else best.accuracy,
-                                     fusion=self.settings.fusion, search_views=False)
+                                     fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
+                                     search_views=False)
             costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
-                                                search_views=False) for n in self.extra_networks]
+                                                fusion_groups=self.settings.fusion_groups, search_views=False)
+                               for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
@@ -119,10 +121,12 @@ class TrialObjective:
         run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`)."""
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
-        run = network_run(network, accelerator, cache, goal, self.settings.fusion)
+        run = network_run(network, accelerator, cache, goal, self.settings.fusion,
+                              self.settings.fusion_groups)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
-            final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion)
+            final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion,
+                              self.settings.fusion_groups)
             if limits.violation(final.latency_s, final.energy_j) < over:
                 self._remapped.add(_key(config))
                 return final

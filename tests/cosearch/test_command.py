@@ -77,3 +77,14 @@ def test_a_zigzag_device_loads_with_its_mapping_file():
     assert device.accelerator.mesh == (32, 32) and device.accelerator.dataflow.spatial_x == ("K",)
     with pytest.raises(cosearch.UsageError, match="accepted: zigzag:ACCELERATOR.yaml"):
         parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}")
+
+
+@pytest.mark.parametrize("groups, wanted", [("3-4", "cosearch: error: --fusion-groups: layers 3-4 do not chain"),
+                                            ("conv9", "cosearch: error: --fusion-groups: 'conv9' is not a layer of "
+                                                      "googlenet")])
+def test_bad_fusion_groups_are_one_line_and_status_2(groups, wanted, tmp_path, capsys):
+    status, _, err = _main(["--network", "googlenet", "--fusion", "depth-first", "--fusion-groups", groups, "--out",
+                            str(tmp_path / "out"), "--quiet"], capsys)
+    assert status == 2 and err.count("\n") == 1 and err.startswith(wanted)
+    status, out, _ = _main(["--help"], capsys)
+    assert status == 0 and "--fusion-groups" in out

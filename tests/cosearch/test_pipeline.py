@@ -29,3 +29,19 @@ def test_run_then_extend(tmp_path):
             assert numbers[p.number] == p.value
     doc = json.loads((tmp_path / "result.json").read_text())
     assert doc["study"]["counts"]["complete"] == 4 and doc["network"]["fixed"]["name"] == "alexnet"
+
+
+@pytest.mark.slow
+def test_a_run_with_user_given_fusion_groups_writes_its_report(tmp_path):
+    """Every design runs the given groups; the report's Timeloop export writes a tiled layer's tile problem."""
+    settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=2, out=tmp_path, mapper_evals=32,
+                                      final_mapper_evals=64, time_limit="none", fusion="depth-first",
+                                      fusion_groups="features.6-features.10")
+    result = cosearch.run(settings)
+    assert result.best is not None
+    summary = result.best.meta["fusion"]
+    assert summary["notes"] == ["groups given: 2-4"] and [g["first"] for g in summary["groups"]][:4] == [0, 1, 2, 5]
+    doc = json.loads((tmp_path / "result.json").read_text())
+    assert doc["fusion"]["mode"] == "depth-first"
+    tiled = [g for g in summary["groups"] if g["first"] == 2 and g["tiles"] > 1]
+    assert bool(list((tmp_path / "timeloop").glob("*.tile.problem.yaml"))) == bool(tiled)

@@ -3,6 +3,7 @@ mobilenetv2.py: the same modules, strides, paddings and residuals), so the ONNX 
 compiled operators nor downloaded weights."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -88,3 +89,34 @@ class MobileNetV2(nn.Module):
     def forward(self, x):
         x = nn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(x.flatten(1))
+
+
+class Fire(nn.Module):
+    """SqueezeNet's fire module as torchvision/models/squeezenet.py writes it: a 1x1 squeeze read by a 1x1 and a 3x3
+    expand, their outputs concatenated along channels (Iandola et al., arXiv 1602.07360)."""
+
+    def __init__(self, c_in: int, squeeze: int, expand: int) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(c_in, squeeze, 1)
+        self.expand1x1 = nn.Conv2d(squeeze, expand, 1)
+        self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        x = self.relu(self.squeeze(x))
+        return torch.cat([self.relu(self.expand1x1(x)), self.relu(self.expand3x3(x))], 1)
+
+
+class FireNet(nn.Module):
+    """A stem, a max-pool, two fire modules and SqueezeNet's classifier (a 1x1 conv, global pool, flatten)."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, 2)
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.fire1, self.fire2 = Fire(32, 8, 16), Fire(32, 8, 16)
+        self.classifier = nn.Conv2d(32, classes, 1)
+
+    def forward(self, x):
+        x = self.fire2(self.fire1(self.pool(torch.relu(self.stem(x)))))
+        return torch.flatten(nn.functional.adaptive_avg_pool2d(self.classifier(x), 1), 1)

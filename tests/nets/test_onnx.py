@@ -13,7 +13,7 @@ from nets.transformer import Block, TransformerSpec
 from nets.torch_import import from_torch
 from nets.transformer.torch_model import build_transformer, example_input
 
-from _vision_models import MobileNetV2, ResNet18
+from _vision_models import FireNet, MobileNetV2, ResNet18
 
 
 def _export(model: nn.Module, example: torch.Tensor, path, **kwargs):
@@ -44,6 +44,20 @@ def test_vision_models_equal_their_torch_fx_import(model_class, macs, tmp_path):
     assert net.macs == macs
     if model_class is MobileNetV2:
         assert sum(layer.kind == "depthwise" for layer in net.layers) == 17
+
+
+@pytest.mark.parametrize("model_class", [ResNet18, FireNet])
+def test_the_graph_equals_the_torch_fx_import(model_class, tmp_path):
+    """Branches, concatenations over channels and residual adds (`Network.sources`, `Network.skips`) read from the
+    ONNX graph as from the fx graph."""
+    model, x = model_class(), torch.randn(1, 3, 64, 64)
+    net, traced = from_onnx(_export(model, x, tmp_path / "model.onnx")), from_torch(model, x)
+    assert net.sources == traced.sources and net.skips == traced.skips
+    if model_class is FireNet:   # stem; per fire: squeeze, expand1x1, expand3x3 (both read the squeeze); classifier
+        assert net.sources == ((-1,), (0,), (1,), (1,), (2, 3), (4,), (4,), (5, 6)) and net.skips == ()
+    else:                        # the shortcuts: 8 blocks, the first of each later stage with its downsample
+        assert len(net.skips) == 8 and net.layers[5].name == "layer2.0.downsample.0"
+        assert net.sources[5] == net.sources[6] == (4,) and (5, 7) in net.skips
 
 
 class _Toy(nn.Module):

@@ -34,9 +34,16 @@ for _mode in (LayerWise(), Resident(), DepthFirst()):
     FUSION_MODES.register(_mode)
 
 
-def get_fusion_mode(name: str) -> FusionMode:
-    """The mode called `name`; a `RegistryError` (a ValueError) naming the accepted ones otherwise."""
-    return FUSION_MODES.get(name, "fusion")
+def get_fusion_mode(name: str, groups=None, label: str = "fusion_groups") -> FusionMode:
+    """The mode called `name`; a `RegistryError` (a ValueError) naming the accepted ones otherwise. `groups`: the
+    user's depth-first groups (`stacks`, e.g. "3-5,7-9"; only with "depth-first"), errors naming `label`."""
+    mode = FUSION_MODES.get(name, "fusion")
+    if groups is None or groups == "":
+        return mode
+    if mode.name != DepthFirst.name:
+        raise ValueError(f"{label}: groups are run depth-first; give them with fusion {DepthFirst.name!r}, not "
+                         f"{mode.name!r}")
+    return DepthFirst(groups, label)
 
 
 __all__ = ["FusionMode", "FUSION_MODES", "get_fusion_mode"]

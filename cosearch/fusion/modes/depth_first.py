@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..graph import consumers
 from ..groups import chainable, group_cost
-from ..plan import LayerRun, NetworkPlan, layer_wise, linearised_objective, network_objective
-from ..tiling import output_rows
+from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
+from ..stacks import parse_fusion_groups, resolve_fusion_groups
+from ..tiling import HALO_MODES, output_rows, schedule
+from ..view import home_level
 from .resident import Resident
 
 MAX_GROUP_LAYERS = 4
@@ -29,17 +32,33 @@ def _tile_candidates(rows: int) -> list[int]:
     return sorted({rows} | {-(-rows // d) for d in TILE_DIVISIONS if d <= rows})
 
 
+class GroupDoesNotFit(NoValidMapping, ValueError):
+    """A user-given group whose intermediate rows, at every tiling, leave no room on chip (or no valid mapping)."""
+
+
 class DepthFirst:
     name = "depth-first"
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
+    def __init__(self, groups=None, label: str = "fusion_groups") -> None:
+        """`groups`: the user's groups (`stacks`: text such as "3-5,7-9", or parsed ends) instead of the planner's;
+        `label`: the field their errors name."""
+        self.groups = None if groups is None else \
+            parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
+        self.label = label
+
     def plan(self, network, accelerator, cache, objective, search_views: bool = False,
              count_dram: bool = True) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective, count_dram)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
+        if self.groups is not None:
+            chosen = self._given(network, accelerator, cache, objective, search_views, score)
+            return dataclasses.replace(self._assemble(network.layers, chosen), baseline=base, notes=(
+                f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in chosen if j - i > 1) or 'none'}",))
 
         layers = network.layers
+        readers = consumers(network)
         n = len(layers)
         best: list = [None] * (n + 1)
         best[0] = (0.0, None, None)
@@ -47,21 +66,12 @@ class DepthFirst:
             if best[i] is None:
                 continue
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
-                group = layers[i:j]
-                if j - i > 1 and not chainable(group):
+                if j - i > 1 and not chainable(network, i, j, readers):
                     break
-                last_rows = output_rows(group[-1])
-                tiles = _tile_candidates(last_rows) if j - i > 1 else [last_rows]
-                for rows in tiles:
-                    halos = ("recompute", "cache") if rows < last_rows and any(l.S > 1 for l in group[1:]) \
-                        else ("recompute",)
-                    for halo in halos:
-                        cost = group_cost(group, i, accelerator, cache, objective, rows, halo, search_views)
-                        if cost is None:
-                            continue
-                        total = best[i][0] + score(cost.cycles, cost.energy_pj)
-                        if best[j] is None or total < best[j][0]:
-                            best[j] = (total, i, cost)
+                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views):
+                    total = best[i][0] + score(cost.cycles, cost.energy_pj)
+                    if best[j] is None or total < best[j][0]:
+                        best[j] = (total, i, cost)
         chosen = []
         j = n
         while j > 0:
@@ -69,6 +79,45 @@ class DepthFirst:
             chosen.append((i, j, cost))
             j = i
         chosen.reverse()
+        plan = dataclasses.replace(self._assemble(layers, chosen), baseline=base)
+        resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
+        if network_objective(resident.cycles, resident.energy_pj, objective) < \
+                network_objective(plan.cycles, plan.energy_pj, objective):
+            return dataclasses.replace(resident, notes=resident.notes + (
+                "the resident plan (whole activations on chip) beat every depth-first plan",))
+        return plan
+
+    def _given(self, network, accelerator, cache, objective, search_views, score) -> list:
+        """(first, stop, cost) of the user's groups, each with its best tiling, and of every other layer alone."""
+        groups = {first: last for first, last in resolve_fusion_groups(network, self.groups, self.label)}
+        layers, chosen, i = network.layers, [], 0
+        while i < len(layers):
+            j = groups.get(i, i) + 1
+            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1))
+            if not costs:
+                raise GroupDoesNotFit(self._no_room(layers[i:j], i, accelerator))
+            chosen.append((i, j, min(costs, key=lambda c: score(c.cycles, c.energy_pj))))
+            i = j
+        return chosen
+
+    def _no_room(self, group, first, accelerator) -> str:
+        home = home_level(accelerator)
+        span = f"{self.label}: group {first}-{first + len(group) - 1}"
+        if home is None:
+            return f"{span} cannot run on {accelerator.name}: it has no single shared on-chip level for its rows"
+        rows = output_rows(group[-1])
+        peak = min(schedule(group, t, h).peak_intermediate_words(group)
+                   for t in _tile_candidates(rows) + [1] for h in HALO_MODES)
+        capacity = accelerator.levels[home].capacity_words
+        if peak >= capacity:
+            return (f"{span} needs {peak} words on chip for its intermediate rows at its smallest tile, "
+                    f"more than {accelerator.name}'s {accelerator.levels[home].name} holds ({capacity} words)")
+        return (f"{span}: no mapping of its layers fits beside its intermediate rows ({peak} words at least) in "
+                f"{accelerator.name}'s {accelerator.levels[home].name} ({capacity} words)")
+
+    @staticmethod
+    def _assemble(layers, chosen) -> NetworkPlan:
+        """The plan of the groups `chosen` ((first, stop, GroupCost) in network order)."""
         runs, tiling = [], []
         for i, j, cost in chosen:
             for k, parts in enumerate(cost.runs):
@@ -93,10 +142,24 @@ class DepthFirst:
             tiling.append({"first": i, "last": j - 1, "tile_rows": cost.tile_rows, "halo": cost.halo,
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
                            "peak_intermediate_words": cost.peak_intermediate_words})
-        plan = NetworkPlan(self.name, tuple(runs), tiling=tuple(tiling))
-        resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
-        if network_objective(resident.cycles, resident.energy_pj, objective) < \
-                network_objective(plan.cycles, plan.energy_pj, objective):
-            return dataclasses.replace(resident, notes=resident.notes + (
-                "the resident plan (whole activations on chip) beat every depth-first plan",))
-        return plan
+        return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
+
+
+def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False):
+    """The costs of `group` (network indices from `first`) under each tiling that fits: tile rows from
+    TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first."""
+    last_rows = output_rows(group[-1])
+    tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
+    if finest and len(group) > 1 and 1 not in tiles:
+        tiles = [1] + tiles
+    for rows in tiles:
+        halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
+        for halo in halos:
+            try:
+                cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views)
+            except NoValidMapping:
+                if not finest:
+                    raise
+                continue
+            if cost is not None:
+                yield cost

@@ -1,10 +1,12 @@
 """`resident`: activations stay on chip between the layers that produce and read them, weights across inferences.
 
 Semantics (docs/fusion.md):
-- Layers run one after the other, in network order. An activation (`graph.Activation`: a layer's output that the
-  next layer reads, or a residual shortcut adds later) lives in the home level (`view.home_level`, the global
-  buffer) from its producer's run to its last reader's, whole, occupying its words all that time; it is then never
-  written to or read from DRAM. The producer writes its output there and the reader reads its inputs there.
+- Layers run one after the other, in network order. An activation (`graph.Activation`: the tensor that layers read
+  whole as their Inputs or add as a residual shortcut; a concatenation's producers each write a channel slice of it)
+  lives in the home level (`view.home_level`, the global buffer) from its first producer's run to its last reader's,
+  whole, occupying its words all that time; it is then never written to or read from DRAM. Its producers write
+  their outputs there and its readers read their inputs there; a layer whose output is part of several tensors
+  writes it on chip only when all of them are there.
 - Weights: in the steady state of back-to-back inferences, the weights of every layer stay in the home level when
   they fit beside the activations at every layer: they are loaded once (`NetworkPlan.pinned_weight_words`, not
   charged per inference) and each layer reads its own from there. All of them or none.
@@ -38,7 +40,7 @@ class Resident:
         home = home_level(accelerator)
         if home is None:
             return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
-                                                            "every tensor from DRAM",))
+                                                            "every tensor from DRAM",), baseline=base)
         level = accelerator.levels[home]
         layers = network.layers
         score = linear_score(base, objective)
@@ -48,11 +50,11 @@ class Resident:
         free = [level.capacity_words] * len(layers)
         acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
         for act in acts:
-            span = range(act.producer, act.last + 1)
+            span = range(act.first, act.last + 1)
             if any(free[i] - act.words < 1 for i in span):
                 continue
-            trial = self._runs(layers, span, chosen + [act], pinned, home, level, accelerator, cache, objective,
-                               search_views)
+            trial = self._runs(layers, span, chosen + [act], acts, pinned, home, level, accelerator, cache,
+                               objective, search_views)
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
@@ -61,21 +63,22 @@ class Resident:
         weights = sum(layer.param_words for layer in layers)
         if "Weights" in level.keeps and weights and min(free) - weights >= 1:
             every = range(len(layers))
-            trial = self._runs(layers, every, chosen, weights, home, level, accelerator, cache, objective,
+            trial = self._runs(layers, every, chosen, acts, weights, home, level, accelerator, cache, objective,
                                search_views)
             if trial is not None and score(trial) <= score(runs):
                 runs, pinned = list(trial), weights
-        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
+        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen), baseline=base)
 
     @staticmethod
-    def _runs(layers, span, chosen, pinned, home, level, accelerator, cache, objective, search_views):
-        """The runs of the layers in `span` with the activations `chosen` on chip and `pinned` weight words; None if
-        one of them then has no valid mapping."""
+    def _runs(layers, span, chosen, acts, pinned, home, level, accelerator, cache, objective, search_views):
+        """The runs of the layers in `span` with the activations `chosen` (of `acts`) on chip and `pinned` weight
+        words; None if one of them then has no valid mapping."""
         runs = []
+        kept = {id(a) for a in chosen}
         for i in span:
             resident = ([W] if pinned and layers[i].param_words else []) \
-                + ([I] if any(a.reader == i for a in chosen) else []) \
-                + ([O] if any(a.producer == i for a in chosen) else [])
+                + ([I] if any(i in a.readers for a in chosen) else []) \
+                + ([O] if _writes_on_chip(i, kept, acts) else [])
             free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
             if free < 1:
                 return None
@@ -86,6 +89,12 @@ class Resident:
             except NoValidMapping:
                 return None
         return runs
+
+
+def _writes_on_chip(index: int, kept: set[int], acts) -> bool:
+    """Whether layer `index` writes its output only to tensors on chip (their ids: `kept`), and to one at least."""
+    written = [a for a in acts if index in a.producers]
+    return bool(written) and all(id(a) in kept for a in written)
 
 
 def linear_score(base: NetworkPlan, objective: str):

@@ -129,6 +129,30 @@ def test_fusion_is_part_of_what_a_study_is():
     assert "--fusion resident" in command_line(settings)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fusion_groups": "1-3"}, r"--fusion-groups: groups run depth-first; add --fusion depth-first"),
+    ({"fusion": "depth-first", "fusion_groups": "1-3"}, r"--fusion-groups: needs a fixed --network"),
+    ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": "1-2-3"}, r"--fusion-groups: group "),
+    ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": "2-99"},
+     r"--fusion-groups: layer index 99 is out of range for mobilenet_v2 \(accepted: 0-52\)"),
+    ({"fusion": "depth-first", "network": "googlenet", "fusion_groups": "inception3a.branch1-inception3a.branch2.0"},
+     r"--fusion-groups: layers 3-4 do not chain: layer 4 \(inception3a.branch2.0\) reads \[2\]"),
+    ({"fusion": "depth-first", "networks": "mobilenet_v2,googlenet", "fusion_groups": "features.1.depthwise-2"},
+     r"--fusion-groups: 'features.1.depthwise' is not a layer of googlenet"),
+])
+def test_fusion_groups_errors_name_the_flag(kwargs, message):
+    with pytest.raises(UsageError, match="^" + message) as err:
+        make_settings(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_fusion_groups_are_part_of_what_a_study_is():
+    settings = make_settings(fusion="depth-first", network="mobilenet_v2",
+                             fusion_groups="features.1.depthwise-features.1.project")
+    assert settings.identity()["fusion_groups"] == "features.1.depthwise-features.1.project"
+    assert "--fusion-groups features.1.depthwise-features.1.project" in command_line(settings)
+
+
 def test_time_limit_none_means_no_limit():
     assert make_settings(time_limit=None).time_limit_s is None
     assert make_settings().time_limit_s == parse_duration(SETTING_OPTIONS["time_limit"].default) > 0

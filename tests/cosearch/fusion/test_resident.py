@@ -1,16 +1,16 @@
 """Tensors that stay on chip between layers (`--fusion resident`): the graph, the re-homed pricing, exact capacity."""
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from accel_models import TENSOR_INDEX, build_accelerator, explain, explain_rehomed
-from cosearch.config import SEARCH_MAPPER
+from accel_models import TENSOR_INDEX, explain, explain_rehomed
 from cosearch.fusion import Residency, activations, get_fusion_mode, layer_wise
 from cosearch.search import evaluate_network
-from mappings import MappingCache, random_valid_mappings
+from mappings import random_valid_mappings
 from nets import Layer, Network, get_network
+
+from _fusion_tiny import tiny_accelerator, tiny_cache
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -23,21 +23,20 @@ def _net() -> Network:
     return Network("tiny", layers, skips=((0, 3),))
 
 
-def _acc(glb_words: int):
-    return build_accelerator(pe_array=(4, 4), rf_words=8, glb_words=glb_words, dram_bandwidth_words_per_cycle=2.0,
-                             word_bits=8, technology_nm=45, name=f"tiny_{glb_words}")
+_acc = tiny_accelerator
 
 
 @pytest.fixture(scope="module")
 def cache():
-    return MappingCache(replace(SEARCH_MAPPER, budget_evals=300))
+    return tiny_cache()
 
 
 def test_activations_follow_the_chain_and_the_shortcuts():
     net = _net()
-    acts = {a.producer: a for a in activations(net)}
-    assert sorted(acts) == [0, 1, 2, 3]          # the last layer's output is the network's: nobody reads it
-    assert acts[0].reader == 1 and acts[0].adders == (3,) and acts[0].last == 3
+    acts = {a.producers: a for a in activations(net)}
+    assert sorted(acts) == [(0,), (1,), (2,), (3,)]   # the last layer's output is the network's: nobody reads it
+    acts = {p[0]: a for p, a in acts.items()}
+    assert acts[0].readers == (1,) and acts[0].adders == (3,) and acts[0].last == 3
     assert acts[0].words == max(net.layers[0].output_words, net.layers[1].input_words) == 12 * 12 * 8
     assert acts[1].words == net.layers[2].input_words == 14 * 14 * 16   # the depthwise's window: its halo too
     assert not acts[1].alive_at(3) and acts[0].alive_at(2)

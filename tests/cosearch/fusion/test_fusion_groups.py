@@ -1,0 +1,67 @@
+"""User-given depth-first groups (`fusion_groups`, `--fusion-groups`): run as given, and one line for bad input."""
+
+import pytest
+
+from cosearch.fusion import get_fusion_mode, parse_fusion_groups, resolve_fusion_groups
+from cosearch.search import evaluate_network
+from nets import Layer, Network
+
+from _fusion_tiny import tiny_accelerator, tiny_cache
+
+
+def _net() -> Network:
+    """stem 3x3 -> 1x1 -> 3x3 -> 1x1 (-> a branch: two 1x1s read the last 1x1's output) on a 16 x 16 map."""
+    layers = [Layer.conv(3, 8, 3, 16, name="stem"), Layer.conv(8, 16, 1, 16, name="a"),
+              Layer.conv(16, 16, 3, 16, name="b"), Layer.conv(16, 8, 1, 16, name="c"),
+              Layer.conv(8, 8, 1, 16, name="d"), Layer.conv(8, 8, 1, 16, name="e")]
+    return Network("given", layers, sources=((-1,), (0,), (1,), (2,), (3,), (3,)))
+
+
+_acc = tiny_accelerator
+
+
+@pytest.fixture(scope="module")
+def cache():
+    return tiny_cache()
+
+
+def test_groups_resolve_by_index_and_name():
+    net = _net()
+    assert parse_fusion_groups("1-3, 4") == (("1", "3"), ("4", "4"))
+    assert resolve_fusion_groups(net, "a-c") == ((1, 3),) == resolve_fusion_groups(net, "1-3")
+    assert resolve_fusion_groups(net, "4,0-2") == ((0, 2), (4, 4))
+
+
+def test_the_plan_runs_exactly_the_given_groups(cache):
+    net, acc = _net(), _acc(4096)
+    plan = get_fusion_mode("depth-first", "1-3").plan(net, acc, cache, "edp")
+    assert plan.groups() == [(0, 0), (1, 3), (4, 4), (5, 5)]
+    assert plan.tiling[1]["tiles"] >= 1 and plan.tiling[1]["peak_intermediate_words"] > 0
+    assert plan.notes == ("groups given: 1-3",)
+    cost = evaluate_network(net, acc, cache, fusion="depth-first", fusion_groups="a-c")
+    assert cost.meta["fusion"]["groups"][1]["layers"] == ["a", "c"]
+    # the intermediate rows of a 1 -> 2 -> 3 group at 1-row tiles: (3 rows of a + 1 row of b) x 16 x 16 words at
+    # least; a 600-word buffer cannot hold them
+    with pytest.raises(ValueError, match=r"^fusion_groups: group 1-3 needs \d+ words on chip .* \(600 words\)$"):
+        get_fusion_mode("depth-first", "1-3").plan(net, _acc(600), cache, "edp")
+
+
+@pytest.mark.parametrize("groups, message", [
+    ("", r"'' must be comma-separated groups"),
+    ("1-2-3", r"group '1-2-3' must be FIRST-LAST"),
+    ("1-9", r"layer index 9 is out of range for given \(accepted: 0-5\)"),
+    ("a-zz", r"'zz' is not a layer of given"),
+    ("3-1", r"group 3-1 runs backwards"),
+    ("3-4", r"layers 3-4 do not chain: layer 4 \(d\)"),          # c's output is also read by e
+    ("3-5", r"layers 3-5 do not chain"),
+    ("0-1,1-2", r"groups 0-1 and 1-2 overlap"),
+])
+def test_bad_groups_are_one_line_naming_the_field(groups, message):
+    with pytest.raises(ValueError, match=r"^fusion_groups: " + message) as err:
+        resolve_fusion_groups(_net(), groups)
+    assert "\n" not in str(err.value)
+
+
+def test_groups_need_the_depth_first_mode(cache):
+    with pytest.raises(ValueError, match=r"^fusion_groups: groups are run depth-first"):
+        evaluate_network(_net(), _acc(4096), cache, fusion="resident", fusion_groups="1-3")
