@@ -1,9 +1,10 @@
 """Presets against the published whole-network latencies of the chips they describe.
 
-    python benchmarks/bench_real_devices.py [--fusion MODE] [--budget-evals 4000] [--only NETWORK[,NETWORK]]
+    python benchmarks/bench_real_devices.py [--fusion MODE] [--factors MODE] [--budget-evals 4000] [--only NETWORK[,NETWORK]]
 
 Each row evaluates one zoo network on one preset as a user of the Python API would,
 `evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N)))` (with
+`factors=MODE` in the settings when `--factors` is given: residual tiles let a 4-wide axis split 14 or 7 rows;
 `fusion=MODE` when given: how the layers share the chip, `cosearch.fusion`; without it, each layer alone with its
 tensors in DRAM), and prints the latency per image beside the chip's measured figure and its source, their ratio
 and the array's utilization. The presets are described by their chips' published facts only (docs/sources.md); no
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fusion", default=None, metavar="MODE",
                         help="how layers share the chip (evaluate_network's fusion=); default: each layer alone")
     parser.add_argument("--budget-evals", type=int, default=4000, help="mapper evaluations per layer (default 4000)")
+    parser.add_argument("--factors", default="perfect", choices=("perfect", "auto", "residual"),
+                        help="tile factors the mapper may use (MapperSettings.factors; default perfect, the API's)")
     parser.add_argument("--only", default="", help="comma-separated network names to run (default all rows)")
     args = parser.parse_args(argv)
     if args.budget_evals < 1:
@@ -107,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--only: unknown network(s) {sorted(unknown)}; accepted: "
                          f"{', '.join(dict.fromkeys(r.network for r in ROWS))}")
         rows = tuple(r for r in ROWS if r.network in names)
-    settings = MapperSettings(budget_evals=args.budget_evals)
+    settings = MapperSettings(budget_evals=args.budget_evals, factors=args.factors)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; mapper budget {args.budget_evals} "
-          f"evaluations per layer; fusion {args.fusion or 'none (evaluate_network default)'}", flush=True)
+          f"evaluations per layer ({args.factors} factors); fusion {args.fusion or 'none (evaluate_network default)'}", flush=True)
     print(f"compile / warm-up: {_warm(settings):.1f} s", flush=True)
     print(f"{'preset':<14} {'network':<28} {'ours ms':>8} {'chip ms':>8} {'ratio':>6} {'util':>6} {'s':>5}  source")
     ratios = []

@@ -116,12 +116,13 @@ _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[int, ...]) -> np.ndarray:
     """allowed[l, axis, d]: may dim d be unrolled on axis (0 = X, 1 = Y) of level l's fan-out (the dataflow's dims
-    per axis, `Dataflow.axis_dims`, which adds a grouped layer's G to an axis carrying a channel dim; any active dim
+    per axis and level, `Dataflow.axis_dims`, which adds a grouped layer's G to an axis carrying a channel dim; any active dim
     without a dataflow)."""
     df = accelerator.dataflow
     allowed = np.zeros((accelerator.num_levels, 2, 8), dtype=bool)
     for l in range(accelerator.num_levels):
-        for axis, names in ((0, df.axis_dims("X") if df else ()), (1, df.axis_dims("Y") if df else ())):
+        level = accelerator.levels[l].name
+        for axis, names in ((0, df.axis_dims("X", level) if df else ()), (1, df.axis_dims("Y", level) if df else ())):
             if fanout[l, axis] > 1:
                 for d in active:
                     allowed[l, axis, d] = not names or DIMS[d] in names

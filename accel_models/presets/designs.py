@@ -8,8 +8,10 @@ known for; `technology_nm=` rebuilds it at another node (e.g. the co-search's). 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from ..accelerator import Accelerator
+from .. import tech
+from ..accelerator import Accelerator, StorageLevel
 from ..builder import build_accelerator
 from ..dataflow import Dataflow
 from ..units import KIB, MIB
@@ -88,26 +90,61 @@ PCIE_GEN2_X1_BYTES_PER_S = 5e9 * 8 / 10 / 8
 """One PCIe Gen2 lane, each direction: 5 GT/s with 8b/10b line coding = 500 MB/s (PCI-SIG, PCI Express Base
 Specification 2.0)."""
 
+EDGE_TPU_CLOCK_GHZ = 0.5
+"""The Edge TPU's compute clock at its 'Max' performance setting, the default for PCIe-attached chips: libedgetpu
+(google-coral/libedgetpu, driver/beagle/beagle_top_level_handler.cc: GCB clock 500 MHz at Max, 250 / 125 / 63 MHz
+at High / Medium / Low; tflite/edgetpu_context_direct.cc: Max unless a USB chip is throttled)."""
+EDGE_TPU_TILES = (4, 4)
+"""Tiles of the chip, X x Y (libedgetpu, driver/config/beagle/beagle_chip_structures.h: number_x_tiles = 4,
+number_y_tiles = 4), the 2-D array of PEs of Yazdanbakhsh et al.'s template."""
+EDGE_TPU_CELLS_PER_TILE = 64
+"""Cells in a tile (beagle_chip_structures.h: num_cells = 64)."""
+EDGE_TPU_TILE_MEMORY_BYTES = 196608
+"""Narrow memory of one tile, 192 KiB (beagle_chip_structures.h: narrow_memory_capacity, 'per tile'). Coral's
+compiled MobileNet v1 (google-coral/test_data, mobilenet_v1_1.0_224_quant_embedding_extractor_edgetpu.tflite) uses
+78,912 B of it per tile: its largest input and output (0.4 + 0.8 MB) split over the 16 tiles."""
+
+EDGE_TPU_TILED = Dataflow("edge_tpu_tiles", spatial_x=("K",), spatial_y=("C",), stationary="Weights",
+                          groups_on_channels=False, level_axes=(("GLB", ("Q",), ("P",)),))
+"""The 4 x 4 tiles share out the output's columns and rows (Q, P); in a tile the cells take output channels (K) and
+each cell's MACs input channels (C). Output positions across PEs and channels within them is the spatial unrolling
+ZigZag keeps for its Edge TPU (KULeuven-MICAS/zigzag, inputs/mapping/edge_tpu_like.yaml: K | C | OX | OY, after
+Yazdanbakhsh et al. 2021, as in DeFiNES, Mei et al., HPCA 2023), which gives a depthwise layer's groups no axis (its
+G is unrolled only for Add and Pooling layers): a depthwise layer runs on the 16 tiles' output positions."""
+
 
 def edge_tpu_like(technology_nm: float = 28) -> Accelerator:
-    """Edge TPU-like: 64 x 64 INT8 weight-stationary array at 480 MHz (~4 TOPS), 8 MB on chip, host link PCIe Gen2 x1.
+    """Edge TPU-like: 4 x 4 tiles of 64 cells of 4 INT8 MACs at 500 MHz (4.1 TOPS), 8 MB on chip, PCIe Gen2 x1.
 
-    Google's public descriptions (docs/sources.md): 4 TOPS INT8 (2 ops a MAC: 4096 MACs at 480 MHz give 3.9),
-    8 MB of on-chip SRAM that caches the model's parameters, and no memory of its own beyond it: the chip reaches
-    its host's memory over one PCIe Gen2 lane (Coral Accelerator Module datasheet: PCIe Gen2 x1 or USB 2.0; that
-    the Dev Board uses the PCIe one is assumed), 500 MB/s each way, so the DRAM level reads and writes at
-    500e6 / 480e6 = 1.04 bytes a cycle each, in parallel. What stays on chip between layers and across
-    inferences is the network evaluation's (`evaluate_network(..., fusion=...)`). The array's shape and the
-    node (28 nm, as TPU v1) are assumed: Google publishes neither.
+    Google's public descriptions (docs/sources.md): 4 TOPS INT8, 8 MB of on-chip SRAM that caches the model's
+    parameters, and no memory of its own beyond it: the chip reaches its host's memory over one PCIe Gen2 lane
+    (Coral Accelerator Module datasheet: PCIe Gen2 x1 or USB 2.0; that the Dev Board uses the PCIe one is assumed),
+    500 MB/s each way, so the DRAM level reads and writes at 500e6 / 500e6 = 1 byte a cycle each, in parallel.
+    Google's runtime (libedgetpu) gives the clock, the 4 x 4 tiles, 64 cells a tile and a tile's 192 KiB memory;
+    4 MACs a cell is assumed, the peak over the clock (4e12 / 2 / 500e6 = 4000, 16 x 64 x 4 = 4096). The tile
+    memories keep activations (Inputs, Outputs), a one-word register per MAC the weight it holds (weight
+    stationary); the 8 MB is the level above the tiles, whose tensors stay between layers and across inferences
+    as the network evaluation decides (`evaluate_network(..., fusion=...)`). Node 28 nm (as TPU v1): assumed.
     """
-    clock_ghz = 0.48
+    clock_ghz = EDGE_TPU_CLOCK_GHZ
     link_bytes_per_cycle = PCIE_GEN2_X1_BYTES_PER_S / (clock_ghz * 1e9)
+    cells = EDGE_TPU_CELLS_PER_TILE
     acc = build_accelerator(
-        pe_array=(64, 64), rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=None,
+        pe_array=EDGE_TPU_TILES, rf_words=(1, 0, 0), glb_words=8 * MIB, dram_bandwidth_words_per_cycle=None,
         word_bits=8, technology_nm=technology_nm, clock_ghz=clock_ghz, name="edge_tpu_like",
-        dataflow=WEIGHT_STATIONARY_CK,
+        dataflow=EDGE_TPU_TILED,
         meta={"published_area_mm2": None, "source": "Google's public descriptions: 4 TOPS INT8, 8 MB on-chip memory, "
-              "PCIe Gen2 x1 host interface (Coral Accelerator Module datasheet)"})
+              "PCIe Gen2 x1 host interface (Coral Accelerator Module datasheet); libedgetpu: 500 MHz, 4 x 4 tiles "
+              "of 64 cells, 192 KiB a tile"})
+    tile_words = EDGE_TPU_TILE_MEMORY_BYTES  # 8-bit words
+    e_tile = tech.storage_access_energy_pj("SRAM", tile_words, 8, acc.levels[1].block_size_words, technology_nm)
+    tile = StorageLevel(name="TILE", keeps=("Inputs", "Outputs"), capacity_words=tile_words, word_bits=8,
+                        block_size_words=acc.levels[1].block_size_words, read_energy_pj=e_tile,
+                        write_energy_pj=e_tile * tech.SRAM_WRITE_TO_READ,
+                        update_energy_pj=e_tile * tech.SRAM_WRITE_TO_READ, fanout_x=cells, fanout_y=4, kind="SRAM")
+    levels = acc.levels[:2] + (tile,) + acc.levels[2:]
+    acc = replace(acc, levels=levels, meta={**acc.meta, "pe_array": (EDGE_TPU_TILES[0] * cells,
+                                                                     EDGE_TPU_TILES[1] * 4)})
     return acc.with_levels(DRAM={"read_bandwidth": link_bytes_per_cycle, "write_bandwidth": link_bytes_per_cycle})
 
 

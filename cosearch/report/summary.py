@@ -17,8 +17,11 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _dims(dataflow) -> str:
-    parts = [f"{axis}:" + ",".join(dims) for axis in ("X", "Y") if (dims := dataflow.axis_dims(axis))]
-    return " ".join(parts) or "any"
+    """The dims each axis may unroll, e.g. 'X:K,G Y:C,G'; per-level exceptions after, e.g. 'GLB(X:Q Y:P)'."""
+    def axes(level=None):
+        return " ".join(f"{axis}:" + ",".join(dims) for axis in ("X", "Y") if (dims := dataflow.axis_dims(axis, level)))
+    levels = [f"{name}({axes(name) or 'any'})" for name, _, _ in dataflow.level_axes]
+    return " ".join([axes() or "any"] + levels)
 
 
 def _node_word(technology_nm: float, word_bits: int) -> str:

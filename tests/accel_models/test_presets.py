@@ -48,6 +48,18 @@ def test_mac_counts_and_weight_stationary(name, macs):
     assert set(acc.dataflow.spatial_x + acc.dataflow.spatial_y) == {"C", "K"}
 
 
+def test_edge_tpu_tiles():
+    """libedgetpu's Beagle figures (docs/sources.md): 4 x 4 tiles of 64 cells, 192 KiB a tile, 500 MHz."""
+    acc = presets.edge_tpu_like()
+    assert acc.clock_ghz == 0.5
+    glb, tile = acc.levels[acc.level_index("GLB")], acc.levels[acc.level_index("TILE")]
+    assert (glb.fanout_x, glb.fanout_y) == (4, 4) and glb.capacity_words == 8 * 1024 * 1024
+    assert tile.fanout_x == 64 and tile.capacity_words == 196608 and tile.keeps == ("Inputs", "Outputs")
+    df = acc.dataflow
+    assert (df.axis_dims("X", "GLB"), df.axis_dims("Y", "GLB")) == (("Q",), ("P",))
+    assert (df.axis_dims("X", "TILE"), df.axis_dims("Y", "TILE")) == (("K",), ("C",))  # no G: groups_on_channels off
+
+
 def test_peak_throughputs():
     # Edge TPU: about 4 TOPS (docs/sources.md), 1 MAC = 2 ops
     assert 2 * peak_macs_per_s(presets.edge_tpu_like()) == pytest.approx(4e12, rel=0.05)
@@ -63,8 +75,8 @@ def test_every_preset_is_consistent(name):
     df = acc.dataflow
     assert df is not None
     assert all(d in "RSPQCKNG" for d in df.spatial_x + df.spatial_y)
-    if df.stationary in TENSORS:
-        assert df.stationary in acc.levels[2].keeps
+    if df.stationary in TENSORS:  # kept by the PE's own storage, below the innermost fan-out
+        assert any(df.stationary in lv.keeps for lv in acc.levels[acc.fanout_levels[-1] + 1:])
     assert area_mm2(acc) > 0
     assert acc.levels[0].kind == "DRAM" and dram_bytes_per_s(acc) > 0
 

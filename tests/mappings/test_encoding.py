@@ -41,10 +41,11 @@ def assert_valid_shape(enc: Encoding, m) -> None:
     assert not (m.keep.astype(bool) & ~allowed).any()
     df = acc.dataflow
     if df is not None:
-        for axis, names in ((m.spatial_x, df.axis_dims("X")), (m.spatial_y, df.axis_dims("Y"))):
-            if names:
-                banned = [i for i, d in enumerate(DIMS) if d not in names]
-                assert (axis[:, :, banned] == 1).all()
+        for l, lv in enumerate(acc.levels):
+            for axis, names in ((m.spatial_x, df.axis_dims("X", lv.name)), (m.spatial_y, df.axis_dims("Y", lv.name))):
+                if names:
+                    banned = [i for i, d in enumerate(DIMS) if d not in names]
+                    assert (axis[:, l, banned] == 1).all()
     res = evaluate_batch(layer, acc, m)
     assert not np.isin(res.reason, [BAD_FACTORS, SPATIAL_OVERFLOW, BAD_BYPASS]).any()
 
@@ -269,6 +270,29 @@ def test_groups_go_on_the_axes_that_carry_a_channel_dim():
     enc = Encoding(dw, acc_off)
     m = enc.decode(rng.random((300, enc.size)))
     assert (m.spatial_x[:, :, g] * m.spatial_y[:, :, g]).max() == 1
+
+
+def test_level_axes_constrain_each_fan_out_apart():
+    """`Dataflow.level_axes`: on edge_tpu_like the tiles (below GLB) unroll only output rows and columns, the cells
+    of a tile (below TILE) only channels, and a depthwise layer's groups nowhere."""
+    acc = presets.get_preset("edge_tpu_like")
+    glb, tile = acc.level_index("GLB"), acc.level_index("TILE")
+    rng = np.random.default_rng(5)
+    for layer in (Layer(P=14, Q=14, C=256, K=512), Layer(R=3, S=3, P=14, Q=14, G=64)):
+        enc = Encoding(layer, acc)
+        m = enc.decode(rng.random((300, enc.size)))
+        assert_valid_shape(enc, m)
+        sx, sy = m.spatial_x, m.spatial_y
+        assert (sx[:, glb] > 1).any(axis=0).nonzero()[0].tolist() in ([], [DIMS.index("Q")])
+        assert (sy[:, glb] > 1).any(axis=0).nonzero()[0].tolist() in ([], [DIMS.index("P")])
+        assert set((sx[:, tile] > 1).any(axis=0).nonzero()[0]) <= {DIMS.index("K")}
+        assert set((sy[:, tile] > 1).any(axis=0).nonzero()[0]) <= {DIMS.index("C")}
+        assert (sx[:, :, DIMS.index("G")] * sy[:, :, DIMS.index("G")]).max() == 1
+    assert presets.EDGE_TPU_TILED.axis_dims("X") == ("K",)            # levels without an entry: spatial_x / y
+    with pytest.raises(ValueError, match="level_axes"):
+        Dataflow("bad", ("K",), level_axes=(("GLB", ("Z",), ()),))
+    with pytest.raises(ValueError, match="named twice"):
+        Dataflow("bad", ("K",), level_axes=(("GLB", ("P",), ()), ("GLB", ("Q",), ())))
 
 
 @pytest.mark.parametrize("args, kwargs, message", [
