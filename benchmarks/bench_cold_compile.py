@@ -26,6 +26,12 @@ function's own compile, with the helpers numba inlines into it), and prints each
 layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
 process on the cache the first left (load: the figure a cache built at install time would give). Last line:
 `first best_mapping: X s CPU on an empty cache, Y s CPU on a built cache`.
+
+`--warm-up` times the set-up step that builds the cache ahead (`cosearch warm-up`, one process per core) on an empty
+cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
+`--best-mapping`), one default trial (as the default mode, with numba's compile events) and a tiny co-search
+(`run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1`, wall). Last line:
+`after warm-up (X s wall, Y s CPU): first best_mapping A s CPU, first trial B s CPU, tiny co-search C s wall`.
 """
 from __future__ import annotations
 
@@ -137,6 +143,38 @@ def _best_mapping(cache: str) -> int:
     return 0
 
 
+def _run(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child: user + sys, its stdout + stderr) of a command."""
+    t0, c0 = time.monotonic(), os.times()
+    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    wall, c1 = time.monotonic() - t0, os.times()
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} ended with status {r.returncode}:\n{r.stdout}{r.stderr}")
+    return wall, (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system), r.stdout + r.stderr
+
+
+def _after_warm_up(cache: str, workers: int | None) -> int:
+    """`cosearch warm-up` on the empty cache `cache`, then the first calls a user makes, each in a new process."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    me = [sys.executable, __file__, "--child"]
+    say = lambda text: print(f"{text}  (load average {os.getloadavg()[0]:.2f})", flush=True)  # noqa: E731
+    wall, cpu, out = _run([sys.executable, "-m", "cosearch", "warm-up",
+                           *(["--workers", str(workers)] if workers else [])], env)
+    say(f"warm-up: {wall:.1f} s wall, {cpu:.1f} s CPU; " + next(x for x in out.splitlines() if x.startswith("warm-up:")))
+    _, bm_cpu, out = _run([*me, "--best-mapping"], env)
+    say(f"first best_mapping: {bm_cpu:.1f} s CPU; {out.strip().splitlines()[0]}")
+    _, trial_cpu, out = _run([*me, "--top", "5"], env)
+    lines = out.strip().splitlines()
+    say(f"first default trial: {trial_cpu:.1f} s CPU; {lines[-2]}; {lines[-1]}")
+    with tempfile.TemporaryDirectory() as run_out:
+        tiny_wall, tiny_cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), "--trials", "1", "--population",
+                                       "4", "--generations", "1", "--workers", "1", "--out", run_out], env)
+    say(f"tiny co-search: {tiny_wall:.1f} s wall, {tiny_cpu:.1f} s CPU")
+    print(f"after warm-up ({wall:.0f} s wall, {cpu:.0f} s CPU): first best_mapping {bm_cpu:.1f} s CPU, "
+          f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_wall:.1f} s wall")
+    return 0
+
+
 def _outermost_total(spans: list[tuple[float, str]]) -> float:
     """Compile time not counted twice: the top-level compilations are those of the trial's entry points
     (`run_evolution`, the cost kernel's drivers, the decoder), whose spans contain the others."""
@@ -213,6 +251,10 @@ def main() -> int:
                     help="the compile plan's steps one by one on an empty cache, CPU time each")
     ap.add_argument("--best-mapping", action="store_true",
                     help="the first best_mapping in a new process: on an empty cache, then on the cache it built")
+    ap.add_argument("--warm-up", action="store_true",
+                    help="cosearch warm-up on an empty cache, then the first best_mapping, trial and tiny co-search")
+    ap.add_argument("--warm-up-workers", type=int, default=None,
+                    help="the warm-up's processes (default: its own, one per core)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
@@ -225,6 +267,11 @@ def main() -> int:
         else:
             _child(args.top)
         return 0
+    if args.warm_up:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
+                  flush=True)
+            return _after_warm_up(cache, args.warm_up_workers)
     if args.best_mapping:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
