@@ -20,7 +20,12 @@ CPU per worker)`.
 callees, the decoder, the kernel's driver, the search, the warm starts) one step after the other on an empty
 cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
 function's own compile, with the helpers numba inlines into it), and prints each step's CPU time. Last line:
-`per-function compile: X s CPU in N steps (largest: NAME Y s)`.
+`per-function compile: X s CPU in N steps (largest: NAME Y s)`; the line before it gives the wall time the split
+between N worker processes would take with these costs, and the longest chain of callees that bounds it.
+
+`--compare DIR` runs `--per-function` on this tree and then on DIR, a copy of the repository with a kernel change
+(e.g. fewer `inline="always"`), each on an empty cache, and prints both. Last line:
+`compile plan: X s CPU here, Y s CPU in DIR (Z%)`.
 
 `--best-mapping` times what a user who imports the library waits for: `mappings.best_mapping` on a ResNet-50 3x3
 layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
@@ -109,6 +114,13 @@ def _child_per_function() -> None:
     for name, t in rows:
         print(f"{t:7.2f}  {100 * t / total:4.0f}%  {name}")
     big = max(rows[1:], key=lambda r: r[1])
+    from cosearch.search.split_compile import chain_cost_s, schedule_s
+    measured = dict(rows[1:])
+    chain = chain_cost_s(steps, measured)
+    first = max(chain, key=chain.get)
+    print(f"split by these costs (cosearch.search.split_compile): "
+          + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
+          + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     print(f"per-function compile: {total:.1f} s CPU in {len(steps)} steps (largest: {big[0]} {big[1]:.1f} s)")
 
 
@@ -143,6 +155,24 @@ def _best_mapping(cache: str) -> int:
     return 0
 
 
+def _compare(other: Path) -> int:
+    """`--per-function` here and in the copy `other`, each in a child on an empty cache."""
+    totals = []
+    for root in (ROOT, other):
+        with tempfile.TemporaryDirectory() as cache:
+            r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_cold_compile.py"), "--child",
+                                "--per-function"], env={**os.environ, "NUMBA_CACHE_DIR": cache}, cwd=root,
+                               capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return r.returncode
+        print(f"{root}:\n{r.stdout}(load average {os.getloadavg()[0]:.2f} after)", flush=True)
+        totals.append(float(r.stdout.strip().splitlines()[-1].split()[2]))
+    print(f"compile plan: {totals[0]:.1f} s CPU here, {totals[1]:.1f} s CPU in {other} "
+          f"({100 * (totals[1] / totals[0] - 1):+.0f}%)")
+    return 0
+
+
 def _run(cmd: list[str], env: dict) -> tuple[float, float, str]:
     """(wall s, CPU s of the child: user + sys, its stdout + stderr) of a command."""
     t0, c0 = time.monotonic(), os.times()
@@ -160,7 +190,9 @@ def _after_warm_up(cache: str, workers: int | None) -> int:
     say = lambda text: print(f"{text}  (load average {os.getloadavg()[0]:.2f})", flush=True)  # noqa: E731
     wall, cpu, out = _run([sys.executable, "-m", "cosearch", "warm-up",
                            *(["--workers", str(workers)] if workers else [])], env)
-    say(f"warm-up: {wall:.1f} s wall, {cpu:.1f} s CPU; " + next(x for x in out.splitlines() if x.startswith("warm-up:")))
+    line = next(x for x in out.splitlines() if x.startswith("warm-up:"))
+    print("\n".join(x for x in out.splitlines() if x.startswith("worker ")))
+    say(f"warm-up: {wall:.1f} s wall, {cpu:.1f} s CPU; {line}")
     _, bm_cpu, out = _run([*me, "--best-mapping"], env)
     say(f"first best_mapping: {bm_cpu:.1f} s CPU; {out.strip().splitlines()[0]}")
     _, trial_cpu, out = _run([*me, "--top", "5"], env)
@@ -255,6 +287,8 @@ def main() -> int:
                     help="cosearch warm-up on an empty cache, then the first best_mapping, trial and tiny co-search")
     ap.add_argument("--warm-up-workers", type=int, default=None,
                     help="the warm-up's processes (default: its own, one per core)")
+    ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
+                    help="--per-function here and in DIR (a copy of the repository with a kernel change)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
@@ -267,6 +301,10 @@ def main() -> int:
         else:
             _child(args.top)
         return 0
+    if args.compare is not None:
+        if not (args.compare / "benchmarks" / "bench_cold_compile.py").is_file():
+            ap.error(f"--compare: {args.compare} holds no benchmarks/bench_cold_compile.py (a copy of the repository)")
+        return _compare(args.compare.resolve())
     if args.warm_up:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",

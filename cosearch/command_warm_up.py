@@ -23,6 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+ENTRY_COST_S = {"evaluate_batch_serial": 8.5, "instance_classes": 12.6}
+"""CPU seconds of the cost model's entry-point steps (`warm_up_plan`), as numba's compile events timed them in a
+tiny co-search after the mapper's plan; the mapper's own steps: `mappings.compile_plan.COMPILE_COST_S`."""
 WORKERS_MAX = 8
 """Worker processes at most: the plan's longest chain bounds the wall time long before more would help."""
 
@@ -38,6 +41,11 @@ class WarmUpReport:
     by_worker: tuple[dict[str, float], ...]
     failed: tuple[str, ...]
 
+    def details(self) -> str:
+        """Each worker's steps with their CPU seconds, one line per worker."""
+        return "\n".join(f"worker {i}: " + ", ".join(f"{name} {t:.1f}" for name, t in w.items())
+                         for i, w in enumerate(self.by_worker))
+
     def line(self) -> str:
         shares = " / ".join(f"{sum(w.values()):.0f}" for w in self.by_worker)
         failed = f"; failed: {', '.join(self.failed)} (a run compiles those itself)" if self.failed else ""
@@ -45,11 +53,36 @@ class WarmUpReport:
                 f"{len(self.by_worker)} worker(s) ({shares} s CPU each){failed}")
 
 
+def warm_up_plan(settings) -> list:
+    """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and the cost model's entry
+    points that a run's final phase and report call, each of which compiles its own signature of the kernel's
+    driver (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose
+    instances do unequal work: `kernel.instance_classes`), on the same layer and design."""
+    from accel_models import MappingArrays, kernel
+    from accel_models.geometry import accelerator_arrays, layer_arrays
+
+    from .search.split_compile import compile_plan, plan_inputs
+
+    layer, accelerator = plan_inputs(settings)
+    steps = compile_plan(settings)
+    la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
+    after = tuple(s.name for s in kernel.callee_steps(la, aa))
+    batch = MappingArrays.empty(1, accelerator.num_levels)
+    one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
+    return steps + [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la,
+                                                                                   aa, batch), after),
+                    kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one),
+                                       after)]
+
+
 def _worker(folder: str, settings) -> None:
     """One worker process: take steps of the shared plan until all are done; write what it ran to `folder`."""
-    from .search.split_compile import SplitCompile, compile_plan
+    from .search.split_compile import SplitCompile
 
-    split = SplitCompile(compile_plan(settings), Path(folder), say=lambda text: None)
+    from mappings.compile_plan import COMPILE_COST_S
+
+    split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None,
+                         cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
     split.start()
     split.finish()
     failed = [p.stem for p in Path(folder).glob("*.done") if json.loads(p.read_text()).get("error")]
@@ -94,8 +127,9 @@ def command(argv: list[str], prog: str, parser: argparse.ArgumentParser) -> int:
     print(f"{prog} warm-up: compiling the numba kernels into numba's cache in {n} process(es); a run after this "
           f"one loads them", file=sys.stderr, flush=True)
     report = warm_up(settings, n)
+    print(report.details(), file=sys.stderr)
     print(report.line())
     return 1 if report.failed else 0
 
 
-__all__ = ["warm_up", "WarmUpReport", "command", "WORKERS_MAX"]
+__all__ = ["warm_up", "warm_up_plan", "ENTRY_COST_S", "WarmUpReport", "command", "WORKERS_MAX"]

@@ -7,8 +7,8 @@ kernel and the decoder (~26 s CPU each, on both cores at once). The tree is a ch
 callees that compile independently (`mappings.compile_plan`). A worker takes, of the steps not done whose callees
 are done, the one that heads the costliest chain of compiles still ahead (each step's measured CPU seconds,
 `mappings.compile_plan.COMPILE_COST_S`, plus its longest chain of callers: the critical-path rule of list
-scheduling; the plan's order breaks ties and places steps without a figure), holding an OS lock on it (a worker that dies releases it,
-and its step is taken again), compiles it (numba writes it to its cache), marks it done, and goes on. So on
+scheduling; the plan's order breaks ties and places steps without a figure), holding an OS lock on it (a worker
+that dies releases it, and its step is taken again), compiles it (numba writes it to its cache), marks it done, and goes on. So on
 two workers one compiles the kernel's longest callee while the other compiles the rest beside it, and the
 search is compiled once, with its callees loaded from the cache. On a warm cache each step is a load from
 the cache (milliseconds). Where there are no file locks (Windows) every worker compiles alone, as before.
@@ -29,10 +29,11 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+from accel_models import Accelerator
 from accel_models.kernel import CompileStep
 from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
-from nets import get_space, largest_config, to_network
+from nets import Layer, get_space, largest_config, to_network
 
 from .._files import write_text_atomic
 from ..config import CoSearchSettings
@@ -45,15 +46,21 @@ POLL_S = 0.05
 """How often a waiting worker looks at the steps again."""
 
 
-def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
-    """The compile plan of a trial's mapper searches, as the mapper strategy gives it (`MapperStrategy.compile_plan`),
-    on the first layer of the trial's network and the middle design of the accelerator space (types, not values,
-    decide what numba compiles)."""
+def plan_inputs(settings: CoSearchSettings) -> tuple[Layer, Accelerator]:
+    """The layer and design a compile plan is built on: the first layer of the trial's network and the middle
+    design of the accelerator space (types, not values, decide what numba compiles)."""
     space = AcceleratorSpace.for_settings(settings)
     design = space.decode({g: 0.5 for g in space.genes}, name="compile-plan")
     network = (to_network(largest_config(get_space(settings.space))) if settings.searches_subnet
                else settings.network.build())
-    return settings.mapper.strategy.compile_plan(network.layers[0], design.accelerator, MappingCache(settings.mapper),
+    return network.layers[0], design.accelerator
+
+
+def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
+    """The compile plan of a trial's mapper searches, as the mapper strategy gives it (`MapperStrategy.compile_plan`),
+    on `plan_inputs`."""
+    layer, accelerator = plan_inputs(settings)
+    return settings.mapper.strategy.compile_plan(layer, accelerator, MappingCache(settings.mapper),
                                                  settings.mapper_objective)
 
 
