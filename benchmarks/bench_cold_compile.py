@@ -36,7 +36,8 @@ process on the cache the first left (load: the figure a cache built at install t
 cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
 `--best-mapping`), one default trial (as the default mode, with numba's compile events) and a tiny co-search
 (`run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1`, wall). Last line:
-`after warm-up (X s wall, Y s CPU): first best_mapping A s CPU, first trial B s CPU, tiny co-search C s wall`.
+`after warm-up (X s wall, Y s CPU): first best_mapping A s CPU, first trial B s CPU, tiny co-search C s CPU (D s
+wall)`.
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def _after_warm_up(cache: str, workers: int | None) -> int:
                                        "4", "--generations", "1", "--workers", "1", "--out", run_out], env)
     say(f"tiny co-search: {tiny_wall:.1f} s wall, {tiny_cpu:.1f} s CPU")
     print(f"after warm-up ({wall:.0f} s wall, {cpu:.0f} s CPU): first best_mapping {bm_cpu:.1f} s CPU, "
-          f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_wall:.1f} s wall")
+          f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_cpu:.1f} s CPU ({tiny_wall:.0f} s wall)")
     return 0
 
 
