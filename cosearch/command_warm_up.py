@@ -118,6 +118,8 @@ def command(argv: list[str], prog: str, parser: argparse.ArgumentParser) -> int:
     from .command import fail
     from .config import UsageError, given_options, make_settings, parse_options
 
+    parser.description = (f"{__doc__.splitlines()[0]} The co-search's options below pick what it compiles (the "
+                          f"defaults: what `{prog}` alone runs); --workers: the processes that compile.")
     args = parse_options(parser, argv)
     try:
         settings = make_settings(**given_options(args))
