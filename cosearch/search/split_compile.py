@@ -2,16 +2,17 @@
 plan that no other worker has taken, and loads the others' from numba's cache; `cosearch warm-up` runs the same
 schedule ahead of the first run.
 
-On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost
-kernel and the decoder (~26 s CPU each, on both cores at once). The tree is a chain of callers over
-callees that compile independently (`mappings.compile_plan`). A worker takes, of the steps not done whose callees
-are done, the one that heads the costliest chain of compiles still ahead (each step's measured CPU seconds,
+On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost kernel
+and the decoder (~70 s CPU each, on both cores at once). The tree is a chain of callers over callees that compile
+independently (`mappings.compile_plan`). A worker takes, of the steps not done whose callees are done, the one that
+heads the costliest chain of compiles still ahead (each step's measured CPU seconds,
 `mappings.compile_plan.COMPILE_COST_S`, plus its longest chain of callers: the critical-path rule of list
-scheduling; the plan's order breaks ties and places steps without a figure), holding an OS lock on it (a worker
-that dies releases it, and its step is taken again), compiles it (numba writes it to its cache), marks it done, and goes on. So on
-two workers one compiles the kernel's longest callee while the other compiles the rest beside it, and the
-search is compiled once, with its callees loaded from the cache. On a warm cache each step is a load from
-the cache (milliseconds). Where there are no file locks (Windows) every worker compiles alone, as before.
+scheduling; a step without a figure counts the median of the others, and the plan's order breaks ties), holding an
+OS lock on it (a worker that dies releases it, and its step is taken again), compiles it (numba writes it to its
+cache), marks it done, and goes on. So on two workers one compiles the kernel's longest callee while the other
+compiles the rest beside it, and the search is compiled once, with its callees loaded from the cache. On a warm
+cache each step is a load from the cache (milliseconds). Where there are no file locks (Windows) every worker
+compiles alone, as before.
 """
 from __future__ import annotations
 
