@@ -16,9 +16,9 @@ worker processes share the compile, `cosearch.search.split_compile`), then inter
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
 CPU per worker)`.
 
-`--per-function` compiles the mapper's compile plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
-callees, the decoder, the kernel's driver, the search, the warm starts) one step after the other on an empty
-cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
+`--per-function` compiles the warm-up's plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
+callees, the decoder, the kernel's driver, the search, the warm starts; then the cost model's entry points,
+`cosearch.command_warm_up.entry_point_steps`) one step after the other on an empty cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
 function's own compile, with the helpers numba inlines into it), and prints each step's CPU time. Last line:
 `per-function compile: X s CPU in N steps (largest: NAME Y s)`; the line before it gives the wall time the split
 between N worker processes would take with these costs, and the longest chain of callees that bounds it.
@@ -99,12 +99,14 @@ def _child_per_function() -> None:
     sys.path.insert(0, str(ROOT))
     from accel_models import get_preset
     from mappings import MappingCache
+    from cosearch.command_warm_up import entry_point_steps
     from mappings.compile_plan import mapper_compile_plan
     from nets import Layer
 
     layer = Layer.conv(64, 64, 3, 56, name="conv3x3")
     t0 = time.process_time()
-    steps = mapper_compile_plan(layer, get_preset("eyeriss"), MappingCache())
+    steps = (mapper_compile_plan(layer, get_preset("eyeriss"), MappingCache())
+             + entry_point_steps(layer, get_preset("eyeriss")))
     rows = [("(plan: its types and the cache guard)", time.process_time() - t0)]
     for step in steps:
         t = time.process_time()

@@ -53,26 +53,29 @@ class WarmUpReport:
                 f"{len(self.by_worker)} worker(s) ({shares} s CPU each){failed}")
 
 
-def warm_up_plan(settings) -> list:
-    """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and the cost model's entry
-    points that a run's final phase and report call, each of which compiles its own signature of the kernel's
-    driver (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose
-    instances do unequal work: `kernel.instance_classes`), on the same layer and design."""
+def entry_point_steps(layer, accelerator) -> list:
+    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`, each of
+    which compiles its own signature of the kernel's driver (`evaluate_batch` for small batches:
+    `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do unequal work:
+    `kernel.instance_classes`), after the kernel's callees."""
     from accel_models import MappingArrays, kernel
     from accel_models.geometry import accelerator_arrays, layer_arrays
 
-    from .search.split_compile import compile_plan, plan_inputs
-
-    layer, accelerator = plan_inputs(settings)
-    steps = compile_plan(settings)
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     after = tuple(s.name for s in kernel.callee_steps(la, aa))
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
-    return steps + [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la,
-                                                                                   aa, batch), after),
-                    kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one),
-                                       after)]
+    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
+                               after),
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after)]
+
+
+def warm_up_plan(settings) -> list:
+    """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
+    the same layer and design."""
+    from .search.split_compile import compile_plan, plan_inputs
+
+    return compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
 
 
 def _worker(folder: str, settings) -> None:
@@ -134,4 +137,4 @@ def command(argv: list[str], prog: str, parser: argparse.ArgumentParser) -> int:
     return 1 if report.failed else 0
 
 
-__all__ = ["warm_up", "warm_up_plan", "ENTRY_COST_S", "WarmUpReport", "command", "WORKERS_MAX"]
+__all__ = ["warm_up", "warm_up_plan", "entry_point_steps", "ENTRY_COST_S", "WarmUpReport", "command", "WORKERS_MAX"]
