@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ENTRY_COST_S = {"evaluate_batch_serial": 8.5, "instance_classes": 12.6}
-"""CPU seconds of the cost model's entry-point steps (`warm_up_plan`), as numba's compile events timed them in a
-tiny co-search after the mapper's plan; the mapper's own steps: `mappings.compile_plan.COMPILE_COST_S`."""
+ENTRY_COST_S = {"evaluate_batch_serial": 12.6, "instance_classes": 12.9}
+"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`."""
 WORKERS_MAX = 8
 """Worker processes at most: the plan's longest chain bounds the wall time long before more would help."""
 
