@@ -16,16 +16,28 @@ worker processes share the compile, `cosearch.search.split_compile`), then inter
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
 CPU per worker)`.
 
-`--per-function` compiles the mapper's compile plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
-callees, the decoder, the kernel's driver, the search, the warm starts) one step after the other on an empty
-cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
+`--per-function` compiles the warm-up's plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
+callees, the decoder, the kernel's driver, the search, the warm starts; then the cost model's entry points,
+`cosearch.command_warm_up.entry_point_steps`) one step after the other on an empty cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
 function's own compile, with the helpers numba inlines into it), and prints each step's CPU time. Last line:
-`per-function compile: X s CPU in N steps (largest: NAME Y s)`.
+`per-function compile: X s CPU in N steps (largest: NAME Y s)`; the line before it gives the wall time the split
+between N worker processes would take with these costs, and the longest chain of callees that bounds it.
+
+`--compare DIR` runs `--per-function` on this tree and then on DIR, a copy of the repository with a kernel change
+(e.g. fewer `inline="always"`), each on an empty cache, and prints both. Last line:
+`compile plan: X s CPU here, Y s CPU in DIR (Z%)`.
 
 `--best-mapping` times what a user who imports the library waits for: `mappings.best_mapping` on a ResNet-50 3x3
 layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
 process on the cache the first left (load: the figure a cache built at install time would give). Last line:
 `first best_mapping: X s CPU on an empty cache, Y s CPU on a built cache`.
+
+`--warm-up` times the set-up step that builds the cache ahead (`cosearch warm-up`, one process per core) on an empty
+cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
+`--best-mapping`), one default trial (as the default mode, with numba's compile events) and a tiny co-search
+(`run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1`, wall). Last line:
+`after warm-up (X s wall, Y s CPU): first best_mapping A s CPU, first trial B s CPU, tiny co-search C s CPU (D s
+wall)`.
 """
 from __future__ import annotations
 
@@ -87,12 +99,14 @@ def _child_per_function() -> None:
     sys.path.insert(0, str(ROOT))
     from accel_models import get_preset
     from mappings import MappingCache
+    from cosearch.command_warm_up import entry_point_steps
     from mappings.compile_plan import mapper_compile_plan
     from nets import Layer
 
     layer = Layer.conv(64, 64, 3, 56, name="conv3x3")
     t0 = time.process_time()
-    steps = mapper_compile_plan(layer, get_preset("eyeriss"), MappingCache())
+    steps = (mapper_compile_plan(layer, get_preset("eyeriss"), MappingCache())
+             + entry_point_steps(layer, get_preset("eyeriss")))
     rows = [("(plan: its types and the cache guard)", time.process_time() - t0)]
     for step in steps:
         t = time.process_time()
@@ -103,6 +117,13 @@ def _child_per_function() -> None:
     for name, t in rows:
         print(f"{t:7.2f}  {100 * t / total:4.0f}%  {name}")
     big = max(rows[1:], key=lambda r: r[1])
+    from cosearch.search.split_compile import chain_cost_s, schedule_s
+    measured = dict(rows[1:])
+    chain = chain_cost_s(steps, measured)
+    first = max(chain, key=chain.get)
+    print(f"split by these costs (cosearch.search.split_compile): "
+          + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
+          + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     print(f"per-function compile: {total:.1f} s CPU in {len(steps)} steps (largest: {big[0]} {big[1]:.1f} s)")
 
 
@@ -134,6 +155,58 @@ def _best_mapping(cache: str) -> int:
         print(f"{label}: {lines[0]}  (load average {os.getloadavg()[0]:.2f} after)", flush=True)
         totals.append(float(lines[-1].split()[-1]))
     print(f"first best_mapping: {totals[0]:.1f} s CPU on an empty cache, {totals[1]:.1f} s CPU on a built cache")
+    return 0
+
+
+def _compare(other: Path) -> int:
+    """`--per-function` here and in the copy `other`, each in a child on an empty cache."""
+    totals = []
+    for root in (ROOT, other):
+        with tempfile.TemporaryDirectory() as cache:
+            r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_cold_compile.py"), "--child",
+                                "--per-function"], env={**os.environ, "NUMBA_CACHE_DIR": cache}, cwd=root,
+                               capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return r.returncode
+        print(f"{root}:\n{r.stdout}(load average {os.getloadavg()[0]:.2f} after)", flush=True)
+        totals.append(float(r.stdout.strip().splitlines()[-1].split()[2]))
+    print(f"compile plan: {totals[0]:.1f} s CPU here, {totals[1]:.1f} s CPU in {other} "
+          f"({100 * (totals[1] / totals[0] - 1):+.0f}%)")
+    return 0
+
+
+def _run(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child: user + sys, its stdout + stderr) of a command."""
+    t0, c0 = time.monotonic(), os.times()
+    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    wall, c1 = time.monotonic() - t0, os.times()
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} ended with status {r.returncode}:\n{r.stdout}{r.stderr}")
+    return wall, (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system), r.stdout + r.stderr
+
+
+def _after_warm_up(cache: str, workers: int | None) -> int:
+    """`cosearch warm-up` on the empty cache `cache`, then the first calls a user makes, each in a new process."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+    me = [sys.executable, __file__, "--child"]
+    say = lambda text: print(f"{text}  (load average {os.getloadavg()[0]:.2f})", flush=True)  # noqa: E731
+    wall, cpu, out = _run([sys.executable, "-m", "cosearch", "warm-up",
+                           *(["--workers", str(workers)] if workers else [])], env)
+    line = next(x for x in out.splitlines() if x.startswith("warm-up:"))
+    print("\n".join(x for x in out.splitlines() if x.startswith("worker ")))
+    say(f"warm-up: {wall:.1f} s wall, {cpu:.1f} s CPU; {line}")
+    _, bm_cpu, out = _run([*me, "--best-mapping"], env)
+    say(f"first best_mapping: {bm_cpu:.1f} s CPU; {out.strip().splitlines()[0]}")
+    _, trial_cpu, out = _run([*me, "--top", "5"], env)
+    lines = out.strip().splitlines()
+    say(f"first default trial: {trial_cpu:.1f} s CPU; {lines[-2]}; {lines[-1]}")
+    with tempfile.TemporaryDirectory() as run_out:
+        tiny_wall, tiny_cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), "--trials", "1", "--population",
+                                       "4", "--generations", "1", "--workers", "1", "--out", run_out], env)
+    say(f"tiny co-search: {tiny_wall:.1f} s wall, {tiny_cpu:.1f} s CPU")
+    print(f"after warm-up ({wall:.0f} s wall, {cpu:.0f} s CPU): first best_mapping {bm_cpu:.1f} s CPU, "
+          f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_cpu:.1f} s CPU ({tiny_wall:.0f} s wall)")
     return 0
 
 
@@ -213,6 +286,12 @@ def main() -> int:
                     help="the compile plan's steps one by one on an empty cache, CPU time each")
     ap.add_argument("--best-mapping", action="store_true",
                     help="the first best_mapping in a new process: on an empty cache, then on the cache it built")
+    ap.add_argument("--warm-up", action="store_true",
+                    help="cosearch warm-up on an empty cache, then the first best_mapping, trial and tiny co-search")
+    ap.add_argument("--warm-up-workers", type=int, default=None,
+                    help="the warm-up's processes (default: its own, one per core)")
+    ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
+                    help="--per-function here and in DIR (a copy of the repository with a kernel change)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
@@ -225,6 +304,15 @@ def main() -> int:
         else:
             _child(args.top)
         return 0
+    if args.compare is not None:
+        if not (args.compare / "benchmarks" / "bench_cold_compile.py").is_file():
+            ap.error(f"--compare: {args.compare} holds no benchmarks/bench_cold_compile.py (a copy of the repository)")
+        return _compare(args.compare.resolve())
+    if args.warm_up:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
+                  flush=True)
+            return _after_warm_up(cache, args.warm_up_workers)
     if args.best_mapping:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",

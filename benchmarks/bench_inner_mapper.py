@@ -1,9 +1,12 @@
 """The co-search's inner mapper against a long search: EDP at the per-layer budget vs 16k CMA-ES evaluations.
 
     python benchmarks/bench_inner_mapper.py [PAIR.json ...] [--seeds 5] [--chain 4] [--no-own] [--factors KIND]
+    python benchmarks/bench_inner_mapper.py --pointwise        # only the pointwise (1x1) pairs
 
 Pairs: the mapper-benchmark files given (default: accel_models/timeloop/data/mapper_bench/*.json, in
-the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that those pairs do not cover.
+the Timeloop corpus format) and, unless --no-own, layers of the zoo on presets that those pairs do not cover, and
+pointwise (1x1) layers of MobileNetV2 and ResNet-50 on three meshes: the 16x16 mesh of the pair file
+mesh16_mbv2_dw3x3.json ("mesh16": 8k-word GLB, 32-word RFs), NVDLA's 16x16 and Eyeriss's 14x12.
 Per pair, the reference is the best EDP that the `cmaes` package's CMA-ES reaches in 16,384 evaluations
 (`best_mapping(strategy="cmaes")`, 4 islands), with the same tiling factors as the inner mapper (`--factors`, default
 the co-search's). The inner mapper is the co-search's own per-layer search
@@ -50,6 +53,15 @@ OWN_PAIRS = (  # (name, preset, zoo network, layer name): shapes the co-search m
     ("shidiannao_resnet50_fc", "shidiannao", "resnet50", "fc"),
 )
 
+POINTWISE_PAIRS = (  # (accelerator: a preset, or "mesh16", the architecture of mesh16_mbv2_dw3x3.json; network, layer)
+    ("mesh16", "mobilenet_v2", "features.3.expand"), ("mesh16", "mobilenet_v2", "features.7.project"),
+    ("mesh16", "mobilenet_v2", "features.15.expand"), ("mesh16", "resnet50", "layer1.0.conv3"),
+    ("mesh16", "resnet50", "layer3.1.conv1"), ("nvdla_256", "mobilenet_v2", "features.7.project"),
+    ("nvdla_256", "resnet50", "layer3.1.conv1"), ("eyeriss", "mobilenet_v2", "features.3.expand"),
+    ("eyeriss", "resnet50", "layer1.0.conv3"),
+)
+MESH16_FILE = "mesh16_mbv2_dw3x3.json"
+
 
 @dataclasses.dataclass
 class Pair:
@@ -65,6 +77,17 @@ def _own_pairs() -> list[Pair]:
     for name, preset, network, layer_name in OWN_PAIRS:
         layers = {layer.name: layer for layer in get_network(network).layers}
         out.append(Pair(name, layers[layer_name], get_preset(preset), {}))
+    return out
+
+
+def _pointwise_pairs() -> list[Pair]:
+    out = []
+    mesh16 = load_pair(DEFAULT_DIR / MESH16_FILE)[1].accelerator
+    for acc_name, network, layer_name in POINTWISE_PAIRS:
+        layers = {layer.name: layer for layer in get_network(network).layers}
+        acc = mesh16 if acc_name == "mesh16" else get_preset(acc_name)
+        short = {"mobilenet_v2": "mbv2", "resnet50": "r50"}[network]
+        out.append(Pair(f"pw_{acc_name}_{short}_{layer_name}", layers[layer_name], acc, {}))
     return out
 
 
@@ -136,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="searches per pair and start (default 5)")
     ap.add_argument("--chain", type=int, default=4, help="neighbouring accelerators mapped before the warm search")
     ap.add_argument("--no-own", action="store_true", help="only the files, not the built-in zoo-layer pairs")
+    ap.add_argument("--pointwise", action="store_true", help="only the pointwise (1x1) pairs")
     ap.add_argument("--factors", choices=FACTOR_MODES, default=SEARCH_MAPPER.factors,
                     help=f"tiling factors of both searches (default {SEARCH_MAPPER.factors}, the co-search's)")
     args = ap.parse_args(argv)
     paths = args.pairs or sorted(DEFAULT_DIR.glob("*.json"))
     if not paths and args.no_own:
         ap.error(f"no mapper-benchmark files given and none found in {DEFAULT_DIR}")
-    pairs = _file_pairs(paths) + ([] if args.no_own else _own_pairs())
+    pairs = (_pointwise_pairs() if args.pointwise else
+             _file_pairs(paths) + ([] if args.no_own else _own_pairs() + _pointwise_pairs()))
     settings = dataclasses.replace(SEARCH_MAPPER, factors=args.factors)
     es = settings.strategy
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
@@ -152,14 +177,14 @@ def main(argv: list[str] | None = None) -> int:
           f"around warm starts, restarts after {es.patience} stalled generations ({es.local_restarts:.0%} "
           f"local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; {args.seeds} seeds; warm = after "
           f"{args.chain} neighbouring accelerators")
-    print(f"{'pair':<32s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "
+    print(f"{'pair':<40s} {'ref pJ*cyc':>11s} {'timeloop':>10s} {'cold med':>8s} {'cold max':>8s} "
           f"{'warm med':>8s} {'warm max':>8s} {'warm ok':>7s} {'ms/layer':>8s}")
     rows = []
     for pair in pairs:
         r = bench_pair(pair, settings, args.seeds, args.chain)
         rows.append(r)
         tl = "-" if pair.timeloop_edp_j_cycle is None else f"{pair.timeloop_edp_j_cycle * 1e12 / r['ref']:.3f}x"
-        print(f"{pair.name:<32s} {r['ref']:>11.4g} {tl:>10s} {np.median(r['cold']):>8.3f} {max(r['cold']):>8.3f} "
+        print(f"{pair.name:<40s} {r['ref']:>11.4g} {tl:>10s} {np.median(r['cold']):>8.3f} {max(r['cold']):>8.3f} "
               f"{np.median(r['warm']):>8.3f} {max(r['warm']):>8.3f} {_share(r['warm']):>7s} {r['ms']:>8.2f}",
               flush=True)
     warm_ok = sum(np.median(r["warm"]) <= WITHIN for r in rows)

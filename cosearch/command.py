@@ -3,6 +3,7 @@
     cosearch --budget area=5mm2 --network resnet50      # the co-search (every option: cosearch --help)
     cosearch --network model.onnx --trials 20           # a network from an ONNX file
     cosearch --version
+    cosearch warm-up                                    # build numba's cache on every core before the first run
     cosearch timeloop model FILE... [-o DIR]            # timeloop-model's counterpart
     cosearch timeloop mapper FILE... [--budget N]       # timeloop-mapper's counterpart
     cosearch timeloop check CASES.json                  # compare with a manifest of Timeloop runs
@@ -96,7 +97,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _parser(prog: str) -> argparse.ArgumentParser:
     parser = OneLineParser(prog=prog, description=__doc__.split("\n\n")[0],
-                           epilog=f"Timeloop's commands: {prog} timeloop {{model,mapper,check}} --help",
+                           epilog=f"Before the first run: {prog} warm-up (numba's cache, built on every core). "
+                                  f"Timeloop's commands: {prog} timeloop {{model,mapper,check}} --help",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cosearch {__version__}")
     return add_options(parser)
@@ -131,6 +133,9 @@ def main(argv: list[str] | None = None, prog: str = "cosearch", replace_sigterm=
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["timeloop"]:
         return timeloop(argv[1:], prog)
+    if argv[:1] == ["warm-up"]:
+        from .command_warm_up import command as warm_up
+        return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
     install_signal_handlers(replace_sigterm)
     try:
         return _cosearch(argv, prog)

@@ -1,7 +1,9 @@
 """The `cosearch` command: `cosearch.command.main` behind `cosearch`, `python -m cosearch` and run_cosearch.py, with
 --version and the Timeloop commands as `cosearch timeloop ...`."""
+import json
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -25,6 +27,7 @@ def test_version_and_help(capsys):
     status, out, _ = _main(["--help"], capsys)
     assert status == 0 and out.startswith("usage: cosearch ") and "--budget" in out and "--network" in out
     assert "cosearch timeloop {model,mapper,check}" in out
+    assert "cosearch warm-up" in out
 
 
 def test_run_cosearch_and_the_module_share_one_parser():
@@ -88,3 +91,52 @@ def test_bad_fusion_groups_are_one_line_and_status_2(groups, wanted, tmp_path, c
     assert status == 2 and err.count("\n") == 1 and err.startswith(wanted)
     status, out, _ = _main(["--help"], capsys)
     assert status == 0 and "--fusion-groups" in out
+
+
+@pytest.mark.parametrize("argv, wanted", [(["warm-up", "--workers", "0"], "--workers: must be an integer >= 1"),
+                                          (["warm-up", "--budget", "area"], "budget:")])
+def test_warm_up_checks_its_options_before_compiling(argv, wanted, capsys):
+    status, _, err = _main(argv, capsys)
+    assert status == 2 and err.count("\n") == 1 and wanted in err
+
+
+_FIRST_CALLS = textwrap.dedent("""
+    import json
+    from numba.core import event
+    compiled = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            pass
+
+        def on_end(self, ev):
+            d = ev.data["dispatcher"]
+            compiled.append(f"{d.py_func.__module__}.{d.py_func.__qualname__}")
+
+    event.register("numba:compile", Listener())
+    import cosearch
+    from accel_models import get_preset
+    from mappings import MappingCache, best_mapping
+    from nets import Layer, get_network
+    best_mapping(Layer.conv(64, 64, 3, 56), get_preset("eyeriss"), budget_evals=64)
+    settings = cosearch.make_settings("area=5mm2", trials=1, time_limit=None)
+    MappingCache(settings.mapper).result(get_network("mobilenet_v2").layers[3], get_preset("nvdla_256"))
+    print(json.dumps(compiled))
+""")
+
+
+@pytest.mark.slow
+def test_warm_up_builds_the_cache_the_first_calls_load(tmp_path):
+    """One cold compile of the mapper tree on two processes (~100 s of CPU): after it, a new process's first
+    `best_mapping` and first co-search mapper search compile nothing of the project's (`_now`, an object-mode
+    clock, is compiled at each call site whatever the cache)."""
+    env = {**cli_env(), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    warm = subprocess.run([sys.executable, "-m", "cosearch", "warm-up", "--workers", "2"], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=1800)
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    assert warm.stdout.startswith("warm-up: 17 compile steps") and "on 2 worker(s)" in warm.stdout
+    first = subprocess.run([sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, cwd=ROOT, env=env,
+                           timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    compiled = json.loads(first.stdout.strip().splitlines()[-1])
+    assert [f for f in compiled if not f.startswith("numba.") and f != "mappings.evolution._now"] == []

@@ -19,7 +19,7 @@ from accel_models.kernel import CompileStep
 from cosearch.search import AcceleratorSpace, split_compile
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
-from cosearch.search.split_compile import SplitCompile, compile_plan
+from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
 from mappings import MappingCache
 from nets import get_network
 
@@ -61,6 +61,26 @@ def test_two_workers_compile_each_step_once(tmp_path):
     b.finish()
     assert sorted(ran) == ["x", "y", "z"]
     assert set(a.compiled) | set(b.compiled) == {"x", "y", "z"}
+
+
+def test_a_worker_takes_the_step_heading_the_costliest_chain_first(tmp_path):
+    """By cost, not by the plan's order: y (5 s) and z after it make the longest chain, so y goes first; x and z
+    (1 s each, equal chains) then keep the plan's order."""
+    ran: list[str] = []
+    split = SplitCompile(_steps(ran, "x y z", {"z": ("y",)}), tmp_path, cost_s={"x": 1.0, "y": 5.0, "z": 1.0})
+    split.start()
+    split.finish()
+    assert ran == ["y", "x", "z"]
+
+
+def test_the_schedule_predicts_the_wall_time_of_the_split():
+    """a (10 s) then c (3 s) after it is the critical path: two workers end in 13 s (d and b beside a), one in 19 s;
+    a third worker adds nothing."""
+    steps = [CompileStep(n, lambda: None, after) for n, after in (("b", ()), ("a", ()), ("c", ("a",)), ("d", ()))]
+    cost = {"a": 10.0, "b": 2.0, "c": 3.0, "d": 4.0}
+    assert schedule_s(steps, cost, 1) == 19.0
+    assert schedule_s(steps, cost, 2) == 13.0
+    assert schedule_s(steps, cost, 3) == 13.0
 
 
 def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_path):
@@ -149,7 +169,7 @@ class Listener(event.Listener):
 
 event.register("numba:compile", Listener())
 import cosearch
-from cosearch.search.split_compile import SplitCompile, compile_plan
+from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
 from mappings import MappingCache
 sys.path.insert(0, sys.argv[3])
 from test_split_compile import _search
