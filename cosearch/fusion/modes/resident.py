@@ -19,10 +19,13 @@ Semantics (docs/fusion.md):
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from accel_models import TENSOR_INDEX
+from mappings import accelerator_key
 
 from ..graph import activations
-from ..plan import NetworkPlan, NoValidMapping, layer_run, layer_wise, linearised_objective
+from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_run, linearised_objective
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
@@ -34,58 +37,101 @@ class Resident:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool = False,
              count_dram: bool = True) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective, count_dram)
+        runs_of = _RunTable(accelerator, cache, objective, search_views)
+        layers = network.layers
+        base = NetworkPlan("none", tuple(runs_of(layer, None, count_dram) for layer in layers))
         home = home_level(accelerator)
         if home is None:
             return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
                                                             "every tensor from DRAM",))
         level = accelerator.levels[home]
-        layers = network.layers
+        capacity = level.capacity_words
         score = linear_score(base, objective)
         chosen: list = []
         pinned = 0
         runs = list(base.runs)
-        free = [level.capacity_words] * len(layers)
+        free = [capacity] * len(layers)          # capacity less the chosen activations alive at each layer
+        reads = [False] * len(layers)            # the layer reads its Inputs from a chosen activation
+        writes = [False] * len(layers)           # the layer writes its Outputs into a chosen activation
         acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
         for act in acts:
             span = range(act.producer, act.last + 1)
             if any(free[i] - act.words < 1 for i in span):
                 continue
-            trial = self._runs(layers, span, chosen + [act], pinned, home, level, accelerator, cache, objective,
-                               search_views)
+            trial = self._runs(layers, span, runs_of, home, capacity,
+                               [free[i] - act.words for i in span],
+                               [reads[i] or act.reader == i for i in span],
+                               [writes[i] or act.producer == i for i in span], 0)
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
                     runs[i] = run
                     free[i] -= act.words
+                if act.reader is not None:
+                    reads[act.reader] = True
+                writes[act.producer] = True
         weights = sum(layer.param_words for layer in layers)
         if "Weights" in level.keeps and weights and min(free) - weights >= 1:
             every = range(len(layers))
-            trial = self._runs(layers, every, chosen, weights, home, level, accelerator, cache, objective,
-                               search_views)
+            trial = self._runs(layers, every, runs_of, home, capacity, [f - weights for f in free], reads, writes,
+                               weights)
             if trial is not None and score(trial) <= score(runs):
                 runs, pinned = list(trial), weights
         return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
 
     @staticmethod
-    def _runs(layers, span, chosen, pinned, home, level, accelerator, cache, objective, search_views):
-        """The runs of the layers in `span` with the activations `chosen` on chip and `pinned` weight words; None if
-        one of them then has no valid mapping."""
+    def _runs(layers, span, runs_of, home, capacity, free, reads, writes, pinned):
+        """The runs of the layers in `span` given, per layer of the span, the words left `free` in the home level,
+        whether it reads its Inputs from and writes its Outputs to an activation on chip, and `pinned` weight words;
+        None if one of them then has no valid mapping."""
         runs = []
-        for i in span:
-            resident = ([W] if pinned and layers[i].param_words else []) \
-                + ([I] if any(a.reader == i for a in chosen) else []) \
-                + ([O] if any(a.producer == i for a in chosen) else [])
-            free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
-            if free < 1:
+        for i, left, on_chip_in, on_chip_out in zip(span, free, reads, writes):
+            resident = ((W,) if pinned and layers[i].param_words else ()) + ((I,) if on_chip_in else ()) \
+                + ((O,) if on_chip_out else ())
+            if left < 1:
                 return None
-            residency = None if not resident and free == level.capacity_words else \
-                Residency(home, tuple(sorted(resident)), rounded_capacity(free))
+            residency = None if not resident and left == capacity else \
+                Residency(home, tuple(sorted(resident)), rounded_capacity(left))
             try:
-                runs.append(layer_run(layers[i], accelerator, cache, objective, residency, search_views))
+                runs.append(runs_of(layers[i], residency))
             except NoValidMapping:
                 return None
         return runs
+
+
+_RUNS: "OrderedDict[tuple, tuple]" = OrderedDict()
+RUNS_KEPT = 1 << 15
+"""Layer runs remembered (per process) by `_RunTable`, least recently used dropped first."""
+
+
+class _RunTable:
+    """`plan.layer_run` for one accelerator, mapping cache, objective and view search, remembered across plans per
+    (layer shape, residency): a network search plans thousands of networks made of the same few thousand layer
+    shapes in the same few contexts (tensors on chip, free capacity class), so after the first plans a network costs
+    a look-up per layer and context. An entry stands while the cache's mapping of its shape is the one it was made
+    from (a cache cleared and searched again gives new mappings, hence new runs). A run found for another layer of
+    the same shape is given back as this layer's run (its `result` may name that other layer, as `MappingCache.result`
+    does)."""
+
+    def __init__(self, accelerator, cache, objective: str, search_views: bool) -> None:
+        self.accelerator, self.cache, self.objective = accelerator, cache, objective
+        self.prefix = (id(cache), accelerator_key(accelerator), objective, search_views)
+        self.search_views = search_views
+
+    def __call__(self, layer, residency, count_dram: bool = True) -> LayerRun:
+        key = (self.prefix, layer.shape_key, layer.weights_are_activations, residency,
+               count_dram if residency is None else None)
+        base = self.cache.result(layer, self.accelerator, self.objective)
+        hit = _RUNS.get(key)
+        if hit is not None and hit[0] is base:
+            _RUNS.move_to_end(key)
+            run = hit[1]
+            return run if run.layer is layer else LayerRun(layer, run.result, run.residency, run.dram_words)
+        run = layer_run(layer, self.accelerator, self.cache, self.objective, residency, self.search_views, count_dram)
+        _RUNS[key] = (base, run)
+        while len(_RUNS) > RUNS_KEPT:
+            _RUNS.popitem(last=False)
+        return run
 
 
 def linear_score(base: NetworkPlan, objective: str):

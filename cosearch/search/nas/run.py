@@ -265,7 +265,6 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
     import optuna
 
     study = _prepare_study(settings, say, replaced)
-    deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}")
@@ -274,6 +273,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
     prepared = [device_costs(settings, device, say) for device in devices]
     for device, (costs, _) in zip(devices, prepared):
         check_target(settings, device, costs)
+    # the time limit is the searches': a first run on a device maps its layer table first (minutes on a busy machine)
+    deadline = None if settings.time_limit_s is None else time.time() + settings.time_limit_s
     done = {t.params.get("device"): t for t in study.get_trials(deepcopy=False)
             if t.state == optuna.trial.TrialState.COMPLETE}
     results: list[DeviceResult] = []
