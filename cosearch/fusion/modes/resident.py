@@ -19,7 +19,7 @@ Semantics (docs/fusion.md):
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from functools import lru_cache
 
 from accel_models import TENSOR_INDEX
 from mappings import accelerator_key
@@ -37,31 +37,34 @@ class Resident:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool = False,
              count_dram: bool = True) -> NetworkPlan:
-        runs_of = _RunTable(accelerator, cache, objective, search_views)
         layers = network.layers
-        base = NetworkPlan("none", tuple(runs_of(layer, None, count_dram) for layer in layers))
+        table = _RunTable(accelerator, cache, objective, search_views)
+        slots = [table.slot(layer) for layer in layers]
+        base = NetworkPlan("none", tuple(table.run(layer, slot, None, count_dram) for layer, slot in zip(layers, slots)))
         home = home_level(accelerator)
         if home is None:
-            return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
-                                                            "every tensor from DRAM",))
+            return NetworkPlan(self.name, _named(base.runs, layers),
+                               notes=(f"{accelerator.name} has no single shared on-chip level: every tensor from DRAM",))
         level = accelerator.levels[home]
         capacity = level.capacity_words
         score = linear_score(base, objective)
         chosen: list = []
         pinned = 0
         runs = list(base.runs)
-        free = [capacity] * len(layers)          # capacity less the chosen activations alive at each layer
-        reads = [False] * len(layers)            # the layer reads its Inputs from a chosen activation
-        writes = [False] * len(layers)           # the layer writes its Outputs into a chosen activation
+        n = len(layers)
+        free = [capacity] * n          # capacity less the chosen activations alive at each layer
+        reads = [False] * n            # the layer reads its Inputs from a chosen activation
+        writes = [False] * n           # the layer writes its Outputs into a chosen activation
+        params = [layer.param_words for layer in layers]
+        context = _Context(layers, slots, table, home, capacity, params)
         acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
         for act in acts:
             span = range(act.producer, act.last + 1)
             if any(free[i] - act.words < 1 for i in span):
                 continue
-            trial = self._runs(layers, span, runs_of, home, capacity,
-                               [free[i] - act.words for i in span],
-                               [reads[i] or act.reader == i for i in span],
-                               [writes[i] or act.producer == i for i in span], 0)
+            trial = context.runs(span, [free[i] - act.words for i in span],
+                                 [reads[i] or act.reader == i for i in span],
+                                 [writes[i] or act.producer == i for i in span], 0)
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
@@ -70,67 +73,100 @@ class Resident:
                 if act.reader is not None:
                     reads[act.reader] = True
                 writes[act.producer] = True
-        weights = sum(layer.param_words for layer in layers)
+        weights = sum(params)
         if "Weights" in level.keeps and weights and min(free) - weights >= 1:
-            every = range(len(layers))
-            trial = self._runs(layers, every, runs_of, home, capacity, [f - weights for f in free], reads, writes,
-                               weights)
+            trial = context.runs(range(n), [f - weights for f in free], reads, writes, weights)
             if trial is not None and score(trial) <= score(runs):
-                runs, pinned = list(trial), weights
-        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen))
+                runs, pinned = trial, weights
+        return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen))
 
-    @staticmethod
-    def _runs(layers, span, runs_of, home, capacity, free, reads, writes, pinned):
+
+class _Context:
+    """One network's layers on one accelerator, for the planner's trials: their runs in a given residency context."""
+
+    def __init__(self, layers, slots, table, home, capacity, params) -> None:
+        self.layers, self.slots, self.table = layers, slots, table
+        self.home, self.capacity, self.params = home, capacity, params
+
+    def runs(self, span, free, reads, writes, pinned):
         """The runs of the layers in `span` given, per layer of the span, the words left `free` in the home level,
         whether it reads its Inputs from and writes its Outputs to an activation on chip, and `pinned` weight words;
         None if one of them then has no valid mapping."""
         runs = []
+        layers, slots, params, capacity = self.layers, self.slots, self.params, self.capacity
         for i, left, on_chip_in, on_chip_out in zip(span, free, reads, writes):
-            resident = ((W,) if pinned and layers[i].param_words else ()) + ((I,) if on_chip_in else ()) \
+            resident = ((W,) if pinned and params[i] else ()) + ((I,) if on_chip_in else ()) \
                 + ((O,) if on_chip_out else ())
             if left < 1:
                 return None
-            residency = None if not resident and left == capacity else \
-                Residency(home, tuple(sorted(resident)), rounded_capacity(left))
-            try:
-                runs.append(runs_of(layers[i], residency))
-            except NoValidMapping:
-                return None
+            if not resident and left == capacity:
+                context = (None, True)
+            else:
+                context = (tuple(sorted(resident)), rounded_capacity(left))
+            run = slots[i][1].get(context)
+            if run is None:
+                residency = None if context[0] is None else Residency(self.home, *context)
+                try:
+                    run = self.table.run(layers[i], slots[i], residency)
+                except NoValidMapping:
+                    return None
+            runs.append(run)
         return runs
 
 
-_RUNS: "OrderedDict[tuple, tuple]" = OrderedDict()
+def _named(runs, layers) -> tuple[LayerRun, ...]:
+    """The runs, each given as its own layer's run (a remembered run may be another layer's of the same shape)."""
+    return tuple(run if run.layer is layer else LayerRun(layer, run.result, run.residency, run.dram_words)
+                 for run, layer in zip(runs, layers))
+
+
+_TABLES: dict[tuple, list] = {}
 RUNS_KEPT = 1 << 15
-"""Layer runs remembered (per process) by `_RunTable`, least recently used dropped first."""
+"""Layer runs remembered (per process) by `_RunTable`; past this many, all are dropped and remembered afresh."""
+_kept = [0]
+
+
+@lru_cache(maxsize=64)
+def _accelerator_key(accelerator) -> str:
+    return accelerator_key(accelerator)
 
 
 class _RunTable:
     """`plan.layer_run` for one accelerator, mapping cache, objective and view search, remembered across plans per
-    (layer shape, residency): a network search plans thousands of networks made of the same few thousand layer
-    shapes in the same few contexts (tensors on chip, free capacity class), so after the first plans a network costs
-    a look-up per layer and context. An entry stands while the cache's mapping of its shape is the one it was made
-    from (a cache cleared and searched again gives new mappings, hence new runs). A run found for another layer of
-    the same shape is given back as this layer's run (its `result` may name that other layer, as `MappingCache.result`
-    does)."""
+    layer shape and residency context (the tensors on chip, the free capacity class: `view.rounded_capacity`): a
+    network search plans thousands of networks made of the same few thousand layer shapes in the same few contexts,
+    so after the first plans a network costs a look-up per layer and context. A shape's runs stand while the
+    cache's mapping of the shape is the one they were made from (a cache cleared and searched again gives new
+    mappings, hence new runs). A run found for another layer of the same shape serves this one (`_named` gives it
+    back as this layer's)."""
 
     def __init__(self, accelerator, cache, objective: str, search_views: bool) -> None:
         self.accelerator, self.cache, self.objective = accelerator, cache, objective
-        self.prefix = (id(cache), accelerator_key(accelerator), objective, search_views)
         self.search_views = search_views
+        self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)
 
-    def __call__(self, layer, residency, count_dram: bool = True) -> LayerRun:
-        key = (self.prefix, layer.shape_key, layer.weights_are_activations, residency,
-               count_dram if residency is None else None)
+    def slot(self, layer) -> list:
+        """[the cache's mapping of `layer`'s shape, {context: run}] (the runs dropped if the mapping is not theirs);
+        maps the shape on a miss, as `layer_run` would."""
         base = self.cache.result(layer, self.accelerator, self.objective)
-        hit = _RUNS.get(key)
-        if hit is not None and hit[0] is base:
-            _RUNS.move_to_end(key)
-            run = hit[1]
-            return run if run.layer is layer else LayerRun(layer, run.result, run.residency, run.dram_words)
-        run = layer_run(layer, self.accelerator, self.cache, self.objective, residency, self.search_views, count_dram)
-        _RUNS[key] = (base, run)
-        while len(_RUNS) > RUNS_KEPT:
-            _RUNS.popitem(last=False)
+        key = (self.prefix, layer.shape_key, layer.weights_are_activations)
+        slot = _TABLES.get(key)
+        if slot is None or slot[0] is not base:
+            if _kept[0] > RUNS_KEPT:
+                _TABLES.clear()
+                _kept[0] = 0
+            slot = _TABLES[key] = [base, {}]
+        return slot
+
+    def run(self, layer, slot, residency, count_dram: bool = True) -> LayerRun:
+        """`layer`'s run with `residency` (None: layer-wise), from `slot` or made and kept there."""
+        context = (None, count_dram) if residency is None else (residency.resident, residency.free_words)
+        run = slot[1].get(context)
+        if run is None:
+            run = layer_run(layer, self.accelerator, self.cache, self.objective, residency, self.search_views,
+                            count_dram)
+            slot[1][context] = run
+            _kept[0] += 1
         return run
 
 

@@ -175,11 +175,11 @@ def test_plans_from_remembered_runs_equal_plans_from_fresh_ones():
     cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
     mode = get_fusion_mode("resident")
     networks = [space.network(c) for c in sample_configs(space, 4, 5)]
-    resident._RUNS.clear()
+    resident._TABLES.clear()
     first = [_totals(mode.plan(n, acc, cache, "edp")) for n in networks]
-    assert len(resident._RUNS) > 0
+    assert len(resident._TABLES) > 0
     assert any(first_plan[3] for first_plan in first)      # something stays on chip: the test looks at residency
-    resident._RUNS.clear()
+    resident._TABLES.clear()
     again = [_totals(mode.plan(n, acc, cache, "edp")) for n in reversed(networks)][::-1]
     assert again == first
     plan = mode.plan(networks[0], acc, cache, "edp")
