@@ -24,7 +24,7 @@ from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import evaluate_network
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
-from ..study import IDENTITY_ATTR, check_foreign
+from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import non_dominated, sweep_front
@@ -340,7 +340,8 @@ def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None], repla
             study.set_metric_names(["front's top accuracy" if settings.pareto else settings.objective.label])
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
-                         "different search; use another --study-name or --out, or --start-over")
+                         f"different search ({describe_mismatch(stored, identity)}); use another --study-name or "
+                         "--out, or --start-over")
     fail_orphaned_trials(study, storage)
     return study
 
