@@ -198,6 +198,10 @@ def _storage_text(s: CoSearchSettings) -> str | None:
     return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
+# The co-search keeps `none` (a resident co-search overran five minutes on a loaded 2-core machine); a fixed device
+# is scored as it runs, tensors kept on chip (docs/fusion.md, "The default mode", gives the measurements).
+FIXED_DEVICE_FUSION = "resident"
+
 OPTIONS: tuple[Option, ...] = (
     Option("--budget", "limits, comma-joined or repeated: area=5mm2 (or um2), latency<=10ms, energy<=2mJ, "
            "power<=500mW, accuracy>=0.76", default="area=5mm2", shown_default="area=5mm2; none with --accelerator",
@@ -295,8 +299,9 @@ OPTIONS: tuple[Option, ...] = (
            field="mapper.factors"),
     Option("--fusion", "how the layers of a network share the chip: "
            + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.members().items()),
-           default="none", metavar="MODE", check=check_member(FUSION_MODES),
-           field="fusion"),
+           default="none", shown_default=f"none; {FIXED_DEVICE_FUSION} with --accelerator (none with a strategy that "
+                                         "needs per-choice costs, gradient)",
+           metavar="MODE", check=check_member(FUSION_MODES), field="fusion"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
            default=POLISH_EVALUATIONS, metavar="N",
@@ -384,5 +389,5 @@ def _relative(text: str, root: Path | None) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else text
 
 
-__all__ = ["Option", "OPTIONS", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
+__all__ = ["Option", "OPTIONS", "FIXED_DEVICE_FUSION", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
            "add_options", "parse_options", "given_options", "command_line"]
