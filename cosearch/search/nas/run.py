@@ -19,9 +19,10 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
+from ...fusion import get_fusion_mode, layer_wise
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
-from ..evaluate import evaluate_network
+from ..evaluate import fusion_summary
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
@@ -218,8 +219,10 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     fusion = None
     if best is not None and settings.fusion != "none" and costs.table is not None:
         table = costs.table
-        fusion = evaluate_network(space.network(best.config), table.accelerator, table.cache, table.objective,
-                                  fusion=settings.fusion, search_views=False).meta["fusion"]
+        network, acc = space.network(best.config), table.accelerator
+        plan = get_fusion_mode(settings.fusion).plan(network, acc, table.cache, table.objective)
+        fusion = fusion_summary(plan, layer_wise(network, acc, table.cache, table.objective),   # no area: a Timeloop
+                                acc.levels[0].word_bits / 8)                                   # device may have none
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
