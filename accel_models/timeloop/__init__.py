@@ -7,12 +7,13 @@ model` writes; `stats` reads Timeloop's reports; `cases_check` compares a manife
 `corpus` / `corpus_check` read the reference corpus and check the cost model against it; `command_line`
 holds what the Timeloop commands share (this package's `model`/`check`, `mappings.timeloop`'s
 `mapper`/`check`). Private helpers:
-`_yaml` (guarded load, Jinja2, dump), `_expressions` (timeloopfe's expressions, safely), `_nodes`
+`_yaml` (guarded load, Jinja2, dump; its `read_yaml` is public: the project's one guarded reader of YAML data
+files), `_expressions` (timeloopfe's expressions, safely), `_nodes`
 (flattening `nodes:` and `subtree:` architectures), `_fields` (Timeloop's field conventions),
 `_permutation` (innermost-first permutations), `_arch_meta` (what a written architecture needs to come
 back the same).
 """
-from ._yaml import YamlSource
+from ._yaml import YamlSource, read_yaml
 from .architecture import accelerator_from_timeloop, arch_to_timeloop_yaml
 from .cases_check import check_manifest
 from .constraints import constraints_to_timeloop_yaml, mapspace_constraints
@@ -25,7 +26,7 @@ from .problem import ProblemNames, layer_from_timeloop, problem_from_timeloop, p
 from .report import evaluate_spec, model_report, summary
 from .stats import TimeloopStats, read_stats
 
-__all__ = ["YamlSource", "accelerator_from_timeloop", "arch_to_timeloop_yaml", "constraints_to_timeloop_yaml",
+__all__ = ["YamlSource", "read_yaml", "accelerator_from_timeloop", "arch_to_timeloop_yaml", "constraints_to_timeloop_yaml",
            "ert_to_timeloop_yaml", "layer_from_timeloop", "problem_to_timeloop_yaml", "mapping_from_timeloop",
            "mapping_to_timeloop_yaml", "load_timeloop", "CorpusCase", "load_cases", "case_from_dict",
            "default_corpus_path", "check_corpus", "ProblemNames", "problem_from_timeloop", "TimeloopSpec",

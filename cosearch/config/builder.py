@@ -14,7 +14,8 @@ from .budget import Budget, parse_budget
 from .devices import parse_devices
 from .loops import FINAL_MAPPER, SEARCH_MAPPER, EvolutionSettings
 from .objectives import DEFAULT_OBJECTIVE, make_objective, objective_spec
-from .options import DEFAULT_ACCURACY, SETTING_OPTIONS, option_values
+from ..nas_strategies import get_nas_strategy
+from .options import DEFAULT_ACCURACY, FIXED_DEVICE_FUSION, SETTING_OPTIONS, option_values
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
 from .validate import UsageError
@@ -40,6 +41,13 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         _check_fixed_devices(given, values)
         if "objective" not in given and not values["pareto"]:
             values["objective"] = "accuracy"
+        per_choice = get_nas_strategy(values["nas_strategy"]).per_choice_costs
+        if "fusion" not in given:
+            values["fusion"] = "none" if per_choice else FIXED_DEVICE_FUSION
+        elif per_choice and values["fusion"] != "none":
+            raise UsageError(f"--nas-strategy {values['nas_strategy']} and --fusion {values['fusion']}: the strategy "
+                             "needs per-choice cost tables, which a fusion plan does not give (a layer's cost depends "
+                             "on its neighbours); accepted: --fusion none")
     budget = _budget(values["budget"] if budget is not None else None, resources, fixed=bool(devices))
     space = values["space"]
     networks: tuple[NetworkSpec, ...] = ()

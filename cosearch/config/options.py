@@ -198,6 +198,9 @@ def _storage_text(s: CoSearchSettings) -> str | None:
     return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
+# The co-search keeps `none` (a resident co-search overran five minutes on a loaded 2-core machine); a fixed device
+# is scored as it runs, tensors kept on chip (docs/fusion.md, "The default mode", gives the measurements).
+FIXED_DEVICE_FUSION = "resident"
 
 def _fusion_groups_text(flag: str, value) -> str:
     """The groups' syntax (`fusion.parse_fusion_groups`); the network and the mode are checked by `make_settings`."""
@@ -218,7 +221,8 @@ OPTIONS: tuple[Option, ...] = (
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 230 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
     # mapping, presets, the polish and report take 30-45 s after it; docs/defaults.md gives the measurements).
-    Option("--time-limit", "stop starting trials after this long: 90, 90s, 5m, 1h or none", default="230s",
+    Option("--time-limit", "stop starting trials after this long (with --accelerator: the network searches, from when "
+           "the layer tables are ready): 90, 90s, 5m, 1h or none", default="230s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
@@ -303,8 +307,9 @@ OPTIONS: tuple[Option, ...] = (
            field="mapper.factors"),
     Option("--fusion", "how the layers of a network share the chip: "
            + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.members().items()),
-           default="none", metavar="MODE", check=check_member(FUSION_MODES),
-           field="fusion"),
+           default="none", shown_default=f"none; {FIXED_DEVICE_FUSION} with --accelerator (none with a strategy that "
+                                         "needs per-choice costs, gradient)",
+           metavar="MODE", check=check_member(FUSION_MODES), field="fusion"),
     Option("--fusion-groups", "with --fusion depth-first and a fixed --network/--networks: the groups to run tile "
            "by tile instead of the planner's, comma-separated FIRST-LAST ranges of layer indices (from 0) or layer "
            "names, e.g. 3-5,7-9; every other layer runs alone", default=None, metavar="GROUPS",
@@ -396,5 +401,5 @@ def _relative(text: str, root: Path | None) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else text
 
 
-__all__ = ["Option", "OPTIONS", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
+__all__ = ["Option", "OPTIONS", "FIXED_DEVICE_FUSION", "SETTING_OPTIONS", "SAMPLERS", "DEFAULT_ACCURACY", "MAX_WORKERS", "option_values",
            "add_options", "parse_options", "given_options", "command_line"]

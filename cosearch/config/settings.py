@@ -13,6 +13,11 @@ from .storage_url import StorageSpec
 from .workloads import NetworkSpec
 
 
+IDENTITY_ABSENT = {"fusion": "none"}
+"""Settings a study's identity leaves out at these values (`CoSearchSettings.identity`): the studies made before
+the setting existed hold no key for it, and resume with this value."""
+
+
 @dataclass(frozen=True)
 class CoSearchSettings:
     """A co-search: budget, what network (OFA space or fixed network), Optuna and storage settings, loop sizes.
@@ -96,7 +101,7 @@ class CoSearchSettings:
                 **({"networks": [n.to_dict() for n in self.networks]} if len(self.networks) > 1 else {}),
                 **({"objective": self.objective.identity()} if self.objective != EDP() else {}),
                 **({"pareto": list(self.pareto)} if self.pareto else {}),
-                **({"fusion": self.fusion} if self.fusion != "none" else {}),
+                **({"fusion": self.fusion} if self.fusion != IDENTITY_ABSENT["fusion"] else {}),
                 **({"fusion_groups": self.fusion_groups} if self.fusion_groups else {}),
                 **({"devices": [d.to_dict() for d in self.devices], "nas_strategy": self.nas_strategy,
                     "nas_evals": self.nas_evals, "efficiency": self.efficiency,

@@ -45,6 +45,9 @@ class NASStrategy:
 
     name: ClassVar[str]
     source: ClassVar[str] = ""
+    per_choice_costs: ClassVar[bool] = False
+    """Whether the strategy needs the device's per-choice cost tables (`NASProblem.term_costs`), which a device
+    scored with a fusion mode other than none does not give (a layer's cost there depends on its neighbours)."""
 
     def check_inputs(self, space: SearchSpace, devices: Sequence) -> str | None:
         """Why the strategy cannot search `space` on `devices` (`cosearch.search.nas.Device`s), said before any

@@ -41,6 +41,7 @@ class Gradient(NASStrategy):
     and adapts by `lambda_growth`; the argmax is scored every `check_every` steps."""
 
     name = "gradient"
+    per_choice_costs = True
     source = ("ProxylessNAS's gradient on the expected latency (Cai et al., ICLR 2019, Sec. 3.3; its add#linear "
               "loss), on the exact per-choice table, with OFA's accuracy predictor on soft features")
 

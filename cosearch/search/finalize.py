@@ -46,16 +46,37 @@ def _unmet(settings: CoSearchSettings, study, counts: dict[str, int]) -> str:
     area budget when every design was rejected before it ran."""
     from optuna.trial import TrialState
 
-    runs = [(t.user_attrs["latency_ms"] / 1e3, t.user_attrs["energy_mj"] / 1e3)
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    runs = [(t.user_attrs["latency_ms"] / 1e3, t.user_attrs["energy_mj"] / 1e3) for t in complete
             if t.user_attrs.get("latency_ms") and t.user_attrs.get("energy_mj") is not None]
-    unmet = settings.limits.unmet_terms(runs)
-    if unmet:
+    if len(settings.networks) > 1:
+        said = _unmet_per_network(settings, complete)
+        if said:
+            return said
+    elif unmet := settings.limits.unmet_terms(runs):
         return f": no design met {' nor '.join(unmet)}"
     rejected = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.user_attrs.get("reason")]
     if not runs and rejected:
         return (f": every design drawn ({counts.get('pruned', len(rejected))}) was rejected before it ran, the last "
                 f"one because {rejected[-1].user_attrs['reason']}")
+    return ""
+
+
+def _unmet_per_network(settings: CoSearchSettings, complete) -> str:
+    """`_unmet` for several networks (`--networks`), where a design is within the budget only if every network's run
+    is: each network no design ran within a limit, named with that limit and its nearest run; or, when each
+    network met the limits on some design, that none met them on all the networks at once."""
+    per_network: dict[str, list[tuple[float, float]]] = {n.name: [] for n in settings.networks}
+    for t in complete:
+        for name, (latency_ms, energy_mj) in (t.user_attrs.get("runs_per_network") or {}).items():
+            if latency_ms:
+                per_network.setdefault(name, []).append((latency_ms / 1e3, energy_mj / 1e3))
+    missed = [f"{' nor '.join(terms)} on {name}" for name, runs in per_network.items()
+              if (terms := settings.limits.unmet_terms(runs))]
+    if missed:
+        return f": no design met {'; nor '.join(missed)}"
+    if any(per_network.values()):
+        return f": each network met the budget on some design, but no design met it on all of {', '.join(per_network)}"
     return ""
 
 

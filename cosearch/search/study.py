@@ -12,6 +12,7 @@ import numpy as np
 
 from ..config import SAMPLERS, CoSearchSettings, UsageError
 from ..config.objectives import EDP
+from ..config.settings import IDENTITY_ABSENT
 from ..config.validate import check_choice
 from .objective import study_directions, study_metric_names
 from .optuna_hooks import WaitForStart, draw_seeded
@@ -108,10 +109,22 @@ def worker_seed(seed: int, worker: int, existing_trials: int) -> int:
     return int(np.random.SeedSequence([seed, worker, existing_trials]).generate_state(1)[0] % (2**31 - 1))
 
 
-def _describe_mismatch(stored: dict, wanted: dict) -> str:
-    diffs = [k for k in sorted(set(stored) | set(wanted)) if stored.get(k) != wanted.get(k)]
+IDENTITY_FLAGS = {"fusion": "--fusion", "sampler": "--sampler", "seed": "--seed", "nas_strategy": "--nas-strategy",
+                  "nas_evals": "--nas-evals", "efficiency": "--efficiency"}
+"""The identity keys one option sets by itself: a mismatch on one of them says which option resumes the study."""
+
+
+def describe_mismatch(stored: dict, wanted: dict) -> str:
+    """The first setting a stored study identity and this run's differ in, both values, and the option that resumes
+    the study where one does: 'fusion: stored "none", this run "resident" (--fusion none resumes it)'. A key the
+    stored identity lacks has its `IDENTITY_ABSENT` value (the study predates the setting)."""
+    def value(identity: dict, key: str):
+        return identity.get(key, IDENTITY_ABSENT.get(key))
+    diffs = [k for k in sorted(set(stored) | set(wanted)) if value(stored, k) != value(wanted, k)]
     k = diffs[0]
-    return f"{k}: stored {json.dumps(stored.get(k))}, this run {json.dumps(wanted.get(k))}"
+    old = value(stored, k)
+    hint = f" ({IDENTITY_FLAGS[k]} {old} resumes it)" if k in IDENTITY_FLAGS and isinstance(old, (str, int)) else ""
+    return f"{k}: stored {json.dumps(old)}, this run {json.dumps(value(wanted, k))}{hint}"
 
 
 def check_foreign(study, settings: CoSearchSettings, directions: list[str]) -> None:
@@ -173,7 +186,7 @@ def prepare_study(settings: CoSearchSettings, say=None, replaced: dict | None = 
             enqueue_seeds(study, AcceleratorSpace.for_settings(settings))
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
-                         f"different search ({_describe_mismatch(stored, identity)}); use another --study-name or --out")
+                         f"different search ({describe_mismatch(stored, identity)}); use another --study-name or --out")
     fail_orphaned_trials(study, storage)
     return study
 

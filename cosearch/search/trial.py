@@ -184,6 +184,8 @@ class TrialObjective:
         trial.set_user_attr("macs_m", round(cost.network.macs / 1e6, 3))
         if len(costs) > 1:
             trial.set_user_attr("edp_per_network_j_s", {c.network.name: c.edp_j_s for c in costs})
+            trial.set_user_attr("runs_per_network", {c.network.name: [c.latency_s * 1e3, c.energy_j * 1e3]
+                                                     for c in costs})   # [ms, mJ]: what the budget judged
         if best.config is not None:
             trial.set_user_attr("subnet", best.config.to_dict())
             trial.set_user_attr("accuracy", round(best.accuracy, 5))

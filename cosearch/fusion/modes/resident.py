@@ -21,10 +21,13 @@ Semantics (docs/fusion.md):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from accel_models import TENSOR_INDEX
+from mappings import accelerator_key
 
 from ..graph import activations
-from ..plan import NetworkPlan, NoValidMapping, layer_run, layer_wise, linearised_objective
+from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_run, linearised_objective
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
@@ -36,65 +39,143 @@ class Resident:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool = False,
              count_dram: bool = True) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective, count_dram)
+        layers = network.layers
+        table = _RunTable(accelerator, cache, objective, search_views)
+        slots = [table.slot(layer) for layer in layers]
+        base = NetworkPlan("none", tuple(table.run(layer, slot, None, count_dram) for layer, slot in zip(layers, slots)))
         home = home_level(accelerator)
         if home is None:
-            return NetworkPlan(self.name, base.runs, notes=(f"{accelerator.name} has no single shared on-chip level: "
-                                                            "every tensor from DRAM",), baseline=base)
+            return NetworkPlan(self.name, _named(base.runs, layers), notes=(
+                f"{accelerator.name} has no single shared on-chip level: every tensor from DRAM",), baseline=base)
         level = accelerator.levels[home]
-        layers = network.layers
+        capacity = level.capacity_words
         score = linear_score(base, objective)
         chosen: list = []
         pinned = 0
         runs = list(base.runs)
-        free = [level.capacity_words] * len(layers)
+        n = len(layers)
+        free = [capacity] * n          # capacity less the chosen activations alive at each layer
+        reads = [False] * n            # the layer reads its Inputs from a chosen activation
         acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
+        produced = [0] * n             # the tensors the layer writes (a slice of a concatenation counts as one)
+        for act in acts:
+            for p in act.producers:
+                produced[p] += 1
+        kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
+        params = [layer.param_words for layer in layers]
+        context = _Context(layers, slots, table, home, capacity, params)
         for act in acts:
             span = range(act.first, act.last + 1)
             if any(free[i] - act.words < 1 for i in span):
                 continue
-            trial = self._runs(layers, span, chosen + [act], acts, pinned, home, level, accelerator, cache,
-                               objective, search_views)
+            trial = context.runs(span, [free[i] - act.words for i in span],
+                                 [reads[i] or i in act.readers for i in span],
+                                 [kept[i] + (i in act.producers) == produced[i] > 0 for i in span], 0)
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
                     runs[i] = run
                     free[i] -= act.words
-        weights = sum(layer.param_words for layer in layers)
+                for r in act.readers:
+                    reads[r] = True
+                for p in act.producers:
+                    kept[p] += 1
+        weights = sum(params)
         if "Weights" in level.keeps and weights and min(free) - weights >= 1:
-            every = range(len(layers))
-            trial = self._runs(layers, every, chosen, acts, weights, home, level, accelerator, cache, objective,
-                               search_views)
+            writes = [kept[i] == produced[i] > 0 for i in range(n)]
+            trial = context.runs(range(n), [f - weights for f in free], reads, writes, weights)
             if trial is not None and score(trial) <= score(runs):
-                runs, pinned = list(trial), weights
-        return NetworkPlan(self.name, tuple(runs), pinned, tuple(chosen), baseline=base)
+                runs, pinned = trial, weights
+        return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen), baseline=base)
 
-    @staticmethod
-    def _runs(layers, span, chosen, acts, pinned, home, level, accelerator, cache, objective, search_views):
-        """The runs of the layers in `span` with the activations `chosen` (of `acts`) on chip and `pinned` weight
-        words; None if one of them then has no valid mapping."""
+
+class _Context:
+    """One network's layers on one accelerator, for the planner's trials: their runs in a given residency context."""
+
+    def __init__(self, layers, slots, table, home, capacity, params) -> None:
+        self.layers, self.slots, self.table = layers, slots, table
+        self.home, self.capacity, self.params = home, capacity, params
+
+    def runs(self, span, free, reads, writes, pinned):
+        """The runs of the layers in `span` given, per layer of the span, the words left `free` in the home level,
+        whether it reads its Inputs from and writes its Outputs to tensors on chip, and `pinned` weight words;
+        None if one of them then has no valid mapping."""
         runs = []
-        kept = {id(a) for a in chosen}
-        for i in span:
-            resident = ([W] if pinned and layers[i].param_words else []) \
-                + ([I] if any(i in a.readers for a in chosen) else []) \
-                + ([O] if _writes_on_chip(i, kept, acts) else [])
-            free = level.capacity_words - pinned - sum(a.words for a in chosen if a.alive_at(i))
-            if free < 1:
+        layers, slots, params, capacity = self.layers, self.slots, self.params, self.capacity
+        for i, left, on_chip_in, on_chip_out in zip(span, free, reads, writes):
+            resident = ((W,) if pinned and params[i] else ()) + ((I,) if on_chip_in else ()) \
+                + ((O,) if on_chip_out else ())
+            if left < 1:
                 return None
-            residency = None if not resident and free == level.capacity_words else \
-                Residency(home, tuple(sorted(resident)), rounded_capacity(free))
-            try:
-                runs.append(layer_run(layers[i], accelerator, cache, objective, residency, search_views))
-            except NoValidMapping:
-                return None
+            if not resident and left == capacity:
+                context = (None, True)
+            else:
+                context = (tuple(sorted(resident)), rounded_capacity(left))
+            run = slots[i][1].get(context)
+            if run is None:
+                residency = None if context[0] is None else Residency(self.home, *context)
+                try:
+                    run = self.table.run(layers[i], slots[i], residency)
+                except NoValidMapping:
+                    return None
+            runs.append(run)
         return runs
 
 
-def _writes_on_chip(index: int, kept: set[int], acts) -> bool:
-    """Whether layer `index` writes its output only to tensors on chip (their ids: `kept`), and to one at least."""
-    written = [a for a in acts if index in a.producers]
-    return bool(written) and all(id(a) in kept for a in written)
+def _named(runs, layers) -> tuple[LayerRun, ...]:
+    """The runs, each given as its own layer's run (a remembered run may be another layer's of the same shape)."""
+    return tuple(run if run.layer is layer else LayerRun(layer, run.result, run.residency, run.dram_words)
+                 for run, layer in zip(runs, layers))
+
+
+_TABLES: dict[tuple, list] = {}
+RUNS_KEPT = 1 << 15
+"""Layer runs remembered (per process) by `_RunTable`; past this many, all are dropped and remembered afresh."""
+_kept = [0]
+
+
+@lru_cache(maxsize=64)
+def _accelerator_key(accelerator) -> str:
+    return accelerator_key(accelerator)
+
+
+class _RunTable:
+    """`plan.layer_run` for one accelerator, mapping cache, objective and view search, remembered across plans per
+    layer shape and residency context (the tensors on chip, the free capacity class: `view.rounded_capacity`): a
+    network search plans thousands of networks made of the same few thousand layer shapes in the same few contexts,
+    so after the first plans a network costs a look-up per layer and context. A shape's runs stand while the
+    cache's mapping of the shape is the one they were made from (a cache cleared and searched again gives new
+    mappings, hence new runs). A run found for another layer of the same shape serves this one (`_named` gives it
+    back as this layer's)."""
+
+    def __init__(self, accelerator, cache, objective: str, search_views: bool) -> None:
+        self.accelerator, self.cache, self.objective = accelerator, cache, objective
+        self.search_views = search_views
+        self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)
+
+    def slot(self, layer) -> list:
+        """[the cache's mapping of `layer`'s shape, {context: run}] (the runs dropped if the mapping is not theirs);
+        maps the shape on a miss, as `layer_run` would."""
+        base = self.cache.result(layer, self.accelerator, self.objective)
+        key = (self.prefix, layer.shape_key, layer.weights_are_activations)
+        slot = _TABLES.get(key)
+        if slot is None or slot[0] is not base:
+            if _kept[0] > RUNS_KEPT:
+                _TABLES.clear()
+                _kept[0] = 0
+            slot = _TABLES[key] = [base, {}]
+        return slot
+
+    def run(self, layer, slot, residency, count_dram: bool = True) -> LayerRun:
+        """`layer`'s run with `residency` (None: layer-wise), from `slot` or made and kept there."""
+        context = (None, count_dram) if residency is None else (residency.resident, residency.free_words)
+        run = slot[1].get(context)
+        if run is None:
+            run = layer_run(layer, self.accelerator, self.cache, self.objective, residency, self.search_views,
+                            count_dram)
+            slot[1][context] = run
+            _kept[0] += 1
+        return run
 
 
 def linear_score(base: NetworkPlan, objective: str):

@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from accel_models.timeloop import read_yaml
 from nets.ofa.table_keys import FIRST_CONV as _FIRST
 
 
@@ -33,11 +32,8 @@ class LatencyTable:
             files += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml")) if p.is_dir() else [p]
         by_res: dict[int, dict[str, float]] = {}
         for f in files:
-            try:
-                data = yaml.safe_load(f.read_text())
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-                raise ValueError(f"{f}: not a readable YAML latency table ({type(exc).__name__})") from None
-            if not isinstance(data, dict) or not data:
+            data = read_yaml(f, str(f))      # the project's guarded reader: size, depth and alias limits
+            if not data:
                 raise ValueError(f"{f}: expected a mapping of operator keys to {{mean: ms}} entries")
             entries: dict[str, float] = {}
             for key, entry in data.items():

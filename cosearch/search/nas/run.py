@@ -19,12 +19,13 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
+from ...fusion import get_fusion_mode, layer_wise
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
-from ..evaluate import evaluate_network
+from ..evaluate import fusion_summary
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
-from ..study import IDENTITY_ATTR, check_foreign
+from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
 from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import non_dominated, sweep_front
@@ -218,8 +219,10 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     fusion = None
     if best is not None and settings.fusion != "none" and costs.table is not None:
         table = costs.table
-        fusion = evaluate_network(space.network(best.config), table.accelerator, table.cache, table.objective,
-                                  fusion=settings.fusion, search_views=False).meta["fusion"]
+        network, acc = space.network(best.config), table.accelerator
+        plan = get_fusion_mode(settings.fusion).plan(network, acc, table.cache, table.objective)
+        fusion = fusion_summary(plan, layer_wise(network, acc, table.cache, table.objective),   # no area: a Timeloop
+                                acc.levels[0].word_bits / 8)                                   # device may have none
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
@@ -265,7 +268,6 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
     import optuna
 
     study = _prepare_study(settings, say, replaced)
-    deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     say(settings.describe())
     if accuracy is not None:
         say(f"accuracy: {accuracy.source.label}")
@@ -274,6 +276,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
     prepared = [device_costs(settings, device, say) for device in devices]
     for device, (costs, _) in zip(devices, prepared):
         check_target(settings, device, costs)
+    # the time limit is the searches': a first run on a device maps its layer table first (minutes on a busy machine)
+    deadline = None if settings.time_limit_s is None else time.time() + settings.time_limit_s
     done = {t.params.get("device"): t for t in study.get_trials(deepcopy=False)
             if t.state == optuna.trial.TrialState.COMPLETE}
     results: list[DeviceResult] = []
@@ -339,7 +343,8 @@ def _prepare_study(settings: CoSearchSettings, say: Callable[[str], None], repla
             study.set_metric_names(["front's top accuracy" if settings.pareto else settings.objective.label])
     elif stored != identity:
         raise UsageError(f"--study-name: study {settings.study_name!r} in {settings.storage.display} was made by a "
-                         "different search; use another --study-name or --out, or --start-over")
+                         f"different search ({describe_mismatch(stored, identity)}); use another --study-name or "
+                         "--out, or --start-over")
     fail_orphaned_trials(study, storage)
     return study
 

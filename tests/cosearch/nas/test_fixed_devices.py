@@ -19,7 +19,9 @@ from cosearch.search.nas import Device, DeviceCosts, LayerTable
 from dataclasses import replace
 from nets import get_space, sample_configs
 
-FAST = ["--final-mapper-evals", "32", "--nas-evals", "300", "--workers", "1", "--quiet"]
+FAST = ["--final-mapper-evals", "32", "--nas-evals", "300", "--workers", "1", "--quiet", "--fusion", "none"]
+"""Small runs of the layer-table search (its figures the tables' sums; the default `--fusion` on a device is
+`resident`, tested below)."""
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
 
 
@@ -44,6 +46,28 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
     assert again.loaded == table.mapped and again.mapped == 0
     config = sample_configs(space, 1, rng=9)[0]
     assert again.cost(space.network(config).layers) == table.cost(space.network(config).layers)
+
+
+def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
+    """With --accelerator the default --fusion is resident (none for the gradient strategy, which needs per-choice
+    costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables."""
+    from cosearch.search.evaluate import network_run
+
+    assert cosearch.make_settings(None, accelerator="nvdla_256").fusion == "resident"
+    assert cosearch.make_settings("latency<=9ms", accelerator="nvdla_256", nas_strategy="gradient").fusion == "none"
+    assert cosearch.make_settings().fusion == "none"
+    with pytest.raises(UsageError, match="--nas-strategy gradient and --fusion resident: .* accepted: --fusion none"):
+        cosearch.make_settings(None, accelerator="nvdla_256", nas_strategy="gradient", fusion="resident")
+    space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
+    table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=16), "latency", Path("unused"))
+    fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident")
+    layer_wise = DeviceCosts(Device("nvdla_256", "preset", acc), space, table)
+    for config in sample_configs(space, 3, rng=4):
+        run = network_run(space.network(config), acc, table.cache, "latency", "resident")
+        cost = fused.network(config)
+        assert cost.latency_s == pytest.approx(run.latency_s, rel=1e-12)
+        assert cost.energy_j == pytest.approx(run.energy_j, rel=1e-12)
+        assert cost.latency_s <= layer_wise.network(config).latency_s
 
 
 @pytest.mark.slow

@@ -78,3 +78,32 @@ def test_a_table_missing_an_entry_is_one_line(tmp_path):
     energy = run_cli(["--accelerator", "lut:" + "+".join(map(str, files)), "--space", "ofa-proxyless", "--budget",
                       "latency<=400ms", "--objective", "energy", "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
     assert energy.returncode == 2 and "no energy" in energy.stderr
+
+
+@pytest.mark.parametrize("text, says", [
+    ("[" * 5000 + "]" * 5000, "nested more than 100 levels deep"),
+    ("a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n" + "".join(
+        f"{chr(100 + i)}: &{chr(100 + i)} [{('*' + chr(99 + i) + ', ') * 9}*{chr(99 + i)}]\n" for i in range(8)),
+     "expands to more than"),
+    ("key: [unclosed\n", "not valid YAML"),
+    ("", "the document is empty"),
+    ("- a list\n", "expected a YAML mapping at the top level"),
+])
+def test_a_damaged_table_file_is_one_error_naming_it(tmp_path, text, says):
+    """The table files go through the project's guarded YAML reader: a deeply nested, alias-bomb, invalid, empty or
+    non-mapping file is one ValueError naming the file, never libyaml's own message or a recursion error."""
+    path = tmp_path / "lat_224.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        LatencyTable.load([path])
+    message = str(info.value)
+    assert message.startswith(str(path)) and says in message and "\n" not in message
+
+
+def test_a_table_reads_yaml_1_2_floats(tmp_path):
+    """`mean: 1e-3` is a number (YAML 1.2, as the published tables are written by json/yaml dumpers), not text."""
+    path = tmp_path / "lat_224.yaml"
+    path.write_text("Conv-input:224x224x3-output:112x112x16: {mean: 1e-3}\n")
+    table = LatencyTable.load([path])
+    assert table.resolutions == (224,) and table.by_resolution[224]["Conv-input:224x224x3-output:112x112x16"] \
+        == pytest.approx(1e-3)

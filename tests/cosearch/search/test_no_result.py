@@ -179,3 +179,41 @@ def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_p
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         after = _finished(storage)
         assert after[:2] == finished and len(after) == 3
+
+
+def test_a_limit_missed_on_several_networks_names_each_network(tmp_path):
+    proc = run_cli([*TINY, "--networks", "squeezenet1_0,alexnet", "--budget", "area=5mm2,latency<=1e-9ms",
+                    "--mapper-evals", "16", "--final-mapper-evals", "16", "--polish-evals", "0", "--workers", "1"],
+                   cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    (line,) = proc.stderr.splitlines()
+    assert "no design met latency<=1e-09ms (the lowest of 1 design: " in line
+    assert " on squeezenet1_0; nor latency<=1e-09ms (the lowest of 1 design: " in line and " on alexnet" in line
+
+
+def _study_of(runs_per_trial):
+    """An in-memory study whose complete trials ran the networks as given: [{name: [ms, mJ]}, ...]."""
+    import optuna
+
+    study = optuna.create_study()
+    for runs in runs_per_trial:
+        first = next(iter(runs.values()))
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={
+            "latency_ms": first[0], "energy_mj": first[1], "runs_per_network": runs}))
+    return study
+
+
+def test_the_unmet_budget_of_several_networks_looks_at_each_network():
+    """The first network meeting a limit says nothing of the others: each network that no design ran within it is
+    named, and networks that each met it on some design, but never on the same one, are said to."""
+    from cosearch import make_settings
+    from cosearch.search.finalize import _unmet
+
+    settings = make_settings("area=5mm2,latency<=2ms", networks="squeezenet1_0,alexnet")
+    missed = _unmet(settings, _study_of([{"squeezenet1_0": [1.0, 1.0], "alexnet": [3.0, 1.0]},
+                                         {"squeezenet1_0": [1.5, 1.0], "alexnet": [2.5, 1.0]}]), {})
+    assert missed == ": no design met latency<=2ms (the lowest of 2 designs: 2.5 ms) on alexnet"
+    apart = _unmet(settings, _study_of([{"squeezenet1_0": [1.0, 1.0], "alexnet": [3.0, 1.0]},
+                                        {"squeezenet1_0": [2.5, 1.0], "alexnet": [1.5, 1.0]}]), {})
+    assert apart == (": each network met the budget on some design, but no design met it on all of squeezenet1_0, "
+                     "alexnet")

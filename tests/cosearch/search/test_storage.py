@@ -120,3 +120,25 @@ def test_heartbeat_interval_from_the_environment(monkeypatch):
         monkeypatch.setenv(HEARTBEAT_ENV, bad)
         with pytest.raises(UsageError, match=r"COSEARCH_HEARTBEAT_S must be a whole number of seconds in \[1, 3600\]"):
             heartbeat_s()
+
+
+def test_a_study_from_before_another_fusion_mode_names_the_option_that_resumes_it(tmp_path):
+    """A study made with `--fusion none` (whose identity has no fusion key, as every study made before the option)
+    resumed by a run with another mode: one line naming the setting, both values and the option that resumes it;
+    `--fusion none` does resume it."""
+    out = tmp_path / "out"
+    prepare_study(make_settings(out=out, study_name="t", fusion="none"))
+    with pytest.raises(UsageError) as info:
+        prepare_study(make_settings(out=out, study_name="t", fusion="resident"))
+    assert 'fusion: stored "none", this run "resident" (--fusion none resumes it)' in str(info.value)
+    assert "\n" not in str(info.value)
+    assert prepare_study(make_settings(out=out, study_name="t", fusion="none")).study_name == "t"
+
+
+def test_a_fixed_device_study_from_another_fusion_mode_says_what_differs(tmp_path):
+    from cosearch.search.nas.run import _prepare_study
+
+    out = tmp_path / "out"
+    _prepare_study(make_settings(None, accelerator="eyeriss", out=out, study_name="t", fusion="none"), print)
+    with pytest.raises(UsageError, match=r'\(fusion: stored "none", this run "resident" \(--fusion none resumes it\)\)'):
+        _prepare_study(make_settings(None, accelerator="eyeriss", out=out, study_name="t", fusion="resident"), print)
