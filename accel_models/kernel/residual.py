@@ -101,7 +101,7 @@ def _translate_of_previous(x, st, size):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws):
+def _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws):
     """(parent reads saved, link transfers) per word of a delta that grid neighbours held in the previous step at
     offset difference x.vstar (R3): `links.link_saving`'s, for one step of one word, after its lattice check. A
     sweep's children are fixed, so the answer depends on vstar alone: the last few are kept."""
@@ -141,7 +141,7 @@ def _step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp, fa
         step_reads = groups * size
         reads = float(step_reads)
         if st[HAVE] != 0 and st[PSIZE] == size and n_children > 1 and _translate_of_previous(x, st, size):
-            saved, moved = link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws)
+            saved, moved = _link_per_word(t, x, groups, spatial, n_sp, fan_x, fan_y, layer, ws)
             reads -= saved * size
             transfers = moved * size
     commit(st, x.lo, x.ext, x.d_old, x.d_olo, x.d_oext, size)
