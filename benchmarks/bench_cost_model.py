@@ -8,7 +8,8 @@ timed after a warm-up (numba compile excluded) with one thread, best of several 
 with all cores. One thread is timed in wall and in CPU time (the process's, which a shared machine's other
 load does not inflate). The last line is `min evaluations/s/core: N` (one thread, CPU time).
 --residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
-counted by the kernel's residual sweep), one thread, CPU time.
+counted by the kernel's residual paths), one thread, CPU time, and again those of them in Timeloop's temporal class
+(repeated to 5,000 rows, best of the repeats).
 """
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ import numpy as np  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import evaluate_batch  # noqa: E402
+from accel_models.reference import uniform_instances  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
 from nets import Layer  # noqa: E402
+
+TEMPORAL_EVALUATIONS = 5000
+"""Rows of the temporal-class residual batch (its few distinct mappings repeated)."""
 
 
 def _rate(layer, acc, mappings, threads: int, repeats: int) -> tuple[float, float]:
@@ -69,7 +74,7 @@ def main() -> None:
               f"1 thread {one:,.0f} evaluations/s wall, {one_cpu:,.0f}/s CPU time; {cores} threads "
               f"{allc:,.0f} evaluations/s wall ({allc / cores:,.0f} per core)")
     if args.residual > 0:
-        rates = []
+        rates, temporal_rates = [], []
         for name, layer in layers.items():
             enc = Encoding(layer, eyeriss, factors="residual")
             genes = np.random.default_rng(0).random((args.residual, enc.size))
@@ -79,7 +84,16 @@ def main() -> None:
             _, cpu = _rate(layer, eyeriss, maps, 1, 1)
             rates.append(cpu)
             print(f"{name}: {maps.batch_size:,} mappings with residual loops: {cpu:,.1f} evaluations/s CPU time")
-        print(f"residual evaluations/s/core: {min(rates):,.1f}")
+            temporal = np.flatnonzero([uniform_instances(maps, b) for b in range(maps.batch_size)])
+            if temporal.size:
+                # Timeloop's temporal class (no residual on or below a spatial loop of its dim), repeated to at
+                # least TEMPORAL_EVALUATIONS rows so that a batch takes long enough to time
+                rows = np.resize(temporal, max(TEMPORAL_EVALUATIONS, temporal.size))
+                _, cpu = _rate(layer, eyeriss, MappingArrays(*(a[rows] for a in maps)), 1, args.repeats)
+                temporal_rates.append(cpu)
+                print(f"{name}: {temporal.size:,} of them in the temporal class: {cpu:,.1f} evaluations/s CPU time")
+        print(f"residual evaluations/s/core: {min(rates):,.1f}; temporal class: "
+              f"{min(temporal_rates, default=float('nan')):,.1f}")
     print(f"min evaluations/s/core: {min(per_core):,.0f}")
 
 

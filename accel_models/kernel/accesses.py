@@ -1,6 +1,8 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
-the closed form (`counts.closed_form_accesses`, perfect mappings) or the frame walk (`sweep.sweep`, residual ones)
-as the count of each (level, tensor). `instances.class_accesses` is its counterpart per instance class.
+the closed form (`counts.closed_form_accesses`, perfect mappings) or, for residual ones, the phases' closed form
+(`phases.phase_fills`: a level without a fan-out above it, not the MAC) or the frame walk (`sweep.sweep`: the
+rest, and whatever the phases leave to it) as the count of each (level, tensor). `instances.class_accesses` is
+its counterpart per instance class.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from numba import njit
 
 from .counts import closed_form_accesses, moving_loops, spatial_loops
 from .links import spatial_axes
+from .phases import phase_fills
 from .sweep import sweep
 
 
@@ -52,8 +55,16 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             if residual:
-                F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                            fanout[p, 0], fanout[p, 1], ws, origin, np.bool_(True))
+                F = -1.0
+                if n_children == 1 and not is_mac:
+                    # no fan-out: no multicast (groups == 1) and no links, the parent reads what the level fills;
+                    # the walk's memo pool is free scratch between sweeps
+                    F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
+                    reads = F
+                    transfers = 0.0
+                if F < 0.0:
+                    F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
+                                                n_sp, fanout[p, 0], fanout[p, 1], ws, origin, np.bool_(True))
             else:
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
                                                            spatial, n_sp, fanout[p, 0], fanout[p, 1], ws)

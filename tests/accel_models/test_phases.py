@@ -1,0 +1,158 @@
+"""The phases' closed form of a residual stream's fills (`kernel.phases.phase_fills`) against the frame walk
+(`kernel.sweep.sweep`) it replaces: the same count, bit for bit, on every (level, tensor) it is given."""
+import numpy as np
+import pytest
+from numba import njit
+
+from accel_models import MappingArrays, get_preset
+from accel_models.geometry import accelerator_arrays, box, layer_arrays
+from accel_models.kernel.counts import moving_loops, spatial_loops
+from accel_models.kernel.driver import max_children
+from accel_models.kernel.nest import check_shape, loop_nest
+from accel_models.kernel.phases import POOL_WORDS, phase_fills
+from accel_models.kernel.sweep import sweep
+from accel_models.kernel.workspace import make_workspace
+from accel_models.mapping_arrays import canonical_residuals, dim_loops
+from accel_models.reference import uniform_instances
+from accel_models.result import OK
+from mappings import Encoding, random_mappings
+from nets import DIMS, Layer
+
+NOT_COMPARED = -2.0
+
+
+@njit
+def _fills_both(layer, acc, maps, out):
+    """Per mapping, level (below a level without fan-out, not the MAC) and tensor: the phases' fills and the walk's
+    into out[b, level, t, 0 | 1] (NOT_COMPARED elsewhere; -1 in column 0: left to the walk)."""
+    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
+    L = temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    origin = ws.sweep[0].origin
+    out[:] = NOT_COMPARED
+    for b in range(temporal.shape[0]):
+        m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
+        reason, _ = check_shape(layer.bounds, acc.fanout, m)
+        if reason != OK:
+            continue
+        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+        for lv in range(L):
+            for d in range(8):
+                levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
+        for lv in range(L):
+            for t in range(3):
+                levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
+        moving_loops(layer.ax, ws.temporal, n_temporal)
+        spatial_above = 0
+        for lvl in range(1, L):
+            child, parent = levels[lvl], levels[lvl - 1]
+            spatial_above += parent.n_spatial
+            if parent.n_spatial > 0 and spatial_loops(ws.loops, levels, lvl - 1, ws.spatial)[1] > 1:
+                continue
+            M = child.start - spatial_above
+            for t in range(3):
+                out[b, lvl, t, 0] = phase_fills(t, ws.temporal, M, child.extents, layer, origin, ws.memo[0].pool)
+                out[b, lvl, t, 1] = sweep(t, ws.temporal, M, child, False, layer, np.int64(1), np.int64(1),
+                                          ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws, origin,
+                                          np.bool_(True))[0]
+
+
+def _cut_to_bounds(arrays: MappingArrays, bounds) -> MappingArrays:
+    """Each row's ends made to cover `bounds` in canonical form (F3): residual loops wherever an end overshoots."""
+    out = MappingArrays(*(a.copy() for a in arrays))
+    for b in range(out.batch_size):
+        for d in range(len(DIMS)):
+            loops = dim_loops(out, b, d)
+            ends, res = canonical_residuals([e for _, _, e, _ in loops], bounds[d])
+            for (l, kind, _, _), e, r in zip(loops, ends, res):
+                field = ("temporal", "spatial_y", "spatial_x")[kind]
+                getattr(out, field)[b, l, d] = e
+                getattr(out, field + "_residual")[b, l, d] = r
+    return out
+
+
+def _random_layer(rng) -> Layer:
+    kernel = int(rng.choice([1, 3, 5, 7]))
+    return Layer(R=kernel, S=int(rng.choice([1, kernel])), P=int(rng.integers(1, 30)), Q=int(rng.integers(1, 15)),
+                 C=int(rng.integers(1, 20)), K=int(rng.integers(1, 20)), N=int(rng.choice([1, 1, 2, 3])),
+                 stride_w=int(rng.choice([1, 2, 3])), stride_h=int(rng.choice([1, 2])),
+                 dilation_w=int(rng.choice([1, 1, 2])), dilation_h=int(rng.choice([1, 3])), name="random")
+
+
+def _temporal_class_draws(layer: Layer, acc, rng, n: int) -> MappingArrays:
+    """Random ends for the layer with each bound padded up (to a power of two or by a random amount), cut back to
+    the bounds with residuals, and the mapper's residual decode of random genes; only the temporal class with a
+    residual loop."""
+    seed = int(rng.integers(2**31))
+    parts = []
+    for pad in (lambda v: 1 << (v - 1).bit_length(), lambda v: v + int(rng.integers(0, v + 1))):
+        padded = Layer(**{d: pad(getattr(layer, d)) for d in DIMS}, stride_w=layer.stride_w,
+                       stride_h=layer.stride_h, dilation_w=layer.dilation_w, dilation_h=layer.dilation_h)
+        parts.append(_cut_to_bounds(random_mappings(padded, acc, n, rng=seed, spatial_bias=2.0), layer.bounds))
+    enc = Encoding(layer, acc, factors="residual")
+    parts.append(enc.decode(np.random.default_rng(seed).random((n, enc.size))))
+    every = MappingArrays(*(np.concatenate(arrays) for arrays in zip(*parts)))
+    keep = ~every.is_perfect() & np.array([uniform_instances(every, b) for b in range(every.batch_size)], bool)
+    return MappingArrays(*(a[keep] for a in every))
+
+
+def _compare(layer, acc, maps):
+    """(streams compared, streams left to the walk); asserts the phases equal the walk on every other one."""
+    out = np.empty((maps.batch_size, acc.num_levels + 1, 3, 2))
+    _fills_both(layer_arrays(layer), accelerator_arrays(acc), maps, out)
+    compared = out[..., 1] != NOT_COMPARED
+    left = compared & (out[..., 0] == -1.0)
+    done = compared & ~left
+    bad = np.argwhere(done & (out[..., 0] != out[..., 1]))
+    assert bad.size == 0, [(tuple(i), out[tuple(i)][0], out[tuple(i)][1]) for i in bad[:5]]
+    return int(done.sum()), int(left.sum())
+
+
+def test_the_scratch_fits_in_the_walks_memo_pool():
+    from accel_models.kernel.workspace import MEMO_POOL
+    assert POOL_WORDS <= MEMO_POOL
+
+
+def test_a_cut_window_on_a_prime_map():
+    """P=13, R=3: DRAM P=4 over the global buffer's P=4,1 R=3. The buffer's Inputs windows are [0, 6), [4, 10),
+    [8, 14) (6 words, moving by 4: 4 new words each) and, cut from 4 output columns to 1, [12, 15): three words
+    fewer, so it comes whole (docs/imperfect.md, "Cut tiles"): 6 + 4 + 4 + 3 = 17 fills, by the walk and the phases."""
+    layer = Layer(R=3, P=13, name="p13")
+    acc = get_preset("eyeriss")
+    L = acc.num_levels
+    zeros = np.zeros((1, L, 8), dtype=np.int64)
+    temporal = np.ones((1, L, 8), dtype=np.int64)
+    P, R = DIMS.index("P"), DIMS.index("R")
+    temporal[0, 0, P] = 4
+    temporal[0, 1, P] = 4
+    temporal[0, 1, R] = 3
+    order = np.broadcast_to(np.arange(8), (1, L, 8)).copy()
+    arrays = MappingArrays(temporal, order, np.ones_like(temporal), np.ones_like(temporal), order.copy(),
+                           np.ones((1, L, 3), dtype=np.int64), zeros, zeros.copy(), zeros.copy())
+    cut = _cut_to_bounds(arrays, layer.bounds)
+    assert cut.temporal_residual[0, 1, P] == 1
+    out = np.empty((1, L + 1, 3, 2))
+    _fills_both(layer_arrays(layer), accelerator_arrays(acc), cut, out)
+    assert out[0, 1, 1, 0] == out[0, 1, 1, 1] == 17.0
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "shidiannao", "nvdla_256"])
+def test_phases_equal_the_walk_on_random_temporal_class_nests(preset):
+    """Thousands of (level, tensor) streams of random temporal-class nests (strides, dilations, 1x1 to 7x7 kernels,
+    bypass, every level of the preset): the phases' fills equal the walk's, and few are left to the walk."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)))
+    done = left = 0
+    for _ in range(60):
+        if done >= 1000:
+            break
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 40)
+        if maps.batch_size:
+            d, lft = _compare(layer, acc, maps)
+            done += d
+            left += lft
+    print(preset, "compared", done, "left to the walk", left)
+    assert done >= 300, done
+    assert left <= done // 100, (left, done)
