@@ -9,6 +9,20 @@ from .workspace import BW_READ, BW_SHARED, BW_WRITE, PJ_FILL, PJ_READ, PJ_UPDATE
 
 
 @njit(cache=True, inline="always")
+def level_cycles(bw, l, r_rate, w_rate, compute_cycles):
+    """R7: level l's cycles, the compute cycles slowed by any of its read, write and shared bandwidths (bw [L, 3],
+    words per cycle per instance, < 0: no limit) below the demand (r_rate, w_rate: words per compute cycle)."""
+    slow = 1.0
+    if bw[l, BW_READ] >= 0 and bw[l, BW_READ] < r_rate:
+        slow = min(slow, bw[l, BW_READ] / r_rate)
+    if bw[l, BW_WRITE] >= 0 and bw[l, BW_WRITE] < w_rate:
+        slow = min(slow, bw[l, BW_WRITE] / w_rate)
+    if bw[l, BW_SHARED] >= 0 and bw[l, BW_SHARED] < r_rate + w_rate:
+        slow = min(slow, bw[l, BW_SHARED] / (r_rate + w_rate))
+    return math.ceil(compute_cycles / slow)
+
+
+@njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
@@ -64,14 +78,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
             reads[l, t] = r_ * used
             fills[l, t] = f_ * used
             updates[l, t] = u_ * used
-        slow = 1.0
-        if bw[l, BW_READ] >= 0 and bw[l, BW_READ] < r_rate:
-            slow = min(slow, bw[l, BW_READ] / r_rate)
-        if bw[l, BW_WRITE] >= 0 and bw[l, BW_WRITE] < w_rate:
-            slow = min(slow, bw[l, BW_WRITE] / w_rate)
-        if bw[l, BW_SHARED] >= 0 and bw[l, BW_SHARED] < r_rate + w_rate:
-            slow = min(slow, bw[l, BW_SHARED] / (r_rate + w_rate))
-        lc = math.ceil(compute_cycles / slow)
+        lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
         if lc > cycles:
             cycles = lc
     return total_energy, cycles

@@ -33,9 +33,10 @@ from numba import njit
 from nets import N_AXES
 
 from .counts import moving_loops, spatial_loops
+from .energy import level_cycles
 from .links import spatial_axes
 from .sweep import joint_sweep, sweep
-from .workspace import BW_READ, BW_SHARED, BW_WRITE, MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
+from .workspace import MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -366,14 +367,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 reads[l, t] += r_ * k.count
                 fills[l, t] += f_ * k.count
                 updates[l, t] += u_ * k.count
-            slow = 1.0
-            if bw[l, BW_READ] >= 0 and bw[l, BW_READ] < r_rate:
-                slow = min(slow, bw[l, BW_READ] / r_rate)
-            if bw[l, BW_WRITE] >= 0 and bw[l, BW_WRITE] < w_rate:
-                slow = min(slow, bw[l, BW_WRITE] / w_rate)
-            if bw[l, BW_SHARED] >= 0 and bw[l, BW_SHARED] < r_rate + w_rate:
-                slow = min(slow, bw[l, BW_SHARED] / (r_rate + w_rate))
-            lc = math.ceil(compute_cycles / slow)
+            lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
             if lc > cycles:
                 cycles = lc
     return total_energy, cycles

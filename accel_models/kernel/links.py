@@ -567,10 +567,11 @@ def _outer_step(t, lj, co, a0, moves0, T0, reset, reach, n_reset, n_far):
     return a, c, ra, nz, far, same, n_reset, n_far
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _try_link(t, a, c, ra, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """`link_saving` for `cnt` steps of `size` words at vstar = Tj (`_translation`) if Tj is on the children's
-    lattice: (reads saved, link transfers, children listed)."""
+    lattice: (reads saved, link transfers, children listed). A call, not inlined: few steps get this far (a loop
+    whose translation is within the fan-out's reach), and each inlined copy is compile time."""
     scratch = ws.scratch[0]
     Tj = scratch.tj
     _translation(Tj, scratch.reset, a, c, ra)
@@ -630,9 +631,10 @@ def _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile, is_mac, s
     return cnt0, still, saved, transfers, n_children
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _still_links(t, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
-    """(reads saved, link transfers) of the `still` MAC steps whose operand did not move (vstar = 0)."""
+    """(reads saved, link transfers) of the `still` MAC steps whose operand did not move (vstar = 0): a call, as
+    `_try_link`, for a MAC under a fan-out only."""
     scratch = ws.scratch[0]
     count, passing = _still_pass(t, spatial, n_sp, fan_x, layer.ax, scratch.n_on_axis)
     if passing == count:             # no read at a still step: every child takes the word from a neighbour
