@@ -135,6 +135,10 @@ def closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_childre
     return F, reads, transfers
 
 
+_EXACT = float(2 ** 53)
+"""Integers below it are exact in a float64."""
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def output_partitions(layer, ws):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
@@ -158,15 +162,20 @@ def output_partitions(layer, ws):
                 if lp.kind != 0:
                     cover[lp.dim] *= lp.bound
             whole = box(2, cover, coef, E)
+            lv.partition = math.floor(up.partition * child / whole)
         else:
-            whole = child
-        lv.partition = math.floor(up.partition * child / whole)
+            # floor(P x child / child) is P itself where P x child is exact (an integer below 2**53; the strict
+            # bound: a product at or above it rounds to at least 2**53): a division on the chain of levels spared.
+            product = up.partition * child
+            lv.partition = up.partition if product < _EXACT else math.floor(product / child)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def fold_bypass(levels):
     """R5: fold each bypassed level into the next level up, innermost first: the parent's accesses become
-    the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads)."""
+    the bypassed level's x the parent's fan-out x (parent's reads / multicast-weighted reads). The fan-out is the
+    parent's `fan` (its children's instances used over its own) rather than that quotient: an integer division on
+    the chain of folds."""
     L = levels.shape[0] - 1
     for t in range(3):
         for lvl in range(L - 1, 0, -1):
@@ -175,4 +184,4 @@ def fold_bypass(levels):
                 continue
             up = levels[lvl - 1]
             ratio = up.access[t] / up.mcw[t] if up.mcw[t] > 0 else 0.0
-            up.access[t] = lv.access[t] * (lv.used // up.used) * ratio
+            up.access[t] = lv.access[t] * up.fan * ratio

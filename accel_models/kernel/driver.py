@@ -63,6 +63,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         for d in range(tf.shape[1]):
             fan *= sx[l, d] * sy[l, d]
             ends *= tf[l, d]
+        levels[l].fan = fan
         levels[l + 1].used = levels[l].used * fan
         compute_cycles *= ends
     if spread:

@@ -5,6 +5,22 @@ import math
 
 from numba import njit
 
+from .workspace import BW_READ, BW_SHARED, BW_WRITE, PJ_FILL, PJ_READ, PJ_UPDATE
+
+
+@njit(cache=True, inline="always")
+def level_cycles(bw, l, r_rate, w_rate, compute_cycles):
+    """R7: level l's cycles, the compute cycles slowed by any of its read, write and shared bandwidths (bw [L, 3],
+    words per cycle per instance, < 0: no limit) below the demand (r_rate, w_rate: words per compute cycle)."""
+    slow = 1.0
+    if bw[l, BW_READ] >= 0 and bw[l, BW_READ] < r_rate:
+        slow = min(slow, bw[l, BW_READ] / r_rate)
+    if bw[l, BW_WRITE] >= 0 and bw[l, BW_WRITE] < w_rate:
+        slow = min(slow, bw[l, BW_WRITE] / w_rate)
+    if bw[l, BW_SHARED] >= 0 and bw[l, BW_SHARED] < r_rate + w_rate:
+        slow = min(slow, bw[l, BW_SHARED] / (r_rate + w_rate))
+    return math.ceil(compute_cycles / slow)
+
 
 @njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
@@ -34,7 +50,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         scale = 1.0 / blk
         whole = int(blk)
         exact = blk == whole and whole > 0 and whole & (whole - 1) == 0   # a power of two: x * scale == x / blk
-        limited = bw[l, 0] >= 0 or bw[l, 1] >= 0 or bw[l, 2] >= 0
+        limited = bw[l, BW_READ] >= 0 or bw[l, BW_WRITE] >= 0 or bw[l, BW_SHARED] >= 0
         charged = used if used <= clusters[l] else clusters[l]
         for t in range(3):
             if not lv.kept[t]:
@@ -54,22 +70,15 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
                 rb, fb, ub = r_ * scale, f_ * scale, u_ * scale
             else:
                 rb, fb, ub = r_ / blk, f_ / blk, u_ / blk
-            total_energy += charged * (math.ceil(rb) * energy[l, 0] + math.ceil(fb) * energy[l, 1]
-                                       + math.ceil(ub) * energy[l, 2])
+            total_energy += charged * (math.ceil(rb) * energy[l, PJ_READ] + math.ceil(fb) * energy[l, PJ_FILL]
+                                       + math.ceil(ub) * energy[l, PJ_UPDATE])
             if limited:
                 r_rate += r_ / compute_cycles
                 w_rate += (f_ + u_) / compute_cycles
             reads[l, t] = r_ * used
             fills[l, t] = f_ * used
             updates[l, t] = u_ * used
-        slow = 1.0
-        if bw[l, 0] >= 0 and bw[l, 0] < r_rate:
-            slow = min(slow, bw[l, 0] / r_rate)
-        if bw[l, 1] >= 0 and bw[l, 1] < w_rate:
-            slow = min(slow, bw[l, 1] / w_rate)
-        if bw[l, 2] >= 0 and bw[l, 2] < r_rate + w_rate:
-            slow = min(slow, bw[l, 2] / (r_rate + w_rate))
-        lc = math.ceil(compute_cycles / slow)
+        lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
         if lc > cycles:
             cycles = lc
     return total_energy, cycles

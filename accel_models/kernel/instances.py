@@ -33,9 +33,10 @@ from numba import njit
 from nets import N_AXES
 
 from .counts import moving_loops, spatial_loops
+from .energy import level_cycles
 from .links import spatial_axes
 from .sweep import joint_sweep, sweep
-from .workspace import MAX_CLASSES, MAX_JOINT
+from .workspace import MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -162,7 +163,18 @@ def build_classes(m, ws):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def class_accesses(layer, acc, m, ws, n_temporal):
     """`accesses.level_accesses` per instance class: per level, tensor and class its fills, the accesses each parent
-    class serves its children (multicast and links), their multicast-weighted reads and the peer transfers."""
+    class serves its children (multicast and links), their multicast-weighted reads and the peer transfers.
+
+    A scaffold of its own rather than a core of `level_accesses`: its unit below a (level, tensor) is a parent class
+    (several per level, each counted from its own origin, one class of children by `sweep.sweep` sharing its memo
+    with the parent's siblings, several by `sweep.joint_sweep`), and it writes `CLASS` records where `level_accesses`
+    writes `LEVEL` ones. One body for both would put the class loop and the joint sweep in the function that counts
+    every perfect mapping (a branch per level and tensor on the hottest path, and the joint sweep's compile in its
+    step of the compile plan), or take the varying part as a function argument, which numba compiles as one more
+    specialization of the whole scaffold per core: the same two compiled scaffolds as now, behind an indirection.
+    What the two share is called, not repeated: `counts.moving_loops`, `counts.spatial_loops`,
+    `links.spatial_axes`, the bypass shortcut's rule (a parent's accesses and multicast-weighted reads both 1.0)
+    and the sweep."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels, cls = ws.temporal, ws.spatial, ws.levels, ws.classes
@@ -344,8 +356,8 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                     u_ = 0.0
                     r_ = k.access[t] + k.peer[t]
                     f_ = 0.0 if l == 0 else k.fill[t]
-                blocks = (math.ceil(r_ / blk) * energy[l, 0] + math.ceil(f_ / blk) * energy[l, 1]
-                          + math.ceil(u_ / blk) * energy[l, 2])
+                blocks = (math.ceil(r_ / blk) * energy[l, PJ_READ] + math.ceil(f_ / blk) * energy[l, PJ_FILL]
+                          + math.ceil(u_ / blk) * energy[l, PJ_UPDATE])
                 total_energy += charged * k.count / used * blocks
                 k.rfu[0, t] = r_
                 k.rfu[1, t] = f_
@@ -355,14 +367,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 reads[l, t] += r_ * k.count
                 fills[l, t] += f_ * k.count
                 updates[l, t] += u_ * k.count
-            slow = 1.0
-            if bw[l, 0] >= 0 and bw[l, 0] < r_rate:
-                slow = min(slow, bw[l, 0] / r_rate)
-            if bw[l, 1] >= 0 and bw[l, 1] < w_rate:
-                slow = min(slow, bw[l, 1] / w_rate)
-            if bw[l, 2] >= 0 and bw[l, 2] < r_rate + w_rate:
-                slow = min(slow, bw[l, 2] / (r_rate + w_rate))
-            lc = math.ceil(compute_cycles / slow)
+            lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
             if lc > cycles:
                 cycles = lc
     return total_energy, cycles

@@ -27,9 +27,9 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
-from .links import distinct_offsets, is_neighbour_diff, list_children, neighbour_diffs
+from .links import distinct_offsets, is_neighbour_diff, list_children, neighbour_diffs, new_stamp
 from .state import GOLDEN, HAVE, PEXT, PLO, POEXT, POLD, POLO, PSIZE, commit, delta, forget_delta
-from .workspace import KEY_LEN, SERVE_LEN, STATE_LEN
+from .workspace import KEY_LEN, SERVE_LEN, SERVED, STATE_LEN, UNIONS
 
 _SHAPE = N_AXES                            # a key: its anchor (N_AXES), then its shape from here
 _HOLE = 2 * N_AXES                         # whether the delta has a hole, then the hole's corner and extents
@@ -120,8 +120,8 @@ def _insert(table, children, k, tag, tags, anchors, point, stamp):
     tag and point was there."""
     mask = table.shape[0] - 2
     h = (_hash_point(tag, point) >> 32) & mask
-    while table[h, 1] == stamp:
-        j = table[h, 0]
+    while table[h].stamp == stamp:
+        j = table[h].child
         q = children[j].cls
         if tags[q] == tag:
             same = True
@@ -132,17 +132,9 @@ def _insert(table, children, k, tag, tags, anchors, point, stamp):
             if same:
                 return False
         h = (h + 1) & mask
-    table[h, 0] = k
-    table[h, 1] = stamp
+    table[h].child = k
+    table[h].stamp = stamp
     return True
-
-
-@njit(cache=True, inline="always")
-def _new_stamp(table):
-    """A new stamp for a hash table whose last row counts its uses (`links._group_children`'s convention)."""
-    stamp = table[-1, 0] + 1
-    table[-1, 0] = stamp
-    return stamp
 
 
 @njit(cache=True, inline="always")
@@ -159,8 +151,8 @@ def _find_pair(table, children, q, q2, w, stamp):
     difference w (an entry: the child pair), or the free slot where it would go."""
     mask = table.shape[0] - 2
     h = _pair_hash(q, q2, w) & mask
-    while table[h, 2] == stamp:
-        a_, b_ = children[table[h, 0]], children[table[h, 1]]
+    while table[h].stamp == stamp:
+        a_, b_ = children[table[h].child], children[table[h].neighbour]
         if a_.cls == q and b_.cls == q2:
             same = True
             for a in range(N_AXES):
@@ -197,17 +189,17 @@ def setup_joint(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
         jt.tag[q] = q
     scratch = ws.scratch[0]
     scratch.n_diffs = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
+    answers = ws.answers
     if jt.ready == 0:                     # the tables of answers are cleared on the workspace's first joint sweep
-        for k in range(jt.s_meta.shape[0]):
-            jt.s_meta[k, 0] = 0
-            jt.u_meta[k, 0] = 0
-        jt.s_stamp = 0
+        for tb in range(answers.shape[0]):
+            for k in range(answers[tb].slot_stamp.shape[0]):
+                answers[tb].slot_stamp[k] = 0
+        jt.answer_stamp = 0
         jt.ready = 1
-    jt.s_stamp += 1
-    jt.s_fill[0] = 0
-    jt.s_fill[1] = 0
-    jt.u_fill[0] = 0
-    jt.u_fill[1] = 0
+    jt.answer_stamp += 1
+    for tb in range(answers.shape[0]):
+        answers[tb].entries = 0
+        answers[tb].words = 0
 
 
 @njit(cache=True, inline="always")
@@ -241,7 +233,7 @@ def _list(ws, layer):
         jt.head[q] = -1
         for a in range(N_AXES):
             zero[q, a] = 0
-    stamp = _new_stamp(table)
+    stamp = new_stamp(table)
     for k in range(n_children):
         ck = children[k]
         q = child_class(k, spatial, n_sp, jt)
@@ -266,7 +258,7 @@ def _list_pairs(ws, layer):
     jt.listed = 2
     children = ws.children
     pairs = ws.links
-    jt.p_stamp = _new_stamp(pairs)
+    jt.p_stamp = new_stamp(pairs)
     w = jt.gap                            # not jt.point: the caller's offset difference
     for k in range(jt.n_children):
         ck = children[k]
@@ -276,10 +268,10 @@ def _list_pairs(ws, layer):
             for a in range(N_AXES):
                 w[a] = cj.offset[a] - ck.offset[a]
             h = _find_pair(pairs, children, ck.cls, cj.cls, w, jt.p_stamp)
-            if pairs[h, 2] != jt.p_stamp:
-                pairs[h, 0] = k
-                pairs[h, 1] = j
-                pairs[h, 2] = jt.p_stamp
+            if pairs[h].stamp != jt.p_stamp:
+                pairs[h].child = k
+                pairs[h].neighbour = j
+                pairs[h].stamp = jt.p_stamp
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -300,18 +292,19 @@ def _union(group, n, ws, layer):
                 key[w + a] = anchors[q, a] - anchors[group, a]
             w += N_AXES
     key[0] = members
-    slot = _table_find(jt.u_meta, jt.u_pool, key, w, jt.s_stamp)
-    if jt.u_meta[slot, 0] == jt.s_stamp:
-        return jt.u_out[slot]
+    unions = ws.answers[UNIONS]
+    slot = _table_find(unions, key, w, jt.answer_stamp)
+    if unions.slot_stamp[slot] == jt.answer_stamp:
+        return unions.points[slot]
     count = _separate_union(group, n, ws, layer.ax)
     if count >= 0:
-        if _table_store(jt.u_meta, jt.u_pool, jt.u_fill, slot, key, w, jt.s_stamp):
-            jt.u_out[slot] = count
+        if _table_store(unions, slot, key, w, jt.answer_stamp):
+            unions.points[slot] = count
         return count
     _list(ws, layer)
     children, table = ws.children, ws.table
     pt = jt.point
-    stamp = _new_stamp(table)
+    stamp = new_stamp(table)
     count = np.int64(0)
     for q in range(n):
         if jt.gid[q] != group:
@@ -323,8 +316,8 @@ def _union(group, n, ws, layer):
             if _insert(table, children, k, group, jt.gid, anchors, pt, stamp):
                 count += 1
             k = children[k].next
-    if _table_store(jt.u_meta, jt.u_pool, jt.u_fill, slot, key, w, jt.s_stamp):
-        jt.u_out[slot] = count
+    if _table_store(unions, slot, key, w, jt.answer_stamp):
+        unions.points[slot] = count
     return count
 
 
@@ -378,16 +371,17 @@ def _separate_union(group, n, ws, ax):
 
 
 @njit(cache=True, inline="always")
-def _table_find(meta, pool, key, w, stamp):
-    """The slot of a table of keys (meta[slot]: stamp, offset of its key in the pool) holding key[:w] under this
-    stamp, or the free slot where it would go (open addressing on a hash of the key)."""
+def _table_find(tb, key, w, stamp):
+    """The slot of a table of answers (`workspace.ANSWERS`) holding key[:w] under this stamp, or the free slot where
+    it would go (open addressing on a hash of the key)."""
     h = np.int64(w)
     for k in range(w):
         h = (h + key[k]) * GOLDEN
-    mask = meta.shape[0] - 1
+    slot_stamp, pool = tb.slot_stamp, tb.pool
+    mask = slot_stamp.shape[0] - 1
     slot = (h >> 32) & mask
-    while meta[slot, 0] == stamp:
-        o = meta[slot, 1]
+    while slot_stamp[slot] == stamp:
+        o = tb.slot_key[slot]
         same = pool[o] == w
         if same:
             for k in range(w):
@@ -401,19 +395,20 @@ def _table_find(meta, pool, key, w, stamp):
 
 
 @njit(cache=True, inline="always")
-def _table_store(meta, pool, fill, slot, key, w, stamp):
-    """Store key[:w] at the free `slot` found by `_table_find` if the table has room (fill: its entries and pool
-    words in this stamp); returns whether it did."""
-    if fill[0] >= meta.shape[0] // 2 or fill[1] + w + 1 > pool.shape[0]:
+def _table_store(tb, slot, key, w, stamp):
+    """Store key[:w] at the free `slot` found by `_table_find` if the table has room (at most half its slots, and
+    its pool); returns whether it did. The caller writes the answer."""
+    pool = tb.pool
+    if tb.entries >= tb.slot_stamp.shape[0] // 2 or tb.words + w + 1 > pool.shape[0]:
         return False
-    o = fill[1]
+    o = tb.words
     pool[o] = w
     for k in range(w):
         pool[o + 1 + k] = key[k]
-    meta[slot, 0] = stamp
-    meta[slot, 1] = o
-    fill[0] += 1
-    fill[1] = o + w + 1
+    tb.slot_stamp[slot] = stamp
+    tb.slot_key[slot] = o
+    tb.entries += 1
+    tb.words = o + w + 1
     return True
 
 
@@ -464,7 +459,7 @@ def _serve(n, n_children, ws, layer):
             if not is_neighbour_diff(w, ws.diffs, ws.scratch[0].n_diffs):
                 continue
             _list_pairs(ws, layer)
-            if ws.links[_find_pair(ws.links, ws.children, q, q2, w, jt.p_stamp), 2] == jt.p_stamp:
+            if ws.links[_find_pair(ws.links, ws.children, q, q2, w, jt.p_stamp)].stamp == jt.p_stamp:
                 possible = True
                 break
     if not possible:
@@ -488,13 +483,14 @@ def _serve(n, n_children, ws, layer):
             for k in range(N_AXES, KEY_LEN):
                 cfg[n_words + KEY_LEN + 2 + k] = prev[q, k]
         n_words += SERVE_LEN
-    slot = _table_find(jt.s_meta, jt.s_pool, cfg, n_words, jt.s_stamp)
-    if jt.s_meta[slot, 0] == jt.s_stamp:
-        return jt.s_out[slot, 0], jt.s_out[slot, 1]
+    served = ws.answers[SERVED]
+    slot = _table_find(served, cfg, n_words, jt.answer_stamp)
+    if served.slot_stamp[slot] == jt.answer_stamp:
+        return served.reads[slot], served.transfers[slot]
     reads, transfers = _links(n, n_children, reads, ws)
-    if _table_store(jt.s_meta, jt.s_pool, jt.s_fill, slot, cfg, n_words, jt.s_stamp):
-        jt.s_out[slot, 0] = reads
-        jt.s_out[slot, 1] = transfers
+    if _table_store(served, slot, cfg, n_words, jt.answer_stamp):
+        served.reads[slot] = reads
+        served.transfers[slot] = transfers
     return reads, transfers
 
 
@@ -508,7 +504,7 @@ def _links(n, n_children, reads, ws):
     cur, prev = jt.key[0], jt.key[1]
     gid, size, on, pon = jt.gid, jt.size, jt.here, jt.pon
     children, table = ws.children, ws.table
-    stamp = _new_stamp(table)
+    stamp = new_stamp(table)
     rest = 0.0
     links = 0.0
     pt = jt.point

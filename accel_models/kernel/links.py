@@ -141,29 +141,37 @@ def _slot(children, k, table, mask, stamp):
     for a in range(N_AXES):
         h = (h + ck.offset[a]) * GOLDEN
     h = (h >> 32) & mask
-    while table[h, 1] == stamp and not _same_offset(children[table[h, 0]], ck):
+    while table[h].stamp == stamp and not _same_offset(children[table[h].child], ck):
         h = (h + 1) & mask
     return h
+
+
+@njit(cache=True, inline="always")
+def new_stamp(table):
+    """A new stamp for a hash table (`workspace.HASH_SLOT`, `PAIR_SLOT`) whose last slot counts its uses in its
+    stamp: the slots of earlier stamps are free without clearing them."""
+    stamp = table[-1].stamp + 1
+    table[-1].stamp = stamp
+    return stamp
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _group_children(children, n_children, table):
     """Dense group ids 0..n_groups-1, equal ids for equal offsets: an open-addressing hash table of child
-    indices (table[h] holds a group's first child where table[h, 1] is this call's stamp; the table's last
-    row counts the calls), linear in the children where sorting them was 8% of the kernel."""
-    mask = table.shape[0] - 2         # the table's size less its counter row is a power of two
-    stamp = table[-1, 0] + 1
-    table[-1, 0] = stamp
+    indices (`workspace.HASH_SLOT`: a slot holds a group's first child where its stamp is this call's), linear in
+    the children where sorting them was 8% of the kernel."""
+    mask = table.shape[0] - 2         # the table's size less its counter slot is a power of two
+    stamp = new_stamp(table)
     n_groups = 0
     for k in range(n_children):
         h = _slot(children, k, table, mask, stamp)
-        if table[h, 1] != stamp:
-            table[h, 0] = k
-            table[h, 1] = stamp
+        if table[h].stamp != stamp:
+            table[h].child = k
+            table[h].stamp = stamp
             children[k].group = n_groups
             n_groups += 1
         else:
-            children[k].group = children[table[h, 0]].group
+            children[k].group = children[table[h].child].group
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -171,16 +179,15 @@ def _count_distinct(children, lo, hi, table):
     """How many distinct offsets children[lo:hi] hold, counting those with group >= 0 only (the hash table and
     stamps of `_group_children`)."""
     mask = table.shape[0] - 2
-    stamp = table[-1, 0] + 1
-    table[-1, 0] = stamp
+    stamp = new_stamp(table)
     n = 0
     for k in range(lo, hi):
         if children[k].group < 0:
             continue
         h = _slot(children, k, table, mask, stamp)
-        if table[h, 1] != stamp:
-            table[h, 0] = k
-            table[h, 1] = stamp
+        if table[h].stamp != stamp:
+            table[h].child = k
+            table[h].stamp = stamp
             n += 1
     return n
 
@@ -514,6 +521,133 @@ def _translation(Tj, reset, a, c, ra):
 
 
 @njit(cache=True, inline="always")
+def _loop0(t, l0, co, box_axes, is_mac, scratch):
+    """Loop 0, the innermost loop above the level: its translation T0 and the reset it makes (into the scratch's
+    t0 and reset, 0 off its axis). Returns (the axis of t it moves, -1: none; whether its own delta covers the
+    whole tile, overlapping nothing of the previous one)."""
+    T0, reset = scratch.t0, scratch.reset
+    reset[:] = 0
+    T0[:] = 0
+    a0 = l0.axis[t]
+    if a0 >= 0:
+        T0[a0] = co[t, l0.dim] * l0.step
+        reset[a0] = co[t, l0.dim] * (l0.bound - 1) * l0.step
+    whole0 = is_mac or (a0 >= 0 and T0[a0] >= box_axes[a0])
+    return a0, whole0
+
+
+@njit(cache=True, inline="always")
+def _outer_step(t, lj, co, a0, moves0, T0, reset, reach, n_reset, n_far):
+    """Loop j's step (the loops inside it resetting) as `links` needs it, Tj = T(loop j) - reset tracked through
+    the counts of axes whose reset is nonzero (n_reset) and beyond the fan-out's reach (n_far), in O(1) per loop:
+    (the axis a of t it moves, -1: none; its translation c and the reset ra on that axis before it; whether Tj is
+    nonzero (nz), fails `lattice_ok` at once (far), equals T0 (same); n_reset and n_far past it), with the reset
+    advanced past it. Tj itself is written out only when a link is tried (`_try_link`)."""
+    a = lj.axis[t]
+    c = 0
+    ra = 0
+    if a >= 0:
+        c = co[t, lj.dim] * lj.step
+        ra = reset[a]
+        rest = n_reset - (1 if ra != 0 else 0)      # nonzero resets off axis a
+        far_rest = n_far - (1 if abs(ra) > reach[a] else 0)
+        nz = rest > 0 or c != ra
+        far = far_rest > 0 or abs(c - ra) > reach[a]
+        if a == a0:
+            same = moves0 and rest == 0 and c - ra == T0[a0]
+        else:
+            same = moves0 and c == ra and rest - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
+        reset[a] = ra + co[t, lj.dim] * (lj.bound - 1) * lj.step
+        n_reset = rest + (1 if reset[a] != 0 else 0)
+        n_far = far_rest + (1 if abs(reset[a]) > reach[a] else 0)
+    else:
+        nz = n_reset > 0
+        far = n_far > 0
+        same = moves0 and n_reset - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
+    return a, c, ra, nz, far, same, n_reset, n_far
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _try_link(t, a, c, ra, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
+    """`link_saving` for `cnt` steps of `size` words at vstar = Tj (`_translation`) if Tj is on the children's
+    lattice: (reads saved, link transfers, children listed). A call, not inlined: few steps get this far (a loop
+    whose translation is within the fan-out's reach), and each inlined copy is compile time."""
+    scratch = ws.scratch[0]
+    Tj = scratch.tj
+    _translation(Tj, scratch.reset, a, c, ra)
+    if not lattice_ok(Tj, scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach):
+        return 0.0, 0.0, n_children
+    return link_saving(t, Tj, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children)
+
+
+@njit(cache=True, inline="always")
+def _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile, is_mac, spatial, n_sp, fan_x, fan_y, layer,
+                 groups, ws):
+    """The steps of the loops outside loop 0, inside out (`links`): loop j steps n_j = (b_j - 1) x outer_j times.
+    Adds to cnt0 the steps that pair with vstar = T0 and to `still` the MAC steps whose operand did not move, and
+    tries the links at vstar = Tj. Returns (cnt0, still, reads saved, link transfers, children listed)."""
+    scratch = ws.scratch[0]
+    T0, reset, reach = scratch.t0, scratch.reset, scratch.reach
+    moves0 = a0 >= 0
+    saved = 0.0
+    transfers = 0.0
+    n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
+    n_reset = 0
+    n_far = 0
+    if a0 >= 0:
+        n_reset = 1 if reset[a0] != 0 else 0
+        n_far = 1 if abs(reset[a0]) > reach[a0] else 0
+    for j in range(M - 2, -1, -1):
+        if dead0 and n_far >= 2:
+            # Resets only grow, so two axes stay beyond the fan-out's reach: every Tj from here out is `far`,
+            # and without T0's link nothing else is counted.
+            break
+        lj = temporal[j]
+        a, c, ra, nz, far, same, n_reset, n_far = _outer_step(t, lj, layer.co, a0, moves0, T0, reset, reach, n_reset,
+                                                              n_far)
+        nj = (lj.bound - 1) * lj.outer
+        if is_mac:
+            if moves0:
+                cnt0 += nj           # (j, 0)
+            if not nz:
+                still += nj          # (0, j): loop j's step leaves the operand where it was
+            elif nj > 0 and not far:   # (0, j)
+                s_, l_, n_children = _try_link(t, a, c, ra, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+                                               n_children)
+                saved += s_
+                transfers += l_
+            continue
+        if not nz or not moves0:
+            continue
+        if same:
+            cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
+        elif whole0:
+            cnt0 += nj               # (j, 0): whole tile then whole tile
+            if nj > 0 and not far:
+                s_, l_, n_children = _try_link(t, a, c, ra, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
+                                               layer, ws, n_children)
+                saved += s_
+                transfers += l_
+    return cnt0, still, saved, transfers, n_children
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _still_links(t, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
+    """(reads saved, link transfers) of the `still` MAC steps whose operand did not move (vstar = 0): a call, as
+    `_try_link`, for a MAC under a fan-out only."""
+    scratch = ws.scratch[0]
+    count, passing = _still_pass(t, spatial, n_sp, fan_x, layer.ax, scratch.n_on_axis)
+    if passing == count:             # no read at a still step: every child takes the word from a neighbour
+        return groups * still, count * still
+    if passing < 0:
+        Tj = scratch.tj
+        Tj[:] = 0
+        s_, l_, _ = link_saving(t, Tj, 1.0, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children)
+        return s_, l_
+    return 0.0, 0.0
+
+
+@njit(cache=True, inline="always")
 def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws):
     """Parent reads saved and link transfers (R3) over the walk of one (level, tensor): `M` temporal loops
     above the level, its tile (`tile` words, axis extents `box_axes`), the overlap delta of its innermost
@@ -529,116 +663,36 @@ def links(t, temporal, M, box_axes, tile, delta_words, is_mac, spatial, n_sp, fa
     translation, zero included: a MAC whose operand did not move can take it from a neighbour that used
     the same word in the previous step.
     """
-    ax, co = layer.ax, layer.co
     scratch = ws.scratch[0]
     scratch.n_diffs = -2              # neighbour differences not listed yet
-    T0, Tj, reset = scratch.t0, scratch.tj, scratch.reset
-    s1, m1, s2, m2, reach = scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach  # `spatial_axes`'
-    reset[:] = 0
-    T0[:] = 0
     l0 = temporal[M - 1]             # loop 0, the innermost loop above the level
-    a0 = l0.axis[t]
-    if a0 >= 0:
-        T0[a0] = co[t, l0.dim] * l0.step
-        reset[a0] = co[t, l0.dim] * (l0.bound - 1) * l0.step
+    a0, whole0 = _loop0(t, l0, layer.co, box_axes, is_mac, scratch)
+    lattice0 = lattice_ok(scratch.t0, scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach)
+    if not whole0 and not lattice0:
+        return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
     moves0 = a0 >= 0
     b0 = l0.bound
     total = temporal[M].outer
-    # Does loop 0's own delta cover the whole tile (no overlap with the previous tile)?
-    whole0 = is_mac or (moves0 and T0[a0] >= box_axes[a0])
-    lattice0 = lattice_ok(T0, s1, m1, s2, m2, reach)
-    if not whole0 and not lattice0:
-        return 0.0, 0.0               # every matching pair would need vstar = T0: no link anywhere
-    dead0 = not moves0 or not lattice0   # no link at vstar = T0: cnt0 is never used
     cnt0 = 0.0                       # steps that pair with vstar = T0
     if moves0:
         if whole0:
             cnt0 += 1.0              # (first tile, 0)
         if b0 >= 3:
             cnt0 += (b0 - 2) * (total / b0)
-    saved = 0.0
-    transfers = 0.0
-    n_children = np.int64(0)         # not Literal[int](0): see `kernel`'s docstring
-    size0 = 1.0 if is_mac else float(delta_words)
     still = 0.0                      # MAC steps whose operand did not move (vstar = 0)
     if is_mac and not moves0:
         still += (b0 - 1) * (total / b0)
-    # Tj = T(loop j) - reset is tracked through the counts of axes whose reset is nonzero (n_reset) and beyond
-    # the fan-out's reach (n_far): `nz`, `same` and `far` (Tj fails `lattice_ok` at once) in O(1) per loop;
-    # Tj is written out only when a link is tried.
-    n_reset = 0
-    n_far = 0
-    if a0 >= 0:
-        n_reset = 1 if reset[a0] != 0 else 0
-        n_far = 1 if abs(reset[a0]) > reach[a0] else 0
-    for j in range(M - 2, -1, -1):   # loops outside loop 0, inside out
-        if dead0 and n_far >= 2:
-            # Resets only grow, so two axes stay beyond the fan-out's reach: every Tj from here out is `far`,
-            # and without T0's link nothing else is counted.
-            break
-        lj = temporal[j]
-        a = lj.axis[t]
-        c = 0
-        ra = 0
-        if a >= 0:
-            c = co[t, lj.dim] * lj.step
-            ra = reset[a]
-            rest = n_reset - (1 if ra != 0 else 0)      # nonzero resets off axis a
-            far_rest = n_far - (1 if abs(ra) > reach[a] else 0)
-            nz = rest > 0 or c != ra
-            far = far_rest > 0 or abs(c - ra) > reach[a]
-            if a == a0:
-                same = moves0 and rest == 0 and c - ra == T0[a0]
-            else:
-                same = moves0 and c == ra and rest - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
-            reset[a] = ra + co[t, lj.dim] * (lj.bound - 1) * lj.step
-            n_reset = rest + (1 if reset[a] != 0 else 0)
-            n_far = far_rest + (1 if abs(reset[a]) > reach[a] else 0)
-        else:
-            nz = n_reset > 0
-            far = n_far > 0
-            same = moves0 and n_reset - (1 if reset[a0] != 0 else 0) == 0 and -reset[a0] == T0[a0]
-        nj = (lj.bound - 1) * lj.outer
-        if is_mac:
-            if moves0:
-                cnt0 += nj           # (j, 0)
-            if not nz:
-                still += nj          # (0, j): loop j's step leaves the operand where it was
-            elif nj > 0 and not far:   # (0, j)
-                _translation(Tj, reset, a, c, ra)
-                if lattice_ok(Tj, s1, m1, s2, m2, reach):
-                    s_, l_, n_children = link_saving(t, Tj, 1.0, nj, groups, spatial, n_sp, fan_x, fan_y, layer,
-                                                      ws, n_children)
-                    saved += s_
-                    transfers += l_
-            continue
-        if not nz or not moves0:
-            continue
-        if same:
-            cnt0 += 2 * nj           # (j, 0) and (0, j) both pair two overlap deltas of T0
-        elif whole0:
-            cnt0 += nj               # (j, 0): whole tile then whole tile
-            if nj > 0 and not far:
-                _translation(Tj, reset, a, c, ra)
-                if lattice_ok(Tj, s1, m1, s2, m2, reach):
-                    s_, l_, n_children = link_saving(t, Tj, float(tile), nj, groups, spatial, n_sp, fan_x, fan_y,
-                                                      layer, ws, n_children)
-                    saved += s_
-                    transfers += l_
+    dead0 = not moves0 or not lattice0   # no link at vstar = T0: cnt0 is never used
+    cnt0, still, saved, transfers, n_children = _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile,
+                                                             is_mac, spatial, n_sp, fan_x, fan_y, layer, groups, ws)
     if not dead0 and cnt0 > 0:
-        s_, l_, n_children = link_saving(t, T0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
+        size0 = 1.0 if is_mac else float(delta_words)
+        s_, l_, n_children = link_saving(t, scratch.t0, size0, cnt0, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
                                           n_children)
         saved += s_
         transfers += l_
     if still > 0:
-        count, passing = _still_pass(t, spatial, n_sp, fan_x, ax, scratch.n_on_axis)
-        if passing == count:         # no read at a still step: every child takes the word from a neighbour
-            saved += groups * still
-            transfers += count * still
-        elif passing < 0:
-            Tj[:] = 0
-            s_, l_, n_children = link_saving(t, Tj, 1.0, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws,
-                                              n_children)
-            saved += s_
-            transfers += l_
+        s_, l_ = _still_links(t, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children)
+        saved += s_
+        transfers += l_
     return saved, transfers

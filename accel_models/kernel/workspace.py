@@ -25,6 +25,10 @@ and one per carry pattern of k + width (2^8)."""
 
 _I, _F = np.int64, np.float64
 
+BW_READ, BW_WRITE, BW_SHARED = 0, 1, 2
+PJ_READ, PJ_FILL, PJ_UPDATE = 0, 1, 2
+"""Columns of the accelerator's bandwidth [L, 3] and energy [L, 3] arrays (`geometry.AcceleratorArrays`)."""
+
 LOOP = np.dtype([("level", _I), ("kind", _I), ("dim", _I), ("bound", _I), ("step", _I)])
 """One loop of the nest (R1), outermost first: its level, kind (0 temporal, 1 spatial Y, 2 spatial X), dim,
 bound, and step (the distance in the dim between its iterations)."""
@@ -39,11 +43,11 @@ SPATIAL = np.dtype([("dim", _I), ("bound", _I), ("step", _I), ("kind", _I), ("ax
 """A spatial loop of one fan-out, outermost first (Y loops, then X loops); axis, shift: the axis of the
 tensor under analysis it moves, and by how much per index (-1, 0 if none)."""
 
-LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("extents", _I, (8,)), ("kept", _I, (3,)),
+LEVEL = np.dtype([("start", _I), ("n_spatial", _I), ("used", _I), ("fan", _I), ("extents", _I, (8,)), ("kept", _I, (3,)),
                   ("tiles", _I, (3,)), ("axes", _I, (3, N_AXES)), ("fill", _F, (3,)), ("access", _F, (3,)),
                   ("mcw", _F, (3,)), ("peer", _F, (3,)), ("partition", _F)])
-"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used,
-the dim extents of its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles
+"""Per level (and the MAC, the last entry): its first loop in the nest, its spatial loop count, instances used, the
+children per instance its fan-out's loops use (the next level's instances used over its own), the dim extents of its tile, whether it keeps each tensor (the mapping and the architecture agree), its tiles
 (words, and their axis extents), and per tensor: fills of one instance as if it kept the tensor (R2), accesses
 it serves its children (R3, R4), the children's multicast-weighted reads less the link-served ones (the
 bypass fold's denominator, R5), peer transfers per instance (links), and Outputs' partition size (R6)."""
@@ -160,10 +164,7 @@ JOINT = np.dtype([("level_start", _I, (MAX_LEVELS + 2,)), ("last_imperfect", _I,
                   ("tail", _I, (MAX_JOINT,)), ("n_digits", _I, (MAX_SPATIAL,)), ("a_s1", _I, (N_AXES,)),
                   ("a_m1", _I, (N_AXES,)), ("a_s2", _I, (N_AXES,)), ("a_m2", _I, (N_AXES,)), ("a_k", _I, (N_AXES,)),
                   ("pos", _I, (8,)), ("point", _I, (N_AXES,)), ("gap", _I, (N_AXES,)), ("step", _F, (JOINT_SUMS,)),
-                  ("cfg", _I, (MAX_JOINT * SERVE_LEN,)),
-                  ("s_meta", _I, (SERVE_SLOTS, 2)), ("s_out", _F, (SERVE_SLOTS, 2)), ("s_pool", _I, (SERVE_POOL,)),
-                  ("s_fill", _I, (2,)), ("s_stamp", _I), ("u_meta", _I, (SERVE_SLOTS, 2)), ("u_out", _I, (SERVE_SLOTS,)),
-                  ("u_pool", _I, (SERVE_POOL,)), ("u_fill", _I, (2,))])
+                  ("cfg", _I, (MAX_JOINT * SERVE_LEN,)), ("answer_stamp", _I)])
 """The instance classes' bookkeeping and the joint sweep's scratch (`instances`, `joint`): each level's first class
 (the entry after the last level: their count); per dim the position of its innermost loop with a residual; for the
 fan-out being split, per spatial loop whether it splits its children and its categories (last digit, count,
@@ -175,16 +176,37 @@ it brings words, words, tile, old box), both steps' deltas as keys (`KEY_LEN`), 
 class for the hash tables, whether it had a delta at the previous step, zero anchors and the last child of each
 class's list (`joint._list`); a class's digit counts per spatial loop and their per-axis loops
 (`links.distinct_offsets`, apart from the scratch's, which a uniform sweep of the same level may still read); small
-vectors, and the sums of a step or of the sweep (`step`); the tables of answers (`cfg`: the key being looked up; the
-served steps: per slot its stamp and pool offset, its reads and link transfers, the pool, the entries and pool words
-of this sweep, their stamp; the unions: the same with a count of points)."""
+vectors, and the sums of a step or of the sweep (`step`); the key being looked up in the tables of answers (`cfg`,
+`ANSWERS`) and the stamp of this sweep's answers."""
+
+ANSWERS = np.dtype([("slot_stamp", _I, (SERVE_SLOTS,)), ("slot_key", _I, (SERVE_SLOTS,)), ("reads", _F, (SERVE_SLOTS,)),
+                    ("transfers", _F, (SERVE_SLOTS,)), ("points", _I, (SERVE_SLOTS,)), ("entries", _I), ("words", _I),
+                    ("pool", _I, (SERVE_POOL,))])
+"""One of the joint sweep's tables of answers, kept by key (`joint._table_find`): per slot its stamp (a slot of
+another stamp is free) and the pool offset of its key, and its answer: a served step's parent reads and link
+transfers (`SERVED`), or a union's count of distinct points (`UNIONS`); the entries and pool words used under the
+current stamp, and the pool of keys (each its length, then its words)."""
+SERVED = 0
+UNIONS = 1
+"""The tables of answers (`Workspace.answers`): served steps (`joint._serve`) and unions of classes (`joint._union`)."""
+
+HASH_SLOT = np.dtype([("child", _I), ("stamp", _I)])
+"""A slot of the hash table of children by offset (`links._group_children`, `joint._insert`): the child it holds
+(its index under the fan-out) where its stamp is the current call's; the table's last slot counts the calls in its
+stamp (`links.new_stamp`)."""
+
+PAIR_SLOT = np.dtype([("child", _I), ("neighbour", _I), ("stamp", _I)])
+"""A slot of the hash table of neighbouring children by class pair and offset difference (`joint._find_pair`): a
+child and its grid neighbour where its stamp is the current sweep's; the last slot counts the sweeps."""
 
 
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
     children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
-    hash table that groups children by offset (`links._group_children`); the frame walk's stack (`FRAME`), its two
-    memos (`MEMO`: the uniform sweep's, the joint sweep's) and the uniform sweep's state (`sweep`)."""
+    hash table that groups children by offset (`HASH_SLOT`); the frame walk's stack (`FRAME`), its two memos
+    (`MEMO`: the uniform sweep's, the joint sweep's) and the uniform sweep's state (`sweep`); the instance classes
+    (`CLASS`), the joint sweep's scratch (`JOINT`), its table of neighbouring children (`PAIR_SLOT`) and its two
+    tables of answers (`ANSWERS`)."""
 
     loops: np.ndarray
     temporal: np.ndarray
@@ -201,6 +223,7 @@ class Workspace(NamedTuple):
     classes: np.ndarray
     joint: np.ndarray
     links: np.ndarray
+    answers: np.ndarray
 
 
 @njit(cache=True)
@@ -221,12 +244,13 @@ def make_workspace(n_levels, max_children):
         memo[k]['stamp'] = 0
     joint = np.empty(1, dtype=JOINT)    # likewise: only mappings of unequal instances use it
     joint[0]['ready'] = 0
-    joint[0]['s_stamp'] = 0
+    joint[0]['answer_stamp'] = 0
+    answers = np.empty(2, dtype=ANSWERS)  # their slots are cleared on the first joint sweep
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
                      np.zeros(max_children + 1, dtype=np.int64),
                      np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
-                     np.zeros((slots + 1, 2), dtype=np.int64), np.empty(MAX_LOOPS + 1, dtype=FRAME),
+                     np.zeros(slots + 1, dtype=HASH_SLOT), np.empty(MAX_LOOPS + 1, dtype=FRAME),
                      memo, sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,
-                     np.zeros((4 * slots + 1, 3), dtype=np.int64))
+                     np.zeros(4 * slots + 1, dtype=PAIR_SLOT), answers)

@@ -1,0 +1,211 @@
+"""Where a perfect mapping's evaluation time goes, step by step.
+
+    python benchmarks/profile_cost_model.py [N]
+
+The mappings of `bench_cost_model.py` (N random valid mappings of its two layers on the corpus's Eyeriss-like
+architecture, default 30,000) evaluated by a copy of `kernel.driver.evaluate_one`'s perfect path that stops after a
+given step (a run-time argument, so one compilation serves every stage): the CPU time per mapping after each step,
+best of 7, and each step's share as the difference from the stage before. Steps 5-8 rebuild
+`accesses.level_accesses` piece by piece (its scaffold, then the multicast groups, the fill streams, the links);
+step 9 calls the kernel's own. Rows 12, 13 and 15 time single steps on top of step 9 (the bypass fold, an empty call taking the layer and
+the workspace: what a call passing them costs, and the partitions). Also the
+decoder's rate (`Encoding.decode`, perfect factors) on the same layers. The copy must follow `evaluate_one`; the
+kernel's own rate is `bench_cost_model.py`'s.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+from accel_models import MappingArrays  # noqa: E402
+from accel_models.cost_model import layer_arrays, accelerator_arrays  # noqa: E402
+from accel_models.kernel_views import borrow  # noqa: E402
+from accel_models.kernel.nest import check_shape, loop_nest, check_capacity  # noqa: E402
+from accel_models.kernel.accesses import level_accesses  # noqa: E402
+from accel_models.kernel.counts import fill_stream, fold_bypass, moving_loops, output_partitions  # noqa: E402
+from accel_models.kernel.counts import spatial_loops  # noqa: E402
+from accel_models.kernel.links import spatial_axes, links  # noqa: E402
+from accel_models.kernel.energy import energy_and_cycles  # noqa: E402
+from accel_models.kernel.driver import new_outputs, max_children  # noqa: E402
+from accel_models.kernel.workspace import make_workspace  # noqa: E402
+from accel_models.result import OK  # noqa: E402
+from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
+from mappings import Encoding, random_valid_mappings  # noqa: E402
+from nets import Layer  # noqa: E402
+
+
+@njit(_nrt=False)
+def accesses_upto(layer, acc, ws, n_temporal, sub):
+    """level_accesses' perfect branch with sub: 0 scaffold only, 1 + spatial_axes, 2 + fill_stream, 3 + links."""
+    ax, co = layer.ax, layer.co
+    fanout = acc.fanout
+    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
+    scratch = ws.scratch[0]
+    L = levels.shape[0] - 1
+    moving_loops(ax, temporal, n_temporal)
+    levels[0].peer[:] = 0.0
+    spatial_above = np.int64(0)
+    for lvl in range(1, L + 1):
+        is_mac = lvl == L
+        p = lvl - 1
+        child, parent = levels[lvl], levels[p]
+        child.peer[:] = 0.0
+        spatial_above += parent.n_spatial
+        M = child.start - spatial_above
+        n_sp = np.int64(0)
+        n_children = np.int64(1)
+        if parent.n_spatial > 0:
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        for t in range(3):
+            if n_children == 1 and not is_mac and child.kept[t] == 0:
+                parent.access[t] = 1.0
+                parent.mcw[t] = 1.0
+                continue
+            groups = np.int64(1)
+            if n_sp > 0 and sub >= 1:
+                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
+            F = 1.0
+            delta = 0
+            E = scratch.box
+            tile = 1
+            if sub >= 2:
+                if is_mac:
+                    E[:] = 1
+                    tile = 1
+                    F = temporal[M].outer
+                else:
+                    for a in range(E.shape[0]):
+                        E[a] = child.axes[t, a]
+                    tile = child.tiles[t]
+                    F, delta = fill_stream(t, temporal, M, layer.co, E, tile)
+            reads = groups * F
+            transfers = 0.0
+            if sub >= 3 and n_children > 1 and M > 0 and (is_mac or layer.ax[t, temporal[M - 1].dim] >= 0):
+                saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp, fanout[p, 0],
+                                         fanout[p, 1], layer, groups, ws)
+                reads -= saved
+            child.fill[t] = F
+            if n_children > 1:
+                child.peer[t] = transfers / n_children
+            parent.access[t] = reads
+            parent.mcw[t] = n_children * F - transfers
+
+
+@njit(_nrt=False, no_cpython_wrapper=True)
+def empty_call(layer, ws):
+    return ws.levels[0].partition
+
+
+@njit(_nrt=False)
+def run(layer, acc, maps, out, workspace, stage):
+    ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
+    reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
+    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
+    for b in range(temporal.shape[0]):
+        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
+                          ry[b])
+        rd, fl, up = reads[b], fills[b], updates[b]
+        r = OK; c = 0; e = 0.0; cc = 0
+        if stage >= 1:
+            r, perfect = check_shape(layer.bounds, acc.fanout, m)
+        if stage >= 2:
+            tf, _, sx, sy, _, kp, _, _, _ = m
+            levels = ws.levels
+            L = tf.shape[0]
+            for l in range(L):
+                lv = levels[l]
+                for t in range(3):
+                    lv.kept[t] = 1 if kp[l, t] != 0 and acc.keeps[l, t] != 0 else 0
+            _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+        if stage >= 3:
+            r = check_capacity(layer, acc, levels)
+        if stage >= 4:
+            levels[0].used = 1
+            compute_cycles = np.int64(1)
+            for l in range(L):
+                fan = np.int64(1)
+                ends = np.int64(1)
+                for d in range(tf.shape[1]):
+                    fan *= sx[l, d] * sy[l, d]
+                    ends *= tf[l, d]
+                levels[l].fan = fan
+                levels[l + 1].used = levels[l].used * fan
+                compute_cycles *= ends
+            cc = compute_cycles
+        if stage >= 5 and stage <= 8:
+            accesses_upto(layer, acc, ws, n_temporal, stage - 5)
+        if stage >= 9:
+            level_accesses(layer, acc, ws, n_temporal, not perfect)
+        if stage == 12:
+            fold_bypass(levels)
+        if stage == 13:
+            empty_call(layer, ws)
+        if stage == 15:
+            output_partitions(layer, ws)
+        if stage >= 10 and stage <= 11:
+            output_partitions(layer, ws)
+            fold_bypass(levels)
+        if stage >= 11:
+            e, c = energy_and_cycles(acc, levels, compute_cycles, rd, fl, up)
+            macs = 1
+            for d in range(8):
+                macs *= layer.bounds[d]
+            e += macs * acc.mac_energy_pj + acc.leak_pj * c
+        reason[b] = r
+        cycles[b] = c
+        energy_pj[b] = e
+        util[b] = 0.0
+        ccycles[b] = cc
+        if stage < 11:
+            for l in range(rd.shape[0]):
+                for t in range(3):
+                    rd[l, t] = 0.0; fl[l, t] = 0.0; up[l, t] = 0.0
+
+
+STAGES = ["loop + outputs", "check_shape", "kept + loop_nest", "check_capacity", "used + compute cycles",
+          "accesses scaffold", "+ spatial_axes", "+ fill_stream", "+ links (= copy of level_accesses)",
+          "level_accesses (kernel's)", "partitions + fold_bypass", "energy_and_cycles (= evaluate_one)"]
+
+eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
+layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
+          "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
+print(f"load average {os.getloadavg()[0]:.2f}")
+for name, layer in layers.items():
+    maps = random_valid_mappings(layer, eyeriss, N, rng=0).with_residuals()
+    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps))
+    la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
+    ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
+    out = new_outputs(N, maps.temporal.shape[1])
+    run(la, aa, maps, out, ws, 11)
+    res = {}
+    for s in list(range(12)) + [12, 13, 15]:
+        best = 1e9
+        for _ in range(7):
+            c0 = time.process_time()
+            run(la, aa, maps, out, ws, s)
+            best = min(best, time.process_time() - c0)
+        res[s] = best / N * 1e9
+    print(f"{name}: ns/mapping CPU, cumulative (step: +delta)")
+    prev = 0.0
+    for s in range(12):
+        ns = res[s]
+        d = ns - (res[4] if s == 9 else prev)
+        print(f"  {s:2d} {STAGES[s]:40s} {ns:7.0f}  (+{d:5.0f})")
+        prev = ns
+    for s, what in ((12, "fold_bypass alone"), (13, "empty call (layer, ws)"), (15, "output_partitions alone")):
+        print(f"  {s:2d} {what:40s} {res[s]:7.0f}  (+{res[s] - res[9]:5.0f} over step 9)")
+    print(f"  -> {1e9 / res[11]:,.0f} evaluations/s CPU")
+    enc = Encoding(layer, eyeriss)
+    genes = np.random.default_rng(0).random((N, enc.size))
+    enc.decode(genes[:10])
+    best = 1e9
+    for _ in range(3):
+        c0 = time.process_time()
+        enc.decode(genes)
+        best = min(best, time.process_time() - c0)
+    print(f"  decode (Encoding.decode, perfect factors): {best / N * 1e9:,.0f} ns/mapping CPU")
