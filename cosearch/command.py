@@ -22,6 +22,7 @@ from rich.console import Console
 
 from . import search
 from ._version import __version__
+from .command_warm_up import command as warm_up
 from .config import UsageError, add_options, given_options, make_settings, parse_options
 from .pipeline import run
 from .report import ProgressDisplay, print_summary
@@ -134,8 +135,10 @@ def main(argv: list[str] | None = None, prog: str = "cosearch", replace_sigterm=
     if argv[:1] == ["timeloop"]:
         return timeloop(argv[1:], prog)
     if argv[:1] == ["warm-up"]:
-        from .command_warm_up import command as warm_up
-        return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
+        try:
+            return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
+        except UsageError as exc:
+            fail(prog, str(exc))
     install_signal_handlers(replace_sigterm)
     try:
         return _cosearch(argv, prog)

@@ -23,6 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from accel_models import MappingArrays, kernel
+from accel_models.geometry import accelerator_arrays, layer_arrays
+from mappings.compile_plan import COMPILE_COST_S
+
+from .config import given_options, make_settings, parse_options
+from .search.split_compile import SplitCompile, compile_plan, plan_inputs
+
 ENTRY_COST_S = {"evaluate_batch_serial": 12.6, "instance_classes": 12.9}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
 (`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`."""
@@ -58,9 +65,6 @@ def entry_point_steps(layer, accelerator) -> list:
     which compiles its own signature of the kernel's driver (`evaluate_batch` for small batches:
     `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do unequal work:
     `kernel.instance_classes`), after the kernel's callees."""
-    from accel_models import MappingArrays, kernel
-    from accel_models.geometry import accelerator_arrays, layer_arrays
-
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     after = tuple(s.name for s in kernel.callee_steps(la, aa))
     batch = MappingArrays.empty(1, accelerator.num_levels)
@@ -73,17 +77,11 @@ def entry_point_steps(layer, accelerator) -> list:
 def warm_up_plan(settings) -> list:
     """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
     the same layer and design."""
-    from .search.split_compile import compile_plan, plan_inputs
-
     return compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
 
 
 def _worker(folder: str, settings) -> None:
     """One worker process: take steps of the shared plan until all are done; write what it ran to `folder`."""
-    from .search.split_compile import SplitCompile
-
-    from mappings.compile_plan import COMPILE_COST_S
-
     split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None,
                          cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
     split.start()
@@ -117,17 +115,12 @@ def warm_up(settings, workers: int | None = None) -> WarmUpReport:
 
 def command(argv: list[str], prog: str, parser: argparse.ArgumentParser) -> int:
     """`prog warm-up [co-search options]`: `warm_up` for the settings the options give (`--workers`: the processes
-    that compile, as many as the co-search would start: one per core by default)."""
-    from .command import fail
-    from .config import UsageError, given_options, make_settings, parse_options
-
+    that compile, as many as the co-search would start: one per core by default). Raises `UsageError` for options
+    that make no settings."""
     parser.description = (f"{__doc__.splitlines()[0]} The co-search's options below pick what it compiles (the "
                           f"defaults: what `{prog}` alone runs); --workers: the processes that compile.")
     args = parse_options(parser, argv)
-    try:
-        settings = make_settings(**given_options(args))
-    except UsageError as exc:
-        fail(prog, str(exc))
+    settings = make_settings(**given_options(args))     # a UsageError is the caller's one-line error
     n = min(WORKERS_MAX, settings.workers)
     print(f"{prog} warm-up: compiling the numba kernels into numba's cache in {n} process(es); a run after this "
           f"one loads them", file=sys.stderr, flush=True)

@@ -12,7 +12,7 @@ their projections), `nets.elementwise`, `nets.spaces` (each registered space by 
 from importlib import import_module
 
 from .layer import Layer, check_layer
-from .network import Network, reads_output_of
+from .network import Network
 from .problem_shape import DIMS, N_AXES, TENSORS
 from .spaces import (SPACES, GeneTable, SearchSpace, SubnetConfig, count_macs, count_params, crossover_configs,
                      get_space, largest_config, mutate_config, parse_config, register_space, sample_config,
@@ -40,7 +40,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "DIMS", "TENSORS", "N_AXES", "Layer", "check_layer", "Network", "reads_output_of",
+    "DIMS", "TENSORS", "N_AXES", "Layer", "check_layer", "Network",
     "SearchSpace", "SubnetConfig", "GeneTable", "SPACES", "get_space", "register_space", "space_names",
     "parse_config", "to_network", "count_macs", "count_params", "space_layers", "slot_choices", "sample_config",
     "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
