@@ -7,16 +7,21 @@ Semantics (docs/fusion.md):
   whole, occupying its words all that time; it is then never written to or read from DRAM. Its producers write
   their outputs there and its readers read their inputs there; a layer whose output is part of several tensors
   writes it on chip only when all of them are there.
-- Weights: in the steady state of back-to-back inferences, the weights of every layer stay in the home level when
-  they fit beside the activations at every layer: they are loaded once (`NetworkPlan.pinned_weight_words`, not
-  charged per inference) and each layer reads its own from there. All of them or none.
+- Weights: in the steady state of back-to-back inferences, a layer's weights either stay in the home level (cached:
+  loaded once, `NetworkPlan.pinned_weight_words` counts them, not charged per inference; the layer reads them
+  there) or are streamed: read from DRAM by their layer every inference, as layer-wise. Cached weights occupy the
+  home level at every layer, so the cached set fits when its words fit the smallest room the activations leave.
+  When every layer's weights fit, all are cached; otherwise layers are cached in the order of what caching saves
+  per word (the layer's linearised objective streamed less cached, with the whole room taken), each that still
+  fits, the rest streamed. Edge TPU's compiler does the same (docs/fusion.md): it caches what fits and streams
+  the rest over the host link.
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
 - Which: greedily in network order, each activation that fits at every layer it lives through and lowers the
   objective (linearised around the layer-wise plan: `linear_score`) of the layers it lives through, given those
-  chosen before (a smaller free capacity can cost a layer more than the DRAM traffic saved); then the weights, if
-  they fit and lower the whole network's. Each step never raises the network's objective, so the plan is never worse
+  chosen before (a smaller free capacity can cost a layer more than the DRAM traffic saved); then the weights
+  (above), if caching them lowers the whole network's. Each step never raises the network's objective, so the plan is never worse
   than the layer-wise one.
 """
 from __future__ import annotations
@@ -70,7 +75,7 @@ class Resident:
                 continue
             trial = context.runs(span, [free[i] - act.words for i in span],
                                  [reads[i] or i in act.readers for i in span],
-                                 [kept[i] + (i in act.producers) == produced[i] > 0 for i in span], 0)
+                                 [kept[i] + (i in act.producers) == produced[i] > 0 for i in span], ())
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
                 chosen.append(act)
                 for i, run in zip(span, trial):
@@ -80,13 +85,42 @@ class Resident:
                     reads[r] = True
                 for p in act.producers:
                     kept[p] += 1
-        weights = sum(params)
-        if "Weights" in level.keeps and weights and min(free) - weights >= 1:
+        notes = ()
+        if "Weights" in level.keeps and sum(params):
             writes = [kept[i] == produced[i] > 0 for i in range(n)]
-            trial = context.runs(range(n), [f - weights for f in free], reads, writes, weights)
+            cached = _weights_to_cache(context, free, reads, writes, runs, score)
+            words = sum(params[i] for i in cached)
+            trial = context.runs(range(n), [f - words for f in free], reads, writes, cached) if cached else None
             if trial is not None and score(trial) <= score(runs):
-                runs, pinned = trial, weights
-        return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen), baseline=base)
+                runs, pinned = trial, words
+                streamed = sum(params) - words
+                if streamed:
+                    notes = (f"weights of {len(cached)} of {sum(p > 0 for p in params)} layers stay on chip "
+                             f"({words:,} words); {streamed:,} words streamed from DRAM every inference",)
+        return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen), notes, baseline=base)
+
+
+def _weights_to_cache(context, free, reads, writes, runs, score) -> frozenset:
+    """The layers whose weights stay in the home level (module docstring): all of them when their words fit the
+    smallest room `free` leaves (less one word); otherwise, by what caching saves per word (each layer's run with its
+    weights cached and the whole room taken, against its run in `runs`), each that still fits and saves."""
+    params = context.params
+    room = min(free) - 1
+    weighted = [i for i, p in enumerate(params) if p]
+    if sum(params) <= room:
+        return frozenset(weighted)
+    gains = []
+    for i in weighted:
+        if params[i] <= room:
+            run = context.runs((i,), [free[i] - room], [reads[i]], [writes[i]], (i,))
+            if run is not None and score(run) < score([runs[i]]):
+                gains.append(((score([runs[i]]) - score(run)) / params[i], i))
+    cached, words = [], 0
+    for _, i in sorted(gains, key=lambda g: (-g[0], g[1])):
+        if words + params[i] <= room:
+            cached.append(i)
+            words += params[i]
+    return frozenset(cached)
 
 
 class _Context:
@@ -96,14 +130,14 @@ class _Context:
         self.layers, self.slots, self.table = layers, slots, table
         self.home, self.capacity, self.params = home, capacity, params
 
-    def runs(self, span, free, reads, writes, pinned):
+    def runs(self, span, free, reads, writes, cached):
         """The runs of the layers in `span` given, per layer of the span, the words left `free` in the home level,
-        whether it reads its Inputs from and writes its Outputs to tensors on chip, and `pinned` weight words;
-        None if one of them then has no valid mapping."""
+        whether it reads its Inputs from and writes its Outputs to tensors on chip, and the layers whose weights are
+        `cached` in the home level; None if one of them then has no valid mapping."""
         runs = []
         layers, slots, params, capacity = self.layers, self.slots, self.params, self.capacity
         for i, left, on_chip_in, on_chip_out in zip(span, free, reads, writes):
-            resident = ((W,) if pinned and params[i] else ()) + ((I,) if on_chip_in else ()) \
+            resident = ((W,) if i in cached and params[i] else ()) + ((I,) if on_chip_in else ()) \
                 + ((O,) if on_chip_out else ())
             if left < 1:
                 return None

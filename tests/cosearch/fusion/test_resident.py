@@ -93,16 +93,52 @@ def test_every_tensor_on_chip_prices_the_views_outermost_level_as_the_home():
     assert view.levels[1].keeps == ()
 
 
+def _chain() -> Network:
+    """Four convolutions whose 16,896 weight words outweigh their activations (at most 2,048 words)."""
+    return Network("weighty", [Layer.conv(16, 32, 3, 4, name="a"), Layer.conv(32, 32, 3, 4, name="b"),
+                               Layer.conv(32, 64, 1, 4, name="c"), Layer.conv(64, 16, 1, 4, name="d")])
+
+
+def _cached(plan) -> list[bool]:
+    """Per layer: its weights stay in the home level across inferences."""
+    return [run.residency is not None and W in run.residency.resident for run in plan.runs]
+
+
+@pytest.mark.parametrize("make", [_net, _chain])
 @pytest.mark.parametrize("glb_words", [600, 2048, 4096, 8192, 65536])
-def test_capacity_is_exact_and_the_plan_never_costs_more(cache, glb_words):
-    net, acc = _net(), _acc(glb_words)
+def test_capacity_is_exact_and_the_plan_never_costs_more(cache, glb_words, make):
+    net, acc = make(), _acc(glb_words)
     plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
     base = layer_wise(net, acc, cache, "edp")
     capacity = acc.levels[1].capacity_words
     for i, run in enumerate(plan.runs):
         assert plan.occupancy_words(i) <= capacity, (glb_words, run.layer.name)
+    # the weights counted on chip are exactly those of the layers that read them there
+    assert plan.pinned_weight_words == sum(l.param_words for l, c in zip(net.layers, _cached(plan)) if c)
     assert plan.energy_pj * plan.cycles <= base.energy_pj * base.cycles
     assert plan.dram_words <= base.dram_words
+
+
+def test_weights_that_do_not_all_fit_are_cached_in_part_and_the_rest_streamed(cache):
+    net, acc = _chain(), _acc(8192)
+    params = [layer.param_words for layer in net.layers]
+    plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
+    cached = _cached(plan)
+    assert sum(params) > acc.levels[1].capacity_words          # all of them cannot stay
+    assert any(cached) and not all(cached)
+    streamed = sum(p for p, c in zip(params, cached) if not c)
+    assert plan.pinned_weight_words + streamed == sum(params)
+    assert plan.notes == (f"weights of {sum(cached)} of 4 layers stay on chip ({plan.pinned_weight_words:,} words); "
+                          f"{streamed:,} words streamed from DRAM every inference",)
+    for run, c, p in zip(plan.runs, cached, params):
+        if not c:      # a streamed layer reads its weights from DRAM every inference
+            assert run.dram_words >= p, run.layer.name
+    # what is cached fits the room the activations leave at every layer, beside that layer's tiles
+    capacity = acc.levels[1].capacity_words
+    assert all(plan.occupancy_words(i) <= capacity for i in range(len(net.layers)))
+    # and the network runs better than layer-wise
+    base = layer_wise(net, acc, cache, "edp")
+    assert plan.energy_pj * plan.cycles < base.energy_pj * base.cycles
 
 
 def test_what_stays_depends_on_the_capacity(cache):
