@@ -1,12 +1,12 @@
 """Presets against the published whole-network latencies of the chips they describe.
 
-    python benchmarks/bench_real_devices.py [--fusion MODE] [--factors MODE] [--budget-evals 4000] [--only NETWORK[,NETWORK]]
+    python benchmarks/bench_real_devices.py [--fusion resident] [--factors residual] [--budget-evals 4000] [--only NETWORK[,NETWORK]]
 
 Each row evaluates one zoo network on one preset as a user of the Python API would,
-`evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N)))` (with
-`factors=MODE` in the settings when `--factors` is given: residual tiles let a 4-wide axis split 14 or 7 rows;
-`fusion=MODE` when given: how the layers share the chip, `cosearch.fusion`; without it, each layer alone with its
-tensors in DRAM), and prints the latency per image beside the chip's measured figure and its source, their ratio
+`evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N, factors=F)),
+fusion=MODE)`, by default as the chips run a network: `fusion="resident"` (activations and weights stay on chip,
+`cosearch.fusion`) and residual tile factors (a 4-wide axis splits 14 or 7 rows unevenly, as the chip's compiler
+does; `--factors perfect` is the API's default); `--fusion none` scores each layer alone with its tensors in DRAM), and prints the latency per image beside the chip's measured figure and its source, their ratio
 and the array's utilization. The presets are described by their chips' published facts only (docs/sources.md); no
 number is fitted to a network. The first row pays the mapper's compile (numba, cached on disk after the first run):
 it is timed apart and printed, not counted in the rows' seconds. Last line: `real devices: K/N within x1.5 of the
@@ -15,7 +15,6 @@ measured latency (median ratio R)`. Measurements and their load: docs/real_devic
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import statistics
 import sys
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import get_preset  # noqa: E402
 from cosearch import MapperSettings, evaluate_network  # noqa: E402
+from cosearch.fusion import FUSION_MODES  # noqa: E402
 from mappings import MappingCache  # noqa: E402
 from nets import Layer, Network, get_network  # noqa: E402
 
@@ -76,9 +76,8 @@ ROWS = (
 )
 
 
-def _evaluate(row: Row, cache: MappingCache, fusion: str | None):
-    kwargs = {} if fusion is None else {"fusion": fusion}
-    return evaluate_network(row.build(), get_preset(row.preset), cache, **kwargs)
+def _evaluate(row: Row, cache: MappingCache, fusion: str):
+    return evaluate_network(row.build(), get_preset(row.preset), cache, fusion=fusion)
 
 
 def _warm(settings: MapperSettings) -> float:
@@ -91,17 +90,19 @@ def _warm(settings: MapperSettings) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fusion", default=None, metavar="MODE",
-                        help="how layers share the chip (evaluate_network's fusion=); default: each layer alone")
+    parser.add_argument("--fusion", default="resident", metavar="MODE",
+                        help="how layers share the chip (evaluate_network's fusion=); default resident, as the chips "
+                             "run: activations and weights kept on chip (none: each layer alone, tensors in DRAM)")
     parser.add_argument("--budget-evals", type=int, default=4000, help="mapper evaluations per layer (default 4000)")
-    parser.add_argument("--factors", default="perfect", choices=("perfect", "auto", "residual"),
-                        help="tile factors the mapper may use (MapperSettings.factors; default perfect, the API's)")
+    parser.add_argument("--factors", default="residual", choices=("perfect", "auto", "residual"),
+                        help="tile factors the mapper may use (MapperSettings.factors; default residual, as a chip's "
+                             "compiler splits 14 rows over 4 tiles unevenly; perfect: the API's default)")
     parser.add_argument("--only", default="", help="comma-separated network names to run (default all rows)")
     args = parser.parse_args(argv)
     if args.budget_evals < 1:
         parser.error(f"--budget-evals must be >= 1, got {args.budget_evals}")
-    if args.fusion is not None and "fusion" not in inspect.signature(evaluate_network).parameters:
-        parser.error("--fusion: this build's evaluate_network has no fusion modes")
+    if args.fusion not in FUSION_MODES.members():
+        parser.error(f"--fusion: unknown mode {args.fusion!r}; accepted: {', '.join(FUSION_MODES.members())}")
     rows = ROWS
     if args.only:
         names = set(args.only.split(","))
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = tuple(r for r in ROWS if r.network in names)
     settings = MapperSettings(budget_evals=args.budget_evals, factors=args.factors)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; mapper budget {args.budget_evals} "
-          f"evaluations per layer ({args.factors} factors); fusion {args.fusion or 'none (evaluate_network default)'}", flush=True)
+          f"evaluations per layer ({args.factors} factors); fusion {args.fusion}", flush=True)
     print(f"compile / warm-up: {_warm(settings):.1f} s", flush=True)
     print(f"{'preset':<14} {'network':<28} {'ours ms':>8} {'chip ms':>8} {'ratio':>6} {'util':>6} {'s':>5}  source")
     ratios = []
