@@ -12,7 +12,8 @@ def fusion_line(summary: dict) -> str:
     groups = summary["groups"]
     fused = sum(1 for g in groups if g["last"] > g["first"])
     text = (f"runs with --fusion {summary['mode']}: {summary['layers_with_tensors_on_chip']} of {summary['layers']} "
-            f"layers keep tensors on chip; {len(groups)} groups ({fused} of more than one layer); "
+            f"layers keep tensors on chip; {len(groups)} group{'' if len(groups) == 1 else 's'} ({fused} of more than "
+            f"one layer); "
             f"{summary['activations_on_chip']} activations stay on chip; weights kept on chip across inferences "
             f"{_mb(summary['pinned_weight_bytes']) if summary['pinned_weight_bytes'] else 'none'}; DRAM "
             f"traffic {_mb(summary['dram_bytes'])} per inference (layer-wise "

@@ -188,7 +188,7 @@ def test_the_report_says_how_the_network_runs(cache):
     from cosearch.report.fusion import GROUP_COLUMNS, fusion_line, group_rows
     summary = evaluate_network(_net(), _acc(65536), cache, fusion="resident").meta["fusion"]
     line = fusion_line(summary)
-    assert line.startswith("runs with --fusion resident: 5 of 5 layers keep tensors on chip; 1 groups (1 of more")
+    assert line.startswith("runs with --fusion resident: 5 of 5 layers keep tensors on chip; 1 group (1 of more")
     assert "4 activations stay on chip" in line and "weights kept on chip across inferences 0.00068 MB" in line
     rows = group_rows(summary)
     assert len(rows) == 1 and len(rows[0]) == len(GROUP_COLUMNS) and rows[0][1].startswith("0-4 (stem .. last)")
