@@ -12,11 +12,12 @@ from accel_models.kernel.nest import check_shape, loop_nest
 from accel_models.kernel.phases import POOL_WORDS, phase_fills
 from accel_models.kernel.sweep import sweep
 from accel_models.kernel.workspace import make_workspace
-from accel_models.mapping_arrays import canonical_residuals, dim_loops
 from accel_models.reference import uniform_instances
 from accel_models.result import OK
 from mappings import Encoding, random_mappings
 from nets import DIMS, Layer
+
+from _residual_cut import cut_to_bounds
 
 NOT_COMPARED = -2.0
 
@@ -58,20 +59,6 @@ def _fills_both(layer, acc, maps, out):
                                           np.bool_(True))[0]
 
 
-def _cut_to_bounds(arrays: MappingArrays, bounds) -> MappingArrays:
-    """Each row's ends made to cover `bounds` in canonical form (F3): residual loops wherever an end overshoots."""
-    out = MappingArrays(*(a.copy() for a in arrays))
-    for b in range(out.batch_size):
-        for d in range(len(DIMS)):
-            loops = dim_loops(out, b, d)
-            ends, res = canonical_residuals([e for _, _, e, _ in loops], bounds[d])
-            for (l, kind, _, _), e, r in zip(loops, ends, res):
-                field = ("temporal", "spatial_y", "spatial_x")[kind]
-                getattr(out, field)[b, l, d] = e
-                getattr(out, field + "_residual")[b, l, d] = r
-    return out
-
-
 def _random_layer(rng) -> Layer:
     kernel = int(rng.choice([1, 3, 5, 7]))
     return Layer(R=kernel, S=int(rng.choice([1, kernel])), P=int(rng.integers(1, 30)), Q=int(rng.integers(1, 15)),
@@ -89,7 +76,7 @@ def _temporal_class_draws(layer: Layer, acc, rng, n: int) -> MappingArrays:
     for pad in (lambda v: 1 << (v - 1).bit_length(), lambda v: v + int(rng.integers(0, v + 1))):
         padded = Layer(**{d: pad(getattr(layer, d)) for d in DIMS}, stride_w=layer.stride_w,
                        stride_h=layer.stride_h, dilation_w=layer.dilation_w, dilation_h=layer.dilation_h)
-        parts.append(_cut_to_bounds(random_mappings(padded, acc, n, rng=seed, spatial_bias=2.0), layer.bounds))
+        parts.append(cut_to_bounds(random_mappings(padded, acc, n, rng=seed, spatial_bias=2.0), layer.bounds))
     enc = Encoding(layer, acc, factors="residual")
     parts.append(enc.decode(np.random.default_rng(seed).random((n, enc.size))))
     every = MappingArrays(*(np.concatenate(arrays) for arrays in zip(*parts)))
@@ -130,7 +117,7 @@ def test_a_cut_window_on_a_prime_map():
     order = np.broadcast_to(np.arange(8), (1, L, 8)).copy()
     arrays = MappingArrays(temporal, order, np.ones_like(temporal), np.ones_like(temporal), order.copy(),
                            np.ones((1, L, 3), dtype=np.int64), zeros, zeros.copy(), zeros.copy())
-    cut = _cut_to_bounds(arrays, layer.bounds)
+    cut = cut_to_bounds(arrays, layer.bounds)
     assert cut.temporal_residual[0, 1, P] == 1
     out = np.empty((1, L + 1, 3, 2))
     _fills_both(layer_arrays(layer), accelerator_arrays(acc), cut, out)

@@ -9,13 +9,15 @@ from hypothesis import strategies as st
 
 from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset
 from accel_models.cost_model import evaluate_batch
-from accel_models.mapping_arrays import bound_from_factors, canonical_residuals, dim_loops
+from accel_models.mapping_arrays import bound_from_factors, canonical_residuals
 from accel_models.reference import _Delta, evaluate, uniform_instances
 from accel_models.result import BAD_FACTORS, OK, REASONS, SPATIAL_RESIDUAL
 from accel_models.timeloop.corpus import load_cases
 from accel_models.timeloop.corpus_check import WALKS, compare_case, inputs_sha256, load_walks, walk_figures
 from mappings import Encoding, LevelMapping, Mapping, random_mappings
 from nets import DIMS, Layer
+
+from _residual_cut import cut_to_bounds
 
 DATA = Path(__file__).parent / "data" / "imperfect_cases.jsonl"
 
@@ -112,20 +114,6 @@ def _assert_same(fast, ref, b=0):
     np.testing.assert_allclose(fast.updates[b], ref.updates, rtol=1e-12, atol=1e-9)
 
 
-def _with_residuals(layer: Layer, arrays: MappingArrays, bounds) -> MappingArrays:
-    """Each row's ends made to cover `bounds` (smaller than the layer's) in canonical form (F3)."""
-    out = MappingArrays(*(a.copy() for a in arrays))
-    for b in range(out.batch_size):
-        for d in range(len(DIMS)):
-            loops = dim_loops(out, b, d)
-            ends, res = canonical_residuals([e for _, _, e, _ in loops], bounds[d])
-            for (l, kind, _, _), e, r in zip(loops, ends, res):
-                field = ("temporal", "spatial_y", "spatial_x")[kind]
-                getattr(out, field)[b, l, d] = e
-                getattr(out, field + "_residual")[b, l, d] = r
-    return out
-
-
 LAYERS = [Layer(R=3, S=2, P=5, Q=3, C=3, K=2, name="conv"),
           Layer(R=3, S=3, P=3, Q=3, C=1, K=1, G=3, stride_w=2, stride_h=1, name="dw_stride2"),
           Layer(C=7, K=5, N=3, name="fc")]
@@ -142,7 +130,7 @@ def test_kernel_matches_walk_on_random_residual_mappings(corpus_architectures, a
     layer = LAYERS[which]
     padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
                    stride_w=layer.stride_w, stride_h=layer.stride_h)
-    arrays = _with_residuals(layer, random_mappings(padded, acc, 6, rng=seed, spatial_bias=2.0), layer.bounds)
+    arrays = cut_to_bounds(random_mappings(padded, acc, 6, rng=seed, spatial_bias=2.0), layer.bounds)
     assert not arrays.is_perfect().all()
     fast = evaluate_batch(layer, acc, arrays)
     for b in range(arrays.batch_size):
@@ -162,7 +150,7 @@ def test_kernel_matches_walk_on_spatial_class_mappings(corpus_architectures):
             for layer in layers:
                 padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
                                stride_w=layer.stride_w, stride_h=layer.stride_h)
-                arrays = _with_residuals(layer, random_mappings(padded, acc, 6, rng=seed, spatial_bias=2.0),
+                arrays = cut_to_bounds(random_mappings(padded, acc, 6, rng=seed, spatial_bias=2.0),
                                          layer.bounds)
                 fast = evaluate_batch(layer, acc, arrays)
                 for b in range(arrays.batch_size):
@@ -242,9 +230,9 @@ def _residual_candidates(layer: Layer, acc, seed: int) -> MappingArrays:
     decoded = enc.decode(np.random.default_rng(seed).random((40, enc.size)))
     padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
                    stride_w=layer.stride_w, stride_h=layer.stride_h)
-    cut = _with_residuals(layer, random_mappings(padded, acc, 40, rng=seed, spatial_bias=2.0), layer.bounds)
+    cut = cut_to_bounds(random_mappings(padded, acc, 40, rng=seed, spatial_bias=2.0), layer.bounds)
     on_padded = Encoding(padded, acc)
-    cut_decoded = _with_residuals(layer, on_padded.decode(np.random.default_rng(seed).random((40, on_padded.size))),
+    cut_decoded = cut_to_bounds(on_padded.decode(np.random.default_rng(seed).random((40, on_padded.size))),
                                   layer.bounds)
     parts = (decoded, cut, cut_decoded)
     every = MappingArrays(*(np.concatenate(arrays) for arrays in zip(*parts)))
@@ -402,7 +390,7 @@ def test_walking_every_instance_changes_nothing_when_they_do_equal_work(corpus_a
     if residual:
         padded = Layer(**{d: 1 << (getattr(layer, d) - 1).bit_length() for d in DIMS},
                        stride_w=layer.stride_w, stride_h=layer.stride_h)
-        arrays = _with_residuals(layer, random_mappings(padded, acc, 4, rng=seed, spatial_bias=2.0), layer.bounds)
+        arrays = cut_to_bounds(random_mappings(padded, acc, 4, rng=seed, spatial_bias=2.0), layer.bounds)
     else:
         arrays = random_mappings(layer, acc, 4, rng=seed, spatial_bias=2.0)
     for b in range(arrays.batch_size):
