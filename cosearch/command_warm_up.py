@@ -25,6 +25,7 @@ from pathlib import Path
 
 from accel_models import MappingArrays, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings.compile_plan import COMPILE_COST_S
 
 from .config import given_options, make_settings, parse_options
@@ -65,6 +66,7 @@ def entry_point_steps(layer, accelerator) -> list:
     which compiles its own signature of the kernel's driver (`evaluate_batch` for small batches:
     `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do unequal work:
     `kernel.instance_classes`), after the kernel's callees."""
+    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     after = tuple(s.name for s in kernel.callee_steps(la, aa))
     batch = MappingArrays.empty(1, accelerator.num_levels)
