@@ -73,6 +73,20 @@ def test_a_worker_takes_the_step_heading_the_costliest_chain_first(tmp_path):
     assert ran == ["y", "x", "z"]
 
 
+def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_first(tmp_path):
+    """A step waits for the steps it names (a name not in the plan would hold it until `max_wait_s`); the two that
+    call the uniform sweep, and the three that call the batch driver with the search's signature, load it from the
+    step that compiles it (side by side, each would compile it again)."""
+    from cosearch.command_warm_up import warm_up_plan
+
+    plan = warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None))
+    after = {s.name: s.after for s in plan}
+    assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
+    assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
+    assert all("evaluate_range" in after[entry] for entry in ("run_evolution", "evaluate_batch_serial",
+                                                               "instance_classes"))
+
+
 def test_the_schedule_predicts_the_wall_time_of_the_split():
     """a (10 s) then c (3 s) after it is the critical path: two workers end in 13 s (d and b beside a), one in 19 s;
     a third worker adds nothing."""
