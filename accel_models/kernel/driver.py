@@ -126,7 +126,7 @@ def instance_classes(layer, acc, maps):
     updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
     arrays are empty. For readable results (`cost_model.explain`), not for searches."""
     L = maps.temporal.shape[1]
-    out = new_outputs(1, L)
+    out = new_outputs(np.int64(1), L)   # typed, as evaluate_batch_serial's count: one compilation
     ws = make_workspace(L, max_children(acc.fanout))
     ws.joint[0].level_start[L + 1] = 0
     # typed, not Literal[int]: the search's signature of the driver, not a second compilation of it (package docstring)
