@@ -178,7 +178,8 @@ class Listener(event.Listener):
 
     def on_end(self, ev):
         d = ev.data["dispatcher"]
-        compiled.setdefault(step[0], []).append(f"{d.py_func.__module__}.{d.py_func.__qualname__}")
+        compiled.setdefault(step[0], []).append(f"{d.py_func.__module__}.{d.py_func.__qualname__}"
+                                                f" {tuple(ev.data['args'])}")
 
 
 event.register("numba:compile", Listener())
@@ -235,13 +236,16 @@ def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
     plan = compile_plan(settings)
     assert sorted(steps) == sorted(s.name for s in plan)  # each step compiled once, by one of the two
     assert all(r["steps"] for r in reports)  # both took a share
-    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's functions, by step
+    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's compilations, by step
                 for r in reports for name, functions in r["compiled"].items() if name in steps}
-    for s in plan:  # a step loads what the steps it follows compiled: the plan's types are the callers' own
+    # a step loads what the steps it follows compiled (function and signature: a function called with other types
+    # is another compilation): the plan's types are the callers' own
+    for s in plan:
         for a in s.after:
             assert not set(compiled.get(s.name, ())) & set(compiled.get(a, ())), (s.name, a)
     for r in reports:  # the search after the plan loads everything from the cache (_now's object mode aside)
-        assert set(r["compiled"].get("search", ())) <= {"mappings.evolution._now"}, r["compiled"]["search"]
+        assert {f.split(" ")[0] for f in r["compiled"].get("search", ())} <= {"mappings.evolution._now"}, \
+            r["compiled"]["search"]
     assert not any(json.loads((tmp_path / "steps" / f"{s.name}.done").read_text())["error"] for s in plan)
     # the same search in this process (its own numba cache) finds the same mapping, bit for bit
     result = _search(settings)
