@@ -20,7 +20,8 @@ CPU per worker)`.
 callees, the decoder, the kernel's driver, the search, the warm starts; then the cost model's entry points,
 `cosearch.command_warm_up.entry_point_steps`) one step after the other on an empty cache, in the order the plan gives (a step's callees are compiled by the steps before it, so each row is that
 function's own compile, with the helpers numba inlines into it), and prints each step's CPU time. Last line:
-`per-function compile: X s CPU in N steps (largest: NAME Y s)`; the line before it gives the wall time the split
+`per-function compile: X s CPU in N steps (largest: NAME Y s)`; the line before it names the project's functions
+compiled for more than one signature (each one more compile of it), the one before that the wall time the split
 between N worker processes would take with these costs, and the longest chain of callees that bounds it.
 
 `--compare DIR` runs `--per-function` on this tree and then on DIR, a copy of the repository with a kernel change
@@ -124,7 +125,26 @@ def _child_per_function() -> None:
     print(f"split by these costs (cosearch.search.split_compile): "
           + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
           + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
+    twice = _compiled_more_than_once()
+    print("compiled for more than one signature: " + ("; ".join(twice) if twice else "none"))
     print(f"per-function compile: {total:.1f} s CPU in {len(steps)} steps (largest: {big[0]} {big[1]:.1f} s)")
+
+
+def _compiled_more_than_once() -> list[str]:
+    """The project's numba functions this process holds more than one compilation of (each signature is a whole
+    compile of the function and of what it inlines), with their signatures."""
+    from numba.core.dispatcher import Dispatcher
+
+    seen, out = set(), []
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] not in ("accel_models", "mappings", "cosearch", "nets") or module is None:
+            continue
+        for fn in vars(module).values():
+            if isinstance(fn, Dispatcher) and id(fn) not in seen and len(fn.signatures) > 1:
+                seen.add(id(fn))
+                sigs = " | ".join(", ".join(str(t) for t in sig)[:160] for sig in fn.signatures)
+                out.append(f"{fn.py_func.__module__}.{fn.py_func.__name__} x{len(fn.signatures)} ({sigs})")
+    return out
 
 
 def _child_best_mapping() -> None:

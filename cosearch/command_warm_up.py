@@ -31,7 +31,7 @@ from mappings.compile_plan import COMPILE_COST_S
 from .config import given_options, make_settings, parse_options
 from .search.split_compile import SplitCompile, compile_plan, plan_inputs
 
-ENTRY_COST_S = {"evaluate_batch_serial": 12.6, "instance_classes": 12.9}
+ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
 (`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`."""
 WORKERS_MAX = 8
@@ -62,13 +62,13 @@ class WarmUpReport:
 
 
 def entry_point_steps(layer, accelerator) -> list:
-    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`, each of
-    which compiles its own signature of the kernel's driver (`evaluate_batch` for small batches:
-    `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do unequal work:
-    `kernel.instance_classes`), after the kernel's callees."""
+    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`
+    (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do
+    unequal work: `kernel.instance_classes`), after the kernel's callees and the mapper plan's `evaluate_range` step,
+    whose compiled driver both load (they call it with the search's signature)."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = tuple(s.name for s in kernel.callee_steps(la, aa))
+    after = tuple(s.name for s in kernel.callee_steps(la, aa)) + ("evaluate_range",)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
     return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),

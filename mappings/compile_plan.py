@@ -23,10 +23,10 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "level_accesses": 26.8, "class_accesses": 5.8, "check_capacity": 0.3, "output_partitions": 0.3,
-    "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.6, "class_partitions": 0.3,
-    "class_fold_bypass": 0.1, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 7.8,
-    "helpers": 1.1, "run_evolution": 13.9, "warm_starts": 3.2}
+    "sweep": 19.3, "level_accesses": 11.9, "class_accesses": 5.9, "check_capacity": 0.3, "output_partitions": 0.5,
+    "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
+    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `cosearch.search.split_compile` balances the workers by. Only the proportions matter; a figure out of date

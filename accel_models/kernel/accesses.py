@@ -13,6 +13,7 @@ from .counts import closed_form_accesses, moving_loops, spatial_loops
 from .links import spatial_axes
 from .phases import phase_fills
 from .sweep import sweep
+from .workspace import FAN_X, FAN_Y
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -64,10 +65,10 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
                     transfers = 0.0
                 if F < 0.0:
                     F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
-                                                n_sp, fanout[p, 0], fanout[p, 1], ws, origin, np.bool_(True))
+                                                n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, np.bool_(True))
             else:
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
-                                                           spatial, n_sp, fanout[p, 0], fanout[p, 1], ws)
+                                                           spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws)
             child.fill[t] = F
             if n_children > 1:
                 child.peer[t] = transfers / n_children

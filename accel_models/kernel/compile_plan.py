@@ -25,6 +25,7 @@ from .driver import max_children, new_outputs
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity
 from .residual import uniform_instances
+from .sweep import sweep
 from .workspace import make_workspace
 
 
@@ -59,21 +60,30 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
-    """The callees of `evaluate_range` (through the inlined `evaluate_one`), costliest first (CPU seconds measured
-    with benchmarks/bench_cold_compile.py: level_accesses, with links under it, ~8 of the tree's ~14). The
-    functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
-    `energy.energy_and_cycles`) are no steps: their callers compile them."""
+    """The callees of `evaluate_range` (through the inlined `evaluate_one`), the longest chain first: the uniform
+    sweep, which `level_accesses` and `class_accesses` both call (as one step, each of them loads it rather than
+    both compiling it side by side), then those two, the costliest (CPU seconds: mappings.compile_plan.COMPILE_COST_S,
+    measured with benchmarks/bench_cold_compile.py --per-function). The functions numba inlines (`inline="always"`:
+    `nest.check_shape`, `nest.loop_nest`, `links.links`, `energy.energy_and_cycles`) are no steps: their callers
+    compile them."""
     ensure_fresh_kernel_cache()
     maps, out, ws = kernel_values(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out[5][0], out[6][0], out[7][0]
-    i64 = types.int64                                         # loop_nest's temporal loop count
-    return [CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, types.boolean)),
+    i64, yes = types.int64, types.boolean                     # loop_nest's temporal loop count; a computed bool
+    # the uniform sweep (with the frame walk, its steps and their links), as level_accesses and class_accesses call
+    # it: (t, temporal, M, level record, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin
+    # (a record's array field), fresh)
+    level, origin = typeof(ws.levels).dtype, typeof(ws.sweep).dtype.typeof("origin")
+    uniform = compile_for(sweep, i64, ws.temporal, i64, level, yes, layer, i64, i64, ws.spatial, i64, i64, i64, ws,
+                          origin, yes)
+    return [CompileStep("sweep", uniform),
+            CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes), ("sweep",)),
             CompileStep("check_capacity", compile_for(check_capacity, layer, acc, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
             CompileStep("uniform_instances", compile_for(uniform_instances, m)),
-            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64)),
+            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64), ("sweep",)),
             CompileStep("build_classes", compile_for(build_classes, m, ws)),
             CompileStep("class_partitions", compile_for(class_partitions, layer, ws, i64)),
             CompileStep("class_fold_bypass", compile_for(class_fold_bypass, ws)),

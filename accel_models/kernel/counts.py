@@ -161,7 +161,7 @@ def output_partitions(layer, ws):
                 lp = loops[i]
                 if lp.kind != 0:
                     cover[lp.dim] *= lp.bound
-            whole = box(2, cover, coef, E)
+            whole = box(np.int64(2), cover, coef, E)    # Outputs; typed, not Literal[int]: box's other callers' compile
             lv.partition = math.floor(up.partition * child / whole)
         else:
             # floor(P x child / child) is P itself where P x child is exact (an integer below 2**53; the strict

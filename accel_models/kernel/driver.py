@@ -13,7 +13,7 @@ from .energy import energy_and_cycles
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import uniform_instances
-from .workspace import make_workspace
+from .workspace import FAN_X, FAN_Y, make_workspace
 
 CHUNK = 512
 """Mappings per work item of the parallel driver (one workspace each)."""
@@ -126,10 +126,11 @@ def instance_classes(layer, acc, maps):
     updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
     arrays are empty. For readable results (`cost_model.explain`), not for searches."""
     L = maps.temporal.shape[1]
-    out = new_outputs(1, L)
+    out = new_outputs(np.int64(1), L)   # typed, as evaluate_batch_serial's count: one compilation
     ws = make_workspace(L, max_children(acc.fanout))
     ws.joint[0].level_start[L + 1] = 0
-    evaluate_range(0, 1, layer, acc, maps, out, ws)
+    # typed, not Literal[int]: the search's signature of the driver, not a second compilation of it (package docstring)
+    evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws)
     start = ws.joint[0].level_start[:L + 2].copy()
     n = start[L + 1] if out[0][0] == OK else 0
     counts = np.empty(n)
@@ -147,7 +148,7 @@ def max_children(fanout):
     """The largest fan-out (children per instance) of an accelerator: the workspace's child arrays."""
     m = 1
     for l in range(fanout.shape[0]):
-        m = max(m, fanout[l, 0] * fanout[l, 1])
+        m = max(m, fanout[l, FAN_X] * fanout[l, FAN_Y])
     return m
 
 
@@ -169,5 +170,5 @@ def evaluate_batch_serial(layer, acc, maps):
     """The same on the calling thread: small batches, where waking worker threads costs more."""
     out = new_outputs(maps.temporal.shape[0], maps.temporal.shape[1])
     workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-    evaluate_range(0, maps.temporal.shape[0], layer, acc, maps, out, workspace)
+    evaluate_range(np.int64(0), maps.temporal.shape[0], layer, acc, maps, out, workspace)   # typed, as above
     return out

@@ -36,7 +36,7 @@ from .counts import moving_loops, spatial_loops
 from .energy import level_cycles
 from .links import spatial_axes
 from .sweep import joint_sweep, sweep
-from .workspace import MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
+from .workspace import FAN_X, FAN_Y, MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -214,7 +214,8 @@ def class_accesses(layer, acc, m, ws, n_temporal):
                 if parent.n_sub == 1:
                     child = cls[parent.first]
                     F, reads, transfers = sweep(t, temporal, M, levels[lvl], is_mac, layer, groups, n_children,
-                                                spatial, n_sp, fanout[p, 0], fanout[p, 1], ws, parent.origin, fresh)
+                                                spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, parent.origin,
+                                                fresh)
                     fresh = False
                     child.fill[t] = F
                     if n_children > 1:
@@ -224,7 +225,7 @@ def class_accesses(layer, acc, m, ws, n_temporal):
                     continue
                 _categories(m, spatial, n_sp, p, parent.decided, jt)
                 reads, transfers = joint_sweep(t, temporal, M, levels[lvl].extents, is_mac, layer, spatial, n_sp,
-                                               n_children, fanout[p, 0], fanout[p, 1], ws, c)
+                                               n_children, fanout[p, FAN_X], fanout[p, FAN_Y], ws, c)
                 weighted = 0.0
                 for k in range(parent.n_sub):
                     child = cls[parent.first + k]

@@ -10,6 +10,7 @@ from numba import njit
 
 from ..geometry import box, fits
 from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
+from .workspace import FAN_X, FAN_Y
 
 
 @njit(cache=True, inline="always")
@@ -49,7 +50,7 @@ def check_shape(bounds, fanout, m):
             py *= y
         if bad or seen_t != 255 or seen_s != 255:
             return _level_reason(tf[l], order[l], sx[l], sy[l], sorder[l]), False
-        over |= (px > fanout[l, 0]) | (py > fanout[l, 1])
+        over |= (px > fanout[l, FAN_X]) | (py > fanout[l, FAN_Y])
     perfect = True
     if residual != 0:
         for l in range(L):

@@ -25,6 +25,8 @@ and one per carry pattern of k + width (2^8)."""
 
 _I, _F = np.int64, np.float64
 
+FAN_X, FAN_Y = 0, 1
+"""Columns of the accelerator's fan-out [L, 2] array (`geometry.AcceleratorArrays`): children along X, along Y."""
 BW_READ, BW_WRITE, BW_SHARED = 0, 1, 2
 PJ_READ, PJ_FILL, PJ_UPDATE = 0, 1, 2
 """Columns of the accelerator's bandwidth [L, 3] and energy [L, 3] arrays (`geometry.AcceleratorArrays`)."""

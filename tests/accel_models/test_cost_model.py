@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numba import types
 
-from accel_models import Accelerator, MappingArrays, StorageLevel
+from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset, kernel
+from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.timeloop import check_corpus
 from accel_models.cost_model import evaluate_batch
 from accel_models.reference import evaluate
@@ -261,3 +264,18 @@ def test_kernel_matches_walk_with_groups_on_the_array():
             for b in on_array[:25]:
                 compared += _assert_same(layer, acc, arrays, b)
     assert compared >= 40, compared
+
+
+def test_the_batch_driver_is_compiled_once_for_all_its_callers():
+    """numba compiles a function once per argument types, and types a literal argument by its value: the serial and
+    parallel batch entry points, `instance_classes` (`explain`) and the search's `(int64, int64)` call must share
+    one compilation of `kernel.evaluate_range` (each more is a whole compile of the cost kernel in a cold start)."""
+    ensure_fresh_kernel_cache()          # as the library's own callers do before a kernel runs
+    acc = get_preset("eyeriss")
+    la, aa = layer_arrays(Layer.conv(16, 16, 3, 8, name="c")), accelerator_arrays(acc)
+    maps = MappingArrays.empty(2, acc.num_levels)
+    kernel.evaluate_batch_serial(la, aa, maps)
+    kernel.evaluate_batch_parallel(la, aa, maps)
+    kernel.instance_classes(la, aa, maps.row(0))
+    kernel.compile_for(kernel.evaluate_range, types.int64, types.int64, la, aa, *kernel.kernel_values(la, aa))()
+    assert len(kernel.evaluate_range.signatures) == 1, kernel.evaluate_range.signatures

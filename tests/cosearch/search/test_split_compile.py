@@ -73,6 +73,20 @@ def test_a_worker_takes_the_step_heading_the_costliest_chain_first(tmp_path):
     assert ran == ["y", "x", "z"]
 
 
+def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_first(tmp_path):
+    """A step waits for the steps it names (a name not in the plan would hold it until `max_wait_s`); the two that
+    call the uniform sweep, and the three that call the batch driver with the search's signature, load it from the
+    step that compiles it (side by side, each would compile it again)."""
+    from cosearch.command_warm_up import warm_up_plan
+
+    plan = warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None))
+    after = {s.name: s.after for s in plan}
+    assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
+    assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
+    assert all("evaluate_range" in after[entry] for entry in ("run_evolution", "evaluate_batch_serial",
+                                                               "instance_classes"))
+
+
 def test_the_schedule_predicts_the_wall_time_of_the_split():
     """a (10 s) then c (3 s) after it is the critical path: two workers end in 13 s (d and b beside a), one in 19 s;
     a third worker adds nothing."""
@@ -164,7 +178,8 @@ class Listener(event.Listener):
 
     def on_end(self, ev):
         d = ev.data["dispatcher"]
-        compiled.setdefault(step[0], []).append(f"{d.py_func.__module__}.{d.py_func.__qualname__}")
+        compiled.setdefault(step[0], []).append(f"{d.py_func.__module__}.{d.py_func.__qualname__}"
+                                                f" {tuple(ev.data['args'])}")
 
 
 event.register("numba:compile", Listener())
@@ -221,13 +236,16 @@ def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
     plan = compile_plan(settings)
     assert sorted(steps) == sorted(s.name for s in plan)  # each step compiled once, by one of the two
     assert all(r["steps"] for r in reports)  # both took a share
-    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's functions, by step
+    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's compilations, by step
                 for r in reports for name, functions in r["compiled"].items() if name in steps}
-    for s in plan:  # a step loads what the steps it follows compiled: the plan's types are the callers' own
+    # a step loads what the steps it follows compiled (function and signature: a function called with other types
+    # is another compilation): the plan's types are the callers' own
+    for s in plan:
         for a in s.after:
             assert not set(compiled.get(s.name, ())) & set(compiled.get(a, ())), (s.name, a)
     for r in reports:  # the search after the plan loads everything from the cache (_now's object mode aside)
-        assert set(r["compiled"].get("search", ())) <= {"mappings.evolution._now"}, r["compiled"]["search"]
+        assert {f.split(" ")[0] for f in r["compiled"].get("search", ())} <= {"mappings.evolution._now"}, \
+            r["compiled"]["search"]
     assert not any(json.loads((tmp_path / "steps" / f"{s.name}.done").read_text())["error"] for s in plan)
     # the same search in this process (its own numba cache) finds the same mapping, bit for bit
     result = _search(settings)
