@@ -185,7 +185,12 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             break
         waiting_since = None
         last.clear()
-        study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
+        try:
+            study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
+        except ValueError as exc:
+            if not _finished_elsewhere(exc):
+                raise
+            continue   # another process ran the same queued trial to its end first: its result stands
         state = last.get("state", TrialState.FAIL)
         counts[state] = counts.get(state, 0) + 1
         rejected_in_a_row = rejected_in_a_row + 1 if state == TrialState.PRUNED else 0
@@ -369,3 +374,10 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
     target = job.parent / f"report-{tag}-{index}.json"
     write_text_atomic(target, json.dumps(asdict(report)))
     return 0
+
+
+def _finished_elsewhere(exc: ValueError) -> bool:
+    """Whether `study.optimize` failed only because its trial was already finished when it told the result: with
+    several processes on one SQLite study, Optuna can hand the same queued (WAITING) trial, such as a seed design
+    or a retried one, to two of them at once; the one that ends second cannot tell it again."""
+    return str(exc).startswith("Cannot tell a ") and str(exc).rstrip(".").endswith(" trial")

@@ -119,3 +119,14 @@ def test_a_failed_trial_is_retried_with_its_draw_number():
     for _ in range(MAX_RETRIES + 1):  # a trial is retried at most MAX_RETRIES times, and once per failure
         retry_trial(study, failed)
     assert sum(t.system_attrs.get("failed_trial") == 2 for t in study.get_trials(deepcopy=False)) == 1
+
+
+def test_a_trial_finished_by_another_process_is_told_apart_from_other_errors():
+    """Optuna's refusal to tell a finished trial (two processes given one queued trial) is recognised; any other
+    ValueError from a trial is not, so it still ends the worker with its message."""
+    from cosearch.search.workers import _finished_elsewhere
+
+    assert _finished_elsewhere(ValueError("Cannot tell a COMPLETE trial."))
+    assert _finished_elsewhere(ValueError("Cannot tell a FAIL trial."))
+    assert not _finished_elsewhere(ValueError("Cannot tell a trial with no values"))
+    assert not _finished_elsewhere(ValueError("budget: cannot read 'area'"))
