@@ -5,7 +5,8 @@ needed row reads (row q of layer j reads rows q * s + k * dilation - pad for k i
 output, those that exist), keeps a set of the rows each intermediate layer holds on chip (a tile's rows being, as every tile in the cost model,
 the bounding box of what it reads), computes the rows it lacks
 (every needed row again in `recompute` mode) and, after the tile, drops the rows no later tile reads (every row in
-`recompute` mode). Slow (a Python set per layer and tile) and obvious: tests hold `schedule` to it.
+`recompute` mode). An intermediate tensor's rows held during a tile are counted in its reader's frame: the rows on
+chip and the reader's input-box rows (padding included) together. Slow (a Python set per layer and tile) and obvious: tests hold `schedule` to it.
 """
 from __future__ import annotations
 
@@ -43,9 +44,19 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
         for j in range(n - 1, 0, -1):
             need[j - 1] = reads(j, need[j])
         needed_per_tile.append(need)
-    computed, alive, inputs = [], [], []
+    def box(j: int, rows: set[int]) -> set[int]:
+        """The rows of layer j's input box (its own frame, padding included) its output `rows` read: their
+        bounding box."""
+        layer = layers[j]
+        if by_tokens(layer):
+            return set(rows)
+        touched = {q * layer.stride_h + k * layer.dilation_h for q in rows for k in range(layer.S)}
+        return set(range(min(touched), max(touched) + 1)) if touched else set()
+
+    pads = [0 if by_tokens(layers[j]) else pad_top(layers[j], producers_rows[j]) for j in range(n)]
+    computed, alive, inputs, frames = [], [], [], []
     for t, need in enumerate(needed_per_tile):
-        counts = []
+        counts, news = [], []
         for j in range(n):
             if halo == "cache" and j < n - 1:
                 new = need[j] - held[j]
@@ -53,13 +64,16 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
             else:
                 new = need[j]
             counts.append(len(new))
+            news.append(new)
         inputs.append(len(reads(0, need[0])))
         computed.append(tuple(counts))
         alive.append(tuple(len(held[j] | need[j]) if halo == "cache" else len(need[j]) for j in range(n)))
+        frames.append(tuple(len({r + pads[j + 1] for r in (held[j] | need[j] if halo == "cache" else need[j])}
+                                | box(j + 1, news[j + 1])) for j in range(n - 1)))
         later = [set().union(*(needed_per_tile[u][j] for u in range(t + 1, len(tiles)))) for j in range(n)]
         for j in range(n):
             held[j] = held[j] & later[j] if halo == "cache" else set()
-    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs))
+    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs), tuple(frames))
 
 
 __all__ = ["walk_rows"]
