@@ -97,7 +97,19 @@ def _check_group(layers, tile, halo, glb_words):
                 assert (I in run.residency.resident) == (j > 0) and (O in run.residency.resident) == (j < n - 1)
 
 
-GROUP_CASES = st.tuples(chains(), st.integers(1, 12_000))
+@st.composite
+def group_cases(draw):
+    """A chain (`test_tiling.chains`) and a GLB around what it needs: its intermediate rows' peak (the walk's), with
+    or without its weights, plus or minus a little, so that groups that fit, fit without their weights, or leave
+    a mapping too little room all occur."""
+    layers, tile, halo = draw(chains())
+    need = walk_group(layers, tile, halo, False).peak_intermediate_words
+    if draw(st.booleans()):
+        need += sum(layer.param_words for layer in layers)
+    return (layers, tile, halo), max(16, need + draw(st.integers(-64, 2048)))
+
+
+GROUP_CASES = group_cases()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -138,8 +150,14 @@ def test_a_worked_example():
     assert again.dram_output_words == 8 * 8 * 8
     assert again.macs - kept.macs == 2 * 16 * 16 * 8 * 9       # two conv rows recomputed
     assert again.chip_written_words - kept.chip_written_words == 2 * 16 * 16
-    assert again.chip_read_words == kept.chip_read_words == (17 + 2 * 7 + 5) * 17 * 16 + 8 * 8 * 16
+    assert again.chip_read_words == kept.chip_read_words == (7 + 7 + 5) * 17 * 16 + 8 * 8 * 16
     assert again.peak_intermediate_words == kept.peak_intermediate_words == 7 * 17 * 16 + 3 * 8 * 16
+    with mock.patch.object(groups, "layer_run", _compulsory_run):
+        fits = {glb: groups.group_cost(layers, 0, tiny_accelerator(glb), None, "edp", 3, "cache")
+                for glb in (2288, 2296, 3712, 3720)}
+    assert fits[2288] is None and not fits[2296].weights_on_chip and not fits[3712].weights_on_chip
+    assert fits[3720].weights_on_chip and fits[3720].dram_words == kept.dram_words == 5104
+    assert fits[3712].dram_words == 5104 - 1424 + 3 * 1152 + 3 * 144 + 3 * 128    # each tile reads them again
 
 
 def test_the_kernels_tile_runs_move_at_least_the_walks_words():
