@@ -218,7 +218,15 @@ def _check_resident(net, glb_words):
         resident = () if run.residency is None else run.residency.resident
         assert (I in resident, O in resident, W in resident) == \
             (step.inputs_on_chip, step.outputs_on_chip, step.weights_on_chip), i
+        # a residual add's read of its shortcut is element-wise work, not costed (`Layer.elementwise`): the walk
+        # counts it apart (`shortcut_*_words`)
         assert run.dram_words == step.dram_read_words + step.dram_written_words, i
+        # on chip: a layer whose output is part of several tensors that stay writes it into each (each is its own
+        # allocation, `held_words`); the fast model prices one write (docs/fusion.md: what the walk found)
+        layer = net.layers[i]
+        copies = sum(i in a.producers for a in plan.activations)
+        assert layer.weight_words + layer.input_words + layer.output_words - run.dram_words \
+            + max(0, copies - 1) * layer.output_words == step.chip_read_words + step.chip_written_words, i
         assert plan.held_words(i) == step.on_chip_words < capacity, i
         if run.residency is not None:
             assert run.residency.free_words == rounded_capacity(capacity - step.on_chip_words), i
