@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from nets import Layer, Network
 
 from .tiling import by_tokens, input_height, output_rows, pad_top
+from .walker import box_rows, read_rows
 
 
 @dataclass(frozen=True)
@@ -62,25 +63,6 @@ def _row_words(layer: Layer) -> tuple[int, int]:
     return layer.output_words // output_rows(layer), layer.input_words // input_height(layer)
 
 
-def _box_rows(layer: Layer, rows: set[int]) -> set[int]:
-    """The rows of `layer`'s input box (its own frame: row 0 is the box's first row, padding included) that its
-    output `rows` read: every q * stride + k * dilation, then their bounding box (a tile is a box)."""
-    if by_tokens(layer):
-        return set(rows)
-    touched = {q * layer.stride_h + k * layer.dilation_h for q in rows for k in range(layer.S)}
-    return set(range(min(touched), max(touched) + 1)) if touched else set()
-
-
-def _read_rows(layer: Layer, rows: set[int], rows_before: int) -> set[int]:
-    """The producer's rows (of `rows_before`) that `layer`'s output `rows` read through its windows, as a box."""
-    if by_tokens(layer):
-        return {q for q in rows if q < rows_before}
-    pad = pad_top(layer, rows_before)
-    touched = {q * layer.stride_h + k * layer.dilation_h - pad for q in rows for k in range(layer.S)}
-    touched = {r for r in touched if 0 <= r < rows_before}
-    return set(range(min(touched), max(touched) + 1)) if touched else set()
-
-
 def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_chip: bool) -> GroupWalk:
     """Execute the chain `layers` in tiles of `tile_rows` output rows of its last layer (`halo`: "recompute" or
     "cache") and count what it moves; `weights_on_chip`: the group's parameters are loaded into the home level once
@@ -95,7 +77,7 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
         need = [set() for _ in range(n)]
         need[n - 1] = rows
         for j in range(n - 1, 0, -1):
-            need[j - 1] = _read_rows(layers[j], need[j], before[j])
+            need[j - 1] = read_rows(layers[j], need[j], before[j])
         needed.append(need)
 
     held: list[set[int]] = [set() for _ in range(n)]      # rows of each layer's output on chip
@@ -112,11 +94,11 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
             runs[j][len(new)] += 1
             macs += len(new) * (layer.macs // output_rows(layer))
             out_row, in_row = _row_words(layer)
-            box = _box_rows(layer, new)
+            box = box_rows(layer, new)
             if j == 0:
                 dram_in += len(box) * in_row
             else:
-                real = _read_rows(layer, new, before[j])
+                real = read_rows(layer, new, before[j])
                 missing = real - held[j - 1]
                 if missing:
                     raise AssertionError(f"tile {t}: layer {j} reads rows {sorted(missing)} of layer {j - 1}, "

@@ -15,6 +15,31 @@ from nets import Layer
 from .tiling import TileSchedule, by_tokens, input_height, output_rows, pad_top
 
 
+def read_rows(layer: Layer, rows: set[int], rows_before: int) -> set[int]:
+    """The rows of its producer's output (of `rows_before`) that `layer`'s output `rows` read, as the cost model's
+    tile: the bounding box of the rows q * stride + k * dilation - pad that exist (R1: a strided window's box counts
+    the rows it skips); token q reads token q for a layer by tokens."""
+    if by_tokens(layer):
+        return {q for q in rows if q < rows_before}
+    pad = pad_top(layer, rows_before)
+    out = set()
+    for q in rows:
+        for k in range(layer.S):
+            r = q * layer.stride_h + k * layer.dilation_h - pad
+            if 0 <= r < rows_before:
+                out.add(r)
+    return set(range(min(out), max(out) + 1)) if out else set()
+
+
+def box_rows(layer: Layer, rows: set[int]) -> set[int]:
+    """The rows of `layer`'s input box, in its own frame (row 0 its first row, padding included), that its output
+    `rows` read: the bounding box of every q * stride + k * dilation (the tile layer's input box)."""
+    if by_tokens(layer):
+        return set(rows)
+    touched = {q * layer.stride_h + k * layer.dilation_h for q in rows for k in range(layer.S)}
+    return set(range(min(touched), max(touched) + 1)) if touched else set()
+
+
 def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
     n = len(layers)
     held: list[set[int]] = [set() for _ in range(n)]
@@ -22,19 +47,7 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
     last_rows = output_rows(layers[-1])
 
     def reads(j: int, rows: set[int]) -> set[int]:
-        """The rows layer j's output `rows` read, as the cost model's tile: their bounding box (R1: a strided
-        window's box counts the rows it skips)."""
-        layer, before = layers[j], producers_rows[j]
-        if by_tokens(layer):                  # token q reads token q of its input
-            return {q for q in rows if q < before}
-        pad = pad_top(layer, before)
-        out = set()
-        for q in rows:
-            for k in range(layer.S):
-                r = q * layer.stride_h + k * layer.dilation_h - pad
-                if 0 <= r < before:
-                    out.add(r)
-        return set(range(min(out), max(out) + 1)) if out else set()
+        return read_rows(layers[j], rows, producers_rows[j])
 
     tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
     needed_per_tile = []
@@ -44,14 +57,9 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
         for j in range(n - 1, 0, -1):
             need[j - 1] = reads(j, need[j])
         needed_per_tile.append(need)
+
     def box(j: int, rows: set[int]) -> set[int]:
-        """The rows of layer j's input box (its own frame, padding included) its output `rows` read: their
-        bounding box."""
-        layer = layers[j]
-        if by_tokens(layer):
-            return set(rows)
-        touched = {q * layer.stride_h + k * layer.dilation_h for q in rows for k in range(layer.S)}
-        return set(range(min(touched), max(touched) + 1)) if touched else set()
+        return box_rows(layers[j], rows)
 
     pads = [0 if by_tokens(layers[j]) else pad_top(layers[j], producers_rows[j]) for j in range(n)]
     computed, alive, inputs, frames = [], [], [], []
@@ -76,4 +84,4 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
     return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs), tuple(frames))
 
 
-__all__ = ["walk_rows"]
+__all__ = ["box_rows", "read_rows", "walk_rows"]
