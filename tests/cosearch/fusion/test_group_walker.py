@@ -5,7 +5,7 @@ The per-layer model is replaced here by a run that moves each word of a tensor t
 walker counts at the boundary): the fast model's aggregation (which tile layers run how often, which tensors each
 finds on chip, what stays in the home level, the capacity left to the mapping, the weights' load) is what is held
 to the walk. The per-layer model itself is the Timeloop corpus's business (a group of one layer is that model)."""
-from types import SimpleNamespace
+from dataclasses import dataclass
 from unittest import mock
 
 import pytest
@@ -33,6 +33,14 @@ MIN_FREE_WORDS = 8
 """The compulsory runs' stand-in for a mapping that does not fit: fewer free words than this."""
 
 
+@dataclass(frozen=True)
+class _Priced:
+    """A compulsory run's price (what `LayerRun.result` offers the planners)."""
+
+    cycles: int
+    energy_pj: float
+
+
 def _compulsory_words(layer: Layer, residency) -> int:
     """Words a run moves at DRAM when it reads and writes each word of its tensors off chip once."""
     resident = () if residency is None else residency.resident
@@ -47,7 +55,7 @@ def _compulsory_run(layer, accelerator, cache, objective, residency=None, search
         raise NoValidMapping("too little room")
     dram = _compulsory_words(layer, residency)
     total = layer.weight_words + layer.input_words + layer.output_words
-    return LayerRun(layer, SimpleNamespace(cycles=1 + dram, energy_pj=100.0 * dram + (total - dram)), residency,
+    return LayerRun(layer, _Priced(1 + dram, 100.0 * dram + (total - dram)), residency,
                     float(dram))
 
 
@@ -256,3 +264,56 @@ def test_the_inception_module_walks_as_its_hand_count():
     assert [step.dram_read_words + step.dram_written_words for step in walk] == \
         [net.layers[0].input_words, 0, 0, 0, 0, net.layers[5].output_words]
     _check_resident(net, 65536)
+
+
+# ---- whole depth-first plans ----------------------------------------------------------------------------------------
+
+def _check_depth_first_plan(layers, glb_words):
+    """The depth-first planner over a chain, with compulsory runs: its DRAM words per inference are the walks' of
+    the groups it chose (or of the resident plan it took instead), layer by layer."""
+    net = Network("chain", list(layers))
+    acc = tiny_accelerator(glb_words)
+    with mock.patch.object(groups, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_run", _compulsory_run), \
+            mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
+        plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
+    if plan.mode == "resident":
+        cached = {i for i, run in enumerate(plan.runs) if run.residency is not None and W in run.residency.resident}
+        walk = walk_resident(net, {a.producers for a in plan.activations}, cached)
+        assert plan.dram_words == sum(step.dram_read_words + step.dram_written_words for step in walk)
+        return
+    assert [(g["first"], g["last"]) for g in plan.tiling] == \
+        [(g["first"], g["last"]) for g in sorted(plan.tiling, key=lambda g: g["first"])]
+    assert sum(g["last"] - g["first"] + 1 for g in plan.tiling) == len(layers)
+    for g in plan.tiling:
+        group = tuple(layers[g["first"]:g["last"] + 1])
+        walk = walk_group(group, g["tile_rows"], g["halo"], g["weights_on_chip"])
+        assert sum(run.dram_words for run in plan.runs[g["first"]:g["last"] + 1]) == walk.dram_words
+        assert g["peak_intermediate_words"] == (walk.peak_intermediate_words if len(group) > 1 else 0)
+        assert sum(sum(part.layer.macs * times for part, times in run.parts) if run.parts else run.layer.macs
+                   for run in plan.runs[g["first"]:g["last"] + 1]) == walk.macs
+
+
+PLAN_CASES = st.tuples(chains(), st.sampled_from([512, 2048, 8192, 65536]))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(PLAN_CASES)
+def test_a_depth_first_plans_traffic_equals_the_walks_of_its_groups(case):
+    (layers, _, _), glb_words = case
+    _check_depth_first_plan(layers, glb_words)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(PLAN_CASES)
+def test_a_depth_first_plans_traffic_equals_the_walks_of_its_groups_long(case):
+    (layers, _, _), glb_words = case
+    _check_depth_first_plan(layers, glb_words)
+
+
+def test_a_group_that_leaves_its_mappings_too_little_room_is_skipped_not_fatal():
+    """Two 1x1 layers (23 x 23, then stride 2) on a 512-word GLB: every tiling of the pair leaves fewer free words
+    than a (compulsory) mapping needs, so the pair is no candidate; the plan runs the layers alone."""
+    layers = (Layer.conv(2, 2, 1, 23), Layer.conv(2, 2, 1, 12, stride=2))
+    _check_depth_first_plan(layers, 512)
