@@ -101,7 +101,7 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
                 real = read_rows(layer, new, before[j])
                 missing = real - held[j - 1]
                 if missing:
-                    raise AssertionError(f"tile {t}: layer {j} reads rows {sorted(missing)} of layer {j - 1}, "
+                    raise RuntimeError(f"tile {t}: layer {j} reads rows {sorted(missing)} of layer {j - 1}, "
                                          "which are not on chip")
                 chip_r += len(box) * in_row
                 boxes[j] = box
