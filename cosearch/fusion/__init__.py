@@ -1,8 +1,8 @@
 """How a network's layers share the chip: each layer alone (`none`), tensors that stay on chip between layers
 (`resident`), or chains of layers computed tile by tile (`depth-first`, `tiling` and `groups`; `walker` is the
-tiling's literal reference). A mode plans a network on an accelerator (`NetworkPlan`: every layer's run and what
-lives on chip), from the per-layer mapper's best mappings on the views the plan gives each layer (`view.Residency`).
-docs/fusion.md states the semantics."""
+tiling's literal reference, `group_walker` that of what a group or a resident plan moves). A mode plans a network
+on an accelerator (`NetworkPlan`: every layer's run and what lives on chip), from the per-layer mapper's best
+mappings on the views the plan gives each layer (`view.Residency`). docs/fusion.md states the semantics."""
 from .graph import Activation, activations
 from .modes import FUSION_MODES, FusionMode, get_fusion_mode
 from .plan import LayerRun, NetworkPlan, NoValidMapping, explain_run, layer_run, layer_wise

@@ -15,7 +15,6 @@ A group of one layer in one tile is that layer's layer-wise run, bit for bit.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 from accel_models import TENSOR_INDEX, Accelerator
@@ -101,20 +100,16 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
         free -= weights
     if free < 1:
         return None
-    counts: list[Counter] = [Counter() for _ in range(n)]
-    for rows in sched.computed:
-        for j, r in enumerate(rows):
-            if r:
-                counts[j][r] += 1
     cycles, energy, dram = 0, 0.0, 0.0
     runs = []
+    tile_runs = sched.runs()
     for j, layer in enumerate(layers):
         resident = tuple(sorted(([W] if keep_weights and layer.param_words else []) + ([I] if j > 0 else [])
                                 + ([O] if j < n - 1 else [])))
         residency = None if not resident and free == level.capacity_words else \
             Residency(home, resident, rounded_capacity(free))
         per_layer = []
-        for rows, times in sorted(counts[j].items()):
+        for rows, times in tile_runs[j]:
             run = layer_run(tile_layer(layer, rows), accelerator, cache, objective, residency, search_views)
             per_layer.append((run, times))
             cycles += run.result.cycles * times

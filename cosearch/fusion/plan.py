@@ -58,8 +58,12 @@ class NetworkPlan:
         if home is None:
             return 0
         tiles = explain(run.layer, run.result.accelerator, run.result.arrays).tile_words[home]
-        return (self.pinned_weight_words + sum(a.words for a in self.activations if a.alive_at(index))
-                + int(sum(max(0, t) for t in tiles)))
+        return self.held_words(index) + int(sum(max(0, t) for t in tiles))
+
+    def held_words(self, index: int) -> int:
+        """Words the plan keeps in the home level while layer `index` runs, besides its mapping's tiles: the pinned
+        weights and every resident activation alive then."""
+        return self.pinned_weight_words + sum(a.words for a in self.activations if a.alive_at(index))
 
     @property
     def cycles(self) -> int:

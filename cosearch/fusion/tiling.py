@@ -73,23 +73,39 @@ def input_rows(layer: Layer, lo: int, hi: int, rows_before: int) -> tuple[int, i
 class TileSchedule:
     """Per tile, per layer of the group: the rows it computes (`computed[t][j]`) and the rows of its output alive on
     chip during the tile (`alive[t][j]`, the rows the next layer reads for this tile), and the rows of the group's
-    input the first layer reads (`input_rows[t]`)."""
+    input the first layer reads (`input_rows[t]`). `held[t][j]`, per intermediate tensor (the output of layer
+    j < last): the rows it occupies on chip during the tile in its reader's frame, its alive rows and the rows of
+    the reader's input box (padding included) taken together, since the cost model has no padding: the reader's
+    input box is the tensor it reads from the home level, as `graph.Activation.words` counts it."""
 
     tile_rows: int
     halo: str
     computed: tuple[tuple[int, ...], ...]
     alive: tuple[tuple[int, ...], ...]
     input_rows: tuple[int, ...]
+    held: tuple[tuple[int, ...], ...]
 
     @property
     def tiles(self) -> int:
         return len(self.computed)
 
+    def runs(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """Per layer of the group, sorted (rows, tiles) pairs: how many tiles run the layer on that many rows (a
+        tile that computes none of its rows does not run it)."""
+        found: list[dict[int, int]] = [{} for _ in self.computed[0]] if self.computed else []
+        for rows in self.computed:
+            for j, r in enumerate(rows):
+                if r:
+                    found[j][r] = found[j].get(r, 0) + 1
+        return tuple(tuple(sorted(f.items())) for f in found)
+
     def peak_intermediate_words(self, layers: tuple[Layer, ...]) -> int:
         """Most words the intermediate tensors (every layer's output but the last's) hold at once: in each tile, every
-        intermediate tensor's alive rows x its words per row."""
-        row_words = [layer.output_words // output_rows(layer) for layer in layers]
-        return max(sum(alive[j] * row_words[j] for j in range(len(layers) - 1)) for alive in self.alive)
+        intermediate tensor's held rows, each as wide as the larger of its two views (the producer's output row, the
+        reader's input-box row: a same-padded reader's is wider), as `graph.Activation.words` takes the largest."""
+        row_words = [max(a.output_words // output_rows(a), b.input_words // input_height(b))
+                     for a, b in zip(layers, layers[1:])]
+        return max(sum(h * w for h, w in zip(held, row_words)) for held in self.held)
 
 
 def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
@@ -112,9 +128,13 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
         box = input_rows(first, *spans[0], group_input)
         inputs.append(box[1] - box[0])
         spans_per_tile.append(spans)
+    pads = [0 if by_tokens(b) else pad_top(b, output_rows(a)) for a, b in zip(layers, layers[1:])]
     if halo == "recompute":
         alive = tuple(tuple(b - a for a, b in spans) for spans in spans_per_tile)
-        return TileSchedule(tile_rows, halo, alive, alive, tuple(inputs))
+        held = tuple(tuple(_size(_union([(spans[j][0] + pads[j], spans[j][1] + pads[j])],
+                                         box_rows(layers[j + 1], *spans[j + 1]))) for j in range(n - 1))
+                     for spans in spans_per_tile)
+        return TileSchedule(tile_rows, halo, alive, alive, tuple(inputs), held)
     # cache: a tile computes the rows of its box no earlier tile computed, and holds, of the rows computed so far,
     # those it or a later tile reads (boxes need not move monotonically: a dilated window skips edge rows)
     tiles = len(spans_per_tile)
@@ -124,13 +144,33 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
         before[t + 1] = [_union(before[t][j], spans_per_tile[t][j]) for j in range(n)]
     for t in range(tiles - 1, -1, -1):
         after[t] = [_union(after[t + 1][j], spans_per_tile[t][j]) for j in range(n)]
-    computed, alive = [], []
+    computed, alive, held = [], [], []
     for t, spans in enumerate(spans_per_tile):
         computed.append(tuple(_size(before[t + 1][j]) - _size(before[t][j]) if j < n - 1 else spans[j][1] - spans[j][0]
                               for j in range(n)))
         alive.append(tuple(_common(before[t + 1][j], after[t][j]) if j < n - 1 else spans[j][1] - spans[j][0]
                            for j in range(n)))
-    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs))
+        # the rows each layer computes in this tile (those no earlier tile did; all of the last layer's tile) read
+        # their box of the layer before
+        new = [_minus(before[t + 1][j], before[t][j]) if j < n - 1 else [spans[j]] for j in range(n)]
+        tile_held = []
+        for j in range(n - 1):
+            rows = [(a + pads[j], b + pads[j]) for a, b in _meet(before[t + 1][j], after[t][j])]
+            if new[j + 1]:
+                rows = _union(rows, box_rows(layers[j + 1], new[j + 1][0][0], new[j + 1][-1][1]))
+            tile_held.append(_size(rows))
+        held.append(tuple(tile_held))
+    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs), tuple(held))
+
+
+def box_rows(layer: Layer, lo: int, hi: int) -> tuple[int, int]:
+    """The rows of `layer`'s input box, in its own frame (row 0 its first row, padding included), that its output
+    rows [lo, hi) read, as [start, stop): the tile layer's input box (`tile_layer`)."""
+    if hi <= lo:
+        return (0, 0)
+    if by_tokens(layer):
+        return (lo, hi)
+    return (lo * layer.stride_h, (hi - 1) * layer.stride_h + (layer.S - 1) * layer.dilation_h + 1)
 
 
 def _union(intervals: list[tuple[int, int]], new: tuple[int, int]) -> list[tuple[int, int]]:
@@ -151,6 +191,25 @@ def _size(intervals: list[tuple[int, int]]) -> int:
     return sum(b - a for a, b in intervals)
 
 
+def _meet(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The rows in both sets of disjoint sorted intervals, as disjoint sorted intervals."""
+    return sorted((max(a, c), min(b, d)) for a, b in x for c, d in y if max(a, c) < min(b, d))
+
+
+def _minus(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The rows of `x` not in `y` (both disjoint sorted intervals), as disjoint sorted intervals."""
+    out = []
+    for a, b in x:
+        for c, d in y:
+            if c < b and d > a:
+                if c > a:
+                    out.append((a, c))
+                a = max(a, d)
+        if a < b:
+            out.append((a, b))
+    return out
+
+
 def _common(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
     """Rows in both sets of disjoint intervals."""
     return sum(max(0, min(b, d) - max(a, c)) for a, b in x for c, d in y)
@@ -163,5 +222,5 @@ def tile_layer(layer: Layer, rows: int) -> Layer:
     return replace(layer, N=rows) if by_tokens(layer) else replace(layer, Q=rows)
 
 
-__all__ = ["HALO_MODES", "TileSchedule", "by_tokens", "input_height", "input_rows", "output_rows", "pad_top",
+__all__ = ["HALO_MODES", "TileSchedule", "box_rows", "by_tokens", "input_height", "input_rows", "output_rows", "pad_top",
            "schedule", "tile_layer"]

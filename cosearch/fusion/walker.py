@@ -5,13 +5,39 @@ needed row reads (row q of layer j reads rows q * s + k * dilation - pad for k i
 output, those that exist), keeps a set of the rows each intermediate layer holds on chip (a tile's rows being, as every tile in the cost model,
 the bounding box of what it reads), computes the rows it lacks
 (every needed row again in `recompute` mode) and, after the tile, drops the rows no later tile reads (every row in
-`recompute` mode). Slow (a Python set per layer and tile) and obvious: tests hold `schedule` to it.
+`recompute` mode). An intermediate tensor's rows held during a tile are counted in its reader's frame: the rows on
+chip and the reader's input-box rows (padding included) together. Slow (a Python set per layer and tile) and obvious: tests hold `schedule` to it.
 """
 from __future__ import annotations
 
 from nets import Layer
 
 from .tiling import TileSchedule, by_tokens, input_height, output_rows, pad_top
+
+
+def read_rows(layer: Layer, rows: set[int], rows_before: int) -> set[int]:
+    """The rows of its producer's output (of `rows_before`) that `layer`'s output `rows` read, as the cost model's
+    tile: the bounding box of the rows q * stride + k * dilation - pad that exist (R1: a strided window's box counts
+    the rows it skips); token q reads token q for a layer by tokens."""
+    if by_tokens(layer):
+        return {q for q in rows if q < rows_before}
+    pad = pad_top(layer, rows_before)
+    out = set()
+    for q in rows:
+        for k in range(layer.S):
+            r = q * layer.stride_h + k * layer.dilation_h - pad
+            if 0 <= r < rows_before:
+                out.add(r)
+    return set(range(min(out), max(out) + 1)) if out else set()
+
+
+def box_rows(layer: Layer, rows: set[int]) -> set[int]:
+    """The rows of `layer`'s input box, in its own frame (row 0 its first row, padding included), that its output
+    `rows` read: the bounding box of every q * stride + k * dilation (the tile layer's input box)."""
+    if by_tokens(layer):
+        return set(rows)
+    touched = {q * layer.stride_h + k * layer.dilation_h for q in rows for k in range(layer.S)}
+    return set(range(min(touched), max(touched) + 1)) if touched else set()
 
 
 def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
@@ -21,19 +47,7 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
     last_rows = output_rows(layers[-1])
 
     def reads(j: int, rows: set[int]) -> set[int]:
-        """The rows layer j's output `rows` read, as the cost model's tile: their bounding box (R1: a strided
-        window's box counts the rows it skips)."""
-        layer, before = layers[j], producers_rows[j]
-        if by_tokens(layer):                  # token q reads token q of its input
-            return {q for q in rows if q < before}
-        pad = pad_top(layer, before)
-        out = set()
-        for q in rows:
-            for k in range(layer.S):
-                r = q * layer.stride_h + k * layer.dilation_h - pad
-                if 0 <= r < before:
-                    out.add(r)
-        return set(range(min(out), max(out) + 1)) if out else set()
+        return read_rows(layers[j], rows, producers_rows[j])
 
     tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
     needed_per_tile = []
@@ -43,9 +57,14 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
         for j in range(n - 1, 0, -1):
             need[j - 1] = reads(j, need[j])
         needed_per_tile.append(need)
-    computed, alive, inputs = [], [], []
+
+    def box(j: int, rows: set[int]) -> set[int]:
+        return box_rows(layers[j], rows)
+
+    pads = [0 if by_tokens(layers[j]) else pad_top(layers[j], producers_rows[j]) for j in range(n)]
+    computed, alive, inputs, frames = [], [], [], []
     for t, need in enumerate(needed_per_tile):
-        counts = []
+        counts, news = [], []
         for j in range(n):
             if halo == "cache" and j < n - 1:
                 new = need[j] - held[j]
@@ -53,13 +72,16 @@ def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSched
             else:
                 new = need[j]
             counts.append(len(new))
+            news.append(new)
         inputs.append(len(reads(0, need[0])))
         computed.append(tuple(counts))
         alive.append(tuple(len(held[j] | need[j]) if halo == "cache" else len(need[j]) for j in range(n)))
+        frames.append(tuple(len({r + pads[j + 1] for r in (held[j] | need[j] if halo == "cache" else need[j])}
+                                | box(j + 1, news[j + 1])) for j in range(n - 1)))
         later = [set().union(*(needed_per_tile[u][j] for u in range(t + 1, len(tiles)))) for j in range(n)]
         for j in range(n):
             held[j] = held[j] & later[j] if halo == "cache" else set()
-    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs))
+    return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs), tuple(frames))
 
 
-__all__ = ["walk_rows"]
+__all__ = ["box_rows", "read_rows", "walk_rows"]

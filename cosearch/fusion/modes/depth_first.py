@@ -146,8 +146,9 @@ class DepthFirst:
 
 
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False):
-    """The costs of `group` (network indices from `first`) under each tiling that fits: tile rows from
-    TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first."""
+    """The costs of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
+    rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first. Raises
+    `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
     if finest and len(group) > 1 and 1 not in tiles:
@@ -158,8 +159,8 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
             try:
                 cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views)
             except NoValidMapping:
-                if not finest:
-                    raise
-                continue
+                if len(group) == 1:
+                    raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
+                continue       # a group whose layers find no mapping in the room it leaves is not a candidate
             if cost is not None:
                 yield cost

@@ -18,10 +18,10 @@ Semantics (docs/fusion.md):
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
-- Which: greedily in network order, each activation that fits at every layer it lives through and lowers the
-  objective (linearised around the layer-wise plan: `linear_score`) of the layers it lives through, given those
-  chosen before (a smaller free capacity can cost a layer more than the DRAM traffic saved); then the weights
-  (above), if caching them lowers the whole network's. Each step never raises the network's objective, so the plan is never worse
+- Which: greedily in network order, each activation (together with those sharing a producer with it: `_units`)
+  that fits at every layer it lives through and lowers the objective (linearised around the layer-wise plan:
+  `linear_score`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
+  layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's. Each step never raises the network's objective, so the plan is never worse
   than the layer-wise one.
 """
 from __future__ import annotations
@@ -69,22 +69,24 @@ class Resident:
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
         context = _Context(layers, slots, table, home, capacity, params)
-        for act in acts:
-            span = range(act.first, act.last + 1)
-            if any(free[i] - act.words < 1 for i in span):
+        for unit in _units(acts):
+            span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
+            words = [sum(a.words for a in unit if a.alive_at(i)) for i in span]
+            if any(free[i] - w < 1 for i, w in zip(span, words)):
                 continue
-            trial = context.runs(span, [free[i] - act.words for i in span],
-                                 [reads[i] or i in act.readers for i in span],
-                                 [kept[i] + (i in act.producers) == produced[i] > 0 for i in span], ())
+            readers = {r for a in unit for r in a.readers}
+            writes = [sum(i in a.producers for a in unit) for i in span]
+            trial = context.runs(span, [free[i] - w for i, w in zip(span, words)],
+                                 [reads[i] or i in readers for i in span],
+                                 [kept[i] + w == produced[i] > 0 for i, w in zip(span, writes)], ())
             if trial is not None and score(trial) <= score([runs[i] for i in span]):
-                chosen.append(act)
-                for i, run in zip(span, trial):
+                chosen.extend(unit)
+                for i, run, w, slices in zip(span, trial, words, writes):
                     runs[i] = run
-                    free[i] -= act.words
-                for r in act.readers:
+                    free[i] -= w
+                    kept[i] += slices
+                for r in readers:
                     reads[r] = True
-                for p in act.producers:
-                    kept[p] += 1
         notes = ()
         if "Weights" in level.keeps and sum(params):
             writes = [kept[i] == produced[i] > 0 for i in range(n)]
@@ -98,6 +100,20 @@ class Resident:
                     notes = (f"weights of {len(cached)} of {sum(p > 0 for p in params)} layers stay on chip "
                              f"({words:,} words); {streamed:,} words streamed from DRAM every inference",)
         return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen), notes, baseline=base)
+
+
+def _units(acts) -> list[tuple]:
+    """The activations in units that stay on chip together, in network order: those sharing a producer (a layer read
+    alone and as a slice of a concatenation, say) are one unit, since the layer writes its output once, on chip
+    only when every tensor it is part of is there, and a reader finds a tensor on chip only if it was written
+    there."""
+    units: list[list] = []
+    for act in acts:
+        joined = [u for u in units if any(set(a.producers) & set(act.producers) for a in u)]
+        merged = [act] + [a for u in joined for a in u]
+        units = [u for u in units if all(u is not j for j in joined)] + [merged]
+    return sorted((tuple(sorted(u, key=lambda a: (a.first, a.producers))) for u in units),
+                  key=lambda u: (u[0].first, u[0].producers))
 
 
 def _weights_to_cache(context, free, reads, writes, runs, score) -> frozenset:

@@ -124,3 +124,20 @@ def test_depth_first_chains_only_through_single_edges():
     tiny = Network("skip", [Layer.conv(3, 8, 3, 12), Layer.conv(8, 8, 1, 12), Layer.conv(8, 8, 1, 12)],
                    skips=((0, 2),))
     assert chainable(tiny, 1, 3) and not chainable(tiny, 0, 2)   # the shortcut reads layer 0's output whole
+
+
+@pytest.mark.parametrize("glb_words", [256, 1024])
+def test_a_tensor_is_read_on_chip_only_where_its_producer_wrote_it(cache, glb_words):
+    """l0's output is read alone by l1 and, concatenated with l1's, by l2: two tensors sharing a producer. l0 writes
+    its output once, on chip only when both tensors stay, so the plan keeps both or neither (256 words hold the
+    first, 128 words, but not both, 288)."""
+    layers = [Layer.conv(3, 8, 1, 4, name="l0"), Layer.conv(8, 2, 1, 4, name="l1"), Layer.conv(10, 2, 1, 4, name="l2")]
+    net = Network("shared", layers, sources=((-1,), (0,), (0, 1)))
+    plan = get_fusion_mode("resident").plan(net, _acc(glb_words), cache, "edp")
+    kept = sorted(a.producers for a in plan.activations)
+    assert kept == ([] if glb_words == 256 else [(0,), (0, 1)])
+    for act in plan.activations:
+        for r in act.readers:
+            assert I in plan.runs[r].residency.resident
+        for p in act.producers:
+            assert O in plan.runs[p].residency.resident

@@ -3,9 +3,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cosearch.fusion import activations
 from cosearch.fusion.tiling import schedule, tile_layer
 from cosearch.fusion.walker import walk_rows
-from nets import Layer
+from nets import Layer, Network
 
 
 @st.composite
@@ -67,8 +68,19 @@ def test_a_worked_example():
     kept = schedule(layers, 3, "cache")
     assert kept.computed == ((7, 3, 3), (6, 3, 3), (3, 2, 2))       # 16 conv rows once: the halo row kept
     assert kept.alive == again.alive
+    assert again.held == kept.held == ((7, 3), (7, 3), (5, 2))    # the last tile: conv rows 12-15 and a padding row
     words = kept.peak_intermediate_words(layers)
-    assert words == 7 * 16 * 16 + 3 * 8 * 16
+    assert words == 7 * 17 * 16 + 3 * 8 * 16     # the depthwise's input box is 17 columns wide
+
+
+def test_an_intermediate_tensor_in_one_tile_takes_what_the_resident_plan_gives_it():
+    """A same-padded 3x3 reads a box two rows and two columns larger than its producer's output: in the home level
+    the tensor occupies that box whether a one-tile group or the resident plan keeps it (`Activation.words`)."""
+    expand, dw = Layer.conv(8, 16, 1, 12), Layer.conv(16, 16, 3, 12, groups=16)
+    net = Network("pair", [expand, dw])
+    (tensor,) = activations(net)
+    assert tensor.words == 14 * 14 * 16
+    assert schedule((expand, dw), 12, "recompute").peak_intermediate_words((expand, dw)) == tensor.words
 
 
 def test_one_tile_is_the_layers_themselves():

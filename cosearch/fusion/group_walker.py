@@ -1,0 +1,204 @@
+"""The literal reference of what a fused group moves: it executes the group tile by tile, row by row, and counts
+every word that crosses the group's boundary or that the group keeps on chip.
+
+`walker.walk_rows` checks which rows each layer computes; this module checks what those rows cost at the network
+level, the quantities the fast model (`tiling.schedule`, `groups.group_cost`, `modes.resident`) derives with
+interval arithmetic and per-layer bookkeeping:
+
+- `walk_group`: a depth-first group (a chain of layers tiled over its last layer's output rows, halo recomputed or
+  cached). Per tile it works out, backwards from the tile's output rows, the rows of every layer the tile needs;
+  then runs the layers in order, each on the rows it lacks (every needed row again with `recompute`), reading the
+  rows its windows touch as the cost model's tile does (the bounding box of the rows it reads, padding rows
+  included: the cost model has no padding, so a layer's input box is its Inputs tensor), and checks that each row
+  it reads of an intermediate tensor is on chip at that moment. It counts the group's input read from DRAM, the
+  weights read from DRAM (once per inference when they stay on chip, else by every tile that runs the layer), the
+  output written to DRAM, the intermediate words written to and read from the home level, the MACs (recomputed
+  rows included) and the most words the intermediate tensors hold at once.
+- `walk_resident`: a network run layer by layer with some activations whole on chip and some layers' weights
+  cached. It allocates a tensor when its first producer runs and frees it after the last layer that touches it,
+  and counts, per layer, the words read and written at DRAM and on chip, residual shortcuts and concatenation
+  slices included, and the words on chip while the layer runs.
+
+Both are deliberately slow and obvious (Python sets and dicts, one row or one tensor at a time); the tests hold the
+fast model to them on random cases (tests/cosearch/fusion/test_group_walker.py). They do not re-derive what a
+layer's mapping does inside the chip: a group of one layer is the per-layer model, which the Timeloop corpus checks.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from nets import Layer, Network
+
+from .tiling import by_tokens, input_height, output_rows, pad_top
+from .walker import box_rows, read_rows
+
+
+@dataclass(frozen=True)
+class GroupWalk:
+    """What one inference of a depth-first group moves (words) and computes.
+
+    runs: per layer of the group, sorted (rows computed, tiles that computed that many rows) pairs: the tile
+    layers the group runs. The `dram_*` words cross the chip's boundary; the `chip_*` words are the intermediate
+    tensors' traffic in the home level; `peak_intermediate_words` is the most they occupy at once (per tile, every
+    intermediate tensor's rows on chip during the tile, each row as wide as the largest of its two views: the
+    producer's output row or the consumer's input box row)."""
+
+    runs: tuple[tuple[tuple[int, int], ...], ...]
+    macs: int
+    dram_input_words: int
+    dram_weight_words: int
+    dram_output_words: int
+    chip_written_words: int
+    chip_read_words: int
+    peak_intermediate_words: int
+
+    @property
+    def dram_words(self) -> int:
+        return self.dram_input_words + self.dram_weight_words + self.dram_output_words
+
+
+def _row_words(layer: Layer) -> tuple[int, int]:
+    """(words of one output row, words of one input-box row) of `layer`."""
+    return layer.output_words // output_rows(layer), layer.input_words // input_height(layer)
+
+
+def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_chip: bool) -> GroupWalk:
+    """Execute the chain `layers` in tiles of `tile_rows` output rows of its last layer (`halo`: "recompute" or
+    "cache") and count what it moves; `weights_on_chip`: the group's parameters are loaded into the home level once
+    per inference and read there by every tile."""
+    n = len(layers)
+    last_rows = output_rows(layers[-1])
+    before = [input_height(layers[0])] + [output_rows(layer) for layer in layers[:-1]]
+    pads = [pad_top(layer, rows) if not by_tokens(layer) else 0 for layer, rows in zip(layers, before)]
+    tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
+    needed = []
+    for rows in tiles:
+        need = [set() for _ in range(n)]
+        need[n - 1] = rows
+        for j in range(n - 1, 0, -1):
+            need[j - 1] = read_rows(layers[j], need[j], before[j])
+        needed.append(need)
+
+    held: list[set[int]] = [set() for _ in range(n)]      # rows of each layer's output on chip
+    runs = [Counter() for _ in range(n)]
+    macs = dram_in = dram_w = dram_out = chip_w = chip_r = peak = 0
+    if weights_on_chip:
+        dram_w += sum(layer.param_words for layer in layers)
+    for t, need in enumerate(needed):
+        boxes: list[set[int]] = [set() for _ in range(n)]   # the input box rows each layer reads in this tile
+        for j, layer in enumerate(layers):
+            new = need[j] - held[j] if (halo == "cache" and j < n - 1) else set(need[j])
+            if not new:
+                continue
+            runs[j][len(new)] += 1
+            macs += len(new) * (layer.macs // output_rows(layer))
+            out_row, in_row = _row_words(layer)
+            box = box_rows(layer, new)
+            if j == 0:
+                dram_in += len(box) * in_row
+            else:
+                real = read_rows(layer, new, before[j])
+                missing = real - held[j - 1]
+                if missing:
+                    raise RuntimeError(f"tile {t}: layer {j} reads rows {sorted(missing)} of layer {j - 1}, "
+                                         "which are not on chip")
+                chip_r += len(box) * in_row
+                boxes[j] = box
+            if not (weights_on_chip and layer.param_words):   # a product's second operand: from DRAM, every tile
+                dram_w += layer.weight_words
+            if j == n - 1:
+                dram_out += len(new) * out_row
+            else:
+                chip_w += len(new) * out_row
+                held[j] |= new
+        # each intermediate tensor as this tile holds it: the producer's rows on chip, in the consumer's frame with
+        # the consumer's box rows (padding included) beside them, each row the wider of the two views
+        peak = max(peak, sum(len({r + pads[j + 1] for r in held[j]} | boxes[j + 1])
+                             * max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1]) for j in range(n - 1)))
+        for j in range(n - 1):     # after the tile: keep what a later tile reads (nothing with recompute)
+            later = set().union(*(needed[u][j] for u in range(t + 1, len(tiles))))
+            held[j] = held[j] & later if halo == "cache" else set()
+    return GroupWalk(tuple(tuple(sorted(c.items())) for c in runs), macs, dram_in, dram_w, dram_out, chip_w, chip_r,
+                     peak)
+
+
+@dataclass(frozen=True)
+class LayerWalk:
+    """What one layer moves in a network run with tensors on chip (words): its Inputs, Outputs and weights at DRAM
+    and in the home level, the residual shortcuts it adds (read from where they live), and the words living in
+    the home level while it runs (tensors alive, cached weights; not its mapping's own tiles)."""
+
+    dram_read_words: int
+    dram_written_words: int
+    chip_read_words: int
+    chip_written_words: int
+    shortcut_dram_words: int
+    shortcut_chip_words: int
+    on_chip_words: int
+    inputs_on_chip: bool
+    outputs_on_chip: bool
+    weights_on_chip: bool
+
+
+def walk_resident(network: Network, on_chip: set[tuple[int, ...]], cached: set[int]) -> tuple[LayerWalk, ...]:
+    """Run `network` layer by layer with the activations whose producers are in `on_chip` (tuples of producer
+    indices, a concatenation's in channel order) living whole in the home level, and the layers in `cached`
+    keeping their weights there for every inference.
+
+    A tensor is what a set of layers reads whole as Inputs or adds as a shortcut (`Network.input_sources`,
+    `Network.skips`); its words are the largest of its views (the producers' outputs side by side, each reader's
+    input box). A layer reads its Inputs from the home level when they are an on-chip tensor, else from DRAM (its
+    input box). It writes its output into every on-chip tensor it is part of, and to DRAM when some tensor it is
+    part of is not on chip or nothing reads it on chip (the network's output)."""
+    layers = network.layers
+    tensors: dict[tuple[int, ...], dict] = {}
+    for i, producers in enumerate(network.input_sources):
+        if producers and -1 not in producers:
+            tensors.setdefault(tuple(producers), {"readers": [], "adders": []})["readers"].append(i)
+    for producer, consumer in network.skips:
+        if producer >= 0:
+            tensors.setdefault((producer,), {"readers": [], "adders": []})["adders"].append(consumer)
+    for producers, t in tensors.items():
+        t["words"] = max([sum(layers[p].output_words for p in producers)]
+                         + [layers[r].input_words for r in t["readers"]])
+        t["last"] = max(list(producers) + t["readers"] + t["adders"])
+    pinned = sum(layers[i].param_words for i in cached)
+    living: dict[tuple[int, ...], int] = {}       # on-chip tensors allocated so far, and their words
+    walked = []
+    for i, layer in enumerate(layers):
+        for producers in on_chip:                 # allocated whole when the first slice is written
+            if min(producers) == i:
+                living[producers] = tensors[producers]["words"]
+        source = tuple(network.input_sources[i])
+        reads_on_chip = source in living
+        part_of = [p for p in tensors if i in p]
+        writes_on_chip = [p for p in part_of if p in on_chip]
+        weights_here = i in cached and layer.param_words > 0
+        dram_r = chip_r = dram_w = chip_w = sc_dram = sc_chip = 0
+        if reads_on_chip:
+            chip_r += layer.input_words
+        else:
+            dram_r += layer.input_words
+        if weights_here:
+            chip_r += layer.weight_words
+        else:
+            dram_r += layer.weight_words
+        chip_w += layer.output_words * len(writes_on_chip)     # its slice of each tensor on chip
+        if len(writes_on_chip) < len(part_of) or not part_of:
+            dram_w += layer.output_words
+        for producer, consumer in network.skips:
+            if consumer == i:
+                if (producer,) in living:
+                    sc_chip += layers[producer].output_words
+                else:
+                    sc_dram += layers[producer].output_words
+        walked.append(LayerWalk(dram_r, dram_w, chip_r, chip_w, sc_dram, sc_chip, pinned + sum(living.values()),
+                                reads_on_chip, bool(writes_on_chip), weights_here))
+        for producers in list(living):
+            if tensors[producers]["last"] == i:
+                del living[producers]
+    return tuple(walked)
+
+
+__all__ = ["GroupWalk", "LayerWalk", "walk_group", "walk_resident"]
