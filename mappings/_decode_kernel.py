@@ -3,8 +3,9 @@
 Same steps, same arithmetic and the same tie-breaking as the numpy reference
 (`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
 sort of the importances, highest first), spatial factors in rank order and the axis fill, then
-temporal factors from the innermost level out with the capacity repair, and in residual mode the canonical residual
-ends. Every log comes from the divisor table (`_factorize.DivisorTable`: divisors and balanced tiles).
+temporal factors from the innermost level out (each level's loops innermost first) with the capacity repair, and in
+residual mode the canonical residual ends. Every log comes from the divisor table (`_factorize.DivisorTable`: divisors
+and balanced tiles).
 """
 from __future__ import annotations
 
@@ -299,6 +300,9 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
         borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
+    live = np.zeros(8, dtype=np.bool_)             # the active dims (bound above 1): the dims with loops
+    for ai in range(active.shape[0]):
+        live[active[ai]] = True
     any_residual = False
     for d in range(8):
         any_residual |= residual_ok[d] != 0
@@ -401,8 +405,9 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
                                allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs,
                                residual_ok, cand)
-        # temporal factors, innermost level first, with the capacity repair; reach[d]: the outermost level with a
-        # spatial loop of d (L if none), below which d's temporal tiles stay divisors
+        # temporal factors, innermost level first and each level's loops innermost first, with the capacity repair;
+        # reach[d]: the outermost level with a spatial loop of d (L if none), below which d's temporal tiles stay
+        # divisors
         for d in range(8):
             ext[d] = 1
             reach[d] = L
@@ -426,9 +431,9 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     temporal[b, l, d] = rem[d]
                     ext[d] *= rem[d]
                     rem[d] = 1
-            for ai in range(active.shape[0]):
-                d = active[ai]
-                if pin_t[l, d] > 0 or rest_at[d] == l:
+            for q in range(7, -1, -1):              # the level's loops innermost first: inner ones claim room first
+                d = order[b, l, q]
+                if not live[d] or pin_t[l, d] > 0 or rest_at[d] == l:     # no loop, or a fixed factor
                     continue
                 vi = _row_of(tvalues, rem[d])
                 n = tcounts[vi]

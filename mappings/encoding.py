@@ -33,7 +33,9 @@ filling often). Two dims, not all: an exact search over every dim's divisors gro
 with the dims (0.1-0.25 ms a row on a 1024- or 4096-wide axis open to six dims), and the pair
 search does as well within the seeds' spread (docs/defaults.md has the measurements).
 
-Capacity repair. Temporal factors are decoded from the innermost level outwards, and a factor
+Capacity repair. Temporal factors are decoded from the innermost level outwards, and within a
+level in its loop order, innermost loop first (so the room a level has goes first to its inner
+loops, and the order genes decide which dims claim it, not the fixed P, Q, C, K order); a factor
 that would make the kept tiles overflow that level, or any level above it (their tiles contain
 it), is replaced by the nearest (in log) divisor that still fits (with residual factors, the largest balanced tile
 that fits: "Residual factors" below). This is a projection onto the
@@ -551,39 +553,47 @@ class Encoding:
                     ext[:, d] *= f
                     if not self.pin_temporal[l, d]:
                         rem[:, d] = 1
-            for d in self.active:
-                if self.pin_temporal[l, d] or self.rest_at[d] == l:
-                    continue
-
-                def ok(divs, d=d):
-                    good = divs > 0
-                    for l2, mult in checks:
-                        cols = [np.minimum(ext[:, i] * mult[:, i], self.bounds[i])[:, None] for i in range(8)]
-                        cols[d] = np.minimum((ext[:, d] * mult[:, d])[:, None] * divs, self.bounds[d])
-                        good &= fits_batch(keep[:, None, l2], tile_words(cols, self.ax, self.co),
-                                           self.capacity[l2], self.tensor_capacity[l2])
-                    return good
-                if self.residual_ok[d]:
-                    # the nearest divisor if it fits (or is 1), else the largest balanced tile that fits (1 if none);
-                    # below a spatial loop of d (rows where one sits at a level above l), divisors only
-                    f = self._pick(rem[:, d], ratio[:, d])
-                    if checks:
-                        tiles = self.table.tiles[self.table.index(rem[:, d])]          # [B, W], 0: padding
-                        good = ok(tiles) & (tiles < f[:, None])
-                        last = tiles.shape[1] - 1 - np.argmax(good[:, ::-1], axis=1)
-                        repaired = np.where(good.any(axis=1), tiles[np.arange(B), last], 1)
-                        below = (spatial[:, :l, d] > 1).any(axis=1)
-                        divisor = self._pick(rem[:, d], ratio[:, d], ok)
-                        f = np.where(below, divisor, np.where((f == 1) | ok(f[:, None])[:, 0], f, repaired))
-                    out.temporal[:, l, d] = f
-                    ext[:, d] *= f
-                    rem[:, d] = -(-rem[:, d] // f)
-                    continue
-                f = self._pick(rem[:, d], ratio[:, d], ok if checks else None)
-                out.temporal[:, l, d] = f
-                ext[:, d] *= f
-                rem[:, d] //= f
+            for q in range(7, -1, -1):           # the level's loops innermost first: the inner ones claim room first
+                at = out.order[:, l, q]
+                for d in self.active:
+                    rows = np.flatnonzero(at == d)
+                    if len(rows) and not (self.pin_temporal[l, d] or self.rest_at[d] == l):
+                        self._temporal_factor(l, d, rows, ratio, checks, ext, keep, spatial, rem, out)
         out.temporal[:, 0] = np.where(self.pin_temporal[0] > 0, self.pin_temporal[0], rem)
+
+    def _temporal_factor(self, l: int, d: int, rows: np.ndarray, ratio: np.ndarray, checks: list, ext: np.ndarray,
+                         keep: np.ndarray, spatial: np.ndarray, rem: np.ndarray, out: MappingArrays) -> None:
+        """Dim d's temporal factor at level l in `rows` (in place: out.temporal, ext, rem), with the capacity repair
+        against what the level's inner loops and the levels below already hold (ext)."""
+        e, k, left, r = ext[rows], keep[rows], rem[rows, d], ratio[rows, d]
+        checks = [(l2, mult[rows]) for l2, mult in checks]
+
+        def ok(divs):
+            good = divs > 0
+            for l2, mult in checks:
+                cols = [np.minimum(e[:, i] * mult[:, i], self.bounds[i])[:, None] for i in range(8)]
+                cols[d] = np.minimum((e[:, d] * mult[:, d])[:, None] * divs, self.bounds[d])
+                good &= fits_batch(k[:, None, l2], tile_words(cols, self.ax, self.co),
+                                   self.capacity[l2], self.tensor_capacity[l2])
+            return good
+        if self.residual_ok[d]:
+            # the nearest divisor if it fits (or is 1), else the largest balanced tile that fits (1 if none);
+            # below a spatial loop of d (rows where one sits at a level above l), divisors only
+            f = self._pick(left, r)
+            if checks:
+                tiles = self.table.tiles[self.table.index(left)]                  # [rows, W], 0: padding
+                good = ok(tiles) & (tiles < f[:, None])
+                last = tiles.shape[1] - 1 - np.argmax(good[:, ::-1], axis=1)
+                repaired = np.where(good.any(axis=1), tiles[np.arange(len(rows)), last], 1)
+                below = (spatial[rows, :l, d] > 1).any(axis=1)
+                divisor = self._pick(left, r, ok)
+                f = np.where(below, divisor, np.where((f == 1) | ok(f[:, None])[:, 0], f, repaired))
+            rem[rows, d] = -(-left // f)
+        else:
+            f = self._pick(left, r, ok if checks else None)
+            rem[rows, d] = left // f
+        out.temporal[rows, l, d] = f
+        ext[rows, d] *= f
 
     # ---- encoding ------------------------------------------------------------------------
     def encode(self, mapping: Mapping | MappingArrays, b: int = 0) -> np.ndarray:
