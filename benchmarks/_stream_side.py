@@ -28,9 +28,10 @@ import time
 
 
 def _core(core_id, array, act_sram_bits, word_bits):
-    """One core: a D1 x D2 array unrolling K x C, per-PE registers, an activation SRAM shared by inputs and outputs
-    (its capacity is the comparison's knob) and a weight register per PE fed from DRAM (Eyeriss-like: weights do not
-    pass through the shared buffer). Energies are placeholders: only bits are compared."""
+    """One core: a D1 x D2 array unrolling K x C, per-PE registers (12 input, 224 weight, 24 output words, as
+    cosearch's eyeriss preset), an activation SRAM shared by inputs and outputs (its capacity is the comparison's
+    knob) and weights fed from DRAM to the registers (Eyeriss-like: they do not pass through the shared buffer).
+    Energies and bandwidths are placeholders: only bits are compared."""
     from zigzag.classes.hardware.architecture.core import Core
     from zigzag.classes.hardware.architecture.memory_hierarchy import MemoryHierarchy
     from zigzag.classes.hardware.architecture.memory_instance import MemoryInstance
@@ -158,20 +159,19 @@ def _schedule(spec, hint_loops, folder):
     for node in cns:
         for operand in getattr(node, "too_large_operands", None) or []:
             layer_op = next(op for op, mem in node.memory_operand_links.items() if mem == operand)
-            cme = _cme_of(scme, node)
+            cme = _cme_of(node)
             streamed[layer_op] += float(cme.energy_breakdown[layer_op][-1])
     return {"hint_loops": hint_loops, "cns": len(cns), "wall_s": wall, "cpu_s": cpu,
             "latency_cycles": float(scme.latency), "energy_pj": float(scme.energy),
             "transferred_bits": moved, "streamed_bits": streamed,
             "activation_bits": moved["I"] + moved["O"] + streamed["I"] + streamed["O"],
-            "weight_bits": moved["W"] + streamed["W"],
-            "peak_memory_bits": float(getattr(scme, "max_memory_usage", 0) or 0)}
+            "weight_bits": moved["W"] + streamed["W"]}
 
 
 _CMES = []
 
 
-def _cme_of(scme, node):
+def _cme_of(node):
     """ZigZag's evaluation of the CN `node` on its core (kept per unique CN, which CNs of its shape equal)."""
     return next(cme for unique, cme in reversed(_CMES) if unique == node)
 
