@@ -10,8 +10,10 @@ A schedule is Stream's computation-node (CN) granularity: the outer loops a laye
 [] is one CN per layer (layer by layer), [["OY", "all"]] one CN per output row of every layer (fine-grained layer
 fusion, as in Stream's paper).
 
-Built for stream-dse 0.0.8 (the last release on PyPI), whose imports need zigzag-dse 2.x (`zigzag.classes`):
-    python -m venv /work/venvs/stream && /work/venvs/stream/bin/pip install stream-dse "zigzag-dse==2.3.9" plotly pandas
+Built for stream-dse 0.0.8 (the last release on PyPI), which needs zigzag-dse 2.4 (`zigzag.classes`, and
+`MemoryHierarchy.mem_level_list`, which 2.3 lacks) and, undeclared, plotly and pandas:
+    python -m venv /work/venvs/stream
+    /work/venvs/stream/bin/pip install stream-dse "zigzag-dse==2.4.6" plotly pandas
 
 Off-chip traffic is counted where Stream moves it: every tensor transfer between the core and the off-chip "core"
 (fetches, evictions, the sink layer's output written back; `CommunicationManager.update_links`), plus, for an
