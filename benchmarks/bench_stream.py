@@ -88,8 +88,8 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=2000, help="cosearch mapper evaluations per layer shape")
     args = parser.parse_args()
     if not Path(args.stream_python).exists():
-        sys.exit(f"bench_stream.py: error: --stream-python: {args.stream_python} does not exist (see "
-                 "benchmarks/_stream_side.py for the venv)")
+        parser.error(f"--stream-python: {args.stream_python} does not exist (benchmarks/_stream_side.py says how to "
+                     "make Stream's venv)")
     print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min)")
     net, acc = small_cnn(), get_preset("eyeriss")
     spec = stream_spec(acc)
