@@ -4,6 +4,7 @@
     python benchmarks/bench_cold_compile.py --workers 2
     python benchmarks/bench_cold_compile.py --per-function
     python benchmarks/bench_cold_compile.py --best-mapping
+    python benchmarks/bench_cold_compile.py --passes
 
 Runs itself again in a child process whose NUMBA_CACHE_DIR is a new empty folder (numba reads it at import),
 times one trial of the default co-search (CPU time), and lists the longest numba compilations as numba's
@@ -32,6 +33,15 @@ between N worker processes would take with these costs, and the longest chain of
 layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
 process on the cache the first left (load: the figure a cache built at install time would give). Last line:
 `first best_mapping: X s CPU on an empty cache, Y s CPU on a built cache`.
+
+`--passes` splits that first `best_mapping` on an empty cache by numba's compiler passes (numba's
+`numba:run_pass` events; a pass's own CPU time, without the callees it compiles while it types its function):
+the passes' totals, then the costliest (pass, function) pairs. `native_lowering` holds the LLVM IR's
+construction, LLVM's optimization of the function's module (its callees linked in) and the machine code;
+`inline_inlinables` the copies of `inline="always"` callees; `nopython_type_inference` the typing. Last line:
+`compile by pass: X s CPU (native_lowering A s, inline_inlinables B s, nopython_type_inference C s)`.
+numba's optimization level follows the environment (`NUMBA_OPT=2 python benchmarks/bench_cold_compile.py
+--best-mapping`).
 
 `--warm-up` times the set-up step that builds the cache ahead (`cosearch warm-up`, one process per core) on an empty
 cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
@@ -159,6 +169,42 @@ def _child_best_mapping() -> None:
     t2 = time.process_time()
     print(f"imports {t1 - t0:.1f} s CPU, best_mapping {t2 - t1:.1f} s CPU (EDP {best.edp_pj_cycles:.6g} pJ*cycles)")
     print(f"TOTAL {t2 - t0:.2f}")
+
+
+def _child_passes(top: int) -> None:
+    """The first best_mapping, its compile split by numba pass (own CPU time of each pass run: nested runs, the
+    callees compiled while a caller is typed, are subtracted from the caller's)."""
+    from collections import Counter
+
+    from numba.core import event
+
+    stack: list[list] = []
+    by_pass: Counter = Counter()
+    by_pair: Counter = Counter()
+
+    class _Passes(event.Listener):
+        def on_start(self, ev):
+            stack.append([ev.data["name"], time.process_time(), 0.0])
+
+        def on_end(self, ev):
+            name, t0, inner = stack.pop()
+            spent = time.process_time() - t0
+            by_pass[name.split(" [")[0]] += spent - inner
+            by_pair[name] += spent - inner
+            if stack:
+                stack[-1][2] += spent
+
+    event.register("numba:run_pass", _Passes())
+    _child_best_mapping()
+    total = sum(by_pass.values())
+    print(f"{'CPU s':>7s}  {'share':>5s}  numba pass (own time, all functions)")
+    for name, t in by_pass.most_common(8):
+        print(f"{t:7.2f}  {100 * t / total:4.0f}%  {name}")
+    print(f"{'CPU s':>7s}  pass [function]")
+    for name, t in by_pair.most_common(top):
+        print(f"{t:7.2f}  {name}")
+    main_passes = ("native_lowering", "inline_inlinables", "nopython_type_inference")
+    print(f"compile by pass: {total:.1f} s CPU (" + ", ".join(f"{p} {by_pass[p]:.1f} s" for p in main_passes) + ")")
 
 
 def _best_mapping(cache: str) -> int:
@@ -306,6 +352,8 @@ def main() -> int:
                     help="the compile plan's steps one by one on an empty cache, CPU time each")
     ap.add_argument("--best-mapping", action="store_true",
                     help="the first best_mapping in a new process: on an empty cache, then on the cache it built")
+    ap.add_argument("--passes", action="store_true",
+                    help="the first best_mapping on an empty cache, its compile split by numba pass")
     ap.add_argument("--warm-up", action="store_true",
                     help="cosearch warm-up on an empty cache, then the first best_mapping, trial and tiny co-search")
     ap.add_argument("--warm-up-workers", type=int, default=None,
@@ -319,6 +367,8 @@ def main() -> int:
     if args.child:
         if args.per_function:
             _child_per_function()
+        elif args.passes:
+            _child_passes(args.top)
         elif args.best_mapping:
             _child_best_mapping()
         else:
@@ -346,7 +396,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}", flush=True)
-        child = ["--per-function"] if args.per_function else ["--top", str(args.top)]
+        child = (["--per-function"] if args.per_function else ["--passes", "--top", str(args.top)] if args.passes
+                 else ["--top", str(args.top)])
         return subprocess.run([sys.executable, __file__, "--child", *child], env=env).returncode
 
 
