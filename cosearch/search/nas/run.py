@@ -19,7 +19,7 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
-from ...fusion import get_fusion_mode, layer_wise
+from ...fusion import layer_wise
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import fusion_summary
@@ -150,9 +150,10 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    return DeviceCosts(device, space, table, settings.fusion), {
+    return DeviceCosts(device, space, table, settings.fusion, view_mapper=settings.mapper), {
         "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
-        "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals}
+        "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
+        **({"view_mapper_evals": settings.mapper.budget_evals} if settings.fusion != "none" else {})}
 
 
 def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts) -> None:
@@ -220,9 +221,8 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     if best is not None and settings.fusion != "none" and costs.table is not None:
         table = costs.table
         network, acc = space.network(best.config), table.accelerator
-        plan = get_fusion_mode(settings.fusion).plan(network, acc, table.cache, table.objective)
-        fusion = fusion_summary(plan, layer_wise(network, acc, table.cache, table.objective),   # no area: a Timeloop
-                                acc.levels[0].word_bits / 8)                                   # device may have none
+        fusion = fusion_summary(costs.plan(best.config), layer_wise(network, acc, table.cache, table.objective),
+                                acc.levels[0].word_bits / 8)          # no area: a Timeloop device may have none
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
