@@ -13,7 +13,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nets import SPACES, get_space, largest_config, parse_config, smallest_config, space_layers
 
@@ -26,7 +26,7 @@ from ..evaluate import fusion_summary
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
-from .device import Device, DeviceCosts, LayerTable, load_device
+from .device import VIEW_SEARCH_EVALS, Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import non_dominated, sweep_front
 from .problem import NASProblem
@@ -150,10 +150,11 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    return DeviceCosts(device, space, table, settings.fusion, view_mapper=settings.mapper), {
+    view_mapper = replace(settings.mapper, budget_evals=VIEW_SEARCH_EVALS, time_limit_s=None)
+    return DeviceCosts(device, space, table, settings.fusion, view_mapper), {
         "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
         "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
-        **({"view_mapper_evals": settings.mapper.budget_evals} if settings.fusion != "none" else {})}
+        **({"view_mapper_evals": VIEW_SEARCH_EVALS} if settings.fusion != "none" else {})}
 
 
 def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts) -> None:
