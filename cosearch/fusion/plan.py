@@ -162,7 +162,7 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
     best = _better(None, base, moved, layer, accelerator, view, residency, objective)
     if best is None or search_view:
         settings = search_view if isinstance(search_view, MapperSettings) else cache.settings
-        searched = _view_search(layer, view, settings, objective, moved)
+        searched = _view_search(layer, residency.searched_view(accelerator), settings, objective, moved)
         best = _better(best, searched, searched.arrays, layer, accelerator, view, residency, objective)
     if best is None:
         raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "

@@ -248,3 +248,22 @@ def test_a_view_search_starts_from_the_layer_wise_mapping_and_runs_with_the_sett
             assert network_objective(searched.result.cycles, searched.result.energy_pj, "edp") <= \
                 network_objective(alone.result.cycles, alone.result.energy_pj, "edp")
             assert searched.residency == residency
+
+
+def test_views_whose_home_level_keeps_nothing_share_one_search(cache):
+    """With every tensor the home level keeps resident, the view's home level keeps no tile, so its free capacity
+    binds nothing: views differing only in it are searched as one (the whole-capacity view), and their runs have the
+    same mapping; with a tensor the home level still keeps, the view searched is the view itself."""
+    from cosearch.fusion import layer_run
+
+    acc = _acc(65536)
+    small, big = Residency(1, (W, I, O), 2048), Residency(1, (W, I, O), 32768)
+    whole = Residency(1, (W, I, O), 65536).view(acc)
+    assert small.searched_view(acc) is whole and big.searched_view(acc) is whole
+    assert small.view(acc) is not whole and small.view(acc).levels[1].capacity_words == 2048
+    partial = Residency(1, (I, O), 2048)
+    assert partial.searched_view(acc) is partial.view(acc)
+    layer = _net().layers[3]
+    one, two = (layer_run(layer, acc, cache, "edp", r, search_view=SEARCH_MAPPER) for r in (small, big))
+    assert all(np.array_equal(a, b) for a, b in zip(one.result.arrays, two.result.arrays))
+    assert one.result.accelerator is small.view(acc) and two.result.accelerator is big.view(acc)
