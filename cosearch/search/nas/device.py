@@ -44,8 +44,8 @@ from .problem import SubnetCost
 VIEW_SEARCH_EVALS = 32
 """Evaluations of a view search in a fixed-device search with a fusion mode (`DeviceCosts`'s `view_mapper`: the
 inner mapper's settings with this budget). Seeded with the table's mapping moved onto the view, 32 evaluations give
-the same resident latency as the final mapper's 4,096 on 200 random ofa-mbv3 subnets on edge_tpu_like, at a fifth of
-the search time of 256 (docs/fusion.md, "Views searched in the fixed-device search")."""
+the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on edge_tpu_like, and 256's on 200, at a
+fifth of the search time of 256 (docs/fusion.md, "Views searched in the fixed-device search")."""
 
 
 @dataclass(frozen=True)
