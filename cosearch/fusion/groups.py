@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from accel_models import TENSOR_INDEX, Accelerator
-from mappings import MappingCache
+from mappings import MapperSettings, MappingCache
 from nets import Layer, Network
 
 from .graph import consumers
@@ -77,7 +77,7 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
 
 
 def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
-               tile_rows: int, halo: str, search_views: bool = False) -> GroupCost | None:
+               tile_rows: int, halo: str, search_views: bool | MapperSettings = False) -> GroupCost | None:
     """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output;
     None if its intermediate rows and kept weights leave the home level no room. Raises `NoValidMapping`."""
     home = home_level(accelerator)

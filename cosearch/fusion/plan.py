@@ -7,7 +7,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 
 from accel_models import Accelerator, EvalResult, explain, explain_rehomed
-from mappings import MapperResult, MappingCache, accelerator_key
+from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import Layer, Network
 
 from .graph import Activation
@@ -135,16 +135,20 @@ def _key(accelerator: Accelerator) -> str:
 
 
 def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
-              residency: Residency | None = None, search_view: bool = False, count_dram: bool = True) -> LayerRun:
+              residency: Residency | None = None, search_view: bool | MapperSettings = False,
+              count_dram: bool = True) -> LayerRun:
     """`layer`'s best mapping on the view `residency` gives (on `accelerator` itself if None), priced on the chip;
     raises `NoValidMapping`.
 
     With a residency, the layer-wise best mapping moved onto the view (`Residency.transplanted`) is priced; the
     mapper searches the view itself only where that mapping does not fit the view's free capacity, or always with
-    `search_view` (then the better of the two for `objective` is kept). Searching every view would map each layer
-    shape again for every capacity a plan leaves it, which a subnet search cannot afford; the transplant keeps the
-    mapper's work per layer shape, as in the layer-wise model. `count_dram=False`: a layer-wise run's DRAM words are
-    left at 0 rather than counted (a readable evaluation per shape: the searches' scores do not need them)."""
+    `search_view` (then the better of the two for `objective` is kept). A view search starts from the moved mapping
+    (its genes are the search's first seed) and runs with `cache`'s settings, or with `search_view`'s when it is a
+    `MapperSettings` (a cheaper budget: a subnet search meets thousands of views). Searching no view maps each
+    shape once, as the layer-wise model does, but the moved mapping was chosen for tensors in DRAM: on a chip that
+    keeps a whole network on chip it can be several times slower than the view's own best (docs/fusion.md).
+    `count_dram=False`: a layer-wise run's DRAM words are left at 0 rather than counted (a readable evaluation per
+    shape: the searches' scores do not need them)."""
     base = cache.best_mapping(layer, accelerator, objective)
     if residency is None:
         if not base.valid:
@@ -158,10 +162,11 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
         key = (_key(accelerator), layer.shape_key, objective, None)
         return LayerRun(layer, base, None, _remember(key, compute)[2])
     view = residency.view(accelerator)
-    best = _better(None, base, None if base.arrays is None else residency.transplanted(base.arrays), layer,
-                   accelerator, view, residency, objective)
+    moved = None if base.arrays is None else residency.transplanted(base.arrays)
+    best = _better(None, base, moved, layer, accelerator, view, residency, objective)
     if best is None or search_view:
-        searched = _view_search(layer, view, cache, objective)
+        settings = search_view if isinstance(search_view, MapperSettings) else cache.settings
+        searched = _view_search(layer, residency.searched_view(accelerator), settings, objective, moved)
         best = _better(best, searched, searched.arrays, layer, accelerator, view, residency, objective)
     if best is None:
         raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "
@@ -173,14 +178,18 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
 _SEARCHED: "OrderedDict[tuple, MapperResult]" = OrderedDict()
 
 
-def _view_search(layer: Layer, view: Accelerator, cache: MappingCache, objective: str) -> MapperResult:
-    """The mapper's best mapping of `layer` on a view, with `cache`'s settings, remembered here rather than in
-    `cache`: its tables keep the most recent accelerators only, and views, one per capacity a plan leaves a layer,
-    would push the accelerator's own table out."""
-    key = (_key(view), layer.shape_key, objective, id(cache.settings), cache.settings)
+def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, objective: str,
+                 start) -> MapperResult:
+    """The mapper's best mapping of `layer` on a view with `settings`, seeded with the mapping `start` (MappingArrays
+    on the view, or None), remembered here rather than in a `MappingCache`: a cache's tables keep the most recent
+    accelerators only, and views, one per capacity a plan leaves a layer, would push the accelerator's own table
+    out."""
+    seed = b"" if start is None else b"".join(a.tobytes() for a in start)
+    key = (_key(view), layer.shape_key, objective, id(settings), settings, seed)
     found = _SEARCHED.get(key)
     if found is None:
-        found = _SEARCHED[key] = cache.settings.search(cache.settings.encoding(layer, view), objective)
+        enc = settings.encoding(layer, view)
+        found = _SEARCHED[key] = settings.search(enc, objective, None if start is None else enc.encode(start)[None])
         while len(_SEARCHED) > PRICED_KEPT:
             _SEARCHED.popitem(last=False)
     else:

@@ -75,6 +75,16 @@ class Residency:
                                 shared_bandwidth=home.shared_bandwidth, leak_energy_pj=0.0)
         return replace(accelerator, levels=tuple(levels))
 
+    def searched_view(self, accelerator: Accelerator) -> Accelerator:
+        """The view the mapper searches for this residency: the view itself, or, when its home level keeps no tensor
+        at all (every tensor it could keep is resident), the view with the home level's whole capacity: a level that
+        keeps nothing has no capacity to respect, so the views of one tensor set that differ only in their free
+        capacity are one search (the mappings it finds keep no tile there, so they fit every one of them)."""
+        view = self.view(accelerator)
+        if view.levels[self.home].keeps:
+            return view
+        return replace(self, free_words=accelerator.levels[self.home].capacity_words).view(accelerator)
+
     @property
     def all_resident(self) -> bool:
         return len(self.resident) == len(TENSORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from accel_models import Accelerator
-from mappings import MappingCache
+from mappings import MapperSettings, MappingCache
 from nets import Network
 from nets.registry import Registry
 
@@ -17,11 +17,12 @@ class FusionMode(Protocol):
     description: str
 
     def plan(self, network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
-             search_views: bool = False, count_dram: bool = True) -> NetworkPlan:
+             search_views: bool | MapperSettings = False, count_dram: bool = True) -> NetworkPlan:
         """How every layer of `network` runs on `accelerator` (mappings from `cache` for the mapper `objective`);
         raises `NoValidMapping` when some layer fits no way the mode allows. `search_views`: the mapper searches
-        every view a layer runs on (`plan.layer_run`'s `search_view`), not only those its layer-wise mapping does
-        not fit: better mappings, a mapper search per layer and view. `count_dram=False`: layer-wise runs' DRAM words
+        every view a layer runs on (`plan.layer_run`'s `search_view`: with the cache's settings, or with these
+        `MapperSettings`), not only those its layer-wise mapping does not fit: better mappings, a mapper search per
+        layer shape and view. `count_dram=False`: layer-wise runs' DRAM words
         are not counted (0; what a search's score does without)."""
 
 

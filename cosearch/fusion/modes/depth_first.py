@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from mappings import MapperSettings
+
 from ..graph import consumers
 from ..groups import chainable, group_cost
 from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
@@ -48,7 +50,7 @@ class DepthFirst:
             parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
         self.label = label
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective, count_dram)
         score = linearised_objective(base.cycles, base.energy_pj, objective)

@@ -1,6 +1,8 @@
 """`none`: every layer alone, its inputs, weights and outputs read from and written to DRAM."""
 from __future__ import annotations
 
+from mappings import MapperSettings
+
 from ..plan import NetworkPlan, layer_wise
 
 
@@ -8,6 +10,6 @@ class LayerWise:
     name = "none"
     description = "each layer alone, every tensor from and to DRAM"
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
         return layer_wise(network, accelerator, cache, objective, count_dram)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from accel_models import TENSOR_INDEX
-from mappings import accelerator_key
+from mappings import MapperSettings, accelerator_key
 
 from ..graph import activations
 from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_run, linearised_objective
@@ -42,7 +42,7 @@ class Resident:
     name = "resident"
     description = "activations stay on chip between layers when they fit, weights across inferences"
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool = False,
+    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
         layers = network.layers
         table = _RunTable(accelerator, cache, objective, search_views)
@@ -198,7 +198,7 @@ class _RunTable:
     mappings, hence new runs). A run found for another layer of the same shape serves this one (`_named` gives it
     back as this layer's)."""
 
-    def __init__(self, accelerator, cache, objective: str, search_views: bool) -> None:
+    def __init__(self, accelerator, cache, objective: str, search_views: bool | MapperSettings) -> None:
         self.accelerator, self.cache, self.objective = accelerator, cache, objective
         self.search_views = search_views
         self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)

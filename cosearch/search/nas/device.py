@@ -35,10 +35,17 @@ from nets.spaces.terms import LayerTerm, config_with, term_layers
 from ..._files import write_text_atomic
 from ...config import UsageError
 from ...config.devices import DeviceSpec
-from ...fusion import NoValidMapping, get_fusion_mode
+from ...fusion import NetworkPlan, NoValidMapping, get_fusion_mode
 from ..space import Design
 from .lut import LatencyTable
 from .problem import SubnetCost
+
+
+VIEW_SEARCH_EVALS = 32
+"""Evaluations of a view search in a fixed-device search with a fusion mode (`DeviceCosts`'s `view_mapper`: the
+inner mapper's settings with this budget). Seeded with the table's mapping moved onto the view, 32 evaluations give
+the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on edge_tpu_like, and 256's on 200, at a
+fifth of the search time of 256 (docs/fusion.md, "Views searched in the fixed-device search")."""
 
 
 @dataclass(frozen=True)
@@ -188,11 +195,17 @@ class DeviceCosts:
 
     With a `fusion` mode other than "none" a layer's cost depends on its neighbours (what stays on chip), so a
     subnet is planned whole (`cosearch.fusion`): its layers mapped on the views the plan gives them, through the
-    table's cache, keyed by the view (the tensors on chip and the capacity they leave), and no term tables."""
+    table's cache, keyed by the view (the tensors on chip and the capacity they leave), and no term tables. With
+    `view_mapper`, each (layer shape, view) the plans meet is searched once with those settings, starting from the
+    table's mapping moved onto the view, and the better of the two kept (`fusion.layer_run`'s `search_view`); without
+    it the table's mapping is only priced on the view, which on a chip that keeps the whole network on chip can be
+    several times slower than the view's own best (docs/fusion.md)."""
 
-    def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None, fusion: str = "none") -> None:
+    def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None, fusion: str = "none",
+                 view_mapper: MapperSettings | None = None) -> None:
         self.device, self.space, self.table = device, space, table
         self.fusion = get_fusion_mode(fusion)
+        self.view_mapper = view_mapper
         fused = self.fusion.name != "none" and table is not None
         self.terms: tuple[LayerTerm, ...] | None = None if fused else space.layer_terms()
         self.base = None
@@ -209,13 +222,11 @@ class DeviceCosts:
             return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
         if self.terms is None:
             if self.fusion.name != "none":
-                table = self.table
                 try:
-                    plan = self.fusion.plan(self.space.network(config), table.accelerator, table.cache,
-                                            table.objective, count_dram=False)
+                    plan = self.plan(config, count_dram=False)
                 except NoValidMapping:
                     return SubnetCost(math.inf, math.inf)
-                return SubnetCost(plan.cycles / (table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
+                return SubnetCost(plan.cycles / (self.table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
             return self.table.cost(self.space.network(config).layers)
         flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0
@@ -228,6 +239,13 @@ class DeviceCosts:
             latency += cost.latency_s
             energy += cost.energy_j
         return SubnetCost(latency, energy)
+
+    def plan(self, config: SubnetConfig, count_dram: bool = True) -> NetworkPlan:
+        """How `config` runs on the device's accelerator under the fusion mode, as the search scores it; raises
+        `NoValidMapping`."""
+        table = self.table
+        return self.fusion.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
+                                self.view_mapper or False, count_dram)
 
     def term(self, index: int, values: tuple) -> SubnetCost:
         key = (index, values)
@@ -294,4 +312,4 @@ class DeviceCosts:
         return lat, en
 
 
-__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts"]
+__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts", "VIEW_SEARCH_EVALS"]

@@ -224,3 +224,46 @@ def test_plans_from_remembered_runs_equal_plans_from_fresh_ones():
     cache.clear_tables()                                      # the shapes are searched again: new mappings
     renewed = mode.plan(networks[0], acc, cache, "edp")
     assert not old & {id(r.result) for r in renewed.runs}
+
+
+def test_a_view_search_starts_from_the_layer_wise_mapping_and_runs_with_the_settings_given(cache):
+    """`layer_run(search_view=settings)` searches the view with those settings, seeded with the layer-wise mapping
+    moved onto the view: a one-evaluation search gives back that mapping (a seed is scored first), and a search is
+    never worse for the objective than the moved mapping priced alone."""
+    from cosearch.fusion import layer_run
+    from cosearch.fusion.plan import network_objective
+
+    acc = _acc(65536)
+    layer = Layer.conv(8, 16, 1, 12, name="expand")
+    residency = Residency(1, (W, I, O), 32768)
+    base = cache.best_mapping(layer, acc, "edp")
+    moved = residency.transplanted(base.arrays)
+    one = replace(SEARCH_MAPPER, budget_evals=1, seed=7)
+    run = layer_run(layer, acc, cache, "edp", residency, search_view=one)
+    assert all(np.array_equal(a, b) for a, b in zip(run.result.arrays, moved))
+    for residency in (Residency(1, (W, I, O), 32768), Residency(1, (I, O), 2048), Residency(1, (I,), 1024)):
+        for layer in _net().layers[1:]:
+            alone = layer_run(layer, acc, cache, "edp", residency)
+            searched = layer_run(layer, acc, cache, "edp", residency, search_view=SEARCH_MAPPER)
+            assert network_objective(searched.result.cycles, searched.result.energy_pj, "edp") <= \
+                network_objective(alone.result.cycles, alone.result.energy_pj, "edp")
+            assert searched.residency == residency
+
+
+def test_views_whose_home_level_keeps_nothing_share_one_search(cache):
+    """With every tensor the home level keeps resident, the view's home level keeps no tile, so its free capacity
+    binds nothing: views differing only in it are searched as one (the whole-capacity view), and their runs have the
+    same mapping; with a tensor the home level still keeps, the view searched is the view itself."""
+    from cosearch.fusion import layer_run
+
+    acc = _acc(65536)
+    small, big = Residency(1, (W, I, O), 2048), Residency(1, (W, I, O), 32768)
+    whole = Residency(1, (W, I, O), 65536).view(acc)
+    assert small.searched_view(acc) is whole and big.searched_view(acc) is whole
+    assert small.view(acc) is not whole and small.view(acc).levels[1].capacity_words == 2048
+    partial = Residency(1, (I, O), 2048)
+    assert partial.searched_view(acc) is partial.view(acc)
+    layer = _net().layers[3]
+    one, two = (layer_run(layer, acc, cache, "edp", r, search_view=SEARCH_MAPPER) for r in (small, big))
+    assert all(np.array_equal(a, b) for a, b in zip(one.result.arrays, two.result.arrays))
+    assert one.result.accelerator is small.view(acc) and two.result.accelerator is big.view(acc)
