@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import cosearch  # noqa: E402
 from accel_models.presets import get_preset  # noqa: E402
+from cosearch.config import ResourceBounds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESNET50_TOP1 = 0.7613
@@ -220,7 +221,7 @@ def write_markdown(recs: list[dict], args, wall_s: float, path: Path) -> None:
           "tensors (Eyeriss's bypasses weights) and has no bandwidth limit (Eyeriss's is 16 words/cycle): a small "
           "advantage to the searched designs that NAAS's MAESTRO setting may not have had.",
           "- **Resources as bounds, not free extras.** DRAM bandwidth is capped at the baseline's (the preset "
-          "values are assumptions, none is published), and memory-bound layers (depthwise, UNet's large "
+          "values are assumptions, except edge_tpu_like's, its published host link), and memory-bound layers (depthwise, UNet's large "
           "feature maps, VGG's FC layers) cannot be sped up past that roof whatever the array does.",
           "- **Trial budgets.** NAAS ran hundreds of accelerator candidates with a full mapping search each; "
           f"this table runs {args.trials} trials with {args.mapper_evals} mapper evaluations per layer (minutes, "
@@ -286,9 +287,15 @@ def _why(rec: dict) -> str:
         text += ("The objective is the geometric mean over the networks, so the search traded this network for "
                  "larger gains on the others; per network, the design does not beat the baseline there. ")
     if row.preset in ("edge_tpu_like",):
-        text += ("The Edge TPU-like preset has 4096 MACs behind 8 B/cycle of DRAM (assumed); with its best "
-                 "mappings and 8 MB on chip it is mostly DRAM-bound, so the searched design gains mainly by "
-                 "spending the same bandwidth better, not by more compute.")
+        bounds = ResourceBounds.from_preset(row.preset)
+        text += (f"The Edge TPU-like preset has {base.num_macs} MACs behind {bounds.dram_bytes_per_cycle:g} B/cycle "
+                 f"off chip (its host link, docs/real_devices.md); layer by layer (the co-search's default "
+                 f"`--fusion none`) every tensor crosses that link, so both designs are mostly bound by it and the "
+                 f"searched design, held to the same link, gains by spending its bytes and on-chip accesses "
+                 f"better, not by more compute.")
+        if rec["agg"][0] < 1:
+            text += (" Its speedup is below 1: under the EDP objective the search traded speed for energy "
+                     f"(energy saving {rec['agg'][1]:.2f}x).")
     elif row.preset.startswith("nvdla"):
         text += ("NVDLA's K x C weight-stationary array with its best temporal mapping is already well suited to "
                  "the dense convolutions; the remaining gain is array shape and buffer split.")
