@@ -1,6 +1,7 @@
 """One Optuna trial = one accelerator: decode, reject it if it breaks the area budget or the resources, search the
-subnet (or run the fixed networks) with every layer at its best mapping, record metrics and the design as user
-attributes, and return the objective (`--objective`), or the metrics of a multi-objective study (`--pareto`)."""
+subnet (or run the fixed networks) with every layer at its best mapping (under `--factors auto`, ranking screened runs
+first: `RESCORED_SUBNETS`), record metrics and the design as user attributes, and return the objective
+(`--objective`), or the metrics of a multi-objective study (`--pareto`)."""
 from __future__ import annotations
 
 import math
