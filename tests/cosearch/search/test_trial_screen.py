@@ -61,3 +61,37 @@ def test_a_rescored_subnet_without_a_valid_mapping_drops_out(rescore):
     assert best.config == 1 and evaluated[0].run is None and math.isinf(evaluated[0].violation)
     with pytest.raises(NoValidMapping):
         rescore([1.0], [None])
+
+
+class _Trial:
+    """The part of an Optuna trial that `TrialObjective._evaluate` reads before its design is checked."""
+
+    number = 0
+
+    def __init__(self, genes: dict) -> None:
+        self.genes, self.user_attrs = genes, {}
+
+    def suggest_float(self, name, low, high):
+        return self.genes[name]
+
+    def set_user_attr(self, key, value):
+        self.user_attrs[key] = value
+
+
+def test_a_design_over_the_area_budget_is_rejected_before_any_subnet_or_mapping(monkeypatch):
+    import numpy as np
+
+    def never(*args, **kwargs):
+        raise AssertionError("a rejected design built a subnet or mapped a layer")
+
+    monkeypatch.setattr(trial_module, "to_network", never)
+    monkeypatch.setattr(trial_module, "network_run", never)
+    monkeypatch.setattr(trial_module, "search_subnet", never)
+    objective = TrialObjective(make_settings("area<=5mm2", workers=1), accuracy=object())
+    rng = np.random.default_rng(0)
+    genes = next(g for g in (objective.space.sample(rng) for _ in range(200))
+                 if not objective.space.check(objective.space.decode(g)).fits)
+    trial = _Trial(genes)
+    with pytest.raises(trial_module._Rejected, match="area"):
+        objective._evaluate(trial)
+    assert trial.user_attrs["area_mm2"] > 5.0 and objective.cache.lookups == 0
