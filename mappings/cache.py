@@ -29,13 +29,13 @@ from ._warm_log import WarmLog, read_log
 from .warm_starts import WarmStarts
 
 COMPACT_MIN_RECORDS = 4096
+"""Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
 _SCREENED = "screened"
 """The last element of a table key that holds a screened result (`MappingCache.result`)."""
 SCREEN_SHARE = 8
 """A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array and Eyeriss, 32
 evaluations of OFA-MBv3 layers with residual factors end within ~5% (ShiDianNao) and ~30% (Eyeriss) of 256, where
 perfect factors end up to 14x above them (docs/performance.md, "The default run's trial")."""
-"""Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
 
 
 def _values(obj) -> tuple:
@@ -162,7 +162,7 @@ class MappingCache:
         layer of the same shape (`best_mapping` renames it).
 
         screen: a layer that the settings' `factors="auto"` maps with residual factors is searched with 1/SCREEN_SHARE
-        of the budget instead (a residual evaluation costs ~50 perfect ones: the kernel's residual paths), and that
+        of the budget instead (a residual evaluation costs 30-50 perfect ones: the kernel's residual paths), and that
         result is kept apart from the layer's own; every other layer, and a layer whose own result is known, gets its
         own result. What a screen is for: ranking many candidates cheaply before the best few are scored with their
         own results, whose searches then start from the screened mapping."""
