@@ -33,9 +33,9 @@ COMPACT_MIN_RECORDS = 4096
 _SCREENED = "screened"
 """The last element of a table key that holds a screened result (`MappingCache.result`)."""
 SCREEN_SHARE = 8
-"""A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array and Eyeriss, 32
-evaluations of OFA-MBv3 layers with residual factors end within ~5% (ShiDianNao) and ~30% (Eyeriss) of 256, where
-perfect factors end up to 14x above them (docs/performance.md, "The default run's trial")."""
+"""A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array, 32 evaluations
+of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-14x above
+(docs/performance.md, "The default run's trial")."""
 
 
 def _values(obj) -> tuple:
