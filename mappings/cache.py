@@ -34,8 +34,8 @@ _SCREENED = "screened"
 """The last element of a table key that holds a screened result (`MappingCache.result`)."""
 SCREEN_SHARE = 8
 """A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array, 32 evaluations
-of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-51x above (10 of 12 layers 4-16x)
-(docs/performance.md, "The default run's trial")."""
+of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-51x above
+(10 of 12 layers 4-16x; docs/performance.md, "The default run's trial")."""
 
 
 def _values(obj) -> tuple:
