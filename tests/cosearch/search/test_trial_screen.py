@@ -38,7 +38,8 @@ def rescore(monkeypatch):
         own_ms.update(enumerate(own))
         calls.clear()
         evaluated = [Candidate(i, 0.8, RunCost(round(ms * 1e6), 1e-3, 1.0)) for i, ms in enumerate(screened_ms)]
-        best = objective._rescored(evaluated, SimpleNamespace(name="fake"), objective.cache, lambda accuracy, run: (run.edp_j_s,))
+        best = objective._rescored(evaluated, SimpleNamespace(name="fake"), objective.cache,
+                                   lambda accuracy, run: (run.edp_j_s,))
         return best, evaluated, sorted(calls)
     return run
 
