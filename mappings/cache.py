@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from numbers import Integral
 from pathlib import Path
+
+import numpy as np
 
 from accel_models import Accelerator, check_accelerator
 from nets import Layer, check_layer
@@ -28,6 +30,12 @@ from .warm_starts import WarmStarts
 
 COMPACT_MIN_RECORDS = 4096
 """Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
+_SCREENED = "screened"
+"""The last element of a table key that holds a screened result (`MappingCache.result`)."""
+SCREEN_SHARE = 8
+"""A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array, 32 evaluations
+of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-51x above
+(10 of 12 layers 4-16x; docs/performance.md, "The default run's trial")."""
 
 
 def _values(obj) -> tuple:
@@ -140,31 +148,73 @@ class MappingCache:
         return True
 
     def __len__(self) -> int:
-        return sum(len(t) for _, t in self._tables.values())
+        """The results kept (screened ones not counted)."""
+        return sum(1 for _, t in self._tables.values() for k in t if k[-1] != _SCREENED)
 
     def __contains__(self, item: tuple[Layer, Accelerator, str]) -> bool:
         layer, accelerator, objective = item
         entry = self._tables.get(accelerator_key(accelerator))
         return entry is not None and (layer.shape_key, objective) in entry[1]
 
-    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
+    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp",
+               screen: bool = False) -> MapperResult:
         """The table's result for `layer`'s shape (searched on a miss), as it was found: its `layer` may be another
-        layer of the same shape (`best_mapping` renames it)."""
-        check_layer("MappingCache.result", layer)
+        layer of the same shape (`best_mapping` renames it).
+
+        screen: a layer that the settings' `factors="auto"` maps with residual factors is searched with 1/SCREEN_SHARE
+        of the budget instead (a residual evaluation costs 30-50 perfect ones: the kernel's residual paths), and that
+        result is kept apart from the layer's own; every other layer, and a layer whose own result is known, gets its
+        own result. What a screen is for: ranking many candidates cheaply before the best few are scored with their
+        own results, whose searches then start from the screened mapping."""
         check_accelerator("MappingCache.result", accelerator)
+        return next(self._lookup((layer,), accelerator, objective, screen))
+
+    def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = False):
+        """`result` of each of `layers` (an iterable of `Layer`s) on one accelerator, in order, as a generator: the
+        accelerator is checked and its table found once (a network's run looks up ~60 layers, most of them hits)."""
+        check_accelerator("MappingCache.results", accelerator)
+        return self._lookup(layers, accelerator, objective, screen)
+
+    def _lookup(self, layers, accelerator: Accelerator, objective: str, screen: bool):
         table = self._table(accelerator)
-        k = (layer.shape_key, objective)
-        cached = table.get(k)
-        if cached is not None:
-            self.hits += 1
-            return cached
-        self.misses += 1
+        screens = screen and self.settings.factors == "auto"
+        for layer in layers:
+            check_layer("MappingCache.result", layer)
+            k = (layer.shape_key, objective)
+            cached = table.get(k)
+            if cached is None and screens:
+                cached = table.get(k + (_SCREENED,))
+            if cached is not None:
+                self.hits += 1
+                yield cached
+                continue
+            self.misses += 1
+            yield self._search(table, k, layer, accelerator, objective, screens)
+
+    def _search(self, table: dict, k: tuple, layer: Layer, accelerator: Accelerator, objective: str,
+                screens: bool) -> MapperResult:
         enc = self.settings.encoding(layer, accelerator)
-        result = self.settings.search(enc, objective, self.warm.seeds(enc) if self.warm is not None else None)
-        if self.warm is not None and result.valid:
-            self.warm.record(enc, result.arrays, result.genes if result.genes is not None else enc.encode(result.arrays))
+        warm = self.warm
+        seeds = warm.seeds(enc) if warm is not None else np.zeros((0, enc.size))
+        if screens and enc.factors == "residual":
+            result = self._screen.search(enc, objective, seeds)
+            table[k + (_SCREENED,)] = result     # not a warm start: the shape's own search comes later, if at all
+            return result
+        screened = table.get(k + (_SCREENED,))
+        if screened is not None and screened.valid:
+            seeds = np.concatenate([seeds, enc.encode(screened.arrays)[None]])
+        result = self.settings.search(enc, objective, seeds)
+        if warm is not None and result.valid:
+            warm.record(enc, result.arrays, result.genes if result.genes is not None else enc.encode(result.arrays))
         table[k] = result
         return result
+
+    @property
+    def _screen(self) -> MapperSettings:
+        """The settings of a screened search: 1/SCREEN_SHARE of the budget (evaluations or seconds)."""
+        s = self.settings
+        return replace(s, budget_evals=None if s.budget is None else max(1, s.budget // SCREEN_SHARE),
+                       time_limit_s=None if s.time_limit_s is None else s.time_limit_s / SCREEN_SHARE)
 
     def insert(self, result: MapperResult) -> None:
         """Put a result found elsewhere (a saved layer-cost table) in the table of its accelerator and objective, as

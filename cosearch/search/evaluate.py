@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accel_models import Accelerator, area_mm2, check_accelerator
-from mappings import MapperResult, MappingCache
+from mappings import MapperResult, MappingCache, with_layer
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
@@ -135,15 +135,17 @@ class NetworkCost(_RunFigures):
                 "macs": self.network.macs, "layers": len(self.network.layers), "distinct_layers": len(self.layers)}
 
 
-def _results(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str, renamed: bool = True):
-    """(layer, count, best mapping result) per distinct layer shape; raises `NoValidMapping`."""
-    lookup = cache.best_mapping if renamed else cache.result
-    for layer, count in network.unique_layers():
-        result = lookup(layer, accelerator, objective)
+def _results(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str, renamed: bool = True,
+             screen: bool = False):
+    """(layer, count, best mapping result) per distinct layer shape; raises `NoValidMapping`. `screen`: the cache's
+    screened results (`MappingCache.result`)."""
+    unique = network.unique_layers()
+    found = cache.results((layer for layer, _ in unique), accelerator, objective, screen)
+    for (layer, count), result in zip(unique, found):
         raise_if_requested()    # an interrupt lost while the mapper compiled (see `interrupts`)
         if not result.valid:
             raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
-        yield layer, count, result
+        yield layer, count, with_layer(result, layer) if renamed else result
 
 
 def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
@@ -212,13 +214,15 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
 
 
 def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                fusion: str = "none", fusion_groups: str | None = None) -> RunCost:
-    """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score."""
+                fusion: str = "none", fusion_groups: str | None = None, screen: bool = False) -> RunCost:
+    """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score. `screen`:
+    from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
+    fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves)."""
     if fusion != "none":
         plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
-    for _, count, result in _results(network, accelerator, cache, objective, renamed=False):
+    for _, count, result in _results(network, accelerator, cache, objective, renamed=False, screen=screen):
         cycles += result.cycles * count
         energy += result.energy_pj * count
     return RunCost(cycles, energy, accelerator.clock_ghz)

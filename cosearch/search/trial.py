@@ -1,6 +1,7 @@
 """One Optuna trial = one accelerator: decode, reject it if it breaks the area budget or the resources, search the
-subnet (or run the fixed networks) with every layer at its best mapping, record metrics and the design as user
-attributes, and return the objective (`--objective`), or the metrics of a multi-objective study (`--pareto`)."""
+subnet (or run the fixed networks) with every layer at its best mapping (under `--factors auto`, ranking screened runs
+first: `RESCORED_SUBNETS`), record metrics and the design as user attributes, and return the objective
+(`--objective`), or the metrics of a multi-objective study (`--pareto`)."""
 from __future__ import annotations
 
 import math
@@ -29,6 +30,10 @@ NEAR_LIMIT_OVERSHOOT = 0.05
 overshoot is re-mapped with the final mapper before it is judged, and the better of the two runs counts: a limit
 judged on the search mapper's figures alone would reject a subnet the final phase accepts wherever the longer search
 finds a faster mapping (on the 5 mm2 designs measured, at most 0.6% faster; docs/defaults.md)."""
+RESCORED_SUBNETS = 5
+"""Under `--factors auto`, the subnet search ranks subnets on screened runs (`MappingCache.result`: the layers that
+take residual factors searched with 1/8 of the budget), then this many of the best are scored again with every layer
+at its own mapping, and the best of those is the trial's (docs/performance.md, "The default run's trial")."""
 
 
 def _key(config) -> str:
@@ -116,21 +121,45 @@ class TrialObjective:
                                         "hit_rate": round(hits / max(1, hits + misses), 3),
                                         "final_mapper_networks": len(self._remapped)}
 
-    def _network_run(self, config, accelerator, cache: MappingCache) -> RunCost:
+    def _network_run(self, config, accelerator, cache: MappingCache, screen: bool = False) -> RunCost:
         """The network's run under the search's mapper, or, when that run is near a hard limit, the final mapper's
-        run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`)."""
+        run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`); `screen`: both from screened results."""
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
         run = network_run(network, accelerator, cache, goal, self.settings.fusion,
-                              self.settings.fusion_groups)
+                          self.settings.fusion_groups, screen)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
             final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion,
-                              self.settings.fusion_groups)
+                                self.settings.fusion_groups, screen)
             if limits.violation(final.latency_s, final.energy_j) < over:
-                self._remapped.add(_key(config))
+                if not screen:
+                    self._remapped.add(_key(config))
                 return final
         return run
+
+    @property
+    def _screens(self) -> bool:
+        """Whether the subnet search ranks on screened runs (`RESCORED_SUBNETS`)."""
+        return self.settings.mapper.factors == "auto" and self.settings.fusion == "none"
+
+    def _rescored(self, evaluated: list[Candidate], accelerator, cache: MappingCache, score) -> Candidate:
+        """The best of the `RESCORED_SUBNETS` best screened candidates, each scored again (in place) on its own
+        mappings."""
+        limits = self.settings.limits
+        best = sorted((c for c in evaluated if c.run is not None), key=Candidate.rank_key)[:RESCORED_SUBNETS]
+        for c in best:
+            try:
+                c.run = self._network_run(c.config, accelerator, cache)
+            except NoValidMapping:
+                c.run, c.violation, c.score = None, math.inf, ()
+                continue
+            c.violation = limits.violation(c.run.latency_s, c.run.energy_j)
+            c.score = score(c.accuracy, c.run)
+        scored = [c for c in best if c.run is not None]
+        if not scored:
+            raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
+        return min(scored, key=Candidate.rank_key)
 
     def _run(self, trial, accelerator, cache) -> tuple[Candidate, list[Candidate]]:
         limits = self.settings.limits
@@ -144,11 +173,14 @@ class TrialObjective:
             c = Candidate(config, accuracy, run, limits.violation(run.latency_s, run.energy_j))
             return c, [c]
         rng = np.random.default_rng([self.settings.seed, draw])
+        screen = self._screens
         result = search_subnet(self.accuracy, limits.accuracy,
-                               lambda config: self._network_run(config, accelerator, cache),
+                               lambda config: self._network_run(config, accelerator, cache, screen),
                                limits, self.settings.evolution, rng, self._seed_subnets(trial.study), score)
         if all(c.run is None for c in result.evaluated):
             raise NoValidMapping(f"no subnet has a valid mapping on {accelerator.name}")
+        if screen:
+            return self._rescored(result.evaluated, accelerator, cache, score), result.evaluated
         return result.best, result.evaluated
 
     def _score(self, trial, draw: int):

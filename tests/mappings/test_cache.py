@@ -80,3 +80,38 @@ def test_bad_settings():
         MappingCache({"budget_evals": 32})
     with pytest.raises(ValueError, match="accelerators must be an integer >= 1"):
         MappingCache(accelerators=0)
+
+
+def test_a_screen_searches_residual_layers_with_a_share_of_the_budget_and_seeds_their_own_search():
+    from accel_models.presets import get_preset
+    from mappings.cache import SCREEN_SHARE
+
+    acc = get_preset("shidiannao")                     # an 8x8 P x Q array: 13x13 maps leave it idle with divisors
+    settings = MapperSettings(budget_evals=256, seed=0, factors="auto")
+    residual, perfect = Layer.conv(16, 16, 3, 13), Layer.conv(16, 16, 3, 8)
+    assert settings.encoding(residual, acc).factors == "residual"
+    assert settings.encoding(perfect, acc).factors == "perfect"
+    cache = MappingCache(settings)
+    screened = cache.result(residual, acc, screen=True)
+    assert screened.valid and screened.evaluations == 256 // SCREEN_SHARE
+    assert cache.result(residual, acc, screen=True) is screened and cache.misses == 1   # kept, apart
+    assert (residual, acc, "edp") not in cache and len(cache) == 0
+    own = cache.result(residual, acc)
+    assert own.evaluations == 256 and cache.misses == 2
+    assert own.cycles * own.energy_pj <= screened.cycles * screened.energy_pj   # the screened mapping is a seed
+    assert cache.result(residual, acc, screen=True) is own                     # known: its own result
+    plain = cache.result(perfect, acc, screen=True)                            # a perfect layer: its own search
+    assert plain.evaluations == 256 and cache.result(perfect, acc) is plain and len(cache) == 2
+    unscreened = MappingCache(replace(settings, factors="residual"))            # only auto screens
+    assert unscreened.result(residual, acc, screen=True).evaluations == 256
+
+
+def test_results_looks_up_many_layers_in_order(corpus_archs):
+    acc = corpus_archs["B4x4a"].accelerator
+    layers = [Layer.conv(16, 16, 3, 8), Layer.fc(64, 10), Layer.conv(16, 16, 3, 8)]
+    cache = MappingCache(SETTINGS)
+    found = list(cache.results(layers, acc))
+    assert found[0] is found[2] and found[1].layer.shape_key == layers[1].shape_key
+    assert (cache.misses, cache.hits) == (2, 1)
+    with pytest.raises(ValueError, match="MappingCache.result"):
+        list(cache.results(["not a layer"], acc))

@@ -1,0 +1,98 @@
+"""Under --factors auto a trial's subnet search ranks screened runs, then scores the best few again on their own
+mappings (`trial.RESCORED_SUBNETS`)."""
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from cosearch.config.builder import make_settings
+from cosearch.search import trial as trial_module
+from cosearch.search.evaluate import NoValidMapping, RunCost
+from cosearch.search.subnets import Candidate
+from cosearch.search.trial import RESCORED_SUBNETS, TrialObjective
+
+
+@pytest.fixture
+def rescore(monkeypatch):
+    """`TrialObjective._rescored` over stand-in runs: subnet i's own run takes `own_ms[i]` ms, its screened run
+    `screened_ms[i]` (a run of None: no valid mapping)."""
+    own_ms = {}
+    calls = []
+
+    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False):
+        assert not screen                       # the scores again are the runs on the layers' own mappings
+        calls.append(network)
+        if own_ms[network] is None:
+            raise NoValidMapping("none")
+        return RunCost(round(own_ms[network] * 1e6), 1e-3, 1.0)
+
+    monkeypatch.setattr(trial_module, "network_run", fake_run)
+    monkeypatch.setattr(trial_module, "to_network", lambda config: config)
+    settings = make_settings("area<=5mm2", workers=1)
+    assert settings.mapper.factors == "auto"
+    objective = TrialObjective(settings, accuracy=object())
+    assert objective._screens
+
+    def run(screened_ms: list[float], own: list[float | None]):
+        own_ms.clear()
+        own_ms.update(enumerate(own))
+        calls.clear()
+        evaluated = [Candidate(i, 0.8, RunCost(round(ms * 1e6), 1e-3, 1.0)) for i, ms in enumerate(screened_ms)]
+        best = objective._rescored(evaluated, SimpleNamespace(name="fake"), objective.cache,
+                                   lambda accuracy, run: (run.edp_j_s,))
+        return best, evaluated, sorted(calls)
+    return run
+
+
+def test_the_best_screened_subnets_are_scored_again_and_the_best_own_run_wins(rescore):
+    n = RESCORED_SUBNETS + 3
+    screened = [10.0 + i for i in range(n)]                 # subnet 0 screens best ...
+    own = [12.0] * n
+    own[RESCORED_SUBNETS - 1] = 5.0                         # ... the last one scored again is best on its own
+    own[RESCORED_SUBNETS] = 1.0                             # past the cut: never scored again
+    best, evaluated, calls = rescore(screened, own)
+    assert calls == list(range(RESCORED_SUBNETS))
+    assert best.config == RESCORED_SUBNETS - 1 and best.run.latency_s == pytest.approx(5e-3)
+    assert evaluated[0].run.latency_s == pytest.approx(12e-3)          # updated in place
+    assert evaluated[RESCORED_SUBNETS].run.latency_s == pytest.approx((10.0 + RESCORED_SUBNETS) * 1e-3)
+
+
+def test_a_rescored_subnet_without_a_valid_mapping_drops_out(rescore):
+    best, evaluated, _ = rescore([1.0, 2.0], [None, 3.0])
+    assert best.config == 1 and evaluated[0].run is None and math.isinf(evaluated[0].violation)
+    with pytest.raises(NoValidMapping):
+        rescore([1.0], [None])
+
+
+class _Trial:
+    """The part of an Optuna trial that `TrialObjective._evaluate` reads before its design is checked."""
+
+    number = 0
+
+    def __init__(self, genes: dict) -> None:
+        self.genes, self.user_attrs = genes, {}
+
+    def suggest_float(self, name, low, high):
+        return self.genes[name]
+
+    def set_user_attr(self, key, value):
+        self.user_attrs[key] = value
+
+
+def test_a_design_over_the_area_budget_is_rejected_before_any_subnet_or_mapping(monkeypatch):
+    import numpy as np
+
+    def never(*args, **kwargs):
+        raise AssertionError("a rejected design built a subnet or mapped a layer")
+
+    monkeypatch.setattr(trial_module, "to_network", never)
+    monkeypatch.setattr(trial_module, "network_run", never)
+    monkeypatch.setattr(trial_module, "search_subnet", never)
+    objective = TrialObjective(make_settings("area<=5mm2", workers=1), accuracy=object())
+    rng = np.random.default_rng(0)
+    genes = next(g for g in (objective.space.sample(rng) for _ in range(200))
+                 if not objective.space.check(objective.space.decode(g)).fits)
+    trial = _Trial(genes)
+    with pytest.raises(trial_module._Rejected, match="area"):
+        objective._evaluate(trial)
+    assert trial.user_attrs["area_mm2"] > 5.0 and objective.cache.lookups == 0
