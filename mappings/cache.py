@@ -35,7 +35,10 @@ class MappingCache:
 
     accelerators: how many accelerators' tables are kept (the least recently used goes first).
     warm_starts: seed each search with the best mappings found before (the strategies score seeds first; the
-    compiled evolution strategy also centres its first island on the best of them).
+    compiled evolution strategy also centres its first island on the best of them). A result then depends on what
+    the cache searched before it (the same shape on other accelerators, neighbouring shapes on this one), not only on
+    the accelerator's content, the shape, the objective and `settings`; without warm starts it depends on those
+    alone, whatever was searched before.
     """
 
     def __init__(self, settings: MapperSettings | None = None, accelerators: int = 16,
