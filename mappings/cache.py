@@ -11,10 +11,9 @@ over to another process (a resumed co-search worker), cheaply enough to save aft
 """
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from numbers import Integral
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 from accel_models import Accelerator, check_accelerator
 from nets import Layer, check_layer
 
+from ._accelerator_key import accelerator_key
 from .mapper import MapperSettings
 from .result import MapperResult, with_layer
 from ._warm_log import WarmLog, read_log
@@ -38,26 +38,16 @@ of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where
 (10 of 12 layers 4-16x; docs/performance.md, "The default run's trial")."""
 
 
-def _values(obj) -> tuple:
-    """A flat dataclass's field values (`dataclasses.astuple` without its deep copies: 5x faster on a preset)."""
-    return tuple(getattr(obj, f.name) for f in fields(obj))
-
-
-def accelerator_key(accelerator: Accelerator) -> str:
-    """A digest of everything about an accelerator that changes mapping costs (not its name or meta)."""
-    content = (tuple(_values(lv) for lv in accelerator.levels), accelerator.mac_energy_pj, accelerator.clock_ghz,
-               accelerator.technology_nm, accelerator.mac_bits,
-               None if accelerator.dataflow is None else _values(accelerator.dataflow))
-    return hashlib.sha1(repr(content).encode()).hexdigest()[:20]
-
-
 class MappingCache:
     """Best mapping per (accelerator, layer shape, objective), searched on a miss with `settings` (a
     `MapperSettings`; its defaults if None).
 
     accelerators: how many accelerators' tables are kept (the least recently used goes first).
     warm_starts: seed each search with the best mappings found before (the strategies score seeds first; the
-    compiled evolution strategy also centres its first island on the best of them).
+    compiled evolution strategy also centres its first island on the best of them). A result then depends on what
+    the cache searched before it (the same shape on other accelerators, neighbouring shapes on this one), not only on
+    the accelerator's content, the shape, the objective and `settings`; without warm starts it depends on those
+    alone, whatever was searched before.
     """
 
     def __init__(self, settings: MapperSettings | None = None, accelerators: int = 16,

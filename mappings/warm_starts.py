@@ -17,6 +17,7 @@ import numpy as np
 from accel_models import Accelerator, MappingArrays
 from nets import Layer
 
+from ._accelerator_key import accelerator_key
 from .encoding import Encoding
 from .transfer import transfer_mapping
 
@@ -27,7 +28,8 @@ def shape_family(layer: Layer) -> tuple:
 
 
 class WarmStarts:
-    """Recent best mappings per layer shape (across accelerators) and per shape family (per accelerator).
+    """Recent best mappings per layer shape (across accelerators) and per shape family (per accelerator: its content,
+    `accelerator_key`, so every object of equal content shares them and gets the same seeds).
 
     per_shape: how many accelerators' mappings a shape keeps; shapes: how many shapes are remembered (the
     least recently used go first); neighbours: how many neighbouring shapes seed a search.
@@ -45,7 +47,7 @@ class WarmStarts:
         """Remember the best mapping (arrays, and its genes in `enc`) of `enc.layer` on `enc.accelerator`."""
         key = enc.layer.shape_key
         self.remember(key, enc.accelerator, arrays)
-        family = self._by_family.setdefault((id(enc.accelerator), shape_family(enc.layer)), {})
+        family = self._by_family.setdefault((accelerator_key(enc.accelerator), shape_family(enc.layer)), {})
         family[key] = (enc.layer.P * enc.layer.Q, enc.layout, np.asarray(genes, dtype=np.float64).copy())
 
     def remember(self, key: tuple, acc: Accelerator, arrays: MappingArrays) -> None:
@@ -73,16 +75,18 @@ class WarmStarts:
         return [(key, acc, arrays) for key, entries in self._by_shape.items() for acc, arrays in entries]
 
     def __getstate__(self) -> dict:
-        """Pickled without the per-family genes: they are keyed by the id of the accelerator object searched on,
-        which no later search (on an unpickled copy or on a new accelerator object) can name again."""
+        """Pickled without the per-family genes, which are kept per accelerator as its table is (`forget`), and are
+        not what `MappingCache.save` carries to another process either."""
         return {**self.__dict__, "_by_family": {}, "journal": None}
 
     def forget(self, accelerator: Accelerator | None = None) -> None:
-        """Drop what is kept per shape family for `accelerator` (its table is gone), or for every accelerator."""
+        """Drop what is kept per shape family for `accelerator` (its table is gone), or for every accelerator; an
+        accelerator is its content: what an object of equal content left is dropped too."""
         if accelerator is None:
             self._by_family.clear()
             return
-        for k in [k for k in self._by_family if k[0] == id(accelerator)]:
+        key = accelerator_key(accelerator)
+        for k in [k for k in self._by_family if k[0] == key]:
             del self._by_family[k]
 
     def seeds(self, enc: Encoding) -> np.ndarray:
@@ -92,7 +96,7 @@ class WarmStarts:
             if acc is enc.accelerator:
                 continue
             rows.append(enc.encode(transfer_mapping(arrays, acc, enc.accelerator)))
-        family = self._by_family.get((id(enc.accelerator), shape_family(enc.layer)), {})
+        family = self._by_family.get((accelerator_key(enc.accelerator), shape_family(enc.layer)), {})
         layout = enc.layout
         size = enc.layer.P * enc.layer.Q
         near = sorted((abs(math.log(s) - math.log(size)), k) for k, (s, n, _) in family.items()

@@ -129,6 +129,12 @@ def _remember(key, compute):
     return hit
 
 
+def _mapping_bytes(arrays) -> bytes:
+    """A mapping's arrays as one bytes string: what a remembered pricing of it is keyed by (a shape's best mapping
+    depends on the mapper's settings and warm starts, so the shape alone does not name it)."""
+    return b"".join(a.tobytes() for a in arrays)
+
+
 @lru_cache(maxsize=64)
 def _key(accelerator: Accelerator) -> str:
     return accelerator_key(accelerator)
@@ -159,7 +165,7 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
             return int(base.cycles), float(base.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
         if not count_dram:
             return LayerRun(layer, base, None, 0.0)
-        key = (_key(accelerator), layer.shape_key, objective, None)
+        key = (_key(accelerator), layer.shape_key, None, _mapping_bytes(base.arrays))
         return LayerRun(layer, base, None, _remember(key, compute)[2])
     view = residency.view(accelerator)
     moved = None if base.arrays is None else residency.transplanted(base.arrays)
@@ -184,7 +190,7 @@ def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, obje
     on the view, or None), remembered here rather than in a `MappingCache`: a cache's tables keep the most recent
     accelerators only, and views, one per capacity a plan leaves a layer, would push the accelerator's own table
     out."""
-    seed = b"" if start is None else b"".join(a.tobytes() for a in start)
+    seed = b"" if start is None else _mapping_bytes(start)
     key = (_key(view), layer.shape_key, objective, id(settings), settings, seed)
     found = _SEARCHED.get(key)
     if found is None:
@@ -201,8 +207,7 @@ def _better(best, result: MapperResult, arrays, layer, accelerator, view, reside
     """`best` ((value, result, DRAM words) or None) or `arrays` priced on the chip, whichever is better."""
     if arrays is None:
         return best
-    key = (_key(accelerator), layer.shape_key, residency.home, residency.resident,
-           b"".join(a.tobytes() for a in arrays))
+    key = (_key(accelerator), layer.shape_key, residency.home, residency.resident, _mapping_bytes(arrays))
     priced = _remember(key, lambda: residency.priced(layer, accelerator, arrays))
     if priced is None or priced[3] > residency.free_words:
         return best

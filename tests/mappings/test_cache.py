@@ -61,6 +61,40 @@ def test_warm_starts_carry_mappings_to_other_accelerators_and_shapes():
     assert cache.warm.seeds(Encoding(Layer.fc(64, 10), a)).shape[0] == 0   # nothing known about it
 
 
+def test_warm_starts_of_an_accelerator_are_its_contents_not_the_object_searched_on():
+    """A neighbouring shape's genes seed a search on any accelerator object of the same content (another object
+    built with the same arguments, or renamed), so the same chip gives the same searches whichever object names it;
+    an accelerator of other content gets none, and forgetting one object's content forgets it for its equals."""
+    from accel_models import get_preset
+
+    a = get_preset("nvdla_256")
+    layer, bigger = Layer.conv(64, 128, 3, 14), Layer.conv(64, 128, 3, 16)
+    cache = MappingCache(SETTINGS)
+    cache.best_mapping(layer, a)
+    same = [replace(a, name="twin"), get_preset("nvdla_256")]
+    near = cache.warm.seeds(Encoding(bigger, a))
+    assert near.shape[0] == 1
+    for twin in same:
+        assert twin is not a and np.array_equal(cache.warm.seeds(Encoding(bigger, twin)), near)
+    other = get_preset("nvdla_1024")
+    assert cache.warm.seeds(Encoding(bigger, other)).shape[0] == 0
+    cache.warm.forget(same[0])
+    assert cache.warm.seeds(Encoding(bigger, a)).shape[0] == 0
+
+def test_without_warm_starts_a_result_does_not_depend_on_what_was_searched_before(corpus_archs):
+    """A cache without warm starts maps a shape on an accelerator as a fresh cache does, after searching the same
+    shape on other accelerators and its neighbouring shapes on this one."""
+    accs = [corpus_archs[k].accelerator for k in ("B2x2a", "B2x2b", "B4x4a")]
+    layer = Layer.conv(16, 32, 3, 8)
+    cold = MappingCache(SETTINGS, warm_starts=False)
+    for acc in accs[:2]:
+        cold.best_mapping(layer, acc)
+    cold.best_mapping(Layer.conv(16, 32, 3, 6), accs[2])
+    fresh = MappingCache(SETTINGS, warm_starts=False).best_mapping(layer, accs[2])
+    after = cold.best_mapping(layer, accs[2])
+    assert all(np.array_equal(a, b) for a, b in zip(after.arrays, fresh.arrays))
+    assert (after.cycles, after.energy_pj) == (fresh.cycles, fresh.energy_pj)
+
 def test_a_seeded_search_is_never_worse_than_its_seed(corpus_archs):
     acc = corpus_archs["B4x4a"].accelerator
     layer = Layer.conv(16, 32, 3, 8)

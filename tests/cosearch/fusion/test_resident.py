@@ -267,3 +267,15 @@ def test_views_whose_home_level_keeps_nothing_share_one_search(cache):
     one, two = (layer_run(layer, acc, cache, "edp", r, search_view=SEARCH_MAPPER) for r in (small, big))
     assert all(np.array_equal(a, b) for a, b in zip(one.result.arrays, two.result.arrays))
     assert one.result.accelerator is small.view(acc) and two.result.accelerator is big.view(acc)
+
+
+def test_a_layer_wise_runs_dram_words_are_its_own_mappings_whatever_was_planned_before():
+    """A layer-wise run's DRAM words are counted from the mapping it runs: two caches whose mappers find other
+    mappings of the same shapes on the same chip (another budget and seed) each get their own mappings' words, not
+    those remembered from the other cache's runs."""
+    acc = _acc(2048)
+    for settings in (replace(SEARCH_MAPPER, budget_evals=300), replace(SEARCH_MAPPER, budget_evals=8, seed=8)):
+        plan = layer_wise(_net(), acc, MappingCache(settings), "edp")
+        for run in plan.runs:
+            ev = explain(run.layer, acc, run.result.arrays)
+            assert run.dram_words == float(ev.reads[0].sum() + ev.updates[0].sum())
