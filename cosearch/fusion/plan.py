@@ -175,6 +175,30 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
     return LayerRun(layer, best[1], residency, best[2])
 
 
+VIEW_SEARCH_EVALS = 32
+"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials): their
+inner mapper's settings with this budget (`view_search_settings`). Seeded with the layer-wise mapping moved onto the
+view, 32 evaluations give the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on
+edge_tpu_like, and 256's on 200, at a fifth of the search time of 256 (docs/fusion.md, "Views searched in the
+searches")."""
+
+_VIEW_SETTINGS: "OrderedDict[int, tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+
+
+def view_search_settings(mapper: MapperSettings) -> MapperSettings:
+    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet: `mapper`'s
+    strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS` evaluations and no time limit. The same
+    object for the same `mapper` object, so that the view searches' memo (`_view_search`, keyed by the settings'
+    identity too) is shared by every plan of a search."""
+    hit = _VIEW_SETTINGS.get(id(mapper))
+    if hit is None or hit[0] is not mapper:
+        hit = _VIEW_SETTINGS[id(mapper)] = (mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS,
+                                                                        time_limit_s=None))
+        while len(_VIEW_SETTINGS) > 64:
+            _VIEW_SETTINGS.popitem(last=False)
+    return hit[1]
+
+
 _SEARCHED: "OrderedDict[tuple, MapperResult]" = OrderedDict()
 
 
@@ -238,5 +262,5 @@ def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, 
                                      for layer in network.layers))
 
 
-__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "linearised_objective",
-           "network_objective"]
+__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "VIEW_SEARCH_EVALS", "explain_run", "layer_run", "layer_wise",
+           "linearised_objective", "network_objective", "view_search_settings"]

@@ -41,13 +41,6 @@ from .lut import LatencyTable
 from .problem import SubnetCost
 
 
-VIEW_SEARCH_EVALS = 32
-"""Evaluations of a view search in a fixed-device search with a fusion mode (`DeviceCosts`'s `view_mapper`: the
-inner mapper's settings with this budget). Seeded with the table's mapping moved onto the view, 32 evaluations give
-the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on edge_tpu_like, and 256's on 200, at a
-fifth of the search time of 256 (docs/fusion.md, "Views searched in the fixed-device search")."""
-
-
 @dataclass(frozen=True)
 class Device:
     """A device a network is searched for: its name, where it came from, and an accelerator (costs from the mapper)
@@ -196,8 +189,9 @@ class DeviceCosts:
     With a `fusion` mode other than "none" a layer's cost depends on its neighbours (what stays on chip), so a
     subnet is planned whole (`cosearch.fusion`): its layers mapped on the views the plan gives them, through the
     table's cache, keyed by the view (the tensors on chip and the capacity they leave), and no term tables. With
-    `view_mapper`, each (layer shape, view) the plans meet is searched once with those settings, starting from the
-    table's mapping moved onto the view, and the better of the two kept (`fusion.layer_run`'s `search_view`); without
+    `view_mapper` (the searches' rule: `fusion.view_search_settings` of the inner mapper), each (layer shape, view)
+    the plans meet is searched once with those settings, starting from the table's mapping moved onto the view, and
+    the better of the two kept (`fusion.layer_run`'s `search_view`); without
     it the table's mapping is only priced on the view, which on a chip that keeps the whole network on chip can be
     several times slower than the view's own best (docs/fusion.md)."""
 
@@ -312,4 +306,4 @@ class DeviceCosts:
         return lat, en
 
 
-__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts", "VIEW_SEARCH_EVALS"]
+__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts"]

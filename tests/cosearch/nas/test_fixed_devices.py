@@ -50,7 +50,9 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
 
 def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
     """With --accelerator the default --fusion is resident (none for the gradient strategy, which needs per-choice
-    costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables."""
+    costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables,
+    with its views searched by the searches' one rule: the co-search's score (`network_run`) gives the same figure."""
+    from cosearch.fusion import view_search_settings
     from cosearch.search.evaluate import network_run
 
     assert cosearch.make_settings(None, accelerator="nvdla_256").fusion == "resident"
@@ -60,7 +62,8 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
         cosearch.make_settings(None, accelerator="nvdla_256", nas_strategy="gradient", fusion="resident")
     space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
     table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=16), "latency", Path("unused"))
-    fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident")
+    fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident",
+                        view_search_settings(table.cache.settings))
     layer_wise = DeviceCosts(Device("nvdla_256", "preset", acc), space, table)
     for config in sample_configs(space, 3, rng=4):
         run = network_run(space.network(config), acc, table.cache, "latency", "resident")
