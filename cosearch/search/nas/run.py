@@ -150,10 +150,12 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    return DeviceCosts(device, space, table, settings.fusion, view_search_settings(settings.mapper)), {
-        "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
-        "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
-        **({"view_mapper_evals": VIEW_SEARCH_EVALS} if settings.fusion != "none" else {})}
+    costs = DeviceCosts(device, space, table, settings.fusion, view_search_settings(settings.mapper), keep_views=True)
+    views = {} if settings.fusion == "none" else {"view_mapper_evals": VIEW_SEARCH_EVALS, "view_searches_loaded": (
+        0 if costs.views is None else costs.views.loaded)}
+    return costs, {"path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
+                   "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
+                   **views}
 
 
 def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts) -> None:
@@ -296,6 +298,7 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         failed = -1.0 if settings.pareto else settings.objective.penalty
         study.tell(trial, result.value if result.value is not None and result.feasible else failed)
         results.append(result)
+        costs.save_views()
     cross = []
     for r in results:
         config = None if r.subnet is None else parse_config(r.subnet, settings.space)
@@ -305,6 +308,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
             row.append(None if c is None else
                        {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
         cross.append(row)
+    for costs, _ in prepared:
+        costs.save_views()
     if accuracy is not None:
         accuracy.save_memo()
     return NASRunResult(settings, None if accuracy is None else accuracy.source.to_dict(), results, cross,

@@ -103,6 +103,40 @@ def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_price
     assert min(gaps) > 1.02, gaps
 
 
+def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of_searched(tmp_path, monkeypatch):
+    """A device's view searches (`keep_views`) are written beside its layer table; a later run on the device (nothing
+    remembered in the process) reads them and plans the same subnets to the last bit without one mapper search."""
+    from cosearch.fusion import plan as fusion_plan, view_search_settings
+    from cosearch.fusion.modes import resident
+    from mappings import MapperSettings
+
+    space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
+    table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=32), "latency", tmp_path)
+    device = Device("edge_tpu_like", "preset", acc)
+    views = view_search_settings(table.mapper)
+    first = DeviceCosts(device, space, table, "resident", views, keep_views=True)
+    configs = sample_configs(space, 2, rng=6)
+    plans = [first.plan(c) for c in configs]
+    first.save_views()
+    path = table.views_path(views)
+    assert path.parent == tmp_path and path.name.startswith(table.path.stem)
+    saved = path.read_text().splitlines()
+    assert len(saved) == len(first.views.rows) > 10 and first.views.loaded == 0
+    fusion_plan._SEARCHED.clear()
+    resident._TABLES.clear()
+    searches = []
+    search = MapperSettings.search
+    monkeypatch.setattr(MapperSettings, "search", lambda self, *a, **k: searches.append(1) or search(self, *a, **k))
+    again = DeviceCosts(device, space, table, "resident", views, keep_views=True)
+    assert again.views.loaded == len(saved)
+    for config, plan in zip(configs, plans):
+        replan = again.plan(config)
+        assert (replan.cycles, replan.energy_pj) == (plan.cycles, plan.energy_pj)
+    assert searches == []
+    again.save_views()
+    assert path.read_text().splitlines() == saved
+
+
 @pytest.mark.slow
 def test_a_limit_no_subnet_meets_is_one_line_naming_the_fastest(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
