@@ -5,9 +5,9 @@ mapper, or a measured latency table (`lut:`).
 An accelerator's costs are a layer-cost table: every distinct layer shape the space can produce, each mapped once
 (the best mapping for the search's mapper objective, with the final mapper's budget: the figures a hard limit is
 judged on), saved under `--out/tables/` so that another run on the same device (another target, another strategy)
-reads them instead of mapping again; so are the view searches of a fusion mode's plans. A subnet's latency and energy are sums over its layers' rows; through the
-space's layer terms (`nets.spaces.terms`) a subnet costs a handful of look-ups, and the gradient strategy gets its
-per-choice table.
+reads them instead of mapping again; so are the view searches of a fusion mode's plans. A subnet's latency and
+energy are sums over its layers' rows; through the space's layer terms (`nets.spaces.terms`) a subnet costs a handful
+of look-ups, and the gradient strategy gets its per-choice table.
 """
 from __future__ import annotations
 
