@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections import OrderedDict
 from functools import lru_cache
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from accel_models import Accelerator, EvalResult, explain, explain_rehomed
 from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import Layer, Network
 
+from .._files import write_text_atomic
 from .graph import Activation
 from .view import Residency, home_level
 
@@ -181,6 +185,77 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
     return LayerRun(layer, best[1], residency, best[2])
 
 
+VIEW_SEARCH_EVALS = 32
+"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials): their
+inner mapper's settings with this budget (`view_search_settings`). Seeded with the layer-wise mapping moved onto the
+view, 32 evaluations give the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on
+edge_tpu_like, and 256's on 200, at a fifth of the search time of 256 (docs/fusion.md, "Views searched in the
+searches")."""
+
+_VIEW_SETTINGS: "OrderedDict[int, tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+
+
+def view_search_settings(mapper: MapperSettings) -> MapperSettings:
+    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet: `mapper`'s
+    strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS` evaluations and no time limit. The same
+    object for the same `mapper` object, so that the view searches' memo (`_view_search`, keyed by the settings'
+    identity too) is shared by every plan of a search."""
+    hit = _VIEW_SETTINGS.get(id(mapper))
+    if hit is None or hit[0] is not mapper:
+        hit = _VIEW_SETTINGS[id(mapper)] = (mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS,
+                                                                        time_limit_s=None))
+        while len(_VIEW_SETTINGS) > 64:
+            _VIEW_SETTINGS.popitem(last=False)
+    return hit[1]
+
+
+class ViewSearchFile:
+    """The view searches made with one `MapperSettings` object (`keep_view_searches`), saved as JSON lines in `path`
+    (one per search: the view, layer shape, objective and seed mapping as a digest, and the search's result) and read
+    back by a later run with the same settings, which then prices the saved mappings instead of searching again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: dict[str, dict] = {}
+        self.new: list[str] = []
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                    self.rows[row["key"]] = row["result"]
+                except (ValueError, KeyError, TypeError):
+                    continue        # a damaged line: that view is searched again
+        self.loaded = len(self.rows)
+
+    def save(self) -> None:
+        """Append the searches made since the file was read or last saved."""
+        if not self.new:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        old = self.path.read_text() if self.path.is_file() else ""
+        write_text_atomic(self.path, old + "".join(line + "\n" for line in self.new))
+        self.new.clear()
+
+    def _get(self, key: str, layer: Layer, view: Accelerator) -> MapperResult | None:
+        row = self.rows.get(key)
+        return None if row is None else MapperResult.from_dict(row, layer, view)
+
+    def _put(self, key: str, result: MapperResult) -> None:
+        row = self.rows[key] = {**result.to_dict(), "history": []}     # the mapping and its figures, not the path
+        self.new.append(json.dumps({"key": key, "result": row}))
+
+
+_FILES: dict[int, tuple[MapperSettings, ViewSearchFile]] = {}
+
+
+def keep_view_searches(settings: MapperSettings, path: Path) -> ViewSearchFile:
+    """The file of the view searches made with `settings` (this object): searches saved there are read instead of
+    run, new ones added to it (written by its `save`)."""
+    file = ViewSearchFile(path)
+    _FILES[id(settings)] = (settings, file)
+    return file
+
+
 _SEARCHED: "OrderedDict[tuple, MapperResult]" = OrderedDict()
 
 
@@ -194,8 +269,18 @@ def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, obje
     key = (_key(view), layer.shape_key, objective, id(settings), settings, seed)
     found = _SEARCHED.get(key)
     if found is None:
-        enc = settings.encoding(layer, view)
-        found = _SEARCHED[key] = settings.search(enc, objective, None if start is None else enc.encode(start)[None])
+        kept = _FILES.get(id(settings))
+        file = kept[1] if kept is not None and kept[0] is settings else None
+        saved = None
+        if file is not None:
+            saved = hashlib.sha1(repr((key[0], key[1], objective)).encode() + seed).hexdigest()
+            found = file._get(saved, layer, view)
+        if found is None:
+            enc = settings.encoding(layer, view)
+            found = settings.search(enc, objective, None if start is None else enc.encode(start)[None])
+            if file is not None:
+                file._put(saved, found)
+        _SEARCHED[key] = found
         while len(_SEARCHED) > PRICED_KEPT:
             _SEARCHED.popitem(last=False)
     else:
@@ -243,5 +328,6 @@ def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, 
                                      for layer in network.layers))
 
 
-__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "linearised_objective",
-           "network_objective"]
+__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "VIEW_SEARCH_EVALS", "ViewSearchFile", "explain_run",
+           "keep_view_searches", "layer_run", "layer_wise", "linearised_objective", "network_objective",
+           "view_search_settings"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accel_models import Accelerator, area_mm2, check_accelerator
-from mappings import MapperResult, MappingCache, with_layer
+from mappings import MapperResult, MapperSettings, MappingCache, with_layer
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
-from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise
+from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise, view_search_settings
 from .interrupts import raise_if_requested
 
 
@@ -182,12 +182,13 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                     accuracy: float | None = None, fusion: str = "none", search_views: bool = True,
+                     accuracy: float | None = None, fusion: str = "none", search_views: bool | MapperSettings = True,
                      fusion_groups: str | None = None) -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
     with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
-    on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`), not only
-    those its layer-wise mapping does not fit (what `network_run`, the searches' score, does); `fusion_groups`: with
+    on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`) with the
+    cache's settings (True), with these settings (the searches' figures: `fusion.view_search_settings`), or only
+    those views its layer-wise mapping does not fit (False); `fusion_groups`: with
     "depth-first", the groups to run instead of the planner's (`fusion.stacks`: "3-5,7-9", indices or layer names;
     a ValueError when one is not a chain of the network or does not fit the accelerator).
 
@@ -214,12 +215,17 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
 
 
 def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                fusion: str = "none", fusion_groups: str | None = None, screen: bool = False) -> RunCost:
+                fusion: str = "none", fusion_groups: str | None = None, screen: bool = False,
+                search_views: bool | MapperSettings | None = None) -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score. `screen`:
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
-    fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves)."""
+    fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves).
+    `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
+    `fusion.view_search_settings(cache.settings)` (what the fixed-device search does too)."""
     if fusion != "none":
-        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, count_dram=False)
+        views = view_search_settings(cache.settings) if search_views is None else search_views
+        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
+                                                           count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
     for _, count, result in _results(network, accelerator, cache, objective, renamed=False, screen=screen):

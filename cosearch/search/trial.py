@@ -13,6 +13,7 @@ from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import CoSearchSettings
+from ..fusion import view_search_settings
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, RunCost, evaluate_network, network_run
 from .objective import Objective, objective, rank_value
@@ -104,13 +105,14 @@ class TrialObjective:
             best, evaluated = self._run(trial, design.accelerator, cache)
             network = self.network if best.config is None else to_network(best.config)
             goal = self.settings.mapper_objective
-            first = evaluate_network(network, design.accelerator,
-                                     self.final_cache if _key(best.config) in self._remapped else cache, goal,
+            scored = self.final_cache if _key(best.config) in self._remapped else cache
+            first = evaluate_network(network, design.accelerator, scored, goal,
                                      accuracy=None if best.config is None else best.accuracy,
                                      fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
-                                     search_views=False)
+                                     search_views=view_search_settings(scored.settings))
             costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
-                                                fusion_groups=self.settings.fusion_groups, search_views=False)
+                                                fusion_groups=self.settings.fusion_groups,
+                                                search_views=view_search_settings(cache.settings))
                                for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))

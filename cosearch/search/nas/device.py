@@ -5,9 +5,9 @@ mapper, or a measured latency table (`lut:`).
 An accelerator's costs are a layer-cost table: every distinct layer shape the space can produce, each mapped once
 (the best mapping for the search's mapper objective, with the final mapper's budget: the figures a hard limit is
 judged on), saved under `--out/tables/` so that another run on the same device (another target, another strategy)
-reads them instead of mapping again. A subnet's latency and energy are sums over its layers' rows; through the
-space's layer terms (`nets.spaces.terms`) a subnet costs a handful of look-ups, and the gradient strategy gets its
-per-choice table.
+reads them instead of mapping again; so are the view searches of a fusion mode's plans. A subnet's latency and
+energy are sums over its layers' rows; through the space's layer terms (`nets.spaces.terms`) a subnet costs a handful
+of look-ups, and the gradient strategy gets its per-choice table.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -35,17 +35,10 @@ from nets.spaces.terms import LayerTerm, config_with, term_layers
 from ..._files import write_text_atomic
 from ...config import UsageError
 from ...config.devices import DeviceSpec
-from ...fusion import NetworkPlan, NoValidMapping, get_fusion_mode
+from ...fusion import NetworkPlan, NoValidMapping, ViewSearchFile, get_fusion_mode, keep_view_searches
 from ..space import Design
 from .lut import LatencyTable
 from .problem import SubnetCost
-
-
-VIEW_SEARCH_EVALS = 32
-"""Evaluations of a view search in a fixed-device search with a fusion mode (`DeviceCosts`'s `view_mapper`: the
-inner mapper's settings with this budget). Seeded with the table's mapping moved onto the view, 32 evaluations give
-the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on edge_tpu_like, and 256's on 200, at a
-fifth of the search time of 256 (docs/fusion.md, "Views searched in the fixed-device search")."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +166,11 @@ class LayerTable:
     def result(self, layer: Layer) -> MapperResult:
         return self.cache.result(layer, self.accelerator, self.objective)
 
+    def views_path(self, view_mapper: MapperSettings) -> Path:
+        """Where the view searches made from this table's mappings with `view_mapper` are kept."""
+        settings = json.dumps(view_mapper.to_dict(), sort_keys=True, default=str)
+        return self.path.with_name(f"{self.path.stem}-views-{hashlib.sha1(settings.encode()).hexdigest()[:10]}.jsonl")
+
     def cost(self, layers: Sequence[Layer]) -> SubnetCost:
         """Latency and energy of the layers run one after the other (a layer with no valid mapping: infinite)."""
         cycles, energy = 0, 0.0
@@ -196,16 +194,23 @@ class DeviceCosts:
     With a `fusion` mode other than "none" a layer's cost depends on its neighbours (what stays on chip), so a
     subnet is planned whole (`cosearch.fusion`): its layers mapped on the views the plan gives them, through the
     table's cache, keyed by the view (the tensors on chip and the capacity they leave), and no term tables. With
-    `view_mapper`, each (layer shape, view) the plans meet is searched once with those settings, starting from the
-    table's mapping moved onto the view, and the better of the two kept (`fusion.layer_run`'s `search_view`); without
+    `view_mapper` (the searches' rule: `fusion.view_search_settings` of the inner mapper), each (layer shape, view)
+    the plans meet is searched once with those settings, starting from the table's mapping moved onto the view, and
+    the better of the two kept (`fusion.layer_run`'s `search_view`); without
     it the table's mapping is only priced on the view, which on a chip that keeps the whole network on chip can be
     several times slower than the view's own best (docs/fusion.md)."""
 
     def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None, fusion: str = "none",
-                 view_mapper: MapperSettings | None = None) -> None:
+                 view_mapper: MapperSettings | None = None, keep_views: bool = False) -> None:
         self.device, self.space, self.table = device, space, table
         self.fusion = get_fusion_mode(fusion)
         self.view_mapper = view_mapper
+        self.views: ViewSearchFile | None = None
+        """With `keep_views` (and a view mapper and a table), the view searches saved beside the layer table
+        (`LayerTable.views_path`): read back instead of searched again by a later run on the device."""
+        if keep_views and view_mapper is not None and table is not None and self.fusion.name != "none":
+            self.view_mapper = replace(view_mapper)     # this device's own: its searches go to its own file
+            self.views = keep_view_searches(self.view_mapper, table.views_path(view_mapper))
         fused = self.fusion.name != "none" and table is not None
         self.terms: tuple[LayerTerm, ...] | None = None if fused else space.layer_terms()
         self.base = None
@@ -246,6 +251,11 @@ class DeviceCosts:
         table = self.table
         return self.fusion.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
                                 self.view_mapper or False, count_dram)
+
+    def save_views(self) -> None:
+        """Write the view searches made since the last save (`views`), if kept."""
+        if self.views is not None:
+            self.views.save()
 
     def term(self, index: int, values: tuple) -> SubnetCost:
         key = (index, values)
@@ -312,4 +322,4 @@ class DeviceCosts:
         return lat, en
 
 
-__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts", "VIEW_SEARCH_EVALS"]
+__all__ = ["Device", "load_device", "LayerTable", "DeviceCosts"]

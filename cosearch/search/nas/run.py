@@ -13,20 +13,20 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from nets import SPACES, get_space, largest_config, parse_config, smallest_config, space_layers
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
-from ...fusion import layer_wise
+from ...fusion import VIEW_SEARCH_EVALS, layer_wise, view_search_settings
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import fusion_summary
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
-from .device import VIEW_SEARCH_EVALS, Device, DeviceCosts, LayerTable, load_device
+from .device import Device, DeviceCosts, LayerTable, load_device
 from .efficiency import EfficiencyPredictor
 from .front import non_dominated, sweep_front
 from .problem import NASProblem
@@ -150,11 +150,12 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    view_mapper = replace(settings.mapper, budget_evals=VIEW_SEARCH_EVALS, time_limit_s=None)
-    return DeviceCosts(device, space, table, settings.fusion, view_mapper), {
-        "path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
-        "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
-        **({"view_mapper_evals": VIEW_SEARCH_EVALS} if settings.fusion != "none" else {})}
+    costs = DeviceCosts(device, space, table, settings.fusion, view_search_settings(settings.mapper), keep_views=True)
+    views = {} if settings.fusion == "none" else {"view_mapper_evals": VIEW_SEARCH_EVALS, "view_searches_loaded": (
+        0 if costs.views is None else costs.views.loaded)}
+    return costs, {"path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
+                   "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
+                   **views}
 
 
 def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts) -> None:
@@ -297,6 +298,7 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         failed = -1.0 if settings.pareto else settings.objective.penalty
         study.tell(trial, result.value if result.value is not None and result.feasible else failed)
         results.append(result)
+        costs.save_views()
     cross = []
     for r in results:
         config = None if r.subnet is None else parse_config(r.subnet, settings.space)
@@ -306,6 +308,8 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
             row.append(None if c is None else
                        {"latency_s": c.latency_s, "energy_j": c.energy_j, "accuracy": r.accuracy})
         cross.append(row)
+    for costs, _ in prepared:
+        costs.save_views()
     if accuracy is not None:
         accuracy.save_memo()
     return NASRunResult(settings, None if accuracy is None else accuracy.source.to_dict(), results, cross,

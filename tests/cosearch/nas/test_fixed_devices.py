@@ -50,7 +50,9 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
 
 def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
     """With --accelerator the default --fusion is resident (none for the gradient strategy, which needs per-choice
-    costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables."""
+    costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables,
+    with its views searched by the searches' one rule: the co-search's score (`network_run`) gives the same figure."""
+    from cosearch.fusion import view_search_settings
     from cosearch.search.evaluate import network_run
 
     assert cosearch.make_settings(None, accelerator="nvdla_256").fusion == "resident"
@@ -60,7 +62,8 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
         cosearch.make_settings(None, accelerator="nvdla_256", nas_strategy="gradient", fusion="resident")
     space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
     table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=16), "latency", Path("unused"))
-    fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident")
+    fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident",
+                        view_search_settings(table.cache.settings))
     layer_wise = DeviceCosts(Device("nvdla_256", "preset", acc), space, table)
     for config in sample_configs(space, 3, rng=4):
         run = network_run(space.network(config), acc, table.cache, "latency", "resident")
@@ -98,6 +101,40 @@ def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_price
                 assert mine.result.cycles <= theirs.result.cycles
         gaps.append(base.cycles / plan.cycles)
     assert min(gaps) > 1.02, gaps
+
+
+def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of_searched(tmp_path, monkeypatch):
+    """A device's view searches (`keep_views`) are written beside its layer table; a later run on the device (nothing
+    remembered in the process) reads them and plans the same subnets to the last bit without one mapper search."""
+    from cosearch.fusion import plan as fusion_plan, view_search_settings
+    from cosearch.fusion.modes import resident
+    from mappings import MapperSettings
+
+    space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
+    table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=32), "latency", tmp_path)
+    device = Device("edge_tpu_like", "preset", acc)
+    views = view_search_settings(table.mapper)
+    first = DeviceCosts(device, space, table, "resident", views, keep_views=True)
+    configs = sample_configs(space, 2, rng=6)
+    plans = [first.plan(c) for c in configs]
+    first.save_views()
+    path = table.views_path(views)
+    assert path.parent == tmp_path and path.name.startswith(table.path.stem)
+    saved = path.read_text().splitlines()
+    assert len(saved) == len(first.views.rows) > 10 and first.views.loaded == 0
+    fusion_plan._SEARCHED.clear()
+    resident._TABLES.clear()
+    searches = []
+    search = MapperSettings.search
+    monkeypatch.setattr(MapperSettings, "search", lambda self, *a, **k: searches.append(1) or search(self, *a, **k))
+    again = DeviceCosts(device, space, table, "resident", views, keep_views=True)
+    assert again.views.loaded == len(saved)
+    for config, plan in zip(configs, plans):
+        replan = again.plan(config)
+        assert (replan.cycles, replan.energy_pj) == (plan.cycles, plan.energy_pj)
+    assert searches == []
+    again.save_views()
+    assert path.read_text().splitlines() == saved
 
 
 @pytest.mark.slow

@@ -33,3 +33,46 @@ def test_network_totals_sum_the_layers(design):
     assert m["accuracy"] == 0.5 and m["area_mm2"] == pytest.approx(design.area_mm2)
     d = cost.layers[0].to_dict()
     assert d["cycles"] == cost.layers[0].cycles and d["mapping_arrays"]["temporal"]
+
+
+def test_the_searches_score_searches_views_by_the_one_rule_and_evaluate_network_gives_the_same_figure():
+    """With a fusion mode, `network_run` (a co-search trial's score) searches every view with
+    `view_search_settings` of its cache's mapper, as the fixed-device search does: its totals equal
+    `evaluate_network`'s with those settings, and on edge_tpu_like (8 MB on chip: ofa's smallest subnet stays on chip
+    whole) they are well below the layer-wise mappings moved onto the views and only priced there."""
+    from accel_models import get_preset
+    from cosearch.fusion import VIEW_SEARCH_EVALS, view_search_settings
+    from cosearch.search.evaluate import network_run
+    from nets import get_space, smallest_config
+
+    space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
+    net = space.network(smallest_config(space))
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
+    views = view_search_settings(cache.settings)
+    assert views is view_search_settings(cache.settings) and views.budget_evals == VIEW_SEARCH_EVALS
+    assert (views.strategy, views.factors, views.seed) == (cache.settings.strategy, cache.settings.factors, 0)
+    run = network_run(net, acc, cache, "latency", "resident")
+    cost = evaluate_network(net, acc, cache, "latency", fusion="resident", search_views=views)
+    assert run.cycles == cost.cycles and run.energy_pj == pytest.approx(cost.energy_pj, rel=1e-12)
+    assert network_run(net, acc, cache, "latency", "resident", search_views=views) == run
+    priced = network_run(net, acc, cache, "latency", "resident", search_views=False)
+    assert priced.cycles > 1.2 * run.cycles, (priced.cycles, run.cycles)   # x1.31 at this budget
+
+
+def test_layer_wise_scores_search_no_view_and_equal_evaluate_networks_sum(design):
+    """`--fusion none` (the co-search's default): `network_run` sums each shape's cached best mapping, bit for bit
+    `evaluate_network`'s totals, whatever `search_views` says, and no view is searched."""
+    from cosearch.fusion import plan
+    from cosearch.search.evaluate import network_run
+    from nets import get_space, sample_configs
+
+    space = get_space("ofa-mbv3")
+    net = space.network(sample_configs(space, 1, rng=5)[0])
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=32))
+    searched = len(plan._SEARCHED)
+    runs = [network_run(net, design.accelerator, cache, "edp", "none", search_views=views)
+            for views in (None, True, False)]
+    cost = evaluate_network(net, design.accelerator, cache, "edp", fusion="none")
+    assert runs[0] == runs[1] == runs[2]
+    assert (runs[0].cycles, runs[0].energy_pj) == (cost.cycles, cost.energy_pj)
+    assert len(plan._SEARCHED) == searched and cache.misses == len(net.unique_layers())
