@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from nets import Layer, Network
 
 from .tiling import by_tokens, input_height, output_rows, pad_top
-from .walker import box_rows, read_rows
+from .walker import box_rows, needed_rows, read_rows
 
 
 @dataclass(frozen=True)
@@ -68,17 +68,10 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
     "cache") and count what it moves; `weights_on_chip`: the group's parameters are loaded into the home level once
     per inference and read there by every tile."""
     n = len(layers)
-    last_rows = output_rows(layers[-1])
     before = [input_height(layers[0])] + [output_rows(layer) for layer in layers[:-1]]
     pads = [pad_top(layer, rows) if not by_tokens(layer) else 0 for layer, rows in zip(layers, before)]
-    tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
-    needed = []
-    for rows in tiles:
-        need = [set() for _ in range(n)]
-        need[n - 1] = rows
-        for j in range(n - 1, 0, -1):
-            need[j - 1] = read_rows(layers[j], need[j], before[j])
-        needed.append(need)
+    needed = needed_rows(layers, tile_rows)
+    tiles = [need[n - 1] for need in needed]
 
     held: list[set[int]] = [set() for _ in range(n)]      # rows of each layer's output on chip
     runs = [Counter() for _ in range(n)]

@@ -40,23 +40,32 @@ def box_rows(layer: Layer, rows: set[int]) -> set[int]:
     return set(range(min(touched), max(touched) + 1)) if touched else set()
 
 
+def needed_rows(layers: tuple[Layer, ...], tile_rows: int) -> list[list[set[int]]]:
+    """Per tile of `tile_rows` output rows of the last layer, the rows of each layer's output the tile needs, found
+    backwards from the tile's rows (`read_rows`)."""
+    n = len(layers)
+    before = [input_height(layers[0])] + [output_rows(layer) for layer in layers[:-1]]
+    last_rows = output_rows(layers[-1])
+    needed = []
+    for lo in range(0, last_rows, tile_rows):
+        need = [set() for _ in range(n)]
+        need[n - 1] = set(range(lo, min(last_rows, lo + tile_rows)))
+        for j in range(n - 1, 0, -1):
+            need[j - 1] = read_rows(layers[j], need[j], before[j])
+        needed.append(need)
+    return needed
+
+
 def walk_rows(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
     n = len(layers)
     held: list[set[int]] = [set() for _ in range(n)]
     producers_rows = [input_height(layers[0])] + [output_rows(layer) for layer in layers[:-1]]
-    last_rows = output_rows(layers[-1])
 
     def reads(j: int, rows: set[int]) -> set[int]:
         return read_rows(layers[j], rows, producers_rows[j])
 
-    tiles = [set(range(lo, min(last_rows, lo + tile_rows))) for lo in range(0, last_rows, tile_rows)]
-    needed_per_tile = []
-    for rows in tiles:
-        need = [set() for _ in range(n)]
-        need[n - 1] = rows
-        for j in range(n - 1, 0, -1):
-            need[j - 1] = reads(j, need[j])
-        needed_per_tile.append(need)
+    needed_per_tile = needed_rows(layers, tile_rows)
+    tiles = [need[n - 1] for need in needed_per_tile]
 
     def box(j: int, rows: set[int]) -> set[int]:
         return box_rows(layers[j], rows)
