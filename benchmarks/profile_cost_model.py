@@ -9,7 +9,9 @@ best of 7, and each step's share as the difference from the stage before. Steps 
 `accesses.level_accesses` piece by piece (its scaffold, then the multicast groups, the fill streams, the links);
 step 9 calls the kernel's own. Rows 12, 13 and 15 time single steps on top of step 9 (the bypass fold, an empty call taking the layer and
 the workspace: what a call passing them costs, and the partitions). Also the
-decoder's rate (`Encoding.decode`, perfect factors) on the same layers. The copy must follow `evaluate_one`; the
+decoder's rate (`Encoding.decode`, perfect factors) on the same layers: once as a user calls it (one batch of N into
+new arrays, their allocation included) and once as the mappers' search loop does (`decode_batch` on batches of 256
+into buffers it reuses). The copy must follow `evaluate_one`; the
 kernel's own rate is `bench_cost_model.py`'s.
 """
 import os
@@ -35,6 +37,7 @@ from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
+from mappings._decode_kernel import decode_batch  # noqa: E402
 from nets import Layer  # noqa: E402
 
 
@@ -209,3 +212,13 @@ for name, layer in layers.items():
         enc.decode(genes)
         best = min(best, time.process_time() - c0)
     print(f"  decode (Encoding.decode, perfect factors): {best / N * 1e9:,.0f} ns/mapping CPU")
+    rows = 256
+    buffers = MappingArrays.empty(rows, eyeriss.num_levels)
+    best = 1e9
+    for _ in range(3):
+        c0 = time.process_time()
+        for i in range(0, N - rows + 1, rows):
+            decode_batch(genes[i:i + rows], *enc.tables, *buffers)
+        best = min(best, time.process_time() - c0)
+    print(f"  decode_batch, {rows} rows into reused buffers (the search loop's way): "
+          f"{best / (N // rows * rows) * 1e9:,.0f} ns/mapping CPU")

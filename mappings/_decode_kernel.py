@@ -55,14 +55,9 @@ def _row_of(values, v):
 @njit(cache=True, inline="always")
 def _nearest(logs, vi, count, target):
     """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller."""
-    lo = 0
-    hi = count
-    while lo < hi:                         # first index whose log >= target
-        mid = (lo + hi) // 2
-        if logs[vi, mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
+    lo = 0                                 # first index whose log >= target: the logs below it, counted without
+    for i in range(count):                 # a branch (a bisection's branches on random genes are coin tosses)
+        lo += logs[vi, i] < target
     if lo == count:
         return count - 1
     if lo > 0 and abs(logs[vi, lo - 1] - target) <= abs(logs[vi, lo] - target):
