@@ -1,23 +1,15 @@
 """Depth-first groups (`fusion.groups`) and the planner (`--fusion depth-first`)."""
-from dataclasses import replace
 
 import pytest
 
 from accel_models import explain
-from cosearch.config import SEARCH_MAPPER
 from cosearch.fusion import get_fusion_mode, layer_wise
 from cosearch.fusion.groups import group_cost
 from cosearch.fusion.tiling import schedule
 from cosearch.search import evaluate_network
-from mappings import MappingCache
 from nets import Layer, Network
 
 from test_resident import _acc, _net
-
-
-@pytest.fixture(scope="module")
-def cache():
-    return MappingCache(replace(SEARCH_MAPPER, budget_evals=300))
 
 
 def test_a_group_of_one_layer_in_one_tile_is_the_layer_wise_run_bit_for_bit(cache):

@@ -6,7 +6,7 @@ from cosearch.fusion import get_fusion_mode, parse_fusion_groups, resolve_fusion
 from cosearch.search import evaluate_network
 from nets import Layer, Network
 
-from _fusion_tiny import tiny_accelerator, tiny_cache
+from _fusion_tiny import tiny_accelerator
 
 
 def _net() -> Network:
@@ -18,11 +18,6 @@ def _net() -> Network:
 
 
 _acc = tiny_accelerator
-
-
-@pytest.fixture(scope="module")
-def cache():
-    return tiny_cache()
 
 
 def test_groups_resolve_by_index_and_name():

@@ -10,7 +10,7 @@ from cosearch.fusion.graph import consumers
 from cosearch.fusion.groups import chainable
 from nets import Layer, Network, get_network
 
-from _fusion_tiny import tiny_accelerator, tiny_cache
+from _fusion_tiny import tiny_accelerator
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -30,11 +30,6 @@ ALIVE = [X, X + Y, X + Y + T, X + Y + T, X + Y, Y]
 
 
 _acc = tiny_accelerator
-
-
-@pytest.fixture(scope="module")
-def cache():
-    return tiny_cache()
 
 
 def test_a_branch_is_one_tensor_and_a_concatenation_is_one_tensor():

@@ -12,7 +12,7 @@ from cosearch.search import evaluate_network
 from mappings import MappingCache, random_valid_mappings
 from nets import Layer, Network, get_network
 
-from _fusion_tiny import tiny_accelerator, tiny_cache
+from _fusion_tiny import tiny_accelerator
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -26,11 +26,6 @@ def _net() -> Network:
 
 
 _acc = tiny_accelerator
-
-
-@pytest.fixture(scope="module")
-def cache():
-    return tiny_cache()
 
 
 def test_activations_follow_the_chain_and_the_shortcuts():
