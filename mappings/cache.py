@@ -60,22 +60,17 @@ class MappingCache:
         self.max_accelerators = accelerators
         self.warm = WarmStarts() if warm_starts else None
         self._tables: "OrderedDict[str, tuple[Accelerator, dict[tuple, MapperResult]]]" = OrderedDict()
-        self._keys: dict[int, tuple[Accelerator, str]] = {}
         self.hits = 0
         self.misses = 0
         self._log: WarmLog | None = None
 
     def _table(self, accelerator: Accelerator) -> dict[tuple, MapperResult]:
-        known = self._keys.get(id(accelerator))
-        if known is None or known[0] is not accelerator:
-            known = self._keys[id(accelerator)] = (accelerator, accelerator_key(accelerator))
-        key = known[1]
+        key = accelerator_key(accelerator)
         entry = self._tables.get(key)
         if entry is None:
             entry = self._tables[key] = (accelerator, {})
             while len(self._tables) > self.max_accelerators:
                 _, (old, _) = self._tables.popitem(last=False)
-                self._keys.pop(id(old), None)
                 if self.warm is not None:
                     self.warm.forget(old)
         else:
@@ -83,15 +78,14 @@ class MappingCache:
         return entry[1]
 
     def __getstate__(self) -> dict:
-        """Pickled without the per-process map from object ids to keys (rebuilt on use) and its log writer."""
-        return {**self.__dict__, "_keys": {}, "_log": None}
+        """Pickled without its log writer."""
+        return {**self.__dict__, "_log": None}
 
     def clear_tables(self) -> None:
         """Drop every accelerator's table (and the warm starts kept per shape family on them); keep the warm starts
         per shape. The co-search does this at each trial: its accelerators do not recur, so what a trial reads
         from earlier ones is the warm starts alone, which is what `save` saves."""
         self._tables.clear()
-        self._keys.clear()
         if self.warm is not None:
             self.warm.forget()
 
