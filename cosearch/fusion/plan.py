@@ -13,7 +13,6 @@ from accel_models import Accelerator, EvalResult, explain, explain_rehomed
 from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import Layer, Network
 
-from .._files import write_text_atomic
 from .graph import Activation
 from .view import Residency, home_level
 
@@ -228,12 +227,18 @@ class ViewSearchFile:
         self.loaded = len(self.rows)
 
     def save(self) -> None:
-        """Append the searches made since the file was read or last saved."""
+        """Append the searches made since the file was read or last saved (a line cut short by an interruption is
+        skipped when the file is read, and that view searched again)."""
         if not self.new:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        old = self.path.read_text() if self.path.is_file() else ""
-        write_text_atomic(self.path, old + "".join(line + "\n" for line in self.new))
+        text = "".join(line + "\n" for line in self.new)
+        with self.path.open("a+b") as f:
+            if f.tell() > 0:                # end a line cut short, so that only it is lost
+                f.seek(-1, 2)
+                if f.read(1) != b"\n":
+                    text = "\n" + text
+            f.write(text.encode())
         self.new.clear()
 
     def _get(self, key: str, layer: Layer, view: Accelerator) -> MapperResult | None:
