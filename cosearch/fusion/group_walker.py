@@ -14,6 +14,10 @@ interval arithmetic and per-layer bookkeeping:
   weights read from DRAM (once per inference when they stay on chip, else by every tile that runs the layer), the
   output written to DRAM, the intermediate words written to and read from the home level, the MACs (recomputed
   rows included) and the most words the intermediate tensors hold at once.
+- `walk_attention`: a group starting with attention's scores -> context fused over query blocks and key blocks
+  (`key_blocks`): per query block, per key block, the block of scores written on chip and read there by the context,
+  K and V blocks from DRAM, the accumulator updated on chip; it counts the same words and the online softmax's
+  element-wise work, and the most words on chip at any moment.
 - `walk_resident`: a network run layer by layer with some activations whole on chip and some layers' weights
   cached. It allocates a tensor when its first producer runs and frees it after the last layer that touches it,
   and counts, per layer, the words read and written at DRAM and on chip, residual shortcuts and concatenation
@@ -117,6 +121,123 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
 
 
 @dataclass(frozen=True)
+class AttentionWalk:
+    """What one inference of a group starting with attention's scores -> context moves (words) and computes, fused
+    over query blocks and key blocks.
+
+    runs: sorted ((layer j of the group, rows, keys, inputs read on chip, outputs written on chip), runs) pairs, keys
+    being the key block's for the scores and the context and 0 for the layers after them. `dram_operand_words`: the
+    K and V blocks (the products' second operands). `chip_*`: the home level's words (the query blocks loaded,
+    scores, accumulators and later intermediates written; read likewise). `peak_words`: the most the home level
+    holds at once besides the mappings' tiles and the kept weights. `correction_elements`, `rescale_elements`: the
+    online softmax's element-wise work (`key_blocks`)."""
+
+    runs: tuple[tuple[tuple[int, int, int, bool, bool], int], ...]
+    macs: int
+    dram_input_words: int
+    dram_operand_words: int
+    dram_weight_words: int
+    dram_output_words: int
+    chip_written_words: int
+    chip_read_words: int
+    peak_words: int
+    correction_elements: int
+    rescale_elements: int
+
+    @property
+    def dram_words(self) -> int:
+        return self.dram_input_words + self.dram_operand_words + self.dram_weight_words + self.dram_output_words
+
+
+def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, weights_on_chip: bool) -> AttentionWalk:
+    """Execute the group `layers` (scores, context, then layers by tokens) in blocks of `tile_rows` query tokens,
+    each over blocks of `key_rows` keys, and count what it moves: per query block, its Q rows loaded into the home
+    level (read from DRAM by the scores when there is a single key block); per key block, the scores of every
+    (query, key) pair of the block written on chip, read there by the context (each checked to be on chip), K and V
+    blocks from DRAM, the accumulator rows (the context's output) updated on chip and, after the last key block,
+    written to DRAM if the context ends the group; then the later layers on the block's rows. `weights_on_chip`: the
+    later layers' parameters loaded once per inference."""
+    scores, context = layers[0], layers[1]
+    n, tokens, keys = len(layers), scores.N, scores.K
+    heads = scores.P * scores.G                 # query heads; the K and V blocks are per key/value head (G)
+    q_row, d_v = scores.input_words // tokens, context.K
+    blocks = [range(k, min(k + key_rows, keys)) for k in range(0, keys, key_rows)]
+    many = len(blocks) > 1
+    width = [0] + [max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1]) for j in range(1, n - 1)]
+    if n == 2:
+        width[1:] = [d_v * heads]                # the accumulator when the context ends the group
+    runs: Counter = Counter()
+    macs = dram_in = dram_kv = dram_w = dram_out = chip_w = chip_r = peak = corrections = rescales = 0
+    if weights_on_chip:
+        dram_w += sum(layer.param_words for layer in layers)
+    held: list[set[int]] = [set() for _ in range(n)]      # rows of each later intermediate (j >= 1) on chip
+    for lo in range(0, tokens, tile_rows):
+        rows = set(range(lo, min(tokens, lo + tile_rows)))
+        r = len(rows)
+        query: set[int] = set()
+        stats: set[int] = set()
+        if many:                                           # the query block and its running max and sum
+            query |= rows
+            stats |= rows
+            dram_in += r * q_row
+            chip_w += r * q_row
+        for b, block in enumerate(blocks):
+            last = b == len(blocks) - 1
+            if many:
+                assert rows <= query
+                chip_r += r * q_row
+            else:
+                dram_in += r * q_row
+            dram_kv += len(block) * scores.C * scores.G
+            score_block = {(q, k) for q in rows for k in block}
+            chip_w += len(score_block) * heads
+            macs += len(score_block) * heads * scores.C
+            runs[(0, r, len(block), many, True)] += 1
+            missing = {(q, k) for q in rows for k in block} - score_block
+            if missing:
+                raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
+            chip_r += len(score_block) * heads
+            dram_kv += len(block) * d_v * context.G
+            macs += len(score_block) * heads * d_v
+            if b > 0:
+                corrections += r * heads
+                rescales += r * heads * (d_v + 1)
+            on_chip = n > 2 or not last
+            if on_chip:
+                chip_w += r * d_v * heads
+                held[1] |= rows
+            else:
+                dram_out += r * d_v * heads
+            runs[(1, r, len(block), True, on_chip)] += 1
+            peak = max(peak, len(query) * q_row + len(score_block) * heads + len(stats) * 2 * heads
+                       + len(held[1]) * width[1])
+            score_block = set()                            # the next key block's scores replace it
+        query, stats = set(), set()
+        if n == 2:
+            held[1] = set()
+        for j in range(2, n):
+            layer = layers[j]
+            out_row, in_row = _row_words(layer)
+            missing = rows - held[j - 1]
+            if missing:
+                raise RuntimeError(f"layer {j} reads rows {sorted(missing)[:4]} of layer {j - 1}, not on chip")
+            chip_r += r * in_row
+            macs += r * (layer.macs // layer.N)
+            if not (weights_on_chip and layer.param_words):
+                dram_w += layer.weight_words
+            if j == n - 1:
+                dram_out += r * out_row
+            else:
+                chip_w += r * out_row
+                held[j] |= rows
+            runs[(j, r, 0, True, j < n - 1)] += 1
+            peak = max(peak, sum(len(held[i]) * width[i] for i in range(1, n - 1)))
+        held = [set() for _ in range(n)]
+    return AttentionWalk(tuple(sorted(runs.items())), macs, dram_in, dram_kv, dram_w, dram_out, chip_w, chip_r, peak,
+                         corrections, rescales)
+
+
+@dataclass(frozen=True)
 class LayerWalk:
     """What one layer moves in a network run with tensors on chip (words): its Inputs, Outputs and weights at DRAM
     and in the home level, the residual shortcuts it adds (read from where they live), and the words living in
@@ -194,4 +315,4 @@ def walk_resident(network: Network, on_chip: set[tuple[int, ...]], cached: set[i
     return tuple(walked)
 
 
-__all__ = ["GroupWalk", "LayerWalk", "walk_group", "walk_resident"]
+__all__ = ["AttentionWalk", "GroupWalk", "LayerWalk", "walk_attention", "walk_group", "walk_resident"]

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from accel_models import TENSOR_INDEX
 from cosearch.fusion import groups
 from cosearch.fusion.graph import activations
-from cosearch.fusion.group_walker import walk_group, walk_resident
+from cosearch.fusion.group_walker import walk_attention, walk_group, walk_resident
+from cosearch.fusion.key_blocks import key_block_schedule
 from cosearch.fusion.modes import get_fusion_mode
 from cosearch.fusion.modes import resident as resident_mode
 from cosearch.fusion.plan import LayerRun, NoValidMapping
@@ -144,6 +145,126 @@ def test_attention_by_query_blocks_equals_the_literal_walk(halo):
     _check_group(layers, 4, halo, 4096)
     walk = walk_group(layers, 4, halo, True)
     assert walk.dram_weight_words == 3 * (layers[0].weight_words + layers[1].weight_words) + layers[2].param_words
+
+
+# ---- attention fused over key blocks --------------------------------------------------------------------------------
+
+def _check_attention(layers, tile, key_rows, glb_words):
+    """`group_cost` with key blocks against `walk_attention`: DRAM words, the home level's peak and words, the tile
+    runs with what each finds on chip, MACs, the online softmax's element-wise work and the mappings' free room."""
+    acc = tiny_accelerator(glb_words)
+    capacity = acc.levels[1].capacity_words
+    with mock.patch.object(groups, "layer_run", _compulsory_run):
+        try:
+            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows)
+        except NoValidMapping:
+            cost = "no mapping"
+    weights = sum(layer.param_words for layer in layers)
+    tiles = -(-layers[0].N // tile)
+    peak = walk_attention(layers, tile, key_rows, False).peak_words
+    keep = tiles > 1 and weights > 0 and capacity - weights - peak >= 1
+    walk = walk_attention(layers, tile, key_rows, keep)
+    assert walk.peak_words == peak
+    free = capacity - peak - (weights if keep else 0)
+    if free < 1:
+        assert cost is None
+        return
+    if free < MIN_FREE_WORDS:
+        assert cost == "no mapping"
+        return
+    assert cost.tiles == tiles and cost.weights_on_chip == keep and cost.key_rows == key_rows
+    assert cost.peak_intermediate_words == peak and cost.dram_words == walk.dram_words
+    found = {}
+    for j, parts in enumerate(cost.runs):
+        for run, times in parts:
+            keys = (run.layer.K if j == 0 else run.layer.C) if j < 2 else 0
+            key = (j, run.layer.N, keys, I in run.residency.resident, O in run.residency.resident)
+            found[key] = found.get(key, 0) + times
+            assert run.residency.free_words == rounded_capacity(free)
+            assert (W in run.residency.resident) == (keep and run.layer.param_words > 0)
+    assert tuple(sorted(found.items())) == walk.runs
+    assert sum(run.layer.macs * times for parts in cost.runs for run, times in parts) == walk.macs
+    loaded = layers[0].input_words            # every query block loaded into the home level once
+    assert sum(run.layer.output_words * times for parts in cost.runs for run, times in parts
+               if O in run.residency.resident) + loaded == walk.chip_written_words
+    assert sum(run.layer.input_words * times for parts in cost.runs for run, times in parts
+               if I in run.residency.resident) == walk.chip_read_words
+    ops = {op.kind: op.elements for op in cost.elementwise}
+    assert ops == {"correction": walk.correction_elements, "rescale": walk.rescale_elements}
+
+
+@st.composite
+def attention_cases(draw):
+    """Scores -> context (grouped-query heads sometimes), then 0-2 linear layers by tokens; query blocks of any size,
+    key blocks fewer than the keys; a GLB around the walk's peak, with or without the later layers' weights."""
+    tokens = draw(st.integers(1, 24))
+    keys = draw(st.integers(2, 24))
+    kv_heads, shared, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 6))
+    heads = kv_heads * shared
+    layers = [Layer.attention_scores(tokens, keys, d, heads, kv_heads), Layer.attention_context(tokens, keys, d, heads,
+                                                                                                kv_heads)]
+    width = heads * d
+    for _ in range(draw(st.integers(0, 2))):
+        out = draw(st.integers(1, 12))
+        layers.append(Layer.fc(width, out, batch=tokens))
+        width = out
+    layers = tuple(layers)
+    tile, key_rows = draw(st.integers(1, tokens)), draw(st.integers(1, keys - 1))
+    need = walk_attention(layers, tile, key_rows, False).peak_words
+    if draw(st.booleans()):
+        need += sum(layer.param_words for layer in layers)
+    return (layers, tile, key_rows), max(16, need + draw(st.integers(-32, 1024)))
+
+
+ATTENTION_CASES = attention_cases()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(ATTENTION_CASES)
+def test_attention_over_key_blocks_equals_the_literal_walk(case):
+    (layers, tile, key_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(ATTENTION_CASES)
+def test_attention_over_key_blocks_equals_the_literal_walk_long(case):
+    (layers, tile, key_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words)
+
+
+def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
+    """key_rows at or above the keys: the group's cost is the query-block schedule's, to the last bit."""
+    layers = (Layer.attention_scores(10, 10, 4, heads=2), Layer.attention_context(10, 10, 4, heads=2),
+              Layer.fc(8, 8, batch=10))
+    with mock.patch.object(groups, "layer_run", _compulsory_run):
+        plain = groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute")
+        for key_rows in (None, 10, 64):
+            assert groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute",
+                                     key_rows=key_rows) == plain
+    assert plain.key_rows is None and plain.elementwise == ()
+
+
+def test_key_blocks_worked_example():
+    """docs/fusion.md's hand count: 2 heads of 4 dims, 16 query tokens and 16 keys, then an 8 -> 8 projection; query
+    blocks of 4 tokens, key blocks of 4 keys."""
+    layers = (Layer.attention_scores(16, 16, 4, heads=2), Layer.attention_context(16, 16, 4, heads=2),
+              Layer.fc(8, 8, batch=16))
+    walk = walk_attention(layers, 4, 4, True)
+    assert walk.dram_input_words == 16 * 8                     # Q: 16 tokens x 2 heads x 4 dims, once
+    assert walk.dram_operand_words == 4 * 2 * (16 * 4 * 2)      # K and V (16 keys x 4 dims x 2 heads) per query block
+    assert walk.dram_weight_words == 64 and walk.dram_output_words == 16 * 8
+    assert walk.dram_words == 1344
+    assert walk.peak_words == 4 * 8 + 4 * 4 * 2 + 4 * 8 + 4 * 2 * 2 == 112   # Q block, score block, acc, stats
+    assert walk.correction_elements == 4 * 4 * 2 * 3                # 4 query blocks x 4 rows x 2 heads x 3 extra
+    assert walk.rescale_elements == walk.correction_elements * (4 + 1)
+    assert walk.macs == 2 * 16 * 16 * 4 * 2 + 16 * 64
+    sched = key_block_schedule(layers, 4, 4)
+    assert sched.blocks == (4, 4, 4, 4) and sched.peak_words(layers) == 112
+    query_blocks = walk_group(layers, 4, "recompute", True)
+    assert query_blocks.dram_words == 1344                              # the same DRAM words
+    assert query_blocks.peak_intermediate_words == 4 * 16 * 2 + 4 * 8 == 160   # all 16 keys' scores + context rows
 
 
 def test_a_worked_example():

@@ -1,0 +1,151 @@
+"""Attention fused over key blocks: the schedule of FlashAttention (Dao et al., NeurIPS 2022) and FuseMax (Nayak et
+al., MICRO 2024), as a depth-first group's tiling of attention's scores -> context (-> the layers after it).
+
+A group that starts with attention's two products (`attention_pair`: scores = Q K^T, then context = softmax(scores)
+V, reducing over the scores' columns, the keys) is tiled over query tokens, `tile_rows` per query block, as every
+group by tokens (`tiling.by_tokens`); with `key_rows` below the keys, each query block also loops over blocks of
+`key_rows` keys:
+
+- the query block (Tq rows of every head's Q) is loaded from DRAM into the home level once per query block and read
+  there by every key block's scores;
+- per key block, the scores tile (Tq x Tk per head) reads its K block from DRAM and writes the score block to the home
+  level; the context tile reads the score block there and its V block from DRAM, and accumulates into the output
+  block (Tq x d per head), which stays in the home level across the key blocks; the last key block's context writes
+  it to DRAM when the context is the group's last layer, and otherwise leaves it on chip for the next layer;
+- the softmax runs online (Milakov and Gimelshein, "Online normalizer calculation for softmax", 2018): per query row
+  and head a running max and a running sum stay on chip, and at every key block after the first the accumulator and
+  the running sum are rescaled by exp(old max - new max). That work is element-wise (`nets.elementwise`: listed, not
+  charged in cycles or energy, like the softmax itself): per query row and head and extra key block, a `correction`
+  (max, subtract, exp) and d + 1 `rescale` elements (the accumulator's d values and the sum);
+- the layers after the context run once per query block, as in any group by tokens.
+
+K and V are read from DRAM once per query block (the re-reads the schedule pays for keeping the scores on chip).
+With one key block (`key_rows` >= the keys) the group is the query-block schedule of `tiling.schedule`, unchanged.
+On chip at once during a query block (`KeyBlockSchedule.peak_words`): the query block, the score block, the
+accumulator (the context's output rows) and the running statistics (2 words per query row and head); after the key
+loop, the group's later intermediate rows. `group_walker.walk_attention` is the literal reference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from nets import Layer
+from nets.elementwise import ElementwiseOp
+
+from .tiling import by_tokens, input_height, output_rows, tile_layer
+
+BLOCK_ROWS: tuple[int, ...] = (64, 128, 256)
+"""Key-block sizes the planner tries (and query-block sizes besides its usual ones): FlashAttention's tiles are
+64-128 rows per block for a head of 64-128 dims (Dao et al., 2022; FlashAttention-2, Dao, 2023, sec. 3.3)."""
+
+STATS_WORDS_PER_ROW = 2
+"""Running statistics per query row and head: the max and the sum of the exponentials."""
+
+
+def attention_pair(layers: tuple[Layer, ...]) -> bool:
+    """Whether `layers` starts with attention's scores -> context: two products of activations by tokens, the second
+    reducing over the first's columns (the keys), with the same query tokens and heads."""
+    if len(layers) < 2:
+        return False
+    scores, context = layers[0], layers[1]
+    return (scores.weights_are_activations and context.weights_are_activations and by_tokens(scores)
+            and by_tokens(context) and context.C == scores.K and context.N == scores.N
+            and context.G == scores.G and context.P == scores.P)
+
+
+def key_blocks(keys: int, key_rows: int) -> tuple[int, ...]:
+    """The key blocks' sizes, in order: `key_rows` each, the last the remainder."""
+    return tuple(min(key_rows, keys - k) for k in range(0, keys, key_rows))
+
+
+def scores_tile(scores: Layer, rows: int, keys: int) -> Layer:
+    """The scores of `rows` query tokens against `keys` keys (its second operand: a K block)."""
+    return scores if (rows, keys) == (scores.N, scores.K) else replace(scores, N=rows, K=keys)
+
+
+def context_tile(context: Layer, rows: int, keys: int) -> Layer:
+    """The context of `rows` query tokens over `keys` keys (its first operand a score block, its second a V block)."""
+    return context if (rows, keys) == (context.N, context.C) else replace(context, N=rows, C=keys)
+
+
+def _row_width(layers: tuple[Layer, ...], j: int) -> int:
+    """Words of one row of intermediate tensor j (layer j's output), the wider of its producer's and reader's views."""
+    a, b = layers[j], layers[j + 1]
+    return max(a.output_words // output_rows(a), b.input_words // input_height(b))
+
+
+@dataclass(frozen=True)
+class KeyBlockSchedule:
+    """A group starting with scores -> context in query blocks of `tile_rows` tokens and key blocks of `key_rows`
+    keys (`attention_pair`; at least two key blocks)."""
+
+    tile_rows: int
+    key_rows: int
+    query_tiles: tuple[int, ...]
+    blocks: tuple[int, ...]
+
+    @property
+    def tiles(self) -> int:
+        return len(self.query_tiles)
+
+    def runs(self, layers: tuple[Layer, ...]) -> tuple[tuple[tuple[Layer, bool, bool, int], ...], ...]:
+        """Per layer of the group, its tile layers in order of first run, each (tile layer, inputs on chip, outputs
+        on chip, how many runs)."""
+        n, last = len(layers), len(self.blocks) - 1
+        found: list[dict] = [{} for _ in layers]
+
+        def add(j, layer, inputs_on_chip, outputs_on_chip):
+            key = (layer, inputs_on_chip, outputs_on_chip)
+            found[j][key] = found[j].get(key, 0) + 1
+
+        for rows in self.query_tiles:
+            for b, keys in enumerate(self.blocks):
+                add(0, scores_tile(layers[0], rows, keys), True, True)
+                add(1, context_tile(layers[1], rows, keys), True, n > 2 or b < last)
+            for j in range(2, n):
+                add(j, tile_layer(layers[j], rows), True, j < n - 1)
+        return tuple(tuple((*key, times) for key, times in f.items()) for f in found)
+
+    def query_words(self, scores: Layer, rows: int) -> int:
+        """Words of a block of `rows` query tokens of every head (the scores' Inputs rows)."""
+        return rows * (scores.input_words // scores.N)
+
+    def peak_words(self, layers: tuple[Layer, ...]) -> int:
+        """Most words the group keeps in the home level at once besides its mappings' tiles and kept weights: during
+        the key loop the query block, a score block, the accumulator (the context's output rows) and the running
+        statistics; after it, every later intermediate tensor's rows of the query block at once."""
+        scores = layers[0]
+        rows, keys, heads = self.query_tiles[0], self.blocks[0], scores.P * scores.G
+        acc_width = _row_width(layers, 1) if len(layers) > 2 else layers[1].output_words // layers[1].N
+        loop = (self.query_words(scores, rows) + rows * keys * heads + rows * acc_width
+                + rows * heads * STATS_WORDS_PER_ROW)
+        tail = sum(rows * _row_width(layers, j) for j in range(1, len(layers) - 1))
+        return max(loop, tail)
+
+    def elementwise(self, layers: tuple[Layer, ...]) -> tuple[ElementwiseOp, ...]:
+        """The online softmax's extra element-wise work over the group: per query row and head and key block after
+        the first, a `correction` factor and d + 1 `rescale` elements (the accumulator and the running sum)."""
+        scores, context = layers[0], layers[1]
+        heads, extra = scores.P * scores.G, len(self.blocks) - 1
+        row_heads = sum(self.query_tiles) * heads * extra
+        if not row_heads:
+            return ()
+        return (ElementwiseOp("correction", row_heads), ElementwiseOp("rescale", row_heads * (context.K + 1)))
+
+
+def key_block_schedule(layers: tuple[Layer, ...], tile_rows: int, key_rows: int) -> KeyBlockSchedule:
+    """The key-block schedule of a group starting with scores -> context (`attention_pair`)."""
+    if not attention_pair(layers):
+        raise ValueError("key_rows applies to a group that starts with attention's scores -> context")
+    tokens, keys = layers[0].N, layers[0].K
+    if not 1 <= tile_rows <= tokens:
+        raise ValueError(f"tile_rows must be an integer in [1, {tokens}] (the query tokens), got {tile_rows!r}")
+    if not 1 <= key_rows < keys:
+        raise ValueError(f"key_rows must be an integer in [1, {keys - 1}] (fewer than the keys, {keys}), "
+                         f"got {key_rows!r}")
+    query_tiles = tuple(min(tile_rows, tokens - q) for q in range(0, tokens, tile_rows))
+    return KeyBlockSchedule(tile_rows, key_rows, query_tiles, key_blocks(keys, key_rows))
+
+
+__all__ = ["BLOCK_ROWS", "KeyBlockSchedule", "STATS_WORDS_PER_ROW", "attention_pair", "context_tile",
+           "key_block_schedule", "key_blocks", "scores_tile"]
