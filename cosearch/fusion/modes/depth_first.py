@@ -19,7 +19,7 @@ from nets.elementwise import elementwise_ops
 
 from ..graph import consumers
 from ..groups import chainable, group_cost
-from ..key_blocks import BLOCK_ROWS, attention_pair
+from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
 from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
 from ..stacks import parse_fusion_groups, resolve_fusion_groups
 from ..tiling import HALO_MODES, output_rows, schedule
@@ -46,12 +46,14 @@ class DepthFirst:
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
-    def __init__(self, groups=None, label: str = "fusion_groups") -> None:
+    def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True) -> None:
         """`groups`: the user's groups (`stacks`: text such as "3-5,7-9", or parsed ends) instead of the planner's;
-        `label`: the field their errors name."""
+        `label`: the field their errors name; `key_blocks`: whether attention may loop over key blocks (False: query
+        blocks with every key in one block only, for comparisons)."""
         self.groups = None if groups is None else \
             parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
         self.label = label
+        self.key_blocks = key_blocks
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
@@ -73,7 +75,8 @@ class DepthFirst:
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
                 if j - i > 1 and not chainable(network, i, j, readers):
                     break
-                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views):
+                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
+                                     key_blocks=self.key_blocks):
                     total = best[i][0] + score(cost.cycles, cost.energy_pj)
                     if best[j] is None or total < best[j][0]:
                         best[j] = (total, i, cost)
@@ -98,7 +101,8 @@ class DepthFirst:
         layers, chosen, i = network.layers, [], 0
         while i < len(layers):
             j = groups.get(i, i) + 1
-            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1))
+            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1,
+                                   key_blocks=self.key_blocks))
             if not costs:
                 raise GroupDoesNotFit(self._no_room(layers[i:j], i, accelerator))
             chosen.append((i, j, min(costs, key=lambda c: score(c.cycles, c.energy_pj))))
@@ -111,8 +115,11 @@ class DepthFirst:
         if home is None:
             return f"{span} cannot run on {accelerator.name}: it has no single shared on-chip level for its rows"
         rows = output_rows(group[-1])
-        peak = min(schedule(group, t, h).peak_intermediate_words(group)
-                   for t in _tile_candidates(rows) + [1] for h in HALO_MODES)
+        peaks = [schedule(group, t, h).peak_intermediate_words(group)
+                 for t in _tile_candidates(rows) + [1] for h in HALO_MODES]
+        if self.key_blocks and attention_pair(group):
+            peaks += [key_block_schedule(group, 1, k).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
+        peak = min(peaks)
         capacity = accelerator.levels[home].capacity_words
         if peak >= capacity:
             return (f"{span} needs {peak} words on chip for its intermediate rows at its smallest tile, "
@@ -153,7 +160,8 @@ class DepthFirst:
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 
-def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False):
+def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
+             key_blocks: bool = True):
     """The costs of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
     rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first, and for
     a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in query
@@ -167,7 +175,7 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
     for rows in tiles:
         halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
         candidates += [(rows, halo, None) for halo in halos]
-    if attention_pair(group):
+    if key_blocks and attention_pair(group):
         keys = group[0].K
         query_rows = sorted(set(tiles) | {r for r in BLOCK_ROWS if r < last_rows})
         candidates += [(rows, "recompute", k) for rows in query_rows for k in BLOCK_ROWS if k < keys]

@@ -246,6 +246,35 @@ def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
     assert plain.key_rows is None and plain.elementwise == ()
 
 
+def _attention_plan(glb_words):
+    """The depth-first planner with compulsory runs on scores -> context -> projection over 256 tokens (one head of
+    2 dims)."""
+    net = Network("attention", [Layer.attention_scores(256, 256, 2, heads=1),
+                                Layer.attention_context(256, 256, 2, heads=1), Layer.fc(2, 2, batch=256)])
+    with mock.patch.object(groups, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_run", _compulsory_run), \
+            mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
+        return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
+
+
+def test_the_planner_takes_key_blocks_where_query_blocks_do_not_fit():
+    """6,000 words: a query block against all 256 keys takes at least 32 x 256 words, so only key blocks fuse the
+    scores, and the plan's DRAM words are the key-block walk's; 1 M words: the planner takes one query block of all
+    256 tokens (K and V read once), whichever the key blocks."""
+    net, plan = _attention_plan(6000)
+    fused = [g for g in plan.tiling if g["last"] > g["first"]]
+    assert plan.mode == "depth-first" and len(fused) == 1 and fused[0]["first"] == 0 and fused[0]["key_rows"]
+    g = fused[0]
+    group = tuple(net.layers[g["first"]:g["last"] + 1])
+    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"])
+    assert sum(run.dram_words for run in plan.runs[g["first"]:g["last"] + 1]) == walk.dram_words
+    assert g["peak_intermediate_words"] == walk.peak_words < 6000 <= 32 * 256
+    assert g["rescale_ops"] == 3 * walk.correction_elements + 2 * walk.rescale_elements
+    _, roomy = _attention_plan(1 << 20)
+    assert [(g["first"], g["tiles"]) for g in roomy.tiling if g["last"] > g["first"]] == [(0, 1)]
+    assert roomy.dram_words < plan.dram_words          # one query block: K and V read once
+
+
 def test_key_blocks_worked_example():
     """docs/fusion.md's hand count: 2 heads of 4 dims, 16 query tokens and 16 keys, then an 8 -> 8 projection; query
     blocks of 4 tokens, key blocks of 4 keys."""
