@@ -35,8 +35,9 @@ from nets.elementwise import ElementwiseOp
 from .tiling import by_tokens, input_height, output_rows, tile_layer
 
 BLOCK_ROWS: tuple[int, ...] = (64, 128, 256)
-"""Key-block sizes the planner tries (and query-block sizes besides its usual ones): FlashAttention's tiles are
-64-128 rows per block for a head of 64-128 dims (Dao et al., 2022; FlashAttention-2, Dao, 2023, sec. 3.3)."""
+"""Key-block sizes the planner tries (and query-block sizes besides its usual ones): FlashAttention-2 (Dao, 2023)
+tunes its blocks among 64 and 128 rows of queries and of keys for heads of 64-128 dims; 256 for chips whose buffer
+holds more than a GPU's shared memory."""
 
 STATS_WORDS_PER_ROW = 2
 """Running statistics per query row and head: the max and the sum of the exponentials."""
