@@ -181,6 +181,7 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
             stats |= rows
             dram_in += r * q_row
             chip_w += r * q_row
+        score_block: set[tuple[int, int]] = set()        # the (query, key) scores on chip
         for b, block in enumerate(blocks):
             last = b == len(blocks) - 1
             if many:
@@ -189,16 +190,21 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
             else:
                 dram_in += r * q_row
             dram_kv += len(block) * scores.C * scores.G
-            score_block = {(q, k) for q in rows for k in block}
-            chip_w += len(score_block) * heads
-            macs += len(score_block) * heads * scores.C
+            for q in rows:                                 # the scores: one (query, key) pair of every head at a time
+                for k in block:
+                    score_block.add((q, k))
+                    chip_w += heads
+                    macs += heads * scores.C
             runs[(0, r, len(block), many, True)] += 1
-            missing = {(q, k) for q in rows for k in block} - score_block
+            wanted = {(q, k) for q in rows for k in block}
+            missing = wanted - score_block
             if missing:
                 raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
-            chip_r += len(score_block) * heads
+            if b > 0 and not rows <= held[1]:
+                raise RuntimeError(f"key block {b} finds accumulator rows {sorted(rows - held[1])[:4]} off chip")
+            chip_r += len(wanted) * heads
             dram_kv += len(block) * d_v * context.G
-            macs += len(score_block) * heads * d_v
+            macs += len(wanted) * heads * d_v
             if b > 0:
                 corrections += r * heads
                 rescales += r * heads * (d_v + 1)
@@ -211,7 +217,7 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
             runs[(1, r, len(block), True, on_chip)] += 1
             peak = max(peak, len(query) * q_row + len(score_block) * heads + len(stats) * 2 * heads
                        + len(held[1]) * width[1])
-            score_block = set()                            # the next key block's scores replace it
+            score_block -= wanted                          # the next key block's scores take their place
         query, stats = set(), set()
         if n == 2:
             held[1] = set()

@@ -149,6 +149,18 @@ def test_attention_by_query_blocks_equals_the_literal_walk(halo):
 
 # ---- attention fused over key blocks --------------------------------------------------------------------------------
 
+def _attention_runs(cost):
+    """A key-block group's tile runs as `AttentionWalk.runs` counts them: ((layer j, rows, keys, inputs on chip,
+    outputs on chip), runs)."""
+    found = {}
+    for j, parts in enumerate(cost.runs):
+        for run, times in parts:
+            keys = (run.layer.K if j == 0 else run.layer.C) if j < 2 else 0
+            key = (j, run.layer.N, keys, I in run.residency.resident, O in run.residency.resident)
+            found[key] = found.get(key, 0) + times
+    return tuple(sorted(found.items()))
+
+
 def _check_attention(layers, tile, key_rows, glb_words):
     """`group_cost` with key blocks against `walk_attention`: DRAM words, the home level's peak and words, the tile
     runs with what each finds on chip, MACs, the online softmax's element-wise work and the mappings' free room."""
@@ -174,15 +186,11 @@ def _check_attention(layers, tile, key_rows, glb_words):
         return
     assert cost.tiles == tiles and cost.weights_on_chip == keep and cost.key_rows == key_rows
     assert cost.peak_intermediate_words == peak and cost.dram_words == walk.dram_words
-    found = {}
-    for j, parts in enumerate(cost.runs):
-        for run, times in parts:
-            keys = (run.layer.K if j == 0 else run.layer.C) if j < 2 else 0
-            key = (j, run.layer.N, keys, I in run.residency.resident, O in run.residency.resident)
-            found[key] = found.get(key, 0) + times
+    for parts in cost.runs:
+        for run, _ in parts:
             assert run.residency.free_words == rounded_capacity(free)
             assert (W in run.residency.resident) == (keep and run.layer.param_words > 0)
-    assert tuple(sorted(found.items())) == walk.runs
+    assert _attention_runs(cost) == walk.runs
     assert sum(run.layer.macs * times for parts in cost.runs for run, times in parts) == walk.macs
     loaded = layers[0].input_words            # every query block loaded into the home level once
     assert sum(run.layer.output_words * times for parts in cost.runs for run, times in parts
@@ -244,6 +252,20 @@ def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
             assert groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute",
                                      key_rows=key_rows) == plain
     assert plain.key_rows is None and plain.elementwise == ()
+
+
+def test_key_block_tile_runs_with_the_real_mapper_move_at_least_the_walks_words():
+    """With the real mapper: the key-block group's tile runs are the walk's, each moves at least the words it must
+    (a mapping may fetch a word more than once, never less), and the group's total at least the walk's."""
+    layers = (Layer.attention_scores(16, 16, 4, heads=2), Layer.attention_context(16, 16, 4, heads=2),
+              Layer.fc(8, 8, batch=16))
+    cost = groups.group_cost(layers, 0, tiny_accelerator(4096), tiny_cache(), "edp", 8, "recompute", key_rows=4)
+    walk = walk_attention(layers, 8, 4, cost.weights_on_chip)
+    for parts in cost.runs:
+        for run, _ in parts:
+            assert run.dram_words >= _compulsory_words(run.layer, run.residency)
+    assert _attention_runs(cost) == walk.runs
+    assert cost.dram_words >= walk.dram_words and cost.key_rows == 4
 
 
 def _attention_plan(glb_words):
