@@ -149,14 +149,16 @@ class AttentionWalk:
         return self.dram_input_words + self.dram_operand_words + self.dram_weight_words + self.dram_output_words
 
 
-def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, weights_on_chip: bool) -> AttentionWalk:
+def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, weights_on_chip: bool,
+                   operands_on_chip: bool = False) -> AttentionWalk:
     """Execute the group `layers` (scores, context, then layers by tokens) in blocks of `tile_rows` query tokens,
     each over blocks of `key_rows` keys, and count what it moves: per query block, its Q rows loaded into the home
     level (read from DRAM by the scores when there is a single key block); per key block, the scores of every
     (query, key) pair of the block written on chip, read there by the context (each checked to be on chip), K and V
     blocks from DRAM, the accumulator rows (the context's output) updated on chip and, after the last key block,
     written to DRAM if the context ends the group; then the later layers on the block's rows. `weights_on_chip`: the
-    later layers' parameters loaded once per inference."""
+    later layers' parameters loaded once per inference; `operands_on_chip`: K and V likewise (whole, once), each key
+    block's rows then read on chip."""
     scores, context = layers[0], layers[1]
     n, tokens, keys = len(layers), scores.N, scores.K
     heads = scores.P * scores.G                 # query heads; the K and V blocks are per key/value head (G)
@@ -170,6 +172,10 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
     macs = dram_in = dram_kv = dram_w = dram_out = chip_w = chip_r = peak = corrections = rescales = 0
     if weights_on_chip:
         dram_w += sum(layer.param_words for layer in layers)
+    kv_on_chip: set[int] = set()                           # keys whose K and V rows are on chip
+    if operands_on_chip:
+        kv_on_chip |= set(range(keys))
+        dram_kv += keys * (scores.C * scores.G + d_v * context.G)
     held: list[set[int]] = [set() for _ in range(n)]      # rows of each later intermediate (j >= 1) on chip
     for lo in range(0, tokens, tile_rows):
         rows = set(range(lo, min(tokens, lo + tile_rows)))
@@ -189,7 +195,11 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
                 chip_r += r * q_row
             else:
                 dram_in += r * q_row
-            dram_kv += len(block) * scores.C * scores.G
+            if operands_on_chip:
+                if not set(block) <= kv_on_chip:
+                    raise RuntimeError(f"key block {b} finds K and V rows off chip")
+            else:
+                dram_kv += len(block) * scores.C * scores.G
             for q in rows:                                 # the scores: one (query, key) pair of every head at a time
                 for k in block:
                     score_block.add((q, k))
@@ -203,7 +213,8 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
             if b > 0 and not rows <= held[1]:
                 raise RuntimeError(f"key block {b} finds accumulator rows {sorted(rows - held[1])[:4]} off chip")
             chip_r += len(wanted) * heads
-            dram_kv += len(block) * d_v * context.G
+            if not operands_on_chip:
+                dram_kv += len(block) * d_v * context.G
             macs += len(wanted) * heads * d_v
             if b > 0:
                 corrections += r * heads

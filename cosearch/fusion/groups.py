@@ -72,6 +72,8 @@ class GroupCost:
     """Keys per key block (attention fused over key blocks, `key_blocks`); None: every key in one block."""
     elementwise: tuple[ElementwiseOp, ...] = ()
     """Element-wise work the schedule adds (the online softmax's rescaling over key blocks): listed, not charged."""
+    operands_on_chip: bool = False
+    """Over key blocks: attention's K and V stay in the home level for the group (loaded once per inference)."""
 
 
 def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, float]:
@@ -116,6 +118,12 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
     keep_weights = sched.tiles > 1 and "Weights" in level.keeps and weights > 0 and free - weights >= 1
     if keep_weights:
         free -= weights
+    # over key blocks, attention's K and V (the products' second operands) stay on chip for the whole group when
+    # they fit beside the rest, loaded once instead of read by every query block
+    operands = layers[0].weight_words + layers[1].weight_words if blocked else 0
+    keep_operands = blocked and sched.tiles > 1 and "Weights" in level.keeps and free - operands >= 1
+    if keep_operands:
+        free -= operands
     if free < 1:
         return None
     if blocked:
@@ -125,10 +133,11 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
                           for j, (layer, p) in enumerate(zip(layers, sched.runs())))
     cycles, energy, dram = 0, 0.0, 0.0
     runs = []
-    for layer, parts in zip(layers, tile_runs):
+    for j, (layer, parts) in enumerate(zip(layers, tile_runs)):
         per_layer = []
         for tile, inputs_on_chip, outputs_on_chip, times in parts:
-            resident = tuple(sorted(([W] if keep_weights and layer.param_words else [])
+            weights_here = (keep_weights and layer.param_words) or (keep_operands and j < 2)
+            resident = tuple(sorted(([W] if weights_here else [])
                                     + ([I] if inputs_on_chip else []) + ([O] if outputs_on_chip else [])))
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, resident, rounded_capacity(free))
@@ -145,13 +154,14 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
             cycles += load_cycles
             energy += load_energy
             dram += words
-    if keep_weights:
-        load_cycles, load_energy = weight_load(accelerator, home, weights)
-        cycles += load_cycles
-        energy += load_energy
-        dram += weights
+    for kept in (weights if keep_weights else 0, operands if keep_operands else 0):
+        if kept:
+            load_cycles, load_energy = weight_load(accelerator, home, kept)
+            cycles += load_cycles
+            energy += load_energy
+            dram += kept
     return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak,
-                     key_rows if blocked else None, sched.elementwise(layers) if blocked else ())
+                     key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands)
 
 
 __all__ = ["GroupCost", "chainable", "group_cost", "weight_load"]

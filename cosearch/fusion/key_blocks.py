@@ -19,7 +19,8 @@ group by tokens (`tiling.by_tokens`); with `key_rows` below the keys, each query
   (max, subtract, exp) and d + 1 `rescale` elements (the accumulator's d values and the sum);
 - the layers after the context run once per query block, as in any group by tokens.
 
-K and V are read from DRAM once per query block (the re-reads the schedule pays for keeping the scores on chip).
+K and V are read from DRAM once per query block (the re-reads the schedule pays for keeping the scores on chip), or
+loaded once for the group when they fit whole beside the rest (`groups.group_cost` decides, as for weights).
 With one key block (`key_rows` >= the keys) the group is the query-block schedule of `tiling.schedule`, unchanged.
 On chip at once during a query block (`KeyBlockSchedule.peak_words`): the query block, the score block, the
 accumulator (the context's output rows) and the running statistics (2 words per query row and head); after the key

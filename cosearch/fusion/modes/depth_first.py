@@ -143,7 +143,8 @@ class DepthFirst:
                 runs.append(LayerRun(layers[i + k], result, main.residency, sum(p.dram_words * t for p, t in parts),
                                      parts))
             if cost.weights_on_chip or cost.key_rows:
-                # the weights' one load per inference and the query blocks' loads, charged to the group's first layer
+                # the weights' (and K and V's) one load per inference and the query blocks' loads, charged to the
+                # group's first layer
                 first = runs[i]
                 extra_cycles = cost.cycles - sum(r.result.cycles for r in runs[i:j])
                 extra_energy = cost.energy_pj - sum(r.result.energy_pj for r in runs[i:j])
@@ -155,8 +156,8 @@ class DepthFirst:
             tiling.append({"first": i, "last": j - 1, "tile_rows": cost.tile_rows, "halo": cost.halo,
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
                            "peak_intermediate_words": cost.peak_intermediate_words,
-                           **({"key_rows": cost.key_rows, "rescale_ops": elementwise_ops(cost.elementwise)}
-                              if cost.key_rows else {})})
+                           **({"key_rows": cost.key_rows, "rescale_ops": elementwise_ops(cost.elementwise),
+                               "operands_on_chip": cost.operands_on_chip} if cost.key_rows else {})})
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 

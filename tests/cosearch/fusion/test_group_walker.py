@@ -172,12 +172,14 @@ def _check_attention(layers, tile, key_rows, glb_words):
         except NoValidMapping:
             cost = "no mapping"
     weights = sum(layer.param_words for layer in layers)
+    operands = layers[0].weight_words + layers[1].weight_words      # K and V, whole
     tiles = -(-layers[0].N // tile)
     peak = walk_attention(layers, tile, key_rows, False).peak_words
     keep = tiles > 1 and weights > 0 and capacity - weights - peak >= 1
-    walk = walk_attention(layers, tile, key_rows, keep)
+    keep_kv = tiles > 1 and capacity - peak - (weights if keep else 0) - operands >= 1
+    walk = walk_attention(layers, tile, key_rows, keep, keep_kv)
     assert walk.peak_words == peak
-    free = capacity - peak - (weights if keep else 0)
+    free = capacity - peak - (weights if keep else 0) - (operands if keep_kv else 0)
     if free < 1:
         assert cost is None
         return
@@ -185,11 +187,12 @@ def _check_attention(layers, tile, key_rows, glb_words):
         assert cost == "no mapping"
         return
     assert cost.tiles == tiles and cost.weights_on_chip == keep and cost.key_rows == key_rows
+    assert cost.operands_on_chip == keep_kv
     assert cost.peak_intermediate_words == peak and cost.dram_words == walk.dram_words
-    for parts in cost.runs:
+    for j, parts in enumerate(cost.runs):
         for run, _ in parts:
             assert run.residency.free_words == rounded_capacity(free)
-            assert (W in run.residency.resident) == (keep and run.layer.param_words > 0)
+            assert (W in run.residency.resident) == ((keep and run.layer.param_words > 0) or (keep_kv and j < 2))
     assert _attention_runs(cost) == walk.runs
     assert sum(run.layer.macs * times for parts in cost.runs for run, times in parts) == walk.macs
     loaded = layers[0].input_words            # every query block loaded into the home level once
@@ -204,7 +207,8 @@ def _check_attention(layers, tile, key_rows, glb_words):
 @st.composite
 def attention_cases(draw):
     """Scores -> context (grouped-query heads sometimes), then 0-2 linear layers by tokens; query blocks of any size,
-    key blocks fewer than the keys; a GLB around the walk's peak, with or without the later layers' weights."""
+    key blocks fewer than the keys; a GLB around the walk's peak, with or without the later layers' weights and K
+    and V."""
     tokens = draw(st.integers(1, 24))
     keys = draw(st.integers(2, 24))
     kv_heads, shared, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 6))
@@ -221,6 +225,8 @@ def attention_cases(draw):
     need = walk_attention(layers, tile, key_rows, False).peak_words
     if draw(st.booleans()):
         need += sum(layer.param_words for layer in layers)
+    if draw(st.booleans()):
+        need += layers[0].weight_words + layers[1].weight_words
     return (layers, tile, key_rows), max(16, need + draw(st.integers(-32, 1024)))
 
 
@@ -260,7 +266,7 @@ def test_key_block_tile_runs_with_the_real_mapper_move_at_least_the_walks_words(
     layers = (Layer.attention_scores(16, 16, 4, heads=2), Layer.attention_context(16, 16, 4, heads=2),
               Layer.fc(8, 8, batch=16))
     cost = groups.group_cost(layers, 0, tiny_accelerator(4096), tiny_cache(), "edp", 8, "recompute", key_rows=4)
-    walk = walk_attention(layers, 8, 4, cost.weights_on_chip)
+    walk = walk_attention(layers, 8, 4, cost.weights_on_chip, cost.operands_on_chip)
     for parts in cost.runs:
         for run, _ in parts:
             assert run.dram_words >= _compulsory_words(run.layer, run.residency)
@@ -279,22 +285,23 @@ def _attention_plan(glb_words):
         return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
 
 
-def test_the_planner_takes_key_blocks_where_query_blocks_do_not_fit():
-    """6,000 words: a query block against all 256 keys takes at least 32 x 256 words, so only key blocks fuse the
-    scores, and the plan's DRAM words are the key-block walk's; 1 M words: the planner takes one query block of all
-    256 tokens (K and V read once), whichever the key blocks."""
-    net, plan = _attention_plan(6000)
+@pytest.mark.parametrize("glb_words", [3000, 6000])
+def test_the_planner_takes_key_blocks_where_query_blocks_do_not_fit(glb_words):
+    """A query block against all 256 keys takes at least 32 x 256 words, so only key blocks fuse the scores; the
+    plan's DRAM words are the key-block walk's. At 6,000 words K and V (1,024 words) also stay on chip, and every
+    word crosses DRAM once (Q, K, V and the output 512 each, the projection's 4 weights); at 3,000 they do not fit
+    beside the blocks and each query block reads them again."""
+    net, plan = _attention_plan(glb_words)
     fused = [g for g in plan.tiling if g["last"] > g["first"]]
     assert plan.mode == "depth-first" and len(fused) == 1 and fused[0]["first"] == 0 and fused[0]["key_rows"]
     g = fused[0]
     group = tuple(net.layers[g["first"]:g["last"] + 1])
-    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"])
+    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"], g["operands_on_chip"])
     assert sum(run.dram_words for run in plan.runs[g["first"]:g["last"] + 1]) == walk.dram_words
-    assert g["peak_intermediate_words"] == walk.peak_words < 6000 <= 32 * 256
+    assert g["peak_intermediate_words"] == walk.peak_words < glb_words < 32 * 256
     assert g["rescale_ops"] == 3 * walk.correction_elements + 2 * walk.rescale_elements
-    _, roomy = _attention_plan(1 << 20)
-    assert [(g["first"], g["tiles"]) for g in roomy.tiling if g["last"] > g["first"]] == [(0, 1)]
-    assert roomy.dram_words < plan.dram_words          # one query block: K and V read once
+    assert g["operands_on_chip"] == (glb_words == 6000)
+    assert (walk.dram_words == 4 * 512 + 4) == (glb_words == 6000)
 
 
 def test_key_blocks_worked_example():
