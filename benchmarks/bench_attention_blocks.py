@@ -60,10 +60,12 @@ def main() -> None:
         figures.append((dram_mb, latency_ms))
         attention = [g for g in plan.tiling if "scores" in net.layers[g["first"]].name and g["last"] > g["first"]]
         shown = [(net.layers[g["first"]].name.rsplit(".", 1)[0], g["last"] - g["first"] + 1, g["tile_rows"],
-                  g.get("key_rows"), g["peak_intermediate_words"], g.get("rescale_ops", 0)) for g in attention]
+                  g.get("key_rows"), g.get("head_rows"), g["peak_intermediate_words"], g.get("rescale_ops", 0))
+                 for g in attention]
         print(f"{label}: plan {plan.mode}, DRAM {dram_mb:.4g} MB, latency {latency_ms:.4g} ms, energy "
               f"{plan.energy_pj * 1e-9:.4g} mJ ({wall:.0f} s, load {os.getloadavg()[0]:.1f}); attention groups "
-              f"{len(attention)} (block, layers, query rows, key rows, words on chip, rescale ops): {shown[:2]}",
+              f"{len(attention)} (block, layers, query rows, key rows, key/value heads at a time, words on chip, "
+              f"rescale ops): {shown[:2]}",
               flush=True)
     (d0, l0), (d1, l1), (d2, l2) = figures
     print(f"attention blocks: {args.network} ({tokens} tokens) on {args.preset} DRAM bytes layer-wise / query blocks / "

@@ -55,7 +55,7 @@ def _pair(network: str, preset: str, evals: int) -> tuple[float, float, str]:
         print(f"{network} on {preset}, --fusion {mode}: {cost.latency_s * 1e3:.3f} ms, {cost.energy_j * 1e3:.4f} mJ, "
               f"DRAM {dram / 1e6:.4g} MB per inference ({wall:.1f} s)", flush=True)
         if mode != "none":
-            tiled = [g for g in fused["groups"] if g.get("tiles", 1) > 1]
+            tiled = [g for g in fused["groups"] if g.get("tiles", 1) > 1 or g.get("key_rows")]
             print(f"  {fused['layers_with_tensors_on_chip']}/{fused['layers']} layers with tensors on chip, "
                   f"{fused['activations_on_chip']} whole activations on chip, weights pinned "
                   f"{fused['pinned_weight_bytes'] / 1e6:.3g} MB; {len(fused['groups'])} groups, {len(tiled)} tiled "
@@ -67,14 +67,18 @@ def _pair(network: str, preset: str, evals: int) -> tuple[float, float, str]:
 
 
 def _attention_schedule(cost) -> str:
-    """How the plan fuses attention's scores -> context: 'key blocks TQxTK' or 'query blocks TQ' (the most frequent
-    among the network's attention groups), or 'not fused'."""
+    """How the plan fuses attention's scores -> context: 'key blocks TQxTK' (with ', H of G heads at a time' when it
+    takes the heads in groups) or 'query blocks TQ' (the most frequent among the network's attention groups), or
+    'not fused'."""
     layers = cost.network.layers
     found = {}
     for g in cost.meta["fusion"]["groups"]:
         if g["last"] > g["first"] and layers[g["first"]].weights_are_activations and g.get("tiles"):
+            heads = layers[g["first"]].G
             name = f"key blocks {g['tile_rows']}x{g['key_rows']}" if g.get("key_rows") else \
                 f"query blocks {g['tile_rows']}"
+            if g.get("head_rows") and g["head_rows"] < heads:
+                name += f", {g['head_rows']} of {heads} heads at a time"
             found[name] = found.get(name, 0) + 1
     return max(found, key=found.get) if found else "not fused"
 

@@ -74,6 +74,8 @@ class GroupCost:
     """Element-wise work the schedule adds (the online softmax's rescaling over key blocks): listed, not charged."""
     operands_on_chip: bool = False
     """Over key blocks: attention's K and V stay in the home level for the group (loaded once per inference)."""
+    head_rows: int | None = None
+    """Over key blocks: key/value heads per head group (each runs its own key loop)."""
 
 
 def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, float]:
@@ -88,15 +90,16 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
 
 def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
                tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
-               key_rows: int | None = None) -> GroupCost | None:
+               key_rows: int | None = None, head_rows: int | None = None) -> GroupCost | None:
     """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output
     (query tokens for attention), and over key blocks of `key_rows` keys when given and fewer than the keys
-    (`key_blocks`: a group that starts with attention's scores -> context); None if its intermediate rows and kept
-    weights leave the home level no room. Raises `NoValidMapping`."""
+    (`key_blocks`: a group that starts with attention's scores -> context), `head_rows` key/value heads at a time
+    (all by default); None if its intermediate rows and kept weights leave the home level no room. Raises
+    `NoValidMapping`."""
     home = home_level(accelerator)
     blocked = key_rows is not None and key_rows < layers[0].K
     if blocked:
-        sched = key_block_schedule(layers, tile_rows, key_rows)
+        sched = key_block_schedule(layers, tile_rows, key_rows, head_rows)
     else:
         sched = schedule(layers, tile_rows, halo)
     n = len(layers)
@@ -147,13 +150,13 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
             energy += run.result.energy_pj * times
             dram += run.dram_words * times
         runs.append(tuple(per_layer))
-    if blocked:       # each query block loaded into the home level once, read there by every key block's scores
+    if blocked:       # each query block loaded into the home level once per head group, read by every key block
         for rows in sched.query_tiles:
             words = sched.query_words(layers[0], rows)
             load_cycles, load_energy = weight_load(accelerator, home, words)
-            cycles += load_cycles
-            energy += load_energy
-            dram += words
+            cycles += load_cycles * sched.head_groups
+            energy += load_energy * sched.head_groups
+            dram += words * sched.head_groups
     for kept in (weights if keep_weights else 0, operands if keep_operands else 0):
         if kept:
             load_cycles, load_energy = weight_load(accelerator, home, kept)
@@ -161,7 +164,8 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
             energy += load_energy
             dram += kept
     return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak,
-                     key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands)
+                     key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands,
+                     sched.head_rows if blocked else None)
 
 
 __all__ = ["GroupCost", "chainable", "group_cost", "weight_load"]

@@ -118,7 +118,7 @@ class DepthFirst:
         peaks = [schedule(group, t, h).peak_intermediate_words(group)
                  for t in _tile_candidates(rows) + [1] for h in HALO_MODES]
         if self.key_blocks and attention_pair(group):
-            peaks += [key_block_schedule(group, 1, k).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
+            peaks += [key_block_schedule(group, 1, k, 1).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
         peak = min(peaks)
         capacity = accelerator.levels[home].capacity_words
         if peak >= capacity:
@@ -156,7 +156,8 @@ class DepthFirst:
             tiling.append({"first": i, "last": j - 1, "tile_rows": cost.tile_rows, "halo": cost.halo,
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
                            "peak_intermediate_words": cost.peak_intermediate_words,
-                           **({"key_rows": cost.key_rows, "rescale_ops": elementwise_ops(cost.elementwise),
+                           **({"key_rows": cost.key_rows, "head_rows": cost.head_rows,
+                               "rescale_ops": elementwise_ops(cost.elementwise),
                                "operands_on_chip": cost.operands_on_chip} if cost.key_rows else {})})
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
@@ -166,8 +167,8 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
     """The costs of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
     rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first, and for
     a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in query
-    blocks of those rows or of BLOCK_ROWS tokens. Raises `NoValidMapping` only for a group of one layer that has
-    none (the layer itself cannot run)."""
+    blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. Raises
+    `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
     if finest and len(group) > 1 and 1 not in tiles:
@@ -175,14 +176,17 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
     candidates = []
     for rows in tiles:
         halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
-        candidates += [(rows, halo, None) for halo in halos]
+        candidates += [(rows, halo, None, None) for halo in halos]
     if key_blocks and attention_pair(group):
         keys = group[0].K
         query_rows = sorted(set(tiles) | {r for r in BLOCK_ROWS if r < last_rows})
-        candidates += [(rows, "recompute", k) for rows in query_rows for k in BLOCK_ROWS if k < keys]
-    for rows, halo, key_rows in candidates:
+        heads = sorted({group[0].G, 1})        # every head of a query block at once, or one key/value head
+        candidates += [(rows, "recompute", k, g) for rows in query_rows for k in BLOCK_ROWS if k < keys
+                       for g in heads]
+    for rows, halo, key_rows, head_rows in candidates:
         try:
-            cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows)
+            cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
+                              head_rows)
         except NoValidMapping:
             if len(group) == 1:
                 raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run

@@ -150,34 +150,35 @@ def test_attention_by_query_blocks_equals_the_literal_walk(halo):
 # ---- attention fused over key blocks --------------------------------------------------------------------------------
 
 def _attention_runs(cost):
-    """A key-block group's tile runs as `AttentionWalk.runs` counts them: ((layer j, rows, keys, inputs on chip,
-    outputs on chip), runs)."""
+    """A key-block group's tile runs as `AttentionWalk.runs` counts them: ((layer j, rows, keys, key/value heads,
+    inputs on chip, outputs on chip), runs)."""
     found = {}
     for j, parts in enumerate(cost.runs):
         for run, times in parts:
-            keys = (run.layer.K if j == 0 else run.layer.C) if j < 2 else 0
-            key = (j, run.layer.N, keys, I in run.residency.resident, O in run.residency.resident)
+            keys, heads = ((run.layer.K if j == 0 else run.layer.C), run.layer.G) if j < 2 else (0, 0)
+            key = (j, run.layer.N, keys, heads, I in run.residency.resident, O in run.residency.resident)
             found[key] = found.get(key, 0) + times
     return tuple(sorted(found.items()))
 
 
-def _check_attention(layers, tile, key_rows, glb_words):
+def _check_attention(layers, tile, key_rows, glb_words, head_rows=None):
     """`group_cost` with key blocks against `walk_attention`: DRAM words, the home level's peak and words, the tile
     runs with what each finds on chip, MACs, the online softmax's element-wise work and the mappings' free room."""
     acc = tiny_accelerator(glb_words)
     capacity = acc.levels[1].capacity_words
     with mock.patch.object(groups, "layer_run", _compulsory_run):
         try:
-            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows)
+            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows,
+                                     head_rows=head_rows)
         except NoValidMapping:
             cost = "no mapping"
     weights = sum(layer.param_words for layer in layers)
     operands = layers[0].weight_words + layers[1].weight_words      # K and V, whole
     tiles = -(-layers[0].N // tile)
-    peak = walk_attention(layers, tile, key_rows, False).peak_words
+    peak = walk_attention(layers, tile, key_rows, False, False, head_rows).peak_words
     keep = tiles > 1 and weights > 0 and capacity - weights - peak >= 1
     keep_kv = tiles > 1 and capacity - peak - (weights if keep else 0) - operands >= 1
-    walk = walk_attention(layers, tile, key_rows, keep, keep_kv)
+    walk = walk_attention(layers, tile, key_rows, keep, keep_kv, head_rows)
     assert walk.peak_words == peak
     free = capacity - peak - (weights if keep else 0) - (operands if keep_kv else 0)
     if free < 1:
@@ -187,7 +188,7 @@ def _check_attention(layers, tile, key_rows, glb_words):
         assert cost == "no mapping"
         return
     assert cost.tiles == tiles and cost.weights_on_chip == keep and cost.key_rows == key_rows
-    assert cost.operands_on_chip == keep_kv
+    assert cost.operands_on_chip == keep_kv and cost.head_rows == (head_rows or layers[0].G)
     assert cost.peak_intermediate_words == peak and cost.dram_words == walk.dram_words
     for j, parts in enumerate(cost.runs):
         for run, _ in parts:
@@ -207,7 +208,7 @@ def _check_attention(layers, tile, key_rows, glb_words):
 @st.composite
 def attention_cases(draw):
     """Scores -> context (grouped-query heads sometimes), then 0-2 linear layers by tokens; query blocks of any size,
-    key blocks fewer than the keys; a GLB around the walk's peak, with or without the later layers' weights and K
+    key blocks fewer than the keys, head groups of any divisor of the key/value heads; a GLB around the walk's peak, with or without the later layers' weights and K
     and V."""
     tokens = draw(st.integers(1, 24))
     keys = draw(st.integers(2, 24))
@@ -222,12 +223,13 @@ def attention_cases(draw):
         width = out
     layers = tuple(layers)
     tile, key_rows = draw(st.integers(1, tokens)), draw(st.integers(1, keys - 1))
-    need = walk_attention(layers, tile, key_rows, False).peak_words
+    head_rows = draw(st.sampled_from([h for h in range(1, kv_heads + 1) if kv_heads % h == 0]))
+    need = walk_attention(layers, tile, key_rows, False, False, head_rows).peak_words
     if draw(st.booleans()):
         need += sum(layer.param_words for layer in layers)
     if draw(st.booleans()):
         need += layers[0].weight_words + layers[1].weight_words
-    return (layers, tile, key_rows), max(16, need + draw(st.integers(-32, 1024)))
+    return (layers, tile, key_rows, head_rows), max(16, need + draw(st.integers(-32, 1024)))
 
 
 ATTENTION_CASES = attention_cases()
@@ -236,16 +238,16 @@ ATTENTION_CASES = attention_cases()
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(ATTENTION_CASES)
 def test_attention_over_key_blocks_equals_the_literal_walk(case):
-    (layers, tile, key_rows), glb_words = case
-    _check_attention(layers, tile, key_rows, glb_words)
+    (layers, tile, key_rows, head_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words, head_rows)
 
 
 @pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(ATTENTION_CASES)
 def test_attention_over_key_blocks_equals_the_literal_walk_long(case):
-    (layers, tile, key_rows), glb_words = case
-    _check_attention(layers, tile, key_rows, glb_words)
+    (layers, tile, key_rows, head_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words, head_rows)
 
 
 def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
@@ -296,7 +298,8 @@ def test_the_planner_takes_key_blocks_where_query_blocks_do_not_fit(glb_words):
     assert plan.mode == "depth-first" and len(fused) == 1 and fused[0]["first"] == 0 and fused[0]["key_rows"]
     g = fused[0]
     group = tuple(net.layers[g["first"]:g["last"] + 1])
-    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"], g["operands_on_chip"])
+    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"], g["operands_on_chip"],
+                          g["head_rows"])
     assert sum(run.dram_words for run in plan.runs[g["first"]:g["last"] + 1]) == walk.dram_words
     assert g["peak_intermediate_words"] == walk.peak_words < glb_words < 32 * 256
     assert g["rescale_ops"] == 3 * walk.correction_elements + 2 * walk.rescale_elements
