@@ -170,7 +170,8 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
         tiled = tiling.get(first)
         held = tiled["peak_intermediate_words"] if tiled else sum(a.words for a in kept)
         groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],
-                       **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip")} if tiled else {}),
+                       **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip", "key_rows",
+                                                  "head_rows", "rescale_ops", "operands_on_chip") if k in tiled} if tiled else {}),
                        "activations_on_chip_bytes": held * word_bytes,
                        "cycles": sum(r.result.cycles for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
                        "dram_bytes": sum(r.dram_words for r in runs) * word_bytes,
