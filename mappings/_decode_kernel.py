@@ -247,10 +247,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
 @njit(cache=True, no_cpython_wrapper=True)
 def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes):
     """The keep of row b's auto tensors (auto[l, t]; in place), innermost level first: tensor t is kept at level l if
-    its tile there is reused and still fits beside what the level keeps. Reused: a loop of l over a dim that does not
-    index t sits outside one that does (the level rereads its tile); or the level's innermost loop, or the innermost
-    loop of the levels above it, is over such a dim (the tile stays put across it) and no level below keeps t to
-    catch that reuse first (a level below does, unless l also has a loop over a dim that indexes t)."""
+    its tile there is reused and still fits beside what the level keeps (`encoding`'s "Keep and bypass" says when a
+    tile is reused)."""
     L = temporal.shape[1]
     for l in range(L - 1, 0, -1):
         if not (auto[l, 0] or auto[l, 1] or auto[l, 2]):

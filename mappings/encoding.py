@@ -41,12 +41,12 @@ tile genes at once (a kept tensor takes room the tiles need), a joint step a sho
 the middle band (0.4 to 0.6) is "auto": the tensor takes no part in the capacity repair, and once the factors are
 decoded, innermost level first, it is kept where its tile is reused and still fits beside what the level keeps.
 Reused: a loop of the level over a dim the tensor does not depend on sits outside one it depends on (the level
-rereads the tile); or the level's innermost loop, or the innermost loop of the levels above, is over such a dim (the
-tile stays put across it) and no level below keeps the tensor to catch that reuse first (unless the level also has a
-loop over a dim the tensor depends on, so that the tile below changes inside it). The tile genes then carry the keep
-along. On the 16k-evaluation best mappings of the mapper benchmark's pointwise pairs on the 16 x 16 mesh the rule
-gives the reference's own keep at every level; explicit genes (below and above the band, `encode`'s 0.25 / 0.75)
-still reach every keep, so no mapping is lost.
+rereads the tile); or the innermost loop of the levels above is over such a dim (the tile stays put across it) and
+the level has a loop over a dim the tensor depends on (so the tile of a level below changes inside it) or no level
+below keeps the tensor; or the level's own innermost loop is over such a dim and no level below keeps the tensor (one
+that does catches that reuse first). The tile genes then carry the keep
+along (docs/defaults.md has the measurements). Genes below and above the band (`encode` writes 0.25 / 0.75) still
+give every keep, so every mapping is still the image of some x.
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and within a
 level in its loop order, innermost loop first (so the room a level has goes first to its inner
