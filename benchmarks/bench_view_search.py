@@ -78,7 +78,7 @@ def main(argv=None) -> None:
         cache = MappingCache(settings.mapper)
         for net in networks:            # the layer-wise mappings first, shared by every variant
             network_run(net, acc, cache, args.objective, "none")
-        variants = [("priced", False)] + [(b, dataclasses.replace(view_search_settings(settings.mapper),
+        variants = [("priced", False)] + [(b, dataclasses.replace(view_search_settings(settings.mapper, args.objective),
                                                                  budget_evals=b)) for b in budgets]
         values, cpu = {}, {}
         for label, views in variants:

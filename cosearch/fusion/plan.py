@@ -302,25 +302,31 @@ def shortcut_reads(network: Network) -> dict[int, tuple[tuple[int, int], ...]]:
     return {i: tuple(pairs) for i, pairs in found.items()}
 
 
-VIEW_SEARCH_EVALS = 32
-"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials): their
-inner mapper's settings with this budget (`view_search_settings`). Seeded with the layer-wise mapping moved onto the
-view, 32 evaluations give the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on
-edge_tpu_like, and 256's on 200, at a fifth of the search time of 256 (docs/fusion.md, "Views searched in the
-searches")."""
+VIEW_SEARCH_EVALS = {"latency": 32, "edp": 128, "energy": 128}
+"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials), by
+the mapper objective: their inner mapper's settings with this budget (`view_search_settings`). Seeded with the
+layer-wise mapping moved onto the view, measured against 256 (`benchmarks/bench_view_search.py`: 12 ofa-mbv3
+subnets on each of edge_tpu_like, nvdla_1024 and three 5 mm2 co-searched designs; docs/fusion.md, "Views searched in
+the searches"): at the latency objective 16 evaluations already give 256's figure on every subnet, 32 kept; at EDP
+32 stay up to x1.16 above it (x1.07 on a 130 KB design), 128 within x1.045 (median within x1.006) at 1.0-1.6x the
+CPU of 32. Energy takes EDP's budget (not measured apart)."""
 
-_VIEW_SETTINGS: "OrderedDict[int, tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+_VIEW_SETTINGS: "OrderedDict[tuple[int, str], tuple[MapperSettings, MapperSettings]]" = OrderedDict()
 
 
-def view_search_settings(mapper: MapperSettings) -> MapperSettings:
-    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet: `mapper`'s
-    strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS` evaluations and no time limit. The same
-    object for the same `mapper` object, so that the view searches' memo (`_view_search`, keyed by the settings'
-    identity too) is shared by every plan of a search."""
-    hit = _VIEW_SETTINGS.get(id(mapper))
+def view_search_settings(mapper: MapperSettings, objective: str) -> MapperSettings:
+    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet for the mapper
+    `objective`: `mapper`'s strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS[objective]`
+    evaluations and no time limit. The same object for the same `mapper` object and objective, so that the view
+    searches' memo (`_view_search`, keyed by the settings' identity too) is shared by every plan of a search."""
+    if objective not in VIEW_SEARCH_EVALS:
+        raise ValueError(f"view_search_settings: objective must be one of {', '.join(VIEW_SEARCH_EVALS)}, got "
+                         f"{objective!r}")
+    key = (id(mapper), objective)
+    hit = _VIEW_SETTINGS.get(key)
     if hit is None or hit[0] is not mapper:
-        hit = _VIEW_SETTINGS[id(mapper)] = (mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS,
-                                                                        time_limit_s=None))
+        hit = _VIEW_SETTINGS[key] = (mapper, dataclasses.replace(
+            mapper, budget_evals=VIEW_SEARCH_EVALS[objective], time_limit_s=None))
         while len(_VIEW_SETTINGS) > 64:
             _VIEW_SETTINGS.popitem(last=False)
     return hit[1]

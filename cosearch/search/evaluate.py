@@ -221,9 +221,9 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
     fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves).
     `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
-    `fusion.view_search_settings(cache.settings)` (what the fixed-device search does too)."""
+    `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too)."""
     if fusion != "none":
-        views = view_search_settings(cache.settings) if search_views is None else search_views
+        views = view_search_settings(cache.settings, objective) if search_views is None else search_views
         plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
                                                            count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
