@@ -10,8 +10,8 @@ views never raises a subnet's network objective above the priced-only plan's.
     python benchmarks/bench_view_search.py                     # EDP, the co-search's objective
     python benchmarks/bench_view_search.py --objective latency --subnets 8
 
-Last line: `view search: at N evaluations the network EDP is within xR of B's on every subnet of D designs; above
-priced-only on K of M subnets`.
+Last line: `view search: at N evaluations the network edp is within xR of B's on every subnet of D designs; above
+priced-only on K of M subnet runs` (N: the rule's budget for the objective, `VIEW_SEARCH_EVALS`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import get_preset  # noqa: E402
 from cosearch.config.builder import make_settings  # noqa: E402
-from cosearch.fusion import NoValidMapping, view_search_settings  # noqa: E402
+from cosearch.fusion import VIEW_SEARCH_EVALS, NoValidMapping, view_search_settings  # noqa: E402
 from cosearch.search.evaluate import network_run  # noqa: E402
 from cosearch.search.space import Design  # noqa: E402
 from mappings import MappingCache  # noqa: E402
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objective", default="edp", choices=("edp", "latency", "energy"))
     parser.add_argument("--subnets", type=int, default=12)
-    parser.add_argument("--budgets", default="1,8,16,32,64,256")
+    parser.add_argument("--budgets", default="1,8,16,32,64,128,256")
     parser.add_argument("--only", default="", help="comma-separated design names (substrings) to run")
     args = parser.parse_args(argv)
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -105,7 +105,8 @@ def main(argv=None) -> None:
                     compared += 1
                     above += v > p * (1 + 1e-12)
     print("worst over designs: " + ", ".join(f"{b}: x{w:.4f}" for b, w in worst_at.items()))
-    chosen = 32 if 32 in worst_at else budgets[0]
+    rule = VIEW_SEARCH_EVALS[args.objective]
+    chosen = rule if rule in worst_at else budgets[0]
     print(f"view search: at {chosen} evaluations the network {args.objective} is within x{worst_at[chosen]:.3f} of "
           f"{budgets[-1]}'s on every subnet of {len(designs)} designs; above priced-only on {above} of {compared} "
           "subnet runs")

@@ -41,7 +41,7 @@ from accel_models import TENSOR_INDEX
 from mappings import MapperSettings, accelerator_key
 
 from ..graph import activations
-from ..plan import (LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run, choose_runs,
+from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run, choose_runs,
                     layer_runs, linearised_objective, network_objective, shortcut_reads)
 from ..view import Residency, home_level, rounded_capacity
 
@@ -67,17 +67,19 @@ class Resident:
             return NetworkPlan(self.name, _named(base.runs, layers), notes=(
                 f"{accelerator.name} has no single shared on-chip level: every tensor from DRAM",), baseline=base)
         score = LinearScore(base, objective)
-        plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, objective, score,
-                            moved_only=False)
+        keeps = accelerator.levels[home].keeps
+        units = _units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
+        plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, objective,
+                            score, moved_only=False)
         if search_views:       # candidates beyond the moved mappings: never worse than the plan on those alone
-            moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, objective,
-                                 score, moved_only=True)
+            moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units,
+                                 objective, score, moved_only=True)
             if network_objective(moved.cycles, moved.energy_pj, objective) < \
                     network_objective(plan.cycles, plan.energy_pj, objective):
                 plan = moved
         return plan
 
-    def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, objective, score,
+    def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, objective, score,
                 moved_only: bool) -> NetworkPlan:
         """The plan the greedy of the module docstring makes, each layer's run chosen among its candidates by
         `plan.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
@@ -92,15 +94,15 @@ class Resident:
         options = list(base_options)   # each layer's candidate runs in its current context
         free = [capacity] * n          # capacity less the chosen activations alive at each layer
         reads = [False] * n            # the layer reads its Inputs from a chosen activation
-        acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
         produced = [0] * n             # the tensors the layer writes (a slice of a concatenation counts as one)
-        for act in acts:
-            for p in act.producers:
-                produced[p] += 1
+        for unit in units:
+            for act in unit:
+                for p in act.producers:
+                    produced[p] += 1
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
         context = _Context(layers, slots, table, home, capacity, params, accelerator, objective, score, moved_only)
-        for unit in _units(acts):
+        for unit in units:
             span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
             words = [sum(a.words for a in unit if a.alive_at(i)) for i in span]
             if any(free[i] - w < 1 for i, w in zip(span, words)):
@@ -147,6 +149,8 @@ def _traffic(i: int, adds: dict, on_chip, copies: int, layers) -> PlanTraffic:
     """What layer `i`'s run moves besides its mapping (`plan.PlanTraffic`): the shortcuts it adds, read from the home
     level when their tensor is `on_chip` (a set of producer tuples), else from DRAM; and `copies` - 1 further writes
     of its output when it writes into `copies` tensors on chip."""
+    if copies < 2 and i not in adds:
+        return NO_TRAFFIC
     dram = chip = 0
     for producer, words in adds.get(i, ()):
         if (producer,) in on_chip:
@@ -220,15 +224,19 @@ class _Context:
                 context = (None, True)
             else:
                 context = (tuple(sorted(resident)), rounded_capacity(left))
-            runs = slots[i][1].get(context)
+            table = slots[i][1]
+            runs = table.get((context, extra) if extra else context)
             if runs is None:
-                residency = None if context[0] is None else Residency(self.home, *context)
-                try:
-                    runs = self.table.run(layers[i], slots[i], residency)
-                except NoValidMapping:
-                    return None
-            if extra:
-                runs = tuple(charge_plan_traffic(run, self.accelerator, self.home, extra) for run in runs)
+                runs = table.get(context)
+                if runs is None:
+                    residency = None if context[0] is None else Residency(self.home, *context)
+                    try:
+                        runs = self.table.run(layers[i], slots[i], residency)
+                    except NoValidMapping:
+                        return None
+                if extra:       # charged once per context and traffic, kept beside the run
+                    runs = table[(context, extra)] = tuple(charge_plan_traffic(run, self.accelerator, self.home,
+                                                                               extra) for run in runs)
             found.append(runs)
         return found
 
@@ -272,8 +280,8 @@ class _RunTable:
         self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)
 
     def slot(self, layer) -> list:
-        """[the cache's mapping of `layer`'s shape, {context: run}] (the runs dropped if the mapping is not theirs);
-        maps the shape on a miss, as `layer_run` would."""
+        """[the cache's mapping of `layer`'s shape, {context: candidate runs, (context, traffic): those charged}] (the
+        runs dropped if the mapping is not theirs); maps the shape on a miss, as `layer_run` would."""
         base = self.cache.result(layer, self.accelerator, self.objective)
         key = (self.prefix, layer.shape_key, layer.weights_are_activations)
         slot = _TABLES.get(key)
