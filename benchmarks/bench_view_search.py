@@ -34,19 +34,15 @@ from cosearch.search.space import Design  # noqa: E402
 from mappings import MappingCache  # noqa: E402
 from nets import get_space, largest_config, sample_configs, smallest_config, to_network  # noqa: E402
 
+_COMMON = {"glb_shared": True, "dram_bytes_per_cycle": 32.0, "word_bits": 8, "technology_nm": 45, "clock_ghz": 1.0}
 COSEARCHED = {
     # designs the default co-search (`python run_cosearch.py --fusion resident`, area <= 5 mm2) returned as its best
-    "32x32 K-C, 384 KiB GLB (4.18 mm2)": {"pe_array": [32, 32], "parallel_dims": ["K", "C"],
-                                          "rf_words": {"weights": 1, "inputs": 1, "outputs": 1}, "glb_words": 393216,
-                                          "glb_shared": True, "dram_bytes_per_cycle": 32.0, "word_bits": 8, "technology_nm": 45, "clock_ghz": 1.0},
-    "144x10 K-C, 151.6 KiB GLB (4.99 mm2)": {"pe_array": [144, 10], "parallel_dims": ["K", "C"],
-                                             "rf_words": {"weights": 4, "inputs": 4, "outputs": 7},
-                                             "glb_words": 155248, "glb_shared": True, "dram_bytes_per_cycle": 32.0,
-                                             "word_bits": 8, "technology_nm": 45, "clock_ghz": 1.0},
-    "158x8 K-P, 130.8 KiB GLB (4.98 mm2)": {"pe_array": [158, 8], "parallel_dims": ["K", "P"],
-                                            "rf_words": {"weights": 10, "inputs": 4, "outputs": 5},
-                                            "glb_words": 133984, "glb_shared": True, "dram_bytes_per_cycle": 32.0,
-                                            "word_bits": 8, "technology_nm": 45, "clock_ghz": 1.0},
+    "32x32 K-C, 384 KiB GLB (4.18 mm2)": {"pe_array": [32, 32], "parallel_dims": ["K", "C"], "glb_words": 393216,
+                                          "rf_words": {"weights": 1, "inputs": 1, "outputs": 1}, **_COMMON},
+    "144x10 K-C, 151.6 KiB GLB (4.99 mm2)": {"pe_array": [144, 10], "parallel_dims": ["K", "C"], "glb_words": 155248,
+                                             "rf_words": {"weights": 4, "inputs": 4, "outputs": 7}, **_COMMON},
+    "158x8 K-P, 130.8 KiB GLB (4.98 mm2)": {"pe_array": [158, 8], "parallel_dims": ["K", "P"], "glb_words": 133984,
+                                            "rf_words": {"weights": 10, "inputs": 4, "outputs": 5}, **_COMMON},
 }
 PRESETS = ("edge_tpu_like", "nvdla_1024")
 

@@ -188,10 +188,11 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
     `cache`'s settings where the moved mapping does not fit (from an invalid seed a search needs the whole budget;
     the plan on the moved mappings, the priced-only plan, then stays one the planner can fall back on), else with
     `search_view`'s when it is a `MapperSettings` (a cheaper budget: a subnet search meets thousands of views, and
-    the search only refines a valid seed). Searching no view maps each shape once, as the layer-wise model does, but the moved
-    mapping was chosen for tensors in DRAM: on a chip that keeps a whole network on chip it can be several times
-    slower than the view's own best (docs/fusion.md). `count_dram=False`: a layer-wise run's DRAM words are left at
-    0 rather than counted (a readable evaluation per shape: the searches' scores do not need them)."""
+    the search only refines a valid seed). Searching no view maps each shape once, as the layer-wise model does,
+    but the moved mapping was chosen for tensors in DRAM: on a chip that keeps a whole network on chip it can be
+    several times slower than the view's own best (docs/fusion.md). `count_dram=False`: a layer-wise run's DRAM
+    words are left at 0 rather than counted (a readable evaluation per shape: the searches' scores do not need
+    them)."""
     base = cache.best_mapping(layer, accelerator, objective)
     if residency is None:
         if not base.valid:

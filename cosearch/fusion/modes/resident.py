@@ -41,8 +41,8 @@ from accel_models import TENSOR_INDEX
 from mappings import MapperSettings, accelerator_key
 
 from ..graph import activations
-from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run, choose_runs,
-                    layer_runs, linearised_objective, network_objective, shortcut_reads)
+from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run,
+                    choose_runs, layer_runs, linearised_objective, network_objective, shortcut_reads)
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
