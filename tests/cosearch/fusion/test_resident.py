@@ -1,6 +1,6 @@
 """Tensors that stay on chip between layers (`--fusion resident`): the graph, the re-homed pricing, exact capacity."""
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -318,3 +318,25 @@ def test_a_layer_wise_runs_dram_words_are_its_own_mappings_whatever_was_planned_
         for run in plan.runs:
             ev = explain(run.layer, acc, run.result.arrays)
             assert run.dram_words == float(ev.reads[0].sum() + ev.updates[0].sum())
+
+
+def test_a_layers_mapping_is_chosen_by_the_networks_objective_not_its_own():
+    """Layer 0 may run A (100 cycles, 100 pJ) or B (50 cycles, 190 pJ): B has the lower EDP alone (9,500 against
+    10,000), but beside layer 1 (1,000 cycles, 10 pJ) the network's EDP is 121,000 with A and 210,000 with B.
+    `choose_run` without a plan takes B; the plan's rule (`choose_runs`, linearised around the plan's totals) takes
+    A whichever totals it starts from, and never returns a plan worse than the first candidates."""
+    from cosearch.fusion.plan import LayerRun, LinearObjective, choose_run, choose_runs
+
+    @dataclass(frozen=True)
+    class _Priced:
+        cycles: int
+        energy_pj: float
+
+    def run(cycles, energy):
+        return LayerRun(Layer.conv(4, 4, 1, 4), _Priced(cycles, energy), None, 0.0)
+    a, b, other = run(100, 100.0), run(50, 190.0), run(1000, 10.0)
+    assert choose_run((a, b), "edp") is b
+    for start in (LinearObjective(1, 1e9, "edp"), LinearObjective(1e9, 1, "edp"), None):
+        assert choose_runs([(b, a), (other,)], "edp", start)[0] is a
+        assert choose_runs([(a, b), (other,)], "edp", start)[0] is a
+    assert choose_runs([(a, b), (other,)], "latency")[0] is b      # latency: the fewer cycles
