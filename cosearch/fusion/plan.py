@@ -185,10 +185,8 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
     itself, where the moved mapping does not fit or always with `search_view`. A view search starts from the moved
     mapping (its genes are the search's first seed), searches for the mapper `objective` of the layer alone (its
     fitness: a search is shared by every plan that meets the view, whatever the plan's totals), and runs with
-    `cache`'s settings where the moved mapping does not fit (from an invalid seed a search needs the whole budget;
-    the plan on the moved mappings, the priced-only plan, then stays one the planner can fall back on), else with
-    `search_view`'s when it is a `MapperSettings` (a cheaper budget: a subnet search meets thousands of views, and
-    the search only refines a valid seed). Searching no view maps each shape once, as the layer-wise model does,
+    `cache`'s settings, or with `search_view`'s when it is a `MapperSettings` (a cheaper budget: a subnet search
+    meets thousands of views). Searching no view maps each shape once, as the layer-wise model does,
     but the moved mapping was chosen for tensors in DRAM: on a chip that keeps a whole network on chip it can be
     several times slower than the view's own best (docs/fusion.md). `count_dram=False`: a layer-wise run's DRAM
     words are left at 0 rather than counted (a readable evaluation per shape: the searches' scores do not need
@@ -209,7 +207,7 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
     moved = None if base.arrays is None else residency.transplanted(base.arrays)
     found = [run for run in (_priced_run(base, moved, layer, accelerator, view, residency),) if run is not None]
     if not found or search_view:
-        settings = search_view if found and isinstance(search_view, MapperSettings) else cache.settings
+        settings = search_view if isinstance(search_view, MapperSettings) else cache.settings
         searched = _view_search(layer, residency.searched_view(accelerator), settings, objective, moved)
         run = _priced_run(searched, searched.arrays, layer, accelerator, view, residency)
         if run is not None:
