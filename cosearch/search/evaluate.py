@@ -149,10 +149,12 @@ def _results(network: Network, accelerator: Accelerator, cache: MappingCache, ob
 
 
 def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
-    """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency), with its count."""
+    """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency, traffic the plan charges), with its
+    count."""
     groups: dict[tuple, list] = {}
     for run in plan.runs:
-        entry = groups.setdefault((run.layer.group_key, run.residency, id(run) if run.parts else None), [run, 0])
+        entry = groups.setdefault((run.layer.group_key, run.residency, run.traffic, id(run) if run.parts else None),
+                                  [run, 0])
         entry[1] += 1
     return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words, run.parts)
                  for run, count in groups.values())

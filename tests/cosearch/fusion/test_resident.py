@@ -340,3 +340,16 @@ def test_a_layers_mapping_is_chosen_by_the_networks_objective_not_its_own():
         assert choose_runs([(b, a), (other,)], "edp", start)[0] is a
         assert choose_runs([(a, b), (other,)], "edp", start)[0] is a
     assert choose_runs([(a, b), (other,)], "latency")[0] is b      # latency: the fewer cycles
+
+
+@pytest.mark.parametrize("glb_words", [600, 65536])
+def test_evaluate_network_keeps_apart_runs_that_differ_only_in_the_traffic_the_plan_charges(cache, glb_words):
+    """Four equal 1x1 layers, the third adding the first's output: the adder's run and its neighbours' can share
+    shape and residency but not the shortcut read charged to it, so `evaluate_network`'s totals are the plan's."""
+    layers = [Layer.conv(8, 8, 1, 12, name=f"l{i}") for i in range(4)]
+    net = Network("adds", layers, skips=((0, 2),))
+    acc = _acc(glb_words)
+    plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
+    assert plan.runs[2].traffic and not plan.runs[1].traffic
+    cost = evaluate_network(net, acc, cache, fusion="resident")
+    assert (cost.cycles, cost.energy_pj) == (plan.cycles, pytest.approx(plan.energy_pj, rel=1e-12))
