@@ -57,11 +57,12 @@ class DepthFirst:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective, count_dram)
+        base = layer_wise(network, accelerator, cache, objective, count_dram, shortcuts=True)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         if self.groups is not None:
             chosen = self._given(network, accelerator, cache, objective, search_views, score)
-            return dataclasses.replace(self._assemble(network.layers, chosen), baseline=base, notes=(
+            return dataclasses.replace(self._assemble(network.layers, chosen).with_dram_shortcuts(
+                network, accelerator), baseline=base, notes=(
                 f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in chosen if j - i > 1) or 'none'}",))
 
         layers = network.layers
@@ -87,7 +88,8 @@ class DepthFirst:
             chosen.append((i, j, cost))
             j = i
         chosen.reverse()
-        plan = dataclasses.replace(self._assemble(layers, chosen), baseline=base)
+        plan = dataclasses.replace(self._assemble(layers, chosen).with_dram_shortcuts(network, accelerator),
+                                   baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):

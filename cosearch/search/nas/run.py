@@ -19,7 +19,7 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
-from ...fusion import VIEW_SEARCH_EVALS, layer_wise, view_search_settings
+from ...fusion import layer_wise, view_search_settings
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import fusion_summary
@@ -150,9 +150,11 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    costs = DeviceCosts(device, space, table, settings.fusion, view_search_settings(settings.mapper), keep_views=True)
-    views = {} if settings.fusion == "none" else {"view_mapper_evals": VIEW_SEARCH_EVALS, "view_searches_loaded": (
-        0 if costs.views is None else costs.views.loaded)}
+    view_mapper = view_search_settings(settings.mapper, settings.mapper_objective)
+    costs = DeviceCosts(device, space, table, settings.fusion, view_mapper, keep_views=True)
+    views = {} if settings.fusion == "none" else {
+        "view_mapper_evals": view_mapper.budget_evals,
+        "view_searches_loaded": 0 if costs.views is None else costs.views.loaded}
     return costs, {"path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
                    "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
                    **views}

@@ -60,6 +60,11 @@ def _compulsory_run(layer, accelerator, cache, objective, residency=None, search
                     float(dram))
 
 
+def _compulsory_runs(*args, **kwargs):
+    """`_compulsory_run` as the resident planner's candidates (`plan.layer_runs`)."""
+    return (_compulsory_run(*args, **kwargs),)
+
+
 class _NoMapper:
     """A mapping cache stand-in for the resident planner's run tables (the runs come from `_compulsory_run`)."""
 
@@ -398,7 +403,7 @@ def graphs(draw):
 
 def _check_resident(net, glb_words):
     acc = tiny_accelerator(glb_words)
-    with mock.patch.object(resident_mode, "layer_run", _compulsory_run):
+    with mock.patch.object(resident_mode, "layer_runs", _compulsory_runs):
         plan = get_fusion_mode("resident").plan(net, acc, _NoMapper(), "edp")
     capacity = acc.levels[1].capacity_words
     cached = {i for i, run in enumerate(plan.runs) if run.residency is not None and W in run.residency.resident}
@@ -408,15 +413,15 @@ def _check_resident(net, glb_words):
         resident = () if run.residency is None else run.residency.resident
         assert (I in resident, O in resident, W in resident) == \
             (step.inputs_on_chip, step.outputs_on_chip, step.weights_on_chip), i
-        # a residual add's read of its shortcut is element-wise work, not costed (`Layer.elementwise`): the walk
-        # counts it apart (`shortcut_*_words`)
-        assert run.dram_words == step.dram_read_words + step.dram_written_words, i
-        # on chip: a layer whose output is part of several tensors that stay writes it into each (each is its own
-        # allocation, `held_words`); the fast model prices one write (docs/fusion.md: what the walk found)
+        # the plan charges what the mapping does not move (`plan.PlanTraffic`): the residual adds' shortcut reads from
+        # where the shortcut lives, and a write of the output into each further tensor on chip it is part of
+        assert (run.traffic.dram_read_words, run.traffic.chip_read_words) == \
+            (step.shortcut_dram_words, step.shortcut_chip_words), i
+        assert run.dram_words == step.dram_read_words + step.dram_written_words + step.shortcut_dram_words, i
         layer = net.layers[i]
-        copies = sum(i in a.producers for a in plan.activations)
-        assert layer.weight_words + layer.input_words + layer.output_words - run.dram_words \
-            + max(0, copies - 1) * layer.output_words == step.chip_read_words + step.chip_written_words, i
+        mapped_dram = run.dram_words - run.traffic.dram_read_words
+        assert layer.weight_words + layer.input_words + layer.output_words - mapped_dram \
+            + run.traffic.chip_written_words == step.chip_read_words + step.chip_written_words, i
         assert plan.held_words(i) == step.on_chip_words < capacity, i
         if run.residency is not None:
             assert run.residency.free_words == rounded_capacity(capacity - step.on_chip_words), i
@@ -456,7 +461,7 @@ def _check_depth_first_plan(layers, glb_words):
     net = Network("chain", list(layers))
     acc = tiny_accelerator(glb_words)
     with mock.patch.object(groups, "layer_run", _compulsory_run), \
-            mock.patch.object(resident_mode, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
     if plan.mode == "resident":
