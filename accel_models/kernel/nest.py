@@ -27,7 +27,7 @@ def check_shape(bounds, fanout, m):
 
     First of all, BAD_INPUT: an end above `nets.MAX_BOUND` or a keep flag other than 0 and 1, input that
     `cost_model.evaluate_batch` refuses with a ValueError after the kernel has flagged it here, in the pass that
-    reads every entry anyway (a separate pass over a batch's arrays before the kernel cost ~6% of the rate).
+    reads every entry anyway (not in passes of their own over the batch: docs/performance.md).
 
     One pass over each level's rows gathers every per-entry condition without a branch (factors and orders in
     range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, the spatial products, the
@@ -90,7 +90,7 @@ def check_shape(bounds, fanout, m):
 def _ends_cover_bounds(tf, sx, sy, bounds):
     """Does the product of each dim's ends over the levels equal its bound (F3 for a perfect mapping)? Eight
     running products, one per dim, each level's row read once: a loop over the dims around one over the levels
-    read the rows column by column and took twice as long (~75 against ~40 ns a mapping)."""
+    reads the rows column by column, twice as slow (docs/performance.md)."""
     p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = np.int64(1)
     for l in range(tf.shape[0]):
         p0 *= tf[l, 0] * sx[l, 0] * sy[l, 0]
