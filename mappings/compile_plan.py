@@ -2,16 +2,13 @@
 share (see `accel_models.kernel.compile_plan` for why, and `cosearch.search.split_compile` for the schedule).
 
 `evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`), and
-`evolution.run_evolution_perfect` the perfect-factor driver (`evaluate_range_perfect`) instead: the steps compile
-those parts first, then each search the caller's `factors` may run ("auto": both) by a real search of `layer` on
-`accelerator` with the caller's mapping cache settings, so that its types are the searches' own. The kernel's
-steps are all in the plan whatever the factors (the co-search's final phase and report call the full driver). The
-last step compiles what later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first
-one does not.
+`evolution.run_evolution_perfect` (the search of a mapper with `factors="perfect"`) the perfect-factor driver
+(`evaluate_range_perfect`) instead: the steps compile those parts first, then the search by a real search of `layer`
+on `accelerator` with the caller's mapping cache settings, so that its types are the searches' own. The full
+driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
+later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 from numba import types
@@ -39,23 +36,21 @@ COMPILE_COST_S = {
 changes which worker compiles what, never what is compiled."""
 
 SEARCH = "run_evolution"
-"""The step that compiles the search that may meet residual factors (a real search; every step but the searches
-compiles a part they link)."""
+"""The step that compiles the search (a real search; every other step compiles a part it links)."""
 SEARCH_PERFECT = "run_evolution_perfect"
-"""The step that compiles the search on perfect factors alone (`evolution.run_evolution_perfect`)."""
-SEARCHES = {"perfect": (SEARCH_PERFECT,), "residual": (SEARCH,), "auto": (SEARCH_PERFECT, SEARCH)}
-"""The search steps a mapper's `factors` needs: "auto" resolves per layer, so either search may run."""
+"""The same step for a mapper with `factors="perfect"`, whose search is `evolution.run_evolution_perfect`."""
 
 
 def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
                         objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
-    then the decoder, the kernel's two drivers and the small helpers, the searches, the warm starts); `cache`: the
-    `MappingCache` whose settings the search steps run with (each search step with its own `factors`)."""
+    then the decoder, the kernel's drivers and the small helpers, the search, the warm starts); `cache`: the
+    `MappingCache` whose search the search step runs."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
-    kernel = callee_steps(la, aa)
+    perfect = cache.settings.factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
+    kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
@@ -68,21 +63,18 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
-    def search(factors: str):   # a real search whose encoding resolves to `factors`
-        one = cache if cache.settings.factors == factors else type(cache)(replace(cache.settings, factors=factors))
-        return lambda: one.result(layer, accelerator, objective)
+    def search() -> None:   # a real search, with the caller's settings
+        cache.result(layer, accelerator, objective)
 
     # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
     i64 = types.int64
     full = tuple(s.name for s in kernel if s.name not in PERFECT_ONLY_STEPS)
-    driver = CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws), full)
-    perfect_driver = CompileStep("evaluate_range_perfect",
-                                 compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
-                                 PERFECT_DRIVER_STEPS)
-    linked = ("decode_batch", "helpers")
-    searches = {SEARCH: CompileStep(SEARCH, search("residual"), full + (driver.name,) + linked),
-                SEARCH_PERFECT: CompileStep(SEARCH_PERFECT, search("perfect"),
-                                            PERFECT_DRIVER_STEPS + (perfect_driver.name,) + linked)}
-    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), driver, perfect_driver,
-                     CompileStep("helpers", helpers), *(searches[name] for name in SEARCHES[cache.settings.factors]),
+    drivers = [CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws), full)]
+    if perfect:
+        drivers.append(CompileStep("evaluate_range_perfect",
+                                   compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
+                                   PERFECT_DRIVER_STEPS))
+    linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers")
+    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
+                     CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),
                      CompileStep("warm_starts", warm_starts)]

@@ -367,7 +367,10 @@ def run_evolution_perfect():
 
 
 def search_kernel(factors: str):
-    """The compiled search for an encoding's resolved `factors`: "perfect" -> `run_evolution_perfect`, else
-    `run_evolution` (a decode that may give residual factors needs the full cost kernel)."""
+    """The compiled search for a mapper's `factors` setting: "perfect" -> `run_evolution_perfect`, else
+    `run_evolution` (a decode that may give residual factors needs the full cost kernel). "auto" takes the full
+    search even on the layers it leaves perfect: a co-search compiles the full driver for its final phase and report
+    anyway, and the two searches together compile more than the full one alone (docs/performance.md, "Compile
+    time"); both count alike, bit for bit."""
     ensure_fresh_kernel_cache()
     return run_evolution_perfect if factors == "perfect" else run_evolution

@@ -67,7 +67,7 @@ class EvolutionStrategy(MapperStrategy):
         history: list[tuple[int, float, float]] = []
         best_x, best_f = None, math.inf
         rng = new_state(seed)
-        run_evolution = search_kernel(enc.factors)   # without the residual paths unless its decode may need them
+        run_evolution = search_kernel(enc.requested_factors)   # "perfect": without the residual paths
         ensure_fresh_kernel_cache()
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS

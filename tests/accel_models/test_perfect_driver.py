@@ -62,17 +62,18 @@ def test_a_residual_mapping_raises_in_the_perfect_driver_and_is_counted_by_the_f
 
 
 def test_a_search_takes_the_full_driver_wherever_its_decode_may_give_residual_factors():
+    """The perfect search only for factors="perfect"; "auto" takes the full one on every layer (a co-search compiles
+    the full driver anyway), also those it resolves to perfect factors."""
     acc = get_preset("nvdla_1024")
     layers = [layer for layer, _ in get_network("deit_s").unique_layers()]
     resolved = set()
     for layer in layers:
         for factors in ("perfect", "residual", "auto"):
             enc = Encoding(layer, acc, factors=factors)
-            search = evolution.search_kernel(enc.factors)
-            if enc.factors != "perfect" or enc.residual_ok.any():
+            search = evolution.search_kernel(enc.requested_factors)
+            if enc.factors == "residual" or enc.residual_ok.any():
                 assert search is evolution.run_evolution, (layer.name, factors)
-            else:
-                assert search is evolution.run_evolution_perfect, (layer.name, factors)
+            assert (search is evolution.run_evolution_perfect) == (factors == "perfect"), (layer.name, factors)
             if factors == "auto":
                 resolved.add(enc.factors)
     assert resolved == {"perfect", "residual"}       # auto met both kinds of layer
