@@ -85,7 +85,9 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
     assert all("evaluate_range" in after[entry] for entry in ("run_evolution", "evaluate_batch_serial",
                                                                "instance_classes"))
-    assert not any(name.endswith("_perfect") for name in after)   # the default factors ("auto"): the full search
+    # the co-search's factors ("auto") run the full search; best_mapping's default ("perfect") the perfect one
+    assert "evaluate_range_perfect" in after["run_evolution_perfect"]
+    assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["run_evolution_perfect"])
 
 
 def test_the_mapper_plan_compiles_the_search_its_factors_run():
