@@ -28,13 +28,13 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 11.9, "class_accesses": 5.9, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
-    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3, "level_accesses_perfect": 6.0,
-    "evaluate_range_perfect": 6.0, "run_evolution_perfect": 12.0}
+    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3, "level_accesses_perfect": 9.9,
+    "evaluate_range_perfect": 7.0, "run_evolution_perfect": 12.6}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `cosearch.search.split_compile` balances the workers by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are estimates, not
-measurements (from the first `best_mapping`'s compile with them, 45.9 s CPU against 88.3 s with the full ones)."""
+changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are those steps'
+CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines)."""
 
 SEARCH = "run_evolution"
 """The step that compiles the search (a real search; every other step compiles a part it links)."""
