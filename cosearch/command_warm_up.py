@@ -20,12 +20,13 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accel_models import MappingArrays, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
+from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
 
 from .config import given_options, make_settings, parse_options
@@ -68,7 +69,8 @@ def entry_point_steps(layer, accelerator) -> list:
     whose compiled driver both load (they call it with the search's signature)."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = tuple(s.name for s in kernel.callee_steps(la, aa)) + ("evaluate_range",)
+    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
+        "evaluate_range",)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
     return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
@@ -78,8 +80,15 @@ def entry_point_steps(layer, accelerator) -> list:
 
 def warm_up_plan(settings) -> list:
     """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
-    the same layer and design."""
-    return compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
+    the same layer and design, and the steps of the library's own default mapper (`factors="perfect"`: the
+    perfect-factor driver and search, `mappings.evolution.run_evolution_perfect`) that those lack, so that a first
+    `best_mapping` after the warm-up compiles nothing either."""
+    plan = compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
+    names = {s.name for s in plan}
+    layer, accelerator = plan_inputs(settings)
+    mapper = replace(settings.mapper, factors="perfect")
+    perfect = mapper.strategy.compile_plan(layer, accelerator, MappingCache(mapper), settings.mapper_objective)
+    return plan + [s for s in perfect if s.name not in names]
 
 
 def _worker(folder: str, settings) -> None:

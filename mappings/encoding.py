@@ -223,6 +223,8 @@ class Encoding:
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
+        self.requested_factors = factors
+        """The tiling factors asked for ("perfect", "residual" or "auto"), before "auto" is resolved."""
         if factors == "auto":
             allowed = _allowed_axes(accelerator, arch.fanout, self.active)
             factors = "residual" if residual_pays(self.bounds, arch.fanout, allowed) else "perfect"
