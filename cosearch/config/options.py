@@ -33,6 +33,7 @@ from .objectives import (DEFAULT_OBJECTIVE, check_objective, check_pareto, objec
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
+from .devices import ACCEPTED as DEVICES_ACCEPTED
 from .folders import check_folder, check_path
 from .validate import UsageError, check_choice, check_int, check_member, is_number, parse_duration
 from .workloads import resolve_space, space_alias
@@ -233,8 +234,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
            "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,
            write=lambda s: ",".join(n.name for n in s.networks) or None),
-    Option("--accelerator", "fixed device(s) instead of an accelerator search: the best network for each (a preset, "
-           "a co-search's result.json, Timeloop ARCH.yaml+ERT.yaml, or lut:FILE.yaml), comma-joined",
+    Option("--accelerator", f"fixed device(s) instead of an accelerator search, comma-joined: the best network for "
+           f"each; a device is {DEVICES_ACCEPTED}",
            metavar="DEVICE[,DEVICE]", field="devices", derived=True,
            write=lambda s: ",".join(d.text for d in s.devices) or None),
     Option("--nas-strategy", f"network search strategy on fixed devices: {', '.join(NAS_STRATEGIES.names())}",

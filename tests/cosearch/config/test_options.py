@@ -158,3 +158,12 @@ def test_time_limit_none_means_no_limit():
     assert make_settings().time_limit_s == parse_duration(SETTING_OPTIONS["time_limit"].default) > 0
     with pytest.raises(UsageError, match="--trials"):
         make_settings(trials=None)
+
+
+def test_accelerator_help_names_every_kind_of_device():
+    """--help lists each kind of device `--accelerator` takes (the ZigZag files were missing from it)."""
+    from accel_models.presets import PRESETS
+
+    text = {o.flag: o for o in OPTIONS}["--accelerator"].help
+    for form in ("result.json", "ARCH.yaml+ERT.yaml", "lut:FILE.yaml", "zigzag:ACCELERATOR.yaml", *PRESETS):
+        assert form in text, form
