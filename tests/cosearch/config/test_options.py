@@ -167,3 +167,9 @@ def test_accelerator_help_names_every_kind_of_device():
     text = {o.flag: o for o in OPTIONS}["--accelerator"].help
     for form in ("result.json", "ARCH.yaml+ERT.yaml", "lut:FILE.yaml", "zigzag:ACCELERATOR.yaml", *PRESETS):
         assert form in text, form
+
+
+def test_time_limit_help_says_what_zero_means():
+    """`--time-limit 0` is no limit (`parse_duration`), which a reader of the help would not guess: it says so."""
+    assert parse_duration("0") is None and parse_duration("none") is None and parse_duration("1ms") == 1e-3
+    assert "0 is none" in {o.flag: o for o in OPTIONS}["--time-limit"].help
