@@ -80,7 +80,9 @@ class NASRunResult:
 
     @property
     def best(self) -> DeviceResult | None:
-        return self.devices[0] if self.devices else None
+        """The first device's result that has a subnet; None when no device's search found one (the command line
+        then ends with the notes, exit status 2)."""
+        return next((d for d in self.devices if d.subnet is not None), None)
 
 
 def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyModel | None]:
@@ -314,8 +316,21 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         costs.save_views()
     if accuracy is not None:
         accuracy.save_memo()
+    notes = [_nothing_found(settings, device, costs, r)
+             for device, (costs, _), r in zip(devices, prepared, results) if r.subnet is None]
     return NASRunResult(settings, None if accuracy is None else accuracy.source.to_dict(), results, cross,
-                        {"total": time.time() - t0})
+                        {"total": time.time() - t0}, notes)
+
+
+def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCosts, result: DeviceResult) -> str:
+    """Why a device has no subnet: the strategy found none within the limits before its time limit or evaluations
+    ran out (strategies draw subnets until one meets the limits before they evaluate it), with the fastest subnet's
+    latency for scale."""
+    space = get_space(settings.space)
+    fastest_ms = _fastest_latency_s(space, _genes(space, device), costs) * 1e3
+    return (f"{device.name}: no subnet found within the budget ({settings.budget.describe() or 'none'}): "
+            f"{result.evaluations} evaluated in {result.wall_s:.0f} s, the smallest subnet takes {fastest_ms:.3g} ms; "
+            "accepted: a longer --time-limit, more --nas-evals, or a looser limit")
 
 
 def _ask(study, device: Device, devices: list[Device]):

@@ -84,7 +84,7 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
     assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
     assert all("evaluate_range" in after[entry] for entry in ("run_evolution", "evaluate_batch_serial",
-                                                               "instance_classes"))
+                                                               "instance_classes", "evaluate_batch_parallel"))
     # the co-search's factors ("auto") run the full search; best_mapping's default ("perfect") the perfect one
     assert "evaluate_range_perfect" in after["run_evolution_perfect"]
     assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["run_evolution_perfect"])
