@@ -287,7 +287,7 @@ def _attention_plan(glb_words):
     net = Network("attention", [Layer.attention_scores(256, 256, 2, heads=1),
                                 Layer.attention_context(256, 256, 2, heads=1), Layer.fc(2, 2, batch=256)])
     with mock.patch.object(groups, "layer_run", _compulsory_run), \
-            mock.patch.object(resident_mode, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
 
