@@ -19,9 +19,7 @@ from collections import OrderedDict, deque
 import numpy as np
 
 from accel_models import Accelerator, MappingArrays
-from nets import Layer
-
-from nets import DIMS
+from nets import DIMS, Layer
 
 from ._accelerator_key import accelerator_key
 from .encoding import Encoding
