@@ -141,3 +141,31 @@ def test_searching_views_in_groups_never_raises_the_networks_objective_over_choo
     with mock.patch.object(groups, "choose_run", _by_the_layers_own_objective):
         before = get_fusion_mode("depth-first").plan(net, acc, cache, "edp", True)
     assert _edp(now) <= _edp(before)
+
+
+def test_the_reports_group_table_shows_tiles_and_key_blocks(cache):
+    """The per-group table's schedule column: a tiled convolution group's tiles, rows and halo; an attention group's
+    query blocks, key blocks and key/value heads at a time, and what it keeps on chip (`test_group_walker`'s planner
+    cases: only key blocks fit in 3,000 words; in 6,000 K and V stay on chip too)."""
+    from cosearch.report.fusion import GROUP_COLUMNS, group_rows
+    from cosearch.report.summary import table_markdown
+    from cosearch.search.evaluate import fusion_summary
+    from test_group_walker import _attention_plan
+
+    for glb_words, kept in ((3000, "weights on chip"), (6000, "weights, K and V on chip")):
+        _, plan = _attention_plan(glb_words)
+        summary = fusion_summary(plan, plan.baseline, 1)
+        group = summary["groups"][0]
+        text = table_markdown(list(GROUP_COLUMNS), group_rows(summary))
+        assert text.splitlines()[0].startswith("| group | layers | schedule |")
+        assert (f"| {group['tiles']} query blocks of {group['tile_rows']} tokens, key blocks of {group['key_rows']} "
+                f"keys, 1 key/value head at a time; {kept} |") in text, text
+    summary = evaluate_network(_net(), _acc(2048), cache, fusion="depth-first").meta["fusion"]
+    rows = group_rows(summary)
+    for group, row in zip(summary["groups"], rows):
+        if group.get("tiles", 1) > 1:
+            assert row[2].startswith(f"{group['tiles']} tiles of {group['tile_rows']} row")
+            assert f"halo {group['halo']}" in row[2] and ("weights on chip" in row[2]) == group["weights_on_chip"]
+        else:
+            assert row[2] == "-"
+    assert any(row[2] != "-" for row in rows)
