@@ -185,10 +185,11 @@ class DepthFirst:
 
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
              key_blocks: bool = True):
-    """The tilings (`groups.GroupTiling`) of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
-    rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first, and for
-    a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in query
-    blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. Raises
+    """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
+    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`), both halo
+    modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
+    blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
+    one key/value head at a time. Raises
     `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
