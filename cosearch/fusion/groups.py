@@ -3,9 +3,11 @@ tile mapped by the per-layer mapper on the view the group gives it.
 
 In a group of layers a..b with tiles of T output rows of b:
 - every tile runs each layer on the rows it computes (`tiling.tile_layer`: the layer with the tile's rows), its
-  mapping the mapper's best for that tile layer on a view (`view.Residency`) where the intermediate tensors live in
-  the home level (layer j > a reads its inputs there, j < b writes its outputs there) and, when the group has more
-  than one tile and they fit, the group's weights too (loaded from DRAM once per inference: `weight_load`);
+  mapping one of that tile layer's candidates (`plan.layer_runs`) on a view (`view.Residency`) where the
+  intermediate tensors live in the home level (layer j > a reads its inputs there, j < b writes its outputs there)
+  and, when the group has more than one tile and they fit, the group's weights too (loaded from DRAM once per
+  inference: `weight_load`); which candidate is `plan.choose_run`'s rule, with the planner's linearised network
+  objective (`GroupTiling.cost`);
 - the group's input comes from DRAM and its output goes there; the home level holds, besides the tiles the
   mappings keep there, the intermediate rows alive in a tile (`TileSchedule.peak_intermediate_words`) and the
   kept weights: the view offers the mapper only what they leave free, and a group they do not leave room in does
@@ -26,7 +28,7 @@ from nets.elementwise import ElementwiseOp
 
 from .graph import consumers
 from .key_blocks import key_block_schedule
-from .plan import LayerRun, NoValidMapping, layer_run
+from .plan import LayerRun, LinearObjective, NoValidMapping, choose_run, layer_runs
 from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
 
@@ -88,14 +90,57 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
     return (math.ceil(words / min(rates)) if rates else 0), energy
 
 
-def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
-               tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
-               key_rows: int | None = None, head_rows: int | None = None) -> GroupCost | None:
+@dataclass(frozen=True)
+class GroupTiling:
+    """A group under one tiling before each tile's run is chosen: per layer of the group, its tiles' candidate runs
+    (`plan.layer_runs`) with how many tiles run each; what the group moves besides its tiles' runs (`loads`: the
+    (cycles, pJ, DRAM words) of each load into the home level, the query blocks' then the kept weights' and K and
+    V's); and the schedule's facts `GroupCost` reports. `cost` chooses the runs."""
+
+    first: int
+    tile_rows: int
+    halo: str
+    tiles: int
+    weights_on_chip: bool
+    options: tuple[tuple[tuple[tuple[LayerRun, ...], int], ...], ...]
+    loads: tuple[tuple[int, float, float], ...]
+    peak_intermediate_words: int
+    key_rows: int | None = None
+    elementwise: tuple[ElementwiseOp, ...] = ()
+    operands_on_chip: bool = False
+    head_rows: int | None = None
+
+    def cost(self, objective: str, linear: LinearObjective | None = None) -> GroupCost:
+        """The group's cost with each tile's run chosen by `plan.choose_run`: by the network's objective linearised
+        around the plan's totals (`linear`, the planner's score), or by the layer's own `objective` without one."""
+        cycles, energy, dram = 0, 0.0, 0.0
+        runs = []
+        for parts in self.options:
+            chosen = []
+            for candidates, times in parts:
+                run = choose_run(candidates, objective, linear)
+                chosen.append((run, times))
+                cycles += run.result.cycles * times
+                energy += run.result.energy_pj * times
+                dram += run.dram_words * times
+            runs.append(tuple(chosen))
+        for load_cycles, load_energy, load_dram in self.loads:
+            cycles += load_cycles
+            energy += load_energy
+            dram += load_dram
+        return GroupCost(self.first, self.tile_rows, self.halo, self.tiles, self.weights_on_chip, tuple(runs),
+                         cycles, energy, dram, self.peak_intermediate_words, self.key_rows, self.elementwise,
+                         self.operands_on_chip, self.head_rows)
+
+
+def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache,
+                 objective: str, tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
+                 key_rows: int | None = None, head_rows: int | None = None) -> GroupTiling | None:
     """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output
     (query tokens for attention), and over key blocks of `key_rows` keys when given and fewer than the keys
     (`key_blocks`: a group that starts with attention's scores -> context), `head_rows` key/value heads at a time
-    (all by default); None if its intermediate rows and kept weights leave the home level no room. Raises
-    `NoValidMapping`."""
+    (all by default), with every tile's candidate runs; None if its intermediate rows and kept weights leave the
+    home level no room. Raises `NoValidMapping`."""
     home = home_level(accelerator)
     blocked = key_rows is not None and key_rows < layers[0].K
     if blocked:
@@ -106,9 +151,8 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
     if home is None:
         if n > 1 or sched.tiles > 1:
             return None
-        run = layer_run(layers[0], accelerator, cache, objective)
-        return GroupCost(first, tile_rows, halo, 1, False, (((run, 1),),), run.result.cycles, run.result.energy_pj,
-                         run.dram_words, 0)
+        runs = layer_runs(layers[0], accelerator, cache, objective)
+        return GroupTiling(first, tile_rows, halo, 1, False, (((runs, 1),),), (), 0)
     level = accelerator.levels[home]
     if n > 1 and not {"Inputs", "Outputs"} <= set(level.keeps):
         return None
@@ -134,8 +178,7 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
     else:       # (tile layer, inputs on chip, outputs on chip, runs), as `KeyBlockSchedule.runs`
         tile_runs = tuple(tuple((tile_layer(layer, rows), j > 0, j < n - 1, times) for rows, times in p)
                           for j, (layer, p) in enumerate(zip(layers, sched.runs())))
-    cycles, energy, dram = 0, 0.0, 0.0
-    runs = []
+    options = []
     for j, (layer, parts) in enumerate(zip(layers, tile_runs)):
         per_layer = []
         for tile, inputs_on_chip, outputs_on_chip, times in parts:
@@ -144,28 +187,33 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
                                     + ([I] if inputs_on_chip else []) + ([O] if outputs_on_chip else [])))
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, resident, rounded_capacity(free))
-            run = layer_run(tile, accelerator, cache, objective, residency, search_views)
-            per_layer.append((run, times))
-            cycles += run.result.cycles * times
-            energy += run.result.energy_pj * times
-            dram += run.dram_words * times
-        runs.append(tuple(per_layer))
+            per_layer.append((layer_runs(tile, accelerator, cache, objective, residency, search_views), times))
+        options.append(tuple(per_layer))
+    loads = []
     if blocked:       # each query block loaded into the home level once per head group, read by every key block
         for rows in sched.query_tiles:
             words = sched.query_words(layers[0], rows)
             load_cycles, load_energy = weight_load(accelerator, home, words)
-            cycles += load_cycles * sched.head_groups
-            energy += load_energy * sched.head_groups
-            dram += words * sched.head_groups
+            loads.append((load_cycles * sched.head_groups, load_energy * sched.head_groups,
+                          words * sched.head_groups))
     for kept in (weights if keep_weights else 0, operands if keep_operands else 0):
         if kept:
             load_cycles, load_energy = weight_load(accelerator, home, kept)
-            cycles += load_cycles
-            energy += load_energy
-            dram += kept
-    return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak,
-                     key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands,
-                     sched.head_rows if blocked else None)
+            loads.append((load_cycles, load_energy, kept))
+    return GroupTiling(first, tile_rows, halo, sched.tiles, keep_weights, tuple(options), tuple(loads), peak,
+                       key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands,
+                       sched.head_rows if blocked else None)
 
 
-__all__ = ["GroupCost", "chainable", "group_cost", "weight_load"]
+def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
+               tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
+               key_rows: int | None = None, head_rows: int | None = None,
+               linear: LinearObjective | None = None) -> GroupCost | None:
+    """`group_tiling`'s group (same arguments; None if it does not fit) with each tile's run chosen by `linear`, the
+    plan's linearised network objective, or by the layer's own `objective` without one (`GroupTiling.cost`)."""
+    tiling = group_tiling(layers, first, accelerator, cache, objective, tile_rows, halo, search_views, key_rows,
+                          head_rows)
+    return None if tiling is None else tiling.cost(objective, linear)
+
+
+__all__ = ["GroupCost", "GroupTiling", "chainable", "group_cost", "group_tiling", "weight_load"]

@@ -1,4 +1,4 @@
-"""`depth-first`: the network's layer chain cut into groups, each computed tile by tile (`groups.group_cost`), the
+"""`depth-first`: the network's layer chain cut into groups, each computed tile by tile (`groups.group_tiling`), the
 cuts and each group's tile rows and halo mode chosen by dynamic programming; or the `resident` plan, whichever
 scores better.
 
@@ -9,6 +9,11 @@ so the groups' costs add up. The score of a group is the objective linearised ar
 cycles x E0 + energy x C0 (E0, C0 the layer-wise totals), whose sum over groups ranks plans as their EDP does to
 first order; latency: cycles; energy: pJ. A group of one layer in one tile is that layer's layer-wise run, so the
 plan is never worse than layer-wise by that score.
+
+Each tile's run is one of its candidates (`plan.layer_runs`: the moved layer-wise mapping, and the view's own search
+when views are searched), kept by `plan.choose_run` with the same linearised objective (a tile's lower EDP alone
+that trades cycles for energy can raise the network's). The DP runs a second time, in the same pass, with each
+tile's run chosen by the layer's own objective, and the plan that scores less by the network's objective is kept.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from mappings import MapperSettings
 from nets.elementwise import elementwise_ops
 
 from ..graph import consumers
-from ..groups import chainable, group_cost
+from ..groups import chainable, group_tiling
 from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
 from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
 from ..stacks import parse_fusion_groups, resolve_fusion_groups
@@ -59,37 +64,43 @@ class DepthFirst:
              count_dram: bool = True) -> NetworkPlan:
         base = layer_wise(network, accelerator, cache, objective, count_dram, shortcuts=True)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
+        rules = (score, None)       # tiles' runs by the plan's linearised objective; by each layer's own
         if self.groups is not None:
-            chosen = self._given(network, accelerator, cache, objective, search_views, score)
-            return dataclasses.replace(self._assemble(network.layers, chosen).with_dram_shortcuts(
-                network, accelerator), baseline=base, notes=(
-                f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in chosen if j - i > 1) or 'none'}",))
+            given = self._given(network, accelerator, cache, objective, search_views)
+            plan = self._better(network, accelerator, objective, [
+                [(i, j, min((t.cost(objective, rule) for t in tilings), key=lambda c: score(c.cycles, c.energy_pj)))
+                 for i, j, tilings in given] for rule in rules])
+            return dataclasses.replace(plan, baseline=base, notes=(
+                f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in given if j - i > 1) or 'none'}",))
 
         layers = network.layers
         readers = consumers(network)
         n = len(layers)
-        best: list = [None] * (n + 1)
-        best[0] = (0.0, None, None)
+        best: list = [[None] * (n + 1) for _ in rules]
+        for table in best:
+            table[0] = (0.0, None, None)
         for i in range(n):
-            if best[i] is None:
+            if best[0][i] is None:
                 continue
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
                 if j - i > 1 and not chainable(network, i, j, readers):
                     break
-                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
-                                     key_blocks=self.key_blocks):
-                    total = best[i][0] + score(cost.cycles, cost.energy_pj)
-                    if best[j] is None or total < best[j][0]:
-                        best[j] = (total, i, cost)
+                for tiling in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
+                                       key_blocks=self.key_blocks):
+                    for table, rule in zip(best, rules):
+                        cost = tiling.cost(objective, rule)
+                        total = table[i][0] + score(cost.cycles, cost.energy_pj)
+                        if table[j] is None or total < table[j][0]:
+                            table[j] = (total, i, cost)
         chosen = []
-        j = n
-        while j > 0:
-            _, i, cost = best[j]
-            chosen.append((i, j, cost))
-            j = i
-        chosen.reverse()
-        plan = dataclasses.replace(self._assemble(layers, chosen).with_dram_shortcuts(network, accelerator),
-                                   baseline=base)
+        for table in best:
+            groups, j = [], n
+            while j > 0:
+                _, i, cost = table[j]
+                groups.append((i, j, cost))
+                j = i
+            chosen.append(groups[::-1])
+        plan = dataclasses.replace(self._better(network, accelerator, objective, chosen), baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):
@@ -97,19 +108,27 @@ class DepthFirst:
                 "the resident plan (whole activations on chip) beat every depth-first plan",))
         return plan
 
-    def _given(self, network, accelerator, cache, objective, search_views, score) -> list:
-        """(first, stop, cost) of the user's groups, each with its best tiling, and of every other layer alone."""
+    def _better(self, network, accelerator, objective, chosen) -> NetworkPlan:
+        """The plan of the groups in `chosen` (one list per rule of the tiles' runs, the linearised network objective's
+        first) that scores less by the network's objective: a plan never worse than the one whose tiles each keep
+        the run that is best for the layer alone."""
+        plans = [self._assemble(network.layers, groups).with_dram_shortcuts(network, accelerator) for groups in chosen]
+        return min(plans, key=lambda plan: network_objective(plan.cycles, plan.energy_pj, objective))
+
+    def _given(self, network, accelerator, cache, objective, search_views) -> list:
+        """(first, stop, tilings) of the user's groups, each with every tiling that fits (`groups.GroupTiling`), and
+        of every other layer alone."""
         groups = {first: last for first, last in resolve_fusion_groups(network, self.groups, self.label)}
-        layers, chosen, i = network.layers, [], 0
+        layers, given, i = network.layers, [], 0
         while i < len(layers):
             j = groups.get(i, i) + 1
-            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1,
-                                   key_blocks=self.key_blocks))
-            if not costs:
+            tilings = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1,
+                                    key_blocks=self.key_blocks))
+            if not tilings:
                 raise GroupDoesNotFit(self._no_room(layers[i:j], i, accelerator))
-            chosen.append((i, j, min(costs, key=lambda c: score(c.cycles, c.energy_pj))))
+            given.append((i, j, tilings))
             i = j
-        return chosen
+        return given
 
     def _no_room(self, group, first, accelerator) -> str:
         home = home_level(accelerator)
@@ -166,10 +185,11 @@ class DepthFirst:
 
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
              key_blocks: bool = True):
-    """The costs of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
-    rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first, and for
-    a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in query
-    blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. Raises
+    """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
+    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`), both halo
+    modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
+    blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
+    one key/value head at a time. Raises
     `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
@@ -187,11 +207,11 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
                        for g in heads]
     for rows, halo, key_rows, head_rows in candidates:
         try:
-            cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
-                              head_rows)
+            tiling = group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
+                                  head_rows)
         except NoValidMapping:
             if len(group) == 1:
                 raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
             continue       # a group whose layers find no mapping in the room it leaves is not a candidate
-        if cost is not None:
-            yield cost
+        if tiling is not None:
+            yield tiling

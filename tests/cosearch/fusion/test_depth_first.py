@@ -1,14 +1,19 @@
 """Depth-first groups (`fusion.groups`) and the planner (`--fusion depth-first`)."""
 
+from unittest import mock
+
 import pytest
 
 from accel_models import explain
-from cosearch.fusion import get_fusion_mode, layer_wise
+from cosearch.fusion import get_fusion_mode, groups, layer_wise
 from cosearch.fusion.groups import group_cost
+from cosearch.fusion.modes import resident as resident_mode
+from cosearch.fusion.plan import LayerRun, LinearObjective, choose_run
 from cosearch.fusion.tiling import schedule
 from cosearch.search import evaluate_network
 from nets import Layer, Network
 
+from test_group_walker import _compulsory_run, _NoMapper, _Priced
 from test_resident import _acc, _net
 
 
@@ -73,3 +78,94 @@ def test_a_chain_that_breaks_is_planned_in_pieces(cache):
     net = Network("broken", [Layer.conv(3, 8, 3, 8), Layer.conv(16, 8, 1, 8)])
     plan = get_fusion_mode("depth-first").plan(net, _acc(4096), cache, "edp")
     assert all(g["first"] == g["last"] for g in plan.tiling) or plan.mode == "resident"
+
+
+def _moved_or_faster(layer, accelerator, cache, objective, residency=None, search_view=False, count_dram=True):
+    """Compulsory runs (`test_group_walker`) where a tile on a view may also run twice as fast for 1.9 times the
+    energy: a lower EDP for the tile alone (0.95x), a higher one for a network whose cycles and energy are in the
+    tile's proportions (its linearised score rises by 0.4 of the tile's share)."""
+    run = _compulsory_run(layer, accelerator, cache, objective, residency, search_view, count_dram)
+    if residency is None:
+        return (run,)
+    return run, LayerRun(layer, _Priced(max(1, run.result.cycles // 2), 1.9 * run.result.energy_pj), residency,
+                         run.dram_words)
+
+
+def _by_the_layers_own_objective(runs, objective, linear=None):
+    return choose_run(runs, objective)
+
+
+def _edp(plan) -> float:
+    return plan.cycles * plan.energy_pj
+
+
+@pytest.mark.parametrize("glb_words", [600, 1024, 2048, 4096])
+def test_a_tiles_run_is_chosen_by_the_networks_objective_not_its_own(glb_words):
+    """Where a tile's faster run has the lower EDP alone but raises the network's, the group keeps the moved run by
+    the planner's linearised objective (`plan.choose_run`) and the layer's own objective keeps the faster one; the
+    plan is never worse by the network's EDP than the plan whose tiles choose by their own objective (before: every
+    tile by its own), and here strictly better."""
+    net, acc = _net(), _acc(glb_words)
+    layers = net.layers[1:4]        # expand -> depthwise 3x3 -> project, in 3 tiles
+    with mock.patch.object(groups, "layer_runs", _moved_or_faster):
+        own = group_cost(layers, 1, _acc(4096), None, "edp", 4, "cache")
+        beside = LinearObjective(100 * own.cycles, own.energy_pj, "edp")     # a network of slower layers
+        linear = group_cost(layers, 1, _acc(4096), None, "edp", 4, "cache", linear=beside)
+        tiles = [(a, b) for p, q in zip(own.runs, linear.runs) for (a, _), (b, _) in zip(p, q)
+                 if a.result != b.result]
+        assert tiles and all(a.result.cycles < b.result.cycles and a.result.energy_pj > b.result.energy_pj
+                             for a, b in tiles)
+        assert own.cycles * own.energy_pj < linear.cycles * linear.energy_pj   # the group alone prefers faster
+        assert beside(linear.cycles, linear.energy_pj) < beside(own.cycles, own.energy_pj)
+
+    def plan(own_rule: bool):
+        with mock.patch.object(groups, "layer_runs", _moved_or_faster), \
+                mock.patch.object(resident_mode, "layer_runs", _moved_or_faster), \
+                mock.patch("cosearch.fusion.plan.layer_runs", _moved_or_faster), \
+                mock.patch.object(groups, "choose_run", _by_the_layers_own_objective if own_rule else choose_run):
+            return get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
+    now, before = plan(False), plan(True)
+    assert _edp(now) < _edp(before), glb_words
+    assert now.tiling and any(part.result.cycles == _compulsory_run(part.layer, acc, None, "edp",
+                                                                     part.residency).result.cycles
+                              for run in now.runs for part, _ in run.parts)
+
+
+@pytest.mark.parametrize("glb_words", [600, 2048, 65536])
+def test_searching_views_in_groups_never_raises_the_networks_objective_over_choosing_by_each_layer(cache,
+                                                                                                  glb_words):
+    """With the mapper and views searched (each tile has the moved mapping and its view's search to choose from),
+    the plan's network EDP is at most the plan's whose tiles keep the run that is best for the layer alone."""
+    net, acc = _net(), _acc(glb_words)
+    now = get_fusion_mode("depth-first").plan(net, acc, cache, "edp", True)
+    with mock.patch.object(groups, "choose_run", _by_the_layers_own_objective):
+        before = get_fusion_mode("depth-first").plan(net, acc, cache, "edp", True)
+    assert _edp(now) <= _edp(before)
+
+
+def test_the_reports_group_table_shows_tiles_and_key_blocks(cache):
+    """The per-group table's schedule column: a tiled convolution group's tiles, rows and halo; an attention group's
+    query blocks, key blocks and key/value heads at a time, and what it keeps on chip (`test_group_walker`'s planner
+    cases: only key blocks fit in 3,000 words; in 6,000 K and V stay on chip too)."""
+    from cosearch.report.fusion import GROUP_COLUMNS, group_rows
+    from cosearch.report.summary import table_markdown
+    from cosearch.search.evaluate import fusion_summary
+    from test_group_walker import _attention_plan
+
+    for glb_words, kept in ((3000, "weights on chip"), (6000, "weights, K and V on chip")):
+        _, plan = _attention_plan(glb_words)
+        summary = fusion_summary(plan, plan.baseline, 1)
+        group = summary["groups"][0]
+        text = table_markdown(list(GROUP_COLUMNS), group_rows(summary))
+        assert text.splitlines()[0].startswith("| group | layers | schedule |")
+        assert (f"| {group['tiles']} query blocks of {group['tile_rows']} tokens, key blocks of {group['key_rows']} "
+                f"keys, 1 key/value head at a time; {kept} |") in text, text
+    summary = evaluate_network(_net(), _acc(2048), cache, fusion="depth-first").meta["fusion"]
+    rows = group_rows(summary)
+    for group, row in zip(summary["groups"], rows):
+        if group.get("tiles", 1) > 1:
+            assert row[2].startswith(f"{group['tiles']} tiles of {group['tile_rows']} row")
+            assert f"halo {group['halo']}" in row[2] and ("weights on chip" in row[2]) == group["weights_on_chip"]
+        else:
+            assert row[2] == "-"
+    assert any(row[2] != "-" for row in rows)

@@ -79,7 +79,7 @@ class _NoMapper:
 def _check_group(layers, tile, halo, glb_words):
     acc = tiny_accelerator(glb_words)
     capacity = acc.levels[1].capacity_words
-    with mock.patch.object(groups, "layer_run", _compulsory_run):
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         try:
             cost = groups.group_cost(layers, 0, acc, None, "edp", tile, halo)
         except NoValidMapping:
@@ -171,7 +171,7 @@ def _check_attention(layers, tile, key_rows, glb_words, head_rows=None):
     runs with what each finds on chip, MACs, the online softmax's element-wise work and the mappings' free room."""
     acc = tiny_accelerator(glb_words)
     capacity = acc.levels[1].capacity_words
-    with mock.patch.object(groups, "layer_run", _compulsory_run):
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         try:
             cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows,
                                      head_rows=head_rows)
@@ -259,7 +259,7 @@ def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
     """key_rows at or above the keys: the group's cost is the query-block schedule's, to the last bit."""
     layers = (Layer.attention_scores(10, 10, 4, heads=2), Layer.attention_context(10, 10, 4, heads=2),
               Layer.fc(8, 8, batch=10))
-    with mock.patch.object(groups, "layer_run", _compulsory_run):
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         plain = groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute")
         for key_rows in (None, 10, 64):
             assert groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute",
@@ -286,7 +286,7 @@ def _attention_plan(glb_words):
     2 dims)."""
     net = Network("attention", [Layer.attention_scores(256, 256, 2, heads=1),
                                 Layer.attention_context(256, 256, 2, heads=1), Layer.fc(2, 2, batch=256)])
-    with mock.patch.object(groups, "layer_run", _compulsory_run), \
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs), \
             mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
@@ -347,7 +347,7 @@ def test_a_worked_example():
     assert again.chip_written_words - kept.chip_written_words == 2 * 16 * 16
     assert again.chip_read_words == kept.chip_read_words == (7 + 7 + 5) * 17 * 16 + 8 * 8 * 16
     assert again.peak_intermediate_words == kept.peak_intermediate_words == 7 * 17 * 16 + 3 * 8 * 16
-    with mock.patch.object(groups, "layer_run", _compulsory_run):
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         fits = {glb: groups.group_cost(layers, 0, tiny_accelerator(glb), None, "edp", 3, "cache")
                 for glb in (2288, 2296, 3712, 3720)}
     assert fits[2288] is None and not fits[2296].weights_on_chip and not fits[3712].weights_on_chip
@@ -460,7 +460,7 @@ def _check_depth_first_plan(layers, glb_words):
     the groups it chose (or of the resident plan it took instead), layer by layer."""
     net = Network("chain", list(layers))
     acc = tiny_accelerator(glb_words)
-    with mock.patch.object(groups, "layer_run", _compulsory_run), \
+    with mock.patch.object(groups, "layer_runs", _compulsory_runs), \
             mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
