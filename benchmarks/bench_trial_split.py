@@ -5,7 +5,7 @@
 Runs the default settings (`run_cosearch.py`'s) with one worker in this process on a new study in OUT, until
 `--trials` trials are complete, and times (CPU, `time.process_time`) the parts of each trial by wrapping them:
 the whole objective call, the subnet search, the networks' runs (all mapping), the mapper's searches by factor mode and
-budget, and within them the compiled search (`run_evolution`), the warm starts, the encodings, the subnet builds and the
+budget, and within them the compiled search (whichever `search_kernel` hands out), the warm starts, the encodings, the subnet builds and the
 accuracy predictor; what is left outside the objective is Optuna's ask and tell, the storage and the worker's loop.
 Timers, not a profiler: cProfile's per-call cost inflates the Python parts several times (a network build measured
 1 ms under it, 0.2 ms without). Needs a warm numba cache (`python -m cosearch warm-up`): a compile would land in the
@@ -31,7 +31,7 @@ import mappings.strategies.evolution as evolution_strategy  # noqa: E402
 import mappings.warm_starts as warm_module  # noqa: E402
 
 TRIAL = "trial (the objective call)"
-KERNEL = "  compiled search (run_evolution)"
+KERNEL = "  compiled search (search_kernel's)"
 
 
 def _timer(spent: dict, owner, name: str, label: str, key=None) -> None:
@@ -49,6 +49,17 @@ def _timer(spent: dict, owner, name: str, label: str, key=None) -> None:
     setattr(owner, name, timed)
 
 
+def _time_search_kernel(spent: dict) -> None:
+    """Time the compiled search the strategy gets from `search_kernel` (the full or the perfect-factor one)."""
+    choose = evolution_strategy.search_kernel
+
+    def timed_choice(factors):
+        holder = type("_Kernel", (), {"run": staticmethod(choose(factors))})
+        _timer(spent, holder, "run", KERNEL)
+        return holder.run
+    evolution_strategy.search_kernel = timed_choice
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=12, help="complete trials to run (default 12)")
@@ -60,7 +71,7 @@ def main() -> None:
     _timer(spent, trial_module, "network_run", "network runs (all mapping)")
     _timer(spent, mapper_module.MapperSettings, "search", "mapper searches, ",
            key=lambda settings, enc, *a, **k: f"{enc.factors} factors, {settings.budget} evaluations")
-    _timer(spent, evolution_strategy, "run_evolution", KERNEL)
+    _time_search_kernel(spent)
     _timer(spent, warm_module.WarmStarts, "seeds", "warm-start seeds")
     _timer(spent, mapper_module.MapperSettings, "encoding", "encodings")
     _timer(spent, trial_module, "to_network", "subnet builds (to_network)")
