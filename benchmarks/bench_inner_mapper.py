@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     best_mapping(pairs[0].layer, pairs[0].accelerator, budget_evals=64, fixed_keep=pairs[0].fixed_keep)  # compile
     print(f"inner mapper: strategy {es.name}, {settings.factors} factors, {settings.budget_evals} evaluations per "
           f"layer, "
-          f"{es.islands} island(s), population {es.popsize or 'default'}, step {es.seed_sigma} "
+          f"{es.islands} island(s) ({es.cold_islands or es.islands} without warm starts), population "
+          f"{es.popsize or 'default'}, step {es.seed_sigma} "
           f"around warm starts, restarts after {es.patience} stalled generations ({es.local_restarts:.0%} "
           f"local); reference: cmaes package, {REFERENCE_EVALS:,} evaluations; {args.seeds} seeds; warm = after "
           f"{args.chain} neighbouring accelerators")
