@@ -377,6 +377,14 @@ class Encoding:
         """What the genes mean, as a hashable value: encodings with equal layouts read genes alike."""
         return (self.accelerator.level_names,) + tuple((kind, tuple(where)) for kind, _, where in self._groups)
 
+    @property
+    def keep_genes(self) -> np.ndarray:
+        """The index in x of the keep gene of each (level, tensor) [L, 3] (tensors in `TENSORS` order), -1 where the
+        keep is not searched; a read-only view."""
+        view = self._keep.view()
+        view.flags.writeable = False
+        return view
+
     # ---- decoding ------------------------------------------------------------------------
     def decode(self, x: np.ndarray, fast: bool = True) -> MappingArrays:
         """A batch x [B, n] (or one x [n]) in [0,1] -> B mappings of valid shape (values are clipped to [0,1]).

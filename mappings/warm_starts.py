@@ -60,7 +60,8 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         a[c], a[k] = _K, _C
         fields[name] = a
     genes = enc.encode(m._replace(**fields))
-    genes[enc._keep[enc._keep >= 0]] = _AUTO_KEEP
+    keep = enc.keep_genes
+    genes[keep[keep >= 0]] = _AUTO_KEEP
     return enc.encode(enc.decode(genes))
 
 

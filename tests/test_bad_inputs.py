@@ -580,6 +580,8 @@ def _api_cases():
          ["EvolutionStrategy.sigma0", "[1e-12, 1e+06]"]),
         ("EvolutionStrategy seed_sigma -0.1", lambda: EvolutionStrategy(seed_sigma=-0.1), V,
          ["EvolutionStrategy.seed_sigma", "[1e-12, 1e+06]"]),
+        ("EvolutionStrategy cold islands -1", lambda: EvolutionStrategy(cold_islands=-1), V,
+         ["EvolutionStrategy.cold_islands", "integer >= 0"]),
         ("EvolutionStrategy local restarts 2", lambda: EvolutionStrategy(local_restarts=2), V,
          ["EvolutionStrategy.local_restarts", "[0, 1]"]),
         ("best_mapping seed -1", bm(seed=-1), V, ["best_mapping.seed", "integer >= 0"]),

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from mappings import EvolutionStrategy, MapperSettings
 
-SEARCH_MAPPER = MapperSettings(EvolutionStrategy(islands=1, popsize=8, patience=8, local_restarts=1.0, seed_sigma=0.2),
+SEARCH_MAPPER = MapperSettings(EvolutionStrategy(islands=1, popsize=8, patience=8, local_restarts=1.0, seed_sigma=0.2,
+                                                 cold_islands=4),
                                budget_evals=256, factors="auto")
 """The per-layer mapper of the search's trials: 256 evaluations of one island of 8 that restarts around the best
-genes after 8 stalled generations, with a first step of 0.2 around the warm starts; residual tiling factors for the
-layers whose dims leave an axis of the array idle with divisors (why: docs/defaults.md)."""
+genes after 8 stalled generations, with a first step of 0.2 around the warm starts (four islands of 8 for a search
+without warm starts); residual tiling factors for the layers whose dims leave an axis of the array idle with divisors
+(why: docs/defaults.md)."""
 FINAL_MAPPER = MapperSettings(EvolutionStrategy(), budget_evals=4096, factors="auto")
 """The mapper of the final phase: the best designs re-mapped, and the presets mapped, with a larger budget."""
 

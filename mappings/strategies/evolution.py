@@ -18,7 +18,7 @@ from ..encoding import Encoding
 from ..evolution import HISTORY, search_kernel
 from ..fitness import objective_index
 from ..result import MapperResult
-from .base import MapperStrategy, check_island_settings, check_number
+from .base import MapperStrategy, check_integer, check_island_settings, check_number
 
 CHUNK_EVALS = 4096
 """With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
@@ -32,7 +32,12 @@ class EvolutionStrategy(MapperStrategy):
     `seed_sigma`. An island that makes no progress for `patience` generations, or whose step collapses, restarts
     around the best genes found with step `local_sigma` (probability `local_restarts`; BIPOP-CMA-ES's local regime,
     Hansen 2009) or from a random mean with twice the population (IPOP-CMA-ES, Auger and Hansen 2005), up to
-    `max_popsize` and 4x the gene count. The last generation is cut to the evaluation budget."""
+    `max_popsize` and 4x the gene count. The last generation is cut to the evaluation budget.
+
+    `cold_islands` (0: `islands`): the islands of a search given no seeds. A search that starts from seeds refines
+    them; one that starts from nothing decides which basin (which tensor each buffer holds, which dims the array
+    unrolls) every later search of the shape starts from, since they are seeded with it, and more islands try more
+    basins for the same budget (docs/defaults.md, "The search's mapper")."""
 
     name = "es"
 
@@ -44,9 +49,11 @@ class EvolutionStrategy(MapperStrategy):
     max_popsize: int = 256
     local_restarts: float = 0.5
     local_sigma: float = 0.2
+    cold_islands: int = 0
 
     def __post_init__(self) -> None:
         check_island_settings(self)
+        check_integer(type(self).__name__, "cold_islands", self.cold_islands, 0)
         check_number(type(self).__name__, "seed_sigma", self.seed_sigma, 1e-12, 1e6)
 
     def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
@@ -62,6 +69,7 @@ class EvolutionStrategy(MapperStrategy):
         la, aa, tables = layer_arrays(layer), accelerator_arrays(acc), enc.tables
         hist_e, hist_w, hist_v = np.zeros(HISTORY, dtype=np.int64), np.zeros(HISTORY), np.zeros(HISTORY)
         n_seeds = len(seeds)
+        islands = self.cold_islands if n_seeds == 0 and self.cold_islands else self.islands
         seeds = np.ascontiguousarray(seeds if n_seeds else np.zeros((1, enc.size)), dtype=np.float64)
         evaluations = valid = 0
         history: list[tuple[int, float, float]] = []
@@ -74,7 +82,7 @@ class EvolutionStrategy(MapperStrategy):
             t_call = time.perf_counter() - t0
             remaining_s = math.inf if time_limit_s is None else max(0.0, time_limit_s - t_call)
             x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
-                seeds, n_seeds, budget, rng, NORMAL_TABLE, self.islands, self.popsize, self.sigma0, self.seed_sigma,
+                seeds, n_seeds, budget, rng, NORMAL_TABLE, islands, self.popsize, self.sigma0, self.seed_sigma,
                 self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
                 tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v, remaining_s)
             for h in range(n_hist):

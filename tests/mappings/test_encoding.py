@@ -338,3 +338,18 @@ def test_wrong_argument_types_are_named_where_given(args, kwargs, message):
     with pytest.raises(ValueError) as info:
         Encoding(*(given.get(a, a) for a in args), **kwargs)
     assert str(info.value).startswith(message)
+
+
+def test_keep_genes_name_the_keep_genes_read_only():
+    """`keep_genes[l, t]` is the index of keep[level l, tensor t] in x (-1 where the keep is not searched), and the
+    view cannot be written."""
+    acc = presets.get_preset("eyeriss")
+    enc = Encoding(LAYERS[1], acc, bypass="search")
+    idx = enc.keep_genes
+    assert idx.shape == (acc.num_levels, len(TENSORS)) and (idx[0] == -1).all() and (idx >= 0).any()
+    for l, level in enumerate(acc.level_names):
+        for t, tensor in enumerate(TENSORS):
+            name = f"keep[{level},{tensor}]"
+            assert idx[l, t] == (enc.names.index(name) if name in enc.names else -1)
+    with pytest.raises(ValueError):
+        idx[1, 0] = 0

@@ -72,3 +72,22 @@ def test_fast_random_draws_are_uniform_and_standard_normal():
     again, _ = draws(new_state(7), NORMAL_TABLE, 1000)
     other, _ = draws(new_state(8), NORMAL_TABLE, 1000)
     assert (again == u[:1000]).all() and not np.allclose(other, u[:1000])
+
+
+def test_cold_islands_only_without_seeds(mapper_bench):
+    """`cold_islands` sets the islands of a search given no seeds, and only of that one: unseeded, the search is the
+    one with that many islands; seeded, the one with `islands`."""
+    case, _ = mapper_bench["mesh16_mbv2_dw3x3"]
+    enc = Encoding(case.layer, case.accelerator)
+
+    def run(strategy, seeds=None):
+        r = best_mapping(case.layer, case.accelerator, strategy=strategy, budget_evals=96, seed=2, seeds=seeds)
+        return r.cycles, r.energy_pj, [h[0] for h in r.history]
+
+    one, four = EvolutionStrategy(islands=1, popsize=8), EvolutionStrategy(islands=4, popsize=8)
+    cold = EvolutionStrategy(islands=1, popsize=8, cold_islands=4)
+    assert run(cold) == run(four) and run(one) != run(four)
+    seed = enc.encode(best_mapping(case.layer, case.accelerator, strategy="random", budget_evals=8, seed=0).arrays)
+    assert run(cold, seed[None]) == run(one, seed[None]) != run(four, seed[None])
+    with pytest.raises(ValueError, match="cold_islands"):
+        EvolutionStrategy(cold_islands=-1)

@@ -11,6 +11,7 @@ def test_the_co_search_mapper_restarts_around_its_best_and_the_final_one_does_no
     assert search["strategy"] == "es" and search["patience"] == 8 and search["local_restarts"] == 1.0
     assert search["budget_evals"] == 256 and search["seed"] == 0 and search["islands"] == 1
     assert search["seed_sigma"] == 0.2                    # a wider first step around the warm starts
+    assert search["cold_islands"] == 4                    # more basins tried where there are no warm starts
     final = FINAL_MAPPER.to_dict()
     assert FINAL_MAPPER.strategy == EvolutionStrategy() and final["budget_evals"] == 4096
     assert final["patience"] == 40 and final["local_restarts"] == 0.5 and final["seed_sigma"] == 0.1

@@ -47,7 +47,9 @@ def test_the_searches_score_searches_views_by_the_one_rule_and_evaluate_network_
 
     space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
     net = space.network(smallest_config(space))
-    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
+    # at the search's own budget: the layer-wise mappings are tied on latency, and at a small budget which of them a
+    # search returns, so their price on the views, is chance (x1.04-1.47 at 64 evaluations)
+    cache = MappingCache(SEARCH_MAPPER)
     views = view_search_settings(cache.settings, "latency")
     assert views is view_search_settings(cache.settings, "latency") and \
         views.budget_evals == VIEW_SEARCH_EVALS["latency"]
@@ -58,7 +60,7 @@ def test_the_searches_score_searches_views_by_the_one_rule_and_evaluate_network_
     assert run.cycles == cost.cycles and run.energy_pj == pytest.approx(cost.energy_pj, rel=1e-12)
     assert network_run(net, acc, cache, "latency", "resident", search_views=views) == run
     priced = network_run(net, acc, cache, "latency", "resident", search_views=False)
-    assert priced.cycles > 1.2 * run.cycles, (priced.cycles, run.cycles)   # x1.31 at this budget
+    assert priced.cycles > 1.2 * run.cycles, (priced.cycles, run.cycles)   # x1.80 at this budget
 
 
 def test_layer_wise_scores_search_no_view_and_equal_evaluate_networks_sum(design):
