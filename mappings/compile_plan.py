@@ -47,10 +47,32 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
     then the decoder, the kernel's drivers and the small helpers, the search, the warm starts); `cache`: the
     `MappingCache` whose search the search step runs."""
+    def search() -> None:   # a real search, with the caller's settings
+        cache.result(layer, accelerator, objective)
+    return _plan(layer, accelerator, cache.settings.factors, objective, search)
+
+
+def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str,
+                      objective: str = "edp") -> list[CompileStep]:
+    """The steps of `mapper_compile_plan` that the search of a mapper with `factors` links (its driver, the
+    kernel's callees that driver reaches, the decoder, the helpers), without the search itself: what a first search
+    in a process can compile beside it (`mappings.split_compile.compile_first_search`)."""
+    plan = _plan(layer, accelerator, factors, objective, lambda: None)
+    steps = {s.name: s for s in plan}
+    needed, todo = set(), list(steps[SEARCH_PERFECT if factors == "perfect" else SEARCH].after)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(steps[name].after)
+    return [s for s in plan if s.name in needed]
+
+
+def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search) -> list[CompileStep]:
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
-    perfect = cache.settings.factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
+    perfect = factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
     kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
@@ -64,9 +86,6 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
-    def search() -> None:   # a real search, with the caller's settings
-        cache.result(layer, accelerator, objective)
-
     # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
     i64 = types.int64
     full = tuple(s.name for s in kernel if s.name not in PERFECT_ONLY_STEPS)
@@ -75,6 +94,7 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
                                    PERFECT_DRIVER_STEPS))
+    # the search links one driver (evolution.search_kernel): the perfect one where it is compiled
     linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers")
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
                      CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),

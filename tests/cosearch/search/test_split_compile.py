@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import cosearch
+import mappings.split_compile
 from accel_models.kernel import CompileStep
-from cosearch.search import AcceleratorSpace, split_compile
+from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
 from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
@@ -148,7 +149,7 @@ def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path):
 
 
 def test_without_file_locks_every_worker_compiles_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(split_compile, "fcntl", None)  # as on Windows
+    monkeypatch.setattr(mappings.split_compile, "fcntl", None)  # as on Windows
     ran: list[str] = []
     split = SplitCompile(_steps(ran, "x y"), tmp_path / "steps")
     split.start()
