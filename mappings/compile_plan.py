@@ -1,5 +1,5 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
-share (see `accel_models.kernel.compile_plan` for why, and `cosearch.search.split_compile` for the schedule).
+share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
 `evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`), and
 `evolution.run_evolution_perfect` (the search of a mapper with `factors="perfect"`) the perfect-factor driver
@@ -32,7 +32,7 @@ COMPILE_COST_S = {
     "evaluate_range_perfect": 7.0, "run_evolution_perfect": 12.6}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
-`cosearch.search.split_compile` balances the workers by. Only the proportions matter; a figure out of date
+`mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are those steps'
 CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines)."""
 

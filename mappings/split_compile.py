@@ -196,26 +196,50 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
     steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
     or with `COSEARCH_COMPILE_HELPER=0`; what is compiled, and so every result, is the same either way. Returns
     whether a helper was started."""
-    driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
-    if (fcntl is None or os.environ.get(HELPER_ENV) == "0" or _cores() < 2 or not _cold(search)
-            or not _cold(driver)):   # the driver in the cache: its callees too (a split's search step), little to share
+    if not helper_would_help(search, factors):
         return False
     steps = search_links_plan(layer, accelerator, factors, objective)
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective)))
-        root = str(Path(__file__).resolve().parents[1])           # this checkout's packages, whatever the cwd
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
-        with open(Path(folder) / "helper.log", "w") as log:
-            helper = subprocess.Popen([sys.executable, "-c", "import sys; from mappings.split_compile import "
-                                       "_helper_main; _helper_main(sys.argv[1])", folder], env=env,
-                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        helper = start_helper(Path(folder), "import sys; from mappings.split_compile import _helper_main; "
+                                             "_helper_main(sys.argv[1])")
         split = SplitCompile(steps, Path(folder), say=lambda text: None)
         try:
             split.start()
             split.finish()
-        finally:
-            _stop(helper)
+        finally:   # it ends by itself once no step is left; one still starting up (importing) is stopped
+            stop_helper(helper, HELPER_STOP_S)
     return True
+
+
+def helper_would_help(search, factors: str) -> bool:
+    """Whether a helper process would share a compile: the search `search` (`evolution.search_kernel(factors)`) and
+    its driver are neither compiled here nor in numba's cache (the driver in the cache means its callees are too:
+    little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER` is not "0"."""
+    driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
+    return (fcntl is not None and os.environ.get(HELPER_ENV) != "0" and _cores() >= 2 and _cold(search)
+            and _cold(driver))
+
+
+def start_helper(folder: Path, code: str) -> subprocess.Popen:
+    """A helper process running the Python `code` with `folder` as sys.argv[1] (a new interpreter, not a fork or a
+    multiprocessing child: it never runs the caller's `__main__`), on this checkout's packages, its output in
+    `folder`/helper.log."""
+    root = str(Path(__file__).resolve().parents[1])           # this checkout's packages, whatever the cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    with open(folder / "helper.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-c", code, str(folder)], env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log)
+
+
+def stop_helper(helper: subprocess.Popen, wait_s: float) -> None:
+    """End a helper: wait up to `wait_s` for it to end by itself, then stop it (numba writes each cache file whole,
+    then renames it, so a stop never leaves half a file; a step it did not finish is compiled by its caller)."""
+    try:
+        helper.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        helper.terminate()
+        helper.wait()
 
 
 def _helper_main(folder: str) -> None:
@@ -223,17 +247,6 @@ def _helper_main(folder: str) -> None:
     layer, accelerator, factors, objective = pickle.loads((Path(folder) / "job.pickle").read_bytes())
     SplitCompile(search_links_plan(layer, accelerator, factors, objective), Path(folder),
                  say=lambda text: print(text, file=sys.stderr)).start()
-
-
-def _stop(helper: subprocess.Popen) -> None:
-    """End the helper once the caller's steps are done: it ends by itself when no step is left to take; one still
-    starting up (importing) is stopped after `HELPER_STOP_S` (numba writes each cache file whole, then renames it, so
-    a stop never leaves half a file)."""
-    try:
-        helper.wait(HELPER_STOP_S)
-    except subprocess.TimeoutExpired:
-        helper.terminate()
-        helper.wait()
 
 
 def _cold(search) -> bool:

@@ -4,14 +4,27 @@ is their mapper's (`compile_plan`), built on one layer and design of the run (`p
 On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost kernel
 and the decoder (~70 s CPU each, on both cores at once). With the shared plan, on two workers one compiles the
 kernel's longest callee while the other compiles the rest beside it, and the search is compiled once, with its
-callees loaded from the cache. `cosearch warm-up` runs the same schedule ahead of the first run.
+callees loaded from the cache. `cosearch warm-up` runs the same schedule ahead of the first run, and a run in one
+process on a cold cache with a helper process beside it (`compile_beside`).
 """
 from __future__ import annotations
 
-from accel_models import Accelerator
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from accel_models import Accelerator, MappingArrays, kernel
+from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import CompileStep
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
-from mappings.split_compile import MAX_WAIT_S, POLL_S, SplitCompile, chain_cost_s, schedule_s
+from mappings.compile_plan import COMPILE_COST_S
+from mappings.evolution import search_kernel
+from mappings.split_compile import (MAX_WAIT_S, POLL_S, SplitCompile, chain_cost_s, helper_would_help, schedule_s,
+                                    start_helper, stop_helper)
 from nets import Layer, get_space, largest_config, to_network
 
 from ..config import CoSearchSettings
@@ -36,4 +49,67 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-__all__ = ["plan_inputs", "compile_plan", "SplitCompile", "chain_cost_s", "schedule_s", "MAX_WAIT_S", "POLL_S"]
+ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8, "evaluate_batch_parallel": 18.0}
+"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`;
+`evaluate_batch_parallel` after the rest of the warm-up's plan on an empty NUMBA_CACHE_DIR (load 10-12)."""
+
+
+def entry_point_steps(layer, accelerator) -> list:
+    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`
+    (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do
+    unequal work: `kernel.instance_classes`), and `evaluate_batch` on a large batch (`kernel.evaluate_batch_parallel`:
+    `mappings.random_valid_mappings` of the README's first Python example draws 40,000), after the kernel's callees
+    and the mapper plan's `evaluate_range` step, whose compiled driver they load where they call it with the search's
+    signature."""
+    ensure_fresh_kernel_cache()
+    la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
+    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
+        "evaluate_range",)
+    batch = MappingArrays.empty(1, accelerator.num_levels)
+    one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
+    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
+                               after),
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after),
+            kernel.CompileStep("evaluate_batch_parallel",
+                               kernel.compile_for(kernel.evaluate_batch_parallel, la, aa, batch), after)]
+
+
+@contextmanager
+def compile_beside(settings) -> Iterator[SplitCompile | None]:
+    """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
+    `SplitCompile` of the trial's mapper plan (`compile_plan`) for the run's worker to take steps of, while the helper
+    takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and report call (not
+    the large-batch driver: a co-search does not call it), as two workers of a run would (`cosearch.search.workers`).
+    None (nothing shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache,
+    one core). On leaving, the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at
+    once if the run ended on an exception (an interrupt)."""
+    factors = settings.mapper.factors
+    plan = compile_plan(settings) if helper_would_help(search_kernel(factors), factors) else []
+    if not plan:        # a warm cache, or a strategy with nothing compiled to share
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
+        (Path(folder) / "settings.pickle").write_bytes(pickle.dumps(settings))
+        helper = start_helper(Path(folder), "import sys; from cosearch.search.split_compile import _helper_main; "
+                                            "_helper_main(sys.argv[1])")
+        try:
+            yield SplitCompile(plan, Path(folder), say=lambda text: None)
+        except BaseException:
+            stop_helper(helper, 0)
+            raise
+        stop_helper(helper, MAX_WAIT_S)
+
+
+def _helper_main(folder: str) -> None:
+    """The helper of `compile_beside`: steps of the run's plan, then the entry points of its final phase and report."""
+    settings = pickle.loads((Path(folder) / "settings.pickle").read_bytes())
+    entry = [s for s in entry_point_steps(*plan_inputs(settings)) if s.name != "evaluate_batch_parallel"]
+    split = SplitCompile(compile_plan(settings) + entry, Path(folder), say=lambda text: print(text, file=sys.stderr),
+                         cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
+    split.start()
+    split.finish()
+
+
+__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S", "SplitCompile",
+           "chain_cost_s", "schedule_s", "MAX_WAIT_S", "POLL_S"]
