@@ -266,3 +266,7 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+__all__ = ["SplitCompile", "chain_cost_s", "schedule_s", "compile_first_search", "helper_would_help", "start_helper",
+           "stop_helper", "MAX_WAIT_S", "POLL_S", "HELPER_ENV", "HELPER_STOP_S"]
