@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from accel_models import get_preset
-from mappings import best_mapping, split_compile
+from mappings import MappingCache, best_mapping, split_compile
 from mappings.compile_plan import SEARCH, SEARCH_PERFECT, mapper_compile_plan, search_links_plan
 from mappings.evolution import search_kernel
 from mappings.mapper import MapperSettings
