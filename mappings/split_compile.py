@@ -200,9 +200,12 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
         return False
     steps = search_links_plan(layer, accelerator, factors, objective)
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
-        (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective)))
-        helper = start_helper(Path(folder), "import sys; from mappings.split_compile import _helper_main; "
-                                             "_helper_main(sys.argv[1])")
+        try:
+            (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective)))
+            helper = start_helper(Path(folder), "import sys; from mappings.split_compile import _helper_main; "
+                                                 "_helper_main(sys.argv[1])")
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):   # the search compiles alone
+            return False
         split = SplitCompile(steps, Path(folder), say=lambda text: None)
         try:
             split.start()

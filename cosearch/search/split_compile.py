@@ -85,14 +85,19 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
     one core). On leaving, the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at
     once if the run ended on an exception (an interrupt)."""
     factors = settings.mapper.factors
-    plan = compile_plan(settings) if helper_would_help(search_kernel(factors), factors) else []
-    if not plan:        # a warm cache, or a strategy with nothing compiled to share
-        yield None
-        return
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
-        (Path(folder) / "settings.pickle").write_bytes(pickle.dumps(settings))
-        helper = start_helper(Path(folder), "import sys; from cosearch.search.split_compile import _helper_main; "
-                                            "_helper_main(sys.argv[1])")
+        try:
+            plan = compile_plan(settings) if helper_would_help(search_kernel(factors), factors) else []
+            if plan:
+                (Path(folder) / "settings.pickle").write_bytes(pickle.dumps(settings))
+                helper = start_helper(Path(folder), "import sys; from cosearch.search.split_compile import "
+                                                    "_helper_main; _helper_main(sys.argv[1])")
+        except Exception as exc:    # no plan, or settings that do not pickle: the run compiles alone
+            print(f"split compile: no helper ({type(exc).__name__}: {exc})", file=sys.stderr)
+            plan = []
+        if not plan:        # a warm cache, or a strategy with nothing compiled to share
+            yield None
+            return
         try:
             yield SplitCompile(plan, Path(folder), say=lambda text: None)
         except BaseException:
