@@ -1,5 +1,5 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
-share (see `accel_models.kernel.compile_plan` for why, and `cosearch.search.split_compile` for the schedule).
+share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
 `evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`), and
 `evolution.run_evolution_perfect` (the search of a mapper with `factors="perfect"`) the perfect-factor driver
@@ -32,7 +32,7 @@ COMPILE_COST_S = {
     "evaluate_range_perfect": 7.0, "run_evolution_perfect": 12.6}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
-`cosearch.search.split_compile` balances the workers by. Only the proportions matter; a figure out of date
+`mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are those steps'
 CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines)."""
 
@@ -47,10 +47,32 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
     then the decoder, the kernel's drivers and the small helpers, the search, the warm starts); `cache`: the
     `MappingCache` whose search the search step runs."""
+    def search() -> None:   # a real search, with the caller's settings
+        cache.result(layer, accelerator, objective)
+    return _plan(layer, accelerator, cache.settings.factors, objective, search)
+
+
+def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str,
+                      objective: str = "edp") -> list[CompileStep]:
+    """The steps of `mapper_compile_plan` that the search of a mapper with `factors` links (its driver, the
+    kernel's callees that driver reaches, the decoder, the helpers), without the search itself: what a first search
+    in a process can compile beside it (`mappings.split_compile.compile_first_search`)."""
+    plan = _plan(layer, accelerator, factors, objective, lambda: None)
+    steps = {s.name: s for s in plan}
+    needed, todo = set(), list(steps[SEARCH_PERFECT if factors == "perfect" else SEARCH].after)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(steps[name].after)
+    return [s for s in plan if s.name in needed]
+
+
+def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search) -> list[CompileStep]:
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
-    perfect = cache.settings.factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
+    perfect = factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
     kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
@@ -64,9 +86,6 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
-    def search() -> None:   # a real search, with the caller's settings
-        cache.result(layer, accelerator, objective)
-
     # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
     i64 = types.int64
     full = tuple(s.name for s in kernel if s.name not in PERFECT_ONLY_STEPS)
@@ -75,6 +94,7 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
                                    PERFECT_DRIVER_STEPS))
+    # the search links one driver (evolution.search_kernel): the perfect one where it is compiled
     linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers")
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
                      CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),

@@ -4,7 +4,7 @@ types `driver.evaluate_one` passes it, so that processes starting cold can compi
 numba compiles a callee while it infers its caller's types, one callee after the other; with `cache=True` a
 compiled function is written to numba's cache, and a caller compiled later in another process loads it from
 there. The steps below let several processes each compile some of the callees first (see
-`cosearch.search.split_compile`). Their types are built from the values `evaluate_range` receives, as
+`mappings.split_compile`). Their types are built from the values `evaluate_range` receives, as
 `evaluate_one` forwards them: a call site changed there must be followed here, else the step compiles a
 specialisation nobody calls (a slower cold start, never a different result);
 tests/cosearch/search/test_split_compile.py checks that the steps cover the calls.

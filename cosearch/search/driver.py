@@ -19,6 +19,7 @@ from .out_folder import claim_out, release_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
+from .split_compile import compile_beside
 from .study import load_study, prepare_study, trial_counts
 from .workers import INPUT_ERROR, WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
 
@@ -85,7 +86,9 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
     reports: list[WorkerReport] = []
     if remaining > 0:
         if settings.workers == 1:
-            reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy)]
+            with compile_beside(settings) as split:     # on a cold numba cache, a helper process compiles beside it
+                reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy,
+                                      split=split)]
         else:
             reports = run_worker_processes(settings, settings.workers, deadline, notify)
             # the trials were written by other processes: read them on a fresh connection (this process's cached

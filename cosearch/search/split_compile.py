@@ -1,50 +1,34 @@
-"""Worker processes that start on a cold numba cache share the compile: each compiles steps of the mapper's compile
-plan that no other worker has taken, and loads the others' from numba's cache; `cosearch warm-up` runs the same
-schedule ahead of the first run.
+"""The co-search's worker processes share a cold numba compile (`mappings.split_compile`, the schedule): the plan
+is their mapper's (`compile_plan`), built on one layer and design of the run (`plan_inputs`).
 
 On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost kernel
-and the decoder (~70 s CPU each, on both cores at once). The tree is a chain of callers over callees that compile
-independently (`mappings.compile_plan`). A worker takes, of the steps not done whose callees are done, the one that
-heads the costliest chain of compiles still ahead (each step's measured CPU seconds,
-`mappings.compile_plan.COMPILE_COST_S`, plus its longest chain of callers: the critical-path rule of list
-scheduling; a step without a figure counts the median of the others, and the plan's order breaks ties), holding an
-OS lock on it (a worker that dies releases it, and its step is taken again), compiles it (numba writes it to its
-cache), marks it done, and goes on. So on two workers one compiles the kernel's longest callee while the other
-compiles the rest beside it, and the search is compiled once, with its callees loaded from the cache. On a warm
-cache each step is a load from the cache (milliseconds). Where there are no file locks (Windows) every worker
-compiles alone, as before.
+and the decoder (~70 s CPU each, on both cores at once). With the shared plan, on two workers one compiles the
+kernel's longest callee while the other compiles the rest beside it, and the search is compiled once, with its
+callees loaded from the cache. `cosearch warm-up` runs the same schedule ahead of the first run, and a run in one
+process on a cold cache with a helper process beside it (`compile_beside`).
 """
 from __future__ import annotations
 
-import json
-import math
-import os
+import pickle
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-
-from accel_models import Accelerator
+from accel_models import Accelerator, MappingArrays, kernel
+from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import CompileStep
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
+from mappings.evolution import search_kernel
+from mappings.split_compile import (MAX_WAIT_S, POLL_S, SplitCompile, chain_cost_s, helper_would_help, schedule_s,
+                                    start_helper, stop_helper)
 from nets import Layer, get_space, largest_config, to_network
 
-from .._files import write_text_atomic
 from ..config import CoSearchSettings
 from .space import AcceleratorSpace
-
-MAX_WAIT_S = 120.0
-"""How long a worker waits for steps other live workers are compiling; past it, its trial compiles what is
-missing itself (a worker stopped, or a very loaded machine: never a hang)."""
-POLL_S = 0.05
-"""How often a waiting worker looks at the steps again."""
 
 
 def plan_inputs(settings: CoSearchSettings) -> tuple[Layer, Accelerator]:
@@ -65,134 +49,72 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-def _own_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> dict[str, float]:
-    """Each step's figure in `cost_s`; a step without one costs the median of the others (1 s if none has one)."""
-    known = sorted(cost_s[s.name] for s in steps if s.name in cost_s)
-    default = known[len(known) // 2] if known else 1.0
-    return {s.name: cost_s.get(s.name, default) for s in steps}
+ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8, "evaluate_batch_parallel": 18.0}
+"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`;
+`evaluate_batch_parallel` after the rest of the warm-up's plan on an empty NUMBA_CACHE_DIR (load 10-12)."""
 
 
-def chain_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> dict[str, float]:
-    """Each step's CPU seconds plus those of its costliest chain of callers in the plan (the steps that list it in
-    `after`, transitively): how long the compile still runs after the step starts, at best."""
-    own = _own_cost_s(steps, cost_s)
-    callers: dict[str, list[str]] = {s.name: [] for s in steps}
-    for step in steps:
-        for callee in step.after:
-            callers.setdefault(callee, []).append(step.name)
-    chain: dict[str, float] = {}
-
-    def of(name: str) -> float:
-        if name not in chain:
-            chain[name] = own[name] + max((of(c) for c in callers.get(name, ())), default=0.0)
-        return chain[name]
-    return {s.name: of(s.name) for s in steps}
-
-
-def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], workers: int) -> float:
-    """The wall time, in compile seconds, of `workers` processes taking steps as `SplitCompile` does, each step
-    lasting its figure in `cost_s`: the plan's prediction (the longest chain of callees bounds it from below)."""
-    chain, lasts = chain_cost_s(steps, cost_s), _own_cost_s(steps, cost_s)
-    names = set(lasts)
-    left = sorted(steps, key=lambda s: -chain[s.name])
-    free = [0.0] * workers
-    end: dict[str, float] = {}
-    while left:
-        w = min(range(workers), key=free.__getitem__)
-        ready = [s for s in left if all(end.get(a, math.inf) <= free[w] for a in s.after if a in names)]
-        if not ready:  # this worker waits for the next callee to end
-            free[w] = min(t for t in end.values() if t > free[w])
-            continue
-        left.remove(ready[0])
-        end[ready[0].name] = free[w] = free[w] + lasts[ready[0].name]
-    return max(end.values(), default=0.0)
+def entry_point_steps(layer, accelerator) -> list:
+    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`
+    (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do
+    unequal work: `kernel.instance_classes`), and `evaluate_batch` on a large batch (`kernel.evaluate_batch_parallel`:
+    `mappings.random_valid_mappings` of the README's first Python example draws 40,000), after the kernel's callees
+    and the mapper plan's `evaluate_range` step, whose compiled driver they load where they call it with the search's
+    signature."""
+    ensure_fresh_kernel_cache()
+    la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
+    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
+        "evaluate_range",)
+    batch = MappingArrays.empty(1, accelerator.num_levels)
+    one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
+    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
+                               after),
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after),
+            kernel.CompileStep("evaluate_batch_parallel",
+                               kernel.compile_for(kernel.evaluate_batch_parallel, la, aa, batch), after)]
 
 
-class SplitCompile:
-    """The steps of a compile plan shared by the worker processes given the same `folder` (one per command).
-
-    `start()` compiles what this worker can take now and returns when every step left is done, taken by another
-    worker, or waits for one; `finish()` then waits until all are done (taking any step a worker left), at most
-    `max_wait_s`. A worker does its other set-up between the two."""
-
-    def __init__(self, steps: Sequence[CompileStep], folder: Path, max_wait_s: float = MAX_WAIT_S,
-                 poll_s: float = POLL_S, say: Callable[[str], None] | None = None,
-                 cost_s: Mapping[str, float] = COMPILE_COST_S) -> None:
-        steps = list(steps) if fcntl is not None else []
-        chain = chain_cost_s(steps, cost_s)
-        self.steps = sorted(steps, key=lambda s: -chain[s.name])  # stable: the plan's order among equals
-        self.folder = folder
-        self.max_wait_s, self.poll_s = max_wait_s, poll_s
-        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-        self.compiled: dict[str, float] = {}
-        """The steps this worker ran, with their CPU seconds (a compile, or a load on a warm cache)."""
-        self.wall_s = 0.0
-        """The wall time spent in `start` and `finish`: the compile a first trial would otherwise have done."""
-        if self.steps:
-            folder.mkdir(parents=True, exist_ok=True)
-
-    def start(self) -> None:
-        t0 = time.monotonic()
-        while (taken := self._take()) is not None:
-            self._run(*taken)
-        self.wall_s += time.monotonic() - t0
-
-    def finish(self) -> None:
-        t0 = time.monotonic()
-        self._wait(t0)
-        self.wall_s += time.monotonic() - t0
-
-    def _wait(self, t0: float) -> None:
-        while not all(self._done(s.name) for s in self.steps):
-            taken = self._take()
-            if taken is not None:
-                self._run(*taken)
-            elif time.monotonic() - t0 > self.max_wait_s:
-                left = [s.name for s in self.steps if not self._done(s.name)]
-                self.say(f"split compile: gave up waiting for {', '.join(left)} after {self.max_wait_s:g} s; "
-                         f"the trial compiles them")
-                return
-            else:
-                time.sleep(self.poll_s)
-        if self.steps:
-            total = sum(self.compiled.values())
-            self.say(f"split compile: {len(self.compiled)} of {len(self.steps)} steps run here ({total:.1f} s CPU: "
-                     f"{', '.join(self.compiled)}), the others by other workers (loaded from numba's cache)")
-
-    def _done(self, name: str) -> bool:
-        return (self.folder / f"{name}.done").exists()
-
-    def _take(self) -> tuple[CompileStep, int] | None:
-        """The step heading the costliest chain among those not done whose callees are done and that no other
-        worker holds, locked."""
-        for step in self.steps:
-            if self._done(step.name) or not all(self._done(a) for a in step.after):
-                continue
-            fd = os.open(self.folder / f"{step.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:  # another worker compiles it
-                os.close(fd)
-                continue
-            if self._done(step.name):  # done between the look and the lock
-                os.close(fd)
-                continue
-            return step, fd
-        return None
-
-    def _run(self, step: CompileStep, fd: int) -> None:
-        """Run the step, mark it done (also when it failed: the trial compiles what it did not), release its lock."""
-        t0 = time.process_time()
-        error = None
+@contextmanager
+def compile_beside(settings) -> Iterator[SplitCompile | None]:
+    """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
+    `SplitCompile` of the trial's mapper plan (`compile_plan`) for the run's worker to take steps of, while the helper
+    takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and report call (not
+    the large-batch driver: a co-search does not call it), as two workers of a run would (`cosearch.search.workers`).
+    None (nothing shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache,
+    one core). On leaving, the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at
+    once if the run ended on an exception (an interrupt)."""
+    factors = settings.mapper.factors
+    with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:
-            step.run()
-        except Exception as exc:  # a plan out of step with the code compiles nothing useful; never stop a worker
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            self.say(f"split compile: step {step.name} failed ({error}); the trial compiles it")
-        cpu_s = time.process_time() - t0
-        self.compiled[step.name] = cpu_s
+            plan = compile_plan(settings) if helper_would_help(search_kernel(factors), factors) else []
+            if plan:
+                (Path(folder) / "settings.pickle").write_bytes(pickle.dumps(settings))
+                helper = start_helper(Path(folder), "import sys; from cosearch.search.split_compile import "
+                                                    "_helper_main; _helper_main(sys.argv[1])")
+        except Exception as exc:    # no plan, or settings that do not pickle: the run compiles alone
+            print(f"split compile: no helper ({type(exc).__name__}: {exc})", file=sys.stderr)
+            plan = []
+        if not plan:        # a warm cache, or a strategy with nothing compiled to share
+            yield None
+            return
         try:
-            write_text_atomic(self.folder / f"{step.name}.done",
-                              json.dumps({"pid": os.getpid(), "cpu_s": round(cpu_s, 3), "error": error}))
-        finally:
-            os.close(fd)
+            yield SplitCompile(plan, Path(folder), say=lambda text: None)
+        except BaseException:
+            stop_helper(helper, 0)
+            raise
+        stop_helper(helper, MAX_WAIT_S)
+
+
+def _helper_main(folder: str) -> None:
+    """The helper of `compile_beside`: steps of the run's plan, then the entry points of its final phase and report."""
+    settings = pickle.loads((Path(folder) / "settings.pickle").read_bytes())
+    entry = [s for s in entry_point_steps(*plan_inputs(settings)) if s.name != "evaluate_batch_parallel"]
+    split = SplitCompile(compile_plan(settings) + entry, Path(folder), say=lambda text: print(text, file=sys.stderr),
+                         cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
+    split.start()
+    split.finish()
+
+
+__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S", "SplitCompile",
+           "chain_cost_s", "schedule_s", "MAX_WAIT_S", "POLL_S"]

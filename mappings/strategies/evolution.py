@@ -17,6 +17,7 @@ from ..compile_plan import mapper_compile_plan
 from ..encoding import Encoding
 from ..evolution import HISTORY, search_kernel
 from ..fitness import objective_index
+from ..split_compile import compile_first_search
 from ..result import MapperResult
 from .base import MapperStrategy, check_integer, check_island_settings, check_number
 
@@ -77,6 +78,7 @@ class EvolutionStrategy(MapperStrategy):
         rng = new_state(seed)
         run_evolution = search_kernel(enc.requested_factors)   # "perfect": without the residual paths
         ensure_fresh_kernel_cache()
+        compile_first_search(run_evolution, layer, acc, enc.requested_factors, objective)  # on a cold cache only
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import cosearch
+import mappings.split_compile
 from accel_models.kernel import CompileStep
-from cosearch.search import AcceleratorSpace, split_compile
+from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
 from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
@@ -148,7 +149,7 @@ def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path):
 
 
 def test_without_file_locks_every_worker_compiles_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(split_compile, "fcntl", None)  # as on Windows
+    monkeypatch.setattr(mappings.split_compile, "fcntl", None)  # as on Windows
     ran: list[str] = []
     split = SplitCompile(_steps(ran, "x y"), tmp_path / "steps")
     split.start()
@@ -170,6 +171,35 @@ def test_a_failing_step_is_marked_done_and_said(tmp_path):
     assert ran == ["after"]
     assert json.loads((tmp_path / "bad.done").read_text())["error"] == "TypeError: no matching definition"
     assert any("step bad failed" in s for s in said)
+
+
+class _Helper:
+    """A stand-in for the helper process: records how long its caller gave it."""
+
+    def __init__(self):
+        self.waited: list[float] = []
+
+
+def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache(tmp_path, monkeypatch):
+    import cosearch.search.split_compile as cs
+    settings = cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None)
+    started: list[str] = []
+    helper = _Helper()
+    monkeypatch.setattr(cs, "start_helper", lambda folder, code: started.append(code) or helper)
+    monkeypatch.setattr(cs, "stop_helper", lambda h, wait_s: h.waited.append(wait_s))
+    monkeypatch.setattr(cs, "helper_would_help", lambda search, factors: False)    # a warm cache
+    with cs.compile_beside(settings) as split:
+        assert split is None
+    assert started == []
+    monkeypatch.setattr(cs, "helper_would_help", lambda search, factors: True)     # a cold one
+    with cs.compile_beside(settings) as split:
+        assert sorted(s.name for s in split.steps) == sorted(s.name for s in compile_plan(settings))
+        assert "_helper_main" in started[0]
+    assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish the entry points
+    with pytest.raises(KeyboardInterrupt):
+        with cs.compile_beside(settings):
+            raise KeyboardInterrupt
+    assert helper.waited == [cs.MAX_WAIT_S, 0]   # stopped at once on an interrupt
 
 
 @pytest.mark.slow

@@ -1,0 +1,275 @@
+"""Processes that start on a cold numba cache share the compile of a compile plan (`mappings.compile_plan`): each
+compiles steps no other process has taken, and loads the others' from numba's cache.
+
+numba compiles a caller's callees one after the other in one process, and with `cache=True` writes each to its
+cache, from which a caller compiled later in another process loads it. A plan's steps are the callees, each with the
+steps that compile its own callees (`CompileStep.after`). A process takes, of the steps not done whose callees are
+done, the one that heads the costliest chain of compiles still ahead (each step's measured CPU seconds,
+`mappings.compile_plan.COMPILE_COST_S`, plus its longest chain of callers: the critical-path rule of list
+scheduling; a step without a figure counts the median of the others, and the plan's order breaks ties), holding an
+OS lock on it (a process that dies releases it, and its step is taken again), compiles it (numba writes it to its
+cache), marks it done, and goes on. On a warm cache each step is a load from the cache (milliseconds). Where there
+are no file locks (Windows) every process compiles alone.
+
+Who shares: the co-search's worker processes (`cosearch.search.split_compile`), `cosearch warm-up`, and a first
+search in a process whose numba cache lacks it (`compile_first_search`: one helper process compiles the search's
+callees beside the caller's chain, so that a first `best_mapping` waits for the longest chain rather than the sum).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+from accel_models import Accelerator
+from accel_models.kernel import CompileStep, evaluate_range, evaluate_range_perfect
+from nets import Layer
+
+from .compile_plan import COMPILE_COST_S, search_links_plan
+
+MAX_WAIT_S = 120.0
+"""How long a process waits for steps other live processes are compiling; past it, its caller compiles what is
+missing itself (a process stopped, or a very loaded machine: never a hang)."""
+POLL_S = 0.05
+"""How often a waiting worker looks at the steps again."""
+
+
+def _own_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> dict[str, float]:
+    """Each step's figure in `cost_s`; a step without one costs the median of the others (1 s if none has one)."""
+    known = sorted(cost_s[s.name] for s in steps if s.name in cost_s)
+    default = known[len(known) // 2] if known else 1.0
+    return {s.name: cost_s.get(s.name, default) for s in steps}
+
+
+def chain_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> dict[str, float]:
+    """Each step's CPU seconds plus those of its costliest chain of callers in the plan (the steps that list it in
+    `after`, transitively): how long the compile still runs after the step starts, at best."""
+    own = _own_cost_s(steps, cost_s)
+    callers: dict[str, list[str]] = {s.name: [] for s in steps}
+    for step in steps:
+        for callee in step.after:
+            callers.setdefault(callee, []).append(step.name)
+    chain: dict[str, float] = {}
+
+    def of(name: str) -> float:
+        if name not in chain:
+            chain[name] = own[name] + max((of(c) for c in callers.get(name, ())), default=0.0)
+        return chain[name]
+    return {s.name: of(s.name) for s in steps}
+
+
+def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], workers: int) -> float:
+    """The wall time, in compile seconds, of `workers` processes taking steps as `SplitCompile` does, each step
+    lasting its figure in `cost_s`: the plan's prediction (the longest chain of callees bounds it from below)."""
+    chain, lasts = chain_cost_s(steps, cost_s), _own_cost_s(steps, cost_s)
+    names = set(lasts)
+    left = sorted(steps, key=lambda s: -chain[s.name])
+    free = [0.0] * workers
+    end: dict[str, float] = {}
+    while left:
+        w = min(range(workers), key=free.__getitem__)
+        ready = [s for s in left if all(end.get(a, math.inf) <= free[w] for a in s.after if a in names)]
+        if not ready:  # this worker waits for the next callee to end
+            free[w] = min(t for t in end.values() if t > free[w])
+            continue
+        left.remove(ready[0])
+        end[ready[0].name] = free[w] = free[w] + lasts[ready[0].name]
+    return max(end.values(), default=0.0)
+
+
+class SplitCompile:
+    """The steps of a compile plan shared by the worker processes given the same `folder` (one per command).
+
+    `start()` compiles what this worker can take now and returns when every step left is done, taken by another
+    worker, or waits for one; `finish()` then waits until all are done (taking any step a worker left), at most
+    `max_wait_s`. A worker does its other set-up between the two."""
+
+    def __init__(self, steps: Sequence[CompileStep], folder: Path, max_wait_s: float = MAX_WAIT_S,
+                 poll_s: float = POLL_S, say: Callable[[str], None] | None = None,
+                 cost_s: Mapping[str, float] = COMPILE_COST_S) -> None:
+        steps = list(steps) if fcntl is not None else []
+        chain = chain_cost_s(steps, cost_s)
+        self.steps = sorted(steps, key=lambda s: -chain[s.name])  # stable: the plan's order among equals
+        self.folder = folder
+        self.max_wait_s, self.poll_s = max_wait_s, poll_s
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.compiled: dict[str, float] = {}
+        """The steps this worker ran, with their CPU seconds (a compile, or a load on a warm cache)."""
+        self.wall_s = 0.0
+        """The wall time spent in `start` and `finish`: the compile a first trial would otherwise have done."""
+        if self.steps:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        t0 = time.monotonic()
+        while (taken := self._take()) is not None:
+            self._run(*taken)
+        self.wall_s += time.monotonic() - t0
+
+    def finish(self) -> None:
+        t0 = time.monotonic()
+        self._wait(t0)
+        self.wall_s += time.monotonic() - t0
+
+    def _wait(self, t0: float) -> None:
+        while not all(self._done(s.name) for s in self.steps):
+            taken = self._take()
+            if taken is not None:
+                self._run(*taken)
+            elif time.monotonic() - t0 > self.max_wait_s:
+                left = [s.name for s in self.steps if not self._done(s.name)]
+                self.say(f"split compile: gave up waiting for {', '.join(left)} after {self.max_wait_s:g} s; "
+                         f"the trial compiles them")
+                return
+            else:
+                time.sleep(self.poll_s)
+        if self.steps:
+            total = sum(self.compiled.values())
+            self.say(f"split compile: {len(self.compiled)} of {len(self.steps)} steps run here ({total:.1f} s CPU: "
+                     f"{', '.join(self.compiled)}), the others by other workers (loaded from numba's cache)")
+
+    def _done(self, name: str) -> bool:
+        return (self.folder / f"{name}.done").exists()
+
+    def _take(self) -> tuple[CompileStep, int] | None:
+        """The step heading the costliest chain among those not done whose callees are done and that no other
+        worker holds, locked."""
+        for step in self.steps:
+            if self._done(step.name) or not all(self._done(a) for a in step.after):
+                continue
+            fd = os.open(self.folder / f"{step.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # another worker compiles it
+                os.close(fd)
+                continue
+            if self._done(step.name):  # done between the look and the lock
+                os.close(fd)
+                continue
+            return step, fd
+        return None
+
+    def _run(self, step: CompileStep, fd: int) -> None:
+        """Run the step, mark it done (also when it failed: the trial compiles what it did not), release its lock."""
+        t0 = time.process_time()
+        error = None
+        try:
+            step.run()
+        except Exception as exc:  # a plan out of step with the code compiles nothing useful; never stop a worker
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self.say(f"split compile: step {step.name} failed ({error}); the trial compiles it")
+        cpu_s = time.process_time() - t0
+        self.compiled[step.name] = cpu_s
+        try:
+            done = self.folder / f"{step.name}.done"       # written whole, then renamed: never read half-written
+            tmp = done.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "cpu_s": round(cpu_s, 3), "error": error}))
+            os.replace(tmp, done)
+        finally:
+            os.close(fd)
+
+
+HELPER_ENV = "COSEARCH_COMPILE_HELPER"
+"""Environment variable: "0" stops `compile_first_search` from starting its helper process (the search then compiles
+everything in the calling process, as numba alone does)."""
+HELPER_STOP_S = 1.0
+"""How long the caller waits for its helper process to end by itself once every step is done, before stopping it."""
+
+
+def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors: str, objective: str) -> bool:
+    """Before the first call of the compiled search `search` (`evolution.search_kernel(factors)`) in this process,
+    if numba's cache holds no compile of it: compile the steps it links (`compile_plan.search_links_plan`) in this
+    process and one helper process side by side, so that the search's own compile then loads them from the cache.
+    The longest chain (the kernel's counting, the driver) stays here; the helper takes the decoder and the small
+    steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
+    or with `COSEARCH_COMPILE_HELPER=0`; what is compiled, and so every result, is the same either way. Returns
+    whether a helper was started."""
+    if not helper_would_help(search, factors):
+        return False
+    steps = search_links_plan(layer, accelerator, factors, objective)
+    with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
+        try:
+            (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective)))
+            helper = start_helper(Path(folder), "import sys; from mappings.split_compile import _helper_main; "
+                                                 "_helper_main(sys.argv[1])")
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):   # the search compiles alone
+            return False
+        split = SplitCompile(steps, Path(folder), say=lambda text: None)
+        try:
+            split.start()
+            split.finish()
+        finally:   # it ends by itself once no step is left; one still starting up (importing) is stopped
+            stop_helper(helper, HELPER_STOP_S)
+    return True
+
+
+def helper_would_help(search, factors: str) -> bool:
+    """Whether a helper process would share a compile: the search `search` (`evolution.search_kernel(factors)`) and
+    its driver are neither compiled here nor in numba's cache (the driver in the cache means its callees are too:
+    little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER` is not "0"."""
+    driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
+    return (fcntl is not None and os.environ.get(HELPER_ENV) != "0" and _cores() >= 2 and _cold(search)
+            and _cold(driver))
+
+
+def start_helper(folder: Path, code: str) -> subprocess.Popen:
+    """A helper process running the Python `code` with `folder` as sys.argv[1] (a new interpreter, not a fork or a
+    multiprocessing child: it never runs the caller's `__main__`), on this checkout's packages, its output in
+    `folder`/helper.log."""
+    root = str(Path(__file__).resolve().parents[1])           # this checkout's packages, whatever the cwd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
+    with open(folder / "helper.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-c", code, str(folder)], env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log)
+
+
+def stop_helper(helper: subprocess.Popen, wait_s: float) -> None:
+    """End a helper: wait up to `wait_s` for it to end by itself, then stop it (numba writes each cache file whole,
+    then renames it, so a stop never leaves half a file; a step it did not finish is compiled by its caller)."""
+    try:
+        helper.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        helper.terminate()
+        helper.wait()
+
+
+def _helper_main(folder: str) -> None:
+    """The helper process of `compile_first_search`: take steps of the same plan until none is left to take."""
+    layer, accelerator, factors, objective = pickle.loads((Path(folder) / "job.pickle").read_bytes())
+    SplitCompile(search_links_plan(layer, accelerator, factors, objective), Path(folder),
+                 say=lambda text: print(text, file=sys.stderr)).start()
+
+
+def _cold(search) -> bool:
+    """Whether the numba function `search` is neither compiled in this process nor in numba's cache (its cache
+    index file: numba keeps one per function, beside the compiled signatures)."""
+    if getattr(search, "signatures", ()) != []:     # compiled here, or a Python function (numba's JIT disabled)
+        return False
+    try:
+        index = Path(search._cache._cache_file._index_path)  # numba's own names (numba.core.caching)
+    except AttributeError:  # not cached (cache=False), or another numba: nothing to share
+        return False
+    return not index.exists()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+__all__ = ["SplitCompile", "chain_cost_s", "schedule_s", "compile_first_search", "helper_would_help", "start_helper",
+           "stop_helper", "MAX_WAIT_S", "POLL_S", "HELPER_ENV", "HELPER_STOP_S"]
