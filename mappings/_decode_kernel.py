@@ -26,7 +26,7 @@ def _gene(x, b, idx):
     return x[b, idx] if idx >= 0 else 0.5
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
 def _argsort_desc(keys, out):
     """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable'), of 8
     keys: each key's place is the count of keys that go before it (larger, or equal and earlier), counted without
@@ -87,8 +87,8 @@ def _nearest(logs, vi, count, target):
 def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
     """Does temporal factor f of dim d at level l leave every bounded level l2 <= l room for its kept tiles?
     A tile's extent is the product of the ends, cut at the layer's bound `full` (residual loops, rule F6; a perfect
-    mapping's products never exceed it)."""
-    for l2 in range(l + 1):
+    mapping's products never exceed it). Innermost level first: the smaller buffers, which overflow first."""
+    for l2 in range(l, -1, -1):
         if not bounded[l2]:
             continue
         for i in range(8):
@@ -102,11 +102,24 @@ def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap,
 
 
 @njit(cache=True, inline="always")
+def _largest_at_most(values, vi, hi, cap):
+    """Index of the largest of row vi's first hi + 1 entries (ascending) that is at most cap (0 when none is)."""
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if values[vi, mid] <= cap:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _ceil_div(a, b):
     return (a + b - 1) // b
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
 def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
     """Rule F3's canonical form of dim d's loops in row b, in place (`mapping_arrays.canonical_residuals`, compiled):
     outermost first (per level its temporal loop, then Y, then X), each loop's residual end by ceiling division from
@@ -161,7 +174,7 @@ def _index_of(values, vi, count, v):
     return lo
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
 def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
                ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
     """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
@@ -250,7 +263,7 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
             ax_j[src, i] = -1
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
 def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes):
     """The keep of row b's auto tensors (auto[l, t]; in place), innermost level first: tensor t is kept at level l if
     its tile there is reused and still fits beside what the level keeps (`encoding`'s "Keep and bypass" says when a
@@ -436,7 +449,6 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
-                cap = fanout[l, axis] // used[axis]
                 if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
                     f = pin_s[l, d]
                     pinned[axis] *= f
@@ -444,20 +456,13 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     vi = rem[d]
                     n = tcounts[vi]
                     bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
-                    binds = tdivs[vi, bj] > cap
+                    binds = tdivs[vi, bj] * used[axis] > fanout[l, axis]
                     if binds:                      # the largest divisor within the fan-out left
-                        lo = 0
-                        hi = bj
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if tdivs[vi, mid + 1] <= cap:
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        bj = lo
+                        bj = _largest_at_most(tdivs, vi, bj, fanout[l, axis] // used[axis])
                     f = tdivs[vi, bj]
                     if residual_ok[d] != 0:
                         if binds:                  # the largest balanced tile within the fan-out left, if larger
+                            cap = fanout[l, axis] // used[axis]
                             f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], cap)))
                             bj = _index_of(ttiles, vi, ttcounts[vi], f)
                         else:
