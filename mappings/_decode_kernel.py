@@ -72,15 +72,16 @@ def _row_of(values, v):
 
 @njit(cache=True, inline="always")
 def _nearest(logs, vi, count, target):
-    """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller."""
-    lo = 0                                 # first index whose log >= target: the logs below it, counted without
-    for i in range(count):                 # a branch (a bisection's branches on random genes are coin tosses)
+    """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller.
+    Without a branch (on random genes each would be a coin toss): the logs below the target counted over the whole
+    padded row (+inf padding is never below a target), the two neighbours of that place compared by selects."""
+    lo = 0                                 # first index whose log >= target
+    for i in range(logs.shape[1]):
         lo += logs[vi, i] < target
-    if lo == count:
-        return count - 1
-    if lo > 0 and abs(logs[vi, lo - 1] - target) <= abs(logs[vi, lo] - target):
-        return lo - 1
-    return lo
+    below = max(lo - 1, 0)
+    above = min(lo, count - 1)
+    take_below = (lo == count) | ((lo > 0) & (abs(logs[vi, below] - target) <= abs(logs[vi, above] - target)))
+    return below if take_below else above
 
 
 @njit(cache=True, inline="always")
