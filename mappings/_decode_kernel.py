@@ -26,7 +26,7 @@ def _gene(x, b, idx):
     return x[b, idx] if idx >= 0 else 0.5
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _argsort_desc(keys, out):
     """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable'), of 8
     keys: each key's place is the count of keys that go before it (larger, or equal and earlier), counted without
@@ -264,7 +264,7 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
             ax_j[src, i] = -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes):
     """The keep of row b's auto tensors (auto[l, t]; in place), innermost level first: tensor t is kept at level l if
     its tile there is reused and still fits beside what the level keeps (`encoding`'s "Keep and bypass" says when a
