@@ -327,6 +327,10 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     one if allowed, else the largest allowed one, found by bisection: the numpy reference's scan, without
     scanning.
 
+    qdivs / qtiles / div_at: the table's quotient rows and each divisor's index among the tiles
+    (`DivisorTable.quotient_rows`, `tile_quotient_rows`, `divisor_tile_index`): what is left of a dim is carried as
+    its table row, the next row read from them after each factor.
+
     pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
     factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
     factor being fixed). All zero: the unconstrained decode.
