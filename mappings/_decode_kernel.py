@@ -28,7 +28,22 @@ def _gene(x, b, idx):
 
 @njit(cache=True, no_cpython_wrapper=True)
 def _argsort_desc(keys, out):
-    """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable')."""
+    """Stable sort of indices by decreasing key (ties keep index order), as np.argsort(-keys, kind='stable'), of 8
+    keys: each key's place is the count of keys that go before it (larger, or equal and earlier), counted without
+    a branch (an insertion sort's branches on random genes are coin tosses). With a NaN key the places may collide:
+    the insertion sort then gives the order it always gave."""
+    nan = False
+    for i in range(8):
+        nan |= keys[i] != keys[i]
+    if not nan:
+        for i in range(8):
+            place = 0
+            for j in range(i):
+                place += keys[j] >= keys[i]
+            for j in range(i + 1, 8):
+                place += keys[j] > keys[i]
+            out[place] = i
+        return
     n = keys.shape[0]
     for i in range(n):
         out[i] = i
@@ -57,23 +72,24 @@ def _row_of(values, v):
 
 @njit(cache=True, inline="always")
 def _nearest(logs, vi, count, target):
-    """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller."""
-    lo = 0                                 # first index whose log >= target: the logs below it, counted without
-    for i in range(count):                 # a branch (a bisection's branches on random genes are coin tosses)
+    """Index of the divisor (row vi, the first `count` entries) nearest to `target` in log; ties -> the smaller.
+    Without a branch (on random genes each would be a coin toss): the logs below the target counted over the whole
+    padded row (+inf padding is never below a target), the two neighbours of that place compared by selects."""
+    lo = 0                                 # first index whose log >= target
+    for i in range(logs.shape[1]):
         lo += logs[vi, i] < target
-    if lo == count:
-        return count - 1
-    if lo > 0 and abs(logs[vi, lo - 1] - target) <= abs(logs[vi, lo] - target):
-        return lo - 1
-    return lo
+    below = max(lo - 1, 0)
+    above = min(lo, count - 1)
+    take_below = (lo == count) | ((lo > 0) & (abs(logs[vi, below] - target) <= abs(logs[vi, above] - target)))
+    return below if take_below else above
 
 
 @njit(cache=True, inline="always")
 def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
     """Does temporal factor f of dim d at level l leave every bounded level l2 <= l room for its kept tiles?
     A tile's extent is the product of the ends, cut at the layer's bound `full` (residual loops, rule F6; a perfect
-    mapping's products never exceed it)."""
-    for l2 in range(l + 1):
+    mapping's products never exceed it). Innermost level first: the smaller buffers, which overflow first."""
+    for l2 in range(l, -1, -1):
         if not bounded[l2]:
             continue
         for i in range(8):
@@ -87,11 +103,24 @@ def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap,
 
 
 @njit(cache=True, inline="always")
+def _largest_at_most(values, vi, hi, cap):
+    """Index of the largest of row vi's first hi + 1 entries (ascending) that is at most cap (0 when none is)."""
+    lo = 0
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if values[vi, mid] <= cap:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _ceil_div(a, b):
     return (a + b - 1) // b
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, inline="always")
 def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
     """Rule F3's canonical form of dim d's loops in row b, in place (`mapping_arrays.canonical_residuals`, compiled):
     outermost first (per level its temporal loop, then Y, then X), each loop's residual end by ceiling division from
@@ -102,14 +131,16 @@ def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
     inner = np.int64(1)                    # product of the ends inside the loop being visited (built outside in)
     for l in range(L):
         inner *= temporal[b, l, d] * sx[b, l, d] * sy[b, l, d]
+    if inner == bound:                     # perfect: every loop runs its end, no residual, no end lowered
+        return
     remaining = np.int64(bound)
     outer = True
     for l in range(L):
         for k in range(3):
             e = temporal[b, l, d] if k == 0 else (sy[b, l, d] if k == 1 else sx[b, l, d])
-            inner //= e
             if e == 1:
                 continue
+            inner //= e
             r = _ceil_div(remaining, inner)
             remaining -= (r - 1) * inner
             if outer:                      # the outermost loop: its end is the passes it runs
@@ -145,22 +176,8 @@ def _index_of(values, vi, count, v):
 
 
 @njit(cache=True, inline="always")
-def _largest_within(tdivs, tcounts, vi, cap):
-    """Index of the largest divisor in row vi that is at most cap (0, the divisor 1, when none is)."""
-    lo = 0
-    hi = tcounts[vi] - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if tdivs[vi, mid] <= cap:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@njit(cache=True, no_cpython_wrapper=True)
 def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
-               ttiles, ttcounts, ttlogs, residual_ok, cand):
+               ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
     """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
     and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two,
     within F, to leave the fewest passes (the product over those dims of ceil(what was left / factor); with
@@ -184,9 +201,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
     passes = np.int64(1)                       # the greedy factors' passes
     for j in range(n):
         sj, ij = cand[j] // 8, cand[j] % 8
-        f0 = ttiles[ax_vi[sj, ij], ax_j[sj, ij]] if residual_ok[ax_dims[sj, ij]] != 0 else \
-            tdivs[ax_vi[sj, ij], ax_j[sj, ij]]
-        passes *= _ceil_div(tvalues[ax_vi[sj, ij]], f0)
+        q0 = qtiles if residual_ok[ax_dims[sj, ij]] != 0 else qdivs
+        passes *= tvalues[q0[ax_vi[sj, ij], ax_j[sj, ij]]]
     best_passes = passes
     best_dist = 0.0
     best_j = -1
@@ -196,11 +212,11 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
     for j in range(n):
         sj, ij = cand[j] // 8, cand[j] % 8
         vj, cj = ax_vi[sj, ij], ax_j[sj, ij]
-        fj, nj, lj = tdivs, tcounts, tlogs
+        fj, nj, lj, qj = tdivs, tcounts, tlogs, qdivs
         if residual_ok[ax_dims[sj, ij]] != 0:
-            fj, nj, lj = ttiles, ttcounts, ttlogs
+            fj, nj, lj, qj = ttiles, ttcounts, ttlogs, qtiles
         for k in range(j + 1, n + 1 if n == 1 else n):   # one dim alone: k == n (no second dim)
-            fk, nk, lk = tdivs, tcounts, tlogs
+            fk, nk, lk, qk = tdivs, tcounts, tlogs, qdivs
             f_k = 1
             vk = 0
             ck = 0
@@ -208,15 +224,18 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
                 sk, ik = cand[k] // 8, cand[k] % 8
                 vk, ck = ax_vi[sk, ik], ax_j[sk, ik]
                 if residual_ok[ax_dims[sk, ik]] != 0:
-                    fk, nk, lk = ttiles, ttcounts, ttlogs
+                    fk, nk, lk, qk = ttiles, ttcounts, ttlogs, qtiles
                 f_k = fk[vk, ck]
             rest = greedy // (fj[vj, cj] * f_k)
-            others = passes // (_ceil_div(tvalues[vj], fj[vj, cj]) * (_ceil_div(tvalues[vk], f_k) if k < n else 1))
+            others = passes // (tvalues[qj[vj, cj]] * (tvalues[qk[vk, ck]] if k < n else 1))
+            jb = nk[vk] - 1 if k < n else 0     # k's largest factor within F / (rest x j's): falls as j's grows
             for ja in range(nj[vj]):
-                if rest * fj[vj, ja] > F:
+                used = rest * fj[vj, ja]
+                if used > F:
                     break
-                jb = _largest_within(fk, nk, vk, F // (rest * fj[vj, ja])) if k < n else 0
-                q = others * _ceil_div(tvalues[vj], fj[vj, ja]) * (_ceil_div(tvalues[vk], fk[vk, jb]) if k < n else 1)
+                while jb > 0 and fk[vk, jb] * used > F:
+                    jb -= 1
+                q = others * tvalues[qj[vj, ja]] * (tvalues[qk[vk, jb]] if k < n else 1)
                 if q > best_passes:
                     continue
                 dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
@@ -235,7 +254,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
         src, i = cand[k] // 8, cand[k] % 8
         d = ax_dims[src, i]
         f = ttiles[ax_vi[src, i], jn] if residual_ok[d] != 0 else tdivs[ax_vi[src, i], jn]
-        rem[d] = _ceil_div(tvalues[ax_vi[src, i]], f)    # what was left of d at this level, over its new factor
+        # the row of what was left of d at this level, over its new factor
+        rem[d] = qtiles[ax_vi[src, i], jn] if residual_ok[d] != 0 else qdivs[ax_vi[src, i], jn]
         if a == 0:
             sx[b, l, d] = f
         else:
@@ -297,8 +317,8 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
-                 tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full_bounds, temporal, order, sx,
-                 sy, sorder, keep, temporal_residual, sx_residual, sy_residual):
+                 tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok,
+                 full_bounds, temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual):
     """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
 
     A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
@@ -306,6 +326,10 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     level room (temporal; tiles only grow with the factor). So the nearest allowed divisor is the nearest
     one if allowed, else the largest allowed one, found by bisection: the numpy reference's scan, without
     scanning.
+
+    qdivs / qtiles / div_at: the table's quotient rows and each divisor's index among the tiles
+    (`DivisorTable.quotient_rows`, `tile_quotient_rows`, `divisor_tile_index`): what is left of a dim is carried as
+    its table row, the next row read from them after each factor.
 
     pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
     factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
@@ -329,8 +353,8 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
                   default_keep),
                  (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
-                 (tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok,
-                  full_bounds),
+                 (tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s,
+                  rest_at, residual_ok, full_bounds),
                  (temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual), scratch)
 
 
@@ -341,13 +365,16 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     for the call."""
     x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
     bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
-    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full = \
-        borrow(divisors)
+    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, \
+        residual_ok, full = borrow(divisors)
     temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
     imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
         auto, rel = borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
+    start = np.empty(8, dtype=np.int64)            # the table row of each dim's bound
+    for d in range(8):
+        start[d] = _row_of(tvalues, bounds[d])
     live = np.zeros(8, dtype=np.bool_)             # the active dims (bound above 1): the dims with loops
     for ai in range(active.shape[0]):
         live[active[ai]] = True
@@ -400,8 +427,8 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
             for q in range(8):
                 order[b, l, q] = perm[q]
         # spatial factors
-        for d in range(8):
-            rem[d] = bounds[d]
+        for d in range(8):                          # rem[d]: the table row of what is left of dim d
+            rem[d] = start[d]
         for fi in range(fan_levels.shape[0]):
             l = fan_levels[fi]
             n_allowed = 0
@@ -427,33 +454,27 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
                 else:
                     axis = 1 if allowed[l, 1, d] else 0
-                cap = fanout[l, axis] // used[axis]
                 if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
                     f = pin_s[l, d]
                     pinned[axis] *= f
                 else:
-                    vi = _row_of(tvalues, rem[d])
+                    vi = rem[d]
                     n = tcounts[vi]
                     bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
-                    binds = tdivs[vi, bj] > cap
+                    binds = tdivs[vi, bj] * used[axis] > fanout[l, axis]
                     if binds:                      # the largest divisor within the fan-out left
-                        lo = 0
-                        hi = bj
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if tdivs[vi, mid + 1] <= cap:
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        bj = lo
+                        bj = _largest_at_most(tdivs, vi, bj, fanout[l, axis] // used[axis])
                     f = tdivs[vi, bj]
                     if residual_ok[d] != 0:
                         if binds:                  # the largest balanced tile within the fan-out left, if larger
-                            f = max(f, _ceil_div(rem[d], _ceil_div(rem[d], cap)))
-                        bj = _index_of(ttiles, vi, ttcounts[vi], f)
-                        rem[d] = _ceil_div(rem[d], f)
+                            cap = fanout[l, axis] // used[axis]
+                            f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], cap)))
+                            bj = _index_of(ttiles, vi, ttcounts[vi], f)
+                        else:
+                            bj = div_at[vi, bj]
+                        rem[d] = qtiles[vi, bj]
                     else:
-                        rem[d] //= f
+                        rem[d] = qdivs[vi, bj]
                     i = n_ax[axis]
                     ax_dims[axis, i] = d
                     ax_vi[axis, i] = vi
@@ -467,8 +488,8 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
             for a in range(2):
                 if fill_idx[l, a] >= 0 and x[b, fill_idx[l, a]] >= 0.5 and used[a] < fanout[l, a]:
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
-                               allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs,
-                               residual_ok, cand)
+                               allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs, qdivs,
+                               qtiles, residual_ok, cand)
         # temporal factors, innermost level first and each level's loops innermost first, with the capacity repair;
         # reach[d]: the outermost level with a spatial loop of d (L if none), below which d's temporal tiles stay
         # divisors
@@ -492,23 +513,24 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     temporal[b, l, d] = pin_t[l, d]
                     ext[d] *= pin_t[l, d]
                 elif rest_at[d] == l:
-                    temporal[b, l, d] = rem[d]
-                    ext[d] *= rem[d]
-                    rem[d] = 1
+                    temporal[b, l, d] = tvalues[rem[d]]
+                    ext[d] *= tvalues[rem[d]]
+                    rem[d] = 0                     # the row of 1
             for q in range(7, -1, -1):              # the level's loops innermost first: inner ones claim room first
                 d = order[b, l, q]
                 if not live[d] or pin_t[l, d] > 0 or rest_at[d] == l:     # no loop, or a fixed factor
                     continue
-                vi = _row_of(tvalues, rem[d])
+                vi = rem[d]
                 n = tcounts[vi]
                 bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
                 f = tdivs[vi, bj]
+                left = qdivs[vi, bj]
                 # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
                 if bj > 0 and not _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2,
                                                    tiles, box_axes, full):
                     if residual_ok[d] != 0 and l <= reach[d]:   # the largest balanced tile that fits (1 if none)
                         lo = 0
-                        hi = _index_of(ttiles, vi, ttcounts[vi], f)
+                        hi = div_at[vi, bj]
                         while lo < hi:
                             mid = (lo + hi) // 2
                             if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef,
@@ -517,6 +539,7 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                             else:
                                 hi = mid
                         f = ttiles[vi, lo]
+                        left = qtiles[vi, lo]
                     else:                          # the largest divisor that fits (1 when none does)
                         lo = 0
                         hi = bj
@@ -528,11 +551,12 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                             else:
                                 hi = mid
                         f = tdivs[vi, lo]
+                        left = qdivs[vi, lo]
                 temporal[b, l, d] = f
                 ext[d] *= f
-                rem[d] = _ceil_div(rem[d], f) if residual_ok[d] != 0 else rem[d] // f
+                rem[d] = left
         for d in range(8):
-            temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else rem[d]
+            temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else tvalues[rem[d]]
         if any_residual:
             for d in range(8):
                 if residual_ok[d] != 0:

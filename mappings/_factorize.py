@@ -110,6 +110,14 @@ def _padded(rows: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray, np.nda
     return out, counts, logs
 
 
+def _quotient_rows(factors: np.ndarray, counts: np.ndarray, vals: list[int], row: dict[int, int]) -> np.ndarray:
+    """[n, width]: the row of ceil(vals[i] / factors[i, j]) in `vals` (0 on the padding)."""
+    out = np.zeros_like(factors)
+    for i, v in enumerate(vals):
+        out[i, :counts[i]] = [row[-(-v // int(f))] for f in factors[i, :counts[i]]]
+    return out
+
+
 class DivisorTable:
     """Divisors (and, for residual decodes, balanced tiles) of what can remain of some bounds, padded into arrays
     for batched look-ups.
@@ -121,6 +129,10 @@ class DivisorTable:
     natural log (+inf padding); log_values[i] = log(values[i]).
     tiles / tile_counts / tile_logs: the same for the tiles a residual decode may take from values[i]: its
     balanced tiles (`balanced_tiles`) with `balanced`, else its divisors (the very arrays divs / counts / logs).
+    quotient_rows[i, j]: the row of values[i] / divs[i, j]; tile_quotient_rows[i, j]: the row of
+    ceil(values[i] / tiles[i, j]) (both in the table, which is closed under them); divisor_tile_index[i, j]: the
+    index of divs[i, j] among the tiles of values[i]. With them the compiled decoder carries each dim's row from one
+    factor to the next instead of searching for what is left after every division (and dividing).
     Decoders take every log from here, so that the numpy and the numba decoder compare bit-identical numbers and
     break ties alike.
     """
@@ -131,10 +143,19 @@ class DivisorTable:
         self.values = np.array(vals, dtype=np.int64)
         self.divs, self.counts, self.logs = _padded([divisors(v) for v in vals])
         self.log_values = np.log(self.values.astype(np.float64))
+        row = {v: i for i, v in enumerate(vals)}
+        self.quotient_rows = _quotient_rows(self.divs, self.counts, vals, row)
         if balanced:
             self.tiles, self.tile_counts, self.tile_logs = _padded([balanced_tiles(v) for v in vals])
+            self.tile_quotient_rows = _quotient_rows(self.tiles, self.tile_counts, vals, row)
+            self.divisor_tile_index = np.zeros_like(self.divs)
+            for i, v in enumerate(vals):
+                at = {t: j for j, t in enumerate(balanced_tiles(v))}
+                self.divisor_tile_index[i, :self.counts[i]] = [at[g] for g in divisors(v)]
         else:
             self.tiles, self.tile_counts, self.tile_logs = self.divs, self.counts, self.logs
+            self.tile_quotient_rows = self.quotient_rows
+            self.divisor_tile_index = np.broadcast_to(np.arange(self.divs.shape[1]), self.divs.shape).copy()
 
     @staticmethod
     @lru_cache(maxsize=4096)

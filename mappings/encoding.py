@@ -414,7 +414,8 @@ class Encoding:
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                 self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
                 self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
-                t.divs, t.counts, t.logs, t.log_values, t.tiles, t.tile_counts, t.tile_logs, self.pin_temporal,
+                t.divs, t.counts, t.logs, t.log_values, t.tiles, t.tile_counts, t.tile_logs, t.quotient_rows,
+                t.tile_quotient_rows, t.divisor_tile_index, self.pin_temporal,
                 self.pin_spatial, self.rest_at, self.residual_ok, self.bounds)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
