@@ -9,8 +9,9 @@ with all cores. One thread is timed in wall and in CPU time (the process's, whic
 load does not inflate). The last line is `min evaluations/s/core: N` (one thread, CPU time).
 Beside it, the kernel's own rate (`kernel.evaluate_range`, one thread, CPU time) into outputs it reuses:
 `evaluate_batch` returns new arrays, ~400 bytes a mapping, and whether the allocator hands it pages already mapped or
-new ones the system must map and zero on their first write (up to ~15% of an evaluation: docs/performance.md)
-depends on the process's allocations before, not on the kernel.
+new ones the system must map and zero on their first write depends on the process's earlier allocations, not on the
+kernel (in this script the two rates agree; in other processes the new pages cost up to ~13% of an evaluation:
+docs/performance.md).
 --residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
 counted by the kernel's residual paths), one thread, CPU time, and again those of them in Timeloop's temporal class
 (repeated to 5,000 rows, best of the repeats).
