@@ -7,6 +7,11 @@ Eyeriss-like architecture of the Timeloop corpus (family C), batches of random v
 timed after a warm-up (numba compile excluded) with one thread, best of several repeats, and again
 with all cores. One thread is timed in wall and in CPU time (the process's, which a shared machine's other
 load does not inflate). The last line is `min evaluations/s/core: N` (one thread, CPU time).
+Beside it, the kernel's own rate (`kernel.evaluate_range`, one thread, CPU time) into outputs it reuses:
+`evaluate_batch` returns new arrays, ~400 bytes a mapping, and whether the allocator hands it pages already mapped or
+new ones the system must map and zero on their first write depends on the process's earlier allocations, not on the
+kernel (in this script the two rates agree; in other processes the new pages cost 10-20% of an evaluation:
+docs/performance.md).
 --residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
 counted by the kernel's residual paths), one thread, CPU time, and again those of them in Timeloop's temporal class
 (repeated to 5,000 rows, best of the repeats).
@@ -25,7 +30,8 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
-from accel_models.cost_model import evaluate_batch  # noqa: E402
+from accel_models import kernel  # noqa: E402
+from accel_models.cost_model import accelerator_arrays, evaluate_batch, layer_arrays  # noqa: E402
 from accel_models.reference import uniform_instances  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
@@ -45,6 +51,21 @@ def _rate(layer, acc, mappings, threads: int, repeats: int) -> tuple[float, floa
         evaluate_batch(layer, acc, mappings)
         wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
     return mappings.batch_size / wall, mappings.batch_size / cpu
+
+
+def _kernel_rate(layer, acc, mappings, repeats: int) -> float:
+    """Evaluations/s in CPU time of the kernel's driver on one thread, into outputs allocated once."""
+    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in mappings.with_residuals()))
+    la, aa = layer_arrays(layer), accelerator_arrays(acc)
+    B, L = maps.temporal.shape[0], maps.temporal.shape[1]
+    out = kernel.new_outputs(B, L)
+    workspace = kernel.make_workspace(L, kernel.max_children(aa.fanout))
+    cpu = float("inf")
+    for _ in range(repeats + 1):                 # the first: compile or load the cache
+        c0 = time.process_time()
+        kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, workspace)
+        cpu = min(cpu, time.process_time() - c0)
+    return B / cpu
 
 
 def main() -> None:
@@ -69,10 +90,12 @@ def main() -> None:
         gen_s = time.perf_counter() - t0
         one, one_cpu = _rate(layer, eyeriss, maps, 1, args.repeats)
         allc, _ = _rate(layer, eyeriss, maps, cores, args.repeats)
+        alone = _kernel_rate(layer, eyeriss, maps, args.repeats)
         per_core.append(one_cpu)
         print(f"{name}: {maps.batch_size:,} valid mappings (sampled in {gen_s:.1f} s); "
               f"1 thread {one:,.0f} evaluations/s wall, {one_cpu:,.0f}/s CPU time; {cores} threads "
-              f"{allc:,.0f} evaluations/s wall ({allc / cores:,.0f} per core)")
+              f"{allc:,.0f} evaluations/s wall ({allc / cores:,.0f} per core); the kernel alone into reused "
+              f"outputs {alone:,.0f}/s CPU time")
     if args.residual > 0:
         rates, temporal_rates = [], []
         for name, layer in layers.items():

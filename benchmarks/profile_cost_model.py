@@ -7,8 +7,10 @@ architecture, default 30,000) evaluated by a copy of `kernel.driver.evaluate_one
 given step (a run-time argument, so one compilation serves every stage): the CPU time per mapping after each step,
 best of 7, and each step's share as the difference from the stage before. Steps 5-8 rebuild
 `accesses.level_accesses` piece by piece (its scaffold, then the multicast groups, the fill streams, the links);
-step 9 calls the kernel's own. Rows 12, 13 and 15 time single steps on top of step 9 (the bypass fold, an empty call taking the layer and
-the workspace: what a call passing them costs, and the partitions). Also the
+step 9 calls the kernel's own. Rows 12, 13 and 15 time single steps on top of step 9 (the bypass fold, an empty call
+taking the layer and the workspace: what a call passing them costs, and the partitions). Then the kernel's own
+driver, into the reused outputs and into new ones as `evaluate_batch` allocates them (the difference: the system
+mapping and zeroing the new outputs' pages on their first write, not the kernel's work). Also the
 decoder's rate (`Encoding.decode`, perfect factors) on the same layers: once as a user calls it (one batch of N into
 new arrays, their allocation included) and once as the mappers' search loop does (`decode_batch` on batches of 256
 into buffers it reuses). The copy must follow `evaluate_one`; the
@@ -32,7 +34,8 @@ from accel_models.kernel.counts import fill_stream, fold_bypass, moving_loops, o
 from accel_models.kernel.counts import spatial_loops  # noqa: E402
 from accel_models.kernel.links import spatial_axes, links  # noqa: E402
 from accel_models.kernel.energy import energy_and_cycles  # noqa: E402
-from accel_models.kernel.driver import new_outputs, max_children  # noqa: E402
+from accel_models import kernel  # noqa: E402
+from accel_models.kernel.driver import evaluate_range, new_outputs, max_children  # noqa: E402
 from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
@@ -173,6 +176,17 @@ STAGES = ["loop + outputs", "check_shape", "kept + loop_nest", "check_capacity",
           "accesses scaffold", "+ spatial_axes", "+ fill_stream", "+ links (= copy of level_accesses)",
           "level_accesses (kernel's)", "partitions + fold_bypass", "energy_and_cycles (= evaluate_one)"]
 
+
+def _best(f, n, repeats):
+    """CPU ns per mapping of f() over n mappings, the best of `repeats`."""
+    best = 1e9
+    for _ in range(repeats):
+        c0 = time.process_time()
+        f()
+        best = min(best, time.process_time() - c0)
+    return best / n * 1e9
+
+
 eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
 layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
           "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
@@ -187,12 +201,7 @@ for name, layer in layers.items():
     run(la, aa, maps, out, ws, 11)
     res = {}
     for s in list(range(12)) + [12, 13, 15]:
-        best = 1e9
-        for _ in range(7):
-            c0 = time.process_time()
-            run(la, aa, maps, out, ws, s)
-            best = min(best, time.process_time() - c0)
-        res[s] = best / N * 1e9
+        res[s] = _best(lambda: run(la, aa, maps, out, ws, s), N, 7)
     print(f"{name}: ns/mapping CPU, cumulative (step: +delta)")
     prev = 0.0
     for s in range(12):
@@ -203,6 +212,13 @@ for name, layer in layers.items():
     for s, what in ((12, "fold_bypass alone"), (13, "empty call (layer, ws)"), (15, "output_partitions alone")):
         print(f"  {s:2d} {what:40s} {res[s]:7.0f}  (+{res[s] - res[9]:5.0f} over step 9)")
     print(f"  -> {1e9 / res[11]:,.0f} evaluations/s CPU")
+    # The kernel's own driver into these reused outputs, and as `evaluate_batch` calls it: into new outputs, whose
+    # ~400 bytes a mapping are pages the system must map and zero on first write (docs/performance.md)
+    kernel.evaluate_batch_serial(la, aa, maps)
+    reused, fresh = (_best(lambda: evaluate_range(np.int64(0), np.int64(N), la, aa, maps, out, ws), N, 7),
+                     _best(lambda: kernel.evaluate_batch_serial(la, aa, maps), N, 7))
+    print(f"  kernel (evaluate_range) into reused outputs {reused:7.0f}; into new outputs (evaluate_batch_serial) "
+          f"{fresh:7.0f}  (+{fresh - reused:5.0f}: the new outputs' pages)")
     enc = Encoding(layer, eyeriss)
     genes = np.random.default_rng(0).random((N, enc.size))
     enc.decode(genes[:10])

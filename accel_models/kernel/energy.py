@@ -35,7 +35,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
 
     Divisions are a large part of this step's time; those whose quotient a multiplication gives exactly are
     multiplications: by 1 / block where the block is a power of two (then x * (1 / block) and x / block are the
-    same real number, both rounded once), and a level without a bandwidth limit computes no rates.
+    same real number, both rounded once), and a level without a bandwidth limit computes no rates and no slow-down.
     """
     L = reads.shape[0]
     block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
@@ -78,7 +78,8 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
             reads[l, t] = r_ * used
             fills[l, t] = f_ * used
             updates[l, t] = u_ * used
-        lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
+        # an unlimited level runs at the compute cycles: math.ceil(compute_cycles / 1.0), without the division
+        lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles) if limited else math.ceil(float(compute_cycles))
         if lc > cycles:
             cycles = lc
     return total_energy, cycles
