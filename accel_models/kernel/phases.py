@@ -71,9 +71,12 @@ MAX_NODES = 1024
 O_HAS, O_STRIDE, O_SIZE, O_CORNER = 0, 1, 1 + A, 2 + A
 OUT = 2 + 2 * A
 # The composition's scratch: whether the first move is known, whether no step was taken yet, the sums and the sums
-# at the start of the iteration, both outcomes' states now and at the start of the iteration, vectors.
+# at the start of the iteration, the outcomes simulated, both outcomes' states now and at the start of the
+# iteration, vectors.
 SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
-SC_OUT = 6
+SC_N_OUT = 6          # the outcomes simulated: 2, or 1 once both states are equal (outcome 1 is outcome 0's then)
+SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
+SC_OUT = 8
 SC_BEFORE = SC_OUT + 2 * OUT
 SC_T = SC_BEFORE + 2 * OUT
 SC_CORNER = SC_T + A
@@ -83,11 +86,13 @@ SC_CTX = SC_EXT + A
 SC_CLIP = SC_CTX + 8
 SC_ZERO = SC_CLIP + 8                 # [A] zeros: the corner of a tile's whole delta, relative to the tile
 SCRATCH = MAX_NODES * NODE            # where the scratch starts in the pool
-CAND = SCRATCH + SC_ZERO + A         # the link candidates [MAX_CAND x A]
+SPAN = SCRATCH + SC_ZERO + A          # [A]: per axis, the largest offset difference of two children (0: none)
+CAND = SPAN + A         # the link candidates [MAX_CAND x A]
 MAX_CAND = 2 * MAX_NEIGHBOUR_DIFFS
 REACH = CAND + MAX_CAND * A           # the reach of every temporal loop [8 x (loops + 1)]
 POOL_WORDS = REACH + 8 * (8 * MAX_LEVELS + 1)
-"""Scratch words `phase_stream` needs: the nodes, the composition's scratch, the link candidates, the reaches."""
+"""Scratch words `phase_stream` needs: the nodes, the composition's scratch, the children's spread and the link
+candidates, the reaches."""
 HIT = -1
 """`_step` / `_child`: a link may be taken; the stream is left to the walk."""
 
@@ -109,9 +114,13 @@ def _outcome(sc, b, T, ok):
 @njit(cache=True, inline="always")
 def _may_link(sc, b, size, corner, co, pool, n_cand):
     """Could a delta of `size` words at `corner` be served over a link after the delta of the state at sc[b]: the
-    same size (> 0) and corners an offset difference among the candidates apart?"""
+    same size (> 0) and corners an offset difference among the candidates apart (first: within the children's
+    spread on every axis)?"""
     if size == 0 or sc[b + O_SIZE] != size:
         return False
+    for a in range(A):
+        if abs(corner[co + a] - sc[b + O_CORNER + a]) > pool[SPAN + a]:
+            return False
     for k in range(n_cand):
         c = CAND + k * A
         match = True
@@ -132,6 +141,19 @@ def _set_out(sc, b, has, stride, so, size, corner, co):
     for a in range(A):
         sc[b + O_STRIDE + a] = stride[so + a] if has != 0 else 0
         sc[b + O_CORNER + a] = corner[co + a] if size != 0 else 0
+
+
+@njit(cache=True, inline="always")
+def _merge(sc):
+    """Once both outcomes' states are equal, every later step adds the same to both: only outcome 0 is simulated
+    on, outcome 1 keeping its difference in sums (`_finish` restores it)."""
+    if sc[SC_N_OUT] == 1:
+        return
+    for w in range(OUT):
+        if sc[SC_OUT + w] != sc[SC_OUT + OUT + w]:
+            return
+    sc[SC_N_OUT] = 1
+    sc[SC_OFFSET] = sc[SC_SUMS + 1] - sc[SC_SUMS]
 
 
 @njit(cache=True, inline="always")
@@ -186,6 +208,8 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
                  pool[c + EXIT_SIZE + v], pool, c + EXIT_CORNER + v * A)
         sc[SC_SUMS + v] = pool[c + REST + v]
     sc[SC_KNOWN] = 1
+    sc[SC_N_OUT] = 2
+    _merge(sc)
 
 
 @njit(cache=True, inline="always")
@@ -202,16 +226,17 @@ def _child(pool, k, c, i, shift, sc, n_cand):
         _first_move_of_child(pool, k, c, i, shift, sc)
         sc[SC_ENTRY] = 0
         return 0
-    for v in range(2):
+    for v in range(sc[SC_N_OUT]):
         b = SC_OUT + v * OUT
         o = _outcome(sc, b, pool[c + FM_T:c + FM_T + A], pool[c + FM_OK] != 0)
         size = pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE]
-        if n_cand >= 0 and pool[c + FM_ENTRY] != 0 and _may_link(sc, b, size, pool, c + FM_CORNER + o * A, pool,
+        if n_cand > 0 and pool[c + FM_ENTRY] != 0 and _may_link(sc, b, size, pool, c + FM_CORNER + o * A, pool,
                                                                   n_cand):
             return HIT
         sc[SC_SUMS + v] += size + pool[c + REST + o]
         _set_out(sc, b, pool[c + EXIT_HAS + o], pool, c + EXIT_STRIDE + o * A, pool[c + EXIT_SIZE + o], pool,
                  c + EXIT_CORNER + o * A)
+    _merge(sc)
     return 0
 
 
@@ -229,12 +254,14 @@ def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
         pool[k + FM_T + a] = T[a]
         pool[k + FM_CORNER + a] = corner[a] + i * shift[a]
         pool[k + FM_CORNER + A + a] = i * shift[a]
-    keep = n_cand >= 0 and pool[q + FIRST_FORGETS] == 0    # the delta is kept for the next step's link
+    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0    # the delta is kept for the next step's link
     _set_out(sc, SC_OUT, 1, T, 0, over if keep else 0, corner, 0)
     _set_out(sc, SC_OUT + OUT, 0, T, 0, words if keep else 0, sc, SC_ZERO)
     sc[SC_SUMS] = 0
     sc[SC_SUMS + 1] = 0
     sc[SC_KNOWN] = 1
+    sc[SC_N_OUT] = 2
+    _merge(sc)
 
 
 @njit(cache=True, inline="always")
@@ -263,7 +290,7 @@ def _translation(pool, p, q, shift, sc):
 def _step(pool, k, p, q, i, shift, sc, n_cand):
     """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
     sequence; the outcomes' deltas move to q's base. Returns 0 or HIT (a link may be taken)."""
-    for v in range(2):
+    for v in range(sc[SC_N_OUT]):
         if sc[SC_OUT + v * OUT + O_SIZE] != 0:
             for a in range(A):
                 sc[SC_OUT + v * OUT + O_CORNER + a] -= shift[a]
@@ -274,23 +301,24 @@ def _step(pool, k, p, q, i, shift, sc, n_cand):
         return 0
     words = pool[q + FIRST_WORDS]
     over = words - overlap
-    if n_cand >= 0:
+    if n_cand > 0:
         _delta_corner(pool, p, q, shift, sc, SC_CORNER)
     if sc[SC_KNOWN] == 0:
         _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand)
         sc[SC_ENTRY] = 0
         return 0
-    keep = n_cand >= 0 and pool[q + FIRST_FORGETS] == 0
+    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0
     T = sc[SC_T:SC_T + A]
-    for v in range(2):
+    for v in range(sc[SC_N_OUT]):
         b = SC_OUT + v * OUT
         o = _outcome(sc, b, T, ok)
         size = over if o == 0 else words
         co = SC_CORNER if o == 0 else SC_ZERO
-        if n_cand >= 0 and _may_link(sc, b, size, sc, co, pool, n_cand):
+        if n_cand > 0 and _may_link(sc, b, size, sc, co, pool, n_cand):
             return HIT
         sc[SC_SUMS + v] += size
         _set_out(sc, b, 1 - o, T, 0, size if keep else 0, sc, co)
+    _merge(sc)
     return 0
 
 
@@ -299,6 +327,10 @@ def _finish(pool, k, c0, cl, n, shift, sc):
     """Node k's summary once its sequence is run: per outcome the rest, the memory and the delta it leaves (the
     corner moved from the last child's base to k's); its first and last tiles."""
     if sc[SC_KNOWN] != 0:
+        if sc[SC_N_OUT] == 1:
+            sc[SC_SUMS + 1] = sc[SC_SUMS] + sc[SC_OFFSET]
+            for w in range(OUT):
+                sc[SC_OUT + OUT + w] = sc[SC_OUT + w]
         for v in range(2):
             b = SC_OUT + v * OUT
             pool[k + REST + v] = sc[SC_SUMS + v]
@@ -319,7 +351,7 @@ def _finish(pool, k, c0, cl, n, shift, sc):
 def _compose(pool, k, shift, sc, n_cand):
     """Node k's summary from its children's (`_summarize`): its sequence is child 0, then per further iteration
     the loop's step and that iteration's child (the middle child up to n-2, the last child at n-1). Returns 0, or
-    HIT where a step may be served over a link (`n_cand` >= 0: the candidates are checked)."""
+    HIT where a step may be served over a link (`n_cand` > 0: the candidates are checked)."""
     n = pool[k + N]
     cm = pool[k + CM]
     cl = pool[k + CL]
@@ -336,7 +368,7 @@ def _compose(pool, k, shift, sc, n_cand):
     while i <= last:                      # the middle iterations 1..last: step cm -> cm, then cm
         was = sc[SC_KNOWN]
         if was != 0:
-            for w in range(2 * OUT):
+            for w in range(sc[SC_N_OUT] * OUT):
                 sc[SC_BEFORE + w] = sc[SC_OUT + w]
             sc[SC_SEG] = sc[SC_SUMS]
             sc[SC_SEG + 1] = sc[SC_SUMS + 1]
@@ -347,14 +379,15 @@ def _compose(pool, k, shift, sc, n_cand):
             i = last + 1
         elif was != 0:
             repeat = True
-            for w in range(2 * OUT):
+            for w in range(sc[SC_N_OUT] * OUT):     # (once merged, outcome 1 follows outcome 0)
                 if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
                     repeat = False
                     break
             if repeat:                    # the same states again: every further middle iteration adds the same
                 left = last + 1 - i
                 sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
-                sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
+                if sc[SC_N_OUT] == 2:
+                    sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
                 i = last + 1
     if n >= 2 and cm != cl:
         if _step(pool, k, cm, cl, n - 1, shift, sc, n_cand) == HIT or _child(pool, k, cl, n - 1, shift, sc,
@@ -470,7 +503,7 @@ def _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     """Fills of one instance of a (level, tensor) over the iterations of the M temporal loops above it that run
-    from `origin`, or -1 where the phases do not apply or, `n_cand` >= 0 (a fan-out above the level, its link
+    from `origin`, or -1 where the phases do not apply or, `n_cand` > 0 (a fan-out above the level, its link
     candidates in the pool: `link_candidates`), where a step may be served over a link (then the walk counts it).
     `full`: the level's dim extents (its tile is full[d] cut at the bound). Not for the MAC. `pool`: int64 scratch
     of at least `POOL_WORDS`."""
@@ -499,7 +532,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     fills = pool[FIRST_WORDS]
     if pool[HAS_MOVE] != 0:
         fills += pool[FM_OVER] + pool[REST]
-        if n_cand >= 0 and pool[FM_ENTRY] != 0:
+        if n_cand > 0 and pool[FM_ENTRY] != 0:
             _set_out(sc, SC_OUT, 0, sc, SC_ZERO, pool[FIRST_WORDS], sc, SC_ZERO)
             if _may_link(sc, SC_OUT, pool[FM_OVER], pool, FM_CORNER, pool, n_cand):
                 return -1.0
@@ -509,7 +542,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def phase_fills(t, temporal, M, full, layer, origin, pool):
     """`phase_stream` for a level without a fan-out above it (no link to check)."""
-    return phase_stream(t, temporal, M, full, layer, origin, pool, np.int64(-1))
+    return phase_stream(t, temporal, M, full, layer, origin, pool, np.int64(0))
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -521,6 +554,8 @@ def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
     `diffs`, as `links.link_saving` would."""
     n = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, diffs)
     scratch.n_diffs = n
+    for a in range(A):
+        pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
     count = np.int64(0)
     for r in range(n):
         for s in range(2):

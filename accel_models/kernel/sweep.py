@@ -231,7 +231,7 @@ def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, o
     is free between joint sweeps: the uniform sweep's may hold frames a later sweep of the same (level, tensor)
     reuses), or -1 where it leaves the stream to the walk; under a fan-out, where a step may take a link."""
     pool = ws.memo[1].pool
-    n_cand = np.int64(-1)
+    n_cand = np.int64(0)                  # no candidate: no link to check
     if n_children > 1:
         n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
         if n_cand < 0:

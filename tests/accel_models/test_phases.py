@@ -195,7 +195,7 @@ def _sweeps_both(layer, acc, maps, origins, out):
                     r[7] = 1.0 if n_children > 1 else 0.0
                     if lvl < L:
                         pool = ws.memo[1].pool
-                        n_cand = np.int64(-1)
+                        n_cand = np.int64(0)
                         if n_children > 1:
                             n_cand = link_candidates(t, ws.spatial, n_sp, fx, layer, ws.scratch[0], ws.diffs, pool)
                         if (n_children == 1 or n_cand >= 0) and phase_stream(t, ws.temporal, M, child.extents, layer,
