@@ -76,7 +76,8 @@ OUT = 2 + 2 * A
 SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
 SC_N_OUT = 6          # the outcomes simulated: 2, or 1 once both states are equal (outcome 1 is outcome 0's then)
 SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
-SC_OUT = 8
+SC_WIDTH = 8          # the words of an outcome's state in use: OUT where links are checked, else the memory's
+SC_OUT = 9
 SC_BEFORE = SC_OUT + 2 * OUT
 SC_T = SC_BEFORE + 2 * OUT
 SC_CORNER = SC_T + A
@@ -135,12 +136,15 @@ def _may_link(sc, b, size, corner, co, pool, n_cand):
 
 @njit(cache=True, inline="always")
 def _set_out(sc, b, has, stride, so, size, corner, co):
-    """The state at sc[b] <- memory (has, stride[so:]) and delta (size, corner[co:]); zeros where absent."""
+    """The state at sc[b] <- memory (has, stride[so:]) and, where links are checked, delta (size, corner[co:]);
+    zeros where absent."""
     sc[b + O_HAS] = has
-    sc[b + O_SIZE] = size
     for a in range(A):
         sc[b + O_STRIDE + a] = stride[so + a] if has != 0 else 0
-        sc[b + O_CORNER + a] = corner[co + a] if size != 0 else 0
+    if sc[SC_WIDTH] == OUT:
+        sc[b + O_SIZE] = size
+        for a in range(A):
+            sc[b + O_CORNER + a] = corner[co + a] if size != 0 else 0
 
 
 @njit(cache=True, inline="always")
@@ -149,7 +153,7 @@ def _merge(sc):
     on, outcome 1 keeping its difference in sums (`_finish` restores it)."""
     if sc[SC_N_OUT] == 1:
         return
-    for w in range(OUT):
+    for w in range(sc[SC_WIDTH]):
         if sc[SC_OUT + w] != sc[SC_OUT + OUT + w]:
             return
     sc[SC_N_OUT] = 1
@@ -159,6 +163,8 @@ def _merge(sc):
 @njit(cache=True, inline="always")
 def _forget(sc):
     """Both outcomes' states keep no delta (after a still step)."""
+    if sc[SC_WIDTH] != OUT:
+        return
     for v in range(2):
         b = SC_OUT + v * OUT
         sc[b + O_SIZE] = 0
@@ -201,8 +207,10 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
     pool[k + FM_ENTRY] = pool[c + FM_ENTRY] if sc[SC_ENTRY] != 0 else 0
     for a in range(A):
         pool[k + FM_T + a] = pool[c + FM_T + a]
-        for v in range(2):
-            pool[k + FM_CORNER + v * A + a] = pool[c + FM_CORNER + v * A + a] + i * shift[a]
+    if sc[SC_WIDTH] == OUT:
+        for a in range(A):
+            for v in range(2):
+                pool[k + FM_CORNER + v * A + a] = pool[c + FM_CORNER + v * A + a] + i * shift[a]
     for v in range(2):
         _set_out(sc, SC_OUT + v * OUT, pool[c + EXIT_HAS + v], pool, c + EXIT_STRIDE + v * A,
                  pool[c + EXIT_SIZE + v], pool, c + EXIT_CORNER + v * A)
@@ -290,7 +298,7 @@ def _translation(pool, p, q, shift, sc):
 def _step(pool, k, p, q, i, shift, sc, n_cand):
     """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
     sequence; the outcomes' deltas move to q's base. Returns 0 or HIT (a link may be taken)."""
-    for v in range(sc[SC_N_OUT]):
+    for v in range(sc[SC_N_OUT] if n_cand > 0 else 0):
         if sc[SC_OUT + v * OUT + O_SIZE] != 0:
             for a in range(A):
                 sc[SC_OUT + v * OUT + O_CORNER + a] -= shift[a]
@@ -329,17 +337,19 @@ def _finish(pool, k, c0, cl, n, shift, sc):
     if sc[SC_KNOWN] != 0:
         if sc[SC_N_OUT] == 1:
             sc[SC_SUMS + 1] = sc[SC_SUMS] + sc[SC_OFFSET]
-            for w in range(OUT):
+            for w in range(sc[SC_WIDTH]):
                 sc[SC_OUT + OUT + w] = sc[SC_OUT + w]
         for v in range(2):
             b = SC_OUT + v * OUT
             pool[k + REST + v] = sc[SC_SUMS + v]
             pool[k + EXIT_HAS + v] = sc[b + O_HAS]
-            pool[k + EXIT_SIZE + v] = sc[b + O_SIZE]
             for a in range(A):
                 pool[k + EXIT_STRIDE + v * A + a] = sc[b + O_STRIDE + a]
-                moved = sc[b + O_CORNER + a] + (n - 1) * shift[a]
-                pool[k + EXIT_CORNER + v * A + a] = moved if sc[b + O_SIZE] != 0 else 0
+            if sc[SC_WIDTH] == OUT:
+                pool[k + EXIT_SIZE + v] = sc[b + O_SIZE]
+                for a in range(A):
+                    moved = sc[b + O_CORNER + a] + (n - 1) * shift[a]
+                    pool[k + EXIT_CORNER + v * A + a] = moved if sc[b + O_SIZE] != 0 else 0
     pool[k + FIRST_WORDS] = pool[c0 + FIRST_WORDS]
     for a in range(A):
         pool[k + FIRST_EXT + a] = pool[c0 + FIRST_EXT + a]
@@ -368,8 +378,9 @@ def _compose(pool, k, shift, sc, n_cand):
     while i <= last:                      # the middle iterations 1..last: step cm -> cm, then cm
         was = sc[SC_KNOWN]
         if was != 0:
-            for w in range(sc[SC_N_OUT] * OUT):
-                sc[SC_BEFORE + w] = sc[SC_OUT + w]
+            for v in range(sc[SC_N_OUT]):
+                for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
+                    sc[SC_BEFORE + w] = sc[SC_OUT + w]
             sc[SC_SEG] = sc[SC_SUMS]
             sc[SC_SEG + 1] = sc[SC_SUMS + 1]
         if _step(pool, k, cm, cm, i, shift, sc, n_cand) == HIT or _child(pool, k, cm, i, shift, sc, n_cand) == HIT:
@@ -379,10 +390,10 @@ def _compose(pool, k, shift, sc, n_cand):
             i = last + 1
         elif was != 0:
             repeat = True
-            for w in range(sc[SC_N_OUT] * OUT):     # (once merged, outcome 1 follows outcome 0)
-                if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
-                    repeat = False
-                    break
+            for v in range(sc[SC_N_OUT]):          # (once merged, outcome 1 follows outcome 0)
+                for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
+                    if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
+                        repeat = False
             if repeat:                    # the same states again: every further middle iteration adds the same
                 left = last + 1 - i
                 sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
@@ -467,7 +478,7 @@ def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
     pool[k + HAS_MOVE] = 0
     pool[k + HAS_STEP] = 0
     forgets = 0
-    for j in range(tail, M):
+    for j in range(tail, M if sc[SC_WIDTH] == OUT else tail):
         if pool[k + CTX + temporal[j].dim] > temporal[j].step:
             forgets = 1
     pool[k + FIRST_FORGETS] = forgets
@@ -511,6 +522,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     sc = pool[SCRATCH:CAND]
     for a in range(A):
         sc[SC_ZERO + a] = 0
+    sc[SC_WIDTH] = OUT if n_cand > 0 else O_SIZE
     reach = pool[REACH:REACH + (M + 1) * 8]
     # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
     for d in range(8):
