@@ -133,7 +133,8 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("phased streams", PHASED), ("streams under a fan-out", FANOUT),
-              ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS), ("all streams", PHASED | FANOUT | MAC), ("evaluate_one", -1)]
+              ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
+              ("all streams", PHASED | FANOUT | MAC), ("evaluate_one", -1)]
     for name, layer in layers.items():
         maps = _temporal_class(layer, eyeriss, n)
         la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)

@@ -357,6 +357,16 @@ def _finish(pool, k, c0, cl, n, shift, sc):
         pool[k + LAST_EXT + a] = pool[cl + LAST_EXT + a]
 
 
+@njit(cache=True, inline="always")
+def _repeats(sc):
+    """Do the outcomes' states equal those at the start of the iteration (once merged, outcome 1 follows 0)?"""
+    for v in range(sc[SC_N_OUT]):
+        for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
+            if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
+                return False
+    return True
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _compose(pool, k, shift, sc, n_cand):
     """Node k's summary from its children's (`_summarize`): its sequence is child 0, then per further iteration
@@ -371,39 +381,35 @@ def _compose(pool, k, shift, sc, n_cand):
     c0 = cm if n >= 2 else cl
     pool[k + FIRST_FORGETS] = pool[c0 + FIRST_FORGETS]
     pool[k + HAS_STEP] = 1 if n >= 2 or pool[c0 + HAS_STEP] != 0 else 0
-    if _child(pool, k, c0, 0, shift, sc, n_cand) == HIT:
-        return HIT
     last = n - 2 if cm != cl else n - 1       # the iterations that repeat: the last too when its child is cm
-    i = np.int64(1)
-    while i <= last:                      # the middle iterations 1..last: step cm -> cm, then cm
+    prev = c0
+    i = np.int64(0)
+    while i < n:                          # one call site of `_step` and `_child` each: one inlined copy
+        c = cl if i == n - 1 else cm
+        middle = 1 <= i <= last           # step cm -> cm, then cm
         was = sc[SC_KNOWN]
-        if was != 0:
+        if middle and was != 0:
             for v in range(sc[SC_N_OUT]):
                 for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
                     sc[SC_BEFORE + w] = sc[SC_OUT + w]
             sc[SC_SEG] = sc[SC_SUMS]
             sc[SC_SEG + 1] = sc[SC_SUMS + 1]
-        if _step(pool, k, cm, cm, i, shift, sc, n_cand) == HIT or _child(pool, k, cm, i, shift, sc, n_cand) == HIT:
+        if i > 0 and _step(pool, k, prev, c, i, shift, sc, n_cand) == HIT:
             return HIT
+        if _child(pool, k, c, i, shift, sc, n_cand) == HIT:
+            return HIT
+        prev = c
         i += 1
+        if not middle:
+            continue
         if sc[SC_KNOWN] == 0:             # nothing moved: nor will any further middle iteration
             i = last + 1
-        elif was != 0:
-            repeat = True
-            for v in range(sc[SC_N_OUT]):          # (once merged, outcome 1 follows outcome 0)
-                for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
-                    if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
-                        repeat = False
-            if repeat:                    # the same states again: every further middle iteration adds the same
-                left = last + 1 - i
-                sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
-                if sc[SC_N_OUT] == 2:
-                    sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
-                i = last + 1
-    if n >= 2 and cm != cl:
-        if _step(pool, k, cm, cl, n - 1, shift, sc, n_cand) == HIT or _child(pool, k, cl, n - 1, shift, sc,
-                                                                              n_cand) == HIT:
-            return HIT
+        elif was != 0 and _repeats(sc):   # the same states again: every further middle iteration adds the same
+            left = last + 1 - i
+            sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
+            if sc[SC_N_OUT] == 2:
+                sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
+            i = last + 1
     _finish(pool, k, c0, cl, n, shift, sc)
     return 0
 

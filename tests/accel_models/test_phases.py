@@ -26,28 +26,37 @@ NOT_COMPARED = -2.0
 
 
 @njit
+def _nest(layer, acc, maps, b, ws):
+    """Mapping b's loop nest into the workspace, its tiles cut at the bounds (F6) and its moving loops listed;
+    False if its shape is invalid."""
+    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
+    m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
+    reason, _ = check_shape(layer.bounds, acc.fanout, m)
+    if reason != OK:
+        return False
+    levels = ws.levels
+    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+    for lv in range(temporal.shape[1]):
+        for d in range(8):
+            levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
+        for t in range(3):
+            levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
+    moving_loops(layer.ax, ws.temporal, n_temporal)
+    return True
+
+
+@njit
 def _fills_both(layer, acc, maps, out):
     """Per mapping, level (below a level without fan-out, not the MAC) and tensor: the phases' fills and the walk's
     into out[b, level, t, 0 | 1] (NOT_COMPARED elsewhere; -1 in column 0: left to the walk)."""
-    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
-    L = temporal.shape[1]
+    L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
     origin = ws.sweep[0].origin
     out[:] = NOT_COMPARED
-    for b in range(temporal.shape[0]):
-        m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
-        reason, _ = check_shape(layer.bounds, acc.fanout, m)
-        if reason != OK:
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
             continue
-        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
-        for lv in range(L):
-            for d in range(8):
-                levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
-        for lv in range(L):
-            for t in range(3):
-                levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
-        moving_loops(layer.ax, ws.temporal, n_temporal)
         spatial_above = 0
         for lvl in range(1, L):
             child, parent = levels[lvl], levels[lvl - 1]
@@ -152,25 +161,15 @@ def test_phases_equal_the_walk_on_random_temporal_class_nests(preset):
 def _sweeps_both(layer, acc, maps, origins, out):
     """Per mapping, origin, level (the MAC too) and tensor: `sweep`'s (fills, parent reads, link transfers) into
     out[b, o, level, t, 0:3], the walk's into 3:6, into 6 whether the phases counted it (1.0; 0.0: the walk or
-    another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o]`: dim offsets where the streams start
-    (an instance class's origin in the spatial class)."""
-    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
-    L = temporal.shape[1]
+    another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o]`: dim offsets
+    where the streams start (an instance class's origin in the spatial class)."""
+    L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
     out[:] = NOT_COMPARED
-    for b in range(temporal.shape[0]):
-        m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
-        reason, _ = check_shape(layer.bounds, acc.fanout, m)
-        if reason != OK:
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
             continue
-        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
-        for lv in range(L):
-            for d in range(8):
-                levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
-            for t in range(3):
-                levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
-        moving_loops(layer.ax, ws.temporal, n_temporal)
         spatial_above = 0
         for lvl in range(1, L + 1):
             child, p = levels[lvl], lvl - 1
