@@ -15,7 +15,7 @@ from .limits import check_countable
 from .mapping_arrays import MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes, uniform_instances
-from .result import REASONS, EvalResult
+from .result import BAD_INPUT, REASONS, EvalResult
 
 
 PARALLEL_MIN_BATCH = 16_384
@@ -96,18 +96,26 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     if m.num_levels > kernel.MAX_LEVELS:
         raise ValueError(f"evaluate_batch: at most {kernel.MAX_LEVELS} storage levels are supported, "
                          f"got {m.num_levels}")
-    if m.batch_size and (m.keep.min() < 0 or m.keep.max() > 1):
+    ensure_fresh_kernel_cache()
+    run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
+    reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
+    if m.batch_size and (reason == BAD_INPUT).any():
+        _refuse_out_of_range(m)
+    return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
+
+
+def _refuse_out_of_range(m: MappingArrays) -> None:
+    """The ValueError for keep flags other than 0 and 1, or factors above `nets.MAX_BOUND`: the kernel's shape check
+    flags such a mapping (reason BAD_INPUT) in the pass that reads it anyway, so that valid batches are not read
+    twice; this names the field and the first bad value."""
+    if m.keep.min() < 0 or m.keep.max() > 1:
         bad = m.keep[(m.keep < 0) | (m.keep > 1)][0]
         raise ValueError(f"evaluate_batch: mappings.keep must hold 0 (bypass) or 1 (keep), got {bad}")
     for name in ("temporal", "spatial_x", "spatial_y"):
         a = getattr(m, name)
-        if m.batch_size and a.max() > MAX_BOUND:
+        if a.max() > MAX_BOUND:
             raise ValueError(f"evaluate_batch: mappings.{name} holds a factor of {a.max()}; accepted: integers "
                              f"up to {MAX_BOUND} (the largest loop bound a Layer takes)")
-    ensure_fresh_kernel_cache()
-    run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
-    reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
-    return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 
 
 def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:

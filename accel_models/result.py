@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nets.layer import MAX_BOUND
+
 from .accelerator import TENSORS
 
 REASONS: dict[int, str] = {
@@ -18,10 +20,13 @@ REASONS: dict[int, str] = {
     6: "a dimension is unrolled on both the X and the Y axis of one fan-out (Timeloop puts a dim on one axis)",
     7: "instances under a fan-out do unequal work (a residual on or below a spatial loop) in more classes than the "
        "compiled kernel's tables hold (32 under one instance, 512 in all); reference.evaluate counts it",
+    8: f"an end above {MAX_BOUND} (nets.MAX_BOUND) or a keep flag other than 0 and 1: input, not a mapping; the "
+       "compiled kernel flags it in its shape check and cost_model.evaluate_batch refuses it with a ValueError",
 }
-"""Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel."""
+"""Reason codes of invalid mappings, shared by `reference.evaluate` and the compiled kernel (8: the kernel's alone)."""
 
-OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES, SPATIAL_RESIDUAL = range(8)
+(OK, BAD_FACTORS, SPATIAL_OVERFLOW, CAPACITY_OVERFLOW, BAD_BYPASS, BAD_ORDER, BOTH_AXES, SPATIAL_RESIDUAL,
+ BAD_INPUT) = range(9)
 
 
 @dataclass

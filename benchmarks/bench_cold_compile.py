@@ -5,6 +5,7 @@
     python benchmarks/bench_cold_compile.py --per-function
     python benchmarks/bench_cold_compile.py --best-mapping
     python benchmarks/bench_cold_compile.py --passes
+    python benchmarks/bench_cold_compile.py --tiny
 
 Runs itself again in a child process whose NUMBA_CACHE_DIR is a new empty folder (numba reads it at import),
 times one trial of the default co-search (CPU time), and lists the longest numba compilations as numba's
@@ -32,7 +33,7 @@ between N worker processes would take with these costs, and the longest chain of
 `--best-mapping` times what a user who imports the library waits for: `mappings.best_mapping` on a ResNet-50 3x3
 layer and the Eyeriss preset, in a new process, first on an empty cache (compile), then again in another new
 process on the cache the first left (load: the figure a cache built at install time would give). Last line:
-`first best_mapping: X s CPU on an empty cache, Y s CPU on a built cache`.
+`first best_mapping: X s CPU (W s wall) on an empty cache, Y s CPU (V s wall) on a built cache`.
 
 `--passes` splits that first `best_mapping` on an empty cache by numba's compiler passes (numba's
 `numba:run_pass` events; a pass's own CPU time, without the callees it compiles while it types its function):
@@ -42,6 +43,9 @@ construction, LLVM's optimization of the function's module (its callees linked i
 `compile by pass: X s CPU (native_lowering A s, inline_inlinables B s, nopython_type_inference C s)`.
 numba's optimization level follows the environment (`NUMBA_OPT=2 python benchmarks/bench_cold_compile.py
 --best-mapping`).
+
+`--tiny` times the tiny co-search (`run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1`) on an
+empty cache, CPU (user + sys) and wall. Last line: `tiny co-search on an empty cache: X s CPU, Y s wall`.
 
 `--warm-up` times the set-up step that builds the cache ahead (`cosearch warm-up`, one process per core) on an empty
 cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
@@ -64,6 +68,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--workers", "1"]
+"""The tiny co-search's options (`run_cosearch.py`): one trial of a population of 4, one process."""
 
 
 def _child(top: int) -> None:
@@ -158,7 +164,7 @@ def _compiled_more_than_once() -> list[str]:
 
 
 def _child_best_mapping() -> None:
-    t0 = time.process_time()
+    t0, w0 = time.process_time(), time.monotonic()
     sys.path.insert(0, str(ROOT))
     from accel_models import get_preset
     from mappings import best_mapping
@@ -166,9 +172,10 @@ def _child_best_mapping() -> None:
 
     t1 = time.process_time()
     best = best_mapping(Layer.conv(64, 64, 3, 56, name="conv3x3"), get_preset("eyeriss"), budget_evals=256, seed=0)
-    t2 = time.process_time()
-    print(f"imports {t1 - t0:.1f} s CPU, best_mapping {t2 - t1:.1f} s CPU (EDP {best.edp_pj_cycles:.6g} pJ*cycles)")
-    print(f"TOTAL {t2 - t0:.2f}")
+    t2, w2 = time.process_time(), time.monotonic()
+    print(f"imports {t1 - t0:.1f} s CPU, best_mapping {t2 - t1:.1f} s CPU, {w2 - w0:.1f} s wall in all "
+          f"(EDP {best.edp_pj_cycles:.6g} pJ*cycles)")
+    print(f"TOTAL {t2 - t0:.2f} {w2 - w0:.2f}")
 
 
 def _child_passes(top: int) -> None:
@@ -219,8 +226,9 @@ def _best_mapping(cache: str) -> int:
             return r.returncode
         lines = r.stdout.strip().splitlines()
         print(f"{label}: {lines[0]}  (load average {os.getloadavg()[0]:.2f} after)", flush=True)
-        totals.append(float(lines[-1].split()[-1]))
-    print(f"first best_mapping: {totals[0]:.1f} s CPU on an empty cache, {totals[1]:.1f} s CPU on a built cache")
+        totals.append(tuple(float(x) for x in lines[-1].split()[1:]))
+    print(f"first best_mapping: {totals[0][0]:.1f} s CPU ({totals[0][1]:.1f} s wall) on an empty cache, "
+          f"{totals[1][0]:.1f} s CPU ({totals[1][1]:.1f} s wall) on a built cache")
     return 0
 
 
@@ -268,21 +276,31 @@ def _after_warm_up(cache: str, workers: int | None) -> int:
     lines = out.strip().splitlines()
     say(f"first default trial: {trial_cpu:.1f} s CPU; {lines[-2]}; {lines[-1]}")
     with tempfile.TemporaryDirectory() as run_out:
-        tiny_wall, tiny_cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), "--trials", "1", "--population",
-                                       "4", "--generations", "1", "--workers", "1", "--out", run_out], env)
+        tiny_wall, tiny_cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out], env)
     say(f"tiny co-search: {tiny_wall:.1f} s wall, {tiny_cpu:.1f} s CPU")
     print(f"after warm-up ({wall:.0f} s wall, {cpu:.0f} s CPU): first best_mapping {bm_cpu:.1f} s CPU, "
           f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_cpu:.1f} s CPU ({tiny_wall:.0f} s wall)")
     return 0
 
 
+def _tiny(cache: str) -> int:
+    """The tiny co-search (`TINY`) on the empty cache `cache`: what a newcomer's first small run waits for."""
+    with tempfile.TemporaryDirectory() as run_out:
+        wall, cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out],
+                            {**os.environ, "NUMBA_CACHE_DIR": cache})
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"tiny co-search on an empty cache: {cpu:.1f} s CPU, {wall:.1f} s wall")
+    return 0
+
+
 def _outermost_total(spans: list[tuple[float, str]]) -> float:
     """Compile time not counted twice: the top-level compilations are those of the trial's entry points
-    (`run_evolution`, the cost kernel's drivers, the decoder), whose spans contain the others."""
+    (`run_evolution` or `run_evolution_perfect`, the cost kernel's drivers, the decoder), whose spans contain the
+    others."""
     roots = ("run_evolution", "evaluate_range", "evaluate_batch", "decode_batch", "encode_into")
     by_name: dict[str, float] = {}
     for t, name in spans:
-        key = name.rsplit(".", 1)[-1]
+        key = name.rsplit(".", 1)[-1].removesuffix("_perfect")    # the perfect-factor search and driver alike
         if key in roots:
             by_name[key] = max(by_name.get(key, 0.0), t)
     if "run_evolution" in by_name:  # it compiles the kernel and the decoder inside it
@@ -356,6 +374,9 @@ def main() -> int:
                     help="the first best_mapping on an empty cache, its compile split by numba pass")
     ap.add_argument("--warm-up", action="store_true",
                     help="cosearch warm-up on an empty cache, then the first best_mapping, trial and tiny co-search")
+    ap.add_argument("--tiny", action="store_true",
+                    help="the tiny co-search (run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1) "
+                         "on an empty cache, CPU and wall")
     ap.add_argument("--warm-up-workers", type=int, default=None,
                     help="the warm-up's processes (default: its own, one per core)")
     ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
@@ -383,6 +404,11 @@ def main() -> int:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
                   flush=True)
             return _after_warm_up(cache, args.warm_up_workers)
+    if args.tiny:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
+                  flush=True)
+            return _tiny(cache)
     if args.best_mapping:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",

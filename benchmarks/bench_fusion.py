@@ -5,15 +5,16 @@
 1. mobilenet_v2 (224) on edge_tpu_like and vit_b16 on nvdla_1024, through the Python API with the issue's mapper
    budget (`MapperSettings(budget_evals=EVALS)`): latency, energy, DRAM bytes per inference in each mode, and the
    ratios layer-wise / fused (`depth-first`: the better of its depth-first plan and the resident plan). vit_b16's
-   attention is fused over blocks of query tokens (the scores of a block never leave the chip), not over key blocks.
+   attention schedule is the planner's: query blocks with every key, or key blocks (`cosearch.fusion.key_blocks`),
+   named in the last line with its block sizes (query tokens x keys).
 2. The default co-search (`run_cosearch.py` on its defaults, extra arguments after `--`) once with `--fusion none`
    and once with `--fusion resident` (depth-first's planner maps every candidate group's tiles: too slow for the
    co-search's trials): the best design's EDP, and the resident / layer-wise ratio (each run searches
    its own design). Skipped with --no-cosearch.
 
 Compile time is not excluded from part 2 (warm the numba cache first). Last line:
-`fusion: mobilenet_v2 on edge_tpu_like DRAM bytes xA latency xB; vit_b16 attention (query blocks) on nvdla_1024 DRAM
-bytes xC; default co-search EDP fused/layer-wise xD`.
+`fusion: mobilenet_v2 on edge_tpu_like DRAM bytes xA latency xB; vit_b16 attention (SCHEDULE) on nvdla_1024 DRAM
+bytes xC; default co-search EDP fused/layer-wise xD`, SCHEDULE being e.g. "query blocks 99" or "key blocks 128x64".
 """
 from __future__ import annotations
 
@@ -35,9 +36,9 @@ from mappings import MapperSettings, MappingCache  # noqa: E402
 from nets import get_network  # noqa: E402
 
 
-def _pair(network: str, preset: str, evals: int) -> tuple[float, float]:
-    """(DRAM bytes layer-wise / fused, latency layer-wise / fused), fused being `depth-first` (the better of its
-    depth-first plan and the resident plan), printing every mode."""
+def _pair(network: str, preset: str, evals: int) -> tuple[float, float, str]:
+    """(DRAM bytes layer-wise / fused, latency layer-wise / fused, the attention schedule), fused being `depth-first`
+    (the better of its depth-first plan and the resident plan), printing every mode."""
     net, acc = get_network(network), get_preset(preset)
     cache = MappingCache(MapperSettings(budget_evals=evals))
     runs = {}
@@ -54,14 +55,32 @@ def _pair(network: str, preset: str, evals: int) -> tuple[float, float]:
         print(f"{network} on {preset}, --fusion {mode}: {cost.latency_s * 1e3:.3f} ms, {cost.energy_j * 1e3:.4f} mJ, "
               f"DRAM {dram / 1e6:.4g} MB per inference ({wall:.1f} s)", flush=True)
         if mode != "none":
-            tiled = [g for g in fused["groups"] if g.get("tiles", 1) > 1]
+            tiled = [g for g in fused["groups"] if g.get("tiles", 1) > 1 or g.get("key_rows")]
             print(f"  {fused['layers_with_tensors_on_chip']}/{fused['layers']} layers with tensors on chip, "
                   f"{fused['activations_on_chip']} whole activations on chip, weights pinned "
                   f"{fused['pinned_weight_bytes'] / 1e6:.3g} MB; {len(fused['groups'])} groups, {len(tiled)} tiled "
-                  f"{[(g['first'], g['last'], g['tile_rows'], g['halo']) for g in tiled][:6]}; notes: "
+                  f"{[(g['first'], g['last'], g['tile_rows'], g.get('key_rows') or g['halo']) for g in tiled][:6]}; "
+                  f"notes: "
                   f"{fused['notes']}", flush=True)
     (none, dram_none), (fused_cost, dram_fused) = runs["none"], runs["depth-first"]
-    return dram_none / max(dram_fused, 1.0), none.latency_s / fused_cost.latency_s
+    return dram_none / max(dram_fused, 1.0), none.latency_s / fused_cost.latency_s, _attention_schedule(fused_cost)
+
+
+def _attention_schedule(cost) -> str:
+    """How the plan fuses attention's scores -> context: 'key blocks TQxTK' (with ', H of G heads at a time' when it
+    takes the heads in groups) or 'query blocks TQ' (the most frequent among the network's attention groups), or
+    'not fused'."""
+    layers = cost.network.layers
+    found = {}
+    for g in cost.meta["fusion"]["groups"]:
+        if g["last"] > g["first"] and layers[g["first"]].weights_are_activations and g.get("tiles"):
+            heads = layers[g["first"]].G
+            name = f"key blocks {g['tile_rows']}x{g['key_rows']}" if g.get("key_rows") else \
+                f"query blocks {g['tile_rows']}"
+            if g.get("head_rows") and g["head_rows"] < heads:
+                name += f", {g['head_rows']} of {heads} heads at a time"
+            found[name] = found.get(name, 0) + 1
+    return max(found, key=found.get) if found else "not fused"
 
 
 def _cosearch_edp(mode: str, extra: list[str]) -> float:
@@ -87,10 +106,10 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="arguments for run_cosearch.py (after --)")
     args = parser.parse_args()
     print(f"load {os.getloadavg()[0]:.1f}", flush=True)
-    dram_a, latency_b = _pair("mobilenet_v2", "edge_tpu_like", args.evals)
-    dram_c, _ = _pair("vit_b16", "nvdla_1024", args.evals)
+    dram_a, latency_b, _ = _pair("mobilenet_v2", "edge_tpu_like", args.evals)
+    dram_c, _, attention = _pair("vit_b16", "nvdla_1024", args.evals)
     line = (f"fusion: mobilenet_v2 on edge_tpu_like DRAM bytes x{dram_a:.3g} latency x{latency_b:.3g}; vit_b16 "
-            f"attention (query blocks) on nvdla_1024 DRAM bytes x{dram_c:.3g}")
+            f"attention ({attention}) on nvdla_1024 DRAM bytes x{dram_c:.3g}")
     if not args.no_cosearch:
         ratio = _cosearch_edp("resident", args.extra) / _cosearch_edp("none", args.extra)
         line += f"; default co-search EDP fused/layer-wise x{ratio:.3g}"

@@ -20,20 +20,22 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accel_models import MappingArrays, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
+from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
 
 from .config import given_options, make_settings, parse_options
 from .search.split_compile import SplitCompile, compile_plan, plan_inputs
 
-ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8}
+ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8, "evaluate_batch_parallel": 18.0}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
-(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`."""
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`;
+`evaluate_batch_parallel` after the rest of the warm-up's plan on an empty NUMBA_CACHE_DIR (load 10-12)."""
 WORKERS_MAX = 8
 """Worker processes at most: the plan's longest chain bounds the wall time long before more would help."""
 
@@ -64,22 +66,34 @@ class WarmUpReport:
 def entry_point_steps(layer, accelerator) -> list:
     """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`
     (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do
-    unequal work: `kernel.instance_classes`), after the kernel's callees and the mapper plan's `evaluate_range` step,
-    whose compiled driver both load (they call it with the search's signature)."""
+    unequal work: `kernel.instance_classes`), and `evaluate_batch` on a large batch (`kernel.evaluate_batch_parallel`:
+    `mappings.random_valid_mappings` of the README's first Python example draws 40,000), after the kernel's callees
+    and the mapper plan's `evaluate_range` step, whose compiled driver they load where they call it with the search's
+    signature."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = tuple(s.name for s in kernel.callee_steps(la, aa)) + ("evaluate_range",)
+    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
+        "evaluate_range",)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
     return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
                                after),
-            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after)]
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after),
+            kernel.CompileStep("evaluate_batch_parallel",
+                               kernel.compile_for(kernel.evaluate_batch_parallel, la, aa, batch), after)]
 
 
 def warm_up_plan(settings) -> list:
     """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
-    the same layer and design."""
-    return compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
+    the same layer and design, and the steps of the library's own default mapper (`factors="perfect"`: the
+    perfect-factor driver and search, `mappings.evolution.run_evolution_perfect`) that those lack, so that a first
+    `best_mapping` after the warm-up compiles nothing either."""
+    plan = compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
+    names = {s.name for s in plan}
+    layer, accelerator = plan_inputs(settings)
+    mapper = replace(settings.mapper, factors="perfect")
+    perfect = mapper.strategy.compile_plan(layer, accelerator, MappingCache(mapper), settings.mapper_objective)
+    return plan + [s for s in perfect if s.name not in names]
 
 
 def _worker(folder: str, settings) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from accel_models.geometry import box, fits
+from accel_models.geometry import box, fits, project
 from accel_models.kernel_views import borrow
 
 _UNUSED = -1.0
+KEEP_AUTO = (0.4, 0.6)
+"""A keep gene below the first bound bypasses its tensor, at or above the second keeps it, in between leaves it to
+`_auto_keep` (`encoding`'s "Keep and bypass")."""
 
 
 @njit(cache=True, inline="always")
@@ -241,6 +244,56 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
             ax_j[src, i] = -1
 
 
+@njit(cache=True, no_cpython_wrapper=True)
+def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes):
+    """The keep of row b's auto tensors (auto[l, t]; in place), innermost level first: tensor t is kept at level l if
+    its tile there is reused and still fits beside what the level keeps (`encoding`'s "Keep and bypass" says when a
+    tile is reused)."""
+    L = temporal.shape[1]
+    for l in range(L - 1, 0, -1):
+        if not (auto[l, 0] or auto[l, 1] or auto[l, 2]):
+            continue
+        for d in range(8):
+            e = np.int64(1)
+            for l2 in range(l, L):
+                e *= temporal[b, l2, d] * sx[b, l2, d] * sy[b, l2, d]
+            e2[d] = min(e, full[d])
+        for t in range(3):
+            tiles[t] = box(t, e2, coef, box_axes)
+        parent = -1                                  # the innermost loop above level l
+        for l2 in range(l - 1, -1, -1):
+            for q in range(7, -1, -1):
+                if parent < 0 and temporal[b, l2, order[b, l2, q]] > 1:
+                    parent = order[b, l2, q]
+            if parent >= 0:
+                break
+        for t in range(3):
+            if not auto[l, t]:
+                continue
+            outer_irrelevant = False
+            seen_irrelevant = False
+            has_relevant = False
+            inner = -1
+            for q in range(8):                       # the level's loops, outermost first
+                d = order[b, l, q]
+                if temporal[b, l, d] > 1:
+                    inner = d
+                    if rel[t, d]:
+                        has_relevant = True
+                        outer_irrelevant |= seen_irrelevant
+                    else:
+                        seen_irrelevant = True
+            below = False
+            for l2 in range(l + 1, L):
+                below |= keep[b, l2, t] != 0
+            still = parent >= 0 and not rel[t, parent]
+            inner_irrelevant = inner >= 0 and not rel[t, inner]
+            if outer_irrelevant or (not below and (inner_irrelevant or still)) or (has_relevant and still):
+                keep[b, l, t] = 1
+                if not fits(keep[b, l], tiles, capacity[l], tcap[l]):
+                    keep[b, l, t] = 0
+
+
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
@@ -272,7 +325,7 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
                np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
                np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
                np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
-               np.empty(8, dtype=np.int64))
+               np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_), np.zeros((3, 8), dtype=np.bool_))
     _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
                   default_keep),
                  (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
@@ -291,8 +344,8 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, pin_t, pin_s, rest_at, residual_ok, full = \
         borrow(divisors)
     temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach = \
-        borrow(scratch)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
+        auto, rel = borrow(scratch)
     B = x.shape[0]
     L = temporal.shape[1]
     live = np.zeros(8, dtype=np.bool_)             # the active dims (bound above 1): the dims with loops
@@ -301,6 +354,17 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
     any_residual = False
     for d in range(8):
         any_residual |= residual_ok[d] != 0
+    for t in range(3):                             # rel[t, d]: does dim d index tensor t?
+        for d in range(8):
+            e2[d] = 0
+        for d in range(8):
+            e2[d] = 1
+            project(t, e2, coef, box_axes)
+            e2[d] = 0
+            hit = False
+            for a in range(box_axes.shape[0]):
+                hit |= box_axes[a] != 0
+            rel[t, d] = hit
     for l in range(L):
         bounded[l] = capacity[l] >= 0
         for t in range(3):
@@ -316,12 +380,17 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                 rt[b, l, d] = 0
                 rx[b, l, d] = 0
                 ry[b, l, d] = 0
-        # keep / bypass
+        # keep / bypass (an auto tensor is left out of the capacity repair, and decided by `_auto_keep` at the end)
+        any_auto = False
         for l in range(L):
             for t in range(3):
                 k = default_keep[l, t]
+                auto[l, t] = False
                 if keep_idx[l, t] >= 0:
-                    k = x[b, keep_idx[l, t]] >= 0.5
+                    g = x[b, keep_idx[l, t]]
+                    k = g >= KEEP_AUTO[1]
+                    auto[l, t] = l > 0 and default_keep[l, t] and KEEP_AUTO[0] <= g < KEEP_AUTO[1]
+                    any_auto |= auto[l, t]
                 keep[b, l, t] = 1 if (k and default_keep[l, t]) or l == 0 else 0
         # loop orders
         for l in range(L):
@@ -468,3 +537,5 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
             for d in range(8):
                 if residual_ok[d] != 0:
                     canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt, rx, ry)
+        if any_auto:
+            _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes)

@@ -1,10 +1,12 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
 share (see `accel_models.kernel.compile_plan` for why, and `cosearch.search.split_compile` for the schedule).
 
-`evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`): the
-steps compile those parts first, then the search itself by a real search of `layer` on `accelerator` with the
-caller's mapping cache settings, so that its types are the searches' own. The last step compiles what later
-searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
+`evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`), and
+`evolution.run_evolution_perfect` (the search of a mapper with `factors="perfect"`) the perfect-factor driver
+(`evaluate_range_perfect`) instead: the steps compile those parts first, then the search by a real search of `layer`
+on `accelerator` with the caller's mapping cache settings, so that its types are the searches' own. The full
+driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
+later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from numba import types
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import (CompileStep, callee_steps, compile_for, evaluate_range, kernel_values, make_workspace,
-                                 max_children, new_outputs)
+from accel_models.kernel import (PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, callee_steps, compile_for, evaluate_range,
+                                 evaluate_range_perfect, kernel_values, make_workspace, max_children, new_outputs)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -26,25 +28,30 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 11.9, "class_accesses": 5.9, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
-    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3}
+    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3, "level_accesses_perfect": 9.9,
+    "evaluate_range_perfect": 7.0, "run_evolution_perfect": 12.6}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `cosearch.search.split_compile` balances the workers by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled."""
+changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are those steps'
+CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines)."""
 
 SEARCH = "run_evolution"
 """The step that compiles the search (a real search; every other step compiles a part it links)."""
+SEARCH_PERFECT = "run_evolution_perfect"
+"""The same step for a mapper with `factors="perfect"`, whose search is `evolution.run_evolution_perfect`."""
 
 
 def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
                         objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
-    then the decoder, the kernel's driver and the small helpers, the search, the warm starts); `cache`: the
-    `MappingCache` whose search the `run_evolution` step runs."""
+    then the decoder, the kernel's drivers and the small helpers, the search, the warm starts); `cache`: the
+    `MappingCache` whose search the search step runs."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
-    kernel = callee_steps(la, aa)
+    perfect = cache.settings.factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
+    kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
@@ -57,11 +64,18 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
+    def search() -> None:   # a real search, with the caller's settings
+        cache.result(layer, accelerator, objective)
+
     # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
-    driver = compile_for(evaluate_range, types.int64, types.int64, la, aa, maps, out, ws)
-    parts = tuple(s.name for s in kernel) + ("decode_batch", "evaluate_range", "helpers")
-    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)),
-                     CompileStep("evaluate_range", driver, after=tuple(s.name for s in kernel)),
-                     CompileStep("helpers", helpers),
-                     CompileStep(SEARCH, lambda: cache.result(layer, accelerator, objective), after=parts),
+    i64 = types.int64
+    full = tuple(s.name for s in kernel if s.name not in PERFECT_ONLY_STEPS)
+    drivers = [CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws), full)]
+    if perfect:
+        drivers.append(CompileStep("evaluate_range_perfect",
+                                   compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
+                                   PERFECT_DRIVER_STEPS))
+    linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers")
+    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
+                     CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),
                      CompileStep("warm_starts", warm_starts)]

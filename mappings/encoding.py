@@ -15,7 +15,8 @@ The genes, all in [0,1] (dims whose bound is 1 get none, since their loops do no
 - tile[l, d] for levels l >= 1: the temporal factor at level l, as a log-ratio of what is left of
   dim d after the spatial factors and the levels below l (factor = the divisor nearest rem ** r);
   the outermost level takes the rest, so every dim's factors multiply to its bound.
-- keep[l, t] where the level's keep/bypass is searched (see `Encoding`): kept when >= 0.5.
+- keep[l, t] where the level's keep/bypass is searched (see `Encoding`): bypassed below 0.4, kept at 0.6 or above,
+  and in between left to the tiles ("Keep and bypass" below).
 - spatial_fill[l, axis] for each axis of a fan-out that some dim may use: when >= 0.5 and the
   dims' factors leave part of the axis idle, the axis is filled (below).
 
@@ -32,6 +33,20 @@ changes nothing, and just below 0.5 elsewhere, so that a search started from the
 filling often). Two dims, not all: an exact search over every dim's divisors grows exponentially
 with the dims (0.1-0.25 ms a row on a 1024- or 4096-wide axis open to six dims), and the pair
 search does as well within the seeds' spread (docs/defaults.md has the measurements).
+
+Keep and bypass. Which tensors a small buffer should hold depends on its loops: a 32-word RF that runs K over 8
+weights wants the inputs (reused across K) and not the outputs, and with C in its place the other way round. With only
+explicit keep genes, moving from one such mapping to its better neighbour takes the keep genes of two levels and the
+tile genes at once (a kept tensor takes room the tiles need), a joint step a short search rarely makes. A keep gene in
+the middle band (0.4 to 0.6) is "auto": the tensor takes no part in the capacity repair, and once the factors are
+decoded, innermost level first, it is kept where its tile is reused and still fits beside what the level keeps.
+Reused: a loop of the level over a dim the tensor does not depend on sits outside one it depends on (the level
+rereads the tile); or the innermost loop of the levels above is over such a dim (the tile stays put across it) and
+the level has a loop over a dim the tensor depends on (so the tile of a level below changes inside it) or no level
+below keeps the tensor; or the level's own innermost loop is over such a dim and no level below keeps the tensor (one
+that does catches that reuse first). The tile genes then carry the keep
+along (docs/defaults.md has the measurements). Genes below and above the band (`encode` writes 0.25 / 0.75) still
+give every keep, so every mapping is still the image of some x.
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and within a
 level in its loop order, innermost loop first (so the room a level has goes first to its inner
@@ -90,7 +105,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
-from ._decode_kernel import decode_batch
+from ._decode_kernel import KEEP_AUTO, decode_batch
 from ._encode_kernel import encode_into
 from ._factorize import DivisorTable, axis_shares, divisor_share
 from .mapping import Mapping
@@ -208,6 +223,8 @@ class Encoding:
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
+        self.requested_factors = factors
+        """The tiling factors asked for ("perfect", "residual" or "auto"), before "auto" is resolved."""
         if factors == "auto":
             allowed = _allowed_axes(accelerator, arch.fanout, self.active)
             factors = "residual" if residual_pays(self.bounds, arch.fanout, allowed) else "perfect"
@@ -396,8 +413,11 @@ class Encoding:
         B, L = x.shape[0], self.accelerator.num_levels
         genes = np.concatenate([x, np.full((B, 1), 0.5)], axis=1)  # gene index -1: the constant 0.5
         out = MappingArrays.empty(B, L)
-        keep = np.where(self._keep >= 0, genes[:, self._keep] >= 0.5, self.default_keep) & self.acc_keep
+        g = genes[:, self._keep]
+        keep = np.where(self._keep >= 0, g >= KEEP_AUTO[1], self.default_keep) & self.acc_keep
         keep[:, 0] = True
+        auto = (self._keep >= 0) & (g >= KEEP_AUTO[0]) & (g < KEEP_AUTO[1]) & self.default_keep
+        auto[:, 0] = False
         out.keep[:] = keep
         imp = np.where(self._order >= 0, genes[:, self._order], _UNUSED) + self.order_bonus
         out.order[:] = np.argsort(-imp, axis=2, kind="stable")
@@ -414,7 +434,34 @@ class Encoding:
                 for (l, kind), e, r in zip(loops, ends, res):
                     fields[kind][0][b, l, d] = e
                     fields[kind][1][b, l, d] = 0 if r == e else r
+        for b in np.flatnonzero(auto.any(axis=(1, 2))):
+            self._auto_keep(out, b, auto[b])
         return out
+
+    def _auto_keep(self, out: MappingArrays, b: int, auto: np.ndarray) -> None:
+        """Row b's auto tensors kept where their tile is reused and fits (in place), as `_decode_kernel._auto_keep`
+        decides it, in the same order."""
+        L = self.accelerator.num_levels
+        rel = (self.ax >= 0) & (self.co != 0)                                 # [3, 8]: dim d indexes tensor t
+        loops = [[d for d in out.order[b, l] if out.temporal[b, l, d] > 1] for l in range(L)]   # outermost first
+        for l in range(L - 1, 0, -1):
+            if not auto[l].any():
+                continue
+            spatial = out.spatial_x[b, l:] * out.spatial_y[b, l:]
+            ext = np.minimum(np.prod(out.temporal[b, l:] * spatial, axis=0), self.bounds)
+            words = [int(w) for w in tile_words(list(ext), self.ax, self.co)]
+            parent = next((loops[l2][-1] for l2 in range(l - 1, -1, -1) if loops[l2]), None)
+            for t in np.flatnonzero(auto[l]):
+                kinds = [bool(rel[t, d]) for d in loops[l]]                  # True: the loop's dim indexes t
+                outer_irrelevant = any(k and False in kinds[:i] for i, k in enumerate(kinds))
+                below = bool(out.keep[b, l + 1:, t].any())
+                still = parent is not None and not rel[t, parent]
+                inner_irrelevant = bool(kinds) and not kinds[-1]
+                if outer_irrelevant or (not below and (inner_irrelevant or still)) or (any(kinds) and still):
+                    out.keep[b, l, t] = 1
+                    kept = out.keep[b, l].astype(bool)
+                    if not fits_batch(kept, words, self.capacity[l], self.tensor_capacity[l]):
+                        out.keep[b, l, t] = 0
 
     def _pick(self, rem: np.ndarray, ratio: np.ndarray, ok=None) -> np.ndarray:
         """Per row, the divisor of rem nearest (in log) to rem ** ratio among those `ok` allows.

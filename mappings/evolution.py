@@ -26,7 +26,8 @@ import numpy as np
 from numba import njit, objmode
 
 from accel_models import MappingArrays
-from accel_models.kernel import evaluate_range, make_workspace, max_children, new_outputs
+from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.kernel import evaluate_range, evaluate_range_perfect, make_workspace, max_children, new_outputs, variant
 
 from ._decode_kernel import decode_batch
 from ._fast_random import normal, uniform
@@ -350,3 +351,26 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                 run_best[i] = np.inf
             row0 += lam_i
     return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist
+
+
+@variant(_score, evaluate_range=evaluate_range_perfect)
+def _score_perfect():
+    """`_score` with the perfect-factor driver."""
+
+
+@variant(run_evolution, _score=_score_perfect)
+def run_evolution_perfect():
+    """`run_evolution` scoring with the perfect-factor driver (`accel_models.kernel.evaluate_range_perfect`): the
+    same search, compiled without the cost kernel's residual and spatial-class paths (a first search on an empty
+    numba cache compiles less: docs/performance.md, "Compile time"); for a decode that gives no residual factor (a
+    residual mapping raises AssertionError)."""
+
+
+def search_kernel(factors: str):
+    """The compiled search for a mapper's `factors` setting: "perfect" -> `run_evolution_perfect`, else
+    `run_evolution` (a decode that may give residual factors needs the full cost kernel). "auto" takes the full
+    search even on the layers it leaves perfect: a co-search compiles the full driver for its final phase and report
+    anyway, and the two searches together compile more than the full one alone (docs/performance.md, "Compile
+    time"); both count alike, bit for bit."""
+    ensure_fresh_kernel_cache()
+    return run_evolution_perfect if factors == "perfect" else run_evolution

@@ -5,7 +5,11 @@ most layer shapes, so a search rarely has to start from nothing: it is seeded wi
 - the best mappings of the same layer shape on the most recent other accelerators, carried over level by
   level (`transfer_mapping`) and re-encoded for this accelerator (its decoder repairs what no longer fits);
 - the best genes of neighbouring shapes on this accelerator: the same layer at other feature-map sizes
-  (P, Q), whose genes (ratios of what is left of each dim) carry over when the encodings have the same genes.
+  (P, Q), whose genes (ratios of what is left of each dim) carry over when the encodings have the same genes;
+- the mirror of the most recent one: its C and K factors and loop places exchanged, its keeps left to the decoder's
+  reuse rule (`encoding`'s "Keep and bypass"). A mapping that holds the inputs where the outputs would do better (or
+  the other way round) is a local optimum that the search leaves only by moving the tiles of C and K at two levels at
+  once; the mirror is that move, exact where the bounds allow it, for one evaluation.
 """
 from __future__ import annotations
 
@@ -15,11 +19,49 @@ from collections import OrderedDict, deque
 import numpy as np
 
 from accel_models import Accelerator, MappingArrays
-from nets import Layer
+from nets import DIMS, Layer
 
 from ._accelerator_key import accelerator_key
 from .encoding import Encoding
 from .transfer import transfer_mapping
+
+
+_C, _K = DIMS.index("C"), DIMS.index("K")
+_AUTO_KEEP = 0.5
+"""A keep gene in the middle of the auto band (`mappings._decode_kernel.KEEP_AUTO`)."""
+
+
+def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
+    """Genes of the mapping x decodes to with the factors and loop places of C and K exchanged, the keeps those the
+    decoder's reuse rule gives it (explicit in the genes); None where the exchanged factors do not divide the bounds or
+    go on an axis the dataflow does not give them, the mapping has residual loops or the encoding fixes factors
+    (mapspace constraints)."""
+    m = enc.decode(x)
+    if (not m.is_perfect()[0] or enc.bounds[_C] == 1 or enc.bounds[_K] == 1 or enc.pin_temporal.any()
+            or enc.pin_spatial.any()):
+        return None
+    fields = {}
+    for name in ("temporal", "spatial_x", "spatial_y"):
+        a = getattr(m, name).copy()
+        a[..., [_C, _K]] = a[..., [_K, _C]]
+        fields[name] = a
+    moved = fields["spatial_x"][0] > 1, fields["spatial_y"][0] > 1               # [L, 8] each: unrolled on X / Y
+    if any((moved[axis][:, d] & ~enc.allowed[:, axis, d]).any() for axis in (0, 1) for d in (_C, _K)):
+        return None                                                             # the dataflow does not allow it
+    for d in (_C, _K):
+        inner = int(np.prod(fields["temporal"][0, 1:, d]) * np.prod(fields["spatial_x"][0, :, d] *
+                                                                    fields["spatial_y"][0, :, d]))
+        if enc.bounds[d] % inner:
+            return None
+        fields["temporal"][0, 0, d] = enc.bounds[d] // inner
+    for name in ("order", "spatial_order"):
+        a = getattr(m, name).copy()
+        c, k = a == _C, a == _K
+        a[c], a[k] = _K, _C
+        fields[name] = a
+    genes = enc.encode(m._replace(**fields))
+    genes[enc._keep[enc._keep >= 0]] = _AUTO_KEEP
+    return enc.encode(enc.decode(genes))
 
 
 def shape_family(layer: Layer) -> tuple:
@@ -32,11 +74,12 @@ class WarmStarts:
     `accelerator_key`, so every object of equal content shares them and gets the same seeds).
 
     per_shape: how many accelerators' mappings a shape keeps; shapes: how many shapes are remembered (the
-    least recently used go first); neighbours: how many neighbouring shapes seed a search.
+    least recently used go first); neighbours: how many neighbouring shapes seed a search; mirror: add the C-K mirror
+    of the most recent mapping (`mirrored`).
     """
 
-    def __init__(self, per_shape: int = 3, shapes: int = 20_000, neighbours: int = 2) -> None:
-        self.per_shape, self.shapes, self.neighbours = per_shape, shapes, neighbours
+    def __init__(self, per_shape: int = 3, shapes: int = 20_000, neighbours: int = 2, mirror: bool = True) -> None:
+        self.per_shape, self.shapes, self.neighbours, self.mirror = per_shape, shapes, neighbours, mirror
         self._by_shape: "OrderedDict[tuple, deque]" = OrderedDict()
         self._by_family: dict[tuple, dict[tuple, tuple[int, tuple, np.ndarray]]] = {}
         self.journal: list[tuple[tuple, Accelerator, MappingArrays]] | None = None
@@ -96,6 +139,10 @@ class WarmStarts:
             if acc is enc.accelerator:
                 continue
             rows.append(enc.encode(transfer_mapping(arrays, acc, enc.accelerator)))
+        if rows and self.mirror:
+            mirror = mirrored(enc, rows[0])
+            if mirror is not None:
+                rows.append(mirror)
         family = self._by_family.get((accelerator_key(enc.accelerator), shape_family(enc.layer)), {})
         layout = enc.layout
         size = enc.layer.P * enc.layer.Q

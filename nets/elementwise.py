@@ -26,6 +26,11 @@ OPS_PER_ELEMENT: dict[str, int] = {
     "softmax": 5,    # max, subtract, exp, sum, divide
     "layernorm": 7,  # sum, subtract mean, square, sum, times rstd, times gamma, plus beta
     "rmsnorm": 4,    # square, sum, times rstd, times gamma
+    # online softmax over key blocks (Milakov and Gimelshein, 2018; FlashAttention, Dao et al., 2022), per query row
+    # and head at each key block after the first:
+    "correction": 3,  # the new running max, old max minus it, exp of that (the rescaling factor)
+    "rescale": 2,     # a running value (an accumulator element or the running sum) times the factor, plus the new
+                      # block's part
 }
 """Arithmetic operations per output element of each element-wise kind."""
 

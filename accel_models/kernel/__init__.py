@@ -6,7 +6,8 @@ out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference
 literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose steps the modules follow:
 `nest` (the checks and the loop nest, R1), `accesses` (per level and tensor: fills R2, parent accesses R3-R4),
 `counts` (their closed form for perfect mappings, partitions R6, the bypass fold R5), `links` (multicast and
-neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and the batch drivers). A mapping
+neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and the batch drivers: the full
+one, and `evaluate_range_perfect` for searches without residual factors, compiled from the same source). A mapping
 with residual loops has its streams counted step by step by `sweep` (one memoized frame walk over the carried state
 of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
 unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
@@ -41,12 +42,13 @@ layer made some 40 such calls on entry and exit. Without them the kernel evaluat
 second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
 compile an array allocation in such a function.
 """
-from .compile_plan import CompileStep, callee_steps, compile_for, kernel_values
-from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range, instance_classes,
-                     max_children, new_outputs)
+from .compile_plan import PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, callee_steps, compile_for, kernel_values
+from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range,
+                     evaluate_range_perfect, instance_classes, max_children, new_outputs)
+from .variants import variant
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
-__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "new_outputs",
-           "instance_classes",
-           "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for",
-           "kernel_values"]
+__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "evaluate_range_perfect",
+           "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep",
+           "callee_steps", "compile_for", "kernel_values", "PERFECT_DRIVER_STEPS", "PERFECT_ONLY_STEPS",
+           "variant"]

@@ -21,7 +21,7 @@ from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
 from .accesses import level_accesses
 from .counts import fold_bypass, output_partitions
-from .driver import max_children, new_outputs
+from .driver import level_accesses_perfect, max_children, new_outputs
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity
 from .residual import uniform_instances
@@ -59,11 +59,18 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
     return maps, out, workspace
 
 
+PERFECT_DRIVER_STEPS = ("level_accesses_perfect", "check_capacity", "output_partitions", "fold_bypass")
+"""The steps of `callee_steps` that `driver.evaluate_range_perfect` calls."""
+PERFECT_ONLY_STEPS = ("level_accesses_perfect",)
+"""The steps of `callee_steps` that only the perfect driver calls: `driver.evaluate_range` calls all the others."""
+
+
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` (through the inlined `evaluate_one`), the longest chain first: the uniform
     sweep, which `level_accesses` and `class_accesses` both call (as one step, each of them loads it rather than
     both compiling it side by side), then those two, the costliest (CPU seconds: mappings.compile_plan.COMPILE_COST_S,
-    measured with benchmarks/bench_cold_compile.py --per-function). The functions numba inlines (`inline="always"`:
+    measured with benchmarks/bench_cold_compile.py --per-function). `PERFECT_DRIVER_STEPS` are those the
+    perfect-factor driver (`evaluate_range_perfect`) calls. The functions numba inlines (`inline="always"`:
     `nest.check_shape`, `nest.loop_nest`, `links.links`, `energy.energy_and_cycles`) are no steps: their callers
     compile them."""
     ensure_fresh_kernel_cache()
@@ -79,6 +86,7 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
                           origin, yes)
     return [CompileStep("sweep", uniform),
             CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes), ("sweep",)),
+            CompileStep("level_accesses_perfect", compile_for(level_accesses_perfect, layer, acc, ws, i64, yes)),
             CompileStep("check_capacity", compile_for(check_capacity, layer, acc, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer, ws)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),

@@ -1,4 +1,13 @@
-"""One mapping through the steps of `reference.evaluate`, and the batch drivers (serial and parallel)."""
+"""One mapping through the steps of `reference.evaluate`, and the batch drivers (serial and parallel).
+
+Two drivers are compiled from this one source: `evaluate_range`, which reaches every path (perfect mappings in
+closed form, residual ones through the phases and the frame walk, spatial classes through `instances`), and
+`evaluate_range_perfect`, for searches whose mappings can only have perfect factors, which reaches the closed form
+alone (`RESIDUAL_PATHS` False; `variants.variant`). A first search in a process with an empty numba cache compiles
+only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel (docs/performance.md,
+"Compile time"). The counting functions are the same; a mapping with residual factors given to the perfect driver
+raises rather than being counted by a path that does not hold for it.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -13,10 +22,15 @@ from .energy import energy_and_cycles
 from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import uniform_instances
+from .variants import variant
 from .workspace import FAN_X, FAN_Y, make_workspace
 
 CHUNK = 512
 """Mappings per work item of the parallel driver (one workspace each)."""
+RESIDUAL_PATHS = True
+"""Whether the driver compiled from this module reaches the residual and spatial-class paths: True here (numba
+freezes a global as a constant and prunes the branches on it before typing, so the perfect driver's copy of the
+globals, with it False, never types, hence never compiles, those paths)."""
 
 
 @njit(cache=True, inline="always")
@@ -30,6 +44,8 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
+    if not perfect and not RESIDUAL_PATHS:
+        raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
     tf, _, sx, sy, _, keep, _, _, _ = m
     bounds = layer.bounds
     acc_keeps = acc.keeps
@@ -49,9 +65,11 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
     reason = check_capacity(layer, acc, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
-    spread = not perfect and not uniform_instances(m)     # instances under a fan-out do unequal work
-    if spread and not build_classes(m, ws):
-        return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
+    spread = False                     # instances under a fan-out do unequal work
+    if RESIDUAL_PATHS:
+        spread = not perfect and not uniform_instances(m)
+        if spread and not build_classes(m, ws):
+            return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     # Instances used (the spatial ends above a level) and compute cycles (the temporal ends): per level a product
     # over its row, which LLVM vectorizes (the row's length, unknown to it, keeps it from unrolling the loop
     # instead), then a chain of L products rather than one of 8 L (integer products: exact in any order).
@@ -66,7 +84,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         levels[l].fan = fan
         levels[l + 1].used = levels[l].used * fan
         compute_cycles *= ends
-    if spread:
+    if RESIDUAL_PATHS and spread:
         class_accesses(layer, acc, m, ws, n_temporal)
         class_partitions(layer, ws, n_temporal)
         class_fold_bypass(ws)
@@ -107,6 +125,36 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
                     rb[l, t] = 0.0
                     fb[l, t] = 0.0
                     ub[l, t] = 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _no_sweep(*args):
+    """`sweep.sweep` in the perfect driver's `level_accesses`: never called (that driver raises on a residual
+    mapping before counting it); NaN counts if it were."""
+    return np.nan, np.nan, np.nan
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _no_phase_fills(*args):
+    """`phases.phase_fills` in the perfect driver's `level_accesses`: never called, as `_no_sweep`."""
+    return np.nan
+
+
+@variant(level_accesses, sweep=_no_sweep, phase_fills=_no_phase_fills)
+def level_accesses_perfect():
+    """`accesses.level_accesses` for perfect mappings: its closed form, without the residual cores it never calls."""
+
+
+@variant(evaluate_one, RESIDUAL_PATHS=False, level_accesses=level_accesses_perfect)
+def evaluate_one_perfect():
+    """`evaluate_one` on the closed-form path alone (a residual mapping raises AssertionError)."""
+
+
+@variant(evaluate_range, evaluate_one=evaluate_one_perfect)
+def evaluate_range_perfect():
+    """`evaluate_range` for mappings with perfect factors only (a search whose decode gives no residual factor):
+    the same counts, bit for bit, without compiling the residual and spatial-class paths; a residual mapping raises
+    AssertionError."""
 
 
 @njit(cache=True)

@@ -8,8 +8,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from nets.layer import MAX_BOUND
+
 from ..geometry import box, fits
-from ..result import BAD_BYPASS, BAD_FACTORS, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK, SPATIAL_OVERFLOW
+from ..result import (BAD_BYPASS, BAD_FACTORS, BAD_INPUT, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK,
+                      SPATIAL_OVERFLOW)
 from .workspace import FAN_X, FAN_Y
 
 
@@ -22,10 +25,15 @@ def check_shape(bounds, fanout, m):
     (innermost level first, as Timeloop checks the MAC level first); reason OK if all hold. perfect: no loop
     has a residual other than its end (a residual end of 0 stands for the end).
 
+    First of all, BAD_INPUT: an end above `nets.MAX_BOUND` or a keep flag other than 0 and 1, input that
+    `cost_model.evaluate_batch` refuses with a ValueError after the kernel has flagged it here, in the pass that
+    reads every entry anyway (not in passes of their own over the batch: docs/performance.md).
+
     One pass over each level's rows gathers every per-entry condition without a branch (factors and orders in
-    range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, the spatial products);
-    only a level that fails is scanned again in order (`_level_reason`), so the reason is the one the checks'
-    order gives. A mapping whose residual ends are all 0 is perfect without comparing them to the ends.
+    range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, the spatial products, the
+    bits of the ends and keep flags); only a level that fails is scanned again in order (`_level_reason`), so the
+    reason is the one the checks' order gives. A mapping whose residual ends are all 0 is perfect without comparing
+    them to the ends.
     """
     tf, order, sx, sy, sorder, keep, rt, rx, ry = m
     L = tf.shape[0]
@@ -33,6 +41,8 @@ def check_shape(bounds, fanout, m):
     residual = 0
     both = False
     over = False
+    end_bits = 0                     # the ends' bits: with every end >= 1, one above MAX_BOUND = 2**31 - 1 sets bit 31+
+    keep_bits = 0
     for l in range(L):
         bad = False
         seen_t = 0
@@ -46,39 +56,26 @@ def check_shape(bounds, fanout, m):
             seen_s |= 1 << (so & 7)
             residual |= rt[l, q] | rx[l, q] | ry[l, q]
             both |= (x > 1) & (y > 1)
+            end_bits |= e | x | y
             px *= x
             py *= y
         if bad or seen_t != 255 or seen_s != 255:
+            if _out_of_range(tf, sx, sy, keep):
+                return BAD_INPUT, False
             return _level_reason(tf[l], order[l], sx[l], sy[l], sorder[l]), False
         over |= (px > fanout[l, FAN_X]) | (py > fanout[l, FAN_Y])
+        for t in range(3):
+            keep_bits |= keep[l, t]
+    if (end_bits >> 31) != 0 or (keep_bits & -2) != 0:
+        return BAD_INPUT, False
     perfect = True
     if residual != 0:
         for l in range(L):
             for q in range(8):
                 perfect &= (((rt[l, q] == 0) | (rt[l, q] == tf[l, q])) & ((rx[l, q] == 0) | (rx[l, q] == sx[l, q]))
                             & ((ry[l, q] == 0) | (ry[l, q] == sy[l, q])))
-    if perfect:
-        for d in range(8):
-            p = 1
-            for l in range(L):
-                p *= tf[l, d] * sx[l, d] * sy[l, d]
-            if p != bounds[d]:
-                return BAD_FACTORS, perfect
-    else:
-        for d in range(8):
-            acc = 0
-            outer = True                 # no loop of d with end > 1 seen yet
-            for l in range(L):
-                for k in range(3):
-                    e = tf[l, d] if k == 0 else (sy[l, d] if k == 1 else sx[l, d])
-                    r = rt[l, d] if k == 0 else (ry[l, d] if k == 1 else rx[l, d])
-                    r = e if r == 0 else r          # 0: no residual
-                    if r < 1 or r > e or (outer and k > 0 and r != e):
-                        return BAD_FACTORS, perfect
-                    acc = acc * e + r - 1
-                    outer &= e == 1
-            if acc + 1 != bounds[d]:
-                return BAD_FACTORS, perfect
+    if not (_ends_cover_bounds(tf, sx, sy, bounds) if perfect else _residuals_cover_bounds(m, bounds)):
+        return BAD_FACTORS, perfect
     for t in range(3):
         if keep[0, t] == 0:
             return BAD_BYPASS, perfect
@@ -87,6 +84,62 @@ def check_shape(bounds, fanout, m):
     if over:
         return SPATIAL_OVERFLOW, perfect
     return OK, perfect
+
+
+@njit(cache=True, inline="always")
+def _ends_cover_bounds(tf, sx, sy, bounds):
+    """Does the product of each dim's ends over the levels equal its bound (F3 for a perfect mapping)? Eight
+    running products, one per dim, each level's row read once: a loop over the dims around one over the levels
+    reads the rows column by column, twice as slow (docs/performance.md)."""
+    p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = np.int64(1)
+    for l in range(tf.shape[0]):
+        p0 *= tf[l, 0] * sx[l, 0] * sy[l, 0]
+        p1 *= tf[l, 1] * sx[l, 1] * sy[l, 1]
+        p2 *= tf[l, 2] * sx[l, 2] * sy[l, 2]
+        p3 *= tf[l, 3] * sx[l, 3] * sy[l, 3]
+        p4 *= tf[l, 4] * sx[l, 4] * sy[l, 4]
+        p5 *= tf[l, 5] * sx[l, 5] * sy[l, 5]
+        p6 *= tf[l, 6] * sx[l, 6] * sy[l, 6]
+        p7 *= tf[l, 7] * sx[l, 7] * sy[l, 7]
+    return ((p0 == bounds[0]) & (p1 == bounds[1]) & (p2 == bounds[2]) & (p3 == bounds[3]) & (p4 == bounds[4])
+            & (p5 == bounds[5]) & (p6 == bounds[6]) & (p7 == bounds[7]))
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _residuals_cover_bounds(m, bounds):
+    """F3 for a mapping with residual ends: per dim, acc <- acc * e + r - 1 over its loops outermost first (per level
+    temporal, Y, X; r = e where the residual end is 0) ends at bound - 1, every r within 1..e, and no residual on the
+    outermost spatial loop of a dim."""
+    tf, _, sx, sy, _, _, rt, rx, ry = m
+    for d in range(8):
+        acc = 0
+        outer = True                 # no loop of d with end > 1 seen yet
+        for l in range(tf.shape[0]):
+            for k in range(3):
+                e = tf[l, d] if k == 0 else (sy[l, d] if k == 1 else sx[l, d])
+                r = rt[l, d] if k == 0 else (ry[l, d] if k == 1 else rx[l, d])
+                r = e if r == 0 else r          # 0: no residual
+                if r < 1 or r > e or (outer and k > 0 and r != e):
+                    return False
+                acc = acc * e + r - 1
+                outer &= e == 1
+        if acc + 1 != bounds[d]:
+            return False
+    return True
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _out_of_range(tf, sx, sy, keep):
+    """Is any end above `nets.MAX_BOUND` or any keep flag other than 0 and 1 (`check_shape`'s BAD_INPUT, on the
+    path of a level that fails its first checks)?"""
+    for l in range(tf.shape[0]):
+        for q in range(8):
+            if tf[l, q] > MAX_BOUND or sx[l, q] > MAX_BOUND or sy[l, q] > MAX_BOUND:
+                return True
+        for t in range(3):
+            if keep[l, t] != 0 and keep[l, t] != 1:
+                return True
+    return False
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -33,6 +33,7 @@ from .objectives import (DEFAULT_OBJECTIVE, check_objective, check_pareto, objec
 from .resources import ResourceBounds
 from .settings import CoSearchSettings
 from .storage_url import parse_storage
+from .devices import ACCEPTED as DEVICES_ACCEPTED
 from .folders import check_folder, check_path
 from .validate import UsageError, check_choice, check_int, check_member, is_number, parse_duration
 from .workloads import resolve_space, space_alias
@@ -221,8 +222,8 @@ OPTIONS: tuple[Option, ...] = (
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 230 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
     # mapping, presets, the polish and report take 30-45 s after it; docs/defaults.md gives the measurements).
-    Option("--time-limit", "stop starting trials after this long (with --accelerator: the network searches, from when "
-           "the layer tables are ready): 90, 90s, 5m, 1h or none", default="230s",
+    Option("--time-limit", "stop starting trials after this long (with --accelerator: the devices' network searches, one "
+           "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="230s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
@@ -233,8 +234,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
            "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,
            write=lambda s: ",".join(n.name for n in s.networks) or None),
-    Option("--accelerator", "fixed device(s) instead of an accelerator search: the best network for each (a preset, "
-           "a co-search's result.json, Timeloop ARCH.yaml+ERT.yaml, or lut:FILE.yaml), comma-joined",
+    Option("--accelerator", f"fixed device(s) instead of an accelerator search, comma-joined: the best network for "
+           f"each; a device is {DEVICES_ACCEPTED}",
            metavar="DEVICE[,DEVICE]", field="devices", derived=True,
            write=lambda s: ",".join(d.text for d in s.devices) or None),
     Option("--nas-strategy", f"network search strategy on fixed devices: {', '.join(NAS_STRATEGIES.names())}",

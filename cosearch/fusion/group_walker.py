@@ -14,6 +14,10 @@ interval arithmetic and per-layer bookkeeping:
   weights read from DRAM (once per inference when they stay on chip, else by every tile that runs the layer), the
   output written to DRAM, the intermediate words written to and read from the home level, the MACs (recomputed
   rows included) and the most words the intermediate tensors hold at once.
+- `walk_attention`: a group starting with attention's scores -> context fused over query blocks and key blocks
+  (`key_blocks`): per query block, per key block, the block of scores written on chip and read there by the context,
+  K and V blocks from DRAM, the accumulator updated on chip; it counts the same words and the online softmax's
+  element-wise work, and the most words on chip at any moment.
 - `walk_resident`: a network run layer by layer with some activations whole on chip and some layers' weights
   cached. It allocates a tensor when its first producer runs and frees it after the last layer that touches it,
   and counts, per layer, the words read and written at DRAM and on chip, residual shortcuts and concatenation
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 
 from nets import Layer, Network
 
+from .key_blocks import STATS_WORDS_PER_ROW
 from .tiling import by_tokens, input_height, output_rows, pad_top
 from .walker import box_rows, needed_rows, read_rows
 
@@ -117,6 +122,141 @@ def walk_group(layers: tuple[Layer, ...], tile_rows: int, halo: str, weights_on_
 
 
 @dataclass(frozen=True)
+class AttentionWalk:
+    """What one inference of a group starting with attention's scores -> context moves (words) and computes, fused
+    over query blocks and key blocks.
+
+    runs: sorted ((layer j of the group, rows, keys, key/value heads, inputs read on chip, outputs written on chip),
+    runs) pairs, keys and heads being the key block's and the head group's for the scores and the context and 0 for
+    the layers after them. `dram_operand_words`: the
+    K and V blocks (the products' second operands). `chip_*`: the home level's words (the query blocks loaded,
+    scores, accumulators and later intermediates written; read likewise). `peak_words`: the most the home level
+    holds at once besides the mappings' tiles and the kept weights. `correction_elements`, `rescale_elements`: the
+    online softmax's element-wise work (`key_blocks`)."""
+
+    runs: tuple[tuple[tuple[int, int, int, int, bool, bool], int], ...]
+    macs: int
+    dram_input_words: int
+    dram_operand_words: int
+    dram_weight_words: int
+    dram_output_words: int
+    chip_written_words: int
+    chip_read_words: int
+    peak_words: int
+    correction_elements: int
+    rescale_elements: int
+
+    @property
+    def dram_words(self) -> int:
+        return self.dram_input_words + self.dram_operand_words + self.dram_weight_words + self.dram_output_words
+
+
+def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, weights_on_chip: bool,
+                   operands_on_chip: bool = False, head_rows: int | None = None) -> AttentionWalk:
+    """Execute the group `layers` (scores, context, then layers by tokens) in blocks of `tile_rows` query tokens,
+    each over blocks of `key_rows` keys, `head_rows` key/value heads at a time (all by default), and count what it
+    moves: per query block and head group, its Q rows loaded into the home level and its running max and sum kept
+    there; per key block, the scores of every (head, query, key) of the block written on chip, read there by the
+    context (each checked to be on chip), K and V blocks from DRAM, the accumulator rows (the context's output)
+    updated on chip (checked to be there) and, after the last key block, written to DRAM if the context ends the
+    group; then the later layers on the query block's rows. `weights_on_chip`: the later layers' parameters loaded
+    once per inference; `operands_on_chip`: K and V likewise (whole, once), each key block's rows then read on
+    chip."""
+    scores, context = layers[0], layers[1]
+    n, tokens, keys, kv_heads = len(layers), scores.N, scores.K, scores.G
+    g = kv_heads if head_rows is None else head_rows
+    shared, d_qk, d_v = scores.P, scores.C, context.K       # query heads per key/value head; head dims
+    blocks = [range(k, min(k + key_rows, keys)) for k in range(0, keys, key_rows)]
+    width = [0] + [max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1]) for j in range(1, n - 1)]
+    runs: Counter = Counter()
+    macs = dram_in = dram_kv = dram_w = dram_out = chip_w = chip_r = peak = corrections = rescales = 0
+    if weights_on_chip:
+        dram_w += sum(layer.param_words for layer in layers)
+    kv_on_chip: set[tuple[int, int]] = set()               # (key/value head, key) whose K and V rows are on chip
+    if operands_on_chip:
+        kv_on_chip |= {(h, k) for h in range(kv_heads) for k in range(keys)}
+        dram_kv += keys * kv_heads * (d_qk + d_v)
+    held: list[set[int]] = [set() for _ in range(n)]      # rows of each later intermediate (j >= 1), all heads
+    for lo in range(0, tokens, tile_rows):
+        rows = set(range(lo, min(tokens, lo + tile_rows)))
+        r = len(rows)
+        for first_head in range(0, kv_heads, g):
+            group = range(first_head, first_head + g)
+            heads = shared * g                                # query heads of the head group
+            query = {(h, q) for h in group for q in rows}     # its Q rows, loaded once
+            stats = set(query)                                # its running max and sum
+            acc: set[tuple[int, int]] = set()                 # its accumulator rows (head, query)
+            dram_in += r * d_qk * heads
+            chip_w += r * d_qk * heads
+            score_block: set[tuple[int, int, int]] = set()    # (key/value head, query, key) scores on chip
+            for b, block in enumerate(blocks):
+                last = b == len(blocks) - 1
+                if not {(h, q) for h in group for q in rows} <= query:
+                    raise RuntimeError("the scores read query rows that are not on chip")
+                chip_r += r * d_qk * heads
+                if operands_on_chip:
+                    if not {(h, k) for h in group for k in block} <= kv_on_chip:
+                        raise RuntimeError(f"key block {b} finds K and V rows off chip")
+                else:
+                    dram_kv += len(block) * d_qk * g
+                for h in group:                               # the scores, one (head, query, key) at a time
+                    for q in rows:
+                        for k in block:
+                            score_block.add((h, q, k))
+                            chip_w += shared
+                            macs += shared * d_qk
+                runs[(0, r, len(block), g, True, True)] += 1
+                wanted = {(h, q, k) for h in group for q in rows for k in block}
+                missing = wanted - score_block
+                if missing:
+                    raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
+                if b > 0 and not {(h, q) for h in group for q in rows} <= acc:
+                    raise RuntimeError(f"key block {b} finds accumulator rows off chip")
+                chip_r += len(wanted) * shared
+                if not operands_on_chip:
+                    dram_kv += len(block) * d_v * g
+                macs += len(wanted) * shared * d_v
+                if b > 0:
+                    corrections += r * heads
+                    rescales += r * heads * (d_v + 1)
+                on_chip = n > 2 or not last
+                if on_chip:
+                    chip_w += r * d_v * heads
+                    acc |= {(h, q) for h in group for q in rows}
+                else:
+                    dram_out += r * d_v * heads
+                runs[(1, r, len(block), g, True, on_chip)] += 1
+                # on chip now: the head group's Q rows, score block and statistics, and the accumulator (every
+                # head's rows once a later layer reads them, allocated whole; else the head group's)
+                acc_words = r * width[1] if n > 2 else len(acc) * d_v * shared
+                peak = max(peak, len(query) * d_qk * shared + len(score_block) * shared
+                           + len(stats) * STATS_WORDS_PER_ROW * shared + acc_words)
+                score_block -= wanted                         # the next key block's scores take their place
+            if n > 2:
+                held[1] |= rows
+        for j in range(2, n):
+            layer = layers[j]
+            out_row, in_row = _row_words(layer)
+            missing = rows - held[j - 1]
+            if missing:
+                raise RuntimeError(f"layer {j} reads rows {sorted(missing)[:4]} of layer {j - 1}, not on chip")
+            chip_r += r * in_row
+            macs += r * (layer.macs // layer.N)
+            if not (weights_on_chip and layer.param_words):
+                dram_w += layer.weight_words
+            if j == n - 1:
+                dram_out += r * out_row
+            else:
+                chip_w += r * out_row
+                held[j] |= rows
+            runs[(j, r, 0, 0, True, j < n - 1)] += 1
+            peak = max(peak, sum(len(held[i]) * width[i] for i in range(1, n - 1)))
+        held = [set() for _ in range(n)]
+    return AttentionWalk(tuple(sorted(runs.items())), macs, dram_in, dram_kv, dram_w, dram_out, chip_w, chip_r, peak,
+                         corrections, rescales)
+
+
+@dataclass(frozen=True)
 class LayerWalk:
     """What one layer moves in a network run with tensors on chip (words): its Inputs, Outputs and weights at DRAM
     and in the home level, the residual shortcuts it adds (read from where they live), and the words living in
@@ -194,4 +334,4 @@ def walk_resident(network: Network, on_chip: set[tuple[int, ...]], cached: set[i
     return tuple(walked)
 
 
-__all__ = ["GroupWalk", "LayerWalk", "walk_group", "walk_resident"]
+__all__ = ["AttentionWalk", "GroupWalk", "LayerWalk", "walk_attention", "walk_group", "walk_resident"]

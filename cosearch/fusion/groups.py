@@ -10,6 +10,8 @@ In a group of layers a..b with tiles of T output rows of b:
   mappings keep there, the intermediate rows alive in a tile (`TileSchedule.peak_intermediate_words`) and the
   kept weights: the view offers the mapper only what they leave free, and a group they do not leave room in does
   not fit (None).
+A group that starts with attention's scores -> context may also loop over key blocks in every query tile
+(`key_blocks`: the scores never leave the chip, K and V are read once per query block, the softmax runs online).
 A group of one layer in one tile is that layer's layer-wise run, bit for bit.
 """
 from __future__ import annotations
@@ -20,8 +22,10 @@ from dataclasses import dataclass
 from accel_models import TENSOR_INDEX, Accelerator
 from mappings import MapperSettings, MappingCache
 from nets import Layer, Network
+from nets.elementwise import ElementwiseOp
 
 from .graph import consumers
+from .key_blocks import key_block_schedule
 from .plan import LayerRun, NoValidMapping, layer_run
 from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
@@ -64,11 +68,19 @@ class GroupCost:
     energy_pj: float
     dram_words: float
     peak_intermediate_words: int
+    key_rows: int | None = None
+    """Keys per key block (attention fused over key blocks, `key_blocks`); None: every key in one block."""
+    elementwise: tuple[ElementwiseOp, ...] = ()
+    """Element-wise work the schedule adds (the online softmax's rescaling over key blocks): listed, not charged."""
+    operands_on_chip: bool = False
+    """Over key blocks: attention's K and V stay in the home level for the group (loaded once per inference)."""
+    head_rows: int | None = None
+    """Over key blocks: key/value heads per head group (each runs its own key loop)."""
 
 
 def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, float]:
-    """(cycles, pJ) of reading `words` of weights from DRAM into the home level once (whole blocks at each end; the
-    DRAM's read or shared bandwidth, whichever binds)."""
+    """(cycles, pJ) of reading `words` (weights, or attention's query block) from DRAM into the home level once
+    (whole blocks at each end; the DRAM's read or shared bandwidth, whichever binds)."""
     dram, level = accelerator.levels[0], accelerator.levels[home]
     energy = math.ceil(words / dram.block_size_words) * dram.read_energy_pj \
         + math.ceil(words / level.block_size_words) * level.write_energy_pj
@@ -77,11 +89,19 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
 
 
 def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,
-               tile_rows: int, halo: str, search_views: bool | MapperSettings = False) -> GroupCost | None:
-    """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output;
-    None if its intermediate rows and kept weights leave the home level no room. Raises `NoValidMapping`."""
+               tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
+               key_rows: int | None = None, head_rows: int | None = None) -> GroupCost | None:
+    """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output
+    (query tokens for attention), and over key blocks of `key_rows` keys when given and fewer than the keys
+    (`key_blocks`: a group that starts with attention's scores -> context), `head_rows` key/value heads at a time
+    (all by default); None if its intermediate rows and kept weights leave the home level no room. Raises
+    `NoValidMapping`."""
     home = home_level(accelerator)
-    sched = schedule(layers, tile_rows, halo)
+    blocked = key_rows is not None and key_rows < layers[0].K
+    if blocked:
+        sched = key_block_schedule(layers, tile_rows, key_rows, head_rows)
+    else:
+        sched = schedule(layers, tile_rows, halo)
     n = len(layers)
     if home is None:
         if n > 1 or sched.tiles > 1:
@@ -92,36 +112,60 @@ def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, 
     level = accelerator.levels[home]
     if n > 1 and not {"Inputs", "Outputs"} <= set(level.keeps):
         return None
-    peak = sched.peak_intermediate_words(layers) if n > 1 else 0
+    if blocked:
+        peak = sched.peak_words(layers)
+    else:
+        peak = sched.peak_intermediate_words(layers) if n > 1 else 0
     weights = sum(layer.param_words for layer in layers)
     free = level.capacity_words - peak
     keep_weights = sched.tiles > 1 and "Weights" in level.keeps and weights > 0 and free - weights >= 1
     if keep_weights:
         free -= weights
+    # over key blocks, attention's K and V (the products' second operands) stay on chip for the whole group when
+    # they fit beside the rest, loaded once instead of read by every query block
+    operands = layers[0].weight_words + layers[1].weight_words if blocked else 0
+    keep_operands = blocked and sched.tiles > 1 and "Weights" in level.keeps and free - operands >= 1
+    if keep_operands:
+        free -= operands
     if free < 1:
         return None
+    if blocked:
+        tile_runs = sched.runs(layers)
+    else:       # (tile layer, inputs on chip, outputs on chip, runs), as `KeyBlockSchedule.runs`
+        tile_runs = tuple(tuple((tile_layer(layer, rows), j > 0, j < n - 1, times) for rows, times in p)
+                          for j, (layer, p) in enumerate(zip(layers, sched.runs())))
     cycles, energy, dram = 0, 0.0, 0.0
     runs = []
-    tile_runs = sched.runs()
-    for j, layer in enumerate(layers):
-        resident = tuple(sorted(([W] if keep_weights and layer.param_words else []) + ([I] if j > 0 else [])
-                                + ([O] if j < n - 1 else [])))
-        residency = None if not resident and free == level.capacity_words else \
-            Residency(home, resident, rounded_capacity(free))
+    for j, (layer, parts) in enumerate(zip(layers, tile_runs)):
         per_layer = []
-        for rows, times in tile_runs[j]:
-            run = layer_run(tile_layer(layer, rows), accelerator, cache, objective, residency, search_views)
+        for tile, inputs_on_chip, outputs_on_chip, times in parts:
+            weights_here = (keep_weights and layer.param_words) or (keep_operands and j < 2)
+            resident = tuple(sorted(([W] if weights_here else [])
+                                    + ([I] if inputs_on_chip else []) + ([O] if outputs_on_chip else [])))
+            residency = None if not resident and free == level.capacity_words else \
+                Residency(home, resident, rounded_capacity(free))
+            run = layer_run(tile, accelerator, cache, objective, residency, search_views)
             per_layer.append((run, times))
             cycles += run.result.cycles * times
             energy += run.result.energy_pj * times
             dram += run.dram_words * times
         runs.append(tuple(per_layer))
-    if keep_weights:
-        load_cycles, load_energy = weight_load(accelerator, home, weights)
-        cycles += load_cycles
-        energy += load_energy
-        dram += weights
-    return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak)
+    if blocked:       # each query block loaded into the home level once per head group, read by every key block
+        for rows in sched.query_tiles:
+            words = sched.query_words(layers[0], rows)
+            load_cycles, load_energy = weight_load(accelerator, home, words)
+            cycles += load_cycles * sched.head_groups
+            energy += load_energy * sched.head_groups
+            dram += words * sched.head_groups
+    for kept in (weights if keep_weights else 0, operands if keep_operands else 0):
+        if kept:
+            load_cycles, load_energy = weight_load(accelerator, home, kept)
+            cycles += load_cycles
+            energy += load_energy
+            dram += kept
+    return GroupCost(first, tile_rows, halo, sched.tiles, keep_weights, tuple(runs), cycles, energy, dram, peak,
+                     key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands,
+                     sched.head_rows if blocked else None)
 
 
 __all__ = ["GroupCost", "chainable", "group_cost", "weight_load"]

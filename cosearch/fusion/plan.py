@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections import OrderedDict
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -22,6 +23,24 @@ class NoValidMapping(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PlanTraffic:
+    """Words a layer's run moves besides what its mapping moves, charged by the plan (`charge_plan_traffic`): its
+    residual adds' reads of their shortcut operands, from DRAM or from the home level where the shortcut lives, and
+    the writes of its output into each further tensor on chip it is part of (a layer read alone and as a slice of a
+    concatenation, both on chip, writes its output twice)."""
+
+    dram_read_words: int = 0
+    chip_read_words: int = 0
+    chip_written_words: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.dram_read_words or self.chip_read_words or self.chip_written_words)
+
+
+NO_TRAFFIC = PlanTraffic()
+
+
+@dataclass(frozen=True)
 class LayerRun:
     """One layer of the network as the plan runs it: its best mapping on the accelerator it sees (`result`, whose
     cycles and energy are the chip's), how its tensors live (`residency`: None = every tensor from DRAM) and the
@@ -34,6 +53,8 @@ class LayerRun:
     parts: tuple[tuple["LayerRun", int], ...] = ()
     """A layer a depth-first group runs tile by tile: its tiles' runs (each a layer with the tile's rows) and how
     many tiles run each; `result` is then the most frequent tile's, with the layer's total cycles and energy."""
+    traffic: PlanTraffic = NO_TRAFFIC
+    """What the plan charges the run besides its mapping's traffic (included in `result` and `dram_words`)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,16 @@ class NetworkPlan:
     def dram_words(self) -> float:
         return sum(r.dram_words for r in self.runs)
 
+
+    def with_dram_shortcuts(self, network: Network, accelerator: Accelerator) -> "NetworkPlan":
+        """This plan with every residual add's shortcut read from DRAM charged to its adder (`charge_plan_traffic`):
+        a plan that keeps no shortcut on chip (layer-wise, depth-first groups, which end at a shortcut's source)."""
+        reads = shortcut_reads(network)
+        if not reads:
+            return self
+        runs = tuple(charge_plan_traffic(run, accelerator, None, PlanTraffic(sum(w for _, w in reads[i])))
+                     if i in reads else run for i, run in enumerate(self.runs))
+        return dataclasses.replace(self, runs=runs)
 
     def groups(self) -> list[tuple[int, int]]:
         """(first, last) layer indices of each group: consecutive layers joined by an activation on chip that both
@@ -143,21 +174,23 @@ def _key(accelerator: Accelerator) -> str:
     return accelerator_key(accelerator)
 
 
-def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
-              residency: Residency | None = None, search_view: bool | MapperSettings = False,
-              count_dram: bool = True) -> LayerRun:
-    """`layer`'s best mapping on the view `residency` gives (on `accelerator` itself if None), priced on the chip;
-    raises `NoValidMapping`.
+def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
+               residency: Residency | None = None, search_view: bool | MapperSettings = False,
+               count_dram: bool = True) -> tuple[LayerRun, ...]:
+    """The candidate runs of `layer` on the view `residency` gives (on `accelerator` itself if None), each priced on
+    the chip: which one a plan keeps is `choose_run`'s rule. Raises `NoValidMapping` when there is none.
 
-    With a residency, the layer-wise best mapping moved onto the view (`Residency.transplanted`) is priced; the
-    mapper searches the view itself only where that mapping does not fit the view's free capacity, or always with
-    `search_view` (then the better of the two for `objective` is kept). A view search starts from the moved mapping
-    (its genes are the search's first seed) and runs with `cache`'s settings, or with `search_view`'s when it is a
-    `MapperSettings` (a cheaper budget: a subnet search meets thousands of views). Searching no view maps each
-    shape once, as the layer-wise model does, but the moved mapping was chosen for tensors in DRAM: on a chip that
-    keeps a whole network on chip it can be several times slower than the view's own best (docs/fusion.md).
-    `count_dram=False`: a layer-wise run's DRAM words are left at 0 rather than counted (a readable evaluation per
-    shape: the searches' scores do not need them)."""
+    Without a residency: the layer-wise best mapping, alone. With one: the layer-wise best mapping moved onto the
+    view (`Residency.transplanted`), first, if it fits the view's free capacity; and the mapper's search of the view
+    itself, where the moved mapping does not fit or always with `search_view`. A view search starts from the moved
+    mapping (its genes are the search's first seed), searches for the mapper `objective` of the layer alone (its
+    fitness: a search is shared by every plan that meets the view, whatever the plan's totals), and runs with
+    `cache`'s settings, or with `search_view`'s when it is a `MapperSettings` (a cheaper budget: a subnet search
+    meets thousands of views). Searching no view maps each shape once, as the layer-wise model does,
+    but the moved mapping was chosen for tensors in DRAM: on a chip that keeps a whole network on chip it can be
+    several times slower than the view's own best (docs/fusion.md). `count_dram=False`: a layer-wise run's DRAM
+    words are left at 0 rather than counted (a readable evaluation per shape: the searches' scores do not need
+    them)."""
     base = cache.best_mapping(layer, accelerator, objective)
     if residency is None:
         if not base.valid:
@@ -167,42 +200,133 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
             ev = explain(layer, accelerator, base.arrays)
             return int(base.cycles), float(base.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
         if not count_dram:
-            return LayerRun(layer, base, None, 0.0)
+            return (LayerRun(layer, base, None, 0.0),)
         key = (_key(accelerator), layer.shape_key, None, _mapping_bytes(base.arrays))
-        return LayerRun(layer, base, None, _remember(key, compute)[2])
+        return (LayerRun(layer, base, None, _remember(key, compute)[2]),)
     view = residency.view(accelerator)
     moved = None if base.arrays is None else residency.transplanted(base.arrays)
-    best = _better(None, base, moved, layer, accelerator, view, residency, objective)
-    if best is None or search_view:
+    found = [run for run in (_priced_run(base, moved, layer, accelerator, view, residency),) if run is not None]
+    if not found or search_view:
         settings = search_view if isinstance(search_view, MapperSettings) else cache.settings
         searched = _view_search(layer, residency.searched_view(accelerator), settings, objective, moved)
-        best = _better(best, searched, searched.arrays, layer, accelerator, view, residency, objective)
-    if best is None:
+        run = _priced_run(searched, searched.arrays, layer, accelerator, view, residency)
+        if run is not None:
+            found.append(run)
+    if not found:
         raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name} with "
                              f"{', '.join(residency.names) or 'no tensor'} on chip and {residency.free_words} words "
                              "free")
-    return LayerRun(layer, best[1], residency, best[2])
+    return tuple(found)
 
 
-VIEW_SEARCH_EVALS = 32
-"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials): their
-inner mapper's settings with this budget (`view_search_settings`). Seeded with the layer-wise mapping moved onto the
-view, 32 evaluations give the final mapper's (4,096) resident latency on each of 15 ofa-mbv3 subnets on
-edge_tpu_like, and 256's on 200, at a fifth of the search time of 256 (docs/fusion.md, "Views searched in the
-searches")."""
+def choose_run(runs, objective: str, linear: "LinearObjective | None" = None) -> LayerRun:
+    """The rule by which a plan keeps one of a layer's candidate runs (`layer_runs`): the least by the NETWORK's
+    objective linearised around the plan's totals (`linear`; a layer's lower EDP that trades cycles for energy can
+    raise the network's, which is total energy x total cycles), or, with no plan at hand, by the layer's own
+    `objective`. Ties go to the first (the moved layer-wise mapping)."""
+    if len(runs) == 1:
+        return runs[0]
+    if linear is None:
+        return min(runs, key=lambda r: network_objective(r.result.cycles, r.result.energy_pj, objective))
+    return min(runs, key=linear.of_run)
 
-_VIEW_SETTINGS: "OrderedDict[int, tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+
+REFINE_ROUNDS = 4
+"""Most rounds of `choose_runs`'s re-linearisation (each lowers the network objective or ends it)."""
 
 
-def view_search_settings(mapper: MapperSettings) -> MapperSettings:
-    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet: `mapper`'s
-    strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS` evaluations and no time limit. The same
-    object for the same `mapper` object, so that the view searches' memo (`_view_search`, keyed by the settings'
-    identity too) is shared by every plan of a search."""
-    hit = _VIEW_SETTINGS.get(id(mapper))
+def choose_runs(options, objective: str, linear: "LinearObjective | None" = None) -> list[LayerRun]:
+    """A whole plan's runs from each layer's candidates (`options`, in network order, the moved mapping first):
+    `choose_run` by `linear` (the planner's linearisation), or every layer's first candidate if that scores better by
+    the network `objective`; then, while it lowers the network objective, `choose_run` again linearised around the
+    choice's own totals (a lower linear score there never raises the network's EDP: `LinearObjective`). So a plan
+    is never worse, by the network's objective, than the same plan on the moved mappings."""
+    runs = [choose_run(o, objective, linear) for o in options]
+    if all(len(o) == 1 for o in options):
+        return runs
+
+    def total(chosen) -> float:
+        return network_objective(sum(r.result.cycles for r in chosen), sum(r.result.energy_pj for r in chosen),
+                                 objective)
+    first = [o[0] for o in options]
+    best, value = min(((runs, total(runs)), (first, total(first))), key=lambda pair: pair[1])
+    for _ in range(REFINE_ROUNDS):
+        around = LinearObjective(sum(r.result.cycles for r in best), sum(r.result.energy_pj for r in best), objective)
+        again = [choose_run(o, objective, around) for o in options]
+        if total(again) >= value:
+            break
+        best, value = again, total(again)
+    return best
+
+
+def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objective: str,
+              residency: Residency | None = None, search_view: bool | MapperSettings = False,
+              count_dram: bool = True, linear: "LinearObjective | None" = None) -> LayerRun:
+    """`layer`'s run as a plan keeps it: `choose_run` of its `layer_runs` (same arguments); raises
+    `NoValidMapping`."""
+    return choose_run(layer_runs(layer, accelerator, cache, objective, residency, search_view, count_dram),
+                      objective, linear)
+
+
+def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | None, traffic: PlanTraffic) -> LayerRun:
+    """`run` with `traffic` (words its mapping does not move: `PlanTraffic`) charged where the model charges any
+    traffic: DRAM reads at level 0's read energy per block (R8) and its read bandwidth's cycles (R7: the words over
+    the read, else shared, bandwidth), added to the run's cycles (the shortcut streams after the layer's own DRAM
+    traffic: exact when the layer is DRAM-bound, at most that stream's cycles over otherwise); home-level reads and
+    writes at the home level's read and write energies per block. On-chip words cost no cycles here (the home level's
+    bandwidth is rarely the bound, and the stream's share of it is not modelled)."""
+    if not traffic:
+        return run
+    dram = accelerator.levels[0]
+    energy = math.ceil(traffic.dram_read_words / dram.block_size_words) * dram.read_energy_pj
+    bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
+    cycles = 0 if bandwidth is None else math.ceil(traffic.dram_read_words / bandwidth)
+    if traffic.chip_read_words or traffic.chip_written_words:
+        level = accelerator.levels[home]
+        energy += math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj \
+            + math.ceil(traffic.chip_written_words / level.block_size_words) * level.write_energy_pj
+    result = dataclasses.replace(run.result, cycles=run.result.cycles + cycles,
+                                 energy_pj=run.result.energy_pj + energy)
+    return dataclasses.replace(run, result=result, dram_words=run.dram_words + traffic.dram_read_words,
+                               traffic=traffic)
+
+
+def shortcut_reads(network: Network) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Per layer that adds residual shortcuts (`Network.skips`), its (producer, words read) pairs: the add reads the
+    producer's whole output once."""
+    found: dict[int, list] = {}
+    for producer, consumer in network.skips:
+        if producer >= 0:
+            found.setdefault(consumer, []).append((producer, network.layers[producer].output_words))
+    return {i: tuple(pairs) for i, pairs in found.items()}
+
+
+VIEW_SEARCH_EVALS = {"latency": 32, "edp": 128, "energy": 128}
+"""Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials), by
+the mapper objective: their inner mapper's settings with this budget (`view_search_settings`). Seeded with the
+layer-wise mapping moved onto the view, measured against 256 (`benchmarks/bench_view_search.py`: 12 ofa-mbv3
+subnets on each of edge_tpu_like, nvdla_1024 and three 5 mm2 co-searched designs; docs/fusion.md, "Views searched in
+the searches"): at the latency objective 32 evaluations are within x1.0015 of 256's figure on every subnet; at EDP
+32 stay up to x1.16 above it (median x1.037 on a 130 KB design), 128 within x1.083 (median within x1.014) at
+1.6-2.4x the CPU of 32 for the plans of new subnets; at the energy objective 32 stay up to x1.071 above, 128 within
+x1.031."""
+
+_VIEW_SETTINGS: "OrderedDict[tuple[int, str], tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+
+
+def view_search_settings(mapper: MapperSettings, objective: str) -> MapperSettings:
+    """How a search (the fixed-device search, a co-search trial) searches the views its plans meet for the mapper
+    `objective`: `mapper`'s strategy, seed, bypass and factors with a budget of `VIEW_SEARCH_EVALS[objective]`
+    evaluations and no time limit. The same object for the same `mapper` object and objective, so that the view
+    searches' memo (`_view_search`, keyed by the settings' identity too) is shared by every plan of a search."""
+    if objective not in VIEW_SEARCH_EVALS:
+        raise ValueError(f"view_search_settings: objective must be one of {', '.join(VIEW_SEARCH_EVALS)}, got "
+                         f"{objective!r}")
+    key = (id(mapper), objective)
+    hit = _VIEW_SETTINGS.get(key)
     if hit is None or hit[0] is not mapper:
-        hit = _VIEW_SETTINGS[id(mapper)] = (mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS,
-                                                                        time_limit_s=None))
+        hit = _VIEW_SETTINGS[key] = (mapper, dataclasses.replace(
+            mapper, budget_evals=VIEW_SEARCH_EVALS[objective], time_limit_s=None))
         while len(_VIEW_SETTINGS) > 64:
             _VIEW_SETTINGS.popitem(last=False)
     return hit[1]
@@ -293,20 +417,18 @@ def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, obje
     return found
 
 
-def _better(best, result: MapperResult, arrays, layer, accelerator, view, residency, objective):
-    """`best` ((value, result, DRAM words) or None) or `arrays` priced on the chip, whichever is better."""
+def _priced_run(result: MapperResult, arrays, layer, accelerator, view, residency) -> LayerRun | None:
+    """`arrays` (a mapping of `layer` on `view`, found as `result`) as a run priced on the chip; None if absent or if
+    its tiles in the home level do not fit the residency's free capacity."""
     if arrays is None:
-        return best
+        return None
     key = (_key(accelerator), layer.shape_key, residency.home, residency.resident, _mapping_bytes(arrays))
     priced = _remember(key, lambda: residency.priced(layer, accelerator, arrays))
     if priced is None or priced[3] > residency.free_words:
-        return best
+        return None
     cycles, energy, dram, _ = priced
-    value = network_objective(cycles, energy, objective)
-    if best is not None and best[0] <= value:
-        return best
-    return (value, dataclasses.replace(result, layer=layer, arrays=arrays, cycles=cycles, energy_pj=energy,
-                                       accelerator=view), dram)
+    return LayerRun(layer, dataclasses.replace(result, layer=layer, arrays=arrays, cycles=cycles, energy_pj=energy,
+                                               accelerator=view), residency, dram)
 
 
 def network_objective(cycles: float, energy_pj: float, objective: str) -> float:
@@ -314,25 +436,39 @@ def network_objective(cycles: float, energy_pj: float, objective: str) -> float:
     return {"edp": energy_pj * cycles, "latency": cycles, "energy": energy_pj}[objective]
 
 
-def linearised_objective(cycles0: float, energy0_pj: float, objective: str):
-    """(cycles, energy_pj) -> the mapper objective's first-order part around (cycles0, energy0_pj): a x cycles +
-    b x energy, with a and b its slopes there (EDP: E0 and C0; latency: 1 and 0; energy: 0 and 1). Additive over
-    groups of layers; a change that lowers it never raises an EDP whose two factors move the same way."""
-    per_cycle = network_objective(1.0, energy0_pj, objective) - network_objective(0.0, energy0_pj, objective)
-    per_pj = network_objective(cycles0, 1.0, objective) - network_objective(cycles0, 0.0, objective)
+class LinearObjective:
+    """The mapper objective's first-order part around a plan's totals (cycles0, energy0_pj): a x cycles + b x
+    energy, with a and b its slopes there (EDP: E0 and C0; latency: 1 and 0; energy: 0 and 1). Additive over layers
+    and groups; a change that lowers it at the totals it was taken around never raises the network's EDP (if the
+    two totals move apart, the product of the changes is negative; if together, both fall)."""
 
-    def score(cycles: float, energy_pj: float) -> float:
-        return per_cycle * cycles + per_pj * energy_pj
-    return score
+    def __init__(self, cycles0: float, energy0_pj: float, objective: str) -> None:
+        self.per_cycle = network_objective(1.0, energy0_pj, objective) - network_objective(0.0, energy0_pj, objective)
+        self.per_pj = network_objective(cycles0, 1.0, objective) - network_objective(cycles0, 0.0, objective)
+
+    def __call__(self, cycles: float, energy_pj: float) -> float:
+        return self.per_cycle * cycles + self.per_pj * energy_pj
+
+    def of_run(self, run: LayerRun) -> float:
+        return self.per_cycle * run.result.cycles + self.per_pj * run.result.energy_pj
+
+
+def linearised_objective(cycles0: float, energy0_pj: float, objective: str) -> LinearObjective:
+    """(cycles, energy_pj) -> the mapper objective linearised around (cycles0, energy0_pj) (`LinearObjective`)."""
+    return LinearObjective(cycles0, energy0_pj, objective)
 
 
 def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
-               count_dram: bool = True) -> NetworkPlan:
-    """Every layer alone, its tensors in DRAM (the cost model's own semantics)."""
-    return NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective, count_dram=count_dram)
+               count_dram: bool = True, shortcuts: bool = False) -> NetworkPlan:
+    """Every layer alone, its tensors in DRAM (the cost model's own semantics: a layer's element-wise work is not
+    costed). `shortcuts`: residual adds read their shortcuts from DRAM, charged (`charge_plan_traffic`): the
+    layer-wise plan the fused modes compare themselves with, which charge the reads where the shortcuts live."""
+    plan = NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective, count_dram=count_dram)
                                      for layer in network.layers))
+    return plan.with_dram_shortcuts(network, accelerator) if shortcuts else plan
 
 
-__all__ = ["LayerRun", "NetworkPlan", "NoValidMapping", "VIEW_SEARCH_EVALS", "ViewSearchFile", "explain_run",
-           "keep_view_searches", "layer_run", "layer_wise", "linearised_objective", "network_objective",
+__all__ = ["LayerRun", "LinearObjective", "NetworkPlan", "NoValidMapping", "PlanTraffic", "VIEW_SEARCH_EVALS",
+           "ViewSearchFile", "charge_plan_traffic", "choose_run", "choose_runs", "explain_run", "keep_view_searches",
+           "layer_run", "layer_runs", "layer_wise", "linearised_objective", "network_objective", "shortcut_reads",
            "view_search_settings"]

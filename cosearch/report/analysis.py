@@ -119,6 +119,12 @@ def _level_tensor_dict(level_names, energy: np.ndarray) -> dict:
     return {name: dict(zip(TENSORS, map(float, row))) for name, row in zip(level_names, energy)}
 
 
+def percent_range(lo: float, hi: float) -> str:
+    """'3.1%-17.8%', or one figure where both ends print the same ('1.6%', not '1.6%-1.6%')."""
+    lo_text, hi_text = f"{lo:.1%}", f"{hi:.1%}"
+    return lo_text if lo_text == hi_text else f"{lo_text}-{hi_text}"
+
+
 @dataclass(frozen=True)
 class NetworkAnalysis:
     """Every distinct layer analysed, the network's roofline point and its energy by level and tensor."""
@@ -158,8 +164,7 @@ class NetworkAnalysis:
                                                                      ("energy", r.energy_share))
                     if share >= CALL_OUT_SHARE and share >= DISPROPORTION * r.mac_share]
             if over:
-                lo, hi = r.utilization
-                util = f"{lo:.1%}" if abs(hi - lo) < 5e-4 else f"{lo:.1%}-{hi:.1%}"
+                util = percent_range(*r.utilization)
                 bounds = ", ".join(f"{n} {b}" + ("-limited" if b == "utilization" else "-bound")
                                    for b, n in sorted(r.bounds.items(), key=lambda kv: -kv[1]))
                 out.append(f"{_capitalized(_KIND_NAMES.get(r.kind, r.kind))} layers are {r.mac_share:.1%} of the MACs "

@@ -33,7 +33,7 @@ def _status(p: Progress) -> str:
         value = "-" if p.best_value is None else f"{p.best_value:.3g}" + (f" {unit.rstrip(')')}" if unit else "")
         best = f"best {name} {value}"
     remaining = "" if p.remaining_s is None or p.phase != "search" else f"  remaining ~{_clock(p.remaining_s)}"
-    return f"{best}{remaining}  ({p.pruned} designs rejected over the area budget)"
+    return f"{best}{remaining}  ({p.pruned} design{'s' * (p.pruned != 1)} rejected over the area budget)"
 
 
 def progress_line(p: Progress) -> str:

@@ -118,6 +118,8 @@ def print_nas_summary(result: NASRunResult, console) -> None:
             console.print(f"{r.device} subnet: {json.dumps(r.subnet)}", highlight=False, soft_wrap=True)
         if r.fusion:
             console.print(f"{r.device} subnet {fusion_line(r.fusion)}", highlight=False, soft_wrap=True)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     console.print(f"report: {s.out / 'report.md'}, {s.out / 'result.json'}", highlight=False, soft_wrap=True)
 
 
@@ -142,6 +144,7 @@ def report_markdown(result: NASRunResult) -> str:
             lines += [result.accuracy_source["notice"], ""]
     lines += ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in summary_rows(result)]
+    lines += [""] + [f"Note: {note}" for note in result.notes]
     lines += ["", "Latency and energy are the devices' exact figures: each layer at its best mapping from the "
               "layer-cost table (built with the final mapper's budget), or the measured latency table.", ""]
     for r in result.devices:

@@ -149,10 +149,12 @@ def _results(network: Network, accelerator: Accelerator, cache: MappingCache, ob
 
 
 def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
-    """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency), with its count."""
+    """A plan's runs grouped as `LayerCost`s: one per distinct (shape, residency, traffic the plan charges), with its
+    count."""
     groups: dict[tuple, list] = {}
     for run in plan.runs:
-        entry = groups.setdefault((run.layer.group_key, run.residency, id(run) if run.parts else None), [run, 0])
+        entry = groups.setdefault((run.layer.group_key, run.residency, run.traffic, id(run) if run.parts else None),
+                                  [run, 0])
         entry[1] += 1
     return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words, run.parts)
                  for run, count in groups.values())
@@ -170,7 +172,8 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
         tiled = tiling.get(first)
         held = tiled["peak_intermediate_words"] if tiled else sum(a.words for a in kept)
         groups.append({"first": first, "last": last, "layers": [runs[0].layer.name, runs[-1].layer.name],
-                       **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip")} if tiled else {}),
+                       **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip", "key_rows",
+                                                  "head_rows", "rescale_ops", "operands_on_chip") if k in tiled} if tiled else {}),
                        "activations_on_chip_bytes": held * word_bytes,
                        "cycles": sum(r.result.cycles for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
                        "dram_bytes": sum(r.dram_words for r in runs) * word_bytes,
@@ -221,9 +224,9 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
     fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves).
     `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
-    `fusion.view_search_settings(cache.settings)` (what the fixed-device search does too)."""
+    `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too)."""
     if fusion != "none":
-        views = view_search_settings(cache.settings) if search_views is None else search_views
+        views = view_search_settings(cache.settings, objective) if search_views is None else search_views
         plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
                                                            count_dram=False)
         return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)

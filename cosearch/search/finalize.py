@@ -62,6 +62,19 @@ def _unmet(settings: CoSearchSettings, study, counts: dict[str, int]) -> str:
     return ""
 
 
+def _time_limit_spent(settings: CoSearchSettings, counts: dict[str, int], reports: list[WorkerReport]) -> str | None:
+    """The note of a run whose time limit passed before any trial started (it counts from the command's start, so
+    the workers' start-up spends it: a short limit on a busy machine), else None: not that no design met the
+    budget, since none was tried."""
+    if any(counts.get(state) for state in ("complete", "pruned", "failed", "running")):
+        return None
+    if settings.time_limit_s is None or not any(r.stop == "time limit" for r in reports):
+        return None
+    return (f"no trial ran: the time limit ({settings.time_limit_s:g} s, counted from the command's start, the "
+            "workers' start-up included) passed before the first trial started; accepted: a longer --time-limit "
+            "(the same command with it resumes this study)")
+
+
 def _unmet_per_network(settings: CoSearchSettings, complete) -> str:
     """`_unmet` for several networks (`--networks`), where a design is within the budget only if every network's run
     is: each network no design ran within a limit, named with that limit and its nearest run; or, when each
@@ -103,8 +116,9 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         accuracy = accuracy_model(settings)
     source = None if accuracy is None else accuracy.source
     if not feasible:
-        notes.append(f"no trial produced a design within the budget{_unmet(settings, study, counts)}; nothing to "
-                     "compare")
+        notes.append(_time_limit_spent(settings, counts, reports)
+                     or f"no trial produced a design within the budget{_unmet(settings, study, counts)}; nothing to "
+                        "compare")
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
     cache = MappingCache(settings.final_mapper)

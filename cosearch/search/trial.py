@@ -109,10 +109,10 @@ class TrialObjective:
             first = evaluate_network(network, design.accelerator, scored, goal,
                                      accuracy=None if best.config is None else best.accuracy,
                                      fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
-                                     search_views=view_search_settings(scored.settings))
+                                     search_views=view_search_settings(scored.settings, goal))
             costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
                                                 fusion_groups=self.settings.fusion_groups,
-                                                search_views=view_search_settings(cache.settings))
+                                                search_views=view_search_settings(cache.settings, goal))
                                for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))

@@ -15,7 +15,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from .._fast_random import NORMAL_TABLE, new_state
 from ..compile_plan import mapper_compile_plan
 from ..encoding import Encoding
-from ..evolution import HISTORY, run_evolution
+from ..evolution import HISTORY, search_kernel
 from ..fitness import objective_index
 from ..result import MapperResult
 from .base import MapperStrategy, check_island_settings, check_number
@@ -67,6 +67,7 @@ class EvolutionStrategy(MapperStrategy):
         history: list[tuple[int, float, float]] = []
         best_x, best_f = None, math.inf
         rng = new_state(seed)
+        run_evolution = search_kernel(enc.requested_factors)   # "perfect": without the residual paths
         ensure_fresh_kernel_cache()
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS

@@ -11,7 +11,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.timeloop import check_corpus
 from accel_models.cost_model import evaluate_batch
 from accel_models.reference import evaluate
-from accel_models.result import REASONS
+from accel_models.result import BAD_INPUT, REASONS
 from mappings import LevelMapping, Mapping, random_mappings
 from nets import DIMS, Layer
 
@@ -164,6 +164,31 @@ def test_level_count_mismatch_is_a_clear_error():
     arrays = MappingArrays.empty(1, 2)
     with pytest.raises(ValueError, match="levels"):
         evaluate_batch(layer, acc, arrays)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("keep", 2, "keep must hold 0 .bypass. or 1 .keep., got 2"),
+    ("keep", -1, "keep must hold 0 .bypass. or 1 .keep., got -1"),
+    ("temporal", 2**31, "temporal holds a factor of 2147483648; accepted: integers up to 2147483647"),
+    ("spatial_y", 2**40, "spatial_y holds a factor of 1099511627776"),
+])
+@pytest.mark.parametrize("bad_order", [False, True])
+def test_out_of_range_input_is_flagged_by_the_kernel_and_refused(field, value, message, bad_order):
+    """The kernel's shape check flags a factor above MAX_BOUND or a keep flag other than 0 and 1 (BAD_INPUT), also
+    behind a level that fails its own checks first (a bad loop order), and evaluate_batch refuses the batch naming
+    the field; the batch's other, valid mapping does not hide it."""
+    layer, acc, mapping = _systolic_case()
+    arrays = MappingArrays.concatenate([mapping.to_arrays(acc)] * 2).with_residuals()
+    assert evaluate_batch(layer, acc, arrays).valid.all()
+    bad = arrays._replace(**{field: getattr(arrays, field).copy()})
+    getattr(bad, field)[1, acc.num_levels - 1, 0] = value
+    if bad_order:
+        bad.order[1, 0, :2] = 0          # level 0's order no permutation: its own reason comes first otherwise
+    ensure_fresh_kernel_cache()
+    reason = kernel.evaluate_batch_serial(layer_arrays(layer), accelerator_arrays(acc), bad)[0]
+    assert list(reason) == [0, BAD_INPUT]
+    with pytest.raises(ValueError, match=message):
+        evaluate_batch(layer, acc, bad)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

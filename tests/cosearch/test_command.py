@@ -120,6 +120,10 @@ _FIRST_CALLS = textwrap.dedent("""
     from mappings import MappingCache, best_mapping
     from nets import Layer, get_network
     best_mapping(Layer.conv(64, 64, 3, 56), get_preset("eyeriss"), budget_evals=64)
+    from accel_models import evaluate_batch
+    from mappings import random_valid_mappings
+    layer, acc = Layer.conv(64, 128, 3, 28), get_preset("nvdla_256")      # the README's first Python example
+    evaluate_batch(layer, acc, random_valid_mappings(layer, acc, 10_000, rng=0))
     settings = cosearch.make_settings("area=5mm2", trials=1, time_limit=None)
     MappingCache(settings.mapper).result(get_network("mobilenet_v2").layers[3], get_preset("nvdla_256"))
     print(json.dumps(compiled))

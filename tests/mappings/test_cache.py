@@ -61,6 +61,35 @@ def test_warm_starts_carry_mappings_to_other_accelerators_and_shapes():
     assert cache.warm.seeds(Encoding(Layer.fc(64, 10), a)).shape[0] == 0   # nothing known about it
 
 
+def test_warm_starts_add_the_c_k_mirror_of_the_latest_mapping():
+    """The most recent mapping of a shape seeds a search with its mirror too: C's and K's factors and loop places
+    exchanged, exact where the bounds allow it (pointwise 64 x 64 here), its keeps those the decoder's reuse rule
+    gives it."""
+    from accel_models import Accelerator, StorageLevel
+    from nets import DIMS
+
+    def mesh(rf_words):
+        return Accelerator(f"mesh{rf_words}", (StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=8192,
+                           fanout_x=16, fanout_y=16), StorageLevel("RF", capacity_words=rf_words)), 1.0)
+    layer = Layer(P=14, Q=14, C=64, K=64, name="pw")
+    cache = MappingCache(SETTINGS)
+    cache.best_mapping(layer, mesh(32))
+    enc = Encoding(layer, mesh(32))             # an accelerator of the same content: a mapping that fits as it is
+    seeds = cache.warm.seeds(enc)
+    decoded = enc.decode(seeds)
+    assert seeds.shape == (2, enc.size) and evaluate_batch(layer, enc.accelerator, decoded).valid.all()
+    C, K = DIMS.index("C"), DIMS.index("K")
+    for name in ("temporal", "spatial_x", "spatial_y", "order"):
+        f = getattr(decoded, name)
+        g = f[0].copy()
+        if name == "order":
+            g[f[0] == C], g[f[0] == K] = K, C
+        else:
+            g[:, [C, K]] = g[:, [K, C]]
+        rows = slice(1, None) if name == "temporal" else slice(None)   # the outermost level takes the rest
+        assert np.array_equal(f[1][rows], g[rows]), name
+
+
 def test_warm_starts_of_an_accelerator_are_its_contents_not_the_object_searched_on():
     """A neighbouring shape's genes seed a search on any accelerator object of the same content (another object
     built with the same arguments, or renamed), so the same chip gives the same searches whichever object names it;

@@ -170,6 +170,32 @@ def test_capacity_repair_clips_to_the_largest_fitting_tile():
     assert w <= 12 and evaluate_batch(enc.layer, acc, m).valid[0]
 
 
+def test_auto_keep_keeps_the_reused_tensors_that_fit():
+    """Keep genes in the auto band: a level keeps a tensor whose tile it rereads (a loop over a dim the tensor does not
+    depend on, where nothing below catches the reuse) if it still fits, and the auto tensors leave the tiles alone."""
+    from accel_models import Accelerator, StorageLevel
+
+    acc = Accelerator("pw", (StorageLevel("DRAM"), StorageLevel("Buf", capacity_words=1000),
+                             StorageLevel("RF", capacity_words=20)), 1.0)
+    enc = Encoding(Layer(P=7, C=4, K=8), acc)
+    genes = {"order[RF,C]": 0.9, "order[RF,K]": 0.5, "order[RF,P]": 0.1, "tile[RF,C]": 0.5, "tile[RF,K]": 1.0,
+             "tile[RF,P]": 0.0, "order[Buf,C]": 0.9, "order[Buf,P]": 0.5, "order[Buf,K]": 0.1, "tile[Buf,C]": 1.0,
+             "tile[Buf,P]": 1.0}
+    x = np.full(enc.size, 0.5)                  # every keep gene in the auto band
+    for name, v in genes.items():
+        x[enc.names.index(name)] = v
+    m = decode_both(enc, x)
+    C, K = DIMS.index("C"), DIMS.index("K")
+    assert (m.temporal[0, 2, C], m.temporal[0, 2, K]) == (2, 8)      # RF: C2 K8, as the tile genes ask
+    kept = {lv: {t for t, k in zip(TENSORS, m.keep[0, l]) if k} for l, lv in ((1, "Buf"), (2, "RF"))}
+    # RF: weights reused across the Buf's inner P loop, inputs across K; outputs (across C) would not fit: 16 + 2 + 8
+    # Buf: outputs reread across its C loop; the weights' reuse across P is the RF's; inputs have no K loop there
+    assert kept == {"Buf": {"Outputs"}, "RF": {"Weights", "Inputs"}}
+    x[[enc.names.index(f"keep[{lv},{t}]") for lv in ("Buf", "RF") for t in TENSORS]] = 0.75
+    m = decode_both(enc, x)                     # all kept: the repair makes the RF room for the outputs
+    assert m.keep[0, 1:].all() and (m.temporal[0, 2, C], m.temporal[0, 2, K]) == (1, 8)
+
+
 def test_dataflow_constrains_spatial_dims_and_order():
     rng = np.random.default_rng(1)
     layer = LAYERS[1]

@@ -14,7 +14,7 @@ PRESETS = ("eyeriss", "nvdla_256", "nvdla_1024", "shidiannao", "edge_tpu_like", 
 LAYERS = (Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.fc(2048, 1000, name="fc"),
           Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"), Layer(C=768, K=2304, N=197, name="vit_qkv"),
           Layer(R=3, S=3, P=13, Q=7, C=5, K=11, name="conv_primes"), Layer.conv(512, 512, 3, 7, name="res5_3x3"))
-DIGEST = "e549cf0c00df2440a14b63b194fba1f2f106a276170d84abf331ac22f2cdfa33"
+DIGEST = "098c152e22f3379e9baac7cf4cf3c6da0362d1c80aaccac0607c2c26504b69e1"
 
 
 def _accelerators() -> list[Accelerator]:

@@ -3,20 +3,23 @@ cuts and each group's tile rows and halo mode chosen by dynamic programming; or 
 scores better.
 
 The planner: best[i] = the cheapest way to run layers [0, i); best[j] = min over groups [i, j) (at most
-MAX_GROUP_LAYERS chained layers, `groups.chainable`) and their tilings (TILE_DIVISIONS, both halo modes) of best[i]
-+ the group's cost. Between groups activations go through DRAM, so the groups' costs add up. The score of a group is
-the objective linearised around the layer-wise plan: for EDP, cycles x E0 + energy x C0 (E0, C0 the layer-wise
-totals), whose sum over groups ranks plans as their EDP does to first order; latency: cycles; energy: pJ. A group of
-one layer in one tile is that layer's layer-wise run, so the plan is never worse than layer-wise by that score.
+MAX_GROUP_LAYERS chained layers, `groups.chainable`) and their tilings (TILE_DIVISIONS, both halo modes;
+attention's key blocks, `key_blocks`) of best[i] + the group's cost. Between groups activations go through DRAM,
+so the groups' costs add up. The score of a group is the objective linearised around the layer-wise plan: for EDP,
+cycles x E0 + energy x C0 (E0, C0 the layer-wise totals), whose sum over groups ranks plans as their EDP does to
+first order; latency: cycles; energy: pJ. A group of one layer in one tile is that layer's layer-wise run, so the
+plan is never worse than layer-wise by that score.
 """
 from __future__ import annotations
 
 import dataclasses
 
 from mappings import MapperSettings
+from nets.elementwise import elementwise_ops
 
 from ..graph import consumers
 from ..groups import chainable, group_cost
+from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
 from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
 from ..stacks import parse_fusion_groups, resolve_fusion_groups
 from ..tiling import HALO_MODES, output_rows, schedule
@@ -43,20 +46,23 @@ class DepthFirst:
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
-    def __init__(self, groups=None, label: str = "fusion_groups") -> None:
+    def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True) -> None:
         """`groups`: the user's groups (`stacks`: text such as "3-5,7-9", or parsed ends) instead of the planner's;
-        `label`: the field their errors name."""
+        `label`: the field their errors name; `key_blocks`: whether attention may loop over key blocks (False: query
+        blocks with every key in one block only, for comparisons)."""
         self.groups = None if groups is None else \
             parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
         self.label = label
+        self.key_blocks = key_blocks
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective, count_dram)
+        base = layer_wise(network, accelerator, cache, objective, count_dram, shortcuts=True)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         if self.groups is not None:
             chosen = self._given(network, accelerator, cache, objective, search_views, score)
-            return dataclasses.replace(self._assemble(network.layers, chosen), baseline=base, notes=(
+            return dataclasses.replace(self._assemble(network.layers, chosen).with_dram_shortcuts(
+                network, accelerator), baseline=base, notes=(
                 f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in chosen if j - i > 1) or 'none'}",))
 
         layers = network.layers
@@ -70,7 +76,8 @@ class DepthFirst:
             for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
                 if j - i > 1 and not chainable(network, i, j, readers):
                     break
-                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views):
+                for cost in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
+                                     key_blocks=self.key_blocks):
                     total = best[i][0] + score(cost.cycles, cost.energy_pj)
                     if best[j] is None or total < best[j][0]:
                         best[j] = (total, i, cost)
@@ -81,7 +88,8 @@ class DepthFirst:
             chosen.append((i, j, cost))
             j = i
         chosen.reverse()
-        plan = dataclasses.replace(self._assemble(layers, chosen), baseline=base)
+        plan = dataclasses.replace(self._assemble(layers, chosen).with_dram_shortcuts(network, accelerator),
+                                   baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):
@@ -95,7 +103,8 @@ class DepthFirst:
         layers, chosen, i = network.layers, [], 0
         while i < len(layers):
             j = groups.get(i, i) + 1
-            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1))
+            costs = list(_tilings(layers[i:j], i, accelerator, cache, objective, search_views, finest=j - i > 1,
+                                   key_blocks=self.key_blocks))
             if not costs:
                 raise GroupDoesNotFit(self._no_room(layers[i:j], i, accelerator))
             chosen.append((i, j, min(costs, key=lambda c: score(c.cycles, c.energy_pj))))
@@ -108,8 +117,11 @@ class DepthFirst:
         if home is None:
             return f"{span} cannot run on {accelerator.name}: it has no single shared on-chip level for its rows"
         rows = output_rows(group[-1])
-        peak = min(schedule(group, t, h).peak_intermediate_words(group)
-                   for t in _tile_candidates(rows) + [1] for h in HALO_MODES)
+        peaks = [schedule(group, t, h).peak_intermediate_words(group)
+                 for t in _tile_candidates(rows) + [1] for h in HALO_MODES]
+        if self.key_blocks and attention_pair(group):
+            peaks += [key_block_schedule(group, 1, k, 1).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
+        peak = min(peaks)
         capacity = accelerator.levels[home].capacity_words
         if peak >= capacity:
             return (f"{span} needs {peak} words on chip for its intermediate rows at its smallest tile, "
@@ -132,7 +144,9 @@ class DepthFirst:
                 result = dataclasses.replace(main.result, cycles=cycles, energy_pj=energy)
                 runs.append(LayerRun(layers[i + k], result, main.residency, sum(p.dram_words * t for p, t in parts),
                                      parts))
-            if cost.weights_on_chip:       # the weights' one load per inference, charged to the group's first layer
+            if cost.weights_on_chip or cost.key_rows:
+                # the weights' (and K and V's) one load per inference and the query blocks' loads, charged to the
+                # group's first layer
                 first = runs[i]
                 extra_cycles = cost.cycles - sum(r.result.cycles for r in runs[i:j])
                 extra_energy = cost.energy_pj - sum(r.result.energy_pj for r in runs[i:j])
@@ -143,26 +157,41 @@ class DepthFirst:
                     parts=first.parts)
             tiling.append({"first": i, "last": j - 1, "tile_rows": cost.tile_rows, "halo": cost.halo,
                            "tiles": cost.tiles, "weights_on_chip": cost.weights_on_chip,
-                           "peak_intermediate_words": cost.peak_intermediate_words})
+                           "peak_intermediate_words": cost.peak_intermediate_words,
+                           **({"key_rows": cost.key_rows, "head_rows": cost.head_rows,
+                               "rescale_ops": elementwise_ops(cost.elementwise),
+                               "operands_on_chip": cost.operands_on_chip} if cost.key_rows else {})})
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 
-def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False):
+def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
+             key_blocks: bool = True):
     """The costs of `group` (network indices from `first`) under each tiling that fits and finds valid mappings: tile
-    rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first. Raises
+    rows from TILE_DIVISIONS (and 1 row with `finest`), both halo modes where a KxK layer follows the first, and for
+    a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in query
+    blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. Raises
     `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
     if finest and len(group) > 1 and 1 not in tiles:
         tiles = [1] + tiles
+    candidates = []
     for rows in tiles:
         halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
-        for halo in halos:
-            try:
-                cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views)
-            except NoValidMapping:
-                if len(group) == 1:
-                    raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
-                continue       # a group whose layers find no mapping in the room it leaves is not a candidate
-            if cost is not None:
-                yield cost
+        candidates += [(rows, halo, None, None) for halo in halos]
+    if key_blocks and attention_pair(group):
+        keys = group[0].K
+        query_rows = sorted(set(tiles) | {r for r in BLOCK_ROWS if r < last_rows})
+        heads = sorted({group[0].G, 1})        # every head of a query block at once, or one key/value head
+        candidates += [(rows, "recompute", k, g) for rows in query_rows for k in BLOCK_ROWS if k < keys
+                       for g in heads]
+    for rows, halo, key_rows, head_rows in candidates:
+        try:
+            cost = group_cost(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
+                              head_rows)
+        except NoValidMapping:
+            if len(group) == 1:
+                raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
+            continue       # a group whose layers find no mapping in the room it leaves is not a candidate
+        if cost is not None:
+            yield cost

@@ -20,19 +20,29 @@ Semantics (docs/fusion.md):
   capacity (`view.Residency`), so this holds for every mapping it returns.
 - Which: greedily in network order, each activation (together with those sharing a producer with it: `_units`)
   that fits at every layer it lives through and lowers the objective (linearised around the layer-wise plan:
-  `linear_score`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
-  layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's. Each step never raises the network's objective, so the plan is never worse
-  than the layer-wise one.
+  `LinearScore`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
+  layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's.
+  Each step never raises the network's objective, so the plan is never worse than the layer-wise one.
+- A layer's run in a context is one of its candidates (`plan.layer_runs`: the moved layer-wise mapping, and the
+  view's own search when views are searched), chosen by `plan.choose_run` with the planner's linearised objective in
+  the greedy's steps and by `plan.choose_runs` (re-linearised around the plan's own totals) at the end; with views
+  searched the greedy also runs on the moved mappings alone and the better plan, by the network's objective, is kept.
+- Traffic a mapping does not move is charged by the plan (`plan.PlanTraffic`): a residual add reads its shortcut
+  from the home level when that tensor stays there, else from DRAM (the layer-wise baseline reads every shortcut from
+  DRAM, so the two compare like with like); a layer writing its output into several tensors on chip writes it into
+  each.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 from accel_models import TENSOR_INDEX
 from mappings import MapperSettings, accelerator_key
 
 from ..graph import activations
-from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_run, linearised_objective
+from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run,
+                    choose_runs, layer_runs, linearised_objective, network_objective, shortcut_reads)
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
@@ -47,42 +57,72 @@ class Resident:
         layers = network.layers
         table = _RunTable(accelerator, cache, objective, search_views)
         slots = [table.slot(layer) for layer in layers]
-        base = NetworkPlan("none", tuple(table.run(layer, slot, None, count_dram) for layer, slot in zip(layers, slots)))
+        adds = shortcut_reads(network)
         home = home_level(accelerator)
+        base_options = [tuple(charge_plan_traffic(run, accelerator, home, _traffic(i, adds, (), 0, layers))
+                              for run in table.run(layer, slot, None, count_dram))
+                        for i, (layer, slot) in enumerate(zip(layers, slots))]
+        base = NetworkPlan("none", tuple(options[0] for options in base_options))
         if home is None:
             return NetworkPlan(self.name, _named(base.runs, layers), notes=(
                 f"{accelerator.name} has no single shared on-chip level: every tensor from DRAM",), baseline=base)
+        score = LinearScore(base, objective)
+        keeps = accelerator.levels[home].keeps
+        units = _units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
+        plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, objective,
+                            score, moved_only=False)
+        if search_views:       # candidates beyond the moved mappings: never worse than the plan on those alone
+            moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units,
+                                 objective, score, moved_only=True)
+            if network_objective(moved.cycles, moved.energy_pj, objective) < \
+                    network_objective(plan.cycles, plan.energy_pj, objective):
+                plan = moved
+        return plan
+
+    def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, objective, score,
+                moved_only: bool) -> NetworkPlan:
+        """The plan the greedy of the module docstring makes, each layer's run chosen among its candidates by
+        `plan.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
+        layers = network.layers
+        n = len(layers)
         level = accelerator.levels[home]
         capacity = level.capacity_words
-        score = linear_score(base, objective)
         chosen: list = []
+        on_chip: set = set()           # producers of the chosen activations
         pinned = 0
         runs = list(base.runs)
-        n = len(layers)
+        options = list(base_options)   # each layer's candidate runs in its current context
         free = [capacity] * n          # capacity less the chosen activations alive at each layer
         reads = [False] * n            # the layer reads its Inputs from a chosen activation
-        acts = activations(network) if {"Inputs", "Outputs"} <= set(level.keeps) else ()
         produced = [0] * n             # the tensors the layer writes (a slice of a concatenation counts as one)
-        for act in acts:
-            for p in act.producers:
-                produced[p] += 1
+        for unit in units:
+            for act in unit:
+                for p in act.producers:
+                    produced[p] += 1
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
-        context = _Context(layers, slots, table, home, capacity, params)
-        for unit in _units(acts):
+        context = _Context(layers, slots, table, home, capacity, params, accelerator, objective, score, moved_only)
+        for unit in units:
             span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
             words = [sum(a.words for a in unit if a.alive_at(i)) for i in span]
             if any(free[i] - w < 1 for i, w in zip(span, words)):
                 continue
             readers = {r for a in unit for r in a.readers}
             writes = [sum(i in a.producers for a in unit) for i in span]
-            trial = context.runs(span, [free[i] - w for i, w in zip(span, words)],
-                                 [reads[i] or i in readers for i in span],
-                                 [kept[i] + w == produced[i] > 0 for i, w in zip(span, writes)], ())
-            if trial is not None and score(trial) <= score([runs[i] for i in span]):
+            with_unit = on_chip | {a.producers for a in unit}
+            writing = [kept[i] + w == produced[i] > 0 for i, w in zip(span, writes)]
+            trial = context.options(span, [free[i] - w for i, w in zip(span, words)],
+                                    [reads[i] or i in readers for i in span], writing, (),
+                                    [_traffic(i, adds, with_unit, kept[i] + w if on else 0, layers)
+                                     for i, w, on in zip(span, writes, writing)])
+            if trial is None:
+                continue
+            picked = context.choose(trial)
+            if score(picked) <= score([runs[i] for i in span]):
                 chosen.extend(unit)
-                for i, run, w, slices in zip(span, trial, words, writes):
-                    runs[i] = run
+                on_chip = with_unit
+                for i, run, opts, w, slices in zip(span, picked, trial, words, writes):
+                    runs[i], options[i] = run, opts
                     free[i] -= w
                     kept[i] += slices
                 for r in readers:
@@ -90,16 +130,34 @@ class Resident:
         notes = ()
         if "Weights" in level.keeps and sum(params):
             writes = [kept[i] == produced[i] > 0 for i in range(n)]
-            cached = _weights_to_cache(context, free, reads, writes, runs, score)
+            traffic = [_traffic(i, adds, on_chip, kept[i] if writes[i] else 0, layers) for i in range(n)]
+            cached = _weights_to_cache(context, free, reads, writes, traffic, runs, score)
             words = sum(params[i] for i in cached)
-            trial = context.runs(range(n), [f - words for f in free], reads, writes, cached) if cached else None
-            if trial is not None and score(trial) <= score(runs):
-                runs, pinned = trial, words
+            trial = context.options(range(n), [f - words for f in free], reads, writes, cached, traffic) \
+                if cached else None
+            if trial is not None and score(context.choose(trial)) <= score(runs):
+                options, pinned = trial, words
                 streamed = sum(params) - words
                 if streamed:
                     notes = (f"weights of {len(cached)} of {sum(p > 0 for p in params)} layers stay on chip "
                              f"({words:,} words); {streamed:,} words streamed from DRAM every inference",)
+        runs = [o[0] for o in options] if moved_only else choose_runs(options, objective, score)
         return NetworkPlan(self.name, _named(runs, layers), pinned, tuple(chosen), notes, baseline=base)
+
+
+def _traffic(i: int, adds: dict, on_chip, copies: int, layers) -> PlanTraffic:
+    """What layer `i`'s run moves besides its mapping (`plan.PlanTraffic`): the shortcuts it adds, read from the home
+    level when their tensor is `on_chip` (a set of producer tuples), else from DRAM; and `copies` - 1 further writes
+    of its output when it writes into `copies` tensors on chip."""
+    if copies < 2 and i not in adds:
+        return NO_TRAFFIC
+    dram = chip = 0
+    for producer, words in adds.get(i, ()):
+        if (producer,) in on_chip:
+            chip += words
+        else:
+            dram += words
+    return PlanTraffic(dram, chip, max(0, copies - 1) * layers[i].output_words)
 
 
 def _units(acts) -> list[tuple]:
@@ -116,7 +174,7 @@ def _units(acts) -> list[tuple]:
                   key=lambda u: (u[0].first, u[0].producers))
 
 
-def _weights_to_cache(context, free, reads, writes, runs, score) -> frozenset:
+def _weights_to_cache(context, free, reads, writes, traffic, runs, score) -> frozenset:
     """The layers whose weights stay in the home level (module docstring): all of them when their words fit the
     smallest room `free` leaves (less one word); otherwise, by what caching saves per word (each layer's run with its
     weights cached and the whole room taken, against its run in `runs`), each that still fits and saves."""
@@ -128,7 +186,8 @@ def _weights_to_cache(context, free, reads, writes, runs, score) -> frozenset:
     gains = []
     for i in weighted:
         if params[i] <= room:
-            run = context.runs((i,), [free[i] - room], [reads[i]], [writes[i]], (i,))
+            run = context.options((i,), [free[i] - room], [reads[i]], [writes[i]], (i,), [traffic[i]])
+            run = None if run is None else context.choose(run)
             if run is not None and score(run) < score([runs[i]]):
                 gains.append(((score([runs[i]]) - score(run)) / params[i], i))
     cached, words = [], 0
@@ -142,17 +201,21 @@ def _weights_to_cache(context, free, reads, writes, runs, score) -> frozenset:
 class _Context:
     """One network's layers on one accelerator, for the planner's trials: their runs in a given residency context."""
 
-    def __init__(self, layers, slots, table, home, capacity, params) -> None:
+    def __init__(self, layers, slots, table, home, capacity, params, accelerator, objective, linear,
+                 moved_only: bool = False) -> None:
         self.layers, self.slots, self.table = layers, slots, table
         self.home, self.capacity, self.params = home, capacity, params
+        self.accelerator, self.objective, self.linear = accelerator, objective, linear
+        self.moved_only = moved_only
 
-    def runs(self, span, free, reads, writes, cached):
-        """The runs of the layers in `span` given, per layer of the span, the words left `free` in the home level,
-        whether it reads its Inputs from and writes its Outputs to tensors on chip, and the layers whose weights are
-        `cached` in the home level; None if one of them then has no valid mapping."""
-        runs = []
+    def options(self, span, free, reads, writes, cached, traffic):
+        """Per layer in `span`, its candidate runs (`plan.layer_runs`, with its `traffic` charged) given, per layer of
+        the span, the words left `free` in the home level, whether it reads its Inputs from and writes its Outputs to
+        tensors on chip, and the layers whose weights are `cached` in the home level; None if one of them then has
+        no valid mapping."""
+        found = []
         layers, slots, params, capacity = self.layers, self.slots, self.params, self.capacity
-        for i, left, on_chip_in, on_chip_out in zip(span, free, reads, writes):
+        for i, left, on_chip_in, on_chip_out, extra in zip(span, free, reads, writes, traffic):
             resident = ((W,) if i in cached and params[i] else ()) + ((I,) if on_chip_in else ()) \
                 + ((O,) if on_chip_out else ())
             if left < 1:
@@ -161,20 +224,33 @@ class _Context:
                 context = (None, True)
             else:
                 context = (tuple(sorted(resident)), rounded_capacity(left))
-            run = slots[i][1].get(context)
-            if run is None:
-                residency = None if context[0] is None else Residency(self.home, *context)
-                try:
-                    run = self.table.run(layers[i], slots[i], residency)
-                except NoValidMapping:
-                    return None
-            runs.append(run)
-        return runs
+            table = slots[i][1]
+            runs = table.get((context, extra) if extra else context)
+            if runs is None:
+                runs = table.get(context)
+                if runs is None:
+                    residency = None if context[0] is None else Residency(self.home, *context)
+                    try:
+                        runs = self.table.run(layers[i], slots[i], residency)
+                    except NoValidMapping:
+                        return None
+                if extra:       # charged once per context and traffic, kept beside the run
+                    runs = table[(context, extra)] = tuple(charge_plan_traffic(run, self.accelerator, self.home,
+                                                                               extra) for run in runs)
+            found.append(runs)
+        return found
+
+    def choose(self, options) -> list:
+        """The run of each layer the planner's trials score (`plan.choose_run` by its linearised objective; the first
+        candidate with `moved_only`)."""
+        if self.moved_only:
+            return [runs[0] for runs in options]
+        return [choose_run(runs, self.objective, self.linear) for runs in options]
 
 
 def _named(runs, layers) -> tuple[LayerRun, ...]:
     """The runs, each given as its own layer's run (a remembered run may be another layer's of the same shape)."""
-    return tuple(run if run.layer is layer else LayerRun(layer, run.result, run.residency, run.dram_words)
+    return tuple(run if run.layer is layer else dataclasses.replace(run, layer=layer)
                  for run, layer in zip(runs, layers))
 
 
@@ -204,8 +280,8 @@ class _RunTable:
         self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)
 
     def slot(self, layer) -> list:
-        """[the cache's mapping of `layer`'s shape, {context: run}] (the runs dropped if the mapping is not theirs);
-        maps the shape on a miss, as `layer_run` would."""
+        """[the cache's mapping of `layer`'s shape, {context: candidate runs, (context, traffic): those charged}] (the
+        runs dropped if the mapping is not theirs); maps the shape on a miss, as `layer_run` would."""
         base = self.cache.result(layer, self.accelerator, self.objective)
         key = (self.prefix, layer.shape_key, layer.weights_are_activations)
         slot = _TABLES.get(key)
@@ -216,22 +292,26 @@ class _RunTable:
             slot = _TABLES[key] = [base, {}]
         return slot
 
-    def run(self, layer, slot, residency, count_dram: bool = True) -> LayerRun:
-        """`layer`'s run with `residency` (None: layer-wise), from `slot` or made and kept there."""
+    def run(self, layer, slot, residency, count_dram: bool = True) -> tuple[LayerRun, ...]:
+        """`layer`'s candidate runs with `residency` (None: layer-wise; `plan.layer_runs`), from `slot` or made and
+        kept there."""
         context = (None, count_dram) if residency is None else (residency.resident, residency.free_words)
-        run = slot[1].get(context)
-        if run is None:
-            run = layer_run(layer, self.accelerator, self.cache, self.objective, residency, self.search_views,
-                            count_dram)
-            slot[1][context] = run
+        runs = slot[1].get(context)
+        if runs is None:
+            runs = layer_runs(layer, self.accelerator, self.cache, self.objective, residency, self.search_views,
+                              count_dram)
+            slot[1][context] = runs
             _kept[0] += 1
-        return run
+        return runs
 
 
-def linear_score(base: NetworkPlan, objective: str):
-    """runs -> the objective linearised around `base`'s totals (`plan.linearised_objective`)."""
-    linear = linearised_objective(base.cycles, base.energy_pj, objective)
+class LinearScore:
+    """runs -> the objective linearised around `base`'s totals (`plan.LinearObjective`, whose `of_run` it keeps for
+    `plan.choose_run`)."""
 
-    def score(runs) -> float:
-        return linear(sum(r.result.cycles for r in runs), sum(r.result.energy_pj for r in runs))
-    return score
+    def __init__(self, base: NetworkPlan, objective: str) -> None:
+        self.linear = linearised_objective(base.cycles, base.energy_pj, objective)
+        self.of_run = self.linear.of_run
+
+    def __call__(self, runs) -> float:
+        return self.linear(sum(r.result.cycles for r in runs), sum(r.result.energy_pj for r in runs))

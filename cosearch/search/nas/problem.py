@@ -180,8 +180,12 @@ class NASProblem:
 
     def sample_within(self, draw, attempts: int = MAX_DRAWS) -> SubnetConfig:
         """`draw()` until a subnet within the limits comes (OFA's `random_valid_sample` and its mutation and
-        crossover loops), at most `attempts` times; then the last one drawn."""
+        crossover loops), at most `attempts` times, and no more once the problem is `done` (a subnet drawn past
+        the deadline is never evaluated: each check costs a subnet's latency, and the draws of a population under a
+        tight limit ran minutes past the time limit); then the last one drawn."""
         for _ in range(attempts - 1):
+            if self.done:
+                break
             config = draw()
             if self.within_limits(config):
                 return config

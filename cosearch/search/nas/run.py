@@ -19,7 +19,7 @@ from nets import SPACES, get_space, largest_config, parse_config, smallest_confi
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
-from ...fusion import VIEW_SEARCH_EVALS, layer_wise, view_search_settings
+from ...fusion import layer_wise, view_search_settings
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import fusion_summary
@@ -80,7 +80,9 @@ class NASRunResult:
 
     @property
     def best(self) -> DeviceResult | None:
-        return self.devices[0] if self.devices else None
+        """The first device's result that has a subnet; None when no device's search found one (the command line
+        then ends with the notes, exit status 2)."""
+        return next((d for d in self.devices if d.subnet is not None), None)
 
 
 def check_inputs(settings: CoSearchSettings) -> tuple[list[Device], AccuracyModel | None]:
@@ -150,9 +152,11 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
-    costs = DeviceCosts(device, space, table, settings.fusion, view_search_settings(settings.mapper), keep_views=True)
-    views = {} if settings.fusion == "none" else {"view_mapper_evals": VIEW_SEARCH_EVALS, "view_searches_loaded": (
-        0 if costs.views is None else costs.views.loaded)}
+    view_mapper = view_search_settings(settings.mapper, settings.mapper_objective)
+    costs = DeviceCosts(device, space, table, settings.fusion, view_mapper, keep_views=True)
+    views = {} if settings.fusion == "none" else {
+        "view_mapper_evals": view_mapper.budget_evals,
+        "view_searches_loaded": 0 if costs.views is None else costs.views.loaded}
     return costs, {"path": str(table.path), "shapes_loaded": table.loaded, "shapes_mapped": table.mapped,
                    "map_s": round(time.perf_counter() - t0, 2), "mapper_evals": settings.final_mapper.budget_evals,
                    **views}
@@ -312,8 +316,21 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
         costs.save_views()
     if accuracy is not None:
         accuracy.save_memo()
+    notes = [_nothing_found(settings, device, costs, r)
+             for device, (costs, _), r in zip(devices, prepared, results) if r.subnet is None]
     return NASRunResult(settings, None if accuracy is None else accuracy.source.to_dict(), results, cross,
-                        {"total": time.time() - t0})
+                        {"total": time.time() - t0}, notes)
+
+
+def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCosts, result: DeviceResult) -> str:
+    """Why a device has no subnet: the strategy found none within the limits before its time limit or evaluations
+    ran out (strategies draw subnets until one meets the limits before they evaluate it), with the fastest subnet's
+    latency for scale."""
+    space = get_space(settings.space)
+    fastest_ms = _fastest_latency_s(space, _genes(space, device), costs) * 1e3
+    return (f"{device.name}: no subnet found within the budget ({settings.budget.describe() or 'none'}): "
+            f"{result.evaluations} evaluated in {result.wall_s:.0f} s, the smallest subnet takes {fastest_ms:.3g} ms; "
+            "accepted: a longer --time-limit, more --nas-evals, or a looser limit")
 
 
 def _ask(study, device: Device, devices: list[Device]):

@@ -158,3 +158,18 @@ def test_time_limit_none_means_no_limit():
     assert make_settings().time_limit_s == parse_duration(SETTING_OPTIONS["time_limit"].default) > 0
     with pytest.raises(UsageError, match="--trials"):
         make_settings(trials=None)
+
+
+def test_accelerator_help_names_every_kind_of_device():
+    """--help lists each kind of device `--accelerator` takes (the ZigZag files were missing from it)."""
+    from accel_models.presets import PRESETS
+
+    text = {o.flag: o for o in OPTIONS}["--accelerator"].help
+    for form in ("result.json", "ARCH.yaml+ERT.yaml", "lut:FILE.yaml", "zigzag:ACCELERATOR.yaml", *PRESETS):
+        assert form in text, form
+
+
+def test_time_limit_help_says_what_zero_means():
+    """`--time-limit 0` is no limit (`parse_duration`), which a reader of the help would not guess: it says so."""
+    assert parse_duration("0") is None and parse_duration("none") is None and parse_duration("1ms") == 1e-3
+    assert "0 is none" in {o.flag: o for o in OPTIONS}["--time-limit"].help

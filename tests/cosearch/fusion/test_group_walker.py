@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from accel_models import TENSOR_INDEX
 from cosearch.fusion import groups
 from cosearch.fusion.graph import activations
-from cosearch.fusion.group_walker import walk_group, walk_resident
+from cosearch.fusion.group_walker import walk_attention, walk_group, walk_resident
+from cosearch.fusion.key_blocks import key_block_schedule
 from cosearch.fusion.modes import get_fusion_mode
 from cosearch.fusion.modes import resident as resident_mode
 from cosearch.fusion.plan import LayerRun, NoValidMapping
@@ -57,6 +58,11 @@ def _compulsory_run(layer, accelerator, cache, objective, residency=None, search
     total = layer.weight_words + layer.input_words + layer.output_words
     return LayerRun(layer, _Priced(1 + dram, 100.0 * dram + (total - dram)), residency,
                     float(dram))
+
+
+def _compulsory_runs(*args, **kwargs):
+    """`_compulsory_run` as the resident planner's candidates (`plan.layer_runs`)."""
+    return (_compulsory_run(*args, **kwargs),)
 
 
 class _NoMapper:
@@ -146,6 +152,187 @@ def test_attention_by_query_blocks_equals_the_literal_walk(halo):
     assert walk.dram_weight_words == 3 * (layers[0].weight_words + layers[1].weight_words) + layers[2].param_words
 
 
+# ---- attention fused over key blocks --------------------------------------------------------------------------------
+
+def _attention_runs(cost):
+    """A key-block group's tile runs as `AttentionWalk.runs` counts them: ((layer j, rows, keys, key/value heads,
+    inputs on chip, outputs on chip), runs)."""
+    found = {}
+    for j, parts in enumerate(cost.runs):
+        for run, times in parts:
+            keys, heads = ((run.layer.K if j == 0 else run.layer.C), run.layer.G) if j < 2 else (0, 0)
+            key = (j, run.layer.N, keys, heads, I in run.residency.resident, O in run.residency.resident)
+            found[key] = found.get(key, 0) + times
+    return tuple(sorted(found.items()))
+
+
+def _check_attention(layers, tile, key_rows, glb_words, head_rows=None):
+    """`group_cost` with key blocks against `walk_attention`: DRAM words, the home level's peak and words, the tile
+    runs with what each finds on chip, MACs, the online softmax's element-wise work and the mappings' free room."""
+    acc = tiny_accelerator(glb_words)
+    capacity = acc.levels[1].capacity_words
+    with mock.patch.object(groups, "layer_run", _compulsory_run):
+        try:
+            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows,
+                                     head_rows=head_rows)
+        except NoValidMapping:
+            cost = "no mapping"
+    weights = sum(layer.param_words for layer in layers)
+    operands = layers[0].weight_words + layers[1].weight_words      # K and V, whole
+    tiles = -(-layers[0].N // tile)
+    peak = walk_attention(layers, tile, key_rows, False, False, head_rows).peak_words
+    keep = tiles > 1 and weights > 0 and capacity - weights - peak >= 1
+    keep_kv = tiles > 1 and capacity - peak - (weights if keep else 0) - operands >= 1
+    walk = walk_attention(layers, tile, key_rows, keep, keep_kv, head_rows)
+    assert walk.peak_words == peak
+    free = capacity - peak - (weights if keep else 0) - (operands if keep_kv else 0)
+    if free < 1:
+        assert cost is None
+        return
+    if free < MIN_FREE_WORDS:
+        assert cost == "no mapping"
+        return
+    assert cost.tiles == tiles and cost.weights_on_chip == keep and cost.key_rows == key_rows
+    assert cost.operands_on_chip == keep_kv and cost.head_rows == (head_rows or layers[0].G)
+    assert cost.peak_intermediate_words == peak and cost.dram_words == walk.dram_words
+    for j, parts in enumerate(cost.runs):
+        for run, _ in parts:
+            assert run.residency.free_words == rounded_capacity(free)
+            assert (W in run.residency.resident) == ((keep and run.layer.param_words > 0) or (keep_kv and j < 2))
+    assert _attention_runs(cost) == walk.runs
+    assert sum(run.layer.macs * times for parts in cost.runs for run, times in parts) == walk.macs
+    loaded = layers[0].input_words            # every query block loaded into the home level once
+    assert sum(run.layer.output_words * times for parts in cost.runs for run, times in parts
+               if O in run.residency.resident) + loaded == walk.chip_written_words
+    assert sum(run.layer.input_words * times for parts in cost.runs for run, times in parts
+               if I in run.residency.resident) == walk.chip_read_words
+    ops = {op.kind: op.elements for op in cost.elementwise}
+    assert ops == {"correction": walk.correction_elements, "rescale": walk.rescale_elements}
+
+
+@st.composite
+def attention_cases(draw):
+    """Scores -> context (grouped-query heads sometimes), then 0-2 linear layers by tokens; query blocks of any size,
+    key blocks fewer than the keys, head groups of any divisor of the key/value heads; a GLB around the walk's peak, with or without the later layers' weights and K
+    and V."""
+    tokens = draw(st.integers(1, 24))
+    keys = draw(st.integers(2, 24))
+    kv_heads, shared, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 6))
+    heads = kv_heads * shared
+    layers = [Layer.attention_scores(tokens, keys, d, heads, kv_heads), Layer.attention_context(tokens, keys, d, heads,
+                                                                                                kv_heads)]
+    width = heads * d
+    for _ in range(draw(st.integers(0, 2))):
+        out = draw(st.integers(1, 12))
+        layers.append(Layer.fc(width, out, batch=tokens))
+        width = out
+    layers = tuple(layers)
+    tile, key_rows = draw(st.integers(1, tokens)), draw(st.integers(1, keys - 1))
+    head_rows = draw(st.sampled_from([h for h in range(1, kv_heads + 1) if kv_heads % h == 0]))
+    need = walk_attention(layers, tile, key_rows, False, False, head_rows).peak_words
+    if draw(st.booleans()):
+        need += sum(layer.param_words for layer in layers)
+    if draw(st.booleans()):
+        need += layers[0].weight_words + layers[1].weight_words
+    return (layers, tile, key_rows, head_rows), max(16, need + draw(st.integers(-32, 1024)))
+
+
+ATTENTION_CASES = attention_cases()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(ATTENTION_CASES)
+def test_attention_over_key_blocks_equals_the_literal_walk(case):
+    (layers, tile, key_rows, head_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words, head_rows)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(ATTENTION_CASES)
+def test_attention_over_key_blocks_equals_the_literal_walk_long(case):
+    (layers, tile, key_rows, head_rows), glb_words = case
+    _check_attention(layers, tile, key_rows, glb_words, head_rows)
+
+
+def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
+    """key_rows at or above the keys: the group's cost is the query-block schedule's, to the last bit."""
+    layers = (Layer.attention_scores(10, 10, 4, heads=2), Layer.attention_context(10, 10, 4, heads=2),
+              Layer.fc(8, 8, batch=10))
+    with mock.patch.object(groups, "layer_run", _compulsory_run):
+        plain = groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute")
+        for key_rows in (None, 10, 64):
+            assert groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute",
+                                     key_rows=key_rows) == plain
+    assert plain.key_rows is None and plain.elementwise == ()
+
+
+def test_key_block_tile_runs_with_the_real_mapper_move_at_least_the_walks_words():
+    """With the real mapper: the key-block group's tile runs are the walk's, each moves at least the words it must
+    (a mapping may fetch a word more than once, never less), and the group's total at least the walk's."""
+    layers = (Layer.attention_scores(16, 16, 4, heads=2), Layer.attention_context(16, 16, 4, heads=2),
+              Layer.fc(8, 8, batch=16))
+    cost = groups.group_cost(layers, 0, tiny_accelerator(4096), tiny_cache(), "edp", 8, "recompute", key_rows=4)
+    walk = walk_attention(layers, 8, 4, cost.weights_on_chip, cost.operands_on_chip)
+    for parts in cost.runs:
+        for run, _ in parts:
+            assert run.dram_words >= _compulsory_words(run.layer, run.residency)
+    assert _attention_runs(cost) == walk.runs
+    assert cost.dram_words >= walk.dram_words and cost.key_rows == 4
+
+
+def _attention_plan(glb_words):
+    """The depth-first planner with compulsory runs on scores -> context -> projection over 256 tokens (one head of
+    2 dims)."""
+    net = Network("attention", [Layer.attention_scores(256, 256, 2, heads=1),
+                                Layer.attention_context(256, 256, 2, heads=1), Layer.fc(2, 2, batch=256)])
+    with mock.patch.object(groups, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
+            mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
+        return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
+
+
+@pytest.mark.parametrize("glb_words", [3000, 6000])
+def test_the_planner_takes_key_blocks_where_query_blocks_do_not_fit(glb_words):
+    """A query block against all 256 keys takes at least 32 x 256 words, so only key blocks fuse the scores; the
+    plan's DRAM words are the key-block walk's. At 6,000 words K and V (1,024 words) also stay on chip, and every
+    word crosses DRAM once (Q, K, V and the output 512 each, the projection's 4 weights); at 3,000 they do not fit
+    beside the blocks and each query block reads them again."""
+    net, plan = _attention_plan(glb_words)
+    fused = [g for g in plan.tiling if g["last"] > g["first"]]
+    assert plan.mode == "depth-first" and len(fused) == 1 and fused[0]["first"] == 0 and fused[0]["key_rows"]
+    g = fused[0]
+    group = tuple(net.layers[g["first"]:g["last"] + 1])
+    walk = walk_attention(group, g["tile_rows"], g["key_rows"], g["weights_on_chip"], g["operands_on_chip"],
+                          g["head_rows"])
+    assert sum(run.dram_words for run in plan.runs[g["first"]:g["last"] + 1]) == walk.dram_words
+    assert g["peak_intermediate_words"] == walk.peak_words < glb_words < 32 * 256
+    assert g["rescale_ops"] == 3 * walk.correction_elements + 2 * walk.rescale_elements
+    assert g["operands_on_chip"] == (glb_words == 6000)
+    assert (walk.dram_words == 4 * 512 + 4) == (glb_words == 6000)
+
+
+def test_key_blocks_worked_example():
+    """docs/fusion.md's hand count: 2 heads of 4 dims, 16 query tokens and 16 keys, then an 8 -> 8 projection; query
+    blocks of 4 tokens, key blocks of 4 keys."""
+    layers = (Layer.attention_scores(16, 16, 4, heads=2), Layer.attention_context(16, 16, 4, heads=2),
+              Layer.fc(8, 8, batch=16))
+    walk = walk_attention(layers, 4, 4, True)
+    assert walk.dram_input_words == 16 * 8                     # Q: 16 tokens x 2 heads x 4 dims, once
+    assert walk.dram_operand_words == 4 * 2 * (16 * 4 * 2)      # K and V (16 keys x 4 dims x 2 heads) per query block
+    assert walk.dram_weight_words == 64 and walk.dram_output_words == 16 * 8
+    assert walk.dram_words == 1344
+    assert walk.peak_words == 4 * 8 + 4 * 4 * 2 + 4 * 8 + 4 * 2 * 2 == 112   # Q block, score block, acc, stats
+    assert walk.correction_elements == 4 * 4 * 2 * 3                # 4 query blocks x 4 rows x 2 heads x 3 extra
+    assert walk.rescale_elements == walk.correction_elements * (4 + 1)
+    assert walk.macs == 2 * 16 * 16 * 4 * 2 + 16 * 64
+    sched = key_block_schedule(layers, 4, 4)
+    assert sched.blocks == (4, 4, 4, 4) and sched.peak_words(layers) == 112
+    query_blocks = walk_group(layers, 4, "recompute", True)
+    assert query_blocks.dram_words == 1344                              # the same DRAM words
+    assert query_blocks.peak_intermediate_words == 4 * 16 * 2 + 4 * 8 == 160   # all 16 keys' scores + context rows
+
+
 def test_a_worked_example():
     """docs/fusion.md's hand count: 3x3 conv (8 -> 16 channels, 16 x 16) -> 3x3 depthwise stride 2 (8 x 8) -> 1x1
     (16 -> 8), tiles of 3 output rows."""
@@ -216,7 +403,7 @@ def graphs(draw):
 
 def _check_resident(net, glb_words):
     acc = tiny_accelerator(glb_words)
-    with mock.patch.object(resident_mode, "layer_run", _compulsory_run):
+    with mock.patch.object(resident_mode, "layer_runs", _compulsory_runs):
         plan = get_fusion_mode("resident").plan(net, acc, _NoMapper(), "edp")
     capacity = acc.levels[1].capacity_words
     cached = {i for i, run in enumerate(plan.runs) if run.residency is not None and W in run.residency.resident}
@@ -226,15 +413,15 @@ def _check_resident(net, glb_words):
         resident = () if run.residency is None else run.residency.resident
         assert (I in resident, O in resident, W in resident) == \
             (step.inputs_on_chip, step.outputs_on_chip, step.weights_on_chip), i
-        # a residual add's read of its shortcut is element-wise work, not costed (`Layer.elementwise`): the walk
-        # counts it apart (`shortcut_*_words`)
-        assert run.dram_words == step.dram_read_words + step.dram_written_words, i
-        # on chip: a layer whose output is part of several tensors that stay writes it into each (each is its own
-        # allocation, `held_words`); the fast model prices one write (docs/fusion.md: what the walk found)
+        # the plan charges what the mapping does not move (`plan.PlanTraffic`): the residual adds' shortcut reads from
+        # where the shortcut lives, and a write of the output into each further tensor on chip it is part of
+        assert (run.traffic.dram_read_words, run.traffic.chip_read_words) == \
+            (step.shortcut_dram_words, step.shortcut_chip_words), i
+        assert run.dram_words == step.dram_read_words + step.dram_written_words + step.shortcut_dram_words, i
         layer = net.layers[i]
-        copies = sum(i in a.producers for a in plan.activations)
-        assert layer.weight_words + layer.input_words + layer.output_words - run.dram_words \
-            + max(0, copies - 1) * layer.output_words == step.chip_read_words + step.chip_written_words, i
+        mapped_dram = run.dram_words - run.traffic.dram_read_words
+        assert layer.weight_words + layer.input_words + layer.output_words - mapped_dram \
+            + run.traffic.chip_written_words == step.chip_read_words + step.chip_written_words, i
         assert plan.held_words(i) == step.on_chip_words < capacity, i
         if run.residency is not None:
             assert run.residency.free_words == rounded_capacity(capacity - step.on_chip_words), i
@@ -274,7 +461,7 @@ def _check_depth_first_plan(layers, glb_words):
     net = Network("chain", list(layers))
     acc = tiny_accelerator(glb_words)
     with mock.patch.object(groups, "layer_run", _compulsory_run), \
-            mock.patch.object(resident_mode, "layer_run", _compulsory_run), \
+            mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
     if plan.mode == "resident":

@@ -1,6 +1,6 @@
 """Tensors that stay on chip between layers (`--fusion resident`): the graph, the re-homed pricing, exact capacity."""
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ import pytest
 from accel_models import TENSOR_INDEX, build_accelerator, explain, explain_rehomed
 from cosearch.config import SEARCH_MAPPER
 from cosearch.fusion import Residency, activations, get_fusion_mode, layer_wise
+from cosearch.fusion.plan import PlanTraffic
 from cosearch.search import evaluate_network
 from mappings import MappingCache, random_valid_mappings
 from nets import Layer, Network, get_network
@@ -104,7 +105,7 @@ def _cached(plan) -> list[bool]:
 def test_capacity_is_exact_and_the_plan_never_costs_more(cache, glb_words, make):
     net, acc = make(), _acc(glb_words)
     plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
-    base = layer_wise(net, acc, cache, "edp")
+    base = layer_wise(net, acc, cache, "edp", shortcuts=True)     # the adds' shortcuts from DRAM, as in the plan
     capacity = acc.levels[1].capacity_words
     for i, run in enumerate(plan.runs):
         assert plan.occupancy_words(i) <= capacity, (glb_words, run.layer.name)
@@ -134,6 +135,49 @@ def test_weights_that_do_not_all_fit_are_cached_in_part_and_the_rest_streamed(ca
     # and the network runs better than layer-wise
     base = layer_wise(net, acc, cache, "edp")
     assert plan.energy_pj * plan.cycles < base.energy_pj * base.cycles
+
+
+def test_a_residual_adds_shortcut_is_read_where_it_lives_and_charged_there(cache):
+    """The project layer adds the stem's output (1,152 words): with the stem's output in DRAM (600 words of GLB) the
+    add reads it from DRAM (words, DRAM read energy and bandwidth cycles charged; the layer-wise plan the fused
+    modes compare with charges it too, the `none` mode's own plan does not: the per-layer model); kept on chip, it
+    reads it from the GLB at the GLB's read energy."""
+    net = _net()
+    adder, words = 3, net.layers[0].output_words
+    acc = _acc(600)
+    plain = layer_wise(net, acc, cache, "edp")
+    charged = layer_wise(net, acc, cache, "edp", shortcuts=True)
+    assert not any(run.traffic for run in plain.runs)
+    dram = acc.levels[0]
+    run, alone = charged.runs[adder], plain.runs[adder]
+    assert run.traffic.dram_read_words == words and run.dram_words == alone.dram_words + words
+    assert run.result.energy_pj == pytest.approx(alone.result.energy_pj + -(-words // dram.block_size_words)
+                                                 * dram.read_energy_pj)
+    bandwidth = dram.read_bandwidth or dram.shared_bandwidth
+    assert run.result.cycles == alone.result.cycles + -(-words // bandwidth)
+    small = get_fusion_mode("resident").plan(net, acc, cache, "edp")
+    assert small.runs[adder].traffic.dram_read_words == words
+    big = get_fusion_mode("resident").plan(net, _acc(65536), cache, "edp")
+    glb = _acc(65536).levels[1]
+    assert big.runs[adder].traffic == PlanTraffic(0, words, 0)
+    assert big.runs[adder].dram_words == 0
+    none = get_fusion_mode("none").plan(net, acc, cache, "edp").runs[adder]
+    assert (none.result.cycles, none.result.energy_pj, none.traffic) == (alone.result.cycles, alone.result.energy_pj,
+                                                                         PlanTraffic())
+    assert glb.read_energy_pj < dram.read_energy_pj
+
+
+def test_searching_views_never_raises_the_networks_objective_over_the_moved_mappings(cache):
+    """With every view also searched (the cache's own settings, so the views the moved mapping does not fit get the
+    same search as the priced-only plan's), the plan's network EDP is at most the priced-only plan's: a layer keeps
+    its searched mapping by the network's linearised objective, and the planner keeps the plan on the moved
+    mappings when that is better."""
+    for glb_words in (2048, 4096, 65536):
+        for make in (_net, _chain):
+            net, acc = make(), _acc(glb_words)
+            priced = get_fusion_mode("resident").plan(net, acc, cache, "edp", False)
+            searched = get_fusion_mode("resident").plan(net, acc, cache, "edp", True)
+            assert searched.energy_pj * searched.cycles <= priced.energy_pj * priced.cycles, (glb_words, make)
 
 
 def test_what_stays_depends_on_the_capacity(cache):
@@ -274,3 +318,38 @@ def test_a_layer_wise_runs_dram_words_are_its_own_mappings_whatever_was_planned_
         for run in plan.runs:
             ev = explain(run.layer, acc, run.result.arrays)
             assert run.dram_words == float(ev.reads[0].sum() + ev.updates[0].sum())
+
+
+def test_a_layers_mapping_is_chosen_by_the_networks_objective_not_its_own():
+    """Layer 0 may run A (100 cycles, 100 pJ) or B (50 cycles, 190 pJ): B has the lower EDP alone (9,500 against
+    10,000), but beside layer 1 (1,000 cycles, 10 pJ) the network's EDP is 121,000 with A and 210,000 with B.
+    `choose_run` without a plan takes B; the plan's rule (`choose_runs`, linearised around the plan's totals) takes
+    A whichever totals it starts from, and never returns a plan worse than the first candidates."""
+    from cosearch.fusion.plan import LayerRun, LinearObjective, choose_run, choose_runs
+
+    @dataclass(frozen=True)
+    class _Priced:
+        cycles: int
+        energy_pj: float
+
+    def run(cycles, energy):
+        return LayerRun(Layer.conv(4, 4, 1, 4), _Priced(cycles, energy), None, 0.0)
+    a, b, other = run(100, 100.0), run(50, 190.0), run(1000, 10.0)
+    assert choose_run((a, b), "edp") is b
+    for start in (LinearObjective(1, 1e9, "edp"), LinearObjective(1e9, 1, "edp"), None):
+        assert choose_runs([(b, a), (other,)], "edp", start)[0] is a
+        assert choose_runs([(a, b), (other,)], "edp", start)[0] is a
+    assert choose_runs([(a, b), (other,)], "latency")[0] is b      # latency: the fewer cycles
+
+
+@pytest.mark.parametrize("glb_words", [600, 65536])
+def test_evaluate_network_keeps_apart_runs_that_differ_only_in_the_traffic_the_plan_charges(cache, glb_words):
+    """Four equal 1x1 layers, the third adding the first's output: the adder's run and its neighbours' can share
+    shape and residency but not the shortcut read charged to it, so `evaluate_network`'s totals are the plan's."""
+    layers = [Layer.conv(8, 8, 1, 12, name=f"l{i}") for i in range(4)]
+    net = Network("adds", layers, skips=((0, 2),))
+    acc = _acc(glb_words)
+    plan = get_fusion_mode("resident").plan(net, acc, cache, "edp", search_views=True)   # as evaluate_network's
+    assert plan.runs[2].traffic and not plan.runs[1].traffic
+    cost = evaluate_network(net, acc, cache, fusion="resident")
+    assert (cost.cycles, cost.energy_pj) == (plan.cycles, pytest.approx(plan.energy_pj, rel=1e-12))

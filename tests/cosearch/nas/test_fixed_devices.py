@@ -63,7 +63,7 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
     space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
     table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=16), "latency", Path("unused"))
     fused = DeviceCosts(Device("nvdla_256", "preset", acc), space, table, "resident",
-                        view_search_settings(table.cache.settings))
+                        view_search_settings(table.cache.settings, "latency"))
     layer_wise = DeviceCosts(Device("nvdla_256", "preset", acc), space, table)
     for config in sample_configs(space, 3, rng=4):
         run = network_run(space.network(config), acc, table.cache, "latency", "resident")
@@ -113,7 +113,7 @@ def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of
     space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
     table = LayerTable(acc, replace(FINAL_MAPPER, budget_evals=32), "latency", tmp_path)
     device = Device("edge_tpu_like", "preset", acc)
-    views = view_search_settings(table.mapper)
+    views = view_search_settings(table.mapper, "latency")
     first = DeviceCosts(device, space, table, "resident", views, keep_views=True)
     configs = sample_configs(space, 2, rng=6)
     plans = [first.plan(c) for c in configs]

@@ -107,3 +107,19 @@ def test_a_table_reads_yaml_1_2_floats(tmp_path):
     table = LatencyTable.load([path])
     assert table.resolutions == (224,) and table.by_resolution[224]["Conv-input:224x224x3-output:112x112x16"] \
         == pytest.approx(1e-3)
+
+
+@pytest.mark.slow
+def test_a_device_search_that_finds_no_subnet_says_why_with_status_2(tmp_path):
+    """A search whose time limit ends before any subnet within the limits was evaluated leaves the device without a
+    subnet: one line naming the device, what was spent and the smallest subnet's latency, exit 2 (it was a '-' row
+    and exit status 0, silent also from Python, where the README's example printed `None None None`)."""
+    files = _write(tmp_path)
+    out = tmp_path / "out"
+    proc = run_cli(["--accelerator", "lut:" + "+".join(map(str, files)), "--space", "ofa-proxyless", "--budget",
+                    "latency<=400ms", "--time-limit", "1ms", "--out", str(out), "--quiet"], cwd=tmp_path, timeout=600)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr[-3000:]
+    assert "no result: lut-lat_128: no subnet found within the budget (latency<=400ms)" in proc.stderr
+    assert "the smallest subnet takes" in proc.stderr and "a longer --time-limit" in proc.stderr
+    data = json.loads((out / "result.json").read_text())
+    assert data["devices"][0]["subnet"] is None and data["notes"] and "Note: lut-lat_128" in (out / "report.md").read_text()

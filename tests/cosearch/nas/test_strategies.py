@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -253,3 +254,21 @@ def test_rl_samples_its_policy_within_the_limits():
     get_nas_strategy("rl").search(p)
     within = np.mean([e.feasible for e in p.evaluated.values()])
     assert uniform < 0.5 and within > 0.9, (uniform, within)
+
+
+def test_draws_within_the_limits_stop_at_the_deadline():
+    """Past the deadline no subnet is evaluated, so `sample_within` draws once and returns, however few draws meet
+    the limits (it drew up to MAX_DRAWS, each a latency check: eyeriss at 12 ms ran 527 s on a 230 s limit)."""
+    draws = []
+
+    def draw():
+        draws.append(1)
+        return _problem().sample()
+
+    problem = _problem(latency_ms=1e-9)                 # no subnet meets it
+    problem.sample_within(draw, attempts=50)
+    assert len(draws) == 50
+    draws.clear()
+    problem.deadline = time.time() - 1.0
+    problem.sample_within(draw, attempts=50)
+    assert len(draws) == 1

@@ -95,3 +95,11 @@ def test_headlines_name_the_dominant_layers(result):
     top = analyze(result.best).top("latency", 3)
     assert any(f"#{top[0].index} {top[0].layer.name}" in line and "most latency" in line for line in lines)
     assert all("\n" not in line for line in lines)
+
+
+def test_a_utilization_range_whose_ends_print_alike_is_one_figure():
+    from cosearch.report.analysis import percent_range
+
+    assert percent_range(0.0161, 0.0164) == "1.6%"          # printed '1.6%-1.6%' before
+    assert percent_range(0.031, 0.178) == "3.1%-17.8%"
+    assert percent_range(0.5, 0.5) == "50.0%"

@@ -16,6 +16,8 @@ def test_progress_lines():
     assert first.startswith("trial 0/64  elapsed 0:03") and "?" not in first and "remaining" not in first
     later = progress_line(Progress(5, 64, 2, 3.1e-6, 61.0, 120.0))
     assert "trial 5/64" in later and "remaining ~2:00" in later and "3.1e-06 J*s" in later
+    assert "(2 designs rejected over" in later and "(1 design rejected over" in progress_line(
+        Progress(5, 64, 1, 3.1e-6, 61.0, 120.0))
     final = progress_line(Progress(64, 64, 2, 3.1e-6, 200.0, 0.0, phase="final mapping and presets"))
     assert final.startswith("final mapping and presets  elapsed 3:20") and "remaining" not in final
 

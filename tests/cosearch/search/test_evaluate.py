@@ -48,8 +48,10 @@ def test_the_searches_score_searches_views_by_the_one_rule_and_evaluate_network_
     space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
     net = space.network(smallest_config(space))
     cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
-    views = view_search_settings(cache.settings)
-    assert views is view_search_settings(cache.settings) and views.budget_evals == VIEW_SEARCH_EVALS
+    views = view_search_settings(cache.settings, "latency")
+    assert views is view_search_settings(cache.settings, "latency") and \
+        views.budget_evals == VIEW_SEARCH_EVALS["latency"]
+    assert view_search_settings(cache.settings, "edp").budget_evals == VIEW_SEARCH_EVALS["edp"]
     assert (views.strategy, views.factors, views.seed) == (cache.settings.strategy, cache.settings.factors, 0)
     run = network_run(net, acc, cache, "latency", "resident")
     cost = evaluate_network(net, acc, cache, "latency", fusion="resident", search_views=views)

@@ -32,6 +32,19 @@ def test_a_limit_no_design_meets_is_named_with_the_nearest_design(tmp_path):
                                 "lowest of 1 design: ") in lines[0], lines
 
 
+@pytest.mark.slow
+def test_a_time_limit_that_passes_before_any_trial_starts_says_so(tmp_path):
+    """A time limit spent before the first trial starts (the workers' start-up is counted) leaves no trial at all:
+    the line says that, not that no design met the budget, and the same command with a longer limit resumes."""
+    proc = run_cli([*TINY, "--time-limit", "1ms", "--workers", "1"], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "no trial ran: the time limit (0.001 s" in lines[0], lines
+    assert "a longer --time-limit" in lines[0] and "within the budget" not in lines[0]
+    proc = run_cli([*TINY, "--time-limit", "none", "--workers", "1", "--trials", "1"], cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0 and "1 complete" in proc.stdout, proc.stderr[-3000:]
+
+
 def test_a_floor_above_the_space_on_fixed_devices_is_refused_before_anything_runs(tmp_path):
     proc = run_cli(["--accelerator", "eyeriss", "--accuracy", "0.99", "--nas-evals", "4", "--out", "out"],
                    cwd=tmp_path, timeout=300)
