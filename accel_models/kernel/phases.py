@@ -74,7 +74,8 @@ OUT = 2 + 2 * A
 # at the start of the iteration, the outcomes simulated, both outcomes' states now and at the start of the
 # iteration, vectors.
 SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
-SC_N_OUT = 6          # the outcomes simulated: 2, or 1 once both states are equal (outcome 1 is outcome 0's then)
+SC_N_OUT = 6          # the outcomes simulated: 0 before the first move, 2, or 1 once both states are equal
+                      # (outcome 1 is outcome 0's then)
 SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
 SC_WIDTH = 8          # the words of an outcome's state in use: OUT where links are checked, else the memory's
 SC_OUT = 9
@@ -297,7 +298,8 @@ def _translation(pool, p, q, shift, sc):
 @njit(cache=True, inline="always")
 def _step(pool, k, p, q, i, shift, sc, n_cand):
     """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
-    sequence; the outcomes' deltas move to q's base. Returns 0 or HIT (a link may be taken)."""
+    sequence; the outcomes' deltas move to q's base (none before node k's first move: `_compose` starts with no
+    outcome simulated, sc[SC_N_OUT] = 0). Returns 0 or HIT (a link may be taken)."""
     for v in range(sc[SC_N_OUT] if n_cand > 0 else 0):
         if sc[SC_OUT + v * OUT + O_SIZE] != 0:
             for a in range(A):
@@ -376,6 +378,7 @@ def _compose(pool, k, shift, sc, n_cand):
     cm = pool[k + CM]
     cl = pool[k + CL]
     sc[SC_KNOWN] = 0
+    sc[SC_N_OUT] = 0                      # no outcome until the first move: `_step` moves no delta before it
     sc[SC_ENTRY] = 1
     pool[k + HAS_MOVE] = 0
     c0 = cm if n >= 2 else cl

@@ -12,13 +12,13 @@ from accel_models.kernel.counts import moving_loops, spatial_loops
 from accel_models.kernel.links import spatial_axes
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.nest import check_shape, loop_nest
-from accel_models.kernel.phases import POOL_WORDS, link_candidates, phase_fills, phase_stream
+from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
 from accel_models.kernel.sweep import sweep, walk_sweep
 from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import uniform_instances
 from accel_models.result import OK
 from mappings import Encoding, random_mappings
-from nets import DIMS, Layer
+from nets import DIMS, N_AXES, Layer
 
 from _residual_cut import cut_to_bounds
 
@@ -229,3 +229,67 @@ def test_sweep_equals_the_walk_under_a_fan_out(preset):
     print(preset, "streams under a fan-out", fanout_all, "by the phases", fanout_done, "with links", linked)
     assert fanout_all >= 60, fanout_all
     assert fanout_done >= 0.9 * fanout_all, (fanout_done, fanout_all)
+
+
+@njit
+def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
+    """Per mapping, level right under a fan-out (not the MAC) and tensor with link candidates: the phases' fills
+    (out[b, level, t, 0]) from a pool whose every word was `fill` first (as a new workspace's uninitialized memory
+    may hold), and whether the children's spread and the link candidates `link_candidates` wrote were left as
+    they were (out[b, level, t, 1]: 1.0)."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    origin = ws.sweep[0].origin
+    pool = ws.memo[1].pool
+    out[:] = NOT_COMPARED
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
+            continue
+        spatial_above = 0
+        for lvl in range(1, L):
+            child, p = levels[lvl], lvl - 1
+            spatial_above += levels[p].n_spatial
+            if levels[p].n_spatial == 0:
+                continue
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            if n_children == 1:
+                continue
+            M = child.start - spatial_above
+            for t in range(3):
+                spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
+                pool[:] = fill
+                n_cand = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, ws.scratch[0], ws.diffs, pool)
+                if n_cand <= 0:
+                    continue
+                written = pool[SPAN:CAND + n_cand * N_AXES].copy()
+                out[b, lvl, t, 0] = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                out[b, lvl, t, 1] = 1.0 if np.all(pool[SPAN:CAND + n_cand * N_AXES] == written) else 0.0
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "shidiannao"])
+def test_the_phases_read_no_word_of_their_scratch_before_writing_it(preset):
+    """Whatever a new workspace's memory held (`make_workspace` does not clear the pools), the phases under a
+    fan-out give the same fills and write nothing over the link candidates: a stream whose first steps come before
+    its first move once moved a count of outcomes it had not set yet (a garbage count wrote past the scratch,
+    then past the workspace)."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + 2)
+    checked = 0
+    for _ in range(25):
+        if checked >= 100:
+            break
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if not maps.batch_size:
+            continue
+        runs = []
+        for fill in (0, 4000):        # 4000: a count of outcomes whose moves stay inside the memo's pool
+            out = np.empty((maps.batch_size, acc.num_levels, 3, 2))
+            _phases_on_a_filled_pool(layer_arrays(layer), accelerator_arrays(acc), maps, np.int64(fill), out)
+            runs.append(out)
+        compared = runs[0][..., 0] != NOT_COMPARED
+        assert np.array_equal(runs[0][..., 0], runs[1][..., 0])
+        assert np.all(runs[0][compared][:, 1] == 1.0) and np.all(runs[1][compared][:, 1] == 1.0)
+        checked += int(compared.sum())
+    assert checked >= 30, checked
