@@ -1,5 +1,6 @@
-"""The fills (R2) of a residual stream in closed form: the frame walk's count (`sweep.walk` with `residual.leaf_step`)
-without visiting its steps, for a (level, tensor) with no fan-out above it in a temporal-class mapping.
+"""A residual stream's counts in closed form: the frame walk's count (`sweep.walk` with `residual.leaf_step`) without
+visiting its steps, for a (level, tensor) of a mapping whose instances under each fan-out do the same work (the
+temporal class, or one class of instances, `instances`); not the MAC.
 
 Phases. Per dim, the loops above the level run full passes until every one of them outside is at its last
 iteration (F2); then the dim is in its last phase, whose offsets and tile cut are one fixed value. A frame (loop j
@@ -7,7 +8,7 @@ with the loops inside it, from some base offset) is therefore determined by j an
 bound less the base, capped at the extent the frame's iterations and tiles span (`sweep`'s context). Its
 iterations 0..n-2 are frames j + 1 of one context (the dim of loop j in its full phase) and its last one of another
 (the context carried on), so the frames form a small tree of distinct (j, context) nodes, at most 2^(dims with a
-residual) per depth, built top-down and summarized bottom-up.
+residual) per depth, built top-down (`_build_tree`) and summarized bottom-up (`_summarize`).
 
 Summary of a node (as a function of the stride memory of R2 when it starts). Its first tile (extents; corner at its
 base), its last tile (corner relative to the base, extents) and its steps between them. The steps depend on what
@@ -17,8 +18,17 @@ remembered one and no axis lost two words or more (`state.delta`), and brings it
 the memory is the move's own (its translation, or none), so the rest of the node's steps and the memory it leaves
 are two fixed values, one per outcome of the first move. A node is summarized from its children by running that
 rule over their sequence (first child, step, middle child, step, ..., last child): the middle iterations repeat the
-same child, so once an iteration leaves both outcomes' memories as it found them, every further one adds the same
+same child, so once an iteration leaves both outcomes' states as it found them, every further one adds the same
 counts (`_compose`). Counts are integers, as in the walk, so the result is the walk's exactly.
+
+Under a fan-out the walk also serves a step's delta over a link (R3) when the previous step's delta, of the same
+size, sits at an offset difference of grid neighbours (`residual._step`). A node's summary therefore also carries,
+per outcome, the delta its last step leaves (size and corner; none after a still step or where the innermost loops
+that do not move the tensor repeat the tile, `residual.leaf_step`'s forgetting) and its first move's delta, which
+meets the delta from before the node only when the move is the node's very first step. Where two consecutive deltas
+of equal size have corners an offset difference of grid neighbours apart on the children's lattice
+(`link_candidates`), a link may be taken: the stream is left to the walk. Elsewhere no link is, and the parent
+reads each multicast group's fills.
 
 The nodes live in a borrowed int64 scratch (`NODE` words each); a stream with more nodes than it holds, or a
 context the phases do not predict, returns -1 and is left to the walk.
@@ -31,172 +41,380 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .workspace import MAX_LEVELS
+from .links import lattice_ok, neighbour_diffs
+from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
+A = N_AXES
 # A node's record in the scratch: scalars, then 8-dim and N_AXES-axis vectors.
 J, N, CM, CL, HAS_MOVE, FM_OK, FM_OVER, FM_WHOLE = range(8)
 REST = 8              # [2]: the rest of the node's fills after its first move, per outcome (0 overlap, 1 whole)
 EXIT_HAS = 10         # [2]: per outcome, whether the node leaves a stride remembered
 FIRST_WORDS = 12
-CTX = 13              # [8]: the cut context
-FM_T = CTX + 8        # [N_AXES]: the first move's translation
-EXIT_STRIDE = FM_T + N_AXES           # [2 x N_AXES]: per outcome, the stride left remembered
-FIRST_EXT = EXIT_STRIDE + 2 * N_AXES  # [N_AXES]
-LAST_LO = FIRST_EXT + N_AXES          # [N_AXES]: the last tile's corner relative to the node's first
-LAST_EXT = LAST_LO + N_AXES           # [N_AXES]
-NODE = LAST_EXT + N_AXES
-MEM = 1 + N_AXES      # a stride memory: has, stride [N_AXES]
+HAS_STEP = 13         # the node has more than one tile (steps inside it)
+FM_ENTRY = 14         # its first move is its first step and its first tile keeps its delta: it meets the one before
+FIRST_FORGETS = 15    # its first tile's delta is forgotten (the innermost loops that do not move t repeat the tile)
+EXIT_SIZE = 16        # [2]: per outcome, the size of the delta its last step leaves (0: none)
+CTX = 18              # [8]: the cut context
+FM_T = CTX + 8        # [A]: the first move's translation
+EXIT_STRIDE = FM_T + A                # [2 x A]: per outcome, the stride left remembered
+FIRST_EXT = EXIT_STRIDE + 2 * A       # [A]
+LAST_LO = FIRST_EXT + A               # [A]: the last tile's corner relative to the node's first
+LAST_EXT = LAST_LO + A                # [A]
+FM_CORNER = LAST_EXT + A              # [2 x A]: per outcome, the first move's delta's corner (relative to the base)
+EXIT_CORNER = FM_CORNER + 2 * A       # [2 x A]: per outcome, the corner of the delta the node leaves
+NODE = EXIT_CORNER + 2 * A
 MAX_NODES = 1024
 """Nodes a stream may need before it is left to the walk (the dev corpora and random decodes need far fewer)."""
-POOL_WORDS = MAX_NODES * NODE + 64 + 8 * (8 * MAX_LEVELS + 1)
-"""Scratch words `phase_fills` needs: the nodes, 64 for `_compose` and the vectors, the reach of every temporal loop."""
+
+# The composition's state per outcome of a node's first move: the stride memory (has, stride), then the delta the
+# last step left (size, corner relative to the current child's base).
+O_HAS, O_STRIDE, O_SIZE, O_CORNER = 0, 1, 1 + A, 2 + A
+OUT = 2 + 2 * A
+# The composition's scratch: whether the first move is known, whether no step was taken yet, the sums and the sums
+# at the start of the iteration, the outcomes simulated, both outcomes' states now and at the start of the
+# iteration, vectors.
+SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
+SC_N_OUT = 6          # the outcomes simulated: 0 before the first move, 2, or 1 once both states are equal
+                      # (outcome 1 is outcome 0's then)
+SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
+SC_WIDTH = 8          # the words of an outcome's state in use: OUT where links are checked, else the memory's
+SC_OUT = 9
+SC_BEFORE = SC_OUT + 2 * OUT
+SC_T = SC_BEFORE + 2 * OUT
+SC_CORNER = SC_T + A
+SC_SHIFT = SC_CORNER + A
+SC_EXT = SC_SHIFT + A
+SC_CTX = SC_EXT + A
+SC_CLIP = SC_CTX + 8
+SC_ZERO = SC_CLIP + 8                 # [A] zeros: the corner of a tile's whole delta, relative to the tile
+SCRATCH = MAX_NODES * NODE            # where the scratch starts in the pool
+SPAN = SCRATCH + SC_ZERO + A          # [A]: per axis, the largest offset difference of two children (0: none)
+CAND = SPAN + A         # the link candidates [MAX_CAND x A]
+MAX_CAND = 2 * MAX_NEIGHBOUR_DIFFS
+REACH = CAND + MAX_CAND * A           # the reach of every temporal loop [8 x (loops + 1)]
+POOL_WORDS = REACH + 8 * (8 * MAX_LEVELS + 1)
+"""Scratch words `phase_stream` needs: the nodes, the composition's scratch, the children's spread and the link
+candidates, the reaches."""
+HIT = -1
+"""`_step` / `_child`: a link may be taken; the stream is left to the walk."""
 
 
 @njit(cache=True, inline="always")
-def _outcome(has, stride, T, ok):
-    """R2 on a move by T (ok: no axis lost two words or more) after a memory (has, stride): 0 it reuses the
-    overlap, 1 it brings the whole tile."""
-    if has == 0:
+def _outcome(sc, b, T, ok):
+    """R2 on a move by T (ok: no axis lost two words or more) after the memory of the state at sc[b]: 0 it reuses
+    the overlap, 1 it brings the whole tile."""
+    if sc[b + O_HAS] == 0:
         return 0
     if not ok:
         return 1
-    for a in range(N_AXES):
-        if stride[a] != T[a]:
+    for a in range(A):
+        if sc[b + O_STRIDE + a] != T[a]:
             return 1
     return 0
 
 
 @njit(cache=True, inline="always")
-def _set_mem(mem, v, has, src, o):
-    """Memory v of `mem` (two memories back to back) <- (has, src[o:o + N_AXES]) (zeros without a stride)."""
-    b = v * MEM
-    mem[b] = has
-    for a in range(N_AXES):
-        mem[b + 1 + a] = src[o + a] if has != 0 else 0
+def _may_link(sc, b, size, corner, co, pool, n_cand):
+    """Could a delta of `size` words at `corner` be served over a link after the delta of the state at sc[b]: the
+    same size (> 0) and corners an offset difference among the candidates apart (first: within the children's
+    spread on every axis)?"""
+    if size == 0 or sc[b + O_SIZE] != size:
+        return False
+    for a in range(A):
+        if abs(corner[co + a] - sc[b + O_CORNER + a]) > pool[SPAN + a]:
+            return False
+    for k in range(n_cand):
+        c = CAND + k * A
+        match = True
+        for a in range(A):
+            if corner[co + a] - sc[b + O_CORNER + a] != pool[c + a]:
+                match = False
+                break
+        if match:
+            return True
+    return False
 
 
 @njit(cache=True, inline="always")
-def _child(pool, k, c, known, mem, sums):
-    """The steps inside child node c, in node k's sequence. Before node k's first move (known[0] == 0) c's first
-    move becomes k's; after it, each outcome's memory takes c through its own first move."""
-    if pool[c + HAS_MOVE] == 0:
+def _set_out(sc, b, has, stride, so, size, corner, co):
+    """The state at sc[b] <- memory (has, stride[so:]) and, where links are checked, delta (size, corner[co:]);
+    zeros where absent."""
+    sc[b + O_HAS] = has
+    for a in range(A):
+        sc[b + O_STRIDE + a] = stride[so + a] if has != 0 else 0
+    if sc[SC_WIDTH] == OUT:
+        sc[b + O_SIZE] = size
+        for a in range(A):
+            sc[b + O_CORNER + a] = corner[co + a] if size != 0 else 0
+
+
+@njit(cache=True, inline="always")
+def _merge(sc):
+    """Once both outcomes' states are equal, every later step adds the same to both: only outcome 0 is simulated
+    on, outcome 1 keeping its difference in sums (`_finish` restores it)."""
+    if sc[SC_N_OUT] == 1:
         return
-    if known[0] == 0:
-        pool[k + HAS_MOVE] = 1
-        pool[k + FM_OK] = pool[c + FM_OK]
-        pool[k + FM_OVER] = pool[c + FM_OVER]
-        pool[k + FM_WHOLE] = pool[c + FM_WHOLE]
-        for a in range(N_AXES):
-            pool[k + FM_T + a] = pool[c + FM_T + a]
-        for v in range(2):
-            _set_mem(mem, v, pool[c + EXIT_HAS + v], pool, c + EXIT_STRIDE + v * N_AXES)
-            sums[v] = pool[c + REST + v]
-        known[0] = 1
+    for w in range(sc[SC_WIDTH]):
+        if sc[SC_OUT + w] != sc[SC_OUT + OUT + w]:
+            return
+    sc[SC_N_OUT] = 1
+    sc[SC_OFFSET] = sc[SC_SUMS + 1] - sc[SC_SUMS]
+
+
+@njit(cache=True, inline="always")
+def _forget(sc):
+    """Both outcomes' states keep no delta (after a still step)."""
+    if sc[SC_WIDTH] != OUT:
         return
     for v in range(2):
-        b = v * MEM
-        o = _outcome(mem[b], mem[b + 1:b + 1 + N_AXES], pool[c + FM_T:c + FM_T + N_AXES], pool[c + FM_OK] != 0)
-        sums[v] += (pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o]
-        _set_mem(mem, v, pool[c + EXIT_HAS + o], pool, c + EXIT_STRIDE + o * N_AXES)
+        b = SC_OUT + v * OUT
+        sc[b + O_SIZE] = 0
+        for a in range(A):
+            sc[b + O_CORNER + a] = 0
 
 
 @njit(cache=True, inline="always")
-def _step(pool, k, p, q, shift, known, mem, sums, T):
-    """The step of node k's loop from child p's last tile to child q's first (`shift`: the loop's step on the
-    tensor's axes), in node k's sequence."""
+def _delta_corner(pool, p, q, shift, out, o):
+    """Lower corner of the bounding box of the overlap delta of the step from child p's last tile to child q's first
+    (q's first tile less p's last, the latter `shift` before q's base), relative to q's base, into out[o:o + A]
+    (`residual._corner`'s, all axes at once): the old box removes the low end of an axis only where it overlaps the
+    tile and spans it on every other axis."""
+    spans_not = 0
+    for a in range(A):
+        out[o + a] = 0
+    for a in range(A):
+        olo = pool[p + LAST_LO + a] - shift[a]
+        ohi = olo + pool[p + LAST_EXT + a]
+        ext = pool[q + FIRST_EXT + a]
+        if min(ext, ohi) <= max(0, olo):
+            return                        # no overlap: the delta is the whole tile
+        if olo > 0 or ohi < ext:
+            spans_not += 1
+    for a in range(A):
+        olo = pool[p + LAST_LO + a] - shift[a]
+        ohi = olo + pool[p + LAST_EXT + a]
+        others = spans_not - (1 if olo > 0 or ohi < pool[q + FIRST_EXT + a] else 0)
+        if others == 0 and olo <= 0:
+            out[o + a] = min(pool[q + FIRST_EXT + a], ohi)
+
+
+@njit(cache=True, inline="always")
+def _first_move_of_child(pool, k, c, i, shift, sc):
+    """Node k's first move is child c's (c at iteration i): its record, and each outcome's state after it."""
+    pool[k + HAS_MOVE] = 1
+    pool[k + FM_OK] = pool[c + FM_OK]
+    pool[k + FM_OVER] = pool[c + FM_OVER]
+    pool[k + FM_WHOLE] = pool[c + FM_WHOLE]
+    pool[k + FM_ENTRY] = pool[c + FM_ENTRY] if sc[SC_ENTRY] != 0 else 0
+    for a in range(A):
+        pool[k + FM_T + a] = pool[c + FM_T + a]
+    if sc[SC_WIDTH] == OUT:
+        for a in range(A):
+            for v in range(2):
+                pool[k + FM_CORNER + v * A + a] = pool[c + FM_CORNER + v * A + a] + i * shift[a]
+    for v in range(2):
+        _set_out(sc, SC_OUT + v * OUT, pool[c + EXIT_HAS + v], pool, c + EXIT_STRIDE + v * A,
+                 pool[c + EXIT_SIZE + v], pool, c + EXIT_CORNER + v * A)
+        sc[SC_SUMS + v] = pool[c + REST + v]
+    sc[SC_KNOWN] = 1
+    sc[SC_N_OUT] = 2
+    _merge(sc)
+
+
+@njit(cache=True, inline="always")
+def _child(pool, k, c, i, shift, sc, n_cand):
+    """The steps inside child node c (at iteration i of node k's loop), in node k's sequence. Before node k's first
+    move c's first move becomes k's; after it, each outcome's state takes c through its own first move (which may
+    meet the delta before c: then HIT). Returns 0 or HIT."""
+    if pool[c + HAS_MOVE] == 0:
+        if pool[c + HAS_STEP] != 0:       # still steps only: no delta is left
+            sc[SC_ENTRY] = 0
+            _forget(sc)
+        return 0
+    if sc[SC_KNOWN] == 0:
+        _first_move_of_child(pool, k, c, i, shift, sc)
+        sc[SC_ENTRY] = 0
+        return 0
+    for v in range(sc[SC_N_OUT]):
+        b = SC_OUT + v * OUT
+        o = _outcome(sc, b, pool[c + FM_T:c + FM_T + A], pool[c + FM_OK] != 0)
+        size = pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE]
+        if n_cand > 0 and pool[c + FM_ENTRY] != 0 and _may_link(sc, b, size, pool, c + FM_CORNER + o * A, pool,
+                                                                  n_cand):
+            return HIT
+        sc[SC_SUMS + v] += size + pool[c + REST + o]
+        _set_out(sc, b, pool[c + EXIT_HAS + o], pool, c + EXIT_STRIDE + o * A, pool[c + EXIT_SIZE + o], pool,
+                 c + EXIT_CORNER + o * A)
+    _merge(sc)
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
+    """Node k's first move is the step into child q (at iteration i): its record, and each outcome's state."""
+    T, corner = sc[SC_T:SC_T + A], sc[SC_CORNER:SC_CORNER + A]
+    pool[k + HAS_MOVE] = 1
+    pool[k + FM_OK] = 1 if ok else 0
+    pool[k + FM_OVER] = over
+    pool[k + FM_WHOLE] = words
+    # the first tile's delta meets this one if no step came before (its first child is one tile) and it is kept
+    pool[k + FM_ENTRY] = 1 if sc[SC_ENTRY] != 0 and pool[k + FIRST_FORGETS] == 0 else 0
+    for a in range(A):
+        pool[k + FM_T + a] = T[a]
+        pool[k + FM_CORNER + a] = corner[a] + i * shift[a]
+        pool[k + FM_CORNER + A + a] = i * shift[a]
+    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0    # the delta is kept for the next step's link
+    _set_out(sc, SC_OUT, 1, T, 0, over if keep else 0, corner, 0)
+    _set_out(sc, SC_OUT + OUT, 0, T, 0, words if keep else 0, sc, SC_ZERO)
+    sc[SC_SUMS] = 0
+    sc[SC_SUMS + 1] = 0
+    sc[SC_KNOWN] = 1
+    sc[SC_N_OUT] = 2
+    _merge(sc)
+
+
+@njit(cache=True, inline="always")
+def _translation(pool, p, q, shift, sc):
+    """The step from child p's last tile to child q's first (`shift`: the loop's step on the tensor's axes): its
+    translation into sc[SC_T:], whether it is still (same corner and extents), whether no axis lost two words or
+    more, and the words q's tile shares with p's."""
     still = True
     ok = True
     overlap = np.int64(1)
-    for a in range(N_AXES):
-        T[a] = shift[a] - pool[p + LAST_LO + a]
+    for a in range(A):
+        T = shift[a] - pool[p + LAST_LO + a]
+        sc[SC_T + a] = T
         pext = pool[p + LAST_EXT + a]
         ext = pool[q + FIRST_EXT + a]
-        if T[a] != 0 or pext != ext:
+        if T != 0 or pext != ext:
             still = False
         if pext - ext > 1:
             ok = False
-        ov = min(T[a] + ext, pext) - max(T[a], 0)
+        ov = min(T + ext, pext) - max(T, 0)
         overlap *= ov if ov > 0 else 0
-    if still:
-        return
+    return still, ok, overlap
+
+
+@njit(cache=True, inline="always")
+def _step(pool, k, p, q, i, shift, sc, n_cand):
+    """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
+    sequence; the outcomes' deltas move to q's base (none before node k's first move: `_compose` starts with no
+    outcome simulated, sc[SC_N_OUT] = 0). Returns 0 or HIT (a link may be taken)."""
+    for v in range(sc[SC_N_OUT] if n_cand > 0 else 0):
+        if sc[SC_OUT + v * OUT + O_SIZE] != 0:
+            for a in range(A):
+                sc[SC_OUT + v * OUT + O_CORNER + a] -= shift[a]
+    still, ok, overlap = _translation(pool, p, q, shift, sc)
+    if still:                             # nothing brought: no delta left, the memory unchanged
+        sc[SC_ENTRY] = 0
+        _forget(sc)
+        return 0
     words = pool[q + FIRST_WORDS]
     over = words - overlap
-    if known[0] == 0:
-        pool[k + HAS_MOVE] = 1
-        pool[k + FM_OK] = 1 if ok else 0
-        pool[k + FM_OVER] = over
-        pool[k + FM_WHOLE] = words
-        for a in range(N_AXES):
-            pool[k + FM_T + a] = T[a]
-        _set_mem(mem, 0, 1, T, 0)
-        _set_mem(mem, 1, 0, T, 0)
-        sums[0] = 0
-        sums[1] = 0
-        known[0] = 1
-        return
-    for v in range(2):
-        b = v * MEM
-        o = _outcome(mem[b], mem[b + 1:b + 1 + N_AXES], T, ok)
-        sums[v] += over if o == 0 else words
-        _set_mem(mem, v, 1 - o, T, 0)
+    if n_cand > 0:
+        _delta_corner(pool, p, q, shift, sc, SC_CORNER)
+    if sc[SC_KNOWN] == 0:
+        _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand)
+        sc[SC_ENTRY] = 0
+        return 0
+    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0
+    T = sc[SC_T:SC_T + A]
+    for v in range(sc[SC_N_OUT]):
+        b = SC_OUT + v * OUT
+        o = _outcome(sc, b, T, ok)
+        size = over if o == 0 else words
+        co = SC_CORNER if o == 0 else SC_ZERO
+        if n_cand > 0 and _may_link(sc, b, size, sc, co, pool, n_cand):
+            return HIT
+        sc[SC_SUMS + v] += size
+        _set_out(sc, b, 1 - o, T, 0, size if keep else 0, sc, co)
+    _merge(sc)
+    return 0
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _compose(pool, k, shift, scratch):
-    """Node k's summary from its children's (`phase_fills`' second pass): its sequence is child 0, then per further
-    iteration the loop's step and that iteration's child (the middle child up to n-2, the last child at n-1)."""
-    n = pool[k + N]
-    cm = pool[k + CM]
-    cl = pool[k + CL]
-    known = scratch[0:1]
-    sums = scratch[1:3]
-    seg = scratch[3:5]
-    mem = scratch[5:5 + 2 * MEM]
-    before = scratch[5 + 2 * MEM:5 + 4 * MEM]
-    T = scratch[5 + 4 * MEM:5 + 4 * MEM + N_AXES]
-    known[0] = 0
-    pool[k + HAS_MOVE] = 0
-    c0 = cm if n >= 2 else cl
-    _child(pool, k, c0, known, mem, sums)
-    last = n - 2 if cm != cl else n - 1       # the iterations that repeat: the last too when its child is cm
-    i = np.int64(1)
-    while i <= last:                      # the middle iterations 1..last: step cm -> cm, then cm
-        if known[0] != 0:
-            for w in range(2 * MEM):
-                before[w] = mem[w]
-            seg[0] = sums[0]
-            seg[1] = sums[1]
-        was = known[0]
-        _step(pool, k, cm, cm, shift, known, mem, sums, T)
-        _child(pool, k, cm, known, mem, sums)
-        i += 1
-        if known[0] == 0:                 # nothing moved: nor will any further middle iteration
-            i = last + 1
-        elif was != 0:
-            repeat = True
-            for w in range(2 * MEM):
-                if before[w] != mem[w]:
-                    repeat = False
-                    break
-            if repeat:                    # the same memories again: every further middle iteration adds the same
-                left = last + 1 - i
-                sums[0] += left * (sums[0] - seg[0])
-                sums[1] += left * (sums[1] - seg[1])
-                i = last + 1
-    if n >= 2 and cm != cl:
-        _step(pool, k, cm, cl, shift, known, mem, sums, T)
-        _child(pool, k, cl, known, mem, sums)
-    if known[0] != 0:
+@njit(cache=True, inline="always")
+def _finish(pool, k, c0, cl, n, shift, sc):
+    """Node k's summary once its sequence is run: per outcome the rest, the memory and the delta it leaves (the
+    corner moved from the last child's base to k's); its first and last tiles."""
+    if sc[SC_KNOWN] != 0:
+        if sc[SC_N_OUT] == 1:
+            sc[SC_SUMS + 1] = sc[SC_SUMS] + sc[SC_OFFSET]
+            for w in range(sc[SC_WIDTH]):
+                sc[SC_OUT + OUT + w] = sc[SC_OUT + w]
         for v in range(2):
-            pool[k + REST + v] = sums[v]
-            pool[k + EXIT_HAS + v] = mem[v * MEM]
-            for a in range(N_AXES):
-                pool[k + EXIT_STRIDE + v * N_AXES + a] = mem[v * MEM + 1 + a]
+            b = SC_OUT + v * OUT
+            pool[k + REST + v] = sc[SC_SUMS + v]
+            pool[k + EXIT_HAS + v] = sc[b + O_HAS]
+            for a in range(A):
+                pool[k + EXIT_STRIDE + v * A + a] = sc[b + O_STRIDE + a]
+            if sc[SC_WIDTH] == OUT:
+                pool[k + EXIT_SIZE + v] = sc[b + O_SIZE]
+                for a in range(A):
+                    moved = sc[b + O_CORNER + a] + (n - 1) * shift[a]
+                    pool[k + EXIT_CORNER + v * A + a] = moved if sc[b + O_SIZE] != 0 else 0
     pool[k + FIRST_WORDS] = pool[c0 + FIRST_WORDS]
-    for a in range(N_AXES):
+    for a in range(A):
         pool[k + FIRST_EXT + a] = pool[c0 + FIRST_EXT + a]
         pool[k + LAST_LO + a] = (n - 1) * shift[a] + pool[cl + LAST_LO + a]
         pool[k + LAST_EXT + a] = pool[cl + LAST_EXT + a]
+
+
+@njit(cache=True, inline="always")
+def _repeats(sc):
+    """Do the outcomes' states equal those at the start of the iteration (once merged, outcome 1 follows 0)?"""
+    for v in range(sc[SC_N_OUT]):
+        for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
+            if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
+                return False
+    return True
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _compose(pool, k, shift, sc, n_cand):
+    """Node k's summary from its children's (`_summarize`): its sequence is child 0, then per further iteration
+    the loop's step and that iteration's child (the middle child up to n-2, the last child at n-1). Returns 0, or
+    HIT where a step may be served over a link (`n_cand` > 0: the candidates are checked)."""
+    n = pool[k + N]
+    cm = pool[k + CM]
+    cl = pool[k + CL]
+    sc[SC_KNOWN] = 0
+    sc[SC_N_OUT] = 0                      # no outcome until the first move: `_step` moves no delta before it
+    sc[SC_ENTRY] = 1
+    pool[k + HAS_MOVE] = 0
+    c0 = cm if n >= 2 else cl
+    pool[k + FIRST_FORGETS] = pool[c0 + FIRST_FORGETS]
+    pool[k + HAS_STEP] = 1 if n >= 2 or pool[c0 + HAS_STEP] != 0 else 0
+    last = n - 2 if cm != cl else n - 1       # the iterations that repeat: the last too when its child is cm
+    prev = c0
+    i = np.int64(0)
+    while i < n:                          # one call site of `_step` and `_child` each: one inlined copy
+        c = cl if i == n - 1 else cm
+        middle = 1 <= i <= last           # step cm -> cm, then cm
+        was = sc[SC_KNOWN]
+        if middle and was != 0:
+            for v in range(sc[SC_N_OUT]):
+                for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
+                    sc[SC_BEFORE + w] = sc[SC_OUT + w]
+            sc[SC_SEG] = sc[SC_SUMS]
+            sc[SC_SEG + 1] = sc[SC_SUMS + 1]
+        if i > 0 and _step(pool, k, prev, c, i, shift, sc, n_cand) == HIT:
+            return HIT
+        if _child(pool, k, c, i, shift, sc, n_cand) == HIT:
+            return HIT
+        prev = c
+        i += 1
+        if not middle:
+            continue
+        if sc[SC_KNOWN] == 0:             # nothing moved: nor will any further middle iteration
+            i = last + 1
+        elif was != 0 and _repeats(sc):   # the same states again: every further middle iteration adds the same
+            left = last + 1 - i
+            sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
+            if sc[SC_N_OUT] == 2:
+                sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
+            i = last + 1
+    _finish(pool, k, c0, cl, n, shift, sc)
+    return 0
 
 
 @njit(cache=True, inline="always")
@@ -219,33 +437,12 @@ def _find_or_add(pool, lo, count, j, ctx):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def phase_fills(t, temporal, M, full, layer, origin, pool):
-    """Fills of one instance of a (level, tensor) over the iterations of the M temporal loops above it that run
-    from `origin`, or -1 where the phases do not apply (then the walk counts it); `full`: the level's dim extents
-    (its tile is full[d] cut at the bound). Not for the MAC. `pool`: int64 scratch of at least `POOL_WORDS`."""
-    bounds, coef, ax, co = layer.bounds, layer.coef, layer.ax, layer.co
-    scratch = pool[MAX_NODES * NODE:MAX_NODES * NODE + 64]
-    shift = scratch[40:40 + N_AXES]
-    ctx = scratch[48:56]
-    clip = scratch[56:64]
-    reach = pool[MAX_NODES * NODE + 64:MAX_NODES * NODE + 64 + (M + 1) * 8]
-    # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
+def _build_tree(temporal, tail, reach, bounds, origin, pool, ctx):
+    """The distinct (depth, context) nodes of the frames of loops 0..tail-1 from `origin`, top-down, depth by depth
+    (`reach[j * 8:]`: the dim extents frame j spans); each node's iteration count and its middle and last children.
+    Returns the node count, or -1 (too many nodes, or middle iterations that would not share a context)."""
     for d in range(8):
-        reach[M * 8 + d] = full[d] if ax[t, d] >= 0 else 1
-    for j in range(M - 1, -1, -1):
-        lp = temporal[j]
-        for d in range(8):
-            reach[j * 8 + d] = reach[(j + 1) * 8 + d]
-        reach[j * 8 + lp.dim] += (lp.bound - 1) * lp.step
-    # The innermost loops tail..M-1 do not move t: their steps bring nothing and change no stride memory (still
-    # steps), so a leaf is a tile with them (as `residual.leaf_step` takes them) and the tree stops at depth tail.
-    tail = M
-    while tail > 0 and ax[t, temporal[tail - 1].dim] < 0:
-        tail -= 1
-    # top-down: the distinct (depth, context) nodes, depth by depth
-    for d in range(8):
-        rem = bounds[d] - origin[d]
-        pool[CTX + d] = min(rem, reach[d])
+        pool[CTX + d] = min(bounds[d] - origin[d], reach[d])
     pool[J] = 0
     count = np.int64(1)
     lo = np.int64(0)                      # first node of the current depth
@@ -265,39 +462,127 @@ def phase_fills(t, temporal, M, full, layer, origin, pool):
                 first = min(pool[k + CTX + dim], reach[(j + 1) * 8 + dim])
                 ctx[dim] = min(pool[k + CTX + dim] - (n - 2) * step, reach[(j + 1) * 8 + dim])
                 if ctx[dim] != first:
-                    return -1.0
+                    return -1
                 c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
                 pool[k + CM] = c * NODE
             ctx[dim] = min(pool[k + CTX + dim] - (n - 1) * step, reach[(j + 1) * 8 + dim])
             c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
             pool[k + CL] = c * NODE
             if count >= MAX_NODES:
-                return -1.0
+                return -1
         lo = nxt
-    # bottom-up: leaves (one tile each), then every node from its children
-    ext = scratch[34:34 + N_AXES]
+    return count
+
+
+@njit(cache=True, inline="always")
+def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
+    """Leaf node k: one tile, the level's full tile cut by its context. Its delta is forgotten when an innermost
+    loop that does not move t runs a second iteration there (`residual.leaf_step`): all loops here have end >= 2,
+    so that is a context beyond the loop's step."""
+    clip = sc[SC_CLIP:SC_CLIP + 8]
+    ext = sc[SC_EXT:SC_EXT + A]
+    for d in range(8):
+        clip[d] = min(full[d], pool[k + CTX + d])
+    pool[k + FIRST_WORDS] = box(t, clip, coef, ext)
+    pool[k + HAS_MOVE] = 0
+    pool[k + HAS_STEP] = 0
+    forgets = 0
+    for j in range(tail, M if sc[SC_WIDTH] == OUT else tail):
+        if pool[k + CTX + temporal[j].dim] > temporal[j].step:
+            forgets = 1
+    pool[k + FIRST_FORGETS] = forgets
+    for a in range(A):
+        pool[k + FIRST_EXT + a] = ext[a]
+        pool[k + LAST_EXT + a] = ext[a]
+        pool[k + LAST_LO + a] = 0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand):
+    """Every node's summary, bottom-up: leaves (one tile each), then every node from its children. Returns 0 or
+    HIT."""
+    sc = pool[SCRATCH:CAND]
+    shift = sc[SC_SHIFT:SC_SHIFT + A]
     for q in range(count - 1, -1, -1):
         k = q * NODE
         j = pool[k + J]
         if j == tail:
-            for d in range(8):
-                clip[d] = min(full[d], pool[k + CTX + d])
-            pool[k + FIRST_WORDS] = box(t, clip, coef, ext)
-            pool[k + HAS_MOVE] = 0
-            for a in range(N_AXES):
-                pool[k + FIRST_EXT + a] = ext[a]
-                pool[k + LAST_EXT + a] = ext[a]
-                pool[k + LAST_LO + a] = 0
+            _leaf(pool, k, t, full, layer.coef, temporal, tail, M, sc)
             continue
         lp = temporal[j]
-        for a in range(N_AXES):
+        for a in range(A):
             shift[a] = 0
-        a = ax[t, lp.dim]
+        a = layer.ax[t, lp.dim]
         if a >= 0:
-            shift[a] = co[t, lp.dim] * lp.step
-        _compose(pool, k, shift, scratch)
+            shift[a] = layer.co[t, lp.dim] * lp.step
+        if _compose(pool, k, shift, sc, n_cand) == HIT:
+            return HIT
+    return 0
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
+    """Fills of one instance of a (level, tensor) over the iterations of the M temporal loops above it that run
+    from `origin`, or -1 where the phases do not apply or, `n_cand` > 0 (a fan-out above the level, its link
+    candidates in the pool: `link_candidates`), where a step may be served over a link (then the walk counts it).
+    `full`: the level's dim extents (its tile is full[d] cut at the bound). Not for the MAC. `pool`: int64 scratch
+    of at least `POOL_WORDS`."""
+    ax = layer.ax
+    sc = pool[SCRATCH:CAND]
+    for a in range(A):
+        sc[SC_ZERO + a] = 0
+    sc[SC_WIDTH] = OUT if n_cand > 0 else O_SIZE
+    reach = pool[REACH:REACH + (M + 1) * 8]
+    # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
+    for d in range(8):
+        reach[M * 8 + d] = full[d] if ax[t, d] >= 0 else 1
+    for j in range(M - 1, -1, -1):
+        lp = temporal[j]
+        for d in range(8):
+            reach[j * 8 + d] = reach[(j + 1) * 8 + d]
+        reach[j * 8 + lp.dim] += (lp.bound - 1) * lp.step
+    # The innermost loops tail..M-1 do not move t: their steps bring nothing and change no stride memory (still
+    # steps), so a leaf is a tile with them (as `residual.leaf_step` takes them) and the tree stops at depth tail.
+    tail = M
+    while tail > 0 and ax[t, temporal[tail - 1].dim] < 0:
+        tail -= 1
+    count = _build_tree(temporal, tail, reach, layer.bounds, origin, pool, sc[SC_CTX:SC_CTX + 8])
+    if count < 0 or _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand) == HIT:
+        return -1.0
     # the stream's first tile is brought whole and leaves no stride: its first move reuses the overlap
     fills = pool[FIRST_WORDS]
     if pool[HAS_MOVE] != 0:
         fills += pool[FM_OVER] + pool[REST]
+        if n_cand > 0 and pool[FM_ENTRY] != 0:
+            _set_out(sc, SC_OUT, 0, sc, SC_ZERO, pool[FIRST_WORDS], sc, SC_ZERO)
+            if _may_link(sc, SC_OUT, pool[FM_OVER], pool, FM_CORNER, pool, n_cand):
+                return -1.0
     return float(fills)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def phase_fills(t, temporal, M, full, layer, origin, pool):
+    """`phase_stream` for a level without a fan-out above it (no link to check)."""
+    return phase_stream(t, temporal, M, full, layer, origin, pool, np.int64(0))
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
+    """The offset differences at which a step's delta could come from a grid neighbour (R3: a difference of grid
+    neighbours' offsets, either sign, on the children's lattice; `links.neighbour_diffs`, `links.lattice_ok`, with
+    `spatial_axes`' per-axis steps in `scratch`), into the pool for `phase_stream`; their count, or -1 where the
+    neighbour differences are not listed (too many spatial loops). Leaves the differences listed in `scratch` and
+    `diffs`, as `links.link_saving` would."""
+    n = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, diffs)
+    scratch.n_diffs = n
+    for a in range(A):
+        pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
+    count = np.int64(0)
+    for r in range(n):
+        for s in range(2):
+            v = pool[CAND + count * A:CAND + count * A + A]
+            for a in range(A):
+                v[a] = diffs[r, a] if s == 0 else -diffs[r, a]
+            if lattice_ok(v, scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach):
+                count += 1
+    return count if n >= 0 else np.int64(-1)

@@ -29,6 +29,7 @@ from nets import N_AXES
 from ..geometry import project
 from .counts import fill_stream
 from .joint import joint_step, quiet_classes, setup_joint
+from .phases import link_candidates, phase_stream
 from .residual import iterations_run, leaf_step, whole_stream
 from .state import memo_find, memo_start, memo_store, key_hash, place, relative, same
 from .workspace import STATE_LEN
@@ -224,37 +225,74 @@ def _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_
     return True
 
 
+@njit(cache=True, inline="always")
+def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin):
+    """The stream's fills by the phases' closed form (`phases.phase_stream`, in the joint sweep's memo pool, which
+    is free between joint sweeps: the uniform sweep's may hold frames a later sweep of the same (level, tensor)
+    reuses), or -1 where it leaves the stream to the walk; under a fan-out, where a step may take a link."""
+    pool = ws.memo[1].pool
+    n_cand = np.int64(0)                  # no candidate: no link to check
+    if n_children > 1:
+        n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
+        if n_cand < 0:
+            return -1.0
+    return phase_stream(t, temporal, M, full, layer, origin, pool, n_cand)
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
     """(fills of one instance, reads of its parent, link transfers) of one (level, tensor) whose children under the
     fan-out above it do the same work, over the iterations of the M temporal loops above the level that run from
-    `origin` (`walk`); `child`: the level's record (its dim extents, and its tile of t and that tile's axes for the
-    closed form below).
+    `origin`; `child`: the level's record (its dim extents, and its tile of t and that tile's axes for the closed
+    form below).
 
-    Three cases need no frames: the innermost loops that do not move t, which `residual.leaf_step` takes with each
-    step (all of them: one step); the MAC without a fan-out above it, whose every step brings one word that the
-    parent reads alone (the count of the iterations that run); and a stream that no residual touches
-    (`residual.whole_stream`) at a level without a fan-out above it, a perfect one: `counts.fill_stream`'s closed
-    form counts it, and the parent reads what it fills.
+    Closed forms first: a stream that no residual touches (`residual.whole_stream`) at a level without a fan-out
+    above it is a perfect one, which `counts.fill_stream` counts (the parent reads what it fills); any other but
+    the MAC's takes the phases (`phases.phase_stream`), where no step can take a link: the parent reads each
+    multicast group's fills. The rest is walked (`walk_sweep`).
 
     `origin`: the dim offsets where the instance's iterations start (all 0 while every instance under a fan-out does
     the same work; the uniform children of one instance class start at its origin, `instances`). `fresh`: start an
     empty memo; False keeps the previous sweep's, which is exact when that sweep counted the same (level, tensor)
     from another origin: frames are keyed on their cut context and relative state, which do not depend on it."""
-    bounds, ax = layer.bounds, layer.ax
     full = child.extents
-    sw = ws.sweep[0]
-    memo = ws.memo[0]
-    memo_start(memo, fresh)               # before any shortcut: a caller passes fresh once per (level, tensor)
-    if n_children == 1 and not is_mac and whole_stream(t, temporal, M, bounds, origin, full, ax):
+    memo_start(ws.memo[0], fresh)         # before any shortcut: a caller passes fresh once per (level, tensor)
+    ws.scratch[0].n_diffs = -2            # the children's neighbour differences: not listed yet
+    if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, full, layer.ax):
         F, _ = fill_stream(t, temporal, M, layer.co, child.axes[t], child.tiles[t])
         return F, F, 0.0
+    if not is_mac:
+        F = _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin)
+        if F >= 0.0:
+            return F, groups * F, 0.0
+    return _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
+                       origin)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def walk_sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
+               fresh):
+    """`sweep`'s counts by the walk alone (no closed form but the MAC's below): the reference the tests hold the
+    closed forms to."""
+    memo_start(ws.memo[0], fresh)
+    ws.scratch[0].n_diffs = -2
+    return _walk_sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y,
+                       ws, origin)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin):
+    """`sweep`'s walk (`walk`, the memo started): the innermost loops that do not move t, which
+    `residual.leaf_step` takes with each step (all of them: one step), and the MAC without a fan-out above it, whose
+    every step brings one word that the parent reads alone (the count of the iterations that run), need no
+    frames."""
+    bounds, ax = layer.bounds, layer.ax
+    sw = ws.sweep[0]
     st = sw.state
     for k in range(STATE_LEN):
         st[k] = 0
     sw.listed = 0                         # the children under the fan-out: not listed yet (`links.link_saving`)
     sw.n_links = 0
-    ws.scratch[0].n_diffs = -2            # nor their neighbour differences
     sw.groups = groups
     sw.n_children = n_children
     sw.n_sp = n_sp
@@ -274,7 +312,7 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
     # Literal[int], and a slice of a record's array is an array whatever its length (the record's own array is typed
     # with its shape); see `kernel`'s docstring
     walk(np.bool_(False), t, temporal, M, tail, full, is_mac, layer, ws, origin, st[:], np.int64(STATE_LEN),
-         np.int64(3), memo, out)
+         np.int64(3), ws.memo[0], out)
     return out[0], out[1], out[2]
 
 

@@ -1,5 +1,7 @@
 """The phases' closed form of a residual stream's fills (`kernel.phases.phase_fills`) against the frame walk
-(`kernel.sweep.sweep`) it replaces: the same count, bit for bit, on every (level, tensor) it is given."""
+(`kernel.sweep.walk_sweep`) it replaces: the same count, bit for bit, on every (level, tensor) it is given; and
+`sweep.sweep` (the phases where no link can be taken, under a fan-out too) against the walk alone
+(`sweep.walk_sweep`): the same fills, parent reads and link transfers."""
 import numpy as np
 import pytest
 from numba import njit
@@ -7,15 +9,16 @@ from numba import njit
 from accel_models import MappingArrays, get_preset
 from accel_models.geometry import accelerator_arrays, box, layer_arrays
 from accel_models.kernel.counts import moving_loops, spatial_loops
+from accel_models.kernel.links import spatial_axes
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.nest import check_shape, loop_nest
-from accel_models.kernel.phases import POOL_WORDS, phase_fills
-from accel_models.kernel.sweep import sweep
+from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
+from accel_models.kernel.sweep import sweep, walk_sweep
 from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import uniform_instances
 from accel_models.result import OK
 from mappings import Encoding, random_mappings
-from nets import DIMS, Layer
+from nets import DIMS, N_AXES, Layer
 
 from _residual_cut import cut_to_bounds
 
@@ -23,28 +26,37 @@ NOT_COMPARED = -2.0
 
 
 @njit
+def _nest(layer, acc, maps, b, ws):
+    """Mapping b's loop nest into the workspace, its tiles cut at the bounds (F6) and its moving loops listed;
+    False if its shape is invalid."""
+    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
+    m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
+    reason, _ = check_shape(layer.bounds, acc.fanout, m)
+    if reason != OK:
+        return False
+    levels = ws.levels
+    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+    for lv in range(temporal.shape[1]):
+        for d in range(8):
+            levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
+        for t in range(3):
+            levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
+    moving_loops(layer.ax, ws.temporal, n_temporal)
+    return True
+
+
+@njit
 def _fills_both(layer, acc, maps, out):
     """Per mapping, level (below a level without fan-out, not the MAC) and tensor: the phases' fills and the walk's
     into out[b, level, t, 0 | 1] (NOT_COMPARED elsewhere; -1 in column 0: left to the walk)."""
-    temporal, order, sx, sy, so, keep, rt, rx, ry = maps
-    L = temporal.shape[1]
+    L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
     origin = ws.sweep[0].origin
     out[:] = NOT_COMPARED
-    for b in range(temporal.shape[0]):
-        m = MappingArrays(temporal[b], order[b], sx[b], sy[b], so[b], keep[b], rt[b], rx[b], ry[b])
-        reason, _ = check_shape(layer.bounds, acc.fanout, m)
-        if reason != OK:
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
             continue
-        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
-        for lv in range(L):
-            for d in range(8):
-                levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
-        for lv in range(L):
-            for t in range(3):
-                levels[lv].tiles[t] = box(t, levels[lv].extents, layer.coef, levels[lv].axes[t])
-        moving_loops(layer.ax, ws.temporal, n_temporal)
         spatial_above = 0
         for lvl in range(1, L):
             child, parent = levels[lvl], levels[lvl - 1]
@@ -54,9 +66,9 @@ def _fills_both(layer, acc, maps, out):
             M = child.start - spatial_above
             for t in range(3):
                 out[b, lvl, t, 0] = phase_fills(t, ws.temporal, M, child.extents, layer, origin, ws.memo[0].pool)
-                out[b, lvl, t, 1] = sweep(t, ws.temporal, M, child, False, layer, np.int64(1), np.int64(1),
-                                          ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws, origin,
-                                          np.bool_(True))[0]
+                out[b, lvl, t, 1] = walk_sweep(t, ws.temporal, M, child, False, layer, np.int64(1), np.int64(1),
+                                               ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws, origin,
+                                               np.bool_(True))[0]
 
 
 def _random_layer(rng) -> Layer:
@@ -143,3 +155,141 @@ def test_phases_equal_the_walk_on_random_temporal_class_nests(preset):
     print(preset, "compared", done, "left to the walk", left)
     assert done >= 300, done
     assert left <= done // 100, (left, done)
+
+
+@njit
+def _sweeps_both(layer, acc, maps, origins, out):
+    """Per mapping, origin, level (the MAC too) and tensor: `sweep`'s (fills, parent reads, link transfers) into
+    out[b, o, level, t, 0:3], the walk's into 3:6, into 6 whether the phases counted it (1.0; 0.0: the walk or
+    another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o]`: dim offsets
+    where the streams start (an instance class's origin in the spatial class)."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    out[:] = NOT_COMPARED
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
+            continue
+        spatial_above = 0
+        for lvl in range(1, L + 1):
+            child, p = levels[lvl], lvl - 1
+            spatial_above += levels[p].n_spatial
+            M = child.start - spatial_above
+            n_sp, n_children = np.int64(0), np.int64(1)
+            if levels[p].n_spatial > 0:
+                n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            fx, fy = acc.fanout[p, 0], acc.fanout[p, 1]
+            for t in range(3):
+                groups = np.int64(1)
+                if n_sp > 0:
+                    groups = spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
+                for o in range(origins.shape[0]):
+                    origin = origins[o]
+                    r = out[b, o, lvl, t]
+                    r[0], r[1], r[2] = sweep(t, ws.temporal, M, child, lvl == L, layer, groups, n_children, ws.spatial,
+                                             n_sp, fx, fy, ws, origin, np.bool_(True))
+                    r[3], r[4], r[5] = walk_sweep(t, ws.temporal, M, child, lvl == L, layer, groups, n_children,
+                                                  ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True))
+                    r[6] = 0.0
+                    r[7] = 1.0 if n_children > 1 else 0.0
+                    if lvl < L:
+                        pool = ws.memo[1].pool
+                        n_cand = np.int64(0)
+                        if n_children > 1:
+                            n_cand = link_candidates(t, ws.spatial, n_sp, fx, layer, ws.scratch[0], ws.diffs, pool)
+                        if (n_children == 1 or n_cand >= 0) and phase_stream(t, ws.temporal, M, child.extents, layer,
+                                                                             origin, pool, n_cand) >= 0.0:
+                            r[6] = 1.0
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "shidiannao", "nvdla_256"])
+def test_sweep_equals_the_walk_under_a_fan_out(preset):
+    """Every (level, tensor) stream of random temporal-class nests, from the origin and from an offset one (as an
+    instance class starts): `sweep` (the phases wherever no step can take a link) gives the walk's fills, parent
+    reads and link transfers, and the phases count most streams under a fan-out (but the MAC's)."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + 1)
+    fanout_done = fanout_all = linked = 0
+    for _ in range(25):
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if not maps.batch_size:
+            continue
+        bounds = np.array(layer.bounds, dtype=np.int64)
+        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, bounds)])
+        out = np.empty((maps.batch_size, 2, acc.num_levels + 1, 3, 8))
+        _sweeps_both(layer_arrays(layer), accelerator_arrays(acc), maps, origins, out)
+        compared = out[..., 0] != NOT_COMPARED
+        bad = np.argwhere(compared & np.any(out[..., 0:3] != out[..., 3:6], axis=-1))
+        assert bad.size == 0, [(tuple(i), out[tuple(i)]) for i in bad[:5]]
+        under = compared & (out[..., 7] == 1.0) & (np.arange(acc.num_levels + 1) < acc.num_levels)[:, None]
+        fanout_all += int(under.sum())
+        fanout_done += int((under & (out[..., 6] == 1.0)).sum())
+        linked += int((compared & (out[..., 5] > 0)).sum())
+    print(preset, "streams under a fan-out", fanout_all, "by the phases", fanout_done, "with links", linked)
+    assert fanout_all >= 60, fanout_all
+    assert fanout_done >= 0.9 * fanout_all, (fanout_done, fanout_all)
+
+
+@njit
+def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
+    """Per mapping, level right under a fan-out (not the MAC) and tensor with link candidates: the phases' fills
+    (out[b, level, t, 0]) from a pool whose every word was `fill` first (as a new workspace's uninitialized memory
+    may hold), and whether the children's spread and the link candidates `link_candidates` wrote were left as
+    they were (out[b, level, t, 1]: 1.0)."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    origin = ws.sweep[0].origin
+    pool = ws.memo[1].pool
+    out[:] = NOT_COMPARED
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
+            continue
+        spatial_above = 0
+        for lvl in range(1, L):
+            child, p = levels[lvl], lvl - 1
+            spatial_above += levels[p].n_spatial
+            if levels[p].n_spatial == 0:
+                continue
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            if n_children == 1:
+                continue
+            M = child.start - spatial_above
+            for t in range(3):
+                spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
+                pool[:] = fill
+                n_cand = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, ws.scratch[0], ws.diffs, pool)
+                if n_cand <= 0:
+                    continue
+                written = pool[SPAN:CAND + n_cand * N_AXES].copy()
+                out[b, lvl, t, 0] = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                out[b, lvl, t, 1] = 1.0 if np.all(pool[SPAN:CAND + n_cand * N_AXES] == written) else 0.0
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "shidiannao"])
+def test_the_phases_read_no_word_of_their_scratch_before_writing_it(preset):
+    """Whatever a new workspace's memory held (`make_workspace` does not clear the pools), the phases under a
+    fan-out give the same fills and write nothing over the link candidates: a stream whose first steps come before
+    its first move once moved a count of outcomes it had not set yet (a garbage count wrote past the scratch,
+    then past the workspace)."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + 2)
+    checked = 0
+    for _ in range(25):
+        if checked >= 100:
+            break
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if not maps.batch_size:
+            continue
+        runs = []
+        for fill in (0, 4000):        # 4000: a count of outcomes whose moves stay inside the memo's pool
+            out = np.empty((maps.batch_size, acc.num_levels, 3, 2))
+            _phases_on_a_filled_pool(layer_arrays(layer), accelerator_arrays(acc), maps, np.int64(fill), out)
+            runs.append(out)
+        compared = runs[0][..., 0] != NOT_COMPARED
+        assert np.array_equal(runs[0][..., 0], runs[1][..., 0])
+        assert np.all(runs[0][compared][:, 1] == 1.0) and np.all(runs[1][compared][:, 1] == 1.0)
+        checked += int(compared.sum())
+    assert checked >= 30, checked

@@ -1,0 +1,166 @@
+"""Where a temporal-class residual mapping's evaluation time goes, stream by stream.
+
+    python benchmarks/profile_residual.py [N]
+
+The temporal-class mappings among N residual decodes of random genes (default 200, as `bench_cost_model.py
+--residual`) of its two layers on the corpus's Eyeriss-like architecture, repeated to 5,000 rows, counted by a copy
+of `accesses.level_accesses`' residual branch that counts only some kinds of (level, tensor) streams (a run-time
+mask, so one compilation serves every stage): those without a fan-out above them (the phases' closed form), those
+right under a fan-out (`sweep.sweep`), the MAC's; each kind's CPU time per mapping is its stage's less the nest
+alone, best of 7. The last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must
+follow `level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
+"""
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+from accel_models import MappingArrays  # noqa: E402
+from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
+from accel_models.kernel.counts import moving_loops, spatial_loops  # noqa: E402
+from accel_models.kernel.driver import evaluate_one, max_children, new_outputs  # noqa: E402
+from accel_models.kernel.links import spatial_axes  # noqa: E402
+from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
+from accel_models.kernel.phases import phase_fills  # noqa: E402
+from accel_models.kernel.sweep import sweep  # noqa: E402
+from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
+from accel_models.kernel_views import borrow  # noqa: E402
+from accel_models.reference import uniform_instances  # noqa: E402
+from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
+from mappings import Encoding  # noqa: E402
+from nets import Layer  # noqa: E402
+
+PHASED, FANOUT, MAC, FANOUT_FILLS = 1, 2, 4, 8
+"""Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
+the phases' closed form (what a closed form there would cost without the links)."""
+
+
+@njit(_nrt=False)
+def _streams(layer, acc, ws, n_temporal, mask, tally):
+    """`level_accesses`' residual branch, counting the streams of the kinds in `mask` only; tally[kind] += 1 per
+    stream counted (the phased ones the phases left to the walk under kind 0)."""
+    ax, co = layer.ax, layer.co
+    fanout = acc.fanout
+    temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
+    scratch = ws.scratch[0]
+    origin = ws.sweep[0].origin
+    L = levels.shape[0] - 1
+    moving_loops(ax, temporal, n_temporal)
+    spatial_above = np.int64(0)
+    for lvl in range(1, L + 1):
+        is_mac = lvl == L
+        p = lvl - 1
+        child, parent = levels[lvl], levels[p]
+        spatial_above += parent.n_spatial
+        M = child.start - spatial_above
+        n_sp = np.int64(0)
+        n_children = np.int64(1)
+        if parent.n_spatial > 0:
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+        for t in range(3):
+            if n_children == 1 and not is_mac and child.kept[t] == 0:
+                continue
+            kind = MAC if is_mac else (FANOUT if n_children > 1 else PHASED)
+            if kind == FANOUT and mask & FANOUT_FILLS:
+                F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
+                tally[0] += F < 0.0
+                tally[FANOUT] += 1
+                continue
+            if kind & mask == 0:
+                continue
+            groups = np.int64(1)
+            if n_sp > 0:
+                groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
+            F = -1.0
+            if kind == PHASED:
+                F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
+            if F < 0.0:
+                if kind == PHASED:
+                    tally[0] += 1
+                F, _, _ = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, np.bool_(True))
+            tally[kind] += 1
+            child.fill[t] = F
+
+
+@njit(_nrt=False)
+def run(layer, acc, maps, out, workspace, mask, tally):
+    """Per mapping: the checks and the nest, then the streams of `mask` (-1: the kernel's `evaluate_one`)."""
+    ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
+    _, _, _, _, _, reads, fills, updates = out
+    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
+    for b in range(temporal.shape[0]):
+        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
+                          ry[b])
+        if mask < 0:
+            evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws)
+            continue
+        check_shape(layer.bounds, acc.fanout, m)
+        levels = ws.levels
+        L = temporal.shape[1]
+        for l in range(L):
+            for t in range(3):
+                levels[l].kept[t] = 1 if keep[b, l, t] != 0 and acc.keeps[l, t] != 0 else 0
+        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+        for l in range(L):
+            ext = levels[l].extents
+            for d in range(8):
+                ext[d] = min(ext[d], layer.bounds[d])
+        check_capacity(layer, acc, levels)
+        if mask > 0:
+            _streams(layer, acc, ws, n_temporal, mask, tally)
+
+
+def _temporal_class(layer, acc, n):
+    enc = Encoding(layer, acc, factors="residual")
+    maps = enc.decode(np.random.default_rng(0).random((n, enc.size)))
+    keep = ~maps.is_perfect()
+    maps = MappingArrays(*(a[keep] for a in maps))
+    rows = np.flatnonzero([uniform_instances(maps, b) for b in range(maps.batch_size)])
+    rows = np.resize(rows, max(5000, rows.size))
+    return MappingArrays(*(np.ascontiguousarray(a[rows], dtype=np.int64) for a in maps))
+
+
+def main():
+    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
+    layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
+              "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    stages = [("checks + nest", 0), ("phased streams", PHASED), ("streams under a fan-out", FANOUT),
+              ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
+              ("all streams", PHASED | FANOUT | MAC), ("evaluate_one", -1)]
+    for name, layer in layers.items():
+        maps = _temporal_class(layer, eyeriss, n)
+        la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
+        ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
+        out = new_outputs(maps.batch_size, maps.temporal.shape[1])
+        tally = np.zeros(8, dtype=np.int64)
+        res = {}
+        for label, mask in stages:
+            run(la, aa, maps, out, ws, mask, tally)
+            best = float("inf")
+            for _ in range(7):
+                tally[:] = 0
+                c0 = time.process_time()
+                run(la, aa, maps, out, ws, mask, tally)
+                best = min(best, time.process_time() - c0)
+            res[label] = (best / maps.batch_size * 1e6, tally.copy())
+        base = res["checks + nest"][0]
+        print(f"{name}: {maps.batch_size} rows; us/mapping CPU (stage less the nest)")
+        for label, _ in stages:
+            us, tl = res[label]
+            streams = {k: int(tl[v]) / maps.batch_size for k, v in (("phased", PHASED), ("fan-out", FANOUT),
+                                                                     ("mac", MAC)) if tl[v]}
+            left = f", phased left to the walk {tl[0] / maps.batch_size:.2f}" if tl[0] else ""
+            extra = f"  streams/mapping {streams}{left}" if streams else ""
+            print(f"  {label:28s} {us:7.2f}  ({us - base:+.2f}){extra}")
+
+
+if __name__ == "__main__":
+    main()
