@@ -35,6 +35,7 @@ except ImportError:  # Windows
 
 from accel_models import Accelerator
 from accel_models.kernel import CompileStep, evaluate_range, evaluate_range_perfect
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .compile_plan import COMPILE_COST_S, search_links_plan
@@ -219,6 +220,7 @@ def helper_would_help(search, factors: str) -> bool:
     """Whether a helper process would share a compile: the search `search` (`evolution.search_kernel(factors)`) and
     its driver are neither compiled here nor in numba's cache (the driver in the cache means its callees are too:
     little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER` is not "0"."""
+    ensure_fresh_kernel_cache()     # a stale cache index would read as warm
     driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
     return (fcntl is not None and os.environ.get(HELPER_ENV) != "0" and _cores() >= 2 and _cold(search)
             and _cold(driver))

@@ -16,6 +16,7 @@ from mappings.compile_plan import SEARCH, SEARCH_PERFECT, mapper_compile_plan, s
 from mappings.evolution import search_kernel
 from mappings.mapper import MapperSettings
 from nets import Layer
+from _numba_compiles import LISTENER
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = Layer.conv(16, 16, 3, 8, name="small3x3")
@@ -55,17 +56,8 @@ def test_no_helper_where_the_search_is_compiled_or_it_is_turned_off(monkeypatch)
     assert not split_compile.compile_first_search(search, LAYER, get_preset("eyeriss"), "perfect", "edp")
 
 
-_FIRST = r"""
-import json, sys
-from numba.core import event
-compiled = []
-class Listener(event.Listener):
-    def on_start(self, ev):
-        pass
-    def on_end(self, ev):
-        d = ev.data["dispatcher"]
-        compiled.append(f"{d.py_func.__module__}.{d.py_func.__qualname__} {tuple(ev.data['args'])}")
-event.register("numba:compile", Listener())
+_FIRST = LISTENER + r"""
+import json
 from accel_models import get_preset
 from mappings import best_mapping, split_compile
 from nets import Layer
