@@ -25,9 +25,10 @@ from pathlib import Path
 
 from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
+from mappings.split_compile import SplitCompile
 
 from .config import given_options, make_settings, parse_options
-from .search.split_compile import ENTRY_COST_S, SplitCompile, compile_plan, entry_point_steps, plan_inputs
+from .search.split_compile import ENTRY_COST_S, compile_plan, entry_point_steps, plan_inputs
 
 
 WORKERS_MAX = 8

@@ -222,8 +222,9 @@ def helper_would_help(search, factors: str) -> bool:
     little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER` is not "0"."""
     ensure_fresh_kernel_cache()     # a stale cache index would read as warm
     driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
-    return (fcntl is not None and os.environ.get(HELPER_ENV) != "0" and _cores() >= 2 and _cold(search)
-            and _cold(driver))
+    # the compiled search's own check first: every search after the first in a process stops there
+    return (_cold(search) and _cold(driver) and fcntl is not None and os.environ.get(HELPER_ENV) != "0"
+            and _cores() >= 2)
 
 
 def start_helper(folder: Path, code: str) -> subprocess.Popen:

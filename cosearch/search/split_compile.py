@@ -23,8 +23,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
 from mappings.compile_plan import COMPILE_COST_S
 from mappings.evolution import search_kernel
-from mappings.split_compile import (MAX_WAIT_S, POLL_S, SplitCompile, chain_cost_s, helper_would_help, schedule_s,
-                                    start_helper, stop_helper)
+from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, start_helper, stop_helper
 from nets import Layer, get_space, largest_config, to_network
 
 from ..config import CoSearchSettings
@@ -116,5 +115,4 @@ def _helper_main(folder: str) -> None:
     split.finish()
 
 
-__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S", "SplitCompile",
-           "chain_cost_s", "schedule_s", "MAX_WAIT_S", "POLL_S"]
+__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S"]

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from mappings.split_compile import SplitCompile
+
 try:
     import resource
 except ImportError:  # Windows has no getrusage
@@ -32,7 +34,7 @@ from .._files import write_text_atomic
 from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
-from .split_compile import SplitCompile, compile_plan
+from .split_compile import compile_plan
 from .storage import fail_dead_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective

@@ -81,7 +81,8 @@ MAPS = random_mappings(LAYER, ACC, 8, 0)
 
 def _split_compile() -> None:
     import cosearch
-    from cosearch.search.split_compile import SplitCompile, compile_plan
+    from cosearch.search.split_compile import compile_plan
+    from mappings.split_compile import SplitCompile
     with tempfile.TemporaryDirectory() as folder:
         settings = cosearch.make_settings("area=5mm2", trials=1, out=folder, time_limit=None)
         SplitCompile(compile_plan(settings), Path(folder) / "steps", say=lambda text: None).start()

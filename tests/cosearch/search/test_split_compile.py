@@ -20,8 +20,9 @@ from accel_models.kernel import CompileStep
 from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
-from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
+from cosearch.search.split_compile import compile_plan
 from mappings import MappingCache
+from mappings.split_compile import SplitCompile, schedule_s
 from nets import get_network
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -239,8 +240,9 @@ class Listener(event.Listener):
 
 event.register("numba:compile", Listener())
 import cosearch
-from cosearch.search.split_compile import SplitCompile, compile_plan, schedule_s
+from cosearch.search.split_compile import compile_plan
 from mappings import MappingCache
+from mappings.split_compile import SplitCompile, schedule_s
 sys.path.insert(0, sys.argv[3])
 from test_split_compile import _search
 
