@@ -270,9 +270,9 @@ def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
 @pytest.mark.parametrize("preset", ["eyeriss", "shidiannao"])
 def test_the_phases_read_no_word_of_their_scratch_before_writing_it(preset):
     """Whatever a new workspace's memory held (`make_workspace` does not clear the pools), the phases under a
-    fan-out give the same fills and write nothing over the link candidates: a stream whose first steps come before
-    its first move once moved a count of outcomes it had not set yet (a garbage count wrote past the scratch,
-    then past the workspace)."""
+    fan-out give the same fills and write nothing over the link candidates: no step before a node's first move reads
+    the count of outcomes that move sets (a count read from the pool's old memory would move deltas past the scratch,
+    and past the workspace)."""
     acc = get_preset(preset)
     rng = np.random.default_rng(sum(map(ord, preset)) + 2)
     checked = 0

@@ -7,24 +7,17 @@ import hashlib
 
 import numpy as np
 
-from accel_models import Accelerator, StorageLevel, get_preset
 from mappings import Encoding
 from nets import Layer
 
-PRESETS = ("eyeriss", "nvdla_256", "nvdla_1024", "shidiannao", "edge_tpu_like", "tpu_v1_like")
+from _decode_chips import digest_accelerators
+
 LAYERS = (Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.fc(2048, 1000, name="fc"),
           Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"), Layer(C=768, K=2304, N=197, name="vit_qkv"),
           Layer(R=3, S=3, P=13, Q=7, C=5, K=11, name="conv_primes"), Layer(C=37, K=29, N=13, name="fc_primes"),
           Layer.conv(96, 24, 1, 28, name="pw1x1"))
 GENOMES = 320
 DIGEST = "7bf71165f99907f87ec4ac4061abcbb777df488af21f495f7d136785b3c27580"
-
-
-def _accelerators() -> list[Accelerator]:
-    tight = Accelerator("tight", (StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=512, fanout_x=6,
-                                                                      fanout_y=5),
-                                  StorageLevel("RF", capacity_words=10)), 1.0)
-    return [get_preset(name) for name in PRESETS] + [tight]
 
 
 def _genes(enc: Encoding, rng: np.random.Generator) -> np.ndarray:
@@ -41,7 +34,7 @@ def test_the_compiled_decode_is_unchanged_in_both_factor_modes():
     h = hashlib.sha256()
     rng = np.random.default_rng(38)
     residual_rows = 0
-    for acc in _accelerators():
+    for acc in digest_accelerators():
         for layer in LAYERS:
             for factors in ("perfect", "residual"):
                 enc = Encoding(layer, acc, factors=factors)

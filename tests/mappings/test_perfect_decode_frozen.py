@@ -6,28 +6,21 @@ import hashlib
 
 import numpy as np
 
-from accel_models import Accelerator, StorageLevel, get_preset
 from mappings import Encoding
 from nets import Layer
 
-PRESETS = ("eyeriss", "nvdla_256", "nvdla_1024", "shidiannao", "edge_tpu_like", "tpu_v1_like")
+from _decode_chips import digest_accelerators
+
 LAYERS = (Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.fc(2048, 1000, name="fc"),
           Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"), Layer(C=768, K=2304, N=197, name="vit_qkv"),
           Layer(R=3, S=3, P=13, Q=7, C=5, K=11, name="conv_primes"), Layer.conv(512, 512, 3, 7, name="res5_3x3"))
 DIGEST = "098c152e22f3379e9baac7cf4cf3c6da0362d1c80aaccac0607c2c26504b69e1"
 
 
-def _accelerators() -> list[Accelerator]:
-    tight = Accelerator("tight", (StorageLevel("DRAM"), StorageLevel("GLB", capacity_words=512, fanout_x=6,
-                                                                      fanout_y=5),
-                                  StorageLevel("RF", capacity_words=10)), 1.0)
-    return [get_preset(name) for name in PRESETS] + [tight]
-
-
 def test_the_perfect_decode_and_encode_are_unchanged():
     h = hashlib.sha256()
     rng = np.random.default_rng(2024)
-    for acc in _accelerators():
+    for acc in digest_accelerators():
         for layer in LAYERS:
             enc = Encoding(layer, acc)
             x = rng.random((48, enc.size))
