@@ -23,11 +23,26 @@ def _early_signal(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def interrupted_import(exc: BaseException) -> bool:
+    """Whether `exc`, raised while the libraries load, is an interrupt: a KeyboardInterrupt, or an ImportError that a
+    C extension's module set-up raised while handling one (numba's `_dispatcher` reports an interrupt that lands in
+    its imports as "numba._devicearray failed to import")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # from the start: while the libraries load too
     signal.signal(signal.SIGTERM, _early_signal)
 try:  # a Ctrl-C while the libraries load (seconds: torch, numba) is one line too
     from cosearch import command
-except KeyboardInterrupt:
+except (KeyboardInterrupt, ImportError) as exc:
+    if not interrupted_import(exc):
+        raise
     terminated = signal.SIGTERM in _EARLY  # the texts of cosearch.command, which did not load
     print(f"{PROG}: error: {'terminated (SIGTERM)' if terminated else 'interrupted'}; finished trials are kept: "
           "re-run the same command to resume", file=sys.stderr)
