@@ -10,13 +10,17 @@ The flow, one way: `config` (the input, checked) -> `search` (the nested search,
 `import cosearch` takes about 0.6 s (most of it numba and the cost model); Optuna, torch and matplotlib
 load when first used.
 """
-from ._version import __version__
-from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, UsageError, add_options, command_line,
-                     given_options, make_settings, parse_budget, parse_duration, parse_network, parse_options)
-from .pipeline import run
-from .report import ProgressDisplay, print_summary, write_report
-from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, Notice, StorageUnavailable, WorkerFailure,
-                     evaluate_network, preset_runs, run_search, storage_failure)
+from ._load_guard import guarded_load
+
+with guarded_load():   # `cosearch` / `python -m cosearch`: a Ctrl-C while this loads is one line, status 130
+    from ._version import __version__
+    from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, UsageError, add_options,
+                         command_line, given_options, make_settings, parse_budget, parse_duration, parse_network,
+                         parse_options)
+    from .pipeline import run
+    from .report import ProgressDisplay, print_summary, write_report
+    from .search import (AcceleratorSpace, CoSearchResult, Design, NetworkCost, Notice, StorageUnavailable,
+                         WorkerFailure, evaluate_network, preset_runs, run_search, storage_failure)
 
 __all__ = [
     "__version__",

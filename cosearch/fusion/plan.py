@@ -10,7 +10,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accel_models import Accelerator, EvalResult, explain, explain_rehomed
+from accel_models import TENSORS, Accelerator, EvalResult, explain, explain_rehomed
 from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import Layer, Network
 
@@ -270,25 +270,54 @@ def layer_run(layer: Layer, accelerator: Accelerator, cache: MappingCache, objec
 
 def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | None, traffic: PlanTraffic) -> LayerRun:
     """`run` with `traffic` (words its mapping does not move: `PlanTraffic`) charged where the model charges any
-    traffic: DRAM reads at level 0's read energy per block (R8) and its read bandwidth's cycles (R7: the words over
-    the read, else shared, bandwidth), added to the run's cycles (the shortcut streams after the layer's own DRAM
-    traffic: exact when the layer is DRAM-bound, at most that stream's cycles over otherwise); home-level reads and
-    writes at the home level's read and write energies per block. On-chip words cost no cycles here (the home level's
-    bandwidth is rarely the bound, and the stream's share of it is not modelled)."""
+    traffic: DRAM reads at level 0's read energy per block (R8), and in cycles by R7's overlap rule, as one more
+    tensor DRAM reads while the layer runs (`_cycles_with_dram_reads`: the DRAM level's read rate grows, its
+    slow-down is recomputed, and the run takes the slowest level's cycles; a layer bound elsewhere hides the stream).
+    A layer run tile by tile (`parts`), or a run with no mapping to rate (a stand-in for the per-layer model), has
+    no one rate: the stream's cycles at DRAM's read bandwidth are added (at most that many over). Home-level reads and writes at the home level's read and write energies per block;
+    on-chip words cost no cycles here (the home level's bandwidth is rarely the bound, and the stream's share of it
+    is not modelled)."""
     if not traffic:
         return run
     dram = accelerator.levels[0]
     energy = math.ceil(traffic.dram_read_words / dram.block_size_words) * dram.read_energy_pj
-    bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
-    cycles = 0 if bandwidth is None else math.ceil(traffic.dram_read_words / bandwidth)
+    cycles = run.result.cycles
+    if traffic.dram_read_words and (run.parts or getattr(run.result, "arrays", None) is None):
+        bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
+        cycles += 0 if bandwidth is None else math.ceil(traffic.dram_read_words / bandwidth)
+    elif traffic.dram_read_words:
+        key = (_key(accelerator), run.layer.shape_key, None if run.residency is None else
+               (run.residency.home, run.residency.resident), _mapping_bytes(run.result.arrays),
+               "dram reads", traffic.dram_read_words)
+        cycles = max(cycles, _remember(key, lambda: _cycles_with_dram_reads(run, accelerator,
+                                                                             traffic.dram_read_words)))
     if traffic.chip_read_words or traffic.chip_written_words:
         level = accelerator.levels[home]
         energy += math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj \
             + math.ceil(traffic.chip_written_words / level.block_size_words) * level.write_energy_pj
-    result = dataclasses.replace(run.result, cycles=run.result.cycles + cycles,
-                                 energy_pj=run.result.energy_pj + energy)
+    result = dataclasses.replace(run.result, cycles=cycles, energy_pj=run.result.energy_pj + energy)
     return dataclasses.replace(run, result=result, dram_words=run.dram_words + traffic.dram_read_words,
                                traffic=traffic)
+
+
+def _cycles_with_dram_reads(run: LayerRun, accelerator: Accelerator, words: float) -> int:
+    """R7 (docs/cost_model.md) for `run` with `words` more read from DRAM (level 0, one instance) while it runs:
+    level 0's read rate is its tensors' reads over the compute cycles, each divided first in tensor order, then the
+    extra words'; its slow-down by any read, write or shared bandwidth below the demand gives its cycles; the run
+    takes the most of those and every other level's (`explain_run`'s)."""
+    ev = explain_run(run.layer, accelerator, run.result.arrays, run.residency)
+    compute = ev.compute_cycles
+    r_rate = w_rate = 0.0
+    for t in range(len(TENSORS)):
+        r_rate += ev.reads[0][t] / compute
+        w_rate += (ev.fills[0][t] + ev.updates[0][t]) / compute
+    r_rate += words / compute
+    dram, slow = accelerator.levels[0], 1.0
+    for limit, rate in ((dram.read_bandwidth, r_rate), (dram.write_bandwidth, w_rate),
+                        (dram.shared_bandwidth, r_rate + w_rate)):
+        if limit is not None and limit < rate:
+            slow = min(slow, limit / rate)
+    return max(int(ev.cycles), math.ceil(compute / slow))
 
 
 def shortcut_reads(network: Network) -> dict[int, tuple[tuple[int, int], ...]]:

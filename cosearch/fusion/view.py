@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from accel_models import TENSORS, Accelerator, explain_rehomed
+from accel_models import TENSORS, Accelerator
+
+from .pricing import rehomed_price
 
 CAPACITY_BITS = 2
 """Significant bits kept when a view's free capacity is rounded down: views whose free capacity differs in the
@@ -93,13 +95,10 @@ class Residency:
         """(cycles, energy pJ, DRAM words read and written, words of the tiles it keeps in the home level) of
         `arrays` (a mapping of `layer` on a view of this residency) on the chip, whatever the free capacity (the
         mapping is valid on the view when those tiles fit `free_words`); None if it is not valid even with the
-        home level's whole capacity."""
+        home level's whole capacity. `pricing.rehomed_price`: the numbers of `accel_models.explain_rehomed`."""
         whole = replace(self, free_words=accelerator.levels[self.home].capacity_words)
-        ev = explain_rehomed(layer, accelerator, whole.view(accelerator), arrays, self.home, self.resident)
-        if not ev.valid:
-            return None
-        tiles = int(sum(max(0, t) for t in ev.tile_words[self.home]))
-        return int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum()), tiles
+        price = rehomed_price(layer, accelerator, whole.view(accelerator), arrays, self.home, self.resident)
+        return None if price is None else tuple(price)
 
     def transplanted(self, arrays):
         """A mapping of the layer on the accelerator itself, as a mapping on the view: the home level keeps none of

@@ -168,13 +168,34 @@ class NetworkAnalysis:
                 bounds = ", ".join(f"{n} {b}" + ("-limited" if b == "utilization" else "-bound")
                                    for b, n in sorted(r.bounds.items(), key=lambda kv: -kv[1]))
                 out.append(f"{_capitalized(_KIND_NAMES.get(r.kind, r.kind))} layers are {r.mac_share:.1%} of the MACs "
-                           f"but {' and '.join(over)}, at {util} utilization ({bounds})")
+                           f"but {' and '.join(over)}, at {util} utilization ({bounds}){self._dram_bound(r.kind)}")
         for by in ("latency", "energy"):
             top = self.top(by, 3)
             share = sum(a.latency_share if by == "latency" else a.energy_share for a in top)
             names = ", ".join(f"#{a.index} {a.layer.name}" for a in top)
             out.append(f"The three layers with the most {by} ({names}) take {share:.1%} of it")
         return out
+
+    def _dram_bound(self, kind: str) -> str:
+        """Why a kind's layers are slow when their memory-bound ones take most of its cycles: how close those run
+        to the time their DRAM bytes take at the DRAM's bandwidth (the roofline's memory roof), and how much of
+        those bytes are weights (a batch-1 FC layer uses each weight once: no mapping can reuse it); '' otherwise."""
+        group = [a for a in self.layers if a.layer.kind == kind]
+        bound = [a for a in group if a.bound == "memory" and a.roofline.dram_bytes_per_s is not None]
+        cycles = sum(a.cost.cycles * a.cost.count for a in bound)
+        if not bound or cycles < 0.5 * sum(a.cost.cycles * a.cost.count for a in group):
+            return ""
+        pt = bound[0].roofline
+        bytes_per_cycle = pt.dram_bytes_per_s / (pt.clock_ghz * 1e9)
+        dram_bytes = sum(a.dram_bytes * a.cost.count for a in bound)
+        word_bytes = self.cost.accelerator.levels[0].word_bits / 8
+        weight_reads = sum(a.evaluation.reads[0][0] * a.cost.count for a in bound)
+        weight_words = sum(a.layer.param_words * a.cost.count for a in bound)
+        weights = weight_reads * word_bytes / dram_bytes
+        what = (f"{weights:.0%} of it weights" + (", each read once" if weight_reads == weight_words else "")
+                if weights >= 0.5 else f"{1 - weights:.0%} of it activations")
+        return (f": bound by DRAM bandwidth, {cycles / (dram_bytes / bytes_per_cycle):.2f}x the cycles their "
+                f"{dram_bytes / 1e6:.3g} MB of DRAM traffic take at {bytes_per_cycle:.3g} B/cycle ({what})")
 
     def to_dict(self) -> dict:
         return {"layers": [a.to_dict() for a in self.layers],

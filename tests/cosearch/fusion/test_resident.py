@@ -13,7 +13,7 @@ from cosearch.search import evaluate_network
 from mappings import MappingCache, random_valid_mappings
 from nets import Layer, Network, get_network
 
-from _fusion_tiny import tiny_accelerator
+from _fusion_tiny import tiny_accelerator, tiny_cache
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -139,7 +139,7 @@ def test_weights_that_do_not_all_fit_are_cached_in_part_and_the_rest_streamed(ca
 
 def test_a_residual_adds_shortcut_is_read_where_it_lives_and_charged_there(cache):
     """The project layer adds the stem's output (1,152 words): with the stem's output in DRAM (600 words of GLB) the
-    add reads it from DRAM (words, DRAM read energy and bandwidth cycles charged; the layer-wise plan the fused
+    add reads it from DRAM (words, DRAM read energy, and cycles as DRAM traffic of the layer, R7; the layer-wise plan the fused
     modes compare with charges it too, the `none` mode's own plan does not: the per-layer model); kept on chip, it
     reads it from the GLB at the GLB's read energy."""
     net = _net()
@@ -154,7 +154,10 @@ def test_a_residual_adds_shortcut_is_read_where_it_lives_and_charged_there(cache
     assert run.result.energy_pj == pytest.approx(alone.result.energy_pj + -(-words // dram.block_size_words)
                                                  * dram.read_energy_pj)
     bandwidth = dram.read_bandwidth or dram.shared_bandwidth
-    assert run.result.cycles == alone.result.cycles + -(-words // bandwidth)
+    ev = explain(alone.layer, acc, alone.result.arrays)       # R7: DRAM moves the layer's words and the shortcut's
+    moved = ev.reads[0].sum() + ev.fills[0].sum() + ev.updates[0].sum() + words
+    assert abs(run.result.cycles - max(alone.result.cycles, math.ceil(moved / bandwidth))) <= 1
+    assert run.result.cycles <= alone.result.cycles + -(-words // bandwidth)
     small = get_fusion_mode("resident").plan(net, acc, cache, "edp")
     assert small.runs[adder].traffic.dram_read_words == words
     big = get_fusion_mode("resident").plan(net, _acc(65536), cache, "edp")
@@ -353,3 +356,27 @@ def test_evaluate_network_keeps_apart_runs_that_differ_only_in_the_traffic_the_p
     assert plan.runs[2].traffic and not plan.runs[1].traffic
     cost = evaluate_network(net, acc, cache, fusion="resident")
     assert (cost.cycles, cost.energy_pj) == (plan.cycles, pytest.approx(plan.energy_pj, rel=1e-12))
+
+
+@pytest.mark.parametrize("dram_words_per_cycle", [0.25, 2.0, 64.0])
+def test_a_shortcut_read_from_dram_overlaps_the_layer_as_its_own_traffic_does(dram_words_per_cycle):
+    """R7's overlap rule: the shortcut's DRAM reads raise the DRAM level's read rate, and the layer takes its slowest
+    level's cycles. So the layer-wise plan's adder (the project layer, reading the stem's 1,152-word output) costs
+    at least its own run and at most its run plus the stream alone at DRAM's bandwidth (the series bound); on a fast
+    DRAM, where the layer is bound by its array, the stream costs no cycle; on a slow one, where its own DRAM reads
+    bound it, nearly the whole stream."""
+    acc = build_accelerator(pe_array=(4, 4), rf_words=8, glb_words=4096,
+                            dram_bandwidth_words_per_cycle=dram_words_per_cycle, word_bits=8, technology_nm=45,
+                            name=f"tiny_dram_{dram_words_per_cycle}")
+    net, cache = _net(), tiny_cache()
+    alone = layer_wise(net, acc, cache, "edp").runs[3]
+    charged = layer_wise(net, acc, cache, "edp", shortcuts=True).runs[3]
+    dram = acc.levels[0]
+    bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
+    stream = math.ceil(1152 / bandwidth)
+    assert charged.dram_words == alone.dram_words + 1152
+    assert alone.result.cycles <= charged.result.cycles <= alone.result.cycles + stream
+    if dram_words_per_cycle == 64.0:
+        assert charged.result.cycles == alone.result.cycles
+    if dram_words_per_cycle == 0.25:
+        assert charged.result.cycles >= alone.result.cycles + stream - 1

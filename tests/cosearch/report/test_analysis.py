@@ -103,3 +103,19 @@ def test_a_utilization_range_whose_ends_print_alike_is_one_figure():
     assert percent_range(0.0161, 0.0164) == "1.6%"          # printed '1.6%-1.6%' before
     assert percent_range(0.031, 0.178) == "3.1%-17.8%"
     assert percent_range(0.5, 0.5) == "50.0%"
+
+
+def test_a_kind_bound_by_dram_bandwidth_says_so_with_its_roof():
+    """A batch-1 FC layer uses each weight once: on NVDLA-1024 (1,024 MACs a cycle, a few DRAM bytes) it runs at
+    the memory roof, and the headline says so (the cycles against those its DRAM bytes take, and that they are
+    weights)."""
+    net = Network("conv-fc", (Layer.conv(64, 64, 3, 28, name="conv"), Layer.fc(2048, 1024, name="fc")))
+    a = analyze(evaluate_network(net, get_preset("nvdla_1024"), MappingCache(replace(SEARCH_MAPPER, budget_evals=256))))
+    fc = next(x for x in a.layers if x.layer.name == "fc")
+    assert fc.bound == "memory"
+    line = next(h for h in a.headlines() if h.startswith("FC layers"))
+    bytes_per_cycle = fc.roofline.dram_bytes_per_s / (fc.roofline.clock_ghz * 1e9)
+    ratio = fc.cost.cycles / (fc.dram_bytes / bytes_per_cycle)
+    assert 1 <= ratio < 1.01          # no mapping beats the roof, and this one reads each weight once
+    assert line.endswith(f": bound by DRAM bandwidth, {ratio:.2f}x the cycles their {fc.dram_bytes / 1e6:.3g} MB of "
+                         f"DRAM traffic take at {bytes_per_cycle:.3g} B/cycle (100% of it weights, each read once)"), line

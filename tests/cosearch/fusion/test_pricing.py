@@ -1,0 +1,109 @@
+"""The resident planner's fast pricing (`cosearch.fusion.pricing`) equals its reference, `explain_rehomed`, bit for
+bit: on random mappings (bypasses included) of convolutions, depthwise, strided and FC layers, on views of every
+resident tensor set, and on the mapper's residual-factor mappings."""
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from accel_models import explain_rehomed, get_preset
+from accel_models import reference
+from accel_models.mapping_arrays import MappingArrays
+from cosearch.fusion.pricing import rehomed_price, uniform_instances
+from cosearch.fusion.view import Residency
+from mappings import MapperSettings, random_mappings
+from nets import Layer
+
+from _fusion_tiny import tiny_accelerator
+
+LAYERS = [Layer.conv(8, 16, 3, 6, name="c3"), Layer.conv(16, 8, 1, 7, name="c1"),
+          Layer.conv(16, 16, 3, 6, groups=16, name="dw"), Layer.conv(8, 8, 3, 8, stride=2, name="s2"),
+          Layer.fc(64, 24, name="fc")]
+SETS = [r for n in range(1, 4) for r in itertools.combinations(range(3), n)]
+
+
+def _reference(layer, acc, view, arrays, home, resident):
+    ev = explain_rehomed(layer, acc, view, arrays, home, resident)
+    if not ev.valid:
+        return None
+    return (int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum()),
+            int(sum(max(0, t) for t in ev.tile_words[home])))
+
+
+def _with_random_bypass(arrays: MappingArrays, rng) -> MappingArrays:
+    keep = arrays.keep.copy()
+    keep[:, 1:] = rng.integers(0, 2, size=keep[:, 1:].shape)
+    return arrays._replace(keep=keep)
+
+
+def _odd_prices(glb_words: int):
+    """The tiny accelerator with blocks of several words, bandwidth limits at every level, leakage and clusters."""
+    acc = tiny_accelerator(glb_words)
+    dram, glb, *rest = acc.levels
+    dram = replace(dram, block_size_words=4, read_bandwidth=1.5, write_bandwidth=1.0)
+    glb = replace(glb, block_size_words=2, read_bandwidth=3.0, write_bandwidth=2.0, shared_bandwidth=4.0,
+                  leak_energy_pj=0.013)
+    rest = [replace(lv, leak_energy_pj=0.002, cluster_size=2) for lv in rest]
+    return replace(acc, levels=(dram, glb, *rest), name=f"odd_{glb_words}")
+
+
+ACCELERATORS = {"tiny_96": lambda: tiny_accelerator(96), "tiny_65536": lambda: tiny_accelerator(65536),
+                "odd_1024": lambda: _odd_prices(1024), "odd_300": lambda: _odd_prices(300),
+                "eyeriss": lambda: get_preset("eyeriss"), "edge_tpu_like": lambda: get_preset("edge_tpu_like")}
+
+
+@pytest.mark.parametrize("name", sorted(ACCELERATORS))
+def test_fast_pricing_is_explain_rehomed_bit_for_bit_on_random_mappings(name):
+    acc, rng = ACCELERATORS[name](), np.random.default_rng(len(name))
+    compared = valid = 0
+    for layer, resident in itertools.product(LAYERS, SETS):
+        residency = Residency(1, resident, acc.levels[1].capacity_words)
+        view = residency.view(acc)
+        batch = _with_random_bypass(random_mappings(layer, view, 12, rng), rng)
+        for b in range(batch.batch_size):
+            arrays = batch.row(b)
+            got = rehomed_price(layer, acc, view, arrays, 1, resident)
+            assert (None if got is None else tuple(got)) == _reference(layer, acc, view, arrays, 1, resident)
+            compared += 1
+            valid += got is not None
+    assert valid > compared // 4        # most random mappings are valid on the tiny array: the prices are compared
+
+
+def test_fast_pricing_on_residual_factor_mappings_and_a_preset():
+    """The mapper's residual-factor mappings (instances under a fan-out may do unequal work: the reference's
+    per-instance path) and the priced tuple `Residency.priced` returns, on nvdla_256 (whose GLB is the home)."""
+    acc = get_preset("nvdla_256")
+    settings = MapperSettings(budget_evals=200, factors="residual")
+    layers = [Layer.conv(24, 40, 3, 13, name="odd"), Layer.conv(40, 40, 5, 11, groups=40, name="dw"),
+              Layer.fc(200, 100, name="fc")]
+    seen_uneven = 0
+    for layer, resident in itertools.product(layers, SETS):
+        residency = Residency(1, resident, acc.levels[1].capacity_words)
+        view = residency.view(acc)
+        found = settings.search(settings.encoding(layer, view), "edp")
+        assert found.valid
+        arrays = found.arrays.row(0).with_residuals()
+        seen_uneven += not reference.uniform_instances(arrays, 0)
+        assert residency.priced(layer, acc, arrays) == _reference(layer, acc, view, arrays, 1, resident)
+    assert seen_uneven       # the per-instance path was taken at least once
+
+
+def test_uniform_instances_is_the_references_rule():
+    rng = np.random.default_rng(5)
+    acc = tiny_accelerator(1024)
+    layer = Layer.conv(12, 12, 3, 10, name="c")
+    batch = random_mappings(layer, acc, 400, rng).with_residuals()
+    outcomes = set()
+    for b in range(batch.batch_size):
+        row = batch.row(b)
+        fields = {}
+        for name in ("temporal", "spatial_x", "spatial_y"):     # a random residual below some loops' ends
+            ends = getattr(row, name)
+            cut = rng.random(ends.shape) < 0.1
+            fields[f"{name}_residual"] = np.where(cut, rng.integers(1, np.maximum(ends, 1) + 1), 0)
+        row = row._replace(**fields)
+        want = reference.uniform_instances(row, 0)
+        assert uniform_instances(row) == want
+        outcomes.add(want)
+    assert outcomes == {True, False}

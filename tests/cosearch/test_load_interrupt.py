@@ -1,0 +1,62 @@
+"""`python -m cosearch` and the `cosearch` console script: a Ctrl-C while the libraries load ends with one line and
+status 130 (`cosearch._load_guard`), as run_cosearch.py's does. The interrupt is made to land in the load for sure: a
+`rich` placed first on the path raises KeyboardInterrupt when the package imports it."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from _cosearch_cli import ROOT, cli_env
+from cosearch import _load_guard
+
+CONSOLE_SCRIPT = "import re, sys\nfrom cosearch.command import console\nif __name__ == '__main__':\n    sys.exit(console())\n"
+"""What pip writes as the `cosearch` console script (`[project.scripts]`), in a file named `cosearch`."""
+
+
+def _run(tmp_path, argv, interrupt_module="rich"):
+    fake = tmp_path / "fake" / interrupt_module
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise KeyboardInterrupt\n")
+    env = cli_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "fake"), str(ROOT), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("entry", ["python -m cosearch", "cosearch"])
+def test_ctrl_c_while_loading_is_one_line_and_status_130(tmp_path, entry):
+    if entry == "cosearch":
+        (tmp_path / "cosearch").write_text(CONSOLE_SCRIPT)
+        argv = [str(tmp_path / "cosearch"), "--version"]
+    else:
+        argv = ["-m", "cosearch", "--version"]
+    done = _run(tmp_path, argv)
+    assert done.returncode == 130, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [f"{entry}: error: interrupted; finished trials are kept: re-run the same "
+                                        "command to resume"], done.stderr[-3000:]
+
+
+def test_a_program_that_imports_cosearch_keeps_its_keyboard_interrupt(tmp_path):
+    done = _run(tmp_path, ["-c", "import cosearch"])
+    assert done.returncode != 130 and "KeyboardInterrupt" in done.stderr, done.stderr[-3000:]
+
+
+def test_the_guard_reads_an_import_error_raised_while_handling_an_interrupt_as_the_interrupt():
+    def raised_while_handling(first, then):
+        try:
+            try:
+                raise first
+            except BaseException:
+                raise then
+        except BaseException as exc:
+            return exc
+    assert _load_guard.interrupted_import(KeyboardInterrupt())
+    assert _load_guard.interrupted_import(raised_while_handling(KeyboardInterrupt(),
+                                                                ImportError("numba._devicearray failed to import")))
+    assert not _load_guard.interrupted_import(ImportError("No module named 'torch'"))
+    assert not _load_guard.interrupted_import(raised_while_handling(ValueError("bad"), ImportError("failed")))
+
+
+def test_the_message_is_the_commands():
+    from cosearch.command import INTERRUPTED
+    assert _load_guard.MESSAGE == f"error: {INTERRUPTED}"
