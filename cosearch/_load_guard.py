@@ -16,10 +16,11 @@ MESSAGE = "error: interrupted; finished trials are kept: re-run the same command
 """`cosearch.command.INTERRUPTED` (not loaded yet when this one is printed)."""
 
 
-def interrupted_import(exc: BaseException | None) -> bool:
-    """Whether `exc`, raised while the libraries load, is an interrupt: a KeyboardInterrupt, or an error a C
-    extension's module set-up raised while handling one (numba reports an interrupt that lands in its imports as
-    "numba._devicearray failed to import")."""
+def caused_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether `exc` is, or was raised while handling, a KeyboardInterrupt. A Ctrl-C that lands in a C extension
+    surfaces as another error chained to it: numba reports one in its imports as "numba._devicearray failed to
+    import" and one inside a kernel as a SystemError ("returned a result with an exception set"). The trial workers
+    (`cosearch.search.workers`) use the same rule."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
@@ -47,7 +48,7 @@ def guarded_load():
     try:
         yield
     except (KeyboardInterrupt, ImportError) as exc:
-        if prog is None or not interrupted_import(exc):
+        if prog is None or not caused_by_interrupt(exc):
             raise
         print(f"{prog}: {MESSAGE}", file=sys.stderr)
         sys.exit(130)

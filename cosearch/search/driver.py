@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
 from .accuracy import AccuracyModel, accuracy_model, check_floor
 from .finalize import finalize
@@ -21,7 +22,7 @@ from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .split_compile import compile_beside
 from .study import load_study, prepare_study, trial_counts
-from .workers import INPUT_ERROR, WorkerReport, caused_by_interrupt, run_worker, run_worker_processes
+from .workers import INPUT_ERROR, WorkerReport, run_worker, run_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:

@@ -31,6 +31,7 @@ except ImportError:  # Windows has no getrusage
     resource = None
 
 from .._files import write_text_atomic
+from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
@@ -200,18 +201,6 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             on_trial()
     return WorkerReport(index, counts[TrialState.COMPLETE], counts[TrialState.PRUNED], counts[TrialState.FAIL],
                         time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
-
-
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether `exc` is, or was raised while handling, a KeyboardInterrupt: a Ctrl-C that lands inside a numba
-    kernel surfaces as a SystemError ("returned a result with an exception set") chained to it."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 class _QuietInterrupt(logging.Filter):

@@ -50,11 +50,11 @@ def test_the_guard_reads_an_import_error_raised_while_handling_an_interrupt_as_t
                 raise then
         except BaseException as exc:
             return exc
-    assert _load_guard.interrupted_import(KeyboardInterrupt())
-    assert _load_guard.interrupted_import(raised_while_handling(KeyboardInterrupt(),
+    assert _load_guard.caused_by_interrupt(KeyboardInterrupt())
+    assert _load_guard.caused_by_interrupt(raised_while_handling(KeyboardInterrupt(),
                                                                 ImportError("numba._devicearray failed to import")))
-    assert not _load_guard.interrupted_import(ImportError("No module named 'torch'"))
-    assert not _load_guard.interrupted_import(raised_while_handling(ValueError("bad"), ImportError("failed")))
+    assert not _load_guard.caused_by_interrupt(ImportError("No module named 'torch'"))
+    assert not _load_guard.caused_by_interrupt(raised_while_handling(ValueError("bad"), ImportError("failed")))
 
 
 def test_the_message_is_the_commands():
