@@ -57,7 +57,7 @@ class Row:
     def build(self) -> Network:
         net = get_network(self.network, **dict(self.options))
         if self.conv_only:   # the chip's figure covers the conv layers only
-            net = Network(f"{net.name}_conv", [layer for layer in net.layers if layer.kind != "fc"], dict(net.meta))
+            net = Network(f"{net.name}_conv", [layer for layer in net.layers if layer.kind == "conv"], dict(net.meta))
         return net
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
+from ._shapes import adaptive_window
 from .layer import Layer
 from .network import LayerRecorder
 
@@ -17,6 +18,21 @@ def conv_from_shapes(out_shape: tuple, c_in: int, c_out: int, groups: int, kerne
     return Layer(R=kernel[1], S=kernel[0], P=int(out_shape[-1]), Q=int(out_shape[-2]), C=c_in // groups,
                  K=c_out // groups, N=int(batch), G=groups, stride_w=stride[1], stride_h=stride[0],
                  dilation_w=dilation[1], dilation_h=dilation[0], name=name)
+
+
+def pool_from_shapes(in_shape: tuple, out_shape: tuple, kernel: tuple[int, int] | None,
+                     stride: tuple[int, int] | None, name: str) -> Layer | None:
+    """A 2-D max or average pool from its input and output shapes [..., C, H, W] (`Layer.pool`): `kernel` and
+    `stride` (height, width); None for an adaptive or global pool, whose window follows from the sizes
+    (`adaptive_window`). None when it is the identity (a 1x1 window at stride 1)."""
+    (h, w), (oh, ow) = in_shape[-2:], out_shape[-2:]
+    if kernel is None:
+        (kh, sh), (kw, sw) = adaptive_window(int(h), int(oh)), adaptive_window(int(w), int(ow))
+        kernel, stride = (kh, kw), (sh, sw)
+    if tuple(kernel) == (1, 1) and tuple(stride) == (1, 1):
+        return None
+    batch = prod(out_shape[:-3]) if len(out_shape) > 3 else 1
+    return Layer.pool(int(in_shape[-3]), tuple(kernel), (int(oh), int(ow)), tuple(stride), int(batch), name=name)
 
 
 def linear_from_shape(in_shape: tuple, in_features: int, out_features: int, name: str) -> Layer:

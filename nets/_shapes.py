@@ -28,6 +28,16 @@ def pool_out(size: int, kernel: int, stride: int, padding: int = 0, ceil_mode: b
     return out
 
 
+def adaptive_window(size: int, out: int) -> tuple[int, int]:
+    """(window, stride) of an adaptive pool from `size` to `out` pixels along one axis, as the fixed window torch
+    uses when `out` divides `size` (stride = size // out, window = size - (out - 1) x stride; 1, 1 when it does not
+    shrink: a copy)."""
+    if out >= size:
+        return 1, 1
+    stride = size // out
+    return size - (out - 1) * stride, stride
+
+
 def same_padding(kernel: int) -> int:
     """'Same' padding of an odd kernel as OFA and torchvision use it: k // 2."""
     return kernel // 2

@@ -41,12 +41,12 @@ def _check_int(name: str, value: object, minimum: int = 1) -> int:
     return int(value)
 
 
-def _pair(name: str, value) -> tuple[int, int]:
-    """(height, width) from an integer or a pair of integers."""
+def _pair(name: str, value, owner: str = "conv") -> tuple[int, int]:
+    """(height, width) from an integer or a pair of integers (`owner`: the constructor, for the error)."""
     pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
     if len(pair) != 2:
-        raise ValueError(f"Layer.conv {name} must be an integer or a (height, width) pair, got {value!r}")
-    return tuple(_check_int(f"conv {name}", v) for v in pair)  # type: ignore[return-value]
+        raise ValueError(f"Layer.{owner} {name} must be an integer or a (height, width) pair, got {value!r}")
+    return tuple(_check_int(f"{owner} {name}", v) for v in pair)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class Layer:
     first operand and the output but not W, so a shared K/V head is read as one tensor, exactly.
     `weights_are_activations` marks such a layer: its W holds no parameters (`Network.weight_words`
     leaves it out) and `kind` is 'matmul'; the cost is the same either way.
+
+    `is_pool` marks a max or average pool: a per-channel window with a stride and no parameters, whose loop nest is
+    a depthwise conv's (G = channels, C = K = 1, R x S the window; each window step one compare or add counted as a
+    MAC). Its W tensor stands for the constant window (R x S x G words, small); it is mapped and costed as the
+    depthwise layer of the same shape, its `kind` is 'pool', and `Network.weight_words` leaves it out.
 
     `elementwise` lists the non-MAC work fused behind the layer (softmax, norms, activations, adds;
     `nets.elementwise`); it is reported, not costed, and is not part of the layer's identity.
@@ -83,6 +88,7 @@ class Layer:
     dilation_h: int = 1
     name: str = field(default="", compare=False)
     weights_are_activations: bool = False
+    is_pool: bool = False
     elementwise: tuple[ElementwiseOp, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +98,11 @@ class Layer:
             raise ValueError(f"Layer.name must be a string, got {self.name!r}")
         if type(self.weights_are_activations) is not bool:
             raise ValueError(f"Layer.weights_are_activations must be True or False, got {self.weights_are_activations!r}")
+        if type(self.is_pool) is not bool:
+            raise ValueError(f"Layer.is_pool must be True or False, got {self.is_pool!r}")
+        if self.is_pool and (self.C != 1 or self.K != 1 or self.weights_are_activations):
+            raise ValueError(f"Layer.is_pool: a pool has C = K = 1 (its channels in G) and weights_are_activations "
+                             f"False, got C={self.C}, K={self.K}, weights_are_activations={self.weights_are_activations}")
         if type(self.elementwise) is not tuple:
             object.__setattr__(self, "elementwise", tuple(self.elementwise))
         if self.elementwise and not all(isinstance(op, ElementwiseOp) for op in self.elementwise):
@@ -113,6 +124,18 @@ class Layer:
             raise ValueError(f"Layer.G: groups={groups} must divide c_in={c_in} and c_out={c_out}")
         return cls(R=kw, S=kh, P=ow, Q=oh, C=c_in // groups, K=c_out // groups, N=batch, G=groups,
                    stride_w=stride, stride_h=stride, dilation_w=dilation, dilation_h=dilation, name=name)
+
+    @classmethod
+    def pool(cls, channels: int, kernel: int | tuple[int, int], out_hw: int | tuple[int, int], stride: int = 1,
+             batch: int = 1, name: str = "") -> "Layer":
+        """A max or average pool over `channels` channels: a `kernel` window (height, width) moved by `stride`,
+        giving `out_hw`; a depthwise-shaped loop nest with no parameters (`is_pool`). A global pool is the window
+        of the whole input with out_hw 1."""
+        kh, kw = _pair("kernel", kernel, "pool")
+        oh, ow = _pair("out_hw", out_hw, "pool")
+        sh, sw = _pair("stride", stride, "pool")
+        return cls(R=kw, S=kh, P=ow, Q=oh, N=batch, G=_check_int("pool channels", channels),
+                   stride_w=sw, stride_h=sh, name=name, is_pool=True)
 
     @classmethod
     def fc(cls, in_features: int, out_features: int, batch: int = 1, name: str = "",
@@ -165,8 +188,10 @@ class Layer:
 
     @property
     def kind(self) -> str:
-        """'matmul' (both operands activations), 'depthwise', 'fc' or 'conv' (grouped convs that are not
+        """'matmul' (both operands activations), 'pool', 'depthwise', 'fc' or 'conv' (grouped convs that are not
         depthwise count as conv)."""
+        if self.is_pool:
+            return "pool"
         if self.weights_are_activations:
             return "matmul"
         if self.G > 1 and self.C == 1:
@@ -198,7 +223,9 @@ class Layer:
 
     @property
     def param_words(self) -> int:
-        """Parameters the layer holds (words): its weights, none for a product of two activations."""
+        """Constant words the layer reads (its weights): a conv's or linear's parameters, a pool's window (R x S x G
+        words, constant data the planners may keep on chip as they keep a depthwise layer's weights; not a
+        parameter of the network, `Network.weight_words`); none for a product of two activations."""
         return 0 if self.weights_are_activations else self.weight_words
 
     @property
@@ -217,7 +244,7 @@ class Layer:
     @property
     def group_key(self) -> tuple:
         """What makes two layers the same workload in a network's table (`Network.unique_layers`)."""
-        return self.shape_key + (self.weights_are_activations,)
+        return self.shape_key + (self.weights_are_activations, self.is_pool)
 
     def with_name(self, name: str) -> "Layer":
         return replace(self, name=name)

@@ -69,8 +69,8 @@ class Network:
     @property
     def weight_words(self) -> int:
         """Parameters of all layers (words): weights of convs and linears; biases and normalisation parameters
-        are not layers, and a product of two activations holds none."""
-        return sum(layer.param_words for layer in self.layers)
+        are not layers, and a product of two activations and a pool (its window is a constant) hold none."""
+        return sum(layer.param_words for layer in self.layers if not layer.is_pool)
 
     def unique_layers(self) -> list[tuple[Layer, int]]:
         """(representative layer, count) per distinct workload (`Layer.group_key`), in first-seen order."""

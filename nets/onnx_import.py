@@ -9,11 +9,15 @@ topologically sorted):
   both operands are activations, `Layer.weights_are_activations`), and Attention (opset 23: its scores and
   context products, grouped-query attention included) -- each read from its shapes by `nets._products`, as
   the torch.fx import reads the same operations, so both give the same layers for one model.
+- 2-D MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool, and a ReduceMean over both spatial axes of a 4-D
+  tensor (how torch exports a global average pool), as pool layers (`Layer.pool`: a depthwise-shaped window with
+  no parameters; a 1x1 window at stride 1 is the identity and makes none).
 - Element-wise work (`nets.elementwise`) attached to the last product before it: Relu and Clip (ReLU6) as relu,
   Tanh, Gelu, Softmax, LayerNormalization, RMSNormalization, Where as a mask, Add / Sub / Mul / Div of two
   tensors (a tensor and a scalar constant: scale). A bias added to a weight product's output (MatMul + Add, as
   torch exports a linear layer on tokens) belongs to the layer and is not listed, as in the torch.fx import.
-- Free (no layer, no op listed; the zoo does not list them either): pooling, batch normalisation, shape and
+- Free (no layer, no op listed; the zoo does not list them either): Lp and RoI pooling, 1-D pools, batch
+  normalisation, shape and
   layout operators (Reshape, Transpose, Concat, Gather, Slice, ...), casts and comparisons, and element-wise
   functions the zoo does not count (Sigmoid, HardSwish, Exp, Sqrt, ...).
 - The dataflow between the layers (`Network.sources`, `Network.skips`, followed by `LayerRecorder`): which layers'
@@ -32,9 +36,9 @@ from math import prod
 from pathlib import Path
 
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
 
-from ._products import attention_layers, conv_from_shapes, linear_from_shape, product
+from ._products import attention_layers, conv_from_shapes, linear_from_shape, pool_from_shapes, product
 from .layer import Layer
 from .network import LayerRecorder, Network
 
@@ -42,6 +46,9 @@ OWNER = "from_onnx"
 
 MAC_OPERATORS = ("Conv", "Gemm", "MatMul", "Attention")
 """Operators read as layers."""
+
+POOL_OPERATORS = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
+"""Operators read as pool layers when they pool over two spatial dims (else followed as free)."""
 
 ELEMENTWISE_OPERATORS: dict[str, str] = {
     "Relu": "relu", "Clip": "relu", "Tanh": "tanh", "Gelu": "gelu", "Softmax": "softmax", "LogSoftmax": "softmax",
@@ -53,7 +60,7 @@ constant operand: 'scale')."""
 
 FREE_OPERATORS = frozenset({
     # pooling and normalisation the zoo does not list
-    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool", "MaxRoiPool",
+    "LpPool", "GlobalLpPool", "MaxRoiPool",
     "BatchNormalization", "InstanceNormalization", "GroupNormalization", "LpNormalization", "Dropout",
     "ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
     "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin", "TopK", "CumSum",
@@ -122,6 +129,7 @@ class _Graph:
         self.shapes: dict[str, tuple[int, ...] | None] = {}
         self.types: dict[str, int] = {}
         self.static: set[str] = set()  # computed from initializers / constants alone: weights, not activations
+        self.tensors = {init.name: init for init in graph.initializer}  # initializer and Constant values
         self.weight_products: set[str] = set()  # outputs of products with a weight operand (a bias may follow)
         self.scope_counts: dict[str, int] = {}
         for value in (*graph.input, *graph.value_info, *graph.output):
@@ -207,9 +215,12 @@ class _Graph:
                 getattr(self, f"_{op.lower()}")(node, out)
                 out.produced(node.output[0])
                 continue
+            if (op in POOL_OPERATORS or op == "ReduceMean") and self._pool(node, out):
+                out.produced(node.output[0])
+                continue
             if op in ELEMENTWISE_OPERATORS:
                 self._elementwise(node, ELEMENTWISE_OPERATORS[op], out)
-            elif op not in FREE_OPERATORS:
+            elif op not in FREE_OPERATORS and op not in POOL_OPERATORS:
                 raise _error(self.path, f"node {node.name!r}: operator {op} cannot be mapped (accepted: Conv, Gemm, "
                              "MatMul, Attention, element-wise and shape operators; see nets.onnx_import)")
             self._follow(node, out)
@@ -234,6 +245,7 @@ class _Graph:
     def _constant(self, node) -> None:
         for attr in node.attribute:
             if attr.name == "value":
+                self.tensors[node.output[0]] = attr.t
                 self.shapes[node.output[0]] = tuple(int(d) for d in attr.t.dims)
                 self.types[node.output[0]] = attr.t.data_type
             elif attr.name in ("value_float", "value_int"):
@@ -258,6 +270,30 @@ class _Graph:
             raise _error(self.path, f"node {node.name!r}: operator Conv over {rank} spatial dims cannot be mapped "
                          "(accepted: 1-D and 2-D convolutions)")
         self._mark_weight_product(node)
+
+    def _pool(self, node, out: LayerRecorder) -> bool:
+        """Record a 2-D pool (or a ReduceMean over both spatial axes) as a layer; False (nothing recorded) for a pool
+        over another rank, a mean over other axes, or the identity."""
+        x = self.shape(node, node.input[0], "input")
+        attrs = _attributes(node)
+        if node.op_type == "ReduceMean":
+            axes = attrs.get("axes") if "axes" in attrs else \
+                (self.tensors.get(node.input[1]) if len(node.input) > 1 and node.input[1] else None)
+            axes = axes if axes is None or isinstance(axes, list) else numpy_helper.to_array(axes).tolist()
+            if len(x) != 4 or axes is None or sorted(a % 4 for a in axes) != [2, 3]:
+                return False
+            y = x[:2] + (1, 1)
+        else:
+            y = self.shape(node, node.output[0], "output")
+        if len(x) != 4 or len(y) != 4:
+            return False
+        kernel = tuple(attrs["kernel_shape"]) if "kernel_shape" in attrs else None
+        stride = tuple(attrs.get("strides", (1, 1))) if kernel is not None else None
+        layer = pool_from_shapes(x, y, kernel, stride, self.layer_name(node))
+        if layer is None:
+            return False
+        out.add(layer, node.input[0])
+        return True
 
     def _gemm(self, node, out: LayerRecorder) -> None:
         attrs = _attributes(node)

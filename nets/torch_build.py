@@ -96,8 +96,10 @@ class Bottleneck(nn.Module):
 
 
 class GlobalAvgPool(nn.Module):
+    """The global average pool (a pool layer to `from_torch`, as `GlobalPoolUnit` is to the plan's network)."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(2, 3), keepdim=True)
+        return nn.functional.adaptive_avg_pool2d(x, 1)
 
 
 class OFASubnet(nn.Module):

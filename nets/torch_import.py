@@ -6,7 +6,9 @@ its input are there, as a model built under `torch.device("meta")`: no arithmeti
 execution order: nn.Conv1d/Conv2d and F.conv2d, nn.Linear and F.linear, matmul / bmm / `@` / addmm /
 baddbmm, F.scaled_dot_product_attention (its scores and context products, grouped-query attention
 included) and nn.MultiheadAttention (its projections and both products); token counts and heads come
-from the traced shapes. A product whose second operand is computed from parameters alone is a weight
+from the traced shapes. 2-D max and average pools (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d where it
+changes the size, their F. functions, and a mean over both spatial dims of a 4-D tensor: a global average pool)
+are pool layers (`Layer.pool`, no parameters). A product whose second operand is computed from parameters alone is a weight
 layer; otherwise both operands are activations (`Layer.weights_are_activations`). Element-wise work
 (norms, activations, softmax, masks, adds and products of tensors, scaling) is attached to the last
 product before it (`nets.elementwise`). The graph's dataflow gives each layer's sources and the residual adds
@@ -28,6 +30,7 @@ from torch import fx, nn
 from .layer import Layer
 from .network import LayerRecorder, Network
 from ._products import attention_layers as _attention, conv_from_shapes as _conv_from_shapes, \
+    pool_from_shapes as _pool_from_shapes, \
     linear_from_shape as _linear_from_shape, product as _product
 
 _UNSUPPORTED = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -48,6 +51,37 @@ _MATMUL_METHODS = {"matmul": (0, 1), "bmm": (0, 1), "__matmul__": (0, 1)}
 
 def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+_POOL_FUNCTIONS = {F.max_pool2d: True, F.avg_pool2d: True, F.adaptive_avg_pool2d: False}
+"""Pool functions, True for those taking (input, kernel_size, stride) as arguments 0-2 (an adaptive one: none)."""
+
+
+def _pool(out: "_Collector", node: fx.Node, source, kernel, stride, name: str) -> bool:
+    """Record a 2-D pool of `source` (an fx node of a 4-D tensor) as a layer; False (nothing recorded) for another
+    rank or the identity. `kernel` None: an adaptive pool, its window from the sizes."""
+    shape, in_shape = _shape(node), _shape(source) if isinstance(source, fx.Node) else None
+    if shape is None or in_shape is None or len(shape) != 4 or len(in_shape) != 4:
+        return False
+    if kernel is not None:
+        kernel, stride = _pair(kernel), _pair(stride if stride not in (None, ()) else kernel)
+    layer = _pool_from_shapes(in_shape, shape, kernel, stride, name)
+    if layer is None:
+        return False
+    out.add(layer, source, node)
+    return True
+
+
+def _spatial_mean(node: fx.Node) -> bool:
+    """Whether `node` is x.mean / torch.mean over both spatial dims (2, 3) of a 4-D x: a global average pool."""
+    if not ((node.op == "call_method" and node.target == "mean") or
+            (node.op == "call_function" and node.target is torch.mean)) or not node.args:
+        return False
+    shape = _shape(node.args[0]) if isinstance(node.args[0], fx.Node) else None
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    dims = (dims,) if isinstance(dims, int) else dims
+    return shape is not None and len(shape) == 4 and isinstance(dims, (tuple, list)) \
+        and sorted(d % 4 for d in dims) == [2, 3]
 
 
 def _conv_layer(module: nn.Conv2d, out_shape: tuple, name: str) -> Layer:
@@ -223,6 +257,10 @@ def _walk(gm: fx.GraphModule) -> _Collector:
             elif isinstance(m, nn.MultiheadAttention):
                 _mha(out, m, node, name)
                 out.produced(node)
+            elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)) and _pool(
+                    out, node, node.args[0], None if isinstance(m, nn.AdaptiveAvgPool2d) else m.kernel_size,
+                    None if isinstance(m, nn.AdaptiveAvgPool2d) else m.stride, name):
+                pass
             elif isinstance(m, _UNSUPPORTED):
                 out.unsupported.append(f"{name} ({type(m).__name__})")
             else:
@@ -249,6 +287,16 @@ def _walk(gm: fx.GraphModule) -> _Collector:
             groups = get(6, "groups", 1)
             out.add(_conv_from_shapes(shape, ws[1] * groups, ws[0], groups, (ws[2], ws[3]), _pair(get(3, "stride", 1)),
                                       _pair(get(5, "dilation", 1)), _name(node)), get(0, "input", None), node)
+        elif node.op == "call_function" and target in _POOL_FUNCTIONS and _pool(
+                out, node, node.args[0] if node.args else node.kwargs.get("input"),
+                (node.args[1] if len(node.args) > 1 else node.kwargs.get("kernel_size")) if _POOL_FUNCTIONS[target]
+                else None,
+                (node.args[2] if len(node.args) > 2 else node.kwargs.get("stride")) if _POOL_FUNCTIONS[target]
+                else None, _name(node)):
+            pass
+        elif _spatial_mean(node):
+            x = node.args[0]
+            out.add(_pool_from_shapes(_shape(x), _shape(x)[:2] + (1, 1), None, None, _name(node)), x, node)
         elif node.op == "call_function" and target is F.scaled_dot_product_attention:
             q, k, v = (node.args + (None,) * 3)[:3]
             q, k, v = (a if a is not None else node.kwargs[key] for a, key in zip((q, k, v), ("query", "key", "value")))

@@ -1,15 +1,16 @@
 """Reference networks as `Network`s (batch 1, ImageNet 224x224 unless stated), layer for layer.
 
 Each follows the layout of its torchvision implementation (the models whose MAC counts torchvision's
-documentation publishes) or, for UNet, the original paper. Only conv / linear layers are listed;
-pools, activations, normalisation and additions are free in the cost model. The transformers
+documentation publishes) or, for UNet, the original paper. Conv, linear and pool layers are listed (a max or
+average pool, global ones included, as a depthwise-shaped `Layer.pool`: real chips run them, e.g. the Edge TPU
+compiler maps MAX_POOL_2D to the chip); activations, normalisation and additions are free in the cost model. The transformers
 (`nets.transformer.zoo`) also list their element-wise work per layer.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._shapes import conv_out, pool_out
+from ._shapes import adaptive_window, conv_out, pool_out
 from .efficientnet import EFFICIENTNET_ZOO
 from .layer import Layer
 from .network import Network
@@ -58,12 +59,26 @@ class _Builder:
         out = tuple(conv_out(s, kernel, stride, pad) for s in hw)
         self._append(Layer.conv(c_in, c_out, kernel, out, stride, 1, self.batch, name=name), reads)
 
-    def pool(self, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False) -> "_Builder":
-        self.hw = tuple(pool_out(s, kernel, stride, padding, ceil_mode) for s in self.hw)
-        return self
+    def pool(self, kernel: int, stride: int, padding: int = 0, ceil_mode: bool = False, name: str = "") -> "_Builder":
+        """A max / average pool on the main path (torch's output-size rule): a `Layer.pool` reading the path."""
+        out = tuple(pool_out(s, kernel, stride, padding, ceil_mode) for s in self.hw)
+        return self._pool((kernel, kernel), (stride, stride), out, name)
 
-    def global_pool(self, to: int = 1) -> "_Builder":
-        self.hw = (to, to)
+    def global_pool(self, to: int = 1, name: str = "avgpool") -> "_Builder":
+        """An adaptive average pool to `to` x `to` (1: global), as a fixed window and stride (`adaptive_window`);
+        no layer when the size is already `to` x `to`."""
+        (kh, sh), (kw, sw) = (adaptive_window(s, to) for s in self.hw)
+        return self._pool((kh, kw), (sh, sw), (to, to), name)
+
+    def _pool(self, kernel: tuple[int, int], stride: tuple[int, int], out: tuple[int, int], name: str) -> "_Builder":
+        """Append the pool layer unless it is the identity (a 1x1 window, stride 1)."""
+        if kernel != (1, 1) or stride != (1, 1):
+            if self.path == (-1,):
+                raise ValueError(f"{self.name}: a pool on the network's input is not supported by the zoo builder")
+            channels = sum(self.layers[p].K * self.layers[p].G for p in self.path)
+            self._append(Layer.pool(channels, kernel, out, stride, self.batch, name=name), self.path)
+            self.path = (self.last,)
+        self.hw = out
         return self
 
     def fc(self, c_in: int, c_out: int, name: str = "") -> "_Builder":
@@ -78,10 +93,10 @@ class _Builder:
 def alexnet(resolution: int = 224, batch: int = 1) -> Network:
     """AlexNet, torchvision's single-tower variant (Krizhevsky, "One weird trick...", arXiv 1404.5997)."""
     b = _Builder("alexnet", resolution, batch)
-    b.conv(3, 64, 11, 4, 2, name="features.0").pool(3, 2)
-    b.conv(64, 192, 5, 1, 2, name="features.3").pool(3, 2)
+    b.conv(3, 64, 11, 4, 2, name="features.0").pool(3, 2, name="features.2")
+    b.conv(64, 192, 5, 1, 2, name="features.3").pool(3, 2, name="features.5")
     b.conv(192, 384, 3, name="features.6").conv(384, 256, 3, name="features.8").conv(256, 256, 3, name="features.10")
-    b.pool(3, 2).global_pool(6)  # AdaptiveAvgPool2d((6, 6))
+    b.pool(3, 2, name="features.12").global_pool(6)  # AdaptiveAvgPool2d((6, 6)): the identity at 224
     b.fc(256 * 6 * 6, 4096, "classifier.1").fc(4096, 4096, "classifier.4").fc(4096, 1000, "classifier.6")
     return b.network(resolution=resolution)
 
@@ -96,11 +111,11 @@ def vgg16(resolution: int = 224, batch: int = 1) -> Network:
     c_in = 3
     for i, item in enumerate(_VGG16):
         if item == "M":
-            b.pool(2, 2)
+            b.pool(2, 2, name=f"features.{i}")
         else:
             b.conv(c_in, item, 3, name=f"features.{i}")
             c_in = item
-    b.global_pool(7)  # AdaptiveAvgPool2d((7, 7))
+    b.global_pool(7)  # AdaptiveAvgPool2d((7, 7)): the identity at 224
     b.fc(512 * 7 * 7, 4096, "classifier.0").fc(4096, 4096, "classifier.3").fc(4096, 1000, "classifier.6")
     return b.network(resolution=resolution)
 
@@ -108,7 +123,7 @@ def vgg16(resolution: int = 224, batch: int = 1) -> Network:
 def resnet50(resolution: int = 224, batch: int = 1) -> Network:
     """ResNet-50 (He et al., CVPR 2016) as torchvision builds it (v1.5: stride on the 3x3 conv)."""
     b = _Builder("resnet50", resolution, batch)
-    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, 1)
+    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, 1, name="maxpool")
     c_in = 64
     for stage, (blocks, width, stride) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512), (1, 2, 2, 2))):
         for j in range(blocks):
@@ -185,18 +200,22 @@ Table 1."""
 def googlenet(resolution: int = 224, batch: int = 1) -> Network:
     """Inception v1 / GoogLeNet (Szegedy et al., CVPR 2015, Table 1) as torchvision builds it, without the
     auxiliary classifiers (inference). As in torchvision and TF-slim's inception_v1 (the model Coral compiles for
-    the Edge TPU), the "5x5" branch is a 3x3 conv; the pool branch's 3x3 max-pool is free."""
+    the Edge TPU), the "5x5" branch is a 3x3 conv; the pool branch opens with a 3x3 max-pool, stride 1."""
     b = _Builder("googlenet", resolution, batch)
-    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, ceil_mode=True)
-    b.conv(64, 64, 1, name="conv2").conv(64, 192, 3, name="conv3").pool(3, 2, ceil_mode=True)
+    b.conv(3, 64, 7, 2, 3, name="conv1").pool(3, 2, ceil_mode=True, name="maxpool1")
+    b.conv(64, 64, 1, name="conv2").conv(64, 192, 3, name="conv3").pool(3, 2, ceil_mode=True, name="maxpool2")
     for module, (c_in, c1, r3, c3, r5, c5, proj) in _INCEPTION_V1.items():
         if module in ("4a", "5a"):
-            b.pool(3, 2, ceil_mode=True) if module == "4a" else b.pool(2, 2, ceil_mode=True)
+            b.pool(3, 2, ceil_mode=True, name="maxpool3") if module == "4a" else \
+                b.pool(2, 2, ceil_mode=True, name="maxpool4")
         name, x, hw, outputs = f"inception{module}", b.path, b.hw, []
         for convs in (((c1, 1, "branch1"),), ((r3, 1, "branch2.0"), (c3, 3, "branch2.1")),
-                      ((r5, 1, "branch3.0"), (c5, 3, "branch3.1")), ((proj, 1, "branch4.1"),)):
+                      ((r5, 1, "branch3.0"), (c5, 3, "branch3.1")), ((None, 3, "branch4.0"), (proj, 1, "branch4.1"))):
             b.path, b.hw, width = x, hw, c_in     # each branch reads the module's input
             for c_out, kernel, label in convs:
+                if c_out is None:
+                    b.pool(kernel, 1, 1, ceil_mode=True, name=f"{name}.{label}")
+                    continue
                 b.conv(width, c_out, kernel, name=f"{name}.{label}")
                 width = c_out
             outputs.append(b.last)
@@ -254,12 +273,12 @@ def mnasnet1_0(resolution: int = 224, batch: int = 1) -> Network:
 def squeezenet1_0(resolution: int = 224, batch: int = 1) -> Network:
     """SqueezeNet 1.0 (Iandola et al., arXiv 1602.07360, Table 1) as torchvision builds it."""
     b = _Builder("squeezenet1_0", resolution, batch)
-    b.conv(3, 96, 7, 2, 0, name="features.0").pool(3, 2, ceil_mode=True)
+    b.conv(3, 96, 7, 2, 0, name="features.0").pool(3, 2, ceil_mode=True, name="features.2")
     fires = {3: (96, 16, 64), 4: (128, 16, 64), 5: (128, 32, 128), 7: (256, 32, 128), 8: (256, 48, 192),
              9: (384, 48, 192), 10: (384, 64, 256), 12: (512, 64, 256)}
     for index in range(3, 13):
         if index in (6, 11):
-            b.pool(3, 2, ceil_mode=True)
+            b.pool(3, 2, ceil_mode=True, name=f"features.{index}")
             continue
         c_in, squeeze, expand = fires[index]
         name = f"features.{index}"
@@ -268,7 +287,7 @@ def squeezenet1_0(resolution: int = 224, batch: int = 1) -> Network:
         b.conv(squeeze, expand, 1, name=f"{name}.expand1x1")
         b.conv_at(squeeze, expand, 3, squeezed, (b.last - 1,), name=f"{name}.expand3x3")
         b.path = (b.last - 1, b.last)   # both expands read the squeeze's output; their outputs are concatenated
-    b.conv(512, 1000, 1, name="classifier.1")  # final conv classifier, then global pool
+    b.conv(512, 1000, 1, name="classifier.1").global_pool(name="classifier.3")  # final conv classifier, global pool
     return b.network(resolution=resolution)
 
 
@@ -289,7 +308,7 @@ def unet(input_hw: int = 572, in_channels: int = 1, n_classes: int = 2, padded: 
             if b.hw[0] % 2 or b.hw[1] % 2:  # the paper picks tiles so that every 2x2 pool sees an even size
                 raise ValueError(f"unet: input_hw={input_hw} gives an odd {b.hw} map before a 2x2 max-pool; "
                                  f"use e.g. 572 (valid convs) or a multiple of 16 (padded)")
-            b.pool(2, 2)
+            b.pool(2, 2, name=f"down{level}.pool")
         b.conv(c_in, width, 3, padding=pad, name=f"down{level}.conv1")
         b.conv(width, width, 3, padding=pad, name=f"down{level}.conv2")
         c_in = width

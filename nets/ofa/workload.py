@@ -1,5 +1,8 @@
 """A plan's compute layers as `Layer`s (`plan_network`), and its parameter count.
 
+Max and average pools (the stem's max pool, the ResNet-D shortcut's average pool, the global average pool) are
+layers (`Layer.pool`), the squeeze-and-excite's global pool included.
+
 A unit's layers depend only on the unit and its input size, so they are built once and shared (subnet
 searches build thousands of networks from a few thousand distinct units)."""
 from __future__ import annotations
@@ -20,10 +23,16 @@ def _conv_layer(unit: ConvUnit, hw: int, batch: int) -> tuple[Layer, int]:
 
 
 @lru_cache(maxsize=1 << 14)
-def _se_layers(unit: SEUnit, batch: int) -> tuple[Layer, ...]:
-    """The SE's two 1x1 convs act on the pooled 1x1 map."""
-    return (Layer.conv(unit.channels, unit.mid, 1, 1, batch=batch, name=f"{unit.name}.reduce"),
+def _se_layers(unit: SEUnit, hw: int, batch: int) -> tuple[Layer, ...]:
+    """The SE's global pool of its `hw` x `hw` input, then its two 1x1 convs on the pooled 1x1 map."""
+    pool = (Layer.pool(unit.channels, hw, 1, hw, batch, name=f"{unit.name}.pool"),) if hw > 1 else ()
+    return pool + (Layer.conv(unit.channels, unit.mid, 1, 1, batch=batch, name=f"{unit.name}.reduce"),
             Layer.conv(unit.mid, unit.channels, 1, 1, batch=batch, name=f"{unit.name}.expand"))
+
+
+@lru_cache(maxsize=1 << 12)
+def _pool_layer(channels: int, kernel: int, stride: int, out: int, batch: int, name: str) -> Layer:
+    return Layer.pool(channels, kernel, out, stride, batch, name=name)
 
 
 @lru_cache(maxsize=1 << 10)
@@ -34,7 +43,7 @@ def _linear_layer(unit: LinearUnit, batch: int) -> Layer:
 
 
 def plan_layers(plan: Plan, batch: int = 1) -> list[Layer]:
-    """Every conv / depthwise / SE conv / linear layer of a plan, in execution order."""
+    """Every conv / depthwise / SE conv / pool / linear layer of a plan, in execution order."""
     return plan_graph(plan, batch)[0]
 
 
@@ -50,6 +59,11 @@ def plan_graph(plan: Plan, batch: int = 1) -> tuple[list[Layer], list[tuple[int,
         layers.append(layer)
         return out
 
+    def pool(channels: int, kernel: int, stride: int, out: int, name: str) -> int:
+        if kernel > 1 or stride > 1:    # a 1x1 window at stride 1 is the identity
+            layers.append(_pool_layer(channels, kernel, stride, out, batch, name))
+        return out
+
     for unit in plan.units:
         if isinstance(unit, ConvUnit):
             hw = conv(unit, hw)
@@ -59,22 +73,24 @@ def plan_graph(plan: Plan, batch: int = 1) -> tuple[list[Layer], list[tuple[int,
                 hw = conv(unit.expand, hw)
             hw = conv(unit.depthwise, hw)
             if unit.se is not None:
-                layers += _se_layers(unit.se, batch)
+                layers += _se_layers(unit.se, hw, batch)
             hw = conv(unit.project, hw)
             if unit.residual:
                 skips.append((block_input, len(layers) - 1))
         elif isinstance(unit, BottleneckUnit):
             if unit.downsample is not None:  # the shortcut runs first, as in OFA's forward
-                pooled = hw if unit.pool_stride == 1 else pool_out(hw, unit.pool_stride, unit.pool_stride,
-                                                                   ceil_mode=True)
+                s = unit.pool_stride
+                pooled = pool(unit.downsample.c_in, s, s, pool_out(hw, s, s, ceil_mode=True), f"{unit.name}.avg_pool")
                 conv(unit.downsample, pooled)
             hw = conv(unit.conv1, hw)
             hw = conv(unit.conv2, hw)
             hw = conv(unit.conv3, hw)
         elif isinstance(unit, MaxPoolUnit):
-            hw = pool_out(hw, unit.kernel, unit.stride, unit.padding)
+            channels = layers[-1].K * layers[-1].G
+            hw = pool(channels, unit.kernel, unit.stride, pool_out(hw, unit.kernel, unit.stride, unit.padding),
+                      "max_pooling")
         elif isinstance(unit, GlobalPoolUnit):
-            hw = 1
+            hw = pool(layers[-1].K * layers[-1].G, hw, hw, 1, "global_avg_pool")
         elif isinstance(unit, LinearUnit):
             layers.append(_linear_layer(unit, batch))
         else:  # pragma: no cover - the plan's unit types are closed

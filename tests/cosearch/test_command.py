@@ -84,7 +84,7 @@ def test_a_zigzag_device_loads_with_its_mapping_file():
         parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}")
 
 
-@pytest.mark.parametrize("groups, wanted", [("3-4", "cosearch: error: --fusion-groups: layers 3-4 do not chain"),
+@pytest.mark.parametrize("groups, wanted", [("5-6", "cosearch: error: --fusion-groups: layers 5-6 do not chain"),
                                             ("conv9", "cosearch: error: --fusion-groups: 'conv9' is not a layer of "
                                                       "googlenet")])
 def test_bad_fusion_groups_are_one_line_and_status_2(groups, wanted, tmp_path, capsys):

@@ -49,8 +49,10 @@ def test_extreme_subnet_macs_within_1_percent_of_facts(space, r, picker, expecte
 
 def test_mbv3_largest_layer_list_structure():
     net = to_network(largest_config("ofa_mbv3_w1.2", 224))
-    # stem conv + first block (dw, pw) + 20 blocks x (expand, dw, project) + 12 SE blocks x 2 + head 2 convs + fc
-    assert len(net) == 1 + 2 + 20 * 3 + 12 * 2 + 2 + 1
+    # stem conv + first block (dw, pw) + 20 blocks x (expand, dw, project) + 12 SE blocks x (pool, 2 convs) + head 2
+    # convs with the global pool between them + fc
+    assert len(net) == 1 + 2 + 20 * 3 + 12 * 3 + 2 + 1 + 1
+    assert sum(layer.kind == "pool" for layer in net) == 13
     first = net.layers[0]
     assert (first.R, first.P, first.C, first.K, first.stride_w) == (3, 112, 3, 24, 2)
     dw = net.layers[1]
@@ -62,7 +64,9 @@ def test_mbv3_largest_layer_list_structure():
     assert net.layers[-1] == Layer.fc(1536, 1000)
     feature_mix = net.layers[-2]
     assert (feature_mix.P, feature_mix.C, feature_mix.K) == (1, 1152, 1536)
-    final_expand = net.layers[-3]
+    pool = net.layers[-3]
+    assert pool.kind == "pool" and (pool.R, pool.S, pool.P, pool.G) == (7, 7, 1, 1152)
+    final_expand = net.layers[-4]
     assert (final_expand.P, final_expand.Q, final_expand.K) == (7, 7, 1152)
 
 

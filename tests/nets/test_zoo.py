@@ -30,6 +30,7 @@ def test_zoo_macs_within_2_percent_of_published(name, gmacs):
 
 # torchvision "num_params" of the same pages. Every conv of these nets is followed by BatchNorm (2 parameters
 # per output channel, no conv bias) and the classifier has a bias, or every layer has a bias and no BatchNorm.
+# Pools hold no parameters.
 PUBLISHED_PARAMS_BN = {"resnet50": 25_557_032, "mobilenet_v2": 3_504_872, "mnasnet1_0": 4_383_312,
                        "googlenet": 6_624_904}     # torchvision GoogLeNet_Weights.IMAGENET1K_V1 (no aux classifiers)
 PUBLISHED_PARAMS_BIAS = {"alexnet": 61_100_840, "vgg16": 138_357_544, "squeezenet1_0": 1_248_424}
@@ -38,14 +39,14 @@ PUBLISHED_PARAMS_BIAS = {"alexnet": 61_100_840, "vgg16": 138_357_544, "squeezene
 @pytest.mark.parametrize("name, params", PUBLISHED_PARAMS_BN.items())
 def test_layer_shapes_reproduce_published_parameter_counts_bn_nets(name, params):
     net = get_network(name)
-    extra = sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net)
+    extra = sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net if layer.kind != "pool")
     assert net.weight_words + extra == params
 
 
 @pytest.mark.parametrize("name, params", PUBLISHED_PARAMS_BIAS.items())
 def test_layer_shapes_reproduce_published_parameter_counts_bias_nets(name, params):
     net = get_network(name)
-    assert net.weight_words + sum(layer.G * layer.K for layer in net) == params
+    assert net.weight_words + sum(layer.G * layer.K for layer in net if layer.kind != "pool") == params
 
 
 # Published to fewer digits: Howard et al., Table 8 (4.2 million; Keras's MobileNet reports 4,231,976 trainable);
@@ -57,19 +58,21 @@ PUBLISHED_PARAMS_ROUNDED = {"mobilenet_v1": (4.2e6, 0.01), "efficientnet_edgetpu
 def test_device_benchmark_networks_match_their_published_parameter_counts(name, published):
     params, tolerance = published
     net = get_network(name)
-    counted = net.weight_words + sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net)
+    counted = net.weight_words + sum(layer.K if layer.kind == "fc" else 2 * layer.G * layer.K for layer in net
+                                     if layer.kind != "pool")
     assert abs(counted - params) / params < tolerance
 
 
 def test_device_benchmark_networks_follow_their_papers():
-    """MobileNet v1: 13 depthwise layers, 7x7x1024 before the pool; GoogLeNet: 9 inception modules of 6 convs
-    (57 convs + FC), 1024 channels at 7x7; EfficientNet-EdgeTPU-S: 18 blocks (1 + 2 + 4 + 5 + 4 + 2), depthwise only after the fused stages
+    """MobileNet v1: 13 depthwise layers, 7x7x1024 before the pool; GoogLeNet: 9 inception modules of 6 convs and
+    a max pool (57 convs + 14 pools + FC), 1024 channels at 7x7; EfficientNet-EdgeTPU-S: 18 blocks (1 + 2 + 4 + 5 + 4 + 2), depthwise only after the fused stages
     (5x5 kernels), the first block expanding 32 channels to 96."""
     v1 = get_network("mobilenet_v1")
     depthwise = [layer for layer in v1 if layer.kind == "depthwise"]
     assert len(depthwise) == 13 and (depthwise[-1].P, depthwise[-1].G) == (7, 1024)
     g = get_network("googlenet")
-    assert len(g) == 58 and sum(layer.name.startswith("inception") for layer in g) == 54
+    assert len(g) == 72 and sum(layer.name.startswith("inception") for layer in g) == 63
+    assert sum(layer.kind == "pool" for layer in g) == 14 and sum(layer.kind == "conv" for layer in g) == 57
     last = [layer for layer in g if layer.name.startswith("inception5b")]
     assert {layer.P for layer in last} == {7} and sum(layer.K for layer in last if layer.R == 1 and
                                                        not layer.name.endswith(".0")) + 384 + 128 == 1024
@@ -82,18 +85,18 @@ def test_device_benchmark_networks_follow_their_papers():
 
 def test_unet_follows_the_paper():
     # Ronneberger et al., MICCAI 2015, Fig. 1 and Sec. 2: 572x572 input tile, 388x388 output map,
-    # 23 convolutional layers, 64 feature channels at the top, 1024 at the bottom.
+    # 23 convolutional layers, 64 feature channels at the top, 1024 at the bottom; 4 2x2 max pools.
     net = unet()
-    assert len(net) == 23
+    assert len(net) == 27 and sum(layer.kind == "pool" for layer in net) == 4
     assert net.meta["output_hw"] == (388, 388)
     first, last = net.layers[0], net.layers[-1]
     assert (first.P, first.C, first.K) == (570, 1, 64)
     assert (last.R, last.P, last.C, last.K) == (1, 388, 64, 2)
     assert max(layer.K for layer in net if layer.R == 3) == 1024
-    bottom = [layer for layer in net if layer.name.startswith("down4")]
+    bottom = [layer for layer in net if layer.name.startswith("down4") and layer.kind == "conv"]
     assert [layer.P for layer in bottom] == [30, 28]
     padded = unet(input_hw=256, padded=True)
-    assert padded.meta["output_hw"] == (256, 256) and len(padded) == 23
+    assert padded.meta["output_hw"] == (256, 256) and len(padded) == 27
     with pytest.raises(ValueError, match="input_hw=570"):
         unet(input_hw=570)  # 570 -> 566, pool 283, two valid convs -> 279: odd before the next pool
 

@@ -134,9 +134,9 @@ def test_fusion_is_part_of_what_a_study_is():
     ({"fusion": "depth-first", "fusion_groups": "1-3"}, r"--fusion-groups: needs a fixed --network"),
     ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": "1-2-3"}, r"--fusion-groups: group "),
     ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": "2-99"},
-     r"--fusion-groups: layer index 99 is out of range for mobilenet_v2 \(accepted: 0-52\)"),
+     r"--fusion-groups: layer index 99 is out of range for mobilenet_v2 \(accepted: 0-53\)"),
     ({"fusion": "depth-first", "network": "googlenet", "fusion_groups": "inception3a.branch1-inception3a.branch2.0"},
-     r"--fusion-groups: layers 3-4 do not chain: layer 4 \(inception3a.branch2.0\) reads \[2\]"),
+     r"--fusion-groups: layers 5-6 do not chain: layer 6 \(inception3a.branch2.0\) reads \[4\]"),
     ({"fusion": "depth-first", "networks": "mobilenet_v2,googlenet", "fusion_groups": "features.1.depthwise-2"},
      r"--fusion-groups: 'features.1.depthwise' is not a layer of googlenet"),
 ])

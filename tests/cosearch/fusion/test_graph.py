@@ -91,9 +91,12 @@ def test_network_sources_are_checked_with_one_line_naming_the_field():
 def test_zoo_records_branches_concatenations_and_shortcuts():
     g = get_network("googlenet")
     names = [layer.name for layer in g.layers]
-    heads = [names.index(f"inception4a.{b}") for b in ("branch1", "branch2.0", "branch3.0", "branch4.1")]
+    heads = [names.index(f"inception4b.{b}") for b in ("branch1", "branch2.0", "branch3.0", "branch4.0")]
+    ends = [names.index(f"inception4a.{b}") for b in ("branch1", "branch2.1", "branch3.1", "branch4.1")]
+    assert all(g.sources[h] == tuple(ends) for h in heads)       # 4a's four branches, concatenated, read by 4b's
+    assert g.sources[names.index("inception4b.branch4.1")] == (names.index("inception4b.branch4.0"),)  # its pool
     ends = [names.index(f"inception3b.{b}") for b in ("branch1", "branch2.1", "branch3.1", "branch4.1")]
-    assert all(g.sources[h] == tuple(ends) for h in heads)       # 3b's four branches, concatenated, read by 4a's
+    assert g.sources[names.index("maxpool3")] == tuple(ends)     # the pool between stages reads 3b's concatenation
     s = get_network("squeezenet1_0")
     names = [layer.name for layer in s.layers]
     squeeze = names.index("features.3.squeeze")
