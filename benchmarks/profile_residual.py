@@ -5,9 +5,10 @@
 The temporal-class mappings among N residual decodes of random genes (default 200, as `bench_cost_model.py
 --residual`) of its two layers on the corpus's Eyeriss-like architecture, repeated to 5,000 rows, counted by a copy
 of `accesses.level_accesses`' residual branch that counts only some kinds of (level, tensor) streams (a run-time
-mask, so one compilation serves every stage): those without a fan-out above them (the phases' closed form), those
-right under a fan-out (`sweep.sweep`), the MAC's; each kind's CPU time per mapping is its stage's less the nest
-alone, best of 7. The last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must
+mask, so one compilation serves every stage): those no residual touches (`residual.whole_stream`: the perfect closed
+form), the others without a fan-out above them (the phases' closed form), those right under a fan-out (`sweep.sweep`),
+the MAC's (`sweep.uniform_stream`: its iterations counted once); each kind's CPU time per mapping is its stage's less
+the nest alone, best of 7. The last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must
 follow `level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
 """
 import os
@@ -22,12 +23,13 @@ from numba import njit  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
-from accel_models.kernel.counts import moving_loops, spatial_loops  # noqa: E402
+from accel_models.kernel.counts import closed_form_accesses, moving_loops, spatial_loops  # noqa: E402
 from accel_models.kernel.driver import evaluate_one, max_children, new_outputs  # noqa: E402
 from accel_models.kernel.links import spatial_axes  # noqa: E402
 from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
 from accel_models.kernel.phases import phase_fills  # noqa: E402
-from accel_models.kernel.sweep import sweep  # noqa: E402
+from accel_models.kernel.residual import whole_stream  # noqa: E402
+from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
 from accel_models.reference import uniform_instances  # noqa: E402
@@ -35,9 +37,10 @@ from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding  # noqa: E402
 from nets import Layer  # noqa: E402
 
-PHASED, FANOUT, MAC, FANOUT_FILLS = 1, 2, 4, 8
+PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE = 1, 2, 4, 8, 16
 """Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
-the phases' closed form (what a closed form there would cost without the links)."""
+the phases' closed form (what a closed form there would cost without the links); WHOLE: the streams no residual
+touches, by the perfect closed form."""
 
 
 @njit(_nrt=False)
@@ -51,6 +54,7 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
     origin = ws.sweep[0].origin
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
+    mac_steps = -1.0
     spatial_above = np.int64(0)
     for lvl in range(1, L + 1):
         is_mac = lvl == L
@@ -66,6 +70,8 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 continue
             kind = MAC if is_mac else (FANOUT if n_children > 1 else PHASED)
+            if whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
+                kind = WHOLE
             if kind == FANOUT and mask & FANOUT_FILLS:
                 F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
                 tally[0] += F < 0.0
@@ -77,7 +83,13 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             F = -1.0
-            if kind == PHASED:
+            if kind == WHOLE:
+                F, _, _ = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                               fanout[p, FAN_X], fanout[p, FAN_Y], ws)
+            elif kind == MAC:
+                F, _, _, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
+                                                    n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, mac_steps)
+            elif kind == PHASED:
                 F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
             if F < 0.0:
                 if kind == PHASED:
@@ -132,15 +144,15 @@ def main():
               "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     print(f"load average {os.getloadavg()[0]:.2f}")
-    stages = [("checks + nest", 0), ("phased streams", PHASED), ("streams under a fan-out", FANOUT),
-              ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
-              ("all streams", PHASED | FANOUT | MAC), ("evaluate_one", -1)]
+    stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
+              ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
+              ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_one", -1)]
     for name, layer in layers.items():
         maps = _temporal_class(layer, eyeriss, n)
         la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
         ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
         out = new_outputs(maps.batch_size, maps.temporal.shape[1])
-        tally = np.zeros(8, dtype=np.int64)
+        tally = np.zeros(WHOLE + 1, dtype=np.int64)
         res = {}
         for label, mask in stages:
             run(la, aa, maps, out, ws, mask, tally)
@@ -155,8 +167,8 @@ def main():
         print(f"{name}: {maps.batch_size} rows; us/mapping CPU (stage less the nest)")
         for label, _ in stages:
             us, tl = res[label]
-            streams = {k: int(tl[v]) / maps.batch_size for k, v in (("phased", PHASED), ("fan-out", FANOUT),
-                                                                     ("mac", MAC)) if tl[v]}
+            streams = {k: int(tl[v]) / maps.batch_size for k, v in (("whole", WHOLE), ("phased", PHASED),
+                                                                     ("fan-out", FANOUT), ("mac", MAC)) if tl[v]}
             left = f", phased left to the walk {tl[0] / maps.batch_size:.2f}" if tl[0] else ""
             extra = f"  streams/mapping {streams}{left}" if streams else ""
             print(f"  {label:28s} {us:7.2f}  ({us - base:+.2f}){extra}")

@@ -1,8 +1,8 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
-the closed form (`counts.closed_form_accesses`, perfect mappings) or, for residual ones, the phases' closed form
-(`phases.phase_fills`: a level without a fan-out above it, not the MAC) or the frame walk (`sweep.sweep`: the
-rest, and whatever the phases leave to it) as the count of each (level, tensor). `instances.class_accesses` is
-its counterpart per instance class.
+the closed form (`counts.closed_form_accesses`: perfect mappings, and a residual mapping's streams that no residual
+touches, `residual.whole_stream`) or, for the other streams of a residual one, `sweep.uniform_stream` (the phases'
+closed form, the MAC's count of iterations, the frame walk) as the count of each (level, tensor).
+`instances.class_accesses` is its counterpart per instance class.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from numba import njit
 
 from .counts import closed_form_accesses, moving_loops, spatial_loops
 from .links import spatial_axes
-from .phases import phase_fills
-from .sweep import sweep
+from .residual import whole_stream
+from .sweep import uniform_stream
 from .workspace import FAN_X, FAN_Y
 
 
@@ -20,7 +20,8 @@ from .workspace import FAN_X, FAN_Y
 def level_accesses(layer, acc, ws, n_temporal, residual):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
-    has a residual loop (then every stream is swept from the origin, `sweep.sweep`)."""
+    has a residual loop (then every stream that a residual touches is counted from the origin by
+    `sweep.uniform_stream`)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -29,6 +30,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
+    mac_steps = -1.0                 # the MAC's iterations that run, once counted (`sweep.uniform_stream`)
     spatial_above = np.int64(0)      # spatial loops of the levels above lvl
     for lvl in range(1, L + 1):
         is_mac = lvl == L
@@ -55,18 +57,12 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            if residual:
-                F = -1.0
-                if n_children == 1 and not is_mac:
-                    # no fan-out: no multicast (groups == 1) and no links, the parent reads what the level fills;
-                    # the walk's memo pool is free scratch between sweeps
-                    F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
-                    reads = F
-                    transfers = 0.0
-                if F < 0.0:
-                    F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
-                                                n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, np.bool_(True))
+            if residual and not whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
+                F, reads, transfers, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups,
+                                                                n_children, spatial, n_sp, fanout[p, FAN_X],
+                                                                fanout[p, FAN_Y], ws, origin, mac_steps)
             else:
+                # every iteration of the loops above runs and no tile of t is cut: a perfect stream
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
                                                            spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws)
             child.fill[t] = F

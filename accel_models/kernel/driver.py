@@ -128,19 +128,13 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _no_sweep(*args):
-    """`sweep.sweep` in the perfect driver's `level_accesses`: never called (that driver raises on a residual
-    mapping before counting it); NaN counts if it were."""
-    return np.nan, np.nan, np.nan
+def _no_uniform_stream(*args):
+    """`sweep.uniform_stream` in the perfect driver's `level_accesses`: never called (that driver raises on a
+    residual mapping before counting it); NaN counts if it were."""
+    return np.nan, np.nan, np.nan, np.nan
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _no_phase_fills(*args):
-    """`phases.phase_fills` in the perfect driver's `level_accesses`: never called, as `_no_sweep`."""
-    return np.nan
-
-
-@variant(level_accesses, sweep=_no_sweep, phase_fills=_no_phase_fills)
+@variant(level_accesses, uniform_stream=_no_uniform_stream)
 def level_accesses_perfect():
     """`accesses.level_accesses` for perfect mappings: its closed form, without the residual cores it never calls."""
 

@@ -16,15 +16,18 @@ came before only through the stride memory (none, or the last stride) at the fir
 (the node's *first move*): that step reuses the overlap when no stride is remembered, or when it repeats the
 remembered one and no axis lost two words or more (`state.delta`), and brings its whole tile otherwise. After it
 the memory is the move's own (its translation, or none), so the rest of the node's steps and the memory it leaves
-are two fixed values, one per outcome of the first move. A node is summarized from its children by running that
+are two fixed values, one per outcome of the first move. The memory any move leaves is its own translation after an
+overlap and none after a whole tile, so the state after a sequence of moves is the last move's outcome (one bit per
+outcome of the first move) and that move's geometry, the same for both: the composition carries two bits and one
+last move, and a node's summary per outcome is its rest's fills and its last move's outcome. A node is summarized from its children by running that
 rule over their sequence (first child, step, middle child, step, ..., last child): the middle iterations repeat the
 same child, so once an iteration leaves both outcomes' states as it found them, every further one adds the same
 counts (`_compose`). Counts are integers, as in the walk, so the result is the walk's exactly.
 
 Under a fan-out the walk also serves a step's delta over a link (R3) when the previous step's delta, of the same
 size, sits at an offset difference of grid neighbours (`residual._step`). A node's summary therefore also carries,
-per outcome, the delta its last step leaves (size and corner; none after a still step or where the innermost loops
-that do not move the tensor repeat the tile, `residual.leaf_step`'s forgetting) and its first move's delta, which
+the delta its last move leaves under either outcome of that move (size and corner; none after a still step or where
+the innermost loops that do not move the tensor repeat the tile, `residual.leaf_step`'s forgetting) and its first move's delta, which
 meets the delta from before the node only when the move is the node's very first step. Where two consecutive deltas
 of equal size have corners an offset difference of grid neighbours apart on the children's lattice
 (`link_candidates`), a link may be taken: the stream is left to the walk. Elsewhere no link is, and the parent
@@ -48,39 +51,46 @@ A = N_AXES
 # A node's record in the scratch: scalars, then 8-dim and N_AXES-axis vectors.
 J, N, CM, CL, HAS_MOVE, FM_OK, FM_OVER, FM_WHOLE = range(8)
 REST = 8              # [2]: the rest of the node's fills after its first move, per outcome (0 overlap, 1 whole)
-EXIT_HAS = 10         # [2]: per outcome, whether the node leaves a stride remembered
+EXIT_O = 10           # [2]: per outcome of its first move, the outcome of its last move
 FIRST_WORDS = 12
 HAS_STEP = 13         # the node has more than one tile (steps inside it)
 FM_ENTRY = 14         # its first move is its first step and its first tile keeps its delta: it meets the one before
 FIRST_FORGETS = 15    # its first tile's delta is forgotten (the innermost loops that do not move t repeat the tile)
-EXIT_SIZE = 16        # [2]: per outcome, the size of the delta its last step leaves (0: none)
-CTX = 18              # [8]: the cut context
+EXIT_KEEP = 16        # the delta of its last move is still kept at its end (links checked; no still step after it)
+L_OVER, L_WHOLE = 17, 18              # its last move's words under each of that move's outcomes
+CTX = 19              # [8]: the cut context
 FM_T = CTX + 8        # [A]: the first move's translation
-EXIT_STRIDE = FM_T + A                # [2 x A]: per outcome, the stride left remembered
-FIRST_EXT = EXIT_STRIDE + 2 * A       # [A]
+LAST_T = FM_T + A     # [A]: the last move's translation (the stride it leaves remembered, after an overlap)
+FIRST_EXT = LAST_T + A                # [A]
 LAST_LO = FIRST_EXT + A               # [A]: the last tile's corner relative to the node's first
 LAST_EXT = LAST_LO + A                # [A]
-FM_CORNER = LAST_EXT + A              # [2 x A]: per outcome, the first move's delta's corner (relative to the base)
-EXIT_CORNER = FM_CORNER + 2 * A       # [2 x A]: per outcome, the corner of the delta the node leaves
-NODE = EXIT_CORNER + 2 * A
+FM_CO = LAST_EXT + A                  # [A]: the first move's delta's corner, overlap outcome (relative to the base)
+FM_CW = FM_CO + A                     # [A]: the same, whole outcome (the tile's corner)
+L_CO = FM_CW + A                      # [A]: the last move's delta's corner, overlap outcome (relative to the base)
+L_CW = L_CO + A                       # [A]: the same, whole outcome
+NODE = L_CW + A
 MAX_NODES = 1024
 """Nodes a stream may need before it is left to the walk (the dev corpora and random decodes need far fewer)."""
 
-# The composition's state per outcome of a node's first move: the stride memory (has, stride), then the delta the
-# last step left (size, corner relative to the current child's base).
-O_HAS, O_STRIDE, O_SIZE, O_CORNER = 0, 1, 1 + A, 2 + A
-OUT = 2 + 2 * A
-# The composition's scratch: whether the first move is known, whether no step was taken yet, the sums and the sums
-# at the start of the iteration, the outcomes simulated, both outcomes' states now and at the start of the
-# iteration, vectors.
+# The composition's scratch. After a node's first move, the state the steps leave per outcome of that move is a
+# function of the last move alone: its outcome (a bit per outcome of the first move: 0 overlap, which leaves its
+# translation remembered and its overlap delta; 1 whole, which leaves no stride and the whole tile as delta), and,
+# shared by both, the last move's translation and delta geometry (its words and corner under either outcome,
+# relative to the current child's base, and whether that delta is still kept). Whether the first move is known,
+# whether no step was taken yet, the sums and the sums at the start of the iteration, the outcomes simulated, then
+# the state now and at the start of the iteration (`ST`: the bits, then the shared last move), vectors.
 SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
-SC_N_OUT = 6          # the outcomes simulated: 0 before the first move, 2, or 1 once both states are equal
+SC_N_OUT = 6          # the outcomes simulated: 0 before the first move, 2, or 1 once both bits are equal
                       # (outcome 1 is outcome 0's then)
 SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
-SC_WIDTH = 8          # the words of an outcome's state in use: OUT where links are checked, else the memory's
-SC_OUT = 9
-SC_BEFORE = SC_OUT + 2 * OUT
-SC_T = SC_BEFORE + 2 * OUT
+SC_LINKS = 8          # link candidates are checked (a fan-out above the level)
+S_O, S_KEEP, S_LOV, S_LWH, S_LT = 0, 2, 3, 4, 5     # a state: the bits [2], kept, words, translation [A]
+S_LCO = S_LT + A                      # [A]
+S_LCW = S_LCO + A                     # [A]
+ST = S_LCW + A
+SC_NOW = 9
+SC_BEFORE = SC_NOW + ST
+SC_T = SC_BEFORE + ST
 SC_CORNER = SC_T + A
 SC_SHIFT = SC_CORNER + A
 SC_EXT = SC_SHIFT + A
@@ -97,37 +107,25 @@ POOL_WORDS = REACH + 8 * (8 * MAX_LEVELS + 1)
 candidates, the reaches."""
 HIT = -1
 """`_step` / `_child`: a link may be taken; the stream is left to the walk."""
+NOW = SC_NOW
+"""Where the composition's current state starts in its scratch."""
 
 
 @njit(cache=True, inline="always")
-def _outcome(sc, b, T, ok):
-    """R2 on a move by T (ok: no axis lost two words or more) after the memory of the state at sc[b]: 0 it reuses
-    the overlap, 1 it brings the whole tile."""
-    if sc[b + O_HAS] == 0:
-        return 0
-    if not ok:
-        return 1
-    for a in range(A):
-        if sc[b + O_STRIDE + a] != T[a]:
-            return 1
-    return 0
-
-
-@njit(cache=True, inline="always")
-def _may_link(sc, b, size, corner, co, pool, n_cand):
-    """Could a delta of `size` words at `corner` be served over a link after the delta of the state at sc[b]: the
-    same size (> 0) and corners an offset difference among the candidates apart (first: within the children's
-    spread on every axis)?"""
-    if size == 0 or sc[b + O_SIZE] != size:
+def _linkable(psize, pc, po, size, c, co, pool, n_cand):
+    """Could a delta of `size` words at corner c[co:] be served over a link after a delta of `psize` words at
+    pc[po:]: the same size (> 0) and corners an offset difference among the candidates apart (first: within the
+    children's spread on every axis)?"""
+    if size == 0 or psize != size:
         return False
     for a in range(A):
-        if abs(corner[co + a] - sc[b + O_CORNER + a]) > pool[SPAN + a]:
+        if abs(c[co + a] - pc[po + a]) > pool[SPAN + a]:
             return False
     for k in range(n_cand):
-        c = CAND + k * A
+        b = CAND + k * A
         match = True
         for a in range(A):
-            if corner[co + a] - sc[b + O_CORNER + a] != pool[c + a]:
+            if c[co + a] - pc[po + a] != pool[b + a]:
                 match = False
                 break
         if match:
@@ -136,41 +134,51 @@ def _may_link(sc, b, size, corner, co, pool, n_cand):
 
 
 @njit(cache=True, inline="always")
-def _set_out(sc, b, has, stride, so, size, corner, co):
-    """The state at sc[b] <- memory (has, stride[so:]) and, where links are checked, delta (size, corner[co:]);
-    zeros where absent."""
-    sc[b + O_HAS] = has
-    for a in range(A):
-        sc[b + O_STRIDE + a] = stride[so + a] if has != 0 else 0
-    if sc[SC_WIDTH] == OUT:
-        sc[b + O_SIZE] = size
+def _may_link(sc, v, size, c, co, pool, n_cand):
+    """`_linkable` after the delta outcome v's state keeps (none where the last move's delta is forgotten)."""
+    if sc[NOW + S_KEEP] == 0:
+        return False
+    if sc[NOW + S_O + v] == 0:
+        return _linkable(sc[NOW + S_LOV], sc, NOW + S_LCO, size, c, co, pool, n_cand)
+    return _linkable(sc[NOW + S_LWH], sc, NOW + S_LCW, size, c, co, pool, n_cand)
+
+
+@njit(cache=True, inline="always")
+def _outcomes(sc, T, t0, ok):
+    """R2 on a move by T[t0:] (ok: no axis lost two words or more) after each outcome's state: 0 it reuses the
+    overlap (no stride remembered, or the remembered one, the last move's translation, repeated), 1 it brings the
+    whole tile. Returns both (outcome 1's is outcome 0's where not simulated)."""
+    repeat = ok
+    if repeat:
         for a in range(A):
-            sc[b + O_CORNER + a] = corner[co + a] if size != 0 else 0
+            if sc[NOW + S_LT + a] != T[t0 + a]:
+                repeat = False
+                break
+    o0 = 0 if repeat or sc[NOW + S_O] != 0 else 1
+    o1 = 0 if repeat or sc[NOW + S_O + 1] != 0 else 1
+    return o0, o1
+
+
+@njit(cache=True, inline="always")
+def _last_move(sc, src, keep, over, whole, T, t0, cs, co, cw):
+    """The state's shared last move <- translation T[t0:], kept or not, words under either outcome, corners
+    src[co:] / src[cw:]."""
+    sc[NOW + S_KEEP] = keep
+    sc[NOW + S_LOV] = over
+    sc[NOW + S_LWH] = whole
+    for a in range(A):
+        sc[NOW + S_LT + a] = T[t0 + a]
+        sc[NOW + S_LCO + a] = src[co + a]
+        sc[NOW + S_LCW + a] = src[cw + a]
 
 
 @njit(cache=True, inline="always")
 def _merge(sc):
-    """Once both outcomes' states are equal, every later step adds the same to both: only outcome 0 is simulated
-    on, outcome 1 keeping its difference in sums (`_finish` restores it)."""
-    if sc[SC_N_OUT] == 1:
-        return
-    for w in range(sc[SC_WIDTH]):
-        if sc[SC_OUT + w] != sc[SC_OUT + OUT + w]:
-            return
-    sc[SC_N_OUT] = 1
-    sc[SC_OFFSET] = sc[SC_SUMS + 1] - sc[SC_SUMS]
-
-
-@njit(cache=True, inline="always")
-def _forget(sc):
-    """Both outcomes' states keep no delta (after a still step)."""
-    if sc[SC_WIDTH] != OUT:
-        return
-    for v in range(2):
-        b = SC_OUT + v * OUT
-        sc[b + O_SIZE] = 0
-        for a in range(A):
-            sc[b + O_CORNER + a] = 0
+    """Once both outcomes' bits are equal their states are (the rest is shared), and every later step adds the same
+    to both: only outcome 0 is simulated on, outcome 1 keeping its difference in sums (`_finish` restores it)."""
+    if sc[SC_N_OUT] == 2 and sc[NOW + S_O] == sc[NOW + S_O + 1]:
+        sc[SC_N_OUT] = 1
+        sc[SC_OFFSET] = sc[SC_SUMS + 1] - sc[SC_SUMS]
 
 
 @njit(cache=True, inline="always")
@@ -200,7 +208,7 @@ def _delta_corner(pool, p, q, shift, out, o):
 
 @njit(cache=True, inline="always")
 def _first_move_of_child(pool, k, c, i, shift, sc):
-    """Node k's first move is child c's (c at iteration i): its record, and each outcome's state after it."""
+    """Node k's first move is child c's (c at iteration i): its record, and the state after it."""
     pool[k + HAS_MOVE] = 1
     pool[k + FM_OK] = pool[c + FM_OK]
     pool[k + FM_OVER] = pool[c + FM_OVER]
@@ -208,14 +216,13 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
     pool[k + FM_ENTRY] = pool[c + FM_ENTRY] if sc[SC_ENTRY] != 0 else 0
     for a in range(A):
         pool[k + FM_T + a] = pool[c + FM_T + a]
-    if sc[SC_WIDTH] == OUT:
-        for a in range(A):
-            for v in range(2):
-                pool[k + FM_CORNER + v * A + a] = pool[c + FM_CORNER + v * A + a] + i * shift[a]
+        pool[k + FM_CO + a] = pool[c + FM_CO + a] + i * shift[a]
+        pool[k + FM_CW + a] = pool[c + FM_CW + a] + i * shift[a]
     for v in range(2):
-        _set_out(sc, SC_OUT + v * OUT, pool[c + EXIT_HAS + v], pool, c + EXIT_STRIDE + v * A,
-                 pool[c + EXIT_SIZE + v], pool, c + EXIT_CORNER + v * A)
+        sc[NOW + S_O + v] = pool[c + EXIT_O + v]
         sc[SC_SUMS + v] = pool[c + REST + v]
+    _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
+               c + L_CW)
     sc[SC_KNOWN] = 1
     sc[SC_N_OUT] = 2
     _merge(sc)
@@ -229,30 +236,32 @@ def _child(pool, k, c, i, shift, sc, n_cand):
     if pool[c + HAS_MOVE] == 0:
         if pool[c + HAS_STEP] != 0:       # still steps only: no delta is left
             sc[SC_ENTRY] = 0
-            _forget(sc)
+            sc[NOW + S_KEEP] = 0
         return 0
     if sc[SC_KNOWN] == 0:
         _first_move_of_child(pool, k, c, i, shift, sc)
         sc[SC_ENTRY] = 0
         return 0
-    for v in range(sc[SC_N_OUT]):
-        b = SC_OUT + v * OUT
-        o = _outcome(sc, b, pool[c + FM_T:c + FM_T + A], pool[c + FM_OK] != 0)
-        size = pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE]
-        if n_cand > 0 and pool[c + FM_ENTRY] != 0 and _may_link(sc, b, size, pool, c + FM_CORNER + o * A, pool,
-                                                                  n_cand):
-            return HIT
-        sc[SC_SUMS + v] += size + pool[c + REST + o]
-        _set_out(sc, b, pool[c + EXIT_HAS + o], pool, c + EXIT_STRIDE + o * A, pool[c + EXIT_SIZE + o], pool,
-                 c + EXIT_CORNER + o * A)
+    o0, o1 = _outcomes(sc, pool, c + FM_T, pool[c + FM_OK] != 0)
+    if n_cand > 0 and pool[c + FM_ENTRY] != 0:
+        for v in range(sc[SC_N_OUT]):
+            o = o0 if v == 0 else o1
+            if _may_link(sc, v, pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE], pool,
+                         c + (FM_CO if o == 0 else FM_CW), pool, n_cand):
+                return HIT
+    sc[SC_SUMS] += (pool[c + FM_OVER] if o0 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o0]
+    sc[SC_SUMS + 1] += (pool[c + FM_OVER] if o1 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o1]
+    sc[NOW + S_O] = pool[c + EXIT_O + o0]
+    sc[NOW + S_O + 1] = pool[c + EXIT_O + o1]
+    _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
+               c + L_CW)
     _merge(sc)
     return 0
 
 
 @njit(cache=True, inline="always")
 def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
-    """Node k's first move is the step into child q (at iteration i): its record, and each outcome's state."""
-    T, corner = sc[SC_T:SC_T + A], sc[SC_CORNER:SC_CORNER + A]
+    """Node k's first move is the step into child q (at iteration i): its record, and the state after it."""
     pool[k + HAS_MOVE] = 1
     pool[k + FM_OK] = 1 if ok else 0
     pool[k + FM_OVER] = over
@@ -260,17 +269,17 @@ def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
     # the first tile's delta meets this one if no step came before (its first child is one tile) and it is kept
     pool[k + FM_ENTRY] = 1 if sc[SC_ENTRY] != 0 and pool[k + FIRST_FORGETS] == 0 else 0
     for a in range(A):
-        pool[k + FM_T + a] = T[a]
-        pool[k + FM_CORNER + a] = corner[a] + i * shift[a]
-        pool[k + FM_CORNER + A + a] = i * shift[a]
-    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0    # the delta is kept for the next step's link
-    _set_out(sc, SC_OUT, 1, T, 0, over if keep else 0, corner, 0)
-    _set_out(sc, SC_OUT + OUT, 0, T, 0, words if keep else 0, sc, SC_ZERO)
+        pool[k + FM_T + a] = sc[SC_T + a]
+        pool[k + FM_CO + a] = sc[SC_CORNER + a] + i * shift[a]
+        pool[k + FM_CW + a] = i * shift[a]
+    keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0    # the delta is kept for the next step's link
+    sc[NOW + S_O] = 0
+    sc[NOW + S_O + 1] = 1
+    _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
     sc[SC_SUMS] = 0
     sc[SC_SUMS + 1] = 0
     sc[SC_KNOWN] = 1
     sc[SC_N_OUT] = 2
-    _merge(sc)
 
 
 @njit(cache=True, inline="always")
@@ -298,16 +307,15 @@ def _translation(pool, p, q, shift, sc):
 @njit(cache=True, inline="always")
 def _step(pool, k, p, q, i, shift, sc, n_cand):
     """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
-    sequence; the outcomes' deltas move to q's base (none before node k's first move: `_compose` starts with no
-    outcome simulated, sc[SC_N_OUT] = 0). Returns 0 or HIT (a link may be taken)."""
-    for v in range(sc[SC_N_OUT] if n_cand > 0 else 0):
-        if sc[SC_OUT + v * OUT + O_SIZE] != 0:
-            for a in range(A):
-                sc[SC_OUT + v * OUT + O_CORNER + a] -= shift[a]
+    sequence; the kept delta moves to q's base. Returns 0 or HIT (a link may be taken)."""
+    if n_cand > 0 and sc[SC_KNOWN] != 0:
+        for a in range(A):
+            sc[NOW + S_LCO + a] -= shift[a]
+            sc[NOW + S_LCW + a] -= shift[a]
     still, ok, overlap = _translation(pool, p, q, shift, sc)
     if still:                             # nothing brought: no delta left, the memory unchanged
         sc[SC_ENTRY] = 0
-        _forget(sc)
+        sc[NOW + S_KEEP] = 0
         return 0
     words = pool[q + FIRST_WORDS]
     over = words - overlap
@@ -317,41 +325,40 @@ def _step(pool, k, p, q, i, shift, sc, n_cand):
         _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand)
         sc[SC_ENTRY] = 0
         return 0
-    keep = n_cand > 0 and pool[q + FIRST_FORGETS] == 0
-    T = sc[SC_T:SC_T + A]
-    for v in range(sc[SC_N_OUT]):
-        b = SC_OUT + v * OUT
-        o = _outcome(sc, b, T, ok)
-        size = over if o == 0 else words
-        co = SC_CORNER if o == 0 else SC_ZERO
-        if n_cand > 0 and _may_link(sc, b, size, sc, co, pool, n_cand):
-            return HIT
-        sc[SC_SUMS + v] += size
-        _set_out(sc, b, 1 - o, T, 0, size if keep else 0, sc, co)
+    o0, o1 = _outcomes(sc, sc, SC_T, ok)
+    if n_cand > 0:
+        for v in range(sc[SC_N_OUT]):
+            o = o0 if v == 0 else o1
+            if _may_link(sc, v, over if o == 0 else words, sc, SC_CORNER if o == 0 else SC_ZERO, pool, n_cand):
+                return HIT
+    sc[SC_SUMS] += over if o0 == 0 else words
+    sc[SC_SUMS + 1] += over if o1 == 0 else words
+    sc[NOW + S_O] = o0
+    sc[NOW + S_O + 1] = o1
+    keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0
+    _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
     _merge(sc)
     return 0
 
 
 @njit(cache=True, inline="always")
 def _finish(pool, k, c0, cl, n, shift, sc):
-    """Node k's summary once its sequence is run: per outcome the rest, the memory and the delta it leaves (the
-    corner moved from the last child's base to k's); its first and last tiles."""
+    """Node k's summary once its sequence is run: per outcome the rest and its last move's outcome, and the last
+    move (its corners moved from the last child's base to k's); its first and last tiles."""
     if sc[SC_KNOWN] != 0:
         if sc[SC_N_OUT] == 1:
             sc[SC_SUMS + 1] = sc[SC_SUMS] + sc[SC_OFFSET]
-            for w in range(sc[SC_WIDTH]):
-                sc[SC_OUT + OUT + w] = sc[SC_OUT + w]
+            sc[NOW + S_O + 1] = sc[NOW + S_O]
         for v in range(2):
-            b = SC_OUT + v * OUT
             pool[k + REST + v] = sc[SC_SUMS + v]
-            pool[k + EXIT_HAS + v] = sc[b + O_HAS]
-            for a in range(A):
-                pool[k + EXIT_STRIDE + v * A + a] = sc[b + O_STRIDE + a]
-            if sc[SC_WIDTH] == OUT:
-                pool[k + EXIT_SIZE + v] = sc[b + O_SIZE]
-                for a in range(A):
-                    moved = sc[b + O_CORNER + a] + (n - 1) * shift[a]
-                    pool[k + EXIT_CORNER + v * A + a] = moved if sc[b + O_SIZE] != 0 else 0
+            pool[k + EXIT_O + v] = sc[NOW + S_O + v]
+        pool[k + EXIT_KEEP] = sc[NOW + S_KEEP]
+        pool[k + L_OVER] = sc[NOW + S_LOV]
+        pool[k + L_WHOLE] = sc[NOW + S_LWH]
+        for a in range(A):
+            pool[k + LAST_T + a] = sc[NOW + S_LT + a]
+            pool[k + L_CO + a] = sc[NOW + S_LCO + a] + (n - 1) * shift[a]
+            pool[k + L_CW + a] = sc[NOW + S_LCW + a] + (n - 1) * shift[a]
     pool[k + FIRST_WORDS] = pool[c0 + FIRST_WORDS]
     for a in range(A):
         pool[k + FIRST_EXT + a] = pool[c0 + FIRST_EXT + a]
@@ -360,12 +367,36 @@ def _finish(pool, k, c0, cl, n, shift, sc):
 
 
 @njit(cache=True, inline="always")
+def _kept(sc, b, v):
+    """(words, corner offset in sc) of the delta outcome v's state at sc[b:] keeps (0 words: none)."""
+    if sc[b + S_KEEP] == 0:
+        return np.int64(0), b + S_LCO
+    if sc[b + S_O + v] == 0:
+        return sc[b + S_LOV], b + S_LCO
+    return sc[b + S_LWH], b + S_LCW
+
+
+@njit(cache=True, inline="always")
 def _repeats(sc):
-    """Do the outcomes' states equal those at the start of the iteration (once merged, outcome 1 follows 0)?"""
+    """Do the outcomes' states equal those at the start of the iteration (once merged, outcome 1 follows 0): the
+    same bits, the same stride remembered where one is, and where links are checked the same delta kept?"""
+    now, before = SC_NOW, SC_BEFORE
     for v in range(sc[SC_N_OUT]):
-        for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
-            if sc[SC_BEFORE + w] != sc[SC_OUT + w]:
+        if sc[now + S_O + v] != sc[before + S_O + v]:
+            return False
+        if sc[now + S_O + v] == 0:
+            for a in range(A):
+                if sc[now + S_LT + a] != sc[before + S_LT + a]:
+                    return False
+        if sc[SC_LINKS] != 0:
+            size, c = _kept(sc, now, v)
+            bsize, bc = _kept(sc, before, v)
+            if size != bsize:
                 return False
+            if size != 0:
+                for a in range(A):
+                    if sc[c + a] != sc[bc + a]:
+                        return False
     return True
 
 
@@ -392,9 +423,8 @@ def _compose(pool, k, shift, sc, n_cand):
         middle = 1 <= i <= last           # step cm -> cm, then cm
         was = sc[SC_KNOWN]
         if middle and was != 0:
-            for v in range(sc[SC_N_OUT]):
-                for w in range(v * OUT, v * OUT + sc[SC_WIDTH]):
-                    sc[SC_BEFORE + w] = sc[SC_OUT + w]
+            for w in range(ST):
+                sc[SC_BEFORE + w] = sc[SC_NOW + w]
             sc[SC_SEG] = sc[SC_SUMS]
             sc[SC_SEG + 1] = sc[SC_SUMS + 1]
         if i > 0 and _step(pool, k, prev, c, i, shift, sc, n_cand) == HIT:
@@ -487,7 +517,7 @@ def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
     pool[k + HAS_MOVE] = 0
     pool[k + HAS_STEP] = 0
     forgets = 0
-    for j in range(tail, M if sc[SC_WIDTH] == OUT else tail):
+    for j in range(tail, M if sc[SC_LINKS] != 0 else tail):
         if pool[k + CTX + temporal[j].dim] > temporal[j].step:
             forgets = 1
     pool[k + FIRST_FORGETS] = forgets
@@ -531,7 +561,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     sc = pool[SCRATCH:CAND]
     for a in range(A):
         sc[SC_ZERO + a] = 0
-    sc[SC_WIDTH] = OUT if n_cand > 0 else O_SIZE
+    sc[SC_LINKS] = 1 if n_cand > 0 else 0
     reach = pool[REACH:REACH + (M + 1) * 8]
     # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
     for d in range(8):
@@ -554,8 +584,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     if pool[HAS_MOVE] != 0:
         fills += pool[FM_OVER] + pool[REST]
         if n_cand > 0 and pool[FM_ENTRY] != 0:
-            _set_out(sc, SC_OUT, 0, sc, SC_ZERO, pool[FIRST_WORDS], sc, SC_ZERO)
-            if _may_link(sc, SC_OUT, pool[FM_OVER], pool, FM_CORNER, pool, n_cand):
+            if _linkable(pool[FIRST_WORDS], sc, SC_ZERO, pool[FM_OVER], pool, FM_CO, pool, n_cand):
                 return -1.0
     return float(fills)
 

@@ -16,7 +16,8 @@ to the previous iteration's means the same sums and exit state, one loop step fu
 they are added at once. Every count is an integer held in a float64, so the sums are exact (below 2**53) whatever
 their order, and the time grows with the distinct cut contexts, not with the iterations.
 
-`accesses.level_accesses` calls `sweep` for a residual mapping whose instances do the same work;
+`accesses.level_accesses` calls `sweep` (through `uniform_stream`) for a residual mapping whose instances do the same
+work;
 `instances.class_accesses` calls `sweep` and `joint_sweep` per class where they do not.
 """
 from __future__ import annotations
@@ -267,6 +268,23 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
             return F, groups * F, 0.0
     return _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
                        origin)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
+                   mac_steps):
+    """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
+    the same work), but for the MAC without a fan-out above it, whose every step brings one word of each tensor that
+    the parent reads alone: its count is the iterations that run (`residual.iterations_run`), the same for the three
+    tensors, so it is counted once (`mac_steps`: that count, or < 0 if not counted yet). Returns (fills of one
+    instance, reads of its parent, link transfers, mac_steps)."""
+    if is_mac and n_children == 1:
+        if mac_steps < 0.0:
+            mac_steps = float(iterations_run(temporal, M, layer.bounds, origin))
+        return mac_steps, mac_steps, 0.0, mac_steps
+    F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y,
+                                ws, origin, np.bool_(True))
+    return F, reads, transfers, mac_steps
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
