@@ -36,7 +36,7 @@ EDITS = [  # (text of the kernel, its staged form, how many times it occurs): `s
     ("sy_residual), scratch)", "sy_residual), scratch, stage)", 1),
     ("def _decode_rows(genes, problem, table, outputs, scratch):",
      "def _decode_rows(genes, problem, table, outputs, scratch, stage):", 1),
-    ("out, s)", "out, s, stage)", 8),
+    ("out, s)", "out, s, stage)", 9),
     ("out, s, live)", "out, s, live, stage)", 4),
     ("        _loop_orders(b, g, out.order, s.imp, s.perm)",
      "        if stage >= 1:\n            _loop_orders(b, g, out.order, s.imp, s.perm)", 1),
@@ -45,7 +45,9 @@ EDITS = [  # (text of the kernel, its staged form, how many times it occurs): `s
     ("    for l in range(L - 1, 0, -1):\n        for d in range(8):\n            s.ext[d] *=",
      "    for l in range(L - 1 if stage >= 4 else 0, 0, -1):\n        for d in range(8):\n            s.ext[d] *=", 1),
     ("    if bj == 0 or _fits_everywhere(", "    if bj == 0 or stage < 5 or _fits_everywhere(", 1),
-    ("tab.div_at[vi, bj] if tiles else bj,", "(tab.div_at[vi, bj] if tiles else bj) if stage >= 6 else 0,", 1),
+    ("    lo = 0\n    while lo < hi:\n        mid = (lo + hi) // 2\n        if _fits_everywhere(",
+     "    hi = hi if stage >= 6 else 0\n    lo = 0\n    while lo < hi:\n        mid = (lo + hi) // 2\n"
+     "        if _fits_everywhere(", 1),
     ("cache=True", "cache=False", None),
 ]
 
