@@ -31,23 +31,23 @@ from nets import Layer  # noqa: E402
 
 STEPS = ["reset, keep, residual ends, auto keep", "loop orders", "spatial factors (greedy)", "axis fill",
          "temporal factors (nearest)", "capacity check", "repair search"]
-EDITS = [  # (text of the kernel, its staged form, how many times it occurs): `stage` threaded through the steps
+EDITS = [  # (text of the kernel, its staged form, how many times it occurs)
     ("sx_residual, sy_residual):", "sx_residual, sy_residual, stage):", 1),
     ("sy_residual), scratch)", "sy_residual), scratch, stage)", 1),
-    ("def _decode_rows(genes, problem, table, outputs, scratch):",
-     "def _decode_rows(genes, problem, table, outputs, scratch, stage):", 1),
-    ("out, s)", "out, s, stage)", 9),
-    ("out, s, live)", "out, s, live, stage)", 4),
-    ("        _loop_orders(b, g, out.order, s.imp, s.perm)",
-     "        if stage >= 1:\n            _loop_orders(b, g, out.order, s.imp, s.perm)", 1),
-    ("for fi in range(p.fan_levels.shape[0]):", "for fi in range(p.fan_levels.shape[0] if stage >= 2 else 0):", 1),
-    ("        if g.fill_idx[l, a] >= 0 and", "        if stage >= 3 and g.fill_idx[l, a] >= 0 and", 1),
-    ("    for l in range(L - 1, 0, -1):\n        for d in range(8):\n            s.ext[d] *=",
-     "    for l in range(L - 1 if stage >= 4 else 0, 0, -1):\n        for d in range(8):\n            s.ext[d] *=", 1),
-    ("    if bj == 0 or _fits_everywhere(", "    if bj == 0 or stage < 5 or _fits_everywhere(", 1),
-    ("    lo = 0\n    while lo < hi:\n        mid = (lo + hi) // 2\n        if _fits_everywhere(",
-     "    hi = hi if stage >= 6 else 0\n    lo = 0\n    while lo < hi:\n        mid = (lo + hi) // 2\n"
-     "        if _fits_everywhere(", 1),
+    ("def _decode_rows(genes, problem, divisors, outputs, scratch):",
+     "def _decode_rows(genes, problem, divisors, outputs, scratch, stage):", 1),
+    ("        for l in range(L):\n            for d in range(8):\n                imp[d] =",
+     "        for l in range(L if stage >= 1 else 0):\n            for d in range(8):\n                imp[d] =", 1),
+    ("        for fi in range(fan_levels.shape[0]):", "        for fi in range(fan_levels.shape[0] if stage >= 2 else 0):",
+     1),
+    ("                if fill_idx[l, a] >= 0 and", "                if stage >= 3 and fill_idx[l, a] >= 0 and", 1),
+    ("        for l in range(L - 1, 0, -1):\n            for d in range(8):\n                ext[d] *=",
+     "        for l in range(L - 1 if stage >= 4 else 0, 0, -1):\n            for d in range(8):\n                ext[d] *=", 1),
+    ("                if bj > 0 and not _fits_everywhere(", "                if stage >= 5 and bj > 0 and not _fits_everywhere(",
+     1),
+    ("                        while lo < hi:\n                            mid = (lo + hi) // 2\n                            if _fits",
+     "                        hi = hi if stage >= 6 else 0\n                        while lo < hi:\n"
+     "                            mid = (lo + hi) // 2\n                            if _fits", 2),
     ("cache=True", "cache=False", None),
 ]
 

@@ -9,8 +9,6 @@ and balanced tiles).
 """
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 from numba import njit
 
@@ -163,7 +161,6 @@ def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
                 rx[b, l, d] = res
 
 
-
 @njit(cache=True, inline="always")
 def _index_of(values, vi, count, v):
     """Index of v in row vi of a table (its first `count` entries, ascending; v is there)."""
@@ -178,119 +175,34 @@ def _index_of(values, vi, count, v):
     return lo
 
 
-Genes = namedtuple("Genes", "x order_idx rank_idx axis_idx ratio_idx tile_idx keep_idx fill_idx order_bonus "
-                            "default_keep")
-"""The genes [B, n] and where each decision reads its gene (`Encoding`'s gene maps, -1: no gene): loop order
-importances [L, 8], spatial ranks [L, 8], axes [L, 8], fan-out ratios [L, 8], temporal tile genes [L, 8], keep genes
-[L, 3], axis fills [L, 2]; the importances' bonus [L, 8] and the keep without a gene [L, 3]."""
-Problem = namedtuple("Problem", "bounds full coef fanout allowed capacity tcap active fan_levels pin_t pin_s rest_at "
-                                "residual_ok")
-"""The layer, the accelerator and the constraints: `bounds` [8] what the free factors multiply to, `full` [8] the
-layer's bounds (tiles are cut there, rule F6), the tensors' projection `coef`, the fan-out [L, 2] and the dims
-`allowed` [L, 2, 8] on each axis, capacities in words (`capacity` [L], per tensor `tcap` [L, 3]; -1: unbounded),
-the `active` dims, the levels with a fan-out, the pinned temporal / spatial factors `pin_t` / `pin_s` [L, 8] (0:
-free), the level taking each dim's rest `rest_at` [8] and the dims that may take residual factors `residual_ok` [8]
-(see `decode_batch`)."""
-Table = namedtuple("Table", "values divs counts logs logv tiles tile_counts tile_logs qdivs qtiles div_at")
-"""The divisor table (`_factorize.DivisorTable`), one row per value: the values, their divisors (ascending, `counts`
-of them), the divisors' logs and the value's, the balanced tiles (with their counts and logs), the rows of the
-quotients by each divisor and by each tile, and each divisor's index among the tiles."""
-Outputs = namedtuple("Outputs", "temporal order sx sy sorder keep rt rx ry")
-"""The `MappingArrays` fields the decode writes [B, L, 8] (keep [B, L, 3]); rt / rx / ry: the residual ends."""
-Scratch = namedtuple("Scratch", "imp perm rem ext e2 box_axes tiles used mult bounded ax_dims ax_vi ax_j n_ax pinned "
-                                "cand reach auto rel")
-"""Per-call work arrays: importances and their order [8], each dim's table row of what is left `rem` [8], tile
-extents `ext` / `e2` [8], `project`'s axes [5], tiles [3], the fan-out used and pinned per axis [2], spatial
-multipliers `mult` [L, 8], the bounded levels [L], each axis's greedy factors (dims, table rows, factor indices
-[2, 8], counts [2]), the fill's candidates [16], each dim's outermost spatial level `reach` [8], the auto keeps
-[L, 3] and which dims index which tensor `rel` [3, 8]."""
-
-
 @njit(cache=True, inline="always")
-def _factor_rows(tab, tiles):
-    """The table a dim's factors come from: its balanced tiles when it may take residual factors (`tiles`), else its
-    divisors, as (factors, counts, logs, quotient rows)."""
-    if tiles:
-        return tab.tiles, tab.tile_counts, tab.tile_logs, tab.qtiles
-    return tab.divs, tab.counts, tab.logs, tab.qdivs
-
-
-@njit(cache=True, inline="always")
-def _axis_entry(c):
-    """A fill candidate (`Scratch.cand`), packed as axis * 8 + its index in that axis's list: (axis, index)."""
-    return c // 8, c % 8
-
-
-@njit(cache=True, inline="always")
-def _fill_candidates(b, l, a, allowed, sx, sy, s):
-    """The dims the fill of axis a may change, into s.cand (returns how many): a's own greedy dims, then those of the
-    other axis left at factor 1 that may go on a and have no factor on it yet; a dim moved by an earlier fill is
-    no longer in its axis's list."""
+def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
+               ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
+    """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
+    and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two,
+    within F, to leave the fewest passes (the product over those dims of ceil(what was left / factor); with
+    divisors, the most of F), and among those the nearest to their greedy factors (sum of |log| differences); ties
+    go to the first found, dims in rank order, factors ascending. A dim's factors are the divisors of what was left
+    of it at this level, or with residual_ok its balanced tiles (`ttiles`); ax_vi / ax_j: the table row of what was
+    left and the greedy factor's index in that dim's row. The passes' product is at most the product of the dims'
+    bounds (the layer's MACs), so int64 holds it. Two, not all: an exact search over every dim's divisors
+    grows exponentially with the dims (a 1024-wide axis open to six dims took 0.1-0.3 ms a row)."""
     n = 0
     for src in (a, 1 - a):
-        for i in range(s.n_ax[src]):
-            d = s.ax_dims[src, i]
-            if s.ax_j[src, i] < 0:               # moved to the other axis by its fill
+        for i in range(n_ax[src]):
+            d = ax_dims[src, i]
+            if ax_j[src, i] < 0:               # moved to the other axis by its fill
                 continue
-            if src != a and (s.ax_j[src, i] != 0 or not allowed[l, a, d]
+            if src != a and (ax_j[src, i] != 0 or not allowed[l, a, d]
                              or (sx[b, l, d] if a == 1 else sy[b, l, d]) > 1):
                 continue
-            s.cand[n] = src * 8 + i
+            cand[n] = src * 8 + i
             n += 1
-    return n
-
-
-@njit(cache=True, inline="always")
-def _greedy_passes(n, residual_ok, tab, s):
-    """The passes the greedy factors of the n candidates leave: the product of the values of what is left of each
-    (at most the layer's MACs, so int64 holds it)."""
-    passes = np.int64(1)
+    passes = np.int64(1)                       # the greedy factors' passes
     for j in range(n):
-        src, i = _axis_entry(s.cand[j])
-        quotients = tab.qtiles if residual_ok[s.ax_dims[src, i]] != 0 else tab.qdivs
-        passes *= tab.values[quotients[s.ax_vi[src, i], s.ax_j[src, i]]]
-    return passes
-
-
-@njit(cache=True, inline="always")
-def _scan_pair(F, greedy, passes, values, rows_j, vj, cj, rows_k, vk, ck, two, best_passes, best_dist):
-    """The best factors of candidate j (and k when `two`) given the best so far: j's factors ascending, k's the
-    largest that still fits F beside them (it falls as j's grows); a choice is better with fewer passes, then a
-    smaller distance to the greedy factors (sum of |log| differences); the first found wins a tie. rows_j / rows_k:
-    `_factor_rows` of each; vj, cj (vk, ck): the table row of what was left and the greedy factor's index. Returns
-    (found, passes, distance, j's index, k's index)."""
-    fj, nj, lj, qj = rows_j
-    fk, nk, lk, qk = rows_k
-    rest = greedy // (fj[vj, cj] * (fk[vk, ck] if two else 1))    # the fan-out the other dims of the axis use
-    others = passes // (values[qj[vj, cj]] * (values[qk[vk, ck]] if two else 1))
-    jb = nk[vk] - 1 if two else 0
-    found = False
-    best_ja = 0
-    best_jb = 0
-    for ja in range(nj[vj]):
-        used = rest * fj[vj, ja]
-        if used > F:
-            break
-        while jb > 0 and fk[vk, jb] * used > F:
-            jb -= 1
-        q = others * values[qj[vj, ja]] * (values[qk[vk, jb]] if two else 1)
-        if q > best_passes:
-            continue
-        dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if two else 0.0)
-        if q < best_passes or dist < best_dist:
-            best_passes = q
-            best_dist = dist
-            found = True
-            best_ja = ja
-            best_jb = jb
-    return found, best_passes, best_dist, best_ja, best_jb
-
-
-@njit(cache=True, inline="always")
-def _best_fill(n, F, greedy, passes, residual_ok, tab, s):
-    """The fill's choice among the n candidates: every candidate alone (when it is the only one) or every pair, in
-    candidate order (`_scan_pair` keeps the first of equals). Returns (j, k, j's factor index, k's); j < 0 when no
-    choice beats the greedy factors, k == n for one candidate alone."""
+        sj, ij = cand[j] // 8, cand[j] % 8
+        q0 = qtiles if residual_ok[ax_dims[sj, ij]] != 0 else qdivs
+        passes *= tvalues[q0[ax_vi[sj, ij], ax_j[sj, ij]]]
     best_passes = passes
     best_dist = 0.0
     best_j = -1
@@ -298,57 +210,58 @@ def _best_fill(n, F, greedy, passes, residual_ok, tab, s):
     best_ja = 0
     best_jb = 0
     for j in range(n):
-        sj, ij = _axis_entry(s.cand[j])
-        rows_j = _factor_rows(tab, residual_ok[s.ax_dims[sj, ij]] != 0)
+        sj, ij = cand[j] // 8, cand[j] % 8
+        vj, cj = ax_vi[sj, ij], ax_j[sj, ij]
+        fj, nj, lj, qj = tdivs, tcounts, tlogs, qdivs
+        if residual_ok[ax_dims[sj, ij]] != 0:
+            fj, nj, lj, qj = ttiles, ttcounts, ttlogs, qtiles
         for k in range(j + 1, n + 1 if n == 1 else n):   # one dim alone: k == n (no second dim)
-            two = k < n
-            rows_k = rows_j
+            fk, nk, lk, qk = tdivs, tcounts, tlogs, qdivs
+            f_k = 1
             vk = 0
             ck = 0
-            if two:
-                sk, ik = _axis_entry(s.cand[k])
-                vk, ck = s.ax_vi[sk, ik], s.ax_j[sk, ik]
-                rows_k = _factor_rows(tab, residual_ok[s.ax_dims[sk, ik]] != 0)
-            found, q, dist, ja, jb = _scan_pair(F, greedy, passes, tab.values, rows_j, s.ax_vi[sj, ij], s.ax_j[sj, ij],
-                                                rows_k, vk, ck, two, best_passes, best_dist)
-            if found:
-                best_passes = q
-                best_dist = dist
-                best_j = j
-                best_k = k
-                best_ja = ja
-                best_jb = jb
-    return best_j, best_k, best_ja, best_jb
-
-
-@njit(cache=True, inline="always")
-def _fill_axis(b, l, a, F, greedy, p, tab, out, s):
-    """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
-    and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two,
-    within F, to leave the fewest passes (the product over those dims of ceil(what was left / factor); with
-    divisors, the most of F), and among those the nearest to their greedy factors; ties go to the first found, dims
-    in rank order, factors ascending. A dim's factors are the divisors of what was left of it at this level, or
-    with residual_ok its balanced tiles. Two, not all: an exact search over every dim's divisors grows
-    exponentially with the dims (a 1024-wide axis open to six dims took 0.1-0.3 ms a row)."""
-    n = _fill_candidates(b, l, a, p.allowed, out.sx, out.sy, s)
-    passes = _greedy_passes(n, p.residual_ok, tab, s)
-    best_j, best_k, best_ja, best_jb = _best_fill(n, F, greedy, passes, p.residual_ok, tab, s)
+            if k < n:
+                sk, ik = cand[k] // 8, cand[k] % 8
+                vk, ck = ax_vi[sk, ik], ax_j[sk, ik]
+                if residual_ok[ax_dims[sk, ik]] != 0:
+                    fk, nk, lk, qk = ttiles, ttcounts, ttlogs, qtiles
+                f_k = fk[vk, ck]
+            rest = greedy // (fj[vj, cj] * f_k)
+            others = passes // (tvalues[qj[vj, cj]] * (tvalues[qk[vk, ck]] if k < n else 1))
+            jb = nk[vk] - 1 if k < n else 0     # k's largest factor within F / (rest x j's): falls as j's grows
+            for ja in range(nj[vj]):
+                used = rest * fj[vj, ja]
+                if used > F:
+                    break
+                while jb > 0 and fk[vk, jb] * used > F:
+                    jb -= 1
+                q = others * tvalues[qj[vj, ja]] * (tvalues[qk[vk, jb]] if k < n else 1)
+                if q > best_passes:
+                    continue
+                dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
+                if q < best_passes or dist < best_dist:
+                    best_passes = q
+                    best_dist = dist
+                    best_j = j
+                    best_k = k
+                    best_ja = ja
+                    best_jb = jb
     if best_j < 0:
         return
     for k, jn in ((best_j, best_ja), (best_k, best_jb)):
         if k >= n:
             continue
-        src, i = _axis_entry(s.cand[k])
-        d = s.ax_dims[src, i]
-        factors, _, _, quotients = _factor_rows(tab, p.residual_ok[d] != 0)
-        f = factors[s.ax_vi[src, i], jn]
-        s.rem[d] = quotients[s.ax_vi[src, i], jn]      # the row of what was left of d at this level, over f
+        src, i = cand[k] // 8, cand[k] % 8
+        d = ax_dims[src, i]
+        f = ttiles[ax_vi[src, i], jn] if residual_ok[d] != 0 else tdivs[ax_vi[src, i], jn]
+        # the row of what was left of d at this level, over its new factor
+        rem[d] = qtiles[ax_vi[src, i], jn] if residual_ok[d] != 0 else qdivs[ax_vi[src, i], jn]
         if a == 0:
-            out.sx[b, l, d] = f
+            sx[b, l, d] = f
         else:
-            out.sy[b, l, d] = f
+            sy[b, l, d] = f
         if src != a and f > 1:             # the dim moved to this axis: the other axis no longer offers it
-            s.ax_j[src, i] = -1
+            ax_j[src, i] = -1
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -401,269 +314,6 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
                     keep[b, l, t] = 0
 
 
-
-
-@njit(cache=True, inline="always")
-def _table_rows_of_bounds(values, bounds):
-    """Each dim's table row of its bound [8]: where what is left of it starts."""
-    start = np.empty(8, dtype=np.int64)
-    for d in range(8):
-        start[d] = _row_of(values, bounds[d])
-    return start
-
-
-@njit(cache=True, inline="always")
-def _live_dims(active):
-    """The active dims (bound above 1), the dims with loops, as a mask [8]."""
-    live = np.zeros(8, dtype=np.bool_)
-    for ai in range(active.shape[0]):
-        live[active[ai]] = True
-    return live
-
-
-@njit(cache=True, inline="always")
-def _tensor_dims_into(rel, coef, e2, box_axes):
-    """rel[t, d]: does dim d index tensor t (does a unit extent of d alone project onto one of t's axes)?"""
-    for t in range(3):
-        for d in range(8):
-            e2[d] = 0
-        for d in range(8):
-            e2[d] = 1
-            project(t, e2, coef, box_axes)
-            e2[d] = 0
-            hit = False
-            for a in range(box_axes.shape[0]):
-                hit |= box_axes[a] != 0
-            rel[t, d] = hit
-
-
-@njit(cache=True, inline="always")
-def _bounded_levels_into(bounded, capacity, tcap):
-    """bounded[l]: has level l a capacity (its own or a tensor's; -1 is none) that the temporal factors must fit?"""
-    for l in range(bounded.shape[0]):
-        bounded[l] = capacity[l] >= 0
-        for t in range(3):
-            if tcap[l, t] >= 0:
-                bounded[l] = True
-
-
-@njit(cache=True, inline="always")
-def _reset_row(b, out):
-    """Row b starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)."""
-    for l in range(out.sx.shape[1]):
-        for d in range(8):
-            out.sx[b, l, d] = 1
-            out.sy[b, l, d] = 1
-            out.sorder[b, l, d] = d
-            out.rt[b, l, d] = 0
-            out.rx[b, l, d] = 0
-            out.ry[b, l, d] = 0
-
-
-@njit(cache=True, inline="always")
-def _keep_from_genes(b, g, keep, auto):
-    """Row b's keep / bypass from its keep genes (`KEEP_AUTO`; level 0, the registers, always keeps); auto[l, t]
-    marks a tensor left to `_auto_keep` (out of the capacity repair, decided at the end). Returns whether any is."""
-    any_auto = False
-    for l in range(keep.shape[1]):
-        for t in range(3):
-            k = g.default_keep[l, t]
-            auto[l, t] = False
-            if g.keep_idx[l, t] >= 0:
-                gene = g.x[b, g.keep_idx[l, t]]
-                k = gene >= KEEP_AUTO[1]
-                auto[l, t] = l > 0 and g.default_keep[l, t] and KEEP_AUTO[0] <= gene < KEEP_AUTO[1]
-                any_auto |= auto[l, t]
-            keep[b, l, t] = 1 if (k and g.default_keep[l, t]) or l == 0 else 0
-    return any_auto
-
-
-@njit(cache=True, inline="always")
-def _loop_orders(b, g, order, imp, perm):
-    """Row b's loop order at every level: the dims by decreasing importance (gene plus bonus; dims without a gene
-    sort innermost), outermost first."""
-    for l in range(order.shape[1]):
-        for d in range(8):
-            imp[d] = (g.x[b, g.order_idx[l, d]] if g.order_idx[l, d] >= 0 else _UNUSED) + g.order_bonus[l, d]
-        _argsort_desc(imp, perm)
-        for q in range(8):
-            order[b, l, q] = perm[q]
-
-
-@njit(cache=True, inline="always")
-def _spatial_axis(b, l, d, g, allowed):
-    """The fan-out axis (0: X, 1: Y) dim d takes at level l: its axis gene's when both are allowed."""
-    if allowed[l, 0, d] and allowed[l, 1, d]:
-        return 1 if _gene(g.x, b, g.axis_idx[l, d]) >= 0.5 else 0
-    return 1 if allowed[l, 1, d] else 0
-
-
-@njit(cache=True, inline="always")
-def _greedy_spatial_factor(gene, vi, used, fanout, residual, tab):
-    """The spatial factor of a dim whose left-over is table row vi, on an axis of `fanout` instances of which `used`
-    are taken: the divisor nearest (in log) to gene x log(left-over), or the largest divisor within the fan-out left
-    when that one is above it; with `residual`, where the limit binds, the largest balanced tile within it if that is
-    larger. Returns (factor, its index in the dim's factor row, the row of what is left after it)."""
-    bj = _nearest(tab.logs, vi, tab.counts[vi], gene * tab.logv[vi])
-    binds = tab.divs[vi, bj] * used > fanout
-    if binds:                      # the largest divisor within the fan-out left
-        bj = _largest_at_most(tab.divs, vi, bj, fanout // used)
-    f = tab.divs[vi, bj]
-    if not residual:
-        return f, bj, tab.qdivs[vi, bj]
-    if binds:                      # the largest balanced tile within the fan-out left, if larger
-        cap = fanout // used
-        f = max(f, _ceil_div(tab.values[vi], _ceil_div(tab.values[vi], cap)))
-        bj = _index_of(tab.tiles, vi, tab.tile_counts[vi], f)
-    else:
-        bj = tab.div_at[vi, bj]
-    return f, bj, tab.qtiles[vi, bj]
-
-
-@njit(cache=True, inline="always")
-def _spatial_level(b, l, g, p, tab, out, s):
-    """Level l's spatial factors of row b: the dims in the order of their rank genes, each on its axis (a pinned
-    factor as given, else `_greedy_spatial_factor` within the fan-out left), then each axis's fill when its gene asks
-    for one and the axis has room (`_fill_axis`). s.rem advances past each factor."""
-    n_allowed = 0
-    for d in range(8):
-        if p.allowed[l, 0, d] or p.allowed[l, 1, d]:
-            n_allowed += 1
-    if n_allowed == 0:
-        return
-    for d in range(8):
-        s.imp[d] = g.x[b, g.rank_idx[l, d]] if g.rank_idx[l, d] >= 0 else _UNUSED
-    _argsort_desc(s.imp, s.perm)
-    for q in range(8):
-        out.sorder[b, l, q] = s.perm[q]
-    for axis in range(2):
-        s.used[axis] = 1
-        s.n_ax[axis] = 0
-        s.pinned[axis] = 1
-    for k in range(n_allowed):
-        d = s.perm[k]
-        axis = _spatial_axis(b, l, d, g, p.allowed)
-        if p.pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
-            f = p.pin_s[l, d]
-            s.pinned[axis] *= f
-        else:
-            vi = s.rem[d]
-            f, bj, s.rem[d] = _greedy_spatial_factor(_gene(g.x, b, g.ratio_idx[l, d]), vi, s.used[axis],
-                                                     p.fanout[l, axis], p.residual_ok[d] != 0, tab)
-            i = s.n_ax[axis]
-            s.ax_dims[axis, i] = d
-            s.ax_vi[axis, i] = vi
-            s.ax_j[axis, i] = bj
-            s.n_ax[axis] = i + 1
-        if axis == 0:
-            out.sx[b, l, d] = f
-        else:
-            out.sy[b, l, d] = f
-        s.used[axis] *= f
-    for a in range(2):
-        if g.fill_idx[l, a] >= 0 and g.x[b, g.fill_idx[l, a]] >= 0.5 and s.used[a] < p.fanout[l, a]:
-            _fill_axis(b, l, a, p.fanout[l, a] // s.pinned[a], s.used[a] // s.pinned[a], p, tab, out, s)
-
-
-@njit(cache=True, inline="always")
-def _spatial_reach_into(b, out, reach):
-    """reach[d]: the outermost level with a spatial loop of d in row b (L if none); below it d's temporal tiles stay
-    divisors (a residual tile there would leave a spatial loop a ragged edge)."""
-    L = out.sx.shape[1]
-    for d in range(8):
-        reach[d] = L
-        for l in range(L - 1, -1, -1):
-            if out.sx[b, l, d] * out.sy[b, l, d] > 1:
-                reach[d] = l
-
-
-@njit(cache=True, inline="always")
-def _spatial_multipliers_into(b, l, out, mult):
-    """mult[l2, d] for l2 <= l: the product of row b's spatial factors of d at levels l2 .. l-1 (1 at l), what a
-    temporal tile at level l is multiplied by at each level inside it."""
-    for d in range(8):
-        mult[l, d] = 1
-    for l2 in range(l - 1, -1, -1):
-        for d in range(8):
-            mult[l2, d] = mult[l2 + 1, d] * out.sx[b, l2, d] * out.sy[b, l2, d]
-
-
-@njit(cache=True, inline="always")
-def _largest_that_fits(b, l, d, vi, hi, factors, p, out, s):
-    """The largest of `factors[vi, :hi + 1]` (ascending; the first is 1) that leaves every bounded level room
-    (`_fits_everywhere`; tiles only grow with the factor, so by bisection): its index (0 when none does). Called
-    with each table as such, not with one chosen at run time: the bisection over a row picked by a branch measured
-    ~80 ns a mapping slower on a ResNet 3x3 layer (`benchmarks/profile_decoder.py`, the repair step)."""
-    lo = 0
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if _fits_everywhere(b, l, d, factors[vi, mid + 1], s.ext, s.mult, s.bounded, out.keep, p.coef, p.capacity,
-                            p.tcap, s.e2, s.tiles, s.box_axes, p.full):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True, inline="always")
-def _temporal_factor(b, l, d, gene, p, tab, out, s):
-    """Row b's temporal factor of dim d at level l (its left-over at table row s.rem[d]): the divisor nearest (in log)
-    to gene x log(left-over) if every bounded level keeps room for it, else the largest that does (the capacity
-    repair): among the balanced tiles when d may take residual factors and no spatial loop of d is outside l, else
-    among the divisors (1 when none fits). A factor of 1 is kept whether it fits or not (the repair would fall back
-    to it): no check. Returns (factor, the row of what is left after it)."""
-    vi = s.rem[d]
-    bj = _nearest(tab.logs, vi, tab.counts[vi], gene * tab.logv[vi])
-    f = tab.divs[vi, bj]
-    if bj == 0 or _fits_everywhere(b, l, d, f, s.ext, s.mult, s.bounded, out.keep, p.coef, p.capacity, p.tcap, s.e2,
-                                   s.tiles, s.box_axes, p.full):
-        return f, tab.qdivs[vi, bj]
-    if p.residual_ok[d] != 0 and l <= s.reach[d]:
-        lo = _largest_that_fits(b, l, d, vi, tab.div_at[vi, bj], tab.tiles, p, out, s)
-        return tab.tiles[vi, lo], tab.qtiles[vi, lo]
-    lo = _largest_that_fits(b, l, d, vi, bj, tab.divs, p, out, s)
-    return tab.divs[vi, lo], tab.qdivs[vi, lo]
-
-
-@njit(cache=True, inline="always")
-def _temporal_level(b, l, g, p, tab, out, s, live):
-    """Level l's temporal factors of row b (l > 0), s.ext holding the tile extents inside it: first the pinned
-    factors and the rest of the dims this level takes, then the other live dims' loops innermost first (inner
-    ones claim room first), each by `_temporal_factor`. s.ext and s.rem advance past each factor."""
-    for d in range(8):
-        if p.pin_t[l, d] > 0:
-            out.temporal[b, l, d] = p.pin_t[l, d]
-            s.ext[d] *= p.pin_t[l, d]
-        elif p.rest_at[d] == l:
-            out.temporal[b, l, d] = tab.values[s.rem[d]]
-            s.ext[d] *= tab.values[s.rem[d]]
-            s.rem[d] = 0                     # the row of 1
-    for q in range(7, -1, -1):
-        d = out.order[b, l, q]
-        if not live[d] or p.pin_t[l, d] > 0 or p.rest_at[d] == l:     # no loop, or a fixed factor
-            continue
-        f, s.rem[d] = _temporal_factor(b, l, d, _gene(g.x, b, g.tile_idx[l, d]), p, tab, out, s)
-        out.temporal[b, l, d] = f
-        s.ext[d] *= f
-
-
-@njit(cache=True, inline="always")
-def _temporal_factors(b, g, p, tab, out, s, live):
-    """Row b's temporal factors, innermost level first (`_temporal_level`, with the capacity repair); the outermost
-    level (the backing store, unbounded) takes what is left of each dim, or its pinned factor."""
-    L = out.temporal.shape[1]
-    _spatial_reach_into(b, out, s.reach)
-    for d in range(8):
-        s.ext[d] = 1
-    for l in range(L - 1, 0, -1):
-        for d in range(8):
-            s.ext[d] *= out.sx[b, l, d] * out.sy[b, l, d]
-        _spatial_multipliers_into(b, l, out, s.mult)
-        _temporal_level(b, l, g, p, tab, out, s, live)
-    for d in range(8):
-        out.temporal[b, 0, d] = p.pin_t[0, d] if p.pin_t[0, d] > 0 else tab.values[s.rem[d]]
-
-
 @njit(cache=True)
 def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
                  bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
@@ -694,52 +344,222 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
     full_bounds: the layer's bounds (tiles are cut there, rule F6). residual_ok all zero: the perfect decode.
     """
     L = temporal.shape[1]
-    scratch = Scratch(np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
-                      np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64),
-                      np.empty(3, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64),
-                      np.zeros(L, dtype=np.bool_), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-                      np.empty((2, 8), dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64),
-                      np.empty(16, dtype=np.int64), np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_),
-                      np.zeros((3, 8), dtype=np.bool_))
-    _decode_rows(Genes(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
-                       default_keep),
-                 Problem(bounds, full_bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, pin_t, pin_s,
-                         rest_at, residual_ok),
-                 Table(tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at),
-                 Outputs(temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual), scratch)
+    scratch = (np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
+               np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
+               np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
+               np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
+               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
+               np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_), np.zeros((3, 8), dtype=np.bool_))
+    _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
+                  default_keep),
+                 (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
+                 (tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s,
+                  rest_at, residual_ok, full_bounds),
+                 (temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual), scratch)
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _decode_rows(genes, problem, table, outputs, scratch):
+def _decode_rows(genes, problem, divisors, outputs, scratch):
     """`decode_batch`'s loop, on borrowed views of its arguments (see `accel_models.kernel_views`: the calls it
     makes per factor would otherwise take a reference on every array they are passed); the caller owns them all
-    for the call. Per row: keep genes, loop orders, spatial factors, temporal factors, then the residual ends and
-    the auto keeps, which need the whole nest."""
-    g = borrow(genes)
-    p = borrow(problem)
-    tab = borrow(table)
-    out = borrow(outputs)
-    s = borrow(scratch)
-    start = _table_rows_of_bounds(tab.values, p.bounds)
-    live = _live_dims(p.active)
+    for the call."""
+    x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
+    bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
+    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, \
+        residual_ok, full = borrow(divisors)
+    temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
+        auto, rel = borrow(scratch)
+    B = x.shape[0]
+    L = temporal.shape[1]
+    start = np.empty(8, dtype=np.int64)            # the table row of each dim's bound
+    for d in range(8):
+        start[d] = _row_of(tvalues, bounds[d])
+    live = np.zeros(8, dtype=np.bool_)             # the active dims (bound above 1): the dims with loops
+    for ai in range(active.shape[0]):
+        live[active[ai]] = True
     any_residual = False
     for d in range(8):
-        any_residual |= p.residual_ok[d] != 0
-    _tensor_dims_into(s.rel, p.coef, s.e2, s.box_axes)
-    _bounded_levels_into(s.bounded, p.capacity, p.tcap)
-    for b in range(g.x.shape[0]):
-        _reset_row(b, out)
-        any_auto = _keep_from_genes(b, g, out.keep, s.auto)
-        _loop_orders(b, g, out.order, s.imp, s.perm)
-        for d in range(8):                          # s.rem[d]: the table row of what is left of dim d
-            s.rem[d] = start[d]
-        for fi in range(p.fan_levels.shape[0]):
-            _spatial_level(b, p.fan_levels[fi], g, p, tab, out, s)
-        _temporal_factors(b, g, p, tab, out, s, live)
+        any_residual |= residual_ok[d] != 0
+    for t in range(3):                             # rel[t, d]: does dim d index tensor t?
+        for d in range(8):
+            e2[d] = 0
+        for d in range(8):
+            e2[d] = 1
+            project(t, e2, coef, box_axes)
+            e2[d] = 0
+            hit = False
+            for a in range(box_axes.shape[0]):
+                hit |= box_axes[a] != 0
+            rel[t, d] = hit
+    for l in range(L):
+        bounded[l] = capacity[l] >= 0
+        for t in range(3):
+            if tcap[l, t] >= 0:
+                bounded[l] = True
+    for b in range(B):
+        # the row starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)
+        for l in range(L):
+            for d in range(8):
+                sx[b, l, d] = 1
+                sy[b, l, d] = 1
+                sorder[b, l, d] = d
+                rt[b, l, d] = 0
+                rx[b, l, d] = 0
+                ry[b, l, d] = 0
+        # keep / bypass (an auto tensor is left out of the capacity repair, and decided by `_auto_keep` at the end)
+        any_auto = False
+        for l in range(L):
+            for t in range(3):
+                k = default_keep[l, t]
+                auto[l, t] = False
+                if keep_idx[l, t] >= 0:
+                    g = x[b, keep_idx[l, t]]
+                    k = g >= KEEP_AUTO[1]
+                    auto[l, t] = l > 0 and default_keep[l, t] and KEEP_AUTO[0] <= g < KEEP_AUTO[1]
+                    any_auto |= auto[l, t]
+                keep[b, l, t] = 1 if (k and default_keep[l, t]) or l == 0 else 0
+        # loop orders
+        for l in range(L):
+            for d in range(8):
+                imp[d] = (x[b, order_idx[l, d]] if order_idx[l, d] >= 0 else _UNUSED) + order_bonus[l, d]
+            _argsort_desc(imp, perm)
+            for q in range(8):
+                order[b, l, q] = perm[q]
+        # spatial factors
+        for d in range(8):                          # rem[d]: the table row of what is left of dim d
+            rem[d] = start[d]
+        for fi in range(fan_levels.shape[0]):
+            l = fan_levels[fi]
+            n_allowed = 0
+            for d in range(8):
+                if allowed[l, 0, d] or allowed[l, 1, d]:
+                    n_allowed += 1
+            if n_allowed == 0:
+                continue
+            for d in range(8):
+                imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
+            _argsort_desc(imp, perm)
+            for q in range(8):
+                sorder[b, l, q] = perm[q]
+            used[0] = 1
+            used[1] = 1
+            n_ax[0] = 0
+            n_ax[1] = 0
+            pinned[0] = 1
+            pinned[1] = 1
+            for k in range(n_allowed):
+                d = perm[k]
+                if allowed[l, 0, d] and allowed[l, 1, d]:
+                    axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
+                else:
+                    axis = 1 if allowed[l, 1, d] else 0
+                if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
+                    f = pin_s[l, d]
+                    pinned[axis] *= f
+                else:
+                    vi = rem[d]
+                    n = tcounts[vi]
+                    bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
+                    binds = tdivs[vi, bj] * used[axis] > fanout[l, axis]
+                    if binds:                      # the largest divisor within the fan-out left
+                        bj = _largest_at_most(tdivs, vi, bj, fanout[l, axis] // used[axis])
+                    f = tdivs[vi, bj]
+                    if residual_ok[d] != 0:
+                        if binds:                  # the largest balanced tile within the fan-out left, if larger
+                            cap = fanout[l, axis] // used[axis]
+                            f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], cap)))
+                            bj = _index_of(ttiles, vi, ttcounts[vi], f)
+                        else:
+                            bj = div_at[vi, bj]
+                        rem[d] = qtiles[vi, bj]
+                    else:
+                        rem[d] = qdivs[vi, bj]
+                    i = n_ax[axis]
+                    ax_dims[axis, i] = d
+                    ax_vi[axis, i] = vi
+                    ax_j[axis, i] = bj
+                    n_ax[axis] = i + 1
+                if axis == 0:
+                    sx[b, l, d] = f
+                else:
+                    sy[b, l, d] = f
+                used[axis] *= f
+            for a in range(2):
+                if fill_idx[l, a] >= 0 and x[b, fill_idx[l, a]] >= 0.5 and used[a] < fanout[l, a]:
+                    _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
+                               allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs, qdivs,
+                               qtiles, residual_ok, cand)
+        # temporal factors, innermost level first and each level's loops innermost first, with the capacity repair;
+        # reach[d]: the outermost level with a spatial loop of d (L if none), below which d's temporal tiles stay
+        # divisors
+        for d in range(8):
+            ext[d] = 1
+            reach[d] = L
+            for l in range(L - 1, -1, -1):
+                if sx[b, l, d] * sy[b, l, d] > 1:
+                    reach[d] = l
+        for l in range(L - 1, 0, -1):
+            for d in range(8):
+                ext[d] *= sx[b, l, d] * sy[b, l, d]
+            # mult[l2] = product of the spatial factors of levels l2 .. l-1
+            for d in range(8):
+                mult[l, d] = 1
+            for l2 in range(l - 1, -1, -1):
+                for d in range(8):
+                    mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
+            for d in range(8):
+                if pin_t[l, d] > 0:
+                    temporal[b, l, d] = pin_t[l, d]
+                    ext[d] *= pin_t[l, d]
+                elif rest_at[d] == l:
+                    temporal[b, l, d] = tvalues[rem[d]]
+                    ext[d] *= tvalues[rem[d]]
+                    rem[d] = 0                     # the row of 1
+            for q in range(7, -1, -1):              # the level's loops innermost first: inner ones claim room first
+                d = order[b, l, q]
+                if not live[d] or pin_t[l, d] > 0 or rest_at[d] == l:     # no loop, or a fixed factor
+                    continue
+                vi = rem[d]
+                n = tcounts[vi]
+                bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
+                f = tdivs[vi, bj]
+                left = qdivs[vi, bj]
+                # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
+                if bj > 0 and not _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2,
+                                                   tiles, box_axes, full):
+                    if residual_ok[d] != 0 and l <= reach[d]:   # the largest balanced tile that fits (1 if none)
+                        lo = 0
+                        hi = div_at[vi, bj]
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef,
+                                                capacity, tcap, e2, tiles, box_axes, full):
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        f = ttiles[vi, lo]
+                        left = qtiles[vi, lo]
+                    else:                          # the largest divisor that fits (1 when none does)
+                        lo = 0
+                        hi = bj
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
+                                                tcap, e2, tiles, box_axes, full):
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        f = tdivs[vi, lo]
+                        left = qdivs[vi, lo]
+                temporal[b, l, d] = f
+                ext[d] *= f
+                rem[d] = left
+        for d in range(8):
+            temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else tvalues[rem[d]]
         if any_residual:
             for d in range(8):
-                if p.residual_ok[d] != 0:
-                    canonical_residuals_into(out.temporal, out.sx, out.sy, b, d, p.full[d], out.rt, out.rx, out.ry)
+                if residual_ok[d] != 0:
+                    canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt, rx, ry)
         if any_auto:
-            _auto_keep(b, out.temporal, out.order, out.sx, out.sy, out.keep, s.auto, s.rel, p.coef, p.capacity, p.tcap,
-                       p.full, s.e2, s.tiles, s.box_axes)
+            _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes)
