@@ -20,7 +20,6 @@ first and centre the first island with the step `seed_sigma`.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from time import perf_counter
 
 import numpy as np
@@ -32,37 +31,20 @@ from accel_models.kernel import evaluate_range, evaluate_range_perfect, make_wor
 
 from ._decode_kernel import decode_batch
 from ._fast_random import normal, uniform
-from .fitness import INVALID, fitness_into, objective_value
+from .fitness import fitness_into, objective_value
 
 HISTORY = 256
 """Improvements recorded per search (evaluations, wall seconds, objective value)."""
 SCORED_SLOTS = 1024
-"""The table of residual mappings already scored in one search (`_score`): its slots (a power of 2), at most half of
-them used."""
+"""The table of residual mappings already scored in one search (`_score`): its slots, at most half of them used."""
 _H1, _H2 = -7046029254386353131, 1442695040888963407
 """Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
-
-Scored = namedtuple("Scored", "hash1 hash2 reason cycles energy_pj used")
-"""The residual mappings already scored in one search, an open-addressing hash table of SCORED_SLOTS slots: per slot
-the mapping's two hashes (a first hash of 0: a free slot) and its score (the cost kernel's reason, cycles and energy
-in pJ); used[0]: the slots taken."""
-Islands = namedtuple("Islands", "mean C ps pc sigma lam gen stall run_best")
-"""Each island's sep-CMA-ES state [K, n] / [K]: the mean, the diagonal covariance C, the evolution paths of the step
-(ps) and of C (pc), the step sigma, the population lam, the generations since the island's (re)start, the
-generations without improvement and the best fitness since the (re)start."""
 
 
 @njit(cache=True, inline="always")
 def _reflect(v):
     """Fold the real line onto [0, 1] by mirroring at the bounds (period 2)."""
     return 1.0 - abs((v % 2.0) - 1.0)
-
-
-@njit(cache=True, inline="always")
-def _scores(out):
-    """The cost kernel's outputs a search reads: (reason, cycles, energy_pj), the first three of
-    `accel_models.kernel.new_outputs`."""
-    return out[0], out[1], out[2]
 
 
 @njit(cache=True, inline="always")
@@ -94,37 +76,6 @@ def _has_residual(maps, r):
 
 
 @njit(cache=True, inline="always")
-def _new_scored():
-    """An empty `Scored` table."""
-    return Scored(np.zeros(SCORED_SLOTS, dtype=np.int64), np.zeros(SCORED_SLOTS, dtype=np.int64),
-                  np.empty(SCORED_SLOTS, dtype=np.int64), np.empty(SCORED_SLOTS, dtype=np.int64),
-                  np.empty(SCORED_SLOTS), np.zeros(1, dtype=np.int64))
-
-
-@njit(cache=True, inline="always")
-def _slot_of(scored, h1, h2):
-    """The slot of the mapping with hashes (h1, h2) in `scored`, or the free slot where it would go (linear probing
-    from the first hash's high bits)."""
-    mask = scored.hash1.shape[0] - 1
-    s = (h1 >> 32) & mask
-    while scored.hash1[s] != 0:
-        if scored.hash1[s] == h1 and scored.hash2[s] == h2:
-            return s
-        s = (s + 1) & mask
-    return s
-
-
-@njit(cache=True, inline="always")
-def _known_slot(maps, r, scored):
-    """The slot holding mapping r's score if r has residual loops and was scored before, else -1."""
-    if not _has_residual(maps, r):
-        return -1
-    h1, h2 = _row_hashes(maps, r)
-    s = _slot_of(scored, h1, h2)
-    return s if scored.hash1[s] != 0 else -1
-
-
-@njit(cache=True, inline="always")
 def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
     """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]. Inlined: numba links every
     compiled callee's code into its caller and optimises it again there, so one level less in the call tree
@@ -132,47 +83,56 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
 
     A search decodes many gene vectors to a mapping it has scored before, near its mean as the step shrinks; a
     mapping with residual loops costs the cost model tens of times a perfect one, so those are kept by hash
-    (`Scored`) and scored once: a row found there gets its reason, cycles and energy (what the fitness and the tally
-    read), not its counts."""
+    (`scored`: per slot the two hashes, reason, cycles, energy; the last row counts the entries) and scored once: a row
+    found there gets its reason, cycles and energy (what the fitness and the tally read), not its counts."""
     decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
                  maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
                  maps.spatial_y_residual[:k])
-    reason, cycles, energy_pj = _scores(out)
+    keys, vals = scored
+    mask = keys.shape[0] - 2
     lo = np.int64(0)                  # not Literal[int](0): evaluate_range would compile once more
     for r in range(k + 1):
         known = -1
         if r < k:
-            known = _known_slot(maps, r, scored)
-            if known < 0:
-                continue
+            if _has_residual(maps, r):
+                h1, h2 = _row_hashes(maps, r)
+                s = (h1 >> 32) & mask
+                while keys[s, 0] != 0:
+                    if keys[s, 0] == h1 and keys[s, 1] == h2:
+                        known = s
+                        break
+                    s = (s + 1) & mask
+        if known < 0 and r < k:
+            continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
             evaluate_range(lo, r, layer, acc, maps, out, ws)
             for q in range(lo, r):
-                _remember(maps, q, out, scored)
+                _remember(maps, q, out, keys, vals, mask)
         if r < k:
-            reason[r] = scored.reason[known]
-            cycles[r] = scored.cycles[known]
-            energy_pj[r] = scored.energy_pj[known]
+            out[0][r] = np.int64(vals[known, 0])
+            out[1][r] = np.int64(vals[known, 1])
+            out[2][r] = vals[known, 2]
         lo = r + 1
-    fitness_into(reason, energy_pj, cycles, k, objective, F)
+    fitness_into(out[0], out[2], out[1], k, objective, F)
 
 
 @njit(cache=True, inline="always")
-def _remember(maps, r, out, scored):
+def _remember(maps, r, out, keys, vals, mask):
     """Keep the score of mapping r if it has residual loops and the table has room (half its slots)."""
-    if scored.used[0] >= scored.hash1.shape[0] // 2 or not _has_residual(maps, r):
+    if keys[-1, 0] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
         return
     h1, h2 = _row_hashes(maps, r)
-    s = _slot_of(scored, h1, h2)
-    if scored.hash1[s] != 0:          # scored already
-        return
-    reason, cycles, energy_pj = _scores(out)
-    scored.hash1[s] = h1
-    scored.hash2[s] = h2
-    scored.reason[s] = reason[r]
-    scored.cycles[s] = cycles[r]
-    scored.energy_pj[s] = energy_pj[r]
-    scored.used[0] += 1
+    s = (h1 >> 32) & mask
+    while keys[s, 0] != 0:
+        if keys[s, 0] == h1 and keys[s, 1] == h2:
+            return
+        s = (s + 1) & mask
+    keys[s, 0] = h1
+    keys[s, 1] = h2
+    vals[s, 0] = float(out[0][r])
+    vals[s, 1] = float(out[1][r])
+    vals[s, 2] = out[2][r]
+    keys[-1, 0] += 1
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -180,20 +140,19 @@ def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, bes
            hist_wall, hist_value):
     """After a batch of k scored rows (the `evals` before it): count the valid ones, keep the best (genes into
     best_x) and record each valid improvement in hist_*; returns (best_f, best_cycles, best_energy, valid, n_hist)."""
-    _, cycles, energy_pj = _scores(out)
     for r in range(k):
-        if F[r] < INVALID:
+        if F[r] < 1e3:
             valid += 1
         if F[r] < best_f:
             best_f = F[r]
             for g in range(best_x.shape[0]):
                 best_x[g] = XD[r, g]
-            best_cycles = cycles[r]
-            best_energy = energy_pj[r]
-            if F[r] < INVALID and n_hist < hist_evals.shape[0]:
+            best_cycles = out[1][r]
+            best_energy = out[2][r]
+            if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                 hist_evals[n_hist] = evals + r + 1
                 hist_wall[n_hist] = _now() - t0
-                hist_value[n_hist] = objective_value(energy_pj[r], cycles[r], objective)
+                hist_value[n_hist] = objective_value(out[2][r], out[1][r], objective)
                 n_hist += 1
     return best_f, best_cycles, best_energy, valid, n_hist
 
@@ -218,162 +177,6 @@ def _now():
     return t
 
 
-@njit(cache=True, inline="always")
-def _population_sizes(n, popsize, max_popsize):
-    """(the first population, the largest) for n genes: the default 4 + 3 ln n (Hansen's tutorial) unless `popsize`
-    (> 0) says otherwise, IPOP's doublings capped at max(default, min(max_popsize, 4n))."""
-    lam_default = 4 + int(3 * math.log(max(n, 2)))
-    lam_cap = max(lam_default, min(max_popsize, 4 * n))
-    return min(popsize if popsize > 0 else lam_default, lam_cap), lam_cap
-
-
-@njit(cache=True, inline="always")
-def _mapping_buffers(rows, n_levels):
-    """The decode's `MappingArrays` for `rows` mappings (the residual fields zero: perfect)."""
-    return MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
-                         np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
-                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64))
-
-
-@njit(cache=True, inline="always")
-def _new_islands(K, n, lam0, best_x, seeded, seed_sigma, sigma0, rng):
-    """K islands at their start: the first around the best seed (`seeded`) with step seed_sigma, the others (and the
-    first when no seed was scored) around a uniform random mean with step sigma0."""
-    isl = Islands(np.empty((K, n)), np.ones((K, n)), np.zeros((K, n)), np.zeros((K, n)), np.empty(K),
-                  np.full(K, lam0), np.zeros(K, dtype=np.int64), np.zeros(K, dtype=np.int64), np.full(K, np.inf))
-    for i in range(K):
-        if i == 0 and seeded:
-            for g in range(n):
-                isl.mean[i, g] = best_x[g]
-            isl.sigma[i] = seed_sigma
-        else:
-            for g in range(n):
-                isl.mean[i, g] = uniform(rng)
-            isl.sigma[i] = sigma0
-    return isl
-
-
-@njit(cache=True, inline="always")
-def _sample_generation(isl, rng, normals, X, Y, XD, sqrt_c):
-    """One generation of every island into consecutive rows: Y ~ N(0, C), X = mean + sigma Y, XD = X reflected into
-    [0, 1] (what is decoded). Returns the rows written."""
-    n = X.shape[1]
-    row = 0
-    for i in range(isl.mean.shape[0]):
-        for g in range(n):
-            sqrt_c[g] = math.sqrt(isl.C[i, g])
-        for r in range(isl.lam[i]):
-            for g in range(n):
-                y = normal(rng, normals) * sqrt_c[g]
-                Y[row, g] = y
-                X[row, g] = isl.mean[i, g] + isl.sigma[i] * y
-                XD[row, g] = _reflect(X[row, g])
-            row += 1
-    return row
-
-
-@njit(cache=True, inline="always")
-def _recombination_weights(mu, w):
-    """w[:mu] = the log-decreasing weights of the mu best, normalised to sum 1; returns their variance-effective
-    number mu_eff = 1 / sum w^2 (Hansen's tutorial)."""
-    wsum = 0.0
-    for j in range(mu):
-        w[j] = math.log(mu + 1.0) - math.log(j + 1.0)
-        wsum += w[j]
-    w2 = 0.0
-    for j in range(mu):
-        w[j] /= wsum
-        w2 += w[j] * w[j]
-    return 1.0 / w2
-
-
-@njit(cache=True, inline="always")
-def _learning_rates(n, mueff):
-    """sep-CMA-ES's rates for n genes: (cs, ds) of the step's path and damping, (cc, c1, cmu) of the covariance's path,
-    rank-one and rank-mu updates, the last two scaled by (n + 2) / 3 for the diagonal (Ros & Hansen 2008)."""
-    cs = (mueff + 2.0) / (n + mueff + 3.0)
-    ds = 1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + cs
-    cc = 4.0 / (n + 4.0)
-    c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
-    cmu = (n + 2.0) / 3.0 * (2.0 / mueff / (n + math.sqrt(2.0)) ** 2
-                             + (1.0 - 1.0 / mueff) * min(1.0, (2.0 * mueff - 1.0) / ((n + 2.0) ** 2 + mueff)))
-    return cs, ds, cc, c1, cmu
-
-
-@njit(cache=True, inline="always")
-def _update_island(i, row0, isl, F, Y, w, idx, ymean, chi):
-    """Island i's sep-CMA-ES update from its generation (rows row0 .. row0 + lam - 1 of F and Y): the weighted mean
-    of the best half's steps moves the mean; the paths, the diagonal covariance and the step follow (cumulative
-    step-size adaptation, the path's length against chi = E|N(0, I)|). Returns the largest variance, for the stop
-    test, and leaves the generation's order in idx (its best first)."""
-    n = Y.shape[1]
-    mu = isl.lam[i] // 2
-    mueff = _recombination_weights(mu, w)
-    cs, ds, cc, c1, cmu = _learning_rates(n, mueff)
-    _argsort_into(F, row0, isl.lam[i], idx)
-    for g in range(n):
-        acc_y = 0.0
-        for j in range(mu):
-            acc_y += w[j] * Y[idx[j], g]
-        ymean[g] = acc_y
-    norm_ps = 0.0
-    for g in range(n):
-        isl.mean[i, g] += isl.sigma[i] * ymean[g]
-        isl.ps[i, g] = ((1.0 - cs) * isl.ps[i, g]
-                        + math.sqrt(cs * (2.0 - cs) * mueff) * ymean[g] / math.sqrt(isl.C[i, g]))
-        norm_ps += isl.ps[i, g] * isl.ps[i, g]
-    norm_ps = math.sqrt(norm_ps)
-    isl.gen[i] += 1
-    hs = norm_ps / math.sqrt(1.0 - (1.0 - cs) ** (2.0 * isl.gen[i])) < (1.4 + 2.0 / (n + 1.0)) * chi
-    c_max = 0.0
-    for g in range(n):
-        isl.pc[i, g] = (1.0 - cc) * isl.pc[i, g] + (math.sqrt(cc * (2.0 - cc) * mueff) * ymean[g] if hs else 0.0)
-        rank_mu = 0.0
-        for j in range(mu):
-            rank_mu += w[j] * Y[idx[j], g] * Y[idx[j], g]
-        isl.C[i, g] = ((1.0 - c1 - cmu) * isl.C[i, g] + c1 * (isl.pc[i, g] * isl.pc[i, g]
-                       + (0.0 if hs else cc * (2.0 - cc) * isl.C[i, g])) + cmu * rank_mu)
-        c_max = max(c_max, isl.C[i, g])
-    isl.sigma[i] *= math.exp((cs / ds) * (norm_ps / chi - 1.0))
-    return c_max
-
-
-@njit(cache=True, inline="always")
-def _restart_if_stalled(i, isl, gen_best, c_max, best_x, best_f, rng, patience, local_restarts, local_sigma, sigma0,
-                        lam0, lam_cap):
-    """Count island i's generations without improvement (its generation's best fitness `gen_best`) and restart it
-    when it stalls for more than `patience`, its step breaks or collapses (sigma sqrt(max C) < 1e-4): around the best
-    genes with local_sigma and the first population (probability local_restarts, BIPOP's local regime), else around
-    a random mean with sigma0 and twice the population (IPOP), up to lam_cap."""
-    if gen_best < isl.run_best[i] - 1e-9:
-        isl.run_best[i] = gen_best
-        isl.stall[i] = 0
-    else:
-        isl.stall[i] += 1
-    broken = not (math.isfinite(isl.sigma[i]) and isl.sigma[i] < 1e3)
-    if not (broken or isl.stall[i] > patience or isl.sigma[i] * math.sqrt(c_max) < 1e-4):
-        return
-    n = isl.mean.shape[1]
-    if best_f < np.inf and uniform(rng) < local_restarts:
-        for g in range(n):
-            isl.mean[i, g] = best_x[g]
-        isl.sigma[i] = local_sigma
-        isl.lam[i] = lam0
-    else:
-        for g in range(n):
-            isl.mean[i, g] = uniform(rng)
-        isl.sigma[i] = sigma0
-        isl.lam[i] = min(2 * isl.lam[i], lam_cap)
-    isl.C[i, :] = 1.0
-    isl.ps[i, :] = 0.0
-    isl.pc[i, :] = 0.0
-    isl.gen[i] = 0
-    isl.stall[i] = 0
-    isl.run_best[i] = np.inf
-
-
 @njit(cache=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
@@ -390,16 +193,23 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     """
     n = seeds.shape[1]
     t0 = _now()
-    lam0, lam_cap = _population_sizes(n, popsize, max_popsize)
-    rows = max(islands * lam_cap, 1)
+    lam_default = 4 + int(3 * math.log(max(n, 2)))
+    lam_cap = max(lam_default, min(max_popsize, 4 * n))
+    lam0 = min(popsize if popsize > 0 else lam_default, lam_cap)
+    K = islands
+    rows = max(K * lam_cap, 1)
     X = np.empty((rows, n))
     Y = np.empty((rows, n))
     XD = np.empty((rows, n))
     F = np.empty(rows)
-    maps = _mapping_buffers(rows, n_levels)
+    maps = MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
+                         np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
+                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64))
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
-    scored = _new_scored()
+    scored = (np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3)))
     best_x = np.full(n, 0.5)
     best_f = np.inf
     # typed int64 from the start: a bare 0 would compile _tally once more for Literal[int](0) (see the
@@ -409,9 +219,10 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     evals = np.int64(0)
     valid = np.int64(0)
     n_hist = np.int64(0)
+    # ---- the seeds, in chunks of the buffer's size ---------------------------------------------------
     timed = time_limit_s < np.inf
     s0 = 0
-    while s0 < n_seeds and evals < budget:        # the seeds, in chunks of the buffers' size
+    while s0 < n_seeds and evals < budget:
         if timed and evals > 0 and _now() - t0 >= time_limit_s:
             break
         k = min(rows, n_seeds - s0, budget - evals)
@@ -424,16 +235,44 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                                                                  hist_wall, hist_value)
         evals += k
         s0 += k
-    isl = _new_islands(islands, n, lam0, best_x, best_f < np.inf, seed_sigma, sigma0, rng)
-    chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))     # E|N(0, I)| in n dimensions
+    # ---- the islands -------------------------------------------------------------------------------------
+    mean = np.empty((K, n))
+    C = np.ones((K, n))
+    ps = np.zeros((K, n))
+    pc = np.zeros((K, n))
+    sigma = np.empty(K)
+    lam = np.full(K, lam0)
+    gen = np.zeros(K, dtype=np.int64)
+    stall = np.zeros(K, dtype=np.int64)
+    run_best = np.full(K, np.inf)
+    for i in range(K):
+        if i == 0 and best_f < np.inf:  # a seed was scored
+            for g in range(n):
+                mean[i, g] = best_x[g]
+            sigma[i] = seed_sigma
+        else:
+            for g in range(n):
+                mean[i, g] = uniform(rng)
+            sigma[i] = sigma0
+    chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
     w = np.empty(rows)
     idx = np.empty(rows, dtype=np.int64)
     ymean = np.empty(n)
     sqrt_c = np.empty(n)
-    while evals < budget:                         # the islands' generations, scored together
+    while evals < budget:
         if timed and evals > 0 and _now() - t0 >= time_limit_s:
             break
-        row = _sample_generation(isl, rng, normals, X, Y, XD, sqrt_c)
+        row = 0
+        for i in range(K):
+            for g in range(n):
+                sqrt_c[g] = math.sqrt(C[i, g])
+            for r in range(lam[i]):
+                for g in range(n):
+                    y = normal(rng, normals) * sqrt_c[g]
+                    Y[row, g] = y
+                    X[row, g] = mean[i, g] + sigma[i] * y
+                    XD[row, g] = _reflect(X[row, g])
+                row += 1
         k = min(row, budget - evals)
         _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
@@ -445,11 +284,71 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
         if evals >= budget:
             break
         row0 = 0
-        for i in range(islands):
-            lam_i = isl.lam[i]
-            c_max = _update_island(i, row0, isl, F, Y, w, idx, ymean, chi)
-            _restart_if_stalled(i, isl, F[idx[0]], c_max, best_x, best_f, rng, patience, local_restarts, local_sigma,
-                                sigma0, lam0, lam_cap)
+        for i in range(K):
+            lam_i = lam[i]
+            mu = lam_i // 2
+            wsum = 0.0
+            for j in range(mu):
+                w[j] = math.log(mu + 1.0) - math.log(j + 1.0)
+                wsum += w[j]
+            w2 = 0.0
+            for j in range(mu):
+                w[j] /= wsum
+                w2 += w[j] * w[j]
+            mueff = 1.0 / w2
+            cs = (mueff + 2.0) / (n + mueff + 3.0)
+            ds = 1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + cs
+            cc = 4.0 / (n + 4.0)
+            c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
+            cmu = (n + 2.0) / 3.0 * (2.0 / mueff / (n + math.sqrt(2.0)) ** 2
+                                     + (1.0 - 1.0 / mueff) * min(1.0, (2.0 * mueff - 1.0) / ((n + 2.0) ** 2 + mueff)))
+            _argsort_into(F, row0, lam_i, idx)
+            for g in range(n):
+                acc_y = 0.0
+                for j in range(mu):
+                    acc_y += w[j] * Y[idx[j], g]
+                ymean[g] = acc_y
+            norm_ps = 0.0
+            for g in range(n):
+                mean[i, g] += sigma[i] * ymean[g]
+                ps[i, g] = (1.0 - cs) * ps[i, g] + math.sqrt(cs * (2.0 - cs) * mueff) * ymean[g] / math.sqrt(C[i, g])
+                norm_ps += ps[i, g] * ps[i, g]
+            norm_ps = math.sqrt(norm_ps)
+            gen[i] += 1
+            hs = norm_ps / math.sqrt(1.0 - (1.0 - cs) ** (2.0 * gen[i])) < (1.4 + 2.0 / (n + 1.0)) * chi
+            c_max = 0.0
+            for g in range(n):
+                pc[i, g] = (1.0 - cc) * pc[i, g] + (math.sqrt(cc * (2.0 - cc) * mueff) * ymean[g] if hs else 0.0)
+                rank_mu = 0.0
+                for j in range(mu):
+                    rank_mu += w[j] * Y[idx[j], g] * Y[idx[j], g]
+                C[i, g] = ((1.0 - c1 - cmu) * C[i, g] + c1 * (pc[i, g] * pc[i, g]
+                           + (0.0 if hs else cc * (2.0 - cc) * C[i, g])) + cmu * rank_mu)
+                c_max = max(c_max, C[i, g])
+            sigma[i] *= math.exp((cs / ds) * (norm_ps / chi - 1.0))
+            if F[idx[0]] < run_best[i] - 1e-9:
+                run_best[i] = F[idx[0]]
+                stall[i] = 0
+            else:
+                stall[i] += 1
+            broken = not (math.isfinite(sigma[i]) and sigma[i] < 1e3)
+            if broken or stall[i] > patience or sigma[i] * math.sqrt(c_max) < 1e-4:
+                if best_f < np.inf and uniform(rng) < local_restarts:
+                    for g in range(n):
+                        mean[i, g] = best_x[g]
+                    sigma[i] = local_sigma
+                    lam[i] = lam0
+                else:
+                    for g in range(n):
+                        mean[i, g] = uniform(rng)
+                    sigma[i] = sigma0
+                    lam[i] = min(2 * lam_i, lam_cap)
+                C[i, :] = 1.0
+                ps[i, :] = 0.0
+                pc[i, :] = 0.0
+                gen[i] = 0
+                stall[i] = 0
+                run_best[i] = np.inf
             row0 += lam_i
     return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist
 
