@@ -106,28 +106,42 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
     """The leaf elements of a `nodes:` architecture; returns (elements, system attributes, {container: placeholder})."""
     if not isinstance(arch.get("nodes"), list):
         raise ValueError("arch.architecture.nodes: expected a list of !Container / !Component nodes")
-    elements: list[dict] = []
-    aliases: dict[str, str] = {}
-    system: dict[str, Any] = {}
-    mesh = [1, 1]
-    inherited = Scope({}, variables)
+    flat = _Flattener(variables)
+    flat.walk(arch["nodes"], "arch.nodes", False)
+    return flat.elements, flat.system, flat.aliases
 
-    def place(name: str, cls: str, kind: str, attrs: dict, scope: Scope, where: str, constraints: list[dict]) -> None:
-        elements.append({"name": name, "class": cls, "kind": kind, "attributes": attrs, "scope": scope,
-                         "mesh": (mesh[0], mesh[1]), "where": where, "constraints": constraints})
 
-    def fan_out(node: dict, name: str, where: str, scope: Scope, constraints: list[dict]) -> None:
+class _Flattener:
+    """The walk of `flatten_nodes`, outermost node first: the elements found so far, the system attributes and
+    container placeholders, the fan-out of the levels above (`mesh`, X and Y) and the attributes the containers
+    above pass down (`inherited`)."""
+
+    def __init__(self, variables: Scope) -> None:
+        self.elements: list[dict] = []
+        self.aliases: dict[str, str] = {}
+        self.system: dict[str, Any] = {}
+        self.mesh = [1, 1]
+        self.inherited = Scope({}, variables)
+
+    def place(self, name: str, cls: str, kind: str, attrs: dict, scope: Scope, where: str,
+              constraints: list[dict]) -> None:
+        self.elements.append({"name": name, "class": cls, "kind": kind, "attributes": attrs, "scope": scope,
+                              "mesh": (self.mesh[0], self.mesh[1]), "where": where, "constraints": constraints})
+
+    def fan_out(self, node: dict, name: str, where: str, scope: Scope, constraints: list[dict]) -> None:
+        """A node with a spatial fan-out: a placeholder level holding its spatial constraints, and the mesh below
+        it multiplied."""
         fx, fy = _fanout(node, scope, where)
         if fx * fy > 1:
             dummy = f"inter_{name}_spatial"
             spatial = [{**c, "target": dummy} for c in constraints if c["type"] == "spatial"]
-            place(dummy, PLACEHOLDER_CLASS, "placeholder", {}, scope, f"{where} (its spatial fan-out)", spatial)
-            aliases[name] = dummy
-            mesh[0] *= fx
-            mesh[1] *= fy
+            self.place(dummy, PLACEHOLDER_CLASS, "placeholder", {}, scope, f"{where} (its spatial fan-out)", spatial)
+            self.aliases[name] = dummy
+            self.mesh[0] *= fx
+            self.mesh[1] *= fy
 
-    def walk(nodes: list, where: str, in_parallel: bool) -> None:
-        nonlocal inherited
+    def walk(self, nodes: list, where: str, in_parallel: bool) -> None:
+        """The nodes of one list, in order: branches walked into, containers and components taken."""
         for i, node in enumerate(nodes):
             at = f"{where}[{i}]"
             if not isinstance(node, dict):
@@ -141,7 +155,7 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
                     raise ValueError(f"{at}.nodes: expected a list, got {show(sub)}")
                 if tag == "!Parallel":
                     _check_branches(sub, f"{at}.nodes")
-                walk(sub, f"{at}.nodes", in_parallel or tag == "!Parallel")
+                self.walk(sub, f"{at}.nodes", in_parallel or tag == "!Parallel")
                 continue
             if tag == "!Nothing" or node.get("enabled", True) is False:
                 continue
@@ -150,47 +164,54 @@ def flatten_nodes(arch: dict, variables: Scope) -> tuple[list[dict], dict, dict[
                 raise ValueError(f"{at}: a {tag} needs a name, got {show(name)}")
             at = f"{at} ({name})"
             if tag == "!Container":
-                _check_keys(node, _CONTAINER_KEYS, at)
-                if in_parallel:
-                    raise ValueError(f"{at}: a !Container under a !Parallel is not supported (nor by timeloopfe)")
-                attrs = _attributes(node, at)
-                inherited = Scope(attrs, inherited)
-                for k in attrs:
-                    system.setdefault(k, inherited.lookup(k))
-                constraints = _constraint_targets(node, name, at, only=("spatial",))
-                rest = [k for k in (node.get("constraints") or {}) if k != "spatial"]
-                if rest:
-                    raise ValueError(f"{at}.constraints: a container holds only spatial constraints (of its fan-out), "
-                                     f"got {rest}")
-                if constraints and _fanout(node, inherited, at) == (1, 1):
-                    warnings.warn(f"{at}.constraints.spatial: the container has no spatial fan-out; its spatial "
-                                  "constraints are ignored (as timeloopfe does)", stacklevel=3)
-                fan_out(node, name, at, inherited, constraints)
-                continue
-            _check_keys(node, _COMPONENT_KEYS, at)
-            if "class" not in node:
-                raise ValueError(f"{at}: a !Component needs a class")
-            kind = element_kind(node["class"], at)
-            if kind == "nothing":
-                continue
-            if kind == "network":
-                warnings.warn(f"{at}: network components are not modelled by cosearch (their energy is not counted)",
-                              stacklevel=3)
-                continue
-            scope = Scope(_attributes(node, at), inherited)
-            constraints = _constraint_targets(node, name, at)
-            if in_parallel:   # a !Parallel branch bypasses every data space it does not keep (timeloopfe)
-                constraints = [{**c, "_bypass_all_but": True} if c["type"] == "bypass" else c for c in constraints]
-            if _fanout(node, scope, at) != (1, 1):
-                if in_parallel:
-                    raise ValueError(f"{at}: a component with a spatial fan-out under a !Parallel is not supported")
-                fan_out(node, name, at, scope, constraints)
-                constraints = [c for c in constraints if c["type"] != "spatial"]
-            attrs = {**{k: inherited.lookup(k) for k in _all_names(inherited)}, **_attributes(node, at)}
-            place(name, str(node["class"]), kind, attrs, scope, at, constraints)
+                self.container(node, name, at, in_parallel)
+            else:
+                self.component(node, name, at, in_parallel)
 
-    walk(arch["nodes"], "arch.nodes", False)
-    return elements, system, aliases
+    def container(self, node: dict, name: str, at: str, in_parallel: bool) -> None:
+        """A !Container: its attributes pass to the nodes below it (and into the system's), its fan-out and its
+        spatial constraints to a placeholder level."""
+        _check_keys(node, _CONTAINER_KEYS, at)
+        if in_parallel:
+            raise ValueError(f"{at}: a !Container under a !Parallel is not supported (nor by timeloopfe)")
+        attrs = _attributes(node, at)
+        self.inherited = Scope(attrs, self.inherited)
+        for k in attrs:
+            self.system.setdefault(k, self.inherited.lookup(k))
+        constraints = _constraint_targets(node, name, at, only=("spatial",))
+        rest = [k for k in (node.get("constraints") or {}) if k != "spatial"]
+        if rest:
+            raise ValueError(f"{at}.constraints: a container holds only spatial constraints (of its fan-out), "
+                             f"got {rest}")
+        if constraints and _fanout(node, self.inherited, at) == (1, 1):
+            warnings.warn(f"{at}.constraints.spatial: the container has no spatial fan-out; its spatial "
+                          "constraints are ignored (as timeloopfe does)", stacklevel=4)
+        self.fan_out(node, name, at, self.inherited, constraints)
+
+    def component(self, node: dict, name: str, at: str, in_parallel: bool) -> None:
+        """A !Component: an element (with the attributes inherited from the containers above it), after the
+        placeholder of its own fan-out if it has one; nothing for a "nothing" class, a warning for a network."""
+        _check_keys(node, _COMPONENT_KEYS, at)
+        if "class" not in node:
+            raise ValueError(f"{at}: a !Component needs a class")
+        kind = element_kind(node["class"], at)
+        if kind == "nothing":
+            return
+        if kind == "network":
+            warnings.warn(f"{at}: network components are not modelled by cosearch (their energy is not counted)",
+                          stacklevel=4)
+            return
+        scope = Scope(_attributes(node, at), self.inherited)
+        constraints = _constraint_targets(node, name, at)
+        if in_parallel:   # a !Parallel branch bypasses every data space it does not keep (timeloopfe)
+            constraints = [{**c, "_bypass_all_but": True} if c["type"] == "bypass" else c for c in constraints]
+        if _fanout(node, scope, at) != (1, 1):
+            if in_parallel:
+                raise ValueError(f"{at}: a component with a spatial fan-out under a !Parallel is not supported")
+            self.fan_out(node, name, at, scope, constraints)
+            constraints = [c for c in constraints if c["type"] != "spatial"]
+        attrs = {**{k: self.inherited.lookup(k) for k in _all_names(self.inherited)}, **_attributes(node, at)}
+        self.place(name, str(node["class"]), kind, attrs, scope, at, constraints)
 
 
 def _kept_in(node) -> set[str]:

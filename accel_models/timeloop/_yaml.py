@@ -92,98 +92,136 @@ def _flow_nesting_exceeds(text: str, limit: int) -> bool:
     nothing) and block scalars (`|`, `>`), whose extent it takes, as YAML's scanners do, from the indentation
     of the enclosing block collections (`indents`). Block nesting and aliases are left to the event walk.
     """
-    n = len(text)
-    i = 0
-    depth = 0            # flow collections open at i
-    indents: list[int] = []  # columns of the block collections open at i (a key's or a `- `'s column)
-    line_start = 0
-    node_col = None      # column of the node that began on this line, a key if `: ` follows
-    block_scalar = False  # the previous lines began a block scalar, `|` or `>`
-    plain_open = False   # a plain scalar ran to the end of the previous line: it may continue
-    node_start = True    # a node (and so a collection or a quoted scalar) may begin at i
-    new_line = True      # i is at the start of a line in block context
-    while i < n:
-        if new_line:
-            new_line = False
-            line_start = i
-            j = _INDENT.match(text, i).end()
-            top = indents[-1] if indents else -1
-            marker = j == i and text.startswith(("---", "..."), i) and _BLOCK_TOKEN_END.match(text, i + 3)
-            if (block_scalar or plain_open) and not marker and (j >= n or text[j] in "\r\n" or j - i > top):
-                if block_scalar or j >= n or text[j] in "\r\n":  # its text, or a blank line
-                    end = text.find("\n", j)
-                    i, new_line = (n, False) if end < 0 else (end + 1, True)
-                else:  # the plain scalar's next line
-                    match = _BLOCK_PLAIN_END.search(text, j)
-                    i = n if match is None else match.start()
-                    plain_open = match is not None and match.group() == "\n"
-                continue
-            block_scalar = plain_open = False
-            while indents and indents[-1] > j - i:
-                indents.pop()
-            node_start, node_col, i = True, None, j
-            if marker:  # `---` or `...`: a document starts or ends
-                indents.clear()
-                i += 3
-            elif text.startswith("%", i):  # a directive line
-                end = text.find("\n", i)
-                i = n if end < 0 else end
-            continue
-        c = text[i]
-        col = i - line_start
-        if c in " \t\r\n":
-            new_line = c == "\n" and not depth
-            i += 1
-        elif c == "#":  # where a token may start, as YAML's scanners read it
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif c in "[{" and (node_start or depth):
-            if not depth:
-                node_col = col
-            depth += 1
-            if depth > limit:
+    return _FlowScan(text, limit).exceeds()
+
+
+class _FlowScan:
+    """`_flow_nesting_exceeds`'s scan of `text`, a token at a time: the position `i`, the flow collections open
+    there (`depth`), the block collections' columns (`indents`, a key's or a `- `'s column), the start of the line
+    and the column of the node that began on it (a key if `: ` follows), and what the next character may be: a line
+    start in block context (`new_line`), a line of a block scalar (`block_scalar`), the continuation of a plain
+    scalar that ran to the end of the previous line (`plain_open`), or the start of a node, hence a collection or a
+    quoted scalar (`node_start`)."""
+
+    def __init__(self, text: str, limit: int) -> None:
+        self.text, self.limit, self.n = text, limit, len(text)
+        self.i = 0
+        self.depth = 0
+        self.indents: list[int] = []
+        self.line_start = 0
+        self.node_col = None
+        self.block_scalar = False
+        self.plain_open = False
+        self.node_start = True
+        self.new_line = True
+
+    def exceeds(self) -> bool:
+        while self.i < self.n:
+            if self.new_line:
+                self._line()
+            elif self._token():
                 return True
-            node_start = True
-            i += 1
-        elif c in "]}" and depth:
-            depth -= 1
-            node_start = False
-            i += 1
-        elif c == "," and depth:
-            node_start = True
-            i += 1
-        elif c in "-?:" and (depth or c != "-" or node_start) and _BLOCK_TOKEN_END.match(text, i + 1) \
-                or c == ":" and depth:
-            # an indicator: `- ` (sequence entry), `? ` (key), `: ` (value; any `:` a plain scalar left in flow)
-            if not depth:  # a block collection opens at the entry's, the key's or the value's column
-                key_col = node_col if c == ":" and node_col is not None else col
-                if key_col > (indents[-1] if indents else -1):
-                    indents.append(key_col)
-                node_col = None
-            node_start = True
-            i += 1
-        elif node_start and c in "'\"":
-            node_col = col if not depth else node_col
-            match = _QUOTED_END[c].match(text, i + 1)
-            i = n if match is None else match.end()
-            node_start = False
-        elif node_start and c in "!&*":  # a tag or an anchor precedes the node; an alias is one
-            if c == "*" and not depth:
-                node_col = col
-            i = (_FLOW_TOKEN_END if depth else _BLOCK_TOKEN_END).search(text, i + 1).start()
-            node_start = c != "*"
-        elif node_start and c in "|>" and not depth:
-            block_scalar = True
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        else:  # a plain scalar: to the next indicator that can end it
+        return False
+
+    def _to_line_end(self, i: int) -> int:
+        """The position of the newline ending the line at i (the text's end if none)."""
+        end = self.text.find("\n", i)
+        return self.n if end < 0 else end
+
+    def _line(self) -> None:
+        """A line in block context: a block scalar's or a plain scalar's continuation skipped whole, or else the
+        block collections it closes by its indentation, a document marker or a directive."""
+        text, n, i = self.text, self.n, self.i
+        self.new_line = False
+        self.line_start = i
+        j = _INDENT.match(text, i).end()
+        top = self.indents[-1] if self.indents else -1
+        marker = j == i and text.startswith(("---", "..."), i) and _BLOCK_TOKEN_END.match(text, i + 3)
+        if (self.block_scalar or self.plain_open) and not marker and (j >= n or text[j] in "\r\n" or j - i > top):
+            if self.block_scalar or j >= n or text[j] in "\r\n":  # its text, or a blank line
+                end = text.find("\n", j)
+                self.i, self.new_line = (n, False) if end < 0 else (end + 1, True)
+            else:  # the plain scalar's next line
+                match = _BLOCK_PLAIN_END.search(text, j)
+                self.i = n if match is None else match.start()
+                self.plain_open = match is not None and match.group() == "\n"
+            return
+        self.block_scalar = self.plain_open = False
+        while self.indents and self.indents[-1] > j - i:
+            self.indents.pop()
+        self.node_start, self.node_col, self.i = True, None, j
+        if marker:  # `---` or `...`: a document starts or ends
+            self.indents.clear()
+            self.i += 3
+        elif text.startswith("%", j):  # a directive line
+            self.i = self._to_line_end(j)
+
+    def _token(self) -> bool:
+        """The token at i (whitespace, a comment, a bracket, a comma, an indicator, a quoted, anchored, block or
+        plain scalar), stepped over; True when a bracket opens deeper than the limit."""
+        text, i, depth = self.text, self.i, self.depth
+        c = text[i]
+        col = i - self.line_start
+        if c in " \t\r\n":
+            self.new_line = c == "\n" and not depth
+            self.i += 1
+        elif c == "#":  # where a token may start, as YAML's scanners read it
+            self.i = self._to_line_end(i)
+        elif c in "[{" and (self.node_start or depth):
             if not depth:
-                node_col = col if node_start else node_col
-            match = (_FLOW_PLAIN_END if depth else _BLOCK_PLAIN_END).search(text, i + 1)
-            i = n if match is None else match.start()
-            plain_open = not depth and (match is None or match.group() == "\n")
-            node_start = False
-    return False
+                self.node_col = col
+            self.depth += 1
+            if self.depth > self.limit:
+                return True
+            self.node_start = True
+            self.i += 1
+        elif c in "]}" and depth:
+            self.depth -= 1
+            self.node_start = False
+            self.i += 1
+        elif c == "," and depth:
+            self.node_start = True
+            self.i += 1
+        elif c in "-?:" and (depth or c != "-" or self.node_start) and _BLOCK_TOKEN_END.match(text, i + 1) \
+                or c == ":" and depth:
+            self._indicator(c, col)
+        elif self.node_start and c in "'\"":
+            self.node_col = col if not depth else self.node_col
+            match = _QUOTED_END[c].match(text, i + 1)
+            self.i = self.n if match is None else match.end()
+            self.node_start = False
+        elif self.node_start and c in "!&*":  # a tag or an anchor precedes the node; an alias is one
+            if c == "*" and not depth:
+                self.node_col = col
+            self.i = (_FLOW_TOKEN_END if depth else _BLOCK_TOKEN_END).search(text, i + 1).start()
+            self.node_start = c != "*"
+        elif self.node_start and c in "|>" and not depth:
+            self.block_scalar = True
+            self.i = self._to_line_end(i)
+        else:
+            self._plain_scalar(col)
+        return False
+
+    def _indicator(self, c: str, col: int) -> None:
+        """An indicator: `- ` (sequence entry), `? ` (key), `: ` (value; any `:` a plain scalar left in flow); in
+        block context a block collection opens at the entry's, the key's or the value's column."""
+        if not self.depth:
+            key_col = self.node_col if c == ":" and self.node_col is not None else col
+            if key_col > (self.indents[-1] if self.indents else -1):
+                self.indents.append(key_col)
+            self.node_col = None
+        self.node_start = True
+        self.i += 1
+
+    def _plain_scalar(self, col: int) -> None:
+        """A plain scalar: to the next indicator that can end it (in block context it may run on the next line)."""
+        depth = self.depth
+        if not depth:
+            self.node_col = col if self.node_start else self.node_col
+        match = (_FLOW_PLAIN_END if depth else _BLOCK_PLAIN_END).search(self.text, self.i + 1)
+        self.i = self.n if match is None else match.start()
+        self.plain_open = not depth and (match is None or match.group() == "\n")
+        self.node_start = False
 
 
 def _check_events(text: str, what: str) -> None:

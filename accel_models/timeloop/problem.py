@@ -238,25 +238,47 @@ def _shape(problem: dict) -> tuple[str, tuple[str, ...], dict, list[_Space]]:
 
 
 # ---- finding each dim its role -------------------------------------------------------------------
+_WHERE = "problem.shape.data_spaces"
+"""Where in a Timeloop problem the data spaces `_roles` reads are (its errors name it)."""
+
+
 def _roles(dims: tuple[str, ...], spaces: list[_Space], coef_value) -> tuple[dict[str, str], dict[str, str], dict]:
-    """({problem dim: cosearch dim}, {data space: tensor}, {Layer coefficient field: value})."""
-    where = "problem.shape.data_spaces"
+    """({problem dim: cosearch dim}, {data space: tensor}, {Layer coefficient field: value}): the tensors by their
+    projections, then the sliding windows' dims, then every other dim by the tensors it indexes."""
+    _check_axis_dims(dims, spaces)
+    inputs, weights, out = _operands(spaces)
+    tensor_of = {weights.name: "Weights", inputs.name: "Inputs", out.name: "Outputs"}
+    index = _tensors_of_dims(dims, spaces, tensor_of, coef_value)
+    free_windows = list(_WINDOWS)
+    role, coef = _window_roles(inputs, weights, out, index, free_windows, coef_value)
+    role.update(_other_roles(dims, spaces, tensor_of, index, role, free_windows))
+    return role, tensor_of, coef
+
+
+def _check_axis_dims(dims: tuple[str, ...], spaces: list[_Space]) -> None:
+    """Every dim a projection names is one of the problem's."""
     for s in spaces:
         for a, axis in enumerate(s.axes):
             for d, _ in axis:
                 if d not in dims:
-                    raise ValueError(f"{where}: {s.name}'s projection axis {a} names dim {d!r}, which is not in "
+                    raise ValueError(f"{_WHERE}: {s.name}'s projection axis {a} names dim {d!r}, which is not in "
                                      f"problem.shape.dimensions {list(dims)}")
+
+
+def _operands(spaces: list[_Space]) -> tuple[_Space, _Space, _Space]:
+    """(inputs, weights, outputs) of the three data spaces: the output is the read-write one; the inputs are the
+    operand with sliding windows (axes summing dims), else the one named like inputs (or the other than one named
+    weights), else the second."""
     outs = [s for s in spaces if s.read_write]
     if len(spaces) != 3 or len(outs) != 1:
-        raise ValueError(f"{where}: cosearch models two operands and one read-write output; this problem has "
+        raise ValueError(f"{_WHERE}: cosearch models two operands and one read-write output; this problem has "
                          f"{len(spaces)} data spaces ({', '.join(s.name for s in spaces)}), "
                          f"{len(outs)} of them read_write")
     out = outs[0]
     a, b = [s for s in spaces if s is not out]
     windowed = [s for s in (a, b) if any(len(axis) > 1 for axis in s.axes)]
     if len(windowed) == 2:
-        raise ValueError(f"{where}: both {a.name} and {b.name} have axes summing several dims; only the input "
+        raise ValueError(f"{_WHERE}: both {a.name} and {b.name} have axes summing several dims; only the input "
                          "operand may have sliding windows")
     if windowed:
         inputs = windowed[0]
@@ -264,31 +286,40 @@ def _roles(dims: tuple[str, ...], spaces: list[_Space], coef_value) -> tuple[dic
         inputs = a
     else:
         inputs = b
-    weights = b if inputs is a else a
-    tensor_of = {weights.name: "Weights", inputs.name: "Inputs", out.name: "Outputs"}
+    return inputs, (b if inputs is a else a), out
+
+
+def _tensors_of_dims(dims: tuple[str, ...], spaces: list[_Space], tensor_of: dict[str, str],
+                     coef_value) -> dict[str, set[str]]:
+    """{dim: the tensors it indexes}, checking each data space's axes are cosearch's kind: each dim on one axis, a
+    coefficient only inside a sliding window, at most two dims an axis."""
     index: dict[str, set[str]] = {d: set() for d in dims}
     for s in spaces:
         seen = set()
         for axis in s.axes:
             for d, c in axis:
                 if d in seen:
-                    raise ValueError(f"{where}: dim {d} indexes two axes of {s.name}; cosearch's tensors see each dim "
+                    raise ValueError(f"{_WHERE}: dim {d} indexes two axes of {s.name}; cosearch's tensors see each dim "
                                      "on one axis")
                 seen.add(d)
                 index[d].add(tensor_of[s.name])
                 if len(axis) == 1 and coef_value(c, f"{s.name}'s projection") != 1:
-                    raise ValueError(f"{where}: {s.name}'s axis {d}*{c} has a coefficient; cosearch's coefficients "
+                    raise ValueError(f"{_WHERE}: {s.name}'s axis {d}*{c} has a coefficient; cosearch's coefficients "
                                      "are the strides and dilations of a sliding window (R*Wdilation + P*Wstride)")
         for axis in s.axes:
             if len(axis) > 2:
-                raise ValueError(f"{where}: {s.name}'s axis {' + '.join(d for d, _ in axis)} sums more than two dims")
+                raise ValueError(f"{_WHERE}: {s.name}'s axis {' + '.join(d for d, _ in axis)} sums more than two dims")
+    return index
 
-    role: dict[str, str] = {}
-    coef: dict[str, int] = {}
-    free_windows = list(_WINDOWS)
+
+def _window_roles(inputs: _Space, weights: _Space, out: _Space, index: dict[str, set[str]], free_windows: list,
+                  coef_value) -> tuple[dict[str, str], dict[str, int]]:
+    """({dim: cosearch dim}, {coefficient field: value}) of the inputs' sliding windows (filter dim + output dim);
+    a window keeps its names when they are R/P or S/Q, else takes the free pairs in order (removed from
+    `free_windows`)."""
     windows = [axis for axis in inputs.axes if len(axis) == 2]
     if len(windows) > 2:
-        raise ValueError(f"{where}: {inputs.name} has {len(windows)} sliding-window axes; cosearch has two (W, H)")
+        raise ValueError(f"{_WHERE}: {inputs.name} has {len(windows)} sliding-window axes; cosearch has two (W, H)")
     pairs = []
     for axis in windows:
         (d1, c1), (d2, c2) = axis
@@ -296,42 +327,56 @@ def _roles(dims: tuple[str, ...], spaces: list[_Space], coef_value) -> tuple[dic
         filt = [d for d in (d1, d2) if kinds[d] == {"Weights", "Inputs"}]
         outp = [d for d in (d1, d2) if kinds[d] == {"Inputs", "Outputs"}]
         if len(filt) != 1 or len(outp) != 1:
-            raise ValueError(f"{where}: {inputs.name}'s axis {d1} + {d2} is no sliding window: one dim must also index "
-                             f"{weights.name} only and the other {out.name} only")
+            raise ValueError(f"{_WHERE}: {inputs.name}'s axis {d1} + {d2} is no sliding window: one dim must also "
+                             f"index {weights.name} only and the other {out.name} only")
         pairs.append((filt[0], outp[0], c1 if d1 == filt[0] else c2, c2 if d1 == filt[0] else c1))
-    # Windows keep their names when they are R/P or S/Q, else take the free pairs in order.
+    role: dict[str, str] = {}
+    coef: dict[str, int] = {}
     for f, o, cf, co in sorted(pairs, key=lambda p: 0 if (p[0], p[1]) in [(w[0], w[1]) for w in _WINDOWS] else 1):
         w = next((w for w in free_windows if (w[0], w[1]) == (f, o)), free_windows[0])
         free_windows.remove(w)
         role[f], role[o] = w[0], w[1]
         coef[w[2]] = coef_value(cf, f"{inputs.name}'s window {f}")
         coef[w[3]] = coef_value(co, f"{inputs.name}'s window {o}")
-    groups = {frozenset(("Weights", "Inputs", "Outputs")): ["G"], frozenset(("Weights", "Inputs")): ["C"],
-              frozenset(("Weights", "Outputs")): ["K"], frozenset(("Inputs", "Outputs")): ["N"]}
-    pending: dict[frozenset, list[str]] = {k: [] for k in groups}
+    return role, coef
+
+
+_SLOTS = {frozenset(("Weights", "Inputs", "Outputs")): ("G",), frozenset(("Weights", "Inputs")): ("C",),
+          frozenset(("Weights", "Outputs")): ("K",), frozenset(("Inputs", "Outputs")): ("N",)}
+"""cosearch's dims outside the windows by the tensors they index (a free window's filter dim also indexes weights
+and inputs, its output dim inputs and outputs)."""
+
+
+def _other_roles(dims: tuple[str, ...], spaces: list[_Space], tensor_of: dict[str, str], index: dict[str, set[str]],
+                 windows: dict[str, str], free_windows: list) -> dict[str, str]:
+    """{dim: cosearch dim} of the dims outside the windows (`windows`' keys), by the tensors each indexes
+    (`_SLOTS`, then the free windows' dims); a dim named like its slot keeps it. A dim indexing nothing is left
+    out (allowed only with bound 1, which the caller checks)."""
+    pending: dict[frozenset, list[str]] = {k: [] for k in _SLOTS}
     for d in dims:
-        if d in role:
+        if d in windows:
             continue
         kind = frozenset(index[d])
         if not kind:
-            continue                      # indexes nothing: allowed only with bound 1 (checked by the caller)
-        if kind not in groups:
+            continue
+        if kind not in _SLOTS:
             tensor = next(iter(kind))
             name = next(s.name for s in spaces if tensor_of[s.name] == tensor)
-            raise ValueError(f"{where}: dim {d} indexes only {name}; each of cosearch's dims indexes two or three "
+            raise ValueError(f"{_WHERE}: dim {d} indexes only {name}; each of cosearch's dims indexes two or three "
                              "of the tensors")
         pending[kind].append(d)
+    role: dict[str, str] = {}
     for kind, ds in pending.items():
-        slots = list(groups[kind])
+        slots = list(_SLOTS[kind])
         if kind == frozenset(("Weights", "Inputs")):
             slots += [w[0] for w in free_windows]
         elif kind == frozenset(("Inputs", "Outputs")):
             slots += [w[1] for w in free_windows]
         if len(ds) > len(slots):
             names = " and ".join(t for t in TENSORS if t in kind)
-            raise ValueError(f"{where}: {len(ds)} dims ({', '.join(ds)}) index {names}; cosearch has "
+            raise ValueError(f"{_WHERE}: {len(ds)} dims ({', '.join(ds)}) index {names}; cosearch has "
                              f"{len(slots)} such dim(s) here ({', '.join(slots)})")
-        ordered = sorted(ds, key=lambda d: (d not in slots, dims.index(d)))  # a dim named like its slot keeps it
+        ordered = sorted(ds, key=lambda d: (d not in slots, dims.index(d)))
         for d in ordered:
             slot = d if d in slots else slots[0]
             slots.remove(slot)
@@ -339,7 +384,7 @@ def _roles(dims: tuple[str, ...], spaces: list[_Space], coef_value) -> tuple[dic
             w = next((w for w in free_windows if slot in (w[0], w[1])), None)
             if w is not None:
                 free_windows.remove(w)
-    return role, tensor_of, coef
+    return role
 
 
 def problem_from_timeloop(problem_yaml: YamlSource, name: str = "") -> tuple[Layer, ProblemNames]:

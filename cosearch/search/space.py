@@ -420,8 +420,20 @@ class AcceleratorSpace:
         one of the seed trials (`cosearch.search.seeds`)."""
         acc = get_preset(name)
         bounds = ResourceBounds.from_preset(name)
-        x, y = acc.mesh
         genes = {g: 0.5 for g in self.genes}
+        self._encode_array(genes, acc, bounds)
+        self._encode_parallel_dims(genes, acc)
+        self._encode_register_files(genes, acc)
+        self._encode_glb(genes, acc)
+        if self.resources is None:
+            genes["dram_bw"] = _log_position(bounds.dram_bytes_per_cycle, *self.dram_bytes_per_cycle_range)
+        else:
+            genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
+        return genes
+
+    def _encode_array(self, genes: dict[str, float], acc, bounds) -> None:
+        """The PE array's genes of preset `acc` (count, 1-D or 2-D, aspect) and its word width's."""
+        x, y = acc.mesh
         pe_lo, pe_hi = self.pe_range
         num = min(x * y, pe_hi)
         genes["pes"] = _log_position(num, pe_lo, pe_hi)
@@ -437,6 +449,10 @@ class AcceleratorSpace:
         genes["array_2d"] = 0.75 if y > 1 else 0.25
         span = max(1.0, math.log2(num) - 1.0) - 1.0
         genes["aspect"] = 0.5 if span <= 0 else min(1.0, max(0.0, (math.log2(max(2, x)) - 1.0) / span))
+
+    def _encode_parallel_dims(self, genes: dict[str, float], acc) -> None:
+        """The parallel dims' genes: the preset's X dims, then its Y dims (with one dim an axis, its first X dim and
+        first non-filter Y dim), ranked first."""
         df = acc.dataflow
         xs = [d for d in (df.spatial_x if df else ()) if d in DIMS]
         ys = [d for d in (df.spatial_y if df else ()) if d in DIMS and d not in xs]
@@ -453,7 +469,11 @@ class AcceleratorSpace:
         else:
             for d in DIMS:
                 genes[f"dim_{d}"] = 0.9 if xs and d == xs[0] else 0.8 if ys and d == ys[0] else 0.3
-        glb_levels = [i for i, lv in enumerate(acc.levels) if lv.kind != "DRAM" and acc.instances(i) == 1]
+
+    def _encode_register_files(self, genes: dict[str, float], acc) -> None:
+        """Each tensor's register-file genes: the words of the innermost replicated level keeping it (clipped to the
+        space's range); a tensor no replicated level keeps bypasses (or, in a space without bypass, gets the
+        smallest)."""
         rf = {t: 1 for t in TENSORS}
         for i, lv in enumerate(acc.levels):
             if lv.kind == "DRAM" or acc.instances(i) == 1:
@@ -471,10 +491,15 @@ class AcceleratorSpace:
                 genes[f"rf_{key}"] = pos if kept else 0.0
             else:
                 genes[f"rf_{key}"] = (RF_BYPASS_GENE + (1 - RF_BYPASS_GENE) * pos if kept else RF_BYPASS_GENE / 2)
+
+    def _encode_glb(self, genes: dict[str, float], acc) -> None:
+        """The global buffer's genes: the bytes of the preset's unreplicated on-chip levels (clipped to the space's
+        range) and, when they split their words per tensor, the split."""
         glb_bytes = 0
         split = None
-        for i in glb_levels:
-            g = acc.levels[i]
+        for i, g in enumerate(acc.levels):
+            if g.kind == "DRAM" or acc.instances(i) != 1:
+                continue
             tc = g.tensor_capacity_words
             if tc is not None and all(c is not None for c in tc):
                 glb_bytes += sum(tc) * g.word_bits // 8
@@ -489,11 +514,6 @@ class AcceleratorSpace:
         if split:
             for key, share in zip(TENSOR_KEYS, split):
                 genes[f"glb_{key}"] = min(1.0, max(0.05, share))
-        if self.resources is None:
-            genes["dram_bw"] = _log_position(bounds.dram_bytes_per_cycle, *self.dram_bytes_per_cycle_range)
-        else:
-            genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
-        return genes
 
     def _clip_onchip(self, num_pes: int, rf: tuple[int, int, int], glb, word_bits: int, step_words: int):
         """Shrink the GLB (then the register files) until GLB + all register files fit the on-chip bytes."""
