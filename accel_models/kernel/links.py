@@ -338,6 +338,16 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digit
     return n_children
 
 
+@njit(cache=True, inline="always")
+def _moved_by(children, k, j, vstar):
+    """0 exactly where the offset of children[j] less that of children[k] equals vstar: the OR of the axes'
+    differences, without a branch."""
+    d = np.int64(0)
+    for a in range(N_AXES):
+        d |= children[j].offset[a] - children[k].offset[a] - vstar[a]
+    return d
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _grid_link_step(children, n_children, width, vstar, table):
     """(children served over a link at offset difference vstar, distinct offsets among the rest) for children whose
@@ -347,11 +357,12 @@ def _grid_link_step(children, n_children, width, vstar, table):
     flags set here) only where some child is served: with none, no link saves anything."""
     served = 0
     x = 0
+    last = n_children - 1
     for k in range(n_children):
-        ok = ((x > 0 and _moves_to(children, k, k - 1, vstar))
-              or (x + 1 < width and k + 1 < n_children and _moves_to(children, k, k + 1, vstar))
-              or (k >= width and _moves_to(children, k, k - width, vstar))
-              or (k + width < n_children and _moves_to(children, k, k + width, vstar)))
+        ok = (((x > 0) & (_moved_by(children, k, max(k - 1, 0), vstar) == 0))
+              | ((x + 1 < width) & (k < last) & (_moved_by(children, k, min(k + 1, last), vstar) == 0))
+              | ((k >= width) & (_moved_by(children, k, max(k - width, 0), vstar) == 0))
+              | ((k + width <= last) & (_moved_by(children, k, min(k + width, last), vstar) == 0)))
         children[k].group = -1 if ok else 0
         served += 1 if ok else 0
         x += 1
