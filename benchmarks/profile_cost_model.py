@@ -119,29 +119,17 @@ def run(layer, acc, maps, out, workspace, stage):
         if stage >= 1:
             r, perfect = check_shape(layer.bounds, acc.fanout, m)
         if stage >= 2:
-            tf, _, sx, sy, _, kp, _, _, _ = m
+            tf, _, _, _, _, kp, _, _, _ = m
             levels = ws.levels
             L = tf.shape[0]
             for l in range(L):
                 lv = levels[l]
                 for t in range(3):
                     lv.kept[t] = 1 if kp[l, t] != 0 and acc.keeps[l, t] != 0 else 0
-            _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
-        if stage >= 3:
-            r = check_capacity(layer, acc, levels)
-        if stage >= 4:
-            levels[0].used = 1
-            compute_cycles = np.int64(1)
-            for l in range(L):
-                fan = np.int64(1)
-                ends = np.int64(1)
-                for d in range(tf.shape[1]):
-                    fan *= sx[l, d] * sy[l, d]
-                    ends *= tf[l, d]
-                levels[l].fan = fan
-                levels[l + 1].used = levels[l].used * fan
-                compute_cycles *= ends
+            _, n_temporal, compute_cycles = loop_nest(m, ws.loops, levels, ws.temporal)
             cc = compute_cycles
+        if stage >= 3:
+            r = check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
         if stage >= 5 and stage <= 8:
             accesses_upto(layer, acc, ws, n_temporal, stage - 5)
         if stage >= 9:
@@ -151,9 +139,9 @@ def run(layer, acc, maps, out, workspace, stage):
         if stage == 13:
             empty_call(layer, ws)
         if stage == 15:
-            output_partitions(layer, ws)
+            output_partitions(layer.coef, ws.loops, levels, ws.scratch)
         if stage >= 10 and stage <= 11:
-            output_partitions(layer, ws)
+            output_partitions(layer.coef, ws.loops, levels, ws.scratch)
             fold_bypass(levels)
         if stage >= 11:
             e, c = energy_and_cycles(acc, levels, compute_cycles, rd, fl, up)
@@ -172,7 +160,8 @@ def run(layer, acc, maps, out, workspace, stage):
                     rd[l, t] = 0.0; fl[l, t] = 0.0; up[l, t] = 0.0
 
 
-STAGES = ["loop + outputs", "check_shape", "kept + loop_nest", "check_capacity", "used + compute cycles",
+STAGES = ["loop + outputs", "check_shape", "kept + loop_nest (+ used, compute cycles)", "check_capacity",
+          "(nothing: used, compute cycles in loop_nest)",
           "accesses scaffold", "+ spatial_axes", "+ fill_stream", "+ links (= copy of level_accesses)",
           "level_accesses (kernel's)", "partitions + fold_bypass", "energy_and_cycles (= evaluate_one)"]
 

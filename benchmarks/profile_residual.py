@@ -118,12 +118,12 @@ def run(layer, acc, maps, out, workspace, mask, tally):
         for l in range(L):
             for t in range(3):
                 levels[l].kept[t] = 1 if keep[b, l, t] != 0 and acc.keeps[l, t] != 0 else 0
-        _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+        _, n_temporal, _ = loop_nest(m, ws.loops, levels, ws.temporal)
         for l in range(L):
             ext = levels[l].extents
             for d in range(8):
                 ext[d] = min(ext[d], layer.bounds[d])
-        check_capacity(layer, acc, levels)
+        check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
         if mask > 0:
             _streams(layer, acc, ws, n_temporal, mask, tally)
 

@@ -140,13 +140,13 @@ _EXACT = float(2 ** 53)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def output_partitions(layer, ws):
+def output_partitions(coef, loops, levels, scratch):
     """R6: Outputs' partition size per level. The outermost level holds the whole tensor; going down,
     P_child = floor(P_parent x child tile / D), D the box over all children's tiles when the parent's
-    innermost loops are its fan-out, otherwise the child tile."""
-    coef = layer.coef
-    loops, levels = ws.loops, ws.levels
-    scratch = ws.scratch[0]
+    innermost loops are its fan-out, otherwise the child tile. Takes the arrays it reads (the layer's coef, the
+    workspace's loops, levels and scratch), not the layer's and the workspace's tuples: a call passes every array of
+    its arguments, seven words each."""
+    scratch = scratch[0]
     cover, E = scratch.cover, scratch.box
     L = levels.shape[0] - 1
     levels[0].partition = levels[0].tiles[2]

@@ -46,7 +46,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         return reason, 0, 0.0, 0.0, 0
     if not perfect and not RESIDUAL_PATHS:
         raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
-    tf, _, sx, sy, _, keep, _, _, _ = m
+    tf, _, _, _, _, keep, _, _, _ = m
     bounds = layer.bounds
     acc_keeps = acc.keeps
     levels = ws.levels
@@ -55,14 +55,14 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         lv = levels[l]
         for t in range(3):
             lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
-    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+    _, n_temporal, compute_cycles = loop_nest(m, ws.loops, levels, ws.temporal)   # also instances used
     if not perfect:
         for l in range(L):             # F6: a tile spans the ends at and below its level, at most the bound
             ext = levels[l].extents
             for d in range(8):
                 if ext[d] > bounds[d]:
                     ext[d] = bounds[d]
-    reason = check_capacity(layer, acc, levels)
+    reason = check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
     if reason != OK:
         return reason, 0, 0.0, 0.0, 0
     spread = False                     # instances under a fan-out do unequal work
@@ -70,20 +70,6 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         spread = not perfect and not uniform_instances(m)
         if spread and not build_classes(m, ws):
             return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
-    # Instances used (the spatial ends above a level) and compute cycles (the temporal ends): per level a product
-    # over its row, which LLVM vectorizes (the row's length, unknown to it, keeps it from unrolling the loop
-    # instead), then a chain of L products rather than one of 8 L (integer products: exact in any order).
-    levels[0].used = 1
-    compute_cycles = np.int64(1)     # not Literal[int](1): see `kernel`'s docstring
-    for l in range(L):
-        fan = np.int64(1)
-        ends = np.int64(1)
-        for d in range(tf.shape[1]):
-            fan *= sx[l, d] * sy[l, d]
-            ends *= tf[l, d]
-        levels[l].fan = fan
-        levels[l + 1].used = levels[l].used * fan
-        compute_cycles *= ends
     if RESIDUAL_PATHS and spread:
         class_accesses(layer, acc, m, ws, n_temporal)
         class_partitions(layer, ws, n_temporal)
@@ -91,7 +77,7 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         energy, cycles = class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)
     else:
         level_accesses(layer, acc, ws, n_temporal, not perfect)
-        output_partitions(layer, ws)
+        output_partitions(layer.coef, ws.loops, levels, ws.scratch)
         fold_bypass(levels)
         energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
     macs = 1

@@ -94,36 +94,6 @@ def _grid(spatial, n_sp):
     return n_children, px, py
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _link_step(children, n_children, vstar, marks, stamp):
-    """Children served over a link for offset difference vstar, and distinct offsets among the rest.
-
-    marks[g] == stamp flags a group already counted in this call.
-    """
-    served = 0
-    distinct = 0
-    for k in range(n_children):
-        ck = children[k]
-        ok = False
-        for q in range(ck.n_neighbours):
-            cj = children[ck.neighbours[q]]
-            same = True
-            for a in range(N_AXES):
-                if cj.offset[a] - ck.offset[a] != vstar[a]:
-                    same = False
-                    break
-            if same:
-                ok = True
-                break
-        if ok:
-            served += 1
-        elif marks[ck.group] != stamp:
-            marks[ck.group] = stamp
-            distinct += 1
-    return served, distinct
-
-
-
 @njit(cache=True, inline="always")
 def _same_offset(ca, cb):
     for a in range(N_AXES):
@@ -303,12 +273,10 @@ def _still_pass(t, spatial, n_sp, fan_x, ax, n_on_axis):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
-    """Offsets, groups and grid neighbours of the children under one fan-out (R3); returns their count.
-
-    Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
-    significant, Y loops above X loops) sits at (k mod width, k div width). `digits`: scratch for k's digits.
-    """
+def _list_offsets(t, spatial, n_sp, ax, co, children, digits):
+    """children[k].offset in tensor t for every child k under one fan-out (outermost loop most significant, Y loops
+    above X loops), counted up digit by digit (`digits`: scratch for k's digits), each loop's `sp.axis` and
+    `sp.shift` set; returns (children, product of the X loops, product of the Y loops)."""
     n_children, px, py = _grid(spatial, n_sp)
     for i in range(n_sp):
         # The projection is linear: loop i moves one axis of t by a fixed shift per index (or none).
@@ -335,6 +303,18 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digit
             if sp.axis >= 0:
                 off[sp.axis] -= (sp.bound - 1) * sp.shift
             i -= 1
+    return n_children, px, py
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
+    """Offsets (`_list_offsets`), groups and grid neighbours of the children under one fan-out (R3); returns their
+    count.
+
+    Children sit on a grid of width max(fan-out X, product of X loops); child k (outermost loop most
+    significant, Y loops above X loops) sits at (k mod width, k div width). `digits`: scratch for k's digits.
+    """
+    n_children, px, py = _list_offsets(t, spatial, n_sp, ax, co, children, digits)
     _group_children(children, n_children, table)
     width = max(fan_x, px)
     height = max(fan_y, py)
@@ -356,6 +336,41 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digit
             x = 0
             y += 1
     return n_children
+
+
+@njit(cache=True, inline="always")
+def _moved_by(children, k, j, vstar):
+    """0 exactly where the offset of children[j] less that of children[k] equals vstar: the OR of the axes'
+    differences, without a branch."""
+    d = np.int64(0)
+    for a in range(N_AXES):
+        d |= children[j].offset[a] - children[k].offset[a] - vstar[a]
+    return d
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _grid_link_step(children, n_children, width, vstar, table):
+    """(children served over a link at offset difference vstar, distinct offsets among the rest) for children whose
+    offsets `_list_offsets` listed: child k sits at (k mod width, k div width) and is served when a grid neighbour
+    (left, right, above or below, R3) holds its offset plus vstar. The neighbours are found from k itself rather
+    than listed, and the distinct offsets of the unserved children are counted (`_count_distinct`, on the `group`
+    flags set here) only where some child is served: with none, no link saves anything."""
+    served = 0
+    x = 0
+    last = n_children - 1
+    for k in range(n_children):
+        ok = (((x > 0) & (_moved_by(children, k, max(k - 1, 0), vstar) == 0))
+              | ((x + 1 < width) & (k < last) & (_moved_by(children, k, min(k + 1, last), vstar) == 0))
+              | ((k >= width) & (_moved_by(children, k, max(k - width, 0), vstar) == 0))
+              | ((k + width <= last) & (_moved_by(children, k, min(k + width, last), vstar) == 0)))
+        children[k].group = -1 if ok else 0
+        served += 1 if ok else 0
+        x += 1
+        if x == width:
+            x = 0
+    if served == 0:
+        return 0, 0
+    return served, _count_distinct(children, np.int64(0), n_children, table)
 
 
 @njit(cache=True, inline="always")
@@ -499,12 +514,9 @@ def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer,
             if served > 0 and distinct < groups:
                 return (groups - distinct) * size * cnt, served * size * cnt, n_children
             return 0.0, 0.0, n_children
-        n_children = list_children(t, spatial, n_sp, fan_x, fan_y, layer.ax, layer.co, ws.children, ws.table,
-                                   scratch.digits)
-    marks = ws.marks
-    stamp = marks[-1] + 1             # the marks' last slot counts the calls
-    marks[-1] = stamp
-    served, distinct = _link_step(ws.children, n_children, vstar, marks, stamp)
+        n_children, _, _ = _list_offsets(t, spatial, n_sp, layer.ax, layer.co, ws.children, scratch.digits)
+    _, px, _ = _grid(spatial, n_sp)
+    served, distinct = _grid_link_step(ws.children, n_children, max(fan_x, px), vstar, ws.table)
     if served > 0 and distinct < groups:
         return (groups - distinct) * size * cnt, served * size * cnt, n_children
     return 0.0, 0.0, n_children

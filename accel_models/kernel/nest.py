@@ -159,26 +159,37 @@ def loop_nest(m, loops, levels, temporal):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
     loops; factor-1 loops dropped), each loop's step, each level's first loop, spatial loop count and tile
     extents (levels[L] is the MAC's: no loop, all extents 1), and the temporal loops alone, outermost first,
-    with how often each starts. Returns (the loop count, the temporal loop count)."""
+    with how often each starts. Also each level's instances used (`used`: the spatial ends above it) and the
+    children per instance its fan-out uses (`fan`), from the rows this pass reads anyway (a pass of its own over
+    them cost ~30 ns a mapping). Returns (the loop count, the temporal loop count, the compute cycles: the product
+    of every temporal end)."""
     tf, order, sx, sy, sorder, _, _, _, _ = m
     L = tf.shape[0]
     n = np.int64(0)                  # not Literal[int](0): see `kernel`'s docstring
     n_temporal = np.int64(0)
+    compute_cycles = np.int64(1)
+    levels[0].used = 1
     for l in range(L):
         levels[l].start = n
         # Every candidate is written and kept by advancing n: no branch on the (random) factors.
+        ends = np.int64(1)
         for q in range(8):
             d = order[l, q]
             b = tf[l, d]
+            ends *= b
             lp = loops[n]
             lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = b
             n += 1 if b > 1 else 0
+        compute_cycles *= ends
         n_temporal += n - levels[l].start
         first_spatial = n
         spreads = False
         for d in range(8):
             spreads |= (sy[l, d] > 1) | (sx[l, d] > 1)
+        fan = np.int64(1)                # every spatial end is 1 where none is above 1 (the shape check: ends >= 1)
         if spreads:                      # most levels have no fan-out, or leave it unused
+            for d in range(8):
+                fan *= sx[l, d] * sy[l, d]
             for q in range(8):
                 d = sorder[l, q]
                 b = sy[l, d]
@@ -192,6 +203,8 @@ def loop_nest(m, loops, levels, temporal):
                 lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
                 n += 1 if b > 1 else 0
         levels[l].n_spatial = n - first_spatial
+        levels[l].fan = fan
+        levels[l + 1].used = levels[l].used * fan
     levels[L].start = n
     levels[L].n_spatial = 0
     # Inside out: a loop's step is the extent of its dim below it; a level's tile spans its loops and all below.
@@ -219,14 +232,14 @@ def loop_nest(m, loops, levels, temporal):
     temporal[0].outer = 1.0
     for j in range(n_temporal):
         temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
-    return n, n_temporal
+    return n, n_temporal, compute_cycles
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def check_capacity(layer, acc, levels):
-    """Each level's tiles (words, and their axis extents) and the capacity rule, innermost level first."""
-    coef = layer.coef
-    capacity, tensor_capacity = acc.capacity_words, acc.tensor_capacity_words
+def check_capacity(coef, capacity, tensor_capacity, levels):
+    """Each level's tiles (words, and their axis extents) and the capacity rule, innermost level first (the layer's
+    coef, the accelerator's capacity_words and tensor_capacity_words). The arrays it reads, not the layer's and the
+    accelerator's tuples: a call passes every array of its arguments, seven words each."""
     L = levels.shape[0] - 1
     for l in range(L):
         lv = levels[l]

@@ -204,7 +204,7 @@ child and its grid neighbour where its stamp is the current sweep's; the last sl
 
 class Workspace(NamedTuple):
     """The scratch of one thread: the nest, its temporal and spatial loops, the levels, small vectors, the
-    children of one fan-out, the stamps that mark counted groups, the listed neighbour differences, and the
+    children of one fan-out, the listed neighbour differences, and the
     hash table that groups children by offset (`HASH_SLOT`); the frame walk's stack (`FRAME`), its two memos
     (`MEMO`: the uniform sweep's, the joint sweep's) and the uniform sweep's state (`sweep`); the instance classes
     (`CLASS`), the joint sweep's scratch (`JOINT`), its table of neighbouring children (`PAIR_SLOT`) and its two
@@ -216,7 +216,6 @@ class Workspace(NamedTuple):
     levels: np.ndarray
     scratch: np.ndarray
     children: np.ndarray
-    marks: np.ndarray
     diffs: np.ndarray
     table: np.ndarray
     frames: np.ndarray
@@ -251,7 +250,6 @@ def make_workspace(n_levels, max_children):
     return Workspace(np.empty(MAX_LOOPS + 1, dtype=LOOP), np.empty(MAX_LOOPS + 1, dtype=TEMPORAL),
                      np.empty(MAX_SPATIAL, dtype=SPATIAL), np.empty(n_levels + 1, dtype=LEVEL),
                      np.empty(1, dtype=SCRATCH), np.empty(max_children, dtype=CHILD),
-                     np.zeros(max_children + 1, dtype=np.int64),
                      np.empty((MAX_NEIGHBOUR_DIFFS, N_AXES), dtype=np.int64),
                      np.zeros(slots + 1, dtype=HASH_SLOT), np.empty(MAX_LOOPS + 1, dtype=FRAME),
                      memo, sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,

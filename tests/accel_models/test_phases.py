@@ -35,7 +35,7 @@ def _nest(layer, acc, maps, b, ws):
     if reason != OK:
         return False
     levels = ws.levels
-    _, n_temporal = loop_nest(m, ws.loops, levels, ws.temporal)
+    _, n_temporal, _ = loop_nest(m, ws.loops, levels, ws.temporal)
     for lv in range(temporal.shape[1]):
         for d in range(8):
             levels[lv].extents[d] = min(levels[lv].extents[d], layer.bounds[d])
