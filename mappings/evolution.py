@@ -374,21 +374,22 @@ class Search:
         return self._pointer
 
     def __call__(self, *args):
+        ensure_fresh_kernel_cache()
         return run_evolution(*args, self.pointer(args[15], args[16]))
 
 
-FULL_SEARCH = Search(evaluate_range)
-"""The search over the full cost kernel (perfect and residual factors)."""
-PERFECT_SEARCH = Search(evaluate_range_perfect)
-"""The search over the perfect-factor driver: it compiles without the cost kernel's residual and spatial-class paths
-(a first search on an empty numba cache compiles less); for a decode that gives no residual factor."""
+_SEARCHES: dict[bool, Search] = {}
 
 
 def search_kernel(factors: str) -> Search:
-    """The compiled search for a mapper's `factors` setting: "perfect" -> `PERFECT_SEARCH`, else `FULL_SEARCH` (a
-    decode that may give residual factors needs the full cost kernel). "auto" takes the full search even on the
-    layers it leaves perfect: a co-search compiles the full driver for its final phase and report anyway, and the two
-    drivers together compile more than the full one alone (docs/performance.md, "Compile time"); both count alike,
-    bit for bit."""
+    """The compiled search for a mapper's `factors` setting (one `Search` per driver in a process): "perfect" -> the
+    perfect-factor driver (`evaluate_range_perfect`: it compiles without the cost kernel's residual and spatial-class
+    paths), else the full one (a decode that may give residual factors needs the full cost kernel). "auto" takes the
+    full driver even on the layers it leaves perfect: a co-search compiles it for its final phase and report anyway,
+    and the two drivers together compile more than the full one alone (docs/performance.md, "Compile time"); both
+    count alike, bit for bit."""
     ensure_fresh_kernel_cache()
-    return PERFECT_SEARCH if factors == "perfect" else FULL_SEARCH
+    perfect = factors == "perfect"
+    if perfect not in _SEARCHES:
+        _SEARCHES[perfect] = Search(evaluate_range_perfect if perfect else evaluate_range)
+    return _SEARCHES[perfect]
