@@ -88,7 +88,8 @@ class FunctionPointer(types.WrapperAddressProtocol):
     def __wrapper_address__(self) -> int:
         if self._address is None:
             ensure_fresh_kernel_cache()
-            compiled = self._fn.get_compile_result(self._sig)
+            self._fn.compile(tuple(self._sig.args))     # numba's cache keys a compile by how it is asked for: as a
+            compiled = self._fn.get_compile_result(self._sig)   # call (and a plan's step) asks, by argument types
             self._address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_cfunc_wrapper_name)
         return self._address
 
