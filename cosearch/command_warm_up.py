@@ -61,7 +61,7 @@ class WarmUpReport:
 def warm_up_plan(settings) -> list:
     """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
     the same layer and design, and the steps of the library's own default mapper (`factors="perfect"`: the
-    perfect-factor driver and search, `mappings.evolution.run_evolution_perfect`) that those lack, so that a first
+    perfect-factor driver, `accel_models.kernel.evaluate_range_perfect`, and a search with it) that those lack, so that a first
     `best_mapping` after the warm-up compiles nothing either."""
     plan = compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
     names = {s.name for s in plan}

@@ -1,10 +1,10 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
 share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
-`evolution.run_evolution` links the cost kernel (`evaluate_range`) and the decoder (`decode_batch`), and
-`evolution.run_evolution_perfect` (the search of a mapper with `factors="perfect"`) the perfect-factor driver
-(`evaluate_range_perfect`) instead: the steps compile those parts first, then the search by a real search of `layer`
-on `accelerator` with the caller's mapping cache settings, so that its types are the searches' own. The full
+`evolution.run_evolution` links the decoder (`decode_batch`) and calls the cost kernel's driver by address
+(`evaluate_range`, or `evaluate_range_perfect` for a mapper with `factors="perfect"`: `evolution.Search`), so the
+search's code and the driver's chain are steps apart that compile side by side; then a real search of `layer` on
+`accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full
 driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
 later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
@@ -21,6 +21,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .encoding import Encoding
+from .evolution import run_evolution, search_kernel
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
@@ -28,36 +29,44 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 11.9, "class_accesses": 5.9, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
-    "helpers": 1.3, "run_evolution": 13.9, "warm_starts": 2.3, "level_accesses_perfect": 9.9,
-    "evaluate_range_perfect": 7.0, "run_evolution_perfect": 12.6}
+    "helpers": 1.3, "run_evolution": 12.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
+    "level_accesses_perfect": 9.9, "evaluate_range_perfect": 7.0}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled. The three `_perfect` steps' figures are those steps'
-CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines)."""
+changes which worker compiles what, never what is compiled. The two `_perfect` drivers' figures are those steps'
+CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines);
+`run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
+(14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `search` only loads."""
 
-SEARCH = "run_evolution"
-"""The step that compiles the search (a real search; every other step compiles a part it links)."""
-SEARCH_PERFECT = "run_evolution_perfect"
-"""The same step for a mapper with `factors="perfect"`, whose search is `evolution.run_evolution_perfect`."""
+SEARCH_CODE = "run_evolution"
+"""The step that compiles the search's own code (`evolution.run_evolution`, its driver passed by address: it links
+the decoder, not the cost kernel), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
+SEARCH = "search"
+"""The step that runs a real search (with the caller's mapping cache settings, so that whatever it calls has the
+searches' own types); it loads what the steps before it compiled."""
+SEARCH_PERFECT = "search_perfect"
+"""The same step for a mapper with `factors="perfect"` (its driver is `evaluate_range_perfect`)."""
 
 
-def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache,
-                        objective: str = "edp") -> list[CompileStep]:
+def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache, objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
-    then the decoder, the kernel's drivers and the small helpers, the search, the warm starts); `cache`: the
-    `MappingCache` whose search the search step runs."""
+    then the decoder, the kernel's drivers and the small helpers, the search's code, the search, the warm starts);
+    `cache`: the `MappingCache` whose search the search step runs, and whose strategy's `plan_args(enc, objective)`
+    (the compiled search's arguments but its driver, for a first search) give the search's code its types."""
     def search() -> None:   # a real search, with the caller's settings
         cache.result(layer, accelerator, objective)
-    return _plan(layer, accelerator, cache.settings.factors, objective, search)
+    search_args = getattr(cache.settings.strategy, "plan_args", None)
+    return _plan(layer, accelerator, cache.settings.factors, objective, search, search_args)
 
 
-def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str,
-                      objective: str = "edp") -> list[CompileStep]:
+def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str = "edp",
+                      search_args=None) -> list[CompileStep]:
     """The steps of `mapper_compile_plan` that the search of a mapper with `factors` links (its driver, the
-    kernel's callees that driver reaches, the decoder, the helpers), without the search itself: what a first search
-    in a process can compile beside it (`mappings.split_compile.compile_first_search`)."""
-    plan = _plan(layer, accelerator, factors, objective, lambda: None)
+    kernel's callees that driver reaches, the decoder, the helpers, the search's code where `search_args` is given),
+    without running a search: what a first search in a process can compile beside it
+    (`mappings.split_compile.compile_first_search`)."""
+    plan = _plan(layer, accelerator, factors, objective, lambda: None, search_args)
     steps = {s.name: s for s in plan}
     needed, todo = set(), list(steps[SEARCH_PERFECT if factors == "perfect" else SEARCH].after)
     while todo:
@@ -68,7 +77,8 @@ def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str,
     return [s for s in plan if s.name in needed]
 
 
-def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search) -> list[CompileStep]:
+def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search,
+          search_args) -> list[CompileStep]:
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws = kernel_values(la, aa)
@@ -94,8 +104,12 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
                                    PERFECT_DRIVER_STEPS))
-    # the search links one driver (evolution.search_kernel): the perfect one where it is compiled
-    linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers")
+    # the search calls one driver (evolution.search_kernel) by address: the search's code compiles beside it
+    code = []
+    if search_args is not None:
+        pointer = search_kernel(factors).pointer(la, aa)
+        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), pointer),
+                            ("decode_batch", "helpers"))]
+    linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
-                     CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),
-                     CompileStep("warm_starts", warm_starts)]
+                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked), CompileStep("warm_starts", warm_starts)]

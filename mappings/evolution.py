@@ -2,7 +2,7 @@
 mapper): a sep-CMA-ES over the importance encoding whose whole run is compiled.
 
 Each generation of every island is sampled, decoded (`_decode_kernel`), scored by the cost kernel
-(`accel_models.kernel.evaluate_range`) and used to update its island without leaving numba; one call
+(`accel_models.kernel.evaluate_range`, passed in by address: `Search`) and used to update its island without leaving numba; one call
 runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
 reference strategy "cmaes" and is compared against this one in the tests), because that package's
 per-candidate Python calls (ask / tell / should_stop) were measured at about half of a co-search
@@ -27,7 +27,8 @@ from numba import njit, objmode
 
 from accel_models import MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from accel_models.kernel import evaluate_range, evaluate_range_perfect, make_workspace, max_children, new_outputs, variant
+from accel_models.kernel import (FunctionPointer, driver_signature, evaluate_range, evaluate_range_perfect,
+                                 make_workspace, max_children, new_outputs)
 
 from ._decode_kernel import decode_batch
 from ._fast_random import normal, uniform
@@ -76,7 +77,7 @@ def _has_residual(maps, r):
 
 
 @njit(cache=True, inline="always")
-def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
+def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver):
     """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]. Inlined: numba links every
     compiled callee's code into its caller and optimises it again there, so one level less in the call tree
     is about a second less of a cold start.
@@ -90,7 +91,7 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
                  maps.spatial_y_residual[:k])
     keys, vals = scored
     mask = keys.shape[0] - 2
-    lo = np.int64(0)                  # not Literal[int](0): evaluate_range would compile once more
+    lo = np.int64(0)                  # not Literal[int](0): the driver's type takes an int64
     for r in range(k + 1):
         known = -1
         if r < k:
@@ -105,7 +106,7 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored):
         if known < 0 and r < k:
             continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
-            evaluate_range(lo, r, layer, acc, maps, out, ws)
+            driver(lo, r, layer, acc, maps, out, ws)
             for q in range(lo, r):
                 _remember(maps, q, out, keys, vals, mask)
         if r < k:
@@ -180,7 +181,7 @@ def _now():
 @njit(cache=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
-                  hist_value, time_limit_s):
+                  hist_value, time_limit_s, driver):
     """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
     evaluations, history length).
 
@@ -229,7 +230,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
         for r in range(k):
             for g in range(n):
                 XD[r, g] = _reflect(seeds[s0 + r, g])
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored)
+        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
@@ -274,7 +275,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                     XD[row, g] = _reflect(X[row, g])
                 row += 1
         k = min(row, budget - evals)
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored)
+        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
@@ -353,24 +354,42 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist
 
 
-@variant(_score, evaluate_range=evaluate_range_perfect)
-def _score_perfect():
-    """`_score` with the perfect-factor driver."""
+class Search:
+    """The compiled search `run_evolution` with its cost-kernel `driver` (`evaluate_range`, or the perfect-factor
+    `evaluate_range_perfect`), called with `run_evolution`'s arguments but the last. The driver is passed by address
+    (`accel_models.kernel.FunctionPointer`): `run_evolution` is compiled once for both drivers, and apart from them
+    (numba does not link a callee passed by address into its caller), so that a cold start compiles the search and
+    the kernel's chain side by side (docs/performance.md, "Compile time"). The driver is called once per batch of
+    rows, so the indirect call costs nothing measurable."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        self._pointer = None
+
+    def pointer(self, layer, acc):
+        """The driver's `FunctionPointer` for the kernel arrays of `layer` and `acc` (their types are the same for
+        every layer and accelerator: built once)."""
+        if self._pointer is None:
+            self._pointer = FunctionPointer(self.driver, driver_signature(layer, acc))
+        return self._pointer
+
+    def __call__(self, *args):
+        ensure_fresh_kernel_cache()
+        return run_evolution(*args, self.pointer(args[15], args[16]))
 
 
-@variant(run_evolution, _score=_score_perfect)
-def run_evolution_perfect():
-    """`run_evolution` scoring with the perfect-factor driver (`accel_models.kernel.evaluate_range_perfect`): the
-    same search, compiled without the cost kernel's residual and spatial-class paths (a first search on an empty
-    numba cache compiles less: docs/performance.md, "Compile time"); for a decode that gives no residual factor (a
-    residual mapping raises AssertionError)."""
+_SEARCHES: dict[bool, Search] = {}
 
 
-def search_kernel(factors: str):
-    """The compiled search for a mapper's `factors` setting: "perfect" -> `run_evolution_perfect`, else
-    `run_evolution` (a decode that may give residual factors needs the full cost kernel). "auto" takes the full
-    search even on the layers it leaves perfect: a co-search compiles the full driver for its final phase and report
-    anyway, and the two searches together compile more than the full one alone (docs/performance.md, "Compile
-    time"); both count alike, bit for bit."""
+def search_kernel(factors: str) -> Search:
+    """The compiled search for a mapper's `factors` setting (one `Search` per driver in a process): "perfect" -> the
+    perfect-factor driver (`evaluate_range_perfect`: it compiles without the cost kernel's residual and spatial-class
+    paths), else the full one (a decode that may give residual factors needs the full cost kernel). "auto" takes the
+    full driver even on the layers it leaves perfect: a co-search compiles it for its final phase and report anyway,
+    and the two drivers together compile more than the full one alone (docs/performance.md, "Compile time"); both
+    count alike, bit for bit."""
     ensure_fresh_kernel_cache()
-    return run_evolution_perfect if factors == "perfect" else run_evolution
+    perfect = factors == "perfect"
+    if perfect not in _SEARCHES:
+        _SEARCHES[perfect] = Search(evaluate_range_perfect if perfect else evaluate_range)
+    return _SEARCHES[perfect]

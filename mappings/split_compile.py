@@ -34,7 +34,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from accel_models import Accelerator
-from accel_models.kernel import CompileStep, evaluate_range, evaluate_range_perfect
+from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -189,20 +189,22 @@ HELPER_STOP_S = 1.0
 """How long the caller waits for its helper process to end by itself once every step is done, before stopping it."""
 
 
-def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors: str, objective: str) -> bool:
-    """Before the first call of the compiled search `search` (`evolution.search_kernel(factors)`) in this process,
-    if numba's cache holds no compile of it: compile the steps it links (`compile_plan.search_links_plan`) in this
-    process and one helper process side by side, so that the search's own compile then loads them from the cache.
-    The longest chain (the kernel's counting, the driver) stays here; the helper takes the decoder and the small
-    steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
+def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors: str, objective: str,
+                         search_args=None) -> bool:
+    """Before the first call of the compiled search `search` (an `evolution.Search`: `evolution.search_kernel(factors)`)
+    in this process, if numba's cache holds no compile of it: compile the steps it calls
+    (`compile_plan.search_links_plan`, with the search's own code where `search_args`, a picklable callable, gives its
+    arguments) in this process and one helper process side by side, so that the search's call then loads them from
+    the cache. The longest chain (the kernel's counting, the driver) stays here; the helper takes the search's code,
+    the decoder and the small steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
     or with `COSEARCH_COMPILE_HELPER=0`; what is compiled, and so every result, is the same either way. Returns
     whether a helper was started."""
     if not helper_would_help(search, factors):
         return False
-    steps = search_links_plan(layer, accelerator, factors, objective)
+    steps = search_links_plan(layer, accelerator, factors, objective, search_args)
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:
-            (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective)))
+            (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective, search_args)))
             helper = start_helper(Path(folder), "import sys; from mappings.split_compile import _helper_main; "
                                                  "_helper_main(sys.argv[1])")
         except (OSError, pickle.PicklingError, TypeError, AttributeError):   # the search compiles alone
@@ -217,13 +219,13 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
 
 
 def helper_would_help(search, factors: str) -> bool:
-    """Whether a helper process would share a compile: the search `search` (`evolution.search_kernel(factors)`) and
-    its driver are neither compiled here nor in numba's cache (the driver in the cache means its callees are too:
-    little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER` is not "0"."""
+    """Whether a helper process would share a compile: the driver of the search `search` (an `evolution.Search`:
+    `evolution.search_kernel(factors)`) is neither compiled here nor in numba's cache (the driver in the cache means
+    its callees are too: little to share), there are two cores or more and file locks, and `COSEARCH_COMPILE_HELPER`
+    is not "0"."""
     ensure_fresh_kernel_cache()     # a stale cache index would read as warm
-    driver = evaluate_range_perfect if factors == "perfect" else evaluate_range    # as evolution.search_kernel
-    # the compiled search's own check first: every search after the first in a process stops there
-    return (_cold(search) and _cold(driver) and fcntl is not None and os.environ.get(HELPER_ENV) != "0"
+    # the compiled driver's own check first: every search after the first in a process stops there
+    return (_cold(search.driver) and fcntl is not None and os.environ.get(HELPER_ENV) != "0"
             and _cores() >= 2)
 
 
@@ -250,8 +252,8 @@ def stop_helper(helper: subprocess.Popen, wait_s: float) -> None:
 
 def _helper_main(folder: str) -> None:
     """The helper process of `compile_first_search`: take steps of the same plan until none is left to take."""
-    layer, accelerator, factors, objective = pickle.loads((Path(folder) / "job.pickle").read_bytes())
-    SplitCompile(search_links_plan(layer, accelerator, factors, objective), Path(folder),
+    layer, accelerator, factors, objective, search_args = pickle.loads((Path(folder) / "job.pickle").read_bytes())
+    SplitCompile(search_links_plan(layer, accelerator, factors, objective, search_args), Path(folder),
                  say=lambda text: print(text, file=sys.stderr)).start()
 
 

@@ -42,7 +42,8 @@ layer made some 40 such calls on entry and exit. Without them the kernel evaluat
 second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
 compile an array allocation in such a function.
 """
-from .compile_plan import PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, callee_steps, compile_for, kernel_values
+from .compile_plan import (PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, FunctionPointer, callee_steps, compile_for,
+                           driver_signature, kernel_values)
 from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range,
                      evaluate_range_perfect, instance_classes, max_children, new_outputs)
 from .variants import variant
@@ -51,4 +52,5 @@ from .workspace import MAX_LEVELS, Workspace, make_workspace
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "evaluate_range_perfect",
            "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep",
            "callee_steps", "compile_for", "kernel_values", "PERFECT_DRIVER_STEPS", "PERFECT_ONLY_STEPS",
+           "FunctionPointer", "driver_signature",
            "variant"]

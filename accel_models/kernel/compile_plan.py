@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from numba import typeof, types
+from numba.core.typing.templates import Signature
+from numba.experimental import function_type  # noqa: F401  (registers the type of a FunctionPointer)
 
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
@@ -57,6 +59,39 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
     out = new_outputs.py_func(1, n_levels)
     workspace = make_workspace.py_func(n_levels, max_children.py_func(acc.fanout))
     return maps, out, workspace
+
+
+def driver_signature(layer: LayerArrays, acc: AcceleratorArrays) -> Signature:
+    """The numba signature of `evaluate_range` (and of `evaluate_range_perfect`) as a search calls it: two int64 row
+    indices, then the arrays of `kernel_values`."""
+    maps, out, ws = kernel_values(layer, acc)
+    return types.none(types.int64, types.int64, *(typeof(v) for v in (layer, acc, maps, out, ws)))
+
+
+class FunctionPointer(types.WrapperAddressProtocol):
+    """A compiled numba function `fn` passed to another one as an argument, by its address, for the signature `sig`
+    (numba's first-class function type, `types.FunctionType(sig)`). numba links the code of every callee it calls by
+    name into its caller and optimizes it again there, so a caller's compile cannot start before its callees' and
+    pays for all of them; a callee passed by address is called through the pointer instead, so the two compile
+    apart, side by side in two processes, and the caller compiles once for every callee of that signature. The call
+    goes through `fn`'s C wrapper: its arguments by value, no exception passed back (one raised in `fn` is printed
+    and ignored), so only functions that do not raise on the inputs they are given belong here; and an indirect call
+    that numba cannot inline, so only for calls that do much work each. `fn` is compiled for `sig` (or loaded from
+    numba's cache) the first time the pointer is read."""
+
+    def __init__(self, fn, sig: Signature):
+        self._fn, self._sig, self._address = fn, sig, None
+
+    def signature(self) -> Signature:
+        return self._sig
+
+    def __wrapper_address__(self) -> int:
+        if self._address is None:
+            ensure_fresh_kernel_cache()
+            self._fn.compile(tuple(self._sig.args))     # numba's cache keys a compile by how it is asked for: as a
+            compiled = self._fn.get_compile_result(self._sig)   # call (and a plan's step) asks, by argument types
+            self._address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_cfunc_wrapper_name)
+        return self._address
 
 
 PERFECT_DRIVER_STEPS = ("level_accesses_perfect", "check_capacity", "output_partitions", "fold_bypass")

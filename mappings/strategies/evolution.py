@@ -63,6 +63,22 @@ class EvolutionStrategy(MapperStrategy):
             return []
         return mapper_compile_plan(layer, accelerator, cache, objective)
 
+    def plan_args(self, enc: Encoding, objective: str) -> tuple:
+        """`kernel_args` of a first search of `enc` (no seeds, a budget, no time limit): what the compile plan
+        compiles the search for (`mappings.compile_plan`)."""
+        la, aa = layer_arrays(enc.layer), accelerator_arrays(enc.accelerator)
+        history = np.zeros(HISTORY, dtype=np.int64), np.zeros(HISTORY), np.zeros(HISTORY)
+        return self.kernel_args(np.zeros((1, enc.size)), 0, CHUNK_EVALS, new_state(0), self.islands, objective,
+                                enc.tables, la, aa, enc.accelerator.num_levels, history, math.inf)
+
+    def kernel_args(self, seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, n_levels, history,
+                    remaining_s) -> tuple:
+        """The compiled search's arguments (`mappings.evolution.run_evolution`'s but its driver), in its order;
+        `history`: the three arrays of the improvements."""
+        return (seeds, n_seeds, budget, rng, NORMAL_TABLE, islands, self.popsize, self.sigma0, self.seed_sigma,
+                self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
+                tables, la, aa, n_levels, *history, remaining_s)
+
     def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
                seed: int, seeds: np.ndarray) -> MapperResult:
         t0 = time.perf_counter()
@@ -78,15 +94,15 @@ class EvolutionStrategy(MapperStrategy):
         rng = new_state(seed)
         run_evolution = search_kernel(enc.requested_factors)   # "perfect": without the residual paths
         ensure_fresh_kernel_cache()
-        compile_first_search(run_evolution, layer, acc, enc.requested_factors, objective)  # on a cold cache only
+        compile_first_search(run_evolution, layer, acc, enc.requested_factors, objective,
+                             self.plan_args)  # on a cold cache only
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0
             remaining_s = math.inf if time_limit_s is None else max(0.0, time_limit_s - t_call)
             x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
-                seeds, n_seeds, budget, rng, NORMAL_TABLE, islands, self.popsize, self.sigma0, self.seed_sigma,
-                self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
-                tables, la, aa, acc.num_levels, hist_e, hist_w, hist_v, remaining_s)
+                *self.kernel_args(seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, acc.num_levels,
+                                  (hist_e, hist_w, hist_v), remaining_s))
             for h in range(n_hist):
                 if not history or hist_v[h] < history[-1][2]:
                     history.append((evaluations + int(hist_e[h]), t_call + float(hist_w[h]), float(hist_v[h])))

@@ -72,8 +72,8 @@ def test_a_search_takes_the_full_driver_wherever_its_decode_may_give_residual_fa
             enc = Encoding(layer, acc, factors=factors)
             search = evolution.search_kernel(enc.requested_factors)
             if enc.factors == "residual" or enc.residual_ok.any():
-                assert search is evolution.run_evolution, (layer.name, factors)
-            assert (search is evolution.run_evolution_perfect) == (factors == "perfect"), (layer.name, factors)
+                assert search.driver is kernel.evaluate_range, (layer.name, factors)
+            assert (search.driver is kernel.evaluate_range_perfect) == (factors == "perfect"), (layer.name, factors)
             if factors == "auto":
                 resolved.add(enc.factors)
     assert resolved == {"perfect", "residual"}       # auto met both kinds of layer
@@ -91,7 +91,7 @@ def test_the_two_searches_find_the_same_mapping_on_perfect_factors(monkeypatch):
     monkeypatch.setattr(strategy, "search_kernel", recorded)
     fast = best_mapping(layer, acc, budget_evals=300, seed=3)
     assert taken == ["perfect"]
-    monkeypatch.setattr(strategy, "search_kernel", lambda factors: evolution.run_evolution)
+    monkeypatch.setattr(strategy, "search_kernel", lambda factors: evolution.search_kernel("auto"))
     slow = best_mapping(layer, acc, budget_evals=300, seed=3)
     assert (fast.cycles, fast.energy_pj, fast.evaluations, fast.valid_evaluations) == (
         slow.cycles, slow.energy_pj, slow.evaluations, slow.valid_evaluations)

@@ -28,11 +28,12 @@ def test_the_links_plan_is_what_the_search_step_waits_for(factors):
     plan = mapper_compile_plan(LAYER, eyeriss, MappingCache(MapperSettings(factors=factors)))
     steps = {s.name: s for s in plan}
     search = steps[SEARCH_PERFECT if factors == "perfect" else SEARCH]
-    links = [s.name for s in search_links_plan(LAYER, eyeriss, factors)]
+    links = [s.name for s in search_links_plan(LAYER, eyeriss, factors, "edp", MapperSettings().strategy.plan_args)]
     assert set(search.after) <= set(links) and len(set(links)) == len(links)
     for name in links:          # closed under `after`, and only steps the search waits for, directly or not
         assert set(steps[name].after) <= set(links)
     assert SEARCH not in links and SEARCH_PERFECT not in links and "warm_starts" not in links
+    assert "run_evolution" in links   # the search's code, apart from its driver's chain
     if factors == "perfect":    # the perfect driver's chain only: no residual sweep, no full driver
         assert "evaluate_range_perfect" in links and "sweep" not in links and "evaluate_range" not in links
     else:
@@ -42,7 +43,7 @@ def test_the_links_plan_is_what_the_search_step_waits_for(factors):
 def test_no_helper_where_the_search_is_compiled_or_it_is_turned_off(monkeypatch):
     search = search_kernel("perfect")
     best_mapping(LAYER, get_preset("eyeriss"), budget_evals=64)   # compiled (or loaded) in this process now
-    assert search.signatures and not split_compile._cold(search)
+    assert search.driver.signatures and not split_compile._cold(search.driver)
     assert not split_compile.compile_first_search(search, LAYER, get_preset("eyeriss"), "perfect", "edp")
 
     def no_helper(*args, **kwargs):

@@ -85,11 +85,13 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     after = {s.name: s.after for s in plan}
     assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
     assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
-    assert all("evaluate_range" in after[entry] for entry in ("run_evolution", "evaluate_batch_serial",
+    assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
                                                                "instance_classes", "evaluate_batch_parallel"))
-    # the co-search's factors ("auto") run the full search; best_mapping's default ("perfect") the perfect one
-    assert "evaluate_range_perfect" in after["run_evolution_perfect"]
-    assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["run_evolution_perfect"])
+    # the search's code calls its driver by address: it waits for the decoder and the helpers, not the kernel
+    assert set(after["run_evolution"]) == {"decode_batch", "helpers"}
+    # the co-search's factors ("auto") run the full driver; best_mapping's default ("perfect") the perfect one
+    assert {"evaluate_range_perfect", "run_evolution"} <= set(after["search_perfect"])
+    assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["search_perfect"])
 
 
 def test_the_mapper_plan_compiles_the_search_its_factors_run():
@@ -104,14 +106,14 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
     layer, acc = Layer.conv(16, 16, 3, 8, name="c"), get_preset("eyeriss")
     names = {f: {s.name for s in mapper_compile_plan(layer, acc, MappingCache(MapperSettings(factors=f)))}
              for f in ("perfect", "residual", "auto")}
-    perfect_only = {"run_evolution_perfect", "evaluate_range_perfect", "level_accesses_perfect"}
-    assert perfect_only <= names["perfect"] and "run_evolution" not in names["perfect"]
+    perfect_only = {"search_perfect", "evaluate_range_perfect", "level_accesses_perfect"}
+    assert perfect_only <= names["perfect"] and "search" not in names["perfect"]
     for factors in ("residual", "auto"):
-        assert "run_evolution" in names[factors] and not perfect_only & names[factors]
-    assert all({"evaluate_range", "sweep", "class_accesses"} <= n for n in names.values())
+        assert "search" in names[factors] and not perfect_only & names[factors]
+    assert all({"evaluate_range", "sweep", "class_accesses", "run_evolution"} <= n for n in names.values())
     plan = {s.name: s.after for s in mapper_compile_plan(layer, acc, MappingCache(MapperSettings()))}
-    assert "evaluate_range_perfect" in plan["run_evolution_perfect"]
-    assert not {"sweep", "class_accesses", "evaluate_range"} & set(plan["run_evolution_perfect"])
+    assert "evaluate_range_perfect" in plan["search_perfect"]
+    assert not {"sweep", "class_accesses", "evaluate_range"} & set(plan["search_perfect"])
 
 
 def test_the_schedule_predicts_the_wall_time_of_the_split():
@@ -293,8 +295,9 @@ def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
     plan = compile_plan(settings)
     assert sorted(steps) == sorted(s.name for s in plan)  # each step compiled once, by one of the two
     assert all(r["steps"] for r in reports)  # both took a share
-    compiled = {name: [f for f in functions if not f.startswith("numba.")]  # the project's compilations, by step
+    compiled = {name: [f for f in functions if not f.startswith(("numba.", "mappings.evolution._now "))]
                 for r in reports for name, functions in r["compiled"].items() if name in steps}
+    # (the project's compilations, by step; `_now`, in object mode, is compiled in every process that calls it)
     # a step loads what the steps it follows compiled (function and signature: a function called with other types
     # is another compilation): the plan's types are the callers' own
     for s in plan:
