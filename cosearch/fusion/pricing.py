@@ -24,6 +24,7 @@ from accel_models import Accelerator, evaluate_batch
 from accel_models.geometry import accelerator_arrays, layer_arrays, tile_words
 from accel_models.kernel import instance_classes
 from accel_models.mapping_arrays import MappingArrays
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 
 class Price(NamedTuple):
@@ -86,6 +87,7 @@ def rehomed_price(layer, accelerator: Accelerator, view: Accelerator, arrays: Ma
     """The price of mapping 0 of `arrays` (counted on `view`) on `accelerator` with the tensors `resident` living
     in level `home` (the arguments of `accel_models.explain_rehomed`, whose numbers these are); None if the
     mapping is not valid on `view`."""
+    ensure_fresh_kernel_cache()     # before the compiled instance_classes below (evaluate_batch runs it too)
     arrays = arrays.row(0).with_residuals()
     res = evaluate_batch(layer, view, arrays)
     if not res.valid[0]:

@@ -40,8 +40,9 @@ def test_a_run_with_user_given_fusion_groups_writes_its_report(tmp_path):
     result = cosearch.run(settings)
     assert result.best is not None
     summary = result.best.meta["fusion"]
-    assert summary["notes"] == ["groups given: 2-4"] and [g["first"] for g in summary["groups"]][:4] == [0, 1, 2, 5]
+    # alexnet: conv, pool, conv, pool, then features.6-features.10 (layers 4-6) as the one group given
+    assert summary["notes"] == ["groups given: 4-6"] and [g["first"] for g in summary["groups"]][:6] == [0, 1, 2, 3, 4, 7]
     doc = json.loads((tmp_path / "result.json").read_text())
     assert doc["fusion"]["mode"] == "depth-first"
-    tiled = [g for g in summary["groups"] if g["first"] == 2 and g["tiles"] > 1]
+    tiled = [g for g in summary["groups"] if g["first"] == 4 and g["tiles"] > 1]
     assert bool(list((tmp_path / "timeloop").glob("*.tile.problem.yaml"))) == bool(tiled)
