@@ -1,13 +1,14 @@
 """`python -m cosearch` and the `cosearch` console script: a Ctrl-C while the libraries load ends with one line and
 status 130 (`cosearch._load_guard`), as run_cosearch.py's does. The interrupt is made to land in the load for sure: a
 `rich` placed first on the path raises KeyboardInterrupt when the package imports it."""
+import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 
-from _cosearch_cli import ROOT, cli_env
+from _cosearch_cli import CLI, ROOT, cli_env
 from cosearch import _load_guard
 
 CONSOLE_SCRIPT = "import re, sys\nfrom cosearch.command import console\nif __name__ == '__main__':\n    sys.exit(console())\n"
@@ -41,20 +42,36 @@ def test_a_program_that_imports_cosearch_keeps_its_keyboard_interrupt(tmp_path):
     assert done.returncode != 130 and "KeyboardInterrupt" in done.stderr, done.stderr[-3000:]
 
 
-def test_the_guard_reads_an_import_error_raised_while_handling_an_interrupt_as_the_interrupt():
-    def raised_while_handling(first, then):
+def _raised_while_handling(first: BaseException, then: BaseException) -> BaseException:
+    try:
         try:
-            try:
-                raise first
-            except BaseException:
-                raise then
-        except BaseException as exc:
-            return exc
-    assert _load_guard.caused_by_interrupt(KeyboardInterrupt())
-    assert _load_guard.caused_by_interrupt(raised_while_handling(KeyboardInterrupt(),
-                                                                ImportError("numba._devicearray failed to import")))
-    assert not _load_guard.caused_by_interrupt(ImportError("No module named 'torch'"))
-    assert not _load_guard.caused_by_interrupt(raised_while_handling(ValueError("bad"), ImportError("failed")))
+            raise first
+        except BaseException:
+            raise then
+    except BaseException as exc:
+        return exc
+
+
+def _script_rule():
+    """run_cosearch.py's own copy of the rule (the script reads it before the package loads)."""
+    spec = importlib.util.spec_from_file_location("run_cosearch_interrupts", CLI)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script.interrupted_import
+
+
+@pytest.mark.parametrize("rule", [lambda: _load_guard.caused_by_interrupt, _script_rule],
+                         ids=["cosearch._load_guard", "run_cosearch.py"])
+def test_an_import_error_raised_while_handling_an_interrupt_is_the_interrupt(rule):
+    """A Ctrl-C landing inside numba's C module set-up reaches the loader as an ImportError raised while handling the
+    KeyboardInterrupt: it is the interrupt (one line, status 130); a real ImportError, or one caused by anything
+    else, is not. The package's guard and run_cosearch.py's keep the same rule."""
+    caused_by_interrupt = rule()
+    assert caused_by_interrupt(KeyboardInterrupt())
+    assert caused_by_interrupt(_raised_while_handling(KeyboardInterrupt(),
+                                                      ImportError("numba._devicearray failed to import")))
+    assert not caused_by_interrupt(ImportError("No module named 'torch'"))
+    assert not caused_by_interrupt(_raised_while_handling(ValueError("bad"), ImportError("failed to import")))
 
 
 def test_the_message_is_the_commands():

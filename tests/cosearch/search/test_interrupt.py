@@ -130,28 +130,3 @@ def test_a_recorded_signal_stops_the_next_network_run(monkeypatch):
     signals.append(15)                                           # a SIGTERM whose exception was swallowed
     with pytest.raises(KeyboardInterrupt):
         network_run(net, acc, cache)
-
-
-def _raised_while_handling(first: BaseException, then: BaseException) -> BaseException:
-    try:
-        try:
-            raise first
-        except BaseException:
-            raise then
-    except BaseException as exc:
-        return exc
-
-
-def test_an_interrupt_a_c_extensions_import_turned_into_an_import_error_is_still_an_interrupt():
-    """A Ctrl-C landing inside numba's C module set-up reaches the script as an ImportError raised while handling the
-    KeyboardInterrupt: run_cosearch.py must read it as the interrupt (one line, status 130); a real ImportError, or
-    one caused by anything else, is not one."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("run_cosearch_interrupts", CLI)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    assert script.interrupted_import(KeyboardInterrupt())
-    assert script.interrupted_import(_raised_while_handling(KeyboardInterrupt(),
-                                                            ImportError("numba._devicearray failed to import")))
-    assert not script.interrupted_import(ImportError("No module named 'torch'"))
-    assert not script.interrupted_import(_raised_while_handling(ValueError("bad"), ImportError("failed to import")))
