@@ -294,17 +294,18 @@ def _module_node(out: _Collector, node: fx.Node, modules: dict) -> None:
 
 
 def _call_node(out: _Collector, node: fx.Node, modules: dict, weights: dict) -> None:
-    """A function or method call: the first of the layer readers below that records it, else element-wise work."""
-    for reader in (_linear_call, _conv2d_call, _pool_call, _mean_call, _attention_call, _product_call):
-        if reader(out, node, weights):
-            return
+    """A function or method call: a layer if its function's reader (`_FUNCTION_READERS`), a spatial mean or a
+    matrix product records one, else element-wise work."""
+    reader = _FUNCTION_READERS.get(node.target) if node.op == "call_function" else None
+    if reader is not None and reader(out, node, weights):
+        return
+    if _mean_call(out, node) or _product_call(out, node, weights):
+        return
     _elementwise(out, node, modules)
 
 
 def _linear_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
     """F.linear: a linear layer if its weight is a parameter matrix, else a product of x and the activation w^T."""
-    if not (node.op == "call_function" and node.target is F.linear):
-        return False
     x, w = node.args[0], _arg(node, 1, "weight")
     ws = _shape(w)
     if _parameters_only(w, weights) and len(ws) == 2:
@@ -317,8 +318,6 @@ def _linear_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
 
 def _conv2d_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
     """F.conv2d: a convolution, its sizes from the weight's and the output's shapes."""
-    if not (node.op == "call_function" and node.target is F.conv2d):
-        return False
     ws = _shape(_arg(node, 1, "weight"))
     groups = _arg(node, 6, "groups", 1)
     out.add(_conv_from_shapes(_shape(node), ws[1] * groups, ws[0], groups, (ws[2], ws[3]),
@@ -328,15 +327,13 @@ def _conv2d_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
 
 
 def _pool_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
-    """F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d: a pool layer (`_pool`; not for another rank)."""
-    if not (node.op == "call_function" and node.target in _POOL_FUNCTIONS):
-        return False
+    """F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d: a pool layer (`_pool`; False, none, for another rank)."""
     windowed = _POOL_FUNCTIONS[node.target]
     return _pool(out, node, _arg(node, 0, "input", None), _arg(node, 1, "kernel_size", None) if windowed else None,
                  _arg(node, 2, "stride", None) if windowed else None, _name(node))
 
 
-def _mean_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+def _mean_call(out: _Collector, node: fx.Node) -> bool:
     """A mean over both spatial dims (`_spatial_mean`): a global average pool."""
     if not _spatial_mean(node):
         return False
@@ -347,8 +344,6 @@ def _mean_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
 
 def _attention_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
     """F.scaled_dot_product_attention: its scores and context products (`_products.attention_layers`)."""
-    if not (node.op == "call_function" and node.target is F.scaled_dot_product_attention):
-        return False
     q, k, v = (_arg(node, i, key) for i, key in enumerate(("query", "key", "value")))
     causal = _arg(node, 5, "is_causal", False)
     _attention(out, _shape(q), _shape(k), _shape(v), bool(causal), _arg(node, 3, "attn_mask", None) is not None,
@@ -367,6 +362,11 @@ def _product_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
     out.add(_product(_shape(a), _shape(b), _parameters_only(b, weights), _name(node)))
     out.produced(node)
     return True
+
+
+_FUNCTION_READERS = {F.linear: _linear_call, F.conv2d: _conv2d_call, F.scaled_dot_product_attention: _attention_call,
+                     **dict.fromkeys(_POOL_FUNCTIONS, _pool_call)}
+"""The reader of each function whose call is a layer: it records the layer and returns True (False: not a layer)."""
 
 
 def _trace(module: nn.Module, args: tuple) -> fx.GraphModule:

@@ -109,20 +109,20 @@ class _Conv(nn.Module):
         return F.conv2d(x, weight=self.w, stride=2, groups=2)
 
 
-class _Products(nn.Module):
+class _EitherForm(nn.Module):
+    """A call written by keyword (`by_keyword`) or in its positional form."""
+
     def __init__(self, by_keyword: bool):
         super().__init__()
         self.by_keyword = by_keyword
 
+
+class _Products(_EitherForm):
     def forward(self, a, b):
         return F.linear(a, weight=b) if self.by_keyword else torch.matmul(a, b.transpose(0, 1))
 
 
-class _Attention(nn.Module):
-    def __init__(self, by_keyword: bool):
-        super().__init__()
-        self.by_keyword = by_keyword
-
+class _Attention(_EitherForm):
     def forward(self, q, k, v, mask):
         if self.by_keyword:
             return F.scaled_dot_product_attention(query=q, key=k, value=v, attn_mask=mask)
