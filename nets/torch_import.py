@@ -194,20 +194,21 @@ def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) ->
     out.add(Layer.fc(e, e, batch * lq, f"{name}.out_proj"))
 
 
+_ELEMENTWISE_CALLS = {"call_function": (_ELEMENTWISE_FUNCTIONS, _BINARY),
+                      "call_method": (_ELEMENTWISE_METHODS, _BINARY_METHODS)}
+"""Per kind of call node, its (one-operand ops, two-operand ops) tables."""
+
+
 def _elementwise_kind(node: fx.Node, modules: dict) -> str | None:
+    """The element-wise op a node is (`nets.elementwise` kinds), None if it is none."""
     if node.op == "call_module":
         m = modules[node.target]
         return next((kind for cls, kind in _ELEMENTWISE_MODULES if isinstance(m, cls)), None)
-    if node.op == "call_function":
-        if node.target in _ELEMENTWISE_FUNCTIONS:
-            return _ELEMENTWISE_FUNCTIONS[node.target]
-        if node.target in _BINARY:
-            return _binary_kind(_BINARY[node.target], node.args[:2])
-    if node.op == "call_method":
-        if node.target in _ELEMENTWISE_METHODS:
-            return _ELEMENTWISE_METHODS[node.target]
-        if node.target in _BINARY_METHODS:
-            return _binary_kind(_BINARY_METHODS[node.target], node.args[:2])
+    unary, binary = _ELEMENTWISE_CALLS.get(node.op, ({}, {}))
+    if node.target in unary:
+        return unary[node.target]
+    if node.target in binary:
+        return _binary_kind(binary[node.target], node.args[:2])
     return None
 
 
