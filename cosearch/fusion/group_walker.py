@@ -166,8 +166,8 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
     tokens = layers[0].N
     for lo in range(0, tokens, tile_rows):
         rows = set(range(lo, min(tokens, lo + tile_rows)))
-        for first_head in range(0, walk.kv_heads, walk.g):
-            walk.head_group(_HeadGroup(rows, range(first_head, first_head + walk.g)))
+        for first_head in range(0, walk.kv_heads, walk.head_rows):
+            walk.head_group(_HeadGroup(rows, range(first_head, first_head + walk.head_rows)))
         walk.later_layers(rows)
     return walk.result()
 
@@ -200,9 +200,9 @@ class _AttentionTally:
                  head_rows: int | None) -> None:
         scores, context = layers[0], layers[1]
         self.layers, self.n, self.keys, self.kv_heads = layers, len(layers), scores.K, scores.G
-        self.g = self.kv_heads if head_rows is None else head_rows
+        self.head_rows = self.kv_heads if head_rows is None else head_rows
         self.shared, self.d_qk, self.d_v = scores.P, scores.C, context.K   # query heads per key/value head; dims
-        self.heads = self.shared * self.g                                    # query heads of a head group
+        self.heads = self.shared * self.head_rows            # query heads of a head group
         self.blocks = [range(k, min(k + key_rows, self.keys)) for k in range(0, self.keys, key_rows)]
         self.width = [0] + [max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1])
                             for j in range(1, self.n - 1)]
@@ -238,14 +238,14 @@ class _AttentionTally:
             if not {(h, k) for h in hg.group for k in block} <= self.kv_on_chip:
                 raise RuntimeError(f"key block {b} finds K and V rows off chip")
         else:
-            self.dram_kv += len(block) * self.d_qk * self.g
+            self.dram_kv += len(block) * self.d_qk * self.head_rows
         for h in hg.group:                                    # the scores, one (head, query, key) at a time
             for q in hg.rows:
                 for k in block:
                     hg.score_block.add((h, q, k))
                     self.chip_w += self.shared
                     self.macs += self.shared * self.d_qk
-        self.runs[(0, len(hg.rows), len(block), self.g, True, True)] += 1
+        self.runs[(0, len(hg.rows), len(block), self.head_rows, True, True)] += 1
 
     def _context(self, hg: _HeadGroup, b: int, block: range, last: bool) -> None:
         """Key block `b`'s context: its scores read on chip (checked there), V from DRAM, the online softmax's
@@ -260,7 +260,7 @@ class _AttentionTally:
             raise RuntimeError(f"key block {b} finds accumulator rows off chip")
         self.chip_r += len(wanted) * self.shared
         if not self.operands_on_chip:
-            self.dram_kv += len(block) * self.d_v * self.g
+            self.dram_kv += len(block) * self.d_v * self.head_rows
         self.macs += len(wanted) * self.shared * self.d_v
         if b > 0:
             self.corrections += r * self.heads
@@ -271,7 +271,7 @@ class _AttentionTally:
             hg.acc |= hg.pairs()
         else:
             self.dram_out += r * self.d_v * self.heads
-        self.runs[(1, r, len(block), self.g, True, on_chip)] += 1
+        self.runs[(1, r, len(block), self.head_rows, True, on_chip)] += 1
         self.peak = max(self.peak, self._key_block_words(hg))
         hg.score_block -= wanted                              # the next key block's scores take their place
 
