@@ -194,20 +194,21 @@ def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) ->
     out.add(Layer.fc(e, e, batch * lq, f"{name}.out_proj"))
 
 
+_ELEMENTWISE_CALLS = {"call_function": (_ELEMENTWISE_FUNCTIONS, _BINARY),
+                      "call_method": (_ELEMENTWISE_METHODS, _BINARY_METHODS)}
+"""Per kind of call node, its (one-operand ops, two-operand ops) tables."""
+
+
 def _elementwise_kind(node: fx.Node, modules: dict) -> str | None:
+    """The element-wise op a node is (`nets.elementwise` kinds), None if it is none."""
     if node.op == "call_module":
         m = modules[node.target]
         return next((kind for cls, kind in _ELEMENTWISE_MODULES if isinstance(m, cls)), None)
-    if node.op == "call_function":
-        if node.target in _ELEMENTWISE_FUNCTIONS:
-            return _ELEMENTWISE_FUNCTIONS[node.target]
-        if node.target in _BINARY:
-            return _binary_kind(_BINARY[node.target], node.args[:2])
-    if node.op == "call_method":
-        if node.target in _ELEMENTWISE_METHODS:
-            return _ELEMENTWISE_METHODS[node.target]
-        if node.target in _BINARY_METHODS:
-            return _binary_kind(_BINARY_METHODS[node.target], node.args[:2])
+    unary, binary = _ELEMENTWISE_CALLS.get(node.op, ({}, {}))
+    if node.target in unary:
+        return unary[node.target]
+    if node.target in binary:
+        return _binary_kind(binary[node.target], node.args[:2])
     return None
 
 
@@ -236,87 +237,137 @@ def _follow(out: _Collector, node: fx.Node, kind: str | None) -> None:
 
 
 def _walk(gm: fx.GraphModule) -> _Collector:
+    """The layers of `gm`'s graph, node by node in execution order: the graph's inputs, the module calls
+    (`_module_node`) and the function and method calls (`_call_node`); other nodes (parameters, the output) add
+    nothing."""
     modules = dict(gm.named_modules())
     out = _Collector()
-    weights: dict = {}
+    weights: dict = {}          # `_parameters_only`'s memo, shared by the whole graph
     for node in gm.graph.nodes:
-        shape = _shape(node)
         if node.op == "placeholder":
             out.graph_input(node)
-            continue
-        if node.op == "call_module":
-            m = modules[node.target]
-            name = node.target
-            if isinstance(m, nn.Linear):
-                out.add(_linear_from_shape(_shape(node.args[0]), m.in_features, m.out_features, name), node.args[0],
-                        node)
-            elif isinstance(m, nn.Conv2d):
-                out.add(_conv_layer(m, shape, name), node.args[0], node)
-            elif isinstance(m, nn.Conv1d):
-                out.add(_conv1d_layer(m, shape, name), node.args[0], node)
-            elif isinstance(m, nn.MultiheadAttention):
-                _mha(out, m, node, name)
-                out.produced(node)
-            elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)) and _pool(
-                    out, node, node.args[0], None if isinstance(m, nn.AdaptiveAvgPool2d) else m.kernel_size,
-                    None if isinstance(m, nn.AdaptiveAvgPool2d) else m.stride, name):
-                pass
-            elif isinstance(m, _UNSUPPORTED):
-                out.unsupported.append(f"{name} ({type(m).__name__})")
-            else:
-                kind = _elementwise_kind(node, modules)
-                if kind is not None:
-                    out.op(kind, _numel(node))
-                _follow(out, node, kind)
-            continue
-        if node.op not in ("call_function", "call_method"):
-            continue
-        target = node.target
-        if node.op == "call_function" and target is F.linear:
-            x, w = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
-            ws = _shape(w)
-            if _parameters_only(w, weights) and len(ws) == 2:
-                out.add(_linear_from_shape(_shape(x), ws[1], ws[0], _name(node)), x, node)
-            else:  # x @ w^T with an activation as w
-                out.add(_product(_shape(x), ws[:-2] + (ws[-1], ws[-2]), _parameters_only(w, weights), _name(node)))
-                out.produced(node)
-        elif node.op == "call_function" and target is F.conv2d:
-            w = node.args[1] if len(node.args) > 1 else node.kwargs["weight"]
-            ws = _shape(w)
-            get = lambda i, key, default: node.args[i] if len(node.args) > i else node.kwargs.get(key, default)  # noqa: E731
-            groups = get(6, "groups", 1)
-            out.add(_conv_from_shapes(shape, ws[1] * groups, ws[0], groups, (ws[2], ws[3]), _pair(get(3, "stride", 1)),
-                                      _pair(get(5, "dilation", 1)), _name(node)), get(0, "input", None), node)
-        elif node.op == "call_function" and target in _POOL_FUNCTIONS and _pool(
-                out, node, node.args[0] if node.args else node.kwargs.get("input"),
-                (node.args[1] if len(node.args) > 1 else node.kwargs.get("kernel_size")) if _POOL_FUNCTIONS[target]
-                else None,
-                (node.args[2] if len(node.args) > 2 else node.kwargs.get("stride")) if _POOL_FUNCTIONS[target]
-                else None, _name(node)):
-            pass
-        elif _spatial_mean(node):
-            x = node.args[0]
-            out.add(_pool_from_shapes(_shape(x), _shape(x)[:2] + (1, 1), None, None, _name(node)), x, node)
-        elif node.op == "call_function" and target is F.scaled_dot_product_attention:
-            q, k, v = (node.args + (None,) * 3)[:3]
-            q, k, v = (a if a is not None else node.kwargs[key] for a, key in zip((q, k, v), ("query", "key", "value")))
-            mask = node.args[3] if len(node.args) > 3 else node.kwargs.get("attn_mask")
-            causal = node.args[5] if len(node.args) > 5 else node.kwargs.get("is_causal", False)
-            _attention(out, _shape(q), _shape(k), _shape(v), bool(causal), mask is not None,
-                       node.meta.get("cosearch_path") or node.name)
-            out.produced(node)
-        elif (node.op == "call_function" and target in _MATMUL_FUNCTIONS) or \
-                (node.op == "call_method" and target in _MATMUL_METHODS):
-            i, j = (_MATMUL_FUNCTIONS if node.op == "call_function" else _MATMUL_METHODS)[target]
-            a, b = node.args[i], node.args[j]
-            out.add(_product(_shape(a), _shape(b), _parameters_only(b, weights), _name(node)))
-            out.produced(node)
-        else:
-            kind = _elementwise_kind(node, modules)
-            if kind is not None:
-                out.op(kind, _numel(node))
-            _follow(out, node, kind)
+        elif node.op == "call_module":
+            _module_node(out, node, modules)
+        elif node.op in ("call_function", "call_method"):
+            _call_node(out, node, modules, weights)
     return out
+
+
+_REQUIRED = object()
+
+
+def _arg(node: fx.Node, i: int, key: str, default=_REQUIRED):
+    """Argument `i` of a call node, or its keyword `key` (`default` if absent; a KeyError without one)."""
+    if len(node.args) > i:
+        return node.args[i]
+    return node.kwargs[key] if default is _REQUIRED else node.kwargs.get(key, default)
+
+
+def _elementwise(out: _Collector, node: fx.Node, modules: dict) -> None:
+    """A node that is no layer: its element-wise work, if any, and what its value holds (`_follow`)."""
+    kind = _elementwise_kind(node, modules)
+    if kind is not None:
+        out.op(kind, _numel(node))
+    _follow(out, node, kind)
+
+
+def _module_node(out: _Collector, node: fx.Node, modules: dict) -> None:
+    """A call of a leaf module: a linear or convolution layer, multi-head attention's products, a pool, a module
+    left out (`_UNSUPPORTED`), else element-wise work."""
+    m, name = modules[node.target], node.target
+    if isinstance(m, nn.Linear):
+        out.add(_linear_from_shape(_shape(node.args[0]), m.in_features, m.out_features, name), node.args[0], node)
+    elif isinstance(m, nn.Conv2d):
+        out.add(_conv_layer(m, _shape(node), name), node.args[0], node)
+    elif isinstance(m, nn.Conv1d):
+        out.add(_conv1d_layer(m, _shape(node), name), node.args[0], node)
+    elif isinstance(m, nn.MultiheadAttention):
+        _mha(out, m, node, name)
+        out.produced(node)
+    elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)) and _pool(
+            out, node, node.args[0], None if isinstance(m, nn.AdaptiveAvgPool2d) else m.kernel_size,
+            None if isinstance(m, nn.AdaptiveAvgPool2d) else m.stride, name):
+        pass
+    elif isinstance(m, _UNSUPPORTED):
+        out.unsupported.append(f"{name} ({type(m).__name__})")
+    else:
+        _elementwise(out, node, modules)
+
+
+def _call_node(out: _Collector, node: fx.Node, modules: dict, weights: dict) -> None:
+    """A function or method call: a layer if its function's reader (`_FUNCTION_READERS`), a spatial mean or a
+    matrix product records one, else element-wise work."""
+    reader = _FUNCTION_READERS.get(node.target) if node.op == "call_function" else None
+    if reader is not None and reader(out, node, weights):
+        return
+    if _mean_call(out, node) or _product_call(out, node, weights):
+        return
+    _elementwise(out, node, modules)
+
+
+def _linear_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+    """F.linear: a linear layer if its weight is a parameter matrix, else a product of x and the activation w^T."""
+    x, w = node.args[0], _arg(node, 1, "weight")
+    ws = _shape(w)
+    if _parameters_only(w, weights) and len(ws) == 2:
+        out.add(_linear_from_shape(_shape(x), ws[1], ws[0], _name(node)), x, node)
+    else:  # x @ w^T with an activation as w
+        out.add(_product(_shape(x), ws[:-2] + (ws[-1], ws[-2]), _parameters_only(w, weights), _name(node)))
+        out.produced(node)
+    return True
+
+
+def _conv2d_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+    """F.conv2d: a convolution, its sizes from the weight's and the output's shapes."""
+    ws = _shape(_arg(node, 1, "weight"))
+    groups = _arg(node, 6, "groups", 1)
+    out.add(_conv_from_shapes(_shape(node), ws[1] * groups, ws[0], groups, (ws[2], ws[3]),
+                              _pair(_arg(node, 3, "stride", 1)), _pair(_arg(node, 5, "dilation", 1)), _name(node)),
+            _arg(node, 0, "input", None), node)
+    return True
+
+
+def _pool_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+    """F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d: a pool layer (`_pool`; False, none, for another rank)."""
+    windowed = _POOL_FUNCTIONS[node.target]
+    return _pool(out, node, _arg(node, 0, "input", None), _arg(node, 1, "kernel_size", None) if windowed else None,
+                 _arg(node, 2, "stride", None) if windowed else None, _name(node))
+
+
+def _mean_call(out: _Collector, node: fx.Node) -> bool:
+    """A mean over both spatial dims (`_spatial_mean`): a global average pool."""
+    if not _spatial_mean(node):
+        return False
+    x = node.args[0]
+    out.add(_pool_from_shapes(_shape(x), _shape(x)[:2] + (1, 1), None, None, _name(node)), x, node)
+    return True
+
+
+def _attention_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+    """F.scaled_dot_product_attention: its scores and context products (`_products.attention_layers`)."""
+    q, k, v = (_arg(node, i, key) for i, key in enumerate(("query", "key", "value")))
+    causal = _arg(node, 5, "is_causal", False)
+    _attention(out, _shape(q), _shape(k), _shape(v), bool(causal), _arg(node, 3, "attn_mask", None) is not None,
+               node.meta.get("cosearch_path") or node.name)
+    out.produced(node)
+    return True
+
+
+def _product_call(out: _Collector, node: fx.Node, weights: dict) -> bool:
+    """matmul / bmm / `@` / addmm / baddbmm (function or method): a product of its two matrix operands."""
+    table = _MATMUL_FUNCTIONS if node.op == "call_function" else _MATMUL_METHODS
+    if node.target not in table:
+        return False
+    i, j = table[node.target]
+    a, b = node.args[i], node.args[j]
+    out.add(_product(_shape(a), _shape(b), _parameters_only(b, weights), _name(node)))
+    out.produced(node)
+    return True
+
+
+_FUNCTION_READERS = {F.linear: _linear_call, F.conv2d: _conv2d_call, F.scaled_dot_product_attention: _attention_call,
+                     **dict.fromkeys(_POOL_FUNCTIONS, _pool_call)}
+"""The reader of each function whose call is a layer: it records the layer and returns True (False: not a layer)."""
 
 
 def _trace(module: nn.Module, args: tuple) -> fx.GraphModule:

@@ -30,7 +30,7 @@ layer's mapping does inside the chip: a group of one layer is the per-layer mode
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nets import Layer, Network
 
@@ -162,98 +162,152 @@ def walk_attention(layers: tuple[Layer, ...], tile_rows: int, key_rows: int, wei
     group; then the later layers on the query block's rows. `weights_on_chip`: the later layers' parameters loaded
     once per inference; `operands_on_chip`: K and V likewise (whole, once), each key block's rows then read on
     chip."""
-    scores, context = layers[0], layers[1]
-    n, tokens, keys, kv_heads = len(layers), scores.N, scores.K, scores.G
-    g = kv_heads if head_rows is None else head_rows
-    shared, d_qk, d_v = scores.P, scores.C, context.K       # query heads per key/value head; head dims
-    blocks = [range(k, min(k + key_rows, keys)) for k in range(0, keys, key_rows)]
-    width = [0] + [max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1]) for j in range(1, n - 1)]
-    runs: Counter = Counter()
-    macs = dram_in = dram_kv = dram_w = dram_out = chip_w = chip_r = peak = corrections = rescales = 0
-    if weights_on_chip:
-        dram_w += sum(layer.param_words for layer in layers)
-    kv_on_chip: set[tuple[int, int]] = set()               # (key/value head, key) whose K and V rows are on chip
-    if operands_on_chip:
-        kv_on_chip |= {(h, k) for h in range(kv_heads) for k in range(keys)}
-        dram_kv += keys * kv_heads * (d_qk + d_v)
-    held: list[set[int]] = [set() for _ in range(n)]      # rows of each later intermediate (j >= 1), all heads
+    walk = _AttentionTally(layers, key_rows, weights_on_chip, operands_on_chip, head_rows)
+    tokens = layers[0].N
     for lo in range(0, tokens, tile_rows):
         rows = set(range(lo, min(tokens, lo + tile_rows)))
-        r = len(rows)
-        for first_head in range(0, kv_heads, g):
-            group = range(first_head, first_head + g)
-            heads = shared * g                                # query heads of the head group
-            query = {(h, q) for h in group for q in rows}     # its Q rows, loaded once
-            stats = set(query)                                # its running max and sum
-            acc: set[tuple[int, int]] = set()                 # its accumulator rows (head, query)
-            dram_in += r * d_qk * heads
-            chip_w += r * d_qk * heads
-            score_block: set[tuple[int, int, int]] = set()    # (key/value head, query, key) scores on chip
-            for b, block in enumerate(blocks):
-                last = b == len(blocks) - 1
-                if not {(h, q) for h in group for q in rows} <= query:
-                    raise RuntimeError("the scores read query rows that are not on chip")
-                chip_r += r * d_qk * heads
-                if operands_on_chip:
-                    if not {(h, k) for h in group for k in block} <= kv_on_chip:
-                        raise RuntimeError(f"key block {b} finds K and V rows off chip")
-                else:
-                    dram_kv += len(block) * d_qk * g
-                for h in group:                               # the scores, one (head, query, key) at a time
-                    for q in rows:
-                        for k in block:
-                            score_block.add((h, q, k))
-                            chip_w += shared
-                            macs += shared * d_qk
-                runs[(0, r, len(block), g, True, True)] += 1
-                wanted = {(h, q, k) for h in group for q in rows for k in block}
-                missing = wanted - score_block
-                if missing:
-                    raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
-                if b > 0 and not {(h, q) for h in group for q in rows} <= acc:
-                    raise RuntimeError(f"key block {b} finds accumulator rows off chip")
-                chip_r += len(wanted) * shared
-                if not operands_on_chip:
-                    dram_kv += len(block) * d_v * g
-                macs += len(wanted) * shared * d_v
-                if b > 0:
-                    corrections += r * heads
-                    rescales += r * heads * (d_v + 1)
-                on_chip = n > 2 or not last
-                if on_chip:
-                    chip_w += r * d_v * heads
-                    acc |= {(h, q) for h in group for q in rows}
-                else:
-                    dram_out += r * d_v * heads
-                runs[(1, r, len(block), g, True, on_chip)] += 1
-                # on chip now: the head group's Q rows, score block and statistics, and the accumulator (every
-                # head's rows once a later layer reads them, allocated whole; else the head group's)
-                acc_words = r * width[1] if n > 2 else len(acc) * d_v * shared
-                peak = max(peak, len(query) * d_qk * shared + len(score_block) * shared
-                           + len(stats) * STATS_WORDS_PER_ROW * shared + acc_words)
-                score_block -= wanted                         # the next key block's scores take their place
-            if n > 2:
-                held[1] |= rows
+        for first_head in range(0, walk.kv_heads, walk.head_rows):
+            walk.head_group(_HeadGroup(rows, range(first_head, first_head + walk.head_rows)))
+        walk.later_layers(rows)
+    return walk.result()
+
+
+@dataclass
+class _HeadGroup:
+    """One query block's rows and one group of key/value heads, with what the walk keeps on chip for them."""
+
+    rows: set[int]
+    group: range
+    query: set[tuple[int, int]] = field(init=False)                  # its Q rows (head, query), loaded once
+    stats: set[tuple[int, int]] = field(init=False)                  # its running max and sum
+    acc: set[tuple[int, int]] = field(default_factory=set)           # its accumulator rows (head, query)
+    score_block: set[tuple[int, int, int]] = field(default_factory=set)   # (key/value head, query, key) on chip
+
+    def __post_init__(self) -> None:
+        self.query = {(h, q) for h in self.group for q in self.rows}
+        self.stats = set(self.query)
+
+    def pairs(self) -> set[tuple[int, int]]:
+        """Every (key/value head, query) of the group."""
+        return {(h, q) for h in self.group for q in self.rows}
+
+
+class _AttentionTally:
+    """`walk_attention`'s state: the group's shape, what is on chip across query blocks, and the words and work
+    counted so far. Each method is one step of the walk."""
+
+    def __init__(self, layers: tuple[Layer, ...], key_rows: int, weights_on_chip: bool, operands_on_chip: bool,
+                 head_rows: int | None) -> None:
+        scores, context = layers[0], layers[1]
+        self.layers, self.n, self.keys, self.kv_heads = layers, len(layers), scores.K, scores.G
+        self.head_rows = self.kv_heads if head_rows is None else head_rows
+        self.shared, self.d_qk, self.d_v = scores.P, scores.C, context.K   # query heads per key/value head; dims
+        self.heads = self.shared * self.head_rows            # query heads of a head group
+        self.blocks = [range(k, min(k + key_rows, self.keys)) for k in range(0, self.keys, key_rows)]
+        self.width = [0] + [max(_row_words(layers[j])[0], _row_words(layers[j + 1])[1])
+                            for j in range(1, self.n - 1)]
+        self.weights_on_chip, self.operands_on_chip = weights_on_chip, operands_on_chip
+        self.runs: Counter = Counter()
+        self.macs = self.dram_in = self.dram_kv = self.dram_w = self.dram_out = self.chip_w = self.chip_r = 0
+        self.peak = self.corrections = self.rescales = 0
+        if weights_on_chip:
+            self.dram_w += sum(layer.param_words for layer in layers)
+        self.kv_on_chip: set[tuple[int, int]] = set()     # (key/value head, key) whose K and V rows are on chip
+        if operands_on_chip:
+            self.kv_on_chip |= {(h, k) for h in range(self.kv_heads) for k in range(self.keys)}
+            self.dram_kv += self.keys * self.kv_heads * (self.d_qk + self.d_v)
+        self.held: list[set[int]] = [set() for _ in range(self.n)]   # rows of each later intermediate (j >= 1)
+
+    def head_group(self, hg: _HeadGroup) -> None:
+        """A query block's head group: its Q rows loaded, then every key block's scores and context."""
+        r = len(hg.rows)
+        self.dram_in += r * self.d_qk * self.heads
+        self.chip_w += r * self.d_qk * self.heads
+        for b, block in enumerate(self.blocks):
+            self._scores(hg, b, block)
+            self._context(hg, b, block, b == len(self.blocks) - 1)
+        if self.n > 2:
+            self.held[1] |= hg.rows
+
+    def _scores(self, hg: _HeadGroup, b: int, block: range) -> None:
+        """Key block `b`'s scores: Q read on chip, K from DRAM (or checked on chip), each score written on chip."""
+        if not hg.pairs() <= hg.query:
+            raise RuntimeError("the scores read query rows that are not on chip")
+        self.chip_r += len(hg.rows) * self.d_qk * self.heads
+        if self.operands_on_chip:
+            if not {(h, k) for h in hg.group for k in block} <= self.kv_on_chip:
+                raise RuntimeError(f"key block {b} finds K and V rows off chip")
+        else:
+            self.dram_kv += len(block) * self.d_qk * self.head_rows
+        for h in hg.group:                                    # the scores, one (head, query, key) at a time
+            for q in hg.rows:
+                for k in block:
+                    hg.score_block.add((h, q, k))
+                    self.chip_w += self.shared
+                    self.macs += self.shared * self.d_qk
+        self.runs[(0, len(hg.rows), len(block), self.head_rows, True, True)] += 1
+
+    def _context(self, hg: _HeadGroup, b: int, block: range, last: bool) -> None:
+        """Key block `b`'s context: its scores read on chip (checked there), V from DRAM, the online softmax's
+        corrections after the first block, the accumulator updated on chip or, after the last block of a group the
+        context ends, written to DRAM; then the block's scores leave room for the next's."""
+        r = len(hg.rows)
+        wanted = {(h, q, k) for h in hg.group for q in hg.rows for k in block}
+        missing = wanted - hg.score_block
+        if missing:
+            raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
+        if b > 0 and not hg.pairs() <= hg.acc:
+            raise RuntimeError(f"key block {b} finds accumulator rows off chip")
+        self.chip_r += len(wanted) * self.shared
+        if not self.operands_on_chip:
+            self.dram_kv += len(block) * self.d_v * self.head_rows
+        self.macs += len(wanted) * self.shared * self.d_v
+        if b > 0:
+            self.corrections += r * self.heads
+            self.rescales += r * self.heads * (self.d_v + 1)
+        on_chip = self.n > 2 or not last
+        if on_chip:
+            self.chip_w += r * self.d_v * self.heads
+            hg.acc |= hg.pairs()
+        else:
+            self.dram_out += r * self.d_v * self.heads
+        self.runs[(1, r, len(block), self.head_rows, True, on_chip)] += 1
+        self.peak = max(self.peak, self._key_block_words(hg))
+        hg.score_block -= wanted                              # the next key block's scores take their place
+
+    def _key_block_words(self, hg: _HeadGroup) -> int:
+        """Words on chip during a key block: the head group's Q rows, score block and statistics, and the
+        accumulator (every head's rows once a later layer reads them, allocated whole; else the head group's)."""
+        acc_words = len(hg.rows) * self.width[1] if self.n > 2 else len(hg.acc) * self.d_v * self.shared
+        return (len(hg.query) * self.d_qk * self.shared + len(hg.score_block) * self.shared
+                + len(hg.stats) * STATS_WORDS_PER_ROW * self.shared + acc_words)
+
+    def later_layers(self, rows: set[int]) -> None:
+        """The layers after the context on a query block's rows, each reading its predecessor's rows on chip; then
+        the block's intermediates leave the chip."""
+        r, n = len(rows), self.n
         for j in range(2, n):
-            layer = layers[j]
+            layer = self.layers[j]
             out_row, in_row = _row_words(layer)
-            missing = rows - held[j - 1]
+            missing = rows - self.held[j - 1]
             if missing:
                 raise RuntimeError(f"layer {j} reads rows {sorted(missing)[:4]} of layer {j - 1}, not on chip")
-            chip_r += r * in_row
-            macs += r * (layer.macs // layer.N)
-            if not (weights_on_chip and layer.param_words):
-                dram_w += layer.weight_words
+            self.chip_r += r * in_row
+            self.macs += r * (layer.macs // layer.N)
+            if not (self.weights_on_chip and layer.param_words):
+                self.dram_w += layer.weight_words
             if j == n - 1:
-                dram_out += r * out_row
+                self.dram_out += r * out_row
             else:
-                chip_w += r * out_row
-                held[j] |= rows
-            runs[(j, r, 0, 0, True, j < n - 1)] += 1
-            peak = max(peak, sum(len(held[i]) * width[i] for i in range(1, n - 1)))
-        held = [set() for _ in range(n)]
-    return AttentionWalk(tuple(sorted(runs.items())), macs, dram_in, dram_kv, dram_w, dram_out, chip_w, chip_r, peak,
-                         corrections, rescales)
+                self.chip_w += r * out_row
+                self.held[j] |= rows
+            self.runs[(j, r, 0, 0, True, j < n - 1)] += 1
+            self.peak = max(self.peak, sum(len(self.held[i]) * self.width[i] for i in range(1, n - 1)))
+        self.held = [set() for _ in range(n)]
+
+    def result(self) -> AttentionWalk:
+        return AttentionWalk(tuple(sorted(self.runs.items())), self.macs, self.dram_in, self.dram_kv, self.dram_w,
+                             self.dram_out, self.chip_w, self.chip_r, self.peak, self.corrections, self.rescales)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,15 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accel_models import TENSORS, Accelerator, EvalResult, explain, explain_rehomed
+import numpy as np
+
+from accel_models import Accelerator, EvalResult, explain, explain_rehomed
+from accel_models.geometry import accelerator_arrays
 from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import Layer, Network
 
 from .graph import Activation
+from .pricing import bandwidth_cycles
 from .view import Residency, home_level
 
 
@@ -301,23 +305,14 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
 
 
 def _cycles_with_dram_reads(run: LayerRun, accelerator: Accelerator, words: float) -> int:
-    """R7 (docs/cost_model.md) for `run` with `words` more read from DRAM (level 0, one instance) while it runs:
-    level 0's read rate is its tensors' reads over the compute cycles, each divided first in tensor order, then the
-    extra words'; its slow-down by any read, write or shared bandwidth below the demand gives its cycles; the run
-    takes the most of those and every other level's (`explain_run`'s)."""
+    """R7 (`pricing.bandwidth_cycles`) for `run` with `words` more read from DRAM (level 0, one instance) while it
+    runs: the extra words are one more read stream after level 0's tensors (`explain_run`'s counts); the run takes
+    the most of level 0's cycles so recomputed and every level's own (`explain_run`'s cycles)."""
     ev = explain_run(run.layer, accelerator, run.result.arrays, run.residency)
-    compute = ev.compute_cycles
-    r_rate = w_rate = 0.0
-    for t in range(len(TENSORS)):
-        r_rate += ev.reads[0][t] / compute
-        w_rate += (ev.fills[0][t] + ev.updates[0][t]) / compute
-    r_rate += words / compute
-    dram, slow = accelerator.levels[0], 1.0
-    for limit, rate in ((dram.read_bandwidth, r_rate), (dram.write_bandwidth, w_rate),
-                        (dram.shared_bandwidth, r_rate + w_rate)):
-        if limit is not None and limit < rate:
-            slow = min(slow, limit / rate)
-    return max(int(ev.cycles), math.ceil(compute / slow))
+    reads = np.append(ev.reads[0], float(words))
+    written = np.append(ev.fills[0] + ev.updates[0], 0.0)
+    dram = bandwidth_cycles(reads, written, accelerator_arrays(accelerator).bandwidth[0], ev.compute_cycles)
+    return max(int(ev.cycles), int(dram))
 
 
 def shortcut_reads(network: Network) -> dict[int, tuple[tuple[int, int], ...]]:

@@ -82,6 +82,28 @@ def home_tile_words(layer, view: Accelerator, arrays: MappingArrays, home: int) 
     return int(sum(w for w, k in zip(words, kept) if k))
 
 
+def bandwidth_cycles(read_words: np.ndarray, written_words: np.ndarray, bandwidth: np.ndarray,
+                     compute_cycles: int) -> np.ndarray:
+    """Rule R7 (docs/cost_model.md) on arrays: the cycles of a level's instance that reads `read_words` and writes
+    `written_words` ([..., T]: per stream, the tensors in tensor order, 0 for a tensor it does not keep) while the
+    MACs take `compute_cycles`, with `bandwidth` ([..., 3], broadcast against [...]: read, write and shared words a
+    cycle per instance, < 0 none). The read and write rates are each stream's words over the compute cycles summed in
+    stream order (dividing first: summing the words first rounds differently), the slow-down is the least of
+    limit / rate over the limits below their rates (the shared one against read + write), and the cycles are
+    ceil(compute cycles / slow-down), as floats [...]. The same IEEE operations in the same order as
+    `reference.result_from_counts`, so the same bits."""
+    r_q, w_q = read_words / compute_cycles, written_words / compute_cycles
+    r_rate, w_rate = r_q[..., 0], w_q[..., 0]
+    for t in range(1, r_q.shape[-1]):
+        r_rate, w_rate = r_rate + r_q[..., t], w_rate + w_q[..., t]
+    slow = np.ones(np.shape(r_rate))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for limit, rate in ((bandwidth[..., 0], r_rate), (bandwidth[..., 1], w_rate),
+                            (bandwidth[..., 2], r_rate + w_rate)):
+            slow = np.where((limit >= 0) & (limit < rate), np.minimum(slow, limit / rate), slow)
+    return np.ceil(compute_cycles / slow)
+
+
 def rehomed_price(layer, accelerator: Accelerator, view: Accelerator, arrays: MappingArrays, home: int,
                   resident: tuple[int, ...]) -> Price | None:
     """The price of mapping 0 of `arrays` (counted on `view`) on `accelerator` with the tensors `resident` living
@@ -124,19 +146,10 @@ def rehomed_price(layer, accelerator: Accelerator, view: Accelerator, arrays: Ma
     charged = np.minimum(used, p.clusters)[:, None]
     tensor_energy = np.where(kept[:, 0], charged * (blocks[0] * p.pj[:, 0:1] + blocks[1] * p.pj[:, 1:2]
                                                     + blocks[2] * p.pj[:, 2:3]), 0.0)
-    # R7: per instance, read and write rates summed over the kept tensors in tensor order, each divided first;
-    # a level's cycles are its slowest instance's
-    r_q = np.where(kept, rows[0] / compute_cycles, 0.0)
-    w_q = np.where(kept, (rows[1] + rows[2]) / compute_cycles, 0.0)
-    r_rate = r_q[..., 0] + r_q[..., 1] + r_q[..., 2]                            # [L, K]
-    w_rate = w_q[..., 0] + w_q[..., 1] + w_q[..., 2]
-    slow = np.ones(r_rate.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for limit, rate in ((p.bandwidth[:, 0:1], r_rate), (p.bandwidth[:, 1:2], w_rate),
-                            (p.bandwidth[:, 2:3], r_rate + w_rate)):
-            slow = np.where((limit >= 0) & (limit < rate), np.minimum(slow, limit / rate), slow)
-    level_cycles = np.where(weights > 0, np.ceil(compute_cycles / slow), 0.0).max(axis=1)
-    cycles = int(level_cycles.max())
+    # R7 per instance (class); a level's cycles are its slowest instance's
+    instance_cycles = bandwidth_cycles(np.where(kept, rows[0], 0.0), np.where(kept, rows[1] + rows[2], 0.0),
+                                       p.bandwidth[:, None, :], compute_cycles)            # [L, K]
+    cycles = int(np.where(weights > 0, instance_cycles, 0.0).max())
     level_energy = tensor_energy.sum(axis=1)
     level_energy += p.leak_pj * cycles
     energy = float(level_energy.sum() + layer.macs * p.mac_energy_pj)
@@ -144,4 +157,4 @@ def rehomed_price(layer, accelerator: Accelerator, view: Accelerator, arrays: Ma
     return Price(cycles, energy, dram, home_tile_words(layer, view, arrays, home))
 
 
-__all__ = ["Price", "home_tile_words", "rehomed_price", "uniform_instances"]
+__all__ = ["Price", "bandwidth_cycles", "home_tile_words", "rehomed_price", "uniform_instances"]

@@ -342,8 +342,8 @@ def _comparison_section(result: CoSearchResult) -> list[str]:
     return out
 
 
-def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis | None = None) -> str:
-    """report.md: summary and comparison, what dominates, the design, the per-layer table, plots, how to reproduce."""
+def _header_section(result: CoSearchResult) -> list[str]:
+    """The title, what was searched for under which budget, the trials' outcome and where accuracy comes from."""
     s = result.settings
     out = [f"# Co-search report: {s.study_name}", "",
            f"Objective: **{_objective_text(result)}**.", "",
@@ -356,80 +356,127 @@ def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis
         out += [f"Accuracy source: {src.label}" + (f" (`{src.path}`)" if src.path else ""), ""]
         if src.notice:
             out += [f"> **{src.notice}**", ""]
-    if s.pareto:
-        out += _front_section(result)
-    if result.best is None:
-        out += ["No trial produced a design within the budget.", ""]
-    else:
-        best = result.best
-        analysis = analysis if analysis is not None else analyze(best)
-        out += ["## Summary", "", f"{title(result)[0].upper()}{title(result)[1:]}.", "", markdown_table(result), "",
-                "EDP ratio = the row's EDP / the co-searched design's EDP (above 1: the co-searched design wins). "
-                "Every row runs the same network, each layer at the best mapping the final mapper "
-                f"({s.final_mapper.strategy}, {s.final_mapper.budget_evals} evaluations per layer) found for it.", ""]
-        excluded = excluded_presets_text(result)
-        if excluded:
-            out += [excluded[0].upper() + excluded[1:] + ".", ""]
-        out += _comparison_section(result)
-        out += ["## Where the time and energy go", "",
-                *(f"- {h}." for h in analysis.headlines()), "",
-                "Layers are numbered from 0 here, in the per-layer table, in the roofline's key and in `timeloop/`. "
-                "Shares count every run of a layer (x).", "",
-                *_top_tables(analysis),
-                "### By layer kind", "", _kind_table(analysis), "",
-                "### Energy by memory level and tensor (whole network)", "", _energy_table(analysis), ""]
-        d = doc["design"]
-        area = d["area_breakdown_mm2"]
-        out += ["## Best design", "", f"{_capitalized(result.design_origin)}: {result.design.describe()}", "",
-                *([_polish_text(result.polish), ""] if result.polish else []),
-                *([_capitalized(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings)))) + ".", ""]
-                  if result.seeds else []),
-                f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
-                f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
-                f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",
-                f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
-                f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
-                f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
-                f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", accuracy {best.accuracy:.4f}") + ".", ""]
-        if doc["subnet"]:
-            out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
-        out += ["## Layers at their best mappings", "",
-                "Per run of the layer (x = runs per inference): cycles, energy, DRAM KB (bytes read from and written "
-                "to DRAM). latency and energy: shares of the network's. util = MACs / (PEs x cycles). PEs used = the "
-                f"mapping's spatial utilization. bound = {BOUND_DEFINITION}.", "",
-                _layer_table(analysis), "",
-                "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
-        if best.meta.get("fusion"):
-            summary = best.meta["fusion"]
-            out += ["## What stays on chip", "", fusion_line(summary)[0].upper() + fusion_line(summary)[1:] + ".", "",
-                    "on chip (per-layer table): the tensors (W weights, I inputs, O outputs) that live whole in the "
-                    "global buffer during the layer instead of DRAM (docs/fusion.md). A group: consecutive layers "
-                    "joined by activations that stay on chip.", "",
-                    table_markdown(list(GROUP_COLUMNS), group_rows(summary)), ""]
-        elementwise = _elementwise_table(result)
-        if elementwise:
-            out += ["## Element-wise work (not in cycles or energy)", "",
-                    "Softmax, norms, activations, masks and residual adds, fused behind the layer whose output they "
-                    "read, over all the runs of the row's layer shape (x; one row may gather layers of one shape and "
-                    "different roles, as a QKV projection and an FFN layer of equal size). Counted, not costed: the "
-                    "cost model has no vector unit (an accelerator runs this work on one beside the MAC array, as "
-                    "NVDLA's SDP, overlapped with the matrix products). Operations per element are estimates from "
-                    "each op's formula (`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written "
-                    "once, at the DRAM word width.", "", elementwise, ""]
-        out += ["## Plots", "", "![roofline](roofline.png)", "",
-                "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
-                "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
-                *([] if s.pareto else [f"![best {s.objective.name} vs trial](best_edp_vs_trial.png)", ""])]
-        if s.searches_subnet:
-            out += ["![Pareto front](pareto_edp_accuracy.png)", ""]
-    for note in result.notes:
-        out += [f"Note: {note}", ""]
-    out += ["## Reproduce", "", "```bash", doc["command"], "```", "",
+    return out
+
+
+def _summary_section(result: CoSearchResult) -> list[str]:
+    """The best design against the presets: the table, how to read it, who is left out and the like-for-like
+    comparison."""
+    s = result.settings
+    out = ["## Summary", "", f"{title(result)[0].upper()}{title(result)[1:]}.", "", markdown_table(result), "",
+           "EDP ratio = the row's EDP / the co-searched design's EDP (above 1: the co-searched design wins). "
+           "Every row runs the same network, each layer at the best mapping the final mapper "
+           f"({s.final_mapper.strategy}, {s.final_mapper.budget_evals} evaluations per layer) found for it.", ""]
+    excluded = excluded_presets_text(result)
+    if excluded:
+        out += [excluded[0].upper() + excluded[1:] + ".", ""]
+    return out + _comparison_section(result)
+
+
+def _dominant_section(analysis: NetworkAnalysis) -> list[str]:
+    """Where the time and energy go: the headlines, the top layers, by layer kind, by memory level and tensor."""
+    return ["## Where the time and energy go", "",
+            *(f"- {h}." for h in analysis.headlines()), "",
+            "Layers are numbered from 0 here, in the per-layer table, in the roofline's key and in `timeloop/`. "
+            "Shares count every run of a layer (x).", "",
+            *_top_tables(analysis),
+            "### By layer kind", "", _kind_table(analysis), "",
+            "### Energy by memory level and tensor (whole network)", "", _energy_table(analysis), ""]
+
+
+def _design_section(result: CoSearchResult, doc: dict) -> list[str]:
+    """The best design: where it came from, its area by part, the network's figures on it and its subnet."""
+    best, area = result.best, doc["design"]["area_breakdown_mm2"]
+    out = ["## Best design", "", f"{_capitalized(result.design_origin)}: {result.design.describe()}", "",
+           *([_polish_text(result.polish), ""] if result.polish else []),
+           *([_capitalized(seeds_text(result.seeds, ', '.join(study_metric_names(result.settings)))) + ".", ""]
+             if result.seeds else []),
+           f"Area {best.area_mm2:.3f} mm2: MACs {area['macs']:.3f}, per-PE storage {area['pe_storage']:.3f}, "
+           f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
+           f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",
+           f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
+           f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
+           f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
+           f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", accuracy {best.accuracy:.4f}") + ".", ""]
+    if doc["subnet"]:
+        out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
+    return out
+
+
+def _layers_section(analysis: NetworkAnalysis) -> list[str]:
+    """The per-layer table at the best mappings, with how to read its columns."""
+    return ["## Layers at their best mappings", "",
+            "Per run of the layer (x = runs per inference): cycles, energy, DRAM KB (bytes read from and written "
+            "to DRAM). latency and energy: shares of the network's. util = MACs / (PEs x cycles). PEs used = the "
+            f"mapping's spatial utilization. bound = {BOUND_DEFINITION}.", "",
+            _layer_table(analysis), "",
+            "Each layer's problem and mapping as Timeloop YAML: `timeloop/` (with `arch.yaml`).", ""]
+
+
+def _fusion_section(result: CoSearchResult) -> list[str]:
+    """What stays on chip under the fusion mode, by group (nothing when the layers run alone)."""
+    summary = result.best.meta.get("fusion")
+    if not summary:
+        return []
+    return ["## What stays on chip", "", fusion_line(summary)[0].upper() + fusion_line(summary)[1:] + ".", "",
+            "on chip (per-layer table): the tensors (W weights, I inputs, O outputs) that live whole in the "
+            "global buffer during the layer instead of DRAM (docs/fusion.md). A group: consecutive layers "
+            "joined by activations that stay on chip.", "",
+            table_markdown(list(GROUP_COLUMNS), group_rows(summary)), ""]
+
+
+def _elementwise_section(result: CoSearchResult) -> list[str]:
+    """The element-wise work the cost model counts but does not cost (nothing when the network has none)."""
+    elementwise = _elementwise_table(result)
+    if not elementwise:
+        return []
+    return ["## Element-wise work (not in cycles or energy)", "",
+            "Softmax, norms, activations, masks and residual adds, fused behind the layer whose output they "
+            "read, over all the runs of the row's layer shape (x; one row may gather layers of one shape and "
+            "different roles, as a QKV projection and an FFN layer of equal size). Counted, not costed: the "
+            "cost model has no vector unit (an accelerator runs this work on one beside the MAC array, as "
+            "NVDLA's SDP, overlapped with the matrix products). Operations per element are estimates from "
+            "each op's formula (`nets.OPS_PER_ELEMENT`); bytes: every input read and the output written "
+            "once, at the DRAM word width.", "", elementwise, ""]
+
+
+def _plots_section(result: CoSearchResult) -> list[str]:
+    """The roofline, the best objective by trial (a single-objective study) and the front (a subnet search)."""
+    s = result.settings
+    out = ["## Plots", "", "![roofline](roofline.png)", "",
+           "The roofline: each layer at its achieved throughput, coloured by bound; dashed, the utilization "
+           "ceilings (PEs used x peak, capped by the memory roof) of the utilization-limited layers.", "",
+           *([] if s.pareto else [f"![best {s.objective.name} vs trial](best_edp_vs_trial.png)", ""])]
+    if s.searches_subnet:
+        out += ["![Pareto front](pareto_edp_accuracy.png)", ""]
+    return out
+
+
+def _reproduce_section(result: CoSearchResult, doc: dict) -> list[str]:
+    """The command that reproduces the run, where its study lives, and the phases' timings."""
+    s = result.settings
+    return ["## Reproduce", "", "```bash", doc["command"], "```", "",
             f"Storage `{s.storage.display}`, study `{s.study_name}`; watch it with "
             f"`optuna-dashboard {s.storage.dashboard_arg}`.", "",
             "Timings: " + ", ".join(f"{k} {v:.1f} s" + (" (part of final)" if k == "polish" else "")
                                     for k, v in result.timings_s.items()), ""]
-    return "\n".join(out)
+
+
+def report_markdown(result: CoSearchResult, doc: dict, analysis: NetworkAnalysis | None = None) -> str:
+    """report.md: summary and comparison, what dominates, the design, the per-layer table, plots, how to reproduce."""
+    out = _header_section(result)
+    if result.settings.pareto:
+        out += _front_section(result)
+    if result.best is None:
+        out += ["No trial produced a design within the budget.", ""]
+    else:
+        analysis = analysis if analysis is not None else analyze(result.best)
+        out += [*_summary_section(result), *_dominant_section(analysis), *_design_section(result, doc),
+                *_layers_section(analysis), *_fusion_section(result), *_elementwise_section(result),
+                *_plots_section(result)]
+    for note in result.notes:
+        out += [f"Note: {note}", ""]
+    return "\n".join(out + _reproduce_section(result, doc))
 
 
 def write_report(result: CoSearchResult) -> Path:

@@ -1,8 +1,10 @@
 """build_torch / from_torch: the runnable subnet and the extracted layers agree with to_network."""
 import warnings
+from dataclasses import replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nets import Layer
@@ -96,3 +98,50 @@ def test_from_torch_restores_mode_and_warns_on_unsupported_layers():
     assert model[2].num_batches_tracked.item() == 0  # the pass did not touch BN statistics
     with pytest.raises(ValueError, match="no nn.Conv2d or nn.Linear"):
         from_torch(nn.ReLU(), torch.randn(1, 3))
+
+
+class _Conv(nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.w = nn.Parameter(weight)
+
+    def forward(self, x):
+        return F.conv2d(x, weight=self.w, stride=2, groups=2)
+
+
+class _EitherForm(nn.Module):
+    """A call written by keyword (`by_keyword`) or in its positional form."""
+
+    def __init__(self, by_keyword: bool):
+        super().__init__()
+        self.by_keyword = by_keyword
+
+
+class _Products(_EitherForm):
+    def forward(self, a, b):
+        return F.linear(a, weight=b) if self.by_keyword else torch.matmul(a, b.transpose(0, 1))
+
+
+class _Attention(_EitherForm):
+    def forward(self, q, k, v, mask):
+        if self.by_keyword:
+            return F.scaled_dot_product_attention(query=q, key=k, value=v, attn_mask=mask)
+        return F.scaled_dot_product_attention(q, k, v, mask)
+
+
+def _unnamed(module, inputs):
+    return [replace(layer, name="") for layer in from_torch(module, inputs).layers]
+
+
+def test_functional_calls_by_keyword_read_as_their_module_or_positional_forms():
+    """F.conv2d with its weight, stride and groups by keyword is the nn.Conv2d it computes; F.linear with an activation
+    as its weight (by keyword) is the product x @ w^T; F.scaled_dot_product_attention with its operands and mask by
+    keyword is the positional call (scores, mask, context)."""
+    x = torch.randn(1, 4, 9, 9)
+    assert _unnamed(_Conv(torch.randn(6, 2, 3, 3)), x) == _unnamed(nn.Conv2d(4, 6, 3, stride=2, groups=2), x)
+    a, b = torch.randn(3, 5, 8), torch.randn(7, 8)
+    assert _unnamed(_Products(True), (a, b)) == _unnamed(_Products(False), (a, b))
+    q, k, v, mask = torch.randn(2, 4, 5, 8), torch.randn(2, 4, 6, 8), torch.randn(2, 4, 6, 8), torch.ones(5, 6).bool()
+    by_keyword = _unnamed(_Attention(True), (q, k, v, mask))
+    assert by_keyword == _unnamed(_Attention(False), (q, k, v, mask)) and len(by_keyword) == 2
+    assert [op.kind for op in by_keyword[0].elementwise] == ["scale", "mask", "softmax"]

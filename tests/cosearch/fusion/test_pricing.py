@@ -7,10 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from accel_models import explain_rehomed, get_preset
+from accel_models import explain, explain_rehomed, get_preset
 from accel_models import reference
+from accel_models.geometry import accelerator_arrays
 from accel_models.mapping_arrays import MappingArrays
-from cosearch.fusion.pricing import rehomed_price, uniform_instances
+from cosearch.fusion.pricing import bandwidth_cycles, rehomed_price, uniform_instances
 from cosearch.fusion.view import Residency
 from mappings import MapperSettings, random_mappings
 from nets import Layer
@@ -107,3 +108,27 @@ def test_uniform_instances_is_the_references_rule():
         assert uniform_instances(row) == want
         outcomes.add(want)
     assert outcomes == {True, False}
+
+
+def test_bandwidth_cycles_is_the_references_r7_per_level():
+    """The one R7 on arrays (`pricing.bandwidth_cycles`, which the planner's DRAM-read charge uses too) gives every
+    level's cycles of `explain`, bit for bit, from its per-instance counts, on random mappings with bypasses where
+    bandwidth limits bind."""
+    acc, rng = _odd_prices(1024), np.random.default_rng(3)
+    keeps, bandwidth = accelerator_arrays(acc).keeps.astype(bool), accelerator_arrays(acc).bandwidth
+    compared = slowed = 0
+    for layer in LAYERS:
+        batch = _with_random_bypass(random_mappings(layer, acc, 24, rng), rng)
+        for b in range(batch.batch_size):
+            arrays = batch.row(b)
+            ev = explain(layer, acc, arrays)
+            if not ev.valid or not reference.uniform_instances(arrays.with_residuals(), 0):
+                continue
+            kept = arrays.keep[0].astype(bool) & keeps
+            got = bandwidth_cycles(np.where(kept, ev.reads_per_instance, 0.0),
+                                   np.where(kept, ev.fills_per_instance + ev.updates_per_instance, 0.0),
+                                   bandwidth, ev.compute_cycles)
+            assert got.tolist() == ev.level_cycles.tolist()
+            compared += 1
+            slowed += int(got.max()) > ev.compute_cycles
+    assert compared > 20 and slowed > 5

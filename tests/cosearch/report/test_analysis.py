@@ -1,4 +1,5 @@
-"""What dominates a network's cost: shares, top layers, kinds, energy by level and tensor, presets at another node."""
+"""What dominates a network's cost: shares, top layers, kinds, energy by level and tensor, presets at another node;
+and the report's sections that appear only with their content."""
 import pytest
 
 from accel_models import area_mm2, get_preset
@@ -8,8 +9,9 @@ from cosearch import CoSearchResult, evaluate_network, make_settings, preset_run
 from cosearch.config import SEARCH_MAPPER
 from mappings import MappingCache
 from cosearch.report.analysis import analyze, comparison_caveats, presets_at_node
-from cosearch.report.writer import _energy_table
+from cosearch.report.writer import _energy_table, _fusion_section, _header_section, report_markdown
 from cosearch.search import AcceleratorSpace
+from cosearch.search.accuracy import AccuracySource
 from nets import Layer, Network
 
 NET = Network("tiny", (Layer.conv(16, 32, 3, 14, name="conv"), Layer.conv(32, 32, 3, 14, groups=32, name="dw"),
@@ -119,3 +121,24 @@ def test_a_kind_bound_by_dram_bandwidth_says_so_with_its_roof():
     assert 1 <= ratio < 1.01          # no mapping beats the roof, and this one reads each weight once
     assert line.endswith(f": bound by DRAM bandwidth, {ratio:.2f}x the cycles their {fc.dram_bytes / 1e6:.3g} MB of "
                          f"DRAM traffic take at {bytes_per_cycle:.3g} B/cycle (100% of it weights, each read once)"), line
+
+
+def test_the_reports_optional_sections_follow_the_result(result):
+    """report.md's sections that appear only with their content: what stays on chip (a fused plan's groups, one row
+    each), the accuracy source's path and notice, and, with no design within the budget, one line in place of every
+    design section."""
+    assert _fusion_section(result) == []
+    fused = evaluate_network(NET, result.design.accelerator, MappingCache(replace(SEARCH_MAPPER, budget_evals=64)),
+                             fusion="resident")
+    section = _fusion_section(replace(result, best=fused))
+    assert section[:2] == ["## What stays on chip", ""] and section[2].startswith("Runs with --fusion resident: ")
+    assert len(section[-2].splitlines()) == 2 + len(fused.meta["fusion"]["groups"])     # header, rule, a row each
+    source = AccuracySource("proxy", "a proxy", None, "NOTICE: uncalibrated")
+    header = _header_section(replace(result, accuracy_source=source))
+    assert header[-4:] == ["Accuracy source: a proxy", "", "> **NOTICE: uncalibrated**", ""]
+    assert "Accuracy source: a proxy (`p.json`)" in _header_section(
+        replace(result, accuracy_source=replace(source, path="p.json", notice=None)))
+    md = report_markdown(replace(result, best=None, notes=["a note"]), {"command": "cosearch --trials 1"})
+    assert "No trial produced a design within the budget." in md and "## Summary" not in md
+    assert "## Best design" not in md and "Note: a note" in md
+    assert md.endswith("Timings: \n") and "```bash\ncosearch --trials 1\n```" in md
