@@ -32,6 +32,8 @@ COMPACT_MIN_RECORDS = 4096
 """Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
 _SCREENED = "screened"
 """The last element of a table key that holds a screened result (`MappingCache.result`)."""
+_POOL = "pool"
+"""The element of a table key that marks a pool's result searched with its own share of the budget."""
 SCREEN_SHARE = 8
 """A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array, 32 evaluations
 of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-51x above
@@ -48,15 +50,24 @@ class MappingCache:
     the cache searched before it (the same shape on other accelerators, neighbouring shapes on this one), not only on
     the accelerator's content, the shape, the objective and `settings`; without warm starts it depends on those
     alone, whatever was searched before.
+    pool_share: a pool layer (`Layer.is_pool`) is searched with 1/pool_share of the budget (evaluations or seconds;
+    1: the whole budget). A pool's loop nest has no C or K, and a search seeded with the same pool's mapping on another
+    accelerator ends where the whole budget does in nearly every case (the co-search's measurement:
+    docs/performance.md, "The default run's trial"); with pool_share > 1 a pool's result is kept apart from that of a
+    depthwise layer of the same shape.
     """
 
     def __init__(self, settings: MapperSettings | None = None, accelerators: int = 16,
-                 warm_starts: bool = True) -> None:
+                 warm_starts: bool = True, pool_share: int = 1) -> None:
         if settings is not None and not isinstance(settings, MapperSettings):
             raise ValueError(f"MappingCache.settings must be a MapperSettings, got {type(settings).__name__}")
         if isinstance(accelerators, bool) or not isinstance(accelerators, Integral) or accelerators < 1:
             raise ValueError(f"MappingCache.accelerators must be an integer >= 1, got {accelerators!r}")
+        if isinstance(pool_share, bool) or not isinstance(pool_share, Integral) or pool_share < 1:
+            raise ValueError(f"MappingCache.pool_share must be an integer >= 1, got {pool_share!r}")
         self.settings = settings if settings is not None else MapperSettings()
+        self.pool_share = int(pool_share)
+        self._share_settings: dict[int, MapperSettings] = {}
         self.max_accelerators = accelerators
         self.warm = WarmStarts() if warm_starts else None
         self._tables: "OrderedDict[str, tuple[Accelerator, dict[tuple, MapperResult]]]" = OrderedDict()
@@ -138,7 +149,13 @@ class MappingCache:
     def __contains__(self, item: tuple[Layer, Accelerator, str]) -> bool:
         layer, accelerator, objective = item
         entry = self._tables.get(accelerator_key(accelerator))
-        return entry is not None and (layer.shape_key, objective) in entry[1]
+        return entry is not None and self._key(layer, objective) in entry[1]
+
+    def _key(self, layer: Layer, objective: str) -> tuple:
+        """The table key of `layer`'s result: its shape and the objective (a pool searched with its own share of the
+        budget: marked as one)."""
+        return (layer.shape_key, objective, _POOL) if layer.is_pool and self.pool_share > 1 else \
+            (layer.shape_key, objective)
 
     def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp",
                screen: bool = False) -> MapperResult:
@@ -164,7 +181,7 @@ class MappingCache:
         screens = screen and self.settings.factors == "auto"
         for layer in layers:
             check_layer("MappingCache.result", layer)
-            k = (layer.shape_key, objective)
+            k = self._key(layer, objective)
             cached = table.get(k)
             if cached is None and screens:
                 cached = table.get(k + (_SCREENED,))
@@ -180,30 +197,36 @@ class MappingCache:
         enc = self.settings.encoding(layer, accelerator)
         warm = self.warm
         seeds = warm.seeds(enc) if warm is not None else np.zeros((0, enc.size))
+        share = self.pool_share if layer.is_pool else 1
         if screens and enc.factors == "residual":
-            result = self._screen.search(enc, objective, seeds)
+            result = self._shared(SCREEN_SHARE).search(enc, objective, seeds)
             table[k + (_SCREENED,)] = result     # not a warm start: the shape's own search comes later, if at all
             return result
         screened = table.get(k + (_SCREENED,))
         if screened is not None and screened.valid:
             seeds = np.concatenate([seeds, enc.encode(screened.arrays)[None]])
-        result = self.settings.search(enc, objective, seeds)
+        result = self._shared(share).search(enc, objective, seeds)
         if warm is not None and result.valid:
             warm.record(enc, result.arrays, result.genes if result.genes is not None else enc.encode(result.arrays))
         table[k] = result
         return result
 
-    @property
-    def _screen(self) -> MapperSettings:
-        """The settings of a screened search: 1/SCREEN_SHARE of the budget (evaluations or seconds)."""
+    def _shared(self, share: int) -> MapperSettings:
+        """The settings of a search with 1/share of the budget (evaluations or seconds): a screened search
+        (SCREEN_SHARE) or a pool's (`pool_share`)."""
         s = self.settings
-        return replace(s, budget_evals=None if s.budget is None else max(1, s.budget // SCREEN_SHARE),
-                       time_limit_s=None if s.time_limit_s is None else s.time_limit_s / SCREEN_SHARE)
+        if share == 1:
+            return s
+        if share not in self._share_settings:
+            self._share_settings[share] = replace(
+                s, budget_evals=None if s.budget is None else max(1, s.budget // share),
+                time_limit_s=None if s.time_limit_s is None else s.time_limit_s / share)
+        return self._share_settings[share]
 
     def insert(self, result: MapperResult) -> None:
         """Put a result found elsewhere (a saved layer-cost table) in the table of its accelerator and objective, as
         the result for its layer's shape."""
-        self._table(result.accelerator)[(result.layer.shape_key, result.objective)] = result
+        self._table(result.accelerator)[self._key(result.layer, result.objective)] = result
 
     def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
         """The table's result for this shape (renamed to `layer`), or a new search that is then kept."""

@@ -36,9 +36,10 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
     decoder's reuse rule gives it (explicit in the genes); None where the exchanged factors do not divide the bounds or
     go on an axis the dataflow does not give them, the mapping has residual loops or the encoding fixes factors
     (mapspace constraints)."""
+    if enc.bounds[_C] == 1 or enc.bounds[_K] == 1 or enc.pin_temporal.any() or enc.pin_spatial.any():
+        return None     # checked before the decode: depthwise and pool layers (C = K = 1) never have a mirror
     m = enc.decode(x)
-    if (not m.is_perfect()[0] or enc.bounds[_C] == 1 or enc.bounds[_K] == 1 or enc.pin_temporal.any()
-            or enc.pin_spatial.any()):
+    if not m.is_perfect()[0]:
         return None
     fields = {}
     for name in ("temporal", "spatial_x", "spatial_y"):

@@ -21,6 +21,7 @@ from .result import CoSearchResult, TrialPoint
 from .seeds import is_seed, seed_summary
 from .space import AcceleratorSpace, Design
 from .study import trial_counts
+from .trial import search_cache
 from .workers import WorkerReport, study_workers
 
 POLISH_ATTR = "cosearch.polish"
@@ -187,10 +188,10 @@ def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: A
     design, cost, extra networks' costs)."""
     ranked = sorted(candidates, key=lambda c: c[:2])[:POLISH_CANDIDATES]
     best_key = ranked[0][0]
-    search_cache = MappingCache(settings.mapper)   # shared: the candidates' networks share most layer shapes
+    shared_cache = search_cache(settings)   # shared: the candidates' networks share most layer shapes
     summaries, winner, win_key, win_index = [], None, best_key, 0
     for i, (key, _, trial, *_rest) in enumerate(ranked):
-        summary, found = _polish(settings, trial, key, accuracy, final_cache, search_cache)
+        summary, found = _polish(settings, trial, key, accuracy, final_cache, shared_cache)
         summaries.append(summary)
         if found is not None and found[0] < win_key:
             win_key, win_index, winner = found[0], i, (trial, *found[1:])

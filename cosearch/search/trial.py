@@ -12,7 +12,7 @@ import numpy as np
 from mappings import MappingCache
 from nets import parse_config, to_network
 
-from ..config import CoSearchSettings
+from ..config import SEARCH_POOL_SHARE, CoSearchSettings
 from ..fusion import view_search_settings
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, RunCost, evaluate_network, network_run
@@ -37,6 +37,12 @@ take residual factors searched with 1/8 of the budget), then this many of the be
 at its own mapping, and the best of those is the trial's (docs/performance.md, "The default run's trial")."""
 
 
+def search_cache(settings: CoSearchSettings) -> MappingCache:
+    """The layer-cost table the search's trials (and the final phase's polish, which scores designs as they do) map
+    with: `settings.mapper`, pool layers with 1/SEARCH_POOL_SHARE of its budget."""
+    return MappingCache(settings.mapper, pool_share=SEARCH_POOL_SHARE)
+
+
 def _key(config) -> str:
     """A subnet's identity within a trial (the fixed network's: "")."""
     return "" if config is None else repr(config.canonical())
@@ -56,7 +62,7 @@ class TrialObjective:
         self.accuracy = accuracy if accuracy is not None else accuracy_model(settings)
         self.network = None if settings.searches_subnet else settings.network.build()
         self.extra_networks = [n.build() for n in settings.networks[1:]]
-        self.cache = MappingCache(settings.mapper)
+        self.cache = search_cache(settings)
         """The layer-cost table of the trial's accelerator (cleared at each trial: designs do not recur, 0 of 60 in
         a default run) and the warm starts, kept across this worker's trials: consecutive trials propose similar
         accelerators, and each new search starts from the best mappings found so far."""

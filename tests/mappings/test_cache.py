@@ -169,6 +169,37 @@ def test_a_screen_searches_residual_layers_with_a_share_of_the_budget_and_seeds_
     assert unscreened.result(residual, acc, screen=True).evaluations == 256
 
 
+def test_pools_take_their_share_of_the_budget_apart_from_a_depthwise_layer_of_their_shape(corpus_archs):
+    acc = corpus_archs["B4x4a"].accelerator
+    pool = Layer.pool(32, 3, 8, 2, name="pool")
+    depthwise = Layer(R=3, S=3, P=8, Q=8, G=32, stride_w=2, stride_h=2, name="dw")
+    assert depthwise.shape_key == pool.shape_key and depthwise.kind == "depthwise"
+    cache = MappingCache(MapperSettings(budget_evals=256, seed=0), pool_share=2)
+    halved = cache.result(pool, acc)
+    assert halved.evaluations == 128 and (pool, acc, "edp") in cache and (depthwise, acc, "edp") not in cache
+    whole = cache.result(depthwise, acc)
+    assert whole.evaluations == 256 and cache.misses == 2 and len(cache) == 2
+    assert cache.result(pool, acc) is halved and cache.hits == 1
+    plain = MappingCache(MapperSettings(budget_evals=256, seed=0))           # pool_share 1: one result for both
+    assert plain.result(pool, acc).evaluations == 256 and plain.result(depthwise, acc) is plain.result(pool, acc)
+    with pytest.raises(ValueError, match="pool_share must be an integer >= 1"):
+        MappingCache(pool_share=0)
+
+
+def test_depthwise_and_pool_layers_have_no_mirror():
+    """`mirrored` needs C and K both above 1: a depthwise or pool layer (C = K = 1) gets None, a pointwise layer its
+    mirror."""
+    from accel_models import get_preset
+    from mappings.warm_starts import mirrored
+
+    acc = get_preset("eyeriss")
+    for layer, has_mirror in ((Layer.pool(32, 3, 8, 2), False), (Layer(R=3, S=3, P=8, Q=8, G=32), False),
+                              (Layer(P=14, Q=14, C=64, K=64), True)):
+        enc = Encoding(layer, acc)
+        found = MappingCache(SETTINGS).result(layer, acc)
+        assert (mirrored(enc, enc.encode(found.arrays)) is not None) == has_mirror
+
+
 def test_results_looks_up_many_layers_in_order(corpus_archs):
     acc = corpus_archs["B4x4a"].accelerator
     layers = [Layer.conv(16, 16, 3, 8), Layer.fc(64, 10), Layer.conv(16, 16, 3, 8)]

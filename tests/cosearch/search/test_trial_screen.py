@@ -96,3 +96,21 @@ def test_a_design_over_the_area_budget_is_rejected_before_any_subnet_or_mapping(
     with pytest.raises(trial_module._Rejected, match="area"):
         objective._evaluate(trial)
     assert trial.user_attrs["area_mm2"] > 5.0 and objective.cache.lookups == 0
+
+
+def test_the_search_maps_pools_with_a_share_of_its_budget_and_other_layers_with_all_of_it():
+    """The trials' layer-cost table (`trial.search_cache`, also the polish's) searches a pool layer with
+    1/SEARCH_POOL_SHARE of the search mapper's budget, any other layer with the whole budget."""
+    from dataclasses import replace
+
+    from accel_models import get_preset
+    from cosearch.config import SEARCH_POOL_SHARE
+    from nets import Layer
+
+    settings = replace(make_settings("area<=5mm2", workers=1), mapper=replace(make_settings().mapper, budget_evals=64))
+    objective = TrialObjective(settings, accuracy=object())
+    assert SEARCH_POOL_SHARE > 1 and objective.cache.pool_share == SEARCH_POOL_SHARE
+    cache = trial_module.search_cache(settings)
+    acc = get_preset("eyeriss")
+    assert cache.result(Layer.pool(96, 14, 1, 14), acc).evaluations == 64 // SEARCH_POOL_SHARE
+    assert cache.result(Layer(R=3, S=3, P=14, Q=14, G=96), acc).evaluations == 64
