@@ -44,7 +44,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .links import lattice_ok, neighbour_diffs
+from .links import is_neighbour_diff, neighbour_diffs
 from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
 A = N_AXES
@@ -598,9 +598,10 @@ def phase_fills(t, temporal, M, full, layer, origin, pool):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
     """The offset differences at which a step's delta could come from a grid neighbour (R3: a difference of grid
-    neighbours' offsets, either sign, on the children's lattice; `links.neighbour_diffs`, `links.lattice_ok`, with
-    `spatial_axes`' per-axis steps in `scratch`), into the pool for `phase_stream`; their count, or -1 where the
-    neighbour differences are not listed (too many spatial loops). Leaves the differences listed in `scratch` and
+    neighbours' offsets, either sign; `links.neighbour_diffs`), each once, into the pool for `phase_stream`; their
+    count, or -1 where the neighbour differences are not listed (too many spatial loops). Each is the difference of
+    two children's offsets, so it lies on the children's lattice (`links.lattice_ok` holds for it, with
+    `spatial_axes`' per-axis steps in `scratch`) without a check. Leaves the differences listed in `scratch` and
     `diffs`, as `links.link_saving` would."""
     n = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, diffs)
     scratch.n_diffs = n
@@ -608,10 +609,13 @@ def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
         pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
     count = np.int64(0)
     for r in range(n):
-        for s in range(2):
-            v = pool[CAND + count * A:CAND + count * A + A]
-            for a in range(A):
-                v[a] = diffs[r, a] if s == 0 else -diffs[r, a]
-            if lattice_ok(v, scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach):
-                count += 1
+        if is_neighbour_diff(diffs[r], diffs, r):       # listed already, up to sign
+            continue
+        zero = True
+        for a in range(A):
+            pool[CAND + count * A + a] = diffs[r, a]
+            pool[CAND + (count + 1) * A + a] = -diffs[r, a]
+            if diffs[r, a] != 0:
+                zero = False
+        count += 1 if zero else 2
     return count if n >= 0 else np.int64(-1)
