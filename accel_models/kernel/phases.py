@@ -44,7 +44,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .links import lattice_ok, neighbour_diffs
+from .links import is_neighbour_diff, neighbour_diffs
 from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
 A = N_AXES
@@ -162,14 +162,16 @@ def _outcomes(sc, T, t0, ok):
 @njit(cache=True, inline="always")
 def _last_move(sc, src, keep, over, whole, T, t0, cs, co, cw):
     """The state's shared last move <- translation T[t0:], kept or not, words under either outcome, corners
-    src[co:] / src[cw:]."""
+    src[co:] / src[cw:] (only where links are checked: nothing else reads a corner)."""
     sc[NOW + S_KEEP] = keep
     sc[NOW + S_LOV] = over
     sc[NOW + S_LWH] = whole
     for a in range(A):
         sc[NOW + S_LT + a] = T[t0 + a]
-        sc[NOW + S_LCO + a] = src[co + a]
-        sc[NOW + S_LCW + a] = src[cw + a]
+    if sc[SC_LINKS] != 0:
+        for a in range(A):
+            sc[NOW + S_LCO + a] = src[co + a]
+            sc[NOW + S_LCW + a] = src[cw + a]
 
 
 @njit(cache=True, inline="always")
@@ -216,8 +218,10 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
     pool[k + FM_ENTRY] = pool[c + FM_ENTRY] if sc[SC_ENTRY] != 0 else 0
     for a in range(A):
         pool[k + FM_T + a] = pool[c + FM_T + a]
-        pool[k + FM_CO + a] = pool[c + FM_CO + a] + i * shift[a]
-        pool[k + FM_CW + a] = pool[c + FM_CW + a] + i * shift[a]
+    if sc[SC_LINKS] != 0:
+        for a in range(A):
+            pool[k + FM_CO + a] = pool[c + FM_CO + a] + i * shift[a]
+            pool[k + FM_CW + a] = pool[c + FM_CW + a] + i * shift[a]
     for v in range(2):
         sc[NOW + S_O + v] = pool[c + EXIT_O + v]
         sc[SC_SUMS + v] = pool[c + REST + v]
@@ -270,8 +274,10 @@ def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
     pool[k + FM_ENTRY] = 1 if sc[SC_ENTRY] != 0 and pool[k + FIRST_FORGETS] == 0 else 0
     for a in range(A):
         pool[k + FM_T + a] = sc[SC_T + a]
-        pool[k + FM_CO + a] = sc[SC_CORNER + a] + i * shift[a]
-        pool[k + FM_CW + a] = i * shift[a]
+    if n_cand > 0:
+        for a in range(A):
+            pool[k + FM_CO + a] = sc[SC_CORNER + a] + i * shift[a]
+            pool[k + FM_CW + a] = i * shift[a]
     keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0    # the delta is kept for the next step's link
     sc[NOW + S_O] = 0
     sc[NOW + S_O + 1] = 1
@@ -357,8 +363,10 @@ def _finish(pool, k, c0, cl, n, shift, sc):
         pool[k + L_WHOLE] = sc[NOW + S_LWH]
         for a in range(A):
             pool[k + LAST_T + a] = sc[NOW + S_LT + a]
-            pool[k + L_CO + a] = sc[NOW + S_LCO + a] + (n - 1) * shift[a]
-            pool[k + L_CW + a] = sc[NOW + S_LCW + a] + (n - 1) * shift[a]
+        if sc[SC_LINKS] != 0:
+            for a in range(A):
+                pool[k + L_CO + a] = sc[NOW + S_LCO + a] + (n - 1) * shift[a]
+                pool[k + L_CW + a] = sc[NOW + S_LCW + a] + (n - 1) * shift[a]
     pool[k + FIRST_WORDS] = pool[c0 + FIRST_WORDS]
     for a in range(A):
         pool[k + FIRST_EXT + a] = pool[c0 + FIRST_EXT + a]
@@ -598,9 +606,10 @@ def phase_fills(t, temporal, M, full, layer, origin, pool):
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
     """The offset differences at which a step's delta could come from a grid neighbour (R3: a difference of grid
-    neighbours' offsets, either sign, on the children's lattice; `links.neighbour_diffs`, `links.lattice_ok`, with
-    `spatial_axes`' per-axis steps in `scratch`), into the pool for `phase_stream`; their count, or -1 where the
-    neighbour differences are not listed (too many spatial loops). Leaves the differences listed in `scratch` and
+    neighbours' offsets, either sign; `links.neighbour_diffs`), each once, into the pool for `phase_stream`; their
+    count, or -1 where the neighbour differences are not listed (too many spatial loops). Each is the difference of
+    two children's offsets, so it lies on the children's lattice (`links.lattice_ok` holds for it, with
+    `spatial_axes`' per-axis steps in `scratch`) without a check. Leaves the differences listed in `scratch` and
     `diffs`, as `links.link_saving` would."""
     n = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, diffs)
     scratch.n_diffs = n
@@ -608,10 +617,13 @@ def link_candidates(t, spatial, n_sp, fan_x, layer, scratch, diffs, pool):
         pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
     count = np.int64(0)
     for r in range(n):
-        for s in range(2):
-            v = pool[CAND + count * A:CAND + count * A + A]
-            for a in range(A):
-                v[a] = diffs[r, a] if s == 0 else -diffs[r, a]
-            if lattice_ok(v, scratch.s1, scratch.m1, scratch.s2, scratch.m2, scratch.reach):
-                count += 1
+        if is_neighbour_diff(diffs[r], diffs, r):       # listed already, up to sign
+            continue
+        zero = True
+        for a in range(A):
+            pool[CAND + count * A + a] = diffs[r, a]
+            pool[CAND + (count + 1) * A + a] = -diffs[r, a]
+            if diffs[r, a] != 0:
+                zero = False
+        count += 1 if zero else 2
     return count if n >= 0 else np.int64(-1)

@@ -171,23 +171,23 @@ def iterations_run(temporal, M, bounds, origin):
     total = np.int64(1)
     for d in range(8):
         rem = bounds[d] - origin[d]      # offsets from the origin must stay below rem
-        count = np.int64(0)
-        inner = np.int64(1)              # product of the ends of d's loops inside the current one
-        for j in range(M):
-            if temporal[j].dim == d:
-                inner *= temporal[j].bound
+        count = np.int64(0)              # Horner's rule: each further loop of d multiplies what came before
+        done = False
         for j in range(M):
             lp = temporal[j]
             if lp.dim != d:
                 continue
-            inner //= lp.bound
+            count *= lp.bound
+            if done:
+                continue
             q = (rem - 1) // lp.step     # the largest digit whose first offset stays below the bound
             if q >= lp.bound:            # every digit of this loop and every one inside: all run
-                count += lp.bound * inner
+                count += lp.bound
                 rem = 0
-                break
-            count += q * inner           # digits 0..q-1 run whole; digit q runs what stays below the bound
-            rem -= q * lp.step
+                done = True
+            else:
+                count += q               # digits 0..q-1 run whole; digit q runs what stays below the bound
+                rem -= q * lp.step
         if rem > 0:
             count += 1                   # the last digit of the innermost loop
         total *= count
@@ -200,11 +200,14 @@ def whole_stream(t, temporal, M, bounds, origin, extents, ax):
     the level runs and no tile of the tensor is cut? Per dim, the farthest offset the loops reach plus the tile's
     extent (1 for a dim that does not index the tensor: it only decides whether an iteration runs) stays within
     the bound. Then `counts.fill_stream`'s closed form counts the fills."""
-    for d in range(8):
+    for d in range(8):                  # every term is >= 0: the first dim past its bound decides
         reach = origin[d] + (extents[d] if ax[t, d] >= 0 else 1)
         for j in range(M):
-            if temporal[j].dim == d:
-                reach += (temporal[j].bound - 1) * temporal[j].step
+            lp = temporal[j]
+            if lp.dim == d:
+                reach += (lp.bound - 1) * lp.step
+                if reach > bounds[d]:
+                    return False
         if reach > bounds[d]:
             return False
     return True

@@ -262,6 +262,13 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
     if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, full, layer.ax):
         F, _ = fill_stream(t, temporal, M, layer.co, child.axes[t], child.tiles[t])
         return F, F, 0.0
+    return _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin)
+
+
+@njit(cache=True, inline="always")
+def _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin):
+    """`sweep`'s counts of a stream that is not a perfect one without a fan-out above it (the memo started): the
+    phases where they apply, else the walk."""
     if not is_mac:
         F = _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin)
         if F >= 0.0:
@@ -274,7 +281,8 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
 def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
                    mac_steps):
     """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
-    the same work), but for the MAC without a fan-out above it, whose every step brings one word of each tensor that
+    the same work and that a residual touches, so without `sweep`'s check for a perfect one: the phases count any
+    stream exactly, a perfect one too), but for the MAC without a fan-out above it, whose every step brings one word of each tensor that
     the parent reads alone: its count is the iterations that run (`residual.iterations_run`), the same for the three
     tensors, so it is counted once (`mac_steps`: that count, or < 0 if not counted yet). Returns (fills of one
     instance, reads of its parent, link transfers, mac_steps)."""
@@ -282,8 +290,10 @@ def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spa
         if mac_steps < 0.0:
             mac_steps = float(iterations_run(temporal, M, layer.bounds, origin))
         return mac_steps, mac_steps, 0.0, mac_steps
-    F, reads, transfers = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y,
-                                ws, origin, np.bool_(True))
+    memo_start(ws.memo[0], np.bool_(True))
+    ws.scratch[0].n_diffs = -2
+    F, reads, transfers = _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp,
+                                   fan_x, fan_y, ws, origin)
     return F, reads, transfers, mac_steps
 
 

@@ -9,7 +9,7 @@ from numba import njit
 from accel_models import MappingArrays, get_preset
 from accel_models.geometry import accelerator_arrays, box, layer_arrays
 from accel_models.kernel.counts import moving_loops, spatial_loops
-from accel_models.kernel.links import spatial_axes
+from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axes
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.nest import check_shape, loop_nest
 from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
@@ -293,3 +293,67 @@ def test_the_phases_read_no_word_of_their_scratch_before_writing_it(preset):
         assert np.all(runs[0][compared][:, 1] == 1.0) and np.all(runs[1][compared][:, 1] == 1.0)
         checked += int(compared.sum())
     assert checked >= 30, checked
+
+
+@njit
+def _candidate_checks(layer, acc, maps, tally):
+    """Per mapping, level under a fan-out and tensor, `link_candidates` against the neighbour differences it lists
+    (`links.neighbour_diffs`, left in the workspace): tally[0] streams, [1] candidates, [2] candidates listed twice,
+    [3] a difference or its negative missing, [4] candidates that are neither, [5] candidates off the children's
+    lattice (`links.lattice_ok`)."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    pool = ws.memo[1].pool
+    sc = ws.scratch[0]
+    for b in range(maps.temporal.shape[0]):
+        if not _nest(layer, acc, maps, b, ws):
+            continue
+        for lvl in range(1, L):
+            p = lvl - 1
+            if levels[p].n_spatial == 0:
+                continue
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            if n_children == 1:
+                continue
+            for t in range(3):
+                spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
+                n = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, sc, ws.diffs, pool)
+                if n < 0:
+                    continue
+                tally[0] += 1
+                tally[1] += n
+                for i in range(n):
+                    v = pool[CAND + i * N_AXES:CAND + (i + 1) * N_AXES]
+                    if not lattice_ok(v, sc.s1, sc.m1, sc.s2, sc.m2, sc.reach):
+                        tally[5] += 1
+                    if not is_neighbour_diff(v, ws.diffs, sc.n_diffs):
+                        tally[4] += 1
+                    for i2 in range(i):
+                        if np.all(pool[CAND + i2 * N_AXES:CAND + (i2 + 1) * N_AXES] == v):
+                            tally[2] += 1
+                for r in range(sc.n_diffs):
+                    for sign in (1, -1):
+                        found = False
+                        for i in range(n):
+                            if np.all(pool[CAND + i * N_AXES:CAND + (i + 1) * N_AXES] == sign * ws.diffs[r]):
+                                found = True
+                        if not found:
+                            tally[3] += 1
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "shidiannao", "nvdla_256"])
+def test_the_link_candidates_are_the_neighbour_differences_each_once(preset):
+    """`link_candidates` lists every neighbour difference of a fan-out's children and its negative, nothing else,
+    each once, without checking them against the children's lattice: each is the difference of two children's
+    offsets, so the check (`links.lattice_ok`) holds for all of them."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + 3)
+    tally = np.zeros(6, dtype=np.int64)
+    for _ in range(12):
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if maps.batch_size:
+            _candidate_checks(layer_arrays(layer), accelerator_arrays(acc), maps, tally)
+    assert tally[0] >= 30 and tally[1] >= tally[0], tally
+    assert np.all(tally[2:] == 0), tally

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset
 from accel_models.cost_model import evaluate_batch
+from accel_models.kernel.residual import iterations_run, whole_stream
+from accel_models.kernel.workspace import TEMPORAL
 from accel_models.mapping_arrays import bound_from_factors, canonical_residuals
 from accel_models.reference import _Delta, evaluate, uniform_instances
 from accel_models.result import BAD_FACTORS, OK, REASONS, SPATIAL_RESIDUAL
@@ -428,3 +431,55 @@ def test_a_delta_key_is_equal_exactly_when_the_point_sets_are(a, b):
     assert da.size == len(pa) and db.size == len(pb)
     if pa and pb:
         assert (da.key == db.key) == (pa == pb)
+
+
+@njit
+def _run_and_whole(temporal, M, bounds, origin, extents, ax):
+    return iterations_run(temporal, M, bounds, origin), whole_stream(0, temporal, M, bounds, origin, extents, ax)
+
+
+def test_iterations_run_and_whole_stream_against_enumeration():
+    """`residual.iterations_run` (the iterations of a nest that run from an origin, F2) and `residual.whole_stream`
+    (every iteration runs and no tile of the tensor is cut) against listing every iteration of random nests: per
+    dim a chain of loops whose steps cover the loops inside them (with a spatial factor between some), bounds cut
+    anywhere, origins inside them."""
+    rng = np.random.default_rng(38)
+    ax = np.full((3, 8), -1, dtype=np.int64)
+    ax[0, :4] = np.arange(4)                    # tensor 0 indexed by dims 0-3; dims 4-7 only decide what runs
+    checked_whole = 0
+    for _ in range(300):
+        loops = []                              # (dim, bound, step), innermost first per dim
+        span = np.ones(8, dtype=np.int64)       # per dim: the extent of the tile and the loops inside the next one
+        extents = rng.integers(1, 4, 8)
+        span[:] = extents
+        for _ in range(rng.integers(1, 7)):
+            d = int(rng.integers(0, 8))
+            bound = int(rng.integers(2, 4))
+            step = int(span[d]) * int(rng.integers(1, 3))
+            loops.append((d, bound, step))
+            span[d] = step * bound
+        rng.shuffle(loops)                      # any order of the dims' loops, each dim's chain kept outer to inner
+        by_dim = {d: sorted((lp for lp in loops if lp[0] == d), key=lambda lp: -lp[2]) for d in range(8)}
+        order = [by_dim[d].pop(0) for d, _, _ in loops]
+        temporal = np.zeros(len(order) + 1, dtype=TEMPORAL)
+        for j, (d, bound, step) in enumerate(order):
+            temporal[j]["dim"], temporal[j]["bound"], temporal[j]["step"] = d, bound, step
+        bounds = np.array([int(rng.integers(1, span[d] + 1)) if rng.random() < 0.1 else int(span[d])
+                           for d in range(8)], dtype=np.int64)
+        origin = np.array([int(rng.integers(0, min(b, 3))) if rng.random() < 0.1 else 0 for b in bounds],
+                          dtype=np.int64)
+        run = 0
+        reach = origin + np.where(ax[0] >= 0, extents, 1)
+        for digits in itertools.product(*(range(b) for _, b, _ in order)):
+            off = origin.copy()
+            for (d, _, step), i in zip(order, digits):
+                off[d] += i * step
+            if np.all(off < bounds):
+                run += 1
+            reach = np.maximum(reach, off + np.where(ax[0] >= 0, extents, 1))
+        total = int(np.prod([b for _, b, _ in order]))
+        count, whole = _run_and_whole(temporal, np.int64(len(order)), bounds, origin, extents.astype(np.int64), ax)
+        assert count == run, (order, bounds, origin)
+        assert whole == (run == total and bool(np.all(reach <= bounds))), (order, bounds, origin, extents)
+        checked_whole += int(whole)
+    assert 10 <= checked_whole <= 290, checked_whole
