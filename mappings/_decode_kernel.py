@@ -251,16 +251,8 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
                 dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
                 if q < best_passes or dist < best_dist:
                     best_passes, best_dist, best_j, best_k, best_ja, best_jb = q, dist, j, k, ja, jb
-    if best_j >= 0:
-        _apply_fill(b, l, a, n, best_j, best_ja, best_k, best_jb, cand, ax_dims, ax_vi, ax_j, residual_ok, tdivs,
-                    ttiles, qdivs, qtiles, sx, sy, rem)
-
-
-@njit(cache=True, inline="always")
-def _apply_fill(b, l, a, n, best_j, best_ja, best_k, best_jb, cand, ax_dims, ax_vi, ax_j, residual_ok, tdivs, ttiles,
-                qdivs, qtiles, sx, sy, rem):
-    """Give the fill's candidates best_j and best_k (k == n: none) their factors of index best_ja / best_jb on axis a,
-    with what is left of them; a dim moved from the other axis leaves that axis's list."""
+    if best_j < 0:
+        return
     for k, jn in ((best_j, best_ja), (best_k, best_jb)):
         if k >= n:
             continue
