@@ -176,17 +176,11 @@ def _index_of(values, vi, count, v):
 
 
 @njit(cache=True, inline="always")
-def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
-               ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
-    """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
-    and the dims left unrolled (factor 1) on the other axis that may go on a, change the factors of at most two,
-    within F, to leave the fewest passes (the product over those dims of ceil(what was left / factor); with
-    divisors, the most of F), and among those the nearest to their greedy factors (sum of |log| differences); ties
-    go to the first found, dims in rank order, factors ascending. A dim's factors are the divisors of what was left
-    of it at this level, or with residual_ok its balanced tiles (`ttiles`); ax_vi / ax_j: the table row of what was
-    left and the greedy factor's index in that dim's row. The passes' product is at most the product of the dims'
-    bounds (the layer's MACs), so int64 holds it. Two, not all: an exact search over every dim's divisors
-    grows exponentially with the dims (a 1024-wide axis open to six dims took 0.1-0.3 ms a row)."""
+def _fill_candidates(b, l, a, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, residual_ok, tvalues, qdivs, qtiles, cand):
+    """The dims the fill of axis a at level l may change, into cand as src * 8 + their index in axis src's list: a's
+    own greedy dims, then the other axis's dims left at factor 1 that may go on a and have no factor on it yet (a dim
+    moved by an earlier fill is out of its list). Returns (how many, the passes their greedy factors leave: the
+    product of the values of what is left of each, at most the layer's MACs, so int64 holds it)."""
     n = 0
     for src in (a, 1 - a):
         for i in range(n_ax[src]):
@@ -198,11 +192,27 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
                 continue
             cand[n] = src * 8 + i
             n += 1
-    passes = np.int64(1)                       # the greedy factors' passes
+    passes = np.int64(1)
     for j in range(n):
         sj, ij = cand[j] // 8, cand[j] % 8
         q0 = qtiles if residual_ok[ax_dims[sj, ij]] != 0 else qdivs
         passes *= tvalues[q0[ax_vi[sj, ij], ax_j[sj, ij]]]
+    return n, passes
+
+
+@njit(cache=True, inline="always")
+def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
+               ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
+    """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
+    and the dims left unrolled (factor 1) on the other axis that may go on a (`_fill_candidates`), change the factors
+    of at most two, within F, to leave the fewest passes (the product over those dims of ceil(what was left /
+    factor); with divisors, the most of F), and among those the nearest to their greedy factors (sum of |log|
+    differences); ties go to the first found, dims in rank order, factors ascending. A dim's factors are the divisors
+    of what was left of it at this level, or with residual_ok its balanced tiles (`ttiles`); ax_vi / ax_j: the table
+    row of what was left and the greedy factor's index in that dim's row. Two, not all: an exact search over every
+    dim's divisors grows exponentially with the dims (a 1024-wide axis open to six dims took 0.1-0.3 ms a row)."""
+    n, passes = _fill_candidates(b, l, a, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, residual_ok, tvalues, qdivs,
+                                 qtiles, cand)
     best_passes = passes
     best_dist = 0.0
     best_j = -1
@@ -240,12 +250,7 @@ def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, 
                     continue
                 dist = abs(lj[vj, ja] - lj[vj, cj]) + (abs(lk[vk, jb] - lk[vk, ck]) if k < n else 0.0)
                 if q < best_passes or dist < best_dist:
-                    best_passes = q
-                    best_dist = dist
-                    best_j = j
-                    best_k = k
-                    best_ja = ja
-                    best_jb = jb
+                    best_passes, best_dist, best_j, best_k, best_ja, best_jb = q, dist, j, k, ja, jb
     if best_j < 0:
         return
     for k, jn in ((best_j, best_ja), (best_k, best_jb)):
@@ -359,29 +364,20 @@ def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _decode_rows(genes, problem, divisors, outputs, scratch):
-    """`decode_batch`'s loop, on borrowed views of its arguments (see `accel_models.kernel_views`: the calls it
-    makes per factor would otherwise take a reference on every array they are passed); the caller owns them all
-    for the call."""
-    x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
-    bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
-    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, \
-        residual_ok, full = borrow(divisors)
-    temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
-        auto, rel = borrow(scratch)
-    B = x.shape[0]
-    L = temporal.shape[1]
-    start = np.empty(8, dtype=np.int64)            # the table row of each dim's bound
+def _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel, bounded, e2,
+                    box_axes):
+    """What every row's decode reads, into the arrays given: start[d] the table row of dim d's bound, live[d] dim d
+    has loops (bound above 1), rel[t, d] dim d indexes tensor t, bounded[l] level l has a capacity; returns whether
+    any dim may take residual factors. A call, not inlined: it runs once a batch, and inlining it cost ~0.7 s of
+    `decode_batch`'s compile."""
     for d in range(8):
         start[d] = _row_of(tvalues, bounds[d])
-    live = np.zeros(8, dtype=np.bool_)             # the active dims (bound above 1): the dims with loops
     for ai in range(active.shape[0]):
         live[active[ai]] = True
     any_residual = False
     for d in range(8):
         any_residual |= residual_ok[d] != 0
-    for t in range(3):                             # rel[t, d]: does dim d index tensor t?
+    for t in range(3):
         for d in range(8):
             e2[d] = 0
         for d in range(8):
@@ -392,166 +388,252 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
             for a in range(box_axes.shape[0]):
                 hit |= box_axes[a] != 0
             rel[t, d] = hit
-    for l in range(L):
+    for l in range(bounded.shape[0]):
         bounded[l] = capacity[l] >= 0
         for t in range(3):
             if tcap[l, t] >= 0:
                 bounded[l] = True
-    for b in range(B):
-        # the row starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)
-        for l in range(L):
-            for d in range(8):
-                sx[b, l, d] = 1
-                sy[b, l, d] = 1
-                sorder[b, l, d] = d
-                rt[b, l, d] = 0
-                rx[b, l, d] = 0
-                ry[b, l, d] = 0
-        # keep / bypass (an auto tensor is left out of the capacity repair, and decided by `_auto_keep` at the end)
-        any_auto = False
-        for l in range(L):
-            for t in range(3):
-                k = default_keep[l, t]
-                auto[l, t] = False
-                if keep_idx[l, t] >= 0:
-                    g = x[b, keep_idx[l, t]]
-                    k = g >= KEEP_AUTO[1]
-                    auto[l, t] = l > 0 and default_keep[l, t] and KEEP_AUTO[0] <= g < KEEP_AUTO[1]
-                    any_auto |= auto[l, t]
-                keep[b, l, t] = 1 if (k and default_keep[l, t]) or l == 0 else 0
-        # loop orders
-        for l in range(L):
-            for d in range(8):
-                imp[d] = (x[b, order_idx[l, d]] if order_idx[l, d] >= 0 else _UNUSED) + order_bonus[l, d]
-            _argsort_desc(imp, perm)
-            for q in range(8):
-                order[b, l, q] = perm[q]
-        # spatial factors
+    return any_residual
+
+
+@njit(cache=True, inline="always")
+def _reset_row(b, sx, sy, sorder, rt, rx, ry):
+    """Row b starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)."""
+    for l in range(sx.shape[1]):
+        for d in range(8):
+            sx[b, l, d] = 1
+            sy[b, l, d] = 1
+            sorder[b, l, d] = d
+            rt[b, l, d] = 0
+            rx[b, l, d] = 0
+            ry[b, l, d] = 0
+
+
+@njit(cache=True, inline="always")
+def _keep_from_genes(b, x, keep_idx, default_keep, keep, auto):
+    """Row b's keep / bypass from its keep genes (`KEEP_AUTO`); an auto tensor (auto[l, t]) is left out of the
+    capacity repair and decided by `_auto_keep` at the end. Returns whether any is auto."""
+    any_auto = False
+    for l in range(keep.shape[1]):
+        for t in range(3):
+            k = default_keep[l, t]
+            auto[l, t] = False
+            if keep_idx[l, t] >= 0:
+                g = x[b, keep_idx[l, t]]
+                k = g >= KEEP_AUTO[1]
+                auto[l, t] = l > 0 and default_keep[l, t] and KEEP_AUTO[0] <= g < KEEP_AUTO[1]
+                any_auto |= auto[l, t]
+            keep[b, l, t] = 1 if (k and default_keep[l, t]) or l == 0 else 0
+    return any_auto
+
+
+@njit(cache=True, inline="always")
+def _loop_orders(b, x, order_idx, order_bonus, imp, perm, order):
+    """Row b's loop order at every level: the dims by decreasing importance gene (plus its bonus), stably."""
+    for l in range(order.shape[1]):
+        for d in range(8):
+            imp[d] = (x[b, order_idx[l, d]] if order_idx[l, d] >= 0 else _UNUSED) + order_bonus[l, d]
+        _argsort_desc(imp, perm)
+        for q in range(8):
+            order[b, l, q] = perm[q]
+
+
+@njit(cache=True, inline="always")
+def _spatial_rank(b, l, x, rank_idx, allowed, imp, perm, sorder):
+    """Level l's dims by decreasing rank gene into perm (and row b's spatial order); returns how many may unroll on
+    an axis (the first that many of perm, as the others rank _UNUSED)."""
+    n_allowed = 0
+    for d in range(8):
+        if allowed[l, 0, d] or allowed[l, 1, d]:
+            n_allowed += 1
+    if n_allowed == 0:
+        return 0
+    for d in range(8):
+        imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
+    _argsort_desc(imp, perm)
+    for q in range(8):
+        sorder[b, l, q] = perm[q]
+    return n_allowed
+
+
+@njit(cache=True, inline="always")
+def _greedy_spatial_factor(gene, vi, used, fan, residual, tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts,
+                           div_at):
+    """A spatial factor of what is left (table row vi) on an axis of fan-out `fan` of which `used` is taken: the
+    divisor nearest to its gene's target, else, where that binds, the largest divisor within the fan-out left, or
+    (`residual`) the largest balanced tile within it when that is larger. Returns (factor, its index in row vi's
+    divisors, or its tiles when `residual`)."""
+    bj = _nearest(tlogs, vi, tcounts[vi], gene * tlogv[vi])
+    binds = tdivs[vi, bj] * used > fan
+    if binds:
+        bj = _largest_at_most(tdivs, vi, bj, fan // used)
+    f = tdivs[vi, bj]
+    if not residual:
+        return f, bj
+    if not binds:
+        return f, div_at[vi, bj]
+    f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], fan // used)))
+    return f, _index_of(ttiles, vi, ttcounts[vi], f)
+
+
+@njit(cache=True, inline="always")
+def _spatial_level(b, l, n_allowed, x, axis_idx, ratio_idx, allowed, fanout, pin_s, residual_ok, tvalues, tdivs,
+                   tcounts, tlogs, tlogv, ttiles, ttcounts, qdivs, qtiles, div_at, perm, rem, used, pinned, n_ax,
+                   ax_dims, ax_vi, ax_j, sx, sy):
+    """Level l's greedy spatial factors, the first n_allowed dims of perm in rank order, each on its axis (its gene
+    where both are allowed); a pinned factor is taken as given, the others from what is left (rem). Leaves per axis
+    the fan-out used, the pinned part, and the list of greedy dims with their table rows and factor indices (what
+    the fill reads)."""
+    used[0] = 1
+    used[1] = 1
+    n_ax[0] = 0
+    n_ax[1] = 0
+    pinned[0] = 1
+    pinned[1] = 1
+    for k in range(n_allowed):
+        d = perm[k]
+        if allowed[l, 0, d] and allowed[l, 1, d]:
+            axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
+        else:
+            axis = 1 if allowed[l, 1, d] else 0
+        if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
+            f = pin_s[l, d]
+            pinned[axis] *= f
+        else:
+            vi = rem[d]
+            f, bj = _greedy_spatial_factor(_gene(x, b, ratio_idx[l, d]), vi, used[axis], fanout[l, axis],
+                                           residual_ok[d] != 0, tvalues, tdivs, tcounts, tlogs, tlogv, ttiles,
+                                           ttcounts, div_at)
+            rem[d] = qtiles[vi, bj] if residual_ok[d] != 0 else qdivs[vi, bj]
+            i = n_ax[axis]
+            ax_dims[axis, i] = d
+            ax_vi[axis, i] = vi
+            ax_j[axis, i] = bj
+            n_ax[axis] = i + 1
+        if axis == 0:
+            sx[b, l, d] = f
+        else:
+            sy[b, l, d] = f
+        used[axis] *= f
+
+
+@njit(cache=True, inline="always")
+def _spatial_reach(b, sx, sy, ext, reach):
+    """ext[d] = 1 (the temporal walk's extents start there); reach[d]: the outermost level with a spatial loop of d
+    (L if none), below which d's temporal tiles stay divisors."""
+    L = sx.shape[1]
+    for d in range(8):
+        ext[d] = 1
+        reach[d] = L
+        for l in range(L - 1, -1, -1):
+            if sx[b, l, d] * sy[b, l, d] > 1:
+                reach[d] = l
+
+
+@njit(cache=True, inline="always")
+def _level_start(b, l, pin_t, rest_at, tvalues, sx, sy, ext, mult, rem, temporal):
+    """Before level l's free temporal factors: its spatial factors into the extents, mult[l2] = the product of the
+    spatial factors of levels l2 .. l-1, and its pinned factors and the rest of the dims it takes whole."""
+    for d in range(8):
+        ext[d] *= sx[b, l, d] * sy[b, l, d]
+    for d in range(8):
+        mult[l, d] = 1
+    for l2 in range(l - 1, -1, -1):
+        for d in range(8):
+            mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
+    for d in range(8):
+        if pin_t[l, d] > 0:
+            temporal[b, l, d] = pin_t[l, d]
+            ext[d] *= pin_t[l, d]
+        elif rest_at[d] == l:
+            temporal[b, l, d] = tvalues[rem[d]]
+            ext[d] *= tvalues[rem[d]]
+            rem[d] = 0                     # the row of 1
+
+
+@njit(cache=True, inline="always")
+def _temporal_factor(b, l, d, gene, vi, tiles_ok, tcounts, tlogs, tlogv, tdivs, qdivs, ttiles, qtiles, div_at, ext,
+                     mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
+    """Dim d's temporal factor at level l from what is left (table row vi): the divisor nearest to its gene's target
+    if every bounded level at or below l still has room, else the largest that does (1 when none does), or with
+    `tiles_ok` the largest balanced tile that does. Returns (factor, the table row of what is left over it)."""
+    bj = _nearest(tlogs, vi, tcounts[vi], gene * tlogv[vi])
+    # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
+    if bj == 0 or _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
+                                   box_axes, full):
+        return tdivs[vi, bj], qdivs[vi, bj]
+    if tiles_ok:                           # the largest balanced tile that fits (1 if none)
+        lo = 0
+        hi = div_at[vi, bj]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef, capacity, tcap, e2,
+                                tiles, box_axes, full):
+                lo = mid + 1
+            else:
+                hi = mid
+        return ttiles[vi, lo], qtiles[vi, lo]
+    lo = 0                                 # the largest divisor that fits (1 when none does)
+    hi = bj
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
+                            box_axes, full):
+            lo = mid + 1
+        else:
+            hi = mid
+    return tdivs[vi, lo], qdivs[vi, lo]
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def _decode_rows(genes, problem, divisors, outputs, scratch):
+    """`decode_batch`'s loop, on borrowed views of its arguments (see `accel_models.kernel_views`: the calls it
+    makes per factor would otherwise take a reference on every array they are passed); the caller owns them all
+    for the call. Per row: keep genes, loop orders, spatial factors in rank order with the axis fill, temporal
+    factors innermost level first (each level's loops innermost first: inner ones claim room first) with the
+    capacity repair, then the residual ends and the auto keep."""
+    x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
+    bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
+    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, \
+        residual_ok, full = borrow(divisors)
+    temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
+    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
+        auto, rel = borrow(scratch)
+    L = temporal.shape[1]
+    start = np.empty(8, dtype=np.int64)
+    live = np.zeros(8, dtype=np.bool_)
+    any_residual = _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel,
+                                   bounded, e2, box_axes)
+    for b in range(x.shape[0]):
+        _reset_row(b, sx, sy, sorder, rt, rx, ry)
+        any_auto = _keep_from_genes(b, x, keep_idx, default_keep, keep, auto)
+        _loop_orders(b, x, order_idx, order_bonus, imp, perm, order)
         for d in range(8):                          # rem[d]: the table row of what is left of dim d
             rem[d] = start[d]
         for fi in range(fan_levels.shape[0]):
             l = fan_levels[fi]
-            n_allowed = 0
-            for d in range(8):
-                if allowed[l, 0, d] or allowed[l, 1, d]:
-                    n_allowed += 1
+            n_allowed = _spatial_rank(b, l, x, rank_idx, allowed, imp, perm, sorder)
             if n_allowed == 0:
                 continue
-            for d in range(8):
-                imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
-            _argsort_desc(imp, perm)
-            for q in range(8):
-                sorder[b, l, q] = perm[q]
-            used[0] = 1
-            used[1] = 1
-            n_ax[0] = 0
-            n_ax[1] = 0
-            pinned[0] = 1
-            pinned[1] = 1
-            for k in range(n_allowed):
-                d = perm[k]
-                if allowed[l, 0, d] and allowed[l, 1, d]:
-                    axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
-                else:
-                    axis = 1 if allowed[l, 1, d] else 0
-                if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
-                    f = pin_s[l, d]
-                    pinned[axis] *= f
-                else:
-                    vi = rem[d]
-                    n = tcounts[vi]
-                    bj = _nearest(tlogs, vi, n, _gene(x, b, ratio_idx[l, d]) * tlogv[vi])
-                    binds = tdivs[vi, bj] * used[axis] > fanout[l, axis]
-                    if binds:                      # the largest divisor within the fan-out left
-                        bj = _largest_at_most(tdivs, vi, bj, fanout[l, axis] // used[axis])
-                    f = tdivs[vi, bj]
-                    if residual_ok[d] != 0:
-                        if binds:                  # the largest balanced tile within the fan-out left, if larger
-                            cap = fanout[l, axis] // used[axis]
-                            f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], cap)))
-                            bj = _index_of(ttiles, vi, ttcounts[vi], f)
-                        else:
-                            bj = div_at[vi, bj]
-                        rem[d] = qtiles[vi, bj]
-                    else:
-                        rem[d] = qdivs[vi, bj]
-                    i = n_ax[axis]
-                    ax_dims[axis, i] = d
-                    ax_vi[axis, i] = vi
-                    ax_j[axis, i] = bj
-                    n_ax[axis] = i + 1
-                if axis == 0:
-                    sx[b, l, d] = f
-                else:
-                    sy[b, l, d] = f
-                used[axis] *= f
+            _spatial_level(b, l, n_allowed, x, axis_idx, ratio_idx, allowed, fanout, pin_s, residual_ok, tvalues,
+                           tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, qdivs, qtiles, div_at, perm, rem, used,
+                           pinned, n_ax, ax_dims, ax_vi, ax_j, sx, sy)
             for a in range(2):
                 if fill_idx[l, a] >= 0 and x[b, fill_idx[l, a]] >= 0.5 and used[a] < fanout[l, a]:
                     _fill_axis(b, l, a, fanout[l, a] // pinned[a], used[a] // pinned[a], n_ax, ax_dims, ax_vi, ax_j,
                                allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs, ttiles, ttcounts, ttlogs, qdivs,
                                qtiles, residual_ok, cand)
-        # temporal factors, innermost level first and each level's loops innermost first, with the capacity repair;
-        # reach[d]: the outermost level with a spatial loop of d (L if none), below which d's temporal tiles stay
-        # divisors
-        for d in range(8):
-            ext[d] = 1
-            reach[d] = L
-            for l in range(L - 1, -1, -1):
-                if sx[b, l, d] * sy[b, l, d] > 1:
-                    reach[d] = l
+        _spatial_reach(b, sx, sy, ext, reach)
         for l in range(L - 1, 0, -1):
-            for d in range(8):
-                ext[d] *= sx[b, l, d] * sy[b, l, d]
-            # mult[l2] = product of the spatial factors of levels l2 .. l-1
-            for d in range(8):
-                mult[l, d] = 1
-            for l2 in range(l - 1, -1, -1):
-                for d in range(8):
-                    mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
-            for d in range(8):
-                if pin_t[l, d] > 0:
-                    temporal[b, l, d] = pin_t[l, d]
-                    ext[d] *= pin_t[l, d]
-                elif rest_at[d] == l:
-                    temporal[b, l, d] = tvalues[rem[d]]
-                    ext[d] *= tvalues[rem[d]]
-                    rem[d] = 0                     # the row of 1
+            _level_start(b, l, pin_t, rest_at, tvalues, sx, sy, ext, mult, rem, temporal)
             for q in range(7, -1, -1):              # the level's loops innermost first: inner ones claim room first
                 d = order[b, l, q]
                 if not live[d] or pin_t[l, d] > 0 or rest_at[d] == l:     # no loop, or a fixed factor
                     continue
-                vi = rem[d]
-                n = tcounts[vi]
-                bj = _nearest(tlogs, vi, n, _gene(x, b, tile_idx[l, d]) * tlogv[vi])
-                f = tdivs[vi, bj]
-                left = qdivs[vi, bj]
-                # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
-                if bj > 0 and not _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap, e2,
-                                                   tiles, box_axes, full):
-                    if residual_ok[d] != 0 and l <= reach[d]:   # the largest balanced tile that fits (1 if none)
-                        lo = 0
-                        hi = div_at[vi, bj]
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef,
-                                                capacity, tcap, e2, tiles, box_axes, full):
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        f = ttiles[vi, lo]
-                        left = qtiles[vi, lo]
-                    else:                          # the largest divisor that fits (1 when none does)
-                        lo = 0
-                        hi = bj
-                        while lo < hi:
-                            mid = (lo + hi) // 2
-                            if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity,
-                                                tcap, e2, tiles, box_axes, full):
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        f = tdivs[vi, lo]
-                        left = qdivs[vi, lo]
+                f, left = _temporal_factor(b, l, d, _gene(x, b, tile_idx[l, d]), rem[d],
+                                           residual_ok[d] != 0 and l <= reach[d], tcounts, tlogs, tlogv, tdivs, qdivs,
+                                           ttiles, qtiles, div_at, ext, mult, bounded, keep, coef, capacity, tcap, e2,
+                                           tiles, box_axes, full)
                 temporal[b, l, d] = f
                 ext[d] *= f
                 rem[d] = left

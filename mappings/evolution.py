@@ -19,6 +19,7 @@ first and centre the first island with the step `seed_sigma`.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from time import perf_counter
 
@@ -38,6 +39,13 @@ HISTORY = 256
 """Improvements recorded per search (evaluations, wall seconds, objective value)."""
 SCORED_SLOTS = 1024
 """The table of residual mappings already scored in one search (`_score`): its slots, at most half of them used."""
+_HASH1, _HASH2 = 0, 1
+"""The scored table's key columns (`_new_scored`): a mapping's two hashes (`_row_hashes`); a first hash of 0 marks a
+free slot."""
+_REASON, _CYCLES, _ENERGY_PJ = 0, 1, 2
+"""The scored table's value columns: the cost kernel's reason, cycles and energy (pJ) of the mapping in the slot."""
+_COUNT = -1
+"""The scored table's last key row: its `_HASH1` column counts the slots taken."""
 _H1, _H2 = -7046029254386353131, 1442695040888963407
 """Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
 
@@ -77,6 +85,44 @@ def _has_residual(maps, r):
 
 
 @njit(cache=True, inline="always")
+def _new_scored():
+    """An empty table of the residual mappings scored in one search (`_score`): keys [SCORED_SLOTS + 1, 2] (columns
+    `_HASH1`, `_HASH2`; row `_COUNT` counts the slots taken) and values [SCORED_SLOTS + 1, 3] (columns `_REASON`,
+    `_CYCLES`, `_ENERGY_PJ`), an open-addressing hash table."""
+    return np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3))
+
+
+@njit(cache=True, inline="always")
+def _slot_of(keys, h1, h2):
+    """The slot of the mapping with hashes (h1, h2) in the scored table, or the free slot where it would go (linear
+    probing from the first hash's high bits over the SCORED_SLOTS slots, a power of 2)."""
+    mask = keys.shape[0] - 2
+    s = (h1 >> 32) & mask
+    while keys[s, _HASH1] != 0:
+        if keys[s, _HASH1] == h1 and keys[s, _HASH2] == h2:
+            return s
+        s = (s + 1) & mask
+    return s
+
+
+@njit(cache=True, inline="always")
+def _known_slot(maps, r, keys):
+    """The slot holding mapping r's score if r has residual loops and was scored before, else -1."""
+    if not _has_residual(maps, r):
+        return -1
+    h1, h2 = _row_hashes(maps, r)
+    s = _slot_of(keys, h1, h2)
+    return s if keys[s, _HASH1] != 0 else -1
+
+
+@njit(cache=True, inline="always")
+def _scores(out):
+    """The cost kernel's outputs a search reads, per row: (reason, cycles, energy_pj), the first three of
+    `accel_models.kernel.new_outputs`."""
+    return out[0], out[1], out[2]
+
+
+@njit(cache=True, inline="always")
 def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver):
     """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]. Inlined: numba links every
     compiled callee's code into its caller and optimises it again there, so one level less in the call tree
@@ -84,56 +130,46 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, drive
 
     A search decodes many gene vectors to a mapping it has scored before, near its mean as the step shrinks; a
     mapping with residual loops costs the cost model tens of times a perfect one, so those are kept by hash
-    (`scored`: per slot the two hashes, reason, cycles, energy; the last row counts the entries) and scored once: a row
-    found there gets its reason, cycles and energy (what the fitness and the tally read), not its counts."""
+    (`scored`, `_new_scored`) and scored once: a row found there gets its reason, cycles and energy (what the
+    fitness and the tally read), not its counts."""
     decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
                  maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
                  maps.spatial_y_residual[:k])
     keys, vals = scored
-    mask = keys.shape[0] - 2
+    reason, cycles, energy_pj = _scores(out)
     lo = np.int64(0)                  # not Literal[int](0): the driver's type takes an int64
     for r in range(k + 1):
-        known = -1
-        if r < k:
-            if _has_residual(maps, r):
-                h1, h2 = _row_hashes(maps, r)
-                s = (h1 >> 32) & mask
-                while keys[s, 0] != 0:
-                    if keys[s, 0] == h1 and keys[s, 1] == h2:
-                        known = s
-                        break
-                    s = (s + 1) & mask
+        known = _known_slot(maps, r, keys) if r < k else -1
         if known < 0 and r < k:
             continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
             driver(lo, r, layer, acc, maps, out, ws)
             for q in range(lo, r):
-                _remember(maps, q, out, keys, vals, mask)
+                _remember(maps, q, reason, cycles, energy_pj, keys, vals)
         if r < k:
-            out[0][r] = np.int64(vals[known, 0])
-            out[1][r] = np.int64(vals[known, 1])
-            out[2][r] = vals[known, 2]
+            reason[r] = np.int64(vals[known, _REASON])
+            cycles[r] = np.int64(vals[known, _CYCLES])
+            energy_pj[r] = vals[known, _ENERGY_PJ]
         lo = r + 1
-    fitness_into(out[0], out[2], out[1], k, objective, F)
+    fitness_into(reason, energy_pj, cycles, k, objective, F)
 
 
 @njit(cache=True, inline="always")
-def _remember(maps, r, out, keys, vals, mask):
-    """Keep the score of mapping r if it has residual loops and the table has room (half its slots)."""
-    if keys[-1, 0] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
+def _remember(maps, r, reason, cycles, energy_pj, keys, vals):
+    """Keep the score of mapping r if it has residual loops, is not in the table yet and the table has room (half
+    its slots)."""
+    if keys[_COUNT, _HASH1] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
         return
     h1, h2 = _row_hashes(maps, r)
-    s = (h1 >> 32) & mask
-    while keys[s, 0] != 0:
-        if keys[s, 0] == h1 and keys[s, 1] == h2:
-            return
-        s = (s + 1) & mask
-    keys[s, 0] = h1
-    keys[s, 1] = h2
-    vals[s, 0] = float(out[0][r])
-    vals[s, 1] = float(out[1][r])
-    vals[s, 2] = out[2][r]
-    keys[-1, 0] += 1
+    s = _slot_of(keys, h1, h2)
+    if keys[s, _HASH1] != 0:
+        return
+    keys[s, _HASH1] = h1
+    keys[s, _HASH2] = h2
+    vals[s, _REASON] = float(reason[r])
+    vals[s, _CYCLES] = float(cycles[r])
+    vals[s, _ENERGY_PJ] = energy_pj[r]
+    keys[_COUNT, _HASH1] += 1
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -141,6 +177,7 @@ def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, bes
            hist_wall, hist_value):
     """After a batch of k scored rows (the `evals` before it): count the valid ones, keep the best (genes into
     best_x) and record each valid improvement in hist_*; returns (best_f, best_cycles, best_energy, valid, n_hist)."""
+    _, cycles, energy_pj = _scores(out)
     for r in range(k):
         if F[r] < 1e3:
             valid += 1
@@ -148,12 +185,12 @@ def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, bes
             best_f = F[r]
             for g in range(best_x.shape[0]):
                 best_x[g] = XD[r, g]
-            best_cycles = out[1][r]
-            best_energy = out[2][r]
+            best_cycles = cycles[r]
+            best_energy = energy_pj[r]
             if F[r] < 1e3 and n_hist < hist_evals.shape[0]:
                 hist_evals[n_hist] = evals + r + 1
                 hist_wall[n_hist] = _now() - t0
-                hist_value[n_hist] = objective_value(out[2][r], out[1][r], objective)
+                hist_value[n_hist] = objective_value(energy_pj[r], cycles[r], objective)
                 n_hist += 1
     return best_f, best_cycles, best_energy, valid, n_hist
 
@@ -178,6 +215,170 @@ def _now():
     return t
 
 
+@njit(cache=True, inline="always")
+def _population_sizes(n, popsize, max_popsize):
+    """(the first population, the largest) for n genes: 4 + 3 ln n (Hansen's tutorial) unless `popsize` (> 0) says
+    otherwise; IPOP's doublings stop at max(that default, min(max_popsize, 4n))."""
+    lam_default = 4 + int(3 * math.log(max(n, 2)))
+    lam_cap = max(lam_default, min(max_popsize, 4 * n))
+    return min(popsize if popsize > 0 else lam_default, lam_cap), lam_cap
+
+
+@njit(cache=True, inline="always")
+def _mapping_buffers(rows, n_levels):
+    """The decode's `MappingArrays` for `rows` mappings (the residual fields zero: perfect)."""
+    return MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
+                         np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
+                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
+                         np.zeros((rows, n_levels, 8), dtype=np.int64))
+
+
+@njit(cache=True, inline="always")
+def _reflect_seeds(seeds, s0, k, XD):
+    """XD[:k] = seeds s0 .. s0 + k - 1, reflected into [0, 1]; returns k."""
+    for r in range(k):
+        for g in range(XD.shape[1]):
+            XD[r, g] = _reflect(seeds[s0 + r, g])
+    return k
+
+
+@njit(cache=True, inline="always")
+def _start_islands(best_x, seeded, seed_sigma, sigma0, rng, mean, sigma):
+    """Every island's first mean and step: the first island around the best seed (`seeded`: one was scored) with
+    seed_sigma, the others (and the first without a seed) around a uniform random mean with sigma0."""
+    for i in range(mean.shape[0]):
+        if i == 0 and seeded:
+            for g in range(mean.shape[1]):
+                mean[i, g] = best_x[g]
+            sigma[i] = seed_sigma
+        else:
+            for g in range(mean.shape[1]):
+                mean[i, g] = uniform(rng)
+            sigma[i] = sigma0
+
+
+@njit(cache=True, inline="always")
+def _sample_generation(mean, C, sigma, lam, rng, normals, X, Y, XD, sqrt_c):
+    """One generation of every island into consecutive rows: Y ~ N(0, C), X = mean + sigma Y, XD = X reflected into
+    [0, 1] (what is decoded). Returns the rows written."""
+    n = X.shape[1]
+    row = 0
+    for i in range(mean.shape[0]):
+        for g in range(n):
+            sqrt_c[g] = math.sqrt(C[i, g])
+        for r in range(lam[i]):
+            for g in range(n):
+                y = normal(rng, normals) * sqrt_c[g]
+                Y[row, g] = y
+                X[row, g] = mean[i, g] + sigma[i] * y
+                XD[row, g] = _reflect(X[row, g])
+            row += 1
+    return row
+
+
+@njit(cache=True, inline="always")
+def _recombination_weights(mu, w):
+    """w[:mu] = the log-decreasing weights of the mu best, normalised to sum 1; returns their variance-effective
+    number mu_eff = 1 / sum w^2 (Hansen's tutorial)."""
+    wsum = 0.0
+    for j in range(mu):
+        w[j] = math.log(mu + 1.0) - math.log(j + 1.0)
+        wsum += w[j]
+    w2 = 0.0
+    for j in range(mu):
+        w[j] /= wsum
+        w2 += w[j] * w[j]
+    return 1.0 / w2
+
+
+@njit(cache=True, inline="always")
+def _learning_rates(n, mueff):
+    """sep-CMA-ES's rates for n genes: (cs, ds) of the step's path and its damping, (cc, c1, cmu) of the covariance's
+    path, rank-one and rank-mu updates, the last two scaled by (n + 2) / 3 for the diagonal (Ros & Hansen 2008)."""
+    cs = (mueff + 2.0) / (n + mueff + 3.0)
+    ds = 1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + cs
+    cc = 4.0 / (n + 4.0)
+    c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
+    cmu = (n + 2.0) / 3.0 * (2.0 / mueff / (n + math.sqrt(2.0)) ** 2
+                             + (1.0 - 1.0 / mueff) * min(1.0, (2.0 * mueff - 1.0) / ((n + 2.0) ** 2 + mueff)))
+    return cs, ds, cc, c1, cmu
+
+
+@njit(cache=True, inline="always")
+def _update_island(i, row0, lam_i, F, Y, mean, C, ps, pc, sigma, gen, w, idx, ymean, chi):
+    """Island i's sep-CMA-ES update from its generation (rows row0 .. row0 + lam_i - 1 of F and Y): the weighted mean
+    of the best half's steps moves the mean; the paths, the diagonal covariance and the step follow (cumulative
+    step-size adaptation, the path's length against chi = E|N(0, I)|). Leaves the generation's order in idx (best
+    first); returns the largest variance, for the restart test."""
+    n = Y.shape[1]
+    mu = lam_i // 2
+    mueff = _recombination_weights(mu, w)
+    cs, ds, cc, c1, cmu = _learning_rates(n, mueff)
+    _argsort_into(F, row0, lam_i, idx)
+    for g in range(n):
+        acc_y = 0.0
+        for j in range(mu):
+            acc_y += w[j] * Y[idx[j], g]
+        ymean[g] = acc_y
+    norm_ps = 0.0
+    for g in range(n):
+        mean[i, g] += sigma[i] * ymean[g]
+        ps[i, g] = (1.0 - cs) * ps[i, g] + math.sqrt(cs * (2.0 - cs) * mueff) * ymean[g] / math.sqrt(C[i, g])
+        norm_ps += ps[i, g] * ps[i, g]
+    norm_ps = math.sqrt(norm_ps)
+    gen[i] += 1
+    hs = norm_ps / math.sqrt(1.0 - (1.0 - cs) ** (2.0 * gen[i])) < (1.4 + 2.0 / (n + 1.0)) * chi
+    c_max = 0.0
+    for g in range(n):
+        pc[i, g] = (1.0 - cc) * pc[i, g] + (math.sqrt(cc * (2.0 - cc) * mueff) * ymean[g] if hs else 0.0)
+        rank_mu = 0.0
+        for j in range(mu):
+            rank_mu += w[j] * Y[idx[j], g] * Y[idx[j], g]
+        C[i, g] = ((1.0 - c1 - cmu) * C[i, g] + c1 * (pc[i, g] * pc[i, g]
+                   + (0.0 if hs else cc * (2.0 - cc) * C[i, g])) + cmu * rank_mu)
+        c_max = max(c_max, C[i, g])
+    sigma[i] *= math.exp((cs / ds) * (norm_ps / chi - 1.0))
+    return c_max
+
+
+@njit(cache=True, inline="always")
+def _stalled(i, gen_best, c_max, sigma, stall, run_best, patience):
+    """Count island i's generations without improvement (its generation's best fitness `gen_best`); is it due for a
+    restart: stalled for more than `patience`, its step broken, or collapsed (sigma sqrt(max C) < 1e-4)?"""
+    if gen_best < run_best[i] - 1e-9:
+        run_best[i] = gen_best
+        stall[i] = 0
+    else:
+        stall[i] += 1
+    broken = not (math.isfinite(sigma[i]) and sigma[i] < 1e3)
+    return broken or stall[i] > patience or sigma[i] * math.sqrt(c_max) < 1e-4
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def _restart(i, best_x, best_f, rng, local_restarts, local_sigma, sigma0, lam0, lam_cap, mean, C, ps, pc, sigma, lam,
+             gen, stall, run_best):
+    """Restart island i: around the best genes with local_sigma and the first population (probability
+    local_restarts, BIPOP's local regime), else around a random mean with sigma0 and twice the population (IPOP), up
+    to lam_cap; paths, covariance and counters reset. A call, not inlined: it runs once a restart."""
+    if best_f < np.inf and uniform(rng) < local_restarts:
+        for g in range(mean.shape[1]):
+            mean[i, g] = best_x[g]
+        sigma[i] = local_sigma
+        lam[i] = lam0
+    else:
+        for g in range(mean.shape[1]):
+            mean[i, g] = uniform(rng)
+        sigma[i] = sigma0
+        lam[i] = min(2 * lam[i], lam_cap)
+    C[i, :] = 1.0
+    ps[i, :] = 0.0
+    pc[i, :] = 0.0
+    gen[i] = 0
+    stall[i] = 0
+    run_best[i] = np.inf
+
+
 @njit(cache=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
@@ -185,173 +386,74 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
     evaluations, history length).
 
-    seeds [S, n] (the first `n_seeds` rows are used), `budget` evaluations at most (the last generation
-    is cut to fit), and `time_limit_s` seconds at most (np.inf: none; the clock is read before each batch after
-    the first, and only when a limit is set, so that a search under an evaluation budget alone does exactly what
-    it did without one); rng: a generator state (`new_state`, advanced in place), normals: `NORMAL_TABLE`,
-    `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
+    seeds [S, n] (the first `n_seeds` rows are used, scored first in batches of the buffers' size), `budget`
+    evaluations at most (the last batch is cut to fit), and `time_limit_s` seconds at most (np.inf: none; the clock
+    is read before each batch after the first, and only when a limit is set, so that a search under an evaluation
+    budget alone does exactly what it did without one); rng: a generator state (`new_state`, advanced in place),
+    normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
     layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in.
     """
     n = seeds.shape[1]
     t0 = _now()
-    lam_default = 4 + int(3 * math.log(max(n, 2)))
-    lam_cap = max(lam_default, min(max_popsize, 4 * n))
-    lam0 = min(popsize if popsize > 0 else lam_default, lam_cap)
+    lam0, lam_cap = _population_sizes(n, popsize, max_popsize)
     K = islands
     rows = max(K * lam_cap, 1)
-    X = np.empty((rows, n))
-    Y = np.empty((rows, n))
-    XD = np.empty((rows, n))
-    F = np.empty(rows)
-    maps = MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
-                         np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
-                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64))
+    X, Y, XD, F = np.empty((rows, n)), np.empty((rows, n)), np.empty((rows, n)), np.empty(rows)
+    maps = _mapping_buffers(rows, n_levels)
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
-    scored = (np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3)))
+    scored = _new_scored()
+    # the islands' state [K, n] / [K]: mean, diagonal covariance, the step's and the covariance's paths, step,
+    # population, generations since the (re)start, generations without improvement, best fitness since the (re)start
+    mean, C, ps, pc = np.empty((K, n)), np.ones((K, n)), np.zeros((K, n)), np.zeros((K, n))
+    sigma, lam, gen = np.empty(K), np.full(K, lam0), np.zeros(K, dtype=np.int64)
+    stall, run_best = np.zeros(K, dtype=np.int64), np.full(K, np.inf)
+    chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
+    w, idx, ymean, sqrt_c = np.empty(rows), np.empty(rows, dtype=np.int64), np.empty(n), np.empty(n)
     best_x = np.full(n, 0.5)
-    best_f = np.inf
     # typed int64 from the start: a bare 0 would compile _tally once more for Literal[int](0) (see the
     # docstring of accel_models.kernel)
-    best_cycles = np.int64(0)
-    best_energy = 0.0
-    evals = np.int64(0)
-    valid = np.int64(0)
-    n_hist = np.int64(0)
-    # ---- the seeds, in chunks of the buffer's size ---------------------------------------------------
+    best_f, best_cycles, best_energy = np.inf, np.int64(0), 0.0
+    evals, valid, n_hist = np.int64(0), np.int64(0), np.int64(0)
     timed = time_limit_s < np.inf
     s0 = 0
-    while s0 < n_seeds and evals < budget:
+    row = 0
+    started = False
+    while evals < budget:             # one batch: seeds while any are left, then a generation of every island
         if timed and evals > 0 and _now() - t0 >= time_limit_s:
             break
-        k = min(rows, n_seeds - s0, budget - evals)
-        for r in range(k):
-            for g in range(n):
-                XD[r, g] = _reflect(seeds[s0 + r, g])
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver)
-        best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
-                                                                 best_cycles, best_energy, valid, n_hist, hist_evals,
-                                                                 hist_wall, hist_value)
-        evals += k
-        s0 += k
-    # ---- the islands -------------------------------------------------------------------------------------
-    mean = np.empty((K, n))
-    C = np.ones((K, n))
-    ps = np.zeros((K, n))
-    pc = np.zeros((K, n))
-    sigma = np.empty(K)
-    lam = np.full(K, lam0)
-    gen = np.zeros(K, dtype=np.int64)
-    stall = np.zeros(K, dtype=np.int64)
-    run_best = np.full(K, np.inf)
-    for i in range(K):
-        if i == 0 and best_f < np.inf:  # a seed was scored
-            for g in range(n):
-                mean[i, g] = best_x[g]
-            sigma[i] = seed_sigma
+        seeding = s0 < n_seeds
+        if seeding:
+            k = _reflect_seeds(seeds, s0, min(rows, n_seeds - s0, budget - evals), XD)
+            s0 += k
         else:
-            for g in range(n):
-                mean[i, g] = uniform(rng)
-            sigma[i] = sigma0
-    chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
-    w = np.empty(rows)
-    idx = np.empty(rows, dtype=np.int64)
-    ymean = np.empty(n)
-    sqrt_c = np.empty(n)
-    while evals < budget:
-        if timed and evals > 0 and _now() - t0 >= time_limit_s:
-            break
-        row = 0
-        for i in range(K):
-            for g in range(n):
-                sqrt_c[g] = math.sqrt(C[i, g])
-            for r in range(lam[i]):
-                for g in range(n):
-                    y = normal(rng, normals) * sqrt_c[g]
-                    Y[row, g] = y
-                    X[row, g] = mean[i, g] + sigma[i] * y
-                    XD[row, g] = _reflect(X[row, g])
-                row += 1
-        k = min(row, budget - evals)
+            if not started:           # the first generation: the islands start, after the seeds
+                _start_islands(best_x, best_f < np.inf, seed_sigma, sigma0, rng, mean, sigma)
+                started = True
+            row = _sample_generation(mean, C, sigma, lam, rng, normals, X, Y, XD, sqrt_c)
+            k = min(row, budget - evals)
         _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
-        for r in range(k, row):
-            F[r] = np.inf
         evals += k
-        if evals >= budget:
-            break
+        if seeding or evals >= budget:
+            continue
         row0 = 0
         for i in range(K):
             lam_i = lam[i]
-            mu = lam_i // 2
-            wsum = 0.0
-            for j in range(mu):
-                w[j] = math.log(mu + 1.0) - math.log(j + 1.0)
-                wsum += w[j]
-            w2 = 0.0
-            for j in range(mu):
-                w[j] /= wsum
-                w2 += w[j] * w[j]
-            mueff = 1.0 / w2
-            cs = (mueff + 2.0) / (n + mueff + 3.0)
-            ds = 1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + cs
-            cc = 4.0 / (n + 4.0)
-            c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
-            cmu = (n + 2.0) / 3.0 * (2.0 / mueff / (n + math.sqrt(2.0)) ** 2
-                                     + (1.0 - 1.0 / mueff) * min(1.0, (2.0 * mueff - 1.0) / ((n + 2.0) ** 2 + mueff)))
-            _argsort_into(F, row0, lam_i, idx)
-            for g in range(n):
-                acc_y = 0.0
-                for j in range(mu):
-                    acc_y += w[j] * Y[idx[j], g]
-                ymean[g] = acc_y
-            norm_ps = 0.0
-            for g in range(n):
-                mean[i, g] += sigma[i] * ymean[g]
-                ps[i, g] = (1.0 - cs) * ps[i, g] + math.sqrt(cs * (2.0 - cs) * mueff) * ymean[g] / math.sqrt(C[i, g])
-                norm_ps += ps[i, g] * ps[i, g]
-            norm_ps = math.sqrt(norm_ps)
-            gen[i] += 1
-            hs = norm_ps / math.sqrt(1.0 - (1.0 - cs) ** (2.0 * gen[i])) < (1.4 + 2.0 / (n + 1.0)) * chi
-            c_max = 0.0
-            for g in range(n):
-                pc[i, g] = (1.0 - cc) * pc[i, g] + (math.sqrt(cc * (2.0 - cc) * mueff) * ymean[g] if hs else 0.0)
-                rank_mu = 0.0
-                for j in range(mu):
-                    rank_mu += w[j] * Y[idx[j], g] * Y[idx[j], g]
-                C[i, g] = ((1.0 - c1 - cmu) * C[i, g] + c1 * (pc[i, g] * pc[i, g]
-                           + (0.0 if hs else cc * (2.0 - cc) * C[i, g])) + cmu * rank_mu)
-                c_max = max(c_max, C[i, g])
-            sigma[i] *= math.exp((cs / ds) * (norm_ps / chi - 1.0))
-            if F[idx[0]] < run_best[i] - 1e-9:
-                run_best[i] = F[idx[0]]
-                stall[i] = 0
-            else:
-                stall[i] += 1
-            broken = not (math.isfinite(sigma[i]) and sigma[i] < 1e3)
-            if broken or stall[i] > patience or sigma[i] * math.sqrt(c_max) < 1e-4:
-                if best_f < np.inf and uniform(rng) < local_restarts:
-                    for g in range(n):
-                        mean[i, g] = best_x[g]
-                    sigma[i] = local_sigma
-                    lam[i] = lam0
-                else:
-                    for g in range(n):
-                        mean[i, g] = uniform(rng)
-                    sigma[i] = sigma0
-                    lam[i] = min(2 * lam_i, lam_cap)
-                C[i, :] = 1.0
-                ps[i, :] = 0.0
-                pc[i, :] = 0.0
-                gen[i] = 0
-                stall[i] = 0
-                run_best[i] = np.inf
+            c_max = _update_island(i, row0, lam_i, F, Y, mean, C, ps, pc, sigma, gen, w, idx, ymean, chi)
+            if _stalled(i, F[idx[0]], c_max, sigma, stall, run_best, patience):
+                _restart(i, best_x, best_f, rng, local_restarts, local_sigma, sigma0, lam0, lam_cap, mean, C, ps, pc,
+                         sigma, lam, gen, stall, run_best)
             row0 += lam_i
     return best_x, best_f, best_cycles, best_energy, evals, valid, n_hist
+
+
+_PARAMETERS = tuple(inspect.signature(run_evolution.py_func).parameters)
+_LAYER_ARG, _ACC_ARG = _PARAMETERS.index("layer"), _PARAMETERS.index("acc")
+"""Where `run_evolution` takes the layer's and the accelerator's kernel arrays (the driver's signature is built from
+their types)."""
 
 
 class Search:
@@ -374,8 +476,9 @@ class Search:
         return self._pointer
 
     def __call__(self, *args):
+        """`run_evolution(*args, driver)`: args are its arguments but the driver, in its order."""
         ensure_fresh_kernel_cache()
-        return run_evolution(*args, self.pointer(args[15], args[16]))
+        return run_evolution(*args, self.pointer(args[_LAYER_ARG], args[_ACC_ARG]))
 
 
 _SEARCHES: dict[bool, Search] = {}
