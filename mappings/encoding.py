@@ -128,9 +128,11 @@ _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
 _MAX_LAYOUTS = 256
-_AUTO_FACTORS: "OrderedDict[tuple, tuple[Accelerator, str]]" = OrderedDict()
-"""`_auto_factors`' answers by (accelerator identity, bounds), the accelerator kept to check the identity."""
-_MAX_AUTO_FACTORS = 8192
+_AXIS_DIMS: "OrderedDict[tuple, tuple[Accelerator, tuple]]" = OrderedDict()
+"""Per (accelerator identity, active dims), the object (to check the identity) and, for each fan-out axis that may
+unroll an active dim, (the dims allowed on it, its width) (`_auto_factors`)."""
+_MAX_AXIS_DIMS = 1024
+_DIM_INDEX = np.arange(8)
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 
@@ -169,7 +171,12 @@ def residual_pays(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray,
                   gain: float = AUTO_RESIDUAL_GAIN) -> bool:
     """spatial_gain(...) >= gain, cheaper: an axis whose divisors keep more than 1 / gain of it busy cannot reach it,
     and its balanced tiles are not looked at (most axes; a look costs ~1 ms)."""
-    for dims, width in _axes(bounds, fanout, allowed):
+    return _some_axis_pays(_axes(bounds, fanout, allowed), gain)
+
+
+def _some_axis_pays(axes, gain: float) -> bool:
+    """`residual_pays` over `axes`: (the bounds of the dims allowed on it, its width) per axis."""
+    for dims, width in axes:
         if divisor_share(dims, width) * gain <= 1.0:
             perfect, residual = axis_shares(dims, width)
             if residual >= gain * perfect:
@@ -179,19 +186,19 @@ def residual_pays(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray,
 
 def _auto_factors(accelerator: Accelerator, fanout: np.ndarray, bounds: tuple[int, ...],
                   active: tuple[int, ...]) -> str:
-    """"auto" resolved for a layer of `bounds` on `accelerator`: "residual" where `residual_pays`, else "perfect";
-    remembered per (accelerator object, bounds), since a co-search asks it at every search and the answer depends on
-    those alone (measured: ~50 us a search when worked out each time)."""
-    key = (id(accelerator), bounds)
-    known = _AUTO_FACTORS.get(key)
-    if known is not None and known[0] is accelerator:
-        return known[1]
-    allowed = _allowed_axes(accelerator, fanout, active)
-    factors = "residual" if residual_pays(np.array(bounds, dtype=np.int64), fanout, allowed) else "perfect"
-    _AUTO_FACTORS[key] = (accelerator, factors)
-    while len(_AUTO_FACTORS) > _MAX_AUTO_FACTORS:
-        _AUTO_FACTORS.popitem(last=False)
-    return factors
+    """"auto" resolved for a layer of `bounds` on `accelerator`: "residual" where `residual_pays`, else "perfect".
+    The same answer as `residual_pays`, axis by axis in its order, from the axes' dims kept per (accelerator object,
+    active dims): a co-search asks at every search, each time for a new shape, and walking the dataflow's axes again
+    cost ~20 us of an encoding's ~35 us once its tables are built."""
+    key = (id(accelerator), active)
+    known = _AXIS_DIMS.get(key)
+    if known is None or known[0] is not accelerator:
+        allowed = _allowed_axes(accelerator, fanout, active)
+        known = _AXIS_DIMS[key] = (accelerator, tuple(_axes(_DIM_INDEX, fanout, allowed)))    # dims, not bounds
+        while len(_AXIS_DIMS) > _MAX_AXIS_DIMS:
+            _AXIS_DIMS.popitem(last=False)
+    pays = _some_axis_pays(((tuple(bounds[d] for d in dims), width) for dims, width in known[1]), AUTO_RESIDUAL_GAIN)
+    return "residual" if pays else "perfect"
 
 
 @lru_cache(maxsize=8192)
