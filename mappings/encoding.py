@@ -94,7 +94,7 @@ the perfect one elsewhere.
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -107,7 +107,7 @@ from nets.problem_shape import tensor_dims
 
 from ._decode_kernel import KEEP_AUTO, decode_batch
 from ._encode_kernel import encode_into
-from ._factorize import DivisorTable, axis_shares, divisor_share
+from ._factorize import DivisorTable, axis_shares, balanced_tiles, divisor_share, divisors
 from .mapping import Mapping
 
 BYPASS_MODES = ("auto", "search", "none")
@@ -128,6 +128,11 @@ _LAYOUTS: "OrderedDict[tuple, tuple[Accelerator, dict]]" = OrderedDict()
 """Gene layouts by (accelerator, active dims, bypass, fixed keep): a co-search builds a thousand encodings per
 accelerator from a handful of layouts (measured: a third of a millisecond per encoding when built each time)."""
 _MAX_LAYOUTS = 256
+_AXIS_DIMS: "OrderedDict[tuple, tuple[Accelerator, tuple]]" = OrderedDict()
+"""Per (accelerator identity, active dims), the object (to check the identity) and, for each fan-out axis that may
+unroll an active dim, (the dims allowed on it, its width) (`_auto_factors`)."""
+_MAX_AXIS_DIMS = 1024
+_DIM_INDEX = np.arange(8)
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 
@@ -166,12 +171,45 @@ def residual_pays(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray,
                   gain: float = AUTO_RESIDUAL_GAIN) -> bool:
     """spatial_gain(...) >= gain, cheaper: an axis whose divisors keep more than 1 / gain of it busy cannot reach it,
     and its balanced tiles are not looked at (most axes; a look costs ~1 ms)."""
-    for dims, width in _axes(bounds, fanout, allowed):
+    return _some_axis_pays(_axes(bounds, fanout, allowed), gain)
+
+
+def _some_axis_pays(axes, gain: float) -> bool:
+    """`residual_pays` over `axes`: (the bounds of the dims allowed on it, its width) per axis."""
+    for dims, width in axes:
         if divisor_share(dims, width) * gain <= 1.0:
             perfect, residual = axis_shares(dims, width)
             if residual >= gain * perfect:
                 return True
     return False
+
+
+def _auto_factors(accelerator: Accelerator, fanout: np.ndarray, bounds: tuple[int, ...],
+                  active: tuple[int, ...]) -> str:
+    """"auto" resolved for a layer of `bounds` on `accelerator`: "residual" where `residual_pays`, else "perfect".
+    The same answer as `residual_pays`, axis by axis in its order, from the axes' dims kept per (accelerator object,
+    active dims): a co-search asks at every search, each time for a new shape, and walking the dataflow's axes again
+    cost ~20 us of an encoding's ~35 us once its tables are built."""
+    key = (id(accelerator), active)
+    known = _AXIS_DIMS.get(key)
+    if known is None or known[0] is not accelerator:
+        allowed = _allowed_axes(accelerator, fanout, active)
+        known = _AXIS_DIMS[key] = (accelerator, tuple(_axes(_DIM_INDEX, fanout, allowed)))    # dims, not bounds
+        while len(_AXIS_DIMS) > _MAX_AXIS_DIMS:
+            _AXIS_DIMS.popitem(last=False)
+    pays = _some_axis_pays(((tuple(bounds[d] for d in dims), width) for dims, width in known[1]), AUTO_RESIDUAL_GAIN)
+    return "residual" if pays else "perfect"
+
+
+@lru_cache(maxsize=8192)
+def _divisor_table(bounds: tuple[int, ...], balanced: bool) -> DivisorTable:
+    """The `DivisorTable` of `bounds`, shared by every layer whose bounds have the same values in the table: a table
+    holds, for each value any factor decode can reach (the divisors of the bounds, or their balanced tiles), that
+    value's rows, and both sets are closed (a divisor of a divisor divides the bound; ceil(ceil(b / n) / m) =
+    ceil(b / (n m))), so the table built from those values alone is the same table. On a default co-search trial's
+    layers that is half as many tables to build (~90 us each, ~320 us balanced) as distinct bounds."""
+    remains = balanced_tiles if balanced else divisors
+    return DivisorTable.for_bounds(tuple(sorted({v for b in bounds for v in remains(b)})), balanced)
 
 
 def _check_fixed_keep(fixed_keep) -> None:
@@ -222,15 +260,15 @@ class Encoding:
         self.bypass = bypass
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
-        self.active = tuple(d for d in range(8) if self.bounds[d] > 1)
+        bounds = tuple(self.bounds.tolist())
+        self.active = tuple(d for d in range(8) if bounds[d] > 1)
         self.requested_factors = factors
         """The tiling factors asked for ("perfect", "residual" or "auto"), before "auto" is resolved."""
         if factors == "auto":
-            allowed = _allowed_axes(accelerator, arch.fanout, self.active)
-            factors = "residual" if residual_pays(self.bounds, arch.fanout, allowed) else "perfect"
+            factors = _auto_factors(accelerator, arch.fanout, bounds, self.active)
         self.factors = factors
         """The decode's tiling factors, "perfect" or "residual" ("auto" resolved for this layer)."""
-        self.table = DivisorTable.for_bounds(tuple(int(b) for b in self.bounds), balanced=factors == "residual")
+        self.table = _divisor_table(bounds, factors == "residual")
         # The arrays of a layout are shared by the encodings that use it: nothing writes them (read-only arrays
         # would be another type to numba, compiled again).
         self.free_bounds = self.bounds                         # what the free factors of each dim multiply to
@@ -665,13 +703,15 @@ class Encoding:
         round-trip (the fill gene is encoded off, and the greedy decode cannot give that tile); nor does a residual
         mapping from elsewhere whose balanced tiles are not the largest within their limits.
         """
-        m = mapping.to_arrays(self.accelerator) if isinstance(mapping, Mapping) else mapping.row(b)
+        if isinstance(mapping, Mapping):
+            mapping, b = mapping.to_arrays(self.accelerator), 0
+        m = mapping                                     # row b read in place (no batch of one built)
         if m.num_levels != self.accelerator.num_levels:
             raise ValueError(f"Encoding.encode: mapping has {m.num_levels} levels, the accelerator "
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
         ensure_fresh_kernel_cache()
-        encode_into(m.temporal[0], m.order[0], m.spatial_x[0], m.spatial_y[0], m.spatial_order[0], m.keep[0],
+        encode_into(m.temporal[b], m.order[b], m.spatial_x[b], m.spatial_y[b], m.spatial_order[b], m.keep[b],
                     self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                     self.fanout, self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)
         return x

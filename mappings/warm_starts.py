@@ -39,6 +39,10 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
     if enc.bounds[_C] == 1 or enc.bounds[_K] == 1 or enc.pin_temporal.any() or enc.pin_spatial.any():
         return None     # checked before the decode: depthwise and pool layers (C = K = 1) never have a mirror
     m = enc.decode(x)
+    allowed = enc.allowed
+    for axis, spatial in enumerate((m.spatial_x[0], m.spatial_y[0])):      # checked first: it fails most often
+        if ((spatial[:, _K] > 1) & ~allowed[:, axis, _C]).any() or ((spatial[:, _C] > 1) & ~allowed[:, axis, _K]).any():
+            return None                                   # the dataflow does not allow the exchanged dims there
     if not m.is_perfect()[0]:
         return None
     fields = {}
@@ -46,9 +50,6 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         a = getattr(m, name).copy()
         a[..., [_C, _K]] = a[..., [_K, _C]]
         fields[name] = a
-    moved = fields["spatial_x"][0] > 1, fields["spatial_y"][0] > 1               # [L, 8] each: unrolled on X / Y
-    if any((moved[axis][:, d] & ~enc.allowed[:, axis, d]).any() for axis in (0, 1) for d in (_C, _K)):
-        return None                                                             # the dataflow does not allow it
     for d in (_C, _K):
         inner = int(np.prod(fields["temporal"][0, 1:, d]) * np.prod(fields["spatial_x"][0, :, d] *
                                                                     fields["spatial_y"][0, :, d]))

@@ -99,3 +99,14 @@ def test_auto_mapper_finds_the_residual_attention_mapping():
 def test_an_unknown_factor_mode_names_the_accepted_ones():
     with pytest.raises(ValueError, match="perfect, residual, auto"):
         MapperSettings(factors="uneven")
+
+
+def test_auto_is_resolved_per_accelerator_object_and_bounds():
+    """The resolved mode is remembered per (accelerator, bounds): another accelerator object, of other fan-outs, gets
+    its own answer, and a second encoding the same one."""
+    layer = next(layer for layer, _ in get_network("vit_b16").unique_layers() if layer.name.endswith("scores"))
+    wide, mesh = get_preset("nvdla_1024"), get_preset("shidiannao")
+    for _ in range(2):
+        assert Encoding(layer, wide, factors="auto").factors == "residual"
+        assert Encoding(layer, mesh, factors="auto").factors == "perfect"
+        assert Encoding(layer, get_preset("nvdla_1024"), factors="auto").factors == "residual"

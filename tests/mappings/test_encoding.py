@@ -353,3 +353,19 @@ def test_keep_genes_name_the_keep_genes_read_only():
             assert idx[l, t] == (enc.names.index(name) if name in enc.names else -1)
     with pytest.raises(ValueError):
         idx[1, 0] = 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([1, 2, 3, 5, 7, 12, 14, 28, 56, 96, 197, 1000]), min_size=8, max_size=8),
+       st.booleans())
+def test_an_encodings_divisor_table_is_the_table_of_its_bounds(bounds, balanced):
+    """Encodings share a table between bounds of the same divisors (balanced tiles): it must equal, array by array,
+    the table built from the layer's own bounds."""
+    from mappings._factorize import DivisorTable
+    from mappings.encoding import _divisor_table
+    own, shared = DivisorTable(tuple(bounds), balanced), _divisor_table(tuple(bounds), balanced)
+    for name, want in vars(own).items():
+        got = getattr(shared, name)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert _divisor_table((1, 1, 4, 2, 1, 1, 1, 1), balanced) is _divisor_table((1, 1, 4, 1, 1, 1, 1, 1), balanced)
