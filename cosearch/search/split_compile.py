@@ -63,15 +63,16 @@ def entry_point_steps(layer, accelerator) -> list:
     signature."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
-        "evaluate_range",)
+    after = kernel.DRIVER_STEPS + ("evaluate_range",)
+    paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
-    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
+    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.serial_batch, la, aa, batch, paths),
                                after),
-            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after),
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.first_with_classes, la, aa, one, paths),
+                               after),
             kernel.CompileStep("evaluate_batch_parallel",
-                               kernel.compile_for(kernel.evaluate_batch_parallel, la, aa, batch), after)]
+                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths), after)]
 
 
 @contextmanager
