@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, typeof, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.extending import typeof_impl
 from numba.core.typing.templates import Signature
 from numba.experimental import function_type  # noqa: F401  (registers the type of a FunctionPointer)
 
@@ -44,6 +45,7 @@ class FunctionPointer(types.WrapperAddressProtocol):
 
     def __init__(self, fn, sig: Signature):
         self._fn, self._sig, self._address = fn, sig, None
+        self.numba_type = types.FunctionType(sig)
 
     def signature(self) -> Signature:
         return self._sig
@@ -105,18 +107,36 @@ def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> Paths:
     return Paths(stream, classes)
 
 
-_PATHS: dict[tuple, Paths] = {}
+@typeof_impl.register(FunctionPointer)
+def _typeof_pointer(val, c):
+    return val.numba_type
+
+
+_PATHS: dict[bool, tuple[Paths, types.Type]] = {}
+"""Per `perfect`, the process's paths and their numba type (the kernel arrays' types are the same for every layer
+and accelerator, so the paths are built once)."""
+
+
+@typeof_impl.register(Paths)
+def _typeof_paths(val, c):
+    # numba types a call's arguments at every call: the paths' signatures are large records, whose type numba would
+    # build anew each time (~40 us of a call from Python); a call that evaluates one mapping takes ~20 us in all
+    for paths, numba_type in _PATHS.values():
+        if val is paths:
+            return numba_type
+    return types.NamedTuple([typeof(v) for v in val], Paths)
 
 
 def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = False) -> Paths:
-    """The paths of `layer` and `acc`'s kernel arrays (`perfect`: the stubs), one per process and argument types:
-    building it compiles nothing, the first call that passes it compiles (or loads) what it points to."""
-    key = (typeof(layer), typeof(acc), perfect)
-    if key not in _PATHS:
+    """The paths of `layer` and `acc`'s kernel arrays (`perfect`: the stubs), built once per process: building them
+    compiles nothing, the first call that passes them compiles (or loads) what they point to."""
+    if perfect not in _PATHS:
+        ensure_fresh_kernel_cache()
         sigs = path_signatures(layer, acc)
         fns = (no_uniform_stream, no_class_counts) if perfect else (uniform_stream, class_counts)
-        _PATHS[key] = Paths(*(FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs)))
-    return _PATHS[key]
+        paths = Paths(*(FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs)))
+        _PATHS[perfect] = paths, types.NamedTuple([p.numba_type for p in paths], Paths)
+    return _PATHS[perfect][0]
 
 
 def perfect_paths(layer: LayerArrays, acc: AcceleratorArrays) -> Paths:
@@ -134,5 +154,6 @@ def driver_signature(layer: LayerArrays, acc: AcceleratorArrays) -> Signature:
 def driver_pointer(driver, layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
     """(`driver` by address, the paths it takes): what a compiled search calls as `pointer(lo, hi, layer, acc, maps,
     out, ws, paths)`; the perfect-factor driver takes the stubs."""
+    ensure_fresh_kernel_cache()
     paths = perfect_paths(layer, acc) if driver is evaluate_range_perfect else residual_paths(layer, acc)
     return FunctionPointer(driver, driver_signature(layer, acc)), paths
