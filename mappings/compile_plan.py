@@ -27,17 +27,18 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "sweep": 19.3, "level_accesses": 11.9, "uniform_stream": 0.5, "class_accesses": 5.9, "class_counts": 0.5,
-    "perfect_paths": 0.2, "check_capacity": 0.3, "output_partitions": 0.5,
+    "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
+    "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 5.4,
     "helpers": 1.3, "run_evolution": 12.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
-    "evaluate_range_perfect": 7.0}
+    "evaluate_range_perfect": 4.7}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled. The two `_perfect` drivers' figures are those steps'
-CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines);
+changes which worker compiles what, never what is compiled. The steps around the paths passed by address
+(`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
+their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
 `run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
 (14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `search` only loads."""
 

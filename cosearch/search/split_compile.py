@@ -48,10 +48,10 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8, "evaluate_batch_parallel": 18.0}
+ENTRY_COST_S = {"evaluate_batch_serial": 1.1, "instance_classes": 1.1, "evaluate_batch_parallel": 4.3}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
-(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`;
-`evaluate_batch_parallel` after the rest of the warm-up's plan on an empty NUMBA_CACHE_DIR (load 10-12)."""
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function` at load ~9
+and scaled to an idle core as the drivers' figures there are."""
 
 
 def entry_point_steps(layer, accelerator) -> list:
