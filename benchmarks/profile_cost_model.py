@@ -36,6 +36,7 @@ from accel_models.kernel.links import spatial_axes, links  # noqa: E402
 from accel_models.kernel.energy import energy_and_cycles  # noqa: E402
 from accel_models import kernel  # noqa: E402
 from accel_models.kernel.driver import evaluate_range, new_outputs, max_children  # noqa: E402
+from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
@@ -107,7 +108,7 @@ def empty_call(layer, ws):
 
 
 @njit(_nrt=False)
-def run(layer, acc, maps, out, workspace, stage):
+def run(layer, acc, maps, out, workspace, stage, paths):
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
@@ -133,7 +134,7 @@ def run(layer, acc, maps, out, workspace, stage):
         if stage >= 5 and stage <= 8:
             accesses_upto(layer, acc, ws, n_temporal, stage - 5)
         if stage >= 9:
-            level_accesses(layer, acc, ws, n_temporal, not perfect)
+            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream)
         if stage == 12:
             fold_bypass(levels)
         if stage == 13:
@@ -187,10 +188,11 @@ for name, layer in layers.items():
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
     ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
     out = new_outputs(N, maps.temporal.shape[1])
-    run(la, aa, maps, out, ws, 11)
+    paths = residual_paths(la, aa)
+    run(la, aa, maps, out, ws, 11, paths)
     res = {}
     for s in list(range(12)) + [12, 13, 15]:
-        res[s] = _best(lambda: run(la, aa, maps, out, ws, s), N, 7)
+        res[s] = _best(lambda: run(la, aa, maps, out, ws, s, paths), N, 7)
     print(f"{name}: ns/mapping CPU, cumulative (step: +delta)")
     prev = 0.0
     for s in range(12):
@@ -204,7 +206,7 @@ for name, layer in layers.items():
     # The kernel's own driver into these reused outputs, and as `evaluate_batch` calls it: into new outputs, whose
     # ~400 bytes a mapping are pages the system must map and zero on first write (docs/performance.md)
     kernel.evaluate_batch_serial(la, aa, maps)
-    reused, fresh = (_best(lambda: evaluate_range(np.int64(0), np.int64(N), la, aa, maps, out, ws), N, 7),
+    reused, fresh = (_best(lambda: evaluate_range(np.int64(0), np.int64(N), la, aa, maps, out, ws, paths), N, 7),
                      _best(lambda: kernel.evaluate_batch_serial(la, aa, maps), N, 7))
     print(f"  kernel (evaluate_range) into reused outputs {reused:7.0f}; into new outputs (evaluate_batch_serial) "
           f"{fresh:7.0f}  (+{fresh - reused:5.0f}: the new outputs' pages)")

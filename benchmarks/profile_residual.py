@@ -25,6 +25,7 @@ from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
 from accel_models.kernel.counts import closed_form_accesses, moving_loops, spatial_loops  # noqa: E402
 from accel_models.kernel.driver import evaluate_one, max_children, new_outputs  # noqa: E402
+from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.links import spatial_axes  # noqa: E402
 from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
 from accel_models.kernel.phases import phase_fills  # noqa: E402
@@ -101,7 +102,7 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
 
 
 @njit(_nrt=False)
-def run(layer, acc, maps, out, workspace, mask, tally):
+def run(layer, acc, maps, out, workspace, mask, tally, paths):
     """Per mapping: the checks and the nest, then the streams of `mask` (-1: the kernel's `evaluate_one`)."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     _, _, _, _, _, reads, fills, updates = out
@@ -110,7 +111,7 @@ def run(layer, acc, maps, out, workspace, mask, tally):
         m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
                           ry[b])
         if mask < 0:
-            evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws)
+            evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws, paths)
             continue
         check_shape(layer.bounds, acc.fanout, m)
         levels = ws.levels
@@ -155,12 +156,12 @@ def main():
         tally = np.zeros(WHOLE + 1, dtype=np.int64)
         res = {}
         for label, mask in stages:
-            run(la, aa, maps, out, ws, mask, tally)
+            run(la, aa, maps, out, ws, mask, tally, residual_paths(la, aa))
             best = float("inf")
             for _ in range(7):
                 tally[:] = 0
                 c0 = time.process_time()
-                run(la, aa, maps, out, ws, mask, tally)
+                run(la, aa, maps, out, ws, mask, tally, residual_paths(la, aa))
                 best = min(best, time.process_time() - c0)
             res[label] = (best / maps.batch_size * 1e6, tally.copy())
         base = res["checks + nest"][0]

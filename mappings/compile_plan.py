@@ -15,8 +15,9 @@ from numba import types
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import (PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, callee_steps, compile_for, evaluate_range,
-                                 evaluate_range_perfect, kernel_values, make_workspace, max_children, new_outputs)
+from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
+                                 callee_steps, compile_for, evaluate_range, evaluate_range_perfect, kernel_values,
+                                 make_workspace, max_children, new_outputs)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -26,16 +27,18 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "sweep": 19.3, "level_accesses": 11.9, "class_accesses": 5.9, "check_capacity": 0.3, "output_partitions": 0.5,
+    "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
+    "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 8.9,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 5.4,
     "helpers": 1.3, "run_evolution": 12.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
-    "level_accesses_perfect": 9.9, "evaluate_range_perfect": 7.0}
+    "evaluate_range_perfect": 4.7}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled. The two `_perfect` drivers' figures are those steps'
-CPU seconds in a warm-up on an empty cache (`python benchmarks/bench_cold_compile.py --warm-up`, the workers' lines);
+changes which worker compiles what, never what is compiled. The steps around the paths passed by address
+(`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
+their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
 `run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
 (14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `search` only loads."""
 
@@ -81,7 +84,7 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
           search_args) -> list[CompileStep]:
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    maps, out, ws = kernel_values(la, aa)
+    maps, out, ws, paths = kernel_values(la, aa)
     perfect = factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
     kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
@@ -98,11 +101,11 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
 
     # evaluate_range(lo, hi, ...): evolution._score passes two int64 row indices (the runs of rows not scored before)
     i64 = types.int64
-    full = tuple(s.name for s in kernel if s.name not in PERFECT_ONLY_STEPS)
-    drivers = [CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws), full)]
+    drivers = [CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws, paths),
+                           DRIVER_STEPS)]
     if perfect:
         drivers.append(CompileStep("evaluate_range_perfect",
-                                   compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws),
+                                   compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws, paths),
                                    PERFECT_DRIVER_STEPS))
     # the search calls one driver (evolution.search_kernel) by address: the search's code compiles beside it
     code = []
@@ -110,6 +113,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         pointer = search_kernel(factors).pointer(la, aa)
         code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), pointer),
                             ("decode_batch", "helpers"))]
-    linked = drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
+    # the search also loads what its driver's paths point to (`kernel.driver_pointer`)
+    linked = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
+              + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
                      *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked), CompileStep("warm_starts", warm_starts)]

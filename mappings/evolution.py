@@ -28,8 +28,8 @@ from numba import njit, objmode
 
 from accel_models import MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from accel_models.kernel import (FunctionPointer, driver_signature, evaluate_range, evaluate_range_perfect,
-                                 make_workspace, max_children, new_outputs)
+from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
+                                 new_outputs)
 
 from ._decode_kernel import decode_batch
 from ._fast_random import normal, uniform
@@ -143,7 +143,7 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, drive
         if known < 0 and r < k:
             continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
-            driver(lo, r, layer, acc, maps, out, ws)
+            driver[0](lo, r, layer, acc, maps, out, ws, driver[1])   # (by address, its paths): `Search`
             for q in range(lo, r):
                 _remember(maps, q, reason, cycles, energy_pj, keys, vals)
         if r < k:
@@ -472,7 +472,7 @@ class Search:
         """The driver's `FunctionPointer` for the kernel arrays of `layer` and `acc` (their types are the same for
         every layer and accelerator: built once)."""
         if self._pointer is None:
-            self._pointer = FunctionPointer(self.driver, driver_signature(layer, acc))
+            self._pointer = driver_pointer(self.driver, layer, acc)
         return self._pointer
 
     def __call__(self, *args):

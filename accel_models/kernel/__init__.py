@@ -11,7 +11,8 @@ one, and `evaluate_range_perfect` for searches without residual factors, compile
 with residual loops has its streams counted step by step by `sweep` (one memoized frame walk over the carried state
 of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
 unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
-counted together). `workspace` holds the records they share. Tests hold the kernel equal to the walk.
+counted together). `workspace` holds the records they share. The drivers take those two kinds of count by address
+(`paths`), so that they compile apart from them; `entries` binds them for Python callers. Tests hold the kernel equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
 numba compiles a callee once per distinct argument types, and it types a call while the caller's own types
@@ -42,15 +43,19 @@ layer made some 40 such calls on entry and exit. Without them the kernel evaluat
 second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
 compile an array allocation in such a function.
 """
-from .compile_plan import (PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep, FunctionPointer, callee_steps, compile_for,
-                           driver_signature, kernel_values)
-from .driver import (evaluate_batch_parallel, evaluate_batch_serial, evaluate_one, evaluate_range,
-                     evaluate_range_perfect, instance_classes, max_children, new_outputs)
+from .compile_plan import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
+                           callee_steps, compile_for, kernel_values)
+from .driver import (evaluate_one, evaluate_range, evaluate_range_perfect, first_with_classes, max_children,
+                     new_outputs, parallel_batch, serial_batch)
+from .entries import evaluate_batch_parallel, evaluate_batch_serial, instance_classes
+from .paths import (FunctionPointer, Paths, driver_pointer, driver_signature, kernel_arrays, perfect_paths,
+                    residual_paths)
 from .variants import variant
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
-__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range", "evaluate_range_perfect",
-           "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS", "CompileStep",
-           "callee_steps", "compile_for", "kernel_values", "PERFECT_DRIVER_STEPS", "PERFECT_ONLY_STEPS",
-           "FunctionPointer", "driver_signature",
-           "variant"]
+__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range",
+           "evaluate_range_perfect", "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace",
+           "MAX_LEVELS", "CompileStep",
+           "callee_steps", "compile_for", "kernel_values", "kernel_arrays", "DRIVER_STEPS", "PERFECT_DRIVER_STEPS",
+           "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer", "driver_signature", "driver_pointer", "Paths",
+           "residual_paths", "perfect_paths", "parallel_batch", "serial_batch", "first_with_classes", "variant"]

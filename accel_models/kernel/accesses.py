@@ -1,7 +1,8 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
 the closed form (`counts.closed_form_accesses`: perfect mappings, and a residual mapping's streams that no residual
 touches, `residual.whole_stream`) or, for the other streams of a residual one, `sweep.uniform_stream` (the phases'
-closed form, the MAC's count of iterations, the frame walk) as the count of each (level, tensor).
+closed form, the MAC's count of iterations, the frame walk) as the count of each (level, tensor). The sweep comes in
+by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
 `instances.class_accesses` is its counterpart per instance class.
 """
 from __future__ import annotations
@@ -12,16 +13,15 @@ from numba import njit
 from .counts import closed_form_accesses, moving_loops, spatial_loops
 from .links import spatial_axes
 from .residual import whole_stream
-from .sweep import uniform_stream
 from .workspace import FAN_X, FAN_Y
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def level_accesses(layer, acc, ws, n_temporal, residual):
+def level_accesses(layer, acc, ws, n_temporal, residual, stream):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
-    has a residual loop (then every stream that a residual touches is counted from the origin by
-    `sweep.uniform_stream`)."""
+    has a residual loop (then every stream that a residual touches is counted from the origin by `stream`:
+    `sweep.uniform_stream` by address, `paths.Paths.uniform_stream`)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -30,7 +30,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
-    mac_steps = -1.0                 # the MAC's iterations that run, once counted (`sweep.uniform_stream`)
+    mac_steps = -1.0                 # the MAC's iterations that run, once counted (`stream`)
     spatial_above = np.int64(0)      # spatial loops of the levels above lvl
     for lvl in range(1, L + 1):
         is_mac = lvl == L
@@ -58,9 +58,9 @@ def level_accesses(layer, acc, ws, n_temporal, residual):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             if residual and not whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
-                F, reads, transfers, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups,
-                                                                n_children, spatial, n_sp, fanout[p, FAN_X],
-                                                                fanout[p, FAN_Y], ws, origin, mac_steps)
+                F, reads, transfers, mac_steps = stream(t, temporal, M, child, is_mac, layer, groups, n_children,
+                                                        spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
+                                                        mac_steps)
             else:
                 # every iteration of the loops above runs and no tile of t is cut: a perfect stream
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,

@@ -7,6 +7,13 @@ alone (`RESIDUAL_PATHS` False; `variants.variant`). A first search in a process 
 only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel (docs/performance.md,
 "Compile time"). The counting functions are the same; a mapping with residual factors given to the perfect driver
 raises rather than being counted by a path that does not hold for it.
+
+The residual and spatial-class counts come in by address (`paths.Paths`: `sweep.uniform_stream` for
+`accesses.level_accesses`, `instances.class_counts`), an argument of each driver: numba links a callee it calls by
+name into its caller, so a driver that named them could not compile before the sweep; by address, the driver and
+its scaffold compile beside it. They run only for mappings with residual factors, tens of microseconds each, so the
+indirect call costs nothing measurable; a function called so raises nothing back (`paths.FunctionPointer`): none of
+them raises. The entry points that Python calls take the paths as their last argument (`entries` binds them).
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ from ..result import OK, SPATIAL_RESIDUAL
 from .accesses import level_accesses
 from .counts import fold_bypass, output_partitions
 from .energy import energy_and_cycles
-from .instances import build_classes, class_accesses, class_energy_and_cycles, class_fold_bypass, class_partitions
+from .instances import build_classes
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import uniform_instances
 from .variants import variant
@@ -34,12 +41,13 @@ globals, with it False, never types, hence never compiles, those paths)."""
 
 
 @njit(cache=True, inline="always")
-def evaluate_one(layer, acc, m, reads, fills, updates, ws):
+def evaluate_one(layer, acc, m, reads, fills, updates, ws, paths):
     """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into reads /
     fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles). A perfect
     mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_accesses`), one
-    with a residual loop from the sweep over its steps (`sweep.sweep`), and one whose instances under a fan-out
-    do unequal work (Timeloop's spatial class) per instance class (`instances`); the checks are shared.
+    with a residual loop from the sweep over its steps (`sweep.uniform_stream`), and one whose instances under a
+    fan-out do unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`), both by
+    address (`paths`: a `paths.Paths`); the checks are shared.
     SPATIAL_RESIDUAL: such a mapping needs more instance classes than the workspace holds."""
     reason, perfect = check_shape(layer.bounds, acc.fanout, m)
     if reason != OK:
@@ -71,12 +79,9 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
         if spread and not build_classes(m, ws):
             return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     if RESIDUAL_PATHS and spread:
-        class_accesses(layer, acc, m, ws, n_temporal)
-        class_partitions(layer, ws, n_temporal)
-        class_fold_bypass(ws)
-        energy, cycles = class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)
+        energy, cycles = paths.class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates)
     else:
-        level_accesses(layer, acc, ws, n_temporal, not perfect)
+        level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream)
         output_partitions(layer.coef, ws.loops, levels, ws.scratch)
         fold_bypass(levels)
         energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
@@ -88,17 +93,18 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws):
 
 
 @njit(cache=True, _nrt=False)
-def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
+def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
     """Evaluate mappings lo..hi-1 into the output arrays, every entry of their rows written (zeros for an invalid
-    mapping), so that the outputs need no zeroing first. Everything is borrowed for the loop (see
-    `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace for the whole call."""
+    mapping), so that the outputs need no zeroing first; `paths`: the residual counts (`paths.Paths`). Everything
+    is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace
+    for the whole call."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
     for b in range(lo, hi):
         m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
                           ry[b])
-        r, c, e, u, cc = evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws)
+        r, c, e, u, cc = evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws, paths)
         reason[b] = r
         cycles[b] = c                  # 0 for an invalid mapping, as are the four below
         energy_pj[b] = e
@@ -113,19 +119,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace):
                     ub[l, t] = 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _no_uniform_stream(*args):
-    """`sweep.uniform_stream` in the perfect driver's `level_accesses`: never called (that driver raises on a
-    residual mapping before counting it); NaN counts if it were."""
-    return np.nan, np.nan, np.nan, np.nan
-
-
-@variant(level_accesses, uniform_stream=_no_uniform_stream)
-def level_accesses_perfect():
-    """`accesses.level_accesses` for perfect mappings: its closed form, without the residual cores it never calls."""
-
-
-@variant(evaluate_one, RESIDUAL_PATHS=False, level_accesses=level_accesses_perfect)
+@variant(evaluate_one, RESIDUAL_PATHS=False)
 def evaluate_one_perfect():
     """`evaluate_one` on the closed-form path alone (a residual mapping raises AssertionError)."""
 
@@ -148,17 +142,18 @@ def new_outputs(B, L):
 
 
 @njit(cache=True)
-def instance_classes(layer, acc, maps):
+def first_with_classes(layer, acc, maps, paths):
     """Mapping 0 of `maps` evaluated alone, with what its instance classes hold (`instances`): (reason, per level
     and the MACs its first class and, last, their end [L + 2], per class its instances [n] and its reads, fills and
     updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
-    arrays are empty. For readable results (`cost_model.explain`), not for searches."""
+    arrays are empty. For readable results (`cost_model.explain`), not for searches; Python calls it as
+    `entries.instance_classes`."""
     L = maps.temporal.shape[1]
-    out = new_outputs(np.int64(1), L)   # typed, as evaluate_batch_serial's count: one compilation
+    out = new_outputs(np.int64(1), L)   # typed, as serial_batch's count: one compilation
     ws = make_workspace(L, max_children(acc.fanout))
     ws.joint[0].level_start[L + 1] = 0
     # typed, not Literal[int]: the search's signature of the driver, not a second compilation of it (package docstring)
-    evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws)
+    evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, paths)
     start = ws.joint[0].level_start[:L + 2].copy()
     n = start[L + 1] if out[0][0] == OK else 0
     counts = np.empty(n)
@@ -181,22 +176,24 @@ def max_children(fanout):
 
 
 @njit(cache=True, parallel=True)
-def evaluate_batch_parallel(layer, acc, maps):
-    """Evaluate B mappings on all threads. Returns (reason[B], cycles[B], energy_pj[B], utilization[B],
-    compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over instances."""
+def parallel_batch(layer, acc, maps, paths):
+    """Evaluate B mappings on all threads (Python calls it as `entries.evaluate_batch_parallel`). Returns
+    (reason[B], cycles[B], energy_pj[B], utilization[B], compute_cycles[B], reads[B,L,3], fills[B,L,3],
+    updates[B,L,3]); counts are totals over instances."""
     B = maps.temporal.shape[0]
     out = new_outputs(B, maps.temporal.shape[1])
     n_chunks = (B + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-        evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace)
+        evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace, paths)
     return out
 
 
 @njit(cache=True)
-def evaluate_batch_serial(layer, acc, maps):
-    """The same on the calling thread: small batches, where waking worker threads costs more."""
+def serial_batch(layer, acc, maps, paths):
+    """The same on the calling thread: small batches, where waking worker threads costs more
+    (`entries.evaluate_batch_serial`)."""
     out = new_outputs(maps.temporal.shape[0], maps.temporal.shape[1])
     workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-    evaluate_range(np.int64(0), maps.temporal.shape[0], layer, acc, maps, out, workspace)   # typed, as above
+    evaluate_range(np.int64(0), maps.temporal.shape[0], layer, acc, maps, out, workspace, paths)   # typed, as above
     return out

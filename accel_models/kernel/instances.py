@@ -372,3 +372,15 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
             if lc > cycles:
                 cycles = lc
     return total_energy, cycles
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates):
+    """The counts of a mapping whose instances under a fan-out do unequal work (its classes built: `build_classes`),
+    per class: accesses, partitions, the bypass fold, then energy and cycles as `class_energy_and_cycles` returns
+    them, its counts written into reads / fills / updates [L, 3]. The driver calls it by address
+    (`paths.Paths.class_counts`): the classes' scaffold and the sweeps it calls compile beside the driver."""
+    class_accesses(layer, acc, m, ws, n_temporal)
+    class_partitions(layer, ws, n_temporal)
+    class_fold_bypass(ws)
+    return class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)

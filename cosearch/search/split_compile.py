@@ -48,10 +48,10 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-ENTRY_COST_S = {"evaluate_batch_serial": 3.8, "instance_classes": 4.8, "evaluate_batch_parallel": 18.0}
+ENTRY_COST_S = {"evaluate_batch_serial": 1.1, "instance_classes": 1.1, "evaluate_batch_parallel": 4.3}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
-(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function`;
-`evaluate_batch_parallel` after the rest of the warm-up's plan on an empty NUMBA_CACHE_DIR (load 10-12)."""
+(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function` at load ~9
+and scaled to an idle core as the drivers' figures there are."""
 
 
 def entry_point_steps(layer, accelerator) -> list:
@@ -63,15 +63,16 @@ def entry_point_steps(layer, accelerator) -> list:
     signature."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = tuple(s.name for s in kernel.callee_steps(la, aa) if s.name not in kernel.PERFECT_ONLY_STEPS) + (
-        "evaluate_range",)
+    after = kernel.DRIVER_STEPS + ("evaluate_range",)
+    paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
-    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.evaluate_batch_serial, la, aa, batch),
+    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.serial_batch, la, aa, batch, paths),
                                after),
-            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.instance_classes, la, aa, one), after),
+            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.first_with_classes, la, aa, one, paths),
+                               after),
             kernel.CompileStep("evaluate_batch_parallel",
-                               kernel.compile_for(kernel.evaluate_batch_parallel, la, aa, batch), after)]
+                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths), after)]
 
 
 @contextmanager

@@ -28,7 +28,8 @@ def _run(driver, layer, acc, maps):
     B, L = maps.temporal.shape[0], acc.num_levels
     out = kernel.new_outputs(B, L)
     ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    driver(np.int64(0), np.int64(B), la, aa, maps, out, ws)
+    paths = kernel.perfect_paths(la, aa) if driver is kernel.evaluate_range_perfect else kernel.residual_paths(la, aa)
+    driver(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
     return out
 
 

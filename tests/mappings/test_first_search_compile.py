@@ -37,7 +37,7 @@ def test_the_links_plan_is_what_the_search_step_waits_for(factors):
     if factors == "perfect":    # the perfect driver's chain only: no residual sweep, no full driver
         assert "evaluate_range_perfect" in links and "sweep" not in links and "evaluate_range" not in links
     else:
-        assert "evaluate_range" in links and "sweep" in links and "level_accesses_perfect" not in links
+        assert "evaluate_range" in links and "sweep" in links and "perfect_paths" not in links
 
 
 def test_no_helper_where_the_search_is_compiled_or_it_is_turned_off(monkeypatch):

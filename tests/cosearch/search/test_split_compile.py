@@ -78,13 +78,17 @@ def test_a_worker_takes_the_step_heading_the_costliest_chain_first(tmp_path):
 def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_first(tmp_path):
     """A step waits for the steps it names (a name not in the plan would hold it until `max_wait_s`); the two that
     call the uniform sweep, and the three that call the batch driver with the search's signature, load it from the
-    step that compiles it (side by side, each would compile it again)."""
+    step that compiles it (side by side, each would compile it again); the driver and its scaffold take the sweep by
+    address, so they wait for neither it nor the classes' counts, which the searches load."""
     from cosearch.command_warm_up import warm_up_plan
 
     plan = warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None))
     after = {s.name: s.after for s in plan}
     assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
-    assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
+    assert "sweep" in after["uniform_stream"] and "sweep" in after["class_accesses"]
+    assert "class_accesses" in after["class_counts"] and not after["level_accesses"]
+    assert not {"sweep", "uniform_stream", "class_accesses", "class_counts"} & set(after["evaluate_range"])
+    assert {"uniform_stream", "class_counts"} <= set(after["search"])
     assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
                                                                "instance_classes", "evaluate_batch_parallel"))
     # the search's code calls its driver by address: it waits for the decoder and the helpers, not the kernel
@@ -106,7 +110,7 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
     layer, acc = Layer.conv(16, 16, 3, 8, name="c"), get_preset("eyeriss")
     names = {f: {s.name for s in mapper_compile_plan(layer, acc, MappingCache(MapperSettings(factors=f)))}
              for f in ("perfect", "residual", "auto")}
-    perfect_only = {"search_perfect", "evaluate_range_perfect", "level_accesses_perfect"}
+    perfect_only = {"search_perfect", "evaluate_range_perfect", "perfect_paths"}
     assert perfect_only <= names["perfect"] and "search" not in names["perfect"]
     for factors in ("residual", "auto"):
         assert "search" in names[factors] and not perfect_only & names[factors]

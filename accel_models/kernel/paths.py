@@ -1,0 +1,159 @@
+"""The cost kernel's residual and spatial-class counts passed to its drivers by address, and the drivers passed to
+the search the same way.
+
+numba links the code of every callee a function calls by name into the caller's and optimizes it again there, so a
+caller cannot compile before its callees and pays for all of them. A callee passed as an argument of numba's
+first-class function type is called through a pointer instead: the two compile apart, side by side in two processes
+(`mappings.split_compile`). `Paths` holds the counts the drivers take so (`sweep.uniform_stream` for
+`accesses.level_accesses`, `instances.class_counts`); `residual_paths` gives the real ones and `perfect_paths` stubs
+of the same type for the perfect-factor driver, which never calls them (a first search on perfect factors then
+compiles no sweep). `driver_pointer` gives a search its driver by address with the paths that driver takes.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, typeof, types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.extending import typeof_impl
+from numba.core.typing.templates import Signature
+from numba.experimental import function_type  # noqa: F401  (registers the type of a FunctionPointer)
+
+from ..geometry import AcceleratorArrays, LayerArrays
+from ..mapping_arrays import MappingArrays
+from ..numba_cache import ensure_fresh_kernel_cache
+from .driver import evaluate_range_perfect, max_children, new_outputs
+from .instances import class_counts
+from .sweep import uniform_stream
+from .workspace import make_workspace
+
+# numba warns at every compile of a function that takes or calls one by address; the kernel and the search do so by
+# design (module docstring), and a user's cold start would otherwise print the warning once per such function
+warnings.filterwarnings("ignore", ".*First-class function type", NumbaExperimentalFeatureWarning)   # (bold: ANSI first)
+
+
+class FunctionPointer(types.WrapperAddressProtocol):
+    """A compiled numba function `fn` passed to another one as an argument, by its address, for the signature `sig`
+    (numba's first-class function type, `types.FunctionType(sig)`): the two compile apart, and the caller compiles
+    once for every callee of that signature (module docstring). The call goes through `fn`'s C wrapper: its arguments
+    by value, no exception passed back (one raised in `fn` is printed and ignored), so only functions that do not
+    raise on the inputs they are given belong here; and an indirect call that numba cannot inline, so only for calls
+    that do much work each. `fn` is compiled for `sig` (or loaded from numba's cache) the first time the pointer is
+    read."""
+
+    def __init__(self, fn, sig: Signature):
+        self._fn, self._sig, self._address = fn, sig, None
+        self.numba_type = types.FunctionType(sig)
+
+    def signature(self) -> Signature:
+        return self._sig
+
+    def __wrapper_address__(self) -> int:
+        if self._address is None:
+            ensure_fresh_kernel_cache()
+            self._fn.compile(tuple(self._sig.args))     # numba's cache keys a compile by how it is asked for: as a
+            compiled = self._fn.get_compile_result(self._sig)   # call (and a plan's step) asks, by argument types
+            self._address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_cfunc_wrapper_name)
+        return self._address
+
+
+class Paths(NamedTuple):
+    """The counts a driver calls by address: `uniform_stream` (`sweep.uniform_stream`'s signature, called by
+    `accesses.level_accesses` per residual stream) and `class_counts` (`instances.class_counts`'s, called by
+    `driver.evaluate_one` per mapping whose instances do unequal work); each a `FunctionPointer`."""
+
+    uniform_stream: object
+    class_counts: object
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
+                      origin, mac_steps):
+    """`sweep.uniform_stream` for the perfect-factor driver: never called (that driver raises on a residual mapping
+    before counting it); NaN counts if it were."""
+    return np.nan, np.nan, np.nan, np.nan
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates):
+    """`instances.class_counts` for the perfect-factor driver: never called (as above); NaN energy if it were."""
+    return np.nan, np.int64(0)
+
+
+def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
+    """(maps, out, workspace) of one mapping, as `evaluate_range` receives them (built by the compiled builders'
+    Python functions, so that building them compiles nothing)."""
+    n_levels = acc.fanout.shape[0]
+    maps = MappingArrays.empty(1, n_levels)
+    out = new_outputs.py_func(1, n_levels)
+    workspace = make_workspace.py_func(n_levels, max_children.py_func(acc.fanout))
+    return maps, out, workspace
+
+
+def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> Paths:
+    """The numba signatures of the two paths, with the argument types their callers pass (`level_accesses`'
+    call of `uniform_stream`, `evaluate_one`'s of `class_counts`)."""
+    maps, out, ws = kernel_arrays(layer, acc)
+    m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
+    rows = typeof(out[5][0])                                  # reads / fills / updates of one mapping [L, 3]
+    i64, f64, yes = types.int64, types.float64, types.boolean
+    level, origin = typeof(ws.levels).dtype, typeof(ws.sweep).dtype.typeof("origin")
+    fan, la, aa, wt = typeof(acc.fanout).dtype, typeof(layer), typeof(acc), typeof(ws)
+    stream = types.UniTuple(f64, 4)(i64, typeof(ws.temporal), i64, level, yes, la, i64, i64, typeof(ws.spatial),
+                                    i64, fan, fan, wt, origin, f64)
+    classes = types.Tuple((f64, i64))(la, aa, typeof(m), wt, i64, i64, rows, rows, rows)
+    return Paths(stream, classes)
+
+
+@typeof_impl.register(FunctionPointer)
+def _typeof_pointer(val, c):
+    return val.numba_type
+
+
+_PATHS: dict[bool, tuple[Paths, types.Type]] = {}
+"""Per `perfect`, the process's paths and their numba type (the kernel arrays' types are the same for every layer
+and accelerator, so the paths are built once)."""
+
+
+@typeof_impl.register(Paths)
+def _typeof_paths(val, c):
+    # numba types a call's arguments at every call: the paths' signatures are large records, whose type numba would
+    # build anew each time (~40 us of a call from Python); a call that evaluates one mapping takes ~20 us in all
+    for paths, numba_type in _PATHS.values():
+        if val is paths:
+            return numba_type
+    return types.NamedTuple([typeof(v) for v in val], Paths)
+
+
+def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = False) -> Paths:
+    """The paths of `layer` and `acc`'s kernel arrays (`perfect`: the stubs), built once per process: building them
+    compiles nothing, the first call that passes them compiles (or loads) what they point to."""
+    if perfect not in _PATHS:
+        ensure_fresh_kernel_cache()
+        sigs = path_signatures(layer, acc)
+        fns = (no_uniform_stream, no_class_counts) if perfect else (uniform_stream, class_counts)
+        paths = Paths(*(FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs)))
+        _PATHS[perfect] = paths, types.NamedTuple([p.numba_type for p in paths], Paths)
+    return _PATHS[perfect][0]
+
+
+def perfect_paths(layer: LayerArrays, acc: AcceleratorArrays) -> Paths:
+    """`residual_paths`' stubs, for the perfect-factor driver."""
+    return residual_paths(layer, acc, perfect=True)
+
+
+def driver_signature(layer: LayerArrays, acc: AcceleratorArrays) -> Signature:
+    """The numba signature of `evaluate_range` (and of `evaluate_range_perfect`) as a search calls it: two int64 row
+    indices, then the arrays of `kernel_arrays`, then the paths."""
+    args = (layer, acc, *kernel_arrays(layer, acc), residual_paths(layer, acc))
+    return types.none(types.int64, types.int64, *(typeof(v) for v in args))
+
+
+def driver_pointer(driver, layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
+    """(`driver` by address, the paths it takes): what a compiled search calls as `pointer(lo, hi, layer, acc, maps,
+    out, ws, paths)`; the perfect-factor driver takes the stubs."""
+    ensure_fresh_kernel_cache()
+    paths = perfect_paths(layer, acc) if driver is evaluate_range_perfect else residual_paths(layer, acc)
+    return FunctionPointer(driver, driver_signature(layer, acc)), paths
