@@ -31,7 +31,8 @@ from .workspace import make_workspace
 
 # numba warns at every compile of a function that takes or calls one by address; the kernel and the search do so by
 # design (module docstring), and a user's cold start would otherwise print the warning once per such function
-warnings.filterwarnings("ignore", ".*First-class function type", NumbaExperimentalFeatureWarning)   # (bold: ANSI first)
+# (".*": numba opens the message with ANSI bold codes)
+warnings.filterwarnings("ignore", ".*First-class function type", NumbaExperimentalFeatureWarning)
 
 
 class FunctionPointer(types.WrapperAddressProtocol):
