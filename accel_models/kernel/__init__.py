@@ -12,7 +12,8 @@ with residual loops has its streams counted step by step by `sweep` (one memoize
 of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
 unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
 counted together). `workspace` holds the records they share. The drivers take those two kinds of count by address
-(`paths`), so that they compile apart from them; `entries` binds them for Python callers. Tests hold the kernel equal to the walk.
+(`paths`), so that they compile apart from them; `entries` binds them for Python callers. Tests hold the kernel
+equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
 numba compiles a callee once per distinct argument types, and it types a call while the caller's own types

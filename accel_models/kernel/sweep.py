@@ -282,10 +282,10 @@ def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spa
                    mac_steps):
     """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
     the same work and that a residual touches, so without `sweep`'s check for a perfect one: the phases count any
-    stream exactly, a perfect one too), but for the MAC without a fan-out above it, whose every step brings one word of each tensor that
-    the parent reads alone: its count is the iterations that run (`residual.iterations_run`), the same for the three
-    tensors, so it is counted once (`mac_steps`: that count, or < 0 if not counted yet). Returns (fills of one
-    instance, reads of its parent, link transfers, mac_steps)."""
+    stream exactly, a perfect one too), but for the MAC without a fan-out above it, whose every step brings one
+    word of each tensor that the parent reads alone: its count is the iterations that run
+    (`residual.iterations_run`), the same for the three tensors, so it is counted once (`mac_steps`: that count, or
+    < 0 if not counted yet). Returns (fills of one instance, reads of its parent, link transfers, mac_steps)."""
     if is_mac and n_children == 1:
         if mac_steps < 0.0:
             mac_steps = float(iterations_run(temporal, M, layer.bounds, origin))
