@@ -62,7 +62,7 @@ def _categories(m, spatial, n_sp, level, decided, jt):
     given: per loop (jt.split, jt.n_cat, and per category its last digit, digit count, representative digit and
     whether it decides the dim), categories outermost loop first. Returns the number of child classes (their
     product)."""
-    rx, ry = m[7], m[8]
+    rx, ry = m.spatial_x_residual, m.spatial_y_residual
     last = jt.last_imperfect
     n_classes = np.int64(1)
     for i in range(n_sp):
