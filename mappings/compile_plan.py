@@ -30,8 +30,8 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.1, "evaluate_range": 5.4,
-    "helpers": 1.3, "run_evolution": 12.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.9, "evaluate_range": 5.4,
+    "helpers": 1.3, "run_evolution": 10.7, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
     "evaluate_range_perfect": 4.7}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
@@ -40,7 +40,9 @@ changes which worker compiles what, never what is compiled. The steps around the
 (`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
 their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
 `run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
-(14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `search` only loads."""
+(14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `decode_batch` and
+`run_evolution` as named steps are those figures times the ratios of their --per-function pairs against the kernels
+written whole (13.60 / 12.15 s and 10.27 / 12.43 s, load 6.7-7.1); `search` only loads."""
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its driver passed by address: it links
@@ -117,4 +119,5 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     linked = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
-                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked), CompileStep("warm_starts", warm_starts)]
+                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),
+                     CompileStep("warm_starts", warm_starts)]
