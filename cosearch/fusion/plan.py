@@ -499,13 +499,14 @@ def linearised_objective(cycles0: float, energy0_pj: float, objective: str) -> L
 
 
 def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
-               count_dram: bool = True, shortcuts: bool = False) -> NetworkPlan:
-    """Every layer alone, its tensors in DRAM (the cost model's own semantics: a layer's element-wise work is not
-    costed). `shortcuts`: residual adds read their shortcuts from DRAM, charged (`charge_plan_traffic`): the
-    layer-wise plan the fused modes compare themselves with, which charge the reads where the shortcuts live."""
+               count_dram: bool = True) -> NetworkPlan:
+    """Every layer alone, its tensors in DRAM, and each residual add's shortcut operand read from DRAM, where it
+    lives between layers (`with_dram_shortcuts`): the `none` mode's plan, and the one the fused modes compare
+    themselves with (they charge the same read where the shortcut lives). A layer's element-wise arithmetic is not
+    costed (the cost model's own semantics)."""
     plan = NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective, count_dram=count_dram)
                                      for layer in network.layers))
-    return plan.with_dram_shortcuts(network, accelerator) if shortcuts else plan
+    return plan.with_dram_shortcuts(network, accelerator)
 
 
 __all__ = ["LayerRun", "LinearObjective", "NetworkPlan", "NoValidMapping", "PlanTraffic", "VIEW_SEARCH_EVALS",
