@@ -314,7 +314,7 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
                (run.residency.home, run.residency.resident), _mapping_bytes(run.result.arrays),
                "dram reads", traffic.dram_read_words)
         cycles = max(cycles, _PRICED.recall(key, lambda: _cycles_with_dram_reads(run, accelerator,
-                                                                             traffic.dram_read_words)))
+                                                                                 traffic.dram_read_words)))
     if traffic.chip_read_words or traffic.chip_written_words:
         level = accelerator.levels[home]
         energy += math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj \
@@ -367,6 +367,7 @@ def view_search_settings(mapper: MapperSettings, objective: str) -> MapperSettin
     if objective not in VIEW_SEARCH_EVALS:
         raise ValueError(f"view_search_settings: objective must be one of {', '.join(VIEW_SEARCH_EVALS)}, got "
                          f"{objective!r}")
+
     def derived():
         return mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS[objective], time_limit_s=None)
     key = (id(mapper), objective)
