@@ -71,6 +71,8 @@ import threading
 import time
 from pathlib import Path
 
+from _timeline import print_timeline, timeline_env
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--workers", "1"]
 """The tiny co-search's options (`run_cosearch.py`): one trial of a population of 4, one process."""
@@ -142,7 +144,7 @@ def _child_per_function() -> None:
     measured = dict(rows[1:])
     chain = chain_cost_s(steps, measured)
     first = max(chain, key=chain.get)
-    print(f"split by these costs (mappings.split_compile): "
+    print("split by these costs (mappings.split_compile): "
           + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
           + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     twice = _compiled_more_than_once()
@@ -329,10 +331,13 @@ def _wait_for_shares(out: Path, workers: int, timeout_s: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _first_trial_of_command(workers: int, cache: str) -> int:
-    """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial."""
+def _first_trial_of_command(workers: int, cache: str, timeline: bool = False) -> int:
+    """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial; with
+    `timeline`, each process's events as well (`_timeline_hook`, printed by `_print_timeline`)."""
     out = Path(cache) / "out"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
+    if timeline:
+        env = timeline_env(env, Path(cache))
     t0 = time.time()
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_cosearch.py"), "--out", str(out), "--workers",
                              str(workers)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -363,6 +368,8 @@ def _first_trial_of_command(workers: int, cache: str) -> int:
         print(f"worker {i}: " + (f"compiled {m.group(1)} of {m.group(2)} steps, {m.group(3)} s CPU" if m
                                   else "no split compile line in its log"))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if timeline:
+        print_timeline(Path(cache) / "timeline", t0, first)
     print(f"cold first trial ({workers} workers): {first:.1f} s wall to the first trial "
           f"(compile {' / '.join(shares)} s CPU per worker)")
     return 0
@@ -389,6 +396,9 @@ def main() -> int:
                     help="the warm-up's processes (default: its own, one per core)")
     ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
                     help="--per-function here and in DIR (a copy of the repository with a kernel change)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="with --workers N: each process's imports, plan, compile steps, compilations outside the "
+                         "plan and first trial, in wall time from the command's start")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
@@ -422,11 +432,16 @@ def main() -> int:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
                   flush=True)
             return _best_mapping(cache)
+    if args.workers > 1 and args.timeline:      # its folder kept: the events, and the cache the run built
+        cache = tempfile.mkdtemp(prefix="cold-timeline-")
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}/numba, "
+              f"events in {cache}/timeline (kept)", flush=True)
+        return _first_trial_of_command(args.workers, cache, timeline=True)
     if args.workers > 1:
         with tempfile.TemporaryDirectory() as cache:
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
                   flush=True)
-            return _first_trial_of_command(args.workers, cache)
+            return _first_trial_of_command(args.workers, cache, args.timeline)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         if args.passes:     # every pass in the one process listened to
