@@ -85,7 +85,7 @@ def _print_process(rows: list[dict], t0: float) -> None:
             print(f"{r['w0'] - t0:7.1f}-{r['w1'] - t0:6.1f} {r['c1'] - r['c0']:6.1f} CPU  {what}{r['name']}{when}")
     split = [r for r in rows if r["kind"] in ("split.start", "split.finish")]
     split_wall = sum(r["w1"] - r["w0"] for r in split)
-    steps_wall = sum(r["w1"] - r["w0"] for r in steps)
+    steps_wall = sum(r["w1"] - r["w0"] for r in steps if _inside(r, split))  # not those after the first trial
     before = [r for r in outside if not trials or r["w1"] <= trials[0]["w0"]]
     during = [r for r in outside if trials and _inside(r, trials[:1])]
     cpu = lambda rs: sum(r["c1"] - r["c0"] for r in rs)  # noqa: E731
@@ -99,4 +99,5 @@ def _print_process(rows: list[dict], t0: float) -> None:
           f"{split_wall - steps_wall:.1f} s wall; compiles outside the plan: {cpu(before):.1f} s CPU before the "
           f"first trial, {cpu(during):.1f} s CPU in it" + (
               f"; first trial {trials[0]['w0'] - t0:.1f}-{trials[0]['w1'] - t0:.1f} s "
-              f"({cpu(trials[:1]):.1f} s CPU)" if trials else ""))
+              f"({cpu(trials[:1]):.1f} s CPU; the process's CPU at its end {trials[0]['c1']:.1f} s)" if trials
+              else ""))

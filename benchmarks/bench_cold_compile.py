@@ -1,7 +1,7 @@
 """What a fresh clone's first run compiles: one default trial with an empty numba cache, and where the time goes.
 
     python benchmarks/bench_cold_compile.py [--top 15]
-    python benchmarks/bench_cold_compile.py --workers 2
+    python benchmarks/bench_cold_compile.py --workers 2 [--timeline]
     python benchmarks/bench_cold_compile.py --per-function
     python benchmarks/bench_cold_compile.py --best-mapping
     python benchmarks/bench_cold_compile.py --passes
@@ -17,7 +17,10 @@ with the compile helper a first search starts, `mappings.split_compile.compile_f
 empty numba cache, from the command's start to its first complete trial (wall time, with the load average: the
 worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
-CPU per worker)`.
+CPU per worker)`. With `--timeline`, before it, each process's events in wall seconds from the command's start
+(`_timeline_hook` records them in every process: imports, settings and plan, each shared compile step, waits, numba
+compilations outside the plan, the study's loading, the first trial) and the functions compiled in more than one
+process; the folder (events and the cache the run built) is kept and named.
 
 `--per-function` compiles the warm-up's plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
 callees, the decoder, the kernel's driver, the search, the warm starts; then the cost model's entry points,
@@ -375,6 +378,19 @@ def _first_trial_of_command(workers: int, cache: str, timeline: bool = False) ->
     return 0
 
 
+def _on_empty_cache(run, keep: bool = False) -> int:
+    """`run(folder)` on a new empty folder for numba's cache, after a line with the cores and the load; the folder is
+    removed after, or with `keep` kept and named (the timeline's events, the cache the run built)."""
+    if keep:
+        cache = tempfile.mkdtemp(prefix="cold-compile-")
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache in {cache} "
+              "(kept)", flush=True)
+        return run(cache)
+    with tempfile.TemporaryDirectory() as cache:
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}", flush=True)
+        return run(cache)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--top", type=int, default=15, help="compilations listed (default 15)")
@@ -403,6 +419,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.workers < 1:
         ap.error(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.timeline and args.workers < 2:
+        ap.error(f"--timeline needs --workers N with N >= 2 (the command's processes), got --workers {args.workers}")
     if args.child:
         if args.per_function:
             _child_per_function()
@@ -418,30 +436,14 @@ def main() -> int:
             ap.error(f"--compare: {args.compare} holds no benchmarks/bench_cold_compile.py (a copy of the repository)")
         return _compare(args.compare.resolve())
     if args.warm_up:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _after_warm_up(cache, args.warm_up_workers)
+        return _on_empty_cache(lambda cache: _after_warm_up(cache, args.warm_up_workers))
     if args.tiny:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _tiny(cache)
+        return _on_empty_cache(_tiny)
     if args.best_mapping:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _best_mapping(cache)
-    if args.workers > 1 and args.timeline:      # its folder kept: the events, and the cache the run built
-        cache = tempfile.mkdtemp(prefix="cold-timeline-")
-        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}/numba, "
-              f"events in {cache}/timeline (kept)", flush=True)
-        return _first_trial_of_command(args.workers, cache, timeline=True)
+        return _on_empty_cache(_best_mapping)
     if args.workers > 1:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _first_trial_of_command(args.workers, cache, args.timeline)
+        return _on_empty_cache(lambda cache: _first_trial_of_command(args.workers, cache, args.timeline),
+                               keep=args.timeline)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         if args.passes:     # every pass in the one process listened to
