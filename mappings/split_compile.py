@@ -113,7 +113,7 @@ class SplitCompile:
 
     `later`: steps its first trial does not call (no callee of another step). They come after every other step:
     `start()` leaves them, `finish()` takes one only while it waits for another worker's step and returns once the
-    others are done, and `finish_later()`, after the worker's first trial, takes those still free. So a worker with
+    others are done, and `finish_later()`, before the worker's second trial, takes those still free. So a worker with
     nothing else to compile starts its first trial rather than compile them first; a later step no worker has
     compiled when a trial calls it, numba compiles in that process."""
 
@@ -148,7 +148,7 @@ class SplitCompile:
         self.wall_s += time.monotonic() - t0
 
     def finish_later(self) -> None:
-        """Take the `later` steps no worker has taken (after this worker's first trial; not counted in `wall_s`):
+        """Take the `later` steps no worker has taken (before this worker's second trial; not in `wall_s`):
         one another worker holds is not waited for."""
         before = len(self.compiled)
         while (taken := self._take(later=True)) is not None:

@@ -187,6 +187,9 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if stop:
             break
         waiting_since = None
+        if split is not None and counts[TrialState.COMPLETE]:  # before a next trial, what the first one did not
+            split.finish_later()                                # wait for (`SplitCompile.later`)
+            split = None
         last.clear()
         try:
             study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
@@ -195,9 +198,6 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
                 raise
             continue   # another process ran the same queued trial to its end first: its result stands
         state = last.get("state", TrialState.FAIL)
-        if split is not None and state == TrialState.COMPLETE:  # what the first trial did not wait for
-            split.finish_later()                                 # (`SplitCompile.later`)
-            split = None
         counts[state] = counts.get(state, 0) + 1
         rejected_in_a_row = rejected_in_a_row + 1 if state == TrialState.PRUNED else 0
         if on_trial is not None:
