@@ -5,8 +5,7 @@
 build and run torch models, are imported on first use (PEP 562), because torch costs about 1 s of CPU to import and
 the default co-search, scored by OFA's predictor (read and run in numpy), never needs it in any of its processes.
 """
-from importlib import import_module
-
+from .._lazy import lazy_names
 from .base import AccuracyEstimator
 from .efficientnet_published import EfficientNetPublished
 from .ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, PREDICTOR_URL, OFAAccuracyPredictor, encode, find_predictor
@@ -19,18 +18,7 @@ _LAZY = {
 """The torch-backed names, by the module that defines them."""
 
 
-def __getattr__(name: str):
-    """PEP 562 lazy import of the torch-backed names."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nets.estimators' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch-backed names
 
 __all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "find_predictor", "encode", "ENV_VAR", "PREDICTOR_URL",
            "PACKAGED_PREDICTOR", "CalibratedProxy", "ANCHOR_TOP1", "DEFAULT_PROXY", "PROXIES", "ZenScore",
