@@ -117,14 +117,22 @@ class _Tensor:
 
 
 class _TensorPickler(pickle.Pickler):
+    """Pickles `_StorageRef`s as persistent ids: the zip format's, or the legacy one's with a `view` of the storage."""
+
+    def __init__(self, stream, legacy_view=False) -> None:
+        super().__init__(stream, protocol=2)
+        self.tail = (legacy_view,) if legacy_view is not False else ()
+
     def persistent_id(self, obj):
-        return ("storage", torch.FloatStorage, "0", "cpu", obj.numel) if isinstance(obj, _StorageRef) else None
+        if isinstance(obj, _StorageRef):
+            return ("storage", torch.FloatStorage, "0", "cpu", obj.numel, *self.tail)
+        return None
 
 
 def _archive(path, numel: int, offset: int, size: tuple, stride: tuple) -> None:
     """A zip-format weights file {"w": that tensor} over a storage of `numel` float32s 0, 1, 2, ..."""
     data = io.BytesIO()
-    _TensorPickler(data, protocol=2).dump({"w": _Tensor(numel, offset, size, stride)})
+    _TensorPickler(data).dump({"w": _Tensor(numel, offset, size, stride)})
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("archive/data.pkl", data.getvalue())
         z.writestr("archive/byteorder", b"little")
@@ -141,3 +149,26 @@ def test_offsets_and_strides_are_honoured_and_bounded(tmp_path):
         _archive(path, 40, offset, size, stride)     # past the storage's end, a negative stride, mismatched tuples
         with pytest.raises(pickle.UnpicklingError, match="tensor"):
             load_weights(path)
+
+
+def _legacy_file(path, numel: int, view, offset: int, size: tuple, stride: tuple) -> None:
+    """A legacy-format weights file {"w": that tensor} over `view` (None, or (key, offset, numel) in elements) of a
+    storage of `numel` float32s 0, 1, 2, ..."""
+    stream = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True}):
+        pickle.dump(header, stream, 2)
+    _TensorPickler(stream, legacy_view=view).dump({"w": _Tensor(numel, offset, size, stride)})
+    pickle.dump(["0"], stream, 2)
+    stream.write(numel.to_bytes(8, "little") + np.arange(numel, dtype="<f4").tobytes())
+    path.write_bytes(stream.getvalue())
+
+
+def test_legacy_storage_views_are_honoured_and_bounded(tmp_path):
+    path = tmp_path / "w.pth"
+    _legacy_file(path, 40, None, 5, (2, 3), (10, 3))
+    assert load_weights(path)["w"].tolist() == [[5, 8, 11], [15, 18, 21]]
+    _legacy_file(path, 40, ("v", 10, 20), 2, (3,), (4,))      # a view from element 10: elements 12, 16, 20
+    assert load_weights(path)["w"].tolist() == [12, 16, 20]
+    _legacy_file(path, 40, ("v", 35, 20), 2, (3,), (4,))      # the view has 5 elements: the tensor reaches past them
+    with pytest.raises(pickle.UnpicklingError, match="tensor reaches"):
+        load_weights(path)
