@@ -57,7 +57,9 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad, backwa
         raise pickle.UnpicklingError("a tensor with hooks or metadata is not plain weights")
     elements = storage.elements
     if 0 in size:
-        return np.zeros(size, dtype=elements.dtype)
+        empty = np.zeros(size, dtype=elements.dtype)
+        empty.flags.writeable = False
+        return empty
     last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= elements.size:
         raise pickle.UnpicklingError(f"a tensor reaches element {last} of a storage of {elements.size}")
@@ -135,13 +137,16 @@ def _read_legacy(stream: io.BytesIO, size_bytes: int):
         raise pickle.UnpicklingError("a torch weights file without its system information")
     little = bool(sys_info.get("little_endian", True))
     roots: dict[str, tuple[np.dtype, _Storage]] = {}
+    claimed = 0  # bytes of the storages met so far
 
     def storage(pid) -> _Storage:
         _, type_name, key, _, numel = pid[:5]
         dtype = _file_dtype(type_name, little)
         if key not in roots:
-            if numel * dtype.itemsize > size_bytes:
-                raise pickle.UnpicklingError(f"storage {key!r} of {numel} elements is larger than the file")
+            nonlocal claimed
+            claimed += numel * dtype.itemsize
+            if claimed > size_bytes:  # every storage's elements are in the file, after the pickles
+                raise pickle.UnpicklingError(f"storage {key!r}: the storages hold more than the file ({claimed} B)")
             roots[key] = (dtype, _Storage(np.zeros(numel, dtype.newbyteorder("="))))
         view = pid[5] if len(pid) > 5 else None
         if view is None:
