@@ -9,8 +9,7 @@ their projections), `nets.elementwise`, `nets.spaces` (each registered space by 
 `nets.ofa` and `nets.transformer` (the families' types), `nets.zoo` (one builder per reference network),
 `nets.estimators` (accuracy sources), `nets.registry` (the `Registry` every family of members uses).
 """
-from importlib import import_module
-
+from ._lazy import lazy_names
 from .layer import Layer, check_layer
 from .network import Network
 from .problem_shape import DIMS, N_AXES, TENSORS
@@ -26,18 +25,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """PEP 562 lazy import of the torch-backed names."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nets' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch-backed names
 
 __all__ = [
     "DIMS", "TENSORS", "N_AXES", "Layer", "check_layer", "Network",

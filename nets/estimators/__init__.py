@@ -1,14 +1,24 @@
 """Accuracy estimators behind one interface (`AccuracyEstimator`): OFA's published predictor, zero-cost proxies
-(raw, or calibrated onto top-1), and estimates from published figures. Imports torch."""
+(raw, or calibrated onto top-1), and estimates from published figures.
+
+`import nets.estimators` stays free of torch: the zero-cost proxies (and `CalibratedProxy` with its constants), which
+build and run torch models, are imported on first use (PEP 562), because torch costs about 1 s of CPU to import and
+the default co-search, scored by OFA's predictor (read and run in numpy), never needs it in any of its processes.
+"""
+from .._lazy import lazy_names
 from .base import AccuracyEstimator
-from .calibrated import ANCHOR_TOP1, DEFAULT_PROXY, PROXIES, CalibratedProxy
 from .efficientnet_published import EfficientNetPublished
-from .gradsign import GradSign
-from .naswot import NASWOT
 from .ofa_predictor import ENV_VAR, PACKAGED_PREDICTOR, PREDICTOR_URL, OFAAccuracyPredictor, encode, find_predictor
-from .synflow import SynFlow
 from .transformer_estimates import ParamsInterpolation, ScalingLawEstimate
-from .zen import ZenScore
+
+_LAZY = {
+    "CalibratedProxy": ".calibrated", "ANCHOR_TOP1": ".calibrated", "DEFAULT_PROXY": ".calibrated",
+    "PROXIES": ".calibrated", "ZenScore": ".zen", "GradSign": ".gradsign", "NASWOT": ".naswot", "SynFlow": ".synflow",
+}
+"""The torch-backed names, by the module that defines them."""
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch-backed names
 
 __all__ = ["AccuracyEstimator", "OFAAccuracyPredictor", "find_predictor", "encode", "ENV_VAR", "PREDICTOR_URL",
            "PACKAGED_PREDICTOR", "CalibratedProxy", "ANCHOR_TOP1", "DEFAULT_PROXY", "PROXIES", "ZenScore",

@@ -7,7 +7,6 @@ commit, the download URLs, the licence, the format and the check values).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from ..ofa.config import MBConfig
 from ..spaces.config import SubnetConfig
 from ..spaces.registry import get_space
+from ._weights_file import load_weights
 from .base import AccuracyEstimator
 
 PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
@@ -66,6 +66,34 @@ def encode(config: MBConfig | Mapping, space=PREDICTOR_SPACE) -> np.ndarray:
     return feats
 
 
+def _read_layers(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The MLP's (weight, bias) pairs in float64, from OFA's predictor file `path`, read without torch
+    (`_weights_file.load_weights`: plain tensors only, as `torch.load(weights_only=True)` reads); a file that is
+    not OFA's predictor, or holds NaN or infinite weights, is a one-line ValueError."""
+    try:
+        state = load_weights(path)
+    except Exception as exc:  # noqa: BLE001 - a foreign file: unpickling, zip and OS errors alike
+        raise ValueError(f"OFAAccuracyPredictor: {path} is not a weights file of plain tensors, read safely as "
+                         f"torch's weights_only=True reads ({type(exc).__name__}); expected OFA's predictor, "
+                         f"{FILE_NAME}") from None
+    if not isinstance(state, dict):
+        held = "Tensor" if isinstance(state, np.ndarray) else type(state).__name__  # the file's torch type
+        raise ValueError(f"OFAAccuracyPredictor: {path} holds a {held}, not OFA's predictor "
+                         f"(a state dict of tensors, {FILE_NAME})")
+    for key, shape in _SHAPES.items():
+        if key not in state or tuple(getattr(state[key], "shape", ())) != shape:
+            found = tuple(getattr(state[key], "shape", ())) if key in state else "missing"
+            raise ValueError(f"OFAAccuracyPredictor: {path} is not OFA's MBv3 predictor: "
+                             f"tensor {key!r} should have shape {shape}, found {found}")
+    layers = [tuple(np.ascontiguousarray(state[f"{i}.{part}"], np.float64) for part in ("weight", "bias"))
+              for i in (0, 2, 4, 6)]
+    for i, (weight, bias) in zip((0, 2, 4, 6), layers):
+        if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+            raise ValueError(f"OFAAccuracyPredictor: {path} is damaged: tensor {i}.weight or {i}.bias holds "
+                             f"NaN or infinite values; expected OFA's predictor, {FILE_NAME}")
+    return layers
+
+
 class OFAAccuracyPredictor(AccuracyEstimator):
     """Predicted ImageNet top-1 (fraction) of an ofa_mbv3_w1.2 subnet, from OFA's pretrained MLP
     Linear(128,400)-ReLU-Linear(400,400)-ReLU-Linear(400,400)-ReLU-Linear(400,1), run in numpy."""
@@ -77,8 +105,6 @@ class OFAAccuracyPredictor(AccuracyEstimator):
     def __init__(self, path: str | os.PathLike | None = None, space=PREDICTOR_SPACE) -> None:
         """`path`: the predictor file (`find_predictor`'s order); `space`: the `MBSpace` (or its name) whose configs
         it scores, OFA's MobileNetV3 w1.2."""
-        import torch  # only needed to read the checkpoint
-
         self.space = get_space(space)
 
         found = find_predictor(path)
@@ -87,28 +113,7 @@ class OFAAccuracyPredictor(AccuracyEstimator):
                                     f"reinstall cosearch, or download it from {PREDICTOR_URL} and point ${ENV_VAR} "
                                     "at it")
         self.path = found
-        try:  # weights_only: tensors and plain containers, never arbitrary pickled objects
-            with warnings.catch_warnings():  # torch warns about foreign pickle protocols: the error below says it
-                warnings.simplefilter("ignore")
-                state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - torch raises pickle, zip and runtime errors for foreign files
-            # torch's own message suggests weights_only=False, which would run the file's code: not repeated
-            raise ValueError(f"OFAAccuracyPredictor: {self.path} is not a weights file torch can load safely "
-                             f"(weights_only=True: {type(exc).__name__}); expected OFA's predictor, {FILE_NAME}") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"OFAAccuracyPredictor: {self.path} holds a {type(state).__name__}, not OFA's predictor "
-                             f"(a state dict of tensors, {FILE_NAME})")
-        for key, shape in _SHAPES.items():
-            if key not in state or tuple(getattr(state[key], "shape", ())) != shape:
-                found = tuple(getattr(state[key], "shape", ())) if key in state else "missing"
-                raise ValueError(f"OFAAccuracyPredictor: {self.path} is not OFA's MBv3 predictor: "
-                                 f"tensor {key!r} should have shape {shape}, found {found}")
-        self._layers = [(state[f"{i}.weight"].double().numpy(), state[f"{i}.bias"].double().numpy())
-                        for i in (0, 2, 4, 6)]
-        for i, (weight, bias) in zip((0, 2, 4, 6), self._layers):
-            if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
-                raise ValueError(f"OFAAccuracyPredictor: {self.path} is damaged: tensor {i}.weight or {i}.bias holds "
-                                 f"NaN or infinite values; expected OFA's predictor, {FILE_NAME}")
+        self._layers = _read_layers(self.path)
 
     def _forward(self, feats: np.ndarray) -> np.ndarray:
         x = feats

@@ -17,11 +17,12 @@ class OFAMobileNetV3Space(MBSpace):
     takes_predictor: ClassVar[bool] = True
 
     def accuracy_estimator(self, predictor: str | os.PathLike | None = None, seed: int = 0):
-        from nets.estimators.calibrated import CalibratedProxy  # torch
         from nets.estimators.ofa_predictor import OFAAccuracyPredictor, find_predictor
 
         path = find_predictor(predictor)
         if path is None:
+            from nets.estimators.calibrated import CalibratedProxy  # torch: only when the predictor is missing
+
             return CalibratedProxy(self, seed=seed, why="OFA's accuracy predictor file was not found")
         return OFAAccuracyPredictor(path, self)
 

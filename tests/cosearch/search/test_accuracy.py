@@ -1,4 +1,7 @@
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +75,36 @@ def test_transformer_spaces_use_labelled_estimates_that_a_space_can_replace():
         assert model.score(largest_config("vit_trained")) == 0.64
     finally:
         unregister_space("vit_trained")
+
+
+_TRIAL_SET_UP = """
+import sys
+import cosearch.command, cosearch.search.workers
+from cosearch.config import make_settings
+from cosearch.search.driver import check_feasible
+from cosearch.search.trial import TrialObjective
+settings = make_settings(out=sys.argv[1])
+assert check_feasible(settings).source.kind == "ofa_predictor"
+TrialObjective(settings)
+import nets.estimators
+assert "ZenScore" in dir(nets.estimators) and "torch" not in sys.modules
+print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+"""
+
+
+def test_the_default_co_search_sets_up_its_processes_without_torch(tmp_path):
+    """What the command and each worker import and build before a default trial (the settings' checks, the
+    accuracy model reading OFA's predictor, the trial's objective) leaves torch unimported: ~1 s of CPU a process."""
+    done = subprocess.run([sys.executable, "-c", _TRIAL_SET_UP, str(tmp_path / "out")], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parents[3], timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_torch_backed_estimators_still_import_by_name():
+    import nets.estimators as estimators
+
+    assert estimators.PROXIES["zen"] is estimators.ZenScore and estimators.DEFAULT_PROXY in estimators.PROXIES
+    assert set(estimators.__all__) <= set(dir(estimators))
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        estimators.Nope  # noqa: B018
