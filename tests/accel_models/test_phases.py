@@ -12,8 +12,7 @@ from accel_models.kernel.counts import moving_loops, spatial_loops
 from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axes
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.nest import check_shape, loop_nest
-from accel_models.kernel.phases import (CAND, DEPTH_BOUND, DEPTH_LOOP, POOL_WORDS, SPAN, link_candidates, phase_fills,
-                                        phase_stream)
+from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
 from accel_models.kernel.sweep import sweep, walk_sweep
 from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import uniform_instances
@@ -135,49 +134,6 @@ def test_a_cut_window_on_a_prime_map():
     out = np.empty((1, L + 1, 3, 2))
     _fills_both(layer_arrays(layer), accelerator_arrays(acc), cut, out)
     assert out[0, 1, 1, 0] == out[0, 1, 1, 1] == 17.0
-
-
-@njit
-def _phases_depths(layer, acc, maps, lvl, t):
-    """Mapping 0's phases' fills of (level lvl, tensor t) (no fan-out above it) and the tree's depths they used:
-    (fills, per depth its outermost loop, per depth its iterations)."""
-    ws = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-    _nest(layer, acc, maps, 0, ws)
-    M = ws.levels[lvl].start
-    pool = ws.memo[0].pool
-    F = phase_fills(t, ws.temporal, M, ws.levels[lvl].extents, layer, ws.sweep[0].origin, pool)
-    return F, pool[DEPTH_LOOP:DEPTH_LOOP + 4].copy(), pool[DEPTH_BOUND:DEPTH_BOUND + 4].copy()
-
-
-def test_a_run_of_loops_that_repeat_the_tile_is_one_depth():
-    """P=13, R=3, C=6: DRAM R=3, C=2, P=4 (outermost first) over the global buffer's P=4, C=3. The Outputs tile does
-    not move under R or C, neither is cut, so the two loops are one depth of 6 iterations above the cut P loop; the
-    Weights tile moves under both, so each is a depth of its own (P, which does not move it, repeats its leaves).
-    Either way the phases count what the walk does."""
-    layer = Layer(R=3, P=13, C=6, name="p13c6")
-    acc = get_preset("eyeriss")
-    L = acc.num_levels
-    R, P, C = DIMS.index("R"), DIMS.index("P"), DIMS.index("C")
-    zeros = np.zeros((1, L, 8), dtype=np.int64)
-    temporal = np.ones((1, L, 8), dtype=np.int64)
-    temporal[0, 0, R], temporal[0, 0, C], temporal[0, 0, P] = 3, 2, 4
-    temporal[0, 1, P], temporal[0, 1, C] = 4, 3
-    order = np.broadcast_to(np.arange(8), (1, L, 8)).copy()
-    order[0, 0] = [R, C, P] + [d for d in range(8) if d not in (R, C, P)]
-    arrays = MappingArrays(temporal, order, np.ones_like(temporal), np.ones_like(temporal), order.copy(),
-                           np.ones((1, L, 3), dtype=np.int64), zeros, zeros.copy(), zeros.copy())
-    cut = cut_to_bounds(arrays, layer.bounds)
-    assert cut.temporal_residual[0, 1, P] == 1
-    la, aa = layer_arrays(layer), accelerator_arrays(acc)
-    out = np.empty((1, L + 1, 3, 2))
-    _fills_both(la, aa, cut, out)
-    W, O = 0, 2
-    F, loops, bounds = _phases_depths(la, aa, cut, 1, O)
-    assert F == out[0, 1, O, 1] > 0
-    assert list(loops[:3]) == [0, 2, 3] and list(bounds[:2]) == [6, 4]     # R and C: one depth; then P; the leaves
-    F, loops, bounds = _phases_depths(la, aa, cut, 1, W)
-    assert F == out[0, 1, W, 1] > 0
-    assert list(loops[:3]) == [0, 1, 2] and list(bounds[:2]) == [3, 2]     # P, innermost, does not move it
 
 
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "shidiannao", "nvdla_256"])
