@@ -75,54 +75,36 @@ MAX_NODES = 1024
 # The composition's scratch. After a node's first move, the state the steps leave per outcome of that move is a
 # function of the last move alone: its outcome (a bit per outcome of the first move: 0 overlap, which leaves its
 # translation remembered and its overlap delta; 1 whole, which leaves no stride and the whole tile as delta), and,
-# shared by both, the last move's translation and delta geometry (its words and corner under either outcome, and
-# whether that delta is still kept). The state does not copy the last move's vectors: it holds where they are in the
-# pool (a child's record, or the node's step below, both fixed while the node is composed), and the iteration whose
-# child's base the corners are relative to (`_corner_now`). Whether the first move is known, whether no step was
-# taken yet, the sums and the sums at the start of the iteration, the outcomes simulated, then the state now and at
-# the start of the iteration (`ST`: the bits, then the shared last move).
+# shared by both, the last move's translation and delta geometry (its words and corner under either outcome,
+# relative to the current child's base, and whether that delta is still kept). Whether the first move is known,
+# whether no step was taken yet, the sums and the sums at the start of the iteration, the outcomes simulated, then
+# the state now and at the start of the iteration (`ST`: the bits, then the shared last move), vectors.
 SC_KNOWN, SC_ENTRY, SC_SUMS, SC_SEG = 0, 1, 2, 4
 SC_N_OUT = 6          # the outcomes simulated: 0 before the first move, 2, or 1 once both bits are equal
                       # (outcome 1 is outcome 0's then)
 SC_OFFSET = 7         # once merged: outcome 1's sums less outcome 0's
 SC_LINKS = 8          # link candidates are checked (a fan-out above the level)
-S_O, S_KEEP, S_LOV, S_LWH = 0, 2, 3, 4  # a state: the bits [2], whether its delta is kept, its words per outcome
-S_LT = 5              # pool offset of the last move's translation [A]
-S_LCO, S_LCW = 6, 7   # pool offsets of its delta's corner per outcome [A] (only where links are checked)
-S_AT = 8              # the iteration whose child's base those corners are relative to
-ST = 9
+S_O, S_KEEP, S_LOV, S_LWH, S_LT = 0, 2, 3, 4, 5     # a state: the bits [2], kept, words, translation [A]
+S_LCO = S_LT + A                      # [A]
+S_LCW = S_LCO + A                     # [A]
+ST = S_LCW + A
 SC_NOW = 9
 SC_BEFORE = SC_NOW + ST
-# The node's step (every step of its loop leaves the middle child's last tile, so they all share one translation,
-# and differ only by the child they enter: q = 0 the middle one, 1 the last one), computed once per node.
-SC_STILL = SC_BEFORE + ST             # [2] per q: the step is still (same corner and extents)
-SC_OK = SC_STILL + 2                  # [2] per q: no axis lost two words or more
-SC_OVER = SC_OK + 2                   # [2] per q: the words it brings after an overlap
-SC_WORDS = SC_OVER + 2                # [2] per q: the entered tile's words
-SC_T = SC_WORDS + 2                   # [A] the translation
-SC_CORNER = SC_T + A                  # [2 x A] per q: the overlap delta's corner, relative to the entered child's base
-SC_SHIFT = SC_CORNER + 2 * A
+SC_T = SC_BEFORE + ST
+SC_CORNER = SC_T + A
+SC_SHIFT = SC_CORNER + A
 SC_EXT = SC_SHIFT + A
 SC_CTX = SC_EXT + A
 SC_CLIP = SC_CTX + 8
-SC_CUT = SC_CLIP + 8                  # [8] the dims the bounds cut (`_reaches`), then per dim its index among them
-SC_CUTIX = SC_CUT + 8                 # [8] (-1: not cut)
-SC_RTAIL = SC_CUTIX + 8               # [8] every dim's reach at the leaves' depth
-SC_NCUT = SC_RTAIL + 8                # the count of cut dims
-SC_ZERO = SC_NCUT + 1                 # [A] zeros: the corner of a tile's whole delta, relative to the tile
+SC_ZERO = SC_CLIP + 8                 # [A] zeros: the corner of a tile's whole delta, relative to the tile
 SCRATCH = MAX_NODES * NODE            # where the scratch starts in the pool
 SPAN = SCRATCH + SC_ZERO + A          # [A]: per axis, the largest offset difference of two children (0: none)
 CAND = SPAN + A         # the link candidates [MAX_CAND x A]
 MAX_CAND = 2 * MAX_NEIGHBOUR_DIFFS
-REACH = CAND + MAX_CAND * A           # the cut dims' reach of every depth of the tree [8 x (loops + 1)]
-MAX_DEPTH = 8 * MAX_LEVELS
-DEPTH_DIM = REACH + 8 * (MAX_DEPTH + 1)   # per depth of the tree (`_reaches`): its loop's dim [MAX_DEPTH]
-DEPTH_STEP = DEPTH_DIM + MAX_DEPTH        # its step
-DEPTH_BOUND = DEPTH_STEP + MAX_DEPTH      # its iterations
-DEPTH_LOOP = DEPTH_BOUND + MAX_DEPTH      # the outermost of its temporal loops
-POOL_WORDS = DEPTH_LOOP + MAX_DEPTH
+REACH = CAND + MAX_CAND * A           # the reach of every temporal loop [8 x (loops + 1)]
+POOL_WORDS = REACH + 8 * (8 * MAX_LEVELS + 1)
 """Scratch words `phase_stream` needs: the nodes, the composition's scratch, the children's spread and the link
-candidates, the reaches and the tree's depths."""
+candidates, the reaches."""
 HIT = -1
 """`_step` / `_child`: a link may be taken; the stream is left to the walk."""
 NOW = SC_NOW
@@ -130,20 +112,20 @@ NOW = SC_NOW
 
 
 @njit(cache=True, inline="always")
-def _linkable(psize, po, lag, size, co, shift, pool, n_cand):
-    """Could a delta of `size` words at corner pool[co:] be served over a link after a delta of `psize` words at
-    corner pool[po:] less `lag` times `shift` (both corners then relative to one base): the same size (> 0) and
-    corners an offset difference among the candidates apart (first: within the children's spread on every axis)?"""
+def _linkable(psize, pc, po, size, c, co, pool, n_cand):
+    """Could a delta of `size` words at corner c[co:] be served over a link after a delta of `psize` words at
+    pc[po:]: the same size (> 0) and corners an offset difference among the candidates apart (first: within the
+    children's spread on every axis)?"""
     if size == 0 or psize != size:
         return False
     for a in range(A):
-        if abs(pool[co + a] - pool[po + a] + lag * shift[a]) > pool[SPAN + a]:
+        if abs(c[co + a] - pc[po + a]) > pool[SPAN + a]:
             return False
     for k in range(n_cand):
         b = CAND + k * A
         match = True
         for a in range(A):
-            if pool[co + a] - pool[po + a] + lag * shift[a] != pool[b + a]:
+            if c[co + a] - pc[po + a] != pool[b + a]:
                 match = False
                 break
         if match:
@@ -152,51 +134,44 @@ def _linkable(psize, po, lag, size, co, shift, pool, n_cand):
 
 
 @njit(cache=True, inline="always")
-def _may_link(pool, sc, v, size, co, i, shift, n_cand):
-    """`_linkable` for a delta at pool[co:] relative to iteration i's child, after the delta outcome v's state keeps
-    (none where the last move's delta is forgotten)."""
+def _may_link(sc, v, size, c, co, pool, n_cand):
+    """`_linkable` after the delta outcome v's state keeps (none where the last move's delta is forgotten)."""
     if sc[NOW + S_KEEP] == 0:
         return False
-    lag = i - sc[NOW + S_AT]
     if sc[NOW + S_O + v] == 0:
-        return _linkable(sc[NOW + S_LOV], sc[NOW + S_LCO], lag, size, co, shift, pool, n_cand)
-    return _linkable(sc[NOW + S_LWH], sc[NOW + S_LCW], lag, size, co, shift, pool, n_cand)
+        return _linkable(sc[NOW + S_LOV], sc, NOW + S_LCO, size, c, co, pool, n_cand)
+    return _linkable(sc[NOW + S_LWH], sc, NOW + S_LCW, size, c, co, pool, n_cand)
 
 
 @njit(cache=True, inline="always")
-def _same(pool, x, y):
-    """Are the A-vectors at pool[x:] and pool[y:] equal (the same place first)?"""
-    if x == y:
-        return True
-    for a in range(A):
-        if pool[x + a] != pool[y + a]:
-            return False
-    return True
-
-
-@njit(cache=True, inline="always")
-def _outcomes(pool, sc, t0, ok):
-    """R2 on a move by pool[t0:] (ok: no axis lost two words or more) after each outcome's state: 0 it reuses the
+def _outcomes(sc, T, t0, ok):
+    """R2 on a move by T[t0:] (ok: no axis lost two words or more) after each outcome's state: 0 it reuses the
     overlap (no stride remembered, or the remembered one, the last move's translation, repeated), 1 it brings the
     whole tile. Returns both (outcome 1's is outcome 0's where not simulated)."""
-    repeat = ok and _same(pool, sc[NOW + S_LT], t0)
+    repeat = ok
+    if repeat:
+        for a in range(A):
+            if sc[NOW + S_LT + a] != T[t0 + a]:
+                repeat = False
+                break
     o0 = 0 if repeat or sc[NOW + S_O] != 0 else 1
     o1 = 0 if repeat or sc[NOW + S_O + 1] != 0 else 1
     return o0, o1
 
 
 @njit(cache=True, inline="always")
-def _last_move(sc, keep, over, whole, t0, co, cw, i):
-    """The state's shared last move <- its translation at pool[t0:], kept or not, words under either outcome,
-    corners at pool[co:] / pool[cw:] relative to iteration i's child (only where links are checked: nothing else
-    reads a corner)."""
+def _last_move(sc, src, keep, over, whole, T, t0, cs, co, cw):
+    """The state's shared last move <- translation T[t0:], kept or not, words under either outcome, corners
+    src[co:] / src[cw:] (only where links are checked: nothing else reads a corner)."""
     sc[NOW + S_KEEP] = keep
     sc[NOW + S_LOV] = over
     sc[NOW + S_LWH] = whole
-    sc[NOW + S_LT] = t0
-    sc[NOW + S_LCO] = co
-    sc[NOW + S_LCW] = cw
-    sc[NOW + S_AT] = i
+    for a in range(A):
+        sc[NOW + S_LT + a] = T[t0 + a]
+    if sc[SC_LINKS] != 0:
+        for a in range(A):
+            sc[NOW + S_LCO + a] = src[co + a]
+            sc[NOW + S_LCW + a] = src[cw + a]
 
 
 @njit(cache=True, inline="always")
@@ -250,7 +225,8 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
     for v in range(2):
         sc[NOW + S_O + v] = pool[c + EXIT_O + v]
         sc[SC_SUMS + v] = pool[c + REST + v]
-    _last_move(sc, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], c + LAST_T, c + L_CO, c + L_CW, i)
+    _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
+               c + L_CW)
     sc[SC_KNOWN] = 1
     sc[SC_N_OUT] = 2
     _merge(sc)
@@ -270,43 +246,42 @@ def _child(pool, k, c, i, shift, sc, n_cand):
         _first_move_of_child(pool, k, c, i, shift, sc)
         sc[SC_ENTRY] = 0
         return 0
-    o0, o1 = _outcomes(pool, sc, c + FM_T, pool[c + FM_OK] != 0)
+    o0, o1 = _outcomes(sc, pool, c + FM_T, pool[c + FM_OK] != 0)
     if n_cand > 0 and pool[c + FM_ENTRY] != 0:
         for v in range(sc[SC_N_OUT]):
             o = o0 if v == 0 else o1
-            if _may_link(pool, sc, v, pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE],
-                         c + (FM_CO if o == 0 else FM_CW), i, shift, n_cand):
+            if _may_link(sc, v, pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE], pool,
+                         c + (FM_CO if o == 0 else FM_CW), pool, n_cand):
                 return HIT
     sc[SC_SUMS] += (pool[c + FM_OVER] if o0 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o0]
     sc[SC_SUMS + 1] += (pool[c + FM_OVER] if o1 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o1]
     sc[NOW + S_O] = pool[c + EXIT_O + o0]
     sc[NOW + S_O + 1] = pool[c + EXIT_O + o1]
-    _last_move(sc, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], c + LAST_T, c + L_CO, c + L_CW, i)
+    _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
+               c + L_CW)
     _merge(sc)
     return 0
 
 
 @njit(cache=True, inline="always")
-def _first_move_here(pool, k, q, qi, i, shift, sc, n_cand):
-    """Node k's first move is the step into child q (the node's step qi, at iteration i): its record, and the state
-    after it."""
+def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
+    """Node k's first move is the step into child q (at iteration i): its record, and the state after it."""
     pool[k + HAS_MOVE] = 1
-    pool[k + FM_OK] = sc[SC_OK + qi]
-    pool[k + FM_OVER] = sc[SC_OVER + qi]
-    pool[k + FM_WHOLE] = sc[SC_WORDS + qi]
+    pool[k + FM_OK] = 1 if ok else 0
+    pool[k + FM_OVER] = over
+    pool[k + FM_WHOLE] = words
     # the first tile's delta meets this one if no step came before (its first child is one tile) and it is kept
     pool[k + FM_ENTRY] = 1 if sc[SC_ENTRY] != 0 and pool[k + FIRST_FORGETS] == 0 else 0
     for a in range(A):
         pool[k + FM_T + a] = sc[SC_T + a]
     if n_cand > 0:
         for a in range(A):
-            pool[k + FM_CO + a] = sc[SC_CORNER + qi * A + a] + i * shift[a]
+            pool[k + FM_CO + a] = sc[SC_CORNER + a] + i * shift[a]
             pool[k + FM_CW + a] = i * shift[a]
     keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0    # the delta is kept for the next step's link
     sc[NOW + S_O] = 0
     sc[NOW + S_O + 1] = 1
-    _last_move(sc, keep, sc[SC_OVER + qi], sc[SC_WORDS + qi], SCRATCH + SC_T, SCRATCH + SC_CORNER + qi * A,
-               SCRATCH + SC_ZERO, i)
+    _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
     sc[SC_SUMS] = 0
     sc[SC_SUMS + 1] = 0
     sc[SC_KNOWN] = 1
@@ -314,64 +289,60 @@ def _first_move_here(pool, k, q, qi, i, shift, sc, n_cand):
 
 
 @njit(cache=True, inline="always")
-def _node_steps(pool, cm, cl, shift, sc):
-    """The node's steps, each from the middle child cm's last tile to the first of child q (`shift`: the loop's step
-    on the tensor's axes; q = 0 cm, 1 cl): their translation into sc[SC_T:], and per q whether the step is still,
-    whether no axis lost two words or more, the words it brings after an overlap and the entered tile's words; where
-    links are checked, its overlap delta's corner (`_delta_corner`)."""
+def _translation(pool, p, q, shift, sc):
+    """The step from child p's last tile to child q's first (`shift`: the loop's step on the tensor's axes): its
+    translation into sc[SC_T:], whether it is still (same corner and extents), whether no axis lost two words or
+    more, and the words q's tile shares with p's."""
+    still = True
+    ok = True
+    overlap = np.int64(1)
     for a in range(A):
-        sc[SC_T + a] = shift[a] - pool[cm + LAST_LO + a]
-    for qi in range(2 if cl != cm else 1):
-        q = cm if qi == 0 else cl
-        still = True
-        ok = True
-        overlap = np.int64(1)
-        for a in range(A):
-            T = sc[SC_T + a]
-            pext = pool[cm + LAST_EXT + a]
-            ext = pool[q + FIRST_EXT + a]
-            if T != 0 or pext != ext:
-                still = False
-            if pext - ext > 1:
-                ok = False
-            ov = min(T + ext, pext) - max(T, 0)
-            overlap *= ov if ov > 0 else 0
-        sc[SC_STILL + qi] = 1 if still else 0
-        sc[SC_OK + qi] = 1 if ok else 0
-        sc[SC_WORDS + qi] = pool[q + FIRST_WORDS]
-        sc[SC_OVER + qi] = pool[q + FIRST_WORDS] - overlap
-        if sc[SC_LINKS] != 0:
-            _delta_corner(pool, cm, q, shift, sc, SC_CORNER + qi * A)
+        T = shift[a] - pool[p + LAST_LO + a]
+        sc[SC_T + a] = T
+        pext = pool[p + LAST_EXT + a]
+        ext = pool[q + FIRST_EXT + a]
+        if T != 0 or pext != ext:
+            still = False
+        if pext - ext > 1:
+            ok = False
+        ov = min(T + ext, pext) - max(T, 0)
+        overlap *= ov if ov > 0 else 0
+    return still, ok, overlap
 
 
 @njit(cache=True, inline="always")
-def _step(pool, k, q, qi, i, shift, sc, n_cand):
-    """The step qi of node k's loop (`_node_steps`) into child q at iteration i, in node k's sequence. Returns 0 or
-    HIT (a link may be taken)."""
-    if sc[SC_STILL + qi] != 0:            # nothing brought: no delta left, the memory unchanged
+def _step(pool, k, p, q, i, shift, sc, n_cand):
+    """The step of node k's loop from child p's last tile to child q's first (q at iteration i), in node k's
+    sequence; the kept delta moves to q's base. Returns 0 or HIT (a link may be taken)."""
+    if n_cand > 0 and sc[SC_KNOWN] != 0:
+        for a in range(A):
+            sc[NOW + S_LCO + a] -= shift[a]
+            sc[NOW + S_LCW + a] -= shift[a]
+    still, ok, overlap = _translation(pool, p, q, shift, sc)
+    if still:                             # nothing brought: no delta left, the memory unchanged
         sc[SC_ENTRY] = 0
         sc[NOW + S_KEEP] = 0
         return 0
+    words = pool[q + FIRST_WORDS]
+    over = words - overlap
+    if n_cand > 0:
+        _delta_corner(pool, p, q, shift, sc, SC_CORNER)
     if sc[SC_KNOWN] == 0:
-        _first_move_here(pool, k, q, qi, i, shift, sc, n_cand)
+        _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand)
         sc[SC_ENTRY] = 0
         return 0
-    words = sc[SC_WORDS + qi]
-    over = sc[SC_OVER + qi]
-    corner = SCRATCH + SC_CORNER + qi * A
-    o0, o1 = _outcomes(pool, sc, SCRATCH + SC_T, sc[SC_OK + qi] != 0)
+    o0, o1 = _outcomes(sc, sc, SC_T, ok)
     if n_cand > 0:
         for v in range(sc[SC_N_OUT]):
             o = o0 if v == 0 else o1
-            if _may_link(pool, sc, v, over if o == 0 else words, corner if o == 0 else SCRATCH + SC_ZERO, i, shift,
-                         n_cand):
+            if _may_link(sc, v, over if o == 0 else words, sc, SC_CORNER if o == 0 else SC_ZERO, pool, n_cand):
                 return HIT
     sc[SC_SUMS] += over if o0 == 0 else words
     sc[SC_SUMS + 1] += over if o1 == 0 else words
     sc[NOW + S_O] = o0
     sc[NOW + S_O + 1] = o1
     keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0
-    _last_move(sc, keep, over, words, SCRATCH + SC_T, corner, SCRATCH + SC_ZERO, i)
+    _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
     _merge(sc)
     return 0
 
@@ -379,7 +350,7 @@ def _step(pool, k, q, qi, i, shift, sc, n_cand):
 @njit(cache=True, inline="always")
 def _finish(pool, k, c0, cl, n, shift, sc):
     """Node k's summary once its sequence is run: per outcome the rest and its last move's outcome, and the last
-    move (its vectors copied, its corners moved to k's base); its first and last tiles."""
+    move (its corners moved from the last child's base to k's); its first and last tiles."""
     if sc[SC_KNOWN] != 0:
         if sc[SC_N_OUT] == 1:
             sc[SC_SUMS + 1] = sc[SC_SUMS] + sc[SC_OFFSET]
@@ -390,14 +361,12 @@ def _finish(pool, k, c0, cl, n, shift, sc):
         pool[k + EXIT_KEEP] = sc[NOW + S_KEEP]
         pool[k + L_OVER] = sc[NOW + S_LOV]
         pool[k + L_WHOLE] = sc[NOW + S_LWH]
-        lt = sc[NOW + S_LT]
         for a in range(A):
-            pool[k + LAST_T + a] = pool[lt + a]
+            pool[k + LAST_T + a] = sc[NOW + S_LT + a]
         if sc[SC_LINKS] != 0:
-            co, cw, at = sc[NOW + S_LCO], sc[NOW + S_LCW], sc[NOW + S_AT]
             for a in range(A):
-                pool[k + L_CO + a] = pool[co + a] + at * shift[a]
-                pool[k + L_CW + a] = pool[cw + a] + at * shift[a]
+                pool[k + L_CO + a] = sc[NOW + S_LCO + a] + (n - 1) * shift[a]
+                pool[k + L_CW + a] = sc[NOW + S_LCW + a] + (n - 1) * shift[a]
     pool[k + FIRST_WORDS] = pool[c0 + FIRST_WORDS]
     for a in range(A):
         pool[k + FIRST_EXT + a] = pool[c0 + FIRST_EXT + a]
@@ -407,34 +376,34 @@ def _finish(pool, k, c0, cl, n, shift, sc):
 
 @njit(cache=True, inline="always")
 def _kept(sc, b, v):
-    """(words, pool offset of its corner) of the delta outcome v's state at sc[b:] keeps (0 words: none)."""
+    """(words, corner offset in sc) of the delta outcome v's state at sc[b:] keeps (0 words: none)."""
     if sc[b + S_KEEP] == 0:
-        return np.int64(0), sc[b + S_LCO]
+        return np.int64(0), b + S_LCO
     if sc[b + S_O + v] == 0:
-        return sc[b + S_LOV], sc[b + S_LCO]
-    return sc[b + S_LWH], sc[b + S_LCW]
+        return sc[b + S_LOV], b + S_LCO
+    return sc[b + S_LWH], b + S_LCW
 
 
 @njit(cache=True, inline="always")
-def _repeats(pool, sc, i, shift):
-    """After iteration i, do the outcomes' states equal those at its start (once merged, outcome 1 follows 0): the
-    same bits, the same stride remembered where one is, and where links are checked the same delta kept, each
-    corner relative to its child then (i now, i - 1 at the start)?"""
+def _repeats(sc):
+    """Do the outcomes' states equal those at the start of the iteration (once merged, outcome 1 follows 0): the
+    same bits, the same stride remembered where one is, and where links are checked the same delta kept?"""
     now, before = SC_NOW, SC_BEFORE
     for v in range(sc[SC_N_OUT]):
         if sc[now + S_O + v] != sc[before + S_O + v]:
             return False
-        if sc[now + S_O + v] == 0 and not _same(pool, sc[now + S_LT], sc[before + S_LT]):
-            return False
+        if sc[now + S_O + v] == 0:
+            for a in range(A):
+                if sc[now + S_LT + a] != sc[before + S_LT + a]:
+                    return False
         if sc[SC_LINKS] != 0:
             size, c = _kept(sc, now, v)
             bsize, bc = _kept(sc, before, v)
             if size != bsize:
                 return False
-            lag = (i - sc[now + S_AT]) - (i - 1 - sc[before + S_AT])
-            if size != 0 and (c != bc or lag != 0):
+            if size != 0:
                 for a in range(A):
-                    if pool[c + a] - pool[bc + a] - lag * shift[a] != 0:
+                    if sc[c + a] != sc[bc + a]:
                         return False
     return True
 
@@ -448,16 +417,14 @@ def _compose(pool, k, shift, sc, n_cand):
     cm = pool[k + CM]
     cl = pool[k + CL]
     sc[SC_KNOWN] = 0
-    sc[SC_N_OUT] = 0                      # no outcome until the first move
+    sc[SC_N_OUT] = 0                      # no outcome until the first move: `_step` moves no delta before it
     sc[SC_ENTRY] = 1
     pool[k + HAS_MOVE] = 0
     c0 = cm if n >= 2 else cl
     pool[k + FIRST_FORGETS] = pool[c0 + FIRST_FORGETS]
     pool[k + HAS_STEP] = 1 if n >= 2 or pool[c0 + HAS_STEP] != 0 else 0
-    if n >= 2:
-        _node_steps(pool, cm, cl, shift, sc)
     last = n - 2 if cm != cl else n - 1       # the iterations that repeat: the last too when its child is cm
-    ql = 1 if cm != cl else 0
+    prev = c0
     i = np.int64(0)
     while i < n:                          # one call site of `_step` and `_child` each: one inlined copy
         c = cl if i == n - 1 else cm
@@ -468,18 +435,18 @@ def _compose(pool, k, shift, sc, n_cand):
                 sc[SC_BEFORE + w] = sc[SC_NOW + w]
             sc[SC_SEG] = sc[SC_SUMS]
             sc[SC_SEG + 1] = sc[SC_SUMS + 1]
-        if i > 0 and _step(pool, k, c, ql if i == n - 1 else 0, i, shift, sc, n_cand) == HIT:
+        if i > 0 and _step(pool, k, prev, c, i, shift, sc, n_cand) == HIT:
             return HIT
         if _child(pool, k, c, i, shift, sc, n_cand) == HIT:
             return HIT
+        prev = c
         i += 1
         if not middle:
             continue
         if sc[SC_KNOWN] == 0:             # nothing moved: nor will any further middle iteration
             i = last + 1
-        elif was != 0 and _repeats(pool, sc, i - 1, shift):   # the same states again: every further middle
-            left = last + 1 - i                                # iteration adds the same
-            sc[NOW + S_AT] += left        # the state as it is after iteration `last`, relative to that child
+        elif was != 0 and _repeats(sc):   # the same states again: every further middle iteration adds the same
+            left = last + 1 - i
             sc[SC_SUMS] += left * (sc[SC_SUMS] - sc[SC_SEG])
             if sc[SC_N_OUT] == 2:
                 sc[SC_SUMS + 1] += left * (sc[SC_SUMS + 1] - sc[SC_SEG + 1])
@@ -489,120 +456,55 @@ def _compose(pool, k, shift, sc, n_cand):
 
 
 @njit(cache=True, inline="always")
-def _find_or_add(pool, lo, count, j, ctx, nc):
-    """The node of depth j with context ctx (its nc cut dims) among nodes lo..count-1, or a new one at `count`;
-    (index, count)."""
+def _find_or_add(pool, lo, count, j, ctx):
+    """The node of depth j with context ctx among nodes lo..count-1, or a new one at `count`; (index, count)."""
     for q in range(lo, count):
         k = q * NODE
         same = True
-        for i in range(nc):
-            if pool[k + CTX + i] != ctx[i]:
+        for d in range(8):
+            if pool[k + CTX + d] != ctx[d]:
                 same = False
                 break
         if same:
             return q, count
     k = count * NODE
     pool[k + J] = j
-    for i in range(nc):
-        pool[k + CTX + i] = ctx[i]
+    for d in range(8):
+        pool[k + CTX + d] = ctx[d]
     return count, count + 1
 
 
-@njit(cache=True, inline="always")
-def _reaches(t, temporal, M, tail, full, ax, bounds, origin, pool, sc):
-    """The cut dims and the tree's depths. Frame j's reach: the extents its iterations and tiles span from its base
-    (`sweep._first_frame`'s). A dim whose root context (the bound less `origin`) is its whole reach keeps its reach
-    as context at every depth, where its loops run their bound, so only the other dims, the cut ones, tell nodes
-    apart. Leaves the cut dims in sc[SC_CUT:] (their count at SC_NCUT, each dim's index among them or -1 at
-    SC_CUTIX), the reach of every dim at depth `tail` in sc[SC_RTAIL:] and the root's context in pool[CTX:].
-    The tree's depths are loops 0..tail-1, but a run of adjacent loops that neither move t nor run over a cut dim is
-    one depth: each repeats one child in place, its bound times, so the run repeats it the product of their bounds
-    times (the same sequence of tiles and steps, one node less a loop). Per depth its loop (DEPTH_DIM, DEPTH_STEP,
-    DEPTH_BOUND: the run's product, DEPTH_LOOP: the run's outermost loop) and the cut dims' reaches (nc a depth, at
-    pool[REACH:]). Returns (nc, the depths)."""
-    rt = sc[SC_RTAIL:SC_RTAIL + 8]
-    r0 = sc[SC_CTX:SC_CTX + 8]
-    for d in range(8):
-        rt[d] = full[d] if ax[t, d] >= 0 else 1
-    for j in range(M - 1, tail - 1, -1):
-        rt[temporal[j].dim] += (temporal[j].bound - 1) * temporal[j].step
-    for d in range(8):
-        r0[d] = rt[d]
-    for j in range(tail):
-        r0[temporal[j].dim] += (temporal[j].bound - 1) * temporal[j].step
-    nc = np.int64(0)
-    for d in range(8):
-        sc[SC_CUTIX + d] = -1
-        if bounds[d] - origin[d] < r0[d]:
-            sc[SC_CUT + nc] = d
-            sc[SC_CUTIX + d] = nc
-            pool[CTX + nc] = bounds[d] - origin[d]
-            nc += 1
-    sc[SC_NCUT] = nc
-    for i in range(nc):
-        pool[REACH + tail * nc + i] = rt[sc[SC_CUT + i]]
-    for j in range(tail - 1, -1, -1):
-        for i in range(nc):
-            pool[REACH + j * nc + i] = pool[REACH + (j + 1) * nc + i]
-        ci = sc[SC_CUTIX + temporal[j].dim]
-        if ci >= 0:
-            pool[REACH + j * nc + ci] += (temporal[j].bound - 1) * temporal[j].step
-    depth = np.int64(0)
-    run = False                           # the depth before is such a run
-    for j in range(tail):
-        lp = temporal[j]
-        repeats = ax[t, lp.dim] < 0 and sc[SC_CUTIX + lp.dim] < 0
-        if repeats and run:
-            pool[DEPTH_BOUND + depth - 1] *= lp.bound
-            continue
-        pool[DEPTH_DIM + depth] = lp.dim
-        pool[DEPTH_STEP + depth] = lp.step
-        pool[DEPTH_BOUND + depth] = lp.bound
-        pool[DEPTH_LOOP + depth] = j
-        depth += 1
-        run = repeats
-    pool[DEPTH_LOOP + depth] = tail
-    for e in range(1, depth + 1):         # the reach rows of the depths (a run's loops add nothing to a cut dim)
-        for i in range(nc):
-            pool[REACH + e * nc + i] = pool[REACH + pool[DEPTH_LOOP + e] * nc + i]
-    return nc, depth
-
-
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _build_tree(depths, nc, pool, sc):
-    """The distinct (depth, context) nodes of the frames of the tree's depths from the root context, top-down, depth
-    by depth (`_reaches`: each depth's loop, the nc cut dims' reaches, their contexts); each node's iteration count
-    and its middle and last children. Returns the node count, or -1 (too many nodes, or middle iterations that would
-    not share a context)."""
-    reach = pool[REACH:REACH + (depths + 1) * nc]
-    ctx = sc[SC_CTX:SC_CTX + 8]
+def _build_tree(temporal, tail, reach, bounds, origin, pool, ctx):
+    """The distinct (depth, context) nodes of the frames of loops 0..tail-1 from `origin`, top-down, depth by depth
+    (`reach[j * 8:]`: the dim extents frame j spans); each node's iteration count and its middle and last children.
+    Returns the node count, or -1 (too many nodes, or middle iterations that would not share a context)."""
+    for d in range(8):
+        pool[CTX + d] = min(bounds[d] - origin[d], reach[d])
     pool[J] = 0
     count = np.int64(1)
     lo = np.int64(0)                      # first node of the current depth
-    for j in range(depths):
-        step, bound = pool[DEPTH_STEP + j], pool[DEPTH_BOUND + j]
-        ci = sc[SC_CUTIX + pool[DEPTH_DIM + j]]   # the loop's dim among the cut ones (-1: not cut, runs its bound)
-        below = (j + 1) * nc
+    for j in range(tail):
+        lp = temporal[j]
+        dim, step = lp.dim, lp.step
         hi = count
         nxt = count                       # first node of depth j + 1
         for q in range(lo, hi):
             k = q * NODE
-            n = bound if ci < 0 else min(bound, (pool[k + CTX + ci] + step - 1) // step)
+            n = min(lp.bound, (pool[k + CTX + dim] + step - 1) // step)
             pool[k + N] = n
             pool[k + CM] = -1
-            for i in range(nc):
-                ctx[i] = min(pool[k + CTX + i], reach[below + i])
+            for d in range(8):
+                ctx[d] = min(pool[k + CTX + d], reach[(j + 1) * 8 + d])
             if n >= 2:                    # iterations 0..n-2: one context (checked at both ends)
-                if ci >= 0:
-                    first = ctx[ci]
-                    ctx[ci] = min(pool[k + CTX + ci] - (n - 2) * step, reach[below + ci])
-                    if ctx[ci] != first:
-                        return -1
-                c, count = _find_or_add(pool, nxt, count, j + 1, ctx, nc)
+                first = min(pool[k + CTX + dim], reach[(j + 1) * 8 + dim])
+                ctx[dim] = min(pool[k + CTX + dim] - (n - 2) * step, reach[(j + 1) * 8 + dim])
+                if ctx[dim] != first:
+                    return -1
+                c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
                 pool[k + CM] = c * NODE
-            if ci >= 0:
-                ctx[ci] = min(pool[k + CTX + ci] - (n - 1) * step, reach[below + ci])
-            c, count = _find_or_add(pool, nxt, count, j + 1, ctx, nc)
+            ctx[dim] = min(pool[k + CTX + dim] - (n - 1) * step, reach[(j + 1) * 8 + dim])
+            c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
             pool[k + CL] = c * NODE
             if count >= MAX_NODES:
                 return -1
@@ -612,24 +514,19 @@ def _build_tree(depths, nc, pool, sc):
 
 @njit(cache=True, inline="always")
 def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
-    """Leaf node k: one tile, the level's full tile cut by its context (a dim not cut: its reach at depth tail). Its
-    delta is forgotten when an innermost loop that does not move t runs a second iteration there
-    (`residual.leaf_step`): all loops here have end >= 2, so that is a context beyond the loop's step."""
+    """Leaf node k: one tile, the level's full tile cut by its context. Its delta is forgotten when an innermost
+    loop that does not move t runs a second iteration there (`residual.leaf_step`): all loops here have end >= 2,
+    so that is a context beyond the loop's step."""
     clip = sc[SC_CLIP:SC_CLIP + 8]
     ext = sc[SC_EXT:SC_EXT + A]
     for d in range(8):
-        clip[d] = min(full[d], sc[SC_RTAIL + d])
-    for i in range(sc[SC_NCUT]):
-        d = sc[SC_CUT + i]
-        clip[d] = min(full[d], pool[k + CTX + i])
+        clip[d] = min(full[d], pool[k + CTX + d])
     pool[k + FIRST_WORDS] = box(t, clip, coef, ext)
     pool[k + HAS_MOVE] = 0
     pool[k + HAS_STEP] = 0
     forgets = 0
     for j in range(tail, M if sc[SC_LINKS] != 0 else tail):
-        d = temporal[j].dim
-        ci = sc[SC_CUTIX + d]
-        if (sc[SC_RTAIL + d] if ci < 0 else pool[k + CTX + ci]) > temporal[j].step:
+        if pool[k + CTX + temporal[j].dim] > temporal[j].step:
             forgets = 1
     pool[k + FIRST_FORGETS] = forgets
     for a in range(A):
@@ -639,23 +536,23 @@ def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _summarize(t, temporal, M, tail, depths, full, layer, pool, count, n_cand):
-    """Every node's summary, bottom-up: leaves (one tile each, at depth `depths`; loops tail..M-1 repeat it), then
-    every node from its children. Returns 0 or HIT."""
+def _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand):
+    """Every node's summary, bottom-up: leaves (one tile each), then every node from its children. Returns 0 or
+    HIT."""
     sc = pool[SCRATCH:CAND]
     shift = sc[SC_SHIFT:SC_SHIFT + A]
     for q in range(count - 1, -1, -1):
         k = q * NODE
         j = pool[k + J]
-        if j == depths:
+        if j == tail:
             _leaf(pool, k, t, full, layer.coef, temporal, tail, M, sc)
             continue
-        dim = pool[DEPTH_DIM + j]
+        lp = temporal[j]
         for a in range(A):
             shift[a] = 0
-        a = layer.ax[t, dim]
+        a = layer.ax[t, lp.dim]
         if a >= 0:
-            shift[a] = layer.co[t, dim] * pool[DEPTH_STEP + j]
+            shift[a] = layer.co[t, lp.dim] * lp.step
         if _compose(pool, k, shift, sc, n_cand) == HIT:
             return HIT
     return 0
@@ -673,22 +570,29 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     for a in range(A):
         sc[SC_ZERO + a] = 0
     sc[SC_LINKS] = 1 if n_cand > 0 else 0
+    reach = pool[REACH:REACH + (M + 1) * 8]
+    # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
+    for d in range(8):
+        reach[M * 8 + d] = full[d] if ax[t, d] >= 0 else 1
+    for j in range(M - 1, -1, -1):
+        lp = temporal[j]
+        for d in range(8):
+            reach[j * 8 + d] = reach[(j + 1) * 8 + d]
+        reach[j * 8 + lp.dim] += (lp.bound - 1) * lp.step
     # The innermost loops tail..M-1 do not move t: their steps bring nothing and change no stride memory (still
     # steps), so a leaf is a tile with them (as `residual.leaf_step` takes them) and the tree stops at depth tail.
     tail = M
     while tail > 0 and ax[t, temporal[tail - 1].dim] < 0:
         tail -= 1
-    nc, depths = _reaches(t, temporal, M, tail, full, ax, layer.bounds, origin, pool, sc)
-    count = _build_tree(depths, nc, pool, sc)
-    if count < 0 or _summarize(t, temporal, M, tail, depths, full, layer, pool, count, n_cand) == HIT:
+    count = _build_tree(temporal, tail, reach, layer.bounds, origin, pool, sc[SC_CTX:SC_CTX + 8])
+    if count < 0 or _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand) == HIT:
         return -1.0
     # the stream's first tile is brought whole and leaves no stride: its first move reuses the overlap
     fills = pool[FIRST_WORDS]
     if pool[HAS_MOVE] != 0:
         fills += pool[FM_OVER] + pool[REST]
         if n_cand > 0 and pool[FM_ENTRY] != 0:
-            if _linkable(pool[FIRST_WORDS], SCRATCH + SC_ZERO, 0, pool[FM_OVER], FM_CO, sc[SC_SHIFT:SC_SHIFT + A], pool,
-                         n_cand):
+            if _linkable(pool[FIRST_WORDS], sc, SC_ZERO, pool[FM_OVER], pool, FM_CO, pool, n_cand):
                 return -1.0
     return float(fills)
 
