@@ -8,8 +8,10 @@ of `accesses.level_accesses`' residual branch that counts only some kinds of (le
 mask, so one compilation serves every stage): those no residual touches (`residual.whole_stream`: the perfect closed
 form), the others without a fan-out above them (the phases' closed form), those right under a fan-out (`sweep.sweep`),
 the MAC's (`sweep.uniform_stream`: its iterations counted once); each kind's CPU time per mapping is its stage's less
-the nest alone, best of 7. The last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must
-follow `level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
+the nest alone, best of 7. The streams under a fan-out are also split: their link candidates alone
+(`phases.link_candidates`), the candidates and the phases' fills with the link check, and the fills without it. The
+last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must follow
+`level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
 """
 import os
 import sys
@@ -28,7 +30,7 @@ from accel_models.kernel.driver import evaluate_one, max_children, new_outputs  
 from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.links import spatial_axes  # noqa: E402
 from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
-from accel_models.kernel.phases import phase_fills  # noqa: E402
+from accel_models.kernel.phases import link_candidates, phase_fills, phase_stream  # noqa: E402
 from accel_models.kernel.residual import whole_stream  # noqa: E402
 from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
@@ -38,10 +40,11 @@ from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding  # noqa: E402
 from nets import Layer  # noqa: E402
 
-PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE = 1, 2, 4, 8, 16
+PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
 """Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
-the phases' closed form (what a closed form there would cost without the links); WHOLE: the streams no residual
-touches, by the perfect closed form."""
+the phases' closed form (what a closed form there would cost without the links); CANDIDATES (with FANOUT_FILLS):
+their link candidates alone; LINKED (with FANOUT_FILLS): the candidates, then the phases with the link check; WHOLE:
+the streams no residual touches, by the perfect closed form."""
 
 
 @njit(_nrt=False)
@@ -74,7 +77,13 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
             if whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
                 kind = WHOLE
             if kind == FANOUT and mask & FANOUT_FILLS:
-                F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
+                pool = ws.memo[0].pool
+                if mask & (CANDIDATES | LINKED):
+                    F = float(link_candidates(t, spatial, n_sp, fanout[p, FAN_X], layer, scratch, ws.diffs, pool))
+                    if mask & LINKED and F >= 0.0:
+                        F = phase_stream(t, temporal, M, child.extents, layer, origin, pool, np.int64(F))
+                else:
+                    F = phase_fills(t, temporal, M, child.extents, layer, origin, pool)
                 tally[0] += F < 0.0
                 tally[FANOUT] += 1
                 continue
@@ -147,6 +156,8 @@ def main():
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
               ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
+              ("fan-out: link candidates", FANOUT_FILLS | CANDIDATES),
+              ("fan-out: candidates + linked", FANOUT_FILLS | LINKED),
               ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_one", -1)]
     for name, layer in layers.items():
         maps = _temporal_class(layer, eyeriss, n)
