@@ -1,10 +1,10 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
 share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
-`evolution.run_evolution` links the decoder (`decode_batch`) and calls the cost kernel's driver by address
-(`evaluate_range`, or `evaluate_range_perfect` for a mapper with `factors="perfect"`: `evolution.Search`), so the
-search's code and the driver's chain are steps apart that compile side by side; then a real search of `layer` on
-`accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full
+`evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver (`evaluate_range`, or
+`evaluate_range_perfect` for a mapper with `factors="perfect"`) by address (`evolution.Search`), so the search's
+code, the decoder and the driver's chain are steps apart that compile side by side; then a real search of `layer`
+on `accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full
 driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
 later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
@@ -45,8 +45,8 @@ their --per-function figures at load ~9 scaled to an idle core by the sweep's ra
 written whole (13.60 / 12.15 s and 10.27 / 12.43 s, load 6.7-7.1); `search` only loads."""
 
 SEARCH_CODE = "run_evolution"
-"""The step that compiles the search's own code (`evolution.run_evolution`, its driver passed by address: it links
-the decoder, not the cost kernel), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
+"""The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:
+it links neither), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
 SEARCH = "search"
 """The step that runs a real search (with the caller's mapping cache settings, so that whatever it calls has the
 searches' own types); it loads what the steps before it compiled."""
@@ -109,13 +109,13 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws, paths),
                                    PERFECT_DRIVER_STEPS))
-    # the search calls one driver (evolution.search_kernel) by address: the search's code compiles beside it
+    # the search calls the decoder and one driver (evolution.search_kernel) by address: its code compiles beside them
     code = []
     if search_args is not None:
-        pointer = search_kernel(factors).pointer(la, aa)
-        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), pointer),
-                            ("decode_batch", "helpers"))]
-    # the search also loads what its driver's paths point to (`kernel.driver_pointer`)
+        calls = search_kernel(factors).calls(la, aa, enc.tables)
+        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), calls),
+                            ("helpers",))]
+    # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     linked = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
