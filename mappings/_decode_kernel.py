@@ -607,7 +607,7 @@ def decode_scratch(n_levels):
                          np.empty(8, dtype=np.int64), np.zeros(8, dtype=np.bool_))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decode_batch(x, tables, outputs, scratch):
     """Decode genes x [B, n] (already clipped to [0,1]) into rows 0..B-1 of `outputs` (a `MappingArrays` of at least
     B rows), in place; `tables`: `Encoding.kernel_args()` (the module docstring says what its arrays hold);

@@ -377,7 +377,7 @@ def _restart(i, best_x, best_f, rng, local_restarts, local_sigma, sigma0, lam0, 
     run_best[i] = np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
                   hist_value, time_limit_s, calls):
