@@ -86,11 +86,13 @@ def _has_residual(maps, r):
 
 
 @njit(cache=True, inline="always")
-def _new_scored():
+def _new_scored(rows):
     """An empty table of the residual mappings scored in one search (`_score`): keys [SCORED_SLOTS + 1, 2] (columns
     `_HASH1`, `_HASH2`; row `_COUNT` counts the slots taken) and values [SCORED_SLOTS + 1, 3] (columns `_REASON`,
-    `_CYCLES`, `_ENERGY_PJ`), an open-addressing hash table."""
-    return np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3))
+    `_CYCLES`, `_ENERGY_PJ`), an open-addressing hash table; and the hashes of a batch's `rows` mappings [rows, 2]
+    (`_hash_rows`)."""
+    return (np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3)),
+            np.empty((rows, 2), dtype=np.int64))
 
 
 @njit(cache=True, inline="always")
@@ -107,12 +109,25 @@ def _slot_of(keys, h1, h2):
 
 
 @njit(cache=True, inline="always")
-def _known_slot(maps, r, keys):
-    """The slot holding mapping r's score if r has residual loops and was scored before, else -1."""
-    if not _has_residual(maps, r):
+def _hash_rows(maps, k, hashes):
+    """hashes[r] = the two hashes of mapping r (`_row_hashes`) for the rows 0..k-1 with residual loops, (0, 0) for a
+    perfect one (a first hash is never 0). Once per row: each inlined copy of the hashing is ~0.5 s of the search's
+    cold compile."""
+    for r in range(k):
+        h1, h2 = np.int64(0), np.int64(0)
+        if _has_residual(maps, r):
+            h1, h2 = _row_hashes(maps, r)
+        hashes[r, _HASH1] = h1
+        hashes[r, _HASH2] = h2
+
+
+@njit(cache=True, inline="always")
+def _known_slot(hashes, r, keys):
+    """The slot holding mapping r's score if r has residual loops (its hashes in `hashes`) and was scored before, else
+    -1."""
+    if hashes[r, _HASH1] == 0:
         return -1
-    h1, h2 = _row_hashes(maps, r)
-    s = _slot_of(keys, h1, h2)
+    s = _slot_of(keys, hashes[r, _HASH1], hashes[r, _HASH2])
     return s if keys[s, _HASH1] != 0 else -1
 
 
@@ -133,17 +148,18 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, calls
     (`scored`, `_new_scored`) and scored once: a row found there gets its reason, cycles and energy (what the
     fitness and the tally read), not its counts."""
     calls.decode(XD[:k], tables, maps, dscratch)
-    keys, vals = scored
+    keys, vals, hashes = scored
+    _hash_rows(maps, k, hashes)
     reason, cycles, energy_pj = _scores(out)
     lo = np.int64(0)                  # not Literal[int](0): the driver's type takes an int64
     for r in range(k + 1):
-        known = _known_slot(maps, r, keys) if r < k else -1
+        known = _known_slot(hashes, r, keys) if r < k else -1
         if known < 0 and r < k:
             continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
             calls.driver(lo, r, layer, acc, maps, out, ws, calls.paths)
             for q in range(lo, r):
-                _remember(maps, q, reason, cycles, energy_pj, keys, vals)
+                _remember(hashes, q, reason, cycles, energy_pj, keys, vals)
         if r < k:
             reason[r] = np.int64(vals[known, _REASON])
             cycles[r] = np.int64(vals[known, _CYCLES])
@@ -153,12 +169,12 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, calls
 
 
 @njit(cache=True, inline="always")
-def _remember(maps, r, reason, cycles, energy_pj, keys, vals):
-    """Keep the score of mapping r if it has residual loops, is not in the table yet and the table has room (half
-    its slots)."""
-    if keys[_COUNT, _HASH1] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
+def _remember(hashes, r, reason, cycles, energy_pj, keys, vals):
+    """Keep the score of mapping r if it has residual loops (its hashes in `hashes`), is not in the table yet and the
+    table has room (half its slots)."""
+    h1, h2 = hashes[r, _HASH1], hashes[r, _HASH2]
+    if keys[_COUNT, _HASH1] >= (keys.shape[0] - 1) // 2 or h1 == 0:
         return
-    h1, h2 = _row_hashes(maps, r)
     s = _slot_of(keys, h1, h2)
     if keys[s, _HASH1] != 0:
         return
@@ -401,7 +417,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     maps = _mapping_buffers(rows, n_levels)
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
-    scored = _new_scored()
+    scored = _new_scored(rows)
     dscratch = decode_scratch(n_levels)
     # the islands' state [K, n] / [K]: mean, diagonal covariance, the step's and the covariance's paths, step,
     # population, generations since the (re)start, generations without improvement, best fitness since the (re)start
