@@ -603,7 +603,8 @@ def decode_scratch(n_levels):
                          np.zeros(L, dtype=np.bool_), np.empty((2, 8), dtype=np.int64),
                          np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
                          np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
-                         np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_), np.zeros((3, 8), dtype=np.bool_),
+                         np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_),
+                         np.zeros((3, 8), dtype=np.bool_),
                          np.empty(8, dtype=np.int64), np.zeros(8, dtype=np.bool_))
 
 

@@ -4,8 +4,8 @@ share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compi
 `evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver (`evaluate_range`, or
 `evaluate_range_perfect` for a mapper with `factors="perfect"`) by address (`evolution.Search`), so the search's
 code, the decoder and the driver's chain are steps apart that compile side by side; then a real search of `layer`
-on `accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full
-driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
+on `accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The
+full driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
 later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
 from __future__ import annotations
@@ -30,19 +30,18 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.9, "evaluate_range": 5.4,
-    "helpers": 1.3, "run_evolution": 10.7, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 6.4, "evaluate_range": 5.4,
+    "helpers": 0.8, "run_evolution": 4.6, "search": 0.1, "search_perfect": 0.1, "warm_starts": 0.5,
     "evaluate_range_perfect": 4.7}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The steps around the paths passed by address
 (`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
-their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
-`run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
-(14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `decode_batch` and
-`run_evolution` as named steps are those figures times the ratios of their --per-function pairs against the kernels
-written whole (13.60 / 12.15 s and 10.27 / 12.43 s, load 6.7-7.1); `search` only loads."""
+their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s); the
+mapper's own steps (`decode_batch`, `helpers`, `run_evolution`: the search's code with its decoder and driver passed by
+address, `warm_starts`) are their --per-function figures at load 3.7-6.8 scaled the same way (19.3 / 31.6 s:
+10.46, 1.36, 7.61 and 0.84 s); `search` only loads."""
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:

@@ -1,9 +1,9 @@
 """The compiled kernel of the evolution strategy (`mappings.strategies.EvolutionStrategy`, the co-search's per-layer
 mapper): a sep-CMA-ES over the importance encoding whose whole run is compiled.
 
-Each generation of every island is sampled, decoded (`_decode_kernel`), scored by the cost kernel
-(`accel_models.kernel.evaluate_range`, passed in by address: `Search`) and used to update its island without leaving numba; one call
-runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
+Each generation of every island is sampled, decoded (`_decode_kernel.decode_batch`), scored by the cost kernel
+(`accel_models.kernel.evaluate_range`; both passed in by address: `Search`) and used to update its island without
+leaving numba; one call runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
 reference strategy "cmaes" and is compared against this one in the tests), because that package's
 per-candidate Python calls (ask / tell / should_stop) were measured at about half of a co-search
 trial's time, against 7% for the cost kernel itself (docs/performance.md).
