@@ -41,7 +41,7 @@ from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
-from mappings._decode_kernel import decode_batch  # noqa: E402
+from mappings._decode_kernel import decode_batch, decode_scratch  # noqa: E402
 from nets import Layer  # noqa: E402
 
 
@@ -221,11 +221,12 @@ for name, layer in layers.items():
     print(f"  decode (Encoding.decode, perfect factors): {best / N * 1e9:,.0f} ns/mapping CPU")
     rows = 256
     buffers = MappingArrays.empty(rows, eyeriss.num_levels)
+    scratch = decode_scratch.py_func(eyeriss.num_levels)
     best = 1e9
     for _ in range(3):
         c0 = time.process_time()
         for i in range(0, N - rows + 1, rows):
-            decode_batch(genes[i:i + rows], *enc.tables, *buffers)
+            decode_batch(genes[i:i + rows], enc.tables, buffers, scratch)
         best = min(best, time.process_time() - c0)
     print(f"  decode_batch, {rows} rows into reused buffers (the search loop's way): "
           f"{best / (N // rows * rows) * 1e9:,.0f} ns/mapping CPU")

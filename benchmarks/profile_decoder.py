@@ -32,10 +32,7 @@ from nets import Layer  # noqa: E402
 STEPS = ["reset, keep, residual ends, auto keep", "loop orders", "spatial factors (greedy)", "axis fill",
          "temporal factors (nearest)", "capacity check", "repair search"]
 EDITS = [  # (text of the kernel, its staged form, how many times it occurs)
-    ("sx_residual, sy_residual):", "sx_residual, sy_residual, stage):", 1),
-    ("sy_residual), scratch)", "sy_residual), scratch, stage)", 1),
-    ("def _decode_rows(genes, problem, divisors, outputs, scratch):",
-     "def _decode_rows(genes, problem, divisors, outputs, scratch, stage):", 1),
+    ("def decode_batch(x, tables, outputs, scratch):", "def decode_batch(x, tables, outputs, scratch, stage):", 1),
     ("        _loop_orders(b, x,", "        if stage >= 1:\n            _loop_orders(b, x,", 1),
     ("        for fi in range(fan_levels.shape[0]):", "        for fi in range(fan_levels.shape[0] if stage >= 2 else 0):",
      1),
@@ -79,15 +76,16 @@ def main() -> None:
             enc = Encoding(layer, eyeriss, factors=factors)
             genes = np.random.default_rng(0).random((N, enc.size))
             buffers = MappingArrays.empty(rows, eyeriss.num_levels)
+            scratch = kernel.decode_scratch.py_func(eyeriss.num_levels)
             prev = 0.0
             print(f"{name}, {factors} factors:")
             for stage, step in enumerate(STEPS):
-                kernel.decode_batch(genes[:rows], *enc.tables, *buffers, stage)
+                kernel.decode_batch(genes[:rows], enc.tables, buffers, scratch, stage)
                 best = 1e9
                 for _ in range(5):
                     c0 = time.process_time()
                     for i in range(0, N - rows + 1, rows):
-                        kernel.decode_batch(genes[i:i + rows], *enc.tables, *buffers, stage)
+                        kernel.decode_batch(genes[i:i + rows], enc.tables, buffers, scratch, stage)
                     best = min(best, time.process_time() - c0)
                 ns = best / (N // rows * rows) * 1e9
                 print(f"  {stage} {step:40s} {ns:6.0f}  (+{ns - prev:4.0f})")

@@ -1,4 +1,4 @@
-"""The compiled decoder: `Encoding.decode` one x at a time in numba, for the mappers' hot loop.
+"""The compiled decoder: `Encoding.decode` one x at a time in numba, for the mappers' hot loop (`decode_batch`).
 
 Same steps, same arithmetic and the same tie-breaking as the numpy reference
 (`Encoding._decode_numpy`), which the tests hold it equal to: keep/bypass, loop orders (a stable
@@ -6,14 +6,37 @@ sort of the importances, highest first), spatial factors in rank order and the a
 temporal factors from the innermost level out (each level's loops innermost first) with the capacity repair, and in
 residual mode the canonical residual ends. Every log comes from the divisor table (`_factorize.DivisorTable`: divisors
 and balanced tiles).
+
+A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is a prefix of the
+divisors: those within the fan-out left (spatial), or those that leave every bounded level room (temporal; tiles only
+grow with the factor). So the nearest allowed divisor is the nearest one if allowed, else the largest allowed one,
+found by bisection: the numpy reference's scan, without scanning.
+
+The tables (`Encoding.kernel_args()`, names as `decode_batch` unpacks them): qdivs / qtiles / div_at are the divisor
+table's quotient rows and each divisor's index among the tiles (`DivisorTable.quotient_rows`, `tile_quotient_rows`,
+`divisor_tile_index`): what is left of a dim is carried as its table row, the next row read from them after each
+factor. pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free factors
+multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost factor being fixed); all
+zero: the unconstrained decode. residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual
+factors"): where a limit binds (the nearest divisor is above what is left of the axis, or overflows a buffer at a
+level at or above d's outermost spatial loop) the factor is the largest balanced tile within the limit (`ttiles`, the
+balanced tiles of each table value) when it beats the largest divisor, and what is left of d is then ceil(left /
+factor); the fill picks among balanced tiles; the residual ends are F3's canonical ones (`canonical_residuals_into`).
+The residual fields are written for every row (0 = perfect); all zero: the perfect decode. `full`: the layer's bounds
+(tiles are cut there, rule F6).
 """
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from typing import NamedTuple
 
+import numpy as np
+from numba import njit, typeof, types
+
+from accel_models import MappingArrays
 from accel_models.geometry import box, fits, project
+from accel_models.kernel import FunctionPointer
 from accel_models.kernel_views import borrow
+from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 _UNUSED = -1.0
 KEEP_AUTO = (0.4, 0.6)
@@ -319,50 +342,6 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
                     keep[b, l, t] = 0
 
 
-@njit(cache=True)
-def decode_batch(x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep,
-                 bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs,
-                 tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok,
-                 full_bounds, temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual):
-    """Decode genes x [B, n] (already clipped to [0,1]) into the MappingArrays fields, in place.
-
-    A factor is the divisor nearest (in log) to its gene's target among those allowed. What is allowed is
-    a prefix of the divisors: those within the fan-out left (spatial), or those that leave every bounded
-    level room (temporal; tiles only grow with the factor). So the nearest allowed divisor is the nearest
-    one if allowed, else the largest allowed one, found by bisection: the numpy reference's scan, without
-    scanning.
-
-    qdivs / qtiles / div_at: the table's quotient rows and each divisor's index among the tiles
-    (`DivisorTable.quotient_rows`, `tile_quotient_rows`, `divisor_tile_index`): what is left of a dim is carried as
-    its table row, the next row read from them after each factor.
-
-    pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free
-    factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost
-    factor being fixed). All zero: the unconstrained decode.
-
-    residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual factors"): where a limit binds (the
-    nearest divisor is above what is left of the axis, or overflows a buffer at a level at or above d's outermost
-    spatial loop) the factor is the largest balanced tile within the limit (`ttiles`, the balanced tiles of each
-    table value) when it beats the largest divisor, and what is left of d is then ceil(left / factor); the fill
-    picks among balanced tiles; the residual ends are F3's canonical ones (`canonical_residuals_into`). The residual
-    fields are written for every row (0 = perfect).
-    full_bounds: the layer's bounds (tiles are cut there, rule F6). residual_ok all zero: the perfect decode.
-    """
-    L = temporal.shape[1]
-    scratch = (np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
-               np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64), np.empty(3, dtype=np.int64),
-               np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64), np.zeros(L, dtype=np.bool_),
-               np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-               np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
-               np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_), np.zeros((3, 8), dtype=np.bool_))
-    _decode_rows((x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus,
-                  default_keep),
-                 (bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels),
-                 (tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s,
-                  rest_at, residual_ok, full_bounds),
-                 (temporal, order, sx, sy, sorder, keep, temporal_residual, sx_residual, sy_residual), scratch)
-
-
 @njit(cache=True, no_cpython_wrapper=True)
 def _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel, bounded, e2,
                     box_axes):
@@ -372,6 +351,7 @@ def _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, 
     `decode_batch`'s compile."""
     for d in range(8):
         start[d] = _row_of(tvalues, bounds[d])
+        live[d] = False
     for ai in range(active.shape[0]):
         live[active[ai]] = True
     any_residual = False
@@ -472,7 +452,9 @@ def _greedy_spatial_factor(gene, vi, used, fan, residual, tvalues, tdivs, tcount
         return f, bj
     if not binds:
         return f, div_at[vi, bj]
-    f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], fan // used)))
+    # at least 1: fixed factors may have used more than the fan-out (then no tile is larger than f), and the
+    # decoder must not raise (the search calls it by address, which passes no exception back)
+    f = max(f, _ceil_div(tvalues[vi], _ceil_div(tvalues[vi], max(fan // used, 1))))
     return f, _index_of(ttiles, vi, ttcounts[vi], f)
 
 
@@ -585,23 +567,69 @@ def _temporal_factor(b, l, d, gene, vi, tiles_ok, tcounts, tlogs, tlogv, tdivs, 
     return tdivs[vi, lo], qdivs[vi, lo]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def _decode_rows(genes, problem, divisors, outputs, scratch):
-    """`decode_batch`'s loop, on borrowed views of its arguments (see `accel_models.kernel_views`: the calls it
-    makes per factor would otherwise take a reference on every array they are passed); the caller owns them all
-    for the call. Per row: keep genes, loop orders, spatial factors in rank order with the axis fill, temporal
-    factors innermost level first (each level's loops innermost first: inner ones claim room first) with the
-    capacity repair, then the residual ends and the auto keep."""
-    x, order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep = borrow(genes)
-    bounds, coef, fanout, allowed, capacity, tcap, active, fan_levels = borrow(problem)
-    tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, \
-        residual_ok, full = borrow(divisors)
+class DecodeScratch(NamedTuple):
+    """The decoder's working arrays (`decode_batch`), overwritten by every row: int64 unless said otherwise."""
+
+    imp: np.ndarray           # [8] float: one level's importance (or rank) keys
+    perm: np.ndarray          # [8]: the dims sorted by those keys
+    rem: np.ndarray           # [8]: per dim, the table row of what is left of its bound
+    ext: np.ndarray           # [8]: per dim, the tile extent below the level being decoded
+    e2: np.ndarray            # [8]: a tile's extents under test
+    box_axes: np.ndarray      # [5]: `geometry.box`'s per-axis extents
+    tiles: np.ndarray         # [3]: the tensors' tile sizes (words)
+    used: np.ndarray          # [2]: per fan-out axis, the factors taken
+    mult: np.ndarray          # [L, 8]: the product of the spatial factors from each level to the one decoded
+    bounded: np.ndarray       # [L] bool: the level has a capacity
+    ax_dims: np.ndarray       # [2, 8]: per axis, the dims given greedy spatial factors
+    ax_vi: np.ndarray         # [2, 8]: their table rows before those factors
+    ax_j: np.ndarray          # [2, 8]: their factors' indices in those rows (-1: moved to the other axis)
+    n_ax: np.ndarray          # [2]: how many dims each axis lists
+    pinned: np.ndarray        # [2]: per axis, the product of the fixed spatial factors
+    cand: np.ndarray          # [16]: the fill's candidate dims
+    reach: np.ndarray         # [8]: per dim, the outermost level with a spatial loop of it
+    auto: np.ndarray          # [L, 3] bool: the (level, tensor) pairs whose keep is decided at the end
+    rel: np.ndarray           # [3, 8] bool: dim d indexes tensor t
+    start: np.ndarray         # [8]: per dim, the table row of its bound
+    live: np.ndarray          # [8] bool: the dim has loops (its bound is above 1)
+
+
+@njit(cache=True, inline="always")
+def decode_scratch(n_levels):
+    """A `DecodeScratch` for an accelerator of `n_levels` levels (its `.py_func` builds one in Python)."""
+    L = n_levels
+    return DecodeScratch(np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
+                         np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64),
+                         np.empty(3, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64),
+                         np.zeros(L, dtype=np.bool_), np.empty((2, 8), dtype=np.int64),
+                         np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
+                         np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
+                         np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_),
+                         np.zeros((3, 8), dtype=np.bool_),
+                         np.empty(8, dtype=np.int64), np.zeros(8, dtype=np.bool_))
+
+
+@njit(cache=True, _nrt=False)
+def decode_batch(x, tables, outputs, scratch):
+    """Decode genes x [B, n] (already clipped to [0,1]) into rows 0..B-1 of `outputs` (a `MappingArrays` of at least
+    B rows), in place; `tables`: `Encoding.kernel_args()` (the module docstring says what its arrays hold);
+    `scratch`: a `DecodeScratch` (`decode_scratch`) for the accelerator's levels. Per row: keep genes, loop orders,
+    spatial factors in rank order with the axis fill, temporal factors innermost level first (each level's loops
+    innermost first: inner ones claim room first) with the capacity repair, then the residual ends and the auto keep.
+
+    The search calls it by address (`decoder_pointer`), so one compile serves it and `Encoding.decode`, and it
+    raises nothing (a call by address passes no exception back; its integer divisions are by factors, bounds and
+    fan-outs, all at least 1). Every array is borrowed (`accel_models.kernel_views`: the calls it makes per factor
+    would otherwise take a reference on each array they are passed): the caller owns them all for the call."""
+    x = borrow(x)
+    order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep, bounds, coef, \
+        fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, \
+        ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok, full = borrow(tables)
     temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
-    imp, perm, rem, ext, e2, box_axes, tiles, used, mult, bounded, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, \
-        auto, rel = borrow(scratch)
+    s = borrow(scratch)
+    imp, perm, rem, ext, e2, box_axes, tiles, used = s.imp, s.perm, s.rem, s.ext, s.e2, s.box_axes, s.tiles, s.used
+    mult, bounded, ax_dims, ax_vi, ax_j, n_ax = s.mult, s.bounded, s.ax_dims, s.ax_vi, s.ax_j, s.n_ax
+    pinned, cand, reach, auto, rel, start, live = s.pinned, s.cand, s.reach, s.auto, s.rel, s.start, s.live
     L = temporal.shape[1]
-    start = np.empty(8, dtype=np.int64)
-    live = np.zeros(8, dtype=np.bool_)
     any_residual = _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel,
                                    bounded, e2, box_axes)
     for b in range(x.shape[0]):
@@ -645,3 +673,21 @@ def _decode_rows(genes, problem, divisors, outputs, scratch):
                     canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt, rx, ry)
         if any_auto:
             _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap, full, e2, tiles, box_axes)
+
+
+_POINTER: list = []
+"""The process's `decoder_pointer` (one: the tables' types are the same for every encoding)."""
+
+
+def decoder_pointer(tables: tuple, n_levels: int) -> FunctionPointer:
+    """`decode_batch` by address for an encoding's `tables` (`Encoding.kernel_args()`), as the search calls it:
+    decode(x [B, n] float64, tables, a `MappingArrays` of int64 arrays, a `DecodeScratch`). Every encoding's tables
+    have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per process; building it
+    compiles nothing."""
+    if not _POINTER:
+        ensure_fresh_kernel_cache()
+        genes = np.empty((1, 1))
+        sig = types.none(typeof(genes), typeof(tables), typeof(MappingArrays.empty(1, n_levels)),
+                         typeof(decode_scratch.py_func(n_levels)))
+        _POINTER.append(FunctionPointer(decode_batch, sig))
+    return _POINTER[0]

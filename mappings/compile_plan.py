@@ -1,11 +1,11 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
 share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
-`evolution.run_evolution` links the decoder (`decode_batch`) and calls the cost kernel's driver by address
-(`evaluate_range`, or `evaluate_range_perfect` for a mapper with `factors="perfect"`: `evolution.Search`), so the
-search's code and the driver's chain are steps apart that compile side by side; then a real search of `layer` on
-`accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full
-driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
+`evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver (`evaluate_range`, or
+`evaluate_range_perfect` for a mapper with `factors="perfect"`) by address (`evolution.Search`), so the search's
+code, the decoder and the driver's chain are steps apart that compile side by side; then a real search of `layer`
+on `accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The
+full driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
 later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
 """
 from __future__ import annotations
@@ -30,23 +30,22 @@ COMPILE_COST_S = {
     "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.9, "evaluate_range": 5.4,
-    "helpers": 1.3, "run_evolution": 10.7, "search": 0.1, "search_perfect": 0.1, "warm_starts": 2.3,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 6.4, "evaluate_range": 5.4,
+    "helpers": 0.8, "run_evolution": 4.6, "search": 0.1, "search_perfect": 0.1, "warm_starts": 0.5,
     "evaluate_range_perfect": 4.7}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
 `python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The steps around the paths passed by address
 (`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
-their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
-`run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
-(14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `decode_batch` and
-`run_evolution` as named steps are those figures times the ratios of their --per-function pairs against the kernels
-written whole (13.60 / 12.15 s and 10.27 / 12.43 s, load 6.7-7.1); `search` only loads."""
+their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s); the
+mapper's own steps (`decode_batch`, `helpers`, `run_evolution`: the search's code with its decoder and driver passed by
+address, `warm_starts`) are their --per-function figures at load 3.7-6.8 scaled the same way (19.3 / 31.6 s:
+10.46, 1.36, 7.61 and 0.84 s); `search` only loads."""
 
 SEARCH_CODE = "run_evolution"
-"""The step that compiles the search's own code (`evolution.run_evolution`, its driver passed by address: it links
-the decoder, not the cost kernel), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
+"""The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:
+it links neither), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
 SEARCH = "search"
 """The step that runs a real search (with the caller's mapping cache settings, so that whatever it calls has the
 searches' own types); it loads what the steps before it compiled."""
@@ -109,13 +108,13 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws, paths),
                                    PERFECT_DRIVER_STEPS))
-    # the search calls one driver (evolution.search_kernel) by address: the search's code compiles beside it
+    # the search calls the decoder and one driver (evolution.search_kernel) by address: its code compiles beside them
     code = []
     if search_args is not None:
-        pointer = search_kernel(factors).pointer(la, aa)
-        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), pointer),
-                            ("decode_batch", "helpers"))]
-    # the search also loads what its driver's paths point to (`kernel.driver_pointer`)
+        calls = search_kernel(factors).calls(la, aa, enc.tables)
+        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), calls),
+                            ("helpers",))]
+    # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     linked = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),

@@ -105,7 +105,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
-from ._decode_kernel import KEEP_AUTO, decode_batch
+from ._decode_kernel import KEEP_AUTO, decode_batch, decode_scratch
 from ._encode_kernel import encode_into
 from ._factorize import DivisorTable, axis_shares, balanced_tiles, divisor_share, divisors
 from .mapping import Mapping
@@ -437,7 +437,7 @@ class Encoding:
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
             ensure_fresh_kernel_cache()
-            decode_batch(np.ascontiguousarray(x), *self.tables, *out)
+            decode_batch(np.ascontiguousarray(x), self.tables, out, self._decode_scratch)
             return out
         return self._decode_numpy(x)
 
@@ -446,8 +446,14 @@ class Encoding:
         """`kernel_args()`, built once."""
         return self.kernel_args()
 
+    @cached_property
+    def _decode_scratch(self):
+        """The compiled decoder's working arrays (`_decode_kernel.DecodeScratch`), reused by every `decode` (a
+        compiled call holds the GIL: no two run at once)."""
+        return decode_scratch.py_func(self.accelerator.num_levels)
+
     def kernel_args(self) -> tuple:
-        """The encoding's tables as plain arrays, in `_decode_kernel.decode_batch`'s argument order."""
+        """The encoding's tables as plain arrays, in the order `_decode_kernel.decode_batch` reads them."""
         t = self.table
         return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                 self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,

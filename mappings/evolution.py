@@ -1,9 +1,9 @@
 """The compiled kernel of the evolution strategy (`mappings.strategies.EvolutionStrategy`, the co-search's per-layer
 mapper): a sep-CMA-ES over the importance encoding whose whole run is compiled.
 
-Each generation of every island is sampled, decoded (`_decode_kernel`), scored by the cost kernel
-(`accel_models.kernel.evaluate_range`, passed in by address: `Search`) and used to update its island without leaving numba; one call
-runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
+Each generation of every island is sampled, decoded (`_decode_kernel.decode_batch`), scored by the cost kernel
+(`accel_models.kernel.evaluate_range`; both passed in by address: `Search`) and used to update its island without
+leaving numba; one call runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
 reference strategy "cmaes" and is compared against this one in the tests), because that package's
 per-candidate Python calls (ask / tell / should_stop) were measured at about half of a co-search
 trial's time, against 7% for the cost kernel itself (docs/performance.md).
@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 from time import perf_counter
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, objmode
@@ -31,7 +32,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
                                  new_outputs)
 
-from ._decode_kernel import decode_batch
+from ._decode_kernel import decode_scratch, decoder_pointer
 from ._fast_random import normal, uniform
 from .fitness import fitness_into, objective_value
 
@@ -85,11 +86,13 @@ def _has_residual(maps, r):
 
 
 @njit(cache=True, inline="always")
-def _new_scored():
+def _new_scored(rows):
     """An empty table of the residual mappings scored in one search (`_score`): keys [SCORED_SLOTS + 1, 2] (columns
     `_HASH1`, `_HASH2`; row `_COUNT` counts the slots taken) and values [SCORED_SLOTS + 1, 3] (columns `_REASON`,
-    `_CYCLES`, `_ENERGY_PJ`), an open-addressing hash table."""
-    return np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3))
+    `_CYCLES`, `_ENERGY_PJ`), an open-addressing hash table; and the hashes of a batch's `rows` mappings [rows, 2]
+    (`_hash_rows`)."""
+    return (np.zeros((SCORED_SLOTS + 1, 2), dtype=np.int64), np.empty((SCORED_SLOTS + 1, 3)),
+            np.empty((rows, 2), dtype=np.int64))
 
 
 @njit(cache=True, inline="always")
@@ -106,12 +109,25 @@ def _slot_of(keys, h1, h2):
 
 
 @njit(cache=True, inline="always")
-def _known_slot(maps, r, keys):
-    """The slot holding mapping r's score if r has residual loops and was scored before, else -1."""
-    if not _has_residual(maps, r):
+def _hash_rows(maps, k, hashes):
+    """hashes[r] = the two hashes of mapping r (`_row_hashes`) for the rows 0..k-1 with residual loops, (0, 0) for a
+    perfect one (a first hash is never 0). Once per row: each inlined copy of the hashing is ~0.5 s of the search's
+    cold compile."""
+    for r in range(k):
+        h1, h2 = np.int64(0), np.int64(0)
+        if _has_residual(maps, r):
+            h1, h2 = _row_hashes(maps, r)
+        hashes[r, _HASH1] = h1
+        hashes[r, _HASH2] = h2
+
+
+@njit(cache=True, inline="always")
+def _known_slot(hashes, r, keys):
+    """The slot holding mapping r's score if r has residual loops (its hashes in `hashes`) and was scored before, else
+    -1."""
+    if hashes[r, _HASH1] == 0:
         return -1
-    h1, h2 = _row_hashes(maps, r)
-    s = _slot_of(keys, h1, h2)
+    s = _slot_of(keys, hashes[r, _HASH1], hashes[r, _HASH2])
     return s if keys[s, _HASH1] != 0 else -1
 
 
@@ -123,29 +139,27 @@ def _scores(out):
 
 
 @njit(cache=True, inline="always")
-def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver):
-    """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]. Inlined: numba links every
-    compiled callee's code into its caller and optimises it again there, so one level less in the call tree
-    is about a second less of a cold start.
+def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, calls, dscratch):
+    """Decode rows 0..k-1 of XD, evaluate them, write their fitness into F[:k]; the decoder and the cost kernel's
+    driver are called by address (`calls`: `SearchCalls`; dscratch: the decoder's `DecodeScratch`).
 
     A search decodes many gene vectors to a mapping it has scored before, near its mean as the step shrinks; a
     mapping with residual loops costs the cost model tens of times a perfect one, so those are kept by hash
     (`scored`, `_new_scored`) and scored once: a row found there gets its reason, cycles and energy (what the
     fitness and the tally read), not its counts."""
-    decode_batch(XD[:k], *tables, maps.temporal[:k], maps.order[:k], maps.spatial_x[:k], maps.spatial_y[:k],
-                 maps.spatial_order[:k], maps.keep[:k], maps.temporal_residual[:k], maps.spatial_x_residual[:k],
-                 maps.spatial_y_residual[:k])
-    keys, vals = scored
+    calls.decode(XD[:k], tables, maps, dscratch)
+    keys, vals, hashes = scored
+    _hash_rows(maps, k, hashes)
     reason, cycles, energy_pj = _scores(out)
     lo = np.int64(0)                  # not Literal[int](0): the driver's type takes an int64
     for r in range(k + 1):
-        known = _known_slot(maps, r, keys) if r < k else -1
+        known = _known_slot(hashes, r, keys) if r < k else -1
         if known < 0 and r < k:
             continue
         if r > lo:                        # the rows before this one, not scored before: evaluated together
-            driver[0](lo, r, layer, acc, maps, out, ws, driver[1])   # (by address, its paths): `Search`
+            calls.driver(lo, r, layer, acc, maps, out, ws, calls.paths)
             for q in range(lo, r):
-                _remember(maps, q, reason, cycles, energy_pj, keys, vals)
+                _remember(hashes, q, reason, cycles, energy_pj, keys, vals)
         if r < k:
             reason[r] = np.int64(vals[known, _REASON])
             cycles[r] = np.int64(vals[known, _CYCLES])
@@ -155,12 +169,12 @@ def _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, drive
 
 
 @njit(cache=True, inline="always")
-def _remember(maps, r, reason, cycles, energy_pj, keys, vals):
-    """Keep the score of mapping r if it has residual loops, is not in the table yet and the table has room (half
-    its slots)."""
-    if keys[_COUNT, _HASH1] >= (keys.shape[0] - 1) // 2 or not _has_residual(maps, r):
+def _remember(hashes, r, reason, cycles, energy_pj, keys, vals):
+    """Keep the score of mapping r if it has residual loops (its hashes in `hashes`), is not in the table yet and the
+    table has room (half its slots)."""
+    h1, h2 = hashes[r, _HASH1], hashes[r, _HASH2]
+    if keys[_COUNT, _HASH1] >= (keys.shape[0] - 1) // 2 or h1 == 0:
         return
-    h1, h2 = _row_hashes(maps, r)
     s = _slot_of(keys, h1, h2)
     if keys[s, _HASH1] != 0:
         return
@@ -379,10 +393,10 @@ def _restart(i, best_x, best_f, rng, local_restarts, local_sigma, sigma0, lam0, 
     run_best[i] = np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, no_cfunc_wrapper=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
-                  hist_value, time_limit_s, driver):
+                  hist_value, time_limit_s, calls):
     """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
     evaluations, history length).
 
@@ -391,7 +405,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     is read before each batch after the first, and only when a limit is set, so that a search under an evaluation
     budget alone does exactly what it did without one); rng: a generator state (`new_state`, advanced in place),
     normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
-    layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in.
+    layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in. calls: the
+    decoder and the cost kernel's driver by address (`SearchCalls`, from `Search`).
     """
     n = seeds.shape[1]
     t0 = _now()
@@ -402,7 +417,8 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     maps = _mapping_buffers(rows, n_levels)
     out = new_outputs(rows, n_levels)
     ws = make_workspace(n_levels, max_children(acc.fanout))
-    scored = _new_scored()
+    scored = _new_scored(rows)
+    dscratch = decode_scratch(n_levels)
     # the islands' state [K, n] / [K]: mean, diagonal covariance, the step's and the covariance's paths, step,
     # population, generations since the (re)start, generations without improvement, best fitness since the (re)start
     mean, C, ps, pc = np.empty((K, n)), np.ones((K, n)), np.zeros((K, n)), np.zeros((K, n))
@@ -432,7 +448,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
                 started = True
             row = _sample_generation(mean, C, sigma, lam, rng, normals, X, Y, XD, sqrt_c)
             k = min(row, budget - evals)
-        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, driver)
+        _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, calls, dscratch)
         best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
                                                                  best_cycles, best_energy, valid, n_hist, hist_evals,
                                                                  hist_wall, hist_value)
@@ -451,34 +467,43 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
 
 
 _PARAMETERS = tuple(inspect.signature(run_evolution.py_func).parameters)
-_LAYER_ARG, _ACC_ARG = _PARAMETERS.index("layer"), _PARAMETERS.index("acc")
-"""Where `run_evolution` takes the layer's and the accelerator's kernel arrays (the driver's signature is built from
-their types)."""
+_LAYER_ARG, _ACC_ARG, _TABLES_ARG = (_PARAMETERS.index(name) for name in ("layer", "acc", "tables"))
+"""Where `run_evolution` takes the layer's and the accelerator's kernel arrays and the encoding's tables (the
+pointers' signatures are built from their types)."""
+
+
+class SearchCalls(NamedTuple):
+    """What the compiled search calls by address (`accel_models.kernel.FunctionPointer`s), its last argument."""
+
+    driver: object    # the cost kernel's driver: driver(lo, hi, layer, acc, maps, out, ws, paths)
+    paths: object     # the driver's `accel_models.kernel.Paths`
+    decode: object    # the decoder: decode(x, tables, maps, scratch) (`_decode_kernel.decode_batch`)
 
 
 class Search:
     """The compiled search `run_evolution` with its cost-kernel `driver` (`evaluate_range`, or the perfect-factor
-    `evaluate_range_perfect`), called with `run_evolution`'s arguments but the last. The driver is passed by address
-    (`accel_models.kernel.FunctionPointer`): `run_evolution` is compiled once for both drivers, and apart from them
-    (numba does not link a callee passed by address into its caller), so that a cold start compiles the search and
-    the kernel's chain side by side (docs/performance.md, "Compile time"). The driver is called once per batch of
-    rows, so the indirect call costs nothing measurable."""
+    `evaluate_range_perfect`), called with `run_evolution`'s arguments but the last. The driver and the decoder are
+    passed by address (`SearchCalls`): numba does not link a callee passed so into its caller, so `run_evolution` is
+    compiled once for both drivers and apart from them and from the decoder, which a cold start compiles side by
+    side (docs/performance.md, "Compile time"), and the decoder's code is optimised once, not again inside the
+    search. Each is called once per batch of rows, so the indirect calls cost nothing measurable."""
 
     def __init__(self, driver):
         self.driver = driver
-        self._pointer = None
+        self._calls = None
 
-    def pointer(self, layer, acc):
-        """The driver's `FunctionPointer` for the kernel arrays of `layer` and `acc` (their types are the same for
-        every layer and accelerator: built once)."""
-        if self._pointer is None:
-            self._pointer = driver_pointer(self.driver, layer, acc)
-        return self._pointer
+    def calls(self, layer, acc, tables) -> SearchCalls:
+        """The `SearchCalls` for the kernel arrays of `layer` and `acc` and an encoding's `tables` (their types are
+        the same for every layer, accelerator and encoding: built once)."""
+        if self._calls is None:
+            pointer, paths = driver_pointer(self.driver, layer, acc)
+            self._calls = SearchCalls(pointer, paths, decoder_pointer(tables, acc.fanout.shape[0]))
+        return self._calls
 
     def __call__(self, *args):
-        """`run_evolution(*args, driver)`: args are its arguments but the driver, in its order."""
+        """`run_evolution(*args, calls)`: args are its arguments but the last, in its order."""
         ensure_fresh_kernel_cache()
-        return run_evolution(*args, self.pointer(args[_LAYER_ARG], args[_ACC_ARG]))
+        return run_evolution(*args, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
 
 
 _SEARCHES: dict[bool, Search] = {}

@@ -33,21 +33,26 @@ def _level_map(source_names: tuple[str, ...], target_names: tuple[str, ...]) -> 
 
 @njit(cache=True)
 def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, keeps, out):
-    """The module's rule on one mapping's rows, into `out` (`MappingArrays.empty(1, target levels)`)."""
+    """The module's rule on one mapping's rows, into `out` (`MappingArrays.empty(1, target levels)`). Rows are copied
+    element by element: a row assignment (`a[0, l] = b[l]`) would compile numba's shape-mismatch error, whose message
+    formatting is about half of this function's cold compile."""
     t_out, o_out, sx_out, sy_out, so_out, k_out, _, _, _ = out
     Lt = t_out.shape[1]
     dest = 0                               # where the factors of unmatched source levels go (the next outer)
     for l in range(temporal.shape[0]):
         if level_map[l] >= 0:
             dest = level_map[l]
-            o_out[0, dest] = order[l]
-            k_out[0, dest] = keep[l]
-            if fanout[dest, 0] * fanout[dest, 1] > 1:
-                sx_out[0, dest] = sx[l]
-                sy_out[0, dest] = sy[l]
-                so_out[0, dest] = sorder[l]
-                for d in range(8):
+            for t in range(3):
+                k_out[0, dest, t] = keep[l, t]
+            spatial = fanout[dest, 0] * fanout[dest, 1] > 1
+            for d in range(8):
+                o_out[0, dest, d] = order[l, d]
+                if spatial:
+                    sx_out[0, dest, d] = sx[l, d]
+                    sy_out[0, dest, d] = sy[l, d]
+                    so_out[0, dest, d] = sorder[l, d]
                     t_out[0, dest, d] *= temporal[l, d]
+            if spatial:
                 continue
         for d in range(8):
             t_out[0, dest, d] *= temporal[l, d] * sx[l, d] * sy[l, d]

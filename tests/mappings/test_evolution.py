@@ -91,3 +91,25 @@ def test_cold_islands_only_without_seeds(mapper_bench):
     assert run(cold, seed[None]) == run(one, seed[None]) != run(four, seed[None])
     with pytest.raises(ValueError, match="cold_islands"):
         EvolutionStrategy(cold_islands=-1)
+
+
+def test_every_encodings_tables_have_the_types_of_the_searchs_decoder_pointer():
+    """The search calls the decoder by address, with one signature per process built from the first encoding's
+    tables (`_decode_kernel.decoder_pointer`): every encoding's tables (any chip, factor mode or constraint) must have
+    its types, or a search's call would not type."""
+    from numba import typeof
+
+    from accel_models import LevelConstraints, MapspaceConstraints, PRESETS, get_preset
+    from mappings._decode_kernel import decoder_pointer
+    from nets import Layer
+
+    layers = (Layer.conv(64, 64, 3, 56, name="c3"), Layer.conv(32, 32, 3, 28, groups=32, name="dw"),
+              Layer.fc(256, 1000, name="fc"))
+    eyeriss = get_preset("eyeriss")
+    pinned = MapspaceConstraints({eyeriss.level_names[2]: LevelConstraints(temporal_factors={"K": 4})})
+    encodings = [Encoding(layer, get_preset(name), factors=factors)
+                 for name in PRESETS for layer in layers for factors in ("perfect", "residual")]
+    encodings.append(Encoding(layers[0], eyeriss, constraints=pinned, factors="residual"))
+    seen = {typeof(enc.tables) for enc in encodings}
+    assert len(seen) == 1
+    assert decoder_pointer(encodings[0].tables, eyeriss.num_levels).signature().args[1] == seen.pop()

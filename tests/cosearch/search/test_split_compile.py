@@ -91,8 +91,8 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     assert {"uniform_stream", "class_counts"} <= set(after["search"])
     assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
                                                                "instance_classes", "evaluate_batch_parallel"))
-    # the search's code calls its driver by address: it waits for the decoder and the helpers, not the kernel
-    assert set(after["run_evolution"]) == {"decode_batch", "helpers"}
+    # the search's code calls its decoder and driver by address: it waits for the helpers only
+    assert set(after["run_evolution"]) == {"helpers"}
     # the co-search's factors ("auto") run the full driver; best_mapping's default ("perfect") the perfect one
     assert {"evaluate_range_perfect", "run_evolution"} <= set(after["search_perfect"])
     assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["search_perfect"])
