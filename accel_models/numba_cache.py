@@ -3,9 +3,9 @@ sources, once per process, before the first kernel is loaded or compiled.
 
 numba (`cache=True`) keys a cached function on its own source file only; a change in a function it calls or
 inlines from another file, or in a constant it imports, is not seen (numba's documentation, "Notes on Caching",
-cache invalidation limits). The search kernel (`mappings.evolution.run_evolution`) links the decoder and the
-whole cost kernel from other files, so after an update that touches only those, a warm cache would keep running
-the old decoder or cost model, silently.
+cache invalidation limits). The kernels link and inline callees from other files (the cost kernel's drivers link
+`accesses.level_accesses` and the checks; the decoder calls `geometry`'s box and fit tests), so after an update
+that touches only those, a warm cache would keep running the old code, silently.
 
 The guard reads the sources as text (`ast`; it imports nothing), so its answer depends on the files alone, not on
 what a process happened to import: the kernel files are the modules of `KERNEL_PACKAGES` that define a numba
