@@ -27,7 +27,8 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
+    "phase_stream": 9.0, "walk": 8.0, "joint_step": 8.0, "sweep": 3.0, "level_accesses": 5.0, "uniform_stream": 0.8,
+    "class_accesses": 4.4, "class_counts": 1.9,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.9, "evaluate_range": 5.4,
