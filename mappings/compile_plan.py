@@ -27,8 +27,8 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "phase_stream": 9.0, "walk": 8.0, "joint_step": 8.0, "sweep": 3.0, "level_accesses": 5.0, "uniform_stream": 0.8,
-    "class_accesses": 4.4, "class_counts": 1.9,
+    "phase_stream": 7.8, "walk": 9.7, "joint_step": 5.3, "sweep": 1.4, "level_accesses": 5.0, "uniform_stream": 0.3,
+    "class_accesses": 2.7, "class_counts": 0.6,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 7.9, "evaluate_range": 5.4,
@@ -39,7 +39,9 @@ COMPILE_COST_S = {
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The steps around the paths passed by address
 (`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
-their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s);
+their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s), but
+the residual counts' own (`phase_stream`, `walk`, `joint_step`, `sweep`, `uniform_stream`, `class_accesses`,
+`class_counts`: at load ~5, scaled by the ratio of `main`'s sweep step, 27.1 s at load 1.0 against 31.2 s there);
 `run_evolution` (the search's code, its driver passed by address) is its --per-function figure at a higher load
 (14.2 s beside 15.2 s for the search with its driver linked, 13.9 s here) scaled to the others; `decode_batch` and
 `run_evolution` as named steps are those figures times the ratios of their --per-function pairs against the kernels

@@ -25,7 +25,7 @@ from .instances import (build_classes, class_accesses, class_counts, class_energ
                         class_partitions)
 from .joint import joint_step
 from .nest import check_capacity
-from .paths import STUBS, kernel_arrays, path_signatures, residual_paths
+from .paths import kernel_arrays, path_signatures, path_stubs, residual_paths
 from .phases import phase_stream
 from .residual import uniform_instances
 from .sweep import sweep, uniform_stream, walk
@@ -96,7 +96,7 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
 
     def stubs():
         ensure_fresh_kernel_cache()
-        return [stub.compile(tuple(sig.args)) for stub, sig in zip(STUBS, sigs)]
+        return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("phase_stream", compile_for(phase_stream, *phases.args)),
             CompileStep("walk", compile_for(walk, *walk_.args)),
             CompileStep("joint_step", compile_for(joint_step, *step.args)),

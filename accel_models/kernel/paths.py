@@ -98,8 +98,10 @@ def no_phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     return np.nan
 
 
-STUBS = (no_uniform_stream, no_class_counts, no_walk, no_joint_step, no_phase_stream)
-"""The stubs `perfect_paths` points to, in the order of `path_signatures`."""
+def path_stubs() -> tuple:
+    """The stubs `perfect_paths` points to, in the order of `path_signatures`."""
+    ensure_fresh_kernel_cache()
+    return no_uniform_stream, no_class_counts, no_walk, no_joint_step, no_phase_stream
 
 
 def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
@@ -168,7 +170,7 @@ def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = F
     if perfect not in _PATHS:
         ensure_fresh_kernel_cache()
         sigs = path_signatures(layer, acc)
-        fns = STUBS if perfect else (uniform_stream, class_counts, walk, joint_step, phase_stream)
+        fns = path_stubs() if perfect else (uniform_stream, class_counts, walk, joint_step, phase_stream)
         stream, classes, *walks = (FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs))
         walks = Walks(*walks)
         paths = Paths(stream, classes, walks)
