@@ -1,7 +1,7 @@
 """What a fresh clone's first run compiles: one default trial with an empty numba cache, and where the time goes.
 
     python benchmarks/bench_cold_compile.py [--top 15]
-    python benchmarks/bench_cold_compile.py --workers 2
+    python benchmarks/bench_cold_compile.py --workers 2 [--timeline]
     python benchmarks/bench_cold_compile.py --per-function
     python benchmarks/bench_cold_compile.py --best-mapping
     python benchmarks/bench_cold_compile.py --passes
@@ -17,7 +17,10 @@ with the compile helper a first search starts, `mappings.split_compile.compile_f
 empty numba cache, from the command's start to its first complete trial (wall time, with the load average: the
 worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
-CPU per worker)`.
+CPU per worker)`. With `--timeline`, before it, each process's events in wall seconds from the command's start
+(`_timeline_hook` records them in every process: imports, settings and plan, each shared compile step, waits, numba
+compilations outside the plan, the study's loading, the first trial) and the functions compiled in more than one
+process; the folder (events and the cache the run built) is kept and named.
 
 `--per-function` compiles the warm-up's plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's
 callees, the decoder, the kernel's driver, the search, the warm starts; then the cost model's entry points,
@@ -70,6 +73,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from _timeline import print_timeline, timeline_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--workers", "1"]
@@ -142,7 +147,7 @@ def _child_per_function() -> None:
     measured = dict(rows[1:])
     chain = chain_cost_s(steps, measured)
     first = max(chain, key=chain.get)
-    print(f"split by these costs (mappings.split_compile): "
+    print("split by these costs (mappings.split_compile): "
           + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
           + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     twice = _compiled_more_than_once()
@@ -329,10 +334,13 @@ def _wait_for_shares(out: Path, workers: int, timeout_s: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def _first_trial_of_command(workers: int, cache: str) -> int:
-    """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial."""
+def _first_trial_of_command(workers: int, cache: str, timeline: bool = False) -> int:
+    """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial; with
+    `timeline`, each process's events as well (`_timeline_hook`, printed by `_print_timeline`)."""
     out = Path(cache) / "out"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
+    if timeline:
+        env = timeline_env(env, Path(cache))
     t0 = time.time()
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_cosearch.py"), "--out", str(out), "--workers",
                              str(workers)], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -363,9 +371,24 @@ def _first_trial_of_command(workers: int, cache: str) -> int:
         print(f"worker {i}: " + (f"compiled {m.group(1)} of {m.group(2)} steps, {m.group(3)} s CPU" if m
                                   else "no split compile line in its log"))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if timeline:
+        print_timeline(Path(cache) / "timeline", t0, first)
     print(f"cold first trial ({workers} workers): {first:.1f} s wall to the first trial "
           f"(compile {' / '.join(shares)} s CPU per worker)")
     return 0
+
+
+def _on_empty_cache(run, keep: bool = False) -> int:
+    """`run(folder)` on a new empty folder for numba's cache, after a line with the cores and the load; the folder is
+    removed after, or with `keep` kept and named (the timeline's events, the cache the run built)."""
+    if keep:
+        cache = tempfile.mkdtemp(prefix="cold-compile-")
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache in {cache} "
+              "(kept)", flush=True)
+        return run(cache)
+    with tempfile.TemporaryDirectory() as cache:
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}", flush=True)
+        return run(cache)
 
 
 def main() -> int:
@@ -389,10 +412,15 @@ def main() -> int:
                     help="the warm-up's processes (default: its own, one per core)")
     ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
                     help="--per-function here and in DIR (a copy of the repository with a kernel change)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="with --workers N: each process's imports, plan, compile steps, compilations outside the "
+                         "plan and first trial, in wall time from the command's start")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
         ap.error(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.timeline and args.workers < 2:
+        ap.error(f"--timeline needs --workers N with N >= 2 (the command's processes), got --workers {args.workers}")
     if args.child:
         if args.per_function:
             _child_per_function()
@@ -408,25 +436,14 @@ def main() -> int:
             ap.error(f"--compare: {args.compare} holds no benchmarks/bench_cold_compile.py (a copy of the repository)")
         return _compare(args.compare.resolve())
     if args.warm_up:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _after_warm_up(cache, args.warm_up_workers)
+        return _on_empty_cache(lambda cache: _after_warm_up(cache, args.warm_up_workers))
     if args.tiny:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _tiny(cache)
+        return _on_empty_cache(_tiny)
     if args.best_mapping:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _best_mapping(cache)
+        return _on_empty_cache(_best_mapping)
     if args.workers > 1:
-        with tempfile.TemporaryDirectory() as cache:
-            print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; empty numba cache {cache}",
-                  flush=True)
-            return _first_trial_of_command(args.workers, cache)
+        return _on_empty_cache(lambda cache: _first_trial_of_command(args.workers, cache, args.timeline),
+                               keep=args.timeline)
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         if args.passes:     # every pass in the one process listened to

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 try:
@@ -71,12 +71,26 @@ def chain_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> d
     return {s.name: of(s.name) for s in steps}
 
 
-def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], workers: int) -> float:
+def _needed(steps: Sequence[CompileStep], later: Collection[str]) -> set[str]:
+    """The steps not in `later`, with every callee of theirs (a callee is needed before its caller, `later` or not)."""
+    by_name = {s.name: s for s in steps}
+    needed, todo = set(), [s.name for s in steps if s.name not in later]
+    while todo:
+        name = todo.pop()
+        if name in by_name and name not in needed:
+            needed.add(name)
+            todo.extend(by_name[name].after)
+    return needed
+
+
+def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], workers: int,
+               later: Collection[str] = ()) -> float:
     """The wall time, in compile seconds, of `workers` processes taking steps as `SplitCompile` does, each step
-    lasting its figure in `cost_s`: the plan's prediction (the longest chain of callees bounds it from below)."""
-    chain, lasts = chain_cost_s(steps, cost_s), _own_cost_s(steps, cost_s)
+    lasting its figure in `cost_s`, until every step not in `later` is done (`SplitCompile.later`: those come last):
+    the plan's prediction (the longest chain of callees bounds it from below)."""
+    chain, lasts, needed = chain_cost_s(steps, cost_s), _own_cost_s(steps, cost_s), _needed(steps, later)
     names = set(lasts)
-    left = sorted(steps, key=lambda s: -chain[s.name])
+    left = sorted(steps, key=lambda s: (s.name not in needed, -chain[s.name]))
     free = [0.0] * workers
     end: dict[str, float] = {}
     while left:
@@ -87,7 +101,7 @@ def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], worker
             continue
         left.remove(ready[0])
         end[ready[0].name] = free[w] = free[w] + lasts[ready[0].name]
-    return max(end.values(), default=0.0)
+    return max((t for name, t in end.items() if name in needed), default=0.0)
 
 
 class SplitCompile:
@@ -95,14 +109,23 @@ class SplitCompile:
 
     `start()` compiles what this worker can take now and returns when every step left is done, taken by another
     worker, or waits for one; `finish()` then waits until all are done (taking any step a worker left), at most
-    `max_wait_s`. A worker does its other set-up between the two."""
+    `max_wait_s`. A worker does its other set-up between the two.
+
+    `later`: steps its first trial does not call (no callee of another step). They come after every other step:
+    `start()` leaves them, `finish()` takes one only while it waits for another worker's step and returns once the
+    others are done, and `finish_later()`, before the worker's second trial, takes those still free. So a worker with
+    nothing else to compile starts its first trial rather than compile them first; a later step no worker has
+    compiled when a trial calls it, numba compiles in that process."""
 
     def __init__(self, steps: Sequence[CompileStep], folder: Path, max_wait_s: float = MAX_WAIT_S,
                  poll_s: float = POLL_S, say: Callable[[str], None] | None = None,
-                 cost_s: Mapping[str, float] = COMPILE_COST_S) -> None:
+                 cost_s: Mapping[str, float] = COMPILE_COST_S, later: Collection[str] = ()) -> None:
         steps = list(steps) if fcntl is not None else []
         chain = chain_cost_s(steps, cost_s)
-        self.steps = sorted(steps, key=lambda s: -chain[s.name])  # stable: the plan's order among equals
+        self.needed = _needed(steps, later)
+        """The names of the steps `finish()` waits for: all but `later`."""
+        # stable: the plan's order among equals
+        self.steps = sorted(steps, key=lambda s: (s.name not in self.needed, -chain[s.name]))
         self.folder = folder
         self.max_wait_s, self.poll_s = max_wait_s, poll_s
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -115,7 +138,7 @@ class SplitCompile:
 
     def start(self) -> None:
         t0 = time.monotonic()
-        while (taken := self._take()) is not None:
+        while (taken := self._take(later=False)) is not None:
             self._run(*taken)
         self.wall_s += time.monotonic() - t0
 
@@ -124,13 +147,24 @@ class SplitCompile:
         self._wait(t0)
         self.wall_s += time.monotonic() - t0
 
+    def finish_later(self) -> None:
+        """Take the `later` steps no worker has taken (before this worker's second trial; not in `wall_s`):
+        one another worker holds is not waited for."""
+        before = len(self.compiled)
+        while (taken := self._take(later=True)) is not None:
+            self._run(*taken)
+        if len(self.compiled) > before:
+            ran = list(self.compiled)[before:]
+            self.say(f"split compile: after the first trial, {', '.join(ran)} run here "
+                     f"({sum(self.compiled[n] for n in ran):.1f} s CPU)")
+
     def _wait(self, t0: float) -> None:
-        while not all(self._done(s.name) for s in self.steps):
-            taken = self._take()
+        while not all(self._done(s.name) for s in self.steps if s.name in self.needed):
+            taken = self._take(later=False) or self._take(later=True)   # a later step fills a wait
             if taken is not None:
                 self._run(*taken)
             elif time.monotonic() - t0 > self.max_wait_s:
-                left = [s.name for s in self.steps if not self._done(s.name)]
+                left = [s.name for s in self.steps if s.name in self.needed and not self._done(s.name)]
                 self.say(f"split compile: gave up waiting for {', '.join(left)} after {self.max_wait_s:g} s; "
                          f"the trial compiles them")
                 return
@@ -144,10 +178,12 @@ class SplitCompile:
     def _done(self, name: str) -> bool:
         return (self.folder / f"{name}.done").exists()
 
-    def _take(self) -> tuple[CompileStep, int] | None:
+    def _take(self, later: bool) -> tuple[CompileStep, int] | None:
         """The step heading the costliest chain among those not done whose callees are done and that no other
-        worker holds, locked."""
+        worker holds, locked: among the needed steps, or (`later`) among the others."""
         for step in self.steps:
+            if (step.name in self.needed) == later:
+                continue
             if self._done(step.name) or not all(self._done(a) for a in step.after):
                 continue
             fd = os.open(self.folder / f"{step.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)

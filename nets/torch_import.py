@@ -175,7 +175,7 @@ def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) ->
     both products per head, the output projection."""
     args = list(node.args) + [node.kwargs.get(k) for k in ("query", "key", "value")][len(node.args):]
     query, key, value = (args + [None] * 3)[:3]
-    q, k, v = _shape(query), _shape(key), _shape(value)
+    q, k = _shape(query), _shape(key)
     lq, lk = (q[1], k[1]) if m.batch_first and len(q) == 3 else (q[0], k[0])
     batch = q[0 if m.batch_first else 1] if len(q) == 3 else 1
     e, h = m.embed_dim, m.num_heads

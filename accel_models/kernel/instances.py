@@ -30,8 +30,6 @@ import math
 import numpy as np
 from numba import njit
 
-from nets import N_AXES
-
 from .counts import moving_loops, spatial_loops
 from .energy import level_cycles
 from .links import spatial_axes

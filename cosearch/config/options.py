@@ -9,7 +9,6 @@ and the README take it from the table.
 """
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import nets
-from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, parse_config, space_names, to_network
+from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
 
 from .folders import check_path
-from .validate import UsageError, check_choice, check_member
+from .validate import UsageError, check_member
 
 def resolve_space(name: str) -> str:
     """The `nets` name of a registered search space given by its command-line name or its own name."""

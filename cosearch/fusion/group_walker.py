@@ -178,18 +178,16 @@ class _HeadGroup:
 
     rows: set[int]
     group: range
+    pairs: frozenset[tuple[int, int]] = field(init=False)            # every (key/value head, query) of the group
     query: set[tuple[int, int]] = field(init=False)                  # its Q rows (head, query), loaded once
     stats: set[tuple[int, int]] = field(init=False)                  # its running max and sum
     acc: set[tuple[int, int]] = field(default_factory=set)           # its accumulator rows (head, query)
     score_block: set[tuple[int, int, int]] = field(default_factory=set)   # (key/value head, query, key) on chip
 
     def __post_init__(self) -> None:
-        self.query = {(h, q) for h in self.group for q in self.rows}
-        self.stats = set(self.query)
-
-    def pairs(self) -> set[tuple[int, int]]:
-        """Every (key/value head, query) of the group."""
-        return {(h, q) for h in self.group for q in self.rows}
+        self.pairs = frozenset((h, q) for h in self.group for q in self.rows)
+        self.query = set(self.pairs)
+        self.stats = set(self.pairs)
 
 
 class _AttentionTally:
@@ -231,7 +229,7 @@ class _AttentionTally:
 
     def _scores(self, hg: _HeadGroup, b: int, block: range) -> None:
         """Key block `b`'s scores: Q read on chip, K from DRAM (or checked on chip), each score written on chip."""
-        if not hg.pairs() <= hg.query:
+        if not hg.pairs <= hg.query:
             raise RuntimeError("the scores read query rows that are not on chip")
         self.chip_r += len(hg.rows) * self.d_qk * self.heads
         if self.operands_on_chip:
@@ -256,7 +254,7 @@ class _AttentionTally:
         missing = wanted - hg.score_block
         if missing:
             raise RuntimeError(f"the context reads scores {sorted(missing)[:4]} that are not on chip")
-        if b > 0 and not hg.pairs() <= hg.acc:
+        if b > 0 and not hg.pairs <= hg.acc:
             raise RuntimeError(f"key block {b} finds accumulator rows off chip")
         self.chip_r += len(wanted) * self.shared
         if not self.operands_on_chip:
@@ -268,7 +266,7 @@ class _AttentionTally:
         on_chip = self.n > 2 or not last
         if on_chip:
             self.chip_w += r * self.d_v * self.heads
-            hg.acc |= hg.pairs()
+            hg.acc |= hg.pairs
         else:
             self.dram_out += r * self.d_v * self.heads
         self.runs[(1, r, len(block), self.head_rows, True, on_chip)] += 1

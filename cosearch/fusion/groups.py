@@ -28,7 +28,7 @@ from nets.elementwise import ElementwiseOp
 
 from .graph import consumers
 from .key_blocks import key_block_schedule
-from .plan import LayerRun, LinearObjective, NoValidMapping, choose_run, layer_runs
+from .plan import LayerRun, LinearObjective, choose_run, layer_runs
 from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
 

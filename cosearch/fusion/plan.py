@@ -151,20 +151,40 @@ def explain_run(layer: Layer, accelerator: Accelerator, arrays, residency: Resid
                            residency.resident)
 
 
-_PRICED: "OrderedDict[tuple, tuple[int, float, float]]" = OrderedDict()
+_ABSENT = object()
+
+
+class _LruMemo(OrderedDict):
+    """Values remembered by key in this process, at most `kept` of them, the least recently used dropped first: the
+    one memo rule of this module (priced runs, view searches, view search settings). A plain `OrderedDict` besides,
+    oldest first, so `len` and `clear` work as on a dict."""
+
+    def __init__(self, kept: int) -> None:
+        super().__init__()
+        self.kept = kept
+
+    def recall(self, key, compute):
+        """The value remembered under `key`, now the most recently used; else `compute()`'s, remembered (a None
+        result too: it is not computed again)."""
+        hit = self.get(key, _ABSENT)
+        if hit is _ABSENT:
+            return self.remember(key, compute())
+        self.move_to_end(key)
+        return hit
+
+    def remember(self, key, value):
+        """`value` remembered under `key` as the most recently used, the least recently used dropped past `kept`;
+        returns `value`."""
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.kept:
+            self.popitem(last=False)
+        return value
+
+
 PRICED_KEPT = 1 << 15
-"""Priced layer runs remembered (per process), least recently used dropped first."""
-
-
-def _remember(key, compute):
-    hit = _PRICED.get(key)
-    if hit is None:
-        hit = _PRICED[key] = compute()
-        while len(_PRICED) > PRICED_KEPT:
-            _PRICED.popitem(last=False)
-    else:
-        _PRICED.move_to_end(key)
-    return hit
+"""Priced layer runs, and view searches, remembered (per process)."""
+_PRICED = _LruMemo(PRICED_KEPT)
 
 
 def _mapping_bytes(arrays) -> bytes:
@@ -206,7 +226,7 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
         if not count_dram:
             return (LayerRun(layer, base, None, 0.0),)
         key = (_key(accelerator), layer.shape_key, None, _mapping_bytes(base.arrays))
-        return (LayerRun(layer, base, None, _remember(key, compute)[2]),)
+        return (LayerRun(layer, base, None, _PRICED.recall(key, compute)[2]),)
     view = residency.view(accelerator)
     moved = None if base.arrays is None else residency.transplanted(base.arrays)
     found = [run for run in (_priced_run(base, moved, layer, accelerator, view, residency),) if run is not None]
@@ -293,8 +313,8 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
         key = (_key(accelerator), run.layer.shape_key, None if run.residency is None else
                (run.residency.home, run.residency.resident), _mapping_bytes(run.result.arrays),
                "dram reads", traffic.dram_read_words)
-        cycles = max(cycles, _remember(key, lambda: _cycles_with_dram_reads(run, accelerator,
-                                                                             traffic.dram_read_words)))
+        cycles = max(cycles, _PRICED.recall(key, lambda: _cycles_with_dram_reads(run, accelerator,
+                                                                                 traffic.dram_read_words)))
     if traffic.chip_read_words or traffic.chip_written_words:
         level = accelerator.levels[home]
         energy += math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj \
@@ -335,7 +355,8 @@ the searches"): at the latency objective 32 evaluations are within x1.0015 of 25
 1.6-2.4x the CPU of 32 for the plans of new subnets; at the energy objective 32 stay up to x1.071 above, 128 within
 x1.031."""
 
-_VIEW_SETTINGS: "OrderedDict[tuple[int, str], tuple[MapperSettings, MapperSettings]]" = OrderedDict()
+_VIEW_SETTINGS = _LruMemo(64)
+"""(id of a mapper's settings, objective) -> (those settings, their view search settings)."""
 
 
 def view_search_settings(mapper: MapperSettings, objective: str) -> MapperSettings:
@@ -346,13 +367,13 @@ def view_search_settings(mapper: MapperSettings, objective: str) -> MapperSettin
     if objective not in VIEW_SEARCH_EVALS:
         raise ValueError(f"view_search_settings: objective must be one of {', '.join(VIEW_SEARCH_EVALS)}, got "
                          f"{objective!r}")
+
+    def derived():
+        return mapper, dataclasses.replace(mapper, budget_evals=VIEW_SEARCH_EVALS[objective], time_limit_s=None)
     key = (id(mapper), objective)
-    hit = _VIEW_SETTINGS.get(key)
-    if hit is None or hit[0] is not mapper:
-        hit = _VIEW_SETTINGS[key] = (mapper, dataclasses.replace(
-            mapper, budget_evals=VIEW_SEARCH_EVALS[objective], time_limit_s=None))
-        while len(_VIEW_SETTINGS) > 64:
-            _VIEW_SETTINGS.popitem(last=False)
+    hit = _VIEW_SETTINGS.recall(key, derived)
+    if hit[0] is not mapper:        # the id of settings freed since, now another object's
+        hit = _VIEW_SETTINGS.remember(key, derived())
     return hit[1]
 
 
@@ -409,7 +430,7 @@ def keep_view_searches(settings: MapperSettings, path: Path) -> ViewSearchFile:
     return file
 
 
-_SEARCHED: "OrderedDict[tuple, MapperResult]" = OrderedDict()
+_SEARCHED = _LruMemo(PRICED_KEPT)
 
 
 def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, objective: str,
@@ -420,11 +441,11 @@ def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, obje
     out."""
     seed = b"" if start is None else _mapping_bytes(start)
     key = (_key(view), layer.shape_key, objective, id(settings), settings, seed)
-    found = _SEARCHED.get(key)
-    if found is None:
+
+    def search() -> MapperResult:
         kept = _FILES.get(id(settings))
         file = kept[1] if kept is not None and kept[0] is settings else None
-        saved = None
+        found = saved = None
         if file is not None:
             saved = hashlib.sha1(repr((key[0], key[1], objective)).encode() + seed).hexdigest()
             found = file._get(saved, layer, view)
@@ -433,12 +454,8 @@ def _view_search(layer: Layer, view: Accelerator, settings: MapperSettings, obje
             found = settings.search(enc, objective, None if start is None else enc.encode(start)[None])
             if file is not None:
                 file._put(saved, found)
-        _SEARCHED[key] = found
-        while len(_SEARCHED) > PRICED_KEPT:
-            _SEARCHED.popitem(last=False)
-    else:
-        _SEARCHED.move_to_end(key)
-    return found
+        return found
+    return _SEARCHED.recall(key, search)
 
 
 def _priced_run(result: MapperResult, arrays, layer, accelerator, view, residency) -> LayerRun | None:
@@ -447,7 +464,7 @@ def _priced_run(result: MapperResult, arrays, layer, accelerator, view, residenc
     if arrays is None:
         return None
     key = (_key(accelerator), layer.shape_key, residency.home, residency.resident, _mapping_bytes(arrays))
-    priced = _remember(key, lambda: residency.priced(layer, accelerator, arrays))
+    priced = _PRICED.recall(key, lambda: residency.priced(layer, accelerator, arrays))
     if priced is None or priced[3] > residency.free_words:
         return None
     cycles, energy, dram, _ = priced
@@ -483,13 +500,14 @@ def linearised_objective(cycles0: float, energy0_pj: float, objective: str) -> L
 
 
 def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
-               count_dram: bool = True, shortcuts: bool = False) -> NetworkPlan:
-    """Every layer alone, its tensors in DRAM (the cost model's own semantics: a layer's element-wise work is not
-    costed). `shortcuts`: residual adds read their shortcuts from DRAM, charged (`charge_plan_traffic`): the
-    layer-wise plan the fused modes compare themselves with, which charge the reads where the shortcuts live."""
+               count_dram: bool = True) -> NetworkPlan:
+    """Every layer alone, its tensors in DRAM, and each residual add's shortcut operand read from DRAM, where it
+    lives between layers (`with_dram_shortcuts`): the `none` mode's plan, and the one the fused modes compare
+    themselves with (they charge the same read where the shortcut lives). A layer's element-wise arithmetic is not
+    costed (the cost model's own semantics)."""
     plan = NetworkPlan("none", tuple(layer_run(layer, accelerator, cache, objective, count_dram=count_dram)
                                      for layer in network.layers))
-    return plan.with_dram_shortcuts(network, accelerator) if shortcuts else plan
+    return plan.with_dram_shortcuts(network, accelerator)
 
 
 __all__ = ["LayerRun", "LinearObjective", "NetworkPlan", "NoValidMapping", "PlanTraffic", "VIEW_SEARCH_EVALS",

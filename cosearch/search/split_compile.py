@@ -48,6 +48,13 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
+AFTER_FIRST_TRIAL = ("warm_starts",)
+"""The plan's steps a worker's first trial does not wait for (`SplitCompile.later`): the warm starts
+(`transfer_mapping`, `Encoding.encode`) seed searches from mappings of earlier trials, and a default first trial
+calls neither (counted: 0 calls of `Encoding.encode` in it). Measured with `python benchmarks/bench_cold_compile.py
+--workers 2 --timeline`: with them last, the worker without the kernel's longest chain starts its first trial while
+the other compiles them (docs/performance.md, "The cold run's first trial")."""
+
 ENTRY_COST_S = {"evaluate_batch_serial": 1.1, "instance_classes": 1.1, "evaluate_batch_parallel": 4.3}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
 (`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function` at load ~9
@@ -99,7 +106,7 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
             yield None
             return
         try:
-            yield SplitCompile(plan, Path(folder), say=lambda text: None)
+            yield SplitCompile(plan, Path(folder), say=lambda text: None, later=AFTER_FIRST_TRIAL)
         except BaseException:
             stop_helper(helper, 0)
             raise
@@ -116,4 +123,4 @@ def _helper_main(folder: str) -> None:
     split.finish()
 
 
-__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S"]
+__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S", "AFTER_FIRST_TRIAL"]

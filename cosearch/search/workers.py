@@ -35,7 +35,7 @@ from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
-from .split_compile import compile_plan
+from .split_compile import AFTER_FIRST_TRIAL, compile_plan
 from .storage import fail_dead_trials, heartbeat_s, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
@@ -187,6 +187,9 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if stop:
             break
         waiting_since = None
+        if split is not None and counts[TrialState.COMPLETE]:  # before a next trial, what the first one did not
+            split.finish_later()                                # wait for (`SplitCompile.later`)
+            split = None
         last.clear()
         try:
             study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
@@ -331,7 +334,7 @@ def _split_compile(settings: CoSearchSettings, folder: Path) -> SplitCompile | N
     """The shared compile of a worker process (None, and a line in its log, if its plan cannot be made: the
     trial then compiles alone)."""
     try:
-        return SplitCompile(compile_plan(settings), folder)
+        return SplitCompile(compile_plan(settings), folder, later=AFTER_FIRST_TRIAL)
     except Exception as exc:
         print(f"split compile: no plan ({type(exc).__name__}: {exc}); this worker compiles alone", file=sys.stderr)
         return None

@@ -137,7 +137,6 @@ class OFAAccuracyPredictor(AccuracyEstimator):
         import torch
 
         space = self.space
-        n = space.n_slots
         ks, ex = [], []
         for stage in range(len(space.stages)):
             p_d = probs[("d", stage)]

@@ -89,3 +89,21 @@ def test_predictor_rejects_a_wrong_checkpoint(tmp_path):
     torch.save({"0.weight": torch.zeros(10, 128)}, bad)
     with pytest.raises(ValueError, match="0.weight"):
         OFAAccuracyPredictor(bad)
+
+
+def test_the_soft_score_at_one_hot_probabilities_is_the_score(predictor):
+    """`soft_score` relaxes `score` to probabilities over the genes' choices; at a config's one-hot probabilities
+    (every slot past its stage's depth included, as the gene table has it) it gives the config's score."""
+    import torch
+
+    space = predictor.space
+
+    def one_hot(choices, value):
+        return torch.tensor([float(c == value) for c in choices], dtype=torch.float64)
+    for config in sample_configs("ofa_mbv3_w1.2", 3, 7):
+        probs = {("r", 0): one_hot(space.resolutions, config.r)}
+        probs.update({("d", stage): one_hot(space.d_choices, config.d[stage]) for stage in range(len(space.stages))})
+        for slot in range(space.n_slots):
+            probs[("ks", slot)] = one_hot(space.ks_choices, config.ks[slot])
+            probs[("e", slot)] = one_hot(space.e_choices, config.e[slot])
+        assert float(predictor.soft_score(probs)) == pytest.approx(predictor.score(config), abs=1e-9)

@@ -62,7 +62,7 @@ class DepthFirst:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
-        base = layer_wise(network, accelerator, cache, objective, count_dram, shortcuts=True)
+        base = layer_wise(network, accelerator, cache, objective, count_dram)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         rules = (score, None)       # tiles' runs by the plan's linearised objective; by each layer's own
         if self.groups is not None:

@@ -1,4 +1,5 @@
-"""`none`: every layer alone, its inputs, weights and outputs read from and written to DRAM."""
+"""`none`: every layer alone, its inputs, weights and outputs read from and written to DRAM, and each residual add's
+shortcut operand read from DRAM too (`plan.layer_wise`)."""
 from __future__ import annotations
 
 from mappings import MapperSettings

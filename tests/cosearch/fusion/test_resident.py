@@ -7,7 +7,7 @@ import pytest
 
 from accel_models import TENSOR_INDEX, build_accelerator, explain, explain_rehomed
 from cosearch.config import SEARCH_MAPPER
-from cosearch.fusion import Residency, activations, get_fusion_mode, layer_wise
+from cosearch.fusion import Residency, activations, get_fusion_mode, layer_run, layer_wise
 from cosearch.fusion.plan import PlanTraffic
 from cosearch.search import evaluate_network
 from mappings import MappingCache, random_valid_mappings
@@ -105,7 +105,7 @@ def _cached(plan) -> list[bool]:
 def test_capacity_is_exact_and_the_plan_never_costs_more(cache, glb_words, make):
     net, acc = make(), _acc(glb_words)
     plan = get_fusion_mode("resident").plan(net, acc, cache, "edp")
-    base = layer_wise(net, acc, cache, "edp", shortcuts=True)     # the adds' shortcuts from DRAM, as in the plan
+    base = layer_wise(net, acc, cache, "edp")     # the adds' shortcuts from DRAM, as in the plan
     capacity = acc.levels[1].capacity_words
     for i, run in enumerate(plan.runs):
         assert plan.occupancy_words(i) <= capacity, (glb_words, run.layer.name)
@@ -139,17 +139,16 @@ def test_weights_that_do_not_all_fit_are_cached_in_part_and_the_rest_streamed(ca
 
 def test_a_residual_adds_shortcut_is_read_where_it_lives_and_charged_there(cache):
     """The project layer adds the stem's output (1,152 words): with the stem's output in DRAM (600 words of GLB) the
-    add reads it from DRAM (words, DRAM read energy, and cycles as DRAM traffic of the layer, R7; the layer-wise plan the fused
-    modes compare with charges it too, the `none` mode's own plan does not: the per-layer model); kept on chip, it
-    reads it from the GLB at the GLB's read energy."""
+    add reads it from DRAM (words, DRAM read energy, and cycles as DRAM traffic of the layer, R7; so does the
+    `none` mode's plan, the layer-wise plan the fused modes compare with); kept on chip, it reads it from the GLB at
+    the GLB's read energy."""
     net = _net()
     adder, words = 3, net.layers[0].output_words
     acc = _acc(600)
-    plain = layer_wise(net, acc, cache, "edp")
-    charged = layer_wise(net, acc, cache, "edp", shortcuts=True)
-    assert not any(run.traffic for run in plain.runs)
+    charged = layer_wise(net, acc, cache, "edp")
+    assert [bool(run.traffic) for run in charged.runs] == [i == adder for i in range(len(net.layers))]
     dram = acc.levels[0]
-    run, alone = charged.runs[adder], plain.runs[adder]
+    run, alone = charged.runs[adder], layer_run(net.layers[adder], acc, cache, "edp")     # alone: no shortcut read
     assert run.traffic.dram_read_words == words and run.dram_words == alone.dram_words + words
     assert run.result.energy_pj == pytest.approx(alone.result.energy_pj + -(-words // dram.block_size_words)
                                                  * dram.read_energy_pj)
@@ -164,9 +163,12 @@ def test_a_residual_adds_shortcut_is_read_where_it_lives_and_charged_there(cache
     glb = _acc(65536).levels[1]
     assert big.runs[adder].traffic == PlanTraffic(0, words, 0)
     assert big.runs[adder].dram_words == 0
-    none = get_fusion_mode("none").plan(net, acc, cache, "edp").runs[adder]
-    assert (none.result.cycles, none.result.energy_pj, none.traffic) == (alone.result.cycles, alone.result.energy_pj,
-                                                                         PlanTraffic())
+    none = get_fusion_mode("none").plan(net, acc, cache, "edp")
+    assert none.runs[adder].traffic == PlanTraffic(words) and none.runs[adder].result.energy_pj > \
+        alone.result.energy_pj
+    assert (none.cycles, none.energy_pj, none.dram_words) == (charged.cycles, charged.energy_pj, charged.dram_words)
+    assert (none.cycles, none.energy_pj, none.dram_words) == (small.baseline.cycles, small.baseline.energy_pj,
+                                                              small.baseline.dram_words)
     assert glb.read_energy_pj < dram.read_energy_pj
 
 
@@ -318,9 +320,9 @@ def test_a_layer_wise_runs_dram_words_are_its_own_mappings_whatever_was_planned_
     acc = _acc(2048)
     for settings in (replace(SEARCH_MAPPER, budget_evals=300), replace(SEARCH_MAPPER, budget_evals=8, seed=8)):
         plan = layer_wise(_net(), acc, MappingCache(settings), "edp")
-        for run in plan.runs:
+        for run in plan.runs:      # and the shortcut the adder reads from DRAM
             ev = explain(run.layer, acc, run.result.arrays)
-            assert run.dram_words == float(ev.reads[0].sum() + ev.updates[0].sum())
+            assert run.dram_words == float(ev.reads[0].sum() + ev.updates[0].sum()) + run.traffic.dram_read_words
 
 
 def test_a_layers_mapping_is_chosen_by_the_networks_objective_not_its_own():
@@ -369,8 +371,8 @@ def test_a_shortcut_read_from_dram_overlaps_the_layer_as_its_own_traffic_does(dr
                             dram_bandwidth_words_per_cycle=dram_words_per_cycle, word_bits=8, technology_nm=45,
                             name=f"tiny_dram_{dram_words_per_cycle}")
     net, cache = _net(), tiny_cache()
-    alone = layer_wise(net, acc, cache, "edp").runs[3]
-    charged = layer_wise(net, acc, cache, "edp", shortcuts=True).runs[3]
+    alone = layer_run(net.layers[3], acc, cache, "edp")
+    charged = layer_wise(net, acc, cache, "edp").runs[3]
     dram = acc.levels[0]
     bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
     stream = math.ceil(1152 / bandwidth)

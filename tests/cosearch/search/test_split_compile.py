@@ -130,6 +130,53 @@ def test_the_schedule_predicts_the_wall_time_of_the_split():
     assert schedule_s(steps, cost, 3) == 13.0
 
 
+def test_later_steps_end_the_schedule_and_are_not_waited_for():
+    """w (8 s) is a later step: without it first, worker 2 runs w then b (4 s) and the needed steps end at 12 s; with
+    it last, b first, and they end at 11 s (a, then c after it), while w still ends at 12 s."""
+    steps = [CompileStep(n, lambda: None, after) for n, after in (("a", ()), ("b", ()), ("c", ("a",)), ("w", ()))]
+    cost = {"a": 10.0, "b": 4.0, "c": 1.0, "w": 8.0}
+    assert schedule_s(steps, cost, 2) == 12.0
+    assert schedule_s(steps, cost, 2, later=("w",)) == 11.0
+
+
+def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else(tmp_path):
+    """`start` and `finish` leave the later step w; `finish_later` (after the first trial) takes it; a later step
+    that another step calls is needed before it; one another worker holds is not waited for."""
+    ran: list[str] = []
+    split = SplitCompile(_steps(ran, "w x y", {"y": ("x",)}), tmp_path / "a", later=("w",))
+    split.start()
+    split.finish()
+    assert ran == ["x", "y"]
+    split.finish_later()
+    assert ran == ["x", "y", "w"]
+    assert SplitCompile(_steps(ran, "w z", {"z": ("w",)}), tmp_path / "b", later=("w",)).needed == {"w", "z"}
+    ran.clear()
+    with _held(tmp_path / "c", "w"):
+        split = SplitCompile(_steps(ran, "w x"), tmp_path / "c", later=("w",))
+        split.start()
+        split.finish()
+        t0 = time.monotonic()
+        split.finish_later()
+        assert ran == ["x"] and time.monotonic() - t0 < 1.0
+
+
+def test_a_later_step_fills_a_wait_for_another_workers_step(tmp_path):
+    """x is another worker's (held until it dies): a worker waiting for it in `finish` compiles the later step w
+    meanwhile, then x once its worker is gone."""
+    ran: list[str] = []
+    folder = tmp_path / "steps"
+    with _held(folder, "x"):
+        split = SplitCompile(_steps(ran, "x w"), folder, later=("w",))
+        split.start()
+        assert ran == []
+        split.max_wait_s = 0.3      # short: the wait gives up once w is done, x still held
+        split.finish()
+        assert ran == ["w"]
+    split.max_wait_s = 60
+    split.finish()
+    assert ran == ["w", "x"]
+
+
 def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_path):
     ran: list[str] = []
     said: list[str] = []
@@ -201,6 +248,7 @@ def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache
     monkeypatch.setattr(cs, "helper_would_help", lambda search, factors: True)     # a cold one
     with cs.compile_beside(settings) as split:
         assert sorted(s.name for s in split.steps) == sorted(s.name for s in compile_plan(settings))
+        assert "warm_starts" not in split.needed and "search" in split.needed   # the first trial's steps only
         assert "_helper_main" in started[0]
     assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish the entry points
     with pytest.raises(KeyboardInterrupt):
