@@ -134,7 +134,7 @@ def run(layer, acc, maps, out, workspace, stage, paths):
         if stage >= 5 and stage <= 8:
             accesses_upto(layer, acc, ws, n_temporal, stage - 5)
         if stage >= 9:
-            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream)
+            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
         if stage == 12:
             fold_bypass(levels)
         if stage == 13:

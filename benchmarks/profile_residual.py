@@ -48,9 +48,10 @@ the streams no residual touches, by the perfect closed form."""
 
 
 @njit(_nrt=False)
-def _streams(layer, acc, ws, n_temporal, mask, tally):
+def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
     """`level_accesses`' residual branch, counting the streams of the kinds in `mask` only; tally[kind] += 1 per
-    stream counted (the phased ones the phases left to the walk under kind 0)."""
+    stream counted (the phased ones the phases left to the walk under kind 0); `walks`: the walk and the phases the
+    sweeps call by address (`kernel.paths.Walks`)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -98,14 +99,15 @@ def _streams(layer, acc, ws, n_temporal, mask, tally):
                                                fanout[p, FAN_X], fanout[p, FAN_Y], ws)
             elif kind == MAC:
                 F, _, _, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
-                                                    n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, mac_steps)
+                                                    n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, mac_steps,
+                                                    walks)
             elif kind == PHASED:
                 F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
             if F < 0.0:
                 if kind == PHASED:
                     tally[0] += 1
                 F, _, _ = sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, np.bool_(True))
+                                fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, np.bool_(True), walks)
             tally[kind] += 1
             child.fill[t] = F
 
@@ -135,7 +137,7 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
                 ext[d] = min(ext[d], layer.bounds[d])
         check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
         if mask > 0:
-            _streams(layer, acc, ws, n_temporal, mask, tally)
+            _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 
 
 def _temporal_class(layer, acc, n):

@@ -27,7 +27,8 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "sweep": 19.3, "level_accesses": 5.0, "uniform_stream": 0.8, "class_accesses": 4.4, "class_counts": 1.9,
+    "phase_stream": 7.8, "walk": 9.7, "joint_step": 5.3, "sweep": 1.4, "level_accesses": 5.0, "uniform_stream": 0.3,
+    "class_accesses": 2.7, "class_counts": 0.6,
     "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
     "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 6.4, "evaluate_range": 5.4,
@@ -38,10 +39,7 @@ COMPILE_COST_S = {
 `mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
 changes which worker compiles what, never what is compiled. The steps around the paths passed by address
 (`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
-their --per-function figures at load ~9 scaled to an idle core by the sweep's ratio there (19.3 / 33.8 s); the
-mapper's own steps (`decode_batch`, `helpers`, `run_evolution`: the search's code with its decoder and driver passed by
-address, `warm_starts`) are their --per-function figures at load 3.7-6.8 scaled the same way (19.3 / 31.6 s:
-10.46, 1.36, 7.61 and 0.84 s); `search` only loads."""
+their --per-function figures (see docs/performance.md for the run each comes from); `search` only loads."""
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:

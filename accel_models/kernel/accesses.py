@@ -17,11 +17,11 @@ from .workspace import FAN_X, FAN_Y
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def level_accesses(layer, acc, ws, n_temporal, residual, stream):
+def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
     has a residual loop (then every stream that a residual touches is counted from the origin by `stream`:
-    `sweep.uniform_stream` by address, `paths.Paths.uniform_stream`)."""
+    `sweep.uniform_stream` by address, `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -60,7 +60,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream):
             if residual and not whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
                 F, reads, transfers, mac_steps = stream(t, temporal, M, child, is_mac, layer, groups, n_children,
                                                         spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
-                                                        mac_steps)
+                                                        mac_steps, walks)
             else:
                 # every iteration of the loops above runs and no tile of t is cut: a perfect stream
                 F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,

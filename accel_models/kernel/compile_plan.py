@@ -23,10 +23,12 @@ from .accesses import level_accesses
 from .counts import fold_bypass, output_partitions
 from .instances import (build_classes, class_accesses, class_counts, class_energy_and_cycles, class_fold_bypass,
                         class_partitions)
+from .joint import joint_step
 from .nest import check_capacity
-from .paths import kernel_arrays, no_class_counts, no_uniform_stream, path_signatures, residual_paths
+from .paths import kernel_arrays, path_signatures, path_stubs, residual_paths
+from .phases import phase_stream
 from .residual import uniform_instances
-from .sweep import sweep, uniform_stream
+from .sweep import sweep, uniform_stream, walk
 
 
 class CompileStep(NamedTuple):
@@ -60,7 +62,7 @@ DRIVER_STEPS = ("level_accesses", "check_capacity", "output_partitions", "fold_b
 """The steps of `callee_steps` that `driver.evaluate_range` links (calls by name)."""
 PERFECT_DRIVER_STEPS = DRIVER_STEPS[:4]
 """Those that `driver.evaluate_range_perfect` links."""
-PATH_STEPS = ("uniform_stream", "class_counts")
+PATH_STEPS = ("uniform_stream", "class_counts", "walk", "joint_step", "phase_stream")
 """The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""
 PERFECT_ONLY_STEPS = ("perfect_paths",)
@@ -70,8 +72,9 @@ points to)."""
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` (through the inlined `evaluate_one`) and the paths it calls by address, the
-    longest chain first: the uniform sweep, which `uniform_stream` and `class_accesses` both call (as one step, each
-    of them loads it rather than both compiling it side by side), then those; `level_accesses`, the driver's
+    costliest first: the phases' closed form and the frame walk, which the sweeps call by address, and the joint
+    step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream` and `class_accesses` both call (as one step,
+    each of them loads it rather than both compiling it side by side), then those; `level_accesses`, the driver's
     costliest callee, takes the sweep by address and compiles beside it (CPU seconds:
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
@@ -81,22 +84,27 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out[5][0], out[6][0], out[7][0]
     i64, yes = types.int64, types.boolean                     # loop_nest's temporal loop count; a computed bool
-    stream, classes = path_signatures(layer, acc)
-    # the uniform sweep (with the frame walk, its steps and their links), as uniform_stream and class_accesses call
-    # it: (t, temporal, M, level record, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin
-    # (a record's array field), fresh)
+    sigs = path_signatures(layer, acc)
+    stream, classes, walk_, step, phases = sigs
+    walks = stream.args[-1]
+    # the uniform sweep (the walk and the phases by address), as uniform_stream and class_accesses call it: (t,
+    # temporal, M, level record, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin (a
+    # record's array field), fresh, walks)
     level, origin = typeof(ws.levels).dtype, typeof(ws.sweep).dtype.typeof("origin")
     uniform = compile_for(sweep, i64, ws.temporal, i64, level, yes, layer, i64, i64, ws.spatial, i64, i64, i64, ws,
-                          origin, yes)
+                          origin, yes, walks)
 
     def stubs():
         ensure_fresh_kernel_cache()
-        return no_uniform_stream.compile(tuple(stream.args)), no_class_counts.compile(tuple(classes.args))
-    return [CompileStep("sweep", uniform),
+        return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
+    return [CompileStep("phase_stream", compile_for(phase_stream, *phases.args)),
+            CompileStep("walk", compile_for(walk, *walk_.args)),
+            CompileStep("joint_step", compile_for(joint_step, *step.args)),
+            CompileStep("sweep", uniform),
             CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes,
-                                                      types.FunctionType(stream))),
+                                                      types.FunctionType(stream), walks)),
             CompileStep("uniform_stream", compile_for(uniform_stream, *stream.args), ("sweep",)),
-            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64), ("sweep",)),
+            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64, walks), ("sweep",)),
             CompileStep("check_capacity", compile_for(check_capacity, layer.coef, acc.capacity_words,
                                                       acc.tensor_capacity_words, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer.coef, ws.loops, ws.levels,

@@ -17,6 +17,8 @@ them raises. The entry points that Python calls take the paths as their last arg
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -38,6 +40,28 @@ RESIDUAL_PATHS = True
 """Whether the driver compiled from this module reaches the residual and spatial-class paths: True here (numba
 freezes a global as a constant and prunes the branches on it before typing, so the perfect driver's copy of the
 globals, with it False, never types, hence never compiles, those paths)."""
+
+
+class Walks(NamedTuple):
+    """The counts the sweeps call by address, each a `paths.FunctionPointer`: `walk` (`sweep.walk`'s signature,
+    called by the uniform and the joint sweep once per stream they walk), `joint_step` (`joint.joint_step`'s, which
+    the walk calls at each step of a joint sweep) and `phase_stream` (`phases.phase_stream`'s, called by the uniform
+    sweep once per stream the phases may count)."""
+
+    walk: object
+    joint_step: object
+    phase_stream: object
+
+
+class Paths(NamedTuple):
+    """The counts a driver calls by address: `uniform_stream` (`sweep.uniform_stream`'s signature, called by
+    `accesses.level_accesses` per residual stream) and `class_counts` (`instances.class_counts`'s, called by
+    `driver.evaluate_one` per mapping whose instances do unequal work), each a `paths.FunctionPointer`; `walks`, the
+    `Walks` the driver passes both of them."""
+
+    uniform_stream: object
+    class_counts: object
+    walks: Walks
 
 
 @njit(cache=True, inline="always")
@@ -79,9 +103,10 @@ def evaluate_one(layer, acc, m, reads, fills, updates, ws, paths):
         if spread and not build_classes(m, ws):
             return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
     if RESIDUAL_PATHS and spread:
-        energy, cycles = paths.class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates)
+        energy, cycles = paths.class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates,
+                                            paths.walks)
     else:
-        level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream)
+        level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
         output_partitions(layer.coef, ws.loops, levels, ws.scratch)
         fold_bypass(levels)
         energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
@@ -183,9 +208,14 @@ def parallel_batch(layer, acc, maps, paths):
     B = maps.temporal.shape[0]
     out = new_outputs(B, maps.temporal.shape[1])
     n_chunks = (B + CHUNK - 1) // CHUNK
+    # the paths' pointers one by one into the loop's body: numba's parallel loop takes a tuple's items as its
+    # arguments, not a tuple nested in one
+    stream, classes, walks = paths.uniform_stream, paths.class_counts, paths.walks
+    walk, step, phases = walks.walk, walks.joint_step, walks.phase_stream
     for c in prange(n_chunks):
         workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-        evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace, paths)
+        evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace,
+                       Paths(stream, classes, Walks(walk, step, phases)))
     return out
 
 

@@ -159,7 +159,7 @@ def build_classes(m, ws):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def class_accesses(layer, acc, m, ws, n_temporal):
+def class_accesses(layer, acc, m, ws, n_temporal, walks):
     """`accesses.level_accesses` per instance class: per level, tensor and class its fills, the accesses each parent
     class serves its children (multicast and links), their multicast-weighted reads and the peer transfers.
 
@@ -213,7 +213,7 @@ def class_accesses(layer, acc, m, ws, n_temporal):
                     child = cls[parent.first]
                     F, reads, transfers = sweep(t, temporal, M, levels[lvl], is_mac, layer, groups, n_children,
                                                 spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, parent.origin,
-                                                fresh)
+                                                fresh, walks)
                     fresh = False
                     child.fill[t] = F
                     if n_children > 1:
@@ -223,7 +223,7 @@ def class_accesses(layer, acc, m, ws, n_temporal):
                     continue
                 _categories(m, spatial, n_sp, p, parent.decided, jt)
                 reads, transfers = joint_sweep(t, temporal, M, levels[lvl].extents, is_mac, layer, spatial, n_sp,
-                                               n_children, fanout[p, FAN_X], fanout[p, FAN_Y], ws, c)
+                                               n_children, fanout[p, FAN_X], fanout[p, FAN_Y], ws, c, walks)
                 weighted = 0.0
                 for k in range(parent.n_sub):
                     child = cls[parent.first + k]
@@ -373,12 +373,13 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates):
+def class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates, walks):
     """The counts of a mapping whose instances under a fan-out do unequal work (its classes built: `build_classes`),
     per class: accesses, partitions, the bypass fold, then energy and cycles as `class_energy_and_cycles` returns
     them, its counts written into reads / fills / updates [L, 3]. The driver calls it by address
-    (`paths.Paths.class_counts`): the classes' scaffold and the sweeps it calls compile beside the driver."""
-    class_accesses(layer, acc, m, ws, n_temporal)
+    (`paths.Paths.class_counts`): the classes' scaffold and the sweeps it calls compile beside the driver; `walks`:
+    the walk and the phases the sweeps call by address (`paths.Walks`)."""
+    class_accesses(layer, acc, m, ws, n_temporal, walks)
     class_partitions(layer, ws, n_temporal)
     class_fold_bypass(ws)
     return class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates)

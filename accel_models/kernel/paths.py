@@ -5,14 +5,16 @@ numba links the code of every callee a function calls by name into the caller's 
 caller cannot compile before its callees and pays for all of them. A callee passed as an argument of numba's
 first-class function type is called through a pointer instead: the two compile apart, side by side in two processes
 (`mappings.split_compile`). `Paths` holds the counts the drivers take so (`sweep.uniform_stream` for
-`accesses.level_accesses`, `instances.class_counts`); `residual_paths` gives the real ones and `perfect_paths` stubs
-of the same type for the perfect-factor driver, which never calls them (a first search on perfect factors then
+`accesses.level_accesses`, `instances.class_counts`), and the costly counts those take so in turn (`Walks`: the
+frame walk, `sweep.walk`, and the phases' closed form, `phases.phase_stream`, each called once per stream, and the
+joint sweep's step, `joint.joint_step`, which the walk calls per step of the rare joint sweeps: linked, each would be
+optimized again in every function above it); `residual_paths` gives the real ones and `perfect_paths`
+stubs of the same type for the perfect-factor driver, which never calls them (a first search on perfect factors then
 compiles no sweep). `driver_pointer` gives a search its driver by address with the paths that driver takes.
 """
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit, typeof, types
@@ -24,9 +26,11 @@ from numba.experimental import function_type  # noqa: F401  (registers the type 
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
-from .driver import evaluate_range_perfect, max_children, new_outputs
+from .driver import Paths, Walks, evaluate_range_perfect, max_children, new_outputs
 from .instances import class_counts
-from .sweep import uniform_stream
+from .joint import joint_step
+from .phases import phase_stream
+from .sweep import uniform_stream, walk
 from .workspace import make_workspace
 
 # numba warns at every compile of a function that takes or calls one by address; the kernel and the search do so by
@@ -60,27 +64,44 @@ class FunctionPointer(types.WrapperAddressProtocol):
         return self._address
 
 
-class Paths(NamedTuple):
-    """The counts a driver calls by address: `uniform_stream` (`sweep.uniform_stream`'s signature, called by
-    `accesses.level_accesses` per residual stream) and `class_counts` (`instances.class_counts`'s, called by
-    `driver.evaluate_one` per mapping whose instances do unequal work); each a `FunctionPointer`."""
-
-    uniform_stream: object
-    class_counts: object
-
-
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def no_uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
-                      origin, mac_steps):
+                      origin, mac_steps, walks):
     """`sweep.uniform_stream` for the perfect-factor driver: never called (that driver raises on a residual mapping
     before counting it); NaN counts if it were."""
     return np.nan, np.nan, np.nan, np.nan
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def no_class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates):
+def no_class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates, walks):
     """`instances.class_counts` for the perfect-factor driver: never called (as above); NaN energy if it were."""
     return np.nan, np.int64(0)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_walk(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_words, n_sums, memo,
+            result):
+    """`sweep.walk` for the perfect-factor driver's stubs: never called; NaN sums if it were."""
+    for q in range(n_sums):
+        result[q] = np.nan
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
+    """`joint.joint_step` for the perfect-factor driver's stubs: never called; NaN sums if it were."""
+    out[0] = np.nan
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
+    """`phases.phase_stream` for the perfect-factor driver's stubs: never called; NaN fills if it were."""
+    return np.nan
+
+
+def path_stubs() -> tuple:
+    """The stubs `perfect_paths` points to, in the order of `path_signatures`."""
+    ensure_fresh_kernel_cache()
+    return no_uniform_stream, no_class_counts, no_walk, no_joint_step, no_phase_stream
 
 
 def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
@@ -93,24 +114,39 @@ def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
     return maps, out, workspace
 
 
-def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> Paths:
-    """The numba signatures of the two paths, with the argument types their callers pass (`level_accesses`'
-    call of `uniform_stream`, `evaluate_one`'s of `class_counts`)."""
+def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signature, ...]:
+    """The numba signatures of `uniform_stream`, `class_counts`, `walk`, `joint_step` and `phase_stream`, with the
+    argument types their callers pass (`level_accesses`' call of `uniform_stream`, `evaluate_one`'s of
+    `class_counts`, the sweeps' of the walk, the walk's of the joint step, the uniform sweep's of the phases)."""
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     rows = typeof(out[5][0])                                  # reads / fills / updates of one mapping [L, 3]
     i64, f64, yes = types.int64, types.float64, types.boolean
     level, origin = typeof(ws.levels).dtype, typeof(ws.sweep).dtype.typeof("origin")
-    fan, la, aa, wt = typeof(acc.fanout).dtype, typeof(layer), typeof(acc), typeof(ws)
-    stream = types.UniTuple(f64, 4)(i64, typeof(ws.temporal), i64, level, yes, la, i64, i64, typeof(ws.spatial),
-                                    i64, fan, fan, wt, origin, f64)
-    classes = types.Tuple((f64, i64))(la, aa, typeof(m), wt, i64, i64, rows, rows, rows)
-    return Paths(stream, classes)
+    fan, la, aa, wt, temporal = typeof(acc.fanout).dtype, typeof(layer), typeof(acc), typeof(ws), typeof(ws.temporal)
+    memo, words = typeof(ws.memo).dtype, types.Array(types.int64, 1, "C")
+    # the walk's origin and state, the phases' origin: slices of a record's arrays (an array whatever its length);
+    # the walk's sums: the sweep record's; the joint step's offsets: a frame record's, as the walk's own offsets
+    extents, sums = level.typeof("extents"), typeof(ws.sweep).dtype.typeof("result")
+    step = types.none(i64, typeof(ws.frames).dtype.typeof("base"), extents, yes, la, i64, i64, wt, sums)
+    walk_ = types.none(yes, types.FunctionType(step), i64, temporal, i64, i64, extents, yes, la, wt, words, words, i64,
+                       i64, memo, sums)
+    phases = f64(i64, temporal, i64, extents, la, words, memo.typeof("pool"), i64)
+    walks = types.NamedTuple([types.FunctionType(sig) for sig in (walk_, step, phases)], Walks)
+    stream = types.UniTuple(f64, 4)(i64, temporal, i64, level, yes, la, i64, i64, typeof(ws.spatial), i64, fan, fan,
+                                    wt, origin, f64, walks)
+    classes = types.Tuple((f64, i64))(la, aa, typeof(m), wt, i64, i64, rows, rows, rows, walks)
+    return stream, classes, walk_, step, phases
 
 
 @typeof_impl.register(FunctionPointer)
 def _typeof_pointer(val, c):
     return val.numba_type
+
+
+@typeof_impl.register(Walks)
+def _typeof_walks(val, c):
+    return types.NamedTuple([typeof(v) for v in val], Walks)
 
 
 _PATHS: dict[bool, tuple[Paths, types.Type]] = {}
@@ -134,9 +170,11 @@ def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = F
     if perfect not in _PATHS:
         ensure_fresh_kernel_cache()
         sigs = path_signatures(layer, acc)
-        fns = (no_uniform_stream, no_class_counts) if perfect else (uniform_stream, class_counts)
-        paths = Paths(*(FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs)))
-        _PATHS[perfect] = paths, types.NamedTuple([p.numba_type for p in paths], Paths)
+        fns = path_stubs() if perfect else (uniform_stream, class_counts, walk, joint_step, phase_stream)
+        stream, classes, *walks = (FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs))
+        walks = Walks(*walks)
+        paths = Paths(stream, classes, walks)
+        _PATHS[perfect] = paths, types.NamedTuple([stream.numba_type, classes.numba_type, typeof(walks)], Paths)
     return _PATHS[perfect][0]
 
 

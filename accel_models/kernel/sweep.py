@@ -19,6 +19,11 @@ their order, and the time grows with the distinct cut contexts, not with the ite
 `accesses.level_accesses` calls `sweep` (through `uniform_stream`) for a residual mapping whose instances do the same
 work;
 `instances.class_accesses` calls `sweep` and `joint_sweep` per class where they do not.
+
+The sweeps take the walk and the phases by address (`walks`: a `paths.Walks`, called once per stream): numba links a
+callee it calls by name into its caller's code and optimizes it again there, so each of the sweeps, `uniform_stream`
+and the classes' scaffold above them would compile the walk and the phases' closed form once more; by address each
+compiles once, and apart (docs/performance.md, "Compile time").
 """
 from __future__ import annotations
 
@@ -29,8 +34,8 @@ from nets import N_AXES
 
 from ..geometry import project
 from .counts import fill_stream
-from .joint import joint_step, quiet_classes, setup_joint
-from .phases import link_candidates, phase_stream
+from .joint import quiet_classes, setup_joint
+from .phases import link_candidates
 from .residual import iterations_run, leaf_step, whole_stream
 from .state import memo_find, memo_start, memo_store, key_hash, place, relative, same
 from .workspace import STATE_LEN
@@ -47,9 +52,9 @@ def _start(f, lp, bounds):
 
 
 @njit(cache=True, inline="always")
-def _take_step(joint, t, off, temporal, M, tail, full, is_mac, layer, ws, out):
-    """One step of the walk at dim offsets `off`, its sums into `out`: the classes' (`joint.joint_step`) or the one
-    stream's with the innermost loops tail..M-1 that do not move it (`residual.leaf_step`)."""
+def _take_step(joint, joint_step, t, off, temporal, M, tail, full, is_mac, layer, ws, out):
+    """One step of the walk at dim offsets `off`, its sums into `out`: the classes' (`joint.joint_step` by address,
+    `joint_step`) or the one stream's with the innermost loops tail..M-1 that do not move it (`residual.leaf_step`)."""
     if joint:
         jt = ws.joint[0]
         joint_step(t, off, full, is_mac, layer, jt.n, jt.n_children, ws, out)
@@ -76,7 +81,7 @@ def _enter(f, c, j, lp, i, bounds):
 
 
 @njit(cache=True, inline="always")
-def _first_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin):
+def _first_frame(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origin):
     """The frames' reach and loop steps (ws.frames[M].reach: the innermost), and frame 0 started at `origin` with
     its first step taken."""
     coef = layer.coef
@@ -96,15 +101,17 @@ def _first_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin):
         f.base[d] = origin[d]
     project(t, origin, coef, f.pb)
     f.whole = 0
-    _take_step(joint, t, origin, temporal, M, tail, full, is_mac, layer, ws, f.first)
+    _take_step(joint, joint_step, t, origin, temporal, M, tail, full, is_mac, layer, ws, f.first)
     f.hash1 = -1                          # the outermost frame is not memoized
     _start(f, temporal[0], layer.bounds)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_words, n_sums, memo, result):
+def walk(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_words, n_sums, memo,
+         result):
     """The sums (n_sums) of the steps of the M temporal loops above a (level, tensor) that run from `origin`, into
-    `result`; the loops tail..M-1 are taken with each step (`_take_step`). `state`: the carried state (n_words),
+    `result`; the loops tail..M-1 are taken with each step (`_take_step`: `joint_step`, `joint.joint_step` by
+    address, where `joint`, else `residual.leaf_step`). `state`: the carried state (n_words),
     `memo` the `workspace.MEMO` the frames are kept in (started by the caller). ws.frames[M].reach must hold the dim
     extents the innermost steps' tiles span from their offsets."""
     bounds = layer.bounds
@@ -112,10 +119,13 @@ def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_
     jt = ws.joint[0]
     n = jt.n
     at = ws.sweep[0].off
+    base = frames[0].base                 # the origin, as the record's array the steps below take at every offset
+    for d in range(8):
+        base[d] = origin[d]
     if tail == 0:
-        _take_step(joint, t, origin, temporal, M, tail, full, is_mac, layer, ws, result)
+        _take_step(joint, joint_step, t, base, temporal, M, tail, full, is_mac, layer, ws, result)
         return
-    _first_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin)
+    _first_frame(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, base)
     s = frames[M].p_sums                  # the sums of the iteration that just ended
     j = 0
     while True:
@@ -149,9 +159,9 @@ def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_
                     for q in range(n_sums):
                         s[q] = 0.0
                 else:
-                    _take_step(joint, t, at, temporal, M, tail, full, is_mac, layer, ws, s)
-            elif _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_words, n_sums, memo, f,
-                              j, i, quiet, entry, s):
+                    _take_step(joint, joint_step, t, at, temporal, M, tail, full, is_mac, layer, ws, s)
+            elif _enter_frame(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, state, n_words, n_sums,
+                              memo, f, j, i, quiet, entry, s):
                 j += 1
                 continue
         else:
@@ -181,8 +191,8 @@ def walk(joint, t, temporal, M, tail, full, is_mac, layer, ws, origin, state, n_
 
 
 @njit(cache=True, inline="always")
-def _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_words, n_sums, memo, f, j, i, quiet,
-                 entry, s):
+def _enter_frame(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, state, n_words, n_sums, memo, f,
+                 j, i, quiet, entry, s):
     """Iteration i of frame f (loop j), whose relative entry state is `entry`: from the memo if frame j + 1 is
     there from this state (whole), or from the state after its first step (taken here); the sums into s, the state
     moved on, and False. True where neither is: frame j + 1 is started, for the walk to enter."""
@@ -205,7 +215,7 @@ def _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_
             return False
         c.whole = 1
         c.hash = h
-        _take_step(joint, t, c.base, temporal, M, tail, full, is_mac, layer, ws, first)
+        _take_step(joint, joint_step, t, c.base, temporal, M, tail, full, is_mac, layer, ws, first)
     # keyed on the state after its first step
     quiet1 = quiet_classes(ws.joint[0], ws.joint[0].n, c.base, bounds, state) if joint else np.int64(0)
     c.quiet1 = quiet1
@@ -227,21 +237,23 @@ def _enter_frame(joint, t, temporal, M, tail, full, is_mac, layer, ws, state, n_
 
 
 @njit(cache=True, inline="always")
-def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin):
-    """The stream's fills by the phases' closed form (`phases.phase_stream`, in the joint sweep's memo pool, which
-    is free between joint sweeps: the uniform sweep's may hold frames a later sweep of the same (level, tensor)
-    reuses), or -1 where it leaves the stream to the walk; under a fan-out, where a step may take a link."""
+def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin, walks):
+    """The stream's fills by the phases' closed form (`phases.phase_stream`, by address: `walks.phase_stream`, in
+    the joint sweep's memo pool, which is free between joint sweeps: the uniform sweep's may hold frames a later
+    sweep of the same (level, tensor) reuses), or -1 where it leaves the stream to the walk; under a fan-out, where
+    a step may take a link."""
     pool = ws.memo[1].pool
     n_cand = np.int64(0)                  # no candidate: no link to check
     if n_children > 1:
         n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
         if n_cand < 0:
             return -1.0
-    return phase_stream(t, temporal, M, full, layer, origin, pool, n_cand)
+    return walks.phase_stream(t, temporal, M, full, layer, origin[:], pool, n_cand)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh):
+def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin, fresh,
+          walks):
     """(fills of one instance, reads of its parent, link transfers) of one (level, tensor) whose children under the
     fan-out above it do the same work, over the iterations of the M temporal loops above the level that run from
     `origin`; `child`: the level's record (its dim extents, and its tile of t and that tile's axes for the closed
@@ -255,31 +267,34 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
     `origin`: the dim offsets where the instance's iterations start (all 0 while every instance under a fan-out does
     the same work; the uniform children of one instance class start at its origin, `instances`). `fresh`: start an
     empty memo; False keeps the previous sweep's, which is exact when that sweep counted the same (level, tensor)
-    from another origin: frames are keyed on their cut context and relative state, which do not depend on it."""
+    from another origin: frames are keyed on their cut context and relative state, which do not depend on it.
+    `walks`: the walk and the phases by address (`paths.Walks`)."""
     full = child.extents
     memo_start(ws.memo[0], fresh)         # before any shortcut: a caller passes fresh once per (level, tensor)
     ws.scratch[0].n_diffs = -2            # the children's neighbour differences: not listed yet
     if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, full, layer.ax):
         F, _ = fill_stream(t, temporal, M, layer.co, child.axes[t], child.tiles[t])
         return F, F, 0.0
-    return _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin)
+    return _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
+                    walks)
 
 
 @njit(cache=True, inline="always")
-def _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin):
+def _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
+             walks):
     """`sweep`'s counts of a stream that is not a perfect one without a fan-out above it (the memo started): the
     phases where they apply, else the walk."""
     if not is_mac:
-        F = _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin)
+        F = _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, origin, walks)
         if F >= 0.0:
             return F, groups * F, 0.0
     return _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
-                       origin)
+                       origin, walks)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
-                   mac_steps):
+                   mac_steps, walks):
     """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
     the same work and that a residual touches, so without `sweep`'s check for a perfect one: the phases count any
     stream exactly, a perfect one too), but for the MAC without a fan-out above it, whose every step brings one
@@ -293,24 +308,25 @@ def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spa
     memo_start(ws.memo[0], np.bool_(True))
     ws.scratch[0].n_diffs = -2
     F, reads, transfers = _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp,
-                                   fan_x, fan_y, ws, origin)
+                                   fan_x, fan_y, ws, origin, walks)
     return F, reads, transfers, mac_steps
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def walk_sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
-               fresh):
+               fresh, walks):
     """`sweep`'s counts by the walk alone (no closed form but the MAC's below): the reference the tests hold the
     closed forms to."""
     memo_start(ws.memo[0], fresh)
     ws.scratch[0].n_diffs = -2
     return _walk_sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y,
-                       ws, origin)
+                       ws, origin, walks)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin):
-    """`sweep`'s walk (`walk`, the memo started): the innermost loops that do not move t, which
+def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
+                walks):
+    """`sweep`'s walk (`walk` by address, `walks.walk`, the memo started): the innermost loops that do not move t, which
     `residual.leaf_step` takes with each step (all of them: one step), and the MAC without a fan-out above it, whose
     every step brings one word that the parent reads alone (the count of the iterations that run), need no
     frames."""
@@ -336,19 +352,19 @@ def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial
     for d in range(8):
         reach[d] = 1 if is_mac or ax[t, d] < 0 else full[d]   # a dim that does not index t cuts none of its tiles
     out = sw.result
-    # One specialization of `walk` for both sweeps: np.bool_ / np.int64 are typed bool and int64, not Literal[bool] /
-    # Literal[int], and a slice of a record's array is an array whatever its length (the record's own array is typed
-    # with its shape); see `kernel`'s docstring
-    walk(np.bool_(False), t, temporal, M, tail, full, is_mac, layer, ws, origin, st[:], np.int64(STATE_LEN),
-         np.int64(3), ws.memo[0], out)
+    # The walk's signature (`paths.path_signatures`) for both sweeps: np.bool_ / np.int64 are typed bool and int64,
+    # not Literal[bool] / Literal[int], and a slice of a record's array is an array whatever its length (the record's
+    # own array is typed with its shape, an origin from the tests a plain array); see `kernel`'s docstring
+    walks.walk(np.bool_(False), walks.joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origin[:], st[:],
+               np.int64(STATE_LEN), np.int64(3), ws.memo[0], out)
     return out[0], out[1], out[2]
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
+def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c, walks):
     """(reads of one instance of parent class c, link transfers among its children) for tensor t over the
     iterations of the M temporal loops above its children's level (those at which its first child works), `walk`
-    taking `joint.joint_step` at each; each child class's fills per instance in `joint.step[:n_sub]`. `full`: the
+    (by address: `walks.walk`) taking `joint.joint_step` at each (`walks.joint_step`); each child class's fills per instance in `joint.step[:n_sub]`. `full`: the
     children's tile extents (dims). The categories of c's fan-out (`instances._categories`) must be in `ws.joint`
     already. The cut context spans every class's offset, so that frames with equal contexts are cut alike for every
     class."""
@@ -370,6 +386,6 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
         for q in range(n):
             spread = max(spread, jt.off[q, d])
         reach[d] = spread + (1 if is_mac or ax[t, d] < 0 else full[d])
-    walk(np.bool_(True), t, temporal, M, M, full, is_mac, layer, ws, parent.origin, state[:], n_words, n + 2, memo,
-         jt.step)
+    walks.walk(np.bool_(True), walks.joint_step, t, temporal, M, M, full, is_mac, layer, ws, parent.origin[:],
+               state[:], n_words, n + 2, memo, jt.step)
     return jt.step[n], jt.step[n + 1]

@@ -11,6 +11,7 @@ from accel_models.geometry import accelerator_arrays, box, layer_arrays
 from accel_models.kernel.counts import moving_loops, spatial_loops
 from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axes
 from accel_models.kernel.driver import max_children
+from accel_models.kernel.paths import residual_paths
 from accel_models.kernel.nest import check_shape, loop_nest
 from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
 from accel_models.kernel.sweep import sweep, walk_sweep
@@ -46,9 +47,10 @@ def _nest(layer, acc, maps, b, ws):
 
 
 @njit
-def _fills_both(layer, acc, maps, out):
+def _fills_both(layer, acc, maps, out, walks):
     """Per mapping, level (below a level without fan-out, not the MAC) and tensor: the phases' fills and the walk's
-    into out[b, level, t, 0 | 1] (NOT_COMPARED elsewhere; -1 in column 0: left to the walk)."""
+    into out[b, level, t, 0 | 1] (NOT_COMPARED elsewhere; -1 in column 0: left to the walk); `walks`: the walk the
+    sweeps call by address (`paths.Walks`)."""
     L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
@@ -68,7 +70,7 @@ def _fills_both(layer, acc, maps, out):
                 out[b, lvl, t, 0] = phase_fills(t, ws.temporal, M, child.extents, layer, origin, ws.memo[0].pool)
                 out[b, lvl, t, 1] = walk_sweep(t, ws.temporal, M, child, False, layer, np.int64(1), np.int64(1),
                                                ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws, origin,
-                                               np.bool_(True))[0]
+                                               np.bool_(True), walks)[0]
 
 
 def _random_layer(rng) -> Layer:
@@ -99,7 +101,8 @@ def _temporal_class_draws(layer: Layer, acc, rng, n: int) -> MappingArrays:
 def _compare(layer, acc, maps):
     """(streams compared, streams left to the walk); asserts the phases equal the walk on every other one."""
     out = np.empty((maps.batch_size, acc.num_levels + 1, 3, 2))
-    _fills_both(layer_arrays(layer), accelerator_arrays(acc), maps, out)
+    la, aa = layer_arrays(layer), accelerator_arrays(acc)
+    _fills_both(la, aa, maps, out, residual_paths(la, aa).walks)
     compared = out[..., 1] != NOT_COMPARED
     left = compared & (out[..., 0] == -1.0)
     done = compared & ~left
@@ -132,7 +135,8 @@ def test_a_cut_window_on_a_prime_map():
     cut = cut_to_bounds(arrays, layer.bounds)
     assert cut.temporal_residual[0, 1, P] == 1
     out = np.empty((1, L + 1, 3, 2))
-    _fills_both(layer_arrays(layer), accelerator_arrays(acc), cut, out)
+    la, aa = layer_arrays(layer), accelerator_arrays(acc)
+    _fills_both(la, aa, cut, out, residual_paths(la, aa).walks)
     assert out[0, 1, 1, 0] == out[0, 1, 1, 1] == 17.0
 
 
@@ -158,11 +162,11 @@ def test_phases_equal_the_walk_on_random_temporal_class_nests(preset):
 
 
 @njit
-def _sweeps_both(layer, acc, maps, origins, out):
+def _sweeps_both(layer, acc, maps, origins, out, walks):
     """Per mapping, origin, level (the MAC too) and tensor: `sweep`'s (fills, parent reads, link transfers) into
     out[b, o, level, t, 0:3], the walk's into 3:6, into 6 whether the phases counted it (1.0; 0.0: the walk or
     another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o]`: dim offsets
-    where the streams start (an instance class's origin in the spatial class)."""
+    where the streams start (an instance class's origin in the spatial class). `walks`: as in `_fills_both`."""
     L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
@@ -187,9 +191,9 @@ def _sweeps_both(layer, acc, maps, origins, out):
                     origin = origins[o]
                     r = out[b, o, lvl, t]
                     r[0], r[1], r[2] = sweep(t, ws.temporal, M, child, lvl == L, layer, groups, n_children, ws.spatial,
-                                             n_sp, fx, fy, ws, origin, np.bool_(True))
+                                             n_sp, fx, fy, ws, origin, np.bool_(True), walks)
                     r[3], r[4], r[5] = walk_sweep(t, ws.temporal, M, child, lvl == L, layer, groups, n_children,
-                                                  ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True))
+                                                  ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True), walks)
                     r[6] = 0.0
                     r[7] = 1.0 if n_children > 1 else 0.0
                     if lvl < L:
@@ -218,7 +222,8 @@ def test_sweep_equals_the_walk_under_a_fan_out(preset):
         bounds = np.array(layer.bounds, dtype=np.int64)
         origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, bounds)])
         out = np.empty((maps.batch_size, 2, acc.num_levels + 1, 3, 8))
-        _sweeps_both(layer_arrays(layer), accelerator_arrays(acc), maps, origins, out)
+        la, aa = layer_arrays(layer), accelerator_arrays(acc)
+        _sweeps_both(la, aa, maps, origins, out, residual_paths(la, aa).walks)
         compared = out[..., 0] != NOT_COMPARED
         bad = np.argwhere(compared & np.any(out[..., 0:3] != out[..., 3:6], axis=-1))
         assert bad.size == 0, [(tuple(i), out[tuple(i)]) for i in bad[:5]]
