@@ -27,19 +27,17 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {
-    "phase_stream": 7.8, "walk": 9.7, "joint_step": 5.3, "sweep": 1.4, "level_accesses": 5.0, "uniform_stream": 0.3,
-    "class_accesses": 2.7, "class_counts": 0.6,
-    "perfect_paths": 0.1, "check_capacity": 0.3, "output_partitions": 0.5,
-    "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 6.4, "evaluate_range": 5.4,
-    "helpers": 0.8, "run_evolution": 4.6, "search": 0.1, "search_perfect": 0.1, "warm_starts": 0.5,
-    "evaluate_range_perfect": 4.7}
-"""CPU seconds each step of the plan compiles on its own, its callees compiled before it (measured with
-`python benchmarks/bench_cold_compile.py --per-function`, docs/performance.md "Compile time"): what
-`mappings.split_compile` balances the processes by. Only the proportions matter; a figure out of date
-changes which worker compiles what, never what is compiled. The steps around the paths passed by address
-(`level_accesses`, `uniform_stream`, `class_accesses`, `class_counts`, `perfect_paths` and the two drivers) are
-their --per-function figures (see docs/performance.md for the run each comes from); `search` only loads."""
+    "phase_stream": 8.1, "walk": 10.1, "joint_step": 5.7, "sweep": 1.2, "level_accesses": 6.9, "uniform_stream": 0.3,
+    "class_accesses": 3.0, "class_counts": 0.7, "perfect_paths": 0.3, "check_capacity": 0.3, "output_partitions": 0.1,
+    "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.7, "class_partitions": 0.3,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 9.9, "evaluate_range": 7.2,
+    "helpers": 1.7, "run_evolution": 7.4, "search": 0.1, "search_perfect": 0.1, "warm_starts": 0.8,
+    "evaluate_range_perfect": 6.2}
+"""CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
+`mappings.split_compile` balances the processes by, from one run of `python benchmarks/bench_cold_compile.py
+--per-function` on a near-idle machine (load average 1.9 -> 1.2; docs/performance.md, "The targets, measured
+together"). Only the proportions matter; a figure out of date changes which worker compiles what, never what is
+compiled. `search` and `search_perfect` only load what the steps before them compiled."""
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:

@@ -55,10 +55,9 @@ calls neither (counted: 0 calls of `Encoding.encode` in it). Measured with `pyth
 --workers 2 --timeline`: with them last, the worker without the kernel's longest chain starts its first trial while
 the other compiles them (docs/performance.md, "The cold run's first trial")."""
 
-ENTRY_COST_S = {"evaluate_batch_serial": 1.1, "instance_classes": 1.1, "evaluate_batch_parallel": 4.3}
-"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), measured as the mapper's
-(`mappings.compile_plan.COMPILE_COST_S`) with `python benchmarks/bench_cold_compile.py --per-function` at load ~9
-and scaled to an idle core as the drivers' figures there are."""
+ENTRY_COST_S = {"evaluate_batch_serial": 1.7, "instance_classes": 1.8, "evaluate_batch_parallel": 6.7}
+"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from the same run of `python
+benchmarks/bench_cold_compile.py --per-function` as the mapper's (`mappings.compile_plan.COMPILE_COST_S`)."""
 
 
 def entry_point_steps(layer, accelerator) -> list:
