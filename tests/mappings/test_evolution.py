@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from accel_models.cost_model import evaluate_batch
-from mappings import CMAESStrategy, Encoding, EvolutionStrategy, RandomStrategy, best_mapping
+from mappings import CMAESStrategy, Encoding, EvolutionStrategy, best_mapping
 
 
 def test_same_seed_same_result_and_exact_budget(mapper_bench):
