@@ -173,8 +173,7 @@ def _numel(node) -> int:
 def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) -> None:
     """nn.MultiheadAttention as F.multi_head_attention_forward computes it: packed or separate input projections,
     both products per head, the output projection."""
-    args = list(node.args) + [node.kwargs.get(k) for k in ("query", "key", "value")][len(node.args):]
-    query, key, value = (args + [None] * 3)[:3]
+    query, key, value = (_arg(node, i, k, None) for i, k in enumerate(("query", "key", "value")))
     q, k = _shape(query), _shape(key)
     lq, lk = (q[1], k[1]) if m.batch_first and len(q) == 3 else (q[0], k[0])
     batch = q[0 if m.batch_first else 1] if len(q) == 3 else 1
@@ -188,8 +187,9 @@ def _mha(out: _Collector, m: nn.MultiheadAttention, node: fx.Node, name: str) ->
         out.add(Layer.fc(e, e, batch * lq, f"{name}.in_proj_q"))
         out.add(Layer.fc(m.kdim, e, batch * lk, f"{name}.in_proj_k"))
         out.add(Layer.fc(m.vdim, e, batch * lk, f"{name}.in_proj_v"))
-    masked = any(node.kwargs.get(key_) is not None for key_ in ("attn_mask", "key_padding_mask")) or \
-        bool(node.kwargs.get("is_causal")) or len(node.args) > 4 and node.args[4] is not None
+    # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal)
+    masked = any(_arg(node, i, k, None) is not None for i, k in ((3, "key_padding_mask"), (5, "attn_mask"))) or \
+        bool(_arg(node, 7, "is_causal", False))
     _attention(out, (batch, h, lq, e // h), (batch, h, lk, e // h), (batch, h, lk, e // h), False, masked, name)
     out.add(Layer.fc(e, e, batch * lq, f"{name}.out_proj"))
 

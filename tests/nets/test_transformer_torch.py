@@ -163,6 +163,31 @@ def test_multihead_attention_module():
     assert layers[0].name == "mha.in_proj"
 
 
+def test_multihead_attention_arguments_read_by_position_as_by_keyword():
+    """`need_weights` (position 4) is no mask; `key_padding_mask` (3) and `attn_mask` (5) are, by either form."""
+    mha = nn.MultiheadAttention(32, 4, batch_first=True)
+    padding = torch.zeros(2, 10, dtype=torch.bool)
+    causal = torch.triu(torch.ones(10, 10, dtype=torch.bool), diagonal=1)
+    calls = {"plain": (lambda x: mha(x, x, x, None, False), lambda x: mha(x, x, x, need_weights=False)),
+             "padding": (lambda x: mha(x, x, x, padding), lambda x: mha(x, x, x, key_padding_mask=padding)),
+             "attn_mask": (lambda x: mha(x, x, x, None, True, causal), lambda x: mha(x, x, x, attn_mask=causal))}
+
+    class Wrap(nn.Module):
+        def __init__(self, call):
+            super().__init__()
+            self.mha, self.call = mha, call
+
+        def forward(self, x):
+            return self.call(x)[0]
+
+    def traced(call):
+        return [(layer, layer.elementwise) for layer in from_torch(Wrap(call), torch.randn(2, 10, 32)).layers]
+    read = {name: (traced(by_position), traced(by_keyword)) for name, (by_position, by_keyword) in calls.items()}
+    for name, (by_position, by_keyword) in read.items():
+        assert by_position == by_keyword, name
+    assert read["plain"][0] != read["padding"][0] and read["padding"][0] == read["attn_mask"][0]
+
+
 def test_untraceable_model_falls_back_to_hooks_with_a_warning():
     class Branchy(nn.Module):
         def __init__(self):
