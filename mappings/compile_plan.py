@@ -10,6 +10,8 @@ later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), whic
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 from numba import types
 
@@ -35,9 +37,9 @@ COMPILE_COST_S = {
     "evaluate_range_perfect": 6.2}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
 `mappings.split_compile` balances the processes by, from one run of `python benchmarks/bench_cold_compile.py
---per-function` on a near-idle machine (load average 1.9 -> 1.2; docs/performance.md, "The targets, measured
-together"). Only the proportions matter; a figure out of date changes which worker compiles what, never what is
-compiled. `search` and `search_perfect` only load what the steps before them compiled."""
+--per-function` on a near-idle machine (docs/performance.md, "The targets, measured together"). Only the
+proportions matter; a figure out of date changes which worker compiles what, never what is compiled. `search` and
+`search_perfect` only load what the steps before them compiled."""
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:
@@ -47,34 +49,46 @@ SEARCH = "search"
 searches' own types); it loads what the steps before it compiled."""
 SEARCH_PERFECT = "search_perfect"
 """The same step for a mapper with `factors="perfect"` (its driver is `evaluate_range_perfect`)."""
+WARM_STARTS = "warm_starts"
+"""The step that compiles what a search seeded by an earlier accelerator's mapping calls (`transfer_mapping`,
+`Encoding.encode`), which the search step does not."""
 
 
 def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache, objective: str = "edp") -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
     then the decoder, the kernel's drivers and the small helpers, the search's code, the search, the warm starts);
     `cache`: the `MappingCache` whose search the search step runs, and whose strategy's `plan_args(enc, objective)`
-    (the compiled search's arguments but its driver, for a first search) give the search's code its types."""
+    (the compiled search's arguments but its last, the `evolution.SearchCalls`, for a first search) give the search's
+    code its types."""
     def search() -> None:   # a real search, with the caller's settings
         cache.result(layer, accelerator, objective)
     search_args = getattr(cache.settings.strategy, "plan_args", None)
     return _plan(layer, accelerator, cache.settings.factors, objective, search, search_args)
 
 
-def search_links_plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str = "edp",
+def first_search_plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str = "edp",
                       search_args=None) -> list[CompileStep]:
-    """The steps of `mapper_compile_plan` that the search of a mapper with `factors` links (its driver, the
-    kernel's callees that driver reaches, the decoder, the helpers, the search's code where `search_args` is given),
-    without running a search: what a first search in a process can compile beside it
+    """The steps of `mapper_compile_plan` that the search of a mapper with `factors` calls or loads (its driver, the
+    kernel's callees that driver reaches and the paths it points to, the decoder, the helpers, the search's code
+    where `search_args` is given), without running a search: what a first search in a process can compile beside it
     (`mappings.split_compile.compile_first_search`)."""
     plan = _plan(layer, accelerator, factors, objective, lambda: None, search_args)
-    steps = {s.name: s for s in plan}
-    needed, todo = set(), list(steps[SEARCH_PERFECT if factors == "perfect" else SEARCH].after)
+    search = next(s for s in plan if s.name == (SEARCH_PERFECT if factors == "perfect" else SEARCH))
+    needed = callee_closure(plan, search.after)
+    return [s for s in plan if s.name in needed]
+
+
+def callee_closure(steps: Sequence[CompileStep], names: Iterable[str]) -> set[str]:
+    """The steps named in `names` with every step they wait for (`CompileStep.after`), transitively: what must be
+    compiled before them (names that are no step of `steps` are left out)."""
+    by_name = {s.name: s for s in steps}
+    closure, todo = set(), list(names)
     while todo:
         name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            todo.extend(steps[name].after)
-    return [s for s in plan if s.name in needed]
+        if name in by_name and name not in closure:
+            closure.add(name)
+            todo.extend(by_name[name].after)
+    return closure
 
 
 def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search,
@@ -111,8 +125,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), calls),
                             ("helpers",))]
     # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
-    linked = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
+    loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
     return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
-                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=linked),
-                     CompileStep("warm_starts", warm_starts)]
+                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=loaded),
+                     CompileStep(WARM_STARTS, warm_starts)]

@@ -38,7 +38,7 @@ from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
-from .compile_plan import COMPILE_COST_S, search_links_plan
+from .compile_plan import COMPILE_COST_S, callee_closure, first_search_plan
 
 MAX_WAIT_S = 120.0
 """How long a process waits for steps other live processes are compiling; past it, its caller compiles what is
@@ -71,16 +71,14 @@ def chain_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> d
     return {s.name: of(s.name) for s in steps}
 
 
-def _needed(steps: Sequence[CompileStep], later: Collection[str]) -> set[str]:
-    """The steps not in `later`, with every callee of theirs (a callee is needed before its caller, `later` or not)."""
-    by_name = {s.name: s for s in steps}
-    needed, todo = set(), [s.name for s in steps if s.name not in later]
-    while todo:
-        name = todo.pop()
-        if name in by_name and name not in needed:
-            needed.add(name)
-            todo.extend(by_name[name].after)
-    return needed
+def _order(steps: Sequence[CompileStep], cost_s: Mapping[str, float],
+           later: Collection[str]) -> tuple[list[CompileStep], set[str]]:
+    """The steps in the order processes take them (those not in `later` and their callees first, a callee being
+    needed before its caller, `later` or not; among those, the costliest chain of callers first, `chain_cost_s`;
+    stable: the plan's order among equals), and the names of the needed ones."""
+    chain = chain_cost_s(steps, cost_s)
+    needed = callee_closure(steps, [s.name for s in steps if s.name not in later])
+    return sorted(steps, key=lambda s: (s.name not in needed, -chain[s.name])), needed
 
 
 def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], workers: int,
@@ -88,9 +86,9 @@ def schedule_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float], worker
     """The wall time, in compile seconds, of `workers` processes taking steps as `SplitCompile` does, each step
     lasting its figure in `cost_s`, until every step not in `later` is done (`SplitCompile.later`: those come last):
     the plan's prediction (the longest chain of callees bounds it from below)."""
-    chain, lasts, needed = chain_cost_s(steps, cost_s), _own_cost_s(steps, cost_s), _needed(steps, later)
+    left, needed = _order(steps, cost_s, later)
+    lasts = _own_cost_s(steps, cost_s)
     names = set(lasts)
-    left = sorted(steps, key=lambda s: (s.name not in needed, -chain[s.name]))
     free = [0.0] * workers
     end: dict[str, float] = {}
     while left:
@@ -121,11 +119,8 @@ class SplitCompile:
                  poll_s: float = POLL_S, say: Callable[[str], None] | None = None,
                  cost_s: Mapping[str, float] = COMPILE_COST_S, later: Collection[str] = ()) -> None:
         steps = list(steps) if fcntl is not None else []
-        chain = chain_cost_s(steps, cost_s)
-        self.needed = _needed(steps, later)
-        """The names of the steps `finish()` waits for: all but `later`."""
-        # stable: the plan's order among equals
-        self.steps = sorted(steps, key=lambda s: (s.name not in self.needed, -chain[s.name]))
+        # needed: the names of the steps `finish()` waits for (all but `later`)
+        self.steps, self.needed = _order(steps, cost_s, later)
         self.folder = folder
         self.max_wait_s, self.poll_s = max_wait_s, poll_s
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -229,7 +224,7 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
                          search_args=None) -> bool:
     """Before the first call of the compiled search `search` (an `evolution.Search`: `evolution.search_kernel(factors)`)
     in this process, if numba's cache holds no compile of it: compile the steps it calls
-    (`compile_plan.search_links_plan`, with the search's own code where `search_args`, a picklable callable, gives its
+    (`compile_plan.first_search_plan`, with the search's own code where `search_args`, a picklable callable, gives its
     arguments) in this process and one helper process side by side, so that the search's call then loads them from
     the cache. The longest chain (the kernel's counting, the driver) stays here; the helper takes the search's code,
     the decoder and the small steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
@@ -237,7 +232,7 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
     whether a helper was started."""
     if not helper_would_help(search, factors):
         return False
-    steps = search_links_plan(layer, accelerator, factors, objective, search_args)
+    steps = first_search_plan(layer, accelerator, factors, objective, search_args)
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:
             (Path(folder) / "job.pickle").write_bytes(pickle.dumps((layer, accelerator, factors, objective, search_args)))
@@ -289,7 +284,7 @@ def stop_helper(helper: subprocess.Popen, wait_s: float) -> None:
 def _helper_main(folder: str) -> None:
     """The helper process of `compile_first_search`: take steps of the same plan until none is left to take."""
     layer, accelerator, factors, objective, search_args = pickle.loads((Path(folder) / "job.pickle").read_bytes())
-    SplitCompile(search_links_plan(layer, accelerator, factors, objective, search_args), Path(folder),
+    SplitCompile(first_search_plan(layer, accelerator, factors, objective, search_args), Path(folder),
                  say=lambda text: print(text, file=sys.stderr)).start()
 
 

@@ -21,7 +21,7 @@ from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
-from mappings.compile_plan import COMPILE_COST_S
+from mappings.compile_plan import COMPILE_COST_S, WARM_STARTS
 from mappings.evolution import search_kernel
 from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, start_helper, stop_helper
 from nets import Layer, get_space, largest_config, to_network
@@ -48,12 +48,10 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-AFTER_FIRST_TRIAL = ("warm_starts",)
-"""The plan's steps a worker's first trial does not wait for (`SplitCompile.later`): the warm starts
-(`transfer_mapping`, `Encoding.encode`) seed searches from mappings of earlier trials, and a default first trial
-calls neither (counted: 0 calls of `Encoding.encode` in it). Measured with `python benchmarks/bench_cold_compile.py
---workers 2 --timeline`: with them last, the worker without the kernel's longest chain starts its first trial while
-the other compiles them (docs/performance.md, "The cold run's first trial")."""
+AFTER_FIRST_TRIAL = (WARM_STARTS,)
+"""The plan's steps a worker's first trial does not wait for (`SplitCompile.later`): the warm starts seed searches
+from mappings of earlier trials' designs, which a first trial has none of; with them last, a worker with nothing else
+to compile starts its first trial (docs/performance.md, "The cold run's first trial")."""
 
 ENTRY_COST_S = {"evaluate_batch_serial": 1.7, "instance_classes": 1.8, "evaluate_batch_parallel": 6.7}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from the same run of `python

@@ -187,8 +187,8 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if stop:
             break
         waiting_since = None
-        if split is not None and counts[TrialState.COMPLETE]:  # before a next trial, what the first one did not
-            split.finish_later()                                # wait for (`SplitCompile.later`)
+        if split is not None and any(counts.values()):  # before a next trial, what the first one (complete or
+            split.finish_later()                         # not) did not wait for (`SplitCompile.later`)
             split = None
         last.clear()
         try:

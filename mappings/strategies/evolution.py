@@ -73,8 +73,8 @@ class EvolutionStrategy(MapperStrategy):
 
     def kernel_args(self, seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, n_levels, history,
                     remaining_s) -> tuple:
-        """The compiled search's arguments (`mappings.evolution.run_evolution`'s but its driver), in its order;
-        `history`: the three arrays of the improvements."""
+        """The compiled search's arguments (`mappings.evolution.run_evolution`'s but its last, the
+        `evolution.SearchCalls`), in its order; `history`: the three arrays of the improvements."""
         return (seeds, n_seeds, budget, rng, NORMAL_TABLE, islands, self.popsize, self.sigma0, self.seed_sigma,
                 self.patience, self.max_popsize, self.local_restarts, self.local_sigma, objective_index(objective),
                 tables, la, aa, n_levels, *history, remaining_s)

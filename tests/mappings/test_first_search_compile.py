@@ -12,7 +12,7 @@ import pytest
 
 from accel_models import get_preset
 from mappings import MappingCache, best_mapping, split_compile
-from mappings.compile_plan import SEARCH, SEARCH_PERFECT, mapper_compile_plan, search_links_plan
+from mappings.compile_plan import SEARCH, SEARCH_PERFECT, mapper_compile_plan, first_search_plan
 from mappings.evolution import search_kernel
 from mappings.mapper import MapperSettings
 from nets import Layer
@@ -28,7 +28,7 @@ def test_the_links_plan_is_what_the_search_step_waits_for(factors):
     plan = mapper_compile_plan(LAYER, eyeriss, MappingCache(MapperSettings(factors=factors)))
     steps = {s.name: s for s in plan}
     search = steps[SEARCH_PERFECT if factors == "perfect" else SEARCH]
-    links = [s.name for s in search_links_plan(LAYER, eyeriss, factors, "edp", MapperSettings().strategy.plan_args)]
+    links = [s.name for s in first_search_plan(LAYER, eyeriss, factors, "edp", MapperSettings().strategy.plan_args)]
     assert set(search.after) <= set(links) and len(set(links)) == len(links)
     for name in links:          # closed under `after`, and only steps the search waits for, directly or not
         assert set(steps[name].after) <= set(links)
