@@ -334,7 +334,7 @@ def _wait_for_shares(out: Path, workers: int, timeout_s: float = 60.0) -> None:
 
 def _first_trial_of_command(workers: int, cache: str, timeline: bool = False) -> int:
     """`run_cosearch.py --workers N` on the empty numba cache `cache`: wall time to its first complete trial; with
-    `timeline`, each process's events as well (`_timeline_hook`, printed by `_print_timeline`)."""
+    `timeline`, each process's events as well (`_timeline_hook`, printed by `_timeline.print_timeline`)."""
     out = Path(cache) / "out"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
     if timeline:

@@ -1,8 +1,8 @@
 """Workloads: layers, networks, subnet search spaces, reference networks, accuracy estimators.
 
-Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`,
-`from_torch`, the accuracy estimators) and the ONNX reader (`from_onnx`) are imported on first use, because `accel_models` and the
-command line import `nets` and torch alone takes about 2 s to import.
+Knows nothing about hardware. `import nets` stays light: the PyTorch-backed parts (`build_torch`, `from_torch`,
+the zero-cost proxies of `nets.estimators`) and the ONNX reader (`from_onnx`) are imported on first use, because
+`accel_models` and the command line import `nets` and torch alone takes about 1 s of CPU to import.
 
 The rest lives in the subpackages, each with its own `__all__`: `nets.problem_shape` (the dimensions, tensors and
 their projections), `nets.elementwise`, `nets.spaces` (each registered space by name, such as `MBV3_W12`),
@@ -25,7 +25,7 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch-backed names
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch- and onnx-backed names
 
 __all__ = [
     "DIMS", "TENSORS", "N_AXES", "Layer", "check_layer", "Network",

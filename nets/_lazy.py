@@ -1,5 +1,5 @@
-"""PEP 562 lazy attributes of a package: names whose modules import torch (about 1 s of CPU), imported on first use
-so that importing the package stays light."""
+"""PEP 562 lazy attributes of a package: names whose modules import a heavy library (torch: about 1 s of CPU; onnx),
+imported on first use so that importing the package stays light."""
 from __future__ import annotations
 
 from collections.abc import Callable

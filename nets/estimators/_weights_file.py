@@ -2,7 +2,7 @@
 
 Why it exists: importing torch costs about 1 s of CPU per process (docs/performance.md, "A co-search's processes
 without torch"), and the default co-search needs torch for nothing but reading OFA's predictor's weights, which
-then run in numpy; every process of a run paid that import. This reader is safe in the sense of
+then run in numpy; every process of a run would pay that import. This reader is safe in the sense of
 `torch.load(weights_only=True)`: the pickle may name only the globals a state dict of tensors needs
 (`torch._utils._rebuild_tensor_v2`, `collections.OrderedDict` and the storage types of `_DTYPES`), and no code
 from the file ever runs; any other global, a malformed tensor or a file in neither of torch's formats is a
@@ -33,8 +33,11 @@ import numpy as np
 _DTYPES = {"FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "LongStorage": "i8"}
 """The storage types read (a float state dict's, and the int64 counters that batch-norm layers keep)."""
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+"""The legacy stream's first pickle (torch's `torch.serialization.MAGIC_NUMBER`)."""
 _LEGACY_PROTOCOL = 1001
+"""Its second (torch's `torch.serialization.PROTOCOL_VERSION`)."""
 _MAX_DIMS = 32
+"""The most dimensions a tensor read here may have (numpy 1.x's `NPY_MAXDIMS`, the limit of `as_strided` there)."""
 
 
 class _Storage(NamedTuple):

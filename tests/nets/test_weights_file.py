@@ -172,3 +172,9 @@ def test_legacy_storage_views_are_honoured_and_bounded(tmp_path):
     _legacy_file(path, 40, ("v", 35, 20), 2, (3,), (4,))      # the view has 5 elements: the tensor reaches past them
     with pytest.raises(pickle.UnpicklingError, match="tensor reaches"):
         load_weights(path)
+
+
+def test_the_legacy_header_is_torchs():
+    from nets.estimators import _weights_file
+    assert (_weights_file._LEGACY_MAGIC, _weights_file._LEGACY_PROTOCOL) == (torch.serialization.MAGIC_NUMBER,
+                                                                           torch.serialization.PROTOCOL_VERSION)
