@@ -56,7 +56,7 @@ from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range",
            "evaluate_range_perfect", "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace",
-           "MAX_LEVELS", "CompileStep",
-           "callee_steps", "compile_for", "kernel_values", "kernel_arrays", "DRIVER_STEPS", "PERFECT_DRIVER_STEPS",
-           "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer", "driver_signature", "driver_pointer", "Paths",
-           "residual_paths", "perfect_paths", "parallel_batch", "serial_batch", "first_with_classes", "variant"]
+           "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for", "kernel_values", "kernel_arrays",
+           "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer",
+           "driver_signature", "driver_pointer", "Paths", "residual_paths", "perfect_paths", "parallel_batch",
+           "serial_batch", "first_with_classes", "variant"]

@@ -73,8 +73,9 @@ points to)."""
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` (through the inlined `evaluate_one`) and the paths it calls by address, the
     costliest first: the phases' closed form and the frame walk, which the sweeps call by address, and the joint
-    step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream` and `class_accesses` both call (as one step,
-    each of them loads it rather than both compiling it side by side), then those; `level_accesses`, the driver's
+    step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
+    and `class_accesses` both call (as one step, each of them loads it rather than both compiling it side by side),
+    then those; `level_accesses`, the driver's
     costliest callee, takes the sweep by address and compiles beside it (CPU seconds:
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,

@@ -270,13 +270,20 @@ def sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_s
     from another origin: frames are keyed on their cut context and relative state, which do not depend on it.
     `walks`: the walk and the phases by address (`paths.Walks`)."""
     full = child.extents
-    memo_start(ws.memo[0], fresh)         # before any shortcut: a caller passes fresh once per (level, tensor)
-    ws.scratch[0].n_diffs = -2            # the children's neighbour differences: not listed yet
+    _start_sweep(ws, fresh)               # before any shortcut: a caller passes fresh once per (level, tensor)
     if n_children == 1 and not is_mac and whole_stream(t, temporal, M, layer.bounds, origin, full, layer.ax):
         F, _ = fill_stream(t, temporal, M, layer.co, child.axes[t], child.tiles[t])
         return F, F, 0.0
     return _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
                     walks)
+
+
+@njit(cache=True, inline="always")
+def _start_sweep(ws, fresh):
+    """A (level, tensor)'s sweep started: its memo (`fresh`: emptied, else kept from the previous sweep) and the
+    children's neighbour differences marked as not listed yet (`links`)."""
+    memo_start(ws.memo[0], fresh)
+    ws.scratch[0].n_diffs = -2
 
 
 @njit(cache=True, inline="always")
@@ -305,8 +312,7 @@ def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spa
         if mac_steps < 0.0:
             mac_steps = float(iterations_run(temporal, M, layer.bounds, origin))
         return mac_steps, mac_steps, 0.0, mac_steps
-    memo_start(ws.memo[0], np.bool_(True))
-    ws.scratch[0].n_diffs = -2
+    _start_sweep(ws, np.bool_(True))
     F, reads, transfers = _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp,
                                    fan_x, fan_y, ws, origin, walks)
     return F, reads, transfers, mac_steps
@@ -317,8 +323,7 @@ def walk_sweep(t, temporal, M, child, is_mac, layer, groups, n_children, spatial
                fresh, walks):
     """`sweep`'s counts by the walk alone (no closed form but the MAC's below): the reference the tests hold the
     closed forms to."""
-    memo_start(ws.memo[0], fresh)
-    ws.scratch[0].n_diffs = -2
+    _start_sweep(ws, fresh)
     return _walk_sweep(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y,
                        ws, origin, walks)
 
@@ -364,10 +369,10 @@ def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial
 def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c, walks):
     """(reads of one instance of parent class c, link transfers among its children) for tensor t over the
     iterations of the M temporal loops above its children's level (those at which its first child works), `walk`
-    (by address: `walks.walk`) taking `joint.joint_step` at each (`walks.joint_step`); each child class's fills per instance in `joint.step[:n_sub]`. `full`: the
-    children's tile extents (dims). The categories of c's fan-out (`instances._categories`) must be in `ws.joint`
-    already. The cut context spans every class's offset, so that frames with equal contexts are cut alike for every
-    class."""
+    (by address: `walks.walk`) taking `joint.joint_step` at each (`walks.joint_step`); each child class's fills per
+    instance in `joint.step[:n_sub]`. `full`: the children's tile extents (dims). The categories of c's fan-out
+    (`instances._categories`) must be in `ws.joint` already. The cut context spans every class's offset, so that
+    frames with equal contexts are cut alike for every class."""
     ax = layer.ax
     jt = ws.joint[0]
     parent = ws.classes[c]
