@@ -209,7 +209,7 @@ def _fill_candidates(b, l, a, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, resid
     return n, passes
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
                ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
     """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
@@ -374,12 +374,12 @@ def _loop_orders(b, x, order_idx, order_bonus, imp, perm, order):
 def _spatial_rank(b, l, x, rank_idx, allowed, imp, perm, sorder):
     """Level l's dims by decreasing rank gene into perm (and row b's spatial order); returns how many may unroll on
     an axis (the first that many of perm, as the others rank _UNUSED)."""
-    n_allowed = 0
+    n_allowed = np.int64(0)                # not a literal 0: _spatial_level would be typed for it too
     for d in range(8):
         if allowed[l, 0, d] or allowed[l, 1, d]:
             n_allowed += 1
     if n_allowed == 0:
-        return 0
+        return n_allowed
     for d in range(8):
         imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
     _argsort_desc(imp, perm)
@@ -410,7 +410,7 @@ def _greedy_spatial_factor(gene, vi, used, fan, residual, tvalues, tdivs, tcount
     return f, _index_of(ttiles, vi, ttcounts[vi], f)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _spatial_level(b, l, n_allowed, x, axis_idx, ratio_idx, allowed, fanout, pin_s, residual_ok, tvalues, tdivs,
                    tcounts, tlogs, tlogv, ttiles, ttcounts, qdivs, qtiles, div_at, perm, rem, used, pinned, n_ax,
                    ax_dims, ax_vi, ax_j, sx, sy):
