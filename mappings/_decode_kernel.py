@@ -16,8 +16,8 @@ The tables (`DecodeTables`, built by `Encoding.kernel_args()`): qdivs / qtiles /
 table's quotient rows and each divisor's index among the tiles (`DivisorTable.quotient_rows`, `tile_quotient_rows`,
 `divisor_tile_index`): what is left of a dim is carried as its table row, the next row read from them after each
 factor. pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `start` is then the row of what the free
-factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost factor being fixed); all
-zero: the unconstrained decode. residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual
+factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost factor being
+fixed); all zero: the unconstrained decode. residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual
 factors"): where a limit binds (the nearest divisor is above what is left of the axis, or overflows a buffer at a
 level at or above d's outermost spatial loop) the factor is the largest balanced tile within the limit (`ttiles`, the
 balanced tiles of each table value) when it beats the largest divisor, and what is left of d is then ceil(left /
@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, typeof, types
 
 from accel_models import MappingArrays
-from accel_models.geometry import box, fits, project
+from accel_models.geometry import box, fits
 from accel_models.kernel import FunctionPointer
 from accel_models.kernel_views import borrow
 from accel_models.numba_cache import ensure_fresh_kernel_cache

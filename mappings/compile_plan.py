@@ -19,12 +19,12 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
                                  callee_steps, compile_for, evaluate_range, evaluate_range_perfect, kernel_values,
-                                 make_workspace, max_children, new_outputs)
+                                 new_outputs)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .encoding import Encoding
-from .evolution import run_evolution, search_kernel
+from .evolution import run_evolution, search_buffers, search_kernel
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
@@ -101,10 +101,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
-    def helpers() -> None:      # run_evolution's buffers and fitness, called as it calls them
-        n_levels = accelerator.num_levels
-        out_ = new_outputs(1, n_levels)
-        make_workspace(n_levels, max_children(aa.fanout))
+    def helpers() -> None:      # the fitness, called as run_evolution calls it
+        out_ = new_outputs.py_func(1, accelerator.num_levels)
         fitness_into(out_[0], out_[2], out_[1], 1, objective_index(objective), np.empty(1))
 
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
@@ -122,8 +120,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     code = []
     if search_args is not None:
         calls = search_kernel(factors).calls(la, aa, enc.tables)
-        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), calls),
-                            ("helpers",))]
+        args = search_args(enc, objective)
+        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *args, search_buffers(args), calls), ("helpers",))]
     # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
