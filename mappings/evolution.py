@@ -503,9 +503,10 @@ class Search:
 
 class SearchBuffers(NamedTuple):
     """`run_evolution`'s working arrays for one search (float64 unless said otherwise), built in Python by
-    `search_buffers` (the compiled builders' `py_func`s; tens of microseconds a search): allocated inside the
-    search, their ~45 arrays were about a sixth of its cold compile. rows: the largest generation of every island,
-    K islands, n genes."""
+    `search_buffers` (the compiled builders' `py_func`s; a fraction of a millisecond a search): allocated inside
+    the search, each of its ~45 arrays was an allocation numba typed and lowered in the search's cold compile
+    (docs/performance.md, "The mapper's steps smaller"). rows: the largest generation of every island, K islands,
+    n genes."""
 
     X: np.ndarray             # [rows, n]: a generation's genes
     Y: np.ndarray             # [rows, n]: their steps, ~ N(0, C)
