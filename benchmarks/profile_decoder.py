@@ -41,9 +41,8 @@ EDITS = [  # (text of the kernel, its staged form, how many times it occurs)
      "        for l in range(L - 1 if stage >= 4 else 0, 0, -1):\n            _level_start(", 1),
     ("def _temporal_factor(b, l, d,", "def _temporal_factor(stage, b, l, d,", 1),
     ("_temporal_factor(b, l, d, _gene(", "_temporal_factor(stage, b, l, d, _gene(", 1),
-    ("    if bj == 0 or _fits_everywhere(", "    if bj == 0 or stage < 5 or _fits_everywhere(", 1),
-    ("        hi = div_at[vi, bj]\n", "        hi = div_at[vi, bj] if stage >= 6 else 0\n", 1),
-    ("    hi = bj\n", "    hi = bj if stage >= 6 else 0\n", 1),
+    ("    probe = hi\n", "    probe = hi\n    if stage < 5:\n        lo = hi\n", 1),
+    ("            hi = probe - 1\n", "            hi = probe - 1 if stage >= 6 else 0\n", 1),
     ("cache=True", "cache=False", None),
 ]
 

@@ -12,12 +12,12 @@ divisors: those within the fan-out left (spatial), or those that leave every bou
 grow with the factor). So the nearest allowed divisor is the nearest one if allowed, else the largest allowed one,
 found by bisection: the numpy reference's scan, without scanning.
 
-The tables (`Encoding.kernel_args()`, names as `decode_batch` unpacks them): qdivs / qtiles / div_at are the divisor
+The tables (`DecodeTables`, built by `Encoding.kernel_args()`): qdivs / qtiles / div_at are the divisor
 table's quotient rows and each divisor's index among the tiles (`DivisorTable.quotient_rows`, `tile_quotient_rows`,
 `divisor_tile_index`): what is left of a dim is carried as its table row, the next row read from them after each
-factor. pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `bounds` is then what the free factors
-multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost factor being fixed); all
-zero: the unconstrained decode. residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual
+factor. pin_t / pin_s [L, 8]: exact temporal / spatial factors (0: free); `start` is then the row of what the free
+factors multiply to, and rest_at[d] > 0 names the level that takes the rest of dim d (its outermost factor being
+fixed); all zero: the unconstrained decode. residual_ok[d] = 1: dim d may take residual factors (`encoding`'s "Residual
 factors"): where a limit binds (the nearest divisor is above what is left of the axis, or overflows a buffer at a
 level at or above d's outermost spatial loop) the factor is the largest balanced tile within the limit (`ttiles`, the
 balanced tiles of each table value) when it beats the largest divisor, and what is left of d is then ceil(left /
@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit, typeof, types
 
 from accel_models import MappingArrays
-from accel_models.geometry import box, fits, project
+from accel_models.geometry import box, fits
 from accel_models.kernel import FunctionPointer
 from accel_models.kernel_views import borrow
 from accel_models.numba_cache import ensure_fresh_kernel_cache
@@ -77,20 +77,6 @@ def _argsort_desc(keys, out):
             out[j - 1] = out[j]
             out[j] = tmp
             j -= 1
-
-
-@njit(cache=True, inline="always")
-def _row_of(values, v):
-    """Index of v in the sorted `values` (v is there): np.searchsorted without numba's generic comparator."""
-    lo = 0
-    hi = values.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if values[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 @njit(cache=True, inline="always")
@@ -223,7 +209,7 @@ def _fill_candidates(b, l, a, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, resid
     return n, passes
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _fill_axis(b, l, a, F, greedy, n_ax, ax_dims, ax_vi, ax_j, allowed, sx, sy, rem, tvalues, tdivs, tcounts, tlogs,
                ttiles, ttcounts, ttlogs, qdivs, qtiles, residual_ok, cand):
     """Fill axis a of level l's fan-out (free fan-out F, of which the greedy decode used `greedy`): among its dims
@@ -342,40 +328,6 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
                     keep[b, l, t] = 0
 
 
-@njit(cache=True, no_cpython_wrapper=True)
-def _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel, bounded, e2,
-                    box_axes):
-    """What every row's decode reads, into the arrays given: start[d] the table row of dim d's bound, live[d] dim d
-    has loops (bound above 1), rel[t, d] dim d indexes tensor t, bounded[l] level l has a capacity; returns whether
-    any dim may take residual factors. A call, not inlined: it runs once a batch, and inlining it cost ~0.7 s of
-    `decode_batch`'s compile."""
-    for d in range(8):
-        start[d] = _row_of(tvalues, bounds[d])
-        live[d] = False
-    for ai in range(active.shape[0]):
-        live[active[ai]] = True
-    any_residual = False
-    for d in range(8):
-        any_residual |= residual_ok[d] != 0
-    for t in range(3):
-        for d in range(8):
-            e2[d] = 0
-        for d in range(8):
-            e2[d] = 1
-            project(t, e2, coef, box_axes)
-            e2[d] = 0
-            hit = False
-            for a in range(box_axes.shape[0]):
-                hit |= box_axes[a] != 0
-            rel[t, d] = hit
-    for l in range(bounded.shape[0]):
-        bounded[l] = capacity[l] >= 0
-        for t in range(3):
-            if tcap[l, t] >= 0:
-                bounded[l] = True
-    return any_residual
-
-
 @njit(cache=True, inline="always")
 def _reset_row(b, sx, sy, sorder, rt, rx, ry):
     """Row b starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)."""
@@ -422,12 +374,12 @@ def _loop_orders(b, x, order_idx, order_bonus, imp, perm, order):
 def _spatial_rank(b, l, x, rank_idx, allowed, imp, perm, sorder):
     """Level l's dims by decreasing rank gene into perm (and row b's spatial order); returns how many may unroll on
     an axis (the first that many of perm, as the others rank _UNUSED)."""
-    n_allowed = 0
+    n_allowed = np.int64(0)                # not a literal 0: _spatial_level would be typed for it too
     for d in range(8):
         if allowed[l, 0, d] or allowed[l, 1, d]:
             n_allowed += 1
     if n_allowed == 0:
-        return 0
+        return n_allowed
     for d in range(8):
         imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
     _argsort_desc(imp, perm)
@@ -458,7 +410,7 @@ def _greedy_spatial_factor(gene, vi, used, fan, residual, tvalues, tdivs, tcount
     return f, _index_of(ttiles, vi, ttcounts[vi], f)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True)
 def _spatial_level(b, l, n_allowed, x, axis_idx, ratio_idx, allowed, fanout, pin_s, residual_ok, tvalues, tdivs,
                    tcounts, tlogs, tlogv, ttiles, ttcounts, qdivs, qtiles, div_at, perm, rem, used, pinned, n_ax,
                    ax_dims, ax_vi, ax_j, sx, sy):
@@ -538,33 +490,68 @@ def _temporal_factor(b, l, d, gene, vi, tiles_ok, tcounts, tlogs, tlogv, tdivs, 
                      mult, bounded, keep, coef, capacity, tcap, e2, tiles, box_axes, full):
     """Dim d's temporal factor at level l from what is left (table row vi): the divisor nearest to its gene's target
     if every bounded level at or below l still has room, else the largest that does (1 when none does), or with
-    `tiles_ok` the largest balanced tile that does. Returns (factor, the table row of what is left over it)."""
+    `tiles_ok` the largest balanced tile that does. Returns (factor, the table row of what is left over it).
+
+    One bisection over the candidates up to the nearest divisor (the divisors, or the balanced tiles, among which that
+    divisor is the `div_at`-th), its first probe the nearest divisor itself: tiles only grow with the factor, so the
+    candidates that fit are a prefix, and one call site of the capacity check is compiled, not three."""
     bj = _nearest(tlogs, vi, tcounts[vi], gene * tlogv[vi])
-    # a factor of 1 is kept whether it fits or not (the repair would fall back to it): no check
-    if bj == 0 or _fits_everywhere(b, l, d, tdivs[vi, bj], ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
-                                   box_axes, full):
-        return tdivs[vi, bj], qdivs[vi, bj]
-    if tiles_ok:                           # the largest balanced tile that fits (1 if none)
-        lo = 0
-        hi = div_at[vi, bj]
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _fits_everywhere(b, l, d, ttiles[vi, mid + 1], ext, mult, bounded, keep, coef, capacity, tcap, e2,
-                                tiles, box_axes, full):
-                lo = mid + 1
-            else:
-                hi = mid
-        return ttiles[vi, lo], qtiles[vi, lo]
-    lo = 0                                 # the largest divisor that fits (1 when none does)
-    hi = bj
+    values, quotients, hi = tdivs, qdivs, bj
+    if tiles_ok:
+        values, quotients, hi = ttiles, qtiles, div_at[vi, bj]
+    lo = 0                                 # a factor of 1 is kept whether it fits or not (the repair falls back to it)
+    probe = hi
     while lo < hi:
-        mid = (lo + hi) // 2
-        if _fits_everywhere(b, l, d, tdivs[vi, mid + 1], ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
+        if _fits_everywhere(b, l, d, values[vi, probe], ext, mult, bounded, keep, coef, capacity, tcap, e2, tiles,
                             box_axes, full):
-            lo = mid + 1
+            lo = probe
         else:
-            hi = mid
-    return tdivs[vi, lo], qdivs[vi, lo]
+            hi = probe - 1
+        probe = (lo + hi + 1) // 2
+    return values[vi, lo], quotients[vi, lo]
+
+
+class DecodeTables(NamedTuple):
+    """An encoding's constant arrays, as `decode_batch` reads them (`Encoding.kernel_args()` builds them once per
+    encoding; the module docstring says how the divisor table's rows are read): int64 unless said otherwise. What
+    every row reads and the encoding fixes (each dim's first table row, which dims index each tensor, the bounded
+    levels) is built here once rather than in every batch: fewer steps for the compiled decoder."""
+
+    order_idx: np.ndarray     # [L, 8]: the gene of each dim's loop-order importance (-1: none)
+    rank_idx: np.ndarray      # [L, 8]: the gene of each dim's spatial rank (-1: none)
+    axis_idx: np.ndarray      # [L, 8]: the gene choosing each dim's fan-out axis (-1: none)
+    ratio_idx: np.ndarray     # [L, 8]: the gene of each dim's spatial factor (-1: none, the gene 0.5)
+    tile_idx: np.ndarray      # [L, 8]: the gene of each dim's temporal factor (-1: none, the gene 0.5)
+    keep_idx: np.ndarray      # [L, 3]: the gene of each tensor's keep (-1: the default keep)
+    fill_idx: np.ndarray      # [L, 2]: the gene of each axis's fill (-1: none)
+    order_bonus: np.ndarray   # [L, 8] float: added to the importance genes (stationary orders)
+    default_keep: np.ndarray  # [L, 3] bool: the keep of the tensors without a keep gene
+    start: np.ndarray         # [8]: each dim's table row of what its free factors multiply to
+    live: np.ndarray          # [8] bool: the dim has loops (its bound is above 1)
+    rel: np.ndarray           # [3, 8] bool: dim d indexes tensor t
+    coef: np.ndarray          # [4]: the layer's strides and dilations (`geometry.box`)
+    fanout: np.ndarray        # [L, 2]: each level's fan-out (X, Y)
+    allowed: np.ndarray       # [L, 2, 8] bool: dim d may unroll on axis a of level l
+    capacity: np.ndarray      # [L] float: each level's shared capacity, words (-1: none)
+    tcap: np.ndarray          # [L, 3] float: each level's per-tensor capacity, words (-1: none)
+    bounded: np.ndarray       # [L] bool: the level has a capacity (shared or per tensor)
+    fan_levels: np.ndarray    # [F]: the levels with a fan-out
+    tvalues: np.ndarray       # [V]: the divisor table's values (a table row's value)
+    tdivs: np.ndarray         # [V, D]: each value's divisors, ascending (padded)
+    tcounts: np.ndarray       # [V]: how many
+    tlogs: np.ndarray         # [V, D] float: their logs (+inf padding)
+    tlogv: np.ndarray         # [V] float: the value's log
+    ttiles: np.ndarray        # [V, T]: each value's balanced tiles, ascending (padded)
+    ttcounts: np.ndarray      # [V]: how many
+    ttlogs: np.ndarray        # [V, T] float: their logs
+    qdivs: np.ndarray         # [V, D]: the table row of value / each divisor
+    qtiles: np.ndarray        # [V, T]: the table row of ceil(value / each tile)
+    div_at: np.ndarray        # [V, D]: each divisor's index among the tiles
+    pin_t: np.ndarray         # [L, 8]: fixed temporal factors (0: free)
+    pin_s: np.ndarray         # [L, 8]: fixed spatial factors (0: free)
+    rest_at: np.ndarray       # [8]: the level that takes the rest of each dim (0: the outermost)
+    residual_ok: np.ndarray   # [8]: 1 where the dim may take residual factors
+    full: np.ndarray          # [8]: the layer's bounds (tiles are cut there)
 
 
 class DecodeScratch(NamedTuple):
@@ -579,7 +566,6 @@ class DecodeScratch(NamedTuple):
     tiles: np.ndarray         # [3]: the tensors' tile sizes (words)
     used: np.ndarray          # [2]: per fan-out axis, the factors taken
     mult: np.ndarray          # [L, 8]: the product of the spatial factors from each level to the one decoded
-    bounded: np.ndarray       # [L] bool: the level has a capacity
     ax_dims: np.ndarray       # [2, 8]: per axis, the dims given greedy spatial factors
     ax_vi: np.ndarray         # [2, 8]: their table rows before those factors
     ax_j: np.ndarray          # [2, 8]: their factors' indices in those rows (-1: moved to the other axis)
@@ -588,9 +574,6 @@ class DecodeScratch(NamedTuple):
     cand: np.ndarray          # [16]: the fill's candidate dims
     reach: np.ndarray         # [8]: per dim, the outermost level with a spatial loop of it
     auto: np.ndarray          # [L, 3] bool: the (level, tensor) pairs whose keep is decided at the end
-    rel: np.ndarray           # [3, 8] bool: dim d indexes tensor t
-    start: np.ndarray         # [8]: per dim, the table row of its bound
-    live: np.ndarray          # [8] bool: the dim has loops (its bound is above 1)
 
 
 @njit(cache=True, inline="always")
@@ -600,18 +583,15 @@ def decode_scratch(n_levels):
     return DecodeScratch(np.empty(8), np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64),
                          np.empty(8, dtype=np.int64), np.empty(8, dtype=np.int64), np.empty(5, dtype=np.int64),
                          np.empty(3, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty((L, 8), dtype=np.int64),
-                         np.zeros(L, dtype=np.bool_), np.empty((2, 8), dtype=np.int64),
                          np.empty((2, 8), dtype=np.int64), np.empty((2, 8), dtype=np.int64),
-                         np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(16, dtype=np.int64),
-                         np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_),
-                         np.zeros((3, 8), dtype=np.bool_),
-                         np.empty(8, dtype=np.int64), np.zeros(8, dtype=np.bool_))
+                         np.empty((2, 8), dtype=np.int64), np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64),
+                         np.empty(16, dtype=np.int64), np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_))
 
 
 @njit(cache=True, _nrt=False)
 def decode_batch(x, tables, outputs, scratch):
     """Decode genes x [B, n] (already clipped to [0,1]) into rows 0..B-1 of `outputs` (a `MappingArrays` of at least
-    B rows), in place; `tables`: `Encoding.kernel_args()` (the module docstring says what its arrays hold);
+    B rows), in place; `tables`: the encoding's `DecodeTables` (`Encoding.kernel_args()`, unpacked in field order);
     `scratch`: a `DecodeScratch` (`decode_scratch`) for the accelerator's levels. Per row: keep genes, loop orders,
     spatial factors in rank order with the axis fill, temporal factors innermost level first (each level's loops
     innermost first: inner ones claim room first) with the capacity repair, then the residual ends and the auto keep.
@@ -621,17 +601,18 @@ def decode_batch(x, tables, outputs, scratch):
     fan-outs, all at least 1). Every array is borrowed (`accel_models.kernel_views`: the calls it makes per factor
     would otherwise take a reference on each array they are passed): the caller owns them all for the call."""
     x = borrow(x)
-    order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep, bounds, coef, \
-        fanout, allowed, capacity, tcap, active, fan_levels, tvalues, tdivs, tcounts, tlogs, tlogv, ttiles, ttcounts, \
-        ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok, full = borrow(tables)
+    order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep, start, live, \
+        rel, coef, fanout, allowed, capacity, tcap, bounded, fan_levels, tvalues, tdivs, tcounts, tlogs, tlogv, \
+        ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok, full = borrow(tables)
     temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
     s = borrow(scratch)
     imp, perm, rem, ext, e2, box_axes, tiles, used = s.imp, s.perm, s.rem, s.ext, s.e2, s.box_axes, s.tiles, s.used
-    mult, bounded, ax_dims, ax_vi, ax_j, n_ax = s.mult, s.bounded, s.ax_dims, s.ax_vi, s.ax_j, s.n_ax
-    pinned, cand, reach, auto, rel, start, live = s.pinned, s.cand, s.reach, s.auto, s.rel, s.start, s.live
+    mult, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, auto = s.mult, s.ax_dims, s.ax_vi, s.ax_j, s.n_ax, \
+        s.pinned, s.cand, s.reach, s.auto
     L = temporal.shape[1]
-    any_residual = _shared_by_rows(bounds, active, residual_ok, coef, capacity, tcap, tvalues, start, live, rel,
-                                   bounded, e2, box_axes)
+    any_residual = False
+    for d in range(8):
+        any_residual |= residual_ok[d] != 0
     for b in range(x.shape[0]):
         _reset_row(b, sx, sy, sorder, rt, rx, ry)
         any_auto = _keep_from_genes(b, x, keep_idx, default_keep, keep, auto)
@@ -679,7 +660,7 @@ _POINTER: list = []
 """The process's `decoder_pointer` (one: the tables' types are the same for every encoding)."""
 
 
-def decoder_pointer(tables: tuple, n_levels: int) -> FunctionPointer:
+def decoder_pointer(tables: DecodeTables, n_levels: int) -> FunctionPointer:
     """`decode_batch` by address for an encoding's `tables` (`Encoding.kernel_args()`), as the search calls it:
     decode(x [B, n] float64, tables, a `MappingArrays` of int64 arrays, a `DecodeScratch`). Every encoding's tables
     have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per process; building it

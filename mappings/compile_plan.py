@@ -19,12 +19,12 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
                                  callee_steps, compile_for, evaluate_range, evaluate_range_perfect, kernel_values,
-                                 make_workspace, max_children, new_outputs)
+                                 new_outputs)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .encoding import Encoding
-from .evolution import run_evolution, search_kernel
+from .evolution import run_evolution, search_buffers, search_kernel
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
@@ -32,8 +32,8 @@ COMPILE_COST_S = {
     "phase_stream": 8.1, "walk": 10.1, "joint_step": 5.7, "sweep": 1.2, "level_accesses": 6.9, "uniform_stream": 0.3,
     "class_accesses": 3.0, "class_counts": 0.7, "perfect_paths": 0.3, "check_capacity": 0.3, "output_partitions": 0.1,
     "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.7, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 9.9, "evaluate_range": 7.2,
-    "helpers": 1.7, "run_evolution": 7.4, "search": 0.1, "search_perfect": 0.1, "warm_starts": 0.8,
+    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 5.9, "evaluate_range": 7.2,
+    "helpers": 0.1, "run_evolution": 6.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 1.4,
     "evaluate_range_perfect": 6.2}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
 `mappings.split_compile` balances the processes by, from one run of `python benchmarks/bench_cold_compile.py
@@ -101,10 +101,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
-    def helpers() -> None:      # run_evolution's buffers and fitness, called as it calls them
-        n_levels = accelerator.num_levels
-        out_ = new_outputs(1, n_levels)
-        make_workspace(n_levels, max_children(aa.fanout))
+    def helpers() -> None:      # the fitness, called as run_evolution calls it
+        out_ = new_outputs.py_func(1, accelerator.num_levels)
         fitness_into(out_[0], out_[2], out_[1], 1, objective_index(objective), np.empty(1))
 
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
@@ -122,8 +120,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     code = []
     if search_args is not None:
         calls = search_kernel(factors).calls(la, aa, enc.tables)
-        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *search_args(enc, objective), calls),
-                            ("helpers",))]
+        args = search_args(enc, objective)
+        code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *args, search_buffers(args), calls), ("helpers",))]
     # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))

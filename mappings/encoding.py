@@ -105,7 +105,7 @@ from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
-from ._decode_kernel import KEEP_AUTO, decode_batch, decode_scratch
+from ._decode_kernel import KEEP_AUTO, DecodeTables, decode_batch, decode_scratch
 from ._encode_kernel import encode_into
 from ._factorize import DivisorTable, axis_shares, balanced_tiles, divisor_share, divisors
 from .mapping import Mapping
@@ -442,7 +442,7 @@ class Encoding:
         return self._decode_numpy(x)
 
     @cached_property
-    def tables(self) -> tuple:
+    def tables(self) -> DecodeTables:
         """`kernel_args()`, built once."""
         return self.kernel_args()
 
@@ -452,15 +452,27 @@ class Encoding:
         compiled call holds the GIL: no two run at once)."""
         return decode_scratch.py_func(self.accelerator.num_levels)
 
-    def kernel_args(self) -> tuple:
-        """The encoding's tables as plain arrays, in the order `_decode_kernel.decode_batch` reads them."""
+    def kernel_args(self) -> DecodeTables:
+        """The encoding's tables as plain arrays, as `_decode_kernel.decode_batch` reads them."""
         t = self.table
-        return (self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
-                self.order_bonus, self.default_keep, self.free_bounds, self.coef, self.fanout,
-                self.allowed, self.capacity, self.tensor_capacity, self._active_array, self._fan_levels, t.values,
-                t.divs, t.counts, t.logs, t.log_values, t.tiles, t.tile_counts, t.tile_logs, t.quotient_rows,
-                t.tile_quotient_rows, t.divisor_tile_index, self.pin_temporal,
-                self.pin_spatial, self.rest_at, self.residual_ok, self.bounds)
+        live = np.zeros(8, dtype=np.bool_)
+        live[list(self.active)] = True
+        return DecodeTables(
+            order_idx=self._order, rank_idx=self._sp_rank, axis_idx=self._sp_axis, ratio_idx=self._sp_ratio,
+            tile_idx=self._tile, keep_idx=self._keep, fill_idx=self._sp_fill, order_bonus=self.order_bonus,
+            default_keep=self.default_keep, start=np.searchsorted(t.values, self.free_bounds).astype(np.int64),
+            live=live, rel=self.indexes, coef=self.coef, fanout=self.fanout, allowed=self.allowed,
+            capacity=self.capacity, tcap=self.tensor_capacity,
+            bounded=np.array([l in self.bounded_levels() for l in range(self.accelerator.num_levels)], dtype=np.bool_),
+            fan_levels=self._fan_levels, tvalues=t.values, tdivs=t.divs, tcounts=t.counts, tlogs=t.logs,
+            tlogv=t.log_values, ttiles=t.tiles, ttcounts=t.tile_counts, ttlogs=t.tile_logs, qdivs=t.quotient_rows,
+            qtiles=t.tile_quotient_rows, div_at=t.divisor_tile_index, pin_t=self.pin_temporal,
+            pin_s=self.pin_spatial, rest_at=self.rest_at, residual_ok=self.residual_ok, full=self.bounds)
+
+    @property
+    def indexes(self) -> np.ndarray:
+        """[3, 8] bool: dim d indexes tensor t (its loops change which of t's words a tile holds)."""
+        return (self.ax >= 0) & (self.co != 0)
 
     def _decode_numpy(self, x: np.ndarray) -> MappingArrays:
         B, L = x.shape[0], self.accelerator.num_levels
@@ -495,7 +507,7 @@ class Encoding:
         """Row b's auto tensors kept where their tile is reused and fits (in place), as `_decode_kernel._auto_keep`
         decides it, in the same order."""
         L = self.accelerator.num_levels
-        rel = (self.ax >= 0) & (self.co != 0)                                 # [3, 8]: dim d indexes tensor t
+        rel = self.indexes
         loops = [[d for d in out.order[b, l] if out.temporal[b, l, d] > 1] for l in range(L)]   # outermost first
         for l in range(L - 1, 0, -1):
             if not auto[l].any():

@@ -85,7 +85,6 @@ def _has_residual(maps, r):
     return False
 
 
-@njit(cache=True, inline="always")
 def _new_scored(rows):
     """An empty table of the residual mappings scored in one search (`_score`): keys [SCORED_SLOTS + 1, 2] (columns
     `_HASH1`, `_HASH2`; row `_COUNT` counts the slots taken) and values [SCORED_SLOTS + 1, 3] (columns `_REASON`,
@@ -238,7 +237,6 @@ def _population_sizes(n, popsize, max_popsize):
     return min(popsize if popsize > 0 else lam_default, lam_cap), lam_cap
 
 
-@njit(cache=True, inline="always")
 def _mapping_buffers(rows, n_levels):
     """The decode's `MappingArrays` for `rows` mappings (the residual fields zero: perfect)."""
     return MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
@@ -396,7 +394,7 @@ def _restart(i, best_x, best_f, rng, local_restarts, local_sigma, sigma0, lam0, 
 @njit(cache=True, no_cfunc_wrapper=True)
 def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0, seed_sigma, patience, max_popsize,
                   local_restarts, local_sigma, objective, tables, layer, acc, n_levels, hist_evals, hist_wall,
-                  hist_value, time_limit_s, calls):
+                  hist_value, time_limit_s, buffers, calls):
     """The whole search: returns (best genes, best fitness, its cycles, its energy pJ, evaluations, valid
     evaluations, history length).
 
@@ -405,28 +403,22 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     is read before each batch after the first, and only when a limit is set, so that a search under an evaluation
     budget alone does exactly what it did without one); rng: a generator state (`new_state`, advanced in place),
     normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
-    layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in. calls: the
-    decoder and the cost kernel's driver by address (`SearchCalls`, from `Search`).
+    layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in. buffers: the
+    search's working arrays (`SearchBuffers`, new for each call) and calls: the decoder and the cost kernel's driver
+    by address (`SearchCalls`), both from `Search`.
     """
     n = seeds.shape[1]
     t0 = _now()
     lam0, lam_cap = _population_sizes(n, popsize, max_popsize)
     K = islands
-    rows = max(K * lam_cap, 1)
-    X, Y, XD, F = np.empty((rows, n)), np.empty((rows, n)), np.empty((rows, n)), np.empty(rows)
-    maps = _mapping_buffers(rows, n_levels)
-    out = new_outputs(rows, n_levels)
-    ws = make_workspace(n_levels, max_children(acc.fanout))
-    scored = _new_scored(rows)
-    dscratch = decode_scratch(n_levels)
-    # the islands' state [K, n] / [K]: mean, diagonal covariance, the step's and the covariance's paths, step,
-    # population, generations since the (re)start, generations without improvement, best fitness since the (re)start
-    mean, C, ps, pc = np.empty((K, n)), np.ones((K, n)), np.zeros((K, n)), np.zeros((K, n))
-    sigma, lam, gen = np.empty(K), np.full(K, lam0), np.zeros(K, dtype=np.int64)
-    stall, run_best = np.zeros(K, dtype=np.int64), np.full(K, np.inf)
+    X, Y, XD, F, maps, out, scored = buffers.X, buffers.Y, buffers.XD, buffers.F, buffers.maps, buffers.out, \
+        buffers.scored
+    mean, C, ps, pc, sigma, lam, gen = buffers.mean, buffers.C, buffers.ps, buffers.pc, buffers.sigma, buffers.lam, \
+        buffers.gen
+    stall, run_best, w, idx, ymean, sqrt_c = buffers.stall, buffers.run_best, buffers.w, buffers.idx, buffers.ymean, \
+        buffers.sqrt_c
+    best_x, ws, dscratch = buffers.best_x, buffers.ws, buffers.dscratch
     chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
-    w, idx, ymean, sqrt_c = np.empty(rows), np.empty(rows, dtype=np.int64), np.empty(n), np.empty(n)
-    best_x = np.full(n, 0.5)
     # typed int64 from the start: a bare 0 would compile _tally once more for Literal[int](0) (see the
     # docstring of accel_models.kernel)
     best_f, best_cycles, best_energy = np.inf, np.int64(0), 0.0
@@ -440,7 +432,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
             break
         seeding = s0 < n_seeds
         if seeding:
-            k = _reflect_seeds(seeds, s0, min(rows, n_seeds - s0, budget - evals), XD)
+            k = _reflect_seeds(seeds, s0, min(XD.shape[0], n_seeds - s0, budget - evals), XD)
             s0 += k
         else:
             if not started:           # the first generation: the islands start, after the seeds
@@ -468,6 +460,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
 
 _PARAMETERS = tuple(inspect.signature(run_evolution.py_func).parameters)
 _LAYER_ARG, _ACC_ARG, _TABLES_ARG = (_PARAMETERS.index(name) for name in ("layer", "acc", "tables"))
+assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 """Where `run_evolution` takes the layer's and the accelerator's kernel arrays and the encoding's tables (the
 pointers' signatures are built from their types)."""
 
@@ -501,9 +494,59 @@ class Search:
         return self._calls
 
     def __call__(self, *args):
-        """`run_evolution(*args, calls)`: args are its arguments but the last, in its order."""
+        """`run_evolution(*args, search_buffers(args), calls)`: args are its arguments but the last two, in its
+        order."""
         ensure_fresh_kernel_cache()
-        return run_evolution(*args, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
+        acc = args[_ACC_ARG]
+        return run_evolution(*args, search_buffers(args), self.calls(args[_LAYER_ARG], acc, args[_TABLES_ARG]))
+
+
+class SearchBuffers(NamedTuple):
+    """`run_evolution`'s working arrays for one search (float64 unless said otherwise), built in Python by
+    `search_buffers` (the compiled builders' `py_func`s; a fraction of a millisecond a search): allocated inside
+    the search, each of its ~45 arrays was an allocation numba typed and lowered in the search's cold compile
+    (docs/performance.md, "The mapper's steps smaller"). rows: the largest generation of every island, K islands,
+    n genes."""
+
+    X: np.ndarray             # [rows, n]: a generation's genes
+    Y: np.ndarray             # [rows, n]: their steps, ~ N(0, C)
+    XD: np.ndarray            # [rows, n]: X reflected into [0, 1] (what is decoded)
+    F: np.ndarray             # [rows]: their fitness
+    maps: MappingArrays       # rows: their mappings (`_mapping_buffers`)
+    out: tuple                # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
+    scored: tuple             # the residual mappings scored (`_new_scored`)
+    mean: np.ndarray          # [K, n]: each island's mean
+    C: np.ndarray             # [K, n]: its diagonal covariance (ones)
+    ps: np.ndarray            # [K, n]: the step's path (zeros)
+    pc: np.ndarray            # [K, n]: the covariance's path (zeros)
+    sigma: np.ndarray         # [K]: its step
+    lam: np.ndarray           # [K] int64: its population (the first one)
+    gen: np.ndarray           # [K] int64: generations since its (re)start (zeros)
+    stall: np.ndarray         # [K] int64: generations without improvement (zeros)
+    run_best: np.ndarray      # [K]: best fitness since its (re)start (inf)
+    w: np.ndarray             # [rows]: the recombination weights
+    idx: np.ndarray           # [rows] int64: a generation's rows, best first
+    ymean: np.ndarray         # [n]: the weighted mean step
+    sqrt_c: np.ndarray        # [n]: an island's sqrt(C)
+    best_x: np.ndarray        # [n]: the best genes (0.5 until one is scored)
+    ws: tuple                 # the cost kernel's workspace for the accelerator (`make_workspace`)
+    dscratch: tuple           # the decoder's working arrays (`DecodeScratch`)
+
+
+def search_buffers(args: tuple) -> SearchBuffers:
+    """New `SearchBuffers` for `run_evolution(*args, ...)` (args: its arguments before `buffers`, in its order)."""
+    a = dict(zip(_PARAMETERS, args))
+    n, K, n_levels, fanout = a["seeds"].shape[1], a["islands"], a["n_levels"], a["acc"].fanout
+    lam0, lam_cap = _population_sizes.py_func(n, a["popsize"], a["max_popsize"])
+    rows = max(K * lam_cap, 1)
+    return SearchBuffers(
+        X=np.empty((rows, n)), Y=np.empty((rows, n)), XD=np.empty((rows, n)), F=np.empty(rows),
+        maps=_mapping_buffers(rows, n_levels), out=new_outputs.py_func(rows, n_levels),
+        scored=_new_scored(rows), mean=np.empty((K, n)), C=np.ones((K, n)), ps=np.zeros((K, n)),
+        pc=np.zeros((K, n)), sigma=np.empty(K), lam=np.full(K, lam0, dtype=np.int64), gen=np.zeros(K, dtype=np.int64),
+        stall=np.zeros(K, dtype=np.int64), run_best=np.full(K, np.inf), w=np.empty(rows),
+        idx=np.empty(rows, dtype=np.int64), ymean=np.empty(n), sqrt_c=np.empty(n), best_x=np.full(n, 0.5),
+        ws=make_workspace.py_func(n_levels, max_children.py_func(fanout)), dscratch=decode_scratch.py_func(n_levels))
 
 
 _SEARCHES: dict[bool, Search] = {}
