@@ -27,7 +27,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from ..config import UsageError
 from ..config.storage_url import StorageSpec, file_kind
@@ -450,7 +450,6 @@ def fail_orphaned_trials(study, storage=None) -> int:
     Each such trial carries why in its user attributes ("status" failed, "reason"), set through `storage` (the
     study's storage object; its trials cannot be written once failed) when given.
     """
-    import optuna
     from optuna.trial import TrialState
 
     host = socket.gethostname()
@@ -467,16 +466,44 @@ def fail_orphaned_trials(study, storage=None) -> int:
             orphan = started is not None and (now - started).total_seconds() > heartbeat_s()[1]
             why = f"no worker claimed it within {heartbeat_s()[1]} s of its start (its process was killed?)"
         if orphan:
-            if storage is not None:
-                trial_id = storage.get_trial_id_from_study_id_trial_number(
-                    storage.get_study_id_from_name(study.study_name), t.number)
-                storage.set_trial_user_attr(trial_id, "status", "failed")
-                storage.set_trial_user_attr(trial_id, "reason", f"{why}; marked failed when the study resumed at "
-                                                                f"{now:%Y-%m-%d %H:%M:%S}")
-            try:
-                study.tell(t.number, state=TrialState.FAIL)
-            except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
-                continue  # failed meanwhile by another process (Optuna's heartbeat), which queued the retry
-            retry_trial(study, t)
-            n += 1
+            n += _fail_and_retry(study, storage, t, f"{why}; marked failed when the study resumed at "
+                                                    f"{now:%Y-%m-%d %H:%M:%S}")
     return n
+
+
+def fail_trials_of_ended_workers(study, storage, pids: Collection[int], reason: str) -> int:
+    """Mark FAIL, with `reason`, the RUNNING trials that worker processes of this host with process ids `pids` ran,
+    once those processes have ended (a command stopping its own workers: one killed before it recorded its trial
+    left it RUNNING), and queue each again (`retry_trial`); returns how many."""
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker") or {}
+        if worker.get("host") == host and worker.get("pid") in pids and not _alive(worker["pid"]):
+            n += _fail_and_retry(study, storage, t, reason)
+    return n
+
+
+def _fail_and_retry(study, storage, trial, reason: str) -> int:
+    """Mark `trial` (a RUNNING FrozenTrial) FAIL with status "failed" and `reason` (set through `storage` when given)
+    and queue it again (`retry_trial`); 0 if another process finished it meanwhile (Optuna's heartbeat, which
+    queued the retry itself), else 1."""
+    import optuna
+    from optuna.trial import TrialState
+
+    if storage is not None:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(
+            storage.get_study_id_from_name(study.study_name), trial.number)
+        try:
+            storage.set_trial_user_attr(trial_id, "status", "failed")
+            storage.set_trial_user_attr(trial_id, "reason", reason)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return 0
+    try:
+        study.tell(trial.number, state=TrialState.FAIL)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+        return 0
+    retry_trial(study, trial)
+    return 1
