@@ -286,7 +286,6 @@ def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], No
     engine_kwargs: dict = {}
     if spec.kind == "sqlite":
         Path(spec.display).parent.mkdir(parents=True, exist_ok=True)
-        _make_wal(spec.display)
         engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
@@ -295,6 +294,8 @@ def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], No
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # heartbeat_interval is flagged experimental
             try:
+                if spec.kind == "sqlite":
+                    _make_wal(spec.display)
                 storage = RDBStorage(spec.url, engine_kwargs=engine_kwargs, heartbeat_interval=interval_s,
                                      grace_period=grace_s, heartbeat_stale_trial_callback=retry_trial)
                 break
