@@ -2,7 +2,9 @@
 it lands: while the libraries load, inside a long compiled mapper call (numba) of a trial, in a worker process, in
 the final phase; the interrupted trial is queued to run again on resume. An interrupt whose KeyboardInterrupt a C
 callback swallowed (numba's compiler calls one) is not lost: the search raises it after the next layer's mapping."""
+import json
 import os
+import pickle
 import signal
 import socket
 import sqlite3
@@ -191,3 +193,32 @@ def test_a_stopped_command_leaves_no_trial_of_its_workers_running(tmp_path, monk
     assert [(t.state.name, t.system_attrs["failed_trial"]) for t in queued] == [("WAITING", trial.number)]
     with pytest.raises(ProcessLookupError):  # the worker ended with its command
         os.kill(trial.user_attrs["worker"]["pid"], 0)
+
+
+def test_a_worker_process_ends_on_a_sigterm_a_compile_swallowed(tmp_path, monkeypatch):
+    """A worker process's SIGTERM whose KeyboardInterrupt a C callback swallowed (numba's compiler) is recorded, and
+    its search raises it at the next check (`interrupts.raise_if_requested`, after a layer's mapping or before a
+    trial): the worker ends as interrupted rather than running on until its command kills it."""
+    def a_trial_in_a_compile(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)   # the handler runs here
+        except KeyboardInterrupt:
+            pass            # swallowed, as in a C callback
+        interrupts.raise_if_requested()  # the next layer
+        raise AssertionError("the recorded SIGTERM was not raised")
+
+    monkeypatch.setattr(workers, "run_worker", a_trial_in_a_compile)
+    monkeypatch.setattr(workers, "_split_compile", lambda *_args: None)
+    monkeypatch.setattr(workers, "_SIGNALS", [])
+    monkeypatch.setattr(interrupts, "_requested", [])
+    job = tmp_path / "job.pickle"
+    job.write_bytes(pickle.dumps((make_settings(out=tmp_path / "out"), None, os.getpid())))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert workers.worker_process_main(job, 0, "t") == 0
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    report = json.loads((tmp_path / "report-t-0.json").read_text())
+    assert report["stop"] == "interrupted", report["stop"]
