@@ -175,7 +175,8 @@ def test_a_stopped_command_leaves_no_trial_of_its_workers_running(tmp_path, monk
     db = settings.storage.display
     optuna.create_study(storage=open_storage(settings.storage), study_name="s")
     ready = tmp_path / "ready"
-    monkeypatch.setattr(workers, "_worker_argv", lambda job, i, tag: [sys.executable, "-c", STUCK_WORKER, db, str(ready)])
+    monkeypatch.setattr(workers, "_worker_argv",
+                        lambda job, i, tag: [sys.executable, "-c", STUCK_WORKER, db, str(ready)])
     monkeypatch.setattr(workers, "INTERRUPT_WAIT_S", 1)
     started = time.monotonic()
 
