@@ -36,7 +36,8 @@ from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
 from .split_compile import AFTER_FIRST_TRIAL, compile_plan
-from .storage import fail_dead_trials, heartbeat_s, retry_trial, worker_tag
+from .interrupts import raise_if_requested, watch
+from .storage import fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, open_storage, retry_trial, worker_tag
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
@@ -45,8 +46,13 @@ INPUT_ERROR = "input error: "
 """How a worker's report starts its stop reason when the run's input stopped it (a `UsageError`)."""
 """Under --out: each worker process's log (its standard error) and report, and each worker's mapping cache."""
 INTERRUPT_WAIT_S = 30
-"""How long an interrupted command waits for its worker processes to end their trials (a compiled mapper call
-notices the interrupt only when it returns) before killing them."""
+"""How long an interrupted command waits, in all, for its worker processes to end their trials (a compiled mapper
+call notices the interrupt only when it returns; one in a numba compile, at the next layer) before killing them."""
+INTERRUPTED = "interrupted (Ctrl-C); queued to run again on resume"
+"""The reason an interrupted trial carries (user attribute "reason")."""
+UNRECORDED = ("{why}; its worker process ended (or was killed, after {wait_s} s) without recording it; queued to run "
+              "again on resume")
+"""The reason of a trial its command marked failed, stopping its workers (`_fail_unrecorded_trials`)."""
 WAIT_POLL_S = 1.0
 """How often a worker waiting for the study's last trials on other workers looks again."""
 MAX_REJECTIONS_IN_A_ROW = 500
@@ -187,6 +193,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         if stop:
             break
         waiting_since = None
+        raise_if_requested()  # an interrupt lost in a compile since the last trial: no new trial
         if split is not None and any(counts.values()):  # before a next trial, what the first one (complete or
             split.finish_later()                         # not) did not wait for (`SplitCompile.later`)
             split = None
@@ -246,7 +253,7 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
                 raise
             _QUIET_INTERRUPT.interrupted = True
             trial.set_user_attr("status", "failed")
-            trial.set_user_attr("reason", "interrupted (Ctrl-C); queued to run again on resume")
+            trial.set_user_attr("reason", INTERRUPTED)
             retry_trial(trial.study, next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number))
             raise KeyboardInterrupt from None
         save_cache(folder, index, trial, objective.cache)
@@ -277,23 +284,16 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
     try:
         for i in range(workers):
             logs.append(open(folder / f"worker-{i}.log", "w"))
-            procs.append(subprocess.Popen([sys.executable, "-m", "cosearch.search.worker_process", str(job), str(i),
-                                           tag], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=logs[-1], env=env))
+            procs.append(subprocess.Popen(_worker_argv(job, i, tag), stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=logs[-1], env=env))
         while any([p.poll() is None for p in procs]):  # every one polled: a killed worker is reaped, not a zombie
             if on_poll is not None:
                 on_poll()
             time.sleep(poll_s)
-    except KeyboardInterrupt:  # each worker ends its trial as interrupted (queued again), then exits
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(INTERRUPT_WAIT_S)
-            except subprocess.TimeoutExpired:
-                p.kill()  # its trial is failed and queued again when the study resumes (fail_orphaned_trials)
-                p.wait()
+    except BaseException as exc:  # an interrupt, wherever it lands (or an error while polling): no worker outlives
+        _stop_workers(procs)      # its command, nor leaves a trial RUNNING
+        why = "interrupted (Ctrl-C)" if caused_by_interrupt(exc) else f"its command stopped ({type(exc).__name__})"
+        _fail_unrecorded_trials(settings, [p.pid for p in procs], UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
         raise
     finally:
         for log in logs:
@@ -312,6 +312,45 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
     return reports
 
 
+def _worker_argv(job: Path, index: int, tag: str) -> list[str]:
+    """The command line of worker process `index` (`worker_process_main`)."""
+    return [sys.executable, "-m", "cosearch.search.worker_process", str(job), str(index), tag]
+
+
+def _stop_workers(procs: list[subprocess.Popen]) -> None:
+    """Ask each live worker to end (SIGTERM: it ends its trial as interrupted, queued again), wait for them
+    INTERRUPT_WAIT_S in all, then kill those still running (at once on a second interrupt)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    until = time.monotonic() + INTERRUPT_WAIT_S
+    try:
+        for p in procs:
+            p.wait(max(0.0, until - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _fail_unrecorded_trials(settings: CoSearchSettings, pids: list[int], reason: str) -> None:
+    """Once the worker processes `pids` have ended: their trials still RUNNING (a worker killed in a long compiled
+    call or in a numba compile, or interrupted outside its objective) marked FAIL with `reason` and queued again, so
+    a stopped command leaves no trial RUNNING. A storage that fails here leaves them to the next run, which fails
+    them as orphans (`fail_orphaned_trials`); the command says why it stopped, in its one line."""
+    import optuna
+
+    try:
+        storage = open_storage(settings.storage)
+        fail_trials_of_ended_workers(optuna.load_study(study_name=settings.study_name, storage=storage), storage,
+                                     pids, reason)
+    except Exception:
+        pass
+
+
 def _last_line(log: Path) -> str:
     """The last non-empty line of a worker's log (its error), or a pointer to the log."""
     try:
@@ -321,7 +360,14 @@ def _last_line(log: Path) -> str:
     return lines[-1] if lines else f"see {log}"
 
 
-def _interrupt(_signum, _frame) -> None:
+_SIGNALS: list[int] = []
+"""The signals a worker process received (`_interrupt`), watched by its search (`interrupts`)."""
+
+
+def _interrupt(signum, _frame) -> None:
+    """A worker's SIGTERM: a KeyboardInterrupt, and remembered so that one a numba compile swallowed (see
+    `interrupts`) still ends the trial at its next layer."""
+    _SIGNALS.append(signum)
     raise KeyboardInterrupt
 
 
@@ -347,6 +393,7 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
     SIGTERM (taken as an interrupt: its trial ends failed and is queued again)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
+    watch(_SIGNALS)
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
         try:

@@ -2,18 +2,24 @@
 it lands: while the libraries load, inside a long compiled mapper call (numba) of a trial, in a worker process, in
 the final phase; the interrupted trial is queued to run again on resume. An interrupt whose KeyboardInterrupt a C
 callback swallowed (numba's compiler calls one) is not lost: the search raises it after the next layer's mapping."""
+import json
 import os
+import pickle
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 
+import optuna
 import pytest
 
 from _cosearch_cli import CLI, cli_env, study_trials
 from accel_models import get_preset
-from cosearch.search import interrupts
+from cosearch.config import make_settings
+from cosearch.search import interrupts, workers
+from cosearch.search.storage import open_storage
 from cosearch.search.evaluate import network_run
 from mappings import MapperSettings, MappingCache
 from nets import Layer, Network
@@ -130,3 +136,90 @@ def test_a_recorded_signal_stops_the_next_network_run(monkeypatch):
     signals.append(15)                                           # a SIGTERM whose exception was swallowed
     with pytest.raises(KeyboardInterrupt):
         network_run(net, acc, cache)
+
+
+STUCK_WORKER = """
+import os, signal, socket, sys, time
+import optuna
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # deaf to its command, as one whose interrupt a numba compile swallowed
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+db, ready = sys.argv[1:3]
+study = optuna.load_study(study_name="s", storage=f"sqlite:///{db}")
+trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid(), "index": 0})
+open(ready, "w").close()
+time.sleep(600)
+"""
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
+def _interrupt_chained_in_a_driver():
+    """What a database driver interrupted mid-call raises: its own error, raised while handling the interrupt."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise RuntimeError("the driver's error") from None
+
+
+@pytest.mark.parametrize("stop", [_interrupt, _interrupt_chained_in_a_driver],
+                         ids=["KeyboardInterrupt", "an error raised while handling one"])
+def test_a_stopped_command_leaves_no_trial_of_its_workers_running(tmp_path, monkeypatch, stop):
+    """A worker process that never records its trial (it ignores its command's SIGTERM, as one does when a numba
+    compile swallowed the KeyboardInterrupt, or it is killed mid-trial): once its command is interrupted, the worker
+    is stopped within INTERRUPT_WAIT_S and its trial is FAIL, "interrupted", and queued again, not left RUNNING."""
+    settings = make_settings(out=tmp_path / "out", study_name="s", workers=1)
+    db = settings.storage.display
+    optuna.create_study(storage=open_storage(settings.storage), study_name="s")
+    ready = tmp_path / "ready"
+    monkeypatch.setattr(workers, "_worker_argv",
+                        lambda job, i, tag: [sys.executable, "-c", STUCK_WORKER, db, str(ready)])
+    monkeypatch.setattr(workers, "INTERRUPT_WAIT_S", 1)
+    started = time.monotonic()
+
+    def poll() -> None:  # the command's poll loop, interrupted once the worker runs its trial
+        assert time.monotonic() - started < 120, "the worker never started its trial"
+        if ready.exists():
+            stop()
+
+    with pytest.raises((KeyboardInterrupt, RuntimeError)):
+        workers.run_worker_processes(settings, 1, None, on_poll=poll, poll_s=0.05)
+    assert time.monotonic() - started < 60
+    (trial, *queued) = optuna.load_study(study_name="s", storage=f"sqlite:///{db}").get_trials(deepcopy=False)
+    assert trial.state.name == "FAIL" and "interrupted" in trial.user_attrs["reason"]
+    assert trial.user_attrs["worker"]["host"] == socket.gethostname()
+    assert [(t.state.name, t.system_attrs["failed_trial"]) for t in queued] == [("WAITING", trial.number)]
+    with pytest.raises(ProcessLookupError):  # the worker ended with its command
+        os.kill(trial.user_attrs["worker"]["pid"], 0)
+
+
+def test_a_worker_process_ends_on_a_sigterm_a_compile_swallowed(tmp_path, monkeypatch):
+    """A worker process's SIGTERM whose KeyboardInterrupt a C callback swallowed (numba's compiler) is recorded, and
+    its search raises it at the next check (`interrupts.raise_if_requested`, after a layer's mapping or before a
+    trial): the worker ends as interrupted rather than running on until its command kills it."""
+    def a_trial_in_a_compile(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)   # the handler runs here
+        except KeyboardInterrupt:
+            pass            # swallowed, as in a C callback
+        interrupts.raise_if_requested()  # the next layer
+        raise AssertionError("the recorded SIGTERM was not raised")
+
+    monkeypatch.setattr(workers, "run_worker", a_trial_in_a_compile)
+    monkeypatch.setattr(workers, "_split_compile", lambda *_args: None)
+    monkeypatch.setattr(workers, "_SIGNALS", [])
+    monkeypatch.setattr(interrupts, "_requested", [])
+    job = tmp_path / "job.pickle"
+    job.write_bytes(pickle.dumps((make_settings(out=tmp_path / "out"), None, os.getpid())))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert workers.worker_process_main(job, 0, "t") == 0
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    report = json.loads((tmp_path / "report-t-0.json").read_text())
+    assert report["stop"] == "interrupted", report["stop"]

@@ -142,3 +142,29 @@ def test_a_fixed_device_study_from_another_fusion_mode_says_what_differs(tmp_pat
     _prepare_study(make_settings(None, accelerator="eyeriss", out=out, study_name="t", fusion="none"), print)
     with pytest.raises(UsageError, match=r'\(fusion: stored "none", this run "resident" \(--fusion none resumes it\)\)'):
         _prepare_study(make_settings(None, accelerator="eyeriss", out=out, study_name="t", fusion="resident"), print)
+
+
+def test_a_new_sqlite_storage_is_written_while_another_process_holds_its_write_lock(tmp_path):
+    """Another command holds the write lock of the new file (creating its tables, or checking it with `check_sqlite`)
+    as this one writes: this one waits for it (SQLite's busy timeout) rather than failing at once. SQLite refuses a
+    switch of the journal mode to WAL at once, whatever the busy timeout, while a file in rollback-journal mode is
+    locked for writing: made on a connection's first use of a file Optuna had created, that switch failed mid-run
+    ("database is locked" under Optuna's StorageInternalError)."""
+    import sqlite3
+    import threading
+
+    spec = make_settings(out=tmp_path / "out").storage
+    open_storage(spec)                                                       # the file, its tables
+    other = sqlite3.connect(spec.display, timeout=0, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")                                          # the other command's write lock
+    released = threading.Timer(1.0, lambda: other.execute("ROLLBACK"))
+    released.start()
+    try:
+        study = optuna.create_study(storage=open_storage(spec), study_name="s")  # new connections, a write
+        assert not other.in_transaction                                          # it waited for the lock
+        assert study.study_name == "s"
+    finally:
+        released.join()
+        other.close()
+    with sqlite3.connect(spec.display) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
