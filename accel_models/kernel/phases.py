@@ -31,7 +31,8 @@ the innermost loops that do not move the tensor repeat the tile, `residual.leaf_
 meets the delta from before the node only when the move is the node's very first step. Where two consecutive deltas
 of equal size have corners an offset difference of grid neighbours apart on the children's lattice
 (`link_candidates`), a link may be taken: the stream is left to the walk. Elsewhere no link is, and the parent
-reads each multicast group's fills.
+reads each multicast group's fills. The candidates are listed only for a stream where two such deltas' corners are
+within the children's spread (`link_spread`, `UNCHECKED`): few streams have one.
 
 The nodes live in a borrowed int64 scratch (`NODE` words each); a stream with more nodes than it holds, or a
 context the phases do not predict, returns -1 and is left to the walk.
@@ -616,7 +617,7 @@ def phase_fills(t, temporal, M, full, layer, origin, pool):
     return phase_stream(t, temporal, M, full, layer, origin, pool, np.int64(0))
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def link_spread(n_sp, scratch, pool):
     """The children's spread per axis into the pool (`spatial_axes`' reach, in `scratch`, where a spatial loop moves
     the axis, else 0), for `phase_stream` with `UNLISTED` candidates; `UNLISTED`, or -1 where the neighbour

@@ -248,11 +248,11 @@ def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, o
         n_cand = link_spread(n_sp, ws.scratch[0], pool)
         if n_cand < 0:
             return -1.0
-    F = walks.phase_stream(t, temporal, M, full, layer, origin[:], pool, n_cand)
-    if F == UNCHECKED:
-        n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
+    while True:                           # one call site of the phases: at most two runs
         F = walks.phase_stream(t, temporal, M, full, layer, origin[:], pool, n_cand)
-    return F
+        if F != UNCHECKED:
+            return F
+        n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
