@@ -18,6 +18,9 @@ from nets import N_AXES
 
 from .state import GOLDEN
 
+MAX_LISTED_SPATIAL = 8
+"""Spatial loops of one fan-out beyond which `neighbour_diffs` does not list the 2^loops carry patterns."""
+
 
 @njit(cache=True, inline="always")
 def distinct_pairs(m, n, a, b):
@@ -431,7 +434,7 @@ def neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, diffs):
     (`sp.axis`, `sp.shift`), so a difference is summed on the tensor's axes directly (projecting each dim-space
     vector took most of this function's time).
     """
-    if n_sp > 8:
+    if n_sp > MAX_LISTED_SPATIAL:
         return -1
     digits = scratch.digits
     n_children, px, _ = _grid(spatial, n_sp)

@@ -31,7 +31,8 @@ the innermost loops that do not move the tensor repeat the tile, `residual.leaf_
 meets the delta from before the node only when the move is the node's very first step. Where two consecutive deltas
 of equal size have corners an offset difference of grid neighbours apart on the children's lattice
 (`link_candidates`), a link may be taken: the stream is left to the walk. Elsewhere no link is, and the parent
-reads each multicast group's fills.
+reads each multicast group's fills. The candidates are listed only for a stream where two such deltas' corners are
+within the children's spread (`link_spread`, `UNCHECKED`): few streams have one.
 
 The nodes live in a borrowed int64 scratch (`NODE` words each); a stream with more nodes than it holds, or a
 context the phases do not predict, returns -1 and is left to the walk.
@@ -44,7 +45,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .links import is_neighbour_diff, neighbour_diffs
+from .links import MAX_LISTED_SPATIAL, is_neighbour_diff, neighbour_diffs
 from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
 A = N_AXES
@@ -107,6 +108,12 @@ POOL_WORDS = REACH + 8 * (8 * MAX_LEVELS + 1)
 candidates, the reaches."""
 HIT = -1
 """`_step` / `_child`: a link may be taken; the stream is left to the walk."""
+UNLISTED = MAX_CAND + 1
+"""`n_cand` of a stream under a fan-out whose link candidates are not listed yet (`link_spread`): the phases check
+each delta against the children's spread only, and where one is within it return `UNCHECKED`."""
+UNCHECKED = -2.0
+"""`phase_stream` with `UNLISTED`: a delta is within the children's spread, so the candidates must decide (list them,
+`link_candidates`, and run again)."""
 NOW = SC_NOW
 """Where the composition's current state starts in its scratch."""
 
@@ -115,12 +122,14 @@ NOW = SC_NOW
 def _linkable(psize, pc, po, size, c, co, pool, n_cand):
     """Could a delta of `size` words at corner c[co:] be served over a link after a delta of `psize` words at
     pc[po:]: the same size (> 0) and corners an offset difference among the candidates apart (first: within the
-    children's spread on every axis)?"""
+    children's spread on every axis; `UNLISTED`: within it is a maybe)?"""
     if size == 0 or psize != size:
         return False
     for a in range(A):
         if abs(c[co + a] - pc[po + a]) > pool[SPAN + a]:
             return False
+    if n_cand == UNLISTED:
+        return True
     for k in range(n_cand):
         b = CAND + k * A
         match = True
@@ -562,7 +571,9 @@ def _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand):
 def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     """Fills of one instance of a (level, tensor) over the iterations of the M temporal loops above it that run
     from `origin`, or -1 where the phases do not apply or, `n_cand` > 0 (a fan-out above the level, its link
-    candidates in the pool: `link_candidates`), where a step may be served over a link (then the walk counts it).
+    candidates in the pool: `link_candidates`), where a step may be served over a link (then the walk counts it);
+    `n_cand` = `UNLISTED` (the children's spread alone in the pool: `link_spread`) returns `UNCHECKED` instead where
+    a delta is within the spread, so that a stream lists its candidates only where one may be needed.
     `full`: the level's dim extents (its tile is full[d] cut at the bound). Not for the MAC. `pool`: int64 scratch
     of at least `POOL_WORDS`."""
     ax = layer.ax
@@ -585,15 +596,18 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     while tail > 0 and ax[t, temporal[tail - 1].dim] < 0:
         tail -= 1
     count = _build_tree(temporal, tail, reach, layer.bounds, origin, pool, sc[SC_CTX:SC_CTX + 8])
-    if count < 0 or _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand) == HIT:
+    if count < 0:
         return -1.0
+    maybe = UNCHECKED if n_cand == UNLISTED else -1.0       # what a delta that may take a link returns
+    if _summarize(t, temporal, M, tail, full, layer, pool, count, n_cand) == HIT:
+        return maybe
     # the stream's first tile is brought whole and leaves no stride: its first move reuses the overlap
     fills = pool[FIRST_WORDS]
     if pool[HAS_MOVE] != 0:
         fills += pool[FM_OVER] + pool[REST]
         if n_cand > 0 and pool[FM_ENTRY] != 0:
             if _linkable(pool[FIRST_WORDS], sc, SC_ZERO, pool[FM_OVER], pool, FM_CO, pool, n_cand):
-                return -1.0
+                return maybe
     return float(fills)
 
 
@@ -601,6 +615,20 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
 def phase_fills(t, temporal, M, full, layer, origin, pool):
     """`phase_stream` for a level without a fan-out above it (no link to check)."""
     return phase_stream(t, temporal, M, full, layer, origin, pool, np.int64(0))
+
+
+@njit(cache=True, inline="always")
+def link_spread(n_sp, scratch, pool):
+    """The children's spread per axis into the pool (`spatial_axes`' reach, in `scratch`, where a spatial loop moves
+    the axis, else 0), for `phase_stream` with `UNLISTED` candidates; `UNLISTED`, or -1 where the neighbour
+    differences could not be listed (more spatial loops than `links.MAX_LISTED_SPATIAL`). The candidates are listed
+    on demand (`link_candidates`): few streams have a delta within the spread, and listing them costs more than the
+    phases' check."""
+    if n_sp > MAX_LISTED_SPATIAL:
+        return np.int64(-1)
+    for a in range(A):
+        pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
+    return np.int64(UNLISTED)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

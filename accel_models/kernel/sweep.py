@@ -35,7 +35,7 @@ from nets import N_AXES
 from ..geometry import project
 from .counts import fill_stream
 from .joint import quiet_classes, setup_joint
-from .phases import link_candidates
+from .phases import UNCHECKED, link_candidates, link_spread
 from .residual import iterations_run, leaf_step, whole_stream
 from .state import memo_find, memo_start, memo_store, key_hash, place, relative, same
 from .workspace import STATE_LEN
@@ -241,14 +241,18 @@ def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, o
     """The stream's fills by the phases' closed form (`phases.phase_stream`, by address: `walks.phase_stream`, in
     the joint sweep's memo pool, which is free between joint sweeps: the uniform sweep's may hold frames a later
     sweep of the same (level, tensor) reuses), or -1 where it leaves the stream to the walk; under a fan-out, where
-    a step may take a link."""
+    a step may take a link (the link candidates listed only where a delta is within the children's spread)."""
     pool = ws.memo[1].pool
     n_cand = np.int64(0)                  # no candidate: no link to check
     if n_children > 1:
-        n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
+        n_cand = link_spread(n_sp, ws.scratch[0], pool)
         if n_cand < 0:
             return -1.0
-    return walks.phase_stream(t, temporal, M, full, layer, origin[:], pool, n_cand)
+    while True:                           # one call site of the phases: at most two runs
+        F = walks.phase_stream(t, temporal, M, full, layer, origin[:], pool, n_cand)
+        if F != UNCHECKED:
+            return F
+        n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -13,7 +13,8 @@ from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axe
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.paths import residual_paths
 from accel_models.kernel.nest import check_shape, loop_nest
-from accel_models.kernel.phases import CAND, POOL_WORDS, SPAN, link_candidates, phase_fills, phase_stream
+from accel_models.kernel.phases import (CAND, POOL_WORDS, SPAN, UNCHECKED, link_candidates, link_spread, phase_fills,
+                                         phase_stream)
 from accel_models.kernel.sweep import sweep, walk_sweep
 from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import uniform_instances
@@ -237,6 +238,26 @@ def test_sweep_equals_the_walk_under_a_fan_out(preset):
 
 
 @njit
+def _fanout_levels(layer, acc, maps, b, ws, rows):
+    """Mapping b's nest into the workspace (`_nest`) and its levels right under a fan-out of more than one child
+    (not the MAC): rows[i] = (level, temporal loops above it); their count (0 for an invalid shape). A caller
+    lists a level's spatial loops again (`spatial_loops`): the workspace holds one level's."""
+    if not _nest(layer, acc, maps, b, ws):
+        return 0
+    levels = ws.levels
+    count = 0
+    spatial_above = 0
+    for lvl in range(1, maps.temporal.shape[1]):
+        p = lvl - 1
+        spatial_above += levels[p].n_spatial
+        if levels[p].n_spatial > 0 and spatial_loops(ws.loops, levels, p, ws.spatial)[1] > 1:
+            rows[count, 0] = lvl
+            rows[count, 1] = levels[lvl].start - spatial_above
+            count += 1
+    return count
+
+
+@njit
 def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
     """Per mapping, level right under a fan-out (not the MAC) and tensor with link candidates: the phases' fills
     (out[b, level, t, 0]) from a pool whose every word was `fill` first (as a new workspace's uninitialized memory
@@ -247,20 +268,13 @@ def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
     levels = ws.levels
     origin = ws.sweep[0].origin
     pool = ws.memo[1].pool
+    rows = np.empty((L, 2), dtype=np.int64)
     out[:] = NOT_COMPARED
     for b in range(maps.temporal.shape[0]):
-        if not _nest(layer, acc, maps, b, ws):
-            continue
-        spatial_above = 0
-        for lvl in range(1, L):
+        for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
+            lvl, M = rows[r, 0], rows[r, 1]
             child, p = levels[lvl], lvl - 1
-            spatial_above += levels[p].n_spatial
-            if levels[p].n_spatial == 0:
-                continue
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
-            if n_children == 1:
-                continue
-            M = child.start - spatial_above
+            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial)
             for t in range(3):
                 spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
                 pool[:] = fill
@@ -347,18 +361,77 @@ def _candidate_checks(layer, acc, maps, tally):
                             tally[3] += 1
 
 
+def _tally_over_draws(preset, seed, count, size):
+    """`count(layer, acc, maps, tally)` over the temporal-class draws of 12 random layers on the preset (seeded by
+    its name plus `seed`); the tally (`size` int64 counters)."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + seed)
+    tally = np.zeros(size, dtype=np.int64)
+    for _ in range(12):
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if maps.batch_size:
+            count(layer_arrays(layer), accelerator_arrays(acc), maps, tally)
+    return tally
+
+
 @pytest.mark.parametrize("preset", ["eyeriss", "shidiannao", "nvdla_256"])
 def test_the_link_candidates_are_the_neighbour_differences_each_once(preset):
     """`link_candidates` lists every neighbour difference of a fan-out's children and its negative, nothing else,
     each once, without checking them against the children's lattice: each is the difference of two children's
     offsets, so the check (`links.lattice_ok`) holds for all of them."""
-    acc = get_preset(preset)
-    rng = np.random.default_rng(sum(map(ord, preset)) + 3)
-    tally = np.zeros(6, dtype=np.int64)
-    for _ in range(12):
-        layer = _random_layer(rng)
-        maps = _temporal_class_draws(layer, acc, rng, 15)
-        if maps.batch_size:
-            _candidate_checks(layer_arrays(layer), accelerator_arrays(acc), maps, tally)
+    tally = _tally_over_draws(preset, 3, _candidate_checks, 6)
     assert tally[0] >= 30 and tally[1] >= tally[0], tally
     assert np.all(tally[2:] == 0), tally
+
+
+@njit
+def _listed_and_on_demand(layer, acc, maps, tally):
+    """Per mapping, level right under a fan-out (not the MAC) and tensor: the phases with the link candidates
+    listed (`link_candidates`) and with the children's spread alone (`link_spread`, candidates `UNLISTED`).
+    tally[0] streams, [1] the on-demand run gave the listed run's answer, [2] it asked for the candidates
+    (`UNCHECKED`), [3] it gave anything else, [4] the listed run found a delta that may take a link (-1 after a
+    tree the phases could build) while the on-demand run did not ask."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    origin = ws.sweep[0].origin
+    pool = ws.memo[1].pool
+    sc = ws.scratch[0]
+    rows = np.empty((L, 2), dtype=np.int64)
+    for b in range(maps.temporal.shape[0]):
+        for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
+            lvl, M = rows[r, 0], rows[r, 1]
+            child, p = levels[lvl], lvl - 1
+            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial)
+            for t in range(3):
+                spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
+                n_cand = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, sc, ws.diffs, pool)
+                if n_cand < 0:
+                    continue
+                listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                lazy = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool,
+                                    link_spread(n_sp, sc, pool))
+                tally[0] += 1
+                if lazy == listed:
+                    tally[1] += 1
+                elif lazy == UNCHECKED:
+                    tally[2] += 1
+                else:
+                    tally[3] += 1
+                phase_fills_ok = phase_fills(t, ws.temporal, M, child.extents, layer, origin, pool) >= 0.0
+                if listed == -1.0 and phase_fills_ok and lazy != UNCHECKED:
+                    tally[4] += 1
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "shidiannao", "nvdla_256"])
+def test_candidates_listed_on_demand_give_the_listed_answer(preset):
+    """Under a fan-out the phases first check each delta against the children's spread alone and ask for the link
+    candidates only where one is within it (`UNCHECKED`, then `sweep` lists them and runs the phases again): on
+    every other stream they give the fills the listed candidates give, and every stream where the listed run finds
+    a delta that may take a link is one where they asked."""
+    tally = _tally_over_draws(preset, 4, _listed_and_on_demand, 5)
+    print(preset, "streams", tally[0], "same answer", tally[1], "asked for the candidates", tally[2])
+    assert tally[0] >= 30 and tally[1] >= tally[0] // 2, tally
+    assert tally[3] == 0 and tally[4] == 0, tally
+    assert tally[1] + tally[2] == tally[0], tally
