@@ -18,15 +18,18 @@ import runpy
 import signal
 import sys
 
-from rich.console import Console
+from ._load_guard import guarded_load
 
-from . import search
-from ._version import __version__
-from .command_warm_up import command as warm_up
-from .config import UsageError, add_options, given_options, make_settings, parse_options
-from .pipeline import run
-from .report import ProgressDisplay, print_summary
-from .search import Notice, StorageUnavailable, WorkerFailure, storage_failure
+with guarded_load():  # the package loads the rest when first used: here, still one line on a Ctrl-C
+    from rich.console import Console
+
+    from . import search
+    from ._version import __version__
+    from .command_warm_up import command as warm_up
+    from .config import UsageError, add_options, given_options, make_settings, parse_options
+    from .pipeline import run
+    from .report import ProgressDisplay, print_summary
+    from .search import Notice, StorageUnavailable, WorkerFailure, storage_failure
 
 INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
 TERMINATED = "terminated (SIGTERM); finished trials are kept: re-run the same command to resume"

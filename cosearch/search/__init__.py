@@ -6,21 +6,32 @@ Optuna (with its storage layer), matplotlib and torch are imported inside the fu
 top of `import cosearch` (0.6 s) they take 0.26 s, 0.44 s and 1.1 s to import (measured on a busy 2-core
 machine), which a command line that only reports bad input, or a library user who only decodes designs,
 need not pay. The modules' own names (samplers, storage, workers, seeds, ...) are imported from the modules.
+
+The names below are imported from their modules when first used (`cosearch._lazy`): a worker process, which
+imports `cosearch.search.workers`, loads only what its trials use. Two names are also their modules' names
+(`objective`, `latency_table`) and are imported at once, so that the function, not the module, stays the package's
+attribute whatever is imported later.
 """
-from .accuracy import AccuracyModel, AccuracySource, load_accuracy_model
-from .baselines import PresetRun, preset_runs
-from .driver import WorkerFailure, run_search
-from .evaluate import LayerCost, NetworkCost, NoValidMapping, evaluate_network
-from .latency_table import export_latency_table, latency_table
-from .messages import Notice
-from .nas import NASRunResult, run_fixed_device
-from .objective import Objective, objective
-from .progress import Progress
-from .result import CoSearchResult, TrialPoint
-from .seeds import seeds_text
-from .space import AcceleratorSpace, Design, DesignCheck
-from .storage import StorageDamaged, StorageUnavailable, storage_failure
-from .subnets import Candidate, search_subnet
+from .._lazy import lazy_exports
+from .latency_table import latency_table
+from .objective import objective
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".accuracy": ("AccuracyModel", "AccuracySource", "load_accuracy_model"),
+    ".baselines": ("PresetRun", "preset_runs"),
+    ".driver": ("WorkerFailure", "run_search"),
+    ".evaluate": ("LayerCost", "NetworkCost", "NoValidMapping", "evaluate_network"),
+    ".latency_table": ("export_latency_table",),
+    ".messages": ("Notice",),
+    ".nas": ("NASRunResult", "run_fixed_device"),
+    ".objective": ("Objective",),
+    ".progress": ("Progress",),
+    ".result": ("CoSearchResult", "TrialPoint"),
+    ".seeds": ("seeds_text",),
+    ".space": ("AcceleratorSpace", "Design", "DesignCheck"),
+    ".storage": ("StorageDamaged", "StorageUnavailable", "storage_failure"),
+    ".subnets": ("Candidate", "search_subnet"),
+})
 
 __all__ = ["AccuracyModel", "AccuracySource", "load_accuracy_model", "PresetRun", "preset_runs", "WorkerFailure",
            "run_search", "LayerCost", "NetworkCost", "NoValidMapping", "evaluate_network", "export_latency_table",

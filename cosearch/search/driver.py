@@ -22,7 +22,7 @@ from .result import CoSearchResult
 from .space import AcceleratorSpace
 from .split_compile import compile_beside
 from .study import load_study, prepare_study, trial_counts
-from .workers import INPUT_ERROR, WorkerReport, run_worker, run_worker_processes
+from .workers import INPUT_ERROR, WorkerReport, run_worker, start_worker_processes
 
 
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
@@ -68,22 +68,32 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
     t0 = time.time()
     accuracy = check_feasible(settings)
     replaced = claim_out(settings, say)  # before any work: a folder that cannot be written, or another run's, fails
-    study = prepare_study(settings, say, replaced)
-    say(settings.describe())
-    if accuracy is not None:
-        say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))
-        if accuracy.source.notice:
-            say(accuracy.source.notice)
-    before = trial_counts(study)
-    remaining = max(0, settings.trials - before["complete"])
     deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
-    if before["complete"]:
-        say(f"resuming study {settings.study_name!r}: {before['complete']} complete trials kept, "
-            f"{remaining} to go")
-    tracker = ProgressTracker(study, settings, t0, deadline)
-    notify = (lambda: on_progress(tracker.snapshot())) if on_progress else None
-    if notify:
-        notify()
+    # the worker processes start now, on the cores the command leaves idle while it prepares the study: their imports
+    # and compile need only the settings; they load the study once `run` tells them it is ready
+    early = start_worker_processes(settings, settings.workers, deadline) if settings.workers > 1 else None
+    try:
+        study = prepare_study(settings, say, replaced)
+        say(settings.describe())
+        if accuracy is not None:
+            say(f"accuracy: {accuracy.source.label}" + (f" ({accuracy.source.path})" if accuracy.source.path else ""))
+            if accuracy.source.notice:
+                say(accuracy.source.notice)
+        before = trial_counts(study)
+        remaining = max(0, settings.trials - before["complete"])
+        if before["complete"]:
+            say(f"resuming study {settings.study_name!r}: {before['complete']} complete trials kept, "
+                f"{remaining} to go")
+        tracker = ProgressTracker(study, settings, t0, deadline)
+        notify = (lambda: on_progress(tracker.snapshot())) if on_progress else None
+        if notify:
+            notify()
+    except BaseException:
+        if early is not None:  # they never loaded the study: nothing of theirs to record
+            early.stop()
+        raise
+    if early is not None and remaining == 0:
+        early.stop()
     reports: list[WorkerReport] = []
     if remaining > 0:
         if settings.workers == 1:
@@ -91,7 +101,7 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
                 reports = [run_worker(settings, 0, remaining, deadline, on_trial=notify, accuracy=accuracy,
                                       split=split)]
         else:
-            reports = run_worker_processes(settings, settings.workers, deadline, notify)
+            reports = early.run(notify)  # stops them on an interrupt
             # the trials were written by other processes: read them on a fresh connection (this process's cached
             # view could miss trials that finished while it was reading; seen as a resumed run reporting the
             # counts it started with)

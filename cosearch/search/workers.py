@@ -53,6 +53,8 @@ INTERRUPTED = "interrupted (Ctrl-C); queued to run again on resume"
 UNRECORDED = ("{why}; its worker process ended (or was killed, after {wait_s} s) without recording it; queued to run "
               "again on resume")
 """The reason of a trial its command marked failed, stopping its workers (`_fail_unrecorded_trials`)."""
+STUDY_POLL_S = 0.05
+"""How often a worker process started before its study was ready (`start_worker_processes`) looks for it."""
 WAIT_POLL_S = 1.0
 """How often a worker waiting for the study's last trials on other workers looks again."""
 MAX_REJECTIONS_IN_A_ROW = 500
@@ -122,18 +124,21 @@ def peak_rss_mb() -> float | None:
 
 def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = None, deadline: float | None = None,
                on_trial: Callable[[], None] | None = None, parent_pid: int | None = None,
-               accuracy=None, split: SplitCompile | None = None) -> WorkerReport:
+               accuracy=None, split: SplitCompile | None = None,
+               study_ready: Callable[[], bool] | None = None) -> WorkerReport:
     """Run trials in this process until `quota` complete trials, the study's `settings.trials`, or `deadline` (epoch s).
 
     While other workers run the study's last trials, a worker waits rather than start one past the target; if one
     of them dies, its trial is queued again and run here. `split`: the numba compile shared with the other
     worker processes of the command, started before the study is loaded and finished before the first trial.
+    `study_ready`: for a worker started before its command prepared the study, whether it is ready now (the worker
+    polls it after starting its compile, before loading the study; "parent process gone" if its command ended).
 
     The trials' numpy work is small matrices: with more than one BLAS thread per worker (while every core
     already runs a worker) OpenBLAS threads spin against each other, measured 95 ms instead of 2.5 ms per
     batch of 100 accuracy predictions; so each worker runs its BLAS on one thread."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy, split)
+        return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy, split, study_ready)
 
 
 def _max_wait_s() -> float:
@@ -145,12 +150,17 @@ def _max_wait_s() -> float:
 
 def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadline: float | None,
                 on_trial: Callable[[], None] | None, parent_pid: int | None, accuracy,
-                split: SplitCompile | None) -> WorkerReport:
+                split: SplitCompile | None, study_ready: Callable[[], bool] | None) -> WorkerReport:
     from optuna.trial import TrialState
 
     t0 = time.time()
     if split is not None:
         split.start()
+    while study_ready is not None and not study_ready():
+        if parent_pid is not None and os.getppid() != parent_pid:
+            return WorkerReport(index, 0, 0, 0, time.time() - t0, "parent process gone", os.getpid(), peak_rss_mb(),
+                                worker_tag()["host"])
+        time.sleep(STUDY_POLL_S)
     study = load_study(settings, index)
     objective = _resumable(TrialObjective(settings, index, accuracy), settings.out / WORKER_FOLDER, index, study)
     if split is not None:
@@ -264,15 +274,21 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
 
 def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: float | None,
                          on_poll: Callable[[], None] | None = None, poll_s: float = 1.0) -> list[WorkerReport]:
-    """Start `workers` worker processes, each running trials until the study's target, poll until all exit, return
-    their reports (in worker order). A worker killed mid-way loses nothing: the others re-run its trial.
+    """Start `workers` worker processes on the study (prepared), each running trials until the study's target, poll
+    until all exit, return their reports (in worker order): `start_worker_processes`, then `WorkerProcesses.run`."""
+    return start_worker_processes(settings, workers, deadline).run(on_poll, poll_s)
+
+
+def start_worker_processes(settings: CoSearchSettings, workers: int, deadline: float | None) -> WorkerProcesses:
+    """Start `workers` worker processes for `settings`' study, which the command may still be preparing: each
+    imports, plans and starts its share of the numba compile (`split_compile`), then waits for `WorkerProcesses.run`
+    (or `stop`) before it loads the study. Started before the command's own `prepare_study`, they use the idle cores
+    meanwhile. `settings.out` must be claimed (`claim_out`): their logs and job go to OUT/workers/.
 
     Each worker is a fresh interpreter running `cosearch.search.worker_process` on a pickled job, not a
     multiprocessing child: those re-import the caller's main script, which fails for code run from
     standard input and re-runs scripts without a main guard. A worker's standard error goes to
-    OUT/workers/worker-N.log. A worker's counts are its own trials; they add up to the trials the study
-    gained. Only the processes started here are ever stopped (on KeyboardInterrupt).
-    """
+    OUT/workers/worker-N.log."""
     folder = settings.out / WORKER_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     tag = f"{os.getpid()}-{time.time_ns()}"
@@ -280,36 +296,74 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
     job.write_bytes(pickle.dumps((settings, deadline, os.getpid())))
     root = str(Path(__file__).resolve().parents[2])           # where this cosearch is imported from
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    procs, logs = [], []
+    launched = WorkerProcesses(settings, job, tag)
     try:
         for i in range(workers):
-            logs.append(open(folder / f"worker-{i}.log", "w"))
-            procs.append(subprocess.Popen(_worker_argv(job, i, tag), stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=logs[-1], env=env))
-        while any([p.poll() is None for p in procs]):  # every one polled: a killed worker is reaped, not a zombie
-            if on_poll is not None:
-                on_poll()
-            time.sleep(poll_s)
-    except BaseException as exc:  # an interrupt, wherever it lands (or an error while polling): no worker outlives
-        _stop_workers(procs)      # its command, nor leaves a trial RUNNING
-        why = "interrupted (Ctrl-C)" if caused_by_interrupt(exc) else f"its command stopped ({type(exc).__name__})"
-        _fail_unrecorded_trials(settings, [p.pid for p in procs], UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
+            launched.logs.append(open(folder / f"worker-{i}.log", "w"))
+            launched.procs.append(subprocess.Popen(_worker_argv(job, i, tag), stdin=subprocess.DEVNULL,
+                                                   stdout=subprocess.DEVNULL, stderr=launched.logs[-1], env=env))
+    except BaseException as exc:
+        launched.stop(exc)
         raise
-    finally:
-        for log in logs:
+    return launched
+
+
+class WorkerProcesses:
+    """The worker processes of one command (`start_worker_processes`): `run` once the study is prepared, or `stop`
+    them if the command fails before. Only the processes started here are ever stopped."""
+
+    def __init__(self, settings: CoSearchSettings, job: Path, tag: str):
+        self.settings, self.job, self.tag = settings, job, tag
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list = []
+
+    def run(self, on_poll: Callable[[], None] | None = None, poll_s: float = 1.0) -> list[WorkerReport]:
+        """Let the workers load the study (prepared now) and run trials; poll until all exit; their reports (in
+        worker order). A worker killed mid-way loses nothing: the others re-run its trial. A worker's counts are its
+        own trials; they add up to the trials the study gained. On an interrupt (or any error while polling) the
+        workers are stopped (`stop`) and it is raised again."""
+        try:
+            write_text_atomic(_study_ready_file(self.job, self.tag), "ready\n")
+            while any([p.poll() is None for p in self.procs]):  # every one polled: a killed worker is reaped
+                if on_poll is not None:
+                    on_poll()
+                time.sleep(poll_s)
+        except BaseException as exc:
+            self.stop(exc)
+            raise
+        self._clean_up()
+        folder = self.job.parent
+        reports = []
+        for i, p in enumerate(self.procs):
+            path = folder / f"report-{self.tag}-{i}.json"
+            if path.is_file():
+                reports.append(WorkerReport(**json.loads(path.read_text())))
+                path.unlink()
+            else:
+                reports.append(WorkerReport(i, 0, 0, 0, None, f"exited with status {p.returncode}: "
+                                            f"{_last_line(folder / f'worker-{i}.log')}", p.pid, None,
+                                            worker_tag()["host"]))
+        return reports
+
+    def stop(self, exc: BaseException | None = None) -> None:
+        """End the workers (`exc`: why their command stops; None when it needs no trials of them): no worker
+        outlives its command, nor leaves a trial RUNNING."""
+        _stop_workers(self.procs)
+        if exc is not None:
+            why = "interrupted (Ctrl-C)" if caused_by_interrupt(exc) else f"its command stopped ({type(exc).__name__})"
+            _fail_unrecorded_trials(self.settings, [p.pid for p in self.procs],
+                                    UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
+        self._clean_up()
+        for i in range(len(self.procs)):
+            (self.job.parent / f"report-{self.tag}-{i}.json").unlink(missing_ok=True)
+
+    def _clean_up(self) -> None:
+        for log in self.logs:
             log.close()
-        job.unlink(missing_ok=True)
-        shutil.rmtree(_compile_folder(job, tag), ignore_errors=True)
-    reports = []
-    for i, p in enumerate(procs):
-        path = folder / f"report-{tag}-{i}.json"
-        if path.is_file():
-            reports.append(WorkerReport(**json.loads(path.read_text())))
-            path.unlink()
-        else:
-            reports.append(WorkerReport(i, 0, 0, 0, None, f"exited with status {p.returncode}: "
-                                        f"{_last_line(folder / f'worker-{i}.log')}", p.pid, None, worker_tag()["host"]))
-    return reports
+        self.logs = []
+        self.job.unlink(missing_ok=True)
+        _study_ready_file(self.job, self.tag).unlink(missing_ok=True)
+        shutil.rmtree(_compile_folder(self.job, self.tag), ignore_errors=True)
 
 
 def _worker_argv(job: Path, index: int, tag: str) -> list[str]:
@@ -376,6 +430,11 @@ def _compile_folder(job: Path, tag: str) -> Path:
     return job.parent / f"compile-{tag}"
 
 
+def _study_ready_file(job: Path, tag: str) -> Path:
+    """The file whose presence tells the worker processes of one command that their study is prepared."""
+    return job.parent / f"study-ready-{tag}"
+
+
 def _split_compile(settings: CoSearchSettings, folder: Path) -> SplitCompile | None:
     """The shared compile of a worker process (None, and a line in its log, if its plan cannot be made: the
     trial then compiles alone)."""
@@ -397,8 +456,9 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:
         try:
+            ready = _study_ready_file(job, tag)
             report = run_worker(settings, index, None, deadline, parent_pid=parent_pid,
-                                split=_split_compile(settings, _compile_folder(job, tag)))
+                                split=_split_compile(settings, _compile_folder(job, tag)), study_ready=ready.is_file)
         except BaseException as exc:
             if caused_by_interrupt(exc):
                 raise KeyboardInterrupt from None

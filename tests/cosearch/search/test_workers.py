@@ -1,6 +1,7 @@
 """--workers 2 on one storage: the study's trial count equals the sum of the workers' trials."""
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -130,3 +131,51 @@ def test_a_trial_finished_by_another_process_is_told_apart_from_other_errors():
     assert _finished_elsewhere(ValueError("Cannot tell a FAIL trial."))
     assert not _finished_elsewhere(ValueError("Cannot tell a trial with no values"))
     assert not _finished_elsewhere(ValueError("budget: cannot read 'area'"))
+
+
+def test_a_worker_waits_for_its_study_and_ends_when_its_command_is_gone(tmp_path):
+    """A worker process started before its command prepared the study does not load it (nor create it) until the
+    command says it is ready; when its command is gone meanwhile it ends, without touching the storage."""
+    from cosearch import make_settings
+    from cosearch.search.workers import run_worker
+
+    settings = make_settings(out=tmp_path / "out", study_name="s", workers=2)
+    asked = []
+
+    def not_ready() -> bool:
+        asked.append(1)
+        return False
+
+    report = run_worker(settings, 0, None, None, parent_pid=-1, study_ready=not_ready)
+    assert report.stop == "parent process gone" and report.trials == 0 and asked
+    assert not list((tmp_path / "out").glob("*.db"))   # the study's SQLite file was never created
+
+
+@pytest.mark.slow
+def test_a_command_that_fails_after_starting_its_workers_stops_them_without_a_traceback(tmp_path, monkeypatch):
+    """The worker processes start before the command prepares the study: when preparing it fails on the input, the
+    error is the command's one (a UsageError), the workers are ended and their logs hold no traceback."""
+    from cosearch import UsageError, make_settings
+    from cosearch.search import driver
+
+    started = []
+
+    def start(*args, **kwargs):
+        started.append(driver_start(*args, **kwargs))
+        return started[-1]
+
+    def prepare_fails(*_args, **_kwargs):
+        time.sleep(2)  # the workers are importing meanwhile
+        raise UsageError("--storage: refused by this test")
+
+    driver_start = driver.start_worker_processes
+    monkeypatch.setattr(driver, "start_worker_processes", start)
+    monkeypatch.setattr(driver, "prepare_study", prepare_fails)
+    settings = make_settings(out=tmp_path / "out", study_name="s", workers=2, trials=2)
+    with pytest.raises(UsageError, match="refused by this test"):
+        driver.run_search(settings)
+    (workers,) = started
+    assert [p.returncode is not None for p in workers.procs] == [True, True]
+    for log in sorted((tmp_path / "out" / "workers").glob("worker-*.log")):
+        assert "Traceback" not in log.read_text(), log.read_text()
+    assert not list((tmp_path / "out" / "workers").glob("job-*"))
