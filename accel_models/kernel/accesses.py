@@ -1,8 +1,8 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
-the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams that no residual
-touches, `residual.whole_stream`) or, for the other streams of a residual one, `sweep.uniform_stream` (the phases'
-closed form, the MAC's count of iterations, the frame walk) as the count of each (level, tensor). The sweep comes in
-by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
+the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams
+that no residual touches, `residual.whole_stream`) or, for the other streams of a residual one,
+`sweep.uniform_stream` (the phases' closed form, the MAC's count of iterations, the frame walk) as the count of each
+(level, tensor). The sweep comes in by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
 `instances.class_accesses` is its counterpart per instance class.
 """
 from __future__ import annotations

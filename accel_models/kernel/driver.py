@@ -112,9 +112,8 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
             spread = not perfect and not uniform_instances(m)
             if spread and not build_classes(m, ws):
                 r = SPATIAL_RESIDUAL
-        reason[b] = r
         if r != OK:                    # zeros: `energy_and_cycles` writes the counts of a valid mapping only
-            cycles[b], energy_pj[b], util[b], ccycles[b] = 0, 0.0, 0.0, 0
+            reason[b], cycles[b], energy_pj[b], util[b], ccycles[b] = r, 0, 0.0, 0.0, 0
             for l in range(L):
                 for t in range(3):
                     rb[l, t] = 0.0
@@ -128,6 +127,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
             output_partitions(layer.coef, ws.loops, levels, ws.scratch)
             fold_bypass(levels)
             e, c = energy_and_cycles(acc, levels, cc, rb, fb, ub)
+        reason[b] = OK
         cycles[b] = c
         energy_pj[b] = e + (macs * acc.mac_energy_pj + acc.leak_pj * c)   # leakage: every storage instance, cycle
         util[b] = macs / (acc.num_macs * c)
