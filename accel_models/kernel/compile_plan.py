@@ -121,7 +121,8 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
 
     def stubs():
         ensure_fresh_kernel_cache()
-        return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
+        with young_garbage_only():
+            return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("phase_stream", compile_for(phase_stream, *phases.args)),
             CompileStep("walk", compile_for(walk, *walk_.args)),
             CompileStep("joint_step", compile_for(joint_step, *step.args)),
