@@ -98,7 +98,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
                 raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
             for l in range(L):
                 for t in range(3):
-                    levels[l].kept[t] = 1 if keep[b, l, t] != 0 and acc.keeps[l, t] != 0 else 0
+                    levels[l].kept[t] = 1 if m.keep[l, t] != 0 and acc.keeps[l, t] != 0 else 0
             _, n_temporal, cc = loop_nest(m, ws.loops, levels, ws.temporal)   # also instances used
             if not perfect:
                 for l in range(L):     # F6: a tile spans the ends at and below its level, at most the bound
