@@ -84,9 +84,6 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
     bounds, levels = layer.bounds, ws.levels
     L = temporal.shape[1]
-    macs = 1
-    for d in range(8):
-        macs *= bounds[d]
     for b in range(lo, hi):
         m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
                           ry[b])
@@ -127,6 +124,9 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
             output_partitions(layer.coef, ws.loops, levels, ws.scratch)
             fold_bypass(levels)
             e, c = energy_and_cycles(acc, levels, cc, rb, fb, ub)
+        macs = 1                       # counted here, not held in a register across the counts
+        for d in range(8):
+            macs *= bounds[d]
         reason[b] = OK
         cycles[b] = c
         energy_pj[b] = e + (macs * acc.mac_energy_pj + acc.leak_pj * c)   # leakage: every storage instance, cycle
