@@ -3,7 +3,7 @@
     python benchmarks/profile_cost_model.py [N]
 
 The mappings of `bench_cost_model.py` (N random valid mappings of its two layers on the corpus's Eyeriss-like
-architecture, default 30,000) evaluated by a copy of `kernel.driver.evaluate_one`'s perfect path that stops after a
+architecture, default 30,000) evaluated by a copy of `kernel.driver.evaluate_range`'s perfect path that stops after a
 given step (a run-time argument, so one compilation serves every stage): the CPU time per mapping after each step,
 best of 7, and each step's share as the difference from the stage before. Steps 5-8 rebuild
 `accesses.level_accesses` piece by piece (its scaffold, then the multicast groups, the fill streams, the links);
@@ -13,7 +13,7 @@ driver, into the reused outputs and into new ones as `evaluate_batch` allocates 
 mapping and zeroing the new outputs' pages on their first write, not the kernel's work). Also the
 decoder's rate (`Encoding.decode`, perfect factors) on the same layers: once as a user calls it (one batch of N into
 new arrays, their allocation included) and once as the mappers' search loop does (`decode_batch` on batches of 256
-into buffers it reuses). The copy must follow `evaluate_one`; the
+into buffers it reuses). The copy must follow `evaluate_range`; the
 kernel's own rate is `bench_cost_model.py`'s.
 """
 import os
@@ -164,7 +164,7 @@ def run(layer, acc, maps, out, workspace, stage, paths):
 STAGES = ["loop + outputs", "check_shape", "kept + loop_nest (+ used, compute cycles)", "check_capacity",
           "(nothing: used, compute cycles in loop_nest)",
           "accesses scaffold", "+ spatial_axes", "+ fill_stream", "+ links (= copy of level_accesses)",
-          "level_accesses (kernel's)", "partitions + fold_bypass", "energy_and_cycles (= evaluate_one)"]
+          "level_accesses (kernel's)", "partitions + fold_bypass", "energy_and_cycles (= the driver)"]
 
 
 def _best(f, n, repeats):

@@ -10,7 +10,7 @@ form), the others without a fan-out above them (the phases' closed form), those 
 the MAC's (`sweep.uniform_stream`: its iterations counted once); each kind's CPU time per mapping is its stage's less
 the nest alone, best of 7. The streams under a fan-out are also split: their link candidates alone
 (`phases.link_candidates`), the candidates and the phases' fills with the link check, and the fills without it. The
-last rows are the kernel's own `evaluate_one` and its share outside the counts. The copy must follow
+last rows are the kernel's own driver (`evaluate_range`) and its share outside the counts. The copy must follow
 `level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
 """
 import os
@@ -25,8 +25,8 @@ from numba import njit  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
-from accel_models.kernel.counts import closed_form_accesses, moving_loops, spatial_loops  # noqa: E402
-from accel_models.kernel.driver import evaluate_one, max_children, new_outputs  # noqa: E402
+from accel_models.kernel.counts import closed_form_fills, moving_loops, spatial_loops  # noqa: E402
+from accel_models.kernel.driver import evaluate_range, max_children, new_outputs  # noqa: E402
 from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.links import spatial_axes  # noqa: E402
 from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
@@ -95,8 +95,7 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             F = -1.0
             if kind == WHOLE:
-                F, _, _ = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                               fanout[p, FAN_X], fanout[p, FAN_Y], ws)
+                F, _, _ = closed_form_fills(t, temporal, M, child, is_mac, layer, ws)
             elif kind == MAC:
                 F, _, _, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
                                                     n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, mac_steps,
@@ -114,7 +113,8 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
 
 @njit(_nrt=False)
 def run(layer, acc, maps, out, workspace, mask, tally, paths):
-    """Per mapping: the checks and the nest, then the streams of `mask` (-1: the kernel's `evaluate_one`)."""
+    """Per mapping: the checks and the nest, then the streams of `mask` (-1: the kernel's driver, one mapping a
+    call)."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     _, _, _, _, _, reads, fills, updates = out
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
@@ -122,7 +122,7 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
         m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
                           ry[b])
         if mask < 0:
-            evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws, paths)
+            evaluate_range(b, b + 1, layer, acc, maps, out, ws, paths)
             continue
         check_shape(layer.bounds, acc.fanout, m)
         levels = ws.levels
@@ -160,7 +160,7 @@ def main():
               ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
               ("fan-out: link candidates", FANOUT_FILLS | CANDIDATES),
               ("fan-out: candidates + linked", FANOUT_FILLS | LINKED),
-              ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_one", -1)]
+              ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_range", -1)]
     for name, layer in layers.items():
         maps = _temporal_class(layer, eyeriss, n)
         la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)

@@ -26,13 +26,17 @@ Functions that only compiled code calls are compiled without a CPython wrapper (
 measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
-into `evaluate_one`, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
-`accesses.level_accesses` as well gained nothing and cost ~10 s of cold compile.
+into the driver's loop, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
+`accesses.level_accesses` as well gained nothing and cost ~10 s of cold compile. numba copies an inlined function's IR
+once per block, each copy with the function's whole scope, so a large inlined body costs its blocks times its
+variables; inlined in turn into another function it is copied again at its grown size. The large steps are therefore
+inlined where they are called from a compiled (not inlined) function: the driver's loop holds its per-mapping steps
+itself, and `level_accesses` calls `links` itself rather than through the inlined `counts.closed_form_fills`.
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and
 data-dependent branches rather than to arithmetic, so changes are measured, not reasoned: a loop over a row of 8
 whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(8)` is unrolled into scalar code
-(`check_shape`, instances used and compute cycles in `evaluate_one`); rewrites that traded the nest's inside-out
+(`check_shape`, instances used and compute cycles in the driver); rewrites that traded the nest's inside-out
 walk for closed-form steps, branch-free candidates for branches, or zeroing-then-accumulating scratch vectors for
 registers measured slower and are not here.
 
@@ -45,8 +49,8 @@ second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocati
 compile an array allocation in such a function.
 """
 from .compile_plan import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                           callee_steps, compile_for, kernel_values)
-from .driver import (evaluate_one, evaluate_range, evaluate_range_perfect, first_with_classes, max_children,
+                           callee_steps, compile_for, kernel_values, young_garbage_only)
+from .driver import (evaluate_range, evaluate_range_perfect, first_with_classes, max_children,
                      new_outputs, parallel_batch, serial_batch)
 from .entries import evaluate_batch_parallel, evaluate_batch_serial, instance_classes
 from .paths import (FunctionPointer, Paths, driver_pointer, driver_signature, kernel_arrays, perfect_paths,
@@ -54,9 +58,9 @@ from .paths import (FunctionPointer, Paths, driver_pointer, driver_signature, ke
 from .variants import variant
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
-__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_one", "evaluate_range",
-           "evaluate_range_perfect", "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace",
-           "MAX_LEVELS", "CompileStep", "callee_steps", "compile_for", "kernel_values", "kernel_arrays",
+__all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_range", "evaluate_range_perfect",
+           "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS",
+           "CompileStep", "callee_steps", "compile_for", "young_garbage_only", "kernel_values", "kernel_arrays",
            "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer",
            "driver_signature", "driver_pointer", "Paths", "residual_paths", "perfect_paths", "parallel_batch",
            "serial_batch", "first_with_classes", "variant"]

@@ -1,8 +1,8 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
-the closed form (`counts.closed_form_accesses`: perfect mappings, and a residual mapping's streams that no residual
-touches, `residual.whole_stream`) or, for the other streams of a residual one, `sweep.uniform_stream` (the phases'
-closed form, the MAC's count of iterations, the frame walk) as the count of each (level, tensor). The sweep comes in
-by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
+the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams
+that no residual touches, `residual.whole_stream`) or, for the other streams of a residual one,
+`sweep.uniform_stream` (the phases' closed form, the MAC's count of iterations, the frame walk) as the count of each
+(level, tensor). The sweep comes in by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
 `instances.class_accesses` is its counterpart per instance class.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .counts import closed_form_accesses, moving_loops, spatial_loops
-from .links import spatial_axes
+from .counts import closed_form_fills, moving_loops, spatial_loops
+from .links import links, spatial_axes
 from .residual import whole_stream
 from .workspace import FAN_X, FAN_Y
 
@@ -62,11 +62,24 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
                                                         spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
                                                         mac_steps, walks)
             else:
-                # every iteration of the loops above runs and no tile of t is cut: a perfect stream
-                F, reads, transfers = closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children,
-                                                           spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws)
+                # every iteration of the loops above runs and no tile of t is cut: a perfect stream, its fills and
+                # the multicast groups' reads of them less what links save (R3, analysed as if the level kept t,
+                # R5: where it does not, the bypass fold's ratio is these reads over the multicast-weighted ones of
+                # the children not served by a link, as Timeloop's MaskTiles scales those stats). A link needs the
+                # loop right above the level to move t (else consecutive deltas are empty), or the MAC, whose delta
+                # is its whole operand every step. `links` is inlined here, not inside `closed_form_fills`: numba
+                # copies an inlined function's IR with its whole scope once per block, so nested, it would be copied
+                # twice at the size of both.
+                F, tile, delta = closed_form_fills(t, temporal, M, child, is_mac, layer, ws)
+                reads = groups * F
+                transfers = 0.0
+                if n_children > 1 and M > 0 and (is_mac or layer.ax[t, temporal[M - 1].dim] >= 0):
+                    saved, transfers = links(t, temporal, M, scratch.box, tile, delta, is_mac, spatial, n_sp,
+                                             fanout[p, FAN_X], fanout[p, FAN_Y], layer, groups, ws)
+                    reads -= saved
             child.fill[t] = F
             if n_children > 1:
                 child.peer[t] = transfers / n_children
             parent.access[t] = reads
             parent.mcw[t] = n_children * F - transfers
+

@@ -1,17 +1,19 @@
 """The cost kernel's compile plan: the callees of `evaluate_range`, each compiled on its own for the argument
-types `driver.evaluate_one` passes it, so that processes starting cold can compile parts of the tree side by side.
+types `driver.evaluate_range` passes it, so that processes starting cold can compile parts of the tree side by side.
 
 numba compiles a callee while it infers its caller's types, one callee after the other; with `cache=True` a
 compiled function is written to numba's cache, and a caller compiled later in another process loads it from
 there. The steps below let several processes each compile some of the callees first (see
 `mappings.split_compile`). Their types are built from the values `evaluate_range` receives, as
-`evaluate_one` forwards them: a call site changed there must be followed here, else the step compiles a
+`evaluate_range` forwards them: a call site changed there must be followed here, else the step compiles a
 specialisation nobody calls (a slower cold start, never a different result);
 tests/cosearch/search/test_split_compile.py checks that the steps cover the calls.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from numba import typeof, types
@@ -47,8 +49,30 @@ def compile_for(fn, *args) -> Callable[[], object]:
 
     def run():
         ensure_fresh_kernel_cache()
-        return fn.compile(sig)
+        with young_garbage_only():
+            return fn.compile(sig)
     return run
+
+
+@contextmanager
+def young_garbage_only() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a numba compile, then run once over what the compile allocated.
+
+    A compile allocates millions of short-lived objects (numba's IR, copied once per block at every inlined call
+    site, its type maps, llvmlite's wrappers), which keep triggering the collector; its full collections traverse
+    every object of the process, numba's type and compile caches included, so that a cold compile spent about a fifth
+    of its CPU in them (docs/performance.md, "Compile time"). Paused, every object the compile allocates stays in
+    the youngest generation, and one collection of that generation afterwards frees the compile's garbage cycles
+    without traversing the older objects; the memory the process holds grows by one compile's garbage at most."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
@@ -71,7 +95,7 @@ points to)."""
 
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
-    """The callees of `evaluate_range` (through the inlined `evaluate_one`) and the paths it calls by address, the
+    """The callees of `evaluate_range` and the paths it calls by address, the
     costliest first: the phases' closed form and the frame walk, which the sweeps call by address, and the joint
     step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
     and `class_accesses` both call (as one step, each of them loads it rather than both compiling it side by side),
@@ -97,7 +121,8 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
 
     def stubs():
         ensure_fresh_kernel_cache()
-        return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
+        with young_garbage_only():
+            return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("phase_stream", compile_for(phase_stream, *phases.args)),
             CompileStep("walk", compile_for(walk, *walk_.args)),
             CompileStep("joint_step", compile_for(joint_step, *step.args)),

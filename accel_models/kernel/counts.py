@@ -1,5 +1,5 @@
-"""Per-level counts in closed form: fills (R2), parent accesses and multicast (R3, R4; `closed_form_accesses`, the
-core `accesses.level_accesses` takes for a perfect mapping), outputs' partitions (R6) and the bypass fold (R5) —
+"""Per-level counts in closed form: fills (R2; `closed_form_fills`, the core `accesses.level_accesses` takes for a
+perfect mapping, with its links R3 and multicast R4), outputs' partitions (R6) and the bypass fold (R5) —
 `reference._tile_stream`, `_level_walk` and `evaluate`'s steps.
 
 Closed form of R2. The iterations of the temporal loops above a level form a mixed-radix counter.
@@ -21,7 +21,6 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
-from .links import links
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -106,12 +105,12 @@ def moving_loops(ax, temporal, n_temporal):
 
 
 @njit(cache=True, inline="always")
-def closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws):
-    """R2-R4 of one (level, tensor) of a perfect mapping, as if the level kept the tensor: (fills of one instance
-    (`fill_stream`), the reads of its parent (the multicast groups' fills less what links save), the link
-    transfers) over the M temporal loops above the level; `child`: the level's record, `groups`: the distinct
-    offsets of its children (`links.spatial_axes`)."""
-    E = ws.scratch[0].box                          # the tile's axis extents (all 1 at the MAC)
+def closed_form_fills(t, temporal, M, child, is_mac, layer, ws):
+    """R2 of one (level, tensor) of a perfect mapping, as if the level kept the tensor: (fills of one instance over
+    the M temporal loops above the level (`fill_stream`), its tile's words, the overlap delta of its innermost moving
+    loop); the tile's axis extents (all 1 at the MAC) left in ws.scratch[0].box, for the links R3 that its caller
+    counts (`accesses.level_accesses`); `child`: the level's record."""
+    E = ws.scratch[0].box
     delta = 0
     if is_mac:
         E[:] = 1
@@ -122,17 +121,7 @@ def closed_form_accesses(t, temporal, M, child, is_mac, layer, groups, n_childre
             E[a] = child.axes[t, a]
         tile = child.tiles[t]
         F, delta = fill_stream(t, temporal, M, layer.co, E, tile)
-    reads = groups * F
-    # R3 links: only when the loop right above the level moves t (else consecutive deltas are empty), or at the
-    # MAC, whose delta is its whole operand every step. They are analysed as if the level kept t (R5): when it
-    # does not, the parent's reads are replaced by the bypass fold, whose ratio is these link-reduced reads over
-    # the multicast-weighted reads of the children not served by a link (Timeloop's MaskTiles scales those stats).
-    transfers = 0.0
-    if n_children > 1 and M > 0 and (is_mac or layer.ax[t, temporal[M - 1].dim] >= 0):
-        saved, transfers = links(t, temporal, M, E, tile, delta, is_mac, spatial, n_sp, fan_x, fan_y, layer, groups,
-                                 ws)
-        reads -= saved
-    return F, reads, transfers
+    return F, tile, delta
 
 
 _EXACT = float(2 ** 53)

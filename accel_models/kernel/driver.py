@@ -56,7 +56,7 @@ class Walks(NamedTuple):
 class Paths(NamedTuple):
     """The counts a driver calls by address: `uniform_stream` (`sweep.uniform_stream`'s signature, called by
     `accesses.level_accesses` per residual stream) and `class_counts` (`instances.class_counts`'s, called by
-    `driver.evaluate_one` per mapping whose instances do unequal work), each a `paths.FunctionPointer`; `walks`, the
+    `driver.evaluate_range` per mapping whose instances do unequal work), each a `paths.FunctionPointer`; `walks`, the
     `Walks` the driver passes both of them."""
 
     uniform_stream: object
@@ -64,92 +64,77 @@ class Paths(NamedTuple):
     walks: Walks
 
 
-@njit(cache=True, inline="always")
-def evaluate_one(layer, acc, m, reads, fills, updates, ws, paths):
-    """Evaluate mapping m (a MappingArrays of [L, 8] / [L, 3] rows): counts as totals over instances into reads /
-    fills / updates [L, 3]; returns (reason, cycles, energy pJ, utilization, compute cycles). A perfect
-    mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_accesses`), one
-    with a residual loop from the sweep over its steps (`sweep.uniform_stream`), and one whose instances under a
-    fan-out do unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`), both by
-    address (`paths`: a `paths.Paths`); the checks are shared.
-    SPATIAL_RESIDUAL: such a mapping needs more instance classes than the workspace holds."""
-    reason, perfect = check_shape(layer.bounds, acc.fanout, m)
-    if reason != OK:
-        return reason, 0, 0.0, 0.0, 0
-    if not perfect and not RESIDUAL_PATHS:
-        raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
-    tf, _, _, _, _, keep, _, _, _ = m
-    bounds = layer.bounds
-    acc_keeps = acc.keeps
-    levels = ws.levels
-    L = tf.shape[0]
-    for l in range(L):
-        lv = levels[l]
-        for t in range(3):
-            lv.kept[t] = 1 if keep[l, t] != 0 and acc_keeps[l, t] != 0 else 0
-    _, n_temporal, compute_cycles = loop_nest(m, ws.loops, levels, ws.temporal)   # also instances used
-    if not perfect:
-        for l in range(L):             # F6: a tile spans the ends at and below its level, at most the bound
-            ext = levels[l].extents
-            for d in range(8):
-                if ext[d] > bounds[d]:
-                    ext[d] = bounds[d]
-    reason = check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
-    if reason != OK:
-        return reason, 0, 0.0, 0.0, 0
-    spread = False                     # instances under a fan-out do unequal work
-    if RESIDUAL_PATHS:
-        spread = not perfect and not uniform_instances(m)
-        if spread and not build_classes(m, ws):
-            return SPATIAL_RESIDUAL, 0, 0.0, 0.0, 0
-    if RESIDUAL_PATHS and spread:
-        energy, cycles = paths.class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates,
-                                            paths.walks)
-    else:
-        level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
-        output_partitions(layer.coef, ws.loops, levels, ws.scratch)
-        fold_bypass(levels)
-        energy, cycles = energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates)
-    macs = 1
-    for d in range(8):
-        macs *= bounds[d]
-    energy += macs * acc.mac_energy_pj + acc.leak_pj * cycles   # leakage: every storage instance, every cycle
-    return OK, cycles, energy, macs / (acc.num_macs * cycles), compute_cycles
-
-
 @njit(cache=True, _nrt=False)
 def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
-    """Evaluate mappings lo..hi-1 into the output arrays, every entry of their rows written (zeros for an invalid
-    mapping), so that the outputs need no zeroing first; `paths`: the residual counts (`paths.Paths`). Everything
-    is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the outputs and the workspace
-    for the whole call."""
+    """Evaluate mappings lo..hi-1 (`MappingArrays` of [B, L, 8] / [B, L, 3] rows) into the output arrays (reason,
+    cycles, energy pJ, utilization, compute cycles; reads / fills / updates [L, 3] as totals over instances), every
+    entry of their rows written (zeros for an invalid mapping), so that the outputs need no zeroing first. A perfect
+    mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_fills`), one with a
+    residual loop from the sweep over its steps (`sweep.uniform_stream`), and one whose instances under a fan-out do
+    unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`), both by address (`paths`:
+    a `paths.Paths`); the checks are shared. SPATIAL_RESIDUAL: such a mapping needs more instance classes than the
+    workspace holds. Everything is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the
+    outputs and the workspace for the whole call.
+
+    The steps are inlined here one by one, not through a function of one mapping inlined in turn: numba copies an
+    inlined function's IR once per block with its whole scope, so one large inlined body costs its blocks times its
+    variables, many small ones only their own (docs/performance.md, "Compile time")."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
+    bounds, levels = layer.bounds, ws.levels
+    L = temporal.shape[1]
     for b in range(lo, hi):
         m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
                           ry[b])
-        r, c, e, u, cc = evaluate_one(layer, acc, m, reads[b], fills[b], updates[b], ws, paths)
-        reason[b] = r
-        cycles[b] = c                  # 0 for an invalid mapping, as are the four below
-        energy_pj[b] = e
-        util[b] = u
-        ccycles[b] = cc
-        if r != OK:                    # `energy_and_cycles` wrote the counts of a valid one
-            rb, fb, ub = reads[b], fills[b], updates[b]
-            for l in range(rb.shape[0]):
+        rb, fb, ub = reads[b], fills[b], updates[b]
+        r, perfect = check_shape(bounds, acc.fanout, m)
+        n_temporal, cc = np.int64(0), np.int64(0)
+        if r == OK:
+            if not perfect and not RESIDUAL_PATHS:
+                raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
+            for l in range(L):
+                for t in range(3):
+                    levels[l].kept[t] = 1 if m.keep[l, t] != 0 and acc.keeps[l, t] != 0 else 0
+            _, n_temporal, cc = loop_nest(m, ws.loops, levels, ws.temporal)   # also instances used
+            if not perfect:
+                for l in range(L):     # F6: a tile spans the ends at and below its level, at most the bound
+                    ext = levels[l].extents
+                    for d in range(8):
+                        if ext[d] > bounds[d]:
+                            ext[d] = bounds[d]
+            r = check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
+        spread = False                 # instances under a fan-out do unequal work
+        if RESIDUAL_PATHS and r == OK:
+            spread = not perfect and not uniform_instances(m)
+            if spread and not build_classes(m, ws):
+                r = SPATIAL_RESIDUAL
+        if r != OK:                    # zeros: `energy_and_cycles` writes the counts of a valid mapping only
+            reason[b], cycles[b], energy_pj[b], util[b], ccycles[b] = r, 0, 0.0, 0.0, 0
+            for l in range(L):
                 for t in range(3):
                     rb[l, t] = 0.0
                     fb[l, t] = 0.0
                     ub[l, t] = 0.0
+            continue
+        if RESIDUAL_PATHS and spread:
+            e, c = paths.class_counts(layer, acc, m, ws, n_temporal, cc, rb, fb, ub, paths.walks)
+        else:
+            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
+            output_partitions(layer.coef, ws.loops, levels, ws.scratch)
+            fold_bypass(levels)
+            e, c = energy_and_cycles(acc, levels, cc, rb, fb, ub)
+        macs = 1                       # counted here, not held in a register across the counts
+        for d in range(8):
+            macs *= bounds[d]
+        reason[b] = OK
+        cycles[b] = c
+        energy_pj[b] = e + (macs * acc.mac_energy_pj + acc.leak_pj * c)   # leakage: every storage instance, cycle
+        util[b] = macs / (acc.num_macs * c)
+        ccycles[b] = cc
 
 
-@variant(evaluate_one, RESIDUAL_PATHS=False)
-def evaluate_one_perfect():
-    """`evaluate_one` on the closed-form path alone (a residual mapping raises AssertionError)."""
-
-
-@variant(evaluate_range, evaluate_one=evaluate_one_perfect)
+@variant(evaluate_range, RESIDUAL_PATHS=False)
 def evaluate_range_perfect():
     """`evaluate_range` for mappings with perfect factors only (a search whose decode gives no residual factor):
     the same counts, bit for bit, without compiling the residual and spatial-class paths; a residual mapping raises

@@ -116,7 +116,7 @@ def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 
 def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signature, ...]:
     """The numba signatures of `uniform_stream`, `class_counts`, `walk`, `joint_step` and `phase_stream`, with the
-    argument types their callers pass (`level_accesses`' call of `uniform_stream`, `evaluate_one`'s of
+    argument types their callers pass (`level_accesses`' call of `uniform_stream`, `evaluate_range`'s of
     `class_counts`, the sweeps' of the walk, the walk's of the joint step, the uniform sweep's of the phases)."""
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
