@@ -19,7 +19,7 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
                                  callee_steps, compile_for, evaluate_range, evaluate_range_perfect, kernel_values,
-                                 new_outputs)
+                                 new_outputs, young_garbage_only)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -101,10 +101,17 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
+    # the steps that compile by calling (not `compile_for`) pause the cyclic collector as it does
+    @young_garbage_only()
+    def decode() -> None:
+        enc.decode(genes)
+
+    @young_garbage_only()
     def helpers() -> None:      # the fitness, called as run_evolution calls it
         out_ = new_outputs.py_func(1, accelerator.num_levels)
         fitness_into(out_[0], out_[2], out_[1], 1, objective_index(objective), np.empty(1))
 
+    @young_garbage_only()
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
@@ -125,6 +132,6 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
-    return kernel + [CompileStep("decode_batch", lambda: enc.decode(genes)), *drivers, CompileStep("helpers", helpers),
-                     *code, CompileStep(SEARCH_PERFECT if perfect else SEARCH, search, after=loaded),
+    return kernel + [CompileStep("decode_batch", decode), *drivers, CompileStep("helpers", helpers), *code,
+                     CompileStep(SEARCH_PERFECT if perfect else SEARCH, young_garbage_only()(search), after=loaded),
                      CompileStep(WARM_STARTS, warm_starts)]
