@@ -1,6 +1,7 @@
 """`python -m cosearch` and the `cosearch` console script: a Ctrl-C while the libraries load ends with one line and
 status 130 (`cosearch._load_guard`), as run_cosearch.py's does. The interrupt is made to land in the load for sure: a
-`rich` placed first on the path raises KeyboardInterrupt when the package imports it."""
+`numba` placed first on the path (the compiler the cost model needs, so the package cannot load without it) raises
+KeyboardInterrupt when the package imports it."""
 import importlib.util
 import os
 import subprocess
@@ -15,7 +16,7 @@ CONSOLE_SCRIPT = "import re, sys\nfrom cosearch.command import console\nif __nam
 """What pip writes as the `cosearch` console script (`[project.scripts]`), in a file named `cosearch`."""
 
 
-def _run(tmp_path, argv, interrupt_module="rich"):
+def _run(tmp_path, argv, interrupt_module="numba"):
     fake = tmp_path / "fake" / interrupt_module
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise KeyboardInterrupt\n")
