@@ -144,12 +144,10 @@ def _linkable(psize, pc, po, size, c, co, pool, n_cand):
 
 @njit(cache=True, inline="always")
 def _may_link(sc, v, size, c, co, pool, n_cand):
-    """`_linkable` after the delta outcome v's state keeps (none where the last move's delta is forgotten)."""
-    if sc[NOW + S_KEEP] == 0:
-        return False
-    if sc[NOW + S_O + v] == 0:
-        return _linkable(sc[NOW + S_LOV], sc, NOW + S_LCO, size, c, co, pool, n_cand)
-    return _linkable(sc[NOW + S_LWH], sc, NOW + S_LCW, size, c, co, pool, n_cand)
+    """`_linkable` after the delta outcome v's state keeps (none where the last move's delta is forgotten: 0 words,
+    which no delta matches)."""
+    psize, pc = _kept(sc, NOW, v)
+    return _linkable(psize, sc, pc, size, c, co, pool, n_cand)
 
 
 @njit(cache=True, inline="always")
@@ -219,7 +217,8 @@ def _delta_corner(pool, p, q, shift, out, o):
 
 @njit(cache=True, inline="always")
 def _first_move_of_child(pool, k, c, i, shift, sc):
-    """Node k's first move is child c's (c at iteration i): its record, and the state after it."""
+    """Node k's first move is child c's (c at iteration i): its record, and the state after it but for the last
+    move (`_child` sets that, as it does after any child)."""
     pool[k + HAS_MOVE] = 1
     pool[k + FM_OK] = pool[c + FM_OK]
     pool[k + FM_OVER] = pool[c + FM_OVER]
@@ -234,18 +233,16 @@ def _first_move_of_child(pool, k, c, i, shift, sc):
     for v in range(2):
         sc[NOW + S_O + v] = pool[c + EXIT_O + v]
         sc[SC_SUMS + v] = pool[c + REST + v]
-    _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
-               c + L_CW)
     sc[SC_KNOWN] = 1
     sc[SC_N_OUT] = 2
-    _merge(sc)
 
 
 @njit(cache=True, inline="always")
 def _child(pool, k, c, i, shift, sc, n_cand):
     """The steps inside child node c (at iteration i of node k's loop), in node k's sequence. Before node k's first
     move c's first move becomes k's; after it, each outcome's state takes c through its own first move (which may
-    meet the delta before c: then HIT). Returns 0 or HIT."""
+    meet the delta before c: then HIT). Returns 0 or HIT. Either way the state's last move is c's, set at one place:
+    numba copies an inlined callee's IR with its whole scope, so each inlined site costs compile time."""
     if pool[c + HAS_MOVE] == 0:
         if pool[c + HAS_STEP] != 0:       # still steps only: no delta is left
             sc[SC_ENTRY] = 0
@@ -254,18 +251,18 @@ def _child(pool, k, c, i, shift, sc, n_cand):
     if sc[SC_KNOWN] == 0:
         _first_move_of_child(pool, k, c, i, shift, sc)
         sc[SC_ENTRY] = 0
-        return 0
-    o0, o1 = _outcomes(sc, pool, c + FM_T, pool[c + FM_OK] != 0)
-    if n_cand > 0 and pool[c + FM_ENTRY] != 0:
-        for v in range(sc[SC_N_OUT]):
-            o = o0 if v == 0 else o1
-            if _may_link(sc, v, pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE], pool,
-                         c + (FM_CO if o == 0 else FM_CW), pool, n_cand):
-                return HIT
-    sc[SC_SUMS] += (pool[c + FM_OVER] if o0 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o0]
-    sc[SC_SUMS + 1] += (pool[c + FM_OVER] if o1 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o1]
-    sc[NOW + S_O] = pool[c + EXIT_O + o0]
-    sc[NOW + S_O + 1] = pool[c + EXIT_O + o1]
+    else:
+        o0, o1 = _outcomes(sc, pool, c + FM_T, pool[c + FM_OK] != 0)
+        if n_cand > 0 and pool[c + FM_ENTRY] != 0:
+            for v in range(sc[SC_N_OUT]):
+                o = o0 if v == 0 else o1
+                if _may_link(sc, v, pool[c + FM_OVER] if o == 0 else pool[c + FM_WHOLE], pool,
+                             c + (FM_CO if o == 0 else FM_CW), pool, n_cand):
+                    return HIT
+        sc[SC_SUMS] += (pool[c + FM_OVER] if o0 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o0]
+        sc[SC_SUMS + 1] += (pool[c + FM_OVER] if o1 == 0 else pool[c + FM_WHOLE]) + pool[c + REST + o1]
+        sc[NOW + S_O] = pool[c + EXIT_O + o0]
+        sc[NOW + S_O + 1] = pool[c + EXIT_O + o1]
     _last_move(sc, pool, pool[c + EXIT_KEEP], pool[c + L_OVER], pool[c + L_WHOLE], pool, c + LAST_T, pool, c + L_CO,
                c + L_CW)
     _merge(sc)
@@ -274,7 +271,8 @@ def _child(pool, k, c, i, shift, sc, n_cand):
 
 @njit(cache=True, inline="always")
 def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
-    """Node k's first move is the step into child q (at iteration i): its record, and the state after it."""
+    """Node k's first move is the step into child q (at iteration i): its record, and the state after it but for
+    the last move (`_step` sets that, as it does after any step)."""
     pool[k + HAS_MOVE] = 1
     pool[k + FM_OK] = 1 if ok else 0
     pool[k + FM_OVER] = over
@@ -287,10 +285,8 @@ def _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand):
         for a in range(A):
             pool[k + FM_CO + a] = sc[SC_CORNER + a] + i * shift[a]
             pool[k + FM_CW + a] = i * shift[a]
-    keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0    # the delta is kept for the next step's link
     sc[NOW + S_O] = 0
     sc[NOW + S_O + 1] = 1
-    _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
     sc[SC_SUMS] = 0
     sc[SC_SUMS + 1] = 0
     sc[SC_KNOWN] = 1
@@ -339,20 +335,20 @@ def _step(pool, k, p, q, i, shift, sc, n_cand):
     if sc[SC_KNOWN] == 0:
         _first_move_here(pool, k, q, i, ok, over, words, shift, sc, n_cand)
         sc[SC_ENTRY] = 0
-        return 0
-    o0, o1 = _outcomes(sc, sc, SC_T, ok)
-    if n_cand > 0:
-        for v in range(sc[SC_N_OUT]):
-            o = o0 if v == 0 else o1
-            if _may_link(sc, v, over if o == 0 else words, sc, SC_CORNER if o == 0 else SC_ZERO, pool, n_cand):
-                return HIT
-    sc[SC_SUMS] += over if o0 == 0 else words
-    sc[SC_SUMS + 1] += over if o1 == 0 else words
-    sc[NOW + S_O] = o0
-    sc[NOW + S_O + 1] = o1
-    keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0
+    else:
+        o0, o1 = _outcomes(sc, sc, SC_T, ok)
+        if n_cand > 0:
+            for v in range(sc[SC_N_OUT]):
+                o = o0 if v == 0 else o1
+                if _may_link(sc, v, over if o == 0 else words, sc, SC_CORNER if o == 0 else SC_ZERO, pool, n_cand):
+                    return HIT
+        sc[SC_SUMS] += over if o0 == 0 else words
+        sc[SC_SUMS + 1] += over if o1 == 0 else words
+        sc[NOW + S_O] = o0
+        sc[NOW + S_O + 1] = o1
+    keep = 1 if n_cand > 0 and pool[q + FIRST_FORGETS] == 0 else 0    # the delta is kept for the next step's link
     _last_move(sc, sc, keep, over, words, sc, SC_T, sc, SC_CORNER, SC_ZERO)
-    _merge(sc)
+    _merge(sc)                            # after a first move a no-op: its outcomes' bits differ
     return 0
 
 
