@@ -28,13 +28,12 @@ from .evolution import run_evolution, search_buffers, search_kernel
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
-COMPILE_COST_S = {
-    "phase_stream": 8.1, "walk": 10.1, "joint_step": 5.7, "sweep": 1.2, "level_accesses": 6.9, "uniform_stream": 0.3,
-    "class_accesses": 3.0, "class_counts": 0.7, "perfect_paths": 0.3, "check_capacity": 0.3, "output_partitions": 0.1,
-    "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.7, "class_partitions": 0.3,
-    "class_fold_bypass": 0.2, "class_energy_and_cycles": 0.4, "decode_batch": 5.9, "evaluate_range": 7.2,
-    "helpers": 0.1, "run_evolution": 6.9, "search": 0.1, "search_perfect": 0.1, "warm_starts": 1.4,
-    "evaluate_range_perfect": 6.2}
+COMPILE_COST_S = {"phase_stream": 5.7, "walk": 9.1, "joint_step": 4.8, "sweep": 1.2, "level_accesses": 4.4,
+    "uniform_stream": 0.4, "class_accesses": 2.4, "class_counts": 0.7, "perfect_paths": 0.2, "check_capacity": 0.3,
+    "output_partitions": 0.1, "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4,
+    "class_partitions": 0.3, "class_fold_bypass": 0.1, "class_energy_and_cycles": 0.4, "decode_batch": 5.0,
+    "evaluate_range": 4.4, "helpers": 0.1, "run_evolution": 6.0, "search": 0.1, "search_perfect": 0.1,
+    "warm_starts": 0.9, "evaluate_range_perfect": 3.8}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
 `mappings.split_compile` balances the processes by, from one run of `python benchmarks/bench_cold_compile.py
 --per-function` on a near-idle machine (docs/performance.md, "The targets, measured together"). Only the

@@ -53,7 +53,7 @@ AFTER_FIRST_TRIAL = (WARM_STARTS,)
 from mappings of earlier trials' designs, which a first trial has none of; with them last, a worker with nothing else
 to compile starts its first trial (docs/performance.md, "The cold run's first trial")."""
 
-ENTRY_COST_S = {"evaluate_batch_serial": 1.7, "instance_classes": 1.8, "evaluate_batch_parallel": 6.7}
+ENTRY_COST_S = {"evaluate_batch_serial": 2.7, "instance_classes": 1.7, "evaluate_batch_parallel": 6.0}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from the same run of `python
 benchmarks/bench_cold_compile.py --per-function` as the mapper's (`mappings.compile_plan.COMPILE_COST_S`)."""
 
