@@ -7,6 +7,7 @@ table), which a worker never uses before its first trial, on the way to its numb
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 
 
@@ -17,6 +18,8 @@ def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]) -> tuple[Cal
 
     def __getattr__(name: str):
         if name not in home:
+            if importlib.util.find_spec(f"{package}.{name}") is not None:   # a submodule: `cosearch.search`
+                return importlib.import_module(f"{package}.{name}")
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(home[name], package), name)
         globals_of_package = importlib.import_module(package).__dict__

@@ -549,7 +549,7 @@ class DecodeTables(NamedTuple):
     div_at: np.ndarray        # [V, D]: each divisor's index among the tiles
     pin_t: np.ndarray         # [L, 8]: fixed temporal factors (0: free)
     pin_s: np.ndarray         # [L, 8]: fixed spatial factors (0: free)
-    rest_at: np.ndarray       # [8]: the level that takes the rest of each dim (0: the outermost)
+    rest_at: np.ndarray       # [8]: the level that takes the rest of each dim (0: none, the unconstrained decode)
     residual_ok: np.ndarray   # [8]: 1 where the dim may take residual factors
     full: np.ndarray          # [8]: the layer's bounds (tiles are cut there)
 

@@ -463,7 +463,7 @@ class Encoding:
             default_keep=self.default_keep, start=np.searchsorted(t.values, self.free_bounds).astype(np.int64),
             live=live, rel=self.indexes, coef=self.coef, fanout=self.fanout, allowed=self.allowed,
             capacity=self.capacity, tcap=self.tensor_capacity,
-            bounded=np.array([l in self.bounded_levels() for l in range(self.accelerator.num_levels)], dtype=np.bool_),
+            bounded=np.isin(np.arange(self.accelerator.num_levels), list(self.bounded_levels())),
             fan_levels=self._fan_levels, tvalues=t.values, tdivs=t.divs, tcounts=t.counts, tlogs=t.logs,
             tlogv=t.log_values, ttiles=t.tiles, ttcounts=t.tile_counts, ttlogs=t.tile_logs, qdivs=t.quotient_rows,
             qtiles=t.tile_quotient_rows, div_at=t.divisor_tile_index, pin_t=self.pin_temporal,

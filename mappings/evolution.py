@@ -460,9 +460,9 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
 
 _PARAMETERS = tuple(inspect.signature(run_evolution.py_func).parameters)
 _LAYER_ARG, _ACC_ARG, _TABLES_ARG = (_PARAMETERS.index(name) for name in ("layer", "acc", "tables"))
-assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 """Where `run_evolution` takes the layer's and the accelerator's kernel arrays and the encoding's tables (the
 pointers' signatures are built from their types)."""
+assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 
 
 class SearchCalls(NamedTuple):
@@ -497,8 +497,8 @@ class Search:
         """`run_evolution(*args, search_buffers(args), calls)`: args are its arguments but the last two, in its
         order."""
         ensure_fresh_kernel_cache()
-        acc = args[_ACC_ARG]
-        return run_evolution(*args, search_buffers(args), self.calls(args[_LAYER_ARG], acc, args[_TABLES_ARG]))
+        return run_evolution(*args, search_buffers(args), self.calls(args[_LAYER_ARG], args[_ACC_ARG],
+                                                                     args[_TABLES_ARG]))
 
 
 class SearchBuffers(NamedTuple):

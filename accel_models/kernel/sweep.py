@@ -253,6 +253,8 @@ def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, o
         if F != UNCHECKED:
             return F
         n_cand = link_candidates(t, spatial, n_sp, fan_x, layer, ws.scratch[0], ws.diffs, pool)
+        if n_cand < 0:                    # not listed (as `link_spread` would have said): the walk counts it
+            return -1.0
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -71,8 +71,10 @@ def _run_search(settings: CoSearchSettings, on_progress: Callable[[Progress], No
     deadline = None if settings.time_limit_s is None else t0 + settings.time_limit_s
     # the worker processes start now, on the cores the command leaves idle while it prepares the study: their imports
     # and compile need only the settings; they load the study once `run` tells them it is ready
-    early = start_worker_processes(settings, settings.workers, deadline) if settings.workers > 1 else None
+    early = None
     try:
+        if settings.workers > 1:
+            early = start_worker_processes(settings, settings.workers, deadline)
         study = prepare_study(settings, say, replaced)
         say(settings.describe())
         if accuracy is not None:

@@ -1,4 +1,4 @@
-"""`python -m cosearch.search.worker_process JOB INDEX TAG`: one worker process of `run_worker_processes`.
+"""`python -m cosearch.search.worker_process JOB INDEX TAG`: one worker process of `start_worker_processes`.
 
 Not imported by the package (so that running it with -m imports it once); the job is the pickled
 (settings, deadline, parent pid) the parent wrote.

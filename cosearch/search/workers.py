@@ -157,6 +157,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
     if split is not None:
         split.start()
     while study_ready is not None and not study_ready():
+        raise_if_requested()  # a SIGTERM a compile swallowed: the command is stopping, it will not be ready
         if parent_pid is not None and os.getppid() != parent_pid:
             return WorkerReport(index, 0, 0, 0, time.time() - t0, "parent process gone", os.getpid(), peak_rss_mb(),
                                 worker_tag()["host"])
@@ -302,8 +303,8 @@ def start_worker_processes(settings: CoSearchSettings, workers: int, deadline: f
             launched.logs.append(open(folder / f"worker-{i}.log", "w"))
             launched.procs.append(subprocess.Popen(_worker_argv(job, i, tag), stdin=subprocess.DEVNULL,
                                                    stdout=subprocess.DEVNULL, stderr=launched.logs[-1], env=env))
-    except BaseException as exc:
-        launched.stop(exc)
+    except BaseException:
+        launched.stop()  # none of them has loaded the study yet: no trial of theirs to record
         raise
     return launched
 
@@ -348,14 +349,17 @@ class WorkerProcesses:
     def stop(self, exc: BaseException | None = None) -> None:
         """End the workers (`exc`: why their command stops; None when it needs no trials of them): no worker
         outlives its command, nor leaves a trial RUNNING."""
-        _stop_workers(self.procs)
-        if exc is not None:
-            why = "interrupted (Ctrl-C)" if caused_by_interrupt(exc) else f"its command stopped ({type(exc).__name__})"
-            _fail_unrecorded_trials(self.settings, [p.pid for p in self.procs],
-                                    UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
-        self._clean_up()
-        for i in range(len(self.procs)):
-            (self.job.parent / f"report-{self.tag}-{i}.json").unlink(missing_ok=True)
+        try:
+            _stop_workers(self.procs)
+            if exc is not None:
+                why = ("interrupted (Ctrl-C)" if caused_by_interrupt(exc)
+                       else f"its command stopped ({type(exc).__name__})")
+                _fail_unrecorded_trials(self.settings, [p.pid for p in self.procs],
+                                        UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
+        finally:  # also after a second Ctrl-C: no job, study-ready file or compile folder left in OUT/workers
+            self._clean_up()
+            for i in range(len(self.procs)):
+                (self.job.parent / f"report-{self.tag}-{i}.json").unlink(missing_ok=True)
 
     def _clean_up(self) -> None:
         for log in self.logs:
