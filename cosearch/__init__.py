@@ -8,13 +8,14 @@ The flow, one way: `config` (the input, checked) -> `search` (the nested search,
     result = cosearch.run(settings)          # search, final mapping, presets, report in settings.out
 
 `import cosearch` loads the input's side (`config`: numba and the cost model, about 0.6 s); the search, the report
-and `run` load on first use (`cosearch._lazy`), so a worker process of the search does not load the report.
+and `run` load on first use (`nets.lazy`), so a worker process of the search does not load the report.
 Optuna, torch and matplotlib load when first used.
 """
-from ._lazy import lazy_exports
 from ._load_guard import guarded_load
 
 with guarded_load():   # `cosearch` / `python -m cosearch`: a Ctrl-C while this loads is one line, status 130
+    from nets.lazy import lazy_exports
+
     from ._version import __version__
     from .config import (OPTIONS, Budget, CoSearchSettings, MapperSettings, Option, UsageError, add_options,
                          command_line, given_options, make_settings, parse_budget, parse_duration, parse_network,
@@ -25,7 +26,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     ".report": ("ProgressDisplay", "print_summary", "write_report"),
     ".search": ("AcceleratorSpace", "CoSearchResult", "Design", "NetworkCost", "Notice", "StorageUnavailable",
                 "WorkerFailure", "evaluate_network", "preset_runs", "run_search", "storage_failure"),
-})
+}, globals())
 
 __all__ = [
     "__version__",

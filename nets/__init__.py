@@ -9,7 +9,7 @@ their projections), `nets.elementwise`, `nets.spaces` (each registered space by 
 `nets.ofa` and `nets.transformer` (the families' types), `nets.zoo` (one builder per reference network),
 `nets.estimators` (accuracy sources), `nets.registry` (the `Registry` every family of members uses).
 """
-from ._lazy import lazy_names
+from .lazy import lazy_exports
 from .layer import Layer, check_layer
 from .network import Network
 from .problem_shape import DIMS, N_AXES, TENSORS
@@ -18,20 +18,16 @@ from .spaces import (SPACES, GeneTable, SearchSpace, SubnetConfig, count_macs, c
                      sample_configs, slot_choices, smallest_config, space_layers, space_names, to_network)
 from .zoo import ZOO, get_network
 
-_LAZY = {
-    "build_torch": ".torch_build",
-    "from_torch": ".torch_import",
-    "from_onnx": ".onnx_import",
-}
-
-
-__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())  # PEP 562: the torch- and onnx-backed names
+__getattr__, __dir__ = lazy_exports(__name__, {  # PEP 562: the torch- and onnx-backed names
+    ".torch_build": ("build_torch",),
+    ".torch_import": ("from_torch",),
+    ".onnx_import": ("from_onnx",),
+}, globals())
 
 __all__ = [
     "DIMS", "TENSORS", "N_AXES", "Layer", "check_layer", "Network",
     "SearchSpace", "SubnetConfig", "GeneTable", "SPACES", "get_space", "register_space", "space_names",
     "parse_config", "to_network", "count_macs", "count_params", "space_layers", "slot_choices", "sample_config",
     "sample_configs", "mutate_config", "crossover_configs", "largest_config", "smallest_config",
-    "ZOO", "get_network",
-    *_LAZY,
+    "ZOO", "get_network", "build_torch", "from_torch", "from_onnx",
 ]

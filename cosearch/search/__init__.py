@@ -7,12 +7,13 @@ top of `import cosearch` (0.6 s) they take 0.26 s, 0.44 s and 1.1 s to import (m
 machine), which a command line that only reports bad input, or a library user who only decodes designs,
 need not pay. The modules' own names (samplers, storage, workers, seeds, ...) are imported from the modules.
 
-The names below are imported from their modules when first used (`cosearch._lazy`): a worker process, which
+The names below are imported from their modules when first used (`nets.lazy`): a worker process, which
 imports `cosearch.search.workers`, loads only what its trials use. Two names are also their modules' names
 (`objective`, `latency_table`) and are imported at once, so that the function, not the module, stays the package's
 attribute whatever is imported later.
 """
-from .._lazy import lazy_exports
+from nets.lazy import lazy_exports
+
 from .latency_table import latency_table
 from .objective import objective
 
@@ -31,7 +32,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     ".space": ("AcceleratorSpace", "Design", "DesignCheck"),
     ".storage": ("StorageDamaged", "StorageUnavailable", "storage_failure"),
     ".subnets": ("Candidate", "search_subnet"),
-})
+}, globals())
 
 __all__ = ["AccuracyModel", "AccuracySource", "load_accuracy_model", "PresetRun", "preset_runs", "WorkerFailure",
            "run_search", "LayerCost", "NetworkCost", "NoValidMapping", "evaluate_network", "export_latency_table",

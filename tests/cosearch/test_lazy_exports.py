@@ -1,4 +1,4 @@
-"""`cosearch` and `cosearch.search` load their public names on first use (`cosearch._lazy`): in a new process,
+"""`cosearch` and `cosearch.search` load their public names on first use (`nets.lazy`): in a new process,
 `import cosearch` leaves the search and the report unloaded, and each name, submodule or export, is there when used."""
 import subprocess
 import sys
