@@ -48,7 +48,7 @@ INPUT_ERROR = "input error: "
 INTERRUPT_WAIT_S = 30
 """How long an interrupted command waits, in all, for its worker processes to end their trials (a compiled mapper
 call notices the interrupt only when it returns; one in a numba compile, at the next layer) before killing them."""
-INTERRUPTED = "interrupted (Ctrl-C); queued to run again on resume"
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM); queued to run again on resume"
 """The reason an interrupted trial carries (user attribute "reason")."""
 UNRECORDED = ("{why}; its worker process ended (or was killed, after {wait_s} s) without recording it; queued to run "
               "again on resume")
@@ -352,7 +352,7 @@ class WorkerProcesses:
         try:
             _stop_workers(self.procs)
             if exc is not None:
-                why = ("interrupted (Ctrl-C)" if caused_by_interrupt(exc)
+                why = ("interrupted (Ctrl-C or SIGTERM)" if caused_by_interrupt(exc)
                        else f"its command stopped ({type(exc).__name__})")
                 _fail_unrecorded_trials(self.settings, [p.pid for p in self.procs],
                                         UNRECORDED.format(why=why, wait_s=INTERRUPT_WAIT_S))
@@ -398,15 +398,17 @@ def _fail_unrecorded_trials(settings: CoSearchSettings, pids: list[int], reason:
     """Once the worker processes `pids` have ended: their trials still RUNNING (a worker killed in a long compiled
     call or in a numba compile, or interrupted outside its objective) marked FAIL with `reason` and queued again, so
     a stopped command leaves no trial RUNNING. A storage that fails here leaves them to the next run, which fails
-    them as orphans (`fail_orphaned_trials`); the command says why it stopped, in its one line."""
+    them as orphans (`fail_orphaned_trials`), and says so in one line on standard error before the command's own."""
     import optuna
 
     try:
         storage = open_storage(settings.storage)
         fail_trials_of_ended_workers(optuna.load_study(study_name=settings.study_name, storage=storage), storage,
                                      pids, reason)
-    except Exception:
-        pass
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        print(f"the workers' unfinished trials were not marked failed ({type(exc).__name__}: {first_line}); the "
+              f"next run of the same command fails them and queues them again", file=sys.stderr)
 
 
 def _last_line(log: Path) -> str:

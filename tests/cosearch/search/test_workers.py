@@ -151,6 +151,22 @@ def test_a_worker_waits_for_its_study_and_ends_when_its_command_is_gone(tmp_path
     assert not list((tmp_path / "out").glob("*.db"))   # the study's SQLite file was never created
 
 
+def test_a_storage_that_fails_while_a_command_stops_its_workers_is_said_in_one_line(monkeypatch, capsys):
+    """Marking the ended workers' RUNNING trials failed is the last thing a stopped command does; when the storage
+    fails there, the trials are left to the next run, and the command says so in one line, not silently."""
+    from types import SimpleNamespace
+
+    from cosearch.search import workers
+
+    def storage_gone(_url):
+        raise RuntimeError("the database went away\n(a second line the driver adds)")
+
+    monkeypatch.setattr(workers, "open_storage", storage_gone)
+    workers._fail_unrecorded_trials(SimpleNamespace(storage="sqlite:///x.db", study_name="s"), [1], "why")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(RuntimeError: the database went away)" in err and "next run" in err
+
+
 @pytest.mark.slow
 def test_a_command_that_fails_after_starting_its_workers_stops_them_without_a_traceback(tmp_path, monkeypatch):
     """The worker processes start before the command prepares the study: when preparing it fails on the input, the
