@@ -586,10 +586,12 @@ def search_buffers(args: tuple) -> SearchBuffers:
     return buffers
 
 
-KEPT_BUFFERS = 4
-"""Sets of `SearchBuffers` a thread keeps between its searches, by size (the least recently used goes first): a
-co-search trial's searches take one or two sizes (its accelerator's levels and fan-out, the encoding's genes, cold
-or seeded islands), and a set is ~1 MB, up to ~7 MB once residual mappings have used the cost kernel's memos."""
+KEPT_BUFFERS = 8
+"""Sets of `SearchBuffers` a thread keeps between its searches, by size (the least recently used goes first). The
+size follows the encoding's gene count, cold or seeded islands, the accelerator's levels and largest fan-out: a
+co-search trial's layers take a few (36 layer shapes of MobileNetV2 and ResNet-50 on Eyeriss take 5). A set is
+~12 MB for 64 genes on Eyeriss, most of it the cost kernel's memos and frame stack that only residual mappings
+touch: keeping those 5 sets held ~3 MB of resident memory."""
 
 
 class _ThreadBuffers(threading.local):
