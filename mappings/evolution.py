@@ -564,8 +564,8 @@ def _start_buffers(b: SearchBuffers, lam0: int) -> None:
     (`reset_workspace`, `reset_decode_scratch`), and the mappings' temporal factors 1: the decode writes every other
     field of each row it decodes (`_decode_kernel._reset_row` clears its spatial factors and residual ends), but not
     the temporal factors of the dims without a loop above level 0, which another layer of the same gene count may have
-    set. The other arrays are written before they are read. (Filling all the mapping fields, 2.7 MB for 64 genes on
-    Eyeriss, took ~80 us, most of what reuse saves.)"""
+    set. The other arrays are written before they are read. (Filling every mapping field, 2.7 MB for 64 genes on
+    Eyeriss, took ~80 us of the ~180 us that building a set took.)"""
     b.maps.temporal.fill(1)
     b.C.fill(1.0)
     for field in (b.scored[0], b.ps, b.pc, b.gen, b.stall):
@@ -589,9 +589,9 @@ def search_buffers(args: tuple) -> SearchBuffers:
 KEPT_BUFFERS = 8
 """Sets of `SearchBuffers` a thread keeps between its searches, by size (the least recently used goes first). The
 size follows the encoding's gene count, cold or seeded islands, the accelerator's levels and largest fan-out: a
-co-search trial's layers take a few (36 layer shapes of MobileNetV2 and ResNet-50 on Eyeriss take 5). A set is
-~12 MB for 64 genes on Eyeriss, most of it the cost kernel's memos and frame stack that only residual mappings
-touch: keeping those 5 sets held ~3 MB of resident memory."""
+co-search trial's layers take a few (36 layer shapes of MobileNetV2 and ResNet-50 on Eyeriss take 5; with 4 kept,
+28 of their 181 searches built a new set). A set is ~12 MB of address space for 64 genes on Eyeriss, ~7.5 MB of it
+the cost kernel's workspace, whose memos and frame stack only residual mappings touch: at most ~100 MB a thread."""
 
 
 class _ThreadBuffers(threading.local):
@@ -611,6 +611,7 @@ class _ThreadBuffers(threading.local):
         return shape, buffers
 
     def give_back(self, shape: tuple, buffers: SearchBuffers) -> None:
+        """Keep `buffers` (taken for `shape`) for the thread's next search of that size."""
         self.sets[shape] = buffers
         while len(self.sets) > KEPT_BUFFERS:
             self.sets.popitem(last=False)
