@@ -588,6 +588,12 @@ def decode_scratch(n_levels):
                          np.empty(16, dtype=np.int64), np.empty(8, dtype=np.int64), np.zeros((L, 3), dtype=np.bool_))
 
 
+def reset_decode_scratch(scratch: DecodeScratch) -> None:
+    """Put a used `DecodeScratch` back in the state `decode_scratch` builds it in (the search reuses one: its
+    `mappings.evolution._start_buffers`): no (level, tensor) pair auto, the rest undefined as in a new one."""
+    scratch.auto.fill(False)
+
+
 @njit(cache=True, _nrt=False)
 def decode_batch(x, tables, outputs, scratch):
     """Decode genes x [B, n] (already clipped to [0,1]) into rows 0..B-1 of `outputs` (a `MappingArrays` of at least

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
+from collections import OrderedDict
 from time import perf_counter
 from typing import NamedTuple
 
@@ -31,8 +33,9 @@ from accel_models import MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
                                  new_outputs)
+from accel_models.kernel.workspace import reset_workspace
 
-from ._decode_kernel import decode_scratch, decoder_pointer
+from ._decode_kernel import decode_scratch, decoder_pointer, reset_decode_scratch
 from ._fast_random import normal, uniform
 from .fitness import fitness_into, objective_value
 
@@ -237,15 +240,6 @@ def _population_sizes(n, popsize, max_popsize):
     return min(popsize if popsize > 0 else lam_default, lam_cap), lam_cap
 
 
-def _mapping_buffers(rows, n_levels):
-    """The decode's `MappingArrays` for `rows` mappings (the residual fields zero: perfect)."""
-    return MappingArrays(np.ones((rows, n_levels, 8), dtype=np.int64), np.empty((rows, n_levels, 8), dtype=np.int64),
-                         np.ones((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 8), dtype=np.int64),
-                         np.empty((rows, n_levels, 8), dtype=np.int64), np.ones((rows, n_levels, 3), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64), np.zeros((rows, n_levels, 8), dtype=np.int64),
-                         np.zeros((rows, n_levels, 8), dtype=np.int64))
-
-
 @njit(cache=True, inline="always")
 def _reflect_seeds(seeds, s0, k, XD):
     """XD[:k] = seeds s0 .. s0 + k - 1, reflected into [0, 1]; returns k."""
@@ -404,8 +398,9 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
     budget alone does exactly what it did without one); rng: a generator state (`new_state`, advanced in place),
     normals: `NORMAL_TABLE`, `objective` an index into fitness.OBJECTIVES; tables: `Encoding.kernel_args()`;
     layer / acc: the kernels' `LayerArrays` / `AcceleratorArrays`. hist_*: the improvements, filled in. buffers: the
-    search's working arrays (`SearchBuffers`, new for each call) and calls: the decoder and the cost kernel's driver
-    by address (`SearchCalls`), both from `Search`.
+    search's working arrays (`SearchBuffers`, holding a new search's initial values: `_start_buffers`; the best
+    genes returned are its `best_x`) and calls: the decoder and the cost kernel's driver by address (`SearchCalls`),
+    both from `Search`.
     """
     n = seeds.shape[1]
     t0 = _now()
@@ -462,6 +457,9 @@ _PARAMETERS = tuple(inspect.signature(run_evolution.py_func).parameters)
 _LAYER_ARG, _ACC_ARG, _TABLES_ARG = (_PARAMETERS.index(name) for name in ("layer", "acc", "tables"))
 """Where `run_evolution` takes the layer's and the accelerator's kernel arrays and the encoding's tables (the
 pointers' signatures are built from their types)."""
+_SEEDS_ARG, _ISLANDS_ARG, _POPSIZE_ARG, _MAX_POPSIZE_ARG, _LEVELS_ARG = (
+    _PARAMETERS.index(name) for name in ("seeds", "islands", "popsize", "max_popsize", "n_levels"))
+"""Where it takes what sizes its buffers (`_buffer_shape`)."""
 assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 
 
@@ -494,25 +492,30 @@ class Search:
         return self._calls
 
     def __call__(self, *args):
-        """`run_evolution(*args, search_buffers(args), calls)`: args are its arguments but the last two, in its
-        order."""
+        """`run_evolution(*args, buffers, calls)`: args are its arguments but the last two, in its order; the buffers
+        are this thread's set of their size, reused between its searches and set as new (`_ThreadBuffers`): building
+        them took ~0.13 ms of a 256-evaluation search's ~1.4 ms (docs/performance.md, "The search's working
+        arrays")."""
         ensure_fresh_kernel_cache()
-        return run_evolution(*args, search_buffers(args), self.calls(args[_LAYER_ARG], args[_ACC_ARG],
-                                                                     args[_TABLES_ARG]))
+        shape, buffers = _BUFFERS.take(args)
+        best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
+        best_x = best_x.copy()        # the buffers' array, which the thread's next search of this size overwrites
+        _BUFFERS.give_back(shape, buffers)
+        return best_x, *rest
 
 
 class SearchBuffers(NamedTuple):
-    """`run_evolution`'s working arrays for one search (float64 unless said otherwise), built in Python by
-    `search_buffers` (the compiled builders' `py_func`s; a fraction of a millisecond a search): allocated inside
-    the search, each of its ~45 arrays was an allocation numba typed and lowered in the search's cold compile
-    (docs/performance.md, "The mapper's steps smaller"). rows: the largest generation of every island, K islands,
-    n genes."""
+    """`run_evolution`'s working arrays for one search (float64 unless said otherwise), built in Python
+    (`_new_buffers`, with the compiled builders' `py_func`s) and kept per thread between searches (`Search`):
+    allocated inside the search, each of its ~45 arrays was an allocation numba typed and lowered in the search's
+    cold compile (docs/performance.md, "The mapper's steps smaller"). rows: the largest generation of every island,
+    K islands, n genes. The initial values said below are set by `_start_buffers` before each search."""
 
     X: np.ndarray             # [rows, n]: a generation's genes
     Y: np.ndarray             # [rows, n]: their steps, ~ N(0, C)
     XD: np.ndarray            # [rows, n]: X reflected into [0, 1] (what is decoded)
     F: np.ndarray             # [rows]: their fitness
-    maps: MappingArrays       # rows: their mappings (`_mapping_buffers`)
+    maps: MappingArrays       # rows: their mappings (temporal factors 1)
     out: tuple                # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
     scored: tuple             # the residual mappings scored (`_new_scored`)
     mean: np.ndarray          # [K, n]: each island's mean
@@ -533,20 +536,88 @@ class SearchBuffers(NamedTuple):
     dscratch: tuple           # the decoder's working arrays (`DecodeScratch`)
 
 
-def search_buffers(args: tuple) -> SearchBuffers:
-    """New `SearchBuffers` for `run_evolution(*args, ...)` (args: its arguments before `buffers`, in its order)."""
-    a = dict(zip(_PARAMETERS, args))
-    n, K, n_levels, fanout = a["seeds"].shape[1], a["islands"], a["n_levels"], a["acc"].fanout
-    lam0, lam_cap = _population_sizes.py_func(n, a["popsize"], a["max_popsize"])
-    rows = max(K * lam_cap, 1)
+def _buffer_shape(args: tuple) -> tuple[tuple, int]:
+    """What sizes `SearchBuffers` for `run_evolution(*args, ...)` (args: its arguments before `buffers`, in its
+    order): (genes n, islands K, rows, levels, the largest fan-out's children), and the first population lam0."""
+    n, K = args[_SEEDS_ARG].shape[1], args[_ISLANDS_ARG]
+    lam0, lam_cap = _population_sizes.py_func(n, args[_POPSIZE_ARG], args[_MAX_POPSIZE_ARG])
+    return (n, K, max(K * lam_cap, 1), args[_LEVELS_ARG], max_children.py_func(args[_ACC_ARG].fanout)), lam0
+
+
+def _new_buffers(n, K, rows, n_levels, children) -> SearchBuffers:
+    """`SearchBuffers` of these sizes (`_buffer_shape`), allocated: `_start_buffers` sets their initial values."""
     return SearchBuffers(
         X=np.empty((rows, n)), Y=np.empty((rows, n)), XD=np.empty((rows, n)), F=np.empty(rows),
-        maps=_mapping_buffers(rows, n_levels), out=new_outputs.py_func(rows, n_levels),
-        scored=_new_scored(rows), mean=np.empty((K, n)), C=np.ones((K, n)), ps=np.zeros((K, n)),
-        pc=np.zeros((K, n)), sigma=np.empty(K), lam=np.full(K, lam0, dtype=np.int64), gen=np.zeros(K, dtype=np.int64),
-        stall=np.zeros(K, dtype=np.int64), run_best=np.full(K, np.inf), w=np.empty(rows),
-        idx=np.empty(rows, dtype=np.int64), ymean=np.empty(n), sqrt_c=np.empty(n), best_x=np.full(n, 0.5),
-        ws=make_workspace.py_func(n_levels, max_children.py_func(fanout)), dscratch=decode_scratch.py_func(n_levels))
+        maps=MappingArrays(*(np.empty((rows, n_levels, 3 if field == "keep" else 8), dtype=np.int64)
+                             for field in MappingArrays._fields)),
+        out=new_outputs.py_func(rows, n_levels), scored=_new_scored(rows), mean=np.empty((K, n)), C=np.empty((K, n)),
+        ps=np.empty((K, n)), pc=np.empty((K, n)), sigma=np.empty(K), lam=np.empty(K, dtype=np.int64),
+        gen=np.empty(K, dtype=np.int64), stall=np.empty(K, dtype=np.int64), run_best=np.empty(K), w=np.empty(rows),
+        idx=np.empty(rows, dtype=np.int64), ymean=np.empty(n), sqrt_c=np.empty(n), best_x=np.empty(n),
+        ws=make_workspace.py_func(n_levels, children), dscratch=decode_scratch.py_func(n_levels))
+
+
+def _start_buffers(b: SearchBuffers, lam0: int) -> None:
+    """Set, in place, every initial value `run_evolution` reads from its buffers, so that a search on buffers used
+    before starts as on new ones: the scored table empty, each island's covariance 1, paths 0, population lam0,
+    counters 0 and best inf, the best genes 0.5, the cost kernel's workspace and the decoder's scratch as new
+    (`reset_workspace`, `reset_decode_scratch`), and the mappings' temporal factors 1: the decode writes every other
+    field of each row it decodes (`_decode_kernel._reset_row` clears its spatial factors and residual ends), but not
+    the temporal factors of the dims without a loop above level 0, which another layer of the same gene count may have
+    set. The other arrays are written before they are read. (Filling every mapping field, 2.7 MB for 64 genes on
+    Eyeriss, took ~80 us of the ~180 us that building a set took.)"""
+    b.maps.temporal.fill(1)
+    b.C.fill(1.0)
+    for field in (b.scored[0], b.ps, b.pc, b.gen, b.stall):
+        field.fill(0)
+    b.lam.fill(lam0)
+    b.run_best.fill(np.inf)
+    b.best_x.fill(0.5)
+    reset_workspace(b.ws)
+    reset_decode_scratch(b.dscratch)
+
+
+def search_buffers(args: tuple) -> SearchBuffers:
+    """New `SearchBuffers` for `run_evolution(*args, ...)` (args: its arguments before `buffers`, in its order), set
+    as a search starts."""
+    shape, lam0 = _buffer_shape(args)
+    buffers = _new_buffers(*shape)
+    _start_buffers(buffers, lam0)
+    return buffers
+
+
+KEPT_BUFFERS = 8
+"""Sets of `SearchBuffers` a thread keeps between its searches, by size (the least recently used goes first). The
+size follows the encoding's gene count, cold or seeded islands, the accelerator's levels and largest fan-out: a
+co-search trial's layers take a few (36 layer shapes of MobileNetV2 and ResNet-50 on Eyeriss take 5; with 4 kept,
+28 of their 181 searches built a new set). A set is ~12 MB of address space for 64 genes on Eyeriss, ~7.5 MB of it
+the cost kernel's workspace, whose memos and frame stack only residual mappings touch: at most ~100 MB a thread."""
+
+
+class _ThreadBuffers(threading.local):
+    """One thread's `SearchBuffers` by size (`_buffer_shape`): a search takes its set out while it runs, so that
+    nothing else uses it meanwhile, and puts it back after."""
+
+    def __init__(self):
+        self.sets: OrderedDict[tuple, SearchBuffers] = OrderedDict()
+
+    def take(self, args: tuple) -> tuple[tuple, SearchBuffers]:
+        """(its size, a set of buffers for `run_evolution(*args, ...)`, set as a search starts: `_start_buffers`)."""
+        shape, lam0 = _buffer_shape(args)
+        buffers = self.sets.pop(shape, None)
+        if buffers is None:
+            buffers = _new_buffers(*shape)
+        _start_buffers(buffers, lam0)
+        return shape, buffers
+
+    def give_back(self, shape: tuple, buffers: SearchBuffers) -> None:
+        """Keep `buffers` (taken for `shape`) for the thread's next search of that size."""
+        self.sets[shape] = buffers
+        while len(self.sets) > KEPT_BUFFERS:
+            self.sets.popitem(last=False)
+
+
+_BUFFERS = _ThreadBuffers()
 
 
 _SEARCHES: dict[bool, Search] = {}

@@ -254,3 +254,19 @@ def make_workspace(n_levels, max_children):
                      np.zeros(slots + 1, dtype=HASH_SLOT), np.empty(MAX_LOOPS + 1, dtype=FRAME),
                      memo, sweep, np.empty(MAX_CLASSES, dtype=CLASS), joint,
                      np.zeros(4 * slots + 1, dtype=PAIR_SLOT), answers)
+
+
+def reset_workspace(ws: Workspace) -> None:
+    """Put a used workspace back in the state `make_workspace` leaves a new one in, in place (Python: the mapper
+    reuses one workspace per thread across its searches, `mappings.evolution`): the uniform sweep's zero origin and
+    sums, both memos and the joint sweep not ready and at stamp 0, and the two hash tables of children cleared. The
+    other records start undefined in a new workspace too (every user writes them before reading).
+    `tests/accel_models/test_workspace_reset.py` holds the two to the same bytes."""
+    ws.sweep["origin"] = 0
+    ws.sweep["zero"] = 0.0
+    ws.memo["ready"] = 0
+    ws.memo["stamp"] = 0
+    ws.joint["ready"] = 0
+    ws.joint["answer_stamp"] = 0
+    ws.table[...] = 0
+    ws.links[...] = 0
