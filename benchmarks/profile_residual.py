@@ -10,8 +10,9 @@ perfect closed form with each loop's passes, `residual.pass_counts`; the MAC's w
 others without a fan-out above them (the phases' closed form), those right under a fan-out (`sweep.sweep`), the
 MAC's under one (`sweep.uniform_stream`); each kind's CPU time per mapping is its stage's less the nest alone, best
 of 7. The streams under a fan-out are also split: their link candidates alone (`phases.link_candidates`), the
-candidates and the phases' fills with the link check, and the fills without it. The last rows are the kernel's own driver (`evaluate_range`) and its share outside the counts. The copy must follow
-`level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
+candidates and the phases' fills with the link check, and the fills without it. The last rows are the kernel's own
+driver (`evaluate_range`) and its share outside the counts. The copy must follow `level_accesses`; the kernel's own
+rate is `bench_cost_model.py --residual`'s.
 """
 import os
 import sys
