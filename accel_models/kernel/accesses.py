@@ -64,8 +64,9 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
                                                         spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
                                                         mac_steps, walks)
             else:
-                # every loop that moves t runs its whole bound in every pass and no tile of t is cut: a perfect
-                # stream but for how often each loop starts (`outer`: the passes that run), its fills and
+                # every loop that moves t runs its whole bound in every pass and no tile of t is cut (or the MAC
+                # without a fan-out, whose fills are its steps that run): a perfect stream but for how often each
+                # loop starts (`outer`: the passes that run, `residual.pass_counts`), its fills and
                 # the multicast groups' reads of them less what links save (R3, analysed as if the level kept t,
                 # R5: where it does not, the bypass fold's ratio is these reads over the multicast-weighted ones of
                 # the children not served by a link, as Timeloop's MaskTiles scales those stats). A link needs the

@@ -202,7 +202,7 @@ def iterations_run(temporal, M, bounds, origin):
     return total
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, inline="always")
 def pass_counts(temporal, n_temporal, bounds, scratch):
     """Per temporal loop j of a residual mapping whose instances do the same work (`uniform_instances`): how often it
     starts, the iterations of the loops outside it that run from the origin 0 (F2), into temporal[j].outer (and,
