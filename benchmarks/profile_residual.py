@@ -5,13 +5,14 @@
 The temporal-class mappings among N residual decodes of random genes (default 200, as `bench_cost_model.py
 --residual`) of its two layers on the corpus's Eyeriss-like architecture, repeated to 5,000 rows, counted by a copy
 of `accesses.level_accesses`' residual branch that counts only some kinds of (level, tensor) streams (a run-time
-mask, so one compilation serves every stage): those no residual touches (`residual.whole_stream`: the perfect closed
-form), the others without a fan-out above them (the phases' closed form), those right under a fan-out (`sweep.sweep`),
-the MAC's (`sweep.uniform_stream`: its iterations counted once); each kind's CPU time per mapping is its stage's less
-the nest alone, best of 7. The streams under a fan-out are also split: their link candidates alone
-(`phases.link_candidates`), the candidates and the phases' fills with the link check, and the fills without it. The
-last rows are the kernel's own driver (`evaluate_range`) and its share outside the counts. The copy must follow
-`level_accesses`; the kernel's own rate is `bench_cost_model.py --residual`'s.
+mask, so one compilation serves every stage): those whose tensor no residual touches (`residual.closed_stream`: the
+perfect closed form with each loop's passes, `residual.pass_counts`; the MAC's without a fan-out above it too), the
+others without a fan-out above them (the phases' closed form), those right under a fan-out (`sweep.sweep`), the
+MAC's under one (`sweep.uniform_stream`); each kind's CPU time per mapping is its stage's less the nest alone, best
+of 7. The streams under a fan-out are also split: their link candidates alone (`phases.link_candidates`), the
+candidates and the phases' fills with the link check, and the fills without it. The last rows are the kernel's own
+driver (`evaluate_range`) and its share outside the counts. The copy must follow `level_accesses`; the kernel's own
+rate is `bench_cost_model.py --residual`'s.
 """
 import os
 import sys
@@ -31,7 +32,7 @@ from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.links import spatial_axes  # noqa: E402
 from accel_models.kernel.nest import check_capacity, check_shape, loop_nest  # noqa: E402
 from accel_models.kernel.phases import link_candidates, phase_fills, phase_stream  # noqa: E402
-from accel_models.kernel.residual import whole_stream  # noqa: E402
+from accel_models.kernel.residual import closed_stream, pass_counts  # noqa: E402
 from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
@@ -44,7 +45,7 @@ PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 3
 """Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
 the phases' closed form (what a closed form there would cost without the links); CANDIDATES (with FANOUT_FILLS):
 their link candidates alone; LINKED (with FANOUT_FILLS): the candidates, then the phases with the link check; WHOLE:
-the streams no residual touches, by the perfect closed form."""
+the streams whose tensor no residual touches, by the perfect closed form (their fills alone)."""
 
 
 @njit(_nrt=False)
@@ -75,7 +76,7 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 continue
             kind = MAC if is_mac else (FANOUT if n_children > 1 else PHASED)
-            if whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
+            if closed_stream(t, temporal, M, layer.bounds, child.extents, ax, is_mac, n_children):
                 kind = WHOLE
             if kind == FANOUT and mask & FANOUT_FILLS:
                 pool = ws.memo[0].pool
@@ -136,6 +137,7 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
             for d in range(8):
                 ext[d] = min(ext[d], layer.bounds[d])
         check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
+        pass_counts(ws.temporal, n_temporal, layer.bounds, ws.scratch[0])
         if mask > 0:
             _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 

@@ -1,6 +1,7 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
 the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams
-that no residual touches, `residual.whole_stream`) or, for the other streams of a residual one,
+whose tensor no residual touches, `residual.closed_stream`, counted with each loop's passes) or, for the other
+streams of a residual one,
 `sweep.uniform_stream` (the phases' closed form, the MAC's count of iterations, the frame walk) as the count of each
 (level, tensor). The sweep comes in by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
 `instances.class_accesses` is its counterpart per instance class.
@@ -12,7 +13,7 @@ from numba import njit
 
 from .counts import closed_form_fills, moving_loops, spatial_loops
 from .links import links, spatial_axes
-from .residual import whole_stream
+from .residual import closed_stream
 from .workspace import FAN_X, FAN_Y
 
 
@@ -20,8 +21,9 @@ from .workspace import FAN_X, FAN_Y
 def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
-    has a residual loop (then every stream that a residual touches is counted from the origin by `stream`:
-    `sweep.uniform_stream` by address, `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`)."""
+    has a residual loop (then ws.temporal[:].outer must hold `residual.pass_counts`, and every stream whose tensor a
+    residual touches is counted from the origin by `stream`: `sweep.uniform_stream` by address,
+    `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -57,12 +59,14 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
             groups = np.int64(1)         # typed int64, not Literal[int](1): see `kernel`'s docstring
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
-            if residual and not whole_stream(t, temporal, M, layer.bounds, origin, child.extents, ax):
+            if residual and not closed_stream(t, temporal, M, layer.bounds, child.extents, ax, is_mac, n_children):
                 F, reads, transfers, mac_steps = stream(t, temporal, M, child, is_mac, layer, groups, n_children,
                                                         spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
                                                         mac_steps, walks)
             else:
-                # every iteration of the loops above runs and no tile of t is cut: a perfect stream, its fills and
+                # every loop that moves t runs its whole bound in every pass and no tile of t is cut (or the MAC
+                # without a fan-out, whose fills are its steps that run): a perfect stream but for how often each
+                # loop starts (`outer`: the passes that run, `residual.pass_counts`), its fills and
                 # the multicast groups' reads of them less what links save (R3, analysed as if the level kept t,
                 # R5: where it does not, the bypass fold's ratio is these reads over the multicast-weighted ones of
                 # the children not served by a link, as Timeloop's MaskTiles scales those stats). A link needs the

@@ -5,7 +5,9 @@ perfect mapping, with its links R3 and multicast R4), outputs' partitions (R6) a
 Closed form of R2. The iterations of the temporal loops above a level form a mixed-radix counter.
 Number those loops j = 0..M-1 from the inside out (bound-1 loops dropped). A step in which loop j
 advances (the loops inside it resetting) happens n_j = (b_j - 1) * prod_{k>j} b_k times and always
-moves the tile by the same translation T_j. Let i0 be the innermost loop with T_i0 != 0 (the loops
+moves the tile by the same translation T_j. (The product, each loop's `outer`, is how often the loop starts: a
+residual mapping's stream whose tensor no residual touches is counted the same with the passes that run,
+`residual.pass_counts`.) Let i0 be the innermost loop with T_i0 != 0 (the loops
 inside it do not index the tensor, so T_i0 >= 0). Following the "last stride" memory through the
 counter gives: every step of i0 reuses the overlap with the previous tile (delta = tile minus
 overlap); a step of another loop j reuses it if T_j == T_i0 and otherwise brings the whole tile;

@@ -30,7 +30,7 @@ from .counts import fold_bypass, output_partitions
 from .energy import energy_and_cycles
 from .instances import build_classes
 from .nest import check_capacity, check_shape, loop_nest
-from .residual import uniform_instances
+from .residual import pass_counts, uniform_instances
 from .variants import variant
 from .workspace import FAN_X, FAN_Y, make_workspace
 
@@ -120,6 +120,8 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
         if RESIDUAL_PATHS and spread:
             e, c = paths.class_counts(layer, acc, m, ws, n_temporal, cc, rb, fb, ub, paths.walks)
         else:
+            if RESIDUAL_PATHS and not perfect:    # each loop's passes, for the closed forms of `level_accesses`
+                pass_counts(ws.temporal, n_temporal, bounds, ws.scratch[0])
             level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
             output_partitions(layer.coef, ws.loops, levels, ws.scratch)
             fold_bypass(levels)

@@ -598,7 +598,8 @@ def _try_link(t, a, c, ra, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer
 @njit(cache=True, inline="always")
 def _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile, is_mac, spatial, n_sp, fan_x, fan_y, layer,
                  groups, ws):
-    """The steps of the loops outside loop 0, inside out (`links`): loop j steps n_j = (b_j - 1) x outer_j times.
+    """The steps of the loops outside loop 0, inside out (`links`): loop j steps n_j = outer_{j+1} - outer_j times
+    (its iterations that run less its passes: (b_j - 1) x outer_j in a perfect nest, `residual.pass_counts`).
     Adds to cnt0 the steps that pair with vstar = T0 and to `still` the MAC steps whose operand did not move, and
     tries the links at vstar = Tj. Returns (cnt0, still, reads saved, link transfers, children listed)."""
     scratch = ws.scratch[0]
@@ -620,7 +621,7 @@ def _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile, is_mac, s
         lj = temporal[j]
         a, c, ra, nz, far, same, n_reset, n_far = _outer_step(t, lj, layer.co, a0, moves0, T0, reset, reach, n_reset,
                                                               n_far)
-        nj = (lj.bound - 1) * lj.outer
+        nj = temporal[j + 1].outer - lj.outer
         if is_mac:
             if moves0:
                 cnt0 += nj           # (j, 0)

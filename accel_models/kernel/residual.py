@@ -7,7 +7,8 @@ the bounds. The closed forms of `counts` and `links` assume that every step of a
 residual mapping's steps are counted one by one by the walk's rule instead (`leaf_step`: fills and the last-stride
 reuse rule R2 of `state.delta`, multicast groups and neighbour links R3, R4), in the order `sweep.walk` visits them.
 Here too: which mappings take that path (`uniform_instances`), how many iterations run from an origin
-(`iterations_run`) and when a stream is a perfect one after all (`whole_stream`).
+(`iterations_run`), when a stream is a perfect one after all (`whole_stream`), and the streams whose tensor no
+residual touches, which the closed forms count with each loop's passes (`pass_counts`, `closed_stream`).
 """
 from __future__ import annotations
 
@@ -163,35 +164,79 @@ def leaf_step(t, off, st, full, is_mac, layer, groups, n_children, spatial, n_sp
     return s0, s1, s2
 
 
+@njit(cache=True, inline="always")
+def _digits(count, rem, lp):
+    """Horner's rule for the iterations of a dim's loops that run (F2, F3), one loop further (its dim's loops taken
+    outermost first): `count` the digit tuples of the loops so far whose offsets stay below `rem` (the bound less
+    the origin, less the offsets of the digits counted whole so far; 0 once every digit runs). Returns (count,
+    rem) with loop lp taken; the count for the loops so far is count + (1 if rem > 0 else 0), the last digit
+    running what stays below the bound."""
+    count *= lp.bound
+    if rem > 0:
+        q = (rem - 1) // lp.step         # the largest digit whose first offset stays below the bound
+        if q >= lp.bound:                # every digit of this loop and every one inside: all run
+            count += lp.bound
+            rem = 0
+        else:
+            count += q                   # digits 0..q-1 run whole; digit q runs what stays below the bound
+            rem -= q * lp.step
+    return count, rem
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def iterations_run(temporal, M, bounds, origin):
     """How many iterations of the M temporal loops run from `origin` (F2: every dim offset below its bound). The
     dims are independent: per dim, the digits of its loops (outermost first, each step above the span of the loops
-    inside it) that keep the offset below the bound, counted as a mixed-radix number below it."""
+    inside it) that keep the offset below the bound, counted as a mixed-radix number below it (`_digits`)."""
     total = np.int64(1)
     for d in range(8):
         rem = bounds[d] - origin[d]      # offsets from the origin must stay below rem
-        count = np.int64(0)              # Horner's rule: each further loop of d multiplies what came before
-        done = False
+        count = np.int64(0)
         for j in range(M):
             lp = temporal[j]
-            if lp.dim != d:
-                continue
-            count *= lp.bound
-            if done:
-                continue
-            q = (rem - 1) // lp.step     # the largest digit whose first offset stays below the bound
-            if q >= lp.bound:            # every digit of this loop and every one inside: all run
-                count += lp.bound
-                rem = 0
-                done = True
-            else:
-                count += q               # digits 0..q-1 run whole; digit q runs what stays below the bound
-                rem -= q * lp.step
+            if lp.dim == d:
+                count, rem = _digits(count, rem, lp)
         if rem > 0:
             count += 1                   # the last digit of the innermost loop
         total *= count
     return total
+
+
+@njit(cache=True, inline="always")
+def pass_counts(temporal, n_temporal, bounds, scratch):
+    """Per temporal loop j of a residual mapping whose instances do the same work (`uniform_instances`): how often it
+    starts, the iterations of the loops outside it that run from the origin 0 (F2), into temporal[j].outer (and,
+    after the last, the iterations of all of them), where a perfect nest has the product of the bounds outside it
+    (`nest.loop_nest`). Read as passes, the closed forms of `counts.fill_stream` and `links.links` count a stream
+    whose tensor no residual touches (`closed_stream`) as they count a perfect one. Per dim `_digits`' state in
+    scratch.cover (count) and scratch.clip (rem): each loop changes its dim's factor of the product."""
+    count, rem = scratch.cover, scratch.clip
+    for d in range(8):
+        count[d] = 0
+        rem[d] = bounds[d]
+    runs = 1.0                           # the product over the dims of their counts: an integer, exact in a float64
+    temporal[0].outer = runs
+    for j in range(n_temporal):
+        lp = temporal[j]
+        d = lp.dim
+        before = count[d] + (1 if rem[d] > 0 else 0)
+        count[d], rem[d] = _digits(count[d], rem[d], lp)
+        after = count[d] + (1 if rem[d] > 0 else 0)
+        runs = runs / before * after     # before divides runs: exact
+        temporal[j + 1].outer = runs
+
+
+@njit(cache=True, inline="always")
+def _within(d, temporal, M, reach, bound):
+    """Does dim d's farthest extent stay within its bound: `reach` (where its tiles start, plus their extent) plus
+    each of its loops' last step among the M loops?"""
+    for j in range(M):                  # every term is >= 0: the first loop past the bound decides
+        lp = temporal[j]
+        if lp.dim == d:
+            reach += (lp.bound - 1) * lp.step
+            if reach > bound:
+                return False
+    return reach <= bound
 
 
 @njit(cache=True, inline="always")
@@ -200,14 +245,29 @@ def whole_stream(t, temporal, M, bounds, origin, extents, ax):
     the level runs and no tile of the tensor is cut? Per dim, the farthest offset the loops reach plus the tile's
     extent (1 for a dim that does not index the tensor: it only decides whether an iteration runs) stays within
     the bound. Then `counts.fill_stream`'s closed form counts the fills."""
-    for d in range(8):                  # every term is >= 0: the first dim past its bound decides
-        reach = origin[d] + (extents[d] if ax[t, d] >= 0 else 1)
-        for j in range(M):
-            lp = temporal[j]
-            if lp.dim == d:
-                reach += (lp.bound - 1) * lp.step
-                if reach > bounds[d]:
-                    return False
-        if reach > bounds[d]:
+    for d in range(8):
+        if not _within(d, temporal, M, origin[d] + (extents[d] if ax[t, d] >= 0 else 1), bounds[d]):
             return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def closed_stream(t, temporal, M, bounds, extents, ax, is_mac, n_children):
+    """Do the closed forms (`counts.closed_form_fills`, and `links.links` under a fan-out) count this stream of a
+    residual mapping whose instances do the same work exactly, with `pass_counts` in temporal[:].outer? Yes where no
+    residual touches tensor t: every loop of a dim that indexes t runs its whole bound in every pass and no tile of t
+    is cut (`_within`, as `whole_stream` but over t's dims alone), so every step of a loop moves t's tile by the same
+    translation and brings what it brings in a perfect nest; residuals of the other dims change only how many passes
+    each loop makes (its `outer`). Under a fan-out the links pair consecutive steps, which needs the innermost loop
+    above the level to run its whole bound in every pass too (a pass of one iteration would pair two steps of outer
+    loops with no step of it between): its count of iterations is its bound times its passes. The MAC without a
+    fan-out above it takes one word a step: its count is the iterations that run, whatever is cut."""
+    if is_mac and n_children == 1:
+        return True
+    for d in range(8):
+        if ax[t, d] >= 0 and not _within(d, temporal, M, extents[d], bounds[d]):
+            return False
+    if n_children > 1 and M > 0:
+        l0 = temporal[M - 1]
+        return temporal[M].outer == l0.bound * l0.outer
     return True
