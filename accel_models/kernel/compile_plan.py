@@ -108,16 +108,16 @@ points to)."""
 
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
-    """The callees of `evaluate_range` and the paths it calls by address, the
-    costliest first: the phases' closed form and the frame walk, which the sweeps call by address, and the joint
-    step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
+    """The callees of `evaluate_range` and the paths it calls by address: first the callees several of the steps
+    below call by name (`SHARED_STEPS`, which those steps wait for), then the costliest first: the phases' closed
+    form and the frame walk, which the sweeps call by address, and the joint step, which the walk calls so (each
+    compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
     and `class_accesses` both call (as one step, each of them loads it rather than both compiling it side by side),
     then those; `level_accesses`, the driver's
     costliest callee, takes the sweep by address and compiles beside it (CPU seconds:
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
-    `energy.energy_and_cycles`) are no steps: their callers compile them; the callees several steps call by name
-    are (`SHARED_STEPS`), before those steps."""
+    `energy.energy_and_cycles`) are no steps: their callers compile them."""
     ensure_fresh_kernel_cache()
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
