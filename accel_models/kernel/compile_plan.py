@@ -133,15 +133,16 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     uniform = compile_for(sweep, i64, ws.temporal, i64, level, yes, layer, i64, i64, ws.spatial, i64, i64, i64, ws,
                           origin, yes, walks)
 
-    # the callees the walk, the joint step, the phases, the sweep and level_accesses share (SHARED_STEPS), for the
-    # types they pass: a tensor's axis vector and a dim vector are records' array fields there (the frames' `base`,
-    # the scratch's `t0`), plain arrays in the phases' pool
+    # the callees the walk, the joint step, the phases, the sweeps, level_accesses and the decoder share
+    # (SHARED_STEPS), for the types they pass: a tensor's axis vector and a dim vector are records' array fields in
+    # the walk and the joint step (the frames' `base`, the scratch's `t0`), plain arrays in the phases' pool, the
+    # decoder and the classes' scaffold
     frame, scratch = typeof(ws.frames).dtype, typeof(ws.scratch).dtype
     axes, dims, f64 = scratch.typeof("t0"), frame.typeof("base"), types.float64
     coef, words = typeof(layer.coef), types.Array(types.int64, 1, "C")
     links = compile_for(link_saving, i64, axes, f64, f64, i64, ws.spatial, i64, i64, i64, layer, ws, i64)
     geometry = compile_each(compile_for(box, i64, dims, coef, axes), compile_for(project, i64, dims, coef, axes),
-                            compile_for(box, i64, words, coef, words))
+                            compile_for(box, i64, words, coef, words), compile_for(project, i64, words, coef, words))
     shared = SHARED_STEPS
 
     def stubs():
