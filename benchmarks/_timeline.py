@@ -57,9 +57,9 @@ def print_timeline(folder: Path, t0: float, first_s: float | None) -> None:
     for pid, rows in sorted(events.items(), key=lambda kv: kv[1][0]["w0"]):
         label = _label(rows)
         print(f"--- {label} (pid {pid}): started at {rows[0]['w0'] - t0:.1f} s")
-        for r in rows:
+        for r in rows:       # by process: the workers share a label
             if r["kind"] == "compile":
-                compiled_in[r["name"]].append((label, r["c1"] - r["c0"]))
+                compiled_in[r["name"]].append((f"{label} {pid}", r["c1"] - r["c0"]))
         _print_process(rows, t0)
     twice = {name: where for name, where in compiled_in.items() if len({w for w, _ in where}) > 1}
     print(f"compiled in more than one process: {len(twice)} functions, "

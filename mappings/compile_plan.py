@@ -28,12 +28,12 @@ from .evolution import run_evolution, search_buffers, search_kernel
 from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
-COMPILE_COST_S = {"phase_stream": 5.7, "walk": 9.1, "joint_step": 4.8, "sweep": 1.2, "level_accesses": 4.4,
-    "uniform_stream": 0.4, "class_accesses": 2.4, "class_counts": 0.7, "perfect_paths": 0.2, "check_capacity": 0.3,
-    "output_partitions": 0.1, "fold_bypass": 0.1, "uniform_instances": 0.1, "build_classes": 0.4,
-    "class_partitions": 0.3, "class_fold_bypass": 0.1, "class_energy_and_cycles": 0.4, "decode_batch": 5.0,
-    "evaluate_range": 4.4, "helpers": 0.1, "run_evolution": 6.0, "search": 0.1, "search_perfect": 0.1,
-    "warm_starts": 0.9, "evaluate_range_perfect": 3.8}
+COMPILE_COST_S = {"link_saving": 2.0, "geometry": 0.5, "phase_stream": 5.5, "walk": 6.9, "joint_step": 4.5,
+    "sweep": 1.2, "level_accesses": 4.4, "uniform_stream": 0.4, "class_accesses": 2.4, "class_counts": 0.7,
+    "perfect_paths": 0.2, "check_capacity": 0.3, "output_partitions": 0.1, "fold_bypass": 0.1, "uniform_instances": 0.1,
+    "build_classes": 0.4, "class_partitions": 0.3, "class_fold_bypass": 0.1, "class_energy_and_cycles": 0.4,
+    "decode_batch": 5.0, "evaluate_range": 4.4, "helpers": 0.1, "run_evolution": 6.0, "search": 0.1,
+    "search_perfect": 0.1, "warm_starts": 0.9, "evaluate_range_perfect": 3.8}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
 `mappings.split_compile` balances the processes by, from one run of `python benchmarks/bench_cold_compile.py
 --per-function` on a near-idle machine (docs/performance.md, "The targets, measured together"). Only the
@@ -131,6 +131,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
     loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
               + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
-    return kernel + [CompileStep("decode_batch", decode), *drivers, CompileStep("helpers", helpers), *code,
+    # the decoder calls `geometry.box` as the phases do: it loads it from the kernel's shared step ("geometry")
+    return kernel + [CompileStep("decode_batch", decode, ("geometry",)), *drivers, CompileStep("helpers", helpers),
+                     *code,
                      CompileStep(SEARCH_PERFECT if perfect else SEARCH, young_garbage_only()(search), after=loaded),
                      CompileStep(WARM_STARTS, warm_starts)]

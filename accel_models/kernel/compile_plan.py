@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from numba import typeof, types
 
-from ..geometry import AcceleratorArrays, LayerArrays
+from ..geometry import AcceleratorArrays, LayerArrays, box, project
 from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
 from .accesses import level_accesses
@@ -26,6 +26,7 @@ from .counts import fold_bypass, output_partitions
 from .instances import (build_classes, class_accesses, class_counts, class_energy_and_cycles, class_fold_bypass,
                         class_partitions)
 from .joint import joint_step
+from .links import link_saving
 from .nest import check_capacity
 from .paths import kernel_arrays, path_signatures, path_stubs, residual_paths
 from .phases import phase_stream
@@ -51,6 +52,13 @@ def compile_for(fn, *args) -> Callable[[], object]:
         ensure_fresh_kernel_cache()
         with young_garbage_only():
             return fn.compile(sig)
+    return run
+
+
+def compile_each(*runs: Callable[[], object]) -> Callable[[], object]:
+    """A step's `run` that runs several `compile_for` runs in turn (one step for small functions compiled together)."""
+    def run():
+        return [r() for r in runs]
     return run
 
 
@@ -86,6 +94,11 @@ DRIVER_STEPS = ("level_accesses", "check_capacity", "output_partitions", "fold_b
 """The steps of `callee_steps` that `driver.evaluate_range` links (calls by name)."""
 PERFECT_DRIVER_STEPS = DRIVER_STEPS[:4]
 """Those that `driver.evaluate_range_perfect` links."""
+SHARED_STEPS = ("link_saving", "geometry")
+"""The steps of `callee_steps` that compile callees several steps call by name (`links.link_saving` with its
+neighbour lists and grid steps; `geometry.box` and `geometry.project`): the steps that call them wait for them, so
+that two processes starting those steps side by side do not each compile them (measured: ~2 s of CPU compiled twice
+on a cold default run, docs/performance.md, "Compile time")."""
 PATH_STEPS = ("uniform_stream", "class_counts", "walk", "joint_step", "phase_stream")
 """The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""
@@ -95,9 +108,10 @@ points to)."""
 
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
-    """The callees of `evaluate_range` and the paths it calls by address, the
-    costliest first: the phases' closed form and the frame walk, which the sweeps call by address, and the joint
-    step, which the walk calls so (each compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
+    """The callees of `evaluate_range` and the paths it calls by address: first the callees several of the steps
+    below call by name (`SHARED_STEPS`, which those steps wait for), then the costliest first: the phases' closed
+    form and the frame walk, which the sweeps call by address, and the joint step, which the walk calls so (each
+    compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
     and `class_accesses` both call (as one step, each of them loads it rather than both compiling it side by side),
     then those; `level_accesses`, the driver's
     costliest callee, takes the sweep by address and compiles beside it (CPU seconds:
@@ -119,18 +133,33 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     uniform = compile_for(sweep, i64, ws.temporal, i64, level, yes, layer, i64, i64, ws.spatial, i64, i64, i64, ws,
                           origin, yes, walks)
 
+    # the callees the walk, the joint step, the phases, the sweeps, level_accesses and the decoder share
+    # (SHARED_STEPS), for the types they pass: a tensor's axis vector and a dim vector are records' array fields in
+    # the walk and the joint step (the frames' `base`, the scratch's `t0`), plain arrays in the phases' pool, the
+    # decoder and the classes' scaffold
+    frame, scratch = typeof(ws.frames).dtype, typeof(ws.scratch).dtype
+    axes, dims, f64 = scratch.typeof("t0"), frame.typeof("base"), types.float64
+    coef, words = typeof(layer.coef), types.Array(types.int64, 1, "C")
+    links = compile_for(link_saving, i64, axes, f64, f64, i64, ws.spatial, i64, i64, i64, layer, ws, i64)
+    geometry = compile_each(compile_for(box, i64, dims, coef, axes), compile_for(project, i64, dims, coef, axes),
+                            compile_for(box, i64, words, coef, words), compile_for(project, i64, words, coef, words))
+    shared = SHARED_STEPS
+
     def stubs():
         ensure_fresh_kernel_cache()
         with young_garbage_only():
             return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
-    return [CompileStep("phase_stream", compile_for(phase_stream, *phases.args)),
-            CompileStep("walk", compile_for(walk, *walk_.args)),
-            CompileStep("joint_step", compile_for(joint_step, *step.args)),
-            CompileStep("sweep", uniform),
+    return [CompileStep("link_saving", links),
+            CompileStep("geometry", geometry),
+            CompileStep("phase_stream", compile_for(phase_stream, *phases.args), ("geometry",)),
+            CompileStep("walk", compile_for(walk, *walk_.args), shared),
+            CompileStep("joint_step", compile_for(joint_step, *step.args), shared),
+            CompileStep("sweep", uniform, shared),
             CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes,
-                                                      types.FunctionType(stream), walks)),
+                                                      types.FunctionType(stream), walks), shared),
             CompileStep("uniform_stream", compile_for(uniform_stream, *stream.args), ("sweep",)),
-            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64, walks), ("sweep",)),
+            CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64, walks),
+                        ("sweep",) + shared),
             CompileStep("check_capacity", compile_for(check_capacity, layer.coef, acc.capacity_words,
                                                       acc.tensor_capacity_words, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer.coef, ws.loops, ws.levels,

@@ -17,6 +17,7 @@ import pytest
 import cosearch
 import mappings.split_compile
 from accel_models.kernel import CompileStep
+from accel_models.kernel.compile_plan import SHARED_STEPS
 from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
@@ -86,7 +87,10 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     after = {s.name: s.after for s in plan}
     assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
     assert "sweep" in after["uniform_stream"] and "sweep" in after["class_accesses"]
-    assert "class_accesses" in after["class_counts"] and not after["level_accesses"]
+    assert "class_accesses" in after["class_counts"] and set(after["level_accesses"]) == set(SHARED_STEPS)
+    # the callees several steps call by name are compiled once, before them (not by two workers side by side)
+    assert all(set(SHARED_STEPS) <= set(after[s]) for s in ("walk", "joint_step", "sweep", "level_accesses"))
+    assert "geometry" in after["phase_stream"] and "geometry" in after["decode_batch"]
     assert not {"sweep", "uniform_stream", "class_accesses", "class_counts"} & set(after["evaluate_range"])
     assert {"uniform_stream", "class_counts"} <= set(after["search"])
     assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
@@ -355,6 +359,13 @@ def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
     for s in plan:
         for a in s.after:
             assert not set(compiled.get(s.name, ())) & set(compiled.get(a, ())), (s.name, a)
+    # the shared callees' steps compile them for their callers' types: a step that waits for one compiles none of its
+    # functions again (with other types, two workers starting such steps side by side would again both compile them)
+    after = {s.name: s.after for s in plan}
+    shared = {name: {f.split(" ")[0] for f in compiled.get(name, ())} for name in SHARED_STEPS}
+    again = [(step, f) for step, functions in compiled.items() for f in functions for name in SHARED_STEPS
+             if name in after.get(step, ()) and f.split(" ")[0] in shared[name]]
+    assert all(shared.values()) and not again, again
     for r in reports:  # the search after the plan loads everything from the cache (_now's object mode aside)
         assert {f.split(" ")[0] for f in r["compiled"].get("search", ())} <= {"mappings.evolution._now"}, \
             r["compiled"]["search"]
