@@ -636,10 +636,10 @@ def link_spread(t, temporal, M, full, layer, origin, n_sp, scratch, pool):
 def no_link(t, temporal, M, full, layer, origin, span, sc):
     """A proof from the loops alone that no step of tensor t's stream over the M temporal loops above a fan-out
     (from `origin`; `full`: the level's dim extents; `span`: the children's spread per axis) can take a link (R3):
-    each step's delta is forgotten before the next one (`_every_delta_forgotten`), or every step moves the tile too
-    far for a delta to be the one before it moved by a neighbour difference (`_steps_apart`). Then the walk takes
-    no link, and the phases need not look for one. `sc`: scratch of 3 x `N_AXES` words. Cheap where it fails, so
-    that the few streams it does not clear keep the phases' check (`UNLISTED`)."""
+    each step's delta is forgotten before the next one (`_every_delta_forgotten`), or every step moves the tile off
+    itself and farther than a neighbour difference (`_steps_apart`). Then the walk takes no link, and the phases
+    need not look for one. `sc`: scratch of 3 x `N_AXES` words. Cheap where it fails, so that the few streams it
+    does not clear keep the phases' check (`UNLISTED`)."""
     tail = M                              # loops tail..M-1 do not move t (`phase_stream`'s leaves)
     while tail > 0 and layer.ax[t, temporal[tail - 1].dim] < 0:
         tail -= 1
@@ -668,36 +668,33 @@ def _every_delta_forgotten(temporal, M, tail, bounds, origin):
 
 @njit(cache=True, inline="always")
 def _steps_apart(t, temporal, M, tail, full, layer, origin, span, sc):
-    """Does every step move tensor t's tile, on some axis a, by at least the level's full tile extent there plus the
-    children's spread span[a] (0 where no spatial loop moves the axis)? A link serves a delta d2 that is the delta
-    before it, d1, moved by a neighbour difference v (|v[a]| <= span[a]: the difference of two children's offsets);
-    d1 lies in the tile before the step and d2 in the tile after it, so that tile and the one before, moved by v,
-    meet: on every axis the step's translation T[a] lies strictly between -(extent + span[a]) and extent +
-    span[a]. A step of loop j (loops j+1..tail-1 reset) translates axis a by loop j's shift there less each inner
-    loop's last digit times its shift; a digit is at most the loop's bound - 1, and that where every iteration
-    runs on its dim."""
+    """Does every step move tensor t's tile off itself (on some axis by at least the level's full tile extent) and,
+    on some axis a, farther than the children's spread span[a] (0 where no spatial loop moves the axis)? Then every
+    delta is its whole tile, two consecutive ones are a step's translation T apart, and a link, which serves a
+    delta that is the one before it moved by a neighbour difference v (|v[a]| <= span[a]: the difference of two
+    children's offsets), would need v = T. A step of loop j (loops j+1..tail-1 reset) translates axis a by loop
+    j's shift there less each inner loop's last digit times its shift; a digit is at most the loop's bound - 1,
+    and that where every iteration runs on its dim. `sc`: scratch of 3 x `N_AXES` words."""
     ax, co = layer.ax, layer.co
-    gap = sc[0:A]
+    ext = sc[0:A]
     reset_max = sc[A:2 * A]               # per axis, the inner loops' largest reset (every last digit bound - 1)
     reset_min = sc[2 * A:3 * A]           # the least: a loop whose dim may stop short counts 0
-    box(t, full, layer.coef, gap)
+    box(t, full, layer.coef, ext)
     for a in range(A):
-        gap[a] += span[a]
         reset_max[a] = 0
         reset_min[a] = 0
     for j in range(tail - 1, -1, -1):
         lp = temporal[j]
         aj = ax[t, lp.dim]
         shift = co[t, lp.dim] * lp.step if aj >= 0 else 0
-        apart = False
+        off_itself = False
+        beyond = False
         for a in range(A):
-            if a == aj:                   # T[a] within [shift - reset_max, shift - reset_min]
-                apart = shift - reset_max[a] >= gap[a] or shift - reset_min[a] <= -gap[a]
-            else:                         # T[a] within [-reset_max, -reset_min]
-                apart = reset_min[a] >= gap[a]
-            if apart:
-                break
-        if not apart:
+            lo = (shift if a == aj else 0) - reset_max[a]     # T[a] within [lo, hi]
+            hi = (shift if a == aj else 0) - reset_min[a]
+            off_itself = off_itself or lo >= ext[a] or hi <= -ext[a]
+            beyond = beyond or lo > span[a] or hi < -span[a]
+        if not (off_itself and beyond):
             return False
         if aj >= 0:
             reset_max[aj] += (lp.bound - 1) * shift
