@@ -625,7 +625,7 @@ def link_spread(t, temporal, M, full, layer, origin, n_sp, scratch, pool):
     them costs more than the phases' check."""
     for a in range(A):
         pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
-    if no_link(t, temporal, M, full, layer, origin, pool[SPAN:SPAN + A], pool[SCRATCH + SC_T:SCRATCH + SC_EXT]):
+    if no_link(t, temporal, M, full, layer, origin, pool[SPAN:SPAN + A], pool[SCRATCH + SC_T:SCRATCH + SC_CLIP]):
         return np.int64(0)
     if n_sp > MAX_LISTED_SPATIAL:
         return np.int64(-1)
@@ -638,7 +638,7 @@ def no_link(t, temporal, M, full, layer, origin, span, sc):
     (from `origin`; `full`: the level's dim extents; `span`: the children's spread per axis) can take a link (R3):
     each step's delta is forgotten before the next one (`_every_delta_forgotten`), or every step moves the tile off
     itself and farther than a neighbour difference (`_steps_apart`). Then the walk takes no link, and the phases
-    need not look for one. `sc`: scratch of 3 x `N_AXES` words. Cheap where it fails, so that the few streams it
+    need not look for one. `sc`: scratch of 3 x `N_AXES` + 8 words. Cheap where it fails, so that the few streams it
     does not clear keep the phases' check (`UNLISTED`)."""
     tail = M                              # loops tail..M-1 do not move t (`phase_stream`'s leaves)
     while tail > 0 and layer.ax[t, temporal[tail - 1].dim] < 0:
@@ -674,12 +674,15 @@ def _steps_apart(t, temporal, M, tail, full, layer, origin, span, sc):
     delta that is the one before it moved by a neighbour difference v (|v[a]| <= span[a]: the difference of two
     children's offsets), would need v = T. A step of loop j (loops j+1..tail-1 reset) translates axis a by loop
     j's shift there less each inner loop's last digit times its shift; a digit is at most the loop's bound - 1,
-    and that where every iteration runs on its dim. `sc`: scratch of 3 x `N_AXES` words."""
+    and that where every iteration runs on its dim. `sc`: scratch of 3 x `N_AXES` + 8 words."""
     ax, co = layer.ax, layer.co
     ext = sc[0:A]
     reset_max = sc[A:2 * A]               # per axis, the inner loops' largest reset (every last digit bound - 1)
     reset_min = sc[2 * A:3 * A]           # the least: a loop whose dim may stop short counts 0
-    box(t, full, layer.coef, ext)
+    dims = sc[3 * A:3 * A + 8]
+    for d in range(8):                    # in the scratch: `box` as the leaves call it, no other signature
+        dims[d] = full[d]
+    box(t, dims, layer.coef, ext)
     for a in range(A):
         reset_max[a] = 0
         reset_min[a] = 0

@@ -452,7 +452,7 @@ def _proof_against_the_walk(layer, acc, maps, origins, tally, walks):
     pool = ws.memo[1].pool
     sc = ws.scratch[0]
     rows = np.empty((L, 2), dtype=np.int64)
-    proof_sc = np.empty(3 * N_AXES, dtype=np.int64)
+    proof_sc = np.empty(3 * N_AXES + 8, dtype=np.int64)
     for b in range(maps.temporal.shape[0]):
         for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
             lvl, M = rows[r, 0], rows[r, 1]
