@@ -31,8 +31,10 @@ the innermost loops that do not move the tensor repeat the tile, `residual.leaf_
 meets the delta from before the node only when the move is the node's very first step. Where two consecutive deltas
 of equal size have corners an offset difference of grid neighbours apart on the children's lattice
 (`link_candidates`), a link may be taken: the stream is left to the walk. Elsewhere no link is, and the parent
-reads each multicast group's fills. The candidates are listed only for a stream where two such deltas' corners are
-within the children's spread (`link_spread`, `UNCHECKED`): few streams have one.
+reads each multicast group's fills. Most streams are cleared before the phases run, by a proof from the loops alone
+that no step can take a link (`no_link`): they run as without a fan-out, carrying no delta's corners. For the
+others the candidates are listed only where two such deltas' corners are within the children's spread
+(`link_spread`, `UNCHECKED`): few streams have one.
 
 The nodes live in a borrowed int64 scratch (`NODE` words each); a stream with more nodes than it holds, or a
 context the phases do not predict, returns -1 and is left to the walk.
@@ -614,17 +616,98 @@ def phase_fills(t, temporal, M, full, layer, origin, pool):
 
 
 @njit(cache=True, inline="always")
-def link_spread(n_sp, scratch, pool):
+def link_spread(t, temporal, M, full, layer, origin, n_sp, scratch, pool):
     """The children's spread per axis into the pool (`spatial_axes`' reach, in `scratch`, where a spatial loop moves
-    the axis, else 0), for `phase_stream` with `UNLISTED` candidates; `UNLISTED`, or -1 where the neighbour
-    differences could not be listed (more spatial loops than `links.MAX_LISTED_SPATIAL`). The candidates are listed
-    on demand (`link_candidates`): few streams have a delta within the spread, and listing them costs more than the
-    phases' check."""
-    if n_sp > MAX_LISTED_SPATIAL:
-        return np.int64(-1)
+    the axis, else 0), for `phase_stream` with `UNLISTED` candidates; returns `UNLISTED`, 0 where no step of the
+    stream can take a link (`no_link`: the phases run as without a fan-out, carrying no delta's corners), or -1
+    where the neighbour differences could not be listed (more spatial loops than `links.MAX_LISTED_SPATIAL`). The
+    candidates are listed on demand (`link_candidates`): few streams have a delta within the spread, and listing
+    them costs more than the phases' check."""
     for a in range(A):
         pool[SPAN + a] = scratch.reach[a] if scratch.s1[a] != 0 else 0
+    if no_link(t, temporal, M, full, layer, origin, pool[SPAN:SPAN + A], pool[SCRATCH + SC_T:SCRATCH + SC_CLIP]):
+        return np.int64(0)
+    if n_sp > MAX_LISTED_SPATIAL:
+        return np.int64(-1)
     return np.int64(UNLISTED)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def no_link(t, temporal, M, full, layer, origin, span, sc):
+    """A proof from the loops alone that no step of tensor t's stream over the M temporal loops above a fan-out
+    (from `origin`; `full`: the level's dim extents; `span`: the children's spread per axis) can take a link (R3):
+    each step's delta is forgotten before the next one (`_every_delta_forgotten`), or every step moves the tile off
+    itself and farther than a neighbour difference (`_steps_apart`). Then the walk takes no link, and the phases
+    need not look for one. `sc`: scratch of 3 x `N_AXES` + 8 words. Cheap where it fails, so that the few streams it
+    does not clear keep the phases' check (`UNLISTED`)."""
+    tail = M                              # loops tail..M-1 do not move t (`phase_stream`'s leaves)
+    while tail > 0 and layer.ax[t, temporal[tail - 1].dim] < 0:
+        tail -= 1
+    return _every_delta_forgotten(temporal, M, tail, layer.bounds, origin) or _steps_apart(
+        t, temporal, M, tail, full, layer, origin, span, sc)
+
+
+@njit(cache=True, inline="always")
+def _every_delta_forgotten(temporal, M, tail, bounds, origin):
+    """Does one of the innermost loops tail..M-1 (none of which moves the tensor) run a second iteration after every
+    step, the stream's first and last too? Then each step's delta is forgotten before the next step
+    (`residual.leaf_step`), so no two deltas are consecutive. Loop j of dim d runs its second iteration where the
+    offsets left on d from the step's base exceed its step; they are fewest at the last base of the loops
+    0..tail-1 on d (the largest offset that runs, digit by digit from the outermost)."""
+    for j in range(tail, M):
+        d = temporal[j].dim
+        left = bounds[d] - origin[d]      # offsets left on d from the last base
+        for i in range(tail):
+            lp = temporal[i]
+            if lp.dim == d:
+                left -= min(lp.bound - 1, (left - 1) // lp.step) * lp.step
+        if left > temporal[j].step:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _steps_apart(t, temporal, M, tail, full, layer, origin, span, sc):
+    """Does every step move tensor t's tile off itself (on some axis by at least the level's full tile extent) and,
+    on some axis a, farther than the children's spread span[a] (0 where no spatial loop moves the axis)? Then every
+    delta is its whole tile, two consecutive ones are a step's translation T apart, and a link, which serves a
+    delta that is the one before it moved by a neighbour difference v (|v[a]| <= span[a]: the difference of two
+    children's offsets), would need v = T. A step of loop j (loops j+1..tail-1 reset) translates axis a by loop
+    j's shift there less each inner loop's last digit times its shift; a digit is at most the loop's bound - 1,
+    and that where every iteration runs on its dim. `sc`: scratch of 3 x `N_AXES` + 8 words."""
+    ax, co = layer.ax, layer.co
+    ext = sc[0:A]
+    reset_max = sc[A:2 * A]               # per axis, the inner loops' largest reset (every last digit bound - 1)
+    reset_min = sc[2 * A:3 * A]           # the least: a loop whose dim may stop short counts 0
+    dims = sc[3 * A:3 * A + 8]
+    for d in range(8):                    # in the scratch: `box` as the leaves call it, no other signature
+        dims[d] = full[d]
+    box(t, dims, layer.coef, ext)
+    for a in range(A):
+        reset_max[a] = 0
+        reset_min[a] = 0
+    for j in range(tail - 1, -1, -1):
+        lp = temporal[j]
+        aj = ax[t, lp.dim]
+        shift = co[t, lp.dim] * lp.step if aj >= 0 else 0
+        off_itself = False
+        beyond = False
+        for a in range(A):
+            lo = (shift if a == aj else 0) - reset_max[a]     # T[a] within [lo, hi]
+            hi = (shift if a == aj else 0) - reset_min[a]
+            off_itself = off_itself or lo >= ext[a] or hi <= -ext[a]
+            beyond = beyond or lo > span[a] or hi < -span[a]
+        if not (off_itself and beyond):
+            return False
+        if aj >= 0:
+            reset_max[aj] += (lp.bound - 1) * shift
+            last = origin[lp.dim]         # every iteration runs on the dim: its last digit is bound - 1
+            for i in range(M):
+                if temporal[i].dim == lp.dim:
+                    last += (temporal[i].bound - 1) * temporal[i].step
+            if last < layer.bounds[lp.dim]:
+                reset_min[aj] += (lp.bound - 1) * shift
+    return True
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -241,11 +241,12 @@ def _phased(t, temporal, M, full, layer, n_children, spatial, n_sp, fan_x, ws, o
     """The stream's fills by the phases' closed form (`phases.phase_stream`, by address: `walks.phase_stream`, in
     the joint sweep's memo pool, which is free between joint sweeps: the uniform sweep's may hold frames a later
     sweep of the same (level, tensor) reuses), or -1 where it leaves the stream to the walk; under a fan-out, where
-    a step may take a link (the link candidates listed only where a delta is within the children's spread)."""
+    a step may take a link (none where `phases.no_link` proves it from the loops; else the link candidates listed
+    only where a delta is within the children's spread)."""
     pool = ws.memo[1].pool
     n_cand = np.int64(0)                  # no candidate: no link to check
     if n_children > 1:
-        n_cand = link_spread(n_sp, ws.scratch[0], pool)
+        n_cand = link_spread(t, temporal, M, full, layer, origin, n_sp, ws.scratch[0], pool)
         if n_cand < 0:
             return -1.0
     while True:                           # one call site of the phases: at most two runs

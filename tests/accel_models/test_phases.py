@@ -13,8 +13,8 @@ from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axe
 from accel_models.kernel.driver import max_children
 from accel_models.kernel.paths import residual_paths
 from accel_models.kernel.nest import check_shape, loop_nest
-from accel_models.kernel.phases import (CAND, POOL_WORDS, SPAN, UNCHECKED, link_candidates, link_spread, phase_fills,
-                                         phase_stream)
+from accel_models.kernel.phases import (CAND, POOL_WORDS, SPAN, UNCHECKED, UNLISTED, link_candidates, link_spread,
+                                         no_link, phase_fills, phase_stream)
 from accel_models.kernel.sweep import sweep, walk_sweep
 from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import uniform_instances
@@ -388,7 +388,8 @@ def test_the_link_candidates_are_the_neighbour_differences_each_once(preset):
 @njit
 def _listed_and_on_demand(layer, acc, maps, tally):
     """Per mapping, level right under a fan-out (not the MAC) and tensor: the phases with the link candidates
-    listed (`link_candidates`) and with the children's spread alone (`link_spread`, candidates `UNLISTED`).
+    listed (`link_candidates`) and with the children's spread alone (`link_spread`, candidates `UNLISTED`, also where
+    `no_link` clears the stream).
     tally[0] streams, [1] the on-demand run gave the listed run's answer, [2] it asked for the candidates
     (`UNCHECKED`), [3] it gave anything else, [4] the listed run found a delta that may take a link (-1 after a
     tree the phases could build) while the on-demand run did not ask."""
@@ -410,8 +411,8 @@ def _listed_and_on_demand(layer, acc, maps, tally):
                 if n_cand < 0:
                     continue
                 listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
-                lazy = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool,
-                                    link_spread(n_sp, sc, pool))
+                link_spread(t, ws.temporal, M, child.extents, layer, origin, n_sp, sc, pool)   # the spread
+                lazy = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, np.int64(UNLISTED))
                 tally[0] += 1
                 if lazy == listed:
                     tally[1] += 1
@@ -435,3 +436,75 @@ def test_candidates_listed_on_demand_give_the_listed_answer(preset):
     assert tally[0] >= 30 and tally[1] >= tally[0] // 2, tally
     assert tally[3] == 0 and tally[4] == 0, tally
     assert tally[1] + tally[2] == tally[0], tally
+
+
+@njit
+def _proof_against_the_walk(layer, acc, maps, origins, tally, walks):
+    """Per mapping, origin, level right under a fan-out (not the MAC) and tensor: whether `no_link` clears the stream,
+    against the walk (`walk_sweep`: fills, parent reads, link transfers) and the phases with the link candidates
+    listed (`link_candidates`). tally[0] streams, [1] cleared, [2] the walk took a link, [3] cleared and the walk
+    took a link, [4] cleared and the phases without a link check (`phase_fills`) or the listed run (where it does
+    not leave the stream to the walk) differ from the walk's fills, or the walk's parent reads are not the multicast
+    groups' reads of its fills. `walks`: as in `_fills_both`."""
+    L = maps.temporal.shape[1]
+    ws = make_workspace(L, max_children(acc.fanout))
+    levels = ws.levels
+    pool = ws.memo[1].pool
+    sc = ws.scratch[0]
+    rows = np.empty((L, 2), dtype=np.int64)
+    proof_sc = np.empty(3 * N_AXES + 8, dtype=np.int64)
+    for b in range(maps.temporal.shape[0]):
+        for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
+            lvl, M = rows[r, 0], rows[r, 1]
+            child, p = levels[lvl], lvl - 1
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            fx, fy = acc.fanout[p, 0], acc.fanout[p, 1]
+            for t in range(3):
+                groups = spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
+                for o in range(origins.shape[0]):
+                    origin = origins[o]
+                    fills, reads, moved = walk_sweep(t, ws.temporal, M, child, False, layer, groups, n_children,
+                                                     ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True), walks)
+                    span = np.empty(N_AXES, dtype=np.int64)
+                    for a in range(N_AXES):
+                        span[a] = sc.reach[a] if sc.s1[a] != 0 else 0
+                    cleared = no_link(t, ws.temporal, M, child.extents, layer, origin, span, proof_sc)
+                    tally[0] += 1
+                    tally[1] += cleared
+                    tally[2] += moved > 0.0
+                    if not cleared:
+                        continue
+                    tally[3] += moved > 0.0
+                    wrong = reads != groups * fills
+                    phased = phase_fills(t, ws.temporal, M, child.extents, layer, origin, pool)
+                    if phased != -1.0 and phased != fills:
+                        wrong = True
+                    n_cand = link_candidates(t, ws.spatial, n_sp, fx, layer, sc, ws.diffs, pool)
+                    if n_cand >= 0:
+                        listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                        if listed != -1.0 and listed != fills:
+                            wrong = True
+                    tally[4] += wrong
+
+
+@pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "shidiannao", "nvdla_256"])
+def test_a_stream_the_proof_clears_takes_no_link(preset):
+    """Under a fan-out, `no_link` clears a stream from the loops alone so that the phases run it without looking
+    for a link: on every stream of random temporal-class nests, from the origin and from an offset one, a cleared
+    stream is one where the walk takes no link and whose fills the phases give (without the check, and with the
+    candidates listed); it clears most streams, and none of those where the walk takes a link."""
+    acc = get_preset(preset)
+    rng = np.random.default_rng(sum(map(ord, preset)) + 5)
+    tally = np.zeros(5, dtype=np.int64)
+    for _ in range(20):
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if not maps.batch_size:
+            continue
+        bounds = np.array(layer.bounds, dtype=np.int64)
+        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, bounds)])
+        la, aa = layer_arrays(layer), accelerator_arrays(acc)
+        _proof_against_the_walk(la, aa, maps, origins, tally, residual_paths(la, aa).walks)
+    print(preset, "streams", tally[0], "cleared", tally[1], "with links", tally[2])
+    assert tally[0] >= 60 and tally[1] >= tally[0] // 2, tally
+    assert tally[3] == 0 and tally[4] == 0, tally
