@@ -99,6 +99,19 @@ def _temporal_class_draws(layer: Layer, acc, rng, n: int) -> MappingArrays:
     return MappingArrays(*(a[keep] for a in every))
 
 
+def _draws_from_two_origins(acc, rng, n_layers: int):
+    """Per random layer of `n_layers` (`_random_layer`) with temporal-class draws on `acc` (`_temporal_class_draws`):
+    (its layer and accelerator arrays, the draws, two origins: all 0 and a random offset one, as an instance class
+    starts, and the walks by address)."""
+    for _ in range(n_layers):
+        layer = _random_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, 15)
+        if not maps.batch_size:
+            continue
+        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, np.array(layer.bounds, dtype=np.int64))])
+        la, aa = layer_arrays(layer), accelerator_arrays(acc)
+        yield la, aa, maps, origins, residual_paths(la, aa).walks
+
 def _compare(layer, acc, maps):
     """(streams compared, streams left to the walk); asserts the phases equal the walk on every other one."""
     out = np.empty((maps.batch_size, acc.num_levels + 1, 3, 2))
@@ -215,16 +228,9 @@ def test_sweep_equals_the_walk_under_a_fan_out(preset):
     acc = get_preset(preset)
     rng = np.random.default_rng(sum(map(ord, preset)) + 1)
     fanout_done = fanout_all = linked = 0
-    for _ in range(25):
-        layer = _random_layer(rng)
-        maps = _temporal_class_draws(layer, acc, rng, 15)
-        if not maps.batch_size:
-            continue
-        bounds = np.array(layer.bounds, dtype=np.int64)
-        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, bounds)])
+    for la, aa, maps, origins, walks in _draws_from_two_origins(acc, rng, 25):
         out = np.empty((maps.batch_size, 2, acc.num_levels + 1, 3, 8))
-        la, aa = layer_arrays(layer), accelerator_arrays(acc)
-        _sweeps_both(la, aa, maps, origins, out, residual_paths(la, aa).walks)
+        _sweeps_both(la, aa, maps, origins, out, walks)
         compared = out[..., 0] != NOT_COMPARED
         bad = np.argwhere(compared & np.any(out[..., 0:3] != out[..., 3:6], axis=-1))
         assert bad.size == 0, [(tuple(i), out[tuple(i)]) for i in bad[:5]]
@@ -496,15 +502,8 @@ def test_a_stream_the_proof_clears_takes_no_link(preset):
     acc = get_preset(preset)
     rng = np.random.default_rng(sum(map(ord, preset)) + 5)
     tally = np.zeros(5, dtype=np.int64)
-    for _ in range(20):
-        layer = _random_layer(rng)
-        maps = _temporal_class_draws(layer, acc, rng, 15)
-        if not maps.batch_size:
-            continue
-        bounds = np.array(layer.bounds, dtype=np.int64)
-        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, bounds)])
-        la, aa = layer_arrays(layer), accelerator_arrays(acc)
-        _proof_against_the_walk(la, aa, maps, origins, tally, residual_paths(la, aa).walks)
+    for la, aa, maps, origins, walks in _draws_from_two_origins(acc, rng, 20):
+        _proof_against_the_walk(la, aa, maps, origins, tally, walks)
     print(preset, "streams", tally[0], "cleared", tally[1], "with links", tally[2])
     assert tally[0] >= 60 and tally[1] >= tally[0] // 2, tally
     assert tally[3] == 0 and tally[4] == 0, tally
