@@ -60,7 +60,6 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
     origin = ws.sweep[0].origin
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
-    mac_steps = -1.0
     spatial_above = np.int64(0)
     for lvl in range(1, L + 1):
         is_mac = lvl == L
@@ -98,9 +97,8 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
             if kind == WHOLE:
                 F, _, _ = closed_form_fills(t, temporal, M, child, is_mac, layer, ws)
             elif kind == MAC:
-                F, _, _, mac_steps = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial,
-                                                    n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, mac_steps,
-                                                    walks)
+                F, _, _ = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                         fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, walks)
             elif kind == PHASED:
                 F = phase_fills(t, temporal, M, child.extents, layer, origin, ws.memo[0].pool)
             if F < 0.0:

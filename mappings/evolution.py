@@ -591,7 +591,8 @@ KEPT_BUFFERS = 8
 size follows the encoding's gene count, cold or seeded islands, the accelerator's levels and largest fan-out: a
 co-search trial's layers take a few (36 layer shapes of MobileNetV2 and ResNet-50 on Eyeriss take 5; with 4 kept,
 28 of their 181 searches built a new set). A set is ~12 MB of address space for 64 genes on Eyeriss, ~7.5 MB of it
-the cost kernel's workspace, whose memos and frame stack only residual mappings touch: at most ~100 MB a thread."""
+the cost kernel's workspace, whose memos and frame stack only residual mappings touch; ~28 MB for 100 genes, 8
+islands and a 4,096-child fan-out: ~100-230 MB a thread, freed when the thread ends."""
 
 
 class _ThreadBuffers(threading.local):

@@ -1,8 +1,7 @@
 """R2-R4 per level and tensor for a mapping whose instances under each fan-out do the same work: one scaffold, with
 the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams
 whose tensor no residual touches, `residual.closed_stream`, counted with each loop's passes) or, for the other
-streams of a residual one,
-`sweep.uniform_stream` (the phases' closed form, the MAC's count of iterations, the frame walk) as the count of each
+streams of a residual one, `sweep.uniform_stream` (the phases' closed form, the frame walk) as the count of each
 (level, tensor). The sweep comes in by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
 `instances.class_accesses` is its counterpart per instance class.
 """
@@ -32,7 +31,6 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
     levels[0].peer[:] = 0.0
-    mac_steps = -1.0                 # the MAC's iterations that run, once counted (`stream`)
     spatial_above = np.int64(0)      # spatial loops of the levels above lvl
     for lvl in range(1, L + 1):
         is_mac = lvl == L
@@ -60,11 +58,11 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             if residual and not closed_stream(t, temporal, M, layer.bounds, child.extents, ax, is_mac, n_children):
-                F, reads, transfers, mac_steps = stream(t, temporal, M, child, is_mac, layer, groups, n_children,
-                                                        spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
-                                                        mac_steps, walks)
+                F, reads, transfers = stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
+                                             fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, walks)
             else:
-                # every loop that moves t runs its whole bound in every pass and no tile of t is cut (or the MAC
+                # every loop that moves t runs its whole bound in every pass, no tile of t is cut and, under a
+                # fan-out, the innermost loop above runs its whole bound in every pass (`closed_stream`; or the MAC
                 # without a fan-out, whose fills are its steps that run): a perfect stream but for how often each
                 # loop starts (`outer`: the passes that run, `residual.pass_counts`), its fills and
                 # the multicast groups' reads of them less what links save (R3, analysed as if the level kept t,

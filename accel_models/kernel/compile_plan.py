@@ -163,7 +163,7 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
             CompileStep("check_capacity", compile_for(check_capacity, layer.coef, acc.capacity_words,
                                                       acc.tensor_capacity_words, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer.coef, ws.loops, ws.levels,
-                                                         ws.scratch)),
+                                                         ws.scratch), ("geometry",)),
             CompileStep("fold_bypass", compile_for(fold_bypass, ws.levels)),
             CompileStep("uniform_instances", compile_for(uniform_instances, m)),
             CompileStep("build_classes", compile_for(build_classes, m, ws)),

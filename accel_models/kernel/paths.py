@@ -66,10 +66,10 @@ class FunctionPointer(types.WrapperAddressProtocol):
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def no_uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
-                      origin, mac_steps, walks):
+                      origin, walks):
     """`sweep.uniform_stream` for the perfect-factor driver: never called (that driver raises on a residual mapping
     before counting it); NaN counts if it were."""
-    return np.nan, np.nan, np.nan, np.nan
+    return np.nan, np.nan, np.nan
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -133,8 +133,8 @@ def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signatu
                        i64, memo, sums)
     phases = f64(i64, temporal, i64, extents, la, words, memo.typeof("pool"), i64)
     walks = types.NamedTuple([types.FunctionType(sig) for sig in (walk_, step, phases)], Walks)
-    stream = types.UniTuple(f64, 4)(i64, temporal, i64, level, yes, la, i64, i64, typeof(ws.spatial), i64, fan, fan,
-                                    wt, origin, f64, walks)
+    stream = types.UniTuple(f64, 3)(i64, temporal, i64, level, yes, la, i64, i64, typeof(ws.spatial), i64, fan, fan,
+                                    wt, origin, walks)
     classes = types.Tuple((f64, i64))(la, aa, typeof(m), wt, i64, i64, rows, rows, rows, walks)
     return stream, classes, walk_, step, phases
 

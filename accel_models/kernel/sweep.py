@@ -308,21 +308,14 @@ def _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
-                   mac_steps, walks):
+                   walks):
     """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
-    the same work and that a residual touches, so without `sweep`'s check for a perfect one: the phases count any
-    stream exactly, a perfect one too), but for the MAC without a fan-out above it, whose every step brings one
-    word of each tensor that the parent reads alone: its count is the iterations that run
-    (`residual.iterations_run`), the same for the three tensors, so it is counted once (`mac_steps`: that count, or
-    < 0 if not counted yet). Returns (fills of one instance, reads of its parent, link transfers, mac_steps)."""
-    if is_mac and n_children == 1:
-        if mac_steps < 0.0:
-            mac_steps = float(iterations_run(temporal, M, layer.bounds, origin))
-        return mac_steps, mac_steps, 0.0, mac_steps
+    the same work and whose tensor a residual touches, `residual.closed_stream`, so without `sweep`'s check for a
+    perfect one: the phases count any stream exactly, a perfect one too; the MAC's comes here only from under a
+    fan-out). Returns (fills of one instance, reads of its parent, link transfers)."""
     _start_sweep(ws, np.bool_(True))
-    F, reads, transfers = _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp,
-                                   fan_x, fan_y, ws, origin, walks)
-    return F, reads, transfers, mac_steps
+    return _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
+                    origin, walks)
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

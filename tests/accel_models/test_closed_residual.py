@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from accel_models import Accelerator, StorageLevel, get_preset
+from accel_models import get_preset
 from accel_models.cost_model import evaluate_batch
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel.counts import closed_form_fills, spatial_loops
@@ -20,7 +20,7 @@ from accel_models.reference import evaluate
 from mappings import LevelMapping, Mapping
 from nets import Layer
 
-from test_phases import NOT_COMPARED, _nest, _random_layer, _temporal_class_draws
+from test_phases import NOT_COMPARED, _glb_fanout, _nest, _random_layer, _temporal_class_draws
 
 I = 1
 
@@ -179,16 +179,6 @@ def test_pass_counts_are_the_iterations_that_run_outside_each_loop():
         products = np.concatenate([[1], np.cumprod([b for _, b, _ in order])])
         short += int(np.any(runs[:, 0] != products))
     assert short >= 50, short
-
-
-UNIT = {"read_energy_pj": 1.0, "write_energy_pj": 1.0, "update_energy_pj": 1.0}
-
-
-def _glb_fanout():
-    """DRAM -> GLB with a fan-out of 4 on X -> an RF per PE keeping every tensor -> 4 MACs."""
-    return Accelerator("glb_fanout", (StorageLevel("DRAM", kind="DRAM", **UNIT),
-                                      StorageLevel("GLB", capacity_words=4096, fanout_x=4, **UNIT),
-                                      StorageLevel("RF", capacity_words=64, **UNIT)), mac_energy_pj=1.0)
 
 
 def test_links_over_the_passes_that_run():

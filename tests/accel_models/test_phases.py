@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from accel_models import MappingArrays, get_preset
+from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset
 from accel_models.geometry import accelerator_arrays, box, layer_arrays
 from accel_models.kernel.counts import moving_loops, spatial_loops
 from accel_models.kernel.links import is_neighbour_diff, lattice_ok, spatial_axes
@@ -99,13 +99,13 @@ def _temporal_class_draws(layer: Layer, acc, rng, n: int) -> MappingArrays:
     return MappingArrays(*(a[keep] for a in every))
 
 
-def _draws_from_two_origins(acc, rng, n_layers: int):
-    """Per random layer of `n_layers` (`_random_layer`) with temporal-class draws on `acc` (`_temporal_class_draws`):
+def _draws_from_two_origins(acc, rng, n_layers: int, draw_layer=_random_layer, per_layer: int = 15):
+    """Per layer of `n_layers` (`draw_layer(rng)`) with temporal-class draws on `acc` (`_temporal_class_draws`):
     (its layer and accelerator arrays, the draws, two origins: all 0 and a random offset one, as an instance class
     starts, and the walks by address)."""
     for _ in range(n_layers):
-        layer = _random_layer(rng)
-        maps = _temporal_class_draws(layer, acc, rng, 15)
+        layer = draw_layer(rng)
+        maps = _temporal_class_draws(layer, acc, rng, per_layer)
         if not maps.batch_size:
             continue
         origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, np.array(layer.bounds, dtype=np.int64))])
@@ -506,4 +506,35 @@ def test_a_stream_the_proof_clears_takes_no_link(preset):
         _proof_against_the_walk(la, aa, maps, origins, tally, walks)
     print(preset, "streams", tally[0], "cleared", tally[1], "with links", tally[2])
     assert tally[0] >= 60 and tally[1] >= tally[0] // 2, tally
+    assert tally[3] == 0 and tally[4] == 0, tally
+
+
+UNIT = {"read_energy_pj": 1.0, "write_energy_pj": 1.0, "update_energy_pj": 1.0}
+
+
+def _glb_fanout():
+    """DRAM -> GLB with a fan-out of 4 on X -> an RF per PE keeping every tensor -> 4 MACs."""
+    return Accelerator("glb_fanout", (StorageLevel("DRAM", kind="DRAM", **UNIT),
+                                      StorageLevel("GLB", capacity_words=4096, fanout_x=4, **UNIT),
+                                      StorageLevel("RF", capacity_words=64, **UNIT)), mac_energy_pj=1.0)
+
+
+def _small_sliding_layer(rng) -> Layer:
+    """A small layer whose window slides over P, which `_glb_fanout` spreads over its 4 PEs."""
+    pick = lambda *values: int(rng.choice(values))  # noqa: E731
+    return Layer(R=pick(2, 3, 5), S=1, P=pick(4, 5, 6, 8), Q=pick(1, 2, 3), C=pick(1, 2, 3, 5), K=pick(2, 3, 5, 6, 7),
+                 N=pick(1, 2, 3), stride_w=pick(1, 1, 2))
+
+
+def test_the_proof_where_inner_loops_that_do_not_move_the_tensor_forget_its_deltas():
+    """On 4 PEs sharing a sliding window, the walk takes links in streams whose innermost loops above the level do
+    not move the tensor, where whether those loops run a second iteration after every step (`no_link`'s forgetting
+    half) decides: the proof clears none of the streams that take a link, and the phases count those it clears."""
+    acc = _glb_fanout()
+    rng = np.random.default_rng(31)
+    tally = np.zeros(5, dtype=np.int64)
+    for la, aa, maps, origins, walks in _draws_from_two_origins(acc, rng, 40, _small_sliding_layer, 30):
+        _proof_against_the_walk(la, aa, maps, origins, tally, walks)
+    print("streams", tally[0], "cleared", tally[1], "with links", tally[2])
+    assert tally[2] >= 50 and tally[1] >= tally[0] // 4, tally
     assert tally[3] == 0 and tally[4] == 0, tally

@@ -1,8 +1,8 @@
 """The compiled search's working arrays are reused between a thread's searches of one size
 (`mappings.evolution._ThreadBuffers`): a search on buffers another search used must end exactly where it ends on new
 ones. The sequences mix a residual search (it leaves residual fields, a filled table of scored mappings and the cost
-kernel's memos behind) with a perfect encoding searched by the full driver (whose decode leaves the residual fields
-as it finds them), both of the same gene count, so that they share one set of buffers."""
+kernel's memos behind) with a perfect encoding searched by the full driver, both of the same gene count, so that
+they share one set of buffers; and a set whose every byte is junk is set, field by field, as a search starts."""
 import threading
 
 import numpy as np
@@ -76,3 +76,23 @@ def test_threads_reuse_their_own_buffers():
     assert all(len(kept[i]) == 1 for i in range(3))
     memos = [kept[i][0].ws.memo for i in range(3)]      # each thread its own set
     assert not any(np.shares_memory(a, b) for a in memos for b in memos if a is not b)
+
+
+def test_a_set_of_junk_bytes_is_set_as_a_search_starts():
+    """`_start_buffers` writes every initial value `run_evolution` reads (an island restart reads the counters and
+    the best so far, which a short search never reaches), whatever the set held before."""
+    buffers = evolution._new_buffers(16, 3, 40, 4, 12)
+    for array in (a for field in buffers for a in (field if isinstance(field, tuple) else (field,))
+                  if isinstance(a, np.ndarray)):
+        array.view(np.uint8).fill(0xA5)
+    evolution._start_buffers(buffers, 7)
+    expected = {"C": 1.0, "ps": 0.0, "pc": 0.0, "lam": 7, "gen": 0, "stall": 0, "run_best": np.inf, "best_x": 0.5}
+    for name, value in expected.items():
+        assert np.all(getattr(buffers, name) == value), name
+    assert np.all(buffers.maps.temporal == 1) and np.all(buffers.scored[0] == 0)
+    assert not buffers.dscratch.auto.any()
+    fresh = evolution._new_buffers(16, 3, 40, 4, 12)
+    evolution._start_buffers(fresh, 7)
+    for name in ("ready", "stamp"):                     # the kernel's workspace as a new one (`reset_workspace`)
+        np.testing.assert_array_equal(buffers.ws.memo[name], fresh.ws.memo[name])
+    np.testing.assert_array_equal(buffers.ws.table, fresh.ws.table)
