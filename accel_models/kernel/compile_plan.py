@@ -143,7 +143,6 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     links = compile_for(link_saving, i64, axes, f64, f64, i64, ws.spatial, i64, i64, i64, layer, ws, i64)
     geometry = compile_each(compile_for(box, i64, dims, coef, axes), compile_for(project, i64, dims, coef, axes),
                             compile_for(box, i64, words, coef, words), compile_for(project, i64, words, coef, words))
-    shared = SHARED_STEPS
 
     def stubs():
         ensure_fresh_kernel_cache()
@@ -152,14 +151,14 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     return [CompileStep("link_saving", links),
             CompileStep("geometry", geometry),
             CompileStep("phase_stream", compile_for(phase_stream, *phases.args), ("geometry",)),
-            CompileStep("walk", compile_for(walk, *walk_.args), shared),
-            CompileStep("joint_step", compile_for(joint_step, *step.args), shared),
-            CompileStep("sweep", uniform, shared),
+            CompileStep("walk", compile_for(walk, *walk_.args), SHARED_STEPS),
+            CompileStep("joint_step", compile_for(joint_step, *step.args), SHARED_STEPS),
+            CompileStep("sweep", uniform, SHARED_STEPS),
             CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes,
-                                                      types.FunctionType(stream), walks), shared),
+                                                      types.FunctionType(stream), walks), SHARED_STEPS),
             CompileStep("uniform_stream", compile_for(uniform_stream, *stream.args), ("sweep",)),
             CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64, walks),
-                        ("sweep",) + shared),
+                        ("sweep",) + SHARED_STEPS),
             CompileStep("check_capacity", compile_for(check_capacity, layer.coef, acc.capacity_words,
                                                       acc.tensor_capacity_words, ws.levels)),
             CompileStep("output_partitions", compile_for(output_partitions, layer.coef, ws.loops, ws.levels,

@@ -181,6 +181,18 @@ def test_pass_counts_are_the_iterations_that_run_outside_each_loop():
     assert short >= 50, short
 
 
+def _kernel_equals_the_walk(layer, acc, mapping):
+    """The walk's result (`reference.evaluate`) of a valid mapping, after checking that the kernel gives its cycles,
+    its energy and exactly its counts."""
+    ref = evaluate(layer, acc, mapping)
+    assert ref.valid, ref.reason_text
+    fast = evaluate_batch(layer, acc, mapping.to_arrays(acc))
+    assert int(fast.cycles[0]) == ref.cycles and fast.energy_pj[0] == pytest.approx(ref.energy_pj, rel=1e-12)
+    for got, want in ((fast.reads, ref.reads), (fast.fills, ref.fills), (fast.updates, ref.updates)):
+        np.testing.assert_array_equal(got[0], want)
+    return ref
+
+
 def test_links_over_the_passes_that_run():
     """P unrolled on 4 PEs with one-word RFs, R3 innermost in the GLB, K = 5 = (2, 2) x (3, 2) in DRAM and the GLB
     (F3: (2 - 1) x 3 + 2): at each R step PE k takes the word PE k + 1 held, so a pass of R costs the GLB 4 + 1 + 1
@@ -193,12 +205,8 @@ def test_links_over_the_passes_that_run():
     mapping = Mapping((LevelMapping({"K": 2}), LevelMapping({"K": 3, "R": 3}, permutation=("K", "R"),
                                                             spatial_x={"P": 4}, temporal_residual={"K": 2}),
                        LevelMapping({})))
-    ref = evaluate(layer, acc, mapping)
-    assert ref.valid and (ref.reads[1, I], ref.link_transfers[1, I]) == (30, 30)
-    fast = evaluate_batch(layer, acc, mapping.to_arrays(acc))
-    assert int(fast.cycles[0]) == ref.cycles and fast.energy_pj[0] == pytest.approx(ref.energy_pj, rel=1e-12)
-    for got, want in ((fast.reads, ref.reads), (fast.fills, ref.fills), (fast.updates, ref.updates)):
-        np.testing.assert_array_equal(got[0], want)
+    ref = _kernel_equals_the_walk(layer, acc, mapping)
+    assert (ref.reads[1, I], ref.link_transfers[1, I]) == (30, 30)
 
 
 def test_a_short_pass_of_the_innermost_loop_lets_outer_steps_link():
@@ -213,9 +221,4 @@ def test_a_short_pass_of_the_innermost_loop_lets_outer_steps_link():
     mapping = Mapping((LevelMapping({"K": 2}), LevelMapping({"K": 2, "R": 3}, permutation=("R", "K"),
                                                             spatial_x={"P": 4}, temporal_residual={"K": 1}),
                        LevelMapping({})))
-    ref = evaluate(layer, acc, mapping)
-    assert ref.valid and ref.link_transfers[1, I] > 0
-    fast = evaluate_batch(layer, acc, mapping.to_arrays(acc))
-    assert int(fast.cycles[0]) == ref.cycles and fast.energy_pj[0] == pytest.approx(ref.energy_pj, rel=1e-12)
-    for got, want in ((fast.reads, ref.reads), (fast.fills, ref.fills), (fast.updates, ref.updates)):
-        np.testing.assert_array_equal(got[0], want)
+    assert _kernel_equals_the_walk(layer, acc, mapping).link_transfers[1, I] > 0
