@@ -25,6 +25,11 @@ FINAL_MAPPER = MapperSettings(EvolutionStrategy(), budget_evals=4096, factors="a
 POLISH_EVALUATIONS = 128
 """Designs the final phase's pattern search (`cosearch.search.polish`) scores around a design, at most (why:
 docs/defaults.md)."""
+POLISH_TIME_SHARE = 0.15
+"""The pattern search's wall time, all candidates together, at most this share of the search's time limit (none
+without a time limit): it runs after the search, on one core, so without a bound its time is the machine's. 128
+designs around each of 3 candidates took 20-30 s where the default was chosen and 62 s on a slower 2-core machine,
+where the default run then took 5:09; at 0.15 x 230 s the polish stops at 34.5 s (docs/defaults.md)."""
 
 
 @dataclass(frozen=True)
@@ -61,5 +66,5 @@ POLISH_CANDIDATES = 3
 """The final phase's candidates (its best trials by the final mapper) that the pattern search starts from, one after
 another; the best design of all wins (why: docs/defaults.md)."""
 
-__all__ = ["MapperSettings", "SEARCH_MAPPER", "FINAL_MAPPER", "POLISH_EVALUATIONS", "POLISH_CANDIDATES",
-           "EvolutionSettings"]
+__all__ = ["MapperSettings", "SEARCH_MAPPER", "FINAL_MAPPER", "POLISH_EVALUATIONS", "POLISH_TIME_SHARE",
+           "POLISH_CANDIDATES", "EvolutionSettings"]

@@ -25,7 +25,7 @@ from mappings import FACTOR_MODES
 from ..fusion import FUSION_MODES, parse_fusion_groups
 from nets import ZOO, space_names
 
-from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, SEARCH_MAPPER, EvolutionSettings
+from .loops import FINAL_MAPPER, POLISH_EVALUATIONS, POLISH_TIME_SHARE, SEARCH_MAPPER, EvolutionSettings
 from ..nas_strategies import NAS_STRATEGIES
 from .objectives import (DEFAULT_OBJECTIVE, check_objective, check_pareto, objective_flags, pareto_metrics,
                          single_objectives)
@@ -315,7 +315,8 @@ OPTIONS: tuple[Option, ...] = (
            "names, e.g. 3-5,7-9; every other layer runs alone", default=None, metavar="GROUPS",
            check=_fusion_groups_text, field="fusion_groups"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
-           "network fixed, each gene moved in turn; at most the study's complete trials; 0: none)",
+           "network fixed, each gene moved in turn; at most the study's complete trials, and within "
+           f"{POLISH_TIME_SHARE:.0%} of --time-limit in all; 0: none)",
            default=POLISH_EVALUATIONS, metavar="N",
            type=_integer_text, check=_int_in(0, 100_000), field="polish_evals"),
     Option("--predictor", "OFA's accuracy predictor file, acc_predictor_mbv3_w1.2.pth",

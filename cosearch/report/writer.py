@@ -135,8 +135,9 @@ def _polish_text(polish: dict) -> str:
     if polish["search_mapper_value"] is None:
         return f"{head} did not run: the search's mapper found no valid mapping of the design's layers."
     before, after = polish["search_mapper_value"]
-    text = (f"{head} scored {polish['evaluations']} designs with the search's mapper: {before:.4g} -> {after:.4g}; "
-            f"moves kept: {', '.join(polish['moves']) or 'none'}.")
+    stopped = " (stopped by its share of the time limit)" if polish.get("timed_out") else ""
+    text = (f"{head} scored {polish['evaluations']} designs{stopped} with the search's mapper: {before:.4g} -> "
+            f"{after:.4g}; moves kept: {', '.join(polish['moves']) or 'none'}.")
     if "final_value" in polish:
         trial_value, polished_value = polish["final_value"]
         verdict = "the polished design is the best design" if polish["kept"] else "the trial design stays"

@@ -10,7 +10,7 @@ from dataclasses import replace
 from mappings import MappingCache
 from nets import parse_config, to_network
 
-from ..config import POLISH_CANDIDATES, CoSearchSettings
+from ..config import POLISH_CANDIDATES, POLISH_TIME_SHARE, CoSearchSettings
 from .accuracy import AccuracyModel, accuracy_model
 from .baselines import preset_runs
 from .evaluate import NoValidMapping, evaluate_network, network_run
@@ -101,6 +101,13 @@ def polish_budget(polish_evals: int, complete_trials: int) -> int:
     return max(0, min(polish_evals, complete_trials))
 
 
+def polish_time_s(time_limit_s: float | None) -> float | None:
+    """The pattern search's wall time, all its candidates together: `POLISH_TIME_SHARE` of the search's time limit,
+    so that the final phase grows with the search and not with the machine's slowness; None (no bound) without a
+    time limit, where a run's result depends on its settings alone."""
+    return None if time_limit_s is None else POLISH_TIME_SHARE * time_limit_s
+
+
 def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
              accuracy: AccuracyModel | None = None) -> CoSearchResult:
     """The best feasible trials re-mapped with the final mapper (the best of them wins), and the presets that
@@ -183,15 +190,18 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
 def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: AccuracyModel | None,
                        final_cache) -> tuple[dict, tuple | None]:
     """The pattern search (`_polish`) from each of the POLISH_CANDIDATES best final-phase candidates (by the final
-    mapper); the best design of all, trials' and polished, wins. Returns the summary of the polish that produced the
-    winner (else of the best trial's), with the others' under "others", and, if a polished design won, its (trial,
-    design, cost, extra networks' costs)."""
+    mapper); the best design of all, trials' and polished, wins. With a time limit the candidates share
+    `polish_time_s` of wall time: candidate i of n stops scoring at (i + 1) / n of it, so time one leaves goes to the
+    next. Returns the summary of the polish that produced the winner (else of the best trial's), with the others'
+    under "others", and, if a polished design won, its (trial, design, cost, extra networks' costs)."""
     ranked = sorted(candidates, key=lambda c: c[:2])[:POLISH_CANDIDATES]
     best_key = ranked[0][0]
     shared_cache = search_cache(settings)   # shared: the candidates' networks share most layer shapes
     summaries, winner, win_key, win_index = [], None, best_key, 0
+    budget_s, t0 = polish_time_s(settings.time_limit_s), time.monotonic()
     for i, (key, _, trial, *_rest) in enumerate(ranked):
-        summary, found = _polish(settings, trial, key, accuracy, final_cache, shared_cache)
+        stop_at = None if budget_s is None else t0 + (i + 1) / len(ranked) * budget_s
+        summary, found = _polish(settings, trial, key, accuracy, final_cache, shared_cache, stop_at)
         summaries.append(summary)
         if found is not None and found[0] < win_key:
             win_key, win_index, winner = found[0], i, (trial, *found[1:])
@@ -203,9 +213,9 @@ def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: A
 
 
 def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: AccuracyModel | None,
-            final_cache, search_cache) -> tuple[dict, tuple | None]:
-    """The pattern search (`polish`) from `trial`'s genes with its network(s) fixed, scored with the search's mapper
-    (`search_cache`); its design re-mapped with the final mapper. Returns the summary for the result and, if the
+            final_cache, search_cache, stop_at: float | None = None) -> tuple[dict, tuple | None]:
+    """The pattern search (`polish`, until `stop_at` on `time.monotonic()`) from `trial`'s genes with its network(s)
+    fixed, scored with the search's mapper (`search_cache`); its design re-mapped with the final mapper. Returns the summary for the result and, if the
     polished design beats the trial's (`trial_key`, its final-mapper sort key), its (sort key, design, cost, extra
     networks' costs)."""
     space = AcceleratorSpace.for_settings(settings)
@@ -221,9 +231,9 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
             return None
         return objective(runs, settings.limits, settings.objective, acc_value)
 
-    found = polish(space, trial.params, score_of, settings.polish_evals)
+    found = polish(space, trial.params, score_of, settings.polish_evals, stop_at=stop_at)
     summary = {"from_trial": trial.number, "from_design": trial.user_attrs["design"], "evaluations": found.evaluations,
-               "moves": list(found.moves), "kept": False}
+               "moves": list(found.moves), "kept": False, "timed_out": found.timed_out}
     if found.start_score is None:  # the search's mapper, cold, found no valid mapping of some layer: nothing to move
         summary["search_mapper_value"] = None
         return summary, None

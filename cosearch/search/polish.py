@@ -44,6 +44,8 @@ class PolishResult:
     moves: tuple[str, ...]
     """The accepted moves in order, e.g. 'dram_bw +0.2', 'rf_weights -0.1 (fitted)'."""
     wall_s: float
+    timed_out: bool = False
+    """Whether `stop_at` ended the search before its evaluations or its smallest step did."""
 
     @property
     def improved(self) -> bool:
@@ -71,12 +73,14 @@ def fit_pes(space: AcceleratorSpace, genes: Mapping[str, float]) -> dict[str, fl
 
 
 def polish(space: AcceleratorSpace, genes: Mapping[str, float], score_of: Callable[[Design], Objective | None],
-           max_evaluations: int = POLISH_EVALUATIONS, steps: tuple[float, ...] = POLISH_STEPS) -> PolishResult:
+           max_evaluations: int = POLISH_EVALUATIONS, steps: tuple[float, ...] = POLISH_STEPS,
+           stop_at: float | None = None) -> PolishResult:
     """Pattern search from `genes` (a point of `space`): each gene moved by +-step in turn, as it is and fitted
     (`fit_pes`), a move kept when its design scores better (`Objective.sort_key`); the step halves (`steps`) when a
     whole pass keeps none. `score_of(design)` scores a design (None: no valid mapping); designs over the budget and
     designs already scored are skipped, so `max_evaluations` counts distinct designs scored (after the start's own
-    score; a start without a valid mapping is returned as it is, unscored)."""
+    score; a start without a valid mapping is returned as it is, unscored). `stop_at`: a `time.monotonic()` time
+    after which no further design is scored (the start is scored whatever the time); None: no time bound."""
     t0 = time.perf_counter()
     x = {g: min(1.0, max(0.0, float(genes[g]))) for g in space.genes}
     design = space.decode(x)
@@ -111,6 +115,9 @@ def polish(space: AcceleratorSpace, genes: Mapping[str, float], score_of: Callab
                     if len(scored) - 1 >= max_evaluations:
                         return PolishResult(x, design, best, start, len(scored) - 1, tuple(moves),
                                             time.perf_counter() - t0)
+                    if stop_at is not None and time.monotonic() >= stop_at:
+                        return PolishResult(x, design, best, start, len(scored) - 1, tuple(moves),
+                                            time.perf_counter() - t0, timed_out=True)
                     s = score_of(d)
                     scored[d] = s
                     if s is not None and s.sort_key() < best.sort_key():

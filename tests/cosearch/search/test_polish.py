@@ -69,6 +69,62 @@ def test_polish_skips_unmappable_designs_and_leaves_an_unmappable_start_alone():
     assert stuck.start_score is None and not stuck.improved and stuck.design == start and len(calls) == 1
 
 
+def test_a_time_bound_stops_the_search_between_designs(monkeypatch):
+    """Each design scored takes one tick of a fake clock: a bound at tick 5 leaves the start and 4 designs scored,
+    and says it stopped the search; with no bound the same search goes on."""
+    import cosearch.search.polish as polish_module
+    from types import SimpleNamespace
+
+    clock = [0.0]
+    calls: list[Design] = []
+    toy = _toy_score(calls)
+
+    def ticking(design):
+        clock[0] += 1.0
+        return toy(design)
+
+    monkeypatch.setattr(polish_module, "time", SimpleNamespace(monotonic=lambda: clock[0],
+                                                               perf_counter=polish_module.time.perf_counter))
+    found = polish(SPACE, START, ticking, max_evaluations=60, stop_at=5.0)
+    assert found.timed_out and found.evaluations == 4 and len(calls) == 5
+    clock[0], calls[:] = 0.0, []
+    free = polish(SPACE, START, ticking, max_evaluations=60)
+    assert not free.timed_out and free.evaluations > 4
+    clock[0], calls[:] = 0.0, []
+    late = polish(SPACE, START, ticking, max_evaluations=60, stop_at=-1.0)   # past already: the start alone
+    assert late.timed_out and late.evaluations == 0 and late.moves == () and len(calls) == 1
+
+
+def test_the_candidates_share_the_time_limit_s_share(monkeypatch):
+    """With a time limit the candidates' bounds are 1/3, 2/3 and all of `POLISH_TIME_SHARE` of it from the polish's
+    start (time one leaves goes to the next); without one there is no bound."""
+    import importlib
+    from types import SimpleNamespace
+
+    from cosearch.config import POLISH_TIME_SHARE
+
+    finalize = importlib.import_module("cosearch.search.finalize")
+    trials = [SimpleNamespace(number=n) for n in (7, 3, 9)]
+    candidates = [((value,), t.number, t, "d", "c", []) for value, t in zip((1.0, 2.0, 3.0), trials)]
+    bounds: list = []
+
+    def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache, stop_at=None):
+        bounds.append(stop_at)
+        return {"from_trial": trial.number, "kept": False}, None
+
+    monkeypatch.setattr(finalize, "_polish", fake_polish)
+    monkeypatch.setattr(finalize, "search_cache", lambda settings_: None)
+    monkeypatch.setattr(finalize.time, "monotonic", lambda: 1000.0)
+    limited = cosearch.make_settings("area=2.5mm2", network="alexnet", time_limit="200s")
+    finalize._polish_candidates(limited, candidates, None, None)
+    share = POLISH_TIME_SHARE * 200
+    assert bounds == pytest.approx([1000 + share / 3, 1000 + 2 * share / 3, 1000 + share])
+    bounds.clear()
+    finalize._polish_candidates(cosearch.make_settings("area=2.5mm2", network="alexnet", time_limit="none"),
+                                candidates, None, None)
+    assert bounds == [None, None, None]
+
+
 def test_no_budget_no_moves():
     calls: list[Design] = []
     found = polish(SPACE, START, _toy_score(calls), max_evaluations=0)
@@ -125,7 +181,7 @@ def test_the_best_design_of_all_candidates_wins(monkeypatch):
                   for value, t in zip((1.0, 2.0, 3.0, 4.0), trials)]
     polished = {7: None, 3: 0.5, 9: 0.8, 1: 0.1}   # trial number -> its polished design's value (None: no better one)
 
-    def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache):
+    def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache, stop_at=None):
         value = polished[trial.number]
         found = None if value is None else ((value,), f"polished {trial.number}", f"pcost {trial.number}", [])
         return {"from_trial": trial.number, "kept": False}, found
