@@ -272,3 +272,39 @@ def test_draws_within_the_limits_stop_at_the_deadline():
     problem.deadline = time.time() - 1.0
     problem.sample_within(draw, attempts=50)
     assert len(draws) == 1
+
+
+def test_a_deadline_ends_a_batch_between_chunks_of_accuracy_estimates(monkeypatch):
+    """A slow estimator (a zero-cost proxy: ~0.3 s a subnet) is called `ACCURACY_CHUNK` subnets at a time under a
+    deadline, so a deadline passing during the first chunk leaves the rest of a population of 40 unscored (one call
+    for all 40 ran 37 s past a 1 ms limit); without a deadline the batch is one call, as the door's estimators see it."""
+    import cosearch.search.nas.problem as problem_module
+    from types import SimpleNamespace
+
+    from cosearch.search.nas.problem import ACCURACY_CHUNK
+
+    clock = [0.0]
+    calls: list[int] = []
+
+    class _Slow(_Accuracy):
+        def score_batch(self, configs):
+            calls.append(len(configs))
+            clock[0] += 0.3 * len(configs)
+            return super().score_batch(configs)
+
+    monkeypatch.setattr(problem_module, "time", SimpleNamespace(time=lambda: clock[0],
+                                                                perf_counter=time.perf_counter))
+    configs = sample_configs(SPACE, 40, rng=1)
+    problem = NASProblem(SPACE, SPACE.genes(), _Slow(), _cost, Accuracy(), Budget(math.inf, None), 400, deadline=1.0)
+    with pytest.raises(BudgetSpent):
+        problem.evaluate(configs)
+    assert calls == [ACCURACY_CHUNK] and problem.evaluations == 0 < ACCURACY_CHUNK < 40
+    calls.clear()
+    clock[0] = 0.0
+    free = NASProblem(SPACE, SPACE.genes(), _Slow(), _cost, Accuracy(), Budget(math.inf, None), 400)
+    assert len(free.evaluate(configs)) == 40 and calls == [40]
+    calls.clear()
+    late = NASProblem(SPACE, SPACE.genes(), _Slow(), _cost, Accuracy(), Budget(math.inf, None), 400, deadline=-1.0)
+    with pytest.raises(BudgetSpent):
+        late.evaluate(configs)
+    assert calls == []
