@@ -27,9 +27,8 @@ POLISH_EVALUATIONS = 128
 docs/defaults.md)."""
 POLISH_TIME_SHARE = 0.15
 """The pattern search's wall time, all candidates together, at most this share of the search's time limit (none
-without a time limit): it runs after the search, on one core, so without a bound its time is the machine's. 128
-designs around each of 3 candidates took 20-30 s where the default was chosen and 62 s on a slower 2-core machine,
-where the default run then took 5:09; at 0.15 x 230 s the polish stops at 34.5 s (docs/defaults.md)."""
+without a time limit): it runs after the search on one core, so unbounded its time is the machine's, and on a slow
+machine it would take the default run past five minutes; 0.15 x 230 s = 34.5 s (why: docs/defaults.md)."""
 
 
 @dataclass(frozen=True)

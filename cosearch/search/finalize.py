@@ -215,9 +215,9 @@ def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: A
 def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: AccuracyModel | None,
             final_cache, search_cache, stop_at: float | None = None) -> tuple[dict, tuple | None]:
     """The pattern search (`polish`, until `stop_at` on `time.monotonic()`) from `trial`'s genes with its network(s)
-    fixed, scored with the search's mapper (`search_cache`); its design re-mapped with the final mapper. Returns the summary for the result and, if the
-    polished design beats the trial's (`trial_key`, its final-mapper sort key), its (sort key, design, cost, extra
-    networks' costs)."""
+    fixed, scored with the search's mapper (`search_cache`); its design re-mapped with the final mapper. Returns the
+    summary for the result and, if the polished design beats the trial's (`trial_key`, its final-mapper sort key),
+    its (sort key, design, cost, extra networks' costs)."""
     space = AcceleratorSpace.for_settings(settings)
     network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
     networks = [network, *(n.build() for n in settings.networks[1:])]

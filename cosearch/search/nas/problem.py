@@ -24,8 +24,8 @@ from ..interrupts import raise_if_requested
 
 ACCURACY_CHUNK = 8
 """Under a time limit, subnets' accuracy is estimated this many at a time, the limit checked between: a zero-cost
-proxy costs ~0.2-0.4 s a subnet (a first population of 100 ran 37 s past a 1 ms limit), a trained predictor's chunk
-well under a millisecond (OFA's predictor gives the same estimates in chunks of 8 as in one batch of 100)."""
+proxy costs ~0.2-0.4 s a subnet, so a population of 100 estimated at once would run ~30 s past the limit; a trained
+predictor's chunk costs well under a millisecond (OFA's gives the same estimates in chunks of 8 as in one batch)."""
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,7 @@ def test_draws_within_the_limits_stop_at_the_deadline():
 def test_a_deadline_ends_a_batch_between_chunks_of_accuracy_estimates(monkeypatch):
     """A slow estimator (a zero-cost proxy: ~0.3 s a subnet) is called `ACCURACY_CHUNK` subnets at a time under a
     deadline, so a deadline passing during the first chunk leaves the rest of a population of 40 unscored (one call
-    for all 40 ran 37 s past a 1 ms limit); without a deadline the batch is one call, as the door's estimators see it."""
+    for all 40 would run ~12 s past it); without a deadline the batch is one call, as the door's estimators see it."""
     import cosearch.search.nas.problem as problem_module
     from types import SimpleNamespace
 

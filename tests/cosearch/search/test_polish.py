@@ -95,7 +95,7 @@ def test_a_time_bound_stops_the_search_between_designs(monkeypatch):
     assert late.timed_out and late.evaluations == 0 and late.moves == () and len(calls) == 1
 
 
-def test_the_candidates_share_the_time_limit_s_share(monkeypatch):
+def test_the_candidates_share_their_part_of_the_time_limit(monkeypatch):
     """With a time limit the candidates' bounds are 1/3, 2/3 and all of `POLISH_TIME_SHARE` of it from the polish's
     start (time one leaves goes to the next); without one there is no bound."""
     import importlib
@@ -114,7 +114,7 @@ def test_the_candidates_share_the_time_limit_s_share(monkeypatch):
 
     monkeypatch.setattr(finalize, "_polish", fake_polish)
     monkeypatch.setattr(finalize, "search_cache", lambda settings_: None)
-    monkeypatch.setattr(finalize.time, "monotonic", lambda: 1000.0)
+    monkeypatch.setattr(finalize, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=finalize.time.time))
     limited = cosearch.make_settings("area=2.5mm2", network="alexnet", time_limit="200s")
     finalize._polish_candidates(limited, candidates, None, None)
     share = POLISH_TIME_SHARE * 200
