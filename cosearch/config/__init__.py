@@ -18,6 +18,6 @@ from .workloads import NetworkSpec, parse_network
 
 __all__ = ["Budget", "parse_budget", "make_settings", "check_folder", "ensure_folder", "FINAL_MAPPER",
            "POLISH_CANDIDATES", "POLISH_EVALUATIONS", "POLISH_TIME_SHARE", "SEARCH_MAPPER", "SEARCH_POOL_SHARE",
-           "EvolutionSettings", "MapperSettings", "OPTIONS", "SAMPLERS", "Option", "add_options", "command_line", "given_options",
-           "parse_options", "ResourceBounds", "CoSearchSettings", "StorageSpec", "parse_storage", "DURATION_UNITS_S",
-           "UsageError", "parse_duration", "NetworkSpec", "parse_network"]
+           "EvolutionSettings", "MapperSettings", "OPTIONS", "SAMPLERS", "Option", "add_options", "command_line",
+           "given_options", "parse_options", "ResourceBounds", "CoSearchSettings", "StorageSpec", "parse_storage",
+           "DURATION_UNITS_S", "UsageError", "parse_duration", "NetworkSpec", "parse_network"]
