@@ -268,5 +268,5 @@ def reset_workspace(ws: Workspace) -> None:
     ws.memo["stamp"] = 0
     ws.joint["ready"] = 0
     ws.joint["answer_stamp"] = 0
-    ws.table[...] = 0
-    ws.links[...] = 0
+    ws.table.view(np.uint8)[...] = 0     # as bytes: numpy's zeroing of a record array field by field is ~10x slower
+    ws.links.view(np.uint8)[...] = 0
