@@ -15,12 +15,13 @@ from accel_models.kernel.paths import residual_paths
 from accel_models.kernel.residual import closed_stream, iterations_run, pass_counts, whole_stream
 from accel_models.kernel.sweep import walk_sweep
 from accel_models.kernel.driver import max_children
-from accel_models.kernel.workspace import TEMPORAL, make_workspace
+from accel_models.kernel.workspace import make_workspace
 from accel_models.reference import evaluate
 from mappings import LevelMapping, Mapping
 from nets import Layer
 
 from test_phases import NOT_COMPARED, _glb_fanout, _nest, _random_layer, _temporal_class_draws
+from test_residual import _shuffled_nest
 
 I = 1
 
@@ -166,12 +167,7 @@ def test_pass_counts_are_the_iterations_that_run_outside_each_loop():
             bound = int(rng.integers(2, 5))
             loops.append((d, bound, int(span[d])))
             span[d] *= bound
-        rng.shuffle(loops)
-        by_dim = {d: sorted((lp for lp in loops if lp[0] == d), key=lambda lp: -lp[2]) for d in range(8)}
-        order = [by_dim[d].pop(0) for d, _, _ in loops]
-        temporal = np.zeros(len(order) + 1, dtype=TEMPORAL)
-        for j, (d, bound, step) in enumerate(order):
-            temporal[j]["dim"], temporal[j]["bound"], temporal[j]["step"] = d, bound, step
+        order, temporal = _shuffled_nest(loops, rng)
         bounds = np.array([int(rng.integers(1, span[d] + 1)) if rng.random() < 0.3 else int(span[d])
                            for d in range(8)], dtype=np.int64)
         runs = _prefix_runs(temporal, np.int64(len(order)), bounds, ws.scratch[0])

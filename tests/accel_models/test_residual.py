@@ -438,6 +438,19 @@ def _run_and_whole(temporal, M, bounds, origin, extents, ax):
     return iterations_run(temporal, M, bounds, origin), whole_stream(0, temporal, M, bounds, origin, extents, ax)
 
 
+def _shuffled_nest(loops: list, rng) -> tuple[list, np.ndarray]:
+    """`loops` ((dim, bound, step) per loop, each dim's chain in any order) in a random order of the dims' loops
+    that keeps each dim's chain outer to inner (larger steps outside; `rng` shuffles `loops` in place), and that
+    nest as a `TEMPORAL` record (one spare row)."""
+    rng.shuffle(loops)
+    by_dim = {d: sorted((lp for lp in loops if lp[0] == d), key=lambda lp: -lp[2]) for d in range(8)}
+    order = [by_dim[d].pop(0) for d, _, _ in loops]
+    temporal = np.zeros(len(order) + 1, dtype=TEMPORAL)
+    for j, (d, bound, step) in enumerate(order):
+        temporal[j]["dim"], temporal[j]["bound"], temporal[j]["step"] = d, bound, step
+    return order, temporal
+
+
 def test_iterations_run_and_whole_stream_against_enumeration():
     """`residual.iterations_run` (the iterations of a nest that run from an origin, F2) and `residual.whole_stream`
     (every iteration runs and no tile of the tensor is cut) against listing every iteration of random nests: per
@@ -458,12 +471,7 @@ def test_iterations_run_and_whole_stream_against_enumeration():
             step = int(span[d]) * int(rng.integers(1, 3))
             loops.append((d, bound, step))
             span[d] = step * bound
-        rng.shuffle(loops)                      # any order of the dims' loops, each dim's chain kept outer to inner
-        by_dim = {d: sorted((lp for lp in loops if lp[0] == d), key=lambda lp: -lp[2]) for d in range(8)}
-        order = [by_dim[d].pop(0) for d, _, _ in loops]
-        temporal = np.zeros(len(order) + 1, dtype=TEMPORAL)
-        for j, (d, bound, step) in enumerate(order):
-            temporal[j]["dim"], temporal[j]["bound"], temporal[j]["step"] = d, bound, step
+        order, temporal = _shuffled_nest(loops, rng)
         bounds = np.array([int(rng.integers(1, span[d] + 1)) if rng.random() < 0.1 else int(span[d])
                            for d in range(8)], dtype=np.int64)
         origin = np.array([int(rng.integers(0, min(b, 3))) if rng.random() < 0.1 else 0 for b in bounds],
