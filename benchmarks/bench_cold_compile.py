@@ -74,11 +74,10 @@ import threading
 import time
 from pathlib import Path
 
+from _commands import TINY, timed_run
 from _timeline import print_timeline, timeline_env
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--workers", "1"]
-"""The tiny co-search's options (`run_cosearch.py`): one trial of a population of 4, one process."""
 
 
 def _child(top: int) -> None:
@@ -264,33 +263,24 @@ def _compare(other: Path) -> int:
     return 0
 
 
-def _run(cmd: list[str], env: dict) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child: user + sys, its stdout + stderr) of a command."""
-    t0, c0 = time.monotonic(), os.times()
-    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    wall, c1 = time.monotonic() - t0, os.times()
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} ended with status {r.returncode}:\n{r.stdout}{r.stderr}")
-    return wall, (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system), r.stdout + r.stderr
-
-
 def _after_warm_up(cache: str, workers: int | None) -> int:
     """`cosearch warm-up` on the empty cache `cache`, then the first calls a user makes, each in a new process."""
     env = {**os.environ, "NUMBA_CACHE_DIR": cache}
     me = [sys.executable, __file__, "--child"]
     say = lambda text: print(f"{text}  (load average {os.getloadavg()[0]:.2f})", flush=True)  # noqa: E731
-    wall, cpu, out = _run([sys.executable, "-m", "cosearch", "warm-up",
+    wall, cpu, out = timed_run([sys.executable, "-m", "cosearch", "warm-up",
                            *(["--workers", str(workers)] if workers else [])], env)
     line = next(x for x in out.splitlines() if x.startswith("warm-up:"))
     print("\n".join(x for x in out.splitlines() if x.startswith("worker ")))
     say(f"warm-up: {wall:.1f} s wall, {cpu:.1f} s CPU; {line}")
-    _, bm_cpu, out = _run([*me, "--best-mapping"], env)
+    _, bm_cpu, out = timed_run([*me, "--best-mapping"], env)
     say(f"first best_mapping: {bm_cpu:.1f} s CPU; {out.strip().splitlines()[0]}")
-    _, trial_cpu, out = _run([*me, "--top", "5"], env)
+    _, trial_cpu, out = timed_run([*me, "--top", "5"], env)
     lines = out.strip().splitlines()
     say(f"first default trial: {trial_cpu:.1f} s CPU; {lines[-2]}; {lines[-1]}")
     with tempfile.TemporaryDirectory() as run_out:
-        tiny_wall, tiny_cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out], env)
+        tiny_wall, tiny_cpu, _ = timed_run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out],
+                                           env)
     say(f"tiny co-search: {tiny_wall:.1f} s wall, {tiny_cpu:.1f} s CPU")
     print(f"after warm-up ({wall:.0f} s wall, {cpu:.0f} s CPU): first best_mapping {bm_cpu:.1f} s CPU, "
           f"first trial {trial_cpu:.1f} s CPU, tiny co-search {tiny_cpu:.1f} s CPU ({tiny_wall:.0f} s wall)")
@@ -300,7 +290,7 @@ def _after_warm_up(cache: str, workers: int | None) -> int:
 def _tiny(cache: str) -> int:
     """The tiny co-search (`TINY`) on the empty cache `cache`: what a newcomer's first small run waits for."""
     with tempfile.TemporaryDirectory() as run_out:
-        wall, cpu, _ = _run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out],
+        wall, cpu, _ = timed_run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out],
                             {**os.environ, "NUMBA_CACHE_DIR": cache})
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(f"tiny co-search on an empty cache: {cpu:.1f} s CPU, {wall:.1f} s wall")

@@ -28,18 +28,17 @@ import argparse
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _commands import ROOT, TINY, timed_run
+
 REV = "69568d2"
-"""The tree the targets were set against: `main` when its issue was filed."""
+"""The tree the targets were set against (docs/performance.md, "The targets on a slower machine")."""
 RECORDED = {"tiny": 159.0, "best-mapping": 98.0, "rate": 683_000.0, "run": 124.0}
-"""69568d2's figures on the machine the targets were set on, as its issue records them (2 cores; the tiny co-search
+"""69568d2's figures on the machine the targets were set on, as recorded with them (2 cores; the tiny co-search
 and the first `best_mapping` in s, the rate in evaluations/s/core, the first run's complete trials in ~300 s)."""
 TARGETS = {"tiny co-search on an empty cache (s)": ("tiny", 60.0),
            "first best_mapping on an empty cache (s)": ("best-mapping", 30.0),
@@ -61,39 +60,27 @@ best_mapping(Layer.conv(64, 64, 3, 56, name="conv3x3"), get_preset("eyeriss"), b
 """
 
 
-def _timed(cmd: list[str], cwd: Path, cache: Path) -> tuple[float, float, str]:
-    """(CPU s of the command and its children, wall s, stdout) of `cmd` run with `cache` as numba's cache."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, "NUMBA_CACHE_DIR": str(cache)}, capture_output=True,
-                          text=True)
-    wall = time.monotonic() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"yardstick: {' '.join(cmd[:3])} failed in {cwd}: {proc.stderr.strip()[-500:]}")
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return cpu, wall, proc.stdout
-
-
 def _measure(name: str, tree: Path, scratch: Path) -> float:
     """One measure of `tree` on an empty numba cache of its own; prints what it ran and took."""
-    cache = Path(tempfile.mkdtemp(dir=scratch, prefix=f"numba-{name}-"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=scratch, prefix=f"numba-{name}-")}
     load = os.getloadavg()[0]
     if name == "tiny":
-        cpu, wall, _ = _timed([sys.executable, "run_cosearch.py", "--trials", "1", "--population", "4",
-                               "--generations", "1", "--workers", "1", "--quiet", "--out", str(scratch / "tiny")],
-                              tree, cache)
+        wall, cpu, _ = timed_run([sys.executable, "run_cosearch.py", *TINY, "--quiet", "--out", str(scratch / "tiny")],
+                                 env, tree)
         value, said = cpu, f"{cpu:.1f} s CPU, {wall:.1f} s wall"
     elif name == "best-mapping":
-        cpu, wall, _ = _timed([sys.executable, "-c", _BEST_MAPPING.format(root=str(tree))], scratch, cache)
+        wall, cpu, _ = timed_run([sys.executable, "-c", _BEST_MAPPING.format(root=str(tree))], env, scratch)
         value, said = cpu, f"{cpu:.1f} s CPU, {wall:.1f} s wall"
     elif name == "rate":
-        _, _, out = _timed([sys.executable, "benchmarks/bench_cost_model.py"], tree, cache)
-        value = float(out.strip().splitlines()[-1].rsplit(":", 1)[1].replace(",", ""))
+        _, _, out = timed_run([sys.executable, "benchmarks/bench_cost_model.py"], env, tree)
+        found = re.search(r"^min evaluations/s/core: ([\d,]+)$", out, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"yardstick: no rate in bench_cost_model.py's output: {out.strip()[-500:]}")
+        value = float(found.group(1).replace(",", ""))
         said = f"{value:,.0f} evaluations/s/core"
     else:
-        _, wall, out = _timed([sys.executable, "run_cosearch.py", "--out", str(scratch / "run"), "--quiet"], tree,
-                              cache)
+        wall, _, out = timed_run([sys.executable, "run_cosearch.py", "--out", str(scratch / "run"), "--quiet"], env,
+                                 tree)
         found = re.search(r"(\d+) complete, \d+ rejected", out)
         if found is None:
             raise SystemExit(f"yardstick: no trial count in the run's output: {out.strip()[-500:]}")
