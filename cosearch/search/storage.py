@@ -347,6 +347,7 @@ def _make_wal(path: str) -> None:
     ("database is locked"): two commands starting on one new file, one creating the tables or checking the file
     (`check_sqlite`) while the other's first connection switched, failed so mid-run. Refused switches are retried
     for up to SQLITE_TIMEOUT_S; a file already in WAL mode switches with no lock at all."""
+    _create_sqlite_file(path)
     deadline = time.monotonic() + SQLITE_TIMEOUT_S
     pause_s = 0.01
     while True:
@@ -361,6 +362,34 @@ def _make_wal(path: str) -> None:
             conn.close()
         time.sleep(pause_s)
         pause_s = min(2 * pause_s, 0.5)
+
+
+def _create_sqlite_file(path: str) -> None:
+    """Make a missing SQLite file at `path` whole at once: an empty write-ahead-log database is written under a
+    temporary name in the same folder and hard-linked to `path` (which fails if `path` appeared meanwhile). SQLite
+    itself creates a file empty and writes its header later, and another command on the same --out that looked in
+    between took the empty file for a truncated study and refused to run. Where the file system has no hard links,
+    SQLite creates the file as before."""
+    if os.path.exists(path):
+        return
+    folder, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.new")
+    try:
+        conn = sqlite3.connect(temp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+        finally:
+            conn.close()
+        os.link(temp, path)
+    except FileExistsError:  # another command made it first: theirs is the study's file
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+    finally:
+        for leftover in (temp, temp + "-wal", temp + "-shm"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 def _sqlite_wal(engine) -> None:

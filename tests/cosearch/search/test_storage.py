@@ -1,5 +1,6 @@
 """The storage: a trial whose worker died is failed with a reason; an empty file is refused unless --start-over."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -166,5 +167,30 @@ def test_a_new_sqlite_storage_is_written_while_another_process_holds_its_write_l
     finally:
         released.join()
         other.close()
+    with sqlite3.connect(spec.display) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_sqlite_storage_file_is_never_seen_empty(tmp_path, monkeypatch):
+    """Another command on the same --out checks the path while this one creates it: SQLite creates a file empty and
+    writes its header later, and an empty file is refused as a truncated study. The file appears whole, already in
+    WAL mode, and no temporary file is left beside it."""
+    import sqlite3
+    import cosearch.search.storage as storage_module
+
+    spec = make_settings(out=tmp_path / "out").storage
+    seen = []
+    connect = sqlite3.connect
+
+    def watched(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        seen.append(os.path.getsize(spec.display) if os.path.exists(spec.display) else None)
+        return conn
+
+    monkeypatch.setattr(storage_module.sqlite3, "connect", watched)
+    open_storage(spec)
+    monkeypatch.undo()
+    assert seen and 0 not in seen
+    assert [p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("cosearch.db")] == []
     with sqlite3.connect(spec.display) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
