@@ -1,17 +1,13 @@
 """The `cosearch` command: `cosearch.command.main` behind `cosearch`, `python -m cosearch` and run_cosearch.py, with
 --version and the Timeloop commands as `cosearch timeloop ...`."""
-import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 import cosearch
 from cosearch import command
-from cosearch.command_warm_up import warm_up_plan
 from _cosearch_cli import ROOT, cli_env
-from _numba_compiles import LISTENER
 
 
 def _main(argv, capsys):
@@ -100,38 +96,3 @@ def test_bad_fusion_groups_are_one_line_and_status_2(groups, wanted, tmp_path, c
 def test_warm_up_checks_its_options_before_compiling(argv, wanted, capsys):
     status, _, err = _main(argv, capsys)
     assert status == 2 and err.count("\n") == 1 and wanted in err
-
-
-_FIRST_CALLS = LISTENER + textwrap.dedent("""
-    import json
-    import cosearch
-    from accel_models import get_preset
-    from mappings import MappingCache, best_mapping
-    from nets import Layer, get_network
-    best_mapping(Layer.conv(64, 64, 3, 56), get_preset("eyeriss"), budget_evals=64)
-    from accel_models import evaluate_batch
-    from mappings import random_valid_mappings
-    layer, acc = Layer.conv(64, 128, 3, 28), get_preset("nvdla_256")      # the README's first Python example
-    evaluate_batch(layer, acc, random_valid_mappings(layer, acc, 10_000, rng=0))
-    settings = cosearch.make_settings("area=5mm2", trials=1, time_limit=None)
-    MappingCache(settings.mapper).result(get_network("mobilenet_v2").layers[3], get_preset("nvdla_256"))
-    print(json.dumps(compiled))
-""")
-
-
-@pytest.mark.slow
-def test_warm_up_builds_the_cache_the_first_calls_load(tmp_path):
-    """One cold compile of the mapper tree on two processes (~100 s of CPU): after it, a new process's first
-    `best_mapping` and first co-search mapper search compile nothing of the project's (`_now`, an object-mode
-    clock, is compiled at each call site whatever the cache)."""
-    env = {**cli_env(), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    warm = subprocess.run([sys.executable, "-m", "cosearch", "warm-up", "--workers", "2"], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=1800)
-    assert warm.returncode == 0, warm.stderr[-2000:]
-    steps = len(warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, time_limit=None)))
-    assert warm.stdout.startswith(f"warm-up: {steps} compile steps") and "on 2 worker(s)" in warm.stdout
-    first = subprocess.run([sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, cwd=ROOT, env=env,
-                           timeout=600)
-    assert first.returncode == 0, first.stderr[-2000:]
-    compiled = json.loads(first.stdout.strip().splitlines()[-1])
-    assert [f for f in compiled if not f.startswith("numba.") and not f.startswith("mappings.evolution._now ")] == []

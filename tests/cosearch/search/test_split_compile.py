@@ -1,6 +1,7 @@
 """The compile shared by worker processes: each step compiled once, a step whose worker died taken over, a stuck
 worker waited for at most `max_wait_s`; and the real plan: two processes on an empty numba cache split it, and a
-search after it compiles nothing again and finds what this process's search finds."""
+search after it compiles nothing again and finds what this process's search finds; the warm-up command completes that
+cache, after which a new process's first calls compile nothing."""
 from __future__ import annotations
 
 import json
@@ -18,6 +19,8 @@ import cosearch
 import mappings.split_compile
 from accel_models.kernel import CompileStep
 from accel_models.kernel.compile_plan import SHARED_STEPS
+from _numba_compiles import LISTENER
+from cosearch.command_warm_up import warm_up_plan
 from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
@@ -301,7 +304,7 @@ import cosearch
 from cosearch.search.split_compile import compile_plan
 from mappings import MappingCache
 from mappings.split_compile import SplitCompile, schedule_s
-sys.path.insert(0, sys.argv[3])
+sys.path[:0] = [sys.argv[3], str(Path(sys.argv[3]).parents[1])]   # this folder; tests/ (_numba_compiles)
 from test_split_compile import _search
 
 
@@ -334,8 +337,9 @@ def _search(settings):
 
 
 @pytest.mark.slow
-def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
-    """~17 s on two idle cores (a cold compile of the mapper tree, shared)."""
+def test_two_processes_split_the_real_plan_on_an_empty_numba_cache_then_the_warm_up_completes_it(tmp_path):
+    """A cold compile of the mapper tree shared by two processes, then the warm-up command on the cache they built:
+    ~120 s of CPU in all, ~65 s on two idle cores."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(ROOT)}
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
@@ -379,3 +383,33 @@ def test_two_processes_split_the_real_plan_on_an_empty_numba_cache(tmp_path):
     result = _search(settings)
     for r in reports:
         assert r["result"] == [result.cycles, result.energy_pj, list(result.genes)]
+    # the README's warm-up on that cache compiles the rest of its plan (the library's entry points, its default
+    # mapper's perfect-factor steps); after it a new process's first calls compile nothing of the project's (`_now`,
+    # an object-mode clock, is compiled at each call site whatever the cache). CI runs the warm-up on an empty cache.
+    warm = subprocess.run([sys.executable, "-m", "cosearch", "warm-up", "--workers", "2"], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=1800)
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    steps = len(warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, time_limit=None)))
+    assert warm.stdout.startswith(f"warm-up: {steps} compile steps") and "on 2 worker(s)" in warm.stdout
+    first = subprocess.run([sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, cwd=ROOT, env=env,
+                           timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    compiled = json.loads(first.stdout.strip().splitlines()[-1])
+    assert [f for f in compiled if not f.startswith(("numba.", "mappings.evolution._now "))] == []
+
+
+_FIRST_CALLS = LISTENER + textwrap.dedent("""
+    import json
+    import cosearch
+    from accel_models import get_preset
+    from mappings import MappingCache, best_mapping
+    from nets import Layer, get_network
+    best_mapping(Layer.conv(64, 64, 3, 56), get_preset("eyeriss"), budget_evals=64)
+    from accel_models import evaluate_batch
+    from mappings import random_valid_mappings
+    layer, acc = Layer.conv(64, 128, 3, 28), get_preset("nvdla_256")      # the README's first Python example
+    evaluate_batch(layer, acc, random_valid_mappings(layer, acc, 10_000, rng=0))
+    settings = cosearch.make_settings("area=5mm2", trials=1, time_limit=None)
+    MappingCache(settings.mapper).result(get_network("mobilenet_v2").layers[3], get_preset("nvdla_256"))
+    print(json.dumps(compiled))
+""")
