@@ -463,7 +463,7 @@ class Encoding:
             default_keep=self.default_keep, start=np.searchsorted(t.values, self.free_bounds).astype(np.int64),
             live=live, rel=self.indexes, coef=self.coef, fanout=self.fanout, allowed=self.allowed,
             capacity=self.capacity, tcap=self.tensor_capacity,
-            bounded=np.isin(np.arange(self.accelerator.num_levels), list(self.bounded_levels())),
+            bounded=self.bounded_mask(),
             fan_levels=self._fan_levels, tvalues=t.values, tdivs=t.divs, tcounts=t.counts, tlogs=t.logs,
             tlogv=t.log_values, ttiles=t.tiles, ttcounts=t.tile_counts, ttlogs=t.tile_logs, qdivs=t.quotient_rows,
             qtiles=t.tile_quotient_rows, div_at=t.divisor_tile_index, pin_t=self.pin_temporal,
@@ -641,10 +641,13 @@ class Encoding:
                 if f > 1 and any(e is o for o in borrowed):  # moved to this axis: the other one no longer offers it
                     e[2] = -1
 
+    def bounded_mask(self) -> np.ndarray:
+        """[L] bool: the level has a capacity limit (total or per tensor)."""
+        return (self.capacity >= 0) | (self.tensor_capacity >= 0).any(axis=1)
+
     def bounded_levels(self) -> tuple[int, ...]:
         """Levels with a capacity limit (total or per tensor)."""
-        return tuple(l for l in range(self.accelerator.num_levels)
-                     if self.capacity[l] >= 0 or (self.tensor_capacity[l] >= 0).any())
+        return tuple(int(l) for l in np.flatnonzero(self.bounded_mask()))
 
     def _decode_temporal(self, genes: np.ndarray, out: MappingArrays, rem: np.ndarray) -> None:
         # A factor chosen at level l also sits in the tile of every level above l, so it must leave

@@ -27,7 +27,8 @@ from time import perf_counter
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, objmode
+from numba import njit, objmode, typeof, types
+from numba.extending import typeof_impl
 
 from accel_models import MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
@@ -471,6 +472,25 @@ class SearchCalls(NamedTuple):
     decode: object    # the decoder: decode(x, tables, maps, scratch) (`_decode_kernel.decode_batch`)
 
 
+def _calls_type(calls: SearchCalls):
+    """The numba type of `calls`, built from its items' types."""
+    return types.NamedTuple([typeof(v) for v in calls], SearchCalls)
+
+
+_TYPED_CALLS: list = []
+"""Each `Search`'s `SearchCalls` with its numba type, built once (`_typeof_calls`)."""
+
+
+@typeof_impl.register(SearchCalls)
+def _typeof_calls(val, c):
+    # numba types a call's arguments at every call, and a tuple holding Python objects (the pointers) is typed item
+    # by item in Python: ~37 us of every search for the same few objects
+    for calls, numba_type in _TYPED_CALLS:
+        if val is calls:
+            return numba_type
+    return _calls_type(val)
+
+
 class Search:
     """The compiled search `run_evolution` with its cost-kernel `driver` (`evaluate_range`, or the perfect-factor
     `evaluate_range_perfect`), called with `run_evolution`'s arguments but the last. The driver and the decoder are
@@ -489,6 +509,7 @@ class Search:
         if self._calls is None:
             pointer, paths = driver_pointer(self.driver, layer, acc)
             self._calls = SearchCalls(pointer, paths, decoder_pointer(tables, acc.fanout.shape[0]))
+            _TYPED_CALLS.append((self._calls, _calls_type(self._calls)))
         return self._calls
 
     def __call__(self, *args):

@@ -291,7 +291,8 @@ def _helper_main(folder: str) -> None:
 def _cold(search) -> bool:
     """Whether the numba function `search` is neither compiled in this process nor in numba's cache (its cache
     index file: numba keeps one per function, beside the compiled signatures)."""
-    if getattr(search, "signatures", ()) != []:     # compiled here, or a Python function (numba's JIT disabled)
+    overloads = getattr(search, "overloads", None)  # a dict; `signatures`, its keys as a new list, cost ~30 us
+    if overloads is None or len(overloads):         # a Python function (numba's JIT disabled), or compiled here
         return False
     try:
         index = Path(search._cache._cache_file._index_path)  # numba's own names (numba.core.caching)

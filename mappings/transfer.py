@@ -63,21 +63,16 @@ def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, kee
         k_out[0, 0, t] = 1
 
 
-@lru_cache(maxsize=16)
-def _empty_one(levels: int) -> MappingArrays:
-    """`MappingArrays.empty(1, levels)`, built once per level count and copied (a third of the time of building it)."""
-    return MappingArrays.empty(1, levels)
-
-
 def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Accelerator, b: int = 0) -> MappingArrays:
     """Mapping b of `arrays` (on `source`) as a mapping of the same layer on `target` (a batch of one)."""
-    out = MappingArrays(*(a.copy() for a in _empty_one(target.num_levels)))
+    out = MappingArrays.empty(1, target.num_levels)
     arch = accelerator_arrays(target)
     ensure_fresh_kernel_cache()
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)
-    if any(r is not None and r[b].any() for r in arrays[6:]):       # a residual end (0: none)
+    # a residual end (0: none); np.count_nonzero costs a third of ndarray.any on rows this small
+    if any(r is not None and np.count_nonzero(r[b]) for r in arrays[6:]):
         source_row = arrays.row(b)
         _canonical_residuals(out, [bound_from_factors([(e, r) for _, _, e, r in dim_loops(source_row, 0, d)])
                                    for d in range(N_DIMS)])

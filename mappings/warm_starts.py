@@ -40,9 +40,17 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         return None     # checked before the decode: depthwise and pool layers (C = K = 1) never have a mirror
     m = enc.decode(x)
     allowed = enc.allowed
-    for axis, spatial in enumerate((m.spatial_x[0], m.spatial_y[0])):      # checked first: it fails most often
+    for axis, spatial in enumerate((m.spatial_x[0], m.spatial_y[0])):
         if ((spatial[:, _K] > 1) & ~allowed[:, axis, _C]).any() or ((spatial[:, _C] > 1) & ~allowed[:, axis, _K]).any():
             return None                                   # the dataflow does not allow the exchanged dims there
+    # the factors below the outermost level that each dim takes over from the other; checked before the residual
+    # ends, as it fails most often (most pairs of C and K do not divide each other's tiles)
+    inner = m.temporal[0, 1:].prod(axis=0) * (m.spatial_x[0] * m.spatial_y[0]).prod(axis=0)
+    outer = {}
+    for d, other in ((_C, _K), (_K, _C)):
+        if enc.bounds[d] % inner[other]:
+            return None
+        outer[d] = enc.bounds[d] // inner[other]
     if not m.is_perfect()[0]:
         return None
     fields = {}
@@ -51,11 +59,7 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         a[..., [_C, _K]] = a[..., [_K, _C]]
         fields[name] = a
     for d in (_C, _K):
-        inner = int(np.prod(fields["temporal"][0, 1:, d]) * np.prod(fields["spatial_x"][0, :, d] *
-                                                                    fields["spatial_y"][0, :, d]))
-        if enc.bounds[d] % inner:
-            return None
-        fields["temporal"][0, 0, d] = enc.bounds[d] // inner
+        fields["temporal"][0, 0, d] = outer[d]
     for name in ("order", "spatial_order"):
         a = getattr(m, name).copy()
         c, k = a == _C, a == _K
