@@ -40,11 +40,11 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         return None     # checked before the decode: depthwise and pool layers (C = K = 1) never have a mirror
     m = enc.decode(x)
     allowed = enc.allowed
-    for axis, spatial in enumerate((m.spatial_x[0], m.spatial_y[0])):
+    for axis, spatial in enumerate((m.spatial_x[0], m.spatial_y[0])):      # checked first: it fails most often
         if ((spatial[:, _K] > 1) & ~allowed[:, axis, _C]).any() or ((spatial[:, _C] > 1) & ~allowed[:, axis, _K]).any():
             return None                                   # the dataflow does not allow the exchanged dims there
-    # the factors below the outermost level that each dim takes over from the other; checked before the residual
-    # ends, as it fails most often (most pairs of C and K do not divide each other's tiles)
+    # the factors below the outermost level that each dim takes over from the other must divide its bound: checked
+    # before the residual ends and before anything is copied
     inner = m.temporal[0, 1:].prod(axis=0) * (m.spatial_x[0] * m.spatial_y[0]).prod(axis=0)
     outer = {}
     for d, other in ((_C, _K), (_K, _C)):
