@@ -282,6 +282,7 @@ def open_storage(spec: StorageSpec, check: bool = False, say: Callable[[str], No
         check_storage(spec, say)
     if spec.kind == "journal":
         Path(spec.url).parent.mkdir(parents=True, exist_ok=True)
+        _create_whole(spec.url, _write_new_journal)
         return JournalStorage(JournalFileBackend(spec.url))
     engine_kwargs: dict = {}
     if spec.kind == "sqlite":
@@ -347,7 +348,7 @@ def _make_wal(path: str) -> None:
     ("database is locked"): two commands starting on one new file, one creating the tables or checking the file
     (`check_sqlite`) while the other's first connection switched, failed so mid-run. Refused switches are retried
     for up to SQLITE_TIMEOUT_S; a file already in WAL mode switches with no lock at all."""
-    _create_sqlite_file(path)
+    _create_whole(path, _write_empty_sqlite)
     deadline = time.monotonic() + SQLITE_TIMEOUT_S
     pause_s = 0.01
     while True:
@@ -364,22 +365,18 @@ def _make_wal(path: str) -> None:
         pause_s = min(2 * pause_s, 0.5)
 
 
-def _create_sqlite_file(path: str) -> None:
-    """Make a missing SQLite file at `path` whole at once: an empty write-ahead-log database is written under a
-    temporary name in the same folder and hard-linked to `path` (which fails if `path` appeared meanwhile). SQLite
-    itself creates a file empty and writes its header later, and another command on the same --out that looked in
-    between took the empty file for a truncated study and refused to run. Where the file system has no hard links,
-    SQLite creates the file as before."""
+def _create_whole(path: str, write: Callable[[str], None]) -> None:
+    """Make a missing storage file at `path` whole at once: `write(temp)` fills a file under a temporary name in the
+    same folder, which is then hard-linked to `path` (a link fails if `path` appeared meanwhile: another command's
+    file is kept). SQLite and Optuna's journal each create their file empty and write it later, and another command
+    on the same storage that looked in between took the empty file for a truncated study and refused to run. Where
+    the file system has no hard links, the file is created as before."""
     if os.path.exists(path):
         return
     folder, name = os.path.split(os.path.abspath(path))
     temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.new")
     try:
-        conn = sqlite3.connect(temp, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL").fetchall()
-        finally:
-            conn.close()
+        write(temp)
         os.link(temp, path)
     except FileExistsError:  # another command made it first: theirs is the study's file
         pass
@@ -387,9 +384,33 @@ def _create_sqlite_file(path: str) -> None:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
             raise
     finally:
-        for leftover in (temp, temp + "-wal", temp + "-shm"):
-            if os.path.exists(leftover):
+        for leftover in (temp, temp + "-wal", temp + "-shm", temp + ".lock"):
+            if os.path.lexists(leftover):
                 os.unlink(leftover)
+
+
+def _write_empty_sqlite(path: str) -> None:
+    """An SQLite database with no table, in write-ahead-log mode (`_make_wal`)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    finally:
+        conn.close()
+
+
+JOURNAL_PLACEHOLDER = "cosearch: a new journal"
+"""The study a new journal is created with and at once deleted, so that it never exists empty (`_write_new_journal`):
+its two records are the journal's first; it is in no list of the journal's studies."""
+
+
+def _write_new_journal(path: str) -> None:
+    """An Optuna journal holding no study: `JOURNAL_PLACEHOLDER` created and deleted."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(path))
+    storage.delete_study(storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], JOURNAL_PLACEHOLDER))
 
 
 def _sqlite_wal(engine) -> None:

@@ -194,3 +194,20 @@ def test_a_new_sqlite_storage_file_is_never_seen_empty(tmp_path, monkeypatch):
     assert [p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith("cosearch.db")] == []
     with sqlite3.connect(spec.display) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_journal_is_never_seen_empty(tmp_path):
+    """The same for a journal, which Optuna creates empty and writes at the study's creation: a new journal appears
+    holding records already (a placeholder study created and deleted), no study in it, nothing left beside it, and a
+    second command's check of its path passes while the first has only opened it."""
+    path = tmp_path / "shared" / "study.log"
+    path.parent.mkdir()
+    spec = make_settings(out=tmp_path / "out", storage=f"journal:{path}").storage
+    storage = open_storage(spec)
+    assert path.stat().st_size > 0
+    assert optuna.get_all_study_summaries(storage) == []
+    assert sorted(p.name for p in path.parent.iterdir()) == ["study.log"]
+    make_settings(out=tmp_path / "out2", storage=f"journal:{path}")          # the other command's check: no error
+    study = optuna.create_study(storage=open_storage(spec), study_name="s")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert [s.study_name for s in optuna.get_all_study_summaries(open_storage(spec))] == ["s"]
