@@ -19,7 +19,6 @@ import math
 import os
 import select
 import signal
-import sys
 import time
 import warnings
 

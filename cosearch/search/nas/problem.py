@@ -19,7 +19,7 @@ from nets import GeneTable, SearchSpace, SubnetConfig
 
 from ...config import Budget
 from ...config.objectives import ObjectiveSpec, RunFigures
-from ...nas_strategies.base import BudgetSpent, config_from
+from ...nas_strategies.base import BudgetSpent
 from ..interrupts import raise_if_requested
 
 ACCURACY_CHUNK = 8
