@@ -1,4 +1,5 @@
 """--workers 2 on one storage: the study's trial count equals the sum of the workers' trials."""
+import gc
 import json
 import re
 import time
@@ -195,3 +196,26 @@ def test_a_command_that_fails_after_starting_its_workers_stops_them_without_a_tr
     for log in sorted((tmp_path / "out" / "workers").glob("worker-*.log")):
         assert "Traceback" not in log.read_text(), log.read_text()
     assert not list((tmp_path / "out" / "workers").glob("job-*"))
+
+
+def test_a_worker_keeps_its_long_lived_heap_out_of_the_collector_during_its_trials_only(tmp_path):
+    """`run_worker` freezes the objects alive before its first trial (`gc.freeze`) and unfreezes them when it returns;
+    a heap its caller froze stays frozen."""
+    import cosearch
+    from cosearch.search.study import prepare_study
+    from cosearch.search.workers import run_worker
+
+    settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=2, out=tmp_path / "out",
+                                      mapper_evals=32, final_mapper_evals=64, time_limit="none")
+    prepare_study(settings)
+    assert gc.get_freeze_count() == 0
+    during = []
+    report = run_worker(settings, 0, quota=1, on_trial=lambda: during.append(gc.get_freeze_count()))
+    assert report.trials >= 1 and during and all(n > 0 for n in during)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        run_worker(settings, 0, quota=1)
+        assert gc.get_freeze_count() > 0      # not unfrozen (objects freed by reference counts leave the count)
+    finally:
+        gc.unfreeze()
