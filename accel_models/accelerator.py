@@ -6,7 +6,8 @@ instances of the next level below each of its instances; the MACs sit below the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from math import prod
 from numbers import Integral, Real
 
@@ -188,11 +189,24 @@ class Accelerator:
         if self.dataflow is not None and not isinstance(self.dataflow, Dataflow):
             raise ValueError(f"{owner}.dataflow must be a Dataflow or None, got {type(self.dataflow).__name__}")
 
+    def __hash__(self) -> int:
+        # the dataclass's hash of every field and level, kept on the object: an accelerator keys the caches of its
+        # arrays, encodings and warm starts, several thousand look-ups a co-search trial at ~3 us a hash of its levels
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, name) for name in _HASHED_FIELDS))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict:
+        # pickled without the kept hash: a string's hash differs from process to process
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @property
     def num_levels(self) -> int:
         return len(self.levels)
 
-    @property
+    @cached_property
     def level_names(self) -> tuple[str, ...]:
         return tuple(lv.name for lv in self.levels)
 
@@ -227,4 +241,8 @@ class Accelerator:
             i = self.level_index(name)
             levels[i] = replace(levels[i], **changes)
         return replace(self, levels=tuple(levels))
+
+
+_HASHED_FIELDS = tuple(f.name for f in fields(Accelerator) if (f.compare if f.hash is None else f.hash))
+"""The fields an accelerator's hash covers: those the dataclass would hash (not `meta`)."""
 

@@ -193,13 +193,16 @@ def _remember(hashes, r, reason, cycles, energy_pj, keys, vals):
 def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, best_energy, valid, n_hist, hist_evals,
            hist_wall, hist_value):
     """After a batch of k scored rows (the `evals` before it): count the valid ones, keep the best (genes into
-    best_x) and record each valid improvement in hist_*; returns (best_f, best_cycles, best_energy, valid, n_hist)."""
+    best_x) and record each valid improvement in hist_*; returns (best_f, best_cycles, best_energy, valid, n_hist,
+    the batch's row that became the best or -1)."""
     _, cycles, energy_pj = _scores(out)
+    best_row = -1
     for r in range(k):
         if F[r] < 1e3:
             valid += 1
         if F[r] < best_f:
             best_f = F[r]
+            best_row = r
             for g in range(best_x.shape[0]):
                 best_x[g] = XD[r, g]
             best_cycles = cycles[r]
@@ -209,7 +212,18 @@ def _tally(XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, bes
                 hist_wall[n_hist] = _now() - t0
                 hist_value[n_hist] = objective_value(energy_pj[r], cycles[r], objective)
                 n_hist += 1
-    return best_f, best_cycles, best_energy, valid, n_hist
+    return best_f, best_cycles, best_energy, valid, n_hist, best_row
+
+
+@njit(cache=True, inline="always")
+def _keep_best_mapping(maps, r, best_maps):
+    """best_maps' row 0 = maps' row r, every field (the decoded best, so that the search's caller need not decode
+    its genes again)."""
+    for i in range(len(maps)):
+        src, dst = maps[i], best_maps[i]
+        for l in range(src.shape[1]):
+            for d in range(src.shape[2]):
+                dst[0, l, d] = src[r, l, d]
 
 
 @njit(cache=True, inline="always")
@@ -413,7 +427,7 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
         buffers.gen
     stall, run_best, w, idx, ymean, sqrt_c = buffers.stall, buffers.run_best, buffers.w, buffers.idx, buffers.ymean, \
         buffers.sqrt_c
-    best_x, ws, dscratch = buffers.best_x, buffers.ws, buffers.dscratch
+    best_x, best_maps, ws, dscratch = buffers.best_x, buffers.best_maps, buffers.ws, buffers.dscratch
     chi = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
     # typed int64 from the start: a bare 0 would compile _tally once more for Literal[int](0) (see the
     # docstring of accel_models.kernel)
@@ -437,9 +451,11 @@ def run_evolution(seeds, n_seeds, budget, rng, normals, islands, popsize, sigma0
             row = _sample_generation(mean, C, sigma, lam, rng, normals, X, Y, XD, sqrt_c)
             k = min(row, budget - evals)
         _score(XD, k, tables, layer, acc, maps, out, ws, objective, F, scored, calls, dscratch)
-        best_f, best_cycles, best_energy, valid, n_hist = _tally(XD, F, out, k, evals, objective, t0, best_x, best_f,
-                                                                 best_cycles, best_energy, valid, n_hist, hist_evals,
-                                                                 hist_wall, hist_value)
+        best_f, best_cycles, best_energy, valid, n_hist, best_row = _tally(
+            XD, F, out, k, evals, objective, t0, best_x, best_f, best_cycles, best_energy, valid, n_hist, hist_evals,
+            hist_wall, hist_value)
+        if best_row >= 0:
+            _keep_best_mapping(maps, best_row, best_maps)
         evals += k
         if seeding or evals >= budget:
             continue
@@ -516,13 +532,15 @@ class Search:
         """`run_evolution(*args, buffers, calls)`: args are its arguments but the last two, in its order; the buffers
         are this thread's set of their size, reused between its searches and set as new (`_ThreadBuffers`): building
         them took ~0.13 ms of a 256-evaluation search's ~1.4 ms (docs/performance.md, "The search's working
-        arrays")."""
+        arrays"). Returns `run_evolution`'s results and, last, the best genes' mapping (`MappingArrays`, one row; not
+        meaningful if no row was scored)."""
         ensure_fresh_kernel_cache()
         shape, buffers = _BUFFERS.take(args)
         best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
-        best_x = best_x.copy()        # the buffers' array, which the thread's next search of this size overwrites
+        # copies: the buffers' arrays, which the thread's next search of this size overwrites
+        best_x, best_mapping = best_x.copy(), MappingArrays._make([a.copy() for a in buffers.best_maps])
         _BUFFERS.give_back(shape, buffers)
-        return best_x, *rest
+        return best_x, *rest, best_mapping
 
 
 class SearchBuffers(NamedTuple):
@@ -553,6 +571,7 @@ class SearchBuffers(NamedTuple):
     ymean: np.ndarray         # [n]: the weighted mean step
     sqrt_c: np.ndarray        # [n]: an island's sqrt(C)
     best_x: np.ndarray        # [n]: the best genes (0.5 until one is scored)
+    best_maps: MappingArrays  # 1 row: the best genes' mapping (written when one is scored)
     ws: tuple                 # the cost kernel's workspace for the accelerator (`make_workspace`)
     dscratch: tuple           # the decoder's working arrays (`DecodeScratch`)
 
@@ -575,6 +594,8 @@ def _new_buffers(n, K, rows, n_levels, children) -> SearchBuffers:
         ps=np.empty((K, n)), pc=np.empty((K, n)), sigma=np.empty(K), lam=np.empty(K, dtype=np.int64),
         gen=np.empty(K, dtype=np.int64), stall=np.empty(K, dtype=np.int64), run_best=np.empty(K), w=np.empty(rows),
         idx=np.empty(rows, dtype=np.int64), ymean=np.empty(n), sqrt_c=np.empty(n), best_x=np.empty(n),
+        best_maps=MappingArrays(*(np.empty((1, n_levels, 3 if field == "keep" else 8), dtype=np.int64)
+                                  for field in MappingArrays._fields)),
         ws=make_workspace.py_func(n_levels, children), dscratch=decode_scratch.py_func(n_levels))
 
 

@@ -100,7 +100,7 @@ class EvolutionStrategy(MapperStrategy):
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0
             remaining_s = math.inf if time_limit_s is None else max(0.0, time_limit_s - t_call)
-            x, f, cycles, energy_pj, evals, ok, n_hist = run_evolution(
+            x, f, cycles, energy_pj, evals, ok, n_hist, mapping = run_evolution(
                 *self.kernel_args(seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, acc.num_levels,
                                   (hist_e, hist_w, hist_v), remaining_s))
             for h in range(n_hist):
@@ -109,7 +109,7 @@ class EvolutionStrategy(MapperStrategy):
             evaluations += int(evals)
             valid += int(ok)
             if f < best_f:
-                best_x, best_f, best_cost = x.copy(), float(f), (int(cycles), float(energy_pj))
+                best_x, best_f, best_cost, best_mapping = x.copy(), float(f), (int(cycles), float(energy_pj)), mapping
             if budget_evals is not None or time_limit_s is None or time.perf_counter() - t0 >= time_limit_s:
                 break
             seeds, n_seeds = best_x[None].copy(), 1
@@ -117,7 +117,7 @@ class EvolutionStrategy(MapperStrategy):
         if best_x is None or best_f >= 1e3:
             return MapperResult(layer, acc, objective, self.name, None, 0, math.inf, evaluations, valid, wall, seed,
                                 history)
-        return MapperResult(layer, acc, objective, self.name, enc.decode(best_x[None]), *best_cost, evaluations, valid,
+        return MapperResult(layer, acc, objective, self.name, best_mapping, *best_cost, evaluations, valid,
                             wall, seed, history, genes=best_x)
 
 

@@ -32,6 +32,25 @@ def test_never_worse_than_a_seed(mapper_bench):
     assert seeded.edp_pj_cycles < cold.edp_pj_cycles
 
 
+@pytest.mark.parametrize("factors", ["perfect", "residual", "auto"])
+def test_the_mapping_returned_is_the_decode_of_the_genes_returned(mapper_bench, factors):
+    """The search hands back its best row's mapping as it decoded it, not a second decode of the best genes: the two
+    must be the same arrays, cold, seeded, and over several chunks of a time limit."""
+    for name in ("eyeriss_alexnet_conv2", "mesh16_mbv2_dw3x3"):
+        case, _ = mapper_bench[name]
+        enc = Encoding(case.layer, case.accelerator, factors=factors)
+        cold = best_mapping(case.layer, case.accelerator, budget_evals=300, seed=2, factors=factors)
+        seeded = best_mapping(case.layer, case.accelerator, budget_evals=40, seed=5, factors=factors,
+                              seeds=np.stack([cold.genes, np.full(enc.size, 0.3)]))
+        timed = best_mapping(case.layer, case.accelerator, time_limit_s=0.05, seed=1, factors=factors)
+        for result in (cold, seeded, timed):
+            assert result.valid
+            decoded = enc.decode(result.genes[None])
+            assert all(np.array_equal(got, want) for got, want in zip(result.arrays, decoded))
+            cost = evaluate_batch(case.layer, case.accelerator, result.arrays)
+            assert (result.cycles, result.energy_pj) == (int(cost.cycles[0]), float(cost.energy_pj[0]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["eyeriss_alexnet_conv2", "mesh16_mbv2_dw3x3"])
 def test_at_least_as_good_as_the_cmaes_package(mapper_bench, name):
