@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 
 from mappings import MappingCache
 from nets import parse_config, to_network
@@ -19,6 +20,7 @@ from .polish import polish
 from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
 from .seeds import is_seed, seed_summary
+from .side_by_side import run_side_by_side
 from .space import AcceleratorSpace, Design
 from .study import trial_counts
 from .trial import search_cache
@@ -187,21 +189,46 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
                           front, seed_summary(study), polished)
 
 
+def polish_lanes(candidates: int, workers: int) -> list[list[int]]:
+    """The candidates' indexes (best first) per lane of the polish: one lane per worker, at most one per candidate;
+    the best candidate alone in the first lane (it is the likeliest to win), the others dealt in turn to the rest."""
+    lanes = max(1, min(workers, candidates))
+    if lanes == 1:
+        return [list(range(candidates))]
+    return [[0]] + [list(range(1 + j, candidates, lanes - 1)) for j in range(lanes - 1)]
+
+
 def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: AccuracyModel | None,
                        final_cache) -> tuple[dict, tuple | None]:
     """The pattern search (`_polish`) from each of the POLISH_CANDIDATES best final-phase candidates (by the final
-    mapper); the best design of all, trials' and polished, wins. With a time limit the candidates share
-    `polish_time_s` of wall time: candidate i of n stops scoring at (i + 1) / n of it, so time one leaves goes to the
-    next. Returns the summary of the polish that produced the winner (else of the best trial's), with the others'
-    under "others", and, if a polished design won, its (trial, design, cost, extra networks' costs)."""
+    mapper); the best design of all, trials' and polished, wins. The candidates run in lanes side by side, one per
+    worker (`polish_lanes`, `side_by_side`: the search's cores are free again), each lane's candidates one after
+    another, sharing a search mapper's cache (their networks share most layer shapes). With a time limit the lanes
+    share `polish_time_s` of CPU time, 1 / lanes of it each as wall time: candidate i of a lane's n stops scoring at
+    (i + 1) / n of its lane's part, so time one leaves goes to the next. Returns the summary of the polish that
+    produced the winner (else of the best trial's), with the others' under "others" (best first), and, if a polished
+    design won, its (trial, design, cost, extra networks' costs)."""
     ranked = sorted(candidates, key=lambda c: c[:2])[:POLISH_CANDIDATES]
     best_key = ranked[0][0]
-    shared_cache = search_cache(settings)   # shared: the candidates' networks share most layer shapes
-    summaries, winner, win_key, win_index = [], None, best_key, 0
+    lanes = polish_lanes(len(ranked), settings.workers)
     budget_s, t0 = polish_time_s(settings.time_limit_s), time.monotonic()
-    for i, (key, _, trial, *_rest) in enumerate(ranked):
-        stop_at = None if budget_s is None else t0 + (i + 1) / len(ranked) * budget_s
-        summary, found = _polish(settings, trial, key, accuracy, final_cache, shared_cache, stop_at)
+    lane_s = None if budget_s is None else budget_s / len(lanes)
+
+    def run_lane(members: list[int]) -> list[tuple[dict, tuple | None]]:
+        shared_cache = search_cache(settings)
+        out = []
+        for k, i in enumerate(members):
+            key, _, trial, *_rest = ranked[i]
+            stop_at = None if lane_s is None else t0 + (k + 1) / len(members) * lane_s
+            out.append(_polish(settings, trial, key, accuracy, final_cache, shared_cache, stop_at))
+        return out
+
+    per_candidate: dict[int, tuple[dict, tuple | None]] = {}
+    for members, results in zip(lanes, run_side_by_side([partial(run_lane, members) for members in lanes])):
+        per_candidate.update(zip(members, results))
+    summaries, winner, win_key, win_index = [], None, best_key, 0
+    for i, (_, _, trial, *_rest) in enumerate(ranked):
+        summary, found = per_candidate[i]
         summaries.append(summary)
         if found is not None and found[0] < win_key:
             win_key, win_index, winner = found[0], i, (trial, *found[1:])

@@ -95,34 +95,66 @@ def test_a_time_bound_stops_the_search_between_designs(monkeypatch):
     assert late.timed_out and late.evaluations == 0 and late.moves == () and len(calls) == 1
 
 
-def test_the_candidates_share_their_part_of_the_time_limit(monkeypatch):
-    """With a time limit the candidates' bounds are 1/3, 2/3 and all of `POLISH_TIME_SHARE` of it from the polish's
-    start (time one leaves goes to the next); without one there is no bound."""
+def _bounds_of_each_candidate(monkeypatch, **options) -> list[tuple[int, float | None, int]]:
+    """(trial number, stop_at, process id) of each candidate's polish, best first, with `_polish` faked to report
+    them and the clock stopped at 1000 s."""
     import importlib
+    import os
     from types import SimpleNamespace
-
-    from cosearch.config import POLISH_TIME_SHARE
 
     finalize = importlib.import_module("cosearch.search.finalize")
     trials = [SimpleNamespace(number=n) for n in (7, 3, 9)]
     candidates = [((value,), t.number, t, "d", "c", []) for value, t in zip((1.0, 2.0, 3.0), trials)]
-    bounds: list = []
 
     def fake_polish(settings_, trial, key, accuracy, final_cache, search_cache, stop_at=None):
-        bounds.append(stop_at)
-        return {"from_trial": trial.number, "kept": False}, None
+        return {"from_trial": trial.number, "kept": False, "stop_at": stop_at, "pid": os.getpid()}, None
 
     monkeypatch.setattr(finalize, "_polish", fake_polish)
     monkeypatch.setattr(finalize, "search_cache", lambda settings_: None)
     monkeypatch.setattr(finalize, "time", SimpleNamespace(monotonic=lambda: 1000.0, time=finalize.time.time))
-    limited = cosearch.make_settings("area=2.5mm2", network="alexnet", time_limit="200s")
-    finalize._polish_candidates(limited, candidates, None, None)
+    summary, _ = finalize._polish_candidates(cosearch.make_settings("area=2.5mm2", network="alexnet", **options),
+                                             candidates, None, None)
+    return [(s["from_trial"], s["stop_at"], s["pid"]) for s in [summary, *summary.get("others", [])]]
+
+
+def test_the_candidates_share_their_part_of_the_time_limit(monkeypatch):
+    """On one worker, with a time limit, the candidates' bounds are 1/3, 2/3 and all of `POLISH_TIME_SHARE` of it
+    from the polish's start (time one leaves goes to the next); without one there is no bound."""
+    import os
+
+    from cosearch.config import POLISH_TIME_SHARE
+
     share = POLISH_TIME_SHARE * 200
-    assert bounds == pytest.approx([1000 + share / 3, 1000 + 2 * share / 3, 1000 + share])
-    bounds.clear()
-    finalize._polish_candidates(cosearch.make_settings("area=2.5mm2", network="alexnet", time_limit="none"),
-                                candidates, None, None)
-    assert bounds == [None, None, None]
+    runs = _bounds_of_each_candidate(monkeypatch, time_limit="200s", workers=1)
+    assert [r[0] for r in runs] == [7, 3, 9] and {r[2] for r in runs} == {os.getpid()}
+    assert [r[1] for r in runs] == pytest.approx([1000 + share / 3, 1000 + 2 * share / 3, 1000 + share])
+    assert [r[1] for r in _bounds_of_each_candidate(monkeypatch, time_limit="none", workers=1)] == [None] * 3
+
+
+def test_on_two_workers_the_best_candidate_has_a_lane_of_its_own(monkeypatch):
+    """On two workers the best candidate runs here with half the polish's time and the two others one after the
+    other in a forked process (on Linux) with the other half: the same CPU time, half the wall time."""
+    import os
+
+    from cosearch.config import POLISH_TIME_SHARE
+    from cosearch.search.side_by_side import can_fork
+
+    lane_s = POLISH_TIME_SHARE * 200 / 2
+    runs = _bounds_of_each_candidate(monkeypatch, time_limit="200s", workers=2)
+    assert [r[0] for r in runs] == [7, 3, 9]
+    assert [r[1] for r in runs] == pytest.approx([1000 + lane_s, 1000 + lane_s / 2, 1000 + lane_s])
+    assert runs[0][2] == os.getpid() and runs[1][2] == runs[2][2]
+    assert (runs[1][2] != os.getpid()) == can_fork()
+    assert [r[1] for r in _bounds_of_each_candidate(monkeypatch, time_limit="none", workers=2)] == [None] * 3
+
+
+@pytest.mark.parametrize("candidates, workers, lanes", [
+    (3, 1, [[0, 1, 2]]), (3, 2, [[0], [1, 2]]), (3, 3, [[0], [1], [2]]), (3, 8, [[0], [1], [2]]), (1, 4, [[0]]),
+    (4, 3, [[0], [1, 3], [2]]), (0, 2, [[]])])
+def test_polish_lanes(candidates, workers, lanes):
+    from cosearch.search.finalize import polish_lanes
+
+    assert polish_lanes(candidates, workers) == lanes
 
 
 def test_no_budget_no_moves():

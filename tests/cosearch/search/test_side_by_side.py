@@ -1,0 +1,57 @@
+"""Pieces of work side by side (`cosearch.search.side_by_side`): results in order, the first piece here and the others
+in forked processes, and a piece whose process fails run again here."""
+import os
+
+import pytest
+
+from cosearch.search import side_by_side
+from cosearch.search.side_by_side import can_fork, run_side_by_side
+
+HERE = os.getpid()
+
+
+def _pid_and(value):
+    return lambda: (os.getpid(), value)
+
+
+def test_results_come_back_in_order_from_their_own_processes():
+    results = run_side_by_side([_pid_and(i) for i in range(4)])
+    assert [v for _, v in results] == [0, 1, 2, 3]
+    pids = [p for p, _ in results]
+    assert pids[0] == HERE
+    if can_fork():
+        assert HERE not in pids[1:] and len(set(pids)) == 4
+
+
+@pytest.mark.skipif(not can_fork(), reason="pieces run here, one after another, where fork is not offered")
+def test_a_piece_whose_process_fails_runs_again_here():
+    def raises_away():
+        if os.getpid() != HERE:
+            raise RuntimeError("only in a forked process")
+        return "ran here"
+
+    def dies_away():
+        if os.getpid() != HERE:
+            os._exit(3)
+        return "ran here too"
+
+    def unpicklable():
+        return lambda: os.getpid()      # a result that cannot be sent back
+
+    results = run_side_by_side([_pid_and("first"), raises_away, dies_away, unpicklable, _pid_and("last")])
+    assert results[0] == (HERE, "first") and results[1:3] == ["ran here", "ran here too"]
+    assert results[3]() == HERE and results[4][1] == "last" and results[4][0] != HERE
+
+
+def test_without_fork_the_pieces_run_here_one_after_another(monkeypatch):
+    monkeypatch.setattr(side_by_side, "can_fork", lambda: False)
+    order = []
+
+    def piece(i):
+        def run():
+            order.append(i)
+            return os.getpid()
+        return run
+
+    assert run_side_by_side([piece(i) for i in range(3)]) == [HERE] * 3 and order == [0, 1, 2]
+    assert run_side_by_side([]) == []
