@@ -26,9 +26,10 @@ POLISH_EVALUATIONS = 128
 """Designs the final phase's pattern search (`cosearch.search.polish`) scores around a design, at most (why:
 docs/defaults.md)."""
 POLISH_TIME_SHARE = 0.15
-"""The pattern search's wall time, all candidates together, at most this share of the search's time limit (none
-without a time limit): it runs after the search on one core, so unbounded its time is the machine's, and on a slow
-machine it would take the default run past five minutes; 0.15 x 230 s = 34.5 s (why: docs/defaults.md)."""
+"""The pattern search's CPU time, all candidates together, at most this share of the search's time limit (none
+without a time limit): it runs after the search, so unbounded its time is the machine's, and on a slow machine it
+would take the default run past five minutes; 0.15 x 245 s = 36.75 s, 18.4 s of wall time on two workers, which
+polish side by side (`finalize.polish_lanes`; why: docs/defaults.md)."""
 
 
 @dataclass(frozen=True)

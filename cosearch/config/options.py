@@ -219,10 +219,10 @@ OPTIONS: tuple[Option, ...] = (
     # (docs/defaults.md gives the measurements).
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
-    # 230 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
-    # mapping, presets, the polish and report take 30-45 s after it; docs/defaults.md gives the measurements).
+    # 245 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
+    # mapping, presets, the polish and report take 25-45 s after it; docs/defaults.md gives the measurements).
     Option("--time-limit", "stop starting trials after this long (with --accelerator: the devices' network searches, one "
-           "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="230s",
+           "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="245s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
