@@ -444,6 +444,17 @@ def _interrupt(signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(info) -> None:
+    """A worker's `sys.unraisablehook`. A SIGTERM that lands while numba's compiler runs a Python callback from C
+    (llvmlite's object cache) cannot propagate from it: Python reports the KeyboardInterrupt as unraisable, with a
+    traceback, and goes on. `_interrupt` has remembered the signal, so the worker stops at its next check: one line
+    in its log instead of the traceback. Anything else goes to Python's own hook."""
+    if isinstance(info.exc_value, KeyboardInterrupt):
+        print("interrupted during a compile: stopping at the next check", file=sys.stderr)
+        return
+    sys.__unraisablehook__(info)
+
+
 def _compile_folder(job: Path, tag: str) -> Path:
     """Where the worker processes of one command mark the steps of their shared numba compile."""
     return job.parent / f"compile-{tag}"
@@ -471,6 +482,7 @@ def worker_process_main(job: Path, index: int, tag: str) -> int:
     SIGTERM (taken as an interrupt: its trial ends failed and is queued again)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
+    sys.unraisablehook = _unraisable
     watch(_SIGNALS)
     settings, deadline, parent_pid = pickle.loads(job.read_bytes())
     try:

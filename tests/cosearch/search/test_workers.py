@@ -2,6 +2,7 @@
 import gc
 import json
 import re
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -219,3 +220,34 @@ def test_a_worker_keeps_its_long_lived_heap_out_of_the_collector_during_its_tria
         assert gc.get_freeze_count() > 0      # not unfrozen (objects freed by reference counts leave the count)
     finally:
         gc.unfreeze()
+
+
+def test_an_interrupt_inside_a_callback_from_c_leaves_one_line_not_a_traceback(capsys, monkeypatch):
+    """A SIGTERM that lands in a Python callback run from C (as numba's compiler runs llvmlite's object cache) cannot
+    propagate: a worker's unraisable hook says so in one line; any other unraisable error keeps its traceback."""
+    import ctypes
+    import ctypes.util
+
+    from cosearch.search.workers import _unraisable
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    compare_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+
+    def sort_with(error):
+        raised = []
+
+        def compare(a, b):
+            if not raised:              # once: qsort calls back several times
+                raised.append(error)
+                raise error
+            return a[0] - b[0]
+        values = (ctypes.c_int * 3)(3, 1, 2)
+        libc.qsort(values, 3, ctypes.sizeof(ctypes.c_int), compare_type(compare))
+
+    monkeypatch.setattr(sys, "unraisablehook", _unraisable)
+    sort_with(KeyboardInterrupt())
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted during a compile: stopping at the next check"
+    sort_with(ValueError("not an interrupt"))
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "not an interrupt" in err
