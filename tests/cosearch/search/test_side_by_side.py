@@ -55,3 +55,30 @@ def test_without_fork_the_pieces_run_here_one_after_another(monkeypatch):
 
     assert run_side_by_side([piece(i) for i in range(3)]) == [HERE] * 3 and order == [0, 1, 2]
     assert run_side_by_side([]) == []
+
+
+@pytest.mark.skipif(not can_fork(), reason="no forked processes where fork is not offered")
+def test_an_interrupt_here_ends_the_forked_processes(tmp_path):
+    """Ctrl-C in the command's process (its piece raising KeyboardInterrupt) ends the pieces running elsewhere
+    rather than waiting for them."""
+    import time
+
+    pid_file = tmp_path / "pid"
+
+    def slow():
+        pid_file.write_text(str(os.getpid()))
+        time.sleep(60)
+        return "too late"
+
+    def interrupted():
+        while not pid_file.exists():
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_side_by_side([interrupted, slow])
+    assert time.monotonic() - t0 < 30
+    child = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
