@@ -19,8 +19,8 @@ def test_equal_accelerators_hash_alike_and_a_changed_one_differs():
     assert {acc: 1}[twin] == 1
     smaller = acc.with_levels(GLB={"capacity_words": 1024})
     assert smaller != acc and hash(smaller) != hash(acc)
-    renamed = dataclasses.replace(acc, meta={"note": "not hashed"})
-    assert hash(renamed) == hash(acc)                   # meta is neither compared nor hashed
+    annotated = dataclasses.replace(acc, meta={"note": "not hashed"})
+    assert hash(annotated) == hash(acc)                 # meta is neither compared nor hashed
 
 
 def test_a_pickled_accelerator_hashes_as_its_equal_in_another_process():
