@@ -538,7 +538,7 @@ class Search:
         shape, buffers = _BUFFERS.take(args)
         best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
         # copies: the buffers' arrays, which the thread's next search of this size overwrites
-        best_x, best_mapping = best_x.copy(), MappingArrays._make([a.copy() for a in buffers.best_maps])
+        best_x, best_mapping = best_x.copy(), buffers.best_maps.copy()
         _BUFFERS.give_back(shape, buffers)
         return best_x, *rest, best_mapping
 
@@ -594,8 +594,7 @@ def _new_buffers(n, K, rows, n_levels, children) -> SearchBuffers:
         ps=np.empty((K, n)), pc=np.empty((K, n)), sigma=np.empty(K), lam=np.empty(K, dtype=np.int64),
         gen=np.empty(K, dtype=np.int64), stall=np.empty(K, dtype=np.int64), run_best=np.empty(K), w=np.empty(rows),
         idx=np.empty(rows, dtype=np.int64), ymean=np.empty(n), sqrt_c=np.empty(n), best_x=np.empty(n),
-        best_maps=MappingArrays(*(np.empty((1, n_levels, 3 if field == "keep" else 8), dtype=np.int64)
-                                  for field in MappingArrays._fields)),
+        best_maps=MappingArrays.empty(1, n_levels),
         ws=make_workspace.py_func(n_levels, children), dscratch=decode_scratch.py_func(n_levels))
 
 

@@ -71,8 +71,7 @@ def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Acceler
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)
-    # a residual end (0: none); np.count_nonzero costs a third of ndarray.any on rows this small
-    if any(r is not None and np.count_nonzero(r[b]) for r in arrays[6:]):
+    if arrays.has_residual_ends(b):
         source_row = arrays.row(b)
         _canonical_residuals(out, [bound_from_factors([(e, r) for _, _, e, r in dim_loops(source_row, 0, d)])
                                    for d in range(N_DIMS)])

@@ -51,9 +51,8 @@ def mirrored(enc: Encoding, x: np.ndarray) -> np.ndarray | None:
         if enc.bounds[d] % inner[other]:
             return None
         outer[d] = enc.bounds[d] // inner[other]
-    if np.count_nonzero(m.temporal_residual) or np.count_nonzero(m.spatial_x_residual) or \
-            np.count_nonzero(m.spatial_y_residual):
-        return None                 # residual loops: a decode writes a residual end only where it differs from the end
+    if m.has_residual_ends():
+        return None                                       # residual loops
     fields = {}
     for name in ("temporal", "spatial_x", "spatial_y"):
         a = getattr(m, name).copy()
