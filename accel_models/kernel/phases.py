@@ -420,7 +420,7 @@ def _compose(pool, k, shift, sc, n_cand):
     """Node k's summary from its children's (`_summarize`): its sequence is child 0, then per further iteration
     the loop's step and that iteration's child (the middle child up to n-2, the last child at n-1). Returns 0, or
     HIT where a step may be served over a link (`n_cand` > 0: the candidates are checked). LLVM inlines it into
-    `_summarize` (`forceinline`: the call per node cost ~12% of a temporal-class mapping's time; `kernel`'s
+    `_summarize` (`forceinline`: ~12% more temporal-class evaluations/s than a call per node; `kernel`'s
     docstring)."""
     n = pool[k + N]
     cm = pool[k + CM]
