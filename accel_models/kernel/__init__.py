@@ -27,7 +27,7 @@ measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s)
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
 into the driver's loop, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
-`accesses.level_accesses` as well gained nothing and cost ~10 s of cold compile. numba copies an inlined function's IR
+`accesses.level_accesses` that way as well gained nothing and cost ~10 s of cold compile. numba copies an inlined function's IR
 once per block, each copy with the function's whole scope, so a large inlined body costs its blocks times its
 variables; inlined in turn into another function it is copied again at its grown size. The large steps are therefore
 inlined where they are called from a compiled (not inlined) function: the driver's loop holds its per-mapping steps
@@ -35,9 +35,13 @@ itself, and `level_accesses` calls `links` itself rather than through the inline
 Where a large function's call costs run time but numba's copy would cost compile time, `forceinline=True` has LLVM
 inline the compiled function into its caller instead (numba links a callee's IR into the caller's module anyway):
 `phases._compose`, called once per node of the phases' trees (~7 a stream), gives ~12% more temporal-class
-evaluations/s that way for no measurable compile time, against +3.4 s of CPU as `inline="always"`. numba hands the
-option down to every function it compiles from inside such a function, so it goes only on functions that call no
-compiled function of their own.
+evaluations/s that way for no measurable compile time, against +3.4 s of CPU as `inline="always"`; and
+`accesses.level_accesses`, whose call passed the layer's, the accelerator's and the workspace's arrays field by field
+once per mapping, ~4% more perfect-mapping evaluations/s, its compile unchanged. numba hands the option down to every
+function it compiles from inside such a function unless that function sets it itself, and LLVM then inlines those
+too (with `level_accesses`, the links' rare paths `_try_link` and `_still_links`: about half the gain lost). So every
+compiled function a `forceinline` function reaches by name sets `forceinline=False`
+(`tests/accel_models/test_kernel_inlining.py` checks it).
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and
 data-dependent branches rather than to arithmetic, so changes are measured, not reasoned: a loop over a row of 8

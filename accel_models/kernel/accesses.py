@@ -16,13 +16,14 @@ from .residual import closed_stream
 from .workspace import FAN_X, FAN_Y
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=True)
 def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
     has a residual loop (then ws.temporal[:].outer must hold `residual.pass_counts`, and every stream whose tensor a
     residual touches is counted from the origin by `stream`: `sweep.uniform_stream` by address,
-    `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`)."""
+    `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`). LLVM inlines it into the driver (`forceinline`: the
+    call passed every array of the layer, the accelerator and the workspace; `kernel`'s docstring)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels

@@ -25,7 +25,7 @@ from nets import N_AXES
 from ..geometry import box
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def spatial_loops(loops, levels, level, spatial):
     """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
     n = 0

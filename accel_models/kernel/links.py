@@ -500,7 +500,7 @@ def is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
@@ -582,7 +582,7 @@ def _outer_step(t, lj, co, a0, moves0, T0, reset, reach, n_reset, n_far):
     return a, c, ra, nz, far, same, n_reset, n_far
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def _try_link(t, a, c, ra, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """`link_saving` for `cnt` steps of `size` words at vstar = Tj (`_translation`) if Tj is on the children's
     lattice: (reads saved, link transfers, children listed). A call, not inlined: few steps get this far (a loop
@@ -647,7 +647,7 @@ def _outer_loops(t, temporal, M, a0, dead0, whole0, cnt0, still, tile, is_mac, s
     return cnt0, still, saved, transfers, n_children
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def _still_links(t, still, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers) of the `still` MAC steps whose operand did not move (vstar = 0): a call, as
     `_try_link`, for a MAC under a fan-out only."""
