@@ -1,8 +1,8 @@
 """The compiled cost model: Timeloop's counts in closed form, many mappings of one layer at once.
 
 Public for compiled callers (the mappers' search loop calls `evaluate_range` from numba); Python callers
-use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geometry.AcceleratorArrays`, `MappingArrays`), plain arrays
-out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference.evaluate` (the
+use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geometry.AcceleratorArrays`,
+`MappingArrays`), plain arrays out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference.evaluate` (the
 literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose steps the modules follow:
 `nest` (the checks and the loop nest, R1), `accesses` (per level and tensor: fills R2, parent accesses R3-R4),
 `counts` (their closed form for perfect mappings, partitions R6, the bypass fold R5), `links` (multicast and
@@ -27,11 +27,12 @@ measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s)
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
 into the driver's loop, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
-`accesses.level_accesses` that way as well gained nothing and cost ~10 s of cold compile. numba copies an inlined function's IR
-once per block, each copy with the function's whole scope, so a large inlined body costs its blocks times its
-variables; inlined in turn into another function it is copied again at its grown size. The large steps are therefore
-inlined where they are called from a compiled (not inlined) function: the driver's loop holds its per-mapping steps
-itself, and `level_accesses` calls `links` itself rather than through the inlined `counts.closed_form_fills`.
+`accesses.level_accesses` that way as well gained nothing and cost ~10 s of cold compile. numba copies an inlined
+function's IR once per block, each copy with the function's whole scope, so a large inlined body costs its blocks
+times its variables; inlined in turn into another function it is copied again at its grown size. The large steps are
+therefore inlined where they are called from a compiled (not inlined) function: the driver's loop holds its
+per-mapping steps itself, and `level_accesses` calls `links` itself rather than through the inlined
+`counts.closed_form_fills`.
 Where a large function's call costs run time but numba's copy would cost compile time, `forceinline=True` has LLVM
 inline the compiled function into its caller instead (numba links a callee's IR into the caller's module anyway):
 `phases._compose`, called once per node of the phases' trees (~7 a stream), gives ~12% more temporal-class
