@@ -2,8 +2,9 @@
 
 Public for compiled callers (the mappers' search loop calls `evaluate_range` from numba); Python callers
 use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geometry.AcceleratorArrays`,
-`MappingArrays`), plain arrays out; `cost_model.evaluate_batch` wraps it. The semantics are those of `reference.evaluate` (the
-literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose steps the modules follow:
+`MappingArrays`), plain arrays out; `cost_model.evaluate_batch` wraps it. The semantics are those of
+`reference.evaluate` (the literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose
+steps the modules follow:
 `nest` (the checks and the loop nest, R1), `accesses` (per level and tensor: fills R2, parent accesses R3-R4),
 `counts` (their closed form for perfect mappings, partitions R6, the bypass fold R5), `links` (multicast and
 neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and the batch drivers: the full
