@@ -45,9 +45,10 @@ from mappings._decode_kernel import decode_batch, decode_scratch  # noqa: E402
 from nets import Layer  # noqa: E402
 
 
-@njit(_nrt=False)
+@njit(_nrt=False, forceinline=True)
 def accesses_upto(layer, acc, ws, n_temporal, sub):
-    """level_accesses' perfect branch with sub: 0 scaffold only, 1 + spatial_axes, 2 + fill_stream, 3 + links."""
+    """level_accesses' perfect branch with sub: 0 scaffold only, 1 + spatial_axes, 2 + fill_stream, 3 + links;
+    inlined by LLVM into its caller, as the kernel's is (`forceinline`, `accel_models.kernel`'s docstring)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
