@@ -1,4 +1,5 @@
-"""The imports of the project's modules, read from their source with `ast` (for the layout tests)."""
+"""The imports of the project's modules and the names their code uses, read from their source with `ast` (for the
+layout and kernel tests)."""
 from __future__ import annotations
 
 import ast
@@ -41,6 +42,20 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, li
                 found.append((base, [n for n in names if n not in submodules], id(node) in in_function))
             found += [(f"{base}.{n}", [], id(node) in in_function) for n in submodules]
     return found
+
+
+def resolve(node: ast.expr, names: dict):
+    """The object a dotted name (`a`, `a.b.c`) denotes in a module's globals `names`, or None."""
+    attrs = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in names:
+        return None
+    value = names[node.id]
+    for attr in reversed(attrs):
+        value = getattr(value, attr, None)
+    return value
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -11,42 +11,40 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import pkgutil
 import textwrap
 
 from numba.core.registry import CPUDispatcher
 
-import accel_models.kernel as kernel
+from _source_imports import modules, resolve
 
 
 def _kernel_functions() -> dict[str, CPUDispatcher]:
     """Every numba function defined in a module of `accel_models.kernel`, by qualified name."""
     found = {}
-    for info in pkgutil.iter_modules(kernel.__path__):
-        module = importlib.import_module(f"{kernel.__name__}.{info.name}")
-        for name, value in vars(module).items():
-            if isinstance(value, CPUDispatcher) and value.__module__ == module.__name__:
-                found[f"{module.__name__}.{name}"] = value
+    for name in modules(("accel_models",)):
+        if name.startswith("accel_models.kernel."):
+            for attr, value in vars(importlib.import_module(name)).items():
+                if isinstance(value, CPUDispatcher) and value.__module__ == name:
+                    found[f"{name}.{attr}"] = value
     return found
 
 
 def _named_callees(function: CPUDispatcher) -> list[CPUDispatcher]:
-    """The numba functions `function`'s body calls by a global name (`f(...)`, `module.f(...)`)."""
+    """The numba functions `function`'s body calls by a global name (`f(...)`, `module.f(...)`; not a name its
+    arguments or locals shadow)."""
     py = function.py_func
-    scope = py.__globals__
     local = set(py.__code__.co_varnames)
     callees = []
     for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(py)))):
         if not isinstance(node, ast.Call):
             continue
-        target = None
-        if isinstance(node.func, ast.Name) and node.func.id not in local:
-            target = scope.get(node.func.id)
-        elif (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
-              and node.func.value.id not in local):
-            target = getattr(scope.get(node.func.value.id), node.func.attr, None)
-        if isinstance(target, CPUDispatcher):
-            callees.append(target)
+        root = node.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id not in local:
+            target = resolve(node.func, py.__globals__)
+            if isinstance(target, CPUDispatcher):
+                callees.append(target)
     return callees
 
 

@@ -15,7 +15,7 @@ import numba
 import pytest
 from numba.core.dispatcher import Dispatcher
 
-from _source_imports import PACKAGES, modules
+from _source_imports import PACKAGES, modules, resolve
 from accel_models import numba_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,20 +204,6 @@ def test_importing_deletes_nothing_and_the_guard_clears_a_stale_folder(tmp_path,
 
 # --- every entry into a kernel runs the guard first ----------------------------------------------------------------
 
-def _resolve(node: ast.expr, names: dict):
-    """The object a dotted name (`a`, `a.b.c`) denotes in a module's globals, or None."""
-    attrs = []
-    while isinstance(node, ast.Attribute):
-        attrs.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in names:
-        return None
-    value = names[node.id]
-    for attr in reversed(attrs):
-        value = getattr(value, attr, None)
-    return value
-
-
 def _is_kernel(value) -> bool:
     """A numba function, or one of its methods (`f.compile`): using it may load or compile the kernel."""
     return isinstance(value, Dispatcher) or isinstance(getattr(value, "__self__", None), Dispatcher)
@@ -231,18 +217,18 @@ def _unguarded_kernel_uses(name: str, path: Path) -> list[str]:
 
     def guard_lines(fn) -> list[int]:
         return [n.lineno for n in ast.walk(fn) if isinstance(n, ast.Call)
-                and _resolve(n.func, names) is numba_cache.ensure_fresh_kernel_cache]
+                and resolve(n.func, names) is numba_cache.ensure_fresh_kernel_cache]
 
     def visit(node, enclosing: list) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if _is_kernel(names.get(node.name)) or any(
-                    _is_kernel(_resolve(d.func if isinstance(d, ast.Call) else d, names)) for d in node.decorator_list):
+                    _is_kernel(resolve(d.func if isinstance(d, ast.Call) else d, names)) for d in node.decorator_list):
                 return
             enclosing = enclosing + [node]
         elif isinstance(node, ast.Lambda):
             enclosing = enclosing + [node]
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-            value = _resolve(node, names)
+            value = resolve(node, names)
             if value is not None:
                 if _is_kernel(value) and not any(line < node.lineno for fn in enclosing for line in guard_lines(fn)):
                     where = ".".join(getattr(f, "name", "<lambda>") for f in enclosing) or "<module>"
