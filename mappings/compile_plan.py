@@ -1,16 +1,20 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
 share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
 
-`evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver (`evaluate_range`, or
-`evaluate_range_perfect` for a mapper with `factors="perfect"`) by address (`evolution.Search`), so the search's
-code, the decoder and the driver's chain are steps apart that compile side by side; then a real search of `layer`
-on `accelerator` with the caller's mapping cache settings loads them (and compiles whatever its own types need). The
-full driver's steps are in every plan (the co-search's final phase and report call it). The last step compiles what
-later searches use (warm starts: `transfer_mapping` and `Encoding.encode`), which the first one does not.
+`evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver by address
+(`evolution.Search`): `evaluate_range_perfect` for a layer whose decode has perfect factors only (`factors="perfect"`,
+or "auto" resolved to it), `evaluate_range` for one that may have residual factors. So the search's code, the decoder
+and the driver's chain are steps apart that compile side by side; then a real search of `layer` on `accelerator`
+with the caller's mapping cache settings loads them (and compiles whatever its own types need). The full driver's
+steps are in every plan (the co-search's final phase and report call it, and "auto" searches the layers it resolves
+to residual factors with it). The last step compiles what later searches use (warm starts: `transfer_mapping` and
+`Encoding.encode`), which the first one does not. `after_first_search` names the steps the plan's search does not
+wait for: a co-search's worker runs its first trial before them (`cosearch.search.split_compile`).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from numba import types
@@ -45,10 +49,11 @@ SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:
 it links neither), for the types of a first search of the plan's layer (the strategy's `search_args`)."""
 SEARCH = "search"
-"""The step that runs a real search (with the caller's mapping cache settings, so that whatever it calls has the
-searches' own types); it loads what the steps before it compiled."""
+"""The step that runs a real search with the full driver (with the caller's mapping cache settings, so that whatever
+it calls has the searches' own types, and residual factors: a mapper with "residual" or "auto" factors); it loads what
+the steps before it compiled."""
 SEARCH_PERFECT = "search_perfect"
-"""The same step for a mapper with `factors="perfect"` (its driver is `evaluate_range_perfect`)."""
+"""The same step for the perfect-factor driver (`evaluate_range_perfect`: a mapper with "perfect" or "auto" factors)."""
 WARM_STARTS = "warm_starts"
 """The step that compiles what a search seeded by an earlier accelerator's mapping calls (`transfer_mapping`,
 `Encoding.encode`), which the search step does not."""
@@ -60,22 +65,33 @@ def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache, objective
     `cache`: the `MappingCache` whose search the search step runs, and whose strategy's `plan_args(enc, objective)`
     (the compiled search's arguments but its last, the `evolution.SearchCalls`, for a first search) give the search's
     code its types."""
-    def search() -> None:   # a real search, with the caller's settings
-        cache.result(layer, accelerator, objective)
+    def search(factors: str):   # a real search, with the caller's settings and these tiling factors
+        searcher = cache if factors == cache.settings.factors else type(cache)(replace(cache.settings, factors=factors))
+        return lambda: searcher.result(layer, accelerator, objective)
     search_args = getattr(cache.settings.strategy, "plan_args", None)
     return _plan(layer, accelerator, cache.settings.factors, objective, search, search_args)
 
 
 def first_search_plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str = "edp",
                       search_args=None) -> list[CompileStep]:
-    """The steps of `mapper_compile_plan` that the search of a mapper with `factors` calls or loads (its driver, the
-    kernel's callees that driver reaches and the paths it points to, the decoder, the helpers, the search's code
-    where `search_args` is given), without running a search: what a first search in a process can compile beside it
-    (`mappings.split_compile.compile_first_search`)."""
-    plan = _plan(layer, accelerator, factors, objective, lambda: None, search_args)
+    """The steps of `mapper_compile_plan` that the search of `layer` by a mapper with `factors` calls or loads (its
+    driver, the kernel's callees that driver reaches and the paths it points to, the decoder, the helpers, the
+    search's code where `search_args` is given), without running a search: what a first search in a process can
+    compile beside it (`mappings.split_compile.compile_first_search`)."""
+    plan = _plan(layer, accelerator, factors, objective, lambda f: (lambda: None), search_args)
     search = next(s for s in plan if s.name == (SEARCH_PERFECT if factors == "perfect" else SEARCH))
     needed = callee_closure(plan, search.after)
     return [s for s in plan if s.name in needed]
+
+
+def after_first_search(plan: Sequence[CompileStep]) -> set[str]:
+    """The steps of `plan` that its first search neither is nor waits for, transitively: that search is
+    `SEARCH_PERFECT` where the plan has it (a mapper with "perfect" or "auto" factors, whose layers with perfect
+    factors take the perfect-factor driver), else `SEARCH`. The others are the full driver's chain where the first is
+    the perfect one (what the final phase, the report and a layer with residual factors call) and the warm starts."""
+    names = {s.name for s in plan}
+    first = SEARCH_PERFECT if SEARCH_PERFECT in names else SEARCH
+    return names - callee_closure(plan, [first])
 
 
 def callee_closure(steps: Sequence[CompileStep], names: Iterable[str]) -> set[str]:
@@ -96,8 +112,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws, paths = kernel_values(la, aa)
-    perfect = factors == "perfect"          # the searches' driver (`evolution.search_kernel`)
-    kernel = [s for s in callee_steps(la, aa) if perfect or s.name not in PERFECT_ONLY_STEPS]
+    searched = {"perfect": ("perfect",), "residual": ("residual",), "auto": ("perfect", "residual")}[factors]
+    kernel = [s for s in callee_steps(la, aa) if "perfect" in searched or s.name not in PERFECT_ONLY_STEPS]
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
@@ -119,7 +135,7 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     i64 = types.int64
     drivers = [CompileStep("evaluate_range", compile_for(evaluate_range, i64, i64, la, aa, maps, out, ws, paths),
                            DRIVER_STEPS)]
-    if perfect:
+    if "perfect" in searched:
         drivers.append(CompileStep("evaluate_range_perfect",
                                    compile_for(evaluate_range_perfect, i64, i64, la, aa, maps, out, ws, paths),
                                    PERFECT_DRIVER_STEPS))
@@ -129,11 +145,15 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         calls = search_kernel(factors).calls(la, aa, enc.tables)
         args = search_args(enc, objective)
         code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *args, search_buffers(args), calls), ("helpers",))]
-    # the search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`)
-    loaded = (drivers[-1].after + (drivers[-1].name, "decode_batch", "helpers") + tuple(s.name for s in code)
-              + (PERFECT_ONLY_STEPS if perfect else PATH_STEPS))
+    # a search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`): one search step
+    # per driver the mapper's layers take ("auto": the perfect one where a layer has perfect factors)
+    searches = []
+    for f in searched:
+        driver = drivers[-1] if f == "perfect" else drivers[0]
+        loaded = (driver.after + (driver.name, "decode_batch", "helpers") + tuple(s.name for s in code)
+                  + (PERFECT_ONLY_STEPS if f == "perfect" else PATH_STEPS))
+        searches.append(CompileStep(SEARCH_PERFECT if f == "perfect" else SEARCH, young_garbage_only()(search(f)),
+                                    after=loaded))
     # the decoder calls `geometry.box` as the phases do: it loads it from the kernel's shared step ("geometry")
     return kernel + [CompileStep("decode_batch", decode, ("geometry",)), *drivers, CompileStep("helpers", helpers),
-                     *code,
-                     CompileStep(SEARCH_PERFECT if perfect else SEARCH, young_garbage_only()(search), after=loaded),
-                     CompileStep(WARM_STARTS, warm_starts)]
+                     *code, *searches, CompileStep(WARM_STARTS, warm_starts)]

@@ -666,12 +666,13 @@ _SEARCHES: dict[bool, Search] = {}
 
 
 def search_kernel(factors: str) -> Search:
-    """The compiled search for a mapper's `factors` setting (one `Search` per driver in a process): "perfect" -> the
-    perfect-factor driver (`evaluate_range_perfect`: it compiles without the cost kernel's residual and spatial-class
-    paths), else the full one (a decode that may give residual factors needs the full cost kernel). "auto" takes the
-    full driver even on the layers it leaves perfect: a co-search compiles it for its final phase and report anyway,
-    and the two drivers together compile more than the full one alone (docs/performance.md, "Compile time"); both
-    count alike, bit for bit."""
+    """The compiled search for an encoding's tiling factors (`Encoding.factors`, "auto" resolved for its layer; one
+    `Search` per driver in a process): "perfect" -> the perfect-factor driver (`evaluate_range_perfect`: it compiles
+    without the cost kernel's residual and spatial-class paths), else the full one (a decode that may give residual
+    factors needs the full cost kernel). Both count alike, bit for bit, and the search's code is the same, so a layer
+    finds the same mapping with either; under "auto" the layers left perfect take the perfect driver, so that a
+    co-search's first trials, whose layers mostly are, compile without the residual paths (docs/performance.md,
+    "Compile time")."""
     ensure_fresh_kernel_cache()
     perfect = factors == "perfect"
     if perfect not in _SEARCHES:

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 try:
@@ -38,13 +39,15 @@ from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
-from .compile_plan import COMPILE_COST_S, callee_closure, first_search_plan
+from .compile_plan import COMPILE_COST_S, SEARCH, SEARCH_PERFECT, callee_closure, first_search_plan
 
 MAX_WAIT_S = 120.0
 """How long a process waits for steps other live processes are compiling; past it, its caller compiles what is
 missing itself (a process stopped, or a very loaded machine: never a hang)."""
 POLL_S = 0.05
 """How often a waiting worker looks at the steps again."""
+_OPEN: SplitCompile | None = None
+"""The split this process's searches see (`SplitCompile.open_for_searches`), if any."""
 
 
 def _own_cost_s(steps: Sequence[CompileStep], cost_s: Mapping[str, float]) -> dict[str, float]:
@@ -112,8 +115,10 @@ class SplitCompile:
     `later`: steps its first trial does not call (no callee of another step). They come after every other step:
     `start()` leaves them, `finish()` takes one only while it waits for another worker's step and returns once the
     others are done, and `finish_later()`, before the worker's second trial, takes those still free. So a worker with
-    nothing else to compile starts its first trial rather than compile them first; a later step no worker has
-    compiled when a trial calls it, numba compiles in that process."""
+    nothing else to compile starts its first trial rather than compile them first. While the worker runs its trials
+    under `open_for_searches()`, a search whose steps are later ones (`compile_first_search`: a layer with residual
+    factors, searched with the full driver) first takes the steps still free and waits for the others (`complete`),
+    rather than have numba compile them again beside the worker that holds them."""
 
     def __init__(self, steps: Sequence[CompileStep], folder: Path, max_wait_s: float = MAX_WAIT_S,
                  poll_s: float = POLL_S, say: Callable[[str], None] | None = None,
@@ -128,6 +133,8 @@ class SplitCompile:
         """The steps this worker ran, with their CPU seconds (a compile, or a load on a warm cache)."""
         self.wall_s = 0.0
         """The wall time spent in `start` and `finish`: the compile a first trial would otherwise have done."""
+        self._running = False       # in a step's run (`complete_for` then does nothing)
+        self._completed = False     # `complete()` has returned
         if self.steps:
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -139,8 +146,33 @@ class SplitCompile:
 
     def finish(self) -> None:
         t0 = time.monotonic()
-        self._wait(t0)
+        self._wait(t0, self.needed)
         self.wall_s += time.monotonic() - t0
+
+    def complete(self) -> None:
+        """Take every step left, later ones too, and wait until all are done (at most `max_wait_s`; not in `wall_s`)."""
+        self._wait(time.monotonic(), {s.name for s in self.steps})
+        self._completed = True
+
+    def complete_for(self, search_step: str) -> None:
+        """Before a search whose plan step is `search_step` (`SEARCH` or `SEARCH_PERFECT`): `complete()` if that step
+        is a later one, once. Nothing if it is needed (done before the first trial), not in the plan, or this
+        process is running a step (the plan's own search)."""
+        if self._completed or self._running or search_step in self.needed:
+            return
+        if any(s.name == search_step for s in self.steps):
+            self.complete()
+
+    @contextmanager
+    def open_for_searches(self) -> Iterator[SplitCompile]:
+        """This process's searches, inside the block, see this split (`compile_first_search`): one that needs its later
+        steps completes it first. One split is open at a time in a process."""
+        global _OPEN
+        _OPEN = self
+        try:
+            yield self
+        finally:
+            _OPEN = None
 
     def finish_later(self) -> None:
         """Take the `later` steps no worker has taken (before this worker's second trial; not in `wall_s`):
@@ -153,13 +185,14 @@ class SplitCompile:
             self.say(f"split compile: after the first trial, {', '.join(ran)} run here "
                      f"({sum(self.compiled[n] for n in ran):.1f} s CPU)")
 
-    def _wait(self, t0: float) -> None:
-        while not all(self._done(s.name) for s in self.steps if s.name in self.needed):
-            taken = self._take(later=False) or self._take(later=True)   # a later step fills a wait
+    def _wait(self, t0: float, names: Collection[str]) -> None:
+        """Take steps until those in `names` are all done (needed ones first; a later step fills a wait)."""
+        while not all(self._done(s.name) for s in self.steps if s.name in names):
+            taken = self._take(later=False) or self._take(later=True)
             if taken is not None:
                 self._run(*taken)
             elif time.monotonic() - t0 > self.max_wait_s:
-                left = [s.name for s in self.steps if s.name in self.needed and not self._done(s.name)]
+                left = [s.name for s in self.steps if s.name in names and not self._done(s.name)]
                 self.say(f"split compile: gave up waiting for {', '.join(left)} after {self.max_wait_s:g} s; "
                          f"the trial compiles them")
                 return
@@ -197,11 +230,14 @@ class SplitCompile:
         """Run the step, mark it done (also when it failed: the trial compiles what it did not), release its lock."""
         t0 = time.process_time()
         error = None
+        self._running = True
         try:
             step.run()
         except Exception as exc:  # a plan out of step with the code compiles nothing useful; never stop a worker
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.say(f"split compile: step {step.name} failed ({error}); the trial compiles it")
+        finally:
+            self._running = False
         cpu_s = time.process_time() - t0
         self.compiled[step.name] = cpu_s
         try:
@@ -227,9 +263,14 @@ def compile_first_search(search, layer: Layer, accelerator: Accelerator, factors
     (`compile_plan.first_search_plan`, with the search's own code where `search_args`, a picklable callable, gives its
     arguments) in this process and one helper process side by side, so that the search's call then loads them from
     the cache. The longest chain (the kernel's counting, the driver) stays here; the helper takes the search's code,
-    the decoder and the small steps beside it. Nothing happens on a warm cache, with one core, without file locks, with numba's JIT disabled,
-    or with `COSEARCH_COMPILE_HELPER=0`; what is compiled, and so every result, is the same either way. Returns
-    whether a helper was started."""
+    the decoder and the small steps beside it. Nothing happens on a warm cache, with one core, without file locks,
+    with numba's JIT disabled, or with `COSEARCH_COMPILE_HELPER=0`; what is compiled, and so every result, is the same
+    either way. `factors`: the encoding's, "auto" resolved ("perfect" or "residual"). In a worker's trials
+    (`SplitCompile.open_for_searches`) the worker's split stands for the helper: a search whose steps are later ones
+    completes it (`SplitCompile.complete_for`). Returns whether a helper was started."""
+    if _OPEN is not None:   # a worker's trials: its split holds the plan's steps
+        _OPEN.complete_for(SEARCH_PERFECT if factors == "perfect" else SEARCH)
+        return False
     if not helper_would_help(search, factors):
         return False
     steps = first_search_plan(layer, accelerator, factors, objective, search_args)

@@ -21,7 +21,7 @@ from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
-from mappings.compile_plan import COMPILE_COST_S, WARM_STARTS
+from mappings.compile_plan import COMPILE_COST_S, after_first_search
 from mappings.evolution import search_kernel
 from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, start_helper, stop_helper
 from nets import Layer, get_space, largest_config, to_network
@@ -48,10 +48,14 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
                                                  settings.mapper_objective)
 
 
-AFTER_FIRST_TRIAL = (WARM_STARTS,)
-"""The plan's steps a worker's first trial does not wait for (`SplitCompile.later`): the warm starts seed searches
-from mappings of earlier trials' designs, which a first trial has none of; with them last, a worker with nothing else
-to compile starts its first trial (docs/performance.md, "The cold run's first trial")."""
+def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompile:
+    """A worker process's share of `plan` (`SplitCompile` in `folder`): its first trial waits for the steps of the
+    plan's first search (`mappings.compile_plan.after_first_search` names the others `later`). Under "perfect" or
+    "auto" factors that is the perfect-factor driver's chain, not the residual paths: the warm starts (earlier trials'
+    mappings, which a first trial has none of) and the full driver (the final phase's and report's, and a search
+    with residual factors, which completes the split first) follow it (docs/performance.md, "A cold run's first trial
+    on the perfect-factor chain")."""
+    return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
 ENTRY_COST_S = {"evaluate_batch_serial": 2.7, "instance_classes": 1.7, "evaluate_batch_parallel": 6.0}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from the same run of `python
@@ -82,12 +86,13 @@ def entry_point_steps(layer, accelerator) -> list:
 @contextmanager
 def compile_beside(settings) -> Iterator[SplitCompile | None]:
     """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
-    `SplitCompile` of the trial's mapper plan (`compile_plan`) for the run's worker to take steps of, while the helper
-    takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and report call (not
-    the large-batch driver: a co-search does not call it), as two workers of a run would (`cosearch.search.workers`).
-    None (nothing shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache,
-    one core). On leaving, the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at
-    once if the run ended on an exception (an interrupt)."""
+    `SplitCompile` of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of,
+    while the helper takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and
+    report call (not the large-batch driver: a co-search does not call it), as two workers of a run would
+    (`cosearch.search.workers`). None (nothing shared) where the helper would not help
+    (`mappings.split_compile.helper_would_help`: a warm cache, one core). On leaving, the worker takes the plan's steps
+    still left beside the helper, and the helper is given the time to finish its steps (at most `MAX_WAIT_S`); both
+    are stopped at once if the run ended on an exception (an interrupt)."""
     factors = settings.mapper.factors
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:
@@ -102,11 +107,13 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
         if not plan:        # a warm cache, or a strategy with nothing compiled to share
             yield None
             return
+        split = worker_split(plan, Path(folder), say=lambda text: None)
         try:
-            yield SplitCompile(plan, Path(folder), say=lambda text: None, later=AFTER_FIRST_TRIAL)
+            yield split
         except BaseException:
             stop_helper(helper, 0)
             raise
+        split.complete()            # the steps the trials did not need, beside the helper's, before the final phase
         stop_helper(helper, MAX_WAIT_S)
 
 
@@ -120,4 +127,4 @@ def _helper_main(folder: str) -> None:
     split.finish()
 
 
-__all__ = ["plan_inputs", "compile_plan", "entry_point_steps", "compile_beside", "ENTRY_COST_S", "AFTER_FIRST_TRIAL"]
+__all__ = ["plan_inputs", "compile_plan", "worker_split", "entry_point_steps", "compile_beside", "ENTRY_COST_S"]

@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
-from .split_compile import AFTER_FIRST_TRIAL, compile_plan
+from .split_compile import compile_plan, worker_split
 from .interrupts import raise_if_requested, watch
 from .storage import fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, open_storage, retry_trial, worker_tag
 from .study import load_study, trial_counts
@@ -131,7 +132,8 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
 
     While other workers run the study's last trials, a worker waits rather than start one past the target; if one
     of them dies, its trial is queued again and run here. `split`: the numba compile shared with the other
-    worker processes of the command, started before the study is loaded and finished before the first trial.
+    worker processes of the command, started before the study is loaded; its first trial's steps are finished before
+    the first trial, the rest before the second (or before a search that needs them: `SplitCompile.open_for_searches`).
     `study_ready`: for a worker started before its command prepared the study, whether it is ready now (the worker
     polls it after starting its compile, before loading the study; "parent process gone" if its command ended).
 
@@ -143,7 +145,8 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
     types) out of the garbage collector's passes (`gc.freeze`), and back when it returns, unless the caller had
     frozen objects itself: a full pass traverses that heap, ~80 ms, several times in a dozen trials."""
     frozen_before = gc.get_freeze_count() > 0
-    with threadpool_limits(limits=1, user_api="blas"):
+    searches_see = split.open_for_searches() if split is not None else nullcontext()
+    with threadpool_limits(limits=1, user_api="blas"), searches_see:
         try:
             return _run_worker(settings, index, quota, deadline, on_trial, parent_pid, accuracy, split, study_ready)
         finally:
@@ -164,6 +167,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
     from optuna.trial import TrialState
 
     t0 = time.time()
+    shared = split
     if split is not None:
         split.start()
     while study_ready is not None and not study_ready():
@@ -233,6 +237,8 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         rejected_in_a_row = rejected_in_a_row + 1 if state == TrialState.PRUNED else 0
         if on_trial is not None:
             on_trial()
+    if shared is not None and stop != "parent process gone":
+        shared.complete()     # what the trials did not call, which the command's final phase does: beside the others
     return WorkerReport(index, counts[TrialState.COMPLETE], counts[TrialState.PRUNED], counts[TrialState.FAIL],
                         time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
 
@@ -469,7 +475,7 @@ def _split_compile(settings: CoSearchSettings, folder: Path) -> SplitCompile | N
     """The shared compile of a worker process (None, and a line in its log, if its plan cannot be made: the
     trial then compiles alone)."""
     try:
-        return SplitCompile(compile_plan(settings), folder, later=AFTER_FIRST_TRIAL)
+        return worker_split(compile_plan(settings), folder)
     except Exception as exc:
         print(f"split compile: no plan ({type(exc).__name__}: {exc}); this worker compiles alone", file=sys.stderr)
         return None

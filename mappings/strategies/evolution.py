@@ -92,10 +92,10 @@ class EvolutionStrategy(MapperStrategy):
         history: list[tuple[int, float, float]] = []
         best_x, best_f = None, math.inf
         rng = new_state(seed)
-        run_evolution = search_kernel(enc.requested_factors)   # "perfect": without the residual paths
+        run_evolution = search_kernel(enc.factors)   # perfect factors ("auto" resolved): without the residual paths
         ensure_fresh_kernel_cache()
-        compile_first_search(run_evolution, layer, acc, enc.requested_factors, objective,
-                             self.plan_args)  # on a cold cache only
+        compile_first_search(run_evolution, layer, acc, enc.factors, objective,
+                             self.plan_args)  # on a cold cache, or a worker's compile not done yet
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0

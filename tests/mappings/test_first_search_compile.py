@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER = Layer.conv(16, 16, 3, 8, name="small3x3")
 
 
-@pytest.mark.parametrize("factors", ["perfect", "auto"])
+@pytest.mark.parametrize("factors", ["perfect", "residual"])   # an encoding's, "auto" resolved
 def test_the_links_plan_is_what_the_search_step_waits_for(factors):
     eyeriss = get_preset("eyeriss")
     plan = mapper_compile_plan(LAYER, eyeriss, MappingCache(MapperSettings(factors=factors)))

@@ -106,25 +106,34 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
 
 
 def test_the_mapper_plan_compiles_the_search_its_factors_run():
-    """A mapper with factors="perfect" has its search and driver compiled without the residual paths; one that may
-    meet residual factors ("residual", "auto") the full ones only; the full driver is in every plan (the final
-    phase and the report call it)."""
+    """A mapper with factors="perfect" has its search and driver compiled without the residual paths, one with
+    "residual" the full ones only, one with "auto" both (the layers it leaves perfect take the perfect driver); the
+    full driver is in every plan (the final phase and the report call it). A first search, or a worker's first
+    trial, waits for the perfect search's steps where the mapper has them: the full driver's chain comes after."""
     from accel_models import get_preset
     from mappings import MapperSettings
-    from mappings.compile_plan import mapper_compile_plan
+    from mappings.compile_plan import after_first_search, mapper_compile_plan
     from nets import Layer
 
     layer, acc = Layer.conv(16, 16, 3, 8, name="c"), get_preset("eyeriss")
-    names = {f: {s.name for s in mapper_compile_plan(layer, acc, MappingCache(MapperSettings(factors=f)))}
+    plans = {f: mapper_compile_plan(layer, acc, MappingCache(MapperSettings(factors=f)))
              for f in ("perfect", "residual", "auto")}
+    names = {f: {s.name for s in plan} for f, plan in plans.items()}
     perfect_only = {"search_perfect", "evaluate_range_perfect", "perfect_paths"}
     assert perfect_only <= names["perfect"] and "search" not in names["perfect"]
-    for factors in ("residual", "auto"):
-        assert "search" in names[factors] and not perfect_only & names[factors]
+    assert "search" in names["residual"] and not perfect_only & names["residual"]
+    assert perfect_only | {"search"} <= names["auto"]
     assert all({"evaluate_range", "sweep", "class_accesses", "run_evolution"} <= n for n in names.values())
-    plan = {s.name: s.after for s in mapper_compile_plan(layer, acc, MappingCache(MapperSettings()))}
+    plan = {s.name: s.after for s in plans["auto"]}
     assert "evaluate_range_perfect" in plan["search_perfect"]
     assert not {"sweep", "class_accesses", "evaluate_range"} & set(plan["search_perfect"])
+    assert {"evaluate_range", "uniform_stream", "class_counts"} <= set(plan["search"])
+    full_chain = {"evaluate_range", "search", "sweep", "walk", "phase_stream", "class_accesses", "class_counts"}
+    for factors in ("perfect", "auto"):
+        later = after_first_search(plans[factors])
+        assert full_chain & names[factors] <= later and "warm_starts" in later
+        assert not {"search_perfect", "evaluate_range_perfect", "run_evolution", "level_accesses"} & later
+    assert after_first_search(plans["residual"]) == {"warm_starts"}
 
 
 def test_the_schedule_predicts_the_wall_time_of_the_split():
@@ -165,6 +174,34 @@ def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else
         t0 = time.monotonic()
         split.finish_later()
         assert ran == ["x"] and time.monotonic() - t0 < 1.0
+
+
+def test_a_search_that_needs_later_steps_completes_the_open_split_first(tmp_path):
+    """In a worker's trials (`open_for_searches`), a first search whose plan step is a later one (a layer with
+    residual factors, the full driver's search) takes every step left, once; a perfect search, whose steps the first
+    trial had, takes none; outside the block, or while a step runs (the plan's own search), nothing is taken."""
+    from mappings.split_compile import compile_first_search
+
+    ran: list[str] = []
+    inside: list[str] = []
+    steps = _steps(ran, "a search_perfect b search warm_starts", {"search_perfect": ("a",), "search": ("b",)})
+
+    def the_plans_own_search():       # a step's run: a search inside it must not complete the split (its own lock)
+        compile_first_search(None, None, None, "residual", "edp")
+        inside.append("search")
+    steps[3] = steps[3]._replace(run=the_plans_own_search)
+    split = SplitCompile(steps, tmp_path / "s", later=("b", "search", "warm_starts"))
+    split.start()
+    split.finish()
+    assert ran == ["a", "search_perfect"]
+    with split.open_for_searches():
+        assert compile_first_search(None, None, None, "perfect", "edp") is False
+        assert ran == ["a", "search_perfect"]
+        assert compile_first_search(None, None, None, "residual", "edp") is False
+        assert sorted(ran) == ["a", "b", "search_perfect", "warm_starts"] and inside == ["search"]
+        compile_first_search(None, None, None, "residual", "edp")
+        assert len(ran) == 4 and inside == ["search"]          # once
+    assert mappings.split_compile._OPEN is None
 
 
 def test_a_later_step_fills_a_wait_for_another_workers_step(tmp_path):
@@ -253,31 +290,37 @@ def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache
         assert split is None
     assert started == []
     monkeypatch.setattr(cs, "helper_would_help", lambda search, factors: True)     # a cold one
+    completed: list[SplitCompile] = []
+    monkeypatch.setattr(SplitCompile, "complete", lambda self: completed.append(self))
     with cs.compile_beside(settings) as split:
         assert sorted(s.name for s in split.steps) == sorted(s.name for s in compile_plan(settings))
-        assert "warm_starts" not in split.needed and "search" in split.needed   # the first trial's steps only
-        assert "_helper_main" in started[0]
+        # the first trial's steps only: the perfect-factor search's ("auto" searches a layer with perfect factors so)
+        assert "search_perfect" in split.needed and not {"warm_starts", "search", "sweep"} & split.needed
+        assert "_helper_main" in started[0] and completed == []
+    assert completed == [split]                  # the steps the trials left, taken beside the helper on leaving
     assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish the entry points
     with pytest.raises(KeyboardInterrupt):
         with cs.compile_beside(settings):
             raise KeyboardInterrupt
-    assert helper.waited == [cs.MAX_WAIT_S, 0]   # stopped at once on an interrupt
+    assert helper.waited == [cs.MAX_WAIT_S, 0] and completed == [split]   # stopped at once on an interrupt
 
 
 @pytest.mark.slow
 def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_path):
     """The shared compile stands for the one the first trial would have done: a worker whose compile outlasts the
-    time limit still runs that trial, as it did when the trial compiled."""
+    time limit still runs that trial, as it did when the trial compiled; the steps left are taken before it returns."""
     settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=tmp_path / "out",
                                       mapper_evals=32, final_mapper_evals=64, time_limit="none")
     prepare_study(settings)
     # the step outlasts the deadline by 0.5 s whatever the machine's load; the 5 s before it leave the worker's own
     # set-up (loading the study) room on a loaded CI machine, so that only the compile passes the deadline
     deadline = time.time() + 5.0
-    split = SplitCompile([CompileStep("slow", lambda: time.sleep(max(0.0, deadline - time.time()) + 0.5))],
-                         tmp_path / "steps")
+    split = SplitCompile([CompileStep("slow", lambda: time.sleep(max(0.0, deadline - time.time()) + 0.5)),
+                          CompileStep("final_phase", lambda: None)], tmp_path / "steps", later=("final_phase",))
     report = run_worker(settings, 0, deadline=deadline, split=split)
     assert report.trials == 1 and report.stop == "time limit"
+    # a step no trial called (a later one), which the command's final phase calls, is taken before the worker returns
+    assert list(split.compiled) == ["slow", "final_phase"]
 
 
 _WORKER = """
