@@ -179,7 +179,8 @@ def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else
 def test_a_search_that_needs_later_steps_completes_the_open_split_first(tmp_path):
     """In a worker's trials (`open_for_searches`), a first search whose plan step is a later one (a layer with
     residual factors, the full driver's search) takes every step left, once; a perfect search, whose steps the first
-    trial had, takes none; outside the block, or while a step runs (the plan's own search), nothing is taken."""
+    trial had, takes none; nor does a search while a step runs (the plan's own search); the block leaves no split
+    open."""
     from mappings.split_compile import compile_first_search
 
     ran: list[str] = []
