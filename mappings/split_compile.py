@@ -150,9 +150,11 @@ class SplitCompile:
         self.wall_s += time.monotonic() - t0
 
     def complete(self) -> None:
-        """Take every step left, later ones too, and wait until all are done (at most `max_wait_s`; not in `wall_s`)."""
-        self._wait(time.monotonic(), {s.name for s in self.steps})
-        self._completed = True
+        """Take every step left, later ones too, and wait until all are done (at most `max_wait_s`; not in `wall_s`);
+        once (a second call returns at once)."""
+        if not self._completed:
+            self._wait(time.monotonic(), {s.name for s in self.steps})
+            self._completed = True
 
     def complete_for(self, search_step: str) -> None:
         """Before a search whose plan step is `search_step` (`SEARCH` or `SEARCH_PERFECT`): `complete()` if that step

@@ -191,17 +191,20 @@ def test_a_search_that_needs_later_steps_completes_the_open_split_first(tmp_path
         compile_first_search(None, None, None, "residual", "edp")
         inside.append("search")
     steps[3] = steps[3]._replace(run=the_plans_own_search)
-    split = SplitCompile(steps, tmp_path / "s", later=("b", "search", "warm_starts"))
+    said: list[str] = []
+    split = SplitCompile(steps, tmp_path / "s", later=("b", "search", "warm_starts"), say=said.append)
     split.start()
     split.finish()
     assert ran == ["a", "search_perfect"]
+    said.clear()
     with split.open_for_searches():
         assert compile_first_search(None, None, None, "perfect", "edp") is False
         assert ran == ["a", "search_perfect"]
         assert compile_first_search(None, None, None, "residual", "edp") is False
         assert sorted(ran) == ["a", "b", "search_perfect", "warm_starts"] and inside == ["search"]
         compile_first_search(None, None, None, "residual", "edp")
-        assert len(ran) == 4 and inside == ["search"]          # once
+        split.complete()
+        assert len(ran) == 4 and inside == ["search"] and len(said) == 1   # once
     assert mappings.split_compile._OPEN is None
 
 
