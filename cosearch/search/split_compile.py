@@ -90,9 +90,9 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
     while the helper takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and
     report call (not the large-batch driver: a co-search does not call it), as two workers of a run would
     (`cosearch.search.workers`). None (nothing shared) where the helper would not help
-    (`mappings.split_compile.helper_would_help`: a warm cache, one core). On leaving, the worker takes the plan's steps
-    still left beside the helper, and the helper is given the time to finish its steps (at most `MAX_WAIT_S`); both
-    are stopped at once if the run ended on an exception (an interrupt)."""
+    (`mappings.split_compile.helper_would_help`: a warm cache, one core); the run's worker takes the steps its trials
+    left beside the helper before it returns (`run_worker`). On leaving, the helper is given the time to finish its
+    steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on an exception (an interrupt)."""
     factors = settings.mapper.factors
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:
@@ -113,7 +113,6 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
         except BaseException:
             stop_helper(helper, 0)
             raise
-        split.complete()            # the steps the trials did not need, beside the helper's, before the final phase
         stop_helper(helper, MAX_WAIT_S)
 
 

@@ -167,7 +167,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
     from optuna.trial import TrialState
 
     t0 = time.time()
-    shared = split
+    later_left = split is not None    # the steps the first trial did not wait for, not yet taken
     if split is not None:
         split.start()
     while study_ready is not None and not study_ready():
@@ -222,9 +222,9 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             break
         waiting_since = None
         raise_if_requested()  # an interrupt lost in a compile since the last trial: no new trial
-        if split is not None and any(counts.values()):  # before a next trial, what the first one (complete or
-            split.finish_later()                         # not) did not wait for (`SplitCompile.later`)
-            split = None
+        if later_left and any(counts.values()):  # before a next trial, what the first one (complete or not) did
+            split.finish_later()                  # not wait for (`SplitCompile.later`)
+            later_left = False
         last.clear()
         try:
             study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
@@ -237,8 +237,8 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
         rejected_in_a_row = rejected_in_a_row + 1 if state == TrialState.PRUNED else 0
         if on_trial is not None:
             on_trial()
-    if shared is not None and stop != "parent process gone":
-        shared.complete()     # what the trials did not call, which the command's final phase does: beside the others
+    if split is not None and stop != "parent process gone":
+        split.complete()     # what the trials did not call, which the command's final phase does: beside the others
     return WorkerReport(index, counts[TrialState.COMPLETE], counts[TrialState.PRUNED], counts[TrialState.FAIL],
                         time.time() - t0, stop, os.getpid(), peak_rss_mb(), worker_tag()["host"])
 

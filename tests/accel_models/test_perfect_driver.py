@@ -1,6 +1,6 @@
 """The perfect-factor driver (`kernel.evaluate_range_perfect`, compiled from the full driver's source without the
 residual and spatial-class paths): on perfect mappings it counts as the full driver, bit for bit; a residual mapping
-raises rather than being counted; a search takes it only where its decode can give no residual factor."""
+raises rather than being counted; a search takes it wherever its decode gives no residual factor."""
 from __future__ import annotations
 
 import numpy as np
@@ -62,22 +62,31 @@ def test_a_residual_mapping_raises_in_the_perfect_driver_and_is_counted_by_the_f
         _run(kernel.evaluate_range_perfect, layer, acc, one)
 
 
-def test_a_search_takes_the_full_driver_wherever_its_decode_may_give_residual_factors():
-    """The perfect search only for factors="perfect"; "auto" takes the full one on every layer (a co-search compiles
-    the full driver anyway), also those it resolves to perfect factors."""
+def test_a_search_takes_the_perfect_driver_wherever_its_decode_has_perfect_factors(monkeypatch):
+    """The perfect search for an encoding with perfect factors ("perfect", or "auto" resolved so: a co-search's
+    first trials then need no residual path compiled), the full one wherever the decode may give residual factors;
+    the mapper's strategy asks for the encoding's resolved factors."""
     acc = get_preset("nvdla_1024")
     layers = [layer for layer, _ in get_network("deit_s").unique_layers()]
     resolved = set()
     for layer in layers:
         for factors in ("perfect", "residual", "auto"):
             enc = Encoding(layer, acc, factors=factors)
-            search = evolution.search_kernel(enc.requested_factors)
+            search = evolution.search_kernel(enc.factors)
             if enc.factors == "residual" or enc.residual_ok.any():
                 assert search.driver is kernel.evaluate_range, (layer.name, factors)
-            assert (search.driver is kernel.evaluate_range_perfect) == (factors == "perfect"), (layer.name, factors)
+            assert (search.driver is kernel.evaluate_range_perfect) == (enc.factors == "perfect"), (layer.name, factors)
             if factors == "auto":
                 resolved.add(enc.factors)
     assert resolved == {"perfect", "residual"}       # auto met both kinds of layer
+    taken: list[str] = []
+    monkeypatch.setattr(strategy, "search_kernel",
+                        lambda factors: taken.append(factors) or evolution.search_kernel(factors))
+    shidiannao = get_preset("shidiannao")
+    for bound in (8, 13):                            # 13 on an 8x8 array: "auto" resolves it to residual factors
+        best_mapping(Layer.conv(16, 16, 3, bound, name=f"c{bound}"), shidiannao, budget_evals=64, seed=3,
+                     factors="auto")
+    assert taken == ["perfect", "residual"]
 
 
 def test_the_two_searches_find_the_same_mapping_on_perfect_factors(monkeypatch):

@@ -133,27 +133,3 @@ def test_every_encodings_tables_have_the_types_of_the_searchs_decoder_pointer():
     assert len(seen) == 1
     assert decoder_pointer(encodings[0].tables, eyeriss.num_levels).signature().args[1] == seen.pop()
 
-
-def test_auto_searches_each_layer_with_the_driver_its_factors_need_and_the_drivers_agree(monkeypatch):
-    """Under "auto" a layer left with perfect factors is searched with the perfect-factor driver (a co-search's first
-    trials then need no residual path compiled) and one resolved to residual factors with the full driver; on the
-    same search the two drivers give the same mapping, bit for bit."""
-    from accel_models import get_preset
-    from mappings.evolution import search_kernel
-    from mappings.strategies import evolution as strategy
-    from nets import Layer
-
-    taken: list[str] = []
-    monkeypatch.setattr(strategy, "search_kernel", lambda factors: taken.append(factors) or search_kernel(factors))
-    perfect_layer, residual_layer = Layer.conv(16, 16, 3, 8, name="p"), Layer.conv(16, 16, 3, 13, name="r")
-    shidiannao = get_preset("shidiannao")
-    by_perfect = best_mapping(perfect_layer, shidiannao, budget_evals=256, seed=3, factors="auto")
-    best_mapping(residual_layer, shidiannao, budget_evals=64, seed=3, factors="auto")
-    assert taken == ["perfect", "residual"]
-    assert search_kernel("perfect").driver is not search_kernel("residual").driver
-    monkeypatch.setattr(strategy, "search_kernel", lambda factors: search_kernel("residual"))   # the full driver
-    by_full = best_mapping(perfect_layer, shidiannao, budget_evals=256, seed=3, factors="auto")
-    assert by_perfect.mapping is not None
-    assert (by_perfect.cycles, by_perfect.energy_pj, by_perfect.evaluations) == \
-        (by_full.cycles, by_full.energy_pj, by_full.evaluations)
-    assert np.array_equal(by_perfect.genes, by_full.genes)

@@ -294,19 +294,16 @@ def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache
         assert split is None
     assert started == []
     monkeypatch.setattr(cs, "helper_would_help", lambda search, factors: True)     # a cold one
-    completed: list[SplitCompile] = []
-    monkeypatch.setattr(SplitCompile, "complete", lambda self: completed.append(self))
     with cs.compile_beside(settings) as split:
         assert sorted(s.name for s in split.steps) == sorted(s.name for s in compile_plan(settings))
         # the first trial's steps only: the perfect-factor search's ("auto" searches a layer with perfect factors so)
         assert "search_perfect" in split.needed and not {"warm_starts", "search", "sweep"} & split.needed
-        assert "_helper_main" in started[0] and completed == []
-    assert completed == [split]                  # the steps the trials left, taken beside the helper on leaving
+        assert "_helper_main" in started[0]
     assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish the entry points
     with pytest.raises(KeyboardInterrupt):
         with cs.compile_beside(settings):
             raise KeyboardInterrupt
-    assert helper.waited == [cs.MAX_WAIT_S, 0] and completed == [split]   # stopped at once on an interrupt
+    assert helper.waited == [cs.MAX_WAIT_S, 0]   # stopped at once on an interrupt
 
 
 @pytest.mark.slow
