@@ -15,6 +15,9 @@ stamp (`STAMP`): the hash of its sources when its kernels were compiled. Where t
 cached kernels are deleted and the stamp rewritten, so the next call compiles afresh; elsewhere the cache is
 loaded as it is.
 
+The guard also sets the rule the kernel packages' array indices are compiled under (`numba_indexing`: no negative
+wrap) before anything compiles, and the stamp carries that rule beside the hash.
+
 Importing a package touches no file. `ensure_fresh_kernel_cache()` runs the guard once per process (later calls
 return at once); every Python function that calls into a kernel calls it first, which
 tests/accel_models/test_numba_cache.py checks statically (every such call site) and in fresh processes (the
@@ -40,6 +43,8 @@ except ImportError:  # Windows: no file locks; two processes starting at once ma
 import numba
 from numba.core.caching import FunctionCache
 
+from . import numba_indexing
+
 KERNEL_PACKAGES = ("nets", "accel_models", "mappings")
 """The project's packages that define numba kernels or what kernels import, read as text here and never
 imported: a process may load `accel_models`' kernels first and `mappings`' later, so the one guard clears both."""
@@ -62,6 +67,7 @@ def ensure_fresh_kernel_cache() -> None:
     with _guard_lock:
         if not _fresh:
             if not numba.config.DISABLE_JIT:
+                numba_indexing.skip_negative_wrap(KERNEL_PACKAGES)
                 drop_stale_kernels()
             _fresh = True
 
@@ -78,7 +84,7 @@ def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path
     tree = KernelTree.read(packages)
     cleared = []
     for source_dir, kernel_file in tree.cached_dirs().items():
-        digest = tree.digest(source_dir)
+        digest = tree.stamp(source_dir)
         folder = cache_folder(kernel_file)
         if folder is None:
             continue
@@ -182,6 +188,11 @@ class KernelTree:
             h.update(self._relative(path).encode() + b"\0")
             h.update(path.read_bytes() + b"\0")
         return h.hexdigest()
+
+    def stamp(self, source_dir: Path) -> str:
+        """What a cache folder's `STAMP` holds: `digest(source_dir)` and the indexing rule the kernels are compiled
+        under (`numba_indexing.RULE`), so that code compiled under one rule is not loaded under the other."""
+        return f"{self.digest(source_dir)} {numba_indexing.RULE}"
 
     def imported(self, path: Path) -> set[Path]:
         """The modules of the tree that `path` imports from: for `from X import a`, the module X.a if there is

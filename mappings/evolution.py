@@ -49,8 +49,9 @@ _HASH1, _HASH2 = 0, 1
 free slot."""
 _REASON, _CYCLES, _ENERGY_PJ = 0, 1, 2
 """The scored table's value columns: the cost kernel's reason, cycles and energy (pJ) of the mapping in the slot."""
-_COUNT = -1
-"""The scored table's last key row: its `_HASH1` column counts the slots taken."""
+_COUNT = SCORED_SLOTS
+"""The scored table's last key row: its `_HASH1` column counts the slots taken. Its index, not -1: the kernel
+packages' indices have no negative wrap (`accel_models.numba_indexing`)."""
 _H1, _H2 = -7046029254386353131, 1442695040888963407
 """Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
 

@@ -52,6 +52,11 @@ whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(8)`
 walk for closed-form steps, branch-free candidates for branches, or zeroing-then-accumulating scratch vectors for
 registers measured slower and are not here.
 
+Indices: in the kernel packages (`numba_cache.KERNEL_PACKAGES`) numba compiles a computed signed index without
+Python's negative wrap (`accel_models.numba_indexing`: ~10% more perfect-mapping, ~20% more temporal-class
+evaluations/s), so an index computed to be negative reads outside the array instead of from its end; write `a[n - 1]`,
+never `a[i]` with i = -1. A constant index (`a[-1]`) keeps its meaning.
+
 Reference counting: the functions of the per-mapping path (and `geometry.box` / `project`) are compiled with
 numba's `_nrt=False` option (a leading underscore: numba's own, not public API). Their arrays are borrowed
 views (`kernel_views.borrow`) or fields of the workspace's records, which carry no reference, yet numba still
