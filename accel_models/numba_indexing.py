@@ -27,6 +27,14 @@ from __future__ import annotations
 import inspect
 import threading
 
+from llvmlite import ir
+from numba.core import types
+
+try:
+    from numba.np import arrayobj
+except ImportError:                 # another numba's layout: the kernels keep the wrap
+    arrayobj = None
+
 _lock = threading.Lock()
 _packages: tuple[str, ...] = ()
 RULE = "wrap"
@@ -48,14 +56,9 @@ def skip_negative_wrap(packages: tuple[str, ...]) -> str:
     with _lock:
         if _packages:
             return RULE
-        try:
-            from llvmlite import ir
-            from numba.core import types
-            from numba.np import arrayobj
-            original = arrayobj.fix_integer_index
-            if list(inspect.signature(original).parameters) != ["context", "builder", "idxty", "idx", "size"]:
-                return RULE
-        except (ImportError, AttributeError, TypeError, ValueError):
+        original = getattr(arrayobj, "fix_integer_index", None)
+        if original is None or list(inspect.signature(original).parameters) != [
+                "context", "builder", "idxty", "idx", "size"]:
             return RULE
         prefixes = _mangled_prefixes(packages)
 

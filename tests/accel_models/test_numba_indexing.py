@@ -84,6 +84,7 @@ print(valid)
 
 
 @pytest.mark.slow
+@pytest.mark.boundscheck
 def test_the_kernels_never_index_below_zero(tmp_path):
     """With numba's bounds check on, a negative index in a kernel package raises IndexError (the wrap is gone, so
     the check sees it): the decoder, the cost kernel's paths and the mapper's search run on perfect and residual
