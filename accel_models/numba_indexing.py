@@ -11,13 +11,16 @@ in the kernels' arithmetic would turn every sum it enters into a float (numba's 
 So this module replaces numba's helper that emits the pair for an array's integer index
 (`numba.np.arrayobj.fix_integer_index`) with one that leaves the index as it is when the function being compiled
 belongs to one of the project's kernel packages (`numba_cache.KERNEL_PACKAGES`, read from the compiled function's
-name, which numba builds from its module) and the index is not a constant; every other function, numba's own and a
-user's included, a constant index such as `a[-1]`, and every slice keep Python's meaning. In the kernel packages a negative computed index is therefore an error (it reads outside
-the array), never "from the end": none is written so, which `tests/accel_models/test_numba_indexing.py` checks by
+name, which numba builds from its module). Every other function, numba's own and a user's included, and every slice
+keep Python's meaning. In the kernel packages an index below zero is therefore an error (it reads outside the
+array), never "from the end", whether computed or a named constant: numba passes the indices of `a[-1, j]` as a
+tuple, so its -1 reaches the helper as a computed value (only a one-dimensional literal such as `a[-1]` arrives as a
+constant, which keeps the wrap). None is written so, which `tests/accel_models/test_numba_indexing.py` checks by
 running the kernels with numba's bounds check on, where such an index raises IndexError.
 
-Written here rather than taken from a library because none offers it; measured: +8-11% perfect-mapping and +16-25%
-temporal-class evaluations/s on `benchmarks/bench_cost_model.py` (docs/performance.md). If numba's helper is not
+Written here rather than taken from a library because none offers it; measured: +10-14% perfect-mapping, +15%
+temporal-class and +20% residual-mapping evaluations/s on `benchmarks/bench_cost_model.py`, ~20% less time a decode
+(docs/performance.md). If numba's helper is not
 where this module expects it (another numba version), nothing is replaced and the kernels compile with the wrap,
 as before; `RULE` then says so, and the kernel cache's stamp carries it (`numba_cache`), so that code compiled
 under one rule is never loaded under the other.

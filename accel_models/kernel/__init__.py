@@ -52,10 +52,10 @@ whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(8)`
 walk for closed-form steps, branch-free candidates for branches, or zeroing-then-accumulating scratch vectors for
 registers measured slower and are not here.
 
-Indices: in the kernel packages (`numba_cache.KERNEL_PACKAGES`) numba compiles a computed signed index without
-Python's negative wrap (`accel_models.numba_indexing`: ~10% more perfect-mapping, ~20% more temporal-class
-evaluations/s), so an index computed to be negative reads outside the array instead of from its end; write `a[n - 1]`,
-never `a[i]` with i = -1. A constant index (`a[-1]`) keeps its meaning.
+Indices: in the kernel packages (`numba_cache.KERNEL_PACKAGES`) numba compiles a signed index without Python's
+negative wrap (`accel_models.numba_indexing`: ~10% more perfect-mapping, ~15% more temporal-class evaluations/s), so
+an index below zero, computed or a named constant (`a[ROW, j]` with ROW = -1), reads outside the array instead of
+from its end: write `a[n - 1]`. `python -m pytest -m boundscheck` runs the kernels with numba's bounds check.
 
 Reference counting: the functions of the per-mapping path (and `geometry.box` / `project`) are compiled with
 numba's `_nrt=False` option (a leading underscore: numba's own, not public API). Their arrays are borrowed

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numba import njit
+from numba.np import arrayobj
 
 from accel_models import numba_indexing
 from accel_models.numba_cache import KERNEL_PACKAGES, ensure_fresh_kernel_cache
@@ -45,7 +46,7 @@ def test_a_kernel_package_index_has_no_wrap_and_any_other_keeps_it():
     assert _selects(kernel) == 0 < _selects(user)
 
 
-def test_a_constant_negative_index_keeps_its_meaning_in_a_kernel_package():
+def test_a_one_dimensional_literal_negative_index_keeps_its_meaning_in_a_kernel_package():
     ensure_fresh_kernel_cache()
     last = _compiled_in("mappings._index_probe", LAST, "last")
     assert last(np.arange(7, dtype=np.int64)) == 6
@@ -53,7 +54,6 @@ def test_a_constant_negative_index_keeps_its_meaning_in_a_kernel_package():
 
 def test_installing_twice_changes_nothing():
     ensure_fresh_kernel_cache()
-    from numba.np import arrayobj
     installed = arrayobj.fix_integer_index
     assert numba_indexing.skip_negative_wrap(("other",)) == numba_indexing.RULE
     assert arrayobj.fix_integer_index is installed
