@@ -78,25 +78,25 @@ def guard_has_run() -> bool:
 
 
 def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path]:
-    """Delete the cached kernels of every cache folder of `packages` whose stamp differs from the hash of its
-    sources, and write the new stamp. Returns the folders cleared. Holds a file lock per folder, so that of
+    """Delete the cached kernels of every cache folder of `packages` whose stamp differs from `KernelTree.stamp`
+    (the hash of its sources and the indexing rule), and write the new stamp. Returns the folders cleared. Holds a file lock per folder, so that of
     several processes starting together only the first clears it."""
     tree = KernelTree.read(packages)
     cleared = []
     for source_dir, kernel_file in tree.cached_dirs().items():
-        digest = tree.stamp(source_dir)
+        expected = tree.stamp(source_dir)
         folder = cache_folder(kernel_file)
         if folder is None:
             continue
         stamp = folder / STAMP
         try:
             with _folder_lock(folder):
-                if stamp.is_file() and stamp.read_text() == digest:
+                if stamp.is_file() and stamp.read_text() == expected:
                     continue
                 for f in folder.glob("*.nb[ic]"):
                     f.unlink(missing_ok=True)
                 tmp = folder / f"{STAMP}.{os.getpid()}.tmp"
-                tmp.write_text(digest)
+                tmp.write_text(expected)
                 os.replace(tmp, stamp)
         except OSError:   # a read-only cache: numba does not write to it either
             continue

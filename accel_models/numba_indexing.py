@@ -20,10 +20,9 @@ running the kernels with numba's bounds check on, where such an index raises Ind
 
 Written here rather than taken from a library because none offers it; measured: +10-14% perfect-mapping, +15%
 temporal-class and +20% residual-mapping evaluations/s on `benchmarks/bench_cost_model.py`, ~20% less time a decode
-(docs/performance.md). If numba's helper is not
-where this module expects it (another numba version), nothing is replaced and the kernels compile with the wrap,
-as before; `RULE` then says so, and the kernel cache's stamp carries it (`numba_cache`), so that code compiled
-under one rule is never loaded under the other.
+(docs/performance.md). If numba's helper is not where this module expects it (another numba version), nothing is
+replaced and the kernels compile with the wrap, as before; `RULE` then says so, and the kernel cache's stamp carries
+it (`numba_cache`), so that code compiled under one rule is never loaded under the other.
 """
 from __future__ import annotations
 
@@ -39,7 +38,6 @@ except ImportError:                 # another numba's layout: the kernels keep t
     arrayobj = None
 
 _lock = threading.Lock()
-_packages: tuple[str, ...] = ()
 RULE = "wrap"
 """The rule the kernel packages are compiled under in this process: "wrap" (numba's own) or "no-wrap:" followed by
 the packages, once `skip_negative_wrap` has installed the replacement."""
@@ -55,9 +53,9 @@ def skip_negative_wrap(packages: tuple[str, ...]) -> str:
     """Compile the functions of `packages` without the negative-index wrap from now on (this process); returns
     `RULE`. Idempotent; called once per process before the first kernel compiles or loads
     (`numba_cache.ensure_fresh_kernel_cache`)."""
-    global _packages, RULE
+    global RULE
     with _lock:
-        if _packages:
+        if RULE != "wrap":           # installed already
             return RULE
         original = getattr(arrayobj, "fix_integer_index", None)
         if original is None or list(inspect.signature(original).parameters) != [
@@ -72,8 +70,6 @@ def skip_negative_wrap(packages: tuple[str, ...]) -> str:
                 return original(context, builder, idxty, idx, size)
             return context.cast(builder, idx, idxty, types.intp)
 
-        fix_integer_index.original = original
         arrayobj.fix_integer_index = fix_integer_index
-        _packages = tuple(packages)
         RULE = "no-wrap:" + ",".join(packages)
         return RULE
