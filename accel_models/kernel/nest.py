@@ -33,9 +33,9 @@ def check_shape(bounds, fanout, m):
     range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, whether any spatial end is
     above 1, the bits of the ends and keep flags); only a level that fails is scanned again in order
     (`_level_reason`), so the reason is the one the checks' order gives. The spatial products are taken only for a
-    level with a spatial end above 1, in a loop of eight that LLVM unrolls: in the vector loop they were 64-bit
-    vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation, docs/performance.md). A
-    mapping whose residual ends are all 0 is perfect without comparing them to the ends.
+    level with a spatial end above 1, in a loop of eight that LLVM unrolls, not in the vector loop, where they
+    would be 64-bit vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation,
+    docs/performance.md). A mapping whose residual ends are all 0 is perfect without comparing them to the ends.
     """
     tf, order, sx, sy, sorder, keep, rt, rx, ry = m
     L = tf.shape[0]
