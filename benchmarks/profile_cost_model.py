@@ -67,7 +67,7 @@ def accesses_upto(layer, acc, ws, n_temporal, sub):
         n_sp = np.int64(0)
         n_children = np.int64(1)
         if parent.n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
         for t in range(3):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 parent.access[t] = 1.0

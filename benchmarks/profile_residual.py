@@ -70,7 +70,7 @@ def _streams(layer, acc, ws, n_temporal, mask, tally, walks):
         n_sp = np.int64(0)
         n_children = np.int64(1)
         if parent.n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, ws.scratch[0].n_digits)
         for t in range(3):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 continue

@@ -45,7 +45,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
         n_sp = np.int64(0)
         n_children = np.int64(1)
         if parent.n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
         for t in range(3):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses

@@ -26,8 +26,9 @@ from ..geometry import box
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
-def spatial_loops(loops, levels, level, spatial):
-    """The spatial loops of `level`'s fan-out, outermost first; returns (their count, the children)."""
+def spatial_loops(loops, levels, level, spatial, bounds):
+    """The spatial loops of `level`'s fan-out, outermost first, and their bounds alone into `bounds` (the values each
+    loop's index takes, as `links.spatial_axes` reads them); returns (their count, the children)."""
     n = 0
     n_children = 1
     for i in range(levels[level].start, levels[level + 1].start):
@@ -38,6 +39,7 @@ def spatial_loops(loops, levels, level, spatial):
             sp.bound = lp.bound
             sp.step = lp.step
             sp.kind = lp.kind
+            bounds[n] = lp.bound
             n_children *= lp.bound
             n += 1
     return n, n_children
@@ -60,9 +62,8 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
     step0 = co[t, l0.dim] * l0.step
     r = box_axes[a] - step0
     cross = np.int64(1)               # tile // box_axes[a] (tile is their product), without a division
-    for x in range(N_AXES):
-        if x != a:
-            cross *= box_axes[x]
+    for x in range(N_AXES):           # and without a branch on the (random) axis a
+        cross *= 1 + (box_axes[x] - 1) * np.int64(x != a)
     delta = tile - cross * (r if r > 0 else 0)
     fills = tile + (l0.bound - 1) * l0.outer * delta + (l0.outer - 1) * tile
     reset_a = co[t, l0.dim] * (l0.bound - 1) * l0.step

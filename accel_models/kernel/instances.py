@@ -124,7 +124,7 @@ def build_classes(m, ws):
     for l in range(L):
         n_sp = np.int64(0)
         if levels[l].n_spatial > 0:
-            n_sp, _ = spatial_loops(loops, levels, l, spatial)
+            n_sp, _ = spatial_loops(loops, levels, l, spatial, ws.scratch[0].n_digits)
         for c in range(start[l], start[l + 1]):
             parent = cls[c]
             n_sub = _categories(m, spatial, n_sp, l, parent.decided, jt)
@@ -193,7 +193,7 @@ def class_accesses(layer, acc, m, ws, n_temporal, walks):
         n_sp = np.int64(0)
         n_children = np.int64(1)
         if levels[p].n_spatial > 0:
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
         for c in range(start[lvl], start[lvl + 1]):
             for t in range(3):
                 cls[c].peer[t] = 0.0

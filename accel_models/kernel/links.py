@@ -60,7 +60,7 @@ def distinct_offsets(t, spatial, n_sp, ax, co, n_digits, s1, m1, s2, m2, k):
     for a in range(N_AXES):
         if k[a] == 2:
             count *= distinct_pairs(m1[a] + 1, m2[a] + 1, s1[a], s2[a])
-        elif k[a] > 0:
+        else:                        # m1 is 0 where no loop moves the axis: a product without a branch
             count *= m1[a] + 1
     return count
 
@@ -70,12 +70,10 @@ def spatial_axes(t, spatial, n_sp, ax, co, scratch):
     """Per axis of tensor t, the spatial loops of one fan-out that move along it (`distinct_offsets` over all the
     children: scratch's s1, m1, s2, m2, n_on_axis) and the farthest offset difference they reach, m1*s1 + m2*s2
     (reach). Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
-    groups (Outputs)."""
-    n_digits = scratch.n_digits
-    for i in range(n_sp):
-        n_digits[i] = spatial[i].bound
+    groups (Outputs). The loops' bounds are in scratch.n_digits, where `counts.spatial_loops` leaves them: copied
+    here per tensor, the copy was a loop LLVM vectorizes, whose trip count (the fan-out's loops) mispredicts."""
     s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
-    groups = distinct_offsets(t, spatial, n_sp, ax, co, n_digits, s1, m1, s2, m2, scratch.n_on_axis)
+    groups = distinct_offsets(t, spatial, n_sp, ax, co, scratch.n_digits, s1, m1, s2, m2, scratch.n_on_axis)
     for a in range(N_AXES):
         scratch.reach[a] = m1[a] * s1[a] + m2[a] * s2[a]
     return groups

@@ -69,7 +69,7 @@ def _closed_and_walked(layer, acc, maps, out, passes, walks):
             M = child.start - spatial_above
             n_sp, n_children = np.int64(0), np.int64(1)
             if levels[p].n_spatial > 0:
-                n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+                n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             for t in range(3):
                 if not closed_stream(t, ws.temporal, M, layer.bounds, child.extents, layer.ax, is_mac, n_children):
                     continue

@@ -64,7 +64,8 @@ def _fills_both(layer, acc, maps, out, walks):
         for lvl in range(1, L):
             child, parent = levels[lvl], levels[lvl - 1]
             spatial_above += parent.n_spatial
-            if parent.n_spatial > 0 and spatial_loops(ws.loops, levels, lvl - 1, ws.spatial)[1] > 1:
+            bounds = ws.scratch[0].n_digits
+            if parent.n_spatial > 0 and spatial_loops(ws.loops, levels, lvl - 1, ws.spatial, bounds)[1] > 1:
                 continue
             M = child.start - spatial_above
             for t in range(3):
@@ -195,7 +196,7 @@ def _sweeps_both(layer, acc, maps, origins, out, walks):
             M = child.start - spatial_above
             n_sp, n_children = np.int64(0), np.int64(1)
             if levels[p].n_spatial > 0:
-                n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+                n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             fx, fy = acc.fanout[p, 0], acc.fanout[p, 1]
             for t in range(3):
                 groups = np.int64(1)
@@ -256,7 +257,7 @@ def _fanout_levels(layer, acc, maps, b, ws, rows):
     for lvl in range(1, maps.temporal.shape[1]):
         p = lvl - 1
         spatial_above += levels[p].n_spatial
-        if levels[p].n_spatial > 0 and spatial_loops(ws.loops, levels, p, ws.spatial)[1] > 1:
+        if levels[p].n_spatial > 0 and spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)[1] > 1:
             rows[count, 0] = lvl
             rows[count, 1] = levels[lvl].start - spatial_above
             count += 1
@@ -280,7 +281,7 @@ def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
         for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
             lvl, M = rows[r, 0], rows[r, 1]
             child, p = levels[lvl], lvl - 1
-            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial)
+            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             for t in range(3):
                 spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
                 pool[:] = fill
@@ -338,7 +339,7 @@ def _candidate_checks(layer, acc, maps, tally):
             p = lvl - 1
             if levels[p].n_spatial == 0:
                 continue
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             if n_children == 1:
                 continue
             for t in range(3):
@@ -410,7 +411,7 @@ def _listed_and_on_demand(layer, acc, maps, tally):
         for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
             lvl, M = rows[r, 0], rows[r, 1]
             child, p = levels[lvl], lvl - 1
-            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial)
+            n_sp, _ = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             for t in range(3):
                 spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
                 n_cand = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, sc, ws.diffs, pool)
@@ -463,7 +464,7 @@ def _proof_against_the_walk(layer, acc, maps, origins, tally, walks):
         for r in range(_fanout_levels(layer, acc, maps, b, ws, rows)):
             lvl, M = rows[r, 0], rows[r, 1]
             child, p = levels[lvl], lvl - 1
-            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial)
+            n_sp, n_children = spatial_loops(ws.loops, levels, p, ws.spatial, ws.scratch[0].n_digits)
             fx, fy = acc.fanout[p, 0], acc.fanout[p, 1]
             for t in range(3):
                 groups = spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
