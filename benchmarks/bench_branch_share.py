@@ -1,0 +1,88 @@
+"""How much of a perfect mapping's evaluation goes to branches that the mapping's factors decide.
+
+    python benchmarks/bench_branch_share.py [--batch 30000] [--run 50] [--repeats 5]
+
+The kernel alone (`kernel.evaluate_range` into outputs it reuses, one thread, CPU time) on random valid mappings
+of the ResNet-50 3x3 layer on the Timeloop corpus's Eyeriss-like architecture (family C), as in
+`bench_cost_model.py`: runs of `--run` mappings, each run repeated 50 times in a row, the runs together as long as
+the batch (a run short enough for the branch predictor to learn its branches), then the same rows shuffled (the
+same work over hundreds of distinct mappings, in an order it cannot learn); also the batch as sampled. The
+difference between the first two is the time the unpredictable branches cost; the last line is their share of the
+shuffled rows' time. docs/performance.md ("Where the rest of a perfect mapping's time goes") has the measurements
+this came from.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from accel_models import MappingArrays, kernel  # noqa: E402
+from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
+from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
+from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
+from mappings import random_valid_mappings  # noqa: E402
+from nets import Layer  # noqa: E402
+
+
+RUN_REPEATS = 50
+"""Times each run is repeated in a row."""
+
+
+def _ns_per_mapping(la, aa, maps: MappingArrays, repeats: int) -> float:
+    """CPU ns a mapping of `kernel.evaluate_range` over all of `maps`, the best of `repeats` (after one untimed call,
+    which loads the compiled kernel)."""
+    B, L = maps.temporal.shape[0], maps.temporal.shape[1]
+    out = kernel.new_outputs(B, L)
+    workspace = kernel.make_workspace(L, kernel.max_children(aa.fanout))
+    paths = kernel.residual_paths(la, aa)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        c0 = time.process_time()
+        kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, workspace, paths)
+        best = min(best, time.process_time() - c0)
+    return best / B * 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=30_000, help="rows per batch (default 30000)")
+    parser.add_argument("--run", type=int, default=50, help="distinct mappings in the repeated run (default 50)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats, best kept (default 5)")
+    args = parser.parse_args()
+    if args.batch < RUN_REPEATS:
+        parser.error(f"--batch must be at least {RUN_REPEATS}, got {args.batch}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if not 1 <= args.run <= args.batch // RUN_REPEATS:
+        parser.error(f"--run must be between 1 and --batch / {RUN_REPEATS} ({args.batch // RUN_REPEATS}), "
+                     f"got {args.run}")
+    ensure_fresh_kernel_cache()
+    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
+    layer = Layer.conv(64, 64, 3, 56, name="res2a_3x3")
+    sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64)
+                              for a in random_valid_mappings(layer, eyeriss, args.batch, rng=0).with_residuals()))
+    la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
+    runs = max(1, args.batch // (args.run * RUN_REPEATS))
+    rows = np.concatenate([np.tile(np.arange(r * args.run, (r + 1) * args.run), RUN_REPEATS) for r in range(runs)])
+    shuffled = np.random.default_rng(1).permutation(rows)
+    in_order = _ns_per_mapping(la, aa, MappingArrays(*(np.ascontiguousarray(a[rows]) for a in sampled)),
+                               args.repeats)
+    mixed = _ns_per_mapping(la, aa, MappingArrays(*(np.ascontiguousarray(a[shuffled]) for a in sampled)),
+                            args.repeats)
+    as_sampled = _ns_per_mapping(la, aa, sampled, args.repeats)
+    print(f"architecture {eyeriss.name}, layer {layer.name}; load average {os.getloadavg()[0]:.2f}")
+    print(f"the batch as sampled ({args.batch:,} mappings): {as_sampled:,.0f} ns a mapping")
+    print(f"{runs} runs of {args.run} mappings, each run repeated {RUN_REPEATS} times ({rows.size:,} rows): "
+          f"{in_order:,.0f} ns a mapping in order, {mixed:,.0f} shuffled")
+    print(f"unpredictable branches: {(mixed - in_order) / mixed:.1%} of the shuffled rows' time")
+
+
+if __name__ == "__main__":
+    main()
