@@ -70,8 +70,9 @@ def spatial_axes(t, spatial, n_sp, ax, co, scratch):
     """Per axis of tensor t, the spatial loops of one fan-out that move along it (`distinct_offsets` over all the
     children: scratch's s1, m1, s2, m2, n_on_axis) and the farthest offset difference they reach, m1*s1 + m2*s2
     (reach). Returns the distinct child offsets: the multicast groups (read-only tensors) or spatial-reduction
-    groups (Outputs). The loops' bounds are in scratch.n_digits, where `counts.spatial_loops` leaves them: copied
-    here per tensor, the copy was a loop LLVM vectorizes, whose trip count (the fan-out's loops) mispredicts."""
+    groups (Outputs). The loops' bounds are in scratch.n_digits, where `counts.spatial_loops` leaves them once per
+    level: a copy here, once per tensor, would be a loop LLVM vectorizes, whose exit (after the fan-out's few loops)
+    the branch predictor misses."""
     s1, m1, s2, m2 = scratch.s1, scratch.m1, scratch.s2, scratch.m2
     groups = distinct_offsets(t, spatial, n_sp, ax, co, scratch.n_digits, s1, m1, s2, m2, scratch.n_on_axis)
     for a in range(N_AXES):
