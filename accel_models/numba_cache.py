@@ -79,8 +79,8 @@ def guard_has_run() -> bool:
 
 def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path]:
     """Delete the cached kernels of every cache folder of `packages` whose stamp differs from `KernelTree.stamp`
-    (the hash of its sources and the indexing rule), and write the new stamp. Returns the folders cleared. Holds a file lock per folder, so that of
-    several processes starting together only the first clears it."""
+    (the hash of its sources and the indexing rule), and write the new stamp. Returns the folders cleared. Holds a
+    file lock per folder, so that of several processes starting together only the first clears it."""
     tree = KernelTree.read(packages)
     cleared = []
     for source_dir, kernel_file in tree.cached_dirs().items():
