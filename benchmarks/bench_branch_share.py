@@ -8,27 +8,28 @@ of the ResNet-50 3x3 layer on the Timeloop corpus's Eyeriss-like architecture (f
 the batch (a run short enough for the branch predictor to learn its branches), then the same rows shuffled (the
 same work over hundreds of distinct mappings, in an order it cannot learn); also the batch as sampled. The
 difference between the first two is the time the unpredictable branches cost; the last line is their share of the
-shuffled rows' time. docs/performance.md ("Where the rest of a perfect mapping's time goes") has the measurements
-this came from.
+shuffled rows' time. The shuffled rows must hold enough distinct mappings that the predictor cannot learn them
+too: the default's 600 do; a small `--batch` (a few runs, ~100 mappings) reads near 0. docs/performance.md ("Where
+the rest of a perfect mapping's time goes") has the measurements this came from.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from accel_models import MappingArrays, kernel  # noqa: E402
+from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
 from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from nets import Layer  # noqa: E402
+from _kernel_alone import kernel_cpu_s  # noqa: E402
 
 
 RUN_REPEATS = 50
@@ -36,18 +37,8 @@ RUN_REPEATS = 50
 
 
 def _ns_per_mapping(la, aa, maps: MappingArrays, repeats: int) -> float:
-    """CPU ns a mapping of `kernel.evaluate_range` over all of `maps`, the best of `repeats` (after one untimed call,
-    which loads the compiled kernel)."""
-    B, L = maps.temporal.shape[0], maps.temporal.shape[1]
-    out = kernel.new_outputs(B, L)
-    workspace = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    paths = kernel.residual_paths(la, aa)
-    best = float("inf")
-    for _ in range(repeats + 1):
-        c0 = time.process_time()
-        kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, workspace, paths)
-        best = min(best, time.process_time() - c0)
-    return best / B * 1e9
+    """CPU ns a mapping of the kernel alone over all of `maps` (`_kernel_alone.kernel_cpu_s`)."""
+    return kernel_cpu_s(la, aa, maps, repeats) / maps.batch_size * 1e9
 
 
 def main() -> None:
@@ -69,7 +60,7 @@ def main() -> None:
     sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64)
                               for a in random_valid_mappings(layer, eyeriss, args.batch, rng=0).with_residuals()))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
-    runs = max(1, args.batch // (args.run * RUN_REPEATS))
+    runs = args.batch // (args.run * RUN_REPEATS)   # at least 1: --run is checked above
     rows = np.concatenate([np.tile(np.arange(r * args.run, (r + 1) * args.run), RUN_REPEATS) for r in range(runs)])
     shuffled = np.random.default_rng(1).permutation(rows)
     in_order = _ns_per_mapping(la, aa, MappingArrays(*(np.ascontiguousarray(a[rows]) for a in sampled)),

@@ -30,12 +30,12 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
-from accel_models import kernel  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, evaluate_batch, layer_arrays  # noqa: E402
 from accel_models.reference import uniform_instances  # noqa: E402
 from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
 from nets import Layer  # noqa: E402
+from _kernel_alone import kernel_cpu_s  # noqa: E402
 
 TEMPORAL_EVALUATIONS = 5000
 """Rows of the temporal-class residual batch (its few distinct mappings repeated)."""
@@ -56,17 +56,7 @@ def _rate(layer, acc, mappings, threads: int, repeats: int) -> tuple[float, floa
 def _kernel_rate(layer, acc, mappings, repeats: int) -> float:
     """Evaluations/s in CPU time of the kernel's driver on one thread, into outputs allocated once."""
     maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in mappings.with_residuals()))
-    la, aa = layer_arrays(layer), accelerator_arrays(acc)
-    B, L = maps.temporal.shape[0], maps.temporal.shape[1]
-    out = kernel.new_outputs(B, L)
-    workspace = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    paths = kernel.residual_paths(la, aa)
-    cpu = float("inf")
-    for _ in range(repeats + 1):                 # the first: compile or load the cache
-        c0 = time.process_time()
-        kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, workspace, paths)
-        cpu = min(cpu, time.process_time() - c0)
-    return B / cpu
+    return maps.batch_size / kernel_cpu_s(layer_arrays(layer), accelerator_arrays(acc), maps, repeats)
 
 
 def main() -> None:
