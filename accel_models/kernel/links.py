@@ -97,23 +97,24 @@ def _grid(spatial, n_sp):
 
 
 @njit(cache=True, inline="always")
-def _same_offset(ca, cb):
-    for a in range(N_AXES):
+def _same_offset(ca, cb, n_words):
+    for a in range(n_words):
         if ca.offset[a] != cb.offset[a]:
             return False
     return True
 
 
 @njit(cache=True, inline="always")
-def _slot(children, k, table, mask, stamp):
-    """The hash table's slot for children[k]'s offset: the one holding an earlier child of equal offset in this
-    call (`stamp`), else the empty one where it goes (open addressing, linear probing)."""
+def _slot(children, k, table, mask, stamp, n_words):
+    """The hash table's slot for children[k]'s offset (its first n_words words: N_AXES, or 1 for `_list_keys`'
+    keys): the one holding an earlier child of equal offset in this call (`stamp`), else the empty one where it goes
+    (open addressing, linear probing)."""
     ck = children[k]
     h = 0
-    for a in range(N_AXES):
+    for a in range(n_words):
         h = (h + ck.offset[a]) * GOLDEN
     h = (h >> 32) & mask
-    while table[h].stamp == stamp and not _same_offset(children[table[h].child], ck):
+    while table[h].stamp == stamp and not _same_offset(children[table[h].child], ck, n_words):
         h = (h + 1) & mask
     return h
 
@@ -136,7 +137,7 @@ def _group_children(children, n_children, table):
     stamp = new_stamp(table)
     n_groups = 0
     for k in range(n_children):
-        h = _slot(children, k, table, mask, stamp)
+        h = _slot(children, k, table, mask, stamp, N_AXES)
         if table[h].stamp != stamp:
             table[h].child = k
             table[h].stamp = stamp
@@ -147,16 +148,16 @@ def _group_children(children, n_children, table):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _count_distinct(children, lo, hi, table):
-    """How many distinct offsets children[lo:hi] hold, counting those with group >= 0 only (the hash table and
-    stamps of `_group_children`)."""
+def _count_distinct(children, lo, hi, table, n_words):
+    """How many distinct offsets (their first n_words words, as `_slot`) children[lo:hi] hold, counting those with
+    group >= 0 only (the hash table and stamps of `_group_children`)."""
     mask = table.shape[0] - 2
     stamp = new_stamp(table)
     n = 0
     for k in range(lo, hi):
         if children[k].group < 0:
             continue
-        h = _slot(children, k, table, mask, stamp)
+        h = _slot(children, k, table, mask, stamp, n_words)
         if table[h].stamp != stamp:
             table[h].child = k
             table[h].stamp = stamp
@@ -242,7 +243,8 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
         children[k].group = -1 if served else 0
         n_b += 1 if served else 0
     served_all = n_a * py + n_b * px - n_a * n_b
-    distinct = _count_distinct(children, zero, px, table) * _count_distinct(children, px, px + py, table)
+    distinct = (_count_distinct(children, zero, px, table, N_AXES)
+                * _count_distinct(children, px, px + py, table, N_AXES))
     return served_all, distinct
 
 
@@ -308,6 +310,54 @@ def _list_offsets(t, spatial, n_sp, ax, co, children, digits):
     return n_children, px, py
 
 
+KEY_LIMIT = float(2 ** 60)
+"""The largest product of the axes' key radices (`offset_key`) for which keys and their differences stay in int64."""
+
+
+@njit(cache=True, inline="always")
+def offset_key(vstar, reach):
+    """One word for the offsets of the children under a fan-out (each axis a within 0..reach[a]) and their
+    differences: the sum over axes of offset[a] x prod_{b < a} (2 reach[b] + 1). Two differences of offsets (or a
+    difference and a vstar with |vstar[a]| <= reach[a]) are equal iff their keys are: each axis' part of the keys'
+    difference is within 2 reach[a], below that radix. Returns (whether the keys fit in int64 (`KEY_LIMIT`), whether
+    vstar is within the reach on every axis, vstar's key)."""
+    scale = np.int64(1)
+    product = 1.0
+    key = np.int64(0)
+    within = True
+    for a in range(N_AXES):
+        key += vstar[a] * scale
+        within &= abs(vstar[a]) <= reach[a]
+        scale *= 2 * reach[a] + 1
+        product *= 2 * reach[a] + 1
+    return product < KEY_LIMIT, within, key
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _list_keys(t, spatial, n_sp, ax, co, reach, children):
+    """children[k].offset[0] = the key (`offset_key`) of child k's offset in tensor t for every child k under one
+    fan-out (outermost loop most significant, Y loops above X loops), built inside out: the innermost loop's keys,
+    then each loop outward repeats the block of the loops inside it once per index, shifted by its key step.
+    A copy per child where `_list_offsets` carries digits and N_AXES words; returns the children."""
+    n = np.int64(1)
+    children[0].offset[0] = 0
+    for i in range(n_sp - 1, -1, -1):
+        sp = spatial[i]
+        a = ax[t, sp.dim]
+        step = np.int64(0)
+        if a >= 0:
+            step = co[t, sp.dim] * sp.step
+            for b in range(a):
+                step *= 2 * reach[b] + 1
+        for r in range(1, sp.bound):
+            base = r * n
+            shift = r * step
+            for k in range(n):
+                children[base + k].offset[0] = children[k].offset[0] + shift
+        n *= sp.bound
+    return n
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digits):
     """Offsets (`_list_offsets`), groups and grid neighbours of the children under one fan-out (R3); returns their
@@ -341,9 +391,11 @@ def list_children(t, spatial, n_sp, fan_x, fan_y, ax, co, children, table, digit
 
 
 @njit(cache=True, inline="always")
-def _moved_by(children, k, j, vstar):
+def _moved_by(children, k, j, vstar, vkey, n_words):
     """0 exactly where the offset of children[j] less that of children[k] equals vstar: the OR of the axes'
-    differences, without a branch."""
+    differences, without a branch; with keys (n_words 1, `_list_keys`), the keys' difference less vstar's key."""
+    if n_words == 1:
+        return children[j].offset[0] - children[k].offset[0] - vkey
     d = np.int64(0)
     for a in range(N_AXES):
         d |= children[j].offset[a] - children[k].offset[a] - vstar[a]
@@ -351,20 +403,21 @@ def _moved_by(children, k, j, vstar):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _grid_link_step(children, n_children, width, vstar, table):
+def _grid_link_step(children, n_children, width, vstar, vkey, n_words, table):
     """(children served over a link at offset difference vstar, distinct offsets among the rest) for children whose
-    offsets `_list_offsets` listed: child k sits at (k mod width, k div width) and is served when a grid neighbour
-    (left, right, above or below, R3) holds its offset plus vstar. The neighbours are found from k itself rather
-    than listed, and the distinct offsets of the unserved children are counted (`_count_distinct`, on the `group`
-    flags set here) only where some child is served: with none, no link saves anything."""
+    offsets `_list_offsets` listed (n_words N_AXES) or whose keys `_list_keys` did (n_words 1; vkey: vstar's key):
+    child k sits at (k mod width, k div width) and is served when a grid neighbour (left, right, above or below, R3)
+    holds its offset plus vstar. The neighbours are found from k itself rather than listed, and the distinct offsets
+    of the unserved children are counted (`_count_distinct`, on the `group` flags set here) only where some child is
+    served: with none, no link saves anything."""
     served = 0
     x = 0
     last = n_children - 1
     for k in range(n_children):
-        ok = (((x > 0) & (_moved_by(children, k, max(k - 1, 0), vstar) == 0))
-              | ((x + 1 < width) & (k < last) & (_moved_by(children, k, min(k + 1, last), vstar) == 0))
-              | ((k >= width) & (_moved_by(children, k, max(k - width, 0), vstar) == 0))
-              | ((k + width <= last) & (_moved_by(children, k, min(k + width, last), vstar) == 0)))
+        ok = (((x > 0) & (_moved_by(children, k, max(k - 1, 0), vstar, vkey, n_words) == 0))
+              | ((x + 1 < width) & (k < last) & (_moved_by(children, k, min(k + 1, last), vstar, vkey, n_words) == 0))
+              | ((k >= width) & (_moved_by(children, k, max(k - width, 0), vstar, vkey, n_words) == 0))
+              | ((k + width <= last) & (_moved_by(children, k, min(k + width, last), vstar, vkey, n_words) == 0)))
         children[k].group = -1 if ok else 0
         served += 1 if ok else 0
         x += 1
@@ -372,7 +425,7 @@ def _grid_link_step(children, n_children, width, vstar, table):
             x = 0
     if served == 0:
         return 0, 0
-    return served, _count_distinct(children, np.int64(0), n_children, table)
+    return served, _count_distinct(children, np.int64(0), n_children, table, n_words)
 
 
 @njit(cache=True, inline="always")
@@ -516,9 +569,19 @@ def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer,
             if served > 0 and distinct < groups:
                 return (groups - distinct) * size * cnt, served * size * cnt, n_children
             return 0.0, 0.0, n_children
-        n_children, _, _ = _list_offsets(t, spatial, n_sp, layer.ax, layer.co, ws.children, scratch.digits)
+    # The children's offsets as one-word keys where the keys fit (which depends on the reach alone, so every call of
+    # one (level, tensor) lists and reads them the same way); a vstar beyond the reach serves no child.
+    keyed, within, vkey = offset_key(vstar, scratch.reach)
+    if keyed and not within:
+        return 0.0, 0.0, n_children
+    if n_children == 0:
+        if keyed:
+            n_children = _list_keys(t, spatial, n_sp, layer.ax, layer.co, scratch.reach, ws.children)
+        else:
+            n_children, _, _ = _list_offsets(t, spatial, n_sp, layer.ax, layer.co, ws.children, scratch.digits)
     _, px, _ = _grid(spatial, n_sp)
-    served, distinct = _grid_link_step(ws.children, n_children, max(fan_x, px), vstar, ws.table)
+    served, distinct = _grid_link_step(ws.children, n_children, max(fan_x, px), vstar, vkey, 1 if keyed else N_AXES,
+                                       ws.table)
     if served > 0 and distinct < groups:
         return (groups - distinct) * size * cnt, served * size * cnt, n_children
     return 0.0, 0.0, n_children
