@@ -311,31 +311,47 @@ def _list_offsets(t, spatial, n_sp, ax, co, children, digits):
 
 
 KEY_LIMIT = float(2 ** 60)
-"""The largest product of the axes' key radices (`offset_key`) for which keys and their differences stay in int64."""
+"""The largest product of the axes' key radices (`_offset_key`) for which keys and their differences stay in int64."""
 
 
 @njit(cache=True, inline="always")
-def offset_key(vstar, reach):
+def _radix(reach, a):
+    """Axis a's radix in a child's key (`_offset_key`), 2 reach[a] + 1: a child's offset on the axis lies in
+    0..reach[a], so two differences of offsets (or one and a vstar within the reach) differ on it by at most
+    2 reach[a], less than the radix."""
+    return 2 * reach[a] + 1
+
+
+@njit(cache=True, inline="always")
+def _key_weight(reach, a):
+    """The weight of axis a in a child's key (`_offset_key`): the product of the radices of the axes below it."""
+    weight = np.int64(1)
+    for b in range(a):
+        weight *= _radix(reach, b)
+    return weight
+
+
+@njit(cache=True, inline="always")
+def _offset_key(vstar, reach):
     """One word for the offsets of the children under a fan-out (each axis a within 0..reach[a]) and their
-    differences: the sum over axes of offset[a] x prod_{b < a} (2 reach[b] + 1). Two differences of offsets (or a
+    differences: the sum over axes of offset[a] x its weight (`_key_weight`). Two differences of offsets (or a
     difference and a vstar with |vstar[a]| <= reach[a]) are equal iff their keys are: each axis' part of the keys'
-    difference is within 2 reach[a], below that radix. Returns (whether the keys fit in int64 (`KEY_LIMIT`), whether
-    vstar is within the reach on every axis, vstar's key)."""
-    scale = np.int64(1)
-    product = 1.0
+    difference is within 2 reach[a], below that axis' radix. Returns (whether the keys fit in int64: the product of
+    all the radices below `KEY_LIMIT`; whether vstar is within the reach on every axis; vstar's key, meaningful only
+    where the keys fit)."""
+    product = 1.0                    # the radices' product, in floats, which do not wrap where the keys would
     key = np.int64(0)
     within = True
     for a in range(N_AXES):
-        key += vstar[a] * scale
+        key += vstar[a] * _key_weight(reach, a)
         within &= abs(vstar[a]) <= reach[a]
-        scale *= 2 * reach[a] + 1
-        product *= 2 * reach[a] + 1
+        product *= float(_radix(reach, a))
     return product < KEY_LIMIT, within, key
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def _list_keys(t, spatial, n_sp, ax, co, reach, children):
-    """children[k].offset[0] = the key (`offset_key`) of child k's offset in tensor t for every child k under one
+    """children[k].offset[0] = the key (`_offset_key`) of child k's offset in tensor t for every child k under one
     fan-out (outermost loop most significant, Y loops above X loops), built inside out: the innermost loop's keys,
     then each loop outward repeats the block of the loops inside it once per index, shifted by its key step.
     A copy per child where `_list_offsets` carries digits and N_AXES words; returns the children."""
@@ -344,11 +360,7 @@ def _list_keys(t, spatial, n_sp, ax, co, reach, children):
     for i in range(n_sp - 1, -1, -1):
         sp = spatial[i]
         a = ax[t, sp.dim]
-        step = np.int64(0)
-        if a >= 0:
-            step = co[t, sp.dim] * sp.step
-            for b in range(a):
-                step *= 2 * reach[b] + 1
+        step = co[t, sp.dim] * sp.step * _key_weight(reach, a) if a >= 0 else np.int64(0)
         for r in range(1, sp.bound):
             base = r * n
             shift = r * step
@@ -571,7 +583,7 @@ def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer,
             return 0.0, 0.0, n_children
     # The children's offsets as one-word keys where the keys fit (which depends on the reach alone, so every call of
     # one (level, tensor) lists and reads them the same way); a vstar beyond the reach serves no child.
-    keyed, within, vkey = offset_key(vstar, scratch.reach)
+    keyed, within, vkey = _offset_key(vstar, scratch.reach)
     if keyed and not within:
         return 0.0, 0.0, n_children
     if n_children == 0:

@@ -5,17 +5,18 @@ from hypothesis import strategies as st
 from numba import njit
 
 from accel_models import kernel
-from accel_models.kernel.links import KEY_LIMIT, _grid_link_step, _list_keys, _list_offsets, offset_key
+from accel_models.kernel.links import KEY_LIMIT, _grid_link_step, _list_keys, _list_offsets, _offset_key
 from nets import N_AXES
 
 
 @njit(cache=False)
 def _served_both_ways(spatial, n_sp, ax, co, reach, width, vstar, ws):
-    """(children, served, distinct) from the offsets, then from the keys, and whether the keys fit."""
+    """(children, served, distinct) from the offsets, then from the keys; whether the keys fit and vstar is within
+    the reach."""
     scratch = ws.scratch[0]
     n_offsets, _, _ = _list_offsets(0, spatial, n_sp, ax, co, ws.children, scratch.digits)
     served_offsets, distinct_offsets = _grid_link_step(ws.children, n_offsets, width, vstar, 0, N_AXES, ws.table)
-    fits, within, vkey = offset_key(vstar, reach)
+    fits, within, vkey = _offset_key(vstar, reach)
     n_keys = _list_keys(0, spatial, n_sp, ax, co, reach, ws.children)
     served_keys, distinct_keys = _grid_link_step(ws.children, n_keys, width, vstar, vkey, 1, ws.table)
     return n_offsets, served_offsets, distinct_offsets, n_keys, served_keys, distinct_keys, fits, within
@@ -71,14 +72,14 @@ def test_keys_count_the_links_their_offsets_count(loops, axes, coefs, width, dat
 
 def test_a_key_is_each_axis_offset_in_its_own_radix():
     reach = np.array([3, 0, 2, 0, 0], dtype=np.int64)
-    fits, within, key = offset_key(np.array([-1, 0, 2, 0, 0], dtype=np.int64), reach)
+    fits, within, key = _offset_key(np.array([-1, 0, 2, 0, 0], dtype=np.int64), reach)
     assert fits and within and key == -1 + 2 * 7            # axis 2's radix: (2*3 + 1) * (2*0 + 1)
-    _, within, _ = offset_key(np.array([4, 0, 0, 0, 0], dtype=np.int64), reach)
+    _, within, _ = _offset_key(np.array([4, 0, 0, 0, 0], dtype=np.int64), reach)
     assert not within
 
 
 def test_keys_that_would_not_fit_in_a_word_are_refused():
     reach = np.full(N_AXES, 2 ** 13, dtype=np.int64)         # (2**14 + 1)**5 > 2**60
     assert float(2 * 2 ** 13 + 1) ** N_AXES > KEY_LIMIT
-    fits, _, _ = offset_key(np.zeros(N_AXES, dtype=np.int64), reach)
+    fits, _, _ = _offset_key(np.zeros(N_AXES, dtype=np.int64), reach)
     assert not fits
