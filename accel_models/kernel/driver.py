@@ -148,7 +148,8 @@ def new_outputs(B, L):
     """Outputs for B mappings of L levels: (reason, cycles, energy_pj, utilization, compute_cycles, reads,
     fills, updates), as `evaluate_range` fills them. Not zeroed: `evaluate_range` writes every entry of the rows
     it evaluates; zeroing them first wrote 400 bytes a mapping twice (a batch of 100,000 mappings: a 40 MB memset,
-    75 ns a mapping timed alone, ~2% of an evaluation in `benchmarks/bench_cost_model.py`'s sets)."""
+    75 ns a mapping timed alone, ~2% of an evaluation in `benchmarks/bench_cost_model.py`'s sets). Python code
+    allocates them with its Python body, `new_outputs.py_func` (numpy's allocation: `entries._outputs_for`)."""
     return (np.empty(B, dtype=np.int64), np.empty(B, dtype=np.int64), np.empty(B), np.empty(B),
             np.empty(B, dtype=np.int64), np.empty((B, L, 3)), np.empty((B, L, 3)), np.empty((B, L, 3)))
 
@@ -188,12 +189,11 @@ def max_children(fanout):
 
 
 @njit(cache=True, parallel=True)
-def parallel_batch(layer, acc, maps, paths):
-    """Evaluate B mappings on all threads (Python calls it as `entries.evaluate_batch_parallel`). Returns
-    (reason[B], cycles[B], energy_pj[B], utilization[B], compute_cycles[B], reads[B,L,3], fills[B,L,3],
-    updates[B,L,3]); counts are totals over instances."""
+def parallel_batch(layer, acc, maps, paths, out):
+    """Evaluate B mappings on all threads into `out` (`new_outputs`: reason[B], cycles[B], energy_pj[B],
+    utilization[B], compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over
+    instances. Python calls it as `entries.evaluate_batch_parallel`, which allocates `out`."""
     B = maps.temporal.shape[0]
-    out = new_outputs(B, maps.temporal.shape[1])
     n_chunks = (B + CHUNK - 1) // CHUNK
     # the paths' pointers one by one into the loop's body: numba's parallel loop takes a tuple's items as its
     # arguments, not a tuple nested in one
@@ -203,14 +203,11 @@ def parallel_batch(layer, acc, maps, paths):
         workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
         evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace,
                        Paths(stream, classes, Walks(walk, step, phases)))
-    return out
 
 
 @njit(cache=True)
-def serial_batch(layer, acc, maps, paths):
+def serial_batch(layer, acc, maps, paths, out):
     """The same on the calling thread: small batches, where waking worker threads costs more
     (`entries.evaluate_batch_serial`)."""
-    out = new_outputs(maps.temporal.shape[0], maps.temporal.shape[1])
     workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
     evaluate_range(np.int64(0), maps.temporal.shape[0], layer, acc, maps, out, workspace, paths)   # typed, as above
-    return out

@@ -3,21 +3,33 @@ residual counts bound (`paths.residual_paths`), under the names Python code call
 from __future__ import annotations
 
 from ..numba_cache import ensure_fresh_kernel_cache
-from .driver import first_with_classes, parallel_batch, serial_batch
+from .driver import first_with_classes, new_outputs, parallel_batch, serial_batch
 from .paths import residual_paths
+
+
+def _outputs_for(maps):
+    """The outputs of a batch, allocated by numpy (`new_outputs`' Python body), not in compiled code: numpy advises
+    the kernel to back an array of 4 MB or more with huge pages and hands back freed blocks that are already mapped,
+    where arrays allocated in compiled code (numba's runtime) are new pages that the system maps and zeroes at their
+    first write, ~85-155 ns a mapping against an evaluation's ~1 us (docs/performance.md)."""
+    return new_outputs.py_func(maps.temporal.shape[0], maps.temporal.shape[1])
 
 
 def evaluate_batch_parallel(layer, acc, maps):
     """`driver.parallel_batch`: B mappings on all threads, (reason, cycles, energy_pj, utilization,
     compute_cycles, reads, fills, updates); counts are totals over instances."""
     ensure_fresh_kernel_cache()
-    return parallel_batch(layer, acc, maps, residual_paths(layer, acc))
+    out = _outputs_for(maps)
+    parallel_batch(layer, acc, maps, residual_paths(layer, acc), out)
+    return out
 
 
 def evaluate_batch_serial(layer, acc, maps):
     """`driver.serial_batch`: the same on the calling thread."""
     ensure_fresh_kernel_cache()
-    return serial_batch(layer, acc, maps, residual_paths(layer, acc))
+    out = _outputs_for(maps)
+    serial_batch(layer, acc, maps, residual_paths(layer, acc), out)
+    return out
 
 
 def instance_classes(layer, acc, maps):

@@ -75,12 +75,13 @@ def entry_point_steps(layer, accelerator) -> list:
     paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
-    return [kernel.CompileStep("evaluate_batch_serial", kernel.compile_for(kernel.serial_batch, la, aa, batch, paths),
-                               after),
+    out = kernel.new_outputs.py_func(1, accelerator.num_levels)          # as `kernel.entries` allocates them
+    return [kernel.CompileStep("evaluate_batch_serial",
+                               kernel.compile_for(kernel.serial_batch, la, aa, batch, paths, out), after),
             kernel.CompileStep("instance_classes", kernel.compile_for(kernel.first_with_classes, la, aa, one, paths),
                                after),
             kernel.CompileStep("evaluate_batch_parallel",
-                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths), after)]
+                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths, out), after)]
 
 
 @contextmanager
