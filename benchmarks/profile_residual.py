@@ -140,7 +140,8 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
             _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 
 
-def _temporal_class(layer, acc, n):
+def temporal_class_rows(layer, acc, n):
+    """The temporal-class mappings among n residual decodes of random genes (seed 0), repeated to 5,000 rows."""
     enc = Encoding(layer, acc, factors="residual")
     maps = enc.decode(np.random.default_rng(0).random((n, enc.size)))
     keep = ~maps.is_perfect()
@@ -162,7 +163,7 @@ def main():
               ("fan-out: candidates + linked", FANOUT_FILLS | LINKED),
               ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_range", -1)]
     for name, layer in layers.items():
-        maps = _temporal_class(layer, eyeriss, n)
+        maps = temporal_class_rows(layer, eyeriss, n)
         la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
         ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
         out = new_outputs(maps.batch_size, maps.temporal.shape[1])

@@ -1,0 +1,169 @@
+"""Where the cost kernel's time goes, by compiled function: a sampled profile of `kernel.evaluate_range`.
+
+    python benchmarks/profile_by_function.py [--rows perfect|temporal] [--layer resnet|depthwise] [--seconds 20]
+
+The step profiles (`profile_cost_model.py`, `profile_residual.py`) time copies of the kernel's steps; this samples
+the kernel itself. It runs a child process under Linux `perf` (software clock samples, which a virtual machine
+without hardware counters still has) that evaluates the rows over and over for `--seconds`, and reports each
+function's share of the samples taken in that window. perf cannot name code that numba compiled in memory, so the
+child writes the map perf reads for such code (`/tmp/perf-<pid>.map`: each compiled function's address and name,
+from the LLVM modules numba keeps for what it compiles in the process). numba keeps no module for code it loads
+from its cache, so the child compiles everything again in an empty cache folder of its own (a minute or two, outside
+the window). A function that LLVM inlined into its caller counts as the caller: the perfect path is almost all
+`driver.evaluate_range`.
+
+Rows: `perfect`, the 30,000 random valid mappings of `bench_cost_model.py`'s layer; `temporal`, the temporal-class
+residual mappings of `profile_residual.py` (repeated to 5,000 rows). Needs `perf` (Debian: `linux-perf`); the last
+line is the function with the largest share.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("resnet", "depthwise")
+SAMPLES_PER_S = 4000
+"""perf's sampling frequency (`-F`): ~80,000 samples in the default window, each of ~250 us."""
+
+
+def _short(name: str) -> str:
+    """`phases._summarize` from numba's mangled name (`_ZN12accel_models6kernel6phases10_summarizeB...`): the
+    length-prefixed parts of the name, less the package's; a C wrapper (`cfunc.` and the name: the calls by
+    address enter through it) keeps its prefix."""
+    if name.startswith("cfunc."):
+        return "cfunc " + _short(name[len("cfunc."):])
+    if not name.startswith("_ZN"):
+        return name
+    i, parts = 3, []
+    while i < len(name) and name[i].isdigit():
+        digits = re.match(r"\d+", name[i:]).group()
+        i += len(digits)
+        parts.append(name[i:i + int(digits)])
+        i += int(digits)
+    return ".".join(p for p in parts if p not in ("accel_models", "kernel")) or name
+
+
+def _write_perf_map() -> int:
+    """/tmp/perf-<pid>.map for every function numba compiled in this process (address, size up to the next
+    function's address, short name); returns how many."""
+    from numba.core.registry import CPUDispatcher
+    names = {}
+    for obj in gc.get_objects():
+        if not isinstance(obj, CPUDispatcher):
+            continue
+        for cres in list(obj.overloads.values()):
+            lib = cres.library
+            for fn in lib._final_module.functions:
+                if not fn.is_declaration:
+                    address = lib.get_pointer_to_function(fn.name)
+                    if address:
+                        names[address] = _short(fn.name)
+    starts = sorted(names)
+    with open(f"/tmp/perf-{os.getpid()}.map", "w") as f:
+        for i, a in enumerate(starts):
+            size = starts[i + 1] - a if i + 1 < len(starts) else 1 << 16
+            f.write(f"{a:x} {min(size, 1 << 20):x} {names[a]}\n")
+    return len(starts)
+
+
+def _child(rows: str, layer_name: str, seconds: float) -> None:
+    """Evaluate the rows for `seconds` after a first call that compiles; print the window's CLOCK_MONOTONIC bounds
+    and the rate."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    from accel_models import MappingArrays, kernel
+    from accel_models.cost_model import accelerator_arrays, layer_arrays
+    from accel_models.timeloop import default_corpus_path, load_cases
+    from mappings import random_valid_mappings
+    from nets import Layer
+    from profile_residual import temporal_class_rows
+
+    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
+    layer = {"resnet": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
+             "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}[layer_name]
+    if rows == "perfect":
+        maps = random_valid_mappings(layer, eyeriss, 30_000, rng=0)
+        maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps.with_residuals()))
+    else:
+        maps = temporal_class_rows(layer, eyeriss, 200)
+    la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
+    B, L = maps.temporal.shape[0], maps.temporal.shape[1]
+    out = kernel.new_outputs.py_func(B, L)
+    ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
+    paths = kernel.residual_paths(la, aa)
+    kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
+    start, c0, n = time.clock_gettime(time.CLOCK_MONOTONIC), time.process_time(), 0
+    while time.clock_gettime(time.CLOCK_MONOTONIC) < start + seconds:
+        kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
+        n += 1
+    end, cpu = time.clock_gettime(time.CLOCK_MONOTONIC), time.process_time() - c0
+    functions = _write_perf_map()
+    print(f"window {start:.6f} {end:.6f}")
+    print(f"{rows} rows of the {layer_name} layer: {n * B / cpu:,.0f} evaluations/s CPU in the window "
+          f"({functions} compiled functions mapped)")
+
+
+def _shares(report: str) -> list[tuple[float, str]]:
+    """(percent, symbol) per line of `perf report --stdio --sort sym`."""
+    rows = []
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(.*\S)", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", choices=("perfect", "temporal"), default="temporal",
+                        help="which mappings to evaluate (default temporal)")
+    parser.add_argument("--layer", choices=LAYERS, default="resnet", help="which layer (default resnet)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="the sampled window in s (default 20)")
+    parser.add_argument("--top", type=int, default=20, help="functions listed (default 20)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.rows, args.layer, args.seconds)
+        return
+    if not 1 <= args.seconds <= 600:
+        parser.error(f"--seconds must be within 1..600, got {args.seconds}")
+    perf = shutil.which("perf")
+    if perf is None:
+        parser.exit(2, "profile_by_function: needs Linux perf on the PATH (Debian: apt install linux-perf)\n")
+    with tempfile.TemporaryDirectory(prefix="profile-by-function-") as tmp:
+        data = os.path.join(tmp, "perf.data")
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba-cache"))
+        cmd = [perf, "record", "-q", "-k", "CLOCK_MONOTONIC", "-e", "cpu-clock", "-F", str(SAMPLES_PER_S), "-o", data,
+               "--", sys.executable, __file__, "--child", "--rows", args.rows, "--layer", args.layer,
+               "--seconds", str(args.seconds)]
+        print(f"load average {os.getloadavg()[0]:.2f}; compiling the kernel in an empty cache, then sampling "
+              f"{args.seconds:g} s", flush=True)
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        window = re.search(r"window ([\d.]+) ([\d.]+)", run.stdout)
+        if run.returncode != 0 or window is None:
+            raise SystemExit(f"perf record ended with status {run.returncode}:\n{run.stdout}{run.stderr}")
+        print(next(line for line in run.stdout.splitlines() if "evaluations/s" in line))
+        report = subprocess.run([perf, "report", "-i", data, "--stdio", "--sort", "sym",
+                                 "--time", f"{window.group(1)},{window.group(2)}"],
+                                capture_output=True, text=True)
+        shares = _shares(report.stdout)
+    if not shares:
+        raise SystemExit(f"perf report gave no samples:\n{report.stderr}")
+    print(f"share of the samples in the window, by function (load average {os.getloadavg()[0]:.2f}):")
+    for pct, name in shares[:args.top]:
+        print(f"  {pct:6.2f}%  {name}")
+    print(f"largest: {shares[0][1]} {shares[0][0]:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
