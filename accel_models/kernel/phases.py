@@ -512,9 +512,13 @@ def _build_tree(temporal, tail, reach, bounds, origin, pool, ctx):
                     return -1
                 c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
                 pool[k + CM] = c * NODE
-            ctx[dim] = min(pool[k + CTX + dim] - (n - 1) * step, reach[(j + 1) * 8 + dim])
-            c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
-            pool[k + CL] = c * NODE
+            last = min(pool[k + CTX + dim] - (n - 1) * step, reach[(j + 1) * 8 + dim])
+            if n >= 2 and last == ctx[dim]:   # the last iteration's context is the middle ones': the same node
+                pool[k + CL] = pool[k + CM]
+            else:
+                ctx[dim] = last
+                c, count = _find_or_add(pool, nxt, count, j + 1, ctx)
+                pool[k + CL] = c * NODE
             if count >= MAX_NODES:
                 return -1
         lo = nxt
