@@ -1,5 +1,15 @@
-"""Fixtures for every test: the project's Timeloop corpus (accel_models/timeloop/data)."""
+"""Fixtures for every test: the project's Timeloop corpus (accel_models/timeloop/data); hypothesis's examples drawn
+from a fixed seed."""
+import os
+
 import pytest
+from hypothesis import settings
+
+# Every property test draws the same examples on every run (a seed from the test's name), so that a run's outcome
+# does not depend on chance. `HYPOTHESIS_PROFILE=explore` draws new ones each run, to look for counterexamples.
+settings.register_profile("fixed", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 def pytest_sessionstart(session):

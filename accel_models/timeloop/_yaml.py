@@ -79,6 +79,9 @@ _QUOTED_END = {"'": re.compile(r"(?:[^']|'')*'"), '"': re.compile(r'(?:[^"\\]|\\
 _BLOCK_TOKEN_END = re.compile(r"[ \t\r\n]|\Z")
 _FLOW_TOKEN_END = re.compile(r"[ \t\r\n,\[\]{}]|\Z")
 _INDENT = re.compile(r" *")
+_ANCHOR_NAME = re.compile(r"[0-9A-Za-z_-]*")
+"""The name after `&` or `*`: the characters PyYAML's scanner takes in an anchor or alias (`*a:` is the alias `a`
+and a value indicator)."""
 
 
 def _flow_nesting_exceeds(text: str, limit: int) -> bool:
@@ -98,7 +101,8 @@ def _flow_nesting_exceeds(text: str, limit: int) -> bool:
 class _FlowScan:
     """`_flow_nesting_exceeds`'s scan of `text`, a token at a time: the position `i`, the flow collections open
     there (`depth`), the block collections' columns (`indents`, a key's or a `- `'s column), the start of the line
-    and the column of the node that began on it (a key if `: ` follows), and what the next character may be: a line
+    and the column of the node that began on it (a key if `: ` follows; where a tag or an anchor
+    precedes the node, theirs, as YAML's scanners take a simple key's column), and what the next character may be: a line
     start in block context (`new_line`), a line of a block scalar (`block_scalar`), the continuation of a plain
     scalar that ran to the end of the previous line (`plain_open`), or the start of a node, hence a collection or a
     quoted scalar (`node_start`)."""
@@ -141,6 +145,9 @@ class _FlowScan:
             if self.block_scalar or j >= n or text[j] in "\r\n":  # its text, or a blank line
                 end = text.find("\n", j)
                 self.i, self.new_line = (n, False) if end < 0 else (end + 1, True)
+            elif text[j] == "#":  # a comment: it ends the plain scalar
+                self.plain_open = False
+                self.i = self._to_line_end(j)
             else:  # the plain scalar's next line
                 match = _BLOCK_PLAIN_END.search(text, j)
                 self.i = n if match is None else match.start()
@@ -168,7 +175,7 @@ class _FlowScan:
         elif c == "#":  # where a token may start, as YAML's scanners read it
             self.i = self._to_line_end(i)
         elif c in "[{" and (self.node_start or depth):
-            if not depth:
+            if not depth and self.node_col is None:
                 self.node_col = col
             self.depth += 1
             if self.depth > self.limit:
@@ -186,14 +193,16 @@ class _FlowScan:
                 or c == ":" and depth:
             self._indicator(c, col)
         elif self.node_start and c in "'\"":
-            self.node_col = col if not depth else self.node_col
+            if not depth and self.node_col is None:
+                self.node_col = col
             match = _QUOTED_END[c].match(text, i + 1)
             self.i = self.n if match is None else match.end()
             self.node_start = False
         elif self.node_start and c in "!&*":  # a tag or an anchor precedes the node; an alias is one
-            if c == "*" and not depth:
+            if not depth and self.node_col is None:
                 self.node_col = col
-            self.i = (_FLOW_TOKEN_END if depth else _BLOCK_TOKEN_END).search(text, i + 1).start()
+            end = _FLOW_TOKEN_END if depth else _BLOCK_TOKEN_END
+            self.i = (end.search(text, i + 1).start() if c == "!" else _ANCHOR_NAME.match(text, i + 1).end())
             self.node_start = c != "*"
         elif self.node_start and c in "|>" and not depth:
             self.block_scalar = True
@@ -216,8 +225,8 @@ class _FlowScan:
     def _plain_scalar(self, col: int) -> None:
         """A plain scalar: to the next indicator that can end it (in block context it may run on the next line)."""
         depth = self.depth
-        if not depth:
-            self.node_col = col if self.node_start else self.node_col
+        if not depth and self.node_start and self.node_col is None:
+            self.node_col = col
         match = (_FLOW_PLAIN_END if depth else _BLOCK_PLAIN_END).search(self.text, self.i + 1)
         self.i = self.n if match is None else match.start()
         self.plain_open = not depth and (match is None or match.group() == "\n")

@@ -4,7 +4,7 @@ never a hang or a crash. The YAML guards run on the event stream before anything
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accel_models.timeloop import layer_from_timeloop, load_spec
@@ -76,7 +76,7 @@ def _bracket_depth(text: str) -> int:
 
     import yaml
 
-    properties = re.compile(r"(?:[&!][^ \t\r\n\[\]{},]*[ \t\r\n]*)*")
+    properties = re.compile(r"(?:[&!][^ \t\r\n\[\]{},]*(?:[ \t\r\n]|#[^\n]*)*)*")    # comments between them too
     stack, deepest = [], 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
@@ -104,6 +104,10 @@ _TOKENS = ["a", "b c", "[", "]", "{", "}", ", ", ": ", ":", "\n", "\n  ", "\n   
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_TOKENS), max_size=25))
+@example(["!t   k: |\n\n    - : ['a\n\n    "])    # a tag before a key: the key's column is the tag's
+@example(['a{"!t - |\n\r\n#: [\'q]\''])            # a comment line ends a plain scalar's continuation
+@example(["*a: '\n    : ['"])                      # the alias `a`, then a value indicator
+@example(["*a: [---\n- |\n]"])
 def test_nesting_guard_counts_brackets_as_yaml_does(parts):
     """The guard's lexical scan finds exactly the bracket depth the YAML parser finds, on any text the parser
     accepts: it skips quoted, plain and block scalars and comments, so a valid shallow document is never refused."""
