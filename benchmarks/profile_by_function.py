@@ -62,7 +62,8 @@ def _write_perf_map() -> int:
             continue
         for cres in list(obj.overloads.values()):
             lib = cres.library
-            for fn in lib._final_module.functions:
+            module = getattr(lib, "_final_module", None)     # numba's own: kept for code compiled in this process
+            for fn in module.functions if module is not None else ():
                 if not fn.is_declaration:
                     address = lib.get_pointer_to_function(fn.name)
                     if address:

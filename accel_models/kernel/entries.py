@@ -8,10 +8,10 @@ from .paths import residual_paths
 
 
 def _outputs_for(maps):
-    """The outputs of a batch, allocated by numpy (`new_outputs`' Python body), not in compiled code: numpy advises
-    the kernel to back an array of 4 MB or more with huge pages and hands back freed blocks that are already mapped,
-    where arrays allocated in compiled code (numba's runtime) are new pages that the system maps and zeroes at their
-    first write, ~85-155 ns a mapping against an evaluation's ~1 us (docs/performance.md)."""
+    """The outputs of a batch, allocated by numpy (`new_outputs`' Python body), not in compiled code: numpy asks the
+    operating system to back an array of 4 MB or more with huge pages and hands back freed blocks that are already
+    mapped, where arrays allocated in compiled code (numba's runtime) are new pages that the system maps and zeroes at
+    their first write, ~85-155 ns a mapping against an evaluation's ~1 us (docs/performance.md)."""
     return new_outputs.py_func(maps.temporal.shape[0], maps.temporal.shape[1])
 
 

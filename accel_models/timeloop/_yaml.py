@@ -101,11 +101,11 @@ def _flow_nesting_exceeds(text: str, limit: int) -> bool:
 class _FlowScan:
     """`_flow_nesting_exceeds`'s scan of `text`, a token at a time: the position `i`, the flow collections open
     there (`depth`), the block collections' columns (`indents`, a key's or a `- `'s column), the start of the line
-    and the column of the node that began on it (a key if `: ` follows; where a tag or an anchor
-    precedes the node, theirs, as YAML's scanners take a simple key's column), and what the next character may be: a line
-    start in block context (`new_line`), a line of a block scalar (`block_scalar`), the continuation of a plain
-    scalar that ran to the end of the previous line (`plain_open`), or the start of a node, hence a collection or a
-    quoted scalar (`node_start`)."""
+    and the column of the node that began on it (a key if `: ` follows; where a tag or an anchor precedes the node,
+    theirs, as YAML's scanners take a simple key's column), and what the next character may be: a line start in
+    block context (`new_line`), a line of a block scalar (`block_scalar`), the continuation of a plain scalar that
+    ran to the end of the previous line (`plain_open`), or the start of a node, hence a collection or a quoted
+    scalar (`node_start`)."""
 
     def __init__(self, text: str, limit: int) -> None:
         self.text, self.limit, self.n = text, limit, len(text)
