@@ -13,12 +13,16 @@ the window). A function that LLVM inlined into its caller counts as the caller: 
 `driver.evaluate_range`.
 
 Rows: `perfect`, the 30,000 random valid mappings of `bench_cost_model.py`'s layer; `temporal`, the temporal-class
-residual mappings of `profile_residual.py` (repeated to 5,000 rows). Needs `perf` (Debian: `linux-perf`); the last
-line is the function with the largest share.
+residual mappings of `profile_residual.py` (repeated to 5,000 rows). `--annotate NAME` (a name as listed, e.g.
+`phases._summarize`) also lists that function's instructions that drew the most samples, disassembled (`objdump`)
+from its machine code, which the child saves: the place to read against numba's assembly
+(`dispatcher.inspect_asm()`). A clock sample lands on the instruction after the one the time went to as often as on
+it. Needs `perf` (Debian: `linux-perf`); the last line is the function with the largest share.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import re
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +57,10 @@ def _short(name: str) -> str:
     return ".".join(p for p in parts if p not in ("accel_models", "kernel")) or name
 
 
-def _write_perf_map() -> int:
+def _write_perf_map(annotate: str, dump_dir: str) -> int:
     """/tmp/perf-<pid>.map for every function numba compiled in this process (address, size up to the next
-    function's address, short name); returns how many."""
+    function's address, short name), and the machine code of the ones named `annotate` into `dump_dir` (a file per
+    copy, named by its address); returns how many functions."""
     from numba.core.registry import CPUDispatcher
     names = {}
     for obj in gc.get_objects():
@@ -71,12 +77,14 @@ def _write_perf_map() -> int:
     starts = sorted(names)
     with open(f"/tmp/perf-{os.getpid()}.map", "w") as f:
         for i, a in enumerate(starts):
-            size = starts[i + 1] - a if i + 1 < len(starts) else 1 << 16
-            f.write(f"{a:x} {min(size, 1 << 20):x} {names[a]}\n")
+            size = min(starts[i + 1] - a if i + 1 < len(starts) else 1 << 16, 1 << 20)
+            f.write(f"{a:x} {size:x} {names[a]}\n")
+            if names[a] == annotate:
+                Path(dump_dir, f"{a:x}.bin").write_bytes(ctypes.string_at(a, size))
     return len(starts)
 
 
-def _child(rows: str, layer_name: str, seconds: float) -> None:
+def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: str) -> None:
     """Evaluate the rows for `seconds` after a first call that compiles; print the window's CLOCK_MONOTONIC bounds
     and the rate."""
     sys.path.insert(0, str(ROOT))
@@ -108,10 +116,33 @@ def _child(rows: str, layer_name: str, seconds: float) -> None:
         kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
         n += 1
     end, cpu = time.clock_gettime(time.CLOCK_MONOTONIC), time.process_time() - c0
-    functions = _write_perf_map()
+    functions = _write_perf_map(annotate, dump_dir)
     print(f"window {start:.6f} {end:.6f}")
     print(f"{rows} rows of the {layer_name} layer: {n * B / cpu:,.0f} evaluations/s CPU in the window "
           f"({functions} compiled functions mapped)")
+
+
+def _hottest(perf: str, data: str, window: tuple[str, str], name: str, dump_dir: str, top: int) -> list[str]:
+    """The `top` instructions of function `name` with the most samples in the window, as lines: the share of all
+    the window's samples, the address, the instruction (`objdump` of the code the child saved)."""
+    script = subprocess.run([perf, "script", "-i", data, "-F", "ip,sym", "--time", ",".join(window)],
+                            capture_output=True, text=True).stdout
+    counts, total = Counter(), 0
+    for line in script.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            total += 1
+            if parts[1].strip() == name:
+                counts[int(parts[0], 16)] += 1
+    code = {}
+    for dump in Path(dump_dir).glob("*.bin"):
+        listing = subprocess.run(["objdump", "-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel",
+                                  f"--adjust-vma=0x{dump.stem}", str(dump)], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            m = re.match(r"\s*([0-9a-f]+):\t(?:[0-9a-f]{2} )+\s*\t(.*)", line)
+            if m:
+                code[int(m.group(1), 16)] = m.group(2).strip()
+    return [f"  {100 * n / total:6.2f}%  {ip:x}  {code.get(ip, '?')}" for ip, n in counts.most_common(top)]
 
 
 def _shares(report: str) -> list[tuple[float, str]]:
@@ -131,10 +162,13 @@ def main() -> None:
     parser.add_argument("--layer", choices=LAYERS, default="resnet", help="which layer (default resnet)")
     parser.add_argument("--seconds", type=float, default=20.0, help="the sampled window in s (default 20)")
     parser.add_argument("--top", type=int, default=20, help="functions listed (default 20)")
+    parser.add_argument("--annotate", metavar="NAME", default="",
+                        help="also list the hottest instructions of this function (a name as listed)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dump-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.rows, args.layer, args.seconds)
+        _child(args.rows, args.layer, args.seconds, args.annotate, args.dump_dir)
         return
     if not 1 <= args.seconds <= 600:
         parser.error(f"--seconds must be within 1..600, got {args.seconds}")
@@ -146,7 +180,7 @@ def main() -> None:
         env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba-cache"))
         cmd = [perf, "record", "-q", "-k", "CLOCK_MONOTONIC", "-e", "cpu-clock", "-F", str(SAMPLES_PER_S), "-o", data,
                "--", sys.executable, __file__, "--child", "--rows", args.rows, "--layer", args.layer,
-               "--seconds", str(args.seconds)]
+               "--seconds", str(args.seconds), "--annotate", args.annotate, "--dump-dir", tmp]
         print(f"load average {os.getloadavg()[0]:.2f}; compiling the kernel in an empty cache, then sampling "
               f"{args.seconds:g} s", flush=True)
         run = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -158,11 +192,15 @@ def main() -> None:
                                  "--time", f"{window.group(1)},{window.group(2)}"],
                                 capture_output=True, text=True)
         shares = _shares(report.stdout)
+        hot = _hottest(perf, data, window.groups(), args.annotate, tmp, args.top) if args.annotate else []
     if not shares:
         raise SystemExit(f"perf report gave no samples:\n{report.stderr}")
     print(f"share of the samples in the window, by function (load average {os.getloadavg()[0]:.2f}):")
     for pct, name in shares[:args.top]:
         print(f"  {pct:6.2f}%  {name}")
+    if args.annotate:
+        print(f"{args.annotate}: its hottest instructions (share of all the window's samples, address, code):")
+        print("\n".join(hot) if hot else "  no sample, or no function of that name compiled")
     print(f"largest: {shares[0][1]} {shares[0][0]:.1f}%")
 
 
