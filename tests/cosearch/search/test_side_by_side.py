@@ -66,7 +66,9 @@ def test_an_interrupt_here_ends_the_forked_processes(tmp_path):
     pid_file = tmp_path / "pid"
 
     def slow():
-        pid_file.write_text(str(os.getpid()))
+        written = tmp_path / "pid.part"       # renamed into place: the file exists only with its pid in it
+        written.write_text(str(os.getpid()))
+        os.replace(written, pid_file)
         time.sleep(60)
         return "too late"
 
