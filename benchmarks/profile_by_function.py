@@ -79,7 +79,7 @@ def _write_perf_map(annotate: str, dump_dir: str) -> int:
         for i, a in enumerate(starts):
             size = min(starts[i + 1] - a if i + 1 < len(starts) else 1 << 16, 1 << 20)
             f.write(f"{a:x} {size:x} {names[a]}\n")
-            if names[a] == annotate:
+            if names[a] == annotate and i + 1 < len(starts):    # the last one's end is not known: not read past it
                 Path(dump_dir, f"{a:x}.bin").write_bytes(ctypes.string_at(a, size))
     return len(starts)
 
@@ -175,6 +175,8 @@ def main() -> None:
     perf = shutil.which("perf")
     if perf is None:
         parser.exit(2, "profile_by_function: needs Linux perf on the PATH (Debian: apt install linux-perf)\n")
+    if args.annotate and shutil.which("objdump") is None:
+        parser.exit(2, "profile_by_function: --annotate needs objdump on the PATH (Debian: apt install binutils)\n")
     with tempfile.TemporaryDirectory(prefix="profile-by-function-") as tmp:
         data = os.path.join(tmp, "perf.data")
         env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba-cache"))
