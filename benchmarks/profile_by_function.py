@@ -35,7 +35,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("resnet", "depthwise")
+sys.path.insert(0, str(ROOT))
+
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
+
 SAMPLES_PER_S = 4000
 """perf's sampling frequency (`-F`): ~80,000 samples in the default window, each of ~250 us."""
 
@@ -87,19 +90,13 @@ def _write_perf_map(annotate: str, dump_dir: str) -> int:
 def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: str) -> None:
     """Evaluate the rows for `seconds` after a first call that compiles; print the window's CLOCK_MONOTONIC bounds
     and the rate."""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     import numpy as np
     from accel_models import MappingArrays, kernel
     from accel_models.cost_model import accelerator_arrays, layer_arrays
-    from accel_models.timeloop import default_corpus_path, load_cases
     from mappings import random_valid_mappings
-    from nets import Layer
     from profile_residual import temporal_class_rows
 
-    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layer = {"resnet": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
-             "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}[layer_name]
+    eyeriss, layer = corpus_eyeriss(), bench_layers()[layer_name]
     if rows == "perfect":
         maps = random_valid_mappings(layer, eyeriss, 30_000, rng=0)
         maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps.with_residuals()))
@@ -159,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", choices=("perfect", "temporal"), default="temporal",
                         help="which mappings to evaluate (default temporal)")
-    parser.add_argument("--layer", choices=LAYERS, default="resnet", help="which layer (default resnet)")
+    parser.add_argument("--layer", choices=tuple(bench_layers()), default="resnet", help="which layer (default resnet)")
     parser.add_argument("--seconds", type=float, default=20.0, help="the sampled window in s (default 20)")
     parser.add_argument("--top", type=int, default=20, help="functions listed (default 20)")
     parser.add_argument("--annotate", metavar="NAME", default="",

@@ -37,9 +37,9 @@ from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
 from accel_models.reference import uniform_instances  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding  # noqa: E402
-from nets import Layer  # noqa: E402
+
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
 """Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
@@ -152,9 +152,8 @@ def temporal_class_rows(layer, acc, n):
 
 
 def main():
-    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
-              "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
+    eyeriss = corpus_eyeriss()
+    layers = bench_layers()
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
