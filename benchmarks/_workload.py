@@ -11,6 +11,10 @@ def corpus_eyeriss():
     return next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
 
 
+LABELS = {"resnet": "resnet50 3x3 (C=K=64, P=Q=56)", "depthwise": "depthwise 3x3 (G=144, P=Q=56)"}
+"""How the benchmarks print each of `bench_layers`' layers."""
+
+
 def bench_layers() -> dict[str, Layer]:
     """The two layers by short name: `resnet` (C=K=64, P=Q=56) and `depthwise` (G=144, P=Q=56)."""
     return {"resnet": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),

@@ -26,10 +26,9 @@ import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
 from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
-from nets import Layer  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 
 RUN_REPEATS = 50
@@ -55,8 +54,8 @@ def main() -> None:
         parser.error(f"--run must be between 1 and --batch / {RUN_REPEATS} ({args.batch // RUN_REPEATS}), "
                      f"got {args.run}")
     ensure_fresh_kernel_cache()
-    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layer = Layer.conv(64, 64, 3, 56, name="res2a_3x3")
+    eyeriss = corpus_eyeriss()
+    layer = bench_layers()["resnet"]
     sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64)
                               for a in random_valid_mappings(layer, eyeriss, args.batch, rng=0).with_residuals()))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)

@@ -32,10 +32,9 @@ import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, evaluate_batch, layer_arrays  # noqa: E402
 from accel_models.reference import uniform_instances  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
-from nets import Layer  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
+from _workload import LABELS, bench_layers, corpus_eyeriss  # noqa: E402
 
 TEMPORAL_EVALUATIONS = 5000
 """Rows of the temporal-class residual batch (its few distinct mappings repeated)."""
@@ -66,11 +65,8 @@ def main() -> None:
     parser.add_argument("--residual", type=int, default=0, metavar="N",
                         help="also time N mappings with residual loops per layer (default 0: none)")
     args = parser.parse_args()
-    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layers = {
-        "resnet50 3x3 (C=K=64, P=Q=56)": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
-        "depthwise 3x3 (G=144, P=Q=56)": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3"),
-    }
+    eyeriss = corpus_eyeriss()
+    layers = {LABELS[short]: layer for short, layer in bench_layers().items()}
     cores = numba.config.NUMBA_NUM_THREADS
     print(f"architecture: {eyeriss.name} ({', '.join(eyeriss.level_names)}), {eyeriss.num_macs} MACs; "
           f"{cores} cores, load average {os.getloadavg()[0]:.2f}")

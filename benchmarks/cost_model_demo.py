@@ -17,9 +17,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models.cost_model import evaluate_batch, explain  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Mapping, random_valid_mappings  # noqa: E402
-from nets import Layer  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.samples < 1:
         parser.error(f"--samples must be >= 1, got {args.samples}")
-    acc = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layer = Layer.conv(64, 64, 3, 56, name="resnet50 res2a 3x3")
+    acc = corpus_eyeriss()
+    layer = bench_layers()["resnet"]
     print(f"layer {layer.name}: {layer.macs:,} MACs; architecture {acc.name}: {' -> '.join(acc.level_names)}, "
           f"{acc.mesh[0]}x{acc.mesh[1]} PEs")
     t0 = time.perf_counter()

@@ -25,9 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding  # noqa: E402
-from nets import Layer  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 STEPS = ["reset, keep, residual ends, auto keep", "loop orders", "spatial factors (greedy)", "axis fill",
          "temporal factors (nearest)", "capacity check", "repair search"]
@@ -64,9 +63,8 @@ def staged_kernel():
 def main() -> None:
     N = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
     kernel = staged_kernel()
-    eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-    layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
-              "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
+    eyeriss = corpus_eyeriss()
+    layers = bench_layers()
     rows = 256
     print(f"load average {os.getloadavg()[0]:.2f}; ns/mapping CPU, cumulative (step: +delta)")
     total = []

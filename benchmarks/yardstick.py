@@ -28,12 +28,11 @@ import argparse
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _commands import ROOT, TINY, timed_run
+from _commands import TINY, archived_tree, timed_run
 
 REV = "69568d2"
 """The tree the targets were set against (docs/performance.md, "The targets on a slower machine")."""
@@ -112,13 +111,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="yardstick-") as scratch_dir:
         scratch = Path(scratch_dir)
-        tree = scratch / "tree"
-        tree.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.rev], capture_output=True)
-        if archive.returncode != 0:
-            print(f"yardstick: git archive {args.rev}: {archive.stderr.decode().strip()}", file=sys.stderr)
-            return 2
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        tree = archived_tree(args.rev, scratch)
         print(f"{args.rev} in {tree}; {os.cpu_count()} cores", flush=True)
         factors = {name: factor(name, _measure(name, tree, scratch)) for name in RECORDED if name not in skip}
     if not factors:
