@@ -39,10 +39,9 @@ from accel_models.kernel.driver import evaluate_range, new_outputs, max_children
 from accel_models.kernel.paths import residual_paths  # noqa: E402
 from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
-from accel_models.timeloop import default_corpus_path, load_cases  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
 from mappings._decode_kernel import decode_batch, decode_scratch  # noqa: E402
-from nets import Layer  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 
 @njit(_nrt=False, forceinline=True)
@@ -135,7 +134,7 @@ def run(layer, acc, maps, out, workspace, stage, paths):
         if stage >= 5 and stage <= 8:
             accesses_upto(layer, acc, ws, n_temporal, stage - 5)
         if stage >= 9:
-            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
+            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.walks)
         if stage == 12:
             fold_bypass(levels)
         if stage == 13:
@@ -178,9 +177,8 @@ def _best(f, n, repeats):
     return best / n * 1e9
 
 
-eyeriss = next(c for c in load_cases(default_corpus_path()) if c.family == "C").accelerator
-layers = {"resnet 3x3": Layer.conv(64, 64, 3, 56, name="res2a_3x3"),
-          "depthwise": Layer.conv(144, 144, 3, 56, groups=144, name="dw3x3")}
+eyeriss = corpus_eyeriss()
+layers = bench_layers()
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
 print(f"load average {os.getloadavg()[0]:.2f}")
 for name, layer in layers.items():

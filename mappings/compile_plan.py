@@ -33,7 +33,7 @@ from .fitness import fitness_into, objective_index
 from .transfer import transfer_mapping
 
 COMPILE_COST_S = {"link_saving": 2.0, "geometry": 0.5, "phase_stream": 5.5, "walk": 6.9, "joint_step": 4.5,
-    "sweep": 1.2, "level_accesses": 4.4, "uniform_stream": 0.4, "class_accesses": 2.4, "class_counts": 0.7,
+    "sweep": 1.2, "level_accesses": 5.6, "level_accesses_perfect": 4.4, "class_accesses": 2.4, "class_counts": 0.7,
     "perfect_paths": 0.2, "check_capacity": 0.3, "output_partitions": 0.1, "fold_bypass": 0.1, "uniform_instances": 0.1,
     "build_classes": 0.4, "class_partitions": 0.3, "class_fold_bypass": 0.1, "class_energy_and_cycles": 0.4,
     "decode_batch": 5.0, "evaluate_range": 4.4, "helpers": 0.1, "run_evolution": 6.0, "search": 0.1,

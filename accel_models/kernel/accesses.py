@@ -2,8 +2,10 @@
 the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings, and a residual mapping's streams
 whose tensor no residual touches, `residual.closed_stream`, counted with each loop's passes) or, for the other
 streams of a residual one, `sweep.uniform_stream` (the phases' closed form, the frame walk) as the count of each
-(level, tensor). The sweep comes in by address (`paths.Paths`), so that this scaffold compiles without it, beside it.
-`instances.class_accesses` is its counterpart per instance class.
+(level, tensor). Two scaffolds compile from this one source: `level_accesses`, which calls the sweep by name (by
+address, the call cost ~11% of a temporal-class evaluation, docs/performance.md), and
+`level_accesses_perfect`, the perfect-factor driver's, with a stub in its place (`variants.variant`), so that a first
+search on perfect factors compiles no sweep. `instances.class_accesses` is their counterpart per instance class.
 """
 from __future__ import annotations
 
@@ -13,17 +15,19 @@ from numba import njit
 from .counts import closed_form_fills, moving_loops, spatial_loops
 from .links import links, spatial_axes
 from .residual import closed_stream
+from .sweep import no_uniform_stream, uniform_stream
+from .variants import variant
 from .workspace import FAN_X, FAN_Y
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=True)
-def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
+def level_accesses(layer, acc, ws, n_temporal, residual, walks):
     """R2-R4, R6 as if every level kept every tensor: per level and tensor its fill stream, the accesses its parent
     serves it (multicast and links), the multicast-weighted reads and the peer transfers; `residual`: the mapping
     has a residual loop (then ws.temporal[:].outer must hold `residual.pass_counts`, and every stream whose tensor a
-    residual touches is counted from the origin by `stream`: `sweep.uniform_stream` by address,
-    `paths.Paths.uniform_stream`, given `walks`: `paths.Walks`). LLVM inlines it into the driver (`forceinline`: the
-    call passed every array of the layer, the accelerator and the workspace; `kernel`'s docstring)."""
+    residual touches is counted from the origin by `sweep.uniform_stream`, given `walks`: `paths.Walks`). LLVM
+    inlines it into the driver (`forceinline`: the call passed every array of the layer, the accelerator and the
+    workspace; `kernel`'s docstring)."""
     ax, co = layer.ax, layer.co
     fanout = acc.fanout
     temporal, spatial, levels = ws.temporal, ws.spatial, ws.levels
@@ -59,8 +63,9 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
             if n_sp > 0:
                 groups = spatial_axes(t, spatial, n_sp, ax, co, scratch)
             if residual and not closed_stream(t, temporal, M, layer.bounds, child.extents, ax, is_mac, n_children):
-                F, reads, transfers = stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp,
-                                             fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin, walks)
+                F, reads, transfers = uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children,
+                                                     spatial, n_sp, fanout[p, FAN_X], fanout[p, FAN_Y], ws, origin,
+                                                     walks)
             else:
                 # every loop that moves t runs its whole bound in every pass, no tile of t is cut and, under a
                 # fan-out, the innermost loop above runs its whole bound in every pass (`closed_stream`; or the MAC
@@ -86,3 +91,9 @@ def level_accesses(layer, acc, ws, n_temporal, residual, stream, walks):
             parent.access[t] = reads
             parent.mcw[t] = n_children * F - transfers
 
+
+
+@variant(level_accesses, uniform_stream=no_uniform_stream)
+def level_accesses_perfect():
+    """`level_accesses` for the perfect-factor driver (`driver.evaluate_range_perfect`): the same closed forms, the
+    sweep's stub in its place (never called: that driver raises on a residual mapping before counting it)."""

@@ -21,7 +21,7 @@ from numba import typeof, types
 from ..geometry import AcceleratorArrays, LayerArrays, box, project
 from ..mapping_arrays import MappingArrays
 from ..numba_cache import ensure_fresh_kernel_cache
-from .accesses import level_accesses
+from .accesses import level_accesses, level_accesses_perfect
 from .counts import fold_bypass, output_partitions
 from .instances import (build_classes, class_accesses, class_counts, class_energy_and_cycles, class_fold_bypass,
                         class_partitions)
@@ -31,7 +31,7 @@ from .nest import check_capacity
 from .paths import kernel_arrays, path_signatures, path_stubs, residual_paths
 from .phases import phase_stream
 from .residual import uniform_instances
-from .sweep import sweep, uniform_stream, walk
+from .sweep import sweep, walk
 
 
 class CompileStep(NamedTuple):
@@ -92,29 +92,29 @@ def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 DRIVER_STEPS = ("level_accesses", "check_capacity", "output_partitions", "fold_bypass", "uniform_instances",
                 "build_classes")
 """The steps of `callee_steps` that `driver.evaluate_range` links (calls by name)."""
-PERFECT_DRIVER_STEPS = DRIVER_STEPS[:4]
-"""Those that `driver.evaluate_range_perfect` links."""
+PERFECT_DRIVER_STEPS = ("level_accesses_perfect",) + DRIVER_STEPS[1:4]
+"""Those that `driver.evaluate_range_perfect` links (its scaffold without the sweep)."""
 SHARED_STEPS = ("link_saving", "geometry")
 """The steps of `callee_steps` that compile callees several steps call by name (`links.link_saving` with its
 neighbour lists and grid steps; `geometry.box` and `geometry.project`): the steps that call them wait for them, so
 that two processes starting those steps side by side do not each compile them (measured: ~2 s of CPU compiled twice
 on a cold default run, docs/performance.md, "Compile time")."""
-PATH_STEPS = ("uniform_stream", "class_counts", "walk", "joint_step", "phase_stream")
+PATH_STEPS = ("class_counts", "walk", "joint_step", "phase_stream")
 """The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""
-PERFECT_ONLY_STEPS = ("perfect_paths",)
-"""The steps of `callee_steps` that only a search with the perfect driver needs (the stubs `paths.perfect_paths`
-points to)."""
+PERFECT_ONLY_STEPS = ("level_accesses_perfect", "perfect_paths")
+"""The steps of `callee_steps` that only a search with the perfect driver needs (its scaffold, and the stubs
+`paths.perfect_paths` points to)."""
 
 
 def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep]:
     """The callees of `evaluate_range` and the paths it calls by address: first the callees several of the steps
     below call by name (`SHARED_STEPS`, which those steps wait for), then the costliest first: the phases' closed
     form and the frame walk, which the sweeps call by address, and the joint step, which the walk calls so (each
-    compiles apart, beside the rest); the uniform sweep, which `uniform_stream`
-    and `class_accesses` both call (as one step, each of them loads it rather than both compiling it side by side),
-    then those; `level_accesses`, the driver's
-    costliest callee, takes the sweep by address and compiles beside it (CPU seconds:
+    compiles apart, beside the rest); the uniform sweep, whose callees `level_accesses` (through
+    `sweep.uniform_stream`, which LLVM inlines there) and `class_accesses` both call (as one step, each of them loads
+    them rather than both compiling them side by side), then those two; `level_accesses_perfect`, the perfect
+    driver's scaffold, without the sweep, beside them (CPU seconds:
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
     `energy.energy_and_cycles`) are no steps: their callers compile them."""
@@ -124,8 +124,8 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     reads, fills, updates = out[5][0], out[6][0], out[7][0]
     i64, yes = types.int64, types.boolean                     # loop_nest's temporal loop count; a computed bool
     sigs = path_signatures(layer, acc)
-    stream, classes, walk_, step, phases = sigs
-    walks = stream.args[-1]
+    classes, walk_, step, phases = sigs
+    walks = classes.args[-1]
     # the uniform sweep (the walk and the phases by address), as uniform_stream and class_accesses call it: (t,
     # temporal, M, level record, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin (a
     # record's array field), fresh, walks)
@@ -154,9 +154,10 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
             CompileStep("walk", compile_for(walk, *walk_.args), SHARED_STEPS),
             CompileStep("joint_step", compile_for(joint_step, *step.args), SHARED_STEPS),
             CompileStep("sweep", uniform, SHARED_STEPS),
-            CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes,
-                                                      types.FunctionType(stream), walks), SHARED_STEPS),
-            CompileStep("uniform_stream", compile_for(uniform_stream, *stream.args), ("sweep",)),
+            CompileStep("level_accesses", compile_for(level_accesses, layer, acc, ws, i64, yes, walks),
+                        ("sweep",) + SHARED_STEPS),
+            CompileStep("level_accesses_perfect", compile_for(level_accesses_perfect, layer, acc, ws, i64, yes, walks),
+                        SHARED_STEPS),
             CompileStep("class_accesses", compile_for(class_accesses, layer, acc, m, ws, i64, walks),
                         ("sweep",) + SHARED_STEPS),
             CompileStep("check_capacity", compile_for(check_capacity, layer.coef, acc.capacity_words,

@@ -8,12 +8,15 @@ only the driver it calls, and the perfect one leaves out the costliest compiles 
 "Compile time"). The counting functions are the same; a mapping with residual factors given to the perfect driver
 raises rather than being counted by a path that does not hold for it.
 
-The residual and spatial-class counts come in by address (`paths.Paths`: `sweep.uniform_stream` for
-`accesses.level_accesses`, `instances.class_counts`), an argument of each driver: numba links a callee it calls by
-name into its caller, so a driver that named them could not compile before the sweep; by address, the driver and
-its scaffold compile beside it. They run only for mappings with residual factors, tens of microseconds each, so the
-indirect call costs nothing measurable; a function called so raises nothing back (`paths.FunctionPointer`): none of
-them raises. The entry points that Python calls take the paths as their last argument (`entries` binds them).
+The spatial-class counts come in by address (`paths.Paths`: `instances.class_counts`), an argument of each driver:
+numba links a callee it calls by name into its caller, so a driver that named it could not compile before the
+classes' sweeps; by address, the driver compiles beside them. They run only for mappings whose instances do unequal
+work, tens of microseconds each, so the indirect call costs nothing measurable; a function called so raises nothing
+back (`paths.FunctionPointer`): it does not raise. The uniform sweep is called by name from the scaffold
+(`accesses.level_accesses`, which the full driver links; the perfect one links `accesses.level_accesses_perfect`
+instead): it runs for every residual stream, ~1 us each, where the indirect call and its arguments cost ~11% of a
+temporal-class evaluation. The entry points that Python calls take the paths as their last argument (`entries`
+binds them).
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from numba import njit, prange
 from ..kernel_views import borrow
 from ..mapping_arrays import MappingArrays
 from ..result import OK, SPATIAL_RESIDUAL
-from .accesses import level_accesses
+from .accesses import level_accesses, level_accesses_perfect
 from .counts import fold_bypass, output_partitions
 from .energy import energy_and_cycles
 from .instances import build_classes
@@ -54,12 +57,10 @@ class Walks(NamedTuple):
 
 
 class Paths(NamedTuple):
-    """The counts a driver calls by address: `uniform_stream` (`sweep.uniform_stream`'s signature, called by
-    `accesses.level_accesses` per residual stream) and `class_counts` (`instances.class_counts`'s, called by
-    `driver.evaluate_range` per mapping whose instances do unequal work), each a `paths.FunctionPointer`; `walks`, the
-    `Walks` the driver passes both of them."""
+    """The count a driver calls by address: `class_counts` (`instances.class_counts`'s signature, called by
+    `driver.evaluate_range` per mapping whose instances do unequal work), a `paths.FunctionPointer`; `walks`, the
+    `Walks` the driver passes it and the uniform sweep."""
 
-    uniform_stream: object
     class_counts: object
     walks: Walks
 
@@ -70,10 +71,10 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
     cycles, energy pJ, utilization, compute cycles; reads / fills / updates [L, 3] as totals over instances), every
     entry of their rows written (zeros for an invalid mapping), so that the outputs need no zeroing first. A perfect
     mapping's counts come in closed form (`accesses.level_accesses` with `counts.closed_form_fills`), one with a
-    residual loop from the sweep over its steps (`sweep.uniform_stream`), and one whose instances under a fan-out do
-    unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`), both by address (`paths`:
-    a `paths.Paths`); the checks are shared. SPATIAL_RESIDUAL: such a mapping needs more instance classes than the
-    workspace holds. Everything is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the
+    residual loop from the sweep over its steps (`sweep.uniform_stream`, by name), and one whose instances under a
+    fan-out do unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`, by address:
+    `paths`, a `paths.Paths`); the checks are shared. SPATIAL_RESIDUAL: such a mapping needs more instance classes
+    than the workspace holds. Everything is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the
     outputs and the workspace for the whole call.
 
     The steps are inlined here one by one, not through a function of one mapping inlined in turn: numba copies an
@@ -122,7 +123,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
         else:
             if RESIDUAL_PATHS and not perfect:    # each loop's passes, for the closed forms of `level_accesses`
                 pass_counts(ws.temporal, n_temporal, bounds, ws.scratch[0])
-            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.uniform_stream, paths.walks)
+            level_accesses(layer, acc, ws, n_temporal, not perfect, paths.walks)
             output_partitions(layer.coef, ws.loops, levels, ws.scratch)
             fold_bypass(levels)
             e, c = energy_and_cycles(acc, levels, cc, rb, fb, ub)
@@ -136,7 +137,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
         ccycles[b] = cc
 
 
-@variant(evaluate_range, RESIDUAL_PATHS=False)
+@variant(evaluate_range, RESIDUAL_PATHS=False, level_accesses=level_accesses_perfect)
 def evaluate_range_perfect():
     """`evaluate_range` for mappings with perfect factors only (a search whose decode gives no residual factor):
     the same counts, bit for bit, without compiling the residual and spatial-class paths; a residual mapping raises
@@ -197,12 +198,12 @@ def parallel_batch(layer, acc, maps, paths, out):
     n_chunks = (B + CHUNK - 1) // CHUNK
     # the paths' pointers one by one into the loop's body: numba's parallel loop takes a tuple's items as its
     # arguments, not a tuple nested in one
-    stream, classes, walks = paths.uniform_stream, paths.class_counts, paths.walks
+    classes, walks = paths.class_counts, paths.walks
     walk, step, phases = walks.walk, walks.joint_step, walks.phase_stream
     for c in prange(n_chunks):
         workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
         evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace,
-                       Paths(stream, classes, Walks(walk, step, phases)))
+                       Paths(classes, Walks(walk, step, phases)))
 
 
 @njit(cache=True)

@@ -4,13 +4,15 @@ the search the same way.
 numba links the code of every callee a function calls by name into the caller's and optimizes it again there, so a
 caller cannot compile before its callees and pays for all of them. A callee passed as an argument of numba's
 first-class function type is called through a pointer instead: the two compile apart, side by side in two processes
-(`mappings.split_compile`). `Paths` holds the counts the drivers take so (`sweep.uniform_stream` for
-`accesses.level_accesses`, `instances.class_counts`), and the costly counts those take so in turn (`Walks`: the
-frame walk, `sweep.walk`, and the phases' closed form, `phases.phase_stream`, each called once per stream, and the
-joint sweep's step, `joint.joint_step`, which the walk calls per step of the rare joint sweeps: linked, each would be
-optimized again in every function above it); `residual_paths` gives the real ones and `perfect_paths`
-stubs of the same type for the perfect-factor driver, which never calls them (a first search on perfect factors then
-compiles no sweep). `driver_pointer` gives a search its driver by address with the paths that driver takes.
+(`mappings.split_compile`). `Paths` holds the count the drivers take so (`instances.class_counts`), and the
+costly counts the sweeps take so in turn (`Walks`: the frame walk, `sweep.walk`, and the phases' closed form,
+`phases.phase_stream`, each called once per stream, and the joint sweep's step, `joint.joint_step`, which the walk
+calls per step of the rare joint sweeps: linked, each would be optimized again in every function above it);
+`residual_paths` gives the real ones and `perfect_paths` stubs of the same type for the perfect-factor driver, which
+never calls them. The uniform sweep, `sweep.uniform_stream`, is not among them: `accesses.level_accesses` calls it by
+name (a call by address cost ~11% of a temporal-class evaluation), and the perfect-factor driver's scaffold,
+`accesses.level_accesses_perfect`, a stub in its place, so that a first search on perfect factors still compiles no
+sweep. `driver_pointer` gives a search its driver by address with the paths that driver takes.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .driver import Paths, Walks, evaluate_range_perfect, max_children, new_outp
 from .instances import class_counts
 from .joint import joint_step
 from .phases import phase_stream
-from .sweep import uniform_stream, walk
+from .sweep import walk
 from .workspace import make_workspace
 
 # numba warns at every compile of a function that takes or calls one by address; the kernel and the search do so by
@@ -65,14 +67,6 @@ class FunctionPointer(types.WrapperAddressProtocol):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def no_uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
-                      origin, walks):
-    """`sweep.uniform_stream` for the perfect-factor driver: never called (that driver raises on a residual mapping
-    before counting it); NaN counts if it were."""
-    return np.nan, np.nan, np.nan
-
-
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
 def no_class_counts(layer, acc, m, ws, n_temporal, compute_cycles, reads, fills, updates, walks):
     """`instances.class_counts` for the perfect-factor driver: never called (as above); NaN energy if it were."""
     return np.nan, np.int64(0)
@@ -101,7 +95,7 @@ def no_phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
 def path_stubs() -> tuple:
     """The stubs `perfect_paths` points to, in the order of `path_signatures`."""
     ensure_fresh_kernel_cache()
-    return no_uniform_stream, no_class_counts, no_walk, no_joint_step, no_phase_stream
+    return no_class_counts, no_walk, no_joint_step, no_phase_stream
 
 
 def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
@@ -115,15 +109,15 @@ def kernel_arrays(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
 
 
 def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signature, ...]:
-    """The numba signatures of `uniform_stream`, `class_counts`, `walk`, `joint_step` and `phase_stream`, with the
-    argument types their callers pass (`level_accesses`' call of `uniform_stream`, `evaluate_range`'s of
-    `class_counts`, the sweeps' of the walk, the walk's of the joint step, the uniform sweep's of the phases)."""
+    """The numba signatures of `class_counts`, `walk`, `joint_step` and `phase_stream`, with the argument types their
+    callers pass (`evaluate_range`'s call of `class_counts`, the sweeps' of the walk, the walk's of the joint step,
+    the uniform sweep's of the phases); the last argument of `class_counts`' is the `Walks` type."""
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     rows = typeof(out[5][0])                                  # reads / fills / updates of one mapping [L, 3]
     i64, f64, yes = types.int64, types.float64, types.boolean
-    level, origin = typeof(ws.levels).dtype, typeof(ws.sweep).dtype.typeof("origin")
-    fan, la, aa, wt, temporal = typeof(acc.fanout).dtype, typeof(layer), typeof(acc), typeof(ws), typeof(ws.temporal)
+    level = typeof(ws.levels).dtype
+    la, aa, wt, temporal = typeof(layer), typeof(acc), typeof(ws), typeof(ws.temporal)
     memo, words = typeof(ws.memo).dtype, types.Array(types.int64, 1, "C")
     # the walk's origin and state, the phases' origin: slices of a record's arrays (an array whatever its length);
     # the walk's sums: the sweep record's; the joint step's offsets: a frame record's, as the walk's own offsets
@@ -133,10 +127,8 @@ def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signatu
                        i64, memo, sums)
     phases = f64(i64, temporal, i64, extents, la, words, memo.typeof("pool"), i64)
     walks = types.NamedTuple([types.FunctionType(sig) for sig in (walk_, step, phases)], Walks)
-    stream = types.UniTuple(f64, 3)(i64, temporal, i64, level, yes, la, i64, i64, typeof(ws.spatial), i64, fan, fan,
-                                    wt, origin, walks)
     classes = types.Tuple((f64, i64))(la, aa, typeof(m), wt, i64, i64, rows, rows, rows, walks)
-    return stream, classes, walk_, step, phases
+    return classes, walk_, step, phases
 
 
 @typeof_impl.register(FunctionPointer)
@@ -170,11 +162,11 @@ def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = F
     if perfect not in _PATHS:
         ensure_fresh_kernel_cache()
         sigs = path_signatures(layer, acc)
-        fns = path_stubs() if perfect else (uniform_stream, class_counts, walk, joint_step, phase_stream)
-        stream, classes, *walks = (FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs))
+        fns = path_stubs() if perfect else (class_counts, walk, joint_step, phase_stream)
+        classes, *walks = (FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs))
         walks = Walks(*walks)
-        paths = Paths(stream, classes, walks)
-        _PATHS[perfect] = paths, types.NamedTuple([stream.numba_type, classes.numba_type, typeof(walks)], Paths)
+        paths = Paths(classes, walks)
+        _PATHS[perfect] = paths, types.NamedTuple([classes.numba_type, typeof(walks)], Paths)
     return _PATHS[perfect][0]
 
 

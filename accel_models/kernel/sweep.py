@@ -306,16 +306,27 @@ def _touched(t, temporal, M, full, is_mac, layer, groups, n_children, spatial, n
                        origin, walks)
 
 
-@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws, origin,
                    walks):
     """`sweep` from a fresh memo for `accesses.level_accesses` (a stream of a residual mapping whose instances do
     the same work and whose tensor a residual touches, `residual.closed_stream`, so without `sweep`'s check for a
     perfect one: the phases count any stream exactly, a perfect one too; the MAC's comes here only from under a
-    fan-out). Returns (fills of one instance, reads of its parent, link transfers)."""
+    fan-out). Returns (fills of one instance, reads of its parent, link transfers). `level_accesses` calls it by
+    name: by address, through its C wrapper, the call cost ~11% of a temporal-class evaluation (docs/performance.md);
+    not inlined by LLVM (`forceinline=False`: inlined, it made the perfect mappings' path, which shares the scaffold,
+    ~5% slower)."""
     _start_sweep(ws, np.bool_(True))
     return _touched(t, temporal, M, child.extents, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
                     origin, walks)
+
+
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
+def no_uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spatial, n_sp, fan_x, fan_y, ws,
+                      origin, walks):
+    """`uniform_stream` for the perfect-factor driver's scaffold (`accesses.level_accesses_perfect`): never called
+    (that driver raises on a residual mapping before counting it); NaN counts if it were."""
+    return np.nan, np.nan, np.nan
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

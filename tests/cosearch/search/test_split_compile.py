@@ -81,21 +81,25 @@ def test_a_worker_takes_the_step_heading_the_costliest_chain_first(tmp_path):
 
 def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_first(tmp_path):
     """A step waits for the steps it names (a name not in the plan would hold it until `max_wait_s`); the two that
-    call the uniform sweep, and the three that call the batch driver with the search's signature, load it from the
-    step that compiles it (side by side, each would compile it again); the driver and its scaffold take the sweep by
-    address, so they wait for neither it nor the classes' counts, which the searches load."""
+    call the uniform sweep's callees, and the three that call the batch driver with the search's signature, load it
+    from the step that compiles it (side by side, each would compile it again); the driver takes the classes' counts
+    by address, so it does not wait for them, which the searches load; the perfect driver's scaffold has no sweep,
+    so it does not wait for it."""
     from cosearch.command_warm_up import warm_up_plan
 
     plan = warm_up_plan(cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None))
     after = {s.name: s.after for s in plan}
     assert len(after) == len(plan) and all(a in after for s in plan for a in s.after)
-    assert "sweep" in after["uniform_stream"] and "sweep" in after["class_accesses"]
-    assert "class_accesses" in after["class_counts"] and set(after["level_accesses"]) == set(SHARED_STEPS)
+    assert "sweep" in after["level_accesses"] and "sweep" in after["class_accesses"]
+    assert "class_accesses" in after["class_counts"] and set(after["level_accesses_perfect"]) == set(SHARED_STEPS)
     # the callees several steps call by name are compiled once, before them (not by two workers side by side)
-    assert all(set(SHARED_STEPS) <= set(after[s]) for s in ("walk", "joint_step", "sweep", "level_accesses"))
+    assert all(set(SHARED_STEPS) <= set(after[s]) for s in ("walk", "joint_step", "sweep", "level_accesses",
+                                                             "level_accesses_perfect"))
     assert all("geometry" in after[s] for s in ("phase_stream", "decode_batch", "output_partitions"))
-    assert not {"sweep", "uniform_stream", "class_accesses", "class_counts"} & set(after["evaluate_range"])
-    assert {"uniform_stream", "class_counts"} <= set(after["search"])
+    assert not {"class_accesses", "class_counts"} & set(after["evaluate_range"])
+    assert "level_accesses" in after["evaluate_range"] and "class_counts" in after["search"]
+    assert "level_accesses_perfect" in after["evaluate_range_perfect"]
+    assert not {"sweep", "level_accesses"} & set(after["evaluate_range_perfect"])
     assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
                                                                "instance_classes", "evaluate_batch_parallel"))
     # the search's code calls its decoder and driver by address: it waits for the helpers only
@@ -119,7 +123,7 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
     plans = {f: mapper_compile_plan(layer, acc, MappingCache(MapperSettings(factors=f)))
              for f in ("perfect", "residual", "auto")}
     names = {f: {s.name for s in plan} for f, plan in plans.items()}
-    perfect_only = {"search_perfect", "evaluate_range_perfect", "perfect_paths"}
+    perfect_only = {"search_perfect", "evaluate_range_perfect", "level_accesses_perfect", "perfect_paths"}
     assert perfect_only <= names["perfect"] and "search" not in names["perfect"]
     assert "search" in names["residual"] and not perfect_only & names["residual"]
     assert perfect_only | {"search"} <= names["auto"]
@@ -127,12 +131,13 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
     plan = {s.name: s.after for s in plans["auto"]}
     assert "evaluate_range_perfect" in plan["search_perfect"]
     assert not {"sweep", "class_accesses", "evaluate_range"} & set(plan["search_perfect"])
-    assert {"evaluate_range", "uniform_stream", "class_counts"} <= set(plan["search"])
-    full_chain = {"evaluate_range", "search", "sweep", "walk", "phase_stream", "class_accesses", "class_counts"}
+    assert {"evaluate_range", "level_accesses", "class_counts"} <= set(plan["search"])
+    full_chain = {"evaluate_range", "search", "sweep", "level_accesses", "walk", "phase_stream", "class_accesses",
+                  "class_counts"}
     for factors in ("perfect", "auto"):
         later = after_first_search(plans[factors])
         assert full_chain & names[factors] <= later and "warm_starts" in later
-        assert not {"search_perfect", "evaluate_range_perfect", "run_evolution", "level_accesses"} & later
+        assert not {"search_perfect", "evaluate_range_perfect", "run_evolution", "level_accesses_perfect"} & later
     assert after_first_search(plans["residual"]) == {"warm_starts"}
 
 
