@@ -92,7 +92,6 @@ def level_accesses(layer, acc, ws, n_temporal, residual, walks):
             parent.mcw[t] = n_children * F - transfers
 
 
-
 @variant(level_accesses, uniform_stream=no_uniform_stream)
 def level_accesses_perfect():
     """`level_accesses` for the perfect-factor driver (`driver.evaluate_range_perfect`): the same closed forms, the

@@ -112,7 +112,7 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     below call by name (`SHARED_STEPS`, which those steps wait for), then the costliest first: the phases' closed
     form and the frame walk, which the sweeps call by address, and the joint step, which the walk calls so (each
     compiles apart, beside the rest); the uniform sweep, whose callees `level_accesses` (through
-    `sweep.uniform_stream`, which LLVM inlines there) and `class_accesses` both call (as one step, each of them loads
+    `sweep.uniform_stream`, which it calls by name) and `class_accesses` both call (as one step, each of them loads
     them rather than both compiling them side by side), then those two; `level_accesses_perfect`, the perfect
     driver's scaffold, without the sweep, beside them (CPU seconds:
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The

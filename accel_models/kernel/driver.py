@@ -74,8 +74,8 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
     residual loop from the sweep over its steps (`sweep.uniform_stream`, by name), and one whose instances under a
     fan-out do unequal work (Timeloop's spatial class) per instance class (`instances.class_counts`, by address:
     `paths`, a `paths.Paths`); the checks are shared. SPATIAL_RESIDUAL: such a mapping needs more instance classes
-    than the workspace holds. Everything is borrowed for the loop (see `kernel_views.borrow`): the caller owns the inputs, the
-    outputs and the workspace for the whole call.
+    than the workspace holds. Everything is borrowed for the loop (see `kernel_views.borrow`): the caller owns the
+    inputs, the outputs and the workspace for the whole call.
 
     The steps are inlined here one by one, not through a function of one mapping inlined in turn: numba copies an
     inlined function's IR once per block with its whole scope, so one large inlined body costs its blocks times its
