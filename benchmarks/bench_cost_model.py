@@ -31,13 +31,10 @@ import numpy as np  # noqa: E402
 
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, evaluate_batch, layer_arrays  # noqa: E402
-from accel_models.reference import uniform_instances  # noqa: E402
-from mappings import Encoding, random_valid_mappings  # noqa: E402
+from mappings import random_valid_mappings  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
-from _workload import LABELS, bench_layers, corpus_eyeriss  # noqa: E402
+from _workload import LABELS, bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
-TEMPORAL_EVALUATIONS = 5000
-"""Rows of the temporal-class residual batch (its few distinct mappings repeated)."""
 
 
 def _rate(layer, acc, mappings, threads: int, repeats: int) -> tuple[float, float]:
@@ -86,22 +83,15 @@ def main() -> None:
     if args.residual > 0:
         rates, temporal_rates = [], []
         for name, layer in layers.items():
-            enc = Encoding(layer, eyeriss, factors="residual")
-            genes = np.random.default_rng(0).random((args.residual, enc.size))
-            maps = enc.decode(genes)
-            keep = ~maps.is_perfect()
-            maps = MappingArrays(*(a[keep] for a in maps))
+            maps = residual_rows(layer, eyeriss, args.residual)
             _, cpu = _rate(layer, eyeriss, maps, 1, 1)
             rates.append(cpu)
             print(f"{name}: {maps.batch_size:,} mappings with residual loops: {cpu:,.1f} evaluations/s CPU time")
-            temporal = np.flatnonzero([uniform_instances(maps, b) for b in range(maps.batch_size)])
-            if temporal.size:
-                # Timeloop's temporal class (no residual on or below a spatial loop of its dim), repeated to at
-                # least TEMPORAL_EVALUATIONS rows so that a batch takes long enough to time
-                rows = np.resize(temporal, max(TEMPORAL_EVALUATIONS, temporal.size))
-                _, cpu = _rate(layer, eyeriss, MappingArrays(*(a[rows] for a in maps)), 1, args.repeats)
+            distinct, temporal = temporal_class_rows(maps)
+            if distinct:
+                _, cpu = _rate(layer, eyeriss, temporal, 1, args.repeats)
                 temporal_rates.append(cpu)
-                print(f"{name}: {temporal.size:,} of them in the temporal class: {cpu:,.1f} evaluations/s CPU time")
+                print(f"{name}: {distinct:,} of them in the temporal class: {cpu:,.1f} evaluations/s CPU time")
         print(f"residual evaluations/s/core: {min(rates):,.1f}; temporal class: "
               f"{min(temporal_rates, default=float('nan')):,.1f}")
     print(f"min evaluations/s/core: {min(per_core):,.0f}")

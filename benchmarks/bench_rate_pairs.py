@@ -10,7 +10,7 @@ so that both meet the same stretches of the machine's speed:
 - `bench_cost_model.py`'s workload: `--batch` random valid perfect mappings of each of its two layers (sampled once, by
   this tree), `evaluate_batch` on one thread, CPU time, through each tree's own public entry point;
 - on this tree alone, the temporal-class rows of `bench_cost_model.py --residual 200` (Timeloop's temporal class of
-  residual mappings; the older tree may not count them), `profile_residual.temporal_class_rows`.
+  residual mappings; the older tree may not count them), `_workload.temporal_class_rows`.
 
 A round times every batch once on each side, in an order that alternates between rounds. Its ratios are this tree's
 perfect rate over rev's (the lower of the two layers on each side, as `bench_cost_model.py`'s last line) and this
@@ -38,8 +38,7 @@ import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from _commands import ROOT, archived_tree  # noqa: E402
-from _workload import bench_layers, corpus_eyeriss  # noqa: E402
-from profile_residual import temporal_class_rows  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 from yardstick import RECORDED, REV  # noqa: E402
 
 RESIDUAL_MAPPINGS = 200
@@ -112,7 +111,7 @@ def main() -> int:
             perfect = _save(random_valid_mappings(layer, accelerator, args.batch, rng=0), scratch / f"{short}.npz")
             old.load(short, short, perfect)
             new.load(short, short, perfect)
-            temporal = temporal_class_rows(layer, accelerator, RESIDUAL_MAPPINGS)
+            _, temporal = temporal_class_rows(residual_rows(layer, accelerator, RESIDUAL_MAPPINGS))
             new.load(f"{short}-temporal", short, _save(temporal, scratch / f"{short}-temporal.npz"))
         perfect_ratios, temporal_ratios = [], []
         load = os.getloadavg()[0]

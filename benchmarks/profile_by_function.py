@@ -13,11 +13,11 @@ the window). A function that LLVM inlined into its caller counts as the caller: 
 `driver.evaluate_range`.
 
 Rows: `perfect`, the 30,000 random valid mappings of `bench_cost_model.py`'s layer; `temporal`, the temporal-class
-residual mappings of `profile_residual.py` (repeated to 5,000 rows). `--annotate NAME` (a name as listed, e.g.
-`phases._summarize`) also lists that function's instructions that drew the most samples, disassembled (`objdump`)
-from its machine code, which the child saves: the place to read against numba's assembly
-(`dispatcher.inspect_asm()`). A clock sample lands on the instruction after the one the time went to as often as on
-it. Needs `perf` (Debian: `linux-perf`); the last line is the function with the largest share.
+residual mappings of `bench_cost_model.py --residual 200` (`_workload.temporal_class_rows`, 5,000 rows).
+`--annotate NAME` (a name as listed, e.g. `phases._summarize`) also lists that function's instructions that drew the
+most samples, disassembled (`objdump`) from its machine code, which the child saves: the place to read against
+numba's assembly (`dispatcher.inspect_asm()`). A clock sample lands on the instruction after the one the time went
+to as often as on it. Needs `perf` (Debian: `linux-perf`); the last line is the function with the largest share.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _workload import bench_layers, corpus_eyeriss  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
 SAMPLES_PER_S = 4000
 """perf's sampling frequency (`-F`): ~80,000 samples in the default window, each of ~250 us."""
@@ -94,14 +94,13 @@ def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: 
     from accel_models import MappingArrays, kernel
     from accel_models.cost_model import accelerator_arrays, layer_arrays
     from mappings import random_valid_mappings
-    from profile_residual import temporal_class_rows
 
     eyeriss, layer = corpus_eyeriss(), bench_layers()[layer_name]
     if rows == "perfect":
         maps = random_valid_mappings(layer, eyeriss, 30_000, rng=0)
         maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps.with_residuals()))
     else:
-        maps = temporal_class_rows(layer, eyeriss, 200)
+        _, maps = temporal_class_rows(residual_rows(layer, eyeriss, 200))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
     B, L = maps.temporal.shape[0], maps.temporal.shape[1]
     out = kernel.new_outputs.py_func(B, L)

@@ -36,10 +36,8 @@ from accel_models.kernel.residual import closed_stream, pass_counts  # noqa: E40
 from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
-from accel_models.reference import uniform_instances  # noqa: E402
-from mappings import Encoding  # noqa: E402
 
-from _workload import bench_layers, corpus_eyeriss  # noqa: E402
+from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
 PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
 """Kinds of stream a stage counts (bits of its mask); FANOUT_FILLS: the streams under a fan-out, their fills alone by
@@ -140,17 +138,6 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
             _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 
 
-def temporal_class_rows(layer, acc, n):
-    """The temporal-class mappings among n residual decodes of random genes (seed 0), repeated to 5,000 rows."""
-    enc = Encoding(layer, acc, factors="residual")
-    maps = enc.decode(np.random.default_rng(0).random((n, enc.size)))
-    keep = ~maps.is_perfect()
-    maps = MappingArrays(*(a[keep] for a in maps))
-    rows = np.flatnonzero([uniform_instances(maps, b) for b in range(maps.batch_size)])
-    rows = np.resize(rows, max(5000, rows.size))
-    return MappingArrays(*(np.ascontiguousarray(a[rows], dtype=np.int64) for a in maps))
-
-
 def main():
     eyeriss = corpus_eyeriss()
     layers = bench_layers()
@@ -162,7 +149,7 @@ def main():
               ("fan-out: candidates + linked", FANOUT_FILLS | LINKED),
               ("all streams", PHASED | FANOUT | MAC | WHOLE), ("evaluate_range", -1)]
     for name, layer in layers.items():
-        maps = temporal_class_rows(layer, eyeriss, n)
+        _, maps = temporal_class_rows(residual_rows(layer, eyeriss, n))
         la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
         ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
         out = new_outputs(maps.batch_size, maps.temporal.shape[1])
