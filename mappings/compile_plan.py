@@ -22,8 +22,8 @@ from numba import types
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                                 callee_steps, compile_for, evaluate_range, evaluate_range_perfect, kernel_values,
-                                 new_outputs, young_garbage_only)
+                                 callee_steps, compile_for, compile_run, evaluate_range, evaluate_range_perfect,
+                                 kernel_values, new_outputs)
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -117,17 +117,17 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
-    # the steps that compile by calling (not `compile_for`) pause the cyclic collector as it does
-    @young_garbage_only()
+    # the steps that compile by calling (not `compile_for`) run as its steps do
+    @compile_run
     def decode() -> None:
         enc.decode(genes)
 
-    @young_garbage_only()
+    @compile_run
     def helpers() -> None:      # the fitness, called as run_evolution calls it
         out_ = new_outputs.py_func(1, accelerator.num_levels)
         fitness_into(out_[0], out_[2], out_[1], 1, objective_index(objective), np.empty(1))
 
-    @young_garbage_only()
+    @compile_run
     def warm_starts() -> None:  # what a search seeded by an earlier accelerator's mapping compiles
         enc.encode(transfer_mapping(MappingArrays.empty(1, accelerator.num_levels), accelerator, accelerator))
 
@@ -152,7 +152,7 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         driver = drivers[-1] if f == "perfect" else drivers[0]
         loaded = (driver.after + (driver.name, "decode_batch", "helpers") + tuple(s.name for s in code)
                   + (PERFECT_ONLY_STEPS if f == "perfect" else PATH_STEPS))
-        searches.append(CompileStep(SEARCH_PERFECT if f == "perfect" else SEARCH, young_garbage_only()(search(f)),
+        searches.append(CompileStep(SEARCH_PERFECT if f == "perfect" else SEARCH, compile_run(search(f)),
                                     after=loaded))
     # the decoder calls `geometry.box` as the phases do: it loads it from the kernel's shared step ("geometry")
     return kernel + [CompileStep("decode_batch", decode, ("geometry",)), *drivers, CompileStep("helpers", helpers),

@@ -66,7 +66,7 @@ second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocati
 compile an array allocation in such a function.
 """
 from .compile_plan import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                           callee_steps, compile_for, kernel_values, young_garbage_only)
+                           callee_steps, compile_for, compile_run, kernel_values)
 from .driver import (evaluate_range, evaluate_range_perfect, first_with_classes, max_children,
                      new_outputs, parallel_batch, serial_batch)
 from .entries import evaluate_batch_parallel, evaluate_batch_serial, instance_classes
@@ -77,7 +77,7 @@ from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_range", "evaluate_range_perfect",
            "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS",
-           "CompileStep", "callee_steps", "compile_for", "young_garbage_only", "kernel_values", "kernel_arrays",
+           "CompileStep", "callee_steps", "compile_for", "compile_run", "kernel_values", "kernel_arrays",
            "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer",
            "driver_signature", "driver_pointer", "Paths", "residual_paths", "perfect_paths", "parallel_batch",
            "serial_batch", "first_with_classes", "variant"]

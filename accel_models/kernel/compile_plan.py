@@ -11,10 +11,12 @@ tests/cosearch/search/test_split_compile.py checks that the steps cover the call
 """
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from types import FunctionType
+from typing import NamedTuple, TypeVar
 
 from numba import typeof, types
 
@@ -48,10 +50,10 @@ def compile_for(fn, *args) -> Callable[[], object]:
     caller's type is not a value's, e.g. `types.int64` for a count computed in compiled code)."""
     sig = tuple(a if isinstance(a, types.Type) else typeof(a) for a in args)
 
+    @compile_run
     def run():
         ensure_fresh_kernel_cache()
-        with young_garbage_only():
-            return fn.compile(sig)
+        return fn.compile(sig)
     return run
 
 
@@ -59,6 +61,48 @@ def compile_each(*runs: Callable[[], object]) -> Callable[[], object]:
     """A step's `run` that runs several `compile_for` runs in turn (one step for small functions compiled together)."""
     def run():
         return [r() for r in runs]
+    return run
+
+
+T = TypeVar("T")
+
+_HEADROOM_SLOTS = 1 << 15
+"""Stack slots (8 bytes each) that `_on_fresh_stack_chunk`'s frame reserves and never uses: 256 KB, ~10x the deepest
+Python stack a compile step of the plan was seen to reach (162 frames, ~3,100 slots, in `copy.deepcopy` under
+numba's inliner)."""
+
+
+def _call(fn: Callable[[], T]) -> T:
+    return fn()
+
+
+try:
+    _on_fresh_stack_chunk = FunctionType(_call.__code__.replace(co_stacksize=_call.__code__.co_stacksize
+                                                                + _HEADROOM_SLOTS), globals(), "_on_fresh_stack_chunk")
+except (TypeError, ValueError):     # an interpreter whose code objects take no such size: the plain call
+    _on_fresh_stack_chunk = _call
+_on_fresh_stack_chunk.__doc__ = """`fn()` called from a frame that starts a fresh chunk of CPython's frame stack.
+
+CPython (3.11 to 3.13 at least) allocates its frames in chunks of 16 KB and frees a chunk as soon as the frame at
+its start returns, so a recursion whose depth keeps crossing a chunk's end maps and unmaps a chunk at nearly every
+call. numba's inliner copies the IR of every inlined call site with the recursive `copy.deepcopy`, so a compile's
+CPU depended on the Python depth it happened to start at: `phases.phase_stream` took 5.6 s from this frame and
+6.2-18 s from the depths its callers were at (docs/performance.md, "The compile's time depended on the caller's
+stack depth"). This frame reserves `_HEADROOM_SLOTS` slots: it never fits the chunk in use, so Python gives it a
+chunk of twice its size, and the compile's frames run in the half left over, far from the chunk's end."""
+
+
+def compile_run(fn: Callable[[], T]) -> Callable[[], T]:
+    """`fn`, the work of a compile step (a numba compile, or a call that compiles), run as every step runs it: from a
+    frame with stack headroom (`_on_fresh_stack_chunk`) and with the cyclic collector paused
+    (`young_garbage_only`)."""
+    def paused() -> T:
+        with young_garbage_only():
+            return fn()
+
+    @functools.wraps(fn)
+    def run() -> T:
+        return _on_fresh_stack_chunk(paused)
     return run
 
 
@@ -144,10 +188,10 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     geometry = compile_each(compile_for(box, i64, dims, coef, axes), compile_for(project, i64, dims, coef, axes),
                             compile_for(box, i64, words, coef, words), compile_for(project, i64, words, coef, words))
 
+    @compile_run
     def stubs():
         ensure_fresh_kernel_cache()
-        with young_garbage_only():
-            return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
+        return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("link_saving", links),
             CompileStep("geometry", geometry),
             CompileStep("phase_stream", compile_for(phase_stream, *phases.args), ("geometry",)),
