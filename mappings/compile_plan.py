@@ -117,7 +117,7 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
     enc = Encoding(layer, accelerator)
     genes = np.full((2, enc.size), 0.5)
 
-    # the steps that compile by calling (not `compile_for`) run as its steps do
+    # the steps that compile by calling (not through `compile_for`) run as its steps do: `compile_run`
     @compile_run
     def decode() -> None:
         enc.decode(genes)
