@@ -1,7 +1,7 @@
 """Accelerator descriptions, technology tables, the cost model, rooflines, Timeloop interop."""
 from .accelerator import TENSOR_INDEX, TENSORS, Accelerator, StorageLevel, check_accelerator
 from .dataflow import Dataflow
-from .mapping_arrays import MappingArrays
+from .mapping_arrays import MAPPING_DTYPE, MappingArrays
 from .mapspace import LevelConstraints, MapspaceConstraints
 
 from .cost_model import BatchResult, evaluate_batch, explain, explain_rehomed
@@ -25,7 +25,7 @@ from .timeloop import (
 __all__ = [
     # the accelerator and its mappings' dense form
     "TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow", "MappingArrays",
-    "MapspaceConstraints", "LevelConstraints",
+    "MAPPING_DTYPE", "MapspaceConstraints", "LevelConstraints",
     # the cost model: compiled batch, explained single mapping, the pure-Python reference
     "evaluate_batch", "evaluate", "explain", "explain_rehomed", "check_countable", "BatchResult", "EvalResult", "REASONS",
     # technology tables, area model, builder, presets, roofline

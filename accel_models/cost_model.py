@@ -12,7 +12,7 @@ from . import kernel
 from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .limits import check_countable
-from .mapping_arrays import MappingArrays
+from .mapping_arrays import MAPPING_DTYPE, MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes, uniform_instances
 from .result import BAD_INPUT, REASONS, EvalResult
@@ -57,7 +57,9 @@ def _mapping_arrays(mappings, accelerator: Accelerator) -> MappingArrays:
 
 
 def _integers(name: str, a) -> np.ndarray:
-    """One field as contiguous int64: integer arrays as they are, float arrays only if every value is integral."""
+    """One field as contiguous `MAPPING_DTYPE`: arrays of it as they are, other integer arrays and float arrays whose
+    values are all integral converted, once every value is known to fit: a factor above `nets.MAX_BOUND`, or any value
+    that int32 cannot hold, is a ValueError naming the field (converting would wrap it into another number)."""
     a = np.asarray(a)
     if a.dtype.kind not in "iub":
         bad = None
@@ -67,7 +69,24 @@ def _integers(name: str, a) -> np.ndarray:
         if a.dtype.kind != "f" or bad is not None:
             example = f"{bad!r}" if bad is not None else f"dtype {a.dtype}"
             raise ValueError(f"evaluate_batch: mappings.{name} must hold integers, got {example}")
-    return np.ascontiguousarray(a, dtype=np.int64)
+    if a.size and not np.can_cast(a.dtype, MAPPING_DTYPE):
+        hi, lo = a.max(), a.min()
+        if lo >= _LOWEST and hi <= MAX_BOUND:
+            return np.ascontiguousarray(a, dtype=MAPPING_DTYPE)
+        if hi > MAX_BOUND:
+            what = "a factor of" if name in _FACTOR_FIELDS else "the value"
+            raise ValueError(f"evaluate_batch: mappings.{name} holds {what} {int(hi)}; accepted: integers up to "
+                             f"{MAX_BOUND} (the largest loop bound a Layer takes)")
+        raise ValueError(f"evaluate_batch: mappings.{name} holds the value {int(lo)}; accepted: integers from "
+                         f"{_LOWEST} (the lowest the rows' type, `MAPPING_DTYPE`, holds) to {MAX_BOUND}")
+    return np.ascontiguousarray(a, dtype=MAPPING_DTYPE)
+
+
+_LOWEST = int(np.iinfo(MAPPING_DTYPE).min)
+"""The lowest value a field may hold: a factor below 1 makes an invalid mapping, reported as such, but a value below
+this one would not survive the conversion to `MAPPING_DTYPE`."""
+_FACTOR_FIELDS = ("temporal", "spatial_x", "spatial_y", "temporal_residual", "spatial_x_residual",
+                  "spatial_y_residual")
 
 
 def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchResult:
@@ -100,22 +119,16 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
     reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     if m.batch_size and (reason == BAD_INPUT).any():
-        _refuse_out_of_range(m)
+        _refuse_bad_keep_flags(m)
     return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
 
 
-def _refuse_out_of_range(m: MappingArrays) -> None:
-    """The ValueError for keep flags other than 0 and 1, or factors above `nets.MAX_BOUND`: the kernel's shape check
-    flags such a mapping (reason BAD_INPUT) in the pass that reads it anyway, so that valid batches are not read
-    twice; this names the field and the first bad value."""
-    if m.keep.min() < 0 or m.keep.max() > 1:
-        bad = m.keep[(m.keep < 0) | (m.keep > 1)][0]
-        raise ValueError(f"evaluate_batch: mappings.keep must hold 0 (bypass) or 1 (keep), got {bad}")
-    for name in ("temporal", "spatial_x", "spatial_y"):
-        a = getattr(m, name)
-        if a.max() > MAX_BOUND:
-            raise ValueError(f"evaluate_batch: mappings.{name} holds a factor of {a.max()}; accepted: integers "
-                             f"up to {MAX_BOUND} (the largest loop bound a Layer takes)")
+def _refuse_bad_keep_flags(m: MappingArrays) -> None:
+    """The ValueError for keep flags other than 0 and 1: the kernel's shape check flags such a mapping (reason
+    BAD_INPUT) in the pass that reads it anyway, so that valid batches are not read twice; this names the first bad
+    value."""
+    bad = m.keep[(m.keep < 0) | (m.keep > 1)][0]
+    raise ValueError(f"evaluate_batch: mappings.keep must hold 0 (bypass) or 1 (keep), got {bad}")
 
 
 def explain(layer: Layer, accelerator: Accelerator, mapping) -> EvalResult:

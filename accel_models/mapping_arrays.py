@@ -19,10 +19,16 @@ import numpy as np
 
 N_DIMS = 8
 N_TENSORS = 3
+MAPPING_DTYPE = np.int32
+"""The integer type of every field. Every loop bound a Layer takes fits (`nets.MAX_BOUND` = 2**31 - 1), so every
+factor of a valid mapping does. Half the bytes of int64: the kernel reads each mapping's rows once, from memory for a
+large batch, and a batch of perfect mappings evaluates ~5-7% faster with the narrower rows (docs/performance.md,
+"Mapping rows in 32 bits"). The kernel's arithmetic on them is in int64 (numba widens integers to 64 bits)."""
 
 
 class MappingArrays(NamedTuple):
-    """A batch of B mappings of one layer onto an L-level accelerator.
+    """A batch of B mappings of one layer onto an L-level accelerator: integer arrays, `MAPPING_DTYPE` wherever
+    this package or `mappings` builds them (`cost_model.evaluate_batch` converts others).
 
     temporal[b, l, d]: temporal factor (loop end) of dim d at level l.
     order[b, l, p]: the dim of the p-th temporal loop of level l, outermost first (a permutation of 0..7).
@@ -61,7 +67,7 @@ class MappingArrays(NamedTuple):
         """The same mappings with every residual field an array (None becomes zeros: no residual)."""
         if all(a is not None for a in self[6:]):
             return self
-        return self._replace(**{name: np.zeros(self.temporal.shape, dtype=np.int64) if a is None else a
+        return self._replace(**{name: np.zeros(self.temporal.shape, dtype=MAPPING_DTYPE) if a is None else a
                                 for name, a in zip(self._fields[6:], self[6:])})
 
     def copy(self) -> "MappingArrays":
@@ -93,13 +99,6 @@ class MappingArrays(NamedTuple):
         return _new_empty(batch, levels)
 
     @staticmethod
-    def perfect(temporal, order, spatial_x, spatial_y, spatial_order, keep) -> "MappingArrays":
-        """Mappings without residuals (residual ends 0: each loop's end)."""
-        zeros = np.zeros(np.shape(temporal), dtype=np.int64)
-        return MappingArrays(temporal, order, spatial_x, spatial_y, spatial_order, keep, zeros, zeros.copy(),
-                             zeros.copy())
-
-    @staticmethod
     def concatenate(parts: "list[MappingArrays]") -> "MappingArrays":
         parts = [p.with_residuals() for p in parts]
         return MappingArrays(*(np.ascontiguousarray(np.concatenate(arrs, axis=0)) for arrs in zip(*parts)))
@@ -108,12 +107,13 @@ class MappingArrays(NamedTuple):
 def _new_empty(batch: int, levels: int) -> MappingArrays:
     """`MappingArrays.empty`, built."""
     shape = (batch, levels, N_DIMS)
-    ident = np.empty(shape, dtype=np.int64)
-    ident[...] = np.arange(N_DIMS, dtype=np.int64)
-    return MappingArrays(np.ones(shape, dtype=np.int64), ident, np.ones(shape, dtype=np.int64),
-                         np.ones(shape, dtype=np.int64), ident.copy(),
-                         np.ones((batch, levels, N_TENSORS), dtype=np.int64), np.zeros(shape, dtype=np.int64),
-                         np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64))
+    ident = np.empty(shape, dtype=MAPPING_DTYPE)
+    ident[...] = np.arange(N_DIMS, dtype=MAPPING_DTYPE)
+    return MappingArrays(np.ones(shape, dtype=MAPPING_DTYPE), ident, np.ones(shape, dtype=MAPPING_DTYPE),
+                         np.ones(shape, dtype=MAPPING_DTYPE), ident.copy(),
+                         np.ones((batch, levels, N_TENSORS), dtype=MAPPING_DTYPE),
+                         np.zeros(shape, dtype=MAPPING_DTYPE), np.zeros(shape, dtype=MAPPING_DTYPE),
+                         np.zeros(shape, dtype=MAPPING_DTYPE))
 
 
 @lru_cache(maxsize=16)

@@ -443,9 +443,9 @@ def spatial_overflow(acc: Accelerator, arrays: MappingArrays, b: int) -> tuple[i
     instances than its fan-out has on X or Y: (level, X factors' product, Y factors' product); None if they fit."""
     for l in reversed(range(arrays.num_levels)):
         lv = acc.levels[l]
-        x, y = math.prod(arrays.spatial_x[b, l]), math.prod(arrays.spatial_y[b, l])
+        x, y = math.prod(arrays.spatial_x[b, l].tolist()), math.prod(arrays.spatial_y[b, l].tolist())  # Python ints
         if x > lv.fanout_x or y > lv.fanout_y:
-            return l, int(x), int(y)
+            return l, x, y
     return None
 
 
@@ -529,6 +529,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
     check_layer("evaluate", layer), check_accelerator("evaluate", accelerator)
     check_countable("evaluate", layer, accelerator)
     arrays = mapping.to_arrays(accelerator) if hasattr(mapping, "to_arrays") else mapping
+    # row b alone, widened to int64: the walk's products of numpy scalars then cannot wrap (MAPPING_DTYPE is int32)
+    arrays, b = MappingArrays(*(a[b:b + 1].astype(np.int64) for a in arrays.with_residuals())), 0
     acc = accelerator
     L = arrays.num_levels
     macs = layer.macs

@@ -9,9 +9,9 @@ from accel_models import MappingArrays, kernel
 
 
 def kernel_cpu_s(la, aa, maps: MappingArrays, repeats: int) -> float:
-    """The best CPU seconds of `repeats` + 1 calls of `kernel.evaluate_range` over all of `maps` (int64 arrays,
-    residual ends included) for the layer's and the accelerator's arrays `la`, `aa`, on the calling thread into
-    outputs and a workspace allocated once (the first call also loads or compiles the kernel)."""
+    """The best CPU seconds of `repeats` + 1 calls of `kernel.evaluate_range` over all of `maps` (`MAPPING_DTYPE`
+    arrays, residual ends included) for the layer's and the accelerator's arrays `la`, `aa`, on the calling thread
+    into outputs and a workspace allocated once (the first call also loads or compiles the kernel)."""
     B, L = maps.temporal.shape[0], maps.temporal.shape[1]
     out = kernel.new_outputs(B, L)
     workspace = kernel.make_workspace(L, kernel.max_children(aa.fanout))

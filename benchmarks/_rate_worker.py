@@ -8,6 +8,12 @@ built from TREE's `nets` and Timeloop corpus). Protocol, one line each way: `loa
 `MappingArrays` fields; LAYER a key of `_workload.bench_layers`) answers `ready N` after one untimed call, which
 compiles or loads the kernel; `run NAME` answers the CPU seconds of one `evaluate_batch` over batch NAME on one
 thread, the best of `REPEATS`; an empty line ends it.
+
+Each side copies the rows it loads into arrays of its tree's `MAPPING_DTYPE` (int64 where the tree names none), as
+that tree's decoder and sampler give them, and numpy allocates the copies as it allocates every large array (backed
+by huge pages where the system allows). The arrays `np.load` returns from a .npz sit in a buffer of ordinary pages
+instead: read from there, a batch evaluated ~10% slower, from the page-table walks (docs/performance.md, "Mapping
+rows in 32 bits").
 """
 from __future__ import annotations
 
@@ -21,10 +27,13 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+import accel_models  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import evaluate_batch  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
+ROW_DTYPE = getattr(accel_models, "MAPPING_DTYPE", np.int64)
+"""The tree's integer type of mapping rows (int64 in trees that did not name one)."""
 REPEATS = 2
 """Calls per `run`, the best kept: short enough that both sides see the same stretch of the machine's speed."""
 
@@ -38,8 +47,8 @@ def main() -> None:
             break
         if words[0] == "load":
             name, layer, path = words[1:]
-            with np.load(path) as z:
-                maps = MappingArrays(*(z[k] for k in MappingArrays._fields))
+            with np.load(path) as z:      # copies in the tree's own integer type: see the module's docstring
+                maps = MappingArrays(*(np.array(z[k], dtype=ROW_DTYPE) for k in MappingArrays._fields))
             batches[name] = layers[layer], maps
             evaluate_batch(layers[layer], accelerator, maps)
             print(f"ready {maps.batch_size}", flush=True)

@@ -42,10 +42,12 @@ def residual_rows(layer: Layer, acc, n: int) -> MappingArrays:
 
 
 def temporal_class_rows(maps: MappingArrays) -> tuple[int, MappingArrays]:
-    """(how many, the rows repeated to at least `TEMPORAL_ROWS`, int64 and contiguous) of the mappings of `maps` in
-    Timeloop's temporal class (no residual on or below a spatial loop of its dim); (0, no rows) where none is."""
+    """(how many, the rows repeated to at least `TEMPORAL_ROWS`, `MAPPING_DTYPE` and contiguous) of the mappings of
+    `maps` in Timeloop's temporal class (no residual on or below a spatial loop of its dim); (0, no rows) where none
+    is."""
+    from accel_models import MAPPING_DTYPE
     from accel_models.reference import uniform_instances
 
     temporal = np.flatnonzero([uniform_instances(maps, b) for b in range(maps.batch_size)])
     rows = np.resize(temporal, max(TEMPORAL_ROWS, temporal.size)) if temporal.size else temporal
-    return temporal.size, MappingArrays(*(np.ascontiguousarray(a[rows], dtype=np.int64) for a in maps))
+    return temporal.size, MappingArrays(*(np.ascontiguousarray(a[rows], dtype=MAPPING_DTYPE) for a in maps))

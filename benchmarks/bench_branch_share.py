@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from accel_models import MappingArrays  # noqa: E402
+from accel_models import MAPPING_DTYPE, MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
 from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> None:
     ensure_fresh_kernel_cache()
     eyeriss = corpus_eyeriss()
     layer = bench_layers()["resnet"]
-    sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64)
+    sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE)
                               for a in random_valid_mappings(layer, eyeriss, args.batch, rng=0).with_residuals()))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
     runs = args.batch // (args.run * RUN_REPEATS)   # at least 1: --run is checked above

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from accel_models import MappingArrays  # noqa: E402
+from accel_models import MAPPING_DTYPE, MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, evaluate_batch, layer_arrays  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
@@ -51,7 +51,7 @@ def _rate(layer, acc, mappings, threads: int, repeats: int) -> tuple[float, floa
 
 def _kernel_rate(layer, acc, mappings, repeats: int) -> float:
     """Evaluations/s in CPU time of the kernel's driver on one thread, into outputs allocated once."""
-    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in mappings.with_residuals()))
+    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in mappings.with_residuals()))
     return maps.batch_size / kernel_cpu_s(layer_arrays(layer), accelerator_arrays(acc), maps, repeats)
 
 

@@ -91,14 +91,14 @@ def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: 
     """Evaluate the rows for `seconds` after a first call that compiles; print the window's CLOCK_MONOTONIC bounds
     and the rate."""
     import numpy as np
-    from accel_models import MappingArrays, kernel
+    from accel_models import MAPPING_DTYPE, MappingArrays, kernel
     from accel_models.cost_model import accelerator_arrays, layer_arrays
     from mappings import random_valid_mappings
 
     eyeriss, layer = corpus_eyeriss(), bench_layers()[layer_name]
     if rows == "perfect":
         maps = random_valid_mappings(layer, eyeriss, 30_000, rng=0)
-        maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps.with_residuals()))
+        maps = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in maps.with_residuals()))
     else:
         _, maps = temporal_class_rows(residual_rows(layer, eyeriss, 200))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)

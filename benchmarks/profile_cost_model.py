@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
-from accel_models import MappingArrays  # noqa: E402
+from accel_models import MAPPING_DTYPE, MappingArrays  # noqa: E402
 from accel_models.cost_model import layer_arrays, accelerator_arrays  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
 from accel_models.kernel.nest import check_shape, loop_nest, check_capacity  # noqa: E402
@@ -183,7 +183,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
 print(f"load average {os.getloadavg()[0]:.2f}")
 for name, layer in layers.items():
     maps = random_valid_mappings(layer, eyeriss, N, rng=0).with_residuals()
-    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=np.int64) for a in maps))
+    maps = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in maps))
     la, aa = layer_arrays(layer), accelerator_arrays(eyeriss)
     ws = make_workspace(maps.temporal.shape[1], max_children(aa.fanout))
     out = new_outputs(N, maps.temporal.shape[1])

@@ -668,9 +668,9 @@ _POINTER: list = []
 
 def decoder_pointer(tables: DecodeTables, n_levels: int) -> FunctionPointer:
     """`decode_batch` by address for an encoding's `tables` (`Encoding.kernel_args()`), as the search calls it:
-    decode(x [B, n] float64, tables, a `MappingArrays` of int64 arrays, a `DecodeScratch`). Every encoding's tables
-    have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per process; building it
-    compiles nothing."""
+    decode(x [B, n] float64, tables, a `MappingArrays` of `MAPPING_DTYPE` arrays, a `DecodeScratch`). Every
+    encoding's tables have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per
+    process; building it compiles nothing."""
     if not _POINTER:
         ensure_fresh_kernel_cache()
         genes = np.empty((1, 1))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays
+from accel_models import MAPPING_DTYPE, Accelerator, MappingArrays
 
 MAGIC = b"MCW1"
 _HEAD = struct.Struct("<4sQI")
@@ -78,7 +78,7 @@ def _unpack(chunk: dict, accelerators: dict[int, Accelerator]) -> list[Record]:
     rows = chunk["shape"][:, 0] * chunk["shape"][:, 1]
     ends = np.cumsum(rows).tolist()
     fields = [np.ascontiguousarray(chunk[f] if f in chunk else np.zeros_like(chunk["temporal"]),  # unsaved: perfect
-                                   dtype=np.int64) for f in MappingArrays._fields]
+                                   dtype=MAPPING_DTYPE) for f in MappingArrays._fields]
     records, start = [], 0
     for key, acc, (b, l), end in zip(chunk["keys"].tolist(), chunk["acc"].tolist(), chunk["shape"].tolist(), ends):
         records.append((tuple(key), accelerators[acc],

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, objmode, typeof, types
 from numba.extending import typeof_impl
 
-from accel_models import MappingArrays
+from accel_models import MAPPING_DTYPE, MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
                                  new_outputs)
@@ -589,7 +589,7 @@ def _new_buffers(n, K, rows, n_levels, children) -> SearchBuffers:
     """`SearchBuffers` of these sizes (`_buffer_shape`), allocated: `_start_buffers` sets their initial values."""
     return SearchBuffers(
         X=np.empty((rows, n)), Y=np.empty((rows, n)), XD=np.empty((rows, n)), F=np.empty(rows),
-        maps=MappingArrays(*(np.empty((rows, n_levels, 3 if field == "keep" else 8), dtype=np.int64)
+        maps=MappingArrays(*(np.empty((rows, n_levels, 3 if field == "keep" else 8), dtype=MAPPING_DTYPE)
                              for field in MappingArrays._fields)),
         out=new_outputs.py_func(rows, n_levels), scored=_new_scored(rows), mean=np.empty((K, n)), C=np.empty((K, n)),
         ps=np.empty((K, n)), pc=np.empty((K, n)), sigma=np.empty(K), lam=np.empty(K, dtype=np.int64),

@@ -24,7 +24,7 @@ from math import factorial
 
 import numpy as np
 
-from accel_models import MappingArrays
+from accel_models import MAPPING_DTYPE, MappingArrays
 from accel_models.geometry import fits_batch, tile_words
 from accel_models.mapping_arrays import canonical_residuals
 from nets import DIMS
@@ -242,14 +242,14 @@ class ExhaustiveSpace:
                 per_level = [_temporal_orders(self.enc, l, list(np.flatnonzero(sig[0, l]))) for l in range(L)]
                 per_level += [_spatial_orders(list(np.flatnonzero(sig[1, l])), list(np.flatnonzero(sig[2, l])))
                               for l in range(L)]
-                combos = np.array(list(itertools.product(*per_level)), dtype=np.int64)   # [n, 2L, 8]
+                combos = np.array(list(itertools.product(*per_level)), dtype=MAPPING_DTYPE)   # [n, 2L, 8]
                 blocks[sig.tobytes()] = combos
             n = len(combos) * len(ks)
-            ends = [np.broadcast_to(a[c].astype(np.int64), (n, L, 8)).copy()
+            ends = [np.broadcast_to(a[c].astype(MAPPING_DTYPE), (n, L, 8)).copy()
                     for a in (self.tf, self.sx, self.sy, self.rt, self.rx, self.ry)]
             block = MappingArrays(ends[0], np.tile(combos[:, :L], (len(ks), 1, 1)), ends[1], ends[2],
                                   np.tile(combos[:, L:], (len(ks), 1, 1)),
-                                  np.repeat(self.keeps[ks].astype(np.int64), len(combos), axis=0), *ends[3:])
+                                  np.repeat(self.keeps[ks].astype(MAPPING_DTYPE), len(combos), axis=0), *ends[3:])
             parts.append(block)
             have += n
             if have >= chunk_size:

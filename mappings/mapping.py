@@ -9,6 +9,7 @@ import numpy as np
 from accel_models import TENSORS, Accelerator, MappingArrays
 from accel_models.mapping_arrays import bound_from_factors
 from nets import DIMS, Layer
+from nets.layer import MAX_BOUND
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class LevelMapping:
             for d, f in table.items():
                 if d not in DIMS:
                     raise ValueError(f"LevelMapping.{name}: unknown dim {d!r}; accepted: {', '.join(DIMS)}")
-                if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1:
-                    raise ValueError(f"LevelMapping.{name}[{d}] must be an integer >= 1, got {f!r}")
+                if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 1 <= f <= MAX_BOUND:
+                    raise ValueError(f"LevelMapping.{name}[{d}] must be an integer in [1, {MAX_BOUND}] (the largest "
+                                     f"loop bound a Layer takes), got {f!r}")
             if name.endswith("_residual"):
                 ends = getattr(self, name[:-len("_residual")])
                 for d, r in table.items():

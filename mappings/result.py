@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from accel_models import Accelerator, MappingArrays, mapping_to_timeloop_yaml
+from accel_models import MAPPING_DTYPE, Accelerator, MappingArrays, mapping_to_timeloop_yaml
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
@@ -104,7 +104,7 @@ class MapperResult:
     def from_dict(cls, d: dict, layer: Layer, accelerator: Accelerator) -> "MapperResult":
         arrays = None
         if d["arrays"] is not None:
-            fields = {k: np.array(v, dtype=np.int64) for k, v in d["arrays"].items()}
+            fields = {k: np.array(v, dtype=MAPPING_DTYPE) for k, v in d["arrays"].items()}
             for name in ("temporal", "spatial_x", "spatial_y"):   # saved without residuals: a perfect mapping
                 fields.setdefault(f"{name}_residual", np.zeros_like(fields[name]))
             arrays = MappingArrays(**fields)

@@ -378,7 +378,8 @@ def _api_cases():
     from accel_models.cost_model import evaluate_batch
     from accel_models.timeloop import accelerator_from_timeloop, layer_from_timeloop
     from cosearch import AcceleratorSpace, UsageError, make_settings, parse_budget, parse_duration, parse_network
-    from mappings import CMAESStrategy, EvolutionStrategy, RandomStrategy, best_mapping, random_valid_mappings
+    from mappings import (CMAESStrategy, EvolutionStrategy, LevelMapping, RandomStrategy, best_mapping,
+                          random_valid_mappings)
     from nets import Layer, get_network, get_space, parse_config
     from nets.estimators import OFAAccuracyPredictor
 
@@ -558,6 +559,10 @@ def _api_cases():
         ("evaluate_batch keep -1", batch(keep=with_value("keep", (0, 1, 0), -1)), V, ["mappings.keep", "0 (bypass)"]),
         ("evaluate_batch huge factor", batch(temporal=with_value("temporal", (0, 0, 0), 2**40)), V,
          ["mappings.temporal", "up to 2147483647"]),
+        ("LevelMapping factor 2**31", lambda: LevelMapping({"K": 2**31}), V,
+         ["LevelMapping.temporal[K]", "integer in [1, 2147483647]", "2147483648"]),
+        ("evaluate_batch order below int32", batch(order=with_value("order", (0, 1, 2), -2**40)), V,
+         ["mappings.order", "-1099511627776", "from -2147483648"]),
         ("evaluate_batch text array", batch(order=maps.order.astype(str)), V, ["mappings.order", "integers"]),
         ("evaluate_batch shapes disagree", batch(keep=maps.keep[:2]), V, ["[B, levels, 8]", "[B, levels, 3]"]),
         ("evaluate_batch 2-D field", batch(temporal=maps.temporal[0]), V, ["[B, levels, 8]"]),

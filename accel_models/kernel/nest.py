@@ -8,8 +8,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from nets.layer import MAX_BOUND
-
 from ..geometry import box, fits
 from ..result import (BAD_BYPASS, BAD_FACTORS, BAD_INPUT, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK,
                       SPATIAL_OVERFLOW)
@@ -25,13 +23,14 @@ def check_shape(bounds, fanout, m):
     (innermost level first, as Timeloop checks the MAC level first); reason OK if all hold. perfect: no loop
     has a residual other than its end (a residual end of 0 stands for the end).
 
-    First of all, BAD_INPUT: an end above `nets.MAX_BOUND` or a keep flag other than 0 and 1, input that
-    `cost_model.evaluate_batch` refuses with a ValueError after the kernel has flagged it here, in the pass that
-    reads every entry anyway (not in passes of their own over the batch: docs/performance.md).
+    First of all, BAD_INPUT: a keep flag other than 0 and 1, input that `cost_model.evaluate_batch` refuses with a
+    ValueError after the kernel has flagged it here, in the pass that reads every entry anyway (not in a pass of its
+    own over the batch: docs/performance.md). No end can be above `nets.MAX_BOUND`: the rows are
+    `mapping_arrays.MAPPING_DTYPE` (int32), whose largest value it is.
 
     One pass over each level's rows gathers every per-entry condition without a branch (factors and orders in
     range, the orders' bit sets, whether any residual end is nonzero, a dim on both axes, whether any spatial end is
-    above 1, the bits of the ends and keep flags); only a level that fails is scanned again in order
+    above 1, the bits of the keep flags); only a level that fails is scanned again in order
     (`_level_reason`), so the reason is the one the checks' order gives. The spatial products are taken only for a
     level with a spatial end above 1, in a loop of eight that LLVM unrolls, not in the vector loop, where they
     would be 64-bit vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation,
@@ -43,7 +42,6 @@ def check_shape(bounds, fanout, m):
     residual = 0
     both = False
     over = False
-    end_bits = 0                     # the ends' bits: with every end >= 1, one above MAX_BOUND = 2**31 - 1 sets bit 31+
     keep_bits = 0
     for l in range(L):
         bad = False
@@ -58,9 +56,8 @@ def check_shape(bounds, fanout, m):
             residual |= rt[l, q] | rx[l, q] | ry[l, q]
             both |= (x > 1) & (y > 1)
             spreads |= (x > 1) | (y > 1)
-            end_bits |= e | x | y
         if bad or seen_t != 255 or seen_s != 255:
-            if _out_of_range(tf, sx, sy, keep):
+            if _bad_keep_flags(keep):
                 return BAD_INPUT, False
             return _level_reason(tf[l], order[l], sx[l], sy[l], sorder[l]), False
         if spreads:                  # most levels have no fan-out, or leave it unused
@@ -72,7 +69,7 @@ def check_shape(bounds, fanout, m):
             over |= (px > fanout[l, FAN_X]) | (py > fanout[l, FAN_Y])
         for t in range(3):
             keep_bits |= keep[l, t]
-    if (end_bits >> 31) != 0 or (keep_bits & -2) != 0:
+    if (keep_bits & -2) != 0:
         return BAD_INPUT, False
     perfect = True
     if residual != 0:
@@ -135,13 +132,10 @@ def _residuals_cover_bounds(m, bounds):
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
-def _out_of_range(tf, sx, sy, keep):
-    """Is any end above `nets.MAX_BOUND` or any keep flag other than 0 and 1 (`check_shape`'s BAD_INPUT, on the
-    path of a level that fails its first checks)?"""
-    for l in range(tf.shape[0]):
-        for q in range(8):
-            if tf[l, q] > MAX_BOUND or sx[l, q] > MAX_BOUND or sy[l, q] > MAX_BOUND:
-                return True
+def _bad_keep_flags(keep):
+    """Is any keep flag other than 0 and 1 (`check_shape`'s BAD_INPUT, on the path of a level that fails its first
+    checks)?"""
+    for l in range(keep.shape[0]):
         for t in range(3):
             if keep[l, t] != 0 and keep[l, t] != 1:
                 return True

@@ -166,29 +166,43 @@ def test_level_count_mismatch_is_a_clear_error():
         evaluate_batch(layer, acc, arrays)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("keep", 2, "keep must hold 0 .bypass. or 1 .keep., got 2"),
-    ("keep", -1, "keep must hold 0 .bypass. or 1 .keep., got -1"),
-    ("temporal", 2**31, "temporal holds a factor of 2147483648; accepted: integers up to 2147483647"),
-    ("spatial_y", 2**40, "spatial_y holds a factor of 1099511627776"),
-])
+@pytest.mark.parametrize("value", [2, -1])
 @pytest.mark.parametrize("bad_order", [False, True])
-def test_out_of_range_input_is_flagged_by_the_kernel_and_refused(field, value, message, bad_order):
-    """The kernel's shape check flags a factor above MAX_BOUND or a keep flag other than 0 and 1 (BAD_INPUT), also
-    behind a level that fails its own checks first (a bad loop order), and evaluate_batch refuses the batch naming
-    the field; the batch's other, valid mapping does not hide it."""
+def test_bad_keep_flags_are_flagged_by_the_kernel_and_refused(value, bad_order):
+    """The kernel's shape check flags a keep flag other than 0 and 1 (BAD_INPUT), also behind a level that fails its
+    own checks first (a bad loop order), and evaluate_batch refuses the batch naming the field; the batch's other,
+    valid mapping does not hide it."""
     layer, acc, mapping = _systolic_case()
     arrays = MappingArrays.concatenate([mapping.to_arrays(acc)] * 2).with_residuals()
     assert evaluate_batch(layer, acc, arrays).valid.all()
-    bad = arrays._replace(**{field: getattr(arrays, field).copy()})
-    getattr(bad, field)[1, acc.num_levels - 1, 0] = value
+    bad = arrays._replace(keep=arrays.keep.copy())
+    bad.keep[1, acc.num_levels - 1, 0] = value
     if bad_order:
         bad.order[1, 0, :2] = 0          # level 0's order no permutation: its own reason comes first otherwise
     ensure_fresh_kernel_cache()
     reason = kernel.evaluate_batch_serial(layer_arrays(layer), accelerator_arrays(acc), bad)[0]
     assert list(reason) == [0, BAD_INPUT]
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"keep must hold 0 .bypass. or 1 .keep., got {value}"):
         evaluate_batch(layer, acc, bad)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("temporal", 2**31, "temporal holds a factor of 2147483648; accepted: integers up to 2147483647"),
+    ("spatial_y", 2**40, "spatial_y holds a factor of 1099511627776"),
+    ("spatial_order", 2**32 + 3, "spatial_order holds the value 4294967299"),
+    ("temporal_residual", -2**31 - 1, "temporal_residual holds the value -2147483649; accepted: integers from "
+                                      "-2147483648"),
+])
+def test_values_the_rows_cannot_hold_are_refused_not_wrapped(field, value, message):
+    """A value outside `MAPPING_DTYPE`'s range in a wider integer array is a ValueError naming the field, before
+    any conversion: converted, it would wrap into another number (2**32 + 3 into 3, a valid dim index)."""
+    layer, acc, mapping = _systolic_case()
+    arrays = MappingArrays.concatenate([mapping.to_arrays(acc)] * 2).with_residuals()
+    wide = MappingArrays(*(a.astype(np.int64) for a in arrays))
+    assert evaluate_batch(layer, acc, wide).valid.all()
+    getattr(wide, field)[1, acc.num_levels - 1, 0] = value
+    with pytest.raises(ValueError, match=message):
+        evaluate_batch(layer, acc, wide)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
