@@ -10,10 +10,9 @@ compiles or loads the kernel; `run NAME` answers the CPU seconds of one `evaluat
 thread, the best of `REPEATS`; an empty line ends it.
 
 Each side copies the rows it loads into arrays of its tree's `MAPPING_DTYPE` (int64 where the tree names none), as
-that tree's decoder and sampler give them, and numpy allocates the copies as it allocates every large array (backed
-by huge pages where the system allows). The arrays `np.load` returns from a .npz sit in a buffer of ordinary pages
-instead: read from there, a batch evaluated ~10% slower, from the page-table walks (docs/performance.md, "Mapping
-rows in 32 bits").
+that tree's decoder and sampler give them, and as `bench_cost_model.py` hands its rows over: fresh arrays. Evaluated
+straight from the arrays `np.load` returned, an int64 tree's perfect batches ran 10-15% slower here than from copies
+(the cause not found), which skewed the ratios (docs/performance.md, "Mapping rows in 32 bits").
 """
 from __future__ import annotations
 
