@@ -529,6 +529,9 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
     check_layer("evaluate", layer), check_accelerator("evaluate", accelerator)
     check_countable("evaluate", layer, accelerator)
     arrays = mapping.to_arrays(accelerator) if hasattr(mapping, "to_arrays") else mapping
+    if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 0 <= b < arrays.batch_size:
+        raise ValueError(f"evaluate: b = {b!r} is no row of the batch; accepted: an integer in "
+                         f"[0, {arrays.batch_size - 1}]")
     # row b alone, widened to int64: the walk's products of numpy scalars then cannot wrap (MAPPING_DTYPE is int32)
     arrays, b = MappingArrays(*(a[b:b + 1].astype(np.int64) for a in arrays.with_residuals())), 0
     acc = accelerator

@@ -374,7 +374,8 @@ def test_unreachable_database_is_one_line_exit_1(tmp_path, monkeypatch, capsys):
 def _api_cases():
     """(name, call, exception type, words): each call must raise that type with a one-line message holding the
     words (the field, then what it accepts)."""
-    from accel_models import Accelerator, Dataflow, MappingArrays, StorageLevel, build_accelerator, get_preset
+    from accel_models import (Accelerator, Dataflow, MappingArrays, StorageLevel, build_accelerator, evaluate,
+                              get_preset)
     from accel_models.cost_model import evaluate_batch
     from accel_models.timeloop import accelerator_from_timeloop, layer_from_timeloop
     from cosearch import AcceleratorSpace, UsageError, make_settings, parse_budget, parse_duration, parse_network
@@ -561,6 +562,8 @@ def _api_cases():
          ["mappings.temporal", "up to 2147483647"]),
         ("LevelMapping factor 2**31", lambda: LevelMapping({"K": 2**31}), V,
          ["LevelMapping.temporal[K]", "integer in [1, 2147483647]", "2147483648"]),
+        ("evaluate row past the batch", lambda: evaluate(layer, acc, maps, 4), V, ["evaluate", "b = 4", "[0, 3]"]),
+        ("evaluate row negative", lambda: evaluate(layer, acc, maps, -1), V, ["evaluate", "b = -1", "[0, 3]"]),
         ("evaluate_batch order below int32", batch(order=with_value("order", (0, 1, 2), -2**40)), V,
          ["mappings.order", "-1099511627776", "from -2147483648"]),
         ("evaluate_batch text array", batch(order=maps.order.astype(str)), V, ["mappings.order", "integers"]),
