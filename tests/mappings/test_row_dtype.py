@@ -6,6 +6,7 @@ import pytest
 from accel_models import MAPPING_DTYPE, MappingArrays, get_preset
 from mappings import Encoding, MapperResult, Mapping, best_mapping, random_valid_mappings
 from nets import Layer
+from nets.layer import MAX_BOUND
 
 LAYER = Layer.conv(16, 32, 3, 8, name="small")
 ACC = get_preset("eyeriss")
@@ -38,3 +39,9 @@ def test_a_search_result_and_its_round_trip_keep_the_kernel_type():
     again = Mapping.from_arrays(back.arrays).to_arrays(ACC)
     assert all(dt == MAPPING_DTYPE for dt in _fields(again).values())
     np.testing.assert_array_equal(again.temporal, found.arrays.temporal)
+
+
+def test_every_bound_a_layer_takes_fits_the_row_type():
+    """The kernel no longer checks ends against `MAX_BOUND`, and `evaluate_batch` refuses only what int32 cannot
+    hold: both rest on the largest bound fitting `MAPPING_DTYPE`."""
+    assert MAX_BOUND <= np.iinfo(MAPPING_DTYPE).max
