@@ -48,6 +48,7 @@ from nets import N_AXES
 
 from ..geometry import box
 from .links import MAX_LISTED_SPATIAL, is_neighbour_diff, neighbour_diffs
+from .words import copy_words
 from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
 A = N_AXES
@@ -175,8 +176,7 @@ def _last_move(sc, src, keep, over, whole, T, t0, cs, co, cw):
     sc[NOW + S_KEEP] = keep
     sc[NOW + S_LOV] = over
     sc[NOW + S_LWH] = whole
-    for a in range(A):
-        sc[NOW + S_LT + a] = T[t0 + a]
+    copy_words(sc, NOW + S_LT, T, t0, A)
     if sc[SC_LINKS] != 0:
         for a in range(A):
             sc[NOW + S_LCO + a] = src[co + a]
@@ -415,6 +415,17 @@ def _repeats(sc):
     return True
 
 
+@njit(cache=True, inline="always")
+def _snapshot(sc):
+    """The state at the start of an iteration, as `_repeats` reads it: the bits and the stride remembered, and where
+    links are checked the delta kept."""
+    copy_words(sc, SC_BEFORE + S_O, sc, SC_NOW + S_O, 2)
+    copy_words(sc, SC_BEFORE + S_LT, sc, SC_NOW + S_LT, A)
+    if sc[SC_LINKS] != 0:
+        copy_words(sc, SC_BEFORE + S_KEEP, sc, SC_NOW + S_KEEP, 3)
+        copy_words(sc, SC_BEFORE + S_LCO, sc, SC_NOW + S_LCO, 2 * A)
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=True)
 def _compose(pool, k, shift, sc, n_cand):
     """Node k's summary from its children's (`_summarize`): its sequence is child 0, then per further iteration
@@ -440,10 +451,8 @@ def _compose(pool, k, shift, sc, n_cand):
         middle = 1 <= i <= last           # step cm -> cm, then cm
         was = sc[SC_KNOWN]
         if middle and was != 0:
-            for w in range(ST):
-                sc[SC_BEFORE + w] = sc[SC_NOW + w]
-            sc[SC_SEG] = sc[SC_SUMS]
-            sc[SC_SEG + 1] = sc[SC_SUMS + 1]
+            _snapshot(sc)
+            copy_words(sc, SC_SEG, sc, SC_SUMS, 2)
         if i > 0 and _step(pool, k, prev, c, i, shift, sc, n_cand) == HIT:
             return HIT
         if _child(pool, k, c, i, shift, sc, n_cand) == HIT:
@@ -591,8 +600,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
         reach[M * 8 + d] = full[d] if ax[t, d] >= 0 else 1
     for j in range(M - 1, -1, -1):
         lp = temporal[j]
-        for d in range(8):
-            reach[j * 8 + d] = reach[(j + 1) * 8 + d]
+        copy_words(reach, j * 8, reach, (j + 1) * 8, 8)
         reach[j * 8 + lp.dim] += (lp.bound - 1) * lp.step
     # The innermost loops tail..M-1 do not move t: their steps bring nothing and change no stride memory (still
     # steps), so a leaf is a tile with them (as `residual.leaf_step` takes them) and the tree stops at depth tail.
