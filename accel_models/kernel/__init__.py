@@ -12,9 +12,10 @@ one, and `evaluate_range_perfect` for searches without residual factors, compile
 with residual loops has its streams counted step by step by `sweep` (one memoized frame walk over the carried state
 of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
 unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
-counted together). `workspace` holds the records they share. The drivers take those two kinds of count by address
-(`paths`), so that they compile apart from them; `entries` binds them for Python callers. Tests hold the kernel
-equal to the walk.
+counted together). `workspace` holds the records they share; `words` copies scratch words one load at a time
+where a merged vector load would wait on the stores just before it. The drivers take those two kinds of count by
+address (`paths`), so that they compile apart from them; `entries` binds them for Python callers. Tests hold the
+kernel equal to the walk.
 
 Compile time (a fresh clone compiles this tree on its first search; `benchmarks/bench_cold_compile.py`):
 numba compiles a callee once per distinct argument types, and it types a call while the caller's own types
