@@ -37,8 +37,8 @@ def copy_words(typingctx, dst, d0, src, s0, n):
         d0_v = context.cast(builder, args[1], d0_ty, types.intp)
         s0_v = context.cast(builder, args[3], s0_ty, types.intp)
         count = context.cast(builder, args[4], n_ty, types.intp)
+        check = context.enable_boundscheck
         with cgutils.for_range(builder, count) as loop:
-            check = context.enable_boundscheck
             src_ptr = cgutils.get_item_pointer(context, builder, src_ty, src_ary, [builder.add(s0_v, loop.index)],
                                                boundscheck=check)
             dst_ptr = cgutils.get_item_pointer(context, builder, dst_ty, dst_ary, [builder.add(d0_v, loop.index)],
