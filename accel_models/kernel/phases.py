@@ -419,11 +419,11 @@ def _repeats(sc):
 def _snapshot(sc):
     """The state at the start of an iteration, as `_repeats` reads it: the bits and the stride remembered, and where
     links are checked the delta kept."""
-    copy_words(sc, SC_BEFORE + S_O, sc, SC_NOW + S_O, 2)
-    copy_words(sc, SC_BEFORE + S_LT, sc, SC_NOW + S_LT, A)
+    copy_words(sc, SC_BEFORE + S_O, sc, SC_NOW + S_O, S_KEEP - S_O)             # the bits
+    copy_words(sc, SC_BEFORE + S_LT, sc, SC_NOW + S_LT, S_LCO - S_LT)           # the translation
     if sc[SC_LINKS] != 0:
-        copy_words(sc, SC_BEFORE + S_KEEP, sc, SC_NOW + S_KEEP, 3)
-        copy_words(sc, SC_BEFORE + S_LCO, sc, SC_NOW + S_LCO, 2 * A)
+        copy_words(sc, SC_BEFORE + S_KEEP, sc, SC_NOW + S_KEEP, S_LT - S_KEEP)  # kept, words under each outcome
+        copy_words(sc, SC_BEFORE + S_LCO, sc, SC_NOW + S_LCO, ST - S_LCO)       # the corners under each outcome
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=True)
