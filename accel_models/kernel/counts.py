@@ -28,20 +28,22 @@ from ..geometry import box
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def spatial_loops(loops, levels, level, spatial, bounds):
     """The spatial loops of `level`'s fan-out, outermost first, and their bounds alone into `bounds` (the values each
-    loop's index takes, as `links.spatial_axes` reads them); returns (their count, the children)."""
-    n = 0
+    loop's index takes, as `links.spatial_axes` reads them); returns (their count, the children). They are the
+    level's last `n_spatial` loops (`nest.loop_nest`: a level's temporal loops, then its Y loops, then its X loops),
+    read without testing each loop's kind: whether a loop is spatial follows the random factors, a branch the
+    predictor misses."""
+    end = levels[level + 1].start
+    n = levels[level].n_spatial
     n_children = 1
-    for i in range(levels[level].start, levels[level + 1].start):
-        lp = loops[i]
-        if lp.kind != 0:
-            sp = spatial[n]
-            sp.dim = lp.dim
-            sp.bound = lp.bound
-            sp.step = lp.step
-            sp.kind = lp.kind
-            bounds[n] = lp.bound
-            n_children *= lp.bound
-            n += 1
+    for k in range(n):
+        lp = loops[end - n + k]
+        sp = spatial[k]
+        sp.dim = lp.dim
+        sp.bound = lp.bound
+        sp.step = lp.step
+        sp.kind = lp.kind
+        bounds[k] = lp.bound
+        n_children *= lp.bound
     return n, n_children
 
 
@@ -74,10 +76,11 @@ def fill_stream(t, temporal, M, co, box_axes, tile):
             break
         cj = co[t, lj.dim]
         tj = cj * lj.step - reset_a
-        if tj == 0:
-            fills -= (lj.bound - 1) * lj.outer * tile
-        elif tj == step0:
-            fills -= (lj.bound - 1) * lj.outer * (tile - delta)
+        # what each of its steps does not bring: the whole tile (tj == 0), the overlap (tj == T_i0) or nothing,
+        # chosen without a branch (the translations are random, and a mispredicted branch costs more than the
+        # product); less 0.0 leaves fills as it was
+        reused = tile if tj == 0 else (tile - delta if tj == step0 else 0)
+        fills -= (lj.bound - 1) * lj.outer * reused
         reset_a += cj * (lj.bound - 1) * lj.step
         j = temporal[j - 1].prev[t] if j > 0 else -1
     return fills, delta
@@ -141,25 +144,25 @@ def output_partitions(coef, loops, levels, scratch):
     scratch = scratch[0]
     cover, E = scratch.cover, scratch.box
     L = levels.shape[0] - 1
-    levels[0].partition = levels[0].tiles[2]
+    part = float(levels[0].tiles[2])  # the parent's partition, carried in a register down the chain of levels
+    levels[0].partition = part
     for l in range(1, L):
         lv, up = levels[l], levels[l - 1]
         child = lv.tiles[2]
-        has_spatial = lv.start > up.start and loops[lv.start - 1].kind != 0
-        if has_spatial:
+        if up.n_spatial > 0:          # the parent's innermost loops are its fan-out's (`nest.loop_nest`)
             for d in range(8):
                 cover[d] = lv.extents[d]
-            for i in range(up.start, lv.start):
+            for i in range(lv.start - up.n_spatial, lv.start):
                 lp = loops[i]
-                if lp.kind != 0:
-                    cover[lp.dim] *= lp.bound
+                cover[lp.dim] *= lp.bound
             whole = box(np.int64(2), cover, coef, E)    # Outputs; typed, not Literal[int]: box's other callers' compile
-            lv.partition = math.floor(up.partition * child / whole)
+            part = float(math.floor(part * child / whole))
         else:
             # floor(P x child / child) is P itself where P x child is exact (an integer below 2**53; the strict
             # bound: a product at or above it rounds to at least 2**53): a division on the chain of levels spared.
-            product = up.partition * child
-            lv.partition = up.partition if product < _EXACT else math.floor(product / child)
+            product = part * child
+            part = part if product < _EXACT else float(math.floor(product / child))
+        lv.partition = part
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)

@@ -229,9 +229,11 @@ def loop_nest(m, loops, levels, temporal):
             levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
-    temporal[0].outer = 1.0
+    outer = 1.0                      # the running product in a register: read back from the record just written,
+    temporal[0].outer = outer        # each step waited on its own store
     for j in range(n_temporal):
-        temporal[j + 1].outer = temporal[j].outer * temporal[j].bound
+        outer *= temporal[j].bound
+        temporal[j + 1].outer = outer
     return n, n_temporal, compute_cycles
 
 
