@@ -310,8 +310,9 @@ def _list_offsets(t, spatial, n_sp, ax, co, children, digits):
     return n_children, px, py
 
 
-KEY_LIMIT = float(2 ** 60)
-"""The largest product of the axes' key radices (`_offset_key`) for which keys and their differences stay in int64."""
+KEY_LIMIT = float(2 ** 56)
+"""The largest product of the axes' key radices (`_offset_key`) for which keys, their differences and the sums of
+`_is_neighbour_key` (up to `MAX_LISTED_SPATIAL` terms, each below twice the product) stay in int64."""
 
 
 @njit(cache=True, inline="always")
@@ -564,16 +565,76 @@ def is_neighbour_diff(vstar, diffs, n_diffs):
     return False
 
 
+@njit(cache=True, no_cpython_wrapper=True, _nrt=False)
+def _is_neighbour_key(vkey, t, spatial, n_sp, fan_x, ax, co, reach, carry):
+    """`is_neighbour_diff` for one vstar given by its key (`_offset_key`, within the reach), without listing the
+    differences (`neighbour_diffs`): is vkey, or -vkey, the key of a difference grid neighbours can have? A key is
+    linear in the digits of a child's index: spatial loop i adds K_i per digit (its shift times its axis' weight). So
+    k + 1 with a carry up to loop i differs by K_i less (bound - 1) K of each loop inside it, and k + width by the
+    key of width's digits plus, for each loop i that carries out, C_i = K_(i-1) - bound_i K_i; a carry pattern is
+    possible unless a loop carries out with nothing to add (its digit of width 0, no carry in) or does not with its
+    digit full (the largest, a carry in). Keys of vectors within the reach are equal iff the vectors are, so the
+    answer is the listing's; the first match ends the test, and most calls make one test per (level, tensor).
+    `carry`: scratch for K_i, then C_i (MAX_SPATIAL words)."""
+    if n_sp > MAX_LISTED_SPATIAL:
+        return True                  # unknown, so maybe (as `neighbour_diffs`' -1)
+    inner = np.int64(0)              # (bound - 1) K of the loops inside loop i
+    found = False
+    for i in range(n_sp - 1, -1, -1):
+        sp = spatial[i]
+        a = ax[t, sp.dim]
+        k = co[t, sp.dim] * sp.step * _key_weight(reach, a) if a >= 0 else np.int64(0)
+        carry[i] = k
+        d = k - inner
+        found |= (d == vkey) | (d == -vkey)
+        inner += (sp.bound - 1) * k
+    n_children, px, _ = _grid(spatial, n_sp)
+    width = max(fan_x, px)
+    if found or width >= n_children:     # a match, or one row: no neighbour above or below
+        return found
+    rem = width
+    k_width = np.int64(0)
+    zero_bits = 0                    # loops whose digit of width is 0
+    full_bits = 0                    # loops whose digit of width is their largest
+    for i in range(n_sp - 1, -1, -1):
+        b = spatial[i].bound
+        w = rem % b
+        rem //= b
+        k_width += w * carry[i]
+        zero_bits |= (1 if w == 0 else 0) << i
+        full_bits |= (1 if w == b - 1 else 0) << i
+        if i + 1 < n_sp:             # carry[i + 1] still holds K_(i+1): C_(i+1) in its place
+            carry[i + 1] = carry[i] - spatial[i + 1].bound * carry[i + 1]
+    for mask in range(0, 1 << n_sp, 2):  # bit i: loop i carries out; nothing carries out of the outermost (bit 0)
+        cin = mask >> 1
+        if (mask & ~cin & zero_bits) | (~mask & cin & full_bits):
+            continue
+        key = k_width
+        for i in range(1, n_sp):
+            key += carry[i] * ((mask >> i) & 1)
+        if key == vkey or key == -vkey:
+            return True
+    return False
+
+
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
 def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer, ws, n_children):
     """(reads saved, link transfers, child count) of `cnt` steps whose deltas of `size` words can come
     from a grid neighbour at offset difference vstar; enumerates the children on first need
     (n_children == 0: not enumerated yet). The caller has checked that vstar is on the children's lattice."""
     scratch = ws.scratch[0]
-    if scratch.n_diffs == -2:         # list the neighbour differences once per (level, tensor)
-        scratch.n_diffs = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
-    if not is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
-        return 0.0, 0.0, n_children
+    # The children's offsets as one-word keys where the keys fit (which depends on the reach alone, so every call of
+    # one (level, tensor) lists and reads them the same way); a vstar beyond the reach serves no child.
+    keyed, within, vkey = _offset_key(vstar, scratch.reach)
+    if keyed:
+        if not within or not _is_neighbour_key(vkey, t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch.reach,
+                                               scratch.digits):
+            return 0.0, 0.0, n_children
+    else:
+        if scratch.n_diffs == -2:     # list the neighbour differences once per (level, tensor)
+            scratch.n_diffs = neighbour_diffs(t, spatial, n_sp, fan_x, layer.ax, layer.co, scratch, ws.diffs)
+        if not is_neighbour_diff(vstar, ws.diffs, scratch.n_diffs):
+            return 0.0, 0.0, n_children
     if n_children == 0:
         served, distinct = _separable_link_step(t, spatial, n_sp, fan_x, layer.ax, layer.co, vstar, ws.children,
                                                 ws.table)
@@ -581,11 +642,6 @@ def link_saving(t, vstar, size, cnt, groups, spatial, n_sp, fan_x, fan_y, layer,
             if served > 0 and distinct < groups:
                 return (groups - distinct) * size * cnt, served * size * cnt, n_children
             return 0.0, 0.0, n_children
-    # The children's offsets as one-word keys where the keys fit (which depends on the reach alone, so every call of
-    # one (level, tensor) lists and reads them the same way); a vstar beyond the reach serves no child.
-    keyed, within, vkey = _offset_key(vstar, scratch.reach)
-    if keyed and not within:
-        return 0.0, 0.0, n_children
     if n_children == 0:
         if keyed:
             n_children = _list_keys(t, spatial, n_sp, layer.ax, layer.co, scratch.reach, ws.children)

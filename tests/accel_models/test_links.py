@@ -1,11 +1,13 @@
-"""The links' children listed as one-word keys count the same links as their offsets listed axis by axis."""
+"""The links' children listed as one-word keys count the same links as their offsets listed axis by axis, and the
+keyed test for a neighbour difference answers as the listed differences do."""
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
 from accel_models import kernel
-from accel_models.kernel.links import KEY_LIMIT, _grid_link_step, _list_keys, _list_offsets, _offset_key
+from accel_models.kernel.links import (KEY_LIMIT, _grid_link_step, _is_neighbour_key, _list_keys, _list_offsets,
+                                       _offset_key, is_neighbour_diff, neighbour_diffs)
 from nets import N_AXES
 
 
@@ -79,7 +81,65 @@ def test_a_key_is_each_axis_offset_in_its_own_radix():
 
 
 def test_keys_that_would_not_fit_in_a_word_are_refused():
-    reach = np.full(N_AXES, 2 ** 13, dtype=np.int64)         # (2**14 + 1)**5 > 2**60
+    reach = np.full(N_AXES, 2 ** 13, dtype=np.int64)         # (2**14 + 1)**5 > 2**56
     assert float(2 * 2 ** 13 + 1) ** N_AXES > KEY_LIMIT
     fits, _, _ = _offset_key(np.zeros(N_AXES, dtype=np.int64), reach)
     assert not fits
+
+
+@njit(cache=False)
+def _disagreements(spatial, n_sp, fan_x, ax, co, reach, ws, probes):
+    """Over every offset difference within the reach (the box of them, if it holds at most `probes`; else `probes`
+    of them spread over it, and every listed difference): how many the keyed test answers otherwise than the listed
+    differences do, and how many of them are neighbour differences."""
+    scratch = ws.scratch[0]
+    n = neighbour_diffs(0, spatial, n_sp, fan_x, ax, co, scratch, ws.diffs)
+    box = np.int64(1)
+    for a in range(N_AXES):
+        box *= 2 * reach[a] + 1
+    vstar = np.zeros(N_AXES, dtype=np.int64)
+    wrong = 0
+    hits = 0
+    count = min(box, probes)
+    for p in range(count + 2 * n):
+        if p < count:                # mixed radix over the box, or a spread of its points
+            code = p if box <= probes else (p * 7919 * 104729) % box
+            for a in range(N_AXES):
+                vstar[a] = code % (2 * reach[a] + 1) - reach[a]
+                code //= 2 * reach[a] + 1
+        else:                        # a listed difference, either sign
+            r = (p - count) // 2
+            sign = 1 if (p - count) % 2 == 0 else -1
+            for a in range(N_AXES):
+                vstar[a] = sign * ws.diffs[r, a]
+        listed = is_neighbour_diff(vstar, ws.diffs, n)
+        fits, within, vkey = _offset_key(vstar, reach)
+        if not (fits and within):
+            return -1, 0
+        keyed = _is_neighbour_key(vkey, 0, spatial, n_sp, fan_x, ax, co, reach, scratch.digits)
+        wrong += 1 if keyed != listed else 0
+        hits += 1 if listed else 0
+    return wrong, hits
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(2, 5), st.integers(1, 5), st.integers(1, 2)), min_size=1,
+                max_size=6),
+       st.lists(st.integers(-1, N_AXES - 1), min_size=8, max_size=8),
+       st.lists(st.integers(1, 3), min_size=8, max_size=8), st.integers(1, 16))
+def test_the_keyed_neighbour_test_answers_as_the_listed_differences(loops, axes, coefs, fan_x):
+    ax = np.full((3, 8), -1, dtype=np.int64)
+    co = np.zeros((3, 8), dtype=np.int64)
+    ax[0], co[0] = axes, coefs
+    ws = kernel.make_workspace(2, 4 ** 5)
+    loops = sorted(loops, key=lambda lp: lp[3])          # Y loops (kind 1) above X loops (kind 2), as in the nest
+    for i, (dim, bound, step, kind) in enumerate(loops):
+        sp = ws.spatial[i]
+        sp["dim"], sp["bound"], sp["step"], sp["kind"] = dim, bound, step, kind
+    reach = np.zeros(N_AXES, dtype=np.int64)
+    for dim, bound, step, _ in loops:
+        if ax[0, dim] >= 0:
+            reach[ax[0, dim]] += (bound - 1) * co[0, dim] * step
+    wrong, hits = _disagreements(ws.spatial, len(loops), fan_x, ax, co, reach, ws, 20_000)
+    assert wrong == 0
+    assert hits > 0                  # the probes held neighbour differences (the listed ones at least)
