@@ -574,8 +574,7 @@ def _is_neighbour_key(vkey, t, spatial, n_sp, fan_x, ax, co, reach, carry):
     key of width's digits plus, for each loop i that carries out, C_i = K_(i-1) - bound_i K_i; a carry pattern is
     possible unless a loop carries out with nothing to add (its digit of width 0, no carry in) or does not with its
     digit full (the largest, a carry in). Keys of vectors within the reach are equal iff the vectors are, so the
-    answer is the listing's; the first match ends the test, and most calls make one test per (level, tensor).
-    `carry`: scratch for K_i, then C_i (MAX_SPATIAL words)."""
+    answer is the listing's; the first match ends the test. `carry`: scratch for K_i, then C_i (MAX_SPATIAL words)."""
     if n_sp > MAX_LISTED_SPATIAL:
         return True                  # unknown, so maybe (as `neighbour_diffs`' -1)
     inner = np.int64(0)              # (bound - 1) K of the loops inside loop i

@@ -229,8 +229,8 @@ def loop_nest(m, loops, levels, temporal):
             levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
-    outer = 1.0                      # the running product in a register: read back from the record just written,
-    temporal[0].outer = outer        # each step waited on its own store
+    outer = 1.0                      # a running product in a register: read back from the record written the step
+    temporal[0].outer = outer        # before, each step would wait on that store
     for j in range(n_temporal):
         outer *= temporal[j].bound
         temporal[j + 1].outer = outer
