@@ -67,6 +67,14 @@ SQLITE_TIMEOUT_S = 120
 _OPTUNA_TABLES = {"studies": {"study_id", "study_name"}, "trials": {"trial_id", "study_id", "state"},
                   "version_info": {"schema_version"}}
 """Tables (and some of their columns) every Optuna RDB storage has."""
+_OPTUNA_TABLE_NAMES = frozenset({
+    "studies", "study_directions", "study_user_attributes", "study_system_attributes", "trials",
+    "trial_user_attributes", "trial_system_attributes", "trial_params", "trial_values", "trial_intermediate_values",
+    "trial_heartbeats", "version_info", "alembic_version"})
+"""Every table of Optuna's RDB schema (version 12, Optuna 4 and 5). Optuna creates them one statement at a time,
+each committed on its own (SQLAlchemy's `create_all` through Python's sqlite3 module), so a command that checks
+the file while another command is creating it sees some of them: a database whose tables all bear these names is
+a storage being made (or whose maker stopped part-way), which Optuna completes when it opens it."""
 
 
 class StorageDamaged(UsageError):
@@ -187,13 +195,14 @@ def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = N
 
 
 def _check_optuna_tables(path: str, tables: dict[str, list[str]]) -> None:
-    """A database whose tables are not an Optuna storage's is another program's: said, naming what it holds."""
+    """A database whose tables are not an Optuna storage's is another program's: said, naming what it holds. One
+    that lacks some of Optuna's tables but holds no other is a storage being created (`_OPTUNA_TABLE_NAMES`)."""
     for name, columns in _OPTUNA_TABLES.items():
         if name in tables and not columns <= set(tables[name]):
             raise _damaged(path, f"its table {name!r} is another program's, not Optuna's (columns "
                                  f"{', '.join(tables[name])[:120]}; Optuna's has {', '.join(sorted(columns))})")
     missing = [name for name in _OPTUNA_TABLES if name not in tables]
-    if missing:
+    if missing and not set(tables) <= _OPTUNA_TABLE_NAMES:
         raise _damaged(path, f"it is another program's database, not an Optuna storage (no table {missing[0]!r}; its "
                              f"tables: {', '.join(sorted(tables))[:120]})")
 

@@ -226,3 +226,41 @@ def test_a_database_cut_inside_its_schema_is_named_damaged_by_the_path_check(tmp
         _settings(tmp_path, db)
     assert str(info.value).startswith(f"--storage: {db} is an SQLite database, but damaged (SQLite: ")
     assert "nothing was written to it" in str(info.value)
+
+
+def _optuna_schema(tmp_path) -> list[str]:
+    """The statements of Optuna's tables and indexes in the order Optuna ran them (SQLite's rowid order)."""
+    db = tmp_path / "schema.db"
+    optuna.storages.RDBStorage(f"sqlite:///{db}")
+    with sqlite3.connect(db) as conn:
+        return [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
+
+
+def test_a_storage_another_command_is_creating_is_accepted_at_every_step(tmp_path):
+    """Optuna commits each table on its own, so a command that checks the file while another creates it sees a
+    part of the schema: each such part is accepted (it was refused as another program's database), and opening
+    the storage completes it."""
+    schema = _optuna_schema(tmp_path)
+    assert len(schema) > 10
+    for step in range(1, len(schema)):
+        db = tmp_path / f"part{step}.db"
+        with sqlite3.connect(db) as conn:
+            for sql in schema[:step]:
+                conn.execute(sql)
+        check_sqlite(str(db), lambda _text: None)
+        study = optuna.create_study(storage=open_storage(_settings(tmp_path, db).storage), study_name="s")
+        study.enqueue_trial({})
+        assert len(study.get_trials()) == 1
+
+
+def test_a_part_of_optunas_schema_beside_another_programs_table_is_refused(tmp_path):
+    schema = _optuna_schema(tmp_path)
+    db = tmp_path / "mixed.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(schema[0])
+        conn.execute("CREATE TABLE invoices (id INTEGER, total REAL)")
+    before = _digest(db)
+    with pytest.raises(StorageDamaged) as info:
+        check_sqlite(str(db), lambda _text: None)
+    assert "another program's database, not an Optuna storage" in str(info.value) and "invoices" in str(info.value)
+    assert _digest(db) == before
