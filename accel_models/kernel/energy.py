@@ -23,6 +23,24 @@ def level_cycles(bw, l, r_rate, w_rate, compute_cycles):
 
 
 @njit(cache=True, inline="always")
+def tensor_actions(t, outermost, counts):
+    """(reads, fills, updates) per instance of one kept (level, tensor) from its counts (R4, R6; `counts`: a level's
+    record, or an instance class's, with its access, peer and fill per tensor and its Outputs' partition): the
+    accesses its children make and the peer transfers are reads; the fills come from its parent (none at the
+    outermost level); for Outputs (t == 2) the accesses are also updates, and the first write of each element of
+    the partition needs no read and no fill."""
+    if t == 2:
+        u_ = counts.access[t]
+        r_ = counts.access[t] + counts.peer[t] - counts.partition
+        f_ = 0.0 if outermost else counts.fill[t] - counts.partition
+    else:
+        u_ = 0.0
+        r_ = counts.access[t] + counts.peer[t]
+        f_ = 0.0 if outermost else counts.fill[t]
+    return r_, f_, u_
+
+
+@njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
@@ -58,14 +76,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
                 fills[l, t] = 0.0
                 updates[l, t] = 0.0
                 continue
-            if t == 2:   # Outputs: the first write of each element needs no read and no fill
-                u_ = lv.access[t]
-                r_ = lv.access[t] + lv.peer[t] - lv.partition
-                f_ = 0.0 if l == 0 else lv.fill[t] - lv.partition
-            else:
-                u_ = 0.0
-                r_ = lv.access[t] + lv.peer[t]
-                f_ = 0.0 if l == 0 else lv.fill[t]
+            r_, f_, u_ = tensor_actions(t, l == 0, lv)
             if exact:
                 rb, fb, ub = r_ * scale, f_ * scale, u_ * scale
             else:

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .counts import moving_loops, spatial_loops
-from .energy import level_cycles
+from .energy import level_cycles, tensor_actions
 from .links import spatial_axes
 from .sweep import joint_sweep, sweep
 from .workspace import FAN_X, FAN_Y, MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
@@ -347,14 +347,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 k.rfu[2, t] = 0.0
                 if not lv.kept[t]:
                     continue
-                if t == 2:   # Outputs: the first write of each element needs no read and no fill
-                    u_ = k.access[t]
-                    r_ = k.access[t] + k.peer[t] - k.partition
-                    f_ = 0.0 if l == 0 else k.fill[t] - k.partition
-                else:
-                    u_ = 0.0
-                    r_ = k.access[t] + k.peer[t]
-                    f_ = 0.0 if l == 0 else k.fill[t]
+                r_, f_, u_ = tensor_actions(t, l == 0, k)
                 blocks = (math.ceil(r_ / blk) * energy[l, PJ_READ] + math.ceil(f_ / blk) * energy[l, PJ_FILL]
                           + math.ceil(u_ / blk) * energy[l, PJ_UPDATE])
                 total_energy += charged * k.count / used * blocks
