@@ -73,8 +73,9 @@ _OPTUNA_TABLE_NAMES = frozenset({
     "trial_heartbeats", "version_info", "alembic_version"})
 """Every table of Optuna's RDB schema (version 12, Optuna 4 and 5). Optuna creates them one statement at a time,
 each committed on its own (SQLAlchemy's `create_all` through Python's sqlite3 module), so a command that checks
-the file while another command is creating it sees some of them: a database whose tables all bear these names is
-a storage being made (or whose maker stopped part-way), which Optuna completes when it opens it."""
+the file while another command is creating it sees some of them, `studies` always among them (Optuna's first): a
+database that holds `studies` and whose tables all bear these names is a storage being made (or whose maker stopped
+part-way), which Optuna completes when it opens it."""
 
 
 class StorageDamaged(UsageError):
@@ -196,13 +197,14 @@ def check_sqlite(path: str, say: Callable[[str], None], wait_s: float | None = N
 
 def _check_optuna_tables(path: str, tables: dict[str, list[str]]) -> None:
     """A database whose tables are not an Optuna storage's is another program's: said, naming what it holds. One
-    that lacks some of Optuna's tables but holds no other is a storage being created (`_OPTUNA_TABLE_NAMES`)."""
+    that lacks some of Optuna's tables but holds their first and no other is a storage being created
+    (`_OPTUNA_TABLE_NAMES`)."""
     for name, columns in _OPTUNA_TABLES.items():
         if name in tables and not columns <= set(tables[name]):
             raise _damaged(path, f"its table {name!r} is another program's, not Optuna's (columns "
                                  f"{', '.join(tables[name])[:120]}; Optuna's has {', '.join(sorted(columns))})")
     missing = [name for name in _OPTUNA_TABLES if name not in tables]
-    if missing and not set(tables) <= _OPTUNA_TABLE_NAMES:
+    if missing and not ("studies" in tables and set(tables) <= _OPTUNA_TABLE_NAMES):
         raise _damaged(path, f"it is another program's database, not an Optuna storage (no table {missing[0]!r}; its "
                              f"tables: {', '.join(sorted(tables))[:120]})")
 

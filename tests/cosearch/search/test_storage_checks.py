@@ -238,8 +238,8 @@ def _optuna_schema(tmp_path) -> list[str]:
 
 def test_a_storage_another_command_is_creating_is_accepted_at_every_step(tmp_path):
     """Optuna commits each table on its own, so a command that checks the file while another creates it sees a
-    part of the schema: each such part is accepted (it was refused as another program's database), and opening
-    the storage completes it."""
+    part of the schema: each such part is accepted, not refused as another program's database, and opening the
+    storage completes it."""
     schema = _optuna_schema(tmp_path)
     assert len(schema) > 10
     for step in range(1, len(schema)):
@@ -253,14 +253,20 @@ def test_a_storage_another_command_is_creating_is_accepted_at_every_step(tmp_pat
         assert len(study.get_trials()) == 1
 
 
-def test_a_part_of_optunas_schema_beside_another_programs_table_is_refused(tmp_path):
+@pytest.mark.parametrize("other", ["invoices", "alembic_version"])
+def test_a_database_that_is_not_part_of_optunas_schema_is_refused(tmp_path, other):
+    """Optuna's first table (studies) beside another program's table, or only the version table that Alembic makes
+    for any program (Optuna creates it last, never alone)."""
     schema = _optuna_schema(tmp_path)
-    db = tmp_path / "mixed.db"
+    db = tmp_path / "other.db"
     with sqlite3.connect(db) as conn:
-        conn.execute(schema[0])
-        conn.execute("CREATE TABLE invoices (id INTEGER, total REAL)")
+        if other == "invoices":
+            conn.execute(schema[0])
+            conn.execute("CREATE TABLE invoices (id INTEGER, total REAL)")
+        else:
+            conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
     before = _digest(db)
     with pytest.raises(StorageDamaged) as info:
         check_sqlite(str(db), lambda _text: None)
-    assert "another program's database, not an Optuna storage" in str(info.value) and "invoices" in str(info.value)
+    assert "another program's database, not an Optuna storage" in str(info.value) and other in str(info.value)
     assert _digest(db) == before
