@@ -333,6 +333,14 @@ def _key_weight(reach, a):
 
 
 @njit(cache=True, inline="always")
+def _key_step(t, sp, ax, co, reach):
+    """What one index of spatial loop `sp` adds to a child's key in tensor t (`_offset_key`): its shift on the axis it
+    moves times that axis' weight; 0 where it moves no axis of t."""
+    a = ax[t, sp.dim]
+    return co[t, sp.dim] * sp.step * _key_weight(reach, a) if a >= 0 else np.int64(0)
+
+
+@njit(cache=True, inline="always")
 def _offset_key(vstar, reach):
     """One word for the offsets of the children under a fan-out (each axis a within 0..reach[a]) and their
     differences: the sum over axes of offset[a] x its weight (`_key_weight`). Two differences of offsets (or a
@@ -360,8 +368,7 @@ def _list_keys(t, spatial, n_sp, ax, co, reach, children):
     children[0].offset[0] = 0
     for i in range(n_sp - 1, -1, -1):
         sp = spatial[i]
-        a = ax[t, sp.dim]
-        step = co[t, sp.dim] * sp.step * _key_weight(reach, a) if a >= 0 else np.int64(0)
+        step = _key_step(t, sp, ax, co, reach)
         for r in range(1, sp.bound):
             base = r * n
             shift = r * step
@@ -581,8 +588,7 @@ def _is_neighbour_key(vkey, t, spatial, n_sp, fan_x, ax, co, reach, carry):
     found = False
     for i in range(n_sp - 1, -1, -1):
         sp = spatial[i]
-        a = ax[t, sp.dim]
-        k = co[t, sp.dim] * sp.step * _key_weight(reach, a) if a >= 0 else np.int64(0)
+        k = _key_step(t, sp, ax, co, reach)
         carry[i] = k
         d = k - inner
         found |= (d == vkey) | (d == -vkey)
