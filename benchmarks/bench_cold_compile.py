@@ -5,7 +5,7 @@
     python benchmarks/bench_cold_compile.py --per-function
     python benchmarks/bench_cold_compile.py --best-mapping
     python benchmarks/bench_cold_compile.py --passes
-    python benchmarks/bench_cold_compile.py --tiny
+    python benchmarks/bench_cold_compile.py --tiny [--timeline]
 
 Runs itself again in a child process whose NUMBA_CACHE_DIR is a new empty folder (numba reads it at import),
 times one trial of the default co-search (CPU time), and lists the longest numba compilations as numba's
@@ -52,7 +52,8 @@ numba's optimization level follows the environment (`NUMBA_OPT=2 python benchmar
 --best-mapping`).
 
 `--tiny` times the tiny co-search (`run_cosearch.py --trials 1 --population 4 --generations 1 --workers 1`) on an
-empty cache, CPU (user + sys) and wall. Last line: `tiny co-search on an empty cache: X s CPU, Y s wall`.
+empty cache, CPU (user + sys) and wall. Last line: `tiny co-search on an empty cache: X s CPU, Y s wall`. With
+`--timeline`, before it, the run's and its compile helper's events, as for `--workers N`.
 
 `--warm-up` times the set-up step that builds the cache ahead (`cosearch warm-up`, one process per core) on an empty
 cache, then, each in a new process on the cache it built, what a user runs first: `best_mapping` (as
@@ -287,12 +288,18 @@ def _after_warm_up(cache: str, workers: int | None) -> int:
     return 0
 
 
-def _tiny(cache: str) -> int:
-    """The tiny co-search (`TINY`) on the empty cache `cache`: what a newcomer's first small run waits for."""
+def _tiny(cache: str, timeline: bool = False) -> int:
+    """The tiny co-search (`TINY`) on the empty cache `cache`: what a newcomer's first small run waits for; with
+    `timeline`, each of its processes' events (the run's and its compile helper's) as well."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(cache) / "numba")}
+    if timeline:
+        env = timeline_env(env, Path(cache))
+    t0 = time.time()
     with tempfile.TemporaryDirectory() as run_out:
-        wall, cpu, _ = timed_run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out],
-                            {**os.environ, "NUMBA_CACHE_DIR": cache})
+        wall, cpu, _ = timed_run([sys.executable, str(ROOT / "run_cosearch.py"), *TINY, "--out", run_out], env)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if timeline:
+        print_timeline(Path(cache) / "timeline", t0, None)
     print(f"tiny co-search on an empty cache: {cpu:.1f} s CPU, {wall:.1f} s wall")
     return 0
 
@@ -401,14 +408,15 @@ def main() -> int:
     ap.add_argument("--compare", type=Path, default=None, metavar="DIR",
                     help="--per-function here and in DIR (a copy of the repository with a kernel change)")
     ap.add_argument("--timeline", action="store_true",
-                    help="with --workers N: each process's imports, plan, compile steps, compilations outside the "
-                         "plan and first trial, in wall time from the command's start")
+                    help="with --workers N or --tiny: each process's imports, plan, compile steps, compilations "
+                         "outside the plan and first trial, in wall time from the command's start")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.workers < 1:
         ap.error(f"--workers must be an integer >= 1, got {args.workers}")
-    if args.timeline and args.workers < 2:
-        ap.error(f"--timeline needs --workers N with N >= 2 (the command's processes), got --workers {args.workers}")
+    if args.timeline and args.workers < 2 and not args.tiny:
+        ap.error(f"--timeline needs --tiny or --workers N with N >= 2 (the command's processes), got --workers "
+                 f"{args.workers}")
     if args.child:
         if args.per_function:
             _child_per_function()
@@ -426,7 +434,7 @@ def main() -> int:
     if args.warm_up:
         return _on_empty_cache(lambda cache: _after_warm_up(cache, args.warm_up_workers))
     if args.tiny:
-        return _on_empty_cache(_tiny)
+        return _on_empty_cache(lambda cache: _tiny(cache, args.timeline), keep=args.timeline)
     if args.best_mapping:
         return _on_empty_cache(_best_mapping)
     if args.workers > 1:

@@ -68,8 +68,7 @@ compile an array allocation in such a function.
 """
 from .compile_plan import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
                            callee_steps, compile_for, compile_run, kernel_values)
-from .driver import (evaluate_range, evaluate_range_perfect, first_with_classes, max_children,
-                     new_outputs, parallel_batch, serial_batch)
+from .driver import evaluate_range, evaluate_range_perfect, max_children, new_outputs, parallel_batch
 from .entries import evaluate_batch_parallel, evaluate_batch_serial, instance_classes
 from .paths import (FunctionPointer, Paths, driver_pointer, driver_signature, kernel_arrays, perfect_paths,
                     residual_paths)
@@ -81,4 +80,4 @@ __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_range",
            "CompileStep", "callee_steps", "compile_for", "compile_run", "kernel_values", "kernel_arrays",
            "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer",
            "driver_signature", "driver_pointer", "Paths", "residual_paths", "perfect_paths", "parallel_batch",
-           "serial_batch", "first_with_classes", "variant"]
+           "variant"]

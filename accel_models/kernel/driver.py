@@ -156,31 +156,6 @@ def new_outputs(B, L):
 
 
 @njit(cache=True)
-def first_with_classes(layer, acc, maps, paths):
-    """Mapping 0 of `maps` evaluated alone, with what its instance classes hold (`instances`): (reason, per level
-    and the MACs its first class and, last, their end [L + 2], per class its instances [n] and its reads, fills and
-    updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
-    arrays are empty. For readable results (`cost_model.explain`), not for searches; Python calls it as
-    `entries.instance_classes`."""
-    L = maps.temporal.shape[1]
-    out = new_outputs(np.int64(1), L)   # typed, as serial_batch's count: one compilation
-    ws = make_workspace(L, max_children(acc.fanout))
-    ws.joint[0].level_start[L + 1] = 0
-    # typed, not Literal[int]: the search's signature of the driver, not a second compilation of it (package docstring)
-    evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, paths)
-    start = ws.joint[0].level_start[:L + 2].copy()
-    n = start[L + 1] if out[0][0] == OK else 0
-    counts = np.empty(n)
-    rfu = np.empty((n, 3, 3))
-    for c in range(n):
-        counts[c] = ws.classes[c].count
-        for a in range(3):
-            for t in range(3):
-                rfu[c, a, t] = ws.classes[c].rfu[a, t]
-    return out[0][0], start, counts, rfu
-
-
-@njit(cache=True)
 def max_children(fanout):
     """The largest fan-out (children per instance) of an accelerator: the workspace's child arrays."""
     m = 1
@@ -193,7 +168,8 @@ def max_children(fanout):
 def parallel_batch(layer, acc, maps, paths, out):
     """Evaluate B mappings on all threads into `out` (`new_outputs`: reason[B], cycles[B], energy_pj[B],
     utilization[B], compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over
-    instances. Python calls it as `entries.evaluate_batch_parallel`, which allocates `out`."""
+    instances. Python calls it as `entries.evaluate_batch_parallel`, which allocates `out`; smaller batches and
+    single mappings call `evaluate_range` from Python (`entries`)."""
     B = maps.temporal.shape[0]
     n_chunks = (B + CHUNK - 1) // CHUNK
     # the paths' pointers one by one into the loop's body: numba's parallel loop takes a tuple's items as its
@@ -204,11 +180,3 @@ def parallel_batch(layer, acc, maps, paths, out):
         workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
         evaluate_range(c * CHUNK, min(B, (c + 1) * CHUNK), layer, acc, maps, out, workspace,
                        Paths(classes, Walks(walk, step, phases)))
-
-
-@njit(cache=True)
-def serial_batch(layer, acc, maps, paths, out):
-    """The same on the calling thread: small batches, where waking worker threads costs more
-    (`entries.evaluate_batch_serial`)."""
-    workspace = make_workspace(maps.temporal.shape[1], max_children(acc.fanout))
-    evaluate_range(np.int64(0), maps.temporal.shape[0], layer, acc, maps, out, workspace, paths)   # typed, as above

@@ -1,10 +1,22 @@
-"""The kernel's entry points for Python callers: the compiled batch drivers and `first_with_classes` with their
-residual counts bound (`paths.residual_paths`), under the names Python code calls them by."""
+"""The kernel's entry points for Python callers, under the names Python code calls them by: the batch drivers with
+their residual counts bound (`paths.residual_paths`), and one mapping with what its instance classes hold.
+
+The serial batch and the instance classes call the compiled driver `driver.evaluate_range` from Python, with the
+arguments a search passes it (`paths.kernel_arrays`' types: `paths.driver_signature`), so they load the compilation
+the search's plan made. A compiled entry point that called the driver by name would link the driver's code into its
+own module and have LLVM optimize and emit it all again: ~4-5 s of CPU each on an empty cache, for a call that
+Python makes a few hundred times in a co-search's final phase and report (docs/performance.md, "The entry points
+without a compile of their own"). The parallel batch stays compiled: numba's threads run its loop.
+"""
 from __future__ import annotations
 
+import numpy as np
+
 from ..numba_cache import ensure_fresh_kernel_cache
-from .driver import first_with_classes, new_outputs, parallel_batch, serial_batch
+from ..result import OK
+from .driver import evaluate_range, max_children, new_outputs, parallel_batch
 from .paths import residual_paths
+from .workspace import make_workspace
 
 
 def _outputs_for(maps):
@@ -13,6 +25,12 @@ def _outputs_for(maps):
     mapped, where arrays allocated in compiled code (numba's runtime) are new pages that the system maps and zeroes at
     their first write, ~85-155 ns a mapping against an evaluation's ~1 us (docs/performance.md)."""
     return new_outputs.py_func(maps.temporal.shape[0], maps.temporal.shape[1])
+
+
+def _workspace_for(acc, maps):
+    """A new workspace for `maps`' levels on `acc` (`make_workspace`'s Python body: numpy's arrays, the types a
+    search passes the driver)."""
+    return make_workspace.py_func(maps.temporal.shape[1], max_children.py_func(acc.fanout))
 
 
 def evaluate_batch_parallel(layer, acc, maps):
@@ -25,15 +43,27 @@ def evaluate_batch_parallel(layer, acc, maps):
 
 
 def evaluate_batch_serial(layer, acc, maps):
-    """`driver.serial_batch`: the same on the calling thread."""
+    """The same on the calling thread (`driver.evaluate_range` over every row): small batches, where waking worker
+    threads costs more."""
     ensure_fresh_kernel_cache()
     out = _outputs_for(maps)
-    serial_batch(layer, acc, maps, residual_paths(layer, acc), out)
+    evaluate_range(np.int64(0), np.int64(maps.temporal.shape[0]), layer, acc, maps, out, _workspace_for(acc, maps),
+                   residual_paths(layer, acc))
     return out
 
 
 def instance_classes(layer, acc, maps):
-    """`driver.first_with_classes`: mapping 0 of `maps` with what its instance classes hold (reason, class starts
-    per level, instances per class, reads / fills / updates per class [n, 3, 3])."""
+    """Mapping 0 of `maps` evaluated alone, with what its instance classes hold (`instances`): (reason, per level
+    and the MACs its first class and, last, their end [L + 2], per class its instances [n] and its reads, fills and
+    updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
+    arrays are empty. For readable results (`cost_model.explain`), not for searches."""
     ensure_fresh_kernel_cache()
-    return first_with_classes(layer, acc, maps, residual_paths(layer, acc))
+    L = maps.temporal.shape[1]
+    out = new_outputs.py_func(1, L)
+    ws = _workspace_for(acc, maps)
+    ws.joint[0]["level_start"][L + 1] = 0        # no classes unless the driver builds them
+    evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, residual_paths(layer, acc))
+    reason = int(out[0][0])
+    start = ws.joint[0]["level_start"][:L + 2].copy()
+    n = int(start[L + 1]) if reason == OK else 0
+    return reason, start, ws.classes["count"][:n].copy(), ws.classes["rfu"][:n].copy()

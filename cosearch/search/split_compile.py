@@ -57,30 +57,24 @@ def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompil
     on the perfect-factor chain")."""
     return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
-ENTRY_COST_S = {"evaluate_batch_serial": 2.7, "instance_classes": 1.7, "evaluate_batch_parallel": 6.0}
-"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from the same run of `python
-benchmarks/bench_cold_compile.py --per-function` as the mapper's (`mappings.compile_plan.COMPILE_COST_S`)."""
+ENTRY_COST_S = {"evaluate_batch_parallel": 11.4}
+"""CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from a run of `python
+benchmarks/bench_cold_compile.py --per-function`; the mapper's are `mappings.compile_plan.COMPILE_COST_S`."""
 
 
 def entry_point_steps(layer, accelerator) -> list:
-    """The cost model's entry points that a run's final phase and report call, on `layer` and `accelerator`
-    (`evaluate_batch` for small batches: `kernel.evaluate_batch_serial`; `explain` on a mapping whose instances do
-    unequal work: `kernel.instance_classes`), and `evaluate_batch` on a large batch (`kernel.evaluate_batch_parallel`:
-    `mappings.random_valid_mappings` of the README's first Python example draws 40,000), after the kernel's callees
-    and the mapper plan's `evaluate_range` step, whose compiled driver they load where they call it with the search's
-    signature."""
+    """The cost model's compiled entry points beyond the mapper's plan, on `layer` and `accelerator`: `evaluate_batch`
+    on a large batch (`kernel.evaluate_batch_parallel`: `mappings.random_valid_mappings` of the README's first
+    Python example draws 40,000), after the kernel's callees and the mapper plan's `evaluate_range` step, whose
+    compiled driver it links. Small batches and `explain` (a run's final phase and report) call that driver from
+    Python (`kernel.entries`): they compile nothing more."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     after = kernel.DRIVER_STEPS + ("evaluate_range",)
     paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
-    one = MappingArrays.empty(2, accelerator.num_levels).row(0)         # as `cost_model.explain` passes it
     out = kernel.new_outputs.py_func(1, accelerator.num_levels)          # as `kernel.entries` allocates them
-    return [kernel.CompileStep("evaluate_batch_serial",
-                               kernel.compile_for(kernel.serial_batch, la, aa, batch, paths, out), after),
-            kernel.CompileStep("instance_classes", kernel.compile_for(kernel.first_with_classes, la, aa, one, paths),
-                               after),
-            kernel.CompileStep("evaluate_batch_parallel",
+    return [kernel.CompileStep("evaluate_batch_parallel",
                                kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths, out), after)]
 
 
@@ -88,9 +82,8 @@ def entry_point_steps(layer, accelerator) -> list:
 def compile_beside(settings) -> Iterator[SplitCompile | None]:
     """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
     `SplitCompile` of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of,
-    while the helper takes steps of the same plan and then compiles `entry_point_steps` the run's final phase and
-    report call (not the large-batch driver: a co-search does not call it), as two workers of a run would
-    (`cosearch.search.workers`). None (nothing shared) where the helper would not help
+    while the helper takes steps of the same plan, as two workers of a run would (`cosearch.search.workers`); the
+    plan holds the full driver, which the run's final phase and report call from Python (`kernel.entries`). None (nothing shared) where the helper would not help
     (`mappings.split_compile.helper_would_help`: a warm cache, one core); the run's worker takes the steps its trials
     left beside the helper before it returns (`run_worker`). On leaving, the helper is given the time to finish its
     steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on an exception (an interrupt)."""
@@ -118,11 +111,9 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
 
 
 def _helper_main(folder: str) -> None:
-    """The helper of `compile_beside`: steps of the run's plan, then the entry points of its final phase and report."""
+    """The helper of `compile_beside`: steps of the run's plan."""
     settings = pickle.loads((Path(folder) / "settings.pickle").read_bytes())
-    entry = [s for s in entry_point_steps(*plan_inputs(settings)) if s.name != "evaluate_batch_parallel"]
-    split = SplitCompile(compile_plan(settings) + entry, Path(folder), say=lambda text: print(text, file=sys.stderr),
-                         cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
+    split = SplitCompile(compile_plan(settings), Path(folder), say=lambda text: print(text, file=sys.stderr))
     split.start()
     split.finish()
 

@@ -100,8 +100,7 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     assert "level_accesses" in after["evaluate_range"] and "class_counts" in after["search"]
     assert "level_accesses_perfect" in after["evaluate_range_perfect"]
     assert not {"sweep", "level_accesses"} & set(after["evaluate_range_perfect"])
-    assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_serial",
-                                                               "instance_classes", "evaluate_batch_parallel"))
+    assert all("evaluate_range" in after[entry] for entry in ("search", "evaluate_batch_parallel"))
     # the search's code calls its decoder and driver by address: it waits for the helpers only
     assert set(after["run_evolution"]) == {"helpers"}
     # the co-search's factors ("auto") run the full driver; best_mapping's default ("perfect") the perfect one
