@@ -10,13 +10,15 @@ without a compile of their own"). The parallel batch stays compiled: numba's thr
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..numba_cache import ensure_fresh_kernel_cache
 from ..result import OK
 from .driver import evaluate_range, max_children, new_outputs, parallel_batch
 from .paths import residual_paths
-from .workspace import make_workspace
+from .workspace import make_workspace, reset_workspace
 
 
 def _outputs_for(maps):
@@ -27,10 +29,28 @@ def _outputs_for(maps):
     return new_outputs.py_func(maps.temporal.shape[0], maps.temporal.shape[1])
 
 
+class _HeldWorkspace(threading.local):
+    """This thread's last workspace and its shape (levels, largest fan-out), kept for the next call: `reset_workspace`
+    puts a used one back in a new one's state in ~3 us, where building one with numpy takes ~35 us, as much as the
+    rest of a call on one mapping. One shape is kept: a co-search's designs each have their own fan-out."""
+
+    shape: tuple = ()
+    workspace = None
+
+
+_HELD = _HeldWorkspace()
+
+
 def _workspace_for(acc, maps):
-    """A new workspace for `maps`' levels on `acc` (`make_workspace`'s Python body: numpy's arrays, the types a
-    search passes the driver)."""
-    return make_workspace.py_func(maps.temporal.shape[1], max_children.py_func(acc.fanout))
+    """A workspace in the state `make_workspace` leaves a new one in, for `maps`' levels on `acc` (`make_workspace`'s
+    Python body: numpy's arrays, the types a search passes the driver): this thread's last one where the shape is the
+    same."""
+    shape = (maps.temporal.shape[1], max_children.py_func(acc.fanout))
+    if _HELD.shape == shape:
+        reset_workspace(_HELD.workspace)
+    else:
+        _HELD.shape, _HELD.workspace = shape, make_workspace.py_func(*shape)
+    return _HELD.workspace
 
 
 def evaluate_batch_parallel(layer, acc, maps):
@@ -55,8 +75,9 @@ def evaluate_batch_serial(layer, acc, maps):
 def instance_classes(layer, acc, maps):
     """Mapping 0 of `maps` evaluated alone, with what its instance classes hold (`instances`): (reason, per level
     and the MACs its first class and, last, their end [L + 2], per class its instances [n] and its reads, fills and
-    updates per tensor [n, 3, 3]). Classes exist where instances under a fan-out do unequal work; elsewhere the
-    arrays are empty. For readable results (`cost_model.explain`), not for searches."""
+    updates per tensor [n, 3, 3], zeros for the MACs' classes). Classes exist where instances under a fan-out do
+    unequal work; elsewhere n is 0 and the starts are zeros. For readable results (`cost_model.explain`), not for
+    searches."""
     ensure_fresh_kernel_cache()
     L = maps.temporal.shape[1]
     out = new_outputs.py_func(1, L)
@@ -64,6 +85,8 @@ def instance_classes(layer, acc, maps):
     ws.joint[0]["level_start"][L + 1] = 0        # no classes unless the driver builds them
     evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, residual_paths(layer, acc))
     reason = int(out[0][0])
-    start = ws.joint[0]["level_start"][:L + 2].copy()
-    n = int(start[L + 1]) if reason == OK else 0
-    return reason, start, ws.classes["count"][:n].copy(), ws.classes["rfu"][:n].copy()
+    n = int(ws.joint[0]["level_start"][L + 1]) if reason == OK else 0
+    start = ws.joint[0]["level_start"][:L + 2].copy() if n else np.zeros(L + 2, dtype=np.int64)
+    rfu = ws.classes["rfu"][:n].copy()
+    rfu[start[L]:] = 0.0       # the MACs' classes: no storage, no counts (the kernel leaves their words unwritten)
+    return reason, start, ws.classes["count"][:n].copy(), rfu
