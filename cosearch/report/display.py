@@ -12,7 +12,7 @@ from ..search import CoSearchResult, NASRunResult, Progress, seeds_text
 from ..search.objective import study_metric_names
 from .analysis import analyze, comparison_caveats
 from .nas import print_nas_summary
-from .summary import COLUMNS, excluded_presets_text, summary_rows, title
+from .summary import COLUMNS, accuracy_note, excluded_presets_text, summary_rows, title
 
 
 WIDE_TABLE_COLUMNS = 150
@@ -125,6 +125,9 @@ def print_summary(result: CoSearchResult | NASRunResult, console) -> None:
         console.print(table)
         console.print("EDP ratio = the preset's EDP / the co-searched design's EDP (> 1: the co-searched design wins).",
                       highlight=False)
+        note = accuracy_note(result)
+        if note:
+            console.print(f"{note}.", highlight=False, soft_wrap=True)
         excluded = excluded_presets_text(result)
         if excluded:
             console.print(excluded[0].upper() + excluded[1:] + ".", highlight=False, soft_wrap=True)

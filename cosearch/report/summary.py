@@ -8,8 +8,9 @@ from ..search import CoSearchResult
 
 
 COLUMNS = ("design", "node / word", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms",
-           "energy mJ", "EDP J*s", "accuracy", "EDP ratio")
-"""EDP ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better)."""
+           "energy mJ", "EDP J*s", "est. accuracy", "EDP ratio")
+"""EDP ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better); est. accuracy: the
+run's accuracy model's estimate (`accuracy_note`)."""
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -64,6 +65,15 @@ def summary_rows(result: CoSearchResult) -> list[tuple[str, ...]]:
                      buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
                      f"{c.edp_j_s:.4g}", accuracy, f"{result.edp_ratio(p):.2f}"))
     return rows
+
+
+def accuracy_note(result: CoSearchResult) -> str | None:
+    """What the table's accuracy is: every source a run has (the OFA predictor, a proxy, a stated estimate) gives an
+    estimate, not a measured accuracy; None without one."""
+    source = result.accuracy_source
+    if source is None:
+        return None
+    return f"est. accuracy = {source.label}: an estimate, not a measured accuracy"
 
 
 def excluded_presets_text(result: CoSearchResult) -> str:

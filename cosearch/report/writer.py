@@ -30,7 +30,7 @@ from ..search.pareto import metric_names
 from .analysis import LayerAnalysis, NetworkAnalysis, _capitalized, analyze, comparison_caveats, presets_at_node
 from .fusion import GROUP_COLUMNS, fusion_line, group_rows
 from .plots import front_png, history_png, pareto_png, roofline_png
-from .summary import excluded_presets_text, markdown_table, table_markdown, title
+from .summary import accuracy_note, excluded_presets_text, markdown_table, table_markdown, title
 
 RESULT_FORMAT = "cosearch.result/1"
 
@@ -368,6 +368,9 @@ def _summary_section(result: CoSearchResult) -> list[str]:
            "EDP ratio = the row's EDP / the co-searched design's EDP (above 1: the co-searched design wins). "
            "Every row runs the same network, each layer at the best mapping the final mapper "
            f"({s.final_mapper.strategy}, {s.final_mapper.budget_evals} evaluations per layer) found for it.", ""]
+    note = accuracy_note(result)
+    if note:
+        out += [f"{note[0].upper()}{note[1:]}.", ""]
     excluded = excluded_presets_text(result)
     if excluded:
         out += [excluded[0].upper() + excluded[1:] + ".", ""]
@@ -398,7 +401,8 @@ def _design_section(result: CoSearchResult, doc: dict) -> list[str]:
            f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
            f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
            f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
-           f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", accuracy {best.accuracy:.4f}") + ".", ""]
+           f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", estimated accuracy {best.accuracy:.4f}") + ".",
+           ""]
     if doc["subnet"]:
         out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
     return out

@@ -40,6 +40,8 @@ def test_files(finished_run):
     assert yaml.safe_load((finished_run / "timeloop" / "arch.yaml").read_text())["architecture"]
     md = (finished_run / "report.md").read_text()
     assert "| co-searched |" in md and "EDP ratio" in md and "Accuracy source" in md
+    # the accuracy of the table is the accuracy model's estimate, and says so
+    assert "| est. accuracy |" in md and "an estimate, not a measured accuracy" in md
 
 
 @pytest.mark.slow
