@@ -401,8 +401,8 @@ def _design_section(result: CoSearchResult, doc: dict) -> list[str]:
            f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
            f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
            f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
-           f"{best.utilization:.1%}" + ("" if best.accuracy is None else f", estimated accuracy {best.accuracy:.4f}") + ".",
-           ""]
+           f"{best.utilization:.1%}"
+           + ("" if best.accuracy is None else f", estimated accuracy {best.accuracy:.4f}") + ".", ""]
     if doc["subnet"]:
         out += ["Subnet (OFA format):", "", "```json", json.dumps(doc["subnet"]), "```", ""]
     return out

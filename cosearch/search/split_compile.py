@@ -21,7 +21,7 @@ from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.kernel import CompileStep
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from mappings import MappingCache
-from mappings.compile_plan import COMPILE_COST_S, after_first_search
+from mappings.compile_plan import after_first_search
 from mappings.evolution import search_kernel
 from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, start_helper, stop_helper
 from nets import Layer, get_space, largest_config, to_network
@@ -83,9 +83,9 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
     """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
     `SplitCompile` of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of,
     while the helper takes steps of the same plan, as two workers of a run would (`cosearch.search.workers`); the
-    plan holds the full driver, which the run's final phase and report call from Python (`kernel.entries`). None (nothing shared) where the helper would not help
-    (`mappings.split_compile.helper_would_help`: a warm cache, one core); the run's worker takes the steps its trials
-    left beside the helper before it returns (`run_worker`). On leaving, the helper is given the time to finish its
+    plan holds the full driver, which the run's final phase and report call from Python (`kernel.entries`). None
+    (nothing shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache, one
+    core); the run's worker takes the steps its trials left beside the helper before it returns (`run_worker`). On leaving, the helper is given the time to finish its
     steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on an exception (an interrupt)."""
     factors = settings.mapper.factors
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
