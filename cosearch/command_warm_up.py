@@ -20,10 +20,10 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from mappings import MappingCache
+from mappings import MapperSettings, MappingCache
 from mappings.compile_plan import COMPILE_COST_S
 from mappings.split_compile import SplitCompile
 
@@ -66,7 +66,7 @@ def warm_up_plan(settings) -> list:
     plan = compile_plan(settings) + entry_point_steps(*plan_inputs(settings))
     names = {s.name for s in plan}
     layer, accelerator = plan_inputs(settings)
-    mapper = replace(settings.mapper, factors="perfect")
+    mapper = MapperSettings(factors="perfect")
     perfect = mapper.strategy.compile_plan(layer, accelerator, MappingCache(mapper), settings.mapper_objective)
     return plan + [s for s in perfect if s.name not in names]
 

@@ -59,17 +59,19 @@ WARM_STARTS = "warm_starts"
 `Encoding.encode`), which the search step does not."""
 
 
-def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache, objective: str = "edp") -> list[CompileStep]:
+def mapper_compile_plan(layer: Layer, accelerator: Accelerator, cache, objective: str = "edp",
+                        drivers_of: str | None = None) -> list[CompileStep]:
     """The steps, in the order a schedule should start them (the longest chain first: the kernel's callees,
     then the decoder, the kernel's drivers and the small helpers, the search's code, the search, the warm starts);
     `cache`: the `MappingCache` whose search the search step runs, and whose strategy's `plan_args(enc, objective)`
     (the compiled search's arguments but its last, the `evolution.SearchCalls`, for a first search) give the search's
-    code its types."""
+    code its types. `drivers_of`: the factors whose drivers and searches the plan compiles, the cache's by default
+    ("residual": the full driver only, for a strategy whose searches all take it)."""
     def search(factors: str):   # a real search, with the caller's settings and these tiling factors
         searcher = cache if factors == cache.settings.factors else type(cache)(replace(cache.settings, factors=factors))
         return lambda: searcher.result(layer, accelerator, objective)
     search_args = getattr(cache.settings.strategy, "plan_args", None)
-    return _plan(layer, accelerator, cache.settings.factors, objective, search, search_args)
+    return _plan(layer, accelerator, drivers_of or cache.settings.factors, objective, search, search_args)
 
 
 def first_search_plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str = "edp",

@@ -51,7 +51,8 @@ def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
 def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompile:
     """A worker process's share of `plan` (`SplitCompile` in `folder`): its first trial waits for the steps of the
     plan's first search (`mappings.compile_plan.after_first_search` names the others `later`). Under "perfect" or
-    "auto" factors that is the perfect-factor driver's chain, not the residual paths: the warm starts (earlier trials'
+    "auto" factors that is the perfect-factor driver's chain, not the residual paths (in a run whose workers each
+    run one trial, whose searches all take the full driver, that driver's chain: `cosearch.config.make_settings`): the warm starts (earlier trials'
     mappings, which a first trial has none of) and the full driver (the final phase's and report's, and a search
     with residual factors, which completes the split first) follow it (docs/performance.md, "A cold run's first trial
     on the perfect-factor chain")."""

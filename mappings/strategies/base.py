@@ -2,7 +2,7 @@
 of its own settings (checked when made) with a `search` method; `best_mapping` and `MappingCache` take one."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from numbers import Integral
 from typing import ClassVar
 
@@ -59,9 +59,25 @@ class MapperStrategy:
         first use)."""
         return []
 
+    def with_one_driver(self) -> "MapperStrategy":
+        """This strategy for a run that compiles the cost kernel's full driver before any search of it could finish
+        sooner without it (a co-search whose workers each run one trial: `cosearch.config.make_settings`): its
+        searches take that driver for every layer. Itself here (a strategy with no compiled driver of its own)."""
+        return self
+
     def to_dict(self) -> dict:
-        """The strategy's name and settings (what a mapping cache and a study record)."""
-        return {"strategy": self.name, **asdict(self)}
+        """The strategy's name and settings (what a mapping cache and a study record), without the fields marked
+        `COMPILE_ONLY` (which code runs a search, not what it finds)."""
+        d = asdict(self)
+        for f in fields(self):
+            if f.metadata.get(COMPILE_ONLY):
+                del d[f.name]
+        return {"strategy": self.name, **d}
 
 
-__all__ = ["MapperStrategy", "check_integer", "check_number", "check_island_settings"]
+COMPILE_ONLY = "compile_only"
+"""A strategy field's metadata key: the field chooses which compiled code runs a search, and no result depends on it,
+so `to_dict` (a study's identity, a mapping cache's record) leaves it out."""
+
+
+__all__ = ["MapperStrategy", "COMPILE_ONLY", "check_integer", "check_number", "check_island_settings"]

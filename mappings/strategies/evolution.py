@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -19,7 +19,7 @@ from ..evolution import HISTORY, search_kernel
 from ..fitness import objective_index
 from ..split_compile import compile_first_search
 from ..result import MapperResult
-from .base import MapperStrategy, check_integer, check_island_settings, check_number
+from .base import COMPILE_ONLY, MapperStrategy, check_integer, check_island_settings, check_number
 
 CHUNK_EVALS = 4096
 """With a time limit and no evaluation budget, the compiled search runs in calls of this many evaluations,
@@ -38,7 +38,12 @@ class EvolutionStrategy(MapperStrategy):
     `cold_islands` (0: `islands`): the islands of a search given no seeds. A search that starts from seeds refines
     them; one that starts from nothing decides which basin (which tensor each buffer holds, which dims the array
     unrolls) every later search of the shape starts from, since they are seeded with it, and more islands try more
-    basins for the same budget (docs/defaults.md, "The search's mapper")."""
+    basins for the same budget (docs/defaults.md, "The search's mapper").
+
+    `perfect_driver`: whether a layer whose decode gives perfect factors only is searched with the cost kernel's
+    perfect-factor driver (`evaluate_range_perfect`, which a first search on a cold cache compiles without the
+    residual paths: `mappings.evolution.search_kernel`) rather than the full one. Both count alike, bit for bit, so
+    no result depends on it: it is left out of `to_dict` and of equality (`with_one_driver` turns it off)."""
 
     name = "es"
 
@@ -51,17 +56,29 @@ class EvolutionStrategy(MapperStrategy):
     local_restarts: float = 0.5
     local_sigma: float = 0.2
     cold_islands: int = 0
+    perfect_driver: bool = field(default=True, compare=False, metadata={COMPILE_ONLY: True})
 
     def __post_init__(self) -> None:
         check_island_settings(self)
         check_integer(type(self).__name__, "cold_islands", self.cold_islands, 0)
         check_number(type(self).__name__, "seed_sigma", self.seed_sigma, 1e-12, 1e6)
 
+    def with_one_driver(self) -> "EvolutionStrategy":
+        return replace(self, perfect_driver=False)
+
+    def driver_factors(self, factors: str) -> str:
+        """The tiling factors whose driver a search of an encoding with `factors` ("auto" resolved) runs
+        (`search_kernel`): "perfect" only for a perfect decode under `perfect_driver`, else "residual" (the full
+        one)."""
+        return "perfect" if factors == "perfect" and self.perfect_driver else "residual"
+
     def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
-        """`mappings.compile_plan.mapper_compile_plan`'s steps (none with numba's JIT disabled: nothing compiles)."""
+        """`mappings.compile_plan.mapper_compile_plan`'s steps (none with numba's JIT disabled: nothing compiles);
+        without `perfect_driver`, those of the full driver only."""
         if numba.config.DISABLE_JIT:
             return []
-        return mapper_compile_plan(layer, accelerator, cache, objective)
+        return mapper_compile_plan(layer, accelerator, cache, objective,
+                                   drivers_of=None if self.perfect_driver else "residual")
 
     def plan_args(self, enc: Encoding, objective: str) -> tuple:
         """`kernel_args` of a first search of `enc` (no seeds, a budget, no time limit): what the compile plan
@@ -92,9 +109,10 @@ class EvolutionStrategy(MapperStrategy):
         history: list[tuple[int, float, float]] = []
         best_x, best_f = None, math.inf
         rng = new_state(seed)
-        run_evolution = search_kernel(enc.factors)   # perfect factors ("auto" resolved): without the residual paths
+        driver = self.driver_factors(enc.factors)   # perfect factors ("auto" resolved): without the residual paths
+        run_evolution = search_kernel(driver)
         ensure_fresh_kernel_cache()
-        compile_first_search(run_evolution, layer, acc, enc.factors, objective,
+        compile_first_search(run_evolution, layer, acc, driver, objective,
                              self.plan_args)  # on a cold cache, or a worker's compile not done yet
         while True:
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS

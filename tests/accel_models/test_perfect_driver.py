@@ -10,7 +10,7 @@ from accel_models import get_preset, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
 from accel_models.result import OK
-from mappings import Encoding, best_mapping, random_mappings
+from mappings import Encoding, EvolutionStrategy, best_mapping, random_mappings
 from mappings import evolution
 from mappings.strategies import evolution as strategy
 from nets import Layer, get_network
@@ -106,4 +106,20 @@ def test_the_two_searches_find_the_same_mapping_on_perfect_factors(monkeypatch):
     assert (fast.cycles, fast.energy_pj, fast.evaluations, fast.valid_evaluations) == (
         slow.cycles, slow.energy_pj, slow.evaluations, slow.valid_evaluations)
     for a, b in zip(fast.arrays, slow.arrays):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_strategy_without_the_perfect_driver_searches_with_the_full_one(monkeypatch):
+    """`EvolutionStrategy.with_one_driver()` (a co-search whose workers each run one trial): a layer with perfect
+    factors is searched with the full driver, and finds what the perfect driver's search finds, bit for bit."""
+    layer, acc = LAYERS[1], get_preset("eyeriss")
+    taken: list[str] = []
+    monkeypatch.setattr(strategy, "search_kernel", lambda factors: taken.append(factors) or
+                        evolution.search_kernel(factors))
+    full = best_mapping(layer, acc, budget_evals=300, seed=3, strategy=EvolutionStrategy().with_one_driver())
+    fast = best_mapping(layer, acc, budget_evals=300, seed=3)
+    assert taken == ["residual", "perfect"]
+    assert (full.cycles, full.energy_pj, full.evaluations, full.valid_evaluations) == (
+        fast.cycles, fast.energy_pj, fast.evaluations, fast.valid_evaluations)
+    for a, b in zip(full.arrays, fast.arrays):
         np.testing.assert_array_equal(a, b)

@@ -21,3 +21,16 @@ def test_a_cache_takes_another_seed_and_fixed_keep_without_changing_the_settings
     cache = MappingCache(replace(SEARCH_MAPPER, seed=7, fixed_keep={"GLB": ("Weights",)}))
     assert cache.settings.seed == 7 and cache.settings.fixed_keep == {"GLB": ("Weights",)}
     assert SEARCH_MAPPER.seed == 0 and SEARCH_MAPPER.fixed_keep is None
+
+
+def test_a_run_whose_workers_each_run_one_trial_searches_with_one_driver(tmp_path):
+    """trials <= workers: every worker's first trial is its last and the final phase calls the full driver, so every
+    search of the run takes that driver (`EvolutionStrategy.perfect_driver` off, both mappers); a run with a second
+    trial keeps the perfect-factor driver. No result depends on it: the study's identity is the same."""
+    from cosearch import make_settings
+
+    short = make_settings("area=5mm2", trials=2, workers=2, out=tmp_path / "a")
+    longer = make_settings("area=5mm2", trials=3, workers=2, out=tmp_path / "b")
+    assert not short.mapper.strategy.perfect_driver and not short.final_mapper.strategy.perfect_driver
+    assert longer.mapper.strategy.perfect_driver and longer.final_mapper.strategy.perfect_driver
+    assert short.identity() == longer.identity() and "perfect_driver" not in short.mapper.to_dict()

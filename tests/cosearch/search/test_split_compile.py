@@ -108,6 +108,18 @@ def test_the_warm_up_plan_waits_only_for_its_own_steps_and_shared_callees_come_f
     assert not {"sweep", "class_accesses", "evaluate_range"} & set(after["search_perfect"])
 
 
+def test_a_run_whose_workers_each_run_one_trial_compiles_one_driver(tmp_path):
+    """The plan of a run whose every worker runs one trial holds the full driver's chain and not the perfect-factor
+    driver's (its searches all take the full one: `cosearch.config.make_settings`); a run with a second trial holds
+    both, the perfect one for its first trials."""
+    short = {s.name for s in compile_plan(cosearch.make_settings("area=5mm2", trials=1, workers=1, out=tmp_path / "a"))}
+    assert {"evaluate_range", "level_accesses", "search"} <= short
+    assert not {"evaluate_range_perfect", "level_accesses_perfect", "search_perfect"} & short
+    longer = {s.name for s in compile_plan(cosearch.make_settings("area=5mm2", trials=2, workers=1,
+                                                                  out=tmp_path / "b"))}
+    assert {"evaluate_range", "evaluate_range_perfect", "search", "search_perfect"} <= longer
+
+
 def test_the_mapper_plan_compiles_the_search_its_factors_run():
     """A mapper with factors="perfect" has its search and driver compiled without the residual paths, one with
     "residual" the full ones only, one with "auto" both (the layers it leaves perfect take the perfect driver); the
@@ -288,7 +300,7 @@ class _Helper:
 
 def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache(tmp_path, monkeypatch):
     import cosearch.search.split_compile as cs
-    settings = cosearch.make_settings("area=5mm2", trials=1, out=tmp_path / "out", time_limit=None)
+    settings = cosearch.make_settings("area=5mm2", trials=3, workers=1, out=tmp_path / "out", time_limit=None)
     started: list[str] = []
     helper = _Helper()
     monkeypatch.setattr(cs, "start_helper", lambda folder, code: started.append(code) or helper)
@@ -303,11 +315,15 @@ def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache
         # the first trial's steps only: the perfect-factor search's ("auto" searches a layer with perfect factors so)
         assert "search_perfect" in split.needed and not {"warm_starts", "search", "sweep"} & split.needed
         assert "_helper_main" in started[0]
-    assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish the entry points
+    assert helper.waited == [cs.MAX_WAIT_S]      # given the time to finish its steps
+    one_trial = cosearch.make_settings("area=5mm2", trials=1, workers=1, out=tmp_path / "one", time_limit=None)
+    with cs.compile_beside(one_trial) as split:  # its one trial searches with the full driver: that chain first
+        assert "search" in split.needed and "search_perfect" not in {s.name for s in split.steps}
+    helper.waited.clear()
     with pytest.raises(KeyboardInterrupt):
         with cs.compile_beside(settings):
             raise KeyboardInterrupt
-    assert helper.waited == [cs.MAX_WAIT_S, 0]   # stopped at once on an interrupt
+    assert helper.waited == [0]                  # stopped at once on an interrupt
 
 
 @pytest.mark.slow
