@@ -52,10 +52,10 @@ def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompil
     """A worker process's share of `plan` (`SplitCompile` in `folder`): its first trial waits for the steps of the
     plan's first search (`mappings.compile_plan.after_first_search` names the others `later`). Under "perfect" or
     "auto" factors that is the perfect-factor driver's chain, not the residual paths (in a run whose workers each
-    run one trial, whose searches all take the full driver, that driver's chain: `cosearch.config.make_settings`): the warm starts (earlier trials'
-    mappings, which a first trial has none of) and the full driver (the final phase's and report's, and a search
-    with residual factors, which completes the split first) follow it (docs/performance.md, "A cold run's first trial
-    on the perfect-factor chain")."""
+    run one trial, whose searches all take the full driver, that driver's chain: `cosearch.config.make_settings`):
+    the warm starts (earlier trials' mappings, which a first trial has none of) and the full driver (the final
+    phase's and report's, and a search with residual factors, which completes the split first) follow it
+    (docs/performance.md, "A cold run's first trial on the perfect-factor chain")."""
     return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
 ENTRY_COST_S = {"evaluate_batch_parallel": 11.4}
@@ -81,13 +81,14 @@ def entry_point_steps(layer, accelerator) -> list:
 
 @contextmanager
 def compile_beside(settings) -> Iterator[SplitCompile | None]:
-    """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the
-    `SplitCompile` of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of,
-    while the helper takes steps of the same plan, as two workers of a run would (`cosearch.search.workers`); the
-    plan holds the full driver, which the run's final phase and report call from Python (`kernel.entries`). None
-    (nothing shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache, one
-    core); the run's worker takes the steps its trials left beside the helper before it returns (`run_worker`). On leaving, the helper is given the time to finish its
-    steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on an exception (an interrupt)."""
+    """A one-process co-search's compile shared with a helper process, on a cold numba cache: yields the `SplitCompile`
+    of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of, while the
+    helper takes steps of the same plan, as two workers of a run would (`cosearch.search.workers`); the plan holds
+    the full driver, which the run's final phase and report call from Python (`kernel.entries`). None (nothing
+    shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache, one core);
+    the run's worker takes the steps its trials left beside the helper before it returns (`run_worker`). On leaving,
+    the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on
+    an exception (an interrupt)."""
     factors = settings.mapper.factors
     with tempfile.TemporaryDirectory(prefix="cosearch-compile-") as folder:
         try:

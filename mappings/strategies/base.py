@@ -36,6 +36,11 @@ def check_island_settings(strategy) -> None:
         check_number(owner, field, getattr(strategy, field), lo, hi)
 
 
+COMPILE_ONLY = "compile_only"
+"""A strategy field's metadata key: the field chooses which compiled code runs a search, and no result depends on it,
+so `to_dict` (a study's identity, a mapping cache's record) leaves it out."""
+
+
 @dataclass(frozen=True)
 class MapperStrategy:
     """A search strategy over an encoding's genes. `name`: how `best_mapping(strategy=...)` names it;
@@ -73,11 +78,6 @@ class MapperStrategy:
             if f.metadata.get(COMPILE_ONLY):
                 del d[f.name]
         return {"strategy": self.name, **d}
-
-
-COMPILE_ONLY = "compile_only"
-"""A strategy field's metadata key: the field chooses which compiled code runs a search, and no result depends on it,
-so `to_dict` (a study's identity, a mapping cache's record) leaves it out."""
 
 
 __all__ = ["MapperStrategy", "COMPILE_ONLY", "check_integer", "check_number", "check_island_settings"]
