@@ -673,7 +673,8 @@ def search_kernel(factors: str) -> Search:
     factors needs the full cost kernel). Both count alike, bit for bit, and the search's code is the same, so a layer
     finds the same mapping with either; under "auto" the layers left perfect take the perfect driver, so that a
     co-search's first trials, whose layers mostly are, compile without the residual paths (docs/performance.md,
-    "Compile time")."""
+    "Compile time"). The strategy says which (`EvolutionStrategy.driver_factors`): one whose runs compile the full
+    driver anyway sends every layer to it."""
     ensure_fresh_kernel_cache()
     perfect = factors == "perfect"
     if perfect not in _SEARCHES:
