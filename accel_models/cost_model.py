@@ -16,6 +16,7 @@ from .mapping_arrays import MAPPING_DTYPE, MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, result_from_counts, tensor_axes, uniform_instances
 from .result import BAD_INPUT, REASONS, EvalResult
+from .timing import TimingModel, get_timing
 
 
 PARALLEL_MIN_BATCH = 16_384
@@ -89,9 +90,14 @@ _FACTOR_FIELDS = ("temporal", "spatial_x", "spatial_y", "temporal_residual", "sp
                   "spatial_y_residual")
 
 
-def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchResult:
+def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings,
+                   timing: "str | TimingModel" = "timeloop") -> BatchResult:
     """Evaluate a batch of mappings of `layer` on `accelerator` (a `MappingArrays`, or a list of
     objects with `.to_arrays(accelerator)` such as `mappings.Mapping`).
+
+    `timing`: how the counts become cycles (`accel_models.timing`): "timeloop" (Timeloop's semantics, the default)
+    or "hardware" (a tile-by-tile chip's overheads on top of the compute), or a timing model object. Counts,
+    energy and `compute_cycles` do not depend on it.
 
     Invalid mappings come back with valid=False and a reason code (see `result.REASONS`). Input that is
     no mapping at all is a ValueError naming the field and what it accepts: fields that are not integer
@@ -101,6 +107,7 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     check_layer("evaluate_batch", layer)
     check_accelerator("evaluate_batch", accelerator)
     check_countable("evaluate_batch", layer, accelerator)
+    timing_model = get_timing(timing, "evaluate_batch: timing")
     m = MappingArrays(*(_integers(name, a) for name, a in zip(MappingArrays._fields, _mapping_arrays(mappings,
                                                                                                       accelerator)
                                                                                       .with_residuals())))
@@ -120,7 +127,12 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings) -> BatchRes
     reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
     if m.batch_size and (reason == BAD_INPUT).any():
         _refuse_bad_keep_flags(m)
-    return BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
+    result = BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
+    timed = timing_model.cycles(layer, accelerator, m, result)
+    if timed is not cycles:     # the utilization over the timed cycles (the MACs done are the same)
+        result.utilization = np.where(timed > 0, util * cycles / np.maximum(timed, 1), util)
+        result.cycles = timed
+    return result
 
 
 def _refuse_bad_keep_flags(m: MappingArrays) -> None:

@@ -1,16 +1,22 @@
 """Presets against the published whole-network latencies of the chips they describe.
 
-    python benchmarks/bench_real_devices.py [--fusion resident] [--factors residual] [--budget-evals 4000] [--only NETWORK[,NETWORK]]
+    python benchmarks/bench_real_devices.py [--fusion resident] [--factors residual] [--budget-evals 4000]
+        [--timing hardware] [--only NETWORK[,NETWORK]]
 
 Each row evaluates one zoo network on one preset as a user of the Python API would,
 `evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N, factors=F)),
 fusion=MODE)`, by default as the chips run a network: `fusion="resident"` (activations and weights stay on chip,
 `cosearch.fusion`) and residual tile factors (a 4-wide axis splits 14 or 7 rows unevenly, as the chip's compiler
 does; `--factors perfect` is the API's default); `--fusion none` scores each layer alone with its tensors in DRAM), and prints the latency per image beside the chip's measured figure and its source, their ratio
-and the array's utilization. The presets are described by their chips' published facts only (docs/sources.md); no
-number is fitted to a network. The first row pays the mapper's compile (numba, cached on disk after the first run):
-it is timed apart and printed, not counted in the rows' seconds. Last line: `real devices: K/N within x1.5 of the
-measured latency (median ratio R)`. Measurements and their load: docs/real_devices.md.
+and the array's utilization, under both timing models (`accel_models.timing`: Timeloop's semantics, and the hardware
+model's tile-by-tile overheads; the same mappings, `evaluate_network(..., timing=...)`); `--timing` picks the one the
+last line counts (default hardware). Rows whose chip published its energy also print the on-chip energy per image
+(`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it). Rows marked "vendor estimate" are
+a vendor's own projections for a configuration, not silicon measurements, and are counted apart. The presets are
+described by their chips' published facts only (docs/sources.md); no number is fitted to a network. The first row
+pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and printed, not counted in
+the rows' seconds. Last line: `real devices: K/N within x1.5 of the measured latency (median ratio R)`, over the
+measured rows. Measurements: docs/real_devices.md.
 """
 from __future__ import annotations
 
@@ -24,7 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from accel_models import get_preset  # noqa: E402
+from accel_models import Accelerator, build_accelerator, get_preset  # noqa: E402
+from accel_models.presets.designs import WEIGHT_STATIONARY_CK  # noqa: E402
+from accel_models.timing import TIMINGS  # noqa: E402
+from accel_models.units import KIB  # noqa: E402
 from cosearch import MapperSettings, evaluate_network  # noqa: E402
 from cosearch.fusion import FUSION_MODES  # noqa: E402
 from mappings import MappingCache  # noqa: E402
@@ -38,7 +47,11 @@ SOURCES = {
              "model only, Dev Board with Edge TPU column (MobileNet v1 2.4, MobileNet v2 2.6, SqueezeNet 2, "
              "Inception v1 4.1, EfficientNet-EdgeTpu-S 5.5 ms; all 224x224)",
     "eyeriss": "Chen et al., 'Eyeriss: an energy-efficient reconfigurable accelerator for deep CNNs', JSSC 52(1), "
-               "2017: AlexNet conv layers at 35 frames/s with batch 4 at 200 MHz (28.6 ms an image)",
+               "2017: AlexNet conv layers at 35 frames/s with batch 4 at 200 MHz (28.6 ms an image), 278 mW for the "
+               "chip alone (DRAM excluded): 278 mW / 34.7 frames/s = 8.0 mJ an image",
+    "nvdla": "NVIDIA, 'NVDLA primer' (nvdla.org/primer.html), 'Example Area and Performance': ResNet-50, INT8, "
+             "2048 MACs / 512 KB buffer / 20 GB/s 269 frames/s; 1024 / 256 KB / 15 GB/s 153; 256 / 256 KB / 5 GB/s "
+             "46 (NVIDIA's estimates for those configurations, not measurements)",
 }
 
 
@@ -53,6 +66,15 @@ class Row:
     source: str
     options: tuple[tuple[str, int], ...] = ()
     conv_only: bool = False
+    measured_energy_mj: float | None = None
+    """The chip's published energy per image, on chip only (DRAM excluded)."""
+    estimate: bool = False
+    """The figure is a vendor's projection for a configuration, not a measurement of silicon."""
+    accelerator: tuple[tuple[str, float], ...] = ()
+    """The configuration the figure is for, where it is not the preset's own (`_configured`)."""
+
+    def device(self) -> Accelerator:
+        return _configured(self.preset, dict(self.accelerator)) if self.accelerator else get_preset(self.preset)
 
     def build(self) -> Network:
         net = get_network(self.network, **dict(self.options))
@@ -62,8 +84,22 @@ class Row:
 
     @property
     def label(self) -> str:
-        extra = ", ".join(f"{k} {v}" for k, v in self.options)
+        extra = ", ".join([f"{k} {v}" for k, v in self.options] + [f"{k} {v:g}" for k, v in self.accelerator])
         return self.network + (" conv" if self.conv_only else "") + (f" ({extra})" if extra else "")
+
+
+def _configured(preset: str, config: dict) -> Accelerator:
+    """An NVDLA of the primer's configuration: `macs` INT8 MACs as Atomic-K x Atomic-C (the larger side on K),
+    `cbuf_kib` of convolution buffer, `dram_gb_s` of DRAM bandwidth at the nvdla presets' 1 GHz; the rest as the
+    nvdla presets build it (`accel_models.presets.designs`)."""
+    base = get_preset(preset)
+    macs = int(config["macs"])
+    atomic_c = 2 ** (macs.bit_length() // 2 - (macs.bit_length() % 2 == 0))
+    atomic_k = macs // atomic_c
+    return build_accelerator(pe_array=(atomic_k, atomic_c), rf_words=(1, 0, 0), glb_words=int(config["cbuf_kib"]) * KIB,
+                             dram_bandwidth_words_per_cycle=config["dram_gb_s"] / base.clock_ghz, word_bits=8,
+                             technology_nm=base.technology_nm, clock_ghz=base.clock_ghz,
+                             name=f"nvdla_{macs}_primer", dataflow=WEIGHT_STATIONARY_CK)
 
 
 ROWS = (
@@ -72,12 +108,19 @@ ROWS = (
     Row("edge_tpu_like", "squeezenet1_0", 2.0, "coral"),
     Row("edge_tpu_like", "googlenet", 4.1, "coral"),
     Row("edge_tpu_like", "efficientnet_edgetpu_s", 5.5, "coral"),
-    Row("eyeriss", "alexnet", 1e3 / 35, "eyeriss", (("batch", 4),), conv_only=True),
+    Row("eyeriss", "alexnet", 1e3 / 35, "eyeriss", (("batch", 4),), conv_only=True,
+        measured_energy_mj=278e-3 / 34.7 * 1e3),
+    Row("nvdla_1024", "resnet50", 1e3 / 269, "nvdla", estimate=True,
+        accelerator=(("macs", 2048), ("cbuf_kib", 512), ("dram_gb_s", 20))),
+    Row("nvdla_1024", "resnet50", 1e3 / 153, "nvdla", estimate=True,
+        accelerator=(("macs", 1024), ("cbuf_kib", 256), ("dram_gb_s", 15))),
+    Row("nvdla_256", "resnet50", 1e3 / 46, "nvdla", estimate=True,
+        accelerator=(("macs", 256), ("cbuf_kib", 256), ("dram_gb_s", 5))),
 )
 
 
-def _evaluate(row: Row, cache: MappingCache, fusion: str):
-    return evaluate_network(row.build(), get_preset(row.preset), cache, fusion=fusion)
+def _evaluate(row: Row, cache: MappingCache, fusion: str, timing: str):
+    return evaluate_network(row.build(), row.device(), cache, fusion=fusion, timing=timing)
 
 
 def _warm(settings: MapperSettings) -> float:
@@ -97,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", default="residual", choices=("perfect", "auto", "residual"),
                         help="tile factors the mapper may use (MapperSettings.factors; default residual, as a chip's "
                              "compiler splits 14 rows over 4 tiles unevenly; perfect: the API's default)")
+    parser.add_argument("--timing", default="hardware", choices=TIMINGS.names(),
+                        help="the timing model the last line counts (default hardware; both are printed)")
     parser.add_argument("--only", default="", help="comma-separated network names to run (default all rows)")
     args = parser.parse_args(argv)
     if args.budget_evals < 1:
@@ -115,22 +160,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; mapper budget {args.budget_evals} "
           f"evaluations per layer ({args.factors} factors); fusion {args.fusion}", flush=True)
     print(f"compile / warm-up: {_warm(settings):.1f} s", flush=True)
-    print(f"{'preset':<14} {'network':<28} {'ours ms':>8} {'chip ms':>8} {'ratio':>6} {'util':>6} {'s':>5}  source")
-    ratios = []
+    print(f"{'preset':<14} {'network':<44} {'timeloop ms':>11} {'ratio':>6} {'hardware ms':>11} {'ratio':>6} "
+          f"{'chip ms':>8} {'util':>6} {'s':>5}  source")
+    ratios: dict[str, list[float]] = {name: [] for name in TIMINGS.names()}
+    estimates: dict[str, list[float]] = {name: [] for name in TIMINGS.names()}
+    energy_rows = []
     for row in rows:
         t0 = time.perf_counter()
-        cost = _evaluate(row, MappingCache(settings), args.fusion)
-        ours_ms = cost.latency_s * 1e3 / dict(row.options).get("batch", 1)
-        ratio = ours_ms / row.measured_ms
-        ratios.append(ratio)
-        print(f"{row.preset:<14} {row.label:<28} {ours_ms:8.3f} {row.measured_ms:8.2f} {ratio:6.2f} "
-              f"{cost.utilization:6.1%} {time.perf_counter() - t0:5.0f}  [{row.source}]", flush=True)
-    within = sum(1 / WITHIN <= r <= WITHIN for r in ratios)
+        cache = MappingCache(settings)
+        costs = {name: _evaluate(row, cache, args.fusion, name) for name in TIMINGS.names()}
+        images = dict(row.options).get("batch", 1)
+        ms = {name: cost.latency_s * 1e3 / images for name, cost in costs.items()}
+        for name in TIMINGS.names():
+            (estimates if row.estimate else ratios)[name].append(ms[name] / row.measured_ms)
+        print(f"{row.preset:<14} {row.label:<44} {ms['timeloop']:11.3f} {ms['timeloop'] / row.measured_ms:6.2f} "
+              f"{ms['hardware']:11.3f} {ms['hardware'] / row.measured_ms:6.2f} {row.measured_ms:8.2f} "
+              f"{costs[args.timing].utilization:6.1%} {time.perf_counter() - t0:5.0f}  [{row.source}]"
+              + ("  vendor estimate" if row.estimate else ""), flush=True)
+        if row.measured_energy_mj is not None:
+            cost = costs[args.timing]
+            energy_rows.append((row, cost.energy_on_chip_pj * 1e-9 / images, cost.energy_dram_pj * 1e-9 / images))
+    for row, on_chip_mj, dram_mj in energy_rows:
+        print(f"energy {row.preset} {row.label}: on chip {on_chip_mj:.2f} mJ an image (DRAM {dram_mj:.2f} mJ besides), "
+              f"chip {row.measured_energy_mj:.2f} mJ: ratio {on_chip_mj / row.measured_energy_mj:.2f}")
+    for name, values in estimates.items():
+        if values:
+            print(f"vendor estimates, {name} timing: {sum(1 / WITHIN <= r <= WITHIN for r in values)}/{len(values)} "
+                  f"within x{WITHIN:g} (ratios {', '.join(f'{r:.2f}' for r in values)})")
     for key in dict.fromkeys(row.source for row in rows):
         print(f"[{key}] {SOURCES[key]}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(f"real devices: {within}/{len(ratios)} within x{WITHIN:g} of the measured latency "
-          f"(median ratio {statistics.median(ratios):.2f})")
+    for name in sorted(TIMINGS.names(), key=lambda n: n == args.timing):
+        values = ratios[name]
+        if not values:
+            print(f"real devices ({name} timing): no measured row run")
+            continue
+        within = sum(1 / WITHIN <= r <= WITHIN for r in values)
+        print(f"real devices{'' if name == args.timing else f' ({name} timing)'}: {within}/{len(values)} within "
+              f"x{WITHIN:g} of the measured latency (median ratio {statistics.median(values):.2f})")
     return 0
 
 

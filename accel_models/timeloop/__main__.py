@@ -1,6 +1,6 @@
 """timeloop-model on cosearch, and the check of a manifest of Timeloop runs, on Timeloop's input files as they are.
 
-    python -m accel_models.timeloop model FILE... [--ert ERT] [--jinja NAME=VALUE] [-o DIR]
+    python -m accel_models.timeloop model FILE... [--ert ERT] [--jinja NAME=VALUE] [-o DIR] [--timing MODEL]
     python -m accel_models.timeloop check CASES.json
 
 `model` takes the files timeloop-model takes (architecture, problem, mapping, constraints; v0.4 `nodes:` or
@@ -17,7 +17,8 @@ import sys
 from .cases_check import MAPPER_PROG
 from .command_line import (OneLineParser, add_cases_argument, add_input_arguments, check_cases, load_inputs,
                            output_dir, run, write_json)
-from .report import evaluate_spec, model_report, summary
+from ..timing import TIMINGS
+from .report import evaluate_spec, model_report, summary, with_timing
 
 PROG = "python -m accel_models.timeloop"
 
@@ -25,7 +26,7 @@ PROG = "python -m accel_models.timeloop"
 def cmd_model(args: argparse.Namespace) -> int:
     spec = load_inputs(args, require_mapping=True)
     out = output_dir(args.out)
-    report = model_report(spec, evaluate_spec(spec))
+    report = with_timing(model_report(spec, evaluate_spec(spec)), spec, args.timing)
     write_json(out / "cosearch-model.json", report)
     print(summary(report))
     print(f"wrote {out / 'cosearch-model.json'}")
@@ -46,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     help_ = "evaluate the mapping of Timeloop input files (as timeloop-model)"
-    add_input_arguments(sub.add_parser("model", help=help_, description=help_))
+    model = sub.add_parser("model", help=help_, description=help_)
+    add_input_arguments(model)
+    model.add_argument("--timing", choices=TIMINGS.names(), default="timeloop",
+                       help="how the counts become cycles: timeloop (Timeloop's semantics, the default) or hardware "
+                            "(a tile-by-tile chip's start-up, command and transfer overheads; docs/timing.md)")
     help_ = "compare with the Timeloop runs of a case manifest (mapper cases: Timeloop's mapping)"
     add_cases_argument(sub.add_parser("check", help=help_, description=help_))
     sub.add_parser("mapper", help=f"is {MAPPER_PROG} mapper")

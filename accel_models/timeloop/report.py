@@ -4,10 +4,11 @@ energy per level)."""
 from __future__ import annotations
 
 from ..accelerator import TENSORS
-from ..cost_model import explain
+from ..cost_model import evaluate_batch, explain
 from ..mapping_arrays import MappingArrays
 from ..reference import capacity_overflow, spatial_overflow, uniform_instances
 from ..result import CAPACITY_OVERFLOW, SPATIAL_OVERFLOW, EvalResult
+from ..timing import dram_words, get_timing
 from .inputs import TimeloopSpec
 
 FORMAT = "cosearch-model/1"
@@ -72,12 +73,35 @@ def model_report(spec: TimeloopSpec, result: EvalResult, arrays: MappingArrays |
     }
 
 
+def with_timing(report: dict, spec: TimeloopSpec, timing: str, arrays: MappingArrays | None = None) -> dict:
+    """`report` (`model_report`'s) with its cycles and utilization under the timing model `timing`
+    (`accel_models.timing`) and a "timing" entry: the model's name, Timeloop's cycles and, where the model has them,
+    its terms in cycles. With "timeloop" the report is returned as it is."""
+    if timing == "timeloop":
+        return report
+    arrays = spec.mapping if arrays is None else arrays
+    result = evaluate_batch(spec.layer, spec.accelerator, arrays, timing=timing)
+    entry = {"model": timing, "timeloop_cycles": report["cycles"]}
+    model = get_timing(timing)
+    if hasattr(model, "terms"):
+        terms = model.terms(spec.layer, spec.accelerator, arrays.with_residuals(), result.compute_cycles,
+                            dram_words(result))
+        entry["terms_cycles"] = {k: float(v[0]) for k, v in terms.items() if k != "cycles"}
+    return {**report, "cycles": int(result.cycles[0]), "utilization": float(result.utilization[0]), "timing": entry}
+
+
 def summary(report: dict) -> str:
     """A few lines: cycles, utilization, pJ/MAC, then energy per level (with its share and leakage)."""
     total = report["energy_pj"]
+    timing = report.get("timing")
     lines = [f"cycles {report['cycles']:,}   utilization {100 * report['utilization']:.2f}%   "
-             f"energy {total:,.2f} pJ   {report['pj_per_mac']:.3f} pJ/MAC   ({report['macs']:,} MACs)",
-             f"{'level':<26}{'energy pJ':>18}{'share':>9}{'leakage pJ':>14}"]
+             f"energy {total:,.2f} pJ   {report['pj_per_mac']:.3f} pJ/MAC   ({report['macs']:,} MACs)"]
+    if timing:
+        terms = ", ".join(f"{k} {v:,.0f}" for k, v in timing.get("terms_cycles", {}).items())
+        lines.append(f"timing {timing['model']}: {terms}{'; ' if terms else ''}Timeloop's semantics "
+                     f"{timing['timeloop_cycles']:,} cycles")
+    lines += [
+              f"{'level':<26}{'energy pJ':>18}{'share':>9}{'leakage pJ':>14}"]
     for name, lv in report["levels"].items():
         lines.append(f"{name:<26}{lv['energy_pj']:>18,.2f}{100 * lv['energy_pj'] / total:>8.1f}%"
                      f"{lv['leakage_pj']:>14,.2f}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from accel_models.presets import PRESETS
+from accel_models.timing import TIMINGS
 from mappings import FACTOR_MODES
 
 from ..fusion import FUSION_MODES, parse_fusion_groups
@@ -314,6 +315,10 @@ OPTIONS: tuple[Option, ...] = (
            "by tile instead of the planner's, comma-separated FIRST-LAST ranges of layer indices (from 0) or layer "
            "names, e.g. 3-5,7-9; every other layer runs alone", default=None, metavar="GROUPS",
            check=_fusion_groups_text, field="fusion_groups"),
+    Option("--timing", "how each layer's counts become cycles in every score: timeloop (Timeloop's semantics, a lower "
+           "bound) or hardware (a tile-by-tile chip's start-up, command and DRAM-burst overheads, fitted to Gemmini's "
+           "RTL; docs/timing.md). The mappings are searched alike; only the cycles differ",
+           default="timeloop", metavar="MODEL", check=check_member(TIMINGS), field="timing"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials, and within "
            f"{POLISH_TIME_SHARE:.0%} of --time-limit in all; 0: none)",

@@ -13,7 +13,7 @@ from .storage_url import StorageSpec
 from .workloads import NetworkSpec
 
 
-IDENTITY_ABSENT = {"fusion": "none"}
+IDENTITY_ABSENT = {"fusion": "none", "timing": "timeloop"}
 """Settings a study's identity leaves out at these values (`CoSearchSettings.identity`): the studies made before
 the setting existed hold no key for it, and resume with this value."""
 
@@ -68,6 +68,9 @@ class CoSearchSettings:
     fusion_groups: str | None = None
     """With `fusion` "depth-first" and fixed networks: the groups to run tile by tile instead of the planner's
     (`cosearch.fusion.stacks`, `--fusion-groups`)."""
+    timing: str = "timeloop"
+    """How a mapping's counts become cycles in every network's score (`accel_models.timing`, `--timing`): Timeloop's
+    semantics, or the hardware model's tile-by-tile overheads."""
     polish_evals: int = POLISH_EVALUATIONS
     """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
     `--polish-evals`; 0: none); not part of what the study is."""
@@ -103,6 +106,7 @@ class CoSearchSettings:
                 **({"pareto": list(self.pareto)} if self.pareto else {}),
                 **({"fusion": self.fusion} if self.fusion != IDENTITY_ABSENT["fusion"] else {}),
                 **({"fusion_groups": self.fusion_groups} if self.fusion_groups else {}),
+                **({"timing": self.timing} if self.timing != IDENTITY_ABSENT["timing"] else {}),
                 **({"devices": [d.to_dict() for d in self.devices], "nas_strategy": self.nas_strategy,
                     "nas_evals": self.nas_evals, "efficiency": self.efficiency,
                     "final_mapper": self.final_mapper.to_dict()} if self.devices else {})}

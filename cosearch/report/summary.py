@@ -13,6 +13,11 @@ COLUMNS = ("design", "node / word", "PE array", "parallel dims", "buffers (bytes
 run's accuracy model's estimate (`accuracy_note`)."""
 
 
+TIMING_LABELS = {"timeloop": "Timeloop's semantics (a lower bound)",
+                 "hardware": "hardware timing (tile-by-tile overheads, fitted to Gemmini's RTL)"}
+"""How the title names each timing model of `accel_models.timing` (`--timing`)."""
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -43,6 +48,7 @@ def title(result: CoSearchResult) -> str:
         text += f"; objective: {s.objective.describe()}"
     if result.best is not None:
         text += f"; network {result.best.network.name} ({result.best.network.macs / 1e6:.0f} M MACs)"
+    text += f"; cycles: {TIMING_LABELS.get(s.timing, s.timing + ' timing')}"
     return text
 
 

@@ -399,8 +399,9 @@ def _design_section(result: CoSearchResult, doc: dict) -> list[str]:
            f"global buffers {area['global_buffers']:.3f}, layout overhead {area['overhead']:.3f} mm2 "
            f"({area['overhead'] / best.area_mm2:.0%} of the area); {OVERHEAD_NOTE}.", "",
            f"Network `{best.network.name}`: {best.network.macs / 1e6:.1f} M MACs, {len(best.network.layers)} layers "
-           f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms, energy {best.energy_j * 1e3:.4f} mJ, "
-           f"EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
+           f"({len(best.layers)} distinct). Latency {best.latency_s * 1e3:.3f} ms ({best.timing} timing), energy "
+           f"{best.energy_j * 1e3:.4f} mJ ({best.energy_on_chip_pj * 1e-9:.4f} on chip, {best.energy_dram_pj * 1e-9:.4f} "
+           f"in DRAM), EDP {best.edp_j_s:.4g} J*s, average power {best.power_w * 1e3:.1f} mW, utilization "
            f"{best.utilization:.1%}"
            + ("" if best.accuracy is None else f", estimated accuracy {best.accuracy:.4f}") + ".", ""]
     if doc["subnet"]:

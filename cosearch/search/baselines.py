@@ -41,10 +41,11 @@ def fitting_presets(area_budget_mm2: float, names: list[str] | None = None) -> l
 
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
                 names: list[str] | None = None, objective: str = "edp", fusion: str = "none",
-                fusion_groups: str | None = None) -> list[PresetRun]:
+                fusion_groups: str | None = None, timing: str = "timeloop") -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
     at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy"), the layers sharing the chip
-    as the `fusion` mode plans."""
+    as the `fusion` mode plans, timed by `timing` (`accel_models.timing`).
+    """
     runs = []
     fitting = fitting_presets(area_budget_mm2, names)
     for name in names or list(PRESETS):
@@ -54,7 +55,8 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
         cost, error = None, None
         if fits:
             try:
-                cost = evaluate_network(network, acc, cache, objective, fusion=fusion, fusion_groups=fusion_groups)
+                cost = evaluate_network(network, acc, cache, objective, fusion=fusion, fusion_groups=fusion_groups,
+                                        timing=timing)
             except NoValidMapping as exc:
                 error = str(exc)
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,

@@ -7,15 +7,19 @@ on chip, and a layer's cost is then that of its run in the plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from accel_models import Accelerator, area_mm2, check_accelerator
 from mappings import MapperResult, MapperSettings, MappingCache, with_layer
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
+from accel_models.timing import TimingModel, get_timing
+
 from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise, view_search_settings
 from .interrupts import raise_if_requested
+from .run_timing import run_cycles, run_dram_energy_pj
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,19 @@ class LayerCost:
     """Words one run reads from and writes to DRAM (known when a fusion plan made the cost)."""
     parts: tuple = ()
     """A layer run tile by tile in a depth-first group: its tiles' runs (`fusion.LayerRun.parts`)."""
+    traffic: object = None
+    """What a plan charges the run besides its mapping's traffic (`fusion.PlanTraffic`; None: nothing)."""
+    timed_cycles: int | None = None
+    """Cycles per run under a timing model other than Timeloop's (`evaluate_network(timing=...)`); None: the
+    mapper's (Timeloop's semantics)."""
 
     @property
     def cycles(self) -> int:
-        return int(self.result.cycles)
+        return int(self.result.cycles) if self.timed_cycles is None else int(self.timed_cycles)
+
+    def dram_energy_pj(self, accelerator: Accelerator) -> float:
+        """pJ per run spent in DRAM on `accelerator` (the network's: a run on a view is priced as the plan did)."""
+        return run_dram_energy_pj(self.layer, self.result, self.residency, self.parts, self.traffic, accelerator)
 
     @property
     def energy_pj(self) -> float:
@@ -124,13 +137,33 @@ class NetworkCost(_RunFigures):
         """MACs / (MAC units x cycles) over the whole network."""
         return self.network.macs / (self.accelerator.num_macs * self.cycles)
 
+    @property
+    def timing(self) -> str:
+        """The timing model of the cycles (`accel_models.timing`): "timeloop" unless `evaluate_network` was given
+        another."""
+        return self.meta.get("timing", "timeloop")
+
+    @cached_property
+    def energy_dram_pj(self) -> float:
+        """pJ of one inference spent in DRAM (its accesses and leakage)."""
+        return sum(lc.dram_energy_pj(self.accelerator) * lc.count for lc in self.layers)
+
+    @property
+    def energy_on_chip_pj(self) -> float:
+        """pJ of one inference spent on chip: the MACs and every on-chip level (energy less DRAM's)."""
+        return self.energy_pj - self.energy_dram_pj
+
     def with_accuracy(self, accuracy: float | None) -> "NetworkCost":
         return NetworkCost(self.network, self.accelerator, self.layers, self.area_mm2, accuracy, self.meta)
 
-    def metrics(self) -> dict:
-        """The headline figures, JSON-ready (units in the keys)."""
-        return {"latency_ms": self.latency_s * 1e3, "energy_mj": self.energy_j * 1e3, "edp_j_s": self.edp_j_s,
-                "edp_pj_cycles": self.edp_pj_cycles, "cycles": self.cycles, "power_mw": self.power_w * 1e3,
+    def metrics(self, split_energy: bool = True) -> dict:
+        """The headline figures, JSON-ready (units in the keys); `split_energy` False leaves out the on-chip / DRAM
+        split, which explains every layer's mapping once more (a co-search trial's attributes do without it)."""
+        split = {"energy_on_chip_mj": self.energy_on_chip_pj * 1e-9,
+                 "energy_dram_mj": self.energy_dram_pj * 1e-9} if split_energy else {}
+        return {"latency_ms": self.latency_s * 1e3, "energy_mj": self.energy_j * 1e3, **split,
+                "edp_j_s": self.edp_j_s, "edp_pj_cycles": self.edp_pj_cycles, "cycles": self.cycles,
+                "timing": self.timing, "power_mw": self.power_w * 1e3,
                 "utilization": self.utilization, "area_mm2": self.area_mm2, "accuracy": self.accuracy,
                 "macs": self.network.macs, "layers": len(self.network.layers), "distinct_layers": len(self.layers)}
 
@@ -156,13 +189,23 @@ def _plan_costs(plan: NetworkPlan) -> tuple[LayerCost, ...]:
         entry = groups.setdefault((run.layer.group_key, run.residency, run.traffic, id(run) if run.parts else None),
                                   [run, 0])
         entry[1] += 1
-    return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words, run.parts)
-                 for run, count in groups.values())
+    return tuple(LayerCost(run.layer, count, run.result, run.residency, run.dram_words, run.parts,
+                           run.traffic or None) for run, count in groups.values())
 
 
-def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) -> dict:
+def _timed(costs: tuple[LayerCost, ...], accelerator: Accelerator, timing: TimingModel) -> tuple[LayerCost, ...]:
+    """`costs` with each run's cycles under `timing` (as they are under Timeloop's)."""
+    if timing.name == "timeloop":
+        return costs
+    return tuple(replace(lc, timed_cycles=run_cycles(lc.layer, lc.result, lc.residency, lc.parts, accelerator,
+                                                     timing)) for lc in costs)
+
+
+def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float,
+                   run_cycles_of=lambda run: run.result.cycles) -> dict:
     """What a plan keeps on chip, JSON-ready: the mode, resident activations and pinned weights, DRAM traffic per
-    inference against the layer-wise plan's (`baseline`), and one row per group (`NetworkPlan.groups`)."""
+    inference against the layer-wise plan's (`baseline`), and one row per group (`NetworkPlan.groups`), its cycles
+    the sum of `run_cycles_of` its runs (default the mapper's, Timeloop's semantics)."""
     on_chip = [run for run in plan.runs if run.residency is not None and run.residency.resident]
     groups = []
     tiling = {g["first"]: g for g in plan.tiling}
@@ -175,7 +218,7 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
                        **({k: tiled[k] for k in ("tile_rows", "halo", "tiles", "weights_on_chip", "key_rows",
                                                   "head_rows", "rescale_ops", "operands_on_chip") if k in tiled} if tiled else {}),
                        "activations_on_chip_bytes": held * word_bytes,
-                       "cycles": sum(r.result.cycles for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
+                       "cycles": sum(run_cycles_of(r) for r in runs), "energy_pj": sum(r.result.energy_pj for r in runs),
                        "dram_bytes": sum(r.dram_words for r in runs) * word_bytes,
                        "layer_wise_dram_bytes": sum(r.dram_words for r in base) * word_bytes})
     return {"mode": plan.mode, "layers_with_tensors_on_chip": len(on_chip), "layers": len(plan.runs),
@@ -186,14 +229,16 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float) 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
                      accuracy: float | None = None, fusion: str = "none", search_views: bool | MapperSettings = True,
-                     fusion_groups: str | None = None) -> NetworkCost:
+                     fusion_groups: str | None = None, timing: "str | TimingModel" = "timeloop") -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
     with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
     on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`) with the
     cache's settings (True), with these settings (the searches' figures: `fusion.view_search_settings`), or only
     those views its layer-wise mapping does not fit (False); `fusion_groups`: with
     "depth-first", the groups to run instead of the planner's (`fusion.stacks`: "3-5,7-9", indices or layer names;
-    a ValueError when one is not a chain of the network or does not fit the accelerator).
+    a ValueError when one is not a chain of the network or does not fit the accelerator); `timing`: how each run's
+    counts become cycles (`accel_models.timing`: "timeloop", Timeloop's semantics, or "hardware", a tile-by-tile
+    chip's; the mappings are the same, searched under Timeloop's), named in meta["timing"].
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
@@ -205,33 +250,45 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     if objective not in MAPPER_OBJECTIVES:
         raise ValueError(f"evaluate_network: objective must be one of {', '.join(MAPPER_OBJECTIVES)}, got "
                          f"{objective!r}")
+    timing_model = get_timing(timing, "evaluate_network: timing")
+    timing_meta = {} if timing_model.name == "timeloop" else {"timing": timing_model.name}
     mode = get_fusion_mode(fusion, fusion_groups)
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective, search_views)
         baseline = plan.baseline if plan.baseline is not None else layer_wise(network, accelerator, cache, objective)
-        summary = fusion_summary(plan, baseline, accelerator.levels[0].word_bits / 8)
-        return NetworkCost(network, accelerator, _plan_costs(plan), area_mm2(accelerator), accuracy,
-                           {"fusion": summary})
+        summary = fusion_summary(plan, baseline, accelerator.levels[0].word_bits / 8,
+                                 lambda run: run_cycles(run.layer, run.result, run.residency, run.parts, accelerator,
+                                                        timing_model))
+        return NetworkCost(network, accelerator, _timed(_plan_costs(plan), accelerator, timing_model),
+                           area_mm2(accelerator), accuracy, {"fusion": summary, **timing_meta})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in
                   _results(network, accelerator, cache, objective))
-    return NetworkCost(network, accelerator, costs, area_mm2(accelerator), accuracy)
+    return NetworkCost(network, accelerator, _timed(costs, accelerator, timing_model), area_mm2(accelerator),
+                       accuracy, timing_meta)
 
 
 def network_run(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
                 fusion: str = "none", fusion_groups: str | None = None, screen: bool = False,
-                search_views: bool | MapperSettings | None = None) -> RunCost:
+                search_views: bool | MapperSettings | None = None,
+                timing: "str | TimingModel" = "timeloop") -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score. `screen`:
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
     fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves).
     `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
-    `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too)."""
+    `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too); `timing` as
+    `evaluate_network`'s."""
+    timing_model = get_timing(timing, "network_run: timing")
     if fusion != "none":
         views = view_search_settings(cache.settings, objective) if search_views is None else search_views
         plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
                                                            count_dram=False)
-        return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
+        if timing_model.name == "timeloop":
+            return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
+        cycles = sum(run_cycles(run.layer, run.result, run.residency, run.parts, accelerator, timing_model)
+                     for run in plan.runs)
+        return RunCost(cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
-    for _, count, result in _results(network, accelerator, cache, objective, renamed=False, screen=screen):
-        cycles += result.cycles * count
+    for layer, count, result in _results(network, accelerator, cache, objective, renamed=False, screen=screen):
+        cycles += run_cycles(layer, result, None, (), accelerator, timing_model) * count
         energy += result.energy_pj * count
     return RunCost(cycles, energy, accelerator.clock_ghz)

@@ -143,9 +143,10 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
             design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
             network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
             cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value,
-                                    fusion=settings.fusion, fusion_groups=settings.fusion_groups)
+                                    fusion=settings.fusion, fusion_groups=settings.fusion_groups,
+                                    timing=settings.timing)
             extra = [evaluate_network(n.build(), design.accelerator, cache, goal, fusion=settings.fusion,
-                                      fusion_groups=settings.fusion_groups)
+                                      fusion_groups=settings.fusion_groups, timing=settings.timing)
                      for n in settings.networks[1:]]
             score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
             candidates.append((score.sort_key(), trial.number, trial, design, cost, extra))
@@ -164,13 +165,14 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
     network = best.network
     names = [settings.resources.preset] if settings.resources is not None else None
     presets = preset_runs(network, settings.budget.area_mm2, cache, names=names, objective=goal,
-                          fusion=settings.fusion, fusion_groups=settings.fusion_groups)
+                          fusion=settings.fusion, fusion_groups=settings.fusion_groups, timing=settings.timing)
     per_network: dict[str, dict] = {}
     if settings.networks or (settings.resources is not None and not settings.searches_subnet):
         for cost in [best, *best_extra]:
             runs = presets if cost is best else preset_runs(cost.network, settings.budget.area_mm2, cache, names=names,
                                                             objective=goal, fusion=settings.fusion,
-                                                            fusion_groups=settings.fusion_groups)
+                                                            fusion_groups=settings.fusion_groups,
+                                                            timing=settings.timing)
             per_network[cost.network.name] = {"cosearch": cost.metrics(),
                                               **{p.name: p.cost.metrics() for p in runs if p.cost is not None}}
         for p in presets if settings.networks else ():
@@ -253,7 +255,7 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
     def score_of(design: Design):
         try:
             runs = [network_run(n, design.accelerator, search_cache, goal, settings.fusion,
-                                settings.fusion_groups) for n in networks]
+                                settings.fusion_groups, timing=settings.timing) for n in networks]
         except NoValidMapping:
             return None
         return objective(runs, settings.limits, settings.objective, acc_value)
@@ -271,9 +273,9 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
     summary["design"] = design.to_dict()
     try:
         cost = evaluate_network(network, design.accelerator, final_cache, goal, accuracy=acc_value,
-                                fusion=settings.fusion, fusion_groups=settings.fusion_groups)
+                                fusion=settings.fusion, fusion_groups=settings.fusion_groups, timing=settings.timing)
         extra = [evaluate_network(n, design.accelerator, final_cache, goal, fusion=settings.fusion,
-                                  fusion_groups=settings.fusion_groups)
+                                  fusion_groups=settings.fusion_groups, timing=settings.timing)
                  for n in networks[1:]]
     except NoValidMapping:  # the final mapper's seeds missed what the search's found: the trial's design stays
         return summary, None
@@ -318,7 +320,7 @@ def _front(settings: CoSearchSettings, trials_front, trials: dict, accuracy: Acc
         if "accuracy" in metrics:   # the search's estimate: the predictor scores a population in one batch, and one
             acc_value = point.values[metrics.index("accuracy")]   # config alone can differ from it in the last bit
         cost = evaluate_network(network, design.accelerator, cache, settings.mapper_objective, accuracy=acc_value,
-                                fusion=settings.fusion, fusion_groups=settings.fusion_groups)
+                                fusion=settings.fusion, fusion_groups=settings.fusion_groups, timing=settings.timing)
         feasible = settings.limits.violation(cost.latency_s, cost.energy_j) == 0
         values = point_values(metrics, acc_value, cost.latency_s, cost.energy_j, cost.area_mm2)
         entries.append({"trial": point.trial, "metrics": list(metrics), "search_values": list(point.values),

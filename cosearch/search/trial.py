@@ -115,10 +115,12 @@ class TrialObjective:
             first = evaluate_network(network, design.accelerator, scored, goal,
                                      accuracy=None if best.config is None else best.accuracy,
                                      fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
-                                     search_views=view_search_settings(scored.settings, goal))
+                                     search_views=view_search_settings(scored.settings, goal),
+                                     timing=self.settings.timing)
             costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
                                                 fusion_groups=self.settings.fusion_groups,
-                                                search_views=view_search_settings(cache.settings, goal))
+                                                search_views=view_search_settings(cache.settings, goal),
+                                                timing=self.settings.timing)
                                for n in self.extra_networks]
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
@@ -135,11 +137,11 @@ class TrialObjective:
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
         run = network_run(network, accelerator, cache, goal, self.settings.fusion,
-                          self.settings.fusion_groups, screen)
+                          self.settings.fusion_groups, screen, timing=self.settings.timing)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
             final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion,
-                                self.settings.fusion_groups, screen)
+                                self.settings.fusion_groups, screen, timing=self.settings.timing)
             if limits.violation(final.latency_s, final.energy_j) < over:
                 if not screen:
                     self._remapped.add(_key(config))
@@ -233,7 +235,7 @@ class TrialObjective:
             pareto = sorted((c for c in evaluated if c.run is not None), key=Candidate.rank_key)
             trial.set_user_attr("subnets", [[round(c.accuracy, 5), c.edp_j_s, c.feasible]
                                             for c in pareto[:PARETO_POINTS_PER_TRIAL]])
-        m = cost.metrics()
+        m = cost.metrics(split_energy=False)
         for key in ("latency_ms", "energy_mj", "edp_j_s", "power_mw", "utilization"):
             trial.set_user_attr(key, m[key])
         if not score.feasible:

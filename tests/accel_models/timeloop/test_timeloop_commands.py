@@ -3,6 +3,7 @@
 Timeloop's own exercises, other people's files kept beside the checkout, are checked by `.ci/run` with the same
 commands."""
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,28 @@ def test_model_command_writes_timeloops_figures(tmp_path, capsys):
     assert compared == 24                     # DRAM 3 tensors, the GLB 2, each scratchpad 1; 3 counts each
     out = capsys.readouterr().out
     assert "pJ/MAC" in out and "shared_glb" in out
+
+
+def test_model_command_with_the_hardware_timing(tmp_path, capsys):
+    """`--timing hardware`: the report's cycles are the hardware model's, its counts and energy are Timeloop's, and
+    the "timing" entry keeps Timeloop's cycles and the model's terms; without the flag the report has no entry."""
+    raw = next(r for r in read_raw_cases(default_corpus_path()) if r["id"] == "C-0004")
+    (tmp_path / "ert.yaml").write_text(raw["timeloop_yaml"]["ert"])
+    design = DESIGNS / "c-eyeriss-conv"
+    files = [str(design / f) for f in ("arch.yaml", "prob.yaml", "map.yaml")]
+    args = [*files, "--ert", str(tmp_path / "ert.yaml")]
+    assert main(["model", *args, "-o", str(tmp_path / "tl")]) == 0
+    assert main(["model", *args, "-o", str(tmp_path / "hw"), "--timing", "hardware"]) == 0
+    timeloop = json.loads((tmp_path / "tl" / "cosearch-model.json").read_text())
+    hardware = json.loads((tmp_path / "hw" / "cosearch-model.json").read_text())
+    assert "timing" not in timeloop
+    entry = hardware.pop("timing")
+    assert entry["model"] == "hardware" and entry["timeloop_cycles"] == timeloop["cycles"] == 8604
+    terms = entry["terms_cycles"]
+    assert hardware["cycles"] == math.ceil(terms["startup"] + terms["steps"] + max(terms["compute"],
+                                                                                   terms["transfer"]))
+    assert hardware["cycles"] != timeloop["cycles"]
+    assert hardware["utilization"] == pytest.approx(timeloop["utilization"] * 8604 / hardware["cycles"])
+    assert {k: v for k, v in hardware.items() if k not in ("cycles", "utilization")} == \
+        {k: v for k, v in timeloop.items() if k not in ("cycles", "utilization")}
+    assert "timing hardware: startup" in capsys.readouterr().out

@@ -19,7 +19,8 @@ def rescore(monkeypatch):
     own_ms = {}
     calls = []
 
-    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False):
+    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False,
+                 timing="timeloop"):
         assert not screen                       # the scores again are the runs on the layers' own mappings
         calls.append(network)
         if own_ms[network] is None:
