@@ -159,14 +159,18 @@ def _inner_first(loops: list[tuple[str, int]]) -> str:
     return "".join(order + [d for d in _CNN_DIMS if d not in order])
 
 
+def _integer(row: dict, column: str) -> int:
+    """A DOSA row's column as an integer (the CSV writes some as floats); a ValueError naming the column."""
+    try:
+        return int(float(row[column]))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise ValueError(f"DOSA row: {column} must be a positive integer, got {row.get(column)!r}") from None
+
+
 def layer_from_dosa_row(row: dict) -> Layer:
     """The conv layer of a DOSA row's `prob.*` columns (C K N P Q R S, strides, dilations)."""
     def field(name: str) -> int:
-        try:
-            return int(float(row[f"prob.{name}"]))
-        except (KeyError, ValueError):
-            raise ValueError(f"DOSA row: prob.{name} must be a positive integer, got {row.get(f'prob.{name}')!r}") \
-                from None
+        return _integer(row, f"prob.{name}")
     return Layer(R=field("R"), S=field("S"), P=field("P"), Q=field("Q"), C=field("C"), K=field("K"), N=field("N"),
                  stride_w=field("Wstride"), stride_h=field("Hstride"), dilation_w=field("Wdilation"),
                  dilation_h=field("Hdilation"))
@@ -174,14 +178,8 @@ def layer_from_dosa_row(row: dict) -> Layer:
 
 def config_from_dosa_row(row: dict) -> GemminiConfig:
     """The Gemmini knobs of a DOSA row's `arch.*` columns."""
-    def field(name: str) -> int:
-        try:
-            return int(float(row[f"arch.{name}"]))
-        except (KeyError, ValueError):
-            raise ValueError(f"DOSA row: arch.{name} must be a positive integer, got {row.get(f'arch.{name}')!r}") \
-                from None
-    return GemminiConfig(pe_dim=field("meshX"), scratchpad_entries=field("mem2_entries"),
-                         accumulator_entries=field("mem1_entries"))
+    return GemminiConfig(pe_dim=_integer(row, "arch.meshX"), scratchpad_entries=_integer(row, "arch.mem2_entries"),
+                         accumulator_entries=_integer(row, "arch.mem1_entries"))
 
 
 @dataclass(frozen=True)
