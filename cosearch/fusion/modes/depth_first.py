@@ -52,11 +52,12 @@ class DepthFirst:
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
     def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True) -> None:
-        """`groups`: the user's groups (`stacks`: text such as "3-5,7-9", or parsed ends) instead of the planner's;
+        """`groups`: the user's groups (`stacks`: text such as "3-5,7-9") instead of the planner's;
         `label`: the field their errors name; `key_blocks`: whether attention may loop over key blocks (False: query
         blocks with every key in one block only, for comparisons)."""
-        self.groups = None if groups is None else \
-            parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
+        if groups is not None:
+            parse_fusion_groups(groups, label)     # refused here, before any work, when not readable
+        self.groups = groups
         self.label = label
         self.key_blocks = key_blocks
 
