@@ -314,6 +314,14 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "network nested deep": (["--network", "[" * 50_000 + "]" * 50_000], ["--network"]),
     "network object nested deep": (["--network", '{"a":' * 50_000 + "1" + "}" * 50_000], ["--network", "nests JSON"]),
     "predictor nan weights": (["--predictor", "{files}/nan.pth"], ["--predictor", "NaN", "nan.pth"]),
+    # a fused group no design of the space can hold: said once, before the search (not each design's rejection)
+    "fusion group no design holds": (["--network", "unet", "--fusion", "depth-first", "--fusion-groups", "0-1",
+                                      "--budget", "area=0.5mm2"],
+                                     ["--fusion-groups", "no design of the space can hold group 0-1 of unet",
+                                      "largest global buffer under area<=0.5mm2", "accepted: "]),
+    "fusion group of names no design holds": (["--network", "unet", "--fusion", "depth-first", "--fusion-groups",
+                                               "2,down1.conv1-down1.conv2", "--budget", "area=0.5mm2"],
+                                              ["--fusion-groups", "no design of the space can hold group"]),
 }
 _MISSING_DRIVER = next((url for url, module in (("mysql://u:p@localhost/db", "MySQLdb"),
                                                  ("mysql+pymysql://u:p@localhost/db", "pymysql"),

@@ -401,6 +401,12 @@ class AcceleratorSpace:
         return (self.glb_bytes_min, max(self.glb_bytes_min, lo * _BUFFER_STEP_BYTES))
 
     @property
+    def most_glb_words(self) -> int:
+        """The most words any design of the space holds in one shared global buffer (its largest GLB in its
+        narrowest words)."""
+        return self.glb_bytes_range[1] * 8 // min(self.word_bits_choices)
+
+    @property
     def genes(self) -> tuple[str, ...]:
         """Names of the coordinates of x, in order (all in [0, 1])."""
         names = ["pes", "array_2d", "aspect", *(f"dim_{d}" for d in DIMS),
