@@ -150,8 +150,8 @@ def read_zigzag_mapping(source: str | Path | list) -> tuple[ZigZagMapping, ...]:
         given = where.get(entry, "memory_operand_links", f"{at}.memory_operand_links", dict, required=False,
                           default={})
         if given and set(given) != set(OPERAND_TENSORS):
-            raise where.error(f"{at}.memory_operand_links", f"{given!r}: accepted: all of O, W and I, each linked to I1, "
-                              "I2 or O (ZigZag's schema requires the three)")
+            raise where.error(f"{at}.memory_operand_links", f"{given!r}: accepted: all of O, W and I, each linked "
+                              "to I1, I2 or O (ZigZag's schema requires the three)")
         for op, mem_op in given.items():
             if op not in OPERAND_TENSORS or mem_op not in ("I1", "I2", "O"):
                 raise where.error(f"{at}.memory_operand_links.{op}", "accepted: W, I, O linked to I1, I2 or O")

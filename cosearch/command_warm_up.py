@@ -41,6 +41,8 @@ WORKERS_MAX = 8
 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 """OSErrors that say the disk (or the user's quota) holding numba's cache is full."""
+DISK_FULL_EXIT = 3
+"""A worker's exit status when a write failed for want of space (its report could not be written either)."""
 STOP_WAIT_S = 10.0
 """How long a stopped warm-up waits for its workers to end after forwarding the signal, before killing them."""
 
@@ -90,14 +92,17 @@ def warm_up_plan(settings) -> list:
 def _worker(folder: str, settings) -> None:
     """One worker process: take steps of the shared plan until all are done; write what it ran to `folder`. It
     starts with SIGINT ignored (`warm_up`: Ctrl-C reaches the command, which stops the workers with SIGTERM)."""
-    split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None,
-                         cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
-    split.start()
-    split.finish()
-    done = [json.loads(p.read_text()) | {"name": p.stem} for p in Path(folder).glob("*.done")]
-    (Path(folder) / f"worker-{os.getpid()}.json").write_text(json.dumps({
-        "compiled": split.compiled, "failed": [d["name"] for d in done if d.get("error")],
-        "errnos": sorted({d["errno"] for d in done if d.get("errno") is not None}), "cpu_s": time.process_time()}))
+    try:
+        split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None,
+                             cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
+        split.start()
+        split.finish()
+        done = [json.loads(p.read_text()) | {"name": p.stem} for p in Path(folder).glob("*.done")]
+        (Path(folder) / f"worker-{os.getpid()}.json").write_text(json.dumps({
+            "compiled": split.compiled, "failed": [d["name"] for d in done if d.get("error")],
+            "errnos": sorted({d["errno"] for d in done if d.get("errno") is not None}), "cpu_s": time.process_time()}))
+    except OSError as exc:   # its notes could not be written (a full disk): said by its exit status, not a traceback
+        sys.exit(DISK_FULL_EXIT if exc.errno in DISK_FULL_ERRNOS else 1)
 
 
 def _start(procs: list) -> None:
@@ -145,18 +150,20 @@ def warm_up(settings, workers: int | None = None) -> WarmUpReport:
             raise
         reports = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("worker-*.json"))]
         steps = len(list(Path(folder).glob("*.done")))
-    return _report(reports, workers, steps, time.monotonic() - t0)
+    return _report(reports, workers, steps, time.monotonic() - t0, [p.exitcode for p in procs])
 
 
-def _report(reports: list[dict], workers: int, steps: int, wall_s: float) -> WarmUpReport:
+def _report(reports: list[dict], workers: int, steps: int, wall_s: float, exit_codes=()) -> WarmUpReport:
     """The `WarmUpReport` of the workers' reports (a worker that wrote none ended early); the disk is full when a
-    step failed with ENOSPC / EDQUOT, or when something failed and the cache folder's disk has under 1 MiB free."""
+    step failed with ENOSPC / EDQUOT, a worker ended with `DISK_FULL_EXIT`, or something failed and the cache
+    folder's disk has under 1 MiB free."""
     cpu_s = sum(r["cpu_s"] for r in reports)
     failed = sorted({name for r in reports for name in r["failed"]})
     if len(reports) < workers:
         failed.append(f"{workers - len(reports)} worker(s) ended early")
     folder = _cache_folder()
-    disk_full = any(e in DISK_FULL_ERRNOS for r in reports for e in r.get("errnos", ()))
+    disk_full = any(e in DISK_FULL_ERRNOS for r in reports for e in r.get("errnos", ())) or \
+        DISK_FULL_EXIT in exit_codes
     if failed and not disk_full and folder is not None:
         try:
             disk_full = shutil.disk_usage(folder).free < 1 << 20

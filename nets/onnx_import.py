@@ -29,8 +29,9 @@ custom domain's op) ends the read with a one-line ValueError naming the node and
 
 Before anything is read the graph is validated as ONNX validates it: each node reads only graph inputs,
 initializers and outputs of nodes before it (so no cycle and no value that nothing produces), no value is produced
-twice, no `pads` attribute is negative, then `onnx.checker`'s check and strict shape inference (together its full check). An invalid model
-is refused in one line naming the file and the node (or field) at fault.
+twice, no `pads` attribute is negative, then `onnx.checker`'s check and strict shape inference (together its full
+check); and a Conv's weight must fit its input's channels. An invalid model is refused in one line naming the file
+and the node (or field) at fault.
 """
 from __future__ import annotations
 

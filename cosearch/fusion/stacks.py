@@ -112,15 +112,15 @@ def _index(network: Network, end: End, label: str) -> int:
 
 
 def resolve_fusion_groups(network: Network, groups, label: str = "fusion_groups") -> tuple[tuple[int, int], ...]:
-    """`groups` (text, `parse_fusion_groups`) as sorted (first, last) layer indices of `network`, each a chain of its graph;
-    a one-line ValueError naming `label` otherwise."""
+    """`groups` (text, `parse_fusion_groups`) as sorted (first, last) layer indices of `network`, each a chain of its
+    graph; a one-line ValueError naming `label` otherwise."""
     ends = parse_fusion_groups(groups, label)
     resolved = []
     for a, b in ends:
         first, last = _index(network, a, label), _index(network, b, label)
         if last < first:
-            raise ValueError(f"{label}: group {_written(a)}-{_written(b)} runs backwards (layers {first} to {last}); give FIRST-LAST in "
-                             "network order")
+            raise ValueError(f"{label}: group {_written(a)}-{_written(b)} runs backwards (layers {first} to {last}); "
+                             "give FIRST-LAST in network order")
         for k in range(first, last):
             if not chainable(network, k, k + 2):
                 layer = network.layers[k + 1]

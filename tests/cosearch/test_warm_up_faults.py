@@ -17,7 +17,7 @@ import pytest
 
 from accel_models.kernel import CompileStep
 from cosearch import command
-from cosearch.command_warm_up import _report
+from cosearch.command_warm_up import DISK_FULL_EXIT, _report
 from mappings.split_compile import SplitCompile
 from _cosearch_cli import ROOT, cli_env
 
@@ -101,6 +101,8 @@ def test_a_step_that_finds_the_disk_full_is_reported_as_a_full_disk(tmp_path):
     report = _report([{"compiled": {"kernel": 0.1, "fine": 0.0}, "failed": ["kernel"], "errnos": [errno.ENOSPC],
                        "cpu_s": 1.0}], 1, 2, 2.0)
     assert report.disk_full and "is full (no space left on device)" in report.line() and "kernel" in report.line()
+    unwritten = _report([], 2, 0, 2.0, [DISK_FULL_EXIT, DISK_FULL_EXIT])   # not even the workers' notes written
+    assert unwritten.disk_full and "2 worker(s) ended early" in unwritten.line() and "is full" in unwritten.line()
     other = _report([{"compiled": {"kernel": 0.1}, "failed": ["kernel"], "errnos": [errno.EACCES], "cpu_s": 1.0}],
                     1, 1, 2.0)
     if shutil.disk_usage(other.cache_dir).free >= 1 << 20:     # another error, with space left: not a full disk
