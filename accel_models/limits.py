@@ -44,10 +44,10 @@ def check_countable(owner: str, layer: Layer, accelerator: Accelerator) -> None:
             bandwidth = getattr(level, name)
             if bandwidth is not None and traffic / bandwidth > MAX_CYCLES:
                 needed = traffic / MAX_CYCLES
-                raise NotCountable(f"{owner}: {accelerator.name} level {level.name} {name} = {bandwidth:g} words/cycle "
-                                 f"is too low for layer {layer.name or 'layer'} ({layer.macs:,} MACs): its cycles "
-                                 f"could exceed 2**62, beyond what the model counts; accepted: a bandwidth >= "
-                                 f"{needed:.3g} words/cycle for this layer")
+                raise NotCountable(f"{owner}: {accelerator.name} level {level.name} {name} = {bandwidth:g} "
+                                   f"words/cycle is too low for layer {layer.name or 'layer'} ({layer.macs:,} MACs): "
+                                   f"its cycles could exceed 2**62, beyond what the model counts; accepted: a "
+                                   f"bandwidth >= {needed:.3g} words/cycle for this layer")
 
 
 __all__ = ["MAX_CYCLES", "TRAFFIC_MARGIN", "NotCountable", "traffic_bound_words", "check_countable"]

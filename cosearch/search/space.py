@@ -171,17 +171,18 @@ class Design:
         glb = data["glb_words"]
         design = cls(pe_array=_ints("pe_array", data["pe_array"], 2),
                      parallel_dims=_dims(data["parallel_dims"]),
-                     rf_words=tuple(_ints("rf_words", [_key(data["rf_words"], "rf_words", t) for t in TENSOR_KEYS], 3)),
+                     rf_words=_ints("rf_words", [_key(data["rf_words"], "rf_words", t) for t in TENSOR_KEYS], 3),
                      glb_words=(_ints("glb_words", [_key(glb, "glb_words", t) for t in TENSOR_KEYS], 3)
                                 if isinstance(glb, Mapping) else _ints("glb_words", [glb], 1)[0]),
-                     dram_bytes_per_cycle=_positive("dram_bytes_per_cycle", data["dram_bytes_per_cycle"]),
+                     dram_bytes_per_cycle=float(_positive("dram_bytes_per_cycle", data["dram_bytes_per_cycle"])),
                      word_bits=_ints("word_bits", [data["word_bits"]], 1)[0],
                      technology_nm=_positive("technology_nm", data["technology_nm"]),
-                     clock_ghz=_positive("clock_ghz", data["clock_ghz"]), name=name,
+                     clock_ghz=float(_positive("clock_ghz", data["clock_ghz"])), name=name,
                      axis_dims=_ints("axis_dims", data.get("axis_dims", (1, 1)), 2))
-        if sum(design.axis_dims) > len(design.parallel_dims) or min(design.axis_dims) < 1:
-            raise ValueError(f"design.axis_dims: {list(design.axis_dims)}: accepted: two counts >= 1 whose sum is at "
-                             f"most the {len(design.parallel_dims)} parallel_dims")
+        used = design.axis_dims[0] + (design.axis_dims[1] if design.dimensionality == 2 else 0)
+        if used > len(design.parallel_dims) or min(design.axis_dims) < 1:
+            raise ValueError(f"design.axis_dims: {list(design.axis_dims)}: accepted: two counts >= 1, the X count (plus "
+                             f"the Y count on a 2-D array) at most the {len(design.parallel_dims)} parallel_dims")
         try:
             design.accelerator   # noqa: B018 -- built (and cached) here so that an out-of-range value is refused now
         except ValueError as exc:
@@ -206,10 +207,11 @@ def _ints(field_: str, values, n: int) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
-def _positive(field_: str, value) -> float:
+def _positive(field_: str, value):
+    """`value` if it is a finite number > 0; a ValueError naming `design.field_` otherwise."""
     if not is_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"design.{field_}: {value!r}: accepted: a finite number > 0")
-    return float(value)
+    return value
 
 
 def _dims(values) -> tuple[str, ...]:
