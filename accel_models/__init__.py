@@ -5,7 +5,7 @@ from .mapping_arrays import MAPPING_DTYPE, MappingArrays
 from .mapspace import LevelConstraints, MapspaceConstraints
 
 from .cost_model import BatchResult, evaluate_batch, explain, explain_rehomed
-from .limits import check_countable
+from .limits import NotCountable, check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
@@ -27,7 +27,8 @@ __all__ = [
     "TENSORS", "TENSOR_INDEX", "Accelerator", "StorageLevel", "check_accelerator", "Dataflow", "MappingArrays",
     "MAPPING_DTYPE", "MapspaceConstraints", "LevelConstraints",
     # the cost model: compiled batch, explained single mapping, the pure-Python reference
-    "evaluate_batch", "evaluate", "explain", "explain_rehomed", "check_countable", "BatchResult", "EvalResult", "REASONS",
+    "evaluate_batch", "evaluate", "explain", "explain_rehomed", "check_countable", "NotCountable", "BatchResult",
+    "EvalResult", "REASONS",
     # technology tables, area model, builder, presets, roofline
     "tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator", "PRESETS",
     "get_preset", "format_bytes",

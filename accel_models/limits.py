@@ -24,6 +24,11 @@ proof), so 64 leaves a margin of about 5."""
 _BANDWIDTHS = ("read_bandwidth", "write_bandwidth", "shared_bandwidth")
 
 
+class NotCountable(ValueError):
+    """A (layer, accelerator) pair whose cycles could exceed what the cost model counts (`check_countable`): no
+    mapping of the layer can be scored on that accelerator."""
+
+
 def traffic_bound_words(layer: Layer) -> int:
     """An upper bound of the words any one level moves for `layer` under any mapping (see TRAFFIC_MARGIN)."""
     window = max(1, layer.stride_w * layer.dilation_w) * max(1, layer.stride_h * layer.dilation_h)
@@ -31,18 +36,18 @@ def traffic_bound_words(layer: Layer) -> int:
 
 
 def check_countable(owner: str, layer: Layer, accelerator: Accelerator) -> None:
-    """A ValueError naming `owner`, the level and its bandwidth if `layer` on `accelerator` could take more cycles
-    than the model counts (`MAX_CYCLES`); nothing otherwise."""
+    """A `NotCountable` (a ValueError) naming `owner`, the level and its bandwidth if `layer` on `accelerator` could
+    take more cycles than the model counts (`MAX_CYCLES`); nothing otherwise."""
     traffic = traffic_bound_words(layer)
     for level in accelerator.levels:
         for name in _BANDWIDTHS:
             bandwidth = getattr(level, name)
             if bandwidth is not None and traffic / bandwidth > MAX_CYCLES:
                 needed = traffic / MAX_CYCLES
-                raise ValueError(f"{owner}: {accelerator.name} level {level.name} {name} = {bandwidth:g} words/cycle "
-                                 f"is too low for layer {layer.name or 'layer'} ({layer.macs:,} MACs): its cycles "
-                                 f"could exceed 2**62, beyond what the model counts; accepted: a bandwidth >= "
-                                 f"{needed:.3g} words/cycle for this layer")
+                raise NotCountable(f"{owner}: {accelerator.name} level {level.name} {name} = {bandwidth:g} "
+                                   f"words/cycle is too low for layer {layer.name or 'layer'} ({layer.macs:,} MACs): "
+                                   f"its cycles could exceed 2**62, beyond what the model counts; accepted: a "
+                                   f"bandwidth >= {needed:.3g} words/cycle for this layer")
 
 
-__all__ = ["MAX_CYCLES", "TRAFFIC_MARGIN", "traffic_bound_words", "check_countable"]
+__all__ = ["MAX_CYCLES", "TRAFFIC_MARGIN", "NotCountable", "traffic_bound_words", "check_countable"]

@@ -131,6 +131,30 @@ def cache_folder(kernel_file: Path) -> Path | None:
         return None
 
 
+def cache_dir_problem(packages: tuple[str, ...] = KERNEL_PACKAGES) -> str | None:
+    """Why numba will not cache the kernels where `NUMBA_CACHE_DIR` asks, as a sentence, or None when it will (or
+    the variable is unset and numba caches somewhere). numba tries the folder it is given and, when it cannot create
+    or write it (read-only, or below a file), silently caches elsewhere (`__pycache__` beside the sources, or a
+    per-user folder): a cache built there is not the one asked for."""
+    found = KernelTree.read(packages).cached_dirs()
+    if not found:
+        return None
+    kernel_file = next(iter(found.values()))
+    folder = cache_folder(kernel_file)
+    asked = numba.config.CACHE_DIR
+    if folder is None:
+        return f"numba cannot cache the kernels of {kernel_file.parent} anywhere (no writable cache folder)"
+    if asked and not folder.resolve().is_relative_to(Path(asked).expanduser().resolve()):
+        try:
+            Path(asked).expanduser().mkdir(parents=True, exist_ok=True)
+            reason = "it cannot be written"
+        except OSError as exc:
+            reason = f"it cannot be created ({exc.strerror or type(exc).__name__})"
+        return (f"NUMBA_CACHE_DIR={asked}: {reason}, so numba would cache in {folder} instead; accepted: a folder "
+                "you can write, or NUMBA_CACHE_DIR unset")
+    return None
+
+
 class KernelTree:
     """The modules of some packages, read as source: which define kernels, and what each imports."""
 

@@ -11,10 +11,20 @@ D3) is cosearch's X axis and D2 (times D4) its Y axis; a level's fan-out is the 
 longer shared over. ZigZag prices an access of a port's `bandwidth_max` bits at r_cost / w_cost with the
 port's `bandwidth_min` bits as the granule, so a level's block is bandwidth_min bits and its energy per block
 r_cost x bandwidth_min / bandwidth_max: both tools charge the same energy per word moved.
+
+Both files are checked against the rules of ZigZag's own validators (zigzag-dse 3.9's accelerator and mapping
+schemas and their extra checks) before anything is built, so that a file ZigZag refuses is refused here too: array
+dimensions named D<n>, each once, one size each, systolic dimensions among them; memories with an integer size,
+latency, r_cost, w_cost and area, operands among I1, I2, O, served dimensions among the array's, ports named
+[r][w]_port_<n> whose allocations ('I1, tl', ...) agree with their direction and whose bandwidth_min <= bandwidth_max;
+a mapping file with a `default` entry and complete memory_operand_links. Beyond ZigZag's rules, what cosearch cannot
+model faithfully is refused too: a memory size that is not a whole number of words, and an array or memory larger
+than an `Accelerator` holds (named by the file's field, not the accelerator's).
 """
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +33,7 @@ import yaml
 
 from nets import Layer
 
-from .accelerator import TENSORS, Accelerator, StorageLevel
+from .accelerator import MAX_FANOUT, MAX_INT, TENSORS, Accelerator, StorageLevel
 from .area import level_area_mm2
 from .dataflow import Dataflow
 from .mapspace import LevelConstraints, MapspaceConstraints
@@ -139,6 +149,9 @@ def read_zigzag_mapping(source: str | Path | list) -> tuple[ZigZagMapping, ...]:
         links = dict(DEFAULT_LINKS)
         given = where.get(entry, "memory_operand_links", f"{at}.memory_operand_links", dict, required=False,
                           default={})
+        if given and set(given) != set(OPERAND_TENSORS):
+            raise where.error(f"{at}.memory_operand_links", f"{given!r}: accepted: all of O, W and I, each linked "
+                              "to I1, I2 or O (ZigZag's schema requires the three)")
         for op, mem_op in given.items():
             if op not in OPERAND_TENSORS or mem_op not in ("I1", "I2", "O"):
                 raise where.error(f"{at}.memory_operand_links.{op}", "accepted: W, I, O linked to I1, I2 or O")
@@ -147,6 +160,10 @@ def read_zigzag_mapping(source: str | Path | list) -> tuple[ZigZagMapping, ...]:
                          for t in where.get(entry, "temporal_ordering", f"{at}.temporal_ordering", list,
                                             required=False, default=[]))
         entries.append(ZigZagMapping(name, spatial, links, temporal))
+    if "default" not in (e.name for e in entries):
+        raise where.error("(top level)", f"no entry named 'default' (entries: {', '.join(e.name for e in entries)}); "
+                          "accepted: a mapping file with a 'default' entry, which ZigZag applies to every layer no "
+                          "other entry names")
     return tuple(entries)
 
 
@@ -165,12 +182,14 @@ def _dim_factor(where: _Where, field_: str, item) -> tuple[str, int]:
 
 
 def mapping_for(entries: tuple[ZigZagMapping, ...], layer_name: str = "", op_type: str = "") -> ZigZagMapping:
-    """The entry ZigZag applies to a layer: by its name, else its operator type, else 'default'."""
+    """The entry ZigZag applies to a layer: by its name, else its operator type, else 'default' (which
+    `read_zigzag_mapping` requires)."""
     by_name = {e.name: e for e in entries}
     for key in (layer_name, op_type, "default"):
         if key and key in by_name:
             return by_name[key]
-    return entries[0]
+    raise ValueError("mapping_for: the entries hold no 'default' entry (accepted: entries read by "
+                     "read_zigzag_mapping, which requires one)")
 
 
 def read_zigzag_accelerator(source: str | Path | dict, mapping: str | Path | list | None = None,
@@ -198,8 +217,19 @@ def read_zigzag_accelerator(source: str | Path | dict, mapping: str | Path | lis
     if len(oa_dims) != len(sizes) or not oa_dims or any(d not in AXIS_OF for d in oa_dims):
         raise where.error("operational_array.dimensions", f"{oa_dims!r} with sizes {sizes!r}: accepted: up to four "
                           "of D1..D4, one integer size each")
+    repeated = sorted({d for d in oa_dims if oa_dims.count(d) > 1})
+    if repeated:
+        raise where.error("operational_array.dimensions", f"{oa_dims!r} names {', '.join(repeated)} more than once; "
+                          "accepted: each of D1..D4 at most once, one size each")
     for i, s in enumerate(sizes):
         where.get({"s": s}, "s", f"operational_array.sizes[{i}]", int, minimum=1)
+    if math.prod(sizes) > MAX_FANOUT:
+        raise where.error("operational_array.sizes", f"{sizes!r} make {math.prod(sizes):,} MACs; accepted: at most "
+                          f"{MAX_FANOUT:,} (2**20) MACs in all")
+    systolic = array.get("systolic_dimensions") or []
+    if not isinstance(systolic, list) or not set(systolic) <= set(oa_dims):
+        raise where.error("operational_array.systolic_dimensions", f"{systolic!r}: accepted: a list of the array's "
+                          f"dimensions ({', '.join(oa_dims)})")
     size_of = dict(zip(oa_dims, sizes))
     mac_pj = where.get(array, "unit_energy", "operational_array.unit_energy", float, required=False, default=0.0,
                        minimum=0)
@@ -218,7 +248,8 @@ def read_zigzag_accelerator(source: str | Path | dict, mapping: str | Path | lis
     for position, mem_name in enumerate(names):
         mem = memories[mem_name]
         at = f"memories.{mem_name}"
-        level, served, area = _memory(where, at, mem_name, mem, tensor_of, position == 0, word_bits, psum_bits)
+        level, served, area = _memory(where, at, mem_name, mem, tensor_of, position == 0, word_bits, psum_bits,
+                                      oa_dims)
         areas[mem_name] = area
         # the axes this memory is replicated along: those with a dimension it does not serve
         axes = {AXIS_OF[d] for d in oa_dims if d not in served and size_of[d] > 1}
@@ -245,7 +276,7 @@ def read_zigzag_accelerator(source: str | Path | dict, mapping: str | Path | lis
     dataflow = Dataflow(f"zigzag-{name}", spatial_x, spatial_y) if default is not None else None
     meta = {"source": "zigzag", "path": where_text, "zigzag_areas": areas, "zigzag_unit_area": unit_area,
             "zigzag_array": dict(size_of), "zigzag_notes": notes,
-            "zigzag_systolic": list(array.get("systolic_dimensions") or [])}
+            "zigzag_systolic": list(systolic)}
     try:
         return Accelerator(str(name), tuple(levels), mac_energy_pj=float(mac_pj), clock_ghz=clock_ghz,
                            technology_nm=technology_nm, mac_bits=word_bits, dataflow=dataflow, meta=meta)
@@ -254,24 +285,30 @@ def read_zigzag_accelerator(source: str | Path | dict, mapping: str | Path | lis
 
 
 def _memory(where: _Where, at: str, mem_name: str, mem: dict, tensor_of: dict, outermost: bool, word_bits: int,
-            psum_bits: int):
+            psum_bits: int, oa_dims: list[str]):
     """(StorageLevel without fan-out, served dims, area) of one ZigZag memory."""
     size_bits = where.get(mem, "size", f"{at}.size", int, minimum=1)
+    where.get(mem, "latency", f"{at}.latency", int, minimum=0)
     operands = where.get(mem, "operands", f"{at}.operands", list)
     bad = [op for op in operands if op not in tensor_of]
-    if bad or not operands:
-        raise where.error(f"{at}.operands", f"{operands!r}: accepted: a list of I1, I2, O")
+    if bad or not operands or len(set(operands)) != len(operands):
+        raise where.error(f"{at}.operands", f"{operands!r}: accepted: a list of I1, I2, O, each at most once")
     keeps = tuple(t for t in TENSORS if t in {tensor_of[op] for op in operands})
+    word_bits = psum_bits if keeps == ("Outputs",) else word_bits
+    if size_bits % word_bits or size_bits // word_bits > MAX_INT:
+        raise where.error(f"{at}.size", f"{size_bits} bits is not a whole number of {word_bits}-bit words (of "
+                          f"{', '.join(keeps)}) up to 2**62 words; accepted: a multiple of {word_bits} bits, at most "
+                          f"{MAX_INT * word_bits:.3g}")
     served = where.get(mem, "served_dimensions", f"{at}.served_dimensions", list)
-    if any(d not in AXIS_OF for d in served):
-        raise where.error(f"{at}.served_dimensions", f"{served!r}: accepted: D1..D4")
+    if any(d not in oa_dims for d in served):
+        raise where.error(f"{at}.served_dimensions", f"{served!r}: accepted: dimensions of the operational array "
+                          f"({', '.join(oa_dims)})")
     if mem.get("auto_cost_extraction"):
         raise where.error(f"{at}.auto_cost_extraction", "CACTI cost extraction is not run here; accepted: false with "
                           "r_cost and w_cost given")
     r_cost = where.get(mem, "r_cost", f"{at}.r_cost", float, minimum=0)
     w_cost = where.get(mem, "w_cost", f"{at}.w_cost", float, minimum=0)
-    area = where.get(mem, "area", f"{at}.area", float, required=False, default=0.0)
-    word_bits = psum_bits if keeps == ("Outputs",) else word_bits
+    area = where.get(mem, "area", f"{at}.area", float, minimum=0)
     ports = where.get(mem, "ports", f"{at}.ports", list)
     bandwidth = {"read": 0, "write": 0, "read_write": 0}
     granule = {}
@@ -279,6 +316,7 @@ def _memory(where: _Where, at: str, mem_name: str, mem: dict, tensor_of: dict, o
         kind = where.get(port, "type", f"{at}.ports[{i}].type", str)
         if kind not in bandwidth:
             raise where.error(f"{at}.ports[{i}].type", f"{kind!r}: accepted: read, write, read_write")
+        _port_name_and_allocation(where, f"{at}.ports[{i}]", port, kind)
         low = where.get(port, "bandwidth_min", f"{at}.ports[{i}].bandwidth_min", int, minimum=1)
         high = where.get(port, "bandwidth_max", f"{at}.ports[{i}].bandwidth_max", int, minimum=low)
         bandwidth[kind] += high
@@ -296,12 +334,38 @@ def _memory(where: _Where, at: str, mem_name: str, mem: dict, tensor_of: dict, o
     kind = "DRAM" if outermost or "dram" in mem_type or "dram" in mem_name.lower() else \
         "regfile" if mem_type in ("rf", "regfile", "reg") or mem_name.lower().startswith(("rf", "reg")) else "SRAM"
     rate = lambda bits: None if not bits else bits / word_bits  # noqa: E731
-    level = StorageLevel(
-        mem_name, keeps, capacity_words=max(1, size_bits // word_bits), word_bits=word_bits, block_size_words=block,
-        read_bandwidth=rate(bandwidth["read"]), write_bandwidth=rate(bandwidth["write"]),
-        shared_bandwidth=rate(bandwidth["read_write"]), read_energy_pj=read_pj * scale,
-        write_energy_pj=write_pj * scale, update_energy_pj=write_pj * scale, kind=kind)
+    try:
+        level = StorageLevel(
+            mem_name, keeps, capacity_words=size_bits // word_bits, word_bits=word_bits, block_size_words=block,
+            read_bandwidth=rate(bandwidth["read"]), write_bandwidth=rate(bandwidth["write"]),
+            shared_bandwidth=rate(bandwidth["read_write"]), read_energy_pj=read_pj * scale,
+            write_energy_pj=write_pj * scale, update_energy_pj=write_pj * scale, kind=kind)
+    except ValueError as exc:
+        raise where.error(at, str(exc)) from None
     return level, set(served), area
+
+
+_PORT_NAME = re.compile(r"r?w?_port_\d+")
+_ALLOCATION = re.compile(r"(I1|I2|O), (fh|tl|fl|th)")
+_WRITES = ("fh", "fl")
+"""Allocation directions that write into the memory (fill from higher, flush from lower); tl / th read from it."""
+
+
+def _port_name_and_allocation(where: _Where, at: str, port: dict, kind: str) -> None:
+    """ZigZag's rules for a port: a name like r_port_1 / w_port_1 / rw_port_1, allocations 'OPERAND, DIRECTION'
+    whose direction the port's type allows (a read port only reads: tl, th; a write port only writes: fh, fl)."""
+    name = where.get(port, "name", f"{at}.name", str)
+    if not _PORT_NAME.fullmatch(name):
+        raise where.error(f"{at}.name", f"{name!r}: accepted: r_port_<n>, w_port_<n> or rw_port_<n>")
+    for j, alloc in enumerate(where.get(port, "allocation", f"{at}.allocation", list)):
+        found = _ALLOCATION.fullmatch(alloc) if isinstance(alloc, str) else None
+        if found is None:
+            raise where.error(f"{at}.allocation[{j}]", f"{alloc!r}: accepted: 'OPERAND, DIRECTION' with OPERAND one of "
+                              "I1, I2, O and DIRECTION one of fh, tl, fl, th")
+        writes = found.group(2) in _WRITES
+        if (kind == "read" and writes) or (kind == "write" and not writes):
+            raise where.error(f"{at}.allocation[{j}]", f"{alloc!r} on a {kind} port; accepted: fh and fl on write "
+                              "ports, tl and th on read ports, any on read_write ports")
 
 
 def _with_fanout(level: StorageLevel, x: int, y: int) -> StorageLevel:

@@ -33,6 +33,10 @@ with guarded_load():  # the package loads the rest when first used: here, still 
 
 INTERRUPTED = "interrupted; finished trials are kept: re-run the same command to resume"
 TERMINATED = "terminated (SIGTERM); finished trials are kept: re-run the same command to resume"
+WARM_UP_INTERRUPTED = ("warm-up interrupted; its workers were stopped; what they compiled stays in numba's cache, "
+                       "and a run compiles the rest itself")
+WARM_UP_TERMINATED = ("warm-up terminated (SIGTERM); its workers were stopped; what they compiled stays in numba's "
+                      "cache, and a run compiles the rest itself")
 SIGTERM_STATUS = 128 + 15
 """The shell's status of a command ended by SIGTERM."""
 
@@ -50,11 +54,11 @@ def fail(prog: str, message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
-def stopped(prog: str) -> None:
-    """The one line of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+def stopped(prog: str, interrupted: str = INTERRUPTED, terminated: str = TERMINATED) -> None:
+    """The one line of a command stopped by Ctrl-C (130) or SIGTERM (143)."""
     if signal.SIGTERM in SIGNALS:
-        fail(prog, TERMINATED, status=SIGTERM_STATUS)
-    fail(prog, INTERRUPTED, status=130)
+        fail(prog, terminated, status=SIGTERM_STATUS)
+    fail(prog, interrupted, status=130)
 
 
 def on_signal(signum, frame) -> None:
@@ -138,10 +142,13 @@ def main(argv: list[str] | None = None, prog: str = "cosearch", replace_sigterm=
     if argv[:1] == ["timeloop"]:
         return timeloop(argv[1:], prog)
     if argv[:1] == ["warm-up"]:
+        install_signal_handlers(replace_sigterm)
         try:
             return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
         except UsageError as exc:
             fail(prog, str(exc))
+        except KeyboardInterrupt:  # its workers stopped and waited for (`command_warm_up.warm_up`)
+            stopped(prog, WARM_UP_INTERRUPTED, WARM_UP_TERMINATED)
     install_signal_handlers(replace_sigterm)
     try:
         return _cosearch(argv, prog)

@@ -231,12 +231,13 @@ class SplitCompile:
     def _run(self, step: CompileStep, fd: int) -> None:
         """Run the step, mark it done (also when it failed: the trial compiles what it did not), release its lock."""
         t0 = time.process_time()
-        error = None
+        error, errno = None, None
         self._running = True
         try:
             step.run()
         except Exception as exc:  # a plan out of step with the code compiles nothing useful; never stop a worker
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            errno = getattr(exc, "errno", None)    # an OSError's (ENOSPC: the disk holding the cache is full)
             self.say(f"split compile: step {step.name} failed ({error}); the trial compiles it")
         finally:
             self._running = False
@@ -245,7 +246,7 @@ class SplitCompile:
         try:
             done = self.folder / f"{step.name}.done"       # written whole, then renamed: never read half-written
             tmp = done.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"pid": os.getpid(), "cpu_s": round(cpu_s, 3), "error": error}))
+            tmp.write_text(json.dumps({"pid": os.getpid(), "cpu_s": round(cpu_s, 3), "error": error, "errno": errno}))
             os.replace(tmp, done)
         finally:
             os.close(fd)

@@ -26,6 +26,12 @@ topologically sorted):
 
 Any other operator (a transposed or 3-D convolution, a recurrent cell, a quantised product, control flow, a
 custom domain's op) ends the read with a one-line ValueError naming the node and its op type.
+
+Before anything is read the graph is validated as ONNX validates it: each node reads only graph inputs,
+initializers and outputs of nodes before it (so no cycle and no value that nothing produces), no value is produced
+twice, no `pads` attribute is negative, then `onnx.checker`'s check and strict shape inference (together its full
+check); and a Conv's weight must fit its input's channels. An invalid model is refused in one line naming the file
+and the node (or field) at fault.
 """
 from __future__ import annotations
 
@@ -89,6 +95,11 @@ def from_onnx(path: str | os.PathLike, name: str | None = None) -> Network:
     """The layers of the ONNX model at `path` as a `Network` (named `name`, else the file's stem), in graph order,
     each with its element-wise work. A ValueError of one line names the file and what is wrong (the node and its
     op type for an operator that cannot be mapped)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"{OWNER}: path: expected an ONNX file path (str or os.PathLike), got "
+                         f"{type(path).__name__} {path!r}")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValueError(f"{OWNER}: name: expected a non-empty str or None, got {type(name).__name__} {name!r}")
     path = Path(os.fspath(path))
     if not path.is_file():
         raise _error(path, "no ONNX file there")
@@ -106,11 +117,15 @@ def _read(path: Path, mtime_ns: int, size: int, name: str) -> Network:
                      ) from None
     if not model.graph.node:
         raise _error(path, "graph: no nodes (accepted: an ONNX model with at least one Conv, Gemm or MatMul)")
+    _check_graph(path, model.graph)
     try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        onnx.checker.check_model(str(path))  # by path: external data is looked up beside it
+    except Exception as exc:  # onnx.checker.ValidationError, onnx.shape_inference.InferenceError
+        raise _error(path, f"not a valid ONNX model (onnx.checker: {_first_words(exc)})") from None
+    try:
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:
-        raise _error(path, f"shape inference failed ({type(exc).__name__}: "
-                     f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise _error(path, f"ONNX shape inference failed ({_first_words(exc)})") from None
     found = _Graph(path, model.graph).walk()
     if not found.layers:
         raise _error(path, "no Conv, Gemm, MatMul or Attention node (accepted: a model with at least one)")
@@ -118,6 +133,44 @@ def _read(path: Path, mtime_ns: int, size: int, name: str) -> Network:
     meta = {"source": "onnx", "path": str(path), "opset": opset, "producer": model.producer_name}
     sources, skips = found.graph()
     return Network(name, found.layers, meta, skips, sources)
+
+
+def _first_words(exc: Exception) -> str:
+    """An ONNX exception's message on one line (its text spans several)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+def _node_label(node, index: int) -> str:
+    return f"node {node.name!r} ({node.op_type})" if node.name else f"node #{index} ({node.op_type})"
+
+
+def _check_graph(path: Path, graph) -> None:
+    """ONNX's graph rules, checked here so that the refusal names the node and value in cosearch's words: every
+    node input is a graph input, an initializer or an output of an earlier node (ONNX stores nodes topologically
+    sorted, so a cycle shows as a value read before it is produced); no value is produced twice; `pads` attributes
+    (Conv, ConvTranspose, pools) hold no negative entry."""
+    known = {v.name for v in graph.input} | {init.name for init in graph.initializer} | {""}
+    produced_later = {out for node in graph.node for out in node.output}
+    for index, node in enumerate(graph.node):
+        for value in node.input:
+            if value not in known:
+                why = ("produced only by a later node (a cycle, or nodes out of topological order)"
+                       if value in produced_later else "produced by no node, graph input or initializer")
+                raise _error(path, f"{_node_label(node, index)}: input {value!r} is {why}; accepted: a graph whose "
+                             "nodes read graph inputs, initializers and outputs of earlier nodes")
+        for attr in node.attribute:
+            if attr.name == "pads" and any(p < 0 for p in attr.ints):
+                raise _error(path, f"{_node_label(node, index)}: pads {list(attr.ints)}: accepted: pads >= 0")
+        for value in node.output:
+            if value and value in known:
+                raise _error(path, f"{_node_label(node, index)}: output {value!r} is already produced by a graph "
+                             "input, an initializer or an earlier node; accepted: each value produced once")
+            known.add(value)
+    for value in graph.output:
+        if value.name not in known:
+            raise _error(path, f"graph output {value.name!r} is produced by no node; accepted: outputs of the "
+                         "graph's nodes")
 
 
 class _Graph:
@@ -146,10 +199,19 @@ class _Graph:
     # ---- values -----------------------------------------------------------------------------------------
     def shape(self, node, value: str, what: str) -> tuple[int, ...]:
         shape = self.shapes.get(value)
-        if shape is None:
-            raise _error(self.path, f"node {node.name!r} ({node.op_type}): the shape of its {what} {value!r} is unknown "
-                         "or not fixed; accepted: a model with fixed input sizes (export it with a static input shape)")
-        return shape
+        if shape is not None:
+            return shape
+        if self.free_inputs():
+            raise _error(self.path, f"node {node.name!r} ({node.op_type}): the shape of its {what} {value!r} is "
+                         f"unknown or not fixed: graph input(s) {', '.join(map(repr, self.free_inputs()))} have no "
+                         "fixed size; accepted: a model with fixed input sizes (export it with a static input shape)")
+        raise _error(self.path, f"node {node.name!r} ({node.op_type}): the shape of its {what} {value!r} is not known "
+                     "after ONNX shape inference, although the graph's input sizes are fixed (a size computed from "
+                     "data at run time); accepted: a model whose tensor shapes ONNX shape inference determines")
+
+    def free_inputs(self) -> list[str]:
+        """The graph inputs (not initializers) whose shape is not fully fixed."""
+        return [v.name for v in self.graph.input if v.name not in self.static and self.shapes.get(v.name) is None]
 
     def is_scalar(self, value: str) -> bool:
         shape = self.shapes.get(value)
@@ -256,6 +318,10 @@ class _Graph:
         w = self.shape(node, node.input[1], "weight")
         y = self.shape(node, node.output[0], "output")
         groups = int(attrs.get("group", 1))
+        x = self.shape(node, node.input[0], "input")
+        if len(x) != len(w) or len(x) < 2 or x[1] != w[1] * groups:
+            raise _error(self.path, f"node {node.name!r} (Conv): weight {list(w)} with group {groups} does not fit "
+                         f"input {list(x)}; accepted: input channels = weight.shape[1] x group, as ONNX's Conv reads")
         kernel = tuple(attrs.get("kernel_shape", w[2:]))
         rank = len(kernel)
         strides = tuple(attrs.get("strides", (1,) * rank))

@@ -314,6 +314,14 @@ CLI_CASES: dict[str, tuple[list[str], list[str]]] = {
     "network nested deep": (["--network", "[" * 50_000 + "]" * 50_000], ["--network"]),
     "network object nested deep": (["--network", '{"a":' * 50_000 + "1" + "}" * 50_000], ["--network", "nests JSON"]),
     "predictor nan weights": (["--predictor", "{files}/nan.pth"], ["--predictor", "NaN", "nan.pth"]),
+    # a fused group no design of the space can hold: said once, before the search (not each design's rejection)
+    "fusion group no design holds": (["--network", "unet", "--fusion", "depth-first", "--fusion-groups", "0-1",
+                                      "--budget", "area=0.5mm2"],
+                                     ["--fusion-groups", "no design of the space can hold group 0-1 of unet",
+                                      "largest global buffer under area<=0.5mm2", "accepted: "]),
+    "fusion group of names no design holds": (["--network", "unet", "--fusion", "depth-first", "--fusion-groups",
+                                               "2,down1.conv1-down1.conv2", "--budget", "area=0.5mm2"],
+                                              ["--fusion-groups", "no design of the space can hold group"]),
 }
 _MISSING_DRIVER = next((url for url, module in (("mysql://u:p@localhost/db", "MySQLdb"),
                                                  ("mysql+pymysql://u:p@localhost/db", "pymysql"),
@@ -691,9 +699,56 @@ def test_check_timeloop(name, files, capsys):
         assert word in line, (word, line)
 
 
+# ---- a co-search's result.json as a device: its design checked field by field before any work -----------------
+_GOOD_DESIGN = {"pe_array": [16, 16], "parallel_dims": ["K", "C"], "rf_words": {"weights": 16, "inputs": 16,
+                "outputs": 16}, "glb_words": 32768, "dram_bytes_per_cycle": 8.0, "word_bits": 8, "technology_nm": 45,
+                "clock_ghz": 1.0}
+DESIGN_CASES = {
+    "no PE along x": ({"pe_array": [0, 16]}, ["design", "pe_array", "[1, 4096]"]),
+    "too many PEs": ({"pe_array": [16, 100_000]}, ["design", "pe_array", "[1, 4096]"]),
+    "PEs not whole": ({"pe_array": [4.5, 4]}, ["design.pe_array", "2 integers"]),
+    "PE array of three": ({"pe_array": [4, 4, 4]}, ["design.pe_array", "2 integers"]),
+    "PE array text": ({"pe_array": "16x16"}, ["design.pe_array", "2 integers"]),
+    "NaN bandwidth": ({"dram_bytes_per_cycle": float("nan")}, ["design.dram_bytes_per_cycle", "finite number > 0"]),
+    "infinite bandwidth": ({"dram_bytes_per_cycle": float("inf")}, ["design.dram_bytes_per_cycle", "finite"]),
+    "zero bandwidth": ({"dram_bytes_per_cycle": 0}, ["design.dram_bytes_per_cycle", "> 0"]),
+    "negative register file": ({"rf_words": {"weights": -1, "inputs": 16, "outputs": 16}}, ["design", "rf_words"]),
+    "register file missing a tensor": ({"rf_words": {"weights": 16}}, ["design.rf_words", "weights, inputs"]),
+    "empty global buffer": ({"glb_words": 0}, ["design", "glb_words"]),
+    "unknown parallel dim": ({"parallel_dims": ["Z", "C"]}, ["design.parallel_dims", "R, S, P, Q, C, K, N, G"]),
+    "parallel dim twice": ({"parallel_dims": ["K", "K"]}, ["design.parallel_dims", "different"]),
+    "zero clock": ({"clock_ghz": 0}, ["design.clock_ghz", "> 0"]),
+    "untabulated node": ({"technology_nm": 3}, ["design", "technology_nm", "22, 32, 45, 65"]),
+    "more axis dims than parallel dims": ({"axis_dims": [3, 1]}, ["design.axis_dims", "at most"]),
+    "a field missing": ({"word_bits": None}, ["design", "word_bits"]),
+}
+
+
+@pytest.mark.parametrize("name", list(DESIGN_CASES))
+def test_a_result_json_device_with_a_design_out_of_range(name, tmp_path, monkeypatch, capsys):
+    """`--accelerator result.json`: each design field goes through the checks every built accelerator does, and
+    is refused in one line naming the field, before the out folder is made (no work done)."""
+    changes, words = DESIGN_CASES[name]
+    design = {k: v for k, v in {**_GOOD_DESIGN, **changes}.items() if v is not None}
+    (tmp_path / "result.json").write_text(json.dumps({"design": design}))
+    monkeypatch.chdir(tmp_path)
+    line = _one_line_error(*_main(["--accelerator", "result.json", "--nas-evals", "16", "--final-mapper-evals", "16",
+                                   "--time-limit", "20", "--quiet", "--out", "out"], capsys))
+    assert "--accelerator result.json" in line and all(w in line for w in words), (words, line)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_good_design_of_the_cases_above_is_accepted():
+    """The cases above differ from an accepted design in the one field each changes."""
+    from cosearch import Design
+
+    design = Design.from_dict(_GOOD_DESIGN)
+    assert design.pe_array == (16, 16) and design.accelerator.num_macs == 256
+
+
 def test_at_least_198_cases():
     """The issue's 198 bad inputs, in breadth: this file holds at least as many."""
-    assert len(CLI_CASES) + len(_API_NAMES) + len(CHECK_CASES) >= 198
+    assert len(CLI_CASES) + len(_API_NAMES) + len(CHECK_CASES) + len(DESIGN_CASES) >= 198
 
 
 # ---- a representative few as real processes -----------------------------------------------------------------

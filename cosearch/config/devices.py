@@ -36,15 +36,29 @@ ACCEPTED = (f"a preset ({', '.join(PRESETS)}), a co-search's result.json, Timelo
 
 
 def _files(flag: str, text: str) -> tuple[Path, ...]:
-    paths = []
-    for part in text.split("+"):
-        p = Path(part.strip()).expanduser()
-        if not part.strip():
+    """The paths of `+`-joined files. A path may itself hold `+` (a folder `a+b/`): each file is the longest run of
+    `+`-joined parts that names an existing path, so `a+b/acc.yaml+a+b/map.yaml` is two files."""
+    parts = text.split("+")
+    paths, i = [], 0
+    while i < len(parts):
+        if not parts[i].strip():
             raise UsageError(f"{flag}: empty file name in {text!r}; accepted: {ACCEPTED}")
-        if not p.exists():
-            raise UsageError(f"{flag}: no file or folder at {p}; accepted: {ACCEPTED}")
-        paths.append(p)
+        ends = [j for j in range(i + 1, len(parts) + 1)
+                if Path("+".join(parts[i:j]).strip()).expanduser().exists()]
+        if not ends:
+            first, rest = parts[i].strip(), "+".join(parts[i:]).strip()
+            where = f" nor at {rest} (files are joined by '+')" if rest != first else ""
+            raise UsageError(f"{flag}: no file or folder at {Path(first).expanduser()}{where}; accepted: {ACCEPTED}")
+        paths.append(Path("+".join(parts[i:ends[-1]]).strip()).expanduser())
+        i = ends[-1]
     return tuple(paths)
+
+
+def _only_files(flag: str, paths: tuple[Path, ...], form: str) -> None:
+    """A one-line refusal naming the first path that is a folder where `form` takes files."""
+    for p in paths:
+        if not p.is_file():
+            raise UsageError(f"{flag}: {p} is a folder, not a file (its name notwithstanding); accepted: {form}")
 
 
 def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
@@ -56,15 +70,18 @@ def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
         return DeviceSpec("lut", text, f"lut-{paths[0].stem}", paths)
     if text.startswith("zigzag:"):
         paths = _files(flag, text[len("zigzag:"):])
-        if len(paths) > 2 or not all(p.is_file() for p in paths):
-            raise UsageError(f"{flag}: {text!r}: accepted: zigzag:ACCELERATOR.yaml or zigzag:ACCELERATOR.yaml+MAPPING.yaml")
+        form = "zigzag:ACCELERATOR.yaml or zigzag:ACCELERATOR.yaml+MAPPING.yaml"
+        if len(paths) > 2:
+            raise UsageError(f"{flag}: {text!r} names {len(paths)} files; accepted: {form}")
+        _only_files(flag, paths, form)
         return DeviceSpec("zigzag", text, f"zigzag-{paths[0].stem}", paths)
     if text in PRESETS:
         return DeviceSpec("preset", text, text)
     if text.lower().endswith(".json"):
         paths = _files(flag, text)
-        if len(paths) != 1 or not paths[0].is_file():
-            raise UsageError(f"{flag}: {text!r}: one result.json file is accepted")
+        if len(paths) != 1:
+            raise UsageError(f"{flag}: {text!r} names {len(paths)} files; accepted: one result.json file")
+        _only_files(flag, paths, "one result.json file")
         return DeviceSpec("result", text, f"{paths[0].parent.name or 'result'}-design", paths)
     if any(ext in text.lower() for ext in (".yaml", ".yml")) or Path(text).expanduser().is_dir():
         paths = _files(flag, text)

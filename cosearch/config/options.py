@@ -313,7 +313,9 @@ OPTIONS: tuple[Option, ...] = (
            metavar="MODE", check=check_member(FUSION_MODES), field="fusion"),
     Option("--fusion-groups", "with --fusion depth-first and a fixed --network/--networks: the groups to run tile "
            "by tile instead of the planner's, comma-separated FIRST-LAST ranges of layer indices (from 0) or layer "
-           "names, e.g. 3-5,7-9; every other layer runs alone", default=None, metavar="GROUPS",
+           "names, e.g. 3-5,7-9; a name holding - or , in double quotes (\\\" and \\\\ inside them for a quote and a "
+           "backslash), e.g. '\"block-1\"-\"block-3\"', or with a backslash before that character, block\\-1; every "
+           "other layer runs alone", default=None, metavar="GROUPS",
            check=_fusion_groups_text, field="fusion_groups"),
     Option("--timing", "how each layer's counts become cycles in every score: timeloop (Timeloop's semantics, a lower "
            "bound) or hardware (a tile-by-tile chip's start-up, command and DRAM-burst overheads, fitted to Gemmini's "

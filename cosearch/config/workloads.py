@@ -6,7 +6,8 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import nets
 from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
@@ -150,12 +151,31 @@ def _onnx(text: str) -> NetworkSpec:
     path = check_path("--network", text, "an .onnx model file")
     if not path.is_file():
         raise UsageError(f"--network: no ONNX file at {path}")
-    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", path.stem).strip("-.") or "onnx"
+    name = _onnx_name(path.stem)
     try:
         nets.from_onnx(path, name)
     except ValueError as exc:
         raise UsageError(f"--network: {exc}") from None
     return NetworkSpec("onnx", name, path=str(path.resolve()))
+
+
+def _onnx_name(text: str) -> str:
+    """A network name from a file's stem (or folder and stem): letters, digits and _.+- only."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.") or "onnx"
+
+
+def _distinct_names(specs: list[NetworkSpec]) -> list[NetworkSpec]:
+    """ONNX files that share a name with another network (d1/model.onnx, d2/model.onnx) named after their folders
+    too (d1-model, d2-model), then numbered if that is not enough; the same file given twice is refused by the
+    caller, so any two networks here are different ones."""
+    def clashes(spec: NetworkSpec, specs_: list[NetworkSpec]) -> bool:
+        return sum(other.name == spec.name for other in specs_) > 1
+
+    for rename in (lambda spec, i: _onnx_name(f"{Path(spec.path).parent.name}-{Path(spec.path).stem}"),
+                   lambda spec, i: f"{spec.name}-{i + 1}"):
+        specs = [replace(spec, name=rename(spec, i)) if spec.kind == "onnx" and clashes(spec, specs) else spec
+                 for i, spec in enumerate(specs)]
+    return specs
 
 
 def _subnet(data, space: str, origin: str) -> NetworkSpec:
@@ -188,7 +208,11 @@ def parse_networks(text: str | list[str], space: str = "ofa-mbv3") -> tuple[Netw
             specs.append(parse_network(p, space))
         except UsageError as exc:
             raise UsageError(str(exc).replace("--network:", "--networks:", 1)) from None
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise UsageError(f"--networks: a network is given twice in {text!r}")
-    return tuple(specs)
+    seen: dict[tuple[str, str], str] = {}
+    for part, spec in zip(parts, specs):
+        key = (spec.kind, spec.path if spec.kind == "onnx" else spec.name)
+        if key in seen:
+            raise UsageError(f"--networks: a network is given twice in {text!r} ({seen[key]!r} and {part!r} are "
+                             "the same one); accepted: each network once")
+        seen[key] = part
+    return tuple(_distinct_names(specs))

@@ -90,7 +90,7 @@ def excluded_presets_text(result: CoSearchResult) -> str:
     if out:
         text = f"over the {result.settings.budget.area_mm2:g} mm2 budget, not compared: " + ", ".join(out)
     if failed:
-        text += ("; " if text else "") + "no valid mapping: " + ", ".join(failed)
+        text += ("; " if text else "") + "could not run the network: " + ", ".join(failed)
     return text
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accel_models import area_mm2
+from accel_models import NotCountable, area_mm2
 from accel_models.presets import PRESETS, buffers_summary, get_preset
 from mappings import MappingCache
 from nets import Network
@@ -44,8 +44,9 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
                 fusion_groups: str | None = None, timing: str = "timeloop") -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
     at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy"), the layers sharing the chip
-    as the `fusion` mode plans, timed by `timing` (`accel_models.timing`).
-    """
+    as the `fusion` mode plans, timed by `timing` (`accel_models.timing`). A preset the network cannot run on (a layer
+    with no valid mapping, or one whose cycles the model cannot count at the preset's bandwidth) keeps its reason in
+    `error`, and the others still run."""
     runs = []
     fitting = fitting_presets(area_budget_mm2, names)
     for name in names or list(PRESETS):
@@ -57,8 +58,8 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
             try:
                 cost = evaluate_network(network, acc, cache, objective, fusion=fusion, fusion_groups=fusion_groups,
                                         timing=timing)
-            except NoValidMapping as exc:
-                error = str(exc)
+            except (NoValidMapping, NotCountable) as exc:
+                error = " ".join(str(exc).split())
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,
                               acc.dataflow.name if acc.dataflow else "any", buffers_summary(acc), cost, error))
     return runs

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
+from ..fusion import resolve_fusion_groups, smallest_peak_words
 from .accuracy import AccuracyModel, accuracy_model, check_floor
 from .finalize import finalize
 from .latency_table import table_layers
@@ -28,7 +29,8 @@ from .workers import INPUT_ERROR, WorkerReport, run_worker, start_worker_process
 def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     """The accuracy model of the settings, after checking that the budget admits a design of the accelerator space
     and that the accuracy floor is below the space's largest subnet (a `UsageError` otherwise)."""
-    AcceleratorSpace.for_settings(settings)
+    space = AcceleratorSpace.for_settings(settings)
+    _check_groups_fit(settings, space)
     if settings.latency_table is not None:  # the table's layers, listed now rather than after the whole search
         try:
             table_layers(settings)
@@ -40,6 +42,27 @@ def check_feasible(settings: CoSearchSettings) -> AccuracyModel | None:
     accuracy = accuracy_model(settings)
     check_floor(settings, accuracy)
     return accuracy
+
+
+def _check_groups_fit(settings: CoSearchSettings, space: AcceleratorSpace) -> None:
+    """A `UsageError` when a user-given group (`--fusion-groups`) needs more words on chip than the largest global
+    buffer of the space holds: no design could run it, so the search would only reject designs."""
+    if settings.fusion_groups is None:
+        return
+    for spec in settings.networks or (settings.network,):
+        network = spec.build()
+        for first, last in resolve_fusion_groups(network, settings.fusion_groups, "--fusion-groups"):
+            if last == first:
+                continue
+            peak = smallest_peak_words(network.layers[first:last + 1])
+            if peak >= space.most_glb_words:
+                bound = (f"area<={space.area_budget_mm2:g}mm2" if settings.resources is None
+                         else f"{settings.resources.preset}'s on-chip bytes")
+                raise UsageError(
+                    f"--fusion-groups: no design of the space can hold group {first}-{last} of {network.name}: its "
+                    f"intermediate rows need {peak} words on chip at its smallest tile, and the largest global "
+                    f"buffer under {bound} holds {space.most_glb_words} words; accepted: a "
+                    "shorter group or fewer rows per layer, or a larger area budget")
 
 
 class WorkerFailure(RuntimeError):

@@ -158,13 +158,68 @@ class Design:
 
     @classmethod
     def from_dict(cls, data: Mapping, name: str = "cosearch") -> "Design":
+        """The design `to_dict` wrote (a result.json's "design"), checked before it is used: each field's form
+        here, then every value through `build_accelerator`'s ranges (the one owner of what an accelerator may
+        hold), so that a design read from a file is refused in one line naming the field (`design.FIELD`)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"design: expected a mapping of the design's fields, got {type(data).__name__}")
+        missing = [k for k in ("pe_array", "parallel_dims", "rf_words", "glb_words", "dram_bytes_per_cycle",
+                               "word_bits", "technology_nm", "clock_ghz") if k not in data]
+        if missing:
+            raise ValueError(f"design: missing field(s) {', '.join(missing)} (accepted: a design as a co-search's "
+                             "result.json writes it)")
         glb = data["glb_words"]
-        glb_words = tuple(int(glb[t]) for t in TENSOR_KEYS) if isinstance(glb, Mapping) else int(glb)
-        return cls(pe_array=tuple(data["pe_array"]), parallel_dims=tuple(data["parallel_dims"]),
-                   rf_words=tuple(int(data["rf_words"][t]) for t in TENSOR_KEYS), glb_words=glb_words,
-                   dram_bytes_per_cycle=float(data["dram_bytes_per_cycle"]), word_bits=int(data["word_bits"]),
-                   technology_nm=data["technology_nm"], clock_ghz=float(data["clock_ghz"]), name=name,
-                   axis_dims=tuple(data.get("axis_dims", (1, 1))))
+        design = cls(pe_array=_ints("pe_array", data["pe_array"], 2),
+                     parallel_dims=_dims(data["parallel_dims"]),
+                     rf_words=_ints("rf_words", [_key(data["rf_words"], "rf_words", t) for t in TENSOR_KEYS], 3),
+                     glb_words=(_ints("glb_words", [_key(glb, "glb_words", t) for t in TENSOR_KEYS], 3)
+                                if isinstance(glb, Mapping) else _ints("glb_words", [glb], 1)[0]),
+                     dram_bytes_per_cycle=float(_positive("dram_bytes_per_cycle", data["dram_bytes_per_cycle"])),
+                     word_bits=_ints("word_bits", [data["word_bits"]], 1)[0],
+                     technology_nm=_positive("technology_nm", data["technology_nm"]),
+                     clock_ghz=float(_positive("clock_ghz", data["clock_ghz"])), name=name,
+                     axis_dims=_ints("axis_dims", data.get("axis_dims", (1, 1)), 2))
+        used = design.axis_dims[0] + (design.axis_dims[1] if design.dimensionality == 2 else 0)
+        if used > len(design.parallel_dims) or min(design.axis_dims) < 1:
+            raise ValueError(f"design.axis_dims: {list(design.axis_dims)}: accepted: two counts >= 1, the X count (plus "
+                             f"the Y count on a 2-D array) at most the {len(design.parallel_dims)} parallel_dims")
+        try:
+            design.accelerator   # noqa: B018 -- built (and cached) here so that an out-of-range value is refused now
+        except ValueError as exc:
+            raise ValueError(f"design: {' '.join(str(exc).split())}") from None
+        return design
+
+
+def _key(data, field_: str, key: str):
+    if not isinstance(data, Mapping) or key not in data:
+        raise ValueError(f"design.{field_}: expected a mapping with {', '.join(TENSOR_KEYS)}, got {data!r}")
+    return data[key]
+
+
+def _ints(field_: str, values, n: int) -> tuple[int, ...]:
+    """`values` as n integers (whole floats such as 16.0 accepted); a ValueError naming `design.field_`."""
+    ok = isinstance(values, Sequence) and not isinstance(values, str) and len(values) == n and all(
+        is_number(v) and math.isfinite(v) and v == int(v) for v in values)
+    if not ok:
+        want = "an integer" if n == 1 else f"a list of {n} integers"
+        shown = values[0] if n == 1 and isinstance(values, list) and len(values) == 1 else values
+        raise ValueError(f"design.{field_}: {shown!r}: accepted: {want}")
+    return tuple(int(v) for v in values)
+
+
+def _positive(field_: str, value):
+    """`value` if it is a finite number > 0; a ValueError naming `design.field_` otherwise."""
+    if not is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"design.{field_}: {value!r}: accepted: a finite number > 0")
+    return value
+
+
+def _dims(values) -> tuple[str, ...]:
+    if (not isinstance(values, Sequence) or isinstance(values, str) or not values
+            or any(v not in DIMS for v in values) or len(set(values)) != len(values)):
+        raise ValueError(f"design.parallel_dims: {values!r}: accepted: a list of different loop dims, each one of "
+                         f"{', '.join(DIMS)}")
+    return tuple(values)
 
 
 @dataclass(frozen=True)
@@ -346,6 +401,12 @@ class AcceleratorSpace:
         else:
             lo = hi
         return (self.glb_bytes_min, max(self.glb_bytes_min, lo * _BUFFER_STEP_BYTES))
+
+    @property
+    def most_glb_words(self) -> int:
+        """The most words any design of the space holds in one shared global buffer (its largest GLB in its
+        narrowest words)."""
+        return self.glb_bytes_range[1] * 8 // min(self.word_bits_choices)
 
     @property
     def genes(self) -> tuple[str, ...]:

@@ -153,3 +153,59 @@ def test_zigzag_chosen_mapping_converts_and_costs_what_zigzag_says():
     entry = zigzag_entry(acc, mapping, "conv0", {"O": "O", "W": "I2", "I": "I1"})
     assert entry["spatial_mapping"] == {"D1": ["K, 32"], "D2": ["C, 32"]}
     assert entry["temporal_ordering"] == [["C", 2], ["FY", 3], ["FX", 3], ["OY", 28], ["OX", 28], ["K", 2]]
+
+
+# ---- ZigZag's own validator rules (zigzag-dse 3.9's schemas and checks) and what cosearch cannot model -----------
+@pytest.mark.parametrize("edit, field, words", [
+    # the array: a dimension named twice, too many MACs, a systolic dimension not in the array
+    (lambda t: t.replace("dimensions: [D1, D2]", "dimensions: [D1, D1]"), "operational_array.dimensions",
+     "D1 more than once"),
+    (lambda t: t.replace("dimensions: [D1, D2]", "dimensions: [D2, D2]").replace("sizes: [32, 32]", "sizes: [4, 8]"),
+     "operational_array.dimensions", "D2 more than once"),
+    (lambda t: t.replace("sizes: [32, 32]", f"sizes: [{2**40}, 1]"), "operational_array.sizes", "2**20"),
+    (lambda t: t.replace("sizes: [32, 32]", "sizes: [2048, 1024]"), "operational_array.sizes", "2**20"),
+    (lambda t: t.replace("dimensions: [D1, D2]", "dimensions: [D1, D2]\n  systolic_dimensions: [D3]"),
+     "operational_array.systolic_dimensions", "D1, D2"),
+    # memory sizes in bits that are not whole words, or more words than an accelerator holds
+    (lambda t: t.replace("size: 1024", "size: 1"), "memories.rf_128B.size", "multiple of 8 bits"),
+    (lambda t: t.replace("size: 1024", "size: 1020"), "memories.rf_128B.size", "multiple of 8 bits"),
+    (lambda t: t.replace("size: 16\n", "size: 24\n"), "memories.rf_2B.size", "multiple of 16 bits"),  # outputs only
+    (lambda t: t.replace("size: 10000000000", f"size: {2**80}"), "memories.dram.size", "2**62"),
+    # fields ZigZag's schema requires or constrains
+    (lambda t: t.replace("served_dimensions: [D1, D2]\n\n  dram", "served_dimensions: [D1, D3]\n\n  dram"),
+     "memories.sram_2MB.served_dimensions", "D1, D2"),
+    (lambda t: t.replace("    latency: 1\n", "", 1), "memories.rf_128B.latency", "missing"),
+    (lambda t: t.replace("    area: 0\n", "", 1), "memories.rf_128B.area", "missing"),
+    (lambda t: t.replace("operands: [I2]", "operands: [I2, I2]"), "memories.rf_128B.operands", "at most once"),
+    (lambda t: t.replace("name: r_port_1", "name: port1", 1), "memories.rf_128B.ports[0].name", "r_port_<n>"),
+    (lambda t: t.replace("- I2, tl", "- I2, fh", 1), "memories.rf_128B.ports[0].allocation[0]", "read port"),
+    (lambda t: t.replace("- I2, fh", "- I2, th", 1), "memories.rf_128B.ports[1].allocation[0]", "write port"),
+    (lambda t: t.replace("- I2, tl", "- I3, tl", 1), "memories.rf_128B.ports[0].allocation[0]", "I1, I2, O"),
+])
+def test_what_zigzags_validator_refuses_is_refused_naming_the_files_field(tmp_path, edit, field, words):
+    path = tmp_path / "bad.yaml"
+    text = (DATA / "tpu_like.yaml").read_text()
+    assert edit(text) != text    # the edit applies to the example
+    path.write_text(edit(text))
+    with pytest.raises(ValueError) as info:
+        read_zigzag_accelerator(path)
+    message = str(info.value)
+    assert "\n" not in message and f"{path}: {field}:" in message and words in message, message
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (lambda t: t.replace("name: default", "name: conv"), "(top level)", "'default' entry"),
+    (lambda t: t.replace("name: default", "name: Default"), "(top level)", "'default' entry"),
+    (lambda t: t.replace("    W: I2\n", "", 1), "[0].memory_operand_links", "all of O, W and I"),
+])
+def test_a_mapping_file_zigzag_refuses_is_refused(tmp_path, edit, field, words):
+    """ZigZag applies the 'default' entry to every layer no other entry names, and refuses a file without one."""
+    path = tmp_path / "map.yaml"
+    text = (DATA / "tpu_like_mapping.yaml").read_text()
+    assert edit(text) != text
+    path.write_text(edit(text))
+    for read in (read_zigzag_mapping, lambda p: read_zigzag_accelerator(DATA / "tpu_like.yaml", p)):
+        with pytest.raises(ValueError) as info:
+            read(path)
+        message = str(info.value)
+        assert "\n" not in message and f"{path}: {field}:" in message and words in message, message

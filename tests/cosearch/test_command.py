@@ -2,6 +2,7 @@
 --version and the Timeloop commands as `cosearch timeloop ...`."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,32 @@ def test_a_zigzag_device_loads_with_its_mapping_file():
     assert device.accelerator.mesh == (32, 32) and device.accelerator.dataflow.spatial_x == ("K",)
     with pytest.raises(cosearch.UsageError, match="accepted: zigzag:ACCELERATOR.yaml"):
         parse_device(f"zigzag:{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}+{data / 'tpu_like.yaml'}")
+
+
+def test_device_files_in_folders_holding_plus_or_named_like_files(tmp_path, monkeypatch):
+    """Files are joined by '+', yet a folder may hold '+' in its name: each file is the longest '+'-joined run that
+    exists. A folder named like a file (acc.yaml/, result.json/) is named as a folder."""
+    from cosearch.config.devices import parse_device
+
+    data = ROOT / "tests" / "accel_models" / "data" / "zigzag"
+    for folder in ("z+z", "a+b+c"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "acc.yaml").write_text((data / "tpu_like.yaml").read_text())
+        (tmp_path / folder / "map.yaml").write_text((data / "tpu_like_mapping.yaml").read_text())
+    (tmp_path / "acc.yaml").mkdir()
+    (tmp_path / "result.json").mkdir()
+    monkeypatch.chdir(tmp_path)
+    spec = parse_device("zigzag:z+z/acc.yaml+a+b+c/map.yaml")
+    assert spec.paths == (Path("z+z/acc.yaml"), Path("a+b+c/map.yaml"))
+    assert parse_device("zigzag:a+b+c/acc.yaml").paths == (Path("a+b+c/acc.yaml"),)
+    for text, wanted in (("zigzag:acc.yaml", "acc.yaml is a folder, not a file"),
+                         ("zigzag:z+z/acc.yaml+acc.yaml", "acc.yaml is a folder, not a file"),
+                         ("result.json", "result.json is a folder, not a file"),
+                         ("zigzag:z+z/acc.yaml+z+z/none.yaml", "no file or folder at z nor at z+z/none.yaml"),
+                         ("zigzag:z+z/acc.yaml+z+z/map.yaml+z+z/map.yaml", "names 3 files")):
+        with pytest.raises(cosearch.UsageError, match="^--accelerator: ") as info:
+            parse_device(text)
+        assert wanted in str(info.value) and "\n" not in str(info.value), (text, str(info.value))
 
 
 @pytest.mark.parametrize("groups, wanted", [("5-6", "cosearch: error: --fusion-groups: layers 5-6 do not chain"),

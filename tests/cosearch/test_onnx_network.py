@@ -57,3 +57,33 @@ def test_a_co_search_runs_on_an_exported_resnet18(resnet18_onnx, tmp_path):
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["study"]["counts"]["complete"] == 3
     assert "network resnet-18 (1816 M MACs)" in proc.stdout   # its convs and linear, 1814 M, and its two pools
+
+
+def _matmul_onnx(path: Path, width: int) -> Path:
+    """A one-product model (a [4, 16] x [16, width] MatMul), written at `path`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, width])],
+                              [helper.make_tensor("w", TensorProto.FLOAT, [16, width], [0.0] * (16 * width))])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), path)
+    return path
+
+
+def test_files_that_share_a_name_are_different_networks(tmp_path, monkeypatch):
+    """d1/model.onnx and d2/model.onnx are two networks, named after their folders; a third of the same folder
+    name is numbered; the same file given by two paths is one network given twice."""
+    monkeypatch.chdir(tmp_path)
+    for folder, width in (("d1", 8), ("d2", 16), ("x/d1", 4)):
+        _matmul_onnx(tmp_path / folder / "model.onnx", width)
+    settings = cosearch.make_settings("area=5mm2", networks="d1/model.onnx,d2/model.onnx", trials=2)
+    assert [s.name for s in settings.networks] == ["d1-model", "d2-model"]
+    assert [s.build().layers[0].K for s in settings.networks] == [8, 16]
+    three = cosearch.make_settings("area=5mm2", networks="d1/model.onnx,x/d1/model.onnx,d2/model.onnx")
+    assert [s.name for s in three.networks] == ["d1-model-1", "d1-model-2", "d2-model"]
+    with pytest.raises(cosearch.UsageError, match=r"^--networks: a network is given twice .*'d1/model.onnx' and "
+                                                  r"'./d2/../d1/model.onnx' are the same one"):
+        cosearch.make_settings("area=5mm2", networks="d1/model.onnx,./d2/../d1/model.onnx")

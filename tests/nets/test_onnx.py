@@ -200,3 +200,88 @@ def test_attention_node_with_3d_inputs_and_grouped_heads(tmp_path):
     assert scores == Layer.attention_scores(16, 16, 8, heads=8, kv_heads=2)
     assert context == Layer.attention_context(16, 16, 8, heads=8, kv_heads=2)
     assert [op.kind for op in scores.elementwise] == ["scale", "mask", "softmax"]
+
+
+# ---- graphs ONNX itself refuses: refused before anything is read, in one line naming the file and the node -------
+def _refused(model, path) -> str:
+    onnx.save(model, path)
+    with pytest.raises(ValueError) as info:
+        from_onnx(path)
+    message = str(info.value)
+    assert "\n" not in message and path.name in message, message
+    return message
+
+
+@pytest.mark.parametrize("nodes, bad", [
+    # a cycle: each node reads the other's output
+    ([helper.make_node("MatMul", ["x", "b"], ["a"], name="m1"), helper.make_node("Relu", ["a"], ["b"], name="r1")],
+     ("'m1'", "'b'", "later node")),
+    # a longer cycle through a weight product
+    ([helper.make_node("Add", ["x", "c"], ["a"], name="add"), helper.make_node("MatMul", ["a", "w"], ["b"], name="mm"),
+      helper.make_node("Relu", ["b"], ["c"], name="r2")], ("'add'", "'c'", "later node")),
+    # a value nothing produces
+    ([helper.make_node("MatMul", ["x", "ghost"], ["y"], name="mm"), helper.make_node("Relu", ["y"], ["b"], name="r")],
+     ("'mm'", "'ghost'", "produced by no node")),
+    # a value produced twice
+    ([helper.make_node("MatMul", ["x", "w"], ["b"], name="mm"), helper.make_node("Relu", ["x"], ["b"], name="again")],
+     ("'again'", "'b'", "produced once")),
+])
+def test_graphs_out_of_order_or_reading_nothing_are_refused(nodes, bad, tmp_path):
+    model = _model(nodes, [_float("x", [4, 4])], [_float("b", [4, 4])], [_weight("w", [4, 4])])
+    message = _refused(model, tmp_path / "graph.onnx")
+    assert all(word in message for word in bad), message
+
+
+@pytest.mark.parametrize("op, attrs", [("Conv", {"kernel_shape": [3, 3], "pads": [-1, -1, -1, -1]}),
+                                       ("Conv", {"kernel_shape": [3, 3], "pads": [1, 1, 0, -2]}),
+                                       ("MaxPool", {"kernel_shape": [2, 2], "pads": [0, -1, 0, 0]})])
+def test_negative_pads_are_refused_naming_the_node_and_field(op, attrs, tmp_path):
+    inputs = ["x", "w"] if op == "Conv" else ["x"]
+    model = _model([helper.make_node(op, inputs, ["y"], name="padded", **attrs)], [_float("x", [1, 4, 8, 8])],
+                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [_weight("w", [4, 4, 3, 3])])
+    message = _refused(model, tmp_path / "pads.onnx")
+    assert "'padded'" in message and "pads" in message and "accepted: pads >= 0" in message
+
+
+def test_the_onnx_checker_runs_before_the_read(tmp_path):
+    """A value_info without a type: ONNX's checker refuses it; the refusal names the file."""
+    model = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [_float("x", [4, 4])],
+                   [helper.make_empty_tensor_value_info("y")], [_weight("w", [4, 4])])
+    assert "not a valid ONNX model" in _refused(model, tmp_path / "untyped.onnx")
+
+
+def test_failed_inference_is_not_blamed_on_input_sizes_when_they_are_fixed(tmp_path):
+    """Inference that fails (a [4, 4] x [5, 3] product, no declared output shape) is an inference
+    failure; a shape computed from data at run time (a Reshape to a shape given as an input) is named as such; only
+    a graph input without a fixed size is blamed on the input sizes."""
+    no_shape = _float("y", [None, None])
+    wrong = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [_float("x", [4, 4])], [no_shape],
+                   [_weight("w", [5, 3])])
+    message = _refused(wrong, tmp_path / "wrong.onnx")
+    assert "shape inference failed" in message and "input sizes" not in message
+    reshaped = _model([helper.make_node("Reshape", ["x", "s"], ["r"], name="reshape"),
+                       helper.make_node("MatMul", ["r", "w"], ["y"], name="mm")],
+                      [_float("x", [4, 4]), helper.make_tensor_value_info("s", TensorProto.INT64, [2])], [no_shape],
+                      [_weight("w", [4, 4])])
+    message = _refused(reshaped, tmp_path / "reshaped.onnx")
+    assert "'mm'" in message and "input sizes are fixed" in message and "static input shape" not in message
+    dynamic = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [_float("x", ["batch", 4])],
+                     [no_shape], [_weight("w", [4, 4])])
+    assert "'x' have no fixed size" in _refused(dynamic, tmp_path / "dynamic.onnx")
+
+
+@pytest.mark.parametrize("weight, group", [([4, 5, 3, 3], 1), ([8, 2, 3, 3], 4), ([4, 2, 3, 3], 1)])
+def test_a_conv_whose_weight_does_not_fit_its_input_is_refused(weight, group, tmp_path):
+    """ONNX's shape inference does not compare a Conv's weight with its input's channels: the reader does."""
+    kernel = [3] * (len(weight) - 2)
+    model = _model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=kernel, group=group)],
+                   [_float("x", [1, 4, 8, 8])], [_float("y", [None] * 4)], [_weight("w", weight)])
+    message = _refused(model, tmp_path / "conv.onnx")
+    assert "'conv'" in message
+
+
+@pytest.mark.parametrize("path, name", [(5, None), (None, None), ([b"m.onnx"], None), ("m.onnx", 7), ("m.onnx", "")])
+def test_from_onnx_arguments_of_the_wrong_type_are_value_errors_naming_them(path, name):
+    with pytest.raises(ValueError, match="^from_onnx: (path|name): expected ") as info:
+        from_onnx(path, name)
+    assert ("path:" if not isinstance(path, str) else "name:") in str(info.value)

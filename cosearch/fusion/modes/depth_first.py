@@ -42,6 +42,17 @@ def _tile_candidates(rows: int) -> list[int]:
     return sorted({rows} | {-(-rows // d) for d in TILE_DIVISIONS if d <= rows})
 
 
+def smallest_peak_words(group, key_blocks: bool = True) -> int:
+    """The fewest words a group's intermediate rows (or attention's key blocks) occupy on chip at once, over every
+    tiling the planner tries: a home level smaller than this cannot hold the group, whatever the mapping."""
+    rows = output_rows(group[-1])
+    peaks = [schedule(group, t, h).peak_intermediate_words(group)
+             for t in _tile_candidates(rows) + [1] for h in HALO_MODES]
+    if key_blocks and attention_pair(group):
+        peaks += [key_block_schedule(group, 1, k, 1).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
+    return min(peaks)
+
+
 class GroupDoesNotFit(NoValidMapping, ValueError):
     """A user-given group whose intermediate rows, at every tiling, leave no room on chip (or no valid mapping)."""
 
@@ -52,11 +63,12 @@ class DepthFirst:
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
     def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True) -> None:
-        """`groups`: the user's groups (`stacks`: text such as "3-5,7-9", or parsed ends) instead of the planner's;
+        """`groups`: the user's groups (`stacks`: text such as "3-5,7-9") instead of the planner's;
         `label`: the field their errors name; `key_blocks`: whether attention may loop over key blocks (False: query
         blocks with every key in one block only, for comparisons)."""
-        self.groups = None if groups is None else \
-            parse_fusion_groups(groups, label) if isinstance(groups, str) else tuple(groups)
+        if groups is not None:
+            parse_fusion_groups(groups, label)     # refused here, before any work, when not readable
+        self.groups = groups
         self.label = label
         self.key_blocks = key_blocks
 
@@ -135,12 +147,7 @@ class DepthFirst:
         span = f"{self.label}: group {first}-{first + len(group) - 1}"
         if home is None:
             return f"{span} cannot run on {accelerator.name}: it has no single shared on-chip level for its rows"
-        rows = output_rows(group[-1])
-        peaks = [schedule(group, t, h).peak_intermediate_words(group)
-                 for t in _tile_candidates(rows) + [1] for h in HALO_MODES]
-        if self.key_blocks and attention_pair(group):
-            peaks += [key_block_schedule(group, 1, k, 1).peak_words(group) for k in BLOCK_ROWS if k < group[0].K]
-        peak = min(peaks)
+        peak = smallest_peak_words(group, self.key_blocks)
         capacity = accelerator.levels[home].capacity_words
         if peak >= capacity:
             return (f"{span} needs {peak} words on chip for its intermediate rows at its smallest tile, "

@@ -75,9 +75,11 @@ def load_device(spec: DeviceSpec) -> Device:
         try:
             data = json.loads(spec.paths[0].read_text())
             design = Design.from_dict(data["design"], name=spec.name)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, KeyError, TypeError) as exc:
             raise UsageError(f"{flag}: not the result.json of a co-search with a design ({type(exc).__name__}: "
                              f"{exc})") from None
+        except ValueError as exc:   # JSON that does not parse, or a design field out of range
+            raise UsageError(f"{flag}: {' '.join(str(exc).split())}") from None
         return Device(spec.name, f"design of {spec.paths[0]}", accelerator=design.accelerator)
     if spec.kind == "timeloop":
         try:

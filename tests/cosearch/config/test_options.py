@@ -149,6 +149,9 @@ def test_timing_is_part_of_what_a_study_is_and_not_of_a_fixed_device_search():
      r"--fusion-groups: layers 5-6 do not chain: layer 6 \(inception3a.branch2.0\) reads \[4\]"),
     ({"fusion": "depth-first", "networks": "mobilenet_v2,googlenet", "fusion_groups": "features.1.depthwise-2"},
      r"--fusion-groups: 'features.1.depthwise' is not a layer of googlenet"),
+    ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": "1-\u0663"},
+     r"--fusion-groups: '\u0663' is not an index in ASCII digits 0-9"),
+    ({"fusion": "depth-first", "network": "mobilenet_v2", "fusion_groups": 5}, r"--fusion-groups: 5 \(int\)"),
 ])
 def test_fusion_groups_errors_name_the_flag(kwargs, message):
     with pytest.raises(UsageError, match="^" + message) as err:

@@ -22,7 +22,7 @@ _acc = tiny_accelerator
 
 def test_groups_resolve_by_index_and_name():
     net = _net()
-    assert parse_fusion_groups("1-3, 4") == (("1", "3"), ("4", "4"))
+    assert parse_fusion_groups("1-3, 4") == ((1, 3), (4, 4))
     assert resolve_fusion_groups(net, "a-c") == ((1, 3),) == resolve_fusion_groups(net, "1-3")
     assert resolve_fusion_groups(net, "4,0-2") == ((0, 2), (4, 4))
 
@@ -42,7 +42,7 @@ def test_the_plan_runs_exactly_the_given_groups(cache):
 
 
 @pytest.mark.parametrize("groups, message", [
-    ("", r"'' must be comma-separated groups"),
+    ("", r"'': accepted: comma-separated groups"),
     ("1-2-3", r"group '1-2-3' must be FIRST-LAST"),
     ("1-9", r"layer index 9 is out of range for given \(accepted: 0-5\)"),
     ("a-zz", r"'zz' is not a layer of given"),
@@ -55,6 +55,50 @@ def test_bad_groups_are_one_line_naming_the_field(groups, message):
     with pytest.raises(ValueError, match=r"^fusion_groups: " + message) as err:
         resolve_fusion_groups(_net(), groups)
     assert "\n" not in str(err.value)
+
+
+def _dashed() -> Network:
+    """Layer names holding '-' and ',' (ONNX exporters and torch modules may name layers so), and one named '2'."""
+    layers = [Layer.conv(3, 8, 3, 16, name="stem-0"), Layer.conv(8, 8, 1, 16, name="block-1"),
+              Layer.conv(8, 8, 3, 16, name="block-2,a"), Layer.conv(8, 8, 1, 16, name="2")]
+    return Network("dashed", layers)
+
+
+@pytest.mark.parametrize("text, groups", [
+    ('"block-1"-"block-2,a"', ((1, 2),)),
+    (r"block\-1-block\-2\,a", ((1, 2),)),
+    (' "stem-0" - "block-1" , "2"', ((0, 1), (3, 3))),     # spaces around ends; a quoted digit is a name
+    (r'"block-1"-"2"', ((1, 3),)),
+    ("2-3", ((2, 3),)),                                     # unquoted digits: indices
+])
+def test_names_holding_dashes_and_commas_are_written_quoted_or_escaped(text, groups):
+    assert resolve_fusion_groups(_dashed(), text) == groups
+
+
+def test_a_refused_name_is_suggested_in_the_form_that_reads_back():
+    with pytest.raises(ValueError, match=r'e\.g\. "block-1"\)$'):
+        resolve_fusion_groups(_dashed(), "nope")
+    assert resolve_fusion_groups(_dashed(), '"block-1"') == ((1, 1),)
+
+
+@pytest.mark.parametrize("groups, message", [
+    ("1-\u0663", r"'\u0663' is not an index in ASCII digits 0-9"),      # ARABIC-INDIC DIGIT THREE
+    ("\u00b2", r"'\u00b2' is not an index in ASCII digits"),           # SUPERSCRIPT TWO: str.isdigit, int() refuses
+    ("\uff11-2", r"'\uff11' is not an index in ASCII digits"),                   # FULLWIDTH DIGIT ONE
+    ('"block-1', r"'\"block-1' opens a quote it does not close"),
+    ("block\\", r"'block\\\\' ends with a lone backslash"),
+    ('""-1', r"group '-1' must be FIRST-LAST"),
+    (5, r"5 \(int\): accepted: a str of comma-separated groups"),
+    ([(0, 1)], r"\[\(0, 1\)\] \(list\): accepted: a str"),
+    (("1", "3"), r"\('1', '3'\) \(tuple\): accepted: a str"),
+    (b"1-3", r"b'1-3' \(bytes\): accepted: a str"),
+])
+def test_unreadable_groups_are_value_errors_naming_the_argument(groups, message, cache):
+    with pytest.raises(ValueError, match=r"^fusion_groups: " + message) as err:
+        evaluate_network(_dashed(), _acc(4096), cache, fusion="depth-first", fusion_groups=groups)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match=r"^fusion_groups: " + message):
+        get_fusion_mode("depth-first", groups)
 
 
 def test_groups_need_the_depth_first_mode(cache):

@@ -75,3 +75,17 @@ def test_design_round_trip(space):
 def test_budget_below_the_smallest_design():
     with pytest.raises(UsageError, match="smallest design"):
         AcceleratorSpace(1e-6)
+
+
+@pytest.mark.parametrize("options", [{"budget": "area=5mm2"}, {"match_resources": "eyeriss"}])
+def test_every_decoded_design_reads_back_from_its_dict(options):
+    """`Design.from_dict` checks a result.json's design field by field: every design the space decodes (1-D and
+    2-D arrays, several dims per axis under a preset's resources) passes those checks and reads back equal."""
+    import cosearch
+
+    space = AcceleratorSpace.for_settings(cosearch.make_settings(**options))
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        design = space.decode(rng.random(len(space.genes)))
+        again = Design.from_dict(design.to_dict())
+        assert again == design and again.accelerator == design.accelerator
