@@ -1,4 +1,5 @@
-"""AccelForge's files in: its architectures as an `Accelerator`, its Einsum workloads as a `nets.Network`.
+"""AccelForge's files in: its architectures as an `Accelerator`, its Einsum workloads as a `nets.Network`; and a
+cosearch mapping out, as an AccelForge LoopTree mapping with its layer's workload (`mapping_to_accelforge_yaml`).
 
 Each file is a Jinja2 template (rendered with the variables given, as AccelForge renders it) of YAML with
 AccelForge's node tags; `read_accelforge_arch` reads the `arch:` section, `read_accelforge_workload` the `workload:`
@@ -15,6 +16,7 @@ from nets.einsum_import import network_from_einsums
 from ..accelerator import Accelerator
 from ..timeloop._yaml import ACCELFORGE_TAGS, load
 from .architecture import DEFAULT_BITS_PER_VALUE, accelerator_from_accelforge
+from .mapping import mapping_to_accelforge_yaml
 
 
 def _document(path: str | Path, section: str, variables: dict | None) -> tuple[dict, str]:
@@ -59,4 +61,5 @@ def read_accelforge_workload(path: str | Path, variables: dict | None = None, na
         raise ValueError(f"{where}: {exc}") from None
 
 
-__all__ = ["read_accelforge_arch", "read_accelforge_workload", "accelerator_from_accelforge"]
+__all__ = ["read_accelforge_arch", "read_accelforge_workload", "accelerator_from_accelforge",
+           "mapping_to_accelforge_yaml"]

@@ -12,7 +12,10 @@ throughputs in actions per second, leakage in watts and areas in square metres. 
 that block. The clock is the compute node's throughput (one MAC per cycle per unit). Energies a node does not state
 are estimated from cosearch's technology tables (`accel_models.tech`) by its `component_class` and size, and
 listed in `meta["accelforge"]["estimated"]`; stated areas are kept in `meta["accelforge"]["area_mm2"]` (the area
-model prices levels by kind and size). What cosearch does not read: `total_latency` formulas (but the clock of a
+model prices levels by kind and size). A memory's `keep` (what AccelForge requires it to hold) and `may_keep` both
+become `keeps` (what it may hold: cosearch's mapper chooses what to bypass); the required ones are listed in
+`meta["accelforge"]["must_keep"]` (`fixed_keep` for the mapper, and the check of a mapping written back). What
+cosearch does not read: `total_latency` formulas (but the clock of a
 compute node's `sum(a.n_calls for a in actions) / RATE`), a spatial entry's `reuse` / `min_usage`, `!Toll` and
 `!Fork` nodes (refused).
 """
@@ -140,13 +143,17 @@ class _Reader:
         self.estimated: list[str] = []
         self.area_mm2: dict[str, float] = {}
 
-    def fan_out(self, fanout: tuple[int, int], where: str) -> None:
+    def fan_out(self, node: dict, where: str) -> None:
+        """The node's spatial fan-out onto the storage level above it; the node's name and its spatial entries'
+        names (X first) are kept for writing mappings back (`meta["accelforge"]["spatial"]`)."""
+        fanout = _spatial(node, self.fields, where)
         if fanout == (1, 1):
             return
         if not self.levels:
-            raise _fail(where, "a fan-out above every memory; cosearch needs a memory above each fan-out")
+            raise _fail(f"{where}.spatial", "a fan-out above every memory; cosearch needs a memory above each fan-out")
         above = self.levels[-1]
         above["fanout"] = (above["fanout"][0] * fanout[0], above["fanout"][1] * fanout[1])
+        above["spatial"].append([str(node["name"]), [str(s.get("name", i)) for i, s in enumerate(node["spatial"])]])
 
     def memory(self, node: dict, where: str) -> None:
         name = str(node["name"])
@@ -157,14 +164,14 @@ class _Reader:
         may = tensor_set(str(tensors.get("may_keep", "Nothing")), self.keep_sets, f"{where}.tensors.may_keep")
         self.keep_sets[name] = keep
         keeps = tuple(t for t in TENSORS if t in keep or t in may)
-        self.fan_out(_spatial(node, self.fields, where), f"{where}.spatial")
+        self.fan_out(node, where)
         word = _word_bits(node, keeps, self.bits, self.fields, where)
         size = self.fields.number(node.get("size"), f"{where}.size", unbounded=True)
         capacity = None if size is None else int(size // word)
         if capacity == 0:
             raise _fail(f"{where}.size", f"{size:g} bits hold no {word}-bit value")
-        self.levels.append({"name": name, "node": node, "where": where, "keeps": keeps, "word": word,
-                            "capacity": capacity, "fanout": (1, 1)})
+        self.levels.append({"name": name, "node": node, "where": where, "keeps": keeps, "must_keep": keep, "word": word,
+                            "capacity": capacity, "fanout": (1, 1), "spatial": []})
         self._area(node, name, where)
 
     def _area(self, node: dict, name: str, where: str) -> None:
@@ -174,7 +181,7 @@ class _Reader:
     def compute_node(self, node: dict, where: str) -> None:
         if self.compute is not None:
             raise _fail(where, f"a second enabled compute node (after {self.compute['name']}); cosearch models one")
-        self.fan_out(_spatial(node, self.fields, where), f"{where}.spatial")
+        self.fan_out(node, where)
         self.compute = {"name": str(node["name"]), "node": node, "where": where}
         self._area(node, str(node["name"]), where)
 
@@ -274,7 +281,7 @@ def accelerator_from_accelforge(arch: dict, name: str = "accelforge", bits_per_v
         if node.tag == "!Memory":
             reader.memory(node, at)
         elif node.tag == "!Container":
-            reader.fan_out(_spatial(node, reader.fields, at), f"{at}.spatial")
+            reader.fan_out(node, at)
         else:
             reader.compute_node(node, at)
     if reader.compute is None:
@@ -286,7 +293,9 @@ def accelerator_from_accelforge(arch: dict, name: str = "accelforge", bits_per_v
     levels = tuple(reader.storage_level(lv, clock_hz) for lv in reader.levels)
     meta = {"accelforge": {"estimated": reader.estimated, "area_mm2": reader.area_mm2, "clock": clock_from,
                            "compute": reader.compute["name"], "bits_per_value": bits_per_value,
-                           "tech_node_nm": reader.stated_nm}}
+                           "tech_node_nm": reader.stated_nm,
+                           "spatial": {lv["name"]: lv["spatial"] for lv in reader.levels if lv["spatial"]},
+                           "must_keep": {lv["name"]: lv["must_keep"] for lv in reader.levels if lv["must_keep"]}}}
     try:
         return Accelerator(name=name, levels=levels, mac_energy_pj=mac_pj, clock_ghz=clock_hz / 1e9,
                            technology_nm=reader.table_nm, mac_bits=mac_bits, meta=meta)
