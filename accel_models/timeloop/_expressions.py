@@ -4,9 +4,11 @@ evaluated safely.
 timeloopfe evaluates an unquoted string value with Python's `eval` over the `variables:` (also as the dict
 `variables`), the whole specification as `spec` and the attributes in scope, wherever a value is read, and keeps
 the string when that fails. This evaluator walks Python's own parse tree (`ast`) and allows only literals, names,
-arithmetic, comparisons, `x if c else y`, a fixed set of functions, and reading the specification: attributes and
-items of `spec` / `variables` (`DocumentView`, names starting with '_' refused) and items or slices of lists and
-texts. Nothing else: no attribute of any other object, no other calls, bounded text and number sizes.
+arithmetic, comparisons, `x if c else y`, the functions and constants of `_expression_functions` (Accelergy's set:
+`len`, `min`, `max`, `int`, `ceil`, `math.log2`, ...), and reading the specification: attributes and items of
+`spec` / `variables` (`DocumentView`, names starting with '_' refused; a view can be iterated, measured with `len`
+and summed) and items or slices of lists and texts. Nothing else: no attribute of any other object, no other
+calls, bounded text, list and number sizes.
 `Scope` resolves names lazily (a value may name another, in any order; a cycle is an error);
 `evaluate_document` applies timeloopfe's rule to every value of some sections of a document.
 """
@@ -17,18 +19,10 @@ import math
 import operator
 from typing import Any
 
+from ._expression_functions import CONSTANTS, FUNCTIONS, MATH_FUNCTIONS, MAX_INT_BITS, check_power
 from ._yaml import Quoted
 
 MAX_EXPRESSION_CHARS = 500
-MAX_INT_BITS = 128
-"""Integers beyond 2^128 (a misspelled exponent) are refused rather than computed."""
-
-FUNCTIONS = {
-    "abs": abs, "ceil": math.ceil, "floor": math.floor, "int": int, "float": float, "round": round,
-    "len": len, "log": math.log, "log2": math.log2, "log10": math.log10, "sqrt": math.sqrt,
-    "max": max, "min": min, "sum": sum, "bool": bool,
-}
-"""The functions an expression may call (Accelergy's math set, as timeloopfe offers them)."""
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -141,7 +135,15 @@ class DocumentView:
         return value
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(list(iter(self)))
+
+    def __iter__(self):
+        """A list's items (each read as `get` reads it) or a mapping's field names, as Python iterates them."""
+        if isinstance(self._data, dict):
+            return iter([k for k in self._data if not (isinstance(k, str) and k.startswith("_"))])
+        if isinstance(self._data, list):
+            return iter([self.get(i) for i in range(len(self._data))])
+        raise ExpressionError(f"{self._path} is not a mapping or a list")
 
     def plain(self) -> Any:
         """The viewed data (for a value that an expression returns whole)."""
@@ -172,16 +174,17 @@ def _eval(node: ast.AST, scope: Scope) -> Any:
     if isinstance(node, ast.Name):
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
+        if node.id in CONSTANTS and node.id not in scope:
+            return CONSTANTS[node.id]
         return scope.lookup(node.id)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         a = _number(_eval(node.left, scope), "arithmetic")
         b = _number(_eval(node.right, scope), "arithmetic")
-        if isinstance(node.op, ast.Pow) and isinstance(a, int) and isinstance(b, int) and \
-                (b > MAX_INT_BITS or a.bit_length() * max(b, 0) > MAX_INT_BITS):
-            raise ExpressionError(f"result too large ({a} ** {b})")
         try:
+            if isinstance(node.op, ast.Pow):
+                check_power(a, b)
             return _checked(_BINARY[type(node.op)](a, b))
-        except (ZeroDivisionError, OverflowError) as exc:
+        except (ZeroDivisionError, OverflowError, ValueError) as exc:
             raise ExpressionError(str(exc)) from None
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         v = _eval(node.operand, scope)
@@ -200,6 +203,8 @@ def _eval(node: ast.AST, scope: Scope) -> Any:
                 raise ExpressionError(f"cannot compare {left!r} and {right!r}") from None
             left = right
         return True
+    if isinstance(node, ast.Attribute) and _is_math(node.value, scope) and node.attr in CONSTANTS:
+        return CONSTANTS[node.attr]
     if isinstance(node, ast.Attribute):
         owner = _eval(node.value, scope)
         if not isinstance(owner, DocumentView) or node.attr.startswith("_"):
@@ -232,15 +237,37 @@ def _eval(node: ast.AST, scope: Scope) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_eval(e, scope) for e in node.elts]
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-            raise ExpressionError(f"unsupported function {name!r} (accepted: {', '.join(FUNCTIONS)})")
+        name, fn = _function(node.func, scope)
+        if any(k.arg is None or k.arg == "key" for k in node.keywords):
+            raise ExpressionError(f"{name}(...): keyword 'key' and **arguments are not accepted")
         args = [_eval(a, scope) for a in node.args]
+        kwargs = {k.arg: _eval(k.value, scope) for k in node.keywords}
         try:
-            return _checked(FUNCTIONS[node.func.id](*args))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise ExpressionError(f"{node.func.id}(...): {exc}") from None
+            return _checked(_plain_result(fn(*args, **kwargs)))
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise ExpressionError(f"{name}(...): {exc}") from None
     raise ExpressionError(f"unsupported syntax {type(node).__name__} in an expression")
+
+
+def _is_math(node: ast.AST, scope: Scope) -> bool:
+    """`math` written as a module name (and not a name the specification defines)."""
+    return isinstance(node, ast.Name) and node.id == "math" and "math" not in scope
+
+
+def _function(func: ast.AST, scope: Scope) -> tuple[str, Any]:
+    """The accepted function a call names (`len`, `ceil`, `math.ceil`) and its name; anything else is refused."""
+    if isinstance(func, ast.Name) and func.id in FUNCTIONS:
+        return func.id, FUNCTIONS[func.id]
+    if isinstance(func, ast.Attribute) and _is_math(func.value, scope) and func.attr in MATH_FUNCTIONS:
+        return f"math.{func.attr}", MATH_FUNCTIONS[func.attr]
+    name = func.id if isinstance(func, ast.Name) else ast.unparse(func)
+    raise ExpressionError(f"unsupported function {name!r} (accepted: {', '.join(FUNCTIONS)}, and math.NAME for "
+                          "each math function)")
+
+
+def _plain_result(value: Any) -> Any:
+    """A function's result as a value an expression may hold (a tuple becomes a list)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _plain(value: Any) -> bool:
@@ -248,6 +275,17 @@ def _plain(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_plain(v) for v in value)
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def resolve_plain(value: Any, scope: Scope) -> Any:
+    """One unquoted text's value as data a document may hold (a part of the specification it names is copied in);
+    anything else, and a text whose value is not such data, stays as written."""
+    if not isinstance(value, str) or isinstance(value, Quoted):
+        return value
+    result = resolve(value, scope)
+    if isinstance(result, DocumentView):
+        result = result.plain()
+    return result if _plain(result) else value
 
 
 def evaluate_document(document: dict, sections: tuple[str, ...], variables: dict | None = None) -> None:
@@ -268,12 +306,7 @@ def evaluate_document(document: dict, sections: tuple[str, ...], variables: dict
         if isinstance(node, list):
             node[:] = [walk(v) for v in node]
             return node
-        if isinstance(node, str) and not isinstance(node, Quoted):
-            value = resolve(node, scope)
-            if isinstance(value, DocumentView):
-                value = value.plain()
-            return value if _plain(value) else node
-        return node
+        return resolve_plain(node, scope)
 
     for section in sections:
         if section in document:

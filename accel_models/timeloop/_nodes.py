@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ._expressions import Scope
+from ._expressions import Scope, resolve_plain
 from ._fields import number, show, split_range
 from ._yaml import Tagged
 
@@ -83,8 +83,18 @@ def _fanout(node: dict, scope: Scope, where: str) -> tuple[int, int]:
     return int(fx), int(fy)
 
 
-def _constraint_targets(node: dict, target: str, where: str, only: tuple[str, ...] | None = None) -> list[dict]:
-    """A node's `constraints: {dataspace: ..., temporal: ..., spatial: ...}` as mapspace-constraint targets."""
+def _evaluated(value: Any, scope: Scope) -> Any:
+    """A constraint's value with its expressions evaluated over `scope` (timeloopfe evaluates them as it does
+    attributes); texts that are not expressions ('C=4', 'Weights') stay as written."""
+    if isinstance(value, list):
+        return [_evaluated(v, scope) for v in value]
+    return resolve_plain(value, scope)
+
+
+def _constraint_targets(node: dict, target: str, where: str, scope: Scope, only: tuple[str, ...] | None = None
+                        ) -> list[dict]:
+    """A node's `constraints: {dataspace: ..., temporal: ..., spatial: ...}` as mapspace-constraint targets, their
+    expressions evaluated over `scope` (the node's attributes, the variables and `spec`)."""
     raw = node.get("constraints") or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{where}.constraints: expected a mapping of constraint kinds, got {show(raw)}")
@@ -97,6 +107,9 @@ def _constraint_targets(node: dict, target: str, where: str, only: tuple[str, ..
             continue
         if not isinstance(body, dict):
             raise ValueError(f"{where}.constraints.{kind}: expected a mapping, got {show(body)}")
+        body = {k: _evaluated(v, scope) for k, v in body.items()}
+        if isinstance(body.get("split"), str):     # an expression with no value: say why, over this node's names
+            number(body["split"], f"{where}.constraints.{kind}.split", integer=True, positive=False, scope=scope)
         out.append({**body, "type": "bypass" if kind == "dataspace" else kind, "target": target,
                     "_where": f"{where}.constraints.{kind}"})
     return out
@@ -178,7 +191,7 @@ class _Flattener:
         self.inherited = Scope(attrs, self.inherited)
         for k in attrs:
             self.system.setdefault(k, self.inherited.lookup(k))
-        constraints = _constraint_targets(node, name, at, only=("spatial",))
+        constraints = _constraint_targets(node, name, at, self.inherited, only=("spatial",))
         rest = [k for k in (node.get("constraints") or {}) if k != "spatial"]
         if rest:
             raise ValueError(f"{at}.constraints: a container holds only spatial constraints (of its fan-out), "
@@ -202,7 +215,7 @@ class _Flattener:
                           stacklevel=4)
             return
         scope = Scope(_attributes(node, at), self.inherited)
-        constraints = _constraint_targets(node, name, at)
+        constraints = _constraint_targets(node, name, at, scope)
         if in_parallel:   # a !Parallel branch bypasses every data space it does not keep (timeloopfe)
             constraints = [{**c, "_bypass_all_but": True} if c["type"] == "bypass" else c for c in constraints]
         if _fanout(node, scope, at) != (1, 1):
@@ -285,7 +298,7 @@ def flatten_subtree(arch: dict, variables: Scope) -> tuple[list[dict], dict, dic
             attrs = {**{k: scope.lookup(k) for k in _all_names(scope)}, **own.raw}
             elements.append({"name": base, "class": str(el["class"]), "kind": kind, "attributes": attrs,
                              "scope": own, "mesh": _mesh(own, instances * n, at), "where": at,
-                             "constraints": _constraint_targets(el, base, at)})
+                             "constraints": _constraint_targets(el, base, at, own)})
         for j, sub in enumerate(node.get("subtree") or []):
             walk(sub, f"{where}.subtree[{j}]", instances, scope)
 

@@ -103,7 +103,8 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, _Refused):
         return str(exc)
     if isinstance(exc, jinja2.TemplateError):
-        hint = " (pass it as a Jinja2 variable: --jinja NAME=VALUE)" if isinstance(exc, jinja2.UndefinedError) else ""
+        hint = (" (pass it as a Jinja2 variable: --jinja NAME=VALUE, or +NAME=VALUE after an accelforge: file)"
+                if isinstance(exc, jinja2.UndefinedError) else "")
         return f"Jinja2 template: {exc.message or exc}{hint}"
     if isinstance(exc, MemoryError):
         return (f"the Jinja2 template needs more than {RENDER_MEMORY_BYTES >> 20:,} MB of memory to render; accepted: "

@@ -28,6 +28,9 @@ MAX_NODES = 1_000_000
 
 TIMELOOP_TAGS = ("!Container", "!Component", "!Parallel", "!Hierarchical", "!Pipelined", "!Nothing")
 """The node tags of timeloopfe v0.4 architectures."""
+ACCELFORGE_TAGS = ("!Memory", "!Compute", "!Container", "!Toll", "!Fork", "!Hierarchical", "!Storage", "!Temporal",
+                   "!Spatial", "!Nested", "!Sequential", "!Pipeline", "!Reservation")
+"""The node tags of AccelForge's architectures and mappings (its file-reading tags, `!include` ..., are refused)."""
 
 
 class Tagged(dict):
@@ -269,15 +272,16 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def parse(text: str, what: str, allow_empty: bool = False) -> dict:
-    """YAML text -> a dict, after the size, depth and alias checks."""
+def parse(text: str, what: str, allow_empty: bool = False, tags: tuple[str, ...] = TIMELOOP_TAGS) -> dict:
+    """YAML text -> a dict, after the size, depth and alias checks; `tags`: the node tags accepted (Timeloop's or
+    AccelForge's), each read as a `Tagged` mapping."""
     if len(text) > MAX_DOCUMENT_BYTES:
         raise ValueError(f"{what}: the YAML text is {len(text):,} characters; at most {MAX_DOCUMENT_BYTES:,}")
     if _flow_nesting_exceeds(text, MAX_DEPTH):
         raise ValueError(f"{what}: YAML nested more than {MAX_DEPTH} levels deep")
     _check_events(text, what)
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_LOADERS[tags])
     except yaml.YAMLError as exc:
         raise ValueError(f"{what}: not valid YAML ({_one_line(exc)})") from None
     if data is None and allow_empty:
@@ -290,7 +294,8 @@ def parse(text: str, what: str, allow_empty: bool = False) -> dict:
     return data
 
 
-def load(source: YamlSource, what: str, variables: dict | None = None) -> dict:
+def load(source: YamlSource, what: str, variables: dict | None = None, tags: tuple[str, ...] = TIMELOOP_TAGS
+         ) -> dict:
     """Parse `source` (text, dict or path) into a dict; `what` names the document in errors.
 
     A path (a `Path`, or a one-line string naming a file or folder or ending in .yaml/.yml/.j2) is read with `read_text`;
@@ -306,7 +311,7 @@ def load(source: YamlSource, what: str, variables: dict | None = None) -> dict:
         source = text
     if not isinstance(source, str):
         raise ValueError(f"{what}: expected YAML text, a dict or a path, got {type(source).__name__}")
-    return parse(render(source, variables, what), what)
+    return parse(render(source, variables, what), what, tags=tags)
 
 
 def read_yaml(path: Path, what: str) -> dict:
@@ -344,28 +349,36 @@ def _str(loader: yaml.SafeLoader, node: yaml.ScalarNode):
     return Quoted(value) if node.style in ('"', "'") else value
 
 
-def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
-    tag = "!" + tag_suffix
-    if tag not in TIMELOOP_TAGS:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"unknown tag {tag} (accepted: {', '.join(TIMELOOP_TAGS)})", node.start_mark)
-    if isinstance(node, yaml.MappingNode):
-        return Tagged(tag, loader.construct_mapping(node, deep=True))
-    if isinstance(node, yaml.ScalarNode) and not loader.construct_scalar(node):
-        return Tagged(tag)
-    raise yaml.constructor.ConstructorError(None, None, f"{tag} must tag a mapping", node.start_mark)
+class _AccelForgeLoader(_Loader):
+    """The same, with AccelForge's node tags."""
 
 
-def _undefined(loader: yaml.SafeLoader, node: yaml.Node):
-    raise yaml.constructor.ConstructorError(None, None, f"unknown tag {node.tag} (accepted: "
-                                            f"{', '.join(TIMELOOP_TAGS)})", node.start_mark)
+def _tag_constructors(loader: type, tags: tuple[str, ...]) -> None:
+    def tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
+        tag = "!" + tag_suffix
+        if tag not in tags:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unknown tag {tag} (accepted: {', '.join(tags)})", node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return Tagged(tag, loader.construct_mapping(node, deep=True))
+        if isinstance(node, yaml.ScalarNode) and not loader.construct_scalar(node):
+            return Tagged(tag)
+        raise yaml.constructor.ConstructorError(None, None, f"{tag} must tag a mapping", node.start_mark)
+
+    def undefined(loader: yaml.SafeLoader, node: yaml.Node):
+        raise yaml.constructor.ConstructorError(None, None, f"unknown tag {node.tag} (accepted: "
+                                                f"{', '.join(tags)})", node.start_mark)
+
+    loader.add_multi_constructor("!", tagged)
+    loader.add_constructor(None, undefined)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:str", _str)
-_Loader.add_multi_constructor("!", _tagged)
-_Loader.add_constructor(None, _undefined)
 _YAML12_FLOAT = re.compile(r"^[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+$")
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789"))
+_LOADERS = {TIMELOOP_TAGS: _Loader, ACCELFORGE_TAGS: _AccelForgeLoader}
+for _tags, _loader in _LOADERS.items():
+    _tag_constructors(_loader, _tags)
 
 
 # ---- writing ---------------------------------------------------------------------------------

@@ -183,14 +183,16 @@ def _mac_bits(mac: dict) -> int:
 
 def accelerator_from_timeloop(arch_yaml: YamlSource, ert_yaml: YamlSource, name: str | None = None,
                               constraints_yaml: YamlSource | None = None, names: ProblemNames | None = None,
-                              variables: dict | None = None) -> Accelerator:
+                              variables: dict | None = None, spec_document: dict | None = None) -> Accelerator:
     """A Timeloop v0.4 architecture + ERT (+ optional mapspace constraints) -> `Accelerator`.
 
     Energies are the ERT's per (vector) access, storage leakage per cycle per instance (Timeloop charges
     none for the compute element); `keeps` = every tensor but
     those the constraints (in the architecture's components, in its document or in `constraints_yaml`)
     bypass; placeholder levels keep nothing. `names`: the problem's names of the tensors (default
-    cosearch's); `variables`: timeloopfe's `variables:` for the expressions in attributes. The constraints
+    cosearch's); `variables`: timeloopfe's `variables:` for the expressions in attributes and constraints;
+    `spec_document`: the whole specification those expressions read as `spec` (default: the architecture's own
+    document, with the variables). The constraints
     and the container -> placeholder names ride along in `meta["timeloop"]` for the mapper.
     """
     arch = load(arch_yaml, "arch")
@@ -199,7 +201,7 @@ def accelerator_from_timeloop(arch_yaml: YamlSource, ert_yaml: YamlSource, name:
     document = Scope({})  # `variables` and `spec` (this document) under the variables, as timeloopfe has them
     scope = Scope(values, document)
     document.raw.update(variables=DocumentView(values, scope, "variables"),
-                        spec=DocumentView({**arch, "variables": values}, scope))
+                        spec=DocumentView({**(spec_document or arch), "variables": values}, scope))
     elements, sys_attrs, aliases = flatten(arch, scope)
     sys_attrs = {**{k: scope.lookup(k) for k in scope.raw}, **sys_attrs}
     computes = [i for i, el in enumerate(elements) if el["kind"] == "compute"]

@@ -167,7 +167,7 @@ def load_spec(files: list[YamlSource], jinja: dict | None = None, ert: YamlSourc
     variables = merged["variables"]
     acc = _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
               {"ERT": merged["ERT"]}, constraints_yaml={"constraints": {"targets": merged["targets"]}}, names=names,
-              variables=variables)
+              variables=variables, spec_document=merged)
     targets = acc.meta["timeloop"]["constraints"]
     bounds = {n: getattr(layer, d) for n, d in names.dims.items()}
     constraints = _in(origin.get("architecture", "constraints"), mapspace_constraints, targets, acc, names, bounds)
@@ -207,7 +207,7 @@ def load_architecture(files: list[YamlSource], jinja: dict | None = None, ert: Y
     _check_energy_table(merged, origin)
     return _in(origin["architecture"], accelerator_from_timeloop, {"architecture": merged["architecture"]},
                {"ERT": merged["ERT"]}, name, {"constraints": {"targets": merged["targets"]}},
-               variables=merged["variables"])
+               variables=merged["variables"], spec_document=merged)
 
 
 def load_timeloop(arch: YamlSource, problem: YamlSource, mapping: YamlSource, ert: YamlSource,

@@ -4,7 +4,8 @@ devices themselves are built before the search starts, `cosearch.search.nas.load
 A DEVICE is a preset name (`nvdla_256`), the `result.json` of an earlier co-search (its design), Timeloop input files
 (an architecture with its energy table: `arch.yaml+ERT.yaml`, `+`-joined; a folder stands for its YAML files), or
 `lut:FILE.yaml[+FILE...]` (a measured latency table in ProxylessNAS's / OFA's format, one file per resolution), or
-`zigzag:ACCELERATOR.yaml[+MAPPING.yaml]` (a ZigZag 3.x accelerator, with its spatial-mapping file).
+`zigzag:ACCELERATOR.yaml[+MAPPING.yaml]` (a ZigZag 3.x accelerator, with its spatial-mapping file), or
+`accelforge:ARCH.yaml[+NAME=VALUE...]` (an AccelForge architecture, with its template's variables).
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from accel_models.presets import PRESETS
 
+from .accelforge_files import FORM, PREFIX, parse_accelforge
 from .validate import UsageError
 
-KINDS = ("preset", "result", "timeloop", "lut", "zigzag")
+KINDS = ("preset", "result", "timeloop", "lut", "zigzag", "accelforge")
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,16 @@ class DeviceSpec:
     text: str
     name: str
     paths: tuple[Path, ...] = ()
+    variables: tuple[tuple[str, object], ...] = ()
+    """The Jinja2 variables of an AccelForge file."""
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "name": self.name, "paths": [str(p) for p in self.paths]}
+        return {"kind": self.kind, "text": self.text, "name": self.name, "paths": [str(p) for p in self.paths],
+                **({"variables": dict(self.variables)} if self.variables else {})}
 
 
 ACCEPTED = (f"a preset ({', '.join(PRESETS)}), a co-search's result.json, Timeloop files ARCH.yaml+ERT.yaml (or a "
-            "folder of them), lut:FILE.yaml (a latency table), or zigzag:ACCELERATOR.yaml[+MAPPING.yaml]")
+            f"folder of them), lut:FILE.yaml (a latency table), zigzag:ACCELERATOR.yaml[+MAPPING.yaml], or {FORM}")
 
 
 def _files(flag: str, text: str) -> tuple[Path, ...]:
@@ -75,6 +80,9 @@ def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
             raise UsageError(f"{flag}: {text!r} names {len(paths)} files; accepted: {form}")
         _only_files(flag, paths, form)
         return DeviceSpec("zigzag", text, f"zigzag-{paths[0].stem}", paths)
+    if text.startswith(PREFIX):
+        path, variables = parse_accelforge(flag, text)
+        return DeviceSpec("accelforge", text, f"accelforge-{path.stem}", (path,), tuple(variables.items()))
     if text in PRESETS:
         return DeviceSpec("preset", text, text)
     if text.lower().endswith(".json"):

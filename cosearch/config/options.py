@@ -229,7 +229,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
            metavar="SPACE", check=lambda flag, value: resolve_space(value), field="space", write=_space_text),
     Option("--network", f"a fixed network instead of a subnet search: {', '.join(ZOO)}, a JSON subnet config of "
-           "--space, a .json file holding one, or an .onnx model file", metavar="NET", field="network", derived=True,
+           "--space, a .json file holding one, an .onnx model file, or an AccelForge workload "
+           "accelforge:WORKLOAD.yaml[+NAME=VALUE...]", metavar="NET", field="network", derived=True,
            write=_network_text),
     Option("--networks", "several fixed networks (comma-joined names as for --network); the objective is the "
            "geometric mean of their EDPs", metavar="A,B,C", field="networks", derived=True,

@@ -1,5 +1,5 @@
 """What the co-search runs: a search space (`--space`: OFA's or an elastic transformer) or a fixed network
-(`--network`: a zoo name, a subnet config or an ONNX file)."""
+(`--network`: a zoo name, a subnet config, an ONNX file or an AccelForge workload)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nets
+from accel_models.accelforge import read_accelforge_workload
 from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, parse_config, to_network
 
+from .accelforge_files import FORM, PREFIX, parse_accelforge, variables_text
 from .folders import check_path
 from .validate import UsageError, check_member
 
@@ -43,10 +45,11 @@ _ZOO_BY_KEY = {_zoo_key(n): n for n in ZOO}
 class NetworkSpec:
     """A fixed network: a zoo network by name, one subnet of an OFA space, or the model of an ONNX file."""
 
-    kind: str  # "zoo", "subnet" or "onnx"
+    kind: str  # "zoo", "subnet", "onnx" or "accelforge"
     name: str
     config: SubnetConfig | None = None
-    path: str | None = None  # of an ONNX file
+    path: str | None = None  # of an ONNX or AccelForge file
+    variables: tuple[tuple[str, object], ...] = ()  # an AccelForge template's Jinja2 variables
 
     @property
     def fixed(self) -> bool:
@@ -58,6 +61,8 @@ class NetworkSpec:
         """What `--network` takes to give this network again."""
         if self.kind == "subnet":
             return json.dumps(self.config.to_dict())
+        if self.kind == "accelforge":
+            return f"{PREFIX}{self.path}{variables_text(dict(self.variables))}"
         return self.path if self.kind == "onnx" else self.name
 
     def build(self) -> Network:
@@ -65,12 +70,15 @@ class NetworkSpec:
             return get_network(self.name)
         if self.kind == "onnx":
             return nets.from_onnx(self.path, self.name)
+        if self.kind == "accelforge":
+            return read_accelforge_workload(self.path, dict(self.variables), self.name)
         return to_network(self.config)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "name": self.name,
                 "config": None if self.config is None else self.config.to_dict(),
-                **({"path": self.path} if self.path is not None else {})}
+                **({"path": self.path} if self.path is not None else {}),
+                **({"variables": dict(self.variables)} if self.variables else {})}
 
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -109,7 +117,7 @@ def _json_config(text: str, origin: str):
 def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
     """A zoo name (resnet50, mobilenetv2, vgg16, ...), an inline JSON subnet config of `space`, a .json file of one
     (text or a path), or an .onnx model file; a config may also be given as a mapping or a `SubnetConfig`."""
-    accepted = f"accepted: {', '.join(ZOO)}, a JSON subnet config, a .json file or an .onnx file"
+    accepted = f"accepted: {', '.join(ZOO)}, a JSON subnet config, a .json file, an .onnx file or {FORM}"
     space_name = resolve_space(space)
     if isinstance(text, SubnetConfig):
         return _subnet(text, space_name, "config")
@@ -139,11 +147,25 @@ def parse_network(text, space: str = "ofa-mbv3") -> NetworkSpec:
         return _subnet(_json_config(data, f"config file {path}"), space_name, path.name)
     if text.lower().endswith(".onnx"):
         return _onnx(text)
+    if text.startswith(PREFIX):
+        return _accelforge(text)
     key = _zoo_key(text)
     if key in _ZOO_BY_KEY:
         return NetworkSpec("zoo", _ZOO_BY_KEY[key])
     raise UsageError(f"--network: unknown network {text!r}; accepted: {', '.join(ZOO)}, "
-                     "a JSON subnet config of --space, a .json file holding one, or an .onnx model file")
+                     f"a JSON subnet config of --space, a .json file holding one, an .onnx model file or {FORM}")
+
+
+def _accelforge(text: str) -> NetworkSpec:
+    """The network of an AccelForge workload, read once here so that an Einsum it cannot map is refused before the
+    search."""
+    path, variables = parse_accelforge("--network", text)
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", path.stem).strip("-.") or "accelforge"
+    try:
+        read_accelforge_workload(path, variables, name)
+    except ValueError as exc:
+        raise UsageError(f"--network: {exc}") from None
+    return NetworkSpec("accelforge", name, path=str(path.resolve()), variables=tuple(variables.items()))
 
 
 def _onnx(text: str) -> NetworkSpec:

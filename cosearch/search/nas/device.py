@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from accel_models import Accelerator, area_mm2, get_preset
 from accel_models.timeloop import load_architecture
+from accel_models.accelforge import read_accelforge_arch
 from accel_models.zigzag import read_zigzag_accelerator
 from mappings import MapperResult, MapperSettings, MappingCache, accelerator_key
 from nets import GeneTable, Layer, SearchSpace, SubnetConfig, largest_config
@@ -88,6 +89,12 @@ def load_device(spec: DeviceSpec) -> Device:
         except ValueError as exc:
             raise UsageError(f"{flag}: {exc}") from None
         return Device(spec.name, "Timeloop architecture", accelerator=acc)
+    if spec.kind == "accelforge":
+        try:
+            acc = read_accelforge_arch(spec.paths[0], dict(spec.variables), name=spec.name)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+        return Device(spec.name, "AccelForge architecture", accelerator=acc)
     if spec.kind == "zigzag":
         try:
             acc = read_zigzag_accelerator(spec.paths[0], spec.paths[1] if len(spec.paths) > 1 else None)

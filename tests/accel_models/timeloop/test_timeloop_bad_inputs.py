@@ -126,6 +126,8 @@ def test_nesting_guard_agrees_with_yaml_on_the_repository_files():
     assert len(files) > 20
     for path in files:
         text = path.read_text()
+        if "{%" in text or "{{" in text:    # a Jinja2 template (AccelForge's examples) is YAML once rendered
+            continue
         assert _guard_depth(text) == _bracket_depth(text), path
 
 

@@ -1,0 +1,25 @@
+"""Runs inside a Python that has AccelForge (a venv of its own): evaluates one specification (the architecture file,
+the workload + mapping file cosearch wrote, the template variables) with AccelForge's model, or maps the workload
+with its mapper FFM, and prints one JSON line: energy, latency, energy per component, seconds."""
+import json
+import sys
+import time
+
+
+def main() -> None:
+    import accelforge as af
+
+    request = json.loads(sys.argv[1])
+    start = time.process_time()
+    spec = af.Spec.from_yaml(*request["files"], jinja_parse_data=request.get("jinja", {}))
+    if request.get("map"):
+        result = spec.map_workload_to_arch(print_progress=False)
+    else:
+        result = spec.evaluate_mapping()
+    seconds = time.process_time() - start
+    print(json.dumps({"energy": float(result.energy()), "latency": float(result.latency()), "seconds": seconds,
+                      "per_component": {k: float(v) for k, v in result.energy(per_component=True).items()}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+#!/usr/bin/env python
+"""cosearch's mappings written as AccelForge LoopTree mappings and evaluated by AccelForge's own model: the same
+counts but for the drain-read rule (docs/accelforge.md).
+
+    python benchmarks/bench_accelforge.py                                  # AccelForge from /work/af_venv
+    python benchmarks/bench_accelforge.py --accelforge-python PATH/bin/python
+
+AccelForge runs in a Python of its own (`python3.12 -m venv V && V/bin/pip install accelforge==1.0.467`; found at
+/work/af_venv by default, or given by --accelforge-python or $ACCELFORGE_PYTHON); without one the benchmark says so
+in one line and stops. For each case cosearch reads AccelForge's example architecture (tests/data/accelforge),
+maps one layer with its own mapper (keeping what the architecture's `keep` requires), evaluates the mapping, and
+writes it with the layer's workload (`accel_models.accelforge.mapping`); AccelForge's model evaluates that file on
+the same architecture file. Energies are in the architecture's units (joules; `simple`'s unit energies). The drain
+term is what the rule predicts: for each level holding outputs, the values it writes back to the level above times
+its read energy per value. Last line: `accelforge: <n> cases; AccelForge's energy = cosearch's + the drain term in
+<k> of them, largest other difference x<r>`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from accel_models import TENSORS, evaluate
+from accel_models.accelforge import read_accelforge_arch
+from accel_models.accelforge.mapping import mapping_to_accelforge_yaml
+from mappings import Mapping, best_mapping
+from nets import Layer
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHES = ROOT / "tests" / "data" / "accelforge" / "arches"
+SIDE = Path(__file__).resolve().parent / "_accelforge_side.py"
+DEFAULT_PYTHON = Path("/work/af_venv/bin/python")
+PJ_PER_UNIT = 1e12
+CASES = [
+    ("simple", {"GlobalBufferSize": 2**20, "MainMemoryEnergy": 10}, Layer(N=128, C=128, K=128, name="mm128")),
+    ("simple", {"GlobalBufferSize": 2**16, "MainMemoryEnergy": 10}, Layer.conv(16, 32, 3, 8, name="conv3x3")),
+    ("nvdla", {}, Layer(N=64, C=64, K=64, name="mm64")),
+    ("tpu_v4i", {}, Layer(N=256, C=256, K=256, name="mm256")),
+]
+
+
+def accelforge_python(given: str | None) -> str | None:
+    for candidate in (given, os.environ.get("ACCELFORGE_PYTHON"), str(DEFAULT_PYTHON)):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def drain_units(acc, result) -> float:
+    """The drain rule's extra reads, in the architecture's units: per level holding outputs, the outputs its nearest
+    outer level holding outputs receives (its updates), times the level's read energy per value."""
+    o = TENSORS.index("Outputs")
+    holders = [l for l, lv in enumerate(acc.levels) if "Outputs" in lv.keeps and result.updates[l, o] > 0]
+    total = 0.0
+    for parent, child in zip(holders, holders[1:]):
+        lv = acc.levels[child]
+        total += result.updates[parent, o] * lv.read_energy_pj / lv.block_size_words
+    return total / PJ_PER_UNIT
+
+
+def run_case(python: str, arch: str, jinja: dict, layer: Layer, folder: Path, evals: int) -> dict:
+    path = ARCHES / f"{arch}.yaml"
+    acc = read_accelforge_arch(path, jinja)
+    keep = {k: tuple(v) for k, v in acc.meta["accelforge"]["must_keep"].items() if k != acc.levels[0].name}
+    found = best_mapping(layer, acc, "energy", budget_evals=evals, seed=0, fixed_keep=keep)
+    ours = evaluate(layer, acc, Mapping.from_arrays(found.arrays, 0))
+    document = folder / f"{arch}-{layer.name}.yaml"
+    document.write_text(mapping_to_accelforge_yaml(found.arrays, acc, layer))
+    request = json.dumps({"files": [str(path), str(document)], "jinja": jinja})
+    proc = subprocess.run([python, str(SIDE), request], capture_output=True, text=True, timeout=1800)
+    if proc.returncode:
+        raise RuntimeError(f"AccelForge failed on {document}: {proc.stderr.strip().splitlines()[-1:]}")
+    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"arch": arch, "layer": layer.name, "cosearch": ours.energy_pj / PJ_PER_UNIT, "accelforge": theirs["energy"],
+            "drain": drain_units(acc, ours), "cycles": ours.cycles, "latency_s": ours.cycles / (acc.clock_ghz * 1e9),
+            "accelforge_latency_s": theirs["latency"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accelforge-python", help="a Python with accelforge 1.0.467 (default: /work/af_venv)")
+    parser.add_argument("--evals", type=int, default=2000, help="cosearch mapper evaluations per layer")
+    args = parser.parse_args()
+    python = accelforge_python(args.accelforge_python)
+    if python is None:
+        print("accelforge: skipped (no Python with accelforge: give --accelforge-python or make /work/af_venv)")
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, jinja, layer in CASES:
+            row = run_case(python, arch, jinja, layer, Path(tmp), args.evals)
+            rows.append(row)
+            rest = row["accelforge"] - row["cosearch"] - row["drain"]
+            print(f"{arch:8s} {layer.name:8s} cosearch {row['cosearch']:.6g}  accelforge {row['accelforge']:.6g}  "
+                  f"drain {row['drain']:.6g}  rest {rest:.3g}  latency {row['latency_s']:.4g} s vs "
+                  f"{row['accelforge_latency_s']:.4g} s")
+    exact = [r for r in rows if abs(r["accelforge"] - r["cosearch"] - r["drain"]) <= 1e-9 * max(r["accelforge"], 1e-30)]
+    worst = max(r["accelforge"] / (r["cosearch"] + r["drain"]) for r in rows)
+    print(f"accelforge: {len(rows)} cases; AccelForge's energy = cosearch's + the drain term in {len(exact)} of them, "
+          f"largest other difference x{worst:.4f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
