@@ -22,8 +22,8 @@ N_TENSORS = 3
 MAPPING_DTYPE = np.int32
 """The integer type of every field. Every loop bound a Layer takes fits (`nets.MAX_BOUND` = 2**31 - 1), so every
 factor of a valid mapping does. Half the bytes of int64: the kernel reads each mapping's rows once, from memory for a
-large batch, and a batch of perfect mappings evaluates ~3-7% faster with the narrower rows (docs/performance.md,
-"Mapping rows in 32 bits"). The kernel's arithmetic on them is in int64 (numba widens integers to 64 bits)."""
+large batch, and a batch of perfect mappings evaluates ~3-7% faster with the narrower rows. The kernel's arithmetic on
+them is in int64 (numba widens integers to 64 bits)."""
 
 
 class MappingArrays(NamedTuple):
