@@ -25,16 +25,6 @@ from accel_models.builder import build_accelerator  # noqa: E402
 from cosearch.search import AcceleratorSpace  # noqa: E402
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 100_000:
-        raise argparse.ArgumentTypeError(f"must be a whole number in [1, 100000], got {text!r}")
-    return n
-
-
 def _best_cpu_s(f, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -46,9 +36,12 @@ def _best_cpu_s(f, repeats: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--designs", type=_count, default=300, help="random designs checked (default 300)")
-    ap.add_argument("--repeats", type=_count, default=5, help="timed repeats, the best kept (default 5)")
+    ap.add_argument("--designs", type=int, default=300, help="random designs checked, 1-100000 (default 300)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats, the best kept, 1-100000 (default 5)")
     args = ap.parse_args()
+    for flag, value in (("--designs", args.designs), ("--repeats", args.repeats)):
+        if not 1 <= value <= 100_000:
+            ap.error(f"{flag}: must be a whole number in [1, 100000], got {value}")
     sizes = [(x, y, rf, glb) for x in (4, 8, 12, 16) for y in (2, 8, 14) for rf in (8, 24, (224, 12, 24))
              for glb in (8192, 55296, 131072)]
 
