@@ -22,23 +22,23 @@ N_TENSORS = 3
 MAPPING_DTYPE = np.int32
 """The integer type of every field. Every loop bound a Layer takes fits (`nets.MAX_BOUND` = 2**31 - 1), so every
 factor of a valid mapping does. Half the bytes of int64: the kernel reads each mapping's rows once, from memory for a
-large batch, and a batch of perfect mappings evaluates ~3-7% faster with the narrower rows (docs/performance.md,
-"Mapping rows in 32 bits"). The kernel's arithmetic on them is in int64 (numba widens integers to 64 bits)."""
+large batch, and a batch of perfect mappings evaluates ~3-7% faster with the narrower rows. The kernel's arithmetic on
+them is in int64 (numba widens integers to 64 bits)."""
 
 
 class MappingArrays(NamedTuple):
     """A batch of B mappings of one layer onto an L-level accelerator: integer arrays, `MAPPING_DTYPE` wherever
     this package or `mappings` builds them (`cost_model.evaluate_batch` converts others).
 
-    temporal[b, l, d]: temporal factor (loop end) of dim d at level l.
-    order[b, l, p]: the dim of the p-th temporal loop of level l, outermost first (a permutation of 0..7).
-    spatial_x / spatial_y[b, l, d]: factor of dim d unrolled on the X / Y axis of level l's fan-out.
-    spatial_order[b, l, p]: order of level l's spatial loops, outermost first (a permutation of 0..7);
-        in the loop nest all Y loops sit outside all X loops, each group in this order.
-    keep[b, l, t]: 1 if level l keeps tensor t (Weights, Inputs, Outputs), 0 if it is bypassed.
-    temporal_residual / spatial_x_residual / spatial_y_residual[b, l, d]: the residual end of the same
-        loop (1 <= r <= its end; equal to the end, or 0, for a perfect loop). None (the default): all 0; the
-        compiled kernel takes arrays (`with_residuals`).
+    - temporal[b, l, d]: temporal factor (loop end) of dim d at level l.
+    - order[b, l, p]: the dim of the p-th temporal loop of level l, outermost first (a permutation of 0..7).
+    - spatial_x / spatial_y[b, l, d]: factor of dim d unrolled on the X / Y axis of level l's fan-out.
+    - spatial_order[b, l, p]: order of level l's spatial loops, outermost first (a permutation of 0..7);
+      in the loop nest all Y loops sit outside all X loops, each group in this order.
+    - keep[b, l, t]: 1 if level l keeps tensor t (Weights, Inputs, Outputs), 0 if it is bypassed.
+    - temporal_residual / spatial_x_residual / spatial_y_residual[b, l, d]: the residual end of the same
+      loop (1 <= r <= its end; equal to the end, or 0, for a perfect loop). None (the default): all 0; the
+      compiled kernel takes arrays (`with_residuals`).
     """
 
     temporal: np.ndarray

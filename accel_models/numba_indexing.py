@@ -4,7 +4,7 @@ numba gives a signed integer index Python's meaning: before each access it compa
 is negative, adds the dimension's length (a compare and a select). LLVM drops that pair only where it can prove the
 index non-negative, which it mostly cannot for indices read from data: a dim taken from a loop record, a node's
 offset in a scratch pool, a count built up in a loop. In the cost kernel those pairs sit on the chains of dependent
-loads that its time goes to (docs/performance.md, "Indices without the negative wrap"). numba skips the pair for an
+loads that its time goes to. numba skips the pair for an
 unsigned index (numba pull request #929) but offers no switch to skip it for a signed one, and an unsigned index
 in the kernels' arithmetic would turn every sum it enters into a float (numba's rule for int64 with uint64).
 
@@ -19,8 +19,8 @@ constant, which keeps the wrap). None is written so, which `tests/accel_models/t
 running the kernels with numba's bounds check on, where such an index raises IndexError.
 
 Written here rather than taken from a library because none offers it; measured: +10-14% perfect-mapping, +15%
-temporal-class and +20% residual-mapping evaluations/s on `benchmarks/bench_cost_model.py`, ~20% less time a decode
-(docs/performance.md). If numba's helper is not where this module expects it (another numba version), nothing is
+temporal-class and +20% residual-mapping evaluations/s on `benchmarks/bench_cost_model.py`, ~20% less time a decode. If
+numba's helper is not where this module expects it (another numba version), nothing is
 replaced and the kernels compile with the wrap, as before; `RULE` then says so, and the kernel cache's stamp carries
 it (`numba_cache`), so that code compiled under one rule is never loaded under the other.
 """

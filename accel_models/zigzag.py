@@ -1,7 +1,7 @@
 """ZigZag 3.x files in and out: its accelerator YAML (operational array, memories with served dimensions, ports,
 read/write costs, areas) as an `Accelerator`, its spatial-mapping file as a `Dataflow` and per-layer
 `MapspaceConstraints`, and both written back. ZigZag itself is not needed. What maps one to one and what is
-approximated: docs/zigzag.md.
+approximated: docs/interop.md.
 
 ZigZag lists memories innermost first; each serves some memory operands (I1, I2, O: the mapping file's
 `memory_operand_links` say which layer operand each is, by default W -> I2, I -> I1, O -> O) and is shared over
@@ -59,7 +59,7 @@ DRAM_BITS = 10_000_000_000
 class ZigZagMapping:
     """One entry of a ZigZag mapping file: the layers it applies to (`name`: a layer name, an operator type or
     'default'), its spatial mapping {array dim: [(zigzag dim, factor)]}, operand links, and its temporal ordering
-    (kept, not enforced: see docs/zigzag.md)."""
+    (kept, not enforced: see docs/interop.md)."""
 
     name: str
     spatial: dict[str, tuple[tuple[str, int], ...]]

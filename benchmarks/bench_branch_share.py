@@ -9,8 +9,7 @@ the batch (a run short enough for the branch predictor to learn its branches), t
 same work over hundreds of distinct mappings, in an order it cannot learn); also the batch as sampled. The
 difference between the first two is the time the unpredictable branches cost; the last line is their share of the
 shuffled rows' time. The shuffled rows must hold enough distinct mappings that the predictor cannot learn them
-too: the default's 600 do; a small `--batch` (a few runs, ~100 mappings) reads near 0. docs/performance.md ("Where
-the rest of a perfect mapping's time goes") has the measurements this came from.
+too: the default's 600 do; a small `--batch` (a few runs, ~100 mappings) reads near 0.
 """
 from __future__ import annotations
 

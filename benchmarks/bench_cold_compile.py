@@ -76,6 +76,8 @@ import time
 from pathlib import Path
 
 from _commands import TINY, timed_run
+
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "dev"))  # the timeline hooks
 from _timeline import print_timeline, timeline_env
 
 ROOT = Path(__file__).resolve().parents[1]

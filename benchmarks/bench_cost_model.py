@@ -10,8 +10,7 @@ load does not inflate). The last line is `min evaluations/s/core: N` (one thread
 Beside it, the kernel's own rate (`kernel.evaluate_range`, one thread, CPU time) into outputs it reuses:
 `evaluate_batch` returns new arrays, ~400 bytes a mapping, and whether the allocator hands it pages already mapped or
 new ones the system must map and zero on their first write depends on the process's earlier allocations, not on the
-kernel (in this script the two rates agree; in other processes the new pages cost 10-20% of an evaluation:
-docs/performance.md).
+kernel (in this script the two rates agree; in other processes the new pages cost 10-20% of an evaluation).
 --residual N also times, before it, N mappings with residual loops per layer (the residual decode of random genes,
 counted by the kernel's residual paths), one thread, CPU time, and again those of them in Timeloop's temporal class
 (repeated to 5,000 rows, best of the repeats).

@@ -14,7 +14,7 @@ Mapping quality, in cosearch's cost model: ZigZag's chosen mappings, converted l
 memory levels become cosearch's single chain of levels: a level's loops end where the innermost-most of its
 operands' ZigZag levels end; a padded loop becomes a residual one) and evaluated by cosearch, against cosearch's own
 best mappings. Network EDP = (sum of energies) x (sum of cycles) over the layers both have. ZigZag's own figures for
-its mappings are printed beside them (its model differs: see docs/zigzag.md). The reverse: cosearch's mappings
+its mappings are printed beside them (its model differs: see docs/interop.md). The reverse: cosearch's mappings
 given to ZigZag as complete `temporal_ordering`s (ZigZag's allocator places the loops in its memories) and costed
 by ZigZag's model against ZigZag's own mappings.
 

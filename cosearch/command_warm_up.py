@@ -4,7 +4,7 @@
     python -m cosearch warm-up
 
 A fresh clone's first co-search, or first `mappings.best_mapping`, compiles the numba kernels (about 80 s of CPU on
-one core, docs/performance.md "Compile time"); a later process loads them from numba's cache in about a second.
+one core); a later process loads them from numba's cache in about a second.
 This command compiles them ahead, in worker processes that share the mapper's compile plan
 (`cosearch.search.split_compile`, steps handed out longest remaining chain first), and returns when the cache holds
 them all. numba's cache is built for the CPU it runs on, so it is built on the user's machine; a cache already

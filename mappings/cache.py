@@ -37,7 +37,7 @@ _POOL = "pool"
 SCREEN_SHARE = 8
 """A screened search of a residual layer runs 1/8 of the mapper's budget: on ShiDianNao's 8x8 array, 32 evaluations
 of OFA-MBv3 layers with residual factors end 0-14% above 256 (median ~5%), where perfect factors end 1.8-51x above
-(10 of 12 layers 4-16x; docs/performance.md, "The default run's trial")."""
+(10 of 12 layers 4-16x)."""
 
 
 class MappingCache:
@@ -52,8 +52,8 @@ class MappingCache:
     alone, whatever was searched before.
     pool_share: a pool layer (`Layer.is_pool`) is searched with 1/pool_share of the budget (evaluations or seconds;
     1: the whole budget). A pool's loop nest has no C or K, and a search seeded with the same pool's mapping on another
-    accelerator ends where the whole budget does in nearly every case (the co-search's measurement:
-    docs/performance.md, "The default run's trial"); with pool_share > 1 a pool's result is kept apart from that of a
+    accelerator ends where the whole budget does in nearly every case (the co-search's measurement); with pool_share >
+    1 a pool's result is kept apart from that of a
     depthwise layer of the same shape.
     """
 
@@ -171,7 +171,7 @@ class MappingCache:
         return next(self._lookup((layer,), accelerator, objective, screen))
 
     def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = False):
-        """`result` of each of `layers` (an iterable of `Layer`s) on one accelerator, in order, as a generator: the
+        """`result` of each of `layers` (an iterable of `Layer` objects) on one accelerator, in order, as a generator: the
         accelerator is checked and its table found once (a network's run looks up ~60 layers, most of them hits)."""
         check_accelerator("MappingCache.results", accelerator)
         return self._lookup(layers, accelerator, objective, screen)

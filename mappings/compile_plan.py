@@ -40,8 +40,7 @@ COMPILE_COST_S = {"link_saving": 2.0, "geometry": 0.5, "phase_stream": 5.5, "wal
     "search_perfect": 0.1, "warm_starts": 0.9, "evaluate_range_perfect": 3.8}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
 `mappings.split_compile` balances the processes by, from `python benchmarks/bench_cold_compile.py --per-function`
-on a near-idle machine, the two shared steps' and the walk's from runs with those steps apart (docs/performance.md,
-"The first trial's split: callees that two workers compiled side by side"). Only the
+on a near-idle machine, the two shared steps' and the walk's from runs with those steps apart. Only the
 proportions matter; a figure out of date changes which worker compiles what, never what is compiled. `search` and
 `search_perfect` only load what the steps before them compiled."""
 

@@ -6,7 +6,7 @@ Each generation of every island is sampled, decoded (`_decode_kernel.decode_batc
 leaving numba; one call runs the whole search. Written here, rather than taken from the `cmaes` package (which stays the
 reference strategy "cmaes" and is compared against this one in the tests), because that package's
 per-candidate Python calls (ask / tell / should_stop) were measured at about half of a co-search
-trial's time, against 7% for the cost kernel itself (docs/performance.md).
+trial's time, against 7% for the cost kernel itself.
 
 The algorithm is sep-CMA-ES (Ros & Hansen, PPSN 2008: diagonal covariance, learning rates scaled by
 (n + 2) / 3) with cumulative step-size adaptation (Hansen, "The CMA Evolution Strategy: A Tutorial",
@@ -513,7 +513,7 @@ class Search:
     `evaluate_range_perfect`), called with `run_evolution`'s arguments but the last. The driver and the decoder are
     passed by address (`SearchCalls`): numba does not link a callee passed so into its caller, so `run_evolution` is
     compiled once for both drivers and apart from them and from the decoder, which a cold start compiles side by
-    side (docs/performance.md, "Compile time"), and the decoder's code is optimised once, not again inside the
+    side, and the decoder's code is optimised once, not again inside the
     search. Each is called once per batch of rows, so the indirect calls cost nothing measurable."""
 
     def __init__(self, driver):
@@ -532,8 +532,8 @@ class Search:
     def __call__(self, *args):
         """`run_evolution(*args, buffers, calls)`: args are its arguments but the last two, in its order; the buffers
         are this thread's set of their size, reused between its searches and set as new (`_ThreadBuffers`): building
-        them took ~0.13 ms of a 256-evaluation search's ~1.4 ms (docs/performance.md, "The search's working
-        arrays"). Returns `run_evolution`'s results and, last, the best genes' mapping (`MappingArrays`, one row; not
+        them took ~0.13 ms of a 256-evaluation search's ~1.4 ms. Returns `run_evolution`'s results and, last, the best
+        genes' mapping (`MappingArrays`, one row; not
         meaningful if no row was scored)."""
         ensure_fresh_kernel_cache()
         shape, buffers = _BUFFERS.take(args)
@@ -548,7 +548,7 @@ class SearchBuffers(NamedTuple):
     """`run_evolution`'s working arrays for one search (float64 unless said otherwise), built in Python
     (`_new_buffers`, with the compiled builders' `py_func`s) and kept per thread between searches (`Search`):
     allocated inside the search, each of its ~45 arrays was an allocation numba typed and lowered in the search's
-    cold compile (docs/performance.md, "The mapper's steps smaller"). rows: the largest generation of every island,
+    cold compile. rows: the largest generation of every island,
     K islands, n genes. The initial values said below are set by `_start_buffers` before each search."""
 
     X: np.ndarray             # [rows, n]: a generation's genes
@@ -672,8 +672,8 @@ def search_kernel(factors: str) -> Search:
     without the cost kernel's residual and spatial-class paths), else the full one (a decode that may give residual
     factors needs the full cost kernel). Both count alike, bit for bit, and the search's code is the same, so a layer
     finds the same mapping with either; under "auto" the layers left perfect take the perfect driver, so that a
-    co-search's first trials, whose layers mostly are, compile without the residual paths (docs/performance.md,
-    "Compile time"). The strategy says which (`EvolutionStrategy.driver_factors`): one whose runs compile the full
+    co-search's first trials, whose layers mostly are, compile without the residual paths. The strategy says which
+    (`EvolutionStrategy.driver_factors`): one whose runs compile the full
     driver anyway sends every layer to it."""
     ensure_fresh_kernel_cache()
     perfect = factors == "perfect"

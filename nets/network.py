@@ -11,7 +11,7 @@ from .layer import Layer
 
 @dataclass(frozen=True)
 class Network:
-    """An ordered sequence of `Layer`s (the compute layers of a model, in execution order).
+    """An ordered sequence of `Layer` objects (the compute layers of a model, in execution order).
 
     `unique_layers()` groups layers of identical shape so that cost models and mappers
     evaluate each shape once and weight it by its count.

@@ -653,9 +653,15 @@ def test_python_api(name, api_cases, files):
 
 
 def test_usage_error_is_a_value_error():
-    from cosearch import UsageError
+    """Bad settings given from Python are caught as a ValueError: the command line's UsageError, one line naming
+    the option and what it accepts."""
+    from cosearch import UsageError, make_settings
 
-    assert issubclass(UsageError, ValueError)
+    with pytest.raises(ValueError) as info:
+        make_settings("area=-1mm2")
+    assert type(info.value) is UsageError
+    message = str(info.value)
+    assert "\n" not in message and "budget area" in message and "-1mm2" in message and "mm2" in message
 
 
 def test_integral_float_factors_are_accepted():

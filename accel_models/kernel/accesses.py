@@ -3,7 +3,7 @@ the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings,
 whose tensor no residual touches, `residual.closed_stream`, counted with each loop's passes) or, for the other
 streams of a residual one, `sweep.uniform_stream` (the phases' closed form, the frame walk) as the count of each
 (level, tensor). Two scaffolds compile from this one source: `level_accesses`, which calls the sweep by name (by
-address, the call cost ~11% of a temporal-class evaluation, docs/performance.md), and
+address, the call cost ~11% of a temporal-class evaluation), and
 `level_accesses_perfect`, the perfect-factor driver's, with a stub in its place (`variants.variant`), so that a first
 search on perfect factors compiles no sweep. `instances.class_accesses` is their counterpart per instance class.
 """

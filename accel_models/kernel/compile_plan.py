@@ -87,8 +87,8 @@ CPython (3.11 to 3.13 at least) allocates its frames in chunks of 16 KB and free
 its start returns, so a recursion whose depth keeps crossing a chunk's end maps and unmaps a chunk at nearly every
 call. numba's inliner copies the IR of every inlined call site with the recursive `copy.deepcopy`, so a compile's
 CPU depended on the Python depth it happened to start at: `phases.phase_stream` took 5.6 s from this frame and
-6.2-18 s from the depths its callers were at (docs/performance.md, "The compile's time depended on the caller's
-stack depth"). This frame reserves `_HEADROOM_SLOTS` slots: it never fits the chunk in use, so Python gives it a
+6.2-18 s from the depths its callers were at. This frame reserves `_HEADROOM_SLOTS` slots: it never fits the chunk in
+use, so Python gives it a
 chunk of twice its size, and the compile's frames run in the half left over, far from the chunk's end."""
 
 
@@ -113,7 +113,7 @@ def young_garbage_only() -> Iterator[None]:
     A compile allocates millions of short-lived objects (numba's IR, copied once per block at every inlined call
     site, its type maps, llvmlite's wrappers), which keep triggering the collector; its full collections traverse
     every object of the process, numba's type and compile caches included, so that a cold compile spent about a fifth
-    of its CPU in them (docs/performance.md, "Compile time"). Paused, every object the compile allocates stays in
+    of its CPU in them. Paused, every object the compile allocates stays in
     the youngest generation, and one collection of that generation afterwards frees the compile's garbage cycles
     without traversing the older objects; the memory the process holds grows by one compile's garbage at most."""
     if not gc.isenabled():
@@ -142,7 +142,7 @@ SHARED_STEPS = ("link_saving", "geometry")
 """The steps of `callee_steps` that compile callees several steps call by name (`links.link_saving` with its
 neighbour lists and grid steps; `geometry.box` and `geometry.project`): the steps that call them wait for them, so
 that two processes starting those steps side by side do not each compile them (measured: ~2 s of CPU compiled twice
-on a cold default run, docs/performance.md, "Compile time")."""
+on a cold default run)."""
 PATH_STEPS = ("class_counts", "walk", "joint_step", "phase_stream")
 """The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""

@@ -4,8 +4,8 @@ Two drivers are compiled from this one source: `evaluate_range`, which reaches e
 closed form, residual ones through the phases and the frame walk, spatial classes through `instances`), and
 `evaluate_range_perfect`, for searches whose mappings can only have perfect factors, which reaches the closed form
 alone (`RESIDUAL_PATHS` False; `variants.variant`). A first search in a process with an empty numba cache compiles
-only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel (docs/performance.md,
-"Compile time"). The counting functions are the same; a mapping with residual factors given to the perfect driver
+only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting functions
+are the same; a mapping with residual factors given to the perfect driver
 raises rather than being counted by a path that does not hold for it.
 
 The spatial-class counts come in by address (`paths.Paths`: `instances.class_counts`), an argument of each driver:
@@ -79,7 +79,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
 
     The steps are inlined here one by one, not through a function of one mapping inlined in turn: numba copies an
     inlined function's IR once per block with its whole scope, so one large inlined body costs its blocks times its
-    variables, many small ones only their own (docs/performance.md, "Compile time")."""
+    variables, many small ones only their own."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
     temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps

@@ -5,8 +5,8 @@ The serial batch and the instance classes call the compiled driver `driver.evalu
 arguments a search passes it (`paths.kernel_arrays`' types: `paths.driver_signature`), so they load the compilation
 the search's plan made. A compiled entry point that called the driver by name would link the driver's code into its
 own module and have LLVM optimize and emit it all again: ~4-5 s of CPU each on an empty cache, for a call that
-Python makes a few hundred times in a co-search's final phase and report (docs/performance.md, "The entry points
-without a compile of their own"). The parallel batch stays compiled: numba's threads run its loop.
+Python makes a few hundred times in a co-search's final phase and report. The parallel batch stays compiled: numba's
+threads run its loop.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _outputs_for(maps):
     """The outputs of a batch, allocated by numpy (`new_outputs`' Python body), not in compiled code: numpy asks the
     operating system to back an array of 4 MB or more with huge pages and hands back freed blocks that are already
     mapped, where arrays allocated in compiled code (numba's runtime) are new pages that the system maps and zeroes at
-    their first write, ~85-155 ns a mapping against an evaluation's ~1 us (docs/performance.md)."""
+    their first write, ~85-155 ns a mapping against an evaluation's ~1 us."""
     return new_outputs.py_func(maps.temporal.shape[0], maps.temporal.shape[1])
 
 

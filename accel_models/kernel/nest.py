@@ -25,7 +25,7 @@ def check_shape(bounds, fanout, m):
 
     First of all, BAD_INPUT: a keep flag other than 0 and 1, input that `cost_model.evaluate_batch` refuses with a
     ValueError after the kernel has flagged it here, in the pass that reads every entry anyway (not in a pass of its
-    own over the batch: docs/performance.md). No end can be above `nets.MAX_BOUND`: the rows are
+    own over the batch). No end can be above `nets.MAX_BOUND`: the rows are
     `mapping_arrays.MAPPING_DTYPE` (int32), whose largest value it is.
 
     One pass over each level's rows gathers every per-entry condition without a branch (factors and orders in
@@ -33,8 +33,8 @@ def check_shape(bounds, fanout, m):
     above 1, the bits of the keep flags); only a level that fails is scanned again in order
     (`_level_reason`), so the reason is the one the checks' order gives. The spatial products are taken only for a
     level with a spatial end above 1, in a loop of eight that LLVM unrolls, not in the vector loop, where they
-    would be 64-bit vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation,
-    docs/performance.md). A mapping whose residual ends are all 0 is perfect without comparing them to the ends.
+    would be 64-bit vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation). A mapping whose
+    residual ends are all 0 is perfect without comparing them to the ends.
     """
     tf, order, sx, sy, sorder, keep, rt, rx, ry = m
     L = tf.shape[0]
@@ -93,7 +93,7 @@ def check_shape(bounds, fanout, m):
 def _ends_cover_bounds(tf, sx, sy, bounds):
     """Does the product of each dim's ends over the levels equal its bound (F3 for a perfect mapping)? Eight
     running products, one per dim, each level's row read once: a loop over the dims around one over the levels
-    reads the rows column by column, twice as slow (docs/performance.md)."""
+    reads the rows column by column, twice as slow."""
     p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = np.int64(1)
     for l in range(tf.shape[0]):
         p0 *= tf[l, 0] * sx[l, 0] * sy[l, 0]

@@ -23,7 +23,7 @@ work;
 The sweeps take the walk and the phases by address (`walks`: a `paths.Walks`, called once per stream): numba links a
 callee it calls by name into its caller's code and optimizes it again there, so each of the sweeps, `uniform_stream`
 and the classes' scaffold above them would compile the walk and the phases' closed form once more; by address each
-compiles once, and apart (docs/performance.md, "Compile time").
+compiles once, and apart.
 """
 from __future__ import annotations
 
@@ -313,7 +313,7 @@ def uniform_stream(t, temporal, M, child, is_mac, layer, groups, n_children, spa
     the same work and whose tensor a residual touches, `residual.closed_stream`, so without `sweep`'s check for a
     perfect one: the phases count any stream exactly, a perfect one too; the MAC's comes here only from under a
     fan-out). Returns (fills of one instance, reads of its parent, link transfers). `level_accesses` calls it by
-    name: by address, through its C wrapper, the call cost ~11% of a temporal-class evaluation (docs/performance.md);
+    name: by address, through its C wrapper, the call cost ~11% of a temporal-class evaluation;
     not inlined by LLVM (`forceinline=False`: inlined, it made the perfect mappings' path, which shares the scaffold,
     ~5% slower)."""
     _start_sweep(ws, np.bool_(True))

@@ -6,8 +6,7 @@ vectorizer turns such a copy's loads into one 128- to 512-bit load. A load that 
 store queue cannot take its data from them (store-to-load forwarding needs one store that covers the whole load),
 so it waits until they are written to the cache, and the copy's consumers with it. `copy_words` reads each word
 with a relaxed (monotonic) atomic load instead: on x86-64 a plain 8-byte `mov`, which the vectorizer leaves alone
-(it merges only simple loads), and which takes its word from the store that wrote it. Measured:
-docs/performance.md, "Copies word by word".
+(it merges only simple loads), and which takes its word from the store that wrote it.
 
 Written here because numba has no scalar-only copy and llvmlite's builder no volatile load; an intrinsic, so that
 numba's front end does not re-run at each inlined site (compile time).

@@ -84,8 +84,7 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
         fields[name] = replace(base, **fields.get(name, {}), **({"seed": seed} if hasattr(base, "seed") else {}))
     if not devices and fields["trials"] <= fields["workers"]:
         # every worker's first trial is its last, and the final phase calls the full driver: a perfect-factor driver
-        # compiled for the first trials could only add to a cold run (docs/performance.md, "A run whose workers each
-        # run one trial compiles one driver")
+        # compiled for the first trials could only add to a cold run
         for name in ("mapper", "final_mapper"):
             fields[name] = replace(fields[name], strategy=fields[name].strategy.with_one_driver())
     what = (network.name if network.fixed else "subnet") if network is not None else space

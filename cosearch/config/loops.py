@@ -17,7 +17,7 @@ SEARCH_POOL_SHARE = 2
 """The search's trials map a pool layer (max, average, global and squeeze-and-excite pools) with 1/2 of the search
 mapper's budget (`mappings.MappingCache.pool_share`): over 934 pool searches of 8 default trials, 128 evaluations end
 at the cost 256 find in 97% of them (mean ratio 1.0004, 4 above 1%), and the pools are 1-5% of the best subnets'
-cycles and energy (docs/performance.md, "The default run's trial")."""
+cycles and energy."""
 FINAL_MAPPER = MapperSettings(EvolutionStrategy(), budget_evals=4096, factors="auto")
 """The mapper of the final phase: the best designs re-mapped, and the presets mapped, with a larger budget."""
 

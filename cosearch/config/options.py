@@ -199,8 +199,8 @@ def _storage_text(s: CoSearchSettings) -> str | None:
     return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
-# The co-search keeps `none` (a resident co-search overran five minutes on a loaded 2-core machine); a fixed device
-# is scored as it runs, tensors kept on chip (docs/fusion.md, "The default mode", gives the measurements).
+# The co-search keeps `none` (a resident trial costs two to three times a layer-wise one, and the default run then
+# overran five minutes on a loaded 2-core machine); a fixed device is scored as it runs, tensors kept on chip.
 FIXED_DEVICE_FUSION = "resident"
 
 def _fusion_groups_text(flag: str, value) -> str:

@@ -349,8 +349,7 @@ VIEW_SEARCH_EVALS = {"latency": 32, "edp": 128, "energy": 128}
 """Evaluations of a view search in the searches (the fixed-device network search and the co-search's trials), by
 the mapper objective: their inner mapper's settings with this budget (`view_search_settings`). Seeded with the
 layer-wise mapping moved onto the view, measured against 256 (`benchmarks/bench_view_search.py`: 12 ofa-mbv3
-subnets on each of edge_tpu_like, nvdla_1024 and three 5 mm2 co-searched designs; docs/fusion.md, "Views searched in
-the searches"): at the latency objective 32 evaluations are within x1.0015 of 256's figure on every subnet; at EDP
+subnets on each of edge_tpu_like, nvdla_1024 and three 5 mm2 co-searched designs): at the latency objective 32 evaluations are within x1.0015 of 256's figure on every subnet; at EDP
 32 stay up to x1.16 above it (median x1.037 on a 130 KB design), 128 within x1.083 (median within x1.014) at
 1.6-2.4x the CPU of 32 for the plans of new subnets; at the energy objective 32 stay up to x1.071 above, 128 within
 x1.031."""

@@ -54,8 +54,7 @@ def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompil
     "auto" factors that is the perfect-factor driver's chain, not the residual paths (in a run whose workers each
     run one trial, whose searches all take the full driver, that driver's chain: `cosearch.config.make_settings`):
     the warm starts (earlier trials' mappings, which a first trial has none of) and the full driver (the final
-    phase's and report's, and a search with residual factors, which completes the split first) follow it
-    (docs/performance.md, "A cold run's first trial on the perfect-factor chain")."""
+    phase's and report's, and a search with residual factors, which completes the split first) follow it."""
     return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
 ENTRY_COST_S = {"evaluate_batch_parallel": 11.4}

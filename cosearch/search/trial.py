@@ -34,7 +34,7 @@ finds a faster mapping (on the 5 mm2 designs measured, at most 0.6% faster; docs
 RESCORED_SUBNETS = 5
 """Under `--factors auto`, the subnet search ranks subnets on screened runs (`MappingCache.result`: the layers that
 take residual factors searched with 1/8 of the budget), then this many of the best are scored again with every layer
-at its own mapping, and the best of those is the trial's (docs/performance.md, "The default run's trial")."""
+at its own mapping, and the best of those is the trial's."""
 
 
 def search_cache(settings: CoSearchSettings) -> MappingCache:

@@ -1,7 +1,7 @@
 """Reads a PyTorch weights file (`torch.save` of a state dict of tensors) into numpy arrays, without torch.
 
-Why it exists: importing torch costs about 1 s of CPU per process (docs/performance.md, "A co-search's processes
-without torch"), and the default co-search needs torch for nothing but reading OFA's predictor's weights, which
+Why it exists: importing torch costs about 1 s of CPU per process, and the default co-search needs torch for nothing
+but reading OFA's predictor's weights, which
 then run in numpy; every process of a run would pay that import. This reader is safe in the sense of
 `torch.load(weights_only=True)`: the pickle may name only the globals a state dict of tensors needs
 (`torch._utils._rebuild_tensor_v2`, `collections.OrderedDict` and the storage types of `_DTYPES`), and no code

@@ -285,9 +285,26 @@ def test_a_bandwidth_whose_cycles_overflow_is_refused_not_wrapped(bandwidth):
 
 
 def test_an_ordinary_bandwidth_is_countable():
-    from accel_models import check_countable, get_preset
+    """A preset's bandwidths pass the check on a large layer, and the check turns at the bound it names: a bandwidth
+    just above the words that could take 2**62 cycles passes, one just below is refused."""
+    import dataclasses
 
-    check_countable("test", Layer.conv(512, 512, 3, 56), get_preset("nvdla_256"))
+    from accel_models import check_countable, get_preset
+    from accel_models.limits import MAX_CYCLES, traffic_bound_words
+
+    layer, acc = Layer.conv(512, 512, 3, 56), get_preset("nvdla_256")
+    assert check_countable("test", layer, acc) is None
+    bound = traffic_bound_words(layer) / MAX_CYCLES       # words/cycle below which the cycles could pass 2**62
+    dram_words_per_cycle = acc.levels[0].shared_bandwidth
+    assert dram_words_per_cycle > 1e6 * bound               # an ordinary bandwidth is far from it
+
+    def with_dram(bandwidth):
+        return dataclasses.replace(acc, levels=(dataclasses.replace(acc.levels[0], shared_bandwidth=bandwidth),
+                                                *acc.levels[1:]))
+
+    assert check_countable("test", layer, with_dram(bound * 1.01)) is None
+    with pytest.raises(ValueError, match="too low"):
+        check_countable("test", layer, with_dram(bound * 0.99))
 
 
 def test_kernel_matches_walk_with_groups_on_the_array():

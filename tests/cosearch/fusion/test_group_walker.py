@@ -464,6 +464,11 @@ def _check_depth_first_plan(layers, glb_words):
             mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
             mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
         plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
+    _check_plan_against_walks(net, layers, plan)
+    return plan
+
+
+def _check_plan_against_walks(net, layers, plan):
     if plan.mode == "resident":
         cached = {i for i, run in enumerate(plan.runs) if run.residency is not None and W in run.residency.resident}
         walk = walk_resident(net, {a.producers for a in plan.activations}, cached)
@@ -500,7 +505,30 @@ def test_a_depth_first_plans_traffic_equals_the_walks_of_its_groups_long(case):
 
 
 def test_a_group_that_leaves_its_mappings_too_little_room_is_skipped_not_fatal():
-    """Two 1x1 layers (23 x 23, then stride 2) on a 512-word GLB: every tiling of the pair leaves fewer free words
-    than a (compulsory) mapping needs, so the pair is no candidate; the plan runs the layers alone."""
+    """Two 1x1 layers (23 x 23, then stride 2) on a 512-word GLB: some tilings of the pair leave fewer free words
+    than a (compulsory) mapping needs, and raise `NoValidMapping`; the planner passes those over and plans with a
+    tiling that fits (held to the walks like any plan), never one that raised."""
+    from cosearch.fusion.modes import depth_first
+
     layers = (Layer.conv(2, 2, 1, 23), Layer.conv(2, 2, 1, 12, stride=2))
-    _check_depth_first_plan(layers, 512)
+    tried = []
+
+    def recorded(group, first, *args):
+        rows, halo = args[4], args[5]
+        try:
+            tiling = depth_first_group_tiling(group, first, *args)
+        except NoValidMapping:
+            tried.append((len(group), rows, halo, "no room"))
+            raise
+        tried.append((len(group), rows, halo, "fits"))
+        return tiling
+
+    depth_first_group_tiling = depth_first.group_tiling
+    with mock.patch.object(depth_first, "group_tiling", recorded):
+        plan = _check_depth_first_plan(layers, 512)
+    skipped = {(rows, halo) for n, rows, halo, what in tried if n == 2 and what == "no room"}
+    assert skipped, "no tiling of the pair raised: the case no longer exercises the skip"
+    assert plan.mode == "depth-first"
+    for g in plan.tiling:
+        if g["last"] > g["first"]:
+            assert (g["tile_rows"], g["halo"]) not in skipped

@@ -9,6 +9,7 @@ from cosearch import ProgressDisplay
 from cosearch.report.display import progress_line
 from cosearch.search import Progress
 from cosearch.report.display import _Elapsed
+import cosearch.report.display as display_module
 
 
 def test_progress_lines():
@@ -22,7 +23,7 @@ def test_progress_lines():
     assert final.startswith("final mapping and presets  elapsed 3:20") and "remaining" not in final
 
 
-def test_terminal_display_starts_at_the_first_update_and_ticks_in_the_final_phase():
+def test_terminal_display_starts_at_the_first_update_and_ticks_in_the_final_phase(monkeypatch):
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=200)
     with ProgressDisplay(console) as display:
@@ -36,8 +37,11 @@ def test_terminal_display_starts_at_the_first_update_and_ticks_in_the_final_phas
     text = buffer.getvalue()
     assert "0/?" not in text and "final mapping and presets" in text
     column = _Elapsed()
-    now = SimpleNamespace(fields={"run_start": time.time() - 125})
-    assert str(column.render(now)) == "elapsed 2:05"  # computed at each refresh, not at the last update
+    running = SimpleNamespace(fields={"run_start": 875.0})
+    monkeypatch.setattr(display_module, "time", SimpleNamespace(time=lambda: 1000.0))
+    assert str(column.render(running)) == "elapsed 2:05"  # computed at each refresh, not at the last update
+    monkeypatch.setattr(display_module, "time", SimpleNamespace(time=lambda: 1001.0))
+    assert str(column.render(running)) == "elapsed 2:06"
 
 
 def test_log_display_prints_one_line_per_trial_and_one_for_the_final_phase():

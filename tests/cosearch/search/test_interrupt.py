@@ -187,9 +187,9 @@ def test_a_stopped_command_leaves_no_trial_of_its_workers_running(tmp_path, monk
 
     with pytest.raises((KeyboardInterrupt, RuntimeError)):
         workers.run_worker_processes(settings, 1, None, on_poll=poll, poll_s=0.05)
-    assert time.monotonic() - started < 60
     (trial, *queued) = optuna.load_study(study_name="s", storage=f"sqlite:///{db}").get_trials(deepcopy=False)
     assert trial.state.name == "FAIL" and "interrupted" in trial.user_attrs["reason"]
+    assert "killed, after 1 s" in trial.user_attrs["reason"]  # the wait before killing a worker deaf to SIGTERM
     assert trial.user_attrs["worker"]["host"] == socket.gethostname()
     assert [(t.state.name, t.system_attrs["failed_trial"]) for t in queued] == [("WAITING", trial.number)]
     with pytest.raises(ProcessLookupError):  # the worker ended with its command

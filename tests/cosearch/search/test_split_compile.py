@@ -12,6 +12,7 @@ import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -152,6 +153,20 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
     assert after_first_search(plans["residual"]) == {"warm_starts"}
 
 
+class _FakeClock:
+    """`mappings.split_compile`'s clock, replaced: `monotonic` stands still but for the `sleep`s, which are recorded
+    and return at once, so a test counts a wait instead of timing it."""
+
+    def __init__(self, monkeypatch):
+        self.now, self.slept = 1000.0, []
+        monkeypatch.setattr(mappings.split_compile, "time",
+                            SimpleNamespace(monotonic=lambda: self.now, sleep=self.sleep, process_time=time.process_time))
+
+    def sleep(self, s: float) -> None:
+        self.slept.append(s)
+        self.now += s
+
+
 def test_the_schedule_predicts_the_wall_time_of_the_split():
     """a (10 s) then c (3 s) after it is the critical path: two workers end in 13 s (d and b beside a), one in 19 s;
     a third worker adds nothing."""
@@ -171,7 +186,7 @@ def test_later_steps_end_the_schedule_and_are_not_waited_for():
     assert schedule_s(steps, cost, 2, later=("w",)) == 11.0
 
 
-def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else(tmp_path):
+def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else(tmp_path, monkeypatch):
     """`start` and `finish` leave the later step w; `finish_later` (after the first trial) takes it; a later step
     that another step calls is needed before it; one another worker holds is not waited for."""
     ran: list[str] = []
@@ -187,9 +202,9 @@ def test_a_later_step_waits_for_the_first_trial_unless_a_worker_has_nothing_else
         split = SplitCompile(_steps(ran, "w x"), tmp_path / "c", later=("w",))
         split.start()
         split.finish()
-        t0 = time.monotonic()
+        clock = _FakeClock(monkeypatch)
         split.finish_later()
-        assert ran == ["x"] and time.monotonic() - t0 < 1.0
+        assert ran == ["x"] and clock.slept == []      # w, held by another worker, not waited for
 
 
 def test_a_search_that_needs_later_steps_completes_the_open_split_first(tmp_path):
@@ -253,15 +268,17 @@ def test_a_step_waits_for_its_callees_and_a_dead_workers_step_is_taken_over(tmp_
     assert not any("gave up" in s for s in said)
 
 
-def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path):
+def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path, monkeypatch):
     ran: list[str] = []
     said: list[str] = []
     with _held(tmp_path, "x"):
-        split = SplitCompile(_steps(ran, "x y", {"y": ("x",)}), tmp_path, max_wait_s=0.5, say=said.append)
-        t0 = time.monotonic()
+        split = SplitCompile(_steps(ran, "x y", {"y": ("x",)}), tmp_path, max_wait_s=0.5, poll_s=0.1,
+                             say=said.append)
+        clock = _FakeClock(monkeypatch)
         split.start()
         split.finish()
-        assert time.monotonic() - t0 >= 0.5     # it waited its max_wait_s, then gave up (below)
+        # it polled every poll_s until max_wait_s had passed, then gave up (below)
+        assert clock.slept == [0.1] * len(clock.slept) and 0.5 <= sum(clock.slept) <= 0.6 + 1e-9
     assert ran == []
     assert any("gave up waiting for x, y" in s for s in said)
 

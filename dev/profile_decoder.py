@@ -1,7 +1,7 @@
 """Where the compiled decoder's time goes, step by step, as the search loop calls it (`decode_batch` on batches of
 256 rows into buffers it reuses).
 
-    python benchmarks/profile_decoder.py [N]
+    python dev/profile_decoder.py [N]
 
 A copy of `mappings/_decode_kernel.py` made here (its text, with a run-time `stage` argument threaded through and
 each step after the stage skipped; compiled without the cache) decodes N random genomes (default 30,000) of
@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))  # the benchmarks' shared workload
 
 import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402

@@ -1,6 +1,6 @@
 """Where the cost kernel's time goes, by compiled function: a sampled profile of `kernel.evaluate_range`.
 
-    python benchmarks/profile_by_function.py [--rows perfect|temporal] [--layer resnet|depthwise] [--seconds 20]
+    python dev/profile_by_function.py [--rows perfect|temporal] [--layer resnet|depthwise] [--seconds 20]
 
 The step profiles (`profile_cost_model.py`, `profile_residual.py`) time copies of the kernel's steps; this samples
 the kernel itself. It runs a child process under Linux `perf` (software clock samples, which a virtual machine
@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "benchmarks"))  # the benchmarks' shared workload
 
 from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 

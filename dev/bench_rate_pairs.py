@@ -1,9 +1,9 @@
 """This tree's evaluation rates against an earlier tree's perfect-mapping rate, alternated batch by batch.
 
-    python benchmarks/bench_rate_pairs.py [--rev 69568d2] [--rounds 40] [--batch 100000]
+    python dev/bench_rate_pairs.py [--rev 69568d2] [--rounds 40] [--batch 100000]
 
-On a shared machine the same benchmark moves by up to a third from one minute to the next (docs/performance.md,
-"A faster machine (Zen 4)"), and whole runs of `bench_cost_model.py` a minute apart cannot tell two trees apart. Here
+On a shared machine the same benchmark moves by up to a third from one minute to the next (measured on a
+2-core Zen 4 virtual machine), and whole runs of `bench_cost_model.py` a minute apart cannot tell two trees apart. Here
 two processes stay warm side by side, one per tree (`--rev` unpacked by `git archive`, with a numba cache of its own,
 compiled before the timing; `_rate_worker.py`), and evaluate the same batches in turn, a fraction of a second each,
 so that both meet the same stretches of the machine's speed:
@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmarks' shared workload
 
 import numpy as np  # noqa: E402
 

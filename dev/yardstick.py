@@ -1,9 +1,9 @@
 """How fast this machine is against the one the standing performance targets were set on, measured with the tree
 they were set against.
 
-    python benchmarks/yardstick.py [--rev 69568d2] [--skip MEASURE[,MEASURE]]
+    python dev/yardstick.py [--rev 69568d2] [--skip MEASURE[,MEASURE]]
 
-The targets of docs/performance.md (a tiny co-search on an empty numba cache, the first `best_mapping` on one,
+The project's standing performance targets (a tiny co-search on an empty numba cache, the first `best_mapping` on one,
 evaluations per second on perfect mappings, a fresh clone's first default run) were written beside figures of one
 tree, 69568d2, taken on one 2-core machine. This script takes that tree from the repository's history (`git
 archive`, into a temporary folder with its own empty numba cache), runs the same four measurements here, one after
@@ -32,10 +32,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmarks' shared helpers
 from _commands import TINY, archived_tree, timed_run
 
 REV = "69568d2"
-"""The tree the targets were set against (docs/performance.md, "The targets on a slower machine")."""
+"""The tree the targets were set against."""
 RECORDED = {"tiny": 159.0, "best-mapping": 98.0, "rate": 683_000.0, "run": 124.0}
 """69568d2's figures on the machine the targets were set on, as recorded with them (2 cores; the tiny co-search
 and the first `best_mapping` in s, the rate in evaluations/s/core, the first run's complete trials in ~300 s)."""
@@ -46,7 +47,7 @@ TARGETS = {"tiny co-search on an empty cache (s)": ("tiny", 60.0),
            "temporal-class mappings (evaluations/s/core)": ("rate", 200_000.0),
            "default run, warm (complete trials)": ("run", 250.0),
            "a fresh clone's first run (complete trials)": ("run", 200.0)}
-"""The standing targets (docs/performance.md), each with the measure whose factor scales it: compile times by a
+"""The standing targets, each with the measure whose factor scales it: compile times by a
 cold compile's, rates and trial counts by a rate's or a run's."""
 LOWER_IS_BETTER = {"tiny", "best-mapping"}
 _BEST_MAPPING = """

@@ -1,6 +1,6 @@
 """One side of `bench_rate_pairs.py`: a process that times `evaluate_batch` of one tree on batches it is told to load.
 
-    python benchmarks/_rate_worker.py TREE
+    python dev/_rate_worker.py TREE
 
 Runs with TREE first on its import path, so `accel_models` and `nets` are that tree's, and reads only what every tree
 since 69568d2 has: `cost_model.evaluate_batch`, `MappingArrays`, and the workload of `_workload.py` (this folder's,
@@ -12,7 +12,7 @@ thread, the best of `REPEATS`; an empty line ends it.
 Each side copies the rows it loads into arrays of its tree's `MAPPING_DTYPE` (int64 where the tree names none), as
 that tree's decoder and sampler give them, and as `bench_cost_model.py` hands its rows over: fresh arrays. Evaluated
 straight from the arrays `np.load` returned, an int64 tree's perfect batches ran 10-15% slower here than from copies
-(the cause not found), which skewed the ratios (docs/performance.md, "Mapping rows in 32 bits").
+(the cause not found), which skewed the ratios.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-sys.path.insert(1, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402

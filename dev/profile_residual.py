@@ -1,6 +1,6 @@
 """Where a temporal-class residual mapping's evaluation time goes, stream by stream.
 
-    python benchmarks/profile_residual.py [N]
+    python dev/profile_residual.py [N]
 
 The temporal-class mappings among N residual decodes of random genes (default 200, as `bench_cost_model.py
 --residual`) of its two layers on the corpus's Eyeriss-like architecture, repeated to 5,000 rows, counted by a copy
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # the benchmarks' shared workload
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
