@@ -9,8 +9,8 @@ from .limits import NotCountable, check_countable
 from .reference import evaluate
 from .result import REASONS, EvalResult
 
-# technology tables, area model, builder, presets, roofline
-from . import roofline, tech
+# technology tables, area model, builder, presets, roofline, timing models
+from . import roofline, tech, timing
 from .area import AreaBreakdown, area_breakdown, area_mm2
 from .builder import build_accelerator
 from .units import format_bytes
@@ -30,7 +30,7 @@ __all__ = [
     "evaluate_batch", "evaluate", "explain", "explain_rehomed", "check_countable", "NotCountable", "BatchResult",
     "EvalResult", "REASONS",
     # technology tables, area model, builder, presets, roofline
-    "tech", "presets", "roofline", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator", "PRESETS",
+    "tech", "presets", "roofline", "timing", "AreaBreakdown", "area_breakdown", "area_mm2", "build_accelerator", "PRESETS",
     "get_preset", "format_bytes",
     # Timeloop v0.4 YAML import/export
     "accelerator_from_timeloop", "layer_from_timeloop", "mapping_from_timeloop", "load_timeloop",
