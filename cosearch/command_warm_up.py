@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import mappings
 from accel_models.numba_cache import cache_dir_problem, cache_folder
 from mappings import MapperSettings, MappingCache
 from mappings.compile_plan import COMPILE_COST_S
@@ -175,8 +176,6 @@ def _report(reports: list[dict], workers: int, steps: int, wall_s: float, exit_c
 
 def _cache_folder() -> Path | None:
     """The folder numba caches the mapper's kernels in (`accel_models.numba_cache.cache_folder`)."""
-    import mappings
-
     return cache_folder(Path(mappings.__file__).parent / "_decode_kernel.py")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from accel_models.presets import PRESETS
 
 from .accelforge_files import FORM, PREFIX, parse_accelforge
-from .validate import UsageError
+from .validate import UsageError, named_apart, plain_name
 
 KINDS = ("preset", "result", "timeloop", "lut", "zigzag", "accelforge")
 
@@ -97,14 +97,42 @@ def parse_device(text: str, flag: str = "--accelerator") -> DeviceSpec:
     raise UsageError(f"{flag}: unknown device {text!r}; accepted: {ACCEPTED}")
 
 
+def _names_files(flag: str, text: str) -> bool:
+    """Whether `text` (a device, its kind's prefix included) names files that exist."""
+    body = text.strip()
+    for prefix in ("zigzag:", "lut:"):
+        body = body[len(prefix):] if body.startswith(prefix) else body
+    try:
+        _files(flag, body)
+    except UsageError:
+        return False
+    return True
+
+
+def _split_devices(flag: str, text: str) -> list[str]:
+    """Comma-joined devices, where a path may itself hold ',' (a folder `a,b/`): each device is the longest run of
+    ','-joined parts whose files exist (a single part otherwise, refused by `parse_device` if it names none)."""
+    parts, devices, i = text.split(","), [], 0
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i + 1, -1) if _names_files(flag, ",".join(parts[i:j]))), i + 1)
+        devices.append(",".join(parts[i:j]))
+        i = j
+    return devices
+
+
 def parse_devices(value, flag: str = "--accelerator") -> tuple[DeviceSpec, ...]:
     """Comma-joined devices (or a list); each named once."""
-    parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    specs = tuple(parse_device(str(p), flag) for p in parts)
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise UsageError(f"{flag}: a device is given twice in {value!r}")
-    return specs
+    parts = value if isinstance(value, (list, tuple)) else _split_devices(flag, str(value))
+    specs = [parse_device(str(p), flag) for p in parts]
+    seen: dict[tuple, str] = {}
+    for part, spec in zip(parts, specs):
+        key = (spec.kind, tuple(p.resolve() for p in spec.paths) or spec.name)
+        if key in seen:
+            raise UsageError(f"{flag}: a device is given twice in {value!r} ({seen[key]!r} and {str(part).strip()!r} "
+                             "are the same one); accepted: each device once")
+        seen[key] = str(part).strip()
+    return tuple(named_apart(specs, (lambda s, i: plain_name(f"{s.name}-{s.paths[0].resolve().parent.name}", s.name),
+                                     lambda s, i: f"{s.name}-{i + 1}"), lambda s: bool(s.paths)))
 
 
 __all__ = ["KINDS", "DeviceSpec", "parse_device", "parse_devices"]

@@ -10,6 +10,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -105,6 +106,22 @@ def check_choice(field: str, value, choices: Sequence[str], what: str = "value")
     if value not in choices:
         raise UsageError(f"{field}: unknown {what} {value!r}; accepted: {', '.join(choices)}")
     return value
+
+
+def plain_name(text: str, fallback: str) -> str:
+    """A name made of `text`'s letters, digits and _.+- (other runs become '-'), or `fallback` if none is left."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.") or fallback
+
+
+def named_apart(specs: list, renames: Sequence[Callable[[Any, int], str]], may_rename: Callable[[Any], bool]) -> list:
+    """`specs` (frozen dataclasses with a `name`) whose names clash, renamed by each of `renames` in turn (spec and
+    its position -> a new name) where `may_rename` allows: different things given under one name (two files
+    called model.onnx in two folders) keep apart; the same thing given twice is the caller's to refuse first."""
+    for rename in renames:
+        names = [s.name for s in specs]
+        specs = [replace(s, name=rename(s, i)) if may_rename(s) and names.count(s.name) > 1 else s
+                 for i, s in enumerate(specs)]
+    return specs
 
 
 def check_member(registry: Registry) -> Callable[[str, Any], str]:

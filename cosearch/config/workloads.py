@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import nets
@@ -15,7 +14,7 @@ from nets import SPACES, ZOO, Network, SubnetConfig, get_network, get_space, par
 
 from .accelforge_files import FORM, PREFIX, parse_accelforge, variables_text
 from .folders import check_path
-from .validate import UsageError, check_member
+from .validate import UsageError, check_member, named_apart, plain_name
 
 def resolve_space(name: str) -> str:
     """The `nets` name of a registered search space given by its command-line name or its own name."""
@@ -173,7 +172,7 @@ def _onnx(text: str) -> NetworkSpec:
     path = check_path("--network", text, "an .onnx model file")
     if not path.is_file():
         raise UsageError(f"--network: no ONNX file at {path}")
-    name = _onnx_name(path.stem)
+    name = plain_name(path.stem, "onnx")
     try:
         nets.from_onnx(path, name)
     except ValueError as exc:
@@ -181,23 +180,11 @@ def _onnx(text: str) -> NetworkSpec:
     return NetworkSpec("onnx", name, path=str(path.resolve()))
 
 
-def _onnx_name(text: str) -> str:
-    """A network name from a file's stem (or folder and stem): letters, digits and _.+- only."""
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.") or "onnx"
-
-
 def _distinct_names(specs: list[NetworkSpec]) -> list[NetworkSpec]:
     """ONNX files that share a name with another network (d1/model.onnx, d2/model.onnx) named after their folders
-    too (d1-model, d2-model), then numbered if that is not enough; the same file given twice is refused by the
-    caller, so any two networks here are different ones."""
-    def clashes(spec: NetworkSpec, specs_: list[NetworkSpec]) -> bool:
-        return sum(other.name == spec.name for other in specs_) > 1
-
-    for rename in (lambda spec, i: _onnx_name(f"{Path(spec.path).parent.name}-{Path(spec.path).stem}"),
-                   lambda spec, i: f"{spec.name}-{i + 1}"):
-        specs = [replace(spec, name=rename(spec, i)) if spec.kind == "onnx" and clashes(spec, specs) else spec
-                 for i, spec in enumerate(specs)]
-    return specs
+    too (d1-model, d2-model), then numbered if that is not enough (`named_apart`)."""
+    return named_apart(specs, (lambda spec, i: plain_name(f"{Path(spec.path).parent.name}-{Path(spec.path).stem}", "onnx"),
+                               lambda spec, i: f"{spec.name}-{i + 1}"), lambda spec: spec.kind == "onnx")
 
 
 def _subnet(data, space: str, origin: str) -> NetworkSpec:

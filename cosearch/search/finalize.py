@@ -23,7 +23,7 @@ from .seeds import is_seed, seed_summary
 from .side_by_side import run_side_by_side
 from .space import AcceleratorSpace, Design
 from .study import trial_counts
-from .trial import search_cache
+from .trial import REJECTION_KINDS, search_cache
 from .workers import WorkerReport, study_workers
 
 POLISH_ATTR = "cosearch.polish"
@@ -60,9 +60,21 @@ def _unmet(settings: CoSearchSettings, study, counts: dict[str, int]) -> str:
         return f": no design met {' nor '.join(unmet)}"
     rejected = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.user_attrs.get("reason")]
     if not runs and rejected:
-        return (f": every design drawn ({counts.get('pruned', len(rejected))}) was rejected before it ran, the last "
-                f"one because {rejected[-1].user_attrs['reason']}")
+        return f": every design drawn ({counts.get('pruned', len(rejected))}) was rejected before it ran: " + \
+            _rejections(rejected)
     return ""
+
+
+def _rejections(rejected: list) -> str:
+    """The rejected trials counted by why (`trial.REJECTION_KINDS`), most first, with the first trial of the most
+    common kind as the example: the same study gives the same sentence, whichever trial came last."""
+    by_kind: dict[str, list] = {}
+    for t in sorted(rejected, key=lambda t: t.number):
+        by_kind.setdefault(t.user_attrs.get("reason_kind", "other"), []).append(t)
+    kinds = sorted(by_kind, key=lambda k: (-len(by_kind[k]), k))
+    example = by_kind[kinds[0]][0]
+    counts = ", ".join(f"{len(by_kind[k])} {REJECTION_KINDS.get(k, 'for another reason')}" for k in kinds)
+    return f"{counts} (e.g. trial {example.number}: {example.user_attrs['reason']})"
 
 
 def _time_limit_spent(settings: CoSearchSettings, counts: dict[str, int], reports: list[WorkerReport]) -> str | None:

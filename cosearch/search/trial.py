@@ -14,6 +14,7 @@ from nets import parse_config, to_network
 
 from ..config import SEARCH_POOL_SHARE, CoSearchSettings
 from ..fusion import view_search_settings
+from ..fusion.modes.depth_first import GroupDoesNotFit
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, RunCost, evaluate_network, network_run
 from .objective import Objective, objective, rank_value
@@ -48,8 +49,18 @@ def _key(config) -> str:
     return "" if config is None else repr(config.canonical())
 
 
+REJECTION_KINDS = {"area": "over the area budget or the resources", "fused group": "could not hold a fused group",
+                   "mapping": "had no valid mapping of a layer"}
+"""Why a trial's design was rejected before it ran (user attribute "reason_kind"), as `finalize` counts them."""
+
+
 class _Rejected(Exception):
-    """A design the trial does not score: over the area budget or the resources, or no valid mapping of a layer."""
+    """A design the trial does not score: over the area budget or the resources (`kind` "area"), a user-given fused
+    group it cannot hold ("fused group"), or no valid mapping of a layer ("mapping")."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class TrialObjective:
@@ -81,6 +92,7 @@ class TrialObjective:
         except _Rejected as exc:
             trial.set_user_attr("status", "rejected")
             trial.set_user_attr("reason", str(exc))
+            trial.set_user_attr("reason_kind", exc.kind)
             raise optuna.TrialPruned(str(exc)) from None
         score = objective(costs, self.settings.limits, self.settings.objective,
                           None if best.config is None else best.accuracy)
@@ -101,7 +113,7 @@ class TrialObjective:
             trial.set_user_attr(key, value)
         trial.set_user_attr("area_mm2", round(check.area_mm2, 4))
         if not check.fits:
-            raise _Rejected(check.reason())
+            raise _Rejected(check.reason(), "area")
         cache = self.cache
         cache.clear_tables()  # what a trial reads from earlier trials is the warm starts alone (cache_snapshot)
         self.final_cache.clear_tables()
@@ -125,7 +137,7 @@ class TrialObjective:
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
-            raise _Rejected(str(exc)) from None
+            raise _Rejected(str(exc), "fused group" if isinstance(exc, GroupDoesNotFit) else "mapping") from None
         hits, misses = cache.hits - before[0], cache.misses - before[1]
         return best, evaluated, costs, {"searches": misses, "lookups": hits + misses,
                                         "hit_rate": round(hits / max(1, hits + misses), 3),

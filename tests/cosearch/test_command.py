@@ -82,12 +82,12 @@ def test_a_zigzag_device_loads_with_its_mapping_file():
 
 
 def test_device_files_in_folders_holding_plus_or_named_like_files(tmp_path, monkeypatch):
-    """Files are joined by '+', yet a folder may hold '+' in its name: each file is the longest '+'-joined run that
-    exists. A folder named like a file (acc.yaml/, result.json/) is named as a folder."""
-    from cosearch.config.devices import parse_device
+    """Files are joined by '+' and devices by ',', yet a folder may hold either in its name: each file (device) is
+    the longest '+' (',')-joined run that exists. A folder named like a file (acc.yaml/, result.json/) is named as a folder."""
+    from cosearch.config.devices import parse_device, parse_devices
 
     data = ROOT / "tests" / "accel_models" / "data" / "zigzag"
-    for folder in ("z+z", "a+b+c"):
+    for folder in ("z+z", "a+b+c", "c,d"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "acc.yaml").write_text((data / "tpu_like.yaml").read_text())
         (tmp_path / folder / "map.yaml").write_text((data / "tpu_like_mapping.yaml").read_text())
@@ -97,6 +97,12 @@ def test_device_files_in_folders_holding_plus_or_named_like_files(tmp_path, monk
     spec = parse_device("zigzag:z+z/acc.yaml+a+b+c/map.yaml")
     assert spec.paths == (Path("z+z/acc.yaml"), Path("a+b+c/map.yaml"))
     assert parse_device("zigzag:a+b+c/acc.yaml").paths == (Path("a+b+c/acc.yaml"),)
+    both = parse_devices("zigzag:c,d/acc.yaml+c,d/map.yaml,eyeriss,zigzag:z+z/acc.yaml")
+    assert [s.paths for s in both] == [(Path("c,d/acc.yaml"), Path("c,d/map.yaml")), (), (Path("z+z/acc.yaml"),)]
+    assert [s.name for s in both] == ["zigzag-acc-c-d", "eyeriss", "zigzag-acc-z+z"]   # two acc.yaml: two devices
+    with pytest.raises(cosearch.UsageError, match="a device is given twice .*'zigzag:z\\+z/acc.yaml' and "
+                                                  "'zigzag:./z\\+z/acc.yaml' are the same one"):
+        parse_devices("zigzag:z+z/acc.yaml,zigzag:./z+z/acc.yaml")
     for text, wanted in (("zigzag:acc.yaml", "acc.yaml is a folder, not a file"),
                          ("zigzag:z+z/acc.yaml+acc.yaml", "acc.yaml is a folder, not a file"),
                          ("result.json", "result.json is a folder, not a file"),

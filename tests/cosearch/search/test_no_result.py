@@ -230,3 +230,26 @@ def test_the_unmet_budget_of_several_networks_looks_at_each_network():
                                         {"squeezenet1_0": [2.5, 1.0], "alexnet": [1.5, 1.0]}]), {})
     assert apart == (": each network met the budget on some design, but no design met it on all of squeezenet1_0, "
                      "alexnet")
+
+
+def test_designs_all_rejected_are_counted_by_why_not_named_by_the_last():
+    """Every design rejected before it ran: the sentence counts them by why, most first, with the first trial of
+    the commonest kind as the example, so the trials' order (which worker finished last) does not change it."""
+    from types import SimpleNamespace
+
+    from cosearch.search.finalize import _rejections
+
+    def trial(number, kind, reason):
+        return SimpleNamespace(number=number, user_attrs={"reason": reason, "reason_kind": kind})
+
+    trials = [trial(0, "fused group", "fusion_groups: group 1-3 needs 9000 words on chip"),
+              trial(1, "area", "area 6.100 mm2 > budget 5 mm2"),
+              trial(2, "fused group", "fusion_groups: group 1-3 needs 9000 words on chip"),
+              trial(3, "area", "area 5.900 mm2 > budget 5 mm2"),
+              trial(4, "fused group", "fusion_groups: group 1-3 needs 9000 words on chip")]
+    said = _rejections(trials)
+    assert said == _rejections(trials[::-1]) == _rejections(trials[2:] + trials[:2])
+    assert said == ("3 could not hold a fused group, 2 over the area budget or the resources (e.g. trial 0: "
+                    "fusion_groups: group 1-3 needs 9000 words on chip)")
+    older = [SimpleNamespace(number=7, user_attrs={"reason": "area 9 mm2 > budget 5 mm2"})]   # a study of before
+    assert _rejections(older) == "1 for another reason (e.g. trial 7: area 9 mm2 > budget 5 mm2)"
