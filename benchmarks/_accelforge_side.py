@@ -2,17 +2,22 @@
 the workload + mapping file cosearch wrote, the template variables) with AccelForge's model, or maps the workload
 with its mapper FFM, and prints one JSON line: energy, latency, energy per component, seconds."""
 import json
+import os
 import sys
+import tempfile
 import time
 
 
 def main() -> None:
     import accelforge as af
+    from accelforge.mapper.FFM.mappings import Mappings
 
+    Mappings.render = lambda self, *args, **kwargs: ""      # FFM's mapping.svg needs Graphviz; the picture is skipped
     request = json.loads(sys.argv[1])
     start = time.process_time()
     spec = af.Spec.from_yaml(*request["files"], jinja_parse_data=request.get("jinja", {}))
     if request.get("map"):
+        os.chdir(tempfile.mkdtemp())                          # where FFM writes its files
         result = spec.map_workload_to_arch(print_progress=False)
     else:
         result = spec.evaluate_mapping()

@@ -4,6 +4,7 @@ counts but for the drain-read rule (docs/accelforge.md).
 
     python benchmarks/bench_accelforge.py                                  # AccelForge from /work/af_venv
     python benchmarks/bench_accelforge.py --accelforge-python PATH/bin/python
+    python benchmarks/bench_accelforge.py --mappers                        # and FFM against cosearch's mapper
 
 AccelForge runs in a Python of its own (`python3.12 -m venv V && V/bin/pip install accelforge==1.0.467`; found at
 /work/af_venv by default, or given by --accelforge-python or $ACCELFORGE_PYTHON); without one the benchmark says so
@@ -12,7 +13,9 @@ maps one layer with its own mapper (keeping what the architecture's `keep` requi
 writes it with the layer's workload (`accel_models.accelforge.mapping`); AccelForge's model evaluates that file on
 the same architecture file. Energies are in the architecture's units (joules; `simple`'s unit energies). The drain
 term is what the rule predicts: for each level holding outputs, the values it writes back to the level above times
-its read energy per value. Last line: `accelforge: <n> cases; AccelForge's energy = cosearch's + the drain term in
+its read energy per value. `--mappers` also maps each layer with AccelForge's FFM and scores both tools' mappings
+in AccelForge's model (where a written mapping has spatial loops, its score carries the disagreement the first
+table shows). Last line: `accelforge: <n> cases; AccelForge's energy = cosearch's + the drain term in
 <k> of them, largest other difference x<r>`.
 """
 from __future__ import annotations
@@ -23,11 +26,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import numpy as np
 
 from accel_models import TENSORS, evaluate
 from accel_models.accelforge import read_accelforge_arch
-from accel_models.accelforge.mapping import mapping_to_accelforge_yaml
+from accel_models.accelforge.mapping import mapping_to_accelforge_yaml, workload_document
+from accel_models.timeloop._yaml import dump
 from mappings import Mapping, best_mapping
 from nets import Layer
 
@@ -45,7 +52,10 @@ CASES = [
 
 
 def accelforge_python(given: str | None) -> str | None:
-    for candidate in (given, os.environ.get("ACCELFORGE_PYTHON"), str(DEFAULT_PYTHON)):
+    """The Python to run AccelForge with: the one given (if it exists), else $ACCELFORGE_PYTHON, else the default."""
+    if given:
+        return given if Path(given).exists() else None
+    for candidate in (os.environ.get("ACCELFORGE_PYTHON"), str(DEFAULT_PYTHON)):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -71,25 +81,60 @@ def run_case(python: str, arch: str, jinja: dict, layer: Layer, folder: Path, ev
     ours = evaluate(layer, acc, Mapping.from_arrays(found.arrays, 0))
     document = folder / f"{arch}-{layer.name}.yaml"
     document.write_text(mapping_to_accelforge_yaml(found.arrays, acc, layer))
-    request = json.dumps({"files": [str(path), str(document)], "jinja": jinja})
-    proc = subprocess.run([python, str(SIDE), request], capture_output=True, text=True, timeout=1800)
-    if proc.returncode:
-        raise RuntimeError(f"AccelForge failed on {document}: {proc.stderr.strip().splitlines()[-1:]}")
-    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    theirs = _accelforge(python, {"files": [str(path), str(document)], "jinja": jinja})
     return {"arch": arch, "layer": layer.name, "cosearch": ours.energy_pj / PJ_PER_UNIT, "accelforge": theirs["energy"],
             "drain": drain_units(acc, ours), "cycles": ours.cycles, "latency_s": ours.cycles / (acc.clock_ghz * 1e9),
             "accelforge_latency_s": theirs["latency"]}
+
+
+def _accelforge(python: str, request: dict) -> dict:
+    proc = subprocess.run([python, str(SIDE), json.dumps(request)], capture_output=True, text=True, timeout=3600)
+    if proc.returncode:
+        raise RuntimeError(f"AccelForge failed on {request['files']}: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def compare_mappers(python: str, evals: int) -> str:
+    """FFM against cosearch's mapper on the cases' layers, both scored by AccelForge's model (cosearch's mapping
+    written back); prints a line per case and returns the summary line of bench_peers.py."""
+    ffm_s = ours_s = 0.0
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, jinja, layer in CASES:
+            path = ARCHES / f"{arch}.yaml"
+            acc = read_accelforge_arch(path, jinja)
+            workload = Path(tmp) / f"{layer.name}-workload.yaml"
+            workload.write_text(dump(workload_document(layer, acc.meta["accelforge"]["bits_per_value"])))
+            ffm = _accelforge(python, {"files": [str(path), str(workload)], "jinja": jinja, "map": True})
+            keep = {k: tuple(v) for k, v in acc.meta["accelforge"]["must_keep"].items() if k != acc.levels[0].name}
+            best_mapping(layer, acc, "energy", budget_evals=64, seed=0, fixed_keep=keep)      # compile, not timed
+            start = time.process_time()
+            found = best_mapping(layer, acc, "energy", budget_evals=evals, seed=0, fixed_keep=keep)
+            seconds = time.process_time() - start
+            document = Path(tmp) / f"{arch}-{layer.name}.yaml"
+            document.write_text(mapping_to_accelforge_yaml(found.arrays, acc, layer))
+            theirs = _accelforge(python, {"files": [str(path), str(document)], "jinja": jinja})
+            ratios.append(ffm["energy"] / theirs["energy"])
+            ffm_s, ours_s = ffm_s + ffm["seconds"], ours_s + seconds
+            print(f"{arch:8s} {layer.name:8s} FFM {ffm['energy']:.6g} in {ffm['seconds']:.2f} s; cosearch's mapping "
+                  f"{theirs['energy']:.6g} in {seconds:.2f} s (AccelForge's model); FFM / cosearch x{ratios[-1]:.4f}")
+    geo = float(np.exp(np.mean(np.log(ratios))))
+    return (f"peers: accelforge FFM {ffm_s:.2f} s, cosearch {ours_s:.2f} s on {len(CASES)} layers; energy of FFM's "
+            f"mapping / cosearch's x{geo:.4f} (AccelForge's model, geometric mean)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accelforge-python", help="a Python with accelforge 1.0.467 (default: /work/af_venv)")
     parser.add_argument("--evals", type=int, default=2000, help="cosearch mapper evaluations per layer")
+    parser.add_argument("--mappers", action="store_true", help="also FFM against cosearch's mapper")
     args = parser.parse_args()
     python = accelforge_python(args.accelforge_python)
     if python is None:
         print("accelforge: skipped (no Python with accelforge: give --accelforge-python or make /work/af_venv)")
         return
+    if args.mappers:
+        print(compare_mappers(python, args.evals))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch, jinja, layer in CASES:

@@ -20,6 +20,12 @@ by ZigZag's model against ZigZag's own mappings.
 
 Last line: `peers: zigzag <t1> s, cosearch <t2> s for <net> on <arch>; EDP of zigzag's mappings / cosearch's x<r>
 (cosearch's model)`, times in CPU seconds (each tool on one core; cosearch's compile excluded, printed above).
+
+`--accelforge` runs AccelForge instead (a Python with accelforge 1.0.467 of its own: --accelforge-python, else
+/work/af_venv; without one, one line says it is skipped): its mapper FFM and cosearch's map the same single layers on
+AccelForge's example architectures, and AccelForge's model scores both (cosearch's mapping written back as a loop
+tree). Last line: `peers: accelforge FFM <t1> s, cosearch <t2> s on <n> layers; energy of FFM's mapping /
+cosearch's x<r> (AccelForge's model, geometric mean)`.
 """
 from __future__ import annotations
 
@@ -197,7 +203,18 @@ def main() -> None:
     parser.add_argument("--arch", default="tpu_like", help="ZigZag's example accelerator (hardware + mapping files)")
     parser.add_argument("--budget", type=int, default=20_000, help="cosearch mapper evaluations per layer")
     parser.add_argument("--lpf-limit", type=int, default=6, help="ZigZag LOMA's loop prime factor limit")
+    parser.add_argument("--accelforge", action="store_true", help="AccelForge instead of ZigZag: its mapper FFM "
+                        "against cosearch's on single layers, in AccelForge's model (benchmarks/bench_accelforge.py)")
+    parser.add_argument("--accelforge-python", help="a Python with accelforge (default: /work/af_venv)")
     args = parser.parse_args()
+    if args.accelforge:
+        sys.path.insert(0, str(HERE))
+        from bench_accelforge import accelforge_python, compare_mappers
+
+        python = accelforge_python(args.accelforge_python)
+        print(compare_mappers(python, args.budget) if python else "peers: accelforge skipped (no Python with "
+              "accelforge: give --accelforge-python or make /work/af_venv)")
+        return
     python = _zigzag_python(args.zigzag_python)
     inputs = _zigzag_inputs(python)
     network = Path(args.network) if args.network else inputs / "workload" / "resnet18.onnx"

@@ -3,7 +3,8 @@
 AccelForge lists its nodes outermost first: `!Memory` nodes hold tensors, `!Container` nodes (and a node's own
 `spatial:`) fan out what follows them, and `!Compute` is the MAC. Here each enabled memory becomes a storage level,
 in order; a fan-out (its first `spatial` entry on X, its second on Y) goes to the storage level just above the node
-that states it (the memories below it are instanced that many times); the one enabled compute node is the MAC.
+that states it (the memories below it are instanced that many times), and each entry's `reuse` / `may_reuse` become
+the dims that axis may unroll (`Accelerator.dataflow`, `_spatial_dims`); the one enabled compute node is the MAC.
 
 Units: AccelForge states sizes in bits, energies in joules per action of `bits_per_action` bits (1 by default),
 throughputs in actions per second, leakage in watts and areas in square metres. A level's word is the workload's
@@ -16,7 +17,7 @@ model prices levels by kind and size). A memory's `keep` (what AccelForge requir
 become `keeps` (what it may hold: cosearch's mapper chooses what to bypass); the required ones are listed in
 `meta["accelforge"]["must_keep"]` (`fixed_keep` for the mapper, and the check of a mapping written back). What
 cosearch does not read: `total_latency` formulas (but the clock of a
-compute node's `sum(a.n_calls for a in actions) / RATE`), a spatial entry's `reuse` / `min_usage`, `!Toll` and
+compute node's `sum(a.n_calls for a in actions) / RATE`), a spatial entry's `min_usage`, `!Toll` and
 `!Fork` nodes (refused).
 """
 from __future__ import annotations
@@ -26,7 +27,10 @@ import re
 from typing import Any
 
 from .. import tech
+from nets import DIMS
+
 from ..accelerator import TENSORS, Accelerator, StorageLevel
+from ..dataflow import Dataflow
 from ..timeloop._expressions import DocumentView, ExpressionError, Scope, evaluate
 from ..timeloop._yaml import Quoted, Tagged
 from ._sets import TENSOR_ROLES, tensor_set
@@ -105,6 +109,23 @@ def _spatial(node: dict, fields: _Fields, where: str) -> tuple[int, int]:
     return (out + [1, 1])[0], (out + [1, 1])[1]
 
 
+INDEXED_BY = {"Weights": set("GKCRS"), "Inputs": set("NGCRSPQ"), "Outputs": set("NGKPQ")}
+"""The dims that index each tensor (R and S index the inputs through the window)."""
+
+
+def _spatial_dims(entry: dict, memories: dict[str, tuple[str, ...]], where: str) -> tuple[str, ...]:
+    """The dims a spatial entry may unroll, as AccelForge counts them: a loop over the entry must index no tensor of
+    its `reuse`, and every tensor it does not index must be in its `may_reuse` (else AccelForge sends each
+    instance its own copy, where cosearch multicasts or reduces)."""
+    reuse = set(tensor_set(str(entry.get("reuse", "Nothing")), memories, f"{where}.reuse"))
+    may = set(tensor_set(str(entry.get("may_reuse", entry.get("reuse", "All"))), memories, f"{where}.may_reuse"))
+    dims = tuple(d for d in DIMS if not any(d in INDEXED_BY[t] for t in reuse)
+                 and all(d in INDEXED_BY[t] for t in TENSORS if t not in may))
+    if not dims:
+        raise _fail(where, "no loop dimension satisfies its reuse and may_reuse (cosearch could place no loop there)")
+    return dims
+
+
 def _word_bits(node: dict, keeps: tuple[str, ...], bits: int, fields: _Fields, where: str) -> int:
     """The memory's word: its own `bits_per_value` for the tensors it keeps (the widest), else the workload's."""
     own = node.get("bits_per_value")
@@ -154,6 +175,9 @@ class _Reader:
         above = self.levels[-1]
         above["fanout"] = (above["fanout"][0] * fanout[0], above["fanout"][1] * fanout[1])
         above["spatial"].append([str(node["name"]), [str(s.get("name", i)) for i, s in enumerate(node["spatial"])]])
+        for axis, entry in enumerate(node["spatial"]):
+            dims = _spatial_dims(entry, self.keep_sets, f"{where}.spatial[{axis}]")
+            above["axes"][axis] = tuple(d for d in above["axes"][axis] if d in dims)
 
     def memory(self, node: dict, where: str) -> None:
         name = str(node["name"])
@@ -171,7 +195,7 @@ class _Reader:
         if capacity == 0:
             raise _fail(f"{where}.size", f"{size:g} bits hold no {word}-bit value")
         self.levels.append({"name": name, "node": node, "where": where, "keeps": keeps, "must_keep": keep, "word": word,
-                            "capacity": capacity, "fanout": (1, 1), "spatial": []})
+                            "capacity": capacity, "fanout": (1, 1), "spatial": [], "axes": [DIMS, DIMS]})
         self._area(node, name, where)
 
     def _area(self, node: dict, name: str, where: str) -> None:
@@ -296,9 +320,11 @@ def accelerator_from_accelforge(arch: dict, name: str = "accelforge", bits_per_v
                            "tech_node_nm": reader.stated_nm,
                            "spatial": {lv["name"]: lv["spatial"] for lv in reader.levels if lv["spatial"]},
                            "must_keep": {lv["name"]: lv["must_keep"] for lv in reader.levels if lv["must_keep"]}}}
+    axes = tuple((lv["name"], lv["axes"][0], lv["axes"][1]) for lv in reader.levels if lv["spatial"])
+    dataflow = Dataflow("accelforge", groups_on_channels=False, level_axes=axes) if axes else None
     try:
         return Accelerator(name=name, levels=levels, mac_energy_pj=mac_pj, clock_ghz=clock_hz / 1e9,
-                           technology_nm=reader.table_nm, mac_bits=mac_bits, meta=meta)
+                           technology_nm=reader.table_nm, mac_bits=mac_bits, dataflow=dataflow, meta=meta)
     except ValueError as exc:
         raise _fail(where, str(exc)) from None
 

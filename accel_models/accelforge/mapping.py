@@ -7,8 +7,9 @@ need it: AccelForge refills a storage node once per iteration of every temporal 
 a tile across the innermost loops above it that do not index the tensor. So a tensor's node at a level moves up past
 that innermost run of temporal loops (never past a spatial loop, whose iterations are other instances, nor past the
 tensor's node at the level above). A level's spatial loops go above its temporal loops (the same iterations in
-another order) so that this holds under a fan-out too. What AccelForge's model then counts differs from cosearch's by
-the drain-read rule alone (docs/accelforge.md).
+another order) so that this holds under a fan-out too. For a mapping whose spatial loops keep to the accelerator's
+dataflow (the architecture's `reuse` / `may_reuse`), what AccelForge's model then counts differs from cosearch's by
+the drain-read rule alone (docs/accelforge.md; checked by benchmarks/bench_accelforge.py).
 """
 from __future__ import annotations
 
@@ -19,12 +20,11 @@ from nets import DIMS, Layer
 from ..accelerator import TENSORS, Accelerator
 from ..mapping_arrays import MappingArrays
 from ..timeloop._yaml import Tagged, dump
+from .architecture import INDEXED_BY
 
 EINSUM = "Layer"
 TENSOR_NAMES = {"Weights": "W", "Inputs": "I", "Outputs": "O"}
 """The names the written workload gives cosearch's tensors."""
-_INDEXED_BY = {"Weights": set("GKCRS"), "Inputs": set("NGCRSPQ"), "Outputs": set("NGKPQ")}
-"""The dims that index each tensor (R, S index the inputs through the window)."""
 
 
 def _var(dim: str) -> str:
@@ -93,7 +93,7 @@ def _storage_positions(arrays: MappingArrays, accelerator: Accelerator, loops: l
                 continue
             pos = next((i for i, loop in enumerate(loops) if loop["level"] >= l), len(loops))
             while pos > cap and loops[pos - 1]["kind"] == "temporal" \
-                    and loops[pos - 1]["dim"] not in _INDEXED_BY[tensor]:
+                    and loops[pos - 1]["dim"] not in INDEXED_BY[tensor]:
                 pos -= 1
             at[pos].append((l, tensor))
             cap = pos

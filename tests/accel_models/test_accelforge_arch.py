@@ -50,6 +50,15 @@ def test_nvdla_reads_throughputs_as_words_per_cycle():
     assert acc.mac_energy_pj == pytest.approx(0.084)
 
 
+def test_spatial_reuse_limits_the_dims_each_axis_unrolls():
+    def axes(arch):
+        return {level: (x, y) for level, x, y in read_accelforge_arch(ARCHES / f"{arch}.yaml").dataflow.level_axes}
+    assert axes("nvdla") == {"GlobalBuffer": (("K",), ("R", "S", "C"))}                  # reuse: input / output
+    assert axes("eyeriss")["GlobalBuffer"] == (("P", "Q", "N"), ("R", "S", "C"))          # reuse: weight / output
+    assert axes("tpu_v4i")["GlobalBuffer"][0] == ("G",)                                   # may_reuse: Nothing
+    assert read_accelforge_arch(ARCHES / "simple.yaml").dataflow is None                  # no fan-out
+
+
 def test_simba_keeps_its_own_word_for_partial_sums_and_prices_16nm_at_the_tables_edge():
     acc = read_accelforge_arch(ARCHES / "simba.yaml")
     lv = _levels(acc)
@@ -103,6 +112,8 @@ def test_a_small_file_reads_and_its_set_expressions_name_earlier_memories(tmp_pa
     (lambda t: t.replace("arch:\n  nodes:", "arch:\n  nodes: 3\n  x:"), r"arch: expected a mapping with nodes"),
     (lambda t: t.replace("!Memory {name: DRAM", "!Memory [name: DRAM"), r"not valid YAML"),
     (lambda t: "workload: {}\n", r"no arch: section"),
+    (lambda t: t.replace("{name: x, fanout: 4}", "{name: x, fanout: 4, reuse: All}"),
+     r"PE\).spatial\[0\]: no loop dimension satisfies its reuse"),
 ])
 def test_a_bad_file_names_the_file_and_the_field(tmp_path, edit, match):
     path = _write(tmp_path, edit(GOOD))
