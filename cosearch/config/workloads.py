@@ -159,7 +159,7 @@ def _accelforge(text: str) -> NetworkSpec:
     """The network of an AccelForge workload, read once here so that an Einsum it cannot map is refused before the
     search."""
     path, variables = parse_accelforge("--network", text)
-    name = re.sub(r"[^A-Za-z0-9_.+-]+", "-", path.stem).strip("-.") or "accelforge"
+    name = plain_name(path.stem, "accelforge")
     try:
         read_accelforge_workload(path, variables, name)
     except ValueError as exc:
