@@ -14,6 +14,7 @@ candidates and the phases' fills with the link check, and the fills without it. 
 driver (`evaluate_range`) and its share outside the counts. The copy must follow `level_accesses`; the kernel's own
 rate is `bench_cost_model.py --residual`'s.
 """
+import argparse
 import os
 import sys
 import time
@@ -139,10 +140,21 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
             _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 
 
+
+def _rows(default: int):
+    """N from the command line (the first argument), a whole number in [1, 1000000]; `default` without one."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("N", nargs="?", type=int, default=default, help=f"mappings per layer (default {default})")
+    n = ap.parse_args().N
+    if not 1 <= n <= 1_000_000:
+        ap.error(f"N must be a whole number in [1, 1000000], got {n}")
+    return n
+
+
 def main():
     eyeriss = corpus_eyeriss()
     layers = bench_layers()
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n = _rows(200)
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
               ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
