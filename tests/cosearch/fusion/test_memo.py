@@ -1,5 +1,5 @@
-"""The fusion planner's one memo rule (`memo.LruMemo`): least recently used dropped first, a None value remembered, and the
-view search settings it keeps (one object per mapper settings object and objective)."""
+"""The fusion planner's one memo rule (`memo.LruMemo`): least recently used dropped first, a None value remembered, and
+the view search settings it keeps (one object per mapper settings object and objective)."""
 from dataclasses import replace
 
 from cosearch.fusion import memo, view_search

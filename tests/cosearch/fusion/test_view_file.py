@@ -1,4 +1,5 @@
-"""The saved view searches (`fusion.view_search.ViewSearchFile`): appended at each save, a line cut short costs only itself."""
+"""The saved view searches (`fusion.view_search.ViewSearchFile`): appended at each save, a line cut short costs only
+itself."""
 from cosearch.fusion.view_search import ViewSearchFile
 
 
