@@ -13,7 +13,6 @@ check); the capacity check of each factor; the repair's search for the largest f
 changes what the later ones see (a row without spatial factors has more left for its temporal ones), so a share is
 the step's cost on the decoded rows' way, not an exact attribution. Last line: the full decode's ns per mapping.
 """
-import argparse
 import importlib.util
 import os
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(1, str(ROOT / "benchmarks"))  # the benchmarks' shared workload
 import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from mappings import Encoding  # noqa: E402
+from _cli import mappings_per_layer  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 STEPS = ["reset, keep, residual ends, auto keep", "loop orders", "spatial factors (greedy)", "axis fill",
@@ -63,18 +63,9 @@ def staged_kernel():
 
 
 
-def _rows(default: int):
-    """N from the command line (the first argument), a whole number in [1, 1000000]; `default` without one."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("N", nargs="?", type=int, default=default, help=f"mappings per layer (default {default})")
-    n = ap.parse_args().N
-    if not 1 <= n <= 1_000_000:
-        ap.error(f"N must be a whole number in [1, 1000000], got {n}")
-    return n
-
 
 def main() -> None:
-    N = _rows(30000)
+    N = mappings_per_layer(__doc__.splitlines()[0], 30000)
     kernel = staged_kernel()
     eyeriss = corpus_eyeriss()
     layers = bench_layers()

@@ -14,7 +14,6 @@ candidates and the phases' fills with the link check, and the fills without it. 
 driver (`evaluate_range`) and its share outside the counts. The copy must follow `level_accesses`; the kernel's own
 rate is `bench_cost_model.py --residual`'s.
 """
-import argparse
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
 
+from _cli import mappings_per_layer  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
 PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
@@ -141,20 +141,11 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
 
 
 
-def _rows(default: int):
-    """N from the command line (the first argument), a whole number in [1, 1000000]; `default` without one."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("N", nargs="?", type=int, default=default, help=f"mappings per layer (default {default})")
-    n = ap.parse_args().N
-    if not 1 <= n <= 1_000_000:
-        ap.error(f"N must be a whole number in [1, 1000000], got {n}")
-    return n
-
 
 def main():
     eyeriss = corpus_eyeriss()
     layers = bench_layers()
-    n = _rows(200)
+    n = mappings_per_layer(__doc__.splitlines()[0], 200)
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
               ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),
