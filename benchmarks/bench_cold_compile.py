@@ -18,8 +18,8 @@ empty numba cache, from the command's start to its first complete trial (wall ti
 worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
 CPU per worker)`. With `--timeline`, before it, each process's events in wall seconds from the command's start
-(`_timeline_hook` records them in every process: imports, settings and plan, each shared compile step, waits, numba
-compilations outside the plan, the study's loading, the first trial) and the functions compiled in more than one
+(`dev/_timeline_hook.py` records them in every process: imports, settings and plan, each shared compile step, waits,
+numba compilations outside the plan, the study's loading, the first trial) and the functions compiled in more than one
 process; the folder (events and the cache the run built) is kept and named.
 
 `--per-function` compiles the warm-up's plan (`mappings.compile_plan.mapper_compile_plan`: the cost kernel's

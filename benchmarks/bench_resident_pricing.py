@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from accel_models import explain_rehomed, get_preset  # noqa: E402
 from cosearch.config import SEARCH_MAPPER  # noqa: E402
 from cosearch.fusion import view  # noqa: E402
-from cosearch.fusion import plan as fusion_plan  # noqa: E402
+from cosearch.fusion import memo as fusion_memo, view_search  # noqa: E402
 from cosearch.search import evaluate_network  # noqa: E402
 from cosearch.search.evaluate import network_run  # noqa: E402
 from cosearch.search.space import Design  # noqa: E402
@@ -74,8 +74,8 @@ def _cpu(fn) -> tuple[float, object]:
 
 def _plans(networks, accelerator, priced) -> tuple[float, list]:
     view.Residency.priced = priced
-    fusion_plan._PRICED.clear()
-    fusion_plan._SEARCHED.clear()
+    fusion_memo.PRICED.clear()
+    view_search._SEARCHED.clear()
     try:
         cache = MappingCache(SEARCH_MAPPER)
         return _cpu(lambda: [(r.cycles, r.energy_pj) for r in

@@ -16,7 +16,6 @@ new arrays, their allocation included) and once as the mappers' search loop does
 into buffers it reuses). The steps' order must follow `evaluate_range`;
 the kernel's own rate is `bench_cost_model.py`'s.
 """
-import argparse
 import os
 import sys
 import time
@@ -41,6 +40,7 @@ from accel_models.kernel.workspace import make_workspace  # noqa: E402
 from accel_models.result import OK  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
 from mappings._decode_kernel import decode_batch, decode_scratch  # noqa: E402
+from _cli import mappings_per_layer  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 
@@ -120,20 +120,8 @@ eyeriss = corpus_eyeriss()
 layers = bench_layers()
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not 1_000 <= n <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"N must be a whole number in [1000, 1000000], got {text!r}")
-    return n
-
-
-ap = argparse.ArgumentParser(description="Where a perfect mapping's evaluation time goes, step by step (CPU ns per "
-                                         "mapping after each step of a copy of the kernel's driver).")
-ap.add_argument("N", nargs="?", type=_count, default=30000, help="random valid mappings per layer (default 30000)")
-N = ap.parse_args().N
+N = mappings_per_layer("Where a perfect mapping's evaluation time goes, step by step (CPU ns per mapping after "
+                       "each step of the kernel's driver).", 30000, low=1000)
 print(f"load average {os.getloadavg()[0]:.2f}")
 for name, layer in layers.items():
     maps = random_valid_mappings(layer, eyeriss, N, rng=0).with_residuals()

@@ -27,6 +27,7 @@ sys.path.insert(1, str(ROOT / "benchmarks"))  # the benchmarks' shared workload
 import numpy as np  # noqa: E402
 from accel_models import MappingArrays  # noqa: E402
 from mappings import Encoding  # noqa: E402
+from _cli import mappings_per_layer  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 STEPS = ["reset, keep, residual ends, auto keep", "loop orders", "spatial factors (greedy)", "axis fill",
@@ -61,8 +62,10 @@ def staged_kernel():
     return module
 
 
+
+
 def main() -> None:
-    N = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
+    N = mappings_per_layer(__doc__.splitlines()[0], 30000)
     kernel = staged_kernel()
     eyeriss = corpus_eyeriss()
     layers = bench_layers()

@@ -38,6 +38,7 @@ from accel_models.kernel.sweep import sweep, uniform_stream  # noqa: E402
 from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: E402
 from accel_models.kernel_views import borrow  # noqa: E402
 
+from _cli import mappings_per_layer  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
 PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
@@ -139,10 +140,12 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
             _streams(layer, acc, ws, n_temporal, mask, tally, paths.walks)
 
 
+
+
 def main():
     eyeriss = corpus_eyeriss()
     layers = bench_layers()
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n = mappings_per_layer(__doc__.splitlines()[0], 200)
     print(f"load average {os.getloadavg()[0]:.2f}")
     stages = [("checks + nest", 0), ("streams no residual touches", WHOLE), ("phased streams", PHASED),
               ("streams under a fan-out", FANOUT), ("MAC streams", MAC), ("fan-out fills by the phases", FANOUT_FILLS),

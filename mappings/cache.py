@@ -171,7 +171,7 @@ class MappingCache:
         return next(self._lookup((layer,), accelerator, objective, screen))
 
     def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = False):
-        """`result` of each of `layers` (an iterable of `Layer` objects) on one accelerator, in order, as a generator: the
+        """`result` of each of `layers` (an iterable of `Layer`) on one accelerator, in order, as a generator: the
         accelerator is checked and its table found once (a network's run looks up ~60 layers, most of them hits)."""
         check_accelerator("MappingCache.results", accelerator)
         return self._lookup(layers, accelerator, objective, screen)

@@ -15,8 +15,8 @@ performance, tables a benchmark writes)."""
 QUICK = {"cost_model.md", "scaling.md"}
 """Guides whose examples run in well under a second on a warm numba cache; the others map layers or run searches."""
 _COMMIT = re.compile(r"(?<![\w.\-/])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}(?![\w.])")
-_LOAD = re.compile(r"\bload(?: averages?)?(?: (?:at the start|at|of|was|about|around|rising to|between))?[\s:]+[~(]?\d",
-                   re.I)
+_LOAD = re.compile(r"\bload(?:\s+averages?)?(?:\s+(?:at the start|at|of|was|about|around|rising to|between))?"
+                   r"[\s:]+[~(]?\d", re.I)
 
 
 def blocks(page: str) -> list[str]:

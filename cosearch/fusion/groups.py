@@ -3,10 +3,10 @@ tile mapped by the per-layer mapper on the view the group gives it.
 
 In a group of layers a..b with tiles of T output rows of b:
 - every tile runs each layer on the rows it computes (`tiling.tile_layer`: the layer with the tile's rows), its
-  mapping one of that tile layer's candidates (`plan.layer_runs`) on a view (`view.Residency`) where the
+  mapping one of that tile layer's candidates (`runs.layer_runs`) on a view (`view.Residency`) where the
   intermediate tensors live in the home level (layer j > a reads its inputs there, j < b writes its outputs there)
   and, when the group has more than one tile and they fit, the group's weights too (loaded from DRAM once per
-  inference: `weight_load`); which candidate is `plan.choose_run`'s rule, with the planner's linearised network
+  inference: `weight_load`); which candidate is `runs.choose_run`'s rule, with the planner's linearised network
   objective (`GroupTiling.cost`);
 - the group's input comes from DRAM and its output goes there; the home level holds, besides the tiles the
   mappings keep there, the intermediate rows alive in a tile (`TileSchedule.peak_intermediate_words`) and the
@@ -28,7 +28,8 @@ from nets.elementwise import ElementwiseOp
 
 from .graph import consumers
 from .key_blocks import key_block_schedule
-from .plan import LayerRun, LinearObjective, choose_run, layer_runs
+from .plan import LayerRun, LinearObjective
+from .runs import choose_run, layer_runs
 from .tiling import by_tokens, schedule, tile_layer
 from .view import Residency, home_level, rounded_capacity
 
@@ -93,7 +94,7 @@ def weight_load(accelerator: Accelerator, home: int, words: int) -> tuple[int, f
 @dataclass(frozen=True)
 class GroupTiling:
     """A group under one tiling before each tile's run is chosen: per layer of the group, its tiles' candidate runs
-    (`plan.layer_runs`) with how many tiles run each; what the group moves besides its tiles' runs (`loads`: the
+    (`runs.layer_runs`) with how many tiles run each; what the group moves besides its tiles' runs (`loads`: the
     (cycles, pJ, DRAM words) of each load into the home level, the query blocks' then the kept weights' and K and
     V's); and the schedule's facts `GroupCost` reports. `cost` chooses the runs."""
 
@@ -111,7 +112,7 @@ class GroupTiling:
     head_rows: int | None = None
 
     def cost(self, objective: str, linear: LinearObjective | None = None) -> GroupCost:
-        """The group's cost with each tile's run chosen by `plan.choose_run`: by the network's objective linearised
+        """The group's cost with each tile's run chosen by `runs.choose_run`: by the network's objective linearised
         around the plan's totals (`linear`, the planner's score), or by the layer's own `objective` without one."""
         cycles, energy, dram = 0, 0.0, 0.0
         runs = []

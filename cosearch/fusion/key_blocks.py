@@ -27,7 +27,8 @@ loaded once for the group when they fit whole beside the rest (`groups.group_cos
 With one key block (`key_rows` >= the keys) the group is the query-block schedule of `tiling.schedule`, unchanged.
 On chip at once during a query block (`KeyBlockSchedule.peak_words`): the head group's query block, score block and
 running statistics (2 words per query row and head) and the accumulator (the context's output rows); after the key
-loop, the group's later intermediate rows. `group_walker.walk_attention` is the literal reference.
+loop, the group's later intermediate rows. `walk_attention` (tests/cosearch/fusion/_group_walker.py) is the literal
+reference.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ compares; `cache` keeps the intermediate tensors' halos; the group's input comes
 rows are read again.
 
 `schedule` computes the rows with interval arithmetic, one step per tile and layer (the fast model);
-`walker.walk_rows` is the literal reference, row by row.
+`walk_rows` (tests/cosearch/fusion/_walker.py) is the literal reference, row by row.
 """
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ class SearchSpace(ABC):
         `predictor`: a predictor file, for the spaces that have one. Imports torch where the estimator needs it."""
 
     def layer_terms(self):
-        """The network's layers as `nets.spaces.terms.LayerTerm` objects (a tuple), each a function of a few genes, or None
+        """The network's layers as a tuple of `nets.spaces.terms.LayerTerm`, each a function of a few genes, or None
         where the space does not say (a per-choice cost table, as the gradient strategy needs, is then not
         available)."""
         return None

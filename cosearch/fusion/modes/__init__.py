@@ -20,7 +20,7 @@ class FusionMode(Protocol):
              search_views: bool | MapperSettings = False, count_dram: bool = True) -> NetworkPlan:
         """How every layer of `network` runs on `accelerator` (mappings from `cache` for the mapper `objective`);
         raises `NoValidMapping` when some layer fits no way the mode allows. `search_views`: the mapper searches
-        every view a layer runs on (`plan.layer_run`'s `search_view`: with the cache's settings, or with these
+        every view a layer runs on (`runs.layer_run`'s `search_view`: with the cache's settings, or with these
         `MapperSettings`), not only those its layer-wise mapping does not fit: better mappings, a mapper search per
         layer shape and view. `count_dram=False`: layer-wise runs' DRAM words
         are not counted (0; what a search's score does without)."""

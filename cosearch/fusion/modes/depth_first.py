@@ -10,8 +10,8 @@ cycles x E0 + energy x C0 (E0, C0 the layer-wise totals), whose sum over groups 
 first order; latency: cycles; energy: pJ. A group of one layer in one tile is that layer's layer-wise run, so the
 plan is never worse than layer-wise by that score.
 
-Each tile's run is one of its candidates (`plan.layer_runs`: the moved layer-wise mapping, and the view's own search
-when views are searched), kept by `plan.choose_run` with the same linearised objective (a tile's lower EDP alone
+Each tile's run is one of its candidates (`runs.layer_runs`: the moved layer-wise mapping, and the view's own search
+when views are searched), kept by `runs.choose_run` with the same linearised objective (a tile's lower EDP alone
 that trades cycles for energy can raise the network's). The DP runs a second time, in the same pass, with each
 tile's run chosen by the layer's own objective, and the plan that scores less by the network's objective is kept.
 """
@@ -25,7 +25,8 @@ from nets.elementwise import elementwise_ops
 from ..graph import consumers
 from ..groups import chainable, group_tiling
 from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
-from ..plan import LayerRun, NetworkPlan, NoValidMapping, layer_wise, linearised_objective, network_objective
+from ..plan import LayerRun, NetworkPlan, NoValidMapping, linearised_objective, network_objective
+from .none import layer_wise
 from ..stacks import parse_fusion_groups, resolve_fusion_groups
 from ..tiling import HALO_MODES, output_rows, schedule
 from ..view import home_level

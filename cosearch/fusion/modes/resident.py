@@ -23,9 +23,9 @@ Semantics (docs/fusion.md):
   `LinearScore`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
   layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's.
   Each step never raises the network's objective, so the plan is never worse than the layer-wise one.
-- A layer's run in a context is one of its candidates (`plan.layer_runs`: the moved layer-wise mapping, and the
-  view's own search when views are searched), chosen by `plan.choose_run` with the planner's linearised objective in
-  the greedy's steps and by `plan.choose_runs` (re-linearised around the plan's own totals) at the end; with views
+- A layer's run in a context is one of its candidates (`runs.layer_runs`: the moved layer-wise mapping, and the
+  view's own search when views are searched), chosen by `runs.choose_run` with the planner's linearised objective in
+  the greedy's steps and by `runs.choose_runs` (re-linearised around the plan's own totals) at the end; with views
   searched the greedy also runs on the moved mappings alone and the better plan, by the network's objective, is kept.
 - Traffic a mapping does not move is charged by the plan (`plan.PlanTraffic`): a residual add reads its shortcut
   from the home level when that tensor stays there, else from DRAM (the layer-wise baseline reads every shortcut from
@@ -35,14 +35,15 @@ Semantics (docs/fusion.md):
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
 
 from accel_models import TENSOR_INDEX
-from mappings import MapperSettings, accelerator_key
+from mappings import MapperSettings
 
 from ..graph import activations
-from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic, choose_run,
-                    choose_runs, layer_runs, linearised_objective, network_objective, shortcut_reads)
+from ..memo import accelerator_memo_key
+from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraffic, charge_plan_traffic,
+                    linearised_objective, network_objective, shortcut_reads)
+from ..runs import choose_run, choose_runs, layer_runs
 from ..view import Residency, home_level, rounded_capacity
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
@@ -82,7 +83,7 @@ class Resident:
     def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, objective, score,
                 moved_only: bool) -> NetworkPlan:
         """The plan the greedy of the module docstring makes, each layer's run chosen among its candidates by
-        `plan.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
+        `runs.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
         layers = network.layers
         n = len(layers)
         level = accelerator.levels[home]
@@ -209,7 +210,7 @@ class _Context:
         self.moved_only = moved_only
 
     def options(self, span, free, reads, writes, cached, traffic):
-        """Per layer in `span`, its candidate runs (`plan.layer_runs`, with its `traffic` charged) given, per layer of
+        """Per layer in `span`, its candidate runs (`runs.layer_runs`, with its `traffic` charged) given, per layer of
         the span, the words left `free` in the home level, whether it reads its Inputs from and writes its Outputs to
         tensors on chip, and the layers whose weights are `cached` in the home level; None if one of them then has
         no valid mapping."""
@@ -241,7 +242,7 @@ class _Context:
         return found
 
     def choose(self, options) -> list:
-        """The run of each layer the planner's trials score (`plan.choose_run` by its linearised objective; the first
+        """The run of each layer the planner's trials score (`runs.choose_run` by its linearised objective; the first
         candidate with `moved_only`)."""
         if self.moved_only:
             return [runs[0] for runs in options]
@@ -260,13 +261,8 @@ RUNS_KEPT = 1 << 15
 _kept = [0]
 
 
-@lru_cache(maxsize=64)
-def _accelerator_key(accelerator) -> str:
-    return accelerator_key(accelerator)
-
-
 class _RunTable:
-    """`plan.layer_run` for one accelerator, mapping cache, objective and view search, remembered across plans per
+    """`runs.layer_run` for one accelerator, mapping cache, objective and view search, remembered across plans per
     layer shape and residency context (the tensors on chip, the free capacity class: `view.rounded_capacity`): a
     network search plans thousands of networks made of the same few thousand layer shapes in the same few contexts,
     so after the first plans a network costs a look-up per layer and context. A shape's runs stand while the
@@ -277,7 +273,7 @@ class _RunTable:
     def __init__(self, accelerator, cache, objective: str, search_views: bool | MapperSettings) -> None:
         self.accelerator, self.cache, self.objective = accelerator, cache, objective
         self.search_views = search_views
-        self.prefix = (id(cache), _accelerator_key(accelerator), objective, search_views)
+        self.prefix = (id(cache), accelerator_memo_key(accelerator), objective, search_views)
 
     def slot(self, layer) -> list:
         """[the cache's mapping of `layer`'s shape, {context: candidate runs, (context, traffic): those charged}] (the
@@ -293,7 +289,7 @@ class _RunTable:
         return slot
 
     def run(self, layer, slot, residency, count_dram: bool = True) -> tuple[LayerRun, ...]:
-        """`layer`'s candidate runs with `residency` (None: layer-wise; `plan.layer_runs`), from `slot` or made and
+        """`layer`'s candidate runs with `residency` (None: layer-wise; `runs.layer_runs`), from `slot` or made and
         kept there."""
         context = (None, count_dram) if residency is None else (residency.resident, residency.free_words)
         runs = slot[1].get(context)
@@ -307,7 +303,7 @@ class _RunTable:
 
 class LinearScore:
     """runs -> the objective linearised around `base`'s totals (`plan.LinearObjective`, whose `of_run` it keeps for
-    `plan.choose_run`)."""
+    `runs.choose_run`)."""
 
     def __init__(self, base: NetworkPlan, objective: str) -> None:
         self.linear = linearised_objective(base.cycles, base.energy_pj, objective)

@@ -8,7 +8,8 @@ from accel_models import explain
 from cosearch.fusion import get_fusion_mode, groups, layer_wise
 from cosearch.fusion.groups import group_cost
 from cosearch.fusion.modes import resident as resident_mode
-from cosearch.fusion.plan import LayerRun, LinearObjective, choose_run
+from cosearch.fusion.plan import LayerRun, LinearObjective
+from cosearch.fusion.runs import choose_run
 from cosearch.fusion.tiling import schedule
 from cosearch.search import evaluate_network
 from nets import Layer, Network
@@ -102,7 +103,7 @@ def _edp(plan) -> float:
 @pytest.mark.parametrize("glb_words", [600, 1024, 2048, 4096])
 def test_a_tiles_run_is_chosen_by_the_networks_objective_not_its_own(glb_words):
     """Where a tile's faster run has the lower EDP alone but raises the network's, the group keeps the moved run by
-    the planner's linearised objective (`plan.choose_run`) and the layer's own objective keeps the faster one; the
+    the planner's linearised objective (`runs.choose_run`) and the layer's own objective keeps the faster one; the
     plan is never worse by the network's EDP than the plan whose tiles choose by their own objective (before: every
     tile by its own), and here strictly better."""
     net, acc = _net(), _acc(glb_words)
@@ -121,7 +122,7 @@ def test_a_tiles_run_is_chosen_by_the_networks_objective_not_its_own(glb_words):
     def plan(own_rule: bool):
         with mock.patch.object(groups, "layer_runs", _moved_or_faster), \
                 mock.patch.object(resident_mode, "layer_runs", _moved_or_faster), \
-                mock.patch("cosearch.fusion.plan.layer_runs", _moved_or_faster), \
+                mock.patch("cosearch.fusion.runs.layer_runs", _moved_or_faster), \
                 mock.patch.object(groups, "choose_run", _by_the_layers_own_objective if own_rule else choose_run):
             return get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
     now, before = plan(False), plan(True)

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from accel_models import TENSOR_INDEX
 from cosearch.fusion import groups
 from cosearch.fusion.graph import activations
-from cosearch.fusion.group_walker import walk_attention, walk_group, walk_resident
 from cosearch.fusion.key_blocks import key_block_schedule
 from cosearch.fusion.modes import get_fusion_mode
 from cosearch.fusion.modes import resident as resident_mode
@@ -25,6 +24,7 @@ from cosearch.fusion.view import rounded_capacity
 from nets import Layer, Network
 
 from _fusion_tiny import tiny_accelerator, tiny_cache
+from _group_walker import walk_attention, walk_group, walk_resident
 from test_graph import _inception
 from test_resident import _net
 from test_tiling import chains
@@ -61,7 +61,7 @@ def _compulsory_run(layer, accelerator, cache, objective, residency=None, search
 
 
 def _compulsory_runs(*args, **kwargs):
-    """`_compulsory_run` as the resident planner's candidates (`plan.layer_runs`)."""
+    """`_compulsory_run` as the resident planner's candidates (`runs.layer_runs`)."""
     return (_compulsory_run(*args, **kwargs),)
 
 
@@ -288,7 +288,7 @@ def _attention_plan(glb_words):
                                 Layer.attention_context(256, 256, 2, heads=1), Layer.fc(2, 2, batch=256)])
     with mock.patch.object(groups, "layer_runs", _compulsory_runs), \
             mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
-            mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
+            mock.patch("cosearch.fusion.modes.none.layer_run", _compulsory_run):
         return net, get_fusion_mode("depth-first").plan(net, tiny_accelerator(glb_words), _NoMapper(), "edp")
 
 
@@ -462,7 +462,7 @@ def _check_depth_first_plan(layers, glb_words):
     acc = tiny_accelerator(glb_words)
     with mock.patch.object(groups, "layer_runs", _compulsory_runs), \
             mock.patch.object(resident_mode, "layer_runs", _compulsory_runs), \
-            mock.patch("cosearch.fusion.plan.layer_run", _compulsory_run):
+            mock.patch("cosearch.fusion.modes.none.layer_run", _compulsory_run):
         plan = get_fusion_mode("depth-first").plan(net, acc, _NoMapper(), "edp")
     _check_plan_against_walks(net, layers, plan)
     return plan

@@ -5,10 +5,10 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cosearch.fusion.group_walker import walk_group
 from cosearch.fusion.tiling import schedule
 from nets import Layer
 
+from _group_walker import walk_group
 from test_group_walker import _check_group
 from test_tiling import _check, chains
 

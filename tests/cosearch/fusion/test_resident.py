@@ -330,7 +330,8 @@ def test_a_layers_mapping_is_chosen_by_the_networks_objective_not_its_own():
     10,000), but beside layer 1 (1,000 cycles, 10 pJ) the network's EDP is 121,000 with A and 210,000 with B.
     `choose_run` without a plan takes B; the plan's rule (`choose_runs`, linearised around the plan's totals) takes
     A whichever totals it starts from, and never returns a plan worse than the first candidates."""
-    from cosearch.fusion.plan import LayerRun, LinearObjective, choose_run, choose_runs
+    from cosearch.fusion.plan import LayerRun, LinearObjective
+    from cosearch.fusion.runs import choose_run, choose_runs
 
     @dataclass(frozen=True)
     class _Priced:

@@ -1,12 +1,13 @@
-"""Depth-first tiling (`tiling.schedule`) against its literal reference (`walker.walk_rows`), and its rules."""
+"""Depth-first tiling (`tiling.schedule`) against its literal reference (`_walker.walk_rows`), and its rules."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cosearch.fusion import activations
 from cosearch.fusion.tiling import schedule, tile_layer
-from cosearch.fusion.walker import walk_rows
 from nets import Layer, Network
+
+from _walker import walk_rows
 
 
 @st.composite

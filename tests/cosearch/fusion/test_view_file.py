@@ -1,5 +1,6 @@
-"""The saved view searches (`fusion.plan.ViewSearchFile`): appended at each save, a line cut short costs only itself."""
-from cosearch.fusion.plan import ViewSearchFile
+"""The saved view searches (`fusion.view_search.ViewSearchFile`): appended at each save, a line cut short costs only
+itself."""
+from cosearch.fusion.view_search import ViewSearchFile
 
 
 def _save(path, *keys):

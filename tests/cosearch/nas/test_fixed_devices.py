@@ -106,7 +106,7 @@ def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_price
 def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of_searched(tmp_path, monkeypatch):
     """A device's view searches (`keep_views`) are written beside its layer table; a later run on the device (nothing
     remembered in the process) reads them and plans the same subnets to the last bit without one mapper search."""
-    from cosearch.fusion import plan as fusion_plan, view_search_settings
+    from cosearch.fusion import view_search, view_search_settings
     from cosearch.fusion.modes import resident
     from mappings import MapperSettings
 
@@ -122,7 +122,7 @@ def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of
     assert path.parent == tmp_path and path.name.startswith(table.path.stem)
     saved = path.read_text().splitlines()
     assert len(saved) == len(first.views.rows) > 10 and first.views.loaded == 0
-    fusion_plan._SEARCHED.clear()
+    view_search._SEARCHED.clear()
     resident._TABLES.clear()
     searches = []
     search = MapperSettings.search

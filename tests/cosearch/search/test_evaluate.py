@@ -66,17 +66,17 @@ def test_the_searches_score_searches_views_by_the_one_rule_and_evaluate_network_
 def test_layer_wise_scores_search_no_view_and_equal_evaluate_networks_sum(design):
     """`--fusion none` (the co-search's default): `network_run` sums each shape's cached best mapping, bit for bit
     `evaluate_network`'s totals, whatever `search_views` says, and no view is searched."""
-    from cosearch.fusion import plan
+    from cosearch.fusion import view_search
     from cosearch.search.evaluate import network_run
     from nets import get_space, sample_configs
 
     space = get_space("ofa-mbv3")
     net = space.network(sample_configs(space, 1, rng=5)[0])
     cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=32))
-    searched = len(plan._SEARCHED)
+    searched = len(view_search._SEARCHED)
     runs = [network_run(net, design.accelerator, cache, "edp", "none", search_views=views)
             for views in (None, True, False)]
     cost = evaluate_network(net, design.accelerator, cache, "edp", fusion="none")
     assert runs[0] == runs[1] == runs[2]
     assert (runs[0].cycles, runs[0].energy_pj) == (cost.cycles, cost.energy_pj)
-    assert len(plan._SEARCHED) == searched and cache.misses == len(net.unique_layers())
+    assert len(view_search._SEARCHED) == searched and cache.misses == len(net.unique_layers())

@@ -159,8 +159,8 @@ class _FakeClock:
 
     def __init__(self, monkeypatch):
         self.now, self.slept = 1000.0, []
-        monkeypatch.setattr(mappings.split_compile, "time",
-                            SimpleNamespace(monotonic=lambda: self.now, sleep=self.sleep, process_time=time.process_time))
+        clock = SimpleNamespace(monotonic=lambda: self.now, sleep=self.sleep, process_time=time.process_time)
+        monkeypatch.setattr(mappings.split_compile, "time", clock)
 
     def sleep(self, s: float) -> None:
         self.slept.append(s)

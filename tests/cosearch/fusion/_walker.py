@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nets import Layer
 
-from .tiling import TileSchedule, by_tokens, input_height, output_rows, pad_top
+from cosearch.fusion.tiling import TileSchedule, by_tokens, input_height, output_rows, pad_top
 
 
 def read_rows(layer: Layer, rows: set[int], rows_before: int) -> set[int]:

@@ -1,7 +1,7 @@
 """The literal reference of what a fused group moves: it executes the group tile by tile, row by row, and counts
 every word that crosses the group's boundary or that the group keeps on chip.
 
-`walker.walk_rows` checks which rows each layer computes; this module checks what those rows cost at the network
+`_walker.walk_rows` checks which rows each layer computes; this module checks what those rows cost at the network
 level, the quantities the fast model (`tiling.schedule`, `groups.group_cost`, `modes.resident`) derives with
 interval arithmetic and per-layer bookkeeping:
 
@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 from nets import Layer, Network
 
-from .key_blocks import STATS_WORDS_PER_ROW
-from .tiling import by_tokens, input_height, output_rows, pad_top
-from .walker import box_rows, needed_rows, read_rows
+from cosearch.fusion.key_blocks import STATS_WORDS_PER_ROW
+from cosearch.fusion.tiling import by_tokens, input_height, output_rows, pad_top
+from _walker import box_rows, needed_rows, read_rows
 
 
 @dataclass(frozen=True)
