@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from accel_models import Accelerator, area_mm2, check_accelerator
+from accel_models.timing import TimingModel, get_timing
 from mappings import MapperResult, MapperSettings, MappingCache, with_layer
 from nets import DIMS, Layer, Network
 
 from ..config.objectives.base import MAPPER_OBJECTIVES
-from accel_models.timing import TimingModel, get_timing
-
 from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise, view_search_settings
+from ..fusion.plan import PlanTraffic
 from .interrupts import raise_if_requested
 from .run_timing import run_cycles, run_dram_energy_pj
 
@@ -35,8 +35,8 @@ class LayerCost:
     """Words one run reads from and writes to DRAM (known when a fusion plan made the cost)."""
     parts: tuple = ()
     """A layer run tile by tile in a depth-first group: its tiles' runs (`fusion.LayerRun.parts`)."""
-    traffic: object = None
-    """What a plan charges the run besides its mapping's traffic (`fusion.PlanTraffic`; None: nothing)."""
+    traffic: PlanTraffic | None = None
+    """What a plan charges the run besides its mapping's traffic (None: nothing)."""
     timed_cycles: int | None = None
     """Cycles per run under a timing model other than Timeloop's (`evaluate_network(timing=...)`); None: the
     mapper's (Timeloop's semantics)."""
