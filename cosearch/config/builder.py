@@ -48,9 +48,6 @@ def make_settings(budget: str | list[str] | Budget | None = None, **options: Any
             raise UsageError(f"--nas-strategy {values['nas_strategy']} and --fusion {values['fusion']}: the strategy "
                              "needs per-choice cost tables, which a fusion plan does not give (a layer's cost depends "
                              "on its neighbours); accepted: --fusion none")
-        if values["timing"] != "timeloop":
-            raise UsageError(f"--timing {values['timing']} with --accelerator: the network search on fixed devices "
-                             "scores subnets with Timeloop's semantics only; accepted: --timing timeloop")
     budget = _budget(values["budget"] if budget is not None else None, resources, fixed=bool(devices))
     space = values["space"]
     networks: tuple[NetworkSpec, ...] = ()

@@ -117,7 +117,8 @@ class CoSearchSettings:
         if self.devices:
             return (f"network search on {', '.join(d.name for d in self.devices)}: space {self.space}; budget "
                     f"{self.budget.describe() or 'none'}; {'Pareto front of ' + ', '.join(self.pareto) if self.pareto else self.objective.describe()}; "
-                    f"strategy {self.nas_strategy}, {self.nas_evals} subnet evaluations per device; study "
+                    f"strategy {self.nas_strategy}, {self.nas_evals} subnet evaluations per device; "
+                    f"{'' if self.timing == 'timeloop' else f'{self.timing} timing; '}study "
                     f"{self.study_name!r} in {self.storage.display}")
         if len(self.networks) > 1:
             what = f"networks {', '.join(n.name for n in self.networks)} (geometric-mean EDP)"

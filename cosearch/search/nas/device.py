@@ -26,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from accel_models import Accelerator, area_mm2, get_preset
+from accel_models.timing import TimingModel, get_timing
 from accel_models.timeloop import load_architecture
 from accel_models.accelforge import read_accelforge_arch
 from accel_models.zigzag import read_zigzag_accelerator
@@ -37,6 +38,7 @@ from ..._files import write_text_atomic
 from ...config import UsageError
 from ...config.devices import DeviceSpec
 from ...fusion import NetworkPlan, NoValidMapping, ViewSearchFile, get_fusion_mode, keep_view_searches
+from ..run_timing import run_cycles
 from ..space import Design
 from .lut import LatencyTable
 from .problem import SubnetCost
@@ -122,10 +124,14 @@ def _map_chunk(layers: Sequence[Layer], accelerator: Accelerator, mapper: Mapper
 
 class LayerTable:
     """The best mapping of every layer shape on one accelerator for one mapper objective, with the mapper settings
-    it was made with, saved as one JSON line per shape in `folder`."""
+    it was made with, saved as one JSON line per shape in `folder`. `timing` (`accel_models.timing`) turns a
+    mapping's counts into the cycles `cost` sums; the mappings, and so the saved table, do not depend on it."""
 
-    def __init__(self, accelerator: Accelerator, mapper: MapperSettings, objective: str, folder: Path) -> None:
+    def __init__(self, accelerator: Accelerator, mapper: MapperSettings, objective: str, folder: Path,
+                 timing: str | TimingModel = "timeloop") -> None:
         self.accelerator, self.mapper, self.objective = accelerator, mapper, objective
+        self.timing = get_timing(timing)
+        self._timed_cycles: dict[tuple, int] = {}
         self.path = folder / f"{_table_name(accelerator, mapper, objective)}.jsonl"
         self.cache = MappingCache(mapper)
         self.loaded = self.mapped = 0
@@ -180,6 +186,14 @@ class LayerTable:
         settings = json.dumps(view_mapper.to_dict(), sort_keys=True, default=str)
         return self.path.with_name(f"{self.path.stem}-views-{hashlib.sha1(settings.encode()).hexdigest()[:10]}.jsonl")
 
+    def cycles(self, layer: Layer, result: MapperResult) -> int:
+        """`result`'s cycles (the table's mapping of `layer`) under the table's timing model, once per shape."""
+        key = layer.shape_key
+        cycles = self._timed_cycles.get(key)
+        if cycles is None:
+            cycles = self._timed_cycles[key] = run_cycles(layer, result, None, (), self.accelerator, self.timing)
+        return cycles
+
     def cost(self, layers: Sequence[Layer]) -> SubnetCost:
         """Latency and energy of the layers run one after the other (a layer with no valid mapping: infinite)."""
         cycles, energy = 0, 0.0
@@ -187,7 +201,7 @@ class LayerTable:
             r = self.result(layer)
             if not r.valid:
                 return SubnetCost(math.inf, math.inf)
-            cycles += r.cycles
+            cycles += self.cycles(layer, r)
             energy += r.energy_pj
         return SubnetCost(cycles / (self.accelerator.clock_ghz * 1e9), energy * 1e-12)
 
@@ -240,7 +254,8 @@ class DeviceCosts:
                     plan = self.plan(config, count_dram=False)
                 except NoValidMapping:
                     return SubnetCost(math.inf, math.inf)
-                return SubnetCost(plan.cycles / (self.table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
+                return SubnetCost(self._plan_cycles(plan) / (self.table.accelerator.clock_ghz * 1e9),
+                                  plan.energy_pj * 1e-12)
             return self.table.cost(self.space.network(config).layers)
         flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0
@@ -253,6 +268,14 @@ class DeviceCosts:
             latency += cost.latency_s
             energy += cost.energy_j
         return SubnetCost(latency, energy)
+
+    def _plan_cycles(self, plan: NetworkPlan) -> int:
+        """A plan's cycles under the table's timing model (the plan's own under Timeloop's semantics)."""
+        timing = self.table.timing
+        if timing.name == "timeloop":
+            return plan.cycles
+        return sum(run_cycles(run.layer, run.result, run.residency, run.parts, self.table.accelerator, timing)
+                   for run in plan.runs)
 
     def plan(self, config: SubnetConfig, count_dram: bool = True) -> NetworkPlan:
         """How `config` runs on the device's accelerator under the fusion mode, as the search scores it; raises

@@ -149,7 +149,8 @@ def device_costs(settings: CoSearchSettings, device: Device, say: Callable[[str]
     space = get_space(settings.space)
     if device.accelerator is None:
         return DeviceCosts(device, space, None), {"latency_table": list(device.lut.files)}
-    table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables")
+    table = LayerTable(device.accelerator, settings.final_mapper, settings.mapper_objective, settings.out / "tables",
+                       settings.timing)
     t0 = time.perf_counter()
     table.ensure(space_layers(space), settings.workers, say)
     view_mapper = view_search_settings(settings.mapper, settings.mapper_objective)

@@ -129,14 +129,14 @@ def test_fusion_is_part_of_what_a_study_is():
     assert "--fusion resident" in command_line(settings)
 
 
-def test_timing_is_part_of_what_a_study_is_and_not_of_a_fixed_device_search():
+def test_timing_is_part_of_what_a_study_is():
     assert "timing" not in make_settings().identity() and make_settings().timing == "timeloop"
     settings = make_settings(timing="hardware")
     assert settings.identity()["timing"] == "hardware" and "--timing hardware" in command_line(settings)
     with pytest.raises(UsageError, match="--timing: unknown timing model 'rtl'; accepted: timeloop, hardware"):
         make_settings(timing="rtl")
-    with pytest.raises(UsageError, match="--timing hardware with --accelerator"):
-        make_settings(accelerator="eyeriss", budget="latency<=10ms", timing="hardware")
+    device = make_settings(accelerator="eyeriss", budget="latency<=10ms", timing="hardware")
+    assert device.identity()["timing"] == "hardware" and "hardware timing" in device.describe()
 
 
 @pytest.mark.parametrize("kwargs, message", [
