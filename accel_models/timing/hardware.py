@@ -10,7 +10,8 @@ of the exact counts and adds what a chip whose DMA engine moves one tile at a ti
   as a group of commands (a DMA request per tensor, a configuration of the array's loops), whose issue and hand-shake
   latency does not overlap;
 - **tiles moved whole, in bursts** (`reload_tiles`, `dram_efficiency`): each step brings its input and weight tiles
-  on chip and writes its output tile back, every transfer rounded up to the DRAM's block (burst); the DRAM delivers
+  on chip and writes its output tile back once (a partial sum a later step continues is not read back: the
+  accumulator is taken to hold it), every transfer rounded up to the DRAM's block (burst); the DRAM delivers
   `dram_efficiency` of its peak bandwidth (row activations, refresh, request turnaround). With `reload_tiles`
   False the DRAM moves the exact counts' words (Timeloop's reuse across steps) instead;
 - **overlap**: a double-buffered chip computes one step while it moves the next, so the steps take the larger of the

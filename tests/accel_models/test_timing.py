@@ -186,3 +186,20 @@ def test_a_timing_model_is_looked_up_by_name_and_refused_by_name(batch):
         HardwareTiming(dram_efficiency=1.5)
     with pytest.raises(ValueError, match="step_overhead_cycles"):
         HardwareTiming(step_overhead_cycles=float("nan"))
+
+
+def test_without_reloads_the_dram_moves_the_exact_counts_words(batch):
+    """`reload_tiles=False`: the transfer is the exact counts' DRAM words (reads and updates of level 0) at the
+    sustained bandwidth, not the tiles a step moves whole."""
+    from accel_models.timing import dram_bytes_per_cycle, dram_words
+    layer, acc, maps = batch
+    counts = evaluate_batch(layer, acc, maps)
+    model = HardwareTiming(0, 0, 0.5, reload_tiles=False)
+    terms = model.terms(layer, acc, maps.with_residuals(), counts.compute_cycles, dram_words(counts))
+    words = counts.reads[:, 0, :].sum(axis=1) + counts.updates[:, 0, :].sum(axis=1)
+    expected = words * acc.levels[0].word_bits / 8 / (dram_bytes_per_cycle(acc) * 0.5)
+    assert np.allclose(terms["transfer"], expected) and (terms["transfer"] > 0).all()
+    reloading = HardwareTiming(0, 0, 0.5).terms(layer, acc, maps.with_residuals(), counts.compute_cycles)
+    assert not np.allclose(terms["transfer"], reloading["transfer"])
+    with pytest.raises(ValueError, match="exact_dram_words"):
+        model.terms(layer, acc, maps.with_residuals(), counts.compute_cycles)
