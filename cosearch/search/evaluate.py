@@ -19,7 +19,7 @@ from ..config.objectives.base import MAPPER_OBJECTIVES
 from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise, view_search_settings
 from ..fusion.plan import PlanTraffic
 from .interrupts import raise_if_requested
-from .run_timing import run_cycles, run_dram_energy_pj
+from .run_timing import run_dram_energy_pj, run_timer
 
 
 @dataclass(frozen=True)
@@ -197,8 +197,8 @@ def _timed(costs: tuple[LayerCost, ...], accelerator: Accelerator, timing: Timin
     """`costs` with each run's cycles under `timing` (as they are under Timeloop's)."""
     if timing.name == "timeloop":
         return costs
-    return tuple(replace(lc, timed_cycles=run_cycles(lc.layer, lc.result, lc.residency, lc.parts, accelerator,
-                                                     timing)) for lc in costs)
+    cycles = run_timer(timing, accelerator)
+    return tuple(replace(lc, timed_cycles=cycles(lc.layer, lc.result, lc.residency, lc.parts)) for lc in costs)
 
 
 def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float,
@@ -256,9 +256,9 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective, search_views)
         baseline = plan.baseline if plan.baseline is not None else layer_wise(network, accelerator, cache, objective)
+        cycles = run_timer(timing_model, accelerator)
         summary = fusion_summary(plan, baseline, accelerator.levels[0].word_bits / 8,
-                                 lambda run: run_cycles(run.layer, run.result, run.residency, run.parts, accelerator,
-                                                        timing_model))
+                                 lambda run: cycles(run.layer, run.result, run.residency, run.parts))
         return NetworkCost(network, accelerator, _timed(_plan_costs(plan), accelerator, timing_model),
                            area_mm2(accelerator), accuracy, {"fusion": summary, **timing_meta})
     costs = tuple(LayerCost(layer, count, result) for layer, count, result in
@@ -277,18 +277,15 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
     `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too); `timing` as
     `evaluate_network`'s."""
-    timing_model = get_timing(timing, "network_run: timing")
+    run_cycles = run_timer(get_timing(timing, "network_run: timing"), accelerator)
     if fusion != "none":
         views = view_search_settings(cache.settings, objective) if search_views is None else search_views
         plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
                                                            count_dram=False)
-        if timing_model.name == "timeloop":
-            return RunCost(plan.cycles, plan.energy_pj, accelerator.clock_ghz)
-        cycles = sum(run_cycles(run.layer, run.result, run.residency, run.parts, accelerator, timing_model)
-                     for run in plan.runs)
+        cycles = sum(run_cycles(run.layer, run.result, run.residency, run.parts) for run in plan.runs)
         return RunCost(cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0
     for layer, count, result in _results(network, accelerator, cache, objective, renamed=False, screen=screen):
-        cycles += run_cycles(layer, result, None, (), accelerator, timing_model) * count
+        cycles += run_cycles(layer, result) * count
         energy += result.energy_pj * count
     return RunCost(cycles, energy, accelerator.clock_ghz)

@@ -10,23 +10,32 @@ start-up and commands). The DRAM energy of a run is its outermost level's energy
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from accel_models import Accelerator, evaluate_batch, explain, explain_rehomed
 from accel_models.timing import TimingModel, get_timing
 
 
-def run_cycles(layer, result, residency, parts, accelerator: Accelerator, timing: str | TimingModel) -> int:
-    """Cycles of one run (a `LayerCost`'s or a plan's `LayerRun`'s fields) under `timing`: the mapper's own under
-    "timeloop"; a depth-first layer's tile runs each timed and summed."""
+RunTimer = Callable[..., int]
+"""`cycles(layer, result, residency=None, parts=())`: one run's cycles (a `LayerCost`'s or a plan's `LayerRun`'s
+fields)."""
+
+
+def run_timer(timing: str | TimingModel, accelerator: Accelerator) -> RunTimer:
+    """The cycles of a run on `accelerator` under `timing`, the model resolved once for a loop over a network's runs:
+    under "timeloop" the mapper's own (no count to redo); otherwise the run's mapping counted again and timed, a
+    depth-first layer's tile runs each timed and summed."""
     model = get_timing(timing)
-    if model.name == "timeloop":    # the mapper's cycles are already Timeloop's (no count to redo)
-        return int(result.cycles)
-    if parts:
-        return sum(run_cycles(part.layer, part.result, part.residency, part.parts, accelerator, model) * count
-                   for part, count in parts)
-    counts = evaluate_batch(layer, result.accelerator, result.arrays)
-    on_chip = () if residency is None else tuple(residency.resident)
-    return int(model.cycles(layer, result.accelerator, result.arrays.with_residuals(), counts, on_chip)[0])
+    if model.name == "timeloop":
+        return lambda layer, result, residency=None, parts=(): int(result.cycles)
+
+    def cycles(layer, result, residency=None, parts=()) -> int:
+        if parts:
+            return sum(cycles(part.layer, part.result, part.residency, part.parts) * count for part, count in parts)
+        counts = evaluate_batch(layer, result.accelerator, result.arrays)
+        on_chip = () if residency is None else tuple(residency.resident)
+        return int(model.cycles(layer, result.accelerator, result.arrays.with_residuals(), counts, on_chip)[0])
+    return cycles
 
 
 def run_dram_energy_pj(layer, result, residency, parts, traffic, accelerator: Accelerator) -> float:
@@ -47,4 +56,4 @@ def run_dram_energy_pj(layer, result, residency, parts, traffic, accelerator: Ac
     return energy
 
 
-__all__ = ["run_cycles", "run_dram_energy_pj"]
+__all__ = ["RunTimer", "run_timer", "run_dram_energy_pj"]

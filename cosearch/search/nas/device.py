@@ -38,7 +38,7 @@ from ..._files import write_text_atomic
 from ...config import UsageError
 from ...config.devices import DeviceSpec
 from ...fusion import NetworkPlan, NoValidMapping, ViewSearchFile, get_fusion_mode, keep_view_searches
-from ..run_timing import run_cycles
+from ..run_timing import run_timer
 from ..space import Design
 from .lut import LatencyTable
 from .problem import SubnetCost
@@ -131,6 +131,8 @@ class LayerTable:
                  timing: str | TimingModel = "timeloop") -> None:
         self.accelerator, self.mapper, self.objective = accelerator, mapper, objective
         self.timing = get_timing(timing)
+        self.run_cycles = run_timer(self.timing, accelerator)
+        """A run's cycles on this table's accelerator under its timing model (`run_timing.run_timer`)."""
         self._timed_cycles: dict[tuple, int] = {}
         self.path = folder / f"{_table_name(accelerator, mapper, objective)}.jsonl"
         self.cache = MappingCache(mapper)
@@ -191,7 +193,7 @@ class LayerTable:
         key = layer.shape_key
         cycles = self._timed_cycles.get(key)
         if cycles is None:
-            cycles = self._timed_cycles[key] = run_cycles(layer, result, None, (), self.accelerator, self.timing)
+            cycles = self._timed_cycles[key] = self.run_cycles(layer, result)
         return cycles
 
     def cost(self, layers: Sequence[Layer]) -> SubnetCost:
@@ -271,11 +273,8 @@ class DeviceCosts:
 
     def _plan_cycles(self, plan: NetworkPlan) -> int:
         """A plan's cycles under the table's timing model (the plan's own under Timeloop's semantics)."""
-        timing = self.table.timing
-        if timing.name == "timeloop":
-            return plan.cycles
-        return sum(run_cycles(run.layer, run.result, run.residency, run.parts, self.table.accelerator, timing)
-                   for run in plan.runs)
+        cycles = self.table.run_cycles
+        return sum(cycles(run.layer, run.result, run.residency, run.parts) for run in plan.runs)
 
     def plan(self, config: SubnetConfig, count_dram: bool = True) -> NetworkPlan:
         """How `config` runs on the device's accelerator under the fusion mode, as the search scores it; raises

@@ -23,7 +23,6 @@ from ...fusion import layer_wise, view_search_settings
 from ...nas_strategies import GradientUnavailable, get_nas_strategy
 from ..accuracy import AccuracyModel, accuracy_model, check_floor
 from ..evaluate import fusion_summary
-from ..run_timing import run_cycles
 from ..out_folder import claim_out, release_out
 from ..storage import claim_trial, fail_orphaned_trials, open_storage, start_over, worker_tag
 from ..study import IDENTITY_ATTR, check_foreign, describe_mismatch
@@ -231,8 +230,7 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
         network, acc = space.network(best.config), table.accelerator
         fusion = fusion_summary(costs.plan(best.config), layer_wise(network, acc, table.cache, table.objective),
                                 acc.levels[0].word_bits / 8,         # no area: a Timeloop device may have none
-                                lambda run: run_cycles(run.layer, run.result, run.residency, run.parts, acc,
-                                                       table.timing))
+                                lambda run: table.run_cycles(run.layer, run.result, run.residency, run.parts))
     return DeviceResult(device.name, device.describe(), strategy.name, problem.evaluations, wall, table_info,
                         subnet, accuracy_value, latency, energy, value, feasible,
                         [list(h) for h in problem.history], _front(problem), efficiency, fusion=fusion)
