@@ -157,6 +157,13 @@ class Accelerator:
     technology_nm: int = 45
     mac_bits: int = 8
     dataflow: Dataflow | None = None
+    tensor_homes: tuple[int, int, int] = (0, 0, 0)
+    """Per tensor (Weights, Inputs, Outputs), the level that holds it whole: its backing store, the level its
+    outermost reads and updates are charged to. 0 (the outermost level, DRAM) for all three is Timeloop's model. A
+    fusion plan keeps a tensor in an on-chip level h by giving it home h: the level-0 accesses the mapping makes of
+    it are then h's accesses (h's energies per block, h's bandwidth, no fills: nothing brings it in), and DRAM moves
+    none of it. h must have one instance (no fan-out above it) and must not keep the tensor as a tile too; the
+    tensor's words are the caller's to take off h's capacity (`capacity_words` is what h leaves the tiles)."""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -188,6 +195,25 @@ class Accelerator:
             raise ValueError(f"{owner}.mac_bits must be an integer in [1, 64], got {self.mac_bits!r}")
         if self.dataflow is not None and not isinstance(self.dataflow, Dataflow):
             raise ValueError(f"{owner}.dataflow must be a Dataflow or None, got {type(self.dataflow).__name__}")
+        self._check_tensor_homes(owner)
+
+    def _check_tensor_homes(self, owner: str) -> None:
+        homes = tuple(self.tensor_homes) if isinstance(self.tensor_homes, (list, tuple)) else None
+        single = max(l for l in range(len(self.levels)) if self.instances(l) == 1)
+        if not (homes is not None and len(homes) == len(TENSORS)
+                and all(isinstance(h, Integral) and not isinstance(h, bool) and 0 <= h <= single for h in homes)):
+            raise ValueError(f"{owner}.tensor_homes must be 3 level indices (Weights, Inputs, Outputs), each in "
+                             f"[0, {single}] (a level with one instance), got {self.tensor_homes!r}")
+        for t, h in zip(TENSORS, homes):
+            if h and t in self.levels[h].keeps:
+                raise ValueError(f"{owner}.tensor_homes: {t} lives whole in level {h} ({self.levels[h].name}), "
+                                 f"which must then not keep a tile of it too (drop {t} from its keeps)")
+        object.__setattr__(self, "tensor_homes", tuple(int(h) for h in homes))
+
+    @property
+    def homed_on_chip(self) -> tuple[int, ...]:
+        """The tensors (indices into TENSORS) whose home is an on-chip level (`tensor_homes`)."""
+        return tuple(t for t, h in enumerate(self.tensor_homes) if h)
 
     def __hash__(self) -> int:
         # the dataclass's hash of every field and level, kept on the object: an accelerator keys the caches of its

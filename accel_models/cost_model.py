@@ -14,7 +14,7 @@ from .geometry import accelerator_arrays, layer_arrays
 from .limits import check_countable
 from .mapping_arrays import MAPPING_DTYPE, MappingArrays
 from .numba_cache import ensure_fresh_kernel_cache
-from .reference import check_mapping, result_from_counts, tensor_axes, uniform_instances
+from .reference import check_mapping, rehome_counts, result_from_counts, tensor_axes, uniform_instances
 from .result import BAD_INPUT, REASONS, EvalResult
 from .timing import TimingModel, get_timing
 
@@ -128,7 +128,7 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings,
     if m.batch_size and (reason == BAD_INPUT).any():
         _refuse_bad_keep_flags(m)
     result = BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
-    timed = timing_model.cycles(layer, accelerator, m, result)
+    timed = timing_model.cycles(layer, accelerator, m, result, accelerator.homed_on_chip)
     if timed is not cycles:     # the utilization over the timed cycles (the MACs done are the same)
         result.utilization = np.where(timed > 0, util * cycles / np.maximum(timed, 1), util)
         result.cycles = timed
@@ -163,7 +163,8 @@ def explain_rehomed(layer: Layer, accelerator: Accelerator, view: Accelerator, m
     """
     if any(lv.fanout != 1 for lv in accelerator.levels[:home]) or not 0 < home < accelerator.num_levels:
         raise ValueError(f"explain_rehomed: home level {home} must be an on-chip level with one instance")
-    return _explained(layer, view, mapping, (accelerator, home, tuple(tensors)))
+    homes = tuple(home if t in tuple(tensors) else h for t, h in enumerate(accelerator.tensor_homes))
+    return _explained(layer, view, mapping, (accelerator, homes))
 
 
 def _explained(layer: Layer, accelerator: Accelerator, mapping, rehome=None) -> EvalResult:
@@ -187,15 +188,11 @@ def _explained(layer: Layer, accelerator: Accelerator, mapping, rehome=None) -> 
                                                            arrays)
         counts = tuple([np.repeat(rfu[start[l]:start[l + 1], a], per_class[start[l]:start[l + 1]].astype(np.int64),
                                   axis=0) for l in range(L)] for a in range(3))
-    if rehome is not None:
-        accelerator, home, tensors = rehome
+    if rehome is None and accelerator.homed_on_chip:
+        rehome = (accelerator, accelerator.tensor_homes)
+    if rehome is not None:              # rule H: the homed tensors' level-0 counts are their homes'
+        priced_on, homes = rehome
         counts = tuple([np.array(np.atleast_2d(c[l]), dtype=float) for l in range(L)] for c in counts)
-        keep = arrays.keep.copy()
-        for t in tensors:
-            for c in counts:     # level 0 and the home level have one instance each: one row
-                c[home][:, t] += c[0][:, t]
-                c[0][:, t] = 0.0
-            keep[0, home, t] = 1
-        arrays = arrays._replace(keep=keep)
+        accelerator, arrays = rehome_counts(priced_on, arrays, 0, homes, *counts)
     return result_from_counts(layer, accelerator, arrays, 0, *counts, used, tiles, int(res.compute_cycles[0]),
                               np.zeros((L, 3)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -559,8 +559,29 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
     for t in range(3):
         _tensor_counts(t, layer, acc, arrays, b, nest, axes_all[t], used, origins, translated,
                        reads, fills, updates, links_at)
-
+    if acc.homed_on_chip:
+        acc, arrays = rehome_counts(acc, arrays, b, acc.tensor_homes, reads, fills, updates)
     return result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles, compute_cycles, links_at)
+
+
+def rehome_counts(acc: Accelerator, arrays: MappingArrays, b: int, homes, reads, fills, updates):
+    """Rule H (`Accelerator.tensor_homes`): each tensor t with an on-chip home h = homes[t] moves nothing at level 0;
+    level 0's reads, fills and updates of it become level h's (in place, in the per-level rows of `reads`, `fills`,
+    `updates`: h has one instance, as level 0 has, and keeps no tile of t, so its row of t is zero before). Returns
+    the accelerator and mapping that price the moved counts (`result_from_counts`): `acc` with each home keeping its
+    tensor and every tensor homed at level 0 again, and `arrays` with row b keeping t at h."""
+    keep = arrays.keep.copy()
+    levels = list(acc.levels)
+    for t, h in enumerate(homes):
+        if not h:
+            continue
+        for counts in (reads, fills, updates):
+            counts[h][:, t] += counts[0][:, t]
+            counts[0][:, t] = 0.0
+        keep[b, h, t] = 1
+        if TENSORS[t] not in levels[h].keeps:
+            levels[h] = replace(levels[h], keeps=levels[h].keeps + (TENSORS[t],))
+    return replace(acc, levels=tuple(levels), tensor_homes=(0, 0, 0)), arrays._replace(keep=keep)
 
 
 def _tensor_counts(t, layer, acc, arrays, b, nest, axes, used, origins, translated, reads, fills, updates, links_at):

@@ -35,4 +35,6 @@ def _digest(accelerator: Accelerator) -> str:
     content = (tuple(_values(lv) for lv in accelerator.levels), accelerator.mac_energy_pj, accelerator.clock_ghz,
                accelerator.technology_nm, accelerator.mac_bits,
                None if accelerator.dataflow is None else _values(accelerator.dataflow))
+    if accelerator.homed_on_chip:       # named only when set: the digests of DRAM-backed designs stay as they were
+        content += (accelerator.tensor_homes,)
     return hashlib.sha1(repr(content).encode()).hexdigest()[:20]

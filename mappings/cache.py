@@ -89,8 +89,8 @@ class MappingCache:
         return entry[1]
 
     def __getstate__(self) -> dict:
-        """Pickled without its log writer."""
-        return {**self.__dict__, "_log": None}
+        """Pickled without its log writer and its screened view (made again on use)."""
+        return {**{k: v for k, v in self.__dict__.items() if k != "_screened"}, "_log": None}
 
     def clear_tables(self) -> None:
         """Drop every accelerator's table (and the warm starts kept per shape family on them); keep the warm starts
@@ -233,6 +233,16 @@ class MappingCache:
         return with_layer(self.result(layer, accelerator, objective), layer)
 
     @property
+    def screened(self) -> "ScreenedResults":
+        """This cache read through its screened results (`result` with `screen=True`), for a caller that only takes a
+        cache (a fusion plan that ranks candidates cheaply); the same object each time, so that what a caller
+        remembers per cache it remembers per screened view too."""
+        view = self.__dict__.get("_screened")
+        if view is None:
+            view = self.__dict__["_screened"] = ScreenedResults(self)
+        return view
+
+    @property
     def lookups(self) -> int:
         return self.hits + self.misses
 
@@ -244,3 +254,26 @@ class MappingCache:
     def stats(self) -> str:
         return (f"mapping cache: {len(self)} shapes, {self.lookups} lookups, {self.hits} hits "
                 f"({100 * self.hit_rate:.1f}%), {self.misses} searches")
+
+
+class ScreenedResults:
+    """A `MappingCache`'s screened results behind the cache's own look-ups (`result`, `results`, `best_mapping`):
+    under `factors="auto"` a layer that takes residual factors is searched with a fraction of the budget
+    (`MappingCache.result`'s `screen`); every other layer gets the cache's own result."""
+
+    def __init__(self, cache: MappingCache) -> None:
+        self.cache = cache
+
+    @property
+    def settings(self) -> MapperSettings:
+        return self.cache.settings
+
+    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp",
+               screen: bool = True) -> MapperResult:
+        return self.cache.result(layer, accelerator, objective, True)
+
+    def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = True):
+        return self.cache.results(layers, accelerator, objective, True)
+
+    def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
+        return with_layer(self.result(layer, accelerator, objective), layer)

@@ -210,10 +210,11 @@ class Layer:
         """(stride_w, stride_h, dilation_w, dilation_h): the projection coefficients (`problem_shape.COEFFICIENTS`)."""
         return (self.stride_w, self.stride_h, self.dilation_w, self.dilation_h)
 
-    @property
+    @cached_property
     def tensor_words(self) -> tuple[int, int, int]:
         """(Weights, Inputs, Outputs) sizes in words: each tensor's bounding box over the whole loop nest
-        (inputs without padding: width (P-1)*stride + (R-1)*dilation + 1)."""
+        (inputs without padding: width (P-1)*stride + (R-1)*dilation + 1); kept on the layer (a whole-network plan
+        asks it of every layer several times)."""
         return box_words(self.bounds, self.coefficients)
 
     @property

@@ -50,13 +50,16 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     Cycles: per level, read and write rates summed over tensors in the order Weights, Inputs, Outputs
     (each divided first: summing counts first is off by one cycle in 4 corpus cases), slowed by any
     bandwidth below the demand; the slowest level sets the cycles.
+    A tensor homed on chip (`acc.homes[t]` = h > 0, `Accelerator.tensor_homes`) moves nothing at level 0: level 0's
+    reads and updates of it are level h's (h has one instance, as level 0 has), priced with h's blocks, energies
+    and bandwidth, with no fills.
 
     Divisions are a large part of this step's time; those whose quotient a multiplication gives exactly are
     multiplications: by 1 / block where the block is a power of two (then x * (1 / block) and x / block are the
     same real number, both rounded once), and a level without a bandwidth limit computes no rates and no slow-down.
     """
     L = reads.shape[0]
-    block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
+    block, energy, bw, clusters, homes = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters, acc.homes
     total_energy = 0.0
     cycles = 0
     for l in range(L):
@@ -71,12 +74,16 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         limited = bw[l, BW_READ] >= 0 or bw[l, BW_WRITE] >= 0 or bw[l, BW_SHARED] >= 0
         charged = used if used <= clusters[l] else clusters[l]
         for t in range(3):
-            if not lv.kept[t]:
+            home = homes[t]
+            if home == l and l > 0:        # t lives whole here: level 0's accesses of it are this level's
+                r_, f_, u_ = tensor_actions(t, True, levels[0])
+            elif not lv.kept[t] or (l == 0 and home > 0):
                 reads[l, t] = 0.0
                 fills[l, t] = 0.0
                 updates[l, t] = 0.0
                 continue
-            r_, f_, u_ = tensor_actions(t, l == 0, lv)
+            else:
+                r_, f_, u_ = tensor_actions(t, l == 0, lv)
             if exact:
                 rb, fb, ub = r_ * scale, f_ * scale, u_ * scale
             else:

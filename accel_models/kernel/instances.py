@@ -320,12 +320,13 @@ def class_fold_bypass(ws):
 def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
     """`energy.energy_and_cycles` over instance classes: whole blocks per instance, a level charged its charged
     instances times the mean of its instances' blocks; each instance's own port, a level's cycles those of its
-    slowest class; reads / fills / updates [L, 3] the totals over instances, and each class's own in its `rfu`.
+    slowest class; reads / fills / updates [L, 3] the totals over instances, and each class's own in its `rfu`;
+    a tensor homed on chip as `energy_and_cycles` has it (level 0's one class's accesses at its home's one class).
     Returns (energy pJ without the MACs, cycles)."""
     levels, cls = ws.levels, ws.classes
     start = ws.joint[0].level_start
     L = reads.shape[0]
-    block, energy, bw, clusters = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters
+    block, energy, bw, clusters, homes = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters, acc.homes
     total_energy = 0.0
     cycles = 0
     for l in range(L):
@@ -345,9 +346,13 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 k.rfu[0, t] = 0.0
                 k.rfu[1, t] = 0.0
                 k.rfu[2, t] = 0.0
-                if not lv.kept[t]:
+                home = homes[t]
+                if home == l and l > 0:    # t lives whole here (one instance): level 0's accesses of it
+                    r_, f_, u_ = tensor_actions(t, True, cls[start[0]])
+                elif not lv.kept[t] or (l == 0 and home > 0):
                     continue
-                r_, f_, u_ = tensor_actions(t, l == 0, k)
+                else:
+                    r_, f_, u_ = tensor_actions(t, l == 0, k)
                 blocks = (math.ceil(r_ / blk) * energy[l, PJ_READ] + math.ceil(f_ / blk) * energy[l, PJ_FILL]
                           + math.ceil(u_ / blk) * energy[l, PJ_UPDATE])
                 total_energy += charged * k.count / used * blocks

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel_models import Accelerator, EvalResult, explain, explain_rehomed
+from accel_models import Accelerator, EvalResult, evaluate_batch, explain, explain_rehomed
 from accel_models.geometry import accelerator_arrays
 from mappings import MapperResult
 from nets import Layer, Network
@@ -183,13 +183,16 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
 
 def _cycles_with_dram_reads(run: LayerRun, accelerator: Accelerator, words: float) -> int:
     """R7 (`pricing.bandwidth_cycles`) for `run` with `words` more read from DRAM (level 0, one instance) while it
-    runs: the extra words are one more read stream after level 0's tensors (`explain_run`'s counts); the run takes
-    the most of level 0's cycles so recomputed and every level's own (`explain_run`'s cycles)."""
-    ev = explain_run(run.layer, accelerator, run.result.arrays, run.residency)
-    reads = np.append(ev.reads[0], float(words))
-    written = np.append(ev.fills[0] + ev.updates[0], 0.0)
-    dram = bandwidth_cycles(reads, written, accelerator_arrays(accelerator).bandwidth[0], ev.compute_cycles)
-    return max(int(ev.cycles), int(dram))
+    runs: the extra words are one more read stream after level 0's tensors (the run's counts on the accelerator or
+    view it was mapped on, whose homes keep resident tensors off DRAM); the run takes the most of level 0's cycles
+    so recomputed and every level's own (the counts' cycles). Level 0 has one instance: its totals are its
+    per-instance counts."""
+    counted = evaluate_batch(run.layer, run.result.accelerator, run.result.arrays)
+    reads = np.append(counted.reads[0, 0], float(words))
+    written = np.append(counted.fills[0, 0] + counted.updates[0, 0], 0.0)
+    dram = bandwidth_cycles(reads, written, accelerator_arrays(accelerator).bandwidth[0],
+                            int(counted.compute_cycles[0]))
+    return max(int(counted.cycles[0]), int(dram))
 
 
 def shortcut_reads(network: Network) -> dict[int, tuple[tuple[int, int], ...]]:

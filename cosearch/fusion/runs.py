@@ -22,7 +22,9 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
 
     Without a residency: the layer-wise best mapping, alone. With one: the layer-wise best mapping moved onto the
     view (`Residency.transplanted`), first, if it fits the view's free capacity; and the mapper's search of the view
-    itself, where the moved mapping does not fit or always with `search_view`. A view search starts from the moved
+    itself, always with `search_view`; without, where the moved mapping does not fit, the moved mapping keeping no
+    tile in the home level (`Residency.bypassed`: its tiles always fit; one evaluation rather than a search), and a
+    search only if that is not valid either. A view search starts from the moved
     mapping (its genes are the search's first seed), searches for the mapper `objective` of the layer alone (its
     fitness: a search is shared by every plan that meets the view, whatever the plan's totals), and runs with
     `cache`'s settings, or with `search_view`'s when it is a `MapperSettings` (a cheaper budget: a subnet search
@@ -46,6 +48,9 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
     view = residency.view(accelerator)
     moved = None if base.arrays is None else residency.transplanted(base.arrays)
     found = [run for run in (_priced_run(base, moved, layer, accelerator, view, residency),) if run is not None]
+    if not found and not search_view and moved is not None:     # its home-level tiles do not fit: none there
+        run = _priced_run(base, residency.bypassed(moved), layer, accelerator, view, residency)
+        found = [] if run is None else [run]
     if not found or search_view:
         settings = search_view if isinstance(search_view, MapperSettings) else cache.settings
         searched = view_search(layer, residency.searched_view(accelerator), settings, objective, moved)

@@ -1,15 +1,12 @@
 """A layer run with some of its tensors living whole in an on-chip level: the accelerator the mapper sees, and the
 run's cost priced where the tensors really are.
 
-The numba cost model takes one backing store, the outermost level, for every tensor. A tensor that lives on chip
-(`home` level, typically the global buffer) is expressed without changing it: in the *view* the home level keeps
-none of the resident tensors and offers the mapper only the capacity the tensors living there leave free, so the
-level-0 accesses of a resident tensor in the view are exactly the home level's accesses of it in the chip
-(`accel_models.explain_rehomed`), and the tiles of the other tensors plus every tensor living there fit the home
-level's capacity. When all three tensors are resident, level 0 of the view is priced as the home level (its
-energies, block and bandwidth), so the mapper searches the true cost; otherwise level 0 keeps DRAM's prices
-during the search and the chosen mapping is priced exactly afterwards (the mapper's objective then overprices the
-resident tensors' accesses: see docs/fusion.md).
+A tensor that lives on chip (`home` level, typically the global buffer) is expressed by a *view* of the chip: the
+home level keeps no tile of the resident tensors and offers the mapper only the capacity the tensors living there
+leave free, and the view's `Accelerator.tensor_homes` name the home level as those tensors' backing store. The
+compiled kernel then counts the resident tensors' outermost accesses at the home level, with its energies and
+bandwidth (rule H, docs/cost_model.md), so the mapper searches a view at the chip's true cost, whichever tensors are
+resident, and a mapping's price on the chip is its evaluation on the view (`Residency.priced`).
 """
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from functools import lru_cache
 
 from accel_models import TENSORS, Accelerator
 
-from .pricing import rehomed_price
+from .pricing import homed_price
 
 CAPACITY_BITS = 2
 """Significant bits kept when a view's free capacity is rounded down: views whose free capacity differs in the
@@ -70,12 +67,8 @@ class Residency:
         levels[self.home] = replace(home, keeps=tuple(t for i, t in enumerate(TENSORS)
                                                       if t in home.keeps and i not in self.resident),
                                     capacity_words=self.free_words)
-        if self.all_resident:
-            levels[0] = replace(levels[0], read_energy_pj=home.read_energy_pj, write_energy_pj=home.write_energy_pj,
-                                update_energy_pj=home.update_energy_pj, block_size_words=home.block_size_words,
-                                read_bandwidth=home.read_bandwidth, write_bandwidth=home.write_bandwidth,
-                                shared_bandwidth=home.shared_bandwidth, leak_energy_pj=0.0)
-        return replace(accelerator, levels=tuple(levels))
+        homes = tuple(self.home if t in self.resident else h for t, h in enumerate(accelerator.tensor_homes))
+        return replace(accelerator, levels=tuple(levels), tensor_homes=homes)
 
     def searched_view(self, accelerator: Accelerator) -> Accelerator:
         """The view the mapper searches for this residency: the view itself, or, when its home level keeps no tensor
@@ -87,18 +80,22 @@ class Residency:
             return view
         return replace(self, free_words=accelerator.levels[self.home].capacity_words).view(accelerator)
 
-    @property
-    def all_resident(self) -> bool:
-        return len(self.resident) == len(TENSORS)
-
     def priced(self, layer, accelerator: Accelerator, arrays) -> tuple[int, float, float, int] | None:
         """(cycles, energy pJ, DRAM words read and written, words of the tiles it keeps in the home level) of
         `arrays` (a mapping of `layer` on a view of this residency) on the chip, whatever the free capacity (the
         mapping is valid on the view when those tiles fit `free_words`); None if it is not valid even with the
-        home level's whole capacity. `pricing.rehomed_price`: the numbers of `accel_models.explain_rehomed`."""
-        whole = replace(self, free_words=accelerator.levels[self.home].capacity_words)
-        price = rehomed_price(layer, accelerator, whole.view(accelerator), arrays, self.home, self.resident)
+        home level's whole capacity (`pricing.homed_price`: the numbers of `accel_models.explain_rehomed`)."""
+        whole = replace(self, free_words=accelerator.levels[self.home].capacity_words).view(accelerator)
+        price = homed_price(layer, whole, arrays.row(0).with_residuals(), self.home)
         return None if price is None else tuple(price)
+
+    def bypassed(self, arrays):
+        """A mapping on the view (`transplanted`) with no tile kept in the home level: whatever the free capacity,
+        its home-level tiles fit (the levels below it are filled from the outermost level or the resident tensors'
+        home directly)."""
+        keep = arrays.keep.copy()
+        keep[:, self.home, :] = 0
+        return arrays._replace(keep=keep)
 
     def transplanted(self, arrays):
         """A mapping of the layer on the accelerator itself, as a mapping on the view: the home level keeps none of

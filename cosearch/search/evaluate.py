@@ -273,15 +273,16 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
                 timing: "str | TimingModel" = "timeloop") -> RunCost:
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score. `screen`:
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
-    fraction of the budget); a fusion plan is never screened (its plans look the layers up themselves).
-    `search_views` as `evaluate_network`'s; None: the searches' rule, every view searched with
-    `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too); `timing` as
-    `evaluate_network`'s."""
+    fraction of the budget); for a fusion plan, those results and no view searched (`search_views` False: each
+    layer's layer-wise mapping moved onto its view). `search_views` as `evaluate_network`'s; None: the searches' rule, every view
+    searched with `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too),
+    or none when screening; `timing` as `evaluate_network`'s."""
     run_cycles = run_timer(get_timing(timing, "network_run: timing"), accelerator)
     if fusion != "none":
-        views = view_search_settings(cache.settings, objective) if search_views is None else search_views
-        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache, objective, views,
-                                                           count_dram=False)
+        if search_views is None:
+            search_views = False if screen else view_search_settings(cache.settings, objective)
+        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache.screened if screen else cache,
+                                                           objective, search_views, count_dram=False)
         cycles = sum(run_cycles(run.layer, run.result, run.residency, run.parts) for run in plan.runs)
         return RunCost(cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0

@@ -33,9 +33,11 @@ overshoot is re-mapped with the final mapper before it is judged, and the better
 judged on the search mapper's figures alone would reject a subnet the final phase accepts wherever the longer search
 finds a faster mapping (on the 5 mm2 designs measured, at most 0.6% faster; docs/defaults.md)."""
 RESCORED_SUBNETS = 5
-"""Under `--factors auto`, the subnet search ranks subnets on screened runs (`MappingCache.result`: the layers that
-take residual factors searched with 1/8 of the budget), then this many of the best are scored again with every layer
-at its own mapping, and the best of those is the trial's."""
+"""Under `--factors auto` or a fusion mode, the subnet search ranks subnets on screened runs (`network_run`'s
+`screen`: under `--factors auto` the layers that take residual factors searched with 1/8 of the budget; under a
+fusion mode, plans whose layers run their layer-wise mappings moved onto their views, no view searched), then this
+many of the best are scored again in full (every layer at its own mapping, every view searched), and the best of
+those is the trial's."""
 
 
 def search_cache(settings: CoSearchSettings) -> MappingCache:
@@ -163,7 +165,7 @@ class TrialObjective:
     @property
     def _screens(self) -> bool:
         """Whether the subnet search ranks on screened runs (`RESCORED_SUBNETS`)."""
-        return self.settings.mapper.factors == "auto" and self.settings.fusion == "none"
+        return self.settings.mapper.factors == "auto" or self.settings.fusion != "none"
 
     def _rescored(self, evaluated: list[Candidate], accelerator, cache: MappingCache, score) -> Candidate:
         """The best of the `RESCORED_SUBNETS` best screened candidates, each scored again (in place) on its own

@@ -22,7 +22,8 @@ Semantics (docs/fusion.md):
   that fits at every layer it lives through and lowers the objective (linearised around the layer-wise plan:
   `LinearScore`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
   layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's.
-  Each step never raises the network's objective, so the plan is never worse than the layer-wise one.
+  Each step never raises the network's objective, so the plan is never worse than the layer-wise one. Caching
+  weights changes every layer's run, so that step compares the two whole plans by the network's objective itself.
 - A layer's run in a context is one of its candidates (`runs.layer_runs`: the moved layer-wise mapping, and the
   view's own search when views are searched), chosen by `runs.choose_run` with the planner's linearised objective in
   the greedy's steps and by `runs.choose_runs` (re-linearised around the plan's own totals) at the end; with views
@@ -103,14 +104,10 @@ class Resident:
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
         context = _Context(layers, slots, table, home, capacity, params, accelerator, objective, score, moved_only)
-        for unit in units:
-            span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
-            words = [sum(a.words for a in unit if a.alive_at(i)) for i in span]
+        for unit, (span, words, readers, writes, producers) in zip(units, _unit_spans(units)):
             if any(free[i] - w < 1 for i, w in zip(span, words)):
                 continue
-            readers = {r for a in unit for r in a.readers}
-            writes = [sum(i in a.producers for a in unit) for i in span]
-            with_unit = on_chip | {a.producers for a in unit}
+            with_unit = on_chip | producers
             writing = [kept[i] + w == produced[i] > 0 for i, w in zip(span, writes)]
             trial = context.options(span, [free[i] - w for i, w in zip(span, words)],
                                     [reads[i] or i in readers for i in span], writing, (),
@@ -136,7 +133,7 @@ class Resident:
             words = sum(params[i] for i in cached)
             trial = context.options(range(n), [f - words for f in free], reads, writes, cached, traffic) \
                 if cached else None
-            if trial is not None and score(context.choose(trial)) <= score(runs):
+            if trial is not None and context.network_value(context.choose_all(trial)) <= context.network_value(runs):
                 options, pinned = trial, words
                 streamed = sum(params) - words
                 if streamed:
@@ -161,17 +158,46 @@ def _traffic(i: int, adds: dict, on_chip, copies: int, layers) -> PlanTraffic:
     return PlanTraffic(dram, chip, max(0, copies - 1) * layers[i].output_words)
 
 
+_SPANS: dict[int, tuple] = {}
+"""id(units) -> (units, their spans): the two greedy passes of one plan share them."""
+
+
+def _unit_spans(units) -> list[tuple]:
+    """Per unit (`_units`): the layers it lives through (a range), the words it holds at each of them, the layers
+    that read it, how many of its tensors each layer of the span writes, and its producers (a set of tuples)."""
+    kept = _SPANS.get(id(units))
+    if kept is not None and kept[0] is units:
+        return kept[1]
+    spans = []
+    for unit in units:
+        span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
+        words = [sum(a.words for a in unit if a.first <= i <= a.last) for i in span]
+        readers = {r for a in unit for r in a.readers}
+        writes = [sum(i in a.producers for a in unit) for i in span]
+        spans.append((span, words, readers, writes, {a.producers for a in unit}))
+    _SPANS.clear()
+    _SPANS[id(units)] = (units, spans)
+    return spans
+
+
 def _units(acts) -> list[tuple]:
     """The activations in units that stay on chip together, in network order: those sharing a producer (a layer read
     alone and as a slice of a concatenation, say) are one unit, since the layer writes its output once, on chip
     only when every tensor it is part of is there, and a reader finds a tensor on chip only if it was written
     there."""
-    units: list[list] = []
+    unit_of: dict[int, int] = {}      # producer -> the unit its tensors are in (index into `units`)
+    units: list[list | None] = []
     for act in acts:
-        joined = [u for u in units if any(set(a.producers) & set(act.producers) for a in u)]
-        merged = [act] + [a for u in joined for a in u]
-        units = [u for u in units if all(u is not j for j in joined)] + [merged]
-    return sorted((tuple(sorted(u, key=lambda a: (a.first, a.producers))) for u in units),
+        joined = sorted({unit_of[p] for p in act.producers if p in unit_of})
+        merged = [act]
+        for j in joined:
+            merged.extend(units[j])
+            units[j] = None
+        units.append(merged)
+        for a in merged:
+            for p in a.producers:
+                unit_of[p] = len(units) - 1
+    return sorted((tuple(sorted(u, key=lambda a: (a.first, a.producers))) for u in units if u is not None),
                   key=lambda u: (u[0].first, u[0].producers))
 
 
@@ -240,6 +266,20 @@ class _Context:
                                                                                extra) for run in runs)
             found.append(runs)
         return found
+
+    def choose_all(self, options) -> list:
+        """Every layer's run of a whole-network trial: `runs.choose_runs` (re-linearised around the trial's own
+        totals, never worse by the network's objective than the moved mappings); the first candidates with
+        `moved_only`."""
+        if self.moved_only:
+            return [runs[0] for runs in options]
+        return choose_runs(options, self.objective, self.linear.linear)
+
+    def network_value(self, runs) -> float:
+        """The network's objective of a whole plan's runs (exact: the linearised score around the layer-wise totals
+        can rank two whole plans far from those totals the wrong way)."""
+        return network_objective(sum(r.result.cycles for r in runs), sum(r.result.energy_pj for r in runs),
+                                 self.objective)
 
     def choose(self, options) -> list:
         """The run of each layer the planner's trials score (`runs.choose_run` by its linearised objective; the first
@@ -310,4 +350,9 @@ class LinearScore:
         self.of_run = self.linear.of_run
 
     def __call__(self, runs) -> float:
-        return self.linear(sum(r.result.cycles for r in runs), sum(r.result.energy_pj for r in runs))
+        cycles, energy = 0, 0.0
+        for r in runs:
+            result = r.result
+            cycles += result.cycles
+            energy += result.energy_pj
+        return self.linear(cycles, energy)

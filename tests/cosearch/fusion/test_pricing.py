@@ -1,6 +1,8 @@
-"""The resident planner's fast pricing (`cosearch.fusion.pricing`) equals its reference, `explain_rehomed`, bit for
-bit: on random mappings (bypasses included) of convolutions, depthwise, strided and FC layers, on views of every
-resident tensor set, and on the mapper's residual-factor mappings."""
+"""The resident planner's pricing (`Residency.priced`: the compiled kernel on a view whose `tensor_homes` name the
+resident tensors' home) equals its reference, `explain_rehomed`: the same cycles, DRAM words and home tile words,
+energy to 1e-12 (the kernel sums a level's energies in another order), on random mappings (bypasses included) of
+convolutions, depthwise, strided and FC layers, on views of every resident tensor set, and on the mapper's
+residual-factor mappings."""
 import itertools
 from dataclasses import replace
 
@@ -11,7 +13,7 @@ from accel_models import explain, explain_rehomed, get_preset
 from accel_models import reference
 from accel_models.geometry import accelerator_arrays
 from accel_models.mapping_arrays import MappingArrays
-from cosearch.fusion.pricing import bandwidth_cycles, rehomed_price, uniform_instances
+from cosearch.fusion.pricing import bandwidth_cycles
 from cosearch.fusion.view import Residency
 from mappings import MapperSettings, random_mappings
 from nets import Layer
@@ -30,6 +32,13 @@ def _reference(layer, acc, view, arrays, home, resident):
         return None
     return (int(ev.cycles), float(ev.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum()),
             int(sum(max(0, t) for t in ev.tile_words[home])))
+
+
+def _same_price(got, want) -> bool:
+    """(cycles, energy, DRAM words, home tile words) equal, the energy to 1e-12."""
+    if got is None or want is None:
+        return got is None and want is None
+    return (got[0], got[2], got[3]) == (want[0], want[2], want[3]) and got[1] == pytest.approx(want[1], rel=1e-12)
 
 
 def _with_random_bypass(arrays: MappingArrays, rng) -> MappingArrays:
@@ -55,7 +64,7 @@ ACCELERATORS = {"tiny_96": lambda: tiny_accelerator(96), "tiny_65536": lambda: t
 
 
 @pytest.mark.parametrize("name", sorted(ACCELERATORS))
-def test_fast_pricing_is_explain_rehomed_bit_for_bit_on_random_mappings(name):
+def test_pricing_is_explain_rehomed_on_random_mappings(name):
     acc, rng = ACCELERATORS[name](), np.random.default_rng(len(name))
     compared = valid = 0
     for layer, resident in itertools.product(LAYERS, SETS):
@@ -64,8 +73,8 @@ def test_fast_pricing_is_explain_rehomed_bit_for_bit_on_random_mappings(name):
         batch = _with_random_bypass(random_mappings(layer, view, 12, rng), rng)
         for b in range(batch.batch_size):
             arrays = batch.row(b)
-            got = rehomed_price(layer, acc, view, arrays, 1, resident)
-            assert (None if got is None else tuple(got)) == _reference(layer, acc, view, arrays, 1, resident)
+            got = residency.priced(layer, acc, arrays)
+            assert _same_price(got, _reference(layer, acc, view, arrays, 1, resident))
             compared += 1
             valid += got is not None
     assert valid > compared // 4        # most random mappings are valid on the tiny array: the prices are compared
@@ -86,28 +95,8 @@ def test_fast_pricing_on_residual_factor_mappings_and_a_preset():
         assert found.valid
         arrays = found.arrays.row(0).with_residuals()
         seen_uneven += not reference.uniform_instances(arrays, 0)
-        assert residency.priced(layer, acc, arrays) == _reference(layer, acc, view, arrays, 1, resident)
+        assert _same_price(residency.priced(layer, acc, arrays), _reference(layer, acc, view, arrays, 1, resident))
     assert seen_uneven       # the per-instance path was taken at least once
-
-
-def test_uniform_instances_is_the_references_rule():
-    rng = np.random.default_rng(5)
-    acc = tiny_accelerator(1024)
-    layer = Layer.conv(12, 12, 3, 10, name="c")
-    batch = random_mappings(layer, acc, 400, rng).with_residuals()
-    outcomes = set()
-    for b in range(batch.batch_size):
-        row = batch.row(b)
-        fields = {}
-        for name in ("temporal", "spatial_x", "spatial_y"):     # a random residual below some loops' ends
-            ends = getattr(row, name)
-            cut = rng.random(ends.shape) < 0.1
-            fields[f"{name}_residual"] = np.where(cut, rng.integers(1, np.maximum(ends, 1) + 1), 0)
-        row = row._replace(**fields)
-        want = reference.uniform_instances(row, 0)
-        assert uniform_instances(row) == want
-        outcomes.add(want)
-    assert outcomes == {True, False}
 
 
 def test_bandwidth_cycles_is_the_references_r7_per_level():
