@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import HardwareTiming, array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes  # noqa: E402,E501
-from accel_models.timing import outer_steps  # noqa: E402
+from accel_models.timing import (HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
+                                 dram_rows_and_bytes, outer_steps)
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dosa_firesim" / "firesim_results.csv"
@@ -76,11 +76,12 @@ def _parts(cases: list) -> tuple[np.ndarray, ...]:
     return tuple(np.array(p) for p in zip(*parts))
 
 
-def _model(theta: np.ndarray, parts: tuple[np.ndarray, ...]) -> np.ndarray:
-    compute, steps, rows, transfer = parts
-    startup, overhead, row_cycles, efficiency = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2]), \
-        1 / (1 + np.exp(-theta[3]))
-    return startup + steps * overhead + np.maximum(compute, rows * row_cycles + transfer / efficiency)
+def _timing(theta: np.ndarray) -> HardwareTiming:
+    """The hardware model of the fit's parameters (log start-up, log step overhead, log request cost, logit
+    efficiency), each kept within +-30 so that every one stays a valid constant."""
+    theta = np.clip(theta, -30.0, 30.0)
+    return HardwareTiming(float(np.exp(theta[0])), float(np.exp(theta[1])), float(1 / (1 + np.exp(-theta[3]))),
+                          float(np.exp(theta[2])))
 
 
 def _fit(parts: tuple[np.ndarray, ...], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
@@ -88,7 +89,7 @@ def _fit(parts: tuple[np.ndarray, ...], measured: np.ndarray, quiet: bool = Fals
     from scipy.optimize import minimize
 
     def loss(theta: np.ndarray) -> float:
-        error = np.log(_model(theta, parts) / measured)
+        error = np.log(_timing(theta).total(*parts) / measured)
         return float(np.mean(np.sqrt(error * error + 0.003)))
 
     rng = np.random.default_rng(0)

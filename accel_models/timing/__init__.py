@@ -22,8 +22,8 @@ from nets.registry import Registry
 
 from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
-from .hardware import (HardwareTiming, array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes, dram_words,
-                       outer_steps)
+from .hardware import (DMA_REQUEST_BYTES, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,
+                       dram_rows_and_bytes, dram_words, outer_steps)
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
 
@@ -59,4 +59,5 @@ def get_timing(timing: "str | TimingModel", field: str = "timing") -> TimingMode
 
 
 __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTiming", "scalesim_cycles",
-           "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words", "outer_steps"]
+           "DMA_REQUEST_BYTES", "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words",
+           "outer_steps"]
