@@ -1,15 +1,33 @@
 """The cost model's cycles against Gemmini's RTL: Timeloop's semantics and the hardware timing model, row by row.
 
-    python benchmarks/bench_rtl_cycles.py [--rows FILE.csv] [--fit] [--by-kind]
+    python benchmarks/bench_rtl_cycles.py [--rows FILE.csv] [--array stated|smallest] [--fit] [--holdout]
+                                          [--by-kind]
 
 Each row of DOSA's FireSim data (Hong et al., MICRO 2023: a Gemmini configuration, a conv layer and a mapping in
 Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cycle`) is read into cosearch's types as
-DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and evaluated twice:
-`evaluate_batch(..., timing="timeloop")` (Timeloop's semantics, what the Timeloop checks use) and `timing="hardware"`
-(`accel_models.timing.HardwareTiming`). `--rows` takes any CSV with DOSA's columns (another array size, other
-layers); the default is the 1,567 rows in ../shared/reference/dosa_firesim/. `--fit` refits the hardware model's three
-constants to the rows (the minimiser of the mean smoothed absolute log error, from five starts) and prints them, then
-the bands with the fitted constants. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected).
+DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
+`evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
+and the hardware timing model (`accel_models.timing.HardwareTiming`) on the run the RTL made:
+
+- **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
+  of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
+  (`gemmini-data-collection/gemmini_data_collection.py`, `per_pe_dim`, in ucb-bar/gemmini-rocc-tests' `dosa` branch)
+  built one FireSim Gemmini per array side 2 .. 128 and ran each mapping on the smallest that holds its spatial
+  factors, whatever the CSV's `arch.*` columns say (128 x 128 on every row). The default is `smallest` for the
+  shipped training rows and `stated` for any other file.
+- **the layer and tiles it ran**: DOSA's harness (`layers/extract_data_csv.py`, `templates/conv_tilings.c` and
+  `templates/matmul_tilings.c` in the same branch) runs a conv with a square output, `prob.P` by `prob.P`: a conv
+  row with Q < P (P a multiple of Q) is timed as that square layer, its outer Q loop stretched by P / Q (rows whose
+  harness layer is not a whole multiple, an even kernel's extra output row, are timed as written). It runs a row
+  with Q = R = S = 1 as a matrix product (I = P, K = C, J = K) through `tiled_matmul`, whose tiles are whole arrays:
+  each of the mapping's tile sides t (rows P, reduction C, columns K below DRAM) becomes max(1, t // 16) array
+  sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
+
+`--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
+`--fit` refits the hardware model's four constants to the rows (the minimiser of the mean smoothed absolute log
+error, from five starts) and prints them, then the bands with the fitted constants. `--holdout` fits on the rows of
+half of the layers (every other layer, sorted by shape) and prints the bands on the other half, then the other way
+round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected).
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -29,7 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import HardwareTiming  # noqa: E402
+from accel_models.timing import (HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
+                                 dram_rows_and_bytes, outer_steps)
+from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dosa_firesim" / "firesim_results.csv"
 
@@ -46,51 +66,76 @@ def _kind(layer) -> str:
     return "1x1 conv" if layer.R == layer.S == 1 else "conv"
 
 
-def _fit(cases: list, measured: np.ndarray) -> HardwareTiming:
-    """The three constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows."""
-    from scipy.optimize import minimize
-    base = HardwareTiming(0.0, 0.0, 1.0)
+def _parts(cases: list) -> tuple[np.ndarray, ...]:
+    """Per row: the array's passes, the outer steps, DMA rows and the DRAM transfer at full bandwidth (cycles)."""
     parts = []
-    for layer, acc, arrays, counts in cases:
-        terms = base.terms(layer, acc, arrays, counts.compute_cycles)
-        parts.append((terms["compute"][0], terms["transfer"][0], float(np.prod(arrays.temporal[0, 0]))))
-    compute, transfer, steps = (np.array(p) for p in zip(*parts))
+    for layer, acc, arrays in cases:
+        rows, moved = dram_rows_and_bytes(layer, acc, arrays)
+        parts.append((array_pass_cycles(layer, acc, arrays)[0], outer_steps(arrays)[0], rows[0],
+                      moved[0] / dram_bytes_per_cycle(acc)))
+    return tuple(np.array(p) for p in zip(*parts))
+
+
+def _timing(theta: np.ndarray) -> HardwareTiming:
+    """The hardware model of the fit's parameters (log start-up, log step overhead, log request cost, logit
+    efficiency), each kept within +-30 so that every one stays a valid constant."""
+    theta = np.clip(theta, -30.0, 30.0)
+    return HardwareTiming(float(np.exp(theta[0])), float(np.exp(theta[1])), float(1 / (1 + np.exp(-theta[3]))),
+                          float(np.exp(theta[2])))
+
+
+def _fit(parts: tuple[np.ndarray, ...], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
+    """The four constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows."""
+    from scipy.optimize import minimize
 
     def loss(theta: np.ndarray) -> float:
-        startup, overhead, efficiency = np.exp(theta[0]), np.exp(theta[1]), 1 / (1 + np.exp(-theta[2]))
-        model = startup + steps * overhead + np.maximum(compute, transfer / efficiency)
-        error = np.log(model / measured)
+        error = np.log(_timing(theta).total(*parts) / measured)
         return float(np.mean(np.sqrt(error * error + 0.003)))
 
     rng = np.random.default_rng(0)
     best = None
     for _ in range(5):
-        start = np.array([np.log(1000.0), np.log(100.0), 1.0]) + rng.normal(0, 1, 3)
+        start = np.array([np.log(1000.0), np.log(100.0), 0.0, 1.0]) + rng.normal(0, 1, 4)
         found = minimize(loss, start, method="Nelder-Mead", options={"maxiter": 8000, "xatol": 1e-6, "fatol": 1e-9})
         if best is None or found.fun < best.fun:
             best = found
-    startup, overhead, efficiency = np.exp(best.x[0]), np.exp(best.x[1]), 1 / (1 + np.exp(-best.x[2]))
-    print(f"fit: layer_startup_cycles {startup:.1f}, step_overhead_cycles {overhead:.1f}, dram_efficiency "
-          f"{efficiency:.3f} (loss {best.fun:.4f})")
-    return HardwareTiming(round(float(startup)), round(float(overhead)), round(float(efficiency), 2))
+    startup, overhead, row_cycles = np.exp(best.x[:3])
+    efficiency = 1 / (1 + np.exp(-best.x[3]))
+    if not quiet:
+        print(f"fit: layer_startup_cycles {startup:.1f}, step_overhead_cycles {overhead:.1f}, dma_row_cycles "
+              f"{row_cycles:.3f}, dram_efficiency {efficiency:.3f} (loss {best.fun:.4f})")
+    return HardwareTiming(round(float(startup)), round(float(overhead)), round(float(efficiency), 2),
+                          round(float(row_cycles), 2))
+
+
+def _timed(timing: HardwareTiming, cases: list) -> np.ndarray:
+    """The hardware model's cycles per row (its terms, which need no exact count: the as-run accelerator need not
+    hold the row's tiles in the capacities the CSV states)."""
+    return np.array([timing.terms(layer, acc, arrays)["cycles"][0] for layer, acc, arrays in cases])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="a CSV of DOSA's columns (default: "
                         "../shared/reference/dosa_firesim/firesim_results.csv)")
+    parser.add_argument("--array", choices=ARRAYS, default=None,
+                        help="the array each row ran on: the CSV's arch.meshX, or the smallest power of two holding "
+                             "its spatial factors (default: smallest for the shipped rows, stated otherwise)")
     parser.add_argument("--fit", action="store_true", help="refit the hardware model's constants to the rows")
+    parser.add_argument("--holdout", action="store_true", help="fit on half of the layers, report the other half")
     parser.add_argument("--by-kind", action="store_true", help="the bands per layer kind too")
     args = parser.parse_args(argv)
     if not args.rows.is_file():
         parser.error(f"--rows: no file {args.rows} (give DOSA's FireSim CSV)")
+    array = args.array or ("smallest" if args.rows.resolve() == DEFAULT_ROWS.resolve() else "stated")
     with open(args.rows, newline="") as f:
         rows = list(csv.DictReader(f))
     t0 = time.perf_counter()
-    cases, measured, skipped = [], [], 0
+    cases, timeloop, measured, layers, skipped = [], [], [], [], 0
     for i, row in enumerate(rows):
         try:
             dosa = load_dosa_row(row)
+            run = dosa_run(row, array)
         except ValueError as error:
             print(f"row {i + 2}: skipped: {error}")
             skipped += 1
@@ -99,17 +144,29 @@ def main(argv: list[str] | None = None) -> int:
         if not counts.valid[0] or not dosa.measured_cycles:
             skipped += 1
             continue
-        cases.append((dosa.layer, dosa.accelerator, dosa.mapping.with_residuals(), counts))
+        cases.append((run.layer, run.accelerator, run.mapping))
+        timeloop.append(float(counts.cycles[0]))
         measured.append(dosa.measured_cycles)
-    measured = np.array(measured)
-    timing = _fit(cases, measured) if args.fit else HardwareTiming()
-    hardware = np.array([timing.cycles(layer, acc, arrays, counts)[0] for layer, acc, arrays, counts in cases])
-    timeloop = np.array([counts.cycles[0] for *_, counts in cases], dtype=float)
+        layers.append(dosa.layer)
+    measured, timeloop = np.array(measured), np.array(timeloop)
+    parts = _parts(cases) if args.fit or args.holdout else None
+    timing = _fit(parts, measured) if args.fit else HardwareTiming()
+    hardware = _timed(timing, cases)
     n = len(cases)
     print(f"{n} rows of {len(rows)} ({skipped} skipped) from {args.rows}, in {time.perf_counter() - t0:.1f} s; "
-          f"hardware timing {timing}")
+          f"arrays: {array}; hardware timing {timing}")
+    if args.holdout:
+        shapes = sorted({layer.bounds + layer.coefficients for layer in layers})
+        half = np.array([shapes.index(layer.bounds + layer.coefficients) % 2 for layer in layers])
+        for train in (0, 1):
+            fitted = _fit(tuple(p[half == train] for p in parts), measured[half == train], quiet=True)
+            test = half != train
+            k, m, r = _bands(_timed(fitted, [c for c, t in zip(cases, test) if t]) / measured[test])
+            print(f"  holdout: fit on {int((~test).sum())} rows of {len(shapes[train::2])} layers {fitted}; "
+                  f"the other {int(test.sum())} rows ({len(shapes[1 - train::2])} layers): {k}/{int(test.sum())} "
+                  f"within x1.2, {m} within x1.5 (median {r:.2f})")
     if args.by_kind:
-        kinds = np.array([_kind(layer) for layer, *_ in cases])
+        kinds = np.array([_kind(layer) for layer in layers])
         for kind in dict.fromkeys(kinds):
             sel = kinds == kind
             k, m, r = _bands(hardware[sel] / measured[sel])

@@ -84,8 +84,7 @@ def with_timing(report: dict, spec: TimeloopSpec, timing: str, arrays: MappingAr
     entry = {"model": timing, "timeloop_cycles": report["cycles"]}
     model = get_timing(timing)
     if hasattr(model, "terms"):
-        terms = model.terms(spec.layer, spec.accelerator, arrays.with_residuals(), result.compute_cycles,
-                            dram_words(result))
+        terms = model.terms(spec.layer, spec.accelerator, arrays.with_residuals(), dram_words(result))
         entry["terms_cycles"] = {k: float(v[0]) for k, v in terms.items() if k != "cycles"}
     return {**report, "cycles": int(result.cycles[0]), "utilization": float(result.utilization[0]), "timing": entry}
 

@@ -5,9 +5,9 @@ module per member, registered once in `TIMINGS`:
 
 - `"timeloop"` (`TimeloopTiming`, the default everywhere): Timeloop's semantics, the cost model's own cycles (compute
   cycles stretched by each level's bandwidth shortfall). Every Timeloop check uses it; it is a lower bound.
-- `"hardware"` (`HardwareTiming`): what a chip driven tile by tile pays on top of the compute: start-up per layer,
-  command overhead per outer step, tiles moved whole in bursts at the DRAM's sustained bandwidth, overlapped with
-  the compute. Its constants are fitted to Gemmini's RTL (`hardware`'s docstring).
+- `"hardware"` (`HardwareTiming`): what a chip driven tile by tile pays: start-up per layer, command overhead per
+  outer step, the array fed in passes of its full side, tiles moved as DMA rows at the DRAM's sustained bandwidth,
+  overlapped with the compute. Its constants are fitted to Gemmini's RTL (`hardware`'s docstring).
 
 `systolic.scalesim_cycles` gives SCALE-Sim's fold rule for a systolic array (a reference, not a member).
 """
@@ -22,7 +22,8 @@ from nets.registry import Registry
 
 from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
-from .hardware import HardwareTiming, dram_bytes_per_cycle, dram_words, outer_steps, step_transfer_bytes
+from .hardware import (DMA_REQUEST_BYTES, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,
+                       dram_rows_and_bytes, dram_words, outer_steps)
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
 
@@ -58,4 +59,5 @@ def get_timing(timing: "str | TimingModel", field: str = "timing") -> TimingMode
 
 
 __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTiming", "scalesim_cycles",
-           "dram_bytes_per_cycle", "dram_words", "outer_steps", "step_transfer_bytes"]
+           "DMA_REQUEST_BYTES", "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words",
+           "outer_steps"]
