@@ -54,7 +54,8 @@ def _raised_while_handling(first: BaseException, then: BaseException) -> BaseExc
 
 
 def _script_rule():
-    """run_cosearch.py's own copy of the rule (the script reads it before the package loads)."""
+    """run_cosearch.py's reading of the rule (the script asks it before the package has loaded, or after its import
+    failed)."""
     spec = importlib.util.spec_from_file_location("run_cosearch_interrupts", CLI)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
