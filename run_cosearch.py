@@ -25,15 +25,12 @@ def _early_signal(signum, frame) -> None:
 
 def interrupted_import(exc: BaseException) -> bool:
     """Whether `exc`, raised while the libraries load, is an interrupt: a KeyboardInterrupt, or an ImportError that a
-    C extension's module set-up raised while handling one (numba's `_dispatcher` reports an interrupt that lands in
-    its imports as "numba._devicearray failed to import")."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+    C extension's module set-up raised while handling one (`cosearch._load_guard.caused_by_interrupt`, the rule's
+    owner). The package loads that module (standard library only) before any C extension, and it stays loaded when
+    the package's import fails, so an ImportError of that kind always finds it; an interrupt that lands before it
+    loaded is a plain KeyboardInterrupt."""
+    guard = sys.modules.get("cosearch._load_guard")
+    return isinstance(exc, KeyboardInterrupt) or (guard is not None and guard.caused_by_interrupt(exc))
 
 
 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # from the start: while the libraries load too

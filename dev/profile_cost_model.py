@@ -41,6 +41,7 @@ from accel_models.result import OK  # noqa: E402
 from mappings import Encoding, random_valid_mappings  # noqa: E402
 from mappings._decode_kernel import decode_batch, decode_scratch  # noqa: E402
 from _cli import mappings_per_layer  # noqa: E402
+from _rows import mapping_row  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
 
 
@@ -53,10 +54,8 @@ def empty_call(layer, ws):
 def run(layer, acc, maps, out, workspace, stage, paths):
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
-    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
-    for b in range(temporal.shape[0]):
-        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
-                          ry[b])
+    for b in range(maps.temporal.shape[0]):
+        m = mapping_row(maps, b)
         rd, fl, up = reads[b], fills[b], updates[b]
         r = OK; c = 0; e = 0.0; cc = 0
         if stage >= 1:

@@ -25,7 +25,6 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # t
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-from accel_models import MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
 from accel_models.kernel.counts import closed_form_fills, moving_loops, spatial_loops  # noqa: E402
 from accel_models.kernel.driver import evaluate_range, max_children, new_outputs  # noqa: E402
@@ -39,6 +38,7 @@ from accel_models.kernel.workspace import FAN_X, FAN_Y, make_workspace  # noqa: 
 from accel_models.kernel_views import borrow  # noqa: E402
 
 from _cli import mappings_per_layer  # noqa: E402
+from _rows import mapping_row  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss, residual_rows, temporal_class_rows  # noqa: E402
 
 PHASED, FANOUT, MAC, FANOUT_FILLS, WHOLE, CANDIDATES, LINKED = 1, 2, 4, 8, 16, 32, 64
@@ -116,19 +116,17 @@ def run(layer, acc, maps, out, workspace, mask, tally, paths):
     call)."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
     _, _, _, _, _, reads, fills, updates = out
-    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
-    for b in range(temporal.shape[0]):
-        m = MappingArrays(temporal[b], order[b], spatial_x[b], spatial_y[b], spatial_order[b], keep[b], rt[b], rx[b],
-                          ry[b])
+    for b in range(maps.temporal.shape[0]):
+        m = mapping_row(maps, b)
         if mask < 0:
             evaluate_range(b, b + 1, layer, acc, maps, out, ws, paths)
             continue
         check_shape(layer.bounds, acc.fanout, m)
         levels = ws.levels
-        L = temporal.shape[1]
+        L = m.temporal.shape[0]
         for l in range(L):
             for t in range(3):
-                levels[l].kept[t] = 1 if keep[b, l, t] != 0 and acc.keeps[l, t] != 0 else 0
+                levels[l].kept[t] = 1 if m.keep[l, t] != 0 and acc.keeps[l, t] != 0 else 0
         _, n_temporal, _ = loop_nest(m, ws.loops, levels, ws.temporal)
         for l in range(L):
             ext = levels[l].extents

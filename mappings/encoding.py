@@ -32,7 +32,7 @@ is still the image of some x (`encode` sets the gene on where an axis is full, w
 changes nothing, and just below 0.5 elsewhere, so that a search started from the genes tries
 filling often). Two dims, not all: an exact search over every dim's divisors grows exponentially
 with the dims (0.1-0.25 ms a row on a 1024- or 4096-wide axis open to six dims), and the pair
-search does as well within the seeds' spread (docs/defaults.md has the measurements).
+search does as well within the seeds' spread (docs/defaults.md, "The search's mapper").
 
 Keep and bypass. Which tensors a small buffer should hold depends on its loops: a 32-word RF that runs K over 8
 weights wants the inputs (reused across K) and not the outputs, and with C in its place the other way round. With only
@@ -45,7 +45,7 @@ rereads the tile); or the innermost loop of the levels above is over such a dim 
 the level has a loop over a dim the tensor depends on (so the tile of a level below changes inside it) or no level
 below keeps the tensor; or the level's own innermost loop is over such a dim and no level below keeps the tensor (one
 that does catches that reuse first). The tile genes then carry the keep
-along (docs/defaults.md has the measurements). Genes below and above the band (`encode` writes 0.25 / 0.75) still
+along (why: docs/defaults.md, "The search's mapper"). Genes below and above the band (`encode` writes 0.25 / 0.75) still
 give every keep, so every mapping is still the image of some x.
 
 Capacity repair. Temporal factors are decoded from the innermost level outwards, and within a
@@ -118,8 +118,8 @@ residual for a layer whose dims leave a fan-out's axis idle with divisors (`resi
 AUTO_RESIDUAL_GAIN = 2.0
 """auto's threshold: residual factors where balanced tiles keep at least twice as many of some axis's slots busy as
 divisors can (half the passes saved, or more). A residual search costs ~15-30 times a perfect one (the kernel's
-residual paths), so layers that divisors fit nearly as well take the cheap decode; the measurements behind the
-value are in docs/defaults.md."""
+residual paths), so layers that divisors fit nearly as well take the cheap decode (docs/defaults.md, "Tiling
+factors")."""
 _LAYOUT_FIELDS = ("fanout", "capacity", "tensor_capacity", "allowed", "acc_keep", "keep_free", "default_keep",
                   "order_bonus", "pin_temporal", "pin_spatial", "rest_at", "residual_ok", "size", "_groups", "_order",
                   "_sp_rank", "_sp_axis", "_sp_ratio", "_tile", "_keep", "_sp_fill", "_active_array", "_fan_levels",

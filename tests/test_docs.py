@@ -16,7 +16,8 @@ QUICK = {"cost_model.md", "scaling.md"}
 """Guides whose examples run in well under a second on a warm numba cache; the others map layers or run searches."""
 _COMMIT = re.compile(r"(?<![\w.\-/])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}(?![\w.])")
 _LOAD = re.compile(r"\bload(?:\s+averages?)?(?:\s+(?:at the start|at|of|was|about|around|rising to|between))?"
-                   r"[\s:]+[~(]?\d", re.I)
+                   r"[\s:]+[~(]?\d|\bload\s+averages?\b", re.I)
+"""A machine's load given with a figure, or a column of them ("| load average |")."""
 
 
 def blocks(page: str) -> list[str]:
@@ -56,7 +57,12 @@ def test_the_pattern_finds_hashes_and_loads_but_not_figures():
     text = "on 3a5c086 (load 1.2 -> 1.8), load average\n0.9; 1.3021e18 pJ, 4cf6d4c, x0.957, 2.266e-7 J*s, 2048"
     assert _COMMIT.findall(text) == ["3a5c086", "4cf6d4c"]
     assert len(_LOAD.findall(text)) == 2
+    assert _LOAD.findall("| decode | last line | load average |")
     assert not _LOAD.findall("compile or cache load before: 1.1 s; the weights load once per inference")
+    # a data file's SHA-256 (64 hex digits) may stand in a guide, naming what was read; a 40-digit run is a commit's
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    assert not _COMMIT.findall(f"the walks' file (SHA-256 {digest})")
+    assert _COMMIT.findall(f"at {digest[:40]}") == [digest[:40]]
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")))

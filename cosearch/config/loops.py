@@ -1,5 +1,5 @@
-"""Sizes of the inner loops: the per-layer mapper (`mappings.MapperSettings`) and the subnet evolution. The reasons
-for each default, with their measurements, are in docs/defaults.md."""
+"""Sizes of the inner loops: the per-layer mapper (`mappings.MapperSettings`) and the subnet evolution. What each
+default trades is in docs/defaults.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -217,11 +217,11 @@ OPTIONS: tuple[Option, ...] = (
            metavar="TERMS", field="budget", derived=True,
            repeatable=True, write=lambda s: s.budget.describe().replace(" ", "") or None),
     # 300: the best EDP still falls past trial 200, and the time limit below ends most runs first
-    # (docs/defaults.md gives the measurements).
+    # (docs/defaults.md).
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
     # 245 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
-    # mapping, presets, the polish and report take 25-45 s after it; docs/defaults.md gives the measurements).
+    # mapping, presets, the polish and report take 25-45 s after it; docs/defaults.md).
     Option("--time-limit", "stop starting trials after this long (with --accelerator: the devices' network searches, one "
            "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="245s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",

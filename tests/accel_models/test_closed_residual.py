@@ -118,6 +118,7 @@ def _streams(preset, passes=True):
     return np.concatenate(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "shidiannao", "nvdla_256"])
 def test_closed_form_with_passes_equals_the_walk(preset):
     """On every stream `closed_stream` accepts (a residual cuts only dims that do not index its tensor), the closed
@@ -133,6 +134,7 @@ def test_closed_form_with_passes_equals_the_walk(preset):
     assert (new[:, 7] == 1.0).sum() >= 10, new[:, 7].sum()
 
 
+@pytest.mark.slow
 def test_the_product_of_the_bounds_is_not_the_passes():
     """The same streams with the product of the bounds in `outer` (`loop_nest`'s, the perfect nest's reading): the
     closed forms then miss the walk's counts on streams where a residual dim's loop runs short."""
@@ -153,6 +155,7 @@ def _prefix_runs(temporal, n, bounds, scratch):
     return out
 
 
+@pytest.mark.slow
 def test_pass_counts_are_the_iterations_that_run_outside_each_loop():
     """`pass_counts`' outer of loop j is `iterations_run` of the loops outside it (held to listing every iteration
     in test_residual.py), on random nests of chained loops per dim with bounds cut anywhere."""

@@ -205,6 +205,7 @@ def test_values_the_rows_cannot_hold_are_refused_not_wrapped(field, value, messa
         evaluate_batch(layer, acc, wide)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_kernel_never_crashes_on_arbitrary_arrays(data):

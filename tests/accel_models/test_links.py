@@ -1,6 +1,7 @@
 """The links' children listed as one-word keys count the same links as their offsets listed axis by axis, and the
 keyed test for a neighbour difference answers as the listed differences do."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
@@ -46,6 +47,7 @@ loop = st.tuples(st.integers(0, 7), st.integers(1, 4), st.integers(1, 5))
 @settings(max_examples=150, deadline=None)
 @given(st.lists(loop, min_size=1, max_size=5), st.lists(st.integers(-1, N_AXES - 1), min_size=8, max_size=8),
        st.lists(st.integers(1, 3), min_size=8, max_size=8), st.integers(1, 16), st.data())
+@pytest.mark.slow
 def test_keys_count_the_links_their_offsets_count(loops, axes, coefs, width, data):
     ax = np.full((3, 8), -1, dtype=np.int64)
     co = np.zeros((3, 8), dtype=np.int64)
@@ -127,6 +129,7 @@ def _disagreements(spatial, n_sp, fan_x, ax, co, reach, ws, probes):
                 max_size=6),
        st.lists(st.integers(-1, N_AXES - 1), min_size=8, max_size=8),
        st.lists(st.integers(1, 3), min_size=8, max_size=8), st.integers(1, 16))
+@pytest.mark.slow
 def test_the_keyed_neighbour_test_answers_as_the_listed_differences(loops, axes, coefs, fan_x):
     ax = np.full((3, 8), -1, dtype=np.int64)
     co = np.zeros((3, 8), dtype=np.int64)

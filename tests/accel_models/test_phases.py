@@ -24,6 +24,9 @@ from nets import DIMS, N_AXES, Layer
 
 from _residual_cut import cut_to_bounds
 
+pytestmark = pytest.mark.slow
+"""Each test compiles a caller of the kernel's functions of its own (numba: seconds to tens of seconds)."""
+
 NOT_COMPARED = -2.0
 
 

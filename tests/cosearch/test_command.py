@@ -29,6 +29,7 @@ def test_version_and_help(capsys):
     assert "cosearch warm-up" in out
 
 
+@pytest.mark.slow
 def test_run_cosearch_and_the_module_share_one_parser():
     """The same options and the same one-line errors under each name (subprocesses: each is its own program)."""
     outs = {}

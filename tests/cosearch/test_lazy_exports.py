@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from _cosearch_cli import ROOT, cli_env
 
 PROBE = """
@@ -22,6 +24,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_names_and_submodules_load_on_first_use():
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
                           timeout=120)

@@ -16,10 +16,11 @@ CONSOLE_SCRIPT = "import re, sys\nfrom cosearch.command import console\nif __nam
 """What pip writes as the `cosearch` console script (`[project.scripts]`), in a file named `cosearch`."""
 
 
-def _run(tmp_path, argv, interrupt_module="numba"):
+def _run(tmp_path, argv, interrupt_module="numba", module_text="raise KeyboardInterrupt\n"):
+    """`argv` run with `interrupt_module` replaced by one whose import runs `module_text` (a Ctrl-C by default)."""
     fake = tmp_path / "fake" / interrupt_module
     fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise KeyboardInterrupt\n")
+    (fake / "__init__.py").write_text(module_text)
     env = cli_env()
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "fake"), str(ROOT), env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -38,6 +39,17 @@ def test_ctrl_c_while_loading_is_one_line_and_status_130(tmp_path, entry):
                                         "command to resume"], done.stderr[-3000:]
 
 
+def test_run_cosearch_reads_an_import_error_raised_while_handling_ctrl_c_as_the_interrupt(tmp_path):
+    """run_cosearch.py loads the package itself: an interrupt that a C extension's set-up turns into an ImportError
+    (as numba's does) ends it with its one line and status 130, as a plain Ctrl-C does."""
+    done = _run(tmp_path, [str(CLI), "--version"],
+                module_text="try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n"
+                            "    raise ImportError('numba._devicearray failed to import')\n")
+    assert done.returncode == 130, done.stderr[-3000:]
+    assert done.stderr.splitlines() == ["run_cosearch.py: error: interrupted; finished trials are kept: re-run the "
+                                        "same command to resume"], done.stderr[-3000:]
+
+
 def test_a_program_that_imports_cosearch_keeps_its_keyboard_interrupt(tmp_path):
     done = _run(tmp_path, ["-c", "import cosearch"])
     assert done.returncode != 130 and "KeyboardInterrupt" in done.stderr, done.stderr[-3000:]
@@ -54,7 +66,8 @@ def _raised_while_handling(first: BaseException, then: BaseException) -> BaseExc
 
 
 def _script_rule():
-    """run_cosearch.py's own copy of the rule (the script reads it before the package loads)."""
+    """run_cosearch.py's reading of the rule (the script asks it before the package has loaded, or after its import
+    failed)."""
     spec = importlib.util.spec_from_file_location("run_cosearch_interrupts", CLI)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

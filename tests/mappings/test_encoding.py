@@ -57,6 +57,7 @@ def decode_both(enc: Encoding, x: np.ndarray):
     return fast
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), layer=layer_shapes)
 def test_decode_valid_shape_on_every_corpus_architecture(corpus_archs, data, layer):

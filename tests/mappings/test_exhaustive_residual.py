@@ -46,6 +46,7 @@ def test_the_residual_optimum_beats_the_perfect_one_where_a_prime_map_overflows(
     assert not residual.arrays.is_perfect()[0]
 
 
+@pytest.mark.slow
 def test_the_residual_space_holds_every_decode_and_its_walk_optimum_every_search(shape_ok):
     """Four PEs, P = 7 and K = 3: every enumerated mapping passes the kernel's shape check, every residual decode of
     random genes is one of them, and the walk's optimum over them (the spatial class included, which only the walk

@@ -184,6 +184,7 @@ def test_below_a_spatial_loop_of_its_dim_the_repair_keeps_divisors():
         assert uniform_instances(m, 0) and m.is_perfect()[0] == (name == "below"), name
 
 
+@pytest.mark.slow
 def test_the_fill_takes_balanced_tiles_and_never_trades_passes_for_fan_out(shape_ok):
     """A 7 x 7 map on a 16-wide axis: P takes 7, Q nothing; the fill adds Q = 2 (4 passes of 2, the last 1), 14 of
     16 where divisors reach 7. A 13 x 13 map keeps 13 x 1 (13 passes): 4 x 4 would use all 16 but need 16 passes."""

@@ -40,6 +40,7 @@ def _same(onnx_net, torch_net, elementwise: bool = True, names: bool = True) -> 
 # 1,806,336 + 25,088; mobilenet_v2: the 7x7x1280 global pool, 62,720)
 @pytest.mark.parametrize("model_class, macs", [(ResNet18, 1_814_073_344 + 1_831_424),
                                                (MobileNetV2, 300_774_272 + 62_720)])
+@pytest.mark.slow
 def test_vision_models_equal_their_torch_fx_import(model_class, macs, tmp_path):
     model, x = model_class(), torch.randn(1, 3, 224, 224)
     net = from_onnx(_export(model, x, tmp_path / "model.onnx"))
@@ -50,6 +51,7 @@ def test_vision_models_equal_their_torch_fx_import(model_class, macs, tmp_path):
         assert sum(layer.kind == "depthwise" for layer in net.layers) == 17
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_class", [ResNet18, FireNet])
 def test_the_graph_equals_the_torch_fx_import(model_class, tmp_path):
     """Branches, concatenations over channels and residual adds (`Network.sources`, `Network.skips`) read from the
@@ -85,6 +87,7 @@ class _Toy(nn.Module):
         return tokens @ tokens.transpose(1, 2)    # [N, L, L]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exporter", ["torch.export", "torchscript"])
 def test_convolutions_linears_and_products_of_both_exporters(exporter, tmp_path):
     model, x = _Toy(), torch.randn(2, 8, 10, 20)
@@ -104,6 +107,7 @@ def _vit():
                            patch=8, classes=10)
 
 
+@pytest.mark.slow
 def test_attention_op_equals_the_transformer_workload(tmp_path):
     """Opset 23 exports scaled_dot_product_attention as one Attention node: its scores and context products and
     their scale and softmax, as the transformer workloads record them."""
@@ -114,6 +118,7 @@ def test_attention_op_equals_the_transformer_workload(tmp_path):
     _same(from_onnx(path), from_torch(model, example_input(spec)))
 
 
+@pytest.mark.slow
 def test_decomposed_attention_gives_the_same_products(tmp_path):
     """Opset 20 spells attention out (MatMul, Softmax, Mul): the same products; its scale is applied to Q and K
     before their product, so that element-wise work is listed where the graph does it."""

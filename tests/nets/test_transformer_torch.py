@@ -89,6 +89,7 @@ class _GPT(nn.Module):
         return F.linear(self.ln_f(x)[:, -1:], self.wte.weight)  # tied head, last token
 
 
+@pytest.mark.slow
 def test_handwritten_gpt_equals_the_zoo_plan():
     model = _GPT()
     with warnings.catch_warnings():

@@ -251,6 +251,7 @@ def _totals(plan):
             tuple(r.residency for r in plan.runs), tuple(r.layer for r in plan.runs))
 
 
+@pytest.mark.slow
 def test_plans_from_remembered_runs_equal_plans_from_fresh_ones():
     """The resident planner remembers layer runs across plans per (shape, residency): planning subnets in one order,
     then with nothing remembered in the reverse order, gives every subnet the same plan, each run named for its own

@@ -48,6 +48,7 @@ def test_a_subnets_cost_from_the_terms_is_its_layers_sum_from_the_table(tmp_path
     assert again.cost(space.network(config).layers) == table.cost(space.network(config).layers)
 
 
+@pytest.mark.slow
 def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
     """With --accelerator the default --fusion is resident (none for the gradient strategy, which needs per-choice
     costs; naming both is refused); a subnet's cost on the device is its resident plan's, through the run tables,
@@ -73,6 +74,7 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
         assert cost.latency_s <= layer_wise.network(config).latency_s
 
 
+@pytest.mark.slow
 def test_a_device_scores_subnets_with_the_timing_model_of_the_run():
     """`--timing hardware` on a device: a subnet's latency is its layers' table mappings re-timed (layer-wise, and
     through the layer terms alike) or its resident plan's runs re-timed, as `network_run(timing="hardware")` gives
@@ -99,6 +101,7 @@ def test_a_device_scores_subnets_with_the_timing_model_of_the_run():
         assert fused.network(config).latency_s == pytest.approx(resident.latency_s, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_priced_layer_wise_mapping():
     """With a view mapper the device's resident plans search each (layer shape, view) once, starting from the table's
     mapping moved onto the view: a subnet's figures equal `evaluate_network(..., search_views=True)`'s on the same
@@ -129,6 +132,7 @@ def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_price
     assert min(gaps) > 1.02, gaps
 
 
+@pytest.mark.slow
 def test_view_searches_are_saved_beside_the_layer_table_and_read_back_instead_of_searched(tmp_path, monkeypatch):
     """A device's view searches (`keep_views`) are written beside its layer table; a later run on the device (nothing
     remembered in the process) reads them and plans the same subnets to the last bit without one mapper search."""

@@ -92,6 +92,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
 """
 
 
+@pytest.mark.slow
 def test_the_default_co_search_sets_up_its_processes_without_torch(tmp_path):
     """What the command and each worker import and build before a default trial (the settings' checks, the
     accuracy model reading OFA's predictor, the trial's objective) leaves torch unimported: ~1 s of CPU a process."""

@@ -167,6 +167,7 @@ def _interrupt_chained_in_a_driver():
 
 @pytest.mark.parametrize("stop", [_interrupt, _interrupt_chained_in_a_driver],
                          ids=["KeyboardInterrupt", "an error raised while handling one"])
+@pytest.mark.slow
 def test_a_stopped_command_leaves_no_trial_of_its_workers_running(tmp_path, monkeypatch, stop):
     """A worker process that never records its trial (it ignores its command's SIGTERM, as one does when a numba
     compile swallowed the KeyboardInterrupt, or it is killed mid-trial): once its command is interrupted, the worker

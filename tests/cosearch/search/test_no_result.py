@@ -23,6 +23,7 @@ def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
     assert len(lines) == 1 and "meets the accuracy floor 0.835" in lines[0] and "--accuracy" in lines[0], lines
 
 
+@pytest.mark.slow
 def test_a_limit_no_design_meets_is_named_with_the_nearest_design(tmp_path):
     proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--mapper-evals", "16", "--final-mapper-evals", "16",
                     "--polish-evals", "0", "--workers", "1"], cwd=tmp_path, timeout=300)
@@ -45,6 +46,7 @@ def test_a_time_limit_that_passes_before_any_trial_starts_says_so(tmp_path):
     assert proc.returncode == 0 and "1 complete" in proc.stdout, proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_a_floor_above_the_space_on_fixed_devices_is_refused_before_anything_runs(tmp_path):
     proc = run_cli(["--accelerator", "eyeriss", "--accuracy", "0.99", "--nas-evals", "4", "--out", "out"],
                    cwd=tmp_path, timeout=300)
@@ -194,6 +196,7 @@ def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_p
         assert after[:2] == finished and len(after) == 3
 
 
+@pytest.mark.slow
 def test_a_limit_missed_on_several_networks_names_each_network(tmp_path):
     proc = run_cli([*TINY, "--networks", "squeezenet1_0,alexnet", "--budget", "area=5mm2,latency<=1e-9ms",
                     "--mapper-evals", "16", "--final-mapper-evals", "16", "--polish-evals", "0", "--workers", "1"],

@@ -40,6 +40,7 @@ def test_an_orphaned_trial_is_failed_with_a_reason_and_queued_again(tmp_path):
     assert fail_orphaned_trials(study, storage) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage", "ignore::optuna.exceptions.ExperimentalWarning")
 def test_a_claimed_trial_beats_at_once_so_its_worker_killed_at_once_is_noticed_from_any_host(tmp_path):
     """No heartbeat thread runs here, as for a worker killed right after claiming its trial on another host:

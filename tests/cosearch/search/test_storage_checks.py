@@ -73,6 +73,7 @@ def test_garbage_lines_in_a_journal_are_refused_and_the_file_left_as_it_is(tmp_p
     assert _digest(journal) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["random", "half", "foreign_table"])
 def test_a_damaged_or_foreign_sqlite_file_is_named_and_not_written(tmp_path, damage):
     db = tmp_path / "cosearch.db"
@@ -236,6 +237,7 @@ def _optuna_schema(tmp_path) -> list[str]:
         return [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
 
 
+@pytest.mark.slow
 def test_a_storage_another_command_is_creating_is_accepted_at_every_step(tmp_path):
     """Optuna commits each table on its own, so a command that checks the file while another creates it sees a
     part of the schema: each such part is accepted, not refused as another program's database, and opening the

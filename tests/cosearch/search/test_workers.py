@@ -199,6 +199,7 @@ def test_a_command_that_fails_after_starting_its_workers_stops_them_without_a_tr
     assert not list((tmp_path / "out" / "workers").glob("job-*"))
 
 
+@pytest.mark.slow
 def test_a_worker_keeps_its_long_lived_heap_out_of_the_collector_during_its_trials_only(tmp_path):
     """`run_worker` freezes the objects alive before its first trial (`gc.freeze`) and unfreezes them when it returns;
     a heap its caller froze stays frozen."""
