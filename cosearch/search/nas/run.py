@@ -324,15 +324,25 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
                         {"total": time.time() - t0}, notes)
 
 
+SUGGESTED_EVALUATIONS = 100
+"""Subnets the time limit suggested by a search that found none should let it evaluate (a strategy's first
+population is of this order)."""
+
+
 def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCosts, result: DeviceResult) -> str:
     """Why a device has no subnet: the strategy found none within the limits before its time limit or evaluations
     ran out (strategies draw subnets until one meets the limits before they evaluate it), with the fastest subnet's
     latency for scale."""
     space = get_space(settings.space)
+    started = time.perf_counter()
     fastest_ms = _fastest_latency_s(space, _genes(space, device), costs) * 1e3
+    per_subnet_s = result.wall_s / result.evaluations if result.evaluations else time.perf_counter() - started
+    hundred_s = max(10, math.ceil(SUGGESTED_EVALUATIONS * per_subnet_s / 10) * 10)
     return (f"{device.name}: no subnet found within the budget ({settings.budget.describe() or 'none'}): "
             f"{result.evaluations} evaluated in {result.wall_s:.0f} s, the smallest subnet takes {fastest_ms:.3g} ms; "
-            "accepted: a longer --time-limit, more --nas-evals, or a looser limit")
+            f"accepted: a longer --time-limit (at about {per_subnet_s:.2g} s a subnet, --time-limit {hundred_s}s "
+            f"evaluates about {SUGGESTED_EVALUATIONS}), more --nas-evals, or a looser limit")
+
 
 
 def _ask(study, device: Device, devices: list[Device]):
