@@ -33,8 +33,9 @@ from nets import Layer
 
 from .tiling import by_tokens, fewest_held_words, output_rows, row_words, step_back
 
-ONE_TILE, TILED, KEY_BLOCKS = "one tile", "tiled", "key blocks"
-"""The classes of tilings: every row in one tile; several tiles of rows; attention over key blocks (`key_blocks`)."""
+ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS = "one tile", "tiled", "one query block", "key blocks"
+"""The classes of tilings: every row in one tile; several tiles of rows; attention over key blocks (`key_blocks`) in
+one query block of every token, and in several query blocks."""
 
 
 class GroupBounds:
@@ -65,10 +66,12 @@ class GroupBounds:
         self.fewest_words = 0                      # the fewest intermediate words any tiling of several tiles holds
         self.param_words = last.param_words
         macs = last.macs
-        # (cycles, pJ) bounds per class, summed over layers: one tile; several tiles without and with kept weights
-        self._one = self._layer(macs, last.weight_words, last.output_words)
-        self._tiled = self._layer(macs, 2 * last.weight_words, last.output_words)
-        self._kept = self._layer(macs, 2 * (last.weight_words - last.param_words), last.output_words)
+        # (cycles, pJ) bounds summed over the layers: each layer's weights read once (one tile); several tiles
+        # without and with kept weights; and the first two layers' own terms, which key blocks count once
+        terms = tuple(self._layer(macs, words, last.output_words) for words in (
+            last.weight_words, 2 * last.weight_words, 2 * (last.weight_words - last.param_words)))
+        self._one, self._tiled, self._kept = terms
+        self._heads = (terms,)
 
     def _layer(self, macs: int, read_words: float, written_words: float) -> tuple[float, float]:
         cycles = macs / self.accelerator.num_macs
@@ -96,11 +99,11 @@ class GroupBounds:
         self.param_words += producer.param_words
         macs = producer.macs // output_rows(producer) * self._touched
         runs = 2 if whole_runs else 1
-        self._one, self._tiled, self._kept = (
-            (total[0] + cycles, total[1] + energy) for total, (cycles, energy) in zip(
-                (self._one, self._tiled, self._kept),
-                (self._layer(macs, words, 0) for words in (producer.weight_words, runs * producer.weight_words,
-                                                           runs * (producer.weight_words - producer.param_words)))))
+        terms = tuple(self._layer(macs, words, 0) for words in (
+            producer.weight_words, runs * producer.weight_words, runs * (producer.weight_words - producer.param_words)))
+        self._one, self._tiled, self._kept = (_plus(total, term) for total, term in
+                                              zip((self._one, self._tiled, self._kept), terms))
+        self._heads = (terms, self._heads[0])
 
     def fits(self, tiling: str) -> bool:
         """Whether some tiling of the class (ONE_TILE or TILED) may leave the mappings a free word in the home
@@ -120,17 +123,27 @@ class GroupBounds:
 
     def least_score(self, tiling: str) -> float:
         """No tiling of the class scores less than this (the planner's linearised objective). The one-tile bound,
-        every layer's weights read once, bounds every tiling, key blocks too (kept weights are loaded once, not
-        overlapped: their cycles add)."""
-        if tiling != TILED:
+        every layer's weights read once, bounds every tiling (kept weights are loaded once, not overlapped: their
+        cycles add). Over key blocks in several query blocks every layer after the first two runs once per query
+        block; the first two read their second operands (K, V) at least once (per query block, or loaded once)."""
+        if tiling in (ONE_TILE, ONE_QUERY_BLOCK) or self.layers == 1:
             return self.score(*self._one)
-        tiled = self.score(*self._tiled)
-        if not (self.keeps_weights and self.param_words > 0 and self.capacity is not None
-                and self.capacity - self.fewest_words - self.param_words >= 1):
-            return tiled
+        tiled, kept, words = self._tiled, self._kept, self.fewest_words
+        if tiling == KEY_BLOCKS:
+            for one, several, several_kept in self._heads:
+                tiled = _plus(_plus(tiled, one), several, -1)
+                kept = _plus(_plus(kept, one), several_kept, -1)
+            words = 0       # key blocks hold less than a row of the scores: no room is known to be taken
+        least = self.score(*tiled)
+        if not (self.keeps_weights and self.param_words > 0 and self.capacity - words - self.param_words >= 1):
+            return least
         load = self.param_words
-        cycles = self._kept[0] + (load / self._load_rate if self._load_rate is not None else 0.0)
-        return min(tiled, self.score(cycles, self._kept[1] + load * self._load_pj))
+        cycles = kept[0] + (load / self._load_rate if self._load_rate is not None else 0.0)
+        return min(least, self.score(cycles, kept[1] + load * self._load_pj))
 
 
-__all__ = ["GroupBounds", "KEY_BLOCKS", "ONE_TILE", "TILED"]
+def _plus(a: tuple[float, float], b: tuple[float, float], sign: int = 1) -> tuple[float, float]:
+    return a[0] + sign * b[0], a[1] + sign * b[1]
+
+
+__all__ = ["GroupBounds", "KEY_BLOCKS", "ONE_QUERY_BLOCK", "ONE_TILE", "TILED"]

@@ -27,7 +27,7 @@ import dataclasses
 from mappings import MapperSettings
 from nets.elementwise import elementwise_ops
 
-from ..bounds import KEY_BLOCKS, ONE_TILE, TILED, GroupBounds
+from ..bounds import KEY_BLOCKS, ONE_QUERY_BLOCK, ONE_TILE, TILED, GroupBounds
 from ..graph import consumers
 from ..groups import chainable, group_tiling
 from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
@@ -142,6 +142,7 @@ class DepthFirst:
         home = home_level(accelerator)
         n = len(layers)
         rules = (score, None)
+        runs_memo: dict = {}      # the tile layers' candidate runs, met again in many groups
         best: list = [[None] * (n + 1) for _ in rules]
         for table in best:
             table[0] = (0.0, None, None)
@@ -156,12 +157,11 @@ class DepthFirst:
                     bounds.extend(layers[i])
                 if best[0][i] is None:
                     continue
-                classes = [c for c in (ONE_TILE, TILED, KEY_BLOCKS) if (c == KEY_BLOCKS or bounds.fits(c)) and any(
-                    table[j] is None or table[i][0] + bounds.least_score(c) * (1 - BOUND_MARGIN) <= table[j][0]
-                    for table in best)]
+                classes = [c for c in (ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS)
+                           if _may_improve(best, i, j, bounds, c)]
                 found = [None] * len(rules)      # per rule, the best of this group's tilings (the first on ties)
                 for tiling in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
-                                       key_blocks=self.key_blocks, classes=classes):
+                                       key_blocks=self.key_blocks, classes=classes, runs_memo=runs_memo):
                     for k, rule in enumerate(rules):
                         cost = tiling.cost(objective, rule)
                         total = best[k][i][0] + score(cost.cycles, cost.energy_pj)
@@ -253,15 +253,24 @@ class DepthFirst:
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 
+def _may_improve(best, i, j, bounds, tiling) -> bool:
+    """Whether the class `tiling` of the group [i, j) may fit (`bounds.fits` for rows) and, added to best[i], score
+    at most the best plan of [0, j) found so far in one of the DP's tables (`best`)."""
+    if tiling in (ONE_TILE, TILED) and not bounds.fits(tiling):
+        return False
+    least = bounds.least_score(tiling) * (1 - BOUND_MARGIN)
+    return any(table[j] is None or table[i][0] + least <= table[j][0] for table in best)
+
+
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
-             key_blocks: bool = True, classes=(ONE_TILE, TILED, KEY_BLOCKS)):
+             key_blocks: bool = True, classes=(ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS), runs_memo=None):
     """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
     tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`; finer ones
     where those do not fit, `_finer_tiles`), both halo
     modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
     blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
     one key/value head at a time. `classes`: which classes of tilings to try (`bounds`: one tile, several tiles,
-    key blocks). Raises `NoValidMapping` only for a group of one layer that has none (the layer itself
+    key blocks in one query block or several); `runs_memo`: `groups.group_tiling`'s. Raises `NoValidMapping` only for a group of one layer that has none (the layer itself
     cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
@@ -274,18 +283,18 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
     for rows in tiles:
         halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
         candidates += [(rows, halo, None, None) for halo in halos]
-    if key_blocks and KEY_BLOCKS in classes and attention_pair(group):
+    if key_blocks and attention_pair(group):
         keys = group[0].K
         query_rows = sorted(set(_tile_candidates(last_rows)) | {r for r in BLOCK_ROWS if r < last_rows})
         if finest and 1 not in query_rows:
             query_rows = [1] + query_rows
         heads = sorted({group[0].G, 1})        # every head of a query block at once, or one key/value head
         candidates += [(rows, "recompute", k, g) for rows in query_rows for k in BLOCK_ROWS if k < keys
-                       for g in heads]
+                       for g in heads if (ONE_QUERY_BLOCK if rows == last_rows else KEY_BLOCKS) in classes]
     for rows, halo, key_rows, head_rows in candidates:
         try:
             tiling = group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
-                                  head_rows)
+                                  head_rows, runs_memo)
         except NoValidMapping:
             if len(group) == 1:
                 raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run

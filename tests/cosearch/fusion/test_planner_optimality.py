@@ -12,7 +12,7 @@ import pytest
 from accel_models import TENSOR_INDEX
 from accel_models.accelforge import read_accelforge_arch, read_accelforge_workload
 from cosearch.fusion import get_fusion_mode, groups
-from cosearch.fusion.bounds import KEY_BLOCKS, ONE_TILE, TILED, GroupBounds
+from cosearch.fusion.bounds import KEY_BLOCKS, ONE_QUERY_BLOCK, ONE_TILE, TILED, GroupBounds
 from cosearch.fusion.groups import chainable
 from cosearch.fusion.modes.depth_first import DepthFirst, _tilings
 from cosearch.fusion.plan import LayerRun, NoValidMapping, linearised_objective
@@ -183,19 +183,24 @@ def test_the_score_bounds_are_below_every_tiling_with_the_real_mapper():
     cache = tiny_cache()
     rng = random.Random(11)
     chains = [_random_chain(rng, n) for n in (2, 3, 4)] + [
-        (Layer.fc(16, 32, batch=12), Layer.fc(32, 16, batch=12), Layer.fc(16, 16, batch=12))]
+        (Layer.fc(16, 32, batch=12), Layer.fc(32, 16, batch=12), Layer.fc(16, 16, batch=12)),
+        (Layer.attention_scores(96, 96, 4, heads=2), Layer.attention_context(96, 96, 4, heads=2),
+         Layer.fc(8, 8, batch=96))]
+    tried = set()
     for glb in (1024, 16384):
         accelerator = tiny_accelerator(glb)
         score = linearised_objective(1e4, 1e6, "edp")
         for layers in chains:
             bounds = _bounds_of(layers, accelerator, score)
-            for c in (ONE_TILE, TILED):
+            for c in (ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS):
                 for tiling in _tilings(layers, 0, accelerator, cache, "edp", False, classes=(c,)):
-                    assert bounds.fits(c)
+                    tried.add(c)
+                    assert c not in (ONE_TILE, TILED) or bounds.fits(c)
                     for rule in (score, None):
                         cost = tiling.cost("edp", rule)
                         assert score(cost.cycles, cost.energy_pj) >= bounds.least_score(c)
-                        assert score(cost.cycles, cost.energy_pj) >= bounds.least_score(KEY_BLOCKS)
+                        assert score(cost.cycles, cost.energy_pj) >= bounds.least_score(ONE_TILE)
+    assert tried == {ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS}
 
 
 def test_mobilenet_28_on_simple_with_a_1_mib_buffer_fuses_the_whole_chain():
