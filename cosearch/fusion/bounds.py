@@ -16,7 +16,8 @@ weights kept in the home level, and of several tiles without, it keeps:
   cycles; each level charges whole blocks). The DRAM words counted are the compulsory ones: a run reads every word
   of its weights that are not kept on chip, and the last layer writes its whole output once. A tile layer's weights
   are the layer's, so a layer whose weights are not kept reads them once per run: in a tiling of several tiles the
-  last layer runs at least twice, and so does every layer of a chain tiled by tokens (every tile runs every layer).
+  last layer runs once per tile (at least twice), and so does every layer of a chain tiled by tokens (every tile
+  runs every layer); a tiling's own number of tiles bounds it alone, at least twice bounds them all.
   Kept weights are loaded once per inference instead (`groups.weight_load`, not overlapped). MACs counted are those
   of the rows every tiling computes: all of the last layer's, and of a layer before it, the rows its reader's
   windows touch when those form one run of rows (a reader of dilation 1 whose window is at least its stride tall,
@@ -72,6 +73,7 @@ class GroupBounds:
             last.weight_words, 2 * last.weight_words, 2 * (last.weight_words - last.param_words)))
         self._one, self._tiled, self._kept = terms
         self._heads = (terms,)
+        self._layers = [(macs, last.weight_words, last.param_words, last.output_words)]   # last layer first
 
     def _layer(self, macs: int, read_words: float, written_words: float) -> tuple[float, float]:
         cycles = macs / self.accelerator.num_macs
@@ -104,6 +106,7 @@ class GroupBounds:
         self._one, self._tiled, self._kept = (_plus(total, term) for total, term in
                                               zip((self._one, self._tiled, self._kept), terms))
         self._heads = (terms, self._heads[0])
+        self._layers.append((macs, producer.weight_words, producer.param_words, 0))
 
     def fits(self, tiling: str) -> bool:
         """Whether some tiling of the class (ONE_TILE or TILED) may leave the mappings a free word in the home
@@ -121,19 +124,30 @@ class GroupBounds:
         (key blocks shrink only a group's first intermediate tensor, the scores, which this group does not have)."""
         return self.fuses and self.capacity - self.fewest_words >= 1
 
-    def least_score(self, tiling: str) -> float:
-        """No tiling of the class scores less than this (the planner's linearised objective). The one-tile bound,
+    def least_score(self, tiling: str, tiles: int = 2) -> float:
+        """No tiling of the class with `tiles` tiles (query blocks over key blocks; at least 2, the default bounding
+        every tiling of several) scores less than this (the planner's linearised objective). The one-tile bound,
         every layer's weights read once, bounds every tiling (kept weights are loaded once, not overlapped: their
-        cycles add). Over key blocks in several query blocks every layer after the first two runs once per query
-        block; the first two read their second operands (K, V) at least once (per query block, or loaded once)."""
+        cycles add). In several tiles the last layer runs once per tile, and every layer of a chain by tokens; over
+        key blocks every layer after the first two runs once per query block, and the first two read their second
+        operands (K, V) at least once (per query block, or loaded once)."""
         if tiling in (ONE_TILE, ONE_QUERY_BLOCK) or self.layers == 1:
             return self.score(*self._one)
-        tiled, kept, words = self._tiled, self._kept, self.fewest_words
-        if tiling == KEY_BLOCKS:
-            for one, several, several_kept in self._heads:
-                tiled = _plus(_plus(tiled, one), several, -1)
-                kept = _plus(_plus(kept, one), several_kept, -1)
-            words = 0       # key blocks hold less than a row of the scores: no room is known to be taken
+        if tiles == 2:
+            tiled, kept = self._tiled, self._kept
+            if tiling == KEY_BLOCKS:
+                for one, several, several_kept in self._heads:
+                    tiled = _plus(_plus(tiled, one), several, -1)
+                    kept = _plus(_plus(kept, one), several_kept, -1)
+        else:
+            tiled, kept = (0.0, 0.0), (0.0, 0.0)
+            for k, (macs, weights, params, written) in enumerate(self._layers):
+                once = tiling == KEY_BLOCKS and k >= self.layers - 2
+                runs = 1 if once else tiles if (self.tokens or k == 0) else 1
+                tiled = _plus(tiled, self._layer(macs, runs * weights, written))
+                kept = _plus(kept, self._layer(macs, runs * (weights - params), written))
+        # key blocks hold less than a row of the scores: no room is known to be taken
+        words = 0 if tiling == KEY_BLOCKS else self.fewest_words
         least = self.score(*tiled)
         if not (self.keeps_weights and self.param_words > 0 and self.capacity - words - self.param_words >= 1):
             return least
@@ -142,8 +156,16 @@ class GroupBounds:
         return min(least, self.score(cycles, kept[1] + load * self._load_pj))
 
 
+def tiling_class(last_rows: int, rows: int, key_rows: int | None) -> str:
+    """The class of a group's tiling of `rows` rows (query tokens) of its last layer's `last_rows`, over key blocks
+    of `key_rows` keys if given."""
+    if key_rows is None:
+        return ONE_TILE if rows == last_rows else TILED
+    return ONE_QUERY_BLOCK if rows == last_rows else KEY_BLOCKS
+
+
 def _plus(a: tuple[float, float], b: tuple[float, float], sign: int = 1) -> tuple[float, float]:
     return a[0] + sign * b[0], a[1] + sign * b[1]
 
 
-__all__ = ["GroupBounds", "KEY_BLOCKS", "ONE_QUERY_BLOCK", "ONE_TILE", "TILED"]
+__all__ = ["GroupBounds", "KEY_BLOCKS", "ONE_QUERY_BLOCK", "ONE_TILE", "TILED", "tiling_class"]

@@ -131,6 +131,11 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
         raise ValueError(f"tile_rows must be an integer in [1, {last_rows}] (the last layer's output rows), got "
                          f"{tile_rows!r}")
     n = len(layers)
+    if halo == "recompute" and all(by_tokens(layer) and layer.N == last_rows for layer in layers):
+        # a chain by tokens: every layer computes, and every intermediate tensor holds, the tile's tokens
+        sizes = tuple(min(last_rows, lo + tile_rows) - lo for lo in range(0, last_rows, tile_rows))
+        rows = tuple((size,) * n for size in sizes)
+        return TileSchedule(tile_rows, halo, rows, rows, sizes, tuple(r[1:] for r in rows))
     first = layers[0]
     group_input = input_height(first)
     spans_per_tile, inputs = [], []

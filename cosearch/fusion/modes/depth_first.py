@@ -27,7 +27,7 @@ import dataclasses
 from mappings import MapperSettings
 from nets.elementwise import elementwise_ops
 
-from ..bounds import KEY_BLOCKS, ONE_QUERY_BLOCK, ONE_TILE, TILED, GroupBounds
+from ..bounds import KEY_BLOCKS, ONE_QUERY_BLOCK, ONE_TILE, TILED, GroupBounds, tiling_class
 from ..graph import consumers
 from ..groups import chainable, group_tiling
 from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
@@ -43,35 +43,12 @@ BOUND_MARGIN = 1e-9
 bound's sums never rules out a group the exact sums would keep."""
 TILE_DIVISIONS = (2, 4, 8)
 """A group's tile rows: its last layer's output rows divided by these (rounded up), or all of them in one tile; where
-none of those fits the home level, the first further halving (by 16, 32, ... rounded up, down to one row) that does
-(`_finer_tiles`)."""
+no tiling of several tiles among those fits the home level, the first further halving (by 16, 32, ... rounded up,
+down to one row) that does."""
 
 
 def _tile_candidates(rows: int) -> list[int]:
     return sorted({rows} | {-(-rows // d) for d in TILE_DIVISIONS if d <= rows})
-
-
-def _finer_tiles(group, tiles: list[int], accelerator) -> list[int]:
-    """The tile rows below `tiles` (the group's usual candidates) that the planner also tries: none if one of `tiles`
-    leaves the home level a free word for the group's intermediate rows (in either halo mode), else the first halving
-    of the last layer's rows beyond TILE_DIVISIONS (rounded up) that does, if any."""
-    home = home_level(accelerator)
-    if home is None or len(group) == 1:
-        return []
-    capacity = accelerator.levels[home].capacity_words
-
-    def fits(rows):
-        return any(capacity - schedule(group, rows, h).peak_intermediate_words(group) >= 1 for h in HALO_MODES)
-    if any(fits(rows) for rows in tiles):
-        return []
-    last_rows, divisor = output_rows(group[-1]), 2 * TILE_DIVISIONS[-1]
-    while True:
-        rows = -(-last_rows // divisor)
-        if rows < min(tiles) and fits(rows):
-            return [rows]
-        if rows == 1:
-            return []
-        divisor *= 2
 
 
 def smallest_peak_words(group, key_blocks: bool = True) -> int:
@@ -157,11 +134,12 @@ class DepthFirst:
                     bounds.extend(layers[i])
                 if best[0][i] is None:
                     continue
-                classes = [c for c in (ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS)
-                           if _may_improve(best, i, j, bounds, c)]
+                classes = {c for c in (ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS)
+                           if _may_improve(best, i, j, bounds, c)}
                 found = [None] * len(rules)      # per rule, the best of this group's tilings (the first on ties)
                 for tiling in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
-                                       key_blocks=self.key_blocks, classes=classes, runs_memo=runs_memo):
+                                       key_blocks=self.key_blocks, runs_memo=runs_memo,
+                                       worth=_worth(best, i, j, bounds, classes, output_rows(layers[j - 1]))):
                     for k, rule in enumerate(rules):
                         cost = tiling.cost(objective, rule)
                         total = best[k][i][0] + score(cost.cycles, cost.energy_pj)
@@ -253,32 +231,41 @@ class DepthFirst:
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 
-def _may_improve(best, i, j, bounds, tiling) -> bool:
-    """Whether the class `tiling` of the group [i, j) may fit (`bounds.fits` for rows) and, added to best[i], score
-    at most the best plan of [0, j) found so far in one of the DP's tables (`best`)."""
+def _may_improve(best, i, j, bounds, tiling, tiles: int = 2) -> bool:
+    """Whether the class `tiling` of the group [i, j) (in `tiles` tiles, or any number) may fit (`bounds.fits` for
+    rows) and, added to best[i], score at most the best plan of [0, j) found so far in one of the DP's tables
+    (`best`)."""
     if tiling in (ONE_TILE, TILED) and not bounds.fits(tiling):
         return False
-    least = bounds.least_score(tiling) * (1 - BOUND_MARGIN)
+    least = bounds.least_score(tiling, tiles) * (1 - BOUND_MARGIN)
     return any(table[j] is None or table[i][0] + least <= table[j][0] for table in best)
 
 
+def _worth(best, i, j, bounds, classes, last_rows):
+    """(rows, key_rows) -> whether the group [i, j)'s tiling may improve the best plan of [0, j): its class is one of
+    `classes` (those `_may_improve` keeps) and, in more than two tiles, its bound for that many tiles allows it."""
+    def worth(rows, key_rows) -> bool:
+        kind = tiling_class(last_rows, rows, key_rows)
+        tiles = -(-last_rows // rows)
+        return kind in classes and (tiles <= 2 or _may_improve(best, i, j, bounds, kind, tiles))
+    return worth
+
+
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
-             key_blocks: bool = True, classes=(ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS), runs_memo=None):
+             key_blocks: bool = True, runs_memo=None, worth=None):
     """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
-    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`; finer ones
-    where those do not fit, `_finer_tiles`), both halo
+    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`; a finer
+    halving where no tiling of several tiles among those fits), both halo
     modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
     blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
-    one key/value head at a time. `classes`: which classes of tilings to try (`bounds`: one tile, several tiles,
-    key blocks in one query block or several); `runs_memo`: `groups.group_tiling`'s. Raises `NoValidMapping` only for a group of one layer that has none (the layer itself
-    cannot run)."""
+    one key/value head at a time. `runs_memo`: `groups.group_tiling`'s; `worth`: (rows, key_rows) -> whether to try
+    that tiling (None: all; the planner's bounds pass over the rest, and a finer halving once one is not worth
+    trying, since more tiles only raise the bound). Raises `NoValidMapping` only for a group of one layer that has
+    none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
     if finest and len(group) > 1 and 1 not in tiles:
         tiles = [1] + tiles
-    if TILED in classes:
-        tiles = _finer_tiles(group, tiles, accelerator) + tiles
-    tiles = [rows for rows in tiles if (ONE_TILE if rows == last_rows else TILED) in classes]
     candidates = []
     for rows in tiles:
         halos = HALO_MODES if rows < last_rows and any(l.S > 1 for l in group[1:]) else ("recompute",)
@@ -290,14 +277,40 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
             query_rows = [1] + query_rows
         heads = sorted({group[0].G, 1})        # every head of a query block at once, or one key/value head
         candidates += [(rows, "recompute", k, g) for rows in query_rows for k in BLOCK_ROWS if k < keys
-                       for g in heads if (ONE_QUERY_BLOCK if rows == last_rows else KEY_BLOCKS) in classes]
+                       for g in heads]
+    several = [c for c in candidates if c[0] < last_rows and c[2] is None]
+    fitted = False         # whether a tiling of several tiles left room for its intermediate rows
     for rows, halo, key_rows, head_rows in candidates:
-        try:
-            tiling = group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
-                                  head_rows, runs_memo)
-        except NoValidMapping:
-            if len(group) == 1:
-                raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
-            continue       # a group whose layers find no mapping in the room it leaves is not a candidate
-        if tiling is not None:
+        if worth is not None and not worth(rows, key_rows):
+            continue
+        tiling = _tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows, head_rows,
+                         runs_memo)
+        fitted |= tiling is not None and key_rows is None and rows < last_rows
+        if tiling:
             yield tiling
+    if several and not fitted:
+        # none fits: the first finer halving of the last layer's rows that does
+        rows, divisor = min(r for r, *_ in several), 2 * TILE_DIVISIONS[-1]
+        while rows > 1:
+            rows = -(-last_rows // divisor)
+            if worth is not None and not worth(rows, None):
+                break
+            found = [_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, None, None,
+                             runs_memo) for halo in HALO_MODES if any(h == halo for _, h, _, _ in several)]
+            yield from (tiling for tiling in found if tiling)
+            if any(tiling is not None for tiling in found):
+                break
+            divisor *= 2
+
+
+def _tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows, head_rows, runs_memo):
+    """`groups.group_tiling` of the candidate: the tiling; None if its rows leave no room; False if they fit but its
+    layers find no mapping in the room they leave (not a candidate). `NoValidMapping` for a group of one layer that
+    has none (the layer itself cannot run)."""
+    try:
+        return group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
+                            head_rows, runs_memo)
+    except NoValidMapping:
+        if len(group) == 1:
+            raise
+        return False
