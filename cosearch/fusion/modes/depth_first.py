@@ -255,10 +255,9 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
              key_blocks: bool = True, runs_memo=None, worth=None):
     """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
     tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`; a finer
-    halving where no tiling of several tiles among those fits), both halo
-    modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
-    blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
-    one key/value head at a time. `runs_memo`: `groups.group_tiling`'s; `worth`: (rows, key_rows) -> whether to try
+    halving where no tiling of several tiles among those fits), both halo modes where a KxK layer follows the first,
+    and for a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in
+    query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. `runs_memo`: `groups.group_tiling`'s; `worth`: (rows, key_rows) -> whether to try
     that tiling (None: all; the planner's bounds pass over the rest, and a finer halving once one is not worth
     trying, since more tiles only raise the bound). Raises `NoValidMapping` only for a group of one layer that has
     none (the layer itself cannot run)."""
