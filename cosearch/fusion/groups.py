@@ -136,12 +136,15 @@ class GroupTiling:
 
 def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache,
                  objective: str, tile_rows: int, halo: str, search_views: bool | MapperSettings = False,
-                 key_rows: int | None = None, head_rows: int | None = None) -> GroupTiling | None:
+                 key_rows: int | None = None, head_rows: int | None = None,
+                 runs_memo: dict | None = None) -> GroupTiling | None:
     """The group of `layers` (network indices from `first`) tiled by `tile_rows` rows of its last layer's output
     (query tokens for attention), and over key blocks of `key_rows` keys when given and fewer than the keys
     (`key_blocks`: a group that starts with attention's scores -> context), `head_rows` key/value heads at a time
     (all by default), with every tile's candidate runs; None if its intermediate rows and kept weights leave the
-    home level no room. Raises `NoValidMapping`."""
+    home level no room. `runs_memo`: a dict the caller keeps while it plans on one accelerator with one cache and
+    objective, in which the tile layers' candidate runs are remembered by tile layer, residency and view search
+    (a planner meets the same tile layer in many groups). Raises `NoValidMapping`."""
     home = home_level(accelerator)
     blocked = key_rows is not None and key_rows < layers[0].K
     if blocked:
@@ -188,7 +191,14 @@ def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator
                                     + ([I] if inputs_on_chip else []) + ([O] if outputs_on_chip else [])))
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, resident, rounded_capacity(free))
-            per_layer.append((layer_runs(tile, accelerator, cache, objective, residency, search_views), times))
+            if runs_memo is None:
+                runs = layer_runs(tile, accelerator, cache, objective, residency, search_views)
+            else:
+                key = (tile, residency, search_views)
+                runs = runs_memo.get(key)
+                if runs is None:
+                    runs = runs_memo[key] = layer_runs(tile, accelerator, cache, objective, residency, search_views)
+            per_layer.append((runs, times))
         options.append(tuple(per_layer))
     loads = []
     if blocked:       # each query block loaded into the home level once per head group, read by every key block

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from nets import Layer
 from nets.elementwise import ElementwiseOp
 
-from .tiling import by_tokens, input_height, output_rows, tile_layer
+from .tiling import by_tokens, output_rows, row_words, tile_layer
 
 BLOCK_ROWS: tuple[int, ...] = (64, 128, 256)
 """Key-block sizes the planner tries (and query-block sizes besides its usual ones): FlashAttention-2 (Dao, 2023)
@@ -84,8 +84,7 @@ def context_tile(context: Layer, rows: int, keys: int, kv_heads: int | None = No
 
 def _row_width(layers: tuple[Layer, ...], j: int) -> int:
     """Words of one row of intermediate tensor j (layer j's output), the wider of its producer's and reader's views."""
-    a, b = layers[j], layers[j + 1]
-    return max(a.output_words // output_rows(a), b.input_words // input_height(b))
+    return row_words(layers[j], layers[j + 1])
 
 
 @dataclass(frozen=True)

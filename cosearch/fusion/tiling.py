@@ -103,9 +103,23 @@ class TileSchedule:
         """Most words the intermediate tensors (every layer's output but the last's) hold at once: in each tile, every
         intermediate tensor's held rows, each as wide as the larger of its two views (the producer's output row, the
         reader's input-box row: a same-padded reader's is wider), as `graph.Activation.words` takes the largest."""
-        row_words = [max(a.output_words // output_rows(a), b.input_words // input_height(b))
-                     for a, b in zip(layers, layers[1:])]
-        return max(sum(h * w for h, w in zip(held, row_words)) for held in self.held)
+        words = [row_words(a, b) for a, b in zip(layers, layers[1:])]
+        return max(sum(h * w for h, w in zip(held, words)) for held in self.held)
+
+
+def row_words(producer: Layer, reader: Layer) -> int:
+    """Words one row of the tensor `producer` writes and `reader` reads takes on chip: the larger of its two views,
+    the producer's output row and the reader's input-box row (a same-padded reader's is wider)."""
+    return max(producer.output_words // output_rows(producer), reader.input_words // input_height(reader))
+
+
+def fewest_held_words(layers: tuple[Layer, ...]) -> tuple[int, ...]:
+    """Per intermediate tensor of the chain `layers` (every output but the last's): the fewest words it holds in
+    the first tile of any tiling, both halo modes: its reader computes at least one row there and reads that row's
+    input box, (S - 1) x dilation + 1 rows (one token by tokens). Their sum bounds every tiling's
+    `peak_intermediate_words` from below; a longer chain only adds terms."""
+    return tuple((1 if by_tokens(b) else (b.S - 1) * b.dilation_h + 1) * row_words(a, b)
+                 for a, b in zip(layers, layers[1:]))
 
 
 def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedule:
@@ -117,6 +131,11 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
         raise ValueError(f"tile_rows must be an integer in [1, {last_rows}] (the last layer's output rows), got "
                          f"{tile_rows!r}")
     n = len(layers)
+    if halo == "recompute" and all(by_tokens(layer) and layer.N == last_rows for layer in layers):
+        # a chain by tokens: every layer computes, and every intermediate tensor holds, the tile's tokens
+        sizes = tuple(min(last_rows, lo + tile_rows) - lo for lo in range(0, last_rows, tile_rows))
+        rows = tuple((size,) * n for size in sizes)
+        return TileSchedule(tile_rows, halo, rows, rows, sizes, tuple(r[1:] for r in rows))
     first = layers[0]
     group_input = input_height(first)
     spans_per_tile, inputs = [], []
@@ -131,8 +150,7 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
     pads = [0 if by_tokens(b) else pad_top(b, output_rows(a)) for a, b in zip(layers, layers[1:])]
     if halo == "recompute":
         alive = tuple(tuple(b - a for a, b in spans) for spans in spans_per_tile)
-        held = tuple(tuple(_size(_union([(spans[j][0] + pads[j], spans[j][1] + pads[j])],
-                                         box_rows(layers[j + 1], *spans[j + 1]))) for j in range(n - 1))
+        held = tuple(tuple(_held_rows(spans[j], pads[j], layers[j + 1], spans[j + 1]) for j in range(n - 1))
                      for spans in spans_per_tile)
         return TileSchedule(tile_rows, halo, alive, alive, tuple(inputs), held)
     # cache: a tile computes the rows of its box no earlier tile computed, and holds, of the rows computed so far,
@@ -161,6 +179,21 @@ def schedule(layers: tuple[Layer, ...], tile_rows: int, halo: str) -> TileSchedu
             tile_held.append(_size(rows))
         held.append(tuple(tile_held))
     return TileSchedule(tile_rows, halo, tuple(computed), tuple(alive), tuple(inputs), tuple(held))
+
+
+def _held_rows(read: tuple[int, int], pad: int, reader: Layer, rows: tuple[int, int]) -> int:
+    """Rows a tensor holds in its reader's frame while `reader` computes its output rows `rows` from the tensor's
+    rows `read` (`pad`: the reader's top padding): those rows and the reader's input box, padding included."""
+    return _size(_union([(read[0] + pad, read[1] + pad)], box_rows(reader, *rows)))
+
+
+def step_back(producer: Layer, reader: Layer, rows: tuple[int, int]) -> tuple[tuple[int, int], int]:
+    """One step of a single tile, backwards: the rows of `producer`'s output that `reader`'s output rows `rows` (as
+    [start, stop)) read (`input_rows`), and the rows that tensor then holds on chip in the reader's frame, as
+    `schedule` counts them (`TileSchedule.held`)."""
+    read = input_rows(reader, *rows, output_rows(producer))
+    pad = 0 if by_tokens(reader) else pad_top(reader, output_rows(producer))
+    return read, _held_rows(read, pad, reader, rows)
 
 
 def box_rows(layer: Layer, lo: int, hi: int) -> tuple[int, int]:
@@ -222,5 +255,5 @@ def tile_layer(layer: Layer, rows: int) -> Layer:
     return replace(layer, N=rows) if by_tokens(layer) else replace(layer, Q=rows)
 
 
-__all__ = ["HALO_MODES", "TileSchedule", "box_rows", "by_tokens", "input_height", "input_rows", "output_rows", "pad_top",
-           "schedule", "tile_layer"]
+__all__ = ["HALO_MODES", "TileSchedule", "box_rows", "by_tokens", "fewest_held_words", "input_height", "input_rows",
+           "output_rows", "pad_top", "row_words", "schedule", "step_back", "tile_layer"]

@@ -2,13 +2,18 @@
 cuts and each group's tile rows and halo mode chosen by dynamic programming; or the `resident` plan, whichever
 scores better.
 
-The planner: best[i] = the cheapest way to run layers [0, i); best[j] = min over groups [i, j) (at most
-MAX_GROUP_LAYERS chained layers, `groups.chainable`) and their tilings (TILE_DIVISIONS, both halo modes;
-attention's key blocks, `key_blocks`) of best[i] + the group's cost. Between groups activations go through DRAM,
-so the groups' costs add up. The score of a group is the objective linearised around the layer-wise plan: for EDP,
-cycles x E0 + energy x C0 (E0, C0 the layer-wise totals), whose sum over groups ranks plans as their EDP does to
-first order; latency: cycles; energy: pJ. A group of one layer in one tile is that layer's layer-wise run, so the
-plan is never worse than layer-wise by that score.
+The planner: best[j] = the cheapest way to run layers [0, j) = min over groups [i, j) of chained layers
+(`groups.chainable`, any length) and their tilings (TILE_DIVISIONS, both halo modes; attention's key blocks,
+`key_blocks`) of best[i] + the group's cost. Between groups activations go through DRAM, so the groups' costs add
+up and the minimum over cut points is the best grouping of the chain. The score of a group is the objective
+linearised around the layer-wise plan: for EDP, cycles x E0 + energy x C0 (E0, C0 the layer-wise totals), whose sum
+over groups ranks plans as their EDP does to first order; latency: cycles; energy: pJ. A group of one layer in one
+tile is that layer's layer-wise run, so the plan is never worse than layer-wise by that score.
+
+For each last layer j the groups are tried from the shortest (the layer alone) to the longest, and their bounds
+(`bounds.GroupBounds`, from shapes alone) end the search early: a group whose intermediate rows cannot fit ends it
+(a longer one holds at least as much), and a class of tilings whose least score added to best[i] exceeds the best
+plan of [0, j) found so far is not mapped (it cannot improve it). Both leave the minimum unchanged.
 
 Each tile's run is one of its candidates (`runs.layer_runs`: the moved layer-wise mapping, and the view's own search
 when views are searched), kept by `runs.choose_run` with the same linearised objective (a tile's lower EDP alone
@@ -22,6 +27,7 @@ import dataclasses
 from mappings import MapperSettings
 from nets.elementwise import elementwise_ops
 
+from ..bounds import KEY_BLOCKS, ONE_QUERY_BLOCK, ONE_TILE, TILED, GroupBounds, tiling_class
 from ..graph import consumers
 from ..groups import chainable, group_tiling
 from ..key_blocks import BLOCK_ROWS, attention_pair, key_block_schedule
@@ -32,11 +38,13 @@ from ..tiling import HALO_MODES, output_rows, schedule
 from ..view import home_level
 from .resident import Resident
 
-MAX_GROUP_LAYERS = 4
-"""Most layers in a group (mapper searches grow with it: each layer of each candidate group is mapped per tile
-shape)."""
+BOUND_MARGIN = 1e-9
+"""A group's bound is scaled down by this relative margin before it rules the group out, so that rounding in the
+bound's sums never rules out a group the exact sums would keep."""
 TILE_DIVISIONS = (2, 4, 8)
-"""A group's tile rows: its last layer's output rows divided by these (rounded up), or all of them in one tile."""
+"""A group's tile rows: its last layer's output rows divided by these (rounded up), or all of them in one tile; where
+no tiling of several tiles among those fits the home level, the first further halving (by 16, 32, ... rounded up,
+down to one row) that does."""
 
 
 def _tile_candidates(rows: int) -> list[int]:
@@ -63,15 +71,21 @@ class DepthFirst:
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
 
-    def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True) -> None:
+    def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True,
+                 max_group_layers: int | None = None) -> None:
         """`groups`: the user's groups (`stacks`: text such as "3-5,7-9") instead of the planner's;
         `label`: the field their errors name; `key_blocks`: whether attention may loop over key blocks (False: query
-        blocks with every key in one block only, for comparisons)."""
+        blocks with every key in one block only, for comparisons); `max_group_layers`: the most layers the planner
+        puts in a group (None: as many as chain and fit; a number, for comparisons)."""
         if groups is not None:
             parse_fusion_groups(groups, label)     # refused here, before any work, when not readable
+        if max_group_layers is not None and (isinstance(max_group_layers, bool) or
+                                             not isinstance(max_group_layers, int) or max_group_layers < 1):
+            raise ValueError(f"max_group_layers must be None or an integer >= 1, got {max_group_layers!r}")
         self.groups = groups
         self.label = label
         self.key_blocks = key_blocks
+        self.max_group_layers = max_group_layers
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
@@ -85,34 +99,8 @@ class DepthFirst:
                  for i, j, tilings in given] for rule in rules])
             return dataclasses.replace(plan, baseline=base, notes=(
                 f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in given if j - i > 1) or 'none'}",))
-
-        layers = network.layers
-        readers = consumers(network)
-        n = len(layers)
-        best: list = [[None] * (n + 1) for _ in rules]
-        for table in best:
-            table[0] = (0.0, None, None)
-        for i in range(n):
-            if best[0][i] is None:
-                continue
-            for j in range(i + 1, min(n, i + MAX_GROUP_LAYERS) + 1):
-                if j - i > 1 and not chainable(network, i, j, readers):
-                    break
-                for tiling in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
-                                       key_blocks=self.key_blocks):
-                    for table, rule in zip(best, rules):
-                        cost = tiling.cost(objective, rule)
-                        total = table[i][0] + score(cost.cycles, cost.energy_pj)
-                        if table[j] is None or total < table[j][0]:
-                            table[j] = (total, i, cost)
-        chosen = []
-        for table in best:
-            groups, j = [], n
-            while j > 0:
-                _, i, cost = table[j]
-                groups.append((i, j, cost))
-                j = i
-            chosen.append(groups[::-1])
+        tables = self.best_groupings(network, accelerator, cache, objective, search_views, score)
+        chosen = [groups for _, groups in tables]
         plan = dataclasses.replace(self._better(network, accelerator, objective, chosen), baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
@@ -120,6 +108,58 @@ class DepthFirst:
             return dataclasses.replace(resident, notes=resident.notes + (
                 "the resident plan (whole activations on chip) beat every depth-first plan",))
         return plan
+
+    def best_groupings(self, network, accelerator, cache, objective, search_views, score) -> list:
+        """Per rule of the tiles' runs (by `score`, the plan's linearised objective; by each layer's own objective),
+        the least total score of a grouping of the network's layers into depth-first groups and that grouping:
+        (total, [(first, stop, GroupCost), ...] in network order). The dynamic programme over cut points described
+        in the module's docstring; its bounds leave the minimum unchanged."""
+        layers = network.layers
+        readers = consumers(network)
+        home = home_level(accelerator)
+        n = len(layers)
+        rules = (score, None)
+        runs_memo: dict = {}      # the tile layers' candidate runs, met again in many groups
+        best: list = [[None] * (n + 1) for _ in rules]
+        for table in best:
+            table[0] = (0.0, None, None)
+        for j in range(1, n + 1):
+            bounds = GroupBounds(layers[j - 1], accelerator, home, score)
+            for i in range(j - 1, -1, -1):
+                if self.max_group_layers is not None and j - i > self.max_group_layers:
+                    break
+                if i < j - 1:
+                    if not chainable(network, i, i + 2, readers):
+                        break          # [i, j) chains only if [i + 1, j) does and layer i + 1 reads layer i alone
+                    bounds.extend(layers[i])
+                if best[0][i] is None:
+                    continue
+                classes = {c for c in (ONE_TILE, TILED, ONE_QUERY_BLOCK, KEY_BLOCKS)
+                           if _may_improve(best, i, j, bounds, c)}
+                found = [None] * len(rules)      # per rule, the best of this group's tilings (the first on ties)
+                for tiling in _tilings(layers[i:j], i, accelerator, cache, objective, search_views,
+                                       key_blocks=self.key_blocks, runs_memo=runs_memo,
+                                       worth=_worth(best, i, j, bounds, classes, output_rows(layers[j - 1]))):
+                    for k, rule in enumerate(rules):
+                        cost = tiling.cost(objective, rule)
+                        total = best[k][i][0] + score(cost.cycles, cost.energy_pj)
+                        if found[k] is None or total < found[k][0]:
+                            found[k] = (total, i, cost)
+                for table, candidate in zip(best, found):
+                    # on ties the longer group, found later, is kept
+                    if candidate is not None and (table[j] is None or candidate[0] <= table[j][0]):
+                        table[j] = candidate
+                if not bounds.longer_may_fit():
+                    break              # no longer group ending at j fits
+        tables = []
+        for table in best:
+            groups, j = [], n
+            while j > 0:
+                _, i, cost = table[j]
+                groups.append((i, j, cost))
+                j = i
+            tables.append((table[n][0], groups[::-1]))
+        return tables
 
     def _better(self, network, accelerator, objective, chosen) -> NetworkPlan:
         """The plan of the groups in `chosen` (one list per rule of the tiles' runs, the linearised network objective's
@@ -191,14 +231,36 @@ class DepthFirst:
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
 
 
+def _may_improve(best, i, j, bounds, tiling, tiles: int = 2) -> bool:
+    """Whether the class `tiling` of the group [i, j) (in `tiles` tiles, or any number) may fit (`bounds.fits` for
+    rows) and, added to best[i], score at most the best plan of [0, j) found so far in one of the DP's tables
+    (`best`)."""
+    if tiling in (ONE_TILE, TILED) and not bounds.fits(tiling):
+        return False
+    least = bounds.least_score(tiling, tiles) * (1 - BOUND_MARGIN)
+    return any(table[j] is None or table[i][0] + least <= table[j][0] for table in best)
+
+
+def _worth(best, i, j, bounds, classes, last_rows):
+    """(rows, key_rows) -> whether the group [i, j)'s tiling may improve the best plan of [0, j): its class is one of
+    `classes` (those `_may_improve` keeps) and, in more than two tiles, its bound for that many tiles allows it."""
+    def worth(rows, key_rows) -> bool:
+        kind = tiling_class(last_rows, rows, key_rows)
+        tiles = -(-last_rows // rows)
+        return kind in classes and (tiles <= 2 or _may_improve(best, i, j, bounds, kind, tiles))
+    return worth
+
+
 def _tilings(group, first, accelerator, cache, objective, search_views, finest: bool = False,
-             key_blocks: bool = True):
+             key_blocks: bool = True, runs_memo=None, worth=None):
     """`group` (network indices from `first`) under each tiling that fits and finds valid mappings, each with its
-    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`), both halo
-    modes where a KxK layer follows the first, and for a group that starts with attention's scores -> context, key
-    blocks (`key_blocks.BLOCK_ROWS` keys) in query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or
-    one key/value head at a time. Raises
-    `NoValidMapping` only for a group of one layer that has none (the layer itself cannot run)."""
+    tiles' candidate runs (`groups.GroupTiling`): tile rows from TILE_DIVISIONS (and 1 row with `finest`; a finer
+    halving where no tiling of several tiles among those fits), both halo modes where a KxK layer follows the first,
+    and for a group that starts with attention's scores -> context, key blocks (`key_blocks.BLOCK_ROWS` keys) in
+    query blocks of those rows or of BLOCK_ROWS tokens, all heads at once or one key/value head at a time. `runs_memo`: `groups.group_tiling`'s; `worth`: (rows, key_rows) -> whether to try
+    that tiling (None: all; the planner's bounds pass over the rest, and a finer halving once one is not worth
+    trying, since more tiles only raise the bound). Raises `NoValidMapping` only for a group of one layer that has
+    none (the layer itself cannot run)."""
     last_rows = output_rows(group[-1])
     tiles = _tile_candidates(last_rows) if len(group) > 1 else [last_rows]
     if finest and len(group) > 1 and 1 not in tiles:
@@ -209,17 +271,45 @@ def _tilings(group, first, accelerator, cache, objective, search_views, finest: 
         candidates += [(rows, halo, None, None) for halo in halos]
     if key_blocks and attention_pair(group):
         keys = group[0].K
-        query_rows = sorted(set(tiles) | {r for r in BLOCK_ROWS if r < last_rows})
+        query_rows = sorted(set(_tile_candidates(last_rows)) | {r for r in BLOCK_ROWS if r < last_rows})
+        if finest and 1 not in query_rows:
+            query_rows = [1] + query_rows
         heads = sorted({group[0].G, 1})        # every head of a query block at once, or one key/value head
         candidates += [(rows, "recompute", k, g) for rows in query_rows for k in BLOCK_ROWS if k < keys
                        for g in heads]
+    several = [c for c in candidates if c[0] < last_rows and c[2] is None]
+    fitted = False         # whether a tiling of several tiles left room for its intermediate rows
     for rows, halo, key_rows, head_rows in candidates:
-        try:
-            tiling = group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
-                                  head_rows)
-        except NoValidMapping:
-            if len(group) == 1:
-                raise      # the layer alone, as layer-wise, has no valid mapping: the network cannot run
-            continue       # a group whose layers find no mapping in the room it leaves is not a candidate
-        if tiling is not None:
+        if worth is not None and not worth(rows, key_rows):
+            continue
+        tiling = _tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows, head_rows,
+                         runs_memo)
+        fitted |= tiling is not None and key_rows is None and rows < last_rows
+        if tiling:
             yield tiling
+    if several and not fitted:
+        # none fits: the first finer halving of the last layer's rows that does
+        rows, divisor = min(r for r, *_ in several), 2 * TILE_DIVISIONS[-1]
+        while rows > 1:
+            rows = -(-last_rows // divisor)
+            if worth is not None and not worth(rows, None):
+                break
+            found = [_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, None, None,
+                             runs_memo) for halo in HALO_MODES if any(h == halo for _, h, _, _ in several)]
+            yield from (tiling for tiling in found if tiling)
+            if any(tiling is not None for tiling in found):
+                break
+            divisor *= 2
+
+
+def _tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows, head_rows, runs_memo):
+    """`groups.group_tiling` of the candidate: the tiling; None if its rows leave no room; False if they fit but its
+    layers find no mapping in the room they leave (not a candidate). `NoValidMapping` for a group of one layer that
+    has none (the layer itself cannot run)."""
+    try:
+        return group_tiling(group, first, accelerator, cache, objective, rows, halo, search_views, key_rows,
+                            head_rows, runs_memo)
+    except NoValidMapping:
+        if len(group) == 1:
+            raise
+        return False

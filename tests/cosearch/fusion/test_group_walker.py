@@ -50,14 +50,16 @@ def _compulsory_words(layer: Layer, residency) -> int:
 
 
 def _compulsory_run(layer, accelerator, cache, objective, residency=None, search_view=False, count_dram=True):
-    """A layer run that moves each off-chip word once (cycles 1 + DRAM words, energy 100 pJ per DRAM word and 1 per
-    on-chip word), with no valid mapping below MIN_FREE_WORDS free words."""
+    """A layer run that moves each off-chip word once (cycles 1 + DRAM words + the MACs over the array's, energy
+    100 pJ per DRAM word, 1 per on-chip word and the MACs' energy: never below the cost model's floors, which the
+    depth-first planner's bounds rely on), with no valid mapping below MIN_FREE_WORDS free words."""
     if residency is not None and residency.free_words < MIN_FREE_WORDS:
         raise NoValidMapping("too little room")
     dram = _compulsory_words(layer, residency)
     total = layer.weight_words + layer.input_words + layer.output_words
-    return LayerRun(layer, _Priced(1 + dram, 100.0 * dram + (total - dram)), residency,
-                    float(dram))
+    return LayerRun(layer, _Priced(1 + dram + -(-layer.macs // accelerator.num_macs),
+                                   100.0 * dram + (total - dram) + layer.macs * accelerator.mac_energy_pj),
+                    residency, float(dram))
 
 
 def _compulsory_runs(*args, **kwargs):

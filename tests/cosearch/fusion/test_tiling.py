@@ -110,3 +110,18 @@ def test_a_transformers_rows_are_its_tokens():
         assert fast.computed == ((4, 4, 4), (4, 4, 4), (2, 2, 2)) and fast.input_rows == (4, 4, 2)
     assert tile_layer(scores, 4).N == 4 and tile_layer(scores, 4).K == 10
     assert schedule(layers, 4, "cache").peak_intermediate_words(layers) == 4 * 10 * 2 + 4 * 4 * 2
+
+
+@pytest.mark.parametrize("tokens, tile", [(12, 5), (16, 4), (7, 7), (9, 1)])
+def test_a_chain_by_tokens_holds_each_tiles_tokens(tokens, tile):
+    """A chain of linear layers and attention products over the same tokens: every tile computes its tokens in every
+    layer and holds them of every intermediate tensor, as the interval walk of cached halos (which has none here)
+    finds too."""
+    from dataclasses import astuple
+
+    layers = (Layer.attention_scores(tokens, tokens, 4, heads=2), Layer.attention_context(tokens, tokens, 4, heads=2),
+              Layer.fc(8, 8, batch=tokens), Layer.fc(8, 16, batch=tokens))
+    fast, walked = schedule(layers, tile, "recompute"), schedule(layers, tile, "cache")
+    assert astuple(fast)[2:] == astuple(walked)[2:]
+    sizes = [min(tokens, lo + tile) - lo for lo in range(0, tokens, tile)]
+    assert fast.computed == tuple((s,) * 4 for s in sizes) and fast.held == tuple((s,) * 3 for s in sizes)
