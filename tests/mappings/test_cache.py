@@ -209,3 +209,24 @@ def test_results_looks_up_many_layers_in_order(corpus_archs):
     assert (cache.misses, cache.hits) == (2, 1)
     with pytest.raises(ValueError, match="MappingCache.result"):
         list(cache.results(["not a layer"], acc))
+
+
+def test_the_screened_view_reads_the_caches_screened_results():
+    """`MappingCache.screened`: the same object each time, its look-ups the cache's with screen=True (a residual
+    layer's result searched with a share of the budget, a perfect layer's its own), renamed by `best_mapping`;
+    pickled without it."""
+    import pickle
+
+    from accel_models.presets import get_preset
+    from mappings.cache import SCREEN_SHARE
+
+    acc = get_preset("shidiannao")
+    cache = MappingCache(MapperSettings(budget_evals=256, seed=0, factors="auto"))
+    view = cache.screened
+    assert cache.screened is view and view.settings is cache.settings
+    residual, perfect = Layer.conv(16, 16, 3, 13, name="r"), Layer.conv(16, 16, 3, 8, name="p")
+    assert view.result(residual, acc).evaluations == 256 // SCREEN_SHARE
+    assert view.result(residual, acc) is cache.result(residual, acc, screen=True)
+    assert view.best_mapping(perfect, acc).evaluations == 256 and view.best_mapping(perfect, acc).layer.name == "p"
+    assert [r.evaluations for r in view.results([residual, perfect], acc)] == [256 // SCREEN_SHARE, 256]
+    assert "_screened" not in pickle.loads(pickle.dumps(cache)).__dict__

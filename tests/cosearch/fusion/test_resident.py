@@ -398,3 +398,24 @@ def test_a_shortcut_read_from_dram_overlaps_the_layer_as_its_own_traffic_does(dr
         assert charged.result.cycles == alone.result.cycles
     if dram_words_per_cycle == 0.25:
         assert charged.result.cycles >= alone.result.cycles + stream - 1
+
+
+def test_without_view_searches_a_moved_mapping_that_does_not_fit_keeps_no_tile_in_the_home_level(cache, monkeypatch):
+    """`layer_runs` without `search_view`: where the layer-wise mapping's home-level tiles do not fit the free
+    capacity, the run is that mapping with the home level keeping nothing (one evaluation), not a view search."""
+    import cosearch.fusion.runs as runs_module
+    from cosearch.fusion.runs import layer_runs
+
+    def no_search(*args):
+        raise AssertionError("a view was searched")
+    monkeypatch.setattr(runs_module, "view_search", no_search)
+    acc = _acc(65536)
+    layer = Layer.conv(16, 32, 3, 12, name="wide")
+    base = cache.best_mapping(layer, acc, "edp")
+    residency = Residency(1, (I,), 16)          # 16 words free: no tile of the layer-wise mapping fits
+    moved = residency.transplanted(base.arrays)
+    assert residency.priced(layer, acc, moved)[3] > 16
+    (run,) = layer_runs(layer, acc, cache, "edp", residency)
+    assert not run.result.arrays.keep[0, 1].any()
+    assert np.array_equal(run.result.arrays.temporal, base.arrays.temporal)
+    assert (run.result.cycles, run.result.energy_pj) == residency.priced(layer, acc, run.result.arrays)[:2]

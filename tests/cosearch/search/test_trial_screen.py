@@ -115,3 +115,34 @@ def test_the_search_maps_pools_with_a_share_of_its_budget_and_other_layers_with_
     acc = get_preset("eyeriss")
     assert cache.result(Layer.pool(96, 14, 1, 14), acc).evaluations == 64 // SEARCH_POOL_SHARE
     assert cache.result(Layer(R=3, S=3, P=14, Q=14, G=96), acc).evaluations == 64
+
+
+def test_a_fused_search_screens_subnets_with_no_view_searched_and_plans_the_best_in_full():
+    """Under a fusion mode (even without --factors auto) the subnet search screens: `network_run(screen=True)` plans
+    with the cache's screened results and no view search, `network_run(screen=False)` searches every view."""
+    from dataclasses import replace
+
+    import cosearch.fusion.runs as runs_module
+    from accel_models import get_preset
+    from cosearch.search.evaluate import network_run
+    from nets import Layer, Network
+
+    settings = make_settings("area<=5mm2", workers=1, fusion="resident")
+    settings = replace(settings, mapper=replace(settings.mapper, factors="perfect", budget_evals=64))
+    assert TrialObjective(settings, accuracy=object())._screens
+    assert not TrialObjective(replace(settings, fusion="none"), accuracy=object())._screens
+
+    searched = []
+    real = runs_module.view_search
+    runs_module.view_search = lambda *args: searched.append(args) or real(*args)
+    try:
+        net = Network("chain", [Layer.conv(16, 32, 3, 14, name="a"), Layer.conv(32, 32, 1, 14, name="b"),
+                                Layer.conv(32, 16, 1, 14, name="c")])
+        acc, cache = get_preset("edge_tpu_like"), trial_module.search_cache(settings)
+        screened = network_run(net, acc, cache, "edp", "resident", screen=True)
+        assert not searched and screened.latency_s > 0
+        full = network_run(net, acc, cache, "edp", "resident")
+        assert searched                        # every view the plan meets is searched
+        assert full.latency_s * full.energy_j <= screened.latency_s * screened.energy_j * (1 + 1e-9)
+    finally:
+        runs_module.view_search = real
