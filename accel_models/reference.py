@@ -567,7 +567,8 @@ def evaluate(layer: Layer, accelerator: Accelerator, mapping, b: int = 0, *,
 def rehome_counts(acc: Accelerator, arrays: MappingArrays, b: int, homes, reads, fills, updates):
     """Rule H (`Accelerator.tensor_homes`): each tensor t with an on-chip home h = homes[t] moves nothing at level 0;
     level 0's reads, fills and updates of it become level h's (in place, in the per-level rows of `reads`, `fills`,
-    `updates`: h has one instance, as level 0 has, and keeps no tile of t, so its row of t is zero before). Returns
+    `updates`: h has one instance, as level 0 has, and keeps no tile of t; counts the compiled kernel made with the
+    homes already have them moved, level 0's are zero and nothing changes). Returns
     the accelerator and mapping that price the moved counts (`result_from_counts`): `acc` with each home keeping its
     tensor and every tensor homed at level 0 again, and `arrays` with row b keeping t at h."""
     keep = arrays.keep.copy()

@@ -1,6 +1,6 @@
 """The default co-search run with a whole-network fusion mode against the same run layer by layer, side by side.
 
-    python benchmarks/bench_fused_cosearch.py [--fusion resident] [--time-limit 245s] [--seed 0] [-- RUN_COSEARCH_ARGS ...]
+    python benchmarks/bench_fused_cosearch.py [--fusion resident] [--time-limit 225s] [--seed 0] [-- RUN_COSEARCH_ARGS ...]
 
 Starts `run_cosearch.py` twice at once on its defaults (extra arguments after `--`), each with one worker process
 (one core each on a 2-core machine), the same seed and the same time limit: once with `--fusion FUSION`, once with
@@ -55,7 +55,7 @@ def _run_figures(out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fusion", default="resident", help="the fused mode to run (default resident)")
-    ap.add_argument("--time-limit", default="245s", help="each run's --time-limit (default 245s, the default's)")
+    ap.add_argument("--time-limit", default="225s", help="each run's --time-limit (default 225s, the default's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_fused_cosearch"), help="where the runs are kept")
     ap.add_argument("extra", nargs="*", help="further run_cosearch.py arguments (after --)")

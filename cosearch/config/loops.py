@@ -28,7 +28,7 @@ docs/defaults.md)."""
 POLISH_TIME_SHARE = 0.15
 """The pattern search's CPU time, all candidates together, at most this share of the search's time limit (none
 without a time limit): it runs after the search, so unbounded its time is the machine's, and on a slow machine it
-would take the default run past five minutes; 0.15 x 245 s = 36.75 s, 18.4 s of wall time on two workers, which
+would take the default run past five minutes; 0.15 x 225 s = 33.75 s, 16.9 s of wall time on two workers, which
 polish side by side (`finalize.polish_lanes`; why: docs/defaults.md)."""
 
 

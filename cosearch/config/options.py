@@ -220,10 +220,10 @@ OPTIONS: tuple[Option, ...] = (
     # (docs/defaults.md).
     Option("--trials", "complete trials (evaluated designs) the study should reach", default=300, metavar="N",
            type=_integer_text, check=_int_in(1, 1_000_000), field="trials"),
-    # 245 s: the default run ends within five minutes on a 2-core machine even when it is busy (the final
-    # mapping, presets, the polish and report take 25-45 s after it; docs/defaults.md).
+    # 225 s: the default run ends within five minutes on a 2-core machine (start-up ~15 s; the final mapping,
+    # presets, the polish and report of whole-network plans take 40-50 s after it; docs/defaults.md).
     Option("--time-limit", "stop starting trials after this long (with --accelerator: the devices' network searches, one "
-           "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="245s",
+           "after another, from when the layer tables are ready): 90, 90s, 5m, 1h, or none (0 is none too)", default="225s",
            metavar="DURATION", check=lambda flag, value: parse_duration(value, flag), field="time_limit_s",
            write=lambda s: "none" if s.time_limit_s is None else f"{s.time_limit_s:g}s"),
     Option("--space", f"search space of the subnet search: {', '.join(space_names())}", default="ofa-mbv3",
@@ -309,8 +309,8 @@ OPTIONS: tuple[Option, ...] = (
            field="mapper.factors"),
     Option("--fusion", "how the layers of a network share the chip: "
            + "; ".join(f"{name} ({mode.description})" for name, mode in FUSION_MODES.members().items()),
-           default="none", shown_default=f"none; {FIXED_DEVICE_FUSION} with --accelerator (none with a strategy that "
-                                         "needs per-choice costs, gradient)",
+           default="resident", shown_default="resident (none with an --accelerator strategy that needs per-choice "
+                                             "costs, gradient; none for Timeloop-style per-layer studies)",
            metavar="MODE", check=check_member(FUSION_MODES), field="fusion"),
     Option("--fusion-groups", "with --fusion depth-first and a fixed --network/--networks: the groups to run tile "
            "by tile instead of the planner's, comma-separated FIRST-LAST ranges of layer indices (from 0) or layer "

@@ -62,7 +62,7 @@ class CoSearchSettings:
     """Subnet evaluations per device of that search (`--nas-evals`)."""
     efficiency: str = "table"
     """Where a subnet's latency and energy on a fixed device come from: the exact layer table, or a predictor."""
-    fusion: str = "none"
+    fusion: str = "resident"
     """How a network's layers share the chip (`cosearch.fusion`, `--fusion`): what each design and subnet is scored
     with."""
     fusion_groups: str | None = None

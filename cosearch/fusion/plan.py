@@ -160,9 +160,9 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
     level's bandwidth is rarely the bound, and the stream's share of it is not modelled)."""
     if not traffic:
         return run
-    dram = accelerator.levels[0]
-    energy = math.ceil(traffic.dram_read_words / dram.block_size_words) * dram.read_energy_pj
-    cycles = run.result.cycles
+    dram_pj, chip_read_pj, chip_written_pj = traffic_energy_pj(traffic, accelerator, home)
+    energy = dram_pj + (chip_read_pj + chip_written_pj) if (chip_read_pj or chip_written_pj) else dram_pj
+    cycles, dram = run.result.cycles, accelerator.levels[0]
     if traffic.dram_read_words and (run.parts or getattr(run.result, "arrays", None) is None):
         bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth
         cycles += 0 if bandwidth is None else math.ceil(traffic.dram_read_words / bandwidth)
@@ -172,13 +172,22 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
                "dram reads", traffic.dram_read_words)
         cycles = max(cycles, PRICED.recall(key, lambda: _cycles_with_dram_reads(run, accelerator,
                                                                                  traffic.dram_read_words)))
-    if traffic.chip_read_words or traffic.chip_written_words:
-        level = accelerator.levels[home]
-        energy += math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj \
-            + math.ceil(traffic.chip_written_words / level.block_size_words) * level.write_energy_pj
     result = dataclasses.replace(run.result, cycles=cycles, energy_pj=run.result.energy_pj + energy)
     return dataclasses.replace(run, result=result, dram_words=run.dram_words + traffic.dram_read_words,
                                traffic=traffic)
+
+
+def traffic_energy_pj(traffic: PlanTraffic, accelerator: Accelerator, home: int | None) -> tuple[float, float, float]:
+    """(DRAM reads, home-level reads, home-level writes) in pJ of the words a plan charges besides a mapping
+    (`PlanTraffic`), each priced as the model prices an access (R8: whole blocks at the level's read or write
+    energy)."""
+    dram = accelerator.levels[0]
+    dram_pj = math.ceil(traffic.dram_read_words / dram.block_size_words) * dram.read_energy_pj
+    if home is None or not (traffic.chip_read_words or traffic.chip_written_words):
+        return dram_pj, 0.0, 0.0
+    level = accelerator.levels[home]
+    return (dram_pj, math.ceil(traffic.chip_read_words / level.block_size_words) * level.read_energy_pj,
+            math.ceil(traffic.chip_written_words / level.block_size_words) * level.write_energy_pj)
 
 
 def _cycles_with_dram_reads(run: LayerRun, accelerator: Accelerator, words: float) -> int:
@@ -233,4 +242,5 @@ def linearised_objective(cycles0: float, energy0_pj: float, objective: str) -> L
 
 
 __all__ = ["LayerRun", "LinearObjective", "NO_TRAFFIC", "NetworkPlan", "NoValidMapping", "PlanTraffic",
-           "charge_plan_traffic", "explain_run", "linearised_objective", "network_objective", "shortcut_reads"]
+           "charge_plan_traffic", "explain_run", "linearised_objective", "network_objective", "shortcut_reads",
+           "traffic_energy_pj"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel_models import TENSORS, EvalResult, area_mm2, get_preset
-from ..fusion import explain_run
 from accel_models.roofline import RooflinePoint, layer_roofline, network_roofline
 
+from ..fusion import explain_run, home_level, traffic_energy_pj
 from ..search import CoSearchResult, LayerCost, NetworkCost
 
 TOP_K = 5
@@ -221,12 +221,29 @@ def analyze(cost: NetworkCost) -> NetworkAnalysis:
     layers = tuple(LayerAnalysis(i, lc, ev, pt, lc.layer.macs * lc.count / macs, lc.cycles * lc.count / cycles,
                                  lc.energy_pj * lc.count / energy)
                    for i, (lc, ev, pt) in enumerate(zip(cost.layers, evaluations, points)))
-    level_tensor = sum(ev.tensor_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
+    level_tensor = sum(_with_plan_traffic(ev.tensor_energy_pj, lc, acc) * lc.count
+                       for lc, ev in zip(cost.layers, evaluations))
     mac = sum(ev.mac_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
     leak = sum((np.zeros(len(acc.levels)) if ev.level_leak_pj is None else ev.level_leak_pj) * lc.count
                for lc, ev in zip(cost.layers, evaluations))
     return NetworkAnalysis(cost, layers, network_roofline(points, name=cost.network.name), level_tensor, mac,
                            np.asarray(leak, dtype=float))
+
+
+def _with_plan_traffic(tensor_energy_pj: np.ndarray, lc: LayerCost, accelerator) -> np.ndarray:
+    """A run's energy per (level, tensor) with what its plan charges besides the mapping (`LayerCost.traffic`): a
+    residual add's shortcut read, an activation like its Inputs, at DRAM or at the home level where the shortcut
+    lives, and the further writes of its output into tensors on chip."""
+    if not lc.traffic:
+        return tensor_energy_pj
+    home = lc.residency.home if lc.residency is not None else home_level(accelerator)
+    dram_pj, chip_read_pj, chip_written_pj = traffic_energy_pj(lc.traffic, accelerator, home)
+    out = np.array(tensor_energy_pj, dtype=float)
+    out[0, TENSORS.index("Inputs")] += dram_pj
+    if home is not None:
+        out[home, TENSORS.index("Inputs")] += chip_read_pj
+        out[home, TENSORS.index("Outputs")] += chip_written_pj
+    return out
 
 
 def presets_at_node(result: CoSearchResult) -> list[PresetAtNode]:

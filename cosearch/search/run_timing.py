@@ -9,11 +9,12 @@ start-up and commands). The DRAM energy of a run is its outermost level's energy
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from accel_models import Accelerator, evaluate_batch, explain, explain_rehomed
 from accel_models.timing import TimingModel, get_timing
+
+from ..fusion import traffic_energy_pj
 
 
 RunTimer = Callable[..., int]
@@ -51,8 +52,7 @@ def run_dram_energy_pj(layer, result, residency, parts, traffic, accelerator: Ac
         priced = explain(layer, result.accelerator, result.arrays)
     energy = float(priced.level_energy_pj[0]) if priced.valid else 0.0
     if traffic is not None and traffic.dram_read_words:
-        dram = accelerator.levels[0]
-        energy += math.ceil(traffic.dram_read_words / dram.block_size_words) * dram.read_energy_pj
+        energy += traffic_energy_pj(traffic, accelerator, None)[0]
     return energy
 
 

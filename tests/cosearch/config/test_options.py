@@ -123,10 +123,13 @@ def test_settings_errors(kwargs, field):
 
 
 def test_fusion_is_part_of_what_a_study_is():
-    assert "fusion" not in make_settings().identity()
-    settings = make_settings(fusion="resident")
-    assert settings.fusion == "resident" and settings.identity()["fusion"] == "resident"
-    assert "--fusion resident" in command_line(settings)
+    """The co-search plans whole networks by default (`resident`), part of its identity; `none`, the mode of the
+    studies made before the setting existed, is left out, so those studies resume with --fusion none."""
+    default = make_settings()
+    assert default.fusion == "resident" and default.identity()["fusion"] == "resident"
+    assert "--fusion resident" in command_line(default)
+    layer_wise = make_settings(fusion="none")
+    assert "fusion" not in layer_wise.identity() and "--fusion none" in command_line(layer_wise)
 
 
 def test_timing_is_part_of_what_a_study_is():

@@ -58,7 +58,7 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
 
     assert cosearch.make_settings(None, accelerator="nvdla_256").fusion == "resident"
     assert cosearch.make_settings("latency<=9ms", accelerator="nvdla_256", nas_strategy="gradient").fusion == "none"
-    assert cosearch.make_settings().fusion == "none"
+    assert cosearch.make_settings().fusion == "resident"                   # the co-search plans whole networks too
     with pytest.raises(UsageError, match="--nas-strategy gradient and --fusion resident: .* accepted: --fusion none"):
         cosearch.make_settings(None, accelerator="nvdla_256", nas_strategy="gradient", fusion="resident")
     space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
