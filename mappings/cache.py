@@ -268,12 +268,11 @@ class ScreenedResults:
     def settings(self) -> MapperSettings:
         return self.cache.settings
 
-    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp",
-               screen: bool = True) -> MapperResult:
-        return self.cache.result(layer, accelerator, objective, True)
+    def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
+        return self.cache.result(layer, accelerator, objective, screen=True)
 
-    def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = True):
-        return self.cache.results(layers, accelerator, objective, True)
+    def results(self, layers, accelerator: Accelerator, objective: str = "edp"):
+        return self.cache.results(layers, accelerator, objective, screen=True)
 
     def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
         return with_layer(self.result(layer, accelerator, objective), layer)

@@ -274,9 +274,9 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     """The totals of `evaluate_network` without its per-layer objects: the subnet search's cheap score. `screen`:
     from the cache's screened results (`MappingCache.result`: the residual layers of `factors="auto"` searched with a
     fraction of the budget); for a fusion plan, those results and no view searched (`search_views` False: each
-    layer's layer-wise mapping moved onto its view). `search_views` as `evaluate_network`'s; None: the searches' rule, every view
-    searched with `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device search does too),
-    or none when screening; `timing` as `evaluate_network`'s."""
+    layer's layer-wise mapping moved onto its view). `search_views` as `evaluate_network`'s; None: the searches'
+    rule, every view searched with `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device
+    search does too), or none when screening; `timing` as `evaluate_network`'s."""
     run_cycles = run_timer(get_timing(timing, "network_run: timing"), accelerator)
     if fusion != "none":
         if search_views is None:
