@@ -161,7 +161,7 @@ def charge_plan_traffic(run: LayerRun, accelerator: Accelerator, home: int | Non
     if not traffic:
         return run
     dram_pj, chip_read_pj, chip_written_pj = traffic_energy_pj(traffic, accelerator, home)
-    energy = dram_pj + (chip_read_pj + chip_written_pj) if (chip_read_pj or chip_written_pj) else dram_pj
+    energy = dram_pj + (chip_read_pj + chip_written_pj)
     cycles, dram = run.result.cycles, accelerator.levels[0]
     if traffic.dram_read_words and (run.parts or getattr(run.result, "arrays", None) is None):
         bandwidth = dram.read_bandwidth if dram.read_bandwidth is not None else dram.shared_bandwidth

@@ -71,18 +71,19 @@ class Resident:
         score = LinearScore(base, objective)
         keeps = accelerator.levels[home].keeps
         units = _units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
-        plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, objective,
-                            score, moved_only=False)
+        spans = _unit_spans(units)
+        plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, spans,
+                            objective, score, moved_only=False)
         if search_views:       # candidates beyond the moved mappings: never worse than the plan on those alone
-            moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units,
+            moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, spans,
                                  objective, score, moved_only=True)
             if network_objective(moved.cycles, moved.energy_pj, objective) < \
                     network_objective(plan.cycles, plan.energy_pj, objective):
                 plan = moved
         return plan
 
-    def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, objective, score,
-                moved_only: bool) -> NetworkPlan:
+    def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, spans, objective,
+                score, moved_only: bool) -> NetworkPlan:
         """The plan the greedy of the module docstring makes, each layer's run chosen among its candidates by
         `runs.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
         layers = network.layers
@@ -104,7 +105,7 @@ class Resident:
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
         context = _Context(layers, slots, table, home, capacity, params, accelerator, objective, score, moved_only)
-        for unit, (span, words, readers, writes, producers) in zip(units, _unit_spans(units)):
+        for unit, (span, words, readers, writes, producers) in zip(units, spans):
             if any(free[i] - w < 1 for i, w in zip(span, words)):
                 continue
             with_unit = on_chip | producers
@@ -158,16 +159,9 @@ def _traffic(i: int, adds: dict, on_chip, copies: int, layers) -> PlanTraffic:
     return PlanTraffic(dram, chip, max(0, copies - 1) * layers[i].output_words)
 
 
-_SPANS: dict[int, tuple] = {}
-"""id(units) -> (units, their spans): the two greedy passes of one plan share them."""
-
-
 def _unit_spans(units) -> list[tuple]:
     """Per unit (`_units`): the layers it lives through (a range), the words it holds at each of them, the layers
     that read it, how many of its tensors each layer of the span writes, and its producers (a set of tuples)."""
-    kept = _SPANS.get(id(units))
-    if kept is not None and kept[0] is units:
-        return kept[1]
     spans = []
     for unit in units:
         span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
@@ -175,8 +169,6 @@ def _unit_spans(units) -> list[tuple]:
         readers = {r for a in unit for r in a.readers}
         writes = [sum(i in a.producers for a in unit) for i in span]
         spans.append((span, words, readers, writes, {a.producers for a in unit}))
-    _SPANS.clear()
-    _SPANS[id(units)] = (units, spans)
     return spans
 
 
