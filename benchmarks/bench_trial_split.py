@@ -1,8 +1,8 @@
 """Where a default co-search trial's time goes: one worker's trial loop, CPU time per part, per complete trial.
 
-    python benchmarks/bench_trial_split.py [--trials 12] [--out /tmp/bench_trial_split]
+    python benchmarks/bench_trial_split.py [--trials 12] [--fusion MODE] [--out /tmp/bench_trial_split]
 
-Runs the default settings (`run_cosearch.py`'s) with one worker in this process on a new study in OUT, until
+Runs the default settings (`run_cosearch.py`'s; `--fusion` another fusion mode) with one worker in this process on a new study in OUT, until
 `--trials` trials are complete, and times (CPU, `time.process_time`) the parts of each trial by wrapping them:
 the whole objective call, the subnet search, the networks' runs (all mapping), the mapper's searches by factor mode and
 budget, and within them the compiled search (whichever `search_kernel` hands out), the warm starts, the encodings, the subnet builds and the
@@ -78,6 +78,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=12, help="complete trials to run (default 12)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_trial_split"), help="the study's folder")
+    ap.add_argument("--fusion", default=None, help="the fusion mode (default: the co-search's)")
     args = ap.parse_args()
     spent: dict[str, list] = collections.defaultdict(lambda: [0, 0.0])
     _timer(spent, trial_module.TrialObjective, "__call__", TRIAL)
@@ -90,7 +91,8 @@ def main() -> None:
     _timer(spent, mapper_module.MapperSettings, "encoding", "encodings")
     _timer(spent, trial_module, "to_network", "subnet builds (to_network)")
     _timer(spent, workers_module, "save_cache", "saving the warm starts")
-    settings = make_settings(out=args.out, workers=1, start_over=True)
+    overrides = {} if args.fusion is None else {"fusion": args.fusion}
+    settings = make_settings(out=args.out, workers=1, start_over=True, **overrides)
     prepare_study(settings, lambda message: None, None)
     accuracy = accuracy_model(settings)
     _timer(spent, type(accuracy), "score_batch", "accuracy predictor")

@@ -11,6 +11,7 @@ the network does not keep.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from nets import Network
 
@@ -47,20 +48,38 @@ class Activation:
 def activations(network: Network) -> tuple[Activation, ...]:
     """Every tensor some layer reads (whole, as its Inputs) or adds, from the network's graph, by first producer."""
     layers = network.layers
+    return tuple(Activation(producers, readers, adders, tensor_words(layers, producers, readers))
+                 for producers, readers, adders in tensor_graph(network.input_sources, network.skips))
+
+
+@lru_cache(maxsize=1024)
+def tensor_graph(input_sources: tuple, skips: tuple) -> tuple[tuple[tuple[int, ...], ...], ...]:
+    """(producers, readers, adders) of every tensor of a graph (`Network.input_sources`, `Network.skips`), ordered as
+    `activations` orders them: the graph alone, remembered (the subnets of a search share a few hundred graphs)."""
     readers: dict[tuple[int, ...], list[int]] = {}
-    for i, producers in enumerate(network.input_sources):
+    for i, producers in enumerate(input_sources):
         if producers and -1 not in producers:
             readers.setdefault(producers, []).append(i)
     adders: dict[tuple[int, ...], list[int]] = {}
-    for producer, consumer in network.skips:
+    for producer, consumer in skips:
         if producer >= 0:
             adders.setdefault((producer,), []).append(consumer)
-    found = []
-    for producers in set(readers) | set(adders):
-        reads = tuple(readers.get(producers, ()))
-        words = max([sum(layers[p].output_words for p in producers)] + [layers[r].input_words for r in reads])
-        found.append(Activation(producers, reads, tuple(sorted(adders.get(producers, ()))), words))
-    return tuple(sorted(found, key=lambda a: (a.first, a.producers)))
+    found = [(producers, tuple(readers.get(producers, ())), tuple(sorted(adders.get(producers, ()))))
+             for producers in set(readers) | set(adders)]
+    return tuple(sorted(found, key=lambda t: (min(t[0]), t[0])))
+
+
+def tensor_words(layers, producers: tuple[int, ...], readers: tuple[int, ...]) -> int:
+    """What a tensor occupies on chip (`Activation.words`): its producers' outputs side by side or its largest
+    reader's input box, whichever is larger."""
+    words = 0
+    for p in producers:
+        words += layers[p].output_words
+    for r in readers:
+        w = layers[r].input_words
+        if w > words:
+            words = w
+    return words
 
 
 def consumers(network: Network) -> dict[int, tuple[int, ...]]:
@@ -74,4 +93,4 @@ def consumers(network: Network) -> dict[int, tuple[int, ...]]:
     return {p: tuple(sorted(c)) for p, c in found.items()}
 
 
-__all__ = ["Activation", "activations", "consumers"]
+__all__ = ["Activation", "activations", "consumers", "tensor_graph", "tensor_words"]

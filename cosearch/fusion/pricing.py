@@ -37,15 +37,22 @@ def _keeps(accelerator: Accelerator) -> np.ndarray:
     return accelerator_arrays(accelerator).keeps.astype(bool)
 
 
-def home_tile_words(layer, view: Accelerator, arrays: MappingArrays, home: int) -> int:
-    """The words of the tiles mapping 0 of `arrays` keeps in level `home` of `view` (rule F6: each dim's extent is
-    the product of its loop ends at and below the level, at most its bound)."""
+def home_tile_words_by_tensor(layer, view: Accelerator, arrays: MappingArrays, home: int) -> tuple[int, int, int]:
+    """The words of the tile of each tensor (Weights, Inputs, Outputs) mapping 0 of `arrays` keeps in level `home`
+    of `view`, 0 where it keeps none (rule F6: each dim's extent is the product of its loop ends at and below the
+    level, at most its bound)."""
     la = layer_arrays(layer)
     ends = (arrays.temporal[0, home:] * arrays.spatial_x[0, home:] * arrays.spatial_y[0, home:]).prod(axis=0)
     extents = np.minimum(ends, la.bounds)
     words = tile_words([int(e) for e in extents], la.ax, la.co)
     kept = arrays.keep[0, home].astype(bool) & _keeps(view)[home]
-    return int(sum(w for w, k in zip(words, kept) if k))
+    return tuple(int(w) if k else 0 for w, k in zip(words, kept))
+
+
+def home_tile_words(layer, view: Accelerator, arrays: MappingArrays, home: int) -> int:
+    """The words of the tiles mapping 0 of `arrays` keeps in level `home` of `view` (`home_tile_words_by_tensor`,
+    summed)."""
+    return sum(home_tile_words_by_tensor(layer, view, arrays, home))
 
 
 def bandwidth_cycles(read_words: np.ndarray, written_words: np.ndarray, bandwidth: np.ndarray,
@@ -73,16 +80,27 @@ def bandwidth_cycles(read_words: np.ndarray, written_words: np.ndarray, bandwidt
 def homed_price(layer, view: Accelerator, arrays: MappingArrays, home: int) -> Price | None:
     """The price on the chip of mapping 0 of `arrays` (with residual arrays, `MAPPING_DTYPE`) counted on `view`, a
     view whose `tensor_homes` put the resident tensors in level `home`: the compiled kernel's cycles, energy and
-    DRAM words (rule H), and the words of the tiles it keeps in the home level; None if it is not valid on `view`.
-    The kernel's entry is called directly: the planner's mappings come from the mapper, already checked arrays."""
-    la, aa = layer_arrays(layer), accelerator_arrays(view)
-    if arrays.temporal.dtype != MAPPING_DTYPE:
-        arrays = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in arrays))
-    reason, cycles, energy, _, _, reads, _, updates = evaluate_batch_serial(la, aa, arrays)
+    DRAM words (rule H), and the words of the tiles it keeps in the home level; None if it is not valid on `view`."""
+    reason, cycles, energy, _, _, reads, _, updates = _counted(layer, view, arrays)
     if reason[0] != 0:
         return None
     dram = float(reads[0, 0].sum() + updates[0, 0].sum())
     return Price(int(cycles[0]), float(energy[0]), dram, home_tile_words(layer, view, arrays, home))
 
 
-__all__ = ["Price", "bandwidth_cycles", "home_tile_words", "homed_price"]
+def dram_words(layer, accelerator: Accelerator, arrays: MappingArrays) -> float | None:
+    """The words mapping 0 of `arrays` (with residual arrays) reads from and writes to DRAM (level 0's reads and
+    updates, the kernel's counts: `explain`'s, without building its readable result); None if it is not valid."""
+    reason, _, _, _, _, reads, _, updates = _counted(layer, accelerator, arrays)
+    return None if reason[0] != 0 else float(reads[0, 0].sum() + updates[0, 0].sum())
+
+
+def _counted(layer, accelerator: Accelerator, arrays: MappingArrays):
+    """The kernel's outputs for `arrays` on `accelerator`, called directly: the planner's mappings come from the
+    mapper, already checked arrays."""
+    if arrays.temporal.dtype != MAPPING_DTYPE:
+        arrays = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in arrays))
+    return evaluate_batch_serial(layer_arrays(layer), accelerator_arrays(accelerator), arrays)
+
+
+__all__ = ["Price", "bandwidth_cycles", "dram_words", "home_tile_words", "home_tile_words_by_tensor", "homed_price"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from accel_models import Accelerator, explain
+from accel_models import Accelerator
 from mappings import MapperResult, MapperSettings, MappingCache
 from nets import Layer
 
 from .memo import PRICED, accelerator_memo_key, mapping_bytes
 from .plan import LayerRun, LinearObjective, NoValidMapping, network_objective
+from .pricing import dram_words
 from .view import Residency
 from .view_search import view_search
 
@@ -39,8 +40,8 @@ def layer_runs(layer: Layer, accelerator: Accelerator, cache: MappingCache, obje
             raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
 
         def compute():
-            ev = explain(layer, accelerator, base.arrays)
-            return int(base.cycles), float(base.energy_pj), float(ev.reads[0].sum() + ev.updates[0].sum())
+            return int(base.cycles), float(base.energy_pj), dram_words(layer, accelerator,
+                                                                        base.arrays.row(0).with_residuals())
         if not count_dram:
             return (LayerRun(layer, base, None, 0.0),)
         key = (accelerator_memo_key(accelerator), layer.shape_key, None, mapping_bytes(base.arrays))

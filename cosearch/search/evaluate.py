@@ -228,13 +228,15 @@ def fusion_summary(plan: NetworkPlan, baseline: NetworkPlan, word_bytes: float,
 
 
 def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingCache, objective: str = "edp",
-                     accuracy: float | None = None, fusion: str = "none", search_views: bool | MapperSettings = True,
+                     accuracy: float | None = None, fusion: str = "none",
+                     search_views: "bool | MapperSettings | ChosenViews" = True,
                      fusion_groups: str | None = None, timing: "str | TimingModel" = "timeloop") -> NetworkCost:
     """Best mapping of every distinct layer shape (searched once per shape, cached), summed over the network;
     with a `fusion` mode other than "none", every layer as that mode's plan runs it (meta["fusion"] says what stays
     on chip); `search_views`: the mapper searches every view a fused layer runs on (`fusion.layer_run`) with the
-    cache's settings (True), with these settings (the searches' figures: `fusion.view_search_settings`), or only
-    those views its layer-wise mapping does not fit (False); `fusion_groups`: with
+    cache's settings (True), with these settings (the searches' figures: `fusion.view_search_settings`), only the
+    views the plan keeps (`fusion.ChosenViews`: a co-search trial's figures), or only those views its layer-wise
+    mapping does not fit (False); `fusion_groups`: with
     "depth-first", the groups to run instead of the planner's (`fusion.stacks`: "3-5,7-9", indices or layer names;
     a ValueError when one is not a chain of the network or does not fit the accelerator); `timing`: how each run's
     counts become cycles (`accel_models.timing`: "timeloop", Timeloop's semantics, or "hardware", a tile-by-tile
@@ -277,12 +279,17 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     layer's layer-wise mapping moved onto its view). `search_views` as `evaluate_network`'s; None: the searches'
     rule, every view searched with `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device
     search does too), or none when screening; `timing` as `evaluate_network`'s."""
-    run_cycles = run_timer(get_timing(timing, "network_run: timing"), accelerator)
+    model = get_timing(timing, "network_run: timing")
+    run_cycles = run_timer(model, accelerator)
     if fusion != "none":
         if search_views is None:
             search_views = False if screen else view_search_settings(cache.settings, objective)
-        plan = get_fusion_mode(fusion, fusion_groups).plan(network, accelerator, cache.screened if screen else cache,
-                                                           objective, search_views, count_dram=False)
+        mode = get_fusion_mode(fusion, fusion_groups)
+        if not search_views and model.name == "timeloop":      # the totals alone, by the mode's fastest route
+            cycles, energy = mode.totals(network, accelerator, cache.screened if screen else cache, objective)
+            return RunCost(cycles, energy, accelerator.clock_ghz)
+        plan = mode.plan(network, accelerator, cache.screened if screen else cache, objective, search_views,
+                         count_dram=False)
         cycles = sum(run_cycles(run.layer, run.result, run.residency, run.parts) for run in plan.runs)
         return RunCost(cycles, plan.energy_pj, accelerator.clock_ghz)
     cycles, energy = 0, 0.0

@@ -13,7 +13,7 @@ from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import SEARCH_POOL_SHARE, CoSearchSettings
-from ..fusion import view_search_settings
+from ..fusion import ChosenViews, view_search_settings
 from ..fusion.modes.depth_first import GroupDoesNotFit
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, RunCost, evaluate_network, network_run
@@ -36,8 +36,10 @@ RESCORED_SUBNETS = 5
 """Under `--factors auto` or a fusion mode, the subnet search ranks subnets on screened runs (`network_run`'s
 `screen`: under `--factors auto` the layers that take residual factors searched with 1/8 of the budget; under a
 fusion mode, plans whose layers run their layer-wise mappings moved onto their views, no view searched), then this
-many of the best are scored again in full (every layer at its own mapping, every view searched), and the best of
-those is the trial's."""
+many of the best are scored again on their own mappings (every layer at its own full search; under a fusion mode, plans
+that still search no view: ranking five subnets does not need the views' own mappings, whose searches cost more than
+the whole subnet search's plans), and the best of those is the trial's. The trial's result, the one Optuna sees, is
+that subnet's plan with the views it keeps searched (`evaluate_network` with `fusion.ChosenViews`)."""
 
 
 def search_cache(settings: CoSearchSettings) -> MappingCache:
@@ -129,11 +131,11 @@ class TrialObjective:
             first = evaluate_network(network, design.accelerator, scored, goal,
                                      accuracy=None if best.config is None else best.accuracy,
                                      fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
-                                     search_views=view_search_settings(scored.settings, goal),
+                                     search_views=ChosenViews(view_search_settings(scored.settings, goal)),
                                      timing=self.settings.timing)
             costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
                                                 fusion_groups=self.settings.fusion_groups,
-                                                search_views=view_search_settings(cache.settings, goal),
+                                                search_views=ChosenViews(view_search_settings(cache.settings, goal)),
                                                 timing=self.settings.timing)
                                for n in self.extra_networks]
             if self.settings.pareto:
@@ -145,17 +147,19 @@ class TrialObjective:
                                         "hit_rate": round(hits / max(1, hits + misses), 3),
                                         "final_mapper_networks": len(self._remapped)}
 
-    def _network_run(self, config, accelerator, cache: MappingCache, screen: bool = False) -> RunCost:
+    def _network_run(self, config, accelerator, cache: MappingCache, screen: bool = False,
+                     search_views: "bool | ChosenViews | None" = None) -> RunCost:
         """The network's run under the search's mapper, or, when that run is near a hard limit, the final mapper's
-        run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`); `screen`: both from screened results."""
+        run if it is closer to the limits (`NEAR_LIMIT_OVERSHOOT`); `screen`: both from screened results;
+        `search_views`: `network_run`'s (None: its rule)."""
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
         run = network_run(network, accelerator, cache, goal, self.settings.fusion,
-                          self.settings.fusion_groups, screen, timing=self.settings.timing)
+                          self.settings.fusion_groups, screen, search_views, timing=self.settings.timing)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
             final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion,
-                                self.settings.fusion_groups, screen, timing=self.settings.timing)
+                                self.settings.fusion_groups, screen, search_views, timing=self.settings.timing)
             if limits.violation(final.latency_s, final.energy_j) < over:
                 if not screen:
                     self._remapped.add(_key(config))
@@ -169,12 +173,12 @@ class TrialObjective:
 
     def _rescored(self, evaluated: list[Candidate], accelerator, cache: MappingCache, score) -> Candidate:
         """The best of the `RESCORED_SUBNETS` best screened candidates, each scored again (in place) on its own
-        mappings."""
+        mappings, no view searched."""
         limits = self.settings.limits
         best = sorted((c for c in evaluated if c.run is not None), key=Candidate.rank_key)[:RESCORED_SUBNETS]
         for c in best:
             try:
-                c.run = self._network_run(c.config, accelerator, cache)
+                c.run = self._network_run(c.config, accelerator, cache, search_views=False)
             except NoValidMapping:
                 c.run, c.violation, c.score = None, math.inf, ()
                 continue
@@ -193,7 +197,9 @@ class TrialObjective:
         if self.network is not None:
             config = self.settings.network.config
             accuracy = math.nan if config is None else self.accuracy.score(config)
-            run = self._network_run(config, accelerator, cache)
+            run = self._network_run(config, accelerator, cache,
+                                    search_views=ChosenViews(view_search_settings(cache.settings,
+                                                                                  self.settings.mapper_objective)))
             c = Candidate(config, accuracy, run, limits.violation(run.latency_s, run.energy_j))
             return c, [c]
         rng = np.random.default_rng([self.settings.seed, draw])

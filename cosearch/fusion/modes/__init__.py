@@ -25,6 +25,11 @@ class FusionMode(Protocol):
         layer shape and view. `count_dram=False`: layer-wise runs' DRAM words
         are not counted (0; what a search's score does without)."""
 
+    def totals(self, network: Network, accelerator: Accelerator, cache: MappingCache,
+               objective: str) -> tuple[int, float]:
+        """(cycles, energy pJ) of `plan(network, accelerator, cache, objective, search_views=False,
+        count_dram=False)`, by the cheapest route the mode has: what a search ranks many networks by."""
+
 
 from .depth_first import DepthFirst  # noqa: E402
 from .none import LayerWise  # noqa: E402

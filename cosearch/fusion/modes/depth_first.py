@@ -36,6 +36,7 @@ from .none import layer_wise
 from ..stacks import parse_fusion_groups, resolve_fusion_groups
 from ..tiling import HALO_MODES, output_rows, schedule
 from ..view import home_level
+from ..view_search import ChosenViews
 from .resident import Resident
 
 BOUND_MARGIN = 1e-9
@@ -87,8 +88,15 @@ class DepthFirst:
         self.key_blocks = key_blocks
         self.max_group_layers = max_group_layers
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
+    def totals(self, network, accelerator, cache, objective) -> tuple[int, float]:
+        plan = self.plan(network, accelerator, cache, objective, count_dram=False)
+        return plan.cycles, plan.energy_pj
+
+    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings | ChosenViews = False,
              count_dram: bool = True) -> NetworkPlan:
+        resident_views = search_views
+        if isinstance(search_views, ChosenViews):      # the groups' tiles search their views with its settings
+            search_views = search_views.settings
         base = layer_wise(network, accelerator, cache, objective, count_dram)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         rules = (score, None)       # tiles' runs by the plan's linearised objective; by each layer's own
@@ -102,7 +110,7 @@ class DepthFirst:
         tables = self.best_groupings(network, accelerator, cache, objective, search_views, score)
         chosen = [groups for _, groups in tables]
         plan = dataclasses.replace(self._better(network, accelerator, objective, chosen), baseline=base)
-        resident = Resident().plan(network, accelerator, cache, objective, search_views, count_dram)
+        resident = Resident().plan(network, accelerator, cache, objective, resident_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
                 network_objective(plan.cycles, plan.energy_pj, objective):
             return dataclasses.replace(resident, notes=resident.notes + (

@@ -28,3 +28,7 @@ class LayerWise:
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:
         return layer_wise(network, accelerator, cache, objective, count_dram)
+
+    def totals(self, network, accelerator, cache, objective) -> tuple[int, float]:
+        plan = self.plan(network, accelerator, cache, objective, count_dram=False)
+        return plan.cycles, plan.energy_pj

@@ -12,9 +12,9 @@ Semantics (docs/fusion.md):
   there) or are streamed: read from DRAM by their layer every inference, as layer-wise. Cached weights occupy the
   home level at every layer, so the cached set fits when its words fit the smallest room the activations leave.
   When every layer's weights fit, all are cached; otherwise layers are cached in the order of what caching saves
-  per word (the layer's linearised objective streamed less cached, with the whole room taken), each that still
-  fits, the rest streamed. Edge TPU's compiler does the same (docs/fusion.md): it caches what fits and streams
-  the rest over the host link.
+  per word (the layer's linearised objective streamed less cached, with the whole room taken; `_gains.weight_gain`),
+  each that still fits, the rest streamed. Edge TPU's compiler does the same (docs/fusion.md): it caches what fits
+  and streams the rest over the host link.
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
@@ -46,6 +46,8 @@ from ..plan import (NO_TRAFFIC, LayerRun, NetworkPlan, NoValidMapping, PlanTraff
                     linearised_objective, network_objective, shortcut_reads)
 from ..runs import choose_run, choose_runs, layer_runs
 from ..view import Residency, home_level, rounded_capacity
+from ..view_search import ChosenViews
+from ._gains import weight_gain
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -54,8 +56,12 @@ class Resident:
     name = "resident"
     description = "activations stay on chip between layers when they fit, weights across inferences"
 
-    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
+    def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings | ChosenViews = False,
              count_dram: bool = True) -> NetworkPlan:
+        if isinstance(search_views, ChosenViews):
+            return self._with_chosen_views_searched(
+                self.plan(network, accelerator, cache, objective, False, count_dram), accelerator, cache, objective,
+                search_views.settings)
         layers = network.layers
         table = _RunTable(accelerator, cache, objective, search_views)
         slots = [table.slot(layer) for layer in layers]
@@ -81,6 +87,32 @@ class Resident:
                     network_objective(plan.cycles, plan.energy_pj, objective):
                 plan = moved
         return plan
+
+    def _with_chosen_views_searched(self, plan: NetworkPlan, accelerator, cache, objective,
+                                    settings: MapperSettings) -> NetworkPlan:
+        """`plan` with each layer's run chosen again among its moved mapping and its view's search (`ChosenViews`)."""
+        home = home_level(accelerator)
+        if home is None:
+            return plan
+        options = []
+        for run in plan.runs:
+            if run.residency is None:
+                options.append((run,))
+                continue
+            found = layer_runs(run.layer, accelerator, cache, objective, run.residency, settings)
+            options.append(tuple(charge_plan_traffic(r, accelerator, home, run.traffic) if run.traffic else r
+                                 for r in found))
+        runs = choose_runs(options, objective, linearised_objective(plan.cycles, plan.energy_pj, objective))
+        return dataclasses.replace(plan, runs=_named(runs, [run.layer for run in plan.runs]))
+
+    def totals(self, network, accelerator, cache, objective) -> tuple[int, float]:
+        """The totals of the plan with no view searched, compiled (`resident_screen.screen_totals`: the same greedy
+        on arrays) where the chip has an on-chip level."""
+        if accelerator.num_levels < 2:
+            plan = self.plan(network, accelerator, cache, objective, count_dram=False)
+            return plan.cycles, plan.energy_pj
+        from .resident_screen import screen_totals     # imported here: it builds on this module's unit rules
+        return screen_totals(network, accelerator, cache, objective)
 
     def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, spans, objective,
                 score, moved_only: bool) -> NetworkPlan:
@@ -164,11 +196,15 @@ def _unit_spans(units) -> list[tuple]:
     that read it, how many of its tensors each layer of the span writes, and its producers (a set of tuples)."""
     spans = []
     for unit in units:
-        span = range(min(a.first for a in unit), max(a.last for a in unit) + 1)
-        words = [sum(a.words for a in unit if a.first <= i <= a.last) for i in span]
-        readers = {r for a in unit for r in a.readers}
-        writes = [sum(i in a.producers for a in unit) for i in span]
-        spans.append((span, words, readers, writes, {a.producers for a in unit}))
+        first, last = min(a.first for a in unit), max(a.last for a in unit)
+        words, writes = [0] * (last - first + 1), [0] * (last - first + 1)
+        for a in unit:
+            for k in range(a.first - first, a.last - first + 1):
+                words[k] += a.words
+            for p in a.producers:
+                writes[p - first] += 1
+        spans.append((range(first, last + 1), words, {r for a in unit for r in a.readers}, writes,
+                      {a.producers for a in unit}))
     return spans
 
 
@@ -208,7 +244,7 @@ def _weights_to_cache(context, free, reads, writes, traffic, runs, score) -> fro
             run = context.options((i,), [free[i] - room], [reads[i]], [writes[i]], (i,), [traffic[i]])
             run = None if run is None else context.choose(run)
             if run is not None and score(run) < score([runs[i]]):
-                gains.append(((score([runs[i]]) - score(run)) / params[i], i))
+                gains.append((weight_gain(score([runs[i]]) - score(run), params[i]), i))
     cached, words = [], 0
     for _, i in sorted(gains, key=lambda g: (-g[0], g[1])):
         if words + params[i] <= room:

@@ -13,7 +13,7 @@ from accel_models import explain, explain_rehomed, get_preset
 from accel_models import reference
 from accel_models.geometry import accelerator_arrays
 from accel_models.mapping_arrays import MappingArrays
-from cosearch.fusion.pricing import bandwidth_cycles
+from cosearch.fusion.pricing import bandwidth_cycles, dram_words
 from cosearch.fusion.view import Residency
 from mappings import MapperSettings, random_mappings
 from nets import Layer
@@ -121,3 +121,20 @@ def test_bandwidth_cycles_is_the_references_r7_per_level():
             compared += 1
             slowed += int(got.max()) > ev.compute_cycles
     assert compared > 20 and slowed > 5
+
+
+@pytest.mark.parametrize("name", ["odd_1024", "eyeriss"])
+def test_dram_words_are_explains_level_0_reads_and_updates(name):
+    """A layer-wise run's DRAM words from the kernel's counts (`pricing.dram_words`) are `explain`'s, bit for bit,
+    on random mappings with bypasses; None where the mapping is not valid."""
+    acc, rng = ACCELERATORS[name](), np.random.default_rng(5)
+    valid = 0
+    for layer in LAYERS:
+        batch = _with_random_bypass(random_mappings(layer, acc, 12, rng), rng)
+        for b in range(batch.batch_size):
+            arrays = batch.row(b).with_residuals()
+            ev = explain(layer, acc, arrays)
+            got = dram_words(layer, acc, arrays)
+            assert got == (float(ev.reads[0].sum() + ev.updates[0].sum()) if ev.valid else None)
+            valid += ev.valid
+    assert valid > 10

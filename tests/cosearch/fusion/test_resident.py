@@ -7,7 +7,7 @@ import pytest
 
 from accel_models import TENSOR_INDEX, build_accelerator, explain, explain_rehomed
 from cosearch.config import SEARCH_MAPPER
-from cosearch.fusion import Residency, activations, get_fusion_mode, layer_run, layer_wise
+from cosearch.fusion import ChosenViews, Residency, activations, get_fusion_mode, layer_run, layer_wise
 from cosearch.fusion.plan import PlanTraffic
 from cosearch.search import evaluate_network
 from mappings import MappingCache, random_valid_mappings
@@ -191,6 +191,23 @@ def test_searching_views_never_raises_the_networks_objective_over_the_moved_mapp
             priced = get_fusion_mode("resident").plan(net, acc, cache, "edp", False)
             searched = get_fusion_mode("resident").plan(net, acc, cache, "edp", True)
             assert searched.energy_pj * searched.cycles <= priced.energy_pj * priced.cycles, (glb_words, make)
+
+
+def test_searching_the_chosen_views_keeps_the_moved_plans_residency_and_never_raises_its_objective(cache):
+    """`ChosenViews`: the plan on the moved mappings decides what stays on chip; each layer then runs the better of
+    its moved mapping and its view's search, so the network EDP is at most the moved plan's, and some layer's
+    searched mapping is kept (the searches are not ignored)."""
+    improved = 0
+    for glb_words in (2048, 4096, 65536):
+        for make in (_net, _chain):
+            net, acc = make(), _acc(glb_words)
+            moved = get_fusion_mode("resident").plan(net, acc, cache, "edp", False)
+            chosen = get_fusion_mode("resident").plan(net, acc, cache, "edp", ChosenViews(cache.settings))
+            assert [r.residency for r in chosen.runs] == [r.residency for r in moved.runs]
+            assert chosen.activations == moved.activations
+            assert chosen.energy_pj * chosen.cycles <= moved.energy_pj * moved.cycles, (glb_words, make)
+            improved += chosen.energy_pj * chosen.cycles < moved.energy_pj * moved.cycles
+    assert improved
 
 
 def test_what_stays_depends_on_the_capacity(cache):

@@ -13,7 +13,7 @@ def judged(monkeypatch):
     """TrialObjective on a 10 ms limit whose stand-in mapper gives `latency[budget_evals]` milliseconds."""
     latency_ms = {}
 
-    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False,
+    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False, search_views=None,
                  timing="timeloop"):
         return RunCost(round(latency_ms[cache.settings.budget_evals] * 1e6), 1e-3, 1.0)  # 1 GHz: cycles = ns
 

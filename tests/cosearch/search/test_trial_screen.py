@@ -20,8 +20,9 @@ def rescore(monkeypatch):
     calls = []
 
     def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False,
-                 timing="timeloop"):
+                 search_views=None, timing="timeloop"):
         assert not screen                       # the scores again are the runs on the layers' own mappings
+        assert search_views is False            # ... with no view searched (the trial's result searches them)
         calls.append(network)
         if own_ms[network] is None:
             raise NoValidMapping("none")

@@ -1,0 +1,441 @@
+"""The `resident` plan's totals for the subnet search's screen, compiled: `screen_totals`.
+
+A co-search trial ranks a few hundred subnets on one accelerator by screened plans (`Resident.plan` with no view
+searched: every layer runs its layer-wise mapping moved onto the view its residency gives it). Planned in Python
+each costs several times its layer-wise run. Here the same greedy (`resident`'s module docstring) runs compiled over
+arrays:
+
+- each layer shape's runs in the eight resident sets come from one kernel call (`screen_prices.context_prices`,
+  remembered per accelerator and shape), so a context costs an array look-up;
+- the greedy over the activations' units in network order, then the weights step, are `_greedy` below, the
+  Python planner's steps on numbers (`Resident._greedy` with one candidate per context, `_weights_to_cache`,
+  `_traffic`, `plan.charge_plan_traffic`).
+
+The totals equal `Resident.plan(..., search_views=False, count_dram=False)`'s up to the order of floating-point
+additions (`tests/cosearch/fusion/test_resident_screen.py`), with one difference: a context in which neither the
+moved mapping nor the one with no tile in the home level is valid is taken as not fitting here, where the planner
+searches the view.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ..graph import activations, tensor_words
+from ..memo import LruMemo, accelerator_memo_key
+from ..plan import NoValidMapping, shortcut_reads
+from ..screen_prices import context_prices
+from ..view import CAPACITY_BITS, home_level
+from ._gains import weight_gain
+from .resident import _unit_spans, _units
+
+_OBJECTIVES = {"edp": 0, "latency": 1, "energy": 2}
+
+
+class _ShapeTable:
+    """Per layer shape: its layer-wise run (cycles, energy) and its `ContextPrices`, as rows of growing arrays."""
+
+    def __init__(self, home: int) -> None:
+        self.home = home
+        self.rows: dict = {}
+        self.size = 0
+        self._grow(256)
+
+    def _grow(self, n: int) -> None:
+        old = self.__dict__.get("cycles")
+        arrays = {"base_cycles": ((n,), np.int64), "base_energy": ((n,), np.float64),
+                  "valid": ((n, 2), np.bool_), "cycles": ((n, 2, 8), np.int64), "energy": ((n, 2, 8), np.float64),
+                  "tiles": ((n, 8), np.int64), "read": ((n, 2, 8, 3), np.float64),
+                  "written": ((n, 2, 8, 3), np.float64), "compute": ((n,), np.int64)}
+        for name, (shape, dtype) in arrays.items():
+            grown = np.zeros(shape, dtype=dtype)
+            if old is not None:
+                grown[:self.size] = getattr(self, name)[:self.size]
+            setattr(self, name, grown)
+
+    def row(self, layer, accelerator, cache, objective: str) -> int:
+        """The row of `layer`'s shape, priced on a miss; raises `NoValidMapping` if it has no valid mapping."""
+        key = (layer.shape_key, layer.weights_are_activations)
+        base = cache.result(layer, accelerator, objective)
+        found = self.rows.get(key)
+        if found is not None and found[1] is base:
+            return found[0]
+        prices = None if base.arrays is None else context_prices(layer, accelerator, base.arrays, self.home)
+        if prices is None:
+            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
+        if found is None:
+            if self.size == len(self.compute):
+                self._grow(2 * self.size)
+            index = self.size
+            self.size += 1
+        else:
+            index = found[0]
+        self.rows[key] = (index, base)
+        self.base_cycles[index], self.base_energy[index] = int(base.cycles), float(base.energy_pj)
+        self.valid[index], self.cycles[index], self.energy[index] = prices.valid, prices.cycles, prices.energy_pj
+        self.tiles[index], self.compute[index] = prices.tile_words, prices.compute_cycles
+        self.read[index], self.written[index] = prices.dram_read_words, prices.dram_written_words
+        return index
+
+
+_TABLES = LruMemo(16)
+"""Shape tables per (accelerator, mapping cache, objective): a trial's subnet search meets one accelerator."""
+
+
+class _Layout(NamedTuple):
+    """The part of the greedy's arrays a network's graph alone fixes (`graph.tensor_graph`, `_units`, `_unit_spans`):
+    the subnets of a search share a few hundred graphs, whose layer sizes differ."""
+
+    tensors: tuple            # (producers, readers) per tensor, in `activations`' order
+    position_tensor: np.ndarray   # per (unit, layer of its span, tensor alive there): the tensor ...
+    position: np.ndarray          # ... and the position in the units' spans laid end to end
+    positions: int
+    u_first: np.ndarray
+    u_last: np.ndarray
+    span_start: np.ndarray
+    span_writes: np.ndarray
+    reader_start: np.ndarray
+    reader: np.ndarray
+    produced: np.ndarray
+    add_start: np.ndarray
+    add_producer: np.ndarray
+    add_unit: np.ndarray
+
+
+def _layout(network, units_on_chip: bool) -> _Layout:
+    acts = activations(network)
+    units = _units(acts) if units_on_chip else ()
+    spans = _unit_spans(units)
+    index = {a.producers: t for t, a in enumerate(acts)}
+    n = len(network.layers)
+    single = {tensor: u for u, (*_, producers) in enumerate(spans) for tensor in producers if len(tensor) == 1}
+    adds = shortcut_reads(network)
+    add_start = np.zeros(n + 1, dtype=np.int64)
+    add_producer, add_unit = [], []
+    for i in range(n):
+        for producer, _ in adds.get(i, ()):
+            add_producer.append(producer)
+            add_unit.append(single.get((producer,), -1))
+        add_start[i + 1] = len(add_producer)
+    u_first = np.array([span.start for span, *_ in spans], dtype=np.int64)
+    u_last = np.array([span.stop - 1 for span, *_ in spans], dtype=np.int64)
+    span_start = np.zeros(len(spans) + 1, dtype=np.int64)
+    span_start[1:] = np.cumsum(u_last - u_first + 1)
+    position_tensor, position = [], []
+    for u, unit in enumerate(units):
+        for a in unit:
+            for k in range(a.first, a.last + 1):
+                position_tensor.append(index[a.producers])
+                position.append(span_start[u] + k - u_first[u])
+    readers = [sorted(r) for _, _, r, _, _ in spans]
+    reader_start = np.zeros(len(spans) + 1, dtype=np.int64)
+    reader_start[1:] = np.cumsum([len(r) for r in readers])
+    produced = np.zeros(n, dtype=np.int64)
+    for unit in units:
+        for act in unit:
+            for p in act.producers:
+                produced[p] += 1
+    return _Layout(tuple((a.producers, a.readers) for a in acts), np.array(position_tensor, dtype=np.int64),
+                   np.array(position, dtype=np.int64), int(span_start[-1]), u_first, u_last, span_start,
+                   np.array([w for _, _, _, writes, _ in spans for w in writes], dtype=np.int64), reader_start,
+                   np.array([r for rs in readers for r in rs], dtype=np.int64), produced, add_start,
+                   np.array(add_producer, dtype=np.int64), np.array(add_unit, dtype=np.int64))
+
+
+_LAYOUTS = LruMemo(1024)
+
+
+def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, float]:
+    """(cycles, energy pJ) of `Resident().plan(network, accelerator, cache, objective, search_views=False,
+    count_dram=False)` (module docstring); raises `NoValidMapping` as the plan does. On a chip with no home level
+    (`view.home_level`) the plan is the layer-wise one with the adds' shortcuts read from DRAM, and level 1 stands in
+    as the home level of the shapes' prices, of which only the layer-wise run's are read."""
+    home = home_level(accelerator)
+    if home is None and accelerator.num_levels < 2:
+        raise ValueError("screen_totals: the accelerator has no on-chip level")
+    layers = network.layers
+    table = _TABLES.recall((id(cache), accelerator_memo_key(accelerator), objective),
+                           lambda: _ShapeTable(1 if home is None else home))
+    seen: dict = {}
+    rows = np.empty(len(layers), dtype=np.int64)
+    for i, layer in enumerate(layers):
+        key = (layer.shape_key, layer.weights_are_activations)
+        row = seen.get(key)
+        if row is None:
+            row = seen[key] = table.row(layer, accelerator, cache, objective)
+        rows[i] = row
+    if home is None:        # nothing can stay on chip: the layer-wise runs, each add's shortcut read from DRAM
+        units_on_chip, capacity, keeps_weights = False, 1, False
+        block_h, read_h_pj, write_h_pj = 1.0, 0.0, 0.0
+    else:
+        level = accelerator.levels[home]
+        units_on_chip = {"Inputs", "Outputs"} <= set(level.keeps)
+        capacity, keeps_weights = level.capacity_words, "Weights" in level.keeps
+        block_h, read_h_pj = float(level.block_size_words), float(level.read_energy_pj)
+        write_h_pj = float(level.write_energy_pj)
+    layout = _LAYOUTS.recall((network.input_sources, network.skips, units_on_chip),
+                             lambda: _layout(network, units_on_chip))
+    out_words = np.array([layer.output_words for layer in layers], dtype=np.int64)
+    words = np.array([tensor_words(layers, producers, readers) for producers, readers in layout.tensors] or [0],
+                     dtype=np.float64)
+    span_words = np.bincount(layout.position, weights=words[layout.position_tensor],
+                             minlength=layout.positions).astype(np.int64)
+    dram = accelerator.levels[0]
+    cycles, energy = _greedy(
+        rows, table.base_cycles, table.base_energy, table.valid, table.cycles, table.energy, table.tiles,
+        table.read, table.written, table.compute,
+        np.array([layer.param_words for layer in layers], dtype=np.int64), out_words,
+        layout.add_start, out_words[layout.add_producer], layout.add_unit, layout.u_first, layout.u_last,
+        layout.span_start, span_words, layout.span_writes, layout.reader_start, layout.reader, layout.produced,
+        capacity, keeps_weights, _OBJECTIVES[objective], float(dram.block_size_words), float(dram.read_energy_pj),
+        _bandwidth(dram), block_h, read_h_pj, write_h_pj)
+    return int(cycles), float(energy)
+
+
+def _bandwidth(level) -> np.ndarray:
+    """A level's (read, write, shared) words a cycle, -1 where it has no limit (`AcceleratorArrays.bandwidth`)."""
+    return np.array([-1.0 if b is None else float(b)
+                     for b in (level.read_bandwidth, level.write_bandwidth, level.shared_bandwidth)])
+
+
+@njit(cache=True)
+def _rounded(words):
+    """`view.rounded_capacity`."""
+    if words <= 0:
+        return 0
+    drop = 0
+    bits = 0
+    w = words
+    while w:
+        bits += 1
+        w >>= 1
+    if bits > CAPACITY_BITS:
+        drop = bits - CAPACITY_BITS
+    return (words >> drop) << drop
+
+
+@njit(cache=True)
+def _objective(cycles, energy, code):
+    if code == 0:
+        return energy * cycles
+    if code == 1:
+        return float(cycles)
+    return energy
+
+
+@njit(cache=True)
+def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, t_read, t_written, t_compute,
+            params, out_words, add_start, add_words, add_unit, u_first, u_last, span_start, span_words, span_writes,
+            reader_start, reader, produced, capacity, keeps_weights, code, block0, read0_pj, bw0, block_h,
+            read_h_pj, write_h_pj):
+    n = rows.shape[0]
+    U = u_first.shape[0]
+    # each layer's run: (mapping: -1 layer-wise, 0 moved, 1 no tile in the home level; resident mask), cycles, energy
+    run_c = np.zeros(n, dtype=np.int64)
+    run_e = np.zeros(n)
+    chosen = np.zeros(U, dtype=np.bool_)
+    for i in range(n):
+        ok, c, e = _context_run(i, 0, capacity, capacity, -1, 0, 0, rows, base_cycles, base_energy, valid,
+                                t_cycles, t_energy, t_tiles, t_read, t_written, t_compute, params, out_words,
+                                add_start, add_words, add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj,
+                                write_h_pj)
+        run_c[i] = c
+        run_e[i] = e
+    c0 = 0
+    e0 = 0.0
+    for i in range(n):
+        c0 += run_c[i]
+        e0 += run_e[i]
+    per_cycle = _objective(1, e0, code) - _objective(0, e0, code)
+    per_pj = _objective(c0, 1.0, code) - _objective(c0, 0.0, code)
+    free = np.full(n, capacity, dtype=np.int64)
+    reads = np.zeros(n, dtype=np.bool_)
+    kept = np.zeros(n, dtype=np.int64)
+    trial_c = np.zeros(n, dtype=np.int64)
+    trial_e = np.zeros(n)
+    for u in range(U):
+        first, last = u_first[u], u_last[u]
+        offset = span_start[u]
+        fits = True
+        for k in range(last - first + 1):
+            if free[first + k] - span_words[offset + k] < 1:
+                fits = False
+        if not fits:
+            continue
+        is_reader = np.zeros(last - first + 1, dtype=np.bool_)
+        for j in range(reader_start[u], reader_start[u + 1]):
+            is_reader[reader[j] - first] = True
+        ok = True
+        for k in range(last - first + 1):
+            i = first + k
+            writing = kept[i] + span_writes[offset + k] == produced[i] and produced[i] > 0
+            mask = (2 if reads[i] or is_reader[k] else 0) + (4 if writing else 0)
+            copies = kept[i] + span_writes[offset + k] if writing else 0
+            good, c, e = _context_run(i, mask, free[i] - span_words[offset + k], capacity, u, copies, 0, rows,
+                                      base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, t_read,
+                                      t_written, t_compute, params, out_words, add_start, add_words, add_unit,
+                                      chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj)
+            if not good:
+                ok = False
+                break
+            trial_c[i] = c
+            trial_e[i] = e
+        if not ok:
+            continue
+        tc = 0
+        te = 0.0
+        cc = 0
+        ce = 0.0
+        for i in range(first, last + 1):
+            tc += trial_c[i]
+            te += trial_e[i]
+            cc += run_c[i]
+            ce += run_e[i]
+        if per_cycle * tc + per_pj * te <= per_cycle * cc + per_pj * ce:
+            chosen[u] = True
+            for k in range(last - first + 1):
+                i = first + k
+                run_c[i] = trial_c[i]
+                run_e[i] = trial_e[i]
+                free[i] -= span_words[offset + k]
+                kept[i] += span_writes[offset + k]
+            for j in range(reader_start[u], reader_start[u + 1]):
+                reads[reader[j]] = True
+    total_weights = 0
+    for i in range(n):
+        total_weights += params[i]
+    if keeps_weights and total_weights:
+        room = free.min() - 1
+        cached = np.zeros(n, dtype=np.bool_)
+        if total_weights <= room:
+            for i in range(n):
+                cached[i] = params[i] > 0
+        else:
+            gains = np.full(n, -1.0)
+            for i in range(n):
+                if params[i] and params[i] <= room:
+                    writing = kept[i] == produced[i] and produced[i] > 0
+                    mask = 1 + (2 if reads[i] else 0) + (4 if writing else 0)
+                    good, c, e = _context_run(i, mask, free[i] - room, capacity, -1, kept[i] if writing else 0, 0,
+                                              rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles,
+                                              t_read, t_written, t_compute, params, out_words, add_start, add_words,
+                                              add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj,
+                                              write_h_pj)
+                    now = per_cycle * run_c[i] + per_pj * run_e[i]
+                    with_weights = per_cycle * c + per_pj * e
+                    if good and with_weights < now:
+                        gains[i] = weight_gain(now - with_weights, params[i])
+            order = np.argsort(-gains, kind="mergesort")     # by gain per word, ties by layer
+            words = 0
+            for i in order:
+                if gains[i] < 0:
+                    break
+                if words + params[i] <= room:
+                    cached[i] = True
+                    words += params[i]
+        words = 0
+        for i in range(n):
+            if cached[i]:
+                words += params[i]
+        if words:
+            ok = True
+            for i in range(n):
+                writing = kept[i] == produced[i] and produced[i] > 0
+                mask = (1 if cached[i] and params[i] else 0) + (2 if reads[i] else 0) + (4 if writing else 0)
+                good, c, e = _context_run(i, mask, free[i] - words, capacity, -1, kept[i] if writing else 0, 0,
+                                          rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles,
+                                          t_read, t_written, t_compute, params, out_words, add_start, add_words,
+                                          add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj)
+                if not good:
+                    ok = False
+                    break
+                trial_c[i] = c
+                trial_e[i] = e
+            if ok:
+                tc = 0
+                te = 0.0
+                cc = 0
+                ce = 0.0
+                for i in range(n):
+                    tc += trial_c[i]
+                    te += trial_e[i]
+                    cc += run_c[i]
+                    ce += run_e[i]
+                if _objective(tc, te, code) <= _objective(cc, ce, code):
+                    run_c[:] = trial_c
+                    run_e[:] = trial_e
+    cycles = 0
+    energy = 0.0
+    for i in range(n):
+        cycles += run_c[i]
+        energy += run_e[i]
+    return cycles, energy
+
+
+@njit(cache=True)
+def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycles, base_energy, valid, t_cycles,
+                 t_energy, t_tiles, t_read, t_written, t_compute, params, out_words, add_start, add_words, add_unit,
+                 chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj):
+    """Layer i's run with the resident tensors of `mask` (bit 0 Weights, 1 Inputs, 2 Outputs) and `left` words
+    free in the home level, its shortcuts read on chip where their unit is chosen or is `unit` (the one being
+    tried), writing its output `copies` times on chip: (valid, cycles, energy pJ)."""
+    if left < 1:
+        return False, 0, 0.0
+    s = rows[i]
+    m = -1
+    if mask == 0 and left == capacity:
+        c = base_cycles[s]
+        e = base_energy[s]
+        m = 0
+    else:
+        if t_tiles[s, mask] <= _rounded(left):
+            m = 0
+        elif valid[s, 1]:
+            m = 1
+        else:
+            return False, 0, 0.0
+        c = t_cycles[s, m, mask]
+        e = t_energy[s, m, mask]
+    dram = 0
+    chip = 0
+    for k in range(add_start[i], add_start[i + 1]):
+        u = add_unit[k]
+        if u >= 0 and (chosen[u] or u == unit):
+            chip += add_words[k]
+        else:
+            dram += add_words[k]
+    written = (copies - 1) * out_words[i] if copies > 1 else 0
+    if dram == 0 and chip == 0 and written == 0:
+        return True, c, e
+    dram_pj = math.ceil(dram / block0) * read0_pj
+    if chip or written:
+        e = e + (dram_pj + (math.ceil(chip / block_h) * read_h_pj + math.ceil(written / block_h) * write_h_pj))
+    else:
+        e = e + (dram_pj + (0.0 + 0.0))
+    if dram:
+        mm = 0 if mask == 0 and left == capacity else mask
+        r_rate = 0.0
+        w_rate = 0.0
+        compute = t_compute[s]
+        for t in range(3):
+            r_rate += t_read[s, m, mm, t] / compute
+            w_rate += t_written[s, m, mm, t] / compute
+        r_rate += dram / compute
+        w_rate += 0.0 / compute
+        slow = 1.0
+        if 0 <= bw0[0] < r_rate:
+            slow = min(slow, bw0[0] / r_rate)
+        if 0 <= bw0[1] < w_rate:
+            slow = min(slow, bw0[1] / w_rate)
+        if 0 <= bw0[2] < r_rate + w_rate:
+            slow = min(slow, bw0[2] / (r_rate + w_rate))
+        dc = math.ceil(compute / slow)
+        if dc > c:
+            c = dc
+    return True, c, e
+
+
+__all__ = ["screen_totals"]
