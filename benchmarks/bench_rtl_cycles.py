@@ -1,13 +1,14 @@
 """The cost model's cycles against Gemmini's RTL: Timeloop's semantics and the hardware timing model, row by row.
 
     python benchmarks/bench_rtl_cycles.py [--rows FILE.csv] [--array stated|smallest] [--fit] [--holdout]
-                                          [--by-kind]
+                                          [--by-kind] [--by-term]
 
 Each row of DOSA's FireSim data (Hong et al., MICRO 2023: a Gemmini configuration, a conv layer and a mapping in
 Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cycle`) is read into cosearch's types as
 DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
 `evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
-and the hardware timing model (`accel_models.timing.HardwareTiming`) on the run the RTL made:
+and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, its command
+floor) on the run the RTL made:
 
 - **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
   of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
@@ -24,10 +25,12 @@ and the hardware timing model (`accel_models.timing.HardwareTiming`) on the run 
   sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
-`--fit` refits the hardware model's four constants to the rows (the minimiser of the mean smoothed absolute log
-error, from five starts) and prints them, then the bands with the fitted constants. `--holdout` fits on the rows of
-half of the layers (every other layer, sorted by shape) and prints the bands on the other half, then the other way
-round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected).
+`--fit` refits the hardware model's constants to the rows (six costs in cycles and an efficiency, the minimiser of
+the mean smoothed absolute log error from five starts, for each share of the L2 in `CACHE_SHARES`) and prints them,
+then the bands with the fitted constants. `--holdout` fits on the rows of half of the layers (every other layer,
+sorted by shape) and prints the bands on the other half, then the other way round. `--by-kind` prints the bands per
+layer kind (conv, 1x1, fully connected), `--by-term` per term that sets a row's cycles (the host's issue, the array,
+the transfer).
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -48,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import (HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
+from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
                                  dram_rows_and_bytes, gemmini_soc, is_matrix_product, layer_bytes, outer_steps)
 from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
@@ -78,7 +81,7 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
     parts = []
     for layer, acc, arrays in cases:
         rows, moved = dram_rows_and_bytes(layer, acc, arrays)
-        parts.append((array_pass_cycles(layer, acc, arrays)[0], outer_steps(arrays)[0], rows[0],
+        parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
                       moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
                       layer_bytes(layer, acc), float(is_matrix_product(layer))))
     names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix")
@@ -101,7 +104,8 @@ def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
     return HardwareTiming(float(t[0]), float(t[1]), float(1 / (1 + np.exp(-np.clip(theta[3], -30.0, 30.0)))),
                           float(t[2]), matrix_step_overhead_cycles=float(t[4]), loop_overhead_cycles=float(t[5]),
                           dram_request_cycles=float(t[6]),
-                          cache_bytes=share * GEMMINI_L2_BYTES, bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE))
+                          cache_bytes=share * GEMMINI_L2_BYTES, bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE),
+                          min_command_rows=MIN_COMMAND_ROWS)
 
 
 def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:

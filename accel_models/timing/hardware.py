@@ -25,7 +25,8 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. On an array whose
   processing elements hold one weight each (a weight-stationary systolic array), each weight block is shifted in
   a row a cycle (the preload: the block's rows, less the first command's rows it overlaps), and the streamed rows
-  run as commands of at most the array's side, each at least `MIN_COMMAND_ROWS` cycles;
+  run as commands of at most the array's side, each at least `min_command_rows` cycles (Gemmini: 4,
+  `MIN_COMMAND_ROWS`; none by default);
 - **transfers in requests and bytes** (`dma_row_cycles`, `dram_efficiency`): each step moves its input and weight
   tiles in, and an output tile goes out once, when the last step of its reduction ends (Gemmini's runtime passes no
   output address before that step; the accumulator holds the partial sum). The DMA moves a tile as rows: one request
@@ -60,7 +61,7 @@ tiles a layer otherwise than its mapping (DOSA's matrix harness rounds tiles to 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,7 +72,7 @@ from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
-# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, with Gemmini's SoC cache `GEMMINI_SOC`): the
+# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC, `gemmini_soc()`): the
 # minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five starts,
 # by `python benchmarks/bench_rtl_cycles.py --fit`.
 FITTED_LAYER_STARTUP_CYCLES = 995.0
@@ -116,7 +117,7 @@ chosen by the fit among 1/4, 1/2, 3/4 and 1."""
 @dataclass(frozen=True)
 class HardwareTiming:
     """Cycles as a tile-by-tile chip runs a mapping (module docstring); the defaults are the fit to Gemmini's RTL.
-    `gemmini_soc(timing)` adds Gemmini's SoC cache and bus."""
+    `gemmini_soc(timing)` adds Gemmini's SoC: its cache, its bus and its command floor."""
 
     layer_startup_cycles: float = FITTED_LAYER_STARTUP_CYCLES
     step_overhead_cycles: float = FITTED_STEP_OVERHEAD_CYCLES
@@ -127,6 +128,7 @@ class HardwareTiming:
     dram_request_cycles: float = FITTED_DRAM_REQUEST_CYCLES
     cache_bytes: float = 0.0
     bus_bytes_per_cycle: float = 0.0
+    min_command_rows: int = 0
     reload_tiles: bool = True
     name: str = "hardware"
 
@@ -144,6 +146,9 @@ class HardwareTiming:
         if self.cache_bytes > 0 and self.bus_bytes_per_cycle <= 0:
             raise ValueError("HardwareTiming.bus_bytes_per_cycle must be > 0 bytes a cycle with a cache "
                              f"(cache_bytes {self.cache_bytes!r})")
+        rows = self.min_command_rows
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise ValueError(f"HardwareTiming.min_command_rows must be an integer >= 0 cycles, got {rows!r}")
         if not isinstance(self.reload_tiles, bool):
             raise ValueError(f"HardwareTiming.reload_tiles must be True or False, got {self.reload_tiles!r}")
 
@@ -173,7 +178,7 @@ class HardwareTiming:
             moved_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
         cached = self.caches(layer, accelerator, on_chip)
         peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached else dram_bytes_per_cycle(accelerator))
-        compute = array_pass_cycles(layer, accelerator, mappings)
+        compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows)
         matrix = is_matrix_product(layer)
         host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
         return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
@@ -209,11 +214,11 @@ class HardwareTiming:
 
 
 def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
-    """`timing` (default: the fitted model) on Gemmini's SoC: its DMA reads through the L2 (`GEMMINI_L2_BYTES`, of
-    which `FITTED_CACHE_SHARE` holds a layer's data) on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`)."""
-    from dataclasses import replace
+    """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2 (`GEMMINI_L2_BYTES`,
+    of which `FITTED_CACHE_SHARE` holds a layer's data) on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), and its
+    array commands take at least `MIN_COMMAND_ROWS` cycles."""
     return replace(timing or HardwareTiming(), cache_bytes=FITTED_CACHE_SHARE * GEMMINI_L2_BYTES,
-                   bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE))
+                   bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS)
 
 
 def is_matrix_product(layer: Layer) -> bool:
@@ -271,7 +276,8 @@ def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
     return bool(limits) and min(limits) <= 1
 
 
-def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays) -> np.ndarray:
+def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
+                      min_command_rows: int = 0) -> np.ndarray:
     """Cycles [B] the array computes the layer when each step's tile is fed in passes of the array's full side:
     per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level, ceil(the extent of
     the dims only it unrolls / its fan-out); a dim unrolled at several levels keeps the mapping's split (its temporal
@@ -280,8 +286,9 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
 
     On an array holding one weight a processing element (`holds_one_weight_per_pe`), each weight block (a pass of
     the dims that index weights) streams the step's output pixels (P, Q, N) as commands of at most the array's side
-    of P's run, each at least `MIN_COMMAND_ROWS` cycles, and is first shifted in a row a cycle: the rows of its
-    innermost fan-out's weight dims, less the first command's rows it overlaps (Gemmini's preload)."""
+    of P's run, each at least `min_command_rows` cycles (Gemmini's: `MIN_COMMAND_ROWS`), and is first shifted in a
+    row a cycle: the rows of its innermost fan-out's reduction dims, less the first command's rows it overlaps (the
+    preload)."""
     extents = _step_extents(layer, mappings).astype(float)
     factors = mappings.spatial_x.astype(np.int64) * mappings.spatial_y.astype(np.int64)            # [B, L, 8]
     levels = (factors > 1).sum(axis=1)                                                              # [B, 8]
@@ -301,16 +308,16 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
         on_x = ((mappings.spatial_x[:, inner, :] > 1) & reduction[None, :]).any(axis=1)
         rows_side = np.where(on_x, accelerator.levels[inner].fanout_x, accelerator.levels[inner].fanout_y)
         per_step = _weight_stationary_step(accelerator, extents, factors, folded, temporal, per_step, inner,
-                                           reduction, rows_side.astype(float))
+                                           reduction, rows_side.astype(float), float(min_command_rows))
     return per_step * outer_steps(mappings)
 
 
 def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, factors: np.ndarray, folded: np.ndarray,
                             temporal: np.ndarray, per_step: np.ndarray, inner: int,
-                            reduction: np.ndarray, rows_side: np.ndarray) -> np.ndarray:
+                            reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
     """A step's cycles on an array holding one weight a processing element (`array_pass_cycles`' second paragraph),
     from the plain passes `per_step` [B]: per weight block, the streamed rows as commands of at most the array's
-    side with a floor of `MIN_COMMAND_ROWS` each, plus the block's preload beyond its first command. `inner` is the
+    side with a floor of `floor` cycles each, plus the block's preload beyond its first command. `inner` is the
     fan-out level next to the processing elements; the block's rows are the reduction dims (`reduction` [8]: those
     indexing weights but not outputs) it unrolls, a row of the array each (Gemmini's input channels down its rows),
     in blocks of the array's rows along that axis (`rows_side` [B])."""
@@ -324,7 +331,7 @@ def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, facto
     side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
     run = np.where(folded[:, _COMMAND_DIM], streamed, temporal[:, _COMMAND_DIM])
     full, rest = np.floor(run / side), np.mod(run, side)
-    per_run = full * max(side, MIN_COMMAND_ROWS) + np.where(rest > 0, np.maximum(rest, MIN_COMMAND_ROWS), 0.0)
+    per_run = full * max(side, floor) + np.where(rest > 0, np.maximum(rest, floor), 0.0)
     down = folded & reduction[None, :] & (factors[:, inner, :] > 1)
     rows = np.prod(np.where(down, extents, 1.0), axis=1)
     rows = rows / np.ceil(rows / rows_side)

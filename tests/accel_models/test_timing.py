@@ -243,7 +243,7 @@ def test_a_cache_that_holds_the_layer_feeds_it_at_the_bus_rate():
                            bus_bytes_per_cycle=32)
     assert small.terms(layer, acc, arrays)["transfer"][0] == 352 / 4 + 80
     soc = gemmini_soc()
-    assert (soc.cache_bytes, soc.bus_bytes_per_cycle) == (256 * 1024, 16)
+    assert (soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows) == (256 * 1024, 16, 4)
     with pytest.raises(ValueError, match="bus_bytes_per_cycle"):
         HardwareTiming(cache_bytes=1024)
 
@@ -270,15 +270,18 @@ def test_the_array_runs_a_tile_in_passes_of_its_side():
 
 def test_a_weight_stationary_array_preloads_each_block_and_floors_each_command():
     """On a 4 x 4 Gemmini (one weight register a processing element), a 1x1 conv of 4 x 4 channels with output rows
-    of 2 pixels: each row is one command of at least 4 cycles, and the block's 4 weight rows are shifted in beyond
-    the first command's 2: 4 + 2 cycles, where Timeloop counts 2. Rows of 8 pixels: two commands of 4, the preload
-    hidden, Timeloop's 8."""
+    of 2 pixels: each row is one command of at least 4 cycles (Gemmini's floor), and the block's 4 weight rows are
+    shifted in beyond the first command's 2: 4 + 2 cycles, where Timeloop counts 2 (without the floor, 2 + 2). Rows
+    of 8 pixels: two commands of 4, the preload hidden, Timeloop's 8."""
     short = load_dosa_row(_gemmini_row("L3[WIO] N1 - L2[WI] N1 K4X - L1[O] P2 C4X - L0[W] N1", P=2, Q=1))
     assert holds_one_weight_per_pe(short.accelerator) and MIN_COMMAND_ROWS == 4
     assert evaluate_batch(short.layer, short.accelerator, short.mapping).compute_cycles[0] == 2
-    assert array_pass_cycles(short.layer, short.accelerator, short.mapping.with_residuals())[0] == 4 + 2
+    arrays = short.mapping.with_residuals()
+    assert array_pass_cycles(short.layer, short.accelerator, arrays, MIN_COMMAND_ROWS)[0] == 4 + 2
+    assert array_pass_cycles(short.layer, short.accelerator, arrays)[0] == 2 + 2          # no floor: Gemmini's only
+    assert gemmini_soc().terms(short.layer, short.accelerator, arrays)["compute"][0] == 4 + 2
     long = load_dosa_row(_gemmini_row("L3[WIO] N1 - L2[WI] N1 K4X - L1[O] P8 C4X - L0[W] N1", P=8, Q=1))
-    assert array_pass_cycles(long.layer, long.accelerator, long.mapping.with_residuals())[0] == 8
+    assert array_pass_cycles(long.layer, long.accelerator, long.mapping.with_residuals(), MIN_COMMAND_ROWS)[0] == 8
 
 
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "nvdla_1024"])
@@ -318,7 +321,7 @@ def test_dosa_runs_are_the_harness_runs():
     assert outer_steps(run.mapping)[0] == 10 * 8
     # each step's 2 weight blocks (K 8 on the 4-wide array) stream the one output row as a command of the floor's
     # 4 cycles and shift the block's 4 rows in beyond its 1: 2 x (4 + 3) cycles a step
-    assert array_pass_cycles(run.layer, run.accelerator, run.mapping)[0] == 10 * 8 * 2 * (4 + 3)
+    assert array_pass_cycles(run.layer, run.accelerator, run.mapping, MIN_COMMAND_ROWS)[0] == 10 * 8 * 2 * (4 + 3)
     with pytest.raises(ValueError, match="array.*stated, smallest"):
         dosa_run(fc, "largest")
 
