@@ -25,7 +25,7 @@ floor) on the run the RTL made:
   sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
-`--fit` refits the hardware model's constants to the rows (six costs in cycles and an efficiency, the minimiser of
+`--fit` refits the hardware model's constants to the rows (seven costs in cycles and an efficiency, the minimiser of
 the mean smoothed absolute log error from five starts, for each share of the L2 in `CACHE_SHARES`) and prints them,
 then the bands with the fitted constants. `--holdout` fits on the rows of half of the layers (every other layer,
 sorted by shape) and prints the bands on the other half, then the other way round. `--by-kind` prints the bands per
@@ -51,8 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
-                                 dram_rows_and_bytes, gemmini_soc, is_matrix_product, layer_bytes, outer_steps)
+from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles,  # noqa: E402
+                                 dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc, is_matrix_product,
+                                 layer_bytes, outer_steps, output_blocks)
 from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
@@ -77,14 +78,14 @@ def _kind(layer) -> str:
 def _parts(cases: list) -> dict[str, np.ndarray]:
     """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
     transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
-    product."""
+    product, the output blocks read back."""
     parts = []
     for layer, acc, arrays in cases:
         rows, moved = dram_rows_and_bytes(layer, acc, arrays)
         parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
                       moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
-                      layer_bytes(layer, acc), float(is_matrix_product(layer))))
-    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix")
+                      layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0]))
+    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks")
     return dict(zip(names, (np.array(p) for p in zip(*parts))))
 
 
@@ -93,23 +94,23 @@ def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
     cached = parts["layer_bytes"] <= timing.cache_bytes
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
     return timing.total(parts["compute"], parts["steps"], parts["requests"], peak, parts["matrix"].astype(bool),
-                        cached)
+                        cached, parts["store_blocks"])
 
 
 def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
     """The hardware model on Gemmini's SoC of the fit's parameters (log start-up, log conv step, log request cost,
-    logit efficiency, log matrix step, log loop overhead, log DRAM request cost), each kept within +-30 so that every one stays a valid
-    constant, with `share` of the L2 holding a layer's data."""
+    logit efficiency, log matrix step, log loop overhead, log DRAM request cost, log store block cost), each kept
+    within +-30 so that every one stays a valid constant, with `share` of the L2 holding a layer's data."""
     t = np.exp(np.clip(theta, -30.0, 30.0))
     return HardwareTiming(float(t[0]), float(t[1]), float(1 / (1 + np.exp(-np.clip(theta[3], -30.0, 30.0)))),
                           float(t[2]), matrix_step_overhead_cycles=float(t[4]), loop_overhead_cycles=float(t[5]),
-                          dram_request_cycles=float(t[6]),
+                          dram_request_cycles=float(t[6]), store_block_cycles=float(t[7]),
                           cache_bytes=share * GEMMINI_L2_BYTES, bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE),
                           min_command_rows=MIN_COMMAND_ROWS)
 
 
 def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
-    """The constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows: the six costs in
+    """The constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows: the seven costs in
     cycles and the efficiency by Nelder-Mead from five starts, for each share of the L2 in `CACHE_SHARES`; the best."""
     from scipy.optimize import minimize
 
@@ -121,8 +122,8 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
 
         rng = np.random.default_rng(0)
         for _ in range(5):
-            start = np.array([np.log(800.0), np.log(250.0), 0.3, 1.0, np.log(125.0), np.log(40.0), 0.0]) \
-                + rng.normal(0, 0.5, 7)
+            start = np.array([np.log(800.0), np.log(250.0), 0.3, 1.0, np.log(125.0), np.log(40.0), 0.0, np.log(20.0)]) \
+                + rng.normal(0, 0.5, 8)
             found = minimize(loss, start, method="Nelder-Mead",
                              options={"maxiter": 12000, "xatol": 1e-6, "fatol": 1e-9})
             if best is None or found.fun < best[0].fun:
@@ -131,8 +132,10 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
     fitted = _timing(found.x, share)
     if not quiet:
         print(f"fit: layer_startup_cycles {fitted.layer_startup_cycles:.1f}, step_overhead_cycles "
-              f"{fitted.step_overhead_cycles:.1f}, matrix_step_overhead_cycles {fitted.matrix_step_overhead_cycles:.1f}, "
-              f"loop_overhead_cycles {fitted.loop_overhead_cycles:.1f}, dram_request_cycles {fitted.dram_request_cycles:.3f}, "
+              f"{fitted.step_overhead_cycles:.1f}, matrix_step_overhead_cycles "
+              f"{fitted.matrix_step_overhead_cycles:.1f}, loop_overhead_cycles {fitted.loop_overhead_cycles:.1f}, "
+              f"dram_request_cycles {fitted.dram_request_cycles:.3f}, "
+              f"store_block_cycles {fitted.store_block_cycles:.1f}, "
               f"dma_row_cycles {fitted.dma_row_cycles:.3f}, "
               f"dram_efficiency {fitted.dram_efficiency:.3f}, cache share {share:g} (loss {found.fun:.4f})")
     return replace(fitted, layer_startup_cycles=round(fitted.layer_startup_cycles),
@@ -140,7 +143,8 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
                    matrix_step_overhead_cycles=round(fitted.matrix_step_overhead_cycles),
                    loop_overhead_cycles=round(fitted.loop_overhead_cycles),
                    dram_efficiency=round(fitted.dram_efficiency, 2), dma_row_cycles=round(fitted.dma_row_cycles, 2),
-                   dram_request_cycles=round(fitted.dram_request_cycles, 2))
+                   dram_request_cycles=round(fitted.dram_request_cycles, 2),
+                   store_block_cycles=round(fitted.store_block_cycles))
 
 
 def _timed(timing: HardwareTiming, cases: list) -> np.ndarray:

@@ -26,7 +26,7 @@ from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
 from .hardware import (DMA_REQUEST_BYTES, MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,
                        dram_rows_and_bytes, dram_words, gemmini_soc, holds_one_weight_per_pe, is_matrix_product,
-                       layer_bytes, outer_steps)
+                       layer_bytes, outer_steps, output_blocks)
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
 
@@ -63,4 +63,5 @@ def get_timing(timing: "str | TimingModel", field: str = "timing") -> TimingMode
 
 __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTiming", "scalesim_cycles",
            "DMA_REQUEST_BYTES", "MIN_COMMAND_ROWS", "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes",
-           "dram_words", "gemmini_soc", "holds_one_weight_per_pe", "is_matrix_product", "layer_bytes", "outer_steps"]
+           "dram_words", "gemmini_soc", "holds_one_weight_per_pe", "is_matrix_product", "layer_bytes", "outer_steps",
+           "output_blocks"]

@@ -38,6 +38,9 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   (a request moves at most a line, and a short run a part of one: the rows' measured bandwidth grows with the run,
   5 bytes a cycle at 16-24-byte runs, 7.5 at 48-64). With `reload_tiles` False the DRAM moves the exact counts'
   words (Timeloop's reuse across steps) at that bandwidth instead, without the request cost;
+- **the outputs' read-back** (`store_block_cycles`): each block of outputs moved out of the array's accumulators
+  (Gemmini: a move-out of at most `DIM` output pixels by `DIM` channels, `output_blocks`) adds a fixed cost to the
+  transfer (reading the 32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
 - **a cache in front of the DRAM** (`cache_bytes`, `bus_bytes_per_cycle`; none by default): a chip whose DMA reads
   through a system cache (Gemmini in its SoC: a 512 KiB L2 on a 128-bit system bus) finds a layer's data there when
   the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's.
@@ -45,6 +48,7 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
                    bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
+               + output blocks x store_block_cycles
     cycles  = layer_startup_cycles + steps x step
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
@@ -75,13 +79,14 @@ from ..mapping_arrays import MappingArrays
 # each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC, `gemmini_soc()`): the
 # minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five starts,
 # by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_LAYER_STARTUP_CYCLES = 995.0
+FITTED_LAYER_STARTUP_CYCLES = 985.0
 FITTED_STEP_OVERHEAD_CYCLES = 274.0
-FITTED_DRAM_EFFICIENCY = 0.91
-FITTED_DMA_ROW_CYCLES = 1.47
+FITTED_DRAM_EFFICIENCY = 0.92
+FITTED_DMA_ROW_CYCLES = 1.37
 FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
-FITTED_LOOP_OVERHEAD_CYCLES = 29.0
-FITTED_DRAM_REQUEST_CYCLES = 1.08
+FITTED_LOOP_OVERHEAD_CYCLES = 25.0
+FITTED_DRAM_REQUEST_CYCLES = 1.0
+FITTED_STORE_BLOCK_CYCLES = 25.0
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -126,6 +131,7 @@ class HardwareTiming:
     matrix_step_overhead_cycles: float = FITTED_MATRIX_STEP_OVERHEAD_CYCLES
     loop_overhead_cycles: float = FITTED_LOOP_OVERHEAD_CYCLES
     dram_request_cycles: float = FITTED_DRAM_REQUEST_CYCLES
+    store_block_cycles: float = FITTED_STORE_BLOCK_CYCLES
     cache_bytes: float = 0.0
     bus_bytes_per_cycle: float = 0.0
     min_command_rows: int = 0
@@ -134,7 +140,8 @@ class HardwareTiming:
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
-                      "loop_overhead_cycles", "dram_request_cycles", "cache_bytes", "bus_bytes_per_cycle"):
+                      "loop_overhead_cycles", "dram_request_cycles", "store_block_cycles", "cache_bytes",
+                      "bus_bytes_per_cycle"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
                                                                                      and value >= 0):
@@ -179,37 +186,42 @@ class HardwareTiming:
         cached = self.caches(layer, accelerator, on_chip)
         peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached else dram_bytes_per_cycle(accelerator))
         compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows)
+        stores = output_blocks(layer, accelerator, mappings)
         matrix = is_matrix_product(layer)
         host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
         return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
                 "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, peak_cycles, cached),
-                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached))}
+                "transfer": self.transfer(requests, peak_cycles, cached, stores),
+                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores))}
 
     def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
         """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
         bus's rate rather than from the DRAM."""
         return self.cache_bytes > 0 and layer_bytes(layer, accelerator, on_chip) <= self.cache_bytes
 
-    def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray,
-                 cached: "bool | np.ndarray" = False) -> np.ndarray:
+    def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
+                 store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
         `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
-        (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command)."""
+        (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
+        `store_blocks` output blocks read back at `store_block_cycles` each."""
         requests = np.asarray(requests, dtype=float)
         data = np.asarray(peak_cycles) / self.dram_efficiency \
             + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
-        return np.maximum(requests * float(self.dma_row_cycles), data)
+        return np.maximum(requests * float(self.dma_row_cycles), data) \
+            + np.asarray(store_blocks, dtype=float) * float(self.store_block_cycles)
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
-              matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False) -> np.ndarray:
+              matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
+              store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
         """The model's cycles (before rounding up) from its mapping-dependent parts, each [B]: the array's cycles,
         the outer steps, the DMA requests, the transfer at the source's peak bandwidth, whether the layer runs as a
-        matrix product and whether its data comes from the cache (module docstring's formula)."""
+        matrix product, whether its data comes from the cache, and the output blocks read back (module docstring's
+        formula)."""
         steps = np.asarray(steps, dtype=float)
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
         accelerator = self.loop_overhead_cycles * steps \
-            + np.maximum(compute, self.transfer(requests, peak_cycles, cached))
+            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks))
         return self.layer_startup_cycles + np.maximum(host, accelerator)
 
 
@@ -337,6 +349,22 @@ def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, facto
     rows = rows / np.ceil(rows / rows_side)
     preload = np.maximum(rows - np.minimum(run, side), 0.0)
     return blocks * (streamed / run * per_run + preload)
+
+
+def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArrays) -> np.ndarray:
+    """Blocks [B] of outputs the layer reads back from the array's accumulators: each output tile, once its reduction
+    ends, in blocks of at most the array's side output pixels (along P) by the side's output channels (K, and the
+    groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`: one move-out of
+    I <= DIM rows by J <= DIM columns)."""
+    extents = _step_extents(layer, mappings).astype(float)
+    side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
+    arrays = layer_arrays(layer)
+    reduction = arrays.ax[TENSORS.index("Outputs")] < 0
+    steps = outer_steps(mappings)
+    output_steps = steps / np.prod(np.where(reduction[None, :], mappings.temporal[:, 0, :], 1).astype(float), axis=1)
+    p, q, n = DIMS.index("P"), DIMS.index("Q"), DIMS.index("N")
+    channels = extents[:, DIMS.index("K")] * extents[:, DIMS.index("G")]
+    return output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) * np.ceil(channels / side)
 
 
 def dram_rows_and_bytes(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,

@@ -15,7 +15,7 @@ from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entrie
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
 from accel_models.timing import (MIN_COMMAND_ROWS, TIMINGS, HardwareTiming, array_pass_cycles, dram_rows_and_bytes,
                                  gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
-                                 outer_steps, scalesim_cycles)
+                                 outer_steps, output_blocks, scalesim_cycles)
 from mappings import random_valid_mappings
 from nets import Layer
 
@@ -103,9 +103,9 @@ def test_a_dosa_row_with_a_bad_field_is_named():
 
 def test_hardware_timing_is_closer_to_the_rtl_than_timeloops_semantics():
     """On the shipped FireSim rows, each timed as DOSA's flow ran it (`dosa_run`, the smallest array holding the
-    mapping) on Gemmini's SoC (`gemmini_soc`): the hardware model's median |log(model / RTL)| is under half of Timeloop's semantics' on the rows as
-    written, its median ratio within x1.2 of 1, and more of its rows within x1.2 (Timeloop's cycles are a lower
-    bound: its median ratio is below 0.8)."""
+    mapping) on Gemmini's SoC (`gemmini_soc`): the hardware model's median |log(model / RTL)| is under half of
+    Timeloop's semantics' on the rows as written, its median ratio within x1.2 of 1, and more of its rows within
+    x1.2 (Timeloop's cycles are a lower bound: its median ratio is below 0.8)."""
     hardware, timeloop, measured = [], [], []
     for row in _rows():
         stated, run = load_dosa_row(row), dosa_run(row, "smallest")
@@ -151,15 +151,16 @@ def test_hardware_cycles_are_the_sum_of_their_terms(batch):
 
 
 def test_each_overhead_adds_its_own_cycles(batch):
-    """The start-up adds once, the loop overhead once a step; a slower DRAM or a dearer DRAM request never speeds a
-    mapping up; a host slower than every accelerator step sets the layer's cycles alone."""
+    """The start-up adds once, the loop overhead once a step; a slower DRAM, a dearer DRAM request or a dearer
+    read-back never speeds a mapping up; a host slower than every accelerator step sets the layer's cycles alone."""
     layer, acc, maps = batch
     counts = evaluate_batch(layer, acc, maps)
     lean = HardwareTiming(0, 0, 1.0, loop_overhead_cycles=0).cycles(layer, acc, maps, counts)
     assert np.array_equal(HardwareTiming(500, 0, 1.0, loop_overhead_cycles=0).cycles(layer, acc, maps, counts),
                           lean + 500)
     for slower in (HardwareTiming(0, 0, 0.25, loop_overhead_cycles=0),
-                   HardwareTiming(0, 0, 1.0, loop_overhead_cycles=0, dram_request_cycles=20)):
+                   HardwareTiming(0, 0, 1.0, loop_overhead_cycles=0, dram_request_cycles=20),
+                   HardwareTiming(0, 0, 1.0, loop_overhead_cycles=0, store_block_cycles=500)):
         cycles = slower.cycles(layer, acc, maps, counts)
         assert (cycles >= lean).all() and (cycles > lean).any()
     steps = outer_steps(maps)
@@ -221,25 +222,29 @@ def test_a_tile_moves_as_dma_rows_and_its_outputs_once_their_reduction_ends():
     # the transfer term: the longer of the requests at their issue cost and the bytes at the sustained bandwidth
     # (8 words of 8 bits a cycle at efficiency 0.5: 352 bytes in 88 cycles)
     arrays = _split(layer, {"K": 2})
-    lean = dict(dram_request_cycles=0)
+    lean = dict(dram_request_cycles=0, store_block_cycles=0)
     assert HardwareTiming(0, 0, 0.5, dma_row_cycles=2, **lean).terms(layer, acc, arrays)["transfer"][0] == 2 * 80
     assert HardwareTiming(0, 0, 0.5, dma_row_cycles=0.5, **lean).terms(layer, acc, arrays)["transfer"][0] == 352 / 4
     # from the DRAM each request adds its command to the bytes' time: 88 + 80 x 1 cycles
-    assert HardwareTiming(0, 0, 0.5, dma_row_cycles=0.5, dram_request_cycles=1).terms(
+    assert HardwareTiming(0, 0, 0.5, dma_row_cycles=0.5, dram_request_cycles=1, store_block_cycles=0).terms(
         layer, acc, arrays)["transfer"][0] == 352 / 4 + 80
+    # the outputs' read-back: a step's 16 output pixels by 2 channels, a block each on an array 1 wide, 2 steps
+    assert output_blocks(layer, acc, arrays)[0] == 2 * 16 * 2
+    assert HardwareTiming(0, 0, 0.5, dma_row_cycles=0.5, dram_request_cycles=1, store_block_cycles=3).terms(
+        layer, acc, arrays)["transfer"][0] == 352 / 4 + 80 + 3 * 64
 
 
 def test_a_cache_that_holds_the_layer_feeds_it_at_the_bus_rate():
-    """With a cache in front of the DRAM, a layer whose tensors fit it (this one: 32 + 128 + 64 bytes of weights, inputs, outputs) moves its
-    tiles at the bus's rate, without the DRAM's request cost; a smaller cache leaves it to the DRAM. Gemmini's SoC:
-    half of its 512 KiB L2 on a 16-byte bus."""
+    """With a cache in front of the DRAM, a layer whose tensors fit it (this one: 32 + 128 + 64 bytes of weights,
+    inputs, outputs) moves its tiles at the bus's rate, without the DRAM's request cost; a smaller cache leaves it to
+    the DRAM. Gemmini's SoC: half of its 512 KiB L2 on a 16-byte bus."""
     acc, layer = _two_level(), Layer.conv(8, 4, 1, 4)
     arrays = _split(layer, {"K": 2})
     assert layer_bytes(layer, acc) == 32 + 128 + 64 and layer_bytes(layer, acc, on_chip=(1,)) == 32 + 64
-    fits = HardwareTiming(0, 0, 0.5, dma_row_cycles=0.1, dram_request_cycles=1, cache_bytes=224,
+    fits = HardwareTiming(0, 0, 0.5, dma_row_cycles=0.1, dram_request_cycles=1, store_block_cycles=0, cache_bytes=224,
                           bus_bytes_per_cycle=32)
     assert fits.terms(layer, acc, arrays)["transfer"][0] == 352 / 16
-    small = HardwareTiming(0, 0, 0.5, dma_row_cycles=0.1, dram_request_cycles=1, cache_bytes=223,
+    small = HardwareTiming(0, 0, 0.5, dma_row_cycles=0.1, dram_request_cycles=1, store_block_cycles=0, cache_bytes=223,
                            bus_bytes_per_cycle=32)
     assert small.terms(layer, acc, arrays)["transfer"][0] == 352 / 4 + 80
     soc = gemmini_soc()
@@ -343,12 +348,12 @@ def test_without_reloads_the_dram_moves_the_exact_counts_words(batch):
     from accel_models.timing import dram_bytes_per_cycle, dram_words
     layer, acc, maps = batch
     counts = evaluate_batch(layer, acc, maps)
-    model = HardwareTiming(0, 0, 0.5, reload_tiles=False)
+    model = HardwareTiming(0, 0, 0.5, reload_tiles=False, store_block_cycles=0)
     terms = model.terms(layer, acc, maps.with_residuals(), dram_words(counts))
     words = counts.reads[:, 0, :].sum(axis=1) + counts.updates[:, 0, :].sum(axis=1)
     expected = words * acc.levels[0].word_bits / 8 / (dram_bytes_per_cycle(acc) * 0.5)
     assert np.allclose(terms["transfer"], expected) and (terms["transfer"] > 0).all()
-    reloading = HardwareTiming(0, 0, 0.5).terms(layer, acc, maps.with_residuals())
+    reloading = HardwareTiming(0, 0, 0.5, store_block_cycles=0).terms(layer, acc, maps.with_residuals())
     assert not np.allclose(terms["transfer"], reloading["transfer"])
     with pytest.raises(ValueError, match="exact_dram_words"):
         model.terms(layer, acc, maps.with_residuals())
