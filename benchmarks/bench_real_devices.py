@@ -15,8 +15,8 @@ last line counts (default hardware). Rows whose chip published its energy also p
 a vendor's own projections for a configuration, not silicon measurements, and are counted apart. The presets are
 described by their chips' published facts only (docs/sources.md); no number is fitted to a network. The first row
 pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and printed, not counted in
-the rows' seconds. Last line: `real devices: K/N within x1.5 of the measured latency (median ratio R)`, over the
-measured rows. Measurements: docs/real_devices.md.
+the rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real devices: K/N within x1.5
+of the measured latency (median ratio R)`, over the measured rows. Measurements: docs/real_devices.md.
 """
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ from nets import Layer, Network, get_network  # noqa: E402
 
 WITHIN = 1.5
 """The acceptance band: 1 / 1.5 <= ours / measured <= 1.5."""
+
+WITHIN_TIGHT = 1.25
+"""The band a timing model closer to the chips should reach: 1 / 1.25 <= ours / measured <= 1.25 (counted apart)."""
 
 SOURCES = {
     "coral": "Coral, 'Edge TPU performance benchmarks' (coral.ai/docs/edgetpu/benchmarks), Table 1: time per inference, "
@@ -196,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"real devices ({name} timing): no measured row run")
             continue
         within = sum(1 / WITHIN <= r <= WITHIN for r in values)
+        tight = sum(1 / WITHIN_TIGHT <= r <= WITHIN_TIGHT for r in values)
+        print(f"  {name} timing: {tight}/{len(values)} within x{WITHIN_TIGHT:g} (ratios "
+              f"{', '.join(f'{r:.2f}' for r in values)})")
         print(f"real devices{'' if name == args.timing else f' ({name} timing)'}: {within}/{len(values)} within "
               f"x{WITHIN:g} of the measured latency (median ratio {statistics.median(values):.2f})")
     return 0

@@ -1,13 +1,14 @@
 """The cost model's cycles against Gemmini's RTL: Timeloop's semantics and the hardware timing model, row by row.
 
     python benchmarks/bench_rtl_cycles.py [--rows FILE.csv] [--array stated|smallest] [--fit] [--holdout]
-                                          [--by-kind]
+                                          [--by-kind] [--by-term]
 
 Each row of DOSA's FireSim data (Hong et al., MICRO 2023: a Gemmini configuration, a conv layer and a mapping in
 Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cycle`) is read into cosearch's types as
 DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
 `evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
-and the hardware timing model (`accel_models.timing.HardwareTiming`) on the run the RTL made:
+and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, its command
+floor) on the run the RTL made:
 
 - **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
   of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
@@ -24,10 +25,12 @@ and the hardware timing model (`accel_models.timing.HardwareTiming`) on the run 
   sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
-`--fit` refits the hardware model's four constants to the rows (the minimiser of the mean smoothed absolute log
-error, from five starts) and prints them, then the bands with the fitted constants. `--holdout` fits on the rows of
-half of the layers (every other layer, sorted by shape) and prints the bands on the other half, then the other way
-round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected).
+`--fit` refits the hardware model's constants to the rows (seven costs in cycles and an efficiency, the minimiser of
+the mean smoothed absolute log error from five starts, for each share of the L2 in `CACHE_SHARES`) and prints them,
+then the bands with the fitted constants. `--holdout` fits on the rows of half of the layers (every other layer,
+sorted by shape) and prints the bands on the other half, then the other way round. `--by-kind` prints the bands per
+layer kind (conv, 1x1, fully connected), `--by-term` per term that sets a row's cycles (the host's issue, the array,
+the transfer).
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -39,6 +42,7 @@ import csv
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +51,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import (HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,  # noqa: E402
-                                 dram_rows_and_bytes, outer_steps)
+from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles,  # noqa: E402
+                                 dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc, is_matrix_product,
+                                 layer_bytes, outer_steps, output_blocks)
+from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
+
+CACHE_SHARES = (0.25, 0.5, 0.75, 1.0)
+"""The shares of Gemmini's 512 KiB L2 the fit tries as the room a layer's data finds there."""
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dosa_firesim" / "firesim_results.csv"
 
@@ -66,52 +75,92 @@ def _kind(layer) -> str:
     return "1x1 conv" if layer.R == layer.S == 1 else "conv"
 
 
-def _parts(cases: list) -> tuple[np.ndarray, ...]:
-    """Per row: the array's passes, the outer steps, DMA rows and the DRAM transfer at full bandwidth (cycles)."""
+def _parts(cases: list) -> dict[str, np.ndarray]:
+    """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
+    transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
+    product, the output blocks read back."""
     parts = []
     for layer, acc, arrays in cases:
         rows, moved = dram_rows_and_bytes(layer, acc, arrays)
-        parts.append((array_pass_cycles(layer, acc, arrays)[0], outer_steps(arrays)[0], rows[0],
-                      moved[0] / dram_bytes_per_cycle(acc)))
-    return tuple(np.array(p) for p in zip(*parts))
+        parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
+                      moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
+                      layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0]))
+    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks")
+    return dict(zip(names, (np.array(p) for p in zip(*parts))))
 
 
-def _timing(theta: np.ndarray) -> HardwareTiming:
-    """The hardware model of the fit's parameters (log start-up, log step overhead, log request cost, logit
-    efficiency), each kept within +-30 so that every one stays a valid constant."""
-    theta = np.clip(theta, -30.0, 30.0)
-    return HardwareTiming(float(np.exp(theta[0])), float(np.exp(theta[1])), float(1 / (1 + np.exp(-theta[3]))),
-                          float(np.exp(theta[2])))
+def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """`timing.total` over the rows' parts, each row's bytes at the bus's rate where the cache holds its layer."""
+    cached = parts["layer_bytes"] <= timing.cache_bytes
+    peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
+    return timing.total(parts["compute"], parts["steps"], parts["requests"], peak, parts["matrix"].astype(bool),
+                        cached, parts["store_blocks"])
 
 
-def _fit(parts: tuple[np.ndarray, ...], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
-    """The four constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows."""
+def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
+    """The hardware model on Gemmini's SoC of the fit's parameters (log start-up, log conv step, log request cost,
+    logit efficiency, log matrix step, log loop overhead, log DRAM request cost, log store block cost), each kept
+    within +-30 so that every one stays a valid constant, with `share` of the L2 holding a layer's data."""
+    t = np.exp(np.clip(theta, -30.0, 30.0))
+    return HardwareTiming(float(t[0]), float(t[1]), float(1 / (1 + np.exp(-np.clip(theta[3], -30.0, 30.0)))),
+                          float(t[2]), matrix_step_overhead_cycles=float(t[4]), loop_overhead_cycles=float(t[5]),
+                          dram_request_cycles=float(t[6]), store_block_cycles=float(t[7]),
+                          cache_bytes=share * GEMMINI_L2_BYTES, bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE),
+                          min_command_rows=MIN_COMMAND_ROWS)
+
+
+def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
+    """The constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows: the seven costs in
+    cycles and the efficiency by Nelder-Mead from five starts, for each share of the L2 in `CACHE_SHARES`; the best."""
     from scipy.optimize import minimize
 
-    def loss(theta: np.ndarray) -> float:
-        error = np.log(_timing(theta).total(*parts) / measured)
-        return float(np.mean(np.sqrt(error * error + 0.003)))
-
-    rng = np.random.default_rng(0)
     best = None
-    for _ in range(5):
-        start = np.array([np.log(1000.0), np.log(100.0), 0.0, 1.0]) + rng.normal(0, 1, 4)
-        found = minimize(loss, start, method="Nelder-Mead", options={"maxiter": 8000, "xatol": 1e-6, "fatol": 1e-9})
-        if best is None or found.fun < best.fun:
-            best = found
-    startup, overhead, row_cycles = np.exp(best.x[:3])
-    efficiency = 1 / (1 + np.exp(-best.x[3]))
+    for share in CACHE_SHARES:
+        def loss(theta: np.ndarray) -> float:
+            error = np.log(_total(_timing(theta, share), parts) / measured)
+            return float(np.mean(np.sqrt(error * error + 0.003)))
+
+        rng = np.random.default_rng(0)
+        for _ in range(5):
+            start = np.array([np.log(800.0), np.log(250.0), 0.3, 1.0, np.log(125.0), np.log(40.0), 0.0, np.log(20.0)]) \
+                + rng.normal(0, 0.5, 8)
+            found = minimize(loss, start, method="Nelder-Mead",
+                             options={"maxiter": 12000, "xatol": 1e-6, "fatol": 1e-9})
+            if best is None or found.fun < best[0].fun:
+                best = (found, share)
+    found, share = best
+    fitted = _timing(found.x, share)
     if not quiet:
-        print(f"fit: layer_startup_cycles {startup:.1f}, step_overhead_cycles {overhead:.1f}, dma_row_cycles "
-              f"{row_cycles:.3f}, dram_efficiency {efficiency:.3f} (loss {best.fun:.4f})")
-    return HardwareTiming(round(float(startup)), round(float(overhead)), round(float(efficiency), 2),
-                          round(float(row_cycles), 2))
+        print(f"fit: layer_startup_cycles {fitted.layer_startup_cycles:.1f}, step_overhead_cycles "
+              f"{fitted.step_overhead_cycles:.1f}, matrix_step_overhead_cycles "
+              f"{fitted.matrix_step_overhead_cycles:.1f}, loop_overhead_cycles {fitted.loop_overhead_cycles:.1f}, "
+              f"dram_request_cycles {fitted.dram_request_cycles:.3f}, "
+              f"store_block_cycles {fitted.store_block_cycles:.1f}, "
+              f"dma_row_cycles {fitted.dma_row_cycles:.3f}, "
+              f"dram_efficiency {fitted.dram_efficiency:.3f}, cache share {share:g} (loss {found.fun:.4f})")
+    return replace(fitted, layer_startup_cycles=round(fitted.layer_startup_cycles),
+                   step_overhead_cycles=round(fitted.step_overhead_cycles),
+                   matrix_step_overhead_cycles=round(fitted.matrix_step_overhead_cycles),
+                   loop_overhead_cycles=round(fitted.loop_overhead_cycles),
+                   dram_efficiency=round(fitted.dram_efficiency, 2), dma_row_cycles=round(fitted.dma_row_cycles, 2),
+                   dram_request_cycles=round(fitted.dram_request_cycles, 2),
+                   store_block_cycles=round(fitted.store_block_cycles))
 
 
 def _timed(timing: HardwareTiming, cases: list) -> np.ndarray:
     """The hardware model's cycles per row (its terms, which need no exact count: the as-run accelerator need not
     hold the row's tiles in the capacities the CSV states)."""
     return np.array([timing.terms(layer, acc, arrays)["cycles"][0] for layer, acc, arrays in cases])
+
+
+def _dominant(timing: HardwareTiming, cases: list) -> np.ndarray:
+    """Per row, the term that sets its cycles: the host's issue, the array or the transfer."""
+    names = []
+    for layer, acc, arrays in cases:
+        t = timing.terms(layer, acc, arrays)
+        names.append("host issue" if t["steps"][0] >= t["loops"][0] + max(t["compute"][0], t["transfer"][0])
+                     else "array" if t["compute"][0] >= t["transfer"][0] else "transfer")
+    return np.array(names)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true", help="refit the hardware model's constants to the rows")
     parser.add_argument("--holdout", action="store_true", help="fit on half of the layers, report the other half")
     parser.add_argument("--by-kind", action="store_true", help="the bands per layer kind too")
+    parser.add_argument("--by-term", action="store_true",
+                        help="the bands per dominant term (host issue, array, transfer) too")
     args = parser.parse_args(argv)
     if not args.rows.is_file():
         parser.error(f"--rows: no file {args.rows} (give DOSA's FireSim CSV)")
@@ -150,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         layers.append(dosa.layer)
     measured, timeloop = np.array(measured), np.array(timeloop)
     parts = _parts(cases) if args.fit or args.holdout else None
-    timing = _fit(parts, measured) if args.fit else HardwareTiming()
+    timing = _fit(parts, measured) if args.fit else gemmini_soc()
     hardware = _timed(timing, cases)
     n = len(cases)
     print(f"{n} rows of {len(rows)} ({skipped} skipped) from {args.rows}, in {time.perf_counter() - t0:.1f} s; "
@@ -159,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         shapes = sorted({layer.bounds + layer.coefficients for layer in layers})
         half = np.array([shapes.index(layer.bounds + layer.coefficients) % 2 for layer in layers])
         for train in (0, 1):
-            fitted = _fit(tuple(p[half == train] for p in parts), measured[half == train], quiet=True)
+            fitted = _fit({k: p[half == train] for k, p in parts.items()}, measured[half == train], quiet=True)
             test = half != train
             k, m, r = _bands(_timed(fitted, [c for c, t in zip(cases, test) if t]) / measured[test])
             print(f"  holdout: fit on {int((~test).sum())} rows of {len(shapes[train::2])} layers {fitted}; "
@@ -173,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
             kt, mt, rt = _bands(timeloop[sel] / measured[sel])
             print(f"  {kind:<16} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 (median {r:.2f}); "
                   f"timeloop {kt}/{mt} (median {rt:.2f})")
+    if args.by_term:
+        terms = _dominant(timing, cases)
+        for term in ("host issue", "array", "transfer"):
+            sel = terms == term
+            if sel.any():
+                k, m, r = _bands(hardware[sel] / measured[sel])
+                print(f"  {term:<16} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 (median {r:.2f})")
     quartiles = statistics.quantiles(hardware / measured, n=4)
     print(f"hardware / RTL quartiles: {quartiles[0]:.2f} {quartiles[1]:.2f} {quartiles[2]:.2f}")
     k, m, r = _bands(hardware / measured)

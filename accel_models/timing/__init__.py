@@ -5,9 +5,11 @@ module per member, registered once in `TIMINGS`:
 
 - `"timeloop"` (`TimeloopTiming`, the default everywhere): Timeloop's semantics, the cost model's own cycles (compute
   cycles stretched by each level's bandwidth shortfall). Every Timeloop check uses it; it is a lower bound.
-- `"hardware"` (`HardwareTiming`): what a chip driven tile by tile pays: start-up per layer, command overhead per
-  outer step, the array fed in passes of its full side, tiles moved as DMA rows at the DRAM's sustained bandwidth,
-  overlapped with the compute. Its constants are fitted to Gemmini's RTL (`hardware`'s docstring).
+- `"hardware"` (`HardwareTiming`): what a chip driven tile by tile pays: start-up per layer, the host's issue of
+  each outer step against the accelerator's step (a loop overhead, the array fed in passes of its full side with a
+  weight-stationary array's preloads, tiles moved as DMA rows at the sustained bandwidth, overlapped with the
+  compute). Its constants are fitted to Gemmini's RTL (`hardware`'s docstring); `gemmini_soc` adds Gemmini's SoC
+  cache.
 
 `systolic.scalesim_cycles` gives SCALE-Sim's fold rule for a systolic array (a reference, not a member).
 """
@@ -22,8 +24,9 @@ from nets.registry import Registry
 
 from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
-from .hardware import (DMA_REQUEST_BYTES, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,
-                       dram_rows_and_bytes, dram_words, outer_steps)
+from .hardware import (DMA_REQUEST_BYTES, MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles, dram_bytes_per_cycle,
+                       dram_rows_and_bytes, dram_words, gemmini_soc, holds_one_weight_per_pe, is_matrix_product,
+                       layer_bytes, outer_steps, output_blocks)
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
 
@@ -59,5 +62,6 @@ def get_timing(timing: "str | TimingModel", field: str = "timing") -> TimingMode
 
 
 __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTiming", "scalesim_cycles",
-           "DMA_REQUEST_BYTES", "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words",
-           "outer_steps"]
+           "DMA_REQUEST_BYTES", "MIN_COMMAND_ROWS", "array_pass_cycles", "dram_bytes_per_cycle", "dram_rows_and_bytes",
+           "dram_words", "gemmini_soc", "holds_one_weight_per_pe", "is_matrix_product", "layer_bytes", "outer_steps",
+           "output_blocks"]

@@ -4,51 +4,68 @@ Timeloop's cycles (the cost model's, `timing="timeloop"`) assume every transfer 
 runs exactly the mapping's spatial and temporal split, and a level's only limit is its bandwidth: a lower bound that
 real arrays do not reach. This model is written after how Gemmini's runtime runs a mapping (its `tiled_conv` /
 `tiled_matmul` in gemmini-rocc-tests' `include/gemmini.h`, which DOSA's FireSim flow calls with the mapping's tile
-sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer step), and charges:
+sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer step, which the accelerator's loop unit,
+`LoopConv` / `LoopMatmul` in Gemmini's RTL, expands into moves in, array commands and moves out), and charges:
 
 - **start-up per layer** (`layer_startup_cycles`): configuring the array and the DMA, filling the pipeline, and
   draining its last tile before the next layer starts;
-- **per-step command overhead** (`step_overhead_cycles`): each step of the outermost (DRAM) level's loops is issued
-  by the host as a group of commands (Gemmini: the runtime's address arithmetic and the `loop_conv_ws`
-  configuration, six RoCC words and a start), whose issue and hand-shake latency does not overlap;
-- **the array in passes of its full side** (the `compute` term, `array_pass_cycles`): a step's tile is handed to the
-  array whole, and the array's control (Gemmini's `LoopConv` execute unit: one preload and compute per block of
-  `DIM` input channels by `DIM` output channels) splits each spatially mapped dimension of the tile into passes of
-  the array's side, whatever split the mapping wrote: a tile of 2 x 2 channels mapped as 2 in time by 2 in space runs
-  as one pass of 4 on a 4-wide array;
+- **the host's issue per step** (`step_overhead_cycles`, `matrix_step_overhead_cycles`): the host walks the outermost
+  (DRAM) level's loops and, per step, computes the tile's addresses, sizes and paddings and sends the loop command
+  (Gemmini: six or seven RoCC words). A convolution's runtime walks seven loops and clips each step's input window
+  to the image; a matrix product's (a layer with one output column and a 1 x 1 kernel) walks three: its step is
+  cheaper. The host works ahead of the accelerator (the loop unit holds two loops), so a step takes the longer of the
+  host's issue and the accelerator's own step;
+- **the accelerator's step** (`loop_overhead_cycles` plus the larger of the compute and the transfer): a fixed
+  overhead per loop (configuring the loop unit, the first command's latency, the last write-back) and a
+  double-buffered body: the loop unit runs two loops at once, in two halves of the scratchpad and accumulator, so a
+  step's moves overlap the array's work;
+- **the array** (`array_pass_cycles`): a step's tile is handed to the array whole, and the array's control (Gemmini's
+  `LoopConv` execute unit: one preload and compute per block of `DIM` input channels by `DIM` output channels) splits
+  each spatially mapped dimension of the tile into passes of the array's side, whatever split the mapping wrote: a
+  tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. On an array whose
+  processing elements hold one weight each (a weight-stationary systolic array), each weight block is shifted in
+  a row a cycle (the preload: the block's rows, less the first command's rows it overlaps), and the streamed rows
+  run as commands of at most the array's side, each at least `min_command_rows` cycles (Gemmini: 4,
+  `MIN_COMMAND_ROWS`; none by default);
 - **transfers in requests and bytes** (`dma_row_cycles`, `dram_efficiency`): each step moves its input and weight
   tiles in, and an output tile goes out once, when the last step of its reduction ends (Gemmini's runtime passes no
   output address before that step; the accumulator holds the partial sum). The DMA moves a tile as rows: one request
   per contiguous run of the tensor's innermost dimension in a channels-last layout (inputs [N][H][W][C], weights
   [R][S][C][K], outputs [N][P][Q][K], Gemmini's layouts), a run longer than a request split (Gemmini's DMA moves at
   most `dma_maxbytes` = 64 bytes, a cache line, a request; a DRAM block larger than that is one request). The DMA
-  issues a request every `dma_row_cycles` while the DRAM delivers `dram_efficiency` of its peak bandwidth, the two
-  pipelined: the transfer takes the longer of the two. With `reload_tiles` False the DRAM moves the exact counts'
+  issues a request every `dma_row_cycles` while the memory delivers `dram_efficiency` of its peak bandwidth, the two
+  pipelined: the transfer takes the longer of the two. From the DRAM each request also costs `dram_request_cycles`
+  (a request moves at most a line, and a short run a part of one: the rows' measured bandwidth grows with the run,
+  5 bytes a cycle at 16-24-byte runs, 7.5 at 48-64). With `reload_tiles` False the DRAM moves the exact counts'
   words (Timeloop's reuse across steps) at that bandwidth instead, without the request cost;
-- **overlap**: a double-buffered chip (Gemmini's `LoopConv` runs two loops at once, in two halves of the scratchpad
-  and accumulator) computes one step while it moves the next, so the steps take the larger of the compute and the
-  transfer time, not their sum.
+- **the outputs' read-back** (`store_block_cycles`): each block of outputs moved out of the array's accumulators
+  (Gemmini: a move-out of at most `DIM` output pixels by `DIM` channels, `output_blocks`) adds a fixed cost to the
+  transfer (reading the 32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
+- **a cache in front of the DRAM** (`cache_bytes`, `bus_bytes_per_cycle`; none by default): a chip whose DMA reads
+  through a system cache (Gemmini in its SoC: a 512 KiB L2 on a 128-bit system bus) finds a layer's data there when
+  the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's.
 
-    cycles = layer_startup_cycles + steps x step_overhead_cycles
-             + max(array passes, DMA requests x dma_row_cycles, bytes / (peak x efficiency))
+    step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
+    transfer = max(requests x dma_row_cycles,
+                   bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
+               + output blocks x store_block_cycles
+    cycles  = layer_startup_cycles + steps x step
 
-The four constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
+The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
 prints the fit), and are the same for every accelerator and network: a property of a tile-by-tile controller, not a
 per-network knob. The systolic fill and drain of each fold (SCALE-Sim's rule, `systolic.scalesim_cycles`) is not a
 term here: Gemmini preloads the next weights while the current ones compute.
 
-Not modelled: the weight-stationary preload as a floor of the array's side per weight block (it fits Gemmini's RTL a
-little better but charges arrays that keep weights in per-PE register files, as Eyeriss's row-stationary one does,
-many times their cycles), scratchpad bank conflicts and port limits beyond the levels' bandwidths (the exact counts'
-per-level bandwidth stretch is Timeloop's and is left out: on the RTL rows it predicts worse than the compute cycles
-alone),
-the CPU-side work between layers, and a runtime that tiles a layer otherwise than its mapping (DOSA's matrix harness
-rounds tiles to whole arrays; `accel_models.timeloop.dosa_harness` writes such runs as their own mapping).
+Not modelled: scratchpad bank conflicts and port limits beyond the levels' bandwidths (the exact counts' per-level
+bandwidth stretch is Timeloop's and is left out: on the RTL rows it predicts worse than the compute cycles alone),
+the DRAM's partial-line and row-buffer effects, the cache's replacement beyond the fit-or-not rule, and a runtime that
+tiles a layer otherwise than its mapping (DOSA's matrix harness rounds tiles to whole arrays;
+`accel_models.timeloop.dosa_harness` writes such runs as their own mapping).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -59,43 +76,86 @@ from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
-# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`): the minimiser of the mean of
-# sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five starts, by
-# `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_LAYER_STARTUP_CYCLES = 516.0
-FITTED_STEP_OVERHEAD_CYCLES = 129.0
-FITTED_DRAM_EFFICIENCY = 0.81
-FITTED_DMA_ROW_CYCLES = 1.4
+# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC, `gemmini_soc()`): the
+# minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five starts,
+# by `python benchmarks/bench_rtl_cycles.py --fit`.
+FITTED_LAYER_STARTUP_CYCLES = 985.0
+FITTED_STEP_OVERHEAD_CYCLES = 274.0
+FITTED_DRAM_EFFICIENCY = 0.92
+FITTED_DMA_ROW_CYCLES = 1.37
+FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
+FITTED_LOOP_OVERHEAD_CYCLES = 25.0
+FITTED_DRAM_REQUEST_CYCLES = 1.0
+FITTED_STORE_BLOCK_CYCLES = 25.0
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
 line; a DRAM whose block is larger moves a block a request."""
 
+MIN_COMMAND_ROWS = 4
+"""The fewest cycles an array command takes on a weight-stationary systolic array: Gemmini's ExecuteController feeds
+at least 4 rows a compute (two writes to one accumulator row must be 4 cycles apart; `total_rows`'s floor,
+src/main/scala/gemmini/ExecuteController.scala)."""
+
+GEMMINI_L2_BYTES = 512 * 1024
+"""Chipyard's L2 in Gemmini's SoC configurations: `WithInclusiveCache(nWays = 8, capacityKB = 512)`
+(ucb-bar/gemmini, src/main/scala/gemmini/CustomSoCConfigs.scala)."""
+
+GEMMINI_BUS_BYTES_PER_CYCLE = 16
+"""Gemmini's DMA bus, 128 bits (`dma_buswidth`, Configs.scala), with the SoC's system bus set to it
+(`WithSystemBusWidth(128)`, Chipyard's Gemmini configurations)."""
+
 # The dim whose contiguous run makes one DMA row of each tensor in a channels-last layout (Gemmini's tiled_conv:
 # input[N][H][W][C], weights[R][S][C][K], output[N][P][Q][K]).
 _ROW_DIM = {"Weights": DIMS.index("K"), "Inputs": DIMS.index("C"), "Outputs": DIMS.index("K")}
+# Dims no weight depends on: the rows a weight-stationary array streams through a weight block; P is the run a
+# command takes (Gemmini: up to DIM output pixels of one output row).
+_STREAMED = np.array([d in ("P", "Q", "N") for d in DIMS])
+_COMMAND_DIM = DIMS.index("P")
+
+FITTED_CACHE_SHARE = 0.5
+"""The share of Gemmini's L2 a layer's tensors may fill and still be found there (the rows run one after another,
+each on the data the one before left; the L2 also holds the program, the other buffers and the written outputs):
+chosen by the fit among 1/4, 1/2, 3/4 and 1."""
 
 
 @dataclass(frozen=True)
 class HardwareTiming:
-    """Cycles as a tile-by-tile chip runs a mapping (module docstring); the defaults are the fit to Gemmini's RTL."""
+    """Cycles as a tile-by-tile chip runs a mapping (module docstring); the defaults are the fit to Gemmini's RTL.
+    `gemmini_soc(timing)` adds Gemmini's SoC: its cache, its bus and its command floor."""
 
     layer_startup_cycles: float = FITTED_LAYER_STARTUP_CYCLES
     step_overhead_cycles: float = FITTED_STEP_OVERHEAD_CYCLES
     dram_efficiency: float = FITTED_DRAM_EFFICIENCY
     dma_row_cycles: float = FITTED_DMA_ROW_CYCLES
+    matrix_step_overhead_cycles: float = FITTED_MATRIX_STEP_OVERHEAD_CYCLES
+    loop_overhead_cycles: float = FITTED_LOOP_OVERHEAD_CYCLES
+    dram_request_cycles: float = FITTED_DRAM_REQUEST_CYCLES
+    store_block_cycles: float = FITTED_STORE_BLOCK_CYCLES
+    cache_bytes: float = 0.0
+    bus_bytes_per_cycle: float = 0.0
+    min_command_rows: int = 0
     reload_tiles: bool = True
     name: str = "hardware"
 
     def __post_init__(self) -> None:
-        for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles"):
+        for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
+                      "loop_overhead_cycles", "dram_request_cycles", "store_block_cycles", "cache_bytes",
+                      "bus_bytes_per_cycle"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
                                                                                      and value >= 0):
-                raise ValueError(f"HardwareTiming.{field} must be a finite number >= 0 cycles, got {value!r}")
+                unit = {"cache_bytes": "bytes", "bus_bytes_per_cycle": "bytes a cycle"}.get(field, "cycles")
+                raise ValueError(f"HardwareTiming.{field} must be a finite number >= 0 {unit}, got {value!r}")
         eff = self.dram_efficiency
         if isinstance(eff, bool) or not isinstance(eff, (int, float)) or not (0 < eff <= 1):
             raise ValueError(f"HardwareTiming.dram_efficiency must be a number in (0, 1], got {eff!r}")
+        if self.cache_bytes > 0 and self.bus_bytes_per_cycle <= 0:
+            raise ValueError("HardwareTiming.bus_bytes_per_cycle must be > 0 bytes a cycle with a cache "
+                             f"(cache_bytes {self.cache_bytes!r})")
+        rows = self.min_command_rows
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise ValueError(f"HardwareTiming.min_command_rows must be an integer >= 0 cycles, got {rows!r}")
         if not isinstance(self.reload_tiles, bool):
             raise ValueError(f"HardwareTiming.reload_tiles must be True or False, got {self.reload_tiles!r}")
 
@@ -108,13 +168,13 @@ class HardwareTiming:
 
     def terms(self, layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
               exact_dram_words: np.ndarray | None = None, on_chip: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
-        """Each term of the model per mapping of the batch, in cycles: `startup`, `steps` (the command overhead),
-        `compute` (the array's passes), `transfer` (DMA requests or DRAM bytes), and `cycles`, their total.
+        """Each term of the model per mapping of the batch, in cycles: `startup`, `steps` (the host's issue of every
+        step), `loops` (the accelerator's fixed overhead of every step), `compute` (the array), `transfer` (DMA
+        requests or bytes), and `cycles`, the model's total (module docstring's formula).
 
         exact_dram_words [B]: the exact counts' DRAM words (`dram_words`), needed only with `reload_tiles` False;
         on_chip: tensors living on chip (no DRAM transfer of theirs)."""
         steps = outer_steps(mappings)
-        peak = dram_bytes_per_cycle(accelerator)
         if self.reload_tiles:
             requests, moved_bytes = dram_rows_and_bytes(layer, accelerator, mappings, on_chip)
         else:
@@ -123,24 +183,68 @@ class HardwareTiming:
                                  "counts)")
             requests = np.zeros(steps.shape)
             moved_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
-        compute = array_pass_cycles(layer, accelerator, mappings)
-        return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)),
-                "steps": steps * float(self.step_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, moved_bytes / peak),
-                "cycles": np.ceil(self.total(compute, steps, requests, moved_bytes / peak))}
+        cached = self.caches(layer, accelerator, on_chip)
+        peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached else dram_bytes_per_cycle(accelerator))
+        compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows)
+        stores = output_blocks(layer, accelerator, mappings)
+        matrix = is_matrix_product(layer)
+        host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
+        return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
+                "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
+                "transfer": self.transfer(requests, peak_cycles, cached, stores),
+                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores))}
 
-    def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray) -> np.ndarray:
+    def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
+        """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
+        bus's rate rather than from the DRAM."""
+        return self.cache_bytes > 0 and layer_bytes(layer, accelerator, on_chip) <= self.cache_bytes
+
+    def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
+                 store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
-        `peak_cycles` at the DRAM's peak bandwidth, at `dram_efficiency` of it (the two pipelined)."""
-        return np.maximum(np.asarray(requests) * float(self.dma_row_cycles),
-                          np.asarray(peak_cycles) / self.dram_efficiency)
+        `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
+        (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
+        `store_blocks` output blocks read back at `store_block_cycles` each."""
+        requests = np.asarray(requests, dtype=float)
+        data = np.asarray(peak_cycles) / self.dram_efficiency \
+            + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
+        return np.maximum(requests * float(self.dma_row_cycles), data) \
+            + np.asarray(store_blocks, dtype=float) * float(self.store_block_cycles)
 
-    def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray,
-              peak_cycles: np.ndarray) -> np.ndarray:
-        """The model's cycles (before rounding up) from its mapping-dependent parts: the array's passes, the outer
-        steps, the DMA requests and the DRAM transfer at peak bandwidth, each [B] (module docstring's formula)."""
-        return self.layer_startup_cycles + np.asarray(steps) * self.step_overhead_cycles \
-            + np.maximum(compute, self.transfer(requests, peak_cycles))
+    def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
+              matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
+              store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
+        """The model's cycles (before rounding up) from its mapping-dependent parts, each [B]: the array's cycles,
+        the outer steps, the DMA requests, the transfer at the source's peak bandwidth, whether the layer runs as a
+        matrix product, whether its data comes from the cache, and the output blocks read back (module docstring's
+        formula)."""
+        steps = np.asarray(steps, dtype=float)
+        host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
+        accelerator = self.loop_overhead_cycles * steps \
+            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks))
+        return self.layer_startup_cycles + np.maximum(host, accelerator)
+
+
+def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
+    """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2 (`GEMMINI_L2_BYTES`,
+    of which `FITTED_CACHE_SHARE` holds a layer's data) on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), and its
+    array commands take at least `MIN_COMMAND_ROWS` cycles."""
+    return replace(timing or HardwareTiming(), cache_bytes=FITTED_CACHE_SHARE * GEMMINI_L2_BYTES,
+                   bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS)
+
+
+def is_matrix_product(layer: Layer) -> bool:
+    """Whether a tile-by-tile runtime runs `layer` as a matrix product (Gemmini's `tiled_matmul`, three loops) rather
+    than a convolution (`tiled_conv`, seven): one output column and a 1 x 1 kernel."""
+    return layer.Q == layer.R == layer.S == 1
+
+
+def layer_bytes(layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> float:
+    """Bytes of the layer's tensors that live off chip (every tensor but those in `on_chip`), in the outermost
+    level's words."""
+    arrays = layer_arrays(layer)
+    words = tile_words([arrays.bounds[d] for d in range(len(DIMS))], arrays.ax, arrays.co)
+    return float(sum(w for t, w in enumerate(words) if t not in on_chip)) * accelerator.levels[0].word_bits / 8
 
 
 def dram_bytes_per_cycle(accelerator: Accelerator) -> float:
@@ -171,12 +275,32 @@ def _step_extents(layer: Layer, mappings: MappingArrays) -> np.ndarray:
     return np.minimum(extents, layer_arrays(layer).bounds[None, :])
 
 
-def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays) -> np.ndarray:
+def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
+    """Whether the array is weight stationary with one weight a processing element (a systolic array's weight
+    register, as Gemmini's): the innermost level keeping Weights lies below every fan-out and holds one word."""
+    fanned = [i for i, level in enumerate(accelerator.levels) if level.fanout > 1]
+    holders = [i for i, level in enumerate(accelerator.levels) if "Weights" in level.keeps]
+    if not fanned or not holders or holders[-1] <= fanned[-1]:
+        return False
+    level = accelerator.levels[holders[-1]]
+    limits = [c for c in (level.capacity_words,
+                          (level.tensor_capacity_words or (None,))[0]) if c is not None]
+    return bool(limits) and min(limits) <= 1
+
+
+def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
+                      min_command_rows: int = 0) -> np.ndarray:
     """Cycles [B] the array computes the layer when each step's tile is fed in passes of the array's full side:
     per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level, ceil(the extent of
     the dims only it unrolls / its fan-out); a dim unrolled at several levels keeps the mapping's split (its temporal
-    extent, each of its spatial loops one pass); times the steps. Equal to the exact counts' compute cycles when every
-    spatial loop fills its level; fewer when a mapping splits a dim between time and an under-filled array."""
+    extent, each of its spatial loops one pass); times the steps. Without the preload this is at most the exact
+    counts' compute cycles, and fewer when a mapping splits a dim between time and an under-filled array.
+
+    On an array holding one weight a processing element (`holds_one_weight_per_pe`), each weight block (a pass of
+    the dims that index weights) streams the step's output pixels (P, Q, N) as commands of at most the array's side
+    of P's run, each at least `min_command_rows` cycles (Gemmini's: `MIN_COMMAND_ROWS`), and is first shifted in a
+    row a cycle: the rows of its innermost fan-out's reduction dims, less the first command's rows it overlaps (the
+    preload)."""
     extents = _step_extents(layer, mappings).astype(float)
     factors = mappings.spatial_x.astype(np.int64) * mappings.spatial_y.astype(np.int64)            # [B, L, 8]
     levels = (factors > 1).sum(axis=1)                                                              # [B, 8]
@@ -184,12 +308,63 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
     # a dim no level unrolls, or several do, runs its temporal extent
     temporal = np.maximum(extents / np.prod(factors, axis=1), 1.0)
     per_step = np.prod(np.where(folded, 1.0, temporal), axis=1)
-    for level, storage in enumerate(accelerator.levels):
-        if storage.fanout <= 1:
-            continue
+    fanned = [level for level, storage in enumerate(accelerator.levels) if storage.fanout > 1]
+    for level in fanned:
         mine = folded & (factors[:, level, :] > 1)
-        per_step = per_step * np.ceil(np.prod(np.where(mine, extents, 1.0), axis=1) / storage.fanout)
+        per_step = per_step * np.ceil(np.prod(np.where(mine, extents, 1.0), axis=1)
+                                      / accelerator.levels[level].fanout)
+    if holds_one_weight_per_pe(accelerator):
+        arrays = layer_arrays(layer)
+        reduction = (arrays.ax[TENSORS.index("Outputs")] < 0) & (arrays.ax[TENSORS.index("Weights")] >= 0)
+        inner = fanned[-1]
+        on_x = ((mappings.spatial_x[:, inner, :] > 1) & reduction[None, :]).any(axis=1)
+        rows_side = np.where(on_x, accelerator.levels[inner].fanout_x, accelerator.levels[inner].fanout_y)
+        per_step = _weight_stationary_step(accelerator, extents, factors, folded, temporal, per_step, inner,
+                                           reduction, rows_side.astype(float), float(min_command_rows))
     return per_step * outer_steps(mappings)
+
+
+def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, factors: np.ndarray, folded: np.ndarray,
+                            temporal: np.ndarray, per_step: np.ndarray, inner: int,
+                            reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
+    """A step's cycles on an array holding one weight a processing element (`array_pass_cycles`' second paragraph),
+    from the plain passes `per_step` [B]: per weight block, the streamed rows as commands of at most the array's
+    side with a floor of `floor` cycles each, plus the block's preload beyond its first command. `inner` is the
+    fan-out level next to the processing elements; the block's rows are the reduction dims (`reduction` [8]: those
+    indexing weights but not outputs) it unrolls, a row of the array each (Gemmini's input channels down its rows),
+    in blocks of the array's rows along that axis (`rows_side` [B])."""
+    weights = ~_STREAMED[None, :]
+    blocks = np.prod(np.where(weights & ~folded, temporal, 1.0), axis=1)
+    for level, storage in enumerate(accelerator.levels):
+        if storage.fanout > 1:
+            mine = folded & weights & (factors[:, level, :] > 1)
+            blocks = blocks * np.ceil(np.prod(np.where(mine, extents, 1.0), axis=1) / storage.fanout)
+    streamed = per_step / blocks
+    side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
+    run = np.where(folded[:, _COMMAND_DIM], streamed, temporal[:, _COMMAND_DIM])
+    full, rest = np.floor(run / side), np.mod(run, side)
+    per_run = full * max(side, floor) + np.where(rest > 0, np.maximum(rest, floor), 0.0)
+    down = folded & reduction[None, :] & (factors[:, inner, :] > 1)
+    rows = np.prod(np.where(down, extents, 1.0), axis=1)
+    rows = rows / np.ceil(rows / rows_side)
+    preload = np.maximum(rows - np.minimum(run, side), 0.0)
+    return blocks * (streamed / run * per_run + preload)
+
+
+def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArrays) -> np.ndarray:
+    """Blocks [B] of outputs the layer reads back from the array's accumulators: each output tile, once its reduction
+    ends, in blocks of at most the array's side output pixels (along P) by the side's output channels (K, and the
+    groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`: one move-out of
+    I <= DIM rows by J <= DIM columns)."""
+    extents = _step_extents(layer, mappings).astype(float)
+    side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
+    arrays = layer_arrays(layer)
+    reduction = arrays.ax[TENSORS.index("Outputs")] < 0
+    steps = outer_steps(mappings)
+    output_steps = steps / np.prod(np.where(reduction[None, :], mappings.temporal[:, 0, :], 1).astype(float), axis=1)
+    p, q, n = DIMS.index("P"), DIMS.index("Q"), DIMS.index("N")
+    channels = extents[:, DIMS.index("K")] * extents[:, DIMS.index("G")]
+    return output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) * np.ceil(channels / side)
 
 
 def dram_rows_and_bytes(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
