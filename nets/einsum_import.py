@@ -283,9 +283,9 @@ def einsum_in_workload(workload: dict, einsum: str, where: str = "workload"
     """`einsum_layer_dims` of the Einsum named `einsum` in an AccelForge `workload:` section (read in the context of
     the whole workload: its bounds, rank sizes and which Einsum writes which tensor)."""
     einsums, shape, rank_sizes, writers = _prepared(workload, where)
-    names = [str(e.get("name")) for e in einsums if isinstance(e, dict)]
+    names = [str(e.get("name")) if isinstance(e, dict) else "" for e in einsums]
     if einsum not in names:
-        raise _fail(f"{where}.einsums", f"no Einsum named {einsum!r} (Einsums: {', '.join(names)})")
+        raise _fail(f"{where}.einsums", f"no Einsum named {einsum!r} (Einsums: {', '.join(n for n in names if n)})")
     i = names.index(einsum)
     return einsum_layer_dims(einsums[i], shape, rank_sizes, writers, f"{where}.einsums[{i}] ({einsum})")
 

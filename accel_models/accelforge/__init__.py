@@ -1,6 +1,7 @@
 """AccelForge's files in: its architectures as an `Accelerator`, its Einsum workloads as a `nets.Network`, a
 LoopTree mapping of one Einsum as cosearch's mapping of the Einsum's layer; and a cosearch mapping out, as an
-AccelForge LoopTree mapping with its layer's workload (`mapping_to_accelforge_yaml`).
+AccelForge LoopTree mapping with its layer's workload (`mapping_to_accelforge_yaml`), and a fused group of
+Einsums as one loop tree (`fused_group_to_accelforge_yaml`).
 
 Each file is a Jinja2 template (rendered with the variables given, as AccelForge renders it) of YAML with
 AccelForge's node tags; `read_accelforge_arch` reads the `arch:` section, `read_accelforge_workload` the `workload:`
@@ -18,6 +19,7 @@ from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
 from ..timeloop._yaml import ACCELFORGE_TAGS, load
 from .architecture import DEFAULT_BITS_PER_VALUE, accelerator_from_accelforge
+from .fused import fused_group_to_accelforge_yaml
 from .mapping import mapping_to_accelforge_yaml
 from .mapping_reader import mapping_from_accelforge
 
@@ -100,4 +102,4 @@ def read_accelforge_mapping(paths: str | Path | list, variables: dict | None = N
 
 
 __all__ = ["read_accelforge_arch", "read_accelforge_workload", "read_accelforge_mapping", "accelerator_from_accelforge",
-           "mapping_from_accelforge", "mapping_to_accelforge_yaml"]
+           "mapping_from_accelforge", "mapping_to_accelforge_yaml", "fused_group_to_accelforge_yaml"]
