@@ -15,7 +15,9 @@ the same architecture file. Energies are in the architecture's units (joules; `s
 term is what the rule predicts: for each level holding outputs, the values it writes back to the level above times
 its read energy per value. `--mappers` also maps each layer with AccelForge's FFM and scores both tools' mappings
 in AccelForge's model (where a written mapping has spatial loops, its score carries the disagreement the first
-table shows). Last line: `accelforge: <n> cases; AccelForge's energy = cosearch's + the drain term in
+table shows), and maps the fused chains of `CHAINS` with FFM against cosearch's depth-first plan of each chain as
+one group (written as one fused loop tree, `accel_models.accelforge.fused`), both scored by AccelForge's model, with
+the DRAM words each moves. Last line: `accelforge: <n> cases; AccelForge's energy = cosearch's + the drain term in
 <k> of them, largest other difference x<r>`.
 """
 from __future__ import annotations
@@ -33,13 +35,19 @@ import numpy as np
 
 from accel_models import TENSORS, evaluate
 from accel_models.accelforge import read_accelforge_arch
+from accel_models.accelforge.fused import fused_group_to_accelforge_yaml, group_workload_document
 from accel_models.accelforge.mapping import mapping_to_accelforge_yaml, workload_document
-from accel_models.timeloop._yaml import dump
-from mappings import Mapping, best_mapping
+from accel_models.timeloop._yaml import ACCELFORGE_TAGS, dump, load
+from cosearch.config import SEARCH_MAPPER
+from cosearch.fusion.modes.depth_first import DepthFirst
+from cosearch.fusion.tiling import by_tokens
+from mappings import Mapping, MappingCache, best_mapping
 from nets import Layer
+from nets.einsum_import import network_from_einsums
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHES = ROOT / "tests" / "data" / "accelforge" / "arches"
+WORKLOADS = ROOT / "tests" / "data" / "accelforge" / "workloads"
 SIDE = Path(__file__).resolve().parent / "_accelforge_side.py"
 DEFAULT_PYTHON = Path("/work/af_venv/bin/python")
 PJ_PER_UNIT = 1e12
@@ -49,6 +57,16 @@ CASES = [
     ("nvdla", {}, Layer(N=64, C=64, K=64, name="mm64")),
     ("tpu_v4i", {}, Layer(N=256, C=256, K=256, name="mm256")),
 ]
+
+
+CHAIN_ARCH = ("simple", {"GlobalBufferSize": 2**20, "MainMemoryEnergy": 10})
+CHAINS = [
+    ("matmuls", {"N_EINSUMS": 4, "M": 64, "KN": 32}, None),
+    ("mobilenet_28", {}, ["PiecewiseB0", "PiecewiseA1"]),
+]
+"""Fused chains (workload, its template variables, its Einsums: None for all) on `simple` with a 1 Mib global buffer:
+four 64 x 32 x 32 matmuls, and mobilenet_28's two adjacent pointwise layers (the whole mobilenet_28 chain runs through
+depthwise layers, whose halos the written fused tree cannot state)."""
 
 
 def accelforge_python(given: str | None) -> str | None:
@@ -118,9 +136,58 @@ def compare_mappers(python: str, evals: int) -> str:
             ffm_s, ours_s = ffm_s + ffm["seconds"], ours_s + seconds
             print(f"{arch:8s} {layer.name:8s} FFM {ffm['energy']:.6g} in {ffm['seconds']:.2f} s; cosearch's mapping "
                   f"{theirs['energy']:.6g} in {seconds:.2f} s (AccelForge's model); FFM / cosearch x{ratios[-1]:.4f}")
-    geo = float(np.exp(np.mean(np.log(ratios))))
-    return (f"peers: accelforge FFM {ffm_s:.2f} s, cosearch {ours_s:.2f} s on {len(CASES)} layers; energy of FFM's "
-            f"mapping / cosearch's x{geo:.4f} (AccelForge's model, geometric mean)")
+    fused_ffm_s, fused_ours_s, fused = compare_fused(python)
+    geo = float(np.exp(np.mean(np.log(ratios + fused))))
+    return (f"peers: accelforge FFM {ffm_s + fused_ffm_s:.2f} s, cosearch {ours_s + fused_ours_s:.2f} s on "
+            f"{len(CASES)} layers and {len(CHAINS)} fused chains; energy of FFM's mapping / cosearch's x{geo:.4f} "
+            "(AccelForge's model, geometric mean)")
+
+
+def compare_fused(python: str) -> tuple[float, float, list[float]]:
+    """FFM's fused mapping of each chain against cosearch's depth-first plan of the chain as one group, both scored
+    by AccelForge's model (cosearch's plan written as one fused loop tree); prints a line per chain and returns
+    (FFM's seconds, cosearch's seconds, FFM / cosearch energy ratios)."""
+    arch, jinja = CHAIN_ARCH
+    path = ARCHES / f"{arch}.yaml"
+    acc = read_accelforge_arch(path, jinja)
+    dram = acc.levels[0]
+    units_per_word = dram.read_energy_pj / dram.block_size_words / PJ_PER_UNIT     # simple: reads cost what writes do
+    ffm_s = ours_s = 0.0
+    ratios = []
+    settings = SEARCH_MAPPER                  # the mapper settings the co-search plans with
+    warm = load(WORKLOADS / "matmuls.yaml", "workload", {"N_EINSUMS": 2, "M": 8, "KN": 8}, tags=ACCELFORGE_TAGS)
+    DepthFirst(groups="0-1").plan(network_from_einsums(warm["workload"], "warm-up"), acc, MappingCache(settings),
+                                  "energy")                # compiles the cost model (not timed), on another chain
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, variables, einsums in CHAINS:
+            doc = load(WORKLOADS / f"{name}.yaml", "workload", variables, tags=ACCELFORGE_TAGS)
+            names = einsums or [e["name"] for e in doc["workload"]["einsums"]]
+            group = group_workload_document(doc["workload"], names)
+            extra = {"renames": doc["renames"]} if "renames" in doc else {}
+            workload_file = Path(tmp) / f"{name}-chain.yaml"
+            workload_file.write_text(dump({**group, **extra}))
+            ffm = _accelforge(python, {"files": [str(path), str(workload_file)], "jinja": jinja, "map": True})
+            net = network_from_einsums(group["workload"], name)
+            planner = DepthFirst(groups=f"0-{len(names) - 1}")
+            start = time.process_time()
+            plan = planner.plan(net, acc, MappingCache(settings), "energy")
+            seconds = time.process_time() - start
+            tiling = plan.tiling[0]
+            rows = "N" if by_tokens(net.layers[-1]) else "Q"
+            written = Path(tmp) / f"{name}-fused.yaml"
+            written.write_text(fused_group_to_accelforge_yaml(doc["workload"], names, acc, rows, tiling["tile_rows"],
+                                                              tiling["weights_on_chip"], **extra))
+            theirs = _accelforge(python, {"files": [str(path), str(written)], "jinja": jinja})
+            ratios.append(ffm["energy"] / theirs["energy"])
+            ffm_s, ours_s = ffm_s + ffm["seconds"], ours_s + seconds
+            ffm_words = ffm["per_component"][dram.name] / units_per_word
+            our_words = theirs["per_component"][dram.name] / units_per_word
+            print(f"fused {name} ({len(names)} Einsums) on {arch}: FFM {ffm['energy']:.6g}, {ffm_words:,.0f} DRAM words "
+                  f"in {ffm['seconds']:.2f} s; cosearch's plan ({tiling['tiles']} tiles of {tiling['tile_rows']} rows, "
+                  f"weights on chip: {tiling['weights_on_chip']}) {theirs['energy']:.6g}, {our_words:,.0f} DRAM words "
+                  f"(AccelForge's model; {plan.dram_words:,.0f} in cosearch's) in {seconds:.2f} s; "
+                  f"FFM / cosearch x{ratios[-1]:.4f}")
+    return ffm_s, ours_s, ratios
 
 
 def main() -> None:

@@ -23,9 +23,11 @@ Last line: `peers: zigzag <t1> s, cosearch <t2> s for <net> on <arch>; EDP of zi
 
 `--accelforge` runs AccelForge instead (a Python with accelforge 1.0.467 of its own: --accelforge-python, else
 /work/af_venv; without one, one line says it is skipped): its mapper FFM and cosearch's map the same single layers on
-AccelForge's example architectures, and AccelForge's model scores both (cosearch's mapping written back as a loop
-tree). Last line: `peers: accelforge FFM <t1> s, cosearch <t2> s on <n> layers; energy of FFM's mapping /
-cosearch's x<r> (AccelForge's model, geometric mean)`.
+AccelForge's example architectures, and FFM fused maps two chains (four matmuls; mobilenet_28's two adjacent
+pointwise layers) against cosearch's depth-first plan of each chain as one group; AccelForge's model scores both
+(cosearch's mapping written back as a loop tree, its fused plan as one fused tree). Last line: `peers: accelforge
+FFM <t1> s, cosearch <t2> s on <n> layers and <m> fused chains; energy of FFM's mapping / cosearch's x<r>
+(AccelForge's model, geometric mean)`.
 """
 from __future__ import annotations
 
@@ -204,7 +206,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=20_000, help="cosearch mapper evaluations per layer")
     parser.add_argument("--lpf-limit", type=int, default=6, help="ZigZag LOMA's loop prime factor limit")
     parser.add_argument("--accelforge", action="store_true", help="AccelForge instead of ZigZag: its mapper FFM "
-                        "against cosearch's on single layers, in AccelForge's model (benchmarks/bench_accelforge.py)")
+                        "against cosearch's on single layers and fused chains, in AccelForge's model "
+                        "(benchmarks/bench_accelforge.py)")
     parser.add_argument("--accelforge-python", help="a Python with accelforge (default: /work/af_venv)")
     args = parser.parse_args()
     if args.accelforge:

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from ..mapspace import MapspaceConstraints
-from ..timeloop.command_line import OneLineParser, jinja_variables, output_dir, run, write_json
+from ..timeloop.command_line import (OneLineParser, add_template_arguments, jinja_variables, output_dir, run,
+                                     write_json)
 from ..timeloop.inputs import TimeloopSpec
 from ..timeloop.problem import ProblemNames, problem_dims
 from ..timeloop.report import evaluate_spec, model_report, summary
@@ -41,10 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     help_ = "evaluate the LoopTree mapping of AccelForge files with cosearch's model"
     model = sub.add_parser("model", help=help_, description=help_)
-    model.add_argument("files", nargs="+", metavar="FILE", help="AccelForge YAML files (arch, workload, mapping)")
-    model.add_argument("--jinja", action="append", default=[], metavar="NAME=VALUE",
-                       help="a Jinja2 variable of the templates (repeatable)")
-    model.add_argument("-o", "--out", type=Path, default=Path("."), metavar="DIR", help="output folder (default .)")
+    model.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                       help="AccelForge YAML files (arch, workload, mapping)")
+    add_template_arguments(model)
     return p
 
 

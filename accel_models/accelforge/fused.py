@@ -88,18 +88,24 @@ def fused_group_document(workload: dict, einsums: list[str], accelerator: Accele
     return {"mapping": {"nodes": nodes}}
 
 
+def group_workload_document(workload: dict, einsums: list[str]) -> dict:
+    """The group's Einsums as an AccelForge `workload:`: the workload's own entries for them, each naming its input,
+    weight and output in `renames` (as the group alone has them), and the workload's other fields (rank sizes,
+    bits)."""
+    roles = {name: names for name, (_, _, names) in zip(einsums, _chain(workload, einsums))}
+    kept = {k: v for k, v in workload.items() if k != "einsums"}
+    kept["einsums"] = [{**e, "renames": roles[e["name"]]} for e in workload["einsums"]
+                       if isinstance(e, dict) and e.get("name") in roles]
+    return {"workload": kept}
+
+
 def fused_group_to_accelforge_yaml(workload: dict, einsums: list[str], accelerator: Accelerator, rows: str,
                                    tile_rows: int, weights_on_chip: bool, home: int = 1,
                                    renames: dict | None = None) -> str:
-    """The group's Einsums as an AccelForge `workload:` (the workload's own entries for them, each naming its input,
-    weight and output in `renames`, as the group alone has them; its rank sizes and bits) with `fused_group_document`'s mapping, and the file's top-level `renames:` if given, as one YAML
-    document: give it to AccelForge with the architecture file the accelerator was read from."""
+    """`group_workload_document` with `fused_group_document`'s mapping, and the file's top-level `renames:` if
+    given, as one YAML document: give it to AccelForge with the architecture file the accelerator was read from."""
     mapping = fused_group_document(workload, einsums, accelerator, rows, tile_rows, weights_on_chip, home)
-    kept = {k: v for k, v in workload.items() if k != "einsums"}
-    roles = {name: names for name, (_, _, names) in zip(einsums, _chain(workload, einsums))}
-    kept["einsums"] = [{**e, "renames": roles[e["name"]]} for e in workload["einsums"]
-                       if isinstance(e, dict) and e.get("name") in roles]
-    return dump({"workload": kept, **mapping, **({"renames": renames} if renames else {})})
+    return dump({**group_workload_document(workload, einsums), **mapping, **({"renames": renames} if renames else {})})
 
 
-__all__ = ["fused_group_document", "fused_group_to_accelforge_yaml"]
+__all__ = ["fused_group_document", "fused_group_to_accelforge_yaml", "group_workload_document"]

@@ -4,18 +4,20 @@ A LoopTree mapping is a list of nodes, outermost first: `!Storage` nodes (a memo
 and `!Spatial` loops (a rank variable stepped in tiles of `tile_shape`) and, last, the `!Compute` node naming the
 Einsum. cosearch's mapping (Timeloop's semantics) gives each storage level a run of loops instead: all the tensors a
 level keeps share one tile, the one under the level's loops, and a tile is kept across the innermost loops above it
-that do not index its tensor. So each level's loops start at its boundary: the lowest of its storage nodes (and no
-higher than the level above's boundary, nor above a spatial loop of a level above, nor below the level's own first
-spatial loop). A storage node higher than its
-level's boundary reads the same as one at the boundary when every loop between the two is temporal and does not
-index its tensor (its tile and its refills are the same under both readings); otherwise the loop tree says what a
-cosearch mapping cannot (one level keeping tiles of different extents of one loop) and is refused, naming the node
-and the loop. Spatial loops belong to the level whose fan-out their `component` is, and must lie within its loops.
+that do not index its tensor. So each level's loops begin at or below each of its storage nodes (and the level
+above's start, and the spatial loops of the levels above; at its own first spatial loop if it has one). A storage
+node higher than where its level's loops begin reads the same as one there when every loop between the two is
+temporal and does not index its tensor (its tile and its refills are the same under both readings); otherwise the
+loop tree says what a cosearch mapping cannot (one level keeping tiles of different extents of one loop) and is
+refused, naming the node and the loop. A loop between two levels' nodes that indexes nothing the lower level keeps
+reads as either level's (the same counts): it goes to the lower one unless that leaves a level two temporal loops
+over one dim. Adjacent loops over one rank variable are one loop. Spatial loops belong to the level whose fan-out
+their `component` is, and must lie within its loops.
 
-Refused, each in one line naming the node: a fused tree (`!Sequential`, `!Pipeline`: several Einsums; cosearch
+Refused, each in one line naming the node: a tree of several Einsums (`!Sequential`, `!Pipeline`; cosearch
 plans a fused group with its own planner), `!Reservation` and `!Toll` nodes, a tile shape that does not divide its
 rank variable's tile above (an imperfect factor), an `initial_tile_shape`, loops that leave a rank variable's tile
-above 1 (every point of the iteration space needs its loop), two loops over one rank variable in one level's run,
+above 1 (every point of the iteration space needs its loop), two separated loops over one dim in one level's run,
 a loop over a rank variable that shares its cosearch dim with another, and an outermost memory that does not hold
 every tensor.
 """
@@ -30,7 +32,7 @@ from ..accelerator import TENSORS, Accelerator
 from ..mapping_arrays import MappingArrays
 from .architecture import INDEXED_BY
 
-ROLE_TENSOR = {"input": "Inputs", "weight": "Weights", "output": "Outputs"}
+_ROLE_TENSOR = {"input": "Inputs", "weight": "Weights", "output": "Outputs"}
 _SPLITS = ("!Sequential", "!Pipeline", "!Split", "!Parallel")
 
 
@@ -155,7 +157,7 @@ def _holdings(storage, accelerator: Accelerator, roles: dict[str, str]) -> dict[
         for name in names:
             if name not in roles:
                 raise ValueError(f"{at}.tensors: {name!r} is no tensor of the Einsum ({', '.join(roles)})")
-            tensor = ROLE_TENSOR[roles[name]]
+            tensor = _ROLE_TENSOR[roles[name]]
             if tensor in held[level]:
                 raise ValueError(f"{at}: a second storage node of {name} in {component}")
             if tensor not in accelerator.levels[level].keeps:
@@ -165,7 +167,7 @@ def _holdings(storage, accelerator: Accelerator, roles: dict[str, str]) -> dict[
                                  f"{accelerator.levels[last[tensor][0]].name} ({last[tensor][1]}), an inner memory")
             last[tensor] = (level, at)
             held[level][tensor] = (position, at)
-    missing = [n for n, r in roles.items() if ROLE_TENSOR[r] not in held[0]]
+    missing = [n for n, r in roles.items() if _ROLE_TENSOR[r] not in held[0]]
     if missing:
         raise ValueError(f"mapping: the outermost memory {accelerator.levels[0].name} holds no node of "
                          f"{', '.join(missing)}; cosearch's outermost level keeps every tensor")
@@ -262,7 +264,7 @@ def mapping_from_accelforge(mapping: dict, workload: dict, accelerator: Accelera
                          f"node {compute!r}")
     loops, storage = _loops(nodes, layer, var_dim, accelerator)
     held = _holdings(storage, accelerator, roles)
-    names = {ROLE_TENSOR[r]: n for n, r in roles.items()}
+    names = {_ROLE_TENSOR[r]: n for n, r in roles.items()}
     starts = _boundaries(loops, held, accelerator, names)
     arrays = MappingArrays.empty(1, accelerator.num_levels)
     ends = starts[1:] + [len(loops)]
