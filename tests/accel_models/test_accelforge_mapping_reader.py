@@ -247,3 +247,11 @@ def test_the_model_command_refuses_a_mapping_it_cannot_read_in_one_line(tmp_path
 
 
 _FILES = [str(SIMPLE), str(MATMULS), str(DATA / "mappings" / "unfused_matmuls_to_simple.yaml")]
+
+
+def test_files_without_a_mapping_or_with_two_are_refused_naming_them():
+    with pytest.raises(ValueError, match=r"no mapping: section"):
+        read_accelforge_mapping([SIMPLE, MATMULS], {"N_EINSUMS": 1})
+    mapping = DATA / "mappings" / "fused_matmuls_to_simple.yaml"
+    with pytest.raises(ValueError, match=r"fused_matmuls_to_simple.yaml: a second mapping: section \(the first is in "):
+        read_accelforge_mapping([SIMPLE, MATMULS, mapping, mapping], {"N_EINSUMS": 1})
