@@ -5,6 +5,7 @@ counts but for the drain-read rule (docs/accelforge.md).
     python benchmarks/bench_accelforge.py                                  # AccelForge from /work/af_venv
     python benchmarks/bench_accelforge.py --accelforge-python PATH/bin/python
     python benchmarks/bench_accelforge.py --mappers                        # and FFM against cosearch's mapper
+    python benchmarks/bench_accelforge.py --whole-chain                    # and FFM fused on all of mobilenet_28
 
 AccelForge runs in a Python of its own (`python3.12 -m venv V && V/bin/pip install accelforge==1.0.467`; found at
 /work/af_venv by default, or given by --accelforge-python or $ACCELFORGE_PYTHON); without one the benchmark says so
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from accel_models import TENSORS, evaluate
-from accel_models.accelforge import read_accelforge_arch
+from accel_models.accelforge import read_accelforge_arch, read_accelforge_workload
 from accel_models.accelforge.fused import fused_group_to_accelforge_yaml, group_workload_document
 from accel_models.accelforge.mapping import mapping_to_accelforge_yaml, workload_document
 from accel_models.timeloop._yaml import ACCELFORGE_TAGS, dump, load
@@ -143,6 +144,14 @@ def compare_mappers(python: str, evals: int) -> str:
             "(AccelForge's model, geometric mean)")
 
 
+def _warm_up(acc) -> None:
+    """Plans a small chain the benchmark does not time: the cost model compiled (or loaded from numba's cache) and
+    no memo of the timed chains' runs filled."""
+    warm = load(WORKLOADS / "matmuls.yaml", "workload", {"N_EINSUMS": 2, "M": 8, "KN": 8}, tags=ACCELFORGE_TAGS)
+    DepthFirst(groups="0-1").plan(network_from_einsums(warm["workload"], "warm-up"), acc, MappingCache(SEARCH_MAPPER),
+                                  "energy")
+
+
 def compare_fused(python: str) -> tuple[float, float, list[float]]:
     """FFM's fused mapping of each chain against cosearch's depth-first plan of the chain as one group, both scored
     by AccelForge's model (cosearch's plan written as one fused loop tree); prints a line per chain and returns
@@ -154,10 +163,7 @@ def compare_fused(python: str) -> tuple[float, float, list[float]]:
     units_per_word = dram.read_energy_pj / dram.block_size_words / PJ_PER_UNIT     # simple: reads cost what writes do
     ffm_s = ours_s = 0.0
     ratios = []
-    settings = SEARCH_MAPPER                  # the mapper settings the co-search plans with
-    warm = load(WORKLOADS / "matmuls.yaml", "workload", {"N_EINSUMS": 2, "M": 8, "KN": 8}, tags=ACCELFORGE_TAGS)
-    DepthFirst(groups="0-1").plan(network_from_einsums(warm["workload"], "warm-up"), acc, MappingCache(settings),
-                                  "energy")                # compiles the cost model (not timed), on another chain
+    _warm_up(acc)
     with tempfile.TemporaryDirectory() as tmp:
         for name, variables, einsums in CHAINS:
             doc = load(WORKLOADS / f"{name}.yaml", "workload", variables, tags=ACCELFORGE_TAGS)
@@ -170,7 +176,7 @@ def compare_fused(python: str) -> tuple[float, float, list[float]]:
             net = network_from_einsums(group["workload"], name)
             planner = DepthFirst(groups=f"0-{len(names) - 1}")
             start = time.process_time()
-            plan = planner.plan(net, acc, MappingCache(settings), "energy")
+            plan = planner.plan(net, acc, MappingCache(SEARCH_MAPPER), "energy")
             seconds = time.process_time() - start
             tiling = plan.tiling[0]
             rows = "N" if by_tokens(net.layers[-1]) else "Q"
@@ -190,11 +196,35 @@ def compare_fused(python: str) -> tuple[float, float, list[float]]:
     return ffm_s, ours_s, ratios
 
 
+def compare_whole_chain(python: str) -> str:
+    """FFM fused on the whole mobilenet_28 against cosearch's depth-first planner (its own grouping) on `simple` with
+    a 1 Mib buffer: the DRAM words each plan moves (FFM's in AccelForge's model, cosearch's in its own: its plan runs
+    through depthwise layers, whose halos the fused tree cannot state) and the seconds each takes."""
+    arch, jinja = CHAIN_ARCH
+    path = ARCHES / f"{arch}.yaml"
+    acc = read_accelforge_arch(path, jinja)
+    dram = acc.levels[0]
+    units_per_word = dram.read_energy_pj / dram.block_size_words / PJ_PER_UNIT
+    workload = WORKLOADS / "mobilenet_28.yaml"
+    ffm = _accelforge(python, {"files": [str(path), str(workload)], "jinja": jinja, "map": True})
+    net = read_accelforge_workload(workload)
+    _warm_up(acc)
+    start = time.process_time()
+    plan = DepthFirst().plan(net, acc, MappingCache(SEARCH_MAPPER), "energy")
+    seconds = time.process_time() - start
+    groups = ", ".join(f"{g['first']}-{g['last']}" for g in plan.tiling)
+    return (f"whole mobilenet_28 fused on {arch}: FFM {ffm['per_component'][dram.name] / units_per_word:,.0f} DRAM "
+            f"words (AccelForge's model) in {ffm['seconds']:.1f} s; cosearch's depth-first planner (groups {groups}) "
+            f"{plan.dram_words:,.0f} DRAM words (cosearch's model) in {seconds:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accelforge-python", help="a Python with accelforge 1.0.467 (default: /work/af_venv)")
     parser.add_argument("--evals", type=int, default=2000, help="cosearch mapper evaluations per layer")
     parser.add_argument("--mappers", action="store_true", help="also FFM against cosearch's mapper")
+    parser.add_argument("--whole-chain", action="store_true", help="also FFM fused on the whole mobilenet_28 against "
+                        "cosearch's depth-first planner (DRAM words and seconds; FFM takes minutes)")
     args = parser.parse_args()
     python = accelforge_python(args.accelforge_python)
     if python is None:
@@ -202,6 +232,8 @@ def main() -> None:
         return
     if args.mappers:
         print(compare_mappers(python, args.evals))
+    if args.whole_chain:
+        print(compare_whole_chain(python))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch, jinja, layer in CASES:

@@ -53,11 +53,12 @@ def fused_group_document(workload: dict, einsums: list[str], accelerator: Accele
         raise ValueError(f"fused group: {', '.join(inner)} below the home level must keep tensors; the fused tree is "
                          "written for levels below the home that may be bypassed")
     chain = _chain(workload, einsums)
-    row_vars = {next((v for v, d in var_dim.items() if d == rows), None) for _, var_dim, _ in chain}
-    if len(row_vars) != 1 or None in row_vars:
-        raise ValueError(f"fused group: the Einsums' rows ({rows}) are the rank variables {sorted(map(str, row_vars))}; "
-                         "a shared row loop needs one rank variable in all of them")
-    row_var = row_vars.pop()
+    row_vars = {tuple(v for v, d in var_dim.items() if d == rows) for _, var_dim, _ in chain}
+    if len(row_vars) != 1 or len(next(iter(row_vars))) != 1:
+        raise ValueError(f"fused group: the Einsums' rows ({rows}) are the rank variables "
+                         f"{sorted(v for vs in row_vars for v in vs)}; a shared row loop needs one rank variable, the "
+                         "same in all of them")
+    row_var = row_vars.pop()[0]
     size = getattr(chain[-1][0], rows)
     if isinstance(tile_rows, bool) or not isinstance(tile_rows, int) or tile_rows < 1 or size % tile_rows:
         raise ValueError(f"fused group: tile_rows must divide the rows ({size}), got {tile_rows!r}")
@@ -96,6 +97,9 @@ def group_workload_document(workload: dict, einsums: list[str]) -> dict:
     kept = {k: v for k, v in workload.items() if k != "einsums"}
     kept["einsums"] = [{**e, "renames": roles[e["name"]]} for e in workload["einsums"]
                        if isinstance(e, dict) and e.get("name") in roles]
+    if len(kept["einsums"]) < len(einsums):
+        written = sorted(set(einsums) - {e["name"] for e in kept["einsums"]})
+        raise ValueError(f"fused group: {', '.join(written)} written as an expression; give its tensor_accesses")
     return {"workload": kept}
 
 

@@ -42,6 +42,7 @@ class _Loop:
     dim: str                  # cosearch dim
     factor: int
     where: str
+    var: str                  # the rank variable
     level: int = -1           # a spatial loop's level (its fan-out's)
     axis: int = 0             # a spatial loop's axis (0: X, 1: Y)
 
@@ -125,7 +126,7 @@ def _loops(nodes, layer: Layer, var_dim: dict[str, str], accelerator: Accelerato
         factor, tile[var] = tile[var] // shape, shape
         if factor == 1:
             continue
-        loop = _Loop("temporal" if node.tag == "!Temporal" else "spatial", var_dim[var], factor, at)
+        loop = _Loop("temporal" if node.tag == "!Temporal" else "spatial", var_dim[var], factor, at, var)
         if loop.kind == "spatial":
             loop.level, loop.axis = _spatial_level(node, accelerator, at)
         loops.append(loop)
@@ -189,7 +190,7 @@ def _range(l: int, previous: int, loops: list[_Loop], held, accelerator: Acceler
                       if loops[i].kind == "spatial" or loops[i].dim in INDEXED_BY[tensor]), len(loops))
         if block < lowest:
             lp = loops[block]
-            what = "a spatial loop" if lp.kind == "spatial" else f"a loop over {lp.dim}, which indexes it,"
+            what = "a spatial loop" if lp.kind == "spatial" else f"a loop over {lp.var}, which indexes it,"
             raise ValueError(f"{at}: {names[tensor]} is stored in {accelerator.levels[l].name} above {what} "
                              f"({lp.where}) while the level's tile starts below it; a level's tensors share one "
                              "tile in cosearch")
@@ -241,7 +242,7 @@ def _merged(run: list[_Loop], loops: list[_Loop]) -> list[_Loop]:
         if lp.kind != "temporal":
             continue
         if out and out[-1].dim == lp.dim and loops.index(lp) == loops.index(out[-1]) + 1:
-            out[-1] = _Loop("temporal", lp.dim, out[-1].factor * lp.factor, out[-1].where)
+            out[-1] = _Loop("temporal", lp.dim, out[-1].factor * lp.factor, out[-1].where, lp.var)
             loops[loops.index(lp)] = out[-1]
         else:
             out.append(lp)
@@ -282,7 +283,7 @@ def mapping_from_accelforge(mapping: dict, workload: dict, accelerator: Accelera
             dims = [lp.dim for lp in group]
             if len(set(dims)) < len(dims):
                 twice = next(lp for i, lp in enumerate(group) if lp.dim in dims[:i])
-                raise ValueError(f"{twice.where}: a second {what} loop over {twice.dim} in "
+                raise ValueError(f"{twice.where}: a second {what} loop over {twice.var} (cosearch's {twice.dim}) in "
                                  f"{accelerator.levels[l].name}'s loops; cosearch has one per dim and level")
         for lp in temporal:
             arrays.temporal[0, l, DIMS.index(lp.dim)] = lp.factor

@@ -85,7 +85,7 @@ TOP = ("S", "MainMemory", ["T0", "W0", "T1"])
 @pytest.mark.parametrize("nodes, message", [
     # W0 (n0, n1) kept above `for n0` while T0's tile starts below it: one level, two tile extents of n0
     ((TOP, ("S", "GlobalBuffer", ["W0"]), ("T", "n0", 1), ("S", "GlobalBuffer", ["T0", "T1"]), ("T", "m", 1),
-      ("T", "n1", 1)), r"nodes\[1\]: W0 is stored in GlobalBuffer above a loop over C, which indexes it, \(mapping"
+      ("T", "n1", 1)), r"nodes\[1\]: W0 is stored in GlobalBuffer above a loop over n0, which indexes it, \(mapping"
                        r".nodes\[2\]\)"),
     ((TOP, ("T", "m", 3), ("T", "n0", 1), ("T", "n1", 1)), r"nodes\[1\].tile_shape: expected an integer dividing "
                                                            r"m's tile above \(4\), got 3"),
@@ -98,9 +98,9 @@ TOP = ("S", "MainMemory", ["T0", "W0", "T1"])
     ((("S", "GlobalBuffer", ["T0"]), TOP, ("T", "m", 1), ("T", "n0", 1), ("T", "n1", 1)),
      "T0 in MainMemory is above its node in GlobalBuffer"),
     ((TOP, ("S", "GlobalBuffer", ["T0", "W0", "T1"]), ("T", "m", 2), ("T", "n0", 1), ("T", "m", 1),
-      ("T", "n1", 1)), r"nodes\[4\]: a second temporal loop over N in GlobalBuffer's loops"),
+      ("T", "n1", 1)), r"nodes\[4\]: a second temporal loop over m \(cosearch's N\) in GlobalBuffer's loops"),
 ])
-def test_loop_trees_no_cosearch_mapping_is_are_refused_naming_the_node(nodes, message):
+def test_loop_trees_that_are_no_cosearch_mapping_are_refused_naming_the_node(nodes, message):
     acc = read_accelforge_arch(SIMPLE)
     with pytest.raises(ValueError, match=message) as caught:
         mapping_from_accelforge(_tree(*nodes), WORKLOAD, acc)
