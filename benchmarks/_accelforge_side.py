@@ -1,6 +1,7 @@
 """Runs inside a Python that has AccelForge (a venv of its own): evaluates one specification (the architecture file,
 the workload + mapping file cosearch wrote, the template variables) with AccelForge's model, or maps the workload
-with its mapper FFM, and prints one JSON line: energy, latency, energy per component, seconds."""
+with its mapper FFM, and prints one JSON line: energy, latency, energy per component, seconds (CPU seconds of this
+process, where FFM runs on one core: its parallel workers would take CPU time this process does not count)."""
 import json
 import os
 import sys
@@ -11,6 +12,9 @@ import time
 def main() -> None:
     import accelforge as af
     from accelforge.mapper.FFM.mappings import Mappings
+    from accelforge.util.parallel import set_n_parallel_jobs
+
+    set_n_parallel_jobs(1)
 
     Mappings.render = lambda self, *args, **kwargs: ""      # FFM's mapping.svg needs Graphviz; the picture is skipped
     request = json.loads(sys.argv[1])

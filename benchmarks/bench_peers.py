@@ -23,9 +23,13 @@ Last line: `peers: zigzag <t1> s, cosearch <t2> s for <net> on <arch>; EDP of zi
 
 `--accelforge` runs AccelForge instead (a Python with accelforge 1.0.467 of its own: --accelforge-python, else
 /work/af_venv; without one, one line says it is skipped): its mapper FFM and cosearch's map the same single layers on
-AccelForge's example architectures, and AccelForge's model scores both (cosearch's mapping written back as a loop
-tree). Last line: `peers: accelforge FFM <t1> s, cosearch <t2> s on <n> layers; energy of FFM's mapping /
-cosearch's x<r> (AccelForge's model, geometric mean)`.
+AccelForge's example architectures, and FFM fused maps two chains (four matmuls; mobilenet_28's two adjacent
+pointwise layers) against cosearch's depth-first plan of each chain as one group; AccelForge's model scores both
+(cosearch's mapping written back as a loop tree, its fused plan as one fused tree). Last line: `peers: accelforge
+FFM <t1> s, cosearch <t2> s on <n> layers and <m> fused chains; energy of FFM's mapping / cosearch's x<r>
+(AccelForge's model, geometric mean)`, in CPU seconds (FFM on one core). With `--whole-chain`, a line before it
+compares FFM fused on the whole mobilenet_28 with cosearch's depth-first planner (DRAM words and seconds; FFM takes
+minutes).
 """
 from __future__ import annotations
 
@@ -204,16 +208,25 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=20_000, help="cosearch mapper evaluations per layer")
     parser.add_argument("--lpf-limit", type=int, default=6, help="ZigZag LOMA's loop prime factor limit")
     parser.add_argument("--accelforge", action="store_true", help="AccelForge instead of ZigZag: its mapper FFM "
-                        "against cosearch's on single layers, in AccelForge's model (benchmarks/bench_accelforge.py)")
+                        "against cosearch's on single layers and fused chains, in AccelForge's model "
+                        "(benchmarks/bench_accelforge.py)")
     parser.add_argument("--accelforge-python", help="a Python with accelforge (default: /work/af_venv)")
+    parser.add_argument("--whole-chain", action="store_true", help="with --accelforge: also FFM fused on the whole "
+                        "mobilenet_28 against cosearch's depth-first planner (DRAM words, seconds; FFM takes minutes)")
     args = parser.parse_args()
     if args.accelforge:
         sys.path.insert(0, str(HERE))
-        from bench_accelforge import accelforge_python, compare_mappers
+        from bench_accelforge import accelforge_python, compare_mappers, compare_whole_chain
 
         python = accelforge_python(args.accelforge_python)
-        print(compare_mappers(python, args.budget) if python else "peers: accelforge skipped (no Python with "
-              "accelforge: give --accelforge-python or make /work/af_venv)")
+        if python is None:
+            print("peers: accelforge skipped (no Python with accelforge: give --accelforge-python or make "
+                  "/work/af_venv)")
+            return
+        last = compare_mappers(python, args.budget)        # cosearch's cost model compiled before the whole chain
+        if args.whole_chain:
+            print(compare_whole_chain(python))
+        print(last)
         return
     python = _zigzag_python(args.zigzag_python)
     inputs = _zigzag_inputs(python)

@@ -178,6 +178,14 @@ def _size(value: Any, where: str) -> int:
 def layer_from_einsum(einsum: dict, shape: dict[str, int], rank_sizes: dict, writers: dict[str, int],
                       where: str) -> Layer:
     """One Einsum as a `Layer` (see the module docstring), or a ValueError naming `where` and what it cannot map."""
+    return einsum_layer_dims(einsum, shape, rank_sizes, writers, where)[0]
+
+
+def einsum_layer_dims(einsum: dict, shape: dict[str, int], rank_sizes: dict, writers: dict[str, int], where: str
+                      ) -> tuple[Layer, dict[str, str], dict[str, str]]:
+    """(the Einsum's `Layer`, {rank variable: the cosearch dim it is part of}, {tensor name: input | weight |
+    output}): what a mapping of the Einsum, written over its rank variables and tensors, needs to be read as one of
+    the layer's. A ValueError as `layer_from_einsum`'s."""
     name = str(einsum.get("name", ""))
     inp, wgt, out = _roles(einsum, where, writers)
     sizes = _sizes(einsum, (inp, wgt, out), shape, rank_sizes, where)
@@ -238,15 +246,19 @@ def layer_from_einsum(einsum: dict, shape: dict[str, int], rank_sizes: dict, wri
             dims[p_dim] = sizes[window_out[axis]]
     depthwise = bool(roles["G"]) and not roles["K"] and not roles["C"] and bool(taps)
     try:
-        return Layer(**dims, name=name, weights_are_activations=wgt["name"] in writers and not depthwise)
+        layer = Layer(**dims, name=name, weights_are_activations=wgt["name"] in writers and not depthwise)
     except ValueError as exc:
         raise _fail(where, str(exc)) from None
+    var_dim = {v: d for d in ("G", "K", "C") for v in roles[d]}
+    var_dim.update({v: "N" for v in rows})
+    var_dim.update({v: pq for v, pq in zip(window_out, "PQ")})
+    var_dim.update({t[2]: rs for t, rs in zip(taps, "RS")})
+    return layer, var_dim, {inp["name"]: "input", wgt["name"]: "weight", out["name"]: "output"}
 
 
-def network_from_einsums(workload: dict, name: str, where: str = "workload") -> Network:
-    """An AccelForge `workload:` mapping (after its Jinja2 template is rendered and its YAML read) as a `Network`:
-    one `Layer` per Einsum, in order, each reading the output of the Einsum that writes its input (or the network's
-    input); a ValueError of one line names `where`, the Einsum and what cosearch does not model."""
+def _prepared(workload: Any, where: str) -> tuple[list, dict[str, int], dict[str, int], dict[str, int]]:
+    """(the Einsums in their tensor_accesses form, the workload's rank-variable bounds, its rank sizes, {tensor:
+    the index of the Einsum writing it}) of a `workload:` section."""
     if not isinstance(workload, dict):
         raise _fail(where, f"expected a mapping with einsums:, got {type(workload).__name__}")
     einsums = workload.get("einsums")
@@ -263,6 +275,26 @@ def network_from_einsums(workload: dict, name: str, where: str = "workload") -> 
         for a in (e.get("tensor_accesses") or []) if isinstance(e, dict) else []:
             if isinstance(a, dict) and a.get("output") is True:
                 writers[str(a.get("name"))] = i
+    return einsums, shape, rank_sizes, writers
+
+
+def einsum_in_workload(workload: dict, einsum: str, where: str = "workload"
+                       ) -> tuple[Layer, dict[str, str], dict[str, str]]:
+    """`einsum_layer_dims` of the Einsum named `einsum` in an AccelForge `workload:` section (read in the context of
+    the whole workload: its bounds, rank sizes and which Einsum writes which tensor)."""
+    einsums, shape, rank_sizes, writers = _prepared(workload, where)
+    names = [str(e.get("name")) if isinstance(e, dict) else "" for e in einsums]
+    if einsum not in names:
+        raise _fail(f"{where}.einsums", f"no Einsum named {einsum!r} (Einsums: {', '.join(n for n in names if n)})")
+    i = names.index(einsum)
+    return einsum_layer_dims(einsums[i], shape, rank_sizes, writers, f"{where}.einsums[{i}] ({einsum})")
+
+
+def network_from_einsums(workload: dict, name: str, where: str = "workload") -> Network:
+    """An AccelForge `workload:` mapping (after its Jinja2 template is rendered and its YAML read) as a `Network`:
+    one `Layer` per Einsum, in order, each reading the output of the Einsum that writes its input (or the network's
+    input); a ValueError of one line names `where`, the Einsum and what cosearch does not model."""
+    einsums, shape, rank_sizes, writers = _prepared(workload, where)
     layers, sources = [], []
     for i, e in enumerate(einsums):
         if not isinstance(e, dict):
@@ -290,4 +322,4 @@ def _consistent(name: str, layers: tuple[Layer, ...], sources: list[tuple[int, .
     return tuple(kept)
 
 
-__all__ = ["network_from_einsums", "layer_from_einsum"]
+__all__ = ["network_from_einsums", "layer_from_einsum", "einsum_layer_dims", "einsum_in_workload"]

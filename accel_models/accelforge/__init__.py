@@ -1,5 +1,7 @@
-"""AccelForge's files in: its architectures as an `Accelerator`, its Einsum workloads as a `nets.Network`; and a
-cosearch mapping out, as an AccelForge LoopTree mapping with its layer's workload (`mapping_to_accelforge_yaml`).
+"""AccelForge's files in: its architectures as an `Accelerator`, its Einsum workloads as a `nets.Network`, a
+LoopTree mapping of one Einsum as cosearch's mapping of the Einsum's layer; and a cosearch mapping out, as an
+AccelForge LoopTree mapping with its layer's workload (`mapping_to_accelforge_yaml`), and a fused group of
+Einsums as one loop tree (`fused_group_to_accelforge_yaml`).
 
 Each file is a Jinja2 template (rendered with the variables given, as AccelForge renders it) of YAML with
 AccelForge's node tags; `read_accelforge_arch` reads the `arch:` section, `read_accelforge_workload` the `workload:`
@@ -10,13 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nets import Network
+from nets import Layer, Network
 from nets.einsum_import import network_from_einsums
 
 from ..accelerator import Accelerator
+from ..mapping_arrays import MappingArrays
 from ..timeloop._yaml import ACCELFORGE_TAGS, load
 from .architecture import DEFAULT_BITS_PER_VALUE, accelerator_from_accelforge
+from .fused import fused_group_to_accelforge_yaml
 from .mapping import mapping_to_accelforge_yaml
+from .mapping_reader import mapping_from_accelforge
 
 
 def _document(path: str | Path, section: str, variables: dict | None) -> tuple[dict, str]:
@@ -38,17 +43,21 @@ def _bits(workload: dict | None, where: str) -> int:
     return bits
 
 
+def _accelerator(doc: dict, where: str, name: str, bits_per_value: int | None) -> Accelerator:
+    bits = bits_per_value if bits_per_value is not None else _bits(doc.get("workload"), where)
+    try:
+        return accelerator_from_accelforge(doc["arch"], name, bits, doc.get("variables") or {})
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
 def read_accelforge_arch(path: str | Path, variables: dict | None = None, name: str | None = None,
                          bits_per_value: int | None = None) -> Accelerator:
     """The `arch:` of an AccelForge file as an `Accelerator` (named `name`, else the file's stem). `variables`: the
     Jinja2 variables of the template; `bits_per_value`: the width of a value (default: the file's workload's, else
     8). A ValueError of one line names the file and the field it cannot read."""
     doc, where = _document(path, "arch", variables)
-    bits = bits_per_value if bits_per_value is not None else _bits(doc.get("workload"), where)
-    try:
-        return accelerator_from_accelforge(doc["arch"], name or Path(path).stem, bits, doc.get("variables") or {})
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+    return _accelerator(doc, where, name or Path(path).stem, bits_per_value)
 
 
 def read_accelforge_workload(path: str | Path, variables: dict | None = None, name: str | None = None) -> Network:
@@ -61,5 +70,36 @@ def read_accelforge_workload(path: str | Path, variables: dict | None = None, na
         raise ValueError(f"{where}: {exc}") from None
 
 
-__all__ = ["read_accelforge_arch", "read_accelforge_workload", "accelerator_from_accelforge",
-           "mapping_to_accelforge_yaml"]
+def read_accelforge_mapping(paths: str | Path | list, variables: dict | None = None,
+                            accelerator: Accelerator | None = None) -> tuple[Accelerator, Layer, MappingArrays]:
+    """(accelerator, layer, mapping as `MappingArrays`) of AccelForge files that together hold an `arch:` (unless
+    `accelerator` is given), a `workload:` and a `mapping:` of one of its Einsums, as AccelForge reads a spec from
+    several files; each file a template rendered with `variables`. The mapping is read as
+    `mapping_from_accelforge` says; a ValueError of one line names the file and the node or field it cannot read."""
+    paths = [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]
+    sections: dict[str, tuple[dict, str]] = {}
+    for path in paths:
+        doc = load(path, "accelforge", variables or {}, tags=ACCELFORGE_TAGS)
+        for key in ("arch", "workload", "mapping"):
+            if key in doc:
+                if key in sections:
+                    raise ValueError(f"{path}: a second {key}: section (the first is in {sections[key][1]})")
+                sections[key] = (doc, str(path))
+    needed = ("workload", "mapping") + (() if accelerator is not None else ("arch",))
+    missing = [key for key in needed if key not in sections]
+    if missing:
+        raise ValueError(f"{', '.join(map(str, paths))}: no {' or '.join(k + ':' for k in missing)} section")
+    if accelerator is None:
+        doc, where = sections["arch"]
+        workload_doc = sections["workload"][0]
+        accelerator = _accelerator({**doc, "workload": workload_doc["workload"]}, where, Path(where).stem, None)
+    (workload_doc, workload_at), (mapping_doc, mapping_at) = sections["workload"], sections["mapping"]
+    try:
+        layer, arrays = mapping_from_accelforge(mapping_doc["mapping"], workload_doc["workload"], accelerator)
+    except ValueError as exc:
+        raise ValueError(f"{mapping_at}: {exc}") from None
+    return accelerator, layer, arrays
+
+
+__all__ = ["read_accelforge_arch", "read_accelforge_workload", "read_accelforge_mapping", "accelerator_from_accelforge",
+           "mapping_from_accelforge", "mapping_to_accelforge_yaml", "fused_group_to_accelforge_yaml"]

@@ -60,6 +60,11 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of a command that reads one Timeloop run's input files (FILE..., --ert, --jinja, -o)."""
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="Timeloop YAML inputs (or templates)")
     parser.add_argument("--ert", type=Path, help="the energy table (Accelergy's ERT) if no input file holds one")
+    add_template_arguments(parser)
+
+
+def add_template_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of a command that reads templates and writes into a folder: --jinja NAME=VALUE, -o DIR."""
     parser.add_argument("--jinja", action="append", default=[], metavar="NAME=VALUE",
                         help="a Jinja2 variable of the templates (repeatable)")
     parser.add_argument("-o", "--out", type=Path, default=Path("."), metavar="DIR", help="output folder (default .)")
