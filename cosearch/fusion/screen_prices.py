@@ -56,9 +56,10 @@ class ContextPrices(NamedTuple):
 
 
 @njit(cache=True)
-def _level_cycles(bw, read, written, compute_cycles) -> int:
+def stream_cycles(bw, read, written, extra_read, compute_cycles) -> int:
     """R7 for one level of one instance (the kernel's `level_cycles`, in the same operations): `read` and `written`
-    [3] its words per tensor, `bw` [3] its read, write and shared words a cycle (< 0: no limit)."""
+    [3] its words per tensor and `extra_read` words read as one more stream after them (0: none), `bw` [3] its
+    read, write and shared words a cycle (< 0: no limit)."""
     if bw[0] < 0 and bw[1] < 0 and bw[2] < 0:
         return math.ceil(float(compute_cycles))
     r_rate = 0.0
@@ -66,6 +67,9 @@ def _level_cycles(bw, read, written, compute_cycles) -> int:
     for t in range(3):
         r_rate += read[t] / compute_cycles
         w_rate += written[t] / compute_cycles
+    if extra_read:
+        r_rate += extra_read / compute_cycles
+        w_rate += 0.0 / compute_cycles
     slow = 1.0
     if 0 <= bw[0] < r_rate:
         slow = min(slow, bw[0] / r_rate)
@@ -92,7 +96,7 @@ def _context_table(reason, cycles, energy, reads, fills, updates, used, compute_
     inner = math.ceil(float(compute_cycles))
     for l in range(reads.shape[1]):        # the levels below the home level: as the base mapping counts them
         if l != 0 and l != home:
-            c = _level_cycles(bw[l], reads[0, l] / used[l], (fills[0, l] + updates[0, l]) / used[l],
+            c = stream_cycles(bw[l], reads[0, l] / used[l], (fills[0, l] + updates[0, l]) / used[l], 0.0,
                               compute_cycles)
             inner = max(inner, c)
     r0 = np.zeros(3)
@@ -123,8 +127,8 @@ def _context_table(reason, cycles, energy, reads, fills, updates, used, compute_
                     wh[t] = hf + hu
                 out_read[m, mask, t] = r0[t]
                 out_written[m, mask, t] = w0[t]
-            c = max(inner, _level_cycles(bw[0], r0, w0, compute_cycles),
-                    _level_cycles(bw[home], rh, wh, compute_cycles))
+            c = max(inner, stream_cycles(bw[0], r0, w0, 0.0, compute_cycles),
+                    stream_cycles(bw[home], rh, wh, 0.0, compute_cycles))
             out_cycles[m, mask] = c
             out_energy[m, mask] = e + leak * c
     for mask in range(8):
@@ -166,4 +170,4 @@ def context_prices(layer, accelerator: Accelerator, arrays: MappingArrays, home:
     return ContextPrices(valid, out_cycles, out_energy, out_tiles, out_read, out_written, int(compute[0]))
 
 
-__all__ = ["ContextPrices", "context_prices"]
+__all__ = ["ContextPrices", "context_prices", "stream_cycles"]

@@ -27,7 +27,7 @@ from numba import njit
 from ..graph import activations, tensor_words
 from ..memo import LruMemo, accelerator_memo_key
 from ..plan import NoValidMapping, shortcut_reads
-from ..screen_prices import context_prices
+from ..screen_prices import context_prices, stream_cycles
 from ..view import CAPACITY_BITS, home_level
 from ._gains import weight_gain
 from .resident import _unit_spans, _units
@@ -417,22 +417,7 @@ def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycle
         e = e + (dram_pj + (0.0 + 0.0))
     if dram:
         mm = 0 if mask == 0 and left == capacity else mask
-        r_rate = 0.0
-        w_rate = 0.0
-        compute = t_compute[s]
-        for t in range(3):
-            r_rate += t_read[s, m, mm, t] / compute
-            w_rate += t_written[s, m, mm, t] / compute
-        r_rate += dram / compute
-        w_rate += 0.0 / compute
-        slow = 1.0
-        if 0 <= bw0[0] < r_rate:
-            slow = min(slow, bw0[0] / r_rate)
-        if 0 <= bw0[1] < w_rate:
-            slow = min(slow, bw0[1] / w_rate)
-        if 0 <= bw0[2] < r_rate + w_rate:
-            slow = min(slow, bw0[2] / (r_rate + w_rate))
-        dc = math.ceil(compute / slow)
+        dc = stream_cycles(bw0, t_read[s, m, mm], t_written[s, m, mm], float(dram), t_compute[s])
         if dc > c:
             c = dc
     return True, c, e
