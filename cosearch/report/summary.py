@@ -8,9 +8,10 @@ from ..search import CoSearchResult
 
 
 COLUMNS = ("design", "node / word", "PE array", "parallel dims", "buffers (bytes)", "area mm2", "latency ms",
-           "energy mJ", "EDP J*s", "est. accuracy", "EDP ratio")
-"""EDP ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better); est. accuracy: the
-run's accuracy model's estimate (`accuracy_note`)."""
+           "energy mJ", "DRAM MB", "EDP J*s", "est. accuracy", "EDP ratio")
+"""DRAM MB: bytes one inference moves to and from DRAM (`NetworkCost.dram_bytes`), in the run's fusion mode; EDP
+ratio = the row's EDP / the best design's EDP (> 1: the co-searched design is better); est. accuracy: the run's
+accuracy model's estimate (`accuracy_note`)."""
 
 
 TIMING_LABELS = {"timeloop": "Timeloop's semantics (a lower bound)",
@@ -63,13 +64,14 @@ def summary_rows(result: CoSearchResult) -> list[tuple[str, ...]]:
     rows.append(("co-searched", _node_word(d.technology_nm, d.word_bits), f"{d.pe_array[0]}x{d.pe_array[1]}",
                  _dims(d.dataflow), buffers_summary(best.accelerator, compact=True),
                  f"{best.area_mm2:.2f}", f"{best.latency_s * 1e3:.3f}", f"{best.energy_j * 1e3:.4f}",
-                 f"{best.edp_j_s:.4g}", accuracy, "1.00"))
+                 f"{best.dram_bytes * 1e-6:.2f}", f"{best.edp_j_s:.4g}", accuracy, "1.00"))
     for p in result.fitting_presets:
         c = p.cost
         rows.append((p.name, _node_word(p.technology_nm, c.accelerator.mac_bits), f"{p.pe_array[0]}x{p.pe_array[1]}",
                      _dims(c.accelerator.dataflow) if c.accelerator.dataflow else "any",
-                     buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}", f"{c.energy_j * 1e3:.4f}",
-                     f"{c.edp_j_s:.4g}", accuracy, f"{result.edp_ratio(p):.2f}"))
+                     buffers_summary(c.accelerator, compact=True), f"{p.area_mm2:.2f}", f"{c.latency_s * 1e3:.3f}",
+                     f"{c.energy_j * 1e3:.4f}", f"{c.dram_bytes * 1e-6:.2f}", f"{c.edp_j_s:.4g}", accuracy,
+                     f"{result.edp_ratio(p):.2f}"))
     return rows
 
 

@@ -18,6 +18,7 @@ from nets import DIMS, Layer, Network
 from ..config.objectives.base import MAPPER_OBJECTIVES
 from ..fusion import NetworkPlan, NoValidMapping, Residency, get_fusion_mode, layer_wise, view_search_settings
 from ..fusion.plan import PlanTraffic
+from ..fusion.pricing import dram_words
 from .interrupts import raise_if_requested
 from .run_timing import run_dram_energy_pj, run_timer
 
@@ -148,6 +149,18 @@ class NetworkCost(_RunFigures):
         """pJ of one inference spent in DRAM (its accesses and leakage)."""
         return sum(lc.dram_energy_pj(self.accelerator) * lc.count for lc in self.layers)
 
+    @cached_property
+    def dram_bytes(self) -> float:
+        """Bytes one inference moves to and from DRAM: each run's DRAM words (a fusion plan's, with the shortcut reads
+        it charges; else its mapping's level-0 reads and updates), at DRAM's word width."""
+        words = 0.0
+        for lc in self.layers:
+            run = lc.dram_words
+            if run is None:
+                run = dram_words(lc.layer, lc.result.accelerator, lc.result.arrays.row(0).with_residuals()) or 0.0
+            words += run * lc.count
+        return words * self.accelerator.levels[0].word_bits / 8
+
     @property
     def energy_on_chip_pj(self) -> float:
         """pJ of one inference spent on chip: the MACs and every on-chip level (energy less DRAM's)."""
@@ -158,9 +171,10 @@ class NetworkCost(_RunFigures):
 
     def metrics(self, split_energy: bool = True) -> dict:
         """The headline figures, JSON-ready (units in the keys); `split_energy` False leaves out the on-chip / DRAM
-        split, which explains every layer's mapping once more (a co-search trial's attributes do without it)."""
-        split = {"energy_on_chip_mj": self.energy_on_chip_pj * 1e-9,
-                 "energy_dram_mj": self.energy_dram_pj * 1e-9} if split_energy else {}
+        split and the DRAM traffic, which count every layer's mapping once more (a co-search trial's attributes do
+        without them)."""
+        split = {"energy_on_chip_mj": self.energy_on_chip_pj * 1e-9, "energy_dram_mj": self.energy_dram_pj * 1e-9,
+                 "dram_mb": self.dram_bytes * 1e-6} if split_energy else {}
         return {"latency_ms": self.latency_s * 1e3, "energy_mj": self.energy_j * 1e3, **split,
                 "edp_j_s": self.edp_j_s, "edp_pj_cycles": self.edp_pj_cycles, "cycles": self.cycles,
                 "timing": self.timing, "power_mw": self.power_w * 1e3,

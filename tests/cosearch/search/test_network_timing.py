@@ -52,6 +52,20 @@ def test_a_layer_wise_networks_dram_energy_is_its_outermost_levels(cache):
     assert m["energy_on_chip_mj"] + m["energy_dram_mj"] == pytest.approx(m["energy_mj"])
 
 
+def test_dram_bytes_per_inference_layer_wise_and_fused(cache):
+    """`NetworkCost.dram_bytes`: layer by layer, every run's level-0 reads and updates (`explain`'s) at DRAM's word
+    width; fused, the plan's own DRAM traffic (what report.md's fusion summary states), and less of it."""
+    acc = get_preset("nvdla_256")
+    layer_wise = evaluate_network(_net(), acc, cache)
+    words = sum(float(ev.reads[0].sum() + ev.updates[0].sum()) * lc.count for lc in layer_wise.layers
+                for ev in [explain(lc.layer, acc, lc.result.arrays)])
+    assert layer_wise.dram_bytes == pytest.approx(words * acc.levels[0].word_bits / 8, rel=1e-12) and words > 0
+    fused = evaluate_network(_net(), acc, cache, fusion="resident")
+    assert fused.dram_bytes == pytest.approx(fused.meta["fusion"]["dram_bytes"], rel=1e-12)
+    assert fused.dram_bytes < layer_wise.dram_bytes
+    assert fused.metrics()["dram_mb"] == pytest.approx(fused.dram_bytes * 1e-6)
+
+
 @pytest.mark.parametrize("fusion", ["resident", "depth-first"])
 def test_a_fused_network_spends_less_in_dram_and_splits_its_energy(cache, fusion):
     """On a chip whose buffer holds the chain's activations, the fused plan's DRAM energy is below the layer-wise
