@@ -31,7 +31,7 @@ from numba import njit
 
 from accel_models import Accelerator
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import evaluate_batch_serial
+from accel_models.kernel import compile_for, evaluate_batch_serial
 from accel_models.mapping_arrays import MAPPING_DTYPE, MappingArrays
 
 from .pricing import home_tile_words_by_tensor
@@ -170,4 +170,14 @@ def context_prices(layer, accelerator: Accelerator, arrays: MappingArrays, home:
     return ContextPrices(valid, out_cycles, out_energy, out_tiles, out_read, out_written, int(compute[0]))
 
 
-__all__ = ["ContextPrices", "context_prices", "stream_cycles"]
+def context_table_run():
+    """A compile plan step's `run` (`accel_models.kernel.compile_for`) that compiles `_context_table` for the types
+    `context_prices` passes."""
+    i64, f64, f64_3 = np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros((2, 3, 3))
+    return compile_for(_context_table, i64, i64, f64, f64_3, f64_3, f64_3, np.zeros(3), 1, 1, np.zeros((3, 3)),
+                       np.zeros(3), np.zeros((3, 3)), 1.0, np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.bool_),
+                       np.zeros((2, 8), dtype=np.int64), np.zeros((2, 8)), np.zeros(8, dtype=np.int64),
+                       np.zeros((2, 8, 3)), np.zeros((2, 8, 3)))
+
+
+__all__ = ["ContextPrices", "context_prices", "context_table_run", "stream_cycles"]

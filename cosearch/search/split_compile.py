@@ -27,6 +27,7 @@ from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, 
 from nets import Layer, get_space, largest_config, to_network
 
 from ..config import CoSearchSettings
+from ..fusion.modes.resident_screen import compile_steps as resident_compile_steps
 from .space import AcceleratorSpace
 
 
@@ -42,10 +43,12 @@ def plan_inputs(settings: CoSearchSettings) -> tuple[Layer, Accelerator]:
 
 def compile_plan(settings: CoSearchSettings) -> list[CompileStep]:
     """The compile plan of a trial's mapper searches, as the mapper strategy gives it (`MapperStrategy.compile_plan`),
-    on `plan_inputs`."""
+    on `plan_inputs`, and under `--fusion resident` the compiled planner of its screened plans
+    (`fusion.modes.resident_screen.compile_steps`)."""
     layer, accelerator = plan_inputs(settings)
-    return settings.mapper.strategy.compile_plan(layer, accelerator, MappingCache(settings.mapper),
+    plan = settings.mapper.strategy.compile_plan(layer, accelerator, MappingCache(settings.mapper),
                                                  settings.mapper_objective)
+    return plan + (resident_compile_steps() if settings.fusion == "resident" else [])
 
 
 def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompile:
@@ -57,9 +60,10 @@ def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompil
     phase's and report's, and a search with residual factors, which completes the split first) follow it."""
     return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
-ENTRY_COST_S = {"evaluate_batch_parallel": 11.4}
+ENTRY_COST_S = {"evaluate_batch_parallel": 11.4, "resident screen planner": 10.3, "resident screen prices": 0.9}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from a run of `python
-benchmarks/bench_cold_compile.py --per-function`; the mapper's are `mappings.compile_plan.COMPILE_COST_S`."""
+benchmarks/bench_cold_compile.py --per-function`, and of the resident planner's (`compile_plan`, each step timed
+alone on a cold cache); the mapper's are `mappings.compile_plan.COMPILE_COST_S`."""
 
 
 def entry_point_steps(layer, accelerator) -> list:

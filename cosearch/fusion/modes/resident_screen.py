@@ -24,10 +24,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from accel_models.kernel import CompileStep, compile_for
+
 from ..graph import activations, tensor_words
 from ..memo import LruMemo, accelerator_memo_key
 from ..plan import NoValidMapping, shortcut_reads
-from ..screen_prices import context_prices, stream_cycles
+from ..screen_prices import context_prices, context_table_run, stream_cycles
 from ..view import CAPACITY_BITS, home_level
 from ._gains import weight_gain
 from .resident import _unit_spans, _units
@@ -423,4 +425,16 @@ def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycle
     return True, c, e
 
 
-__all__ = ["screen_totals"]
+def compile_steps() -> list:
+    """The compiled planner as steps of a cold start's compile plan (`accel_models.kernel.CompileStep`: the
+    warm-up's and a first run's), compiled for the argument types `screen_totals` passes (about 10 s of CPU on one
+    core together; they call no kernel function)."""
+    i64, f64 = np.zeros(1, dtype=np.int64), np.zeros(1)
+    greedy = compile_for(_greedy, i64, i64, f64, np.zeros((1, 2), dtype=np.bool_),
+                         np.zeros((1, 2, 8), dtype=np.int64), np.zeros((1, 2, 8)), np.zeros((1, 8), dtype=np.int64),
+                         np.zeros((1, 2, 8, 3)), np.zeros((1, 2, 8, 3)), *[i64] * 14, 1, True, 0, 1.0, 1.0,
+                         np.zeros(3), 1.0, 1.0, 1.0)
+    return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", context_table_run())]
+
+
+__all__ = ["compile_steps", "screen_totals"]

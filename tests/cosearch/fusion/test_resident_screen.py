@@ -97,3 +97,17 @@ def test_compiled_totals_on_searched_subnets():
     for make in (_residual, _concatenation, _weighty):
         for objective in ("edp", "latency"):
             _agree(make(), get_preset("eyeriss"), cache, objective)
+
+
+@pytest.mark.slow
+def test_the_compile_steps_compile_what_a_plan_calls(cache):
+    """The warm-up's steps (`compile_steps`) compile the planner for the very types `screen_totals` passes: after
+    both, each compiled function holds one signature (a type that differed would compile a second)."""
+    from cosearch.fusion.modes import resident_screen
+    from cosearch.fusion import screen_prices
+    for step in resident_screen.compile_steps():
+        step.run()
+    screen_totals(_residual(), tiny_accelerator(2048), cache, "edp")
+    screen_totals(_weighty(), _split_glb(3000), cache, "edp")
+    assert len(resident_screen._greedy.signatures) == 1
+    assert len(screen_prices._context_table.signatures) == 1
