@@ -18,7 +18,7 @@ Semantics (docs/fusion.md):
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
-- Which: greedily in network order, each activation (together with those sharing a producer with it: `_units`)
+- Which: greedily in network order, each activation (together with those sharing a producer with it: `_units.activation_units`)
   that fits at every layer it lives through and lowers the objective (linearised around the layer-wise plan:
   `LinearScore`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
   layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's.
@@ -48,6 +48,8 @@ from ..runs import choose_run, choose_runs, layer_runs
 from ..view import Residency, home_level, rounded_capacity
 from ..view_search import ChosenViews
 from ._gains import weight_gain
+from ._units import activation_units, unit_spans
+from .resident_screen import screen_totals
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -76,8 +78,8 @@ class Resident:
                 f"{accelerator.name} has no single shared on-chip level: every tensor from DRAM",), baseline=base)
         score = LinearScore(base, objective)
         keeps = accelerator.levels[home].keeps
-        units = _units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
-        spans = _unit_spans(units)
+        units = activation_units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
+        spans = unit_spans(units)
         plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, spans,
                             objective, score, moved_only=False)
         if search_views:       # candidates beyond the moved mappings: never worse than the plan on those alone
@@ -111,7 +113,6 @@ class Resident:
         if accelerator.num_levels < 2:
             plan = self.plan(network, accelerator, cache, objective, count_dram=False)
             return plan.cycles, plan.energy_pj
-        from .resident_screen import screen_totals     # imported here: it builds on this module's unit rules
         return screen_totals(network, accelerator, cache, objective)
 
     def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, spans, objective,
@@ -189,44 +190,6 @@ def _traffic(i: int, adds: dict, on_chip, copies: int, layers) -> PlanTraffic:
         else:
             dram += words
     return PlanTraffic(dram, chip, max(0, copies - 1) * layers[i].output_words)
-
-
-def _unit_spans(units) -> list[tuple]:
-    """Per unit (`_units`): the layers it lives through (a range), the words it holds at each of them, the layers
-    that read it, how many of its tensors each layer of the span writes, and its producers (a set of tuples)."""
-    spans = []
-    for unit in units:
-        first, last = min(a.first for a in unit), max(a.last for a in unit)
-        words, writes = [0] * (last - first + 1), [0] * (last - first + 1)
-        for a in unit:
-            for k in range(a.first - first, a.last - first + 1):
-                words[k] += a.words
-            for p in a.producers:
-                writes[p - first] += 1
-        spans.append((range(first, last + 1), words, {r for a in unit for r in a.readers}, writes,
-                      {a.producers for a in unit}))
-    return spans
-
-
-def _units(acts) -> list[tuple]:
-    """The activations in units that stay on chip together, in network order: those sharing a producer (a layer read
-    alone and as a slice of a concatenation, say) are one unit, since the layer writes its output once, on chip
-    only when every tensor it is part of is there, and a reader finds a tensor on chip only if it was written
-    there."""
-    unit_of: dict[int, int] = {}      # producer -> the unit its tensors are in (index into `units`)
-    units: list[list | None] = []
-    for act in acts:
-        joined = sorted({unit_of[p] for p in act.producers if p in unit_of})
-        merged = [act]
-        for j in joined:
-            merged.extend(units[j])
-            units[j] = None
-        units.append(merged)
-        for a in merged:
-            for p in a.producers:
-                unit_of[p] = len(units) - 1
-    return sorted((tuple(sorted(u, key=lambda a: (a.first, a.producers))) for u in units if u is not None),
-                  key=lambda u: (u[0].first, u[0].producers))
 
 
 def _weights_to_cache(context, free, reads, writes, traffic, runs, score) -> frozenset:

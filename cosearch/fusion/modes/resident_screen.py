@@ -32,7 +32,7 @@ from ..plan import NoValidMapping, shortcut_reads
 from ..screen_prices import context_prices, context_table_run, stream_cycles
 from ..view import CAPACITY_BITS, home_level
 from ._gains import weight_gain
-from .resident import _unit_spans, _units
+from ._units import activation_units, unit_spans
 
 _OBJECTIVES = {"edp": 0, "latency": 1, "energy": 2}
 
@@ -88,7 +88,7 @@ _TABLES = LruMemo(16)
 
 
 class _Layout(NamedTuple):
-    """The part of the greedy's arrays a network's graph alone fixes (`graph.tensor_graph`, `_units`, `_unit_spans`):
+    """The part of the greedy's arrays a network's graph alone fixes (`graph.tensor_graph`, `_units`):
     the subnets of a search share a few hundred graphs, whose layer sizes differ."""
 
     tensors: tuple            # (producers, readers) per tensor, in `activations`' order
@@ -109,8 +109,8 @@ class _Layout(NamedTuple):
 
 def _layout(network, units_on_chip: bool) -> _Layout:
     acts = activations(network)
-    units = _units(acts) if units_on_chip else ()
-    spans = _unit_spans(units)
+    units = activation_units(acts) if units_on_chip else ()
+    spans = unit_spans(units)
     index = {a.producers: t for t, a in enumerate(acts)}
     n = len(network.layers)
     single = {tensor: u for u, (*_, producers) in enumerate(spans) for tensor in producers if len(tensor) == 1}
