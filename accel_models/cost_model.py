@@ -124,10 +124,12 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings,
                          f"got {m.num_levels}")
     ensure_fresh_kernel_cache()
     run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
-    reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
+    out = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
+    reason, cycles, util = out.reason, out.cycles, out.utilization
     if m.batch_size and (reason == BAD_INPUT).any():
         _refuse_bad_keep_flags(m)
-    result = BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
+    result = BatchResult(reason == 0, reason, cycles, out.energy_pj, util, out.compute_cycles, out.reads, out.fills,
+                         out.updates)
     timed = timing_model.cycles(layer, accelerator, m, result, accelerator.homed_on_chip)
     if timed is not cycles:     # the utilization over the timed cycles (the MACs done are the same)
         result.utilization = np.where(timed > 0, util * cycles / np.maximum(timed, 1), util)

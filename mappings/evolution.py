@@ -32,9 +32,10 @@ from numba.extending import typeof_impl
 
 from accel_models import MAPPING_DTYPE, MappingArrays
 from accel_models.numba_cache import ensure_fresh_kernel_cache
-from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
-                                 new_outputs)
+from accel_models.kernel import (Outputs, driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace,
+                                 max_children, new_outputs)
 from accel_models.kernel.workspace import reset_workspace
+from accel_models.mapping_arrays import N_DIMS
 
 from ._decode_kernel import decode_scratch, decoder_pointer, reset_decode_scratch
 from ._fast_random import normal, uniform
@@ -84,7 +85,7 @@ def _has_residual(maps, r):
     """Does mapping r have a residual loop (the decode writes 0 for a perfect one)?"""
     for field in (maps.temporal_residual, maps.spatial_x_residual, maps.spatial_y_residual):
         for l in range(field.shape[1]):
-            for d in range(8):
+            for d in range(N_DIMS):
                 if field[r, l, d] != 0:
                     return True
     return False
@@ -137,9 +138,9 @@ def _known_slot(hashes, r, keys):
 
 @njit(cache=True, inline="always")
 def _scores(out):
-    """The cost kernel's outputs a search reads, per row: (reason, cycles, energy_pj), the first three of
-    `accel_models.kernel.new_outputs`."""
-    return out[0], out[1], out[2]
+    """The cost kernel's outputs a search reads, per row: (reason, cycles, energy_pj) of its `Outputs`
+    (`accel_models.kernel.new_outputs`)."""
+    return out.reason, out.cycles, out.energy_pj
 
 
 @njit(cache=True, inline="always")
@@ -556,7 +557,7 @@ class SearchBuffers(NamedTuple):
     XD: np.ndarray            # [rows, n]: X reflected into [0, 1] (what is decoded)
     F: np.ndarray             # [rows]: their fitness
     maps: MappingArrays       # rows: their mappings (temporal factors 1)
-    out: tuple                # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
+    out: Outputs              # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
     scored: tuple             # the residual mappings scored (`_new_scored`)
     mean: np.ndarray          # [K, n]: each island's mean
     C: np.ndarray             # [K, n]: its diagonal covariance (ones)

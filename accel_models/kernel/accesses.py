@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..mapping_arrays import N_TENSORS
 from .counts import closed_form_fills, moving_loops, spatial_loops
 from .links import links, spatial_axes
 from .residual import closed_stream
@@ -50,7 +51,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual, walks):
         n_children = np.int64(1)
         if parent.n_spatial > 0:
             n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
-        for t in range(3):
+        for t in range(N_TENSORS):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
                 # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for

@@ -165,7 +165,7 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     ensure_fresh_kernel_cache()
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
-    reads, fills, updates = out[5][0], out[6][0], out[7][0]
+    reads, fills, updates = out.reads[0], out.fills[0], out.updates[0]
     i64, yes = types.int64, types.boolean                     # loop_nest's temporal loop count; a computed bool
     sigs = path_signatures(layer, acc)
     classes, walk_, step, phases = sigs

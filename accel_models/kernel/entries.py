@@ -84,7 +84,7 @@ def instance_classes(layer, acc, maps):
     ws = _workspace_for(acc, maps)
     ws.joint[0]["level_start"][L + 1] = 0        # no classes unless the driver builds them
     evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, residual_paths(layer, acc))
-    reason = int(out[0][0])
+    reason = int(out.reason[0])
     n = int(ws.joint[0]["level_start"][L + 1]) if reason == OK else 0
     start = ws.joint[0]["level_start"][:L + 2].copy() if n else np.zeros(L + 2, dtype=np.int64)
     rfu = ws.classes["rfu"][:n].copy()

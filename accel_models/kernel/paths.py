@@ -114,7 +114,7 @@ def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signatu
     the uniform sweep's of the phases); the last argument of `class_counts`' is the `Walks` type."""
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
-    rows = typeof(out[5][0])                                  # reads / fills / updates of one mapping [L, 3]
+    rows = typeof(out.reads[0])                                  # reads / fills / updates of one mapping [L, 3]
     i64, f64, yes = types.int64, types.float64, types.boolean
     level = typeof(ws.levels).dtype
     la, aa, wt, temporal = typeof(layer), typeof(acc), typeof(ws), typeof(ws.temporal)
