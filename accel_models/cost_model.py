@@ -13,7 +13,7 @@ from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .limits import check_countable
 from .mapping_arrays import MAPPING_DTYPE, MappingArrays
-from .numba_cache import ensure_fresh_kernel_cache
+from .jit import ensure_fresh_kernel_cache
 from .reference import check_mapping, rehome_counts, result_from_counts, tensor_axes, uniform_instances
 from .result import BAD_INPUT, REASONS, EvalResult
 from .timing import TimingModel, get_timing

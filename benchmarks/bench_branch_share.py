@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from accel_models import MAPPING_DTYPE, MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
-from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
+from accel_models.jit import ensure_fresh_kernel_cache  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402

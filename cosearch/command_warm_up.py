@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mappings
-from accel_models.numba_cache import cache_dir_problem, cache_folder
+from accel_models.jit import cache_dir_problem, cache_folder
 from mappings import MapperSettings, MappingCache
 from mappings.compile_plan import COMPILE_COST_S
 from mappings.split_compile import SplitCompile

@@ -34,10 +34,9 @@ from numba import njit, typeof, types
 
 from accel_models import MappingArrays
 from accel_models.geometry import box, fits
-from accel_models.kernel import FunctionPointer
+from accel_models.jit import FunctionPointer, ensure_fresh_kernel_cache
 from accel_models.kernel_views import borrow
 from accel_models.mapping_arrays import LOOP_TEMPORAL, LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 _UNUSED = -1.0
 KEEP_AUTO = (0.4, 0.6)

@@ -1,5 +1,5 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
-share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
+share (see `accel_models.jit` for why, and `mappings.split_compile` for the schedule).
 
 `evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver by address
 (`evolution.Search`): `evaluate_range_perfect` for a layer whose decode has perfect factors only (`factors="perfect"`,
@@ -21,10 +21,9 @@ from numba import types
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                                 callee_steps, compile_for, compile_run, evaluate_range, evaluate_range_perfect,
-                                 kernel_values, new_outputs)
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
+                              callee_steps, compile_for, compile_run, ensure_fresh_kernel_cache, kernel_values)
+from accel_models.kernel import evaluate_range, evaluate_range_perfect, new_outputs
 from nets import Layer
 
 from .encoding import Encoding
@@ -146,7 +145,7 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         calls = search_kernel(factors).calls(la, aa, enc.tables)
         args = search_args(enc, objective)
         code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *args, search_buffers(args), calls), ("helpers",))]
-    # a search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`): one search step
+    # a search also loads the decoder and what its driver's paths point to (`accel_models.jit.driver_pointer`): one search step
     # per driver the mapper's layers take ("auto": the perfect one where a layer has perfect factors)
     searches = []
     for f in searched:

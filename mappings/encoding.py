@@ -101,7 +101,7 @@ import numpy as np
 from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
 from accel_models.mapping_arrays import N_DIMS, canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 

@@ -31,9 +31,9 @@ from numba import njit, objmode, typeof, types
 from numba.extending import typeof_impl
 
 from accel_models import MAPPING_DTYPE, MappingArrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
-from accel_models.kernel import (Outputs, driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace,
-                                 max_children, new_outputs)
+from accel_models.jit import driver_pointer, ensure_fresh_kernel_cache
+from accel_models.kernel import (Outputs, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
+                                 new_outputs)
 from accel_models.kernel.workspace import reset_workspace
 from accel_models.mapping_arrays import N_DIMS
 
@@ -52,7 +52,7 @@ _REASON, _CYCLES, _ENERGY_PJ = 0, 1, 2
 """The scored table's value columns: the cost kernel's reason, cycles and energy (pJ) of the mapping in the slot."""
 _COUNT = SCORED_SLOTS
 """The scored table's last key row: its `_HASH1` column counts the slots taken. Its index, not -1: the kernel
-packages' indices have no negative wrap (`accel_models.numba_indexing`)."""
+packages' indices have no negative wrap (`accel_models.jit._indexing`)."""
 _H1, _H2 = -7046029254386353131, 1442695040888963407
 """Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
 
@@ -483,10 +483,10 @@ assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 
 
 class SearchCalls(NamedTuple):
-    """What the compiled search calls by address (`accel_models.kernel.FunctionPointer`s), its last argument."""
+    """What the compiled search calls by address (`accel_models.jit.FunctionPointer`s), its last argument."""
 
     driver: object    # the cost kernel's driver: driver(lo, hi, layer, acc, maps, out, ws, paths)
-    paths: object     # the driver's `accel_models.kernel.Paths`
+    paths: object     # the driver's `accel_models.jit.Paths`
     decode: object    # the decoder: decode(x, tables, maps, scratch) (`_decode_kernel.decode_batch`)
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 
 OBJECTIVES = ("edp", "energy", "latency")
 """edp: energy x cycles; energy: pJ; latency: cycles (each with the other metric as a tie-break)."""

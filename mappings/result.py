@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from accel_models import MAPPING_DTYPE, Accelerator, MappingArrays, mapping_to_timeloop_yaml
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .fitness import objective_index, objective_value

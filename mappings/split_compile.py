@@ -35,8 +35,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from accel_models import Accelerator
-from accel_models.kernel import CompileStep
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import CompileStep, ensure_fresh_kernel_cache
 from nets import Layer
 
 from .compile_plan import COMPILE_COST_S, SEARCH, SEARCH_PERFECT, callee_closure, first_search_plan

@@ -22,7 +22,7 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.mapping_arrays import (N_DIMS, N_LOOP_KINDS, N_TENSORS, bound_from_factors, canonical_residuals,
                                          dim_loops)
 from accel_models.geometry import accelerator_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 
 
 @lru_cache(maxsize=1024)

@@ -3,7 +3,7 @@
 Two drivers are compiled from this one source: `evaluate_range`, which reaches every path (perfect mappings in
 closed form, residual ones through the phases and the frame walk, spatial classes through `instances`), and
 `evaluate_range_perfect`, for searches whose mappings can only have perfect factors, which reaches the closed form
-alone (`RESIDUAL_PATHS` False; `variants.variant`). A first search in a process with an empty numba cache compiles
+alone (`RESIDUAL_PATHS` False; `accel_models.jit.variant`). A first search in a process with an empty numba cache compiles
 only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting functions
 are the same; a mapping with residual factors given to the perfect driver
 raises rather than being counted by a path that does not hold for it.
@@ -34,7 +34,7 @@ from .energy import energy_and_cycles
 from .instances import build_classes
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import pass_counts, uniform_instances
-from .variants import variant
+from ..jit._variants import variant
 from .workspace import FAN_X, FAN_Y, make_workspace
 
 CHUNK = 512

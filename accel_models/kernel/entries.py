@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from ..numba_cache import ensure_fresh_kernel_cache
+from ..jit._freshness import ensure_fresh_kernel_cache
 from ..result import OK
 from .driver import evaluate_range, max_children, new_outputs, parallel_batch
 from .paths import residual_paths

@@ -27,7 +27,7 @@ from numba.experimental import function_type  # noqa: F401  (registers the type 
 
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
-from ..numba_cache import ensure_fresh_kernel_cache
+from ..jit._freshness import ensure_fresh_kernel_cache
 from .driver import Paths, Walks, evaluate_range_perfect, max_children, new_outputs
 from .instances import class_counts
 from .joint import joint_step

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from accel_models import Accelerator, MappingArrays, kernel
+from accel_models import Accelerator, MappingArrays, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import CompileStep
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import CompileStep, ensure_fresh_kernel_cache
 from mappings import MappingCache
 from mappings.compile_plan import after_first_search
 from mappings.evolution import search_kernel
@@ -70,12 +69,12 @@ def entry_point_steps(layer, accelerator) -> list:
     Python (`kernel.entries`): they compile nothing more."""
     ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = kernel.DRIVER_STEPS + ("evaluate_range",)
-    paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
+    after = jit.DRIVER_STEPS + ("evaluate_range",)
+    paths = jit.residual_paths(la, aa)     # by address: a call loads what they point to (`jit.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     out = kernel.new_outputs.py_func(1, accelerator.num_levels)          # as `kernel.entries` allocates them
-    return [kernel.CompileStep("evaluate_batch_parallel",
-                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths, out), after)]
+    return [CompileStep("evaluate_batch_parallel", jit.compile_for(kernel.parallel_batch, la, aa, batch, paths, out),
+                        after)]
 
 
 @contextmanager

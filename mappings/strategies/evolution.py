@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 
 from .._fast_random import NORMAL_TABLE, new_state
 from ..compile_plan import mapper_compile_plan

@@ -10,7 +10,7 @@ import numpy as np
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.cost_model import evaluate_batch
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 from nets import Layer
 
 from ..fitness import fitness, objective_index, objective_value

@@ -1,4 +1,4 @@
-"""The numba cache guard (`accel_models.numba_cache`): a kernel whose callee changed in another file is recompiled;
+"""The numba cache guard (`accel_models.jit`): a kernel whose callee changed in another file is recompiled;
 the guard's answer depends on the files alone; no import deletes a file; every entry into a kernel runs the guard
 first; and a second process loads every kernel from the cache instead of compiling it."""
 import ast
@@ -16,7 +16,7 @@ import pytest
 from numba.core.dispatcher import Dispatcher
 
 from _source_imports import PACKAGES, modules, resolve
-from accel_models import numba_cache, numba_indexing
+from accel_models.jit import _freshness as numba_cache, _indexing as numba_indexing
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = Path(__file__).with_name("_kernel_entries.py")
@@ -36,7 +36,7 @@ def _package(folder: Path, name: str, guarded: bool, value: int) -> None:
     pkg = folder / name
     pkg.mkdir(exist_ok=True)
     guard = f"    drop_stale_kernels(({name!r},))\n" if guarded else ""
-    (pkg / "__init__.py").write_text("from accel_models.numba_cache import drop_stale_kernels\n\n"
+    (pkg / "__init__.py").write_text("from accel_models.jit import drop_stale_kernels\n\n"
                                      "from .outer import f\n\n\ndef run():\n" + guard + "    return f()\n")
     (pkg / "inner.py").write_text(f"from numba import njit\n\n\n@njit(cache=True)\ndef g():\n    return {value}\n")
     (pkg / "outer.py").write_text(textwrap.dedent("""\
@@ -104,7 +104,7 @@ def test_the_sources_follow_the_kernels_imports_statically():
     assert {"mappings/evolution.py", "mappings/_decode_kernel.py", "accel_models/kernel/links.py",
             "accel_models/result.py", "nets/problem_shape.py", "accel_models/kernel/driver.py"} <= sources
     assert not any(f.startswith("accel_models/timeloop/") for f in sources)   # no kernel there, none imported
-    assert not {"accel_models/numba_cache.py", "accel_models/__init__.py", "mappings/mapper.py"} & sources
+    assert not {"accel_models/jit/_freshness.py", "accel_models/__init__.py", "mappings/mapper.py"} & sources
     assert not any(f.startswith("mappings/") for f in _relative(tree.sources(ROOT / "accel_models" / "kernel")))
 
 
@@ -136,7 +136,7 @@ def _digests() -> list[str]:
 def test_the_digest_does_not_depend_on_what_a_process_imported():
     importlib.import_module("cosearch")           # this process: everything imported
     importlib.import_module("mappings.mapper")
-    code = ("import accel_models\nfrom accel_models import numba_cache as c\n"   # the cost model's imports only
+    code = ("import accel_models\nfrom accel_models.jit import _freshness as c\n"   # the cost model's imports only
             "t = c.KernelTree.read(c.KERNEL_PACKAGES)\nprint(sorted(t.digest(d) for d in t.cached_dirs()))")
     out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120,
                          check=True)
@@ -168,7 +168,7 @@ def test_a_change_reaches_the_folders_whose_kernels_it_was_compiled_into(tmp_pat
     assert touched("mappings/_decode_kernel.py") == {"mappings"}
     assert touched("accel_models/timeloop/__init__.py") == set()
     assert touched("mappings/mapper.py") == set()
-    assert touched("accel_models/numba_cache.py") == set()
+    assert touched("accel_models/jit/_freshness.py") == set()
 
 
 # --- no import deletes a file; the guard clears a stale folder once ------------------------------------------------
@@ -178,7 +178,7 @@ import sys
 from pathlib import Path
 import nets, accel_models, mappings, cosearch, mappings.mapper, cosearch.search.split_compile
 print(Path(sys.argv[1]).exists())
-from accel_models import numba_cache as c
+from accel_models.jit import _freshness as c
 c.ensure_fresh_kernel_cache()
 c.ensure_fresh_kernel_cache()
 print(Path(sys.argv[1]).exists(), c.guard_has_run())
@@ -254,7 +254,7 @@ def test_the_static_check_sees_an_unguarded_use(tmp_path):
     (tmp_path / "kuse.py").write_text(textwrap.dedent("""\
         from numba import njit
 
-        from accel_models.numba_cache import ensure_fresh_kernel_cache
+        from accel_models.jit import ensure_fresh_kernel_cache
 
 
         @njit(cache=False)

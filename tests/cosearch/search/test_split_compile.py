@@ -18,8 +18,7 @@ import pytest
 
 import cosearch
 import mappings.split_compile
-from accel_models.kernel import CompileStep
-from accel_models.kernel.compile_plan import SHARED_STEPS
+from accel_models.jit import SHARED_STEPS, CompileStep
 from _numba_compiles import LISTENER
 from cosearch.command_warm_up import warm_up_plan
 from cosearch.search import AcceleratorSpace

@@ -15,7 +15,7 @@ stamp (`STAMP`): the hash of its sources when its kernels were compiled. Where t
 cached kernels are deleted and the stamp rewritten, so the next call compiles afresh; elsewhere the cache is
 loaded as it is.
 
-The guard also sets the rule the kernel packages' array indices are compiled under (`numba_indexing`: no negative
+The guard also sets the rule the kernel packages' array indices are compiled under (`_indexing`: no negative
 wrap) before anything compiles, and the stamp carries that rule beside the hash.
 
 Importing a package touches no file. `ensure_fresh_kernel_cache()` runs the guard once per process (later calls
@@ -43,7 +43,7 @@ except ImportError:  # Windows: no file locks; two processes starting at once ma
 import numba
 from numba.core.caching import FunctionCache
 
-from . import numba_indexing
+from . import _indexing
 
 KERNEL_PACKAGES = ("nets", "accel_models", "mappings")
 """The project's packages that define numba kernels or what kernels import, read as text here and never
@@ -67,7 +67,7 @@ def ensure_fresh_kernel_cache() -> None:
     with _guard_lock:
         if not _fresh:
             if not numba.config.DISABLE_JIT:
-                numba_indexing.skip_negative_wrap(KERNEL_PACKAGES)
+                _indexing.skip_negative_wrap(KERNEL_PACKAGES)
                 drop_stale_kernels()
             _fresh = True
 
@@ -215,8 +215,8 @@ class KernelTree:
 
     def stamp(self, source_dir: Path) -> str:
         """What a cache folder's `STAMP` holds: `digest(source_dir)` and the indexing rule the kernels are compiled
-        under (`numba_indexing.RULE`), so that code compiled under one rule is not loaded under the other."""
-        return f"{self.digest(source_dir)} {numba_indexing.RULE}"
+        under (`_indexing.RULE`), so that code compiled under one rule is not loaded under the other."""
+        return f"{self.digest(source_dir)} {_indexing.RULE}"
 
     def imported(self, path: Path) -> set[Path]:
         """The modules of the tree that `path` imports from: for `from X import a`, the module X.a if there is

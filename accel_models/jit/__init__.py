@@ -1,0 +1,48 @@
+"""Compilation's one home: how the project's numba kernels are compiled, cached and shared between processes.
+
+The cost model (`accel_models.kernel`) and the mapper's kernels (`mappings`) are numba functions compiled on first
+use and kept in numba's on-disk cache. Everything about getting them compiled lives here, apart from the model:
+
+- `_freshness`: the cache guard. numba keys a cached function on its own file only, so a change in a callee or a
+  constant it imports from another file would leave stale code in the cache; `ensure_fresh_kernel_cache()` clears
+  the cache folders whose kernel sources changed, once per process, before the first kernel loads or compiles.
+  Every Python function that calls into a kernel calls it first.
+- `_indexing`: the rule the kernel packages' array indices are compiled under (no negative wrap), installed by the
+  guard.
+- `_variants`: a numba function compiled from another's source with some globals rebound (the perfect-factor driver).
+- `_steps` and `_kernel_plan`: a compile plan, the steps a cold start compiles (`CompileStep`), and the cost kernel's
+  own steps (`callee_steps`); the mapper adds its steps to those (`mappings.MapperStrategy.compile_plan`).
+- `_schedule`: processes starting on a cold cache share a plan's steps (`SplitCompile`), each compiling what no other
+  has taken and loading the rest from numba's cache; a helper process beside a first search (`start_helper`).
+
+The kernels' by-address calls (`FunctionPointer`, `driver_pointer`: a caller that compiles apart from its callee)
+are the kernel's (`accel_models.kernel.paths`), re-exported here for the mapper's search.
+"""
+from importlib import import_module
+
+from ._freshness import (KERNEL_PACKAGES, cache_dir_problem, cache_folder, drop_stale_kernels,
+                         ensure_fresh_kernel_cache, guard_has_run)
+from ._steps import CompileStep, compile_for, compile_run
+from ._variants import variant
+
+_FROM_THE_KERNEL = {
+    **dict.fromkeys(("DRIVER_STEPS", "PATH_STEPS", "PERFECT_DRIVER_STEPS", "PERFECT_ONLY_STEPS", "SHARED_STEPS",
+                     "callee_steps", "kernel_values"), "._kernel_plan"),
+    **dict.fromkeys(("FunctionPointer", "Paths", "driver_pointer", "driver_signature", "kernel_arrays",
+                     "perfect_paths", "residual_paths"), "..kernel.paths")}
+"""The names that import the kernel, read on first use: the kernel's own modules import this package (the guard,
+`variant`), so importing it must not import them back."""
+
+
+def __getattr__(name: str):
+    if name in _FROM_THE_KERNEL:
+        value = getattr(import_module(_FROM_THE_KERNEL[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = ["ensure_fresh_kernel_cache", "guard_has_run", "drop_stale_kernels", "cache_dir_problem", "cache_folder",
+           "KERNEL_PACKAGES", "CompileStep", "compile_for", "compile_run", "variant", "callee_steps",
+           "kernel_values", "kernel_arrays", "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS",
+           "SHARED_STEPS", "FunctionPointer", "Paths", "driver_pointer", "driver_signature", "residual_paths",
+           "perfect_paths"]
