@@ -2,7 +2,7 @@
 its processes record its events (`_timeline_hook`), and the table printed from them.
 
 Times are wall seconds from the command's start; CPU is the process's own. A numba compilation outside every step of
-the shared compile (`mappings.split_compile.SplitCompile`) is one the plan does not list (or one a step did not
+the shared compile (`accel_models.jit.SplitCompile`) is one the plan does not list (or one a step did not
 reach): each process pays it alone.
 """
 from __future__ import annotations

@@ -22,7 +22,9 @@ from importlib import import_module
 
 from ._freshness import (KERNEL_PACKAGES, cache_dir_problem, cache_folder, drop_stale_kernels,
                          ensure_fresh_kernel_cache, guard_has_run)
-from ._steps import CompileStep, compile_for, compile_run
+from ._schedule import (HELPER_ENV, MAX_WAIT_S, SplitCompile, chain_cost_s, helper_would_help, open_split,
+                        register_step_costs, schedule_s, start_helper, stop_helper)
+from ._steps import CompileStep, callee_closure, compile_for, compile_run
 from ._variants import variant
 
 _FROM_THE_KERNEL = {
@@ -42,7 +44,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["ensure_fresh_kernel_cache", "guard_has_run", "drop_stale_kernels", "cache_dir_problem", "cache_folder",
-           "KERNEL_PACKAGES", "CompileStep", "compile_for", "compile_run", "variant", "callee_steps",
+           "KERNEL_PACKAGES", "CompileStep", "compile_for", "compile_run", "callee_closure", "variant", "callee_steps",
            "kernel_values", "kernel_arrays", "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS",
            "SHARED_STEPS", "FunctionPointer", "Paths", "driver_pointer", "driver_signature", "residual_paths",
-           "perfect_paths"]
+           "perfect_paths", "SplitCompile", "chain_cost_s", "schedule_s", "register_step_costs", "open_split",
+           "helper_would_help", "start_helper", "stop_helper", "MAX_WAIT_S", "HELPER_ENV"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FunctionType
 from typing import NamedTuple, TypeVar
@@ -108,3 +108,16 @@ def young_garbage_only() -> Iterator[None]:
     finally:
         gc.enable()
         gc.collect(0)
+
+
+def callee_closure(steps: Sequence[CompileStep], names: Iterable[str]) -> set[str]:
+    """The steps named in `names` with every step they wait for (`CompileStep.after`), transitively: what must be
+    compiled before them (names that are no step of `steps` are left out)."""
+    by_name = {s.name: s for s in steps}
+    closure, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in by_name and name not in closure:
+            closure.add(name)
+            todo.extend(by_name[name].after)
+    return closure

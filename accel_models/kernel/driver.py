@@ -3,10 +3,10 @@
 Two drivers are compiled from this one source: `evaluate_range`, which reaches every path (perfect mappings in
 closed form, residual ones through the phases and the frame walk, spatial classes through `instances`), and
 `evaluate_range_perfect`, for searches whose mappings can only have perfect factors, which reaches the closed form
-alone (`RESIDUAL_PATHS` False; `accel_models.jit.variant`). A first search in a process with an empty numba cache compiles
-only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting functions
-are the same; a mapping with residual factors given to the perfect driver
-raises rather than being counted by a path that does not hold for it.
+alone (`RESIDUAL_PATHS` False; `accel_models.jit.variant`). A first search in a process with an empty numba cache
+compiles only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting
+functions are the same; a mapping with residual factors given to the perfect driver raises rather than being counted
+by a path that does not hold for it.
 
 The spatial-class counts come in by address (`paths.Paths`: `instances.class_counts`), an argument of each driver:
 numba links a callee it calls by name into its caller, so a driver that named it could not compile before the
@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from ..jit._variants import variant
 from ..kernel_views import borrow
 from ..mapping_arrays import N_DIMS, N_TENSORS, MappingArrays
 from ..result import OK, SPATIAL_RESIDUAL
@@ -34,7 +35,6 @@ from .energy import energy_and_cycles
 from .instances import build_classes
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import pass_counts, uniform_instances
-from ..jit._variants import variant
 from .workspace import FAN_X, FAN_Y, make_workspace
 
 CHUNK = 512

@@ -82,8 +82,8 @@ MAPS = random_mappings(LAYER, ACC, 8, 0)
 
 def _split_compile() -> None:
     import cosearch
-    from cosearch.search.split_compile import compile_plan
-    from mappings.split_compile import SplitCompile
+    from cosearch.search.worker_compile import compile_plan
+    from accel_models.jit import SplitCompile
     with tempfile.TemporaryDirectory() as folder:
         settings = cosearch.make_settings("area=5mm2", trials=1, out=folder, time_limit=None)
         SplitCompile(compile_plan(settings), Path(folder) / "steps", say=lambda text: None).start()

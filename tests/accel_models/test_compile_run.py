@@ -1,6 +1,6 @@
-"""How every compile step runs its work (`accel_models.jit.compile_run`): with the cyclic collector paused, below a frame that
-reserves stack headroom (so that numba's recursive IR copies never run at the end of a chunk of CPython's frame
-stack, whose allocation at every crossing made a compile's time depend on its caller's depth)."""
+"""How every compile step runs its work (`accel_models.jit.compile_run`): with the cyclic collector paused, below a
+frame that reserves stack headroom (so that numba's recursive IR copies never run at the end of a chunk of CPython's
+frame stack, whose allocation at every crossing made a compile's time depend on its caller's depth)."""
 import gc
 import sys
 

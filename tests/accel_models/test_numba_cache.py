@@ -176,7 +176,7 @@ def test_a_change_reaches_the_folders_whose_kernels_it_was_compiled_into(tmp_pat
 IMPORT_THEN_GUARD = """
 import sys
 from pathlib import Path
-import nets, accel_models, mappings, cosearch, mappings.mapper, cosearch.search.split_compile
+import nets, accel_models, mappings, cosearch, mappings.mapper, cosearch.search.worker_compile
 print(Path(sys.argv[1]).exists())
 from accel_models.jit import _freshness as c
 c.ensure_fresh_kernel_cache()
