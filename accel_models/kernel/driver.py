@@ -46,18 +46,17 @@ globals, with it False, never types, hence never compiles, those paths)."""
 
 
 class Outputs(NamedTuple):
-    """What the drivers write per mapping of a batch of B mappings on L levels (`new_outputs` allocates them): an
-    `accel_models.result` reason code, cycles, energy in pJ, utilization and compute cycles [B]; reads, fills and
-    updates [B, L, N_TENSORS] in words, totals over a level's instances."""
+    """What the drivers write per mapping of a batch of B mappings on L levels (`new_outputs` allocates them; the
+    cost model returns them as `cost_model.BatchResult`). Counts are totals over a level's instances."""
 
-    reason: np.ndarray
-    cycles: np.ndarray
-    energy_pj: np.ndarray
-    utilization: np.ndarray
-    compute_cycles: np.ndarray
-    reads: np.ndarray
-    fills: np.ndarray
-    updates: np.ndarray
+    reason: np.ndarray          # [B] int64: an `accel_models.result` reason code, OK for a valid mapping
+    cycles: np.ndarray          # [B] int64
+    energy_pj: np.ndarray       # [B] float64
+    utilization: np.ndarray     # [B] float64: MACs / (MAC units x cycles)
+    compute_cycles: np.ndarray  # [B] int64: the product of every temporal end
+    reads: np.ndarray           # [B, L, N_TENSORS] float64, words
+    fills: np.ndarray           # [B, L, N_TENSORS] float64, words
+    updates: np.ndarray         # [B, L, N_TENSORS] float64, words
 
 
 class Walks(NamedTuple):
