@@ -28,8 +28,8 @@ from ._steps import CompileStep, compile_each, compile_for, compile_run
 
 
 def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
-    """(maps, out, workspace, paths) of one mapping, as `evaluate_range` receives them (`paths.kernel_arrays` and
-    `paths.residual_paths`: building them compiles nothing)."""
+    """(maps, out, workspace, paths) of one mapping, as `evaluate_range` receives them (`kernel.paths.kernel_arrays` and
+    `kernel.paths.residual_paths`: building them compiles nothing)."""
     return (*kernel_arrays(layer, acc), residual_paths(layer, acc))
 
 
@@ -44,7 +44,7 @@ neighbour lists and grid steps; `geometry.box` and `geometry.project`): the step
 that two processes starting those steps side by side do not each compile them (measured: ~2 s of CPU compiled twice
 on a cold default run)."""
 PATH_STEPS = ("class_counts", "walk", "joint_step", "phase_stream")
-"""The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
+"""The steps that compile what `kernel.paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""
 PERFECT_ONLY_STEPS = ("level_accesses_perfect", "perfect_paths")
 """The steps of `callee_steps` that only a search with the perfect driver needs (its scaffold, and the stubs

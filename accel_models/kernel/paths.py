@@ -4,7 +4,7 @@ the search the same way.
 numba links the code of every callee a function calls by name into the caller's and optimizes it again there, so a
 caller cannot compile before its callees and pays for all of them. A callee passed as an argument of numba's
 first-class function type is called through a pointer instead: the two compile apart, side by side in two processes
-(`mappings.split_compile`). `Paths` holds the count the drivers take so (`instances.class_counts`), and the
+(`accel_models.jit.SplitCompile`). `Paths` holds the count the drivers take so (`instances.class_counts`), and the
 costly counts the sweeps take so in turn (`Walks`: the frame walk, `sweep.walk`, and the phases' closed form,
 `phases.phase_stream`, each called once per stream, and the joint sweep's step, `joint.joint_step`, which the walk
 calls per step of the rare joint sweeps: linked, each would be optimized again in every function above it);
