@@ -149,7 +149,7 @@ def _child_per_function() -> None:
     measured = dict(rows[1:])
     chain = chain_cost_s(steps, measured)
     first = max(chain, key=chain.get)
-    print("split by these costs (mappings.split_compile): "
+    print("split by these costs (accel_models.jit.SplitCompile): "
           + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
           + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     twice = _compiled_more_than_once()

@@ -1,7 +1,11 @@
 """Compilation's one home: how the project's numba kernels are compiled, cached and shared between processes.
 
 The cost model (`accel_models.kernel`) and the mapper's kernels (`mappings`) are numba functions compiled on first
-use and kept in numba's on-disk cache. Everything about getting them compiled lives here, apart from the model:
+use and kept in numba's on-disk cache. The machinery that gets them compiled lives here, apart from the model; the
+packages above add only what is theirs: the mapper its compile plan's steps (`mappings.compile_plan`) and the helper
+beside a first search (`mappings.split_compile`), the co-search its workers' share and the `warm-up` command
+(`cosearch.search.worker_compile`, `cosearch.command_warm_up`), each registering its steps' measured costs
+(`register_step_costs`).
 
 - `_freshness`: the cache guard. numba keys a cached function on its own file only, so a change in a callee or a
   constant it imports from another file would leave stale code in the cache; `ensure_fresh_kernel_cache()` clears
@@ -42,6 +46,7 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["ensure_fresh_kernel_cache", "guard_has_run", "drop_stale_kernels", "cache_dir_problem", "cache_folder",
            "KERNEL_PACKAGES", "CompileStep", "compile_for", "compile_run", "callee_closure", "variant", "callee_steps",
