@@ -34,7 +34,7 @@ from numba import njit, typeof, types
 
 from accel_models import MappingArrays
 from accel_models.geometry import box, fits
-from accel_models.jit import FunctionPointer, ensure_fresh_kernel_cache
+from accel_models.jit import FunctionPointer
 from accel_models.kernel_views import borrow
 from accel_models.mapping_arrays import LOOP_TEMPORAL, LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
 
@@ -675,7 +675,6 @@ def decoder_pointer(tables: DecodeTables, n_levels: int) -> FunctionPointer:
     encoding's tables have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per
     process; building it compiles nothing."""
     if not _POINTER:
-        ensure_fresh_kernel_cache()
         genes = np.empty((1, 1))
         sig = types.none(typeof(genes), typeof(tables), typeof(MappingArrays.empty(1, n_levels)),
                          typeof(decode_scratch.py_func(n_levels)))

@@ -22,8 +22,8 @@ from numba import types
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from accel_models.jit import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                              callee_closure, callee_steps, compile_for, compile_run, ensure_fresh_kernel_cache,
-                              kernel_values, register_step_costs)
+                              callee_closure, callee_steps, compile_for, compile_run, kernel_values,
+                              register_step_costs)
 from accel_models.kernel import evaluate_range, evaluate_range_perfect, new_outputs
 from nets import Layer
 
@@ -98,7 +98,6 @@ def after_first_search(plan: Sequence[CompileStep]) -> set[str]:
 
 def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search,
           search_args) -> list[CompileStep]:
-    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws, paths = kernel_values(la, aa)
     searched = {"perfect": ("perfect",), "residual": ("residual",), "auto": ("perfect", "residual")}[factors]

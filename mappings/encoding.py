@@ -101,7 +101,6 @@ import numpy as np
 from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
 from accel_models.mapping_arrays import N_DIMS, canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
-from accel_models.jit import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
@@ -436,7 +435,6 @@ class Encoding:
         x = np.clip(x, 0.0, 1.0)
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
-            ensure_fresh_kernel_cache()
             decode_batch(np.ascontiguousarray(x), self.tables, out, self._decode_scratch)
             return out
         return self._decode_numpy(x)
@@ -731,7 +729,6 @@ class Encoding:
             raise ValueError(f"Encoding.encode: mapping has {m.num_levels} levels, the accelerator "
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
-        ensure_fresh_kernel_cache()
         encode_into(m.temporal[b], m.order[b], m.spatial_x[b], m.spatial_y[b], m.spatial_order[b], m.keep[b],
                     self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                     self.fanout, self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)

@@ -31,7 +31,7 @@ from numba import njit, objmode, typeof, types
 from numba.extending import typeof_impl
 
 from accel_models import MAPPING_DTYPE, MappingArrays
-from accel_models.jit import driver_pointer, ensure_fresh_kernel_cache
+from accel_models.jit import driver_pointer
 from accel_models.kernel import (Outputs, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
                                  new_outputs)
 from accel_models.kernel.workspace import reset_workspace
@@ -536,7 +536,6 @@ class Search:
         them took ~0.13 ms of a 256-evaluation search's ~1.4 ms. Returns `run_evolution`'s results and, last, the best
         genes' mapping (`MappingArrays`, one row; not
         meaningful if no row was scored)."""
-        ensure_fresh_kernel_cache()
         shape, buffers = _BUFFERS.take(args)
         best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
         # copies: the buffers' arrays, which the thread's next search of this size overwrites
@@ -676,7 +675,6 @@ def search_kernel(factors: str) -> Search:
     co-search's first trials, whose layers mostly are, compile without the residual paths. The strategy says which
     (`EvolutionStrategy.driver_factors`): one whose runs compile the full
     driver anyway sends every layer to it."""
-    ensure_fresh_kernel_cache()
     perfect = factors == "perfect"
     if perfect not in _SEARCHES:
         _SEARCHES[perfect] = Search(evaluate_range_perfect if perfect else evaluate_range)

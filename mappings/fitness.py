@@ -11,7 +11,6 @@ import math
 import numpy as np
 from numba import njit
 
-from accel_models.jit import ensure_fresh_kernel_cache
 
 OBJECTIVES = ("edp", "energy", "latency")
 """edp: energy x cycles; energy: pJ; latency: cycles (each with the other metric as a tie-break)."""
@@ -62,6 +61,5 @@ def objective_index(objective: str) -> int:
 def fitness(res, objective: str) -> np.ndarray:
     """The fitness of every mapping of a `BatchResult` (lower is better; invalid = 1e3 + reason)."""
     out = np.empty(len(res.reason))
-    ensure_fresh_kernel_cache()
     fitness_into(res.reason, res.energy_pj, res.cycles, len(out), objective_index(objective), out)
     return out

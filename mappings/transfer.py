@@ -22,7 +22,6 @@ from accel_models import Accelerator, MappingArrays
 from accel_models.mapping_arrays import (N_DIMS, N_LOOP_KINDS, N_TENSORS, bound_from_factors, canonical_residuals,
                                          dim_loops)
 from accel_models.geometry import accelerator_arrays
-from accel_models.jit import ensure_fresh_kernel_cache
 
 
 @lru_cache(maxsize=1024)
@@ -68,7 +67,6 @@ def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Acceler
     """Mapping b of `arrays` (on `source`) as a mapping of the same layer on `target` (a batch of one)."""
     out = MappingArrays.empty(1, target.num_levels)
     arch = accelerator_arrays(target)
-    ensure_fresh_kernel_cache()
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)

@@ -10,7 +10,7 @@ beside a first search (`mappings.split_compile`), the co-search its workers' sha
 - `_freshness`: the cache guard. numba keys a cached function on its own file only, so a change in a callee or a
   constant it imports from another file would leave stale code in the cache; `ensure_fresh_kernel_cache()` clears
   the cache folders whose kernel sources changed, once per process, before the first kernel loads or compiles.
-  Every Python function that calls into a kernel calls it first.
+  numba's dispatchers call it themselves (`_freshness._guard_at_compile`), so no caller of a kernel does.
 - `_indexing`: the rule the kernel packages' array indices are compiled under (no negative wrap), installed by the
   guard.
 - `_variants`: a numba function compiled from another's source with some globals rebound (the perfect-factor driver).
@@ -36,8 +36,8 @@ _FROM_THE_KERNEL = {
                      "callee_steps", "kernel_values"), "._kernel_plan"),
     **dict.fromkeys(("FunctionPointer", "Paths", "driver_pointer", "driver_signature", "kernel_arrays",
                      "perfect_paths", "residual_paths"), "..kernel.paths")}
-"""The names that import the kernel, read on first use: the kernel's own modules import this package (the guard,
-`variant`), so importing it must not import them back."""
+"""The names that import the kernel, read on first use: the kernel's own modules import this package (`variant`),
+so importing it must not import them back."""
 
 
 def __getattr__(name: str):

@@ -19,9 +19,12 @@ The guard also sets the rule the kernel packages' array indices are compiled und
 wrap) before anything compiles, and the stamp carries that rule beside the hash.
 
 Importing a package touches no file. `ensure_fresh_kernel_cache()` runs the guard once per process (later calls
-return at once); every Python function that calls into a kernel calls it first, which
-tests/accel_models/test_numba_cache.py checks statically (every such call site) and in fresh processes (the
-public entry points, through numba's compile events).
+return at once). numba runs it itself: every load or compile of a function goes through its dispatcher's `compile`
+(a first call from Python, a compiled caller typing its callee, an explicit `.compile(sig)`), and this module has
+that method call the guard first for the functions of `KERNEL_PACKAGES` (`_guard_at_compile`, installed when this
+module is imported, which every kernel module's package does before it defines a kernel). So no caller of a kernel
+calls the guard; tests/accel_models/test_numba_cache.py checks in fresh processes that every public entry point
+runs it before numba loads or compiles a kernel (numba's compiler-lock events).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ except ImportError:  # Windows: no file locks; two processes starting at once ma
 
 import numba
 from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 
 from . import _indexing
 
@@ -75,6 +79,27 @@ def ensure_fresh_kernel_cache() -> None:
 def guard_has_run() -> bool:
     """Whether `ensure_fresh_kernel_cache` has run in this process."""
     return _fresh
+
+
+def _guard_at_compile() -> None:
+    """Have numba's dispatchers run `ensure_fresh_kernel_cache` before they load or compile a function of
+    `KERNEL_PACKAGES` (numba's `Dispatcher.compile`, which takes its compiler lock, looks in the cache and compiles;
+    other functions, a user's own, pass through untouched). Once per process; a flag test per compile after the
+    guard has run."""
+    original = Dispatcher.compile
+    if getattr(original, "runs_the_kernel_guard", False):
+        return
+
+    def compile(self, sig):
+        if not _fresh and getattr(self.py_func, "__module__", "").partition(".")[0] in KERNEL_PACKAGES:
+            ensure_fresh_kernel_cache()
+        return original(self, sig)
+    compile.__doc__ = original.__doc__
+    compile.runs_the_kernel_guard = True
+    Dispatcher.compile = compile
+
+
+_guard_at_compile()
 
 
 def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path]:

@@ -23,7 +23,6 @@ from ..kernel.phases import phase_stream
 from ..kernel.residual import uniform_instances
 from ..kernel.sweep import sweep, walk
 from ..mapping_arrays import MappingArrays
-from ._freshness import ensure_fresh_kernel_cache
 from ._steps import CompileStep, compile_each, compile_for, compile_run
 
 
@@ -62,7 +61,6 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
     `energy.energy_and_cycles`) are no steps: their callers compile them."""
-    ensure_fresh_kernel_cache()
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
     reads, fills, updates = out.reads[0], out.fills[0], out.updates[0]
@@ -90,7 +88,6 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
 
     @compile_run
     def stubs():
-        ensure_fresh_kernel_cache()
         return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("link_saving", links),
             CompileStep("geometry", geometry),

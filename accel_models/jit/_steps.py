@@ -16,7 +16,6 @@ from typing import NamedTuple, TypeVar
 
 from numba import typeof, types
 
-from ._freshness import ensure_fresh_kernel_cache
 
 
 class CompileStep(NamedTuple):
@@ -35,7 +34,6 @@ def compile_for(fn, *args) -> Callable[[], object]:
 
     @compile_run
     def run():
-        ensure_fresh_kernel_cache()
         return fn.compile(sig)
     return run
 

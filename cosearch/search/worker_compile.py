@@ -18,8 +18,8 @@ from pathlib import Path
 
 from accel_models import Accelerator, MappingArrays, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.jit import (MAX_WAIT_S, CompileStep, SplitCompile, ensure_fresh_kernel_cache, helper_would_help,
-                              register_step_costs, start_helper, stop_helper)
+from accel_models.jit import (MAX_WAIT_S, CompileStep, SplitCompile, helper_would_help, register_step_costs,
+                              start_helper, stop_helper)
 from mappings import MappingCache
 from mappings.compile_plan import after_first_search
 from mappings.evolution import search_kernel
@@ -68,7 +68,6 @@ def entry_point_steps(layer, accelerator) -> list:
     Python example draws 40,000), after the kernel's callees and the mapper plan's `evaluate_range` step, whose
     compiled driver it links. Small batches and `explain` (a run's final phase and report) call that driver from
     Python (`kernel.entries`): they compile nothing more."""
-    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     after = jit.DRIVER_STEPS + ("evaluate_range",)
     paths = jit.residual_paths(la, aa)     # by address: a call loads what they point to (`jit.PATH_STEPS`)
