@@ -1,6 +1,7 @@
 """The numba cache guard (`accel_models.jit`): a kernel whose callee changed in another file is recompiled;
 the guard's answer depends on the files alone; no import deletes a file; numba runs the guard before the first
-kernel, and every entry into a kernel so runs it first; and a second process loads every kernel from the cache instead of compiling it."""
+kernel, and every entry into a kernel so runs it first; and a second process loads every kernel from the cache
+instead of compiling it."""
 import importlib
 import json
 import os
