@@ -13,7 +13,6 @@ from .accelerator import Accelerator, check_accelerator
 from .geometry import accelerator_arrays, layer_arrays
 from .limits import check_countable
 from .mapping_arrays import MAPPING_DTYPE, MappingArrays
-from .numba_cache import ensure_fresh_kernel_cache
 from .reference import check_mapping, rehome_counts, result_from_counts, tensor_axes, uniform_instances
 from .result import BAD_INPUT, REASONS, EvalResult
 from .timing import TimingModel, get_timing
@@ -122,12 +121,13 @@ def evaluate_batch(layer: Layer, accelerator: Accelerator, mappings,
     if m.num_levels > kernel.MAX_LEVELS:
         raise ValueError(f"evaluate_batch: at most {kernel.MAX_LEVELS} storage levels are supported, "
                          f"got {m.num_levels}")
-    ensure_fresh_kernel_cache()
     run = kernel.evaluate_batch_parallel if m.batch_size >= PARALLEL_MIN_BATCH else kernel.evaluate_batch_serial
-    reason, cycles, energy, util, cc, reads, fills, updates = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
+    out = run(layer_arrays(layer), accelerator_arrays(accelerator), m)
+    reason, cycles, util = out.reason, out.cycles, out.utilization
     if m.batch_size and (reason == BAD_INPUT).any():
         _refuse_bad_keep_flags(m)
-    result = BatchResult(reason == 0, reason, cycles, energy, util, cc, reads, fills, updates)
+    result = BatchResult(reason == 0, reason, cycles, out.energy_pj, util, out.compute_cycles, out.reads, out.fills,
+                         out.updates)
     timed = timing_model.cycles(layer, accelerator, m, result, accelerator.homed_on_chip)
     if timed is not cycles:     # the utilization over the timed cycles (the MACs done are the same)
         result.utilization = np.where(timed > 0, util * cycles / np.maximum(timed, 1), util)
@@ -183,7 +183,6 @@ def _explained(layer: Layer, accelerator: Accelerator, mapping, rehome=None) -> 
         inst = np.array(used[:L], dtype=float)[:, None]
         counts = (res.reads[0] / inst, res.fills[0] / inst, res.updates[0] / inst)
     else:                                # one row per instance, from its class's own counts
-        ensure_fresh_kernel_cache()
         _, start, per_class, rfu = kernel.instance_classes(layer_arrays(layer), accelerator_arrays(accelerator),
                                                            arrays)
         counts = tuple([np.repeat(rfu[start[l]:start[l + 1], a], per_class[start[l]:start[l + 1]].astype(np.int64),

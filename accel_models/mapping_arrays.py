@@ -18,7 +18,13 @@ from typing import NamedTuple
 import numpy as np
 
 N_DIMS = 8
+"""Dims of a layer's loop nest (`nets.DIMS`), the last axis of `temporal`, `spatial_x`, `spatial_y` and the orders."""
 N_TENSORS = 3
+"""Tensors (Weights, Inputs, Outputs, in that order: `accel_models.TENSORS`), the last axis of `keep`."""
+N_LOOP_KINDS = 3
+LOOP_TEMPORAL, LOOP_Y, LOOP_X = 0, 1, 2
+"""A loop's kind, in the order a dim's loops of one level take in the nest (rule R1): temporal, then spatial on the
+fan-out's Y axis, then on its X axis."""
 MAPPING_DTYPE = np.int32
 """The integer type of every field. Every loop bound a Layer takes fits (`nets.MAX_BOUND` = 2**31 - 1), so every
 factor of a valid mapping does. Half the bytes of int64: the kernel reads each mapping's rows once, from memory for a

@@ -24,7 +24,6 @@ import numpy as np  # noqa: E402
 
 from accel_models import MAPPING_DTYPE, MappingArrays  # noqa: E402
 from accel_models.cost_model import accelerator_arrays, layer_arrays  # noqa: E402
-from accel_models.numba_cache import ensure_fresh_kernel_cache  # noqa: E402
 from mappings import random_valid_mappings  # noqa: E402
 from _kernel_alone import kernel_cpu_s  # noqa: E402
 from _workload import bench_layers, corpus_eyeriss  # noqa: E402
@@ -52,7 +51,6 @@ def main() -> None:
     if not 1 <= args.run <= args.batch // RUN_REPEATS:
         parser.error(f"--run must be between 1 and --batch / {RUN_REPEATS} ({args.batch // RUN_REPEATS}), "
                      f"got {args.run}")
-    ensure_fresh_kernel_cache()
     eyeriss = corpus_eyeriss()
     layer = bench_layers()["resnet"]
     sampled = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE)

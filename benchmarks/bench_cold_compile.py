@@ -15,7 +15,7 @@ with the compile helper a first search starts, `mappings.split_compile.compile_f
 
 `--workers N` (N >= 2) times what a user of a fresh clone waits for instead: `run_cosearch.py --workers N` on an
 empty numba cache, from the command's start to its first complete trial (wall time, with the load average: the
-worker processes share the compile, `cosearch.search.split_compile`), then interrupts it; it prints each worker's
+worker processes share the compile, `cosearch.search.worker_compile`), then interrupts it; it prints each worker's
 share of the compile (CPU). Last line: `cold first trial (N workers): X s wall to the first trial (compile a / b s
 CPU per worker)`. With `--timeline`, before it, each process's events in wall seconds from the command's start
 (`dev/_timeline_hook.py` records them in every process: imports, settings and plan, each shared compile step, waits,
@@ -145,11 +145,11 @@ def _child_per_function() -> None:
     for name, t in rows:
         print(f"{t:7.2f}  {100 * t / total:4.0f}%  {name}")
     big = max(rows[1:], key=lambda r: r[1])
-    from mappings.split_compile import chain_cost_s, schedule_s
+    from accel_models.jit import chain_cost_s, schedule_s
     measured = dict(rows[1:])
     chain = chain_cost_s(steps, measured)
     first = max(chain, key=chain.get)
-    print("split by these costs (mappings.split_compile): "
+    print("split by these costs (accel_models.jit.SplitCompile): "
           + ", ".join(f"{w} worker(s) {schedule_s(steps, measured, w):.1f} s" for w in (1, 2, 4))
           + f"; longest chain of callees {chain[first]:.1f} s (from {first})")
     twice = _compiled_more_than_once()

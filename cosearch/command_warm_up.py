@@ -6,7 +6,7 @@
 A fresh clone's first co-search, or first `mappings.best_mapping`, compiles the numba kernels (about 80 s of CPU on
 one core); a later process loads them from numba's cache in about a second.
 This command compiles them ahead, in worker processes that share the mapper's compile plan
-(`cosearch.search.split_compile`, steps handed out longest remaining chain first), and returns when the cache holds
+(`cosearch.search.worker_compile`, steps handed out longest remaining chain first), and returns when the cache holds
 them all. numba's cache is built for the CPU it runs on, so it is built on the user's machine; a cache already
 built makes this a load of a few seconds. The results of a run never depend on it: a run without it compiles what
 it needs itself.
@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mappings
-from accel_models.numba_cache import cache_dir_problem, cache_folder
+from accel_models.jit import SplitCompile, cache_dir_problem, cache_folder
 from mappings import MapperSettings, MappingCache
-from mappings.compile_plan import COMPILE_COST_S
-from mappings.split_compile import SplitCompile
 
 from .config import UsageError, given_options, make_settings, parse_options
-from .search.split_compile import ENTRY_COST_S, compile_plan, entry_point_steps, plan_inputs
+from .search.worker_compile import ENTRY_COST_S, compile_plan, entry_point_steps, plan_inputs
 
 
 WORKERS_MAX = 8
@@ -78,7 +76,7 @@ class WarmUpReport:
 
 
 def warm_up_plan(settings) -> list:
-    """The steps: the trial's mapper plan (`cosearch.search.split_compile.compile_plan`) and `entry_point_steps`, on
+    """The steps: the trial's mapper plan (`cosearch.search.worker_compile.compile_plan`) and `entry_point_steps`, on
     the same layer and design, and the steps of the library's own default mapper (`factors="perfect"`: the
     perfect-factor driver, `accel_models.kernel.evaluate_range_perfect`, and a search with it) that those lack, so that a first
     `best_mapping` after the warm-up compiles nothing either."""
@@ -94,8 +92,7 @@ def _worker(folder: str, settings) -> None:
     """One worker process: take steps of the shared plan until all are done; write what it ran to `folder`. It
     starts with SIGINT ignored (`warm_up`: Ctrl-C reaches the command, which stops the workers with SIGTERM)."""
     try:
-        split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None,
-                             cost_s={**COMPILE_COST_S, **ENTRY_COST_S})
+        split = SplitCompile(warm_up_plan(settings), Path(folder), say=lambda text: None)
         split.start()
         split.finish()
         done = [json.loads(p.read_text()) | {"name": p.stem} for p in Path(folder).glob("*.done")]

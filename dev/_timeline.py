@@ -2,7 +2,7 @@
 its processes record its events (`_timeline_hook`), and the table printed from them.
 
 Times are wall seconds from the command's start; CPU is the process's own. A numba compilation outside every step of
-the shared compile (`mappings.split_compile.SplitCompile`) is one the plan does not list (or one a step did not
+the shared compile (`accel_models.jit.SplitCompile`) is one the plan does not list (or one a step did not
 reach): each process pays it alone.
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _print_process(rows: list[dict], t0: float) -> None:
     outside = [r for r in rows if r["kind"] == "compile" and r["depth"] == 0 and not _inside(r, steps)]
     for r in rows:
         if r["kind"] == "loaded" and r["name"] in ("numba.core.event", "cosearch.search.workers",
-                                                   "mappings.split_compile"):
+                                                   "accel_models.jit._schedule"):
             print(f"{r['w1'] - t0:7.1f}          {r['c1']:6.1f} CPU  imported {r['name']}")
         elif r["kind"] in SPANS or r["kind"] == "step" or r in outside:
             what = {"step": "step ", "compile": "compile outside the plan: "}.get(r["kind"], r["kind"] + " ")

@@ -23,9 +23,9 @@ _LOCK = threading.Lock()
 _DEPTH = threading.local()
 
 WRAPPED = {
-    "mappings.split_compile": [("SplitCompile", "_run", "step"), ("SplitCompile", "start", "split.start"),
-                               ("SplitCompile", "finish", "split.finish")],
-    "cosearch.search.split_compile": [(None, "compile_plan", "plan"), (None, "plan_inputs", "plan_inputs")],
+    "accel_models.jit._schedule": [("SplitCompile", "_run", "step"), ("SplitCompile", "start", "split.start"),
+                                   ("SplitCompile", "finish", "split.finish")],
+    "cosearch.search.worker_compile": [(None, "compile_plan", "plan"), (None, "plan_inputs", "plan_inputs")],
     "cosearch.search.trial": [("TrialObjective", "__call__", "trial"), ("TrialObjective", "__init__", "objective")],
     "cosearch.search.workers": [(None, "_resumable", "resumable")],
     "mappings.compile_plan": [(None, "_plan", "plan_steps")],

@@ -92,7 +92,7 @@ def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: 
     """Evaluate the rows for `seconds` after a first call that compiles; print the window's CLOCK_MONOTONIC bounds
     and the rate."""
     import numpy as np
-    from accel_models import MAPPING_DTYPE, MappingArrays, kernel
+    from accel_models import MAPPING_DTYPE, MappingArrays, jit, kernel
     from accel_models.cost_model import accelerator_arrays, layer_arrays
     from mappings import random_valid_mappings
 
@@ -106,7 +106,7 @@ def _child(rows: str, layer_name: str, seconds: float, annotate: str, dump_dir: 
     B, L = maps.temporal.shape[0], maps.temporal.shape[1]
     out = kernel.new_outputs.py_func(B, L)
     ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    paths = kernel.residual_paths(la, aa)
+    paths = jit.residual_paths(la, aa)
     kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
     start, c0, n = time.clock_gettime(time.CLOCK_MONOTONIC), time.process_time(), 0
     while time.clock_gettime(time.CLOCK_MONOTONIC) < start + seconds:

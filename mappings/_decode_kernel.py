@@ -34,9 +34,9 @@ from numba import njit, typeof, types
 
 from accel_models import MappingArrays
 from accel_models.geometry import box, fits
-from accel_models.kernel import FunctionPointer
+from accel_models.jit import FunctionPointer
 from accel_models.kernel_views import borrow
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.mapping_arrays import LOOP_TEMPORAL, LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
 
 _UNUSED = -1.0
 KEEP_AUTO = (0.4, 0.6)
@@ -56,10 +56,10 @@ def _argsort_desc(keys, out):
     a branch (an insertion sort's branches on random genes are coin tosses). With a NaN key the places may collide:
     the insertion sort then gives the order it always gave."""
     nan = False
-    for i in range(8):
+    for i in range(N_DIMS):
         nan |= keys[i] != keys[i]
     if not nan:
-        for i in range(8):
+        for i in range(N_DIMS):
             place = 0
             for j in range(i):
                 place += keys[j] >= keys[i]
@@ -101,10 +101,10 @@ def _fits_everywhere(b, l, d, f, ext, mult, bounded, keep, coef, capacity, tcap,
     for l2 in range(l, -1, -1):
         if not bounded[l2]:
             continue
-        for i in range(8):
+        for i in range(N_DIMS):
             e2[i] = min(ext[i] * mult[l2, i], full[i])
         e2[d] = min(ext[d] * mult[l2, d] * f, full[d])
-        for t in range(3):                 # `fits` reads only the kept tensors' tiles
+        for t in range(N_TENSORS):                 # `fits` reads only the kept tensors' tiles
             tiles[t] = box(t, e2, coef, box_axes) if keep[b, l2, t] else 0
         if not fits(keep[b, l2], tiles, capacity[l2], tcap[l2]):
             return False
@@ -145,8 +145,8 @@ def canonical_residuals_into(temporal, sx, sy, b, d, bound, rt, rx, ry):
     remaining = np.int64(bound)
     outer = True
     for l in range(L):
-        for k in range(3):
-            e = temporal[b, l, d] if k == 0 else (sy[b, l, d] if k == 1 else sx[b, l, d])
+        for k in range(N_LOOP_KINDS):
+            e = temporal[b, l, d] if k == LOOP_TEMPORAL else (sy[b, l, d] if k == LOOP_Y else sx[b, l, d])
             if e == 1:
                 continue
             inner //= e
@@ -287,12 +287,12 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
     for l in range(L - 1, 0, -1):
         if not (auto[l, 0] or auto[l, 1] or auto[l, 2]):
             continue
-        for d in range(8):
+        for d in range(N_DIMS):
             e = np.int64(1)
             for l2 in range(l, L):
                 e *= temporal[b, l2, d] * sx[b, l2, d] * sy[b, l2, d]
             e2[d] = min(e, full[d])
-        for t in range(3):
+        for t in range(N_TENSORS):
             tiles[t] = box(t, e2, coef, box_axes)
         parent = -1                                  # the innermost loop above level l
         for l2 in range(l - 1, -1, -1):
@@ -301,14 +301,14 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
                     parent = order[b, l2, q]
             if parent >= 0:
                 break
-        for t in range(3):
+        for t in range(N_TENSORS):
             if not auto[l, t]:
                 continue
             outer_irrelevant = False
             seen_irrelevant = False
             has_relevant = False
             inner = -1
-            for q in range(8):                       # the level's loops, outermost first
+            for q in range(N_DIMS):                       # the level's loops, outermost first
                 d = order[b, l, q]
                 if temporal[b, l, d] > 1:
                     inner = d
@@ -332,7 +332,7 @@ def _auto_keep(b, temporal, order, sx, sy, keep, auto, rel, coef, capacity, tcap
 def _reset_row(b, sx, sy, sorder, rt, rx, ry):
     """Row b starts from no spatial loop and no residual (a reused buffer may hold an earlier row's)."""
     for l in range(sx.shape[1]):
-        for d in range(8):
+        for d in range(N_DIMS):
             sx[b, l, d] = 1
             sy[b, l, d] = 1
             sorder[b, l, d] = d
@@ -347,7 +347,7 @@ def _keep_from_genes(b, x, keep_idx, default_keep, keep, auto):
     capacity repair and decided by `_auto_keep` at the end. Returns whether any is auto."""
     any_auto = False
     for l in range(keep.shape[1]):
-        for t in range(3):
+        for t in range(N_TENSORS):
             k = default_keep[l, t]
             auto[l, t] = False
             if keep_idx[l, t] >= 0:
@@ -363,10 +363,10 @@ def _keep_from_genes(b, x, keep_idx, default_keep, keep, auto):
 def _loop_orders(b, x, order_idx, order_bonus, imp, perm, order):
     """Row b's loop order at every level: the dims by decreasing importance gene (plus its bonus), stably."""
     for l in range(order.shape[1]):
-        for d in range(8):
+        for d in range(N_DIMS):
             imp[d] = (x[b, order_idx[l, d]] if order_idx[l, d] >= 0 else _UNUSED) + order_bonus[l, d]
         _argsort_desc(imp, perm)
-        for q in range(8):
+        for q in range(N_DIMS):
             order[b, l, q] = perm[q]
 
 
@@ -375,15 +375,15 @@ def _spatial_rank(b, l, x, rank_idx, allowed, imp, perm, sorder):
     """Level l's dims by decreasing rank gene into perm (and row b's spatial order); returns how many may unroll on
     an axis (the first that many of perm, as the others rank _UNUSED)."""
     n_allowed = np.int64(0)                # not a literal 0: _spatial_level would be typed for it too
-    for d in range(8):
+    for d in range(N_DIMS):
         if allowed[l, 0, d] or allowed[l, 1, d]:
             n_allowed += 1
     if n_allowed == 0:
         return n_allowed
-    for d in range(8):
+    for d in range(N_DIMS):
         imp[d] = x[b, rank_idx[l, d]] if rank_idx[l, d] >= 0 else _UNUSED
     _argsort_desc(imp, perm)
-    for q in range(8):
+    for q in range(N_DIMS):
         sorder[b, l, q] = perm[q]
     return n_allowed
 
@@ -456,7 +456,7 @@ def _spatial_reach(b, sx, sy, ext, reach):
     """ext[d] = 1 (the temporal walk's extents start there); reach[d]: the outermost level with a spatial loop of d
     (L if none), below which d's temporal tiles stay divisors."""
     L = sx.shape[1]
-    for d in range(8):
+    for d in range(N_DIMS):
         ext[d] = 1
         reach[d] = L
         for l in range(L - 1, -1, -1):
@@ -468,14 +468,14 @@ def _spatial_reach(b, sx, sy, ext, reach):
 def _level_start(b, l, pin_t, rest_at, tvalues, sx, sy, ext, mult, rem, temporal):
     """Before level l's free temporal factors: its spatial factors into the extents, mult[l2] = the product of the
     spatial factors of levels l2 .. l-1, and its pinned factors and the rest of the dims it takes whole."""
-    for d in range(8):
+    for d in range(N_DIMS):
         ext[d] *= sx[b, l, d] * sy[b, l, d]
-    for d in range(8):
+    for d in range(N_DIMS):
         mult[l, d] = 1
     for l2 in range(l - 1, -1, -1):
-        for d in range(8):
+        for d in range(N_DIMS):
             mult[l2, d] = mult[l2 + 1, d] * sx[b, l2, d] * sy[b, l2, d]
-    for d in range(8):
+    for d in range(N_DIMS):
         if pin_t[l, d] > 0:
             temporal[b, l, d] = pin_t[l, d]
             ext[d] *= pin_t[l, d]
@@ -610,20 +610,23 @@ def decode_batch(x, tables, outputs, scratch):
     order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep, start, live, \
         rel, coef, fanout, allowed, capacity, tcap, bounded, fan_levels, tvalues, tdivs, tcounts, tlogs, tlogv, \
         ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok, full = borrow(tables)
-    temporal, order, sx, sy, sorder, keep, rt, rx, ry = borrow(outputs)
+    decoded = borrow(outputs)
+    temporal, order, sx, sy, sorder, keep = decoded.temporal, decoded.order, decoded.spatial_x, decoded.spatial_y, \
+        decoded.spatial_order, decoded.keep
+    rt, rx, ry = decoded.temporal_residual, decoded.spatial_x_residual, decoded.spatial_y_residual
     s = borrow(scratch)
     imp, perm, rem, ext, e2, box_axes, tiles, used = s.imp, s.perm, s.rem, s.ext, s.e2, s.box_axes, s.tiles, s.used
     mult, ax_dims, ax_vi, ax_j, n_ax, pinned, cand, reach, auto = s.mult, s.ax_dims, s.ax_vi, s.ax_j, s.n_ax, \
         s.pinned, s.cand, s.reach, s.auto
     L = temporal.shape[1]
     any_residual = False
-    for d in range(8):
+    for d in range(N_DIMS):
         any_residual |= residual_ok[d] != 0
     for b in range(x.shape[0]):
         _reset_row(b, sx, sy, sorder, rt, rx, ry)
         any_auto = _keep_from_genes(b, x, keep_idx, default_keep, keep, auto)
         _loop_orders(b, x, order_idx, order_bonus, imp, perm, order)
-        for d in range(8):                          # rem[d]: the table row of what is left of dim d
+        for d in range(N_DIMS):                          # rem[d]: the table row of what is left of dim d
             rem[d] = start[d]
         for fi in range(fan_levels.shape[0]):
             l = fan_levels[fi]
@@ -652,10 +655,10 @@ def decode_batch(x, tables, outputs, scratch):
                 temporal[b, l, d] = f
                 ext[d] *= f
                 rem[d] = left
-        for d in range(8):
+        for d in range(N_DIMS):
             temporal[b, 0, d] = pin_t[0, d] if pin_t[0, d] > 0 else tvalues[rem[d]]
         if any_residual:
-            for d in range(8):
+            for d in range(N_DIMS):
                 if residual_ok[d] != 0:
                     canonical_residuals_into(temporal, sx, sy, b, d, full[d], rt, rx, ry)
         if any_auto:
@@ -672,7 +675,6 @@ def decoder_pointer(tables: DecodeTables, n_levels: int) -> FunctionPointer:
     encoding's tables have the same types (`tests/mappings/test_encoding.py` holds it), so it is built once per
     process; building it compiles nothing."""
     if not _POINTER:
-        ensure_fresh_kernel_cache()
         genes = np.empty((1, 1))
         sig = types.none(typeof(genes), typeof(tables), typeof(MappingArrays.empty(1, n_levels)),
                          typeof(decode_scratch.py_func(n_levels)))

@@ -13,6 +13,8 @@ import math
 
 from numba import njit
 
+from accel_models.mapping_arrays import N_DIMS, N_TENSORS
+
 
 @njit(cache=True, inline="always")
 def _log_ratio(f, rem):
@@ -34,24 +36,24 @@ def encode_into(temporal, order, sx, sy, sorder, keep, order_idx, rank_idx, axis
     L = temporal.shape[0]
     x[:] = 0.5
     for l in range(L):
-        for pos in range(8):
+        for pos in range(N_DIMS):
             d = order[l, pos]
             if order_idx[l, d] >= 0:
                 x[order_idx[l, d]] = 1.0 - (pos + 0.5) / 8
-        for t in range(3):
+        for t in range(N_TENSORS):
             if keep_idx[l, t] >= 0:
                 x[keep_idx[l, t]] = 0.75 if keep[l, t] else 0.25
         for a in range(2):
             if fill_idx[l, a] >= 0:
                 used = 1
-                for d in range(8):
+                for d in range(N_DIMS):
                     used *= sx[l, d] if a == 0 else sy[l, d]
                 x[fill_idx[l, a]] = 0.75 if used == fanout[l, a] else 0.45
-    for d in range(8):
+    for d in range(N_DIMS):
         rem[d] = bounds[d]
     for fi in range(fan_levels.shape[0]):
         l = fan_levels[fi]
-        for pos in range(8):
+        for pos in range(N_DIMS):
             d = sorder[l, pos]
             if rank_idx[l, d] < 0:
                 continue

@@ -1,5 +1,5 @@
 """The per-layer mapper's compile plan: what its first search compiles, in steps that processes starting cold can
-share (see `accel_models.kernel.compile_plan` for why, and `mappings.split_compile` for the schedule).
+share (see `accel_models.jit` for why and for the schedule).
 
 `evolution.run_evolution` calls the decoder (`decode_batch`) and the cost kernel's driver by address
 (`evolution.Search`): `evaluate_range_perfect` for a layer whose decode has perfect factors only (`factors="perfect"`,
@@ -9,11 +9,11 @@ with the caller's mapping cache settings loads them (and compiles whatever its o
 steps are in every plan (the co-search's final phase and report call it, and "auto" searches the layers it resolves
 to residual factors with it). The last step compiles what later searches use (warm starts: `transfer_mapping` and
 `Encoding.encode`), which the first one does not. `after_first_search` names the steps the plan's search does not
-wait for: a co-search's worker runs its first trial before them (`cosearch.search.split_compile`).
+wait for: a co-search's worker runs its first trial before them (`cosearch.search.worker_compile`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -21,10 +21,10 @@ from numba import types
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                                 callee_steps, compile_for, compile_run, evaluate_range, evaluate_range_perfect,
-                                 kernel_values, new_outputs)
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
+                              callee_closure, callee_steps, compile_for, compile_run, kernel_values,
+                              register_step_costs)
+from accel_models.kernel import evaluate_range, evaluate_range_perfect, new_outputs
 from nets import Layer
 
 from .encoding import Encoding
@@ -39,10 +39,11 @@ COMPILE_COST_S = {"link_saving": 2.0, "geometry": 0.5, "phase_stream": 5.5, "wal
     "decode_batch": 5.0, "evaluate_range": 4.4, "helpers": 0.1, "run_evolution": 6.0, "search": 0.1,
     "search_perfect": 0.1, "warm_starts": 0.9, "evaluate_range_perfect": 3.8}
 """CPU seconds each step of the plan compiles on its own, its callees compiled before it: what
-`mappings.split_compile` balances the processes by, from `python benchmarks/bench_cold_compile.py --per-function`
+`accel_models.jit.SplitCompile` balances the processes by, from `python benchmarks/bench_cold_compile.py --per-function`
 on a near-idle machine, the two shared steps' and the walk's from runs with those steps apart. Only the
 proportions matter; a figure out of date changes which worker compiles what, never what is compiled. `search` and
 `search_perfect` only load what the steps before them compiled."""
+register_step_costs(COMPILE_COST_S)
 
 SEARCH_CODE = "run_evolution"
 """The step that compiles the search's own code (`evolution.run_evolution`, its decoder and driver passed by address:
@@ -95,22 +96,8 @@ def after_first_search(plan: Sequence[CompileStep]) -> set[str]:
     return names - callee_closure(plan, [first])
 
 
-def callee_closure(steps: Sequence[CompileStep], names: Iterable[str]) -> set[str]:
-    """The steps named in `names` with every step they wait for (`CompileStep.after`), transitively: what must be
-    compiled before them (names that are no step of `steps` are left out)."""
-    by_name = {s.name: s for s in steps}
-    closure, todo = set(), list(names)
-    while todo:
-        name = todo.pop()
-        if name in by_name and name not in closure:
-            closure.add(name)
-            todo.extend(by_name[name].after)
-    return closure
-
-
 def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, search,
           search_args) -> list[CompileStep]:
-    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
     maps, out, ws, paths = kernel_values(la, aa)
     searched = {"perfect": ("perfect",), "residual": ("residual",), "auto": ("perfect", "residual")}[factors]
@@ -146,8 +133,8 @@ def _plan(layer: Layer, accelerator: Accelerator, factors: str, objective: str, 
         calls = search_kernel(factors).calls(la, aa, enc.tables)
         args = search_args(enc, objective)
         code = [CompileStep(SEARCH_CODE, compile_for(run_evolution, *args, search_buffers(args), calls), ("helpers",))]
-    # a search also loads the decoder and what its driver's paths point to (`kernel.driver_pointer`): one search step
-    # per driver the mapper's layers take ("auto": the perfect one where a layer has perfect factors)
+    # a search also loads the decoder and what its driver's paths point to (`accel_models.jit.driver_pointer`): one
+    # search step per driver the mapper's layers take ("auto": the perfect one where a layer has perfect factors)
     searches = []
     for f in searched:
         driver = drivers[-1] if f == "perfect" else drivers[0]

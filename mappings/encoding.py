@@ -99,9 +99,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from accel_models import TENSORS, Accelerator, MappingArrays, MapspaceConstraints, check_accelerator
-from accel_models.mapping_arrays import canonical_residuals
+from accel_models.mapping_arrays import N_DIMS, canonical_residuals
 from accel_models.geometry import accelerator_arrays, fits_batch, layer_arrays, tile_words
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import DIMS, Layer, check_layer
 from nets.problem_shape import tensor_dims
 
@@ -132,7 +131,7 @@ _AXIS_DIMS: "OrderedDict[tuple, tuple[Accelerator, tuple]]" = OrderedDict()
 """Per (accelerator identity, active dims), the object (to check the identity) and, for each fan-out axis that may
 unroll an active dim, (the dims allowed on it, its width) (`_auto_factors`)."""
 _MAX_AXIS_DIMS = 1024
-_DIM_INDEX = np.arange(8)
+_DIM_INDEX = np.arange(N_DIMS)
 _UNUSED = -1.0  # importance of the dims without a gene: they sort innermost
 
 
@@ -156,7 +155,7 @@ def _axes(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray):
     for l in range(fanout.shape[0]):
         for axis in range(2):
             if fanout[l, axis] > 1 and allowed[l, axis].any():
-                yield tuple(int(bounds[d]) for d in range(8) if allowed[l, axis, d]), int(fanout[l, axis])
+                yield tuple(int(bounds[d]) for d in range(N_DIMS) if allowed[l, axis, d]), int(fanout[l, axis])
 
 
 def spatial_gain(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray) -> float:
@@ -261,7 +260,7 @@ class Encoding:
         shape, arch = layer_arrays(layer), accelerator_arrays(accelerator)
         self.bounds, self.coef, self.ax, self.co = shape.bounds, shape.coef, shape.ax, shape.co
         bounds = tuple(self.bounds.tolist())
-        self.active = tuple(d for d in range(8) if bounds[d] > 1)
+        self.active = tuple(d for d in range(N_DIMS) if bounds[d] > 1)
         self.requested_factors = factors
         """The tiling factors asked for ("perfect", "residual" or "auto"), before "auto" is resolved."""
         if factors == "auto":
@@ -358,7 +357,7 @@ class Encoding:
                 if dims is not None:
                     self.allowed[l, axis] &= np.array([d in dims for d in DIMS])
             self.allowed[l, :, self.pin_spatial[l] == 1] = False
-        for d in range(8):
+        for d in range(N_DIMS):
             pins = np.concatenate([self.pin_temporal[:, d], self.pin_spatial[:, d]])
             product = int(np.prod(pins[pins > 0]))
             if self.bounds[d] % product:
@@ -436,7 +435,6 @@ class Encoding:
         x = np.clip(x, 0.0, 1.0)
         if fast:
             out = MappingArrays.empty(x.shape[0], self.accelerator.num_levels)
-            ensure_fresh_kernel_cache()
             decode_batch(np.ascontiguousarray(x), self.tables, out, self._decode_scratch)
             return out
         return self._decode_numpy(x)
@@ -661,7 +659,7 @@ class Encoding:
             ext *= spatial[:, l]
             ratio = genes[:, self._tile[l]]
             checks = [(l2, np.prod(spatial[:, l2:l], axis=1)) for l2 in bounded if l2 <= l]
-            for d in range(8):
+            for d in range(N_DIMS):
                 if self.pin_temporal[l, d] or self.rest_at[d] == l:
                     f = self.pin_temporal[l, d] if self.pin_temporal[l, d] else rem[:, d].copy()
                     out.temporal[:, l, d] = f
@@ -686,7 +684,7 @@ class Encoding:
         def ok(divs):
             good = divs > 0
             for l2, mult in checks:
-                cols = [np.minimum(e[:, i] * mult[:, i], self.bounds[i])[:, None] for i in range(8)]
+                cols = [np.minimum(e[:, i] * mult[:, i], self.bounds[i])[:, None] for i in range(N_DIMS)]
                 cols[d] = np.minimum((e[:, d] * mult[:, d])[:, None] * divs, self.bounds[d])
                 good &= fits_batch(k[:, None, l2], tile_words(cols, self.ax, self.co),
                                    self.capacity[l2], self.tensor_capacity[l2])
@@ -731,7 +729,6 @@ class Encoding:
             raise ValueError(f"Encoding.encode: mapping has {m.num_levels} levels, the accelerator "
                              f"{self.accelerator.num_levels}")
         x = np.empty(self.size)
-        ensure_fresh_kernel_cache()
         encode_into(m.temporal[b], m.order[b], m.spatial_x[b], m.spatial_y[b], m.spatial_order[b], m.keep[b],
                     self._order, self._sp_rank, self._sp_axis, self._sp_ratio, self._tile, self._keep, self._sp_fill,
                     self.fanout, self.free_bounds, self._active_array, self._fan_levels, np.empty(8, dtype=np.int64), x)

@@ -31,10 +31,11 @@ from numba import njit, objmode, typeof, types
 from numba.extending import typeof_impl
 
 from accel_models import MAPPING_DTYPE, MappingArrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
-from accel_models.kernel import (driver_pointer, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
+from accel_models.jit import driver_pointer
+from accel_models.kernel import (Outputs, evaluate_range, evaluate_range_perfect, make_workspace, max_children,
                                  new_outputs)
 from accel_models.kernel.workspace import reset_workspace
+from accel_models.mapping_arrays import N_DIMS
 
 from ._decode_kernel import decode_scratch, decoder_pointer, reset_decode_scratch
 from ._fast_random import normal, uniform
@@ -51,7 +52,7 @@ _REASON, _CYCLES, _ENERGY_PJ = 0, 1, 2
 """The scored table's value columns: the cost kernel's reason, cycles and energy (pJ) of the mapping in the slot."""
 _COUNT = SCORED_SLOTS
 """The scored table's last key row: its `_HASH1` column counts the slots taken. Its index, not -1: the kernel
-packages' indices have no negative wrap (`accel_models.numba_indexing`)."""
+packages' indices have no negative wrap (`accel_models.jit._indexing`)."""
 _H1, _H2 = -7046029254386353131, 1442695040888963407
 """Two odd 64-bit multipliers (2^64 / golden ratio; Knuth's MMIX LCG) of a mapping's two hashes (`_row_hashes`)."""
 
@@ -84,7 +85,7 @@ def _has_residual(maps, r):
     """Does mapping r have a residual loop (the decode writes 0 for a perfect one)?"""
     for field in (maps.temporal_residual, maps.spatial_x_residual, maps.spatial_y_residual):
         for l in range(field.shape[1]):
-            for d in range(8):
+            for d in range(N_DIMS):
                 if field[r, l, d] != 0:
                     return True
     return False
@@ -137,9 +138,9 @@ def _known_slot(hashes, r, keys):
 
 @njit(cache=True, inline="always")
 def _scores(out):
-    """The cost kernel's outputs a search reads, per row: (reason, cycles, energy_pj), the first three of
-    `accel_models.kernel.new_outputs`."""
-    return out[0], out[1], out[2]
+    """The cost kernel's outputs a search reads, per row: (reason, cycles, energy_pj) of its `Outputs`
+    (`accel_models.kernel.new_outputs`)."""
+    return out.reason, out.cycles, out.energy_pj
 
 
 @njit(cache=True, inline="always")
@@ -482,10 +483,10 @@ assert _PARAMETERS[-2:] == ("buffers", "calls")  # what `Search` appends
 
 
 class SearchCalls(NamedTuple):
-    """What the compiled search calls by address (`accel_models.kernel.FunctionPointer`s), its last argument."""
+    """What the compiled search calls by address (`accel_models.jit.FunctionPointer`s), its last argument."""
 
     driver: object    # the cost kernel's driver: driver(lo, hi, layer, acc, maps, out, ws, paths)
-    paths: object     # the driver's `accel_models.kernel.Paths`
+    paths: object     # the driver's `accel_models.jit.Paths`
     decode: object    # the decoder: decode(x, tables, maps, scratch) (`_decode_kernel.decode_batch`)
 
 
@@ -535,7 +536,6 @@ class Search:
         them took ~0.13 ms of a 256-evaluation search's ~1.4 ms. Returns `run_evolution`'s results and, last, the best
         genes' mapping (`MappingArrays`, one row; not
         meaningful if no row was scored)."""
-        ensure_fresh_kernel_cache()
         shape, buffers = _BUFFERS.take(args)
         best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
         # copies: the buffers' arrays, which the thread's next search of this size overwrites
@@ -556,7 +556,7 @@ class SearchBuffers(NamedTuple):
     XD: np.ndarray            # [rows, n]: X reflected into [0, 1] (what is decoded)
     F: np.ndarray             # [rows]: their fitness
     maps: MappingArrays       # rows: their mappings (temporal factors 1)
-    out: tuple                # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
+    out: Outputs              # rows: the cost kernel's outputs (`accel_models.kernel.new_outputs`)
     scored: tuple             # the residual mappings scored (`_new_scored`)
     mean: np.ndarray          # [K, n]: each island's mean
     C: np.ndarray             # [K, n]: its diagonal covariance (ones)
@@ -675,7 +675,6 @@ def search_kernel(factors: str) -> Search:
     co-search's first trials, whose layers mostly are, compile without the residual paths. The strategy says which
     (`EvolutionStrategy.driver_factors`): one whose runs compile the full
     driver anyway sends every layer to it."""
-    ensure_fresh_kernel_cache()
     perfect = factors == "perfect"
     if perfect not in _SEARCHES:
         _SEARCHES[perfect] = Search(evaluate_range_perfect if perfect else evaluate_range)

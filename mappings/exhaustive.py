@@ -26,7 +26,7 @@ import numpy as np
 
 from accel_models import MAPPING_DTYPE, MappingArrays
 from accel_models.geometry import fits_batch, tile_words
-from accel_models.mapping_arrays import canonical_residuals
+from accel_models.mapping_arrays import N_DIMS, N_LOOP_KINDS, canonical_residuals
 from nets import DIMS
 
 from ._factorize import balanced_tiles, ordered_factorizations
@@ -129,8 +129,8 @@ def _factor_combos(enc: Encoding, limit: int) -> list[np.ndarray]:
     L = enc.accelerator.num_levels
     least = enc.default_keep & ~enc.keep_free
     least[0] = True
-    combos = [np.ones((1, L, 8), dtype=np.int32) for _ in range(3)] + [np.zeros((1, L, 8), dtype=np.int32)
-                                                                        for _ in range(3)]
+    combos = [np.ones((1, L, 8), dtype=np.int32) for _ in range(N_LOOP_KINDS)] + [np.zeros((1, L, 8), dtype=np.int32)
+                                                                        for _ in range(N_LOOP_KINDS)]
     for d in enc.active:
         opts = np.array(_residual_splits(enc, d, limit) if enc.residual_ok[d] else _perfect_splits(enc, d))
         n1 = len(opts)
@@ -172,7 +172,7 @@ def _fits(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray, keeps: 
     L = enc.accelerator.num_levels
     inner = np.cumprod((tf * sx * sy).astype(np.int64)[:, ::-1], axis=1)[:, ::-1]  # [n, L, 8]: levels >= l
     inner = np.minimum(inner, enc.bounds)                          # F6: a residual split's ends can pass the bound
-    tiles = tile_words([inner[:, :, i] for i in range(8)], enc.ax, enc.co)     # 3 x [n, L]
+    tiles = tile_words([inner[:, :, i] for i in range(N_DIMS)], enc.ax, enc.co)     # 3 x [n, L]
     ok = np.ones((tf.shape[0], len(keeps)), dtype=bool)
     for l in range(L):
         ok &= fits_batch(keeps[None, :, l, :], [t[:, None, l] for t in tiles],  # [1, K, 3] with 3 x [n, 1]
@@ -182,14 +182,14 @@ def _fits(enc: Encoding, tf: np.ndarray, sx: np.ndarray, sy: np.ndarray, keeps: 
 
 def _temporal_orders(enc: Encoding, l: int, dims: list[int]) -> list[tuple[int, ...]]:
     """Distinct temporal orders (outermost first, all 8 dims) of the loops `dims` at level l."""
-    rest = [d for d in range(8) if d not in dims]
+    rest = [d for d in range(N_DIMS) if d not in dims]
     first = [d for d in dims if enc.order_bonus[l, d] > 0]
     second = [d for d in dims if enc.order_bonus[l, d] <= 0]
     return [a + b + tuple(rest) for a in itertools.permutations(first) for b in itertools.permutations(second)]
 
 
 def _spatial_orders(ydims: list[int], xdims: list[int]) -> list[tuple[int, ...]]:
-    rest = tuple(d for d in range(8) if d not in ydims and d not in xdims)
+    rest = tuple(d for d in range(N_DIMS) if d not in ydims and d not in xdims)
     return [a + b + rest for a in itertools.permutations(ydims) for b in itertools.permutations(xdims)]
 
 

@@ -11,10 +11,11 @@ import math
 import numpy as np
 from numba import njit
 
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 OBJECTIVES = ("edp", "energy", "latency")
 """edp: energy x cycles; energy: pJ; latency: cycles (each with the other metric as a tie-break)."""
+EDP, ENERGY, LATENCY = (OBJECTIVES.index(name) for name in ("edp", "energy", "latency"))
+"""The objectives' indices into OBJECTIVES, as compiled code takes them (`objective_index`)."""
 TIE = 1e-6
 """Weight of the secondary metric: breaks exact ties (e.g. equal EDP) toward the mapping that is also better on the
 other metric, without reordering any real difference."""
@@ -26,9 +27,9 @@ INVALID = 1e3
 def objective_value(energy_pj, cycles, objective):
     """The objective's value of one valid mapping: pJ*cycles (edp), pJ (energy) or cycles (latency); `objective` an
     index into OBJECTIVES."""
-    if objective == 0:
+    if objective == EDP:
         return energy_pj * cycles
-    if objective == 1:
+    if objective == ENERGY:
         return energy_pj
     return float(cycles)
 
@@ -42,9 +43,9 @@ def fitness_into(reason, energy_pj, cycles, k, objective, out):
             continue
         le = math.log(max(energy_pj[b], 1e-300))
         lc = math.log(max(float(cycles[b]), 1.0))
-        if objective == 0:
+        if objective == EDP:
             out[b] = le + lc + TIE * lc
-        elif objective == 1:
+        elif objective == ENERGY:
             out[b] = le + TIE * lc
         else:
             out[b] = lc + TIE * le
@@ -60,6 +61,5 @@ def objective_index(objective: str) -> int:
 def fitness(res, objective: str) -> np.ndarray:
     """The fitness of every mapping of a `BatchResult` (lower is better; invalid = 1e3 + reason)."""
     out = np.empty(len(res.reason))
-    ensure_fresh_kernel_cache()
     fitness_into(res.reason, res.energy_pj, res.cycles, len(out), objective_index(objective), out)
     return out

@@ -9,7 +9,6 @@ from functools import cached_property
 import numpy as np
 
 from accel_models import MAPPING_DTYPE, Accelerator, MappingArrays, mapping_to_timeloop_yaml
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from .fitness import objective_index, objective_value
@@ -73,7 +72,6 @@ class MapperResult:
         """The searched objective: pJ*cycles, pJ or cycles."""
         if not self.valid:
             return math.inf
-        ensure_fresh_kernel_cache()
         return float(objective_value(self.energy_pj, self.cycles, objective_index(self.objective)))
 
     def summary(self) -> str:

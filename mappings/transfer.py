@@ -19,9 +19,9 @@ import numpy as np
 from numba import njit
 
 from accel_models import Accelerator, MappingArrays
-from accel_models.mapping_arrays import N_DIMS, bound_from_factors, canonical_residuals, dim_loops
+from accel_models.mapping_arrays import (N_DIMS, N_LOOP_KINDS, N_TENSORS, bound_from_factors, canonical_residuals,
+                                         dim_loops)
 from accel_models.geometry import accelerator_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 
 @lru_cache(maxsize=1024)
@@ -42,10 +42,10 @@ def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, kee
     for l in range(temporal.shape[0]):
         if level_map[l] >= 0:
             dest = level_map[l]
-            for t in range(3):
+            for t in range(N_TENSORS):
                 k_out[0, dest, t] = keep[l, t]
             spatial = fanout[dest, 0] * fanout[dest, 1] > 1
-            for d in range(8):
+            for d in range(N_DIMS):
                 o_out[0, dest, d] = order[l, d]
                 if spatial:
                     sx_out[0, dest, d] = sx[l, d]
@@ -54,12 +54,12 @@ def _transfer_into(temporal, order, sx, sy, sorder, keep, level_map, fanout, kee
                     t_out[0, dest, d] *= temporal[l, d]
             if spatial:
                 continue
-        for d in range(8):
+        for d in range(N_DIMS):
             t_out[0, dest, d] *= temporal[l, d] * sx[l, d] * sy[l, d]
     for l in range(Lt):
-        for t in range(3):
+        for t in range(N_TENSORS):
             k_out[0, l, t] = 1 if k_out[0, l, t] != 0 and keeps[l, t] != 0 else 0
-    for t in range(3):
+    for t in range(N_TENSORS):
         k_out[0, 0, t] = 1
 
 
@@ -67,7 +67,6 @@ def transfer_mapping(arrays: MappingArrays, source: Accelerator, target: Acceler
     """Mapping b of `arrays` (on `source`) as a mapping of the same layer on `target` (a batch of one)."""
     out = MappingArrays.empty(1, target.num_levels)
     arch = accelerator_arrays(target)
-    ensure_fresh_kernel_cache()
     _transfer_into(arrays.temporal[b], arrays.order[b], arrays.spatial_x[b], arrays.spatial_y[b],
                    arrays.spatial_order[b], arrays.keep[b], _level_map(source.level_names, target.level_names),
                    arch.fanout, arch.keeps, out)
@@ -85,7 +84,7 @@ def _canonical_residuals(out: MappingArrays, bounds: list[int]) -> None:
     fields = ((out.temporal, out.temporal_residual), (out.spatial_y, out.spatial_y_residual),
               (out.spatial_x, out.spatial_x_residual))
     for d in range(N_DIMS):
-        loops = [(l, kind) for l in range(out.num_levels) for kind in range(3)]
+        loops = [(l, kind) for l in range(out.num_levels) for kind in range(N_LOOP_KINDS)]
         ends, res = canonical_residuals([int(fields[kind][0][0, l, d]) for l, kind in loops], bounds[d])
         for (l, kind), e, r in zip(loops, ends, res):
             fields[kind][0][0, l, d] = e

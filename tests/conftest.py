@@ -13,8 +13,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 def pytest_sessionstart(session):
-    """Tests call kernels directly too: numba's cache guard runs before any of them (`accel_models.numba_cache`)."""
-    from accel_models.numba_cache import ensure_fresh_kernel_cache
+    """Tests call kernels directly too: numba's cache guard runs before any of them (`accel_models.jit`)."""
+    from accel_models.jit import ensure_fresh_kernel_cache
     ensure_fresh_kernel_cache()
 
 

@@ -48,13 +48,13 @@ compiled function a `forceinline` function reaches by name sets `forceinline=Fal
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and
 data-dependent branches rather than to arithmetic, so changes are measured, not reasoned: a loop over a row of 8
-whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(8)` is unrolled into scalar code
-(`check_shape`, instances used and compute cycles in the driver); rewrites that traded the nest's inside-out
+whose length LLVM does not know (`tf.shape[1]`) is vectorized where a `range(N_DIMS)` (a constant) is unrolled into
+scalar code (`check_shape`, instances used and compute cycles in the driver); rewrites that traded the nest's inside-out
 walk for closed-form steps, branch-free candidates for branches, or zeroing-then-accumulating scratch vectors for
 registers measured slower and are not here.
 
-Indices: in the kernel packages (`numba_cache.KERNEL_PACKAGES`) numba compiles a signed index without Python's
-negative wrap (`accel_models.numba_indexing`: ~10% more perfect-mapping, ~15% more temporal-class evaluations/s), so
+Indices: in the kernel packages (`accel_models.jit.KERNEL_PACKAGES`) numba compiles a signed index without Python's
+negative wrap (`accel_models.jit._indexing`: ~10% more perfect-mapping, ~15% more temporal-class evaluations/s), so
 an index below zero, computed or a named constant (`a[ROW, j]` with ROW = -1), reads outside the array instead of
 from its end: write `a[n - 1]`. `python -m pytest -m boundscheck` runs the kernels with numba's bounds check.
 
@@ -66,18 +66,10 @@ layer made some 40 such calls on entry and exit. Without them the kernel evaluat
 second (`benchmarks/bench_cost_model.py`). The flag also keeps the path allocation-free: numba refuses to
 compile an array allocation in such a function.
 """
-from .compile_plan import (DRIVER_STEPS, PATH_STEPS, PERFECT_DRIVER_STEPS, PERFECT_ONLY_STEPS, CompileStep,
-                           callee_steps, compile_for, compile_run, kernel_values)
-from .driver import evaluate_range, evaluate_range_perfect, max_children, new_outputs, parallel_batch
+from .driver import Outputs, evaluate_range, evaluate_range_perfect, max_children, new_outputs, parallel_batch
 from .entries import evaluate_batch_parallel, evaluate_batch_serial, instance_classes
-from .paths import (FunctionPointer, Paths, driver_pointer, driver_signature, kernel_arrays, perfect_paths,
-                    residual_paths)
-from .variants import variant
 from .workspace import MAX_LEVELS, Workspace, make_workspace
 
 __all__ = ["evaluate_batch_parallel", "evaluate_batch_serial", "evaluate_range", "evaluate_range_perfect",
-           "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS",
-           "CompileStep", "callee_steps", "compile_for", "compile_run", "kernel_values", "kernel_arrays",
-           "DRIVER_STEPS", "PERFECT_DRIVER_STEPS", "PATH_STEPS", "PERFECT_ONLY_STEPS", "FunctionPointer",
-           "driver_signature", "driver_pointer", "Paths", "residual_paths", "perfect_paths", "parallel_batch",
-           "variant"]
+           "Outputs", "new_outputs", "instance_classes", "max_children", "make_workspace", "Workspace", "MAX_LEVELS",
+           "parallel_batch"]

@@ -3,20 +3,21 @@ the closed form (`counts.closed_form_fills` and `links.links`: perfect mappings,
 whose tensor no residual touches, `residual.closed_stream`, counted with each loop's passes) or, for the other
 streams of a residual one, `sweep.uniform_stream` (the phases' closed form, the frame walk) as the count of each
 (level, tensor). Two scaffolds compile from this one source: `level_accesses`, which calls the sweep by name (by
-address, the call cost ~11% of a temporal-class evaluation), and
-`level_accesses_perfect`, the perfect-factor driver's, with a stub in its place (`variants.variant`), so that a first
-search on perfect factors compiles no sweep. `instances.class_accesses` is their counterpart per instance class.
+address, the call cost ~11% of a temporal-class evaluation), and `level_accesses_perfect`, the perfect-factor
+driver's, with a stub in its place (`accel_models.jit.variant`), so that a first search on perfect factors compiles
+no sweep. `instances.class_accesses` is their counterpart per instance class.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from ..jit._variants import variant
+from ..mapping_arrays import N_TENSORS
 from .counts import closed_form_fills, moving_loops, spatial_loops
 from .links import links, spatial_axes
 from .residual import closed_stream
 from .sweep import no_uniform_stream, uniform_stream
-from .variants import variant
 from .workspace import FAN_X, FAN_Y
 
 
@@ -50,7 +51,7 @@ def level_accesses(layer, acc, ws, n_temporal, residual, walks):
         n_children = np.int64(1)
         if parent.n_spatial > 0:
             n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
-        for t in range(3):
+        for t in range(N_TENSORS):
             if n_children == 1 and not is_mac and child.kept[t] == 0:
                 # A bypassed level under a parent without fan-out: `fold_bypass` replaces the parent's accesses
                 # by the level's own times parent reads / multicast-weighted reads, F / F = 1.0 exactly for

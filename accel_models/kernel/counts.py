@@ -23,6 +23,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
+from ..mapping_arrays import N_DIMS, N_TENSORS
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False, forceinline=False)
@@ -150,7 +151,7 @@ def output_partitions(coef, loops, levels, scratch):
         lv, up = levels[l], levels[l - 1]
         child = lv.tiles[2]
         if up.n_spatial > 0:          # the parent's innermost loops are its fan-out's (`nest.loop_nest`)
-            for d in range(8):
+            for d in range(N_DIMS):
                 cover[d] = lv.extents[d]
             for i in range(lv.start - up.n_spatial, lv.start):
                 lp = loops[i]
@@ -172,7 +173,7 @@ def fold_bypass(levels):
     parent's `fan` (its children's instances used over its own) rather than that quotient: an integer division on
     the chain of folds."""
     L = levels.shape[0] - 1
-    for t in range(3):
+    for t in range(N_TENSORS):
         for lvl in range(L - 1, 0, -1):
             lv = levels[lvl]
             if lv.kept[t]:

@@ -3,10 +3,10 @@
 Two drivers are compiled from this one source: `evaluate_range`, which reaches every path (perfect mappings in
 closed form, residual ones through the phases and the frame walk, spatial classes through `instances`), and
 `evaluate_range_perfect`, for searches whose mappings can only have perfect factors, which reaches the closed form
-alone (`RESIDUAL_PATHS` False; `variants.variant`). A first search in a process with an empty numba cache compiles
-only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting functions
-are the same; a mapping with residual factors given to the perfect driver
-raises rather than being counted by a path that does not hold for it.
+alone (`RESIDUAL_PATHS` False; `accel_models.jit.variant`). A first search in a process with an empty numba cache
+compiles only the driver it calls, and the perfect one leaves out the costliest compiles of the kernel. The counting
+functions are the same; a mapping with residual factors given to the perfect driver raises rather than being counted
+by a path that does not hold for it.
 
 The spatial-class counts come in by address (`paths.Paths`: `instances.class_counts`), an argument of each driver:
 numba links a callee it calls by name into its caller, so a driver that named it could not compile before the
@@ -25,8 +25,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from ..jit._variants import variant
 from ..kernel_views import borrow
-from ..mapping_arrays import MappingArrays
+from ..mapping_arrays import N_DIMS, N_TENSORS, MappingArrays
 from ..result import OK, SPATIAL_RESIDUAL
 from .accesses import level_accesses, level_accesses_perfect
 from .counts import fold_bypass, output_partitions
@@ -34,7 +35,6 @@ from .energy import energy_and_cycles
 from .instances import build_classes
 from .nest import check_capacity, check_shape, loop_nest
 from .residual import pass_counts, uniform_instances
-from .variants import variant
 from .workspace import FAN_X, FAN_Y, make_workspace
 
 CHUNK = 512
@@ -43,6 +43,20 @@ RESIDUAL_PATHS = True
 """Whether the driver compiled from this module reaches the residual and spatial-class paths: True here (numba
 freezes a global as a constant and prunes the branches on it before typing, so the perfect driver's copy of the
 globals, with it False, never types, hence never compiles, those paths)."""
+
+
+class Outputs(NamedTuple):
+    """What the drivers write per mapping of a batch of B mappings on L levels (`new_outputs` allocates them; the
+    cost model returns them as `cost_model.BatchResult`). Counts are totals over a level's instances."""
+
+    reason: np.ndarray          # [B] int64: an `accel_models.result` reason code, OK for a valid mapping
+    cycles: np.ndarray          # [B] int64
+    energy_pj: np.ndarray       # [B] float64
+    utilization: np.ndarray     # [B] float64: MACs / (MAC units x cycles)
+    compute_cycles: np.ndarray  # [B] int64: the product of every temporal end
+    reads: np.ndarray           # [B, L, N_TENSORS] float64, words
+    fills: np.ndarray           # [B, L, N_TENSORS] float64, words
+    updates: np.ndarray         # [B, L, N_TENSORS] float64, words
 
 
 class Walks(NamedTuple):
@@ -81,8 +95,12 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
     inlined function's IR once per block with its whole scope, so one large inlined body costs its blocks times its
     variables, many small ones only their own."""
     ws, layer, acc, maps, out = borrow((workspace, layer, acc, maps, out))
-    reason, cycles, energy_pj, util, ccycles, reads, fills, updates = out
-    temporal, order, spatial_x, spatial_y, spatial_order, keep, rt, rx, ry = maps
+    reason, cycles, energy_pj, util = out.reason, out.cycles, out.energy_pj, out.utilization
+    ccycles = out.compute_cycles
+    reads, fills, updates = out.reads, out.fills, out.updates
+    temporal, order, spatial_x, spatial_y, spatial_order = (maps.temporal, maps.order, maps.spatial_x, maps.spatial_y,
+                                                            maps.spatial_order)
+    keep, rt, rx, ry = maps.keep, maps.temporal_residual, maps.spatial_x_residual, maps.spatial_y_residual
     bounds, levels = layer.bounds, ws.levels
     L = temporal.shape[1]
     for b in range(lo, hi):
@@ -95,13 +113,13 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
             if not perfect and not RESIDUAL_PATHS:
                 raise AssertionError("a mapping with residual factors reached the perfect-factor driver")
             for l in range(L):
-                for t in range(3):
+                for t in range(N_TENSORS):
                     levels[l].kept[t] = 1 if m.keep[l, t] != 0 and acc.keeps[l, t] != 0 else 0
             _, n_temporal, cc = loop_nest(m, ws.loops, levels, ws.temporal)   # also instances used
             if not perfect:
                 for l in range(L):     # F6: a tile spans the ends at and below its level, at most the bound
                     ext = levels[l].extents
-                    for d in range(8):
+                    for d in range(N_DIMS):
                         if ext[d] > bounds[d]:
                             ext[d] = bounds[d]
             r = check_capacity(layer.coef, acc.capacity_words, acc.tensor_capacity_words, levels)
@@ -113,7 +131,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
         if r != OK:                    # zeros: `energy_and_cycles` writes the counts of a valid mapping only
             reason[b], cycles[b], energy_pj[b], util[b], ccycles[b] = r, 0, 0.0, 0.0, 0
             for l in range(L):
-                for t in range(3):
+                for t in range(N_TENSORS):
                     rb[l, t] = 0.0
                     fb[l, t] = 0.0
                     ub[l, t] = 0.0
@@ -128,7 +146,7 @@ def evaluate_range(lo, hi, layer, acc, maps, out, workspace, paths):
             fold_bypass(levels)
             e, c = energy_and_cycles(acc, levels, cc, rb, fb, ub)
         macs = 1                       # counted here, not held in a register across the counts
-        for d in range(8):
+        for d in range(N_DIMS):
             macs *= bounds[d]
         reason[b] = OK
         cycles[b] = c
@@ -146,13 +164,13 @@ def evaluate_range_perfect():
 
 @njit(cache=True)
 def new_outputs(B, L):
-    """Outputs for B mappings of L levels: (reason, cycles, energy_pj, utilization, compute_cycles, reads,
-    fills, updates), as `evaluate_range` fills them. Not zeroed: `evaluate_range` writes every entry of the rows
-    it evaluates; zeroing them first wrote 400 bytes a mapping twice (a batch of 100,000 mappings: a 40 MB memset,
-    75 ns a mapping timed alone, ~2% of an evaluation in `benchmarks/bench_cost_model.py`'s sets). Python code
-    allocates them with its Python body, `new_outputs.py_func` (numpy's allocation: `entries._outputs_for`)."""
-    return (np.empty(B, dtype=np.int64), np.empty(B, dtype=np.int64), np.empty(B), np.empty(B),
-            np.empty(B, dtype=np.int64), np.empty((B, L, 3)), np.empty((B, L, 3)), np.empty((B, L, 3)))
+    """`Outputs` for B mappings of L levels, as `evaluate_range` fills them. Not zeroed: `evaluate_range` writes every
+    entry of the rows it evaluates; zeroing them first wrote 400 bytes a mapping twice (a batch of 100,000 mappings: a
+    40 MB memset, 75 ns a mapping timed alone, ~2% of an evaluation in `benchmarks/bench_cost_model.py`'s sets). Python
+    code allocates them with its Python body, `new_outputs.py_func` (numpy's allocation: `entries._outputs_for`)."""
+    return Outputs(np.empty(B, dtype=np.int64), np.empty(B, dtype=np.int64), np.empty(B), np.empty(B),
+                   np.empty(B, dtype=np.int64), np.empty((B, L, N_TENSORS)), np.empty((B, L, N_TENSORS)),
+                   np.empty((B, L, N_TENSORS)))
 
 
 @njit(cache=True)
@@ -166,10 +184,9 @@ def max_children(fanout):
 
 @njit(cache=True, parallel=True)
 def parallel_batch(layer, acc, maps, paths, out):
-    """Evaluate B mappings on all threads into `out` (`new_outputs`: reason[B], cycles[B], energy_pj[B],
-    utilization[B], compute_cycles[B], reads[B,L,3], fills[B,L,3], updates[B,L,3]); counts are totals over
-    instances. Python calls it as `entries.evaluate_batch_parallel`, which allocates `out`; smaller batches and
-    single mappings call `evaluate_range` from Python (`entries`)."""
+    """Evaluate B mappings on all threads into `out` (`Outputs`, from `new_outputs`). Python calls it as
+    `entries.evaluate_batch_parallel`, which allocates `out`; smaller batches and single mappings call `evaluate_range`
+    from Python (`entries`)."""
     B = maps.temporal.shape[0]
     n_chunks = (B + CHUNK - 1) // CHUNK
     # the paths' pointers one by one into the loop's body: numba's parallel loop takes a tuple's items as its

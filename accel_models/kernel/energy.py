@@ -5,6 +5,7 @@ import math
 
 from numba import njit
 
+from ..mapping_arrays import N_TENSORS
 from .workspace import BW_READ, BW_SHARED, BW_WRITE, PJ_FILL, PJ_READ, PJ_UPDATE
 
 
@@ -73,7 +74,7 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         exact = blk == whole and whole > 0 and whole & (whole - 1) == 0   # a power of two: x * scale == x / blk
         limited = bw[l, BW_READ] >= 0 or bw[l, BW_WRITE] >= 0 or bw[l, BW_SHARED] >= 0
         charged = used if used <= clusters[l] else clusters[l]
-        for t in range(3):
+        for t in range(N_TENSORS):
             home = homes[t]
             if home == l and l > 0:        # t lives whole here: level 0's accesses of it are this level's
                 r_, f_, u_ = tensor_actions(t, True, levels[0])

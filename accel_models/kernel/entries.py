@@ -14,7 +14,6 @@ import threading
 
 import numpy as np
 
-from ..numba_cache import ensure_fresh_kernel_cache
 from ..result import OK
 from .driver import evaluate_range, max_children, new_outputs, parallel_batch
 from .paths import residual_paths
@@ -56,7 +55,6 @@ def _workspace_for(acc, maps):
 def evaluate_batch_parallel(layer, acc, maps):
     """`driver.parallel_batch`: B mappings on all threads, (reason, cycles, energy_pj, utilization,
     compute_cycles, reads, fills, updates); counts are totals over instances."""
-    ensure_fresh_kernel_cache()
     out = _outputs_for(maps)
     parallel_batch(layer, acc, maps, residual_paths(layer, acc), out)
     return out
@@ -65,7 +63,6 @@ def evaluate_batch_parallel(layer, acc, maps):
 def evaluate_batch_serial(layer, acc, maps):
     """The same on the calling thread (`driver.evaluate_range` over every row): small batches, where waking worker
     threads costs more."""
-    ensure_fresh_kernel_cache()
     out = _outputs_for(maps)
     evaluate_range(np.int64(0), np.int64(maps.temporal.shape[0]), layer, acc, maps, out, _workspace_for(acc, maps),
                    residual_paths(layer, acc))
@@ -78,13 +75,12 @@ def instance_classes(layer, acc, maps):
     updates per tensor [n, 3, 3], zeros for the MACs' classes). Classes exist where instances under a fan-out do
     unequal work; elsewhere n is 0 and the starts are zeros. For readable results (`cost_model.explain`), not for
     searches."""
-    ensure_fresh_kernel_cache()
     L = maps.temporal.shape[1]
     out = new_outputs.py_func(1, L)
     ws = _workspace_for(acc, maps)
     ws.joint[0]["level_start"][L + 1] = 0        # no classes unless the driver builds them
     evaluate_range(np.int64(0), np.int64(1), layer, acc, maps, out, ws, residual_paths(layer, acc))
-    reason = int(out[0][0])
+    reason = int(out.reason[0])
     n = int(ws.joint[0]["level_start"][L + 1]) if reason == OK else 0
     start = ws.joint[0]["level_start"][:L + 2].copy() if n else np.zeros(L + 2, dtype=np.int64)
     rfu = ws.classes["rfu"][:n].copy()

@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..mapping_arrays import LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
 from .counts import moving_loops, spatial_loops
 from .energy import level_cycles, tensor_actions
 from .links import spatial_axes
@@ -41,9 +42,10 @@ from .workspace import FAN_X, FAN_Y, MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, P
 def _last_imperfect(m, last):
     """Per dim, the nest position (3 x level + 0 temporal / 1 Y / 2 X) of its innermost loop with a residual, -1 if
     none."""
-    tf, _, sx, sy, _, _, rt, rx, ry = m
+    tf, sx, sy = m.temporal, m.spatial_x, m.spatial_y
+    rt, rx, ry = m.temporal_residual, m.spatial_x_residual, m.spatial_y_residual
     L = tf.shape[0]
-    for d in range(8):
+    for d in range(N_DIMS):
         last[d] = -1
         for l in range(L):
             if rt[l, d] != 0 and rt[l, d] != tf[l, d]:
@@ -67,9 +69,9 @@ def _categories(m, spatial, n_sp, level, decided, jt):
         sp = spatial[i]
         d = sp.dim
         e = sp.bound
-        r = ry[level, d] if sp.kind == 1 else rx[level, d]
+        r = ry[level, d] if sp.kind == LOOP_Y else rx[level, d]
         r = e if r == 0 else r
-        pos = 3 * level + sp.kind
+        pos = N_LOOP_KINDS * level + sp.kind
         n = 0
         if decided[d] == 0 and not (r == e and last[d] < pos):
             if last[d] <= pos:          # the loops inside are perfect: up to the bound's digit, full work
@@ -114,7 +116,7 @@ def build_classes(m, ws):
     c0.parent = -1
     c0.count = 1.0
     c0.per_parent = 1
-    for d in range(8):
+    for d in range(N_DIMS):
         c0.origin[d] = 0
         c0.decided[d] = 0
     start = jt.level_start
@@ -136,7 +138,7 @@ def build_classes(m, ws):
                 sub = cls[n + k]
                 sub.parent = c
                 per = np.int64(1)
-                for d in range(8):
+                for d in range(N_DIMS):
                     sub.origin[d] = parent.origin[d]
                     sub.decided[d] = parent.decided[d]
                 rest = k
@@ -182,7 +184,7 @@ def class_accesses(layer, acc, m, ws, n_temporal, walks):
     L = levels.shape[0] - 1
     moving_loops(ax, temporal, n_temporal)
     for c in range(start[0], start[1]):
-        for t in range(3):
+        for t in range(N_TENSORS):
             cls[c].peer[t] = 0.0
     M = 0
     for lvl in range(1, L + 1):
@@ -195,9 +197,9 @@ def class_accesses(layer, acc, m, ws, n_temporal, walks):
         if levels[p].n_spatial > 0:
             n_sp, n_children = spatial_loops(ws.loops, levels, p, spatial, scratch.n_digits)
         for c in range(start[lvl], start[lvl + 1]):
-            for t in range(3):
+            for t in range(N_TENSORS):
                 cls[c].peer[t] = 0.0
-        for t in range(3):
+        for t in range(N_TENSORS):
             if n_children == 1 and not is_mac and levels[lvl].kept[t] == 0:
                 for c in range(start[p], start[lvl]):
                     cls[c].access[t] = 1.0   # as in `accesses.level_accesses`: the bypass fold's ratio is 1.0
@@ -290,7 +292,7 @@ def class_partitions(layer, ws, n_temporal):
         ext = levels[l].extents
         for c in range(start[l], start[l + 1]):
             words = np.int64(1)
-            for d in range(8):
+            for d in range(N_DIMS):
                 if ax[2, d] >= 0:
                     words *= _words_covered(temporal, n_temporal, l, d, ext[d], bounds[d], cls[c].origin[d])
             cls[c].partition = float(words)
@@ -303,7 +305,7 @@ def class_fold_bypass(ws):
     levels, cls = ws.levels, ws.classes
     start = ws.joint[0].level_start
     L = levels.shape[0] - 1
-    for t in range(3):
+    for t in range(N_TENSORS):
         for lvl in range(L - 1, 0, -1):
             if levels[lvl].kept[t]:
                 continue
@@ -334,7 +336,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
         used = lv.used
         blk = block[l]
         charged = used if used <= clusters[l] else clusters[l]
-        for t in range(3):
+        for t in range(N_TENSORS):
             reads[l, t] = 0.0
             fills[l, t] = 0.0
             updates[l, t] = 0.0
@@ -342,7 +344,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
             k = cls[c]
             r_rate = 0.0
             w_rate = 0.0
-            for t in range(3):
+            for t in range(N_TENSORS):
                 k.rfu[0, t] = 0.0
                 k.rfu[1, t] = 0.0
                 k.rfu[2, t] = 0.0

@@ -27,6 +27,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
+from ..mapping_arrays import N_DIMS
 from .links import distinct_offsets, is_neighbour_diff, list_children, neighbour_diffs, new_stamp
 from .state import GOLDEN, HAVE, PEXT, PLO, POEXT, POLD, POLO, PSIZE, commit, delta, forget_delta
 from .workspace import KEY_LEN, SERVE_LEN, SERVED, STATE_LEN, UNIONS
@@ -182,7 +183,7 @@ def setup_joint(t, layer, spatial, n_sp, n_children, fan_x, fan_y, ws, c):
     jt.listed = 0
     for q in range(parent.n_sub):
         sub = ws.classes[parent.first + q]
-        for d in range(8):
+        for d in range(N_DIMS):
             jt.off[q, d] = sub.origin[d] - parent.origin[d]
         project(t, jt.off[q], layer.coef, jt.prep[q])
         jt.npts[q] = _class_offsets(q, t, spatial, n_sp, layer.ax, layer.co, jt)
@@ -558,7 +559,7 @@ def joint_step(t, off, full, is_mac, layer, n, n_children, ws, out):
             for a in range(N_AXES):
                 pk[a] -= jt.prep[q, a]
         here = True
-        for d in range(8):
+        for d in range(N_DIMS):
             at[d] = off[d] + jt.off[q, d]
             here &= at[d] < bounds[d]
         if not here:
@@ -602,7 +603,7 @@ def quiet_classes(jt, n, base, bounds, state):
     for q in range(n):
         if state[q * STATE_LEN + PSIZE] != 0:
             continue
-        for d in range(8):
+        for d in range(N_DIMS):
             if base[d] + jt.off[q, d] >= bounds[d]:
                 mask |= np.int64(1) << q
                 break

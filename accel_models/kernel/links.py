@@ -16,6 +16,7 @@ from numba import njit
 
 from nets import N_AXES
 
+from ..mapping_arrays import LOOP_X
 from .state import GOLDEN
 
 MAX_LISTED_SPATIAL = 8
@@ -89,7 +90,7 @@ def _grid(spatial, n_sp):
     for i in range(n_sp):
         sp = spatial[i]
         n_children *= sp.bound
-        if sp.kind == 2:
+        if sp.kind == LOOP_X:
             px *= sp.bound
         else:
             py *= sp.bound
@@ -216,7 +217,7 @@ def _separable_link_step(t, spatial, n_sp, fan_x, ax, co, vstar, children, table
         sp = spatial[i]
         sp.axis = ax[t, sp.dim]
         sp.shift = co[t, sp.dim] * sp.step
-        if sp.kind != 2:
+        if sp.kind != LOOP_X:
             if i != n_y:                  # a Y loop after an X loop: not the nest's layout
                 return -1, -1
             n_y += 1

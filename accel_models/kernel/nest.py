@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit
 
 from ..geometry import box, fits
+from ..mapping_arrays import LOOP_TEMPORAL, LOOP_X, LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
 from ..result import (BAD_BYPASS, BAD_FACTORS, BAD_INPUT, BAD_ORDER, BOTH_AXES, CAPACITY_OVERFLOW, OK,
                       SPATIAL_OVERFLOW)
 from .workspace import FAN_X, FAN_Y
@@ -36,7 +37,8 @@ def check_shape(bounds, fanout, m):
     would be 64-bit vector multiplications, which AVX2 lacks and LLVM emulates (~3% of an evaluation). A mapping whose
     residual ends are all 0 is perfect without comparing them to the ends.
     """
-    tf, order, sx, sy, sorder, keep, rt, rx, ry = m
+    tf, order, sx, sy, sorder, keep = m.temporal, m.order, m.spatial_x, m.spatial_y, m.spatial_order, m.keep
+    rt, rx, ry = m.temporal_residual, m.spatial_x_residual, m.spatial_y_residual
     L = tf.shape[0]
     Q = tf.shape[1]                  # 8; a count LLVM does not know, so that it vectorizes the loop, not unrolls it
     residual = 0
@@ -63,23 +65,23 @@ def check_shape(bounds, fanout, m):
         if spreads:                  # most levels have no fan-out, or leave it unused
             px = np.int64(1)
             py = np.int64(1)
-            for q in range(8):       # a literal count: unrolled to scalar multiplications
+            for q in range(N_DIMS):       # a constant count: unrolled to scalar multiplications
                 px *= sx[l, q]
                 py *= sy[l, q]
             over |= (px > fanout[l, FAN_X]) | (py > fanout[l, FAN_Y])
-        for t in range(3):
+        for t in range(N_TENSORS):
             keep_bits |= keep[l, t]
     if (keep_bits & -2) != 0:
         return BAD_INPUT, False
     perfect = True
     if residual != 0:
         for l in range(L):
-            for q in range(8):
+            for q in range(N_DIMS):
                 perfect &= (((rt[l, q] == 0) | (rt[l, q] == tf[l, q])) & ((rx[l, q] == 0) | (rx[l, q] == sx[l, q]))
                             & ((ry[l, q] == 0) | (ry[l, q] == sy[l, q])))
     if not (_ends_cover_bounds(tf, sx, sy, bounds) if perfect else _residuals_cover_bounds(m, bounds)):
         return BAD_FACTORS, perfect
-    for t in range(3):
+    for t in range(N_TENSORS):
         if keep[0, t] == 0:
             return BAD_BYPASS, perfect
     if both:
@@ -113,14 +115,15 @@ def _residuals_cover_bounds(m, bounds):
     """F3 for a mapping with residual ends: per dim, acc <- acc * e + r - 1 over its loops outermost first (per level
     temporal, Y, X; r = e where the residual end is 0) ends at bound - 1, every r within 1..e, and no residual on the
     outermost spatial loop of a dim."""
-    tf, _, sx, sy, _, _, rt, rx, ry = m
-    for d in range(8):
+    tf, sx, sy = m.temporal, m.spatial_x, m.spatial_y
+    rt, rx, ry = m.temporal_residual, m.spatial_x_residual, m.spatial_y_residual
+    for d in range(N_DIMS):
         acc = 0
         outer = True                 # no loop of d with end > 1 seen yet
         for l in range(tf.shape[0]):
-            for k in range(3):
-                e = tf[l, d] if k == 0 else (sy[l, d] if k == 1 else sx[l, d])
-                r = rt[l, d] if k == 0 else (ry[l, d] if k == 1 else rx[l, d])
+            for k in range(N_LOOP_KINDS):
+                e = tf[l, d] if k == LOOP_TEMPORAL else (sy[l, d] if k == LOOP_Y else sx[l, d])
+                r = rt[l, d] if k == LOOP_TEMPORAL else (ry[l, d] if k == LOOP_Y else rx[l, d])
                 r = e if r == 0 else r          # 0: no residual
                 if r < 1 or r > e or (outer and k > 0 and r != e):
                     return False
@@ -136,7 +139,7 @@ def _bad_keep_flags(keep):
     """Is any keep flag other than 0 and 1 (`check_shape`'s BAD_INPUT, on the path of a level that fails its first
     checks)?"""
     for l in range(keep.shape[0]):
-        for t in range(3):
+        for t in range(N_TENSORS):
             if keep[l, t] != 0 and keep[l, t] != 1:
                 return True
     return False
@@ -146,7 +149,7 @@ def _bad_keep_flags(keep):
 def _level_reason(tf, order, sx, sy, sorder):
     """The reason a level's rows fail `check_shape`'s first checks, in their order: per entry its factors (>= 1),
     then its orders (0..7); then the orders being permutations."""
-    for q in range(8):
+    for q in range(N_DIMS):
         if tf[q] < 1 or sx[q] < 1 or sy[q] < 1:
             return BAD_FACTORS
         if order[q] < 0 or order[q] > 7 or sorder[q] < 0 or sorder[q] > 7:
@@ -163,7 +166,7 @@ def loop_nest(m, loops, levels, temporal):
     children per instance its fan-out uses (`fan`), from the rows this pass reads anyway (a pass of its own over
     them cost ~30 ns a mapping). Returns (the loop count, the temporal loop count, the compute cycles: the product
     of every temporal end)."""
-    tf, order, sx, sy, sorder, _, _, _, _ = m
+    tf, order, sx, sy, sorder = m.temporal, m.order, m.spatial_x, m.spatial_y, m.spatial_order
     L = tf.shape[0]
     n = np.int64(0)                  # not Literal[int](0): see `kernel`'s docstring
     n_temporal = np.int64(0)
@@ -173,34 +176,34 @@ def loop_nest(m, loops, levels, temporal):
         levels[l].start = n
         # Every candidate is written and kept by advancing n: no branch on the (random) factors.
         ends = np.int64(1)
-        for q in range(8):
+        for q in range(N_DIMS):
             d = order[l, q]
             b = tf[l, d]
             ends *= b
             lp = loops[n]
-            lp.level = l; lp.kind = 0; lp.dim = d; lp.bound = b
+            lp.level = l; lp.kind = LOOP_TEMPORAL; lp.dim = d; lp.bound = b
             n += 1 if b > 1 else 0
         compute_cycles *= ends
         n_temporal += n - levels[l].start
         first_spatial = n
         spreads = False
-        for d in range(8):
+        for d in range(N_DIMS):
             spreads |= (sy[l, d] > 1) | (sx[l, d] > 1)
         fan = np.int64(1)                # every spatial end is 1 where none is above 1 (the shape check: ends >= 1)
         if spreads:                      # most levels have no fan-out, or leave it unused
-            for d in range(8):
+            for d in range(N_DIMS):
                 fan *= sx[l, d] * sy[l, d]
-            for q in range(8):
+            for q in range(N_DIMS):
                 d = sorder[l, q]
                 b = sy[l, d]
                 lp = loops[n]
-                lp.level = l; lp.kind = 1; lp.dim = d; lp.bound = b
+                lp.level = l; lp.kind = LOOP_Y; lp.dim = d; lp.bound = b
                 n += 1 if b > 1 else 0
-            for q in range(8):
+            for q in range(N_DIMS):
                 d = sorder[l, q]
                 b = sx[l, d]
                 lp = loops[n]
-                lp.level = l; lp.kind = 2; lp.dim = d; lp.bound = b
+                lp.level = l; lp.kind = LOOP_X; lp.dim = d; lp.bound = b
                 n += 1 if b > 1 else 0
         levels[l].n_spatial = n - first_spatial
         levels[l].fan = fan
@@ -215,17 +218,17 @@ def loop_nest(m, loops, levels, temporal):
     for i in range(n - 1, -1, -1):
         lp = loops[i]
         while l_cur > lp.level:
-            for d in range(8):
+            for d in range(N_DIMS):
                 levels[l_cur].extents[d] = run[d]
             l_cur -= 1
         lp.step = run[lp.dim]
         run[lp.dim] *= lp.bound
-        if lp.kind == 0:
+        if lp.kind == LOOP_TEMPORAL:
             j -= 1
             tl = temporal[j]
             tl.dim = lp.dim; tl.bound = lp.bound; tl.step = lp.step; tl.level = lp.level
     while l_cur >= 0:
-        for d in range(8):
+        for d in range(N_DIMS):
             levels[l_cur].extents[d] = run[d]
         l_cur -= 1
     levels[L].extents[:] = 1
@@ -245,7 +248,7 @@ def check_capacity(coef, capacity, tensor_capacity, levels):
     L = levels.shape[0] - 1
     for l in range(L):
         lv = levels[l]
-        for t in range(3):
+        for t in range(N_TENSORS):
             lv.tiles[t] = box(t, lv.extents, coef, lv.axes[t])
     for l in range(L - 1, -1, -1):
         lv = levels[l]

@@ -4,7 +4,7 @@ the search the same way.
 numba links the code of every callee a function calls by name into the caller's and optimizes it again there, so a
 caller cannot compile before its callees and pays for all of them. A callee passed as an argument of numba's
 first-class function type is called through a pointer instead: the two compile apart, side by side in two processes
-(`mappings.split_compile`). `Paths` holds the count the drivers take so (`instances.class_counts`), and the
+(`accel_models.jit.SplitCompile`). `Paths` holds the count the drivers take so (`instances.class_counts`), and the
 costly counts the sweeps take so in turn (`Walks`: the frame walk, `sweep.walk`, and the phases' closed form,
 `phases.phase_stream`, each called once per stream, and the joint sweep's step, `joint.joint_step`, which the walk
 calls per step of the rare joint sweeps: linked, each would be optimized again in every function above it);
@@ -27,7 +27,6 @@ from numba.experimental import function_type  # noqa: F401  (registers the type 
 
 from ..geometry import AcceleratorArrays, LayerArrays
 from ..mapping_arrays import MappingArrays
-from ..numba_cache import ensure_fresh_kernel_cache
 from .driver import Paths, Walks, evaluate_range_perfect, max_children, new_outputs
 from .instances import class_counts
 from .joint import joint_step
@@ -59,7 +58,6 @@ class FunctionPointer(types.WrapperAddressProtocol):
 
     def __wrapper_address__(self) -> int:
         if self._address is None:
-            ensure_fresh_kernel_cache()
             self._fn.compile(tuple(self._sig.args))     # numba's cache keys a compile by how it is asked for: as a
             compiled = self._fn.get_compile_result(self._sig)   # call (and a plan's step) asks, by argument types
             self._address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_cfunc_wrapper_name)
@@ -94,7 +92,6 @@ def no_phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
 
 def path_stubs() -> tuple:
     """The stubs `perfect_paths` points to, in the order of `path_signatures`."""
-    ensure_fresh_kernel_cache()
     return no_class_counts, no_walk, no_joint_step, no_phase_stream
 
 
@@ -114,7 +111,7 @@ def path_signatures(layer: LayerArrays, acc: AcceleratorArrays) -> tuple[Signatu
     the uniform sweep's of the phases); the last argument of `class_counts`' is the `Walks` type."""
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
-    rows = typeof(out[5][0])                                  # reads / fills / updates of one mapping [L, 3]
+    rows = typeof(out.reads[0])                                  # reads / fills / updates of one mapping [L, 3]
     i64, f64, yes = types.int64, types.float64, types.boolean
     level = typeof(ws.levels).dtype
     la, aa, wt, temporal = typeof(layer), typeof(acc), typeof(ws), typeof(ws.temporal)
@@ -160,7 +157,6 @@ def residual_paths(layer: LayerArrays, acc: AcceleratorArrays, perfect: bool = F
     """The paths of `layer` and `acc`'s kernel arrays (`perfect`: the stubs), built once per process: building them
     compiles nothing, the first call that passes them compiles (or loads) what they point to."""
     if perfect not in _PATHS:
-        ensure_fresh_kernel_cache()
         sigs = path_signatures(layer, acc)
         fns = path_stubs() if perfect else (class_counts, walk, joint_step, phase_stream)
         classes, *walks = (FunctionPointer(fn, sig) for fn, sig in zip(fns, sigs))
@@ -185,6 +181,5 @@ def driver_signature(layer: LayerArrays, acc: AcceleratorArrays) -> Signature:
 def driver_pointer(driver, layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
     """(`driver` by address, the paths it takes): what a compiled search calls as `pointer(lo, hi, layer, acc, maps,
     out, ws, paths)`; the perfect-factor driver takes the stubs."""
-    ensure_fresh_kernel_cache()
     paths = perfect_paths(layer, acc) if driver is evaluate_range_perfect else residual_paths(layer, acc)
     return FunctionPointer(driver, driver_signature(layer, acc)), paths

@@ -47,13 +47,14 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box
+from ..mapping_arrays import N_DIMS
 from .links import MAX_LISTED_SPATIAL, is_neighbour_diff, neighbour_diffs
 from .words import copy_words
 from .workspace import MAX_LEVELS, MAX_NEIGHBOUR_DIFFS
 
 A = N_AXES
 # A node's record in the scratch: scalars, then 8-dim and N_AXES-axis vectors.
-J, N, CM, CL, HAS_MOVE, FM_OK, FM_OVER, FM_WHOLE = range(8)
+J, N, CM, CL, HAS_MOVE, FM_OK, FM_OVER, FM_WHOLE = 0, 1, 2, 3, 4, 5, 6, 7
 REST = 8              # [2]: the rest of the node's fills after its first move, per outcome (0 overlap, 1 whole)
 EXIT_O = 10           # [2]: per outcome of its first move, the outcome of its last move
 FIRST_WORDS = 12
@@ -479,7 +480,7 @@ def _find_or_add(pool, lo, count, j, ctx):
     for q in range(lo, count):
         k = q * NODE
         same = True
-        for d in range(8):
+        for d in range(N_DIMS):
             if pool[k + CTX + d] != ctx[d]:
                 same = False
                 break
@@ -487,7 +488,7 @@ def _find_or_add(pool, lo, count, j, ctx):
             return q, count
     k = count * NODE
     pool[k + J] = j
-    for d in range(8):
+    for d in range(N_DIMS):
         pool[k + CTX + d] = ctx[d]
     return count, count + 1
 
@@ -497,7 +498,7 @@ def _build_tree(temporal, tail, reach, bounds, origin, pool, ctx):
     """The distinct (depth, context) nodes of the frames of loops 0..tail-1 from `origin`, top-down, depth by depth
     (`reach[j * 8:]`: the dim extents frame j spans); each node's iteration count and its middle and last children.
     Returns the node count, or -1 (too many nodes, or middle iterations that would not share a context)."""
-    for d in range(8):
+    for d in range(N_DIMS):
         pool[CTX + d] = min(bounds[d] - origin[d], reach[d])
     pool[J] = 0
     count = np.int64(1)
@@ -512,7 +513,7 @@ def _build_tree(temporal, tail, reach, bounds, origin, pool, ctx):
             n = min(lp.bound, (pool[k + CTX + dim] + step - 1) // step)
             pool[k + N] = n
             pool[k + CM] = -1
-            for d in range(8):
+            for d in range(N_DIMS):
                 ctx[d] = min(pool[k + CTX + d], reach[(j + 1) * 8 + d])
             if n >= 2:                    # iterations 0..n-2: one context (checked at both ends)
                 first = min(pool[k + CTX + dim], reach[(j + 1) * 8 + dim])
@@ -541,7 +542,7 @@ def _leaf(pool, k, t, full, coef, temporal, tail, M, sc):
     so that is a context beyond the loop's step."""
     clip = sc[SC_CLIP:SC_CLIP + 8]
     ext = sc[SC_EXT:SC_EXT + A]
-    for d in range(8):
+    for d in range(N_DIMS):
         clip[d] = min(full[d], pool[k + CTX + d])
     pool[k + FIRST_WORDS] = box(t, clip, coef, ext)
     pool[k + HAS_MOVE] = 0
@@ -596,7 +597,7 @@ def phase_stream(t, temporal, M, full, layer, origin, pool, n_cand):
     sc[SC_LINKS] = 1 if n_cand > 0 else 0
     reach = pool[REACH:REACH + (M + 1) * 8]
     # reach[j]: the dim extents frame j's iterations and tiles span from its base (`sweep._first_frame`'s)
-    for d in range(8):
+    for d in range(N_DIMS):
         reach[M * 8 + d] = full[d] if ax[t, d] >= 0 else 1
     for j in range(M - 1, -1, -1):
         lp = temporal[j]
@@ -694,7 +695,7 @@ def _steps_apart(t, temporal, M, tail, full, layer, origin, span, sc):
     reset_max = sc[A:2 * A]               # per axis, the inner loops' largest reset (every last digit bound - 1)
     reset_min = sc[2 * A:3 * A]           # the least: a loop whose dim may stop short counts 0
     dims = sc[3 * A:3 * A + 8]
-    for d in range(8):                    # in the scratch: `box` as the leaves call it, no other signature
+    for d in range(N_DIMS):                    # in the scratch: `box` as the leaves call it, no other signature
         dims[d] = full[d]
     box(t, dims, layer.coef, ext)
     for a in range(A):

@@ -17,6 +17,7 @@ from numba import njit
 
 from nets import N_AXES
 
+from ..mapping_arrays import N_DIMS
 from .links import lattice_ok, link_saving
 from .state import POEXT, POLD, POLO, PEXT, PLO, PSIZE, HAVE, commit, delta, forget_delta
 from .workspace import LINK_CACHE
@@ -26,9 +27,10 @@ from .workspace import LINK_CACHE
 def uniform_instances(m):
     """True unless a spatial loop has a residual or a residual loop lies below a spatial loop of its dim
     (Timeloop's 'spatial' class, F9: there instances under a fan-out do different work)."""
-    tf, _, sx, sy, _, _, rt, rx, ry = m
+    tf, sx, sy = m.temporal, m.spatial_x, m.spatial_y
+    rt, rx, ry = m.temporal_residual, m.spatial_x_residual, m.spatial_y_residual
     L = tf.shape[0]
-    for d in range(8):
+    for d in range(N_DIMS):
         spread = False
         for l in range(L):
             if rt[l, d] != 0 and rt[l, d] != tf[l, d] and spread:
@@ -189,7 +191,7 @@ def iterations_run(temporal, M, bounds, origin):
     dims are independent: per dim, the digits of its loops (outermost first, each step above the span of the loops
     inside it) that keep the offset below the bound, counted as a mixed-radix number below it (`_digits`)."""
     total = np.int64(1)
-    for d in range(8):
+    for d in range(N_DIMS):
         rem = bounds[d] - origin[d]      # offsets from the origin must stay below rem
         count = np.int64(0)
         for j in range(M):
@@ -211,7 +213,7 @@ def pass_counts(temporal, n_temporal, bounds, scratch):
     whose tensor no residual touches (`closed_stream`) as they count a perfect one. Per dim `_digits`' state in
     scratch.cover (count) and scratch.clip (rem): each loop changes its dim's factor of the product."""
     count, rem = scratch.cover, scratch.clip
-    for d in range(8):
+    for d in range(N_DIMS):
         count[d] = 0
         rem[d] = bounds[d]
     runs = 1.0                           # the product over the dims of their counts: an integer, exact in a float64
@@ -245,7 +247,7 @@ def whole_stream(t, temporal, M, bounds, origin, extents, ax):
     the level runs and no tile of the tensor is cut? Per dim, the farthest offset the loops reach plus the tile's
     extent (1 for a dim that does not index the tensor: it only decides whether an iteration runs) stays within
     the bound. Then `counts.fill_stream`'s closed form counts the fills."""
-    for d in range(8):
+    for d in range(N_DIMS):
         if not _within(d, temporal, M, origin[d] + (extents[d] if ax[t, d] >= 0 else 1), bounds[d]):
             return False
     return True
@@ -264,7 +266,7 @@ def closed_stream(t, temporal, M, bounds, extents, ax, is_mac, n_children):
     fan-out above it takes one word a step: its count is the iterations that run, whatever is cut."""
     if is_mac and n_children == 1:
         return True
-    for d in range(8):
+    for d in range(N_DIMS):
         if ax[t, d] >= 0 and not _within(d, temporal, M, extents[d], bounds[d]):
             return False
     if n_children > 1 and M > 0:

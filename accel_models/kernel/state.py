@@ -20,6 +20,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import box, project
+from ..mapping_arrays import N_DIMS
 from .workspace import JOINT_STATE, MEMO_CAP, STATE_LEN
 
 HAVE, PSIZE, POLD, HAS_STRIDE = 0, 1, 2, 3
@@ -53,7 +54,7 @@ def delta(t, off, st, full, is_mac, layer, x):
         for a in range(N_AXES):
             ext[a] = 1
     else:
-        for d in range(8):
+        for d in range(N_DIMS):
             clip[d] = min(full[d], bounds[d] - off[d])
         box(t, clip, coef, ext)
     words = np.int64(1)
@@ -169,7 +170,7 @@ def key_hash(j, ctx, state, n_words):
     """Hash of a memo key (frame kind j, cut context, relative state of n_words): the sum of its fields times
     `KEY_MULTIPLIERS` (independent products rather than a chain), mixed at the end by multiplying by GOLDEN."""
     h = j * np.int64(GOLDEN)
-    for d in range(8):
+    for d in range(N_DIMS):
         h += ctx[d] * KEY_MULTIPLIERS[d]
     for k in range(n_words):
         h += state[k] * KEY_MULTIPLIERS[8 + k]
@@ -202,7 +203,7 @@ def memo_find(memo, h, j, ctx, state, n_words):
     while memo.slot_stamp[k] == stamp:
         if memo.slot_j[k] == j:
             same_key = True
-            for d in range(8):
+            for d in range(N_DIMS):
                 if memo.slot_ctx[k, d] != ctx[d]:
                     same_key = False
                     break
@@ -229,7 +230,7 @@ def memo_store(memo, h, j, ctx, key, sums, extra, n_sums, st, n_words, pb, quiet
     o = memo.used
     memo.slot_stamp[k] = memo.stamp
     memo.slot_j[k] = j
-    for d in range(8):
+    for d in range(N_DIMS):
         memo.slot_ctx[k, d] = ctx[d]
     memo.slot_off[k] = o
     for w in range(n_words):

@@ -33,6 +33,7 @@ from numba import njit
 from nets import N_AXES
 
 from ..geometry import project
+from ..mapping_arrays import N_DIMS
 from .counts import fill_stream
 from .joint import quiet_classes, setup_joint
 from .phases import UNCHECKED, link_candidates, link_spread
@@ -69,10 +70,10 @@ def _enter(f, c, j, lp, i, bounds):
     """Frame c (loop j + 1) placed at iteration i of frame f (loop j, `lp`): its base offsets, cut context and
     tensor corner; nothing of it taken yet."""
     base, ctx, reach = c.base, c.ctx, c.reach
-    for d in range(8):
+    for d in range(N_DIMS):
         base[d] = f.base[d]
     base[lp.dim] += i * lp.step
-    for d in range(8):
+    for d in range(N_DIMS):
         rem = bounds[d] - base[d]
         ctx[d] = rem if rem < reach[d] else reach[d]
     for a in range(N_AXES):
@@ -90,14 +91,14 @@ def _first_frame(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, w
     for j in range(M - 1, -1, -1):        # frames[j].reach: the dim extents frame j's iterations and tiles span
         lp = temporal[j]
         f = frames[j]
-        for d in range(8):
+        for d in range(N_DIMS):
             f.reach[d] = frames[j + 1].reach[d]
             at[d] = 0
         f.reach[lp.dim] += (lp.bound - 1) * lp.step
         at[lp.dim] = lp.step
         project(t, at, coef, f.pstep)
     f = frames[0]
-    for d in range(8):
+    for d in range(N_DIMS):
         f.base[d] = origin[d]
     project(t, origin, coef, f.pb)
     f.whole = 0
@@ -120,7 +121,7 @@ def walk(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origi
     n = jt.n
     at = ws.sweep[0].off
     base = frames[0].base                 # the origin, as the record's array the steps below take at every offset
-    for d in range(8):
+    for d in range(N_DIMS):
         base[d] = origin[d]
     if tail == 0:
         _take_step(joint, joint_step, t, base, temporal, M, tail, full, is_mac, layer, ws, result)
@@ -137,7 +138,7 @@ def walk(joint, joint_step, t, temporal, M, tail, full, is_mac, layer, ws, origi
             pbi = f.pbi
             for a in range(N_AXES):
                 pbi[a] = f.pb[a] + i * f.pstep[a]
-            for d in range(8):
+            for d in range(N_DIMS):
                 at[d] = f.base[d]
             at[lp.dim] += i * lp.step
             quiet = quiet_classes(jt, n, at, bounds, state) if joint else np.int64(0)
@@ -365,7 +366,7 @@ def _walk_sweep(t, temporal, M, full, is_mac, layer, groups, n_children, spatial
         steps = float(iterations_run(temporal, M, bounds, origin))
         return steps, groups * steps, 0.0
     reach = ws.frames[M].reach
-    for d in range(8):
+    for d in range(N_DIMS):
         reach[d] = 1 if is_mac or ax[t, d] < 0 else full[d]   # a dim that does not index t cuts none of its tiles
     out = sw.result
     # The walk's signature (`paths.path_signatures`) for both sweeps: np.bool_ / np.int64 are typed bool and int64,
@@ -397,7 +398,7 @@ def joint_sweep(t, temporal, M, full, is_mac, layer, spatial, n_sp, n_children, 
     memo = ws.memo[1]
     memo_start(memo, np.bool_(True))
     reach = ws.frames[M].reach
-    for d in range(8):
+    for d in range(N_DIMS):
         spread = 0
         for q in range(n):
             spread = max(spread, jt.off[q, d])

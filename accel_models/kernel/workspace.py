@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..mapping_arrays import N_DIMS
+
 from nets import N_AXES
 
 MAX_LEVELS = 10
@@ -235,7 +237,7 @@ def make_workspace(n_levels, max_children):
     while slots < 2 * max_children:   # a power of two, at most half full
         slots *= 2
     sweep = np.empty(1, dtype=SWEEP)
-    for d in range(8):
+    for d in range(N_DIMS):
         sweep[0]['origin'][d] = 0
     for q in range(JOINT_SUMS):
         sweep[0]['zero'][q] = 0.0

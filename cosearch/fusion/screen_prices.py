@@ -31,7 +31,8 @@ from numba import njit
 
 from accel_models import Accelerator
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import compile_for, evaluate_batch_serial
+from accel_models.jit import compile_for
+from accel_models.kernel import evaluate_batch_serial
 from accel_models.mapping_arrays import MAPPING_DTYPE, MappingArrays
 
 from .pricing import home_tile_words_by_tensor
@@ -171,7 +172,7 @@ def context_prices(layer, accelerator: Accelerator, arrays: MappingArrays, home:
 
 
 def context_table_run():
-    """A compile plan step's `run` (`accel_models.kernel.compile_for`) that compiles `_context_table` for the types
+    """A compile plan step's `run` (`accel_models.jit.compile_for`) that compiles `_context_table` for the types
     `context_prices` passes."""
     i64, f64, f64_3 = np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros((2, 3, 3))
     return compile_for(_context_table, i64, i64, f64, f64_3, f64_3, f64_3, np.zeros(3), 1, 1, np.zeros((3, 3)),

@@ -21,7 +21,7 @@ from .out_folder import claim_out, release_out
 from .progress import Progress, ProgressTracker
 from .result import CoSearchResult
 from .space import AcceleratorSpace
-from .split_compile import compile_beside
+from .worker_compile import compile_beside
 from .study import load_study, prepare_study, trial_counts
 from .workers import INPUT_ERROR, WorkerReport, run_worker, start_worker_processes
 

@@ -1,7 +1,7 @@
 """Workers: processes that run trials of one study until a quota, the study's target or a deadline is reached.
 
 One worker runs in the calling process; `--workers N` starts N processes (spawned, so each loads its
-own numba kernels; on a cold numba cache they share the compile: `split_compile`), each with its own sampler
+own numba kernels; on a cold numba cache they share the compile: `worker_compile`), each with its own sampler
 seed, all on one storage. Workers on other machines are
 the same command pointed at the same RDB storage and study name.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from mappings.split_compile import SplitCompile
+from accel_models.jit import SplitCompile
 
 try:
     import resource
@@ -37,7 +37,7 @@ from .._load_guard import caused_by_interrupt
 from ..config import CoSearchSettings, UsageError
 from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
-from .split_compile import compile_plan, worker_split
+from .worker_compile import compile_plan, worker_split
 from .interrupts import raise_if_requested, watch
 from .storage import fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, open_storage, retry_trial, worker_tag
 from .study import load_study, trial_counts
@@ -301,7 +301,7 @@ def run_worker_processes(settings: CoSearchSettings, workers: int, deadline: flo
 
 def start_worker_processes(settings: CoSearchSettings, workers: int, deadline: float | None) -> WorkerProcesses:
     """Start `workers` worker processes for `settings`' study, which the command may still be preparing: each
-    imports, plans and starts its share of the numba compile (`split_compile`), then waits for `WorkerProcesses.run`
+    imports, plans and starts its share of the numba compile (`worker_compile`), then waits for `WorkerProcesses.run`
     (or `stop`) before it loads the study. Started before the command's own `prepare_study`, they use the idle cores
     meanwhile. `settings.out` must be claimed (`claim_out`): their logs and job go to OUT/workers/.
 

@@ -58,9 +58,9 @@ class MapperStrategy:
         raise NotImplementedError
 
     def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
-        """The steps (`accel_models.kernel.CompileStep`) that compile what this strategy's first search of `layer`
+        """The steps (`accel_models.jit.CompileStep`) that compile what this strategy's first search of `layer`
         on `accelerator` through `cache` (a `MappingCache`) runs, so that worker processes starting cold can share
-        them (`cosearch.search.split_compile`); none by default (a strategy whose compiled parts are compiled on
+        them (`cosearch.search.worker_compile`); none by default (a strategy whose compiled parts are compiled on
         first use)."""
         return []
 

@@ -10,7 +10,6 @@ import numba
 import numpy as np
 
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 
 from .._fast_random import NORMAL_TABLE, new_state
 from ..compile_plan import mapper_compile_plan
@@ -111,7 +110,6 @@ class EvolutionStrategy(MapperStrategy):
         rng = new_state(seed)
         driver = self.driver_factors(enc.factors)   # perfect factors ("auto" resolved): without the residual paths
         run_evolution = search_kernel(driver)
-        ensure_fresh_kernel_cache()
         compile_first_search(run_evolution, layer, acc, driver, objective,
                              self.plan_args)  # on a cold cache, or a worker's compile not done yet
         while True:

@@ -10,7 +10,6 @@ import numpy as np
 
 from accel_models import Accelerator, MappingArrays
 from accel_models.cost_model import evaluate_batch
-from accel_models.numba_cache import ensure_fresh_kernel_cache
 from nets import Layer
 
 from ..fitness import fitness, objective_index, objective_value
@@ -32,7 +31,6 @@ class Tracker:
         self.history: list[tuple[int, float, float]] = []
 
     def score(self, arrays: MappingArrays) -> np.ndarray:
-        ensure_fresh_kernel_cache()
         res = evaluate_batch(self.layer, self.accelerator, arrays)
         f = fitness(res, self.objective)
         self.evaluations += arrays.batch_size

@@ -5,7 +5,7 @@
 Imports every module of the packages first (an import must load, compile and delete nothing), then forks once per
 entry, so that each entry starts with no kernel in memory and the cache guard not yet run. Per entry: `early`,
 how often numba took its compiler lock (which it holds to load a kernel from its cache or to compile one) before
-`accel_models.numba_cache` had checked the cache; `compiled`, the functions numba compiled; `hits`, the kernels it
+`accel_models.jit` had checked the cache; `compiled`, the functions numba compiled; `hits`, the kernels it
 loaded from its cache. Used by tests/accel_models/test_numba_cache.py.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ state = {"early": 0, "compiled": []}
 
 class _Lock(event.Listener):
     def on_start(self, ev):
-        from accel_models import numba_cache
+        from accel_models.jit import _freshness as numba_cache
         state["early"] += not numba_cache.guard_has_run()
 
     def on_end(self, ev):
@@ -62,9 +62,10 @@ for _package in PACKAGES:
         if not _info.name.endswith("__main__"):
             MODULES.append(importlib.import_module(_info.name))
 
-from accel_models import evaluate_batch, explain, get_preset, numba_cache  # noqa: E402
+from accel_models import evaluate_batch, explain, get_preset  # noqa: E402
+from accel_models.jit import _freshness as numba_cache  # noqa: E402
 from accel_models.geometry import accelerator_arrays, layer_arrays  # noqa: E402
-from accel_models.kernel import callee_steps  # noqa: E402
+from accel_models.jit import callee_steps  # noqa: E402
 from mappings import Encoding, MapperSettings, MappingCache, best_mapping, random_mappings  # noqa: E402
 from mappings.compile_plan import mapper_compile_plan  # noqa: E402
 from mappings.fitness import fitness  # noqa: E402
@@ -81,8 +82,8 @@ MAPS = random_mappings(LAYER, ACC, 8, 0)
 
 def _split_compile() -> None:
     import cosearch
-    from cosearch.search.split_compile import compile_plan
-    from mappings.split_compile import SplitCompile
+    from cosearch.search.worker_compile import compile_plan
+    from accel_models.jit import SplitCompile
     with tempfile.TemporaryDirectory() as folder:
         settings = cosearch.make_settings("area=5mm2", trials=1, out=folder, time_limit=None)
         SplitCompile(compile_plan(settings), Path(folder) / "steps", say=lambda text: None).start()

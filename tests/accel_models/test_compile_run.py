@@ -1,11 +1,11 @@
-"""How every compile step runs its work (`kernel.compile_run`): with the cyclic collector paused, below a frame that
-reserves stack headroom (so that numba's recursive IR copies never run at the end of a chunk of CPython's frame
-stack, whose allocation at every crossing made a compile's time depend on its caller's depth)."""
+"""How every compile step runs its work (`accel_models.jit.compile_run`): with the cyclic collector paused, below a
+frame that reserves stack headroom (so that numba's recursive IR copies never run at the end of a chunk of CPython's
+frame stack, whose allocation at every crossing made a compile's time depend on its caller's depth)."""
 import gc
 import sys
 
-from accel_models import kernel
-from accel_models.kernel import compile_plan
+from accel_models import jit
+from accel_models.jit import _steps
 
 
 def _largest_stack_size_below_caller() -> int:
@@ -26,16 +26,16 @@ def test_a_compile_run_pauses_the_collector_below_a_frame_with_stack_headroom():
         return 42
 
     enabled = gc.isenabled()
-    run = kernel.compile_run(work)
+    run = jit.compile_run(work)
     assert run() == 42
     assert run.__name__ == "work" and run.__doc__ == "the step's own work"
     assert seen["collector"] is False
     assert gc.isenabled() is enabled
-    assert seen["stack_slots"] >= compile_plan._HEADROOM_SLOTS
+    assert seen["stack_slots"] >= _steps._HEADROOM_SLOTS
 
 
 def test_without_it_no_frame_reserves_that_headroom():
-    assert _largest_stack_size_below_caller_direct() < compile_plan._HEADROOM_SLOTS
+    assert _largest_stack_size_below_caller_direct() < _steps._HEADROOM_SLOTS
 
 
 def _largest_stack_size_below_caller_direct() -> int:

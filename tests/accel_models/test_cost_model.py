@@ -5,9 +5,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numba import types
 
-from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset, kernel
+from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 from accel_models.timeloop import check_corpus
 from accel_models.cost_model import evaluate_batch
 from accel_models.reference import evaluate
@@ -334,5 +334,5 @@ def test_the_batch_driver_is_compiled_once_for_all_its_callers():
     kernel.evaluate_batch_serial(la, aa, maps)
     kernel.evaluate_batch_parallel(la, aa, maps)
     kernel.instance_classes(la, aa, maps.row(0))
-    kernel.compile_for(kernel.evaluate_range, types.int64, types.int64, la, aa, *kernel.kernel_values(la, aa))()
+    jit.compile_for(kernel.evaluate_range, types.int64, types.int64, la, aa, *jit.kernel_values(la, aa))()
     assert len(kernel.evaluate_range.signatures) == 1, kernel.evaluate_range.signatures

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset, kernel
+from accel_models import Accelerator, MappingArrays, StorageLevel, get_preset, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
 from mappings import Encoding, LevelMapping, Mapping
 from nets import Layer
@@ -23,7 +23,7 @@ def test_entries_count_as_the_driver_into_numpy_owned_outputs(entry):
     B, L = maps.temporal.shape[0], acc.num_levels
     expected = kernel.new_outputs.py_func(B, L)
     ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, expected, ws, kernel.residual_paths(la, aa))
+    kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, expected, ws, jit.residual_paths(la, aa))
     assert (expected[0] == 0).sum() > 0       # some valid mappings, so that the counts are compared
     out = getattr(kernel, entry)(la, aa, maps)
     for got, want in zip(out, expected):
@@ -35,7 +35,7 @@ def _counts_in_a_new_workspace(la, aa, maps):
     B, L = maps.temporal.shape[0], aa.fanout.shape[0]
     out = kernel.new_outputs.py_func(B, L)
     ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, kernel.residual_paths(la, aa))
+    kernel.evaluate_range(np.int64(0), np.int64(B), la, aa, maps, out, ws, jit.residual_paths(la, aa))
     return out
 
 

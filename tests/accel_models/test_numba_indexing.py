@@ -1,5 +1,5 @@
 """The kernel packages' functions compile without numba's negative-index wrap; everyone else's keep it
-(`accel_models.numba_indexing`)."""
+(`accel_models.jit._indexing`)."""
 from __future__ import annotations
 
 import os
@@ -12,8 +12,8 @@ import pytest
 from numba import njit
 from numba.np import arrayobj
 
-from accel_models import numba_indexing
-from accel_models.numba_cache import KERNEL_PACKAGES, ensure_fresh_kernel_cache
+from accel_models.jit import _indexing as numba_indexing
+from accel_models.jit import KERNEL_PACKAGES, ensure_fresh_kernel_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 

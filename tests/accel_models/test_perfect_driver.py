@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accel_models import get_preset, kernel
+from accel_models import get_preset, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import ensure_fresh_kernel_cache
 from accel_models.result import OK
 from mappings import Encoding, EvolutionStrategy, best_mapping, random_mappings
 from mappings import evolution
@@ -28,7 +28,7 @@ def _run(driver, layer, acc, maps):
     B, L = maps.temporal.shape[0], acc.num_levels
     out = kernel.new_outputs(B, L)
     ws = kernel.make_workspace(L, kernel.max_children(aa.fanout))
-    paths = kernel.perfect_paths(la, aa) if driver is kernel.evaluate_range_perfect else kernel.residual_paths(la, aa)
+    paths = jit.perfect_paths(la, aa) if driver is kernel.evaluate_range_perfect else jit.residual_paths(la, aa)
     driver(np.int64(0), np.int64(B), la, aa, maps, out, ws, paths)
     return out
 

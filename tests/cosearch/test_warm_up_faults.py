@@ -15,7 +15,7 @@ from pathlib import Path
 import numba
 import pytest
 
-from accel_models.kernel import CompileStep
+from accel_models.jit import CompileStep
 from cosearch import command
 from cosearch.command_warm_up import DISK_FULL_EXIT, _report
 from mappings.split_compile import SplitCompile

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from accel_models import get_preset
+from accel_models.jit import _schedule
 from mappings import MappingCache, best_mapping, split_compile
 from mappings.compile_plan import SEARCH, SEARCH_PERFECT, mapper_compile_plan, first_search_plan
 from mappings.evolution import search_kernel
@@ -43,17 +44,17 @@ def test_the_links_plan_is_what_the_search_step_waits_for(factors):
 def test_no_helper_where_the_search_is_compiled_or_it_is_turned_off(monkeypatch):
     search = search_kernel("perfect")
     best_mapping(LAYER, get_preset("eyeriss"), budget_evals=64)   # compiled (or loaded) in this process now
-    assert search.driver.signatures and not split_compile._cold(search.driver)
+    assert search.driver.signatures and not _schedule._cold(search.driver)
     assert not split_compile.compile_first_search(search, LAYER, get_preset("eyeriss"), "perfect", "edp")
 
     def no_helper(*args, **kwargs):
         raise AssertionError("a helper process was started")
-    monkeypatch.setattr(split_compile, "_cold", lambda fn: True)
-    monkeypatch.setattr(split_compile.subprocess, "Popen", no_helper)
-    monkeypatch.setenv(split_compile.HELPER_ENV, "0")
+    monkeypatch.setattr(_schedule, "_cold", lambda fn: True)
+    monkeypatch.setattr(_schedule.subprocess, "Popen", no_helper)
+    monkeypatch.setenv(_schedule.HELPER_ENV, "0")
     assert not split_compile.compile_first_search(search, LAYER, get_preset("eyeriss"), "perfect", "edp")
-    monkeypatch.delenv(split_compile.HELPER_ENV)
-    monkeypatch.setattr(split_compile, "fcntl", None)           # as on Windows
+    monkeypatch.delenv(_schedule.HELPER_ENV)
+    monkeypatch.setattr(_schedule, "fcntl", None)           # as on Windows
     assert not split_compile.compile_first_search(search, LAYER, get_preset("eyeriss"), "perfect", "edp")
 
 
@@ -77,12 +78,12 @@ print(json.dumps({"started": started, "compiled": compiled, "genes": list(r.gene
 def test_a_first_best_mapping_on_an_empty_cache_shares_its_compile_and_finds_the_same_mapping(tmp_path):
     """~30 s of CPU on two cores: a first best_mapping's compile, shared with the helper."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(ROOT)}
-    env.pop(split_compile.HELPER_ENV, None)
+    env.pop(_schedule.HELPER_ENV, None)
     r = subprocess.run([sys.executable, "-c", _FIRST], env=env, cwd=ROOT, capture_output=True, text=True,
                        timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["started"] == ([True] if split_compile._cores() >= 2 else [False])
+    assert out["started"] == ([True] if _schedule._cores() >= 2 else [False])
     project = [f for f in out["compiled"] if not f.startswith(("numba.", "mappings.evolution._now "))]
     assert len(project) == len(set(project))            # nothing compiled twice in the caller (_now: object mode)
     mine = best_mapping(LAYER, get_preset("eyeriss"), budget_evals=256, seed=3)   # this process's own compile

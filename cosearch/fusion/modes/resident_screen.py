@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from accel_models.kernel import CompileStep, compile_for
+from accel_models.jit import CompileStep, compile_for
 
 from ..graph import activations, tensor_words
 from ..memo import LruMemo, accelerator_memo_key
@@ -426,7 +426,7 @@ def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycle
 
 
 def compile_steps() -> list:
-    """The compiled planner as steps of a cold start's compile plan (`accel_models.kernel.CompileStep`: the
+    """The compiled planner as steps of a cold start's compile plan (`accel_models.jit.CompileStep`: the
     warm-up's and a first run's), compiled for the argument types `screen_totals` passes (about 10 s of CPU on one
     core together; they call no kernel function)."""
     i64, f64 = np.zeros(1, dtype=np.int64), np.zeros(1)

@@ -17,17 +17,15 @@ from types import SimpleNamespace
 import pytest
 
 import cosearch
-import mappings.split_compile
-from accel_models.kernel import CompileStep
-from accel_models.kernel.compile_plan import SHARED_STEPS
+from accel_models.jit import _schedule
+from accel_models.jit import SHARED_STEPS, CompileStep, SplitCompile, open_split, schedule_s
 from _numba_compiles import LISTENER
 from cosearch.command_warm_up import warm_up_plan
 from cosearch.search import AcceleratorSpace
 from cosearch.search.study import prepare_study
 from cosearch.search.workers import run_worker
-from cosearch.search.split_compile import compile_plan
+from cosearch.search.worker_compile import compile_plan
 from mappings import MappingCache
-from mappings.split_compile import SplitCompile, schedule_s
 from nets import get_network
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -154,13 +152,13 @@ def test_the_mapper_plan_compiles_the_search_its_factors_run():
 
 
 class _FakeClock:
-    """`mappings.split_compile`'s clock, replaced: `monotonic` stands still but for the `sleep`s, which are recorded
+    """`accel_models.jit._schedule`'s clock, replaced: `monotonic` stands still but for the `sleep`s, which are recorded
     and return at once, so a test counts a wait instead of timing it."""
 
     def __init__(self, monkeypatch):
         self.now, self.slept = 1000.0, []
         clock = SimpleNamespace(monotonic=lambda: self.now, sleep=self.sleep, process_time=time.process_time)
-        monkeypatch.setattr(mappings.split_compile, "time", clock)
+        monkeypatch.setattr(_schedule, "time", clock)
 
     def sleep(self, s: float) -> None:
         self.slept.append(s)
@@ -236,7 +234,7 @@ def test_a_search_that_needs_later_steps_completes_the_open_split_first(tmp_path
         compile_first_search(None, None, None, "residual", "edp")
         split.complete()
         assert len(ran) == 4 and inside == ["search"] and len(said) == 1   # once
-    assert mappings.split_compile._OPEN is None
+    assert open_split() is None
 
 
 def test_a_later_step_fills_a_wait_for_another_workers_step(tmp_path):
@@ -284,7 +282,7 @@ def test_a_stuck_worker_is_waited_for_at_most_max_wait_s(tmp_path, monkeypatch):
 
 
 def test_without_file_locks_every_worker_compiles_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(mappings.split_compile, "fcntl", None)  # as on Windows
+    monkeypatch.setattr(_schedule, "fcntl", None)  # as on Windows
     ran: list[str] = []
     split = SplitCompile(_steps(ran, "x y"), tmp_path / "steps")
     split.start()
@@ -316,7 +314,7 @@ class _Helper:
 
 
 def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache(tmp_path, monkeypatch):
-    import cosearch.search.split_compile as cs
+    import cosearch.search.worker_compile as cs
     settings = cosearch.make_settings("area=5mm2", trials=3, workers=1, out=tmp_path / "out", time_limit=None)
     started: list[str] = []
     helper = _Helper()
@@ -382,9 +380,9 @@ class Listener(event.Listener):
 
 event.register("numba:compile", Listener())
 import cosearch
-from cosearch.search.split_compile import compile_plan
+from cosearch.search.worker_compile import compile_plan
 from mappings import MappingCache
-from mappings.split_compile import SplitCompile, schedule_s
+from accel_models.jit import SplitCompile, schedule_s
 sys.path[:0] = [sys.argv[3], str(Path(sys.argv[3]).parents[1])]   # this folder; tests/ (_numba_compiles)
 from test_split_compile import _search
 

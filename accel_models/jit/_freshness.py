@@ -15,13 +15,16 @@ stamp (`STAMP`): the hash of its sources when its kernels were compiled. Where t
 cached kernels are deleted and the stamp rewritten, so the next call compiles afresh; elsewhere the cache is
 loaded as it is.
 
-The guard also sets the rule the kernel packages' array indices are compiled under (`numba_indexing`: no negative
+The guard also sets the rule the kernel packages' array indices are compiled under (`_indexing`: no negative
 wrap) before anything compiles, and the stamp carries that rule beside the hash.
 
 Importing a package touches no file. `ensure_fresh_kernel_cache()` runs the guard once per process (later calls
-return at once); every Python function that calls into a kernel calls it first, which
-tests/accel_models/test_numba_cache.py checks statically (every such call site) and in fresh processes (the
-public entry points, through numba's compile events).
+return at once). numba runs it itself: every load or compile of a function goes through its dispatcher's `compile`
+(a first call from Python, a compiled caller typing its callee, an explicit `.compile(sig)`), and this module has
+that method call the guard first for the functions of `KERNEL_PACKAGES` (`_guard_at_compile`, installed when this
+module is imported, which every kernel module's package does before it defines a kernel). So no caller of a kernel
+calls the guard; tests/accel_models/test_numba_cache.py checks in fresh processes that every public entry point
+runs it before numba loads or compiles a kernel (numba's compiler-lock events).
 """
 from __future__ import annotations
 
@@ -42,8 +45,9 @@ except ImportError:  # Windows: no file locks; two processes starting at once ma
 
 import numba
 from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 
-from . import numba_indexing
+from . import _indexing
 
 KERNEL_PACKAGES = ("nets", "accel_models", "mappings")
 """The project's packages that define numba kernels or what kernels import, read as text here and never
@@ -67,7 +71,7 @@ def ensure_fresh_kernel_cache() -> None:
     with _guard_lock:
         if not _fresh:
             if not numba.config.DISABLE_JIT:
-                numba_indexing.skip_negative_wrap(KERNEL_PACKAGES)
+                _indexing.skip_negative_wrap(KERNEL_PACKAGES)
                 drop_stale_kernels()
             _fresh = True
 
@@ -75,6 +79,27 @@ def ensure_fresh_kernel_cache() -> None:
 def guard_has_run() -> bool:
     """Whether `ensure_fresh_kernel_cache` has run in this process."""
     return _fresh
+
+
+def _guard_at_compile() -> None:
+    """Have numba's dispatchers run `ensure_fresh_kernel_cache` before they load or compile a function of
+    `KERNEL_PACKAGES` (numba's `Dispatcher.compile`, which takes its compiler lock, looks in the cache and compiles;
+    other functions, a user's own, pass through untouched). Once per process; a flag test per compile after the
+    guard has run."""
+    original = Dispatcher.compile
+    if getattr(original, "runs_the_kernel_guard", False):
+        return
+
+    def compile(self, sig):
+        if not _fresh and getattr(self.py_func, "__module__", "").partition(".")[0] in KERNEL_PACKAGES:
+            ensure_fresh_kernel_cache()
+        return original(self, sig)
+    compile.__doc__ = original.__doc__
+    compile.runs_the_kernel_guard = True
+    Dispatcher.compile = compile
+
+
+_guard_at_compile()
 
 
 def drop_stale_kernels(packages: tuple[str, ...] = KERNEL_PACKAGES) -> list[Path]:
@@ -215,8 +240,8 @@ class KernelTree:
 
     def stamp(self, source_dir: Path) -> str:
         """What a cache folder's `STAMP` holds: `digest(source_dir)` and the indexing rule the kernels are compiled
-        under (`numba_indexing.RULE`), so that code compiled under one rule is not loaded under the other."""
-        return f"{self.digest(source_dir)} {numba_indexing.RULE}"
+        under (`_indexing.RULE`), so that code compiled under one rule is not loaded under the other."""
+        return f"{self.digest(source_dir)} {_indexing.RULE}"
 
     def imported(self, path: Path) -> set[Path]:
         """The modules of the tree that `path` imports from: for `from X import a`, the module X.a if there is

@@ -10,7 +10,7 @@ in the kernels' arithmetic would turn every sum it enters into a float (numba's 
 
 So this module replaces numba's helper that emits the pair for an array's integer index
 (`numba.np.arrayobj.fix_integer_index`) with one that leaves the index as it is when the function being compiled
-belongs to one of the project's kernel packages (`numba_cache.KERNEL_PACKAGES`, read from the compiled function's
+belongs to one of the project's kernel packages (`_freshness.KERNEL_PACKAGES`, read from the compiled function's
 name, which numba builds from its module). Every other function, numba's own and a user's included, and every slice
 keep Python's meaning. In the kernel packages an index below zero is therefore an error (it reads outside the
 array), never "from the end", whether computed or a named constant: numba passes the indices of `a[-1, j]` as a
@@ -22,7 +22,7 @@ Written here rather than taken from a library because none offers it; measured: 
 temporal-class and +20% residual-mapping evaluations/s on `benchmarks/bench_cost_model.py`, ~20% less time a decode. If
 numba's helper is not where this module expects it (another numba version), nothing is
 replaced and the kernels compile with the wrap, as before; `RULE` then says so, and the kernel cache's stamp carries
-it (`numba_cache`), so that code compiled under one rule is never loaded under the other.
+it (`_freshness`), so that code compiled under one rule is never loaded under the other.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _mangled_prefixes(packages: tuple[str, ...]) -> tuple[str, ...]:
 def skip_negative_wrap(packages: tuple[str, ...]) -> str:
     """Compile the functions of `packages` without the negative-index wrap from now on (this process); returns
     `RULE`. Idempotent; called once per process before the first kernel compiles or loads
-    (`numba_cache.ensure_fresh_kernel_cache`)."""
+    (`_freshness.ensure_fresh_kernel_cache`)."""
     global RULE
     with _lock:
         if RULE != "wrap":           # installed already

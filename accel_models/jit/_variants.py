@@ -5,7 +5,7 @@ numba types every call a function's body contains, and so compiles every callee 
 reach it; it prunes before typing a branch whose condition is a global constant. A variant whose globals bind such
 a flag to another value, or a callee to another function, therefore compiles only what its own branches reach. The
 variant is a function of its own for numba's cache (its own name beside the original's entries; dropped with the
-original's when a kernel source changes: `numba_cache`).
+original's when a kernel source changes: `_freshness`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The co-search's worker processes share a cold numba compile (`mappings.split_compile`, the schedule): the plan
+"""The co-search's worker processes share a cold numba compile (`accel_models.jit.SplitCompile`, the schedule): the plan
 is their mapper's (`compile_plan`), built on one layer and design of the run (`plan_inputs`).
 
 On a fresh clone every worker process would compile the same numba tree, the mapper's search over the cost kernel
@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from accel_models import Accelerator, MappingArrays, kernel
+from accel_models import Accelerator, MappingArrays, jit, kernel
 from accel_models.geometry import accelerator_arrays, layer_arrays
-from accel_models.kernel import CompileStep
-from accel_models.numba_cache import ensure_fresh_kernel_cache
+from accel_models.jit import (MAX_WAIT_S, CompileStep, SplitCompile, helper_would_help, register_step_costs,
+                              start_helper, stop_helper)
 from mappings import MappingCache
 from mappings.compile_plan import after_first_search
 from mappings.evolution import search_kernel
-from mappings.split_compile import MAX_WAIT_S, SplitCompile, helper_would_help, start_helper, stop_helper
 from nets import Layer, get_space, largest_config, to_network
 
 from ..config import CoSearchSettings
@@ -64,6 +63,7 @@ ENTRY_COST_S = {"evaluate_batch_parallel": 11.4, "resident screen planner": 10.3
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from a run of `python
 benchmarks/bench_cold_compile.py --per-function`, and of the resident planner's (`compile_plan`, each step timed
 alone on a cold cache); the mapper's are `mappings.compile_plan.COMPILE_COST_S`."""
+register_step_costs(ENTRY_COST_S)
 
 
 def entry_point_steps(layer, accelerator) -> list:
@@ -72,14 +72,13 @@ def entry_point_steps(layer, accelerator) -> list:
     Python example draws 40,000), after the kernel's callees and the mapper plan's `evaluate_range` step, whose
     compiled driver it links. Small batches and `explain` (a run's final phase and report) call that driver from
     Python (`kernel.entries`): they compile nothing more."""
-    ensure_fresh_kernel_cache()
     la, aa = layer_arrays(layer), accelerator_arrays(accelerator)
-    after = kernel.DRIVER_STEPS + ("evaluate_range",)
-    paths = kernel.residual_paths(la, aa)     # by address: a call loads what they point to (`kernel.PATH_STEPS`)
+    after = jit.DRIVER_STEPS + ("evaluate_range",)
+    paths = jit.residual_paths(la, aa)     # by address: a call loads what they point to (`jit.PATH_STEPS`)
     batch = MappingArrays.empty(1, accelerator.num_levels)
     out = kernel.new_outputs.py_func(1, accelerator.num_levels)          # as `kernel.entries` allocates them
-    return [kernel.CompileStep("evaluate_batch_parallel",
-                               kernel.compile_for(kernel.parallel_batch, la, aa, batch, paths, out), after)]
+    return [CompileStep("evaluate_batch_parallel", jit.compile_for(kernel.parallel_batch, la, aa, batch, paths, out),
+                        after)]
 
 
 @contextmanager
@@ -88,7 +87,7 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
     of the trial's mapper plan (`compile_plan`, `worker_split`) for the run's worker to take steps of, while the
     helper takes steps of the same plan, as two workers of a run would (`cosearch.search.workers`); the plan holds
     the full driver, which the run's final phase and report call from Python (`kernel.entries`). None (nothing
-    shared) where the helper would not help (`mappings.split_compile.helper_would_help`: a warm cache, one core);
+    shared) where the helper would not help (`accel_models.jit.helper_would_help`: a warm cache, one core);
     the run's worker takes the steps its trials left beside the helper before it returns (`run_worker`). On leaving,
     the helper is given the time to finish its steps (at most `MAX_WAIT_S`), or stopped at once if the run ended on
     an exception (an interrupt)."""
@@ -98,7 +97,7 @@ def compile_beside(settings) -> Iterator[SplitCompile | None]:
             plan = compile_plan(settings) if helper_would_help(search_kernel(factors), factors) else []
             if plan:
                 (Path(folder) / "settings.pickle").write_bytes(pickle.dumps(settings))
-                helper = start_helper(Path(folder), "import sys; from cosearch.search.split_compile import "
+                helper = start_helper(Path(folder), "import sys; from cosearch.search.worker_compile import "
                                                     "_helper_main; _helper_main(sys.argv[1])")
         except Exception as exc:    # no plan, or settings that do not pickle: the run compiles alone
             print(f"split compile: no helper ({type(exc).__name__}: {exc})", file=sys.stderr)

@@ -1,135 +1,34 @@
 """The cost kernel's compile plan: the callees of `evaluate_range`, each compiled on its own for the argument
 types `driver.evaluate_range` passes it, so that processes starting cold can compile parts of the tree side by side.
 
-numba compiles a callee while it infers its caller's types, one callee after the other; with `cache=True` a
-compiled function is written to numba's cache, and a caller compiled later in another process loads it from
-there. The steps below let several processes each compile some of the callees first (see
-`mappings.split_compile`). Their types are built from the values `evaluate_range` receives, as
-`evaluate_range` forwards them: a call site changed there must be followed here, else the step compiles a
-specialisation nobody calls (a slower cold start, never a different result);
+The steps below let several processes each compile some of the callees first (`_schedule`). Their types are built
+from the values `evaluate_range` receives, as `evaluate_range` forwards them: a call site changed there must be
+followed here, else the step compiles a specialisation nobody calls (a slower cold start, never a different result);
 tests/cosearch/search/test_split_compile.py checks that the steps cover the calls.
 """
 from __future__ import annotations
 
-import functools
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FunctionType
-from typing import NamedTuple, TypeVar
-
 from numba import typeof, types
 
 from ..geometry import AcceleratorArrays, LayerArrays, box, project
+from ..kernel.accesses import level_accesses, level_accesses_perfect
+from ..kernel.counts import fold_bypass, output_partitions
+from ..kernel.instances import (build_classes, class_accesses, class_counts, class_energy_and_cycles,
+                                class_fold_bypass, class_partitions)
+from ..kernel.joint import joint_step
+from ..kernel.links import link_saving
+from ..kernel.nest import check_capacity
+from ..kernel.paths import kernel_arrays, path_signatures, path_stubs, residual_paths
+from ..kernel.phases import phase_stream
+from ..kernel.residual import uniform_instances
+from ..kernel.sweep import sweep, walk
 from ..mapping_arrays import MappingArrays
-from ..numba_cache import ensure_fresh_kernel_cache
-from .accesses import level_accesses, level_accesses_perfect
-from .counts import fold_bypass, output_partitions
-from .instances import (build_classes, class_accesses, class_counts, class_energy_and_cycles, class_fold_bypass,
-                        class_partitions)
-from .joint import joint_step
-from .links import link_saving
-from .nest import check_capacity
-from .paths import kernel_arrays, path_signatures, path_stubs, residual_paths
-from .phases import phase_stream
-from .residual import uniform_instances
-from .sweep import sweep, walk
-
-
-class CompileStep(NamedTuple):
-    """One numba compilation of a cold start: `run()` compiles one function (or loads it from numba's cache);
-    `after` names the steps that compile its callees (run those first, or `run` compiles them too)."""
-
-    name: str
-    run: Callable[[], object]
-    after: tuple[str, ...] = ()
-
-
-def compile_for(fn, *args) -> Callable[[], object]:
-    """A step's `run`: compile the numba function `fn` for the types of `args` (values, or numba types where the
-    caller's type is not a value's, e.g. `types.int64` for a count computed in compiled code)."""
-    sig = tuple(a if isinstance(a, types.Type) else typeof(a) for a in args)
-
-    @compile_run
-    def run():
-        ensure_fresh_kernel_cache()
-        return fn.compile(sig)
-    return run
-
-
-def compile_each(*runs: Callable[[], object]) -> Callable[[], object]:
-    """A step's `run` that runs several `compile_for` runs in turn (one step for small functions compiled together)."""
-    def run():
-        return [r() for r in runs]
-    return run
-
-
-T = TypeVar("T")
-
-_HEADROOM_SLOTS = 1 << 15
-"""Stack slots (8 bytes each) that `_on_fresh_stack_chunk`'s frame reserves and never uses: 256 KB, ~10x the deepest
-Python stack a compile step of the plan was seen to reach (162 frames, ~3,100 slots, in `copy.deepcopy` under
-numba's inliner)."""
-
-
-def _call(fn: Callable[[], T]) -> T:
-    return fn()
-
-
-try:
-    _on_fresh_stack_chunk = FunctionType(_call.__code__.replace(co_stacksize=_call.__code__.co_stacksize
-                                                                + _HEADROOM_SLOTS), globals(), "_on_fresh_stack_chunk")
-except (TypeError, ValueError):     # an interpreter whose code objects take no such size: the plain call
-    _on_fresh_stack_chunk = _call
-_on_fresh_stack_chunk.__doc__ = """`fn()` called from a frame that starts a fresh chunk of CPython's frame stack.
-
-CPython (3.11 to 3.13 at least) allocates its frames in chunks of 16 KB and frees a chunk as soon as the frame at
-its start returns, so a recursion whose depth keeps crossing a chunk's end maps and unmaps a chunk at nearly every
-call. numba's inliner copies the IR of every inlined call site with the recursive `copy.deepcopy`, so a compile's
-CPU depended on the Python depth it happened to start at: `phases.phase_stream` took 5.6 s from this frame and
-6.2-18 s from the depths its callers were at. This frame reserves `_HEADROOM_SLOTS` slots: it never fits the chunk in
-use, so Python gives it a
-chunk of twice its size, and the compile's frames run in the half left over, far from the chunk's end."""
-
-
-def compile_run(fn: Callable[[], T]) -> Callable[[], T]:
-    """`fn`, the work of a compile step (a numba compile, or a call that compiles), run as every step runs it: from a
-    frame with stack headroom (`_on_fresh_stack_chunk`) and with the cyclic collector paused
-    (`young_garbage_only`)."""
-    def paused() -> T:
-        with young_garbage_only():
-            return fn()
-
-    @functools.wraps(fn)
-    def run() -> T:
-        return _on_fresh_stack_chunk(paused)
-    return run
-
-
-@contextmanager
-def young_garbage_only() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for a numba compile, then run once over what the compile allocated.
-
-    A compile allocates millions of short-lived objects (numba's IR, copied once per block at every inlined call
-    site, its type maps, llvmlite's wrappers), which keep triggering the collector; its full collections traverse
-    every object of the process, numba's type and compile caches included, so that a cold compile spent about a fifth
-    of its CPU in them. Paused, every object the compile allocates stays in
-    the youngest generation, and one collection of that generation afterwards frees the compile's garbage cycles
-    without traversing the older objects; the memory the process holds grows by one compile's garbage at most."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
+from ._steps import CompileStep, compile_each, compile_for, compile_run
 
 
 def kernel_values(layer: LayerArrays, acc: AcceleratorArrays) -> tuple:
-    """(maps, out, workspace, paths) of one mapping, as `evaluate_range` receives them (`paths.kernel_arrays` and
-    `paths.residual_paths`: building them compiles nothing)."""
+    """(maps, out, workspace, paths) of one mapping, as `evaluate_range` receives them (`kernel.paths.kernel_arrays` and
+    `kernel.paths.residual_paths`: building them compiles nothing)."""
     return (*kernel_arrays(layer, acc), residual_paths(layer, acc))
 
 
@@ -144,7 +43,7 @@ neighbour lists and grid steps; `geometry.box` and `geometry.project`): the step
 that two processes starting those steps side by side do not each compile them (measured: ~2 s of CPU compiled twice
 on a cold default run)."""
 PATH_STEPS = ("class_counts", "walk", "joint_step", "phase_stream")
-"""The steps that compile what `paths.residual_paths` points to: a first call of a driver with those paths (a
+"""The steps that compile what `kernel.paths.residual_paths` points to: a first call of a driver with those paths (a
 search, an entry point) loads them."""
 PERFECT_ONLY_STEPS = ("level_accesses_perfect", "perfect_paths")
 """The steps of `callee_steps` that only a search with the perfect driver needs (its scaffold, and the stubs
@@ -162,10 +61,9 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
     mappings.compile_plan.COMPILE_COST_S, measured with benchmarks/bench_cold_compile.py --per-function). The
     functions numba inlines (`inline="always"`: `nest.check_shape`, `nest.loop_nest`, `links.links`,
     `energy.energy_and_cycles`) are no steps: their callers compile them."""
-    ensure_fresh_kernel_cache()
     maps, out, ws = kernel_arrays(layer, acc)
     m = MappingArrays(*(a[0] for a in maps))                  # one mapping's rows, as evaluate_range slices them
-    reads, fills, updates = out[5][0], out[6][0], out[7][0]
+    reads, fills, updates = out.reads[0], out.fills[0], out.updates[0]
     i64, yes = types.int64, types.boolean                     # loop_nest's temporal loop count; a computed bool
     sigs = path_signatures(layer, acc)
     classes, walk_, step, phases = sigs
@@ -190,7 +88,6 @@ def callee_steps(layer: LayerArrays, acc: AcceleratorArrays) -> list[CompileStep
 
     @compile_run
     def stubs():
-        ensure_fresh_kernel_cache()
         return [stub.compile(tuple(sig.args)) for stub, sig in zip(path_stubs(), sigs)]
     return [CompileStep("link_saving", links),
             CompileStep("geometry", geometry),
