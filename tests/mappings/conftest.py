@@ -67,6 +67,7 @@ def shape_ok():
         return check_shape(bounds, fanout, m)[0]
 
     def ok(layer, accelerator, arrays, b: int) -> bool:
-        m = tuple(np.ascontiguousarray(a[b]) for a in arrays.with_residuals())
+        full = arrays.with_residuals()
+        m = type(full)(*(np.ascontiguousarray(a[b]) for a in full))      # read by field, as the driver's row
         return reason(np.array(layer.bounds, dtype=np.int64), accelerator_arrays(accelerator).fanout, m) == OK
     return ok

@@ -427,14 +427,15 @@ def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycle
 
 def compile_steps() -> list:
     """The compiled planner as steps of a cold start's compile plan (`accel_models.jit.CompileStep`: the
-    warm-up's and a first run's), compiled for the argument types `screen_totals` passes (about 10 s of CPU on one
-    core together; they call no kernel function)."""
+    warm-up's and a first run's), compiled for the argument types `screen_totals` passes, and the weights step's
+    gain as the Python planner calls it (about 11 s of CPU on one core together; they call no kernel function)."""
     i64, f64 = np.zeros(1, dtype=np.int64), np.zeros(1)
     greedy = compile_for(_greedy, i64, i64, f64, np.zeros((1, 2), dtype=np.bool_),
                          np.zeros((1, 2, 8), dtype=np.int64), np.zeros((1, 2, 8)), np.zeros((1, 8), dtype=np.int64),
                          np.zeros((1, 2, 8, 3)), np.zeros((1, 2, 8, 3)), *[i64] * 14, 1, True, 0, 1.0, 1.0,
                          np.zeros(3), 1.0, 1.0, 1.0)
-    return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", context_table_run())]
+    return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", context_table_run()),
+            CompileStep("resident weight gain", compile_for(weight_gain, 1.0, 1))]
 
 
 __all__ = ["compile_steps", "screen_totals"]

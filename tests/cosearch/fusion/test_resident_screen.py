@@ -109,5 +109,7 @@ def test_the_compile_steps_compile_what_a_plan_calls(cache):
         step.run()
     screen_totals(_residual(), tiny_accelerator(2048), cache, "edp")
     screen_totals(_weighty(), _split_glb(3000), cache, "edp")
+    get_fusion_mode("resident").plan(_weighty(), tiny_accelerator(6000), cache, "edp")     # the weights step
     assert len(resident_screen._greedy.signatures) == 1
     assert len(screen_prices._context_table.signatures) == 1
+    assert len(resident_screen.weight_gain.signatures) == 1
