@@ -18,10 +18,11 @@ Semantics (docs/fusion.md):
 - Capacity: at every layer, the words of everything living in the home level (resident activations alive then,
   pinned weights) plus the tiles the layer's mapping keeps there fit its capacity. The mapper sees only the free
   capacity (`view.Residency`), so this holds for every mapping it returns.
-- Which: greedily in network order, each activation (together with those sharing a producer with it: `_units.activation_units`)
-  that fits at every layer it lives through and lowers the objective (linearised around the layer-wise plan:
-  `LinearScore`) of the layers it lives through, given those chosen before (a smaller free capacity can cost a
-  layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the whole network's.
+- Which: greedily in network order, each activation (together with those sharing a producer with it:
+  `_units.activation_units`) that fits at every layer it lives through and lowers the objective (linearised around
+  the layer-wise plan: `LinearScore`) of the layers it lives through, given those chosen before (a smaller free
+  capacity can cost a layer more than the DRAM traffic saved); then the weights (above), if caching them lowers the
+  whole network's.
   Each step never raises the network's objective, so the plan is never worse than the layer-wise one. Caching
   weights changes every layer's run, so that step compares the two whole plans by the network's objective itself.
 - A layer's run in a context is one of its candidates (`runs.layer_runs`: the moved layer-wise mapping, and the

@@ -233,14 +233,19 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
             params, out_words, add_start, add_words, add_unit, u_first, u_last, span_start, span_words, span_writes,
             reader_start, reader, produced, capacity, keeps_weights, code, block0, read0_pj, bw0, block_h,
             read_h_pj, write_h_pj):
+    """(cycles, energy pJ) of the resident plan (module docstring) of a network of `rows.shape[0]` layers: per layer
+    its shape's row in the shape table (`_ShapeTable`'s arrays), its weight and output words, the shortcuts it adds
+    (`add_*`: words, and the unit whose activation they are, -1 none); per unit (`u_*`, `span_*`, `reader*`) the
+    layers it lives through, its words and writes at each, the layers reading it; `produced`: the tensors each layer
+    writes; the home level's capacity, whether it keeps weights, the objective (`_OBJECTIVES`), and the block sizes,
+    energies and bandwidth the plan's extra traffic is charged at (`plan.charge_plan_traffic`)."""
     n = rows.shape[0]
     U = u_first.shape[0]
-    # each layer's run: (mapping: -1 layer-wise, 0 moved, 1 no tile in the home level; resident mask), cycles, energy
-    run_c = np.zeros(n, dtype=np.int64)
+    run_c = np.zeros(n, dtype=np.int64)     # each layer's run in the plan so far: cycles, energy
     run_e = np.zeros(n)
     chosen = np.zeros(U, dtype=np.bool_)
     for i in range(n):
-        ok, c, e = _context_run(i, 0, capacity, capacity, -1, 0, 0, rows, base_cycles, base_energy, valid,
+        _, c, e = _context_run(i, 0, capacity, capacity, -1, 0, rows, base_cycles, base_energy, valid,
                                 t_cycles, t_energy, t_tiles, t_read, t_written, t_compute, params, out_words,
                                 add_start, add_words, add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj,
                                 write_h_pj)
@@ -276,7 +281,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
             writing = kept[i] + span_writes[offset + k] == produced[i] and produced[i] > 0
             mask = (2 if reads[i] or is_reader[k] else 0) + (4 if writing else 0)
             copies = kept[i] + span_writes[offset + k] if writing else 0
-            good, c, e = _context_run(i, mask, free[i] - span_words[offset + k], capacity, u, copies, 0, rows,
+            good, c, e = _context_run(i, mask, free[i] - span_words[offset + k], capacity, u, copies, rows,
                                       base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, t_read,
                                       t_written, t_compute, params, out_words, add_start, add_words, add_unit,
                                       chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj)
@@ -321,7 +326,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
                 if params[i] and params[i] <= room:
                     writing = kept[i] == produced[i] and produced[i] > 0
                     mask = 1 + (2 if reads[i] else 0) + (4 if writing else 0)
-                    good, c, e = _context_run(i, mask, free[i] - room, capacity, -1, kept[i] if writing else 0, 0,
+                    good, c, e = _context_run(i, mask, free[i] - room, capacity, -1, kept[i] if writing else 0,
                                               rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles,
                                               t_read, t_written, t_compute, params, out_words, add_start, add_words,
                                               add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj,
@@ -347,7 +352,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
             for i in range(n):
                 writing = kept[i] == produced[i] and produced[i] > 0
                 mask = (1 if cached[i] and params[i] else 0) + (2 if reads[i] else 0) + (4 if writing else 0)
-                good, c, e = _context_run(i, mask, free[i] - words, capacity, -1, kept[i] if writing else 0, 0,
+                good, c, e = _context_run(i, mask, free[i] - words, capacity, -1, kept[i] if writing else 0,
                                           rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles,
                                           t_read, t_written, t_compute, params, out_words, add_start, add_words,
                                           add_unit, chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj)
@@ -378,7 +383,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
 
 
 @njit(cache=True)
-def _context_run(i, mask, left, capacity, unit, copies, unused, rows, base_cycles, base_energy, valid, t_cycles,
+def _context_run(i, mask, left, capacity, unit, copies, rows, base_cycles, base_energy, valid, t_cycles,
                  t_energy, t_tiles, t_read, t_written, t_compute, params, out_words, add_start, add_words, add_unit,
                  chosen, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj):
     """Layer i's run with the resident tensors of `mask` (bit 0 Weights, 1 Inputs, 2 Outputs) and `left` words
