@@ -1,11 +1,13 @@
-"""Which activations the resident planner keeps on chip together (`activation_units`), and what each unit occupies along the
-layers it lives through (`unit_spans`): the Python planner's and the compiled one's (`resident_screen`) one rule."""
+"""Which activations the resident planner keeps on chip together (`activation_units`), and what each unit occupies
+along the layers it lives through (`unit_spans`): the Python planner's and the compiled one's (`resident_screen`) one
+rule."""
 from __future__ import annotations
 
 
 def unit_spans(units) -> list[tuple]:
-    """Per unit (`activation_units`): the layers it lives through (a range), the words it holds at each of them, the layers
-    that read it, how many of its tensors each layer of the span writes, and its producers (a set of tuples)."""
+    """Per unit (`activation_units`): the layers it lives through (a range), the words it holds at each of them, the
+    layers that read it, how many of its tensors each layer of the span writes, and its producers (a set of
+    tuples)."""
     spans = []
     for unit in units:
         first, last = min(a.first for a in unit), max(a.last for a in unit)
