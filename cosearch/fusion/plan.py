@@ -7,8 +7,6 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from accel_models import Accelerator, EvalResult, evaluate_batch, explain, explain_rehomed
 from accel_models.geometry import accelerator_arrays
 from mappings import MapperResult
@@ -16,7 +14,7 @@ from nets import Layer, Network
 
 from .graph import Activation
 from .memo import PRICED, accelerator_memo_key, mapping_bytes
-from .pricing import bandwidth_cycles
+from .pricing import stream_cycles
 from .view import Residency, home_level
 
 
@@ -191,16 +189,14 @@ def traffic_energy_pj(traffic: PlanTraffic, accelerator: Accelerator, home: int 
 
 
 def _cycles_with_dram_reads(run: LayerRun, accelerator: Accelerator, words: float) -> int:
-    """R7 (`pricing.bandwidth_cycles`) for `run` with `words` more read from DRAM (level 0, one instance) while it
+    """R7 (`pricing.stream_cycles`) for `run` with `words` more read from DRAM (level 0, one instance) while it
     runs: the extra words are one more read stream after level 0's tensors (the run's counts on the accelerator or
     view it was mapped on, whose homes keep resident tensors off DRAM); the run takes the most of level 0's cycles
     so recomputed and every level's own (the counts' cycles). Level 0 has one instance: its totals are its
     per-instance counts."""
     counted = evaluate_batch(run.layer, run.result.accelerator, run.result.arrays)
-    reads = np.append(counted.reads[0, 0], float(words))
-    written = np.append(counted.fills[0, 0] + counted.updates[0, 0], 0.0)
-    dram = bandwidth_cycles(reads, written, accelerator_arrays(accelerator).bandwidth[0],
-                            int(counted.compute_cycles[0]))
+    dram = stream_cycles(accelerator_arrays(accelerator).bandwidth[0], counted.reads[0, 0],
+                         counted.fills[0, 0] + counted.updates[0, 0], float(words), int(counted.compute_cycles[0]))
     return max(int(counted.cycles[0]), int(dram))
 
 

@@ -6,15 +6,18 @@ compiled kernel prices a mapping on it as the chip runs it, in one pass (rule H,
 tensors' outermost accesses are the home level's, nothing of them crosses DRAM. `accel_models.explain_rehomed`,
 which counts on the view without homes and moves the counts in Python, is the reference (held equal by
 tests/cosearch/fusion/test_pricing.py). This module adds what a plan needs beside the kernel's figures: the words
-of the tiles a mapping keeps in the home level (`home_tile_words`, the tile rule's batch form) and R7 on arrays
-(`bandwidth_cycles`), which the plan's DRAM-read charge uses.
+of the tiles a mapping keeps in the home level (`home_tile_words`, the tile rule's batch form) and R7 for one level
+with one more read stream (`stream_cycles`, compiled), which the plan's DRAM-read charge and the compiled planner's
+prices use.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from accel_models import Accelerator
 from accel_models.geometry import accelerator_arrays, layer_arrays, tile_words
@@ -55,33 +58,36 @@ def home_tile_words(layer, view: Accelerator, arrays: MappingArrays, home: int) 
     return sum(home_tile_words_by_tensor(layer, view, arrays, home))
 
 
-def bandwidth_cycles(read_words: np.ndarray, written_words: np.ndarray, bandwidth: np.ndarray,
-                     compute_cycles: int) -> np.ndarray:
-    """Rule R7 (docs/cost_model.md) on arrays: the cycles of a level's instance that reads `read_words` and writes
-    `written_words` ([..., T]: per stream, the tensors in tensor order, 0 for a tensor it does not keep) while the
-    MACs take `compute_cycles`, with `bandwidth` ([..., 3], broadcast against [...]: read, write and shared words a
-    cycle per instance, < 0 none). The read and write rates are each stream's words over the compute cycles summed in
-    stream order (dividing first: summing the words first rounds differently), the slow-down is the least of
-    limit / rate over the limits below their rates (the shared one against read + write), and the cycles are
-    ceil(compute cycles / slow-down), as floats [...]. The same IEEE operations in the same order as
-    `reference.result_from_counts`, so the same bits."""
-    r_q, w_q = read_words / compute_cycles, written_words / compute_cycles
-    r_rate, w_rate = r_q[..., 0], w_q[..., 0]
-    for t in range(1, r_q.shape[-1]):
-        r_rate, w_rate = r_rate + r_q[..., t], w_rate + w_q[..., t]
-    slow = np.ones(np.shape(r_rate))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for limit, rate in ((bandwidth[..., 0], r_rate), (bandwidth[..., 1], w_rate),
-                            (bandwidth[..., 2], r_rate + w_rate)):
-            slow = np.where((limit >= 0) & (limit < rate), np.minimum(slow, limit / rate), slow)
-    return np.ceil(compute_cycles / slow)
+@njit(cache=True)
+def stream_cycles(bw, read, written, extra_read, compute_cycles) -> int:
+    """R7 for one level of one instance (the kernel's `level_cycles`, in the same operations): `read` and `written`
+    [3] its words per tensor and `extra_read` words read as one more stream after them (0: none), `bw` [3] its
+    read, write and shared words a cycle (< 0: no limit)."""
+    if bw[0] < 0 and bw[1] < 0 and bw[2] < 0:
+        return math.ceil(float(compute_cycles))
+    r_rate = 0.0
+    w_rate = 0.0
+    for t in range(3):
+        r_rate += read[t] / compute_cycles
+        w_rate += written[t] / compute_cycles
+    if extra_read:
+        r_rate += extra_read / compute_cycles
+        w_rate += 0.0 / compute_cycles
+    slow = 1.0
+    if 0 <= bw[0] < r_rate:
+        slow = min(slow, bw[0] / r_rate)
+    if 0 <= bw[1] < w_rate:
+        slow = min(slow, bw[1] / w_rate)
+    if 0 <= bw[2] < r_rate + w_rate:
+        slow = min(slow, bw[2] / (r_rate + w_rate))
+    return math.ceil(compute_cycles / slow)
 
 
 def homed_price(layer, view: Accelerator, arrays: MappingArrays, home: int) -> Price | None:
     """The price on the chip of mapping 0 of `arrays` (with residual arrays, `MAPPING_DTYPE`) counted on `view`, a
     view whose `tensor_homes` put the resident tensors in level `home`: the compiled kernel's cycles, energy and
     DRAM words (rule H), and the words of the tiles it keeps in the home level; None if it is not valid on `view`."""
-    reason, cycles, energy, _, _, reads, _, updates = _counted(layer, view, arrays)
+    reason, cycles, energy, _, _, reads, _, updates = kernel_counts(layer, view, arrays)
     if reason[0] != 0:
         return None
     dram = float(reads[0, 0].sum() + updates[0, 0].sum())
@@ -91,16 +97,17 @@ def homed_price(layer, view: Accelerator, arrays: MappingArrays, home: int) -> P
 def dram_words(layer, accelerator: Accelerator, arrays: MappingArrays) -> float | None:
     """The words mapping 0 of `arrays` (with residual arrays) reads from and writes to DRAM (level 0's reads and
     updates, the kernel's counts: `explain`'s, without building its readable result); None if it is not valid."""
-    reason, _, _, _, _, reads, _, updates = _counted(layer, accelerator, arrays)
+    reason, _, _, _, _, reads, _, updates = kernel_counts(layer, accelerator, arrays)
     return None if reason[0] != 0 else float(reads[0, 0].sum() + updates[0, 0].sum())
 
 
-def _counted(layer, accelerator: Accelerator, arrays: MappingArrays):
-    """The kernel's outputs for `arrays` on `accelerator`, called directly: the planner's mappings come from the
-    mapper, already checked arrays."""
+def kernel_counts(layer, accelerator: Accelerator, arrays: MappingArrays):
+    """The kernel's outputs (`accel_models.kernel.Outputs`) for `arrays` (with residual arrays, any integer dtype) on
+    `accelerator`, its entry called directly: the planner's mappings come from the mapper, already checked arrays."""
     if arrays.temporal.dtype != MAPPING_DTYPE:
         arrays = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in arrays))
     return evaluate_batch_serial(layer_arrays(layer), accelerator_arrays(accelerator), arrays)
 
 
-__all__ = ["Price", "bandwidth_cycles", "dram_words", "home_tile_words", "home_tile_words_by_tensor", "homed_price"]
+__all__ = ["Price", "dram_words", "home_tile_words", "home_tile_words_by_tensor", "homed_price", "kernel_counts",
+           "stream_cycles"]

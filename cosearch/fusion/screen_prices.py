@@ -30,12 +30,12 @@ import numpy as np
 from numba import njit
 
 from accel_models import Accelerator
-from accel_models.geometry import accelerator_arrays, layer_arrays
+from accel_models.geometry import accelerator_arrays
 from accel_models.jit import compile_for
-from accel_models.kernel import evaluate_batch_serial
-from accel_models.mapping_arrays import MAPPING_DTYPE, MappingArrays
+from accel_models.mapping_arrays import MappingArrays
 
-from .pricing import home_tile_words_by_tensor
+from .pricing import home_tile_words_by_tensor, kernel_counts, stream_cycles
+
 
 class ContextPrices(NamedTuple):
     """A layer shape's runs in every resident set (the last index: the set's bit mask), from one kernel call; the
@@ -54,31 +54,6 @@ class ContextPrices(NamedTuple):
     dram_read_words: np.ndarray
     dram_written_words: np.ndarray
     compute_cycles: int
-
-
-@njit(cache=True)
-def stream_cycles(bw, read, written, extra_read, compute_cycles) -> int:
-    """R7 for one level of one instance (the kernel's `level_cycles`, in the same operations): `read` and `written`
-    [3] its words per tensor and `extra_read` words read as one more stream after them (0: none), `bw` [3] its
-    read, write and shared words a cycle (< 0: no limit)."""
-    if bw[0] < 0 and bw[1] < 0 and bw[2] < 0:
-        return math.ceil(float(compute_cycles))
-    r_rate = 0.0
-    w_rate = 0.0
-    for t in range(3):
-        r_rate += read[t] / compute_cycles
-        w_rate += written[t] / compute_cycles
-    if extra_read:
-        r_rate += extra_read / compute_cycles
-        w_rate += 0.0 / compute_cycles
-    slow = 1.0
-    if 0 <= bw[0] < r_rate:
-        slow = min(slow, bw[0] / r_rate)
-    if 0 <= bw[1] < w_rate:
-        slow = min(slow, bw[1] / w_rate)
-    if 0 <= bw[2] < r_rate + w_rate:
-        slow = min(slow, bw[2] / (r_rate + w_rate))
-    return math.ceil(compute_cycles / slow)
 
 
 @njit(cache=True)
@@ -150,14 +125,12 @@ def context_prices(layer, accelerator: Accelerator, arrays: MappingArrays, home:
     """`ContextPrices` of mapping 0 of `arrays` (a mapping of `layer` on `accelerator`, whose level `home` is the
     home level: one instance, below level 0 alone); None if it is not valid."""
     arrays = arrays.row(0).with_residuals()
-    if arrays.temporal.dtype != MAPPING_DTYPE:
-        arrays = MappingArrays(*(np.ascontiguousarray(a, dtype=MAPPING_DTYPE) for a in arrays))
     keep = np.concatenate((arrays.keep, arrays.keep))
     keep[1, home, :] = 0
     both = MappingArrays(*(keep if name == "keep" else np.concatenate((a, a))
                            for name, a in zip(MappingArrays._fields, arrays)))
     aa = accelerator_arrays(accelerator)
-    reason, cycles, energy, _, compute, reads, fills, updates = evaluate_batch_serial(layer_arrays(layer), aa, both)
+    reason, cycles, energy, _, compute, reads, fills, updates = kernel_counts(layer, accelerator, both)
     if reason[0] != 0:
         return None
     tiles = np.array(home_tile_words_by_tensor(layer, accelerator, arrays, home), dtype=np.int64)
@@ -181,4 +154,4 @@ def context_table_run():
                        np.zeros((2, 8, 3)), np.zeros((2, 8, 3)))
 
 
-__all__ = ["ContextPrices", "context_prices", "context_table_run", "stream_cycles"]
+__all__ = ["ContextPrices", "context_prices", "context_table_run"]

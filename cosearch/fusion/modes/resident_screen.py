@@ -24,12 +24,14 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from accel_models.geometry import accelerator_arrays
 from accel_models.jit import CompileStep, compile_for
 
 from ..graph import activations, tensor_words
 from ..memo import LruMemo, accelerator_memo_key
 from ..plan import NoValidMapping, shortcut_reads
-from ..screen_prices import context_prices, context_table_run, stream_cycles
+from ..pricing import stream_cycles
+from ..screen_prices import context_prices, context_table_run
 from ..view import CAPACITY_BITS, home_level
 from ._gains import weight_gain
 from ._units import activation_units, unit_spans
@@ -193,14 +195,8 @@ def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, flo
         layout.add_start, out_words[layout.add_producer], layout.add_unit, layout.u_first, layout.u_last,
         layout.span_start, span_words, layout.span_writes, layout.reader_start, layout.reader, layout.produced,
         capacity, keeps_weights, _OBJECTIVES[objective], float(dram.block_size_words), float(dram.read_energy_pj),
-        _bandwidth(dram), block_h, read_h_pj, write_h_pj)
+        accelerator_arrays(accelerator).bandwidth[0], block_h, read_h_pj, write_h_pj)
     return int(cycles), float(energy)
-
-
-def _bandwidth(level) -> np.ndarray:
-    """A level's (read, write, shared) words a cycle, -1 where it has no limit (`AcceleratorArrays.bandwidth`)."""
-    return np.array([-1.0 if b is None else float(b)
-                     for b in (level.read_bandwidth, level.write_bandwidth, level.shared_bandwidth)])
 
 
 @njit(cache=True)
