@@ -216,6 +216,17 @@ def _rounded(words):
 
 
 @njit(cache=True)
+def _summed(cycles, energy, first, stop):
+    """(cycles, energy) of runs `first` to `stop` - 1, summed in layer order (the Python planner's order)."""
+    c = 0
+    e = 0.0
+    for i in range(first, stop):
+        c += cycles[i]
+        e += energy[i]
+    return c, e
+
+
+@njit(cache=True)
 def _objective(cycles, energy, code):
     if code == 0:
         return energy * cycles
@@ -247,11 +258,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
                                 write_h_pj)
         run_c[i] = c
         run_e[i] = e
-    c0 = 0
-    e0 = 0.0
-    for i in range(n):
-        c0 += run_c[i]
-        e0 += run_e[i]
+    c0, e0 = _summed(run_c, run_e, 0, n)
     per_cycle = _objective(1, e0, code) - _objective(0, e0, code)
     per_pj = _objective(c0, 1.0, code) - _objective(c0, 0.0, code)
     free = np.full(n, capacity, dtype=np.int64)
@@ -288,15 +295,8 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
             trial_e[i] = e
         if not ok:
             continue
-        tc = 0
-        te = 0.0
-        cc = 0
-        ce = 0.0
-        for i in range(first, last + 1):
-            tc += trial_c[i]
-            te += trial_e[i]
-            cc += run_c[i]
-            ce += run_e[i]
+        tc, te = _summed(trial_c, trial_e, first, last + 1)
+        cc, ce = _summed(run_c, run_e, first, last + 1)
         if per_cycle * tc + per_pj * te <= per_cycle * cc + per_pj * ce:
             chosen[u] = True
             for k in range(last - first + 1):
@@ -358,24 +358,12 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
                 trial_c[i] = c
                 trial_e[i] = e
             if ok:
-                tc = 0
-                te = 0.0
-                cc = 0
-                ce = 0.0
-                for i in range(n):
-                    tc += trial_c[i]
-                    te += trial_e[i]
-                    cc += run_c[i]
-                    ce += run_e[i]
+                tc, te = _summed(trial_c, trial_e, 0, n)
+                cc, ce = _summed(run_c, run_e, 0, n)
                 if _objective(tc, te, code) <= _objective(cc, ce, code):
                     run_c[:] = trial_c
                     run_e[:] = trial_e
-    cycles = 0
-    energy = 0.0
-    for i in range(n):
-        cycles += run_c[i]
-        energy += run_e[i]
-    return cycles, energy
+    return _summed(run_c, run_e, 0, n)
 
 
 @njit(cache=True)
