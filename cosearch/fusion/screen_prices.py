@@ -2,9 +2,9 @@
 
 The resident planner prices a layer's layer-wise mapping moved onto each view it meets (`view.Residency`): the home
 level keeps no tile of the resident tensors, which are homed there (rule H, docs/cost_model.md). A screen plan
-(`screen.screen_totals`) meets a new layer shape at almost every layer of a new subnet, and a kernel call per
-(shape, resident set) costs more than the rest of its plan. Here one kernel call of two mappings serves all eight
-resident sets of a shape:
+(`modes.resident_screen.screen_totals`) meets a new layer shape at almost every layer of a new subnet, and a kernel
+call per (shape, resident set) costs more than the rest of its plan. Here one evaluation of two mappings serves all
+eight resident sets of a shape, and one compiled call (`price_shapes`) prices all the new shapes of a network:
 
 - the layer-wise mapping (`base`), and the same mapping with no tile kept in the home level (`bypassed`);
 - a tensor's counts depend on its own keep flags alone (rules R2-R6 count each tensor on its own), so the moved
@@ -18,7 +18,7 @@ resident sets of a shape:
 
 So a context's energy is the kernel's up to the order of the floating-point additions and its cycles are the
 kernel's where the levels below the home level do equal work per instance (`tests/cosearch/fusion/
-test_screen.py` holds both to `pricing.homed_price` on random subnets). The bypassed mapping's own contexts (no tile
+test_screen_prices.py` holds both to `view.Residency.priced`, the kernel on each view). The bypassed mapping's own contexts (no tile
 in the home level: where the moved mapping's tiles do not fit the room left) are priced the same way from its counts.
 """
 from __future__ import annotations
@@ -29,12 +29,14 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from accel_models import Accelerator
-from accel_models.geometry import accelerator_arrays
-from accel_models.jit import compile_for
-from accel_models.mapping_arrays import MappingArrays
+from accel_models import Accelerator, get_preset
+from accel_models.geometry import LayerArrays, accelerator_arrays, box, layer_arrays
+from accel_models.jit import compile_for, residual_paths
+from accel_models.kernel import evaluate_range, make_workspace, max_children, new_outputs
+from accel_models.mapping_arrays import MAPPING_DTYPE, N_DIMS, N_TENSORS, MappingArrays
+from nets import N_AXES, Layer
 
-from .pricing import home_tile_words_by_tensor, kernel_counts, stream_cycles
+from .pricing import stream_cycles
 
 
 class ContextPrices(NamedTuple):
@@ -115,43 +117,111 @@ def _context_table(reason, cycles, energy, reads, fills, updates, used, compute_
         out_tiles[mask] = words
 
 
-def _instances(arrays: MappingArrays, row: int) -> np.ndarray:
-    """Per level, the instances mapping `row` uses: the spatial ends of the levels above it."""
-    fan = (arrays.spatial_x[row] * arrays.spatial_y[row]).prod(axis=1).astype(np.float64)
-    return np.concatenate(([1.0], np.cumprod(fan)[:-1]))
+@njit(cache=True)
+def _price_shapes(slots, bounds, coef, ax, co, acc, maps, out, paths, max_children_, home, valid, cycles, energy,
+                  tiles, read, written, compute):
+    """Shape i's two mappings (rows 2i and 2i + 1 of `maps`: the layer-wise one and the same with no tile in the home
+    level) through the kernel's driver, then the module docstring's rule into row `slots[i]` of the table arrays
+    (`valid` [n, 2], `cycles` and `energy` [n, 2, 8], `tiles` [n, 8], `read` and `written` [n, 2, 8, 3], `compute`
+    [n]). Shape i's layer: `bounds[i]`, `coef[i]`, `ax[i]`, `co[i]` (`geometry.LayerArrays`). The driver is called
+    from here, so that a shape costs its two evaluations, not a Python call of the driver (~50 us, most of it the
+    unboxing of its arguments); compiling this links the driver's code (a few seconds of CPU once: a compile step)."""
+    L = maps.temporal.shape[1]
+    extents = np.empty(N_DIMS, dtype=np.int64)
+    axes = np.empty(N_AXES, dtype=np.int64)
+    tile = np.zeros(N_TENSORS, dtype=np.int64)
+    used = np.empty(L)
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        a, b = 2 * i, 2 * i + 2
+        evaluate_range(np.int64(a), np.int64(b), LayerArrays(bounds[i], coef[i], ax[i], co[i]), acc, maps, out,
+                       make_workspace(L, max_children_), paths)
+        valid[s, 0] = False
+        valid[s, 1] = False
+        if out.reason[a] != 0:
+            continue
+        used[0] = 1.0
+        for l in range(1, L):           # the instances a level uses: the spatial ends of the levels above it
+            fan = 1.0
+            for d in range(N_DIMS):
+                fan *= maps.spatial_x[a, l - 1, d] * maps.spatial_y[a, l - 1, d]
+            used[l] = used[l - 1] * fan
+        for d in range(N_DIMS):         # rule F6: the home level's tile extents, at most the bounds
+            e = 1
+            for l in range(home, L):
+                e *= maps.temporal[a, l, d] * maps.spatial_x[a, l, d] * maps.spatial_y[a, l, d]
+            extents[d] = min(e, bounds[i, d])
+        for t in range(N_TENSORS):
+            tile[t] = box(t, extents, coef[i], axes) if maps.keep[a, home, t] and acc.keeps[home, t] else 0
+        _context_table(out.reason[a:b], out.cycles[a:b], out.energy_pj[a:b], out.reads[a:b], out.fills[a:b],
+                       out.updates[a:b], used, out.compute_cycles[a], home, acc.bandwidth, acc.block_words,
+                       acc.energy_pj, acc.leak_pj, tile, valid[s], cycles[s], energy[s], tiles[s], read[s],
+                       written[s])
+        compute[s] = out.compute_cycles[a]
+
+
+def _shape_args(layers, accelerator: Accelerator, mappings: list, home: int) -> tuple:
+    """`_price_shapes`' arguments after `slots` and before the table's, for mapping 0 of each of `mappings` (one per
+    layer of `layers`)."""
+    rows = [m.row(0).with_residuals() for m in mappings]
+    both = MappingArrays(*(np.ascontiguousarray(np.repeat(np.concatenate([r[f] for r in rows]), 2, axis=0),
+                                                dtype=MAPPING_DTYPE) for f in range(len(MappingArrays._fields))))
+    both.keep[1::2, home, :] = 0
+    shapes = [layer_arrays(layer) for layer in layers]
+    ax, co = np.stack([la.ax for la in shapes]), np.stack([la.co for la in shapes])
+    ax.flags.writeable = co.flags.writeable = False       # the driver's type: read-only projection tables
+    aa = accelerator_arrays(accelerator)
+    return (np.stack([la.bounds for la in shapes]), np.stack([la.coef for la in shapes]), ax, co, aa, both,
+            new_outputs.py_func(2 * len(rows), both.temporal.shape[1]), residual_paths(shapes[0], aa),
+            max_children.py_func(aa.fanout), home)
+
+
+class PriceRows(NamedTuple):
+    """A table of shapes' prices, one row per shape, as `price_shapes` fills them: `ContextPrices`' fields with a
+    leading row index (`energy` its `energy_pj`, `read` and `written` its DRAM words, `compute` its compute cycles)."""
+
+    valid: np.ndarray
+    cycles: np.ndarray
+    energy: np.ndarray
+    tiles: np.ndarray
+    read: np.ndarray
+    written: np.ndarray
+    compute: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> "PriceRows":
+        return cls(np.zeros((n, 2), dtype=np.bool_), np.zeros((n, 2, 8), dtype=np.int64), np.full((n, 2, 8), np.nan),
+                   np.zeros((n, 8), dtype=np.int64), np.zeros((n, 2, 8, 3)), np.zeros((n, 2, 8, 3)),
+                   np.zeros(n, dtype=np.int64))
+
+
+def price_shapes(layers, accelerator: Accelerator, mappings: list, home: int, slots: np.ndarray,
+                 table: PriceRows) -> None:
+    """Price each layer of `layers` in every resident set (its mapping: mapping 0 of the same entry of `mappings`, a
+    mapping of it on `accelerator`, whose level `home` is the home level: one instance, below level 0 alone), into
+    row `slots[i]` of `table`; `table.valid[slot, 0]` is False where the mapping is not valid."""
+    if len(layers):
+        _price_shapes(np.asarray(slots, dtype=np.int64), *_shape_args(layers, accelerator, mappings, home), *table)
 
 
 def context_prices(layer, accelerator: Accelerator, arrays: MappingArrays, home: int) -> ContextPrices | None:
     """`ContextPrices` of mapping 0 of `arrays` (a mapping of `layer` on `accelerator`, whose level `home` is the
     home level: one instance, below level 0 alone); None if it is not valid."""
-    arrays = arrays.row(0).with_residuals()
-    keep = np.concatenate((arrays.keep, arrays.keep))
-    keep[1, home, :] = 0
-    both = MappingArrays(*(keep if name == "keep" else np.concatenate((a, a))
-                           for name, a in zip(MappingArrays._fields, arrays)))
-    aa = accelerator_arrays(accelerator)
-    reason, cycles, energy, _, compute, reads, fills, updates = kernel_counts(layer, accelerator, both)
-    if reason[0] != 0:
+    rows = PriceRows.empty(1)
+    price_shapes([layer], accelerator, [arrays], home, np.zeros(1, dtype=np.int64), rows)
+    if not rows.valid[0, 0]:
         return None
-    tiles = np.array(home_tile_words_by_tensor(layer, accelerator, arrays, home), dtype=np.int64)
-    valid = np.zeros(2, dtype=np.bool_)
-    out_cycles, out_energy = np.zeros((2, 8), dtype=np.int64), np.full((2, 8), np.nan)
-    out_tiles = np.zeros(8, dtype=np.int64)
-    out_read, out_written = np.zeros((2, 8, 3)), np.zeros((2, 8, 3))
-    _context_table(reason, cycles, energy, reads, fills, updates, _instances(both, 0), int(compute[0]), home,
-                   aa.bandwidth, aa.block_words, aa.energy_pj, aa.leak_pj, tiles, valid, out_cycles, out_energy,
-                   out_tiles, out_read, out_written)
-    return ContextPrices(valid, out_cycles, out_energy, out_tiles, out_read, out_written, int(compute[0]))
+    return ContextPrices(rows.valid[0], rows.cycles[0], rows.energy[0], rows.tiles[0], rows.read[0],
+                         rows.written[0], int(rows.compute[0]))
 
 
-def context_table_run():
-    """A compile plan step's `run` (`accel_models.jit.compile_for`) that compiles `_context_table` for the types
-    `context_prices` passes."""
-    i64, f64, f64_3 = np.zeros(2, dtype=np.int64), np.zeros(2), np.zeros((2, 3, 3))
-    return compile_for(_context_table, i64, i64, f64, f64_3, f64_3, f64_3, np.zeros(3), 1, 1, np.zeros((3, 3)),
-                       np.zeros(3), np.zeros((3, 3)), 1.0, np.zeros(3, dtype=np.int64), np.zeros(2, dtype=np.bool_),
-                       np.zeros((2, 8), dtype=np.int64), np.zeros((2, 8)), np.zeros(8, dtype=np.int64),
-                       np.zeros((2, 8, 3)), np.zeros((2, 8, 3)))
+def price_shapes_run():
+    """A compile plan step's `run` (`accel_models.jit.compile_for`): `_price_shapes`, and the context table it calls,
+    for the types `price_shapes` passes (those of a small layer's mapping on a preset)."""
+    layer, accelerator = Layer.conv(8, 8, 3, 8, name="compile"), get_preset("eyeriss")
+    mapping = MappingArrays.empty(1, accelerator.num_levels)
+    return compile_for(_price_shapes, np.zeros(1, dtype=np.int64),
+                       *_shape_args([layer], accelerator, [mapping], 1), *PriceRows.empty(1))
 
 
-__all__ = ["ContextPrices", "context_prices", "context_table_run"]
+__all__ = ["ContextPrices", "context_prices", "price_shapes", "price_shapes_run"]

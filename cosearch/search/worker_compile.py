@@ -59,7 +59,7 @@ def worker_split(plan: list[CompileStep], folder: Path, say=None) -> SplitCompil
     phase's and report's, and a search with residual factors, which completes the split first) follow it."""
     return SplitCompile(plan, folder, say=say, later=after_first_search(plan))
 
-ENTRY_COST_S = {"evaluate_batch_parallel": 11.4, "resident screen planner": 10.3, "resident screen prices": 0.9,
+ENTRY_COST_S = {"evaluate_batch_parallel": 11.4, "resident screen planner": 10.3, "resident screen prices": 5.1,
                 "resident weight gain": 0.5}
 """CPU seconds of the cost model's entry-point steps (`entry_point_steps`), from a run of `python
 benchmarks/bench_cold_compile.py --per-function`, and of the resident planner's (`compile_plan`, each step timed

@@ -5,8 +5,9 @@ searched: every layer runs its layer-wise mapping moved onto the view its reside
 each costs several times its layer-wise run. Here the same greedy (`resident`'s module docstring) runs compiled over
 arrays:
 
-- each layer shape's runs in the eight resident sets come from one kernel call (`screen_prices.context_prices`,
-  remembered per accelerator and shape), so a context costs an array look-up;
+- each layer shape's runs in the eight resident sets come from one evaluation of two mappings
+  (`screen_prices.price_shapes`, all of a network's new shapes in one compiled call; remembered per accelerator and
+  shape), so a context costs an array look-up;
 - the greedy over the activations' units in network order, then the weights step, are `_greedy` below, the
   Python planner's steps on numbers (`Resident._greedy` with one candidate per context, `_weights_to_cache`,
   `_traffic`, `plan.charge_plan_traffic`).
@@ -25,13 +26,13 @@ import numpy as np
 from numba import njit
 
 from accel_models.geometry import accelerator_arrays
-from accel_models.jit import CompileStep, compile_for
+from accel_models.jit import DRIVER_STEPS, CompileStep, compile_for
 
 from ..graph import activations, tensor_words
 from ..memo import LruMemo, accelerator_memo_key
 from ..plan import NoValidMapping, shortcut_reads
 from ..pricing import stream_cycles
-from ..screen_prices import context_prices, context_table_run
+from ..screen_prices import PriceRows, price_shapes, price_shapes_run
 from ..view import CAPACITY_BITS, home_level
 from ._gains import weight_gain
 from ._units import activation_units, unit_spans
@@ -40,49 +41,71 @@ _OBJECTIVES = {"edp": 0, "latency": 1, "energy": 2}
 
 
 class _ShapeTable:
-    """Per layer shape: its layer-wise run (cycles, energy) and its `ContextPrices`, as rows of growing arrays."""
+    """Per layer shape: its layer-wise run (cycles, energy) and its prices in every resident set
+    (`screen_prices.PriceRows`), as rows of growing arrays."""
 
     def __init__(self, home: int) -> None:
         self.home = home
         self.rows: dict = {}
         self.size = 0
-        self._grow(256)
+        self.base_cycles = np.zeros(0, dtype=np.int64)
+        self.base_energy = np.zeros(0)
+        self.prices = PriceRows.empty(0)
 
-    def _grow(self, n: int) -> None:
-        old = self.__dict__.get("cycles")
-        arrays = {"base_cycles": ((n,), np.int64), "base_energy": ((n,), np.float64),
-                  "valid": ((n, 2), np.bool_), "cycles": ((n, 2, 8), np.int64), "energy": ((n, 2, 8), np.float64),
-                  "tiles": ((n, 8), np.int64), "read": ((n, 2, 8, 3), np.float64),
-                  "written": ((n, 2, 8, 3), np.float64), "compute": ((n,), np.int64)}
-        for name, (shape, dtype) in arrays.items():
-            grown = np.zeros(shape, dtype=dtype)
-            if old is not None:
-                grown[:self.size] = getattr(self, name)[:self.size]
-            setattr(self, name, grown)
+    def _reserve(self, n: int) -> None:
+        """Room for n more rows."""
+        if self.size + n <= len(self.base_cycles):
+            return
+        size = max(256, 2 * (self.size + n))
+        grown = PriceRows.empty(size)
+        for old, new in zip(self.prices, grown):
+            new[:self.size] = old[:self.size]
+        self.prices = grown
+        for name in ("base_cycles", "base_energy"):
+            old = getattr(self, name)
+            new = np.zeros(size, dtype=old.dtype)
+            new[:self.size] = old[:self.size]
+            setattr(self, name, new)
 
-    def row(self, layer, accelerator, cache, objective: str) -> int:
-        """The row of `layer`'s shape, priced on a miss; raises `NoValidMapping` if it has no valid mapping."""
-        key = (layer.shape_key, layer.weights_are_activations)
-        base = cache.result(layer, accelerator, objective)
-        found = self.rows.get(key)
-        if found is not None and found[1] is base:
-            return found[0]
-        prices = None if base.arrays is None else context_prices(layer, accelerator, base.arrays, self.home)
-        if prices is None:
-            raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
-        if found is None:
-            if self.size == len(self.compute):
-                self._grow(2 * self.size)
-            index = self.size
-            self.size += 1
-        else:
-            index = found[0]
-        self.rows[key] = (index, base)
-        self.base_cycles[index], self.base_energy[index] = int(base.cycles), float(base.energy_pj)
-        self.valid[index], self.cycles[index], self.energy[index] = prices.valid, prices.cycles, prices.energy_pj
-        self.tiles[index], self.compute[index] = prices.tile_words, prices.compute_cycles
-        self.read[index], self.written[index] = prices.dram_read_words, prices.dram_written_words
-        return index
+    def rows_of(self, layers, accelerator, cache, objective: str) -> np.ndarray:
+        """Each layer's row, its shape priced on a miss (all the misses of `layers` in one `price_shapes` call);
+        raises `NoValidMapping` at the first layer with no valid mapping."""
+        rows = np.empty(len(layers), dtype=np.int64)
+        seen: dict = {}
+        new_layers, new_bases, new_keys = [], [], []
+        for i, layer in enumerate(layers):
+            key = (layer.shape_key, layer.weights_are_activations)
+            row = seen.get(key)
+            if row is None:
+                base = cache.result(layer, accelerator, objective)
+                if base.arrays is None:
+                    raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
+                                         f"{accelerator.name}")
+                found = self.rows.get(key)
+                if found is not None and found[1] is base:
+                    row = found[0]
+                else:
+                    row = -1 - len(new_layers)          # a new row, numbered once the misses are priced
+                    new_layers.append(layer)
+                    new_bases.append(base)
+                    new_keys.append(key)
+                seen[key] = row
+            rows[i] = row
+        if new_layers:
+            self._reserve(len(new_layers))
+            slots = np.arange(self.size, self.size + len(new_layers), dtype=np.int64)
+            price_shapes(new_layers, accelerator, [b.arrays for b in new_bases], self.home, slots, self.prices)
+            for layer, base, slot in zip(new_layers, new_bases, slots):
+                if not self.prices.valid[slot, 0]:
+                    raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
+                                         f"{accelerator.name}")
+            for key, base, slot in zip(new_keys, new_bases, slots):
+                self.rows[key] = (int(slot), base)
+                self.base_cycles[slot], self.base_energy[slot] = int(base.cycles), float(base.energy_pj)
+            self.size += len(new_layers)
+            new = rows < 0
+            rows[new] = slots[-1 - rows[new]]
+        return rows
 
 
 _TABLES = LruMemo(16)
@@ -163,14 +186,7 @@ def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, flo
     layers = network.layers
     table = _TABLES.recall((id(cache), accelerator_memo_key(accelerator), objective),
                            lambda: _ShapeTable(1 if home is None else home))
-    seen: dict = {}
-    rows = np.empty(len(layers), dtype=np.int64)
-    for i, layer in enumerate(layers):
-        key = (layer.shape_key, layer.weights_are_activations)
-        row = seen.get(key)
-        if row is None:
-            row = seen[key] = table.row(layer, accelerator, cache, objective)
-        rows[i] = row
+    rows = table.rows_of(layers, accelerator, cache, objective)
     if home is None:        # nothing can stay on chip: the layer-wise runs, each add's shortcut read from DRAM
         units_on_chip, capacity, keeps_weights = False, 1, False
         block_h, read_h_pj, write_h_pj = 1.0, 0.0, 0.0
@@ -188,9 +204,10 @@ def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, flo
     span_words = np.bincount(layout.position, weights=words[layout.position_tensor],
                              minlength=layout.positions).astype(np.int64)
     dram = accelerator.levels[0]
+    prices = table.prices
     cycles, energy = _greedy(
-        rows, table.base_cycles, table.base_energy, table.valid, table.cycles, table.energy, table.tiles,
-        table.read, table.written, table.compute,
+        rows, table.base_cycles, table.base_energy, prices.valid, prices.cycles, prices.energy, prices.tiles,
+        prices.read, prices.written, prices.compute,
         np.array([layer.param_words for layer in layers], dtype=np.int64), out_words,
         layout.add_start, out_words[layout.add_producer], layout.add_unit, layout.u_first, layout.u_last,
         layout.span_start, span_words, layout.span_writes, layout.reader_start, layout.reader, layout.produced,
@@ -416,14 +433,16 @@ def _context_run(i, mask, left, capacity, unit, copies, rows, base_cycles, base_
 
 def compile_steps() -> list:
     """The compiled planner as steps of a cold start's compile plan (`accel_models.jit.CompileStep`: the
-    warm-up's and a first run's), compiled for the argument types `screen_totals` passes, and the weights step's
-    gain as the Python planner calls it (about 11 s of CPU on one core together; they call no kernel function)."""
+    warm-up's and a first run's), compiled for the argument types `screen_totals` passes: the greedy (~10 s of CPU on
+    one core), the shapes' prices (~3 s: it links the kernel's driver, after that driver's steps) and the weights
+    step's gain as the Python planner calls it."""
     i64, f64 = np.zeros(1, dtype=np.int64), np.zeros(1)
     greedy = compile_for(_greedy, i64, i64, f64, np.zeros((1, 2), dtype=np.bool_),
                          np.zeros((1, 2, 8), dtype=np.int64), np.zeros((1, 2, 8)), np.zeros((1, 8), dtype=np.int64),
                          np.zeros((1, 2, 8, 3)), np.zeros((1, 2, 8, 3)), *[i64] * 14, 1, True, 0, 1.0, 1.0,
                          np.zeros(3), 1.0, 1.0, 1.0)
-    return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", context_table_run()),
+    return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", price_shapes_run(),
+                        DRIVER_STEPS + ("evaluate_range",)),
             CompileStep("resident weight gain", compile_for(weight_gain, 1.0, 1))]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from accel_models import get_preset, reference
-from cosearch.fusion.screen_prices import context_prices
+from cosearch.fusion.screen_prices import PriceRows, context_prices, price_shapes
 from cosearch.fusion.view import Residency
 from mappings import MapperSettings, random_mappings
 from nets import Layer
@@ -69,3 +69,33 @@ def test_context_prices_on_residual_factor_mappings():
         uneven += not reference.uniform_instances(arrays, 0)
         _agrees(context_prices(layer, acc, arrays, 1), layer, acc, arrays)
     assert uneven
+
+
+def test_one_call_prices_many_shapes_into_their_rows():
+    """`price_shapes` over several layers in one call (rows out of order, an invalid mapping among them) fills each
+    row as a call on that layer alone does, and marks the invalid one's row not valid."""
+    acc, rng = ACCELERATORS[sorted(ACCELERATORS)[0]](), np.random.default_rng(11)
+    layers, mappings, alone = [], [], []
+    for layer in LAYERS:
+        batch = random_mappings(layer, acc, 20, rng)
+        for b in range(batch.batch_size):
+            prices = context_prices(layer, acc, batch.row(b), 1)
+            if (prices is None) == (sum(p is None for p in alone) == 0):   # one invalid mapping, valid ones
+                layers.append(layer)
+                mappings.append(batch.row(b))
+                alone.append(prices)
+                break
+    assert any(p is None for p in alone) and sum(p is not None for p in alone) >= 3
+    slots = np.arange(len(layers))[::-1] + 2
+    rows = PriceRows.empty(len(layers) + 2)
+    price_shapes(layers, acc, mappings, 1, slots, rows)
+    assert not rows.valid[:2].any()                     # rows no slot names are left as they were
+    for slot, prices in zip(slots, alone):
+        if prices is None:
+            assert not rows.valid[slot, 0]
+            continue
+        assert (rows.valid[slot] == prices.valid).all() and (rows.cycles[slot] == prices.cycles).all()
+        assert np.array_equal(rows.energy[slot], prices.energy_pj, equal_nan=True)
+        assert (rows.tiles[slot] == prices.tile_words).all() and rows.compute[slot] == prices.compute_cycles
+        assert (rows.read[slot] == prices.dram_read_words).all()
+        assert (rows.written[slot] == prices.dram_written_words).all()
