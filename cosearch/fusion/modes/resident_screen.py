@@ -68,34 +68,37 @@ class _ShapeTable:
             setattr(self, name, new)
 
     def rows_of(self, layers, accelerator, cache, objective: str) -> np.ndarray:
-        """Each layer's row, its shape priced on a miss (all the misses of `layers` in one `price_shapes` call);
-        raises `NoValidMapping` at the first layer with no valid mapping."""
-        rows = np.empty(len(layers), dtype=np.int64)
-        seen: dict = {}
-        new_layers, new_bases, new_keys = [], [], []
-        for i, layer in enumerate(layers):
+        """Each layer's row, its shape priced on a miss (all the misses of `layers` in one `price_shapes` call); a
+        row is priced again where the cache's result for its shape is no longer the one it was priced from (a
+        screened result replaced by the layer's own). Raises `NoValidMapping` at the first layer with no valid
+        mapping."""
+        first: dict = {}                    # shape key -> its position among the distinct shapes
+        keys = [(layer.shape_key, layer.weights_are_activations) for layer in layers]
+        distinct = []
+        for layer, key in zip(layers, keys):
+            if key not in first:
+                first[key] = len(distinct)
+                distinct.append(layer)
+        rows = np.empty(len(first), dtype=np.int64)
+        new_layers, new_bases, new_keys, new_at = [], [], [], []
+        for j, (layer, base) in enumerate(zip(distinct, cache.results(distinct, accelerator, objective))):
+            if base.arrays is None:
+                raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
+                                     f"{accelerator.name}")
             key = (layer.shape_key, layer.weights_are_activations)
-            row = seen.get(key)
-            if row is None:
-                base = cache.result(layer, accelerator, objective)
-                if base.arrays is None:
-                    raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
-                                         f"{accelerator.name}")
-                found = self.rows.get(key)
-                if found is not None and found[1] is base:
-                    row = found[0]
-                else:
-                    row = -1 - len(new_layers)          # a new row, numbered once the misses are priced
-                    new_layers.append(layer)
-                    new_bases.append(base)
-                    new_keys.append(key)
-                seen[key] = row
-            rows[i] = row
+            found = self.rows.get(key)
+            if found is not None and found[1] is base:
+                rows[j] = found[0]
+            else:
+                new_layers.append(layer)
+                new_bases.append(base)
+                new_keys.append(key)
+                new_at.append(j)
         if new_layers:
             self._reserve(len(new_layers))
             slots = np.arange(self.size, self.size + len(new_layers), dtype=np.int64)
             price_shapes(new_layers, accelerator, [b.arrays for b in new_bases], self.home, slots, self.prices)
-            for layer, base, slot in zip(new_layers, new_bases, slots):
+            for layer, slot in zip(new_layers, slots):
                 if not self.prices.valid[slot, 0]:
                     raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
                                          f"{accelerator.name}")
@@ -103,9 +106,8 @@ class _ShapeTable:
                 self.rows[key] = (int(slot), base)
                 self.base_cycles[slot], self.base_energy[slot] = int(base.cycles), float(base.energy_pj)
             self.size += len(new_layers)
-            new = rows < 0
-            rows[new] = slots[-1 - rows[new]]
-        return rows
+            rows[new_at] = slots
+        return rows[[first[key] for key in keys]]
 
 
 _TABLES = LruMemo(16)
