@@ -111,6 +111,5 @@ def test_the_compile_steps_compile_what_a_plan_calls(cache):
     screen_totals(_weighty(), _split_glb(3000), cache, "edp")
     get_fusion_mode("resident").plan(_weighty(), tiny_accelerator(6000), cache, "edp")     # the weights step
     assert len(resident_screen._greedy.signatures) == 1
-    assert len(screen_prices._context_table.signatures) == 1
     assert len(screen_prices._price_shapes.signatures) == 1
     assert len(resident_screen.weight_gain.signatures) == 1
