@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import time
 
+from accel_models.presets import get_preset
+
 from .baselines import fitting_presets
-from .space import AcceleratorSpace
+from .space import GLB_STEP_BYTES, AcceleratorSpace, preset_glb
 from .storage import fail_dead_trials
 
 SEEDS_ATTR = "cosearch.seeds"
@@ -30,11 +32,14 @@ seed finished so far is the start."""
 
 def preset_seeds(space: AcceleratorSpace) -> list[tuple[str, dict[str, float]]]:
     """(preset, genes) of every preset that fits the space's area budget (as the final comparison counts them)
-    whose design, as the space expresses it, fits too; in `accel_models.presets.PRESETS` order."""
+    whose design, as the space expresses it, fits too with the preset's global buffer (the space's buffer takes
+    what the area leaves beside the PEs: a preset whose buffer does not fit there is not its own design);
+    in `accel_models.presets.PRESETS` order."""
     seeds = []
     for name in fitting_presets(space.area_budget_mm2):
         genes = space.encode_preset(name)
-        if space.check(space.decode(genes)).fits:
+        design = space.decode(genes)
+        if space.check(design).fits and design.glb_bytes >= preset_glb(get_preset(name))[0] - GLB_STEP_BYTES:
             seeds.append((name, genes))
     return seeds
 

@@ -7,11 +7,14 @@ A point x (one real per gene, see `AcceleratorSpace.genes`) decodes to a `Design
 - the parallel dimensions by importance: every loop dimension gets a real, the top one is unrolled
   on X, the second on Y (2-D arrays): the array's connectivity, as a `Dataflow` the mapper honours;
 - per-PE register-file words per tensor (Weights, Inputs, Outputs), log scale;
-- global buffer size (log scale, in steps of 16 bytes), shared or split per tensor by shares;
+- global buffer size (in steps of 16 bytes), shared or split per tensor by shares: under an area budget, a share on
+  a log scale of what the area leaves beside the rest of the design (its PEs and register files), so that the
+  genes trade PEs against SRAM inside the budget rather than draw designs that overrun it;
 - DRAM bandwidth (bytes/cycle, log scale) and word width.
-Decoding never fails; a design over the area budget is rejected by `AcceleratorSpace.check`,
-which only builds the accelerator and runs the area model (well under a millisecond), before
-any mapping search.
+Where PEs and register files overrun the budget with the smallest buffer, the register files shrink together (log
+scale) toward their smallest until they fit. Decoding never fails; a design still over the area budget (too many
+PEs) is rejected by `AcceleratorSpace.check`, which only builds the accelerator and runs the area model (well under
+a millisecond), before any mapping search.
 
 With `resources` (a `ResourceBounds`, NAAS's way: `--match-resources PRESET`) the space is bounded by
 a preset's #PEs, total on-chip bytes and DRAM bandwidth instead of the area budget: the PE range
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from numbers import Integral
 
@@ -40,7 +43,7 @@ from ..config.validate import is_number
 
 TENSOR_KEYS = tuple(t.lower() for t in TENSORS)
 """The tensors' names as keys of genes and of a design's JSON form: 'weights', 'inputs', 'outputs'."""
-_BUFFER_STEP_BYTES = 16  # NAAS sizes buffers in steps of 16 B
+GLB_STEP_BYTES = 16  # NAAS sizes buffers in steps of 16 B
 GENE_TOLERANCE = 1e-9
 """How far outside [0, 1] a gene may be and still be read (clipped to the range): float rounding, not a value."""
 RF_BYPASS_GENE = 0.1
@@ -246,6 +249,32 @@ class DesignCheck:
         return "; ".join(reasons)
 
 
+def preset_glb(acc: Accelerator) -> tuple[int, list[float] | None]:
+    """A preset's global buffer as the space expresses it: the bytes of its unreplicated on-chip levels, and the
+    shares of its tensors where those levels split their words per tensor (None: shared)."""
+    glb_bytes = 0
+    split = None
+    for i, g in enumerate(acc.levels):
+        if g.kind == "DRAM" or acc.instances(i) != 1:
+            continue
+        tc = g.tensor_capacity_words
+        if tc is not None and all(c is not None for c in tc):
+            glb_bytes += sum(tc) * g.word_bits // 8
+            split = [c / sum(tc) for c in tc]
+        else:
+            glb_bytes += (g.capacity_words or 0) * g.word_bits // 8
+    return glb_bytes, split
+
+
+def _glb_words(glb_bytes: float, word_bits: int, step_words: int, shares: tuple[float, float, float] | None):
+    """A global buffer of `glb_bytes` as a design's `glb_words`: words in whole steps, shared (`shares` None) or
+    split per tensor by `shares`."""
+    words = int(glb_bytes * 8 / word_bits) // step_words * step_words
+    if shares is None:
+        return max(step_words, words)
+    return tuple(max(step_words, int(words * s) // step_words * step_words) for s in shares)
+
+
 def _kib(n_bytes: float) -> str:
     """Bytes as 'B' / 'KiB' with at most one decimal (a design's buffers, the space's GLB range)."""
     return format_bytes(n_bytes, 1, "KiB")
@@ -389,18 +418,18 @@ class AcceleratorSpace:
         """(smallest, largest) global buffer in bytes: up to the biggest that fits the area budget beside the
         fewest PEs (capped at `glb_bytes_cap`), and, under `resources`, up to the preset's on-chip bytes."""
         cap = self.glb_bytes_cap if self.resources is None else self.resources.onchip_bytes
-        lo, hi = self.glb_bytes_min // _BUFFER_STEP_BYTES, max(self.glb_bytes_min, cap) // _BUFFER_STEP_BYTES
+        lo, hi = self.glb_bytes_min // GLB_STEP_BYTES, max(self.glb_bytes_min, cap) // GLB_STEP_BYTES
         if math.isfinite(self.area_budget_mm2):
             pes = self.pe_range[0]
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                if self._minimal(pes, mid * _BUFFER_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
+                if self._minimal(pes, mid * GLB_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
                     lo = mid
                 else:
                     hi = mid - 1
         else:
             lo = hi
-        return (self.glb_bytes_min, max(self.glb_bytes_min, lo * _BUFFER_STEP_BYTES))
+        return (self.glb_bytes_min, max(self.glb_bytes_min, lo * GLB_STEP_BYTES))
 
     @property
     def most_glb_words(self) -> int:
@@ -456,21 +485,63 @@ class AcceleratorSpace:
                 *self.rf_words_range, (g[f"rf_{t}"] - RF_BYPASS_GENE) / (1 - RF_BYPASS_GENE)))) for t in TENSOR_KEYS)
             if not any(rf):
                 rf = (1, 0, 0)
-        step_words = max(1, _BUFFER_STEP_BYTES * 8 // word_bits)
-        glb_words = int(_lerp_log(*self.glb_bytes_range, g["glb_size"]) * 8 / word_bits) // step_words * step_words
+        step_words = max(1, GLB_STEP_BYTES * 8 // word_bits)
+        shares = None
         if g["glb_split"] >= 0.5:
             shares = np.maximum([g[f"glb_{t}"] for t in TENSOR_KEYS], 0.05)
-            shares = shares / shares.sum()
-            glb: int | tuple[int, int, int] = tuple(max(step_words, int(glb_words * s) // step_words * step_words)
-                                                    for s in shares)
-        else:
-            glb = max(step_words, glb_words)
+            shares = tuple(shares / shares.sum())
         g_bw = g["dram_bw"] if self.resources is None else min(1.0, g["dram_bw"] / RESOURCE_SATURATION)
         bw = round(_lerp_log(*self.dram_bytes_per_cycle_range, g_bw) * 2) / 2
+
+        def design(glb_bytes: float) -> Design:
+            glb = _glb_words(glb_bytes, word_bits, step_words, shares)
+            return Design(array, parallel, rf, glb, bw, word_bits, self.technology_nm, self.clock_ghz, name,
+                          axis_dims)
         if self.resources is not None:
             bw = min(bw, self.resources.dram_bytes_per_cycle)
-            rf, glb = self._clip_onchip(array[0] * array[1], rf, glb, word_bits, step_words)
-        return Design(array, parallel, rf, glb, bw, word_bits, self.technology_nm, self.clock_ghz, name, axis_dims)
+            rf, glb = self._clip_onchip(array[0] * array[1], rf,
+                                        _glb_words(_lerp_log(*self.glb_bytes_range, g["glb_size"]), word_bits,
+                                                   step_words, shares), word_bits, step_words)
+            return Design(array, parallel, rf, glb, bw, word_bits, self.technology_nm, self.clock_ghz, name,
+                          axis_dims)
+        lo, hi = self.glb_bytes_range
+        if design(lo).area_mm2 > self.area_budget_mm2:      # PEs and register files over the budget on their own
+            rf = self._rf_within_budget(rf, lambda words: replace(design(lo), rf_words=words))
+        return design(_lerp_log(lo, self._glb_room_bytes(design), g["glb_size"]))
+
+    def _rf_within_budget(self, rf: tuple[int, int, int], design) -> tuple[int, int, int]:
+        """The register files `rf` shrunk together on their log scale (each toward the smallest) to the largest
+        that fits the area budget in `design(rf)` (its smallest global buffer); the smallest if none does (the
+        design is then over the budget: too many PEs)."""
+        lo_w = self.rf_words_range[0]
+
+        def shrunk(k: int) -> tuple[int, int, int]:      # k of 32 steps of the way down to the smallest
+            return tuple(max(lo_w, int(round(lo_w * (w / lo_w) ** (1 - k / 32)))) if w else 0 for w in rf)
+        lo, hi = 1, 32
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if design(shrunk(mid)).area_mm2 <= self.area_budget_mm2:
+                hi = mid
+            else:
+                lo = mid + 1
+        return shrunk(lo)
+
+    def _glb_room_bytes(self, design) -> int:
+        """The largest global buffer (bytes, in whole steps, within `glb_bytes_range`) that the area budget leaves
+        beside the rest of `design(glb_bytes)`'s design (its PEs, register files, words); the smallest when even
+        that does not fit. The area grows with the buffer, so a binary search over the steps finds it (~15 area
+        evaluations, ~0.2 ms each)."""
+        lo, hi = (b // GLB_STEP_BYTES for b in self.glb_bytes_range)
+        if not math.isfinite(self.area_budget_mm2) or design(hi * GLB_STEP_BYTES).area_mm2 <= \
+                self.area_budget_mm2:
+            return hi * GLB_STEP_BYTES
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if design(mid * GLB_STEP_BYTES).area_mm2 <= self.area_budget_mm2:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo * GLB_STEP_BYTES
 
     def encode_preset(self, name: str) -> dict[str, float]:
         """Genes that decode to (about) the preset `name`: its PE array, its first X dim and first non-filter Y
@@ -485,11 +556,11 @@ class AcceleratorSpace:
         self._encode_array(genes, acc, bounds)
         self._encode_parallel_dims(genes, acc)
         self._encode_register_files(genes, acc)
-        self._encode_glb(genes, acc)
         if self.resources is None:
             genes["dram_bw"] = _log_position(bounds.dram_bytes_per_cycle, *self.dram_bytes_per_cycle_range)
         else:
             genes["dram_bw"] = (1 + RESOURCE_SATURATION) / 2
+        self._encode_glb(genes, acc)
         return genes
 
     def _encode_array(self, genes: dict[str, float], acc, bounds) -> None:
@@ -554,27 +625,19 @@ class AcceleratorSpace:
                 genes[f"rf_{key}"] = (RF_BYPASS_GENE + (1 - RF_BYPASS_GENE) * pos if kept else RF_BYPASS_GENE / 2)
 
     def _encode_glb(self, genes: dict[str, float], acc) -> None:
-        """The global buffer's genes: the bytes of the preset's unreplicated on-chip levels (clipped to the space's
-        range) and, when they split their words per tensor, the split."""
-        glb_bytes = 0
-        split = None
-        for i, g in enumerate(acc.levels):
-            if g.kind == "DRAM" or acc.instances(i) != 1:
-                continue
-            tc = g.tensor_capacity_words
-            if tc is not None and all(c is not None for c in tc):
-                glb_bytes += sum(tc) * g.word_bits // 8
-                split = [c / sum(tc) for c in tc]
-            else:
-                glb_bytes += (g.capacity_words or 0) * g.word_bits // 8
-        g_lo, g_hi = self.glb_bytes_range
-        glb_bytes = max(g_lo, min(g_hi, glb_bytes or g_lo))
-        # a hair above the size: the decoder rounds words down to whole steps, and exp(log(x)) may land just below x
-        genes["glb_size"] = _log_position(glb_bytes * (1 + 1e-9), g_lo, g_hi) if g_hi > g_lo else 0.5
+        """The global buffer's genes: the bytes of the preset's unreplicated on-chip levels (`preset_glb`, clipped
+        to the space's range and to what the area leaves beside the rest of the design) and its split."""
+        glb_bytes, split = preset_glb(acc)
         genes["glb_split"] = 0.75 if split else 0.25
         if split:
             for key, share in zip(TENSOR_KEYS, split):
                 genes[f"glb_{key}"] = min(1.0, max(0.05, share))
+        g_lo, g_hi = self.glb_bytes_range
+        if self.resources is None:      # the gene is a share of what the area leaves beside the rest of the design
+            g_hi = self.decode({**genes, "glb_size": 1.0}).glb_bytes
+        glb_bytes = max(g_lo, min(g_hi, glb_bytes or g_lo))
+        # a hair above the size: the decoder rounds words down to whole steps, and exp(log(x)) may land just below x
+        genes["glb_size"] = min(1.0, _log_position(glb_bytes * (1 + 1e-9), g_lo, g_hi)) if g_hi > g_lo else 0.5
 
     def _clip_onchip(self, num_pes: int, rf: tuple[int, int, int], glb, word_bits: int, step_words: int):
         """Shrink the GLB (then the register files) until GLB + all register files fit the on-chip bytes."""

@@ -96,3 +96,27 @@ def test_every_decoded_design_reads_back_from_its_dict(options):
         design = space.decode(rng.random(len(space.genes)))
         again = Design.from_dict(design.to_dict())
         assert again == design and again.accelerator == design.accelerator
+
+
+def test_the_buffer_takes_a_share_of_what_the_area_leaves(space):
+    """The GLB gene places the buffer between the smallest and the largest that fits beside the rest of the design
+    (PEs against SRAM inside the budget): at 1 the design fills the budget to within one buffer step (or reaches
+    the space's largest buffer), the buffer grows with the gene, and a design over the budget is one whose PEs do
+    not fit even with the smallest register files and buffer."""
+    rng = np.random.default_rng(3)
+    lo, hi = space.glb_bytes_range
+    over = 0
+    for _ in range(40):
+        genes = dict(zip(space.genes, rng.random(len(space.genes))))
+        sizes = [space.decode({**genes, "glb_size": g}).glb_bytes for g in (0.0, 0.3, 0.7, 1.0)]
+        assert sizes == sorted(sizes)
+        full = space.decode({**genes, "glb_size": 1.0})
+        if not space.check(full).fits:
+            over += 1
+            assert full.glb_bytes <= lo and set(full.rf_words) == {space.rf_words_range[0]}
+            continue
+        bigger = Design(full.pe_array, full.parallel_dims, full.rf_words,
+                        full.glb_words + 64 if isinstance(full.glb_words, int) else
+                        tuple(w + 64 for w in full.glb_words), full.dram_bytes_per_cycle, full.word_bits)
+        assert full.glb_bytes >= hi - 16 or bigger.area_mm2 > space.area_budget_mm2
+    assert over < 10        # half of uniform genes were over 5 mm2 when the buffer's range ignored the PEs
