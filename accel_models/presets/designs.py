@@ -16,10 +16,14 @@ from ..builder import build_accelerator
 from ..dataflow import Dataflow
 from ..units import KIB, MIB
 
-ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row")
+ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row",
+                          whole_dims=("S",))
 """Eyeriss RS (Chen et al. ISCA 2016): a PE runs a 1-D row convolution (R, P temporal, filter row
 stationary); filter rows S and channels C, K go down the columns (Y), output rows Q across (X),
-as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M)."""
+as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M). A PE set holds a filter's rows whole, one a PE
+row (`whole_dims`; Timeloop's eyeriss_like constraint fixes S spatially at its full size, `S=0`): the chip's active
+PEs on AlexNet's conv layers, 154, 135 and 156 of 168 (Chen et al., JSSC 2017, Table V), are 11 filter rows x 14
+output rows, 2 x 5 x 13.5 and 4 x 3 x 13."""
 OUTPUT_STATIONARY_2D = Dataflow("output_stationary", spatial_x=("P",), spatial_y=("Q",), stationary="Outputs")
 """ShiDianNao (Du et al. ISCA 2015): each PE owns one output neuron of a P x Q output block."""
 WEIGHT_STATIONARY_CK = Dataflow("weight_stationary", spatial_x=("K",), spatial_y=("C",), stationary="Weights")
