@@ -44,4 +44,6 @@ def _digest(accelerator: Accelerator) -> str:
                None if accelerator.dataflow is None else _dataflow_values(accelerator.dataflow))
     if accelerator.homed_on_chip:       # named only when set: the digests of DRAM-backed designs stay as they were
         content += (accelerator.tensor_homes,)
+    if accelerator.clock_energy_pj:     # likewise
+        content += (("clock_energy_pj", accelerator.clock_energy_pj),)
     return hashlib.sha1(repr(content).encode()).hexdigest()[:20]
