@@ -7,6 +7,7 @@ import pytest
 
 from accel_models import Dataflow, LevelConstraints, MapspaceConstraints, get_preset
 from mappings import Encoding
+from mappings.exhaustive import _perfect_splits
 from nets import DIMS, Layer
 
 S = DIMS.index("S")
@@ -63,3 +64,14 @@ def test_timeloop_constraints_keep_their_own_factor_of_a_whole_dim():
 def test_whole_dims_must_be_dims():
     with pytest.raises(ValueError, match="whole_dims: unknown dim"):
         Dataflow("bad", whole_dims=("H",))
+
+
+def test_the_exhaustive_space_keeps_the_whole_dims():
+    """The exhaustive strategy's splits of a pinned dim keep its pin (without, S = 3 split 1 x 3 over time and the
+    array, among others)."""
+    acc = get_preset("eyeriss")
+    enc = Encoding(Layer(R=3, S=3, P=2, Q=4, C=2, K=2, name="small"), acc)
+    splits = _perfect_splits(enc, S)
+    assert splits and all((o[1] * o[2]).prod() == 3 and (o[0] == 1).all() for o in splits)
+    free = _perfect_splits(enc, DIMS.index("K"))
+    assert {int((o[1] * o[2]).prod()) for o in free} == {1, 2}
