@@ -168,7 +168,8 @@ class Accelerator:
     """Energy the chip's clock network spends each cycle of a run, whatever the array does (pJ per cycle): the clock
     tree's wires and buffers and the clock pins of the flip-flops and memories it drives. Charged, as storage
     leakage is, over each run's cycles (Timeloop's semantics' cycles, whatever the timing model) and counted on chip.
-    0 (the default, as in Timeloop and Accelergy, which have no such term) for every preset but `eyeriss`."""
+    0 (the default, as in Timeloop and Accelergy, which have no such term) on every preset; `presets.eyeriss_chip`
+    sets it."""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

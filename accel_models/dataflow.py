@@ -25,8 +25,9 @@ class Dataflow:
     spatial_x / spatial_y.
     whole_dims: dims the array unrolls whole, never split over time, where the layer's extent fits the axis that
     may carry them (Eyeriss's row stationary: a PE set is as tall as the filter, one filter row a PE row, the
-    partial sums running up the set's column; Chen et al., ISCA 2016, and JSSC 2017, Fig. 5: AlexNet's 11-, 5- and
-    3-row filters take 11, 2 x 5 and 4 x 3 of the 12 rows). A layer whose extent does not fit is free.
+    partial sums running up the set's column: Chen et al., ISCA 2016; the active PEs of JSSC 2017's Table V put
+    AlexNet's 11-, 5- and 3-row filters on 11, 2 x 5 and 4 x 3 of the 12 rows). A layer whose extent does not fit is
+    free.
     The mapper honours this (`axis_dims`): spatial dims outside an axis's set get factor 1, and with a
     stationary tensor the loops over the dims that do not index it are placed innermost at the PE level.
     """

@@ -264,7 +264,8 @@ class Encoding:
     "search" searches every tensor a level may keep; "none" keeps everything a level may keep.
     fixed_keep: {level name: tensors kept} pins those levels' keep/bypass whatever the mode (e.g.
     from Timeloop mapspace constraints); tensors a level cannot keep are dropped.
-    The accelerator's dataflow, if any, restricts the spatial dims per axis and, with a stationary
+    The accelerator's dataflow, if any, restricts the spatial dims per axis, pins its whole dims' spatial factors at
+    their extents (`Dataflow.whole_dims`, as a constraint would: such layouts are not cached) and, with a stationary
     tensor, puts the loops over dims that do not index it innermost at the PE levels.
     constraints (`MapspaceConstraints`, e.g. Timeloop's): exact factors are decoded as given (their genes
     dropped; where the outermost level's factor is fixed, the outermost free level takes the rest), fixed
