@@ -164,6 +164,12 @@ class Accelerator:
     it are then h's accesses (h's energies per block, h's bandwidth, no fills: nothing brings it in), and DRAM moves
     none of it. h must have one instance (no fan-out above it) and must not keep the tensor as a tile too; the
     tensor's words are the caller's to take off h's capacity (`capacity_words` is what h leaves the tiles)."""
+    clock_energy_pj: float = 0.0
+    """Energy the chip's clock network spends each cycle of a run, whatever the array does (pJ per cycle): the clock
+    tree's wires and buffers and the clock pins of the flip-flops and memories it drives. Charged, as storage
+    leakage is, over each run's cycles (Timeloop's semantics' cycles, whatever the timing model) and counted on chip.
+    0 (the default, as in Timeloop and Accelergy, which have no such term) on every preset; `presets.eyeriss_chip`
+    sets it."""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -186,6 +192,7 @@ class Accelerator:
         if macs > MAX_MACS:
             raise ValueError(f"{owner}: the fan-outs multiply to {macs} MACs; accepted: at most {MAX_MACS} (2**31 - 1)")
         _energy(owner, "mac_energy_pj", self.mac_energy_pj)
+        _energy(owner, "clock_energy_pj", self.clock_energy_pj)
         _positive(owner, "clock_ghz", self.clock_ghz)
         if not (_number(self.technology_nm) and math.isfinite(self.technology_nm)
                 and 0 < self.technology_nm <= MAX_TECHNOLOGY_NM):

@@ -23,6 +23,11 @@ class Dataflow:
     level_axes: per-level exceptions for designs with more than one fan-out (a chip of tiles, each an array of
     MACs): (level name, X dims, Y dims) triples; the fan-out below a named level takes those dims instead of
     spatial_x / spatial_y.
+    whole_dims: dims the array unrolls whole, never split over time, where the layer's extent fits the axis that
+    may carry them (Eyeriss's row stationary: a PE set is as tall as the filter, one filter row a PE row, the
+    partial sums running up the set's column: Chen et al., ISCA 2016; the active PEs of JSSC 2017's Table V put
+    AlexNet's 11-, 5- and 3-row filters on 11, 2 x 5 and 4 x 3 of the 12 rows). A layer whose extent does not fit is
+    free.
     The mapper honours this (`axis_dims`): spatial dims outside an axis's set get factor 1, and with a
     stationary tensor the loops over the dims that do not index it are placed innermost at the PE level.
     """
@@ -33,11 +38,12 @@ class Dataflow:
     stationary: str | None = None
     groups_on_channels: bool = True
     level_axes: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    whole_dims: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"Dataflow.name must be a non-empty string, got {self.name!r}")
-        for axis in ("spatial_x", "spatial_y"):
+        for axis in ("spatial_x", "spatial_y", "whole_dims"):
             dims = tuple(getattr(self, axis))
             bad = [d for d in dims if d not in DIMS]
             if bad:

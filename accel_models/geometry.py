@@ -45,7 +45,8 @@ class AcceleratorArrays(NamedTuple):
     bandwidth [L, 3] (read, write, shared; words/cycle per instance), energy_pj [L, 3] (read, write,
     update; pJ per block access), fanout [L, 2] (X, Y), keeps [L, 3] (1 where the level may keep the
     tensor), mac_energy_pj, num_macs; clusters [L]: instances / cluster size (the most instances an access
-    is charged to); leak_pj: the leakage of every storage instance per cycle (pJ); homes [3]: the level holding
+    is charged to); leak_pj: what every cycle of a run costs whatever it does, the leakage of every storage instance
+    and the clock network (`Accelerator.clock_energy_pj`; pJ per cycle); homes [3]: the level holding
     each tensor whole (`Accelerator.tensor_homes`: 0 = the outermost level).
     """
 
@@ -105,7 +106,7 @@ def accelerator_arrays(acc: Accelerator) -> AcceleratorArrays:
         keeps=np.array([[int(t in lv.keeps) for t in TENSORS] for lv in levels], dtype=np.int64),
         mac_energy_pj=float(acc.mac_energy_pj), num_macs=float(acc.num_macs),
         clusters=np.array([float(max(1, acc.instances(l) // lv.cluster_size)) for l, lv in enumerate(levels)]),
-        leak_pj=float(sum(lv.leak_energy_pj * acc.instances(l) for l, lv in enumerate(levels))),
+        leak_pj=float(sum(lv.leak_energy_pj * acc.instances(l) for l, lv in enumerate(levels)) + acc.clock_energy_pj),
         homes=np.array(acc.tensor_homes, dtype=np.int64))
 
 

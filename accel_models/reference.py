@@ -694,12 +694,14 @@ def result_from_counts(layer, acc, arrays, b, reads, fills, updates, used, tiles
     level_leak = np.array([lv.leak_energy_pj * acc.instances(l) * cycles for l, lv in enumerate(acc.levels)])
     level_energy += level_leak
     mac_energy = layer.macs * acc.mac_energy_pj
-    energy = float(level_energy.sum() + mac_energy)
+    clock_energy = acc.clock_energy_pj * cycles
+    energy = float(level_energy.sum() + mac_energy + clock_energy)
     total = [np.array([c[l][0] * used[l] if len(c[l]) == 1 else c[l].sum(axis=0) for l in range(L)]) for c in rows]
     busiest = [np.array([c[l].max(axis=0) for l in range(L)]) for c in rows]
     return EvalResult(
         valid=True, reason=OK, reason_text=REASONS[OK], level_names=acc.level_names, macs=layer.macs,
         cycles=cycles, compute_cycles=compute_cycles, energy_pj=energy, mac_energy_pj=mac_energy,
+        clock_energy_pj=clock_energy,
         utilization=layer.macs / (acc.num_macs * cycles),
         reads=total[0], fills=total[1], updates=total[2],
         reads_per_instance=busiest[0], fills_per_instance=busiest[1], updates_per_instance=busiest[2],

@@ -69,6 +69,9 @@ class EvalResult:
     link_transfers: np.ndarray | None = None
     level_leak_pj: np.ndarray | None = None
     """Leakage per level over the run (pJ), included in level_energy_pj and energy_pj."""
+    clock_energy_pj: float = 0.0
+    """The clock network's energy over the run (`Accelerator.clock_energy_pj` x cycles, pJ), in energy_pj: with the
+    levels' energies and the MACs', the whole."""
 
     @property
     def edp_pj_cycles(self) -> float:
@@ -94,4 +97,6 @@ class EvalResult:
                              f"{self.updates[l, t]:>16,.0f}{self.tile_words[l, t]:>10,.0f}")
             lines.append(f"{'':<24}{'energy':<9}{self.level_energy_pj[l]:>16,.1f} pJ   cycles {self.level_cycles[l]:,}")
         lines.append(f"{'MAC':<24}{'energy':<9}{self.mac_energy_pj:>16,.1f} pJ")
+        if self.clock_energy_pj:
+            lines.append(f"{'clock network':<24}{'energy':<9}{self.clock_energy_pj:>16,.1f} pJ")
         return "\n".join(lines)

@@ -7,16 +7,20 @@ Each row evaluates one zoo network on one preset as a user of the Python API wou
 `evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N, factors=F)),
 fusion=MODE)`, by default as the chips run a network: `fusion="resident"` (activations and weights stay on chip,
 `cosearch.fusion`) and residual tile factors (a 4-wide axis splits 14 or 7 rows unevenly, as the chip's compiler
-does; `--factors perfect` is the API's default); `--fusion none` scores each layer alone with its tensors in DRAM), and prints the latency per image beside the chip's measured figure and its source, their ratio
-and the array's utilization, under both timing models (`accel_models.timing`: Timeloop's semantics, and the hardware
-model's tile-by-tile overheads; the same mappings, `evaluate_network(..., timing=...)`); `--timing` picks the one the
-last line counts (default hardware). Rows whose chip published its energy also print the on-chip energy per image
-(`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it). Rows marked "vendor estimate" are
-a vendor's own projections for a configuration, not silicon measurements, and are counted apart. The presets are
-described by their chips' published facts only (docs/sources.md); no number is fitted to a network. The first row
-pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and printed, not counted in
-the rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real devices: K/N within x1.5
-of the measured latency (median ratio R)`, over the measured rows. Measurements: docs/real_devices.md.
+does; `--factors perfect` is the API's default); `--fusion none` scores each layer alone with its tensors in DRAM),
+and prints the latency per image beside the chip's measured figure and its source, their ratio and the array's
+utilization, under both timing models (`accel_models.timing`: Timeloop's semantics, and the hardware model's
+tile-by-tile overheads; the same mappings, `evaluate_network(..., timing=...)`); `--timing` picks the one the last
+line counts (default hardware). Rows whose chip published its energy also print the on-chip energy per image
+(`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it); the Eyeriss row runs on
+`eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic), and each of its conv
+layers is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active PEs). Rows marked
+"vendor estimate" are a vendor's own projections for a configuration, not silicon measurements, and are counted
+apart. The presets are described by their chips' published facts only (docs/sources.md); no number is fitted to a
+network. The first row pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and
+printed, not counted in the rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real
+devices: K/N within x1.5 of the measured latency (median ratio R)`, over the measured rows. Measurements:
+docs/real_devices.md.
 """
 from __future__ import annotations
 
@@ -28,9 +32,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import Accelerator, build_accelerator, get_preset  # noqa: E402
+from accel_models.presets import eyeriss_chip  # noqa: E402
 from accel_models.presets.designs import WEIGHT_STATIONARY_CK  # noqa: E402
 from accel_models.timing import TIMINGS  # noqa: E402
 from accel_models.units import KIB  # noqa: E402
@@ -75,9 +82,13 @@ class Row:
     """The figure is a vendor's projection for a configuration, not a measurement of silicon."""
     accelerator: tuple[tuple[str, float], ...] = ()
     """The configuration the figure is for, where it is not the preset's own (`_configured`)."""
+    chip_energy: bool = False
+    """Run on the preset with its chip's energy beyond accesses and MACs (`CHIP_ENERGY`), as the chip measured it."""
 
     def device(self) -> Accelerator:
-        return _configured(self.preset, dict(self.accelerator)) if self.accelerator else get_preset(self.preset)
+        if self.accelerator:
+            return _configured(self.preset, dict(self.accelerator))
+        return CHIP_ENERGY[self.preset]() if self.chip_energy else get_preset(self.preset)
 
     def build(self) -> Network:
         net = get_network(self.network, **dict(self.options))
@@ -105,6 +116,18 @@ def _configured(preset: str, config: dict) -> Accelerator:
                              name=f"nvdla_{macs}_primer", dataflow=WEIGHT_STATIONARY_CK)
 
 
+CHIP_ENERGY = {"eyeriss": eyeriss_chip}
+"""Per preset, its model with the chip's clock network and control energy (for the rows with `chip_energy`)."""
+
+EYERISS_TABLE_V = (("conv1", 421.6e6, 16.5, 20.9, 154), ("conv2", 895.8e6, 39.2, 41.9, 135),
+                   ("conv3", 598.1e6, 21.8, 23.6, 156), ("conv4", 448.6e6, 16.0, 18.4, 156),
+                   ("conv5", 299.0e6, 10.0, 10.5, 156))
+"""Eyeriss on AlexNet's conv layers, batch 4, 200 MHz, per layer (Chen et al., JSSC 52(1), 2017, Table V): the MACs
+of the batch (Krizhevsky et al.'s two-group AlexNet: 96, 256, 384, 384 and 256 filters), the processing latency (ms;
+the PE array's time, the DRAM's transfers hidden), the latency (ms), and the active PEs of the 168. The five
+latencies sum to 115.3 ms, 34.7 frames/s. The zoo's `alexnet` is torchvision's (64, 192, 384, 256, 256 filters,
+one group: 1.5% fewer MACs in all), so layers are compared by MACs a cycle, not by milliseconds."""
+
 ROWS = (
     Row("edge_tpu_like", "mobilenet_v1", 2.4, "coral"),
     Row("edge_tpu_like", "mobilenet_v2", 2.6, "coral"),
@@ -112,7 +135,7 @@ ROWS = (
     Row("edge_tpu_like", "googlenet", 4.1, "coral"),
     Row("edge_tpu_like", "efficientnet_edgetpu_s", 5.5, "coral"),
     Row("eyeriss", "alexnet", 1e3 / 35, "eyeriss", (("batch", 4),), conv_only=True,
-        measured_energy_mj=278e-3 / 34.7 * 1e3),
+        measured_energy_mj=278e-3 / 34.7 * 1e3, chip_energy=True),
     Row("nvdla_1024", "resnet50", 1e3 / 269, "nvdla", estimate=True,
         accelerator=(("macs", 2048), ("cbuf_kib", 512), ("dram_gb_s", 20))),
     Row("nvdla_1024", "resnet50", 1e3 / 153, "nvdla", estimate=True,
@@ -124,6 +147,29 @@ ROWS = (
 
 def _evaluate(row: Row, cache: MappingCache, fusion: str, timing: str):
     return evaluate_network(row.build(), row.device(), cache, fusion=fusion, timing=timing)
+
+
+def _per_layer(costs: dict, row: Row) -> list[str]:
+    """Lines setting each conv layer of the Eyeriss row beside Table V (`EYERISS_TABLE_V`): the MACs a cycle of its
+    run under each timing model (`costs`: timing name -> NetworkCost) and the PEs its mapping unrolls, against the
+    chip's MACs a cycle over its processing latency and over its latency, and its active PEs; the ratio is the
+    chip's MACs a cycle (latency) over ours, as the whole row's ratio is our time over the chip's."""
+    runs = {name: [lc for lc in cost.layers if lc.layer.kind == "conv"] for name, cost in costs.items()}
+    convs = runs["timeloop"]
+    if len(convs) != len(EYERISS_TABLE_V) or any(lc.count != 1 for lc in convs):
+        return [f"per layer: {len(convs)} distinct conv runs, Table V has {len(EYERISS_TABLE_V)}; not compared"]
+    lines = []
+    for k, (name, macs, processing_ms, latency_ms, active) in enumerate(EYERISS_TABLE_V):
+        arrays = convs[k].result.arrays
+        pes = int(np.prod(arrays.spatial_x[0]) * np.prod(arrays.spatial_y[0]))
+        clock_hz = costs["timeloop"].clock_ghz * 1e9
+        ours = {timing: layers[k].layer.macs / layers[k].cycles for timing, layers in runs.items()}
+        chip, processing = (macs / (ms * 1e-3 * clock_hz) for ms in (latency_ms, processing_ms))
+        lines.append(f"  {row.preset} {name}: ours {ours['timeloop']:5.1f} MACs a cycle (timeloop), "
+                     f"{ours['hardware']:5.1f} (hardware), {pes} PEs unrolled; chip {processing:5.1f} processing, "
+                     f"{chip:5.1f} with its transfers, {active} PEs active: ratios {chip / ours['timeloop']:.2f}, "
+                     f"{chip / ours['hardware']:.2f}")
+    return lines
 
 
 def _warm(settings: MapperSettings) -> float:
@@ -168,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ratios: dict[str, list[float]] = {name: [] for name in TIMINGS.names()}
     estimates: dict[str, list[float]] = {name: [] for name in TIMINGS.names()}
     energy_rows = []
+    layer_lines = []
     for row in rows:
         t0 = time.perf_counter()
         cache = MappingCache(settings)
@@ -180,12 +227,20 @@ def main(argv: list[str] | None = None) -> int:
               f"{ms['hardware']:11.3f} {ms['hardware'] / row.measured_ms:6.2f} {row.measured_ms:8.2f} "
               f"{costs[args.timing].utilization:6.1%} {time.perf_counter() - t0:5.0f}  [{row.source}]"
               + ("  vendor estimate" if row.estimate else ""), flush=True)
+        if row.preset == "eyeriss" and row.conv_only:
+            layer_lines += _per_layer(costs, row)
         if row.measured_energy_mj is not None:
             cost = costs[args.timing]
-            energy_rows.append((row, cost.energy_on_chip_pj * 1e-9 / images, cost.energy_dram_pj * 1e-9 / images))
-    for row, on_chip_mj, dram_mj in energy_rows:
-        print(f"energy {row.preset} {row.label}: on chip {on_chip_mj:.2f} mJ an image (DRAM {dram_mj:.2f} mJ besides), "
-              f"chip {row.measured_energy_mj:.2f} mJ: ratio {on_chip_mj / row.measured_energy_mj:.2f}")
+            clock_mj = row.device().clock_energy_pj * costs["timeloop"].cycles * 1e-9 / images   # on Timeloop's cycles
+            energy_rows.append((row, cost.energy_on_chip_pj * 1e-9 / images, cost.energy_dram_pj * 1e-9 / images,
+                                clock_mj))
+    if layer_lines:
+        print("per layer, against Table V (batch 4):")
+        print("\n".join(layer_lines))
+    for row, on_chip_mj, dram_mj, clock_mj in energy_rows:
+        print(f"energy {row.preset} {row.label}: on chip {on_chip_mj:.2f} mJ an image (the clock network "
+              f"{clock_mj:.2f} of it; DRAM {dram_mj:.2f} mJ besides), chip {row.measured_energy_mj:.2f} mJ: ratio "
+              f"{on_chip_mj / row.measured_energy_mj:.2f}")
     for name, values in estimates.items():
         if values:
             print(f"vendor estimates, {name} timing: {sum(1 / WITHIN <= r <= WITHIN for r in values)}/{len(values)} "

@@ -31,10 +31,19 @@ def accelerator_key(accelerator: Accelerator) -> str:
     return key
 
 
+def _dataflow_values(dataflow) -> tuple:
+    """A dataflow's field values, without its whole dims when it has none (the digests of the dataflows without them
+    stay as they were)."""
+    return tuple(getattr(dataflow, f.name) for f in fields(dataflow)
+                 if f.name != "whole_dims" or dataflow.whole_dims)
+
+
 def _digest(accelerator: Accelerator) -> str:
     content = (tuple(_values(lv) for lv in accelerator.levels), accelerator.mac_energy_pj, accelerator.clock_ghz,
                accelerator.technology_nm, accelerator.mac_bits,
-               None if accelerator.dataflow is None else _values(accelerator.dataflow))
+               None if accelerator.dataflow is None else _dataflow_values(accelerator.dataflow))
     if accelerator.homed_on_chip:       # named only when set: the digests of DRAM-backed designs stay as they were
         content += (accelerator.tensor_homes,)
+    if accelerator.clock_energy_pj:     # likewise
+        content += (("clock_energy_pj", accelerator.clock_energy_pj),)
     return hashlib.sha1(repr(content).encode()).hexdigest()[:20]

@@ -410,32 +410,51 @@ def _greedy_spatial_factor(gene, vi, used, fan, residual, tvalues, tdivs, tcount
     return f, _index_of(ttiles, vi, ttcounts[vi], f)
 
 
+@njit(cache=True, inline="always")
+def _spatial_axis(b, l, d, x, axis_idx, allowed):
+    """The axis (0 = X, 1 = Y) dim d unrolls on at level l: its gene's where both are allowed, else the one that is."""
+    if allowed[l, 0, d] and allowed[l, 1, d]:
+        return 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
+    return 1 if allowed[l, 1, d] else 0
+
+
 @njit(cache=True, no_cpython_wrapper=True)
 def _spatial_level(b, l, n_allowed, x, axis_idx, ratio_idx, allowed, fanout, pin_s, residual_ok, tvalues, tdivs,
                    tcounts, tlogs, tlogv, ttiles, ttcounts, qdivs, qtiles, div_at, perm, rem, used, pinned, n_ax,
                    ax_dims, ax_vi, ax_j, sx, sy):
     """Level l's greedy spatial factors, the first n_allowed dims of perm in rank order, each on its axis (its gene
-    where both are allowed); a pinned factor is taken as given, the others from what is left (rem). Leaves per axis
-    the fan-out used, the pinned part, and the list of greedy dims with their table rows and factor indices (what
-    the fill reads)."""
+    where both are allowed); a pinned factor is taken as given, the others from what is left (rem) within what the
+    axis leaves once the pinned factors still to come are set aside. Leaves per axis the fan-out used, the pinned
+    part, and the list of greedy dims with their table rows and factor indices (what the fill reads)."""
     used[0] = 1
     used[1] = 1
     n_ax[0] = 0
     n_ax[1] = 0
     pinned[0] = 1
     pinned[1] = 1
+    come_x = np.int64(1)                   # the pinned factors still to place, per axis
+    come_y = np.int64(1)
     for k in range(n_allowed):
         d = perm[k]
-        if allowed[l, 0, d] and allowed[l, 1, d]:
-            axis = 1 if _gene(x, b, axis_idx[l, d]) >= 0.5 else 0
-        else:
-            axis = 1 if allowed[l, 1, d] else 0
+        if pin_s[l, d] > 0:
+            if _spatial_axis(b, l, d, x, axis_idx, allowed) == 0:
+                come_x *= pin_s[l, d]
+            else:
+                come_y *= pin_s[l, d]
+    for k in range(n_allowed):
+        d = perm[k]
+        axis = _spatial_axis(b, l, d, x, axis_idx, allowed)
         if pin_s[l, d] > 0:                # a fixed factor: taken as given, not from what is left
             f = pin_s[l, d]
             pinned[axis] *= f
+            if axis == 0:
+                come_x //= f
+            else:
+                come_y //= f
         else:
             vi = rem[d]
-            f, bj = _greedy_spatial_factor(_gene(x, b, ratio_idx[l, d]), vi, used[axis], fanout[l, axis],
+            f, bj = _greedy_spatial_factor(_gene(x, b, ratio_idx[l, d]), vi,
+                                           used[axis] * (come_x if axis == 0 else come_y), fanout[l, axis],
                                            residual_ok[d] != 0, tvalues, tdivs, tcounts, tlogs, tlogv, ttiles,
                                            ttcounts, div_at)
             rem[d] = qtiles[vi, bj] if residual_ok[d] != 0 else qdivs[vi, bj]

@@ -94,6 +94,7 @@ the perfect one elsewhere.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -148,6 +149,36 @@ def _allowed_axes(accelerator: Accelerator, fanout: np.ndarray, active: tuple[in
                 for d in active:
                     allowed[l, axis, d] = not names or DIMS[d] in names
     return allowed
+
+
+def _with_whole_dims(constraints: MapspaceConstraints | None, accelerator: Accelerator, fanout: np.ndarray,
+                     bounds: tuple[int, ...], active: tuple[int, ...]) -> MapspaceConstraints | None:
+    """`constraints` with the dataflow's whole dims (`Dataflow.whole_dims`) pinned: each such dim of the layer, at
+    the outermost fan-out one of whose axes may carry it and is at least as wide as its extent, takes its whole
+    extent as its spatial factor there (a factor the constraints already fix at that level stays theirs). None when
+    nothing is pinned and there were no constraints."""
+    df = accelerator.dataflow
+    if df is None or not df.whole_dims:
+        return constraints
+    allowed = _allowed_axes(accelerator, fanout, active)
+    pins: dict[int, dict[str, int]] = {}
+    for name in df.whole_dims:
+        d = DIMS.index(name)
+        if d not in active:
+            continue
+        for l in range(accelerator.num_levels):
+            if any(allowed[l, axis, d] and fanout[l, axis] >= bounds[d] for axis in range(2)):
+                pins.setdefault(l, {})[name] = int(bounds[d])
+                break
+    if not pins:
+        return constraints
+    base = constraints or MapspaceConstraints()
+    levels = dict(base.levels)
+    for l, factors in pins.items():
+        name = accelerator.levels[l].name
+        c = base.level(name)
+        levels[name] = replace(c, spatial_factors={**factors, **c.spatial_factors})
+    return MapspaceConstraints(levels)
 
 
 def _axes(bounds: np.ndarray, fanout: np.ndarray, allowed: np.ndarray):
@@ -233,7 +264,8 @@ class Encoding:
     "search" searches every tensor a level may keep; "none" keeps everything a level may keep.
     fixed_keep: {level name: tensors kept} pins those levels' keep/bypass whatever the mode (e.g.
     from Timeloop mapspace constraints); tensors a level cannot keep are dropped.
-    The accelerator's dataflow, if any, restricts the spatial dims per axis and, with a stationary
+    The accelerator's dataflow, if any, restricts the spatial dims per axis, pins its whole dims' spatial factors at
+    their extents (`Dataflow.whole_dims`, as a constraint would: such layouts are not cached) and, with a stationary
     tensor, puts the loops over dims that do not index it innermost at the PE levels.
     constraints (`MapspaceConstraints`, e.g. Timeloop's): exact factors are decoded as given (their genes
     dropped; where the outermost level's factor is fixed, the outermost free level takes the rest), fixed
@@ -271,6 +303,7 @@ class Encoding:
         # The arrays of a layout are shared by the encodings that use it: nothing writes them (read-only arrays
         # would be another type to numba, compiled again).
         self.free_bounds = self.bounds                         # what the free factors of each dim multiply to
+        constraints = _with_whole_dims(constraints, accelerator, arch.fanout, bounds, self.active)
         if constraints is not None:    # not cached: the pins and the free bounds depend on the layer's bounds
             self._lay_out_genes(arch, fixed_keep, constraints)
             return
@@ -560,10 +593,17 @@ class Encoding:
             for k in range(n_allowed):
                 d = sorder[:, k]
                 ok_x, ok_y = allowed[0, d], allowed[1, d]
-                axis = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
-                axes[:, k] = axis
-                cap = self.fanout[l, axis] // used[rows, axis]
+                axes[:, k] = np.where(ok_x & ok_y, axis_gene[rows, d] >= 0.5, ok_y).astype(np.int64)
+            come = np.ones((B, 2), dtype=np.int64)                      # the pinned factors still to place, per axis
+            for k in range(n_allowed):
+                pin = np.maximum(self.pin_spatial[l, sorder[:, k]], 1)
+                come[rows, axes[:, k]] *= pin
+            for k in range(n_allowed):
+                d = sorder[:, k]
+                axis = axes[:, k]
                 pin = self.pin_spatial[l, d]                             # per row: d differs by row
+                come[rows, axis] //= np.maximum(pin, 1)
+                cap = self.fanout[l, axis] // (used[rows, axis] * come[rows, axis])
                 left = rem[rows, d]
                 f = self._pick(left, ratio[rows, d], lambda divs: divs <= cap[:, None])
                 # residual dims, where the axis binds: the largest balanced tile within it, if larger

@@ -52,9 +52,11 @@ def _too_big(enc: Encoding, what: str) -> ValueError:
 
 
 def _perfect_splits(enc: Encoding, d: int) -> list[np.ndarray]:
-    """Dim d's perfect splits [6, L] (ends of its temporal, X and Y loops per level, then their residual ends: 0)."""
+    """Dim d's perfect splits [6, L] (ends of its temporal, X and Y loops per level, then their residual ends: 0);
+    where the encoding pins d's spatial factor at a level (a dataflow's whole dims), only the splits that keep it."""
     L = enc.accelerator.num_levels
     slots = _slots(enc, d)
+    pins = enc.pin_spatial[:, d]
     opts = []
     for s in ordered_factorizations(int(enc.bounds[d]), len(slots)):
         o = np.ones((6, L), dtype=np.int32)
@@ -62,7 +64,7 @@ def _perfect_splits(enc: Encoding, d: int) -> list[np.ndarray]:
         for f, (l, kind) in zip(s, slots):
             o[kind, l] *= f
         if not ((o[1] > 1) & (o[2] > 1)).any() and (o[1] <= enc.fanout[:, 0]).all() \
-                and (o[2] <= enc.fanout[:, 1]).all():
+                and (o[2] <= enc.fanout[:, 1]).all() and ((pins == 0) | (o[1] * o[2] == pins)).all():
             opts.append(o)
     return opts
 

@@ -16,10 +16,14 @@ from ..builder import build_accelerator
 from ..dataflow import Dataflow
 from ..units import KIB, MIB
 
-ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row")
+ROW_STATIONARY = Dataflow("row_stationary", spatial_x=("Q",), spatial_y=("S", "C", "K"), stationary="row",
+                          whole_dims=("S",))
 """Eyeriss RS (Chen et al. ISCA 2016): a PE runs a 1-D row convolution (R, P temporal, filter row
 stationary); filter rows S and channels C, K go down the columns (Y), output rows Q across (X),
-as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M)."""
+as in Timeloop's eyeriss_like spatial constraint (X: Q; Y: S, C, M). A PE set holds a filter's rows whole, one a PE
+row (`whole_dims`; Timeloop's eyeriss_like constraint fixes S spatially at its full size, `S=0`): the chip's active
+PEs on AlexNet's conv layers, 154, 135 and 156 of 168 (Chen et al., JSSC 2017, Table V), are 11 filter rows x 14
+output rows, 2 x 5 x 13.5 and 4 x 3 x 13."""
 OUTPUT_STATIONARY_2D = Dataflow("output_stationary", spatial_x=("P",), spatial_y=("Q",), stationary="Outputs")
 """ShiDianNao (Du et al. ISCA 2015): each PE owns one output neuron of a P x Q output block."""
 WEIGHT_STATIONARY_CK = Dataflow("weight_stationary", spatial_x=("K",), spatial_y=("C",), stationary="Weights")
@@ -34,6 +38,8 @@ def eyeriss(technology_nm: float = 65) -> Accelerator:
     filters go from DRAM to the weight spads (Timeloop's eyeriss_like; the corpus's family C).
     Clock 200 MHz (published: 100-250 MHz). GLB 16 words/cycle each way (the corpus's family C).
     DRAM 4 words/cycle: assumed, a 64-bit off-chip data bus per cycle.
+    Its energy is its accesses' and MACs', as every design's the co-search builds; `eyeriss_chip` adds what the
+    silicon spends besides.
     """
     return build_accelerator(
         pe_array=(14, 12), rf_words=(224, 12, 24), glb_words=108 * KIB // 2, glb_keeps=("Inputs", "Outputs"),
@@ -41,6 +47,48 @@ def eyeriss(technology_nm: float = 65) -> Accelerator:
         glb_bandwidth=16.0, name="eyeriss", dataflow=ROW_STATIONARY,
         meta={"published_area_mm2": 12.25 if technology_nm == 65 else None,
               "source": "Chen et al., JSSC 2017: 65 nm, 12.25 mm2 core"})
+
+
+EYERISS_CLOCK_TREE_W = 0.1063
+"""Power of Eyeriss's clock network at 200 MHz, 65 nm, 1 V: 106.3 mW, an estimate from a physical model, not a
+measurement. CNNergy (Manasi, Snigdha and Sapatnekar, "NeuPart", IEEE TVLSI 2020; manasiumn37/CNNergy,
+src/Clock_Tree_Power.m, used as `Clock_Power = 0.1063` in src/AlexNet_Main.m) sums an H-tree over the 3.5 mm die
+(its buffers and wires, NCSU 45 nm PDK capacitances) and the clock pins it drives: per PE the 576 flip-flops of the
+ifmap and psum spads and a 32-bit pipeline register, the filter SRAM's registers, decoders, precharge and sense
+amplifiers, and the GLB's 27 banks; scaled to 65 nm at 1 V."""
+EYERISS_CONTROL_SHARE = 0.15
+"""Share of Eyeriss's on-chip energy spent by control other than the clock network (the PEs' and the top level's
+control logic, the network-on-chip's routing and configuration): CNNergy's estimate (`C_prcnt = 15%` in
+src/AlexNet_Main.m; NeuPart, IEEE TVLSI 2020). Its authors checked their model against Eyeriss's measurements, so the
+share is not independent of them."""
+
+
+def eyeriss_chip(technology_nm: float = 65) -> Accelerator:
+    """`eyeriss` with the energy its silicon spends beyond accesses and MACs, both CNNergy's estimates: its clock
+    network (`EYERISS_CLOCK_TREE_W` at the 200 MHz clock) and its other control logic (`EYERISS_CONTROL_SHARE`),
+    scaled with the node as the access energies are (`tech.energy_scale`; `with_clock_and_control`). Not a preset
+    of the co-search: the designs it searches have no such terms, and a baseline charged with them would not compare
+    like with like. `benchmarks/bench_real_devices.py` sets its on-chip energy beside the chip's measured power."""
+    acc = eyeriss(technology_nm)
+    clock_w = EYERISS_CLOCK_TREE_W * tech.energy_scale(technology_nm) / tech.energy_scale(65)
+    return with_clock_and_control(replace(acc, name="eyeriss_chip"), clock_w, EYERISS_CONTROL_SHARE)
+
+
+def with_clock_and_control(acc: Accelerator, clock_w: float, control_share: float) -> Accelerator:
+    """`acc` with a clock network of `clock_w` watts at its clock (`Accelerator.clock_energy_pj`, per cycle) and
+    control logic spending `control_share` (in [0, 1)) of the whole on-chip energy: every on-chip level's per-access
+    and leakage energies, the MAC's and the clock's over (1 - control_share); DRAM's (the outermost level's) as they
+    were."""
+    if not (isinstance(clock_w, (int, float)) and clock_w >= 0):
+        raise ValueError(f"with_clock_and_control: clock_w must be a number >= 0 W, got {clock_w!r}")
+    if not (isinstance(control_share, (int, float)) and 0 <= control_share < 1):
+        raise ValueError(f"with_clock_and_control: control_share must be in [0, 1), got {control_share!r}")
+    raise_by = 1.0 / (1.0 - control_share)
+    names = ("read_energy_pj", "write_energy_pj", "update_energy_pj", "leak_energy_pj")
+    levels = acc.levels[:1] + tuple(replace(lv, **{n: getattr(lv, n) * raise_by for n in names})
+                                    for lv in acc.levels[1:])
+    return replace(acc, levels=levels, mac_energy_pj=acc.mac_energy_pj * raise_by,
+                   clock_energy_pj=clock_w / (acc.clock_ghz * 1e9) * 1e12 * raise_by)
 
 
 def shidiannao(technology_nm: float = 65) -> Accelerator:

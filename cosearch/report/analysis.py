@@ -138,6 +138,9 @@ class NetworkAnalysis:
     mac_energy_pj: float
     level_leak_pj: np.ndarray
     """[levels] pJ of leakage over the whole network (zero unless the architecture states a `leak` energy)."""
+    clock_energy_pj: float = 0.0
+    """pJ of the clock network over the whole network (zero unless the accelerator states a
+    `clock_energy_pj`); with the levels' and the MACs', the energy."""
 
     def top(self, by: str, k: int = TOP_K) -> list[LayerAnalysis]:
         """The k layers with the largest share of 'latency' or 'energy'."""
@@ -204,7 +207,7 @@ class NetworkAnalysis:
                 "by_kind": [r.to_dict() for r in self.by_kind()],
                 "energy_pj_by_level_tensor": _level_tensor_dict(self.cost.accelerator.level_names,
                                                                 self.level_tensor_energy_pj),
-                "mac_energy_pj": self.mac_energy_pj,
+                "mac_energy_pj": self.mac_energy_pj, "clock_energy_pj": self.clock_energy_pj,
                 "leak_energy_pj_by_level": dict(zip(self.cost.accelerator.level_names,
                                                     (float(v) for v in self.level_leak_pj))),
                 "spatial_utilization": self.total.spatial_utilization, "headlines": self.headlines()}
@@ -226,8 +229,9 @@ def analyze(cost: NetworkCost) -> NetworkAnalysis:
     mac = sum(ev.mac_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
     leak = sum((np.zeros(len(acc.levels)) if ev.level_leak_pj is None else ev.level_leak_pj) * lc.count
                for lc, ev in zip(cost.layers, evaluations))
+    clock = sum(ev.clock_energy_pj * lc.count for lc, ev in zip(cost.layers, evaluations))
     return NetworkAnalysis(cost, layers, network_roofline(points, name=cost.network.name), level_tensor, mac,
-                           np.asarray(leak, dtype=float))
+                           np.asarray(leak, dtype=float), float(clock))
 
 
 def _with_plan_traffic(tensor_energy_pj: np.ndarray, lc: LayerCost, accelerator) -> np.ndarray:

@@ -307,13 +307,17 @@ def _energy_table(analysis: NetworkAnalysis) -> str:
     """Energy by level and tensor (uJ over the network), with a leakage column when the architecture leaks."""
     e, leak = analysis.level_tensor_energy_pj, analysis.level_leak_pj
     leaks = bool(leak.any())
-    total = float(e.sum() + leak.sum() + analysis.mac_energy_pj)
+    clock = analysis.clock_energy_pj
+    total = float(e.sum() + leak.sum() + analysis.mac_energy_pj + clock)
     levels = analysis.cost.accelerator.levels
     rows = [[lv.name, *(f"{v * 1e-6:,.2f}" if t in lv.keeps else "-" for t, v in zip(TENSORS, e[l])),
              *([f"{leak[l] * 1e-6:,.2f}"] if leaks else []), f"{(e[l].sum() + leak[l]) * 1e-6:,.2f}",
              _pct((e[l].sum() + leak[l]) / total)] for l, lv in enumerate(levels)]
     rows.append(["MAC", "", "", "", *([""] if leaks else []), f"{analysis.mac_energy_pj * 1e-6:,.2f}",
                  _pct(analysis.mac_energy_pj / total)])
+    if clock:
+        rows.append(["clock network", "", "", "", *([""] if leaks else []), f"{clock * 1e-6:,.2f}",
+                     _pct(clock / total)])
     rows.append(["total", *(f"{v * 1e-6:,.2f}" for v in e.sum(axis=0)), *([f"{leak.sum() * 1e-6:,.2f}"] if leaks else []),
                  f"{total * 1e-6:,.2f}", "100.0%"])
     rows.append(["share", *(_pct(v / total) for v in e.sum(axis=0)), *([_pct(leak.sum() / total)] if leaks else []),

@@ -17,7 +17,7 @@ LAYERS = (Layer.conv(64, 64, 3, 56, name="res2a_3x3"), Layer.fc(2048, 1000, name
           Layer(R=3, S=3, P=13, Q=7, C=5, K=11, name="conv_primes"), Layer(C=37, K=29, N=13, name="fc_primes"),
           Layer.conv(96, 24, 1, 28, name="pw1x1"))
 GENOMES = 320
-DIGEST = "7bf71165f99907f87ec4ac4061abcbb777df488af21f495f7d136785b3c27580"
+DIGEST = "f91cf503e6bbc96f13debfa070723215412c0a0a7e3fc91ceddd5c0c55be9150"
 
 
 def _genes(enc: Encoding, rng: np.random.Generator) -> np.ndarray:

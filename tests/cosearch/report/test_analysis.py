@@ -67,6 +67,18 @@ def test_leakage_counts_in_the_energy_by_level(result):
     assert a.to_dict()["leak_energy_pj_by_level"][acc.level_names[1]] == pytest.approx(a.level_leak_pj[1])
 
 
+def test_the_clock_network_counts_in_the_energy_by_level(result):
+    acc = result.best.accelerator
+    clocked = replace(acc, clock_energy_pj=40.0)
+    cost = evaluate_network(NET, clocked, MappingCache(replace(SEARCH_MAPPER, budget_evals=256)))
+    a = analyze(cost)
+    assert a.clock_energy_pj == pytest.approx(40.0 * cost.cycles, rel=1e-9)
+    assert a.level_tensor_energy_pj.sum() + a.mac_energy_pj + a.clock_energy_pj == pytest.approx(cost.energy_pj,
+                                                                                                  rel=1e-9)
+    assert "clock network" in _energy_table(a) and "clock network" not in _energy_table(analyze(result.best))
+    assert a.to_dict()["clock_energy_pj"] == pytest.approx(a.clock_energy_pj)
+
+
 def test_bounds_follow_the_spatial_utilization(result):
     a = analyze(result.best)
     for x in a.layers:

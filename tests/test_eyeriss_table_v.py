@@ -1,0 +1,37 @@
+"""The per-layer Eyeriss figures `benchmarks/bench_real_devices.py` compares with (JSSC 2017, Table V) agree with the
+paper's whole-network figures and with the network they were measured on: a typo in the transcription fails here."""
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from nets import Layer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_real_devices", ROOT / "benchmarks" / "bench_real_devices.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_real_devices", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_table_v_adds_up_to_the_published_frame_rate(bench):
+    latency_ms = sum(row[3] for row in bench.EYERISS_TABLE_V)
+    assert latency_ms == pytest.approx(115.3, abs=0.05)
+    assert 4 / (latency_ms * 1e-3) == pytest.approx(34.7, abs=0.05)           # frames/s at batch 4
+    assert all(row[2] < row[3] for row in bench.EYERISS_TABLE_V)              # processing within the latency
+    assert all(row[4] <= 168 for row in bench.EYERISS_TABLE_V)
+
+
+def test_table_v_macs_are_the_two_group_alexnet_s(bench):
+    """Krizhevsky et al.'s AlexNet at batch 4: conv2, conv4 and conv5 in two groups."""
+    layers = (Layer.conv(3, 96, 11, 55, stride=4, batch=4), Layer.conv(96, 256, 5, 27, groups=2, batch=4),
+              Layer.conv(256, 384, 3, 13, batch=4), Layer.conv(384, 384, 3, 13, groups=2, batch=4),
+              Layer.conv(384, 256, 3, 13, groups=2, batch=4))
+    for layer, row in zip(layers, bench.EYERISS_TABLE_V):
+        assert row[1] == pytest.approx(layer.macs, rel=1e-3), row[0]
