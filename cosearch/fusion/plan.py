@@ -138,7 +138,7 @@ def explain_run(layer: Layer, accelerator: Accelerator, arrays, residency: Resid
         total = {name: sum(getattr(ev, name) * n for ev, n in evs)
                  for name in ("cycles", "compute_cycles", "energy_pj", "mac_energy_pj", "reads", "fills", "updates",
                               "level_energy_pj", "tensor_energy_pj", "level_cycles", "link_transfers",
-                              "level_leak_pj")}
+                              "level_leak_pj", "clock_energy_pj")}
         return dataclasses.replace(base, macs=layer.macs, utilization=layer.macs / (
             accelerator.num_macs * total["cycles"]), **total)
     if residency is None:
