@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import fcntl
 import json
 import os
 import sqlite3
@@ -489,6 +490,34 @@ def claim_trial(trial, tag: dict) -> None:
     if interval is not None:
         trial.storage.record_heartbeat(trial_id(trial))
     trial.set_user_attr("worker", tag)
+    release_trial_start()
+
+
+TRIAL_START_LOCK = "trial-start.lock"
+"""The file in a run's folder whose lock a worker of this host holds while it starts a trial (`hold_trial_start`)."""
+
+_START_LOCK: dict[str, int] = {}
+
+
+def hold_trial_start(folder: Path) -> None:
+    """Take this host's lock on starting a trial of the run in `folder` (waiting for it): a worker holds it from
+    reading the study's counts until its new trial exists (`claim_trial`, the objective's first step, releases it),
+    so that two workers of one host that finish together do not both start the study's last trial, each counting
+    the other's as not yet begun. Workers on other hosts (a PostgreSQL study) are not held: there the study may end
+    a trial or two past its target."""
+    if "fd" in _START_LOCK:
+        return
+    fd = os.open(Path(folder) / TRIAL_START_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _START_LOCK["fd"] = fd
+
+
+def release_trial_start() -> None:
+    """Release the lock `hold_trial_start` took, if this process holds it."""
+    fd = _START_LOCK.pop("fd", None)
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def fail_dead_trials(study) -> None:

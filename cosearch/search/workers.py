@@ -39,7 +39,8 @@ from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
 from .worker_compile import compile_plan, worker_split
 from .interrupts import raise_if_requested, watch
-from .storage import fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, open_storage, retry_trial, worker_tag
+from .storage import (fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, hold_trial_start, open_storage,
+                      release_trial_start, retry_trial, worker_tag)
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
@@ -196,6 +197,10 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
     stop = ""
     waiting_since = None
     while not stop:
+        if later_left and any(counts.values()):  # before a next trial, what the first one (complete or not) did
+            split.finish_later()                  # not wait for (`SplitCompile.later`)
+            later_left = False
+        hold_trial_start(settings.out)            # until the next trial exists, or this worker waits or stops
         study_counts = trial_counts(study)
         if quota is not None and counts[TrialState.COMPLETE] >= quota:
             stop = "quota done"
@@ -211,6 +216,7 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             # other workers run the study's last trials: wait (no trial past the target) until they end, or one
             # of them is found dead (Optuna's heartbeat; a dead process of this host) and its trial
             # is queued again, which this worker then runs
+            release_trial_start()
             waiting_since = waiting_since or time.time()
             if time.time() - waiting_since > _max_wait_s():
                 stop = "the study's last trials run on other workers"
@@ -219,12 +225,10 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             time.sleep(WAIT_POLL_S)
             continue
         if stop:
+            release_trial_start()
             break
         waiting_since = None
         raise_if_requested()  # an interrupt lost in a compile since the last trial: no new trial
-        if later_left and any(counts.values()):  # before a next trial, what the first one (complete or not) did
-            split.finish_later()                  # not wait for (`SplitCompile.later`)
-            later_left = False
         last.clear()
         try:
             study.optimize(objective, n_trials=1, callbacks=[remember], gc_after_trial=False)
@@ -232,6 +236,8 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             if not _finished_elsewhere(exc):
                 raise
             continue   # another process ran the same queued trial to its end first: its result stands
+        finally:
+            release_trial_start()      # held still if the trial ended before its objective ran
         state = last.get("state", TrialState.FAIL)
         counts[state] = counts.get(state, 0) + 1
         rejected_in_a_row = rejected_in_a_row + 1 if state == TrialState.PRUNED else 0

@@ -212,3 +212,31 @@ def test_a_new_journal_is_never_seen_empty(tmp_path):
     study = optuna.create_study(storage=open_storage(spec), study_name="s")
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert [s.study_name for s in optuna.get_all_study_summaries(open_storage(spec))] == ["s"]
+
+
+def test_a_worker_starting_a_trial_holds_the_others_of_its_host_until_the_trial_exists(tmp_path):
+    """`hold_trial_start` takes the run folder's lock (another process cannot take it) until `claim_trial`, the
+    objective's first step, releases it; releasing twice is harmless."""
+    import fcntl
+    import os
+
+    from cosearch.search.storage import TRIAL_START_LOCK, claim_trial, hold_trial_start, release_trial_start
+
+    def others_can_take() -> bool:
+        fd = os.open(tmp_path / TRIAL_START_LOCK, os.O_CREAT | os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)      # a new open file: as another process would
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    hold_trial_start(tmp_path)
+    assert not others_can_take()
+    study = optuna.create_study()
+    claim_trial(study.ask(), {"index": 0})
+    assert others_can_take()
+    release_trial_start()
+    assert others_can_take()
