@@ -224,4 +224,4 @@ def price_shapes_run():
                        *_shape_args([layer], accelerator, [mapping], 1), *PriceRows.empty(1))
 
 
-__all__ = ["ContextPrices", "context_prices", "price_shapes", "price_shapes_run"]
+__all__ = ["ContextPrices", "PriceRows", "context_prices", "price_shapes", "price_shapes_run"]
