@@ -30,7 +30,8 @@ the mean smoothed absolute log error from five starts, for each share of the L2 
 then the bands with the fitted constants. `--holdout` fits on the rows of half of the layers (every other layer,
 sorted by shape) and prints the bands on the other half, then the other way round. `--by-kind` prints the bands per
 layer kind (conv, 1x1, fully connected), `--by-term` per term that sets a row's cycles (the host's issue, the array,
-the transfer).
+the transfer), in all and split by where the layer's data comes from (the L2 or the DRAM), with the rows outside x1.2
+the model puts under the RTL's cycles and over them.
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", action="store_true", help="fit on half of the layers, report the other half")
     parser.add_argument("--by-kind", action="store_true", help="the bands per layer kind too")
     parser.add_argument("--by-term", action="store_true",
-                        help="the bands per dominant term (host issue, array, transfer) too")
+                        help="the bands per dominant term (host issue, array, transfer) and data source (L2, DRAM) too")
     args = parser.parse_args(argv)
     if not args.rows.is_file():
         parser.error(f"--rows: no file {args.rows} (give DOSA's FireSim CSV)")
@@ -226,11 +227,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"timeloop {kt}/{mt} (median {rt:.2f})")
     if args.by_term:
         terms = _dominant(timing, cases)
+        cached = np.array([timing.caches(layer, acc) for layer, acc, _ in cases])
         for term in ("host issue", "array", "transfer"):
-            sel = terms == term
-            if sel.any():
-                k, m, r = _bands(hardware[sel] / measured[sel])
-                print(f"  {term:<16} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 (median {r:.2f})")
+            for source, where in (("", np.ones(n, bool)), ("from the L2", cached), ("from the DRAM", ~cached)):
+                sel = (terms == term) & where
+                if sel.any():
+                    ratios = hardware[sel] / measured[sel]
+                    k, m, r = _bands(ratios)
+                    print(f"  {term:<10} {source:<13} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 "
+                          f"(median {r:.2f}); outside x1.2: {int((ratios < 1 / 1.2).sum())} under, "
+                          f"{int((ratios > 1.2).sum())} over")
     quartiles = statistics.quantiles(hardware / measured, n=4)
     print(f"hardware / RTL quartiles: {quartiles[0]:.2f} {quartiles[1]:.2f} {quartiles[2]:.2f}")
     k, m, r = _bands(hardware / measured)
