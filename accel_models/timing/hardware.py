@@ -46,7 +46,8 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's;
 - **or a simulated cache** (`cache`, a `CacheGeometry`; `gemmini_soc` uses Gemmini's L2): every byte crosses the bus
   at `bus_efficiency` of its rate, and each line the tiles' moves miss in the cache (`cache.cache_misses`: the outer
-  steps replayed through its sets and ways) adds `cache_miss_cycles`, the line's fill from the memory behind it.
+  steps replayed through its sets and ways) adds `cache_miss_cycles`, the line's fill from the memory behind it
+  (with `reload_tiles`; without, the exact counts' words move at the DRAM's rate as above).
 
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
