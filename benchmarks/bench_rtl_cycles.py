@@ -25,12 +25,15 @@ floor) on the run the RTL made:
   sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
-`--fit` refits the hardware model's constants to the rows (seven costs in cycles and an efficiency, the minimiser of
-the mean smoothed absolute log error from five starts, for each share of the L2 in `CACHE_SHARES`) and prints them,
-then the bands with the fitted constants. `--holdout` fits on the rows of half of the layers (every other layer,
-sorted by shape) and prints the bands on the other half, then the other way round. `--by-kind` prints the bands per
-layer kind (conv, 1x1, fully connected), `--by-term` per term that sets a row's cycles (the host's issue, the array,
-the transfer).
+`--fit` refits the hardware model's constants to the rows and prints them, then the bands with the fitted constants:
+first seven costs in cycles and the DRAM efficiency with the L2 as a fits-or-not share (the minimiser of the mean
+smoothed absolute log error from five starts, for each share in `CACHE_SHARES`: the defaults of a chip without a
+cache), then, with those, the bus efficiency and the cost of a missed line with Gemmini's L2 simulated. `--holdout`
+fits on the rows of half of the layers (every other layer, sorted by shape) and prints the bands on the other half,
+then the other way round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected), `--by-term` per
+term that sets a row's cycles (the host's issue, the array, the transfer), in all and split by whether the layer's
+moves all find their lines in the L2 (or, without a simulated L2, the layer fits its share), with the rows outside
+x1.2 the model puts under the RTL's cycles and over them.
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -54,6 +57,7 @@ from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
 from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles,  # noqa: E402
                                  dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc, is_matrix_product,
                                  layer_bytes, outer_steps, output_blocks)
+from accel_models.timing.cache import GEMMINI_L2, cache_misses  # noqa: E402
 from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
@@ -78,19 +82,25 @@ def _kind(layer) -> str:
 def _parts(cases: list) -> dict[str, np.ndarray]:
     """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
     transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
-    product, the output blocks read back."""
+    product, the output blocks read back, the lines missed in Gemmini's L2 (simulated)."""
     parts = []
     for layer, acc, arrays in cases:
         rows, moved = dram_rows_and_bytes(layer, acc, arrays)
         parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
                       moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
-                      layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0]))
-    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks")
+                      layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0],
+                      cache_misses(layer, acc, arrays, GEMMINI_L2)[0]))
+    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks",
+             "misses")
     return dict(zip(names, (np.array(p) for p in zip(*parts))))
 
 
 def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """`timing.total` over the rows' parts, each row's bytes at the bus's rate where the cache holds its layer."""
+    """`timing.total` over the rows' parts: with a simulated cache (Gemmini's L2) every byte at the bus's rate and
+    the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
+    if timing.cache is not None:
+        return timing.total(parts["compute"], parts["steps"], parts["requests"], parts["bus_cycles"],
+                            parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"])
     cached = parts["layer_bytes"] <= timing.cache_bytes
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
     return timing.total(parts["compute"], parts["steps"], parts["requests"], peak, parts["matrix"].astype(bool),
@@ -109,16 +119,24 @@ def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
                           min_command_rows=MIN_COMMAND_ROWS)
 
 
+def _loss(timing: HardwareTiming, parts: dict[str, np.ndarray], measured: np.ndarray) -> float:
+    """The fit's loss: the mean of sqrt(log(model / measured)^2 + 0.003) over the rows (a smoothed absolute log
+    error)."""
+    error = np.log(_total(timing, parts) / measured)
+    return float(np.mean(np.sqrt(error * error + 0.003)))
+
+
 def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
-    """The constants minimising the mean of sqrt(log(model / measured)^2 + 0.003) over the rows: the seven costs in
-    cycles and the efficiency by Nelder-Mead from five starts, for each share of the L2 in `CACHE_SHARES`; the best."""
+    """Gemmini's SoC (`gemmini_soc`) with the constants minimising `_loss`, in two stages: the seven costs in cycles
+    and the DRAM efficiency by Nelder-Mead from five starts with the L2 as a fits-or-not share (each share in
+    `CACHE_SHARES`; the best), the defaults of a chip without a cache; then, with those, the bus efficiency and the
+    cost of a missed line with the L2 simulated."""
     from scipy.optimize import minimize
 
     best = None
     for share in CACHE_SHARES:
         def loss(theta: np.ndarray) -> float:
-            error = np.log(_total(_timing(theta, share), parts) / measured)
-            return float(np.mean(np.sqrt(error * error + 0.003)))
+            return _loss(_timing(theta, share), parts, measured)
 
         rng = np.random.default_rng(0)
         for _ in range(5):
@@ -138,29 +156,41 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
               f"store_block_cycles {fitted.store_block_cycles:.1f}, "
               f"dma_row_cycles {fitted.dma_row_cycles:.3f}, "
               f"dram_efficiency {fitted.dram_efficiency:.3f}, cache share {share:g} (loss {found.fun:.4f})")
-    return replace(fitted, layer_startup_cycles=round(fitted.layer_startup_cycles),
+    core = replace(fitted, layer_startup_cycles=round(fitted.layer_startup_cycles),
                    step_overhead_cycles=round(fitted.step_overhead_cycles),
                    matrix_step_overhead_cycles=round(fitted.matrix_step_overhead_cycles),
                    loop_overhead_cycles=round(fitted.loop_overhead_cycles),
                    dram_efficiency=round(fitted.dram_efficiency, 2), dma_row_cycles=round(fitted.dma_row_cycles, 2),
                    dram_request_cycles=round(fitted.dram_request_cycles, 2),
                    store_block_cycles=round(fitted.store_block_cycles))
+    soc = gemmini_soc(core)
+
+    def simulated(theta: np.ndarray) -> HardwareTiming:
+        theta = np.clip(theta, -30.0, 30.0)
+        return replace(soc, bus_efficiency=float(1 / (1 + np.exp(-theta[0]))),
+                       cache_miss_cycles=float(np.exp(theta[1])))
+
+    found = minimize(lambda theta: _loss(simulated(theta), parts, measured), np.array([1.0, np.log(8.0)]),
+                     method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9})
+    fitted = simulated(found.x)
+    if not quiet:
+        print(f"fit with the L2 simulated: bus_efficiency {fitted.bus_efficiency:.3f}, cache_miss_cycles "
+              f"{fitted.cache_miss_cycles:.2f} (loss {found.fun:.4f})")
+    return replace(fitted, bus_efficiency=round(fitted.bus_efficiency, 2),
+                   cache_miss_cycles=round(fitted.cache_miss_cycles, 1))
 
 
-def _timed(timing: HardwareTiming, cases: list) -> np.ndarray:
-    """The hardware model's cycles per row (its terms, which need no exact count: the as-run accelerator need not
-    hold the row's tiles in the capacities the CSV states)."""
-    return np.array([timing.terms(layer, acc, arrays)["cycles"][0] for layer, acc, arrays in cases])
-
-
-def _dominant(timing: HardwareTiming, cases: list) -> np.ndarray:
+def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
     """Per row, the term that sets its cycles: the host's issue, the array or the transfer."""
-    names = []
-    for layer, acc, arrays in cases:
-        t = timing.terms(layer, acc, arrays)
-        names.append("host issue" if t["steps"][0] >= t["loops"][0] + max(t["compute"][0], t["transfer"][0])
-                     else "array" if t["compute"][0] >= t["transfer"][0] else "transfer")
-    return np.array(names)
+    host = parts["steps"] * np.where(parts["matrix"] > 0, timing.matrix_step_overhead_cycles,
+                                     timing.step_overhead_cycles)
+    simulated = timing.cache is not None
+    transfer = timing.transfer(parts["requests"], parts["bus_cycles"] if simulated else np.where(
+        parts["layer_bytes"] <= timing.cache_bytes, parts["bus_cycles"], parts["dram_cycles"]),
+        (not simulated) & (parts["layer_bytes"] <= timing.cache_bytes), parts["store_blocks"],
+        parts["misses"] if simulated else None)
+    accelerator = parts["steps"] * timing.loop_overhead_cycles + np.maximum(parts["compute"], transfer)
+    return np.where(host >= accelerator, "host issue", np.where(parts["compute"] >= transfer, "array", "transfer"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", action="store_true", help="fit on half of the layers, report the other half")
     parser.add_argument("--by-kind", action="store_true", help="the bands per layer kind too")
     parser.add_argument("--by-term", action="store_true",
-                        help="the bands per dominant term (host issue, array, transfer) too")
+                        help="the bands per dominant term (host issue, array, transfer), all in the L2 or not, too")
     args = parser.parse_args(argv)
     if not args.rows.is_file():
         parser.error(f"--rows: no file {args.rows} (give DOSA's FireSim CSV)")
@@ -200,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         measured.append(dosa.measured_cycles)
         layers.append(dosa.layer)
     measured, timeloop = np.array(measured), np.array(timeloop)
-    parts = _parts(cases) if args.fit or args.holdout else None
+    parts = _parts(cases)
     timing = _fit(parts, measured) if args.fit else gemmini_soc()
-    hardware = _timed(timing, cases)
+    hardware = np.ceil(_total(timing, parts))
     n = len(cases)
     print(f"{n} rows of {len(rows)} ({skipped} skipped) from {args.rows}, in {time.perf_counter() - t0:.1f} s; "
           f"arrays: {array}; hardware timing {timing}")
@@ -212,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         for train in (0, 1):
             fitted = _fit({k: p[half == train] for k, p in parts.items()}, measured[half == train], quiet=True)
             test = half != train
-            k, m, r = _bands(_timed(fitted, [c for c, t in zip(cases, test) if t]) / measured[test])
+            k, m, r = _bands(np.ceil(_total(fitted, {key: p[test] for key, p in parts.items()})) / measured[test])
             print(f"  holdout: fit on {int((~test).sum())} rows of {len(shapes[train::2])} layers {fitted}; "
                   f"the other {int(test.sum())} rows ({len(shapes[1 - train::2])} layers): {k}/{int(test.sum())} "
                   f"within x1.2, {m} within x1.5 (median {r:.2f})")
@@ -225,12 +255,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {kind:<16} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 (median {r:.2f}); "
                   f"timeloop {kt}/{mt} (median {rt:.2f})")
     if args.by_term:
-        terms = _dominant(timing, cases)
+        terms = _dominant(timing, parts)
+        cached = parts["misses"] == 0 if timing.cache is not None else parts["layer_bytes"] <= timing.cache_bytes
         for term in ("host issue", "array", "transfer"):
-            sel = terms == term
-            if sel.any():
-                k, m, r = _bands(hardware[sel] / measured[sel])
-                print(f"  {term:<16} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 (median {r:.2f})")
+            for source, where in (("", np.ones(n, bool)), ("all in the L2", cached), ("missing the L2", ~cached)):
+                sel = (terms == term) & where
+                if sel.any():
+                    ratios = hardware[sel] / measured[sel]
+                    k, m, r = _bands(ratios)
+                    print(f"  {term:<10} {source:<14} {sel.sum():>5} rows: hardware {k}/{m} within x1.2/x1.5 "
+                          f"(median {r:.2f}); outside x1.2: {int((ratios < 1 / 1.2).sum())} under, "
+                          f"{int((ratios > 1.2).sum())} over")
     quartiles = statistics.quantiles(hardware / measured, n=4)
     print(f"hardware / RTL quartiles: {quartiles[0]:.2f} {quartiles[1]:.2f} {quartiles[2]:.2f}")
     k, m, r = _bands(hardware / measured)

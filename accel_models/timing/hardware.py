@@ -43,22 +43,29 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   transfer (reading the 32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
 - **a cache in front of the DRAM** (`cache_bytes`, `bus_bytes_per_cycle`; none by default): a chip whose DMA reads
   through a system cache (Gemmini in its SoC: a 512 KiB L2 on a 128-bit system bus) finds a layer's data there when
-  the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's.
+  the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's;
+- **or a simulated cache** (`cache`, a `CacheGeometry`; `gemmini_soc` uses Gemmini's L2): every byte crosses the bus
+  at `bus_efficiency` of its rate, and each line the tiles' moves miss in the cache (`cache.cache_misses`: the outer
+  steps replayed through its sets and ways) adds `cache_miss_cycles`, the line's fill from the memory behind it
+  (with `reload_tiles`; without, the exact counts' words move at the DRAM's rate as above).
 
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
                    bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
                + output blocks x store_block_cycles
+    (with a simulated cache: bytes / (bus x bus_efficiency) + misses x cache_miss_cycles
+                             + requests x dram_request_cycles in place of the bytes' term)
     cycles  = layer_startup_cycles + steps x step
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
-prints the fit), and are the same for every accelerator and network: a property of a tile-by-tile controller, not a
+prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency and the miss cost with it
+simulated), and are the same for every accelerator and network: a property of a tile-by-tile controller, not a
 per-network knob. The systolic fill and drain of each fold (SCALE-Sim's rule, `systolic.scalesim_cycles`) is not a
 term here: Gemmini preloads the next weights while the current ones compute.
 
 Not modelled: scratchpad bank conflicts and port limits beyond the levels' bandwidths (the exact counts' per-level
 bandwidth stretch is Timeloop's and is left out: on the RTL rows it predicts worse than the compute cycles alone),
-the DRAM's partial-line and row-buffer effects, the cache's replacement beyond the fit-or-not rule, and a runtime that
+the DRAM's partial-line and row-buffer effects (a simulated cache's misses all cost the same), and a runtime that
 tiles a layer otherwise than its mapping (DOSA's matrix harness rounds tiles to whole arrays;
 `accel_models.timeloop.dosa_harness` writes such runs as their own mapping).
 """
@@ -74,11 +81,13 @@ from nets import DIMS, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
+from .cache import GEMMINI_L2, CacheGeometry, cache_misses
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
-# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC, `gemmini_soc()`): the
-# minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five starts,
-# by `python benchmarks/bench_rtl_cycles.py --fit`.
+# each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC with its L2 as a fits-or-not
+# rule, a layer found there when its tensors fill at most half of it, the share the fit chose among 1/4, 1/2, 3/4 and
+# 1): the minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five
+# starts, by `python benchmarks/bench_rtl_cycles.py --fit`.
 FITTED_LAYER_STARTUP_CYCLES = 985.0
 FITTED_STEP_OVERHEAD_CYCLES = 274.0
 FITTED_DRAM_EFFICIENCY = 0.92
@@ -87,6 +96,11 @@ FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
 FITTED_LOOP_OVERHEAD_CYCLES = 25.0
 FITTED_DRAM_REQUEST_CYCLES = 1.0
 FITTED_STORE_BLOCK_CYCLES = 25.0
+# With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
+# the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
+# rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
+FITTED_BUS_EFFICIENCY = 0.69
+FITTED_CACHE_MISS_CYCLES = 8.7
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -97,9 +111,8 @@ MIN_COMMAND_ROWS = 4
 at least 4 rows a compute (two writes to one accumulator row must be 4 cycles apart; `total_rows`'s floor,
 src/main/scala/gemmini/ExecuteController.scala)."""
 
-GEMMINI_L2_BYTES = 512 * 1024
-"""Chipyard's L2 in Gemmini's SoC configurations: `WithInclusiveCache(nWays = 8, capacityKB = 512)`
-(ucb-bar/gemmini, src/main/scala/gemmini/CustomSoCConfigs.scala)."""
+GEMMINI_L2_BYTES = GEMMINI_L2.capacity_bytes
+"""Chipyard's L2 in Gemmini's SoC, 512 KiB (`cache.GEMMINI_L2`)."""
 
 GEMMINI_BUS_BYTES_PER_CYCLE = 16
 """Gemmini's DMA bus, 128 bits (`dma_buswidth`, Configs.scala), with the SoC's system bus set to it
@@ -112,12 +125,6 @@ _ROW_DIM = {"Weights": DIMS.index("K"), "Inputs": DIMS.index("C"), "Outputs": DI
 # command takes (Gemmini: up to DIM output pixels of one output row).
 _STREAMED = np.array([d in ("P", "Q", "N") for d in DIMS])
 _COMMAND_DIM = DIMS.index("P")
-
-FITTED_CACHE_SHARE = 0.5
-"""The share of Gemmini's L2 a layer's tensors may fill and still be found there (the rows run one after another,
-each on the data the one before left; the L2 also holds the program, the other buffers and the written outputs):
-chosen by the fit among 1/4, 1/2, 3/4 and 1."""
-
 
 @dataclass(frozen=True)
 class HardwareTiming:
@@ -137,22 +144,31 @@ class HardwareTiming:
     min_command_rows: int = 0
     reload_tiles: bool = True
     name: str = "hardware"
+    cache: CacheGeometry | None = None
+    bus_efficiency: float = FITTED_BUS_EFFICIENCY
+    cache_miss_cycles: float = FITTED_CACHE_MISS_CYCLES
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
                       "loop_overhead_cycles", "dram_request_cycles", "store_block_cycles", "cache_bytes",
-                      "bus_bytes_per_cycle"):
+                      "bus_bytes_per_cycle", "cache_miss_cycles"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
                                                                                      and value >= 0):
                 unit = {"cache_bytes": "bytes", "bus_bytes_per_cycle": "bytes a cycle"}.get(field, "cycles")
                 raise ValueError(f"HardwareTiming.{field} must be a finite number >= 0 {unit}, got {value!r}")
-        eff = self.dram_efficiency
-        if isinstance(eff, bool) or not isinstance(eff, (int, float)) or not (0 < eff <= 1):
-            raise ValueError(f"HardwareTiming.dram_efficiency must be a number in (0, 1], got {eff!r}")
-        if self.cache_bytes > 0 and self.bus_bytes_per_cycle <= 0:
+        for field in ("dram_efficiency", "bus_efficiency"):
+            eff = getattr(self, field)
+            if isinstance(eff, bool) or not isinstance(eff, (int, float)) or not (0 < eff <= 1):
+                raise ValueError(f"HardwareTiming.{field} must be a number in (0, 1], got {eff!r}")
+        if self.cache is not None and not isinstance(self.cache, CacheGeometry):
+            raise ValueError(f"HardwareTiming.cache must be a CacheGeometry or None, got {type(self.cache).__name__}")
+        if self.cache is not None and self.cache_bytes > 0:
+            raise ValueError("HardwareTiming: give a simulated cache (cache) or a fits-or-not one (cache_bytes), not "
+                             "both")
+        if (self.cache_bytes > 0 or self.cache is not None) and self.bus_bytes_per_cycle <= 0:
             raise ValueError("HardwareTiming.bus_bytes_per_cycle must be > 0 bytes a cycle with a cache "
-                             f"(cache_bytes {self.cache_bytes!r})")
+                             f"(cache_bytes {self.cache_bytes!r}, cache {self.cache!r})")
         rows = self.min_command_rows
         if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
             raise ValueError(f"HardwareTiming.min_command_rows must be an integer >= 0 cycles, got {rows!r}")
@@ -183,16 +199,19 @@ class HardwareTiming:
                                  "counts)")
             requests = np.zeros(steps.shape)
             moved_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
+        simulated = self.cache is not None and self.reload_tiles
+        misses = cache_misses(layer, accelerator, mappings, self.cache, on_chip) if simulated else None
         cached = self.caches(layer, accelerator, on_chip)
-        peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached else dram_bytes_per_cycle(accelerator))
+        peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached or simulated
+                                     else dram_bytes_per_cycle(accelerator))
         compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows)
         stores = output_blocks(layer, accelerator, mappings)
         matrix = is_matrix_product(layer)
         host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
         return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
                 "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, peak_cycles, cached, stores),
-                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores))}
+                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses),
+                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores, misses))}
 
     def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
         """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
@@ -200,36 +219,42 @@ class HardwareTiming:
         return self.cache_bytes > 0 and layer_bytes(layer, accelerator, on_chip) <= self.cache_bytes
 
     def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
-                 store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
+                 store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
         `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
         (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
-        `store_blocks` output blocks read back at `store_block_cycles` each."""
+        `store_blocks` output blocks read back at `store_block_cycles` each. With `misses` (the lines missed in a
+        simulated cache; `peak_cycles` then at the bus's rate) the bytes run at `bus_efficiency` of the bus and each
+        missed line adds `cache_miss_cycles`, each request `dram_request_cycles`."""
         requests = np.asarray(requests, dtype=float)
-        data = np.asarray(peak_cycles) / self.dram_efficiency \
-            + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
+        if misses is not None:
+            data = np.asarray(peak_cycles) / self.bus_efficiency + np.asarray(misses, dtype=float) \
+                * float(self.cache_miss_cycles) + requests * float(self.dram_request_cycles)
+        else:
+            data = np.asarray(peak_cycles) / self.dram_efficiency \
+                + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
         return np.maximum(requests * float(self.dma_row_cycles), data) \
             + np.asarray(store_blocks, dtype=float) * float(self.store_block_cycles)
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
               matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
-              store_blocks: "float | np.ndarray" = 0.0) -> np.ndarray:
+              store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None) -> np.ndarray:
         """The model's cycles (before rounding up) from its mapping-dependent parts, each [B]: the array's cycles,
         the outer steps, the DMA requests, the transfer at the source's peak bandwidth, whether the layer runs as a
-        matrix product, whether its data comes from the cache, and the output blocks read back (module docstring's
-        formula)."""
+        matrix product, whether its data comes from the cache, the output blocks read back and the lines missed in a
+        simulated cache (module docstring's formula)."""
         steps = np.asarray(steps, dtype=float)
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
         accelerator = self.loop_overhead_cycles * steps \
-            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks))
+            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses))
         return self.layer_startup_cycles + np.maximum(host, accelerator)
 
 
 def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
-    """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2 (`GEMMINI_L2_BYTES`,
-    of which `FITTED_CACHE_SHARE` holds a layer's data) on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), and its
-    array commands take at least `MIN_COMMAND_ROWS` cycles."""
-    return replace(timing or HardwareTiming(), cache_bytes=FITTED_CACHE_SHARE * GEMMINI_L2_BYTES,
+    """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2, simulated
+    (`cache.GEMMINI_L2`), on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), and its array commands take at least
+    `MIN_COMMAND_ROWS` cycles."""
+    return replace(timing or HardwareTiming(), cache=GEMMINI_L2, cache_bytes=0.0,
                    bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS)
 
 

@@ -13,9 +13,10 @@ from accel_models import evaluate_batch, get_preset
 from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entries, gemmini_timeloop_files,
                                            load_dosa_row)
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
-from accel_models.timing import (MIN_COMMAND_ROWS, TIMINGS, HardwareTiming, array_pass_cycles, dram_rows_and_bytes,
-                                 gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
-                                 outer_steps, output_blocks, scalesim_cycles)
+from accel_models.timing import (GEMMINI_L2, MIN_COMMAND_ROWS, TIMINGS, CacheGeometry, HardwareTiming,
+                                 array_pass_cycles, cache_misses, dram_rows_and_bytes, gemmini_soc, get_timing,
+                                 holds_one_weight_per_pe, is_matrix_product, layer_bytes, outer_steps, output_blocks,
+                                 scalesim_cycles)
 from mappings import random_valid_mappings
 from nets import Layer
 
@@ -247,10 +248,67 @@ def test_a_cache_that_holds_the_layer_feeds_it_at_the_bus_rate():
     small = HardwareTiming(0, 0, 0.5, dma_row_cycles=0.1, dram_request_cycles=1, store_block_cycles=0, cache_bytes=223,
                            bus_bytes_per_cycle=32)
     assert small.terms(layer, acc, arrays)["transfer"][0] == 352 / 4 + 80
-    soc = gemmini_soc()
-    assert (soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows) == (256 * 1024, 16, 4)
     with pytest.raises(ValueError, match="bus_bytes_per_cycle"):
         HardwareTiming(cache_bytes=1024)
+
+
+def test_a_simulated_cache_counts_the_lines_the_outer_steps_miss():
+    """The 1x1 conv above, its tensors one after another from address 0 (inputs 128 bytes: lines 0 and 1 of 64
+    bytes; weights 32: line 2; outputs 64: line 3), its second run counted. Split over K, each step touches lines 2
+    (weights), 0 and 1 (inputs) and 3 (outputs): a cache of one line misses each of the four, twice; one of four sets
+    holds them all and misses none. Split over C, the outputs go out after the second step only: seven misses. With
+    the inputs on chip, two lines a step."""
+    acc, layer = _two_level(), Layer.conv(8, 4, 1, 4)
+    by_k, by_c = _split(layer, {"K": 2}), _split(layer, {"C": 2})
+    one_line, four_sets = CacheGeometry(1, 1, 64), CacheGeometry(4, 1, 64)
+    assert cache_misses(layer, acc, by_k, one_line)[0] == 8
+    assert cache_misses(layer, acc, by_k, four_sets)[0] == 0
+    assert cache_misses(layer, acc, by_c, one_line)[0] == 7
+    assert cache_misses(layer, acc, by_k, one_line, on_chip=(1,))[0] == 4
+    assert cache_misses(layer, acc, by_k, CacheGeometry(2, 1, 64))[0] == 8    # lines 0, 2 and 1, 3 share a set
+    assert cache_misses(layer, acc, by_k, CacheGeometry(2, 2, 64))[0] == 0
+
+
+def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
+    """With a simulated cache every byte crosses the bus at `bus_efficiency` of its rate, each missed line adds
+    `cache_miss_cycles` and each request `dram_request_cycles`: 352 bytes at 32 x 0.5 bytes a cycle, 8 misses and 80
+    requests. A cache that holds the layer makes the miss cost irrelevant; without a simulated cache neither new
+    constant changes a cycle, and Timeloop's cycles are untouched."""
+    acc, layer = _two_level(), Layer.conv(8, 4, 1, 4)
+    arrays = _split(layer, {"K": 2})
+    lean = dict(dma_row_cycles=0.1, dram_request_cycles=1, store_block_cycles=0, bus_bytes_per_cycle=32,
+                bus_efficiency=0.5)
+    one_line = HardwareTiming(0, 0, 1.0, cache=CacheGeometry(1, 1, 64), cache_miss_cycles=10, **lean)
+    assert one_line.terms(layer, acc, arrays)["transfer"][0] == 352 / 16 + 8 * 10 + 80
+    holds = [HardwareTiming(0, 0, 1.0, cache=CacheGeometry(4, 1, 64), cache_miss_cycles=c, **lean) for c in (1, 50)]
+    assert holds[0].terms(layer, acc, arrays)["transfer"][0] == holds[1].terms(layer, acc, arrays)["transfer"][0] \
+        == 352 / 16 + 80
+    layer, acc, maps = batch
+    counts = evaluate_batch(layer, acc, maps)
+    plain = HardwareTiming().cycles(layer, acc, maps, counts)
+    assert np.array_equal(HardwareTiming(bus_efficiency=0.1, cache_miss_cycles=1000).cycles(layer, acc, maps, counts),
+                          plain)
+    assert np.array_equal(evaluate_batch(layer, acc, maps, timing="timeloop").cycles, counts.cycles)
+    soc = gemmini_soc()
+    assert (soc.cache, soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows) == (GEMMINI_L2, 0, 16, 4)
+    assert GEMMINI_L2.capacity_bytes == 512 * 1024
+
+
+@pytest.mark.parametrize("kwargs, field", [(dict(cache=CacheGeometry(4, 1, 64)), "bus_bytes_per_cycle"),
+                                           (dict(cache=CacheGeometry(4, 1, 64), cache_bytes=64,
+                                                 bus_bytes_per_cycle=16), "not both"),
+                                           (dict(cache=(4, 1, 64), bus_bytes_per_cycle=16), "CacheGeometry"),
+                                           (dict(bus_efficiency=0.0), "bus_efficiency"),
+                                           (dict(cache_miss_cycles=-1.0), "cache_miss_cycles")])
+def test_a_bad_simulated_cache_is_named(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        HardwareTiming(**kwargs)
+
+
+@pytest.mark.parametrize("sets, ways, line_bytes", [(0, 8, 64), (1024, 0, 64), (1024, 8, 0), (1024, 8, 64.0)])
+def test_a_bad_cache_geometry_is_named(sets, ways, line_bytes):
+    with pytest.raises(ValueError, match="CacheGeometry"):
+        CacheGeometry(sets, ways, line_bytes)
 
 
 def _gemmini_row(mapping: str, **prob) -> dict:

@@ -1,0 +1,197 @@
+"""`CacheGeometry` and `cache_misses`: the lines of a mapping's DRAM-level tile moves that miss in a system cache.
+
+A DMA that reads through a set-associative cache (Gemmini in its SoC: the DMA's requests go to Chipyard's L2) finds a
+tile there when the lines it touched earlier have not been evicted since. Whether they were depends on the order of
+the outer steps, the tiles' sizes, the tensors' layouts and addresses, and the cache's sets, ways and replacement;
+no closed form follows a strided tile through a set-associative cache, so `cache_misses` replays the moves:
+
+- the outermost (DRAM) level's loops run in the mapping's order; each step moves its input and weight tiles in and,
+  after the last step of its reduction, its output tile out (the moves `hardware.dram_rows_and_bytes` counts);
+- a tile moves as rows: one contiguous run of its innermost dimension per combination of its other dimensions, each
+  tensor channels-last (inputs [N][H][W][C], weights [R][S][C][K], outputs [N][P][Q][K], Gemmini's layouts; the
+  groups G outermost), the tensors one after another in memory (inputs, then weights, then outputs, each from a line
+  boundary);
+- each line a run touches is looked up in its set (line address modulo the sets); a miss fills the line, evicting a
+  pseudo-random way when the set is full (Chipyard's InclusiveCache picks its victim with an LFSR: sifive-blocks,
+  `inclusivecache/Directory.scala`); the generator here is a fixed one, so the count is reproducible;
+- the layer runs twice and the second run's misses are counted: the cache starts with what the layer's own previous
+  run left in it (DOSA's FireSim harness runs each layer through Gemmini's own tiler before the timed run:
+  `gemmini-data-collection/templates/conv_tilings.c`, ucb-bar/gemmini-rocc-tests, branch `dosa`).
+
+The replay visits every run of every step (about one line per DMA request): milliseconds for small layers, a second
+or more for a mapping of tens of millions of requests. It runs only for a timing model given a cache geometry
+(`HardwareTiming(cache=...)`, as `gemmini_soc` is).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from nets import DIMS, TENSORS, Layer
+
+from ..accelerator import Accelerator
+from ..geometry import layer_arrays
+from ..mapping_arrays import MappingArrays
+
+
+@dataclass(frozen=True)
+class CacheGeometry:
+    """A set-associative cache with pseudo-random replacement: `sets` sets of `ways` lines of `line_bytes` bytes."""
+
+    sets: int
+    ways: int
+    line_bytes: int
+
+    def __post_init__(self) -> None:
+        for field in ("sets", "ways", "line_bytes"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"CacheGeometry.{field} must be an integer >= 1, got {value!r}")
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self.sets * self.ways * self.line_bytes
+
+
+GEMMINI_L2 = CacheGeometry(sets=1024, ways=8, line_bytes=64)
+"""Chipyard's L2 in Gemmini's SoC: 512 KiB, 8 ways (`WithInclusiveCache(nWays = 8, capacityKB = 512)`,
+ucb-bar/gemmini `CustomSoCConfigs.scala`), 64-byte lines (the SoC's cache block), one bank: 1,024 sets."""
+
+# Each tensor's layout, outermost dim first; a tensor's axes follow from the layer's projection (`layer_arrays`).
+_LAYOUT = {"Weights": ("G", "S", "R", "C", "K"), "Inputs": ("N", "G", "Q", "P", "C"),
+           "Outputs": ("N", "G", "Q", "P", "K")}
+_AXES = 5
+
+
+def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
+                 on_chip: tuple[int, ...] = ()) -> np.ndarray:
+    """Lines [B] each mapping's DRAM-level moves miss in a cache of `geometry` (module docstring), the layer's
+    second run; tensors in `on_chip` (indices into TENSORS) move nothing."""
+    arrays = layer_arrays(layer)
+    ax, co, bounds = arrays.ax.astype(np.int64), arrays.co.astype(np.int64), arrays.bounds.astype(np.int64)
+    word_bytes = max(1, accelerator.levels[0].word_bits // 8)
+    full = np.ones((len(TENSORS), _AXES), np.int64)
+    for t in range(len(TENSORS)):
+        for d in range(len(DIMS)):
+            if ax[t, d] >= 0:
+                full[t, ax[t, d]] += co[t, d] * (bounds[d] - 1)
+    strides = np.zeros((len(TENSORS), _AXES), np.int64)
+    nesting = np.zeros((len(TENSORS), _AXES), np.int64)
+    inner = np.zeros(len(TENSORS), np.int64)
+    base = np.zeros(len(TENSORS), np.int64)
+    start = 0
+    for t in (TENSORS.index("Inputs"), TENSORS.index("Weights"), TENSORS.index("Outputs")):
+        axes = list(dict.fromkeys(int(ax[t, DIMS.index(d)]) for d in _LAYOUT[TENSORS[t]]
+                                  if ax[t, DIMS.index(d)] >= 0))
+        step = word_bytes
+        for a in reversed(axes):
+            strides[t, a] = step
+            step *= full[t, a]
+        inner[t] = axes[-1]
+        nesting[t] = [a for a in range(_AXES) if a not in axes] + axes
+        base[t] = start
+        start += -(-step // geometry.line_bytes) * geometry.line_bytes
+    moved = np.array([t not in on_chip for t in range(len(TENSORS))])
+    reduction = ax[TENSORS.index("Outputs")] < 0
+    below = np.prod(mappings.temporal[:, 1:, :].astype(np.int64), axis=1) \
+        * np.prod(mappings.spatial_x.astype(np.int64), axis=1) * np.prod(mappings.spatial_y.astype(np.int64), axis=1)
+    extents = np.minimum(below, bounds[None, :])
+    misses = np.zeros(mappings.temporal.shape[0])
+    for b in range(misses.shape[0]):
+        ends = mappings.temporal[b, 0, :].astype(np.int64)
+        order = np.array([d for d in mappings.order[b, 0] if ends[d] > 1], np.int64)
+        tile = np.ones((len(TENSORS), _AXES), np.int64)
+        for t in range(len(TENSORS)):
+            for d in range(len(DIMS)):
+                if ax[t, d] >= 0:
+                    tile[t, ax[t, d]] += co[t, d] * (extents[b, d] - 1)
+        misses[b] = _replay(order, ends[order], extents[b], ax, co, full, np.minimum(tile, full), strides, nesting,
+                            inner, base, moved, reduction, geometry.sets, geometry.ways, geometry.line_bytes)
+    return misses
+
+
+@njit(cache=True)
+def _victim(counter, ways):
+    """A pseudo-random way (a 64-bit linear congruential step of `counter`, its high bits)."""
+    x = (counter * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+    return (x >> 33) % ways
+
+
+@njit(cache=True)
+def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, base, moved, reduction, sets, ways,
+            line_bytes):
+    """The second of two runs' misses of the outer steps `order` (dims, outermost first) with `ends` iterations each,
+    every tensor t moving its tile (`tile[t]` per axis, runs along `inner[t]`, the other axes in address order,
+    `nesting[t]` outermost first) from `base[t]` with `strides[t]`."""
+    tags = -np.ones((sets, ways), np.int64)
+    counter = 0
+    misses = 0
+    n = order.shape[0]
+    n_tensors = tile.shape[0]
+    outputs = n_tensors - 1
+    for _ in range(2):
+        misses = 0
+        index = np.zeros(n, np.int64)
+        dim_index = np.zeros(extents.shape[0], np.int64)
+        origin = np.zeros(tile.shape[1], np.int64)
+        count = np.zeros(tile.shape[1], np.int64)
+        while True:
+            for k in range(n):
+                dim_index[order[k]] = index[k]
+            reduction_done = True
+            for k in range(n):
+                if reduction[order[k]] and index[k] != ends[k] - 1:
+                    reduction_done = False
+            for t in range(n_tensors):
+                if not moved[t] or (t == outputs and not reduction_done):
+                    continue
+                for a in range(tile.shape[1]):
+                    origin[a] = 0
+                    count[a] = 0
+                for d in range(extents.shape[0]):
+                    if ax[t, d] >= 0:
+                        origin[ax[t, d]] += co[t, d] * extents[d] * dim_index[d]
+                for a in range(tile.shape[1]):
+                    origin[a] = min(origin[a], full[t, a] - tile[t, a])
+                run_bytes = tile[t, inner[t]] * strides[t, inner[t]]
+                while True:
+                    address = base[t]
+                    for a in range(tile.shape[1]):
+                        address += (origin[a] + (0 if a == inner[t] else count[a])) * strides[t, a]
+                    for line in range(address // line_bytes, (address + run_bytes - 1) // line_bytes + 1):
+                        counter += 1
+                        s = line % sets
+                        hit = False
+                        free = -1
+                        for w in range(ways):
+                            if tags[s, w] == line:
+                                hit = True
+                                break
+                            if tags[s, w] < 0 and free < 0:
+                                free = w
+                        if not hit:
+                            misses += 1
+                            tags[s, free if free >= 0 else _victim(counter, ways)] = line
+                    k = tile.shape[1] - 1
+                    while k >= 0:
+                        a = nesting[t, k]
+                        if a != inner[t]:
+                            count[a] += 1
+                            if count[a] < tile[t, a]:
+                                break
+                            count[a] = 0
+                        k -= 1
+                    if k < 0:
+                        break
+            k = n - 1
+            while k >= 0:
+                index[k] += 1
+                if index[k] < ends[k]:
+                    break
+                index[k] = 0
+                k -= 1
+            if k < 0:
+                break
+    return misses
