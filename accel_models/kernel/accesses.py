@@ -3,8 +3,8 @@ takes each (level, tensor)'s fills, parent reads and link transfers from the fil
 the closed form, or for a residual mapping's streams that a residual touches, the sweep over their steps). Two
 scaffolds compile from this one source: `level_accesses`, and `level_accesses_perfect`, the perfect-factor
 driver's, with the entry's perfect variant (`fills.stream_fills_perfect`: a stub in the sweep's place,
-`accel_models.jit.variant`), so that a first search on perfect factors compiles no sweep. `instances.class_accesses` is their counterpart per
-instance class.
+`accel_models.jit.variant`), so that a first search on perfect factors compiles no sweep. `instances.class_accesses`
+is their counterpart per instance class.
 """
 from __future__ import annotations
 

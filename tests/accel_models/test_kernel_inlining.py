@@ -68,7 +68,7 @@ def _forceinlined() -> dict[str, CPUDispatcher]:
 
 
 def test_the_forceinline_functions_are_the_measured_ones():
-    # each was measured faster inlined by LLVM for no compile time; another needs its figures
+    # each was measured inlined by LLVM (its figures in `accel_models.kernel`'s docstring); another needs its own
     assert sorted(_forceinlined()) == ["accel_models.kernel.accesses.level_accesses",
                                        "accel_models.kernel.accesses.level_accesses_perfect",
                                        "accel_models.kernel.fills.stream_fills",
