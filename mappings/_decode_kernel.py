@@ -616,7 +616,7 @@ def reset_decode_scratch(scratch: DecodeScratch) -> None:
 @njit(cache=True, _nrt=False)
 def decode_batch(x, tables, outputs, scratch):
     """Decode genes x [B, n] (already clipped to [0,1]) into rows 0..B-1 of `outputs` (a `MappingArrays` of at least
-    B rows), in place; `tables`: the encoding's `DecodeTables` (`Encoding.kernel_args()`, unpacked in field order);
+    B rows), in place; `tables`: the encoding's `DecodeTables` (`Encoding.kernel_args()`, read by field);
     `scratch`: a `DecodeScratch` (`decode_scratch`) for the accelerator's levels. Per row: keep genes, loop orders,
     spatial factors in rank order with the axis fill, temporal factors innermost level first (each level's loops
     innermost first: inner ones claim room first) with the capacity repair, then the residual ends and the auto keep.
@@ -626,9 +626,15 @@ def decode_batch(x, tables, outputs, scratch):
     fan-outs, all at least 1). Every array is borrowed (`accel_models.kernel_views`: the calls it makes per factor
     would otherwise take a reference on each array they are passed): the caller owns them all for the call."""
     x = borrow(x)
-    order_idx, rank_idx, axis_idx, ratio_idx, tile_idx, keep_idx, fill_idx, order_bonus, default_keep, start, live, \
-        rel, coef, fanout, allowed, capacity, tcap, bounded, fan_levels, tvalues, tdivs, tcounts, tlogs, tlogv, \
-        ttiles, ttcounts, ttlogs, qdivs, qtiles, div_at, pin_t, pin_s, rest_at, residual_ok, full = borrow(tables)
+    tb = borrow(tables)
+    order_idx, rank_idx, axis_idx, ratio_idx = tb.order_idx, tb.rank_idx, tb.axis_idx, tb.ratio_idx
+    tile_idx, keep_idx, fill_idx = tb.tile_idx, tb.keep_idx, tb.fill_idx
+    order_bonus, default_keep, start = tb.order_bonus, tb.default_keep, tb.start
+    live, rel, coef, fanout, allowed, capacity = tb.live, tb.rel, tb.coef, tb.fanout, tb.allowed, tb.capacity
+    tcap, bounded, fan_levels, tvalues, tdivs = tb.tcap, tb.bounded, tb.fan_levels, tb.tvalues, tb.tdivs
+    tcounts, tlogs, tlogv, ttiles, ttcounts, ttlogs = tb.tcounts, tb.tlogs, tb.tlogv, tb.ttiles, tb.ttcounts, tb.ttlogs
+    qdivs, qtiles, div_at, pin_t, pin_s, rest_at = tb.qdivs, tb.qtiles, tb.div_at, tb.pin_t, tb.pin_s, tb.rest_at
+    residual_ok, full = tb.residual_ok, tb.full
     decoded = borrow(outputs)
     temporal, order, sx, sy, sorder, keep = decoded.temporal, decoded.order, decoded.spatial_x, decoded.spatial_y, \
         decoded.spatial_order, decoded.keep

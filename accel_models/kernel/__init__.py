@@ -6,11 +6,12 @@ use `cost_model.evaluate_batch`. Plain arrays in (`geometry.LayerArrays`, `geome
 `reference.evaluate` (the literal walk of the rules R1-R8 of docs/cost_model.md, F1-F10 of docs/imperfect.md), whose
 steps the modules follow:
 `nest` (the checks and the loop nest, R1), `accesses` (per level and tensor: fills R2, parent accesses R3-R4),
-`counts` (their closed form for perfect mappings, partitions R6, the bypass fold R5), `links` (multicast and
-neighbour links, R3), `energy` (cycles R7, energy R8) and `driver` (one mapping, and the batch drivers: the full
-one, and `evaluate_range_perfect` for searches without residual factors, compiled from the same source). A mapping
-with residual loops has its streams counted step by step by `sweep` (one memoized frame walk over the carried state
-of `state`: the step rule R2 and the memo) with the step of `residual`; one whose instances under a fan-out do
+`fills` (the fill rule R2's one entry: which code counts a stream), `counts` (the closed form for perfect
+mappings, partitions R6, the bypass fold R5), `links` (multicast and neighbour links, R3), `energy` (cycles R7,
+energy R8) and `driver` (one mapping, and the batch drivers: the full one, and `evaluate_range_perfect` for
+searches without residual factors, compiled from the same source). A mapping with residual loops has its streams
+counted step by step by `sweep` (one memoized frame walk over the carried state of `state`: the step rule R2 and the
+memo) with the step of `residual`; one whose instances under a fan-out do
 unequal work is counted per class of equal instances by `instances`, with `joint` (the step of unequal children
 counted together). `workspace` holds the records they share; `words` copies scratch words one load at a time
 where a merged vector load would wait on the stores just before it. The drivers take those two kinds of count by
@@ -28,22 +29,24 @@ Functions that only compiled code calls are compiled without a CPython wrapper (
 measurably slowed the kernel (`lattice_ok` as a call: 8-12% fewer evaluations/s), not on `geometry.box`, and on
 the steps called once per mapping or (level, tensor) whose call passed the mapping's nine arrays or the layer's and
 the workspace's (~150-300 instructions a call): `nest.check_shape`, `nest.loop_nest`, `energy.energy_and_cycles`
-into the driver's loop, `links.links` into `accesses.level_accesses` (`links` alone ~11% more evaluations/s). Inlining
+into the driver's loop, `links.links` into `fills.stream_fills` (`links` alone ~11% more evaluations/s). Inlining
 `accesses.level_accesses` that way as well gained nothing and cost ~10 s of cold compile. numba copies an inlined
 function's IR once per block, each copy with the function's whole scope, so a large inlined body costs its blocks
 times its variables; inlined in turn into another function it is copied again at its grown size. The large steps are
 therefore inlined where they are called from a compiled (not inlined) function: the driver's loop holds its
-per-mapping steps itself, and `level_accesses` calls `links` itself rather than through the inlined
+per-mapping steps itself, and `fills.stream_fills` calls `links` itself rather than through the inlined
 `counts.closed_form_fills`.
 Where a large function's call costs run time but numba's copy would cost compile time, `forceinline=True` has LLVM
 inline the compiled function into its caller instead (numba links a callee's IR into the caller's module anyway):
 `phases._compose`, called once per node of the phases' trees (~7 a stream), gives ~12% more temporal-class
 evaluations/s that way for no measurable compile time, against +3.4 s of CPU as `inline="always"`; and
 `accesses.level_accesses`, whose call passed the layer's, the accelerator's and the workspace's arrays field by field
-once per mapping, ~4% more perfect-mapping evaluations/s, its compile unchanged. numba hands the option down to every
-function it compiles from inside such a function unless that function sets it itself, and LLVM then inlines those
-too (with `level_accesses`, the links' rare paths `_try_link` and `_still_links`: about half the gain lost). So every
-compiled function a `forceinline` function reaches by name sets `forceinline=False`
+once per mapping, ~4% more perfect-mapping evaluations/s, its compile unchanged; and `fills.stream_fills`, the fill
+rule's one entry, which `level_accesses` calls once per (level, tensor): the evaluations/s of its code written into
+`level_accesses`, for ~0.5 s more CPU in the `level_accesses` compile steps (its own function's compile). numba hands
+the option down to every function it compiles from inside such a function unless that function sets it itself, and
+LLVM then inlines those too (with `level_accesses`, the links' rare paths `_try_link` and `_still_links`: about
+half the gain lost). So every compiled function a `forceinline` function reaches by name sets `forceinline=False`
 (`tests/accel_models/test_kernel_inlining.py` checks it).
 
 Speed on random mappings (`benchmarks/bench_cost_model.py`): the time goes to long chains of dependent loads and

@@ -42,6 +42,35 @@ def tensor_actions(t, outermost, counts):
 
 
 @njit(cache=True, inline="always")
+def level_tensor_actions(t, l, home, kept, level0, own):
+    """(moves, reads, fills, updates) per instance of tensor t at level l (`tensor_actions`), with t's home
+    `home` (`acc.homes[t]`) and whether level l keeps it: a tensor homed on chip at l > 0 takes level 0's
+    accesses (`level0`: level 0's record, or its one class's) as its outermost level; one not kept at l, or homed
+    on chip while l is level 0, moves nothing there (moves False); any other takes its own (`own`)."""
+    if home == l and l > 0:            # t lives whole here: level 0's accesses of it are this level's
+        r_, f_, u_ = tensor_actions(t, True, level0)
+        return True, r_, f_, u_
+    if not kept or (l == 0 and home > 0):
+        return False, 0.0, 0.0, 0.0
+    r_, f_, u_ = tensor_actions(t, l == 0, own)
+    return True, r_, f_, u_
+
+
+@njit(cache=True, inline="always")
+def blocks_pj(energy, l, read_blocks, fill_blocks, update_blocks):
+    """R8: the energy (pJ) of one instance's accesses at level l given in blocks (rounded up to whole blocks here),
+    each action at its own energy per block (`energy` [L, 3])."""
+    return (math.ceil(read_blocks) * energy[l, PJ_READ] + math.ceil(fill_blocks) * energy[l, PJ_FILL]
+            + math.ceil(update_blocks) * energy[l, PJ_UPDATE])
+
+
+@njit(cache=True, inline="always")
+def charged_instances(used, clusters, l):
+    """The instances of level l whose accesses are charged: the used ones, at most one per cluster."""
+    return used if used <= clusters[l] else clusters[l]
+
+
+@njit(cache=True, inline="always")
 def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
     """Per level and kept tensor the per-instance reads, fills and updates (R4, R6), written as totals over
     instances into reads / fills / updates [L, 3]; returns (energy pJ without the MACs, cycles).
@@ -73,24 +102,19 @@ def energy_and_cycles(acc, levels, compute_cycles, reads, fills, updates):
         whole = int(blk)
         exact = blk == whole and whole > 0 and whole & (whole - 1) == 0   # a power of two: x * scale == x / blk
         limited = bw[l, BW_READ] >= 0 or bw[l, BW_WRITE] >= 0 or bw[l, BW_SHARED] >= 0
-        charged = used if used <= clusters[l] else clusters[l]
+        charged = charged_instances(used, clusters, l)
         for t in range(N_TENSORS):
-            home = homes[t]
-            if home == l and l > 0:        # t lives whole here: level 0's accesses of it are this level's
-                r_, f_, u_ = tensor_actions(t, True, levels[0])
-            elif not lv.kept[t] or (l == 0 and home > 0):
+            moves, r_, f_, u_ = level_tensor_actions(t, l, homes[t], lv.kept[t], levels[0], lv)
+            if not moves:
                 reads[l, t] = 0.0
                 fills[l, t] = 0.0
                 updates[l, t] = 0.0
                 continue
-            else:
-                r_, f_, u_ = tensor_actions(t, l == 0, lv)
             if exact:
                 rb, fb, ub = r_ * scale, f_ * scale, u_ * scale
             else:
                 rb, fb, ub = r_ / blk, f_ / blk, u_ / blk
-            total_energy += charged * (math.ceil(rb) * energy[l, PJ_READ] + math.ceil(fb) * energy[l, PJ_FILL]
-                                       + math.ceil(ub) * energy[l, PJ_UPDATE])
+            total_energy += charged * blocks_pj(energy, l, rb, fb, ub)
             if limited:
                 r_rate += r_ / compute_cycles
                 w_rate += (f_ + u_) / compute_cycles

@@ -25,17 +25,15 @@ to whole blocks and bandwidth (R7) takes the slowest instance: all per class, we
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from ..mapping_arrays import LOOP_Y, N_DIMS, N_LOOP_KINDS, N_TENSORS
 from .counts import moving_loops, spatial_loops
-from .energy import level_cycles, tensor_actions
+from .energy import blocks_pj, charged_instances, level_cycles, level_tensor_actions
 from .links import spatial_axes
 from .sweep import joint_sweep, sweep
-from .workspace import FAN_X, FAN_Y, MAX_CLASSES, MAX_JOINT, PJ_FILL, PJ_READ, PJ_UPDATE
+from .workspace import FAN_X, FAN_Y, MAX_CLASSES, MAX_JOINT
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
@@ -328,14 +326,14 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
     levels, cls = ws.levels, ws.classes
     start = ws.joint[0].level_start
     L = reads.shape[0]
-    block, energy, bw, clusters, homes = acc.block_words, acc.energy_pj, acc.bandwidth, acc.clusters, acc.homes
+    energy, homes = acc.energy_pj, acc.homes
     total_energy = 0.0
     cycles = 0
     for l in range(L):
         lv = levels[l]
         used = lv.used
-        blk = block[l]
-        charged = used if used <= clusters[l] else clusters[l]
+        blk = acc.block_words[l]
+        charged = charged_instances(used, acc.clusters, l)
         for t in range(N_TENSORS):
             reads[l, t] = 0.0
             fills[l, t] = 0.0
@@ -348,16 +346,10 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 k.rfu[0, t] = 0.0
                 k.rfu[1, t] = 0.0
                 k.rfu[2, t] = 0.0
-                home = homes[t]
-                if home == l and l > 0:    # t lives whole here (one instance): level 0's accesses of it
-                    r_, f_, u_ = tensor_actions(t, True, cls[start[0]])
-                elif not lv.kept[t] or (l == 0 and home > 0):
+                moves, r_, f_, u_ = level_tensor_actions(t, l, homes[t], lv.kept[t], cls[start[0]], k)
+                if not moves:
                     continue
-                else:
-                    r_, f_, u_ = tensor_actions(t, l == 0, k)
-                blocks = (math.ceil(r_ / blk) * energy[l, PJ_READ] + math.ceil(f_ / blk) * energy[l, PJ_FILL]
-                          + math.ceil(u_ / blk) * energy[l, PJ_UPDATE])
-                total_energy += charged * k.count / used * blocks
+                total_energy += charged * k.count / used * blocks_pj(energy, l, r_ / blk, f_ / blk, u_ / blk)
                 k.rfu[0, t] = r_
                 k.rfu[1, t] = f_
                 k.rfu[2, t] = u_
@@ -366,7 +358,7 @@ def class_energy_and_cycles(acc, ws, compute_cycles, reads, fills, updates):
                 reads[l, t] += r_ * k.count
                 fills[l, t] += f_ * k.count
                 updates[l, t] += u_ * k.count
-            lc = level_cycles(bw, l, r_rate, w_rate, compute_cycles)
+            lc = level_cycles(acc.bandwidth, l, r_rate, w_rate, compute_cycles)
             if lc > cycles:
                 cycles = lc
     return total_energy, cycles

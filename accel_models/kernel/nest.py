@@ -158,6 +158,20 @@ def _level_reason(tf, order, sx, sy, sorder):
 
 
 @njit(cache=True, inline="always")
+def _spatial_loops(loops, n, l, kind, sorder, bounds):
+    """Level l's spatial loops of one kind (LOOP_Y or LOOP_X) in the level's spatial order, bounds from `bounds`
+    [L, N_DIMS], written at loops[n:], each kept by advancing n only where its bound is above 1 (no branch on the
+    factors); returns the new n."""
+    for q in range(N_DIMS):
+        d = sorder[l, q]
+        b = bounds[l, d]
+        lp = loops[n]
+        lp.level = l; lp.kind = kind; lp.dim = d; lp.bound = b
+        n += 1 if b > 1 else 0
+    return n
+
+
+@njit(cache=True, inline="always")
 def loop_nest(m, loops, levels, temporal):
     """R1: the nest outermost first (per level its temporal loops in order, then its Y loops, then its X
     loops; factor-1 loops dropped), each loop's step, each level's first loop, spatial loop count and tile
@@ -193,18 +207,8 @@ def loop_nest(m, loops, levels, temporal):
         if spreads:                      # most levels have no fan-out, or leave it unused
             for d in range(N_DIMS):
                 fan *= sx[l, d] * sy[l, d]
-            for q in range(N_DIMS):
-                d = sorder[l, q]
-                b = sy[l, d]
-                lp = loops[n]
-                lp.level = l; lp.kind = LOOP_Y; lp.dim = d; lp.bound = b
-                n += 1 if b > 1 else 0
-            for q in range(N_DIMS):
-                d = sorder[l, q]
-                b = sx[l, d]
-                lp = loops[n]
-                lp.level = l; lp.kind = LOOP_X; lp.dim = d; lp.bound = b
-                n += 1 if b > 1 else 0
+            n = _spatial_loops(loops, n, l, LOOP_Y, sorder, sy)
+            n = _spatial_loops(loops, n, l, LOOP_X, sorder, sx)
         levels[l].n_spatial = n - first_spatial
         levels[l].fan = fan
         levels[l + 1].used = levels[l].used * fan

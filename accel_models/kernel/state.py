@@ -196,27 +196,27 @@ def memo_start(memo, fresh):
 def memo_find(memo, h, j, ctx, state, n_words):
     """The slot holding key (j, ctx, state) under the memo's current stamp, or the free slot where it would go
     (linear probing)."""
-    pool = memo.pool
     stamp = memo.stamp
     mask = memo.slot_stamp.shape[0] - 1
     k = (h >> 32) & mask
     while memo.slot_stamp[k] == stamp:
-        if memo.slot_j[k] == j:
-            same_key = True
-            for d in range(N_DIMS):
-                if memo.slot_ctx[k, d] != ctx[d]:
-                    same_key = False
-                    break
-            if same_key:
-                o = memo.slot_off[k]
-                for w in range(n_words):
-                    if pool[o + w] != state[w]:
-                        same_key = False
-                        break
-                if same_key:
-                    return k
+        if memo.slot_j[k] == j and _slot_holds(memo, k, ctx, state, n_words):
+            return k
         k = (k + 1) & mask
     return k
+
+
+@njit(cache=True, inline="always")
+def _slot_holds(memo, k, ctx, state, n_words):
+    """Whether memo slot k's context and state words are `ctx` and the first n_words of `state`."""
+    for d in range(N_DIMS):
+        if memo.slot_ctx[k, d] != ctx[d]:
+            return False
+    o = memo.slot_off[k]
+    for w in range(n_words):
+        if memo.pool[o + w] != state[w]:
+            return False
+    return True
 
 
 @njit(cache=True, no_cpython_wrapper=True, _nrt=False)
