@@ -102,6 +102,7 @@ def test_a_dosa_row_with_a_bad_field_is_named():
         load_dosa_row({**row, "prob.C": "three"})
 
 
+@pytest.mark.slow
 def test_hardware_timing_is_closer_to_the_rtl_than_timeloops_semantics():
     """On the shipped FireSim rows, each timed as DOSA's flow ran it (`dosa_run`, the smallest array holding the
     mapping) on Gemmini's SoC (`gemmini_soc`): the hardware model's median |log(model / RTL)| is under half of
