@@ -4,6 +4,7 @@ ones. The sequences mix a residual search (it leaves residual fields, a filled t
 kernel's memos behind) with a perfect encoding searched by the full driver, both of the same gene count, so that
 they share one set of buffers; and a set whose every byte is junk is set, field by field, as a search starts."""
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,7 +27,10 @@ whose dims without a loop differ (R, S against N, G), and two whose mappings are
 
 
 def _chips():
-    return get_preset("eyeriss"), digest_accelerators()[-1]
+    """Eyeriss without its whole filter rows (`Dataflow.whole_dims` pins S where it fits, dropping its gene: two gene
+    counts in the sequence), and a digest chip."""
+    eyeriss = get_preset("eyeriss")
+    return replace(eyeriss, dataflow=replace(eyeriss.dataflow, whole_dims=())), digest_accelerators()[-1]
 
 
 def _search(layer, acc, factors, seed) -> tuple:
