@@ -504,7 +504,7 @@ class AcceleratorSpace:
                                                    step_words, shares), word_bits, step_words)
             return Design(array, parallel, rf, glb, bw, word_bits, self.technology_nm, self.clock_ghz, name,
                           axis_dims)
-        lo, hi = self.glb_bytes_range
+        lo = self.glb_bytes_range[0]
         if design(lo).area_mm2 > self.area_budget_mm2:      # PEs and register files over the budget on their own
             rf = self._rf_within_budget(rf, lambda words: replace(design(lo), rf_words=words))
         return design(_lerp_log(lo, self._glb_room_bytes(design), g["glb_size"]))
