@@ -58,7 +58,7 @@ def test_a_stopped_warm_up_stops_its_workers_and_says_so_in_one_line(how, status
             os.killpg(proc.pid, signal.SIGINT)
         else:
             os.kill(proc.pid, signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)  # a worker inside LLVM sees the signal when that call returns
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
