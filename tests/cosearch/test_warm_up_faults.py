@@ -29,6 +29,15 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _cpu_s(pid: int) -> float:
+    """The CPU seconds (user and system) process `pid` has used, 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -51,7 +60,10 @@ def test_a_stopped_warm_up_stops_its_workers_and_says_so_in_one_line(how, status
         deadline = time.monotonic() + 120
         while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:   # 2 workers + the resource tracker
             time.sleep(0.1)
-        time.sleep(1.0)                                # the workers past their start, compiling
+        # the workers past their start (the command ignores SIGINT while it starts them: `_start`), compiling: each
+        # has spent CPU in its imports, however loaded the machine is
+        while sum(_cpu_s(pid) >= 0.5 for pid in _children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         started = _children(proc.pid)
         assert len(started) >= 3, started
         if how == "ctrl-c":
