@@ -40,6 +40,10 @@ from ._units import activation_units, unit_spans
 _OBJECTIVES = {"edp": 0, "latency": 1, "energy": 2}
 
 
+def _no_mapping(layer, accelerator) -> NoValidMapping:
+    return NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on {accelerator.name}")
+
+
 class _ShapeTable:
     """Per layer shape: its layer-wise run (cycles, energy) and its prices in every resident set
     (`screen_prices.PriceRows`), as rows of growing arrays."""
@@ -83,8 +87,7 @@ class _ShapeTable:
         new_layers, new_bases, new_keys, new_at = [], [], [], []
         for j, (layer, base) in enumerate(zip(distinct, cache.results(distinct, accelerator, objective))):
             if base.arrays is None:
-                raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
-                                     f"{accelerator.name}")
+                raise _no_mapping(layer, accelerator)
             key = (layer.shape_key, layer.weights_are_activations)
             found = self.rows.get(key)
             if found is not None and found[1] is base:
@@ -100,8 +103,7 @@ class _ShapeTable:
             price_shapes(new_layers, accelerator, [b.arrays for b in new_bases], self.home, slots, self.prices)
             for layer, slot in zip(new_layers, slots):
                 if not self.prices.valid[slot, 0]:
-                    raise NoValidMapping(f"no valid mapping of layer {layer.name or layer.shape_key} on "
-                                         f"{accelerator.name}")
+                    raise _no_mapping(layer, accelerator)
             for key, base, slot in zip(new_keys, new_bases, slots):
                 self.rows[key] = (int(slot), base)
                 self.base_cycles[slot], self.base_energy[slot] = int(base.cycles), float(base.energy_pj)
