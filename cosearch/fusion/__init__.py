@@ -10,11 +10,12 @@ from .modes.depth_first import smallest_peak_words
 from .modes.none import layer_wise
 from .plan import LayerRun, NetworkPlan, NoValidMapping, explain_run, traffic_energy_pj
 from .runs import layer_run
-from .view_search import VIEW_SEARCH_EVALS, ChosenViews, ViewSearchFile, keep_view_searches, view_search_settings
+from .view_search import (VIEW_SEARCH_EVALS, VIEW_SEARCH_SHARE, ChosenViews, ViewSearchFile, keep_view_searches,
+                          view_search_settings)
 from .stacks import parse_fusion_groups, resolve_fusion_groups
 from .view import Residency, home_level
 
 __all__ = ["Activation", "activations", "FUSION_MODES", "FusionMode", "get_fusion_mode", "LayerRun",
            "NetworkPlan", "NoValidMapping", "explain_run", "layer_run", "layer_wise", "Residency", "home_level",
-           "parse_fusion_groups", "resolve_fusion_groups", "VIEW_SEARCH_EVALS", "ChosenViews", "view_search_settings",
-           "ViewSearchFile", "keep_view_searches", "smallest_peak_words", "traffic_energy_pj"]
+           "parse_fusion_groups", "resolve_fusion_groups", "VIEW_SEARCH_EVALS", "VIEW_SEARCH_SHARE", "ChosenViews",
+           "view_search_settings", "ViewSearchFile", "keep_view_searches", "smallest_peak_words", "traffic_energy_pj"]

@@ -50,7 +50,7 @@ from ..view import Residency, home_level, rounded_capacity
 from ..view_search import ChosenViews
 from ._gains import weight_gain
 from ._units import activation_units, unit_spans
-from .resident_screen import screen_totals
+from .resident_screen import ScreenPlan, screen_plan, screen_totals
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 
@@ -63,8 +63,14 @@ class Resident:
              count_dram: bool = True) -> NetworkPlan:
         if isinstance(search_views, ChosenViews):
             return self._with_chosen_views_searched(
-                self.plan(network, accelerator, cache, objective, False, count_dram), accelerator, cache, objective,
-                search_views.settings)
+                self._plan(network, accelerator, cache, objective, False, count_dram, replay=True), accelerator,
+                cache, objective, search_views)
+        return self._plan(network, accelerator, cache, objective, search_views, count_dram)
+
+    def _plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings, count_dram: bool,
+              replay: bool = False) -> NetworkPlan:
+        """`plan`; `replay` (no view searched): the greedy's decisions are the compiled greedy's
+        (`resident_screen.screen_plan`), and only the contexts of the units it keeps are priced here."""
         layers = network.layers
         table = _RunTable(accelerator, cache, objective, search_views)
         slots = [table.slot(layer) for layer in layers]
@@ -81,8 +87,9 @@ class Resident:
         keeps = accelerator.levels[home].keeps
         units = activation_units(activations(network)) if {"Inputs", "Outputs"} <= set(keeps) else ()
         spans = unit_spans(units)
+        decisions = screen_plan(network, accelerator, cache, objective) if replay and not search_views else None
         plan = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, spans,
-                            objective, score, moved_only=False)
+                            objective, score, moved_only=False, decisions=decisions)
         if search_views:       # candidates beyond the moved mappings: never worse than the plan on those alone
             moved = self._greedy(network, accelerator, table, slots, adds, home, base, base_options, units, spans,
                                  objective, score, moved_only=True)
@@ -92,20 +99,29 @@ class Resident:
         return plan
 
     def _with_chosen_views_searched(self, plan: NetworkPlan, accelerator, cache, objective,
-                                    settings: MapperSettings) -> NetworkPlan:
-        """`plan` with each layer's run chosen again among its moved mapping and its view's search (`ChosenViews`)."""
+                                    chosen: ChosenViews) -> NetworkPlan:
+        """`plan` with the runs of its costliest layers (`ChosenViews.share`) chosen again among their moved mapping
+        and their view's search."""
         home = home_level(accelerator)
         if home is None:
             return plan
+        linear = linearised_objective(plan.cycles, plan.energy_pj, objective)
+        values = [linear.of_run(run) for run in plan.runs]
+        searched, covered, wanted = set(), 0.0, chosen.share * sum(values)
+        for i in sorted(range(len(values)), key=lambda i: -values[i]):
+            if covered >= wanted:
+                break
+            searched.add(i)
+            covered += values[i]
         options = []
-        for run in plan.runs:
-            if run.residency is None:
+        for i, run in enumerate(plan.runs):
+            if run.residency is None or i not in searched:
                 options.append((run,))
                 continue
-            found = layer_runs(run.layer, accelerator, cache, objective, run.residency, settings)
+            found = layer_runs(run.layer, accelerator, cache, objective, run.residency, chosen.settings)
             options.append(tuple(charge_plan_traffic(r, accelerator, home, run.traffic) if run.traffic else r
                                  for r in found))
-        runs = choose_runs(options, objective, linearised_objective(plan.cycles, plan.energy_pj, objective))
+        runs = choose_runs(options, objective, linear)
         return dataclasses.replace(plan, runs=_named(runs, [run.layer for run in plan.runs]))
 
     def totals(self, network, accelerator, cache, objective) -> tuple[int, float]:
@@ -117,9 +133,10 @@ class Resident:
         return screen_totals(network, accelerator, cache, objective)
 
     def _greedy(self, network, accelerator, table, slots, adds, home, base, base_options, units, spans, objective,
-                score, moved_only: bool) -> NetworkPlan:
+                score, moved_only: bool, decisions: ScreenPlan | None = None) -> NetworkPlan:
         """The plan the greedy of the module docstring makes, each layer's run chosen among its candidates by
-        `runs.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits)."""
+        `runs.choose_runs` (`moved_only`: the first candidate, the moved layer-wise mapping where it fits). With
+        `decisions`, the units kept and the weights cached are those, each unit's contexts priced only when kept."""
         layers = network.layers
         n = len(layers)
         level = accelerator.levels[home]
@@ -139,7 +156,9 @@ class Resident:
         kept = [0] * n                 # ... of which chosen: it writes on chip when all of them are
         params = [layer.param_words for layer in layers]
         context = _Context(layers, slots, table, home, capacity, params, accelerator, objective, score, moved_only)
-        for unit, (span, words, readers, writes, producers) in zip(units, spans):
+        for u, (unit, (span, words, readers, writes, producers)) in enumerate(zip(units, spans)):
+            if decisions is not None and not decisions.units_chosen[u]:
+                continue
             if any(free[i] - w < 1 for i, w in zip(span, words)):
                 continue
             with_unit = on_chip | producers
@@ -151,7 +170,7 @@ class Resident:
             if trial is None:
                 continue
             picked = context.choose(trial)
-            if score(picked) <= score([runs[i] for i in span]):
+            if decisions is not None or score(picked) <= score([runs[i] for i in span]):
                 chosen.extend(unit)
                 on_chip = with_unit
                 for i, run, opts, w, slices in zip(span, picked, trial, words, writes):
@@ -164,11 +183,13 @@ class Resident:
         if "Weights" in level.keeps and sum(params):
             writes = [kept[i] == produced[i] > 0 for i in range(n)]
             traffic = [_traffic(i, adds, on_chip, kept[i] if writes[i] else 0, layers) for i in range(n)]
-            cached = _weights_to_cache(context, free, reads, writes, traffic, runs, score)
+            cached = _weights_to_cache(context, free, reads, writes, traffic, runs, score) if decisions is None \
+                else frozenset(int(i) for i in decisions.weights_cached.nonzero()[0])
             words = sum(params[i] for i in cached)
             trial = context.options(range(n), [f - words for f in free], reads, writes, cached, traffic) \
                 if cached else None
-            if trial is not None and context.network_value(context.choose_all(trial)) <= context.network_value(runs):
+            if trial is not None and (decisions is not None or context.network_value(context.choose_all(trial))
+                                      <= context.network_value(runs)):
                 options, pinned = trial, words
                 streamed = sum(params) - words
                 if streamed:

@@ -1,4 +1,5 @@
-"""The `resident` plan's totals for the subnet search's screen, compiled: `screen_totals`.
+"""The `resident` plan with no view searched, compiled: its totals for the subnet search's screen (`screen_totals`)
+and its decisions, from which `Resident` builds a trial's plan without planning again (`screen_plan`).
 
 A co-search trial ranks a few hundred subnets on one accelerator by screened plans (`Resident.plan` with no view
 searched: every layer runs its layer-wise mapping moved onto the view its residency gives it). Planned in Python
@@ -28,7 +29,7 @@ from numba import njit
 from accel_models.geometry import accelerator_arrays
 from accel_models.jit import DRIVER_STEPS, CompileStep, compile_for
 
-from ..graph import activations, tensor_words
+from ..graph import activations
 from ..memo import LruMemo, accelerator_memo_key
 from ..plan import NoValidMapping, shortcut_reads
 from ..pricing import stream_cycles
@@ -45,8 +46,9 @@ def _no_mapping(layer, accelerator) -> NoValidMapping:
 
 
 class _ShapeTable:
-    """Per layer shape: its layer-wise run (cycles, energy) and its prices in every resident set
-    (`screen_prices.PriceRows`), as rows of growing arrays."""
+    """Per layer shape: its layer-wise run (cycles, energy), its prices in every resident set
+    (`screen_prices.PriceRows`) and its tensors' words (weights as `Layer.param_words` counts them, inputs, outputs),
+    as rows of growing arrays."""
 
     def __init__(self, home: int) -> None:
         self.home = home
@@ -54,6 +56,7 @@ class _ShapeTable:
         self.size = 0
         self.base_cycles = np.zeros(0, dtype=np.int64)
         self.base_energy = np.zeros(0)
+        self.words = np.zeros((0, 3), dtype=np.int64)
         self.prices = PriceRows.empty(0)
 
     def _reserve(self, n: int) -> None:
@@ -65,9 +68,9 @@ class _ShapeTable:
         for old, new in zip(self.prices, grown):
             new[:self.size] = old[:self.size]
         self.prices = grown
-        for name in ("base_cycles", "base_energy"):
+        for name in ("base_cycles", "base_energy", "words"):
             old = getattr(self, name)
-            new = np.zeros(size, dtype=old.dtype)
+            new = np.zeros((size,) + old.shape[1:], dtype=old.dtype)
             new[:self.size] = old[:self.size]
             setattr(self, name, new)
 
@@ -104,9 +107,10 @@ class _ShapeTable:
             for layer, slot in zip(new_layers, slots):
                 if not self.prices.valid[slot, 0]:
                     raise _no_mapping(layer, accelerator)
-            for key, base, slot in zip(new_keys, new_bases, slots):
+            for layer, key, base, slot in zip(new_layers, new_keys, new_bases, slots):
                 self.rows[key] = (int(slot), base)
                 self.base_cycles[slot], self.base_energy[slot] = int(base.cycles), float(base.energy_pj)
+                self.words[slot] = layer.param_words, layer.input_words, layer.output_words
             self.size += len(new_layers)
             rows[new_at] = slots
         return rows[[first[key] for key in keys]]
@@ -120,7 +124,10 @@ class _Layout(NamedTuple):
     """The part of the greedy's arrays a network's graph alone fixes (`graph.tensor_graph`, `_units`):
     the subnets of a search share a few hundred graphs, whose layer sizes differ."""
 
-    tensors: tuple            # (producers, readers) per tensor, in `activations`' order
+    producer_start: np.ndarray    # per tensor, in `activations`' order: its producers ...
+    producer: np.ndarray
+    tensor_reader_start: np.ndarray   # ... and the layers reading it whole
+    tensor_reader: np.ndarray
     position_tensor: np.ndarray   # per (unit, layer of its span, tensor alive there): the tensor ...
     position: np.ndarray          # ... and the position in the units' spans laid end to end
     positions: int
@@ -169,21 +176,48 @@ def _layout(network, units_on_chip: bool) -> _Layout:
         for act in unit:
             for p in act.producers:
                 produced[p] += 1
-    return _Layout(tuple((a.producers, a.readers) for a in acts), np.array(position_tensor, dtype=np.int64),
+    return _Layout(*_csr([a.producers for a in acts]), *_csr([a.readers for a in acts]),
+                   np.array(position_tensor, dtype=np.int64),
                    np.array(position, dtype=np.int64), int(span_start[-1]), u_first, u_last, span_start,
                    np.array([w for _, _, _, writes, _ in spans for w in writes], dtype=np.int64), reader_start,
                    np.array([r for rs in readers for r in rs], dtype=np.int64), produced, add_start,
                    np.array(add_producer, dtype=np.int64), np.array(add_unit, dtype=np.int64))
 
 
+def _csr(groups) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of integers as (start, values): group k is values[start[k]:start[k + 1]]."""
+    start = np.zeros(len(groups) + 1, dtype=np.int64)
+    start[1:] = np.cumsum([len(g) for g in groups])
+    return start, np.array([v for g in groups for v in g], dtype=np.int64)
+
+
 _LAYOUTS = LruMemo(1024)
+
+
+class ScreenPlan(NamedTuple):
+    """The compiled greedy's plan: its totals and its decisions, from which `Resident` builds the plan's runs
+    without planning again. `units_chosen` [units, in `_units.activation_units`' order]: the activation units kept on
+    chip; `weights_cached` [layers]: the layers whose weights the weights step caches (all False where that step
+    kept none or its plan was not better)."""
+
+    cycles: int
+    energy_pj: float
+    units_chosen: np.ndarray
+    weights_cached: np.ndarray
 
 
 def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, float]:
     """(cycles, energy pJ) of `Resident().plan(network, accelerator, cache, objective, search_views=False,
-    count_dram=False)` (module docstring); raises `NoValidMapping` as the plan does. On a chip with no home level
-    (`view.home_level`) the plan is the layer-wise one with the adds' shortcuts read from DRAM, and level 1 stands in
-    as the home level of the shapes' prices, of which only the layer-wise run's are read."""
+    count_dram=False)` (module docstring); raises `NoValidMapping` as the plan does (`screen_plan`'s totals)."""
+    plan = screen_plan(network, accelerator, cache, objective)
+    return plan.cycles, plan.energy_pj
+
+
+def screen_plan(network, accelerator, cache, objective: str) -> ScreenPlan:
+    """The compiled greedy's `ScreenPlan` of `network` (module docstring); raises `NoValidMapping` as the plan does.
+    On a chip with no home level (`view.home_level`) the plan is the layer-wise one with the adds' shortcuts read
+    from DRAM, and level 1 stands in as the home level of the shapes' prices, of which only the layer-wise run's are
+    read."""
     home = home_level(accelerator)
     if home is None and accelerator.num_levels < 2:
         raise ValueError("screen_totals: the accelerator has no on-chip level")
@@ -202,22 +236,17 @@ def screen_totals(network, accelerator, cache, objective: str) -> tuple[int, flo
         write_h_pj = float(level.write_energy_pj)
     layout = _LAYOUTS.recall((network.input_sources, network.skips, units_on_chip),
                              lambda: _layout(network, units_on_chip))
-    out_words = np.array([layer.output_words for layer in layers], dtype=np.int64)
-    words = np.array([tensor_words(layers, producers, readers) for producers, readers in layout.tensors] or [0],
-                     dtype=np.float64)
-    span_words = np.bincount(layout.position, weights=words[layout.position_tensor],
-                             minlength=layout.positions).astype(np.int64)
     dram = accelerator.levels[0]
     prices = table.prices
-    cycles, energy = _greedy(
+    cycles, energy, chosen, cached = _greedy(
         rows, table.base_cycles, table.base_energy, prices.valid, prices.cycles, prices.energy, prices.tiles,
-        prices.read, prices.written, prices.compute,
-        np.array([layer.param_words for layer in layers], dtype=np.int64), out_words,
-        layout.add_start, out_words[layout.add_producer], layout.add_unit, layout.u_first, layout.u_last,
-        layout.span_start, span_words, layout.span_writes, layout.reader_start, layout.reader, layout.produced,
+        prices.read, prices.written, prices.compute, table.words, layout.producer_start, layout.producer,
+        layout.tensor_reader_start, layout.tensor_reader, layout.position_tensor, layout.position,
+        layout.add_start, layout.add_producer, layout.add_unit, layout.u_first, layout.u_last,
+        layout.span_start, layout.span_writes, layout.reader_start, layout.reader, layout.produced,
         capacity, keeps_weights, _OBJECTIVES[objective], float(dram.block_size_words), float(dram.read_energy_pj),
         accelerator_arrays(accelerator).bandwidth[0], block_h, read_h_pj, write_h_pj)
-    return int(cycles), float(energy)
+    return ScreenPlan(int(cycles), float(energy), chosen, cached)
 
 
 @njit(cache=True)
@@ -257,18 +286,51 @@ def _objective(cycles, energy, code):
 
 
 @njit(cache=True)
+def _span_words(rows, words, producer_start, producer, tensor_reader_start, tensor_reader, position_tensor,
+                position, positions):
+    """Per position of the units' spans laid end to end, the words the unit holds there: the sum over the tensors
+    alive there (`position_tensor`, `position`) of each tensor's words (`graph.tensor_words`: its producers' outputs
+    side by side or its largest reader's input, from each layer's shape row `rows` of `words`)."""
+    tensor = np.zeros(producer_start.shape[0] - 1, dtype=np.int64)
+    for t in range(tensor.shape[0]):
+        w = 0
+        for j in range(producer_start[t], producer_start[t + 1]):
+            w += words[rows[producer[j]], 2]
+        for j in range(tensor_reader_start[t], tensor_reader_start[t + 1]):
+            w = max(w, words[rows[tensor_reader[j]], 1])
+        tensor[t] = w
+    span = np.zeros(positions, dtype=np.int64)
+    for j in range(position.shape[0]):
+        span[position[j]] += tensor[position_tensor[j]]
+    return span
+
+
+@njit(cache=True)
 def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, t_read, t_written, t_compute,
-            params, out_words, add_start, add_words, add_unit, u_first, u_last, span_start, span_words, span_writes,
-            reader_start, reader, produced, capacity, keeps_weights, code, block0, read0_pj, bw0, block_h,
-            read_h_pj, write_h_pj):
+            words, producer_start, producer, tensor_reader_start, tensor_reader, position_tensor, position,
+            add_start, add_producer, add_unit, u_first, u_last, span_start, span_writes, reader_start, reader,
+            produced, capacity, keeps_weights, code, block0, read0_pj, bw0, block_h, read_h_pj, write_h_pj):
     """(cycles, energy pJ) of the resident plan (module docstring) of a network of `rows.shape[0]` layers: per layer
-    its shape's row in the shape table (`_ShapeTable`'s arrays), its weight and output words, the shortcuts it adds
-    (`add_*`: words, and the unit whose activation they are, -1 none); per unit (`u_*`, `span_*`, `reader*`) the
-    layers it lives through, its words and writes at each, the layers reading it; `produced`: the tensors each layer
-    writes; the home level's capacity, whether it keeps weights, the objective (`_OBJECTIVES`), and the block sizes,
-    energies and bandwidth the plan's extra traffic is charged at (`plan.charge_plan_traffic`)."""
+    its shape's row in the shape table (`_ShapeTable`'s arrays, `words` its tensors' words), the shortcuts it adds
+    (`add_*`: their producers, and the unit whose activation they are, -1 none); per tensor its producers and
+    readers (`producer*`, `tensor_reader*`) and where it is alive in the units' spans (`position*`); per unit
+    (`u_*`, `span_*`, `reader*`) the layers it lives through, its writes at each, the layers reading it; `produced`:
+    the tensors each layer writes; the home level's capacity, whether it keeps weights, the objective
+    (`_OBJECTIVES`), and the block sizes, energies and bandwidth the plan's extra traffic is charged at
+    (`plan.charge_plan_traffic`). Also returns the decisions (`ScreenPlan`): the units chosen, and the layers whose
+    weights are cached."""
     n = rows.shape[0]
     U = u_first.shape[0]
+    params = np.empty(n, dtype=np.int64)
+    out_words = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        params[i] = words[rows[i], 0]
+        out_words[i] = words[rows[i], 2]
+    add_words = np.empty(add_producer.shape[0], dtype=np.int64)
+    for k in range(add_producer.shape[0]):
+        add_words[k] = out_words[add_producer[k]]
+    span_words = _span_words(rows, words, producer_start, producer, tensor_reader_start, tensor_reader,
+                             position_tensor, position, span_start[U])
     run_c = np.zeros(n, dtype=np.int64)     # each layer's run in the plan so far: cycles, energy
     run_e = np.zeros(n)
     chosen = np.zeros(U, dtype=np.bool_)
@@ -328,6 +390,7 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
                 kept[i] += span_writes[offset + k]
             for j in range(reader_start[u], reader_start[u + 1]):
                 reads[reader[j]] = True
+    taken = np.zeros(n, dtype=np.bool_)
     total_weights = 0
     for i in range(n):
         total_weights += params[i]
@@ -384,7 +447,10 @@ def _greedy(rows, base_cycles, base_energy, valid, t_cycles, t_energy, t_tiles, 
                 if _objective(tc, te, code) <= _objective(cc, ce, code):
                     run_c[:] = trial_c
                     run_e[:] = trial_e
-    return _summed(run_c, run_e, 0, n)
+                    for i in range(n):
+                        taken[i] = cached[i] and params[i] > 0
+    c, e = _summed(run_c, run_e, 0, n)
+    return c, e, chosen, taken
 
 
 @njit(cache=True)
@@ -443,11 +509,11 @@ def compile_steps() -> list:
     i64, f64 = np.zeros(1, dtype=np.int64), np.zeros(1)
     greedy = compile_for(_greedy, i64, i64, f64, np.zeros((1, 2), dtype=np.bool_),
                          np.zeros((1, 2, 8), dtype=np.int64), np.zeros((1, 2, 8)), np.zeros((1, 8), dtype=np.int64),
-                         np.zeros((1, 2, 8, 3)), np.zeros((1, 2, 8, 3)), *[i64] * 14, 1, True, 0, 1.0, 1.0,
-                         np.zeros(3), 1.0, 1.0, 1.0)
+                         np.zeros((1, 2, 8, 3)), np.zeros((1, 2, 8, 3)), i64, np.zeros((1, 3), dtype=np.int64),
+                         *[i64] * 16, 1, True, 0, 1.0, 1.0, np.zeros(3), 1.0, 1.0, 1.0)
     return [CompileStep("resident screen planner", greedy), CompileStep("resident screen prices", price_shapes_run(),
                         DRIVER_STEPS + ("evaluate_range",)),
             CompileStep("resident weight gain", compile_for(weight_gain, 1.0, 1))]
 
 
-__all__ = ["compile_steps", "screen_totals"]
+__all__ = ["ScreenPlan", "compile_steps", "screen_plan", "screen_totals"]

@@ -210,6 +210,26 @@ def test_searching_the_chosen_views_keeps_the_moved_plans_residency_and_never_ra
     assert improved
 
 
+def test_chosen_views_with_no_share_is_the_moved_plan_its_decisions_the_compiled_greedys(cache):
+    """`ChosenViews(share=0)` searches no view: its plan is the one on the moved mappings, whose decisions (the units
+    kept, the weights cached) come from the compiled greedy (`resident_screen.screen_plan`) and whose runs are priced
+    here; it equals the Python greedy's plan run for run, over capacities where nothing, some and everything stays."""
+    for glb_words in (600, 2048, 4096, 65536):
+        for make in (_net, _chain):
+            net, acc = make(), _acc(glb_words)
+            moved = get_fusion_mode("resident").plan(net, acc, cache, "edp", False)
+            replayed = get_fusion_mode("resident").plan(net, acc, cache, "edp", ChosenViews(cache.settings, 0.0))
+            assert replayed.activations == moved.activations, (glb_words, make)
+            assert replayed.pinned_weight_words == moved.pinned_weight_words, (glb_words, make)
+            assert [(r.residency, r.result.cycles, r.result.energy_pj, r.dram_words) for r in replayed.runs] == \
+                [(r.residency, r.result.cycles, r.result.energy_pj, r.dram_words) for r in moved.runs]
+
+
+def test_chosen_views_share_is_checked(cache):
+    with pytest.raises(ValueError, match="share"):
+        ChosenViews(cache.settings, 1.5)
+
+
 def test_what_stays_depends_on_the_capacity(cache):
     net = _net()
     small = get_fusion_mode("resident").plan(net, _acc(600), cache, "edp")
