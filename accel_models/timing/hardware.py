@@ -22,11 +22,12 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
 - **the array** (`array_pass_cycles`): a step's tile is handed to the array whole, and the array's control (Gemmini's
   `LoopConv` execute unit: one preload and compute per block of `DIM` input channels by `DIM` output channels) splits
   each spatially mapped dimension of the tile into passes of the array's side, whatever split the mapping wrote: a
-  tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. On an array whose
-  processing elements hold one weight each (a weight-stationary systolic array), each weight block is shifted in
-  a row a cycle (the preload: the block's rows, less the first command's rows it overlaps), and the streamed rows
-  run as commands of at most the array's side, each at least `min_command_rows` cycles (Gemmini: 4,
-  `MIN_COMMAND_ROWS`; none by default);
+  tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. Each axis of a
+  fan-out takes only its own dims, and an axis holding a dim the dataflow keeps whole (a row-stationary filter's
+  rows) runs whole sets of it. On an array whose processing elements hold one weight each (a weight-stationary
+  systolic array), each weight block is shifted in a row a cycle (the preload: the block's rows, less the first
+  command's rows it overlaps), and the streamed rows run as commands of at most the array's side, each at least
+  `min_command_rows` cycles (Gemmini: 4, `MIN_COMMAND_ROWS`; none by default);
 - **transfers in requests and bytes** (`dma_row_cycles`, `dram_efficiency`): each step moves its input and weight
   tiles in, and an output tile goes out once, when the last step of its reduction ends (Gemmini's runtime passes no
   output address before that step; the accumulator holds the partial sum). The DMA moves a tile as rows: one request
