@@ -104,12 +104,11 @@ def alexnet(resolution: int = 224, batch: int = 1, towers: int = 1) -> Network:
     if towers not in _ALEXNET_FILTERS:
         raise ValueError(f"alexnet: towers must be 1 or 2, got {towers!r}")
     f1, f2, f3, f4, f5 = _ALEXNET_FILTERS[towers]
-    g = towers
     b = _Builder("alexnet" if towers == 1 else "alexnet_two_tower", resolution, batch)
     b.conv(3, f1, 11, 4, 2, name="features.0").pool(3, 2, name="features.2")
-    b.conv(f1, f2, 5, 1, 2, groups=g, name="features.3").pool(3, 2, name="features.5")
-    b.conv(f2, f3, 3, name="features.6").conv(f3, f4, 3, groups=g, name="features.8")
-    b.conv(f4, f5, 3, groups=g, name="features.10")
+    b.conv(f1, f2, 5, 1, 2, groups=towers, name="features.3").pool(3, 2, name="features.5")
+    b.conv(f2, f3, 3, name="features.6").conv(f3, f4, 3, groups=towers, name="features.8")
+    b.conv(f4, f5, 3, groups=towers, name="features.10")
     b.pool(3, 2, name="features.12").global_pool(6)  # AdaptiveAvgPool2d((6, 6)): the identity at 224
     b.fc(256 * 6 * 6, 4096, "classifier.1").fc(4096, 4096, "classifier.4").fc(4096, 1000, "classifier.6")
     return b.network(resolution=resolution)

@@ -373,8 +373,7 @@ def _axis_passes(accelerator: Accelerator, mappings: MappingArrays, level: int, 
 
 def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, extents: np.ndarray,
                             factors: np.ndarray, folded: np.ndarray, temporal: np.ndarray, per_step: np.ndarray,
-                            inner: int,
-                            reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
+                            inner: int, reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
     """A step's cycles on an array holding one weight a processing element (`array_pass_cycles`' second paragraph),
     from the plain passes `per_step` [B]: per weight block, the streamed rows as commands of at most the array's
     side with a floor of `floor` cycles each, plus the block's preload beyond its first command. `inner` is the

@@ -125,7 +125,6 @@ def test_zoo_registry_and_options():
         get_network("vgg19")
 
 
-
 def test_the_two_tower_alexnet_splits_conv2_4_5_into_its_towers():
     """`alexnet(towers=2)`: Krizhevsky et al.'s filters (96, 256, 384, 384, 256), conv2, conv4 and conv5 reading their
     own tower's channels (two groups), the feature maps torchvision's (55, 27, 13 a side); the MACs against Eyeriss's
