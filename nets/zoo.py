@@ -90,12 +90,25 @@ class _Builder:
         return Network(self.name, self.layers, {"batch": self.batch, **meta}, tuple(self.skips), tuple(self.sources))
 
 
-def alexnet(resolution: int = 224, batch: int = 1) -> Network:
-    """AlexNet, torchvision's single-tower variant (Krizhevsky, "One weird trick...", arXiv 1404.5997)."""
-    b = _Builder("alexnet", resolution, batch)
-    b.conv(3, 64, 11, 4, 2, name="features.0").pool(3, 2, name="features.2")
-    b.conv(64, 192, 5, 1, 2, name="features.3").pool(3, 2, name="features.5")
-    b.conv(192, 384, 3, name="features.6").conv(384, 256, 3, name="features.8").conv(256, 256, 3, name="features.10")
+_ALEXNET_FILTERS = {1: (64, 192, 384, 256, 256), 2: (96, 256, 384, 384, 256)}
+"""Filters of AlexNet's five conv layers: torchvision's single tower (Krizhevsky, "One weird trick...", arXiv
+1404.5997), and the two-tower network of Krizhevsky, Sutskever and Hinton (NIPS 2012, Figure 2), whose second,
+fourth and fifth conv layers each read only their own tower's half of the channels (two groups)."""
+
+
+def alexnet(resolution: int = 224, batch: int = 1, towers: int = 1) -> Network:
+    """AlexNet, torchvision's single-tower variant (`towers=1`, Krizhevsky, "One weird trick...", arXiv 1404.5997),
+    or the original two-tower network (`towers=2`, Krizhevsky et al., NIPS 2012: 96, 256, 384, 384 and 256 filters,
+    conv2, conv4 and conv5 in two groups; the network Eyeriss's published AlexNet figures ran), with torchvision's
+    paddings and pools: the same feature-map sizes (55, 27, 13) and classifier."""
+    if towers not in _ALEXNET_FILTERS:
+        raise ValueError(f"alexnet: towers must be 1 or 2, got {towers!r}")
+    f1, f2, f3, f4, f5 = _ALEXNET_FILTERS[towers]
+    b = _Builder("alexnet" if towers == 1 else "alexnet_two_tower", resolution, batch)
+    b.conv(3, f1, 11, 4, 2, name="features.0").pool(3, 2, name="features.2")
+    b.conv(f1, f2, 5, 1, 2, groups=towers, name="features.3").pool(3, 2, name="features.5")
+    b.conv(f2, f3, 3, name="features.6").conv(f3, f4, 3, groups=towers, name="features.8")
+    b.conv(f4, f5, 3, groups=towers, name="features.10")
     b.pool(3, 2, name="features.12").global_pool(6)  # AdaptiveAvgPool2d((6, 6)): the identity at 224
     b.fc(256 * 6 * 6, 4096, "classifier.1").fc(4096, 4096, "classifier.4").fc(4096, 1000, "classifier.6")
     return b.network(resolution=resolution)

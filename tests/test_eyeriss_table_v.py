@@ -35,3 +35,13 @@ def test_table_v_macs_are_the_two_group_alexnet_s(bench):
               Layer.conv(384, 256, 3, 13, groups=2, batch=4))
     for layer, row in zip(layers, bench.EYERISS_TABLE_V):
         assert row[1] == pytest.approx(layer.macs, rel=1e-3), row[0]
+
+
+def test_the_benchmark_row_runs_the_network_table_v_measured(bench):
+    """The Eyeriss row's network (the zoo's two-tower AlexNet, conv layers, batch 4) holds Table V's MACs layer by
+    layer, so its per-layer lines compare like with like."""
+    row = next(r for r in bench.ROWS if r.preset == "eyeriss")
+    convs = row.build().layers
+    assert len(convs) == len(bench.EYERISS_TABLE_V)
+    for layer, table in zip(convs, bench.EYERISS_TABLE_V):
+        assert table[1] == pytest.approx(layer.macs, rel=1e-3), table[0]

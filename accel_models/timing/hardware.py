@@ -22,11 +22,12 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
 - **the array** (`array_pass_cycles`): a step's tile is handed to the array whole, and the array's control (Gemmini's
   `LoopConv` execute unit: one preload and compute per block of `DIM` input channels by `DIM` output channels) splits
   each spatially mapped dimension of the tile into passes of the array's side, whatever split the mapping wrote: a
-  tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. On an array whose
-  processing elements hold one weight each (a weight-stationary systolic array), each weight block is shifted in
-  a row a cycle (the preload: the block's rows, less the first command's rows it overlaps), and the streamed rows
-  run as commands of at most the array's side, each at least `min_command_rows` cycles (Gemmini: 4,
-  `MIN_COMMAND_ROWS`; none by default);
+  tile of 2 x 2 channels mapped as 2 in time by 2 in space runs as one pass of 4 on a 4-wide array. Each axis of a
+  fan-out takes only its own dims, and an axis holding a dim the dataflow keeps whole (a row-stationary filter's
+  rows) runs whole sets of it. On an array whose processing elements hold one weight each (a weight-stationary
+  systolic array), each weight block is shifted in a row a cycle (the preload: the block's rows, less the first
+  command's rows it overlaps), and the streamed rows run as commands of at most the array's side, each at least
+  `min_command_rows` cycles (Gemmini: 4, `MIN_COMMAND_ROWS`; none by default);
 - **transfers in requests and bytes** (`dma_row_cycles`, `dram_efficiency`): each step moves its input and weight
   tiles in, and an output tile goes out once, when the last step of its reduction ends (Gemmini's runtime passes no
   output address before that step; the accumulator holds the partial sum). The DMA moves a tile as rows: one request
@@ -316,10 +317,13 @@ def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
 def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
                       min_command_rows: int = 0) -> np.ndarray:
     """Cycles [B] the array computes the layer when each step's tile is fed in passes of the array's full side:
-    per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level, ceil(the extent of
-    the dims only it unrolls / its fan-out); a dim unrolled at several levels keeps the mapping's split (its temporal
-    extent, each of its spatial loops one pass); times the steps. Without the preload this is at most the exact
-    counts' compute cycles, and fewer when a mapping splits a dim between time and an under-filled array.
+    per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level and axis (X, Y),
+    the passes of the dims only that axis unrolls (`_axis_passes`: ceil(their extent / the axis's side), a dim the
+    dataflow holds whole taking its extent of the side as one set); a dim unrolled on several axes or levels keeps
+    the mapping's split (its temporal extent, each of its spatial loops one pass); times the steps. A dim on one axis
+    does not fill the other's idle side: X and Y are wired apart (a systolic array's rows and columns; Eyeriss's
+    row and column IDs). Without the preload this is at most the exact counts' compute cycles, and fewer when a
+    mapping splits a dim between time and an under-filled axis.
 
     On an array holding one weight a processing element (`holds_one_weight_per_pe`), each weight block (a pass of
     the dims that index weights) streams the step's output pixels (P, Q, N) as commands of at most the array's side
@@ -328,30 +332,48 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
     preload)."""
     extents = _step_extents(layer, mappings).astype(float)
     factors = mappings.spatial_x.astype(np.int64) * mappings.spatial_y.astype(np.int64)            # [B, L, 8]
-    levels = (factors > 1).sum(axis=1)                                                              # [B, 8]
-    folded = levels == 1
-    # a dim no level unrolls, or several do, runs its temporal extent
+    slots = (mappings.spatial_x > 1).sum(axis=1) + (mappings.spatial_y > 1).sum(axis=1)             # [B, 8]
+    folded = slots == 1
+    # a dim no axis unrolls, or several do, runs its temporal extent
     temporal = np.maximum(extents / np.prod(factors, axis=1), 1.0)
     per_step = np.prod(np.where(folded, 1.0, temporal), axis=1)
     fanned = [level for level, storage in enumerate(accelerator.levels) if storage.fanout > 1]
     for level in fanned:
-        mine = folded & (factors[:, level, :] > 1)
-        per_step = per_step * np.ceil(np.prod(np.where(mine, extents, 1.0), axis=1)
-                                      / accelerator.levels[level].fanout)
+        per_step = per_step * _axis_passes(accelerator, mappings, level, extents, folded)
     if holds_one_weight_per_pe(accelerator):
         arrays = layer_arrays(layer)
         reduction = (arrays.ax[TENSORS.index("Outputs")] < 0) & (arrays.ax[TENSORS.index("Weights")] >= 0)
         inner = fanned[-1]
         on_x = ((mappings.spatial_x[:, inner, :] > 1) & reduction[None, :]).any(axis=1)
         rows_side = np.where(on_x, accelerator.levels[inner].fanout_x, accelerator.levels[inner].fanout_y)
-        per_step = _weight_stationary_step(accelerator, extents, factors, folded, temporal, per_step, inner,
-                                           reduction, rows_side.astype(float), float(min_command_rows))
+        per_step = _weight_stationary_step(accelerator, mappings, extents, factors, folded, temporal, per_step,
+                                           inner, reduction, rows_side.astype(float), float(min_command_rows))
     return per_step * outer_steps(mappings)
 
 
-def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, factors: np.ndarray, folded: np.ndarray,
-                            temporal: np.ndarray, per_step: np.ndarray, inner: int,
-                            reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
+def _axis_passes(accelerator: Accelerator, mappings: MappingArrays, level: int, extents: np.ndarray,
+                 dims: np.ndarray) -> np.ndarray:
+    """Passes [B] the fan-out below `level` takes over a step's tile: per axis, ceil(the extent of the dims of `dims`
+    [B, 8] it unrolls / the sets of the axis), the product over X and Y. The sets of an axis are its side, or, where
+    it unrolls a dim the dataflow holds whole (`Dataflow.whole_dims`, its spatial factor the dim's whole extent),
+    floor(its side / that extent): a row-stationary PE set is as tall as the filter, so a 12-row side takes two sets
+    of a 5-row filter, not 12 / 5 of them."""
+    whole_dims = accelerator.dataflow.whole_dims if accelerator.dataflow is not None else ()
+    whole = np.array([d in whole_dims for d in DIMS])
+    storage = accelerator.levels[level]
+    passes = np.ones(extents.shape[0])
+    for spatial, side in ((mappings.spatial_x[:, level, :], storage.fanout_x),
+                          (mappings.spatial_y[:, level, :], storage.fanout_y)):
+        mine = dims & (spatial > 1)
+        held = mine & whole[None, :] & (spatial == extents)
+        sets = np.maximum(np.floor(side / np.prod(np.where(held, extents, 1.0), axis=1)), 1.0)
+        passes = passes * np.ceil(np.prod(np.where(mine & ~held, extents, 1.0), axis=1) / sets)
+    return passes
+
+
+def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, extents: np.ndarray,
+                            factors: np.ndarray, folded: np.ndarray, temporal: np.ndarray, per_step: np.ndarray,
+                            inner: int, reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
     """A step's cycles on an array holding one weight a processing element (`array_pass_cycles`' second paragraph),
     from the plain passes `per_step` [B]: per weight block, the streamed rows as commands of at most the array's
     side with a floor of `floor` cycles each, plus the block's preload beyond its first command. `inner` is the
@@ -362,8 +384,7 @@ def _weight_stationary_step(accelerator: Accelerator, extents: np.ndarray, facto
     blocks = np.prod(np.where(weights & ~folded, temporal, 1.0), axis=1)
     for level, storage in enumerate(accelerator.levels):
         if storage.fanout > 1:
-            mine = folded & weights & (factors[:, level, :] > 1)
-            blocks = blocks * np.ceil(np.prod(np.where(mine, extents, 1.0), axis=1) / storage.fanout)
+            blocks = blocks * _axis_passes(accelerator, mappings, level, extents, folded & weights)
     streamed = per_step / blocks
     side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
     run = np.where(folded[:, _COMMAND_DIM], streamed, temporal[:, _COMMAND_DIM])

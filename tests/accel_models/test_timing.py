@@ -348,6 +348,35 @@ def test_a_weight_stationary_array_preloads_each_block_and_floors_each_command()
     assert array_pass_cycles(long.layer, long.accelerator, long.mapping.with_residuals(), MIN_COMMAND_ROWS)[0] == 8
 
 
+def _on_eyeriss(layer: Layer, glb: dict, x: dict, y: dict, pe: dict):
+    """A mapping of `layer` on the eyeriss preset: the GLB's temporal loops `glb`, its fan-out's X and Y dims `x`,
+    `y`, and the rest of each dim (`pe`) in the PE's register files (dim -> factor each)."""
+    from accel_models.mapping_arrays import MappingArrays
+    arrays = MappingArrays.empty(1, 5)
+    arrays.temporal[0, 1] = [glb.get(d, 1) for d in "RSPQCKNG"]
+    arrays.spatial_x[0, 1] = [x.get(d, 1) for d in "RSPQCKNG"]
+    arrays.spatial_y[0, 1] = [y.get(d, 1) for d in "RSPQCKNG"]
+    arrays.temporal[0, 4] = [pe.get(d, 1) for d in "RSPQCKNG"]
+    arrays.keep[0] = 1
+    return arrays.with_residuals()
+
+
+def test_an_axis_runs_its_own_dims_and_a_whole_filter_sets_its_rows():
+    """Eyeriss's 14 x 12 PEs: X and Y are wired apart, so 24 input channels on the 12 rows (two in time) beside 7
+    output rows on the 14 columns run as 2 passes, not one pass of 24 x 7 over the 168 PEs; a 5-row filter held
+    whole (row stationary) takes two sets of 5 of the 12 rows, so 12 input channels on the sets (2 across, 6 in
+    time) run as 6 passes (5 x 14 outputs each), not 60 / 12 = 5."""
+    acc = get_preset("eyeriss")
+    pointwise = Layer.conv(24, 1, 1, 7)
+    arrays = _on_eyeriss(pointwise, {"C": 2}, {"Q": 7}, {"C": 12}, {"P": 7})
+    assert array_pass_cycles(pointwise, acc, arrays)[0] == 2 * 7
+    assert evaluate_batch(pointwise, acc, arrays).compute_cycles[0] == 2 * 7
+    filt = Layer.conv(12, 1, 5, 14)
+    arrays = _on_eyeriss(filt, {"C": 6, "P": 14}, {"Q": 14}, {"S": 5, "C": 2}, {"R": 5})
+    assert array_pass_cycles(filt, acc, arrays)[0] == 6 * 5 * 14
+    assert evaluate_batch(filt, acc, arrays).compute_cycles[0] == 6 * 5 * 14
+
+
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "nvdla_1024"])
 def test_the_passes_never_exceed_timeloops_compute_without_a_preload(preset):
     """On arrays with one or several fan-out levels (Edge TPU: a 4 x 4 grid of 64 x 4 tiles), whatever the mapping,

@@ -123,3 +123,16 @@ def test_zoo_registry_and_options():
     assert vgg16().layers[-1] == Layer.fc(4096, 1000)
     with pytest.raises(ValueError, match="alexnet.*vgg16.*unet"):
         get_network("vgg19")
+
+
+def test_the_two_tower_alexnet_splits_conv2_4_5_into_its_towers():
+    """`alexnet(towers=2)`: Krizhevsky et al.'s filters (96, 256, 384, 384, 256), conv2, conv4 and conv5 reading their
+    own tower's channels (two groups), the feature maps torchvision's (55, 27, 13 a side); the MACs against Eyeriss's
+    Table V are tests/test_eyeriss_table_v.py's. Any other towers value is refused by name."""
+    convs = [layer for layer in get_network("alexnet", towers=2) if layer.kind == "conv"]
+    assert [layer.K * layer.G for layer in convs] == [96, 256, 384, 384, 256]
+    assert [layer.G for layer in convs] == [1, 2, 1, 2, 2]
+    assert [layer.P for layer in convs] == [55, 27, 13, 13, 13]
+    assert [layer.G for layer in get_network("alexnet") if layer.kind == "conv"] == [1] * 5
+    with pytest.raises(ValueError, match="alexnet: towers must be 1 or 2, got 3"):
+        get_network("alexnet", towers=3)
