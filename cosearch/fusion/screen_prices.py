@@ -160,19 +160,26 @@ def _price_shapes(slots, bounds, coef, ax, co, acc, maps, out, paths, max_childr
         compute[s] = out.compute_cycles[a]
 
 
+_KEEP = MappingArrays._fields.index("keep")
+
+
 def _shape_args(layers, accelerator: Accelerator, mappings: list, home: int) -> tuple:
     """`_price_shapes`' arguments after `slots` and before the table's, for mapping 0 of each of `mappings` (one per
     layer of `layers`)."""
-    rows = [m.row(0).with_residuals() for m in mappings]
-    both = MappingArrays(*(np.ascontiguousarray(np.repeat(np.concatenate([r[f] for r in rows]), 2, axis=0),
-                                                dtype=MAPPING_DTYPE) for f in range(len(MappingArrays._fields))))
+    n, levels = len(mappings), mappings[0].num_levels
+    both = MappingArrays(*(np.zeros((2 * n, levels, N_DIMS if f != _KEEP else N_TENSORS), dtype=MAPPING_DTYPE)
+                           for f in range(len(MappingArrays._fields))))
+    for f, field in enumerate(both):        # mapping 0 of each, in rows 2i and 2i + 1 (a residual None stays 0)
+        for i, m in enumerate(mappings):
+            if m[f] is not None:
+                field[2 * i:2 * i + 2] = m[f][0]
     both.keep[1::2, home, :] = 0
     shapes = [layer_arrays(layer) for layer in layers]
     ax, co = np.stack([la.ax for la in shapes]), np.stack([la.co for la in shapes])
     ax.flags.writeable = co.flags.writeable = False       # the driver's type: read-only projection tables
     aa = accelerator_arrays(accelerator)
     return (np.stack([la.bounds for la in shapes]), np.stack([la.coef for la in shapes]), ax, co, aa, both,
-            new_outputs.py_func(2 * len(rows), both.temporal.shape[1]), residual_paths(shapes[0], aa),
+            new_outputs.py_func(2 * n, levels), residual_paths(shapes[0], aa),
             max_children.py_func(aa.fanout), home)
 
 
