@@ -7,8 +7,8 @@ Each row of DOSA's FireSim data (Hong et al., MICRO 2023: a Gemmini configuratio
 Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cycle`) is read into cosearch's types as
 DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
 `evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
-and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, its command
-floor) on the run the RTL made:
+and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, FireSim's
+last-level cache behind them, its command floor, its mesh's commands in flight) on the run the RTL made:
 
 - **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
   of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
@@ -28,7 +28,8 @@ floor) on the run the RTL made:
 `--fit` refits the hardware model's constants to the rows and prints them, then the bands with the fitted constants:
 first seven costs in cycles and the DRAM efficiency with the L2 as a fits-or-not share (the minimiser of the mean
 smoothed absolute log error from five starts, for each share in `CACHE_SHARES`: the defaults of a chip without a
-cache), then, with those, the bus efficiency and the cost of a missed line with Gemmini's L2 simulated. `--holdout`
+cache), then, with those, the bus efficiency, the cost of a line Gemmini's L2 misses and of a block FireSim's
+last-level cache misses (both simulated) and the mesh's latency (whole cycles of `MESH_LATENCY_GRID`). `--holdout`
 fits on the rows of half of the layers (every other layer, sorted by shape) and prints the bands on the other half,
 then the other way round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected), `--by-term` per
 term that sets a row's cycles (the host's issue, the array, the transfer), in all and split by whether the layer's
@@ -54,15 +55,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
-from accel_models.timing import (MIN_COMMAND_ROWS, HardwareTiming, array_pass_cycles,  # noqa: E402
-                                 dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc, is_matrix_product,
-                                 layer_bytes, outer_steps, output_blocks)
-from accel_models.timing.cache import GEMMINI_L2, cache_misses  # noqa: E402
+from accel_models.timing import (MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, HardwareTiming,  # noqa: E402
+                                 array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc,
+                                 is_matrix_product, layer_bytes, outer_steps, output_blocks)
+from accel_models.timing.cache import FASED_LLC, GEMMINI_L2, memory_misses  # noqa: E402
 from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
 CACHE_SHARES = (0.25, 0.5, 0.75, 1.0)
 """The shares of Gemmini's 512 KiB L2 the fit tries as the room a layer's data finds there."""
+
+MESH_LATENCY_GRID = tuple(range(9))
+"""The whole cycles the fit tries as a matrix multiplication's stay in Gemmini's mesh beyond its rows and its skew
+(`HardwareTiming.mesh_latency_cycles`)."""
 
 DEFAULT_ROWS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dosa_firesim" / "firesim_results.csv"
 
@@ -82,29 +87,50 @@ def _kind(layer) -> str:
 def _parts(cases: list) -> dict[str, np.ndarray]:
     """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
     transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
-    product, the output blocks read back, the lines missed in Gemmini's L2 (simulated)."""
+    product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed in
+    FireSim's last-level cache behind it (both simulated), and the array's cycles with Gemmini's mesh holding
+    `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0` ...)."""
     parts = []
     for layer, acc, arrays in cases:
         rows, moved = dram_rows_and_bytes(layer, acc, arrays)
+        misses, behind = memory_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC)
         parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
                       moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
                       layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0],
-                      cache_misses(layer, acc, arrays, GEMMINI_L2)[0]))
+                      misses[0], behind[0],
+                      *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c))[0]
+                        for c in MESH_LATENCY_GRID)))
     names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks",
-             "misses")
+             "misses", "memory_misses", *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
     return dict(zip(names, (np.array(p) for p in zip(*parts))))
+
+
+def _compute(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows' array cycles under `timing`: with a mesh limit, those of its latency (one of `MESH_LATENCY_GRID`)."""
+    if not timing.mesh_matmuls_in_flight:
+        return parts["compute"]
+    if timing.mesh_latency_cycles not in MESH_LATENCY_GRID:
+        raise ValueError(f"mesh_latency_cycles must be one of {MESH_LATENCY_GRID} here, got "
+                         f"{timing.mesh_latency_cycles!r}")
+    return parts[f"compute_mesh{int(timing.mesh_latency_cycles)}"]
 
 
 def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
     """`timing.total` over the rows' parts: with a simulated cache (Gemmini's L2) every byte at the bus's rate and
     the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
     if timing.cache is not None:
-        return timing.total(parts["compute"], parts["steps"], parts["requests"], parts["bus_cycles"],
-                            parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"])
+        return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], parts["bus_cycles"],
+                            parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"],
+                            _memory_misses(timing, parts))
     cached = parts["layer_bytes"] <= timing.cache_bytes
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
-    return timing.total(parts["compute"], parts["steps"], parts["requests"], peak, parts["matrix"].astype(bool),
-                        cached, parts["store_blocks"])
+    return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], peak,
+                        parts["matrix"].astype(bool), cached, parts["store_blocks"])
+
+
+def _memory_misses(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> "np.ndarray | None":
+    """The rows' blocks missed behind the L2, if `timing` simulates the memory side's cache (FireSim's LLC)."""
+    return parts["memory_misses"] if timing.memory_cache is not None else None
 
 
 def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
@@ -129,8 +155,9 @@ def _loss(timing: HardwareTiming, parts: dict[str, np.ndarray], measured: np.nda
 def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False) -> HardwareTiming:
     """Gemmini's SoC (`gemmini_soc`) with the constants minimising `_loss`, in two stages: the seven costs in cycles
     and the DRAM efficiency by Nelder-Mead from five starts with the L2 as a fits-or-not share (each share in
-    `CACHE_SHARES`; the best), the defaults of a chip without a cache; then, with those, the bus efficiency and the
-    cost of a missed line with the L2 simulated."""
+    `CACHE_SHARES`; the best), the defaults of a chip without a cache; then, with those, on `gemmini_soc`'s SoC, the
+    bus efficiency and the costs of a line missed in the L2 and of a block missed behind it by Nelder-Mead for each
+    mesh latency in `MESH_LATENCY_GRID` (the best)."""
     from scipy.optimize import minimize
 
     best = None
@@ -165,19 +192,27 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
                    store_block_cycles=round(fitted.store_block_cycles))
     soc = gemmini_soc(core)
 
-    def simulated(theta: np.ndarray) -> HardwareTiming:
+    def simulated(theta: np.ndarray, latency: int) -> HardwareTiming:
         theta = np.clip(theta, -30.0, 30.0)
         return replace(soc, bus_efficiency=float(1 / (1 + np.exp(-theta[0]))),
-                       cache_miss_cycles=float(np.exp(theta[1])))
+                       cache_miss_cycles=float(np.exp(theta[1])), memory_miss_cycles=float(np.exp(theta[2])),
+                       mesh_latency_cycles=float(latency))
 
-    found = minimize(lambda theta: _loss(simulated(theta), parts, measured), np.array([1.0, np.log(8.0)]),
-                     method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9})
-    fitted = simulated(found.x)
+    best = None
+    for latency in MESH_LATENCY_GRID:
+        found = minimize(lambda theta: _loss(simulated(theta, latency), parts, measured),
+                         np.array([1.0, np.log(8.0), np.log(8.0)]), method="Nelder-Mead",
+                         options={"maxiter": 6000, "xatol": 1e-6, "fatol": 1e-9})
+        if best is None or found.fun < best[0].fun:
+            best = (found, simulated(found.x, latency))
+    found, fitted = best
     if not quiet:
         print(f"fit with the L2 simulated: bus_efficiency {fitted.bus_efficiency:.3f}, cache_miss_cycles "
-              f"{fitted.cache_miss_cycles:.2f} (loss {found.fun:.4f})")
+              f"{fitted.cache_miss_cycles:.2f}, memory_miss_cycles {fitted.memory_miss_cycles:.2f}, "
+              f"mesh_latency_cycles {fitted.mesh_latency_cycles:g} (loss {found.fun:.4f})")
     return replace(fitted, bus_efficiency=round(fitted.bus_efficiency, 2),
-                   cache_miss_cycles=round(fitted.cache_miss_cycles, 1))
+                   cache_miss_cycles=round(fitted.cache_miss_cycles, 1),
+                   memory_miss_cycles=round(fitted.memory_miss_cycles, 1))
 
 
 def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -188,9 +223,10 @@ def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarra
     transfer = timing.transfer(parts["requests"], parts["bus_cycles"] if simulated else np.where(
         parts["layer_bytes"] <= timing.cache_bytes, parts["bus_cycles"], parts["dram_cycles"]),
         (not simulated) & (parts["layer_bytes"] <= timing.cache_bytes), parts["store_blocks"],
-        parts["misses"] if simulated else None)
-    accelerator = parts["steps"] * timing.loop_overhead_cycles + np.maximum(parts["compute"], transfer)
-    return np.where(host >= accelerator, "host issue", np.where(parts["compute"] >= transfer, "array", "transfer"))
+        parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None)
+    compute = _compute(timing, parts)
+    accelerator = parts["steps"] * timing.loop_overhead_cycles + np.maximum(compute, transfer)
+    return np.where(host >= accelerator, "host issue", np.where(compute >= transfer, "array", "transfer"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,11 @@ no closed form follows a strided tile through a set-associative cache, so `cache
 - each line a run touches is looked up in its set (line address modulo the sets); a miss fills the line, evicting a
   pseudo-random way when the set is full (Chipyard's InclusiveCache picks its victim with an LFSR: sifive-blocks,
   `inclusivecache/Directory.scala`); the generator here is a fixed one, so the count is reproducible;
-- the layer runs twice and the second run's misses are counted: the cache starts with what the layer's own previous
-  run left in it (DOSA's FireSim harness runs each layer through Gemmini's own tiler before the timed run:
+- optionally, each missed line is looked up in a second cache behind the first (`memory_misses`: the memory side's
+  own cache, FireSim's last-level cache model in front of its DRAM model, `FASED_LLC`), in its blocks, with
+  pseudo-random replacement too (FASED's `LLCModel` replaces at random);
+- the layer runs twice and the second run's misses are counted: the caches start with what the layer's own previous
+  run left in them (DOSA's FireSim harness runs each layer through Gemmini's own tiler before the timed run:
   `gemmini-data-collection/templates/conv_tilings.c`, ucb-bar/gemmini-rocc-tests, branch `dosa`).
 
 The replay visits every run of every step (about one line per DMA request): milliseconds for small layers, a second
@@ -59,6 +62,11 @@ GEMMINI_L2 = CacheGeometry(sets=1024, ways=8, line_bytes=64)
 """Chipyard's L2 in Gemmini's SoC: 512 KiB, 8 ways (`WithInclusiveCache(nWays = 8, capacityKB = 512)`,
 ucb-bar/gemmini `CustomSoCConfigs.scala`), 64-byte lines (the SoC's cache block), one bank: 1,024 sets."""
 
+FASED_LLC = CacheGeometry(sets=4096, ways=8, line_bytes=128)
+"""FireSim's last-level cache model in front of its DDR3 model (FASED; the build DOSA's rows ran on,
+`..._l2_llc4mb_ddr3`, `WithLLCModel(4096, 8)`): 4 MiB, 8 ways, 128-byte blocks, as FireSim's runtime settings set it
+(`+mm_llc_setBits=12 +mm_llc_wayBits=3 +mm_llc_blockBits=7`, firesim/firesim's default runtime configuration)."""
+
 # Each tensor's layout, outermost dim first; a tensor's axes follow from the layer's projection (`layer_arrays`).
 _LAYOUT = {"Weights": ("G", "S", "R", "C", "K"), "Inputs": ("N", "G", "Q", "P", "C"),
            "Outputs": ("N", "G", "Q", "P", "K")}
@@ -69,6 +77,20 @@ def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays
                  on_chip: tuple[int, ...] = ()) -> np.ndarray:
     """Lines [B] each mapping's DRAM-level moves miss in a cache of `geometry` (module docstring), the layer's
     second run; tensors in `on_chip` (indices into TENSORS) move nothing."""
+    return _misses(layer, accelerator, mappings, geometry, None, on_chip)[:, 0]
+
+
+def memory_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
+                  behind: CacheGeometry, on_chip: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The lines [B] each mapping's DRAM-level moves miss in a cache of `geometry` (as `cache_misses`) and the blocks
+    [B] those misses miss in the cache `behind` it, the layer's second run (module docstring)."""
+    counts = _misses(layer, accelerator, mappings, geometry, behind, on_chip)
+    return counts[:, 0], counts[:, 1]
+
+
+def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
+            behind: CacheGeometry | None, on_chip: tuple[int, ...]) -> np.ndarray:
+    """[B, 2]: the misses in `geometry` and, if `behind` is given, in it (else 0)."""
     arrays = layer_arrays(layer)
     ax, co, bounds = arrays.ax.astype(np.int64), arrays.co.astype(np.int64), arrays.bounds.astype(np.int64)
     word_bytes = max(1, accelerator.levels[0].word_bits // 8)
@@ -98,7 +120,8 @@ def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays
     below = np.prod(mappings.temporal[:, 1:, :].astype(np.int64), axis=1) \
         * np.prod(mappings.spatial_x.astype(np.int64), axis=1) * np.prod(mappings.spatial_y.astype(np.int64), axis=1)
     extents = np.minimum(below, bounds[None, :])
-    misses = np.zeros(mappings.temporal.shape[0])
+    misses = np.zeros((mappings.temporal.shape[0], 2))
+    llc = behind if behind is not None else CacheGeometry(1, 1, geometry.line_bytes)
     for b in range(misses.shape[0]):
         ends = mappings.temporal[b, 0, :].astype(np.int64)
         order = np.array([d for d in mappings.order[b, 0] if ends[d] > 1], np.int64)
@@ -108,7 +131,8 @@ def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays
                 if ax[t, d] >= 0:
                     tile[t, ax[t, d]] += co[t, d] * (extents[b, d] - 1)
         misses[b] = _replay(order, ends[order], extents[b], ax, co, full, np.minimum(tile, full), strides, nesting,
-                            inner, base, moved, reduction, geometry.sets, geometry.ways, geometry.line_bytes)
+                            inner, base, moved, reduction, geometry.sets, geometry.ways, geometry.line_bytes,
+                            behind is not None, llc.sets, llc.ways, llc.line_bytes)
     return misses
 
 
@@ -120,19 +144,40 @@ def _victim(counter, ways):
 
 
 @njit(cache=True)
+def _access(tags, key, counter):
+    """Whether `key` is in its set of a set-associative cache's `tags` [sets, ways] (-1: an empty way); a miss fills
+    it into the set's first empty way, else a pseudo-random one (`_victim` of `counter`)."""
+    s = key % tags.shape[0]
+    free = -1
+    for w in range(tags.shape[1]):
+        if tags[s, w] == key:
+            return True
+        if tags[s, w] < 0 and free < 0:
+            free = w
+    tags[s, free if free >= 0 else _victim(counter, tags.shape[1])] = key
+    return False
+
+
+@njit(cache=True)
 def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, base, moved, reduction, sets, ways,
-            line_bytes):
+            line_bytes, behind, llc_sets, llc_ways, llc_bytes):
     """The second of two runs' misses of the outer steps `order` (dims, outermost first) with `ends` iterations each,
     every tensor t moving its tile (`tile[t]` per axis, runs along `inner[t]`, the other axes in address order,
-    `nesting[t]` outermost first) from `base[t]` with `strides[t]`."""
+    `nesting[t]` outermost first) from `base[t]` with `strides[t]`: (lines missed in the cache of `sets` x `ways`
+    lines, blocks those missed in the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it if
+    `behind`)."""
     tags = -np.ones((sets, ways), np.int64)
+    llc = -np.ones((llc_sets, llc_ways), np.int64)
     counter = 0
+    llc_counter = 0
     misses = 0
+    llc_misses = 0
     n = order.shape[0]
     n_tensors = tile.shape[0]
     outputs = n_tensors - 1
     for _ in range(2):
         misses = 0
+        llc_misses = 0
         index = np.zeros(n, np.int64)
         dim_index = np.zeros(extents.shape[0], np.int64)
         origin = np.zeros(tile.shape[1], np.int64)
@@ -162,18 +207,12 @@ def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, b
                         address += (origin[a] + (0 if a == inner[t] else count[a])) * strides[t, a]
                     for line in range(address // line_bytes, (address + run_bytes - 1) // line_bytes + 1):
                         counter += 1
-                        s = line % sets
-                        hit = False
-                        free = -1
-                        for w in range(ways):
-                            if tags[s, w] == line:
-                                hit = True
-                                break
-                            if tags[s, w] < 0 and free < 0:
-                                free = w
-                        if not hit:
+                        if not _access(tags, line, counter):
                             misses += 1
-                            tags[s, free if free >= 0 else _victim(counter, ways)] = line
+                            if behind:
+                                llc_counter += 1
+                                if not _access(llc, line * line_bytes // llc_bytes, llc_counter):
+                                    llc_misses += 1
                     k = tile.shape[1] - 1
                     while k >= 0:
                         a = nesting[t, k]
@@ -194,4 +233,4 @@ def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, b
                 k -= 1
             if k < 0:
                 break
-    return misses
+    return misses, llc_misses

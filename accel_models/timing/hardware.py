@@ -28,6 +28,11 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   systolic array), each weight block is shifted in a row a cycle (the preload: the block's rows, less the first
   command's rows it overlaps), and the streamed rows run as commands of at most the array's side, each at least
   `min_command_rows` cycles (Gemmini: 4, `MIN_COMMAND_ROWS`; none by default);
+- **the mesh's commands in flight** (`mesh_matmuls_in_flight`, `mesh_latency_cycles`; none by default): a systolic
+  mesh holds only so many commands at once (Gemmini's `MeshWithDelays`: 5, `MESH_MATMULS_IN_FLIGHT`), each until its
+  last output row leaves it: its rows, the skew of its inputs into the side's columns and of its outputs out of
+  them (2 x the side) and a few cycles of registers (`mesh_latency_cycles`). A command then takes at least that stay
+  over the commands in flight: on a 16-wide mesh a command of 4 rows takes (4 + 32 + latency) / 5 cycles, not 4;
 - **transfers in requests and bytes** (`dma_row_cycles`, `dram_efficiency`): each step moves its input and weight
   tiles in, and an output tile goes out once, when the last step of its reduction ends (Gemmini's runtime passes no
   output address before that step; the accumulator holds the partial sum). The DMA moves a tile as rows: one request
@@ -48,26 +53,32 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
 - **or a simulated cache** (`cache`, a `CacheGeometry`; `gemmini_soc` uses Gemmini's L2): every byte crosses the bus
   at `bus_efficiency` of its rate, and each line the tiles' moves miss in the cache (`cache.cache_misses`: the outer
   steps replayed through its sets and ways) adds `cache_miss_cycles`, the line's fill from the memory behind it
-  (with `reload_tiles`; without, the exact counts' words move at the DRAM's rate as above).
+  (with `reload_tiles`; without, the exact counts' words move at the DRAM's rate as above);
+- **a simulated cache behind the cache** (`memory_cache`, `memory_miss_cycles`; `gemmini_soc` uses FireSim's
+  last-level cache model, `cache.FASED_LLC`): each line the first cache misses is looked up in it in the same replay
+  (`cache.memory_misses`), and each of its blocks missed there adds `memory_miss_cycles`, the block's fill from the
+  DRAM.
 
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
                    bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
                + output blocks x store_block_cycles
     (with a simulated cache: bytes / (bus x bus_efficiency) + misses x cache_miss_cycles
-                             + requests x dram_request_cycles in place of the bytes' term)
+                             + requests x dram_request_cycles [+ blocks missed behind it x memory_miss_cycles]
+                             in place of the bytes' term)
     cycles  = layer_startup_cycles + steps x step
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
-prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency and the miss cost with it
-simulated), and are the same for every accelerator and network: a property of a tile-by-tile controller, not a
-per-network knob. The systolic fill and drain of each fold (SCALE-Sim's rule, `systolic.scalesim_cycles`) is not a
-term here: Gemmini preloads the next weights while the current ones compute.
+prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency, the two miss costs and the mesh's
+latency with the L2 and the last-level cache simulated), and are the same for every accelerator and network: a
+property of a tile-by-tile controller, not a per-network knob. The systolic fill and drain of each fold (SCALE-Sim's
+rule, `systolic.scalesim_cycles`) is not a term here: Gemmini preloads the next weights while the current ones
+compute.
 
 Not modelled: scratchpad bank conflicts and port limits beyond the levels' bandwidths (the exact counts' per-level
 bandwidth stretch is Timeloop's and is left out: on the RTL rows it predicts worse than the compute cycles alone),
-the DRAM's partial-line and row-buffer effects (a simulated cache's misses all cost the same), and a runtime that
-tiles a layer otherwise than its mapping (DOSA's matrix harness rounds tiles to whole arrays;
+the DRAM's partial-line and row-buffer effects (the misses of the cache nearest the DRAM all cost the same), and a
+runtime that tiles a layer otherwise than its mapping (DOSA's matrix harness rounds tiles to whole arrays;
 `accel_models.timeloop.dosa_harness` writes such runs as their own mapping).
 """
 from __future__ import annotations
@@ -82,7 +93,7 @@ from nets import DIMS, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
-from .cache import GEMMINI_L2, CacheGeometry, cache_misses
+from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, memory_misses
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
 # each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC with its L2 as a fits-or-not
@@ -100,8 +111,15 @@ FITTED_STORE_BLOCK_CYCLES = 25.0
 # With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
 # the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
 # rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.69
-FITTED_CACHE_MISS_CYCLES = 8.7
+FITTED_BUS_EFFICIENCY = 0.72
+FITTED_CACHE_MISS_CYCLES = 8.3
+# With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
+# its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
+# the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
+FITTED_MESH_LATENCY_CYCLES = 3.0
+# With the same, the cycles each block the L2's misses also miss in the memory side's cache adds (FireSim's LLC model:
+# the block's fill from its DDR3 model), fitted beside the three above.
+FITTED_MEMORY_MISS_CYCLES = 10.3
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -111,6 +129,12 @@ MIN_COMMAND_ROWS = 4
 """The fewest cycles an array command takes on a weight-stationary systolic array: Gemmini's ExecuteController feeds
 at least 4 rows a compute (two writes to one accumulator row must be 4 cycles apart; `total_rows`'s floor,
 src/main/scala/gemmini/ExecuteController.scala)."""
+
+MESH_MATMULS_IN_FLIGHT = 5
+"""The matrix multiplications Gemmini's mesh holds at once: `max_simultaneous_matmuls` = ceil(5 x latency per PE)
+(src/main/scala/gemmini/MeshWithDelays.scala), 5 for its one-PE tiles without pipeline registers (`tile_latency` 0,
+`tileRows` = `tileColumns` = 1, Configs.scala). A multiplication holds its tag until its last row leaves the mesh:
+commands of few rows on a wide mesh queue behind the 5 in flight."""
 
 GEMMINI_L2_BYTES = GEMMINI_L2.capacity_bytes
 """Chipyard's L2 in Gemmini's SoC, 512 KiB (`cache.GEMMINI_L2`)."""
@@ -148,11 +172,15 @@ class HardwareTiming:
     cache: CacheGeometry | None = None
     bus_efficiency: float = FITTED_BUS_EFFICIENCY
     cache_miss_cycles: float = FITTED_CACHE_MISS_CYCLES
+    mesh_matmuls_in_flight: int = 0
+    mesh_latency_cycles: float = FITTED_MESH_LATENCY_CYCLES
+    memory_cache: CacheGeometry | None = None
+    memory_miss_cycles: float = FITTED_MEMORY_MISS_CYCLES
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
                       "loop_overhead_cycles", "dram_request_cycles", "store_block_cycles", "cache_bytes",
-                      "bus_bytes_per_cycle", "cache_miss_cycles"):
+                      "bus_bytes_per_cycle", "cache_miss_cycles", "mesh_latency_cycles", "memory_miss_cycles"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
                                                                                      and value >= 0):
@@ -164,15 +192,21 @@ class HardwareTiming:
                 raise ValueError(f"HardwareTiming.{field} must be a number in (0, 1], got {eff!r}")
         if self.cache is not None and not isinstance(self.cache, CacheGeometry):
             raise ValueError(f"HardwareTiming.cache must be a CacheGeometry or None, got {type(self.cache).__name__}")
+        if self.memory_cache is not None and not isinstance(self.memory_cache, CacheGeometry):
+            raise ValueError("HardwareTiming.memory_cache must be a CacheGeometry or None, got "
+                             f"{type(self.memory_cache).__name__}")
+        if self.memory_cache is not None and self.cache is None:
+            raise ValueError("HardwareTiming.memory_cache needs a simulated cache in front of it (cache)")
         if self.cache is not None and self.cache_bytes > 0:
             raise ValueError("HardwareTiming: give a simulated cache (cache) or a fits-or-not one (cache_bytes), not "
                              "both")
         if (self.cache_bytes > 0 or self.cache is not None) and self.bus_bytes_per_cycle <= 0:
             raise ValueError("HardwareTiming.bus_bytes_per_cycle must be > 0 bytes a cycle with a cache "
                              f"(cache_bytes {self.cache_bytes!r}, cache {self.cache!r})")
-        rows = self.min_command_rows
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-            raise ValueError(f"HardwareTiming.min_command_rows must be an integer >= 0 cycles, got {rows!r}")
+        for field, unit in (("min_command_rows", "cycles"), ("mesh_matmuls_in_flight", "commands")):
+            count = getattr(self, field)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"HardwareTiming.{field} must be an integer >= 0 {unit}, got {count!r}")
         if not isinstance(self.reload_tiles, bool):
             raise ValueError(f"HardwareTiming.reload_tiles must be True or False, got {self.reload_tiles!r}")
 
@@ -201,18 +235,24 @@ class HardwareTiming:
             requests = np.zeros(steps.shape)
             moved_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
         simulated = self.cache is not None and self.reload_tiles
-        misses = cache_misses(layer, accelerator, mappings, self.cache, on_chip) if simulated else None
+        misses, behind = None, None
+        if simulated and self.memory_cache is not None:
+            misses, behind = memory_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip)
+        elif simulated:
+            misses = cache_misses(layer, accelerator, mappings, self.cache, on_chip)
         cached = self.caches(layer, accelerator, on_chip)
         peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached or simulated
                                      else dram_bytes_per_cycle(accelerator))
-        compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows)
+        compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows, self.mesh_matmuls_in_flight,
+                                    self.mesh_latency_cycles)
         stores = output_blocks(layer, accelerator, mappings)
         matrix = is_matrix_product(layer)
         host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
         return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
                 "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses),
-                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores, misses))}
+                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses, behind),
+                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores, misses,
+                                             behind))}
 
     def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
         """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
@@ -220,17 +260,21 @@ class HardwareTiming:
         return self.cache_bytes > 0 and layer_bytes(layer, accelerator, on_chip) <= self.cache_bytes
 
     def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
-                 store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None) -> np.ndarray:
+                 store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
+                 memory_blocks: "np.ndarray | None" = None) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
         `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
         (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
         `store_blocks` output blocks read back at `store_block_cycles` each. With `misses` (the lines missed in a
         simulated cache; `peak_cycles` then at the bus's rate) the bytes run at `bus_efficiency` of the bus and each
-        missed line adds `cache_miss_cycles`, each request `dram_request_cycles`."""
+        missed line adds `cache_miss_cycles`, each request `dram_request_cycles`, and each block of those that also
+        missed the memory side's cache (`memory_blocks`) `memory_miss_cycles`."""
         requests = np.asarray(requests, dtype=float)
         if misses is not None:
             data = np.asarray(peak_cycles) / self.bus_efficiency + np.asarray(misses, dtype=float) \
                 * float(self.cache_miss_cycles) + requests * float(self.dram_request_cycles)
+            if memory_blocks is not None:
+                data = data + np.asarray(memory_blocks, dtype=float) * float(self.memory_miss_cycles)
         else:
             data = np.asarray(peak_cycles) / self.dram_efficiency \
                 + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
@@ -239,24 +283,27 @@ class HardwareTiming:
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
               matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
-              store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None) -> np.ndarray:
+              store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
+              memory_blocks: "np.ndarray | None" = None) -> np.ndarray:
         """The model's cycles (before rounding up) from its mapping-dependent parts, each [B]: the array's cycles,
         the outer steps, the DMA requests, the transfer at the source's peak bandwidth, whether the layer runs as a
-        matrix product, whether its data comes from the cache, the output blocks read back and the lines missed in a
-        simulated cache (module docstring's formula)."""
+        matrix product, whether its data comes from the cache, the output blocks read back, the lines missed in a
+        simulated cache and the blocks of those missed in the memory side's cache (module docstring's formula)."""
         steps = np.asarray(steps, dtype=float)
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
         accelerator = self.loop_overhead_cycles * steps \
-            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses))
+            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks))
         return self.layer_startup_cycles + np.maximum(host, accelerator)
 
 
 def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
     """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2, simulated
-    (`cache.GEMMINI_L2`), on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), and its array commands take at least
-    `MIN_COMMAND_ROWS` cycles."""
+    (`cache.GEMMINI_L2`), on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), its array commands take at least
+    `MIN_COMMAND_ROWS` cycles, its mesh holds `MESH_MATMULS_IN_FLIGHT` of them at once, and the L2's misses go to
+    FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it."""
     return replace(timing or HardwareTiming(), cache=GEMMINI_L2, cache_bytes=0.0,
-                   bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS)
+                   bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS,
+                   mesh_matmuls_in_flight=MESH_MATMULS_IN_FLIGHT, memory_cache=FASED_LLC)
 
 
 def is_matrix_product(layer: Layer) -> bool:
@@ -315,7 +362,8 @@ def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
 
 
 def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
-                      min_command_rows: int = 0) -> np.ndarray:
+                      min_command_rows: int = 0, matmuls_in_flight: int = 0,
+                      mesh_latency_cycles: float = 0.0) -> np.ndarray:
     """Cycles [B] the array computes the layer when each step's tile is fed in passes of the array's full side:
     per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level and axis (X, Y),
     the passes of the dims only that axis unrolls (`_axis_passes`: ceil(their extent / the axis's side), a dim the
@@ -329,7 +377,9 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
     the dims that index weights) streams the step's output pixels (P, Q, N) as commands of at most the array's side
     of P's run, each at least `min_command_rows` cycles (Gemmini's: `MIN_COMMAND_ROWS`), and is first shifted in a
     row a cycle: the rows of its innermost fan-out's reduction dims, less the first command's rows it overlaps (the
-    preload)."""
+    preload). With `matmuls_in_flight` (Gemmini's: `MESH_MATMULS_IN_FLIGHT`) a command of r rows stays in the array
+    r + 2 x its side + `mesh_latency_cycles` cycles (its inputs skewed in, its outputs de-skewed out) and at most that
+    many are in it at once: a command takes at least that stay / `matmuls_in_flight` cycles."""
     extents = _step_extents(layer, mappings).astype(float)
     factors = mappings.spatial_x.astype(np.int64) * mappings.spatial_y.astype(np.int64)            # [B, L, 8]
     slots = (mappings.spatial_x > 1).sum(axis=1) + (mappings.spatial_y > 1).sum(axis=1)             # [B, 8]
@@ -347,7 +397,8 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
         on_x = ((mappings.spatial_x[:, inner, :] > 1) & reduction[None, :]).any(axis=1)
         rows_side = np.where(on_x, accelerator.levels[inner].fanout_x, accelerator.levels[inner].fanout_y)
         per_step = _weight_stationary_step(accelerator, mappings, extents, factors, folded, temporal, per_step,
-                                           inner, reduction, rows_side.astype(float), float(min_command_rows))
+                                           inner, reduction, rows_side.astype(float), float(min_command_rows),
+                                           matmuls_in_flight, float(mesh_latency_cycles))
     return per_step * outer_steps(mappings)
 
 
@@ -373,10 +424,12 @@ def _axis_passes(accelerator: Accelerator, mappings: MappingArrays, level: int, 
 
 def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, extents: np.ndarray,
                             factors: np.ndarray, folded: np.ndarray, temporal: np.ndarray, per_step: np.ndarray,
-                            inner: int, reduction: np.ndarray, rows_side: np.ndarray, floor: float) -> np.ndarray:
+                            inner: int, reduction: np.ndarray, rows_side: np.ndarray, floor: float, in_flight: int = 0,
+                            latency: float = 0.0) -> np.ndarray:
     """A step's cycles on an array holding one weight a processing element (`array_pass_cycles`' second paragraph),
     from the plain passes `per_step` [B]: per weight block, the streamed rows as commands of at most the array's
-    side with a floor of `floor` cycles each, plus the block's preload beyond its first command. `inner` is the
+    side with a floor of `floor` cycles each (and of (its rows + 2 x the side + `latency`) / `in_flight` with
+    `in_flight` commands at most in the array), plus the block's preload beyond its first command. `inner` is the
     fan-out level next to the processing elements; the block's rows are the reduction dims (`reduction` [8]: those
     indexing weights but not outputs) it unrolls, a row of the array each (Gemmini's input channels down its rows),
     in blocks of the array's rows along that axis (`rows_side` [B])."""
@@ -389,7 +442,12 @@ def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, e
     side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
     run = np.where(folded[:, _COMMAND_DIM], streamed, temporal[:, _COMMAND_DIM])
     full, rest = np.floor(run / side), np.mod(run, side)
-    per_run = full * max(side, floor) + np.where(rest > 0, np.maximum(rest, floor), 0.0)
+
+    def command(rows: "float | np.ndarray") -> "float | np.ndarray":
+        stay = (rows + 2 * side + latency) / in_flight if in_flight else 0.0
+        return np.maximum(np.maximum(rows, floor), stay)
+
+    per_run = full * command(side) + np.where(rest > 0, command(rest), 0.0)
     down = folded & reduction[None, :] & (factors[:, inner, :] > 1)
     rows = np.prod(np.where(down, extents, 1.0), axis=1)
     rows = rows / np.ceil(rows / rows_side)

@@ -13,10 +13,10 @@ from accel_models import evaluate_batch, get_preset
 from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entries, gemmini_timeloop_files,
                                            load_dosa_row)
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
-from accel_models.timing import (GEMMINI_L2, MIN_COMMAND_ROWS, TIMINGS, CacheGeometry, HardwareTiming,
-                                 array_pass_cycles, cache_misses, dram_rows_and_bytes, gemmini_soc, get_timing,
-                                 holds_one_weight_per_pe, is_matrix_product, layer_bytes, outer_steps, output_blocks,
-                                 scalesim_cycles)
+from accel_models.timing import (FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, TIMINGS,
+                                 CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, dram_rows_and_bytes,
+                                 gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
+                                 memory_misses, outer_steps, output_blocks, scalesim_cycles)
 from mappings import random_valid_mappings
 from nets import Layer
 
@@ -270,6 +270,27 @@ def test_a_simulated_cache_counts_the_lines_the_outer_steps_miss():
     assert cache_misses(layer, acc, by_k, CacheGeometry(2, 2, 64))[0] == 0
 
 
+def test_a_cache_behind_the_cache_counts_the_blocks_its_misses_miss():
+    """The K split above misses its four lines a step in a one-line cache (weights' line 2, the inputs' 0 and 1, the
+    outputs' 3: blocks 1, 0, 0, 1 of 128 bytes behind it). A one-block cache behind it keeps the last block: each
+    step finds block 1 once (its weights, after the last step's outputs) and block 0 once (the inputs' second
+    line), and misses the other two: 4 over the second run; two sets hold both blocks: none. Its L2 misses are
+    `cache_misses`'."""
+    acc, layer = _two_level(), Layer.conv(8, 4, 1, 4)
+    by_k, one_line = _split(layer, {"K": 2}), CacheGeometry(1, 1, 64)
+    assert [m[0] for m in memory_misses(layer, acc, by_k, one_line, CacheGeometry(1, 1, 128))] == [8, 4]
+    assert [m[0] for m in memory_misses(layer, acc, by_k, one_line, CacheGeometry(2, 1, 128))] == [8, 0]
+    assert memory_misses(layer, acc, by_k, one_line, CacheGeometry(1, 1, 128), on_chip=(1,))[0][0] == \
+        cache_misses(layer, acc, by_k, one_line, on_chip=(1,))[0] == 4
+    lean = dict(dma_row_cycles=0.1, dram_request_cycles=1, store_block_cycles=0, bus_bytes_per_cycle=32,
+                bus_efficiency=0.5, cache_miss_cycles=10, memory_miss_cycles=100)
+    behind = HardwareTiming(0, 0, 1.0, cache=one_line, memory_cache=CacheGeometry(1, 1, 128), **lean)
+    assert behind.terms(layer, acc, by_k)["transfer"][0] == 352 / 16 + 8 * 10 + 4 * 100 + 80
+    assert HardwareTiming(0, 0, 1.0, cache=one_line, **lean).terms(layer, acc, by_k)["transfer"][0] == \
+        352 / 16 + 8 * 10 + 80
+    assert gemmini_soc().memory_cache == FASED_LLC and FASED_LLC.capacity_bytes == 4 * 1024 * 1024
+
+
 def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
     """With a simulated cache every byte crosses the bus at `bus_efficiency` of its rate, each missed line adds
     `cache_miss_cycles` and each request `dram_request_cycles`: 352 bytes at 32 x 0.5 bytes a cycle, 8 misses and 80
@@ -291,7 +312,8 @@ def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
                           plain)
     assert np.array_equal(evaluate_batch(layer, acc, maps, timing="timeloop").cycles, counts.cycles)
     soc = gemmini_soc()
-    assert (soc.cache, soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows) == (GEMMINI_L2, 0, 16, 4)
+    assert (soc.cache, soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows, soc.mesh_matmuls_in_flight) \
+        == (GEMMINI_L2, 0, 16, 4, 5)
     assert GEMMINI_L2.capacity_bytes == 512 * 1024
 
 
@@ -300,7 +322,14 @@ def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
                                                  bus_bytes_per_cycle=16), "not both"),
                                            (dict(cache=(4, 1, 64), bus_bytes_per_cycle=16), "CacheGeometry"),
                                            (dict(bus_efficiency=0.0), "bus_efficiency"),
-                                           (dict(cache_miss_cycles=-1.0), "cache_miss_cycles")])
+                                           (dict(cache_miss_cycles=-1.0), "cache_miss_cycles"),
+                                           (dict(mesh_matmuls_in_flight=-1), "mesh_matmuls_in_flight"),
+                                           (dict(mesh_matmuls_in_flight=2.5), "mesh_matmuls_in_flight"),
+                                           (dict(mesh_latency_cycles=float("nan")), "mesh_latency_cycles"),
+                                           (dict(memory_cache=CacheGeometry(4, 1, 128)), "needs a simulated cache"),
+                                           (dict(cache=CacheGeometry(4, 1, 64), bus_bytes_per_cycle=16,
+                                                 memory_cache=(4, 1, 128)), "memory_cache"),
+                                           (dict(memory_miss_cycles=-1.0), "memory_miss_cycles")])
 def test_a_bad_simulated_cache_is_named(kwargs, field):
     with pytest.raises(ValueError, match=field):
         HardwareTiming(**kwargs)
@@ -375,6 +404,32 @@ def test_an_axis_runs_its_own_dims_and_a_whole_filter_sets_its_rows():
     arrays = _on_eyeriss(filt, {"C": 6, "P": 14}, {"Q": 14}, {"S": 5, "C": 2}, {"R": 5})
     assert array_pass_cycles(filt, acc, arrays)[0] == 6 * 5 * 14
     assert evaluate_batch(filt, acc, arrays).compute_cycles[0] == 6 * 5 * 14
+
+
+def test_a_wide_mesh_holds_a_few_commands_at_once():
+    """On a 16 x 16 Gemmini, a command of 2 output pixels stays in the mesh 2 + 2 x 16 cycles (its inputs skewed in,
+    its outputs de-skewed out) plus the mesh's latency, and the mesh holds 5 at once (`MESH_MATMULS_IN_FLIGHT`): it
+    takes (2 + 32 + latency) / 5 cycles, more than the floor of 4, beside its block's 16 - 2 weight rows preloaded.
+    A command of 16 pixels takes its 16 rows: (16 + 32) / 5 is less. On a 4 x 4 array the floor is the longer."""
+    row = _gemmini_row("L3[WIO] N1 - L2[WI] N1 K16X - L1[O] P2 C16X - L0[W] N1", C=16, K=16, P=2, Q=1)
+    short = load_dosa_row({**row, "arch.meshX": "16"})
+    arrays = short.mapping.with_residuals()
+    assert array_pass_cycles(short.layer, short.accelerator, arrays, MIN_COMMAND_ROWS)[0] == 4 + 14
+    assert MESH_MATMULS_IN_FLIGHT == 5
+    assert array_pass_cycles(short.layer, short.accelerator, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT)[0] \
+        == pytest.approx((2 + 32) / 5 + 14)
+    assert array_pass_cycles(short.layer, short.accelerator, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT,
+                             3.0)[0] == pytest.approx((2 + 32 + 3) / 5 + 14)
+    soc = gemmini_soc()
+    assert soc.terms(short.layer, short.accelerator, arrays)["compute"][0] == \
+        pytest.approx((2 + 32 + soc.mesh_latency_cycles) / 5 + 14)
+    row = _gemmini_row("L3[WIO] N1 - L2[WI] N1 K16X - L1[O] P16 C16X - L0[W] N1", C=16, K=16, P=16, Q=1)
+    long = load_dosa_row({**row, "arch.meshX": "16"})
+    assert array_pass_cycles(long.layer, long.accelerator, long.mapping.with_residuals(), MIN_COMMAND_ROWS,
+                             MESH_MATMULS_IN_FLIGHT, 3.0)[0] == 16
+    small = load_dosa_row(_gemmini_row("L3[WIO] N1 - L2[WI] N1 K4X - L1[O] P2 C4X - L0[W] N1", P=2, Q=1))
+    assert array_pass_cycles(small.layer, small.accelerator, small.mapping.with_residuals(), MIN_COMMAND_ROWS,
+                             MESH_MATMULS_IN_FLIGHT, 3.0)[0] == 4 + 2
 
 
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "nvdla_1024"])
