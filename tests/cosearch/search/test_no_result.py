@@ -1,14 +1,13 @@
 """A run that ends without a result because of its input, or because its storage fails under it, says the cause in
 one line with exit status 2."""
 import errno
-import importlib.util
 import shutil
 import subprocess
 from contextlib import contextmanager
 
 import pytest
 
-from _cosearch_cli import CLI, TINY as SMALL, run_cli, study_trials
+from _cosearch_cli import TINY as SMALL, cli_module, run_cli
 from cosearch.search.storage import storage_failure
 
 TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
@@ -61,9 +60,7 @@ def test_quiet_keeps_the_notices(tmp_path, monkeypatch, capsys):
     """--quiet drops the progress lines, not the notices (a wait for a lock, a repaired storage)."""
     import cosearch
 
-    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = cli_module()
 
     def run(settings, on_message=None, **_kwargs):
         on_message("a progress line")
@@ -98,9 +95,7 @@ def test_storage_failures_are_recognised_through_the_chain():
 
 
 def test_a_storage_failure_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = cli_module()
 
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "cosearch.db"))
