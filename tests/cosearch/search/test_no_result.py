@@ -10,7 +10,9 @@ import pytest
 from _cosearch_cli import TINY as SMALL, cli_module, run_cli
 from cosearch.search.storage import storage_failure
 
-TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
+TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--mapper-evals", "16", "--final-mapper-evals", "16",
+        "--polish-evals", "0", "--quiet", "--out", "out"]
+"""A one-trial run whose searches are small: these tests read how a run ends, not what it found."""
 
 
 @pytest.mark.slow
@@ -24,8 +26,7 @@ def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
 
 @pytest.mark.slow
 def test_a_limit_no_design_meets_is_named_with_the_nearest_design(tmp_path):
-    proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--mapper-evals", "16", "--final-mapper-evals", "16",
-                    "--polish-evals", "0", "--workers", "1"], cwd=tmp_path, timeout=300)
+    proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--workers", "1"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 2, proc.stderr[-3000:]
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and ("no trial produced a design within the budget: no design met power<=1e-27mW (the "
@@ -194,8 +195,7 @@ def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_p
 @pytest.mark.slow
 def test_a_limit_missed_on_several_networks_names_each_network(tmp_path):
     proc = run_cli([*TINY, "--networks", "squeezenet1_0,alexnet", "--budget", "area=5mm2,latency<=1e-9ms",
-                    "--mapper-evals", "16", "--final-mapper-evals", "16", "--polish-evals", "0", "--workers", "1"],
-                   cwd=tmp_path, timeout=300)
+                    "--workers", "1"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 2, proc.stderr[-3000:]
     (line,) = proc.stderr.splitlines()
     assert "no design met latency<=1e-09ms (the lowest of 1 design: " in line
