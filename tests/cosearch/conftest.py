@@ -39,7 +39,8 @@ def _built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], Non
 
 def _finish_a_run(folder: Path) -> None:
     out = folder / "out"
-    proc = run_cli(["--budget", "area=3mm2", "--out", str(out), "--quiet", *TINY], cwd=folder, timeout=300)
+    proc = run_cli(["--budget", "area=3mm2", "--out", str(out), "--quiet", "--workers", "1", *TINY], cwd=folder,
+                   timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "result.json").read_text())["study"]["counts"]["complete"] == 3
 
