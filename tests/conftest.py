@@ -1,5 +1,5 @@
 """Fixtures for every test: the project's Timeloop corpus (accel_models/timeloop/data); hypothesis's examples drawn
-from a fixed seed."""
+from a fixed seed; the signal handlers each test must leave as it found them."""
 import os
 import signal
 

@@ -9,16 +9,11 @@ import pytest
 
 import cosearch
 from cosearch import command
-from _cosearch_cli import ROOT, cli_env
+from _cosearch_cli import ROOT, cli_env, run_main
 
 
 def _main(argv, capsys):
-    try:
-        status = command.main(argv, prog="cosearch")
-    except SystemExit as exc:
-        status = exc.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    return run_main(argv, capsys, prog="cosearch")
 
 
 def test_version_and_help(capsys):

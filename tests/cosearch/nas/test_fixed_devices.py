@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import cosearch
-from _cosearch_cli import run_cli
-from cosearch import command
+from _cosearch_cli import run_cli, run_main
 from accel_models import get_preset
 from accel_models.timeloop import default_corpus_path
 from accel_models.timeloop.corpus import read_raw_cases
@@ -279,10 +278,8 @@ def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path, monkeypatch, c
     subnet meets, a Timeloop architecture without its energy table)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)    # as `run_cli` starts the command
-    with pytest.raises(SystemExit) as exited:
-        command.main([*args, "--out", str(tmp_path / "o"), "--quiet"], prog="run_cosearch.py")
-    err = capsys.readouterr().err
-    assert exited.value.code == 2 and err.count("\n") == 1, err
+    status, _, err = run_main([*args, "--out", str(tmp_path / "o"), "--quiet"], capsys)
+    assert status == 2 and err.count("\n") == 1, err
     for word in words:
         assert word in err, (word, err)
     assert not (tmp_path / "o").exists()     # refused before anything started
