@@ -32,7 +32,10 @@ def test_main_called_from_python_leaves_the_signal_handlers_as_it_found_them(cap
         return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), sys.unraisablehook
 
     seen = []
-    real, started_with = command._cosearch, signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal
+    real = command._cosearch
+    started_with = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)     # as a terminal starts a program
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         command._cosearch = lambda argv, prog: seen.append(handlers()) or real(argv, prog)
         before = handlers()
@@ -41,7 +44,8 @@ def test_main_called_from_python_leaves_the_signal_handlers_as_it_found_them(cap
         assert status == 2 and "--trials" in err and handlers() == before
     finally:
         command._cosearch = real
-        signal.signal(signal.SIGINT, started_with)
+        for s, handler in started_with.items():
+            signal.signal(s, handler)
     assert seen and all(h[0] is command.on_signal and h[1] is command.on_signal for h in seen)
 
 
