@@ -17,6 +17,7 @@ import argparse
 import runpy
 import signal
 import sys
+from contextlib import contextmanager
 
 from ._load_guard import guarded_load
 
@@ -81,17 +82,29 @@ def _unraisable(unraisable) -> None:
     (_HOOKS[-1] if _HOOKS else sys.__unraisablehook__)(unraisable)
 
 
-def install_signal_handlers(replace_sigterm=()) -> None:
-    """`on_signal` for SIGINT (unless started with SIGINT ignored) and SIGTERM (unless someone else handles it;
-    the handlers in `replace_sigterm` are replaced), and the search told to watch `SIGNALS`."""
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, *replace_sigterm):
+@contextmanager
+def signal_handlers(replace_sigterm=()):
+    """Within the block: `on_signal` for SIGINT (unless started with SIGINT ignored) and SIGTERM (unless someone else
+    handles it; the handlers in `replace_sigterm` are replaced), the unraisable-exception hook `_unraisable`, and the
+    search told to watch `SIGNALS`. The handlers and the hook are put back at its end, so that `main` called from
+    Python (a test, a notebook) leaves its process's Ctrl-C as it found it."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.unraisablehook
+    if handlers[signal.SIGTERM] in (signal.SIG_DFL, *replace_sigterm):
         signal.signal(signal.SIGTERM, on_signal)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    if handlers[signal.SIGINT] is signal.default_int_handler:
         signal.signal(signal.SIGINT, on_signal)
-    if sys.unraisablehook is not _unraisable:
-        _HOOKS[:] = [sys.unraisablehook]
+    if hook is not _unraisable:
+        _HOOKS[:] = [hook]
         sys.unraisablehook = _unraisable
     search.interrupts.watch(SIGNALS)
+    try:
+        yield
+    finally:
+        for s, handler in handlers.items():
+            if handler is not None:     # None: a handler set outside Python, which cannot be put back from here
+                signal.signal(s, handler)
+        sys.unraisablehook = hook
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -141,19 +154,18 @@ def main(argv: list[str] | None = None, prog: str = "cosearch", replace_sigterm=
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["timeloop"]:
         return timeloop(argv[1:], prog)
-    if argv[:1] == ["warm-up"]:
-        install_signal_handlers(replace_sigterm)
+    with signal_handlers(replace_sigterm):
+        if argv[:1] == ["warm-up"]:
+            try:
+                return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
+            except UsageError as exc:
+                fail(prog, str(exc))
+            except KeyboardInterrupt:  # its workers stopped and waited for (`command_warm_up.warm_up`)
+                stopped(prog, WARM_UP_INTERRUPTED, WARM_UP_TERMINATED)
         try:
-            return warm_up(argv[1:], prog, _parser(f"{prog} warm-up"))
-        except UsageError as exc:
-            fail(prog, str(exc))
-        except KeyboardInterrupt:  # its workers stopped and waited for (`command_warm_up.warm_up`)
-            stopped(prog, WARM_UP_INTERRUPTED, WARM_UP_TERMINATED)
-    install_signal_handlers(replace_sigterm)
-    try:
-        return _cosearch(argv, prog)
-    except KeyboardInterrupt:  # outside the search: parsing, printing the summary
-        stopped(prog)
+            return _cosearch(argv, prog)
+        except KeyboardInterrupt:  # outside the search: parsing, printing the summary
+            stopped(prog)
 
 
 def _cosearch(argv: list[str], prog: str) -> int:
@@ -199,5 +211,5 @@ def console() -> None:
     sys.exit(main())
 
 
-__all__ = ["main", "console", "fail", "stopped", "on_signal", "install_signal_handlers", "SIGNALS", "INTERRUPTED",
+__all__ = ["main", "console", "fail", "stopped", "on_signal", "signal_handlers", "SIGNALS", "INTERRUPTED",
            "TERMINATED", "SIGTERM_STATUS"]

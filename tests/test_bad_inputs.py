@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "run_cosearch.py"
 _spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
 run_cosearch = importlib.util.module_from_spec(_spec)
+_sigterm = signal.getsignal(signal.SIGTERM)
 _spec.loader.exec_module(run_cosearch)
+signal.signal(signal.SIGTERM, _sigterm)  # the script's own, set as it loads (for a program's imports): not this process's
 
 CASE_SECONDS = 60
 """A case still running after this long has hung (the slowest legitimate ones load torch and OFA's predictor)."""

@@ -1,7 +1,9 @@
-"""Helpers of the co-search tests: the command line as a subprocess, the trials of a storage."""
+"""Helpers of the co-search tests: the command line as a subprocess or as a module, the trials of a storage."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,31 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 120.0, **kwargs) -> sub
     """run_cosearch.py with `args` in `cwd`; stdout and stderr captured as text."""
     return subprocess.run([sys.executable, str(CLI), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=cli_env(), **kwargs)
+
+
+def run_main(args: list[str], capsys, prog: str = "run_cosearch.py") -> tuple[int, str, str]:
+    """`cosearch.command.main` on `args` in this process under the name `prog`: (exit status, stdout, stderr)."""
+    from cosearch import command
+
+    try:
+        status = command.main(args, prog=prog)
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def cli_module(name: str = "run_cosearch_under_test"):
+    """run_cosearch.py loaded as a module named `name`. The script sets a SIGTERM handler as it loads (a program's,
+    for the libraries' load): taken back here, so that the test process's handlers stay as they were."""
+    spec = importlib.util.spec_from_file_location(name, CLI)
+    module = importlib.util.module_from_spec(spec)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    return module
 
 
 def study_trials(db: Path, study_name: str | None = None):

@@ -1,5 +1,6 @@
 """The `cosearch` command: `cosearch.command.main` behind `cosearch`, `python -m cosearch` and run_cosearch.py, with
 --version and the Timeloop commands as `cosearch timeloop ...`."""
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -8,16 +9,11 @@ import pytest
 
 import cosearch
 from cosearch import command
-from _cosearch_cli import ROOT, cli_env
+from _cosearch_cli import ROOT, cli_env, run_main
 
 
 def _main(argv, capsys):
-    try:
-        status = command.main(argv, prog="cosearch")
-    except SystemExit as exc:
-        status = exc.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    return run_main(argv, capsys, prog="cosearch")
 
 
 def test_version_and_help(capsys):
@@ -27,6 +23,30 @@ def test_version_and_help(capsys):
     assert status == 0 and out.startswith("usage: cosearch ") and "--budget" in out and "--network" in out
     assert "cosearch timeloop {model,mapper,check}" in out
     assert "cosearch warm-up" in out
+
+
+def test_main_called_from_python_leaves_the_signal_handlers_as_it_found_them(capsys, tmp_path):
+    """Within a run `main` turns Ctrl-C and SIGTERM into its own handler; returning, or ending with a one-line
+    error, it puts the caller's back (a process left with them would record a later Ctrl-C instead of stopping)."""
+    def handlers():
+        return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), sys.unraisablehook
+
+    seen = []
+    real = command._cosearch
+    started_with = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)     # as a terminal starts a program
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        command._cosearch = lambda argv, prog: seen.append(handlers()) or real(argv, prog)
+        before = handlers()
+        assert _main(["--version"], capsys)[0] == 0 and handlers() == before
+        status, _, err = _main(["--trials", "0", "--out", str(tmp_path / "out")], capsys)
+        assert status == 2 and "--trials" in err and handlers() == before
+    finally:
+        command._cosearch = real
+        for s, handler in started_with.items():
+            signal.signal(s, handler)
+    assert seen and all(h[0] is command.on_signal and h[1] is command.on_signal for h in seen)
 
 
 @pytest.mark.slow

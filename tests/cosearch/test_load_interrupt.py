@@ -2,14 +2,13 @@
 status 130 (`cosearch._load_guard`), as run_cosearch.py's does. The interrupt is made to land in the load for sure: a
 `numba` placed first on the path (the compiler the cost model needs, so the package cannot load without it) raises
 KeyboardInterrupt when the package imports it."""
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 
-from _cosearch_cli import CLI, ROOT, cli_env
+from _cosearch_cli import CLI, ROOT, cli_env, cli_module
 from cosearch import _load_guard
 
 CONSOLE_SCRIPT = "import re, sys\nfrom cosearch.command import console\nif __name__ == '__main__':\n    sys.exit(console())\n"
@@ -68,10 +67,7 @@ def _raised_while_handling(first: BaseException, then: BaseException) -> BaseExc
 def _script_rule():
     """run_cosearch.py's reading of the rule (the script asks it before the package has loaded, or after its import
     failed)."""
-    spec = importlib.util.spec_from_file_location("run_cosearch_interrupts", CLI)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script.interrupted_import
+    return cli_module("run_cosearch_interrupts").interrupted_import
 
 
 @pytest.mark.parametrize("rule", [lambda: _load_guard.caused_by_interrupt, _script_rule],

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from _cosearch_cli import TINY, run_cli
+from _cosearch_cli import TINY, run_cli, run_main
 from accel_models.presets import PRESETS
 from cosearch import UsageError, make_settings
 from cosearch.config import ResourceBounds
@@ -83,18 +83,20 @@ def test_settings_with_resources_and_networks(tmp_path):
     (["--networks", "vgg16,,unet"], "--networks: empty name"),
     (["--networks", "vgg16,vgg16"], "--networks: a network is given twice"),
 ])
-def test_cli_errors(tmp_path, args, needle):
-    proc = run_cli([*args, "--out", str(tmp_path / "o"), "--quiet", *TINY], cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("run_cosearch.py: error: ") and needle in lines[0], proc.stderr
+def test_cli_errors(tmp_path, args, needle, capsys):
+    """The command line's `main` in this process (a whole command's one line: the run test below, test_no_result)."""
+    status, _, err = run_main([*args, "--out", str(tmp_path / "o"), "--quiet", *TINY], capsys)
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("run_cosearch.py: error: ") and needle in lines[0], err
+    assert not (tmp_path / "o").exists()     # refused before anything started
 
 
 @pytest.mark.slow
 def test_cli_run_with_resources_and_networks(tmp_path):
     out = tmp_path / "o"
     proc = run_cli(["--match-resources", "shidiannao", "--networks", "squeezenet1_0,mobilenet_v2", "--out", str(out),
-                    "--quiet", *TINY], cwd=tmp_path, timeout=300)
+                    "--quiet", "--workers", "1", *TINY], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "result.json").read_text())
     assert doc["resources"]["preset"] == "shidiannao"

@@ -8,7 +8,7 @@ import cosearch
 
 def _settings(out, trials):
     return cosearch.make_settings("area=2.5mm2", network="alexnet", trials=trials, out=out, mapper_evals=32,
-                                  final_mapper_evals=64, time_limit="none")
+                                  final_mapper_evals=64, time_limit="none", workers=1)
 
 
 @pytest.mark.slow
@@ -35,7 +35,7 @@ def test_run_then_extend(tmp_path):
 def test_a_run_with_user_given_fusion_groups_writes_its_report(tmp_path):
     """Every design runs the given groups; the report's Timeloop export writes a tiled layer's tile problem."""
     settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=2, out=tmp_path, mapper_evals=32,
-                                      final_mapper_evals=64, time_limit="none", fusion="depth-first",
+                                      final_mapper_evals=64, time_limit="none", workers=1, fusion="depth-first",
                                       fusion_groups="features.6-features.10")
     result = cosearch.run(settings)
     assert result.best is not None

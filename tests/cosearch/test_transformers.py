@@ -29,8 +29,8 @@ def test_each_space_gets_its_own_default_floor():
 @pytest.mark.slow
 def test_vit_space_run_labels_the_estimate_and_lists_elementwise_work(tmp_path):
     out = tmp_path / "out"
-    proc = run_cli(["--budget", "area=5mm2", "--space", "vit-elastic", "--out", str(out), "--quiet", *TINY],
-                   cwd=tmp_path, timeout=300)
+    proc = run_cli(["--budget", "area=5mm2", "--space", "vit-elastic", "--out", str(out), "--quiet", "--workers", "1",
+                    *TINY], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "ESTIMATE" in proc.stdout
     doc = json.loads((out / "result.json").read_text())
@@ -49,7 +49,7 @@ def test_vit_space_run_labels_the_estimate_and_lists_elementwise_work(tmp_path):
 def test_cnn_and_transformer_mixed(tmp_path):
     out = tmp_path / "out"
     proc = run_cli(["--budget", "area=5mm2", "--networks", "mobilenet_v2,gpt2_decode", "--out", str(out), "--quiet",
-                    *TINY], cwd=tmp_path, timeout=300)
+                    "--workers", "1", *TINY], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "result.json").read_text())
     assert set(doc["per_network"]) == {"mobilenet_v2", "gpt2_decode"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import cosearch
-from _cosearch_cli import run_cli
+from _cosearch_cli import run_cli, run_main
 from accel_models import get_preset
 from accel_models.timeloop import default_corpus_path
 from accel_models.timeloop.corpus import read_raw_cases
@@ -19,7 +19,8 @@ from cosearch.search.nas import Device, DeviceCosts, LayerTable
 from dataclasses import replace
 from nets import get_space, sample_configs, space_layers
 
-FAST = ["--final-mapper-evals", "32", "--nas-evals", "300", "--workers", "1", "--quiet", "--fusion", "none"]
+NAS_EVALS = 100
+FAST = ["--final-mapper-evals", "32", "--nas-evals", str(NAS_EVALS), "--workers", "1", "--quiet", "--fusion", "none"]
 """Small runs of the layer-table search (its figures the tables' sums; the default `--fusion` on a device is
 `resident`, tested below)."""
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "timeloop_designs"
@@ -179,14 +180,14 @@ def test_a_limit_no_subnet_meets_is_one_line_naming_the_fastest(mbv3_tables, tmp
 @pytest.mark.slow
 def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
-    limit = 1.3 * mbv3_tables.fastest_ms("nvdla_256")
+    limit = 2.5 * mbv3_tables.fastest_ms("nvdla_256")    # ~94% of random subnets over it, ~2/3 of the draws at 1.3x
     proc = run_cli(["--accelerator", "nvdla_256", "--budget", f"latency<={limit:.4f}ms", "--out", str(out), *FAST],
                    cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((out / "result.json").read_text())
     (dev,) = doc["devices"]
     assert dev["feasible"] and dev["latency_s"] * 1e3 <= limit and dev["accuracy"] > 0.7
-    assert dev["strategy"] == "evolution" and 0 < dev["evaluations"] <= 300
+    assert dev["strategy"] == "evolution" and 0 < dev["evaluations"] <= NAS_EVALS
     shapes = len(space_layers(mbv3_tables.space))   # every layer shape of the space, each in the table
     assert dev["table"]["shapes_loaded"] == shapes and dev["table"]["shapes_mapped"] == 0   # the table in --out
     assert "OFA accuracy predictor" in doc["accuracy_source"]["label"] and "evolution" in proc.stdout
@@ -201,7 +202,7 @@ def test_a_run_on_a_preset_meets_its_limit_and_a_second_target_reuses_the_table(
 @pytest.mark.slow
 def test_each_device_gets_its_own_subnet_and_the_cross_table(mbv3_tables, tmp_path):
     out = mbv3_tables.into(tmp_path / "out")
-    limit = 1.5 * max(mbv3_tables.fastest_ms(d) for d in ("nvdla_256", "shidiannao"))
+    limit = 2.0 * max(mbv3_tables.fastest_ms(d) for d in ("nvdla_256", "shidiannao"))   # ~89% over it on shidiannao
     proc = run_cli(["--accelerator", "nvdla_256,shidiannao", "--budget", f"latency<={limit:.4f}ms", "--out", str(out),
                     *FAST], cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -227,7 +228,7 @@ def test_a_front_of_accuracy_and_latency(mbv3_tables, tmp_path):
     latency, accuracy = [p["latency_s"] for p in points], [p["accuracy"] for p in points]
     assert len(points) >= 3 and latency == sorted(latency)
     assert all(a < b for a, b in zip(accuracy, accuracy[1:]))     # a slower point is more accurate, or not there
-    assert dev["accuracy"] == max(accuracy) and 0 < dev["evaluations"] <= 300
+    assert dev["accuracy"] == max(accuracy) and 0 < dev["evaluations"] <= NAS_EVALS
     costs = mbv3_tables.costs["nvdla_256"]
     for p in (points[0], points[-1]):
         assert costs.network(mbv3_tables.space.parse(p["subnet"])).latency_s == pytest.approx(p["latency_s"],
@@ -263,7 +264,6 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     assert f"{design['num_pes']} MACs" in dev.description and "design of" in dev.description and dev.feasible
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [
     (["--accelerator", "nvdla_9000"], ["--accelerator", "unknown device", "nvdla_256"]),
     (["--accelerator", "nvdla_256", "--budget", "area=5mm2"], ["--accelerator", "area", "latency<="]),
@@ -273,11 +273,16 @@ def test_an_earlier_co_searchs_design_is_a_device(finished_run, tmp_path):
     (["--accelerator", "nvdla_256", "--nas-strategy", "annealing"], ["--nas-strategy", "evolution, random, rl"]),
     (["--accelerator", "nvdla_256", "--pareto", "accuracy,energy"], ["--pareto", "accuracy,latency"]),
 ])
-def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path):
-    proc = run_cli([*args, "--out", str(tmp_path / "o"), "--quiet"], cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+def test_bad_input_of_the_mode_is_one_line(args, words, tmp_path, monkeypatch, capsys):
+    """The command line's `main` in this process (the separate command's one line is checked above: a limit no
+    subnet meets, a Timeloop architecture without its energy table)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COSEARCH_OFA_PREDICTOR", raising=False)    # as `run_cli` starts the command
+    status, _, err = run_main([*args, "--out", str(tmp_path / "o"), "--quiet"], capsys)
+    assert status == 2 and err.count("\n") == 1, err
     for word in words:
-        assert word in proc.stderr, (word, proc.stderr)
+        assert word in err, (word, err)
+    assert not (tmp_path / "o").exists()     # refused before anything started
 
 
 @pytest.mark.slow

@@ -1,17 +1,18 @@
 """A run that ends without a result because of its input, or because its storage fails under it, says the cause in
 one line with exit status 2."""
 import errno
-import importlib.util
 import shutil
 import subprocess
 from contextlib import contextmanager
 
 import pytest
 
-from _cosearch_cli import CLI, TINY as SMALL, run_cli, study_trials
+from _cosearch_cli import TINY as SMALL, cli_module, run_cli
 from cosearch.search.storage import storage_failure
 
-TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--quiet", "--out", "out"]
+TINY = ["--trials", "1", "--population", "4", "--generations", "1", "--mapper-evals", "16", "--final-mapper-evals", "16",
+        "--polish-evals", "0", "--quiet", "--out", "out"]
+"""A one-trial run whose searches are small: these tests read how a run ends, not what it found."""
 
 
 @pytest.mark.slow
@@ -25,8 +26,7 @@ def test_a_floor_no_subnet_meets_is_one_line_and_status_2(tmp_path, workers):
 
 @pytest.mark.slow
 def test_a_limit_no_design_meets_is_named_with_the_nearest_design(tmp_path):
-    proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--mapper-evals", "16", "--final-mapper-evals", "16",
-                    "--polish-evals", "0", "--workers", "1"], cwd=tmp_path, timeout=300)
+    proc = run_cli([*TINY, "--budget", "area=5mm2,power<=1e-30W", "--workers", "1"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 2, proc.stderr[-3000:]
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and ("no trial produced a design within the budget: no design met power<=1e-27mW (the "
@@ -61,9 +61,7 @@ def test_quiet_keeps_the_notices(tmp_path, monkeypatch, capsys):
     """--quiet drops the progress lines, not the notices (a wait for a lock, a repaired storage)."""
     import cosearch
 
-    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = cli_module()
 
     def run(settings, on_message=None, **_kwargs):
         on_message("a progress line")
@@ -98,9 +96,7 @@ def test_storage_failures_are_recognised_through_the_chain():
 
 
 def test_a_storage_failure_ends_the_command_in_one_line(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location("run_cosearch_under_test", CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = cli_module()
 
     def disk_full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "cosearch.db"))
@@ -199,8 +195,7 @@ def test_a_full_disk_for_real_ends_in_one_line_and_loses_no_finished_trial(tmp_p
 @pytest.mark.slow
 def test_a_limit_missed_on_several_networks_names_each_network(tmp_path):
     proc = run_cli([*TINY, "--networks", "squeezenet1_0,alexnet", "--budget", "area=5mm2,latency<=1e-9ms",
-                    "--mapper-evals", "16", "--final-mapper-evals", "16", "--polish-evals", "0", "--workers", "1"],
-                   cwd=tmp_path, timeout=300)
+                    "--workers", "1"], cwd=tmp_path, timeout=300)
     assert proc.returncode == 2, proc.stderr[-3000:]
     (line,) = proc.stderr.splitlines()
     assert "no design met latency<=1e-09ms (the lowest of 1 design: " in line

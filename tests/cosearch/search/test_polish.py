@@ -163,9 +163,10 @@ def test_no_budget_no_moves():
     assert found.evaluations == 0 and found.moves == () and found.design == SPACE.decode(START) and len(calls) == 1
 
 
-def _settings(out, polish_evals):
+def _settings(out, polish_evals, workers=2):
+    """Two workers by default: the final phase then polishes its candidates in two lanes, one of them forked."""
     return cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=out, mapper_evals=32,
-                                  final_mapper_evals=64, time_limit="none", polish_evals=polish_evals)
+                                  final_mapper_evals=64, time_limit="none", polish_evals=polish_evals, workers=workers)
 
 
 @pytest.mark.slow
@@ -194,7 +195,7 @@ def test_the_result_says_where_its_design_came_from(tmp_path):
         assert not o["kept"]
         for value in o.get("final_value", ()):
             assert result.best.edp_j_s <= value * (1 + 1e-9)
-    off = cosearch.run(_settings(tmp_path / "off", 0))
+    off = cosearch.run(_settings(tmp_path / "off", 0, workers=1))
     assert off.polish == {} and "polish" not in off.timings_s and off.design_origin == f"trial {off.best_trial}"
 
 

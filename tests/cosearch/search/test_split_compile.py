@@ -342,18 +342,19 @@ def test_a_one_process_run_shares_its_compile_with_a_helper_only_on_a_cold_cache
 
 
 @pytest.mark.slow
-def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_path):
+def test_a_deadline_passed_while_compiling_still_lets_the_first_trial_run(tmp_path, monkeypatch):
     """The shared compile stands for the one the first trial would have done: a worker whose compile outlasts the
-    time limit still runs that trial, as it did when the trial compiled; the steps left are taken before it returns."""
+    time limit still runs that trial, as it did when the trial compiled; the steps left are taken before it returns.
+    The compile's hour passes on the split's clock (`_FakeClock`), the deadline a second before the worker starts: only
+    the compile's time lets the first trial run, and no trial after it."""
     settings = cosearch.make_settings("area=2.5mm2", network="alexnet", trials=3, out=tmp_path / "out",
                                       mapper_evals=32, final_mapper_evals=64, time_limit="none")
     prepare_study(settings)
-    # the step outlasts the deadline by 0.5 s whatever the machine's load; the 5 s before it leave the worker's own
-    # set-up (loading the study) room on a loaded CI machine, so that only the compile passes the deadline
-    deadline = time.time() + 5.0
-    split = SplitCompile([CompileStep("slow", lambda: time.sleep(max(0.0, deadline - time.time()) + 0.5)),
-                          CompileStep("final_phase", lambda: None)], tmp_path / "steps", later=("final_phase",))
-    report = run_worker(settings, 0, deadline=deadline, split=split)
+    clock = _FakeClock(monkeypatch)
+    split = SplitCompile([CompileStep("slow", lambda: clock.sleep(3600.0)), CompileStep("final_phase", lambda: None)],
+                         tmp_path / "steps", later=("final_phase",))
+    report = run_worker(settings, 0, deadline=time.time() - 1.0, split=split)
+    assert split.wall_s == 3600.0
     assert report.trials == 1 and report.stop == "time limit"
     # a step no trial called (a later one), which the command's final phase calls, is taken before the worker returns
     assert list(split.compiled) == ["slow", "final_phase"]

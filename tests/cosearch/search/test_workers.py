@@ -75,7 +75,8 @@ def test_two_commands_on_one_out(tmp_path):
 @pytest.mark.slow
 def test_two_commands_share_one_journal(tmp_path):
     """Two separate commands on one storage and study, as workers on two machines would be."""
-    args = ["--storage", "journal:shared/study.log", "--study-name", "shared", "--quiet", *TINY, "--trials", "4"]
+    args = ["--storage", "journal:shared/study.log", "--study-name", "shared", "--quiet", "--workers", "1", *TINY,
+            "--trials", "4"]
     (tmp_path / "shared").mkdir()  # a storage outside --out needs its folder
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda i: run_cli(args + ["--out", f"out{i}"], cwd=tmp_path, timeout=300), range(2)))
