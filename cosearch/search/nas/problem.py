@@ -123,7 +123,8 @@ class NASProblem:
     def evaluate(self, configs: Sequence[SubnetConfig]) -> list[Evaluated]:
         """Score the configs: one result per config, in their order (a subnet scored before is returned as it was,
         and not counted again); raises `BudgetSpent` rather than score a new subnet past the budget (its accuracy
-        included)."""
+        included). Past the deadline, the subnets whose cost was already computed (drawn within the limits) are
+        still scored before it is raised: their cost is finished work."""
         raise_if_requested()    # an interrupt lost while a kernel compiled (see `cosearch.search.interrupts`)
         keys = [self._key(config) for config in configs]
         fresh: dict[str, SubnetConfig] = {}
@@ -132,16 +133,32 @@ class NASProblem:
                 fresh.setdefault(key, config)
         if fresh:
             if self.done:
+                self._score_checked(list(fresh.values()))
                 raise BudgetSpent
             batch = list(fresh.values())[:max(1, self.remaining)]
             accuracy = self._accuracies(batch)
+            stopped = False
             for config, acc in zip(batch, accuracy):
-                if self.done:
-                    raise BudgetSpent
+                if self.done and (self.remaining <= 0 or config not in self._costs):
+                    stopped = True      # past the deadline, only the subnets already costed are scored
+                    continue
                 self._score(config, float(acc))
-            if len(accuracy) < len(batch) or len(batch) < len(fresh):
+            self._score_checked(batch[len(accuracy):])
+            if stopped or len(accuracy) < len(batch) or len(batch) < len(fresh):
                 raise BudgetSpent
         return [self.evaluated[key] for key in keys]
+
+    def _score_checked(self, configs: list[SubnetConfig]) -> None:
+        """Past the deadline, with evaluations left: score the subnets among `configs` whose cost `within_limits`
+        has already computed (finished work: what is left is their accuracy, one predictor call), none other."""
+        if self.remaining <= 0:
+            return
+        checked = [config for config in configs if config in self._costs][:self.remaining]
+        if not checked:
+            return
+        accuracy = [math.nan] * len(checked) if self.accuracy is None else self.accuracy.score_batch(checked)
+        for config, acc in zip(checked, accuracy):
+            self._score(config, float(acc))
 
     def _accuracies(self, batch: list[SubnetConfig]) -> list[float]:
         """The accuracy estimates of `batch`, in order; with a deadline, `ACCURACY_CHUNK` at a time while it has not

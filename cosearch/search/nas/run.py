@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nets import SPACES, get_space, largest_config, parse_config, smallest_config, space_layers
+from nets import SPACES, get_space, largest_config, mutate_config, parse_config, smallest_config, space_layers
 
 from ...config import CoSearchSettings, UsageError
 from ...config.objectives import RunFigures, objective_spec
@@ -327,6 +327,9 @@ def _run_fixed_device(settings: CoSearchSettings, say: Callable[[str], None], t0
 SUGGESTED_EVALUATIONS = 100
 """Subnets the time limit suggested by a search that found none should let it evaluate (a strategy's first
 population is of this order)."""
+RATE_SAMPLES = 3
+"""Random subnets whose cost is timed to suggest that limit when the search evaluated none (a search checks each
+subnet it draws against the limits before it evaluates it)."""
 
 
 def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCosts, result: DeviceResult) -> str:
@@ -334,14 +337,23 @@ def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCost
     ran out (strategies draw subnets until one meets the limits before they evaluate it), with the fastest subnet's
     latency for scale."""
     space = get_space(settings.space)
-    started = time.perf_counter()
-    fastest_ms = _fastest_latency_s(space, _genes(space, device), costs) * 1e3
-    per_subnet_s = result.wall_s / result.evaluations if result.evaluations else time.perf_counter() - started
+    genes = _genes(space, device)
+    fastest_ms = _fastest_latency_s(space, genes, costs) * 1e3
+    if result.evaluations:
+        per_subnet_s = result.wall_s / result.evaluations
+    else:       # subnets the search has not met: a first subnet's cost, not a memo's look-up
+        drawn = [mutate_config(_smallest(space, genes), settings.seed + k, prob=1.0, genes=genes)
+                 for k in range(RATE_SAMPLES)]
+        started = time.perf_counter()
+        for config in drawn:
+            costs.network(config)
+        per_subnet_s = (time.perf_counter() - started) / RATE_SAMPLES
     hundred_s = max(10, math.ceil(SUGGESTED_EVALUATIONS * per_subnet_s / 10) * 10)
     return (f"{device.name}: no subnet found within the budget ({settings.budget.describe() or 'none'}): "
             f"{result.evaluations} evaluated in {result.wall_s:.0f} s, the smallest subnet takes {fastest_ms:.3g} ms; "
             f"accepted: a longer --time-limit (at about {per_subnet_s:.2g} s a subnet, --time-limit {hundred_s}s "
-            f"evaluates about {SUGGESTED_EVALUATIONS}), more --nas-evals, or a looser limit")
+            f"{'evaluates' if result.evaluations else 'checks'} about {SUGGESTED_EVALUATIONS} against the limits), "
+            f"more --nas-evals, or a looser limit")
 
 
 

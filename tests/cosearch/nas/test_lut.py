@@ -122,7 +122,8 @@ def test_a_device_search_that_finds_no_subnet_says_why_with_status_2(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr[-3000:]
     assert "no result: lut-lat_128: no subnet found within the budget (latency<=400ms)" in proc.stderr
     assert "the smallest subnet takes" in proc.stderr and "a longer --time-limit" in proc.stderr
-    suggested = re.search(r"at about ([0-9.e-]+) s a subnet, --time-limit (\d+)s evaluates about 100", proc.stderr)
-    assert suggested and int(suggested[2]) >= 100 * float(suggested[1])     # what limit would evaluate 100
+    suggested = re.search(r"at about ([0-9.e-]+) s a subnet, --time-limit (\d+)s checks about 100 against the "
+                          r"limits", proc.stderr)
+    assert suggested and int(suggested[2]) >= 100 * float(suggested[1])     # what limit would check 100
     data = json.loads((out / "result.json").read_text())
     assert data["devices"][0]["subnet"] is None and data["notes"] and "Note: lut-lat_128" in (out / "report.md").read_text()

@@ -308,3 +308,31 @@ def test_a_deadline_ends_a_batch_between_chunks_of_accuracy_estimates(monkeypatc
     with pytest.raises(BudgetSpent):
         late.evaluate(configs)
     assert calls == []
+
+
+def test_subnets_drawn_within_the_limits_before_the_deadline_are_evaluated_after_it(monkeypatch):
+    """A population's draws check each subnet's cost against the limits before any is evaluated; when the deadline
+    passes during the draws, the subnets already found within the limits are evaluated (their cost is finished
+    work), and no other: a short time limit under a tight latency limit ended with nothing evaluated otherwise."""
+    import cosearch.search.nas.problem as problem_module
+    from types import SimpleNamespace
+
+    clock = [0.0]
+    costed = []
+
+    def slow_cost(config):
+        clock[0] += 1.0                 # one second of planning a subnet
+        costed.append(config)
+        return _cost(config)
+
+    monkeypatch.setattr(problem_module, "time", SimpleNamespace(time=lambda: clock[0],
+                                                                perf_counter=time.perf_counter))
+    problem = NASProblem(SPACE, SPACE.genes(), _Accuracy(), slow_cost, Accuracy(), Budget(math.inf, 4e-3), 400,
+                         seed=0, deadline=12.0)
+    get_nas_strategy("evolution").search(problem)       # ends at the deadline
+    within = [c for c in costed if _cost(c).latency_s <= 4e-3]
+    assert 0 < len(within) < 12 <= len(costed) + 1
+    assert problem.evaluations == len(within)
+    assert {problem._key(c) for c in within} == set(problem.evaluated)
+    assert all(e.feasible and math.isfinite(e.accuracy) for e in problem.evaluated.values())
+    assert len(costed) == len(set(map(problem._key, costed)))     # no subnet costed twice
