@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from accel_models import Accelerator, area_mm2, get_preset
-from accel_models.timing import TimingModel, get_timing
+from accel_models.timing import TimeloopTiming, TimingModel, get_timing
 from accel_models.timeloop import load_architecture
 from accel_models.accelforge import read_accelforge_arch
 from accel_models.zigzag import read_zigzag_accelerator
@@ -120,6 +120,13 @@ def _map_chunk(layers: Sequence[Layer], accelerator: Accelerator, mapper: Mapper
     with threadpool_limits(1):
         cache = MappingCache(mapper)
         return [cache.result(layer, accelerator, objective).to_dict() for layer in layers]
+
+
+SCREEN_MARGIN = 2.0
+"""How many times a subnet's plan may be faster than the compiled screen's plan on moved mappings
+(`DeviceCosts.latency_floor_s`). An estimate from measurements, not a proof: 100 random ofa_mbv3_w1.2 subnets on
+edge_tpu_like (latency layer table), screen / plan latency 1.06-1.77 (median 1.22); 40 on edge_tpu_like with an EDP
+table, 1.06-1.41; 40 on nvdla_256, 1.00. A draw it rejects wrongly is one candidate less, never a wrong figure."""
 
 
 class LayerTable:
@@ -270,6 +277,18 @@ class DeviceCosts:
             latency += cost.latency_s
             energy += cost.energy_j
         return SubnetCost(latency, energy)
+
+    def latency_floor_s(self, config: SubnetConfig) -> float:
+        """A quick estimate (s) below `network(config)`'s latency under `--fusion resident`: the compiled screen's
+        latency (`Resident.totals`: the plan on the table's mappings moved onto the views, a few ms, which searching
+        the views only lowers) divided by `SCREEN_MARGIN`; 0 where there is none (another fusion mode, a latency
+        table, a timing other than Timeloop's, no on-chip level)."""
+        table = self.table
+        if self.fusion.name != "resident" or table is None or table.timing.name != TimeloopTiming.name or \
+                table.accelerator.num_levels < 2:
+            return 0.0
+        cycles, _ = self.fusion.totals(self.space.network(config), table.accelerator, table.cache, table.objective)
+        return cycles / (table.accelerator.clock_ghz * 1e9) / SCREEN_MARGIN
 
     def _plan_cycles(self, plan: NetworkPlan) -> int:
         """A plan's cycles under the table's timing model (the plan's own under Timeloop's semantics)."""

@@ -86,6 +86,9 @@ class NASProblem:
     """A `time.time()` after which the problem counts as done (the run's time limit)."""
     seeds: Sequence[SubnetConfig] = ()
     """Subnets a population-based strategy starts from (the smallest subnet, which the limits were checked on)."""
+    latency_floor: Callable[[SubnetConfig], float] | None = None
+    """A quick estimate (s) below a subnet's latency, where the device has one (`DeviceCosts.latency_floor_s`): a
+    draw whose floor is over the latency limit is drawn again without its cost being computed."""
     evaluated: dict[str, Evaluated] = field(default_factory=dict)
     history: list[tuple[int, float, float]] = field(default_factory=list)
     """(evaluations, wall s, best objective value within the limits) at every improvement."""
@@ -210,7 +213,11 @@ class NASProblem:
         one)."""
         if self.limits.latency_s is None and self.limits.energy_j is None and self.limits.power_w is None:
             return True
-        cost = self._costs.get(config) or self.cost(config)
+        cost = self._costs.get(config)
+        if cost is None and self.latency_floor is not None and self.limits.latency_s is not None \
+                and self.latency_floor(config) > self.limits.latency_s:
+            return False
+        cost = cost or self.cost(config)
         if self.limits.violation(cost.latency_s, cost.energy_j) > 0:
             return False
         self._costs[config] = cost      # it will be evaluated: keep its cost for that

@@ -195,7 +195,8 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
                   "seed": settings.seed, **changes}
         return NASProblem(space, genes, accuracy, cost, fields["objective"], fields["limits"], fields["budget_evals"],
                           seed=fields["seed"], deadline=deadline, seeds=(_smallest(space, genes),),
-                          term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None)
+                          term_costs=(lambda i: costs.term_tables(i, genes)) if costs.terms else None,
+                          latency_floor=costs.latency_floor_s)
 
     problem = make_problem()
     t0 = time.perf_counter()

@@ -103,6 +103,28 @@ def test_a_device_scores_subnets_with_the_timing_model_of_the_run():
 
 
 @pytest.mark.slow
+def test_a_devices_latency_floor_is_below_its_plans_latency_and_only_where_the_screen_applies():
+    """`DeviceCosts.latency_floor_s` (the compiled screen's latency over `SCREEN_MARGIN`) is below the latency the
+    resident plan with searched views gives, and within the margin of it (the screen never beats the plan); it is 0
+    layer by layer and under the hardware timing, whose cycles the screen does not give."""
+    from cosearch.fusion import view_search_settings
+    from cosearch.search.nas.device import SCREEN_MARGIN
+
+    space, acc = get_space("ofa-mbv3"), get_preset("edge_tpu_like")
+    mapper = replace(FINAL_MAPPER, budget_evals=16)
+    device = Device("edge_tpu_like", "preset", acc)
+    table = LayerTable(acc, mapper, "latency", Path("unused"))
+    fused = DeviceCosts(device, space, table, "resident", view_search_settings(table.cache.settings, "latency"))
+    timed = DeviceCosts(device, space, LayerTable(acc, mapper, "latency", Path("unused"), timing="hardware"),
+                        "resident", view_search_settings(table.cache.settings, "latency"))
+    for config in sample_configs(space, 3, rng=8):
+        floor, latency = fused.latency_floor_s(config), fused.network(config).latency_s
+        assert latency / SCREEN_MARGIN <= floor * (1 + 1e-12) and 0 < floor < latency
+        assert DeviceCosts(device, space, table).latency_floor_s(config) == 0.0
+        assert timed.latency_floor_s(config) == 0.0
+
+
+@pytest.mark.slow
 def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_priced_layer_wise_mapping():
     """With a view mapper the device's resident plans search each (layer shape, view) once, starting from the table's
     mapping moved onto the view: a subnet's figures equal `evaluate_network(..., search_views=True)`'s on the same

@@ -336,3 +336,25 @@ def test_subnets_drawn_within_the_limits_before_the_deadline_are_evaluated_after
     assert {problem._key(c) for c in within} == set(problem.evaluated)
     assert all(e.feasible and math.isfinite(e.accuracy) for e in problem.evaluated.values())
     assert len(costed) == len(set(map(problem._key, costed)))     # no subnet costed twice
+
+
+def test_a_latency_floor_over_the_limit_rejects_a_draw_without_its_cost_and_changes_nothing_else():
+    """With `latency_floor` (a quick estimate below the latency: here half of it) a draw whose floor is over the
+    limit is drawn again without its cost being computed; a floor below the latency rejects only draws the cost
+    would reject, so the search evaluates the same subnets and finds the same best, with fewer cost calls."""
+    calls = {"plain": 0, "floored": 0}
+
+    def counted(name):
+        def cost(config):
+            calls[name] += 1
+            return _cost(config)
+        return cost
+
+    plain = NASProblem(SPACE, SPACE.genes(), _Accuracy(), counted("plain"), Accuracy(), Budget(math.inf, 1.5e-3),
+                       30, seed=3)
+    floored = NASProblem(SPACE, SPACE.genes(), _Accuracy(), counted("floored"), Accuracy(), Budget(math.inf, 1.5e-3),
+                         30, seed=3, latency_floor=lambda config: _cost(config).latency_s / 2)
+    for problem in (plain, floored):
+        get_nas_strategy("random").search(problem)
+    assert set(plain.evaluated) == set(floored.evaluated) and plain.best.config == floored.best.config
+    assert floored.best.feasible and calls["floored"] < 0.8 * calls["plain"], calls
