@@ -94,9 +94,12 @@ class DepthFirst:
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings | ChosenViews = False,
              count_dram: bool = True) -> NetworkPlan:
-        resident_views = search_views
-        if isinstance(search_views, ChosenViews):      # the groups' tiles search their views with its settings
-            search_views = search_views.settings
+        resident_views, kept_views = search_views, None
+        if isinstance(search_views, ChosenViews):
+            # the planner's groups: decided on the moved mappings, then their tiles' views searched; the user's: every
+            # tiling of theirs searched
+            kept_views = search_views.settings
+            search_views = kept_views if self.groups is not None else False
         base = layer_wise(network, accelerator, cache, objective, count_dram)
         score = linearised_objective(base.cycles, base.energy_pj, objective)
         rules = (score, None)       # tiles' runs by the plan's linearised objective; by each layer's own
@@ -109,6 +112,9 @@ class DepthFirst:
                 f"groups given: {', '.join(f'{i}-{j - 1}' for i, j, _ in given if j - i > 1) or 'none'}",))
         tables = self.best_groupings(network, accelerator, cache, objective, search_views, score)
         chosen = [groups for _, groups in tables]
+        if kept_views is not None:      # the plans with their tiles' views searched, or as they were if those score less
+            chosen = [_views_searched(network, accelerator, cache, objective, groups, kept_views, rule)
+                      for groups, rule in zip(chosen, rules)] + chosen
         plan = dataclasses.replace(self._better(network, accelerator, objective, chosen), baseline=base)
         resident = Resident().plan(network, accelerator, cache, objective, resident_views, count_dram)
         if network_objective(resident.cycles, resident.energy_pj, objective) < \
@@ -237,6 +243,22 @@ class DepthFirst:
                                "rescale_ops": elementwise_ops(cost.elementwise),
                                "operands_on_chip": cost.operands_on_chip} if cost.key_rows else {})})
         return NetworkPlan(DepthFirst.name, tuple(runs), tiling=tuple(tiling))
+
+
+def _views_searched(network, accelerator, cache, objective, groups, settings: MapperSettings, rule) -> list:
+    """`groups` ((first, stop, GroupCost) in network order) with every tile's view searched with `settings` and each
+    tile's run chosen again by `rule` among its moved and searched mappings (`GroupTiling.cost`; the moved one stays
+    a candidate, so no group scores more by `rule`): a `ChosenViews` plan searches the views of the tiles of the
+    grouping it keeps, not of every tiling the planner tries."""
+    searched = []
+    for first, stop, cost in groups:
+        try:
+            tiling = group_tiling(network.layers[first:stop], first, accelerator, cache, objective, cost.tile_rows,
+                                  cost.halo, settings, cost.key_rows, cost.head_rows)
+        except NoValidMapping:
+            tiling = None
+        searched.append((first, stop, tiling.cost(objective, rule) if tiling else cost))
+    return searched
 
 
 def _may_improve(best, i, j, bounds, tiling, tiles: int = 2) -> bool:

@@ -144,6 +144,36 @@ def test_searching_views_in_groups_never_raises_the_networks_objective_over_choo
     assert _edp(now) <= _edp(before)
 
 
+@pytest.mark.slow
+def test_chosen_views_search_the_kept_groupings_tiles_only_and_never_raise_the_moved_plans_objective(cache):
+    """`ChosenViews` in depth-first: the grouping is decided on the moved mappings, then the views of its tiles are
+    searched, fewer searches than searching every tiling's views; the network EDP is at most the moved plan's, and
+    where both plans are depth-first they run the same groups."""
+    from cosearch.fusion import ChosenViews, runs
+
+    searched_views = []
+    real_search = runs.view_search
+
+    def counted(*args, **kwargs):
+        searched_views.append(1)
+        return real_search(*args, **kwargs)
+
+    for glb_words in (600, 2048, 4096):
+        net, acc = _net(), _acc(glb_words)
+        mode = get_fusion_mode("depth-first")
+        moved = mode.plan(net, acc, cache, "edp", False)
+        with mock.patch.object(runs, "view_search", counted):
+            every = mode.plan(net, acc, cache, "edp", cache.settings)
+            n_every, searched_views[:] = len(searched_views), []
+            kept = mode.plan(net, acc, cache, "edp", ChosenViews(cache.settings))
+        assert _edp(kept) <= _edp(moved) * (1 + 1e-12), glb_words
+        assert 0 < len(searched_views) < n_every, glb_words
+        if kept.mode == moved.mode == "depth-first":
+            assert [(g["first"], g["last"], g["tile_rows"], g["halo"]) for g in kept.tiling] == \
+                [(g["first"], g["last"], g["tile_rows"], g["halo"]) for g in moved.tiling], glb_words
+        searched_views.clear()
+
+
 def test_the_reports_group_table_shows_tiles_and_key_blocks(cache):
     """The per-group table's schedule column: a tiled convolution group's tiles, rows and halo; an attention group's
     query blocks, key blocks and key/value heads at a time, and what it keeps on chip (`test_group_walker`'s planner
