@@ -353,8 +353,8 @@ def _nothing_found(settings: CoSearchSettings, device: Device, costs: DeviceCost
     return (f"{device.name}: no subnet found within the budget ({settings.budget.describe() or 'none'}): "
             f"{result.evaluations} evaluated in {result.wall_s:.0f} s, the smallest subnet takes {fastest_ms:.3g} ms; "
             f"accepted: a longer --time-limit (at about {per_subnet_s:.2g} s a subnet, --time-limit {hundred_s}s "
-            f"{'evaluates' if result.evaluations else 'checks'} about {SUGGESTED_EVALUATIONS} against the limits), "
-            f"more --nas-evals, or a looser limit")
+            f"{'evaluates' if result.evaluations else 'checks'} about {SUGGESTED_EVALUATIONS}"
+            f"{'' if result.evaluations else ' against the limits'}), more --nas-evals, or a looser limit")
 
 
 
