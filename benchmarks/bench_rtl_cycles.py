@@ -8,7 +8,8 @@ Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cyc
 DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
 `evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
 and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, FireSim's
-last-level cache behind them, its command floor, its mesh's commands in flight) on the run the RTL made:
+last-level cache behind them, its command floor, its mesh's and its DMA's commands in flight) on the run the RTL
+made:
 
 - **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
   of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
@@ -29,7 +30,8 @@ last-level cache behind them, its command floor, its mesh's commands in flight) 
 first seven costs in cycles and the DRAM efficiency with the L2 as a fits-or-not share (the minimiser of the mean
 smoothed absolute log error from five starts, for each share in `CACHE_SHARES`: the defaults of a chip without a
 cache), then, with those, the bus efficiency, the cost of a line Gemmini's L2 misses and of a block FireSim's
-last-level cache misses (both simulated) and the mesh's latency (whole cycles of `MESH_LATENCY_GRID`). `--holdout`
+last-level cache misses (both simulated), the round trip of a move-in command and the stay of a move-out in the
+DMA's command slots, and the mesh's latency (whole cycles of `MESH_LATENCY_GRID`). `--holdout`
 fits on the rows of half of the layers (every other layer, sorted by shape) and prints the bands on the other half,
 then the other way round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected), `--by-term` per
 term that sets a row's cycles (the host's issue, the array, the transfer), in all and split by whether the layer's
@@ -59,7 +61,8 @@ from accel_models.timing import (MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, Hardw
                                  array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc,
                                  is_matrix_product, layer_bytes, outer_steps, output_blocks)
 from accel_models.timing.cache import FASED_LLC, GEMMINI_L2, memory_misses  # noqa: E402
-from accel_models.timing.hardware import GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES  # noqa: E402
+from accel_models.timing.hardware import (DMA_REQUESTS_IN_FLIGHT, GEMMINI_BUS_BYTES_PER_CYCLE,  # noqa: E402
+                                          GEMMINI_L2_BYTES, command_slots, move_in_commands)
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
 CACHE_SHARES = (0.25, 0.5, 0.75, 1.0)
@@ -88,7 +91,8 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
     """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
     transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
     product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed in
-    FireSim's last-level cache behind it (both simulated), and the array's cycles with Gemmini's mesh holding
+    FireSim's last-level cache behind it (both simulated), the move-in commands and the DMA's command slots
+    (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), and the array's cycles with Gemmini's mesh holding
     `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0` ...)."""
     parts = []
     for layer, acc, arrays in cases:
@@ -97,11 +101,12 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
         parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
                       moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
                       layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0],
-                      misses[0], behind[0],
+                      misses[0], behind[0], move_in_commands(layer, acc, arrays)[0],
+                      command_slots(acc, DMA_REQUESTS_IN_FLIGHT),
                       *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c))[0]
                         for c in MESH_LATENCY_GRID)))
     names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks",
-             "misses", "memory_misses", *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
+             "misses", "memory_misses", "commands", "slots", *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
     return dict(zip(names, (np.array(p) for p in zip(*parts))))
 
 
@@ -121,7 +126,7 @@ def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
     if timing.cache is not None:
         return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], parts["bus_cycles"],
                             parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"],
-                            _memory_misses(timing, parts))
+                            _memory_misses(timing, parts), *_commands(timing, parts))
     cached = parts["layer_bytes"] <= timing.cache_bytes
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
     return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], peak,
@@ -131,6 +136,17 @@ def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
 def _memory_misses(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> "np.ndarray | None":
     """The rows' blocks missed behind the L2, if `timing` simulates the memory side's cache (FireSim's LLC)."""
     return parts["memory_misses"] if timing.memory_cache is not None else None
+
+
+def _commands(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> tuple:
+    """The rows' move-in commands and command slots, if `timing` holds Gemmini's DMA commands in flight (the
+    parts' slots are Gemmini's: `DMA_REQUESTS_IN_FLIGHT`); else (None, 1)."""
+    if not timing.dma_requests_in_flight:
+        return None, 1.0
+    if timing.dma_requests_in_flight != DMA_REQUESTS_IN_FLIGHT:
+        raise ValueError(f"dma_requests_in_flight must be 0 or {DMA_REQUESTS_IN_FLIGHT} here, got "
+                         f"{timing.dma_requests_in_flight!r}")
+    return parts["commands"], parts["slots"]
 
 
 def _timing(theta: np.ndarray, share: float) -> HardwareTiming:
@@ -156,8 +172,9 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
     """Gemmini's SoC (`gemmini_soc`) with the constants minimising `_loss`, in two stages: the seven costs in cycles
     and the DRAM efficiency by Nelder-Mead from five starts with the L2 as a fits-or-not share (each share in
     `CACHE_SHARES`; the best), the defaults of a chip without a cache; then, with those, on `gemmini_soc`'s SoC, the
-    bus efficiency and the costs of a line missed in the L2 and of a block missed behind it by Nelder-Mead for each
-    mesh latency in `MESH_LATENCY_GRID` (the best)."""
+    bus efficiency, the costs of a line missed in the L2 and of a block missed behind it and the DMA commands' stays
+    (`command_latency_cycles`, `store_command_cycles`) by Nelder-Mead for each mesh latency in `MESH_LATENCY_GRID`
+    (the best)."""
     from scipy.optimize import minimize
 
     best = None
@@ -196,23 +213,30 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
         theta = np.clip(theta, -30.0, 30.0)
         return replace(soc, bus_efficiency=float(1 / (1 + np.exp(-theta[0]))),
                        cache_miss_cycles=float(np.exp(theta[1])), memory_miss_cycles=float(np.exp(theta[2])),
+                       command_latency_cycles=float(np.exp(theta[3])), store_command_cycles=float(np.exp(theta[4])),
                        mesh_latency_cycles=float(latency))
 
+    start = np.array([1.0, np.log(8.0), np.log(8.0), np.log(20.0), np.log(60.0)])
+    simplex = np.vstack([start, start + 0.2 * np.eye(len(start))])
     best = None
     for latency in MESH_LATENCY_GRID:
         found = minimize(lambda theta: _loss(simulated(theta, latency), parts, measured),
-                         np.array([1.0, np.log(8.0), np.log(8.0)]), method="Nelder-Mead",
-                         options={"maxiter": 6000, "xatol": 1e-6, "fatol": 1e-9})
+                         start, method="Nelder-Mead", options={"maxiter": 6000, "xatol": 1e-6, "fatol": 1e-9,
+                                                               "initial_simplex": simplex})
         if best is None or found.fun < best[0].fun:
             best = (found, simulated(found.x, latency))
     found, fitted = best
     if not quiet:
         print(f"fit with the L2 simulated: bus_efficiency {fitted.bus_efficiency:.3f}, cache_miss_cycles "
               f"{fitted.cache_miss_cycles:.2f}, memory_miss_cycles {fitted.memory_miss_cycles:.2f}, "
+              f"command_latency_cycles {fitted.command_latency_cycles:.1f}, "
+              f"store_command_cycles {fitted.store_command_cycles:.1f}, "
               f"mesh_latency_cycles {fitted.mesh_latency_cycles:g} (loss {found.fun:.4f})")
     return replace(fitted, bus_efficiency=round(fitted.bus_efficiency, 2),
                    cache_miss_cycles=round(fitted.cache_miss_cycles, 1),
-                   memory_miss_cycles=round(fitted.memory_miss_cycles, 1))
+                   memory_miss_cycles=round(fitted.memory_miss_cycles, 1),
+                   command_latency_cycles=round(fitted.command_latency_cycles, 1),
+                   store_command_cycles=round(fitted.store_command_cycles, 1))
 
 
 def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -223,7 +247,8 @@ def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarra
     transfer = timing.transfer(parts["requests"], parts["bus_cycles"] if simulated else np.where(
         parts["layer_bytes"] <= timing.cache_bytes, parts["bus_cycles"], parts["dram_cycles"]),
         (not simulated) & (parts["layer_bytes"] <= timing.cache_bytes), parts["store_blocks"],
-        parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None)
+        parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None,
+        *(_commands(timing, parts) if simulated else (None, 1.0)))
     compute = _compute(timing, parts)
     accelerator = parts["steps"] * timing.loop_overhead_cycles + np.maximum(compute, transfer)
     return np.where(host >= accelerator, "host issue", np.where(compute >= transfer, "array", "transfer"))

@@ -9,7 +9,8 @@ module per member, registered once in `TIMINGS`:
   each outer step against the accelerator's step (a loop overhead, the array fed in passes of its full side with a
   weight-stationary array's preloads, tiles moved as DMA rows at the sustained bandwidth, overlapped with the
   compute). Its constants are fitted to Gemmini's RTL (`hardware`'s docstring); `gemmini_soc` adds Gemmini's SoC:
-  its bus, its L2 and FireSim's last-level cache behind it, simulated (`cache`), and its mesh's commands in flight.
+  its bus, its L2 and FireSim's last-level cache behind it, simulated (`cache`), its mesh's commands in flight and
+  its DMA's.
 
 `systolic.scalesim_cycles` gives SCALE-Sim's fold rule for a systolic array (a reference, not a member).
 """
@@ -24,9 +25,10 @@ from nets.registry import Registry
 
 from ..accelerator import Accelerator
 from ..mapping_arrays import MappingArrays
-from .hardware import (DMA_REQUEST_BYTES, MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, HardwareTiming,
-                       array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes, dram_words, gemmini_soc,
-                       holds_one_weight_per_pe, is_matrix_product, layer_bytes, outer_steps, output_blocks)
+from .hardware import (DMA_REQUEST_BYTES, DMA_REQUESTS_IN_FLIGHT, MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS,
+                       HardwareTiming, array_pass_cycles, command_slots, dram_bytes_per_cycle, dram_rows_and_bytes,
+                       dram_words, gemmini_soc, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
+                       move_in_commands, outer_steps, output_blocks)
 from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, memory_misses
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
@@ -63,7 +65,7 @@ def get_timing(timing: "str | TimingModel", field: str = "timing") -> TimingMode
 
 
 __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTiming", "scalesim_cycles",
-           "DMA_REQUEST_BYTES", "MESH_MATMULS_IN_FLIGHT", "MIN_COMMAND_ROWS", "array_pass_cycles",
-           "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words", "gemmini_soc", "holds_one_weight_per_pe",
-           "is_matrix_product", "layer_bytes", "outer_steps", "output_blocks", "CacheGeometry", "GEMMINI_L2",
-           "FASED_LLC", "cache_misses", "memory_misses"]
+           "DMA_REQUEST_BYTES", "DMA_REQUESTS_IN_FLIGHT", "MESH_MATMULS_IN_FLIGHT", "MIN_COMMAND_ROWS",
+           "array_pass_cycles", "command_slots", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words",
+           "gemmini_soc", "holds_one_weight_per_pe", "is_matrix_product", "layer_bytes", "move_in_commands",
+           "outer_steps", "output_blocks", "CacheGeometry", "GEMMINI_L2", "FASED_LLC", "cache_misses", "memory_misses"]

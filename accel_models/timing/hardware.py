@@ -58,6 +58,14 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   last-level cache model, `cache.FASED_LLC`): each line the first cache misses is looked up in it in the same replay
   (`cache.memory_misses`), and each of its blocks missed there adds `memory_miss_cycles`, the block's fill from the
   DRAM.
+- **the DMA's commands in flight** (`dma_requests_in_flight`, `command_latency_cycles`, `store_command_cycles`; none
+  by default): a DMA whose controllers track whole commands holds only a few at once (Gemmini: its load and store
+  controllers size their trackers from its 16 requests in flight, `DMA_REQUESTS_IN_FLIGHT`, one command per side's
+  rows: `command_slots`, 2 on a 16-wide array, 1 from 32 wide). A move-in command (`move_in_commands`: at most a
+  side's rows of a tile by a request's bytes) holds its slot while its requests issue, `command_latency_cycles` more
+  (its last request's round trip) and while the lines it misses are filled, so the transfer takes at least the sum
+  of those over the slots; a move-out holds a store slot for `store_command_cycles` (the block of partial sums read
+  back, scaled and written), which replaces `store_block_cycles`.
 
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
@@ -66,14 +74,17 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
     (with a simulated cache: bytes / (bus x bus_efficiency) + misses x cache_miss_cycles
                              + requests x dram_request_cycles [+ blocks missed behind it x memory_miss_cycles]
                              in place of the bytes' term)
+    (with the DMA's commands in flight, the transfer also at least
+         (requests x dma_row_cycles + move-in commands x command_latency_cycles + the fills of missed lines) / slots,
+         and output blocks x store_command_cycles / slots in place of the read-back)
     cycles  = layer_startup_cycles + steps x step
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
-prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency, the two miss costs and the mesh's
-latency with the L2 and the last-level cache simulated), and are the same for every accelerator and network: a
-property of a tile-by-tile controller, not a per-network knob. The systolic fill and drain of each fold (SCALE-Sim's
-rule, `systolic.scalesim_cycles`) is not a term here: Gemmini preloads the next weights while the current ones
-compute.
+prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency, the two miss costs, the DMA
+commands' two costs and the mesh's latency with the L2 and the last-level cache simulated), and are the same for every
+accelerator and network: a property of a tile-by-tile controller, not a per-network knob. The systolic fill and
+drain of each fold (SCALE-Sim's rule, `systolic.scalesim_cycles`) is not a term here: Gemmini preloads the next
+weights while the current ones compute.
 
 Not modelled: scratchpad bank conflicts and port limits beyond the levels' bandwidths (the exact counts' per-level
 bandwidth stretch is Timeloop's and is left out: on the RTL rows it predicts worse than the compute cycles alone),
@@ -88,7 +99,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from nets import DIMS, TENSORS, Layer
+from nets import DIMS, N_AXES, TENSORS, Layer
 
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
@@ -111,15 +122,21 @@ FITTED_STORE_BLOCK_CYCLES = 25.0
 # With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
 # the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
 # rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.72
-FITTED_CACHE_MISS_CYCLES = 8.3
+FITTED_BUS_EFFICIENCY = 0.78
+FITTED_CACHE_MISS_CYCLES = 8.6
 # With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
 # its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
 # the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_MESH_LATENCY_CYCLES = 3.0
+FITTED_MESH_LATENCY_CYCLES = 2.0
 # With the same, the cycles each block the L2's misses also miss in the memory side's cache adds (FireSim's LLC model:
 # the block's fill from its DDR3 model), fitted beside the three above.
-FITTED_MEMORY_MISS_CYCLES = 10.3
+FITTED_MEMORY_MISS_CYCLES = 10.2
+# With the same, on Gemmini's SoC with its DMA's commands in flight (`gemmini_soc`): the cycles a move-in command holds
+# one of the load controller's command slots beyond its requests' issue (the round trip of its last request through
+# the bus and the L2), and the cycles a move-out holds one of the store controller's (reading the block of partial sums
+# back from the accumulator, scaling it and writing it out), fitted beside the four above.
+FITTED_COMMAND_LATENCY_CYCLES = 19.0
+FITTED_STORE_COMMAND_CYCLES = 86.7
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -136,6 +153,12 @@ MESH_MATMULS_IN_FLIGHT = 5
 `tileRows` = `tileColumns` = 1, Configs.scala). A multiplication holds its tag until its last row leaves the mesh:
 commands of few rows on a wide mesh queue behind the 5 in flight."""
 
+DMA_REQUESTS_IN_FLIGHT = 16
+"""The TileLink reads Gemmini's DMA keeps in flight, `max_in_flight_mem_reqs` (src/main/scala/gemmini/Configs.scala).
+Its load and store controllers size their command trackers from it: `nCmds = max_in_flight_reqs / block_rows + 1`
+commands at once (LoadController.scala, StoreController.scala), block_rows being the array's side: 5 on a 4-wide
+array, 3 on an 8-wide, 2 on a 16-wide, 1 from 32 wide up (`command_slots`)."""
+
 GEMMINI_L2_BYTES = GEMMINI_L2.capacity_bytes
 """Chipyard's L2 in Gemmini's SoC, 512 KiB (`cache.GEMMINI_L2`)."""
 
@@ -150,6 +173,9 @@ _ROW_DIM = {"Weights": DIMS.index("K"), "Inputs": DIMS.index("C"), "Outputs": DI
 # command takes (Gemmini: up to DIM output pixels of one output row).
 _STREAMED = np.array([d in ("P", "Q", "N") for d in DIMS])
 _COMMAND_DIM = DIMS.index("P")
+# The dim a move-in command's rows run along, a side's worth at most (Gemmini's LoopConv: input pixels of one input
+# row; weights' input channels).
+_COMMAND_ROWS_DIM = {"Inputs": DIMS.index("P"), "Weights": DIMS.index("C")}
 
 @dataclass(frozen=True)
 class HardwareTiming:
@@ -176,11 +202,15 @@ class HardwareTiming:
     mesh_latency_cycles: float = FITTED_MESH_LATENCY_CYCLES
     memory_cache: CacheGeometry | None = None
     memory_miss_cycles: float = FITTED_MEMORY_MISS_CYCLES
+    dma_requests_in_flight: int = 0
+    command_latency_cycles: float = FITTED_COMMAND_LATENCY_CYCLES
+    store_command_cycles: float = FITTED_STORE_COMMAND_CYCLES
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
                       "loop_overhead_cycles", "dram_request_cycles", "store_block_cycles", "cache_bytes",
-                      "bus_bytes_per_cycle", "cache_miss_cycles", "mesh_latency_cycles", "memory_miss_cycles"):
+                      "bus_bytes_per_cycle", "cache_miss_cycles", "mesh_latency_cycles", "memory_miss_cycles",
+                      "command_latency_cycles", "store_command_cycles"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
                                                                                      and value >= 0):
@@ -203,7 +233,8 @@ class HardwareTiming:
         if (self.cache_bytes > 0 or self.cache is not None) and self.bus_bytes_per_cycle <= 0:
             raise ValueError("HardwareTiming.bus_bytes_per_cycle must be > 0 bytes a cycle with a cache "
                              f"(cache_bytes {self.cache_bytes!r}, cache {self.cache!r})")
-        for field, unit in (("min_command_rows", "cycles"), ("mesh_matmuls_in_flight", "commands")):
+        for field, unit in (("min_command_rows", "cycles"), ("mesh_matmuls_in_flight", "commands"),
+                            ("dma_requests_in_flight", "requests")):
             count = getattr(self, field)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise ValueError(f"HardwareTiming.{field} must be an integer >= 0 {unit}, got {count!r}")
@@ -248,11 +279,15 @@ class HardwareTiming:
         stores = output_blocks(layer, accelerator, mappings)
         matrix = is_matrix_product(layer)
         host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
+        commands, slots = None, 1.0
+        if self.dma_requests_in_flight and self.reload_tiles:
+            commands = move_in_commands(layer, accelerator, mappings, on_chip)
+            slots = command_slots(accelerator, self.dma_requests_in_flight)
         return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
                 "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses, behind),
+                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses, behind, commands, slots),
                 "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores, misses,
-                                             behind))}
+                                             behind, commands, slots))}
 
     def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
         """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
@@ -261,49 +296,107 @@ class HardwareTiming:
 
     def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
                  store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
-                 memory_blocks: "np.ndarray | None" = None) -> np.ndarray:
+                 memory_blocks: "np.ndarray | None" = None, commands: "np.ndarray | None" = None,
+                 slots: "float | np.ndarray" = 1.0) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
         `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
         (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
         `store_blocks` output blocks read back at `store_block_cycles` each. With `misses` (the lines missed in a
         simulated cache; `peak_cycles` then at the bus's rate) the bytes run at `bus_efficiency` of the bus and each
         missed line adds `cache_miss_cycles`, each request `dram_request_cycles`, and each block of those that also
-        missed the memory side's cache (`memory_blocks`) `memory_miss_cycles`."""
+        missed the memory side's cache (`memory_blocks`) `memory_miss_cycles`. With `commands` (the move-in
+        commands, `move_in_commands`) the DMA's `slots` command slots (`command_slots`) bound it too: each command
+        holds a slot while its requests issue, for `command_latency_cycles` more and for the fills of the lines it
+        misses, and each output block is a move-out holding a store slot for `store_command_cycles` (in place of
+        `store_block_cycles`)."""
         requests = np.asarray(requests, dtype=float)
+        fills = 0.0
         if misses is not None:
-            data = np.asarray(peak_cycles) / self.bus_efficiency + np.asarray(misses, dtype=float) \
-                * float(self.cache_miss_cycles) + requests * float(self.dram_request_cycles)
+            fills = np.asarray(misses, dtype=float) * float(self.cache_miss_cycles)
             if memory_blocks is not None:
-                data = data + np.asarray(memory_blocks, dtype=float) * float(self.memory_miss_cycles)
+                fills = fills + np.asarray(memory_blocks, dtype=float) * float(self.memory_miss_cycles)
+            data = np.asarray(peak_cycles) / self.bus_efficiency + fills + requests * float(self.dram_request_cycles)
         else:
             data = np.asarray(peak_cycles) / self.dram_efficiency \
                 + np.where(cached, 0.0, requests * float(self.dram_request_cycles))
-        return np.maximum(requests * float(self.dma_row_cycles), data) \
-            + np.asarray(store_blocks, dtype=float) * float(self.store_block_cycles)
+        issue = requests * float(self.dma_row_cycles)
+        moves = np.maximum(issue, data)
+        store = float(self.store_block_cycles)
+        if commands is not None:
+            moves = np.maximum(moves, (issue + np.asarray(commands, dtype=float) * float(self.command_latency_cycles)
+                                       + fills) / slots)
+            store = float(self.store_command_cycles) / np.asarray(slots, dtype=float)
+        return moves + np.asarray(store_blocks, dtype=float) * store
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
               matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
               store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
-              memory_blocks: "np.ndarray | None" = None) -> np.ndarray:
+              memory_blocks: "np.ndarray | None" = None, commands: "np.ndarray | None" = None,
+              slots: "float | np.ndarray" = 1.0) -> np.ndarray:
         """The model's cycles (before rounding up) from its mapping-dependent parts, each [B]: the array's cycles,
         the outer steps, the DMA requests, the transfer at the source's peak bandwidth, whether the layer runs as a
         matrix product, whether its data comes from the cache, the output blocks read back, the lines missed in a
-        simulated cache and the blocks of those missed in the memory side's cache (module docstring's formula)."""
+        simulated cache and the blocks of those missed in the memory side's cache, the move-in commands and the
+        DMA's command slots (module docstring's formula)."""
         steps = np.asarray(steps, dtype=float)
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
         accelerator = self.loop_overhead_cycles * steps \
-            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks))
+            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks,
+                                                commands, slots))
         return self.layer_startup_cycles + np.maximum(host, accelerator)
 
 
 def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
     """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2, simulated
     (`cache.GEMMINI_L2`), on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), its array commands take at least
-    `MIN_COMMAND_ROWS` cycles, its mesh holds `MESH_MATMULS_IN_FLIGHT` of them at once, and the L2's misses go to
-    FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it."""
+    `MIN_COMMAND_ROWS` cycles, its mesh holds `MESH_MATMULS_IN_FLIGHT` of them at once, the L2's misses go to
+    FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it, and its DMA's load and
+    store controllers hold the commands `DMA_REQUESTS_IN_FLIGHT` sets (`command_slots`)."""
     return replace(timing or HardwareTiming(), cache=GEMMINI_L2, cache_bytes=0.0,
                    bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS,
-                   mesh_matmuls_in_flight=MESH_MATMULS_IN_FLIGHT, memory_cache=FASED_LLC)
+                   mesh_matmuls_in_flight=MESH_MATMULS_IN_FLIGHT, memory_cache=FASED_LLC,
+                   dma_requests_in_flight=DMA_REQUESTS_IN_FLIGHT)
+
+
+def command_slots(accelerator: Accelerator, requests_in_flight: int) -> float:
+    """The move-in (and move-out) commands a DMA of `requests_in_flight` requests keeps in flight on the
+    accelerator's array: requests_in_flight // its side + 1 (Gemmini's command trackers, `DMA_REQUESTS_IN_FLIGHT`:
+    a command moves at most a side's rows)."""
+    return float(requests_in_flight // int(_array_side(accelerator)) + 1)
+
+
+def move_in_commands(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
+                     on_chip: tuple[int, ...] = ()) -> np.ndarray:
+    """Move-in commands [B] the layer's input and weight tiles take, over all outer steps: a command moves at most the
+    array's side rows of a tile (input pixels along an input row, `P`'s axis; weights' input channels, C) by at most
+    a DMA request's bytes of its contiguous run, or the side's words if more (input or output channels: Gemmini's
+    `max_block_len` blocks of the side), one command per combination of the tile's other axes (`LoopConvLdInput` and
+    `LoopConvLdWeight` in Gemmini's LoopConv.scala; `LoopMatmul` moves a matrix product's tiles alike). Tensors in
+    `on_chip` move nothing."""
+    arrays = layer_arrays(layer)
+    extents = _step_extents(layer, mappings).astype(float)
+    side = _array_side(accelerator)
+    word_bytes = max(1, accelerator.levels[0].word_bits // 8)
+    block = max(1, DMA_REQUEST_BYTES // int(side * word_bytes)) * side
+    commands = np.zeros(extents.shape[0])
+    for name in ("Inputs", "Weights"):
+        t = TENSORS.index(name)
+        if t in on_chip:
+            continue
+        spans = np.ones((extents.shape[0], N_AXES))
+        for d in range(len(DIMS)):
+            if arrays.ax[t, d] >= 0:
+                spans[:, arrays.ax[t, d]] += arrays.co[t, d] * (extents[:, d] - 1)
+        rows_axis, run_axis = arrays.ax[t, _COMMAND_ROWS_DIM[name]], arrays.ax[t, _ROW_DIM[name]]
+        per_axis = [np.ceil(spans[:, a] / side) if a == rows_axis else np.ceil(spans[:, a] / block)
+                    if a == run_axis else spans[:, a] for a in range(N_AXES)]
+        commands += np.prod(per_axis, axis=0)
+    return commands * outer_steps(mappings)
+
+
+def _array_side(accelerator: Accelerator) -> float:
+    """The array's side: its widest fan-out axis (Gemmini's DIM)."""
+    return float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
 
 
 def is_matrix_product(layer: Layer) -> bool:
@@ -439,7 +532,7 @@ def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, e
         if storage.fanout > 1:
             blocks = blocks * _axis_passes(accelerator, mappings, level, extents, folded & weights)
     streamed = per_step / blocks
-    side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
+    side = _array_side(accelerator)
     run = np.where(folded[:, _COMMAND_DIM], streamed, temporal[:, _COMMAND_DIM])
     full, rest = np.floor(run / side), np.mod(run, side)
 
@@ -461,7 +554,7 @@ def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArray
     groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`: one move-out of
     I <= DIM rows by J <= DIM columns)."""
     extents = _step_extents(layer, mappings).astype(float)
-    side = float(max(max(level.fanout_x, level.fanout_y) for level in accelerator.levels))
+    side = _array_side(accelerator)
     arrays = layer_arrays(layer)
     reduction = arrays.ax[TENSORS.index("Outputs")] < 0
     steps = outer_steps(mappings)

@@ -13,7 +13,8 @@ from accel_models import evaluate_batch, get_preset
 from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entries, gemmini_timeloop_files,
                                            load_dosa_row)
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
-from accel_models.timing import (FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, TIMINGS,
+from accel_models.timing import (DMA_REQUESTS_IN_FLIGHT, FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT,
+                                 MIN_COMMAND_ROWS, TIMINGS, command_slots, dram_bytes_per_cycle, move_in_commands,
                                  CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, dram_rows_and_bytes,
                                  gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
                                  memory_misses, outer_steps, output_blocks, scalesim_cycles)
@@ -329,7 +330,11 @@ def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
                                            (dict(memory_cache=CacheGeometry(4, 1, 128)), "needs a simulated cache"),
                                            (dict(cache=CacheGeometry(4, 1, 64), bus_bytes_per_cycle=16,
                                                  memory_cache=(4, 1, 128)), "memory_cache"),
-                                           (dict(memory_miss_cycles=-1.0), "memory_miss_cycles")])
+                                           (dict(memory_miss_cycles=-1.0), "memory_miss_cycles"),
+                                           (dict(dma_requests_in_flight=-1), "dma_requests_in_flight"),
+                                           (dict(dma_requests_in_flight=1.5), "dma_requests_in_flight"),
+                                           (dict(command_latency_cycles=-1.0), "command_latency_cycles"),
+                                           (dict(store_command_cycles=float("inf")), "store_command_cycles")])
 def test_a_bad_simulated_cache_is_named(kwargs, field):
     with pytest.raises(ValueError, match=field):
         HardwareTiming(**kwargs)
@@ -432,6 +437,37 @@ def test_a_wide_mesh_holds_a_few_commands_at_once():
                              MESH_MATMULS_IN_FLIGHT, 3.0)[0] == 4 + 2
 
 
+def test_the_dma_holds_a_few_commands_at_once():
+    """A 1x1 conv on a 16 x 16 Gemmini split over its 8 output rows: each step moves its input row (8 pixels of 16
+    channels: one command of at most 16 pixels by 64 bytes) and its weights (16 input channels of 16: one command), 16
+    commands in all; a 3x3 kernel on a 4 x 4 array moves, a step, 3 input rows of 10 pixels (3 commands of at most 4
+    pixels each) and 9 kernel positions' weights (one command each). The DMA's 16 requests in flight give 2 command
+    slots on a 16-wide array, 5 on a 4-wide one, 1 from 32 wide. With them the transfer is at least the requests' issue
+    and each command's latency over the slots, and a move-out holds a store slot for `store_command_cycles`."""
+    row = _gemmini_row("L3[WIO] Q8 - L2[WI] N1 K16X - L1[O] P8 C16X - L0[W] N1", C=16, K=16)
+    dense = load_dosa_row({**row, "arch.meshX": "16"})
+    arrays = dense.mapping.with_residuals()
+    assert move_in_commands(dense.layer, dense.accelerator, arrays)[0] == 8 * (1 + 1)
+    assert move_in_commands(dense.layer, dense.accelerator, arrays, on_chip=(0,))[0] == 8    # weights stay
+    kernel = load_dosa_row(_gemmini_row("L3[WIO] Q8 - L2[WI] N1 K4X - L1[O] R3 S3 P8 C4X - L0[W] N1", R=3, S=3))
+    assert move_in_commands(kernel.layer, kernel.accelerator, kernel.mapping.with_residuals())[0] == 8 * (3 * 3 + 9)
+    assert DMA_REQUESTS_IN_FLIGHT == 16
+    assert [command_slots(load_dosa_row({**row, "arch.meshX": str(side)}).accelerator, 16)
+            for side in (4, 8, 16, 32, 64)] == [5, 3, 2, 1, 1]
+    lean = dict(dma_row_cycles=1, dram_request_cycles=0, store_block_cycles=5, command_latency_cycles=100,
+                store_command_cycles=30)
+    requests = dram_rows_and_bytes(dense.layer, dense.accelerator, arrays)[0][0]
+    blocks = output_blocks(dense.layer, dense.accelerator, arrays)[0]
+    held = HardwareTiming(0, 0, 1.0, dma_requests_in_flight=16, **lean)
+    assert held.terms(dense.layer, dense.accelerator, arrays)["transfer"][0] == \
+        pytest.approx((requests + 16 * 100) / 2 + blocks * 30 / 2)
+    free = HardwareTiming(0, 0, 1.0, **lean).terms(dense.layer, dense.accelerator, arrays)["transfer"][0]
+    assert free < (requests + 16 * 100) / 2 and free == pytest.approx(max(
+        requests, dram_rows_and_bytes(dense.layer, dense.accelerator, arrays)[1][0]
+        / dram_bytes_per_cycle(dense.accelerator)) + blocks * 5)
+    assert gemmini_soc().dma_requests_in_flight == 16 and HardwareTiming().dma_requests_in_flight == 0
+
+
 @pytest.mark.parametrize("preset", ["eyeriss", "edge_tpu_like", "nvdla_1024"])
 def test_the_passes_never_exceed_timeloops_compute_without_a_preload(preset):
     """On arrays with one or several fan-out levels (Edge TPU: a 4 x 4 grid of 64 x 4 tiles), whatever the mapping,
@@ -488,7 +524,7 @@ def test_a_timing_model_is_looked_up_by_name_and_refused_by_name(batch):
 def test_without_reloads_the_dram_moves_the_exact_counts_words(batch):
     """`reload_tiles=False`: the transfer is the exact counts' DRAM words (reads and updates of level 0) at the
     sustained bandwidth, not the tiles a step moves whole."""
-    from accel_models.timing import dram_bytes_per_cycle, dram_words
+    from accel_models.timing import dram_words
     layer, acc, maps = batch
     counts = evaluate_batch(layer, acc, maps)
     model = HardwareTiming(0, 0, 0.5, reload_tiles=False, store_block_cycles=0)
