@@ -550,8 +550,8 @@ class Search:
 def _final_population(buffers: "SearchBuffers") -> MappingArrays | None:
     """The valid mappings among the buffers' rows after a search, best fitness first (repeats left in): each row holds
     the mapping its last batch decoded there and that mapping's fitness (a batch writes both for its rows), so the
-    rows hold the search's last generation of every island, and rows of earlier, larger generations behind them
-    (rows no batch wrote are at inf: `Search.__call__`). None if no row is valid."""
+    first rows hold the search's last generation of every island and the rows beyond them mappings of earlier
+    generations (rows no batch wrote are at inf: `Search.__call__`). None if no row is valid."""
     F = buffers.F
     rows = np.flatnonzero(F < 1e3)
     if not len(rows):

@@ -126,8 +126,9 @@ def best_mapping(layer: Layer, accelerator: Accelerator, objective: str = "edp",
 
     `strategy`: a name ("es", the compiled evolution strategy, default; "cmaes"; "random"; "exhaustive") or a strategy
     with its own settings, e.g. `CMAESStrategy(variant="full")` (see `mappings.strategies`). The other arguments are
-    `MapperSettings`' (`timing`: whose cycles choose the mapping returned); `seeds` (gene rows of this layer's encoding) and `initial` (a mapping, encoded) are good
-    mappings known before, which the strategy scores first and starts from.
+    `MapperSettings`' (`timing`: whose cycles choose the mapping returned); `seeds` (gene rows of this layer's
+    encoding) and `initial` (a mapping, encoded) are good mappings known before, which the strategy scores first and
+    starts from.
     """
     settings = MapperSettings(strategy, budget_evals, time_limit_s, seed, bypass, fixed_keep, constraints, factors,
                               timing)

@@ -25,8 +25,9 @@ from .strategies import MapperStrategy
 
 FINALISTS = 64
 """Candidates a search under another timing model keeps and times (its best and its final population's distinct
-valid mappings): the co-search's search mapper ends with one island of 8, the final mapper with four of about 16-20
-(4 + 3 ln(genes), Hansen's default), so 64 holds every distinct one of either."""
+valid mappings, best first): the co-search's search mapper runs one island of 8, its final mapper four of
+4 + 3 ln(genes) (Hansen's default: 16-18 for 60-100 genes) until a restart doubles one, so 64 holds a last generation
+of either."""
 
 
 def timed_search(strategy: MapperStrategy, enc: Encoding, objective: str, budget_evals: int | None,
