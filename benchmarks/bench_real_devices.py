@@ -12,8 +12,8 @@ and prints the latency per image beside the chip's measured figure and its sourc
 utilization, under both timing models (`accel_models.timing`: Timeloop's semantics, and the hardware model's
 tile-by-tile overheads; `evaluate_network(..., timing=...)`, each layer's mapping chosen under that model);
 `--timing` picks the one the last line counts (default hardware). Rows whose chip published its energy also print
-the on-chip energy per image (`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it); the Eyeriss row runs on
-`eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic), and each of its conv
+the on-chip energy per image (`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it); the
+Eyeriss row runs on `eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic), and each of its conv
 layers is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active PEs). Rows marked
 "vendor estimate" are a vendor's own projections for a configuration, not silicon measurements, and are counted
 apart. The presets are described by their chips' published facts only (docs/sources.md); no number is fitted to a
