@@ -14,8 +14,8 @@ tile-by-tile overheads; `evaluate_network(..., timing=...)`, each layer's mappin
 `--timing` picks the one the last line counts (default hardware). Rows whose chip published its energy also print
 the on-chip energy per image (`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it); the
 Eyeriss row runs on `eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic),
-and each of its conv layers is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active PEs). Rows marked
-"vendor estimate" are a vendor's own projections for a configuration, not silicon measurements, and are counted
+and each of its conv layers is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active
+PEs). Rows marked "vendor estimate" are a vendor's own projections for a configuration, not silicon measurements, and are counted
 apart. The presets are described by their chips' published facts only (docs/sources.md); no number is fitted to a
 network. The first row pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and
 printed, not counted in the rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real
