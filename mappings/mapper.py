@@ -107,10 +107,10 @@ class MapperSettings:
         return {**self.strategy.to_dict(), "budget_evals": self.budget_evals, "time_limit_s": self.time_limit_s,
                 "seed": self.seed, "bypass": self.bypass, "fixed_keep": self.fixed_keep,
                 "constraints": None if self.constraints is None else repr(self.constraints), "factors": self.factors,
-                **({} if self.timing.name == "timeloop" else {"timing": timing_record(self.timing)})}
+                **({} if self.timing.name == "timeloop" else {"timing": _timing_record(self.timing)})}
 
 
-def timing_record(timing: TimingModel) -> str:
+def _timing_record(timing: TimingModel) -> str:
     """How a record (`MapperSettings.to_dict`) names a timing model: its name if it is the registered model of that
     name, else its repr (a model of one's own constants)."""
     return timing.name if timing.name in TIMINGS.names() and TIMINGS.get(timing.name) == timing else repr(timing)
