@@ -3,24 +3,23 @@
     python benchmarks/bench_real_devices.py [--fusion resident] [--factors residual] [--budget-evals 4000]
         [--timing hardware] [--only NETWORK[,NETWORK]]
 
-Each row evaluates one zoo network on one preset as a user of the Python API would,
-`evaluate_network(get_network(NAME), get_preset(P), MappingCache(MapperSettings(budget_evals=N, factors=F)),
-fusion=MODE)`, by default as the chips run a network: `fusion="resident"` (activations and weights stay on chip,
-`cosearch.fusion`) and residual tile factors (a 4-wide axis splits 14 or 7 rows unevenly, as the chip's compiler
-does; `--factors perfect` is the API's default); `--fusion none` scores each layer alone with its tensors in DRAM),
-and prints the latency per image beside the chip's measured figure and its source, their ratio and the array's
-utilization, under both timing models (`accel_models.timing`: Timeloop's semantics, and the hardware model's
-tile-by-tile overheads; the same mappings, `evaluate_network(..., timing=...)`); `--timing` picks the one the last
-line counts (default hardware). Rows whose chip published its energy also print the on-chip energy per image
+Each row evaluates one zoo network on one preset as a user of the Python API would, `evaluate_network(get_network(NAME),
+get_preset(P), MappingCache(MapperSettings(budget_evals=N, factors=F)), fusion=MODE)`, by default as the chips run a
+network: `fusion="resident"` (activations and weights stay on chip, `cosearch.fusion`) and residual tile factors (a
+4-wide axis splits 14 or 7 rows unevenly, as the chip's compiler does; `--factors perfect` is the API's default);
+`--fusion none` scores each layer alone with its tensors in DRAM), and prints the latency per image beside the chip's
+measured figure and its source, their ratio and the array's utilization, under both timing models
+(`accel_models.timing`: Timeloop's semantics, and the hardware model's tile-by-tile overheads; `evaluate_network(...,
+timing=...)`, each layer's mapping chosen under that model); `--timing` picks the one the last line counts (default
+hardware). Rows whose chip published its energy also print the on-chip energy per image
 (`NetworkCost.energy_on_chip_pj`, DRAM excluded as the chip's figure excludes it); the Eyeriss row runs on
-`eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic), and each of its conv
-layers is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active PEs). Rows marked
-"vendor estimate" are a vendor's own projections for a configuration, not silicon measurements, and are counted
-apart. The presets are described by their chips' published facts only (docs/sources.md); no number is fitted to a
-network. The first row pays the mapper's compile (numba, cached on disk after the first run): it is timed apart and
-printed, not counted in the rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real
-devices: K/N within x1.5 of the measured latency (median ratio R)`, over the measured rows. Measurements:
-docs/real_devices.md.
+`eyeriss_chip` (the preset with CNNergy's estimates of its clock network and control logic), and each of its conv layers
+is set beside the chip's per-layer figures (JSSC 2017, Table V: MACs a cycle, active PEs). Rows marked "vendor estimate"
+are a vendor's own projections for a configuration, not silicon measurements, and are counted apart. The presets are
+described by their chips' published facts only (docs/sources.md); no number is fitted to a network. The first row pays
+the mapper's compile (numba, cached on disk after the first run): it is timed apart and printed, not counted in the
+rows' seconds. Before each timing's summary, its rows within x1.25; last line: `real devices: K/N within x1.5 of the
+measured latency (median ratio R)`, over the measured rows. Measurements: docs/real_devices.md.
 """
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Where a default co-search trial's time goes: one worker's trial loop, CPU time per part, per complete trial.
 
-    python benchmarks/bench_trial_split.py [--trials 12] [--fusion MODE] [--out /tmp/bench_trial_split]
+    python benchmarks/bench_trial_split.py [--trials 12] [--fusion MODE] [--timing MODEL]
+        [--out /tmp/bench_trial_split]
 
-Runs the default settings (`run_cosearch.py`'s; `--fusion` another fusion mode) with one worker in this process on a new study in OUT, until
+Runs the default settings (`run_cosearch.py`'s; `--fusion` another fusion mode, `--timing` another timing model) with
+one worker in this process on a new study in OUT, until
 `--trials` trials are complete, and times (CPU, `time.process_time`) the parts of each trial by wrapping them:
 the whole objective call, the subnet search, the networks' runs (all mapping), the mapper's searches by factor mode and
 budget, and within them the compiled search (whichever `search_kernel` hands out), the warm starts, the encodings, the subnet builds and the
@@ -62,10 +64,10 @@ def _time_search_kernel(spent: dict) -> None:
         def __getattr__(self, name):
             return getattr(self._search, name)
 
-        def __call__(self, *args):
+        def __call__(self, *args, **kwargs):
             t = time.process_time()
             try:
-                return self._search(*args)
+                return self._search(*args, **kwargs)
             finally:
                 entry = spent[KERNEL]
                 entry[0] += 1
@@ -79,6 +81,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=12, help="complete trials to run (default 12)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench_trial_split"), help="the study's folder")
     ap.add_argument("--fusion", default=None, help="the fusion mode (default: the co-search's)")
+    ap.add_argument("--timing", default=None, help="the timing model (default: the co-search's)")
     args = ap.parse_args()
     spent: dict[str, list] = collections.defaultdict(lambda: [0, 0.0])
     _timer(spent, trial_module.TrialObjective, "__call__", TRIAL)
@@ -91,7 +94,7 @@ def main() -> None:
     _timer(spent, mapper_module.MapperSettings, "encoding", "encodings")
     _timer(spent, trial_module, "to_network", "subnet builds (to_network)")
     _timer(spent, workers_module, "save_cache", "saving the warm starts")
-    overrides = {} if args.fusion is None else {"fusion": args.fusion}
+    overrides = {k: v for k, v in (("fusion", args.fusion), ("timing", args.timing)) if v is not None}
     settings = make_settings(out=args.out, workers=1, start_over=True, **overrides)
     prepare_study(settings, lambda message: None, None)
     accuracy = accuracy_model(settings)

@@ -6,7 +6,8 @@ subnets is searched once and a network's cost is a sum over the table. A cache k
 its most recent accelerators and the warm starts (`WarmStarts`) that seed each new search from the
 best mappings found before (the same shape on recent accelerators, neighbouring shapes on this one).
 The key is the accelerator's cost-relevant content (not its name), the layer's `shape_key` (not its
-name), the objective, and the mapper settings the cache was built with. `save` / `load` carry the warm starts
+name), the objective, and the mapper settings the cache was built with (their timing model among them: results
+chosen under another are another cache's, `for_timing`). `save` / `load` carry the warm starts
 over to another process (a resumed co-search worker), cheaply enough to save after every trial.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from accel_models import Accelerator, check_accelerator
+from accel_models.timing import TimingModel, get_timing
 from nets import Layer, check_layer
 
 from ._accelerator_key import accelerator_key
@@ -74,6 +76,21 @@ class MappingCache:
         self.hits = 0
         self.misses = 0
         self._log: WarmLog | None = None
+
+    def for_timing(self, timing: "str | TimingModel") -> "MappingCache":
+        """The cache whose results are chosen under `timing` (`MapperSettings.timing`; a name or a model): this one if
+        its settings' timing is that model, else its sibling for it, made on first use with these options and its own
+        tables and warm starts, so that a mapping chosen under one timing model is never a result under another."""
+        model = get_timing(timing, "MappingCache.for_timing: timing")
+        if model == self.settings.timing:
+            return self
+        siblings = self.__dict__.setdefault("_siblings", {self.settings.timing: self})
+        sibling = siblings.get(model)
+        if sibling is None:
+            sibling = siblings[model] = MappingCache(replace(self.settings, timing=model), self.max_accelerators,
+                                                     self.warm is not None, self.pool_share)
+            sibling._siblings = siblings
+        return sibling
 
     def _table(self, accelerator: Accelerator) -> dict[tuple, MapperResult]:
         key = accelerator_key(accelerator)

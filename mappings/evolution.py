@@ -530,18 +530,34 @@ class Search:
             _TYPED_CALLS.append((self._calls, _calls_type(self._calls)))
         return self._calls
 
-    def __call__(self, *args):
+    def __call__(self, *args, finalists: bool = False):
         """`run_evolution(*args, buffers, calls)`: args are its arguments but the last two, in its order; the buffers
         are this thread's set of their size, reused between its searches and set as new (`_ThreadBuffers`): building
         them took ~0.13 ms of a 256-evaluation search's ~1.4 ms. Returns `run_evolution`'s results and, last, the best
-        genes' mapping (`MappingArrays`, one row; not
-        meaningful if no row was scored)."""
+        genes' mapping (`MappingArrays`, one row; not meaningful if no row was scored). With `finalists`, also (after
+        it) the valid mappings of the search's last batches, best first (`_final_population`; None if none)."""
         shape, buffers = _BUFFERS.take(args)
+        if finalists:
+            buffers.F.fill(np.inf)       # rows no batch scores stay out of `_final_population`
         best_x, *rest = run_evolution(*args, buffers, self.calls(args[_LAYER_ARG], args[_ACC_ARG], args[_TABLES_ARG]))
         # copies: the buffers' arrays, which the thread's next search of this size overwrites
         best_x, best_mapping = best_x.copy(), buffers.best_maps.copy()
+        final = _final_population(buffers) if finalists else None
         _BUFFERS.give_back(shape, buffers)
-        return best_x, *rest, best_mapping
+        return (best_x, *rest, best_mapping) if not finalists else (best_x, *rest, best_mapping, final)
+
+
+def _final_population(buffers: "SearchBuffers") -> MappingArrays | None:
+    """The valid mappings among the buffers' rows after a search, best fitness first (repeats left in): each row holds
+    the mapping its last batch decoded there and that mapping's fitness (a batch writes both for its rows), so the
+    first rows hold the search's last generation of every island and the rows beyond them mappings of earlier
+    generations (rows no batch wrote are at inf: `Search.__call__`). None if no row is valid."""
+    F = buffers.F
+    rows = np.flatnonzero(F < 1e3)
+    if not len(rows):
+        return None
+    rows = rows[np.argsort(F[rows], kind="stable")]
+    return MappingArrays(*(f[rows] for f in buffers.maps))
 
 
 class SearchBuffers(NamedTuple):

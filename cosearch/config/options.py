@@ -320,7 +320,8 @@ OPTIONS: tuple[Option, ...] = (
            check=_fusion_groups_text, field="fusion_groups"),
     Option("--timing", "how each layer's counts become cycles in every score: timeloop (Timeloop's semantics, a lower "
            "bound) or hardware (a tile-by-tile chip's start-up, command and DRAM-burst overheads, fitted to Gemmini's "
-           "RTL; docs/timing.md). The mappings are searched alike; only the cycles differ",
+           "RTL; docs/timing.md). Each layer's mapping is chosen under it: the best of the mapper's final candidates "
+           "by the objective with that model's cycles",
            default="timeloop", metavar="MODEL", check=check_member(TIMINGS), field="timing"),
     Option("--polish-evals", "designs the final phase's pattern search scores around each of the best 3 designs (its "
            "network fixed, each gene moved in turn; at most the study's complete trials, and within "

@@ -1,7 +1,7 @@
 """Everything one co-search run needs, checked: `CoSearchSettings` (made by `make_settings` from the options)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .budget import Budget
@@ -74,6 +74,11 @@ class CoSearchSettings:
     polish_evals: int = POLISH_EVALUATIONS
     """Designs the final phase's pattern search scores at most around each of the best designs (`POLISH_CANDIDATES`;
     `--polish-evals`; 0: none); not part of what the study is."""
+
+    def __post_init__(self) -> None:
+        # the mappers choose each layer's mapping under the timing every score uses (`mappings.MapperSettings.timing`)
+        for name in ("mapper", "final_mapper"):
+            object.__setattr__(self, name, replace(getattr(self, name), timing=self.timing))
 
     @property
     def limits(self) -> Budget:

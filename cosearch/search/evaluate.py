@@ -254,7 +254,8 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
     "depth-first", the groups to run instead of the planner's (`fusion.stacks`: "3-5,7-9", indices or layer names;
     a ValueError when one is not a chain of the network or does not fit the accelerator); `timing`: how each run's
     counts become cycles (`accel_models.timing`: "timeloop", Timeloop's semantics, or "hardware", a tile-by-tile
-    chip's; the mappings are the same, searched under Timeloop's), named in meta["timing"].
+    chip's), named in meta["timing"]; each layer's mapping is chosen under it (`cache.for_timing(timing)`: the mapper's
+    rule, `mappings.MapperSettings.timing`).
 
     Raises `NoValidMapping` if some layer has no mapping that fits the accelerator.
     """
@@ -268,6 +269,7 @@ def evaluate_network(network: Network, accelerator: Accelerator, cache: MappingC
                          f"{objective!r}")
     timing_model = get_timing(timing, "evaluate_network: timing")
     timing_meta = {} if timing_model.name == "timeloop" else {"timing": timing_model.name}
+    cache = cache.for_timing(timing_model)
     mode = get_fusion_mode(fusion, fusion_groups)
     if mode.name != "none":
         plan = mode.plan(network, accelerator, cache, objective, search_views)
@@ -294,6 +296,7 @@ def network_run(network: Network, accelerator: Accelerator, cache: MappingCache,
     rule, every view searched with `fusion.view_search_settings(cache.settings, objective)` (what the fixed-device
     search does too), or none when screening; `timing` as `evaluate_network`'s."""
     model = get_timing(timing, "network_run: timing")
+    cache = cache.for_timing(model)
     run_cycles = run_timer(model, accelerator)
     if fusion != "none":
         if search_views is None:

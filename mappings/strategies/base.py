@@ -8,6 +8,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from accel_models import MappingArrays
+
 from ..encoding import Encoding
 from ..result import MapperResult
 
@@ -56,6 +58,15 @@ class MapperStrategy:
         `seed` under an evaluation budget; `seeds` [S, enc.size]: genes of good mappings known before (may be
         empty), which a strategy may score first and start from."""
         raise NotImplementedError
+
+    def search_finalists(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
+                         seed: int, seeds: np.ndarray, count: int) -> tuple[MapperResult, MappingArrays | None]:
+        """`search`'s result and up to `count` distinct valid mappings it ended among (`MappingArrays`, its best
+        first; None when nothing valid was found), for a choice the search's objective did not make (another timing
+        model's cycles: `mappings.timed_choice`). Here the best alone: a strategy that ends with a population offers
+        it instead."""
+        result = self.search(enc, objective, budget_evals, time_limit_s, seed, seeds)
+        return result, result.arrays
 
     def compile_plan(self, layer, accelerator, cache, objective: str) -> list:
         """The steps (`accel_models.jit.CompileStep`) that compile what this strategy's first search of `layer`

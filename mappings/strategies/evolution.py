@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numba
 import numpy as np
 
+from accel_models import MappingArrays
 from accel_models.geometry import accelerator_arrays, layer_arrays
 
 from .._fast_random import NORMAL_TABLE, new_state
@@ -97,6 +98,24 @@ class EvolutionStrategy(MapperStrategy):
 
     def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
                seed: int, seeds: np.ndarray) -> MapperResult:
+        return self._search(enc, objective, budget_evals, time_limit_s, seed, seeds, 0)[0]
+
+    def search_finalists(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
+                         seed: int, seeds: np.ndarray, count: int) -> tuple[MapperResult, MappingArrays | None]:
+        """`search`'s result (the same, bit for bit) and its final population: the best mapping first, then the
+        distinct valid mappings of the last generation of every island (of the last call, under a time limit), best
+        fitness first, `count` in all at most."""
+        result, final = self._search(enc, objective, budget_evals, time_limit_s, seed, seeds, count)
+        if not result.valid:
+            return result, None
+        both = MappingArrays.concatenate([result.arrays] if final is None else [result.arrays, final])
+        flat = np.concatenate([f.reshape(len(f), -1) for f in both], axis=1)
+        _, first = np.unique(flat, axis=0, return_index=True)      # each mapping's first row: the best order kept
+        kept = np.sort(first)[:count]
+        return result, MappingArrays(*(f[kept] for f in both))
+
+    def _search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
+                seed: int, seeds: np.ndarray, finalists: int) -> tuple[MapperResult, MappingArrays | None]:
         t0 = time.perf_counter()
         layer, acc = enc.layer, enc.accelerator
         la, aa, tables = layer_arrays(layer), accelerator_arrays(acc), enc.tables
@@ -116,9 +135,13 @@ class EvolutionStrategy(MapperStrategy):
             budget = budget_evals if budget_evals is not None else CHUNK_EVALS
             t_call = time.perf_counter() - t0
             remaining_s = math.inf if time_limit_s is None else max(0.0, time_limit_s - t_call)
-            x, f, cycles, energy_pj, evals, ok, n_hist, mapping = run_evolution(
-                *self.kernel_args(seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, acc.num_levels,
-                                  (hist_e, hist_w, hist_v), remaining_s))
+            args = self.kernel_args(seeds, n_seeds, budget, rng, islands, objective, tables, la, aa, acc.num_levels,
+                                    (hist_e, hist_w, hist_v), remaining_s)
+            if finalists:
+                x, f, cycles, energy_pj, evals, ok, n_hist, mapping, final = run_evolution(*args, finalists=True)
+            else:
+                x, f, cycles, energy_pj, evals, ok, n_hist, mapping = run_evolution(*args)
+                final = None
             for h in range(n_hist):
                 if not history or hist_v[h] < history[-1][2]:
                     history.append((evaluations + int(hist_e[h]), t_call + float(hist_w[h]), float(hist_v[h])))
@@ -132,9 +155,9 @@ class EvolutionStrategy(MapperStrategy):
         wall = time.perf_counter() - t0
         if best_x is None or best_f >= 1e3:
             return MapperResult(layer, acc, objective, self.name, None, 0, math.inf, evaluations, valid, wall, seed,
-                                history)
+                                history), None
         return MapperResult(layer, acc, objective, self.name, best_mapping, *best_cost, evaluations, valid,
-                            wall, seed, history, genes=best_x)
+                            wall, seed, history, genes=best_x), final
 
 
 __all__ = ["EvolutionStrategy", "CHUNK_EVALS"]

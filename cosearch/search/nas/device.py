@@ -132,12 +132,14 @@ table, 1.06-1.41; 40 on nvdla_256, 1.00. A draw it rejects wrongly is one candid
 class LayerTable:
     """The best mapping of every layer shape on one accelerator for one mapper objective, with the mapper settings
     it was made with, saved as one JSON line per shape in `folder`. `timing` (`accel_models.timing`) turns a
-    mapping's counts into the cycles `cost` sums; the mappings, and so the saved table, do not depend on it."""
+    mapping's counts into the cycles `cost` sums, and the mapper chooses each mapping under it
+    (`MapperSettings.timing`): a table is saved per timing model, under the name its settings give."""
 
     def __init__(self, accelerator: Accelerator, mapper: MapperSettings, objective: str, folder: Path,
                  timing: str | TimingModel = "timeloop") -> None:
-        self.accelerator, self.mapper, self.objective = accelerator, mapper, objective
         self.timing = get_timing(timing)
+        mapper = replace(mapper, timing=self.timing)
+        self.accelerator, self.mapper, self.objective = accelerator, mapper, objective
         self.run_cycles = run_timer(self.timing, accelerator)
         """A run's cycles on this table's accelerator under its timing model (`run_timing.run_timer`)."""
         self._timed_cycles: dict[tuple, int] = {}

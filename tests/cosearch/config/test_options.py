@@ -136,6 +136,9 @@ def test_timing_is_part_of_what_a_study_is():
     assert "timing" not in make_settings().identity() and make_settings().timing == "timeloop"
     settings = make_settings(timing="hardware")
     assert settings.identity()["timing"] == "hardware" and "--timing hardware" in command_line(settings)
+    # both mappers choose under it; Timeloop's settings record no timing, as before it existed
+    assert settings.mapper.timing.name == settings.final_mapper.timing.name == "hardware"
+    assert settings.mapper.to_dict()["timing"] == "hardware" and "timing" not in make_settings().mapper.to_dict()
     with pytest.raises(UsageError, match="--timing: unknown timing model 'rtl'; accepted: timeloop, hardware"):
         make_settings(timing="rtl")
     device = make_settings(accelerator="eyeriss", budget="latency<=10ms", timing="hardware")

@@ -79,25 +79,27 @@ def test_a_device_is_scored_as_it_runs_by_default_and_as_the_fusion_plan_says():
 def test_a_device_scores_subnets_with_the_timing_model_of_the_run():
     """`--timing hardware` on a device: a subnet's latency is its layers' table mappings re-timed (layer-wise, and
     through the layer terms alike) or its resident plan's runs re-timed, as `network_run(timing="hardware")` gives
-    them; the energy and the mappings are the same as under Timeloop's semantics."""
+    them; the table's mappings are chosen under that timing, saved apart from Timeloop's."""
     from cosearch.fusion import view_search_settings
     from cosearch.search.evaluate import network_run
 
-    assert cosearch.make_settings(None, accelerator="nvdla_256", timing="hardware").timing == "hardware"
+    settings = cosearch.make_settings(None, accelerator="nvdla_256", timing="hardware")
+    assert settings.timing == settings.mapper.timing.name == settings.final_mapper.timing.name == "hardware"
     space, acc = get_space("ofa-mbv3"), get_preset("nvdla_256")
     mapper = replace(FINAL_MAPPER, budget_evals=16)
     device = Device("nvdla_256", "preset", acc)
     timed = LayerTable(acc, mapper, "latency", Path("unused"), timing="hardware")
     plain = LayerTable(acc, mapper, "latency", Path("unused"))
+    assert timed.cache.settings.timing.name == "hardware" and plain.cache.settings.timing.name == "timeloop"
+    assert timed.path != plain.path
     fused = DeviceCosts(device, space, timed, "resident", view_search_settings(timed.cache.settings, "latency"))
     for config in sample_configs(space, 2, rng=5):
         network = space.network(config)
         by_terms = DeviceCosts(device, space, timed).network(config)
         run = network_run(network, acc, timed.cache, "latency", timing="hardware")
         assert by_terms.latency_s == pytest.approx(run.latency_s, rel=1e-12)
-        untimed = plain.cost(network.layers)
-        assert by_terms.energy_j == pytest.approx(untimed.energy_j, rel=1e-12)
-        assert by_terms.latency_s != pytest.approx(untimed.latency_s, rel=1e-6)
+        assert by_terms.energy_j == pytest.approx(run.energy_j, rel=1e-12)
+        assert by_terms.latency_s != pytest.approx(plain.cost(network.layers).latency_s, rel=1e-6)
         resident = network_run(network, acc, timed.cache, "latency", "resident", timing="hardware")
         assert fused.network(config).latency_s == pytest.approx(resident.latency_s, rel=1e-12)
 
