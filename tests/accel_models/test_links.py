@@ -11,17 +11,35 @@ from accel_models.kernel.links import (KEY_LIMIT, _grid_link_step, _is_neighbour
                                        _offset_key, is_neighbour_diff, neighbour_diffs)
 from nets import N_AXES
 
+AXES = np.dtype([("reach", np.int64, (N_AXES,)), ("vstar", np.int64, (N_AXES,))])
+"""Per-axis vectors held as the kernel's callers hold them, in a record's (N_AXES,) fields (a scratch's `reach`, a
+step's delta), so that the functions under test are called with the argument types they are compiled for (numba
+compiles a function again for each new set of types)."""
+
+
+def _layer_rows(axes, coefs):
+    """Tensor 0's axis and coefficient per dim as the layer's arrays hold them (read-only, (3, 8))."""
+    ax = np.full((3, 8), -1, dtype=np.int64)
+    co = np.zeros((3, 8), dtype=np.int64)
+    ax[0], co[0] = axes, coefs
+    ax.setflags(write=False)
+    co.setflags(write=False)
+    return ax, co
+
 
 @njit(cache=False)
-def _served_both_ways(spatial, n_sp, ax, co, reach, width, vstar, ws):
+def _served_both_ways(spatial, n_sp, ax, co, held, width, ws):
     """(children, served, distinct) from the offsets, then from the keys; whether the keys fit and vstar is within
-    the reach."""
+    the reach (`held[0]`: the reach and vstar)."""
+    reach, vstar = held[0].reach, held[0].vstar
     scratch = ws.scratch[0]
-    n_offsets, _, _ = _list_offsets(0, spatial, n_sp, ax, co, ws.children, scratch.digits)
-    served_offsets, distinct_offsets = _grid_link_step(ws.children, n_offsets, width, vstar, 0, N_AXES, ws.table)
+    t = np.int64(0)
+    n_offsets, _, _ = _list_offsets(t, spatial, n_sp, ax, co, ws.children, scratch.digits)
+    served_offsets, distinct_offsets = _grid_link_step(ws.children, n_offsets, width, vstar, np.int64(0),
+                                                       np.int64(N_AXES), ws.table)
     fits, within, vkey = _offset_key(vstar, reach)
-    n_keys = _list_keys(0, spatial, n_sp, ax, co, reach, ws.children)
-    served_keys, distinct_keys = _grid_link_step(ws.children, n_keys, width, vstar, vkey, 1, ws.table)
+    n_keys = _list_keys(t, spatial, n_sp, ax, co, reach, ws.children)
+    served_keys, distinct_keys = _grid_link_step(ws.children, n_keys, width, vstar, vkey, np.int64(1), ws.table)
     return n_offsets, served_offsets, distinct_offsets, n_keys, served_keys, distinct_keys, fits, within
 
 
@@ -49,14 +67,13 @@ loop = st.tuples(st.integers(0, 7), st.integers(1, 4), st.integers(1, 5))
        st.lists(st.integers(1, 3), min_size=8, max_size=8), st.integers(1, 16), st.data())
 @pytest.mark.slow
 def test_keys_count_the_links_their_offsets_count(loops, axes, coefs, width, data):
-    ax = np.full((3, 8), -1, dtype=np.int64)
-    co = np.zeros((3, 8), dtype=np.int64)
-    ax[0], co[0] = axes, coefs
+    ax, co = _layer_rows(axes, coefs)
     ws = kernel.make_workspace(2, 4 ** 5)
     for i, (dim, bound, step) in enumerate(loops):
         ws.spatial[i]["dim"], ws.spatial[i]["bound"], ws.spatial[i]["step"] = dim, bound, step
         ws.spatial[i]["kind"] = 2
-    reach = np.zeros(N_AXES, dtype=np.int64)
+    held = np.zeros(1, dtype=AXES)
+    reach = held["reach"][0]
     for dim, bound, step in loops:
         if ax[0, dim] >= 0:
             reach[ax[0, dim]] += (bound - 1) * co[0, dim] * step
@@ -64,9 +81,9 @@ def test_keys_count_the_links_their_offsets_count(loops, axes, coefs, width, dat
     k = data.draw(st.integers(0, len(offsets) - 1))
     right = [k + 1] if k % width + 1 < width else []       # child k sits at (k mod width, k div width)
     j = data.draw(st.sampled_from([i for i in right + [k + width] if i < len(offsets)] or [k]))
-    vstar = offsets[j] - offsets[k]          # the difference of two grid neighbours (or 0)
+    held["vstar"][0] = offsets[j] - offsets[k]   # the difference of two grid neighbours (or 0)
     n_off, served_off, distinct_off, n_keys, served_keys, distinct_keys, fits, within = _served_both_ways(
-        ws.spatial, len(loops), ax, co, reach, width, vstar, ws)
+        ws.spatial, len(loops), ax, co, held, width, ws)
     assert fits and within
     assert n_off == n_keys == len(offsets)
     assert (served_keys, distinct_keys) == (served_off, distinct_off)
@@ -90,12 +107,14 @@ def test_keys_that_would_not_fit_in_a_word_are_refused():
 
 
 @njit(cache=False)
-def _disagreements(spatial, n_sp, fan_x, ax, co, reach, ws, probes):
-    """Over every offset difference within the reach (the box of them, if it holds at most `probes`; else `probes`
-    of them spread over it, and every listed difference): how many the keyed test answers otherwise than the listed
-    differences do, and how many of them are neighbour differences."""
+def _disagreements(spatial, n_sp, fan_x, ax, co, held, ws, probes):
+    """Over every offset difference within the reach (`held[0].reach`; the box of them, if it holds at most `probes`;
+    else `probes` of them spread over it, and every listed difference): how many the keyed test answers otherwise
+    than the listed differences do, and how many of them are neighbour differences."""
+    reach = held[0].reach
     scratch = ws.scratch[0]
-    n = neighbour_diffs(0, spatial, n_sp, fan_x, ax, co, scratch, ws.diffs)
+    t = np.int64(0)
+    n = neighbour_diffs(t, spatial, n_sp, fan_x, ax, co, scratch, ws.diffs)
     box = np.int64(1)
     for a in range(N_AXES):
         box *= 2 * reach[a] + 1
@@ -118,7 +137,7 @@ def _disagreements(spatial, n_sp, fan_x, ax, co, reach, ws, probes):
         fits, within, vkey = _offset_key(vstar, reach)
         if not (fits and within):
             return -1, 0
-        keyed = _is_neighbour_key(vkey, 0, spatial, n_sp, fan_x, ax, co, reach, scratch.digits)
+        keyed = _is_neighbour_key(vkey, t, spatial, n_sp, fan_x, ax, co, reach, scratch.digits)
         wrong += 1 if keyed != listed else 0
         hits += 1 if listed else 0
     return wrong, hits
@@ -131,18 +150,17 @@ def _disagreements(spatial, n_sp, fan_x, ax, co, reach, ws, probes):
        st.lists(st.integers(1, 3), min_size=8, max_size=8), st.integers(1, 16))
 @pytest.mark.slow
 def test_the_keyed_neighbour_test_answers_as_the_listed_differences(loops, axes, coefs, fan_x):
-    ax = np.full((3, 8), -1, dtype=np.int64)
-    co = np.zeros((3, 8), dtype=np.int64)
-    ax[0], co[0] = axes, coefs
+    ax, co = _layer_rows(axes, coefs)
     ws = kernel.make_workspace(2, 4 ** 5)
     loops = sorted(loops, key=lambda lp: lp[3])          # Y loops (kind 1) above X loops (kind 2), as in the nest
     for i, (dim, bound, step, kind) in enumerate(loops):
         sp = ws.spatial[i]
         sp["dim"], sp["bound"], sp["step"], sp["kind"] = dim, bound, step, kind
-    reach = np.zeros(N_AXES, dtype=np.int64)
+    held = np.zeros(1, dtype=AXES)
+    reach = held["reach"][0]
     for dim, bound, step, _ in loops:
         if ax[0, dim] >= 0:
             reach[ax[0, dim]] += (bound - 1) * co[0, dim] * step
-    wrong, hits = _disagreements(ws.spatial, len(loops), fan_x, ax, co, reach, ws, 20_000)
+    wrong, hits = _disagreements(ws.spatial, len(loops), fan_x, ax, co, held, ws, 20_000)
     assert wrong == 0
     assert hits > 0                  # the probes held neighbour differences (the listed ones at least)

@@ -29,6 +29,11 @@ pytestmark = pytest.mark.slow
 
 NOT_COMPARED = -2.0
 
+ORIGIN = np.dtype([("origin", np.int64, (8,))])
+"""Streams' origins held as the kernel's callers hold them, in a record's (8,) field, so that `sweep` and the walk
+are called with the argument types they are compiled for (numba compiles a function again for each new set of types);
+`phase_stream`'s callers pass a slice (`origin[:]`)."""
+
 
 @njit
 def _nest(layer, acc, maps, b, ws):
@@ -72,10 +77,10 @@ def _fills_both(layer, acc, maps, out, walks):
                 continue
             M = child.start - spatial_above
             for t in range(3):
-                out[b, lvl, t, 0] = phase_fills(t, ws.temporal, M, child.extents, layer, origin, ws.memo[0].pool)
-                out[b, lvl, t, 1] = walk_sweep(t, ws.temporal, M, child, False, layer, np.int64(1), np.int64(1),
-                                               ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws, origin,
-                                               np.bool_(True), walks)[0]
+                out[b, lvl, t, 0] = phase_fills(t, ws.temporal, M, child.extents, layer, origin[:], ws.memo[0].pool)
+                out[b, lvl, t, 1] = walk_sweep(t, ws.temporal, M, child, np.bool_(False), layer, np.int64(1),
+                                               np.int64(1), ws.spatial, np.int64(0), np.int64(0), np.int64(0), ws,
+                                               origin, np.bool_(True), walks)[0]
 
 
 def _random_layer(rng) -> Layer:
@@ -112,7 +117,8 @@ def _draws_from_two_origins(acc, rng, n_layers: int, draw_layer=_random_layer, p
         maps = _temporal_class_draws(layer, acc, rng, per_layer)
         if not maps.batch_size:
             continue
-        origins = np.stack([np.zeros(8, dtype=np.int64), rng.integers(0, np.array(layer.bounds, dtype=np.int64))])
+        origins = np.zeros(2, dtype=ORIGIN)
+        origins[1]["origin"] = rng.integers(0, np.array(layer.bounds, dtype=np.int64))
         la, aa = layer_arrays(layer), accelerator_arrays(acc)
         yield la, aa, maps, origins, residual_paths(la, aa).walks
 
@@ -141,15 +147,15 @@ def test_a_cut_window_on_a_prime_map():
     layer = Layer(R=3, P=13, name="p13")
     acc = get_preset("eyeriss")
     L = acc.num_levels
-    zeros = np.zeros((1, L, 8), dtype=np.int64)
-    temporal = np.ones((1, L, 8), dtype=np.int64)
+    zeros = np.zeros((1, L, 8), dtype=np.int32)
+    temporal = np.ones((1, L, 8), dtype=np.int32)
     P, R = DIMS.index("P"), DIMS.index("R")
     temporal[0, 0, P] = 4
     temporal[0, 1, P] = 4
     temporal[0, 1, R] = 3
-    order = np.broadcast_to(np.arange(8), (1, L, 8)).copy()
+    order = np.broadcast_to(np.arange(8, dtype=np.int32), (1, L, 8)).copy()
     arrays = MappingArrays(temporal, order, np.ones_like(temporal), np.ones_like(temporal), order.copy(),
-                           np.ones((1, L, 3), dtype=np.int64), zeros, zeros.copy(), zeros.copy())
+                           np.ones((1, L, 3), dtype=np.int32), zeros, zeros.copy(), zeros.copy())
     cut = cut_to_bounds(arrays, layer.bounds)
     assert cut.temporal_residual[0, 1, P] == 1
     out = np.empty((1, L + 1, 3, 2))
@@ -183,8 +189,8 @@ def test_phases_equal_the_walk_on_random_temporal_class_nests(preset):
 def _sweeps_both(layer, acc, maps, origins, out, walks):
     """Per mapping, origin, level (the MAC too) and tensor: `sweep`'s (fills, parent reads, link transfers) into
     out[b, o, level, t, 0:3], the walk's into 3:6, into 6 whether the phases counted it (1.0; 0.0: the walk or
-    another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o]`: dim offsets
-    where the streams start (an instance class's origin in the spatial class). `walks`: as in `_fills_both`."""
+    another closed form did) and into 7 whether a fan-out is right above the level (1.0). `origins[o].origin`: dim
+    offsets where the streams start (an instance class's origin in the spatial class). `walks`: as in `_fills_both`."""
     L = maps.temporal.shape[1]
     ws = make_workspace(L, max_children(acc.fanout))
     levels = ws.levels
@@ -206,7 +212,7 @@ def _sweeps_both(layer, acc, maps, origins, out, walks):
                 if n_sp > 0:
                     groups = spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, ws.scratch[0])
                 for o in range(origins.shape[0]):
-                    origin = origins[o]
+                    origin = origins[o].origin
                     r = out[b, o, lvl, t]
                     r[0], r[1], r[2] = sweep(t, ws.temporal, M, child, lvl == L, layer, groups, n_children, ws.spatial,
                                              n_sp, fx, fy, ws, origin, np.bool_(True), walks)
@@ -220,7 +226,7 @@ def _sweeps_both(layer, acc, maps, origins, out, walks):
                         if n_children > 1:
                             n_cand = link_candidates(t, ws.spatial, n_sp, fx, layer, ws.scratch[0], ws.diffs, pool)
                         if (n_children == 1 or n_cand >= 0) and phase_stream(t, ws.temporal, M, child.extents, layer,
-                                                                             origin, pool, n_cand) >= 0.0:
+                                                                             origin[:], pool, n_cand) >= 0.0:
                             r[6] = 1.0
 
 
@@ -292,7 +298,7 @@ def _phases_on_a_filled_pool(layer, acc, maps, fill, out):
                 if n_cand <= 0:
                     continue
                 written = pool[SPAN:CAND + n_cand * N_AXES].copy()
-                out[b, lvl, t, 0] = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                out[b, lvl, t, 0] = phase_stream(t, ws.temporal, M, child.extents, layer, origin[:], pool, n_cand)
                 out[b, lvl, t, 1] = 1.0 if np.all(pool[SPAN:CAND + n_cand * N_AXES] == written) else 0.0
 
 
@@ -420,9 +426,9 @@ def _listed_and_on_demand(layer, acc, maps, tally):
                 n_cand = link_candidates(t, ws.spatial, n_sp, acc.fanout[p, 0], layer, sc, ws.diffs, pool)
                 if n_cand < 0:
                     continue
-                listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin[:], pool, n_cand)
                 link_spread(t, ws.temporal, M, child.extents, layer, origin, n_sp, sc, pool)   # the spread
-                lazy = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, np.int64(UNLISTED))
+                lazy = phase_stream(t, ws.temporal, M, child.extents, layer, origin[:], pool, np.int64(UNLISTED))
                 tally[0] += 1
                 if lazy == listed:
                     tally[1] += 1
@@ -430,7 +436,7 @@ def _listed_and_on_demand(layer, acc, maps, tally):
                     tally[2] += 1
                 else:
                     tally[3] += 1
-                phase_fills_ok = phase_fills(t, ws.temporal, M, child.extents, layer, origin, pool) >= 0.0
+                phase_fills_ok = phase_fills(t, ws.temporal, M, child.extents, layer, origin[:], pool) >= 0.0
                 if listed == -1.0 and phase_fills_ok and lazy != UNCHECKED:
                     tally[4] += 1
 
@@ -472,9 +478,10 @@ def _proof_against_the_walk(layer, acc, maps, origins, tally, walks):
             for t in range(3):
                 groups = spatial_axes(t, ws.spatial, n_sp, layer.ax, layer.co, sc)
                 for o in range(origins.shape[0]):
-                    origin = origins[o]
-                    fills, reads, moved = walk_sweep(t, ws.temporal, M, child, False, layer, groups, n_children,
-                                                     ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True), walks)
+                    origin = origins[o].origin
+                    fills, reads, moved = walk_sweep(t, ws.temporal, M, child, np.bool_(False), layer, groups,
+                                                     n_children, ws.spatial, n_sp, fx, fy, ws, origin, np.bool_(True),
+                                                     walks)
                     span = np.empty(N_AXES, dtype=np.int64)
                     for a in range(N_AXES):
                         span[a] = sc.reach[a] if sc.s1[a] != 0 else 0
@@ -486,12 +493,12 @@ def _proof_against_the_walk(layer, acc, maps, origins, tally, walks):
                         continue
                     tally[3] += moved > 0.0
                     wrong = reads != groups * fills
-                    phased = phase_fills(t, ws.temporal, M, child.extents, layer, origin, pool)
+                    phased = phase_fills(t, ws.temporal, M, child.extents, layer, origin[:], pool)
                     if phased != -1.0 and phased != fills:
                         wrong = True
                     n_cand = link_candidates(t, ws.spatial, n_sp, fx, layer, sc, ws.diffs, pool)
                     if n_cand >= 0:
-                        listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin, pool, n_cand)
+                        listed = phase_stream(t, ws.temporal, M, child.extents, layer, origin[:], pool, n_cand)
                         if listed != -1.0 and listed != fills:
                             wrong = True
                     tally[4] += wrong
