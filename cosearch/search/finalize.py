@@ -12,6 +12,7 @@ from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import POLISH_CANDIDATES, POLISH_TIME_SHARE, CoSearchSettings
+from ..fusion import ChosenViews, view_search_settings
 from .accuracy import AccuracyModel, accuracy_model
 from .baselines import preset_runs
 from .evaluate import NoValidMapping, evaluate_network, network_run
@@ -256,18 +257,21 @@ def _polish_candidates(settings: CoSearchSettings, candidates: list, accuracy: A
 def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: AccuracyModel | None,
             final_cache, search_cache, stop_at: float | None = None) -> tuple[dict, tuple | None]:
     """The pattern search (`polish`, until `stop_at` on `time.monotonic()`) from `trial`'s genes with its network(s)
-    fixed, scored with the search's mapper (`search_cache`); its design re-mapped with the final mapper. Returns the
+    fixed, scored with the search's mapper (`search_cache`) as a trial scores its subnet (a fusion plan with the
+    views it keeps searched, `fusion.ChosenViews`); its design re-mapped with the final mapper. Returns the
     summary for the result and, if the polished design beats the trial's (`trial_key`, its final-mapper sort key),
     its (sort key, design, cost, extra networks' costs)."""
     space = AcceleratorSpace.for_settings(settings)
     network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
     networks = [network, *(n.build() for n in settings.networks[1:])]
     goal = settings.mapper_objective
+    views = ChosenViews(view_search_settings(search_cache.settings, goal))       # as a trial records its subnet
 
     def score_of(design: Design):
         try:
             runs = [network_run(n, design.accelerator, search_cache, goal, settings.fusion,
-                                settings.fusion_groups, timing=settings.timing) for n in networks]
+                                settings.fusion_groups, search_views=views, timing=settings.timing)
+                    for n in networks]
         except NoValidMapping:
             return None
         return objective(runs, settings.limits, settings.objective, acc_value)
