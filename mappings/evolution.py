@@ -39,7 +39,7 @@ from accel_models.mapping_arrays import N_DIMS
 
 from ._decode_kernel import decode_scratch, decoder_pointer, reset_decode_scratch
 from ._fast_random import normal, uniform
-from .fitness import fitness_into, objective_value
+from .fitness import INVALID, fitness_into, objective_value
 
 HISTORY = 256
 """Improvements recorded per search (evaluations, wall seconds, objective value)."""
@@ -553,7 +553,7 @@ def _final_population(buffers: "SearchBuffers") -> MappingArrays | None:
     first rows hold the search's last generation of every island and the rows beyond them mappings of earlier
     generations (rows no batch wrote are at inf: `Search.__call__`). None if no row is valid."""
     F = buffers.F
-    rows = np.flatnonzero(F < 1e3)
+    rows = np.flatnonzero(F < INVALID)
     if not len(rows):
         return None
     rows = rows[np.argsort(F[rows], kind="stable")]

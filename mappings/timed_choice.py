@@ -40,14 +40,15 @@ def timed_search(strategy: MapperStrategy, enc: Encoding, objective: str, budget
         return result
     layer, accelerator = enc.layer, enc.accelerator
     counts = evaluate_batch(layer, accelerator, finalists)
-    timed = timing.cycles(layer, accelerator, finalists.with_residuals(), counts, accelerator.homed_on_chip)
+    rows = finalists.with_residuals()
+    timed = timing.cycles(layer, accelerator, rows, counts, accelerator.homed_on_chip)
     fit = np.empty(finalists.batch_size)
     fitness_into(counts.reason, counts.energy_pj, timed, len(fit), objective_index(objective), fit)
     best = int(np.argmin(fit))
     wall_s = result.wall_s + time.perf_counter() - t0
     if best == 0:
         return dataclasses.replace(result, wall_s=wall_s)
-    chosen = MappingArrays(*(a[best:best + 1].copy() for a in finalists.with_residuals()))
+    chosen = MappingArrays(*(a[best:best + 1].copy() for a in rows))
     return dataclasses.replace(result, arrays=chosen, cycles=int(counts.cycles[best]),
                                energy_pj=float(counts.energy_pj[best]), wall_s=wall_s, genes=None)
 
