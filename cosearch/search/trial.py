@@ -13,7 +13,7 @@ from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import SEARCH_POOL_SHARE, CoSearchSettings
-from ..fusion import ChosenViews, view_search_settings
+from ..fusion import ChosenViews, get_fusion_mode, view_search_settings
 from ..fusion.modes.depth_first import GroupDoesNotFit
 from .accuracy import AccuracyModel, accuracy_model
 from .evaluate import NetworkCost, NoValidMapping, RunCost, evaluate_network, network_run
@@ -38,8 +38,9 @@ RESCORED_SUBNETS = 5
 fusion mode, plans whose layers run their layer-wise mappings moved onto their views, no view searched), then this
 many of the best are scored again on their own mappings (every layer at its own full search; under a fusion mode, plans
 that still search no view: ranking five subnets does not need the views' own mappings, whose searches cost more than
-the whole subnet search's plans), and the best of those is the trial's. The trial's result, the one Optuna sees, is
-that subnet's plan with the views it keeps searched (`evaluate_network` with `fusion.ChosenViews`)."""
+the whole subnet search's plans), and the best of those is the trial's. Both rankings plan in the mode's ranking mode
+(`FusionMode.ranked_by`: depth-first ranks by resident plans). The trial's result, the one Optuna sees, is that
+subnet's plan in the trial's mode with the views it keeps searched (`evaluate_network` with `fusion.ChosenViews`)."""
 
 
 def search_cache(settings: CoSearchSettings) -> MappingCache:
@@ -154,12 +155,16 @@ class TrialObjective:
         `search_views`: `network_run`'s (None: its rule)."""
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
-        run = network_run(network, accelerator, cache, goal, self.settings.fusion,
-                          self.settings.fusion_groups, screen, search_views, timing=self.settings.timing)
+        fusion, groups = self.settings.fusion, self.settings.fusion_groups
+        if search_views is False or (search_views is None and screen):    # a ranking (no view searched): by the
+            # mode that ranks for this one (`FusionMode.ranked_by`)
+            fusion, groups = get_fusion_mode(fusion, groups).ranked_by, None
+        run = network_run(network, accelerator, cache, goal, fusion, groups, screen, search_views,
+                          timing=self.settings.timing)
         over = limits.violation(run.latency_s, run.energy_j)
         if 0.0 < over <= NEAR_LIMIT_OVERSHOOT:
-            final = network_run(network, accelerator, self.final_cache, goal, self.settings.fusion,
-                                self.settings.fusion_groups, screen, search_views, timing=self.settings.timing)
+            final = network_run(network, accelerator, self.final_cache, goal, fusion, groups, screen, search_views,
+                                timing=self.settings.timing)
             if limits.violation(final.latency_s, final.energy_j) < over:
                 if not screen:
                     self._remapped.add(_key(config))

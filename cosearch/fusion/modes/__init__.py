@@ -15,6 +15,10 @@ from ..plan import NetworkPlan
 class FusionMode(Protocol):
     name: str
     description: str
+    ranked_by: str
+    """The mode whose `totals` rank many networks in a search for this mode (a co-search trial's subnet search):
+    this mode's own name, or that of a mode whose plan costs far less and scores at least this one's, so that a
+    network ranked by it is never scored better than this mode would score it."""
 
     def plan(self, network: Network, accelerator: Accelerator, cache: MappingCache, objective: str,
              search_views: bool | MapperSettings = False, count_dram: bool = True) -> NetworkPlan:

@@ -71,6 +71,10 @@ class DepthFirst:
     name = "depth-first"
     description = ("chains of layers computed tile by tile over output rows, the intermediate tiles on chip (halo "
                    "recomputed or cached), groups planned by dynamic programming; or resident, whichever is better")
+    ranked_by = Resident.name
+    """A search ranks networks by their resident plans: the planner keeps the resident plan when no depth-first plan
+    scores less, so that plan's totals bound this mode's score from above, at a small part of the cost of the
+    planner's DP over every group and tiling; the network the ranking chooses is then planned depth-first."""
 
     def __init__(self, groups=None, label: str = "fusion_groups", key_blocks: bool = True,
                  max_group_layers: int | None = None) -> None:

@@ -24,6 +24,7 @@ def layer_wise(network: Network, accelerator: Accelerator, cache: MappingCache, 
 class LayerWise:
     name = "none"
     description = "each layer alone, every tensor from and to DRAM"
+    ranked_by = "none"
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings = False,
              count_dram: bool = True) -> NetworkPlan:

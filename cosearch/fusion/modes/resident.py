@@ -58,6 +58,7 @@ W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 class Resident:
     name = "resident"
     description = "activations stay on chip between layers when they fit, weights across inferences"
+    ranked_by = "resident"
 
     def plan(self, network, accelerator, cache, objective, search_views: bool | MapperSettings | ChosenViews = False,
              count_dram: bool = True) -> NetworkPlan:

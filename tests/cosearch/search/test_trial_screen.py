@@ -147,3 +147,61 @@ def test_a_fused_search_screens_subnets_with_no_view_searched_and_plans_the_best
         assert full.latency_s * full.energy_j <= screened.latency_s * screened.energy_j * (1 + 1e-9)
     finally:
         runs_module.view_search = real
+
+
+@pytest.mark.parametrize("fusion, ranked_by", [("none", "none"), ("resident", "resident"),
+                                               ("depth-first", "resident")])
+def test_a_trial_ranks_subnets_by_its_modes_ranking_mode_and_plans_the_chosen_one_in_its_own(monkeypatch, fusion,
+                                                                                            ranked_by):
+    """The subnet search's screens and the rescoring of the best few (no view searched) plan in the mode's ranking
+    mode (`FusionMode.ranked_by`: depth-first ranks by resident plans, its DP being run only on the subnet a trial
+    keeps); a run with the views it keeps searched (`ChosenViews`, a fixed network's trial) plans in the trial's own
+    mode."""
+    from cosearch.fusion import ChosenViews, view_search_settings
+
+    modes = []
+
+    def fake_run(network, accelerator, cache, goal, fusion="none", fusion_groups=None, screen=False,
+                 search_views=None, timing="timeloop"):
+        modes.append((fusion, fusion_groups))
+        return RunCost(1_000_000, 1e-3, 1.0)
+
+    monkeypatch.setattr(trial_module, "network_run", fake_run)
+    monkeypatch.setattr(trial_module, "to_network", lambda config: config)
+    objective = TrialObjective(make_settings("area<=5mm2", workers=1, fusion=fusion), accuracy=object())
+    acc = SimpleNamespace(name="fake")
+    objective._network_run("subnet", acc, objective.cache, screen=True)
+    objective._network_run("subnet", acc, objective.cache, search_views=False)
+    assert modes == [(ranked_by, None)] * 2
+    modes.clear()
+    objective._network_run("subnet", acc, objective.cache,
+                           search_views=ChosenViews(view_search_settings(objective.cache.settings, "edp")))
+    assert modes == [(fusion, None)]
+
+
+@pytest.mark.slow
+def test_a_modes_ranking_mode_never_scores_a_network_better_than_the_mode_itself():
+    """`FusionMode.ranked_by` names a registered mode whose totals score each network at least as high (EDP) as the
+    mode's own: a subnet the ranking keeps out could not have won in the mode itself on that score. Depth-first on
+    small-buffer chips, where its groups win over the resident plan."""
+    from dataclasses import replace
+
+    from accel_models import get_preset
+    from cosearch.fusion import FUSION_MODES, get_fusion_mode
+    from nets import get_space, sample_configs
+
+    settings = make_settings("area<=5mm2", workers=1)
+    cache = trial_module.search_cache(replace(settings, mapper=replace(settings.mapper, budget_evals=64)))
+    space = get_space("ofa-mbv3")
+    networks = [space.network(c) for c in sample_configs(space, 2, rng=3)]
+    below = 0
+    for name, mode in FUSION_MODES.members().items():
+        ranking = get_fusion_mode(mode.ranked_by)
+        for preset in ("nvdla_256", "eyeriss"):
+            acc = get_preset(preset)
+            for net in networks:
+                cycles, energy = mode.totals(net, acc, cache, "edp")
+                rank_cycles, rank_energy = ranking.totals(net, acc, cache, "edp")
+                assert cycles * energy <= rank_cycles * rank_energy * (1 + 1e-9), (name, preset, net.name)
+                below += cycles * energy < rank_cycles * rank_energy * (1 - 1e-6)
+    assert below > 0        # depth-first's groups beat the resident plan somewhere: the bound is not an identity
