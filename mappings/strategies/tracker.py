@@ -56,7 +56,8 @@ class Tracker:
     def _offer(self, arrays: MappingArrays, f: np.ndarray, valid: np.ndarray) -> None:
         """Keep the batch's valid mappings that rank among the best `finalists` scored so far, by fitness, then by
         the order scored (so the first-scored of equal fitness ranks first, as the best does); a mapping scored
-        again is kept once. Only the batch's rows below the heap's worst are looked at, at most `finalists` of them."""
+        again is kept once. Only the batch's valid rows better than the heap's worst are sorted, and the walk through
+        them stops at the first that no longer ranks."""
         worst = -self._heap[0][0] if len(self._heap) == self._keep else math.inf
         rows = np.flatnonzero(valid & (f < worst))
         if not len(rows):
