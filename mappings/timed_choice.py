@@ -3,9 +3,10 @@
 The compiled search scores every candidate with the cost model's own cycles (Timeloop's semantics). A timing model
 that charges what Timeloop does not (`accel_models.timing.HardwareTiming`: a cost per outer step, a start-up per
 layer) can rank the same candidates otherwise: a mapping of many small DRAM-level steps that Timeloop finds best can be
-slow on a chip that pays for each step. So under such a model the search keeps its final population
-(`MapperStrategy.search_finalists`), times all of it in one batch, and returns the best by the objective with those
-cycles (energy as counted). What it returns keeps the cost model's cycles in `MapperResult.cycles`, as every result
+slow on a chip that pays for each step. So under such a model the search keeps its finalists
+(`MapperStrategy.search_finalists`: the evolution strategy's best and final population, a Python strategy's
+best-ranked mappings scored), times them in one batch, and returns the best by the objective with those cycles
+(energy as counted). What it returns keeps the cost model's cycles in `MapperResult.cycles`, as every result
 does: the network's totals time each run again under the model (`cosearch.search.run_timing`).
 """
 from __future__ import annotations
@@ -24,10 +25,10 @@ from .result import MapperResult
 from .strategies import MapperStrategy
 
 FINALISTS = 64
-"""Candidates a search under another timing model keeps and times (its best and its final population's distinct
-valid mappings, best first): the co-search's search mapper runs one island of 8, its final mapper four of
-4 + 3 ln(genes) (Hansen's default: 16-18 for 60-100 genes) until a restart doubles one, so 64 holds a last generation
-of either."""
+"""Candidates a search under another timing model keeps and times (distinct valid mappings, best first: the
+evolution strategy's best and final population, a `TrackedStrategy`'s best-ranked scored): the co-search's search
+mapper runs one island of 8, its final mapper four of 4 + 3 ln(genes) (Hansen's default: 16-18 for 60-100 genes)
+until a restart doubles one, so 64 holds a last generation of either."""
 
 
 def timed_search(strategy: MapperStrategy, enc: Encoding, objective: str, budget_evals: int | None,

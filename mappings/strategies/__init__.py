@@ -1,7 +1,9 @@
 """Per-layer mapper strategies behind one protocol (`MapperStrategy`), one module each, registered by name: the
 compiled evolution strategy (`es`, the co-search's), CMA-ES from the `cmaes` package (`cmaes`), random search
 (`random`) and exhaustive enumeration (`exhaustive`). A new strategy is a module with a `MapperStrategy` subclass
-and one `MAPPER_STRATEGIES.register` line; `best_mapping(strategy=...)` then takes it by name or as an instance."""
+and one `MAPPER_STRATEGIES.register` line; `best_mapping(strategy=...)` then takes it by name or as an instance. One
+driven from Python is best a `TrackedStrategy` (it writes `explore`, scoring batches through a `Tracker`): it then
+offers its best-ranked mappings, not its best alone, to a choice under another timing model."""
 from __future__ import annotations
 
 from nets.registry import Registry
@@ -11,7 +13,7 @@ from .cmaes import CMAESStrategy
 from .evolution import EvolutionStrategy
 from .exhaustive import ExhaustiveStrategy
 from .random import RandomStrategy
-from .tracker import Tracker
+from .tracker import TrackedStrategy, Tracker
 
 MAPPER_STRATEGIES: Registry[type[MapperStrategy]] = Registry("mapper strategy")
 """Every strategy (a `MapperStrategy` subclass) by the name `best_mapping(strategy=...)` takes."""
@@ -38,4 +40,5 @@ def get_strategy(strategy: str | MapperStrategy, owner: str = "best_mapping") ->
 
 
 __all__ = ["MapperStrategy", "EvolutionStrategy", "CMAESStrategy", "RandomStrategy", "ExhaustiveStrategy",
-           "Tracker", "MAPPER_STRATEGIES", "register_strategy", "unregister_strategy", "strategy_names", "get_strategy"]
+           "Tracker", "TrackedStrategy", "MAPPER_STRATEGIES", "register_strategy", "unregister_strategy",
+           "strategy_names", "get_strategy"]

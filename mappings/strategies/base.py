@@ -63,8 +63,8 @@ class MapperStrategy:
                          seed: int, seeds: np.ndarray, count: int) -> tuple[MapperResult, MappingArrays | None]:
         """`search`'s result and up to `count` distinct valid mappings it ended among (`MappingArrays`, its best
         first; None when nothing valid was found), for a choice the search's objective did not make (another timing
-        model's cycles: `mappings.timed_choice`). Here the best alone: a strategy that ends with a population offers
-        it instead."""
+        model's cycles: `mappings.timed_choice`). Here the best alone: the evolution strategy offers its final
+        population besides, a `TrackedStrategy` the best-ranked mappings it scored."""
         result = self.search(enc, objective, budget_evals, time_limit_s, seed, seeds)
         return result, result.arrays
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..encoding import Encoding
-from ..result import MapperResult
-from .tracker import Tracker
-from .base import MapperStrategy, check_island_settings
+from .base import check_island_settings
+from .tracker import Tracker, TrackedStrategy
 
 
 def _reflect(x: np.ndarray) -> np.ndarray:
@@ -19,7 +18,7 @@ def _reflect(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class CMAESStrategy(MapperStrategy):
+class CMAESStrategy(TrackedStrategy):
     """`islands` CMA-ES runs side by side (population `popsize`, 0: the package's default; first step `sigma0`). A run
     that converges or makes no progress for `patience` generations restarts, around the best genes so far with step
     `local_sigma` (probability `local_restarts`; BIPOP-CMA-ES's local regime, Hansen 2009) or from a random mean with
@@ -45,16 +44,14 @@ class CMAESStrategy(MapperStrategy):
         if self.variant not in ("sep", "full"):
             raise ValueError(f"{type(self).__name__}.variant must be 'sep' or 'full', got {self.variant!r}")
 
-    def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
-               seed: int, seeds: np.ndarray) -> MapperResult:
+    def explore(self, enc: Encoding, tracker: Tracker, seed: int, seeds: np.ndarray) -> None:
         from cmaes import CMA, SepCMA
 
-        tracker = Tracker(enc.layer, enc.accelerator, objective, budget_evals, time_limit_s)
         rng = np.random.default_rng(seed)
         n = enc.size
         if n == 0:
             tracker.score(enc.decode(np.zeros((1, 0))))
-            return tracker.result(self.name, seed)
+            return
         x0 = None
         if len(seeds):
             f = tracker.score(enc.decode(_reflect(np.asarray(seeds, dtype=float))))
@@ -99,7 +96,6 @@ class CMAESStrategy(MapperStrategy):
                         runs[k] = start(popsize, _reflect(best_x["x"]), self.local_sigma)
                     else:
                         runs[k] = start(2 * r["opt"].population_size)
-        return tracker.result(self.name, seed)
 
 
 __all__ = ["CMAESStrategy"]

@@ -9,15 +9,15 @@ import numpy as np
 
 from ..encoding import Encoding
 from ..exhaustive import ExhaustiveSpace
-from ..result import MapperResult
-from .tracker import Tracker
-from .base import MapperStrategy, check_integer
+from .base import check_integer
+from .tracker import Tracker, TrackedStrategy
 
 
 @dataclass(frozen=True)
-class ExhaustiveStrategy(MapperStrategy):
-    """Every mapping, refused with a ValueError when the space holds more than `max_mappings`. Budgets and seeds do
-    not apply (the search is complete); mapspace constraints are not taken."""
+class ExhaustiveStrategy(TrackedStrategy):
+    """Every mapping, refused with a ValueError when the space holds more than `max_mappings`. Budgets, time limits
+    and seeds do not apply (the search is complete; the tracker's stopping rule is never asked); its finalists are
+    the best of the whole space. Mapspace constraints are not taken."""
 
     name = "exhaustive"
     takes_constraints = False
@@ -27,14 +27,11 @@ class ExhaustiveStrategy(MapperStrategy):
     def __post_init__(self) -> None:
         check_integer(type(self).__name__, "max_mappings", self.max_mappings, 1)
 
-    def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
-               seed: int, seeds: np.ndarray) -> MapperResult:
+    def explore(self, enc: Encoding, tracker: Tracker, seed: int, seeds: np.ndarray) -> None:
         space = ExhaustiveSpace(enc, self.max_mappings)
         space.check()
-        tracker = Tracker(enc.layer, enc.accelerator, objective, None, None)
         for chunk in space.chunks():
             tracker.score(chunk)
-        return tracker.result(self.name, seed)
 
 
 __all__ = ["ExhaustiveStrategy"]

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..encoding import Encoding
-from ..result import MapperResult
-from .tracker import Tracker
-from .base import MapperStrategy, check_integer
+from .base import check_integer
+from .tracker import Tracker, TrackedStrategy
 
 
 @dataclass(frozen=True)
-class RandomStrategy(MapperStrategy):
+class RandomStrategy(TrackedStrategy):
     """Seeds first, then uniform genes in batches of `batch_size` until the budget or the time limit."""
 
     name = "random"
@@ -22,16 +21,13 @@ class RandomStrategy(MapperStrategy):
     def __post_init__(self) -> None:
         check_integer(type(self).__name__, "batch_size", self.batch_size, 1)
 
-    def search(self, enc: Encoding, objective: str, budget_evals: int | None, time_limit_s: float | None,
-               seed: int, seeds: np.ndarray) -> MapperResult:
-        tracker = Tracker(enc.layer, enc.accelerator, objective, budget_evals, time_limit_s)
+    def explore(self, enc: Encoding, tracker: Tracker, seed: int, seeds: np.ndarray) -> None:
         rng = np.random.default_rng(seed)
         if len(seeds):
             tracker.score(enc.decode(np.clip(np.asarray(seeds, dtype=float), 0.0, 1.0)))
         while not tracker.done():
             n = self.batch_size if tracker.remaining() is None else min(self.batch_size, tracker.remaining())
             tracker.score(enc.decode(rng.random((n, enc.size))))
-        return tracker.result(self.name, seed)
 
 
 __all__ = ["RandomStrategy"]

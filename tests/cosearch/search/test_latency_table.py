@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from accel_models import get_preset
+from accel_models import evaluate_batch, get_preset
 from cosearch.config import SEARCH_MAPPER
 from cosearch.search import evaluate_network
 from cosearch.search.latency_table import COLUMNS, latency_table
@@ -20,6 +20,7 @@ def test_rows_sum_to_the_network_latency(tmp_path):
     layers = [layer for layer, _ in network.unique_layers()]
     rows = latency_table(layers, acc, cache, "latency")
     assert len(rows) == len(layers) and all(r["valid"] for r in rows) and set(rows[0]) <= set(COLUMNS)
+    assert {r["timing"] for r in rows} == {"timeloop"}
     by_shape = {layer.shape_key: row for layer, row in zip(layers, rows)}
     total_ms = sum(by_shape[layer.shape_key]["latency_ms"] * count for layer, count in network.unique_layers())
     total_uj = sum(by_shape[layer.shape_key]["energy_uj"] * count for layer, count in network.unique_layers())
@@ -31,6 +32,43 @@ def test_rows_sum_to_the_network_latency(tmp_path):
         w.writeheader()
         w.writerows(rows)
     assert len(list(csv.DictReader(path.open()))) == len(layers)
+
+
+def test_under_the_hardware_timing_the_rows_are_the_hardware_models(tmp_path):
+    """`--timing hardware`: each row's mapping is the one chosen under the hardware model (its mapper's cache) and
+    its cycles, latency and utilization are that model's, not the cost model's (which differ on some row); the rows
+    still sum to the network's latency under that timing, and the written file names the timing."""
+    from types import SimpleNamespace
+
+    import cosearch
+    from cosearch.search import export_latency_table
+
+    network = get_network("alexnet")
+    acc = get_preset("nvdla_256")
+    cache = MappingCache(replace(SEARCH_MAPPER, budget_evals=64))
+    layers = [layer for layer, _ in network.unique_layers()]
+    rows = latency_table(layers, acc, cache, "latency", "hardware")
+    chosen = cache.for_timing("hardware")
+    assert len(cache) == 0 and len(chosen) == len(layers)          # mapped under the hardware model only
+    differ = 0
+    for layer, row in zip(layers, rows):
+        result = chosen.result(layer, acc, "latency")
+        timed = evaluate_batch(layer, acc, result.arrays, timing="hardware")
+        assert row["timing"] == "hardware" and row["cycles"] == int(timed.cycles[0])
+        assert row["latency_ms"] == pytest.approx(row["cycles"] / (acc.clock_ghz * 1e6), rel=1e-12)
+        assert row["utilization"] == pytest.approx(float(timed.utilization[0]), rel=1e-9)
+        differ += row["cycles"] != result.cycles
+    assert differ > 0
+    total_ms = sum(row["latency_ms"] * count for row, (_, count) in zip(rows, network.unique_layers()))
+    cost = evaluate_network(network, acc, cache, "latency", timing="hardware")
+    assert total_ms == pytest.approx(cost.latency_s * 1e3, rel=1e-12)
+
+    path = tmp_path / "table.csv"
+    settings = cosearch.make_settings("area=5mm2", network="alexnet", mapper_evals=16, timing="hardware",
+                                      export_latency_table=str(path), out=tmp_path / "out")
+    assert export_latency_table(SimpleNamespace(settings=settings, design=SimpleNamespace(accelerator=acc))) == path
+    written = list(csv.DictReader(path.open()))
+    assert len(written) == len(layers) and {r["timing"] for r in written} == {"hardware"}
 
 
 @pytest.mark.slow
