@@ -282,7 +282,8 @@ OPTIONS: tuple[Option, ...] = (
            f"{', '.join(pareto_metrics())}, comma-joined", metavar="A,B[,C]", check=check_pareto, field="pareto",
            write=lambda s: ",".join(s.pareto) or None),
     Option("--export-latency-table", "write a CSV of every layer shape of the space (or network) with its best "
-           "mapping's latency and energy on the found accelerator", metavar="FILE", check=_table_file,
+           "mapping's latency and energy on the found accelerator, under the run's --timing (a timing column names it)",
+           metavar="FILE", check=_table_file,
            field="latency_table"),
     Option("--storage", "Optuna storage: sqlite:///PATH.db, PATH.db, postgresql://..., mysql+pymysql://..., "
            "journal:PATH.log", shown_default="sqlite:///OUT/cosearch.db", metavar="URL", field="storage",

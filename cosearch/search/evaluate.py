@@ -54,12 +54,18 @@ class LayerCost:
     def energy_pj(self) -> float:
         return float(self.result.energy_pj)
 
+    @property
+    def utilization(self) -> float:
+        """MACs / (MAC units x `cycles`): under the run's timing model, as the network's `utilization`."""
+        return self.result.utilization if self.timed_cycles is None else \
+            self.layer.macs / (self.result.accelerator.num_macs * self.cycles)
+
     def to_dict(self) -> dict:
         L = self.layer
         return {"name": L.name, "count": self.count, "kind": L.kind, "macs": L.macs,
                 "dims": dict(zip(DIMS, L.bounds)), "strides": [L.stride_w, L.stride_h],
                 "cycles": self.cycles, "energy_pj": self.energy_pj, "edp_pj_cycles": self.energy_pj * self.cycles,
-                "utilization": self.result.utilization, "mapper": {
+                "utilization": self.utilization, "mapper": {
                     "strategy": self.result.strategy, "evaluations": self.result.evaluations,
                     "seed": self.result.seed},
                 "mapping": self.result.mapping.describe(self.result.accelerator).splitlines(),

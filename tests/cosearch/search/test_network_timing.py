@@ -43,6 +43,10 @@ def test_hardware_timing_times_each_layers_mapping_chosen_under_it(cache):
         assert lh.energy_pj == float(counts.energy_pj[0])
         assert lt.cycles == lt.result.cycles
     assert hardware.cycles == sum(lc.cycles * lc.count for lc in hardware.layers) != timeloop.cycles
+    # each layer's utilization (the report's and result.json's) is its MACs over the cycles of the run's timing
+    for lc in (*timeloop.layers, *hardware.layers):
+        assert lc.to_dict()["utilization"] == pytest.approx(lc.layer.macs / (acc.num_macs * lc.cycles), rel=1e-12)
+    assert any(lc.to_dict()["utilization"] != lc.result.utilization for lc in hardware.layers)
     run = network_run(_net(), acc, cache, timing="hardware")
     assert run.cycles == hardware.cycles and run.energy_pj == pytest.approx(hardware.energy_pj)
 
