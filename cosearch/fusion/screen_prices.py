@@ -125,17 +125,21 @@ def _price_shapes(slots, bounds, coef, ax, co, acc, maps, out, paths, max_childr
     (`valid` [n, 2], `cycles` and `energy` [n, 2, 8], `tiles` [n, 8], `read` and `written` [n, 2, 8, 3], `compute`
     [n]). Shape i's layer: `bounds[i]`, `coef[i]`, `ax[i]`, `co[i]` (`geometry.LayerArrays`). The driver is called
     from here, so that a shape costs its two evaluations, not a Python call of the driver (~50 us, most of it the
-    unboxing of its arguments); compiling this links the driver's code (a few seconds of CPU once: a compile step)."""
+    unboxing of its arguments); compiling this links the driver's code (a few seconds of CPU once: a compile step).
+    One workspace serves every shape, as one serves a search's mappings one after the other (the kernel stamps its
+    memos and hash tables per sweep): a new one per shape, ~1 MB of hash slots zeroed on a large array's fan-out,
+    cost about as much as the shape's two evaluations."""
     L = maps.temporal.shape[1]
     extents = np.empty(N_DIMS, dtype=np.int64)
     axes = np.empty(N_AXES, dtype=np.int64)
     tile = np.zeros(N_TENSORS, dtype=np.int64)
     used = np.empty(L)
+    workspace = make_workspace(L, max_children_)
     for i in range(slots.shape[0]):
         s = slots[i]
         a, b = 2 * i, 2 * i + 2
         evaluate_range(np.int64(a), np.int64(b), LayerArrays(bounds[i], coef[i], ax[i], co[i]), acc, maps, out,
-                       make_workspace(L, max_children_), paths)
+                       workspace, paths)
         valid[s, 0] = False
         valid[s, 1] = False
         if out.reason[a] != 0:

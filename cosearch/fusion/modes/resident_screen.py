@@ -116,8 +116,12 @@ class _ShapeTable:
         return rows[[first[key] for key in keys]]
 
 
-_TABLES = LruMemo(16)
-"""Shape tables per (accelerator, mapping cache, objective): a trial's subnet search meets one accelerator."""
+_TABLES = LruMemo(4)
+"""Shape tables per (accelerator, objective), shared by the mapping caches that map on it (a cache and its screened
+view: a trial's rescored subnets and its result find the shapes its subnet search priced, where the result is the
+same object): a row is priced again where the asking cache's result for its shape is not the one it was priced from
+(`_ShapeTable.rows_of`). A trial's subnet search meets one accelerator, and its designs do not recur; a table keeps
+its rows' results alive, so few are kept."""
 
 
 class _Layout(NamedTuple):
@@ -222,7 +226,7 @@ def screen_plan(network, accelerator, cache, objective: str) -> ScreenPlan:
     if home is None and accelerator.num_levels < 2:
         raise ValueError("screen_totals: the accelerator has no on-chip level")
     layers = network.layers
-    table = _TABLES.recall((id(cache), accelerator_memo_key(accelerator), objective),
+    table = _TABLES.recall((accelerator_memo_key(accelerator), objective),
                            lambda: _ShapeTable(1 if home is None else home))
     rows = table.rows_of(layers, accelerator, cache, objective)
     if home is None:        # nothing can stay on chip: the layer-wise runs, each add's shortcut read from DRAM

@@ -80,6 +80,34 @@ def test_the_cases_cover_what_the_greedy_decides(cache):
     assert on_chip and partial and nothing
 
 
+def test_one_shape_table_serves_every_cache_on_an_accelerator(cache):
+    """The caches mapping on one accelerator share its shape table (`resident_screen._TABLES`): a row priced from one
+    cache's result serves another only where that is the same result object, else the shape is priced again. So the
+    totals through the shared table equal those through a table of the asking cache alone (the memo emptied first),
+    a cache's screened view and the cache itself price each shape once, and a cache with its own results prices
+    every shape again."""
+    from cosearch.fusion.memo import accelerator_memo_key
+    from cosearch.fusion.modes import resident_screen
+    from mappings import MappingCache
+    acc = tiny_accelerator(6000)
+    other = MappingCache(replace(cache.settings, budget_evals=40, seed=7))
+    tables = resident_screen._TABLES
+    tables.clear()
+    sizes = []
+    for asking in (cache.screened, cache, other):
+        for make in (_residual, _concatenation, _weighty):
+            net = make()
+            shared = screen_totals(net, acc, asking, "edp")
+            kept = dict(tables)
+            tables.clear()
+            alone = screen_totals(net, acc, asking, "edp")
+            tables.clear()
+            tables.update(kept)
+            assert shared == alone, (net.name, type(asking).__name__)
+        sizes.append(tables[(accelerator_memo_key(acc), "edp")].size)
+    assert sizes[1] == sizes[0] < sizes[2]
+
+
 @pytest.mark.slow
 def test_compiled_totals_on_searched_subnets():
     """ofa-mbv3 subnets on accelerators of the co-search's kind, with the mapper's residual-factor mappings, and the

@@ -99,3 +99,27 @@ def test_one_call_prices_many_shapes_into_their_rows():
         assert (rows.tiles[slot] == prices.tile_words).all() and rows.compute[slot] == prices.compute_cycles
         assert (rows.read[slot] == prices.dram_read_words).all()
         assert (rows.written[slot] == prices.dram_written_words).all()
+
+
+def test_one_call_prices_residual_and_perfect_shapes_as_each_alone():
+    """`price_shapes` evaluates a call's shapes one after the other on one workspace: the mapper's residual-factor
+    mappings (instances doing unequal work: the kernel's memos, hash tables and instance classes) between
+    perfect-factor ones, on a 32 x 32 array, fill each row exactly as a call on that shape alone does."""
+    acc = get_preset("nvdla_1024")
+    layers, mappings, uneven = [], [], 0
+    for layer in (Layer.conv(24, 40, 3, 13, name="odd"), Layer.conv(16, 32, 1, 8, name="even"),
+                  Layer.conv(40, 40, 5, 11, groups=40, name="dw"), Layer.fc(200, 100, name="fc")):
+        for factors in ("residual", "perfect"):
+            settings = MapperSettings(budget_evals=100, factors=factors)
+            arrays = settings.search(settings.encoding(layer, acc), "edp").arrays.row(0).with_residuals()
+            uneven += not reference.uniform_instances(arrays, 0)
+            layers.append(layer)
+            mappings.append(arrays)
+    assert uneven
+    rows = PriceRows.empty(len(layers))
+    price_shapes(layers, acc, mappings, 1, np.arange(len(layers)), rows)
+    for slot, (layer, arrays) in enumerate(zip(layers, mappings)):
+        alone = PriceRows.empty(1)
+        price_shapes([layer], acc, [arrays], 1, np.zeros(1, dtype=np.int64), alone)
+        for together, by_itself in zip(rows, alone):
+            assert np.array_equal(together[slot], by_itself[0], equal_nan=True), layer.name
