@@ -18,9 +18,10 @@ made:
   factors, whatever the CSV's `arch.*` columns say (128 x 128 on every row). The default is `smallest` for the
   shipped training rows and `stated` for any other file.
 - **the layer and tiles it ran**: DOSA's harness (`layers/extract_data_csv.py`, `templates/conv_tilings.c` and
-  `templates/matmul_tilings.c` in the same branch) runs a conv with a square output, `prob.P` by `prob.P`: a conv
-  row with Q < P (P a multiple of Q) is timed as that square layer, its outer Q loop stretched by P / Q (rows whose
-  harness layer is not a whole multiple, an even kernel's extra output row, are timed as written). It runs a row
+  `templates/matmul_tilings.c` in the same branch) runs a conv with a square output, `prob.P` by `prob.P`, padded
+  by R // 2: a conv row with Q < P is timed as that square layer, its outer Q loop stretched to cover P, and a row
+  of an even kernel as the P + 1 by P + 1 output that padding gives, its outer P and Q loops taking as many steps
+  of the mapping's tiles as cover it (`dosa_run`; the last, partial tile is timed whole). It runs a row
   with Q = R = S = 1 as a matrix product (I = P, K = C, J = K) through `tiled_matmul`, whose tiles are whole arrays:
   each of the mapping's tile sides t (rows P, reduction C, columns K below DRAM) becomes max(1, t // 16) array
   sides, the outer loops cover the padded matrix; such a row is timed with those tiles.

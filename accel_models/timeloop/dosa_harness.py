@@ -8,9 +8,12 @@ exactly that. Its collection scripts (ucb-bar/gemmini-rocc-tests, branch `dosa`,
   spatial factor, whatever the row's `arch.*` columns say (`array="smallest"`). Its test flow (`one_file`) ran every
   row on the one array the row states (`array="stated"`).
 - **a conv with a square output**: `layers/extract_data_csv.py` gives `tiled_conv` an input side of `prob.P` x
-  stride, so the output is `prob.P` by `prob.P`; a row with Q < P (P a multiple of Q) runs as that square layer,
-  its outer Q loop stretched by P / Q. (An even kernel's harness output has one more row than P: not a whole
-  multiple, such rows are left as stated.)
+  stride and a padding of R // 2 (`templates/conv_tilings.c`: `PADDING = KERNEL_DIM / 2`), so the output side is
+  (`prob.P` x stride - R + 2 (R // 2)) / stride + 1: `prob.P` for an odd kernel, `prob.P` + 1 for an even one. A row
+  with Q < P runs as the square layer, its outer Q loop stretched by P / Q; a row of an even kernel runs the output
+  side P + 1 by P + 1 with the mapping's tiles, its outer P and Q loops taking ceil((P + 1) / tile) steps
+  (`tiled_conv`'s loops step by the tile and clip the last one: the last step's tile is the remainder, timed here
+  as a whole tile), as does a row with Q < P that P is not a multiple of.
 - **a matrix product for Q = R = S = 1**: the row runs through `tiled_matmul` (I = P, K = C, J = K) with tiles of
   whole arrays (`templates/matmul_tilings.c`: each of the mapping's tile sides t below DRAM, rows P, reduction C,
   columns K, becomes max(1, t // 16) array sides) and outer loops over the matrix padded to the array side.
@@ -18,6 +21,8 @@ exactly that. Its collection scripts (ucb-bar/gemmini-rocc-tests, branch `dosa`,
 `dosa_run` gives that run in cosearch's types; `load_dosa_row` gives the row as written (what Timeloop evaluates).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -55,6 +60,23 @@ def _square_output(row: dict) -> dict:
     return {**row, "prob.Q": str(p), "mapping.mapping": " - ".join([" ".join([name, *stretched]), *levels[1:]])}
 
 
+def _harness_output(run: DosaRow) -> DosaRow:
+    """The run of a conv row whose harness output side (module docstring) is not the layer's P x Q: the layer of that
+    output side, its outer P and Q loops taking as many steps of the mapping's tiles as cover it (the last tile
+    timed whole); any other run as it is."""
+    layer = run.layer
+    stride, kernel = layer.stride_w, layer.R
+    side = (layer.P * stride - kernel + 2 * (kernel // 2)) // stride + 1
+    if side == layer.P == layer.Q:
+        return run
+    arrays = run.mapping.with_residuals().copy()
+    for dim, bound in (("P", layer.P), ("Q", layer.Q)):
+        d = DIMS.index(dim)
+        tile = bound // int(arrays.temporal[0, 0, d])
+        arrays.temporal[0, 0, d] = -(-side // tile)
+    return DosaRow(replace(layer, P=side, Q=side), run.accelerator, arrays, run.measured_cycles)
+
+
 def _matmul_tiles(run: DosaRow) -> MappingArrays:
     """The mapping DOSA's matrix harness runs for a Q = R = S = 1 row (module docstring)."""
     layer, accelerator, arrays = run.layer, run.accelerator, run.mapping.with_residuals()
@@ -88,7 +110,7 @@ def dosa_run(row: dict, array: str = "stated") -> DosaRow:
     run = load_dosa_row(ran)
     if run.layer.Q == run.layer.R == run.layer.S == 1:
         return DosaRow(run.layer, run.accelerator, _matmul_tiles(run), run.measured_cycles)
-    return DosaRow(run.layer, run.accelerator, run.mapping.with_residuals(), run.measured_cycles)
+    return _harness_output(DosaRow(run.layer, run.accelerator, run.mapping.with_residuals(), run.measured_cycles))
 
 
 __all__ = ["ARRAYS", "dosa_run", "smallest_array"]

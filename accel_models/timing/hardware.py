@@ -111,19 +111,19 @@ from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, memory_mi
 # rule, a layer found there when its tensors fill at most half of it, the share the fit chose among 1/4, 1/2, 3/4 and
 # 1): the minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five
 # starts, by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_LAYER_STARTUP_CYCLES = 985.0
-FITTED_STEP_OVERHEAD_CYCLES = 274.0
-FITTED_DRAM_EFFICIENCY = 0.92
-FITTED_DMA_ROW_CYCLES = 1.37
+FITTED_LAYER_STARTUP_CYCLES = 981.0
+FITTED_STEP_OVERHEAD_CYCLES = 273.0
+FITTED_DRAM_EFFICIENCY = 0.93
+FITTED_DMA_ROW_CYCLES = 1.39
 FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
-FITTED_LOOP_OVERHEAD_CYCLES = 25.0
-FITTED_DRAM_REQUEST_CYCLES = 1.0
-FITTED_STORE_BLOCK_CYCLES = 25.0
+FITTED_LOOP_OVERHEAD_CYCLES = 27.0
+FITTED_DRAM_REQUEST_CYCLES = 0.84
+FITTED_STORE_BLOCK_CYCLES = 26.0
 # With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
 # the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
 # rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.78
-FITTED_CACHE_MISS_CYCLES = 8.6
+FITTED_BUS_EFFICIENCY = 0.77
+FITTED_CACHE_MISS_CYCLES = 8.7
 # With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
 # its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
 # the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
@@ -135,8 +135,8 @@ FITTED_MEMORY_MISS_CYCLES = 10.2
 # one of the load controller's command slots beyond its requests' issue (the round trip of its last request through
 # the bus and the L2), and the cycles a move-out holds one of the store controller's (reading the block of partial sums
 # back from the accumulator, scaling it and writing it out), fitted beside the four above.
-FITTED_COMMAND_LATENCY_CYCLES = 19.0
-FITTED_STORE_COMMAND_CYCLES = 86.7
+FITTED_COMMAND_LATENCY_CYCLES = 18.5
+FITTED_STORE_COMMAND_CYCLES = 88.3
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache

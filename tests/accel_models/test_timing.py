@@ -488,8 +488,8 @@ def test_the_passes_never_exceed_timeloops_compute_without_a_preload(preset):
 
 
 def test_dosa_runs_are_the_harness_runs():
-    """`dosa_run`: the smallest array holding the mapping, the conv harness's square output, the matrix harness's
-    whole-array tiles."""
+    """`dosa_run`: the smallest array holding the mapping, the conv harness's square output (one row and column more
+    for an even kernel), the matrix harness's whole-array tiles."""
     assert [smallest_array(m) for m in ("L3[WIO] K8 - L2[WI] N1 K3X - L1[O] C1X - L0[W] N1",
                                         "L3[WIO] K8 - L2[WI] N1 - L1[O] C16X - L0[W] N1",
                                         "L3[WIO] K8 - L2[WI] N1 - L1[O] C1 - L0[W] N1")] == [4, 16, 2]
@@ -498,6 +498,12 @@ def test_dosa_runs_are_the_harness_runs():
     assert (run.layer.P, run.layer.Q, run.accelerator.mesh[0]) == (24, 24, 16)
     assert outer_steps(run.mapping)[0] == 8                                # Q2 stretched by 24 / 6
     assert dosa_run({**conv, "arch.meshX": "8"}, "stated").accelerator.mesh[0] == 64    # 8 x 8 as stated
+    # an even kernel: the harness pads by R // 2 = 1, so a 2 x 2 kernel on P = Q = 14 gives 15 x 15 outputs, in
+    # ceil(15 / 7) = 3 steps of the 7-row P tile and 15 of the 1-row Q tile (the last P tile timed whole)
+    even = _gemmini_row("L3[WIO] P2 Q14 - L2[WI] N1 K4X - L1[O] R2 S2 P7 C4X - L0[W] N1", P=14, Q=14, R=2, S=2)
+    run = dosa_run(even, "smallest")
+    assert (run.layer.P, run.layer.Q, outer_steps(run.mapping)[0]) == (15, 15, 3 * 15)
+    assert load_dosa_row(even).layer.P == 14                                # the row as written is unchanged
     # a fully connected row (C 40, K 64) with tiles C 8, K 32, on a 4 x 4 array: tiles of max(1, t // 16) sides,
     # C 1 x 4 (40 in 10 steps), K 2 x 4 (64 in 8 steps)
     fc = _gemmini_row("L3[WIO] C5 K2 - L2[WI] N1 K4X - L1[O] K8 C2 C4X - L0[W] N1", C=40, K=64, P=1, Q=1)
