@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from accel_models import MappingArrays, evaluate_batch
+from accel_models import evaluate_batch
 from accel_models.timing import TimingModel
 
 from .encoding import Encoding
@@ -49,7 +49,7 @@ def timed_search(strategy: MapperStrategy, enc: Encoding, objective: str, budget
     wall_s = result.wall_s + time.perf_counter() - t0
     if best == 0:
         return dataclasses.replace(result, wall_s=wall_s)
-    chosen = MappingArrays(*(a[best:best + 1].copy() for a in rows))
+    chosen = rows.row(best).copy()
     return dataclasses.replace(result, arrays=chosen, cycles=int(counts.cycles[best]),
                                energy_pj=float(counts.energy_pj[best]), wall_s=wall_s, genes=None)
 

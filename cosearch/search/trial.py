@@ -86,6 +86,8 @@ class TrialObjective:
         """The final mapper's table for the runs near a hard limit (`NEAR_LIMIT_OVERSHOOT`), cleared likewise."""
         self._remapped: set[str] = set()
         """The networks (by `_key`) of this trial whose run counts the final mapper's figures."""
+        self._ranking_fusion = get_fusion_mode(settings.fusion, settings.fusion_groups).ranked_by
+        """The mode the subnet search's rankings plan in (`FusionMode.ranked_by`)."""
 
     def __call__(self, trial) -> float | tuple[float, ...]:
         import optuna  # imported where used: see cosearch.search
@@ -156,9 +158,8 @@ class TrialObjective:
         limits, goal = self.settings.limits, self.settings.mapper_objective
         network = self.network if config is None else to_network(config)
         fusion, groups = self.settings.fusion, self.settings.fusion_groups
-        if search_views is False or (search_views is None and screen):    # a ranking (no view searched): by the
-            # mode that ranks for this one (`FusionMode.ranked_by`)
-            fusion, groups = get_fusion_mode(fusion, groups).ranked_by, None
+        if search_views is False or (search_views is None and screen):    # a ranking (no view searched)
+            fusion, groups = self._ranking_fusion, None
         run = network_run(network, accelerator, cache, goal, fusion, groups, screen, search_views,
                           timing=self.settings.timing)
         over = limits.violation(run.latency_s, run.energy_j)

@@ -71,7 +71,7 @@ class Tracker:
             key = b"".join(a[b].tobytes() for a in full)
             if key in self._keys:
                 continue                                # kept already, scored earlier with the same fitness
-            entry = (-fb, -(self.evaluations + int(b)), key, MappingArrays(*(a[b:b + 1].copy() for a in full)))
+            entry = (-fb, -(self.evaluations + int(b)), key, full.row(b).copy())
             self._keys.add(key)
             if len(self._heap) < self._keep:
                 heapq.heappush(self._heap, entry)
