@@ -69,7 +69,7 @@ class LayerAnalysis:
         return {"index": self.index, "name": self.layer.name, "mac_share": self.mac_share,
                 "latency_share": self.latency_share, "energy_share": self.energy_share,
                 "dram_bytes": self.dram_bytes, "bound": self.bound, "spatial_utilization": self.spatial_utilization,
-                "utilization": self.cost.result.utilization,
+                "utilization": self.cost.utilization,
                 "energy_pj_by_level_tensor": _level_tensor_dict(self.evaluation.level_names,
                                                                 self.evaluation.tensor_energy_pj)}
 
@@ -154,7 +154,7 @@ class NetworkAnalysis:
             groups.setdefault(a.layer.kind, []).append(a)
         rows = [KindShare(kind, len(g), sum(a.cost.count for a in g), sum(a.mac_share for a in g),
                           sum(a.latency_share for a in g), sum(a.energy_share for a in g),
-                          (min(a.cost.result.utilization for a in g), max(a.cost.result.utilization for a in g)),
+                          (min(a.cost.utilization for a in g), max(a.cost.utilization for a in g)),
                           dict(Counter(a.bound for a in g)))
                 for kind, g in groups.items()]
         return sorted(rows, key=lambda r: -r.latency_share)

@@ -254,7 +254,7 @@ LAYER_COLUMNS: tuple[LayerColumn, ...] = (
     ("energy", lambda a: _pct(a.energy_share)),
     ("DRAM KB", lambda a: f"{a.dram_bytes / 1e3:,.1f}"),
     ("on chip", lambda a: " ".join(t[0] for t in a.cost.residency.names) if a.cost.residency else "-"),
-    ("util", lambda a: f"{a.cost.result.utilization:.2f}"),
+    ("util", lambda a: f"{a.cost.utilization:.2f}"),
     ("PEs used", lambda a: f"{a.spatial_utilization:.2f}"),
     ("bound", lambda a: a.bound),
     ("mapping: level[kept tensors] loops, outer to inner",
@@ -276,7 +276,7 @@ def _top_tables(analysis: NetworkAnalysis) -> list[str]:
             share = a.latency_share if by == "latency" else a.energy_share
             cumulative += share
             if by == "latency":
-                detail = [f"{a.cost.result.utilization:.2f}", f"{a.spatial_utilization:.2f}", a.bound]
+                detail = [f"{a.cost.utilization:.2f}", f"{a.spatial_utilization:.2f}", a.bound]
             else:
                 e = a.evaluation.tensor_energy_pj
                 l, t = np.unravel_index(int(np.argmax(e)), e.shape)

@@ -56,9 +56,10 @@ class LayerCost:
 
     @property
     def utilization(self) -> float:
-        """MACs / (MAC units x `cycles`): under the run's timing model, as the network's `utilization`."""
-        return self.result.utilization if self.timed_cycles is None else \
-            self.layer.macs / (self.result.accelerator.num_macs * self.cycles)
+        """The layer's MACs / (MAC units x `cycles`): under the run's timing model, as the network's `utilization`,
+        and over the whole layer where it runs tile by tile (its `result` is then a tile's mapping with the
+        tiles' summed cycles, so `result.utilization` counts one tile's MACs)."""
+        return self.layer.macs / (self.result.accelerator.num_macs * self.cycles)
 
     def to_dict(self) -> dict:
         L = self.layer

@@ -73,6 +73,13 @@ def test_evaluate_network_reports_the_tiled_groups(cache):
     assert any(g.get("tiles", 1) > 1 for g in groups)
     assert cost.cycles == sum(g["cycles"] for g in groups)
     assert cost.meta["fusion"]["dram_bytes"] < cost.meta["fusion"]["layer_wise_dram_bytes"]
+    # a tiled layer's utilization (report.md, result.json) is the whole layer's MACs over its tiles' cycles, not one
+    # tile's (its result is a tile's mapping with the tiles' summed cycles)
+    tiled = [lc for lc in cost.layers if lc.parts and len(lc.parts) * max(t for _, t in lc.parts) > 1]
+    assert tiled
+    for lc in cost.layers:
+        assert lc.to_dict()["utilization"] == pytest.approx(lc.layer.macs / (acc.num_macs * lc.cycles), rel=1e-12)
+    assert all(lc.to_dict()["utilization"] > lc.result.utilization for lc in tiled)
 
 
 def test_a_chain_that_breaks_is_planned_in_pieces(cache):
