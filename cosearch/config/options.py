@@ -199,9 +199,9 @@ def _storage_text(s: CoSearchSettings) -> str | None:
     return None if s.storage == parse_storage(None, s.out, start_over=True) else s.storage.display
 
 
-# The co-search keeps `none` (a resident trial costs two to three times a layer-wise one, and the default run then
-# overran five minutes on a loaded 2-core machine); a fixed device is scored as it runs, tensors kept on chip.
 FIXED_DEVICE_FUSION = "resident"
+"""A fixed device's fusion mode unless --fusion is given: tensors kept on chip as the co-search's default scores
+them, except under a NAS strategy that needs per-choice cost tables (`none` then: `make_settings`)."""
 
 def _fusion_groups_text(flag: str, value) -> str:
     """The groups' syntax (`fusion.parse_fusion_groups`); the network and the mode are checked by `make_settings`."""

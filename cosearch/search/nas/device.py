@@ -232,12 +232,18 @@ class DeviceCosts:
     the plans meet is searched once with those settings, starting from the table's mapping moved onto the view, and
     the better of the two kept (`fusion.layer_run`'s `search_view`); without
     it the table's mapping is only priced on the view, which on a chip that keeps the whole network on chip can be
-    several times slower than the view's own best (docs/fusion.md)."""
+    several times slower than the view's own best (docs/fusion.md).
+
+    A mode that ranks networks by another mode's plans (`FusionMode.ranked_by`: depth-first by resident plans, whose
+    totals bound its own score from above at a small part of its planner's cost) scores the search's subnets in
+    that mode (`network`), and the subnet found in its own (`final`, `plan`)."""
 
     def __init__(self, device: Device, space: SearchSpace, table: LayerTable | None, fusion: str = "none",
                  view_mapper: MapperSettings | None = None, keep_views: bool = False) -> None:
         self.device, self.space, self.table = device, space, table
         self.fusion = get_fusion_mode(fusion)
+        self.ranking = get_fusion_mode(self.fusion.ranked_by)
+        """The mode the search's subnets are scored in (`network`); the device's own, `fusion`, plans the one found."""
         self.view_mapper = view_mapper
         self.views: ViewSearchFile | None = None
         """With `keep_views` (and a view mapper and a table), the view searches saved beside the layer table
@@ -249,6 +255,7 @@ class DeviceCosts:
         self.terms: tuple[LayerTerm, ...] | None = None if fused else space.layer_terms()
         self.base = None
         self._cache: dict[tuple, SubnetCost] = {}
+        self._own_plan: tuple | None = None
         if self.terms is not None:
             genes = sorted({g for t in self.terms for g in t.support})
             self._genes = [(f, p, f in space.scalar_genes) for f, p in genes]
@@ -261,12 +268,7 @@ class DeviceCosts:
             return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
         if self.terms is None:
             if self.fusion.name != "none":
-                try:
-                    plan = self.plan(config, count_dram=False)
-                except NoValidMapping:
-                    return SubnetCost(math.inf, math.inf)
-                return SubnetCost(self._plan_cycles(plan) / (self.table.accelerator.clock_ghz * 1e9),
-                                  plan.energy_pj * 1e-12)
+                return self._plan_cost(self.ranking, config)
             return self.table.cost(self.space.network(config).layers)
         flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0
@@ -280,16 +282,45 @@ class DeviceCosts:
             energy += cost.energy_j
         return SubnetCost(latency, energy)
 
-    def latency_floor_s(self, config: SubnetConfig) -> float:
-        """A quick estimate (s) below `network(config)`'s latency under `--fusion resident`: the compiled screen's
-        latency (`Resident.totals`: the plan on the table's mappings moved onto the views, a few ms, which searching
-        the views only lowers) divided by `SCREEN_MARGIN`; 0 where there is none (another fusion mode, a latency
-        table, a timing other than Timeloop's, no on-chip level)."""
+    @property
+    def ranks_otherwise(self) -> bool:
+        """Whether the search's subnets are scored in another mode than the one the device runs them in."""
+        return self.terms is None and self.device.lut is None and self.ranking.name != self.fusion.name
+
+    def final(self, config: SubnetConfig) -> SubnetCost:
+        """Latency (s) and energy (J) of `config` as the device runs it: `network(config)`, or where the search's
+        subnets are ranked in another mode (`ranks_otherwise`), the plan in the device's own mode."""
+        return self._plan_cost(self.fusion, config) if self.ranks_otherwise else self.network(config)
+
+    def _plan_cost(self, mode, config: SubnetConfig) -> SubnetCost:
+        try:   # the device's own plan with its DRAM words counted, as `plan` (the report's) gives it: kept for it
+            plan = self._plan(mode, config, count_dram=mode is self.fusion and self.ranks_otherwise)
+        except NoValidMapping:
+            return SubnetCost(math.inf, math.inf)
+        return SubnetCost(self._plan_cycles(plan) / (self.table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
+
+    def _plan(self, mode, config: SubnetConfig, count_dram: bool) -> NetworkPlan:
+        """`config` planned in `mode`; the device's own mode's last plan is kept, its DP being the costly one."""
+        own = mode is self.fusion and self.ranks_otherwise
+        if own and self._own_plan is not None and self._own_plan[0] == (config, count_dram):
+            return self._own_plan[1]
         table = self.table
-        if self.fusion.name != "resident" or table is None or table.timing.name != TimeloopTiming.name or \
-                table.accelerator.num_levels < 2:
+        plan = mode.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
+                         self.view_mapper or False, count_dram)
+        if own:
+            self._own_plan = ((config, count_dram), plan)
+        return plan
+
+    def latency_floor_s(self, config: SubnetConfig) -> float:
+        """A quick estimate (s) below `network(config)`'s latency when the search's subnets are scored by resident
+        plans: the compiled screen's latency (`Resident.totals`: the plan on the table's mappings moved onto the
+        views, a few ms, which searching the views only lowers) divided by `SCREEN_MARGIN`; 0 where there is none
+        (another fusion mode, a latency table, a timing other than Timeloop's, no on-chip level)."""
+        table = self.table
+        if self.terms is not None or self.ranking.name != "resident" or table is None or \
+                table.timing.name != TimeloopTiming.name or table.accelerator.num_levels < 2:
             return 0.0
-        cycles, _ = self.fusion.totals(self.space.network(config), table.accelerator, table.cache, table.objective)
+        cycles, _ = self.ranking.totals(self.space.network(config), table.accelerator, table.cache, table.objective)
         return cycles / (table.accelerator.clock_ghz * 1e9) / SCREEN_MARGIN
 
     def _plan_cycles(self, plan: NetworkPlan) -> int:
@@ -298,11 +329,9 @@ class DeviceCosts:
         return sum(cycles(run.layer, run.result, run.residency, run.parts) for run in plan.runs)
 
     def plan(self, config: SubnetConfig, count_dram: bool = True) -> NetworkPlan:
-        """How `config` runs on the device's accelerator under the fusion mode, as the search scores it; raises
+        """How `config` runs on the device's accelerator under the device's fusion mode (`final`'s figures); raises
         `NoValidMapping`."""
-        table = self.table
-        return self.fusion.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
-                                self.view_mapper or False, count_dram)
+        return self._plan(self.fusion, config, count_dram)
 
     def save_views(self) -> None:
         """Write the view searches made since the last save (`views`), if kept."""

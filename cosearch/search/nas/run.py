@@ -211,16 +211,19 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
     except GradientUnavailable as exc:
         raise UsageError(str(exc)) from None
     wall = time.perf_counter() - t0
+    if costs.ranks_otherwise:
+        efficiency += f" (subnets ranked by their {costs.ranking.name} plans, the one found planned {costs.fusion.name})"
     if front_points is not None:
         return _front_result(settings, device, strategy.name, spent, wall, table_info, front_points, exact,
-                             cost is not exact, efficiency)
+                             cost is not exact, efficiency, costs)
     best = problem.best
     subnet = accuracy_value = latency = energy = value = None
     feasible = False
     if best is not None:
         accuracy_value = best.accuracy
         subnet = best.config.to_dict()
-        final = exact(best.config) if cost is not exact or best.cost is None else best.cost
+        final = costs.final(best.config) if cost is not exact or best.cost is None or costs.ranks_otherwise \
+            else best.cost
         latency, energy = final.latency_s, final.energy_j
         value = settings.objective.value(RunFigures(latency, energy, accuracy_value))
         feasible = limits.violation(latency, energy) == 0 and (
@@ -238,10 +241,12 @@ def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts
 
 
 def _front_result(settings: CoSearchSettings, device: Device, strategy: str, evaluations: int, wall_s: float,
-                  table_info: dict, points: list, exact, estimated: bool, efficiency: str) -> DeviceResult:
+                  table_info: dict, points: list, exact, estimated: bool, efficiency: str,
+                  costs: DeviceCosts) -> DeviceResult:
     """A device's accuracy-latency front (`--pareto accuracy,latency`): the result's subnet is the front's most
     accurate one; every front point with its subnet (figures re-scored with the table where the search used the
-    efficiency predictor)."""
+    efficiency predictor; where subnets are ranked in another mode than the device's, `DeviceCosts.ranks_otherwise`,
+    the points keep the ranking's figures and the result's subnet gets its own plan's)."""
     rows = []
     for e in points:
         c = exact(e.config) if estimated else e.cost
@@ -254,6 +259,9 @@ def _front_result(settings: CoSearchSettings, device: Device, strategy: str, eva
         return DeviceResult(device.name, device.describe(), strategy, evaluations, wall_s, table_info, None, None,
                             None, None, None, False, [], [], efficiency, [])
     lat, energy, acc, config = max(rows, key=lambda row: (row[2], -row[0]))
+    if costs.ranks_otherwise:
+        own = costs.final(config)
+        lat, energy = own.latency_s, own.energy_j
     return DeviceResult(device.name, device.describe(), strategy, evaluations, wall_s, table_info, config.to_dict(),
                         acc, lat, energy, acc, True, [], front, efficiency, subnets)
 

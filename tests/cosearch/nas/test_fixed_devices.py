@@ -127,6 +127,36 @@ def test_a_devices_latency_floor_is_below_its_plans_latency_and_only_where_the_s
 
 
 @pytest.mark.slow
+def test_a_depth_first_device_ranks_subnets_by_resident_plans_and_plans_the_one_found_depth_first():
+    """Under `--fusion depth-first` a device scores the search's subnets by their resident plans (the depth-first
+    planner's DP costs seconds a subnet; its plan is never slower than the resident one under the latency objective)
+    and its screen applies; the subnet found (`final`, `plan`) is planned depth-first, one DP for both."""
+    from cosearch.fusion import get_fusion_mode, view_search_settings
+
+    space, acc = get_space("ofa-mbv3"), get_preset("eyeriss")
+    mapper = replace(FINAL_MAPPER, budget_evals=16)
+    device = Device("eyeriss", "preset", acc)
+    table = LayerTable(acc, mapper, "latency", Path("unused"))
+    views = view_search_settings(table.cache.settings, "latency")
+    deep = DeviceCosts(device, space, table, "depth-first", views)
+    resident = DeviceCosts(device, space, table, "resident", views)
+    assert deep.ranks_otherwise and not resident.ranks_otherwise
+    assert not DeviceCosts(device, space, table).ranks_otherwise
+    gained = False
+    for config in sample_configs(space, 2, rng=3):
+        ranked, own = deep.network(config), deep.final(config)
+        assert ranked == resident.network(config) == resident.final(config)
+        assert deep.latency_floor_s(config) == resident.latency_floor_s(config) > 0
+        plan = get_fusion_mode("depth-first").plan(space.network(config), acc, table.cache, "latency", views)
+        assert own.latency_s == pytest.approx(plan.cycles / (acc.clock_ghz * 1e9), rel=1e-12)
+        assert own.energy_j == pytest.approx(plan.energy_pj * 1e-12, rel=1e-12)
+        assert own.latency_s <= ranked.latency_s * (1 + 1e-12)
+        gained |= own.latency_s < ranked.latency_s * (1 - 1e-6)
+        assert deep.plan(config) is deep.plan(config)               # kept: the report's plan is final's
+    assert gained                                                   # eyeriss's 108 KB buffer: groups pay off
+
+
+@pytest.mark.slow
 def test_views_are_searched_as_evaluate_network_searches_them_and_beat_the_priced_layer_wise_mapping():
     """With a view mapper the device's resident plans search each (layer shape, view) once, starting from the table's
     mapping moved onto the view: a subnet's figures equal `evaluate_network(..., search_views=True)`'s on the same
