@@ -6,7 +6,9 @@ the outer steps, the tiles' sizes, the tensors' layouts and addresses, and the c
 no closed form follows a strided tile through a set-associative cache, so `cache_misses` replays the moves:
 
 - the outermost (DRAM) level's loops run in the mapping's order; each step moves its input and weight tiles in and,
-  after the last step of its reduction, its output tile out (the moves `hardware.dram_rows_and_bytes` counts);
+  after the last step of its reduction, its output tile out (the moves `hardware.dram_rows_and_bytes` counts); a
+  loop's clipped last step moves the smaller tile it runs, and its misses count in its class of steps
+  (`steps.step_classes`, `class_misses`);
 - a tile moves as rows: one contiguous run of its innermost dimension per combination of its other dimensions, each
   tensor channels-last (inputs [N][H][W][C], weights [R][S][C][K], outputs [N][P][Q][K], Gemmini's layouts; the
   groups G outermost), the tensors one after another in memory (inputs, then weights, then outputs, each from a line

@@ -109,7 +109,7 @@ from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
 from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, class_misses
-from .steps import StepClass, outer_steps, step_classes
+from .steps import StepClass, step_classes
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
 # each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC with its L2 as a fits-or-not

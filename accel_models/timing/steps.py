@@ -63,9 +63,9 @@ def clipped_dims(layer: Layer, mappings: MappingArrays) -> tuple[np.ndarray, np.
 def step_classes(layer: Layer, mappings: MappingArrays) -> list[StepClass]:
     """The batch's outer steps by tile size (module docstring): for the dims D that any mapping clips, one class per
     subset S of D (its bit `last`: bit k for the k-th dim of D in S), the steps at the last iteration of the dims of
-    S and at another iteration of the rest of D; a mapping that does not clip a dim of S has no step in the class.
-    The classes' steps add up to `outer_steps`; the output steps of a class are those at the last iteration of
-    every reduction dim (the dims that do not index the outputs)."""
+    S and at another iteration of the rest of D; a mapping that does not clip a dim of S has no step in the class
+    (a class without a step in the batch is left out). The classes' steps add up to `outer_steps`; the output steps
+    of a class are those at the last iteration of every reduction dim (the dims that do not index the outputs)."""
     extents = step_extents(layer, mappings).astype(float)
     clipped, last_extents = clipped_dims(layer, mappings)
     ends = mappings.temporal[:, 0, :].astype(float)
@@ -88,8 +88,8 @@ def step_classes(layer: Layer, mappings: MappingArrays) -> list[StepClass]:
             else:
                 steps = steps * ends[:, d]
                 outputs = outputs * (1.0 if reduction[d] else ends[:, d])
-        bit = sum(1 << k for k, on in enumerate(chosen) if on)
-        classes.append(StepClass(ext, steps, outputs, bit))
+        if steps.any():
+            classes.append(StepClass(ext, steps, outputs, sum(1 << k for k, on in enumerate(chosen) if on)))
     return classes
 
 

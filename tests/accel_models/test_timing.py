@@ -15,9 +15,10 @@ from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entrie
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
 from accel_models.timing import (DMA_REQUESTS_IN_FLIGHT, FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT,
                                  MIN_COMMAND_ROWS, TIMINGS, command_slots, dram_bytes_per_cycle, move_in_commands,
-                                 CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, dram_rows_and_bytes,
-                                 gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
-                                 memory_misses, outer_steps, output_blocks, scalesim_cycles, step_classes)
+                                 CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, class_misses,
+                                 dram_rows_and_bytes, gemmini_soc, get_timing, holds_one_weight_per_pe,
+                                 is_matrix_product, layer_bytes, memory_misses, outer_steps, output_blocks,
+                                 scalesim_cycles, step_classes)
 from mappings import random_valid_mappings
 from nets import Layer
 
@@ -559,6 +560,11 @@ def test_a_clipped_last_step_moves_and_computes_its_own_tile():
     assert terms["cycles"][0] == terms["compute"][0]           # the array outlasts every step's moves
     # the host's issue counts steps, whatever their tiles
     assert HardwareTiming(0, 1e6, 1.0, loop_overhead_cycles=0).terms(layer, acc, arrays)["cycles"][0] == 3e6
+    # through a cache of one 8-byte line (nothing kept from one run to the next), the last step misses the lines of
+    # its own tile: its 5 input pixels of 8 channels, the 4 lines of weights, its 5 output pixels' 4 channels
+    misses = class_misses(layer, acc, arrays, CacheGeometry(1, 1, 8))
+    assert misses[0, 1, 0] == 5 + 4 + 5
+    assert misses[0, :, 0].sum() == cache_misses(layer, acc, arrays, CacheGeometry(1, 1, 8))[0]
 
 
 def test_a_timing_model_is_looked_up_by_name_and_refused_by_name(batch):
