@@ -22,11 +22,11 @@ made:
   by R // 2: a conv row with Q < P is timed as that square layer, its outer Q loop stretched to cover P, and a row
   of an even kernel as the P + 1 by P + 1 output that padding gives, its outer P and Q loops taking as many steps
   of the mapping's tiles as cover it (`dosa_run`; the last step's tile is what is left, and is timed so:
-  `accel_models.timing.step_classes`). It runs a row
-  with Q = R = S = 1 as a matrix product (I = P, K = C, J = K) through `tiled_matmul`, whose tiles are whole arrays:
-  each of the mapping's tile sides t (rows P, reduction C, columns K below DRAM) becomes max(1, t // 16) array
-  sides, the outer loops cover the padded matrix, each loop's last step taking the columns or rows left
-  (`tiled_matmul`'s `last_I`, `last_J`, `last_K`); such a row is timed with those tiles.
+  `accel_models.timing.step_classes`). It runs a row with Q = R = S = 1 as a matrix product (I = P, K = C, J = K)
+  through `tiled_matmul`, whose tiles are whole arrays: each of the mapping's tile sides t (rows P, reduction C,
+  columns K below DRAM) becomes max(1, t // 16) array sides, the outer loops cover the padded matrix, each loop's
+  last step taking the columns or rows left (`tiled_matmul`'s `last_I`, `last_J`, `last_K`); such a row is timed
+  with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
 `--fit` refits the hardware model's constants to the rows and prints them, then the bands with the fitted constants:
