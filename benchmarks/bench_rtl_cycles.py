@@ -21,10 +21,12 @@ made:
   `templates/matmul_tilings.c` in the same branch) runs a conv with a square output, `prob.P` by `prob.P`, padded
   by R // 2: a conv row with Q < P is timed as that square layer, its outer Q loop stretched to cover P, and a row
   of an even kernel as the P + 1 by P + 1 output that padding gives, its outer P and Q loops taking as many steps
-  of the mapping's tiles as cover it (`dosa_run`; the last, partial tile is timed whole). It runs a row
-  with Q = R = S = 1 as a matrix product (I = P, K = C, J = K) through `tiled_matmul`, whose tiles are whole arrays:
-  each of the mapping's tile sides t (rows P, reduction C, columns K below DRAM) becomes max(1, t // 16) array
-  sides, the outer loops cover the padded matrix; such a row is timed with those tiles.
+  of the mapping's tiles as cover it (`dosa_run`; the last step's tile is what is left, and is timed so:
+  `accel_models.timing.step_classes`). It runs a row with Q = R = S = 1 as a matrix product (I = P, K = C, J = K)
+  through `tiled_matmul`, whose tiles are whole arrays: each of the mapping's tile sides t (rows P, reduction C,
+  columns K below DRAM) becomes max(1, t // 16) array sides, the outer loops cover the padded matrix, each loop's
+  last step taking the columns or rows left (`tiled_matmul`'s `last_I`, `last_J`, `last_K`); such a row is timed
+  with those tiles.
 
 `--rows` takes any CSV with DOSA's columns; the default is the 1,567 rows in ../shared/reference/dosa_firesim/.
 `--fit` refits the hardware model's constants to the rows and prints them, then the bands with the fitted constants:
@@ -59,9 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
 from accel_models.timing import (MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, HardwareTiming,  # noqa: E402
-                                 array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes, gemmini_soc,
-                                 is_matrix_product, layer_bytes, outer_steps, output_blocks)
-from accel_models.timing.cache import FASED_LLC, GEMMINI_L2, memory_misses  # noqa: E402
+                                 array_pass_cycles, class_misses, dram_bytes_per_cycle, dram_rows_and_bytes,
+                                 gemmini_soc, is_matrix_product, layer_bytes, output_blocks, step_classes)
+from accel_models.timing.cache import FASED_LLC, GEMMINI_L2  # noqa: E402
 from accel_models.timing.hardware import (DMA_REQUESTS_IN_FLIGHT, GEMMINI_BUS_BYTES_PER_CYCLE,  # noqa: E402
                                           GEMMINI_L2_BYTES, command_slots, move_in_commands)
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
@@ -89,26 +91,48 @@ def _kind(layer) -> str:
 
 
 def _parts(cases: list) -> dict[str, np.ndarray]:
-    """Per row, the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA requests, the
-    transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs as a matrix
-    product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed in
-    FireSim's last-level cache behind it (both simulated), the move-in commands and the DMA's command slots
+    """Per class of outer steps of each row (`step_classes`: a row whose loops clip their last tiles has several;
+    `row` names the row of each), the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA
+    requests, the transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs
+    as a matrix product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed
+    in FireSim's last-level cache behind it (both simulated), the move-in commands and the DMA's command slots
     (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), and the array's cycles with Gemmini's mesh holding
     `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0` ...)."""
     parts = []
-    for layer, acc, arrays in cases:
-        rows, moved = dram_rows_and_bytes(layer, acc, arrays)
-        misses, behind = memory_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC)
-        parts.append((array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS)[0], outer_steps(arrays)[0], rows[0],
-                      moved[0] / dram_bytes_per_cycle(acc), moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE,
-                      layer_bytes(layer, acc), float(is_matrix_product(layer)), output_blocks(layer, acc, arrays)[0],
-                      misses[0], behind[0], move_in_commands(layer, acc, arrays)[0],
-                      command_slots(acc, DMA_REQUESTS_IN_FLIGHT),
-                      *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c))[0]
-                        for c in MESH_LATENCY_GRID)))
-    names = ("compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix", "store_blocks",
-             "misses", "memory_misses", "commands", "slots", *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
-    return dict(zip(names, (np.array(p) for p in zip(*parts))))
+    for row, (layer, acc, arrays) in enumerate(cases):
+        misses = class_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC)
+        for steps in step_classes(layer, arrays):
+            if not steps.steps[0]:
+                continue
+            rows, moved = dram_rows_and_bytes(layer, acc, arrays, steps=steps)
+            parts.append((row, array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, steps=steps)[0],
+                          steps.steps[0], rows[0], moved[0] / dram_bytes_per_cycle(acc),
+                          moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE, layer_bytes(layer, acc),
+                          float(is_matrix_product(layer)), output_blocks(layer, acc, arrays, steps)[0],
+                          misses[0, steps.last, 0], misses[0, steps.last, 1],
+                          move_in_commands(layer, acc, arrays, steps=steps)[0],
+                          command_slots(acc, DMA_REQUESTS_IN_FLIGHT),
+                          *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c),
+                                              steps)[0] for c in MESH_LATENCY_GRID)))
+    names = ("row", "compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix",
+             "store_blocks", "misses", "memory_misses", "commands", "slots",
+             *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
+    found = dict(zip(names, (np.array(p) for p in zip(*parts))))
+    found["row"] = found["row"].astype(int)
+    return found
+
+
+def _by_row(parts: dict[str, np.ndarray], values: np.ndarray) -> np.ndarray:
+    """`values` per class of steps (the entries of `parts`) summed per row."""
+    return np.bincount(parts["row"], weights=values, minlength=int(parts["row"].max()) + 1)
+
+
+def _rows(parts: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The parts of the rows `keep` ([rows] bool), their rows numbered anew in order."""
+    entries = keep[parts["row"]]
+    found = {key: p[entries] for key, p in parts.items()}
+    found["row"] = (np.cumsum(keep) - 1)[found["row"]]
+    return found
 
 
 def _compute(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -122,8 +146,14 @@ def _compute(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray
 
 
 def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """`timing.total` over the rows' parts: with a simulated cache (Gemmini's L2) every byte at the bus's rate and
-    the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
+    """The rows' cycles: `timing.total` over each class of a row's steps, the start-up once a row."""
+    startup = float(timing.layer_startup_cycles)
+    return _by_row(parts, _class_total(timing, parts) - startup) + startup
+
+
+def _class_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """`timing.total` over the parts of each class of steps: with a simulated cache (Gemmini's L2) every byte at the
+    bus's rate and the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
     if timing.cache is not None:
         return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], parts["bus_cycles"],
                             parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"],
@@ -241,7 +271,8 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
 
 
 def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
-    """Per row, the term that sets its cycles: the host's issue, the array or the transfer."""
+    """Per row, the term that sets its cycles (its classes of steps summed): the host's issue, the array or the
+    transfer."""
     host = parts["steps"] * np.where(parts["matrix"] > 0, timing.matrix_step_overhead_cycles,
                                      timing.step_overhead_cycles)
     simulated = timing.cache is not None
@@ -251,7 +282,8 @@ def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarra
         parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None,
         *(_commands(timing, parts) if simulated else (None, 1.0)))
     compute = _compute(timing, parts)
-    accelerator = parts["steps"] * timing.loop_overhead_cycles + np.maximum(compute, transfer)
+    host, transfer, compute = (_by_row(parts, v) for v in (host, transfer, compute))
+    accelerator = _by_row(parts, parts["steps"]) * timing.loop_overhead_cycles + np.maximum(compute, transfer)
     return np.where(host >= accelerator, "host issue", np.where(compute >= transfer, "array", "transfer"))
 
 
@@ -302,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         shapes = sorted({layer.bounds + layer.coefficients for layer in layers})
         half = np.array([shapes.index(layer.bounds + layer.coefficients) % 2 for layer in layers])
         for train in (0, 1):
-            fitted = _fit({k: p[half == train] for k, p in parts.items()}, measured[half == train], quiet=True)
+            fitted = _fit(_rows(parts, half == train), measured[half == train], quiet=True)
             test = half != train
-            k, m, r = _bands(np.ceil(_total(fitted, {key: p[test] for key, p in parts.items()})) / measured[test])
+            k, m, r = _bands(np.ceil(_total(fitted, _rows(parts, test))) / measured[test])
             print(f"  holdout: fit on {int((~test).sum())} rows of {len(shapes[train::2])} layers {fitted}; "
                   f"the other {int(test.sum())} rows ({len(shapes[1 - train::2])} layers): {k}/{int(test.sum())} "
                   f"within x1.2, {m} within x1.5 (median {r:.2f})")
@@ -318,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"timeloop {kt}/{mt} (median {rt:.2f})")
     if args.by_term:
         terms = _dominant(timing, parts)
-        cached = parts["misses"] == 0 if timing.cache is not None else parts["layer_bytes"] <= timing.cache_bytes
+        cached = _by_row(parts, parts["misses"]) == 0 if timing.cache is not None \
+            else _by_row(parts, (parts["layer_bytes"] <= timing.cache_bytes).astype(float)) > 0
         for term in ("host issue", "array", "transfer"):
             for source, where in (("", np.ones(n, bool)), ("all in the L2", cached), ("missing the L2", ~cached)):
                 sel = (terms == term) & where

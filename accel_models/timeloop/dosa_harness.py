@@ -12,8 +12,8 @@ exactly that. Its collection scripts (ucb-bar/gemmini-rocc-tests, branch `dosa`,
   (`prob.P` x stride - R + 2 (R // 2)) / stride + 1: `prob.P` for an odd kernel, `prob.P` + 1 for an even one. A row
   with Q < P runs as the square layer, its outer Q loop stretched by P / Q; a row of an even kernel runs the output
   side P + 1 by P + 1 with the mapping's tiles, its outer P and Q loops taking ceil((P + 1) / tile) steps
-  (`tiled_conv`'s loops step by the tile and clip the last one: the last step's tile is the remainder, timed here
-  as a whole tile), as does a row with Q < P that P is not a multiple of.
+  (`tiled_conv`'s loops step by the tile and clip the last one: the last step's tile is the remainder, and the
+  hardware timing times it so, `timing.steps`), as does a row with Q < P that P is not a multiple of.
 - **a matrix product for Q = R = S = 1**: the row runs through `tiled_matmul` (I = P, K = C, J = K) with tiles of
   whole arrays (`templates/matmul_tilings.c`: each of the mapping's tile sides t below DRAM, rows P, reduction C,
   columns K, becomes max(1, t // 16) array sides) and outer loops over the matrix padded to the array side.
@@ -62,8 +62,8 @@ def _square_output(row: dict) -> dict:
 
 def _harness_output(run: DosaRow) -> DosaRow:
     """The run of a conv row whose harness output side (module docstring) is not the layer's P x Q: the layer of that
-    output side, its outer P and Q loops taking as many steps of the mapping's tiles as cover it (the last tile
-    timed whole); any other run as it is."""
+    output side, its outer P and Q loops taking as many steps of the mapping's tiles as cover it (the last one
+    clipped to what is left); any other run as it is."""
     layer = run.layer
     stride, kernel = layer.stride_w, layer.R
     side = (layer.P * stride - kernel + 2 * (kernel // 2)) // stride + 1

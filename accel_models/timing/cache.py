@@ -6,7 +6,9 @@ the outer steps, the tiles' sizes, the tensors' layouts and addresses, and the c
 no closed form follows a strided tile through a set-associative cache, so `cache_misses` replays the moves:
 
 - the outermost (DRAM) level's loops run in the mapping's order; each step moves its input and weight tiles in and,
-  after the last step of its reduction, its output tile out (the moves `hardware.dram_rows_and_bytes` counts);
+  after the last step of its reduction, its output tile out (the moves `hardware.dram_rows_and_bytes` counts); a
+  loop's clipped last step moves the smaller tile it runs, and its misses count in its class of steps
+  (`steps.step_classes`, `class_misses`);
 - a tile moves as rows: one contiguous run of its innermost dimension per combination of its other dimensions, each
   tensor channels-last (inputs [N][H][W][C], weights [R][S][C][K], outputs [N][P][Q][K], Gemmini's layouts; the
   groups G outermost), the tensors one after another in memory (inputs, then weights, then outputs, each from a line
@@ -37,6 +39,7 @@ from nets import DIMS, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays
 from ..mapping_arrays import MappingArrays
+from .steps import class_bits, clipped_dims, step_extents
 
 
 @dataclass(frozen=True)
@@ -77,20 +80,28 @@ def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays
                  on_chip: tuple[int, ...] = ()) -> np.ndarray:
     """Lines [B] each mapping's DRAM-level moves miss in a cache of `geometry` (module docstring), the layer's
     second run; tensors in `on_chip` (indices into TENSORS) move nothing."""
-    return _misses(layer, accelerator, mappings, geometry, None, on_chip)[:, 0]
+    return _misses(layer, accelerator, mappings, geometry, None, on_chip)[:, :, 0].sum(axis=1)
 
 
 def memory_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
                   behind: CacheGeometry, on_chip: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The lines [B] each mapping's DRAM-level moves miss in a cache of `geometry` (as `cache_misses`) and the blocks
     [B] those misses miss in the cache `behind` it, the layer's second run (module docstring)."""
-    counts = _misses(layer, accelerator, mappings, geometry, behind, on_chip)
+    counts = _misses(layer, accelerator, mappings, geometry, behind, on_chip).sum(axis=1)
     return counts[:, 0], counts[:, 1]
+
+
+def class_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
+                 behind: CacheGeometry | None = None, on_chip: tuple[int, ...] = ()) -> np.ndarray:
+    """[B, classes, 2]: the lines missed in a cache of `geometry` and the blocks of those missed in the cache `behind`
+    it (0 without one) by the steps of each class of `steps.step_classes`, indexed by the class's `last` bit."""
+    return _misses(layer, accelerator, mappings, geometry, behind, on_chip)
 
 
 def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
             behind: CacheGeometry | None, on_chip: tuple[int, ...]) -> np.ndarray:
-    """[B, 2]: the misses in `geometry` and, if `behind` is given, in it (else 0)."""
+    """[B, classes, 2]: the misses in `geometry` and, if `behind` is given, in it (else 0), by the class of the step
+    that made them (`class_misses`)."""
     arrays = layer_arrays(layer)
     ax, co, bounds = arrays.ax.astype(np.int64), arrays.co.astype(np.int64), arrays.bounds.astype(np.int64)
     word_bytes = max(1, accelerator.levels[0].word_bits // 8)
@@ -117,22 +128,19 @@ def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geo
         start += -(-step // geometry.line_bytes) * geometry.line_bytes
     moved = np.array([t not in on_chip for t in range(len(TENSORS))])
     reduction = ax[TENSORS.index("Outputs")] < 0
-    below = np.prod(mappings.temporal[:, 1:, :].astype(np.int64), axis=1) \
-        * np.prod(mappings.spatial_x.astype(np.int64), axis=1) * np.prod(mappings.spatial_y.astype(np.int64), axis=1)
-    extents = np.minimum(below, bounds[None, :])
-    misses = np.zeros((mappings.temporal.shape[0], 2))
+    extents = step_extents(layer, mappings)
+    _, last_extents = clipped_dims(layer, mappings)
+    bits = class_bits(layer, mappings)
+    misses = np.zeros((mappings.temporal.shape[0], 1 << int(bits.any(axis=0).sum()), 2))
     llc = behind if behind is not None else CacheGeometry(1, 1, geometry.line_bytes)
     for b in range(misses.shape[0]):
         ends = mappings.temporal[b, 0, :].astype(np.int64)
         order = np.array([d for d in mappings.order[b, 0] if ends[d] > 1], np.int64)
-        tile = np.ones((len(TENSORS), _AXES), np.int64)
-        for t in range(len(TENSORS)):
-            for d in range(len(DIMS)):
-                if ax[t, d] >= 0:
-                    tile[t, ax[t, d]] += co[t, d] * (extents[b, d] - 1)
-        misses[b] = _replay(order, ends[order], extents[b], ax, co, full, np.minimum(tile, full), strides, nesting,
-                            inner, base, moved, reduction, geometry.sets, geometry.ways, geometry.line_bytes,
-                            behind is not None, llc.sets, llc.ways, llc.line_bytes)
+        found, found_behind = _replay(order, ends[order], extents[b].astype(np.int64),
+                                      last_extents[b].astype(np.int64), bits[b], misses.shape[1], ax, co, full,
+                                      strides, nesting, inner, base, moved, reduction, geometry.sets, geometry.ways,
+                                      geometry.line_bytes, behind is not None, llc.sets, llc.ways, llc.line_bytes)
+        misses[b, :, 0], misses[b, :, 1] = found, found_behind
     return misses
 
 
@@ -159,29 +167,33 @@ def _access(tags, key, counter):
 
 
 @njit(cache=True)
-def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, base, moved, reduction, sets, ways,
-            line_bytes, behind, llc_sets, llc_ways, llc_bytes):
+def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, strides, nesting, inner, base, moved,
+            reduction, sets, ways, line_bytes, behind, llc_sets, llc_ways, llc_bytes):
     """The second of two runs' misses of the outer steps `order` (dims, outermost first) with `ends` iterations each,
-    every tensor t moving its tile (`tile[t]` per axis, runs along `inner[t]`, the other axes in address order,
-    `nesting[t]` outermost first) from `base[t]` with `strides[t]`: (lines missed in the cache of `sets` x `ways`
-    lines, blocks those missed in the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it if
-    `behind`)."""
+    every tensor t moving its step's tile (the extents `extents` per dim, `last_extents` at a dim's last iteration;
+    runs along `inner[t]`, the other axes in address order, `nesting[t]` outermost first, clipped to the tensor)
+    from `base[t]` with `strides[t]`: per class of step (the sum of `bits` of the dims at their last iteration, of
+    `classes`), the lines missed in the cache of `sets` x `ways` lines and, if `behind`, the blocks those missed in
+    the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it."""
     tags = -np.ones((sets, ways), np.int64)
     llc = -np.ones((llc_sets, llc_ways), np.int64)
     counter = 0
     llc_counter = 0
-    misses = 0
-    llc_misses = 0
+    misses = np.zeros(classes, np.int64)
+    llc_misses = np.zeros(classes, np.int64)
     n = order.shape[0]
-    n_tensors = tile.shape[0]
+    n_tensors = full.shape[0]
+    n_axes = full.shape[1]
     outputs = n_tensors - 1
+    step_extents = np.zeros(extents.shape[0], np.int64)
+    tile = np.zeros(n_axes, np.int64)
     for _ in range(2):
-        misses = 0
-        llc_misses = 0
+        misses[:] = 0
+        llc_misses[:] = 0
         index = np.zeros(n, np.int64)
         dim_index = np.zeros(extents.shape[0], np.int64)
-        origin = np.zeros(tile.shape[1], np.int64)
-        count = np.zeros(tile.shape[1], np.int64)
+        origin = np.zeros(n_axes, np.int64)
+        count = np.zeros(n_axes, np.int64)
         while True:
             for k in range(n):
                 dim_index[order[k]] = index[k]
@@ -189,36 +201,46 @@ def _replay(order, ends, extents, ax, co, full, tile, strides, nesting, inner, b
             for k in range(n):
                 if reduction[order[k]] and index[k] != ends[k] - 1:
                     reduction_done = False
+            step_class = 0
+            for d in range(extents.shape[0]):
+                step_extents[d] = extents[d]
+            for k in range(n):
+                if index[k] == ends[k] - 1 and bits[order[k]] != 0:
+                    step_class += bits[order[k]]
+                    step_extents[order[k]] = last_extents[order[k]]
             for t in range(n_tensors):
                 if not moved[t] or (t == outputs and not reduction_done):
                     continue
-                for a in range(tile.shape[1]):
+                for a in range(n_axes):
                     origin[a] = 0
                     count[a] = 0
+                    tile[a] = 1
                 for d in range(extents.shape[0]):
                     if ax[t, d] >= 0:
                         origin[ax[t, d]] += co[t, d] * extents[d] * dim_index[d]
-                for a in range(tile.shape[1]):
-                    origin[a] = min(origin[a], full[t, a] - tile[t, a])
-                run_bytes = tile[t, inner[t]] * strides[t, inner[t]]
+                        tile[ax[t, d]] += co[t, d] * (step_extents[d] - 1)
+                for a in range(n_axes):
+                    tile[a] = min(tile[a], full[t, a])
+                    origin[a] = min(origin[a], full[t, a] - tile[a])
+                run_bytes = tile[inner[t]] * strides[t, inner[t]]
                 while True:
                     address = base[t]
-                    for a in range(tile.shape[1]):
+                    for a in range(n_axes):
                         address += (origin[a] + (0 if a == inner[t] else count[a])) * strides[t, a]
                     for line in range(address // line_bytes, (address + run_bytes - 1) // line_bytes + 1):
                         counter += 1
                         if not _access(tags, line, counter):
-                            misses += 1
+                            misses[step_class] += 1
                             if behind:
                                 llc_counter += 1
                                 if not _access(llc, line * line_bytes // llc_bytes, llc_counter):
-                                    llc_misses += 1
-                    k = tile.shape[1] - 1
+                                    llc_misses[step_class] += 1
+                    k = n_axes - 1
                     while k >= 0:
                         a = nesting[t, k]
                         if a != inner[t]:
                             count[a] += 1
-                            if count[a] < tile[t, a]:
+                            if count[a] < tile[a]:
                                 break
                             count[a] = 0
                         k -= 1

@@ -15,6 +15,10 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   to the image; a matrix product's (a layer with one output column and a 1 x 1 kernel) walks three: its step is
   cheaper. The host works ahead of the accelerator (the loop unit holds two loops), so a step takes the longer of the
   host's issue and the accelerator's own step;
+- **steps of two sizes**: where an outer loop's whole tiles overrun its dim, the runtime clips the loop's last step to
+  what is left (Gemmini's `tiled_conv` and `tiled_matmul` do); such a step moves and computes its smaller tile, so the
+  steps are taken in classes of one tile size each (`steps.step_classes`) and every term below is summed over them,
+  each class's step being the formula's own;
 - **the accelerator's step** (`loop_overhead_cycles` plus the larger of the compute and the transfer): a fixed
   overhead per loop (configuring the loop unit, the first command's latency, the last write-back) and a
   double-buffered body: the loop unit runs two loops at once, in two halves of the scratchpad and accumulator, so a
@@ -77,7 +81,7 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
     (with the DMA's commands in flight, the transfer also at least
          (requests x dma_row_cycles + move-in commands x command_latency_cycles + the fills of missed lines) / slots,
          and output blocks x store_command_cycles / slots in place of the read-back)
-    cycles  = layer_startup_cycles + steps x step
+    cycles  = layer_startup_cycles + the sum over the classes of steps of (their steps x their step)
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
 prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency, the two miss costs, the DMA
@@ -104,26 +108,27 @@ from nets import DIMS, N_AXES, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
-from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, memory_misses
+from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, class_misses
+from .steps import StepClass, step_classes
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
 # each row as DOSA's flow ran it: `accel_models.timeloop.dosa_harness`, on Gemmini's SoC with its L2 as a fits-or-not
 # rule, a layer found there when its tensors fill at most half of it, the share the fit chose among 1/4, 1/2, 3/4 and
 # 1): the minimiser of the mean of sqrt(log(model / measured)^2 + 0.003) (a smoothed absolute log error), from five
 # starts, by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_LAYER_STARTUP_CYCLES = 981.0
+FITTED_LAYER_STARTUP_CYCLES = 972.0
 FITTED_STEP_OVERHEAD_CYCLES = 273.0
-FITTED_DRAM_EFFICIENCY = 0.93
-FITTED_DMA_ROW_CYCLES = 1.39
+FITTED_DRAM_EFFICIENCY = 0.91
+FITTED_DMA_ROW_CYCLES = 1.38
 FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
-FITTED_LOOP_OVERHEAD_CYCLES = 27.0
-FITTED_DRAM_REQUEST_CYCLES = 0.84
+FITTED_LOOP_OVERHEAD_CYCLES = 28.0
+FITTED_DRAM_REQUEST_CYCLES = 0.83
 FITTED_STORE_BLOCK_CYCLES = 26.0
 # With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
 # the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
 # rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.77
-FITTED_CACHE_MISS_CYCLES = 8.7
+FITTED_BUS_EFFICIENCY = 0.74
+FITTED_CACHE_MISS_CYCLES = 8.6
 # With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
 # its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
 # the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
@@ -135,8 +140,8 @@ FITTED_MEMORY_MISS_CYCLES = 10.2
 # one of the load controller's command slots beyond its requests' issue (the round trip of its last request through
 # the bus and the L2), and the cycles a move-out holds one of the store controller's (reading the block of partial sums
 # back from the accumulator, scaling it and writing it out), fitted beside the four above.
-FITTED_COMMAND_LATENCY_CYCLES = 18.5
-FITTED_STORE_COMMAND_CYCLES = 88.3
+FITTED_COMMAND_LATENCY_CYCLES = 18.4
+FITTED_STORE_COMMAND_CYCLES = 89.1
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -256,38 +261,47 @@ class HardwareTiming:
 
         exact_dram_words [B]: the exact counts' DRAM words (`dram_words`), needed only with `reload_tiles` False;
         on_chip: tensors living on chip (no DRAM transfer of theirs)."""
-        steps = outer_steps(mappings)
-        if self.reload_tiles:
-            requests, moved_bytes = dram_rows_and_bytes(layer, accelerator, mappings, on_chip)
-        else:
+        classes = step_classes(layer, mappings)
+        exact_bytes = None
+        if not self.reload_tiles:
             if exact_dram_words is None:
                 raise ValueError("HardwareTiming.terms: reload_tiles=False needs exact_dram_words (the exact DRAM "
                                  "counts)")
-            requests = np.zeros(steps.shape)
-            moved_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
+            exact_bytes = np.asarray(exact_dram_words, dtype=float) * accelerator.levels[0].word_bits / 8
+            tiles = [_rows_and_bytes(layer, accelerator, steps, on_chip)[1] for steps in classes]
+            whole = np.maximum(sum(tiles), 1e-300)
         simulated = self.cache is not None and self.reload_tiles
-        misses, behind = None, None
-        if simulated and self.memory_cache is not None:
-            misses, behind = memory_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip)
-        elif simulated:
-            misses = cache_misses(layer, accelerator, mappings, self.cache, on_chip)
+        counts = class_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip) if simulated \
+            else None
         cached = self.caches(layer, accelerator, on_chip)
-        peak_cycles = moved_bytes / (self.bus_bytes_per_cycle if cached or simulated
-                                     else dram_bytes_per_cycle(accelerator))
-        compute = array_pass_cycles(layer, accelerator, mappings, self.min_command_rows, self.mesh_matmuls_in_flight,
-                                    self.mesh_latency_cycles)
-        stores = output_blocks(layer, accelerator, mappings)
+        rate = self.bus_bytes_per_cycle if cached or simulated else dram_bytes_per_cycle(accelerator)
         matrix = is_matrix_product(layer)
-        host = steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
-        commands, slots = None, 1.0
-        if self.dma_requests_in_flight and self.reload_tiles:
-            commands = move_in_commands(layer, accelerator, mappings, on_chip)
-            slots = command_slots(accelerator, self.dma_requests_in_flight)
-        return {"startup": np.full(compute.shape, float(self.layer_startup_cycles)), "steps": host,
-                "loops": steps * float(self.loop_overhead_cycles), "compute": compute,
-                "transfer": self.transfer(requests, peak_cycles, cached, stores, misses, behind, commands, slots),
-                "cycles": np.ceil(self.total(compute, steps, requests, peak_cycles, matrix, cached, stores, misses,
-                                             behind, commands, slots))}
+        slots = command_slots(accelerator, self.dma_requests_in_flight) \
+            if self.dma_requests_in_flight and self.reload_tiles else 1.0
+        shape = (mappings.temporal.shape[0],)
+        out = {name: np.zeros(shape) for name in ("steps", "loops", "compute", "transfer", "cycles")}
+        for i, steps in enumerate(classes):
+            if self.reload_tiles:
+                requests, moved_bytes = _rows_and_bytes(layer, accelerator, steps, on_chip)
+            else:
+                # the exact counts' bytes, shared among the classes as their tiles' bytes are
+                requests, moved_bytes = np.zeros(shape), exact_bytes * tiles[i] / whole
+            misses = counts[:, steps.last, 0] if simulated else None
+            behind = counts[:, steps.last, 1] if simulated and self.memory_cache is not None else None
+            commands = _move_in_commands(layer, accelerator, steps, on_chip) \
+                if self.dma_requests_in_flight and self.reload_tiles else None
+            compute = _array_cycles(layer, accelerator, mappings, steps, self.min_command_rows,
+                                    self.mesh_matmuls_in_flight, self.mesh_latency_cycles)
+            stores = _output_blocks(accelerator, steps)
+            out["steps"] += steps.steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
+            out["loops"] += steps.steps * float(self.loop_overhead_cycles)
+            out["compute"] += compute
+            out["transfer"] += self.transfer(requests, moved_bytes / rate, cached, stores, misses, behind, commands,
+                                             slots)
+            out["cycles"] += self.total(compute, steps.steps, requests, moved_bytes / rate, matrix, cached, stores,
+                                        misses, behind, commands, slots) - self.layer_startup_cycles
+        out["cycles"] = np.ceil(out["cycles"] + self.layer_startup_cycles)
+        return {"startup": np.full(shape, float(self.layer_startup_cycles)), **out}
 
     def caches(self, layer: Layer, accelerator: Accelerator, on_chip: tuple[int, ...] = ()) -> bool:
         """Whether the cache (`cache_bytes`) holds the layer's off-chip tensors, so that its tiles arrive at the
@@ -366,15 +380,22 @@ def command_slots(accelerator: Accelerator, requests_in_flight: int) -> float:
 
 
 def move_in_commands(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
-                     on_chip: tuple[int, ...] = ()) -> np.ndarray:
+                     on_chip: tuple[int, ...] = (), steps: StepClass | None = None) -> np.ndarray:
     """Move-in commands [B] the layer's input and weight tiles take, over all outer steps: a command moves at most the
     array's side rows of a tile (input pixels along an input row, `P`'s axis; weights' input channels, C) by at most
     a DMA request's bytes of its contiguous run, or the side's words if more (input or output channels: Gemmini's
     `max_block_len` blocks of the side), one command per combination of the tile's other axes (`LoopConvLdInput` and
-    `LoopConvLdWeight` in Gemmini's LoopConv.scala; `LoopMatmul` moves a matrix product's tiles alike). Tensors in
-    `on_chip` move nothing."""
+    `LoopConvLdWeight` in Gemmini's LoopConv.scala; `LoopMatmul` moves a matrix product's tiles alike), each step's
+    of its own tile (`steps.step_classes`; `steps`: one class's steps only). Tensors in `on_chip` move nothing."""
+    classes = step_classes(layer, mappings) if steps is None else [steps]
+    return sum(_move_in_commands(layer, accelerator, one, on_chip) for one in classes)
+
+
+def _move_in_commands(layer: Layer, accelerator: Accelerator, steps: StepClass,
+                      on_chip: tuple[int, ...] = ()) -> np.ndarray:
+    """`move_in_commands` over the steps of one class."""
     arrays = layer_arrays(layer)
-    extents = _step_extents(layer, mappings).astype(float)
+    extents = steps.extents
     side = _array_side(accelerator)
     word_bytes = max(1, accelerator.levels[0].word_bits // 8)
     block = max(1, DMA_REQUEST_BYTES // int(side * word_bytes)) * side
@@ -391,7 +412,7 @@ def move_in_commands(layer: Layer, accelerator: Accelerator, mappings: MappingAr
         per_axis = [np.ceil(spans[:, a] / side) if a == rows_axis else np.ceil(spans[:, a] / block)
                     if a == run_axis else spans[:, a] for a in range(N_AXES)]
         commands += np.prod(per_axis, axis=0)
-    return commands * outer_steps(mappings)
+    return commands * steps.steps
 
 
 def _array_side(accelerator: Accelerator) -> float:
@@ -422,23 +443,10 @@ def dram_bytes_per_cycle(accelerator: Accelerator) -> float:
     return words * dram.word_bits / 8
 
 
-def outer_steps(mappings: MappingArrays) -> np.ndarray:
-    """Steps of the outermost level's temporal loops per mapping [B] (the product of their ends)."""
-    return np.prod(mappings.temporal[:, 0, :].astype(float), axis=1)
-
-
 def dram_words(result) -> np.ndarray:
     """Words [B] a batch's mappings read from and write to DRAM (the outermost level's reads and updates, exact
     counts of an `accel_models.BatchResult`)."""
     return result.reads[:, 0, :].sum(axis=1) + result.updates[:, 0, :].sum(axis=1)
-
-
-def _step_extents(layer: Layer, mappings: MappingArrays) -> np.ndarray:
-    """Extents [B, 8] of one outermost step's tile per dim: every loop below the outermost level, within the
-    layer's bounds."""
-    extents = np.prod(mappings.temporal[:, 1:, :].astype(np.int64), axis=1) \
-        * np.prod(mappings.spatial_x.astype(np.int64), axis=1) * np.prod(mappings.spatial_y.astype(np.int64), axis=1)
-    return np.minimum(extents, layer_arrays(layer).bounds[None, :])
 
 
 def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
@@ -456,7 +464,7 @@ def holds_one_weight_per_pe(accelerator: Accelerator) -> bool:
 
 def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
                       min_command_rows: int = 0, matmuls_in_flight: int = 0,
-                      mesh_latency_cycles: float = 0.0) -> np.ndarray:
+                      mesh_latency_cycles: float = 0.0, steps: StepClass | None = None) -> np.ndarray:
     """Cycles [B] the array computes the layer when each step's tile is fed in passes of the array's full side:
     per step, the product of the extents of the dims no fan-out unrolls, times, per fan-out level and axis (X, Y),
     the passes of the dims only that axis unrolls (`_axis_passes`: ceil(their extent / the axis's side), a dim the
@@ -472,8 +480,20 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
     row a cycle: the rows of its innermost fan-out's reduction dims, less the first command's rows it overlaps (the
     preload). With `matmuls_in_flight` (Gemmini's: `MESH_MATMULS_IN_FLIGHT`) a command of r rows stays in the array
     r + 2 x its side + `mesh_latency_cycles` cycles (its inputs skewed in, its outputs de-skewed out) and at most that
-    many are in it at once: a command takes at least that stay / `matmuls_in_flight` cycles."""
-    extents = _step_extents(layer, mappings).astype(float)
+    many are in it at once: a command takes at least that stay / `matmuls_in_flight` cycles.
+
+    Each step runs its own tile (`steps.step_classes`: a loop's clipped last step runs the smaller one; `steps`: one
+    class's steps only)."""
+    classes = step_classes(layer, mappings) if steps is None else [steps]
+    return sum(_array_cycles(layer, accelerator, mappings, one, min_command_rows, matmuls_in_flight,
+                             mesh_latency_cycles) for one in classes)
+
+
+def _array_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, steps: StepClass,
+                  min_command_rows: int = 0, matmuls_in_flight: int = 0,
+                  mesh_latency_cycles: float = 0.0) -> np.ndarray:
+    """`array_pass_cycles` over the steps of one class."""
+    extents = steps.extents
     factors = mappings.spatial_x.astype(np.int64) * mappings.spatial_y.astype(np.int64)            # [B, L, 8]
     slots = (mappings.spatial_x > 1).sum(axis=1) + (mappings.spatial_y > 1).sum(axis=1)             # [B, 8]
     folded = slots == 1
@@ -492,7 +512,7 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
         per_step = _weight_stationary_step(accelerator, mappings, extents, factors, folded, temporal, per_step,
                                            inner, reduction, rows_side.astype(float), float(min_command_rows),
                                            matmuls_in_flight, float(mesh_latency_cycles))
-    return per_step * outer_steps(mappings)
+    return per_step * steps.steps
 
 
 def _axis_passes(accelerator: Accelerator, mappings: MappingArrays, level: int, extents: np.ndarray,
@@ -548,43 +568,54 @@ def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, e
     return blocks * (streamed / run * per_run + preload)
 
 
-def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArrays) -> np.ndarray:
+def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
+                  steps: StepClass | None = None) -> np.ndarray:
     """Blocks [B] of outputs the layer reads back from the array's accumulators: each output tile, once its reduction
     ends, in blocks of at most the array's side output pixels (along P) by the side's output channels (K, and the
     groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`: one move-out of
-    I <= DIM rows by J <= DIM columns)."""
-    extents = _step_extents(layer, mappings).astype(float)
-    side = _array_side(accelerator)
-    arrays = layer_arrays(layer)
-    reduction = arrays.ax[TENSORS.index("Outputs")] < 0
-    steps = outer_steps(mappings)
-    output_steps = steps / np.prod(np.where(reduction[None, :], mappings.temporal[:, 0, :], 1).astype(float), axis=1)
+    I <= DIM rows by J <= DIM columns); a clipped last step's tile in its own blocks (`steps.step_classes`; `steps`:
+    one class's steps only)."""
+    classes = step_classes(layer, mappings) if steps is None else [steps]
+    return sum(_output_blocks(accelerator, one) for one in classes)
+
+
+def _output_blocks(accelerator: Accelerator, steps: StepClass) -> np.ndarray:
+    """`output_blocks` over the steps of one class."""
+    extents, side = steps.extents, _array_side(accelerator)
     p, q, n = DIMS.index("P"), DIMS.index("Q"), DIMS.index("N")
     channels = extents[:, DIMS.index("K")] * extents[:, DIMS.index("G")]
-    return output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) * np.ceil(channels / side)
+    return steps.output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) \
+        * np.ceil(channels / side)
 
 
 def dram_rows_and_bytes(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
-                        on_chip: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+                        on_chip: tuple[int, ...] = (),
+                        steps: StepClass | None = None) -> tuple[np.ndarray, np.ndarray]:
     """DMA requests and bytes [B] the layer moves from and to DRAM: every outermost step brings its weight and input
-    tiles in; an output tile goes out once, after the last step of its reduction (the DRAM loops over dims that do
-    not index the outputs). A tensor's requests are its tile's contiguous runs of `_ROW_DIM`, a run longer than a
-    request (`DMA_REQUEST_BYTES`, or the DRAM block if larger) counting one a request; tensors in `on_chip` (indices
-    into TENSORS) move nothing."""
+    tiles in (a clipped last step its smaller tile: `steps.step_classes`); an output tile goes out once, after the
+    last step of its reduction (the DRAM loops over dims that do not index the outputs). A tensor's requests are its
+    tile's contiguous runs of `_ROW_DIM`, a run longer than a request (`DMA_REQUEST_BYTES`, or the DRAM block if
+    larger) counting one a request; tensors in `on_chip` (indices into TENSORS) move nothing. `steps`: one class's
+    steps only."""
+    classes = step_classes(layer, mappings) if steps is None else [steps]
+    parts = [_rows_and_bytes(layer, accelerator, one, on_chip) for one in classes]
+    return sum(rows for rows, _ in parts), sum(moved for _, moved in parts)
+
+
+def _rows_and_bytes(layer: Layer, accelerator: Accelerator, steps: StepClass,
+                    on_chip: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """`dram_rows_and_bytes` over the steps of one class."""
     arrays = layer_arrays(layer)
-    extents = _step_extents(layer, mappings)
+    extents = steps.extents
     words = tile_words([extents[:, d] for d in range(extents.shape[1])], arrays.ax, arrays.co)
     dram = accelerator.levels[0]
     request_words = max(dram.block_size_words, DMA_REQUEST_BYTES * 8 // dram.word_bits)
-    steps = outer_steps(mappings)
-    reduction = arrays.ax[TENSORS.index("Outputs")] < 0
-    output_steps = steps / np.prod(np.where(reduction[None, :], mappings.temporal[:, 0, :], 1).astype(float), axis=1)
-    rows = np.zeros(steps.shape)
-    moved = np.zeros(steps.shape)
+    rows = np.zeros(steps.steps.shape)
+    moved = np.zeros(steps.steps.shape)
     for t, name in enumerate(TENSORS):
         if t in on_chip:
             continue
-        times = output_steps if name == "Outputs" else steps
+        times = steps.output_steps if name == "Outputs" else steps.steps
         run = extents[:, _ROW_DIM[name]].astype(float)
         tile = np.asarray(words[t], dtype=float)
         rows += times * tile / run * np.ceil(run / request_words)

@@ -15,9 +15,10 @@ from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entrie
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
 from accel_models.timing import (DMA_REQUESTS_IN_FLIGHT, FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT,
                                  MIN_COMMAND_ROWS, TIMINGS, command_slots, dram_bytes_per_cycle, move_in_commands,
-                                 CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, dram_rows_and_bytes,
-                                 gemmini_soc, get_timing, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
-                                 memory_misses, outer_steps, output_blocks, scalesim_cycles)
+                                 CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, class_misses,
+                                 dram_rows_and_bytes, gemmini_soc, get_timing, holds_one_weight_per_pe,
+                                 is_matrix_product, layer_bytes, memory_misses, outer_steps, output_blocks,
+                                 scalesim_cycles, step_classes)
 from mappings import random_valid_mappings
 from nets import Layer
 
@@ -499,10 +500,11 @@ def test_dosa_runs_are_the_harness_runs():
     assert outer_steps(run.mapping)[0] == 8                                # Q2 stretched by 24 / 6
     assert dosa_run({**conv, "arch.meshX": "8"}, "stated").accelerator.mesh[0] == 64    # 8 x 8 as stated
     # an even kernel: the harness pads by R // 2 = 1, so a 2 x 2 kernel on P = Q = 14 gives 15 x 15 outputs, in
-    # ceil(15 / 7) = 3 steps of the 7-row P tile and 15 of the 1-row Q tile (the last P tile timed whole)
+    # ceil(15 / 7) = 3 steps of the 7-row P tile and 15 of the 1-row Q tile, the last P step clipped to 1 row
     even = _gemmini_row("L3[WIO] P2 Q14 - L2[WI] N1 K4X - L1[O] R2 S2 P7 C4X - L0[W] N1", P=14, Q=14, R=2, S=2)
     run = dosa_run(even, "smallest")
     assert (run.layer.P, run.layer.Q, outer_steps(run.mapping)[0]) == (15, 15, 3 * 15)
+    assert [(c.steps[0], c.extents[0, 2]) for c in step_classes(run.layer, run.mapping)] == [(2 * 15, 7), (15, 1)]
     assert load_dosa_row(even).layer.P == 14                                # the row as written is unchanged
     # a fully connected row (C 40, K 64) with tiles C 8, K 32, on a 4 x 4 array: tiles of max(1, t // 16) sides,
     # C 1 x 4 (40 in 10 steps), K 2 x 4 (64 in 8 steps)
@@ -514,6 +516,55 @@ def test_dosa_runs_are_the_harness_runs():
     assert array_pass_cycles(run.layer, run.accelerator, run.mapping, MIN_COMMAND_ROWS)[0] == 10 * 8 * 2 * (4 + 3)
     with pytest.raises(ValueError, match="array.*stated, smallest"):
         dosa_run(fc, "largest")
+
+
+def test_a_matrix_rows_last_tile_is_what_tiled_matmul_leaves():
+    """`tiled_matmul` on a 4 x 4 array, C 40 and K 36 with tiles C 8 and K 36 (9 in time by 4 across): the tiles
+    become max(1, t // 16) array sides, C 1 x 4 and K 2 x 4, so the loops take K0 = 40 / 4 = 10 reduction steps and
+    J0 = ceil(36 / 8) = 5 column steps, the last one the 36 % 8 = 4 columns left (`last_J`, one block). The 40 steps
+    of 8 columns run 2 weight blocks each, the 10 of 4 columns one, each block a command of the floor's 4 cycles and
+    its 4 rows shifted in beyond the first: (40 x 2 + 10) x (4 + 3) cycles; the weights move 40 rows of 8 columns a
+    step, then 40 of 4."""
+    fc = _gemmini_row("L3[WIO] C5 - L2[WI] N1 K4X - L1[O] K9 C2 C4X - L0[W] N1", C=40, K=36, P=1, Q=1)
+    run = dosa_run(fc)
+    classes = step_classes(run.layer, run.mapping)
+    assert [(c.steps[0], c.extents[0, 5]) for c in classes] == [(10 * 4, 8), (10, 4)]
+    assert outer_steps(run.mapping)[0] == 10 * 5
+    assert array_pass_cycles(run.layer, run.accelerator, run.mapping, MIN_COMMAND_ROWS)[0] == (40 * 2 + 10) * 7
+    _, moved = dram_rows_and_bytes(run.layer, run.accelerator, run.mapping)
+    weights = 40 * 4 * 8 + 10 * 4 * 4            # 4 input channels by the step's columns, bytes
+    inputs = 50 * 4                                # the step's 4 input channels of the one row
+    assert moved[0] == weights + inputs + 36       # the 36 outputs go out once, after the tenth reduction step
+
+
+def test_a_clipped_last_step_moves_and_computes_its_own_tile():
+    """A 1x1 conv (C 8, K 4, 5 x 5 outputs) whose P loop takes 3 steps of 2 rows: the last step covers the 1 row
+    left. The steps split into 2 of 2 rows and 1 of 1 row; the moves are the layer's 25 input and output pixels (not
+    the 30 of three whole tiles) and the array runs 2 x 320 + 160 cycles, not 3 x 320."""
+    from accel_models.mapping_arrays import MappingArrays
+    acc, layer = _two_level(), Layer.conv(8, 4, 1, 5)
+    arrays = MappingArrays.empty(1, 2)
+    bounds = dict(zip("RSPQCKNG", layer.bounds))
+    arrays.temporal[0, 0] = [3 if d == "P" else 1 for d in "RSPQCKNG"]
+    arrays.temporal[0, 1] = [2 if d == "P" else bounds[d] for d in "RSPQCKNG"]
+    arrays.keep[0] = 1
+    arrays = arrays.with_residuals()
+    classes = step_classes(layer, arrays)
+    assert [(c.steps[0], c.output_steps[0], c.extents[0, 2]) for c in classes] == [(2, 2, 2), (1, 1, 1)]
+    rows, moved = dram_rows_and_bytes(layer, acc, arrays)
+    assert (rows[0], moved[0]) == (25 + 3 * 8 + 25, 25 * 8 + 3 * 32 + 25 * 4)
+    model = HardwareTiming(0, 0, 1.0, dma_row_cycles=0, loop_overhead_cycles=0, dram_request_cycles=0,
+                           store_block_cycles=0)
+    terms = model.terms(layer, acc, arrays)
+    assert terms["compute"][0] == 2 * 2 * 5 * 8 * 4 + 1 * 5 * 8 * 4
+    assert terms["cycles"][0] == terms["compute"][0]           # the array outlasts every step's moves
+    # the host's issue counts steps, whatever their tiles
+    assert HardwareTiming(0, 1e6, 1.0, loop_overhead_cycles=0).terms(layer, acc, arrays)["cycles"][0] == 3e6
+    # through a cache of one 8-byte line (nothing kept from one run to the next), the last step misses the lines of
+    # its own tile: its 5 input pixels of 8 channels, the 4 lines of weights, its 5 output pixels' 4 channels
+    misses = class_misses(layer, acc, arrays, CacheGeometry(1, 1, 8))
+    assert misses[0, 1, 0] == 5 + 4 + 5
+    assert misses[0, :, 0].sum() == cache_misses(layer, acc, arrays, CacheGeometry(1, 1, 8))[0]
 
 
 def test_a_timing_model_is_looked_up_by_name_and_refused_by_name(batch):
