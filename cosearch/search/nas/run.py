@@ -170,8 +170,9 @@ def check_target(settings: CoSearchSettings, device: Device, costs: DeviceCosts)
     if limit is not None:
         fastest = _fastest_latency_s(space, _genes(space, device), costs)
         if fastest > limit:
+            plans = f" by its {costs.ranking.name} plan, which the search ranks by" if costs.ranks_otherwise else ""
             raise UsageError(f"budget latency<={limit * 1e3:g}ms: no subnet of {space.cli_name} meets it on "
-                             f"{device.name} (its smallest subnet takes {fastest * 1e3:.3g} ms)")
+                             f"{device.name} (its smallest subnet takes {fastest * 1e3:.3g} ms{plans})")
 
 
 def search_device(settings: CoSearchSettings, device: Device, costs: DeviceCosts, table_info: dict,
