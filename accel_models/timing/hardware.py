@@ -49,8 +49,9 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   5 bytes a cycle at 16-24-byte runs, 7.5 at 48-64). With `reload_tiles` False the DRAM moves the exact counts'
   words (Timeloop's reuse across steps) at that bandwidth instead, without the request cost;
 - **the outputs' read-back** (`store_block_cycles`): each block of outputs moved out of the array's accumulators
-  (Gemmini: a move-out of at most `DIM` output pixels by `DIM` channels, `output_blocks`) adds a fixed cost to the
-  transfer (reading the 32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
+  (`output_blocks`; Gemmini: a convolution's move-out is at most `DIM` output pixels by `DIM` channels, a matrix
+  product's as many of a row's channel blocks as fill a DMA request) adds a fixed cost to the transfer (reading the
+  32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
 - **a cache in front of the DRAM** (`cache_bytes`, `bus_bytes_per_cycle`; none by default): a chip whose DMA reads
   through a system cache (Gemmini in its SoC: a 512 KiB L2 on a 128-bit system bus) finds a layer's data there when
   the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's;
@@ -292,7 +293,7 @@ class HardwareTiming:
                 if self.dma_requests_in_flight and self.reload_tiles else None
             compute = _array_cycles(layer, accelerator, mappings, steps, self.min_command_rows,
                                     self.mesh_matmuls_in_flight, self.mesh_latency_cycles)
-            stores = _output_blocks(accelerator, steps)
+            stores = _output_blocks(layer, accelerator, steps)
             out["steps"] += steps.steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
             out["loops"] += steps.steps * float(self.loop_overhead_cycles)
             out["compute"] += compute
@@ -570,22 +571,28 @@ def _weight_stationary_step(accelerator: Accelerator, mappings: MappingArrays, e
 
 def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,
                   steps: StepClass | None = None) -> np.ndarray:
-    """Blocks [B] of outputs the layer reads back from the array's accumulators: each output tile, once its reduction
-    ends, in blocks of at most the array's side output pixels (along P) by the side's output channels (K, and the
-    groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`: one move-out of
-    I <= DIM rows by J <= DIM columns); a clipped last step's tile in its own blocks (`steps.step_classes`; `steps`:
-    one class's steps only)."""
+    """Blocks [B] of outputs the layer moves out of the array's accumulators, one move-out command each: each output
+    tile, once its reduction ends, in blocks of at most the array's side output pixels (along P) by the side's output
+    channels (K, and the groups G of a grouped layer), over its other output dims, N and Q (Gemmini's `LoopConvSt`:
+    one move-out of I <= DIM rows by J <= DIM columns, LoopConv.scala); a matrix product's move-out
+    (`is_matrix_product`) takes as many of a row's channel blocks side by side as fill a DMA request
+    (`DMA_REQUEST_BYTES` / (side x word bytes), at least one: Gemmini's `LoopMatmulStC`, `max_blocks` =
+    min(the tile's column blocks, `max_block_len` = dma_maxbytes / (DIM x input bytes)), LoopMatmul.scala, so 4
+    blocks a move-out on a 16-wide array, 2 on a 32-wide, 1 from 64 wide). A clipped last step's tile in its own
+    blocks (`steps.step_classes`; `steps`: one class's steps only)."""
     classes = step_classes(layer, mappings) if steps is None else [steps]
-    return sum(_output_blocks(accelerator, one) for one in classes)
+    return sum(_output_blocks(layer, accelerator, one) for one in classes)
 
 
-def _output_blocks(accelerator: Accelerator, steps: StepClass) -> np.ndarray:
+def _output_blocks(layer: Layer, accelerator: Accelerator, steps: StepClass) -> np.ndarray:
     """`output_blocks` over the steps of one class."""
     extents, side = steps.extents, _array_side(accelerator)
     p, q, n = DIMS.index("P"), DIMS.index("Q"), DIMS.index("N")
-    channels = extents[:, DIMS.index("K")] * extents[:, DIMS.index("G")]
-    return steps.output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) \
-        * np.ceil(channels / side)
+    channel_blocks = np.ceil(extents[:, DIMS.index("K")] * extents[:, DIMS.index("G")] / side)
+    if is_matrix_product(layer):
+        word_bytes = max(1, accelerator.levels[0].word_bits // 8)
+        channel_blocks = np.ceil(channel_blocks / max(1, DMA_REQUEST_BYTES // int(side * word_bytes)))
+    return steps.output_steps * extents[:, n] * extents[:, q] * np.ceil(extents[:, p] / side) * channel_blocks
 
 
 def dram_rows_and_bytes(layer: Layer, accelerator: Accelerator, mappings: MappingArrays,

@@ -238,6 +238,28 @@ def test_a_tile_moves_as_dma_rows_and_its_outputs_once_their_reduction_ends():
         layer, acc, arrays)["transfer"][0] == 352 / 4 + 80 + 3 * 64
 
 
+def test_a_matrix_products_move_out_takes_a_dma_requests_worth_of_blocks():
+    """A matrix product (Q = R = S = 1: Gemmini's `LoopMatmul`) of 32 rows by 128 columns in one step on a 16 x 16
+    array: its outputs are 2 x 8 blocks of 16 x 16, and a move-out takes 4 of a row's blocks (64 bytes of 8-bit
+    outputs, a DMA request), so 2 x 2 move-outs, each charged the read-back once. On a 64-wide array a block is a
+    request's worth: 1 x 2. The same tile of a 1x1 conv with 2 output columns moves out block by block (`LoopConvSt`:
+    at most DIM channels a move-out): 2 columns x 2 x 8 blocks."""
+    mapping = "L2[WI] K8 K16X - L1[O] P32 C16X - L0[W] N1"
+    matrix = load_dosa_row({**_gemmini_row("L3[WIO] N1 - " + mapping, P=32, Q=1, C=16, K=128), "arch.meshX": "16"})
+    arrays = matrix.mapping.with_residuals()
+    assert is_matrix_product(matrix.layer) and output_blocks(matrix.layer, matrix.accelerator, arrays)[0] == 2 * 2
+    wide = load_dosa_row({**_gemmini_row("L3[WIO] N1 - " + mapping, P=32, Q=1, C=16, K=128), "arch.meshX": "64"})
+    assert output_blocks(wide.layer, wide.accelerator, wide.mapping.with_residuals())[0] == 1 * 2
+    conv = load_dosa_row({**_gemmini_row("L3[WIO] Q2 - " + mapping, P=32, Q=2, C=16, K=128), "arch.meshX": "16"})
+    assert not is_matrix_product(conv.layer)
+    assert output_blocks(conv.layer, conv.accelerator, conv.mapping.with_residuals())[0] == 2 * 2 * 8
+    # the transfer charges the read-back per move-out: the bytes at the DRAM's peak plus 4 x 10 cycles
+    lean = HardwareTiming(0, 0, 1.0, dma_row_cycles=0, dram_request_cycles=0, store_block_cycles=10)
+    moved = dram_rows_and_bytes(matrix.layer, matrix.accelerator, arrays)[1][0]
+    assert lean.terms(matrix.layer, matrix.accelerator, arrays)["transfer"][0] == pytest.approx(
+        moved / dram_bytes_per_cycle(matrix.accelerator) + 4 * 10)
+
+
 def test_a_cache_that_holds_the_layer_feeds_it_at_the_bus_rate():
     """With a cache in front of the DRAM, a layer whose tensors fit it (this one: 32 + 128 + 64 bytes of weights,
     inputs, outputs) moves its tiles at the bus's rate, without the DRAM's request cost; a smaller cache leaves it to
