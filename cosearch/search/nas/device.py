@@ -268,7 +268,7 @@ class DeviceCosts:
             return SubnetCost(self.device.lut.network_latency_s(self.space, config), math.nan)
         if self.terms is None:
             if self.fusion.name != "none":
-                return self._plan_cost(self.ranking, config)
+                return self._plan_cost(self._ranked_plan, config)
             return self.table.cost(self.space.network(config).layers)
         flat = [getattr(config, f) if scalar else getattr(config, f)[p] for f, p, scalar in self._genes]
         latency = energy = 0.0
@@ -289,27 +289,26 @@ class DeviceCosts:
 
     def final(self, config: SubnetConfig) -> SubnetCost:
         """Latency (s) and energy (J) of `config` as the device runs it: `network(config)`, or where the search's
-        subnets are ranked in another mode (`ranks_otherwise`), the plan in the device's own mode."""
-        return self._plan_cost(self.fusion, config) if self.ranks_otherwise else self.network(config)
+        subnets are ranked in another mode (`ranks_otherwise`), the plan in the device's own mode (`plan`'s, kept
+        for the report)."""
+        return self._plan_cost(self.plan, config) if self.ranks_otherwise else self.network(config)
 
-    def _plan_cost(self, mode, config: SubnetConfig) -> SubnetCost:
-        try:   # the device's own plan with its DRAM words counted, as `plan` (the report's) gives it: kept for it
-            plan = self._plan(mode, config, count_dram=mode is self.fusion and self.ranks_otherwise)
+    def _plan_cost(self, plan_of: Callable[[SubnetConfig], NetworkPlan], config: SubnetConfig) -> SubnetCost:
+        """`plan_of(config)`'s latency and energy (infinite where a layer has no valid mapping)."""
+        try:
+            plan = plan_of(config)
         except NoValidMapping:
             return SubnetCost(math.inf, math.inf)
         return SubnetCost(self._plan_cycles(plan) / (self.table.accelerator.clock_ghz * 1e9), plan.energy_pj * 1e-12)
 
-    def _plan(self, mode, config: SubnetConfig, count_dram: bool) -> NetworkPlan:
-        """`config` planned in `mode`; the device's own mode's last plan is kept, its DP being the costly one."""
-        own = mode is self.fusion and self.ranks_otherwise
-        if own and self._own_plan is not None and self._own_plan[0] == (config, count_dram):
-            return self._own_plan[1]
+    def _mode_plan(self, mode, config: SubnetConfig, count_dram: bool) -> NetworkPlan:
         table = self.table
-        plan = mode.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
+        return mode.plan(self.space.network(config), table.accelerator, table.cache, table.objective,
                          self.view_mapper or False, count_dram)
-        if own:
-            self._own_plan = ((config, count_dram), plan)
-        return plan
+
+    def _ranked_plan(self, config: SubnetConfig) -> NetworkPlan:
+        """`config` planned in the mode the search ranks by, its DRAM words not counted (the search reads none)."""
+        return self._mode_plan(self.ranking, config, count_dram=False)
 
     def latency_floor_s(self, config: SubnetConfig) -> float:
         """A quick estimate (s) below `network(config)`'s latency when the search's subnets are scored by resident
@@ -330,8 +329,15 @@ class DeviceCosts:
 
     def plan(self, config: SubnetConfig, count_dram: bool = True) -> NetworkPlan:
         """How `config` runs on the device's accelerator under the device's fusion mode (`final`'s figures); raises
-        `NoValidMapping`."""
-        return self._plan(self.fusion, config, count_dram)
+        `NoValidMapping`. Where the search ranks in another mode, the last plan is kept: that mode's DP is the costly
+        one, and `final` and the report ask for the same subnet's."""
+        key = (config, count_dram)
+        if self._own_plan is not None and self._own_plan[0] == key:
+            return self._own_plan[1]
+        plan = self._mode_plan(self.fusion, config, count_dram)
+        if self.ranks_otherwise:
+            self._own_plan = (key, plan)
+        return plan
 
     def save_views(self) -> None:
         """Write the view searches made since the last save (`views`), if kept."""
