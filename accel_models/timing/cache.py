@@ -39,7 +39,7 @@ from nets import DIMS, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays
 from ..mapping_arrays import MappingArrays
-from .steps import class_bits, clipped_dims, step_extents
+from .steps import class_bits, clipped_dims
 
 
 @dataclass(frozen=True)
@@ -128,9 +128,8 @@ def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geo
         start += -(-step // geometry.line_bytes) * geometry.line_bytes
     moved = np.array([t not in on_chip for t in range(len(TENSORS))])
     reduction = ax[TENSORS.index("Outputs")] < 0
-    extents = step_extents(layer, mappings)
-    _, last_extents = clipped_dims(layer, mappings)
-    bits = class_bits(layer, mappings)
+    extents, clipped, last_extents = clipped_dims(layer, mappings)
+    bits = class_bits(clipped)
     misses = np.zeros((mappings.temporal.shape[0], 1 << int(bits.any(axis=0).sum()), 2))
     llc = behind if behind is not None else CacheGeometry(1, 1, geometry.line_bytes)
     for b in range(misses.shape[0]):

@@ -388,7 +388,7 @@ def move_in_commands(layer: Layer, accelerator: Accelerator, mappings: MappingAr
     `max_block_len` blocks of the side), one command per combination of the tile's other axes (`LoopConvLdInput` and
     `LoopConvLdWeight` in Gemmini's LoopConv.scala; `LoopMatmul` moves a matrix product's tiles alike), each step's
     of its own tile (`steps.step_classes`; `steps`: one class's steps only). Tensors in `on_chip` move nothing."""
-    classes = step_classes(layer, mappings) if steps is None else [steps]
+    classes = _classes(layer, mappings, steps)
     return sum(_move_in_commands(layer, accelerator, one, on_chip) for one in classes)
 
 
@@ -414,6 +414,11 @@ def _move_in_commands(layer: Layer, accelerator: Accelerator, steps: StepClass,
                     if a == run_axis else spans[:, a] for a in range(N_AXES)]
         commands += np.prod(per_axis, axis=0)
     return commands * steps.steps
+
+
+def _classes(layer: Layer, mappings: MappingArrays, steps: StepClass | None) -> list[StepClass]:
+    """The step classes a term is summed over: the batch's (`steps.step_classes`), or `steps` alone."""
+    return step_classes(layer, mappings) if steps is None else [steps]
 
 
 def _array_side(accelerator: Accelerator) -> float:
@@ -485,7 +490,7 @@ def array_pass_cycles(layer: Layer, accelerator: Accelerator, mappings: MappingA
 
     Each step runs its own tile (`steps.step_classes`: a loop's clipped last step runs the smaller one; `steps`: one
     class's steps only)."""
-    classes = step_classes(layer, mappings) if steps is None else [steps]
+    classes = _classes(layer, mappings, steps)
     return sum(_array_cycles(layer, accelerator, mappings, one, min_command_rows, matmuls_in_flight,
                              mesh_latency_cycles) for one in classes)
 
@@ -580,7 +585,7 @@ def output_blocks(layer: Layer, accelerator: Accelerator, mappings: MappingArray
     min(the tile's column blocks, `max_block_len` = dma_maxbytes / (DIM x input bytes)), LoopMatmul.scala, so 4
     blocks a move-out on a 16-wide array, 2 on a 32-wide, 1 from 64 wide). A clipped last step's tile in its own
     blocks (`steps.step_classes`; `steps`: one class's steps only)."""
-    classes = step_classes(layer, mappings) if steps is None else [steps]
+    classes = _classes(layer, mappings, steps)
     return sum(_output_blocks(layer, accelerator, one) for one in classes)
 
 
@@ -604,7 +609,7 @@ def dram_rows_and_bytes(layer: Layer, accelerator: Accelerator, mappings: Mappin
     tile's contiguous runs of `_ROW_DIM`, a run longer than a request (`DMA_REQUEST_BYTES`, or the DRAM block if
     larger) counting one a request; tensors in `on_chip` (indices into TENSORS) move nothing. `steps`: one class's
     steps only."""
-    classes = step_classes(layer, mappings) if steps is None else [steps]
+    classes = _classes(layer, mappings, steps)
     parts = [_rows_and_bytes(layer, accelerator, one, on_chip) for one in classes]
     return sum(rows for rows, _ in parts), sum(moved for _, moved in parts)
 

@@ -48,16 +48,21 @@ def step_extents(layer: Layer, mappings: MappingArrays) -> np.ndarray:
     return np.minimum(extents, layer_arrays(layer).bounds[None, :])
 
 
-def clipped_dims(layer: Layer, mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray]:
-    """([B, 8] bool: the dims whose last outer step takes a smaller tile, [B, 8] int: that tile's extent, the whole
-    tile's elsewhere): a dim's last step covers `bound - (end - 1) x tile` where the outer loop's `end` whole tiles
-    overrun its bound."""
+def clipped_dims(layer: Layer, mappings: MappingArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """([B, 8] int: a whole step's tile extent per dim (`step_extents`), [B, 8] bool: the dims whose last outer step
+    takes a smaller tile, [B, 8] int: that tile's extent, the whole tile's elsewhere): a dim's last step covers
+    `bound - (end - 1) x tile` where the outer loop's `end` whole tiles overrun its bound."""
     extents = step_extents(layer, mappings)
     ends = mappings.temporal[:, 0, :].astype(np.int64)
     bounds = layer_arrays(layer).bounds[None, :].astype(np.int64)
     last = bounds - (ends - 1) * extents
     clipped = (ends > 1) & (ends * extents > bounds) & (last > 0)
-    return clipped, np.where(clipped, last, extents)
+    return extents, clipped, np.where(clipped, last, extents)
+
+
+def _bit_dims(clipped: np.ndarray) -> list[int]:
+    """The dims some mapping of the batch clips, in order: the k-th sets bit k of a step's class."""
+    return [d for d in range(len(DIMS)) if clipped[:, d].any()]
 
 
 def step_classes(layer: Layer, mappings: MappingArrays) -> list[StepClass]:
@@ -66,11 +71,11 @@ def step_classes(layer: Layer, mappings: MappingArrays) -> list[StepClass]:
     S and at another iteration of the rest of D; a mapping that does not clip a dim of S has no step in the class
     (a class without a step in the batch is left out). The classes' steps add up to `outer_steps`; the output steps
     of a class are those at the last iteration of every reduction dim (the dims that do not index the outputs)."""
-    extents = step_extents(layer, mappings).astype(float)
-    clipped, last_extents = clipped_dims(layer, mappings)
+    whole, clipped, last_extents = clipped_dims(layer, mappings)
+    extents = whole.astype(float)
     ends = mappings.temporal[:, 0, :].astype(float)
     reduction = layer_arrays(layer).ax[TENSORS.index("Outputs")] < 0
-    dims = [d for d in range(len(DIMS)) if clipped[:, d].any()]
+    dims = _bit_dims(clipped)
     classes = []
     for chosen in itertools.product((False, True), repeat=len(dims)):
         ext = extents.copy()
@@ -93,13 +98,11 @@ def step_classes(layer: Layer, mappings: MappingArrays) -> list[StepClass]:
     return classes
 
 
-def class_bits(layer: Layer, mappings: MappingArrays) -> np.ndarray:
+def class_bits(clipped: np.ndarray) -> np.ndarray:
     """[B, 8] int: per mapping and dim, the bit its last step sets in a step's class (`StepClass.last`), 0 where the
-    mapping does not clip the dim."""
-    clipped, _ = clipped_dims(layer, mappings)
-    dims = [d for d in range(len(DIMS)) if clipped[:, d].any()]
+    mapping does not clip the dim; `clipped` as `clipped_dims` gives it."""
     bits = np.zeros(clipped.shape, np.int64)
-    for k, d in enumerate(dims):
+    for k, d in enumerate(_bit_dims(clipped)):
         bits[:, d] = np.where(clipped[:, d], 1 << k, 0)
     return bits
 
