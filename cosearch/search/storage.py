@@ -603,6 +603,21 @@ def fail_trials_of_ended_workers(study, storage, pids: Collection[int], reason: 
     return n
 
 
+def fail_trials_of_this_process(study, storage, reason: str) -> int:
+    """Mark FAIL, with `reason`, the RUNNING trials this process claimed, and queue each again (`retry_trial`);
+    returns how many. For a search that runs its trials in the command's own process: an interrupt that lands in
+    Optuna's bookkeeping of a trial (its sampler, its tell), outside the objective, leaves the trial RUNNING."""
+    from optuna.trial import TrialState
+
+    mine = worker_tag()
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker") or {}
+        if worker.get("host") == mine["host"] and worker.get("pid") == mine["pid"]:
+            n += _fail_and_retry(study, storage, t, reason)
+    return n
+
+
 def _fail_and_retry(study, storage, trial, reason: str) -> int:
     """Mark `trial` (a RUNNING FrozenTrial) FAIL with status "failed" and `reason` (set through `storage` when given)
     and queue it again (`retry_trial`); 0 if another process finished it meanwhile (Optuna's heartbeat, which

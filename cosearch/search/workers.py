@@ -39,8 +39,8 @@ from .cache_snapshot import load_cache, save_cache
 from .optuna_hooks import OPTIMIZE_LOGGER
 from .worker_compile import compile_plan, worker_split
 from .interrupts import raise_if_requested, watch
-from .storage import (fail_dead_trials, fail_trials_of_ended_workers, heartbeat_s, hold_trial_start, open_storage,
-                      release_trial_start, retry_trial, worker_tag)
+from .storage import (fail_dead_trials, fail_trials_of_ended_workers, fail_trials_of_this_process, heartbeat_s,
+                      hold_trial_start, open_storage, release_trial_start, retry_trial, worker_tag)
 from .study import load_study, trial_counts
 from .trial import TrialObjective
 
@@ -155,6 +155,19 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
                 gc.unfreeze()
 
 
+def _fail_own_trials(settings: CoSearchSettings, study) -> None:
+    """On an interrupt that ended `study.optimize`: the trial it left RUNNING, if any, failed and queued again.
+    `_resumable` does so for an interrupt inside the objective; one that lands in Optuna's bookkeeping around it
+    (the sampler, the tell) would leave the trial RUNNING until the next run found it orphaned. A storage that fails
+    here leaves it to that next run."""
+    try:
+        fail_trials_of_this_process(study, open_storage(settings.storage), INTERRUPTED)
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        print(f"the interrupted trial was not marked failed ({type(exc).__name__}: {first_line}); the next run of "
+              f"the same command fails it and queues it again", file=sys.stderr)
+
+
 def _max_wait_s() -> float:
     """How long a worker waits for the study's last trials on other workers: past the heartbeat's grace period a
     dead worker's trial has been failed and queued again; a trial still running then has a live worker."""
@@ -236,6 +249,10 @@ def _run_worker(settings: CoSearchSettings, index: int, quota: int | None, deadl
             if not _finished_elsewhere(exc):
                 raise
             continue   # another process ran the same queued trial to its end first: its result stands
+        except BaseException as exc:
+            if caused_by_interrupt(exc):
+                _fail_own_trials(settings, study)
+            raise
         finally:
             release_trial_start()      # held still if the trial ended before its objective ran
         state = last.get("state", TrialState.FAIL)
@@ -274,10 +291,15 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
     def run(trial) -> float:
         before = (objective.cache.hits, objective.cache.misses)
         try:
-            value = objective(trial)
+            try:
+                value = objective(trial)
+            except optuna.TrialPruned:
+                if (objective.cache.hits, objective.cache.misses) != before:
+                    save_cache(folder, index, trial, objective.cache)
+                raise
+            save_cache(folder, index, trial, objective.cache)
+            return value
         except optuna.TrialPruned:
-            if (objective.cache.hits, objective.cache.misses) != before:
-                save_cache(folder, index, trial, objective.cache)
             raise
         except UsageError as exc:  # the run's input: said once by the command line
             _QUIET_INTERRUPT.interrupted = True
@@ -292,8 +314,6 @@ def _resumable(objective: TrialObjective, folder: Path, index: int, study) -> Ca
             trial.set_user_attr("reason", INTERRUPTED)
             retry_trial(trial.study, next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number))
             raise KeyboardInterrupt from None
-        save_cache(folder, index, trial, objective.cache)
-        return value
 
     return run
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -19,7 +20,7 @@ from _cosearch_cli import CLI, cli_env, study_trials
 from accel_models import get_preset
 from cosearch.config import make_settings
 from cosearch.search import interrupts, workers
-from cosearch.search.storage import open_storage
+from cosearch.search.storage import claim_trial, fail_trials_of_this_process, open_storage, worker_tag
 from cosearch.search.evaluate import network_run
 from mappings import MapperSettings, MappingCache
 from nets import Layer, Network
@@ -39,28 +40,39 @@ def _sigint_as_at_a_terminal() -> None:
 def _trial_states(db):
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
-            return list(con.execute("SELECT t.state, (SELECT COUNT(*) FROM trial_params p "
+            return list(con.execute("SELECT t.number, t.state, (SELECT COUNT(*) FROM trial_params p "
                                     "WHERE p.trial_id = t.trial_id) FROM trials t ORDER BY t.number"))
     except sqlite3.Error:
         return []
 
 
-def _in_a_trial(states) -> bool:
-    """A trial has drawn every gene (21) and runs its subnet search: its mapper calls."""
-    return any(s == "RUNNING" and n == 21 for s, n in states)
+class _InATrial:
+    """Whether a trial runs its subnet search (its mapper calls): it has drawn every gene (21) and is still RUNNING
+    `held_s` after it was first seen so. A design over the area budget is rejected within milliseconds of its
+    genes; a trial past that point maps layers for seconds (LONG_MAPPER)."""
+
+    def __init__(self, held_s: float = 0.3):
+        self.held_s = held_s
+        self.seen: dict[int, float] = {}
+
+    def __call__(self, states) -> bool:
+        now = time.monotonic()
+        running = {number for number, s, n in states if s == "RUNNING" and n == 21}
+        self.seen = {number: self.seen.get(number, now) for number in running}
+        return any(now - first >= self.held_s for first in self.seen.values())
 
 
 def _in_final_phase(states) -> bool:
     """Every trial ended and the study's target (BASE: 2 complete trials) reached: no trial is left to start (a
     queued seed trial past the target stays WAITING, see cosearch.search.seeds)."""
-    return bool(states) and all(s in ("COMPLETE", "PRUNED", "WAITING") for s, _ in states) and \
-        [s for s, _ in states].count("COMPLETE") >= 2
+    return bool(states) and all(s in ("COMPLETE", "PRUNED", "WAITING") for _, s, _ in states) and \
+        [s for _, s, _ in states].count("COMPLETE") >= 2
 
 
 CASES = {
     "while loading": ([], None, 0.3),
-    "inside a compiled mapper call": ([*LONG_MAPPER, "--workers", "1"], _in_a_trial, 1.0),
-    "in a worker process": ([*LONG_MAPPER, "--workers", "2"], _in_a_trial, 1.0),
+    "inside a compiled mapper call": ([*LONG_MAPPER, "--workers", "1"], _InATrial, 0.5),
+    "in a worker process": ([*LONG_MAPPER, "--workers", "2"], _InATrial, 0.5),
     "in the final phase": (["--mapper-evals", "16", "--final-mapper-evals", "200000", "--workers", "1"],
                            _in_final_phase, 0.5),
 }
@@ -70,6 +82,9 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     extra, ready, wait_s = CASES[case]
+    in_a_trial = ready is _InATrial
+    if in_a_trial:
+        ready = _InATrial()
     db = tmp_path / "out" / "cosearch.db"
     proc = subprocess.Popen([sys.executable, str(CLI), *BASE, *extra], cwd=tmp_path, env=cli_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -90,7 +105,7 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     assert proc.returncode == 130, stderr[-3000:]
     assert stderr.splitlines() == ["run_cosearch.py: error: interrupted; finished trials are kept: re-run the same "
                                    "command to resume"], stderr[-3000:]
-    if ready is _in_a_trial:  # each interrupted trial failed with a reason and queued to run again
+    if in_a_trial:  # each interrupted trial failed with a reason and queued to run again
         trials = study_trials(db)
         failed = [t for t in trials if t.state.name == "FAIL"]
         assert failed and all("interrupted" in t.user_attrs.get("reason", "") for t in failed), \
@@ -110,10 +125,10 @@ def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
                             start_new_session=True)
     try:
         deadline = time.time() + 180
-        while not _in_a_trial(_trial_states(db) if db.exists() else []):
+        in_a_trial = _InATrial()
+        while not in_a_trial(_trial_states(db) if db.exists() else []):
             assert proc.poll() is None and time.time() < deadline, "never reached a trial"
             time.sleep(0.05)
-        time.sleep(0.5)
         proc.terminate()
         _, stderr = proc.communicate(timeout=120)
     finally:
@@ -224,3 +239,56 @@ def test_a_worker_process_ends_on_a_sigterm_a_compile_swallowed(tmp_path, monkey
             signal.signal(s, handler)
     report = json.loads((tmp_path / "report-t-0.json").read_text())
     assert report["stop"] == "interrupted", report["stop"]
+
+
+def test_an_interrupt_while_a_trial_saves_its_cache_queues_the_trial_again(tmp_path, monkeypatch):
+    """An interrupt that lands after the objective returned, while the trial's mapping cache is saved (before Optuna
+    records the trial): the trial is failed as interrupted and queued again, not recorded FAIL without a retry."""
+    settings = make_settings(out=tmp_path / "out", study_name="s", workers=1, trials=1)
+    settings.out.mkdir(parents=True)
+    study = optuna.create_study(storage=open_storage(settings.storage), study_name="s")
+
+    class Objective:
+        cache = SimpleNamespace(hits=0, misses=0)
+
+        def __init__(self, *_args):
+            pass
+
+        def __call__(self, trial) -> float:
+            claim_trial(trial, worker_tag())
+            return trial.suggest_float("x", 0.0, 1.0)
+
+    def save_cache(*_args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers, "TrialObjective", Objective)
+    monkeypatch.setattr(workers, "load_study", lambda *_args: study)
+    monkeypatch.setattr(workers, "load_cache", lambda *_args: None)
+    monkeypatch.setattr(workers, "save_cache", save_cache)
+    with pytest.raises(KeyboardInterrupt):
+        workers.run_worker(settings, 0, 1)
+    trial, *queued = optuna.load_study(study_name="s", storage=open_storage(settings.storage)).get_trials()
+    assert (trial.state.name, trial.user_attrs.get("reason")) == ("FAIL", workers.INTERRUPTED)
+    assert [(t.state.name, t.system_attrs["failed_trial"]) for t in queued] == [("WAITING", trial.number)]
+
+
+def test_the_running_trials_of_this_process_are_failed_and_queued_again(tmp_path):
+    """`fail_trials_of_this_process` (an interrupt that ended a search in the command's own process outside its
+    objective): this process's RUNNING trial is failed with the reason and queued again; another process's is not
+    touched, nor a finished one."""
+    settings = make_settings(out=tmp_path / "out", study_name="s")
+    settings.out.mkdir(parents=True)
+    storage = open_storage(settings.storage)
+    study = optuna.create_study(storage=storage, study_name="s")
+    mine, other, done = study.ask(), study.ask(), study.ask()
+    for trial in (mine, other, done):
+        trial.suggest_float("x", 0.0, 1.0)
+    claim_trial(mine, worker_tag())
+    claim_trial(other, {**worker_tag(), "pid": os.getpid() + 1})
+    claim_trial(done, worker_tag())
+    study.tell(done, 1.0)
+    assert fail_trials_of_this_process(study, storage, "stopped") == 1
+    states = {t.number: (t.state.name, t.user_attrs.get("reason"), t.system_attrs.get("failed_trial"))
+              for t in study.get_trials()}
+    assert states == {mine.number: ("FAIL", "stopped", None), other.number: ("RUNNING", None, None),
+                      done.number: ("COMPLETE", None, None), 3: ("WAITING", None, mine.number)}
