@@ -280,7 +280,7 @@ def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarra
         parts["layer_bytes"] <= timing.cache_bytes, parts["bus_cycles"], parts["dram_cycles"]),
         (not simulated) & (parts["layer_bytes"] <= timing.cache_bytes), parts["store_blocks"],
         parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None,
-        *(_commands(timing, parts) if simulated else (None, 1.0)))
+        *(_commands(timing, parts) if simulated else (None, 1.0)), parts["matrix"] > 0)
     compute = _compute(timing, parts)
     host, transfer, compute = (_by_row(parts, v) for v in (host, transfer, compute))
     accelerator = _by_row(parts, parts["steps"]) * timing.loop_overhead_cycles + np.maximum(compute, transfer)

@@ -51,7 +51,10 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
 - **the outputs' read-back** (`store_block_cycles`): each block of outputs moved out of the array's accumulators
   (`output_blocks`; Gemmini: a convolution's move-out is at most `DIM` output pixels by `DIM` channels, a matrix
   product's as many of a row's channel blocks as fill a DMA request) adds a fixed cost to the transfer (reading the
-  32-bit partial sums back, scaling them to the output's words, handing them to the DMA);
+  32-bit partial sums back, scaling them to the output's words, handing them to the DMA). A convolution's move-outs
+  follow its moves in (Gemmini's `LoopConvSt` issues them once its loop's last array command is issued); a matrix
+  product's run beside them (`LoopMatmulStC` issues each once the array has passed the blocks it writes, and the
+  store controller works apart from the load controller), so its transfer is the longer of the two;
 - **a cache in front of the DRAM** (`cache_bytes`, `bus_bytes_per_cycle`; none by default): a chip whose DMA reads
   through a system cache (Gemmini in its SoC: a 512 KiB L2 on a 128-bit system bus) finds a layer's data there when
   the layer's tensors fit in `cache_bytes`, and then moves them at the bus's rate instead of the DRAM's;
@@ -75,7 +78,7 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
     step     = max(host issue, loop_overhead_cycles + max(array, transfer))          (per outer step)
     transfer = max(requests x dma_row_cycles,
                    bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
-               + output blocks x store_block_cycles
+               + output blocks x store_block_cycles         (a matrix product: the longer of the two)
     (with a simulated cache: bytes / (bus x bus_efficiency) + misses x cache_miss_cycles
                              + requests x dram_request_cycles [+ blocks missed behind it x memory_miss_cycles]
                              in place of the bytes' term)
@@ -298,7 +301,7 @@ class HardwareTiming:
             out["loops"] += steps.steps * float(self.loop_overhead_cycles)
             out["compute"] += compute
             out["transfer"] += self.transfer(requests, moved_bytes / rate, cached, stores, misses, behind, commands,
-                                             slots)
+                                             slots, matrix)
             out["cycles"] += self.total(compute, steps.steps, requests, moved_bytes / rate, matrix, cached, stores,
                                         misses, behind, commands, slots) - self.layer_startup_cycles
         out["cycles"] = np.ceil(out["cycles"] + self.layer_startup_cycles)
@@ -312,7 +315,7 @@ class HardwareTiming:
     def transfer(self, requests: np.ndarray, peak_cycles: np.ndarray, cached: "bool | np.ndarray" = False,
                  store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
                  memory_blocks: "np.ndarray | None" = None, commands: "np.ndarray | None" = None,
-                 slots: "float | np.ndarray" = 1.0) -> np.ndarray:
+                 slots: "float | np.ndarray" = 1.0, matrix: "bool | np.ndarray" = False) -> np.ndarray:
         """Transfer cycles: the longer of `requests` DMA requests at `dma_row_cycles` each and the bytes that take
         `peak_cycles` at the source's peak bandwidth, at `dram_efficiency` of it (the two pipelined); from the DRAM
         (not `cached`) each request adds `dram_request_cycles` to the bytes' time (a partial line's command); and
@@ -323,7 +326,8 @@ class HardwareTiming:
         commands, `move_in_commands`) the DMA's `slots` command slots (`command_slots`) bound it too: each command
         holds a slot while its requests issue, for `command_latency_cycles` more and for the fills of the lines it
         misses, and each output block is a move-out holding a store slot for `store_command_cycles` (in place of
-        `store_block_cycles`)."""
+        `store_block_cycles`). The move-outs follow the moves in, except for a matrix product (`matrix`), whose
+        move-outs run beside them: the transfer is then the longer of the two (module docstring)."""
         requests = np.asarray(requests, dtype=float)
         fills = 0.0
         if misses is not None:
@@ -341,7 +345,10 @@ class HardwareTiming:
             moves = np.maximum(moves, (issue + np.asarray(commands, dtype=float) * float(self.command_latency_cycles)
                                        + fills) / slots)
             store = float(self.store_command_cycles) / np.asarray(slots, dtype=float)
-        return moves + np.asarray(store_blocks, dtype=float) * store
+        stored = np.asarray(store_blocks, dtype=float) * store
+        if not np.any(matrix):
+            return moves + stored
+        return np.where(matrix, np.maximum(moves, stored), moves + stored)
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
               matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
@@ -357,7 +364,7 @@ class HardwareTiming:
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
         accelerator = self.loop_overhead_cycles * steps \
             + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks,
-                                                commands, slots))
+                                                commands, slots, matrix))
         return self.layer_startup_cycles + np.maximum(host, accelerator)
 
 

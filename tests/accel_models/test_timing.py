@@ -253,11 +253,34 @@ def test_a_matrix_products_move_out_takes_a_dma_requests_worth_of_blocks():
     conv = load_dosa_row({**_gemmini_row("L3[WIO] Q2 - " + mapping, P=32, Q=2, C=16, K=128), "arch.meshX": "16"})
     assert not is_matrix_product(conv.layer)
     assert output_blocks(conv.layer, conv.accelerator, conv.mapping.with_residuals())[0] == 2 * 2 * 8
-    # the transfer charges the read-back per move-out: the bytes at the DRAM's peak plus 4 x 10 cycles
+    # the transfer charges the read-back per move-out, 4 x 10 cycles, beside the bytes at the DRAM's peak (a matrix
+    # product's move-outs run beside its moves in: the longer of the two)
     lean = HardwareTiming(0, 0, 1.0, dma_row_cycles=0, dram_request_cycles=0, store_block_cycles=10)
     moved = dram_rows_and_bytes(matrix.layer, matrix.accelerator, arrays)[1][0]
     assert lean.terms(matrix.layer, matrix.accelerator, arrays)["transfer"][0] == pytest.approx(
-        moved / dram_bytes_per_cycle(matrix.accelerator) + 4 * 10)
+        max(moved / dram_bytes_per_cycle(matrix.accelerator), 4 * 10))
+
+
+def test_a_matrix_products_move_outs_run_beside_its_moves_in():
+    """The 32 x 16 by 16 x 128 product above in one step on a 16 x 16 array: 2,048 bytes of weights, 512 of inputs
+    and 4,096 of outputs, 6,656 bytes at the DRAM's 8 bytes a cycle, 832 cycles; 4 move-outs of 300 cycles each.
+    `LoopMatmul` issues each move-out once the array has passed its blocks, and its stores go through their own
+    controller, so the transfer is the longer of the two, 1,200 cycles, not their sum, 2,032. The same tile as a 1x1
+    conv of 2 output columns in 2 steps (`LoopConv`: its move-outs wait for the loop's last array command) moves each
+    step's tiles, 2 x 6,656 bytes, 1,664 cycles, and its 32 move-outs follow them: 1,664 + 9,600."""
+    mapping = "L2[WI] K8 K16X - L1[O] P32 C16X - L0[W] N1"
+    matrix = load_dosa_row({**_gemmini_row("L3[WIO] N1 - " + mapping, P=32, Q=1, C=16, K=128), "arch.meshX": "16"})
+    conv = load_dosa_row({**_gemmini_row("L3[WIO] Q2 - " + mapping, P=32, Q=2, C=16, K=128), "arch.meshX": "16"})
+    lean = HardwareTiming(0, 0, 1.0, dma_row_cycles=0, dram_request_cycles=0, store_block_cycles=300,
+                          loop_overhead_cycles=0)
+    assert dram_bytes_per_cycle(matrix.accelerator) == 8
+    terms = lean.terms(matrix.layer, matrix.accelerator, matrix.mapping.with_residuals())
+    assert terms["transfer"][0] == 1200 and terms["cycles"][0] == 1200
+    assert lean.terms(conv.layer, conv.accelerator, conv.mapping.with_residuals())["transfer"][0] == 1664 + 32 * 300
+    # the formula itself, on its parts: 832 cycles of bytes and 4 move-outs, as a matrix product or not
+    assert lean.transfer(0.0, 832.0, store_blocks=4.0, matrix=True) == 1200
+    assert lean.transfer(0.0, 832.0, store_blocks=4.0) == 832 + 1200
+    assert lean.transfer(0.0, 2000.0, store_blocks=4.0, matrix=True) == 2000
 
 
 def test_a_cache_that_holds_the_layer_feeds_it_at_the_bus_rate():
