@@ -606,7 +606,7 @@ def fail_trials_of_ended_workers(study, storage, pids: Collection[int], reason: 
 def fail_trials_of_this_process(study, storage, reason: str) -> int:
     """Mark FAIL, with `reason`, the RUNNING trials this process claimed, and queue each again (`retry_trial`);
     returns how many. For a search that runs its trials in the command's own process: an interrupt that lands in
-    Optuna's bookkeeping of a trial (its sampler, its tell), outside the objective, leaves the trial RUNNING."""
+    Optuna's own steps after the objective returned, before the trial is recorded, leaves the trial RUNNING."""
     from optuna.trial import TrialState
 
     mine = worker_tag()

@@ -157,9 +157,10 @@ def run_worker(settings: CoSearchSettings, index: int = 0, quota: int | None = N
 
 def _fail_own_trials(settings: CoSearchSettings, study) -> None:
     """On an interrupt that ended `study.optimize`: the trial it left RUNNING, if any, failed and queued again.
-    `_resumable` does so for an interrupt inside the objective; one that lands in Optuna's bookkeeping around it
-    (the sampler, the tell) would leave the trial RUNNING until the next run found it orphaned. A storage that fails
-    here leaves it to that next run."""
+    `_resumable` does so for an interrupt inside the objective; one that lands in Optuna's own steps between the
+    objective's return and the trial's record would leave it RUNNING until the next run found it orphaned. (A trial
+    interrupted before its objective claimed it carries no worker tag: the next run fails it once the heartbeat's
+    grace period has passed, `fail_orphaned_trials`.) A storage that fails here leaves it to that next run."""
     try:
         fail_trials_of_this_process(study, open_storage(settings.storage), INTERRUPTED)
     except Exception as exc:
