@@ -265,6 +265,7 @@ def test_an_interrupt_while_a_trial_saves_its_cache_queues_the_trial_again(tmp_p
     monkeypatch.setattr(workers, "load_study", lambda *_args: study)
     monkeypatch.setattr(workers, "load_cache", lambda *_args: None)
     monkeypatch.setattr(workers, "save_cache", save_cache)
+    monkeypatch.setattr(workers._QUIET_INTERRUPT, "interrupted", False)  # set by the interrupt: restored after
     with pytest.raises(KeyboardInterrupt):
         workers.run_worker(settings, 0, 1)
     trial, *queued = optuna.load_study(study_name="s", storage=open_storage(settings.storage)).get_trials()
