@@ -8,20 +8,21 @@ import time
 from dataclasses import replace
 from functools import partial
 
+from accel_models import PRESETS
 from mappings import MappingCache
 from nets import parse_config, to_network
 
 from ..config import POLISH_CANDIDATES, POLISH_TIME_SHARE, CoSearchSettings
 from ..fusion import ChosenViews, view_search_settings
 from .accuracy import AccuracyModel, accuracy_model
-from .baselines import preset_runs
+from .baselines import fitting_presets, preset_runs
 from .evaluate import NoValidMapping, evaluate_network, network_run
 from .objective import geomean, objective
 from .polish import polish
 from .pareto import non_dominated, point_values, study_front
 from .result import CoSearchResult, TrialPoint
 from .seeds import is_seed, seed_summary
-from .side_by_side import run_side_by_side
+from .side_by_side import run_in_lanes, run_side_by_side
 from .space import AcceleratorSpace, Design
 from .study import trial_counts
 from .trial import REJECTION_KINDS, search_cache
@@ -151,18 +152,11 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         front, candidates = _front(settings, study_front(feasible, settings.pareto), {t.number: t for t in feasible},
                                    accuracy, cache)
     else:
-        candidates = []
-        for trial in final_trials(feasible, study, settings.objective.maximize):
-            design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
-            network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
-            cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value,
-                                    fusion=settings.fusion, fusion_groups=settings.fusion_groups,
-                                    timing=settings.timing)
-            extra = [evaluate_network(n.build(), design.accelerator, cache, goal, fusion=settings.fusion,
-                                      fusion_groups=settings.fusion_groups, timing=settings.timing)
-                     for n in settings.networks[1:]]
-            score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
-            candidates.append((score.sort_key(), trial.number, trial, design, cost, extra))
+        chosen = final_trials(feasible, study, settings.objective.maximize)
+        runs = run_in_lanes([partial(_final_runs, settings, trial, accuracy, cache) for trial in chosen],
+                            settings.workers)
+        candidates = [(score.sort_key(), trial.number, trial, design, cost, extra)
+                      for trial, (score, design, cost, extra) in zip(chosen, runs)]
     best_key, _, best_trial, design, best, best_extra = min(candidates, key=lambda c: c[:2])
     polished: dict = {}
     polish_evals = polish_budget(settings.polish_evals, counts.get("complete", 0))
@@ -177,15 +171,11 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
     attrs = best_trial.user_attrs
     network = best.network
     names = [settings.resources.preset] if settings.resources is not None else None
-    presets = preset_runs(network, settings.budget.area_mm2, cache, names=names, objective=goal,
-                          fusion=settings.fusion, fusion_groups=settings.fusion_groups, timing=settings.timing)
+    presets = _preset_runs(settings, network, cache, names)
     per_network: dict[str, dict] = {}
     if settings.networks or (settings.resources is not None and not settings.searches_subnet):
         for cost in [best, *best_extra]:
-            runs = presets if cost is best else preset_runs(cost.network, settings.budget.area_mm2, cache, names=names,
-                                                            objective=goal, fusion=settings.fusion,
-                                                            fusion_groups=settings.fusion_groups,
-                                                            timing=settings.timing)
+            runs = presets if cost is best else _preset_runs(settings, cost.network, cache, names)
             per_network[cost.network.name] = {"cosearch": cost.metrics(),
                                               **{p.name: p.cost.metrics() for p in runs if p.cost is not None}}
         for p in presets if settings.networks else ():
@@ -202,6 +192,37 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
     return CoSearchResult(settings, design, best, best_trial.number, search_metrics, presets, source,
                           _trial_points(study), counts, reports, timings, notes, per_network,
                           front, seed_summary(study), polished)
+
+
+def _final_runs(settings: CoSearchSettings, trial, accuracy: AccuracyModel | None, cache: MappingCache) -> tuple:
+    """A final-phase candidate: `trial`'s design and network(s) re-mapped with the final mapper (`cache`); its
+    (objective score, design, cost, extra networks' costs)."""
+    goal = settings.mapper_objective
+    design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
+    network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
+    cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value, fusion=settings.fusion,
+                            fusion_groups=settings.fusion_groups, timing=settings.timing)
+    extra = [evaluate_network(n.build(), design.accelerator, cache, goal, fusion=settings.fusion,
+                              fusion_groups=settings.fusion_groups, timing=settings.timing)
+             for n in settings.networks[1:]]
+    return objective([cost, *extra], settings.limits, settings.objective, acc_value), design, cost, extra
+
+
+def _preset_runs(settings: CoSearchSettings, network, cache: MappingCache, names: list[str] | None) -> list:
+    """`preset_runs` of the presets `names` (default all) on `network`, the fitting ones planned side by side on
+    the search's workers (`run_in_lanes`), in `preset_runs`' order."""
+    area = settings.budget.area_mm2
+    every = names or list(PRESETS)
+    fitting = fitting_presets(area, every)
+    planned = run_in_lanes([partial(preset_runs, network, area, cache, names=[name],
+                                    objective=settings.mapper_objective, fusion=settings.fusion,
+                                    fusion_groups=settings.fusion_groups, timing=settings.timing)
+                            for name in fitting], settings.workers)
+    runs = dict(zip(fitting, (run for (run,) in planned)))
+    others = [name for name in every if name not in runs]
+    if others:       # over the budget: listed with their areas, not run
+        runs.update((run.name, run) for run in preset_runs(network, area, cache, names=others))
+    return [runs[name] for name in every]
 
 
 def polish_lanes(candidates: int, workers: int) -> list[list[int]]:

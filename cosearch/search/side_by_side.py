@@ -67,6 +67,24 @@ def run_side_by_side(pieces: list[Callable[[], T]]) -> list[T]:
             receive.close()
 
 
+def run_in_lanes(pieces: list[Callable[[], T]], lanes: int) -> list[T]:
+    """The results of `pieces`, in order: dealt in turn to at most `lanes` lanes (piece i to lane i mod lanes), each
+    lane's pieces run one after another, the lanes side by side (`run_side_by_side`). A lane's later pieces see what
+    its earlier ones left in the objects they share (a mapping cache's tables and warm starts), not what another
+    lane's did."""
+    count = max(1, min(lanes, len(pieces)))
+    members = [list(range(j, len(pieces), count)) for j in range(count)]
+
+    def lane(indexes: list[int]) -> list:
+        return [pieces[i]() for i in indexes]
+
+    results: list = [None] * len(pieces)
+    for indexes, values in zip(members, run_side_by_side([lambda m=m: lane(m) for m in members])):
+        for i, value in zip(indexes, values):
+            results[i] = value
+    return results
+
+
 def _run_forked(piece: Callable[[], T], send) -> None:
     """A forked process's work: run `piece`, send (True, its result), or (False, None) if it raised or its result
     does not pickle."""
@@ -84,4 +102,4 @@ def _run_forked(piece: Callable[[], T], send) -> None:
         send.close()
 
 
-__all__ = ["can_fork", "run_side_by_side"]
+__all__ = ["can_fork", "run_in_lanes", "run_side_by_side"]

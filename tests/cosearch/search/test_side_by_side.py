@@ -5,7 +5,7 @@ import os
 import pytest
 
 from cosearch.search import side_by_side
-from cosearch.search.side_by_side import can_fork, run_side_by_side
+from cosearch.search.side_by_side import can_fork, run_in_lanes, run_side_by_side
 
 HERE = os.getpid()
 
@@ -84,3 +84,27 @@ def test_an_interrupt_here_ends_the_forked_processes(tmp_path):
     child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_pieces_in_lanes_come_back_in_order_and_each_lane_shares_its_state():
+    """`run_in_lanes`: piece i in lane i mod lanes; a lane's pieces run one after another in one process and see what
+    the lane's earlier pieces left (here a list each piece appends to), not the other lanes'."""
+    seen: list[int] = []
+
+    def piece(i):
+        def run():
+            seen.append(i)
+            return os.getpid(), list(seen)
+        return run
+
+    results = run_in_lanes([piece(i) for i in range(5)], 2)
+    assert [history[-1] for _, history in results] == [0, 1, 2, 3, 4]
+    pids = [p for p, _ in results]
+    assert pids[0] == pids[2] == pids[4] == HERE
+    if can_fork():
+        assert [history for _, history in results] == [[0], [1], [0, 2], [1, 3], [0, 2, 4]]
+        assert pids[1] == pids[3] != HERE
+    else:            # the lanes one after another here: the second lane sees the first's
+        assert [history for _, history in results] == [[0], [0, 2, 4, 1], [0, 2], [0, 2, 4, 1, 3], [0, 2, 4]]
+    seen.clear()
+    assert run_in_lanes([piece(7)], 4) == [(HERE, [7])]   # one piece: one lane, here
