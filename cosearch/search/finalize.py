@@ -146,7 +146,6 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
         return CoSearchResult(settings, None, None, None, {}, [], source, _trial_points(study), counts, reports,
                               {"final": time.time() - t0}, notes)
     cache = MappingCache(settings.final_mapper)
-    goal = settings.mapper_objective
     front: list[dict] = []
     if settings.pareto:
         front, candidates = _front(settings, study_front(feasible, settings.pareto), {t.number: t for t in feasible},
@@ -197,15 +196,25 @@ def finalize(settings: CoSearchSettings, study, reports: list[WorkerReport],
 def _final_runs(settings: CoSearchSettings, trial, accuracy: AccuracyModel | None, cache: MappingCache) -> tuple:
     """A final-phase candidate: `trial`'s design and network(s) re-mapped with the final mapper (`cache`); its
     (objective score, design, cost, extra networks' costs)."""
-    goal = settings.mapper_objective
     design = Design.from_dict(trial.user_attrs["design"], name="cosearch_best")
     network, acc_value = _network(settings, trial.user_attrs.get("subnet"), accuracy)
-    cost = evaluate_network(network, design.accelerator, cache, goal, accuracy=acc_value, fusion=settings.fusion,
+    networks = [network, *(n.build() for n in settings.networks[1:])]
+    score, cost, extra = _final_scored(settings, design.accelerator, networks, acc_value, cache)
+    return score, design, cost, extra
+
+
+def _final_scored(settings: CoSearchSettings, accelerator, networks: list, acc_value: float | None,
+                  cache: MappingCache) -> tuple:
+    """`networks` (the searched one first, then the extra ones) on `accelerator` with the final mapper (`cache`), in
+    the run's fusion mode and timing: (objective score, the first network's cost, the others' costs); raises
+    `NoValidMapping`."""
+    goal = settings.mapper_objective
+    cost = evaluate_network(networks[0], accelerator, cache, goal, accuracy=acc_value, fusion=settings.fusion,
                             fusion_groups=settings.fusion_groups, timing=settings.timing)
-    extra = [evaluate_network(n.build(), design.accelerator, cache, goal, fusion=settings.fusion,
+    extra = [evaluate_network(n, accelerator, cache, goal, fusion=settings.fusion,
                               fusion_groups=settings.fusion_groups, timing=settings.timing)
-             for n in settings.networks[1:]]
-    return objective([cost, *extra], settings.limits, settings.objective, acc_value), design, cost, extra
+             for n in networks[1:]]
+    return objective([cost, *extra], settings.limits, settings.objective, acc_value), cost, extra
 
 
 def _preset_runs(settings: CoSearchSettings, network, cache: MappingCache, names: list[str] | None) -> list:
@@ -309,14 +318,9 @@ def _polish(settings: CoSearchSettings, trial, trial_key: tuple, accuracy: Accur
     design = replace(found.design, name="cosearch_best")
     summary["design"] = design.to_dict()
     try:
-        cost = evaluate_network(network, design.accelerator, final_cache, goal, accuracy=acc_value,
-                                fusion=settings.fusion, fusion_groups=settings.fusion_groups, timing=settings.timing)
-        extra = [evaluate_network(n, design.accelerator, final_cache, goal, fusion=settings.fusion,
-                                  fusion_groups=settings.fusion_groups, timing=settings.timing)
-                 for n in networks[1:]]
+        score, cost, extra = _final_scored(settings, design.accelerator, networks, acc_value, final_cache)
     except NoValidMapping:  # the final mapper's seeds missed what the search's found: the trial's design stays
         return summary, None
-    score = objective([cost, *extra], settings.limits, settings.objective, acc_value)
     summary["final_value"] = [-trial_key[1] if settings.objective.maximize else trial_key[1], score.value]
     if score.sort_key() >= trial_key:
         return summary, None
