@@ -34,6 +34,10 @@ COMPACT_MIN_RECORDS = 4096
 """Records a save file may hold beyond twice those kept before `MappingCache.save` rewrites it whole."""
 _SCREENED = "screened"
 """The last element of a table key that holds a screened result (`MappingCache.result`)."""
+_SCREENED_SHAPE = "screened shape"
+"""The last element of a table key that holds a shape screened whatever its factors (`MappingCache.screened_shapes`)."""
+_RESIDUAL, _EVERY_SHAPE = "residual", "every shape"
+"""What a look-up screens (`MappingCache._lookup`): the residual layers of `factors="auto"`, or every shape."""
 _POOL = "pool"
 """The element of a table key that marks a pool's result searched with its own share of the budget."""
 SCREEN_SHARE = 8
@@ -106,8 +110,9 @@ class MappingCache:
         return entry[1]
 
     def __getstate__(self) -> dict:
-        """Pickled without its log writer and its screened view (made again on use)."""
-        return {**{k: v for k, v in self.__dict__.items() if k != "_screened"}, "_log": None}
+        """Pickled without its log writer and its screened views (made again on use)."""
+        return {**{k: v for k, v in self.__dict__.items() if k not in ("_screened", "_screened_shapes")},
+                "_log": None}
 
     def clear_tables(self) -> None:
         """Drop every accelerator's table (and the warm starts kept per shape family on them); keep the warm starts
@@ -161,7 +166,7 @@ class MappingCache:
 
     def __len__(self) -> int:
         """The results kept (screened ones not counted)."""
-        return sum(1 for _, t in self._tables.values() for k in t if k[-1] != _SCREENED)
+        return sum(1 for _, t in self._tables.values() for k in t if k[-1] not in (_SCREENED, _SCREENED_SHAPE))
 
     def __contains__(self, item: tuple[Layer, Accelerator, str]) -> bool:
         layer, accelerator, objective = item
@@ -185,43 +190,51 @@ class MappingCache:
         own result. What a screen is for: ranking many candidates cheaply before the best few are scored with their
         own results, whose searches then start from the screened mapping."""
         check_accelerator("MappingCache.result", accelerator)
-        return next(self._lookup((layer,), accelerator, objective, screen))
+        return next(self._lookup((layer,), accelerator, objective, _RESIDUAL if screen else None))
 
     def results(self, layers, accelerator: Accelerator, objective: str = "edp", screen: bool = False):
         """`result` of each of `layers` (an iterable of `Layer`) on one accelerator, in order, as a generator: the
         accelerator is checked and its table found once (a network's run looks up ~60 layers, most of them hits)."""
         check_accelerator("MappingCache.results", accelerator)
-        return self._lookup(layers, accelerator, objective, screen)
+        return self._lookup(layers, accelerator, objective, _RESIDUAL if screen else None)
 
-    def _lookup(self, layers, accelerator: Accelerator, objective: str, screen: bool):
+    def _lookup(self, layers, accelerator: Accelerator, objective: str, screen: str | None):
+        """`screen`: None (every layer its own result), _RESIDUAL (`result`'s screen) or _EVERY_SHAPE
+        (`screened_shapes`)."""
         table = self._table(accelerator)
-        screens = screen and self.settings.factors == "auto"
+        if screen == _RESIDUAL and self.settings.factors != "auto":
+            screen = None
+        kept = {None: (), _RESIDUAL: (_SCREENED,), _EVERY_SHAPE: (_SCREENED, _SCREENED_SHAPE)}[screen]
         for layer in layers:
             check_layer("MappingCache.result", layer)
             k = self._key(layer, objective)
             cached = table.get(k)
-            if cached is None and screens:
-                cached = table.get(k + (_SCREENED,))
+            for marker in kept:
+                if cached is not None:
+                    break
+                cached = table.get(k + (marker,))
             if cached is not None:
                 self.hits += 1
                 yield cached
                 continue
             self.misses += 1
-            yield self._search(table, k, layer, accelerator, objective, screens)
+            yield self._search(table, k, layer, accelerator, objective, screen)
 
     def _search(self, table: dict, k: tuple, layer: Layer, accelerator: Accelerator, objective: str,
-                screens: bool) -> MapperResult:
+                screen: str | None) -> MapperResult:
         enc = self.settings.encoding(layer, accelerator)
         warm = self.warm
         seeds = warm.seeds(enc) if warm is not None else np.zeros((0, enc.size))
         share = self.pool_share if layer.is_pool else 1
-        if screens and enc.factors == "residual":
-            result = self._shared(SCREEN_SHARE).search(enc, objective, seeds)
-            table[k + (_SCREENED,)] = result     # not a warm start: the shape's own search comes later, if at all
+        if screen == _EVERY_SHAPE or (screen == _RESIDUAL and enc.factors == "residual"):
+            result = self._shared(max(share, SCREEN_SHARE)).search(enc, objective, seeds)
+            # not a warm start: the shape's own search comes later, if at all
+            table[k + (_SCREENED if screen == _RESIDUAL else _SCREENED_SHAPE,)] = result
             return result
-        screened = table.get(k + (_SCREENED,))
-        if screened is not None and screened.valid:
-            seeds = np.concatenate([seeds, enc.encode(screened.arrays)[None]])
+        for marker in (_SCREENED, _SCREENED_SHAPE):
+            screened = table.get(k + (marker,))
+            if screened is not None and screened.valid:
+                seeds = np.concatenate([seeds, enc.encode(screened.arrays)[None]])
         result = self._shared(share).search(enc, objective, seeds)
         if warm is not None and result.valid:
             warm.record(enc, result.arrays, result.genes if result.genes is not None else enc.encode(result.arrays))
@@ -260,6 +273,18 @@ class MappingCache:
         return view
 
     @property
+    def screened_shapes(self) -> "ScreenedResults":
+        """This cache read so that every shape without its own result is searched with 1/SCREEN_SHARE of the budget
+        (whatever its factors), kept apart as a screened result; a shape whose own result (or screened result) is
+        known gets that. For shapes whose best mapping is only a starting point: a depth-first tile's rows, whose
+        layer-wise mapping is moved onto the tile's view and seeds that view's own search (`cosearch.fusion`); a
+        later search of the shape's own result starts from it. The same object each time."""
+        view = self.__dict__.get("_screened_shapes")
+        if view is None:
+            view = self.__dict__["_screened_shapes"] = ScreenedResults(self, _EVERY_SHAPE)
+        return view
+
+    @property
     def lookups(self) -> int:
         return self.hits + self.misses
 
@@ -276,20 +301,29 @@ class MappingCache:
 class ScreenedResults:
     """A `MappingCache`'s screened results behind the cache's own look-ups (`result`, `results`, `best_mapping`):
     under `factors="auto"` a layer that takes residual factors is searched with a fraction of the budget
-    (`MappingCache.result`'s `screen`); every other layer gets the cache's own result."""
+    (`MappingCache.result`'s `screen`; `MappingCache.screened`), every other layer gets the cache's own result; or
+    every shape without a result is (`MappingCache.screened_shapes`)."""
 
-    def __init__(self, cache: MappingCache) -> None:
+    def __init__(self, cache: MappingCache, screen: str = _RESIDUAL) -> None:
         self.cache = cache
+        self._screen = screen
 
     @property
     def settings(self) -> MapperSettings:
         return self.cache.settings
 
+    @property
+    def screened_shapes(self) -> "ScreenedResults":
+        """The cache's `screened_shapes`."""
+        return self.cache.screened_shapes
+
     def result(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
-        return self.cache.result(layer, accelerator, objective, screen=True)
+        check_accelerator("MappingCache.result", accelerator)
+        return next(self.cache._lookup((layer,), accelerator, objective, self._screen))
 
     def results(self, layers, accelerator: Accelerator, objective: str = "edp"):
-        return self.cache.results(layers, accelerator, objective, screen=True)
+        check_accelerator("MappingCache.results", accelerator)
+        return self.cache._lookup(layers, accelerator, objective, self._screen)
 
     def best_mapping(self, layer: Layer, accelerator: Accelerator, objective: str = "edp") -> MapperResult:
         return with_layer(self.result(layer, accelerator, objective), layer)

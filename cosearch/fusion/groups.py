@@ -28,6 +28,7 @@ from nets.elementwise import ElementwiseOp
 
 from .graph import consumers
 from .key_blocks import key_block_schedule
+from .memo import PRICED_KEPT, LruMemo
 from .plan import LayerRun, LinearObjective
 from .runs import choose_run, layer_runs
 from .tiling import by_tokens, schedule, tile_layer
@@ -147,10 +148,8 @@ def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator
     (a planner meets the same tile layer in many groups). Raises `NoValidMapping`."""
     home = home_level(accelerator)
     blocked = key_rows is not None and key_rows < layers[0].K
-    if blocked:
-        sched = key_block_schedule(layers, tile_rows, key_rows, head_rows)
-    else:
-        sched = schedule(layers, tile_rows, halo)
+    sched, peak = _SCHEDULES.recall((layers, tile_rows, halo, key_rows if blocked else None, head_rows),
+                                    lambda: _schedule(layers, tile_rows, halo, blocked, key_rows, head_rows))
     n = len(layers)
     if home is None:
         if n > 1 or sched.tiles > 1:
@@ -160,10 +159,6 @@ def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator
     level = accelerator.levels[home]
     if n > 1 and not {"Inputs", "Outputs"} <= set(level.keeps):
         return None
-    if blocked:
-        peak = sched.peak_words(layers)
-    else:
-        peak = sched.peak_intermediate_words(layers) if n > 1 else 0
     weights = sum(layer.param_words for layer in layers)
     free = level.capacity_words - peak
     keep_weights = sched.tiles > 1 and "Weights" in level.keeps and weights > 0 and free - weights >= 1
@@ -191,13 +186,17 @@ def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator
                                     + ([I] if inputs_on_chip else []) + ([O] if outputs_on_chip else [])))
             residency = None if not resident and free == level.capacity_words else \
                 Residency(home, resident, rounded_capacity(free))
+            # a tile of fewer rows than its layer is a shape of its own, whose layer-wise mapping is only moved onto
+            # the tile's view and seeds that view's search: screened (`MappingCache.screened_shapes`)
+            mapped_by = cache if tile is layer else cache.screened_shapes
             if runs_memo is None:
-                runs = layer_runs(tile, accelerator, cache, objective, residency, search_views)
+                runs = layer_runs(tile, accelerator, mapped_by, objective, residency, search_views)
             else:
                 key = (tile, residency, search_views)
                 runs = runs_memo.get(key)
                 if runs is None:
-                    runs = runs_memo[key] = layer_runs(tile, accelerator, cache, objective, residency, search_views)
+                    runs = runs_memo[key] = layer_runs(tile, accelerator, mapped_by, objective, residency,
+                                                       search_views)
             per_layer.append((runs, times))
         options.append(tuple(per_layer))
     loads = []
@@ -214,6 +213,22 @@ def group_tiling(layers: tuple[Layer, ...], first: int, accelerator: Accelerator
     return GroupTiling(first, tile_rows, halo, sched.tiles, keep_weights, tuple(options), tuple(loads), peak,
                        key_rows if blocked else None, sched.elementwise(layers) if blocked else (), keep_operands,
                        sched.head_rows if blocked else None)
+
+
+_SCHEDULES = LruMemo(PRICED_KEPT)
+"""(layers, tile rows, halo, key rows, head rows) -> `_schedule`: decided by the layers' shapes alone (a `Layer`
+compares by shape), and met again by every plan whose network holds the same chain (a co-search's subnets share
+most of theirs)."""
+
+
+def _schedule(layers, tile_rows: int, halo: str, blocked: bool, key_rows, head_rows) -> tuple:
+    """The schedule of `layers` tiled so (`tiling.schedule`, or `key_blocks.key_block_schedule` when `blocked`) and
+    the most words its intermediate rows (or key blocks) hold at once."""
+    if blocked:
+        sched = key_block_schedule(layers, tile_rows, key_rows, head_rows)
+        return sched, sched.peak_words(layers)
+    sched = schedule(layers, tile_rows, halo)
+    return sched, sched.peak_intermediate_words(layers) if len(layers) > 1 else 0
 
 
 def group_cost(layers: tuple[Layer, ...], first: int, accelerator: Accelerator, cache: MappingCache, objective: str,

@@ -230,3 +230,32 @@ def test_the_screened_view_reads_the_caches_screened_results():
     assert view.best_mapping(perfect, acc).evaluations == 256 and view.best_mapping(perfect, acc).layer.name == "p"
     assert [r.evaluations for r in view.results([residual, perfect], acc)] == [256 // SCREEN_SHARE, 256]
     assert "_screened" not in pickle.loads(pickle.dumps(cache)).__dict__
+
+
+def test_screened_shapes_screen_every_shape_without_a_result_and_seed_its_own_search():
+    """`MappingCache.screened_shapes`: a shape with no result is searched with 1/SCREEN_SHARE of the budget whatever
+    its factors, kept apart (not a result of the cache's own look-ups, which search it in full, seeded by it); a shape
+    whose own or residual-screened result is known gets that; the same object each time, not pickled."""
+    import pickle
+
+    from accel_models.presets import get_preset
+    from mappings.cache import SCREEN_SHARE
+
+    acc = get_preset("shidiannao")
+    cache = MappingCache(MapperSettings(budget_evals=256, seed=0, factors="auto"))
+    view = cache.screened_shapes
+    assert cache.screened_shapes is view and view.settings is cache.settings and view.screened_shapes is view
+    residual, perfect, known = (Layer.conv(16, 16, 3, 13, name="r"), Layer.conv(16, 16, 3, 8, name="p"),
+                                Layer.conv(8, 16, 3, 8, name="k"))
+    own_known = cache.result(known, acc)
+    screened_residual = cache.result(residual, acc, screen=True)
+    assert view.result(known, acc) is own_known                         # its own result
+    assert view.result(residual, acc) is screened_residual              # a residual screen counts too
+    rough = view.best_mapping(perfect, acc)
+    assert rough.evaluations == 256 // SCREEN_SHARE and rough.layer.name == "p"
+    assert view.result(perfect, acc) is view.result(perfect, acc) and len(cache) == 1   # kept apart
+    assert cache.result(perfect, acc, screen=True).evaluations == 256   # the residual screen: a perfect layer's own
+    own = cache.result(perfect, acc)
+    assert own.cycles * own.energy_pj <= rough.cycles * rough.energy_pj   # the screened mapping seeded it
+    assert view.result(perfect, acc) is own and len(cache) == 2
+    assert "_screened_shapes" not in pickle.loads(pickle.dumps(cache)).__dict__

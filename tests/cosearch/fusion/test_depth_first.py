@@ -14,6 +14,7 @@ from cosearch.fusion.tiling import schedule
 from cosearch.search import evaluate_network
 from nets import Layer, Network
 
+from _fusion_tiny import NO_CACHE
 from test_group_walker import _compulsory_run, _NoMapper, _Priced
 from test_resident import _acc, _net
 
@@ -116,9 +117,9 @@ def test_a_tiles_run_is_chosen_by_the_networks_objective_not_its_own(glb_words):
     net, acc = _net(), _acc(glb_words)
     layers = net.layers[1:4]        # expand -> depthwise 3x3 -> project, in 3 tiles
     with mock.patch.object(groups, "layer_runs", _moved_or_faster):
-        own = group_cost(layers, 1, _acc(4096), None, "edp", 4, "cache")
+        own = group_cost(layers, 1, _acc(4096), NO_CACHE, "edp", 4, "cache")
         beside = LinearObjective(100 * own.cycles, own.energy_pj, "edp")     # a network of slower layers
-        linear = group_cost(layers, 1, _acc(4096), None, "edp", 4, "cache", linear=beside)
+        linear = group_cost(layers, 1, _acc(4096), NO_CACHE, "edp", 4, "cache", linear=beside)
         tiles = [(a, b) for p, q in zip(own.runs, linear.runs) for (a, _), (b, _) in zip(p, q)
                  if a.result != b.result]
         assert tiles and all(a.result.cycles < b.result.cycles and a.result.energy_pj > b.result.energy_pj

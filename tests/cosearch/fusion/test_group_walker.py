@@ -23,7 +23,7 @@ from cosearch.fusion.tiling import output_rows, schedule
 from cosearch.fusion.view import rounded_capacity
 from nets import Layer, Network
 
-from _fusion_tiny import tiny_accelerator, tiny_cache
+from _fusion_tiny import NO_CACHE, tiny_accelerator, tiny_cache
 from _group_walker import walk_attention, walk_group, walk_resident
 from test_graph import _inception
 from test_resident import _net
@@ -75,6 +75,10 @@ class _NoMapper:
     def result(self, layer, accelerator, objective):
         return self
 
+    @property
+    def screened_shapes(self) -> "_NoMapper":
+        return self
+
 
 # ---- depth-first groups ---------------------------------------------------------------------------------------------
 
@@ -83,7 +87,7 @@ def _check_group(layers, tile, halo, glb_words):
     capacity = acc.levels[1].capacity_words
     with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         try:
-            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, halo)
+            cost = groups.group_cost(layers, 0, acc, NO_CACHE, "edp", tile, halo)
         except NoValidMapping:
             cost = "no mapping"
     n, weights = len(layers), sum(layer.param_words for layer in layers)
@@ -175,7 +179,7 @@ def _check_attention(layers, tile, key_rows, glb_words, head_rows=None):
     capacity = acc.levels[1].capacity_words
     with mock.patch.object(groups, "layer_runs", _compulsory_runs):
         try:
-            cost = groups.group_cost(layers, 0, acc, None, "edp", tile, "recompute", key_rows=key_rows,
+            cost = groups.group_cost(layers, 0, acc, NO_CACHE, "edp", tile, "recompute", key_rows=key_rows,
                                      head_rows=head_rows)
         except NoValidMapping:
             cost = "no mapping"
@@ -262,9 +266,9 @@ def test_one_key_block_is_the_query_block_schedule_bit_for_bit():
     layers = (Layer.attention_scores(10, 10, 4, heads=2), Layer.attention_context(10, 10, 4, heads=2),
               Layer.fc(8, 8, batch=10))
     with mock.patch.object(groups, "layer_runs", _compulsory_runs):
-        plain = groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute")
+        plain = groups.group_cost(layers, 0, tiny_accelerator(4096), NO_CACHE, "edp", 4, "recompute")
         for key_rows in (None, 10, 64):
-            assert groups.group_cost(layers, 0, tiny_accelerator(4096), None, "edp", 4, "recompute",
+            assert groups.group_cost(layers, 0, tiny_accelerator(4096), NO_CACHE, "edp", 4, "recompute",
                                      key_rows=key_rows) == plain
     assert plain.key_rows is None and plain.elementwise == ()
 
@@ -350,7 +354,7 @@ def test_a_worked_example():
     assert again.chip_read_words == kept.chip_read_words == (7 + 7 + 5) * 17 * 16 + 8 * 8 * 16
     assert again.peak_intermediate_words == kept.peak_intermediate_words == 7 * 17 * 16 + 3 * 8 * 16
     with mock.patch.object(groups, "layer_runs", _compulsory_runs):
-        fits = {glb: groups.group_cost(layers, 0, tiny_accelerator(glb), None, "edp", 3, "cache")
+        fits = {glb: groups.group_cost(layers, 0, tiny_accelerator(glb), NO_CACHE, "edp", 3, "cache")
                 for glb in (2288, 2296, 3712, 3720)}
     assert fits[2288] is None and not fits[2296].weights_on_chip and not fits[3712].weights_on_chip
     assert fits[3720].weights_on_chip and fits[3720].dram_words == kept.dram_words == 5104

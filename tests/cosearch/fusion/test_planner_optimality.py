@@ -20,7 +20,7 @@ from cosearch.fusion.tiling import HALO_MODES, fewest_held_words, output_rows, s
 from cosearch.fusion.view import home_level
 from nets import Layer, Network
 
-from _fusion_tiny import tiny_accelerator, tiny_cache
+from _fusion_tiny import NO_CACHE, tiny_accelerator, tiny_cache
 
 W, I, O = (TENSOR_INDEX[t] for t in ("Weights", "Inputs", "Outputs"))
 AF = Path(__file__).resolve().parents[2] / "data" / "accelforge"
@@ -90,7 +90,7 @@ def _exhaustive(network, accelerator, score):
         for j in range(i + 1, n + 1):
             if j - i > 1 and not chainable(network, i, j):
                 continue
-            costs = [[tiling.cost("edp", rule) for tiling in _tilings(layers[i:j], i, accelerator, None, "edp", False)]
+            costs = [[tiling.cost("edp", rule) for tiling in _tilings(layers[i:j], i, accelerator, NO_CACHE, "edp", False)]
                      for rule in (score, None)]
             for k, found in enumerate(costs):
                 if found:
@@ -109,7 +109,7 @@ def _exhaustive(network, accelerator, score):
 
 
 def _planned(planner, network, accelerator, score):
-    return [total for total, _ in planner.best_groupings(network, accelerator, None, "edp", False, score)]
+    return [total for total, _ in planner.best_groupings(network, accelerator, NO_CACHE, "edp", False, score)]
 
 
 def _check_random_chains(cases: int) -> None:
@@ -147,7 +147,7 @@ def test_the_chosen_groups_add_up_to_the_planners_total():
     network, accelerator = Network("chain", list(layers)), tiny_accelerator(65536)
     score = linearised_objective(1e4, 1e6, "edp")
     with mock.patch.object(groups, "layer_runs", _ModelShapedRuns(accelerator, 7)):
-        for total, chosen in DepthFirst().best_groupings(network, accelerator, None, "edp", False, score):
+        for total, chosen in DepthFirst().best_groupings(network, accelerator, NO_CACHE, "edp", False, score):
             assert [(i, j) for i, j, _ in chosen] == sorted((i, j) for i, j, _ in chosen)
             assert chosen[0][0] == 0 and chosen[-1][1] == len(layers)
             assert all(a[1] == b[0] for a, b in zip(chosen, chosen[1:]))
