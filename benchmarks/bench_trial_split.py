@@ -6,9 +6,11 @@
 Runs the default settings (`run_cosearch.py`'s; `--fusion` another fusion mode, `--timing` another timing model) with
 one worker in this process on a new study in OUT, until
 `--trials` trials are complete, and times (CPU, `time.process_time`) the parts of each trial by wrapping them:
-the whole objective call, the subnet search, the networks' runs (all mapping), the mapper's searches by factor mode and
-budget, and within them the compiled search (whichever `search_kernel` hands out), the warm starts, the encodings, the subnet builds and the
-accuracy predictor; what is left outside the objective is Optuna's ask and tell, the storage and the worker's loop.
+the whole objective call, the subnet search, the networks' runs (all mapping), the best screened subnets scored
+again (`RESCORED_SUBNETS`), the trial's result (`evaluate_network` of its subnet: under a fusion mode the plan with
+its kept views searched), the mapper's searches by factor mode and budget, and within them the compiled search
+(whichever `search_kernel` hands out), the warm starts, the encodings, the subnet builds and the accuracy predictor;
+what is left outside the objective is Optuna's ask and tell, the storage and the worker's loop.
 Timers, not a profiler: cProfile's per-call cost inflates the Python parts several times (a network build measured
 1 ms under it, 0.2 ms without). Needs a warm numba cache (`python -m cosearch warm-up`): a compile would land in the
 first trial. Last line: `CPU per complete trial: X s (kernel Y s, residual searches Z s)`.
@@ -87,6 +89,8 @@ def main() -> None:
     _timer(spent, trial_module.TrialObjective, "__call__", TRIAL)
     _timer(spent, trial_module, "search_subnet", "subnet search (middle loop)")
     _timer(spent, trial_module, "network_run", "network runs (all mapping)")
+    _timer(spent, trial_module.TrialObjective, "_rescored", "the best screened subnets scored again")
+    _timer(spent, trial_module, "evaluate_network", "the trial's result (its subnet's plan)")
     _timer(spent, mapper_module.MapperSettings, "search", "mapper searches, ",
            key=lambda settings, enc, *a, **k: f"{enc.factors} factors, {settings.budget} evaluations")
     _time_search_kernel(spent)

@@ -32,6 +32,17 @@ NEAR_LIMIT_OVERSHOOT = 0.05
 overshoot is re-mapped with the final mapper before it is judged, and the better of the two runs counts: a limit
 judged on the search mapper's figures alone would reject a subnet the final phase accepts wherever the longer search
 finds a faster mapping (on the 5 mm2 designs measured, at most 0.6% faster; docs/defaults.md)."""
+PLANNED_WITHIN = 1.5
+"""Under a fusion mode that its searches rank by a cheaper mode (`FusionMode.ranked_by`: depth-first by resident,
+whose plan bounds the depth-first one from above), a trial plans its subnet in its own mode only when the cheaper
+mode's result is feasible and within this factor of the best feasible trial's value so far, or when it is not
+feasible; a design further off keeps the cheaper mode's result (user attribute "fusion" says so). On the 57 designs
+of a depth-first co-search (`python benchmarks/bench_depth_first_gain.py DIR`) the depth-first plan scored x0.75 of
+the resident one at best, so a design whose resident result is more than x1.33 of the best could not have become
+the best by its depth-first plan; x1.5 leaves a margin. About half of a run's trials are further off (the run's
+early ones, and CMA-ES's wider draws), and a depth-first plan takes about a sixth of a trial's CPU. In a subnet
+search (a fixed network's run is planned in the trial's mode already), for minimised objectives of one study value,
+without user-given fused groups (those the trial must check)."""
 RESCORED_SUBNETS = 5
 """Under `--factors auto` or a fusion mode, the subnet search ranks subnets on screened runs (`network_run`'s
 `screen`: under `--factors auto` the layers that take residual factors searched with 1/8 of the budget; under a
@@ -129,18 +140,18 @@ class TrialObjective:
         try:
             best, evaluated = self._run(trial, design.accelerator, cache)
             network = self.network if best.config is None else to_network(best.config)
-            goal = self.settings.mapper_objective
             scored = self.final_cache if _key(best.config) in self._remapped else cache
-            first = evaluate_network(network, design.accelerator, scored, goal,
-                                     accuracy=None if best.config is None else best.accuracy,
-                                     fusion=self.settings.fusion, fusion_groups=self.settings.fusion_groups,
-                                     search_views=ChosenViews(view_search_settings(scored.settings, goal)),
-                                     timing=self.settings.timing)
-            costs = [first] + [evaluate_network(n, design.accelerator, cache, goal, fusion=self.settings.fusion,
-                                                fusion_groups=self.settings.fusion_groups,
-                                                search_views=ChosenViews(view_search_settings(cache.settings, goal)),
-                                                timing=self.settings.timing)
-                               for n in self.extra_networks]
+            accuracy = None if best.config is None else best.accuracy
+            costs = None
+            if self._gated:
+                ranked = self._costs(self._ranking_fusion, network, design.accelerator, scored, cache, accuracy)
+                beyond = self._beyond_reach(trial.study, ranked, accuracy)
+                if beyond is not None:
+                    trial.set_user_attr("fusion", f"{self._ranking_fusion}: x{beyond:.3g} of the best trial's "
+                                                  f"value, not planned {self.settings.fusion}")
+                    costs = ranked
+            if costs is None:
+                costs = self._costs(self.settings.fusion, network, design.accelerator, scored, cache, accuracy)
             if self.settings.pareto:
                 trial.set_user_attr("pareto_points", trial_points(self.settings.pareto, evaluated, check.area_mm2))
         except NoValidMapping as exc:
@@ -149,6 +160,42 @@ class TrialObjective:
         return best, evaluated, costs, {"searches": misses, "lookups": hits + misses,
                                         "hit_rate": round(hits / max(1, hits + misses), 3),
                                         "final_mapper_networks": len(self._remapped)}
+
+    def _costs(self, fusion: str, network, accelerator, scored: MappingCache, cache: MappingCache,
+               accuracy: float | None) -> list[NetworkCost]:
+        """The trial's result in `fusion`: its network's plan with the views it keeps searched (`ChosenViews`) from
+        `scored` (the search's table, or the final mapper's where the run was near a hard limit), then each further
+        network's from `cache`."""
+        goal, groups, timing = self.settings.mapper_objective, self.settings.fusion_groups, self.settings.timing
+        groups = groups if fusion == self.settings.fusion else None
+        first = evaluate_network(network, accelerator, scored, goal, accuracy=accuracy, fusion=fusion,
+                                 fusion_groups=groups,
+                                 search_views=ChosenViews(view_search_settings(scored.settings, goal)), timing=timing)
+        return [first] + [evaluate_network(n, accelerator, cache, goal, fusion=fusion, fusion_groups=groups,
+                                           search_views=ChosenViews(view_search_settings(cache.settings, goal)),
+                                           timing=timing)
+                          for n in self.extra_networks]
+
+    @property
+    def _gated(self) -> bool:
+        """Whether the trial's result may keep its ranking mode's plan (`PLANNED_WITHIN`)."""
+        s = self.settings
+        return (self.network is None and self._ranking_fusion != s.fusion and not s.pareto
+                and not s.objective.maximize and s.fusion_groups is None)
+
+    def _beyond_reach(self, study, costs: list[NetworkCost], accuracy: float | None) -> float | None:
+        """The ratio of the ranking mode's result `costs` to the best feasible trial's value where it is feasible and
+        more than `PLANNED_WITHIN` times that value; else None (plan in the trial's own mode)."""
+        from optuna.trial import TrialState
+
+        score = objective(costs, self.settings.limits, self.settings.objective, accuracy)
+        if not score.feasible:
+            return None
+        values = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if t.user_attrs.get("feasible") and t.value is not None and t.value > 0]
+        if not values or score.value <= PLANNED_WITHIN * min(values):
+            return None
+        return score.value / min(values)
 
     def _network_run(self, config, accelerator, cache: MappingCache, screen: bool = False,
                      search_views: "bool | ChosenViews | None" = None) -> RunCost:
