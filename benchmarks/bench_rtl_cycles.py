@@ -64,8 +64,9 @@ from accel_models.timing import (MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, Hardw
                                  array_pass_cycles, class_misses, dram_bytes_per_cycle, dram_rows_and_bytes,
                                  gemmini_soc, is_matrix_product, layer_bytes, output_blocks, step_classes)
 from accel_models.timing.cache import FASED_LLC, GEMMINI_L2  # noqa: E402
-from accel_models.timing.hardware import (DMA_REQUESTS_IN_FLIGHT, GEMMINI_BUS_BYTES_PER_CYCLE,  # noqa: E402
-                                          GEMMINI_L2_BYTES, command_slots, move_in_commands)
+from accel_models.timing.hardware import (DMA_REQUEST_BYTES, DMA_REQUESTS_IN_FLIGHT,  # noqa: E402
+                                          DOSA_CONV_BASE_OFFSET_BYTES, GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES,
+                                          command_slots, move_in_commands)
 from accel_models.timeloop.dosa_harness import ARRAYS, dosa_run  # noqa: E402
 
 CACHE_SHARES = (0.25, 0.5, 0.75, 1.0)
@@ -95,12 +96,15 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
     `row` names the row of each), the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA
     requests, the transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs
     as a matrix product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed
-    in FireSim's last-level cache behind it (both simulated), the move-in commands and the DMA's command slots
-    (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), and the array's cycles with Gemmini's mesh holding
+    in FireSim's last-level cache behind it (both simulated), the bus beats of the DMA's reads of the moves in (a
+    convolution's tensors at `DOSA_CONV_BASE_OFFSET_BYTES` past a line), the move-in commands and the DMA's command
+    slots (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), and the array's cycles with Gemmini's mesh holding
     `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0` ...)."""
     parts = []
     for row, (layer, acc, arrays) in enumerate(cases):
-        misses = class_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC)
+        misses = class_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC, (),
+                              0 if is_matrix_product(layer) else DOSA_CONV_BASE_OFFSET_BYTES,
+                              GEMMINI_BUS_BYTES_PER_CYCLE, DMA_REQUEST_BYTES)
         for steps in step_classes(layer, arrays):
             if not steps.steps[0]:
                 continue
@@ -109,13 +113,13 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
                           steps.steps[0], rows[0], moved[0] / dram_bytes_per_cycle(acc),
                           moved[0] / GEMMINI_BUS_BYTES_PER_CYCLE, layer_bytes(layer, acc),
                           float(is_matrix_product(layer)), output_blocks(layer, acc, arrays, steps)[0],
-                          misses[0, steps.last, 0], misses[0, steps.last, 1],
+                          misses[0, steps.last, 0], misses[0, steps.last, 1], misses[0, steps.last, 2],
                           move_in_commands(layer, acc, arrays, steps=steps)[0],
                           command_slots(acc, DMA_REQUESTS_IN_FLIGHT),
                           *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c),
                                               steps)[0] for c in MESH_LATENCY_GRID)))
     names = ("row", "compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix",
-             "store_blocks", "misses", "memory_misses", "commands", "slots",
+             "store_blocks", "misses", "memory_misses", "read_beats", "commands", "slots",
              *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
     found = dict(zip(names, (np.array(p) for p in zip(*parts))))
     found["row"] = found["row"].astype(int)
@@ -155,13 +159,19 @@ def _class_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.nda
     """`timing.total` over the parts of each class of steps: with a simulated cache (Gemmini's L2) every byte at the
     bus's rate and the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
     if timing.cache is not None:
-        return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], parts["bus_cycles"],
+        return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], _bus(timing, parts),
                             parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"],
                             _memory_misses(timing, parts), *_commands(timing, parts))
     cached = parts["layer_bytes"] <= timing.cache_bytes
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
     return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], peak,
                         parts["matrix"].astype(bool), cached, parts["store_blocks"])
+
+
+def _bus(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows' cycles on the SoC's bus: the read beats of their moves in if `timing` counts them, else their bytes
+    at the bus's rate."""
+    return parts["read_beats"] if timing.read_beats else parts["bus_cycles"]
 
 
 def _memory_misses(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> "np.ndarray | None":
@@ -204,8 +214,9 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
     and the DRAM efficiency by Nelder-Mead from five starts with the L2 as a fits-or-not share (each share in
     `CACHE_SHARES`; the best), the defaults of a chip without a cache; then, with those, on `gemmini_soc`'s SoC, the
     bus efficiency, the costs of a line missed in the L2 and of a block missed behind it and the DMA commands' stays
-    (`command_latency_cycles`, `store_command_cycles`) by Nelder-Mead for each mesh latency in `MESH_LATENCY_GRID`
-    (the best)."""
+    (`command_latency_cycles`, `store_command_cycles`) and a request's two costs (`dram_request_cycles`,
+    `dma_row_cycles`: the bus's time being its read beats there) by Nelder-Mead for each mesh latency in
+    `MESH_LATENCY_GRID` (the best)."""
     from scipy.optimize import minimize
 
     best = None
@@ -245,9 +256,13 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
         return replace(soc, bus_efficiency=float(1 / (1 + np.exp(-theta[0]))),
                        cache_miss_cycles=float(np.exp(theta[1])), memory_miss_cycles=float(np.exp(theta[2])),
                        command_latency_cycles=float(np.exp(theta[3])), store_command_cycles=float(np.exp(theta[4])),
+                       dram_request_cycles=float(np.exp(theta[5])), dma_row_cycles=float(np.exp(theta[6])),
                        mesh_latency_cycles=float(latency))
 
-    start = np.array([1.0, np.log(8.0), np.log(8.0), np.log(20.0), np.log(60.0)])
+    # the request's two costs refitted here too: on the SoC the bus's time is its read beats (`read_beats`), which
+    # carry part of what the first stage's per-request costs stood for
+    start = np.array([1.0, np.log(8.0), np.log(8.0), np.log(20.0), np.log(60.0),
+                      np.log(max(core.dram_request_cycles, 0.05)), np.log(max(core.dma_row_cycles, 0.05))])
     simplex = np.vstack([start, start + 0.2 * np.eye(len(start))])
     best = None
     for latency in MESH_LATENCY_GRID:
@@ -262,8 +277,11 @@ def _fit(parts: dict[str, np.ndarray], measured: np.ndarray, quiet: bool = False
               f"{fitted.cache_miss_cycles:.2f}, memory_miss_cycles {fitted.memory_miss_cycles:.2f}, "
               f"command_latency_cycles {fitted.command_latency_cycles:.1f}, "
               f"store_command_cycles {fitted.store_command_cycles:.1f}, "
+              f"dram_request_cycles {fitted.dram_request_cycles:.3f}, dma_row_cycles {fitted.dma_row_cycles:.3f}, "
               f"mesh_latency_cycles {fitted.mesh_latency_cycles:g} (loss {found.fun:.4f})")
     return replace(fitted, bus_efficiency=round(fitted.bus_efficiency, 2),
+                   dram_request_cycles=round(fitted.dram_request_cycles, 2),
+                   dma_row_cycles=round(fitted.dma_row_cycles, 2),
                    cache_miss_cycles=round(fitted.cache_miss_cycles, 1),
                    memory_miss_cycles=round(fitted.memory_miss_cycles, 1),
                    command_latency_cycles=round(fitted.command_latency_cycles, 1),
@@ -276,7 +294,7 @@ def _dominant(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarra
     host = parts["steps"] * np.where(parts["matrix"] > 0, timing.matrix_step_overhead_cycles,
                                      timing.step_overhead_cycles)
     simulated = timing.cache is not None
-    transfer = timing.transfer(parts["requests"], parts["bus_cycles"] if simulated else np.where(
+    transfer = timing.transfer(parts["requests"], _bus(timing, parts) if simulated else np.where(
         parts["layer_bytes"] <= timing.cache_bytes, parts["bus_cycles"], parts["dram_cycles"]),
         (not simulated) & (parts["layer_bytes"] <= timing.cache_bytes), parts["store_blocks"],
         parts["misses"] if simulated else None, _memory_misses(timing, parts) if simulated else None,

@@ -19,6 +19,9 @@ no closed form follows a strided tile through a set-associative cache, so `cache
 - optionally, each missed line is looked up in a second cache behind the first (`memory_misses`: the memory side's
   own cache, FireSim's last-level cache model in front of its DRAM model, `FASED_LLC`), in its blocks, with
   pseudo-random replacement too (FASED's `LLCModel` replaces at random);
+- optionally (`class_misses` with `beat_bytes`), the same replay counts the bus beats of the reads a DMA makes of
+  each input and weight run (`read_beats`: Gemmini's aligned 16- to 64-byte reads), the tensors' bases a given
+  number of bytes past a line;
 - the layer runs twice and the second run's misses are counted: the caches start with what the layer's own previous
   run left in them (DOSA's FireSim harness runs each layer through Gemmini's own tiler before the timed run:
   `gemmini-data-collection/templates/conv_tilings.c`, ucb-bar/gemmini-rocc-tests, branch `dosa`).
@@ -92,16 +95,47 @@ def memory_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArray
 
 
 def class_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
-                 behind: CacheGeometry | None = None, on_chip: tuple[int, ...] = ()) -> np.ndarray:
-    """[B, classes, 2]: the lines missed in a cache of `geometry` and the blocks of those missed in the cache `behind`
-    it (0 without one) by the steps of each class of `steps.step_classes`, indexed by the class's `last` bit."""
-    return _misses(layer, accelerator, mappings, geometry, behind, on_chip)
+                 behind: CacheGeometry | None = None, on_chip: tuple[int, ...] = (), base_offset: int = 0,
+                 beat_bytes: int = 0, request_bytes: int = 64) -> np.ndarray:
+    """[B, classes, 3]: the lines missed in a cache of `geometry`, the blocks of those missed in the cache `behind`
+    it (0 without one) and, with `beat_bytes` > 0, the bus beats of the reads that move the input and weight tiles in
+    (`read_beats` of each run, split into DMA requests of `request_bytes`; else 0), by the steps of each class of
+    `steps.step_classes`, indexed by the class's `last` bit. `base_offset`: the bytes by which every tensor's base
+    address lies past a line boundary (0: each starts a line)."""
+    return _misses(layer, accelerator, mappings, geometry, behind, on_chip, base_offset, beat_bytes, request_bytes)
+
+
+@njit(cache=True)
+def read_beats(address: int, nbytes: int, beat_bytes: int, max_bytes: int) -> tuple[int, int]:
+    """(reads, bus beats) a DMA makes of `nbytes` bytes from `address`, reading as Gemmini's `StreamReaderCore` does
+    (DMA.scala): each read is a naturally aligned power of two from one beat to `max_bytes` (16, 32 or 64 bytes on
+    its 128-bit bus), the one that covers the most of the bytes left from the current address (the smallest such on
+    a tie), and returns whole beats. An aligned 32-byte run is one read of 2 beats; the same run 8 bytes past a line
+    is one 64-byte read of 4 beats (a 16- or 32-byte read would stop at its own boundary)."""
+    reads = 0
+    beats = 0
+    while nbytes > 0:
+        best = 0
+        size = 0
+        s = beat_bytes
+        while s <= max_bytes:
+            covered = min(s - address % s, nbytes)
+            if covered > best:
+                best = covered
+                size = s
+            s *= 2
+        reads += 1
+        beats += size // beat_bytes
+        address += best
+        nbytes -= best
+    return reads, beats
 
 
 def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
-            behind: CacheGeometry | None, on_chip: tuple[int, ...]) -> np.ndarray:
-    """[B, classes, 2]: the misses in `geometry` and, if `behind` is given, in it (else 0), by the class of the step
-    that made them (`class_misses`)."""
+            behind: CacheGeometry | None, on_chip: tuple[int, ...], base_offset: int = 0, beat_bytes: int = 0,
+            request_bytes: int = 64) -> np.ndarray:
+    """[B, classes, 3]: the misses in `geometry`, if `behind` is given in it (else 0), and with `beat_bytes` the read
+    beats of the moves in (else 0), by the class of the step that made them (`class_misses`)."""
     arrays = layer_arrays(layer)
     ax, co, bounds = arrays.ax.astype(np.int64), arrays.co.astype(np.int64), arrays.bounds.astype(np.int64)
     word_bytes = max(1, accelerator.levels[0].word_bits // 8)
@@ -124,22 +158,23 @@ def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geo
             step *= full[t, a]
         inner[t] = axes[-1]
         nesting[t] = [a for a in range(_AXES) if a not in axes] + axes
-        base[t] = start
+        base[t] = start + base_offset
         start += -(-step // geometry.line_bytes) * geometry.line_bytes
     moved = np.array([t not in on_chip for t in range(len(TENSORS))])
     reduction = ax[TENSORS.index("Outputs")] < 0
     extents, clipped, last_extents = clipped_dims(layer, mappings)
     bits = class_bits(clipped)
-    misses = np.zeros((mappings.temporal.shape[0], 1 << int(bits.any(axis=0).sum()), 2))
+    misses = np.zeros((mappings.temporal.shape[0], 1 << int(bits.any(axis=0).sum()), 3))
     llc = behind if behind is not None else CacheGeometry(1, 1, geometry.line_bytes)
     for b in range(misses.shape[0]):
         ends = mappings.temporal[b, 0, :].astype(np.int64)
         order = np.array([d for d in mappings.order[b, 0] if ends[d] > 1], np.int64)
-        found, found_behind = _replay(order, ends[order], extents[b].astype(np.int64),
-                                      last_extents[b].astype(np.int64), bits[b], misses.shape[1], ax, co, full,
-                                      strides, nesting, inner, base, moved, reduction, geometry.sets, geometry.ways,
-                                      geometry.line_bytes, behind is not None, llc.sets, llc.ways, llc.line_bytes)
-        misses[b, :, 0], misses[b, :, 1] = found, found_behind
+        found, found_behind, beats = _replay(order, ends[order], extents[b].astype(np.int64),
+                                             last_extents[b].astype(np.int64), bits[b], misses.shape[1], ax, co, full,
+                                             strides, nesting, inner, base, moved, reduction, geometry.sets,
+                                             geometry.ways, geometry.line_bytes, behind is not None, llc.sets,
+                                             llc.ways, llc.line_bytes, beat_bytes, request_bytes)
+        misses[b, :, 0], misses[b, :, 1], misses[b, :, 2] = found, found_behind, beats
     return misses
 
 
@@ -167,19 +202,21 @@ def _access(tags, key, counter):
 
 @njit(cache=True)
 def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, strides, nesting, inner, base, moved,
-            reduction, sets, ways, line_bytes, behind, llc_sets, llc_ways, llc_bytes):
+            reduction, sets, ways, line_bytes, behind, llc_sets, llc_ways, llc_bytes, beat_bytes, request_bytes):
     """The second of two runs' misses of the outer steps `order` (dims, outermost first) with `ends` iterations each,
     every tensor t moving its step's tile (the extents `extents` per dim, `last_extents` at a dim's last iteration;
     runs along `inner[t]`, the other axes in address order, `nesting[t]` outermost first, clipped to the tensor)
     from `base[t]` with `strides[t]`: per class of step (the sum of `bits` of the dims at their last iteration, of
     `classes`), the lines missed in the cache of `sets` x `ways` lines and, if `behind`, the blocks those missed in
-    the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it."""
+    the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it, and, if `beat_bytes` > 0, the bus beats of
+    the reads of the moves in (each run in requests of at most `request_bytes`, `read_beats`)."""
     tags = -np.ones((sets, ways), np.int64)
     llc = -np.ones((llc_sets, llc_ways), np.int64)
     counter = 0
     llc_counter = 0
     misses = np.zeros(classes, np.int64)
     llc_misses = np.zeros(classes, np.int64)
+    beats = np.zeros(classes, np.int64)
     n = order.shape[0]
     n_tensors = full.shape[0]
     n_axes = full.shape[1]
@@ -189,6 +226,7 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
     for _ in range(2):
         misses[:] = 0
         llc_misses[:] = 0
+        beats[:] = 0
         index = np.zeros(n, np.int64)
         dim_index = np.zeros(extents.shape[0], np.int64)
         origin = np.zeros(n_axes, np.int64)
@@ -234,6 +272,14 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
                                 llc_counter += 1
                                 if not _access(llc, line * line_bytes // llc_bytes, llc_counter):
                                     llc_misses[step_class] += 1
+                    if beat_bytes > 0 and t != outputs:
+                        left = run_bytes
+                        at = address
+                        while left > 0:
+                            piece = min(left, request_bytes)
+                            beats[step_class] += read_beats(at, piece, beat_bytes, line_bytes)[1]
+                            at += piece
+                            left -= piece
                     k = n_axes - 1
                     while k >= 0:
                         a = nesting[t, k]
@@ -254,4 +300,4 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
                 k -= 1
             if k < 0:
                 break
-    return misses, llc_misses
+    return misses, llc_misses, beats

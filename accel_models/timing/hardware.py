@@ -62,6 +62,14 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   at `bus_efficiency` of its rate, and each line the tiles' moves miss in the cache (`cache.cache_misses`: the outer
   steps replayed through its sets and ways) adds `cache_miss_cycles`, the line's fill from the memory behind it
   (with `reload_tiles`; without, the exact counts' words move at the DRAM's rate as above);
+- **the bus's beats** (`read_beats`, `conv_base_offset_bytes`; `gemmini_soc` counts them): with a simulated cache
+  the bus's time is the beats of the reads the DMA makes of the moves in, one a cycle at `bus_efficiency`, in place
+  of every byte at the bus's rate (the moves out write on the bus's other channel). Gemmini's `StreamReaderCore`
+  (DMA.scala) reads each request as aligned powers of two of 16 to 64 bytes, each the one covering the most of the
+  bytes left (`cache.read_beats`): a run that starts off a 16-byte boundary takes a larger read, or two, and more
+  beats than its bytes. Where a tensor starts thus matters: DOSA's conv harness leaves its arrays 8-byte aligned,
+  its matrix harness aligns its matrices (`DOSA_CONV_BASE_OFFSET_BYTES`), so a convolution's 32-byte runs take 3 or 4
+  beats where a matrix product's take 2;
 - **a simulated cache behind the cache** (`memory_cache`, `memory_miss_cycles`; `gemmini_soc` uses FireSim's
   last-level cache model, `cache.FASED_LLC`): each line the first cache misses is looked up in it in the same replay
   (`cache.memory_misses`), and each of its blocks missed there adds `memory_miss_cycles`, the block's fill from the
@@ -79,8 +87,9 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
     transfer = max(requests x dma_row_cycles,
                    bytes / (peak x dram_efficiency) [+ requests x dram_request_cycles from the DRAM])
                + output blocks x store_block_cycles         (a matrix product: the longer of the two)
-    (with a simulated cache: bytes / (bus x bus_efficiency) + misses x cache_miss_cycles
-                             + requests x dram_request_cycles [+ blocks missed behind it x memory_miss_cycles]
+    (with a simulated cache: bytes / (bus x bus_efficiency) [read beats / bus_efficiency with `read_beats`]
+                             + misses x cache_miss_cycles + requests x dram_request_cycles
+                             [+ blocks missed behind it x memory_miss_cycles]
                              in place of the bytes' term)
     (with the DMA's commands in flight, the transfer also at least
          (requests x dma_row_cycles + move-in commands x command_latency_cycles + the fills of missed lines) / slots,
@@ -128,24 +137,29 @@ FITTED_MATRIX_STEP_OVERHEAD_CYCLES = 128.0
 FITTED_LOOP_OVERHEAD_CYCLES = 28.0
 FITTED_DRAM_REQUEST_CYCLES = 0.83
 FITTED_STORE_BLOCK_CYCLES = 26.0
-# With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`): the share of
-# the bus's peak the DMA sustains, and the cycles each missed line adds (a 64-byte line at about 8 bytes a cycle, the
-# rate the rows reach from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.74
-FITTED_CACHE_MISS_CYCLES = 8.6
+# With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`, the bus's time
+# its read beats): the share of the bus's beats the DMA sustains, and the cycles each missed line adds (the line's
+# fill from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
+FITTED_BUS_EFFICIENCY = 0.87
+FITTED_CACHE_MISS_CYCLES = 6.5
 # With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
 # its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
 # the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_MESH_LATENCY_CYCLES = 2.0
+FITTED_MESH_LATENCY_CYCLES = 1.0
 # With the same, the cycles each block the L2's misses also miss in the memory side's cache adds (FireSim's LLC model:
 # the block's fill from its DDR3 model), fitted beside the three above.
-FITTED_MEMORY_MISS_CYCLES = 10.2
+FITTED_MEMORY_MISS_CYCLES = 13.3
 # With the same, on Gemmini's SoC with its DMA's commands in flight (`gemmini_soc`): the cycles a move-in command holds
 # one of the load controller's command slots beyond its requests' issue (the round trip of its last request through
 # the bus and the L2), and the cycles a move-out holds one of the store controller's (reading the block of partial sums
 # back from the accumulator, scaling it and writing it out), fitted beside the four above.
-FITTED_COMMAND_LATENCY_CYCLES = 18.4
-FITTED_STORE_COMMAND_CYCLES = 89.1
+FITTED_COMMAND_LATENCY_CYCLES = 19.4
+FITTED_STORE_COMMAND_CYCLES = 107.3
+# With the same, on Gemmini's SoC with the bus's time counted in the beats of the DMA's reads (`read_beats`): a
+# request's DRAM cost and its issue, refitted beside the six above (`gemmini_soc` uses these in place of the first
+# stage's two).
+FITTED_SOC_DRAM_REQUEST_CYCLES = 0.12
+FITTED_SOC_DMA_ROW_CYCLES = 1.01
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -167,6 +181,15 @@ DMA_REQUESTS_IN_FLIGHT = 16
 Its load and store controllers size their command trackers from it: `nCmds = max_in_flight_reqs / block_rows + 1`
 commands at once (LoadController.scala, StoreController.scala), block_rows being the array's side: 5 on a 4-wide
 array, 3 on an 8-wide, 2 on a 16-wide, 1 from 32 wide up (`command_slots`)."""
+
+DOSA_CONV_BASE_OFFSET_BYTES = 56
+"""Where the tensors of DOSA's convolution runs start relative to a 64-byte line: 56 bytes past one. Its conv harness
+(`gemmini-data-collection/templates/conv_tilings.c`, ucb-bar/gemmini-rocc-tests, branch `dosa`) declares its input,
+bias, weight and output buffers as plain static arrays, each a whole number of lines long, which RISC-V GCC aligns to
+8 bytes only (its `DATA_ALIGNMENT` raises an array to a word); its matrix harness (`matmul_tilings.c`) aligns its
+matrices with `row_align(1)`, and they start a line here. Which multiple of 8 the link gave is not recorded: the
+offsets 8 past an odd multiple of 16 (8, 24, 40, 56) fit DOSA's rows alike and the aligned ones (0, 16, 32, 48) far
+worse (docs/timing.md); 56 fitted them best."""
 
 GEMMINI_L2_BYTES = GEMMINI_L2.capacity_bytes
 """Chipyard's L2 in Gemmini's SoC, 512 KiB (`cache.GEMMINI_L2`)."""
@@ -214,6 +237,8 @@ class HardwareTiming:
     dma_requests_in_flight: int = 0
     command_latency_cycles: float = FITTED_COMMAND_LATENCY_CYCLES
     store_command_cycles: float = FITTED_STORE_COMMAND_CYCLES
+    read_beats: bool = False
+    conv_base_offset_bytes: int = 0
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
@@ -249,6 +274,15 @@ class HardwareTiming:
                 raise ValueError(f"HardwareTiming.{field} must be an integer >= 0 {unit}, got {count!r}")
         if not isinstance(self.reload_tiles, bool):
             raise ValueError(f"HardwareTiming.reload_tiles must be True or False, got {self.reload_tiles!r}")
+        if not isinstance(self.read_beats, bool):
+            raise ValueError(f"HardwareTiming.read_beats must be True or False, got {self.read_beats!r}")
+        if self.read_beats and self.cache is None:
+            raise ValueError("HardwareTiming.read_beats needs a simulated cache (cache): the reads are replayed there")
+        offset = self.conv_base_offset_bytes
+        if isinstance(offset, bool) or not isinstance(offset, int) or not (
+                0 <= offset < (self.cache.line_bytes if self.cache is not None else DMA_REQUEST_BYTES)):
+            raise ValueError("HardwareTiming.conv_base_offset_bytes must be an integer of bytes >= 0 and below a "
+                             f"line, got {offset!r}")
 
     def cycles(self, layer: Layer, accelerator: Accelerator, mappings: MappingArrays, result,
                on_chip: tuple[int, ...] = ()) -> np.ndarray:
@@ -275,11 +309,13 @@ class HardwareTiming:
             tiles = [_rows_and_bytes(layer, accelerator, steps, on_chip)[1] for steps in classes]
             whole = np.maximum(sum(tiles), 1e-300)
         simulated = self.cache is not None and self.reload_tiles
-        counts = class_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip) if simulated \
-            else None
+        matrix = is_matrix_product(layer)
+        counts = class_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip,
+                              0 if matrix else self.conv_base_offset_bytes,
+                              int(self.bus_bytes_per_cycle) if self.read_beats else 0,
+                              _request_bytes(accelerator)) if simulated else None
         cached = self.caches(layer, accelerator, on_chip)
         rate = self.bus_bytes_per_cycle if cached or simulated else dram_bytes_per_cycle(accelerator)
-        matrix = is_matrix_product(layer)
         slots = command_slots(accelerator, self.dma_requests_in_flight) \
             if self.dma_requests_in_flight and self.reload_tiles else 1.0
         shape = (mappings.temporal.shape[0],)
@@ -291,6 +327,8 @@ class HardwareTiming:
                 # the exact counts' bytes, shared among the classes as their tiles' bytes are
                 requests, moved_bytes = np.zeros(shape), exact_bytes * tiles[i] / whole
             misses = counts[:, steps.last, 0] if simulated else None
+            # the bus's time: the read beats of the moves in, one a cycle, or every byte at the bus's rate
+            bus = counts[:, steps.last, 2] if simulated and self.read_beats else moved_bytes / rate
             behind = counts[:, steps.last, 1] if simulated and self.memory_cache is not None else None
             commands = _move_in_commands(layer, accelerator, steps, on_chip) \
                 if self.dma_requests_in_flight and self.reload_tiles else None
@@ -300,10 +338,9 @@ class HardwareTiming:
             out["steps"] += steps.steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
             out["loops"] += steps.steps * float(self.loop_overhead_cycles)
             out["compute"] += compute
-            out["transfer"] += self.transfer(requests, moved_bytes / rate, cached, stores, misses, behind, commands,
-                                             slots, matrix)
-            out["cycles"] += self.total(compute, steps.steps, requests, moved_bytes / rate, matrix, cached, stores,
-                                        misses, behind, commands, slots) - self.layer_startup_cycles
+            out["transfer"] += self.transfer(requests, bus, cached, stores, misses, behind, commands, slots, matrix)
+            out["cycles"] += self.total(compute, steps.steps, requests, bus, matrix, cached, stores, misses, behind,
+                                        commands, slots) - self.layer_startup_cycles
         out["cycles"] = np.ceil(out["cycles"] + self.layer_startup_cycles)
         return {"startup": np.full(shape, float(self.layer_startup_cycles)), **out}
 
@@ -372,12 +409,17 @@ def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
     """`timing` (default: the fitted model) on Gemmini in its SoC: its DMA reads through the L2, simulated
     (`cache.GEMMINI_L2`), on a 16-byte bus (`GEMMINI_BUS_BYTES_PER_CYCLE`), its array commands take at least
     `MIN_COMMAND_ROWS` cycles, its mesh holds `MESH_MATMULS_IN_FLIGHT` of them at once, the L2's misses go to
-    FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it, and its DMA's load and
-    store controllers hold the commands `DMA_REQUESTS_IN_FLIGHT` sets (`command_slots`)."""
-    return replace(timing or HardwareTiming(), cache=GEMMINI_L2, cache_bytes=0.0,
+    FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it, its DMA's load and
+    store controllers hold the commands `DMA_REQUESTS_IN_FLIGHT` sets (`command_slots`), and the bus's time is the
+    beats of the DMA's aligned reads (`read_beats`), a convolution's tensors starting where DOSA's harness put them
+    (`DOSA_CONV_BASE_OFFSET_BYTES`)."""
+    timing = timing or HardwareTiming(dram_request_cycles=FITTED_SOC_DRAM_REQUEST_CYCLES,
+                                      dma_row_cycles=FITTED_SOC_DMA_ROW_CYCLES)
+    return replace(timing, cache=GEMMINI_L2, cache_bytes=0.0,
                    bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS,
                    mesh_matmuls_in_flight=MESH_MATMULS_IN_FLIGHT, memory_cache=FASED_LLC,
-                   dma_requests_in_flight=DMA_REQUESTS_IN_FLIGHT)
+                   dma_requests_in_flight=DMA_REQUESTS_IN_FLIGHT, read_beats=True,
+                   conv_base_offset_bytes=DOSA_CONV_BASE_OFFSET_BYTES)
 
 
 def command_slots(accelerator: Accelerator, requests_in_flight: int) -> float:
@@ -421,6 +463,12 @@ def _move_in_commands(layer: Layer, accelerator: Accelerator, steps: StepClass,
                     if a == run_axis else spans[:, a] for a in range(N_AXES)]
         commands += np.prod(per_axis, axis=0)
     return commands * steps.steps
+
+
+def _request_bytes(accelerator: Accelerator) -> int:
+    """The most bytes one DMA request moves: `DMA_REQUEST_BYTES`, or the DRAM's block if larger."""
+    dram = accelerator.levels[0]
+    return int(max(dram.block_size_words * dram.word_bits // 8, DMA_REQUEST_BYTES))
 
 
 def _classes(layer: Layer, mappings: MappingArrays, steps: StepClass | None) -> list[StepClass]:

@@ -13,6 +13,8 @@ from accel_models import evaluate_batch, get_preset
 from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entries, gemmini_timeloop_files,
                                            load_dosa_row)
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
+from accel_models.timing.cache import read_beats
+from accel_models.timing.hardware import DOSA_CONV_BASE_OFFSET_BYTES
 from accel_models.timing import (DMA_REQUESTS_IN_FLIGHT, FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT,
                                  MIN_COMMAND_ROWS, TIMINGS, command_slots, dram_bytes_per_cycle, move_in_commands,
                                  CacheGeometry, HardwareTiming, array_pass_cycles, cache_misses, class_misses,
@@ -362,6 +364,43 @@ def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
     assert (soc.cache, soc.cache_bytes, soc.bus_bytes_per_cycle, soc.min_command_rows, soc.mesh_matmuls_in_flight) \
         == (GEMMINI_L2, 0, 16, 4, 5)
     assert GEMMINI_L2.capacity_bytes == 512 * 1024
+
+
+def test_the_dma_reads_aligned_powers_of_two_and_a_misaligned_tensor_costs_beats():
+    """Gemmini's StreamReader reads a run in aligned 16-, 32- or 64-byte reads, each the one covering the most of what
+    is left: an aligned 32-byte run is one read of 2 beats; 8 bytes past a line, one 64-byte read of 4 beats; 40
+    bytes past, a 32-byte read of its first 24 bytes and a 16-byte read of the last 8 (3 beats); 64 bytes 56 past a
+    line, a 16-byte read of 8 bytes and a 64-byte read of 56 (5 beats).
+
+    A 1x1 conv of 32 input channels, 4 output channels, 2 x 2 outputs, one step: 4 input runs of 32 bytes and 32
+    weight runs of 4 bytes (weights from byte 128). Aligned: 4 x 2 + 32 x 1 = 40 beats. Its tensors 8 bytes past a
+    line: inputs at 8, 40, 72, 104 take 4, 3, 4, 3 beats, each weight run still 1: 46. With a bus that moves a beat a
+    cycle, nothing else costing, the transfer is those beats (the bytes' model: (128 + 128 + 16) / 16 = 17); a matrix
+    product's tensors start a line whatever the offset."""
+    assert read_beats(0, 32, 16, 64) == (1, 2)
+    assert read_beats(8, 32, 16, 64) == (1, 4)
+    assert read_beats(40, 32, 16, 64) == (2, 3)
+    assert read_beats(56, 64, 16, 64) == (2, 5)
+    acc, layer = _two_level(), Layer.conv(32, 4, 1, 2)
+    arrays = _split(layer, {})
+    lean = dict(dma_row_cycles=0.01, dram_request_cycles=0, store_block_cycles=0, bus_bytes_per_cycle=16,
+                bus_efficiency=1.0, cache=CacheGeometry(64, 1, 64), cache_miss_cycles=0)
+    assert HardwareTiming(0, 0, 1.0, **lean).terms(layer, acc, arrays)["transfer"][0] == 17
+    beats = [HardwareTiming(0, 0, 1.0, read_beats=True, conv_base_offset_bytes=offset, **lean)
+             .terms(layer, acc, arrays)["transfer"][0] for offset in (0, 8)]
+    assert beats == [40, 46]
+    assert class_misses(layer, acc, arrays, CacheGeometry(64, 1, 64), None, (), 8, 16, 64)[0, 0, 2] == 46
+    matrix = Layer.conv(32, 4, 1, 1)
+    assert is_matrix_product(matrix)
+    per_offset = [HardwareTiming(0, 0, 1.0, read_beats=True, conv_base_offset_bytes=offset, **lean)
+                  .terms(matrix, acc, _split(matrix, {}))["transfer"][0] for offset in (0, 8)]
+    assert per_offset[0] == per_offset[1]
+    soc = gemmini_soc()
+    assert soc.read_beats and soc.conv_base_offset_bytes == DOSA_CONV_BASE_OFFSET_BYTES == 56
+    with pytest.raises(ValueError, match="read_beats"):
+        HardwareTiming(read_beats=True)
+    with pytest.raises(ValueError, match="conv_base_offset_bytes"):
+        HardwareTiming(conv_base_offset_bytes=64)
 
 
 @pytest.mark.parametrize("kwargs, field", [(dict(cache=CacheGeometry(4, 1, 64)), "bus_bytes_per_cycle"),
