@@ -186,16 +186,13 @@ class TrialObjective:
     def _beyond_reach(self, study, costs: list[NetworkCost], accuracy: float | None) -> float | None:
         """The ratio of the ranking mode's result `costs` to the best feasible trial's value where it is feasible and
         more than `PLANNED_WITHIN` times that value; else None (plan in the trial's own mode)."""
-        from optuna.trial import TrialState
-
         score = objective(costs, self.settings.limits, self.settings.objective, accuracy)
         if not score.feasible:
             return None
-        values = [t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                  if t.user_attrs.get("feasible") and t.value is not None and t.value > 0]
-        if not values or score.value <= PLANNED_WITHIN * min(values):
+        values = [t.value for t in self._feasible_trials(study) if t.value is not None and t.value > 0]
+        if not values or score.value <= PLANNED_WITHIN * values[0]:
             return None
-        return score.value / min(values)
+        return score.value / values[0]
 
     def _network_run(self, config, accelerator, cache: MappingCache, screen: bool = False,
                      search_views: "bool | ChosenViews | None" = None) -> RunCost:
@@ -281,14 +278,19 @@ class TrialObjective:
     def _seed_subnets(self, study) -> list:
         """The subnets of the best feasible trials so far (none in a multi-objective study: each trial aims at its
         own trade-off)."""
-        from optuna.trial import TrialState
-
         if self.settings.pareto:
             return []
-        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.user_attrs.get("feasible") and t.user_attrs.get("subnet")]
-        done.sort(key=lambda t: -t.value if self.settings.objective.maximize else t.value)
+        done = [t for t in self._feasible_trials(study) if t.user_attrs.get("subnet")]
         return [parse_config(t.user_attrs["subnet"], self.settings.space) for t in done[:SEED_SUBNETS]]
+
+    def _feasible_trials(self, study) -> list:
+        """The study's complete trials within the budget so far, best first by the objective (one study value)."""
+        from optuna.trial import TrialState
+
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get("feasible")]
+        done.sort(key=lambda t: -t.value if self.settings.objective.maximize else t.value)
+        return done
 
     def _record(self, trial, best: Candidate, evaluated: list[Candidate], costs: list[NetworkCost], score: Objective,
                 mapper: dict, wall_s: float) -> None:
