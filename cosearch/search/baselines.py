@@ -8,6 +8,7 @@ from accel_models.presets import PRESETS, buffers_summary, get_preset
 from mappings import MappingCache
 from nets import Network
 
+from ..fusion import ChosenViews
 from .evaluate import NetworkCost, NoValidMapping, evaluate_network
 
 
@@ -41,10 +42,12 @@ def fitting_presets(area_budget_mm2: float, names: list[str] | None = None) -> l
 
 def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
                 names: list[str] | None = None, objective: str = "edp", fusion: str = "none",
-                fusion_groups: str | None = None, timing: str = "timeloop") -> list[PresetRun]:
+                fusion_groups: str | None = None, timing: str = "timeloop",
+                search_views: "bool | ChosenViews" = True) -> list[PresetRun]:
     """Every preset with its area; those within `area_budget_mm2` evaluated on `network` through `cache`, each layer
     at its best mapping for `objective` (the mapper's: "edp", "latency" or "energy"), the layers sharing the chip
-    as the `fusion` mode plans, timed by `timing` (`accel_models.timing`). A preset the network cannot run on (a layer
+    as the `fusion` mode plans (the views its layers run on searched as `search_views` says: `evaluate_network`'s),
+    timed by `timing` (`accel_models.timing`). A preset the network cannot run on (a layer
     with no valid mapping, or one whose cycles the model cannot count at the preset's bandwidth) keeps its reason in
     `error`, and the others still run."""
     runs = []
@@ -57,7 +60,7 @@ def preset_runs(network: Network, area_budget_mm2: float, cache: MappingCache,
         if fits:
             try:
                 cost = evaluate_network(network, acc, cache, objective, fusion=fusion, fusion_groups=fusion_groups,
-                                        timing=timing)
+                                        search_views=search_views, timing=timing)
             except (NoValidMapping, NotCountable) as exc:
                 error = " ".join(str(exc).split())
         runs.append(PresetRun(name, area, fits, acc.technology_nm, acc.mesh,
