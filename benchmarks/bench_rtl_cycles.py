@@ -8,8 +8,8 @@ Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cyc
 DOSA's template writes it for Timeloop (`accel_models.timeloop.gemmini.load_dosa_row`) and timed twice:
 `evaluate_batch(..., timing="timeloop")` on the row as written (Timeloop's semantics, what the Timeloop checks use),
 and the hardware timing model on Gemmini's SoC (`accel_models.timing.gemmini_soc()`: its L2 and bus, FireSim's
-last-level cache behind them, its command floor, its mesh's and its DMA's commands in flight) on the run the RTL
-made:
+last-level cache behind them, its command floor, its mesh's and its DMA's commands in flight, each step's transfer
+its own) on the run the RTL made:
 
 - **the array it ran on** (`--array`): `stated` takes the row's `arch.meshX`; `smallest` takes the smallest power
   of two (at least 2) that holds the mapping's largest spatial factor. DOSA's collection script for its training rows
@@ -61,9 +61,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from accel_models import evaluate_batch  # noqa: E402
 from accel_models.timeloop.gemmini import load_dosa_row  # noqa: E402
 from accel_models.timing import (MESH_MATMULS_IN_FLIGHT, MIN_COMMAND_ROWS, HardwareTiming,  # noqa: E402
-                                 array_pass_cycles, class_misses, dram_bytes_per_cycle, dram_rows_and_bytes,
+                                 array_pass_cycles, dram_bytes_per_cycle, dram_rows_and_bytes,
                                  gemmini_soc, is_matrix_product, layer_bytes, output_blocks, step_classes)
-from accel_models.timing.cache import FASED_LLC, GEMMINI_L2  # noqa: E402
+from accel_models.timing.cache import FASED_LLC, GEMMINI_L2, step_tallies  # noqa: E402
 from accel_models.timing.hardware import (DMA_REQUEST_BYTES, DMA_REQUESTS_IN_FLIGHT,  # noqa: E402
                                           DOSA_CONV_BASE_OFFSET_BYTES, GEMMINI_BUS_BYTES_PER_CYCLE, GEMMINI_L2_BYTES,
                                           command_slots, move_in_commands)
@@ -98,16 +98,22 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
     as a matrix product, the output blocks read back, the lines missed in Gemmini's L2 and the blocks of those missed
     in FireSim's last-level cache behind it (both simulated), the bus beats of the DMA's reads of the moves in (a
     convolution's tensors at `DOSA_CONV_BASE_OFFSET_BYTES` past a line), the move-in commands and the DMA's command
-    slots (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), and the array's cycles with Gemmini's mesh holding
-    `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0` ...)."""
-    parts = []
+    slots (Gemmini's, `DMA_REQUESTS_IN_FLIGHT`), the steps that end a reduction, and the array's cycles with
+    Gemmini's mesh holding `MESH_MATMULS_IN_FLIGHT` commands for each latency of `MESH_LATENCY_GRID` (`compute_mesh0`
+    ...); and, from the same replay, each class's steps tallied by what each one moved (`step_tallies`: `tally_entry`
+    the class's index among the parts, `tally_steps` how many steps, `tally_misses`, `tally_memory_misses`,
+    `tally_read_beats` and `tally_ended` what each of them missed, read and whether it ended a reduction), for a
+    timing that takes each step's transfer on its own (`HardwareTiming.step_transfers`)."""
+    parts, tallies = [], []
     for row, (layer, acc, arrays) in enumerate(cases):
-        misses = class_misses(layer, acc, arrays, GEMMINI_L2, FASED_LLC, (),
-                              0 if is_matrix_product(layer) else DOSA_CONV_BASE_OFFSET_BYTES,
-                              GEMMINI_BUS_BYTES_PER_CYCLE, DMA_REQUEST_BYTES)
+        misses, ((keys, counts),) = step_tallies(layer, acc, arrays, GEMMINI_L2, FASED_LLC, (),
+                                                 0 if is_matrix_product(layer) else DOSA_CONV_BASE_OFFSET_BYTES,
+                                                 GEMMINI_BUS_BYTES_PER_CYCLE, DMA_REQUEST_BYTES)
         for steps in step_classes(layer, arrays):
             if not steps.steps[0]:
                 continue
+            mine = keys[:, 0] == steps.last
+            tallies.append((len(parts), counts[mine], keys[mine, 1:]))
             rows, moved = dram_rows_and_bytes(layer, acc, arrays, steps=steps)
             parts.append((row, array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, steps=steps)[0],
                           steps.steps[0], rows[0], moved[0] / dram_bytes_per_cycle(acc),
@@ -115,14 +121,18 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
                           float(is_matrix_product(layer)), output_blocks(layer, acc, arrays, steps)[0],
                           misses[0, steps.last, 0], misses[0, steps.last, 1], misses[0, steps.last, 2],
                           move_in_commands(layer, acc, arrays, steps=steps)[0],
-                          command_slots(acc, DMA_REQUESTS_IN_FLIGHT),
+                          command_slots(acc, DMA_REQUESTS_IN_FLIGHT), steps.output_steps[0],
                           *(array_pass_cycles(layer, acc, arrays, MIN_COMMAND_ROWS, MESH_MATMULS_IN_FLIGHT, float(c),
                                               steps)[0] for c in MESH_LATENCY_GRID)))
     names = ("row", "compute", "steps", "requests", "dram_cycles", "bus_cycles", "layer_bytes", "matrix",
-             "store_blocks", "misses", "memory_misses", "read_beats", "commands", "slots",
+             "store_blocks", "misses", "memory_misses", "read_beats", "commands", "slots", "output_steps",
              *(f"compute_mesh{c}" for c in MESH_LATENCY_GRID))
     found = dict(zip(names, (np.array(p) for p in zip(*parts))))
     found["row"] = found["row"].astype(int)
+    found["tally_entry"] = np.concatenate([np.full(len(n), k) for k, n, _ in tallies]).astype(int)
+    found["tally_steps"] = np.concatenate([n for _, n, _ in tallies]).astype(float)
+    for j, name in enumerate(("tally_misses", "tally_memory_misses", "tally_read_beats", "tally_ended")):
+        found[name] = np.concatenate([v[:, j] for _, _, v in tallies]).astype(float)
     return found
 
 
@@ -132,10 +142,12 @@ def _by_row(parts: dict[str, np.ndarray], values: np.ndarray) -> np.ndarray:
 
 
 def _rows(parts: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
-    """The parts of the rows `keep` ([rows] bool), their rows numbered anew in order."""
+    """The parts of the rows `keep` ([rows] bool), their rows (and the tallies' entries) numbered anew in order."""
     entries = keep[parts["row"]]
-    found = {key: p[entries] for key, p in parts.items()}
+    tallies = entries[parts["tally_entry"]]
+    found = {key: p[tallies if key.startswith("tally_") else entries] for key, p in parts.items()}
     found["row"] = (np.cumsum(keep) - 1)[found["row"]]
+    found["tally_entry"] = (np.cumsum(entries) - 1)[found["tally_entry"]]
     return found
 
 
@@ -158,6 +170,8 @@ def _total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
 def _class_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
     """`timing.total` over the parts of each class of steps: with a simulated cache (Gemmini's L2) every byte at the
     bus's rate and the missed lines; otherwise each row's bytes at the bus's rate where the cache holds its layer."""
+    if timing.cache is not None and timing.step_transfers:
+        return _stepwise_total(timing, parts)
     if timing.cache is not None:
         return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], _bus(timing, parts),
                             parts["matrix"].astype(bool), False, parts["store_blocks"], parts["misses"],
@@ -166,6 +180,25 @@ def _class_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.nda
     peak = np.where(cached, parts["bus_cycles"], parts["dram_cycles"])
     return timing.total(_compute(timing, parts), parts["steps"], parts["requests"], peak,
                         parts["matrix"].astype(bool), cached, parts["store_blocks"])
+
+
+def _stepwise_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """`_class_total` with each step's transfer its own (`HardwareTiming.step_transfers`): per class of steps, the
+    host's issue or the loop overhead plus the sum over its tallies of the longer of a step's compute and transfer
+    (`HardwareTiming.step_cycles`), the start-up added once a class as `timing.total` does."""
+    entry = parts["tally_entry"]
+    commands, slots = _commands(timing, parts)
+    matrix = parts["matrix"] > 0
+    busy = timing.step_cycles(_compute(timing, parts)[entry], parts["steps"][entry], parts["output_steps"][entry],
+                              parts["requests"][entry], None if commands is None else commands[entry],
+                              np.broadcast_to(slots, parts["steps"].shape)[entry], parts["store_blocks"][entry],
+                              matrix[entry], parts["tally_steps"], parts["tally_misses"],
+                              parts["tally_memory_misses"] if timing.memory_cache is not None else None,
+                              parts["tally_read_beats"] if timing.read_beats
+                              else (parts["bus_cycles"] / parts["steps"])[entry], parts["tally_ended"])
+    busy = np.bincount(entry, weights=busy, minlength=len(parts["steps"]))
+    host = parts["steps"] * np.where(matrix, timing.matrix_step_overhead_cycles, timing.step_overhead_cycles)
+    return timing.layer_startup_cycles + np.maximum(host, timing.loop_overhead_cycles * parts["steps"] + busy)
 
 
 def _bus(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:

@@ -29,7 +29,7 @@ from .hardware import (DMA_REQUEST_BYTES, DMA_REQUESTS_IN_FLIGHT, MESH_MATMULS_I
                        HardwareTiming, array_pass_cycles, command_slots, dram_bytes_per_cycle, dram_rows_and_bytes,
                        dram_words, gemmini_soc, holds_one_weight_per_pe, is_matrix_product, layer_bytes,
                        move_in_commands, output_blocks)
-from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, class_misses, memory_misses
+from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, cache_misses, class_misses, memory_misses, step_tallies
 from .steps import StepClass, outer_steps, step_classes
 from .systolic import scalesim_cycles
 from .timeloop import TimeloopTiming
@@ -70,4 +70,4 @@ __all__ = ["TimingModel", "TIMINGS", "get_timing", "TimeloopTiming", "HardwareTi
            "array_pass_cycles", "command_slots", "dram_bytes_per_cycle", "dram_rows_and_bytes", "dram_words",
            "gemmini_soc", "holds_one_weight_per_pe", "is_matrix_product", "layer_bytes", "move_in_commands",
            "outer_steps", "output_blocks", "CacheGeometry", "GEMMINI_L2", "FASED_LLC", "cache_misses", "memory_misses",
-           "class_misses", "StepClass", "step_classes"]
+           "class_misses", "step_tallies", "StepClass", "step_classes"]

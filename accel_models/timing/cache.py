@@ -35,7 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
 from nets import DIMS, TENSORS, Layer
 
@@ -77,6 +78,9 @@ FASED_LLC = CacheGeometry(sets=4096, ways=8, line_bytes=128)
 _LAYOUT = {"Weights": ("G", "S", "R", "C", "K"), "Inputs": ("N", "G", "Q", "P", "C"),
            "Outputs": ("N", "G", "Q", "P", "K")}
 _AXES = 5
+# A step's tally key in `_replay`: its class, lines missed, blocks missed behind, read beats, whether it ended a
+# reduction.
+_TALLY_KEY = types.UniTuple(types.int64, 5)
 
 
 def cache_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
@@ -103,6 +107,20 @@ def class_misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays
     `steps.step_classes`, indexed by the class's `last` bit. `base_offset`: the bytes by which every tensor's base
     address lies past a line boundary (0: each starts a line)."""
     return _misses(layer, accelerator, mappings, geometry, behind, on_chip, base_offset, beat_bytes, request_bytes)
+
+
+def step_tallies(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
+                 behind: CacheGeometry | None = None, on_chip: tuple[int, ...] = (), base_offset: int = 0,
+                 beat_bytes: int = 0,
+                 request_bytes: int = 64) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """`class_misses`' counts [B, classes, 3] and, per mapping, its outer steps tallied by what each one moved in the
+    same replay (the layer's second run): (keys [n, 5], counts [n]), a key being a step's class (its `last` bit, as
+    `class_misses` indexes it), the lines it missed in `geometry`, the blocks of those missed `behind` it, the read
+    beats of its moves in (with `beat_bytes`) and 1 if it ended a reduction (its output tile went out), 0 if not;
+    counts[i] steps moved keys[i]. A step that misses many lines costs more than its class's mean: a timing model that
+    takes each step's longer of compute and transfer (`HardwareTiming.step_transfers`) needs them apart."""
+    return _misses(layer, accelerator, mappings, geometry, behind, on_chip, base_offset, beat_bytes, request_bytes,
+                   with_tallies=True)
 
 
 @njit(cache=True)
@@ -133,9 +151,10 @@ def read_beats(address: int, nbytes: int, beat_bytes: int, max_bytes: int) -> tu
 
 def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geometry: CacheGeometry,
             behind: CacheGeometry | None, on_chip: tuple[int, ...], base_offset: int = 0, beat_bytes: int = 0,
-            request_bytes: int = 64) -> np.ndarray:
+            request_bytes: int = 64, with_tallies: bool = False):
     """[B, classes, 3]: the misses in `geometry`, if `behind` is given in it (else 0), and with `beat_bytes` the read
-    beats of the moves in (else 0), by the class of the step that made them (`class_misses`)."""
+    beats of the moves in (else 0), by the class of the step that made them (`class_misses`); with `with_tallies`,
+    also each mapping's steps tallied by what they moved (`step_tallies`)."""
     arrays = layer_arrays(layer)
     ax, co, bounds = arrays.ax.astype(np.int64), arrays.co.astype(np.int64), arrays.bounds.astype(np.int64)
     word_bytes = max(1, accelerator.levels[0].word_bits // 8)
@@ -166,16 +185,18 @@ def _misses(layer: Layer, accelerator: Accelerator, mappings: MappingArrays, geo
     bits = class_bits(clipped)
     misses = np.zeros((mappings.temporal.shape[0], 1 << int(bits.any(axis=0).sum()), 3))
     llc = behind if behind is not None else CacheGeometry(1, 1, geometry.line_bytes)
+    tallies = []
     for b in range(misses.shape[0]):
         ends = mappings.temporal[b, 0, :].astype(np.int64)
         order = np.array([d for d in mappings.order[b, 0] if ends[d] > 1], np.int64)
-        found, found_behind, beats = _replay(order, ends[order], extents[b].astype(np.int64),
+        found, found_behind, beats, keys, counts = _replay(order, ends[order], extents[b].astype(np.int64),
                                              last_extents[b].astype(np.int64), bits[b], misses.shape[1], ax, co, full,
                                              strides, nesting, inner, base, moved, reduction, geometry.sets,
                                              geometry.ways, geometry.line_bytes, behind is not None, llc.sets,
                                              llc.ways, llc.line_bytes, beat_bytes, request_bytes)
         misses[b, :, 0], misses[b, :, 1], misses[b, :, 2] = found, found_behind, beats
-    return misses
+        tallies.append((keys, counts))
+    return (misses, tallies) if with_tallies else misses
 
 
 @njit(cache=True)
@@ -209,7 +230,9 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
     from `base[t]` with `strides[t]`: per class of step (the sum of `bits` of the dims at their last iteration, of
     `classes`), the lines missed in the cache of `sets` x `ways` lines and, if `behind`, the blocks those missed in
     the cache of `llc_sets` x `llc_ways` blocks of `llc_bytes` behind it, and, if `beat_bytes` > 0, the bus beats of
-    the reads of the moves in (each run in requests of at most `request_bytes`, `read_beats`)."""
+    the reads of the moves in (each run in requests of at most `request_bytes`, `read_beats`); and the second run's
+    steps tallied by what each one moved (`step_tallies`: [n, 5] rows of class, lines missed, blocks missed behind, read
+    beats and whether the step ended a reduction, and [n] how many steps moved each)."""
     tags = -np.ones((sets, ways), np.int64)
     llc = -np.ones((llc_sets, llc_ways), np.int64)
     counter = 0
@@ -223,7 +246,8 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
     outputs = n_tensors - 1
     step_extents = np.zeros(extents.shape[0], np.int64)
     tile = np.zeros(n_axes, np.int64)
-    for _ in range(2):
+    tally = Dict.empty(key_type=_TALLY_KEY, value_type=types.int64)
+    for run in range(2):
         misses[:] = 0
         llc_misses[:] = 0
         beats[:] = 0
@@ -245,6 +269,9 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
                 if index[k] == ends[k] - 1 and bits[order[k]] != 0:
                     step_class += bits[order[k]]
                     step_extents[order[k]] = last_extents[order[k]]
+            missed_before = misses[step_class]
+            behind_before = llc_misses[step_class]
+            beats_before = beats[step_class]
             for t in range(n_tensors):
                 if not moved[t] or (t == outputs and not reduction_done):
                     continue
@@ -291,6 +318,13 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
                         k -= 1
                     if k < 0:
                         break
+            if run == 1:
+                key = (step_class, misses[step_class] - missed_before, llc_misses[step_class] - behind_before,
+                       beats[step_class] - beats_before, 1 if reduction_done else 0)
+                if key in tally:
+                    tally[key] += 1
+                else:
+                    tally[key] = 1
             k = n - 1
             while k >= 0:
                 index[k] += 1
@@ -300,4 +334,12 @@ def _replay(order, ends, extents, last_extents, bits, classes, ax, co, full, str
                 k -= 1
             if k < 0:
                 break
-    return misses, llc_misses, beats
+    keys = np.zeros((len(tally), 5), np.int64)
+    counts = np.zeros(len(tally), np.int64)
+    i = 0
+    for key, count in tally.items():
+        for j in range(5):
+            keys[i, j] = key[j]
+        counts[i] = count
+        i += 1
+    return misses, llc_misses, beats, keys, counts

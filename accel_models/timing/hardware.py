@@ -74,6 +74,12 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
   last-level cache model, `cache.FASED_LLC`): each line the first cache misses is looked up in it in the same replay
   (`cache.memory_misses`), and each of its blocks missed there adds `memory_miss_cycles`, the block's fill from the
   DRAM.
+- **each step's transfer its own** (`step_transfers`; `gemmini_soc` sets it; needs a simulated cache): the cache's
+  misses, the read beats and the move-outs fall unevenly on a class's steps (a tile's first visit misses, a revisit
+  hits; the move-outs go with the steps that end a reduction), and a step whose transfer outlasts its share of the
+  compute keeps the array waiting while the others' spare time cannot be lent to it: the class takes the sum over its
+  steps of the longer of the two (`step_cycles`, over the steps tallied by the cache replay, `cache.step_tallies`)
+  rather than the longer of the two sums.
 - **the DMA's commands in flight** (`dma_requests_in_flight`, `command_latency_cycles`, `store_command_cycles`; none
   by default): a DMA whose controllers track whole commands holds only a few at once (Gemmini: its load and store
   controllers size their trackers from its 16 requests in flight, `DMA_REQUESTS_IN_FLIGHT`, one command per side's
@@ -95,6 +101,8 @@ sizes and outer loop order, one `loop_conv_ws` / `loop_ws` command per outer ste
          (requests x dma_row_cycles + move-in commands x command_latency_cycles + the fills of missed lines) / slots,
          and output blocks x store_command_cycles / slots in place of the read-back)
     cycles  = layer_startup_cycles + the sum over the classes of steps of (their steps x their step)
+    (with `step_transfers`, a class's accelerator time is loop_overhead_cycles x steps + the sum over its steps of
+     max(array / steps, that step's own transfer): its own misses, read beats and, if it ends a reduction, move-outs)
 
 The constants are fitted once, to Gemmini's RTL (DOSA's FireSim rows: `benchmarks/bench_rtl_cycles.py --fit`
 prints the fit: eight with the L2 as a fits-or-not share, then the bus efficiency, the two miss costs, the DMA
@@ -121,7 +129,7 @@ from nets import DIMS, N_AXES, TENSORS, Layer
 from ..accelerator import Accelerator
 from ..geometry import layer_arrays, tile_words
 from ..mapping_arrays import MappingArrays
-from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, class_misses
+from .cache import FASED_LLC, GEMMINI_L2, CacheGeometry, class_misses, step_tallies
 from .steps import StepClass, step_classes
 
 # Fitted to the 1,567 FireSim rows of DOSA (Hong et al., MICRO 2023; ../shared/reference/dosa_firesim/, Gemmini RTL,
@@ -138,28 +146,29 @@ FITTED_LOOP_OVERHEAD_CYCLES = 28.0
 FITTED_DRAM_REQUEST_CYCLES = 0.83
 FITTED_STORE_BLOCK_CYCLES = 26.0
 # With the eight above, fitted to the same rows on Gemmini's SoC with its L2 simulated (`gemmini_soc`, the bus's time
-# its read beats): the share of the bus's beats the DMA sustains, and the cycles each missed line adds (the line's
-# fill from the memory behind the L2), by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_BUS_EFFICIENCY = 0.87
+# its read beats, each step's transfer its own: `step_transfers`): the share of the bus's beats the DMA sustains, and
+# the cycles each missed line adds (the line's fill from the memory behind the L2), by
+# `python benchmarks/bench_rtl_cycles.py --fit`.
+FITTED_BUS_EFFICIENCY = 0.84
 FITTED_CACHE_MISS_CYCLES = 6.5
 # With the same, the cycles a matrix multiplication stays in Gemmini's mesh beyond its rows and the 2 x side cycles of
 # its inputs' skew and its outputs' de-skew (registers at the mesh's edges), fitted in whole cycles (0 .. 8) beside
 # the two above by `python benchmarks/bench_rtl_cycles.py --fit`.
-FITTED_MESH_LATENCY_CYCLES = 1.0
+FITTED_MESH_LATENCY_CYCLES = 0.0
 # With the same, the cycles each block the L2's misses also miss in the memory side's cache adds (FireSim's LLC model:
 # the block's fill from its DDR3 model), fitted beside the three above.
-FITTED_MEMORY_MISS_CYCLES = 13.3
+FITTED_MEMORY_MISS_CYCLES = 13.1
 # With the same, on Gemmini's SoC with its DMA's commands in flight (`gemmini_soc`): the cycles a move-in command holds
 # one of the load controller's command slots beyond its requests' issue (the round trip of its last request through
 # the bus and the L2), and the cycles a move-out holds one of the store controller's (reading the block of partial sums
 # back from the accumulator, scaling it and writing it out), fitted beside the four above.
-FITTED_COMMAND_LATENCY_CYCLES = 19.4
-FITTED_STORE_COMMAND_CYCLES = 107.3
+FITTED_COMMAND_LATENCY_CYCLES = 19.9
+FITTED_STORE_COMMAND_CYCLES = 74.6
 # With the same, on Gemmini's SoC with the bus's time counted in the beats of the DMA's reads (`read_beats`): a
 # request's DRAM cost and its issue, refitted beside the six above (`gemmini_soc` uses these in place of the first
 # stage's two).
-FITTED_SOC_DRAM_REQUEST_CYCLES = 0.12
-FITTED_SOC_DMA_ROW_CYCLES = 1.01
+FITTED_SOC_DRAM_REQUEST_CYCLES = 0.04
+FITTED_SOC_DMA_ROW_CYCLES = 1.05
 
 DMA_REQUEST_BYTES = 64
 """The most a DMA request moves: Gemmini's `dma_maxbytes` (src/main/scala/gemmini/Configs.scala), the SoC's cache
@@ -239,6 +248,7 @@ class HardwareTiming:
     store_command_cycles: float = FITTED_STORE_COMMAND_CYCLES
     read_beats: bool = False
     conv_base_offset_bytes: int = 0
+    step_transfers: bool = False
 
     def __post_init__(self) -> None:
         for field in ("layer_startup_cycles", "step_overhead_cycles", "dma_row_cycles", "matrix_step_overhead_cycles",
@@ -276,6 +286,11 @@ class HardwareTiming:
             raise ValueError(f"HardwareTiming.reload_tiles must be True or False, got {self.reload_tiles!r}")
         if not isinstance(self.read_beats, bool):
             raise ValueError(f"HardwareTiming.read_beats must be True or False, got {self.read_beats!r}")
+        if not isinstance(self.step_transfers, bool):
+            raise ValueError(f"HardwareTiming.step_transfers must be True or False, got {self.step_transfers!r}")
+        if self.step_transfers and self.cache is None:
+            raise ValueError("HardwareTiming.step_transfers needs a simulated cache (cache): each step's moves are "
+                             "replayed there")
         if self.read_beats and self.cache is None:
             raise ValueError("HardwareTiming.read_beats needs a simulated cache (cache): the reads are replayed there")
         offset = self.conv_base_offset_bytes
@@ -310,10 +325,16 @@ class HardwareTiming:
             whole = np.maximum(sum(tiles), 1e-300)
         simulated = self.cache is not None and self.reload_tiles
         matrix = is_matrix_product(layer)
-        counts = class_misses(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip,
-                              0 if matrix else self.conv_base_offset_bytes,
-                              int(self.bus_bytes_per_cycle) if self.read_beats else 0,
-                              _request_bytes(accelerator)) if simulated else None
+        tallies = None
+        if simulated:
+            replay = step_tallies if self.step_transfers else class_misses
+            counts = replay(layer, accelerator, mappings, self.cache, self.memory_cache, on_chip,
+                            0 if matrix else self.conv_base_offset_bytes,
+                            int(self.bus_bytes_per_cycle) if self.read_beats else 0, _request_bytes(accelerator))
+            if self.step_transfers:
+                counts, tallies = counts
+        else:
+            counts = None
         cached = self.caches(layer, accelerator, on_chip)
         rate = self.bus_bytes_per_cycle if cached or simulated else dram_bytes_per_cycle(accelerator)
         slots = command_slots(accelerator, self.dma_requests_in_flight) \
@@ -339,8 +360,24 @@ class HardwareTiming:
             out["loops"] += steps.steps * float(self.loop_overhead_cycles)
             out["compute"] += compute
             out["transfer"] += self.transfer(requests, bus, cached, stores, misses, behind, commands, slots, matrix)
-            out["cycles"] += self.total(compute, steps.steps, requests, bus, matrix, cached, stores, misses, behind,
-                                        commands, slots) - self.layer_startup_cycles
+            if tallies is None:
+                out["cycles"] += self.total(compute, steps.steps, requests, bus, matrix, cached, stores, misses, behind,
+                                            commands, slots) - self.layer_startup_cycles
+                continue
+            busy = np.zeros(shape)
+            for b, (keys, counts_b) in enumerate(tallies):
+                mine = keys[:, 0] == steps.last
+                if not mine.any():
+                    continue
+                # without the read beats, each step's bytes are the class's mean at the bus's rate
+                beats = keys[mine, 3] if self.read_beats else moved_bytes[b] / rate / steps.steps[b]
+                busy[b] = self.step_cycles(compute[b], steps.steps[b], steps.output_steps[b], requests[b],
+                                           None if commands is None else commands[b], slots, stores[b], matrix,
+                                           counts_b[mine], keys[mine, 1],
+                                           keys[mine, 2] if behind is not None else None, beats,
+                                           keys[mine, 4]).sum()
+            host = steps.steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
+            out["cycles"] += np.maximum(host, self.loop_overhead_cycles * steps.steps + busy)
         out["cycles"] = np.ceil(out["cycles"] + self.layer_startup_cycles)
         return {"startup": np.full(shape, float(self.layer_startup_cycles)), **out}
 
@@ -387,6 +424,41 @@ class HardwareTiming:
             return moves + stored
         return np.where(matrix, np.maximum(moves, stored), moves + stored)
 
+    def step_cycles(self, compute: "float | np.ndarray", steps: "float | np.ndarray",
+                    output_steps: "float | np.ndarray", requests: "float | np.ndarray",
+                    commands: "float | np.ndarray | None", slots: "float | np.ndarray",
+                    store_blocks: "float | np.ndarray", matrix: "bool | np.ndarray", counts: np.ndarray,
+                    misses: np.ndarray, memory_blocks: "np.ndarray | None", beats: np.ndarray,
+                    ended: np.ndarray) -> np.ndarray:
+        """The accelerator's busy cycles [n] (before its loop overhead) of n tallies of a class's steps when each step
+        takes the longer of its share of the class's compute and its own transfer (`step_transfers`): tally i is
+        `counts[i]` steps that each missed `misses[i]` lines in the simulated cache (and `memory_blocks[i]` blocks
+        behind it), read `beats[i]` bus beats (the bus's time of one step, in cycles at its full rate) and, where
+        `ended[i]` is 1, ended a reduction, so moved out their output tile: the class's `store_blocks` over its
+        `output_steps`. The class's `compute`, `requests` and `commands` (move-in commands, or None) are shared
+        evenly by its `steps` (each step moves a tile of the class's size); the other arguments are as `transfer`'s.
+        Each argument but the tallies' may be an array of the tallies' length (one class per tally).
+
+        Why per step: the cache's misses fall on some steps and not others (a tile's first visit, a loop that evicts
+        what the next step re-reads), and a step's move-outs only on the steps that end a reduction; a step whose
+        transfer outlasts its compute holds the array idle while the others' spare transfer time cannot be lent to
+        it, so the sum over steps of the longer of the two exceeds the longer of the two sums. A class whose steps all
+        move alike gives the class-level formula (`total`)."""
+        counts = np.asarray(counts, dtype=float)
+        steps = np.asarray(steps, dtype=float)
+        share = np.asarray(compute, dtype=float) / steps
+        moves = self.transfer(np.asarray(requests, dtype=float) / steps + 0.0 * counts,
+                              np.asarray(beats, dtype=float), False, 0.0, np.asarray(misses, dtype=float),
+                              None if memory_blocks is None else np.asarray(memory_blocks, dtype=float),
+                              None if commands is None else np.asarray(commands, dtype=float) / steps,
+                              slots, matrix)
+        store = float(self.store_command_cycles) / np.asarray(slots, dtype=float) if commands is not None \
+            else float(self.store_block_cycles)
+        stored = np.asarray(ended, dtype=float) * np.asarray(store_blocks, dtype=float) \
+            / np.maximum(np.asarray(output_steps, dtype=float), 1.0) * store
+        transfer = np.where(matrix, np.maximum(moves, stored), moves + stored)
+        return counts * np.maximum(share, transfer)
+
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,
               matrix: "bool | np.ndarray" = False, cached: "bool | np.ndarray" = False,
               store_blocks: "float | np.ndarray" = 0.0, misses: "np.ndarray | None" = None,
@@ -412,14 +484,15 @@ def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
     FireSim's memory model, whose last-level cache (`cache.FASED_LLC`) is simulated behind it, its DMA's load and
     store controllers hold the commands `DMA_REQUESTS_IN_FLIGHT` sets (`command_slots`), and the bus's time is the
     beats of the DMA's aligned reads (`read_beats`), a convolution's tensors starting where DOSA's harness put them
-    (`DOSA_CONV_BASE_OFFSET_BYTES`)."""
+    (`DOSA_CONV_BASE_OFFSET_BYTES`), and each outer step takes the longer of its compute and its own transfer
+    (`step_transfers`)."""
     timing = timing or HardwareTiming(dram_request_cycles=FITTED_SOC_DRAM_REQUEST_CYCLES,
                                       dma_row_cycles=FITTED_SOC_DMA_ROW_CYCLES)
     return replace(timing, cache=GEMMINI_L2, cache_bytes=0.0,
                    bus_bytes_per_cycle=float(GEMMINI_BUS_BYTES_PER_CYCLE), min_command_rows=MIN_COMMAND_ROWS,
                    mesh_matmuls_in_flight=MESH_MATMULS_IN_FLIGHT, memory_cache=FASED_LLC,
                    dma_requests_in_flight=DMA_REQUESTS_IN_FLIGHT, read_beats=True,
-                   conv_base_offset_bytes=DOSA_CONV_BASE_OFFSET_BYTES)
+                   conv_base_offset_bytes=DOSA_CONV_BASE_OFFSET_BYTES, step_transfers=True)
 
 
 def command_slots(accelerator: Accelerator, requests_in_flight: int) -> float:

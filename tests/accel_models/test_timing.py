@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 import json
 import math
 from pathlib import Path
@@ -13,7 +14,7 @@ from accel_models import evaluate_batch, get_preset
 from accel_models.timeloop.gemmini import (GemminiConfig, compact_mapping_entries, gemmini_timeloop_files,
                                            load_dosa_row)
 from accel_models.timeloop.dosa_harness import dosa_run, smallest_array
-from accel_models.timing.cache import read_beats
+from accel_models.timing.cache import read_beats, step_tallies
 from accel_models.timing.hardware import DOSA_CONV_BASE_OFFSET_BYTES
 from accel_models.timing import (DMA_REQUESTS_IN_FLIGHT, FASED_LLC, GEMMINI_L2, MESH_MATMULS_IN_FLIGHT,
                                  MIN_COMMAND_ROWS, TIMINGS, command_slots, dram_bytes_per_cycle, move_in_commands,
@@ -338,6 +339,43 @@ def test_a_cache_behind_the_cache_counts_the_blocks_its_misses_miss():
     assert HardwareTiming(0, 0, 1.0, cache=one_line, **lean).terms(layer, acc, by_k)["transfer"][0] == \
         352 / 16 + 8 * 10 + 80
     assert gemmini_soc().memory_cache == FASED_LLC and FASED_LLC.capacity_bytes == 4 * 1024 * 1024
+
+
+def test_each_step_takes_the_longer_of_its_compute_and_its_own_transfer():
+    """The 1x1 conv split over C in a one-line cache (seven misses over its second run): its first step misses the
+    inputs' lines 0 and 1 and the weights' line 2 (3), its second the same three and the outputs' line 3 (4), where
+    its reduction ends. The array takes 256 cycles a step; each step's bytes are the class's mean, 224 / 2 bytes at
+    16 a cycle (7 cycles). With 70 cycles a missed line, the class's transfer (14 + 7 x 70 = 504) hides under its
+    compute (512), but the second step's alone (7 + 4 x 70 = 287) outlasts its 256: stepwise, 256 + 287 = 543."""
+    acc, layer = _two_level(), Layer.conv(8, 4, 1, 4)
+    by_c, one_line = _split(layer, {"C": 2}), CacheGeometry(1, 1, 64)
+    misses, ((keys, counts),) = step_tallies(layer, acc, by_c, one_line)
+    order = np.lexsort(keys.T[::-1])
+    assert keys[order].tolist() == [[0, 3, 0, 0, 0], [0, 4, 0, 0, 1]] and counts[order].tolist() == [1, 1]
+    assert misses[0, 0, 0] == cache_misses(layer, acc, by_c, one_line)[0] == 7
+    lean = dict(cache=one_line, bus_bytes_per_cycle=16, bus_efficiency=1.0, cache_miss_cycles=70, dma_row_cycles=0,
+                dram_request_cycles=0, store_block_cycles=0, loop_overhead_cycles=0)
+    whole = HardwareTiming(0, 0, 1.0, **lean).terms(layer, acc, by_c)
+    stepwise = HardwareTiming(0, 0, 1.0, step_transfers=True, **lean).terms(layer, acc, by_c)
+    assert whole["compute"][0] == stepwise["compute"][0] == 512 and whole["transfer"][0] == 14 + 7 * 70
+    assert whole["cycles"][0] == 512 and stepwise["cycles"][0] == 256 + 7 + 4 * 70
+    # a step's move-outs fall on the steps that end a reduction: 2 blocks over 1 such step at 5 cycles each
+    busy = HardwareTiming(0, 0, 1.0, step_transfers=True, **{**lean, "store_block_cycles": 5.0}).step_cycles(
+        512, 2, 1, 0, None, 1.0, 2, False, np.array([1, 1]), np.array([3, 4]), None, np.array([7, 7]),
+        np.array([0, 1]))
+    assert busy.tolist() == [256, 7 + 4 * 70 + 2 * 5]
+    assert gemmini_soc().step_transfers and not HardwareTiming().step_transfers
+    with pytest.raises(ValueError, match="step_transfers"):
+        HardwareTiming(step_transfers=True)
+
+
+def test_stepwise_transfers_never_take_fewer_cycles_than_the_class_means(batch):
+    """Per class, the sum over steps of the longer of compute and transfer is at least the longer of the sums."""
+    layer, acc, maps = batch
+    soc = gemmini_soc()
+    stepwise = soc.terms(layer, acc, maps)["cycles"]
+    whole = replace(soc, step_transfers=False).terms(layer, acc, maps)["cycles"]
+    assert np.all(stepwise >= whole) and np.any(stepwise > whole)
 
 
 def test_a_simulated_cache_adds_its_misses_to_the_bus_transfer(batch):
