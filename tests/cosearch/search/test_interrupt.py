@@ -62,6 +62,28 @@ class _InATrial:
         self.seen = {number: self.seen.get(number, now) for number in running}
         return any(now - first >= self.held_s for first in self.seen.values())
 
+    @property
+    def running(self) -> set[int]:
+        """The trials seen running their subnet search at the last call."""
+        return set(self.seen)
+
+
+def _assert_interrupted_trials_queued(db, in_flight: set[int], reason: str) -> None:
+    """Each trial the signal stopped failed with `reason` and is queued to run again (a WAITING trial naming it as
+    "failed_trial"), and each trial in flight when the signal came (`in_flight`) either is one of those or finished:
+    a signal whose KeyboardInterrupt a C callback swallowed is raised at the search's next check, which for a
+    trial past its last layer's mapping comes after the trial is recorded (`cosearch.search.interrupts`)."""
+    trials = study_trials(db)
+    states = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in trials]
+    failed = {t.number for t in trials if t.state.name == "FAIL"}
+    assert all(reason in (t.user_attrs.get("reason") or "") for t in trials if t.number in failed), states
+    # (the other WAITING trials: the area budget's seed trials not yet run, see cosearch.search.seeds)
+    retried = {t.system_attrs["failed_trial"] for t in trials
+               if t.state.name == "WAITING" and "failed_trial" in t.system_attrs}
+    assert retried == failed, states
+    finished = {t.number for t in trials if t.state.name == "COMPLETE"}
+    assert in_flight and in_flight <= failed | finished, (sorted(in_flight), states)
+
 
 def _in_final_phase(states) -> bool:
     """Every trial ended and the study's target (BASE: 2 complete trials) reached: no trial is left to start (a
@@ -106,15 +128,8 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path, case):
     assert proc.returncode == 130, stderr[-3000:]
     assert stderr.splitlines() == ["run_cosearch.py: error: interrupted; finished trials are kept: re-run the same "
                                    "command to resume"], stderr[-3000:]
-    if in_a_trial:  # each interrupted trial failed with a reason and queued to run again
-        trials = study_trials(db)
-        failed = [t for t in trials if t.state.name == "FAIL"]
-        assert failed and all("interrupted" in t.user_attrs.get("reason", "") for t in failed), \
-            [(t.state.name, t.user_attrs.get("reason")) for t in trials]
-        # (the other WAITING trials: the area budget's seed trials not yet run, see cosearch.search.seeds)
-        retried = {t.system_attrs["failed_trial"] for t in trials
-                   if t.state.name == "WAITING" and "failed_trial" in t.system_attrs}
-        assert retried == {t.number for t in failed}
+    if in_a_trial:
+        _assert_interrupted_trials_queued(db, ready.running, "interrupted")
 
 
 @pytest.mark.slow
@@ -139,7 +154,7 @@ def test_sigterm_in_a_trial_is_one_line_and_status_143(tmp_path):
     assert proc.returncode == 143, stderr[-3000:]
     assert stderr.splitlines() == ["run_cosearch.py: error: terminated (SIGTERM); finished trials are kept: re-run "
                                    "the same command to resume"], stderr[-3000:]
-    assert any(t.state.name == "WAITING" and "failed_trial" in t.system_attrs for t in study_trials(db))
+    _assert_interrupted_trials_queued(db, in_a_trial.running, "interrupted")
 
 
 def test_a_recorded_signal_stops_the_next_network_run(monkeypatch):
