@@ -447,7 +447,7 @@ class HardwareTiming:
         counts = np.asarray(counts, dtype=float)
         steps = np.asarray(steps, dtype=float)
         share = np.asarray(compute, dtype=float) / steps
-        moves = self.transfer(np.asarray(requests, dtype=float) / steps + 0.0 * counts,
+        moves = self.transfer(np.broadcast_to(np.asarray(requests, dtype=float) / steps, counts.shape),
                               np.asarray(beats, dtype=float), False, 0.0, np.asarray(misses, dtype=float),
                               None if memory_blocks is None else np.asarray(memory_blocks, dtype=float),
                               None if commands is None else np.asarray(commands, dtype=float) / steps,
