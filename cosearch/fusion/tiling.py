@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 
 from nets import Layer
 
+from .memo import PRICED_KEPT, LruMemo
+
 HALO_MODES: tuple[str, ...] = ("recompute", "cache")
 
 
@@ -249,10 +251,16 @@ def _common(x: list[tuple[int, int]], y: list[tuple[int, int]]) -> int:
 
 
 def tile_layer(layer: Layer, rows: int) -> Layer:
-    """`layer` computing `rows` of its output rows (the layer a tile runs)."""
+    """`layer` computing `rows` of its output rows (the layer a tile runs); remembered per process (a planner asks
+    for the same tile of a layer in every group and tiling that holds it, and a new `Layer` is checked field by
+    field), by the layer's shape, name and elementwise operations (which its equality leaves out)."""
     if rows == output_rows(layer):
         return layer
-    return replace(layer, N=rows) if by_tokens(layer) else replace(layer, Q=rows)
+    return _TILE_LAYERS.recall((layer, layer.name, layer.elementwise, rows), lambda: replace(
+        layer, **{"N" if by_tokens(layer) else "Q": rows}))
+
+
+_TILE_LAYERS = LruMemo(PRICED_KEPT)
 
 
 __all__ = ["HALO_MODES", "TileSchedule", "box_rows", "by_tokens", "fewest_held_words", "input_height", "input_rows",
