@@ -197,8 +197,7 @@ def _stepwise_total(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.
                               parts["tally_read_beats"] if timing.read_beats
                               else (parts["bus_cycles"] / parts["steps"])[entry], parts["tally_ended"])
     busy = np.bincount(entry, weights=busy, minlength=len(parts["steps"]))
-    host = parts["steps"] * np.where(matrix, timing.matrix_step_overhead_cycles, timing.step_overhead_cycles)
-    return timing.layer_startup_cycles + np.maximum(host, timing.loop_overhead_cycles * parts["steps"] + busy)
+    return timing.layer_startup_cycles + timing.class_cycles(parts["steps"], matrix, busy)
 
 
 def _bus(timing: HardwareTiming, parts: dict[str, np.ndarray]) -> np.ndarray:

@@ -376,8 +376,7 @@ class HardwareTiming:
                                            counts_b[mine], keys[mine, 1],
                                            keys[mine, 2] if behind is not None else None, beats,
                                            keys[mine, 4]).sum()
-            host = steps.steps * (self.matrix_step_overhead_cycles if matrix else self.step_overhead_cycles)
-            out["cycles"] += np.maximum(host, self.loop_overhead_cycles * steps.steps + busy)
+            out["cycles"] += self.class_cycles(steps.steps, matrix, busy)
         out["cycles"] = np.ceil(out["cycles"] + self.layer_startup_cycles)
         return {"startup": np.full(shape, float(self.layer_startup_cycles)), **out}
 
@@ -470,11 +469,18 @@ class HardwareTiming:
         simulated cache and the blocks of those missed in the memory side's cache, the move-in commands and the
         DMA's command slots (module docstring's formula)."""
         steps = np.asarray(steps, dtype=float)
+        busy = np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks,
+                                                 commands, slots, matrix))
+        return self.layer_startup_cycles + self.class_cycles(steps, matrix, busy)
+
+    def class_cycles(self, steps: "float | np.ndarray", matrix: "bool | np.ndarray",
+                     busy: "float | np.ndarray") -> np.ndarray:
+        """The cycles of a class of `steps` outer steps (before the layer's start-up) whose accelerator is busy for
+        `busy` cycles besides its loop overhead: the host issues each step while the accelerator runs the one before,
+        so the class takes the longer of the host's issue and the accelerator's steps."""
+        steps = np.asarray(steps, dtype=float)
         host = np.where(matrix, self.matrix_step_overhead_cycles, self.step_overhead_cycles) * steps
-        accelerator = self.loop_overhead_cycles * steps \
-            + np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks,
-                                                commands, slots, matrix))
-        return self.layer_startup_cycles + np.maximum(host, accelerator)
+        return np.maximum(host, self.loop_overhead_cycles * steps + busy)
 
 
 def gemmini_soc(timing: HardwareTiming | None = None) -> HardwareTiming:
