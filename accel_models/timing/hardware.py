@@ -468,7 +468,6 @@ class HardwareTiming:
         matrix product, whether its data comes from the cache, the output blocks read back, the lines missed in a
         simulated cache and the blocks of those missed in the memory side's cache, the move-in commands and the
         DMA's command slots (module docstring's formula)."""
-        steps = np.asarray(steps, dtype=float)
         busy = np.maximum(compute, self.transfer(requests, peak_cycles, cached, store_blocks, misses, memory_blocks,
                                                  commands, slots, matrix))
         return self.layer_startup_cycles + self.class_cycles(steps, matrix, busy)
