@@ -1,7 +1,7 @@
 """The cost model's cycles against Gemmini's RTL: Timeloop's semantics and the hardware timing model, row by row.
 
     python benchmarks/bench_rtl_cycles.py [--rows FILE.csv] [--array stated|smallest] [--fit] [--holdout]
-                                          [--by-kind] [--by-term]
+                                          [--by-kind] [--by-term] [--workers N]
 
 Each row of DOSA's FireSim data (Hong et al., MICRO 2023: a Gemmini configuration, a conv layer and a mapping in
 Timeloop's one-line form, and the cycles Gemmini's RTL took, `target.gemmini_cycle`) is read into cosearch's types as
@@ -39,7 +39,8 @@ fits on the rows of half of the layers (every other layer, sorted by shape) and 
 then the other way round. `--by-kind` prints the bands per layer kind (conv, 1x1, fully connected), `--by-term` per
 term that sets a row's cycles (the host's issue, the array, the transfer), in all and split by whether the layer's
 moves all find their lines in the L2 (or, without a simulated L2, the layer fits its share), with the rows outside
-x1.2 the model puts under the RTL's cycles and over them.
+x1.2 the model puts under the RTL's cycles and over them. `--workers` replays the rows' caches in that many
+processes (default: one per core): the replay, every line of every tile a row moves, is nearly all of the run.
 
 Last line: `rtl cycles: K/N within x1.2, M/N within x1.5 (median ratio R); timeloop semantics: K'/N, M'/N`, the ratio
 being the model's cycles over the RTL's.
@@ -48,6 +49,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -91,7 +94,31 @@ def _kind(layer) -> str:
     return "1x1 conv" if layer.R == layer.S == 1 else "conv"
 
 
-def _parts(cases: list) -> dict[str, np.ndarray]:
+def _replay(row: int) -> tuple:
+    """The L2 replay of row `row` of `_CASES` (`step_tallies`: the counts by class and the steps' tallies)."""
+    layer, acc, arrays = _CASES[row]
+    misses, ((keys, counts),) = step_tallies(layer, acc, arrays, GEMMINI_L2, FASED_LLC, (),
+                                             0 if is_matrix_product(layer) else DOSA_CONV_BASE_OFFSET_BYTES,
+                                             GEMMINI_BUS_BYTES_PER_CYCLE, DMA_REQUEST_BYTES)
+    return misses, keys, counts
+
+
+_CASES: list = []
+"""The rows `_parts` replays, where the worker processes it forks read them."""
+
+
+def _replays(cases: list, workers: int) -> list[tuple]:
+    """`_replay` of every row of `cases`, in `workers` processes forked once the first row's replay has loaded the
+    compiled kernels (each process would otherwise load them itself)."""
+    _CASES[:] = cases
+    if workers <= 1 or len(cases) < 2:
+        return [_replay(row) for row in range(len(cases))]
+    first = _replay(0)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [first] + pool.map(_replay, range(1, len(cases)), chunksize=4)
+
+
+def _parts(cases: list, workers: int = 1) -> dict[str, np.ndarray]:
     """Per class of outer steps of each row (`step_classes`: a row whose loops clip their last tiles has several;
     `row` names the row of each), the model's mapping-dependent parts: the array's cycles, the outer steps, the DMA
     requests, the transfer at the DRAM's and at the SoC bus's peak rate (cycles), the layer's bytes, whether it runs
@@ -105,10 +132,7 @@ def _parts(cases: list) -> dict[str, np.ndarray]:
     `tally_read_beats` and `tally_ended` what each of them missed, read and whether it ended a reduction), for a
     timing that takes each step's transfer on its own (`HardwareTiming.step_transfers`)."""
     parts, tallies = [], []
-    for row, (layer, acc, arrays) in enumerate(cases):
-        misses, ((keys, counts),) = step_tallies(layer, acc, arrays, GEMMINI_L2, FASED_LLC, (),
-                                                 0 if is_matrix_product(layer) else DOSA_CONV_BASE_OFFSET_BYTES,
-                                                 GEMMINI_BUS_BYTES_PER_CYCLE, DMA_REQUEST_BYTES)
+    for row, ((layer, acc, arrays), (misses, keys, counts)) in enumerate(zip(cases, _replays(cases, workers))):
         for steps in step_classes(layer, arrays):
             if not steps.steps[0]:
                 continue
@@ -349,9 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-kind", action="store_true", help="the bands per layer kind too")
     parser.add_argument("--by-term", action="store_true",
                         help="the bands per dominant term (host issue, array, transfer), all in the L2 or not, too")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes replaying the rows' caches (default: one per core)")
     args = parser.parse_args(argv)
     if not args.rows.is_file():
         parser.error(f"--rows: no file {args.rows} (give DOSA's FireSim CSV)")
+    if args.workers < 1:
+        parser.error(f"--workers: must be an integer >= 1, got {args.workers}")
     array = args.array or ("smallest" if args.rows.resolve() == DEFAULT_ROWS.resolve() else "stated")
     with open(args.rows, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -374,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         measured.append(dosa.measured_cycles)
         layers.append(dosa.layer)
     measured, timeloop = np.array(measured), np.array(timeloop)
-    parts = _parts(cases)
+    parts = _parts(cases, args.workers)
     timing = _fit(parts, measured) if args.fit else gemmini_soc()
     hardware = np.ceil(_total(timing, parts))
     n = len(cases)
