@@ -446,16 +446,14 @@ class HardwareTiming:
         counts = np.asarray(counts, dtype=float)
         steps = np.asarray(steps, dtype=float)
         share = np.asarray(compute, dtype=float) / steps
-        moves = self.transfer(np.broadcast_to(np.asarray(requests, dtype=float) / steps, counts.shape),
-                              np.asarray(beats, dtype=float), False, 0.0, np.asarray(misses, dtype=float),
-                              None if memory_blocks is None else np.asarray(memory_blocks, dtype=float),
-                              None if commands is None else np.asarray(commands, dtype=float) / steps,
-                              slots, matrix)
-        store = float(self.store_command_cycles) / np.asarray(slots, dtype=float) if commands is not None \
-            else float(self.store_block_cycles)
-        stored = np.asarray(ended, dtype=float) * np.asarray(store_blocks, dtype=float) \
-            / np.maximum(np.asarray(output_steps, dtype=float), 1.0) * store
-        transfer = np.where(matrix, np.maximum(moves, stored), moves + stored)
+        # a step that ends a reduction moves out its share of the class's output blocks
+        moved_out = np.asarray(ended, dtype=float) * np.asarray(store_blocks, dtype=float) \
+            / np.maximum(np.asarray(output_steps, dtype=float), 1.0)
+        transfer = self.transfer(np.broadcast_to(np.asarray(requests, dtype=float) / steps, counts.shape),
+                                 np.asarray(beats, dtype=float), False, moved_out, np.asarray(misses, dtype=float),
+                                 None if memory_blocks is None else np.asarray(memory_blocks, dtype=float),
+                                 None if commands is None else np.asarray(commands, dtype=float) / steps,
+                                 slots, matrix)
         return counts * np.maximum(share, transfer)
 
     def total(self, compute: np.ndarray, steps: np.ndarray, requests: np.ndarray, peak_cycles: np.ndarray,

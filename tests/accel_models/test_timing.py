@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
